@@ -1,0 +1,238 @@
+/**
+ * The in-memory zone: an immutable snapshot of names → RRsets, built once and only read on
+ * the query path. Everything the answer algorithm needs is precomputed at build time
+ * (Knot's adjust.c, NSD's struct domain): empty non-terminals exist as nodes, delegation
+ * points and occluded names are flagged, and each node knows whether it has children.
+ * @module
+ */
+import { RRType } from '../wire/constants.js';
+import type { RR } from '../wire/message.js';
+import { Name } from '../wire/name.js';
+import { readSoa, type Soa } from '../wire/rdata.js';
+
+/** All records of one owner, type and class (RFC 2181 §5). */
+export interface RRset {
+  name: Name;
+  type: number;
+  class: number;
+  ttl: number;
+  rdata: Uint8Array[];
+}
+
+/** Node flags. */
+export const NodeFlag = {
+  /** Has an NS RRset and is not the apex: a zone cut. */
+  DELEGATION: 1,
+  /** Lies below a zone cut or a DNAME: not authoritative data (glue or occluded). */
+  BELOW_CUT: 2,
+  /** Has a DNAME RRset. */
+  DNAME: 4,
+  /** Has at least one child node (so it is an ENT when it has no RRsets). */
+  HAS_CHILDREN: 8,
+  /** Has a wildcard child `*.name`. */
+  WILDCARD_CHILD: 16,
+} as const;
+
+/** One owner name in the zone (possibly an empty non-terminal with no RRsets). */
+export class ZoneNode {
+  readonly name: Name;
+  /** RRsets at this name; a short array (a few types per name) beats a Map in memory. */
+  readonly rrsets: RRset[] = [];
+  flags = 0;
+
+  constructor(name: Name) {
+    this.name = name;
+  }
+
+  /** The RRset of `type`, if any. */
+  get(type: number): RRset | undefined {
+    const sets = this.rrsets;
+    for (let i = 0; i < sets.length; i++) if (sets[i].type === type) return sets[i];
+    return undefined;
+  }
+
+  /** True for a name with no RRsets (an empty non-terminal when it has children). */
+  get isEmpty(): boolean {
+    return this.rrsets.length === 0;
+  }
+
+  has(flag: number): boolean {
+    return (this.flags & flag) !== 0;
+  }
+}
+
+/** A problem found while building a zone that does not stop it from loading. */
+export interface ZoneWarning {
+  name: string;
+  message: string;
+}
+
+/** Why a zone could not be built. */
+export class ZoneBuildError extends Error {
+  readonly code = 'ZONE_ERR_BUILD';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ZoneBuildError';
+  }
+}
+
+/** An immutable zone snapshot. */
+export class Zone {
+  readonly origin: Name;
+  readonly class: number;
+  /** key (case-folded wire name) → node; includes the apex and every empty non-terminal. */
+  readonly nodes: Map<string, ZoneNode>;
+  readonly apex: ZoneNode;
+  readonly soa: RRset;
+  readonly soaData: Soa;
+  /** Count of records (not RRsets). */
+  readonly recordCount: number;
+  /** Non-fatal findings at build time (duplicate records, TTL mismatch, out-of-zone data). */
+  readonly warnings: readonly ZoneWarning[];
+
+  private constructor(
+    origin: Name,
+    cls: number,
+    nodes: Map<string, ZoneNode>,
+    recordCount: number,
+    warnings: ZoneWarning[],
+  ) {
+    this.origin = origin;
+    this.class = cls;
+    this.nodes = nodes;
+    const apex = nodes.get(origin.key);
+    const soa = apex?.get(RRType.SOA);
+    if (!apex || !soa) throw new ZoneBuildError(`zone ${origin} has no SOA record at its apex`);
+    if (soa.rdata.length !== 1) throw new ZoneBuildError(`zone ${origin} has ${soa.rdata.length} SOA records`);
+    this.apex = apex;
+    this.soa = soa;
+    this.soaData = readSoa(soa.rdata[0]);
+    this.recordCount = recordCount;
+    this.warnings = warnings;
+  }
+
+  /** The node at exactly `name`, if it exists (ENTs included). */
+  get(name: Name): ZoneNode | undefined {
+    return this.nodes.get(name.key);
+  }
+
+  /** SOA serial. */
+  get serial(): number {
+    return this.soaData.serial;
+  }
+
+  /**
+   * Builds a zone from records. Records are grouped into RRsets (duplicates dropped,
+   * RFC 2181 §5); an RRset's TTL is its first record's (RFC 2181 §5.2 forbids mixed TTLs:
+   * reported as a warning). Records outside the origin are dropped with a warning, as BIND
+   * does. Throws when there is no single SOA at the apex.
+   */
+  static build(origin: Name, records: Iterable<RR>, cls = 1): Zone {
+    const nodes = new Map<string, ZoneNode>();
+    const warnings: ZoneWarning[] = [];
+    let count = 0;
+    const apex = new ZoneNode(origin);
+    nodes.set(origin.key, apex);
+
+    for (const rr of records) {
+      if (!rr.name.isSubdomainOf(origin)) {
+        warnings.push({ name: rr.name.toString(), message: `out of zone data ignored (zone ${origin})` });
+        continue;
+      }
+      if (rr.class !== cls) {
+        warnings.push({ name: rr.name.toString(), message: 'record of another class ignored' });
+        continue;
+      }
+      let node = nodes.get(rr.name.key);
+      if (!node) {
+        node = new ZoneNode(rr.name);
+        nodes.set(rr.name.key, node);
+        addAncestors(nodes, node.name, origin);
+      }
+      let set = node.get(rr.type);
+      if (!set) {
+        set = { name: node.name, type: rr.type, class: rr.class, ttl: rr.ttl, rdata: [] };
+        node.rrsets.push(set);
+      } else {
+        if (set.rdata.some((d) => bytesEqual(d, rr.rdata))) {
+          warnings.push({ name: rr.name.toString(), message: `duplicate ${rr.type} record ignored` });
+          continue;
+        }
+        if (set.ttl !== rr.ttl)
+          warnings.push({
+            name: rr.name.toString(),
+            message: `TTL ${rr.ttl} differs from the RRset's TTL ${set.ttl}; using ${set.ttl}`,
+          });
+      }
+      set.rdata.push(rr.rdata);
+      count++;
+    }
+    adjust(nodes, origin);
+    return new Zone(origin, cls, nodes, count, warnings);
+  }
+
+  /** Every record, apex first then by canonical order is NOT guaranteed; use the printer to sort. */
+  *records(): IterableIterator<RR> {
+    for (const node of this.nodes.values())
+      for (const set of node.rrsets)
+        for (const rdata of set.rdata) yield { name: set.name, type: set.type, class: set.class, ttl: set.ttl, rdata };
+  }
+}
+
+/** Creates the empty non-terminal nodes between `name` and the origin. */
+function addAncestors(nodes: Map<string, ZoneNode>, name: Name, origin: Name): void {
+  let child = name;
+  while (child.key !== origin.key) {
+    const parent = child.parent();
+    const existing = nodes.get(parent.key);
+    if (existing) {
+      existing.flags |= NodeFlag.HAS_CHILDREN;
+      if (child.isWildcard) existing.flags |= NodeFlag.WILDCARD_CHILD;
+      return;
+    }
+    const node = new ZoneNode(parent);
+    node.flags |= NodeFlag.HAS_CHILDREN;
+    if (child.isWildcard) node.flags |= NodeFlag.WILDCARD_CHILD;
+    nodes.set(parent.key, node);
+    child = parent;
+  }
+}
+
+/** Precomputes node flags: delegations, DNAMEs and what lies below them. */
+function adjust(nodes: Map<string, ZoneNode>, origin: Name): void {
+  const cuts: ZoneNode[] = [];
+  for (const node of nodes.values()) {
+    if (node.name.key !== origin.key && node.get(RRType.NS)) {
+      node.flags |= NodeFlag.DELEGATION;
+      cuts.push(node);
+    }
+    if (node.get(RRType.DNAME)) {
+      node.flags |= NodeFlag.DNAME;
+      cuts.push(node);
+    }
+  }
+  if (cuts.length === 0) return;
+  // A node is below a cut when any proper ancestor (below the apex) is a delegation or DNAME.
+  for (const node of nodes.values()) {
+    let n = node.name;
+    while (n.key !== origin.key) {
+      n = n.parent();
+      const anc = nodes.get(n.key);
+      // RFC 6672 §2.4: nothing may exist below a DNAME, the apex's included.
+      const mask = n.key === origin.key ? NodeFlag.DNAME : NodeFlag.DELEGATION | NodeFlag.DNAME;
+      if (anc && (anc.flags & mask) !== 0) {
+        node.flags |= NodeFlag.BELOW_CUT;
+        break;
+      }
+    }
+  }
+}
+
+/** Octet equality of two byte arrays. */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export { Name };
