@@ -7,7 +7,7 @@ import type { Edns, Message, Question, RR } from './message.js';
 import type { Name } from './name.js';
 
 /** Sections a record can be written to. */
-export const enum Section {
+export enum Section {
   Answer = 0,
   Authority = 1,
   Additional = 2,
@@ -33,7 +33,14 @@ export class MessageWriter {
     return false;
   }
   /** Appends a whole RRset, all or nothing. */
-  rrset(_section: Section, _name: Name, _type: number, _cls: number, _ttl: number, _rdata: readonly Uint8Array[]): boolean {
+  rrset(
+    _section: Section,
+    _name: Name,
+    _type: number,
+    _cls: number,
+    _ttl: number,
+    _rdata: readonly Uint8Array[],
+  ): boolean {
     return false;
   }
   /** Keeps `bytes` free at the end (for OPT/TSIG written later); negative releases. */

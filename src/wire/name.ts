@@ -83,8 +83,7 @@ export class Name {
     while (i < text.length) {
       const ch = text[i];
       if (ch === '.') {
-        if (label.length === 0)
-          throw new WireFormatError('DNS_ERR_TEXT', `empty label in name '${text}'`);
+        if (label.length === 0) throw new WireFormatError('DNS_ERR_TEXT', `empty label in name '${text}'`);
         labels.push(label);
         label = '';
         i++;

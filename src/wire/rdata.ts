@@ -52,7 +52,11 @@ export function rdataToText(_type: number, _rdata: Uint8Array): string {
  * Relative names are completed with `origin`. Accepts RFC 3597 `\# len hex` for any type.
  * @throws WireFormatError DNS_ERR_TEXT with a message naming the field at fault
  */
-export function rdataFromText(_type: number, _tokens: readonly TextToken[], _origin: Name | undefined): Uint8Array {
+export function rdataFromText(
+  _type: number,
+  _tokens: readonly TextToken[],
+  _origin: Name | undefined,
+): Uint8Array {
   throw new Error('not implemented');
 }
 

@@ -103,7 +103,8 @@ export class Zone {
     const apex = nodes.get(origin.key);
     const soa = apex?.get(RRType.SOA);
     if (!apex || !soa) throw new ZoneBuildError(`zone ${origin} has no SOA record at its apex`);
-    if (soa.rdata.length !== 1) throw new ZoneBuildError(`zone ${origin} has ${soa.rdata.length} SOA records`);
+    if (soa.rdata.length !== 1)
+      throw new ZoneBuildError(`zone ${origin} has ${soa.rdata.length} SOA records`);
     this.apex = apex;
     this.soa = soa;
     this.soaData = readSoa(soa.rdata[0]);
@@ -175,7 +176,8 @@ export class Zone {
   *records(): IterableIterator<RR> {
     for (const node of this.nodes.values())
       for (const set of node.rrsets)
-        for (const rdata of set.rdata) yield { name: set.name, type: set.type, class: set.class, ttl: set.ttl, rdata };
+        for (const rdata of set.rdata)
+          yield { name: set.name, type: set.type, class: set.class, ttl: set.ttl, rdata };
   }
 }
 
