@@ -3,8 +3,12 @@
  * truncation decisions.
  * @module
  */
+import { RRType } from './constants.js';
+import { optLength } from './edns.js';
+import { WireFormatError } from './errors.js';
 import type { Edns, Message, Question, RR } from './message.js';
-import type { Name } from './name.js';
+import { foldCase, type Name } from './name.js';
+import { compressibleNameOffsets } from './rdata.js';
 
 /** Sections a record can be written to. */
 export enum Section {
@@ -13,53 +17,451 @@ export enum Section {
   Additional = 2,
 }
 
+/** RFC 1035 §4.2.2 / RFC 6891: no DNS message exceeds 65535 octets. */
+const MAX_MESSAGE_SIZE = 65535;
+const HEADER_LENGTH = 12;
+/** RFC 1035 §4.1.4: a pointer holds a 14-bit offset. */
+const POINTER_LIMIT = 0x4000;
+/** Capacity of a writer's own buffer when it has to leave the shared one; grows by doubling. */
+const INITIAL_CAPACITY = 512;
+/** Before any record: the question section. */
+const QUESTIONS = -1;
+
+// Typed arrays over 64 octets live off the V8 heap and cost ~0.3 µs each to allocate, more
+// than encoding a small answer, and a Map of suffix strings costs ~40 ns per entry. So writers
+// share one buffer and one compression table, and `finish` copies the result out (from Node's
+// Buffer pool). One writer at a time owns them; a new writer takes them over, first moving the
+// previous owner's octets to a private buffer (that owner was usually abandoned, e.g. by a
+// caller that gave up on an answer that did not fit). A writer that lost the table goes on
+// without compressing against earlier names: correct, only larger.
+
+/** Room past the size limit, to stage a name uncompressed before compressing it in place. */
+const STAGING = 256;
+const shared = new Uint8Array(MAX_MESSAGE_SIZE + STAGING);
+let sharedOwner: MessageWriter | undefined;
+
+// The compression table: an open-addressing hash table from case-folded name suffix to the
+// offset of its first occurrence. Slots belong to the writer whose generation they carry, so
+// handing the table over is one increment; a hash match is confirmed against the message.
+const SLOTS = 8192;
+const SLOT_MASK = SLOTS - 1;
+/** Beyond this many targets (far more than 16 KiB of names has) new names are not added. */
+const MAX_TARGETS = SLOTS / 2;
+const slotGeneration = new Uint32Array(SLOTS);
+const slotHash = new Int32Array(SLOTS);
+const slotOffset = new Uint16Array(SLOTS);
+let generation = 0;
+let targetCount = 0;
+
+// Per-name scratch: label offsets and suffix hashes (a name has at most 127 labels).
+const labelAt = new Int32Array(128);
+const suffixHash = new Int32Array(128);
+
+const FNV_PRIME = 0x01000193;
+const FNV_OFFSET = 0x811c9dc5 | 0;
+
+/** Hash of a label (at buf[p]) prepended to a suffix whose hash is `h`; ASCII case folded. */
+function hashLabel(h: number, buf: Uint8Array, p: number): number {
+  const end = p + buf[p];
+  h = Math.imul(h ^ buf[p], FNV_PRIME);
+  for (let k = p + 1; k <= end; k++) {
+    const c = buf[k];
+    // RFC 4343 §3: only A-Z fold.
+    h = Math.imul(h ^ (c >= 0x41 && c <= 0x5a ? c | 0x20 : c), FNV_PRIME);
+  }
+  return h;
+}
+
+function slotOf(h: number): number {
+  return (h ^ (h >>> 13) ^ (h >>> 26)) & SLOT_MASK;
+}
+
+/**
+ * True when the uncompressed name at buf[a] equals the name at buf[b] (which may be
+ * compressed: it was written earlier by the same writer), ignoring ASCII case.
+ */
+function sameName(buf: Uint8Array, a: number, b: number): boolean {
+  for (;;) {
+    let lb = buf[b];
+    while (lb >= 0xc0) {
+      b = ((lb & 0x3f) << 8) | buf[b + 1];
+      lb = buf[b];
+    }
+    if (buf[a] !== lb) return false;
+    if (lb === 0) return true;
+    for (let k = 1; k <= lb; k++) {
+      let x = buf[a + k];
+      let y = buf[b + k];
+      if (x === y) continue;
+      if (x >= 0x41 && x <= 0x5a) x |= 0x20;
+      if (y >= 0x41 && y <= 0x5a) y |= 0x20;
+      if (x !== y) return false;
+    }
+    a += lb + 1;
+    b += lb + 1;
+  }
+}
+
+function misuse(message: string): WireFormatError {
+  return new WireFormatError('DNS_ERR_FORMAT', `MessageWriter: ${message}`);
+}
+
+/**
+ * Length of the uncompressed name at rdata[pos], or -1 when it is not a well-formed
+ * uncompressed name inside the RDATA (the writer then copies the RDATA as it is).
+ */
+function storedNameLength(rdata: Uint8Array, pos: number): number {
+  let p = pos;
+  while (p < rdata.length) {
+    const len = rdata[p];
+    if (len === 0) return p + 1 - pos <= 255 ? p + 1 - pos : -1;
+    if (len > 63) return -1;
+    p += len + 1;
+  }
+  return -1;
+}
+
 /**
  * Incremental message writer. Records are appended section by section (answer, authority,
  * additional, in that order); an append that would exceed `maxSize` (after space reserved
  * with `reserve`) writes nothing and returns false, so the caller decides truncation.
+ *
+ * Owner names are always compressed; RDATA names only where `compressibleNameOffsets` allows
+ * (RFC 3597 §4). Compression targets are keyed by case-folded suffix, so a later name reuses
+ * an earlier one's octets whatever its case (RFC 4343 §3: case is not significant), as NSD
+ * and Knot do. `opt` and a final TSIG record may use the reserved space.
  */
 export class MessageWriter {
-  constructor(_maxSize = 65535) {
-    throw new Error('not implemented');
+  #buf: Uint8Array;
+  #len = HEADER_LENGTH;
+  readonly #max: number;
+  #reserved = 0;
+  #id = 0;
+  #flags = 0;
+  readonly #counts = [0, 0, 0, 0]; // QD, AN, NS, AR
+  #section = QUESTIONS;
+  #optWritten = false;
+  #tsigWritten = false;
+  #result: Uint8Array | undefined;
+  /** Case-folded name suffix (wire form) → offset of its first occurrence. */
+  readonly #targets = new Map<string, number>();
+  /** Targets added by the append in progress, removed again if it is rolled back. */
+  readonly #added: string[] = [];
+
+  /** A writer whose output never exceeds `maxSize` octets (clamped to 12..65535). */
+  constructor(maxSize = MAX_MESSAGE_SIZE) {
+    const size = Number.isFinite(maxSize) ? Math.floor(maxSize) : MAX_MESSAGE_SIZE;
+    this.#max = Math.min(MAX_MESSAGE_SIZE, Math.max(HEADER_LENGTH, size));
+    if (sharedOwner !== undefined) sharedOwner.#leaveShared();
+    sharedOwner = this;
+    this.#buf = shared;
   }
+
+  /** Moves this writer's octets out of the shared buffer, which another writer takes over. */
+  #leaveShared(): void {
+    const own = new Uint8Array(Math.min(this.#max, Math.max(INITIAL_CAPACITY, this.#len)));
+    own.set(shared.subarray(0, this.#len));
+    this.#buf = own;
+  }
+
   /** Sets ID and flags word (counts are filled in by `finish`). */
-  header(_id: number, _flags: number): void {}
+  header(id: number, flags: number): void {
+    this.#id = id & 0xffff;
+    this.#flags = flags & 0xffff;
+  }
+
   /** Appends a question; its name becomes a compression target. */
-  question(_q: Question): boolean {
-    return false;
+  question(q: Question): boolean {
+    this.#checkOpen();
+    if (this.#section !== QUESTIONS) throw misuse('question after a record');
+    const mark = this.#len;
+    this.#added.length = 0;
+    const limit = this.#max - this.#reserved;
+    if (!this.#writeName(q.name.wire, q.name.key, limit) || !this.#room(4, limit)) {
+      this.#rollback(mark);
+      return false;
+    }
+    this.#u16(q.type);
+    this.#u16(q.class);
+    this.#counts[0]++;
+    return true;
   }
+
   /** Appends one RR, compressing its owner and (where allowed) RDATA names. */
-  rr(_section: Section, _rr: RR): boolean {
-    return false;
+  rr(section: Section, rr: RR): boolean {
+    const limit = this.#enter(section, rr.type);
+    const mark = this.#len;
+    this.#added.length = 0;
+    let ok = false;
+    try {
+      ok = this.#writeRR(rr.name, rr.type, rr.class, rr.ttl, rr.rdata, limit);
+    } finally {
+      if (!ok) this.#rollback(mark);
+    }
+    if (ok) this.#commit(section, rr.type, 1, mark);
+    return ok;
   }
+
   /** Appends a whole RRset, all or nothing. */
   rrset(
-    _section: Section,
-    _name: Name,
-    _type: number,
-    _cls: number,
-    _ttl: number,
-    _rdata: readonly Uint8Array[],
+    section: Section,
+    name: Name,
+    type: number,
+    cls: number,
+    ttl: number,
+    rdata: readonly Uint8Array[],
   ): boolean {
-    return false;
+    const limit = this.#enter(section, type);
+    const mark = this.#len;
+    this.#added.length = 0;
+    let ok = true;
+    try {
+      for (let i = 0; i < rdata.length && ok; i++) ok = this.#writeRR(name, type, cls, ttl, rdata[i], limit);
+    } catch (e) {
+      ok = false;
+      throw e;
+    } finally {
+      if (!ok) this.#rollback(mark);
+    }
+    if (ok) this.#commit(section, type, rdata.length, mark);
+    return ok;
   }
+
   /** Keeps `bytes` free at the end (for OPT/TSIG written later); negative releases. */
-  reserve(_bytes: number): void {}
-  /** Appends the OPT pseudo-RR (must come last in additional, before TSIG). */
-  opt(_edns: Edns): boolean {
-    return false;
+  reserve(bytes: number): void {
+    this.#reserved = Math.max(0, this.#reserved + bytes);
   }
+
+  /**
+   * Appends the OPT pseudo-RR (must come last in additional, before TSIG). It may use the
+   * reserved space, and releases as much of the reservation as it occupies.
+   */
+  opt(edns: Edns): boolean {
+    this.#checkOpen();
+    if (this.#optWritten) throw misuse('a second OPT record (RFC 6891 §6.1.1)');
+    if (this.#tsigWritten) throw misuse('OPT after TSIG (RFC 8945 §5.1: TSIG is last)');
+    const size = optLength(edns);
+    const limit = this.#max - Math.max(0, this.#reserved - size);
+    if (!this.#room(size, limit)) return false;
+    const buf = this.#buf;
+    // RFC 6891 §6.1.2/§6.1.3: root owner, CLASS = UDP size, TTL = ext-rcode|version|flags.
+    buf[this.#len++] = 0;
+    this.#u16(RRType.OPT);
+    this.#u16(edns.udpSize);
+    this.#u16(((edns.extendedRcode & 0xff) << 8) | (edns.version & 0xff));
+    this.#u16(edns.flags);
+    this.#u16(size - 11);
+    for (const o of edns.options) {
+      this.#u16(o.code);
+      this.#u16(o.data.length);
+      buf.set(o.data, this.#len);
+      this.#len += o.data.length;
+    }
+    this.#section = Section.Additional;
+    this.#counts[3]++;
+    this.#optWritten = true;
+    this.#reserved = Math.max(0, this.#reserved - size);
+    return true;
+  }
+
   /** Current encoded length. */
   get length(): number {
-    return 0;
+    return this.#len;
   }
-  /** Finishes the message (patches the counts) and returns its bytes. */
+
+  /** Octets still available to ordinary records (maximum size less length and reservation). */
+  get remaining(): number {
+    return Math.max(0, this.#max - this.#reserved - this.#len);
+  }
+
+  /**
+   * Finishes the message (patches the counts) and returns its bytes, a Uint8Array of exactly
+   * the message (it may be a view into a pooled ArrayBuffer: mind `byteOffset`). Appending
+   * after `finish` throws.
+   */
   finish(): Uint8Array {
-    throw new Error('not implemented');
+    if (this.#result !== undefined) return this.#result;
+    const buf = this.#buf;
+    const len = this.#len;
+    const c = this.#counts;
+    buf[0] = this.#id >> 8;
+    buf[1] = this.#id & 0xff;
+    buf[2] = this.#flags >> 8;
+    buf[3] = this.#flags & 0xff;
+    for (let i = 0; i < 4; i++) {
+      buf[4 + 2 * i] = c[i] >> 8;
+      buf[5 + 2 * i] = c[i] & 0xff;
+    }
+    // Buffer.allocUnsafe takes small sizes from Node's pool (no off-heap allocation); the
+    // result is exposed as a plain Uint8Array so callers see one type whatever the size.
+    const pooled = Buffer.allocUnsafe(len);
+    const out = new Uint8Array(pooled.buffer, pooled.byteOffset, len);
+    if (len <= 64) for (let i = 0; i < len; i++) out[i] = buf[i];
+    else out.set(buf.subarray(0, len));
+    if (sharedOwner === this) sharedOwner = undefined;
+    this.#buf = out; // the shared buffer is no longer ours to touch
+    this.#result = out;
+    return out;
+  }
+
+  #checkOpen(): void {
+    if (this.#result !== undefined) throw misuse('append after finish()');
+  }
+
+  /** Checks that a record of `type` may go to `section` now; returns the size limit for it. */
+  #enter(section: Section, type: number): number {
+    this.#checkOpen();
+    if (section < this.#section) throw misuse(`record for section ${Section[section]} after a later section`);
+    if (type === RRType.OPT) throw misuse('OPT must be written with opt()');
+    if (this.#tsigWritten) throw misuse('record after TSIG (RFC 8945 §5.1: TSIG is last)');
+    if (type === RRType.TSIG) {
+      if (section !== Section.Additional) throw misuse('TSIG outside the additional section');
+      return this.#max; // the space reserved for it
+    }
+    if (this.#optWritten && section === Section.Additional) throw misuse('additional record after OPT');
+    return this.#max - this.#reserved;
+  }
+
+  #commit(section: Section, type: number, n: number, mark: number): void {
+    this.#counts[section + 1] += n;
+    this.#section = section;
+    if (type === RRType.TSIG) {
+      this.#tsigWritten = true;
+      this.#reserved = Math.max(0, this.#reserved - (this.#len - mark));
+    }
+  }
+
+  #rollback(mark: number): void {
+    this.#len = mark;
+    const added = this.#added;
+    for (let i = 0; i < added.length; i++) this.#targets.delete(added[i]);
+    added.length = 0;
+  }
+
+  /** Makes room for `n` more octets within `limit`; false when they do not fit. */
+  #room(n: number, limit: number): boolean {
+    const want = this.#len + n;
+    if (want > limit) return false;
+    if (want > this.#buf.length) {
+      let cap = this.#buf.length * 2;
+      while (cap < want) cap *= 2;
+      const grown = new Uint8Array(Math.min(cap, this.#max));
+      grown.set(this.#buf.subarray(0, this.#len));
+      this.#buf = grown;
+    }
+    return true;
+  }
+
+  #u16(v: number): void {
+    const buf = this.#buf;
+    buf[this.#len++] = (v >> 8) & 0xff;
+    buf[this.#len++] = v & 0xff;
+  }
+
+  /**
+   * Writes a name (uncompressed wire `wire`, case-folded `key`), replacing its longest suffix
+   * already in the message by a pointer, and registering its new suffixes as targets.
+   */
+  #writeName(wire: string, key: string, limit: number): boolean {
+    const targets = this.#targets;
+    const rootAt = wire.length - 1;
+    let i = 0;
+    let pointer = -1;
+    let n = 0;
+    // The root alone is never replaced: a pointer (2 octets) is longer than the root label.
+    while (i < rootAt) {
+      const k = i === 0 ? key : key.slice(i);
+      const hit = targets.get(k);
+      if (hit !== undefined) {
+        pointer = hit;
+        break;
+      }
+      suffixKeys[n++] = k;
+      i += key.charCodeAt(i) + 1;
+    }
+    if (!this.#room(i + (pointer >= 0 ? 2 : 1), limit)) return false;
+    const buf = this.#buf;
+    let pos = this.#len;
+    for (let j = 0, at = 0; j < n; j++) {
+      // RFC 1035 §4.1.4: only the first 16 KiB can be pointed at.
+      if (pos + at >= POINTER_LIMIT) break;
+      targets.set(suffixKeys[j], pos + at);
+      this.#added.push(suffixKeys[j]);
+      at += wire.charCodeAt(at) + 1;
+    }
+    for (let j = 0; j < i; j++) buf[pos++] = wire.charCodeAt(j);
+    if (pointer >= 0) {
+      buf[pos++] = 0xc0 | (pointer >> 8);
+      buf[pos++] = pointer & 0xff;
+    } else {
+      buf[pos++] = 0;
+    }
+    this.#len = pos;
+    return true;
+  }
+
+  #writeRR(name: Name, type: number, cls: number, ttl: number, rdata: Uint8Array, limit: number): boolean {
+    // Asked first, so a throw (malformed stored RDATA) happens before anything is written.
+    const names = compressibleNameOffsets(type, rdata);
+    if (!this.#writeName(name.wire, name.key, limit) || !this.#room(10, limit)) return false;
+    this.#u16(type);
+    this.#u16(cls);
+    this.#u16(ttl >>> 16);
+    this.#u16(ttl & 0xffff);
+    const rdlengthAt = this.#len;
+    this.#len += 2;
+    let from = 0;
+    for (let k = 0; k < names.length; k++) {
+      const at = names[k];
+      const nameLength = at >= from ? storedNameLength(rdata, at) : -1;
+      if (nameLength < 0) break; // not a clean name: copy the rest as it is
+      if (!this.#copy(rdata, from, at, limit)) return false;
+      for (let j = 0; j < nameLength; j++) nameScratch[j] = rdata[at + j];
+      const wire = nameScratch.toString('latin1', 0, nameLength);
+      if (!this.#writeName(wire, foldCase(wire), limit)) return false;
+      from = at + nameLength;
+    }
+    if (!this.#copy(rdata, from, rdata.length, limit)) return false;
+    const rdlength = this.#len - rdlengthAt - 2;
+    this.#buf[rdlengthAt] = rdlength >> 8;
+    this.#buf[rdlengthAt + 1] = rdlength & 0xff;
+    return true;
+  }
+
+  /** Copies src[from, to) to the end of the message. */
+  #copy(src: Uint8Array, from: number, to: number, limit: number): boolean {
+    const n = to - from;
+    if (n <= 0) return true;
+    if (!this.#room(n, limit)) return false;
+    const buf = this.#buf;
+    let pos = this.#len;
+    if (n < 16) {
+      for (let j = from; j < to; j++) buf[pos++] = src[j];
+    } else {
+      buf.set(from === 0 && to === src.length ? src : src.subarray(from, to), pos);
+      pos += n;
+    }
+    this.#len = pos;
+    return true;
   }
 }
 
-/** Encodes a whole message without a size limit. */
-export function encodeMessage(_msg: Message): Uint8Array {
-  throw new Error('not implemented');
+/**
+ * Encodes a whole message without a size limit: questions, answer, authority, additional
+ * records, then OPT, then any TSIG record (RFC 8945 §5.1: TSIG is last).
+ * @throws WireFormatError DNS_ERR_TOO_BIG when it exceeds 65535 octets
+ */
+export function encodeMessage(msg: Message): Uint8Array {
+  const w = new MessageWriter(MAX_MESSAGE_SIZE);
+  w.header(msg.id, msg.flags);
+  const tooBig = () => new WireFormatError('DNS_ERR_TOO_BIG', 'message longer than 65535 octets');
+  for (const q of msg.questions) if (!w.question(q)) throw tooBig();
+  for (const rr of msg.answers) if (!w.rr(Section.Answer, rr)) throw tooBig();
+  for (const rr of msg.authority) if (!w.rr(Section.Authority, rr)) throw tooBig();
+  for (const rr of msg.additional)
+    if (rr.type !== RRType.TSIG && !w.rr(Section.Additional, rr)) throw tooBig();
+  if (msg.edns !== undefined && !w.opt(msg.edns)) throw tooBig();
+  for (const rr of msg.additional)
+    if (rr.type === RRType.TSIG && !w.rr(Section.Additional, rr)) throw tooBig();
+  return w.finish();
 }

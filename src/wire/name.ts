@@ -18,6 +18,16 @@ export function foldCase(s: string): string {
 }
 
 function foldFrom(s: string, start: number): string {
+  // Without octets >= 0x80 the native toLowerCase folds exactly A-Z, several times faster
+  // than building the string here; it would also fold Latin-1 letters, hence the check.
+  let ascii = true;
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return s.toLowerCase();
   let out = s.slice(0, start);
   for (let i = start; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -102,6 +112,7 @@ export class Name {
           label += String.fromCharCode(v);
           i += 4;
         } else {
+          if (a > 0xff) throw new WireFormatError('DNS_ERR_TEXT', `non-latin1 character in name '${text}'`);
           label += text[i + 1];
           i += 2;
         }
@@ -184,8 +195,11 @@ export class Name {
     return Name.fromLabels([label, ...this.labels()]);
   }
 
-  /** The wildcard `*.this`. */
+  /** The wildcard `*.this`; throws DNS_ERR_NAME when that would exceed 255 octets. */
   wildcard(): Name {
+    // RFC 1035 §2.3.4: '*.' adds two octets, which may push the name over 255.
+    if (this.wire.length + 2 > MAX_NAME_LENGTH)
+      throw new WireFormatError('DNS_ERR_NAME', `name longer than ${MAX_NAME_LENGTH} octets`);
     return new Name(`\x01*${this.wire}`, `\x01*${this.key}`);
   }
 

@@ -1,0 +1,97 @@
+/**
+ * Microbenchmark of the responder (not a test): µs per `respond()` for a typical query mix,
+ * with the response cache (hits) and without it (decode + answer + encode every time).
+ * Run: `node dist/bench/answer.js [iterations]`. Prints one line per mode.
+ * @module
+ */
+import { Catalog } from '../src/answer/catalog.js';
+import { type QueryContext, Responder } from '../src/answer/respond.js';
+import { RRType } from '../src/wire/constants.js';
+import { encodeMessage } from '../src/wire/encode.js';
+import type { Message } from '../src/wire/message.js';
+import { Name } from '../src/wire/name.js';
+import { parseZoneText } from '../src/zone/parser.js';
+import { Zone } from '../src/zone/zone.js';
+
+const HOSTS = 2000;
+
+function buildZone(): Zone {
+  let text = '$ORIGIN bench.test.\n$TTL 3600\n@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n';
+  text += '@ NS ns1\n@ NS ns2\n@ MX 10 mail\nns1 A 192.0.2.1\nns2 A 192.0.2.2\nmail A 192.0.2.3\n';
+  text += '*.wild TXT "wildcard"\n';
+  for (let i = 0; i < HOSTS; i++) {
+    text += `h${i} A 10.0.${i >> 8}.${i & 0xff}\nh${i} AAAA 2001:db8::${i.toString(16)}\n`;
+    if (i % 10 === 0) text += `c${i} CNAME h${i}\n`;
+    if (i % 50 === 0) text += `d${i} NS ns.d${i}\nns.d${i} A 192.0.2.${i % 250}\n`;
+  }
+  const origin = Name.parse('bench.test.');
+  return Zone.build(origin, parseZoneText(text, { origin }));
+}
+
+function query(name: string, type: number, edns: boolean, id: number): Uint8Array {
+  const msg: Message = {
+    id,
+    flags: 0x0100,
+    questions: [{ name: Name.parse(name), type, class: 1 }],
+    answers: [],
+    authority: [],
+    additional: [],
+  };
+  if (edns) msg.edns = { udpSize: 1232, extendedRcode: 0, version: 0, flags: 0x8000, options: [] };
+  return Uint8Array.from(encodeMessage(msg));
+}
+
+/** A typical mix: mostly A/AAAA hits, some CNAME, MX, NXDOMAIN, wildcard and referrals. */
+function buildMix(n: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let seed = 12345;
+  const rand = (m: number) => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return (seed >>> 8) % m;
+  };
+  for (let i = 0; i < n; i++) {
+    const h = rand(HOSTS);
+    const roll = rand(100);
+    const edns = rand(2) === 0;
+    const id = rand(65536);
+    let q: Uint8Array;
+    if (roll < 50) q = query(`h${h}.bench.test.`, RRType.A, edns, id);
+    else if (roll < 65) q = query(`h${h}.bench.test.`, RRType.AAAA, edns, id);
+    else if (roll < 75) q = query(`c${h - (h % 10)}.bench.test.`, RRType.A, edns, id);
+    else if (roll < 80) q = query('bench.test.', RRType.MX, edns, id);
+    else if (roll < 90) q = query(`nx${h}.bench.test.`, RRType.A, edns, id);
+    else if (roll < 95) q = query(`x${h}.wild.bench.test.`, RRType.TXT, edns, id);
+    else q = query(`www.d${h - (h % 50)}.bench.test.`, RRType.A, edns, id);
+    out.push(q);
+  }
+  return out;
+}
+
+function measure(label: string, responder: Responder, queries: Uint8Array[], rounds: number): void {
+  const ctx: QueryContext = { transport: 'udp', address: '127.0.0.1', port: 5300 };
+  let bytes = 0;
+  // Warm-up: JIT and (for the cached responder) the cache.
+  for (const q of queries) bytes += responder.respond(q, ctx)?.length ?? 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  let n = 0;
+  for (let r = 0; r < rounds; r++) {
+    for (const q of queries) {
+      bytes += responder.respond(q, ctx)?.length ?? 0;
+      n++;
+    }
+  }
+  const wall = Number(process.hrtime.bigint() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  console.log(
+    `${label.padEnd(10)} ${(wall / n).toFixed(2)} µs/query wall, ${((cpu.user + cpu.system) / n).toFixed(2)} µs/query CPU ` +
+      `(${n} queries, ${(bytes / (n + queries.length)).toFixed(0)} B average response)`,
+  );
+}
+
+const iterations = Number(process.argv[2] ?? 200000);
+const catalog = new Catalog([buildZone()]);
+const mix = buildMix(4000);
+const rounds = Math.max(1, Math.round(iterations / mix.length));
+measure('cached', new Responder(catalog), mix, rounds);
+measure('uncached', new Responder(catalog, { cache: false }), mix, Math.max(1, Math.round(rounds / 4)));

@@ -1,0 +1,378 @@
+/**
+ * Throughput and CPU-efficiency benchmark with dnsperf: each server (Switchboard with one
+ * worker, NSD with one server process, Knot with one worker, and the trivial Node responder)
+ * is pinned to one CPU and dnsperf to the other, then queried with the same mix of existing
+ * names, NXDOMAIN and NODATA for a fixed time. Server CPU time comes from /proc/PID/stat deltas
+ * over the whole process tree; latency percentiles from a separate fixed-rate run with
+ * `dnsperf -v`. Targets only loopback and every run is time-limited (`-l`).
+ * @module
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { assertLoopback } from '../test/helpers/dns-client.js';
+import {
+  listDescendants,
+  type Peer,
+  startKnot,
+  startNsd,
+  startSwitchboard,
+  startTrivialResponder,
+  treeCpuSeconds,
+} from '../test/helpers/peers.js';
+import { LatencyHistogram, median } from './stats.js';
+
+/** The origin of the benchmark zone. */
+export const BENCH_ORIGIN = 'bench.test.';
+
+/** mulberry32: deterministic query files from run to run. */
+function makeRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Writes `bench.test.zone` (`names` hosts with an A record, every other one an AAAA too) into
+ * `dir`, and a dnsperf query file of `queries` lines: 60 % existing A, 10 % existing AAAA,
+ * 15 % NXDOMAIN, 15 % NODATA (TXT at an existing name). Returns the query file's path.
+ */
+export function writeBenchZone(
+  dir: string,
+  names: number,
+  queries = 50_000,
+): { zoneDir: string; queryFile: string } {
+  const zoneDir = join(dir, 'zones');
+  mkdirSync(zoneDir, { recursive: true });
+  const lines = [
+    `$ORIGIN ${BENCH_ORIGIN}`,
+    '$TTL 300',
+    '@ SOA ns.bench.test. hostmaster.bench.test. 1 3600 900 604800 60',
+    '@ NS ns.bench.test.',
+    'ns A 192.0.2.1',
+  ];
+  for (let i = 0; i < names; i++) {
+    // RFC 2544 benchmarking range and RFC 3849 documentation prefix.
+    lines.push(`host-${i} A 198.18.${(i >> 8) & 255}.${i & 255}`);
+    if (i % 2 === 0) lines.push(`host-${i} AAAA 2001:db8::${i.toString(16)}`);
+  }
+  writeFileSync(join(zoneDir, 'bench.test.zone'), `${lines.join('\n')}\n`);
+  const rand = makeRandom(20240101);
+  const q: string[] = [];
+  for (let i = 0; i < queries; i++) {
+    const r = rand();
+    const n = Math.floor(rand() * names);
+    if (r < 0.6) q.push(`host-${n}.bench.test. A`);
+    else if (r < 0.7) q.push(`host-${n - (n % 2)}.bench.test. AAAA`);
+    else if (r < 0.85) q.push(`nx-${n}.bench.test. A`);
+    else q.push(`host-${n}.bench.test. TXT`);
+  }
+  const queryFile = join(dir, 'queries.txt');
+  writeFileSync(queryFile, `${q.join('\n')}\n`);
+  return { zoneDir, queryFile };
+}
+
+/** One timed dnsperf run against one server. */
+export interface ThroughputRun {
+  qps: number;
+  sent: number;
+  completed: number;
+  lost: number;
+  cpuSeconds: number;
+  /** Completed queries per server CPU-second. */
+  qpsPerCpu: number;
+  /** dnsperf's average latency (s). */
+  avgLatency: number;
+}
+
+/** Latency percentiles (seconds) at a fixed offered rate. */
+export interface LatencyRun {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+}
+
+/** Results for one server over all rounds. */
+export interface ServerResult {
+  label: string;
+  command: string;
+  throughput: ThroughputRun[];
+  latency: LatencyRun[];
+  /** Medians over the rounds. */
+  median: { qps: number; cpuSeconds: number; qpsPerCpu: number; lostPct: number } & Omit<LatencyRun, 'count'>;
+  error?: string;
+}
+
+/** Options of the dnsperf benchmark. */
+export interface DnsperfBenchOptions {
+  durationS: number;
+  rounds: number;
+  latencyDurationS: number;
+  latencyQps: number;
+  names: number;
+  serverCpu: number;
+  clientCpu: number;
+  servers: string[];
+  workDir: string;
+  log: (line: string) => void;
+}
+
+function pinTree(pid: number, cpu: number): void {
+  // Knot pins its own worker threads at start-up, so re-pin every thread of every process in
+  // the tree afterwards (taskset -a applies to all threads of a process).
+  for (const p of [pid, ...listDescendants(pid)])
+    spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(p)], { stdio: 'ignore' });
+}
+
+/** The CPUs the threads of a process tree may run on (from /proc/PID/task/TID/status). */
+export function describeAffinity(pid: number): string {
+  const seen = new Set<string>();
+  for (const p of [pid, ...listDescendants(pid)]) {
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const t of tasks) {
+      try {
+        const m = /^Cpus_allowed_list:\s+(\S+)/m.exec(readFileSync(`/proc/${p}/task/${t}/status`, 'utf8'));
+        if (m) seen.add(m[1]);
+      } catch {
+        // thread ended
+      }
+    }
+  }
+  return [...seen].join(',');
+}
+
+interface DnsperfStats {
+  sent: number;
+  completed: number;
+  lost: number;
+  qps: number;
+  avgLatency: number;
+}
+
+function parseDnsperf(text: string): DnsperfStats {
+  const num = (re: RegExp): number => {
+    const m = re.exec(text);
+    return m ? Number(m[1]) : Number.NaN;
+  };
+  return {
+    sent: num(/Queries sent:\s+(\d+)/),
+    completed: num(/Queries completed:\s+(\d+)/),
+    lost: num(/Queries lost:\s+(\d+)/),
+    qps: num(/Queries per second:\s+([\d.]+)/),
+    avgLatency: num(/Average Latency \(s\):\s+([\d.]+)/),
+  };
+}
+
+function dnsperfArgs(peer: Peer, opts: DnsperfBenchOptions, queryFile: string, seconds: number): string[] {
+  assertLoopback(peer.host);
+  return [
+    '-c',
+    String(opts.clientCpu),
+    'dnsperf',
+    '-s',
+    peer.host,
+    '-p',
+    String(peer.port),
+    '-d',
+    queryFile,
+    '-l',
+    String(seconds),
+    '-c',
+    '2',
+    '-q',
+    '100',
+    '-t',
+    '2',
+  ];
+}
+
+/** Runs dnsperf (time-limited by -l, and killed if it overruns by 30 s) and returns its output. */
+function runDnsperf(args: string[], seconds: number, onLine?: (line: string) => void): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const rl = createInterface({ input: child.stdout });
+    rl.on('line', (line) => {
+      if (onLine && line.startsWith('> ')) onLine(line);
+      else out += `${line}\n`;
+    });
+    let err = '';
+    child.stderr.on('data', (d) => {
+      err = (err + d).slice(-4000);
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) reject(new Error(`dnsperf exited with ${code}: ${err.trim()}`));
+      else resolve(out);
+    });
+  });
+}
+
+async function measureThroughput(
+  peer: Peer,
+  opts: DnsperfBenchOptions,
+  queryFile: string,
+): Promise<ThroughputRun> {
+  const cpu0 = treeCpuSeconds(peer.pid);
+  const out = await runDnsperf(dnsperfArgs(peer, opts, queryFile, opts.durationS), opts.durationS);
+  const cpuSeconds = treeCpuSeconds(peer.pid) - cpu0;
+  const s = parseDnsperf(out);
+  return { ...s, cpuSeconds, qpsPerCpu: cpuSeconds > 0 ? s.completed / cpuSeconds : Number.NaN };
+}
+
+async function measureLatency(peer: Peer, opts: DnsperfBenchOptions, queryFile: string): Promise<LatencyRun> {
+  const hist = new LatencyHistogram();
+  const args = [
+    ...dnsperfArgs(peer, opts, queryFile, opts.latencyDurationS),
+    '-Q',
+    String(opts.latencyQps),
+    '-v',
+  ];
+  await runDnsperf(args, opts.latencyDurationS, (line) => {
+    // "> NOERROR name type 0.000123"
+    const sp = line.lastIndexOf(' ');
+    const v = Number(line.slice(sp + 1));
+    if (Number.isFinite(v)) hist.add(v);
+  });
+  return {
+    count: hist.count,
+    p50: hist.quantile(0.5),
+    p90: hist.quantile(0.9),
+    p99: hist.quantile(0.99),
+    p999: hist.quantile(0.999),
+  };
+}
+
+interface Contender {
+  label: string;
+  command: string;
+  start: () => Promise<Peer>;
+}
+
+function contenders(opts: DnsperfBenchOptions, zoneDir: string): Contender[] {
+  const zones = [{ origin: BENCH_ORIGIN, file: join(zoneDir, 'bench.test.zone') }];
+  const cpu = opts.serverCpu;
+  const all: Record<string, Contender> = {
+    switchboard: {
+      label: 'Switchboard',
+      command: `taskset -c ${cpu} node dist/src/cli/main.js serve --workers 1`,
+      start: () => startSwitchboard(zoneDir, { workers: 1, cpu }),
+    },
+    nsd: {
+      label: 'NSD',
+      command: `taskset -c ${cpu} nsd -d (server-count 1, rrl-ratelimit 0)`,
+      start: () => startNsd(zones, { cpu, serverCount: 1 }),
+    },
+    knot: {
+      label: 'Knot',
+      command: `taskset -c ${cpu} knotd (udp-workers 1, tcp-workers 1; threads re-pinned)`,
+      start: () => startKnot(zones, { cpu, workers: 1 }),
+    },
+    trivial: {
+      label: 'trivial Node responder',
+      command: `taskset -c ${cpu} node dist/bench/trivial-responder.js`,
+      start: () => startTrivialResponder({ cpu }),
+    },
+  };
+  return opts.servers.map((s) => {
+    const c = all[s];
+    if (!c) throw new Error(`unknown server '${s}' (known: ${Object.keys(all).join(', ')})`);
+    return c;
+  });
+}
+
+/**
+ * Runs the benchmark: all servers are started (idle ones cost nothing), warmed up, then
+ * measured in interleaved rounds so that background noise spreads over all of them.
+ */
+export async function runDnsperfBench(opts: DnsperfBenchOptions): Promise<ServerResult[]> {
+  const { zoneDir, queryFile } = writeBenchZone(opts.workDir, opts.names);
+  const list = contenders(opts, zoneDir);
+  const peers = new Map<string, Peer>();
+  const results = new Map<string, ServerResult>();
+  try {
+    for (const c of list) {
+      const r: ServerResult = {
+        label: c.label,
+        command: c.command,
+        throughput: [],
+        latency: [],
+        median: {
+          qps: Number.NaN,
+          cpuSeconds: Number.NaN,
+          qpsPerCpu: Number.NaN,
+          lostPct: Number.NaN,
+          p50: Number.NaN,
+          p90: Number.NaN,
+          p99: Number.NaN,
+          p999: Number.NaN,
+        },
+      };
+      results.set(c.label, r);
+      try {
+        const peer = await c.start();
+        peers.set(c.label, peer);
+        pinTree(peer.pid, opts.serverCpu);
+        opts.log(
+          `dnsperf: ${c.label} on port ${peer.port}, threads on CPU ${describeAffinity(peer.pid)}; warm-up`,
+        );
+        await runDnsperf(dnsperfArgs(peer, opts, queryFile, 2), 2);
+      } catch (e) {
+        r.error = (e as Error).message.split('\n')[0];
+        opts.log(`dnsperf: ${c.label} failed to start: ${r.error}`);
+      }
+    }
+    for (let round = 1; round <= opts.rounds; round++) {
+      for (const c of list) {
+        const peer = peers.get(c.label);
+        const r = results.get(c.label)!;
+        if (!peer || r.error) continue;
+        try {
+          const t = await measureThroughput(peer, opts, queryFile);
+          r.throughput.push(t);
+          const l = await measureLatency(peer, opts, queryFile);
+          r.latency.push(l);
+          opts.log(
+            `dnsperf: round ${round} ${c.label}: ${t.qps.toFixed(0)} qps, ${t.cpuSeconds.toFixed(2)} CPU s, ` +
+              `${t.qpsPerCpu.toFixed(0)} q/CPU-s, lost ${t.lost}; p50 ${(l.p50 * 1e6).toFixed(0)} µs, ` +
+              `p99 ${(l.p99 * 1e6).toFixed(0)} µs at ${opts.latencyQps} qps`,
+          );
+        } catch (e) {
+          r.error = (e as Error).message.split('\n')[0];
+          opts.log(`dnsperf: ${c.label} failed: ${r.error}`);
+        }
+      }
+    }
+  } finally {
+    for (const p of peers.values()) await p.stop();
+  }
+  for (const r of results.values()) {
+    const t = r.throughput;
+    r.median = {
+      qps: median(t.map((x) => x.qps)),
+      cpuSeconds: median(t.map((x) => x.cpuSeconds)),
+      qpsPerCpu: median(t.map((x) => x.qpsPerCpu)),
+      lostPct: median(t.map((x) => (x.sent > 0 ? (100 * x.lost) / x.sent : Number.NaN))),
+      p50: median(r.latency.map((x) => x.p50)),
+      p90: median(r.latency.map((x) => x.p90)),
+      p99: median(r.latency.map((x) => x.p99)),
+      p999: median(r.latency.map((x) => x.p999)),
+    };
+  }
+  return [...results.values()];
+}

@@ -1,0 +1,197 @@
+/**
+ * Zone load benchmark: generates a large zone (mixed A/AAAA/MX/TXT/CNAME and NS delegations
+ * with glue) in a temp folder, then measures how long Switchboard's loader takes and how much
+ * memory it peaks at, next to NSD and Knot (time from start until they answer the SOA, and the
+ * VmHWM of their processes).
+ * @module
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import {
+  findCommand,
+  listDescendants,
+  type Peer,
+  procStatusBytes,
+  startKnot,
+  startNsd,
+  startSwitchboard,
+} from '../test/helpers/peers.js';
+import type { LoadZoneReport } from './load-zone-child.js';
+
+/** The origin of the generated zone. */
+export const BIG_ORIGIN = 'big.test.';
+
+/**
+ * Writes a zone of about `records` records to `file`: per name an A, every 2nd an AAAA,
+ * every 10th an MX and a TXT, every 20th name is a CNAME instead, every 50th a delegation
+ * (2 NS + glue). Returns the number of records written.
+ */
+export function generateBigZone(file: string, records: number): number {
+  const fd = openSync(file, 'w');
+  let chunk = '';
+  let count = 0;
+  const put = (line: string): void => {
+    chunk += line;
+    count++;
+    if (chunk.length > 1 << 20) {
+      writeSync(fd, chunk);
+      chunk = '';
+    }
+  };
+  put(`$ORIGIN ${BIG_ORIGIN}\n$TTL 3600\n@ SOA ns1.big.test. hostmaster.big.test. 1 7200 1800 1209600 300\n`);
+  put('@ NS ns1.big.test.\n');
+  put('@ NS ns2.big.test.\n');
+  put('ns1 A 192.0.2.1\n');
+  put('ns2 A 192.0.2.2\n');
+  // RFC 2544 benchmarking addresses (198.18.0.0/15) and RFC 3849 documentation IPv6.
+  for (let i = 0; count < records; i++) {
+    const a = `198.${18 + ((i >> 16) & 1)}.${(i >> 8) & 255}.${i & 255}`;
+    if (i % 50 === 49) {
+      put(`d${i} NS ns1.d${i}\n`);
+      put(`d${i} NS ns.elsewhere.example.\n`);
+      put(`ns1.d${i} A ${a}\n`);
+    } else if (i % 20 === 19) {
+      put(`c${i} CNAME h${i - 1}\n`);
+    } else {
+      put(`h${i} A ${a}\n`);
+      if (i % 2 === 0) put(`h${i} AAAA 2001:db8::${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}\n`);
+      if (i % 10 === 0) {
+        put(`h${i} MX 10 h${i}\n`);
+        put(`h${i} TXT "record ${i} of the generated benchmark zone"\n`);
+      }
+    }
+  }
+  writeSync(fd, chunk);
+  closeSync(fd);
+  return count;
+}
+
+/** One server's load figures. */
+export interface LoadResult {
+  label: string;
+  /** Seconds until loaded (loader) or until the SOA is answered (servers). */
+  seconds: number;
+  /** Peak RSS of the largest process. */
+  peakRssBytes: number;
+  /** Sum of the peak RSS of all its processes (shared pages counted more than once). */
+  totalPeakRssBytes: number;
+  note: string;
+  error?: string;
+}
+
+function runLoaderChild(file: string): Promise<LoadZoneReport> {
+  const script = fileURLToPath(new URL('./load-zone-child.js', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, file, BIG_ORIGIN], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err = (err + d).slice(-4000);
+    });
+    // Stops by itself: a loader that hangs is killed after 10 minutes.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 600_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) return reject(new Error(`loader exited with ${code}: ${err.trim()}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as LoadZoneReport);
+      } catch {
+        reject(new Error(`loader printed no report: ${out}${err}`));
+      }
+    });
+  });
+}
+
+function treePeakRss(pid: number): { max: number; sum: number } {
+  let max = 0;
+  let sum = 0;
+  for (const p of [pid, ...listDescendants(pid)]) {
+    const hwm = procStatusBytes(p, 'VmHWM');
+    max = Math.max(max, hwm);
+    sum += hwm;
+  }
+  return { max, sum };
+}
+
+async function timeServer(label: string, note: string, start: () => Promise<Peer>): Promise<LoadResult> {
+  const t0 = performance.now();
+  let peer: Peer | undefined;
+  try {
+    peer = await start();
+    const seconds = (performance.now() - t0) / 1000;
+    const rss = treePeakRss(peer.pid);
+    return { label, seconds, peakRssBytes: rss.max, totalPeakRssBytes: rss.sum, note };
+  } catch (e) {
+    const msg = (e as Error).message.split('\n')[0];
+    return { label, seconds: Number.NaN, peakRssBytes: 0, totalPeakRssBytes: 0, note, error: msg };
+  } finally {
+    await peer?.stop();
+  }
+}
+
+/** Options of the zone load benchmark. */
+export interface ZoneLoadOptions {
+  records: number;
+  log: (line: string) => void;
+}
+
+/** Runs the zone load benchmark; every server is stopped and the temp folder removed afterwards. */
+export async function runZoneLoadBench(
+  opts: ZoneLoadOptions,
+): Promise<{ records: number; bytes: number; results: LoadResult[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-bigzone-'));
+  try {
+    const file = join(dir, 'big.test.zone');
+    const records = generateBigZone(file, opts.records);
+    const bytes = statSync(file).size;
+    opts.log(`zone-load: generated ${records} records (${(bytes / 1e6).toFixed(1)} MB) in ${file}`);
+    const results: LoadResult[] = [];
+
+    opts.log('zone-load: Switchboard loadZoneFile (child process)');
+    try {
+      const r = await runLoaderChild(file);
+      results.push({
+        label: 'Switchboard loadZoneFile',
+        seconds: r.ms / 1000,
+        peakRssBytes: r.peakRssBytes,
+        totalPeakRssBytes: r.peakRssBytes,
+        note: `${r.records} records; RSS after load ${(r.rssBytes / 2 ** 20).toFixed(0)} MiB`,
+      });
+    } catch (e) {
+      results.push({
+        label: 'Switchboard loadZoneFile',
+        seconds: Number.NaN,
+        peakRssBytes: 0,
+        totalPeakRssBytes: 0,
+        note: '',
+        error: (e as Error).message.split('\n')[0],
+      });
+    }
+    const zones = [{ origin: BIG_ORIGIN, file }];
+    const ready = { readyTimeoutMs: 300_000 };
+    opts.log('zone-load: Switchboard serve --workers 1 (until it answers the SOA)');
+    results.push(
+      await timeServer('Switchboard serve', 'serve --workers 1; all processes', () =>
+        startSwitchboard(dir, { workers: 1, ...ready }),
+      ),
+    );
+    if (findCommand('nsd')) {
+      opts.log('zone-load: NSD (until it answers the SOA)');
+      results.push(await timeServer('NSD', 'server-count 1; all processes', () => startNsd(zones, ready)));
+    }
+    if (findCommand('knotd')) {
+      opts.log('zone-load: Knot (until it answers the SOA)');
+      results.push(await timeServer('Knot', '1 UDP/TCP worker', () => startKnot(zones, ready)));
+    }
+    return { records, bytes, results };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,357 @@
+/**
+ * The answer algorithm: RFC 1034 §4.3.2 over the served zones, with RFC 4592 wildcards,
+ * RFC 6672 DNAME, RFC 2308 negative answers and RFC 8482 ANY. A pure function of
+ * (catalog, question, options): it returns a result kind and the RRsets of each section;
+ * the caller (respond.ts) turns the kind into RCODE and AA and encodes (STYLE.md §6 rule 1).
+ *
+ * States follow Knot's internet.c: HIT (data found), NODATA, NXDOMAIN (Knot's MISS),
+ * DELEGATION (referral), plus FOLLOW inside the loop for CNAME/DNAME redirection, and the
+ * two outcomes outside any zone data: REFUSED (no zone) and YXDOMAIN (DNAME overflow).
+ * @module
+ */
+import { MAX_NAME_LENGTH, RRType } from '../wire/constants.js';
+import type { Name } from '../wire/name.js';
+import { rdataTarget } from '../wire/rdata.js';
+import { NodeFlag, type RRset, type Zone, type ZoneNode } from '../zone/zone.js';
+import type { Catalog } from './catalog.js';
+
+/** How the lookup ended; the caller maps it to RCODE and AA (see `rcodeOfKind`). */
+export const AnswerKind = {
+  /** Data found (or a redirection chain that left the served zones or hit the step limit). */
+  HIT: 0,
+  /** The name exists, the type does not: NOERROR, SOA in authority (RFC 2308 §2.2). */
+  NODATA: 1,
+  /** The name does not exist: NXDOMAIN, SOA in authority (RFC 2308 §2.1). */
+  NXDOMAIN: 2,
+  /** A zone cut was met: NS in authority, glue in additional, AA clear (RFC 1034 §4.3.2 3.b). */
+  DELEGATION: 3,
+  /** No served zone contains the name (RFC 1034 §4.3.2 step 2 fails). */
+  REFUSED: 4,
+  /** A DNAME substitution produced a name over 255 octets (RFC 6672 §2.2). */
+  YXDOMAIN: 5,
+} as const;
+
+/** One of the `AnswerKind` values. */
+export type AnswerKind = (typeof AnswerKind)[keyof typeof AnswerKind];
+
+/** The outcome of a lookup: a kind and the RRsets of each section, in order. */
+export interface AnswerResult {
+  kind: AnswerKind;
+  /** The zone the question's name was answered from; undefined when REFUSED. */
+  zone: Zone | undefined;
+  answer: RRset[];
+  authority: RRset[];
+  /** Additional data that must fit or the response is truncated: in-domain glue (RFC 9471 §3). */
+  glue: RRset[];
+  /** Optional additional data: dropped silently when it does not fit (RFC 2181 §9). */
+  additional: RRset[];
+}
+
+/** Lookup options. */
+export interface AnswerOptions {
+  /** Most CNAME/DNAME redirections followed before answering with the chain so far (default 16). */
+  maxChain?: number;
+}
+
+/** Default limit on redirections: NSD and Knot stop well before any real chain would. */
+export const DEFAULT_MAX_CHAIN = 16;
+
+/** RCODE for a kind (RFC 1035 §4.1.1, RFC 6672 §2.2 for YXDOMAIN). */
+export function rcodeOfKind(kind: AnswerKind): number {
+  switch (kind) {
+    case AnswerKind.NXDOMAIN:
+      return 3;
+    case AnswerKind.REFUSED:
+      return 5;
+    case AnswerKind.YXDOMAIN:
+      return 6;
+    default:
+      return 0;
+  }
+}
+
+/**
+ * Whether the response is authoritative (AA). A referral is not, unless a redirection in
+ * the answer section led to it: AA speaks of the first owner name (RFC 6604 §2.1), which we
+ * are authoritative for; NSD and Knot both answer a CNAME into a cut with AA set.
+ */
+export function isAuthoritative(result: AnswerResult): boolean {
+  if (result.kind === AnswerKind.REFUSED) return false;
+  if (result.kind === AnswerKind.DELEGATION) return result.answer.length > 0;
+  return true;
+}
+
+/** Internal step outcome: a final kind, or FOLLOW with the next name in `next`. */
+const FOLLOW = -1;
+
+interface Step {
+  res: AnswerResult;
+  next: Name | undefined;
+  /** Sets already placed, so additional processing never repeats one. */
+  placed: Set<RRset>;
+}
+
+/**
+ * Answers `qtype` for `qname` from the zones of `catalog`.
+ *
+ * CNAME chains are followed across every zone we serve, as NSD does (Knot stops at its zone
+ * edge): RFC 1034 §4.3.2 step 3.a says "go back to step 1", and step 1 searches all the
+ * available zones. Resolvers re-check out-of-bailiwick data anyway (RFC 2181 §5.4.1), and a
+ * complete chain saves them a round trip.
+ */
+export function answerQuery(
+  catalog: Catalog,
+  qname: Name,
+  qtype: number,
+  opts: AnswerOptions = {},
+): AnswerResult {
+  const res: AnswerResult = {
+    kind: AnswerKind.REFUSED,
+    zone: undefined,
+    answer: [],
+    authority: [],
+    glue: [],
+    additional: [],
+  };
+  let zone = findZone(catalog, qname, qtype);
+  if (!zone) return res;
+  res.zone = zone;
+  const maxChain = opts.maxChain ?? DEFAULT_MAX_CHAIN;
+  const step: Step = { res, next: undefined, placed: new Set() };
+  let name = qname;
+  let visited: string[] | undefined;
+  for (let hops = 0; ; hops++) {
+    const kind = solveName(zone, name, qtype, step);
+    if (kind !== FOLLOW) {
+      res.kind = kind;
+      break;
+    }
+    const next = step.next!;
+    // A redirection chain ends with NOERROR and the chain so far (RFC 1034 §3.6.2 forbids
+    // loops but they happen; NSD and Knot answer NOERROR, BIND SERVFAIL): at a loop, at the
+    // step limit, or when the target is outside every zone we serve.
+    res.kind = AnswerKind.HIT;
+    if (hops + 1 >= maxChain) break;
+    visited ??= [qname.key];
+    visited.push(name.key);
+    if (visited.includes(next.key)) break;
+    const nextZone = findZone(catalog, next, qtype);
+    if (!nextZone) break;
+    zone = nextZone;
+    name = next;
+  }
+  solveAdditional(catalog, step);
+  return res;
+}
+
+/**
+ * The most specific served zone for `name` (RFC 1034 §4.3.2 step 2), except that a DS query
+ * at a child apex goes to the parent when we serve it: the DS RRset lives on the parent side
+ * of the cut (RFC 4035 §3.1.4.1).
+ */
+function findZone(catalog: Catalog, name: Name, qtype: number): Zone | undefined {
+  const zone = catalog.find(name);
+  if (zone && qtype === RRType.DS && !name.isRoot && zone.origin.key === name.key) {
+    const parent = catalog.find(name.parent());
+    if (parent) return parent;
+  }
+  return zone;
+}
+
+/** One pass of RFC 1034 §4.3.2 step 3 inside `zone` for `name`. */
+function solveName(zone: Zone, name: Name, qtype: number, step: Step): AnswerKind | typeof FOLLOW {
+  const node = zone.nodes.get(name.key);
+  // Fast path: the name exists and no cut or DNAME lies above it.
+  if (node && (node.flags & NodeFlag.BELOW_CUT) === 0) {
+    // RFC 4035 §3.1.4.1: DS at a cut is parent-side data, answered authoritatively.
+    if ((node.flags & NodeFlag.DELEGATION) !== 0 && qtype !== RRType.DS)
+      return solveReferral(zone, node, name, step);
+    return solveNode(zone, node, name, qtype, step);
+  }
+  // Walk down from the apex: the highest cut or DNAME on the path wins (RFC 1034 §4.3.2
+  // step 3.b, RFC 6672 §3.2), and the last node met is the closest encloser (RFC 4592 §3.3.1).
+  // The apex is included: a DNAME there redirects everything below it (RFC 6672 §2.3).
+  const depth = name.labelCount;
+  let encloser = zone.apex;
+  for (let labels = zone.origin.labelCount; labels <= depth; labels++) {
+    const n = zone.nodes.get(keySuffix(name.key, depth - labels));
+    if (!n) break;
+    if ((n.flags & NodeFlag.DELEGATION) !== 0) {
+      if (labels === depth && qtype === RRType.DS) return solveNode(zone, n, name, qtype, step);
+      return solveReferral(zone, n, name, step);
+    }
+    if ((n.flags & NodeFlag.DNAME) !== 0 && labels < depth) return solveDname(zone, n, name, step);
+    encloser = n;
+  }
+  // The name does not exist. RFC 4592 §3.3.1: the source of synthesis is `*.<closest
+  // encloser>`; an existing name or ancestor (ENTs too) blocks it, because the closest
+  // encloser is then deeper than the wildcard's parent.
+  if ((encloser.flags & NodeFlag.WILDCARD_CHILD) !== 0) {
+    const wild = zone.nodes.get(`\x01*${encloser.name.key}`);
+    if (wild) return solveNode(zone, wild, name, qtype, step);
+  }
+  solveNegative(zone, name, step);
+  return AnswerKind.NXDOMAIN;
+}
+
+/**
+ * Answers from the data at `node` for `owner` (the node itself, or a wildcard standing in
+ * for `owner`, RFC 4592 §3.3.1: synthesized records take the query name as owner).
+ *
+ * A wildcard that owns NS is not treated as a delegation: RFC 4592 §4.2 leaves its meaning
+ * undefined; like NSD we answer its NS as plain data and give NODATA for other types (Knot
+ * refers with the literal `*` owner, which resolvers cannot use).
+ */
+function solveNode(
+  zone: Zone,
+  node: ZoneNode,
+  owner: Name,
+  qtype: number,
+  step: Step,
+): AnswerKind | typeof FOLLOW {
+  const sets = node.rrsets;
+  if (sets.length === 0) {
+    // An empty non-terminal exists (RFC 8020): NODATA, never NXDOMAIN.
+    solveNegative(zone, owner, step);
+    return AnswerKind.NODATA;
+  }
+  if (qtype === RRType.ANY) {
+    // RFC 8482 §4.1: answer ANY with one RRset of the node; we take the lowest type, as Knot
+    // does (NSD takes its first stored), the same over UDP and TCP like both of them.
+    let pick = sets[0];
+    for (let i = 1; i < sets.length; i++) if (sets[i].type < pick.type) pick = sets[i];
+    placeAnswer(step, pick, owner);
+    return AnswerKind.HIT;
+  }
+  const set = node.get(qtype);
+  if (set) {
+    placeAnswer(step, set, owner);
+    return AnswerKind.HIT;
+  }
+  const cname = node.get(RRType.CNAME);
+  if (cname && cname.rdata.length > 0) {
+    // RFC 1034 §4.3.2 3.a: copy the CNAME, continue with its target.
+    placeAnswer(step, cname, owner);
+    const target = rdataTarget(RRType.CNAME, cname.rdata[0]);
+    if (!target) return AnswerKind.HIT;
+    step.next = target;
+    return FOLLOW;
+  }
+  solveNegative(zone, owner, step);
+  return AnswerKind.NODATA;
+}
+
+/**
+ * RFC 6672 §3.2: `name` lies below the DNAME at `node`: copy the DNAME, synthesize a CNAME
+ * from `name` to the substituted name with the DNAME's TTL (§3.1), and continue with it.
+ */
+function solveDname(zone: Zone, node: ZoneNode, name: Name, step: Step): AnswerKind | typeof FOLLOW {
+  const dname = node.get(RRType.DNAME)!;
+  step.res.answer.push(dname);
+  step.placed.add(dname);
+  const target = rdataTarget(RRType.DNAME, dname.rdata[0]);
+  if (!target) return AnswerKind.HIT;
+  // RFC 6672 §2.2: a substituted name over 255 octets is YXDOMAIN, with the DNAME only.
+  if (name.length - node.name.length + target.length > MAX_NAME_LENGTH) return AnswerKind.YXDOMAIN;
+  const next = name.replaceSuffix(node.name, target);
+  step.res.answer.push({
+    name,
+    type: RRType.CNAME,
+    class: zone.class,
+    ttl: dname.ttl,
+    rdata: [next.toBytes()],
+  });
+  step.next = next;
+  return FOLLOW;
+}
+
+/**
+ * RFC 1034 §4.3.2 3.b: a referral to the cut at `cut`: its NS RRset in authority, and the
+ * addresses of the NS targets we hold in this zone in additional. Targets below the cut are
+ * in-domain glue, required for the referral to work (RFC 9471 §2.1); others (sibling glue and
+ * our own authoritative addresses) are optional (RFC 9471 §2.2).
+ */
+function solveReferral(zone: Zone, cut: ZoneNode, name: Name, step: Step): AnswerKind {
+  const ns = cut.get(RRType.NS)!;
+  step.res.authority.push(cut.name.key === name.key ? renamed(ns, name) : ns);
+  const optional: RRset[] = [];
+  for (const rdata of ns.rdata) {
+    const target = rdataTarget(RRType.NS, rdata);
+    if (!target?.isSubdomainOf(zone.origin)) continue;
+    const node = zone.nodes.get(target.key);
+    if (!node) continue;
+    const into = target.isSubdomainOf(cut.name) ? step.res.glue : optional;
+    pushAddresses(node, into, step.placed);
+  }
+  for (const set of optional) step.res.additional.push(set);
+  return AnswerKind.DELEGATION;
+}
+
+/** RFC 2308 §3: the zone's SOA in authority, its TTL the lesser of its own TTL and MINIMUM. */
+function solveNegative(zone: Zone, name: Name, step: Step): void {
+  step.res.authority.push(negativeSoa(zone, name));
+}
+
+const negativeSoaCache = new WeakMap<Zone, RRset>();
+
+function negativeSoa(zone: Zone, name: Name): RRset {
+  let soa = negativeSoaCache.get(zone);
+  if (!soa) {
+    soa = { ...zone.soa, ttl: Math.min(zone.soa.ttl, zone.soaData.minimum) };
+    negativeSoaCache.set(zone, soa);
+  }
+  // Keep the query's spelling when it asked for the apex, so the owner compresses to it.
+  return name.key === soa.name.key && name.wire !== soa.name.wire ? renamed(soa, name) : soa;
+}
+
+/**
+ * Additional processing (RFC 1034 §4.3.2 step 6, RFC 2181 §9): A and AAAA of the NS, MX and
+ * SRV targets in the answer, when they are authoritative data of a zone we serve. Names below
+ * a cut are glue, given only with referrals (solveReferral).
+ */
+function solveAdditional(catalog: Catalog, step: Step): void {
+  const answer = step.res.answer;
+  for (let i = 0; i < answer.length; i++) {
+    const set = answer[i];
+    const type = set.type;
+    if (type !== RRType.NS && type !== RRType.MX && type !== RRType.SRV) continue;
+    for (const rdata of set.rdata) {
+      const target = rdataTarget(type, rdata);
+      if (!target || target.isRoot) continue;
+      const zone = catalog.find(target);
+      const node = zone?.nodes.get(target.key);
+      if (!node || (node.flags & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) continue;
+      pushAddresses(node, step.res.additional, step.placed);
+    }
+  }
+}
+
+function pushAddresses(node: ZoneNode, into: RRset[], placed: Set<RRset>): void {
+  const a = node.get(RRType.A);
+  if (a && !placed.has(a)) {
+    into.push(a);
+    placed.add(a);
+  }
+  const aaaa = node.get(RRType.AAAA);
+  if (aaaa && !placed.has(aaaa)) {
+    into.push(aaaa);
+    placed.add(aaaa);
+  }
+}
+
+function placeAnswer(step: Step, set: RRset, owner: Name): void {
+  step.placed.add(set);
+  step.res.answer.push(set.name.wire === owner.wire ? set : renamed(set, owner));
+}
+
+/** The RRset under another owner: a wildcard expansion, or the query's own spelling. */
+function renamed(set: RRset, owner: Name): RRset {
+  return { name: owner, type: set.type, class: set.class, ttl: set.ttl, rdata: set.rdata };
+}
+
+/** The key of the ancestor `drop` labels up from the name whose key is `key`. */
+function keySuffix(key: string, drop: number): string {
+  let i = 0;
+  while (drop-- > 0) i += key.charCodeAt(i) + 1;
+  return i === 0 ? key : key.slice(i);
+}

@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { EdnsOption, RRType } from '../wire/constants.js';
+import { decodeMessage } from '../wire/decode.js';
+import { Catalog } from './catalog.js';
+import { buildQuery, exampleCatalog, TCP, UDP, zoneFromText } from './fixtures.test.js';
+import { Responder } from './respond.js';
+import { buildQueryKey, patchResponse, ResponseCache } from './response-cache.js';
+
+const { A, MX, TXT } = RRType;
+
+/** The response with ID `id` instead of its own. */
+function withId(bytes: Uint8Array, id: number): Uint8Array {
+  const out = Uint8Array.from(bytes);
+  out[0] = id >> 8;
+  out[1] = id & 0xff;
+  return out;
+}
+
+describe('buildQueryKey', () => {
+  test('ID, RD and CD are not part of the key; case of the name is folded', () => {
+    const a = buildQueryKey(buildQuery('www.example.', A, { id: 1, flags: 0x0100 }));
+    const b = buildQueryKey(buildQuery('WWW.Example.', A, { id: 2, flags: 0x0010 }));
+    assert.ok(a && b);
+    assert.equal(a.key, b.key);
+    assert.equal(a.qnameLength, 13);
+  });
+
+  test('type, class, EDNS bytes and counts are', () => {
+    const base = buildQueryKey(buildQuery('www.example.', A))!.key;
+    assert.notEqual(buildQueryKey(buildQuery('www.example.', MX))!.key, base);
+    assert.notEqual(buildQueryKey(buildQuery('www.example.', A, { qclass: 3 }))!.key, base);
+    const e1 = buildQueryKey(buildQuery('www.example.', A, { edns: { udpSize: 1232 } }))!.key;
+    const e2 = buildQueryKey(buildQuery('www.example.', A, { edns: { udpSize: 4096 } }))!.key;
+    assert.notEqual(e1, base);
+    assert.notEqual(e1, e2);
+  });
+
+  test('not cacheable: other opcodes, responses, several questions, compressed or broken names', () => {
+    assert.equal(buildQueryKey(buildQuery('www.example.', A, { flags: 4 << 11 })), undefined);
+    assert.equal(buildQueryKey(buildQuery('www.example.', A, { flags: 0x8000 })), undefined);
+    const two = buildQuery('www.example.', A);
+    two[5] = 2;
+    assert.equal(buildQueryKey(two), undefined);
+    assert.equal(
+      buildQueryKey(Uint8Array.of(0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1)),
+      undefined,
+    );
+    assert.equal(buildQueryKey(Uint8Array.of(0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 5, 0x61, 0, 1)), undefined);
+    assert.equal(buildQueryKey(new Uint8Array(600)), undefined);
+  });
+});
+
+describe('ResponseCache bounds', () => {
+  test('entries are bounded, oldest evicted first', () => {
+    const c = new ResponseCache({ maxEntries: 10, negativeShare: 0.5 });
+    for (let i = 0; i < 100; i++) c.set(`k${i}`, new Uint8Array(20));
+    assert.equal(c.size, 5);
+    assert.equal(c.get('k94'), undefined);
+    assert.ok(c.get('k99'));
+  });
+
+  test('bytes are bounded', () => {
+    const c = new ResponseCache({ maxBytes: 1000, negativeShare: 0 });
+    for (let i = 0; i < 100; i++) c.set(`k${i}`, new Uint8Array(100));
+    assert.ok(c.bytes <= 1000, `${c.bytes}`);
+    assert.ok(c.size >= 8);
+  });
+
+  test('negative answers cannot push out positive ones', () => {
+    const c = new ResponseCache({ maxEntries: 100 });
+    c.set('pos', new Uint8Array(10));
+    for (let i = 0; i < 10000; i++) c.set(`neg${i}`, new Uint8Array(10), true);
+    assert.ok(c.get('pos'));
+    assert.ok(c.size <= 100);
+  });
+
+  test('clear', () => {
+    const c = new ResponseCache();
+    c.set('a', new Uint8Array(3));
+    c.clear();
+    assert.equal(c.size, 0);
+    assert.equal(c.bytes, 0);
+  });
+});
+
+describe('cached responses', () => {
+  const queries: [string, number, Parameters<typeof buildQuery>[2]][] = [
+    ['www.example.', A, {}],
+    ['www.example.', A, { edns: { udpSize: 4096, flags: 0x8000 } }],
+    ['nothing.example.', A, {}],
+    ['x.wild.example.', TXT, {}],
+    ['foo.deleg.example.', A, {}],
+    ['www.dname.example.', A, {}],
+    ['www.nowhere.test.', A, { edns: {} }],
+    ['www.example.', A, { edns: { version: 1 } }],
+    ['www.example.', A, { edns: { options: [{ code: EdnsOption.NSID, data: new Uint8Array(0) }] } }],
+  ];
+
+  test('a hit is the fresh answer with the new ID, RD and CD', () => {
+    const r = new Responder(exampleCatalog(), { nsid: Uint8Array.of(0x61) });
+    for (const [name, type, opts] of queries) {
+      for (const ctx of [UDP, TCP]) {
+        const fresh = r.respond(buildQuery(name, type, { ...opts, id: 1, flags: 0x0100 }), ctx)!;
+        const hit = r.respond(buildQuery(name, type, { ...opts, id: 2, flags: 0x0100 }), ctx)!;
+        assert.deepEqual(Buffer.from(hit), Buffer.from(withId(fresh, 2)), `${name} ${ctx.transport}`);
+        const cd = r.respond(buildQuery(name, type, { ...opts, id: 3, flags: 0x0010 }), ctx)!;
+        const m = decodeMessage(cd);
+        assert.equal(m.flags & 0x0110, 0x0010, 'RD clear, CD set');
+      }
+    }
+  });
+
+  test('a hit equals the answer of an uncached responder', () => {
+    const cached = new Responder(exampleCatalog());
+    const uncached = new Responder(exampleCatalog(), { cache: false });
+    for (const [name, type, opts] of queries) {
+      const q = buildQuery(name, type, { ...opts, id: 77 });
+      cached.respond(q, UDP);
+      assert.deepEqual(Buffer.from(cached.respond(q, UDP)!), Buffer.from(uncached.respond(q, UDP)!), name);
+    }
+  });
+
+  test('the question keeps the query spelling, and so does every name compressed to it', () => {
+    const r = new Responder(exampleCatalog());
+    r.respond(buildQuery('www.example.', A), UDP);
+    const q = buildQuery('WwW.ExAmPlE.', A, { id: 9 });
+    const bytes = r.respond(q, UDP)!;
+    assert.deepEqual(Buffer.from(bytes.subarray(12, 12 + 13)), Buffer.from(q.subarray(12, 12 + 13)));
+    const msg = decodeMessage(bytes);
+    assert.equal(msg.questions[0].name.toString(), 'WwW.ExAmPlE.');
+    assert.equal(msg.answers[0].name.toString(), 'WwW.ExAmPlE.');
+    // The next hit with yet another spelling gets its own.
+    const again = decodeMessage(r.respond(buildQuery('WWW.EXAMPLE.', A), UDP)!);
+    assert.equal(again.answers[0].name.toString(), 'WWW.EXAMPLE.');
+  });
+
+  test('wildcard owners carry the query spelling through the cache', () => {
+    const r = new Responder(exampleCatalog());
+    r.respond(buildQuery('foo.wild.example.', TXT), UDP);
+    const msg = decodeMessage(r.respond(buildQuery('FoO.WiLd.example.', TXT), UDP)!);
+    assert.equal(msg.answers[0].name.toString(), 'FoO.WiLd.example.');
+  });
+
+  test('UDP and TCP are cached apart (different size limits)', () => {
+    let text = '$ORIGIN big.test.\n$TTL 300\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\n';
+    for (let i = 0; i < 30; i++) text += `txt TXT "${i}${'x'.repeat(60)}"\n`;
+    const r = new Responder(new Catalog([zoneFromText('big.test.', text)]));
+    const q = buildQuery('txt.big.test.', TXT);
+    const udp = decodeMessage(r.respond(q, UDP)!);
+    const tcp = decodeMessage(r.respond(q, TCP)!);
+    assert.equal(udp.flags & 0x0200, 0x0200);
+    assert.equal(tcp.answers.length, 30);
+    assert.equal(decodeMessage(r.respond(q, UDP)!).flags & 0x0200, 0x0200);
+  });
+
+  test('setCatalog drops the cache', () => {
+    const r = new Responder(exampleCatalog());
+    const q = buildQuery('www.example.', A);
+    assert.equal(decodeMessage(r.respond(q, UDP)!).answers.length, 1);
+    r.setCatalog(new Catalog([]));
+    assert.equal(decodeMessage(r.respond(q, UDP)!).flags & 0xf, 5);
+  });
+
+  test('patchResponse does not touch the stored bytes', () => {
+    const stored = Uint8Array.from(
+      new Responder(exampleCatalog()).respond(buildQuery('www.example.', A), UDP)!,
+    );
+    const copy = Uint8Array.from(stored);
+    const q = buildQuery('WWW.EXAMPLE.', A, { id: 0xffff, flags: 0x0110 });
+    const out = patchResponse(stored, q, 13);
+    assert.deepEqual(stored, copy);
+    assert.equal(out[0], 0xff);
+    assert.notDeepEqual(out, stored);
+  });
+});
+
+describe('random-subdomain flood', () => {
+  test('the cache stays within its bounds and keeps the popular answer', () => {
+    const r = new Responder(exampleCatalog(), { cache: { maxEntries: 200 } });
+    const popular = buildQuery('www.example.', A);
+    r.respond(popular, UDP);
+    for (let i = 0; i < 5000; i++) {
+      const msg = decodeMessage(r.respond(buildQuery(`r${i}x.example.`, A, { id: i }), UDP)!);
+      assert.equal(msg.flags & 0xf, 3);
+    }
+    const before = r.cacheStats()!.udp;
+    assert.ok(before.entries <= 200, `${before.entries} entries`);
+    const hit = decodeMessage(r.respond(popular, UDP)!);
+    assert.equal(hit.answers.length, 1);
+    assert.equal(r.cacheStats()!.udp.hits, before.hits + 1, 'the popular answer was still cached');
+  });
+});

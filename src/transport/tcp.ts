@@ -1,0 +1,249 @@
+/**
+ * DNS over TCP (RFC 1035 §4.2.2, RFC 7766): every message is preceded by a two-octet length.
+ * Queries pipelined on one connection are answered as each frame completes (RFC 7766 §6.2.1.1),
+ * frames may arrive split across reads or several in one read, idle connections are closed
+ * (RFC 7766 §6.2.3), and connection counts are capped per worker and per client address.
+ * @module
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { TransportError } from './errors.js';
+import type { QueryHandler, TransportContext, TransportErrorSink } from './handler.js';
+import { formatListenAddress, type ListenAddress } from './listen-address.js';
+
+/** TCP listener options. */
+export interface TcpListenerOptions {
+  address: ListenAddress;
+  handler: QueryHandler;
+  /** Called for failures that are survived; never called per query on success. */
+  onError?: TransportErrorSink;
+  /** Close a connection after this long without any octet received or sent (ms). */
+  idleTimeoutMs?: number;
+  /** Most connections open at once in this process; more are closed at once. */
+  maxConnections?: number;
+  /** Most connections open at once from one client address; more are closed at once. */
+  maxConnectionsPerClient?: number;
+}
+
+/** Counters of one TCP listener (read by tests and metrics). */
+export interface TcpStats {
+  /** Connections currently open. */
+  open: number;
+  /** Connections closed on arrival because a limit was reached. */
+  refused: number;
+  /** Connections closed for a frame shorter than a DNS header. */
+  malformed: number;
+  /** Connections closed by the idle timeout. */
+  idleClosed: number;
+}
+
+/** A listening TCP server. */
+export interface TcpListener {
+  readonly address: ListenAddress;
+  /** The port actually bound (differs from `address.port` when that was 0). */
+  readonly port: number;
+  readonly stats: Readonly<TcpStats>;
+  /** Stops accepting, lets open connections finish writing, then closes them. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** RFC 7766 §6.2.3 suggests idle timeouts of the order of seconds: 10 s. */
+export const DEFAULT_TCP_IDLE_TIMEOUT_MS = 10_000;
+/** Default cap on open connections per worker process. */
+export const DEFAULT_TCP_MAX_CONNECTIONS = 1000;
+/** Default cap on open connections from one client address, per worker process. */
+export const DEFAULT_TCP_MAX_PER_CLIENT = 32;
+
+/** A DNS header is 12 octets (RFC 1035 §4.1.1); a shorter frame cannot be a message. */
+const MIN_FRAME = 12;
+
+/**
+ * Starts a TCP listener answering each framed query with `handler`.
+ * @throws TransportError TRANSPORT_ERR_BIND
+ */
+export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener> {
+  const { address, handler } = opts;
+  const onError = opts.onError ?? (() => {});
+  const idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_TCP_IDLE_TIMEOUT_MS;
+  const maxConnections = opts.maxConnections ?? DEFAULT_TCP_MAX_CONNECTIONS;
+  const maxPerClient = opts.maxConnectionsPerClient ?? DEFAULT_TCP_MAX_PER_CLIENT;
+  const label = `TCP ${formatListenAddress(address)}`;
+  const stats: TcpStats = { open: 0, refused: 0, malformed: 0, idleClosed: 0 };
+  const perClient = new Map<string, number>();
+  const sockets = new Set<Socket>();
+
+  // allowHalfOpen: a client may send its queries and shut down its side; we still answer
+  // (RFC 7766 §6.2.4 lets a client close after sending), then close ours.
+  const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    const client = socket.remoteAddress ?? '';
+    const count = perClient.get(client) ?? 0;
+    if (stats.open >= maxConnections || count >= maxPerClient) {
+      stats.refused++;
+      socket.destroy();
+      return;
+    }
+    perClient.set(client, count + 1);
+    stats.open++;
+    sockets.add(socket);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      stats.open--;
+      const n = (perClient.get(client) ?? 1) - 1;
+      if (n <= 0) perClient.delete(client);
+      else perClient.set(client, n);
+    });
+    serveConnection(socket, client);
+  });
+
+  function serveConnection(socket: Socket, client: string): void {
+    const ctx: TransportContext = { transport: 'tcp', address: client, port: socket.remotePort ?? 0 };
+    // Frame assembly state: the first octet of a split length prefix, and a frame being filled.
+    let lengthHigh = -1;
+    let frame: Buffer | null = null;
+    let filled = 0;
+    let closing = false;
+
+    socket.setTimeout(idleTimeoutMs);
+    socket.on('timeout', () => {
+      // RFC 7766 §6.2.3: the server closes idle connections. A client that ignores our FIN
+      // is cut off at the next expiry.
+      if (closing) {
+        socket.destroy();
+        return;
+      }
+      stats.idleClosed++;
+      closing = true;
+      socket.end();
+    });
+    // Resets and the like: 'close' follows and does the accounting.
+    socket.on('error', () => {});
+    socket.on('drain', () => socket.resume());
+    socket.on('end', () => {
+      // The client half-closed: everything it sent has been answered (data events come
+      // first), so finish writing and close; an incomplete trailing frame is dropped.
+      frame = null;
+      closing = true;
+      socket.end();
+    });
+
+    /** Answers one complete frame; false when the connection must stop. */
+    const answer = (query: Uint8Array): boolean => {
+      let reply: Uint8Array | null;
+      try {
+        reply = handler(query, ctx);
+      } catch (err) {
+        // A client waiting on an answer that will never come is better told by a close;
+        // answers already written still go out first.
+        onError(`${label}: query handler failed`, err);
+        closing = true;
+        frame = null;
+        socket.end();
+        return false;
+      }
+      if (reply === null) return true;
+      if (reply.length > 0xffff) {
+        onError(`${label}: response of ${reply.length} octets does not fit a TCP frame`, undefined);
+        return true;
+      }
+      const out = Buffer.allocUnsafe(reply.length + 2);
+      out.writeUInt16BE(reply.length, 0);
+      out.set(reply, 2);
+      // Back-pressure: a client that does not read its answers stops being read from.
+      if (!socket.write(out)) socket.pause();
+      return true;
+    };
+
+    const reject = () => {
+      stats.malformed++;
+      closing = true;
+      frame = null;
+      socket.end();
+    };
+
+    socket.on('data', (chunk: Buffer) => {
+      if (closing) return;
+      const n = chunk.length;
+      let off = 0;
+      // Responses to the frames of one read go out in one write where possible.
+      socket.cork();
+      try {
+        while (off < n) {
+          if (frame !== null) {
+            const take = Math.min(frame.length - filled, n - off);
+            chunk.copy(frame, filled, off, off + take);
+            filled += take;
+            off += take;
+            if (filled < frame.length) break;
+            const done = frame;
+            frame = null;
+            if (!answer(done)) return;
+            continue;
+          }
+          let len: number;
+          if (lengthHigh >= 0) {
+            len = (lengthHigh << 8) | chunk[off];
+            off += 1;
+            lengthHigh = -1;
+          } else if (n - off >= 2) {
+            len = chunk.readUInt16BE(off);
+            off += 2;
+          } else {
+            lengthHigh = chunk[off];
+            break;
+          }
+          if (len < MIN_FRAME) {
+            reject();
+            return;
+          }
+          if (n - off >= len) {
+            const q = chunk.subarray(off, off + len);
+            off += len;
+            if (!answer(q)) return;
+          } else {
+            // Copy into a buffer of the frame's size so a frame trickling in octet by octet
+            // costs linear, not quadratic, copying.
+            frame = Buffer.allocUnsafe(len);
+            filled = 0;
+          }
+        }
+      } finally {
+        socket.uncork();
+      }
+    });
+  }
+
+  return new Promise((resolve, reject) => {
+    const onListenError = (err: Error) => {
+      reject(
+        new TransportError('TRANSPORT_ERR_BIND', `cannot listen on ${label}: ${err.message}`, { cause: err }),
+      );
+    };
+    server.once('error', onListenError);
+    server.listen(
+      { host: address.host, port: address.port, ipv6Only: address.family === 6, backlog: 511 },
+      () => {
+        server.off('error', onListenError);
+        server.on('error', (err) => onError(`${label}: server error`, err));
+        const bound = server.address();
+        const port = typeof bound === 'object' && bound !== null ? bound.port : address.port;
+        resolve({
+          address,
+          port,
+          stats,
+          close: async (graceMs = 1000) => {
+            const serverClosed = new Promise<void>((done) => server.close(() => done()));
+            const open = [...sockets];
+            const socketsClosed = Promise.all(open.map((s) => new Promise((done) => s.once('close', done))));
+            for (const s of open) s.end();
+            // Clients that do not close their side within the grace period are cut off.
+            const timer = setTimeout(() => {
+              for (const s of sockets) s.destroy();
+            }, graceMs);
+            timer.unref();
+            await Promise.all([serverClosed, socketsClosed]);
+            clearTimeout(timer);
+          },
+        });
+      },
+    );
+  });
+}

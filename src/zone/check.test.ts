@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Name } from '../wire/name.js';
+import { checkRecords, checkZone, type ZoneFinding } from './check.js';
+import { parseZoneText } from './parser.js';
+import { Zone } from './zone.js';
+
+const HEAD = `$ORIGIN example.
+$TTL 300
+@      SOA  ns hostmaster 1 7200 3600 1209600 300
+@      NS   ns
+ns     A    192.0.2.53
+`;
+
+function findings(body: string, head = HEAD): ZoneFinding[] {
+  const records = parseZoneText(head + body, { origin: 'example.' });
+  const zone = Zone.build(Name.parse('example.'), records);
+  return checkZone(zone, records);
+}
+
+function errors(body: string, head = HEAD): string[] {
+  return findings(body, head)
+    .filter((f) => f.severity === 'error')
+    .map((f) => `${f.name} ${f.message}`);
+}
+
+function warnings(body: string, head = HEAD): string[] {
+  return findings(body, head)
+    .filter((f) => f.severity === 'warning')
+    .map((f) => `${f.name} ${f.message}`);
+}
+
+describe('checkZone', () => {
+  test('a clean zone has no findings', () => {
+    assert.deepEqual(findings('www A 192.0.2.1\n@ MX 10 www\nsub NS ns.sub\nns.sub A 192.0.2.9\n'), []);
+  });
+
+  test('apex without NS is an error', () => {
+    const head = '$ORIGIN example.\n$TTL 300\n@ SOA ns hostmaster 1 2 3 4 5\n';
+    assert.deepEqual(errors('', head), ['example. no NS records at the zone apex']);
+  });
+
+  test('CNAME and other data (RFC 1034 §3.6.2); RRSIG/NSEC allowed beside', () => {
+    assert.deepEqual(errors('alias CNAME ns\nalias TXT "x"\n'), ['alias.example. CNAME and other data (TXT) (RFC 1034 §3.6.2)']);
+    assert.deepEqual(errors('alias CNAME ns\nalias NSEC zz A\n'), []);
+    assert.deepEqual(errors('@ CNAME ns\n'), [
+      'example. CNAME and other data (SOA) (RFC 1034 §3.6.2)',
+      'example. CNAME and other data (NS) (RFC 1034 §3.6.2)',
+    ]);
+  });
+
+  test('more than one CNAME at a name', () => {
+    assert.deepEqual(errors('alias CNAME a\nalias CNAME b\n'), ['alias.example. 2 CNAME records at one name (RFC 2181 §10.1)']);
+  });
+
+  test('data below a DNAME (RFC 6672), DNAME beside NS, several DNAMEs', () => {
+    assert.deepEqual(errors('d DNAME example.net.\nx.d A 192.0.2.1\n'), [
+      'x.d.example. data below the DNAME at d.example. (RFC 6672 §2.4)',
+    ]);
+    assert.deepEqual(errors('d DNAME a.\nd DNAME b.\n'), ['d.example. 2 DNAME records at one name (RFC 6672 §2.4)']);
+    assert.deepEqual(errors('d DNAME a.\nd NS ns.other.\n'), [
+      'd.example. DNAME beside NS at a delegation point (RFC 6672 §2.3)',
+    ]);
+  });
+
+  test('occluded data below a delegation is a warning; glue is not', () => {
+    assert.deepEqual(warnings('sub NS ns.sub\nns.sub A 192.0.2.9\nwww.sub TXT "hidden"\nsub MX 1 ns\n'), [
+      'sub.example. MX at a delegation point is occluded (not served)',
+      'www.sub.example. TXT occluded by the delegation at sub.example. (not served)',
+    ]);
+  });
+
+  test('missing glue below a delegation (warning, as BIND); sibling glue', () => {
+    assert.deepEqual(warnings('sub NS ns.sub\n'), [
+      "sub.example. NS 'ns.sub.example.' has no required glue address records (A or AAAA)",
+    ]);
+    assert.deepEqual(warnings('sub NS ns.sub\nsub2 NS ns.sub\n'), [
+      "sub.example. NS 'ns.sub.example.' has no required glue address records (A or AAAA)",
+      "sub2.example. NS 'ns.sub.example.' has no sibling glue address records (A or AAAA)",
+    ]);
+  });
+
+  test('in-zone NS target without an address: error at the apex, warning at a delegation', () => {
+    assert.deepEqual(errors('@ NS ns9\n'), ["example. NS 'ns9.example.' has no address records (A or AAAA)"]);
+    assert.deepEqual(warnings('sub NS ns9\n'), ["sub.example. NS 'ns9.example.' has no address records (A or AAAA)"]);
+    assert.deepEqual(findings('@ NS ns.example.net.\n'), []);
+  });
+
+  test('an occluded NS RRset is not checked (BIND good-occulted-ns-by-ns)', () => {
+    assert.deepEqual(errors('foo NS ns.example.net.\nbar.foo NS x.foo\n'), []);
+  });
+
+  test('MX/SRV targets that are CNAMEs or have no address: warnings', () => {
+    assert.deepEqual(warnings('alias CNAME ns\n@ MX 10 alias\n_s._tcp SRV 1 1 1 alias\n@ MX 20 nowhere\n@ MX 0 .\n'), [
+      "example. MX 'alias.example.' is a CNAME (RFC 2181 §10.3)",
+      "example. MX 'nowhere.example.' has no address records (A or AAAA)",
+      "_s._tcp.example. SRV 'alias.example.' is a CNAME (RFC 2181 §10.3)",
+    ]);
+    assert.deepEqual(errors('alias CNAME ns\n@ MX 10 alias\n'), []);
+  });
+
+  test('DS at the apex is an error (BIND bad-ds.db)', () => {
+    assert.deepEqual(errors('@ DS 14364 10 2 FD03B2312C8F0FE72C1751EFA1007D743C94EC91594FF0047C23C37CE119BA0C\n'), [
+      'example. DS record at the top of the zone (RFC 4035 §2.4)',
+    ]);
+  });
+
+  test('TTL mismatch in an RRset comes from Zone.build as a warning', () => {
+    const w = warnings('www 300 A 192.0.2.1\nwww 600 A 192.0.2.2\n');
+    assert.equal(w.length, 1);
+    assert.match(w[0], /^www\.example\. TTL 600 differs/);
+  });
+});
+
+describe('checkRecords', () => {
+  const origin = Name.parse('example.');
+  const recs = (text: string) => parseZoneText(`$TTL 1\n${text}`, { origin });
+
+  test('no SOA, several SOAs, SOA below the apex', () => {
+    assert.deepEqual(
+      checkRecords(origin, recs('@ NS ns\n')).map((f) => f.message),
+      ['no SOA record at the zone apex'],
+    );
+    assert.deepEqual(
+      checkRecords(origin, recs('@ SOA a b 1 2 3 4 5\n@ SOA a b 2 2 3 4 5\n')).map((f) => f.message),
+      ['multiple SOA records at the zone apex (RFC 1035 §5.2)'],
+    );
+    assert.deepEqual(
+      checkRecords(origin, recs('@ SOA a b 1 2 3 4 5\nsub SOA a b 1 2 3 4 5\n')).map((f) => f.message),
+      ['SOA record not at the top of the zone (example.)'],
+    );
+  });
+
+  test('an identical duplicate SOA is fine (Knot soa.duplicate); SOA not first is a warning', () => {
+    assert.deepEqual(checkRecords(origin, recs('@ SOA a b 1 2 3 4 5\n@ SOA a b 1 2 3 4 5\n')), []);
+    const f = checkRecords(origin, recs('www A 192.0.2.1\n@ SOA a b 1 2 3 4 5\n'));
+    assert.deepEqual(
+      f.map((x) => [x.severity, x.message]),
+      [['warning', 'the first record is not the SOA (RFC 1035 §5.2)']],
+    );
+  });
+});

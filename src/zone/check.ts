@@ -1,0 +1,240 @@
+/**
+ * Semantic checks of a zone, in the spirit of named-checkzone and Knot's semantic checks:
+ * errors make the zone refuse to load (the server keeps the previous version), warnings are
+ * reported only. Severities follow BIND where the RFCs leave room: a broken apex is an
+ * error, a delegation without glue or an MX pointing at a CNAME is a warning.
+ * @module
+ */
+import { RRType, typeToString } from '../wire/constants.js';
+import type { RR } from '../wire/message.js';
+import type { Name } from '../wire/name.js';
+import { rdataTarget } from '../wire/rdata.js';
+import { NodeFlag, type Zone, type ZoneNode } from './zone.js';
+
+/** One check result. */
+export interface ZoneFinding {
+  severity: 'error' | 'warning';
+  /** Owner name (presentation form) the finding is about. */
+  name: string;
+  /** The RR type concerned, when there is one (used to find the source line). */
+  type?: number;
+  message: string;
+}
+
+/** Types allowed beside a CNAME: RFC 4035 §2.5 (RRSIG, NSEC) amends RFC 1034 §3.6.2. */
+const CNAME_COMPANIONS = new Set<number>([RRType.CNAME, RRType.RRSIG, RRType.NSEC]);
+
+/** Types that are authoritative data at a delegation point (RFC 4035 §2.4, RFC 4034 §4). */
+const AT_CUT = new Set<number>([RRType.NS, RRType.DS, RRType.RRSIG, RRType.NSEC]);
+
+function isAddress(type: number): boolean {
+  return type === RRType.A || type === RRType.AAAA;
+}
+
+function hasAddress(node: ZoneNode | undefined): boolean {
+  return node !== undefined && (node.get(RRType.A) !== undefined || node.get(RRType.AAAA) !== undefined);
+}
+
+/** The closest delegation or DNAME node strictly above `name` (and below the apex), if any. */
+function cutAbove(zone: Zone, name: Name): ZoneNode | undefined {
+  let n = name;
+  while (n.key !== zone.origin.key && !n.isRoot) {
+    n = n.parent();
+    const anc = zone.nodes.get(n.key);
+    if (!anc) continue;
+    if (n.key === zone.origin.key) return anc.has(NodeFlag.DNAME) ? anc : undefined;
+    if (anc.has(NodeFlag.DELEGATION) || anc.has(NodeFlag.DNAME)) return anc;
+  }
+  return undefined;
+}
+
+/**
+ * Checks done on the record list before the zone is built (Zone.build drops or merges what
+ * these look at): the SOA must be unique and at the apex, and should come first.
+ */
+export function checkRecords(origin: Name, records: readonly RR[]): ZoneFinding[] {
+  const out: ZoneFinding[] = [];
+  const apexSoa: RR[] = [];
+  for (const rr of records) {
+    if (rr.type !== RRType.SOA) continue;
+    if (rr.name.key === origin.key) apexSoa.push(rr);
+    else if (rr.name.isSubdomainOf(origin))
+      out.push({
+        severity: 'error',
+        name: rr.name.toString(),
+        type: RRType.SOA,
+        message: `SOA record not at the top of the zone (${origin})`,
+      });
+  }
+  if (apexSoa.length === 0)
+    out.push({
+      severity: 'error',
+      name: origin.toString(),
+      type: RRType.SOA,
+      message: 'no SOA record at the zone apex',
+    });
+  else if (new Set(apexSoa.map((rr) => Buffer.from(rr.rdata).toString('latin1'))).size > 1)
+    // RFC 1035 §5.2: exactly one SOA RR at the top of the zone.
+    out.push({
+      severity: 'error',
+      name: origin.toString(),
+      type: RRType.SOA,
+      message: `multiple SOA records at the zone apex (RFC 1035 §5.2)`,
+    });
+  const first = records[0];
+  if (first && !(first.type === RRType.SOA && first.name.key === origin.key) && apexSoa.length > 0)
+    // RFC 1035 §5.2 wants the SOA at the top of the file; BIND, Knot and NSD all accept it
+    // later, so this is only a warning.
+    out.push({
+      severity: 'warning',
+      name: first.name.toString(),
+      type: first.type,
+      message: 'the first record is not the SOA (RFC 1035 §5.2)',
+    });
+  return out;
+}
+
+/**
+ * Checks a built zone. When `records` (the parsed list) is given, the record-level checks
+ * of `checkRecords` run too. Zone.build's own warnings (TTL mismatch, duplicates, out of
+ * zone) are included as warnings.
+ */
+export function checkZone(zone: Zone, records?: readonly RR[]): ZoneFinding[] {
+  const out: ZoneFinding[] = records ? checkRecords(zone.origin, records) : [];
+  const origin = zone.origin;
+  const err = (node: ZoneNode | Name, type: number | undefined, message: string): void => {
+    const name = 'name' in node ? node.name : node;
+    out.push({ severity: 'error', name: name.toString(), type, message });
+  };
+  const warn = (name: Name, type: number | undefined, message: string): void => {
+    out.push({ severity: 'warning', name: name.toString(), type, message });
+  };
+
+  // RFC 1034 §4.2.1: the apex has an NS RRset.
+  if (!zone.apex.get(RRType.NS)) err(zone.apex, RRType.NS, 'no NS records at the zone apex');
+
+  for (const node of zone.nodes.values()) {
+    const sets = node.rrsets;
+    if (sets.length === 0) continue;
+    const isApex = node.name.key === origin.key;
+
+    if (node.has(NodeFlag.BELOW_CUT)) {
+      const cut = cutAbove(zone, node.name);
+      if (cut?.has(NodeFlag.DNAME)) {
+        // RFC 6672 §2.4: no data may exist below a DNAME owner.
+        err(node, sets[0].type, `data below the DNAME at ${cut.name} (RFC 6672 §2.4)`);
+      } else if (cut) {
+        for (const s of sets)
+          if (!isAddress(s.type))
+            warn(
+              node.name,
+              s.type,
+              `${typeToString(s.type)} occluded by the delegation at ${cut.name} (not served)`,
+            );
+      }
+      continue;
+    }
+
+    if (!isApex && node.get(RRType.SOA))
+      err(node, RRType.SOA, `SOA record not at the top of the zone (${origin})`);
+
+    const cname = node.get(RRType.CNAME);
+    if (cname) {
+      // RFC 1034 §3.6.2 / RFC 2181 §10.1: a CNAME owner has no other data (RFC 4035 §2.5:
+      // except RRSIG and NSEC).
+      for (const s of sets)
+        if (!CNAME_COMPANIONS.has(s.type))
+          err(node, RRType.CNAME, `CNAME and other data (${typeToString(s.type)}) (RFC 1034 §3.6.2)`);
+      if (cname.rdata.length > 1)
+        err(node, RRType.CNAME, `${cname.rdata.length} CNAME records at one name (RFC 2181 §10.1)`);
+    }
+
+    const dname = node.get(RRType.DNAME);
+    if (dname) {
+      if (dname.rdata.length > 1)
+        err(node, RRType.DNAME, `${dname.rdata.length} DNAME records at one name (RFC 6672 §2.4)`);
+      if (!isApex && node.get(RRType.NS))
+        err(node, RRType.DNAME, 'DNAME beside NS at a delegation point (RFC 6672 §2.3)');
+    }
+
+    // RFC 4035 §2.4: DS belongs to the parent side of a delegation, never to the apex.
+    if (isApex && node.get(RRType.DS))
+      err(node, RRType.DS, 'DS record at the top of the zone (RFC 4035 §2.4)');
+
+    if (node.has(NodeFlag.DELEGATION)) {
+      for (const s of sets)
+        if (!AT_CUT.has(s.type) && !isAddress(s.type))
+          warn(node.name, s.type, `${typeToString(s.type)} at a delegation point is occluded (not served)`);
+    }
+
+    for (const s of sets) {
+      if (s.type === RRType.NS) checkNsTargets(zone, node, s.rdata, isApex, err, warn);
+      else if (s.type === RRType.MX || s.type === RRType.SRV)
+        checkMailTargets(zone, node, s.type, s.rdata, warn);
+    }
+  }
+
+  for (const w of zone.warnings) out.push({ severity: 'warning', name: w.name, message: w.message });
+  return out;
+}
+
+type Report = (node: ZoneNode | Name, type: number | undefined, message: string) => void;
+
+function checkNsTargets(
+  zone: Zone,
+  node: ZoneNode,
+  rdata: readonly Uint8Array[],
+  isApex: boolean,
+  err: Report,
+  warn: (name: Name, type: number | undefined, message: string) => void,
+): void {
+  const report = isApex
+    ? err
+    : (_n: ZoneNode | Name, t: number | undefined, m: string) => warn(node.name, t, m);
+  for (const rd of rdata) {
+    const target = rdataTarget(RRType.NS, rd);
+    if (target === undefined) continue;
+    if (!target.isSubdomainOf(zone.origin)) continue; // out of zone: not ours to check
+    const tnode = zone.nodes.get(target.key);
+    const cut = tnode?.has(NodeFlag.DELEGATION) ? tnode : cutAbove(zone, target);
+    if (cut?.has(NodeFlag.DNAME)) continue; // occluded by a DNAME: resolvers follow the DNAME
+    if (cut) {
+      // RFC 1034 §4.2.1: a server name at or below a zone cut needs glue in this zone.
+      if (!hasAddress(tnode)) {
+        const kind = cut.name.key === node.name.key ? 'required glue' : 'sibling glue';
+        warn(node.name, RRType.NS, `NS '${target}' has no ${kind} address records (A or AAAA)`);
+      }
+      continue;
+    }
+    if (tnode?.get(RRType.CNAME)) {
+      // RFC 2181 §10.3: an NS RDATA name must not be an alias.
+      report(node, RRType.NS, `NS '${target}' is a CNAME (RFC 2181 §10.3)`);
+    } else if (!hasAddress(tnode)) {
+      report(node, RRType.NS, `NS '${target}' has no address records (A or AAAA)`);
+    }
+  }
+}
+
+function checkMailTargets(
+  zone: Zone,
+  node: ZoneNode,
+  type: number,
+  rdata: readonly Uint8Array[],
+  warn: (name: Name, type: number | undefined, message: string) => void,
+): void {
+  const tname = typeToString(type);
+  for (const rd of rdata) {
+    const target = rdataTarget(type, rd);
+    // RFC 7505 / RFC 2782: '.' means "no service".
+    if (!target || target.isRoot || !target.isSubdomainOf(zone.origin)) continue;
+    const tnode = zone.nodes.get(target.key);
+    const cut = tnode?.has(NodeFlag.DELEGATION) ? tnode : cutAbove(zone, target);
+    if (cut) continue; // in a child zone: not ours to check
+    if (tnode?.get(RRType.CNAME)) {
+      // RFC 2181 §10.3: MX and SRV targets must not be aliases.
+      warn(node.name, type, `${tname} '${target}' is a CNAME (RFC 2181 §10.3)`);
+    } else if (!hasAddress(tnode) && !target.isWildcard) {
+      warn(node.name, type, `${tname} '${target}' has no address records (A or AAAA)`);
+    }
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * Master-file lexer (RFC 1035 §5.1): splits zone text into entries (one per logical line)
+ * of blank-separated tokens. Parentheses join physical lines, `;` starts a comment, quoted
+ * strings keep their blanks, and escapes (`\X`, `\DDD`) are kept verbatim in the token text
+ * so the RDATA parser decides what they mean. The loop reads char codes and slices tokens
+ * out of the source: no per-character string building, no regular expressions.
+ * @module
+ */
+import type { TextToken } from '../wire/rdata.js';
+
+/** A token: its raw text (escapes kept, quotes removed), whether it was quoted, its line. */
+export interface ZoneToken extends TextToken {
+  text: string;
+  quoted: boolean;
+  /** 1-based line number where the token starts. */
+  line: number;
+}
+
+/** One logical line of a master file. */
+export interface ZoneEntry {
+  tokens: ZoneToken[];
+  /** Line of the first token. */
+  line: number;
+  /** RFC 1035 §5.1: the line began with a blank, so the owner is the previous one. */
+  inheritOwner: boolean;
+  /** A syntax fault found while reading this entry (the tokens are then incomplete). */
+  error?: { line: number; message: string };
+}
+
+const TAB = 0x09;
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+const QUOTE = 0x22;
+const LPAREN = 0x28;
+const RPAREN = 0x29;
+const SEMI = 0x3b;
+const BACKSLASH = 0x5c;
+
+/** Reads entries from master-file text. `text` holds one char per octet (latin1). */
+export class ZoneLexer {
+  readonly #src: string;
+  #pos = 0;
+  #line: number;
+
+  constructor(text: string, firstLine = 1) {
+    this.#src = text;
+    this.#line = firstLine;
+  }
+
+  /** The current line number (of the next unread character). */
+  get line(): number {
+    return this.#line;
+  }
+
+  /** The next entry with at least one token (or an error), or undefined at end of input. */
+  next(): ZoneEntry | undefined {
+    const src = this.#src;
+    const n = src.length;
+    const tokens: ZoneToken[] = [];
+    let parenLine = 0; // line of the open '(' (0: not inside parentheses)
+    let inheritOwner = false;
+    let atLineStart = true;
+    let entryLine = this.#line;
+    let pos = this.#pos;
+
+    const fail = (line: number, message: string): ZoneEntry => {
+      // Skip the rest of the physical line so the next entry starts cleanly.
+      while (pos < n && src.charCodeAt(pos) !== LF) pos++;
+      this.#pos = pos;
+      return { tokens, line: entryLine, inheritOwner, error: { line, message } };
+    };
+
+    for (;;) {
+      if (atLineStart) {
+        atLineStart = false;
+        if (parenLine === 0 && tokens.length === 0) {
+          entryLine = this.#line;
+          const c0 = src.charCodeAt(pos);
+          inheritOwner = c0 === SPACE || c0 === TAB;
+        }
+      }
+      // Skip blanks (a CR of CRLF counts as a blank).
+      let c = src.charCodeAt(pos);
+      while (c === SPACE || c === TAB || c === CR) c = src.charCodeAt(++pos);
+
+      if (pos >= n) {
+        this.#pos = pos;
+        if (parenLine !== 0) {
+          return {
+            tokens,
+            line: entryLine,
+            inheritOwner,
+            error: { line: parenLine, message: "unbalanced '(': end of input inside parentheses" },
+          };
+        }
+        return tokens.length > 0 ? { tokens, line: entryLine, inheritOwner } : undefined;
+      }
+
+      if (c === LF) {
+        pos++;
+        this.#line++;
+        atLineStart = true;
+        // RFC 1035 §5.1: inside parentheses a line break is only a blank.
+        if (parenLine === 0 && tokens.length > 0) {
+          this.#pos = pos;
+          return { tokens, line: entryLine, inheritOwner };
+        }
+        continue;
+      }
+
+      if (c === SEMI) {
+        // Comment to end of line; the LF itself is handled above.
+        const nl = src.indexOf('\n', pos);
+        pos = nl < 0 ? n : nl;
+        continue;
+      }
+
+      if (c === LPAREN) {
+        if (parenLine !== 0) return fail(this.#line, "nested '(': parentheses cannot be nested");
+        parenLine = this.#line;
+        pos++;
+        continue;
+      }
+
+      if (c === RPAREN) {
+        if (parenLine === 0) return fail(this.#line, "unbalanced ')' without '('");
+        parenLine = 0;
+        pos++;
+        continue;
+      }
+
+      if (c === QUOTE) {
+        const startLine = this.#line;
+        const start = ++pos;
+        for (;;) {
+          if (pos >= n) {
+            this.#pos = pos;
+            return {
+              tokens,
+              line: entryLine,
+              inheritOwner,
+              error: { line: startLine, message: 'unbalanced quotes: end of input inside a quoted string' },
+            };
+          }
+          c = src.charCodeAt(pos);
+          if (c === QUOTE) break;
+          if (c === BACKSLASH) {
+            pos++;
+            if (src.charCodeAt(pos) === LF) {
+              if (parenLine === 0)
+                return fail(this.#line, 'unbalanced quotes: line ends inside a quoted string');
+              this.#line++;
+            }
+            pos++;
+            continue;
+          }
+          if (c === LF) {
+            // Knot and NSD accept a line break inside quotes within parentheses; outside
+            // them it is almost always a forgotten quote, reported here as BIND does.
+            if (parenLine === 0)
+              return fail(this.#line, 'unbalanced quotes: line ends inside a quoted string');
+            this.#line++;
+          }
+          pos++;
+        }
+        tokens.push({ text: src.slice(start, pos), quoted: true, line: startLine });
+        pos++; // closing quote
+        continue;
+      }
+
+      // An unquoted token runs to a blank, line end, comment, parenthesis or quote.
+      const start = pos;
+      for (;;) {
+        if (c === BACKSLASH) {
+          // Keep the escape verbatim; the escaped character never delimits.
+          const e = src.charCodeAt(pos + 1);
+          if (e === LF || pos + 1 >= n) return fail(this.#line, "'\\' at end of line");
+          pos += 2;
+        } else {
+          pos++;
+        }
+        if (pos >= n) break;
+        c = src.charCodeAt(pos);
+        if (
+          c === SPACE ||
+          c === TAB ||
+          c === LF ||
+          c === CR ||
+          c === SEMI ||
+          c === LPAREN ||
+          c === RPAREN ||
+          c === QUOTE
+        )
+          break;
+      }
+      tokens.push({ text: src.slice(start, pos), quoted: false, line: this.#line });
+    }
+  }
+}
+
+/** Splits a string into tokens (used for `$GENERATE` right-hand sides); errors throw. */
+export function tokenizeText(text: string, line = 1): ZoneToken[] {
+  const lexer = new ZoneLexer(text, line);
+  const out: ZoneToken[] = [];
+  for (let e = lexer.next(); e; e = lexer.next()) {
+    if (e.error) throw new Error(e.error.message);
+    for (const t of e.tokens) out.push(t);
+  }
+  return out;
+}

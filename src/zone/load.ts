@@ -1,0 +1,181 @@
+/**
+ * Loading a zone: parse the master file, build the Zone snapshot, run the semantic checks.
+ * A file with any error (syntax, RDATA, build or check) does not load: `loadZoneFile`
+ * throws a ZoneParseError listing them all, so a server keeps the version it has.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { typeToString } from '../wire/constants.js';
+import { Name } from '../wire/name.js';
+import { checkRecords, checkZone, type ZoneFinding } from './check.js';
+import {
+  type ParsedZone,
+  type ParseOptions,
+  parseZone,
+  type ZoneDiagnostic,
+  ZoneParseError,
+} from './parser.js';
+import { Zone } from './zone.js';
+
+/** Options of `loadZoneFile` / `loadZoneText`. */
+export interface LoadOptions {
+  /** The zone's origin; default: the file's `$ORIGIN` before its first record, else the
+   * file name without `.zone` (the contract of `serve --zone-dir`). */
+  origin?: Name | string;
+  /** TTL for records with none when the file has no `$TTL` (default: none, as BIND). */
+  defaultTtl?: number;
+  /** Stop parsing after this many errors (default 100). */
+  maxErrors?: number;
+  /** When false, check errors are returned in `errors` instead of thrown (default true). */
+  strict?: boolean;
+}
+
+/** A loaded zone and what was found on the way. */
+export interface LoadedZone {
+  zone: Zone;
+  /** Non-fatal findings (parser and checks), each located at file:line where known. */
+  warnings: ZoneDiagnostic[];
+  /** Check errors; always empty unless `strict: false` (otherwise they are thrown). */
+  errors: ZoneDiagnostic[];
+}
+
+/** The origin a zone file's name implies: `example.com.zone` → `example.com.` */
+export function originFromFileName(path: string): Name | undefined {
+  let base = basename(path);
+  if (base.endsWith('.zone')) base = base.slice(0, -5);
+  if (base.length === 0) return undefined;
+  try {
+    return Name.parse(base.endsWith('.') ? base : `${base}.`);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads and loads a zone file. Synchronous: parsing is CPU-bound (run it in a worker to
+ * keep an event loop free).
+ * @throws ZoneParseError with every error found (code ZONE_ERR_IO when unreadable)
+ */
+export function loadZoneFile(path: string, opts: LoadOptions = {}): LoadedZone {
+  let text: string;
+  try {
+    // latin1: one char per octet, the representation names and RDATA text use.
+    text = readFileSync(path, 'latin1');
+  } catch (err) {
+    throw new ZoneParseError([{ code: 'ZONE_ERR_IO', file: path, line: 0, message: (err as Error).message }]);
+  }
+  return loadZoneText(text, { ...opts, file: path, octets: true });
+}
+
+/**
+ * Loads a zone from master-file text (`file` names it in messages and anchors `$INCLUDE`).
+ * @throws ZoneParseError
+ */
+export function loadZoneText(
+  text: string,
+  opts: LoadOptions & { file?: string; octets?: boolean } = {},
+): LoadedZone {
+  const file = opts.file ?? '<text>';
+  const fallback = opts.file !== undefined ? originFromFileName(opts.file) : undefined;
+  const popts: ParseOptions = {
+    origin: opts.origin,
+    fallbackOrigin: fallback,
+    file: opts.file,
+    defaultTtl: opts.defaultTtl,
+    maxErrors: opts.maxErrors,
+    octets: opts.octets,
+  };
+  const parsed = parseZone(text, popts);
+  const warnings = [...parsed.warnings];
+  if (parsed.errors.length > 0) throw new ZoneParseError(parsed.errors, warnings);
+  const origin = parsed.origin;
+  if (!origin)
+    throw new ZoneParseError(
+      [
+        {
+          code: 'ZONE_ERR_BUILD',
+          file,
+          line: 0,
+          message: 'no origin: give one, or use $ORIGIN or a <name>.zone file',
+        },
+      ],
+      warnings,
+    );
+  return buildParsedZone(parsed, origin, file, warnings, opts.strict ?? true);
+}
+
+function buildParsedZone(
+  parsed: ParsedZone,
+  origin: Name,
+  file: string,
+  warnings: ZoneDiagnostic[],
+  strict: boolean,
+): LoadedZone {
+  const locator = new RecordLocator(parsed);
+  // Zone.build refuses a zone without a single apex SOA; checkRecords then says why, located.
+  let zone: Zone;
+  let findings: ZoneFinding[];
+  try {
+    zone = Zone.build(origin, parsed.records, parsed.class);
+    findings = checkZone(zone, parsed.records);
+  } catch (err) {
+    const fromRecords = checkRecords(origin, parsed.records);
+    const errs = fromRecords.filter((f) => f.severity === 'error').map((f) => locator.diagnostic(f, file));
+    if (errs.length === 0)
+      errs.push({ code: 'ZONE_ERR_BUILD', file, line: 0, message: (err as Error).message });
+    throw new ZoneParseError(errs, warnings);
+  }
+  const errors: ZoneDiagnostic[] = [];
+  for (const f of findings) {
+    const d = locator.diagnostic(f, file);
+    (f.severity === 'error' ? errors : warnings).push(d);
+  }
+  if (errors.length > 0 && strict) throw new ZoneParseError(errors, warnings);
+  return { zone, warnings, errors };
+}
+
+/** Finds the file:line of the first record with a given owner (and type). */
+class RecordLocator {
+  readonly #parsed: ParsedZone;
+  #index: Map<string, number> | undefined;
+
+  constructor(parsed: ParsedZone) {
+    this.#parsed = parsed;
+  }
+
+  find(name: string, type: number | undefined): { file: string; line: number } | undefined {
+    let key: string;
+    try {
+      key = Name.parse(name).key;
+    } catch {
+      return undefined;
+    }
+    if (!this.#index) {
+      // Built only when there is something to report.
+      const idx = new Map<string, number>();
+      const recs = this.#parsed.records;
+      for (let i = 0; i < recs.length; i++) {
+        const k1 = recs[i].name.key;
+        const k2 = `${k1}/${recs[i].type}`;
+        if (!idx.has(k1)) idx.set(k1, i);
+        if (!idx.has(k2)) idx.set(k2, i);
+      }
+      this.#index = idx;
+    }
+    const i = (type !== undefined ? this.#index.get(`${key}/${type}`) : undefined) ?? this.#index.get(key);
+    if (i === undefined) return undefined;
+    return { file: this.#parsed.files[this.#parsed.fileIndex[i]], line: this.#parsed.lines[i] };
+  }
+
+  diagnostic(f: ZoneFinding, file: string): ZoneDiagnostic {
+    const at = this.find(f.name, f.type);
+    const what = f.type !== undefined ? `${f.name}/${typeToString(f.type)}` : f.name;
+    return {
+      code: 'ZONE_ERR_CHECK',
+      file: at?.file ?? file,
+      line: at?.line ?? 0,
+      message: `${what}: ${f.message}`,
+    };
+  }
+}

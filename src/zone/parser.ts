@@ -1,0 +1,761 @@
+/**
+ * Master-file parser (RFC 1035 §5): directives `$ORIGIN`, `$TTL` (RFC 2308 §4), `$INCLUDE`
+ * (confined to the zone file's folder) and BIND's `$GENERATE`; records
+ * `owner [ttl] [class] type rdata` with owner, TTL and class inheritance. RDATA text goes to
+ * `rdataFromText`. Errors are collected (up to a limit) with file and line rather than
+ * stopping at the first, like named-checkzone; a file with any error yields no zone.
+ * @module
+ */
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import {
+  classFromString,
+  classToString,
+  MAX_LABEL_LENGTH,
+  MAX_NAME_LENGTH,
+  RRType,
+  typeFromString,
+  typeToString,
+} from '../wire/constants.js';
+import type { RR } from '../wire/message.js';
+import { Name } from '../wire/name.js';
+import { rdataFromText, readSoa } from '../wire/rdata.js';
+import {
+  compileGenerateTemplate,
+  expandGenerateTemplate,
+  GenerateSyntaxError,
+  parseGenerateRange,
+} from './generate.js';
+import { tokenizeText, type ZoneEntry, ZoneLexer, type ZoneToken } from './lexer.js';
+
+/** Stable error codes of the zone parser and loader: part of the API. */
+export type ZoneErrorCode =
+  | 'ZONE_ERR_SYNTAX' // lexical or record-layout fault (quotes, parentheses, missing fields)
+  | 'ZONE_ERR_DIRECTIVE' // bad or unknown $-directive
+  | 'ZONE_ERR_INCLUDE' // $INCLUDE: file missing, not a file, outside the zone folder, too deep
+  | 'ZONE_ERR_GENERATE' // $GENERATE: bad range, template or too many records
+  | 'ZONE_ERR_NAME' // bad domain name (owner, $ORIGIN)
+  | 'ZONE_ERR_TTL' // bad TTL, or no TTL known for a record
+  | 'ZONE_ERR_CLASS' // class differs from the zone's
+  | 'ZONE_ERR_TYPE' // unknown type or a meta type
+  | 'ZONE_ERR_RDATA' // RDATA text rejected by the type's parser
+  | 'ZONE_ERR_IO' // the zone file itself could not be read
+  | 'ZONE_ERR_CHECK' // a semantic check failed (see check.ts)
+  | 'ZONE_ERR_BUILD' // the zone could not be built (no SOA at the apex …)
+  | 'ZONE_ERR_TOO_MANY'; // error limit reached, parsing stopped
+
+/** One finding located in a file. */
+export interface ZoneDiagnostic {
+  code: ZoneErrorCode;
+  /** The file as named by the caller (or the $INCLUDE path); '<text>' for a string. */
+  file: string;
+  /** 1-based line; 0 when the finding concerns the whole file. */
+  line: number;
+  message: string;
+}
+
+/** Formats a diagnostic as `file:line: message`, the shape named-checkzone prints. */
+export function formatDiagnostic(d: { file: string; line: number; message: string }): string {
+  return d.line > 0 ? `${d.file}:${d.line}: ${d.message}` : `${d.file}: ${d.message}`;
+}
+
+/** A zone file that cannot be loaded; `errors` holds every error found (first one in `message`). */
+export class ZoneParseError extends Error {
+  readonly code: ZoneErrorCode;
+  readonly file: string;
+  readonly line: number;
+  readonly errors: readonly ZoneDiagnostic[];
+  readonly warnings: readonly ZoneDiagnostic[];
+
+  constructor(errors: readonly ZoneDiagnostic[], warnings: readonly ZoneDiagnostic[] = []) {
+    const first = errors[0];
+    const more =
+      errors.length > 1 ? ` (and ${errors.length - 1} more error${errors.length > 2 ? 's' : ''})` : '';
+    super(formatDiagnostic(first) + more);
+    this.name = 'ZoneParseError';
+    this.code = first.code;
+    this.file = first.file;
+    this.line = first.line;
+    this.errors = errors;
+    this.warnings = warnings;
+  }
+}
+
+/** Options of `parseZone` / `parseZoneText`. */
+export interface ParseOptions {
+  /** The initial origin (`@`, relative names). A string is parsed as an absolute name. */
+  origin?: Name | string;
+  /** Origin used when the file names none before its first relative name (see load.ts). */
+  fallbackOrigin?: Name;
+  /** File name for messages; its folder is the base and the confinement of `$INCLUDE`. */
+  file?: string;
+  /** TTL used when no `$TTL` is in effect and no record gave one, like an initial `$TTL`. */
+  defaultTtl?: number;
+  /** The zone's class; default: the class of the first record, else IN. */
+  class?: number;
+  /** Stop after this many errors (default 100). */
+  maxErrors?: number;
+  /** Deepest `$INCLUDE` nesting (default 8). */
+  maxIncludeDepth?: number;
+  /** Folder `$INCLUDE` paths must stay in (default: the folder of `file`). */
+  includeRoot?: string;
+  /** The text already holds one char per octet (a file read as latin1); otherwise it is
+   * Unicode and non-ASCII characters are taken as their UTF-8 octets. */
+  octets?: boolean;
+}
+
+/** The result of parsing: records with their source lines, and the findings. */
+export interface ParsedZone {
+  records: RR[];
+  /** `lines[i]` is the line of `records[i]` in `files[fileIndex[i]]`. */
+  lines: number[];
+  fileIndex: number[];
+  files: string[];
+  /** The zone's origin: the given one, else the origin in effect at the first record. */
+  origin: Name | undefined;
+  /** The zone's class (of the first record, or as given). */
+  class: number;
+  errors: ZoneDiagnostic[];
+  warnings: ZoneDiagnostic[];
+}
+
+/** Parser state that `$INCLUDE` saves and restores (RFC 1035 §5.1). */
+interface Scope {
+  origin: Name | undefined;
+  defaultTtl: number | undefined;
+  lastTtl: number | undefined;
+  lastOwner: Name | undefined;
+}
+
+class ParseFault extends Error {
+  readonly code: ZoneErrorCode;
+  readonly line: number;
+  constructor(code: ZoneErrorCode, message: string, line = 0) {
+    super(message);
+    this.code = code;
+    this.line = line;
+  }
+}
+
+/** The meta types (RFC 6895 §3.1) and OPT: never data in a zone file. */
+const META_TYPES = new Set<number>([
+  RRType.OPT,
+  RRType.TKEY,
+  RRType.TSIG,
+  RRType.IXFR,
+  RRType.AXFR,
+  RRType.MAILB,
+  RRType.MAILA,
+  RRType.ANY,
+]);
+
+const MAX_TTL = 0xffffffff;
+const HIGH_BIT_TTL = 0x7fffffff;
+
+/**
+ * Parses a TTL: decimal seconds or BIND units (`1h30m`, `1w2d`; s/m/h/d/w, any case);
+ * a trailing bare number counts as seconds.
+ * @throws Error naming the fault
+ */
+export function parseTtl(text: string): number {
+  const n = text.length;
+  if (n === 0) throw new Error('empty TTL');
+  let total = 0;
+  let cur = -1;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x30 && c <= 0x39) {
+      cur = (cur < 0 ? 0 : cur * 10) + (c - 0x30);
+      if (cur > MAX_TTL) throw new Error(`TTL '${text}' is over ${MAX_TTL}`);
+      continue;
+    }
+    let mult: number;
+    switch (c | 0x20) {
+      case 0x73: // s
+        mult = 1;
+        break;
+      case 0x6d: // m
+        mult = 60;
+        break;
+      case 0x68: // h
+        mult = 3600;
+        break;
+      case 0x64: // d
+        mult = 86400;
+        break;
+      case 0x77: // w
+        mult = 604800;
+        break;
+      default:
+        throw new Error(`'${text}' is not a TTL`);
+    }
+    if (cur < 0) throw new Error(`'${text}' is not a TTL: unit without a number`);
+    total += cur * mult;
+    cur = -1;
+    if (total > MAX_TTL) throw new Error(`TTL '${text}' is over ${MAX_TTL}`);
+  }
+  if (cur >= 0) total += cur;
+  if (total > MAX_TTL) throw new Error(`TTL '${text}' is over ${MAX_TTL}`);
+  return total;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** Class of a token when it is a class mnemonic or CLASSnnn. Fast path for `IN`. */
+function classOfToken(text: string): number | undefined {
+  if (text.length === 2) {
+    const a = text.charCodeAt(0) | 0x20;
+    const b = text.charCodeAt(1) | 0x20;
+    if (a === 0x69 && b === 0x6e) return 1;
+  }
+  const c0 = text.charCodeAt(0) | 0x20;
+  // Every class mnemonic starts with c, h, i, n or a.
+  if (c0 !== 0x63 && c0 !== 0x68 && c0 !== 0x69 && c0 !== 0x6e && c0 !== 0x61) return undefined;
+  return classFromString(text);
+}
+
+const typeCache = new Map<string, number>();
+
+function typeOfToken(text: string): number | undefined {
+  let t = typeCache.get(text);
+  if (t !== undefined) return t;
+  t = typeFromString(text);
+  if (t !== undefined && typeCache.size < 1000) typeCache.set(text, t);
+  return t;
+}
+
+/**
+ * Parses a domain name in master-file text relative to `origin`. Names without escapes are
+ * built straight into wire form (the common case, kept fast); others go through Name.parse.
+ * @throws Error with a message naming the fault
+ */
+export function parseNameText(text: string, origin: Name | undefined): Name {
+  const n = text.length;
+  if (n === 1) {
+    const c = text.charCodeAt(0);
+    if (c === 0x40) {
+      if (!origin) throw new Error("'@' used without an origin");
+      return origin;
+    }
+    if (c === 0x2e) return Name.ROOT;
+  }
+  if (n === 0) throw new Error('empty name');
+  let wire = '';
+  let start = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? text.charCodeAt(i) : 0x2e;
+    if (c === 0x5c) return Name.parse(text, origin);
+    if (c > 0xff) throw new Error(`non-latin1 character in name '${text}'`);
+    if (c !== 0x2e) continue;
+    if (i === n && start === n) break; // final dot already consumed
+    const len = i - start;
+    if (len === 0) throw new Error(`empty label in name '${text}'`);
+    if (len > MAX_LABEL_LENGTH) throw new Error(`label longer than ${MAX_LABEL_LENGTH} octets in '${text}'`);
+    wire += String.fromCharCode(len) + text.slice(start, i);
+    start = i + 1;
+  }
+  const absolute = text.charCodeAt(n - 1) === 0x2e;
+  if (absolute) wire += '\0';
+  else {
+    if (!origin) throw new Error(`relative name '${text}' without an origin`);
+    wire += origin.wire;
+  }
+  if (wire.length > MAX_NAME_LENGTH)
+    throw new Error(`name '${text}' is longer than ${MAX_NAME_LENGTH} octets`);
+  return Name.fromWire(wire);
+}
+
+/** Removes master-file escapes from a file name (`\X` → X, `\DDD` → octet). */
+function unescapeText(text: string): string {
+  if (!text.includes('\\')) return text;
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c !== '\\') {
+      out += c;
+      continue;
+    }
+    const d = text.slice(i + 1, i + 4);
+    if (/^\d{3}$/.test(d)) {
+      out += String.fromCharCode(Number(d) & 0xff);
+      i += 3;
+    } else {
+      out += text[i + 1] ?? '';
+      i++;
+    }
+  }
+  return out;
+}
+
+/** Converts JS (Unicode) text to one char per octet: non-ASCII characters become their UTF-8 octets. */
+export function toOctetString(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) > 0x7f) return Buffer.from(text, 'utf8').toString('latin1');
+  }
+  return text;
+}
+
+/** Streaming parser over one top-level file and its includes. */
+class ZoneParser {
+  readonly records: RR[] = [];
+  readonly lines: number[] = [];
+  readonly fileIndex: number[] = [];
+  readonly files: string[] = [];
+  readonly errors: ZoneDiagnostic[] = [];
+  readonly warnings: ZoneDiagnostic[] = [];
+  readonly maxErrors: number;
+  readonly maxIncludeDepth: number;
+  readonly fallbackOrigin: Name | undefined;
+  readonly includeRoot: string | undefined;
+  zoneOrigin: Name | undefined;
+  zoneClass: number | undefined;
+  stopped = false;
+
+  scope: Scope;
+  #file = '<text>';
+  #fileIdx = 0;
+  #dir: string | undefined;
+  #depth = 0;
+  // Cache of the last owner text → Name (zones often repeat the owner on each line).
+  #ownerText = '';
+  #ownerOrigin: Name | undefined;
+  #ownerName: Name | undefined;
+
+  constructor(opts: ParseOptions, origin: Name | undefined) {
+    this.maxErrors = opts.maxErrors ?? 100;
+    this.maxIncludeDepth = opts.maxIncludeDepth ?? 8;
+    this.fallbackOrigin = opts.fallbackOrigin;
+    this.zoneOrigin = origin;
+    this.zoneClass = opts.class;
+    this.scope = { origin, defaultTtl: opts.defaultTtl, lastTtl: undefined, lastOwner: undefined };
+    const root = opts.includeRoot ?? (opts.file !== undefined ? dirname(opts.file) : undefined);
+    this.includeRoot = root !== undefined ? safeRealpath(root) : undefined;
+  }
+
+  error(code: ZoneErrorCode, line: number, message: string): void {
+    if (this.stopped) return;
+    this.errors.push({ code, file: this.#file, line, message });
+    if (this.errors.length >= this.maxErrors) {
+      this.stopped = true;
+      this.errors.push({
+        code: 'ZONE_ERR_TOO_MANY',
+        file: this.#file,
+        line,
+        message: `too many errors (${this.maxErrors}); stopped`,
+      });
+    }
+  }
+
+  warn(line: number, message: string): void {
+    this.warnings.push({ code: 'ZONE_ERR_SYNTAX', file: this.#file, line, message });
+  }
+
+  /** Parses one file's text (the top-level file or an include). */
+  parseText(text: string, file: string, dir: string | undefined, octets = false): void {
+    const savedFile = this.#file;
+    const savedIdx = this.#fileIdx;
+    const savedDir = this.#dir;
+    this.#file = file;
+    this.#fileIdx = this.files.length;
+    this.files.push(file);
+    this.#dir = dir;
+    try {
+      const lexer = new ZoneLexer(octets ? text : toOctetString(text));
+      let first = true;
+      for (let e = lexer.next(); e !== undefined && !this.stopped; e = lexer.next()) {
+        if (first && this.#depth > 0 && e.inheritOwner && !e.error)
+          this.warn(e.line, 'the first record of an included file inherits the owner of the including file');
+        first = false;
+        try {
+          this.entry(e);
+        } catch (err) {
+          if (err instanceof ParseFault) this.error(err.code, err.line || e.line, err.message);
+          else throw err;
+        }
+      }
+    } finally {
+      this.#file = savedFile;
+      this.#fileIdx = savedIdx;
+      this.#dir = savedDir;
+    }
+  }
+
+  entry(e: ZoneEntry): void {
+    if (e.error) {
+      this.error('ZONE_ERR_SYNTAX', e.error.line, e.error.message);
+      return;
+    }
+    const tokens = e.tokens;
+    const first = tokens[0];
+    if (!e.inheritOwner && !first.quoted && first.text.charCodeAt(0) === 0x24 /* $ */) {
+      this.directive(first.text.toUpperCase(), tokens, e.line);
+      return;
+    }
+    let owner: Name;
+    let i = 0;
+    if (e.inheritOwner) {
+      // RFC 1035 §5.1: a blank owner is the last stated owner.
+      if (!this.scope.lastOwner) throw new ParseFault('ZONE_ERR_SYNTAX', 'no current owner name', e.line);
+      owner = this.scope.lastOwner;
+    } else {
+      // A bad owner must not lend the previous owner to the blank-owner lines after it.
+      this.scope.lastOwner = undefined;
+      owner = this.owner(first.text, e.line);
+      this.scope.lastOwner = owner;
+      i = 1;
+    }
+    this.record(owner, tokens, i, e.line);
+  }
+
+  owner(text: string, line: number): Name {
+    const origin = this.originFor(text);
+    if (text === this.#ownerText && origin === this.#ownerOrigin && this.#ownerName) return this.#ownerName;
+    let name: Name;
+    try {
+      name = parseNameText(text, origin);
+    } catch (err) {
+      throw new ParseFault('ZONE_ERR_NAME', `owner '${text}': ${(err as Error).message}`, line);
+    }
+    this.#ownerText = text;
+    this.#ownerOrigin = origin;
+    this.#ownerName = name;
+    return name;
+  }
+
+  /** The origin to complete a relative name with; settles the zone origin on first use. */
+  originFor(text: string): Name | undefined {
+    if (!this.scope.origin) {
+      const c = text.charCodeAt(text.length - 1);
+      const absolute = c === 0x2e && !(text.length > 1 && text.charCodeAt(text.length - 2) === 0x5c);
+      if (absolute) return undefined;
+      if (this.fallbackOrigin) this.scope.origin = this.fallbackOrigin;
+    }
+    return this.scope.origin;
+  }
+
+  /** `[ttl] [class] type rdata…` from token `i` on, for `owner`. */
+  record(owner: Name, tokens: readonly ZoneToken[], start: number, line: number): void {
+    let i = start;
+    let ttl: number | undefined;
+    let cls: number | undefined;
+    // RFC 1035 §5.1: TTL and class are both optional and may come in either order. A type
+    // mnemonic never starts with a digit, so a leading digit always means a TTL.
+    for (let k = 0; k < 2 && i < tokens.length; k++) {
+      const t = tokens[i];
+      if (t.quoted) break;
+      const text = t.text;
+      if (ttl === undefined && isDigit(text.charCodeAt(0))) {
+        try {
+          ttl = parseTtl(text);
+        } catch (err) {
+          throw new ParseFault('ZONE_ERR_TTL', (err as Error).message, t.line);
+        }
+        i++;
+        continue;
+      }
+      if (cls === undefined) {
+        const c = classOfToken(text);
+        // ANY is also a type mnemonic: take ANY/NONE as a class only before a type or TTL.
+        if (c !== undefined && (c < 254 || this.isTypeOrTtl(tokens[i + 1]))) {
+          cls = c;
+          i++;
+          continue;
+        }
+      }
+      break;
+    }
+    const typeTok = tokens[i];
+    if (!typeTok) throw new ParseFault('ZONE_ERR_SYNTAX', 'missing type (unexpected end of line)', line);
+    const type = typeTok.quoted ? undefined : typeOfToken(typeTok.text);
+    if (type === undefined) {
+      const what = isDigit(typeTok.text.charCodeAt(0)) ? 'a second TTL' : 'an unknown type';
+      throw new ParseFault('ZONE_ERR_TYPE', `'${typeTok.text}' is ${what}`, typeTok.line);
+    }
+    this.addRecord(owner, ttl, cls, type, tokens.slice(i + 1), line);
+  }
+
+  isTypeOrTtl(t: ZoneToken | undefined): boolean {
+    if (t === undefined || t.quoted) return false;
+    return isDigit(t.text.charCodeAt(0)) || typeOfToken(t.text) !== undefined;
+  }
+
+  addRecord(
+    owner: Name,
+    ttl: number | undefined,
+    cls: number | undefined,
+    type: number,
+    rdataTokens: ZoneToken[],
+    line: number,
+  ): void {
+    if (META_TYPES.has(type))
+      throw new ParseFault('ZONE_ERR_TYPE', `meta type ${typeToText(type)} cannot be in a zone file`, line);
+    if (this.zoneOrigin === undefined) this.zoneOrigin = this.scope.origin ?? this.fallbackOrigin;
+    // RFC 1035 §5.1: an omitted class is the last one; every record must share the zone's.
+    if (this.zoneClass === undefined) this.zoneClass = cls ?? 1;
+    const zcls = this.zoneClass;
+    if (cls !== undefined && cls !== zcls)
+      throw new ParseFault(
+        'ZONE_ERR_CLASS',
+        `class ${classToString(cls)} differs from the zone's class ${classToString(zcls)}`,
+        line,
+      );
+    // RFC 3123 §4: an APL RR may hold no items; every other type needs some RDATA text.
+    if (rdataTokens.length === 0 && type !== RRType.APL)
+      throw new ParseFault(
+        'ZONE_ERR_RDATA',
+        `${typeToText(type)}: missing RDATA (unexpected end of line)`,
+        line,
+      );
+    let rdata: Uint8Array;
+    try {
+      rdata = rdataFromText(type, rdataTokens, this.originFor('x'));
+    } catch (err) {
+      const msg = (err as Error).message;
+      const tname = typeToText(type);
+      throw new ParseFault('ZONE_ERR_RDATA', msg.startsWith(tname) ? msg : `${tname}: ${msg}`, line);
+    }
+    const scope = this.scope;
+    if (ttl !== undefined) {
+      scope.lastTtl = ttl;
+    } else if (scope.defaultTtl !== undefined) {
+      // RFC 2308 §4: $TTL gives the TTL of records that state none.
+      ttl = scope.defaultTtl;
+    } else if (scope.lastTtl !== undefined) {
+      // RFC 1035 §5.1: without $TTL, the last stated TTL.
+      ttl = scope.lastTtl;
+    } else if (type === RRType.SOA) {
+      // BIND: with no TTL anywhere yet, the SOA takes its MINIMUM (RFC 1035 semantics).
+      ttl = readSoa(rdata).minimum;
+      scope.lastTtl = ttl;
+      this.warn(line, `no TTL specified; using SOA MINIMUM (${ttl}) instead`);
+    } else {
+      throw new ParseFault('ZONE_ERR_TTL', 'no TTL specified and no $TTL in effect', line);
+    }
+    if (ttl > HIGH_BIT_TTL) this.warn(line, `TTL ${ttl} has the high bit set (RFC 2181 §8: read as 0)`);
+    this.records.push({ name: owner, type, class: zcls, ttl, rdata });
+    this.lines.push(line);
+    this.fileIndex.push(this.#fileIdx);
+  }
+
+  directive(word: string, tokens: readonly ZoneToken[], line: number): void {
+    switch (word) {
+      case '$ORIGIN': {
+        const arg = this.oneArg(tokens, 1, line);
+        try {
+          // RFC 1035 §5.1: a relative $ORIGIN is relative to the current origin.
+          this.scope.origin = parseNameText(arg.text, this.originFor(arg.text));
+        } catch (err) {
+          throw new ParseFault('ZONE_ERR_NAME', `$ORIGIN: ${(err as Error).message}`, line);
+        }
+        return;
+      }
+      case '$TTL': {
+        const arg = this.oneArg(tokens, 1, line);
+        try {
+          this.scope.defaultTtl = parseTtl(arg.text);
+        } catch (err) {
+          throw new ParseFault('ZONE_ERR_TTL', `$TTL: ${(err as Error).message}`, line);
+        }
+        return;
+      }
+      case '$INCLUDE':
+        this.include(tokens, line);
+        return;
+      case '$GENERATE':
+        this.generate(tokens, line);
+        return;
+      default:
+        throw new ParseFault('ZONE_ERR_DIRECTIVE', `unknown directive '${tokens[0].text}'`, line);
+    }
+  }
+
+  oneArg(tokens: readonly ZoneToken[], n: number, line: number): ZoneToken {
+    const name = tokens[0].text.toUpperCase();
+    if (tokens.length <= n) throw new ParseFault('ZONE_ERR_DIRECTIVE', `${name}: missing argument`, line);
+    if (tokens.length > n + 1)
+      throw new ParseFault('ZONE_ERR_DIRECTIVE', `${name}: extra text '${tokens[n + 1].text}'`, line);
+    return tokens[n];
+  }
+
+  include(tokens: readonly ZoneToken[], line: number): void {
+    if (tokens.length < 2) throw new ParseFault('ZONE_ERR_DIRECTIVE', '$INCLUDE: missing file name', line);
+    if (tokens.length > 3)
+      throw new ParseFault('ZONE_ERR_DIRECTIVE', `$INCLUDE: extra text '${tokens[3].text}'`, line);
+    if (this.#dir === undefined || this.includeRoot === undefined)
+      throw new ParseFault('ZONE_ERR_INCLUDE', '$INCLUDE needs a zone file path (text has no folder)', line);
+    if (this.#depth >= this.maxIncludeDepth)
+      throw new ParseFault('ZONE_ERR_INCLUDE', `$INCLUDE nested deeper than ${this.maxIncludeDepth}`, line);
+    let origin = this.scope.origin;
+    if (tokens.length === 3) {
+      try {
+        origin = parseNameText(tokens[2].text, this.originFor(tokens[2].text));
+      } catch (err) {
+        throw new ParseFault('ZONE_ERR_NAME', `$INCLUDE origin: ${(err as Error).message}`, line);
+      }
+    }
+    const fileArg = unescapeText(tokens[1].text);
+    const path = resolve(this.#dir, fileArg);
+    const shown = isAbsolute(fileArg) ? fileArg : joinShown(this.#dir, fileArg);
+    let real: string;
+    try {
+      real = realpathSync(path);
+    } catch {
+      throw new ParseFault('ZONE_ERR_INCLUDE', `$INCLUDE: ${shown}: file not found`, line);
+    }
+    // Confinement: the real path (symlinks resolved) must stay inside the zone folder.
+    const rel = relative(this.includeRoot, real);
+    if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))
+      throw new ParseFault('ZONE_ERR_INCLUDE', `$INCLUDE: ${shown}: outside the zone file's folder`, line);
+    if (!statSync(real).isFile())
+      throw new ParseFault('ZONE_ERR_INCLUDE', `$INCLUDE: ${shown}: not a file`, line);
+    let text: string;
+    try {
+      text = readFileSync(real, 'latin1');
+    } catch (err) {
+      throw new ParseFault('ZONE_ERR_INCLUDE', `$INCLUDE: ${shown}: ${(err as Error).message}`, line);
+    }
+    // RFC 1035 §5.1: the included file starts with the given origin, and neither its
+    // $ORIGIN nor (as the brief and BIND's restore of state have it) its $TTL leak back.
+    const saved = this.scope;
+    this.scope = { origin, defaultTtl: saved.defaultTtl, lastTtl: saved.lastTtl, lastOwner: saved.lastOwner };
+    this.#depth++;
+    try {
+      this.parseText(text, shown, dirname(real), true);
+    } finally {
+      this.#depth--;
+      this.scope = saved;
+    }
+  }
+
+  generate(tokens: readonly ZoneToken[], line: number): void {
+    // $GENERATE range lhs [ttl] [class] type rhs
+    if (tokens.length < 5) throw new ParseFault('ZONE_ERR_GENERATE', '$GENERATE: missing fields', line);
+    const rhsTok = tokens[tokens.length - 1];
+    let range: ReturnType<typeof parseGenerateRange>;
+    let lhs: ReturnType<typeof compileGenerateTemplate>;
+    let rhs: ReturnType<typeof compileGenerateTemplate>;
+    try {
+      range = parseGenerateRange(tokens[1].text);
+      lhs = compileGenerateTemplate(tokens[2].text);
+      rhs = compileGenerateTemplate(rhsTok.text);
+    } catch (err) {
+      if (err instanceof GenerateSyntaxError)
+        throw new ParseFault('ZONE_ERR_GENERATE', `$GENERATE: ${err.message}`, line);
+      throw err;
+    }
+    // Fields between lhs and rhs: [ttl] [class] type, as in a record.
+    let ttl: number | undefined;
+    let cls: number | undefined;
+    let type: number | undefined;
+    for (let i = 3; i < tokens.length - 1; i++) {
+      const text = tokens[i].text;
+      if (type !== undefined)
+        throw new ParseFault(
+          'ZONE_ERR_GENERATE',
+          `$GENERATE: extra text '${text}' (quote a multi-field rhs)`,
+          line,
+        );
+      if (ttl === undefined && isDigit(text.charCodeAt(0))) {
+        try {
+          ttl = parseTtl(text);
+        } catch (err) {
+          throw new ParseFault('ZONE_ERR_TTL', `$GENERATE: ${(err as Error).message}`, line);
+        }
+      } else if (cls === undefined && classOfToken(text) !== undefined) cls = classOfToken(text);
+      else {
+        type = typeOfToken(text);
+        if (type === undefined)
+          throw new ParseFault('ZONE_ERR_TYPE', `$GENERATE: '${text}' is an unknown type`, line);
+      }
+    }
+    if (type === undefined) throw new ParseFault('ZONE_ERR_GENERATE', '$GENERATE: missing type', line);
+    if (META_TYPES.has(type))
+      throw new ParseFault(
+        'ZONE_ERR_TYPE',
+        `$GENERATE: meta type ${typeToText(type)} cannot be in a zone file`,
+        line,
+      );
+    for (let v = range.start; v <= range.stop && !this.stopped; v += range.step) {
+      try {
+        const ownerText = expandGenerateTemplate(lhs, v);
+        const owner = this.owner(ownerText, line);
+        const rdataText = expandGenerateTemplate(rhs, v);
+        let rdataTokens: ZoneToken[];
+        try {
+          rdataTokens = tokenizeText(rdataText, line);
+        } catch (err) {
+          throw new ParseFault(
+            'ZONE_ERR_GENERATE',
+            `$GENERATE: rhs '${rdataText}': ${(err as Error).message}`,
+            line,
+          );
+        }
+        this.addRecord(owner, ttl, cls, type, rdataTokens, line);
+      } catch (err) {
+        if (err instanceof GenerateSyntaxError)
+          throw new ParseFault('ZONE_ERR_GENERATE', `$GENERATE: ${err.message}`, line);
+        // One bad iteration is usually bad for all: report it once and stop this directive.
+        throw err;
+      }
+    }
+  }
+}
+
+function typeToText(type: number): string {
+  return typeToString(type);
+}
+
+function joinShown(dir: string, file: string): string {
+  const rel = relative(process.cwd(), resolve(dir, file));
+  return rel.startsWith('..') ? resolve(dir, file) : rel;
+}
+
+function safeRealpath(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return resolve(p);
+  }
+}
+
+function toOrigin(origin: Name | string | undefined): Name | undefined {
+  if (origin === undefined || origin instanceof Name) return origin;
+  const text = origin.endsWith('.') ? origin : `${origin}.`;
+  return Name.parse(text);
+}
+
+/**
+ * Parses master-file text and returns every record with its source line and every finding;
+ * never throws for faults in the text (see `errors`).
+ */
+export function parseZone(text: string, opts: ParseOptions = {}): ParsedZone {
+  const origin = toOrigin(opts.origin);
+  const p = new ZoneParser(opts, origin);
+  const file = opts.file ?? '<text>';
+  p.parseText(text, file, opts.file !== undefined ? dirname(opts.file) : opts.includeRoot, opts.octets ?? false);
+  return {
+    records: p.records,
+    lines: p.lines,
+    fileIndex: p.fileIndex,
+    files: p.files,
+    origin: p.zoneOrigin ?? origin,
+    class: p.zoneClass ?? 1,
+    errors: p.errors,
+    warnings: p.warnings,
+  };
+}
+
+/**
+ * Parses master-file text into records.
+ * @throws ZoneParseError listing every error when the text has any
+ */
+export function parseZoneText(
+  text: string,
+  opts: { origin: Name | string; file?: string; defaultTtl?: number } & ParseOptions,
+): RR[] {
+  const parsed = parseZone(text, opts);
+  if (parsed.errors.length > 0) throw new ZoneParseError(parsed.errors, parsed.warnings);
+  return parsed.records;
+}

@@ -1,0 +1,457 @@
+/**
+ * Starts and stops the servers that tests and benchmarks compare: NSD, Knot and Switchboard,
+ * each on a free loopback port with a config and run directory in a temp folder. They run in
+ * the foreground as our children, are stopped by PID, and never touch system services.
+ * @module
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import {
+  accessSync,
+  constants,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { basename, delimiter, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { assertLoopback, buildQuery, queryUdp, readHeader } from './dns-client.js';
+
+/** One zone to serve: its origin (absolute, with final dot) and its zone file. */
+export interface ZoneSpec {
+  origin: string;
+  file: string;
+}
+
+/** A running server. */
+export interface Peer {
+  readonly name: 'nsd' | 'knot' | 'switchboard' | 'trivial';
+  readonly host: string;
+  readonly port: number;
+  /** PID of the main process (the one we spawned). */
+  readonly pid: number;
+  /** Temp folder holding its config and run files (removed by `stop`). */
+  readonly dir: string;
+  /** What it printed on stdout and stderr so far (for failure messages). */
+  output(): string;
+  /** Stops it (SIGTERM, then SIGKILL after a grace period) and removes its temp folder. */
+  stop(): Promise<void>;
+}
+
+/** Common start options. */
+export interface StartOptions {
+  host?: string;
+  /** Default: a free port. */
+  port?: number;
+  /** Pin the server to this CPU with taskset (benchmarks). */
+  cpu?: number;
+  /** How long to wait until it answers the first zone's SOA. Default 30 s. */
+  readyTimeoutMs?: number;
+}
+
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  // Last resort if a test forgot to stop a server: never leave servers behind.
+  for (const child of running) if (child.pid) killQuietly(child.pid, 'SIGKILL');
+});
+
+function killQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Absolute path of an executable found on PATH (plus the sbin folders), or undefined. */
+export function findCommand(cmd: string): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/local/sbin'];
+  for (const d of dirs) {
+    if (!d) continue;
+    const p = join(d, cmd);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // keep looking
+    }
+  }
+  return undefined;
+}
+
+/** A skip reason when any of `cmds` is missing, else false (pass to node:test's `skip`). */
+export function skipUnlessCommands(...cmds: string[]): false | string {
+  const missing = cmds.filter((c) => !findCommand(c));
+  return missing.length === 0
+    ? false
+    : `not installed: ${missing.join(', ')} (apt-get install nsd knot dnsperf; see scripts/install-test-deps.sh)`;
+}
+
+/** The Switchboard CLI to run: $SWITCHBOARD_BIN or dist/src/cli/main.js, from the repo root. */
+export function switchboardBin(): string {
+  return resolve(process.env.SWITCHBOARD_BIN ?? 'dist/src/cli/main.js');
+}
+
+/** A port free for both UDP and TCP on `host`. */
+export async function findFreePort(host = '127.0.0.1'): Promise<number> {
+  assertLoopback(host);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await new Promise<number>((res, rej) => {
+      const srv = createServer();
+      srv.once('error', rej);
+      srv.listen(0, host, () => {
+        const addr = srv.address();
+        srv.close(() => res(typeof addr === 'object' && addr ? addr.port : 0));
+      });
+    });
+    const udpFree = await new Promise<boolean>((res) => {
+      const s = createSocket('udp4');
+      s.once('error', () => res(false));
+      s.bind(port, host, () => s.close(() => res(true)));
+    });
+    if (port > 0 && udpFree) return port;
+  }
+  throw new Error('no free port found');
+}
+
+/**
+ * Zone specs for every `*.zone` file in `dir`: the origin is the file's `$ORIGIN`, or the
+ * file name minus `.zone` (the Switchboard CLI's rule).
+ */
+export function listZoneFiles(dir: string): ZoneSpec[] {
+  const out: ZoneSpec[] = [];
+  for (const f of readdirSync(dir).sort()) {
+    if (!f.endsWith('.zone')) continue;
+    const file = resolve(dir, f);
+    const m = /^\$ORIGIN\s+(\S+)/m.exec(readFileSync(file, 'latin1'));
+    let origin = m ? m[1] : basename(f, '.zone');
+    if (!origin.endsWith('.')) origin += '.';
+    out.push({ origin, file });
+  }
+  return out;
+}
+
+/** Resolves once `name` SOA gets a response from the server (any rcode). */
+export async function waitForAnswer(
+  host: string,
+  port: number,
+  name: string,
+  timeoutMs: number,
+  alive: () => boolean,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!alive()) throw new Error('server exited before it answered');
+    try {
+      const r = await queryUdp(buildQuery({ name, type: 6, edns: { udpSize: 1232 } }), {
+        host,
+        port,
+        timeoutMs: 300,
+        retries: 0,
+      });
+      if (readHeader(r).qr) return;
+    } catch {
+      // not ready yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no answer for ${name} SOA on ${host}:${port} within ${timeoutMs} ms`);
+}
+
+async function launch(
+  name: Peer['name'],
+  argv: string[],
+  dir: string,
+  host: string,
+  port: number,
+  firstOrigin: string,
+  opts: StartOptions,
+): Promise<Peer> {
+  const cmd = opts.cpu !== undefined ? ['taskset', '-c', String(opts.cpu), ...argv] : argv;
+  const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  let out = '';
+  const keep = (d: Buffer): void => {
+    // Keep the tail only: a long run must not grow memory without bound.
+    out = (out + d.toString('utf8')).slice(-20000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  let exited = false;
+  const exitPromise = new Promise<void>((res) => {
+    child.once('exit', () => {
+      exited = true;
+      running.delete(child);
+      res();
+    });
+    child.once('error', (e) => {
+      out += `\nspawn error: ${e.message}`;
+      exited = true;
+      running.delete(child);
+      res();
+    });
+  });
+  const stop = async (): Promise<void> => {
+    const descendants = child.pid ? listDescendants(child.pid) : [];
+    if (!exited && child.pid) {
+      killQuietly(child.pid, 'SIGTERM');
+      const timer = setTimeout(() => child.pid && killQuietly(child.pid, 'SIGKILL'), 5000);
+      await exitPromise;
+      clearTimeout(timer);
+    }
+    // Children that outlived their parent (a worker, NSD's xfrd): stop them by PID.
+    for (const pid of descendants) killQuietly(pid, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitForAnswer(host, port, firstOrigin, opts.readyTimeoutMs ?? 30000, () => !exited);
+  } catch (e) {
+    await stop();
+    throw new Error(`${name} did not start: ${(e as Error).message}\n${argv.join(' ')}\n${out}`);
+  }
+  return { name, host, port, pid: child.pid!, dir, output: () => out, stop };
+}
+
+/** Options for NSD. */
+export interface NsdOptions extends StartOptions {
+  /** NSD `server-count` (server processes). Default 1. */
+  serverCount?: number;
+}
+
+/** Starts NSD (`nsd -d -c FILE`) serving `zones`, with RRL off so tests and load are not rate limited. */
+export async function startNsd(zones: ZoneSpec[], opts: NsdOptions = {}): Promise<Peer> {
+  const host = opts.host ?? '127.0.0.1';
+  assertLoopback(host);
+  const port = opts.port ?? (await findFreePort(host));
+  const dir = mkdtempSync(join(tmpdir(), 'sb-nsd-'));
+  const conf = [
+    'server:',
+    `  ip-address: ${host}@${port}`,
+    `  port: ${port}`,
+    '  username: ""',
+    '  chroot: ""',
+    '  database: ""',
+    `  zonesdir: "${dir}"`,
+    `  pidfile: "${join(dir, 'nsd.pid')}"`,
+    `  xfrdfile: "${join(dir, 'xfrd.state')}"`,
+    `  zonelistfile: "${join(dir, 'zone.list')}"`,
+    `  xfrdir: "${dir}"`,
+    `  logfile: "${join(dir, 'nsd.log')}"`,
+    `  server-count: ${opts.serverCount ?? 1}`,
+    '  verbosity: 0',
+    '  rrl-ratelimit: 0',
+    '  zonefiles-write: 0',
+    'remote-control:',
+    '  control-enable: no',
+    ...zones.flatMap((z) => ['zone:', `  name: "${z.origin}"`, `  zonefile: "${z.file}"`]),
+    '',
+  ].join('\n');
+  const file = join(dir, 'nsd.conf');
+  writeFileSync(file, conf);
+  const nsd = findCommand('nsd') ?? 'nsd';
+  return launch('nsd', [nsd, '-d', '-c', file], dir, host, port, zones[0].origin, opts);
+}
+
+/** Options for Knot. */
+export interface KnotOptions extends StartOptions {
+  /** Knot `udp-workers` / `tcp-workers`. Default 1 each. */
+  workers?: number;
+}
+
+/** Starts knotd in the foreground serving `zones` (no journal, no zone file write-back). */
+export async function startKnot(zones: ZoneSpec[], opts: KnotOptions = {}): Promise<Peer> {
+  const host = opts.host ?? '127.0.0.1';
+  assertLoopback(host);
+  const port = opts.port ?? (await findFreePort(host));
+  const dir = mkdtempSync(join(tmpdir(), 'sb-knot-'));
+  const workers = opts.workers ?? 1;
+  const conf = [
+    'server:',
+    `    rundir: "${dir}"`,
+    `    listen: ${host}@${port}`,
+    `    udp-workers: ${workers}`,
+    `    tcp-workers: ${workers}`,
+    '    background-workers: 1',
+    'log:',
+    '  - target: stderr',
+    '    any: error',
+    'database:',
+    `    storage: "${dir}"`,
+    'template:',
+    '  - id: default',
+    `    storage: "${dir}"`,
+    '    semantic-checks: off',
+    '    zonefile-sync: -1',
+    '    zonefile-load: whole',
+    '    journal-content: none',
+    'zone:',
+    ...zones.flatMap((z) => [`  - domain: "${z.origin}"`, `    file: "${z.file}"`]),
+    '',
+  ].join('\n');
+  const file = join(dir, 'knot.conf');
+  writeFileSync(file, conf);
+  const knotd = findCommand('knotd') ?? 'knotd';
+  return launch('knot', [knotd, '-c', file], dir, host, port, zones[0].origin, opts);
+}
+
+/** Options for Switchboard. */
+export interface SwitchboardOptions extends StartOptions {
+  /** `--workers N`; omitted: the CLI's default. */
+  workers?: number;
+  /** The CLI script; default `switchboardBin()`. */
+  bin?: string;
+  /** Extra Node flags (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
+}
+
+/** Starts `node BIN serve --zone-dir DIR --listen HOST:PORT [--workers N]`. */
+export async function startSwitchboard(zoneDir: string, opts: SwitchboardOptions = {}): Promise<Peer> {
+  const host = opts.host ?? '127.0.0.1';
+  assertLoopback(host);
+  const port = opts.port ?? (await findFreePort(host));
+  const dir = mkdtempSync(join(tmpdir(), 'sb-switchboard-'));
+  const argv = [
+    process.execPath,
+    ...(opts.nodeArgs ?? []),
+    opts.bin ?? switchboardBin(),
+    'serve',
+    '--zone-dir',
+    resolve(zoneDir),
+    '--listen',
+    `${host}:${port}`,
+  ];
+  if (opts.workers !== undefined) argv.push('--workers', String(opts.workers));
+  const zones = listZoneFiles(zoneDir);
+  const first = zones[0]?.origin ?? '.';
+  return launch('switchboard', argv, dir, host, port, first, opts);
+}
+
+/**
+ * Starts bench/trivial-responder (the do-nothing Node UDP responder benchmarks compare with),
+ * from the build folder this file was compiled into.
+ */
+export async function startTrivialResponder(opts: StartOptions = {}): Promise<Peer> {
+  const host = opts.host ?? '127.0.0.1';
+  assertLoopback(host);
+  const port = opts.port ?? (await findFreePort(host));
+  const dir = mkdtempSync(join(tmpdir(), 'sb-trivial-'));
+  const script = fileURLToPath(new URL('../../bench/trivial-responder.js', import.meta.url));
+  const argv = [process.execPath, script, '--listen', `${host}:${port}`, '--max-seconds', '7200'];
+  return launch('trivial', argv, dir, host, port, 'bench.test.', opts);
+}
+
+/** Direct children of `pid` (from /proc). */
+export function listChildren(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readProcStat(Number(entry));
+    if (stat && stat.ppid === pid) out.push(Number(entry));
+  }
+  return out;
+}
+
+/** Every descendant of `pid` (children, their children, …), not `pid` itself. */
+export function listDescendants(pid: number): number[] {
+  const byParent = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readProcStat(Number(entry));
+    if (!stat) continue;
+    const list = byParent.get(stat.ppid) ?? [];
+    list.push(Number(entry));
+    byParent.set(stat.ppid, list);
+  }
+  const out: number[] = [];
+  const todo = [pid];
+  while (todo.length > 0) {
+    const p = todo.pop()!;
+    for (const c of byParent.get(p) ?? []) {
+      out.push(c);
+      todo.push(c);
+    }
+  }
+  return out;
+}
+
+/** Fields of /proc/PID/stat that we use. */
+export interface ProcStat {
+  ppid: number;
+  /** Clock ticks in user and kernel mode, all threads of the process. */
+  utime: number;
+  stime: number;
+  /** Ticks of waited-for (exited) children. */
+  cutime: number;
+  cstime: number;
+}
+
+/** Parses /proc/PID/stat, or undefined when the process is gone. */
+export function readProcStat(pid: number): ProcStat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // rest[0] is field 3 (state): field N is rest[N - 3].
+  return {
+    ppid: Number(rest[1]),
+    utime: Number(rest[11]),
+    stime: Number(rest[12]),
+    cutime: Number(rest[13]),
+    cstime: Number(rest[14]),
+  };
+}
+
+let ticksPerSecond: number | undefined;
+
+/** The kernel's USER_HZ (clock ticks per second), from `getconf CLK_TCK`; 100 if unknown. */
+export function clockTicksPerSecond(): number {
+  if (ticksPerSecond === undefined) {
+    const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+    const n = Number(r.stdout?.trim());
+    ticksPerSecond = Number.isFinite(n) && n > 0 ? n : 100;
+  }
+  return ticksPerSecond;
+}
+
+/**
+ * CPU seconds (user + system, all threads) used so far by `pid` and its live descendants,
+ * plus what exited children reported to their parents.
+ */
+export function treeCpuSeconds(pid: number): number {
+  let ticks = 0;
+  for (const p of [pid, ...listDescendants(pid)]) {
+    const s = readProcStat(p);
+    if (s) ticks += s.utime + s.stime + s.cutime + s.cstime;
+  }
+  return ticks / clockTicksPerSecond();
+}
+
+/** A field (in kB, as bytes) of /proc/PID/status such as VmHWM or VmRSS; 0 when absent. */
+export function procStatusBytes(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(text);
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** True while `pid` exists and is not a zombie. */
+export function isAlive(pid: number): boolean {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = text.slice(text.lastIndexOf(')') + 2, text.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
