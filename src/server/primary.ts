@@ -142,7 +142,6 @@ export function runPrimary(config: ServeConfig, io?: Partial<PrimaryIo>): Promis
     const stop = async (code: number) => {
       if (stopping) return;
       stopping = true;
-      process.off('SIGHUP', onHup);
       waiter?.resolve(null);
       await pool.stop();
       resolveExit(code);
@@ -150,7 +149,9 @@ export function runPrimary(config: ServeConfig, io?: Partial<PrimaryIo>): Promis
     // A SIGHUP before every worker is up is kept for when they are: the folder may have
     // changed after some of them read it.
     let hupBeforeStart = false;
+    // The handler stays installed while stopping: SIGHUP's default action would kill us.
     const onHup = () => {
+      if (stopping) return;
       if (started) void reloadAll();
       else hupBeforeStart = true;
     };

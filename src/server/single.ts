@@ -28,7 +28,10 @@ export async function runSingleProcess(
   if (zones.length === 0) log.warn('no zone loaded: every query is answered REFUSED');
   print(formatStartLine(zones, config.listen, 0));
   return new Promise<number>((resolve) => {
+    let stopping = false;
+    // The handler stays installed while stopping: SIGHUP's default action would kill us.
     const onHup = () => {
+      if (stopping) return;
       log.info('SIGHUP: reloading zones');
       server.reload().then(
         (report) => {
@@ -38,12 +41,10 @@ export async function runSingleProcess(
         (err) => log.error(`reload failed: ${describeError(err)}`),
       );
     };
-    let stopping = false;
     const onStop = (signal: string) => {
       if (stopping) process.exit(1);
       stopping = true;
       log.info(`${signal}: stopping`);
-      process.off('SIGHUP', onHup);
       server.close().then(
         () => resolve(0),
         () => resolve(0),

@@ -171,6 +171,8 @@ export function handlePoolSignals(onShutdown: () => void): void {
   });
   // The IPC channel closes when the primary dies: a worker without a supervisor must not linger.
   process.on('disconnect', () => onShutdown());
-  // Ctrl-C reaches the whole process group; the primary coordinates the shutdown.
+  // Ctrl-C and a terminal hang-up reach the whole process group; the primary coordinates
+  // shutdown and reload, and SIGHUP's default action would kill the worker.
   process.on('SIGINT', () => {});
+  process.on('SIGHUP', () => {});
 }

@@ -7,7 +7,7 @@ import { RRType } from './constants.js';
 import { optLength } from './edns.js';
 import { WireFormatError } from './errors.js';
 import type { Edns, Message, Question, RR } from './message.js';
-import { foldCase, type Name } from './name.js';
+import type { Name } from './name.js';
 import { compressibleNameOffsets } from './rdata.js';
 
 /** Sections a record can be written to. */
@@ -56,6 +56,8 @@ let targetCount = 0;
 // Per-name scratch: label offsets and suffix hashes (a name has at most 127 labels).
 const labelAt = new Int32Array(128);
 const suffixHash = new Int32Array(128);
+// Table slots filled by the owner's append in progress, emptied again if it is rolled back.
+const addedSlots = new Int32Array(MAX_TARGETS);
 
 const FNV_PRIME = 0x01000193;
 const FNV_OFFSET = 0x811c9dc5 | 0;
@@ -102,6 +104,9 @@ function sameName(buf: Uint8Array, a: number, b: number): boolean {
   }
 }
 
+// An exception from `compressibleNameOffsets`, held while the append is rolled back.
+let pendingError: unknown;
+
 function misuse(message: string): WireFormatError {
   return new WireFormatError('DNS_ERR_FORMAT', `MessageWriter: ${message}`);
 }
@@ -143,10 +148,10 @@ export class MessageWriter {
   #optWritten = false;
   #tsigWritten = false;
   #result: Uint8Array | undefined;
-  /** Case-folded name suffix (wire form) → offset of its first occurrence. */
-  readonly #targets = new Map<string, number>();
-  /** Targets added by the append in progress, removed again if it is rolled back. */
-  readonly #added: string[] = [];
+  /** This writer's generation in the compression table; 0 once it lost the table. */
+  #generation: number;
+  /** How many `addedSlots` the append in progress has filled. */
+  #added = 0;
 
   /** A writer whose output never exceeds `maxSize` octets (clamped to 12..65535). */
   constructor(maxSize = MAX_MESSAGE_SIZE) {
@@ -155,13 +160,22 @@ export class MessageWriter {
     if (sharedOwner !== undefined) sharedOwner.#leaveShared();
     sharedOwner = this;
     this.#buf = shared;
+    generation = (generation + 1) >>> 0;
+    if (generation === 0) {
+      slotGeneration.fill(0);
+      generation = 1;
+    }
+    this.#generation = generation;
+    targetCount = 0;
   }
 
-  /** Moves this writer's octets out of the shared buffer, which another writer takes over. */
+  /** Moves this writer's octets out of the shared buffer and drops its compression table. */
   #leaveShared(): void {
-    const own = new Uint8Array(Math.min(this.#max, Math.max(INITIAL_CAPACITY, this.#len)));
+    const own = new Uint8Array(Math.min(this.#max, Math.max(INITIAL_CAPACITY, this.#len)) + STAGING);
     own.set(shared.subarray(0, this.#len));
     this.#buf = own;
+    this.#generation = 0;
+    this.#added = 0;
   }
 
   /** Sets ID and flags word (counts are filled in by `finish`). */
@@ -175,9 +189,9 @@ export class MessageWriter {
     this.#checkOpen();
     if (this.#section !== QUESTIONS) throw misuse('question after a record');
     const mark = this.#len;
-    this.#added.length = 0;
+    this.#added = 0;
     const limit = this.#max - this.#reserved;
-    if (!this.#writeName(q.name.wire, q.name.key, limit) || !this.#room(4, limit)) {
+    if (!this.#writeName(q.name.wire, limit) || !this.#room(4, limit)) {
       this.#rollback(mark);
       return false;
     }
@@ -191,40 +205,28 @@ export class MessageWriter {
   rr(section: Section, rr: RR): boolean {
     const limit = this.#enter(section, rr.type);
     const mark = this.#len;
-    this.#added.length = 0;
-    let ok = false;
-    try {
-      ok = this.#writeRR(rr.name, rr.type, rr.class, rr.ttl, rr.rdata, limit);
-    } finally {
-      if (!ok) this.#rollback(mark);
+    this.#added = 0;
+    if (this.#writeRR(rr.name, rr.type, rr.class, rr.ttl, rr.rdata, limit)) {
+      this.#commit(section, rr.type, 1, mark);
+      return true;
     }
-    if (ok) this.#commit(section, rr.type, 1, mark);
-    return ok;
+    this.#fail(mark);
+    return false;
   }
 
   /** Appends a whole RRset, all or nothing. */
-  rrset(
-    section: Section,
-    name: Name,
-    type: number,
-    cls: number,
-    ttl: number,
-    rdata: readonly Uint8Array[],
-  ): boolean {
+  rrset(section: Section, name: Name, type: number, cls: number, ttl: number, rdata: readonly Uint8Array[]): boolean {
     const limit = this.#enter(section, type);
     const mark = this.#len;
-    this.#added.length = 0;
-    let ok = true;
-    try {
-      for (let i = 0; i < rdata.length && ok; i++) ok = this.#writeRR(name, type, cls, ttl, rdata[i], limit);
-    } catch (e) {
-      ok = false;
-      throw e;
-    } finally {
-      if (!ok) this.#rollback(mark);
+    this.#added = 0;
+    for (let i = 0; i < rdata.length; i++) {
+      if (!this.#writeRR(name, type, cls, ttl, rdata[i], limit)) {
+        this.#fail(mark);
+        return false;
+      }
     }
-    if (ok) this.#commit(section, type, rdata.length, mark);
-    return ok;
+    this.#commit(section, type, rdata.length, mark);
+    return true;
   }
 
   /** Keeps `bytes` free at the end (for OPT/TSIG written later); negative releases. */
@@ -300,6 +302,7 @@ export class MessageWriter {
     else out.set(buf.subarray(0, len));
     if (sharedOwner === this) sharedOwner = undefined;
     this.#buf = out; // the shared buffer is no longer ours to touch
+    this.#generation = 0;
     this.#result = out;
     return out;
   }
@@ -331,24 +334,43 @@ export class MessageWriter {
     }
   }
 
+  /** Rolls back a failed append; rethrows what made it fail, if it was not lack of room. */
+  #fail(mark: number): void {
+    this.#rollback(mark);
+    const e = pendingError;
+    if (e !== undefined) {
+      pendingError = undefined;
+      throw e;
+    }
+  }
+
   #rollback(mark: number): void {
     this.#len = mark;
-    const added = this.#added;
-    for (let i = 0; i < added.length; i++) this.#targets.delete(added[i]);
-    added.length = 0;
+    // Emptying the most recent insertions in reverse order restores the linear-probing table
+    // exactly: a later entry never sits inside an earlier entry's probe sequence.
+    if (this.#generation !== 0) {
+      for (let i = this.#added - 1; i >= 0; i--) slotGeneration[addedSlots[i]] = 0;
+      targetCount -= this.#added;
+    }
+    this.#added = 0;
+  }
+
+  /** Makes `n` octets of buffer available past the end, beyond the size limit if need be. */
+  #stage(n: number): void {
+    const want = this.#len + n;
+    if (want > this.#buf.length) {
+      let cap = this.#buf.length * 2;
+      while (cap < want) cap *= 2;
+      const grown = new Uint8Array(Math.min(cap, this.#max + STAGING));
+      grown.set(this.#buf.subarray(0, this.#len));
+      this.#buf = grown;
+    }
   }
 
   /** Makes room for `n` more octets within `limit`; false when they do not fit. */
   #room(n: number, limit: number): boolean {
-    const want = this.#len + n;
-    if (want > limit) return false;
-    if (want > this.#buf.length) {
-      let cap = this.#buf.length * 2;
-      while (cap < want) cap *= 2;
-      const grown = new Uint8Array(Math.min(cap, this.#max));
-      grown.set(this.#buf.subarray(0, this.#len));
-      this.#buf = grown;
-    }
+    if (this.#len + n > limit) return false;
+    this.#stage(n);
     return true;
   }
 
@@ -358,67 +380,106 @@ export class MessageWriter {
     buf[this.#len++] = v & 0xff;
   }
 
-  /**
-   * Writes a name (uncompressed wire `wire`, case-folded `key`), replacing its longest suffix
-   * already in the message by a pointer, and registering its new suffixes as targets.
-   */
-  #writeName(wire: string, key: string, limit: number): boolean {
-    const targets = this.#targets;
-    const rootAt = wire.length - 1;
-    let i = 0;
-    let pointer = -1;
-    let n = 0;
-    // The root alone is never replaced: a pointer (2 octets) is longer than the root label.
-    while (i < rootAt) {
-      const k = i === 0 ? key : key.slice(i);
-      const hit = targets.get(k);
-      if (hit !== undefined) {
-        pointer = hit;
-        break;
-      }
-      suffixKeys[n++] = k;
-      i += key.charCodeAt(i) + 1;
-    }
-    if (!this.#room(i + (pointer >= 0 ? 2 : 1), limit)) return false;
+  /** Writes a name given as its uncompressed wire form (latin1 string). */
+  #writeName(wire: string, limit: number): boolean {
+    const n = wire.length;
+    this.#stage(n);
     const buf = this.#buf;
-    let pos = this.#len;
-    for (let j = 0, at = 0; j < n; j++) {
-      // RFC 1035 §4.1.4: only the first 16 KiB can be pointed at.
-      if (pos + at >= POINTER_LIMIT) break;
-      targets.set(suffixKeys[j], pos + at);
-      this.#added.push(suffixKeys[j]);
-      at += wire.charCodeAt(at) + 1;
+    const at = this.#len;
+    for (let i = 0; i < n; i++) buf[at + i] = wire.charCodeAt(i);
+    return this.#compressStaged(limit);
+  }
+
+  /**
+   * Compresses the uncompressed name staged at the end of the message (RFC 1035 §4.1.4): its
+   * longest suffix already in the message becomes a pointer, and its new suffixes become
+   * targets. False (nothing written) when the result exceeds `limit`.
+   */
+  #compressStaged(limit: number): boolean {
+    const buf = this.#buf;
+    const start = this.#len;
+    let labels = 0;
+    let p = start;
+    while (buf[p] !== 0) {
+      labelAt[labels++] = p;
+      p += buf[p] + 1;
     }
-    for (let j = 0; j < i; j++) buf[pos++] = wire.charCodeAt(j);
-    if (pointer >= 0) {
-      buf[pos++] = 0xc0 | (pointer >> 8);
-      buf[pos++] = pointer & 0xff;
-    } else {
-      buf[pos++] = 0;
+    let end = p + 1;
+    // The root alone is never replaced: a pointer (2 octets) is longer than the root label.
+    let cut = labels;
+    const gen = this.#generation;
+    if (gen !== 0 && labels > 0) {
+      let h = FNV_OFFSET;
+      for (let i = labels - 1; i >= 0; i--) {
+        h = hashLabel(h, buf, labelAt[i]);
+        suffixHash[i] = h;
+      }
+      // Longest suffix first: most names repeat the question name or share its zone.
+      search: for (let i = 0; i < labels; i++) {
+        const hi = suffixHash[i];
+        for (let s = slotOf(hi); slotGeneration[s] === gen; s = (s + 1) & SLOT_MASK) {
+          if (slotHash[s] === hi && sameName(buf, labelAt[i], slotOffset[s])) {
+            const target = slotOffset[s];
+            cut = i;
+            end = labelAt[i] + 2;
+            buf[labelAt[i]] = 0xc0 | (target >> 8);
+            buf[labelAt[i] + 1] = target & 0xff;
+            break search;
+          }
+        }
+      }
     }
-    this.#len = pos;
+    if (end > limit) return false;
+    if (gen !== 0) {
+      for (let i = 0; i < cut && targetCount < MAX_TARGETS; i++) {
+        const offset = labelAt[i];
+        // RFC 1035 §4.1.4: only the first 16 KiB can be pointed at.
+        if (offset >= POINTER_LIMIT) break;
+        let s = slotOf(suffixHash[i]);
+        while (slotGeneration[s] === gen) s = (s + 1) & SLOT_MASK;
+        slotGeneration[s] = gen;
+        slotHash[s] = suffixHash[i];
+        slotOffset[s] = offset;
+        addedSlots[this.#added++] = s;
+        targetCount++;
+      }
+    }
+    this.#len = end;
     return true;
   }
 
   #writeRR(name: Name, type: number, cls: number, ttl: number, rdata: Uint8Array, limit: number): boolean {
-    // Asked first, so a throw (malformed stored RDATA) happens before anything is written.
-    const names = compressibleNameOffsets(type, rdata);
-    if (!this.#writeName(name.wire, name.key, limit) || !this.#room(10, limit)) return false;
-    this.#u16(type);
-    this.#u16(cls);
-    this.#u16(ttl >>> 16);
-    this.#u16(ttl & 0xffff);
-    const rdlengthAt = this.#len;
-    this.#len += 2;
+    // Asked first, before anything of this record is written. A throw (malformed stored
+    // RDATA) is kept for `#fail`, which rolls back first: no try/finally on the hot path.
+    let names: readonly number[];
+    try {
+      names = compressibleNameOffsets(type, rdata);
+    } catch (e) {
+      pendingError = e;
+      return false;
+    }
+    if (!this.#writeName(name.wire, limit) || !this.#room(10, limit)) return false;
+    const buf = this.#buf;
+    const p = this.#len;
+    buf[p] = type >> 8;
+    buf[p + 1] = type;
+    buf[p + 2] = cls >> 8;
+    buf[p + 3] = cls;
+    buf[p + 4] = ttl >>> 24;
+    buf[p + 5] = ttl >>> 16;
+    buf[p + 6] = ttl >>> 8;
+    buf[p + 7] = ttl;
+    const rdlengthAt = p + 8;
+    this.#len = p + 10;
     let from = 0;
     for (let k = 0; k < names.length; k++) {
       const at = names[k];
       const nameLength = at >= from ? storedNameLength(rdata, at) : -1;
       if (nameLength < 0) break; // not a clean name: copy the rest as it is
       if (!this.#copy(rdata, from, at, limit)) return false;
-      for (let j = 0; j < nameLength; j++) nameScratch[j] = rdata[at + j];
-      const wire = nameScratch.toString('latin1', 0, nameLength);
-      if (!this.#writeName(wire, foldCase(wire), limit)) return false;
+      this.#stage(nameLength);
+      this.#buf.set(rdata.subarray(at, at + nameLength), this.#len);
+      if (!this.#compressStaged(limit)) return false;
       from = at + nameLength;
     }
     if (!this.#copy(rdata, from, rdata.length, limit)) return false;

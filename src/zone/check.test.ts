@@ -43,6 +43,8 @@ describe('checkZone', () => {
   test('CNAME and other data (RFC 1034 §3.6.2); RRSIG/NSEC allowed beside', () => {
     assert.deepEqual(errors('alias CNAME ns\nalias TXT "x"\n'), ['alias.example. CNAME and other data (TXT) (RFC 1034 §3.6.2)']);
     assert.deepEqual(errors('alias CNAME ns\nalias NSEC zz A\n'), []);
+    // BIND bad-cname-and-key.db loads: KEY may sit beside a CNAME (RFC 2065 §2.3.5).
+    assert.deepEqual(errors('alias CNAME ns\nalias KEY 0 3 1 AQMFD5ra\n'), []);
     assert.deepEqual(errors('@ CNAME ns\n'), [
       'example. CNAME and other data (SOA) (RFC 1034 §3.6.2)',
       'example. CNAME and other data (NS) (RFC 1034 §3.6.2)',
@@ -58,8 +60,14 @@ describe('checkZone', () => {
       'x.d.example. data below the DNAME at d.example. (RFC 6672 §2.4)',
     ]);
     assert.deepEqual(errors('d DNAME a.\nd DNAME b.\n'), ['d.example. 2 DNAME records at one name (RFC 6672 §2.4)']);
-    assert.deepEqual(errors('d DNAME a.\nd NS ns.other.\n'), [
-      'd.example. DNAME beside NS at a delegation point (RFC 6672 §2.3)',
+    // BIND good1.db: a DNAME at a delegation point is occluded, not an error.
+    assert.deepEqual(errors('d DNAME a.\nd NS ns.other.\n'), []);
+    assert.deepEqual(warnings('d DNAME a.\nd NS ns.other.\n'), [
+      'd.example. DNAME at a delegation point is occluded (not served)',
+    ]);
+    // An NS target below a DNAME has no address in this zone.
+    assert.deepEqual(errors('@ DNAME example.net.\n', HEAD.replace('ns     A    192.0.2.53\n', '')), [
+      "example. NS 'ns.example.' is below the DNAME at example.",
     ]);
   });
 
@@ -97,6 +105,19 @@ describe('checkZone', () => {
       "_s._tcp.example. SRV 'alias.example.' is a CNAME (RFC 2181 §10.3)",
     ]);
     assert.deepEqual(errors('alias CNAME ns\n@ MX 10 alias\n'), []);
+  });
+
+  test('NSEC3 owner labels must be unpadded base32hex (BIND bad-nsec3owner-padded.db)', () => {
+    assert.deepEqual(errors('CPNMU=== NSEC3 1 1 12 aabbccdd CPNMU MX\n'), [
+      "CPNMU===.example. NSEC3 owner label 'CPNMU===' is not unpadded base32hex (RFC 5155 §3)",
+    ]);
+    assert.deepEqual(errors('0p9mhaveqvm6t7vbl5lop2u3t2rp3tom NSEC3 1 1 12 aabbccdd 2t7b4g4vsa5smi47k61mv5bv1a22bojr A\n'), []);
+  });
+
+  test('NSEC3 records below an apex DNAME are not data below the DNAME', () => {
+    const head = '$ORIGIN example.\n$TTL 300\n@ SOA ns.example.net. h 1 2 3 4 5\n@ NS ns.example.net.\n@ DNAME example.net.\n';
+    assert.deepEqual(errors('0p9mhaveqvm6t7vbl5lop2u3t2rp3tom NSEC3 1 1 12 aabbccdd 2t7b4g4vsa5smi47k61mv5bv1a22bojr A\n', head), []);
+    assert.deepEqual(errors('www A 192.0.2.1\n', head), ['www.example. data below the DNAME at example. (RFC 6672 §2.4)']);
   });
 
   test('DS at the apex is an error (BIND bad-ds.db)', () => {

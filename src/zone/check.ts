@@ -21,8 +21,18 @@ export interface ZoneFinding {
   message: string;
 }
 
-/** Types allowed beside a CNAME: RFC 4035 §2.5 (RRSIG, NSEC) amends RFC 1034 §3.6.2. */
-const CNAME_COMPANIONS = new Set<number>([RRType.CNAME, RRType.RRSIG, RRType.NSEC]);
+/**
+ * Types allowed beside a CNAME: RFC 4035 §2.5 (RRSIG, NSEC) and RFC 2065 §2.3.5 (the old
+ * security types SIG, KEY, NXT, still accepted by BIND) amend RFC 1034 §3.6.2.
+ */
+const CNAME_COMPANIONS = new Set<number>([
+  RRType.CNAME,
+  RRType.RRSIG,
+  RRType.NSEC,
+  RRType.SIG,
+  RRType.KEY,
+  RRType.NXT,
+]);
 
 /** Types that are authoritative data at a delegation point (RFC 4035 §2.4, RFC 4034 §4). */
 const AT_CUT = new Set<number>([RRType.NS, RRType.DS, RRType.RRSIG, RRType.NSEC]);
@@ -121,8 +131,11 @@ export function checkZone(zone: Zone, records?: readonly RR[]): ZoneFinding[] {
     if (node.has(NodeFlag.BELOW_CUT)) {
       const cut = cutAbove(zone, node.name);
       if (cut?.has(NodeFlag.DNAME)) {
-        // RFC 6672 §2.4: no data may exist below a DNAME owner.
-        err(node, sets[0].type, `data below the DNAME at ${cut.name} (RFC 6672 §2.4)`);
+        // RFC 6672 §2.4: no data may exist below a DNAME owner. NSEC3 records (and their
+        // RRSIGs) live at hashed names below the apex and are no such data (RFC 5155 §7.1).
+        const data = sets.find((s) => s.type !== RRType.NSEC3 && s.type !== RRType.RRSIG);
+        if (data || !cut.name.equals(origin))
+          err(node, (data ?? sets[0]).type, `data below the DNAME at ${cut.name} (RFC 6672 §2.4)`);
       } else if (cut) {
         for (const s of sets)
           if (!isAddress(s.type))
@@ -151,15 +164,22 @@ export function checkZone(zone: Zone, records?: readonly RR[]): ZoneFinding[] {
 
     const dname = node.get(RRType.DNAME);
     if (dname) {
+      // (A DNAME beside NS at a delegation point is occluded: warned about below, as BIND.)
       if (dname.rdata.length > 1)
         err(node, RRType.DNAME, `${dname.rdata.length} DNAME records at one name (RFC 6672 §2.4)`);
-      if (!isApex && node.get(RRType.NS))
-        err(node, RRType.DNAME, 'DNAME beside NS at a delegation point (RFC 6672 §2.3)');
     }
+
+    // RFC 5155 §3: an NSEC3 owner's first label is the base32hex hash, without padding.
+    if (node.get(RRType.NSEC3) && !isBase32Hex(node.name.firstLabel()))
+      err(node, RRType.NSEC3, `NSEC3 owner label '${node.name.firstLabel()}' is not unpadded base32hex (RFC 5155 §3)`);
 
     // RFC 4035 §2.4: DS belongs to the parent side of a delegation, never to the apex.
     if (isApex && node.get(RRType.DS))
       err(node, RRType.DS, 'DS record at the top of the zone (RFC 4035 §2.4)');
+
+    // RFC 4592 §4.2: an NS RRset at a wildcard owner does not delegate anything useful.
+    if (node.name.isWildcard && node.get(RRType.NS))
+      warn(node.name, RRType.NS, 'NS records at a wildcard owner (RFC 4592 §4.2)');
 
     if (node.has(NodeFlag.DELEGATION)) {
       for (const s of sets)
@@ -176,6 +196,15 @@ export function checkZone(zone: Zone, records?: readonly RR[]): ZoneFinding[] {
 
   for (const w of zone.warnings) out.push({ severity: 'warning', name: w.name, message: w.message });
   return out;
+}
+
+function isBase32Hex(label: string): boolean {
+  if (label.length === 0) return false;
+  for (let i = 0; i < label.length; i++) {
+    const c = label.charCodeAt(i) | 0x20;
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x76))) return false;
+  }
+  return true;
 }
 
 type Report = (node: ZoneNode | Name, type: number | undefined, message: string) => void;
@@ -197,7 +226,11 @@ function checkNsTargets(
     if (!target.isSubdomainOf(zone.origin)) continue; // out of zone: not ours to check
     const tnode = zone.nodes.get(target.key);
     const cut = tnode?.has(NodeFlag.DELEGATION) ? tnode : cutAbove(zone, target);
-    if (cut?.has(NodeFlag.DNAME)) continue; // occluded by a DNAME: resolvers follow the DNAME
+    if (cut?.has(NodeFlag.DNAME)) {
+      // RFC 6672 §2.4: nothing exists below a DNAME, so this server name has no address here.
+      report(node, RRType.NS, `NS '${target}' is below the DNAME at ${cut.name}`);
+      continue;
+    }
     if (cut) {
       // RFC 1034 §4.2.1: a server name at or below a zone cut needs glue in this zone.
       if (!hasAddress(tnode)) {

@@ -137,17 +137,10 @@ class ParseFault extends Error {
   }
 }
 
-/** The meta types (RFC 6895 §3.1) and OPT: never data in a zone file. */
-const META_TYPES = new Set<number>([
-  RRType.OPT,
-  RRType.TKEY,
-  RRType.TSIG,
-  RRType.IXFR,
-  RRType.AXFR,
-  RRType.MAILB,
-  RRType.MAILA,
-  RRType.ANY,
-]);
+/** RFC 6895 §3.1: OPT and the whole 128–255 range are meta/question types, never zone data. */
+function isMetaType(type: number): boolean {
+  return type === RRType.OPT || (type >= 128 && type <= 255);
+}
 
 const MAX_TTL = 0xffffffff;
 const HIGH_BIT_TTL = 0x7fffffff;
@@ -322,6 +315,7 @@ class ZoneParser {
   #ownerText = '';
   #ownerOrigin: Name | undefined;
   #ownerName: Name | undefined;
+  #originChanged = false;
 
   constructor(opts: ParseOptions, origin: Name | undefined) {
     this.maxErrors = opts.maxErrors ?? 100;
@@ -399,6 +393,9 @@ class ZoneParser {
       // RFC 1035 §5.1: a blank owner is the last stated owner.
       if (!this.scope.lastOwner) throw new ParseFault('ZONE_ERR_SYNTAX', 'no current owner name', e.line);
       owner = this.scope.lastOwner;
+      if (this.#originChanged && this.scope.origin && !owner.equals(this.scope.origin))
+        // Often a mistake: the writer meant the new origin (BIND warns the same way).
+        this.warn(e.line, `record with inherited owner (${owner}) immediately after $ORIGIN (${this.scope.origin})`);
     } else {
       // A bad owner must not lend the previous owner to the blank-owner lines after it.
       this.scope.lastOwner = undefined;
@@ -406,6 +403,7 @@ class ZoneParser {
       this.scope.lastOwner = owner;
       i = 1;
     }
+    this.#originChanged = false;
     this.record(owner, tokens, i, e.line);
   }
 
@@ -489,7 +487,7 @@ class ZoneParser {
     rdataTokens: ZoneToken[],
     line: number,
   ): void {
-    if (META_TYPES.has(type))
+    if (isMetaType(type))
       throw new ParseFault('ZONE_ERR_TYPE', `meta type ${typeToText(type)} cannot be in a zone file`, line);
     if (this.zoneOrigin === undefined) this.zoneOrigin = this.scope.origin ?? this.fallbackOrigin;
     // RFC 1035 §5.1: an omitted class is the last one; every record must share the zone's.
@@ -546,6 +544,7 @@ class ZoneParser {
         try {
           // RFC 1035 §5.1: a relative $ORIGIN is relative to the current origin.
           this.scope.origin = parseNameText(arg.text, this.originFor(arg.text));
+          this.#originChanged = true;
         } catch (err) {
           throw new ParseFault('ZONE_ERR_NAME', `$ORIGIN: ${(err as Error).message}`, line);
         }
@@ -671,7 +670,7 @@ class ZoneParser {
       }
     }
     if (type === undefined) throw new ParseFault('ZONE_ERR_GENERATE', '$GENERATE: missing type', line);
-    if (META_TYPES.has(type))
+    if (isMetaType(type))
       throw new ParseFault(
         'ZONE_ERR_TYPE',
         `$GENERATE: meta type ${typeToText(type)} cannot be in a zone file`,
