@@ -76,6 +76,7 @@ function describeMachine(): string[] {
   ];
 }
 
+/** Seconds as whole microseconds; '∞' marks a percentile past the histogram's 2 s range. */
 const us = (s: number): string => fmt(s * 1e6);
 const mib = (b: number): string => (b > 0 ? fmt(b / 2 ** 20) : '–');
 
@@ -218,6 +219,12 @@ async function main(): Promise<void> {
           formatMarkdownTable(t.header, t.rows),
           '',
           ...ratios.map((l) => `- ${l}`),
+          '',
+          'Queries per CPU-second in each round (how noisy the medians are):',
+          '',
+          ...results.map(
+            (r) => `- ${r.label}: ${r.throughput.map((x) => fmt(x.qpsPerCpu)).join(', ') || '–'}`,
+          ),
           '',
           'Commands:',
           '',

@@ -19,11 +19,13 @@ export function quantileSorted(sorted: readonly number[], q: number): number {
 }
 
 /**
- * A latency histogram with 1 µs buckets up to 100 ms (and one overflow bucket): constant
- * memory however many samples a run produces.
+ * A latency histogram with 1 µs buckets up to 2 s (dnsperf's timeout) and one overflow bucket:
+ * constant memory however many samples a run produces.
  */
 export class LatencyHistogram {
-  readonly #buckets = new Uint32Array(100_001);
+  /** The largest latency (s) the histogram resolves; larger ones land in the overflow bucket. */
+  static readonly MAX_SECONDS = 2;
+  readonly #buckets = new Uint32Array(LatencyHistogram.MAX_SECONDS * 1e6 + 1);
   #count = 0;
 
   /** Records one latency in seconds. */
@@ -37,21 +39,23 @@ export class LatencyHistogram {
     return this.#count;
   }
 
-  /** The q-quantile (0..1) in seconds; the overflow bucket reads as 100 ms. */
+  /** The q-quantile (0..1) in seconds; Infinity when it falls in the overflow bucket. */
   quantile(q: number): number {
     if (this.#count === 0) return Number.NaN;
     const target = Math.max(1, Math.ceil(q * this.#count));
     let seen = 0;
-    for (let i = 0; i < this.#buckets.length; i++) {
+    const last = this.#buckets.length - 1;
+    for (let i = 0; i < last; i++) {
       seen += this.#buckets[i];
       if (seen >= target) return i / 1e6;
     }
-    return (this.#buckets.length - 1) / 1e6;
+    return Number.POSITIVE_INFINITY;
   }
 }
 
-/** Formats a number with `digits` decimals, or '–' when not finite. */
+/** Formats a number with `digits` decimals; '–' for NaN, '∞' for Infinity. */
 export function fmt(n: number, digits = 0): string {
+  if (n === Number.POSITIVE_INFINITY) return '∞';
   if (!Number.isFinite(n)) return '–';
   return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }

@@ -44,7 +44,10 @@ describe('check-zone command', () => {
   test('warnings are printed and do not fail the zone', async () => {
     const r = await run('w.example.zone', `${GOOD}@ MX 10 nowhere\n`);
     assert.equal(r.code, 0);
-    assert.match(r.out, /^zone w\.example\/IN: .*:5: w\.example\.\/MX: MX 'nowhere\.w\.example\.' has no address records/m);
+    assert.match(
+      r.out,
+      /^zone w\.example\/IN: .*:5: w\.example\.\/MX: MX 'nowhere\.w\.example\.' has no address records/m,
+    );
     assert.match(r.out, /OK\n$/);
   });
 
@@ -61,7 +64,9 @@ describe('check-zone command', () => {
   });
 
   test('the root zone is labelled "."', async () => {
-    const r = await run('root.zone', GOOD.replace('ns  A', 'ns.  A').replace('@   NS  ns', '@ NS ns.'), { origin: '.' });
+    const r = await run('root.zone', GOOD.replace('ns  A', 'ns.  A').replace('@   NS  ns', '@ NS ns.'), {
+      origin: '.',
+    });
     assert.equal(r.out.split('\n')[0], 'zone ./IN: loaded serial 2026112201');
   });
 });

@@ -326,9 +326,17 @@ describe('decodeMessage', () => {
     rejects(packet(header(0xffff, 0xffff, 0xffff, 0xffff)), 'DNS_ERR_SHORT', 12);
   });
 
-  test('decodes from a Buffer view with a non-zero byteOffset', () => {
-    const bytes = packet([9, 9, 9], header(1, 0, 0, 0), question(qname));
+  test('decodes from a Buffer view with a non-zero byteOffset; RDATA never aliases the input', () => {
+    const bytes = packet(
+      [9, 9, 9],
+      header(1, 1, 0, 0),
+      question(qname),
+      rr(ptr(12), RRType.A, 1, 1, [1, 2, 3, 4]),
+    );
     const view = Buffer.from(bytes.buffer, 3);
-    assert.equal(decodeMessage(view).questions[0].name.toString(), 'www.Example.com.');
+    const m = decodeMessage(view);
+    assert.equal(m.questions[0].name.toString(), 'www.Example.com.');
+    view[view.length - 1] = 99;
+    assert.deepEqual(m.answers[0].rdata, Uint8Array.of(1, 2, 3, 4));
   });
 });

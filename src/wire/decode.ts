@@ -119,6 +119,9 @@ function readEdnsOptions(buf: Uint8Array, pos: number, end: number): EdnsOptionD
  * @throws WireFormatError
  */
 export function decodeMessage(buf: Uint8Array): Message {
+  // A Buffer's slice() is a view, not a copy: read through a plain Uint8Array so that RDATA
+  // copied out by readRdata never aliases a receive buffer that may be reused.
+  if (buf.constructor !== Uint8Array) buf = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   const len = buf.length;
   if (len < HEADER_LENGTH) throw new WireFormatError('DNS_ERR_SHORT', 'message shorter than its header', 0);
   const qdcount = readU16(buf, 4);

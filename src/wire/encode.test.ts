@@ -248,6 +248,88 @@ describe('MessageWriter limits and rollback', () => {
     assert.equal(decodeMessage(w.finish()).answers.length, count);
   });
 
+  test('a failed RRset does not leave its owner behind as a compression shortcut', () => {
+    const w = new MessageWriter(29 + 31 + 10);
+    w.question({ name: n('example.com.'), type: RRType.A, class: 1 });
+    // The first record (owner written in full) fits, the second does not: all rolled back.
+    const owner = n('www.example.net.');
+    assert.equal(
+      w.rrset(Section.Answer, owner, RRType.A, 1, 1, [Uint8Array.of(1, 1, 1, 1), Uint8Array.of(2, 2, 2, 2)]),
+      false,
+    );
+    assert.equal(w.length, 29);
+    // Had the first owner stayed cached, this one would be a pointer to its own offset.
+    assert.equal(w.rr(Section.Answer, { ...A('a.', 3, 3, 3, 3), name: owner }), true);
+    assert.deepEqual(names(decodeMessage(w.finish())), ['example.com.', 'www.example.net.']);
+    const w2 = new MessageWriter(200);
+    w2.question({ name: n('example.com.'), type: RRType.A, class: 1 });
+    assert.equal(
+      w2.rrset(Section.Answer, owner, RRType.A, 1, 1, [new Uint8Array(4), new Uint8Array(200)]),
+      false,
+    );
+    assert.equal(w2.rr(Section.Answer, { ...A('a.', 3, 3, 3, 3), name: owner }), true);
+    assert.deepEqual(names(decodeMessage(w2.finish())), ['example.com.', 'www.example.net.']);
+  });
+
+  test('malformed stored RDATA: the error propagates and the writer is left as before', () => {
+    const w = new MessageWriter();
+    w.question({ name: n('example.com.'), type: RRType.SOA, class: 1 });
+    const bad = Uint8Array.of(5, 0x61); // SOA whose MNAME runs past the RDATA
+    assert.throws(
+      () => w.rrset(Section.Answer, n('example.com.'), RRType.SOA, 1, 1, [soaRdata('a.', 'b.'), bad]),
+      WireFormatError,
+    );
+    assert.equal(w.length, 29);
+    assert.equal(w.rr(Section.Answer, A('example.com.', 1, 2, 3, 4)), true);
+    const m = decodeMessage(w.finish());
+    assert.equal(m.answers.length, 1);
+  });
+
+  test('writers used in turn share nothing: each message is complete and compressed correctly', () => {
+    const first = new MessageWriter();
+    first.question({ name: n('one.example.'), type: RRType.A, class: 1 });
+    first.rr(Section.Answer, A('one.example.', 1, 1, 1, 1));
+    // A second writer takes over the shared buffer and table while the first is unfinished.
+    const second = new MessageWriter();
+    second.question({ name: n('two.example.'), type: RRType.A, class: 1 });
+    second.rr(Section.Answer, A('x.two.example.', 2, 2, 2, 2));
+    // The first goes on (without its compression table) after the second wrote over both.
+    assert.equal(first.rr(Section.Answer, A('one.example.', 3, 3, 3, 3)), true);
+    assert.equal(first.rr(Section.Authority, A('y.one.example.', 4, 4, 4, 4)), true);
+    const a = decodeMessage(first.finish());
+    const b = decodeMessage(second.finish());
+    assert.deepEqual(names(a), ['one.example.', 'one.example.', 'one.example.', 'y.one.example.']);
+    assert.deepEqual(names(b), ['two.example.', 'x.two.example.']);
+    assert.deepEqual(
+      a.answers.map((r) => r.rdata[0]),
+      [1, 3],
+    );
+    // A third writer after both finished.
+    const third = new MessageWriter();
+    third.question({ name: n('three.example.'), type: RRType.A, class: 1 });
+    third.rr(Section.Answer, A('three.example.', 5, 5, 5, 5));
+    assert.equal(third.finish().length, 12 + 15 + 4 + 16);
+  });
+
+  test('thousands of distinct suffixes: past the table cap names are still written correctly', () => {
+    const w = new MessageWriter();
+    const expected: string[] = [];
+    let seed = 7;
+    const next = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed >>> 16;
+    };
+    for (let i = 0; i < 400; i++) {
+      const labels = Array.from({ length: 40 }, () => 'abcdefghijklmnopqrstuvwxyz0123456789'[next() % 36]);
+      const name = Name.fromLabels(labels);
+      assert.equal(w.rr(Section.Answer, { ...A('a.', 1, 2, 3, 4), name }), true);
+      expected.push(name.toString());
+    }
+    const out = w.finish();
+    assert.ok(out.length > 0x4000);
+    assert.deepEqual(names(decodeMessage(out)), expected);
+  });
+
   test('misuse throws DNS_ERR_FORMAT', () => {
     const w = new MessageWriter();
     w.rr(Section.Authority, A('a.', 1, 1, 1, 1));

@@ -152,6 +152,11 @@ export class MessageWriter {
   #generation: number;
   /** How many `addedSlots` the append in progress has filled. */
   #added = 0;
+  /** Key and offset of the last owner or question name written whole: RRsets repeat it. */
+  #lastKey: string | undefined;
+  #lastTarget = 0;
+  /** Where the whole name just compressed by `#compressStaged` can be pointed at, or -1. */
+  #stagedTarget = -1;
 
   /** A writer whose output never exceeds `maxSize` octets (clamped to 12..65535). */
   constructor(maxSize = MAX_MESSAGE_SIZE) {
@@ -191,7 +196,7 @@ export class MessageWriter {
     const mark = this.#len;
     this.#added = 0;
     const limit = this.#max - this.#reserved;
-    if (!this.#writeName(q.name.wire, limit) || !this.#room(4, limit)) {
+    if (!this.#writeName(q.name.wire, q.name.key, limit) || !this.#room(4, limit)) {
       this.#rollback(mark);
       return false;
     }
@@ -215,7 +220,14 @@ export class MessageWriter {
   }
 
   /** Appends a whole RRset, all or nothing. */
-  rrset(section: Section, name: Name, type: number, cls: number, ttl: number, rdata: readonly Uint8Array[]): boolean {
+  rrset(
+    section: Section,
+    name: Name,
+    type: number,
+    cls: number,
+    ttl: number,
+    rdata: readonly Uint8Array[],
+  ): boolean {
     const limit = this.#enter(section, type);
     const mark = this.#len;
     this.#added = 0;
@@ -346,6 +358,7 @@ export class MessageWriter {
 
   #rollback(mark: number): void {
     this.#len = mark;
+    if (this.#lastTarget >= mark) this.#lastKey = undefined;
     // Emptying the most recent insertions in reverse order restores the linear-probing table
     // exactly: a later entry never sits inside an earlier entry's probe sequence.
     if (this.#generation !== 0) {
@@ -380,14 +393,27 @@ export class MessageWriter {
     buf[this.#len++] = v & 0xff;
   }
 
-  /** Writes a name given as its uncompressed wire form (latin1 string). */
-  #writeName(wire: string, limit: number): boolean {
+  /** Writes a name given as its uncompressed wire form (latin1 string) and case-folded key. */
+  #writeName(wire: string, key: string, limit: number): boolean {
+    if (key === this.#lastKey) {
+      // The same name as the previous owner (every record of an RRset after the first).
+      if (!this.#room(2, limit)) return false;
+      const buf = this.#buf;
+      buf[this.#len++] = 0xc0 | (this.#lastTarget >> 8);
+      buf[this.#len++] = this.#lastTarget & 0xff;
+      return true;
+    }
     const n = wire.length;
     this.#stage(n);
     const buf = this.#buf;
     const at = this.#len;
     for (let i = 0; i < n; i++) buf[at + i] = wire.charCodeAt(i);
-    return this.#compressStaged(limit);
+    if (!this.#compressStaged(limit)) return false;
+    if (this.#stagedTarget >= 0) {
+      this.#lastKey = key;
+      this.#lastTarget = this.#stagedTarget;
+    }
+    return true;
   }
 
   /**
@@ -407,6 +433,7 @@ export class MessageWriter {
     let end = p + 1;
     // The root alone is never replaced: a pointer (2 octets) is longer than the root label.
     let cut = labels;
+    this.#stagedTarget = -1;
     const gen = this.#generation;
     if (gen !== 0 && labels > 0) {
       let h = FNV_OFFSET;
@@ -420,6 +447,7 @@ export class MessageWriter {
         for (let s = slotOf(hi); slotGeneration[s] === gen; s = (s + 1) & SLOT_MASK) {
           if (slotHash[s] === hi && sameName(buf, labelAt[i], slotOffset[s])) {
             const target = slotOffset[s];
+            if (i === 0) this.#stagedTarget = target;
             cut = i;
             end = labelAt[i] + 2;
             buf[labelAt[i]] = 0xc0 | (target >> 8);
@@ -429,7 +457,11 @@ export class MessageWriter {
         }
       }
     }
-    if (end > limit) return false;
+    if (end > limit) {
+      this.#stagedTarget = -1;
+      return false;
+    }
+    if (cut > 0 && start < POINTER_LIMIT) this.#stagedTarget = start;
     if (gen !== 0) {
       for (let i = 0; i < cut && targetCount < MAX_TARGETS; i++) {
         const offset = labelAt[i];
@@ -458,7 +490,7 @@ export class MessageWriter {
       pendingError = e;
       return false;
     }
-    if (!this.#writeName(name.wire, limit) || !this.#room(10, limit)) return false;
+    if (!this.#writeName(name.wire, name.key, limit) || !this.#room(10, limit)) return false;
     const buf = this.#buf;
     const p = this.#len;
     buf[p] = type >> 8;
@@ -478,7 +510,9 @@ export class MessageWriter {
       if (nameLength < 0) break; // not a clean name: copy the rest as it is
       if (!this.#copy(rdata, from, at, limit)) return false;
       this.#stage(nameLength);
-      this.#buf.set(rdata.subarray(at, at + nameLength), this.#len);
+      const buf = this.#buf;
+      const to = this.#len - at;
+      for (let j = at; j < at + nameLength; j++) buf[to + j] = rdata[j];
       if (!this.#compressStaged(limit)) return false;
       from = at + nameLength;
     }
@@ -496,7 +530,7 @@ export class MessageWriter {
     if (!this.#room(n, limit)) return false;
     const buf = this.#buf;
     let pos = this.#len;
-    if (n < 16) {
+    if (n < 64) {
       for (let j = from; j < to; j++) buf[pos++] = src[j];
     } else {
       buf.set(from === 0 && to === src.length ? src : src.subarray(from, to), pos);

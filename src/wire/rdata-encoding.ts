@@ -56,9 +56,9 @@ export function fromBase64(text: string, field: string): Uint8Array {
   return out;
 }
 
-const B32HEX = '0123456789abcdefghijklmnopqrstuv';
+const B32HEX = '0123456789ABCDEFGHIJKLMNOPQRSTUV';
 
-/** Base32hex (RFC 4648 §7) without padding, lower case (RFC 5155 §3.3 presentation). */
+/** Base32hex (RFC 4648 §7) without padding (RFC 5155 §3.3), upper case as BIND prints it. */
 export function toBase32Hex(b: Uint8Array, start = 0, end = b.length): string {
   let s = '';
   let acc = 0;

@@ -3,6 +3,8 @@
  * `key=value` tokens into wire SvcParams and printing them back.
  * @module
  */
+
+import type { TextToken } from './rdata.js';
 import {
   clip,
   fromBase64,
@@ -16,7 +18,6 @@ import {
   toBase64,
   unescapeText,
 } from './rdata-encoding.js';
-import type { TextToken } from './rdata.js';
 import { checkSvcParamValue, SvcParamKey } from './rdata-wire.js';
 
 const keyNames = new Map<number, string>(Object.entries(SvcParamKey).map(([k, v]) => [v, k]));
@@ -112,13 +113,17 @@ function encodeValue(key: number, value: Uint8Array | undefined, field: string):
     case SvcParamKey.ipv4hint: {
       const addrs = ascii(needValue()).split(',');
       const out = new Uint8Array(addrs.length * 4);
-      addrs.forEach((a, i) => out.set(requireIpv4(a, f), 4 * i));
+      addrs.forEach((a, i) => {
+        out.set(requireIpv4(a, f), 4 * i);
+      });
       return out;
     }
     case SvcParamKey.ipv6hint: {
       const addrs = ascii(needValue()).split(',');
       const out = new Uint8Array(addrs.length * 16);
-      addrs.forEach((a, i) => out.set(requireIpv6(a, f), 16 * i));
+      addrs.forEach((a, i) => {
+        out.set(requireIpv6(a, f), 16 * i);
+      });
       return out;
     }
     case SvcParamKey.ech:

@@ -262,7 +262,10 @@ function base64Rest(c: Cursor, b: Builder, field: string, allowEmpty = false): v
 function typeBitmap(c: Cursor, b: Builder, field = 'type list'): void {
   const types = new Set<number>();
   while (c.more()) types.add(rrType(c.text(field), c.f(field)));
-  writeBitmap(b, [...types].sort((x, y) => x - y));
+  writeBitmap(
+    b,
+    [...types].sort((x, y) => x - y),
+  );
 }
 
 /** Writes an RFC 4034 §4.1.2 type bitmap for ascending `types`. */
@@ -401,7 +404,8 @@ const eui = (octets: number): TextForm => ({
     const t = c.text('address');
     // RFC 7043 §3.2 / §4.2: hex pairs separated by '-'.
     const re = octets === 6 ? /^[0-9a-fA-F]{2}(-[0-9a-fA-F]{2}){5}$/ : /^[0-9a-fA-F]{2}(-[0-9a-fA-F]{2}){7}$/;
-    if (!re.test(t)) throw textError(c.f('address'), `'${clip(t)}' is not ${octets} hex pairs separated by '-'`);
+    if (!re.test(t))
+      throw textError(c.f('address'), `'${clip(t)}' is not ${octets} hex pairs separated by '-'`);
     b.bytes(fromHex(t.replace(/-/g, ''), c.f('address')));
   },
   print: (r) => {
@@ -851,8 +855,7 @@ const forms = new Map<number, TextForm>([
         charString(c, b, 'regexp');
         name(c, b, o, 'replacement');
       },
-      print: (r) =>
-        `${r.u16()} ${r.u16()} ${r.charString()} ${r.charString()} ${r.charString()} ${r.name()}`,
+      print: (r) => `${r.u16()} ${r.u16()} ${r.charString()} ${r.charString()} ${r.charString()} ${r.name()}`,
     },
   ],
   [
@@ -939,7 +942,8 @@ const forms = new Map<number, TextForm>([
         saltField(c, b);
         const t = c.text('next hashed owner name');
         const hash = fromBase32Hex(t, c.f('next hashed owner name'));
-        if (hash.length === 0 || hash.length > 255) throw textError(c.f('next hashed owner name'), 'bad length');
+        if (hash.length === 0 || hash.length > 255)
+          throw textError(c.f('next hashed owner name'), 'bad length');
         b.u8(hash.length);
         b.bytes(hash);
         typeBitmap(c, b);
@@ -1133,7 +1137,11 @@ function parseGeneric(type: number, tokens: readonly TextToken[]): Uint8Array {
 }
 
 /** Wire form of RDATA from master-file tokens (type-specific or RFC 3597 generic). */
-export function parseRdataText(type: number, tokens: readonly TextToken[], origin: Name | undefined): Uint8Array {
+export function parseRdataText(
+  type: number,
+  tokens: readonly TextToken[],
+  origin: Name | undefined,
+): Uint8Array {
   const first = tokens[0];
   // RFC 3597 §5: an unquoted `\#` token introduces the generic form, for any type.
   if (first !== undefined && !first.quoted && first.text === '\\#') return parseGeneric(type, tokens);

@@ -142,7 +142,8 @@ function scanName(msg: Uint8Array, start: number, end: number, allowPointer: boo
       continue;
     }
     // RFC 6891 §5 / RFC 2673: 0x40 (extended) and 0x80 label types are not valid in names.
-    if (kind !== 0) throw new WireFormatError('DNS_ERR_NAME', `reserved label type 0x${len.toString(16)}`, pos);
+    if (kind !== 0)
+      throw new WireFormatError('DNS_ERR_NAME', `reserved label type 0x${len.toString(16)}`, pos);
     total += len + 1;
     // RFC 1035 §2.3.4: 255 octets including the root label.
     if (total > 254) throw new WireFormatError('DNS_ERR_NAME', 'name longer than 255 octets', pos);
@@ -269,7 +270,7 @@ function scanLayout(
   return parts;
 }
 
-function need(rd: Uint8Array, pos: number, n: number, end: number, type: number, what: string): number {
+function need(pos: number, n: number, end: number, type: number, what: string): number {
   if (pos + n > end) throw rdataError(type, `truncated ${what}`);
   return pos + n;
 }
@@ -342,13 +343,16 @@ export function checkSvcParamValue(
       if (len !== 2) throw rdataError(type, 'port: value must be 2 octets');
       return;
     case SvcParamKey.ipv4hint:
-      if (len === 0 || len % 4 !== 0) throw rdataError(type, 'ipv4hint: value is not a non-empty address list');
+      if (len === 0 || len % 4 !== 0)
+        throw rdataError(type, 'ipv4hint: value is not a non-empty address list');
       return;
     case SvcParamKey.ipv6hint:
-      if (len === 0 || len % 16 !== 0) throw rdataError(type, 'ipv6hint: value is not a non-empty address list');
+      if (len === 0 || len % 16 !== 0)
+        throw rdataError(type, 'ipv6hint: value is not a non-empty address list');
       return;
     case SvcParamKey['tls-supported-groups']:
-      if (len === 0 || len % 2 !== 0) throw rdataError(type, 'tls-supported-groups: value is not a non-empty list');
+      if (len === 0 || len % 2 !== 0)
+        throw rdataError(type, 'tls-supported-groups: value is not a non-empty list');
       return;
     default:
       return;
@@ -374,11 +378,11 @@ const validators = new Map<number, Validator>([
     RRType.ISDN,
     (rd, pos, end, type) => {
       // RFC 1183 §3.2: ISDN-address, then an optional subaddress.
-      pos = need(rd, pos, 1, end, type, 'ISDN-address');
-      pos = need(rd, pos, rd[pos - 1], end, type, 'ISDN-address');
+      pos = need(pos, 1, end, type, 'ISDN-address');
+      pos = need(pos, rd[pos - 1], end, type, 'ISDN-address');
       if (pos < end) {
-        pos = need(rd, pos, 1, end, type, 'subaddress');
-        pos = need(rd, pos, rd[pos - 1], end, type, 'subaddress');
+        pos = need(pos, 1, end, type, 'subaddress');
+        pos = need(pos, rd[pos - 1], end, type, 'subaddress');
       }
       done(pos, end, type);
     },
@@ -388,8 +392,8 @@ const validators = new Map<number, Validator>([
     (rd, pos, end, type) => {
       // RFC 6891 §6.1.2: {OPTION-CODE, OPTION-LENGTH, OPTION-DATA}*
       while (pos < end) {
-        pos = need(rd, pos, 4, end, type, 'option header');
-        pos = need(rd, pos, u16(rd, pos - 2), end, type, 'option data');
+        pos = need(pos, 4, end, type, 'option header');
+        pos = need(pos, u16(rd, pos - 2), end, type, 'option data');
       }
     },
   ],
@@ -398,7 +402,7 @@ const validators = new Map<number, Validator>([
     (rd, pos, end, type) => {
       // RFC 3123 §4: {ADDRESSFAMILY(2) PREFIX(1) N|AFDLENGTH(1) AFDPART}*
       while (pos < end) {
-        pos = need(rd, pos, 4, end, type, 'APL item header');
+        pos = need(pos, 4, end, type, 'APL item header');
         const family = u16(rd, pos - 4);
         const prefix = rd[pos - 2];
         const afdlen = rd[pos - 1] & 0x7f;
@@ -406,7 +410,7 @@ const validators = new Map<number, Validator>([
         if (afdlen > max) throw rdataError(type, `AFDLENGTH ${afdlen} too long for family ${family}`);
         if ((family === 1 && prefix > 32) || (family === 2 && prefix > 128))
           throw rdataError(type, `prefix ${prefix} too long for family ${family}`);
-        pos = need(rd, pos, afdlen, end, type, 'AFDPART');
+        pos = need(pos, afdlen, end, type, 'AFDPART');
       }
     },
   ],
@@ -414,10 +418,10 @@ const validators = new Map<number, Validator>([
     RRType.IPSECKEY,
     (rd, pos, end, type) => {
       // RFC 4025 §2.1: precedence, gateway type, algorithm, gateway, public key.
-      pos = need(rd, pos, 3, end, type, 'header');
+      pos = need(pos, 3, end, type, 'header');
       const gwType = rd[pos - 2];
-      if (gwType === 1) pos = need(rd, pos, 4, end, type, 'IPv4 gateway');
-      else if (gwType === 2) pos = need(rd, pos, 16, end, type, 'IPv6 gateway');
+      if (gwType === 1) pos = need(pos, 4, end, type, 'IPv4 gateway');
+      else if (gwType === 2) pos = need(pos, 16, end, type, 'IPv6 gateway');
       // RFC 4025 §2.5: the gateway name is never compressed.
       else if (gwType === 3) pos = checkName(rd, pos, end, type);
       else if (gwType !== 0) throw rdataError(type, `unknown gateway type ${gwType}`);
@@ -427,12 +431,12 @@ const validators = new Map<number, Validator>([
     RRType.NSEC3,
     (rd, pos, end, type) => {
       // RFC 5155 §3.2: alg, flags, iterations, salt length, salt, hash length, hash, bitmap.
-      pos = need(rd, pos, 5, end, type, 'header');
-      pos = need(rd, pos, rd[pos - 1], end, type, 'salt');
-      pos = need(rd, pos, 1, end, type, 'hash length');
+      pos = need(pos, 5, end, type, 'header');
+      pos = need(pos, rd[pos - 1], end, type, 'salt');
+      pos = need(pos, 1, end, type, 'hash length');
       const hashLen = rd[pos - 1];
       if (hashLen === 0) throw rdataError(type, 'empty next hashed owner name');
-      pos = need(rd, pos, hashLen, end, type, 'next hashed owner name');
+      pos = need(pos, hashLen, end, type, 'next hashed owner name');
       checkBitmap(rd, pos, end, type);
     },
   ],
@@ -440,8 +444,8 @@ const validators = new Map<number, Validator>([
     RRType.NSEC3PARAM,
     (rd, pos, end, type) => {
       // RFC 5155 §4.2: alg, flags, iterations, salt length, salt; nothing after.
-      pos = need(rd, pos, 5, end, type, 'header');
-      pos = need(rd, pos, rd[pos - 1], end, type, 'salt');
+      pos = need(pos, 5, end, type, 'header');
+      pos = need(pos, rd[pos - 1], end, type, 'salt');
       done(pos, end, type);
     },
   ],
@@ -449,12 +453,12 @@ const validators = new Map<number, Validator>([
     RRType.HIP,
     (rd, pos, end, type) => {
       // RFC 8005 §5: HIT length, PK algorithm, PK length, HIT, public key, rendezvous servers.
-      pos = need(rd, pos, 4, end, type, 'header');
+      pos = need(pos, 4, end, type, 'header');
       const hitLen = rd[pos - 4];
       const pkLen = u16(rd, pos - 2);
       if (hitLen === 0) throw rdataError(type, 'empty HIT');
-      pos = need(rd, pos, hitLen, end, type, 'HIT');
-      pos = need(rd, pos, pkLen, end, type, 'public key');
+      pos = need(pos, hitLen, end, type, 'HIT');
+      pos = need(pos, pkLen, end, type, 'public key');
       // RFC 8005 §5: rendezvous server names MUST NOT be compressed.
       while (pos < end) pos = checkName(rd, pos, end, type);
     },
@@ -470,18 +474,18 @@ const validators = new Map<number, Validator>([
     RRType.SVCB,
     (rd, pos, end, type) => {
       // RFC 9460 §2.2: priority, target (uncompressed, §2.2), SvcParams.
-      pos = need(rd, pos, 2, end, type, 'priority');
+      pos = need(pos, 2, end, type, 'priority');
       pos = checkName(rd, pos, end, type);
       let prev = -1;
       while (pos < end) {
-        pos = need(rd, pos, 4, end, type, 'SvcParam header');
+        pos = need(pos, 4, end, type, 'SvcParam header');
         const key = u16(rd, pos - 4);
         // RFC 9460 §2.2: keys in strictly increasing order, else the RR is malformed.
         if (key <= prev) throw rdataError(type, `SvcParamKey ${key} out of order or repeated`);
         prev = key;
         if (key === 65535) throw rdataError(type, 'reserved SvcParamKey 65535');
         const vstart = pos;
-        pos = need(rd, pos, u16(rd, pos - 2), end, type, 'SvcParamValue');
+        pos = need(pos, u16(rd, pos - 2), end, type, 'SvcParamValue');
         checkSvcParamValue(rd, key, vstart, pos, type);
       }
     },
@@ -491,10 +495,10 @@ const validators = new Map<number, Validator>([
     (rd, pos, end, type) => {
       // RFC 2930 §2: algorithm, inception, expiration, mode, error, key, other.
       pos = checkName(rd, pos, end, type);
-      pos = need(rd, pos, 14, end, type, 'fixed fields');
-      pos = need(rd, pos, u16(rd, pos - 2), end, type, 'key data');
-      pos = need(rd, pos, 2, end, type, 'other size');
-      pos = need(rd, pos, u16(rd, pos - 2), end, type, 'other data');
+      pos = need(pos, 14, end, type, 'fixed fields');
+      pos = need(pos, u16(rd, pos - 2), end, type, 'key data');
+      pos = need(pos, 2, end, type, 'other size');
+      pos = need(pos, u16(rd, pos - 2), end, type, 'other data');
       done(pos, end, type);
     },
   ],
@@ -504,10 +508,10 @@ const validators = new Map<number, Validator>([
       // RFC 8945 §4.2: algorithm (uncompressed), time signed (48 bits), fudge, MAC size, MAC,
       // original ID, error, other len, other data.
       pos = checkName(rd, pos, end, type);
-      pos = need(rd, pos, 10, end, type, 'fixed fields');
-      pos = need(rd, pos, u16(rd, pos - 2), end, type, 'MAC');
-      pos = need(rd, pos, 6, end, type, 'original ID, error, other len');
-      pos = need(rd, pos, u16(rd, pos - 2), end, type, 'other data');
+      pos = need(pos, 10, end, type, 'fixed fields');
+      pos = need(pos, u16(rd, pos - 2), end, type, 'MAC');
+      pos = need(pos, 6, end, type, 'original ID, error, other len');
+      pos = need(pos, u16(rd, pos - 2), end, type, 'other data');
       done(pos, end, type);
     },
   ],
@@ -515,22 +519,23 @@ const validators = new Map<number, Validator>([
     RRType.CAA,
     (rd, pos, end, type) => {
       // RFC 8659 §4.1: flags, tag length (at least 1), tag (ASCII letters and digits), value.
-      pos = need(rd, pos, 2, end, type, 'flags and tag length');
+      pos = need(pos, 2, end, type, 'flags and tag length');
       const tagLen = rd[pos - 1];
       if (tagLen === 0) throw rdataError(type, 'empty tag');
       const tagStart = pos;
-      pos = need(rd, pos, tagLen, end, type, 'tag');
-      for (let i = tagStart; i < pos; i++) if (!isAlnum(rd[i])) throw rdataError(type, 'tag is not alphanumeric');
+      pos = need(pos, tagLen, end, type, 'tag');
+      for (let i = tagStart; i < pos; i++)
+        if (!isAlnum(rd[i])) throw rdataError(type, 'tag is not alphanumeric');
     },
   ],
   [
     RRType.AMTRELAY,
     (rd, pos, end, type) => {
       // RFC 8777 §4.2: precedence, D bit + relay type, relay.
-      pos = need(rd, pos, 2, end, type, 'header');
+      pos = need(pos, 2, end, type, 'header');
       const relayType = rd[pos - 1] & 0x7f;
-      if (relayType === 1) pos = need(rd, pos, 4, end, type, 'IPv4 relay');
-      else if (relayType === 2) pos = need(rd, pos, 16, end, type, 'IPv6 relay');
+      if (relayType === 1) pos = need(pos, 4, end, type, 'IPv4 relay');
+      else if (relayType === 2) pos = need(pos, 16, end, type, 'IPv6 relay');
       else if (relayType === 3) pos = checkName(rd, pos, end, type);
       else if (relayType !== 0) throw rdataError(type, `unknown relay type ${relayType}`);
       done(pos, end, type);
@@ -557,7 +562,11 @@ export function isKnownLayout(type: number): boolean {
 export function readRdataWire(msg: Uint8Array, offset: number, length: number, type: number): Uint8Array {
   const end = offset + length;
   if (offset < 0 || length < 0 || end > msg.length)
-    throw new WireFormatError('DNS_ERR_SHORT', `${typeToString(type)} RDATA runs past the end of the message`, offset);
+    throw new WireFormatError(
+      'DNS_ERR_SHORT',
+      `${typeToString(type)} RDATA runs past the end of the message`,
+      offset,
+    );
   const layout = layouts.get(type);
   if (layout !== undefined) {
     const parts = scanLayout(msg, offset, end, layout, type);

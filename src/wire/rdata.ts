@@ -56,7 +56,11 @@ export function rdataToText(type: number, rdata: Uint8Array): string {
  * Relative names are completed with `origin`. Accepts RFC 3597 `\# len hex` for any type.
  * @throws WireFormatError DNS_ERR_TEXT with a message naming the field at fault
  */
-export function rdataFromText(type: number, tokens: readonly TextToken[], origin: Name | undefined): Uint8Array {
+export function rdataFromText(
+  type: number,
+  tokens: readonly TextToken[],
+  origin: Name | undefined,
+): Uint8Array {
   return parseRdataText(type, tokens, origin);
 }
 

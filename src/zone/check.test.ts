@@ -41,7 +41,9 @@ describe('checkZone', () => {
   });
 
   test('CNAME and other data (RFC 1034 §3.6.2); RRSIG/NSEC allowed beside', () => {
-    assert.deepEqual(errors('alias CNAME ns\nalias TXT "x"\n'), ['alias.example. CNAME and other data (TXT) (RFC 1034 §3.6.2)']);
+    assert.deepEqual(errors('alias CNAME ns\nalias TXT "x"\n'), [
+      'alias.example. CNAME and other data (TXT) (RFC 1034 §3.6.2)',
+    ]);
     assert.deepEqual(errors('alias CNAME ns\nalias NSEC zz A\n'), []);
     // BIND bad-cname-and-key.db loads: KEY may sit beside a CNAME (RFC 2065 §2.3.5).
     assert.deepEqual(errors('alias CNAME ns\nalias KEY 0 3 1 AQMFD5ra\n'), []);
@@ -52,14 +54,18 @@ describe('checkZone', () => {
   });
 
   test('more than one CNAME at a name', () => {
-    assert.deepEqual(errors('alias CNAME a\nalias CNAME b\n'), ['alias.example. 2 CNAME records at one name (RFC 2181 §10.1)']);
+    assert.deepEqual(errors('alias CNAME a\nalias CNAME b\n'), [
+      'alias.example. 2 CNAME records at one name (RFC 2181 §10.1)',
+    ]);
   });
 
   test('data below a DNAME (RFC 6672), DNAME beside NS, several DNAMEs', () => {
     assert.deepEqual(errors('d DNAME example.net.\nx.d A 192.0.2.1\n'), [
       'x.d.example. data below the DNAME at d.example. (RFC 6672 §2.4)',
     ]);
-    assert.deepEqual(errors('d DNAME a.\nd DNAME b.\n'), ['d.example. 2 DNAME records at one name (RFC 6672 §2.4)']);
+    assert.deepEqual(errors('d DNAME a.\nd DNAME b.\n'), [
+      'd.example. 2 DNAME records at one name (RFC 6672 §2.4)',
+    ]);
     // BIND good1.db: a DNAME at a delegation point is occluded, not an error.
     assert.deepEqual(errors('d DNAME a.\nd NS ns.other.\n'), []);
     assert.deepEqual(warnings('d DNAME a.\nd NS ns.other.\n'), [
@@ -90,7 +96,9 @@ describe('checkZone', () => {
 
   test('in-zone NS target without an address: error at the apex, warning at a delegation', () => {
     assert.deepEqual(errors('@ NS ns9\n'), ["example. NS 'ns9.example.' has no address records (A or AAAA)"]);
-    assert.deepEqual(warnings('sub NS ns9\n'), ["sub.example. NS 'ns9.example.' has no address records (A or AAAA)"]);
+    assert.deepEqual(warnings('sub NS ns9\n'), [
+      "sub.example. NS 'ns9.example.' has no address records (A or AAAA)",
+    ]);
     assert.deepEqual(findings('@ NS ns.example.net.\n'), []);
   });
 
@@ -99,11 +107,14 @@ describe('checkZone', () => {
   });
 
   test('MX/SRV targets that are CNAMEs or have no address: warnings', () => {
-    assert.deepEqual(warnings('alias CNAME ns\n@ MX 10 alias\n_s._tcp SRV 1 1 1 alias\n@ MX 20 nowhere\n@ MX 0 .\n'), [
-      "example. MX 'alias.example.' is a CNAME (RFC 2181 §10.3)",
-      "example. MX 'nowhere.example.' has no address records (A or AAAA)",
-      "_s._tcp.example. SRV 'alias.example.' is a CNAME (RFC 2181 §10.3)",
-    ]);
+    assert.deepEqual(
+      warnings('alias CNAME ns\n@ MX 10 alias\n_s._tcp SRV 1 1 1 alias\n@ MX 20 nowhere\n@ MX 0 .\n'),
+      [
+        "example. MX 'alias.example.' is a CNAME (RFC 2181 §10.3)",
+        "example. MX 'nowhere.example.' has no address records (A or AAAA)",
+        "_s._tcp.example. SRV 'alias.example.' is a CNAME (RFC 2181 §10.3)",
+      ],
+    );
     assert.deepEqual(errors('alias CNAME ns\n@ MX 10 alias\n'), []);
   });
 
@@ -111,19 +122,45 @@ describe('checkZone', () => {
     assert.deepEqual(errors('CPNMU=== NSEC3 1 1 12 aabbccdd CPNMU MX\n'), [
       "CPNMU===.example. NSEC3 owner label 'CPNMU===' is not unpadded base32hex (RFC 5155 §3)",
     ]);
-    assert.deepEqual(errors('0p9mhaveqvm6t7vbl5lop2u3t2rp3tom NSEC3 1 1 12 aabbccdd 2t7b4g4vsa5smi47k61mv5bv1a22bojr A\n'), []);
+    assert.deepEqual(
+      errors('0p9mhaveqvm6t7vbl5lop2u3t2rp3tom NSEC3 1 1 12 aabbccdd 2t7b4g4vsa5smi47k61mv5bv1a22bojr A\n'),
+      [],
+    );
   });
 
   test('NSEC3 records below an apex DNAME are not data below the DNAME', () => {
-    const head = '$ORIGIN example.\n$TTL 300\n@ SOA ns.example.net. h 1 2 3 4 5\n@ NS ns.example.net.\n@ DNAME example.net.\n';
-    assert.deepEqual(errors('0p9mhaveqvm6t7vbl5lop2u3t2rp3tom NSEC3 1 1 12 aabbccdd 2t7b4g4vsa5smi47k61mv5bv1a22bojr A\n', head), []);
-    assert.deepEqual(errors('www A 192.0.2.1\n', head), ['www.example. data below the DNAME at example. (RFC 6672 §2.4)']);
+    const head =
+      '$ORIGIN example.\n$TTL 300\n@ SOA ns.example.net. h 1 2 3 4 5\n@ NS ns.example.net.\n@ DNAME example.net.\n';
+    assert.deepEqual(
+      errors(
+        '0p9mhaveqvm6t7vbl5lop2u3t2rp3tom NSEC3 1 1 12 aabbccdd 2t7b4g4vsa5smi47k61mv5bv1a22bojr A\n',
+        head,
+      ),
+      [],
+    );
+    assert.deepEqual(errors('www A 192.0.2.1\n', head), [
+      'www.example. data below the DNAME at example. (RFC 6672 §2.4)',
+    ]);
   });
 
   test('DS at the apex is an error (BIND bad-ds.db)', () => {
-    assert.deepEqual(errors('@ DS 14364 10 2 FD03B2312C8F0FE72C1751EFA1007D743C94EC91594FF0047C23C37CE119BA0C\n'), [
-      'example. DS record at the top of the zone (RFC 4035 §2.4)',
-    ]);
+    assert.deepEqual(
+      errors('@ DS 14364 10 2 FD03B2312C8F0FE72C1751EFA1007D743C94EC91594FF0047C23C37CE119BA0C\n'),
+      ['example. DS record at the top of the zone (RFC 4035 §2.4)'],
+    );
+  });
+
+  test('DS away from a delegation point is a warning (BIND bad-ds-2.db loads too)', () => {
+    assert.deepEqual(
+      warnings('foo DS 14364 10 2 FD03B2312C8F0FE72C1751EFA1007D743C94EC91594FF0047C23C37CE119BA0C\n'),
+      ['foo.example. DS record at a name that is not a delegation point (RFC 4035 §2.4)'],
+    );
+  });
+
+  test('glue below a delegation that also holds an (occluded) DNAME is glue (BIND good1.db)', () => {
+    const body = 'nd NS ns.nd\nnd DNAME example.com.\nns.nd A 192.0.2.7\n';
+    assert.deepEqual(errors(body), []);
+    assert.deepEqual(warnings(body), ['nd.example. DNAME at a delegation point is occluded (not served)']);
   });
 
   test('TTL mismatch in an RRset comes from Zone.build as a warning', () => {

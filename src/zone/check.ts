@@ -45,7 +45,12 @@ function hasAddress(node: ZoneNode | undefined): boolean {
   return node !== undefined && (node.get(RRType.A) !== undefined || node.get(RRType.AAAA) !== undefined);
 }
 
-/** The closest delegation or DNAME node strictly above `name` (and below the apex), if any. */
+/** True when `cut` redirects by DNAME: a DNAME at a delegation point is itself occluded. */
+function isDnameCut(cut: ZoneNode | undefined): boolean {
+  return (cut?.has(NodeFlag.DNAME) ?? false) && !cut?.has(NodeFlag.DELEGATION);
+}
+
+/** The closest delegation or DNAME node strictly above `name` (the apex only for DNAME), if any. */
 function cutAbove(zone: Zone, name: Name): ZoneNode | undefined {
   let n = name;
   while (n.key !== zone.origin.key && !n.isRoot) {
@@ -130,7 +135,7 @@ export function checkZone(zone: Zone, records?: readonly RR[]): ZoneFinding[] {
 
     if (node.has(NodeFlag.BELOW_CUT)) {
       const cut = cutAbove(zone, node.name);
-      if (cut?.has(NodeFlag.DNAME)) {
+      if (cut && isDnameCut(cut)) {
         // RFC 6672 §2.4: no data may exist below a DNAME owner. NSEC3 records (and their
         // RRSIGs) live at hashed names below the apex and are no such data (RFC 5155 §7.1).
         const data = sets.find((s) => s.type !== RRType.NSEC3 && s.type !== RRType.RRSIG);
@@ -171,11 +176,18 @@ export function checkZone(zone: Zone, records?: readonly RR[]): ZoneFinding[] {
 
     // RFC 5155 §3: an NSEC3 owner's first label is the base32hex hash, without padding.
     if (node.get(RRType.NSEC3) && !isBase32Hex(node.name.firstLabel()))
-      err(node, RRType.NSEC3, `NSEC3 owner label '${node.name.firstLabel()}' is not unpadded base32hex (RFC 5155 §3)`);
+      err(
+        node,
+        RRType.NSEC3,
+        `NSEC3 owner label '${node.name.firstLabel()}' is not unpadded base32hex (RFC 5155 §3)`,
+      );
 
     // RFC 4035 §2.4: DS belongs to the parent side of a delegation, never to the apex.
-    if (isApex && node.get(RRType.DS))
-      err(node, RRType.DS, 'DS record at the top of the zone (RFC 4035 §2.4)');
+    if (node.get(RRType.DS)) {
+      if (isApex) err(node, RRType.DS, 'DS record at the top of the zone (RFC 4035 §2.4)');
+      else if (!node.has(NodeFlag.DELEGATION))
+        warn(node.name, RRType.DS, 'DS record at a name that is not a delegation point (RFC 4035 §2.4)');
+    }
 
     // RFC 4592 §4.2: an NS RRset at a wildcard owner does not delegate anything useful.
     if (node.name.isWildcard && node.get(RRType.NS))
@@ -226,7 +238,7 @@ function checkNsTargets(
     if (!target.isSubdomainOf(zone.origin)) continue; // out of zone: not ours to check
     const tnode = zone.nodes.get(target.key);
     const cut = tnode?.has(NodeFlag.DELEGATION) ? tnode : cutAbove(zone, target);
-    if (cut?.has(NodeFlag.DNAME)) {
+    if (cut && isDnameCut(cut)) {
       // RFC 6672 §2.4: nothing exists below a DNAME, so this server name has no address here.
       report(node, RRType.NS, `NS '${target}' is below the DNAME at ${cut.name}`);
       continue;

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${offset,width,base} is BIND's $GENERATE syntax, not a template.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {

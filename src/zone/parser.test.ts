@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${offset,width,base} is BIND's $GENERATE syntax, not a template.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,14 @@ import { RRType } from '../wire/constants.js';
 import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { rdataToText } from '../wire/rdata.js';
-import { type ParseOptions, parseNameText, parseTtl, parseZone, parseZoneText, ZoneParseError } from './parser.js';
+import {
+  type ParseOptions,
+  parseNameText,
+  parseTtl,
+  parseZone,
+  parseZoneText,
+  ZoneParseError,
+} from './parser.js';
 
 const SOA = '@ IN SOA ns.example. host.example. 1 7200 3600 1209600 300';
 
@@ -53,14 +61,17 @@ describe('parseNameText', () => {
     assert.equal(parseNameText('\\065', origin).toString(), 'A.example.');
   });
   test('faults', () => {
-    for (const t of ['a..b', '.a', `${'x'.repeat(64)}.`, `${'x.'.repeat(130)}`]) assert.throws(() => parseNameText(t, origin), Error, t);
+    for (const t of ['a..b', '.a', `${'x'.repeat(64)}.`, `${'x.'.repeat(130)}`])
+      assert.throws(() => parseNameText(t, origin), Error, t);
     assert.throws(() => parseNameText('rel', undefined), /without an origin/);
   });
 });
 
 describe('records (RFC 1035 §5.1)', () => {
   test('TTL and class in either order, both optional', () => {
-    const out = parse(`$TTL 60\n${SOA}\nfoo 300 IN A 192.0.2.1\nbar IN 300 A 192.0.2.2\nbaz IN A 192.0.2.3\nqux 5m A 192.0.2.4\n`);
+    const out = parse(
+      `$TTL 60\n${SOA}\nfoo 300 IN A 192.0.2.1\nbar IN 300 A 192.0.2.2\nbaz IN A 192.0.2.3\nqux 5m A 192.0.2.4\n`,
+    );
     assert.deepEqual(out.slice(1), [
       'foo.example. 300 1 192.0.2.1',
       'bar.example. 300 1 192.0.2.2',
@@ -70,7 +81,9 @@ describe('records (RFC 1035 §5.1)', () => {
   });
 
   test('owner inheritance, @ and relative names', () => {
-    const out = parse(`$TTL 60\n${SOA}\nwww A 192.0.2.1\n  AAAA 2001:db8::1\n@ MX 10 mail\nabs.example.org. A 192.0.2.9\n`);
+    const out = parse(
+      `$TTL 60\n${SOA}\nwww A 192.0.2.1\n  AAAA 2001:db8::1\n@ MX 10 mail\nabs.example.org. A 192.0.2.9\n`,
+    );
     assert.deepEqual(out.slice(1), [
       'www.example. 60 1 192.0.2.1',
       'www.example. 60 28 2001:db8::1',
@@ -95,13 +108,16 @@ describe('records (RFC 1035 §5.1)', () => {
   });
 
   test('TTL inheritance: $TTL wins, else the last explicit TTL (RFC 1035), else the SOA minimum (BIND)', () => {
-    assert.deepEqual(parse('a 100 A 192.0.2.1\nb A 192.0.2.2\n$TTL 7\nc A 192.0.2.3\nd 9 A 192.0.2.4\ne A 192.0.2.5\n'), [
-      'a.example. 100 1 192.0.2.1',
-      'b.example. 100 1 192.0.2.2',
-      'c.example. 7 1 192.0.2.3',
-      'd.example. 9 1 192.0.2.4',
-      'e.example. 7 1 192.0.2.5',
-    ]);
+    assert.deepEqual(
+      parse('a 100 A 192.0.2.1\nb A 192.0.2.2\n$TTL 7\nc A 192.0.2.3\nd 9 A 192.0.2.4\ne A 192.0.2.5\n'),
+      [
+        'a.example. 100 1 192.0.2.1',
+        'b.example. 100 1 192.0.2.2',
+        'c.example. 7 1 192.0.2.3',
+        'd.example. 9 1 192.0.2.4',
+        'e.example. 7 1 192.0.2.5',
+      ],
+    );
     const p = parseZone(`${SOA}\nwww A 192.0.2.1\n`, { origin: 'example.' });
     assert.deepEqual(p.errors, []);
     assert.deepEqual(
@@ -109,7 +125,9 @@ describe('records (RFC 1035 §5.1)', () => {
       [300, 300],
     );
     assert.match(p.warnings[0].message, /SOA MINIMUM/);
-    assert.deepEqual(errorsOf('www A 192.0.2.1\n'), ['z.zone:1: ZONE_ERR_TTL no TTL specified and no $TTL in effect']);
+    assert.deepEqual(errorsOf('www A 192.0.2.1\n'), [
+      'z.zone:1: ZONE_ERR_TTL no TTL specified and no $TTL in effect',
+    ]);
   });
 
   test('defaultTtl acts as an initial $TTL', () => {
@@ -117,8 +135,12 @@ describe('records (RFC 1035 §5.1)', () => {
   });
 
   test('the type can never be taken for a TTL and vice versa', () => {
-    assert.deepEqual(errorsOf('$TTL 1\nfoo 300 300 A 192.0.2.1\n'), ["z.zone:2: ZONE_ERR_TYPE '300' is a second TTL"]);
-    assert.deepEqual(errorsOf('$TTL 1\nfoo IN BOGUS x\n'), ["z.zone:2: ZONE_ERR_TYPE 'BOGUS' is an unknown type"]);
+    assert.deepEqual(errorsOf('$TTL 1\nfoo 300 300 A 192.0.2.1\n'), [
+      "z.zone:2: ZONE_ERR_TYPE '300' is a second TTL",
+    ]);
+    assert.deepEqual(errorsOf('$TTL 1\nfoo IN BOGUS x\n'), [
+      "z.zone:2: ZONE_ERR_TYPE 'BOGUS' is an unknown type",
+    ]);
   });
 
   test('the class must match the zone class; meta types are refused', () => {
@@ -138,7 +160,9 @@ describe('records (RFC 1035 §5.1)', () => {
   });
 
   test('no owner for a blank-owner first line, nor after a bad owner', () => {
-    assert.deepEqual(errorsOf('$TTL 1\n  A 192.0.2.1\n'), ['z.zone:2: ZONE_ERR_SYNTAX no current owner name']);
+    assert.deepEqual(errorsOf('$TTL 1\n  A 192.0.2.1\n'), [
+      'z.zone:2: ZONE_ERR_SYNTAX no current owner name',
+    ]);
     const errs = errorsOf('$TTL 1\na..b A 192.0.2.1\n  A 192.0.2.2\n');
     assert.equal(errs.length, 2);
     assert.match(errs[1], /:3: ZONE_ERR_SYNTAX no current owner name/);
@@ -265,10 +289,7 @@ describe('$INCLUDE', () => {
       'after.example. 1 1 192.0.2.9',
       'h.inner.example. 5 1 192.0.2.7',
     ]);
-    assert.deepEqual(
-      p.lines,
-      [3, 3, 3],
-    );
+    assert.deepEqual(p.lines, [3, 3, 3]);
     assert.equal(p.files[p.fileIndex[0]].endsWith(join('sub', 'hosts.db')), true);
   });
 

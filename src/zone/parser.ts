@@ -395,7 +395,10 @@ class ZoneParser {
       owner = this.scope.lastOwner;
       if (this.#originChanged && this.scope.origin && !owner.equals(this.scope.origin))
         // Often a mistake: the writer meant the new origin (BIND warns the same way).
-        this.warn(e.line, `record with inherited owner (${owner}) immediately after $ORIGIN (${this.scope.origin})`);
+        this.warn(
+          e.line,
+          `record with inherited owner (${owner}) immediately after $ORIGIN (${this.scope.origin})`,
+        );
     } else {
       // A bad owner must not lend the previous owner to the blank-owner lines after it.
       this.scope.lastOwner = undefined;
@@ -733,7 +736,12 @@ export function parseZone(text: string, opts: ParseOptions = {}): ParsedZone {
   const origin = toOrigin(opts.origin);
   const p = new ZoneParser(opts, origin);
   const file = opts.file ?? '<text>';
-  p.parseText(text, file, opts.file !== undefined ? dirname(opts.file) : opts.includeRoot, opts.octets ?? false);
+  p.parseText(
+    text,
+    file,
+    opts.file !== undefined ? dirname(opts.file) : opts.includeRoot,
+    opts.octets ?? false,
+  );
   return {
     records: p.records,
     lines: p.lines,

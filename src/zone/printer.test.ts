@@ -102,7 +102,9 @@ describe('printer', () => {
 
   test('round trip: parse → print → parse gives the same records', () => {
     const key = (rrs: RR[]) =>
-      sortRecords(rrs).map((r) => `${r.name.key}|${r.ttl}|${r.class}|${r.type}|${Buffer.from(r.rdata).toString('hex')}`);
+      sortRecords(rrs).map(
+        (r) => `${r.name.key}|${r.ttl}|${r.class}|${r.type}|${Buffer.from(r.rdata).toString('hex')}`,
+      );
     const printed = printRecords(records, origin);
     const again = parseZoneText(printed, { origin: '.' });
     assert.deepEqual(key(again), key(records));

@@ -159,7 +159,9 @@ export class Zone {
           warnings.push({ name: rr.name.toString(), message: `duplicate ${rr.type} record ignored` });
           continue;
         }
-        if (set.ttl !== rr.ttl)
+        // RFC 4034 §3: each RRSIG carries the TTL of the RRset it covers, so RRSIGs at one
+        // name legitimately differ: not a mismatch. (One TTL is still kept per RRSIG set.)
+        if (set.ttl !== rr.ttl && rr.type !== RRType.RRSIG)
           warnings.push({
             name: rr.name.toString(),
             message: `TTL ${rr.ttl} differs from the RRset's TTL ${set.ttl}; using ${set.ttl}`,
