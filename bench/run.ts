@@ -120,7 +120,7 @@ function ratioLines(results: ServerResult[]): string[] {
         : r >= target
           ? ` (target ≥ ${target * 100}%: met)`
           : ` (target ≥ ${target * 100}%: NOT met)`;
-    lines.push(`Switchboard / ${other} queries per CPU-second: ${(r * 100).toFixed(0)}%${verdict}`);
+    lines.push(`Switchboard / ${other} queries per CPU-second: ${(r * 100).toFixed(1)}%${verdict}`);
   };
   ratio('NSD', TARGETS.vsNsd);
   ratio('trivial Node responder', TARGETS.vsTrivial);
@@ -172,8 +172,9 @@ async function main(): Promise<void> {
   const started = new Date();
   const machine = describeMachine();
   const bin = process.env.SWITCHBOARD_BIN ? `SWITCHBOARD_BIN=${process.env.SWITCHBOARD_BIN} ` : '';
-  const command =
-    `${bin}node ${relative(process.cwd(), process.argv[1])} ${process.argv.slice(2).join(' ')}`.trim();
+  const rel = relative(process.cwd(), process.argv[1]);
+  const script = rel.startsWith('..') ? process.argv[1] : rel;
+  const command = `${bin}node ${script} ${process.argv.slice(2).join(' ')}`.trim();
   log(`bench: ${command}`);
   for (const m of machine) log(`bench: ${m}`);
   if (!existsSync(switchboardBin())) log(`bench: warning: ${switchboardBin()} not found (build first)`);

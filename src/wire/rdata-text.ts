@@ -200,7 +200,7 @@ function parseName(text: string, origin: Name | undefined, field: string): Name 
   try {
     return Name.parse(text, origin);
   } catch (e) {
-    if (e instanceof WireFormatError) throw textError(field, e.message.replace(/^[A-Z]+[^:]*: /, ''));
+    if (e instanceof WireFormatError) throw textError(field, e.message);
     throw e;
   }
 }
@@ -419,10 +419,11 @@ const locator64: TextForm = {
   parse: (c, b) => {
     u16(c, b, 'preference');
     const t = c.text('locator');
-    // RFC 6742 §2.1: four groups of four hex digits separated by ':'.
-    if (!/^[0-9a-fA-F]{4}(:[0-9a-fA-F]{4}){3}$/.test(t))
+    // RFC 6742 §2.1: four 16-bit groups in hex separated by ':' (BIND drops leading zeros).
+    const groups = t.split(':');
+    if (groups.length !== 4 || !groups.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g)))
       throw textError(c.f('locator'), `'${clip(t)}' is not xxxx:xxxx:xxxx:xxxx`);
-    b.bytes(fromHex(t.replace(/:/g, ''), c.f('locator')));
+    for (const g of groups) b.u16(Number.parseInt(g, 16));
   },
   print: (r) => {
     const pref = r.u16();
@@ -470,9 +471,12 @@ function precisionByte(cm: number, field: string): number {
   return (Math.floor(cm / 10 ** exp) << 4) | exp;
 }
 
+/** As BIND (and dig) print LOC precisions: whole meters from 1m up, else `0.DDm`. */
 function precisionText(v: number): string {
-  const cm = (v >> 4) * 10 ** (v & 15);
-  return `${Math.floor(cm / 100)}.${(cm % 100).toString().padStart(2, '0')}m`;
+  const man = v >> 4;
+  const exp = v & 15;
+  if (exp >= 2) return `${man * 10 ** (exp - 2)}m`;
+  return `0.${(man * 10 ** exp).toString().padStart(2, '0')}m`;
 }
 
 function locAngle(c: Cursor, maxDeg: number, hemis: string, field: string): number {

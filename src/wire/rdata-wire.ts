@@ -98,6 +98,8 @@ export function rdataError(type: number, what: string): WireFormatError {
   return new WireFormatError('DNS_ERR_RDATA', `${typeToString(type)} RDATA: ${what}`);
 }
 
+const HEADER_SIZE = 12;
+
 // Set by scanName: whether the name just scanned contained a compression pointer. A module
 // variable instead of a result object keeps the hot path free of allocations.
 let scannedPointer = false;
@@ -135,6 +137,9 @@ function scanName(msg: Uint8Array, start: number, end: number, allowPointer: boo
       // RFC 1035 §4.1.4 pointers refer to a prior occurrence: a pointer to itself or later
       // is a forward pointer (and the only way to build a loop that does not grow the name).
       if (target >= pos) throw new WireFormatError('DNS_ERR_NAME', 'forward compression pointer', pos);
+      // Names start after the 12-octet header (RFC 1035 §4.1.1); like Knot, refuse pointers into it.
+      if (target < HEADER_SIZE)
+        throw new WireFormatError('DNS_ERR_NAME', 'compression pointer into the header', pos);
       if (after < 0) after = pos + 2;
       scannedPointer = true;
       pos = target;
@@ -567,6 +572,11 @@ export function readRdataWire(msg: Uint8Array, offset: number, length: number, t
       `${typeToString(type)} RDATA runs past the end of the message`,
       offset,
     );
+  // Hot path: address records need no walk.
+  if (type === RRType.A || type === RRType.AAAA) {
+    if (length !== (type === RRType.A ? 4 : 16)) throw rdataError(type, `length ${length} is wrong`);
+    return msg.slice(offset, end);
+  }
   const layout = layouts.get(type);
   if (layout !== undefined) {
     const parts = scanLayout(msg, offset, end, layout, type);

@@ -114,6 +114,14 @@ describe('ZoneLexer (RFC 1035 §5.1)', () => {
     assert.match(es[0].error?.message ?? '', /end of line/);
   });
 
+  test('after a fault inside parentheses the lexer resumes after the closing one', () => {
+    const es = lex('a TXT ( x\\\n  y\n  z )\nb A 192.0.2.1\n');
+    assert.equal(es.length, 2);
+    assert.equal(es[0].error?.line, 1);
+    assert.deepEqual(texts(es[1]), ['b', 'A', '192.0.2.1']);
+    assert.equal(es[1].line, 4);
+  });
+
   test('tokenizeText splits a string and throws on faults', () => {
     assert.deepEqual(
       tokenizeText('"a b" c').map((t) => t.text),

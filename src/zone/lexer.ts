@@ -65,7 +65,15 @@ export class ZoneLexer {
     let pos = this.#pos;
 
     const fail = (line: number, message: string): ZoneEntry => {
-      // Skip the rest of the physical line so the next entry starts cleanly.
+      // Skip the rest of the entry so the next one starts cleanly: to the closing ')' when
+      // inside parentheses, then to the end of that line.
+      if (parenLine !== 0) {
+        const close = src.indexOf(')', pos);
+        if (close >= 0) {
+          for (let k = pos; k < close; k++) if (src.charCodeAt(k) === LF) this.#line++;
+          pos = close;
+        }
+      }
       while (pos < n && src.charCodeAt(pos) !== LF) pos++;
       this.#pos = pos;
       return { tokens, line: entryLine, inheritOwner, error: { line, message } };

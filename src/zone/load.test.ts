@@ -99,6 +99,14 @@ describe('loadZoneFile', () => {
     assert.equal(warnings[0].line, 5);
   });
 
+  test('duplicates are dropped in big RRsets too (one warning each)', () => {
+    const text = `${BODY}$GENERATE 0-40 big TXT "$"\n$GENERATE 0-40 big TXT "$"\n`;
+    const { zone, warnings } = loadZoneText(text, { origin: 'example.' });
+    assert.equal(zone.recordCount, 3 + 41);
+    assert.equal(warnings.length, 41);
+    assert.ok(warnings.every((w) => w.line === 5 && /duplicate/.test(w.message)));
+  });
+
   test('loadZoneText without a file needs an origin', () => {
     assert.equal(loadZoneText(BODY, { origin: 'example.' }).zone.recordCount, 3);
     assert.equal(thrown(() => loadZoneText(BODY)).code, 'ZONE_ERR_NAME');

@@ -9,7 +9,7 @@ import { classToString, RRType, typeToString } from '../wire/constants.js';
 import type { RR } from '../wire/message.js';
 import type { Name } from '../wire/name.js';
 import { rdataToText } from '../wire/rdata.js';
-import type { Zone } from './zone.js';
+import type { Zone, ZoneNode } from './zone.js';
 
 /**
  * A string whose plain `<` order is RFC 4034 §6.1 canonical order: the case-folded labels
@@ -86,23 +86,31 @@ export function printRecords(records: readonly RR[], origin?: Name): string {
 
 /** Prints a whole zone in canonical text: its SOA first, then every record in canonical order. */
 export function printZone(zone: Zone): string {
-  const nodes = [...zone.nodes.values()]
-    .filter((n) => n.rrsets.length > 0)
-    .map((n) => ({ k: canonicalSortKey(n.name), n }));
+  const nodes: Array<{ k: string; n: ZoneNode }> = [];
+  for (const n of zone.nodes.values())
+    if (n.rrsets.length > 0) nodes.push({ k: canonicalSortKey(n.name), n });
   nodes.sort((x, y) => (x.k < y.k ? -1 : x.k > y.k ? 1 : 0));
-  const lines: string[] = [];
   const soa = zone.soa;
-  lines.push(
+  const chunks: string[] = [
     formatRecord({ name: soa.name, type: soa.type, class: soa.class, ttl: soa.ttl, rdata: soa.rdata[0] }),
-  );
+  ];
+  const cls = classToString(zone.class);
+  let lines: string[] = [];
   for (const { n } of nodes) {
-    const sets = [...n.rrsets].sort((a, b) => a.type - b.type);
+    // The owner, class and type texts are made once per node / RRset, not per record.
+    const owner = n.name.toString();
+    const sets = n.rrsets.length > 1 ? n.rrsets.slice().sort((a, b) => a.type - b.type) : n.rrsets;
     for (const s of sets) {
       if (s === soa) continue;
-      const rdatas = [...s.rdata].sort(compareRdata);
-      for (const rdata of rdatas)
-        lines.push(formatRecord({ name: s.name, type: s.type, class: s.class, ttl: s.ttl, rdata }));
+      const head = `${owner}\t${s.ttl}\t${cls}\t${typeToString(s.type)}\t`;
+      const rdatas = s.rdata.length > 1 ? s.rdata.slice().sort(compareRdata) : s.rdata;
+      for (const rdata of rdatas) lines.push(head + rdataToText(s.type, rdata));
+    }
+    if (lines.length >= 4096) {
+      chunks.push(lines.join('\n'));
+      lines = [];
     }
   }
-  return `${lines.join('\n')}\n`;
+  if (lines.length > 0) chunks.push(lines.join('\n'));
+  return `${chunks.join('\n')}\n`;
 }
