@@ -180,7 +180,7 @@ function solveName(zone: Zone, name: Name, qtype: number, step: Step): AnswerKin
       if (labels === depth && qtype === RRType.DS) return solveNode(zone, n, name, qtype, step);
       return solveReferral(zone, n, name, step);
     }
-    if ((n.flags & NodeFlag.DNAME) !== 0 && labels < depth) return solveDname(zone, n, name, step);
+    if ((n.flags & NodeFlag.DNAME) !== 0 && labels < depth) return solveDname(zone, n, name, qtype, step);
     encloser = n;
   }
   // The name does not exist. RFC 4592 §3.3.1: the source of synthesis is `*.<closest
@@ -245,8 +245,17 @@ function solveNode(
  * RFC 6672 §3.2: `name` lies below the DNAME at `node`: copy the DNAME, synthesize a CNAME
  * from `name` to the substituted name with the DNAME's TTL (§3.1), and continue with it.
  */
-function solveDname(zone: Zone, node: ZoneNode, name: Name, step: Step): AnswerKind | typeof FOLLOW {
+function solveDname(
+  zone: Zone,
+  node: ZoneNode,
+  name: Name,
+  qtype: number,
+  step: Step,
+): AnswerKind | typeof FOLLOW {
   const dname = node.get(RRType.DNAME)!;
+  // A DNAME whose target lies below itself redirects forever; meeting it a second time ends
+  // the chain, as NSD does (the answer already holds this DNAME once).
+  if (step.placed.has(dname)) return AnswerKind.HIT;
   step.res.answer.push(dname);
   step.placed.add(dname);
   const target = rdataTarget(RRType.DNAME, dname.rdata[0]);
@@ -261,6 +270,8 @@ function solveDname(zone: Zone, node: ZoneNode, name: Name, step: Step): AnswerK
     ttl: dname.ttl,
     rdata: [next.toBytes()],
   });
+  // RFC 1034 §4.3.2 3.a: a CNAME is followed only when QTYPE is not CNAME itself.
+  if (qtype === RRType.CNAME) return AnswerKind.HIT;
   step.next = next;
   return FOLLOW;
 }

@@ -69,9 +69,8 @@ function nameAt(rdata: Uint8Array, pos: number): Name {
 }
 
 function latin1(b: Uint8Array, start: number, end: number): string {
-  let s = '';
-  for (let i = start; i < end; i++) s += String.fromCharCode(b[i]);
-  return s;
+  // Names are at most 255 octets, well within the spread-argument limit.
+  return String.fromCharCode(...b.subarray(start, end));
 }
 
 /** The name an RR points at, for additional processing and checks: NS/CNAME/DNAME/PTR target,
@@ -82,16 +81,10 @@ export function rdataTarget(type: number, rdata: Uint8Array): Name | undefined {
     case RRType.CNAME:
     case RRType.DNAME:
     case RRType.PTR:
-    case RRType.MD:
-    case RRType.MF:
-    case RRType.MB:
       return nameAt(rdata, 0);
     case RRType.MX:
     case RRType.SVCB:
     case RRType.HTTPS:
-    case RRType.KX:
-    case RRType.AFSDB:
-    case RRType.RT:
       return nameAt(rdata, 2);
     case RRType.SRV:
       return nameAt(rdata, 6);
