@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RRType } from './constants.js';
+import { RRType, typeFromString } from './constants.js';
 import { WireFormatError } from './errors.js';
-import { rdataToText, readRdata } from './rdata.js';
+import { Name } from './name.js';
+import { rdataFromText, rdataToText, readRdata } from './rdata.js';
+import { roundTrips, tokens } from './rdata-fixtures.test.js';
 
 /** Mulberry32: a small seeded PRNG so failures reproduce. */
 function prng(seed: number): () => number {
@@ -70,6 +72,41 @@ test('readRdata on mutated valid RDATA throws only WireFormatError', () => {
       } catch (e) {
         if (!(e instanceof WireFormatError)) throw new Error(`type ${type}: ${(e as Error).stack}`);
       }
+    }
+  }
+});
+
+test('whatever readRdata accepts prints as text that parses back to the same octets', () => {
+  const rand = prng(7);
+  for (const [typeName, text] of roundTrips) {
+    const type = typeFromString(typeName)!;
+    const base = rdataFromText(type, tokens(text), Name.parse('example.'));
+    for (let i = 0; i < 60; i++) {
+      const b = Uint8Array.from(base);
+      if (b.length > 0) {
+        const flips = 1 + Math.floor(rand() * 2);
+        for (let k = 0; k < flips; k++) b[Math.floor(rand() * b.length)] = Math.floor(rand() * 256);
+      }
+      const len = Math.max(0, b.length - (rand() < 0.2 ? 1 : 0));
+      let rd: Uint8Array;
+      try {
+        rd = readRdata(b, 0, len, type);
+      } catch (e) {
+        if (e instanceof WireFormatError) continue;
+        throw e;
+      }
+      const printed = rdataToText(type, rd);
+      let back: Uint8Array;
+      try {
+        back = rdataFromText(type, tokens(printed), undefined);
+      } catch (e) {
+        throw new Error(`${typeName} ${Buffer.from(rd).toString('hex')} printed as '${printed}': ${e}`);
+      }
+      assert.equal(
+        Buffer.from(back).toString('hex'),
+        Buffer.from(rd).toString('hex'),
+        `${typeName} '${printed}'`,
+      );
     }
   }
 });

@@ -122,6 +122,10 @@ class Builder {
   }
 }
 
+/** Thrown by a printer when valid RDATA has no type-specific text that parses back to it
+ * (e.g. an empty digest): the RFC 3597 generic form is printed instead. */
+const NOT_PRINTABLE = new Error('not printable');
+
 /** Sequential reader over validated RDATA for printing. */
 class Reader {
   pos = 0;
@@ -164,6 +168,16 @@ class Reader {
   }
   rest(): Uint8Array {
     return this.take(this.rd.length - this.pos);
+  }
+  /** The rest as hex; a text form cannot show an empty hex field. */
+  hexRest(): string {
+    if (this.atEnd) throw NOT_PRINTABLE;
+    return toHex(this.rest());
+  }
+  /** The rest as base64; a text form cannot show an empty base64 field. */
+  base64Rest(): string {
+    if (this.atEnd) throw NOT_PRINTABLE;
+    return toBase64(this.rest());
   }
   get atEnd(): boolean {
     return this.pos >= this.rd.length;
@@ -342,7 +356,7 @@ const dsForm: TextForm = {
     u8(c, b, 'digest type');
     hexRest(c, b, 'digest');
   },
-  print: (r) => `${r.u16()} ${r.u8()} ${r.u8()} ${toHex(r.rest())}`,
+  print: (r) => `${r.u16()} ${r.u8()} ${r.u8()} ${r.hexRest()}`,
 };
 
 const keyForm = (allowEmpty: boolean): TextForm => ({
@@ -354,6 +368,7 @@ const keyForm = (allowEmpty: boolean): TextForm => ({
   },
   print: (r) => {
     const head = `${r.u16()} ${r.u8()} ${r.u8()}`;
+    if (r.atEnd && !allowEmpty) throw NOT_PRINTABLE;
     return r.atEnd ? head : `${head} ${toBase64(r.rest())}`;
   },
 });
@@ -372,7 +387,7 @@ const sigForm: TextForm = {
   },
   print: (r) =>
     `${typeToString(r.u16())} ${r.u8()} ${r.u8()} ${r.u32()} ${sigTimeToText(r.u32())} ${sigTimeToText(r.u32())} ` +
-    `${r.u16()} ${r.name()} ${toBase64(r.rest())}`,
+    `${r.u16()} ${r.name()} ${r.base64Rest()}`,
 };
 
 const tlsaForm: TextForm = {
@@ -382,7 +397,7 @@ const tlsaForm: TextForm = {
     u8(c, b, 'matching type');
     hexRest(c, b, 'certificate association data');
   },
-  print: (r) => `${r.u8()} ${r.u8()} ${r.u8()} ${toHex(r.rest())}`,
+  print: (r) => `${r.u8()} ${r.u8()} ${r.u8()} ${r.hexRest()}`,
 };
 
 function saltField(c: Cursor, b: Builder): void {
@@ -874,7 +889,7 @@ const forms = new Map<number, TextForm>([
       },
       print: (r) => {
         const t = r.u16();
-        return `${certTypeNames.get(t) ?? t} ${r.u16()} ${r.u8()} ${toBase64(r.rest())}`;
+        return `${certTypeNames.get(t) ?? t} ${r.u16()} ${r.u8()} ${r.base64Rest()}`;
       },
     },
   ],
@@ -891,7 +906,7 @@ const forms = new Map<number, TextForm>([
         u8(c, b, 'fingerprint type');
         hexRest(c, b, 'fingerprint');
       },
-      print: (r) => `${r.u8()} ${r.u8()} ${toHex(r.rest())}`,
+      print: (r) => `${r.u8()} ${r.u8()} ${r.hexRest()}`,
     },
   ],
   [
@@ -997,7 +1012,7 @@ const forms = new Map<number, TextForm>([
         // RFC 8976 §2.2.4: the digest MUST NOT be shorter than 12 octets.
         if (b.length - start < 12) throw textError(c.f('digest'), 'shorter than 12 octets');
       },
-      print: (r) => `${r.u32()} ${r.u8()} ${r.u8()} ${toHex(r.rest())}`,
+      print: (r) => `${r.u32()} ${r.u8()} ${r.u8()} ${r.hexRest()}`,
     },
   ],
   [
@@ -1119,7 +1134,12 @@ export function printRdataText(type: number, rdata: Uint8Array): string {
   } catch {
     return generic(rdata);
   }
-  return form.print(new Reader(rdata), type);
+  try {
+    return form.print(new Reader(rdata), type);
+  } catch (e) {
+    if (e === NOT_PRINTABLE) return generic(rdata);
+    throw e;
+  }
 }
 
 function parseGeneric(type: number, tokens: readonly TextToken[]): Uint8Array {

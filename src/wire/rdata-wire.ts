@@ -103,6 +103,8 @@ const HEADER_SIZE = 12;
 // Set by scanName: whether the name just scanned contained a compression pointer. A module
 // variable instead of a result object keeps the hot path free of allocations.
 let scannedPointer = false;
+// Set by scanName: the uncompressed length of the name just scanned.
+let scannedLength = 0;
 
 /**
  * Scans a name starting at `start` inside the RDATA region ending at `end`; pointers (when
@@ -123,6 +125,7 @@ function scanName(msg: Uint8Array, start: number, end: number, allowPointer: boo
     const len = msg[pos];
     if (len === 0) {
       if (after < 0) after = pos + 1;
+      scannedLength = total + 1;
       return after;
     }
     const kind = len & 0xc0;
@@ -156,20 +159,18 @@ function scanName(msg: Uint8Array, start: number, end: number, allowPointer: boo
   }
 }
 
-/** The uncompressed wire form of an already validated (possibly compressed) name at `pos`. */
-function expandName(msg: Uint8Array, pos: number): Uint8Array {
-  const tmp = new Uint8Array(255);
-  let n = 0;
+/** Writes the uncompressed form of an already validated (possibly compressed) name at `pos`
+ * into `out` at `o`; returns the offset after it. */
+function expandNameInto(msg: Uint8Array, pos: number, out: Uint8Array, o: number): number {
   for (;;) {
     const len = msg[pos];
     if (len >= 0xc0) {
       pos = ((len & 0x3f) << 8) | msg[pos + 1];
       continue;
     }
-    tmp[n++] = len;
-    if (len === 0) return tmp.slice(0, n);
-    tmp.set(msg.subarray(pos + 1, pos + 1 + len), n);
-    n += len;
+    out[o++] = len;
+    if (len === 0) return o;
+    for (let i = pos + 1, e = pos + 1 + len; i < e; i++) out[o++] = msg[i];
     pos += len + 1;
   }
 }
@@ -209,10 +210,12 @@ export function checkBitmap(rd: Uint8Array, pos: number, end: number, type: numb
   }
 }
 
+// Compressed names found by scanLayout: (start, end in the message) pairs, reused.
+const compressed: number[] = [];
+
 /**
- * Walks a flat layout over msg[start, end). When `expand` is set, compressed names in 'c'/'d'
- * fields are expanded and the uncompressed RDATA returned; otherwise (or when no pointer
- * occurs) returns undefined, meaning the input octets are the RDATA.
+ * Walks a flat layout over msg[start, end). Returns the uncompressed RDATA length; compressed
+ * names in 'c'/'d' fields are recorded in `compressed` (empty when none).
  */
 function scanLayout(
   msg: Uint8Array,
@@ -220,10 +223,10 @@ function scanLayout(
   end: number,
   layout: readonly LayoutItem[],
   type: number,
-): Uint8Array[] | undefined {
+): number {
   let pos = start;
-  let parts: Uint8Array[] | undefined;
-  let copied = start;
+  let total = end - start;
+  compressed.length = 0;
   for (let i = 0; i < layout.length; i++) {
     const item = layout[i];
     if (typeof item === 'number') {
@@ -238,10 +241,8 @@ function scanLayout(
         const nameStart = pos;
         pos = scanName(msg, pos, end, item !== 'n', type);
         if (scannedPointer) {
-          parts ??= [];
-          if (nameStart > copied) parts.push(msg.subarray(copied, nameStart));
-          parts.push(expandName(msg, nameStart));
-          copied = pos;
+          compressed.push(nameStart, pos);
+          total += scannedLength - (pos - nameStart);
         }
         break;
       }
@@ -271,8 +272,7 @@ function scanLayout(
     }
   }
   if (pos !== end) throw rdataError(type, `${end - pos} trailing octet(s)`);
-  if (parts && copied < end) parts.push(msg.subarray(copied, end));
-  return parts;
+  return total;
 }
 
 function need(pos: number, n: number, end: number, type: number, what: string): number {
@@ -579,16 +579,18 @@ export function readRdataWire(msg: Uint8Array, offset: number, length: number, t
   }
   const layout = layouts.get(type);
   if (layout !== undefined) {
-    const parts = scanLayout(msg, offset, end, layout, type);
-    if (parts === undefined) return msg.slice(offset, end);
-    let total = 0;
-    for (const p of parts) total += p.length;
+    const total = scanLayout(msg, offset, end, layout, type);
+    if (compressed.length === 0) return msg.slice(offset, end);
+    // RFC 3597 §4: hold the RDATA with its names expanded.
     const out = new Uint8Array(total);
     let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
+    let copied = offset;
+    for (let i = 0; i < compressed.length; i += 2) {
+      for (let k = copied; k < compressed[i]; k++) out[o++] = msg[k];
+      o = expandNameInto(msg, compressed[i], out, o);
+      copied = compressed[i + 1];
     }
+    for (let k = copied; k < end; k++) out[o++] = msg[k];
     return out;
   }
   const validate = validators.get(type);
