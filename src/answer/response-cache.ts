@@ -24,9 +24,9 @@
 
 /** Cache bounds. */
 export interface ResponseCacheOptions {
-  /** Most entries kept (default 20000). */
+  /** Most entries kept (default 250,000: a busy server's working set). */
   maxEntries?: number;
-  /** Most octets of keys and responses kept (default 16 MiB). */
+  /** Most octets of keys and responses kept (default 64 MiB). */
   maxBytes?: number;
   /** Share of both bounds given to negative answers (default 0.25). */
   negativeShare?: number;
@@ -142,8 +142,8 @@ export class ResponseCache {
   misses = 0;
 
   constructor(opts: ResponseCacheOptions = {}) {
-    const entries = opts.maxEntries ?? 20000;
-    const bytes = opts.maxBytes ?? 16 * 1024 * 1024;
+    const entries = opts.maxEntries ?? 250_000;
+    const bytes = opts.maxBytes ?? 64 * 1024 * 1024;
     const share = opts.negativeShare ?? 0.25;
     const negEntries = Math.floor(entries * share);
     const negBytes = Math.floor(bytes * share);

@@ -287,3 +287,24 @@ export function printSvcParams(rd: Uint8Array, pos: number, end: number): string
   }
   return s;
 }
+
+/**
+ * RFC 9460 §2.4.3 self-consistency of wire SvcParams in rd[pos, end) (validated): keys
+ * listed in mandatory are present, and no-default-alpn comes with alpn.
+ */
+export function svcParamsConsistent(rd: Uint8Array, pos: number, end: number): boolean {
+  const keys = new Set<number>();
+  let mandatory: Uint8Array | undefined;
+  for (let p = pos; p < end; ) {
+    const key = (rd[p] << 8) | rd[p + 1];
+    const len = (rd[p + 2] << 8) | rd[p + 3];
+    keys.add(key);
+    if (key === SvcParamKey.mandatory) mandatory = rd.subarray(p + 4, p + 4 + len);
+    p += 4 + len;
+  }
+  if (keys.has(SvcParamKey['no-default-alpn']) && !keys.has(SvcParamKey.alpn)) return false;
+  if (mandatory)
+    for (let p = 0; p < mandatory.length; p += 2)
+      if (!keys.has((mandatory[p] << 8) | mandatory[p + 1])) return false;
+  return true;
+}

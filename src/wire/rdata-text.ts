@@ -28,7 +28,7 @@ import {
   toHex,
   unescapeText,
 } from './rdata-encoding.js';
-import { parseSvcParams, printSvcParams } from './rdata-svcb.js';
+import { parseSvcParams, printSvcParams, svcParamsConsistent } from './rdata-svcb.js';
 import { checkRdata, isAlnum } from './rdata-wire.js';
 
 /** Sequential access to a record's RDATA tokens with field-named errors. */
@@ -283,7 +283,7 @@ function typeBitmap(c: Cursor, b: Builder, field = 'type list'): void {
 }
 
 /** Writes an RFC 4034 §4.1.2 type bitmap for ascending `types`. */
-export function writeBitmap(b: Builder, types: readonly number[]): void {
+function writeBitmap(b: Builder, types: readonly number[]): void {
   let i = 0;
   while (i < types.length) {
     const window = types[i] >> 8;
@@ -305,6 +305,8 @@ function bitmapToText(r: Reader): string {
   while (!r.atEnd) {
     const window = r.u8();
     const len = r.u8();
+    // RFC 4034 §4.1.2: trailing zero octets MUST be omitted; text would drop them.
+    if (r.rd[r.pos + len - 1] === 0) throw NOT_PRINTABLE;
     for (let i = 0; i < len; i++) {
       const octet = r.u8();
       for (let bit = 0; bit < 8; bit++)
@@ -490,6 +492,8 @@ function precisionByte(cm: number, field: string): number {
 function precisionText(v: number): string {
   const man = v >> 4;
   const exp = v & 15;
+  // 0 x 10^exp with exp > 0 is a second encoding of zero that text cannot keep.
+  if (man === 0 && exp !== 0) throw NOT_PRINTABLE;
   if (exp >= 2) return `${man * 10 ** (exp - 2)}m`;
   return `0.${(man * 10 ** exp).toString().padStart(2, '0')}m`;
 }
@@ -598,6 +602,8 @@ const aplForm: TextForm = {
       const prefix = r.u8();
       const nl = r.u8();
       const part = r.take(nl & 0x7f);
+      // RFC 3123 §4: trailing zero octets are not sent; text would drop them.
+      if (part.length > 0 && part[part.length - 1] === 0) throw NOT_PRINTABLE;
       const neg = nl & 0x80 ? '!' : '';
       if (family !== 1 && family !== 2) return generic(r.rd);
       const addr = new Uint8Array(family === 1 ? 4 : 16);
@@ -628,6 +634,7 @@ const wksForm: TextForm = {
   print: (r) => {
     let s = `${ipv4ToText(r.take(4), 0)} ${r.u8()}`;
     const bits = r.rest();
+    if (bits.length > 0 && bits[bits.length - 1] === 0) throw NOT_PRINTABLE;
     for (let i = 0; i < bits.length; i++)
       for (let bit = 0; bit < 8; bit++) if (bits[i] & (0x80 >> bit)) s += ` ${i * 8 + bit}`;
     return s;
@@ -810,13 +817,8 @@ const forms = new Map<number, TextForm>([
     RRType.GPOS,
     {
       parse: (c, b) => {
-        for (const f of ['longitude', 'latitude', 'altitude']) {
-          const v = unescapeText(c.text(f), c.f(f));
-          // RFC 1712 §3: each is a real number as a string.
-          if (!/^[-+]?(\d+\.?\d*|\.\d+)$/.test(Buffer.from(v).toString('latin1')))
-            throw textError(c.f(f), 'not a decimal number');
-          b.charString(v, c.f(f));
-        }
+        // RFC 1712 §3 means real numbers, but like BIND any strings are kept as given.
+        for (const f of ['longitude', 'latitude', 'altitude']) charString(c, b, f);
       },
       print: (r) => `${r.charString()} ${r.charString()} ${r.charString()}`,
     },
@@ -1026,6 +1028,8 @@ const forms = new Map<number, TextForm>([
       },
       print: (r) => {
         const head = `${r.u16()} ${r.name()}`;
+        // Valid on the wire but refused in text (RFC 9460 §2.4.3 self-consistency).
+        if (!svcParamsConsistent(r.rd, r.pos, r.rd.length)) throw NOT_PRINTABLE;
         return head + printSvcParams(r.rd, r.pos, r.rd.length);
       },
     },

@@ -355,6 +355,11 @@ export function checkSvcParamValue(
       if (len === 0 || len % 16 !== 0)
         throw rdataError(type, 'ipv6hint: value is not a non-empty address list');
       return;
+    case SvcParamKey.ech:
+    case SvcParamKey.dohpath:
+      // RFC 9460 §9 (an ECHConfigList) and RFC 9461 §5 (a URI template) are never empty.
+      if (len === 0) throw rdataError(type, `key${key}: empty value`);
+      return;
     case SvcParamKey['tls-supported-groups']:
       if (len === 0 || len % 2 !== 0)
         throw rdataError(type, 'tls-supported-groups: value is not a non-empty list');
@@ -377,6 +382,12 @@ const validators = new Map<number, Validator>([
         const v = rd[pos + i];
         if (v >> 4 > 9 || (v & 15) > 9) throw rdataError(type, 'precision nibble over 9');
       }
+      // RFC 1876 §2: 2^31 is the equator / prime meridian; beyond ±90° / ±180° is no place
+      // on Earth (BIND refuses it too), and the text form cannot express it.
+      const lat = u16(rd, pos + 4) * 65536 + u16(rd, pos + 6) - 2 ** 31;
+      const lon = u16(rd, pos + 8) * 65536 + u16(rd, pos + 10) - 2 ** 31;
+      if (Math.abs(lat) > 90 * 3600000) throw rdataError(type, 'latitude beyond 90 degrees');
+      if (Math.abs(lon) > 180 * 3600000) throw rdataError(type, 'longitude beyond 180 degrees');
     },
   ],
   [
