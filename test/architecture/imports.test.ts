@@ -16,8 +16,11 @@ const allowed: Record<string, readonly string[]> = {
   shield: ['wire'],
   transport: ['wire'],
   transfer: ['zone', 'wire'],
-  server: ['transport', 'answer', 'shield', 'transfer', 'zone', 'wire'],
-  cli: ['server', 'transport', 'answer', 'zone', 'wire'],
+  store: [],
+  control: ['store', 'zone', 'wire'],
+  api: ['control'],
+  server: ['api', 'control', 'store', 'transport', 'answer', 'shield', 'transfer', 'zone', 'wire'],
+  cli: ['server', 'api', 'control', 'transport', 'answer', 'zone', 'wire'],
 };
 
 function sources(dir: string, out: string[] = []): string[] {

@@ -1,0 +1,288 @@
+/**
+ * The control plane's domain interface: what the HTTP APIs (native and PowerDNS-compatible),
+ * the `start` composition and the tests program against. Every operation takes the caller's
+ * `Principal` and authorizes in this one place, so no API route can forget a tenant check.
+ * Names in and out are absolute presentation names with the final dot (`www.example.com.`);
+ * zone names are case-folded; types are mnemonics (`A`, `TYPE65534`).
+ * @module
+ */
+
+/** What a token may do. */
+export type Access = 'read' | 'write';
+
+/** A token's scope (issue 3 §2): admin, or read/write over its account or over listed zones. */
+export interface TokenScope {
+  /** Administrator: every account, accounts and tokens of anyone. */
+  admin: boolean;
+  access: Access;
+  /** Only these zones (absolute, case-folded); undefined = every zone of the token's account. */
+  zones?: string[];
+}
+
+/** The authenticated caller of an operation. */
+export interface Principal {
+  tokenId: string;
+  /** The token's account; null for an administrator token that belongs to no account. */
+  accountId: string | null;
+  scope: TokenScope;
+  /** Client address, for the audit log. */
+  remote?: string;
+}
+
+/** A tenant. */
+export interface Account {
+  id: string;
+  name: string;
+  /** Quotas (issue 3 §5). */
+  maxZones: number;
+  maxRecords: number;
+  createdAt: string;
+}
+
+/** A user of an account (tokens are issued to users or to the account itself). */
+export interface User {
+  id: string;
+  accountId: string;
+  name: string;
+  createdAt: string;
+}
+
+/** A token as listed: never its secret. */
+export interface TokenInfo {
+  id: string;
+  accountId: string | null;
+  userId: string | null;
+  name: string;
+  scope: TokenScope;
+  /** The first characters of the secret, to recognise it. */
+  prefix: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+/** A newly created token: the secret is shown once and stored only as a hash. */
+export interface NewToken extends TokenInfo {
+  secret: string;
+}
+
+/** One record of an RRset, in presentation form (`10 mail.example.com.`). */
+export interface RecordData {
+  content: string;
+  disabled?: boolean;
+}
+
+/** An RRset as the API shows it. */
+export interface RRsetData {
+  /** Absolute owner name, case preserved. */
+  name: string;
+  /** Type mnemonic. */
+  type: string;
+  ttl: number;
+  records: RecordData[];
+}
+
+/** A zone's summary. `version` doubles as the ETag (optimistic concurrency). */
+export interface ZoneInfo {
+  id: string;
+  name: string;
+  accountId: string;
+  serial: number;
+  version: number;
+  recordCount: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A zone with its current RRsets (sorted in canonical order). */
+export interface ZoneDetail extends ZoneInfo {
+  rrsets: RRsetData[];
+}
+
+/** One change of an atomic change set (issue 3 §3: all or nothing). */
+export type RRsetChange =
+  /** Set the RRset to exactly these records (creates it when absent). */
+  | { op: 'replace'; name: string; type: string; ttl: number; records: RecordData[] }
+  /** Remove the RRset (no error when absent, like PowerDNS DELETE). */
+  | { op: 'delete'; name: string; type: string }
+  /** Add records to the RRset (creating it), keeping the others. */
+  | { op: 'add'; name: string; type: string; ttl: number; records: RecordData[] }
+  /** Remove these records from the RRset; the RRset goes when it becomes empty. */
+  | { op: 'remove'; name: string; type: string; records: RecordData[] };
+
+/** Options common to changes. */
+export interface ChangeOptions {
+  /** Apply only if the zone is still at this version (If-Match), else CTL_ERR_PRECONDITION. */
+  ifMatch?: number;
+  /** Free text kept with the version. */
+  comment?: string;
+}
+
+/** A zone version (every change is one, issue 3 §2). */
+export interface ZoneVersion {
+  version: number;
+  serial: number;
+  createdAt: string;
+  /** Token id (and its name) that made the change. */
+  actor: string;
+  remote: string | null;
+  comment: string | null;
+  /** Counts of records added and removed by this version. */
+  added: number;
+  removed: number;
+}
+
+/** What one version changed, as records in master-file form (`name TTL CLASS TYPE rdata`). */
+export interface VersionDiff extends ZoneVersion {
+  /** Previous serial (0 for the first version). */
+  fromSerial: number;
+  removedRecords: string[];
+  addedRecords: string[];
+}
+
+/** One audit log row (issue 3 §2: who, what, when, from which address). */
+export interface AuditEntry {
+  id: string;
+  at: string;
+  tokenId: string | null;
+  accountId: string | null;
+  action: string;
+  target: string;
+  remote: string | null;
+  detail: unknown;
+}
+
+/** A page of results; pass `next` back as `cursor` for the following page. */
+export interface Page<T> {
+  items: T[];
+  next?: string;
+}
+
+/** Paging request. */
+export interface PageRequest {
+  cursor?: string;
+  /** Default 100, at most 1000. */
+  limit?: number;
+}
+
+/** A zone changed (or went away): the serving side reloads it. */
+export interface ZoneChangeEvent {
+  zone: string;
+  version: number;
+  deleted: boolean;
+}
+
+/** The current content of a zone for the DNS workers. */
+export interface ServedZone {
+  name: string;
+  serial: number;
+  version: number;
+  /** Master-file text (absolute names) of every enabled record, SOA first. */
+  text: string;
+}
+
+/** Stable error codes; the API maps them to HTTP statuses in one table. */
+export type ControlErrorCode =
+  | 'CTL_ERR_VALIDATION' // 422 (or 400): bad input; `field` names the field at fault
+  | 'CTL_ERR_UNAUTHENTICATED' // 401
+  | 'CTL_ERR_FORBIDDEN' // 403: authenticated but not allowed (e.g. read-only token writes)
+  | 'CTL_ERR_NOT_FOUND' // 404: absent or belongs to another account (never reveal which)
+  | 'CTL_ERR_CONFLICT' // 409: the zone name is taken, etc.
+  | 'CTL_ERR_PRECONDITION' // 412: If-Match version is stale
+  | 'CTL_ERR_QUOTA'; // 403/422: account quota would be exceeded
+
+/** A control-plane failure: nothing was changed. */
+export class ControlError extends Error {
+  readonly code: ControlErrorCode;
+  /** The request field at fault, as a path (`rrsets[2].records[0].content`). */
+  readonly field?: string;
+  constructor(code: ControlErrorCode, message: string, field?: string) {
+    super(message);
+    this.name = 'ControlError';
+    this.code = code;
+    this.field = field;
+  }
+}
+
+/** The control plane. All methods are atomic: they succeed entirely or change nothing. */
+export interface ControlPlane {
+  /** The principal of an API key, or null when unknown or revoked. Updates last-used time. */
+  authenticate(secret: string, remote?: string): Promise<Principal | null>;
+
+  createAccount(
+    p: Principal,
+    input: { name: string; maxZones?: number; maxRecords?: number },
+  ): Promise<Account>;
+  listAccounts(p: Principal, page?: PageRequest): Promise<Page<Account>>;
+  getAccount(p: Principal, id: string): Promise<Account>;
+  createUser(p: Principal, input: { accountId: string; name: string }): Promise<User>;
+
+  /** Creates a token; an admin may create one for any account (or an admin token). */
+  createToken(
+    p: Principal,
+    input: { name: string; accountId?: string | null; userId?: string; scope: TokenScope },
+  ): Promise<NewToken>;
+  listTokens(p: Principal, input?: { accountId?: string } & PageRequest): Promise<Page<TokenInfo>>;
+  revokeToken(p: Principal, id: string): Promise<void>;
+
+  listZones(p: Principal, input?: { accountId?: string } & PageRequest): Promise<Page<ZoneInfo>>;
+  /**
+   * Creates a zone from RRsets or master-file text. Without an SOA, one is made
+   * (`ns1.<zone> hostmaster.<zone> 1 10800 3600 604800 3600`); `nameservers` become the apex NS.
+   */
+  createZone(
+    p: Principal,
+    input: {
+      name: string;
+      accountId?: string;
+      rrsets?: RRsetData[];
+      zonefile?: string;
+      nameservers?: string[];
+    },
+  ): Promise<ZoneDetail>;
+  getZone(p: Principal, name: string): Promise<ZoneDetail>;
+  deleteZone(p: Principal, name: string, opts?: ChangeOptions): Promise<void>;
+  /** Applies every change or none; bumps the SOA serial; stores the version and its diff. */
+  changeRRsets(p: Principal, name: string, changes: RRsetChange[], opts?: ChangeOptions): Promise<ZoneInfo>;
+  /** Replaces the zone's content with master-file text (one new version). */
+  importZone(p: Principal, name: string, zonefile: string, opts?: ChangeOptions): Promise<ZoneInfo>;
+  /** The zone as master-file text. */
+  exportZone(p: Principal, name: string): Promise<string>;
+
+  listVersions(p: Principal, name: string, page?: PageRequest): Promise<Page<ZoneVersion>>;
+  getVersion(p: Principal, name: string, version: number): Promise<VersionDiff>;
+  /** Makes the content of `version` current again, as a new version. */
+  rollback(p: Principal, name: string, version: number, opts?: ChangeOptions): Promise<ZoneInfo>;
+
+  listAudit(p: Principal, input?: { accountId?: string } & PageRequest): Promise<Page<AuditEntry>>;
+
+  /** Subscribes to zone changes (this replica's and, with PostgreSQL, every replica's). */
+  onZoneChange(listener: (ev: ZoneChangeEvent) => void): () => void;
+  /** Every zone's current content, for the DNS workers at start. */
+  servedZones(): AsyncIterable<ServedZone>;
+  /** One zone's current content, or null when it no longer exists. */
+  servedZone(name: string): Promise<ServedZone | null>;
+
+  /**
+   * At start (no principal): with `secret` (SWITCHBOARD_API_KEY), makes sure that exact key
+   * is a valid administrator token; without, creates an administrator token only when none
+   * exists and returns its secret (printed once). Idempotent.
+   */
+  bootstrapAdmin(secret?: string): Promise<{ created: boolean; tokenId: string; secret?: string }>;
+  /** The principal the platform itself acts as (first-start import of example zones). */
+  systemPrincipal(): Principal;
+  /** True when the store holds no zone at all (first start). */
+  isEmpty(): Promise<boolean>;
+
+  close(): Promise<void>;
+}
+
+/** How to open the control plane (`switchboard start --data DIR --database URL`). */
+export interface ControlPlaneOptions {
+  /** Directory of the embedded SQLite store (default ./data). */
+  dataDir: string;
+  /** `postgres://…` to use PostgreSQL instead of SQLite. */
+  database?: string;
+  /** Defaults for new zones. */
+  defaults?: { nameservers?: string[]; hostmaster?: string };
+}
