@@ -78,6 +78,14 @@ export function toBase32Hex(b: Uint8Array, start = 0, end = b.length): string {
 
 /** Decodes unpadded base32hex, either case; pad bits must be zero. */
 export function fromBase32Hex(text: string, field: string): Uint8Array {
+  // RFC 5155 §3.3 writes the hash unpadded; accept RFC 4648 padding as Knot does.
+  const pad = text.indexOf('=');
+  if (pad >= 0) {
+    const count = text.length - pad;
+    if (text.length % 8 !== 0 || ![1, 3, 4, 6].includes(count) || !/^=+$/.test(text.slice(pad)))
+      throw textError(field, `'${clip(text)}' has bad base32hex padding`);
+    text = text.slice(0, pad);
+  }
   const n = text.length;
   // Valid unpadded lengths are n mod 8 in {0, 2, 4, 5, 7}.
   const r = n % 8;
@@ -176,7 +184,7 @@ export function parseUint(text: string, max: number, field: string, bits: string
 }
 
 /** Parses a dotted-quad IPv4 address (no leading zeros, as inet_pton). */
-export function parseIpv4(text: string, field: string): Uint8Array | undefined {
+export function parseIpv4(text: string): Uint8Array | undefined {
   const parts = text.split('.');
   if (parts.length !== 4) return undefined;
   const out = new Uint8Array(4);
@@ -187,13 +195,12 @@ export function parseIpv4(text: string, field: string): Uint8Array | undefined {
     if (v > 255) return undefined;
     out[i] = v;
   }
-  void field;
   return out;
 }
 
 /** Like parseIpv4 but throws a field error. */
 export function requireIpv4(text: string, field: string): Uint8Array {
-  const a = parseIpv4(text, field);
+  const a = parseIpv4(text);
   if (!a) throw textError(field, `'${clip(text)}' is not an IPv4 address`);
   return a;
 }
@@ -221,7 +228,7 @@ export function parseIpv6(text: string): Uint8Array | undefined {
     for (let i = 0; i < list.length; i++) {
       const g = list[i];
       if (isLast && i === list.length - 1 && g.includes('.')) {
-        const v4 = parseIpv4(g, '');
+        const v4 = parseIpv4(g);
         if (!v4) return false;
         into.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
         continue;

@@ -162,8 +162,11 @@ export function parseSvcParams(tokens: readonly TextToken[], start: number, fiel
     else {
       keyText = text.slice(0, eq);
       raw = text.slice(eq + 1);
-      if (raw === '' && i + 1 < tokens.length && tokens[i + 1].quoted) {
-        // `key="value"`: a lexer may hand the quoted value over as the next token.
+      if (raw === '') {
+        // `key="value"`: a lexer may hand the quoted value over as the next token. A bare
+        // `key=` is not RFC 9460 Appendix A syntax (an unquoted value has 1+ characters).
+        if (i + 1 >= tokens.length || !tokens[i + 1].quoted)
+          throw textError(field, `'${clip(text)}' has '=' but no value`);
         raw = tokens[++i].text;
       } else if (raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"')) {
         // …or leave the quotes inside the token.

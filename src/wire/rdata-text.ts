@@ -361,16 +361,20 @@ const dsForm: TextForm = {
   print: (r) => `${r.u16()} ${r.u8()} ${r.u8()} ${r.hexRest()}`,
 };
 
-const keyForm = (allowEmpty: boolean): TextForm => ({
+/** RFC 2535 §3.1.2: KEY flags with both high bits set mean "no key"; the key may be absent. */
+const NO_KEY = 0xc000;
+
+const keyForm = (allowNoKey: boolean): TextForm => ({
   parse: (c, b) => {
-    u16(c, b, 'flags');
+    const flags = u16(c, b, 'flags');
     u8(c, b, 'protocol');
     algorithm(c, b);
-    base64Rest(c, b, 'public key', allowEmpty);
+    base64Rest(c, b, 'public key', allowNoKey && (flags & NO_KEY) === NO_KEY);
   },
   print: (r) => {
-    const head = `${r.u16()} ${r.u8()} ${r.u8()}`;
-    if (r.atEnd && !allowEmpty) throw NOT_PRINTABLE;
+    const flags = r.u16();
+    const head = `${flags} ${r.u8()} ${r.u8()}`;
+    if (r.atEnd && !(allowNoKey && (flags & NO_KEY) === NO_KEY)) throw NOT_PRINTABLE;
     return r.atEnd ? head : `${head} ${toBase64(r.rest())}`;
   },
 });
@@ -515,16 +519,18 @@ function locAngle(c: Cursor, maxDeg: number, hemis: string, field: string): numb
   const h = t.toUpperCase();
   if (h.length !== 1 || !hemis.includes(h))
     throw textError(c.f(field), `'${clip(t)}' is not one of ${hemis.split('').join('/')}`);
+  // RFC 1876 §3 bounds each field (d1 0..90, m1 0..59, s1 0..59.999), not their sum.
   const v = (deg * 3600 + min * 60) * 1000 + sec;
-  if (v > maxDeg * 3600000) throw textError(c.f(field), `more than ${maxDeg} degrees`);
   return h === hemis[0] ? 2 ** 31 + v : 2 ** 31 - v;
 }
 
-function angleText(v: number, hemis: string): string {
+function angleText(v: number, hemis: string, maxDeg: number): string {
   let x = v - 2 ** 31;
   const h = x >= 0 ? hemis[0] : hemis[1];
   x = Math.abs(x);
   const deg = Math.floor(x / 3600000);
+  // Beyond the text field ranges (RFC 1876 §3): only the generic form can carry it.
+  if (deg > maxDeg) throw NOT_PRINTABLE;
   x -= deg * 3600000;
   const min = Math.floor(x / 60000);
   x -= min * 60000;
@@ -560,7 +566,7 @@ const locForm: TextForm = {
     const sign = alt < 0 ? '-' : '';
     const a = Math.abs(alt);
     return (
-      `${angleText(lat, 'NS')} ${angleText(lon, 'EW')} ` +
+      `${angleText(lat, 'NS', 90)} ${angleText(lon, 'EW', 180)} ` +
       `${sign}${Math.floor(a / 100)}.${(a % 100).toString().padStart(2, '0')}m ` +
       `${precisionText(size)} ${precisionText(hp)} ${precisionText(vp)}`
     );

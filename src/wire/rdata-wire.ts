@@ -360,10 +360,15 @@ export function checkSvcParamValue(
       // RFC 9460 §9 (an ECHConfigList) and RFC 9461 §5 (a URI template) are never empty.
       if (len === 0) throw rdataError(type, `key${key}: empty value`);
       return;
-    case SvcParamKey['tls-supported-groups']:
+    case SvcParamKey['tls-supported-groups']: {
       if (len === 0 || len % 2 !== 0)
         throw rdataError(type, 'tls-supported-groups: value is not a non-empty list');
+      // draft-ietf-tls-key-share-prediction §3.1: a list with duplicates is invalid.
+      for (let p = pos; p < end; p += 2)
+        for (let q = pos; q < p; q += 2)
+          if (u16(rd, p) === u16(rd, q)) throw rdataError(type, 'tls-supported-groups: duplicate group');
       return;
+    }
     default:
       return;
   }
@@ -382,12 +387,6 @@ const validators = new Map<number, Validator>([
         const v = rd[pos + i];
         if (v >> 4 > 9 || (v & 15) > 9) throw rdataError(type, 'precision nibble over 9');
       }
-      // RFC 1876 §2: 2^31 is the equator / prime meridian; beyond ±90° / ±180° is no place
-      // on Earth (BIND refuses it too), and the text form cannot express it.
-      const lat = u16(rd, pos + 4) * 65536 + u16(rd, pos + 6) - 2 ** 31;
-      const lon = u16(rd, pos + 8) * 65536 + u16(rd, pos + 10) - 2 ** 31;
-      if (Math.abs(lat) > 90 * 3600000) throw rdataError(type, 'latitude beyond 90 degrees');
-      if (Math.abs(lon) > 180 * 3600000) throw rdataError(type, 'longitude beyond 180 degrees');
     },
   ],
   [
@@ -432,7 +431,8 @@ const validators = new Map<number, Validator>([
   ],
   [
     RRType.IPSECKEY,
-    (rd, pos, end, type) => {
+    (rd, start, end, type) => {
+      let pos = start;
       // RFC 4025 §2.1: precedence, gateway type, algorithm, gateway, public key.
       pos = need(pos, 3, end, type, 'header');
       const gwType = rd[pos - 2];
@@ -441,6 +441,8 @@ const validators = new Map<number, Validator>([
       // RFC 4025 §2.5: the gateway name is never compressed.
       else if (gwType === 3) pos = checkName(rd, pos, end, type);
       else if (gwType !== 0) throw rdataError(type, `unknown gateway type ${gwType}`);
+      // RFC 4025 §2.4: algorithm 0 means that no key is present.
+      if (rd[start + 2] === 0 && pos !== end) throw rdataError(type, 'public key present with algorithm 0');
     },
   ],
   [
