@@ -9,6 +9,10 @@ command -v nsd >/dev/null 2>&1 || need="$need nsd"
 command -v knotd >/dev/null 2>&1 || need="$need knot"
 command -v dnsperf >/dev/null 2>&1 || need="$need dnsperf"
 command -v named-checkzone >/dev/null 2>&1 || need="$need bind9-utils"
+# Control plane: a throw-away PostgreSQL cluster, and lego + pebble for the ACME DNS-01 test.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$need postgresql"
+command -v lego >/dev/null 2>&1 || need="$need lego"
+command -v pebble >/dev/null 2>&1 || need="$need pebble"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "install-test-deps: missing Debian packages:$need (run as root, or install them)" >&2
