@@ -9,6 +9,7 @@ import { RRType } from '../wire/constants.js';
 import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { readSoa, type Soa } from '../wire/rdata.js';
+import { RdataSlab } from './rdata-slab.js';
 
 /** All records of one owner, type and class (RFC 2181 §5). */
 export interface RRset {
@@ -37,11 +38,12 @@ export const NodeFlag = {
 export class ZoneNode {
   readonly name: Name;
   /** RRsets at this name; a short array (a few types per name) beats a Map in memory. */
-  readonly rrsets: RRset[] = [];
+  rrsets: RRset[];
   flags = 0;
 
-  constructor(name: Name) {
+  constructor(name: Name, rrsets: RRset[] = []) {
     this.name = name;
+    this.rrsets = rrsets;
   }
 
   /** The RRset of `type`, if any. */
@@ -135,6 +137,7 @@ export class Zone {
     // (a $GENERATE of 65,536 records at one name took 8 s with the pairwise scan).
     const seen = new Map<RRset, Set<string>>();
     let count = 0;
+    const slab = new RdataSlab();
     const apex = new ZoneNode(origin);
     nodes.set(origin.key, apex);
 
@@ -148,15 +151,19 @@ export class Zone {
         continue;
       }
       let node = nodes.get(rr.name.key);
-      if (!node) {
-        node = new ZoneNode(rr.name);
-        nodes.set(rr.name.key, node);
-        addAncestors(nodes, node.name, origin);
-      }
-      let set = node.get(rr.type);
+      let set = node?.get(rr.type);
       if (!set) {
-        set = { name: node.name, type: rr.type, class: rr.class, ttl: rr.ttl, rdata: [] };
-        node.rrsets.push(set);
+        // Array literals get exactly the room they need; a push onto [] reserves 17 slots.
+        const owner = node?.name ?? rr.name;
+        set = { name: owner, type: rr.type, class: rr.class, ttl: rr.ttl, rdata: [slab.adopt(rr.rdata)] };
+        count++;
+        if (node) node.rrsets.push(set);
+        else {
+          node = new ZoneNode(rr.name, [set]);
+          nodes.set(rr.name.key, node);
+          addAncestors(nodes, node.name, origin);
+        }
+        continue;
       } else {
         if (isDuplicate(seen, set, rr.rdata)) {
           warnings.push({ name: rr.name.toString(), message: `duplicate ${rr.type} record ignored` });
@@ -170,9 +177,10 @@ export class Zone {
             message: `TTL ${rr.ttl} differs from the RRset's TTL ${set.ttl}; using ${set.ttl}`,
           });
       }
-      set.rdata.push(rr.rdata);
+      set.rdata.push(slab.adopt(rr.rdata));
       count++;
     }
+    compact(nodes);
     adjust(nodes, origin);
     return new Zone(origin, cls, nodes, count, warnings);
   }
@@ -183,6 +191,14 @@ export class Zone {
       for (const set of node.rrsets)
         for (const rdata of set.rdata)
           yield { name: set.name, type: set.type, class: set.class, ttl: set.ttl, rdata };
+  }
+}
+
+/** Trims arrays that grew by push (V8 reserves spare slots) to their exact length. */
+function compact(nodes: Map<string, ZoneNode>): void {
+  for (const node of nodes.values()) {
+    if (node.rrsets.length > 1) node.rrsets = node.rrsets.slice();
+    for (const set of node.rrsets) if (set.rdata.length > 1) set.rdata = set.rdata.slice();
   }
 }
 

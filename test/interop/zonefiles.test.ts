@@ -92,6 +92,7 @@ const KNOT_RDATA: Record<string, string> = {
   '36_RRSIG.in': 'RRSIG times after 2106 are accepted',
   '38_DHCID.in': 'base64 split into blocks that are not multiples of 4 is accepted',
   '39_NSEC3.in': "'00======' (padded base32hex) is refused as next hashed owner",
+  '47_L64.in': 'L64 groups of 1-4 hex digits are read (BIND prints them without leading zeros)',
   '42_LOC.in': 'the maximal LOC values (90°59′59.999″) are refused',
   '50_CDNSKEY.in': 'base64 split into blocks that are not multiples of 4 is accepted',
   '52_CAA.in': 'an empty CAA tag is refused',
@@ -246,6 +247,8 @@ const BIND_OTHER: Record<string, 'load' | 'reject'> = {
 };
 
 const BIND_DEVIATIONS: Record<string, string> = {
+  'bad-nsec3-padded.db':
+    'padded base32hex in NSEC3 is accepted, as Knot does (RFC 5155 §3.3 writes it unpadded; we print it so)',
   'bad-_dns-svcb1.db': 'RFC 9461 DoH rules for _dns SVCB are not checked (Debian BIND 9.18 loads it too)',
   'bad-_dns-svcb2.db': 'RFC 9461 DoH rules for _dns SVCB are not checked (Debian BIND 9.18 loads it too)',
   'bad-_dns-svcb3.db': 'RFC 9461 DoH rules for _dns SVCB are not checked (Debian BIND 9.18 loads it too)',
