@@ -1,10 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import {
+  type Case,
+  exampleCatalog,
+  runTable,
+  TCP,
+  zoneFromText,
+} from '../../test/helpers/answer-fixtures.js';
 import { RRType } from '../wire/constants.js';
 import { Name } from '../wire/name.js';
 import { AnswerKind, answerQuery, isAuthoritative } from './answer.js';
 import { Catalog } from './catalog.js';
-import { type Case, exampleCatalog, runTable, TCP, zoneFromText } from './fixtures.test.js';
 import { Responder } from './respond.js';
 
 const { A, AAAA, ANY, CNAME, DNAME, DS, MX, NS, SOA, SRV, TXT } = RRType;
@@ -621,4 +627,8 @@ describe('answerQuery result', () => {
     assert.equal(res.answer.length, 16);
     assert.equal(answerQuery(c, Name.parse('c0.chain.test.'), A, { maxChain: 3 }).answer.length, 3);
   });
+});
+
+test('fixture zones build without warnings', () => {
+  for (const z of exampleCatalog().zones) assert.deepEqual(z.warnings, [], z.origin.toString());
 });

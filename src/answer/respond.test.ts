@@ -1,10 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { EdeCode, EdnsOption, RRClass, RRType } from '../wire/constants.js';
-import { decodeMessage } from '../wire/decode.js';
-import { findEdnsOption, parseEdeOption } from '../wire/edns.js';
-import type { Message } from '../wire/message.js';
-import { Catalog } from './catalog.js';
 import {
   buildQuery,
   type Case,
@@ -13,7 +8,12 @@ import {
   TCP,
   UDP,
   zoneFromText,
-} from './fixtures.test.js';
+} from '../../test/helpers/answer-fixtures.js';
+import { EdeCode, EdnsOption, RRClass, RRType } from '../wire/constants.js';
+import { decodeMessage } from '../wire/decode.js';
+import { findEdnsOption, parseEdeOption } from '../wire/edns.js';
+import type { Message } from '../wire/message.js';
+import { Catalog } from './catalog.js';
 import { Responder } from './respond.js';
 
 const { A, AXFR, IXFR, MX, NS, TXT } = RRType;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { buildQuery, exampleCatalog, TCP, UDP, zoneFromText } from '../../test/helpers/answer-fixtures.js';
 import { EdnsOption, RRType } from '../wire/constants.js';
 import { decodeMessage } from '../wire/decode.js';
 import { Catalog } from './catalog.js';
-import { buildQuery, exampleCatalog, TCP, UDP, zoneFromText } from './fixtures.test.js';
 import { Responder } from './respond.js';
 import { buildQueryKey, patchResponse, ResponseCache } from './response-cache.js';
 

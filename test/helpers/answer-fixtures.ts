@@ -6,15 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RRClass } from '../wire/constants.js';
-import { decodeMessage } from '../wire/decode.js';
-import { encodeMessage } from '../wire/encode.js';
-import type { Edns, Message, RR } from '../wire/message.js';
-import { Name } from '../wire/name.js';
-import { parseZoneText } from '../zone/parser.js';
-import { Zone } from '../zone/zone.js';
-import { Catalog } from './catalog.js';
-import { type QueryContext, Responder, type ResponderOptions } from './respond.js';
+import { Catalog } from '../../src/answer/catalog.js';
+import { type QueryContext, Responder, type ResponderOptions } from '../../src/answer/respond.js';
+import { RRClass } from '../../src/wire/constants.js';
+import { decodeMessage } from '../../src/wire/decode.js';
+import { encodeMessage } from '../../src/wire/encode.js';
+import type { Edns, Message, RR } from '../../src/wire/message.js';
+import { Name } from '../../src/wire/name.js';
+import { parseZoneText } from '../../src/zone/parser.js';
+import { Zone } from '../../src/zone/zone.js';
 
 /** The main test zone: every feature of the answer algorithm has a name here. */
 export const EXAMPLE_ZONE = `
@@ -204,7 +204,3 @@ export function runTable(responder: () => Responder, cases: readonly Case[]): vo
 export function makeResponder(catalog: Catalog, opts: ResponderOptions = {}): Responder {
   return new Responder(catalog, opts);
 }
-
-test('fixture zones build without warnings', () => {
-  for (const z of exampleCatalog().zones) assert.deepEqual(z.warnings, [], z.origin.toString());
-});
