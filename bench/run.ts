@@ -1,9 +1,10 @@
 /**
- * `npm run bench`: runs the benchmarks (dnsperf throughput and CPU efficiency, zone load),
- * prints readable tables, and records the figures with the command, the date and the machine
- * in docs/PERFORMANCE.md (between its `bench:results` markers).
+ * `npm run bench`: runs the benchmarks (dnsperf throughput and CPU efficiency, zone load,
+ * control plane), prints readable tables, and records the figures with the command, the date
+ * and the machine in docs/PERFORMANCE.md (between its `bench:results` markers; the control
+ * plane between its own, see bench/control-plane.ts, which also takes its own flags).
  *
- * Usage: node dist/bench/run.js [--quick] [--suite dnsperf,zone-load] [--duration S]
+ * Usage: node dist/bench/run.js [--quick] [--suite dnsperf,zone-load,control-plane] [--duration S]
  *   [--rounds N] [--latency-duration S] [--latency-qps N] [--names N]
  *   [--servers switchboard,nsd,trivial,knot] [--zone-records N] [--no-doc]
  * @module
@@ -13,6 +14,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { findCommand, switchboardBin } from '../test/helpers/peers.js';
+import { runControlPlaneSuite } from './control-plane.js';
 import { runDnsperfBench, type ServerResult } from './dnsperf-bench.js';
 import { fmt, formatMarkdownTable, formatTable } from './stats.js';
 import { type LoadResult, runZoneLoadBench } from './zone-load.js';
@@ -43,7 +45,7 @@ function parseArgs(argv: string[]): Options {
   if (findCommand('knotd')) servers.push('knot');
   return {
     quick,
-    suites: get('--suite', 'dnsperf,zone-load').split(','),
+    suites: get('--suite', 'dnsperf,zone-load,control-plane').split(','),
     durationS: Number(get('--duration', quick ? '3' : '10')),
     rounds: Number(get('--rounds', quick ? '1' : '3')),
     latencyDurationS: Number(get('--latency-duration', quick ? '2' : '5')),
@@ -253,10 +255,15 @@ async function main(): Promise<void> {
         ...verdict.map((l) => `- ${l}`),
       );
     }
+    if (opts.suites.includes('control-plane')) {
+      // Writes its own section of docs/PERFORMANCE.md.
+      await runControlPlaneSuite(process.argv.slice(2), command, opts.writeDoc);
+    }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-  if (opts.writeDoc) {
+  // Only a run of these suites replaces their results (a control-plane-only run keeps them).
+  if (opts.writeDoc && opts.suites.some((s) => s === 'dnsperf' || s === 'zone-load')) {
     writeDoc(md.join('\n'));
     log('\nbench: figures written to docs/PERFORMANCE.md');
   }

@@ -1,14 +1,27 @@
 #!/usr/bin/env node
 /**
- * The `switchboard` command line: `serve` runs the authoritative server, `check-zone`
- * checks a zone file. Thin over src/server and src/cli/check-zone.ts.
+ * The `switchboard` command line: `start` runs the platform (control plane + DNS), `serve`
+ * runs the authoritative server from a zone folder, `check-zone` checks a zone file, and
+ * `zone`, `record`, `token` manage zones through the HTTP API. Thin over src/server and src/cli.
  * @module
  */
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { buildServeConfig, ConfigError, DEFAULT_LISTEN, type ServeOptionsInput } from '../server/config.js';
 import { runPrimary } from '../server/primary.js';
 import { runSingleProcess } from '../server/single.js';
+import {
+  API_KEY_ENV,
+  buildStartConfig,
+  DEFAULT_DATA_DIR,
+  DEFAULT_DNS,
+  DEFAULT_HTTP,
+  type StartOptionsInput,
+} from '../server/start-config.js';
+import { EXIT_USAGE } from './client-common.js';
+import { registerRecordCommands } from './record-commands.js';
+import { registerTokenCommands } from './token-commands.js';
+import { registerZoneCommands } from './zone-commands.js';
 
 /** The package version, read from package.json next to dist/ (unknown when not found). */
 function readVersion(): string {
@@ -66,6 +79,42 @@ function buildProgram(): Command {
     });
 
   program
+    .command('start')
+    .description('run the platform: control plane (HTTP API + store) and DNS workers serving its zones live')
+    .option('--data <dir>', `folder of the embedded SQLite store (default ${DEFAULT_DATA_DIR})`)
+    .option('--database <url>', 'postgres://… : use PostgreSQL instead of SQLite (for several replicas)')
+    .option(
+      '--dns <addr>',
+      `DNS address: ADDR:PORT or [IPv6]:PORT (repeatable; default ${DEFAULT_DNS})`,
+      collect,
+    )
+    .option('--http <addr>', `HTTP API address: ADDR:PORT or [IPv6]:PORT (default ${DEFAULT_HTTP})`)
+    .option('--workers <n>', 'DNS worker processes (default: number of CPUs)')
+    .option(
+      '--nsid <text>',
+      "RFC 5001 name server identifier returned to clients that ask ('{worker}' = worker number)",
+    )
+    .option('--edns-size <n>', 'EDNS UDP payload size advertised and used as the UDP response cap')
+    .addHelpText(
+      'after',
+      `\nEnvironment:\n  ${API_KEY_ENV}  administrator API key to accept (without it, the first start creates one and prints it once)`,
+    )
+    .action(async (opts: StartOptionsInput) => {
+      let code: number;
+      try {
+        const config = buildStartConfig(opts);
+        // Loaded on demand so `serve` does not depend on the control plane's modules.
+        const { runStart } = await import('../server/start.js');
+        code = await runStart(config, { version: readVersion() });
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        process.stderr.write(`switchboard: error: ${err.message}\n`);
+        code = 1;
+      }
+      process.exit(code);
+    });
+
+  program
     .command('check-zone')
     .description('parse and check a zone file; exit 0 when it would load')
     .argument('<file>', 'zone file')
@@ -77,7 +126,18 @@ function buildProgram(): Command {
       process.exitCode = await checkZoneCommand(file, { origin: opts.origin, print: opts.print });
     });
 
+  registerZoneCommands(program);
+  registerRecordCommands(program);
+  registerTokenCommands(program);
+
   return program;
 }
 
-await buildProgram().parseAsync(process.argv);
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (err) {
+  // The client commands throw their usage errors (commander has printed the message):
+  // exit 2 for those, 0 for --help.
+  if (!(err instanceof CommanderError)) throw err;
+  process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
+}

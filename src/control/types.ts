@@ -127,6 +127,8 @@ export interface ZoneVersion {
   actor: string;
   remote: string | null;
   comment: string | null;
+  /** What made the version (additive field). */
+  kind?: 'create' | 'change' | 'import' | 'rollback';
   /** Counts of records added and removed by this version. */
   added: number;
   removed: number;
@@ -285,4 +287,18 @@ export interface ControlPlaneOptions {
   database?: string;
   /** Defaults for new zones. */
   defaults?: { nameservers?: string[]; hostmaster?: string };
+  /** Validation limits and default quotas (additive field; every member has a default). */
+  limits?: ControlLimits;
+}
+
+/** Limits of the control plane (issue 3 §5). */
+export interface ControlLimits {
+  /** Highest record TTL accepted (default 2592000 s = 30 days; never above 2^31-1). */
+  maxTtl?: number;
+  /** Most records in one RRset (default 1000). */
+  maxRecordsPerRRset?: number;
+  /** Zone quota of a new account when none is given (default 1000). */
+  defaultMaxZones?: number;
+  /** Record quota of a new account when none is given (default 100000). */
+  defaultMaxRecords?: number;
 }

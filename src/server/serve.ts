@@ -44,22 +44,34 @@ export function summarizeZones(zones: ZoneSet): ZoneSummary[] {
   }));
 }
 
-/**
- * Loads the zone folder and starts listening. Zone files with errors are reported and left
- * out; a folder that cannot be read, or an address that cannot be bound, is fatal.
- * @throws ConfigError when the zone folder cannot be read; TransportError on bind failure
- */
-export async function startServer(config: ServeConfig, deps: ServerDeps): Promise<RunningServer> {
-  const first = await loadZoneDir(config.zoneDir, deps.loader);
-  if (first.report.dirError) throw new ConfigError(`--zone-dir ${config.zoneDir}: ${first.report.dirError}`);
-  let zones = first.zones;
-  const responder = new Responder(new Catalog([...zones.values()].map((z) => z.zone)), {
-    ednsSize: config.ednsSize,
-    nsid: config.nsid !== undefined ? new Uint8Array(Buffer.from(config.nsid, 'utf8')) : undefined,
-  });
-  const handler: QueryHandler = (query, ctx) => responder.respond(query, ctx);
-  const onError = createRateLimitedReporter(deps.log);
+/** The listener settings shared by `serve` and `start` workers. */
+export type ListenerSettings = Pick<
+  ServeConfig,
+  | 'listen'
+  | 'tcpIdleTimeoutMs'
+  | 'tcpMaxConnections'
+  | 'tcpMaxConnectionsPerClient'
+  | 'udpRecvBufferSize'
+  | 'udpSendBufferSize'
+>;
 
+/** Open listeners and how to close them all. */
+export interface OpenListeners {
+  udp: UdpListener[];
+  tcp: TcpListener[];
+  closeAll(): Promise<void>;
+}
+
+/**
+ * Binds UDP and TCP on every listen address, all answering through `handler`. If one address
+ * cannot be bound, the ones already open are closed and the error is thrown.
+ * @throws TransportError on bind failure
+ */
+export async function openListeners(
+  config: ListenerSettings,
+  handler: QueryHandler,
+  onError: (message: string, err: unknown) => void,
+): Promise<OpenListeners> {
   const udp: UdpListener[] = [];
   const tcp: TcpListener[] = [];
   const closeAll = async () => {
@@ -91,6 +103,26 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
     await closeAll();
     throw err;
   }
+  return { udp, tcp, closeAll };
+}
+
+/**
+ * Loads the zone folder and starts listening. Zone files with errors are reported and left
+ * out; a folder that cannot be read, or an address that cannot be bound, is fatal.
+ * @throws ConfigError when the zone folder cannot be read; TransportError on bind failure
+ */
+export async function startServer(config: ServeConfig, deps: ServerDeps): Promise<RunningServer> {
+  const first = await loadZoneDir(config.zoneDir, deps.loader);
+  if (first.report.dirError) throw new ConfigError(`--zone-dir ${config.zoneDir}: ${first.report.dirError}`);
+  let zones = first.zones;
+  const responder = new Responder(new Catalog([...zones.values()].map((z) => z.zone)), {
+    ednsSize: config.ednsSize,
+    nsid: config.nsid !== undefined ? new Uint8Array(Buffer.from(config.nsid, 'utf8')) : undefined,
+  });
+  const handler: QueryHandler = (query, ctx) => responder.respond(query, ctx);
+  const onError = createRateLimitedReporter(deps.log);
+
+  const { udp, tcp, closeAll } = await openListeners(config, handler, onError);
 
   // Reloads run one at a time: a second request waits for the first, then reads the folder anew.
   let pending: Promise<unknown> = Promise.resolve();

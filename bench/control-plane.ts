@@ -1,0 +1,638 @@
+/**
+ * Control-plane benchmark (issue 3): `switchboard start` on SQLite and on PostgreSQL, loaded
+ * with 10,000 zones of 10 records each through the PowerDNS-compatible API, then
+ *
+ * - API changes per second: PATCH of one RRset (REPLACE `www` A), one client in sequence and
+ *   N clients at once on different zones;
+ * - change-to-answer latency: from sending the PATCH to the first UDP answer that carries the
+ *   new address (polled every 2 ms from several sockets), over a few hundred changes.
+ *
+ * Prints tables and records the figures in the "Control plane" section of docs/PERFORMANCE.md.
+ * Usage: node dist/bench/control-plane.js [--quick] [--stores sqlite,postgres] [--zones N]
+ *   [--load-clients N] [--change-seconds S] [--clients N] [--latency-changes N]
+ *   [--poll-ms N] [--workers N] [--no-doc] [--doc]
+ * Everything runs on loopback; every loop is bounded by a count or a deadline.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { type SwitchboardServer, startSwitchboardServer } from '../test/helpers/acme.js';
+import { listDescendants, procStatusBytes, switchboardBin, waitForAnswer } from '../test/helpers/peers.js';
+import { postgresSkipReason, startPostgres, type TestDatabase } from '../test/helpers/postgres.js';
+import { AnswerPoller, ApiClient } from './control-plane-probe.js';
+import { fmt, formatMarkdownTable, formatTable, quantileSorted } from './stats.js';
+
+/** Target from the issue: p99 change-to-answer below 1 s with 10,000 zones loaded. */
+export const CHANGE_TO_ANSWER_P99_TARGET_MS = 1000;
+
+/** Records per generated zone (SOA, 2 NS, and 7 others). */
+export const RECORDS_PER_ZONE = 10;
+
+/** Options of the control-plane suite. */
+export interface ControlPlaneBenchOptions {
+  stores: string[];
+  zones: number;
+  /** Concurrent clients while loading the zones. */
+  loadClients: number;
+  /** Length of each change-throughput run. */
+  changeSeconds: number;
+  /** Concurrent clients of the parallel change run. */
+  clients: number;
+  /** Changes measured for change-to-answer latency. */
+  latencyChanges: number;
+  /** Interval between the UDP polls of one change. */
+  pollIntervalMs: number;
+  /** A change not answered within this long counts as a timeout. */
+  pollTimeoutMs: number;
+  /** `switchboard start --workers`. */
+  workers: number;
+  log: (line: string) => void;
+}
+
+/** Sorted-sample summary (ms). */
+export interface Summary {
+  count: number;
+  median: number;
+  p99: number;
+  max: number;
+}
+
+/** What one store measured (NaN where a phase did not run). */
+export interface StoreResult {
+  store: string;
+  command: string;
+  error?: string;
+  zones: number;
+  records: number;
+  loadSeconds: number;
+  /** DNS answers the last zone loaded this long after its POST returned. */
+  loadServeMs: number;
+  rssBytes: number;
+  sequential: { changes: number; seconds: number; perSecond: number; api: Summary };
+  concurrent: {
+    clients: number;
+    changes: number;
+    seconds: number;
+    perSecond: number;
+    api: Summary;
+    errors: number;
+  };
+  latency: {
+    changes: number;
+    timeouts: number;
+    toAnswer: Summary;
+    ackToAnswer: Summary;
+    settled: Summary;
+    staleAfterNew: number;
+    api: Summary;
+  };
+}
+
+function summarize(values: number[]): Summary {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return {
+    count: v.length,
+    median: quantileSorted(v, 0.5),
+    p99: quantileSorted(v, 0.99),
+    max: v.length > 0 ? v[v.length - 1] : Number.NaN,
+  };
+}
+
+const emptySummary = (): Summary => ({ count: 0, median: Number.NaN, p99: Number.NaN, max: Number.NaN });
+
+/** The name of generated zone `i`. */
+export function zoneName(i: number): string {
+  return `z${i}.cp-bench.test.`;
+}
+
+/** A PowerDNS-style zone creation body with RECORDS_PER_ZONE records (the SOA is made by the server). */
+export function zoneBody(i: number): unknown {
+  const z = zoneName(i);
+  // RFC 5737 / RFC 3849 documentation addresses.
+  const a = (n: number): string => `192.0.2.${(i * 3 + n) % 250}`;
+  const rr = (name: string, type: string, contents: string[]) => ({
+    name,
+    type,
+    ttl: 300,
+    records: contents.map((content) => ({ content, disabled: false })),
+  });
+  return {
+    name: z,
+    kind: 'Native',
+    nameservers: [`ns1.${z}`, `ns2.${z}`],
+    rrsets: [
+      rr(`www.${z}`, 'A', [a(1)]),
+      rr(`www.${z}`, 'AAAA', [`2001:db8::${(i % 65535).toString(16)}`]),
+      rr(`mail.${z}`, 'A', [a(2)]),
+      rr(z, 'MX', [`10 mail.${z}`]),
+      rr(z, 'TXT', ['"v=spf1 mx -all"']),
+      rr(`api.${z}`, 'A', [a(3)]),
+      rr(`ns1.${z}`, 'A', [a(5)]),
+    ],
+  };
+}
+
+/** A distinct IPv4 address for change number `k` (10.0.0.0/8, private use). */
+function changeAddress(k: number): string {
+  const n = (k % 0xfffffe) + 1;
+  return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+}
+
+function changeBody(zone: string, ip: string): unknown {
+  return {
+    rrsets: [
+      {
+        name: `www.${zone}`,
+        type: 'A',
+        ttl: 300,
+        changetype: 'REPLACE',
+        records: [{ content: ip, disabled: false }],
+      },
+    ],
+  };
+}
+
+const PDNS_ZONES = '/api/v1/servers/localhost/zones';
+
+/** Runs `work(i)` for i in [0, count) with `concurrency` at once; rejects on the first failure. */
+async function runPool(
+  count: number,
+  concurrency: number,
+  work: (i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++;
+      await work(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, count)) }, lane));
+}
+
+function treeRss(pid: number): number {
+  let sum = 0;
+  for (const p of [pid, ...listDescendants(pid)]) sum += procStatusBytes(p, 'VmRSS');
+  return sum;
+}
+
+async function benchStore(store: string, opts: ControlPlaneBenchOptions): Promise<StoreResult> {
+  const log = opts.log;
+  const result: StoreResult = {
+    store,
+    command: '',
+    zones: 0,
+    records: 0,
+    loadSeconds: Number.NaN,
+    loadServeMs: Number.NaN,
+    rssBytes: 0,
+    sequential: { changes: 0, seconds: 0, perSecond: Number.NaN, api: emptySummary() },
+    concurrent: {
+      clients: opts.clients,
+      changes: 0,
+      seconds: 0,
+      perSecond: Number.NaN,
+      api: emptySummary(),
+      errors: 0,
+    },
+    latency: {
+      changes: 0,
+      timeouts: 0,
+      toAnswer: emptySummary(),
+      ackToAnswer: emptySummary(),
+      settled: emptySummary(),
+      staleAfterNew: 0,
+      api: emptySummary(),
+    },
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'sb-cp-bench-'));
+  const apiKey = `sb_bench_${randomBytes(24).toString('base64url')}`;
+  let db: TestDatabase | undefined;
+  let server: SwitchboardServer | undefined;
+  const clients: ApiClient[] = [];
+  let poller: AnswerPoller | undefined;
+  try {
+    if (store === 'postgres') {
+      const why = postgresSkipReason();
+      if (why) throw new Error(`skipped: ${why}`);
+      db = await startPostgres();
+    }
+    server = await startSwitchboardServer({
+      dataDir: join(dir, 'data'),
+      database: db?.url,
+      apiKey,
+      workers: opts.workers,
+      readyTimeoutMs: 120_000,
+    });
+    result.command = `switchboard start --workers ${opts.workers} ${db ? '--database postgres://…' : '--data DIR'} (${store})`;
+    log(`control-plane[${store}]: started, API ${server.apiUrl}, DNS ${server.dnsHost}:${server.dnsPort}`);
+
+    // A tenant with room for the whole load, and a write token for it.
+    const admin = new ApiClient(server.apiUrl, apiKey, 2);
+    clients.push(admin);
+    const acct = await admin.expect('POST', '/api/v1/accounts', {
+      name: 'bench',
+      maxZones: opts.zones + 100,
+      maxRecords: (opts.zones + 100) * RECORDS_PER_ZONE * 2,
+    });
+    const accountId = (acct.json as { id: string }).id;
+    const tok = await admin.expect('POST', '/api/v1/tokens', {
+      name: 'bench',
+      accountId,
+      scope: { admin: false, access: 'write' },
+    });
+    const secret = (tok.json as { secret: string }).secret;
+    const api = admin.withKey(secret, Math.max(opts.loadClients, opts.clients) + 2);
+    clients.push(api);
+
+    // Load: one POST per zone (the API has no multi-zone bulk path), loadClients at once.
+    log(
+      `control-plane[${store}]: loading ${opts.zones} zones × ${RECORDS_PER_ZONE} records with ${opts.loadClients} clients`,
+    );
+    const loadStart = performance.now();
+    let lastProgress = loadStart;
+    await runPool(opts.zones, opts.loadClients, async (i) => {
+      await api.expect('POST', PDNS_ZONES, zoneBody(i));
+      result.zones++;
+      if (performance.now() - lastProgress > 10_000) {
+        lastProgress = performance.now();
+        log(
+          `control-plane[${store}]:   ${result.zones} zones after ${((lastProgress - loadStart) / 1000).toFixed(0)} s`,
+        );
+      }
+    });
+    const loadEnd = performance.now();
+    result.loadSeconds = (loadEnd - loadStart) / 1000;
+    // The last zone must be served too before anything is measured.
+    await waitForAnswer(
+      server.dnsHost,
+      server.dnsPort,
+      zoneName(opts.zones - 1),
+      30_000,
+      () => !server?.exited(),
+    );
+    result.loadServeMs = performance.now() - loadEnd;
+    const sample = await api.expect('GET', `${PDNS_ZONES}/${zoneName(0)}`);
+    const rrsets = (sample.json as { rrsets?: { records: unknown[] }[] }).rrsets ?? [];
+    result.records = rrsets.reduce((n, s) => n + s.records.length, 0);
+    result.rssBytes = treeRss(server.pid);
+    log(
+      `control-plane[${store}]: loaded in ${result.loadSeconds.toFixed(1)} s (${fmt(opts.zones / result.loadSeconds)} zones/s); ` +
+        `${result.records} records in ${zoneName(0)}; RSS ${fmt(result.rssBytes / 2 ** 20)} MiB`,
+    );
+
+    let k = 0;
+    const pick = (n: number): string => zoneName((n * 7919) % opts.zones);
+
+    // (a) changes per second, one client in sequence.
+    {
+      const lat: number[] = [];
+      const start = performance.now();
+      const deadline = start + opts.changeSeconds * 1000;
+      while (performance.now() < deadline) {
+        const t = performance.now();
+        const n = k++;
+        const r = await api.call('PATCH', `${PDNS_ZONES}/${pick(n)}`, changeBody(pick(n), changeAddress(n)));
+        if (r.status < 200 || r.status >= 300)
+          throw new Error(`PATCH: HTTP ${r.status} ${r.text.slice(0, 300)}`);
+        lat.push(performance.now() - t);
+      }
+      const seconds = (performance.now() - start) / 1000;
+      result.sequential = {
+        changes: lat.length,
+        seconds,
+        perSecond: lat.length / seconds,
+        api: summarize(lat),
+      };
+      log(`control-plane[${store}]: sequential ${fmt(result.sequential.perSecond)} changes/s`);
+    }
+
+    // (a) changes per second, N clients at once, each on its own zones.
+    {
+      const lat: number[] = [];
+      let errors = 0;
+      const start = performance.now();
+      const deadline = start + opts.changeSeconds * 1000;
+      await Promise.all(
+        Array.from({ length: opts.clients }, async () => {
+          while (performance.now() < deadline) {
+            const t = performance.now();
+            const n = k++;
+            const r = await api.call(
+              'PATCH',
+              `${PDNS_ZONES}/${pick(n)}`,
+              changeBody(pick(n), changeAddress(n)),
+            );
+            if (r.status >= 200 && r.status < 300) lat.push(performance.now() - t);
+            else if (++errors <= 3)
+              log(`control-plane[${store}]:   PATCH failed: HTTP ${r.status} ${r.text.slice(0, 200)}`);
+          }
+        }),
+      );
+      const seconds = (performance.now() - start) / 1000;
+      result.concurrent = {
+        clients: opts.clients,
+        changes: lat.length,
+        seconds,
+        perSecond: lat.length / seconds,
+        api: summarize(lat),
+        errors,
+      };
+      log(`control-plane[${store}]: ${opts.clients} clients ${fmt(result.concurrent.perSecond)} changes/s`);
+    }
+
+    // (b) change-to-answer latency, one change at a time on an otherwise idle server.
+    {
+      poller = new AnswerPoller(server.dnsHost, server.dnsPort);
+      await poller.open();
+      const toAnswer: number[] = [];
+      const ackToAnswer: number[] = [];
+      const settled: number[] = [];
+      const apiLat: number[] = [];
+      let timeouts = 0;
+      let stale = 0;
+      for (let c = 0; c < opts.latencyChanges; c++) {
+        const n = k++;
+        const zone = zoneName(Math.floor(Math.random() * opts.zones));
+        const ip = changeAddress(n);
+        const start = performance.now();
+        let ackMs = Number.NaN;
+        const patch = api.call('PATCH', `${PDNS_ZONES}/${zone}`, changeBody(zone, ip)).then((r) => {
+          ackMs = performance.now() - start;
+          if (r.status < 200 || r.status >= 300)
+            throw new Error(`PATCH: HTTP ${r.status} ${r.text.slice(0, 300)}`);
+        });
+        const seen = poller.poll({
+          name: `www.${zone}`,
+          ip,
+          start,
+          intervalMs: opts.pollIntervalMs,
+          timeoutMs: opts.pollTimeoutMs,
+        });
+        const [, p] = await Promise.all([patch, seen]);
+        apiLat.push(ackMs);
+        stale += p.staleAfterNew;
+        if (Number.isNaN(p.firstNewMs)) {
+          timeouts++;
+          continue;
+        }
+        toAnswer.push(p.firstNewMs);
+        ackToAnswer.push(p.firstNewMs - ackMs);
+        settled.push(Math.max(p.firstNewMs, p.lastStaleMs));
+      }
+      result.latency = {
+        changes: opts.latencyChanges,
+        timeouts,
+        toAnswer: summarize(toAnswer),
+        ackToAnswer: summarize(ackToAnswer),
+        settled: summarize(settled),
+        staleAfterNew: stale,
+        api: summarize(apiLat),
+      };
+      const l = result.latency.toAnswer;
+      log(
+        `control-plane[${store}]: change-to-answer median ${fmt(l.median, 1)} ms, p99 ${fmt(l.p99, 1)} ms, ` +
+          `max ${fmt(l.max, 1)} ms, ${timeouts} timeouts`,
+      );
+    }
+  } catch (e) {
+    result.error = (e as Error).message.split('\n')[0];
+    log(`control-plane[${store}]: ${result.error}`);
+    if (server && !/^skipped/.test(result.error)) log(server.output().slice(-3000));
+  } finally {
+    poller?.close();
+    for (const c of clients) c.close();
+    await server?.stop();
+    await db?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return result;
+}
+
+/** Runs the suite on every store of `opts.stores`, one after the other. */
+export async function runControlPlaneBench(opts: ControlPlaneBenchOptions): Promise<StoreResult[]> {
+  if (!existsSync(switchboardBin())) throw new Error(`${switchboardBin()} not found (build first)`);
+  const out: StoreResult[] = [];
+  for (const store of opts.stores) out.push(await benchStore(store, opts));
+  return out;
+}
+
+const ms = (n: number): string => fmt(n, 1);
+
+/** The throughput table. */
+export function throughputTable(results: StoreResult[]): { header: string[]; rows: string[][] } {
+  const header = [
+    'store',
+    'zones',
+    'records/zone',
+    'load s',
+    'zones/s',
+    'RSS MiB',
+    '1 client changes/s',
+    '1 client p50 ms',
+    '1 client p99 ms',
+    'N clients',
+    'N clients changes/s',
+    'N clients p50 ms',
+    'N clients p99 ms',
+    'note',
+  ];
+  const rows = results.map((r) => [
+    r.store,
+    fmt(r.zones),
+    fmt(r.records),
+    fmt(r.loadSeconds, 1),
+    fmt(r.zones / r.loadSeconds),
+    r.rssBytes > 0 ? fmt(r.rssBytes / 2 ** 20) : '–',
+    fmt(r.sequential.perSecond),
+    ms(r.sequential.api.median),
+    ms(r.sequential.api.p99),
+    fmt(r.concurrent.clients),
+    fmt(r.concurrent.perSecond),
+    ms(r.concurrent.api.median),
+    ms(r.concurrent.api.p99),
+    r.error ?? (r.concurrent.errors > 0 ? `${r.concurrent.errors} failed PATCHes` : ''),
+  ]);
+  return { header, rows };
+}
+
+/** The change-to-answer table. */
+export function latencyTable(results: StoreResult[]): { header: string[]; rows: string[][] } {
+  const header = [
+    'store',
+    'changes',
+    'median ms',
+    'p99 ms',
+    'max ms',
+    'timeouts',
+    'ack→answer median ms',
+    'ack→answer p99 ms',
+    'settled p99 ms',
+    'stale after new',
+    'PATCH p50 ms',
+  ];
+  const rows = results.map((r) => {
+    const l = r.latency;
+    return [
+      r.store,
+      fmt(l.changes),
+      ms(l.toAnswer.median),
+      ms(l.toAnswer.p99),
+      ms(l.toAnswer.max),
+      fmt(l.timeouts),
+      ms(l.ackToAnswer.median),
+      ms(l.ackToAnswer.p99),
+      ms(l.settled.p99),
+      fmt(l.staleAfterNew),
+      ms(l.api.median),
+    ];
+  });
+  return { header, rows };
+}
+
+/** One verdict line per store against the issue's target. */
+export function verdictLines(results: StoreResult[]): string[] {
+  return results
+    .filter((r) => r.latency.toAnswer.count > 0)
+    .map((r) => {
+      const l = r.latency;
+      const p99 =
+        l.timeouts > 0 && l.timeouts / l.changes >= 0.01 ? Number.POSITIVE_INFINITY : l.toAnswer.p99;
+      const ok = p99 < CHANGE_TO_ANSWER_P99_TARGET_MS;
+      return `${r.store}: p99 change-to-answer ${fmt(p99, 1)} ms with ${fmt(r.zones)} zones loaded (target < ${CHANGE_TO_ANSWER_P99_TARGET_MS} ms: ${ok ? 'met' : 'NOT met'})`;
+    });
+}
+
+/** The machine, for the record. */
+export function describeMachine(): string[] {
+  const c = cpus();
+  return [
+    `CPU: ${c.length} × ${c[0]?.model ?? 'unknown'}`,
+    `memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB; kernel ${release()}; Node ${process.version}`,
+    // The machine is shared: the load when the run began says how noisy the figures may be.
+    `load average at start: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  ];
+}
+
+/** The Markdown written between the control-plane markers. */
+export function controlPlaneMarkdown(
+  results: StoreResult[],
+  meta: { command: string; started: Date; machine: string[]; opts: ControlPlaneBenchOptions },
+): string {
+  const o = meta.opts;
+  const t = throughputTable(results);
+  const l = latencyTable(results);
+  return [
+    `Recorded ${meta.started.toISOString()} with \`${meta.command}\`.`,
+    '',
+    ...meta.machine.map((m) => `- ${m}`),
+    `- ${o.zones} zones × ${RECORDS_PER_ZONE} records loaded with ${o.loadClients} concurrent POSTs; ` +
+      `\`switchboard start --workers ${o.workers}\`; change runs of ${o.changeSeconds} s; ` +
+      `${o.latencyChanges} changes for latency, polled every ${o.pollIntervalMs} ms (timeout ${o.pollTimeoutMs} ms)`,
+    '',
+    '### Loading and API changes per second',
+    '',
+    formatMarkdownTable(t.header, t.rows),
+    '',
+    '### Change-to-answer latency',
+    '',
+    formatMarkdownTable(l.header, l.rows),
+    '',
+    ...verdictLines(results).map((v) => `- ${v}`),
+    ...results.filter((r) => r.error).map((r) => `- ${r.store}: ${r.error}`),
+  ].join('\n');
+}
+
+const BEGIN = '<!-- bench:control-plane:begin -->';
+const END = '<!-- bench:control-plane:end -->';
+
+/** Replaces the figures between the control-plane markers of docs/PERFORMANCE.md (adding the section if absent). */
+export function writeControlPlaneDoc(section: string, file = resolve('docs/PERFORMANCE.md')): void {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Performance\n';
+  const a = text.indexOf(BEGIN);
+  const b = text.indexOf(END);
+  const next =
+    a >= 0 && b > a
+      ? `${text.slice(0, a + BEGIN.length)}\n${section}\n${text.slice(b)}`
+      : `${text.trimEnd()}\n\n## Control plane\n\n${BEGIN}\n${section}\n${END}\n`;
+  writeFileSync(file, next);
+}
+
+/** Parses the suite's options from a command line (also used by bench/run.ts). */
+export function parseControlPlaneArgs(argv: string[], log: (line: string) => void): ControlPlaneBenchOptions {
+  const quick = argv.includes('--quick');
+  const get = (flag: string, dflt: string): string => {
+    const i = argv.indexOf(flag);
+    return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
+  };
+  const num = (flag: string, dflt: number, min: number, max: number): number => {
+    const n = Number(get(flag, String(dflt)));
+    if (!Number.isFinite(n) || n < min || n > max)
+      throw new Error(`${flag} must be between ${min} and ${max}`);
+    return n;
+  };
+  return {
+    stores: get('--stores', 'sqlite,postgres').split(','),
+    zones: num('--zones', quick ? 1000 : 10000, 1, 100000),
+    loadClients: num('--load-clients', 8, 1, 64),
+    changeSeconds: num('--change-seconds', quick ? 3 : 10, 1, 120),
+    clients: num('--clients', 8, 1, 64),
+    latencyChanges: num('--latency-changes', quick ? 50 : 300, 1, 5000),
+    pollIntervalMs: num('--poll-ms', 2, 1, 100),
+    pollTimeoutMs: num('--poll-timeout-ms', 5000, 100, 30000),
+    workers: num('--workers', 2, 1, 16),
+    log,
+  };
+}
+
+/** Runs the suite, prints its tables and (unless told not to) records them; for bench/run.ts too. */
+export async function runControlPlaneSuite(
+  argv: string[],
+  command: string,
+  writeDoc: boolean,
+): Promise<void> {
+  const log = (line: string): void => console.log(line);
+  const opts = parseControlPlaneArgs(argv, log);
+  const started = new Date();
+  const machine = describeMachine();
+  const results = await runControlPlaneBench(opts);
+  const t = throughputTable(results);
+  const l = latencyTable(results);
+  log(`\nControl plane: loading and API changes (${opts.zones} zones × ${RECORDS_PER_ZONE} records)\n`);
+  log(formatTable(t.header, t.rows));
+  log(`\nControl plane: change-to-answer latency (PATCH sent → first UDP answer with the new value)\n`);
+  log(formatTable(l.header, l.rows));
+  for (const v of verdictLines(results)) log(v);
+  const measured = results.some(
+    (r) => r.latency.toAnswer.count > 0 || Number.isFinite(r.sequential.perSecond),
+  );
+  if (writeDoc && measured) {
+    writeControlPlaneDoc(controlPlaneMarkdown(results, { command, started, machine, opts }));
+    log('\nbench: control-plane figures written to docs/PERFORMANCE.md');
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const argv = process.argv.slice(2);
+  const rel = relative(process.cwd(), process.argv[1]);
+  const script = rel.startsWith('..') ? process.argv[1] : rel;
+  const bin = process.env.SWITCHBOARD_BIN ? `SWITCHBOARD_BIN=${process.env.SWITCHBOARD_BIN} ` : '';
+  const command = `${bin}node ${script} ${argv.join(' ')}`.trim();
+  console.log(`bench: ${command}`);
+  for (const m of describeMachine()) console.log(`bench: ${m}`);
+  // Quick runs are for trying the harness; only full runs are recorded unless asked.
+  const writeDoc = !argv.includes('--no-doc') && (!argv.includes('--quick') || argv.includes('--doc'));
+  runControlPlaneSuite(argv, command, writeDoc).then(
+    () => process.exit(0),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}

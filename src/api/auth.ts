@@ -1,0 +1,59 @@
+/**
+ * Authentication: every route except the public ones (`config.public`) needs an API key, sent
+ * PowerDNS-style as `X-API-Key: <secret>` or as `Authorization: Bearer <secret>` (RFC 6750 §2.1).
+ * The control plane resolves the key to a `Principal`, which the routes pass on unchanged:
+ * authorization itself happens in the control plane.
+ * @module
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ControlPlane, Principal } from '../control/types.js';
+import { ApiError } from './errors.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Served without an API key (`GET /api`, the OpenAPI document, `/healthz`). */
+    public?: boolean;
+    /** A PowerDNS-compatible route: schema failures answer 422 as PowerDNS does. */
+    pdns?: boolean;
+  }
+}
+
+const principals = new WeakMap<FastifyRequest, Principal>();
+
+/** The API key of a request, or undefined when it carries none. */
+export function secretOfHeaders(headers: FastifyRequest['headers']): string | undefined {
+  const key = headers['x-api-key'];
+  if (typeof key === 'string' && key.trim() !== '') return key.trim();
+  const auth = headers.authorization;
+  if (typeof auth === 'string') {
+    // RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; the scheme is case-insensitive (RFC 9110 §11.1).
+    const m = /^Bearer +(\S+)\s*$/i.exec(auth);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/** Installs the authentication hook: it runs before the body is read, so anonymous uploads cost nothing. */
+export function registerAuth(app: FastifyInstance, control: ControlPlane): void {
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.routeOptions.config?.public === true) return;
+    const secret = secretOfHeaders(request.headers);
+    // RFC 9110 §15.5.2: a 401 carries a challenge.
+    reply.header('www-authenticate', 'Bearer realm="switchboard"');
+    if (secret === undefined) {
+      throw new ApiError(401, 'API_ERR_UNAUTHENTICATED', 'an API key is required (X-API-Key header)');
+    }
+    const principal = await control.authenticate(secret, request.ip);
+    if (principal === null) throw new ApiError(401, 'API_ERR_UNAUTHENTICATED', 'unknown or revoked API key');
+    reply.removeHeader('www-authenticate');
+    principals.set(request, { ...principal, remote: principal.remote ?? request.ip });
+  });
+}
+
+/** The authenticated caller of a request (the hook guarantees one on non-public routes). */
+export function principalOf(request: FastifyRequest): Principal {
+  const p = principals.get(request);
+  if (p === undefined)
+    throw new ApiError(401, 'API_ERR_UNAUTHENTICATED', 'an API key is required (X-API-Key header)');
+  return p;
+}

@@ -1,0 +1,161 @@
+/**
+ * The HTTP API of the control plane: the native REST API under `/api/v1/`, the
+ * PowerDNS-compatible API under `/api` and `/api/v1/servers/localhost/…`, the OpenAPI document
+ * at `/api/v1/openapi.json` and `/healthz`. `buildApi` returns the Fastify instance ready but
+ * not listening (`switchboard start` calls `listen`; tests use `inject`). docs/API.md describes it.
+ * @module
+ */
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { ControlPlane } from '../control/types.js';
+import { registerAuth } from './auth.js';
+import { responseOfError } from './errors.js';
+import { registerPdnsRoutes } from './pdns.js';
+import { registerAccountRoutes } from './routes/accounts.js';
+import { registerAuditRoutes } from './routes/audit.js';
+import { registerTokenRoutes } from './routes/tokens.js';
+import { registerZoneRoutes, ZONEFILE_MEDIA_TYPE } from './routes/zones.js';
+import { addSharedSchemas } from './schemas.js';
+
+export { ApiError, type ApiErrorCode, type ErrorBody, statusOfControlCode } from './errors.js';
+
+/** Options of `buildApi`. */
+export interface ApiOptions {
+  /** Log requests with Fastify's logger (pino, JSON on stdout). */
+  logger?: boolean;
+  /** The Switchboard version shown in the OpenAPI document and the PowerDNS server object. */
+  version?: string;
+}
+
+/** Where the OpenAPI document is served. */
+export const OPENAPI_PATH = '/api/v1/openapi.json';
+
+/** Default body limit of JSON requests (zone files have their own, larger one). */
+const BODY_LIMIT = 4 * 1024 * 1024;
+
+const description = [
+  'Switchboard control plane. Every route except `GET /api`, `GET /api/v1/openapi.json` and',
+  '`GET /healthz` needs an API key, sent as `X-API-Key: <secret>` or `Authorization: Bearer <secret>`.',
+  '',
+  'Zone reads and writes carry `ETag: "<version>"`; send it back in `If-Match` to change the zone only',
+  'if nobody else changed it meanwhile (else 412). Lists are paged: `?limit=&cursor=` → `{items, next}`.',
+  'Errors are `{"error", "code", "field"}`.',
+  '',
+  'The `powerdns` routes speak the PowerDNS Authoritative HTTP API (v1) for existing PowerDNS clients.',
+].join('\n');
+
+/** Builds the API over a control plane; the caller listens (or injects). */
+export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Promise<FastifyInstance> {
+  const version = opts.version ?? '0.0.0';
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: BODY_LIMIT,
+    ajv: {
+      customOptions: {
+        // Closed request schemas must reject unknown fields (400), not drop them silently.
+        removeAdditional: false,
+        coerceTypes: 'array',
+        useDefaults: true,
+        allErrors: false,
+      },
+    },
+  });
+
+  // A JSON body may be empty: PowerDNS clients send `Content-Type: application/json` on
+  // body-less PUTs (lego's notify). The default parser keeps its prototype-poisoning checks.
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') done(null, undefined);
+    else jsonParser(request, text, done);
+  });
+  // RFC 4027 §2: text/dns is master-file text.
+  app.addContentTypeParser(ZONEFILE_MEDIA_TYPE, { parseAs: 'string' }, (_request, body, done) =>
+    done(null, body),
+  );
+  // PowerDNS reads JSON whatever the Content-Type (its docs' curl examples send form-encoded).
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (/^\s*[[{]/.test(text)) jsonParser(request, text, done);
+    else done(null, text === '' ? undefined : text);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Switchboard API', description, version },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API token secret.' },
+          bearer: { type: 'http', scheme: 'bearer', description: 'The same secret as a bearer token.' },
+        },
+      },
+      security: [{ apiKey: [] }, { bearer: [] }],
+      tags: [
+        { name: 'accounts', description: 'Tenants and their users (administrators)' },
+        { name: 'tokens', description: 'API tokens: created, listed, revoked' },
+        { name: 'zones', description: 'Zones: create, list, get, delete' },
+        { name: 'rrsets', description: 'RRsets: list, change atomically' },
+        { name: 'zonefile', description: 'Import and export in master-file format (text/dns)' },
+        { name: 'versions', description: 'Zone versions: list, diff, roll back' },
+        { name: 'audit', description: 'Audit log' },
+        { name: 'system', description: 'Health and this document' },
+        { name: 'powerdns', description: 'PowerDNS-compatible API (PowerDNS Authoritative HTTP API v1)' },
+      ],
+    },
+    refResolver: {
+      // Name shared schemas by their $id in components/schemas.
+      buildLocalReference: (json, _baseUri, _fragment, i) =>
+        typeof json.$id === 'string' ? json.$id : `def-${i}`,
+    },
+  });
+  addSharedSchemas(app);
+
+  app.setErrorHandler((err, request, reply) => {
+    const { status, body } = responseOfError(err, { pdns: request.routeOptions.config?.pdns === true });
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    return reply.code(status).type('application/json; charset=utf-8').send(body);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .send({ error: `no route ${request.method} ${request.url.split('?')[0]}`, code: 'API_ERR_NOT_FOUND' }),
+  );
+  registerAuth(app, control);
+
+  app.get(
+    '/healthz',
+    {
+      config: { public: true },
+      schema: {
+        tags: ['system'],
+        summary: 'Liveness',
+        security: [],
+        response: {
+          200: {
+            description: 'The API is up',
+            type: 'object',
+            properties: { status: { type: 'string' }, version: { type: 'string' } },
+          },
+        },
+      },
+    },
+    async () => ({ status: 'ok', version }),
+  );
+  app.get(
+    OPENAPI_PATH,
+    {
+      config: { public: true },
+      schema: { tags: ['system'], summary: 'This OpenAPI document', security: [] },
+    },
+    async () => app.swagger(),
+  );
+
+  registerAccountRoutes(app, control);
+  registerTokenRoutes(app, control);
+  registerZoneRoutes(app, control);
+  registerAuditRoutes(app, control);
+  registerPdnsRoutes(app, control, { version });
+  return app;
+}

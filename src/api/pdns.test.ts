@@ -1,0 +1,670 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { backends, openTestApi, type Tenant, type TestApi } from './harness.test.js';
+import { zoneIdOfName, zoneNameOfId } from './names.js';
+import { changesOfPdnsRRsets } from './pdns.js';
+
+/**
+ * The JSON shapes PowerDNS Authoritative 4.7.3 (Debian 12, gsqlite3 backend) sent for the same
+ * requests, written down by hand from what it answered: key → JSON type, arrays by their
+ * element. Keys Switchboard adds would break clients that decode strictly, keys it lacks would
+ * break clients that read them, so the shapes must be equal.
+ */
+const observed = {
+  apiVersions: [{ url: 'string', version: 'number' }],
+  server: {
+    autoprimaries_url: 'string',
+    config_url: 'string',
+    daemon_type: 'string',
+    id: 'string',
+    type: 'string',
+    url: 'string',
+    version: 'string',
+    zones_url: 'string',
+  },
+  zoneListEntry: {
+    account: 'string',
+    catalog: 'string',
+    dnssec: 'boolean',
+    edited_serial: 'number',
+    id: 'string',
+    kind: 'string',
+    last_check: 'number',
+    masters: [],
+    name: 'string',
+    notified_serial: 'number',
+    serial: 'number',
+    url: 'string',
+  },
+  rrset: {
+    comments: [],
+    name: 'string',
+    records: [{ content: 'string', disabled: 'boolean' }],
+    ttl: 'number',
+    type: 'string',
+  },
+  notify: { result: 'string' },
+  error: { error: 'string' },
+} as const;
+
+/** A zone as `GET /zones/{id}` and `POST /zones` show it (without `rrsets` when `?rrsets=false`). */
+const observedZoneKeys = [
+  'account',
+  'api_rectify',
+  'catalog',
+  'dnssec',
+  'edited_serial',
+  'id',
+  'kind',
+  'last_check',
+  'master_tsig_key_ids',
+  'masters',
+  'name',
+  'notified_serial',
+  'nsec3narrow',
+  'nsec3param',
+  'rrsets',
+  'serial',
+  'slave_tsig_key_ids',
+  'soa_edit',
+  'soa_edit_api',
+  'url',
+];
+
+/** The shape of a JSON value: objects by key, arrays by their first element, scalars by type. */
+function shapeOf(v: unknown): unknown {
+  if (Array.isArray(v)) return v.length === 0 ? [] : [shapeOf(v[0])];
+  if (v !== null && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shapeOf(x)]));
+  }
+  return v === null ? 'null' : typeof v;
+}
+
+/** Shape of the subset of keys of `expected` (for error bodies, which may carry more). */
+function shapeOfKeys(v: Record<string, unknown>, expected: Record<string, unknown>): unknown {
+  return shapeOf(Object.fromEntries(Object.keys(expected).map((k) => [k, v[k]])));
+}
+
+const Z = '/api/v1/servers/localhost/zones';
+
+for (const { name: backend, skip } of backends) {
+  describe(`PowerDNS-compatible API (${backend})`, { skip }, () => {
+    let api: TestApi;
+    let t: Tenant;
+    before(async () => {
+      api = await openTestApi(backend);
+      t = await api.tenant('pdns');
+    });
+    after(async () => {
+      await api.close();
+    });
+
+    test('discovery: /api, /api/v1, /servers, /servers/localhost', async () => {
+      const v = await api.req('GET', '/api', { key: null });
+      assert.equal(v.status, 200);
+      assert.deepEqual(v.json, [{ url: '/api/v1', version: 1 }]);
+      assert.deepEqual(shapeOf(v.json), observed.apiVersions);
+      const features = await api.req('GET', '/api/v1', { key: t.key });
+      assert.deepEqual(features.json, [{ api_features: [], server_url: '/api/v1/servers{/server}' }]);
+      const list = await api.req('GET', '/api/v1/servers', { key: t.key });
+      assert.equal(list.status, 200);
+      assert.deepEqual(shapeOf(list.json), [observed.server]);
+      const s = await api.req('GET', '/api/v1/servers/localhost', { key: t.key });
+      assert.deepEqual(shapeOf(s.json), observed.server);
+      assert.equal(s.json.type, 'Server');
+      assert.equal(s.json.id, 'localhost');
+      assert.equal(s.json.daemon_type, 'authoritative');
+      assert.equal(s.json.url, '/api/v1/servers/localhost');
+      assert.equal(s.json.zones_url, '/api/v1/servers/localhost/zones{/zone}');
+      assert.equal(s.json.config_url, '/api/v1/servers/localhost/config{/config_setting}');
+      // octoDNS reads the first three dot-separated numbers (before any '-') of the version.
+      const parts = String(s.json.version)
+        .split('.')
+        .slice(0, 3)
+        .map((p) => Number(p.split('-')[0]));
+      assert.ok(parts[0] >= 4 && parts[1] >= 3, s.json.version);
+      assert.equal((await api.req('GET', '/api/v1/servers', { key: null })).status, 401);
+      assert.equal((await api.req('GET', '/api/v1/servers/localhost', { key: 'wrong' })).status, 401);
+      const stats = await api.req('GET', '/api/v1/servers/localhost/statistics', { key: t.key });
+      assert.ok(Array.isArray(stats.json));
+      const config = await api.req('GET', '/api/v1/servers/localhost/config', { key: t.key });
+      assert.ok(Array.isArray(config.json));
+      for (const c of config.json) assert.deepEqual(Object.keys(c).sort(), ['name', 'type', 'value']);
+    });
+
+    test('POST creates a zone: 201 with the Zone object and its rrsets', async () => {
+      const r = await api.req('POST', Z, {
+        key: t.key,
+        body: {
+          name: 'pdns-create.test.',
+          kind: 'Native',
+          masters: [],
+          nameservers: ['ns1.example.net.', 'ns2.example.net.'],
+          soa_edit_api: 'INCEPTION-INCREMENT',
+          serial: 0,
+          rrsets: [
+            {
+              name: 'www.pdns-create.test.',
+              type: 'A',
+              ttl: 300,
+              changetype: 'REPLACE',
+              records: [
+                { content: '192.0.2.1', disabled: false },
+                { content: '192.0.2.2', disabled: true },
+              ],
+            },
+          ],
+        },
+      });
+      assert.equal(r.status, 201, r.text);
+      assert.deepEqual(Object.keys(r.json).sort(), observedZoneKeys);
+      assert.equal(r.json.id, 'pdns-create.test.');
+      assert.equal(r.json.name, 'pdns-create.test.');
+      assert.equal(r.json.kind, 'Native');
+      assert.equal(r.json.url, '/api/v1/servers/localhost/zones/pdns-create.test.');
+      assert.equal(r.json.dnssec, false);
+      for (const rr of r.json.rrsets) assert.deepEqual(shapeOf(rr), observed.rrset);
+      const www = r.json.rrsets.find((x: { name: string }) => x.name === 'www.pdns-create.test.');
+      assert.deepEqual(www.records, [
+        { content: '192.0.2.1', disabled: false },
+        { content: '192.0.2.2', disabled: true },
+      ]);
+      const ns = r.json.rrsets.find((x: { type: string }) => x.type === 'NS');
+      assert.deepEqual(ns.records.map((x: { content: string }) => x.content).sort(), [
+        'ns1.pdns-create.test.',
+        'ns2.example.net.',
+      ]);
+      assert.ok(r.json.rrsets.some((x: { type: string }) => x.type === 'SOA'));
+
+      const again = await api.req('POST', Z, {
+        key: t.key,
+        body: { name: 'pdns-create.test.', kind: 'Native', nameservers: [] },
+      });
+      assert.equal(again.status, 409);
+      assert.deepEqual(shapeOfKeys(again.json, observed.error), observed.error);
+
+      const noRRsets = await api.req('POST', `${Z}?rrsets=false`, {
+        key: t.key,
+        body: { name: 'pdns-create2.test', kind: 'Master' },
+      });
+      assert.equal(noRRsets.status, 201, noRRsets.text);
+      assert.deepEqual(
+        Object.keys(noRRsets.json).sort(),
+        observedZoneKeys.filter((k) => k !== 'rrsets'),
+      );
+      assert.equal(noRRsets.json.name, 'pdns-create2.test.');
+    });
+
+    test('POST: bad input is 422 {"error"}; unsupported kinds are refused', async () => {
+      const cases: unknown[] = [
+        {
+          name: 'bad1.test.',
+          rrsets: [{ name: 'x.bad1.test.', type: 'A', records: [{ content: '192.0.2.1' }] }],
+        }, // no ttl
+        {
+          name: 'bad2.test.',
+          rrsets: [{ name: 'x.bad2.test.', type: 'A', ttl: 1, records: [{ content: '1.2.3' }] }],
+        },
+        { name: 'bad3.test.', kind: 'Slave', masters: ['192.0.2.53'] },
+        { name: 'bad4.test.', dnssec: true },
+        { kind: 'Native' },
+      ];
+      for (const body of cases) {
+        const r = await api.req('POST', Z, { key: t.key, body });
+        assert.equal(r.status, 422, `${JSON.stringify(body)}: ${r.text}`);
+        assert.deepEqual(shapeOfKeys(r.json, observed.error), observed.error);
+      }
+      const list = await api.req('GET', Z, { key: t.key });
+      assert.ok(!list.json.some((z: { name: string }) => z.name.startsWith('bad')));
+    });
+
+    test('GET lists zones and filters by ?zone=', async () => {
+      await api.req('POST', Z, {
+        key: t.key,
+        body: { name: 'list.test.', kind: 'Native', nameservers: ['ns1.example.net.'] },
+      });
+      const l = await api.req('GET', Z, { key: t.key });
+      assert.equal(l.status, 200);
+      assert.ok(Array.isArray(l.json));
+      const entry = l.json.find((z: { name: string }) => z.name === 'list.test.');
+      assert.deepEqual(shapeOf(entry), observed.zoneListEntry);
+      assert.equal(entry.url, '/api/v1/servers/localhost/zones/list.test.');
+      for (const q of ['list.test.', 'list.test', 'LIST.test.']) {
+        const f = await api.req('GET', `${Z}?zone=${q}`, { key: t.key });
+        assert.equal(f.status, 200);
+        assert.deepEqual(
+          f.json.map((z: { name: string }) => z.name),
+          ['list.test.'],
+          q,
+        );
+      }
+      assert.deepEqual((await api.req('GET', `${Z}?zone=absent.test.`, { key: t.key })).json, []);
+      assert.equal((await api.req('GET', `${Z}?zone=list.test.&dnssec=false`, { key: t.key })).status, 200);
+    });
+
+    test('GET one zone: shapes, ?rrsets=false, rrset_name/rrset_type, 404 {"error"}', async () => {
+      await api.req('POST', Z, {
+        key: t.key,
+        body: {
+          name: 'get.test.',
+          kind: 'Native',
+          nameservers: ['ns1.example.net.'],
+          rrsets: [
+            {
+              name: 'www.get.test.',
+              type: 'A',
+              ttl: 60,
+              records: [{ content: '192.0.2.5', disabled: false }],
+            },
+          ],
+        },
+      });
+      for (const id of ['get.test.', 'get.test']) {
+        const g = await api.req('GET', `${Z}/${id}`, { key: t.key });
+        assert.equal(g.status, 200);
+        assert.deepEqual(Object.keys(g.json).sort(), observedZoneKeys);
+        assert.equal(g.json.id, 'get.test.');
+        for (const rr of g.json.rrsets) assert.deepEqual(shapeOf(rr), observed.rrset);
+      }
+      const bare = await api.req('GET', `${Z}/get.test.?rrsets=false`, { key: t.key });
+      assert.equal(bare.json.rrsets, undefined);
+      const f = await api.req('GET', `${Z}/get.test.?rrset_name=www.get.test.&rrset_type=A`, { key: t.key });
+      assert.deepEqual(f.json.rrsets, [
+        {
+          comments: [],
+          name: 'www.get.test.',
+          records: [{ content: '192.0.2.5', disabled: false }],
+          ttl: 60,
+          type: 'A',
+        },
+      ]);
+      const missing = await api.req('GET', `${Z}/absent.test.`, { key: t.key });
+      assert.equal(missing.status, 404);
+      assert.deepEqual(shapeOfKeys(missing.json, observed.error), observed.error);
+    });
+
+    test('PATCH REPLACE / DELETE / EXTEND / PRUNE → 204, as lego, external-dns and octoDNS send them', async () => {
+      await api.req('POST', Z, {
+        key: t.key,
+        body: { name: 'patch.test.', kind: 'Native', nameservers: ['ns1.example.net.'] },
+      });
+      const get = async () => (await api.req('GET', `${Z}/patch.test.`, { key: t.key })).json;
+      const rrset = async (name: string, type: string) =>
+        (await get()).rrsets.find((r: { name: string; type: string }) => r.name === name && r.type === type);
+      const before1 = await get();
+
+      // lego's Present: an extra `kind` on the RRset and pre-v1 fields on the record.
+      const lego = await api.req('PATCH', `${Z}/patch.test.`, {
+        key: t.key,
+        body: {
+          rrsets: [
+            {
+              name: '_acme-challenge.patch.test.',
+              type: 'TXT',
+              kind: 'Master',
+              changetype: 'REPLACE',
+              ttl: 120,
+              records: [
+                {
+                  content: '"token-1"',
+                  disabled: false,
+                  name: '_acme-challenge.patch.test.',
+                  type: 'TXT',
+                  ttl: 120,
+                },
+              ],
+            },
+          ],
+        },
+      });
+      assert.equal(lego.status, 204, lego.text);
+      assert.equal(lego.text, '');
+      const txt = await rrset('_acme-challenge.patch.test.', 'TXT');
+      assert.deepEqual(txt.records, [{ content: '"token-1"', disabled: false }]);
+      assert.equal(txt.ttl, 120);
+      const after1 = await get();
+      assert.notEqual(after1.serial, before1.serial);
+
+      // external-dns: a whole Zone object as the body, TTL 0 on DELETE.
+      const ext = await api.req('PATCH', `${Z}/patch.test.`, {
+        key: t.key,
+        body: {
+          id: 'patch.test.',
+          name: 'patch.test.',
+          kind: 'Native',
+          rrsets: [
+            {
+              name: 'app.patch.test.',
+              type: 'A',
+              ttl: 300,
+              changetype: 'REPLACE',
+              records: [{ content: '192.0.2.80', disabled: false, 'set-ptr': false }],
+              comments: [],
+            },
+          ],
+        },
+      });
+      assert.equal(ext.status, 204, ext.text);
+      assert.equal((await rrset('app.patch.test.', 'A')).ttl, 300);
+
+      // EXTEND adds, PRUNE removes records (PowerDNS 5).
+      const extend = await api.req('PATCH', `${Z}/patch.test.`, {
+        key: t.key,
+        body: {
+          rrsets: [
+            {
+              name: 'app.patch.test.',
+              type: 'A',
+              ttl: 300,
+              changetype: 'EXTEND',
+              records: [{ content: '192.0.2.81' }],
+            },
+          ],
+        },
+      });
+      assert.equal(extend.status, 204, extend.text);
+      assert.deepEqual(
+        (await rrset('app.patch.test.', 'A')).records.map((r: { content: string }) => r.content).sort(),
+        ['192.0.2.80', '192.0.2.81'],
+      );
+      const prune = await api.req('PATCH', `${Z}/patch.test.`, {
+        key: t.key,
+        body: {
+          rrsets: [
+            { name: 'app.patch.test.', type: 'A', changetype: 'PRUNE', records: [{ content: '192.0.2.80' }] },
+          ],
+        },
+      });
+      assert.equal(prune.status, 204, prune.text);
+      assert.deepEqual((await rrset('app.patch.test.', 'A')).records, [
+        { content: '192.0.2.81', disabled: false },
+      ]);
+
+      // REPLACE with no records removes the RRset (as PowerDNS does); DELETE removes; both tolerate absence.
+      const empty = await api.req('PATCH', `${Z}/patch.test.`, {
+        key: t.key,
+        body: {
+          rrsets: [{ name: 'app.patch.test.', type: 'A', ttl: 300, changetype: 'REPLACE', records: [] }],
+        },
+      });
+      assert.equal(empty.status, 204);
+      assert.equal(await rrset('app.patch.test.', 'A'), undefined);
+      // lego's CleanUp: DELETE with a TTL and no records; octoDNS: DELETE with the old records.
+      const del = await api.req('PATCH', `${Z}/patch.test.`, {
+        key: t.key,
+        body: {
+          rrsets: [
+            { name: '_acme-challenge.patch.test.', type: 'TXT', changetype: 'DELETE', ttl: 120 },
+            {
+              name: 'never.patch.test.',
+              type: 'A',
+              changetype: 'DELETE',
+              ttl: 60,
+              records: [{ content: '192.0.2.1', disabled: false }],
+            },
+          ],
+        },
+      });
+      assert.equal(del.status, 204, del.text);
+      assert.equal(await rrset('_acme-challenge.patch.test.', 'TXT'), undefined);
+      // An empty change list is accepted (PowerDNS: 204) and changes nothing.
+      const serial = (await get()).serial;
+      assert.equal(
+        (await api.req('PATCH', `${Z}/patch.test.`, { key: t.key, body: { rrsets: [] } })).status,
+        204,
+      );
+      assert.equal((await get()).serial, serial);
+    });
+
+    test('PATCH: bad input is 422 {"error"} and nothing changes; unknown zone is 404', async () => {
+      await api.req('POST', Z, {
+        key: t.key,
+        body: { name: 'patchbad.test.', kind: 'Native', nameservers: ['ns1.example.net.'] },
+      });
+      const before1 = (await api.req('GET', `${Z}/patchbad.test.`, { key: t.key })).json;
+      const ok = {
+        name: 'fine.patchbad.test.',
+        type: 'A',
+        ttl: 60,
+        changetype: 'REPLACE',
+        records: [{ content: '192.0.2.1' }],
+      };
+      const cases: unknown[] = [
+        {
+          rrsets: [
+            ok,
+            {
+              name: 'www.patchbad.test.',
+              type: 'A',
+              ttl: 60,
+              changetype: 'REPLACE',
+              records: [{ content: '1.2.3' }],
+            },
+          ],
+        },
+        {
+          rrsets: [
+            ok,
+            {
+              name: 'www.example.org.',
+              type: 'A',
+              ttl: 60,
+              changetype: 'REPLACE',
+              records: [{ content: '192.0.2.1' }],
+            },
+          ],
+        },
+        {
+          rrsets: [
+            ok,
+            {
+              name: 'www.patchbad.test.',
+              type: 'A',
+              changetype: 'REPLACE',
+              records: [{ content: '192.0.2.1' }],
+            },
+          ],
+        },
+        { rrsets: [ok, { name: 'www.patchbad.test.', type: 'A', ttl: 60, changetype: 'FOO', records: [] }] },
+        { rrsets: [ok, { ...ok, records: [{ content: '192.0.2.2' }] }] },
+        {
+          rrsets: [
+            ok,
+            {
+              name: 'txt.patchbad.test.',
+              type: 'TXT',
+              ttl: 60,
+              changetype: 'REPLACE',
+              records: [{ content: 'unquoted' }],
+            },
+          ],
+        },
+        {
+          rrsets: [
+            ok,
+            {
+              name: 'c.patchbad.test.',
+              type: 'CNAME',
+              ttl: 60,
+              changetype: 'REPLACE',
+              records: [{ content: 'x.example.' }],
+            },
+            {
+              name: 'c.patchbad.test.',
+              type: 'A',
+              ttl: 60,
+              changetype: 'REPLACE',
+              records: [{ content: '192.0.2.1' }],
+            },
+          ],
+        },
+        {
+          rrsets: [
+            ok,
+            { name: 'x.patchbad.test.', type: 'A', ttl: 'sixty', changetype: 'REPLACE', records: [] },
+          ],
+        },
+        {},
+      ];
+      for (const body of cases) {
+        const r = await api.req('PATCH', `${Z}/patchbad.test.`, { key: t.key, body });
+        assert.equal(r.status, 422, `${JSON.stringify(body)}: ${r.text}`);
+        assert.deepEqual(shapeOfKeys(r.json, observed.error), observed.error);
+      }
+      const after1 = (await api.req('GET', `${Z}/patchbad.test.`, { key: t.key })).json;
+      assert.deepEqual(after1, before1);
+      const missing = await api.req('PATCH', `${Z}/absent.test.`, { key: t.key, body: { rrsets: [ok] } });
+      assert.equal(missing.status, 404);
+      const readOnly = await api.req('PATCH', `${Z}/patchbad.test.`, {
+        key: t.readKey,
+        body: { rrsets: [ok] },
+      });
+      assert.equal(readOnly.status, 403);
+    });
+
+    test('PATCH takes JSON whatever the Content-Type, as PowerDNS does (curl --data)', async () => {
+      await api.req('POST', Z, {
+        key: t.key,
+        body: { name: 'curl.test.', kind: 'Native', nameservers: ['ns1.example.net.'] },
+      });
+      const body = JSON.stringify({
+        rrsets: [
+          {
+            name: 'c.curl.test.',
+            type: 'A',
+            ttl: 60,
+            changetype: 'REPLACE',
+            records: [{ content: '192.0.2.3', disabled: false }],
+          },
+        ],
+      });
+      for (const ct of ['application/x-www-form-urlencoded', 'text/plain']) {
+        const r = await api.req('PATCH', `${Z}/curl.test.`, {
+          key: t.key,
+          body,
+          headers: { 'content-type': ct },
+        });
+        assert.equal(r.status, 204, `${ct}: ${r.text}`);
+      }
+    });
+
+    test('PUT metadata, notify, rectify, export, metadata and cryptokeys lists, DELETE', async () => {
+      await api.req('POST', Z, {
+        key: t.key,
+        body: {
+          name: 'misc.test.',
+          kind: 'Native',
+          nameservers: ['ns1.example.net.'],
+          rrsets: [{ name: 'a.misc.test.', type: 'A', ttl: 60, records: [{ content: '192.0.2.4' }] }],
+        },
+      });
+      const put = await api.req('PUT', `${Z}/misc.test.`, {
+        key: t.key,
+        body: { kind: 'Master', soa_edit_api: 'DEFAULT', account: '' },
+      });
+      assert.equal(put.status, 204);
+      // lego's notify: PUT with Content-Type: application/json and an empty body.
+      const notify = await api.req('PUT', `${Z}/misc.test./notify`, {
+        key: t.key,
+        body: '',
+        headers: { 'content-type': 'application/json' },
+      });
+      assert.equal(notify.status, 200, notify.text);
+      assert.deepEqual(notify.json, { result: 'Notification queued' });
+      assert.deepEqual(shapeOf(notify.json), observed.notify);
+      const rectify = await api.req('PUT', `${Z}/misc.test./rectify`, { key: t.key });
+      assert.deepEqual(rectify.json, { result: 'Rectified' });
+      const exp = await api.req('GET', `${Z}/misc.test./export`, { key: t.key });
+      assert.equal(exp.status, 200);
+      assert.match(String(exp.headers['content-type']), /^text\/plain/);
+      assert.match(exp.text, /^a\.misc\.test\.\s+60\s+IN\s+A\s+192\.0\.2\.4$/m);
+      assert.deepEqual((await api.req('GET', `${Z}/misc.test./metadata`, { key: t.key })).json, [
+        { kind: 'SOA-EDIT-API', metadata: ['DEFAULT'], type: 'Metadata' },
+      ]);
+      assert.deepEqual((await api.req('GET', `${Z}/misc.test./cryptokeys`, { key: t.key })).json, []);
+      for (const path of ['', '/notify', '/rectify', '/export', '/metadata', '/cryptokeys']) {
+        const method = path === '/notify' || path === '/rectify' || path === '' ? 'PUT' : 'GET';
+        const r = await api.req(method, `${Z}/absent.test.${path}`, {
+          key: t.key,
+          body: method === 'PUT' ? {} : undefined,
+        });
+        assert.equal(r.status, 404, `${method} ${path}`);
+      }
+      assert.equal((await api.req('DELETE', `${Z}/misc.test.`, { key: t.key })).status, 204);
+      assert.equal((await api.req('GET', `${Z}/misc.test.`, { key: t.key })).status, 404);
+      assert.equal((await api.req('DELETE', `${Z}/misc.test.`, { key: t.key })).status, 404);
+    });
+
+    test("zone ids escape '/' as =2F, like PowerDNS", async () => {
+      const name = '0/26.2.0.192.in-addr.arpa.';
+      const r = await api.req('POST', Z, {
+        key: t.key,
+        body: { name, kind: 'Native', nameservers: ['ns1.example.net.'] },
+      });
+      if (r.status !== 201) {
+        // The control plane may refuse '/' in zone names; then there is nothing to address.
+        assert.equal(r.status, 422, r.text);
+        return;
+      }
+      assert.equal(r.json.id, '0=2F26.2.0.192.in-addr.arpa.');
+      assert.equal(r.json.url, '/api/v1/servers/localhost/zones/0=2F26.2.0.192.in-addr.arpa.');
+      for (const id of ['0=2F26.2.0.192.in-addr.arpa.', '0%2F26.2.0.192.in-addr.arpa.']) {
+        const g = await api.req('GET', `${Z}/${id}`, { key: t.key });
+        assert.equal(g.status, 200, id);
+        assert.equal(g.json.name, name);
+      }
+    });
+  });
+}
+
+describe('PowerDNS zone ids', () => {
+  test('round-trip names with odd characters', () => {
+    assert.equal(zoneIdOfName('example.com.'), 'example.com.');
+    assert.equal(zoneIdOfName('0/26.2.0.192.in-addr.arpa.'), '0=2F26.2.0.192.in-addr.arpa.');
+    assert.equal(zoneIdOfName('a=b.example.'), 'a=3Db.example.');
+    for (const n of [
+      'example.com.',
+      '0/26.2.0.192.in-addr.arpa.',
+      'a=b.example.',
+      'a\\032b.example.',
+      'xn--bcher-kva.example.',
+    ]) {
+      assert.equal(zoneNameOfId(zoneIdOfName(n)), n);
+    }
+    assert.equal(zoneNameOfId('example.com'), 'example.com.');
+  });
+});
+
+describe('PowerDNS change mapping', () => {
+  test('changetypes map to change operations', () => {
+    assert.deepEqual(
+      changesOfPdnsRRsets([
+        {
+          name: 'a.example.',
+          type: 'a',
+          changetype: 'replace',
+          ttl: 60,
+          records: [{ content: '192.0.2.1', disabled: true }],
+        },
+        { name: 'b.example', type: 'TXT', changetype: 'DELETE' },
+        { name: 'c.example.', type: 'A', changetype: 'REPLACE', ttl: 60, records: [] },
+        { name: 'd.example.', type: 'A', changetype: 'REPLACE', ttl: 60, comments: [] },
+        { name: 'e.example.', type: 'A', changetype: 'EXTEND', ttl: 60, records: [{ content: '192.0.2.2' }] },
+        { name: 'f.example.', type: 'A', changetype: 'PRUNE', records: [{ content: '192.0.2.3' }] },
+      ]),
+      [
+        {
+          op: 'replace',
+          name: 'a.example.',
+          type: 'A',
+          ttl: 60,
+          records: [{ content: '192.0.2.1', disabled: true }],
+        },
+        { op: 'delete', name: 'b.example.', type: 'TXT' },
+        { op: 'delete', name: 'c.example.', type: 'A' },
+        { op: 'add', name: 'e.example.', type: 'A', ttl: 60, records: [{ content: '192.0.2.2' }] },
+        { op: 'remove', name: 'f.example.', type: 'A', records: [{ content: '192.0.2.3' }] },
+      ],
+    );
+  });
+});

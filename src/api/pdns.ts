@@ -1,0 +1,571 @@
+/**
+ * The PowerDNS-compatible API (issue 3 §4): the subset of PowerDNS Authoritative's HTTP API
+ * (version 1) that DNS automation uses — lego's `pdns` provider, external-dns, cert-manager
+ * webhooks, octoDNS, DNSControl, Terraform's powerdns provider — answered from the control
+ * plane. Shapes follow what PowerDNS 4.7 sends (keys sorted, as it does); what Switchboard has
+ * no notion of (zone kinds, SOA-EDIT, TSIG, catalogs) is accepted and reported as PowerDNS's
+ * defaults for a Native zone. docs/API.md lists the differences.
+ * @module
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import {
+  ControlError,
+  type ControlPlane,
+  type Principal,
+  type RRsetChange,
+  type RRsetData,
+  type ZoneDetail,
+  type ZoneInfo,
+} from '../control/types.js';
+import { principalOf } from './auth.js';
+import { ApiError } from './errors.js';
+import { absoluteName, zoneIdOfName, zoneNameOfId } from './names.js';
+import { sendText } from './routes/zones.js';
+import { MAX_TTL } from './schemas.js';
+
+/** Where PowerDNS serves its one server. */
+export const PDNS_SERVER_URL = '/api/v1/servers/localhost';
+
+/** A PowerDNS record. */
+export interface PdnsRecord {
+  content: string;
+  disabled: boolean;
+}
+
+/** A PowerDNS RRset as PowerDNS sends it. */
+export interface PdnsRRset {
+  comments: unknown[];
+  name: string;
+  records: PdnsRecord[];
+  ttl: number;
+  type: string;
+}
+
+/** A PowerDNS RRset of a PATCH or POST body. */
+interface PdnsRRsetInput {
+  name: string;
+  type: string;
+  changetype?: string;
+  ttl?: number;
+  records?: { content: string; disabled?: boolean }[];
+  comments?: unknown[];
+}
+
+interface PdnsCreateBody {
+  name: string;
+  kind?: string;
+  account?: string;
+  nameservers?: string[];
+  rrsets?: PdnsRRsetInput[];
+  zone?: string;
+  dnssec?: boolean;
+  [other: string]: unknown;
+}
+
+const config = { pdns: true } as const;
+const tags = ['powerdns'];
+
+const recordInput = {
+  type: 'object',
+  properties: { content: { type: 'string' }, disabled: { type: 'boolean' } },
+  required: ['content'],
+} as const;
+const rrsetInput = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', minLength: 1 },
+    type: { type: 'string', minLength: 1 },
+    changetype: { type: 'string' },
+    ttl: { type: 'integer', minimum: 0, maximum: MAX_TTL },
+    records: { type: 'array', items: recordInput },
+    comments: { type: 'array' },
+  },
+  required: ['name', 'type'],
+} as const;
+const zoneIdParams = {
+  type: 'object',
+  properties: {
+    zone_id: { type: 'string', minLength: 1, description: 'Zone id: the name with final dot, `/` as `=2F`.' },
+  },
+  required: ['zone_id'],
+} as const;
+
+/** The URL of a zone. */
+export function urlOfZone(name: string): string {
+  return `${PDNS_SERVER_URL}/zones/${zoneIdOfName(name)}`;
+}
+
+/** The Server object. `version` looks like a PowerDNS version, since clients (octoDNS) branch on it. */
+export function serverObject(version: string): Record<string, string> {
+  return {
+    autoprimaries_url: `${PDNS_SERVER_URL}/autoprimaries{/autoprimary}`,
+    config_url: `${PDNS_SERVER_URL}/config{/config_setting}`,
+    daemon_type: 'authoritative',
+    id: 'localhost',
+    type: 'Server',
+    url: PDNS_SERVER_URL,
+    version,
+    zones_url: `${PDNS_SERVER_URL}/zones{/zone}`,
+  };
+}
+
+/** A zone as PowerDNS lists it. */
+export function pdnsZoneSummary(z: ZoneInfo): Record<string, unknown> {
+  return {
+    account: z.accountId,
+    catalog: '',
+    dnssec: false,
+    edited_serial: z.serial,
+    id: zoneIdOfName(z.name),
+    kind: 'Native',
+    last_check: 0,
+    masters: [],
+    name: z.name,
+    notified_serial: 0,
+    serial: z.serial,
+    url: urlOfZone(z.name),
+  };
+}
+
+/** An RRset in PowerDNS form. */
+export function pdnsRRset(r: RRsetData): PdnsRRset {
+  return {
+    comments: [],
+    name: r.name,
+    records: r.records.map((x) => ({ content: x.content, disabled: x.disabled ?? false })),
+    ttl: r.ttl,
+    type: r.type,
+  };
+}
+
+/** A zone as PowerDNS shows one zone (`rrsets` null leaves them out, as `?rrsets=false`). */
+export function pdnsZoneDetail(z: ZoneDetail, rrsets: RRsetData[] | null): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    account: z.accountId,
+    api_rectify: false,
+    catalog: '',
+    dnssec: false,
+    edited_serial: z.serial,
+    id: zoneIdOfName(z.name),
+    kind: 'Native',
+    last_check: 0,
+    master_tsig_key_ids: [],
+    masters: [],
+    name: z.name,
+    notified_serial: 0,
+    nsec3narrow: false,
+    nsec3param: '',
+  };
+  if (rrsets !== null) out.rrsets = rrsets.map(pdnsRRset);
+  Object.assign(out, {
+    serial: z.serial,
+    slave_tsig_key_ids: [],
+    soa_edit: '',
+    soa_edit_api: 'DEFAULT',
+    url: urlOfZone(z.name),
+  });
+  return out;
+}
+
+function unprocessable(message: string, field?: string): ApiError {
+  return new ApiError(422, 'API_ERR_UNPROCESSABLE', message, field);
+}
+
+function ttlOf(r: PdnsRRsetInput, i: number): number {
+  if (r.ttl === undefined) throw unprocessable(`Key 'ttl' not an Integer or not present`, `rrsets[${i}].ttl`);
+  return r.ttl;
+}
+
+function recordsOf(r: PdnsRRsetInput): { content: string; disabled?: boolean }[] {
+  return (r.records ?? []).map((x) =>
+    x.disabled === undefined ? { content: x.content } : { content: x.content, disabled: x.disabled },
+  );
+}
+
+/**
+ * The change set of a PowerDNS PATCH. REPLACE with records sets the RRset, with an empty list
+ * removes it, without `records` changes nothing (PowerDNS then replaces only comments, which
+ * Switchboard does not keep); DELETE removes; EXTEND and PRUNE (PowerDNS 5) add and remove records.
+ */
+export function changesOfPdnsRRsets(rrsets: PdnsRRsetInput[]): RRsetChange[] {
+  const seen = new Set<string>();
+  const changes: RRsetChange[] = [];
+  rrsets.forEach((r, i) => {
+    const name = absoluteName(r.name, `rrsets[${i}].name`);
+    const type = r.type.toUpperCase();
+    const key = `${name.toLowerCase()} ${type}`;
+    const changetype = (r.changetype ?? '').toUpperCase();
+    if (seen.has(key)) {
+      throw unprocessable(
+        `Duplicate RRset ${name} IN ${type} with changetype: ${changetype}`,
+        `rrsets[${i}]`,
+      );
+    }
+    seen.add(key);
+    switch (changetype) {
+      case 'REPLACE':
+        if (r.records === undefined) return;
+        if (r.records.length === 0) changes.push({ op: 'delete', name, type });
+        else changes.push({ op: 'replace', name, type, ttl: ttlOf(r, i), records: recordsOf(r) });
+        return;
+      case 'DELETE':
+        changes.push({ op: 'delete', name, type });
+        return;
+      case 'EXTEND':
+        changes.push({ op: 'add', name, type, ttl: ttlOf(r, i), records: recordsOf(r) });
+        return;
+      case 'PRUNE':
+        changes.push({ op: 'remove', name, type, records: recordsOf(r) });
+        return;
+      default:
+        throw unprocessable('Changetype not understood', `rrsets[${i}].changetype`);
+    }
+  });
+  return changes;
+}
+
+/** The RRsets of a PowerDNS zone creation (entries marked DELETE, or without records, make nothing). */
+export function rrsetsOfPdnsCreate(rrsets: PdnsRRsetInput[]): RRsetData[] {
+  const out: RRsetData[] = [];
+  rrsets.forEach((r, i) => {
+    if ((r.changetype ?? '').toUpperCase() === 'DELETE' || (r.records ?? []).length === 0) return;
+    out.push({
+      name: absoluteName(r.name, `rrsets[${i}].name`),
+      type: r.type.toUpperCase(),
+      ttl: ttlOf(r, i),
+      records: recordsOf(r),
+    });
+  });
+  return out;
+}
+
+function zoneNameOf(request: FastifyRequest<{ Params: { zone_id: string } }>): string {
+  return zoneNameOfId(request.params.zone_id);
+}
+
+/** Every zone the principal sees (PowerDNS lists have no pages). */
+async function allZones(control: ControlPlane, p: Principal): Promise<ZoneInfo[]> {
+  const out: ZoneInfo[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await control.listZones(p, { limit: 1000, ...(cursor !== undefined ? { cursor } : {}) });
+    out.push(...page.items);
+    cursor = page.next;
+  } while (cursor !== undefined);
+  return out;
+}
+
+function queryFlag(value: unknown): boolean {
+  return value !== 'false' && value !== false && value !== '0';
+}
+
+/** Registers the PowerDNS-compatible routes. */
+export function registerPdnsRoutes(
+  app: FastifyInstance,
+  control: ControlPlane,
+  opts: { version: string },
+): void {
+  const version = `4.7.0-switchboard-${opts.version}`;
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  // PowerDNS reads the body as JSON whatever its Content-Type: a text/plain body arrives here as a string.
+  const preValidation = async (request: FastifyRequest): Promise<void> => {
+    const body = request.body;
+    if (typeof body !== 'string' || !/^\s*[[{]/.test(body)) return;
+    request.body = await new Promise((resolve, reject) => {
+      jsonParser(request, body, (err, value) => (err ? reject(err) : resolve(value)));
+    });
+  };
+
+  app.get(
+    '/api',
+    {
+      config: { ...config, public: true },
+      schema: { tags, summary: 'API versions (PowerDNS discovery)', security: [] },
+    },
+    async () => [{ url: '/api/v1', version: 1 }],
+  );
+
+  app.get('/api/v1', { config, schema: { tags, summary: 'API features (PowerDNS)' } }, async () => [
+    { api_features: [], server_url: '/api/v1/servers{/server}' },
+  ]);
+
+  app.get('/api/v1/servers', { config, schema: { tags, summary: 'List servers (PowerDNS)' } }, async () => [
+    serverObject(version),
+  ]);
+
+  app.get(PDNS_SERVER_URL, { config, schema: { tags, summary: 'The server (PowerDNS)' } }, async () =>
+    serverObject(version),
+  );
+
+  app.get(
+    `${PDNS_SERVER_URL}/statistics`,
+    { config, schema: { tags, summary: 'Statistics (PowerDNS; empty)' } },
+    async () => [],
+  );
+
+  app.get(
+    `${PDNS_SERVER_URL}/config`,
+    { config, schema: { tags, summary: 'Configuration (PowerDNS)' } },
+    async () => [
+      { name: 'api', type: 'ConfigSetting', value: 'yes' },
+      { name: 'daemon', type: 'ConfigSetting', value: 'switchboard' },
+    ],
+  );
+
+  app.get(
+    `${PDNS_SERVER_URL}/autoprimaries`,
+    { config, schema: { tags, summary: 'Autoprimaries (PowerDNS; none)' } },
+    async () => [],
+  );
+
+  app.get<{ Querystring: { zone?: string } }>(
+    `${PDNS_SERVER_URL}/zones`,
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'List zones (PowerDNS)',
+        querystring: {
+          type: 'object',
+          properties: {
+            zone: { type: 'string', minLength: 1, description: 'Only this zone.' },
+            dnssec: { type: 'string', description: 'Accepted; DNSSEC state is always false.' },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const p = principalOf(request);
+      if (request.query.zone !== undefined) {
+        try {
+          return [pdnsZoneSummary(await control.getZone(p, absoluteName(request.query.zone)))];
+        } catch (err) {
+          if (err instanceof ControlError && err.code === 'CTL_ERR_NOT_FOUND') return [];
+          throw err;
+        }
+      }
+      return (await allZones(control, p)).map(pdnsZoneSummary);
+    },
+  );
+
+  app.post<{ Body: PdnsCreateBody; Querystring: { rrsets?: string } }>(
+    `${PDNS_SERVER_URL}/zones`,
+    {
+      config,
+      preValidation,
+      bodyLimit: 64 * 1024 * 1024,
+      schema: {
+        tags,
+        summary: 'Create a zone (PowerDNS)',
+        description:
+          'Takes name, nameservers, rrsets or zone (master-file text); kind (Native, Master), masters, ' +
+          'soa_edit_api and the like are accepted and ignored. Administrators may name the owning ' +
+          'Switchboard account in `account`.',
+        querystring: { type: 'object', properties: { rrsets: { type: 'string', enum: ['true', 'false'] } } },
+        body: {
+          type: 'object',
+          properties: {
+            name: { type: 'string', minLength: 1 },
+            kind: { type: 'string' },
+            account: { type: 'string' },
+            nameservers: { type: 'array', items: { type: 'string', minLength: 1 } },
+            rrsets: { type: 'array', items: rrsetInput },
+            zone: { type: 'string' },
+            dnssec: { type: 'boolean' },
+          },
+          required: ['name'],
+        },
+      },
+    },
+    async (request, reply) => {
+      const p = principalOf(request);
+      const b = request.body;
+      const kind = (b.kind ?? 'Native').toLowerCase();
+      if (kind === 'slave' || kind === 'secondary' || kind === 'consumer') {
+        throw unprocessable(
+          `zones of kind ${b.kind} are not supported: Switchboard serves primary zones`,
+          'kind',
+        );
+      }
+      if (b.dnssec === true) throw unprocessable('DNSSEC signing is not supported yet', 'dnssec');
+      const rrsets = rrsetsOfPdnsCreate(b.rrsets ?? []);
+      if (b.zone !== undefined && rrsets.length > 0)
+        throw unprocessable('give either zone or rrsets, not both', 'zone');
+      // PowerDNS's free-text `account` names the owning Switchboard account, for administrators only.
+      const accountId = p.scope.admin && b.account !== undefined && b.account !== '' ? b.account : undefined;
+      const zone = await control.createZone(p, {
+        name: absoluteName(b.name, 'name'),
+        ...(accountId !== undefined ? { accountId } : {}),
+        ...(b.zone !== undefined ? { zonefile: b.zone } : { rrsets }),
+        ...(b.nameservers !== undefined && b.nameservers.length > 0 ? { nameservers: b.nameservers } : {}),
+      });
+      reply.code(201).header('location', urlOfZone(zone.name));
+      return pdnsZoneDetail(zone, queryFlag(request.query.rrsets) ? zone.rrsets : null);
+    },
+  );
+
+  app.get<{
+    Params: { zone_id: string };
+    Querystring: { rrsets?: string; rrset_name?: string; rrset_type?: string };
+  }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id`,
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Get a zone with its RRsets (PowerDNS)',
+        params: zoneIdParams,
+        querystring: {
+          type: 'object',
+          properties: {
+            rrsets: {
+              type: 'string',
+              enum: ['true', 'false'],
+              description: '`false` leaves the RRsets out.',
+            },
+            rrset_name: { type: 'string', minLength: 1, description: 'Only RRsets of this owner name.' },
+            rrset_type: { type: 'string', minLength: 1, description: 'Only RRsets of this type.' },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const zone = await control.getZone(principalOf(request), zoneNameOf(request));
+      const q = request.query;
+      if (!queryFlag(q.rrsets)) return pdnsZoneDetail(zone, null);
+      const name =
+        q.rrset_name === undefined ? undefined : absoluteName(q.rrset_name, 'rrset_name').toLowerCase();
+      const type = q.rrset_type?.toUpperCase();
+      return pdnsZoneDetail(
+        zone,
+        zone.rrsets.filter(
+          (r) =>
+            (name === undefined || r.name.toLowerCase() === name) && (type === undefined || r.type === type),
+        ),
+      );
+    },
+  );
+
+  app.patch<{ Params: { zone_id: string }; Body: { rrsets: PdnsRRsetInput[] } }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id`,
+    {
+      config,
+      preValidation,
+      schema: {
+        tags,
+        summary: 'Change RRsets (PowerDNS): changetype REPLACE, DELETE, EXTEND, PRUNE',
+        params: zoneIdParams,
+        body: {
+          type: 'object',
+          properties: { rrsets: { type: 'array', items: rrsetInput } },
+          required: ['rrsets'],
+        },
+        response: { 204: { description: 'Changed', type: 'null' } },
+      },
+    },
+    async (request, reply) => {
+      const p = principalOf(request);
+      const zone = zoneNameOf(request);
+      const changes = changesOfPdnsRRsets(request.body.rrsets);
+      if (changes.length === 0)
+        await control.getZone(p, zone); // nothing to do, but the zone must be there
+      else await control.changeRRsets(p, zone, changes);
+      return reply.code(204).send();
+    },
+  );
+
+  app.put<{ Params: { zone_id: string } }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id`,
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Change zone metadata (PowerDNS; accepted, nothing to change)',
+        params: zoneIdParams,
+        response: { 204: { description: 'Accepted', type: 'null' } },
+      },
+    },
+    async (request, reply) => {
+      await control.getZone(principalOf(request), zoneNameOf(request));
+      return reply.code(204).send();
+    },
+  );
+
+  app.delete<{ Params: { zone_id: string } }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id`,
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Delete a zone (PowerDNS)',
+        params: zoneIdParams,
+        response: { 204: { description: 'Deleted', type: 'null' } },
+      },
+    },
+    async (request, reply) => {
+      await control.deleteZone(principalOf(request), zoneNameOf(request));
+      return reply.code(204).send();
+    },
+  );
+
+  app.get<{ Params: { zone_id: string } }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id/export`,
+    {
+      config,
+      schema: { tags, summary: 'Export a zone as master-file text (PowerDNS)', params: zoneIdParams },
+    },
+    async (request, reply) =>
+      sendText(
+        reply,
+        'text/plain; charset=utf-8',
+        await control.exportZone(principalOf(request), zoneNameOf(request)),
+      ),
+  );
+
+  app.put<{ Params: { zone_id: string } }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id/notify`,
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Queue a NOTIFY (PowerDNS; changes already reach every server)',
+        params: zoneIdParams,
+      },
+    },
+    async (request) => {
+      await control.getZone(principalOf(request), zoneNameOf(request));
+      return { result: 'Notification queued' };
+    },
+  );
+
+  app.put<{ Params: { zone_id: string } }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id/rectify`,
+    { config, schema: { tags, summary: 'Rectify a zone (PowerDNS; nothing to do)', params: zoneIdParams } },
+    async (request) => {
+      await control.getZone(principalOf(request), zoneNameOf(request));
+      return { result: 'Rectified' };
+    },
+  );
+
+  app.get<{ Params: { zone_id: string } }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id/metadata`,
+    { config, schema: { tags, summary: 'Zone metadata (PowerDNS; only the implied SOA-EDIT-API)', params: zoneIdParams } },
+    async (request) => {
+      await control.getZone(principalOf(request), zoneNameOf(request));
+      // What PowerDNS stores for a zone created with the default soa_edit_api: every change bumps the serial.
+      return [{ kind: 'SOA-EDIT-API', metadata: ['DEFAULT'], type: 'Metadata' }];
+    },
+  );
+
+  app.get<{ Params: { zone_id: string } }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id/cryptokeys`,
+    {
+      config,
+      schema: { tags, summary: 'DNSSEC keys (PowerDNS; none: zones are unsigned)', params: zoneIdParams },
+    },
+    async (request) => {
+      await control.getZone(principalOf(request), zoneNameOf(request));
+      return [];
+    },
+  );
+}

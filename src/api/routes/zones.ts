@@ -1,0 +1,448 @@
+/**
+ * Zones under `/api/v1/zones`: CRUD, atomic RRset change sets, master-file import and export,
+ * versions (list, diff, roll back). Every zone read and write carries the ETag `"<version>"`;
+ * writes take `If-Match` (RFC 9110 §13.1.1) so two editors cannot overwrite each other.
+ * @module
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ControlPlane, PageRequest, RecordData, RRsetChange, RRsetData } from '../../control/types.js';
+import { principalOf } from '../auth.js';
+import { ApiError } from '../errors.js';
+import { setZoneEtag, versionOfIfMatch } from '../etag.js';
+import { absoluteName } from '../names.js';
+import {
+  errorResponses,
+  etagHeader,
+  ifMatchHeaders,
+  pageOf,
+  pageQuery,
+  ref,
+  zoneParams,
+} from '../schemas.js';
+
+interface CreateZoneBody {
+  name: string;
+  accountId?: string;
+  rrsets?: RRsetData[];
+  zonefile?: string;
+  nameservers?: string[];
+}
+
+interface ChangeBody {
+  op: RRsetChange['op'];
+  name: string;
+  type: string;
+  ttl?: number;
+  records?: RecordData[];
+}
+
+/** RFC 4027 §2: the media type of master-file text. */
+export const ZONEFILE_MEDIA_TYPE = 'text/dns';
+
+/** The zone file body limit: zone files are much larger than JSON requests. */
+const ZONEFILE_BODY_LIMIT = 64 * 1024 * 1024;
+
+/** The Location of a zone. */
+export function locationOfZone(name: string): string {
+  return `/api/v1/zones/${encodeURIComponent(name)}`;
+}
+
+/** The change set of a PATCH body, with the fields each operation needs checked. */
+export function changesOfBody(changes: ChangeBody[]): RRsetChange[] {
+  return changes.map((c, i): RRsetChange => {
+    const name = absoluteName(c.name, `changes[${i}].name`);
+    const type = c.type.toUpperCase();
+    const need = (field: 'ttl' | 'records'): void => {
+      if (c[field] === undefined) {
+        throw new ApiError(
+          400,
+          'API_ERR_BAD_REQUEST',
+          `changes[${i}].${field} is required by '${c.op}'`,
+          `changes[${i}].${field}`,
+        );
+      }
+    };
+    switch (c.op) {
+      case 'replace':
+      case 'add':
+        need('ttl');
+        need('records');
+        return { op: c.op, name, type, ttl: c.ttl as number, records: c.records as RecordData[] };
+      case 'remove':
+        need('records');
+        return { op: 'remove', name, type, records: c.records as RecordData[] };
+      default:
+        return { op: 'delete', name, type };
+    }
+  });
+}
+
+function zoneOf(request: FastifyRequest<{ Params: { zone: string } }>): string {
+  return absoluteName(request.params.zone);
+}
+
+/** The If-Match version of a request (a list of tags is resolved against the current version). */
+async function ifMatchOf(
+  control: ControlPlane,
+  request: FastifyRequest,
+  zone: string,
+): Promise<number | undefined> {
+  return versionOfIfMatch(request.headers['if-match'], async () => {
+    return (await control.getZone(principalOf(request), zone)).version;
+  });
+}
+
+function mediaTypeOf(request: FastifyRequest): string {
+  return (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+}
+
+const zoneInfoResponse = {
+  description: 'The zone after the change',
+  headers: etagHeader,
+  ...ref('ZoneInfo'),
+};
+
+/** Registers the zone routes. */
+export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane): void {
+  app.get<{ Querystring: { accountId?: string } & PageRequest }>(
+    '/api/v1/zones',
+    {
+      schema: {
+        tags: ['zones'],
+        summary: 'List zones',
+        querystring: pageQuery({
+          accountId: { type: 'string', minLength: 1, description: 'Administrators: one account.' },
+        }),
+        response: { 200: pageOf('ZoneInfo', 'A page of zones.'), ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (request) => control.listZones(principalOf(request), request.query),
+  );
+
+  app.post<{ Body: CreateZoneBody }>(
+    '/api/v1/zones',
+    {
+      bodyLimit: ZONEFILE_BODY_LIMIT,
+      schema: {
+        tags: ['zones'],
+        summary: 'Create a zone from RRsets or master-file text',
+        description:
+          'Without an SOA one is made; `nameservers` become the apex NS RRset. `zonefile` is master-file ' +
+          'text (RFC 1035 §5) and excludes `rrsets`.',
+        body: {
+          type: 'object',
+          properties: {
+            name: { type: 'string', minLength: 1, description: 'Zone name (the final dot may be omitted).' },
+            accountId: { type: 'string', minLength: 1, description: 'Administrators: the owning account.' },
+            rrsets: { type: 'array', items: ref('RRset') },
+            zonefile: { type: 'string', description: 'The zone as master-file text.' },
+            nameservers: { type: 'array', items: { type: 'string', minLength: 1 } },
+          },
+          required: ['name'],
+          additionalProperties: false,
+        },
+        response: {
+          201: {
+            description: 'Created',
+            headers: { ...etagHeader, Location: { type: 'string' } },
+            ...ref('ZoneDetail'),
+          },
+          ...errorResponses(400, 401, 403, 404, 409, 422),
+        },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      if (body.zonefile !== undefined && body.rrsets !== undefined) {
+        throw new ApiError(
+          400,
+          'API_ERR_BAD_REQUEST',
+          'give either rrsets or zonefile, not both',
+          'zonefile',
+        );
+      }
+      const zone = await control.createZone(principalOf(request), {
+        ...body,
+        name: absoluteName(body.name, 'name'),
+        ...(body.rrsets !== undefined
+          ? { rrsets: body.rrsets.map((r, i) => ({ ...r, name: absoluteName(r.name, `rrsets[${i}].name`) })) }
+          : {}),
+      });
+      setZoneEtag(reply, zone.version);
+      reply.code(201).header('location', locationOfZone(zone.name));
+      return zone;
+    },
+  );
+
+  app.get<{ Params: { zone: string } }>(
+    '/api/v1/zones/:zone',
+    {
+      schema: {
+        tags: ['zones'],
+        summary: 'Get a zone with its RRsets',
+        params: zoneParams,
+        response: {
+          200: { description: 'The zone', headers: etagHeader, ...ref('ZoneDetail') },
+          ...errorResponses(401, 403, 404),
+        },
+      },
+    },
+    async (request, reply) => {
+      const zone = await control.getZone(principalOf(request), zoneOf(request));
+      setZoneEtag(reply, zone.version);
+      return zone;
+    },
+  );
+
+  app.delete<{ Params: { zone: string } }>(
+    '/api/v1/zones/:zone',
+    {
+      schema: {
+        tags: ['zones'],
+        summary: 'Delete a zone',
+        params: zoneParams,
+        headers: ifMatchHeaders,
+        response: { 204: { description: 'Deleted', type: 'null' }, ...errorResponses(401, 403, 404, 412) },
+      },
+    },
+    async (request, reply) => {
+      const zone = zoneOf(request);
+      const ifMatch = await ifMatchOf(control, request, zone);
+      await control.deleteZone(principalOf(request), zone, ifMatch === undefined ? {} : { ifMatch });
+      return reply.code(204).send();
+    },
+  );
+
+  app.get<{ Params: { zone: string }; Querystring: { name?: string; type?: string } }>(
+    '/api/v1/zones/:zone/rrsets',
+    {
+      schema: {
+        tags: ['rrsets'],
+        summary: "List a zone's RRsets",
+        params: zoneParams,
+        querystring: {
+          type: 'object',
+          properties: {
+            name: { type: 'string', minLength: 1, description: 'Only this owner name.' },
+            type: { type: 'string', minLength: 1, description: 'Only this type.' },
+          },
+          additionalProperties: false,
+        },
+        response: {
+          200: {
+            description: 'The RRsets in canonical order',
+            headers: etagHeader,
+            type: 'object',
+            properties: { items: { type: 'array', items: ref('RRset') } },
+            required: ['items'],
+          },
+          ...errorResponses(400, 401, 403, 404),
+        },
+      },
+    },
+    async (request, reply) => {
+      const zone = await control.getZone(principalOf(request), zoneOf(request));
+      const name =
+        request.query.name === undefined ? undefined : absoluteName(request.query.name, 'name').toLowerCase();
+      const type = request.query.type?.toUpperCase();
+      setZoneEtag(reply, zone.version);
+      return {
+        items: zone.rrsets.filter(
+          (r) =>
+            (name === undefined || r.name.toLowerCase() === name) && (type === undefined || r.type === type),
+        ),
+      };
+    },
+  );
+
+  app.patch<{ Params: { zone: string }; Body: { changes: ChangeBody[]; comment?: string } }>(
+    '/api/v1/zones/:zone/rrsets',
+    {
+      schema: {
+        tags: ['rrsets'],
+        summary: 'Change RRsets atomically (all or nothing)',
+        description:
+          'The changes apply in order, as one new version with one SOA serial bump, or not at all.',
+        params: zoneParams,
+        headers: ifMatchHeaders,
+        body: {
+          type: 'object',
+          properties: {
+            changes: { type: 'array', minItems: 1, items: ref('RRsetChange') },
+            comment: { type: 'string', maxLength: 1000, description: 'Kept with the version.' },
+          },
+          required: ['changes'],
+          additionalProperties: false,
+        },
+        response: { 200: zoneInfoResponse, ...errorResponses(400, 401, 403, 404, 412, 422) },
+      },
+    },
+    async (request, reply) => {
+      const zone = zoneOf(request);
+      const changes = changesOfBody(request.body.changes);
+      const ifMatch = await ifMatchOf(control, request, zone);
+      const info = await control.changeRRsets(principalOf(request), zone, changes, {
+        ...(ifMatch !== undefined ? { ifMatch } : {}),
+        ...(request.body.comment !== undefined ? { comment: request.body.comment } : {}),
+      });
+      setZoneEtag(reply, info.version);
+      return info;
+    },
+  );
+
+  app.put<{ Params: { zone: string }; Querystring: { comment?: string }; Body: string }>(
+    '/api/v1/zones/:zone/zonefile',
+    {
+      bodyLimit: ZONEFILE_BODY_LIMIT,
+      schema: {
+        tags: ['zonefile'],
+        summary: "Replace a zone's content with master-file text",
+        description:
+          'The body is the zone in master-file format (RFC 1035 §5), sent as `text/dns` (RFC 4027) or `text/plain`.',
+        params: zoneParams,
+        headers: ifMatchHeaders,
+        querystring: {
+          type: 'object',
+          properties: { comment: { type: 'string', maxLength: 1000, description: 'Kept with the version.' } },
+          additionalProperties: false,
+        },
+        body: {
+          content: {
+            [ZONEFILE_MEDIA_TYPE]: { schema: { type: 'string' } },
+            'text/plain': { schema: { type: 'string' } },
+          },
+        },
+        response: { 200: zoneInfoResponse, ...errorResponses(400, 401, 403, 404, 412, 415, 422) },
+      },
+    },
+    async (request, reply) => {
+      const media = mediaTypeOf(request);
+      if ((media !== ZONEFILE_MEDIA_TYPE && media !== 'text/plain') || typeof request.body !== 'string') {
+        throw new ApiError(
+          415,
+          'API_ERR_UNSUPPORTED_MEDIA',
+          'send the zone as text/dns or text/plain',
+          'Content-Type',
+        );
+      }
+      const zone = zoneOf(request);
+      const ifMatch = await ifMatchOf(control, request, zone);
+      const info = await control.importZone(principalOf(request), zone, request.body, {
+        ...(ifMatch !== undefined ? { ifMatch } : {}),
+        ...(request.query.comment !== undefined ? { comment: request.query.comment } : {}),
+      });
+      setZoneEtag(reply, info.version);
+      return info;
+    },
+  );
+
+  app.get<{ Params: { zone: string } }>(
+    '/api/v1/zones/:zone/zonefile',
+    {
+      schema: {
+        tags: ['zonefile'],
+        summary: 'Export a zone as master-file text',
+        params: zoneParams,
+        response: {
+          200: {
+            description: 'The zone in master-file format',
+            headers: etagHeader,
+            content: { [ZONEFILE_MEDIA_TYPE]: { schema: { type: 'string' } } },
+          },
+          ...errorResponses(401, 403, 404),
+        },
+      },
+    },
+    async (request, reply) => {
+      const p = principalOf(request);
+      const zone = zoneOf(request);
+      // Read the version first: a change landing in between makes the ETag older than the text,
+      // so a later If-Match fails safely instead of overwriting a change the client never saw.
+      const { version } = await control.getZone(p, zone);
+      const text = await control.exportZone(p, zone);
+      setZoneEtag(reply, version);
+      return sendText(reply, `${ZONEFILE_MEDIA_TYPE}; charset=utf-8`, text);
+    },
+  );
+
+  app.get<{ Params: { zone: string }; Querystring: PageRequest }>(
+    '/api/v1/zones/:zone/versions',
+    {
+      schema: {
+        tags: ['versions'],
+        summary: "List a zone's versions",
+        params: zoneParams,
+        querystring: pageQuery(),
+        response: {
+          200: pageOf('ZoneVersion', 'A page of versions.'),
+          ...errorResponses(400, 401, 403, 404),
+        },
+      },
+    },
+    async (request) => control.listVersions(principalOf(request), zoneOf(request), request.query),
+  );
+
+  app.get<{ Params: { zone: string; version: number } }>(
+    '/api/v1/zones/:zone/versions/:version',
+    {
+      schema: {
+        tags: ['versions'],
+        summary: 'What one version changed',
+        params: {
+          type: 'object',
+          properties: {
+            zone: zoneParams.properties.zone,
+            version: { type: 'integer', minimum: 1 },
+          },
+          required: ['zone', 'version'],
+          additionalProperties: false,
+        },
+        response: {
+          200: { description: 'The diff', ...ref('VersionDiff') },
+          ...errorResponses(400, 401, 403, 404),
+        },
+      },
+    },
+    async (request) => control.getVersion(principalOf(request), zoneOf(request), request.params.version),
+  );
+
+  app.post<{ Params: { zone: string }; Body: { version: number; comment?: string } }>(
+    '/api/v1/zones/:zone/rollback',
+    {
+      schema: {
+        tags: ['versions'],
+        summary: 'Make the content of an earlier version current again (as a new version)',
+        params: zoneParams,
+        headers: ifMatchHeaders,
+        body: {
+          type: 'object',
+          properties: {
+            version: { type: 'integer', minimum: 1 },
+            comment: { type: 'string', maxLength: 1000 },
+          },
+          required: ['version'],
+          additionalProperties: false,
+        },
+        response: { 200: zoneInfoResponse, ...errorResponses(400, 401, 403, 404, 412, 422) },
+      },
+    },
+    async (request, reply) => {
+      const zone = zoneOf(request);
+      const ifMatch = await ifMatchOf(control, request, zone);
+      const info = await control.rollback(principalOf(request), zone, request.body.version, {
+        ...(ifMatch !== undefined ? { ifMatch } : {}),
+        ...(request.body.comment !== undefined ? { comment: request.body.comment } : {}),
+      });
+      setZoneEtag(reply, info.version);
+      return info;
+    },
+  );
+}
+
+/** Sends text as is (bypassing the JSON serializer). */
+export function sendText(reply: FastifyReply, type: string, text: string): FastifyReply {
+  return reply
+    .type(type)
+    .serializer((s: unknown) => String(s))
+    .send(text);
+}

@@ -1,0 +1,107 @@
+/**
+ * `switchboard token create|list|revoke`: API tokens through the native API. A new token's
+ * secret is printed once; lists show only its prefix.
+ * @module
+ */
+import type { Command } from 'commander';
+import type { NewToken, TokenInfo, TokenScope, ZoneInfo } from '../control/types.js';
+import {
+  absoluteZone,
+  addCommonOptions,
+  type CommonOptions,
+  runClientAction,
+  UsageError,
+  zonePath,
+} from './client-common.js';
+import { formatJson, formatTable, formatTime } from './output.js';
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** `admin`, `write`, `read`, with `on a.example., b.example.` for zone-scoped tokens. */
+export function formatScope(scope: TokenScope): string {
+  const base = scope.admin ? 'admin' : scope.access;
+  return scope.zones && scope.zones.length > 0 ? `${base} on ${scope.zones.join(', ')}` : base;
+}
+
+function formatTokenList(tokens: readonly TokenInfo[]): string {
+  return formatTable(
+    ['ID', 'NAME', 'PREFIX', 'SCOPE', 'ACCOUNT', 'CREATED', 'LAST USED', 'REVOKED'],
+    tokens.map((t) => [
+      t.id,
+      t.name,
+      t.prefix,
+      formatScope(t.scope),
+      t.accountId ?? '-',
+      formatTime(t.createdAt),
+      formatTime(t.lastUsedAt),
+      formatTime(t.revokedAt),
+    ]),
+  );
+}
+
+/** Registers `token` and its sub-commands. */
+export function registerTokenCommands(program: Command): void {
+  const token = program.command('token').description('manage API tokens through the API').exitOverride();
+
+  addCommonOptions(
+    token
+      .command('create')
+      .description('create an API token; its secret is printed once')
+      .argument('<name>', 'a name to recognise the token by')
+      .option('--access <access>', "'read' or 'write' (default read)", 'read')
+      .option('--zone <zone>', 'restrict the token to this zone (repeatable)', collect)
+      .option('--admin', 'an administrator token (administrators only)')
+      .option('--account <id>', "administrators: the token's account (default: the --zone's account)"),
+  ).action(
+    (
+      name: string,
+      opts: CommonOptions & { access: string; zone?: string[]; admin?: boolean; account?: string },
+    ) =>
+      runClientAction(opts, async ({ api, json, out }) => {
+        if (opts.access !== 'read' && opts.access !== 'write')
+          throw new UsageError(`--access must be 'read' or 'write', got '${opts.access}'`);
+        const scope: TokenScope = { admin: opts.admin === true, access: opts.access };
+        if (opts.zone && opts.zone.length > 0) scope.zones = opts.zone.map(absoluteZone);
+        const body: Record<string, unknown> = { name, scope };
+        if (opts.account !== undefined) body.accountId = opts.account;
+        else if (opts.admin) body.accountId = null;
+        else if (scope.zones) {
+          // A token for listed zones belongs to their account (an administrator has none).
+          body.accountId = (await api.request<ZoneInfo>('GET', zonePath(scope.zones[0]))).body.accountId;
+        }
+        const res = await api.request<NewToken>('POST', '/api/v1/tokens', { json: body });
+        const t = res.body;
+        if (json) out(formatJson(t));
+        else
+          out(
+            `created token ${t.id} (${t.name}, ${formatScope(t.scope)}); its secret is shown this once:\n\n  ${t.secret}\n\n`,
+          );
+      }),
+  );
+
+  addCommonOptions(
+    token
+      .command('list')
+      .description('list tokens (never their secrets)')
+      .option('--account <id>', 'administrators: only this account'),
+  ).action((opts: CommonOptions & { account?: string }) =>
+    runClientAction(opts, async ({ api, json, out }) => {
+      const items = await api.listAll<TokenInfo>('/api/v1/tokens', { accountId: opts.account });
+      out(json ? formatJson(items) : formatTokenList(items));
+    }),
+  );
+
+  addCommonOptions(
+    token
+      .command('revoke')
+      .description('revoke a token (it stops working at once)')
+      .argument('<id>', 'token id'),
+  ).action((id: string, opts: CommonOptions) =>
+    runClientAction(opts, async ({ api, json, out }) => {
+      await api.request('DELETE', `/api/v1/tokens/${encodeURIComponent(id)}`);
+      out(json ? formatJson({ revoked: id }) : `revoked token ${id}\n`);
+    }),
+  );
+}

@@ -1,0 +1,236 @@
+/**
+ * Records as the control plane keeps them: RRsets in presentation form, each record's
+ * content canonicalised by a round trip through the RDATA codec (parse with `rdataFromText`,
+ * print with `rdataToText`), so exports and diffs are stable whatever spelling came in.
+ * Parsing helpers here throw ControlError CTL_ERR_VALIDATION with the field at fault.
+ * @module
+ */
+import { RRType, typeFromString, typeToString } from '../wire/constants.js';
+import type { RR } from '../wire/message.js';
+import { Name } from '../wire/name.js';
+import { rdataFromText, rdataToText } from '../wire/rdata.js';
+import { tokenizeText } from '../zone/index.js';
+import { ControlError, type RecordData, type RRsetData } from './types.js';
+
+/** One record of an RRset: canonical content, and whether it is served. */
+export interface RecordState {
+  content: string;
+  disabled: boolean;
+}
+
+/** An RRset of a zone's content (the unit stored, diffed and rolled back). */
+export interface RRsetState {
+  /** Owner, absolute presentation form, case preserved. */
+  name: string;
+  /** Owner case-folded: with `type` the identity of the RRset. */
+  nameKey: string;
+  type: number;
+  ttl: number;
+  records: RecordState[];
+}
+
+/** A zone's content: RRsets by `rrsetKey`. */
+export type ZoneContent = Map<string, RRsetState>;
+
+/** The map key of an RRset (a blank cannot occur unescaped in a presentation name). */
+export function rrsetKey(nameKey: string, type: number): string {
+  return `${nameKey} ${type}`;
+}
+
+/** The case-folded presentation form of a name: the key of names in the store. */
+export function nameKeyOf(name: Name): string {
+  return name.toLowerCase().toString();
+}
+
+/** RFC 2181 §8: a TTL is an unsigned 31-bit number. */
+export const MAX_TTL_RFC = 2147483647;
+
+function invalid(message: string, field?: string): ControlError {
+  return new ControlError('CTL_ERR_VALIDATION', message, field);
+}
+
+/**
+ * Text as octets (one char per octet, the form names and RDATA text use): Unicode input is
+ * taken as its UTF-8 octets, as the zone parser does for text that is not a latin1 file.
+ */
+export function toOctets(s: string): string {
+  for (let i = 0; i < s.length; i++)
+    if (s.charCodeAt(i) > 0x7f) return Buffer.from(s, 'utf8').toString('latin1');
+  return s;
+}
+
+/** Adds the final dot when missing (API input may omit it); `\\.` is an escaped dot. */
+function absolute(text: string): string {
+  if (!text.endsWith('.')) return `${text}.`;
+  let slashes = 0;
+  for (let i = text.length - 2; i >= 0 && text[i] === '\\'; i--) slashes++;
+  return slashes % 2 === 0 ? text : `${text}.`;
+}
+
+/** Characters allowed in zone name labels: letters, digits, '-', '_' and '/' (RFC 2317). */
+const ZONE_LABEL_RE = /^[A-Za-z0-9_\-/]+$/;
+
+/**
+ * Parses and case-folds a zone name (`example.com` or `example.com.`).
+ * Zone names are host-like: labels of letters, digits, '-', '_' (service zones) and '/'
+ * (RFC 2317 classless reverse zones); not the root, not a wildcard.
+ */
+export function parseZoneName(text: unknown, field = 'name'): Name {
+  if (typeof text !== 'string' || text.length === 0) throw invalid('a zone name is required', field);
+  let name: Name;
+  try {
+    name = Name.parse(absolute(toOctets(text)));
+  } catch (err) {
+    throw invalid(`bad zone name '${text}': ${(err as Error).message}`, field);
+  }
+  if (name.isRoot) throw invalid('the root zone cannot be managed here', field);
+  for (const label of name.labels())
+    if (!ZONE_LABEL_RE.test(label))
+      throw invalid(
+        `bad zone name '${text}': labels may hold only letters, digits, '-', '_' and '/'`,
+        field,
+      );
+  return name.toLowerCase();
+}
+
+/** Parses an owner name (absolute; `@` is the apex) that must lie inside the zone `origin`. */
+export function parseOwner(text: unknown, origin: Name, field: string): Name {
+  if (typeof text !== 'string' || text.length === 0) throw invalid('a name is required', field);
+  let name: Name;
+  try {
+    name = text === '@' ? origin : Name.parse(absolute(toOctets(text)));
+  } catch (err) {
+    throw invalid(`bad name '${text}': ${(err as Error).message}`, field);
+  }
+  if (!name.isSubdomainOf(origin)) throw invalid(`${name} is not inside the zone ${origin}`, field);
+  return name;
+}
+
+/** Types that are not data (RFC 6895 §3.1: OPT, and the meta/question range 128–255). */
+function isMetaType(type: number): boolean {
+  return type === 0 || type === RRType.OPT || (type >= 128 && type <= 255);
+}
+
+/** Parses a type mnemonic or `TYPEnnn` (RFC 3597). */
+export function parseType(text: unknown, field: string): number {
+  if (typeof text !== 'string') throw invalid('a type is required', field);
+  const type = typeFromString(text);
+  if (type === undefined) throw invalid(`unknown record type '${text}'`, field);
+  if (isMetaType(type)) throw invalid(`${typeToString(type)} is not a record type a zone can hold`, field);
+  return type;
+}
+
+/** Checks a TTL: an integer from 0 to `max` (RFC 2181 §8 caps it at 2^31-1). */
+export function parseTtl(value: unknown, max: number, field: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value))
+    throw invalid('the TTL must be an integer number of seconds', field);
+  if (value < 0 || value > Math.min(max, MAX_TTL_RFC))
+    throw invalid(`TTL ${value} is outside 0..${Math.min(max, MAX_TTL_RFC)}`, field);
+  return value;
+}
+
+/** A record content parsed: its canonical text and wire RDATA. */
+export interface ParsedContent {
+  text: string;
+  rdata: Uint8Array;
+}
+
+/**
+ * Parses one record's content (presentation RDATA, names absolute) and returns its
+ * canonical form. The master-file lexer splits it into tokens, so quoting and escapes work
+ * as in a zone file.
+ */
+export function parseContent(type: number, content: unknown, field: string): ParsedContent {
+  if (typeof content !== 'string') throw invalid('the record content must be a string', field);
+  const tname = typeToString(type);
+  let tokens: ReturnType<typeof tokenizeText>;
+  try {
+    tokens = tokenizeText(toOctets(content));
+  } catch (err) {
+    throw invalid(`${tname} record '${content}': ${(err as Error).message}`, field);
+  }
+  if (tokens.length === 0) throw invalid(`${tname} record: the content is empty`, field);
+  let rdata: Uint8Array;
+  try {
+    // No origin: names in API content are absolute, so 'mail' is an error, not a guess.
+    rdata = rdataFromText(type, tokens, undefined);
+  } catch (err) {
+    throw invalid(`${tname} record '${content}': ${(err as Error).message}`, field);
+  }
+  return { text: rdataToText(type, rdata), rdata };
+}
+
+/** Wire RDATA of stored (already canonical) content. */
+export function rdataOfContent(type: number, content: string): Uint8Array {
+  return rdataFromText(type, tokenizeText(content), undefined);
+}
+
+/** `name TTL IN TYPE content`: one master-file line with absolute names. */
+export function recordLine(name: string, ttl: number, type: number, content: string): string {
+  return `${name}\t${ttl}\tIN\t${typeToString(type)}\t${content}`;
+}
+
+/** The served records of an RRset (disabled ones are kept but never served). */
+export function enabledRecords(s: RRsetState): RecordState[] {
+  return s.records.every((r) => !r.disabled) ? s.records : s.records.filter((r) => !r.disabled);
+}
+
+/** The RRset as the API shows it. */
+export function toRRsetData(s: RRsetState): RRsetData {
+  return {
+    name: s.name,
+    type: typeToString(s.type),
+    ttl: s.ttl,
+    records: s.records.map((r): RecordData => ({ content: r.content, disabled: r.disabled })),
+  };
+}
+
+/** Records JSON as stored (`disabled` only when true, to keep rows small). */
+export function encodeRecords(records: readonly RecordState[]): string {
+  return JSON.stringify(records.map((r) => (r.disabled ? { content: r.content, disabled: true } : { content: r.content })));
+}
+
+/** Parses stored records JSON. */
+export function decodeRecords(json: string): RecordState[] {
+  const list = JSON.parse(json) as Array<{ content: string; disabled?: boolean }>;
+  return list.map((r) => ({ content: r.content, disabled: r.disabled === true }));
+}
+
+/** Every served record of `content` as RRs (for building the zone and exporting it). */
+export function contentToRecords(content: ZoneContent): RR[] {
+  const out: RR[] = [];
+  for (const s of content.values()) {
+    const name = Name.parse(s.name);
+    for (const r of s.records) {
+      if (r.disabled) continue;
+      out.push({ name, type: s.type, class: 1, ttl: s.ttl, rdata: rdataOfContent(s.type, r.content) });
+    }
+  }
+  return out;
+}
+
+/** Counts records (served or not): what quotas count. */
+export function countRecords(content: Iterable<RRsetState>): number {
+  let n = 0;
+  for (const s of content) n += s.records.length;
+  return n;
+}
+
+/**
+ * Master-file text of the served records, SOA first (what DNS workers load). Built from the
+ * stored canonical text, without re-parsing: fast enough for every zone at start.
+ */
+export function renderServedText(rrsets: Iterable<RRsetState>): string {
+  const lines: string[] = [];
+  let soa = '';
+  for (const s of rrsets) {
+    for (const r of s.records) {
+      if (r.disabled) continue;
+      const line = recordLine(s.name, s.ttl, s.type, r.content);
+      if (s.type === RRType.SOA) soa = line;
+      else lines.push(line);
+    }
+  }
+  if (soa) lines.unshift(soa);
+  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+}

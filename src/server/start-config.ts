@@ -1,0 +1,154 @@
+/**
+ * `switchboard start` configuration: validated from command-line options; the DNS part is
+ * passed to the worker processes as JSON in the environment.
+ * @module
+ */
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { TransportError } from '../transport/errors.js';
+import { type ListenAddress, parseListenAddress, parseListenAddresses } from '../transport/listen-address.js';
+import {
+  DEFAULT_TCP_IDLE_TIMEOUT_MS,
+  DEFAULT_TCP_MAX_CONNECTIONS,
+  DEFAULT_TCP_MAX_PER_CLIENT,
+} from '../transport/tcp.js';
+import { DEFAULT_UDP_RECV_BUFFER, DEFAULT_UDP_SEND_BUFFER } from '../transport/udp.js';
+import { ConfigError } from './config.js';
+
+/** Where the embedded store lives when `--data` is not given. */
+export const DEFAULT_DATA_DIR = './data';
+/** The DNS listener when `--dns` is not given (loopback: nothing is exposed by default). */
+export const DEFAULT_DNS = '127.0.0.1:5300';
+/** The HTTP API listener when `--http` is not given (loopback). */
+export const DEFAULT_HTTP = '127.0.0.1:8080';
+/** The environment variable carrying the DNS config to `start` worker processes. */
+export const START_CONFIG_ENV = 'SWITCHBOARD_START_CONFIG';
+/** The environment variable that seeds an administrator key. */
+export const API_KEY_ENV = 'SWITCHBOARD_API_KEY';
+
+/** What a DNS worker of `switchboard start` needs; JSON-serialisable. */
+export interface DnsWorkerConfig {
+  listen: ListenAddress[];
+  /** RFC 5001 NSID, as text. */
+  nsid?: string;
+  ednsSize?: number;
+  tcpIdleTimeoutMs: number;
+  tcpMaxConnections: number;
+  tcpMaxConnectionsPerClient: number;
+  udpRecvBufferSize: number;
+  udpSendBufferSize: number;
+}
+
+/** Everything `switchboard start` needs. */
+export interface StartConfig {
+  /** Absolute path of the data folder (SQLite store). */
+  dataDir: string;
+  /** `postgres://…` when PostgreSQL is the store. */
+  database?: string;
+  /** Where the HTTP API listens. */
+  http: ListenAddress;
+  /** DNS worker processes (at least 1). */
+  workers: number;
+  dns: DnsWorkerConfig;
+}
+
+/** Raw options as the CLI hands them over. */
+export interface StartOptionsInput {
+  data?: string;
+  database?: string;
+  dns?: string[];
+  http?: string;
+  workers?: string | number;
+  nsid?: string;
+  ednsSize?: string | number;
+}
+
+function parseInteger(
+  name: string,
+  value: string | number | undefined,
+  min: number,
+  max: number,
+  dflt: number,
+): number {
+  if (value === undefined) return dflt;
+  const text = String(value).trim();
+  if (!/^[0-9]+$/.test(text)) throw new ConfigError(`${name} must be a whole number, got '${value}'`);
+  const n = Number(text);
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+/**
+ * Validates raw start options and fills in defaults.
+ * @throws ConfigError SERVER_ERR_CONFIG
+ */
+export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()): StartConfig {
+  let listen: ListenAddress[];
+  let http: ListenAddress;
+  try {
+    listen = parseListenAddresses(input.dns && input.dns.length > 0 ? input.dns : [DEFAULT_DNS]);
+    http = parseListenAddress(input.http ?? DEFAULT_HTTP, 8080);
+  } catch (err) {
+    if (err instanceof TransportError) throw new ConfigError(err.message, { cause: err });
+    throw err;
+  }
+  if (input.database !== undefined && !/^postgres(ql)?:\/\//.test(input.database))
+    throw new ConfigError(`--database must be a postgres:// URL, got '${input.database}'`);
+  const dns: DnsWorkerConfig = {
+    listen,
+    tcpIdleTimeoutMs: DEFAULT_TCP_IDLE_TIMEOUT_MS,
+    tcpMaxConnections: DEFAULT_TCP_MAX_CONNECTIONS,
+    tcpMaxConnectionsPerClient: DEFAULT_TCP_MAX_PER_CLIENT,
+    udpRecvBufferSize: DEFAULT_UDP_RECV_BUFFER,
+    udpSendBufferSize: DEFAULT_UDP_SEND_BUFFER,
+  };
+  // RFC 6891 §6.2.5: sizes below 512 are treated as 512; we refuse them outright instead.
+  if (input.ednsSize !== undefined)
+    dns.ednsSize = parseInteger('--edns-size', input.ednsSize, 512, 65535, 1232);
+  if (input.nsid !== undefined) {
+    // RFC 5001 §2.3: the payload is opaque octets.
+    if (input.nsid.length === 0) throw new ConfigError('--nsid must not be empty');
+    if (Buffer.byteLength(input.nsid, 'utf8') > 512)
+      throw new ConfigError('--nsid is longer than 512 octets');
+    dns.nsid = input.nsid;
+  }
+  return {
+    dataDir: resolve(cwd, input.data ?? DEFAULT_DATA_DIR),
+    database: input.database,
+    http,
+    workers: parseInteger('--workers', input.workers, 1, 256, availableParallelism()),
+    dns,
+  };
+}
+
+/** Serialises the DNS config for a worker's environment. */
+export function encodeDnsWorkerConfig(config: DnsWorkerConfig): string {
+  return JSON.stringify(config);
+}
+
+/**
+ * Reads the DNS config a `start` primary passed in the environment.
+ * @throws ConfigError when absent or not valid JSON
+ */
+export function decodeDnsWorkerConfig(text: string | undefined): DnsWorkerConfig {
+  if (!text)
+    throw new ConfigError(
+      `${START_CONFIG_ENV} is not set (this entry point is started by 'switchboard start')`,
+    );
+  try {
+    return JSON.parse(text) as DnsWorkerConfig;
+  } catch (err) {
+    throw new ConfigError(`${START_CONFIG_ENV} is not valid JSON`, { cause: err });
+  }
+}
+
+/** A database URL with its password hidden, for printing. */
+export function redactDatabaseUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://…';
+  }
+}

@@ -1,0 +1,274 @@
+/**
+ * `switchboard start`: the control plane (store + HTTP API) in the primary process and the DNS
+ * engine in `--workers` cluster workers, in one command.
+ *
+ * The primary opens the control plane, makes sure an administrator key exists, imports the
+ * example zones into an empty store, loads every zone into its ZoneFeed, starts the API, then
+ * forks the DNS workers. Each worker gets the full set of zones over IPC when it starts (and
+ * again when it restarts) and every change as it is committed, so an API change is answered
+ * by every worker well within a second, without restarting anything.
+ * @module
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ControlPlane, ControlPlaneOptions } from '../control/types.js';
+import { WorkerPool } from '../transport/cluster.js';
+import { formatListenAddress, type ListenAddress } from '../transport/listen-address.js';
+import { createLogger, describeError, type Logger } from './log.js';
+import {
+  API_KEY_ENV,
+  encodeDnsWorkerConfig,
+  redactDatabaseUrl,
+  START_CONFIG_ENV,
+  type StartConfig,
+} from './start-config.js';
+import { findExampleZoneDir, importExampleZones } from './start-examples.js';
+import { ZoneFeed } from './start-feed.js';
+import { isStartWorkerMessage, type StartWorkerMessage, type ZonesMessage } from './start-protocol.js';
+
+/** What `start` needs of the HTTP API: a Fastify instance, not yet listening. */
+export interface ApiServer {
+  listen(opts: { host: string; port: number }): Promise<string>;
+  close(): Promise<unknown>;
+  readonly server: { address(): unknown };
+}
+
+/** The parts `start` composes (tests may pass fakes). */
+export interface StartDeps {
+  openControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane>;
+  buildApi(control: ControlPlane): Promise<ApiServer>;
+}
+
+/** How `start` reports (tests may capture it). */
+export interface StartIo {
+  log: Logger;
+  /** Prints lines meant for the operator (default: stdout). */
+  print: (text: string) => void;
+  /** The environment (default: process.env). */
+  env: NodeJS.ProcessEnv;
+  /** The Switchboard version shown by the API. */
+  version: string;
+  /** Stops the platform like SIGTERM when aborted (tests). */
+  stopSignal?: AbortSignal;
+  /** Handle SIGTERM/SIGINT/SIGHUP (default true; tests turn it off). */
+  handleSignals: boolean;
+}
+
+/** The first line printed once everything serves; tests wait for it. */
+export const STARTED_LINE = 'switchboard: started';
+
+async function loadDefaultDeps(version: string | undefined): Promise<StartDeps> {
+  // Loaded on demand: `switchboard serve` must not depend on the control plane's modules.
+  const control = await import('../control/index.js');
+  const api = await import('../api/index.js');
+  return {
+    openControlPlane: (opts) => control.openControlPlane(opts),
+    buildApi: async (c) => (await api.buildApi(c, { version })) as unknown as ApiServer,
+  };
+}
+
+/** `http://127.0.0.1:8080` for a bound address. */
+export function formatHttpBase(host: string, port: number): string {
+  return host.includes(':') ? `http://[${host}]:${port}` : `http://${host}:${port}`;
+}
+
+function boundPort(api: ApiServer, fallback: number): number {
+  const a = api.server.address();
+  return typeof a === 'object' && a !== null && typeof (a as { port?: unknown }).port === 'number'
+    ? (a as { port: number }).port
+    : fallback;
+}
+
+/** The block printed when the platform is up. */
+export function formatStartedBlock(info: {
+  apiBase: string;
+  dns: readonly ListenAddress[];
+  workers: number;
+  zones: number;
+  store: string;
+}): string {
+  const dns = info.dns.map(formatListenAddress).join(', ');
+  const first = info.dns[0];
+  const lines = [
+    `${STARTED_LINE}, pid ${process.pid}`,
+    `  API       ${info.apiBase}/api/v1/`,
+    `  API docs  ${info.apiBase}/api/v1/openapi.json (OpenAPI)`,
+    `  DNS       ${dns} (udp+tcp), ${info.workers} worker${info.workers === 1 ? '' : 's'}, ${info.zones} zone${info.zones === 1 ? '' : 's'}`,
+    `  store     ${info.store}`,
+  ];
+  if (first) lines.push(`  try       dig @${first.host} -p ${first.port} www.example.com`);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Runs `switchboard start` until SIGTERM or SIGINT. Resolves with the exit code: 0 after a
+ * clean stop, 1 when something could not start (store, API address, DNS address).
+ */
+export async function runStart(
+  config: StartConfig,
+  io?: Partial<StartIo>,
+  deps?: StartDeps,
+): Promise<number> {
+  const log = io?.log ?? createLogger('primary');
+  const print = io?.print ?? ((text: string) => process.stdout.write(text));
+  const env = io?.env ?? process.env;
+
+  let control: ControlPlane;
+  try {
+    const d = deps ?? (await loadDefaultDeps(io?.version));
+    deps = d;
+    if (!config.database) mkdirSync(config.dataDir, { recursive: true });
+    control = await d.openControlPlane({ dataDir: config.dataDir, database: config.database });
+  } catch (err) {
+    log.error(`cannot open the store: ${describeError(err)}`);
+    return 1;
+  }
+  const storeText = config.database
+    ? `PostgreSQL ${redactDatabaseUrl(config.database)}`
+    : `SQLite ${join(config.dataDir, 'switchboard.db')}`;
+
+  // Slots that have been sent their snapshot: every later message goes to them, in order.
+  const synced = new Set<number>();
+  const ready = new Set<number>();
+  let pool: WorkerPool | undefined;
+  const broadcast = (msg: ZonesMessage) => {
+    if (!pool) return;
+    for (const slot of synced) if (!pool.send(slot, msg)) synced.delete(slot);
+  };
+
+  let feed: ZoneFeed | undefined;
+  let api: ApiServer | undefined;
+  const closeEarly = async () => {
+    feed?.close();
+    await api?.close().catch(() => {});
+    await control.close().catch(() => {});
+  };
+  let apiBase: string;
+  try {
+    const seeded = env[API_KEY_ENV];
+    const admin = await control.bootstrapAdmin(seeded && seeded.length > 0 ? seeded : undefined);
+    if (admin.secret && admin.created && !seeded)
+      print(
+        `switchboard: created an administrator API key; it is shown this once, keep it:\n\n` +
+          `  ${admin.secret}\n\n` +
+          `  (use it as the X-API-Key header, or: export ${API_KEY_ENV}=${admin.secret})\n\n`,
+      );
+    else if (seeded) log.info(`administrator key from ${API_KEY_ENV} is active`);
+
+    if (await control.isEmpty()) {
+      const dir = findExampleZoneDir();
+      if (dir) {
+        const names = await importExampleZones(control, dir, log);
+        if (names.length > 0) log.info(`empty store: imported the example zones ${names.join(', ')}`);
+      } else log.warn('empty store and no examples/zones folder found: serving no zone');
+    }
+
+    // The workers are fed from here: the feed subscribes to changes before it reads the zones.
+    feed = new ZoneFeed(control, (msg) => broadcast(msg), { log });
+    const started = performance.now();
+    await feed.load();
+    log.info(`loaded ${feed.size} zones from the store in ${Math.round(performance.now() - started)} ms`);
+
+    api = await deps.buildApi(control);
+    await api.listen({ host: config.http.host, port: config.http.port });
+    apiBase = formatHttpBase(config.http.host, boundPort(api, config.http.port));
+  } catch (err) {
+    log.error(`cannot start: ${describeError(err)}`);
+    await closeEarly();
+    return 1;
+  }
+  const zoneFeed = feed;
+  const apiServer = api;
+
+  return new Promise<number>((resolveExit) => {
+    let started = false;
+    let stopping = false;
+
+    const stop = async (code: number) => {
+      if (stopping) return;
+      stopping = true;
+      zoneFeed.close();
+      await apiServer.close().catch((err) => log.error(`closing the API: ${describeError(err)}`));
+      await pool?.stop();
+      await control.close().catch((err) => log.error(`closing the store: ${describeError(err)}`));
+      resolveExit(code);
+    };
+
+    const onWorkerMessage = (slot: number, msg: StartWorkerMessage) => {
+      switch (msg.type) {
+        case 'switchboard:hello':
+          // The snapshot and the updates after it share this slot's ordered IPC channel.
+          for (const m of zoneFeed.snapshot()) pool?.send(slot, m);
+          synced.add(slot);
+          break;
+        case 'switchboard:start-ready':
+          ready.add(slot);
+          if (started)
+            log.info(`DNS worker ${slot} restarted, serving ${msg.zones} zones (loaded in ${msg.loadMs} ms)`);
+          else if (ready.size === config.workers) {
+            started = true;
+            log.info(`DNS workers loaded ${msg.zones} zones in ${msg.loadMs} ms`);
+            print(
+              formatStartedBlock({
+                apiBase,
+                dns: config.dns.listen,
+                workers: config.workers,
+                zones: zoneFeed.size,
+                store: storeText,
+              }),
+            );
+          }
+          break;
+        case 'switchboard:applied':
+          for (const e of msg.errors) log.error(`DNS worker ${slot}: ${e}`);
+          break;
+        case 'switchboard:fatal':
+          log.error(`DNS worker ${slot} cannot serve: ${msg.message}`);
+          // Before the platform is up a failure is a configuration problem (an address that
+          // cannot be bound) that a restart will not fix.
+          if (!started) void stop(1);
+          break;
+      }
+    };
+
+    pool = new WorkerPool({
+      count: config.workers,
+      exec: fileURLToPath(new URL('./start-worker-main.js', import.meta.url)),
+      env: { [START_CONFIG_ENV]: encodeDnsWorkerConfig(config.dns) },
+      onMessage: (slot, msg) => {
+        if (isStartWorkerMessage(msg)) onWorkerMessage(slot, msg);
+      },
+      onExit: (slot, code, signal, restartInMs) => {
+        synced.delete(slot);
+        ready.delete(slot);
+        const how = signal ? `signal ${signal}` : `code ${code}`;
+        if (restartInMs !== null && !started) {
+          log.error(`DNS worker ${slot} exited before serving (${how})`);
+          void stop(1);
+        } else if (restartInMs !== null)
+          log.warn(`DNS worker ${slot} exited (${how}); restarting in ${restartInMs} ms`);
+      },
+    });
+
+    const onStop = (signal: string) => {
+      if (stopping) {
+        log.warn(`${signal} again: exiting at once`);
+        process.exit(1);
+      }
+      log.info(`${signal}: stopping`);
+      void stop(0);
+    };
+    if (io?.handleSignals !== false) {
+      process.on('SIGTERM', () => onStop('SIGTERM'));
+      process.on('SIGINT', () => onStop('SIGINT'));
+      // SIGHUP's default action would kill the platform; zones update live here anyway.
+      process.on('SIGHUP', () => log.info('SIGHUP ignored: zones are served from the store and update live'));
+    }
+    if (io?.stopSignal) {
+      if (io.stopSignal.aborted) void stop(0);
+      else io.stopSignal.addEventListener('abort', () => void stop(0), { once: true });
+    }
+    pool.start();
+  });
+}

@@ -1,0 +1,179 @@
+/**
+ * Opening the store: the embedded SQLite file (`<dataDir>/switchboard.db`, WAL with
+ * synchronous=FULL so a commit survives SIGKILL and power loss) or PostgreSQL (a connection
+ * pool, plus a dedicated LISTEN connection for the change feed). Migrations run at open.
+ * @module
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { ChangeFeed, type ChangeFeedHandlers, type ChangeFeedOptions } from './change-feed.js';
+import { isRetryable, StoreError } from './errors.js';
+import { migrateToLatest } from './migrate.js';
+import { Repo, type StoreDialect } from './repo.js';
+import type { Database } from './schema.js';
+
+/** How to open the store. */
+export interface StoreOptions {
+  /** Folder of the SQLite file (created when missing). */
+  dataDir: string;
+  /** `postgres://…` (or `postgresql://…`) to use PostgreSQL instead. */
+  database?: string;
+  /** PostgreSQL pool size (default 10). */
+  poolSize?: number;
+}
+
+/** The SQLite file name inside the data folder. */
+export const SQLITE_FILE = 'switchboard.db';
+
+/** An open store. */
+export class Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: StoreDialect;
+  /** Queries outside any transaction. */
+  readonly repo: Repo;
+  /** The SQLite file, or undefined with PostgreSQL. */
+  readonly file: string | undefined;
+  readonly #url: string | undefined;
+  readonly #feeds = new Set<ChangeFeed>();
+  #closed = false;
+
+  private constructor(db: Kysely<Database>, dialect: StoreDialect, file?: string, url?: string) {
+    this.db = db;
+    this.dialect = dialect;
+    this.repo = new Repo(db, dialect);
+    this.file = file;
+    this.#url = url;
+  }
+
+  /**
+   * Opens (creating and migrating) the store.
+   * @throws StoreError STORE_ERR_OPEN or STORE_ERR_MIGRATION
+   */
+  static async open(opts: StoreOptions): Promise<Store> {
+    const url = opts.database;
+    if (url !== undefined && url !== '') {
+      if (!/^postgres(ql)?:\/\//.test(url))
+        throw new StoreError('STORE_ERR_OPEN', `unsupported database URL '${url}' (want postgres://…)`);
+      return Store.#openPostgres(url, opts.poolSize ?? 10);
+    }
+    return Store.#openSqlite(opts.dataDir);
+  }
+
+  static async #openSqlite(dataDir: string): Promise<Store> {
+    const file = resolve(join(dataDir, SQLITE_FILE));
+    let handle: BetterSqlite3.Database;
+    try {
+      mkdirSync(dataDir, { recursive: true });
+      handle = new BetterSqlite3(file);
+      // WAL lets readers proceed during a write; synchronous=FULL syncs the WAL at every
+      // commit, so an acknowledged change survives SIGKILL and power loss.
+      handle.pragma('journal_mode = WAL');
+      handle.pragma('synchronous = FULL');
+      handle.pragma('foreign_keys = ON');
+      handle.pragma('busy_timeout = 5000');
+    } catch (err) {
+      throw new StoreError('STORE_ERR_OPEN', `cannot open ${file}: ${(err as Error).message}`, { cause: err });
+    }
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: handle }) });
+    try {
+      await migrateToLatest(db, 'sqlite');
+    } catch (err) {
+      await db.destroy();
+      throw err;
+    }
+    return new Store(db, 'sqlite', file);
+  }
+
+  static async #openPostgres(url: string, poolSize: number): Promise<Store> {
+    const pool = new pg.Pool({ connectionString: url, max: poolSize, keepAlive: true });
+    // An idle pooled connection that dies emits 'error' on the pool: without a handler
+    // that would crash the process; the pool replaces the connection by itself.
+    pool.on('error', () => {});
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    try {
+      await sql`select 1`.execute(db);
+    } catch (err) {
+      await db.destroy();
+      throw new StoreError('STORE_ERR_OPEN', `cannot connect to PostgreSQL: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    try {
+      await migrateToLatest(db, 'postgres');
+    } catch (err) {
+      await db.destroy();
+      throw err;
+    }
+    return new Store(db, 'postgres', undefined, url);
+  }
+
+  /**
+   * Runs `fn` in one transaction and commits, or rolls everything back when it throws.
+   * PostgreSQL deadlocks and serialization failures are retried (the whole function again,
+   * so it must only touch the store). SQLite: Kysely holds the single connection for the
+   * whole transaction, so transactions of this process never interleave.
+   */
+  async transaction<T>(fn: (repo: Repo) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new StoreError('STORE_ERR_CLOSED', 'the store is closed');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction().execute((tx) => fn(new Repo(tx, this.dialect)));
+      } catch (err) {
+        if (attempt < 5 && isRetryable(err)) continue;
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * Runs read-only `fn` on one consistent snapshot (PostgreSQL: REPEATABLE READ, so every
+   * query sees the same committed state; SQLite: one transaction on its single connection).
+   */
+  async read<T>(fn: (repo: Repo) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new StoreError('STORE_ERR_CLOSED', 'the store is closed');
+    if (this.dialect !== 'postgres') return this.transaction(fn);
+    return this.db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .execute((tx) => fn(new Repo(tx, this.dialect)));
+  }
+
+  /**
+   * Sends a notification on `channel` from inside transaction `repo`: PostgreSQL delivers it
+   * to every listener when (and only if) the transaction commits. No-op on SQLite.
+   */
+  async notify(repo: Repo, channel: string, payload: string): Promise<void> {
+    if (this.dialect !== 'postgres') return;
+    await sql`select pg_notify(${channel}, ${payload})`.execute(repo.db);
+  }
+
+  /** Starts a change feed on `channel` (PostgreSQL only; undefined on SQLite). */
+  async listen(
+    channel: string,
+    handlers: ChangeFeedHandlers,
+    opts?: ChangeFeedOptions,
+  ): Promise<ChangeFeed | undefined> {
+    if (this.dialect !== 'postgres' || this.#url === undefined) return undefined;
+    const feed = new ChangeFeed(this.#url, channel, handlers, opts);
+    await feed.start();
+    this.#feeds.add(feed);
+    return feed;
+  }
+
+  /** Closes the feeds and the database. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const f of this.#feeds) await f.close();
+    this.#feeds.clear();
+    await this.db.destroy();
+  }
+}
+
+/** Opens the store (see `Store.open`). */
+export function openStore(opts: StoreOptions): Promise<Store> {
+  return Store.open(opts);
+}

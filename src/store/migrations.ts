@@ -1,0 +1,125 @@
+/**
+ * The schema, as a versioned list of migrations. Each runs once, in order, inside one
+ * transaction with its bookkeeping row (see migrate.ts); never edit a released migration,
+ * add a new one. Written with Kysely's schema builder and only text/integer/bigint types,
+ * so SQLite and PostgreSQL get the same schema.
+ * @module
+ */
+import type { Kysely } from 'kysely';
+
+/** One schema step. */
+export interface Migration {
+  version: number;
+  name: string;
+  // biome-ignore lint/suspicious/noExplicitAny: migrations run before (and change) the typed schema
+  up(db: Kysely<any>): Promise<void>;
+}
+
+/** Every migration, oldest first. */
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    async up(db) {
+      await db.schema
+        .createTable('accounts')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('max_zones', 'integer', (c) => c.notNull())
+        .addColumn('max_records', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('users')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('users_account').on('users').columns(['account_id', 'name']).execute();
+
+      await db.schema
+        .createTable('tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.references('accounts.id'))
+        .addColumn('user_id', 'text', (c) => c.references('users.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('secret_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('prefix', 'text', (c) => c.notNull())
+        .addColumn('admin', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('access', 'text', (c) => c.notNull())
+        .addColumn('zones', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('last_used_at', 'text')
+        .addColumn('revoked_at', 'text')
+        .execute();
+      await db.schema
+        .createIndex('tokens_account')
+        .on('tokens')
+        .columns(['account_id', 'created_at', 'id'])
+        .execute();
+
+      await db.schema
+        .createTable('zones')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+        .addColumn('version', 'integer', (c) => c.notNull())
+        // RFC 1982 serials are unsigned 32-bit: beyond PostgreSQL's integer.
+        .addColumn('serial', 'bigint', (c) => c.notNull())
+        .addColumn('record_count', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('zones_account').on('zones').columns(['account_id', 'name']).execute();
+
+      await db.schema
+        .createTable('rrsets')
+        .addColumn('zone_id', 'text', (c) => c.notNull().references('zones.id').onDelete('cascade'))
+        .addColumn('name_key', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('type', 'integer', (c) => c.notNull())
+        .addColumn('ttl', 'integer', (c) => c.notNull())
+        .addColumn('records', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('rrsets_pk', ['zone_id', 'name_key', 'type'])
+        .execute();
+
+      await db.schema
+        .createTable('zone_versions')
+        .addColumn('zone_id', 'text', (c) => c.notNull().references('zones.id').onDelete('cascade'))
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('serial', 'bigint', (c) => c.notNull())
+        .addColumn('from_serial', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('actor_name', 'text')
+        .addColumn('remote', 'text')
+        .addColumn('comment', 'text')
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('added', 'integer', (c) => c.notNull())
+        .addColumn('removed', 'integer', (c) => c.notNull())
+        .addColumn('changes', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('zone_versions_pk', ['zone_id', 'version'])
+        .execute();
+
+      await db.schema
+        .createTable('audit_log')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('token_id', 'text')
+        .addColumn('account_id', 'text')
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('remote', 'text')
+        .addColumn('detail', 'text')
+        .execute();
+      await db.schema.createIndex('audit_at').on('audit_log').columns(['at', 'id']).execute();
+      await db.schema
+        .createIndex('audit_account')
+        .on('audit_log')
+        .columns(['account_id', 'at', 'id'])
+        .execute();
+    },
+  },
+];

@@ -1,0 +1,382 @@
+/**
+ * Repository functions: every query the control plane runs, in one place, over either
+ * dialect. A `Repo` wraps a Kysely handle (the database, or a transaction) and the dialect,
+ * so row locks (`FOR UPDATE`, PostgreSQL only: SQLite has one writer) and 64-bit columns
+ * (strings from the PostgreSQL driver) are dealt with here and nowhere else.
+ * @module
+ */
+import { type Insertable, type Kysely, type Selectable, sql, type Updateable } from 'kysely';
+import type {
+  AccountsTable,
+  AuditLogTable,
+  Database,
+  RRsetsTable,
+  TokensTable,
+  UsersTable,
+  ZonesTable,
+  ZoneVersionsTable,
+} from './schema.js';
+
+/** Which SQL database is behind the store. */
+export type StoreDialect = 'sqlite' | 'postgres';
+
+/** An account row. */
+export type AccountRow = Selectable<AccountsTable>;
+/** A user row. */
+export type UserRow = Selectable<UsersTable>;
+/** A token row. */
+export type TokenRow = Selectable<TokensTable>;
+/** An RRset row. */
+export type RRsetRow = Selectable<RRsetsTable>;
+/** An audit row. */
+export type AuditRow = Selectable<AuditLogTable>;
+
+/** A zone row with its serial as a number. */
+export interface ZoneRow extends Omit<Selectable<ZonesTable>, 'serial'> {
+  serial: number;
+}
+
+/** A version row with its serials as numbers. */
+export interface VersionRow extends Omit<Selectable<ZoneVersionsTable>, 'serial' | 'from_serial'> {
+  serial: number;
+  from_serial: number;
+}
+
+/** A version row without its (possibly large) `changes`. */
+export type VersionSummaryRow = Omit<VersionRow, 'changes'>;
+
+/** Keyset position in a list ordered by (created_at, id) or (at, id). */
+export interface TimeCursor {
+  at: string;
+  id: string;
+}
+
+/** Rows per multi-row INSERT: keeps under SQLite's bound-parameter limit. */
+const INSERT_CHUNK = 400;
+/** Ids per `IN (…)` list. */
+const IN_CHUNK = 500;
+
+function toZone(r: Selectable<ZonesTable>): ZoneRow {
+  return { ...r, serial: Number(r.serial) };
+}
+
+function toVersion<T extends { serial: number | string; from_serial: number | string }>(
+  r: T,
+): Omit<T, 'serial' | 'from_serial'> & { serial: number; from_serial: number } {
+  return { ...r, serial: Number(r.serial), from_serial: Number(r.from_serial) };
+}
+
+const versionSummaryColumns = [
+  'zone_id',
+  'version',
+  'serial',
+  'from_serial',
+  'created_at',
+  'actor',
+  'actor_name',
+  'remote',
+  'comment',
+  'kind',
+  'added',
+  'removed',
+] as const;
+
+/** Queries over one Kysely handle (the database or an open transaction). */
+export class Repo {
+  readonly db: Kysely<Database>;
+  readonly dialect: StoreDialect;
+
+  constructor(db: Kysely<Database>, dialect: StoreDialect) {
+    this.db = db;
+    this.dialect = dialect;
+  }
+
+  // ---- accounts ----
+
+  async insertAccount(row: Insertable<AccountsTable>): Promise<void> {
+    await this.db.insertInto('accounts').values(row).execute();
+  }
+
+  /** Inserts the account unless one of that name exists; returns the account of that name. */
+  async ensureAccount(row: Insertable<AccountsTable>): Promise<AccountRow> {
+    await this.db
+      .insertInto('accounts')
+      .values(row)
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+    return (await this.getAccountByName(row.name)) as AccountRow;
+  }
+
+  async getAccount(id: string, lock = false): Promise<AccountRow | undefined> {
+    let q = this.db.selectFrom('accounts').selectAll().where('id', '=', id);
+    if (lock && this.dialect === 'postgres') q = q.forUpdate();
+    return q.executeTakeFirst();
+  }
+
+  async getAccountByName(name: string): Promise<AccountRow | undefined> {
+    return this.db.selectFrom('accounts').selectAll().where('name', '=', name).executeTakeFirst();
+  }
+
+  async listAccounts(opts: { onlyId?: string; after?: TimeCursor; limit: number }): Promise<AccountRow[]> {
+    let q = this.db.selectFrom('accounts').selectAll();
+    if (opts.onlyId !== undefined) q = q.where('id', '=', opts.onlyId);
+    const after = opts.after;
+    if (after)
+      q = q.where((eb) =>
+        eb.or([
+          eb('created_at', '>', after.at),
+          eb.and([eb('created_at', '=', after.at), eb('id', '>', after.id)]),
+        ]),
+      );
+    return q.orderBy('created_at').orderBy('id').limit(opts.limit).execute();
+  }
+
+  // ---- users ----
+
+  async insertUser(row: Insertable<UsersTable>): Promise<void> {
+    await this.db.insertInto('users').values(row).execute();
+  }
+
+  async getUser(id: string): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  // ---- tokens ----
+
+  async insertToken(row: Insertable<TokensTable>): Promise<void> {
+    await this.db.insertInto('tokens').values(row).execute();
+  }
+
+  async getToken(id: string): Promise<TokenRow | undefined> {
+    return this.db.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async getTokenByHash(hash: string): Promise<TokenRow | undefined> {
+    return this.db.selectFrom('tokens').selectAll().where('secret_hash', '=', hash).executeTakeFirst();
+  }
+
+  /** The oldest administrator token that is not revoked. */
+  async findActiveAdminToken(): Promise<TokenRow | undefined> {
+    return this.db
+      .selectFrom('tokens')
+      .selectAll()
+      .where('admin', '=', 1)
+      .where('revoked_at', 'is', null)
+      .orderBy('created_at')
+      .orderBy('id')
+      .limit(1)
+      .executeTakeFirst();
+  }
+
+  async updateToken(id: string, patch: Updateable<TokensTable>): Promise<void> {
+    await this.db.updateTable('tokens').set(patch).where('id', '=', id).execute();
+  }
+
+  async listTokens(opts: { accountId?: string; after?: TimeCursor; limit: number }): Promise<TokenRow[]> {
+    let q = this.db.selectFrom('tokens').selectAll();
+    if (opts.accountId !== undefined) q = q.where('account_id', '=', opts.accountId);
+    const after = opts.after;
+    if (after)
+      q = q.where((eb) =>
+        eb.or([
+          eb('created_at', '>', after.at),
+          eb.and([eb('created_at', '=', after.at), eb('id', '>', after.id)]),
+        ]),
+      );
+    return q.orderBy('created_at').orderBy('id').limit(opts.limit).execute();
+  }
+
+  // ---- zones ----
+
+  /** The zone of that (case-folded) name; `lock` takes its row lock (PostgreSQL). */
+  async getZoneByName(name: string, lock = false): Promise<ZoneRow | undefined> {
+    let q = this.db.selectFrom('zones').selectAll().where('name', '=', name);
+    if (lock && this.dialect === 'postgres') q = q.forUpdate();
+    const r = await q.executeTakeFirst();
+    return r ? toZone(r) : undefined;
+  }
+
+  async insertZone(row: Insertable<ZonesTable>): Promise<void> {
+    await this.db.insertInto('zones').values(row).execute();
+  }
+
+  async updateZone(id: string, patch: Updateable<ZonesTable>): Promise<void> {
+    await this.db.updateTable('zones').set(patch).where('id', '=', id).execute();
+  }
+
+  /** Deletes a zone with its RRsets and versions. */
+  async deleteZone(id: string): Promise<void> {
+    await this.db.deleteFrom('rrsets').where('zone_id', '=', id).execute();
+    await this.db.deleteFrom('zone_versions').where('zone_id', '=', id).execute();
+    await this.db.deleteFrom('zones').where('id', '=', id).execute();
+  }
+
+  async countZones(accountId: string): Promise<number> {
+    const r = await this.db
+      .selectFrom('zones')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('account_id', '=', accountId)
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
+  /** Records of every zone of the account. */
+  async sumRecords(accountId: string): Promise<number> {
+    const r = await this.db
+      .selectFrom('zones')
+      .select((eb) => eb.fn.sum<number | string | null>('record_count').as('n'))
+      .where('account_id', '=', accountId)
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
+  /** True when no zone exists. */
+  async noZones(): Promise<boolean> {
+    const r = await this.db.selectFrom('zones').select('id').limit(1).executeTakeFirst();
+    return r === undefined;
+  }
+
+  /** Zones ordered by name, after `after`, optionally of one account or among `names`. */
+  async listZones(opts: {
+    accountId?: string;
+    names?: readonly string[];
+    after?: string;
+    limit: number;
+  }): Promise<ZoneRow[]> {
+    let q = this.db.selectFrom('zones').selectAll();
+    if (opts.accountId !== undefined) q = q.where('account_id', '=', opts.accountId);
+    if (opts.names !== undefined) {
+      if (opts.names.length === 0) return [];
+      q = q.where('name', 'in', [...opts.names]);
+    }
+    if (opts.after !== undefined) q = q.where('name', '>', opts.after);
+    const rows = await q.orderBy('name').limit(opts.limit).execute();
+    return rows.map(toZone);
+  }
+
+  /** Zones whose name is one of `names` (ancestors of a new zone, say). */
+  async zonesNamed(names: readonly string[]): Promise<ZoneRow[]> {
+    if (names.length === 0) return [];
+    const rows = await this.db.selectFrom('zones').selectAll().where('name', 'in', [...names]).execute();
+    return rows.map(toZone);
+  }
+
+  /** Up to `limit` zones strictly below `name` (case-folded, with final dot), optionally
+   * only those not of account `notAccount`. */
+  async zonesBelow(name: string, limit: number, notAccount?: string): Promise<ZoneRow[]> {
+    const suffix = name === '.' ? '.' : `.${name}`;
+    // A suffix test both dialects spell alike (1-based substr), with no LIKE escaping.
+    let q = this.db
+      .selectFrom('zones')
+      .selectAll()
+      .where(sql<boolean>`length(name) > ${suffix.length}`)
+      .where(sql<boolean>`substr(name, length(name) - ${suffix.length - 1}) = ${suffix}`);
+    if (notAccount !== undefined) q = q.where('account_id', '!=', notAccount);
+    const rows = await q.limit(limit).execute();
+    return rows.map(toZone);
+  }
+
+  /** Name and version of every zone (resynchronising a change feed). */
+  async zoneVersions(): Promise<Array<{ name: string; version: number }>> {
+    return this.db.selectFrom('zones').select(['name', 'version']).execute();
+  }
+
+  // ---- rrsets ----
+
+  async getRRsets(zoneId: string): Promise<RRsetRow[]> {
+    return this.db.selectFrom('rrsets').selectAll().where('zone_id', '=', zoneId).execute();
+  }
+
+  /** RRsets of many zones at once (one query per 500 zones). */
+  async getRRsetsOfZones(zoneIds: readonly string[]): Promise<RRsetRow[]> {
+    const out: RRsetRow[] = [];
+    for (let i = 0; i < zoneIds.length; i += IN_CHUNK) {
+      const ids = zoneIds.slice(i, i + IN_CHUNK);
+      const rows = await this.db
+        .selectFrom('rrsets')
+        .selectAll()
+        .where('zone_id', 'in', ids)
+        .orderBy('zone_id')
+        .orderBy('name_key')
+        .orderBy('type')
+        .execute();
+      for (const r of rows) out.push(r);
+    }
+    return out;
+  }
+
+  async deleteRRset(zoneId: string, nameKey: string, type: number): Promise<void> {
+    await this.db
+      .deleteFrom('rrsets')
+      .where('zone_id', '=', zoneId)
+      .where('name_key', '=', nameKey)
+      .where('type', '=', type)
+      .execute();
+  }
+
+  async deleteAllRRsets(zoneId: string): Promise<void> {
+    await this.db.deleteFrom('rrsets').where('zone_id', '=', zoneId).execute();
+  }
+
+  async insertRRsets(rows: readonly Insertable<RRsetsTable>[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK)
+      await this.db
+        .insertInto('rrsets')
+        .values(rows.slice(i, i + INSERT_CHUNK))
+        .execute();
+  }
+
+  // ---- versions ----
+
+  async insertVersion(row: Insertable<ZoneVersionsTable>): Promise<void> {
+    await this.db.insertInto('zone_versions').values(row).execute();
+  }
+
+  /** Versions newest first, below `before` when given. */
+  async listVersions(zoneId: string, opts: { before?: number; limit: number }): Promise<VersionSummaryRow[]> {
+    let q = this.db.selectFrom('zone_versions').select(versionSummaryColumns).where('zone_id', '=', zoneId);
+    if (opts.before !== undefined) q = q.where('version', '<', opts.before);
+    const rows = await q.orderBy('version', 'desc').limit(opts.limit).execute();
+    return rows.map(toVersion);
+  }
+
+  async getVersion(zoneId: string, version: number): Promise<VersionRow | undefined> {
+    const r = await this.db
+      .selectFrom('zone_versions')
+      .selectAll()
+      .where('zone_id', '=', zoneId)
+      .where('version', '=', version)
+      .executeTakeFirst();
+    return r ? toVersion(r) : undefined;
+  }
+
+  /** Every version newer than `version`, newest first (undoing them gives `version`'s content). */
+  async versionsAfter(zoneId: string, version: number): Promise<VersionRow[]> {
+    const rows = await this.db
+      .selectFrom('zone_versions')
+      .selectAll()
+      .where('zone_id', '=', zoneId)
+      .where('version', '>', version)
+      .orderBy('version', 'desc')
+      .execute();
+    return rows.map(toVersion);
+  }
+
+  // ---- audit ----
+
+  async insertAudit(row: Insertable<AuditLogTable>): Promise<void> {
+    await this.db.insertInto('audit_log').values(row).execute();
+  }
+
+  /** Audit rows newest first, before `before` when given. */
+  async listAudit(opts: { accountId?: string; before?: TimeCursor; limit: number }): Promise<AuditRow[]> {
+    let q = this.db.selectFrom('audit_log').selectAll();
+    if (opts.accountId !== undefined) q = q.where('account_id', '=', opts.accountId);
+    const before = opts.before;
+    if (before)
+      q = q.where((eb) =>
+        eb.or([eb('at', '<', before.at), eb.and([eb('at', '=', before.at), eb('id', '<', before.id)])]),
+      );
+    return q.orderBy('at', 'desc').orderBy('id', 'desc').limit(opts.limit).execute();
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The tables of the control-plane store, as Kysely sees them. One schema for SQLite and
+ * PostgreSQL: text, integer and bigint columns only (booleans are 0/1 integers, JSON is text,
+ * times are ISO 8601 UTC text, which sorts in time order), so every query is portable.
+ * @module
+ */
+import type { ColumnType } from 'kysely';
+
+/** A 64-bit column: PostgreSQL's driver returns bigint as a string, SQLite as a number. */
+export type BigIntColumn = ColumnType<number | string, number, number>;
+
+/** accounts: the tenants. */
+export interface AccountsTable {
+  id: string;
+  name: string;
+  max_zones: number;
+  max_records: number;
+  created_at: string;
+}
+
+/** users: people of an account. */
+export interface UsersTable {
+  id: string;
+  account_id: string;
+  name: string;
+  created_at: string;
+}
+
+/** tokens: API keys, stored as a SHA-256 hash of the secret only. */
+export interface TokensTable {
+  id: string;
+  account_id: string | null;
+  user_id: string | null;
+  name: string;
+  /** Hex SHA-256 of the secret. */
+  secret_hash: string;
+  /** The first characters of the secret (to recognise it in a list). */
+  prefix: string;
+  /** 1 for an administrator token. */
+  admin: number;
+  /** 'read' or 'write'. */
+  access: string;
+  /** JSON array of zone names, or null for every zone of the account. */
+  zones: string | null;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+/** zones: one row per zone; `version` and `serial` are those of its current content. */
+export interface ZonesTable {
+  id: string;
+  /** Case-folded absolute name (unique). */
+  name: string;
+  account_id: string;
+  version: number;
+  /** SOA serial (an unsigned 32-bit number: bigint in PostgreSQL). */
+  serial: BigIntColumn;
+  record_count: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** rrsets: the current content of every zone, one row per owner name and type. */
+export interface RRsetsTable {
+  zone_id: string;
+  /** Case-folded owner name (the identity of the RRset with `type`). */
+  name_key: string;
+  /** Owner name as written (case preserved), absolute presentation form. */
+  name: string;
+  /** TYPE code. */
+  type: number;
+  ttl: number;
+  /** JSON array of `{content, disabled?}` in canonical presentation form. */
+  records: string;
+}
+
+/** zone_versions: one row per version of a zone, with what it changed. */
+export interface ZoneVersionsTable {
+  zone_id: string;
+  version: number;
+  serial: BigIntColumn;
+  from_serial: BigIntColumn;
+  created_at: string;
+  /** Token id of the actor. */
+  actor: string;
+  actor_name: string | null;
+  remote: string | null;
+  comment: string | null;
+  /** What kind of change made the version: create, change, import, rollback. */
+  kind: string;
+  added: number;
+  removed: number;
+  /** JSON array of the RRsets this version changed, as they were before and after. */
+  changes: string;
+}
+
+/** audit_log: who did what, when, from where. */
+export interface AuditLogTable {
+  id: string;
+  at: string;
+  token_id: string | null;
+  account_id: string | null;
+  action: string;
+  target: string;
+  remote: string | null;
+  /** JSON. */
+  detail: string | null;
+}
+
+/** The whole database. */
+export interface Database {
+  accounts: AccountsTable;
+  users: UsersTable;
+  tokens: TokensTable;
+  zones: ZonesTable;
+  rrsets: RRsetsTable;
+  zone_versions: ZoneVersionsTable;
+  audit_log: AuditLogTable;
+}

@@ -1,0 +1,235 @@
+/**
+ * ACME DNS-01 end to end (issue 3 §4): Debian's lego obtains a certificate from a local pebble,
+ * creating and removing the `_acme-challenge` TXT record through Switchboard's
+ * PowerDNS-compatible API with its unchanged `pdns` provider, while pebble validates the
+ * challenge against Switchboard's own DNS answers (`-dnsserver`). Everything runs on loopback.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  httpsGet,
+  makeTestCa,
+  type Pebble,
+  runLego,
+  type SwitchboardServer,
+  skipUnlessAcmeTools,
+  startPebble,
+  startSwitchboardServer,
+  type TestCa,
+} from '../helpers/acme.js';
+import { buildQuery, queryUdp, readHeader } from '../helpers/dns-client.js';
+import { switchboardBin } from '../helpers/peers.js';
+
+const ZONE = 'acme.test.';
+const DOMAIN = 'test.acme.test';
+const CHALLENGE = `_acme-challenge.${DOMAIN}.`;
+const ADMIN_KEY = `sb_acme_admin_${Date.now().toString(36)}_0123456789abcdef`;
+
+const skip =
+  skipUnlessAcmeTools() ||
+  (existsSync(switchboardBin()) ? false : `${switchboardBin()} is not built (npm run build)`);
+
+/** A JSON call to the API; `key` goes in X-API-Key. */
+async function callApi(
+  server: SwitchboardServer,
+  method: string,
+  path: string,
+  key: string,
+  body?: unknown,
+): Promise<{ status: number; json: unknown; text: string }> {
+  const r = await fetch(`${server.apiUrl}${path}`, {
+    method,
+    headers: {
+      'X-API-Key': key,
+      accept: 'application/json',
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: r.status, json, text };
+}
+
+/** Fails with the response in the message unless the status is 2xx. */
+function expectOk(r: { status: number; text: string }, what: string): void {
+  assert.ok(r.status >= 200 && r.status < 300, `${what}: HTTP ${r.status} ${r.text}`);
+}
+
+interface VersionRow {
+  version: number;
+  serial: number;
+}
+interface VersionDiffBody extends VersionRow {
+  addedRecords: string[];
+  removedRecords: string[];
+}
+
+/** Every version of `zone` (following `next` cursors). */
+async function listVersions(server: SwitchboardServer, key: string, zone: string): Promise<VersionRow[]> {
+  const out: VersionRow[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < 100; page++) {
+    const q = cursor ? `?limit=100&cursor=${encodeURIComponent(cursor)}` : '?limit=100';
+    const r = await callApi(server, 'GET', `/api/v1/zones/${zone}/versions${q}`, key);
+    expectOk(r, 'list versions');
+    const body = r.json as { items: VersionRow[]; next?: string };
+    out.push(...body.items);
+    if (!body.next) break;
+    cursor = body.next;
+  }
+  return out.sort((a, b) => a.version - b.version);
+}
+
+/** True when a master-file line (`name TTL CLASS TYPE rdata`) is a TXT record at `owner`. */
+function isTxtAt(line: string, owner: string): boolean {
+  const f = line.trim().split(/\s+/);
+  return f[0]?.toLowerCase() === owner.toLowerCase() && f.slice(1, 4).includes('TXT');
+}
+
+describe('ACME DNS-01: lego (pdns provider) + pebble against switchboard start', {
+  skip,
+  timeout: 240_000,
+}, () => {
+  let work = '';
+  let ca: TestCa;
+  let server: SwitchboardServer | undefined;
+  let pebble: Pebble | undefined;
+  let tenantKey = '';
+  let versionsBefore: VersionRow[] = [];
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'sb-acme-'));
+    ca = makeTestCa(join(work, 'ca'));
+    server = await startSwitchboardServer({ dataDir: join(work, 'data'), apiKey: ADMIN_KEY, workers: 1 });
+
+    // A tenant of its own, with a write token for its account: what a customer gives lego.
+    const acct = await callApi(server, 'POST', '/api/v1/accounts', ADMIN_KEY, { name: 'acme-tenant' });
+    expectOk(acct, 'create account');
+    const accountId = (acct.json as { id: string }).id;
+    const tok = await callApi(server, 'POST', '/api/v1/tokens', ADMIN_KEY, {
+      name: 'lego',
+      accountId,
+      scope: { admin: false, access: 'write' },
+    });
+    expectOk(tok, 'create token');
+    tenantKey = (tok.json as { secret: string }).secret;
+
+    // The zone, created the way PowerDNS clients do it.
+    const zone = await callApi(server, 'POST', '/api/v1/servers/localhost/zones', tenantKey, {
+      name: ZONE,
+      kind: 'Native',
+      nameservers: [`ns1.${ZONE}`],
+    });
+    expectOk(zone, 'create zone');
+    versionsBefore = await listVersions(server, tenantKey, ZONE);
+
+    pebble = await startPebble({ dir: work, dnsServer: `${server.dnsHost}:${server.dnsPort}`, ca });
+  });
+
+  after(async () => {
+    await pebble?.stop();
+    await server?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  test('lego obtains a certificate through a DNS-01 challenge served by Switchboard', async () => {
+    assert.ok(server && pebble);
+    const legoPath = join(work, 'lego');
+    const run = await runLego({
+      server: pebble.directory,
+      caCert: ca.caCert,
+      apiUrl: server.apiUrl,
+      apiKey: tenantKey,
+      resolver: `${server.dnsHost}:${server.dnsPort}`,
+      domain: DOMAIN,
+      path: legoPath,
+      timeoutMs: 150_000,
+    });
+    const context = `lego output:\n${run.output}\npebble output (tail):\n${pebble.output().slice(-4000)}\nswitchboard output (tail):\n${server.output().slice(-4000)}`;
+    assert.equal(run.timedOut, false, `lego did not finish in time\n${context}`);
+    assert.equal(run.code, 0, `lego exited with ${run.code}\n${context}`);
+
+    // The certificate exists and names the domain in its subject alternative names.
+    const crt = join(legoPath, 'certificates', `${DOMAIN}.crt`);
+    assert.ok(existsSync(crt), `no certificate at ${crt}\n${context}`);
+    const x509 = spawnSync('openssl', ['x509', '-in', crt, '-noout', '-subject', '-ext', 'subjectAltName'], {
+      encoding: 'utf8',
+    });
+    assert.equal(x509.status, 0, x509.stderr);
+    assert.match(x509.stdout, new RegExp(`DNS:${DOMAIN.replaceAll('.', '\\.')}(,|\\s|$)`));
+
+    // And it chains to the root pebble issued it under (lego saved the intermediate beside it).
+    const root = await httpsGet(`${pebble.management}/roots/0`, readFileSync(ca.caCert));
+    assert.equal(root.status, 200);
+    const rootFile = join(work, 'pebble-root.pem');
+    writeFileSync(rootFile, root.body);
+    const verify = spawnSync(
+      'openssl',
+      [
+        'verify',
+        '-CAfile',
+        rootFile,
+        '-untrusted',
+        join(legoPath, 'certificates', `${DOMAIN}.issuer.crt`),
+        crt,
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(verify.status, 0, `${verify.stdout}${verify.stderr}`);
+  });
+
+  test('the challenge TXT was added in one version and removed in the next', async () => {
+    assert.ok(server);
+    const versions = await listVersions(server, tenantKey, ZONE);
+    const known = new Set(versionsBefore.map((v) => v.version));
+    const fresh = versions.filter((v) => !known.has(v.version));
+    assert.equal(fresh.length, 2, `expected 2 new versions (add, remove), got ${JSON.stringify(fresh)}`);
+    const diffs: VersionDiffBody[] = [];
+    for (const v of fresh) {
+      const r = await callApi(server, 'GET', `/api/v1/zones/${ZONE}/versions/${v.version}`, tenantKey);
+      expectOk(r, `version ${v.version}`);
+      diffs.push(r.json as VersionDiffBody);
+    }
+    const [add, remove] = diffs;
+    assert.ok(
+      add.addedRecords.some((l) => isTxtAt(l, CHALLENGE)),
+      `version ${add.version} should add the TXT: ${JSON.stringify(add)}`,
+    );
+    assert.ok(
+      remove.removedRecords.some((l) => isTxtAt(l, CHALLENGE)),
+      `version ${remove.version} should remove the TXT: ${JSON.stringify(remove)}`,
+    );
+    assert.equal(remove.addedRecords.filter((l) => isTxtAt(l, CHALLENGE)).length, 0);
+    // Each change bumped the SOA serial by one (RFC 1982 arithmetic; no wrap here).
+    const last = versionsBefore[versionsBefore.length - 1];
+    if (last) {
+      assert.equal(add.serial, (last.serial + 1) >>> 0);
+      assert.equal(remove.serial, (last.serial + 2) >>> 0);
+    }
+  });
+
+  test('the challenge TXT is gone from the DNS answers afterwards', async () => {
+    assert.ok(server);
+    const res = await queryUdp(buildQuery({ name: CHALLENGE, type: 16, edns: { udpSize: 1232 } }), {
+      host: server.dnsHost,
+      port: server.dnsPort,
+    });
+    const h = readHeader(res);
+    assert.ok(h.aa, 'the answer is authoritative');
+    // RFC 2308 §2.1/§2.2: NXDOMAIN, or NODATA (NOERROR with an empty answer section).
+    assert.ok(
+      h.rcode === 3 || (h.rcode === 0 && h.ancount === 0),
+      `expected NXDOMAIN or NODATA, got rcode ${h.rcode} with ${h.ancount} answers`,
+    );
+  });
+});
