@@ -192,7 +192,10 @@ for (const { name: backend, skip } of backends) {
             ),
           );
         }
-        const dup = await api.req('POST', '/api/v1/zones', { key: t.key, body: { name: 'create.test.', nameservers: NS } });
+        const dup = await api.req('POST', '/api/v1/zones', {
+          key: t.key,
+          body: { name: 'create.test.', nameservers: NS },
+        });
         assert.equal(dup.status, 409);
       });
 
@@ -235,7 +238,12 @@ for (const { name: backend, skip } of backends) {
         const t = await api.tenant('page-acct');
         for (const n of ['p1', 'p2', 'p3', 'p4', 'p5']) {
           assert.equal(
-            (await api.req('POST', '/api/v1/zones', { key: t.key, body: { name: `${n}.page.test`, nameservers: NS } })).status,
+            (
+              await api.req('POST', '/api/v1/zones', {
+                key: t.key,
+                body: { name: `${n}.page.test`, nameservers: NS },
+              })
+            ).status,
             201,
           );
         }
@@ -260,7 +268,10 @@ for (const { name: backend, skip } of backends) {
 
       test('delete honours If-Match', async () => {
         const t = await api.tenant('del-acct');
-        const c = await api.req('POST', '/api/v1/zones', { key: t.key, body: { name: 'del.test', nameservers: NS } });
+        const c = await api.req('POST', '/api/v1/zones', {
+          key: t.key,
+          body: { name: 'del.test', nameservers: NS },
+        });
         const stale = await api.req('DELETE', '/api/v1/zones/del.test', {
           key: t.key,
           headers: { 'if-match': '"999"' },
@@ -297,7 +308,7 @@ for (const { name: backend, skip } of backends) {
           key: t.key,
         });
         assert.deepEqual(one.json.items, [
-          { name: 'www.rr.test.', type: 'A', ttl: 300, records: [{ content: '192.0.2.1' }] },
+          { name: 'www.rr.test.', type: 'A', ttl: 300, records: [{ content: '192.0.2.1', disabled: false }] },
         ]);
       });
 
@@ -355,7 +366,7 @@ for (const { name: backend, skip } of backends) {
         });
         assert.equal(weak.status, 412);
         const final = await api.req('GET', '/api/v1/zones/rr.test/rrsets?name=api.rr.test', { key: t.key });
-        assert.deepEqual(final.json.items[0].records, [{ content: '192.0.2.11' }]);
+        assert.deepEqual(final.json.items[0].records, [{ content: '192.0.2.11', disabled: false }]);
       });
 
       test('a change set is all or nothing', async () => {
@@ -580,7 +591,7 @@ for (const { name: backend, skip } of backends) {
         const www = await api.req('GET', '/api/v1/zones/ver.test/rrsets?name=www.ver.test&type=A', {
           key: t.key,
         });
-        assert.deepEqual(www.json.items[0].records, [{ content: '192.0.2.1' }]);
+        assert.deepEqual(www.json.items[0].records, [{ content: '192.0.2.1', disabled: false }]);
         assert.equal(
           (await api.req('POST', '/api/v1/zones/ver.test/rollback', { key: t.key, body: {} })).json.field,
           'version',
@@ -655,7 +666,12 @@ for (const { name: backend, skip } of backends) {
         assert.deepEqual(filtered.json, []);
         // A cannot take B's zone name either.
         assert.equal(
-          (await api.req('POST', '/api/v1/zones', { key: a.key, body: { name: 'iso-b.test', nameservers: NS } })).status,
+          (
+            await api.req('POST', '/api/v1/zones', {
+              key: a.key,
+              body: { name: 'iso-b.test', nameservers: NS },
+            })
+          ).status,
           409,
         );
         const after1 = await api.req('GET', '/api/v1/zones/iso-b.test', { key: b.key });
@@ -666,7 +682,8 @@ for (const { name: backend, skip } of backends) {
         const t = await api.tenant('scoped');
         for (const n of ['one.scoped.test', 'two.scoped.test']) {
           assert.equal(
-            (await api.req('POST', '/api/v1/zones', { key: t.key, body: { name: n, nameservers: NS } })).status,
+            (await api.req('POST', '/api/v1/zones', { key: t.key, body: { name: n, nameservers: NS } }))
+              .status,
             201,
           );
         }

@@ -35,17 +35,14 @@ export function secretOfHeaders(headers: FastifyRequest['headers']): string | un
 
 /** Installs the authentication hook: it runs before the body is read, so anonymous uploads cost nothing. */
 export function registerAuth(app: FastifyInstance, control: ControlPlane): void {
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config?.public === true) return;
     const secret = secretOfHeaders(request.headers);
-    // RFC 9110 §15.5.2: a 401 carries a challenge.
-    reply.header('www-authenticate', 'Bearer realm="switchboard"');
     if (secret === undefined) {
       throw new ApiError(401, 'API_ERR_UNAUTHENTICATED', 'an API key is required (X-API-Key header)');
     }
     const principal = await control.authenticate(secret, request.ip);
     if (principal === null) throw new ApiError(401, 'API_ERR_UNAUTHENTICATED', 'unknown or revoked API key');
-    reply.removeHeader('www-authenticate');
     principals.set(request, { ...principal, remote: principal.remote ?? request.ip });
   });
 }

@@ -133,3 +133,14 @@ export function responseOfError(err: unknown, opts: { pdns: boolean }): { status
   }
   return { status: 500, body: { error: 'internal error', code: 'API_ERR_INTERNAL' } };
 }
+
+/**
+ * The control plane names fields of a change list `rrsets[i]…`; a route whose body calls the
+ * list otherwise (or dropped some entries) rewrites the field to the request's own path.
+ */
+export function remapChangeField(err: unknown, fieldOfIndex: (index: number) => string): unknown {
+  if (!(err instanceof ControlError) || err.field === undefined) return err;
+  const m = /^rrsets\[(\d+)\](.*)$/.exec(err.field);
+  if (!m) return err;
+  return new ControlError(err.code, err.message, `${fieldOfIndex(Number(m[1]))}${m[2]}`);
+}

@@ -11,7 +11,6 @@ import { postgresSkipReason, startPostgres } from '../../test/helpers/postgres.j
 import { openControlPlane } from '../control/index.js';
 import type { ControlPlane } from '../control/types.js';
 import { buildApi } from './index.js';
-import { MemoryControl } from './testing-control.test.js';
 
 /** A response as the tests look at it. */
 export interface Res {
@@ -50,7 +49,7 @@ export interface TestApi {
 }
 
 /** A control plane to test on. */
-export type Backend = 'memory' | 'sqlite' | 'postgres';
+export type Backend = 'sqlite' | 'postgres';
 
 /** The backends every API test runs on, with a skip reason when one is unavailable here. */
 export const backends: { name: Backend; skip: string | false }[] = [
@@ -58,8 +57,9 @@ export const backends: { name: Backend; skip: string | false }[] = [
   { name: 'postgres', skip: postgresSkipReason() },
 ];
 
-async function openControl(backend: Backend): Promise<{ control: ControlPlane; cleanup: () => Promise<void> }> {
-  if (backend === 'memory') return { control: new MemoryControl(), cleanup: async () => {} };
+async function openControl(
+  backend: Backend,
+): Promise<{ control: ControlPlane; cleanup: () => Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sb-api-test-'));
   const db = backend === 'postgres' ? await startPostgres() : undefined;
   const control = await openControlPlane({ dataDir, ...(db ? { database: db.url } : {}) });

@@ -115,6 +115,8 @@ export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Pr
   app.setErrorHandler((err, request, reply) => {
     const { status, body } = responseOfError(err, { pdns: request.routeOptions.config?.pdns === true });
     if (status >= 500) request.log.error({ err }, 'request failed');
+    // RFC 9110 §15.5.2: a 401 carries a challenge.
+    if (status === 401) reply.header('www-authenticate', 'Bearer realm="switchboard"');
     return reply.code(status).type('application/json; charset=utf-8').send(body);
   });
   app.setNotFoundHandler((request, reply) =>

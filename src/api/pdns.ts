@@ -18,7 +18,7 @@ import {
   type ZoneInfo,
 } from '../control/types.js';
 import { principalOf } from './auth.js';
-import { ApiError } from './errors.js';
+import { ApiError, remapChangeField } from './errors.js';
 import { absoluteName, zoneIdOfName, zoneNameOfId } from './names.js';
 import { sendText } from './routes/zones.js';
 import { MAX_TTL } from './schemas.js';
@@ -47,16 +47,16 @@ interface PdnsRRsetInput {
   type: string;
   changetype?: string;
   ttl?: number;
-  records?: { content: string; disabled?: boolean }[];
-  comments?: unknown[];
+  records?: { content: string; disabled?: boolean }[] | null;
+  comments?: unknown[] | null;
 }
 
 interface PdnsCreateBody {
   name: string;
   kind?: string;
   account?: string;
-  nameservers?: string[];
-  rrsets?: PdnsRRsetInput[];
+  nameservers?: string[] | null;
+  rrsets?: PdnsRRsetInput[] | null;
   zone?: string;
   dnssec?: boolean;
   [other: string]: unknown;
@@ -77,8 +77,9 @@ const rrsetInput = {
     type: { type: 'string', minLength: 1 },
     changetype: { type: 'string' },
     ttl: { type: 'integer', minimum: 0, maximum: MAX_TTL },
-    records: { type: 'array', items: recordInput },
-    comments: { type: 'array' },
+    // Go clients send nil slices as null (go-powerdns: `"records": null` on DELETE).
+    records: { type: ['array', 'null'], items: recordInput },
+    comments: { type: ['array', 'null'] },
   },
   required: ['name', 'type'],
 } as const;
@@ -187,9 +188,14 @@ function recordsOf(r: PdnsRRsetInput): { content: string; disabled?: boolean }[]
  * removes it, without `records` changes nothing (PowerDNS then replaces only comments, which
  * Switchboard does not keep); DELETE removes; EXTEND and PRUNE (PowerDNS 5) add and remove records.
  */
-export function changesOfPdnsRRsets(rrsets: PdnsRRsetInput[]): RRsetChange[] {
+export function changesOfPdnsRRsets(rrsets: PdnsRRsetInput[], sources: number[] = []): RRsetChange[] {
   const seen = new Set<string>();
   const changes: RRsetChange[] = [];
+  // sources[k]: the index in `rrsets` that change k came from (for error fields).
+  const push = (c: RRsetChange, i: number): void => {
+    changes.push(c);
+    sources.push(i);
+  };
   rrsets.forEach((r, i) => {
     const name = absoluteName(r.name, `rrsets[${i}].name`);
     const type = r.type.toUpperCase();
@@ -204,18 +210,18 @@ export function changesOfPdnsRRsets(rrsets: PdnsRRsetInput[]): RRsetChange[] {
     seen.add(key);
     switch (changetype) {
       case 'REPLACE':
-        if (r.records === undefined) return;
-        if (r.records.length === 0) changes.push({ op: 'delete', name, type });
-        else changes.push({ op: 'replace', name, type, ttl: ttlOf(r, i), records: recordsOf(r) });
+        if (r.records === undefined || r.records === null) return;
+        if (r.records.length === 0) push({ op: 'delete', name, type }, i);
+        else push({ op: 'replace', name, type, ttl: ttlOf(r, i), records: recordsOf(r) }, i);
         return;
       case 'DELETE':
-        changes.push({ op: 'delete', name, type });
+        push({ op: 'delete', name, type }, i);
         return;
       case 'EXTEND':
-        changes.push({ op: 'add', name, type, ttl: ttlOf(r, i), records: recordsOf(r) });
+        push({ op: 'add', name, type, ttl: ttlOf(r, i), records: recordsOf(r) }, i);
         return;
       case 'PRUNE':
-        changes.push({ op: 'remove', name, type, records: recordsOf(r) });
+        push({ op: 'remove', name, type, records: recordsOf(r) }, i);
         return;
       default:
         throw unprocessable('Changetype not understood', `rrsets[${i}].changetype`);
@@ -368,8 +374,8 @@ export function registerPdnsRoutes(
             name: { type: 'string', minLength: 1 },
             kind: { type: 'string' },
             account: { type: 'string' },
-            nameservers: { type: 'array', items: { type: 'string', minLength: 1 } },
-            rrsets: { type: 'array', items: rrsetInput },
+            nameservers: { type: ['array', 'null'], items: { type: 'string', minLength: 1 } },
+            rrsets: { type: ['array', 'null'], items: rrsetInput },
             zone: { type: 'string' },
             dnssec: { type: 'boolean' },
           },
@@ -397,7 +403,7 @@ export function registerPdnsRoutes(
         name: absoluteName(b.name, 'name'),
         ...(accountId !== undefined ? { accountId } : {}),
         ...(b.zone !== undefined ? { zonefile: b.zone } : { rrsets }),
-        ...(b.nameservers !== undefined && b.nameservers.length > 0 ? { nameservers: b.nameservers } : {}),
+        ...(b.nameservers != null && b.nameservers.length > 0 ? { nameservers: b.nameservers } : {}),
       });
       reply.code(201).header('location', urlOfZone(zone.name));
       return pdnsZoneDetail(zone, queryFlag(request.query.rrsets) ? zone.rrsets : null);
@@ -466,10 +472,15 @@ export function registerPdnsRoutes(
     async (request, reply) => {
       const p = principalOf(request);
       const zone = zoneNameOf(request);
-      const changes = changesOfPdnsRRsets(request.body.rrsets);
-      if (changes.length === 0)
+      const sources: number[] = [];
+      const changes = changesOfPdnsRRsets(request.body.rrsets, sources);
+      if (changes.length === 0) {
         await control.getZone(p, zone); // nothing to do, but the zone must be there
-      else await control.changeRRsets(p, zone, changes);
+      } else {
+        await control.changeRRsets(p, zone, changes).catch((err: unknown) => {
+          throw remapChangeField(err, (k) => `rrsets[${sources[k] ?? k}]`);
+        });
+      }
       return reply.code(204).send();
     },
   );
@@ -549,7 +560,14 @@ export function registerPdnsRoutes(
 
   app.get<{ Params: { zone_id: string } }>(
     `${PDNS_SERVER_URL}/zones/:zone_id/metadata`,
-    { config, schema: { tags, summary: 'Zone metadata (PowerDNS; only the implied SOA-EDIT-API)', params: zoneIdParams } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Zone metadata (PowerDNS; only the implied SOA-EDIT-API)',
+        params: zoneIdParams,
+      },
+    },
     async (request) => {
       await control.getZone(principalOf(request), zoneNameOf(request));
       // What PowerDNS stores for a zone created with the default soa_edit_api: every change bumps the serial.

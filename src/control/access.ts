@@ -48,7 +48,10 @@ export function isAccountWide(p: Principal): boolean {
 /** Throws FORBIDDEN for tokens limited to listed zones (account-level operations). */
 export function requireAccountWide(p: Principal): void {
   if (!isAccountWide(p))
-    throw new ControlError('CTL_ERR_FORBIDDEN', 'this token is limited to some zones; this needs an account token');
+    throw new ControlError(
+      'CTL_ERR_FORBIDDEN',
+      'this token is limited to some zones; this needs an account token',
+    );
 }
 
 /** Folded zone names a zone-scoped token lists (absolute, final dot). */

@@ -15,7 +15,13 @@ import {
   startPostgresServer,
   type TestCluster,
 } from '../../test/helpers/postgres.js';
-import { ControlError, type ControlPlane, openControlPlane, type Principal, type ZoneChangeEvent } from './index.js';
+import {
+  ControlError,
+  type ControlPlane,
+  openControlPlane,
+  type Principal,
+  type ZoneChangeEvent,
+} from './index.js';
 import type { StoreControlPlane } from './plane.js';
 
 /** One opened control plane and how to inspect and remove its store. */
@@ -105,7 +111,8 @@ const postgres: Backend = {
             "select table_name from information_schema.tables where table_schema = 'public'",
           );
           let out = '';
-          for (const t of tables.rows) out += JSON.stringify((await c.query(`select * from "${t.table_name}"`)).rows);
+          for (const t of tables.rows)
+            out += JSON.stringify((await c.query(`select * from "${t.table_name}"`)).rows);
           return out;
         } finally {
           await c.end();
@@ -150,13 +157,28 @@ async function rejectsWith(p: Promise<unknown>, code: string, field?: string): P
 
 const NS = ['ns1.example.net.', 'ns2.example.net.'];
 
+/** A zone file of `n` A records (h0 … h<n-1>) plus SOA and NS. */
+function bigZone(n: number): string {
+  let text = '$TTL 300\n@ SOA ns1.example.net. h.example.com. 1 2 3 4 5\n@ NS ns1.example.net.\n';
+  for (let i = 0; i < n; i++) text += `h${i} A 192.0.${(i >> 8) & 255}.${i & 255}\n`;
+  return text;
+}
+
 /** Two tenants, each with a write token, plus what else tests need. */
 async function tenants(cp: ControlPlane) {
   const admin = cp.systemPrincipal();
   const a = await cp.createAccount(admin, { name: 'tenant-a' });
   const b = await cp.createAccount(admin, { name: 'tenant-b' });
-  const tokA = await cp.createToken(admin, { name: 'a-write', accountId: a.id, scope: { admin: false, access: 'write' } });
-  const tokB = await cp.createToken(admin, { name: 'b-write', accountId: b.id, scope: { admin: false, access: 'write' } });
+  const tokA = await cp.createToken(admin, {
+    name: 'a-write',
+    accountId: a.id,
+    scope: { admin: false, access: 'write' },
+  });
+  const tokB = await cp.createToken(admin, {
+    name: 'b-write',
+    accountId: b.id,
+    scope: { admin: false, access: 'write' },
+  });
   const pA = (await cp.authenticate(tokA.secret, '192.0.2.7')) as Principal;
   const pB = (await cp.authenticate(tokB.secret, '198.51.100.9')) as Principal;
   assert.ok(pA && pB);
@@ -198,13 +220,28 @@ for (const backend of [sqlite, postgres]) {
           ['example.com. NS', 'example.com. SOA', 'www.example.com. A'],
         );
         const soa = z.rrsets.find((s) => s.type === 'SOA');
-        assert.equal(soa?.records[0].content, 'ns1.example.net. hostmaster.example.com. 1 10800 3600 604800 3600');
+        assert.equal(
+          soa?.records[0].content,
+          'ns1.example.net. hostmaster.example.com. 1 10800 3600 604800 3600',
+        );
 
         const info = await cp.changeRRsets(admin, 'example.com.', [
           { op: 'add', name: 'www.example.com.', type: 'A', ttl: 300, records: [{ content: '192.0.2.2' }] },
-          { op: 'replace', name: 'example.com.', type: 'MX', ttl: 3600, records: [{ content: '10 mail.example.net.' }] },
+          {
+            op: 'replace',
+            name: 'example.com.',
+            type: 'MX',
+            ttl: 3600,
+            records: [{ content: '10 mail.example.net.' }],
+          },
           // Spelled loosely; stored canonical.
-          { op: 'replace', name: 'v6.example.com.', type: 'AAAA', ttl: 60, records: [{ content: '2001:DB8:0::1' }] },
+          {
+            op: 'replace',
+            name: 'v6.example.com.',
+            type: 'AAAA',
+            ttl: 60,
+            records: [{ content: '2001:DB8:0::1' }],
+          },
         ]);
         assert.equal(info.version, 2);
         assert.equal(info.serial, 2);
@@ -216,7 +253,10 @@ for (const backend of [sqlite, postgres]) {
 
         const text = await cp.exportZone(admin, 'example.com');
         const lines = text.trim().split('\n');
-        assert.match(lines[0], /^example\.com\.\t3600\tIN\tSOA\tns1\.example\.net\. hostmaster\.example\.com\. 2 /);
+        assert.match(
+          lines[0],
+          /^example\.com\.\t3600\tIN\tSOA\tns1\.example\.net\. hostmaster\.example\.com\. 2 /,
+        );
         assert.deepEqual(lines.slice(1), [
           'example.com.\t3600\tIN\tNS\tns1.example.net.',
           'example.com.\t3600\tIN\tNS\tns2.example.net.',
@@ -241,7 +281,11 @@ for (const backend of [sqlite, postgres]) {
         );
         assert.equal(page2.next, undefined);
 
-        await rejectsWith(cp.createZone(admin, { name: 'example.com.', nameservers: NS }), 'CTL_ERR_CONFLICT', 'name');
+        await rejectsWith(
+          cp.createZone(admin, { name: 'example.com.', nameservers: NS }),
+          'CTL_ERR_CONFLICT',
+          'name',
+        );
         await cp.deleteZone(admin, 'example.com');
         await rejectsWith(cp.getZone(admin, 'example.com'), 'CTL_ERR_NOT_FOUND');
         assert.equal(await cp.servedZone('example.com.'), null);
@@ -264,7 +308,13 @@ for (const backend of [sqlite, postgres]) {
         const before = await cp.getZone(admin, 'example.com');
         const err = await rejectsWith(
           cp.changeRRsets(admin, 'example.com', [
-            { op: 'replace', name: 'a.example.com.', type: 'A', ttl: 300, records: [{ content: '192.0.2.1' }] },
+            {
+              op: 'replace',
+              name: 'a.example.com.',
+              type: 'A',
+              ttl: 300,
+              records: [{ content: '192.0.2.1' }],
+            },
             {
               op: 'replace',
               name: 'b.example.com.',
@@ -294,7 +344,12 @@ for (const backend of [sqlite, postgres]) {
         const rr = { op: 'replace', ttl: 300 };
         // RFC 1034 §3.6.2: CNAME and other data.
         await rejectsWith(
-          change({ ...rr, name: 'www.example.com.', type: 'CNAME', records: [{ content: 'x.example.net.' }] }),
+          change({
+            ...rr,
+            name: 'www.example.com.',
+            type: 'CNAME',
+            records: [{ content: 'x.example.net.' }],
+          }),
           'CTL_ERR_VALIDATION',
           'rrsets[0].type',
         );
@@ -314,12 +369,24 @@ for (const backend of [sqlite, postgres]) {
           'rrsets[0].type',
         );
         await rejectsWith(
-          change({ op: 'replace', ttl: -1, name: 'x.example.com.', type: 'A', records: [{ content: '192.0.2.1' }] }),
+          change({
+            op: 'replace',
+            ttl: -1,
+            name: 'x.example.com.',
+            type: 'A',
+            records: [{ content: '192.0.2.1' }],
+          }),
           'CTL_ERR_VALIDATION',
           'rrsets[0].ttl',
         );
         await rejectsWith(
-          change({ op: 'replace', ttl: 2 ** 31, name: 'x.example.com.', type: 'A', records: [{ content: '192.0.2.1' }] }),
+          change({
+            op: 'replace',
+            ttl: 2 ** 31,
+            name: 'x.example.com.',
+            type: 'A',
+            records: [{ content: '192.0.2.1' }],
+          }),
           'CTL_ERR_VALIDATION',
           'rrsets[0].ttl',
         );
@@ -339,7 +406,12 @@ for (const backend of [sqlite, postgres]) {
           'rrsets[0].name',
         );
         await rejectsWith(
-          change({ ...rr, name: 'c.example.com.', type: 'CNAME', records: [{ content: 'a.' }, { content: 'b.' }] }),
+          change({
+            ...rr,
+            name: 'c.example.com.',
+            type: 'CNAME',
+            records: [{ content: 'a.' }, { content: 'b.' }],
+          }),
           'CTL_ERR_VALIDATION',
           'rrsets[0].records',
         );
@@ -359,8 +431,20 @@ for (const backend of [sqlite, postgres]) {
         assert.deepEqual(await cp.getZone(admin, 'example.com'), before);
         // The same NS with its address in the same change set is fine.
         await cp.changeRRsets(admin, 'example.com', [
-          { op: 'replace', name: 'example.com.', type: 'NS', ttl: 300, records: [{ content: 'ns.example.com.' }] },
-          { op: 'replace', name: 'ns.example.com.', type: 'A', ttl: 300, records: [{ content: '192.0.2.53' }] },
+          {
+            op: 'replace',
+            name: 'example.com.',
+            type: 'NS',
+            ttl: 300,
+            records: [{ content: 'ns.example.com.' }],
+          },
+          {
+            op: 'replace',
+            name: 'ns.example.com.',
+            type: 'A',
+            ttl: 300,
+            records: [{ content: '192.0.2.53' }],
+          },
         ]);
         await rejectsWith(cp.createZone(admin, { name: 'bad..name' }), 'CTL_ERR_VALIDATION', 'name');
         await rejectsWith(cp.createZone(admin, { name: 'example.net' }), 'CTL_ERR_VALIDATION', 'nameservers');
@@ -373,7 +457,13 @@ for (const backend of [sqlite, postgres]) {
         const zA = await cp.createZone(pA, { name: 'a.example', nameservers: NS });
         assert.equal(zA.accountId, a.id);
         const before = await cp.getZone(admin, 'b.example');
-        const rr = { op: 'replace' as const, name: 'x.b.example.', type: 'A', ttl: 60, records: [{ content: '192.0.2.1' }] };
+        const rr = {
+          op: 'replace' as const,
+          name: 'x.b.example.',
+          type: 'A',
+          ttl: 60,
+          records: [{ content: '192.0.2.1' }],
+        };
         await rejectsWith(cp.getZone(pA, 'b.example'), 'CTL_ERR_NOT_FOUND');
         await rejectsWith(cp.changeRRsets(pA, 'b.example', [rr]), 'CTL_ERR_NOT_FOUND');
         // Even with a bad change set, the answer does not reveal the zone.
@@ -391,9 +481,21 @@ for (const backend of [sqlite, postgres]) {
         );
         await rejectsWith(cp.listZones(pA, { accountId: before.accountId }), 'CTL_ERR_NOT_FOUND');
         // Zone names are global: one name belongs to one account, and so does its subtree.
-        await rejectsWith(cp.createZone(pA, { name: 'b.example', nameservers: NS }), 'CTL_ERR_CONFLICT', 'name');
-        await rejectsWith(cp.createZone(pA, { name: 'sub.b.example', nameservers: NS }), 'CTL_ERR_CONFLICT', 'name');
-        await rejectsWith(cp.createZone(pA, { name: 'example', nameservers: NS }), 'CTL_ERR_CONFLICT', 'name');
+        await rejectsWith(
+          cp.createZone(pA, { name: 'b.example', nameservers: NS }),
+          'CTL_ERR_CONFLICT',
+          'name',
+        );
+        await rejectsWith(
+          cp.createZone(pA, { name: 'sub.b.example', nameservers: NS }),
+          'CTL_ERR_CONFLICT',
+          'name',
+        );
+        await rejectsWith(
+          cp.createZone(pA, { name: 'example', nameservers: NS }),
+          'CTL_ERR_CONFLICT',
+          'name',
+        );
         await cp.createZone(pA, { name: 'sub.a.example', nameservers: NS });
         // Accounts and tokens of others.
         await rejectsWith(cp.getAccount(pA, before.accountId), 'CTL_ERR_NOT_FOUND');
@@ -460,7 +562,10 @@ for (const backend of [sqlite, postgres]) {
         assert.deepEqual(again, { created: false, tokenId: boot.tokenId });
         const env = await cp.bootstrapAdmin('my-operator-key-123');
         assert.equal(env.created, true);
-        assert.deepEqual(await cp.bootstrapAdmin('my-operator-key-123'), { created: false, tokenId: env.tokenId });
+        assert.deepEqual(await cp.bootstrapAdmin('my-operator-key-123'), {
+          created: false,
+          tokenId: env.tokenId,
+        });
         const pAdmin = (await cp.authenticate('my-operator-key-123', '127.0.0.1')) as Principal;
         assert.equal(pAdmin.scope.admin, true);
         assert.equal(pAdmin.remote, '127.0.0.1');
@@ -495,12 +600,22 @@ for (const backend of [sqlite, postgres]) {
       withPlane(backend, async ({ cp }) => {
         const admin = cp.systemPrincipal();
         const acct = await cp.createAccount(admin, { name: 'small', maxZones: 1, maxRecords: 5 });
-        const tok = await cp.createToken(admin, { name: 't', accountId: acct.id, scope: { admin: false, access: 'write' } });
+        const tok = await cp.createToken(admin, {
+          name: 't',
+          accountId: acct.id,
+          scope: { admin: false, access: 'write' },
+        });
         const p = (await cp.authenticate(tok.secret)) as Principal;
         await cp.createZone(p, { name: 'q.example', nameservers: NS }); // SOA + 2 NS = 3 records
         await rejectsWith(cp.createZone(p, { name: 'q2.example', nameservers: NS }), 'CTL_ERR_QUOTA');
         await cp.changeRRsets(p, 'q.example', [
-          { op: 'add', name: 'a.q.example.', type: 'A', ttl: 60, records: [{ content: '192.0.2.1' }, { content: '192.0.2.2' }] },
+          {
+            op: 'add',
+            name: 'a.q.example.',
+            type: 'A',
+            ttl: 60,
+            records: [{ content: '192.0.2.1' }, { content: '192.0.2.2' }],
+          },
         ]);
         const before = await cp.getZone(p, 'q.example');
         await rejectsWith(
@@ -521,7 +636,8 @@ for (const backend of [sqlite, postgres]) {
     test('serials: bump, operator serials, RFC 1982 wrap', () =>
       withPlane(backend, async ({ cp }) => {
         const admin = cp.systemPrincipal();
-        const soa = (serial: number) => `ns1.example.net. hostmaster.example.com. ${serial} 7200 900 1209600 300`;
+        const soa = (serial: number) =>
+          `ns1.example.net. hostmaster.example.com. ${serial} 7200 900 1209600 300`;
         await cp.createZone(admin, {
           name: 'example.com',
           nameservers: NS,
@@ -539,12 +655,21 @@ for (const backend of [sqlite, postgres]) {
         assert.equal((await cp.changeRRsets(admin, 'example.com', [add(3)])).serial, 1);
         // A greater serial given by the change is kept; a smaller one is bumped past.
         const setSoa = (serial: number) => [
-          { op: 'replace' as const, name: 'example.com.', type: 'SOA', ttl: 3600, records: [{ content: soa(serial) }] },
+          {
+            op: 'replace' as const,
+            name: 'example.com.',
+            type: 'SOA',
+            ttl: 3600,
+            records: [{ content: soa(serial) }],
+          },
         ];
         assert.equal((await cp.changeRRsets(admin, 'example.com', setSoa(2026112201))).serial, 2026112201);
         assert.equal((await cp.changeRRsets(admin, 'example.com', setSoa(5))).serial, 2026112202);
         const served = await cp.servedZone('example.com');
-        assert.match(served?.text ?? '', /^example\.com\.\t3600\tIN\tSOA\t.* 2026112202 7200 900 1209600 300\n/);
+        assert.match(
+          served?.text ?? '',
+          /^example\.com\.\t3600\tIN\tSOA\t.* 2026112202 7200 900 1209600 300\n/,
+        );
         assert.equal(served?.serial, 2026112202);
         // The zone file import keeps a greater serial too.
         const imported = await cp.importZone(
@@ -569,13 +694,25 @@ for (const backend of [sqlite, postgres]) {
           'example.com',
           [
             { op: 'add', name: 'www.example.com.', type: 'A', ttl: 300, records: [{ content: '192.0.2.2' }] },
-            { op: 'replace', name: 'mail.example.com.', type: 'A', ttl: 300, records: [{ content: '192.0.2.25' }] },
+            {
+              op: 'replace',
+              name: 'mail.example.com.',
+              type: 'A',
+              ttl: 300,
+              records: [{ content: '192.0.2.25' }],
+            },
           ],
           { comment: 'mail' },
         );
         await cp.changeRRsets(admin, 'example.com', [
           { op: 'remove', name: 'www.example.com.', type: 'A', records: [{ content: '192.0.2.1' }] },
-          { op: 'replace', name: 'www.example.com.', type: 'TXT', ttl: 60, records: [{ content: '"hello world"' }] },
+          {
+            op: 'replace',
+            name: 'www.example.com.',
+            type: 'TXT',
+            ttl: 60,
+            records: [{ content: '"hello world"' }],
+          },
         ]);
         const d2 = await cp.getVersion(admin, 'example.com', 2);
         assert.equal(d2.fromSerial, 1);
@@ -631,7 +768,15 @@ for (const backend of [sqlite, postgres]) {
       withPlane(backend, async ({ cp }) => {
         const admin = cp.systemPrincipal();
         await cp.createZone(admin, { name: 'example.com', nameservers: NS });
-        const c = [{ op: 'add' as const, name: 'a.example.com.', type: 'A', ttl: 60, records: [{ content: '192.0.2.1' }] }];
+        const c = [
+          {
+            op: 'add' as const,
+            name: 'a.example.com.',
+            type: 'A',
+            ttl: 60,
+            records: [{ content: '192.0.2.1' }],
+          },
+        ];
         const v2 = await cp.changeRRsets(admin, 'example.com', c, { ifMatch: 1 });
         assert.equal(v2.version, 2);
         const before = await cp.getZone(admin, 'example.com');
@@ -639,7 +784,10 @@ for (const backend of [sqlite, postgres]) {
           cp.changeRRsets(admin, 'example.com', [{ ...c[0], name: 'b.example.com.' }], { ifMatch: 1 }),
           'CTL_ERR_PRECONDITION',
         );
-        await rejectsWith(cp.importZone(admin, 'example.com', '@ 60 NS ns1.example.net.\n', { ifMatch: 1 }), 'CTL_ERR_PRECONDITION');
+        await rejectsWith(
+          cp.importZone(admin, 'example.com', '@ 60 NS ns1.example.net.\n', { ifMatch: 1 }),
+          'CTL_ERR_PRECONDITION',
+        );
         await rejectsWith(cp.rollback(admin, 'example.com', 1, { ifMatch: 1 }), 'CTL_ERR_PRECONDITION');
         await rejectsWith(cp.deleteZone(admin, 'example.com', { ifMatch: 1 }), 'CTL_ERR_PRECONDITION');
         assert.deepEqual(await cp.getZone(admin, 'example.com'), before);
@@ -703,13 +851,21 @@ for (const backend of [sqlite, postgres]) {
         assert.equal(d.added, 1); // the SOA only
         assert.equal(d.removed, 1);
         const bad = await rejectsWith(
-          cp.importZone(admin, 'example.com', '$TTL 60\n@ NS ns1.example.com.\nns1 A 192.0.2.53\nx A 1.2.3\n'),
+          cp.importZone(
+            admin,
+            'example.com',
+            '$TTL 60\n@ NS ns1.example.com.\nns1 A 192.0.2.53\nx A 1.2.3\n',
+          ),
           'CTL_ERR_VALIDATION',
           'zonefile',
         );
         assert.match(bad.message, /line 4/);
         const cname = await rejectsWith(
-          cp.importZone(admin, 'example.com', '$TTL 60\n@ NS ns1.example.com.\nns1 A 192.0.2.53\nns1 CNAME x.example.net.\n'),
+          cp.importZone(
+            admin,
+            'example.com',
+            '$TTL 60\n@ NS ns1.example.com.\nns1 A 192.0.2.53\nns1 CNAME x.example.net.\n',
+          ),
           'CTL_ERR_VALIDATION',
           'zonefile',
         );
@@ -763,7 +919,13 @@ for (const backend of [sqlite, postgres]) {
         await Promise.all(
           Array.from({ length: n }, (_, i) =>
             cp.changeRRsets(admin, 'example.com', [
-              { op: 'add', name: 'many.example.com.', type: 'A', ttl: 60, records: [{ content: `192.0.2.${i + 1}` }] },
+              {
+                op: 'add',
+                name: 'many.example.com.',
+                type: 'A',
+                ttl: 60,
+                records: [{ content: `192.0.2.${i + 1}` }],
+              },
             ]),
           ),
         );
@@ -773,10 +935,50 @@ for (const backend of [sqlite, postgres]) {
         assert.equal(z.rrsets.find((s) => s.type === 'A')?.records.length, n);
       }));
 
+    test('a big zone (kept parsed in memory) stays exact through failed and good changes', () =>
+      withPlane(backend, async ({ cp }) => {
+        const admin = cp.systemPrincipal();
+        await cp.createZone(admin, { name: 'big.example', zonefile: bigZone(2500) });
+        await rejectsWith(
+          cp.changeRRsets(admin, 'big.example', [
+            { op: 'add', name: 'new.big.example.', type: 'A', ttl: 60, records: [{ content: '192.0.2.1' }] },
+            {
+              op: 'add',
+              name: 'h1.big.example.',
+              type: 'CNAME',
+              ttl: 60,
+              records: [{ content: 'x.example.' }],
+            },
+          ]),
+          'CTL_ERR_VALIDATION',
+          'rrsets[1].type',
+        );
+        await cp.changeRRsets(admin, 'big.example', [
+          { op: 'delete', name: 'h2.big.example.', type: 'A' },
+          { op: 'add', name: 'h3.big.example.', type: 'A', ttl: 300, records: [{ content: '198.51.100.3' }] },
+        ]);
+        await cp.rollback(admin, 'big.example', 1);
+        await cp.changeRRsets(admin, 'big.example', [
+          { op: 'add', name: 'h4.big.example.', type: 'TXT', ttl: 300, records: [{ content: '"four"' }] },
+        ]);
+        const z = await cp.getZone(admin, 'big.example');
+        assert.equal(z.version, 4);
+        assert.equal(z.recordCount, 2500 + 2 + 1);
+        const names = (n: string) => z.rrsets.filter((s) => s.name === n).map((s) => s.type);
+        assert.deepEqual(names('new.big.example.'), []);
+        assert.deepEqual(names('h2.big.example.'), ['A']);
+        assert.deepEqual(names('h4.big.example.'), ['A', 'TXT']);
+        assert.deepEqual(
+          z.rrsets.find((s) => s.name === 'h3.big.example.')?.records.map((r) => r.content),
+          ['192.0.0.3'],
+        );
+      }));
+
     test('servedZones lists every zone with its text', () =>
       withPlane(backend, async ({ cp }) => {
         const admin = cp.systemPrincipal();
-        for (const n of ['c.example', 'a.example', 'b.example']) await cp.createZone(admin, { name: n, nameservers: NS });
+        for (const n of ['c.example', 'a.example', 'b.example'])
+          await cp.createZone(admin, { name: n, nameservers: NS });
         const served = [];
         for await (const z of cp.servedZones()) served.push(z);
         assert.deepEqual(
@@ -824,7 +1026,13 @@ describe('PostgreSQL replicas', { skip: postgres.skip }, () => {
       await Promise.all(
         Array.from({ length: n }, (_, i) =>
           (i % 2 === 0 ? cp : r2).changeRRsets(admin, 'example.com', [
-            { op: 'add', name: 'many.example.com.', type: 'A', ttl: 60, records: [{ content: `192.0.2.${i + 1}` }] },
+            {
+              op: 'add',
+              name: 'many.example.com.',
+              type: 'A',
+              ttl: 60,
+              records: [{ content: `192.0.2.${i + 1}` }],
+            },
           ]),
         ),
       );
@@ -836,6 +1044,29 @@ describe('PostgreSQL replicas', { skip: postgres.skip }, () => {
         versions.items.map((v) => v.serial),
         Array.from({ length: n + 1 }, (_, i) => n + 1 - i),
       );
+    }));
+
+  test("a big zone changed through the other replica is not served from a replica's memory", () =>
+    withPlane(postgres, async ({ cp, replica }) => {
+      const r2 = await replica();
+      const admin = cp.systemPrincipal();
+      await cp.createZone(admin, { name: 'big.example', zonefile: bigZone(2500) });
+      await r2.changeRRsets(admin, 'big.example', [
+        { op: 'add', name: 'two.big.example.', type: 'A', ttl: 60, records: [{ content: '192.0.2.2' }] },
+      ]);
+      await cp.changeRRsets(admin, 'big.example', [
+        { op: 'add', name: 'one.big.example.', type: 'A', ttl: 60, records: [{ content: '192.0.2.1' }] },
+      ]);
+      await r2.changeRRsets(admin, 'big.example', [
+        { op: 'add', name: 'three.big.example.', type: 'A', ttl: 60, records: [{ content: '192.0.2.3' }] },
+      ]);
+      const z = await cp.getZone(admin, 'big.example');
+      assert.equal(z.version, 4);
+      for (const n of ['one', 'two', 'three'])
+        assert.ok(
+          z.rrsets.some((s) => s.name === `${n}.big.example.`),
+          n,
+        );
     }));
 
   test('the listener reconnects after its connection is killed and catches up', () =>

@@ -10,7 +10,7 @@
 import { RRType, typeToString } from '../wire/constants.js';
 import { Name } from '../wire/name.js';
 import { rdataToText, readSoa } from '../wire/rdata.js';
-import { checkZone, canonicalSortKey, parseZone, Zone, ZoneBuildError } from '../zone/index.js';
+import { canonicalSortKey, checkZone, parseZone, Zone, ZoneBuildError } from '../zone/index.js';
 import {
   contentToRecords,
   enabledRecords,
@@ -19,6 +19,7 @@ import {
   parseOwner,
   parseTtl,
   parseType,
+  type RecordMemo,
   type RecordState,
   type RRsetState,
   rdataOfContent,
@@ -204,9 +205,12 @@ export function checkContentRules(content: ZoneContent, origin: Name, locate: Lo
     return { field: l.field, where: l.where ?? '' };
   };
   const soa = content.get(rrsetKey(apexKey, RRType.SOA));
-  if (!soa || soa.records.length !== 1) {
+  if (soa?.records.length !== 1) {
     const l = at(apexKey, RRType.SOA);
-    throw invalid(`${l.where}the zone needs exactly one SOA record at its apex ${origin} (RFC 1035 §5.2)`, l.field);
+    throw invalid(
+      `${l.where}the zone needs exactly one SOA record at its apex ${origin} (RFC 1035 §5.2)`,
+      l.field,
+    );
   }
   const ns = content.get(rrsetKey(apexKey, RRType.NS));
   if (!ns || enabledRecords(ns).length === 0) {
@@ -236,10 +240,10 @@ export function checkContentRules(content: ZoneContent, origin: Name, locate: Lo
  * Builds the zone with the zone module and runs its semantic checks: any error rejects the
  * content (a bad change never replaces a good zone), located through `locate`.
  */
-export function buildAndCheck(content: ZoneContent, origin: Name, locate: Locate): Zone {
+export function buildAndCheck(content: ZoneContent, origin: Name, locate: Locate, memo?: RecordMemo): Zone {
   let zone: Zone;
   try {
-    zone = Zone.build(origin, contentToRecords(content));
+    zone = Zone.build(origin, contentToRecords(content, memo));
   } catch (err) {
     if (err instanceof ZoneBuildError) throw invalid(err.message);
     throw err;
@@ -397,10 +401,12 @@ export function parseZonefile(text: unknown, origin: Name, limits: EditLimits): 
     const line = parsed.lines[i];
     const where = `zonefile line ${line}: `;
     if (rr.class !== 1) throw invalid(`${where}only class IN records can be imported`, field);
-    if (!rr.name.isSubdomainOf(origin)) throw invalid(`${where}${rr.name} is not inside the zone ${origin}`, field);
+    if (!rr.name.isSubdomainOf(origin))
+      throw invalid(`${where}${rr.name} is not inside the zone ${origin}`, field);
     if (rr.type === RRType.SOA && !rr.name.equals(origin))
       throw invalid(`${where}an SOA record belongs at the zone apex ${origin}, not at ${rr.name}`, field);
-    if (rr.ttl > limits.maxTtl) throw invalid(`${where}TTL ${rr.ttl} is over the limit ${limits.maxTtl}`, field);
+    if (rr.ttl > limits.maxTtl)
+      throw invalid(`${where}TTL ${rr.ttl} is over the limit ${limits.maxTtl}`, field);
     const nameKey = nameKeyOf(rr.name);
     const key = rrsetKey(nameKey, rr.type);
     const contentText = rdataToText(rr.type, rr.rdata);
@@ -430,7 +436,8 @@ export function parseZonefile(text: unknown, origin: Name, limits: EditLimits): 
   }
   return {
     content,
-    lineOf: (nameKey, type) => (type !== undefined ? lines.get(rrsetKey(nameKey, type)) : undefined) ?? lines.get(nameKey),
+    lineOf: (nameKey, type) =>
+      (type !== undefined ? lines.get(rrsetKey(nameKey, type)) : undefined) ?? lines.get(nameKey),
   };
 }
 
@@ -446,7 +453,9 @@ export function locateInZonefile(z: ParsedZonefile): Locate {
 export function locateInChanges(t: Touches, fallback?: string): Locate {
   return (nameKey, type) => {
     const field =
-      (type !== undefined ? t.rrsets.get(rrsetKey(nameKey, type)) : undefined) ?? t.names.get(nameKey) ?? fallback;
+      (type !== undefined ? t.rrsets.get(rrsetKey(nameKey, type)) : undefined) ??
+      t.names.get(nameKey) ??
+      fallback;
     return { field };
   };
 }

@@ -42,7 +42,12 @@ export function decodeCursor<T>(req: PageRequest | undefined, check: (v: unknown
 }
 
 /** A page from `limit + 1` fetched rows: the extra row only says there is more. */
-export function makePage<R, T>(rows: readonly R[], limit: number, map: (r: R) => T, position: (r: R) => unknown): Page<T> {
+export function makePage<R, T>(
+  rows: readonly R[],
+  limit: number,
+  map: (r: R) => T,
+  position: (r: R) => unknown,
+): Page<T> {
   const more = rows.length > limit;
   const items = (more ? rows.slice(0, limit) : rows).map(map);
   const page: Page<T> = { items };

@@ -7,7 +7,14 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { type ChangeFeed, isUniqueViolation, openStore, type Repo, type Store, type ZoneRow } from '../store/index.js';
+import {
+  type ChangeFeed,
+  isUniqueViolation,
+  openStore,
+  type Repo,
+  type Store,
+  type ZoneRow,
+} from '../store/index.js';
 import { RRType } from '../wire/constants.js';
 import { Name } from '../wire/name.js';
 import { printRecords } from '../zone/index.js';
@@ -50,6 +57,7 @@ import {
   encodeRecords,
   nameKeyOf,
   parseZoneName,
+  type RecordMemo,
   type RRsetState,
   renderServedText,
   rrsetKey,
@@ -101,6 +109,10 @@ const SERVED_PAGE = 1000;
 /** Above this many changed RRsets (and half the zone), rewrite the zone's rows in bulk. */
 const BULK_REWRITE = 64;
 const INT32_MAX = 2147483647;
+/** Zones of at least this many records keep their parsed content in memory between changes. */
+const CACHE_MIN_RECORDS = 2000;
+/** How many such zones are kept (least recently changed dropped first). */
+const CACHE_ZONES = 4;
 
 function invalid(message: string, field?: string): ControlError {
   return new ControlError('CTL_ERR_VALIDATION', message, field);
@@ -134,7 +146,13 @@ function checkIfMatch(opts: ChangeOptions | undefined, zone: ZoneRow): void {
     );
 }
 
-function toAccount(r: { id: string; name: string; max_zones: number; max_records: number; created_at: string }): Account {
+function toAccount(r: {
+  id: string;
+  name: string;
+  max_zones: number;
+  max_records: number;
+  created_at: string;
+}): Account {
   return {
     id: r.id,
     name: r.name,
@@ -158,7 +176,10 @@ function toZoneInfo(z: ZoneRow): ZoneInfo {
 }
 
 function scopeOf(row: { admin: number; access: string; zones: string | null }): TokenScope {
-  const scope: TokenScope = { admin: Number(row.admin) === 1, access: row.access === 'write' ? 'write' : 'read' };
+  const scope: TokenScope = {
+    admin: Number(row.admin) === 1,
+    access: row.access === 'write' ? 'write' : 'read',
+  };
   if (row.zones !== null) scope.zones = JSON.parse(row.zones) as string[];
   return scope;
 }
@@ -189,8 +210,20 @@ function toTokenInfo(r: {
   };
 }
 
-function rowToRRset(r: { name: string; name_key: string; type: number; ttl: number; records: string }): RRsetState {
-  return { name: r.name, nameKey: r.name_key, type: Number(r.type), ttl: Number(r.ttl), records: decodeRecords(r.records) };
+function rowToRRset(r: {
+  name: string;
+  name_key: string;
+  type: number;
+  ttl: number;
+  records: string;
+}): RRsetState {
+  return {
+    name: r.name,
+    nameKey: r.name_key,
+    type: Number(r.type),
+    ttl: Number(r.ttl),
+    records: decodeRecords(r.records),
+  };
 }
 
 function contentOf(rows: ReadonlyArray<Parameters<typeof rowToRRset>[0]>): ZoneContent {
@@ -219,6 +252,8 @@ function parseChanges(json: string): StoredChange[] {
 /** A zone's new content, validated, with what to write. */
 interface Settled {
   draft: ZoneContent;
+  /** Parsed records of the draft's RRsets (for the zone cache). */
+  memo: RecordMemo;
   diff: RRsetChangeRecord[];
   serial: number;
   recordCount: number;
@@ -237,6 +272,13 @@ export class StoreControlPlane implements ControlPlane {
   /** Version of every zone as last emitted (PostgreSQL): what a resync compares against. */
   readonly #known = new Map<string, number>();
   readonly #tokenNames = new Map<string, string | null>();
+  /**
+   * Large zones' content at a version, with their parsed records: a change to a big zone
+   * then re-parses only the RRsets it touches. Keyed by zone id (a zone created again gets a
+   * new id) and used only when the version still matches the row read under the lock, so a
+   * change made by another replica is never missed.
+   */
+  readonly #cache = new Map<string, { version: number; content: ZoneContent; memo: RecordMemo }>();
   #feed: ChangeFeed | undefined;
   #closed = false;
 
@@ -310,7 +352,8 @@ export class StoreControlPlane implements ControlPlane {
       const v = Number(r.version);
       if (this.#known.get(r.name) !== v) this.#emit({ zone: r.name, version: v, deleted: false });
     }
-    for (const [name, v] of [...this.#known]) if (!seen.has(name)) this.#emit({ zone: name, version: v, deleted: true });
+    for (const [name, v] of [...this.#known])
+      if (!seen.has(name)) this.#emit({ zone: name, version: v, deleted: true });
   }
 
   #emit(ev: ZoneChangeEvent): void {
@@ -423,13 +466,40 @@ export class StoreControlPlane implements ControlPlane {
     origin: Name,
     oldSerial: number | undefined,
     locate: Locate,
+    memo: RecordMemo = new Map(),
   ): Settled {
     checkContentRules(draft, origin, locate);
-    buildAndCheck(draft, origin, locate);
+    buildAndCheck(draft, origin, locate, memo);
     const serial = settleSerial(draft, origin, oldSerial);
     const diff = diffContent(current, draft);
     const { added, removed } = countChangeLines(diff);
-    return { draft, diff, serial, recordCount: countRecords(draft.values()), added, removed };
+    return { draft, memo, diff, serial, recordCount: countRecords(draft.values()), added, removed };
+  }
+
+  /** The zone's current content: from the cache when it holds this version, else the rows. */
+  async #currentContent(repo: Repo, zone: ZoneRow): Promise<{ content: ZoneContent; memo: RecordMemo }> {
+    const hit = this.#cache.get(zone.id);
+    // A copy of the memo: a change that fails must not leave its parsed RRsets in the cache.
+    if (hit && hit.version === Number(zone.version)) return { content: hit.content, memo: new Map(hit.memo) };
+    return { content: contentOf(await repo.getRRsets(zone.id)), memo: new Map() };
+  }
+
+  /** Remembers a big zone's content after a committed change (see #cache). */
+  #remember(zoneId: string, version: number, s: Settled): void {
+    this.#cache.delete(zoneId);
+    if (s.recordCount < CACHE_MIN_RECORDS) return;
+    // Keep only the parsed records of RRsets still in the content.
+    const memo: RecordMemo = new Map();
+    for (const r of s.draft.values()) {
+      const rrs = s.memo.get(r);
+      if (rrs) memo.set(r, rrs);
+    }
+    this.#cache.set(zoneId, { version, content: s.draft, memo });
+    while (this.#cache.size > CACHE_ZONES) {
+      const oldest = this.#cache.keys().next().value;
+      if (oldest === undefined) break;
+      this.#cache.delete(oldest);
+    }
   }
 
   /** Writes a settled change: RRset rows, zone row, version row. Returns the new version. */
@@ -487,7 +557,14 @@ export class StoreControlPlane implements ControlPlane {
   }
 
   #row(zoneId: string, s: RRsetState) {
-    return { zone_id: zoneId, name_key: s.nameKey, name: s.name, type: s.type, ttl: s.ttl, records: encodeRecords(s.records) };
+    return {
+      zone_id: zoneId,
+      name_key: s.nameKey,
+      name: s.name,
+      type: s.type,
+      ttl: s.ttl,
+      records: encodeRecords(s.records),
+    };
   }
 
   // ---- tokens and authentication ----
@@ -562,8 +639,10 @@ export class StoreControlPlane implements ControlPlane {
   #checkScope(v: unknown): TokenScope {
     const s = v as { admin?: unknown; access?: unknown; zones?: unknown } | null;
     if (s === null || typeof s !== 'object') throw invalid('scope is required', 'scope');
-    if (s.admin !== undefined && typeof s.admin !== 'boolean') throw invalid('scope.admin must be true or false', 'scope.admin');
-    if (s.access !== 'read' && s.access !== 'write') throw invalid("scope.access must be 'read' or 'write'", 'scope.access');
+    if (s.admin !== undefined && typeof s.admin !== 'boolean')
+      throw invalid('scope.admin must be true or false', 'scope.admin');
+    if (s.access !== 'read' && s.access !== 'write')
+      throw invalid("scope.access must be 'read' or 'write'", 'scope.access');
     const scope: TokenScope = { admin: s.admin === true, access: s.access };
     if (s.zones !== undefined && s.zones !== null) {
       if (scope.admin) throw invalid('an administrator token cannot be limited to zones', 'scope.zones');
@@ -616,7 +695,13 @@ export class StoreControlPlane implements ControlPlane {
           return { created: false, tokenId: row.id };
         if (row) {
           // The operator named this exact key as the administrator key: make it one again.
-          await repo.updateToken(row.id, { admin: 1, access: 'write', zones: null, revoked_at: null, account_id: null });
+          await repo.updateToken(row.id, {
+            admin: 1,
+            access: 'write',
+            zones: null,
+            revoked_at: null,
+            account_id: null,
+          });
           await this.#audit(repo, p, 'token.bootstrap', row.id, null, { restored: true });
           return { created: false, tokenId: row.id };
         }
@@ -627,7 +712,8 @@ export class StoreControlPlane implements ControlPlane {
           user_id: null,
           name: 'administrator (SWITCHBOARD_API_KEY)',
           secret_hash: hash,
-          prefix: secret.slice(0, PREFIX_LENGTH),
+          // An operator's own key may be short: show no more than a quarter of it.
+          prefix: secret.slice(0, Math.min(PREFIX_LENGTH, Math.floor(secret.length / 4))),
           admin: 1,
           access: 'write',
           zones: null,
@@ -669,7 +755,10 @@ export class StoreControlPlane implements ControlPlane {
 
   // ---- accounts and users ----
 
-  async createAccount(p: Principal, input: { name: string; maxZones?: number; maxRecords?: number }): Promise<Account> {
+  async createAccount(
+    p: Principal,
+    input: { name: string; maxZones?: number; maxRecords?: number },
+  ): Promise<Account> {
     requireAdmin(p);
     requireWrite(p);
     const row = {
@@ -707,7 +796,8 @@ export class StoreControlPlane implements ControlPlane {
 
   async getAccount(p: Principal, id: string): Promise<Account> {
     this.#checkOpen();
-    const row = typeof id === 'string' && canSeeAccount(p, id) ? await this.#store.repo.getAccount(id) : undefined;
+    const row =
+      typeof id === 'string' && canSeeAccount(p, id) ? await this.#store.repo.getAccount(id) : undefined;
     if (!row) throw new ControlError('CTL_ERR_NOT_FOUND', `account ${id} not found`);
     return toAccount(row);
   }
@@ -718,7 +808,12 @@ export class StoreControlPlane implements ControlPlane {
     if (typeof accountId !== 'string' || !canSeeAccount(p, accountId))
       throw new ControlError('CTL_ERR_NOT_FOUND', `account ${accountId} not found`, 'accountId');
     requireAccountWide(p);
-    const row = { id: randomUUID(), account_id: accountId, name: checkLabel(input.name, 'name'), created_at: now() };
+    const row = {
+      id: randomUUID(),
+      account_id: accountId,
+      name: checkLabel(input.name, 'name'),
+      created_at: now(),
+    };
     await this.#write(async (repo) => {
       if (!(await repo.getAccount(accountId)))
         throw new ControlError('CTL_ERR_NOT_FOUND', `account ${accountId} not found`, 'accountId');
@@ -741,7 +836,8 @@ export class StoreControlPlane implements ControlPlane {
         throw new ControlError('CTL_ERR_NOT_FOUND', `account ${accountId} not found`, 'accountId');
       if (p.accountId === null) return { items: [] };
       accountId = p.accountId;
-      if (!isAccountWide(p)) names = (p.scope.zones ?? []).map((z) => (z.endsWith('.') ? z : `${z}.`).toLowerCase());
+      if (!isAccountWide(p))
+        names = (p.scope.zones ?? []).map((z) => (z.endsWith('.') ? z : `${z}.`).toLowerCase());
     }
     const rows = await this.#store.repo.listZones({ accountId, names, after, limit: limit + 1 });
     return makePage(rows, limit, toZoneInfo, (r) => r.name);
@@ -749,16 +845,27 @@ export class StoreControlPlane implements ControlPlane {
 
   async createZone(
     p: Principal,
-    input: { name: string; accountId?: string; rrsets?: RRsetData[]; zonefile?: string; nameservers?: string[] },
+    input: {
+      name: string;
+      accountId?: string;
+      rrsets?: RRsetData[];
+      zonefile?: string;
+      nameservers?: string[];
+    },
   ): Promise<ZoneDetail> {
     this.#checkOpen();
     requireWrite(p);
     const origin = parseZoneName(input?.name, 'name');
     const zname = origin.toString();
     if (!scopeAllowsZone(p, zname))
-      throw new ControlError('CTL_ERR_FORBIDDEN', `this token is limited to other zones than ${zname}`, 'name');
+      throw new ControlError(
+        'CTL_ERR_FORBIDDEN',
+        `this token is limited to other zones than ${zname}`,
+        'name',
+      );
     if (!p.scope.admin) {
-      if (p.accountId === null) throw new ControlError('CTL_ERR_FORBIDDEN', 'this token belongs to no account');
+      if (p.accountId === null)
+        throw new ControlError('CTL_ERR_FORBIDDEN', 'this token belongs to no account');
       if (input.accountId !== undefined && input.accountId !== p.accountId)
         throw new ControlError('CTL_ERR_NOT_FOUND', `account ${input.accountId} not found`, 'accountId');
     }
@@ -771,14 +878,19 @@ export class StoreControlPlane implements ControlPlane {
       const accountId = await this.#zoneAccount(repo, p, input.accountId);
       const quota = !p.scope.admin;
       const account = await repo.getAccount(accountId, quota);
-      if (!account) throw new ControlError('CTL_ERR_NOT_FOUND', `account ${accountId} not found`, 'accountId');
+      if (!account)
+        throw new ControlError('CTL_ERR_NOT_FOUND', `account ${accountId} not found`, 'accountId');
       if (await repo.getZoneByName(zname))
         throw new ControlError('CTL_ERR_CONFLICT', `zone ${zname} already exists`, 'name');
       await this.#checkNesting(repo, origin, accountId);
       if (quota) {
         const zones = await repo.countZones(accountId);
         if (zones >= Number(account.max_zones))
-          throw new ControlError('CTL_ERR_QUOTA', `the account's zone quota (${account.max_zones}) is reached`, 'name');
+          throw new ControlError(
+            'CTL_ERR_QUOTA',
+            `the account's zone quota (${account.max_zones}) is reached`,
+            'name',
+          );
         const total = (await repo.sumRecords(accountId)) + settled.recordCount;
         if (total > Number(account.max_records))
           throw new ControlError(
@@ -822,6 +934,7 @@ export class StoreControlPlane implements ControlPlane {
       await this.#notify(repo, { zone: zname, version: 1, deleted: false });
       return row;
     });
+    this.#remember(zoneId, 1, settled);
     this.#emit({ zone: zname, version: 1, deleted: false });
     return { ...toZoneInfo(zone), rrsets: sortedRRsets(settled.draft).map(toRRsetData) };
   }
@@ -873,7 +986,8 @@ export class StoreControlPlane implements ControlPlane {
       content = z.content;
       locate = locateInZonefile(z);
     } else {
-      if (input.rrsets !== undefined && !Array.isArray(input.rrsets)) throw invalid('rrsets must be a list', 'rrsets');
+      if (input.rrsets !== undefined && !Array.isArray(input.rrsets))
+        throw invalid('rrsets must be a list', 'rrsets');
       const changes = (input.rrsets ?? []).map((r) => ({ ...(r as object), op: 'replace' }));
       const prepared = prepareChanges(changes, origin, this.#limits, 'rrsets');
       content = new Map();
@@ -883,16 +997,26 @@ export class StoreControlPlane implements ControlPlane {
     const nsKey = rrsetKey(apex, RRType.NS);
     let nameservers: string[] = [];
     if (input.nameservers !== undefined && input.nameservers !== null) {
-      if (!Array.isArray(input.nameservers)) throw invalid('nameservers must be a list of names', 'nameservers');
+      if (!Array.isArray(input.nameservers))
+        throw invalid('nameservers must be a list of names', 'nameservers');
       nameservers = input.nameservers.map((n, i) => this.#nameserver(n, `nameservers[${i}]`));
     }
     if (nameservers.length === 0 && !content.has(nsKey))
-      nameservers = (this.#opts.defaults?.nameservers ?? []).map((n, i) => this.#nameserver(n, `defaults.nameservers[${i}]`));
+      nameservers = (this.#opts.defaults?.nameservers ?? []).map((n, i) =>
+        this.#nameserver(n, `defaults.nameservers[${i}]`),
+      );
     if (nameservers.length > 0) {
       const old = content.get(nsKey);
       const records = [...(old?.records ?? [])];
-      for (const ns of nameservers) if (!records.some((r) => r.content === ns)) records.push({ content: ns, disabled: false });
-      content.set(nsKey, { name: origin.toString(), nameKey: apex, type: RRType.NS, ttl: old?.ttl ?? GENERATED_TTL, records });
+      for (const ns of nameservers)
+        if (!records.some((r) => r.content === ns)) records.push({ content: ns, disabled: false });
+      content.set(nsKey, {
+        name: origin.toString(),
+        nameKey: apex,
+        type: RRType.NS,
+        ttl: old?.ttl ?? GENERATED_TTL,
+        records,
+      });
     }
     if (!content.has(nsKey))
       throw invalid('a zone needs nameservers: give nameservers or an NS RRset at the apex', 'nameservers');
@@ -940,6 +1064,7 @@ export class StoreControlPlane implements ControlPlane {
       requireWrite(p);
       checkIfMatch(opts, zone);
       await repo.deleteZone(zone.id);
+      this.#cache.delete(zone.id);
       await this.#audit(repo, p, 'zone.delete', zone.name, zone.account_id, {
         version: zone.version,
         serial: zone.serial,
@@ -960,7 +1085,12 @@ export class StoreControlPlane implements ControlPlane {
     return origin;
   }
 
-  async changeRRsets(p: Principal, name: string, changes: RRsetChange[], opts?: ChangeOptions): Promise<ZoneInfo> {
+  async changeRRsets(
+    p: Principal,
+    name: string,
+    changes: RRsetChange[],
+    opts?: ChangeOptions,
+  ): Promise<ZoneInfo> {
     this.#checkOpen();
     const origin = await this.#precheckWrite(p, name);
     // Syntax needs no current state: checked before taking any lock.
@@ -992,27 +1122,21 @@ export class StoreControlPlane implements ControlPlane {
       throw invalid('version must be a positive integer', 'version');
     const origin = await this.#precheckWrite(p, name);
     const comment = opts?.comment ?? `rollback to version ${version}`;
-    return this.#change(
-      p,
-      origin,
-      { ...opts, comment },
-      'rollback',
-      async (current, repo, zone) => {
-        if (!(await repo.getVersion(zone.id, version)))
-          throw new ControlError('CTL_ERR_NOT_FOUND', `zone ${zone.name} has no version ${version}`, 'version');
-        // Content of `version` = the current content with every later version undone.
-        const draft: ZoneContent = new Map(current);
-        for (const v of await repo.versionsAfter(zone.id, version))
-          for (const c of parseChanges(v.changes)) {
-            const s = (c.before ?? c.after) as RRsetState;
-            const key = rrsetKey(s.nameKey, s.type);
-            if (c.before) draft.set(key, c.before);
-            else draft.delete(key);
-          }
-        const where = `version ${version} cannot be restored: `;
-        return { draft, locate: () => ({ where }) };
-      },
-    );
+    return this.#change(p, origin, { ...opts, comment }, 'rollback', async (current, repo, zone) => {
+      if (!(await repo.getVersion(zone.id, version)))
+        throw new ControlError('CTL_ERR_NOT_FOUND', `zone ${zone.name} has no version ${version}`, 'version');
+      // Content of `version` = the current content with every later version undone.
+      const draft: ZoneContent = new Map(current);
+      for (const v of await repo.versionsAfter(zone.id, version))
+        for (const c of parseChanges(v.changes)) {
+          const s = (c.before ?? c.after) as RRsetState;
+          const key = rrsetKey(s.nameKey, s.type);
+          if (c.before) draft.set(key, c.before);
+          else draft.delete(key);
+        }
+      const where = `version ${version} cannot be restored: `;
+      return { draft, locate: () => ({ where }) };
+    });
   }
 
   /**
@@ -1037,17 +1161,21 @@ export class StoreControlPlane implements ControlPlane {
       const zone = await this.#visibleZone(repo, p, zname, true);
       requireWrite(p);
       checkIfMatch(opts, zone);
-      const current = contentOf(await repo.getRRsets(zone.id));
+      const { content: current, memo } = await this.#currentContent(repo, zone);
       const { draft, locate } = await makeDraft(current, repo, zone);
       if (kind === 'change' && diffContent(current, draft).length === 0)
         // Nothing to change (say, removing a record already gone): no new version.
-        return { zone, changed: false };
-      const settled = this.#settle(draft, current, origin, zone.serial, locate);
+        return { zone, settled: undefined };
+      const settled = this.#settle(draft, current, origin, zone.serial, locate, memo);
       await this.#checkRecordQuota(repo, p, zone.account_id, settled.recordCount - Number(zone.record_count));
       const next = await this.#writeVersion(repo, p, zone, settled, kind, comment);
-      return { zone: next, changed: true };
+      return { zone: next, settled };
     });
-    if (result.changed) this.#emit({ zone: zname, version: Number(result.zone.version), deleted: false });
+    if (result.settled) {
+      const version = Number(result.zone.version);
+      this.#remember(result.zone.id, version, result.settled);
+      this.#emit({ zone: zname, version, deleted: false });
+    }
     return toZoneInfo(result.zone);
   }
 
@@ -1082,9 +1210,15 @@ export class StoreControlPlane implements ControlPlane {
       const zone = await this.#visibleZone(repo, p, zname);
       return Number.isInteger(version) ? repo.getVersion(zone.id, version) : undefined;
     });
-    if (!row) throw new ControlError('CTL_ERR_NOT_FOUND', `zone ${zname} has no version ${version}`, 'version');
+    if (!row)
+      throw new ControlError('CTL_ERR_NOT_FOUND', `zone ${zname} has no version ${version}`, 'version');
     const { removed, added } = changeLines(parseChanges(row.changes));
-    return { ...toZoneVersion(row), fromSerial: row.from_serial, removedRecords: removed, addedRecords: added };
+    return {
+      ...toZoneVersion(row),
+      fromSerial: row.from_serial,
+      removedRecords: removed,
+      addedRecords: added,
+    };
   }
 
   // ---- audit ----
@@ -1141,7 +1275,12 @@ export class StoreControlPlane implements ControlPlane {
         list.push(rowToRRset(r));
       }
       for (const z of page.zones)
-        yield { name: z.name, serial: z.serial, version: Number(z.version), text: renderServedText(byZone.get(z.id) ?? []) };
+        yield {
+          name: z.name,
+          serial: z.serial,
+          version: Number(z.version),
+          text: renderServedText(byZone.get(z.id) ?? []),
+        };
       if (page.zones.length < SERVED_PAGE) return;
       after = page.zones[page.zones.length - 1].name;
     }
@@ -1159,7 +1298,12 @@ export class StoreControlPlane implements ControlPlane {
       const zone = await repo.getZoneByName(zname);
       if (!zone) return null;
       const rows = await repo.getRRsets(zone.id);
-      return { name: zone.name, serial: zone.serial, version: Number(zone.version), text: renderServedText(rows.map(rowToRRset)) };
+      return {
+        name: zone.name,
+        serial: zone.serial,
+        version: Number(zone.version),
+        text: renderServedText(rows.map(rowToRRset)),
+      };
     });
   }
 

@@ -86,10 +86,7 @@ export function parseZoneName(text: unknown, field = 'name'): Name {
   if (name.isRoot) throw invalid('the root zone cannot be managed here', field);
   for (const label of name.labels())
     if (!ZONE_LABEL_RE.test(label))
-      throw invalid(
-        `bad zone name '${text}': labels may hold only letters, digits, '-', '_' and '/'`,
-        field,
-      );
+      throw invalid(`bad zone name '${text}': labels may hold only letters, digits, '-', '_' and '/'`, field);
   return name.toLowerCase();
 }
 
@@ -187,7 +184,9 @@ export function toRRsetData(s: RRsetState): RRsetData {
 
 /** Records JSON as stored (`disabled` only when true, to keep rows small). */
 export function encodeRecords(records: readonly RecordState[]): string {
-  return JSON.stringify(records.map((r) => (r.disabled ? { content: r.content, disabled: true } : { content: r.content })));
+  return JSON.stringify(
+    records.map((r) => (r.disabled ? { content: r.content, disabled: true } : { content: r.content })),
+  );
 }
 
 /** Parses stored records JSON. */
@@ -196,15 +195,27 @@ export function decodeRecords(json: string): RecordState[] {
   return list.map((r) => ({ content: r.content, disabled: r.disabled === true }));
 }
 
-/** Every served record of `content` as RRs (for building the zone and exporting it). */
-export function contentToRecords(content: ZoneContent): RR[] {
+/** Parsed records of one RRset, by RRset object (RRset objects are never mutated). */
+export type RecordMemo = Map<RRsetState, RR[]>;
+
+/**
+ * Every served record of `content` as RRs (for building the zone and exporting it). With
+ * `memo`, RRsets parsed before are taken from it and the new ones are added to it.
+ */
+export function contentToRecords(content: ZoneContent, memo?: RecordMemo): RR[] {
   const out: RR[] = [];
   for (const s of content.values()) {
-    const name = Name.parse(s.name);
-    for (const r of s.records) {
-      if (r.disabled) continue;
-      out.push({ name, type: s.type, class: 1, ttl: s.ttl, rdata: rdataOfContent(s.type, r.content) });
+    let rrs = memo?.get(s);
+    if (!rrs) {
+      rrs = [];
+      const name = Name.parse(s.name);
+      for (const r of s.records) {
+        if (r.disabled) continue;
+        rrs.push({ name, type: s.type, class: 1, ttl: s.ttl, rdata: rdataOfContent(s.type, r.content) });
+      }
+      memo?.set(s, rrs);
     }
+    for (const rr of rrs) out.push(rr);
   }
   return out;
 }

@@ -83,15 +83,18 @@ function parseInteger(
  * @throws ConfigError SERVER_ERR_CONFIG
  */
 export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()): StartConfig {
-  let listen: ListenAddress[];
-  let http: ListenAddress;
-  try {
-    listen = parseListenAddresses(input.dns && input.dns.length > 0 ? input.dns : [DEFAULT_DNS]);
-    http = parseListenAddress(input.http ?? DEFAULT_HTTP, 8080);
-  } catch (err) {
-    if (err instanceof TransportError) throw new ConfigError(err.message, { cause: err });
-    throw err;
-  }
+  const parse = <T>(flag: string, fn: () => T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof TransportError) throw new ConfigError(`${flag}: ${err.message}`, { cause: err });
+      throw err;
+    }
+  };
+  const listen = parse('--dns', () =>
+    parseListenAddresses(input.dns && input.dns.length > 0 ? input.dns : [DEFAULT_DNS]),
+  );
+  const http = parse('--http', () => parseListenAddress(input.http ?? DEFAULT_HTTP, 8080));
   if (input.database !== undefined && !/^postgres(ql)?:\/\//.test(input.database))
     throw new ConfigError(`--database must be a postgres:// URL, got '${input.database}'`);
   const dns: DnsWorkerConfig = {

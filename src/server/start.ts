@@ -114,10 +114,15 @@ export async function runStart(
   const print = io?.print ?? ((text: string) => process.stdout.write(text));
   const env = io?.env ?? process.env;
 
+  let d: StartDeps;
+  try {
+    d = deps ?? (await loadDefaultDeps(io?.version));
+  } catch (err) {
+    log.error(`cannot load the control plane: ${describeError(err)}`);
+    return 1;
+  }
   let control: ControlPlane;
   try {
-    const d = deps ?? (await loadDefaultDeps(io?.version));
-    deps = d;
     if (!config.database) mkdirSync(config.dataDir, { recursive: true });
     control = await d.openControlPlane({ dataDir: config.dataDir, database: config.database });
   } catch (err) {
@@ -170,7 +175,7 @@ export async function runStart(
     await feed.load();
     log.info(`loaded ${feed.size} zones from the store in ${Math.round(performance.now() - started)} ms`);
 
-    api = await deps.buildApi(control);
+    api = await d.buildApi(control);
     await api.listen({ host: config.http.host, port: config.http.port });
     apiBase = formatHttpBase(config.http.host, boundPort(api, config.http.port));
   } catch (err) {

@@ -75,7 +75,9 @@ export class Store {
       handle.pragma('foreign_keys = ON');
       handle.pragma('busy_timeout = 5000');
     } catch (err) {
-      throw new StoreError('STORE_ERR_OPEN', `cannot open ${file}: ${(err as Error).message}`, { cause: err });
+      throw new StoreError('STORE_ERR_OPEN', `cannot open ${file}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: handle }) });
     try {

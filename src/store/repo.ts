@@ -257,7 +257,11 @@ export class Repo {
   /** Zones whose name is one of `names` (ancestors of a new zone, say). */
   async zonesNamed(names: readonly string[]): Promise<ZoneRow[]> {
     if (names.length === 0) return [];
-    const rows = await this.db.selectFrom('zones').selectAll().where('name', 'in', [...names]).execute();
+    const rows = await this.db
+      .selectFrom('zones')
+      .selectAll()
+      .where('name', 'in', [...names])
+      .execute();
     return rows.map(toZone);
   }
 

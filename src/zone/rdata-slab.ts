@@ -4,23 +4,28 @@
  */
 
 /**
- * Packs small RDATA into shared 64 KiB buffers: a view costs ~95 octets of heap where a
- * Uint8Array of its own costs ~210, which is most of a record's footprint in a big zone.
+ * Packs small RDATA into shared buffers: a view costs ~95 octets of heap where a Uint8Array
+ * of its own costs ~210, which is most of a record's footprint in a big zone. Buffers start
+ * small and double up to 64 KiB, so 10,000 small zones don't each hold 64 KiB.
  */
 export class RdataSlab {
-  static readonly SIZE = 65536;
-  #buf = new Uint8Array(RdataSlab.SIZE);
+  static readonly MAX = 65536;
+  static readonly FIRST = 256;
+  #buf: Uint8Array | undefined;
   #used = 0;
+  #next = RdataSlab.FIRST;
 
   /** A copy of `rdata` in the slab (or `rdata` itself when it is large). */
   copy(rdata: Uint8Array): Uint8Array {
     const n = rdata.length;
     if (n > 4096) return rdata;
-    if (this.#used + n > RdataSlab.SIZE) {
-      this.#buf = new Uint8Array(RdataSlab.SIZE);
+    let buf = this.#buf;
+    if (buf === undefined || this.#used + n > buf.length) {
+      buf = this.#buf = new Uint8Array(Math.max(this.#next, n));
+      this.#next = Math.min(this.#next * 2, RdataSlab.MAX);
       this.#used = 0;
     }
-    const view = this.#buf.subarray(this.#used, this.#used + n);
+    const view = buf.subarray(this.#used, this.#used + n);
     view.set(rdata);
     this.#used += n;
     return view;

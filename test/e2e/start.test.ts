@@ -84,7 +84,7 @@ describe('switchboard start', () => {
       ],
     });
     assert.equal(change.status, 200, JSON.stringify(change.body));
-    await first.stop();
+    assert.equal(await first.stop(), 0, `SIGTERM stops cleanly\n${first.stderr()}`);
     running.splice(running.indexOf(first), 1);
 
     const second = await startPlatform({ dataDir, workers: 1 });

@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ControlPlane, PageRequest, RecordData, RRsetChange, RRsetData } from '../../control/types.js';
 import { principalOf } from '../auth.js';
-import { ApiError } from '../errors.js';
+import { ApiError, remapChangeField } from '../errors.js';
 import { setZoneEtag, versionOfIfMatch } from '../etag.js';
 import { absoluteName } from '../names.js';
 import {
@@ -281,10 +281,14 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
       const zone = zoneOf(request);
       const changes = changesOfBody(request.body.changes);
       const ifMatch = await ifMatchOf(control, request, zone);
-      const info = await control.changeRRsets(principalOf(request), zone, changes, {
-        ...(ifMatch !== undefined ? { ifMatch } : {}),
-        ...(request.body.comment !== undefined ? { comment: request.body.comment } : {}),
-      });
+      const info = await control
+        .changeRRsets(principalOf(request), zone, changes, {
+          ...(ifMatch !== undefined ? { ifMatch } : {}),
+          ...(request.body.comment !== undefined ? { comment: request.body.comment } : {}),
+        })
+        .catch((err: unknown) => {
+          throw remapChangeField(err, (i) => `changes[${i}]`);
+        });
       setZoneEtag(reply, info.version);
       return info;
     },

@@ -1,0 +1,249 @@
+/**
+ * The store on SQLite and PostgreSQL: migrations, transactions, dialect details (64-bit
+ * serials, suffix queries, unique violations) and the PostgreSQL change feed.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import {
+  createDatabase,
+  postgresSkipReason,
+  startPostgresServer,
+  type TestCluster,
+} from '../../test/helpers/postgres.js';
+import { isUniqueViolation, migrateToLatest, openStore, type Store, StoreError } from './index.js';
+import { migrations } from './migrations.js';
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+let server: TestCluster | undefined;
+const backends = [
+  {
+    name: 'SQLite',
+    skip: false as string | false,
+    setup: async () => {},
+    teardown: async () => {},
+    async open(): Promise<{ store: Store; reopen(): Promise<Store>; cleanup(): Promise<void> }> {
+      const dataDir = mkdtempSync(join(tmpdir(), 'sb-store-'));
+      dirs.push(dataDir);
+      const store = await openStore({ dataDir });
+      return { store, reopen: () => openStore({ dataDir }), cleanup: () => store.close() };
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    skip: postgresSkipReason(),
+    setup: async () => {
+      server = await startPostgresServer();
+    },
+    teardown: async () => {
+      await server?.stop();
+    },
+    async open() {
+      if (!server) throw new Error('no server');
+      const db = await createDatabase(server.url);
+      const dataDir = mkdtempSync(join(tmpdir(), 'sb-store-'));
+      dirs.push(dataDir);
+      const store = await openStore({ dataDir, database: db.url });
+      return {
+        store,
+        reopen: () => openStore({ dataDir, database: db.url }),
+        async cleanup() {
+          await store.close();
+          await db.stop();
+        },
+      };
+    },
+  },
+];
+
+const account = (name: string) => ({
+  id: `id-${name}`,
+  name,
+  max_zones: 10,
+  max_records: 100,
+  created_at: new Date().toISOString(),
+});
+
+const zone = (name: string, serial = 1) => ({
+  id: `zone-${name}`,
+  name,
+  account_id: 'id-acct',
+  version: 1,
+  serial,
+  record_count: 0,
+  created_at: '2026-01-01T00:00:00.000Z',
+  updated_at: '2026-01-01T00:00:00.000Z',
+});
+
+for (const b of backends) {
+  describe(`store on ${b.name}`, { skip: b.skip }, () => {
+    before(() => b.setup());
+    after(() => b.teardown());
+
+    test('migrations run once, in a transaction; a newer schema is refused', async () => {
+      const h = await b.open();
+      try {
+        const rows = await sql<{ version: number }>`select version from schema_migrations`.execute(
+          h.store.db,
+        );
+        assert.deepEqual(
+          rows.rows.map((r) => Number(r.version)),
+          migrations.map((m) => m.version),
+        );
+        // Opening again applies nothing.
+        const again = await h.reopen();
+        assert.deepEqual(await migrateToLatest(again.db, again.dialect), []);
+        await again.close();
+        // A failing migration leaves nothing behind (its table is rolled back with it).
+        const broken = [
+          ...migrations,
+          {
+            version: 99,
+            name: 'broken',
+            async up(db: Parameters<(typeof migrations)[0]['up']>[0]) {
+              await db.schema.createTable('half_done').addColumn('x', 'integer').execute();
+              throw new Error('boom');
+            },
+          },
+        ];
+        await assert.rejects(migrateToLatest(h.store.db, h.store.dialect, broken), (e: unknown) => {
+          return e instanceof StoreError && e.code === 'STORE_ERR_MIGRATION';
+        });
+        await assert.rejects(sql`select * from half_done`.execute(h.store.db));
+        // A schema newer than the program is refused.
+        await sql`insert into schema_migrations (version, name, applied_at) values (1000, 'future', 'x')`.execute(
+          h.store.db,
+        );
+        await assert.rejects(
+          h.reopen(),
+          (e: unknown) => e instanceof StoreError && e.code === 'STORE_ERR_MIGRATION',
+        );
+      } finally {
+        await h.cleanup();
+      }
+    });
+
+    test('a transaction that throws writes nothing; unique violations are recognised', async () => {
+      const h = await b.open();
+      try {
+        await assert.rejects(
+          h.store.transaction(async (repo) => {
+            await repo.insertAccount(account('acct'));
+            throw new Error('abort');
+          }),
+          /abort/,
+        );
+        assert.equal(await h.store.repo.getAccountByName('acct'), undefined);
+        await h.store.transaction((repo) => repo.insertAccount(account('acct')));
+        const dup = await h.store
+          .transaction((repo) => repo.insertAccount({ ...account('acct'), id: 'other' }))
+          .catch((e: unknown) => e);
+        assert.equal(isUniqueViolation(dup), true);
+        // ensureAccount is idempotent.
+        const a1 = await h.store.transaction((repo) => repo.ensureAccount({ ...account('acct'), id: 'x' }));
+        assert.equal(a1.id, 'id-acct');
+      } finally {
+        await h.cleanup();
+      }
+    });
+
+    test('serials are 32-bit unsigned; suffix queries are exact', async () => {
+      const h = await b.open();
+      try {
+        await h.store.transaction(async (repo) => {
+          await repo.insertAccount(account('acct'));
+          for (const n of [
+            'example.com.',
+            'a.example.com.',
+            'b.a.example.com.',
+            'xexample.com.',
+            'a_b.example.com.',
+          ])
+            await repo.insertZone(zone(n, 4294967295));
+        });
+        const z = await h.store.repo.getZoneByName('example.com.');
+        assert.equal(z?.serial, 4294967295);
+        const below = await h.store.repo.zonesBelow('example.com.', 10);
+        assert.deepEqual(below.map((r) => r.name).sort(), [
+          'a.example.com.',
+          'a_b.example.com.',
+          'b.a.example.com.',
+        ]);
+        assert.deepEqual(await h.store.repo.zonesBelow('example.com.', 10, 'id-acct'), []);
+        assert.deepEqual(
+          (await h.store.repo.zonesNamed(['com.', 'example.com.'])).map((r) => r.name),
+          ['example.com.'],
+        );
+        assert.equal(await h.store.repo.countZones('id-acct'), 5);
+        assert.equal(await h.store.repo.noZones(), false);
+      } finally {
+        await h.cleanup();
+      }
+    });
+  });
+}
+
+describe('store on SQLite: durability settings', () => {
+  test('WAL with synchronous=FULL and foreign keys on', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sb-store-'));
+    dirs.push(dataDir);
+    const store = await openStore({ dataDir });
+    try {
+      const mode = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(store.db);
+      assert.equal(mode.rows[0].journal_mode, 'wal');
+      const sync = await sql<{ synchronous: number }>`pragma synchronous`.execute(store.db);
+      assert.equal(sync.rows[0].synchronous, 2); // FULL
+      const fk = await sql<{ foreign_keys: number }>`pragma foreign_keys`.execute(store.db);
+      assert.equal(fk.rows[0].foreign_keys, 1);
+      assert.equal(store.file, join(dataDir, 'switchboard.db'));
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('store on PostgreSQL: change feed', { skip: postgresSkipReason() }, () => {
+  let srv: TestCluster;
+  before(async () => {
+    srv = await startPostgresServer();
+  });
+  after(() => srv.stop());
+
+  test('NOTIFY reaches listeners on commit only', async () => {
+    const db = await createDatabase(srv.url);
+    const store = await openStore({ dataDir: tmpdir(), database: db.url });
+    try {
+      const got: string[] = [];
+      let wake: () => void = () => {};
+      await store.listen('test_channel', {
+        onMessage: (m) => {
+          got.push(m);
+          wake();
+        },
+        onReconnect: () => {},
+      });
+      await assert.rejects(
+        store.transaction(async (repo) => {
+          await store.notify(repo, 'test_channel', 'rolled-back');
+          throw new Error('abort');
+        }),
+      );
+      const arrived = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      await store.transaction((repo) => store.notify(repo, 'test_channel', 'committed'));
+      await arrived;
+      assert.deepEqual(got, ['committed']);
+    } finally {
+      await store.close();
+      await db.stop();
+    }
+  });
+});
