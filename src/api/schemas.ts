@@ -220,6 +220,11 @@ export const sharedSchemas: readonly Record<string, unknown>[] = [
       actor: { type: 'string', description: 'The token that made the change.' },
       remote: nullableString,
       comment: nullableString,
+      kind: {
+        type: 'string',
+        enum: ['create', 'change', 'import', 'rollback'],
+        description: 'What made the version.',
+      },
       added: { type: 'integer', description: 'Records added.' },
       removed: { type: 'integer', description: 'Records removed.' },
     },
@@ -237,6 +242,11 @@ export const sharedSchemas: readonly Record<string, unknown>[] = [
       actor: { type: 'string' },
       remote: nullableString,
       comment: nullableString,
+      kind: {
+        type: 'string',
+        enum: ['create', 'change', 'import', 'rollback'],
+        description: 'What made the version.',
+      },
       added: { type: 'integer' },
       removed: { type: 'integer' },
       removedRecords: { type: 'array', items: { type: 'string' } },
