@@ -554,6 +554,9 @@ for (const { name: backend, skip } of backends) {
         );
         assert.equal(l2.json.items.length, 1);
         assert.equal(l2.json.next, undefined);
+        const all = [...l1.json.items, ...l2.json.items];
+        assert.equal(all.find((v: { version: number }) => v.version === 1).kind, 'create');
+        assert.equal(all.find((v: { version: number }) => v.version === 2).kind, 'change');
         const versions = [...l1.json.items, ...l2.json.items]
           .map((v: { version: number }) => v.version)
           .sort();
@@ -588,6 +591,10 @@ for (const { name: backend, skip } of backends) {
         assert.equal(rb.status, 200, rb.text);
         assert.equal(rb.json.version, 4);
         assert.equal(rb.headers.etag, '"4"');
+        assert.equal(
+          (await api.req('GET', '/api/v1/zones/ver.test/versions/4', { key: t.key })).json.kind,
+          'rollback',
+        );
         const www = await api.req('GET', '/api/v1/zones/ver.test/rrsets?name=www.ver.test&type=A', {
           key: t.key,
         });

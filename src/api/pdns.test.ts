@@ -127,6 +127,10 @@ for (const { name: backend, skip } of backends) {
       assert.equal((await api.req('GET', '/api/v1/servers/localhost', { key: 'wrong' })).status, 401);
       const stats = await api.req('GET', '/api/v1/servers/localhost/statistics', { key: t.key });
       assert.ok(Array.isArray(stats.json));
+      assert.deepEqual(
+        (await api.req('GET', '/api/v1/servers/localhost/autoprimaries', { key: t.key })).json,
+        [],
+      );
       const config = await api.req('GET', '/api/v1/servers/localhost/config', { key: t.key });
       assert.ok(Array.isArray(config.json));
       for (const c of config.json) assert.deepEqual(Object.keys(c).sort(), ['name', 'type', 'value']);
