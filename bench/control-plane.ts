@@ -44,6 +44,8 @@ export interface ControlPlaneBenchOptions {
   clients: number;
   /** Changes measured for change-to-answer latency. */
   latencyChanges: number;
+  /** Changes measured for change-to-answer latency while `clients` writers run (0: skip). */
+  loadedLatencyChanges: number;
   /** Interval between the UDP polls of one change. */
   pollIntervalMs: number;
   /** A change not answered within this long counts as a timeout. */
@@ -71,7 +73,9 @@ export interface StoreResult {
   loadSeconds: number;
   /** DNS answers the last zone loaded this long after its POST returned. */
   loadServeMs: number;
+  /** Resident memory of the server's processes after the load: all of them, and the largest. */
   rssBytes: number;
+  rssLargestBytes: number;
   sequential: { changes: number; seconds: number; perSecond: number; api: Summary };
   concurrent: {
     clients: number;
@@ -81,15 +85,27 @@ export interface StoreResult {
     api: Summary;
     errors: number;
   };
-  latency: {
-    changes: number;
-    timeouts: number;
-    toAnswer: Summary;
-    ackToAnswer: Summary;
-    settled: Summary;
-    staleAfterNew: number;
-    api: Summary;
-  };
+  /** Change-to-answer on an otherwise idle server. */
+  latency: LatencyResult;
+  /** Change-to-answer while `writers` other clients keep changing other zones. */
+  latencyUnderLoad: LatencyResult & { writers: number; backgroundPerSecond: number };
+}
+
+/** Change-to-answer figures (ms) of one series of changes. */
+export interface LatencyResult {
+  changes: number;
+  /** Changes whose new value was not answered within the poll timeout. */
+  timeouts: number;
+  /** PATCH sent → first UDP answer carrying the new value. */
+  toAnswer: Summary;
+  /** 2xx received → that answer (negative: the DNS answer came first). */
+  ackToAnswer: Summary;
+  /** PATCH sent → last answer still without it (every polled worker has it). */
+  settled: Summary;
+  /** Answers without the new value after one had carried it. */
+  staleAfterNew: number;
+  /** PATCH round trip. */
+  api: Summary;
 }
 
 function summarize(values: number[]): Summary {
@@ -103,6 +119,16 @@ function summarize(values: number[]): Summary {
 }
 
 const emptySummary = (): Summary => ({ count: 0, median: Number.NaN, p99: Number.NaN, max: Number.NaN });
+
+const emptyLatency = (): LatencyResult => ({
+  changes: 0,
+  timeouts: 0,
+  toAnswer: emptySummary(),
+  ackToAnswer: emptySummary(),
+  settled: emptySummary(),
+  staleAfterNew: 0,
+  api: emptySummary(),
+});
 
 /** The name of generated zone `i`. */
 export function zoneName(i: number): string {
@@ -174,10 +200,77 @@ async function runPool(
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, count)) }, lane));
 }
 
-function treeRss(pid: number): number {
+/** VmRSS of `pid` and its descendants: the sum, and the largest process. */
+function treeRss(pid: number): { sum: number; largest: number } {
   let sum = 0;
-  for (const p of [pid, ...listDescendants(pid)]) sum += procStatusBytes(p, 'VmRSS');
-  return sum;
+  let largest = 0;
+  for (const p of [pid, ...listDescendants(pid)]) {
+    const b = procStatusBytes(p, 'VmRSS');
+    sum += b;
+    largest = Math.max(largest, b);
+  }
+  return { sum, largest };
+}
+
+/**
+ * Measures change-to-answer over `count` changes, one at a time, each to a zone from `pickZone`:
+ * the PATCH is sent and the UDP poll started at the same instant.
+ */
+async function measureLatency(
+  api: ApiClient,
+  poller: AnswerPoller,
+  count: number,
+  pickZone: () => string,
+  nextAddress: () => string,
+  opts: ControlPlaneBenchOptions,
+): Promise<LatencyResult> {
+  const toAnswer: number[] = [];
+  const ackToAnswer: number[] = [];
+  const settled: number[] = [];
+  const apiLat: number[] = [];
+  let timeouts = 0;
+  let stale = 0;
+  for (let c = 0; c < count; c++) {
+    const zone = pickZone();
+    const ip = nextAddress();
+    const start = performance.now();
+    let ackMs = Number.NaN;
+    const patch = api.call('PATCH', `${PDNS_ZONES}/${zone}`, changeBody(zone, ip)).then((r) => {
+      ackMs = performance.now() - start;
+      if (r.status < 200 || r.status >= 300) throw new Error(`PATCH: HTTP ${r.status} ${r.text.slice(0, 300)}`);
+    });
+    const seen = poller.poll({
+      name: `www.${zone}`,
+      ip,
+      start,
+      intervalMs: opts.pollIntervalMs,
+      timeoutMs: opts.pollTimeoutMs,
+    });
+    const [, p] = await Promise.all([patch, seen]);
+    apiLat.push(ackMs);
+    stale += p.staleAfterNew;
+    if (Number.isNaN(p.firstNewMs)) {
+      timeouts++;
+      continue;
+    }
+    toAnswer.push(p.firstNewMs);
+    ackToAnswer.push(p.firstNewMs - ackMs);
+    settled.push(Math.max(p.firstNewMs, p.lastStaleMs));
+  }
+  return {
+    changes: count,
+    timeouts,
+    toAnswer: summarize(toAnswer),
+    ackToAnswer: summarize(ackToAnswer),
+    settled: summarize(settled),
+    staleAfterNew: stale,
+    api: summarize(apiLat),
+  };
+}
+
+function latencyLine(l: LatencyResult): string {
+  const t = l.toAnswer;
+  return `median ${fmt(t.median, 1)} ms, p99 ${fmt(t.p99, 1)} ms, max ${fmt(t.max, 1)} ms, ${l.timeouts} timeouts`;
 }
 
 async function benchStore(store: string, opts: ControlPlaneBenchOptions): Promise<StoreResult> {
@@ -190,6 +283,7 @@ async function benchStore(store: string, opts: ControlPlaneBenchOptions): Promis
     loadSeconds: Number.NaN,
     loadServeMs: Number.NaN,
     rssBytes: 0,
+    rssLargestBytes: 0,
     sequential: { changes: 0, seconds: 0, perSecond: Number.NaN, api: emptySummary() },
     concurrent: {
       clients: opts.clients,
@@ -199,15 +293,8 @@ async function benchStore(store: string, opts: ControlPlaneBenchOptions): Promis
       api: emptySummary(),
       errors: 0,
     },
-    latency: {
-      changes: 0,
-      timeouts: 0,
-      toAnswer: emptySummary(),
-      ackToAnswer: emptySummary(),
-      settled: emptySummary(),
-      staleAfterNew: 0,
-      api: emptySummary(),
-    },
+    latency: emptyLatency(),
+    latencyUnderLoad: { ...emptyLatency(), writers: 0, backgroundPerSecond: Number.NaN },
   };
   const dir = mkdtempSync(join(tmpdir(), 'sb-cp-bench-'));
   const apiKey = `sb_bench_${randomBytes(24).toString('base64url')}`;
@@ -279,7 +366,9 @@ async function benchStore(store: string, opts: ControlPlaneBenchOptions): Promis
     const sample = await api.expect('GET', `${PDNS_ZONES}/${zoneName(0)}`);
     const rrsets = (sample.json as { rrsets?: { records: unknown[] }[] }).rrsets ?? [];
     result.records = rrsets.reduce((n, s) => n + s.records.length, 0);
-    result.rssBytes = treeRss(server.pid);
+    const rss = treeRss(server.pid);
+    result.rssBytes = rss.sum;
+    result.rssLargestBytes = rss.largest;
     log(
       `control-plane[${store}]: loaded in ${result.loadSeconds.toFixed(1)} s (${fmt(opts.zones / result.loadSeconds)} zones/s); ` +
         `${result.records} records in ${zoneName(0)}; RSS ${fmt(result.rssBytes / 2 ** 20)} MiB`,
@@ -346,57 +435,55 @@ async function benchStore(store: string, opts: ControlPlaneBenchOptions): Promis
     }
 
     // (b) change-to-answer latency, one change at a time on an otherwise idle server.
-    {
-      poller = new AnswerPoller(server.dnsHost, server.dnsPort);
-      await poller.open();
-      const toAnswer: number[] = [];
-      const ackToAnswer: number[] = [];
-      const settled: number[] = [];
-      const apiLat: number[] = [];
-      let timeouts = 0;
-      let stale = 0;
-      for (let c = 0; c < opts.latencyChanges; c++) {
-        const n = k++;
-        const zone = zoneName(Math.floor(Math.random() * opts.zones));
-        const ip = changeAddress(n);
-        const start = performance.now();
-        let ackMs = Number.NaN;
-        const patch = api.call('PATCH', `${PDNS_ZONES}/${zone}`, changeBody(zone, ip)).then((r) => {
-          ackMs = performance.now() - start;
-          if (r.status < 200 || r.status >= 300)
-            throw new Error(`PATCH: HTTP ${r.status} ${r.text.slice(0, 300)}`);
-        });
-        const seen = poller.poll({
-          name: `www.${zone}`,
-          ip,
-          start,
-          intervalMs: opts.pollIntervalMs,
-          timeoutMs: opts.pollTimeoutMs,
-        });
-        const [, p] = await Promise.all([patch, seen]);
-        apiLat.push(ackMs);
-        stale += p.staleAfterNew;
-        if (Number.isNaN(p.firstNewMs)) {
-          timeouts++;
-          continue;
+    poller = new AnswerPoller(server.dnsHost, server.dnsPort);
+    await poller.open();
+    const half = Math.max(1, Math.floor(opts.zones / 2));
+    const nextAddress = (): string => changeAddress(k++);
+    result.latency = await measureLatency(
+      api,
+      poller,
+      opts.latencyChanges,
+      () => zoneName(Math.floor(Math.random() * opts.zones)),
+      nextAddress,
+      opts,
+    );
+    log(`control-plane[${store}]: change-to-answer ${latencyLine(result.latency)}`);
+
+    // (b) again while `clients` writers keep changing other zones (the upper half; the probe
+    // uses the lower half, so no writer overwrites the value being waited for).
+    if (opts.loadedLatencyChanges > 0 && opts.zones >= 2) {
+      let stop = false;
+      let background = 0;
+      const started = performance.now();
+      const writers = Array.from({ length: opts.clients }, async () => {
+        while (!stop) {
+          const zone = zoneName(half + Math.floor(Math.random() * (opts.zones - half)));
+          const r = await api.call('PATCH', `${PDNS_ZONES}/${zone}`, changeBody(zone, nextAddress()));
+          if (r.status >= 200 && r.status < 300) background++;
         }
-        toAnswer.push(p.firstNewMs);
-        ackToAnswer.push(p.firstNewMs - ackMs);
-        settled.push(Math.max(p.firstNewMs, p.lastStaleMs));
+      });
+      let measured: LatencyResult;
+      try {
+        measured = await measureLatency(
+          api,
+          poller,
+          opts.loadedLatencyChanges,
+          () => zoneName(Math.floor(Math.random() * half)),
+          nextAddress,
+          opts,
+        );
+      } finally {
+        stop = true;
+        await Promise.all(writers);
       }
-      result.latency = {
-        changes: opts.latencyChanges,
-        timeouts,
-        toAnswer: summarize(toAnswer),
-        ackToAnswer: summarize(ackToAnswer),
-        settled: summarize(settled),
-        staleAfterNew: stale,
-        api: summarize(apiLat),
+      result.latencyUnderLoad = {
+        ...measured,
+        writers: opts.clients,
+        backgroundPerSecond: background / ((performance.now() - started) / 1000),
       };
-      const l = result.latency.toAnswer;
       log(
-        `control-plane[${store}]: change-to-answer median ${fmt(l.median, 1)} ms, p99 ${fmt(l.p99, 1)} ms, ` +
-          `max ${fmt(l.max, 1)} ms, ${timeouts} timeouts`,
+        `control-plane[${store}]: under ${opts.clients} writers (${fmt(result.latencyUnderLoad.backgroundPerSecond)} changes/s): ` +
+          latencyLine(measured),
       );
     }
   } catch (e) {
@@ -584,6 +671,7 @@ export function parseControlPlaneArgs(argv: string[], log: (line: string) => voi
     changeSeconds: num('--change-seconds', quick ? 3 : 10, 1, 120),
     clients: num('--clients', 8, 1, 64),
     latencyChanges: num('--latency-changes', quick ? 50 : 300, 1, 5000),
+    loadedLatencyChanges: num('--loaded-latency-changes', quick ? 30 : 200, 0, 5000),
     pollIntervalMs: num('--poll-ms', 2, 1, 100),
     pollTimeoutMs: num('--poll-timeout-ms', 5000, 100, 30000),
     workers: num('--workers', 2, 1, 16),

@@ -53,12 +53,12 @@ interface PdnsRRsetInput {
 
 interface PdnsCreateBody {
   name: string;
-  kind?: string;
-  account?: string;
+  kind?: string | null;
+  account?: string | null;
   nameservers?: string[] | null;
   rrsets?: PdnsRRsetInput[] | null;
-  zone?: string;
-  dnssec?: boolean;
+  zone?: string | null;
+  dnssec?: boolean | null;
   [other: string]: unknown;
 }
 
@@ -372,12 +372,12 @@ export function registerPdnsRoutes(
           type: 'object',
           properties: {
             name: { type: 'string', minLength: 1 },
-            kind: { type: 'string' },
-            account: { type: 'string' },
+            kind: { type: ['string', 'null'] },
+            account: { type: ['string', 'null'] },
             nameservers: { type: ['array', 'null'], items: { type: 'string', minLength: 1 } },
             rrsets: { type: ['array', 'null'], items: rrsetInput },
-            zone: { type: 'string' },
-            dnssec: { type: 'boolean' },
+            zone: { type: ['string', 'null'] },
+            dnssec: { type: ['boolean', 'null'] },
           },
           required: ['name'],
         },
@@ -395,14 +395,14 @@ export function registerPdnsRoutes(
       }
       if (b.dnssec === true) throw unprocessable('DNSSEC signing is not supported yet', 'dnssec');
       const rrsets = rrsetsOfPdnsCreate(b.rrsets ?? []);
-      if (b.zone !== undefined && rrsets.length > 0)
+      if (b.zone != null && rrsets.length > 0)
         throw unprocessable('give either zone or rrsets, not both', 'zone');
       // PowerDNS's free-text `account` names the owning Switchboard account, for administrators only.
-      const accountId = p.scope.admin && b.account !== undefined && b.account !== '' ? b.account : undefined;
+      const accountId = p.scope.admin && b.account != null && b.account !== '' ? b.account : undefined;
       const zone = await control.createZone(p, {
         name: absoluteName(b.name, 'name'),
         ...(accountId !== undefined ? { accountId } : {}),
-        ...(b.zone !== undefined ? { zonefile: b.zone } : { rrsets }),
+        ...(b.zone != null ? { zonefile: b.zone } : { rrsets }),
         ...(b.nameservers != null && b.nameservers.length > 0 ? { nameservers: b.nameservers } : {}),
       });
       reply.code(201).header('location', urlOfZone(zone.name));
