@@ -95,11 +95,16 @@ function buildProgram(): Command {
       "RFC 5001 name server identifier returned to clients that ask ('{worker}' = worker number)",
     )
     .option('--edns-size <n>', 'EDNS UDP payload size advertised and used as the UDP response cap')
+    .option(
+      '--nameservers <names>',
+      'comma-separated name servers of the platform: the NS of zones created without any (env SWITCHBOARD_NAMESERVERS)',
+    )
     .addHelpText(
       'after',
-      `\nEnvironment:\n  ${API_KEY_ENV}  administrator API key to accept (without it, the first start creates one and prints it once)`,
+      `\nEnvironment:\n  ${API_KEY_ENV}  administrator API key to accept (without it, the first start creates one and prints it once)\n  SWITCHBOARD_NAMESERVERS  default for --nameservers`,
     )
     .action(async (opts: StartOptionsInput) => {
+      opts.nameservers ??= process.env.SWITCHBOARD_NAMESERVERS;
       let code: number;
       try {
         const config = buildStartConfig(opts);

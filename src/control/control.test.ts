@@ -421,15 +421,32 @@ for (const backend of [sqlite, postgres]) {
           'CTL_ERR_VALIDATION',
           'rrsets[0].records[0].content',
         );
-        // The zone's own checks (src/zone/check.ts): an in-zone NS target needs an address.
+        // The zone's own checks (src/zone/check.ts): an NS target must not be an alias
+        // (RFC 2181 §10.3); the field points at the NS RRset.
         const err = await rejectsWith(
-          change({ ...rr, name: 'example.com.', type: 'NS', records: [{ content: 'ns.example.com.' }] }),
+          cp.changeRRsets(admin, 'example.com', [
+            {
+              op: 'replace',
+              name: 'alias.example.com.',
+              type: 'CNAME',
+              ttl: 300,
+              records: [{ content: 'www.example.com.' }],
+            },
+            {
+              op: 'replace',
+              name: 'example.com.',
+              type: 'NS',
+              ttl: 300,
+              records: [{ content: 'alias.example.com.' }],
+            },
+          ]),
           'CTL_ERR_VALIDATION',
-          'rrsets[0]',
+          'rrsets[1]',
         );
-        assert.match(err.message, /no address records/);
+        assert.match(err.message, /is a CNAME/);
         assert.deepEqual(await cp.getZone(admin, 'example.com'), before);
-        // The same NS with its address in the same change set is fine.
+        // An in-zone NS without an address is accepted, as PowerDNS does (named-checkzone
+        // refuses it; the API's clients create such zones and add the address later).
         await cp.changeRRsets(admin, 'example.com', [
           {
             op: 'replace',
@@ -438,6 +455,8 @@ for (const backend of [sqlite, postgres]) {
             ttl: 300,
             records: [{ content: 'ns.example.com.' }],
           },
+        ]);
+        await cp.changeRRsets(admin, 'example.com', [
           {
             op: 'replace',
             name: 'ns.example.com.',

@@ -46,6 +46,15 @@ describe('buildStartConfig', () => {
     assert.throws(() => buildStartConfig({ workers: '0' }), /--workers must be between 1 and 256/);
     assert.throws(() => buildStartConfig({ database: 'mysql://h/db' }), ConfigError);
     assert.throws(() => buildStartConfig({ ednsSize: '100' }), /--edns-size/);
+    assert.throws(() => buildStartConfig({ nameservers: 'ns1.example.net,bad name' }), /--nameservers/);
+  });
+
+  test('--nameservers become absolute default NS names', () => {
+    assert.equal(buildStartConfig({}).nameservers, undefined);
+    assert.deepEqual(buildStartConfig({ nameservers: 'ns1.example.net, ns2.example.org.' }).nameservers, [
+      'ns1.example.net.',
+      'ns2.example.org.',
+    ]);
   });
 
   test('the DNS part round-trips through the environment; passwords are hidden when printed', () => {

@@ -50,6 +50,8 @@ export interface StartConfig {
   /** DNS worker processes (at least 1). */
   workers: number;
   dns: DnsWorkerConfig;
+  /** The platform's name servers: the apex NS of zones created without any (absolute names). */
+  nameservers?: string[];
 }
 
 /** Raw options as the CLI hands them over. */
@@ -61,6 +63,8 @@ export interface StartOptionsInput {
   workers?: string | number;
   nsid?: string;
   ednsSize?: string | number;
+  /** Comma-separated name server names (flag --nameservers or env SWITCHBOARD_NAMESERVERS). */
+  nameservers?: string;
 }
 
 function parseInteger(
@@ -115,9 +119,18 @@ export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()):
       throw new ConfigError('--nsid is longer than 512 octets');
     dns.nsid = input.nsid;
   }
+  let nameservers: string[] | undefined;
+  if (input.nameservers !== undefined && input.nameservers.trim() !== '') {
+    nameservers = input.nameservers.split(',').map((n) => n.trim());
+    for (const n of nameservers)
+      if (!/^([A-Za-z0-9_-]{1,63}\.)+[A-Za-z0-9_-]{1,63}\.?$/.test(n))
+        throw new ConfigError(`--nameservers: '${n}' is not a host name`);
+    nameservers = nameservers.map((n) => (n.endsWith('.') ? n : `${n}.`));
+  }
   return {
     dataDir: resolve(cwd, input.data ?? DEFAULT_DATA_DIR),
     database: input.database,
+    ...(nameservers ? { nameservers } : {}),
     http,
     workers: parseInteger('--workers', input.workers, 1, 256, availableParallelism()),
     dns,

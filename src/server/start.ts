@@ -124,7 +124,11 @@ export async function runStart(
   let control: ControlPlane;
   try {
     if (!config.database) mkdirSync(config.dataDir, { recursive: true });
-    control = await d.openControlPlane({ dataDir: config.dataDir, database: config.database });
+    control = await d.openControlPlane({
+      dataDir: config.dataDir,
+      database: config.database,
+      ...(config.nameservers ? { defaults: { nameservers: config.nameservers } } : {}),
+    });
   } catch (err) {
     log.error(`cannot open the store: ${describeError(err)}`);
     return 1;

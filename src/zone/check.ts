@@ -19,7 +19,16 @@ export interface ZoneFinding {
   /** The RR type concerned, when there is one (used to find the source line). */
   type?: number;
   message: string;
+  /** A stable code for findings that callers treat specially. */
+  code?: ZoneCheckCode;
 }
+
+/**
+ * Codes of findings a caller may grade differently. `ZONE_CHECK_NS_NO_ADDRESS`: an in-zone
+ * apex NS target without A/AAAA — an error for named-checkzone (the zone is not loaded), but
+ * PowerDNS accepts such zones through its API, and the clients built for it expect that.
+ */
+export type ZoneCheckCode = 'ZONE_CHECK_NS_NO_ADDRESS';
 
 /**
  * Types allowed beside a CNAME: RFC 4035 §2.5 (RRSIG, NSEC) and RFC 2065 §2.3.5 (the old
@@ -117,9 +126,14 @@ export function checkRecords(origin: Name, records: readonly RR[]): ZoneFinding[
 export function checkZone(zone: Zone, records?: readonly RR[]): ZoneFinding[] {
   const out: ZoneFinding[] = records ? checkRecords(zone.origin, records) : [];
   const origin = zone.origin;
-  const err = (node: ZoneNode | Name, type: number | undefined, message: string): void => {
+  const err = (
+    node: ZoneNode | Name,
+    type: number | undefined,
+    message: string,
+    code?: ZoneCheckCode,
+  ): void => {
     const name = 'name' in node ? node.name : node;
-    out.push({ severity: 'error', name: name.toString(), type, message });
+    out.push({ severity: 'error', name: name.toString(), type, message, ...(code ? { code } : {}) });
   };
   const warn = (name: Name, type: number | undefined, message: string): void => {
     out.push({ severity: 'warning', name: name.toString(), type, message });
@@ -219,7 +233,12 @@ function isBase32Hex(label: string): boolean {
   return true;
 }
 
-type Report = (node: ZoneNode | Name, type: number | undefined, message: string) => void;
+type Report = (
+  node: ZoneNode | Name,
+  type: number | undefined,
+  message: string,
+  code?: ZoneCheckCode,
+) => void;
 
 function checkNsTargets(
   zone: Zone,
@@ -255,7 +274,12 @@ function checkNsTargets(
       // RFC 2181 §10.3: an NS RDATA name must not be an alias.
       report(node, RRType.NS, `NS '${target}' is a CNAME (RFC 2181 §10.3)`);
     } else if (!hasAddress(tnode)) {
-      report(node, RRType.NS, `NS '${target}' has no address records (A or AAAA)`);
+      report(
+        node,
+        RRType.NS,
+        `NS '${target}' has no address records (A or AAAA)`,
+        'ZONE_CHECK_NS_NO_ADDRESS',
+      );
     }
   }
 }

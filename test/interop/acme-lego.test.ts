@@ -130,7 +130,9 @@ describe('ACME DNS-01: lego (pdns provider) + pebble against switchboard start',
       kind: 'Native',
       nameservers: [`ns1.${ZONE}`],
       // The name server is inside the zone, so it needs an address (glue for the parent).
-      rrsets: [{ name: `ns1.${ZONE}`, type: 'A', ttl: 3600, records: [{ content: '127.0.0.1', disabled: false }] }],
+      rrsets: [
+        { name: `ns1.${ZONE}`, type: 'A', ttl: 3600, records: [{ content: '127.0.0.1', disabled: false }] },
+      ],
     });
     expectOk(zone, 'create zone');
     versionsBefore = await listVersions(server, tenantKey, ZONE);
