@@ -38,7 +38,9 @@ if (!process.env.SWITCHBOARD_TEST_DATABASE && existsSync(helper)) {
       process.env.SWITCHBOARD_TEST_DATABASE = cluster.url;
       console.error(`run-tests: PostgreSQL test cluster at ${cluster.url}`);
     } catch (err) {
-      console.error(`run-tests: could not start a PostgreSQL cluster (${err.message}); files start their own`);
+      console.error(
+        `run-tests: could not start a PostgreSQL cluster (${err.message}); files start their own`,
+      );
     }
   }
 }
@@ -48,5 +50,6 @@ const stop = (signal) => child.kill(signal);
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 const code = await new Promise((done) => child.on('exit', (c, s) => done(c ?? (s ? 1 : 0))));
-if (cluster) await cluster.stop().catch((err) => console.error(`run-tests: stopping PostgreSQL: ${err.message}`));
+if (cluster)
+  await cluster.stop().catch((err) => console.error(`run-tests: stopping PostgreSQL: ${err.message}`));
 process.exit(code);
