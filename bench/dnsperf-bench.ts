@@ -21,22 +21,11 @@ import {
   startTrivialResponder,
   treeCpuSeconds,
 } from '../test/helpers/peers.js';
+import { seededRandom } from '../test/helpers/prng.js';
 import { LatencyHistogram, median } from './stats.js';
 
 /** The origin of the benchmark zone. */
 export const BENCH_ORIGIN = 'bench.test.';
-
-/** mulberry32: deterministic query files from run to run. */
-function makeRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Writes `bench.test.zone` (`names` hosts with an A record, every other one an AAAA too) into
@@ -63,7 +52,7 @@ export function writeBenchZone(
     if (i % 2 === 0) lines.push(`host-${i} AAAA 2001:db8::${i.toString(16)}`);
   }
   writeFileSync(join(zoneDir, 'bench.test.zone'), `${lines.join('\n')}\n`);
-  const rand = makeRandom(20240101);
+  const rand = seededRandom(20240101);
   const q: string[] = [];
   for (let i = 0; i < queries; i++) {
     const r = rand();

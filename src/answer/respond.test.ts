@@ -9,6 +9,7 @@ import {
   UDP,
   zoneFromText,
 } from '../../test/helpers/answer-fixtures.js';
+import { seededRandom } from '../../test/helpers/prng.js';
 import { EdeCode, EdnsOption, RRClass, RRType } from '../wire/constants.js';
 import { decodeMessage } from '../wire/decode.js';
 import { findEdnsOption, parseEdeOption } from '../wire/edns.js';
@@ -288,21 +289,9 @@ describe('truncation (RFC 2181 §9, RFC 9471)', () => {
 });
 
 describe('robustness', () => {
-  /** Small deterministic PRNG (mulberry32) so failures replay. */
-  function rng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
   test('random garbage and mutated queries never throw', () => {
     const r = new Responder(exampleCatalog());
-    const rand = rng(20261122);
+    const rand = seededRandom(20261122);
     const seeds = [
       buildQuery('www.example.', A, { edns: { options: [{ code: 3, data: new Uint8Array(0) }] } }),
       buildQuery('x.wild.example.', TXT),

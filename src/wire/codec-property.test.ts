@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { seededRandom } from '../../test/helpers/prng.js';
 import { RRType } from './constants.js';
 import { decodeMessage } from './decode.js';
 import { encodeMessage } from './encode.js';
@@ -14,22 +15,10 @@ import { foldCase, Name } from './name.js';
 
 const SEED = 0x5eed_c0de;
 
-/** mulberry32: small, fast, good enough for test data. Returns floats in [0, 1). */
-function makeRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 class Gen {
   readonly rand: () => number;
   constructor(seed: number) {
-    this.rand = makeRng(seed);
+    this.rand = seededRandom(seed);
   }
   /** Integer in [lo, hi]. */
   int(lo: number, hi: number): number {

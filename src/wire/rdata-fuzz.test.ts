@@ -1,27 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { seededRandom } from '../../test/helpers/prng.js';
 import { RRType, typeFromString } from './constants.js';
 import { WireFormatError } from './errors.js';
 import { Name } from './name.js';
 import { rdataFromText, rdataToText, readRdata } from './rdata.js';
 import { roundTrips, tokens } from './rdata-fixtures.test.js';
 
-/** Mulberry32: a small seeded PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const types: number[] = [...new Set<number>(Object.values(RRType)), 65280, 0];
 
 test('readRdata on random bytes throws only WireFormatError, for every type', () => {
-  const rand = prng(0x5eed);
+  const rand = seededRandom(0x5eed);
   let accepted = 0;
   for (const type of types) {
     for (let i = 0; i < 150; i++) {
@@ -57,7 +46,7 @@ test('readRdata on random bytes throws only WireFormatError, for every type', ()
 });
 
 test('readRdata on mutated valid RDATA throws only WireFormatError', () => {
-  const rand = prng(42);
+  const rand = seededRandom(42);
   const seeds: [number, number[]][] = [
     [RRType.SVCB, [0, 1, 0, 0, 1, 0, 3, 2, 0x68, 0x32, 0, 3, 0, 2, 0, 53]],
     [RRType.NSEC3, [1, 1, 0, 12, 2, 0xaa, 0xbb, 1, 0, 0, 1, 0x40]],
@@ -85,7 +74,7 @@ test('readRdata on mutated valid RDATA throws only WireFormatError', () => {
 });
 
 test('whatever readRdata accepts prints as text that parses back to the same octets', () => {
-  const rand = prng(7);
+  const rand = seededRandom(7);
   for (const [typeName, text] of roundTrips) {
     const type = typeFromString(typeName)!;
     const base = rdataFromText(type, tokens(text), Name.parse('example.'));

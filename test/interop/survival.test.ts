@@ -21,6 +21,7 @@ import {
   readHeader,
 } from '../helpers/dns-client.js';
 import { isAlive, listChildren, type Peer, startSwitchboard } from '../helpers/peers.js';
+import { seededRandom } from '../helpers/prng.js';
 
 const zoneDir = resolve('test/interop/corpus/zones');
 const UDP_PACKETS = 100_000;
@@ -31,20 +32,8 @@ const BURST_PAUSE_MS = 5;
 const UDP_TIME_LIMIT_MS = 45_000;
 const SOURCES = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6'];
 
-/** mulberry32: a tiny seeded PRNG so a failing run can be replayed with SURVIVAL_SEED. */
-function makeRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const seed = Number(process.env.SURVIVAL_SEED ?? Date.now() % 0x7fffffff);
-const rand = makeRandom(seed);
+const rand = seededRandom(seed);
 const int = (n: number): number => Math.floor(rand() * n);
 const pick = <T>(list: readonly T[]): T => list[int(list.length)];
 const randomBytes = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => int(256));
