@@ -6,49 +6,21 @@
  * @module
  */
 import { Responder } from '../answer/respond.js';
-import { handlePoolSignals } from '../transport/cluster.js';
 import type { QueryHandler } from '../transport/handler.js';
-import { createLogger, createRateLimitedReporter, describeError } from './log.js';
+import { createRateLimitedReporter } from './log.js';
 import { type OpenListeners, openListeners } from './serve.js';
 import { decodeDnsWorkerConfig, START_CONFIG_ENV } from './start-config.js';
 import { isZonesMessage, type StartWorkerMessage, type ZonesMessage } from './start-protocol.js';
 import { ServedZoneTable } from './start-zones.js';
-
-const slot = process.env.SWITCHBOARD_WORKER_SLOT ?? '?';
-const log = createLogger(`dns ${slot}`);
-
-function send(msg: StartWorkerMessage): void {
-  if (process.connected) process.send?.(msg);
-}
-
-/** Reports a failed start to the primary and exits once the message is out. */
-function fail(err: unknown, exitCode: number): void {
-  const message = describeError(err);
-  log.error(message);
-  const code = (err as { code?: unknown } | null)?.code;
-  const msg: StartWorkerMessage = {
-    type: 'switchboard:fatal',
-    message,
-    code: typeof code === 'string' ? code : undefined,
-  };
-  if (process.connected && process.send) process.send(msg, undefined, {}, () => process.exit(exitCode));
-  else process.exit(exitCode);
-}
-
-process.on('uncaughtException', (err) => {
-  log.error(`uncaught exception: ${err.stack ?? describeError(err)}`);
-  process.exit(70);
-});
+import { setupWorkerProcess } from './worker-process.js';
 
 let listeners: OpenListeners | undefined;
-let stopping = false;
-handlePoolSignals(() => {
-  if (stopping) return;
-  stopping = true;
-  const done = () => process.exit(0);
-  if (listeners) listeners.closeAll().then(done, done);
-  else done();
-});
+const worker = setupWorkerProcess('dns', () => listeners?.closeAll());
+const { slot, log, fail } = worker;
+
+function send(msg: StartWorkerMessage): void {
+  worker.send(msg);
+}
 
 let config: ReturnType<typeof decodeDnsWorkerConfig>;
 try {
@@ -76,7 +48,7 @@ async function bindAndReport(loadMs: number): Promise<void> {
     fail(err, 78);
     return;
   }
-  if (stopping) {
+  if (worker.stopping) {
     await listeners.closeAll();
     process.exit(0);
   }

@@ -3,48 +3,20 @@
  * zone folder on the shared sockets, reloads on request, and reports to the primary.
  * @module
  */
-import { handlePoolSignals } from '../transport/cluster.js';
 import { CONFIG_ENV, decodeServeConfig } from './config.js';
-import { createLogger, describeError } from './log.js';
+import { describeError } from './log.js';
 import { isReloadRequest, type WorkerMessage } from './protocol.js';
 import { type RunningServer, startServer } from './serve.js';
+import { setupWorkerProcess } from './worker-process.js';
 import { loadZoneFileForServer } from './zone-loader.js';
 
-const slot = process.env.SWITCHBOARD_WORKER_SLOT ?? '?';
-const log = createLogger(`worker ${slot}`);
+let server: RunningServer | undefined;
+const worker = setupWorkerProcess('worker', () => server?.close());
+const { log, fail } = worker;
 
 function send(msg: WorkerMessage): void {
-  if (process.connected) process.send?.(msg);
+  worker.send(msg);
 }
-
-/** Reports a failed start to the primary and exits once the message is out. */
-function fail(err: unknown, exitCode: number): void {
-  const message = describeError(err);
-  log.error(message);
-  const code = (err as { code?: unknown } | null)?.code;
-  const msg: WorkerMessage = {
-    type: 'switchboard:fatal',
-    message,
-    code: typeof code === 'string' ? code : undefined,
-  };
-  if (process.connected && process.send) process.send(msg, undefined, {}, () => process.exit(exitCode));
-  else process.exit(exitCode);
-}
-
-process.on('uncaughtException', (err) => {
-  log.error(`uncaught exception: ${err.stack ?? describeError(err)}`);
-  process.exit(70);
-});
-
-let server: RunningServer | undefined;
-let stopping = false;
-handlePoolSignals(() => {
-  if (stopping) return;
-  stopping = true;
-  const done = () => process.exit(0);
-  if (server) server.close().then(done, done);
-  else done();
-});
 
 async function main(): Promise<void> {
   try {
@@ -56,7 +28,7 @@ async function main(): Promise<void> {
     return;
   }
   const running = server;
-  if (stopping) {
+  if (worker.stopping) {
     await running.close();
     process.exit(0);
   }
