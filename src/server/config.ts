@@ -59,7 +59,8 @@ export class ConfigError extends Error {
   }
 }
 
-function parseInteger(
+/** A whole number option within [min, max], or `dflt` when absent. */
+export function parseInteger(
   name: string,
   value: string | number | undefined,
   min: number,
@@ -115,16 +116,7 @@ export function buildServeConfig(input: ServeOptionsInput, cwd = process.cwd()):
     udpRecvBufferSize: DEFAULT_UDP_RECV_BUFFER,
     udpSendBufferSize: DEFAULT_UDP_SEND_BUFFER,
   };
-  // RFC 6891 §6.2.5: sizes below 512 are treated as 512; we refuse them outright instead.
-  if (input.ednsSize !== undefined)
-    config.ednsSize = parseInteger('--edns-size', input.ednsSize, 512, 65535, 1232);
-  if (input.nsid !== undefined) {
-    // RFC 5001 §2.3: the payload is opaque octets carried in an option of at most 65535.
-    if (input.nsid.length === 0) throw new ConfigError('--nsid must not be empty');
-    if (Buffer.byteLength(input.nsid, 'utf8') > 512)
-      throw new ConfigError('--nsid is longer than 512 octets');
-    config.nsid = input.nsid;
-  }
+  applyAnswerOptions(config, input);
   return config;
 }
 
@@ -144,5 +136,22 @@ export function decodeServeConfig(text: string | undefined): ServeConfig {
     return JSON.parse(text) as ServeConfig;
   } catch (err) {
     throw new ConfigError(`${CONFIG_ENV} is not valid JSON`, { cause: err });
+  }
+}
+
+/** `--edns-size` and `--nsid`, shared by `serve` and `start`, validated into `target`. */
+export function applyAnswerOptions(
+  target: { ednsSize?: number; nsid?: string },
+  input: { ednsSize?: string | number; nsid?: string },
+): void {
+  // RFC 6891 §6.2.5: sizes below 512 are treated as 512; we refuse them outright instead.
+  if (input.ednsSize !== undefined)
+    target.ednsSize = parseInteger('--edns-size', input.ednsSize, 512, 65535, 1232);
+  if (input.nsid !== undefined) {
+    // RFC 5001 §2.3: the payload is opaque octets carried in an option of at most 65535.
+    if (input.nsid.length === 0) throw new ConfigError('--nsid must not be empty');
+    if (Buffer.byteLength(input.nsid, 'utf8') > 512)
+      throw new ConfigError('--nsid is longer than 512 octets');
+    target.nsid = input.nsid;
   }
 }

@@ -13,7 +13,7 @@ import {
   DEFAULT_TCP_MAX_PER_CLIENT,
 } from '../transport/tcp.js';
 import { DEFAULT_UDP_RECV_BUFFER, DEFAULT_UDP_SEND_BUFFER } from '../transport/udp.js';
-import { ConfigError } from './config.js';
+import { applyAnswerOptions, ConfigError, parseInteger } from './config.js';
 
 /** Where the embedded store lives when `--data` is not given. */
 export const DEFAULT_DATA_DIR = './data';
@@ -67,21 +67,6 @@ export interface StartOptionsInput {
   nameservers?: string;
 }
 
-function parseInteger(
-  name: string,
-  value: string | number | undefined,
-  min: number,
-  max: number,
-  dflt: number,
-): number {
-  if (value === undefined) return dflt;
-  const text = String(value).trim();
-  if (!/^[0-9]+$/.test(text)) throw new ConfigError(`${name} must be a whole number, got '${value}'`);
-  const n = Number(text);
-  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
-  return n;
-}
-
 /**
  * Validates raw start options and fills in defaults.
  * @throws ConfigError SERVER_ERR_CONFIG
@@ -109,16 +94,7 @@ export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()):
     udpRecvBufferSize: DEFAULT_UDP_RECV_BUFFER,
     udpSendBufferSize: DEFAULT_UDP_SEND_BUFFER,
   };
-  // RFC 6891 §6.2.5: sizes below 512 are treated as 512; we refuse them outright instead.
-  if (input.ednsSize !== undefined)
-    dns.ednsSize = parseInteger('--edns-size', input.ednsSize, 512, 65535, 1232);
-  if (input.nsid !== undefined) {
-    // RFC 5001 §2.3: the payload is opaque octets.
-    if (input.nsid.length === 0) throw new ConfigError('--nsid must not be empty');
-    if (Buffer.byteLength(input.nsid, 'utf8') > 512)
-      throw new ConfigError('--nsid is longer than 512 octets');
-    dns.nsid = input.nsid;
-  }
+  applyAnswerOptions(dns, input);
   let nameservers: string[] | undefined;
   if (input.nameservers !== undefined && input.nameservers.trim() !== '') {
     nameservers = input.nameservers.split(',').map((n) => n.trim());
