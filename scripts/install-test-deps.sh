@@ -13,6 +13,7 @@ command -v named-checkzone >/dev/null 2>&1 || need="$need bind9-utils"
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$need postgresql"
 command -v lego >/dev/null 2>&1 || need="$need lego"
 command -v pebble >/dev/null 2>&1 || need="$need pebble"
+command -v openssl >/dev/null 2>&1 || need="$need openssl"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "install-test-deps: missing Debian packages:$need (run as root, or install them)" >&2
