@@ -1,6 +1,9 @@
 /**
  * Microbenchmark of the responder (not a test): µs per `respond()` for a typical query mix,
- * with the response cache (hits) and without it (decode + answer + encode every time).
+ * with the response cache (hits) and without it (decode + answer + encode every time), and
+ * with the cache while zones keep changing (`switchboard start` on a busy platform: one zone
+ * replaced every `CHURN_EVERY` queries, out of `CHURN_ZONES`; the mix goes half to the big
+ * zone, half to the small ones).
  * Run: `node dist/bench/answer.js [iterations]`. Prints one line per mode.
  * @module
  */
@@ -14,6 +17,9 @@ import { parseZoneText } from '../src/zone/parser.js';
 import { Zone } from '../src/zone/zone.js';
 
 const HOSTS = 2000;
+/** Small zones in the churn mode, and how many queries between two zone changes. */
+const CHURN_ZONES = 1000;
+const CHURN_EVERY = 250;
 
 function buildZone(): Zone {
   let text = '$ORIGIN bench.test.\n$TTL 3600\n@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n';
@@ -67,6 +73,77 @@ function buildMix(n: number): Uint8Array[] {
   return out;
 }
 
+function buildSmallZone(i: number, version: number): Zone {
+  const origin = Name.parse(`z${i}.test.`);
+  let text = `$TTL 300\n@ SOA ns1.bench.test. hostmaster ${version} 7200 3600 1209600 300\n@ NS ns1.bench.test.\n`;
+  text += `@ A 192.0.2.${i & 0xff}\nwww A 192.0.2.${version & 0xff}\n@ MX 10 mail.bench.test.\n`;
+  return Zone.build(origin, parseZoneText(text, { origin }));
+}
+
+/** Half the big zone's mix, half www/apex/MX queries to the small zones. */
+function buildChurnMix(n: number): Uint8Array[] {
+  const big = buildMix(n);
+  const random = seededLcg(777);
+  return big.map((q, i) => {
+    if (i % 2 === 0) return q;
+    const z = random(CHURN_ZONES);
+    const roll = random(3);
+    const name = roll === 0 ? `z${z}.test.` : `www.z${z}.test.`;
+    return query(name, roll === 2 ? RRType.MX : RRType.A, random(2) === 0, random(65536));
+  });
+}
+
+function seededLcg(start: number): (m: number) => number {
+  let seed = start;
+  return (m: number) => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return (seed >>> 8) % m;
+  };
+}
+
+/**
+ * The cache while one small zone is replaced every `CHURN_EVERY` queries. Catalogs are built
+ * before timing (the worker builds them on its own message path); `setCatalog` is timed.
+ */
+function measureChurn(label: string, queries: Uint8Array[], rounds: number): void {
+  const big = buildZone();
+  const small = Array.from({ length: CHURN_ZONES }, (_, i) => buildSmallZone(i, 1));
+  let catalog = new Catalog([big, ...small]);
+  const responder = new Responder(catalog);
+  const steps = Math.ceil((queries.length * rounds) / CHURN_EVERY) + 1;
+  const random = seededLcg(4242);
+  const catalogs: Catalog[] = [];
+  for (let v = 0; v < steps; v++) {
+    const i = random(CHURN_ZONES);
+    small[i] = buildSmallZone(i, v + 2);
+    catalog = new Catalog([big, ...small]);
+    catalogs.push(catalog);
+  }
+  const ctx: QueryContext = { transport: 'udp', address: '127.0.0.1', port: 5300 };
+  for (const q of queries) responder.respond(q, ctx);
+  const before = responder.cacheStats()!.udp;
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  let n = 0;
+  let next = 0;
+  for (let r = 0; r < rounds; r++) {
+    for (const q of queries) {
+      if (n % CHURN_EVERY === 0) responder.setCatalog(catalogs[next++]);
+      responder.respond(q, ctx);
+      n++;
+    }
+  }
+  const wall = Number(process.hrtime.bigint() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const after = responder.cacheStats()!.udp;
+  const hits = after.hits - before.hits;
+  const misses = after.misses - before.misses;
+  console.log(
+    `${label.padEnd(10)} ${(wall / n).toFixed(2)} µs/query wall, ${((cpu.user + cpu.system) / n).toFixed(2)} µs/query CPU ` +
+      `(${n} queries, ${next} zone changes over ${CHURN_ZONES + 1} zones, ${((100 * hits) / (hits + misses)).toFixed(1)} % hits)`,
+  );
+}
+
 function measure(label: string, responder: Responder, queries: Uint8Array[], rounds: number): void {
   const ctx: QueryContext = { transport: 'udp', address: '127.0.0.1', port: 5300 };
   let bytes = 0;
@@ -95,3 +172,4 @@ const mix = buildMix(4000);
 const rounds = Math.max(1, Math.round(iterations / mix.length));
 measure('cached', new Responder(catalog), mix, rounds);
 measure('uncached', new Responder(catalog, { cache: false }), mix, Math.max(1, Math.round(rounds / 4)));
+measureChurn('churn', buildChurnMix(4000), Math.max(1, Math.round(rounds / 4)));

@@ -618,6 +618,25 @@ describe('answerQuery result', () => {
     assert.equal(res.answer[0].name, q);
   });
 
+  test('every zone looked up is reported, and every name found in none (for the response cache)', () => {
+    const report = (name: string, type: number) => {
+      const res = answerQuery(catalog, Name.parse(name), type);
+      return {
+        zones: res.zones.map((z) => z.origin.toString()),
+        absent: res.absent.map((n) => n.toString()),
+      };
+    };
+    assert.deepEqual(report('www.example.', A), { zones: ['example.'], absent: [] });
+    // MX target mail.example. is in the same zone: reported once.
+    assert.deepEqual(report('example.', MX), { zones: ['example.'], absent: [] });
+    assert.deepEqual(report('xz.example.', A), { zones: ['example.', 'example.net.'], absent: [] });
+    assert.deepEqual(report('out.example.', A), { zones: ['example.'], absent: ['www.elsewhere.test.'] });
+    assert.deepEqual(report('www.dname.example.', A), { zones: ['example.', 'example.net.'], absent: [] });
+    assert.deepEqual(report('www.nowhere.test.', A), { zones: [], absent: ['www.nowhere.test.'] });
+    // RFC 4035 §3.1.4.1: DS at the child apex looks up the child, then the parent.
+    assert.deepEqual(report('child.example.', DS), { zones: ['child.example.', 'example.'], absent: [] });
+  });
+
   test('a long chain stops at maxChain with NOERROR', () => {
     let text = '$ORIGIN chain.test.\n@ 60 SOA ns hm 1 2 3 4 5\n@ 60 NS ns\n';
     for (let i = 0; i < 30; i++) text += `c${i} 60 CNAME c${i + 1}\n`;

@@ -45,6 +45,16 @@ export interface AnswerResult {
   glue: RRset[];
   /** Optional additional data: dropped silently when it does not fit (RFC 2181 §9). */
   additional: RRset[];
+  /**
+   * Every zone a catalog lookup returned while answering (the question's, each chain
+   * target's, each additional-section target's; a DS query's child too), each once. With
+   * `absent`, all the answer depends on besides the question: it stays right as long as these
+   * are the zones served at their origins and no zone is added above an `absent` name or
+   * between a name looked up and the zone found for it (the response cache relies on this).
+   */
+  zones: Zone[];
+  /** Names whose catalog lookup found no served zone (the question when REFUSED, chain and additional targets outside our zones). */
+  absent: Name[];
 }
 
 /** Lookup options. */
@@ -112,8 +122,10 @@ export function answerQuery(
     authority: [],
     glue: [],
     additional: [],
+    zones: [],
+    absent: [],
   };
-  let zone = findZone(catalog, qname, qtype);
+  let zone = findZone(catalog, qname, qtype, res);
   if (!zone) return res;
   res.zone = zone;
   const maxChain = opts.maxChain ?? DEFAULT_MAX_CHAIN;
@@ -135,7 +147,7 @@ export function answerQuery(
     visited ??= [qname.key];
     visited.push(name.key);
     if (visited.includes(next.key)) break;
-    const nextZone = findZone(catalog, next, qtype);
+    const nextZone = findZone(catalog, next, qtype, res);
     if (!nextZone) break;
     zone = nextZone;
     name = next;
@@ -149,12 +161,20 @@ export function answerQuery(
  * at a child apex goes to the parent when we serve it: the DS RRset lives on the parent side
  * of the cut (RFC 4035 §3.1.4.1).
  */
-function findZone(catalog: Catalog, name: Name, qtype: number): Zone | undefined {
-  const zone = catalog.find(name);
+function findZone(catalog: Catalog, name: Name, qtype: number, res: AnswerResult): Zone | undefined {
+  const zone = lookUpZone(catalog, name, res);
   if (zone && qtype === RRType.DS && !name.isRoot && zone.origin.key === name.key) {
-    const parent = catalog.find(name.parent());
+    const parent = lookUpZone(catalog, name.parent(), res);
     if (parent) return parent;
   }
+  return zone;
+}
+
+/** `catalog.find(name)`, noting in `res` the zone found (or that none was): see `AnswerResult.zones`. */
+function lookUpZone(catalog: Catalog, name: Name, res: AnswerResult): Zone | undefined {
+  const zone = catalog.find(name);
+  if (zone === undefined) res.absent.push(name);
+  else if (!res.zones.includes(zone)) res.zones.push(zone);
   return zone;
 }
 
@@ -329,7 +349,7 @@ function solveAdditional(catalog: Catalog, step: Step): void {
     for (const rdata of set.rdata) {
       const target = rdataTarget(type, rdata);
       if (!target || target.isRoot) continue;
-      const zone = catalog.find(target);
+      const zone = lookUpZone(catalog, target, step.res);
       const node = zone?.nodes.get(target.key);
       if (!node || (node.flags & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) continue;
       pushAddresses(node, step.res.additional, step.placed);

@@ -25,7 +25,8 @@ import { buildEdeOption, buildNsidOption, findEdnsOption, optLength } from '../w
 import { MessageWriter, Section } from '../wire/encode.js';
 import { WireFormatError } from '../wire/errors.js';
 import { type Edns, type EdnsOptionData, type Message, opcodeOf, type Question } from '../wire/message.js';
-import type { RRset } from '../zone/zone.js';
+import type { Name } from '../wire/name.js';
+import type { RRset, Zone } from '../zone/zone.js';
 import {
   type AnswerKind,
   type AnswerOptions,
@@ -34,13 +35,15 @@ import {
   AnswerKind as Kind,
   rcodeOfKind,
 } from './answer.js';
-import type { Catalog } from './catalog.js';
+import { type Catalog, diffCatalogs } from './catalog.js';
 import {
   buildQueryKey,
+  type CacheStamp,
   patchResponse,
   patchResponseInPlace,
   ResponseCache,
   type ResponseCacheOptions,
+  ZoneStamps,
 } from './response-cache.js';
 
 /** Where a query came from. */
@@ -70,14 +73,19 @@ const TCP_MAX = 65535;
 /** Flags a response copies from the query: RD (RFC 1035 §4.1.1) and CD (RFC 4035 §3: a security-aware server MUST copy it). */
 const COPIED_FLAGS = Flag.RD | Flag.CD;
 
-/** A built response and whether it may be cached (and in which partition). */
+/** A built response, whether it may be cached (and in which partition), and its stamps. */
 interface Built {
   bytes: Uint8Array;
   cacheable: boolean;
   negative: boolean;
+  /** What the response was built from (none: no zone data, valid until the options change). */
+  stamps?: readonly CacheStamp[];
 }
 
-/** Answers queries from a catalog; `setCatalog` swaps zones atomically (and drops the cache). */
+/**
+ * Answers queries from a catalog. `setCatalog` swaps zones atomically; cached responses stay
+ * valid unless built from a zone that changed (see `setCatalog`).
+ */
 export class Responder {
   #catalog: Catalog;
   readonly #ednsSize: number;
@@ -85,6 +93,8 @@ export class Responder {
   readonly #answerOpts: AnswerOptions;
   readonly #udpCache: ResponseCache | undefined;
   readonly #tcpCache: ResponseCache | undefined;
+  /** What cached responses depend on; shared by both caches. */
+  readonly #stamps: ZoneStamps | undefined;
 
   constructor(catalog: Catalog, opts: ResponderOptions = {}) {
     this.#catalog = catalog;
@@ -95,14 +105,38 @@ export class Responder {
     if (opts.cache !== false) {
       this.#udpCache = new ResponseCache(opts.cache);
       this.#tcpCache = new ResponseCache(opts.cache);
+      this.#stamps = new ZoneStamps();
     }
   }
 
-  /** Swaps in a new set of zones; cached responses of the old ones are dropped with it. */
+  /**
+   * Swaps in a new set of zones: the next query is answered from `catalog` (one assignment,
+   * so a query sees the old zones or the new ones, never a mix).
+   *
+   * Contract: zones are compared by object identity. A Zone must never change once it is in
+   * a catalog; to change a zone, build a new Zone and a catalog holding it. Zones that did not
+   * change must be the same objects in `catalog`: their cached responses stay valid (a catalog
+   * of fresh copies is still answered correctly, only with a cold cache for the copies).
+   *
+   * Cached responses read from a zone that was replaced or removed, from a zone a newly
+   * added zone takes names from (the most specific zone wins), or REFUSED/left without data
+   * for a name a newly added zone now serves, become misses on their next hit; all others
+   * stay hits (`ZoneStamps` in response-cache.ts). Cost: O(changed zones) when `catalog` was
+   * derived from the current one by `withZones` (as `replaceZones` does), else one pass over
+   * both catalogs.
+   */
   setCatalog(catalog: Catalog): void {
+    const before = this.#catalog;
     this.#catalog = catalog;
-    this.#udpCache?.clear();
-    this.#tcpCache?.clear();
+    this.#stamps?.applyChanges(before, diffCatalogs(before, catalog));
+  }
+
+  /**
+   * Serves the zones of `put` (added, or replacing those at the same origins) and stops
+   * serving those at the origins of `remove`: `setCatalog(catalog.withZones(put, remove))`.
+   */
+  replaceZones(put: Iterable<Zone>, remove: Iterable<Name> = []): void {
+    this.setCatalog(this.#catalog.withZones(put, remove));
   }
 
   /** Counters and sizes of the response caches (for metrics); undefined when caching is off. */
@@ -135,7 +169,7 @@ export class Responder {
       if (qk !== undefined && built.cacheable) {
         // Built with the case-folded question name: store a copy, then give this query its
         // own spelling back (the cache patches it the same way on every hit).
-        cache!.set(qk.key, built.bytes.slice(), built.negative);
+        cache!.set(qk.key, built.bytes.slice(), built.negative, built.stamps);
         patchResponseInPlace(built.bytes, query, qk.qnameLength);
       }
       return built.bytes;
@@ -146,7 +180,10 @@ export class Responder {
     }
   }
 
-  /** The uncached path. `folded`: the question is at offset 12 and must be answered case-folded. */
+  /**
+   * The uncached path. `folded`: the question is at offset 12 and must be answered
+   * case-folded, and the response will be cached if it may (so its stamps are wanted).
+   */
   #build(query: Uint8Array, ctx: QueryContext, folded: boolean): Built {
     let msg: Message;
     try {
@@ -191,7 +228,9 @@ export class Responder {
       encodeAnswer(msg.id, flags, question, result, opt, limit) ??
       // RFC 2181 §9, RFC 9471 §3: required data did not fit: TC with question and OPT only.
       encodeShort(msg.id, flags | Flag.TC, question, opt);
-    return { bytes, cacheable: true, negative: isNegative(result.kind) };
+    if (!folded || this.#stamps === undefined) return { bytes, cacheable: false, negative: false };
+    const stamps = this.#stamps.stampsOf(result.zones, result.absent, result.kind === Kind.REFUSED);
+    return { bytes, cacheable: stamps !== undefined, negative: isNegative(result.kind), stamps };
   }
 
   /** A response without records: question (when given) and OPT (when the query had one). */
@@ -236,11 +275,14 @@ export interface CacheStats {
   entries: number;
   bytes: number;
   hits: number;
+  /** Lookups that found nothing valid (stale ones included). */
   misses: number;
+  /** Lookups that found a response built from zones changed since (counted as misses too). */
+  stale: number;
 }
 
 function statsOf(c: ResponseCache): CacheStats {
-  return { entries: c.size, bytes: c.bytes, hits: c.hits, misses: c.misses };
+  return { entries: c.size, bytes: c.bytes, hits: c.hits, misses: c.misses, stale: c.stale };
 }
 
 function uncached(bytes: Uint8Array): Built {

@@ -154,7 +154,7 @@ describe('cached responses', () => {
     assert.equal(decodeMessage(r.respond(q, UDP)!).flags & 0x0200, 0x0200);
   });
 
-  test('setCatalog drops the cache', () => {
+  test('setCatalog to an empty catalog: REFUSED at once', () => {
     const r = new Responder(exampleCatalog());
     const q = buildQuery('www.example.', A);
     assert.equal(decodeMessage(r.respond(q, UDP)!).answers.length, 1);

@@ -10,10 +10,15 @@
  * question name (respond.ts does), so a hit and a fresh answer are the same bytes.
  *
  * Cacheability rule: a response may be cached only when it is a function of the key, the
- * transport, the responder's options and the catalog (cleared on swap) alone. Anything that
- * depends on the client address (ECS, geo steering, RRL slip), on time (online-signed
- * RRSIG windows), on TSIG or on server cookies must bypass the cache or be patched like the
- * ID. Today no response depends on anything else.
+ * transport, the responder's options and the zones it was built from (its stamps, below)
+ * alone. Anything that depends on the client address (ECS, geo steering, RRL slip), on time
+ * (online-signed RRSIG windows), on TSIG or on server cookies must bypass the cache or be
+ * patched like the ID. Today no response depends on anything else.
+ *
+ * Invalidation per zone: every entry carries the stamps of what it was built from (one per
+ * zone the answer read, usually one; see `ZoneStamps`). A zone change kills the stamps it
+ * affects, and a hit whose stamps are not all live is dropped there and then and counted as a
+ * miss (`stale`): entries of other zones stay warm, and no change ever walks the cache.
  *
  * Bounds: entries and bytes, with first-in-first-out eviction (a Map keeps insertion
  * order, so eviction is O(1) and a hit needs no bookkeeping). Negative answers (NXDOMAIN,
@@ -21,6 +26,9 @@
  * query is a new key, only churns that partition and leaves the positive answers warm.
  * @module
  */
+import type { Name } from '../wire/name.js';
+import type { Zone } from '../zone/zone.js';
+import type { Catalog, CatalogChange } from './catalog.js';
 
 /** Cache bounds. */
 export interface ResponseCacheOptions {
@@ -36,6 +44,34 @@ export interface ResponseCacheOptions {
 export const MAX_KEY_QUERY = 512;
 
 const HEADER = 12;
+
+/**
+ * A validity token: cache entries built from the data it stands for are good while it is
+ * live. Killing it (once, for good) invalidates them all at once; each is dropped lazily.
+ */
+export class CacheStamp {
+  /** False once the data this stamp stands for changed. */
+  live = true;
+}
+
+/** The stamp of entries that depend on no zone data (BADVERS, refused transfers): never killed. */
+export const ALWAYS_VALID: CacheStamp = new CacheStamp();
+
+/** One cached response and the stamps it depends on (the first apart: usually the only one). */
+class CacheEntry {
+  constructor(
+    readonly response: Uint8Array,
+    readonly stamp: CacheStamp,
+    readonly more: readonly CacheStamp[] | undefined,
+  ) {}
+
+  get valid(): boolean {
+    if (!this.stamp.live) return false;
+    const more = this.more;
+    if (more !== undefined) for (let i = 0; i < more.length; i++) if (!more[i].live) return false;
+    return true;
+  }
+}
 const scratch = Buffer.allocUnsafe(MAX_KEY_QUERY);
 
 /** The cache key of a query, with the length of its question name; both 0/'' when uncacheable. */
@@ -101,29 +137,31 @@ export function patchResponseInPlace(response: Uint8Array, query: Uint8Array, qn
 }
 
 class Partition {
-  readonly map = new Map<string, Uint8Array>();
+  readonly map = new Map<string, CacheEntry>();
   bytes = 0;
   constructor(
     readonly maxEntries: number,
     readonly maxBytes: number,
   ) {}
 
-  set(key: string, value: Uint8Array): void {
-    const size = key.length + value.length;
+  set(key: string, entry: CacheEntry): void {
+    // Keys and responses are counted; the entry object and its stamps are a small constant.
+    const size = key.length + entry.response.length;
     if (size > this.maxBytes || this.maxEntries < 1) return;
     const old = this.map.get(key);
-    if (old) {
-      this.map.delete(key);
-      this.bytes -= key.length + old.length;
-    }
+    if (old) this.delete(key, old);
     while (this.map.size >= this.maxEntries || this.bytes + size > this.maxBytes) {
       const first = this.map.entries().next().value;
       if (!first) break;
-      this.map.delete(first[0]);
-      this.bytes -= first[0].length + first[1].length;
+      this.delete(first[0], first[1]);
     }
-    this.map.set(key, value);
+    this.map.set(key, entry);
     this.bytes += size;
+  }
+
+  delete(key: string, entry: CacheEntry): void {
+    this.map.delete(key);
+    this.bytes -= key.length + entry.response.length;
   }
 
   clear(): void {
@@ -138,8 +176,10 @@ export class ResponseCache {
   readonly #negative: Partition;
   /** Lookups that found a response. */
   hits = 0;
-  /** Lookups that did not. */
+  /** Lookups that did not (stale ones included). */
   misses = 0;
+  /** Lookups that found a response built from zones that changed since: dropped, counted as misses. */
+  stale = 0;
 
   constructor(opts: ResponseCacheOptions = {}) {
     const entries = opts.maxEntries ?? 250_000;
@@ -151,20 +191,42 @@ export class ResponseCache {
     this.#negative = new Partition(negEntries, negBytes);
   }
 
-  /** The stored response for `key`; never mutate it (use `patchResponse`). */
+  /**
+   * The stored response for `key` when all its stamps are live; never mutate it (use
+   * `patchResponse`). A stale entry is dropped here (lazily: zone changes never walk the cache).
+   */
   get(key: string): Uint8Array | undefined {
-    const found = this.#positive.map.get(key) ?? this.#negative.map.get(key);
-    if (found === undefined) this.misses++;
-    else this.hits++;
-    return found;
+    let part = this.#positive;
+    let found = part.map.get(key);
+    if (found === undefined) {
+      part = this.#negative;
+      found = part.map.get(key);
+      if (found === undefined) {
+        this.misses++;
+        return undefined;
+      }
+    }
+    if (!found.valid) {
+      part.delete(key, found);
+      this.stale++;
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    return found.response;
   }
 
-  /** Stores `response` (the caller hands over ownership: it must not change afterwards). */
-  set(key: string, response: Uint8Array, negative = false): void {
-    (negative ? this.#negative : this.#positive).set(key, response);
+  /**
+   * Stores `response` (the caller hands over ownership: it must not change afterwards),
+   * valid while every stamp of `stamps` is live (default: always).
+   */
+  set(key: string, response: Uint8Array, negative = false, stamps: readonly CacheStamp[] = []): void {
+    const first = stamps.length > 0 ? stamps[0] : ALWAYS_VALID;
+    const more = stamps.length > 1 ? stamps.slice(1) : undefined;
+    (negative ? this.#negative : this.#positive).set(key, new CacheEntry(response, first, more));
   }
 
-  /** Drops everything (on a catalog swap). */
+  /** Drops everything. */
   clear(): void {
     this.#positive.clear();
     this.#negative.clear();
@@ -179,4 +241,139 @@ export class ResponseCache {
   get bytes(): number {
     return this.#positive.bytes + this.#negative.bytes;
   }
+}
+
+/** The stamp of one Zone object (so a stamp is never handed out for a zone no longer served). */
+class ZoneStamp extends CacheStamp {
+  constructor(readonly zone: Zone) {
+    super();
+  }
+}
+
+/** Default bound of `ZoneStamps`' stamps for names outside our zones. */
+export const DEFAULT_MAX_OUTSIDE_STAMPS = 10_000;
+
+/**
+ * The stamps cached answers depend on, and which ones a catalog change kills.
+ *
+ * What an answer depends on (answer.ts reports it as `zones` and `absent`): each lookup of a
+ * name N in the catalog returned a zone Z (or none). The answer stays right while every such
+ * lookup would return the same thing and the data of every Z is the same, which a change
+ * breaks in three ways only:
+ * - Z itself is replaced or removed: kill Z's stamp;
+ * - a zone O is added between Z's origin and N (the most specific zone wins): the first such
+ *   zone added finds Z as its enclosing zone in the catalog before the change, so adding O
+ *   kills the stamp of the zone that enclosed O;
+ * - N was in no zone and a zone O at or above N is added: when O has two labels or more, N and
+ *   O share their last two labels, so such lookups carry the stamp of N's last two labels and
+ *   adding O kills the one of O's (adding a top-level or root zone kills them all).
+ * So precise invalidation costs one stamp kill per changed zone, and zone additions (a new
+ * customer zone, typically, enclosed by none of ours) spare everything they cannot affect.
+ * REFUSED answers (the question in no zone) share one stamp, killed by every addition
+ * enclosed by no zone: a flood of random names we do not serve must not fill the per-name
+ * table, and refusals are cheap to rebuild. That table is bounded anyway (`maxOutside`): when
+ * full it is emptied, its stamps killed, which is correct, only less precise.
+ */
+export class ZoneStamps {
+  /** Origin key → stamp of the Zone object served there (created on first use). */
+  readonly #zones = new Map<string, ZoneStamp>();
+  /** Last-two-labels key → stamp of lookups of names below it that found no zone. */
+  readonly #outside = new Map<string, CacheStamp>();
+  #refused = new CacheStamp();
+  readonly #maxOutside: number;
+
+  constructor(maxOutside = DEFAULT_MAX_OUTSIDE_STAMPS) {
+    this.#maxOutside = maxOutside;
+  }
+
+  /**
+   * The stamps of an answer built from the current catalog: one per zone of `zones`, one per
+   * last-two-labels of `absent` (or the shared refusal stamp when `refused`). Undefined when a
+   * zone is not the one this registry knows at its origin (it cannot be, when `applyChanges`
+   * saw every catalog change): such an answer must not be cached.
+   */
+  stampsOf(zones: readonly Zone[], absent: readonly Name[], refused: boolean): CacheStamp[] | undefined {
+    const out: CacheStamp[] = [];
+    for (let i = 0; i < zones.length; i++) {
+      const zone = zones[i];
+      const key = zone.origin.key;
+      let stamp = this.#zones.get(key);
+      if (stamp === undefined) {
+        stamp = new ZoneStamp(zone);
+        this.#zones.set(key, stamp);
+      } else if (stamp.zone !== zone) return undefined;
+      out.push(stamp);
+    }
+    if (refused) out.push(this.#refused);
+    else
+      for (let i = 0; i < absent.length; i++) out.push(this.#outsideStamp(lastLabelsKey(absent[i].key, 2)));
+    return out;
+  }
+
+  /**
+   * Kills the stamps that the change from `before` to the next catalog affects (see the class
+   * comment); `changes` is `diffCatalogs(before, next)`.
+   */
+  applyChanges(before: Catalog, changes: readonly CatalogChange[]): void {
+    for (const c of changes) {
+      if (c.before !== undefined) {
+        // Replaced or removed: every answer that read it, and only those.
+        this.#killZone(c.key);
+        continue;
+      }
+      if (c.after === undefined) continue;
+      // Added: it takes over the names below its origin from the zone that enclosed it, or
+      // serves names that were in no zone.
+      const enclosing = before.find(c.after.origin);
+      if (enclosing !== undefined) {
+        this.#killZone(enclosing.origin.key);
+        continue;
+      }
+      this.#refused.live = false;
+      this.#refused = new CacheStamp();
+      if (c.after.origin.labelCount >= 2) this.#killOutside(lastLabelsKey(c.key, 2));
+      else this.#killAllOutside();
+    }
+  }
+
+  /** Stamps held (zones, outside names): for tests and metrics. */
+  get size(): { zones: number; outside: number } {
+    return { zones: this.#zones.size, outside: this.#outside.size };
+  }
+
+  #killZone(key: string): void {
+    const stamp = this.#zones.get(key);
+    if (stamp === undefined) return;
+    stamp.live = false;
+    this.#zones.delete(key);
+  }
+
+  #outsideStamp(key: string): CacheStamp {
+    let stamp = this.#outside.get(key);
+    if (stamp === undefined) {
+      if (this.#outside.size >= this.#maxOutside) this.#killAllOutside();
+      stamp = new CacheStamp();
+      this.#outside.set(key, stamp);
+    }
+    return stamp;
+  }
+
+  #killOutside(key: string): void {
+    const stamp = this.#outside.get(key);
+    if (stamp === undefined) return;
+    stamp.live = false;
+    this.#outside.delete(key);
+  }
+
+  #killAllOutside(): void {
+    for (const stamp of this.#outside.values()) stamp.live = false;
+    this.#outside.clear();
+  }
+}
+
+/** The key of the last `n` labels of the name whose key is `key` (the name itself when shorter). */
+function lastLabelsKey(key: string, n: number): string {
+  const starts: number[] = [];
+  for (let i = 0; i < key.length && key.charCodeAt(i) !== 0; i += key.charCodeAt(i) + 1) starts.push(i);
+  return starts.length <= n ? key : key.slice(starts[starts.length - n]);
 }

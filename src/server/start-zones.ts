@@ -5,6 +5,7 @@
  * @module
  */
 import { Catalog } from '../answer/catalog.js';
+import type { Name } from '../wire/name.js';
 import { loadZoneText, type Zone, ZoneParseError } from '../zone/index.js';
 import type { ZonePush, ZonesMessage } from './start-protocol.js';
 
@@ -91,6 +92,9 @@ export class ServedZoneTable {
       return { changed: true, errors, snapshotDone: true };
     }
     let changed = false;
+    // What changed, for a catalog derived from the current one: the Responder then sees the
+    // change in O(changes) and keeps the cached answers of every other zone.
+    const touched = new Map<string, Name>();
     for (const push of msg.zones) {
       const have = this.#current.get(push.name);
       // Never go back to an older version (a reset says the zone was re-created: versions
@@ -99,6 +103,7 @@ export class ServedZoneTable {
       if (push.text === null) {
         if (have) {
           this.#current.delete(push.name);
+          touched.set(push.name, have.zone.origin);
           changed = true;
         }
         continue;
@@ -107,12 +112,23 @@ export class ServedZoneTable {
       try {
         const zone = parseZonePush({ ...push, text: push.text });
         this.#current.set(push.name, { zone, version: push.version, serial: push.serial });
+        touched.set(push.name, zone.origin);
         changed = true;
       } catch (err) {
         errors.push(describeParseError(push.name, err));
       }
     }
-    if (changed) this.#rebuild();
+    if (changed) {
+      // From the final state of each zone touched: a message may add and delete the same one.
+      const put: Zone[] = [];
+      const remove: Name[] = [];
+      for (const [name, origin] of touched) {
+        const entry = this.#current.get(name);
+        if (entry) put.push(entry.zone);
+        else remove.push(origin);
+      }
+      this.#catalog = this.#catalog.withZones(put, remove);
+    }
     return { changed, errors, snapshotDone: false };
   }
 
