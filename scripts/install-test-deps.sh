@@ -14,6 +14,9 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$need postgresql"
 command -v lego >/dev/null 2>&1 || need="$need lego"
 command -v pebble >/dev/null 2>&1 || need="$need pebble"
 command -v openssl >/dev/null 2>&1 || need="$need openssl"
+# The real PowerDNS with its SQLite backend, for the differential test of the PowerDNS-compatible API.
+command -v pdns_server >/dev/null 2>&1 || [ -x /usr/sbin/pdns_server ] || need="$need pdns-server"
+ls /usr/lib/*/pdns/libgsqlite3backend.so >/dev/null 2>&1 || need="$need pdns-backend-sqlite3"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "install-test-deps: missing Debian packages:$need (run as root, or install them)" >&2
