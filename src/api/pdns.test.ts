@@ -212,12 +212,22 @@ for (const { name: backend, skip } of backends) {
         { name: 'bad3.test.', kind: 'Slave', masters: ['192.0.2.53'] },
         { name: 'bad4.test.', dnssec: true },
         { kind: 'Native' },
+        { name: 'bad5.test.', kind: 'Consumer', nameservers: ['ns1.example.net.'] },
+        { name: 'bad6.test.', kind: 'Producer', nameservers: ['ns1.example.net.'] },
+        { name: 'bad7.test.', kind: 'Hybrid', nameservers: ['ns1.example.net.'] },
+        { name: 'bad8.test.', kind: 'Native', masters: ['192.0.2.53'], nameservers: ['ns1.example.net.'] },
+        { name: 'bad9.test.', soa_edit_api: 'two words', nameservers: ['ns1.example.net.'] },
       ];
       for (const body of cases) {
         const r = await api.req('POST', Z, { key: t.key, body });
         assert.equal(r.status, 422, `${JSON.stringify(body)}: ${r.text}`);
         assert.deepEqual(shapeOfKeys(r.json, observed.error), observed.error);
       }
+      const slave = await api.req('POST', Z, { key: t.key, body: cases[2] });
+      assert.equal(slave.json.field, 'kind');
+      assert.match(slave.json.error, /not supported until Switchboard transfers zones/);
+      const soa = await api.req('POST', Z, { key: t.key, body: cases[9] });
+      assert.equal(soa.json.field, 'soa_edit_api');
       const list = await api.req('GET', Z, { key: t.key });
       assert.ok(!list.json.some((z: { name: string }) => z.name.startsWith('bad')));
     });
@@ -235,15 +245,270 @@ for (const { name: backend, skip } of backends) {
       assert.equal(r.json.account, t.accountId);
       const seen = await api.req('GET', `${Z}/owned.test.`, { key: t.key });
       assert.equal(seen.status, 200);
-      // A tenant's `account` is ignored: its zones stay in its own account.
+      assert.equal(seen.json.account, t.accountId);
+      const native = await api.req('GET', '/api/v1/zones/owned.test', { key: t.key });
+      assert.equal(native.json.accountId, t.accountId);
+      // A label that is no account's id is only a label: the zone goes to the default account.
+      const labelled = await api.req('POST', Z, {
+        body: { name: 'labelled.test.', kind: 'Native', account: 'admin', nameservers: ['ns1.example.net.'] },
+      });
+      assert.equal(labelled.status, 201, labelled.text);
+      assert.equal(labelled.json.account, 'admin');
+      assert.equal((await api.req('GET', `${Z}/labelled.test.`, { key: t.key })).status, 404);
+      // A tenant's `account` is only a label: its zones stay in its own account.
       const other = await api.tenant('pdns-other');
       const own = await api.req('POST', Z, {
         key: other.key,
         body: { name: 'mine.test.', kind: 'Native', account: t.accountId, nameservers: ['ns1.example.net.'] },
       });
       assert.equal(own.status, 201, own.text);
-      assert.equal(own.json.account, other.accountId);
+      assert.equal(own.json.account, t.accountId);
       assert.equal((await api.req('GET', `${Z}/mine.test.`, { key: t.key })).status, 404);
+      const mine = await api.req('GET', '/api/v1/zones/mine.test', { key: other.key });
+      assert.equal(mine.json.accountId, other.accountId);
+    });
+
+    test('kind, soa_edit_api and account set on POST are what GET and the list show', async () => {
+      const r = await api.req('POST', Z, {
+        key: t.key,
+        body: {
+          name: 'kind-master.test.',
+          kind: 'Master',
+          masters: [],
+          account: 'team blue',
+          soa_edit_api: 'INCEPTION-INCREMENT',
+          nameservers: ['ns1.example.net.'],
+        },
+      });
+      assert.equal(r.status, 201, r.text);
+      const expect = {
+        kind: 'Master',
+        account: 'team blue',
+        soa_edit_api: 'INCEPTION-INCREMENT',
+        masters: [],
+      };
+      const pick = (z: Record<string, unknown>) =>
+        Object.fromEntries(Object.keys(expect).map((k) => [k, z[k]]));
+      assert.deepEqual(pick(r.json), expect);
+      const g = await api.req('GET', `${Z}/kind-master.test.`, { key: t.key });
+      assert.deepEqual(pick(g.json), expect);
+      assert.deepEqual(Object.keys(g.json).sort(), observedZoneKeys);
+      // A Master zone has nothing left to notify: notified_serial is the serial.
+      assert.equal(g.json.edited_serial, g.json.serial);
+      assert.equal(g.json.notified_serial, g.json.serial);
+      const listed = (await api.req('GET', Z, { key: t.key })).json.find(
+        (z: { name: string }) => z.name === 'kind-master.test.',
+      );
+      assert.deepEqual(shapeOf(listed), observed.zoneListEntry);
+      assert.equal(listed.kind, 'Master');
+      assert.equal(listed.account, 'team blue');
+      assert.equal(listed.notified_serial, listed.serial);
+      const one = await api.req('GET', `${Z}?zone=kind-master.test`, { key: t.key });
+      assert.equal(one.json[0].kind, 'Master');
+      assert.deepEqual((await api.req('GET', `${Z}/kind-master.test./metadata`, { key: t.key })).json, [
+        { kind: 'SOA-EDIT-API', metadata: ['INCEPTION-INCREMENT'], type: 'Metadata' },
+      ]);
+
+      // Kinds in any case, Primary for Master; without settings, PowerDNS's defaults.
+      const spellings: [string | undefined, string][] = [
+        ['native', 'Native'],
+        ['PRIMARY', 'Master'],
+        ['master', 'Master'],
+        [undefined, 'Native'],
+      ];
+      for (const [i, [kind, want]] of spellings.entries()) {
+        const c = await api.req('POST', Z, {
+          key: t.key,
+          body: { name: `kind${i}.test`, ...(kind ? { kind } : {}), nameservers: ['ns1.example.net.'] },
+        });
+        assert.equal(c.status, 201, c.text);
+        assert.equal(c.json.kind, want, String(kind));
+      }
+      const plain = await api.req('GET', `${Z}/kind3.test.`, { key: t.key });
+      assert.equal(plain.json.soa_edit_api, 'DEFAULT');
+      assert.equal(plain.json.account, '');
+      // A Native zone is never notified (as in PowerDNS).
+      assert.equal(plain.json.notified_serial, 0);
+      assert.equal(plain.json.edited_serial, plain.json.serial);
+
+      // Terraform's provider sends every field, empty ones as "": kept as sent, as PowerDNS does.
+      const tf = await api.req('POST', Z, {
+        key: t.key,
+        body: {
+          id: '',
+          name: 'terraform.test.',
+          url: '',
+          kind: 'Master',
+          dnsssec: false,
+          serial: 0,
+          account: '',
+          nameservers: ['ns1.example.net.', 'ns2.example.net.'],
+          soa_edit_api: '',
+        },
+      });
+      assert.equal(tf.status, 201, tf.text);
+      assert.equal(tf.json.soa_edit_api, '');
+      assert.equal(tf.json.account, '');
+      assert.equal(tf.json.kind, 'Master');
+      // No SOA-EDIT-API entry when it is empty.
+      assert.deepEqual((await api.req('GET', `${Z}/terraform.test./metadata`, { key: t.key })).json, []);
+    });
+
+    test('PUT changes kind, soa_edit_api and account: GET shows them, no new version, one audit row', async () => {
+      await api.req('POST', Z, {
+        key: t.key,
+        body: { name: 'put.test.', kind: 'Native', nameservers: ['ns1.example.net.'] },
+      });
+      const nativeBefore = await api.req('GET', '/api/v1/zones/put.test', { key: t.key });
+      assert.equal(nativeBefore.headers.etag, '"1"');
+      const metadataAudit = async () =>
+        (await api.req('GET', '/api/v1/audit?limit=1000', { key: t.key })).json.items.filter(
+          (e: { action: string; target: string }) => e.action === 'zone.metadata' && e.target === 'put.test.',
+        );
+
+      const put = await api.req('PUT', `${Z}/put.test.`, {
+        key: t.key,
+        body: { kind: 'Master', soa_edit_api: 'INCREASE', nameservers: ['ns9.example.net.'] },
+      });
+      assert.equal(put.status, 204, put.text);
+      assert.equal(put.text, '');
+      const g = await api.req('GET', `${Z}/put.test.`, { key: t.key });
+      assert.equal(g.json.kind, 'Master');
+      assert.equal(g.json.soa_edit_api, 'INCREASE');
+      assert.equal(g.json.account, '', 'a setting left out stays');
+      // Not a content change: same version (ETag), serial and records; nameservers are create-only.
+      const nativeAfter = await api.req('GET', '/api/v1/zones/put.test', { key: t.key });
+      assert.equal(nativeAfter.headers.etag, '"1"');
+      assert.equal(nativeAfter.json.serial, nativeBefore.json.serial);
+      assert.deepEqual(nativeAfter.json.rrsets, nativeBefore.json.rrsets);
+      assert.equal(
+        (await api.req('GET', '/api/v1/zones/put.test/versions', { key: t.key })).json.items.length,
+        1,
+      );
+      const audit = await metadataAudit();
+      assert.equal(audit.length, 1);
+      assert.deepEqual(audit[0].detail.changes, {
+        kind: { from: 'Native', to: 'Master' },
+        soaEditApi: { from: 'DEFAULT', to: 'INCREASE' },
+      });
+
+      // Terraform's UpdateZone: the whole struct, empty strings included (PowerDNS sets them).
+      const tf = await api.req('PUT', `${Z}/put.test.`, {
+        key: t.key,
+        body: {
+          id: '',
+          name: '',
+          url: '',
+          kind: 'Native',
+          dnsssec: false,
+          serial: 0,
+          account: '',
+          soa_edit_api: '',
+        },
+      });
+      assert.equal(tf.status, 204, tf.text);
+      const g2 = await api.req('GET', `${Z}/put.test.`, { key: t.key });
+      assert.deepEqual([g2.json.kind, g2.json.soa_edit_api, g2.json.account], ['Native', '', '']);
+      assert.equal((await metadataAudit()).length, 2);
+      // The same settings again, null settings, an empty body: nothing changes, no audit row.
+      for (const body of [
+        { kind: 'Native', soa_edit_api: '' },
+        { kind: null, account: null, soa_edit_api: null },
+        '',
+        {},
+      ]) {
+        const r = await api.req('PUT', `${Z}/put.test.`, {
+          key: t.key,
+          body,
+          headers: { 'content-type': 'application/json' },
+        });
+        assert.equal(r.status, 204, `${JSON.stringify(body)}: ${r.text}`);
+      }
+      assert.equal((await metadataAudit()).length, 2);
+
+      // Refused: 422 with the field, nothing changed.
+      const refusals: [Record<string, unknown>, string][] = [
+        [{ kind: 'Slave', masters: ['192.0.2.53'] }, 'kind'],
+        [{ kind: 'Slave' }, 'kind'],
+        [{ kind: 'Consumer' }, 'kind'],
+        [{ masters: ['192.0.2.53'] }, 'masters'],
+        [{ dnssec: true }, 'dnssec'],
+        [{ soa_edit_api: 'not a word' }, 'soa_edit_api'],
+        [{ kind: 'Master', account: 'x'.repeat(300) }, 'account'],
+        [{ kind: 5 }, 'kind'],
+      ];
+      for (const [body, field] of refusals) {
+        const r = await api.req('PUT', `${Z}/put.test.`, { key: t.key, body });
+        assert.equal(r.status, 422, `${JSON.stringify(body)}: ${r.text}`);
+        assert.deepEqual(shapeOfKeys(r.json, observed.error), observed.error);
+        assert.equal(r.json.field, field, JSON.stringify(body));
+      }
+      const g3 = await api.req('GET', `${Z}/put.test.`, { key: t.key });
+      assert.deepEqual([g3.json.kind, g3.json.soa_edit_api, g3.json.account], ['Native', '', '']);
+      assert.equal((await metadataAudit()).length, 2);
+
+      // A read-only key may not (403, even with bad settings); an absent zone is 404 first.
+      for (const body of [{ kind: 'Master' }, { masters: ['192.0.2.53'] }]) {
+        assert.equal((await api.req('PUT', `${Z}/put.test.`, { key: t.readKey, body })).status, 403);
+        assert.equal((await api.req('PUT', `${Z}/absent.test.`, { key: t.key, body })).status, 404);
+      }
+      // Another tenant's zone is not found, whatever the body.
+      const other = await api.tenant('pdns-put-other');
+      for (const body of [{ kind: 'Master' }, { kind: 'Slave' }, { masters: ['192.0.2.53'] }]) {
+        assert.equal((await api.req('PUT', `${Z}/put.test.`, { key: other.key, body })).status, 404);
+      }
+      const g4 = await api.req('GET', `${Z}/put.test.`, { key: t.key });
+      assert.equal(g4.json.kind, 'Native');
+    });
+
+    test('a taken name is 409 before anything else in the body is looked at, as in PowerDNS', async () => {
+      const ns = ['ns1.example.net.'];
+      const created = await api.req('POST', Z, {
+        key: t.key,
+        body: { name: 'taken.test.', nameservers: ns },
+      });
+      assert.equal(created.status, 201, created.text);
+      const bad: Record<string, unknown>[] = [
+        { rrsets: [{ name: 'x.taken.test.', type: 'A', records: [{ content: '192.0.2.1' }] }] }, // no ttl
+        { rrsets: [{ name: 'x.taken.test.', type: 'A', ttl: 60, records: [{ content: '1.2.3' }] }] },
+        { kind: 'Slave', masters: ['192.0.2.53'] },
+        { kind: 'Bogus' },
+        { dnssec: true },
+        { soa_edit_api: 'not a word' },
+        {
+          zone: 'not a zone file',
+          rrsets: [{ name: 'taken.test.', type: 'A', ttl: 1, records: [{ content: '192.0.2.1' }] }],
+        },
+        { zone: 'not a zone file' },
+      ];
+      const other = await api.tenant('pdns-taken-other');
+      // The owner, another tenant and the administrator: a taken name is taken, whoever holds it.
+      for (const key of [t.key, other.key, api.admin]) {
+        for (const extra of bad) {
+          const r = await api.req('POST', Z, {
+            key,
+            body: { name: 'taken.test', nameservers: ns, ...extra },
+          });
+          assert.equal(r.status, 409, `${JSON.stringify(extra)}: ${r.text}`);
+          assert.deepEqual(shapeOfKeys(r.json, observed.error), observed.error);
+        }
+      }
+      // The native API answers in the same order.
+      const native = await api.req('POST', '/api/v1/zones', {
+        key: t.key,
+        body: {
+          name: 'taken.test',
+          rrsets: [{ name: 'x.taken.test.', type: 'A', ttl: 1, records: [{ content: '1.2.3' }] }],
+        },
+      });
+      assert.equal(native.status, 409, native.text);
+      // Nothing changed.
+      const g = await api.req('GET', `${Z}/taken.test.`, { key: t.key });
+      assert.deepEqual(g.json.rrsets, created.json.rrsets);
+      assert.equal(g.json.kind, 'Native');
+      // A read-only key is refused first.
+      const ro = await api.req('POST', Z, { key: t.readKey, body: { name: 'taken.test', kind: 'Slave' } });
+      assert.equal(ro.status, 403, ro.text);
     });
 
     test('GET lists zones and filters by ?zone=', async () => {
@@ -603,6 +868,7 @@ for (const { name: backend, skip } of backends) {
         body: { kind: 'Master', soa_edit_api: 'DEFAULT', account: '' },
       });
       assert.equal(put.status, 204);
+      assert.equal((await api.req('GET', `${Z}/misc.test.`, { key: t.key })).json.kind, 'Master');
       // lego's notify: PUT with Content-Type: application/json and an empty body.
       const notify = await api.req('PUT', `${Z}/misc.test./notify`, {
         key: t.key,

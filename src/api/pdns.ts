@@ -2,9 +2,10 @@
  * The PowerDNS-compatible API (issue 3 §4): the subset of PowerDNS Authoritative's HTTP API
  * (version 1) that DNS automation uses — lego's `pdns` provider, external-dns, cert-manager
  * webhooks, octoDNS, DNSControl, Terraform's powerdns provider — answered from the control
- * plane. Shapes follow what PowerDNS 4.7 sends (keys sorted, as it does); what Switchboard has
- * no notion of (zone kinds, SOA-EDIT, TSIG, catalogs) is accepted and reported as PowerDNS's
- * defaults for a Native zone. docs/API.md lists the differences.
+ * plane. Shapes follow what PowerDNS 4.7 sends (keys sorted, as it does). Zone metadata that
+ * clients set and read back (kind, soa_edit_api, account) is kept with the zone; what
+ * Switchboard has no notion of (SOA-EDIT, TSIG, catalogs, DNSSEC) is reported as PowerDNS's
+ * defaults. docs/API.md lists the differences.
  * @module
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -16,7 +17,9 @@ import {
   type RRsetData,
   type ZoneDetail,
   type ZoneInfo,
+  type ZoneMetadataInput,
 } from '../control/types.js';
+import { parseZoneKind } from '../control/zone-metadata.js';
 import { principalOf } from './auth.js';
 import { ApiError, remapChangeField } from './errors.js';
 import { absoluteName, zoneIdOfName, zoneNameOfId } from './names.js';
@@ -51,15 +54,21 @@ interface PdnsRRsetInput {
   comments?: unknown[] | null;
 }
 
-interface PdnsCreateBody {
-  name: string;
+/** The zone settings of a POST or PUT body (PowerDNS changes only those given as strings). */
+interface PdnsZoneSettings {
   kind?: string | null;
   account?: string | null;
+  soa_edit_api?: string | null;
+  masters?: string[] | null;
+  dnssec?: boolean | null;
+  [other: string]: unknown;
+}
+
+interface PdnsCreateBody extends PdnsZoneSettings {
+  name: string;
   nameservers?: string[] | null;
   rrsets?: PdnsRRsetInput[] | null;
   zone?: string | null;
-  dnssec?: boolean | null;
-  [other: string]: unknown;
 }
 
 const config = { pdns: true } as const;
@@ -83,6 +92,33 @@ const rrsetInput = {
   },
   required: ['name', 'type'],
 } as const;
+/** The zone settings in a body schema: typed, but open (clients send whole Zone objects back). */
+const zoneSettingsProperties = {
+  kind: { type: ['string', 'null'], description: 'Native or Master (Primary); secondary kinds are refused.' },
+  account: { type: ['string', 'null'], description: 'Free text, kept and reported.' },
+  soa_edit_api: { type: ['string', 'null'], description: 'Kept and reported; serials always go up by one.' },
+  masters: {
+    type: ['array', 'null'],
+    items: { type: 'string' },
+    description: 'Only [] (Switchboard does not transfer zones in).',
+  },
+  dnssec: { type: ['boolean', 'null'], description: 'Only false (no signing yet).' },
+} as const;
+
+/** Where the control plane's metadata fields are in a PowerDNS body. */
+const pdnsFieldOfMetadata: Record<string, string> = {
+  kind: 'kind',
+  soaEditApi: 'soa_edit_api',
+  accountLabel: 'account',
+};
+
+/** Renames a metadata field of a control-plane error to the PowerDNS body's name for it. */
+function remapMetadataField(err: unknown): unknown {
+  if (!(err instanceof ControlError) || err.field === undefined) return err;
+  const field = pdnsFieldOfMetadata[err.field];
+  return field === undefined || field === err.field ? err : new ControlError(err.code, err.message, field);
+}
+
 const zoneIdParams = {
   type: 'object',
   properties: {
@@ -110,19 +146,31 @@ export function serverObject(version: string): Record<string, string> {
   };
 }
 
+/**
+ * The `notified_serial` of a zone: the serial last sent to secondaries in NOTIFYs. PowerDNS
+ * never notifies for Native zones (0). A Master zone's every version reaches every Switchboard
+ * server as it commits, and there are no outside secondaries to tell yet, so no notification
+ * is outstanding: the current serial. Clients that wait for `notified_serial == serial` (or
+ * alert while it differs) then go on instead of waiting forever.
+ */
+export function notifiedSerialOf(z: ZoneInfo): number {
+  return z.kind === 'Master' ? z.serial : 0;
+}
+
 /** A zone as PowerDNS lists it. */
 export function pdnsZoneSummary(z: ZoneInfo): Record<string, unknown> {
   return {
-    account: z.accountId,
+    account: z.accountLabel,
     catalog: '',
     dnssec: false,
+    // The serial as served after SOA-EDIT, which Switchboard does not apply: the serial.
     edited_serial: z.serial,
     id: zoneIdOfName(z.name),
-    kind: 'Native',
+    kind: z.kind,
     last_check: 0,
     masters: [],
     name: z.name,
-    notified_serial: 0,
+    notified_serial: notifiedSerialOf(z),
     serial: z.serial,
     url: urlOfZone(z.name),
   };
@@ -142,18 +190,18 @@ export function pdnsRRset(r: RRsetData): PdnsRRset {
 /** A zone as PowerDNS shows one zone (`rrsets` null leaves them out, as `?rrsets=false`). */
 export function pdnsZoneDetail(z: ZoneDetail, rrsets: RRsetData[] | null): Record<string, unknown> {
   const out: Record<string, unknown> = {
-    account: z.accountId,
+    account: z.accountLabel,
     api_rectify: false,
     catalog: '',
     dnssec: false,
     edited_serial: z.serial,
     id: zoneIdOfName(z.name),
-    kind: 'Native',
+    kind: z.kind,
     last_check: 0,
     master_tsig_key_ids: [],
     masters: [],
     name: z.name,
-    notified_serial: 0,
+    notified_serial: notifiedSerialOf(z),
     nsec3narrow: false,
     nsec3param: '',
   };
@@ -162,7 +210,7 @@ export function pdnsZoneDetail(z: ZoneDetail, rrsets: RRsetData[] | null): Recor
     serial: z.serial,
     slave_tsig_key_ids: [],
     soa_edit: '',
-    soa_edit_api: 'DEFAULT',
+    soa_edit_api: z.soaEditApi,
     url: urlOfZone(z.name),
   });
   return out;
@@ -245,6 +293,30 @@ export function rrsetsOfPdnsCreate(rrsets: PdnsRRsetInput[]): RRsetData[] {
   return out;
 }
 
+/**
+ * Checks the settings of a POST or PUT that the control plane has no notion of: `masters`
+ * (zones are not transferred in) and `dnssec` (no signing yet). The kind first, so that a
+ * secondary zone with its primaries is refused for being a secondary.
+ */
+function checkUnsupportedSettings(b: PdnsZoneSettings): void {
+  if (typeof b.kind === 'string') parseZoneKind(b.kind, 'kind');
+  if (b.masters != null && b.masters.length > 0)
+    throw unprocessable(
+      'masters must be empty: Switchboard does not transfer zones in (no secondary zones yet)',
+      'masters',
+    );
+  if (b.dnssec === true) throw unprocessable('DNSSEC signing is not supported yet', 'dnssec');
+}
+
+/** The metadata a POST or PUT sets: like PowerDNS, only settings given as strings. */
+function metadataOfBody(b: PdnsZoneSettings): ZoneMetadataInput {
+  const out: ZoneMetadataInput = {};
+  if (typeof b.kind === 'string') out.kind = b.kind;
+  if (typeof b.soa_edit_api === 'string') out.soaEditApi = b.soa_edit_api;
+  if (typeof b.account === 'string') out.accountLabel = b.account;
+  return out;
+}
+
 function zoneNameOf(request: FastifyRequest<{ Params: { zone_id: string } }>): string {
   return zoneNameOfId(request.params.zone_id);
 }
@@ -263,6 +335,24 @@ async function allZones(control: ControlPlane, p: Principal): Promise<ZoneInfo[]
 
 function queryFlag(value: unknown): boolean {
   return value !== 'false' && value !== false && value !== '0';
+}
+
+/**
+ * The Switchboard account an administrator's `account` label names, if it is the id of one
+ * (other principals' labels are only labels: their zones stay in their own account).
+ */
+async function ownerOfLabel(
+  control: ControlPlane,
+  p: Principal,
+  label: string | undefined,
+): Promise<string | undefined> {
+  if (!p.scope.admin || label === undefined || label === '') return undefined;
+  try {
+    return (await control.getAccount(p, label)).id;
+  } catch (err) {
+    if (err instanceof ControlError && err.code === 'CTL_ERR_NOT_FOUND') return undefined;
+    throw err;
+  }
 }
 
 /** Registers the PowerDNS-compatible routes. */
@@ -364,20 +454,19 @@ export function registerPdnsRoutes(
         tags,
         summary: 'Create a zone (PowerDNS)',
         description:
-          'Takes name, nameservers, rrsets or zone (master-file text); kind (Native, Master), masters, ' +
-          'soa_edit_api and the like are accepted and ignored. Administrators may name the owning ' +
-          'Switchboard account in `account`.',
+          'Takes name, nameservers, rrsets or zone (master-file text), and the zone settings kind ' +
+          '(Native, Master), soa_edit_api and account, which are kept and reported back. masters must ' +
+          'be empty; soa_edit, api_rectify and the like are accepted and ignored. An administrator ' +
+          'whose `account` is the id of a Switchboard account puts the zone in that account.',
         querystring: { type: 'object', properties: { rrsets: { type: 'string', enum: ['true', 'false'] } } },
         body: {
           type: 'object',
           properties: {
             name: { type: 'string', minLength: 1 },
-            kind: { type: ['string', 'null'] },
-            account: { type: ['string', 'null'] },
+            ...zoneSettingsProperties,
             nameservers: { type: ['array', 'null'], items: { type: 'string', minLength: 1 } },
             rrsets: { type: ['array', 'null'], items: rrsetInput },
             zone: { type: ['string', 'null'] },
-            dnssec: { type: ['boolean', 'null'] },
           },
           required: ['name'],
         },
@@ -386,25 +475,33 @@ export function registerPdnsRoutes(
     async (request, reply) => {
       const p = principalOf(request);
       const b = request.body;
-      const kind = (b.kind ?? 'Native').toLowerCase();
-      if (kind === 'slave' || kind === 'secondary' || kind === 'consumer') {
-        throw unprocessable(
-          `zones of kind ${b.kind} are not supported: Switchboard serves primary zones`,
-          'kind',
-        );
+      const name = absoluteName(b.name, 'name');
+      const metadata = metadataOfBody(b);
+      // PowerDNS's `account` is free text, kept as the zone's label. An administrator whose
+      // label is the id of a Switchboard account also puts the zone in that account.
+      const accountId = await ownerOfLabel(control, p, metadata.accountLabel);
+      let rrsets: RRsetData[];
+      try {
+        checkUnsupportedSettings(b);
+        rrsets = rrsetsOfPdnsCreate(b.rrsets ?? []);
+        if (b.zone != null && rrsets.length > 0)
+          throw unprocessable('give either zone or rrsets, not both', 'zone');
+      } catch (err) {
+        // PowerDNS looks for the zone before reading the rest: a taken name is 409 first.
+        await control.checkNewZone(p, { name, ...(accountId !== undefined ? { accountId } : {}) });
+        throw err;
       }
-      if (b.dnssec === true) throw unprocessable('DNSSEC signing is not supported yet', 'dnssec');
-      const rrsets = rrsetsOfPdnsCreate(b.rrsets ?? []);
-      if (b.zone != null && rrsets.length > 0)
-        throw unprocessable('give either zone or rrsets, not both', 'zone');
-      // PowerDNS's free-text `account` names the owning Switchboard account, for administrators only.
-      const accountId = p.scope.admin && b.account != null && b.account !== '' ? b.account : undefined;
-      const zone = await control.createZone(p, {
-        name: absoluteName(b.name, 'name'),
-        ...(accountId !== undefined ? { accountId } : {}),
-        ...(b.zone != null ? { zonefile: b.zone } : { rrsets }),
-        ...(b.nameservers != null && b.nameservers.length > 0 ? { nameservers: b.nameservers } : {}),
-      });
+      const zone = await control
+        .createZone(p, {
+          name,
+          ...(accountId !== undefined ? { accountId } : {}),
+          ...(b.zone != null ? { zonefile: b.zone } : { rrsets }),
+          ...(b.nameservers != null && b.nameservers.length > 0 ? { nameservers: b.nameservers } : {}),
+          ...metadata,
+        })
+        .catch((err: unknown) => {
+          throw remapMetadataField(err);
+        });
       reply.code(201).header('location', urlOfZone(zone.name));
       return pdnsZoneDetail(zone, queryFlag(request.query.rrsets) ? zone.rrsets : null);
     },
@@ -485,19 +582,36 @@ export function registerPdnsRoutes(
     },
   );
 
-  app.put<{ Params: { zone_id: string } }>(
+  app.put<{ Params: { zone_id: string }; Body: PdnsZoneSettings | undefined }>(
     `${PDNS_SERVER_URL}/zones/:zone_id`,
     {
       config,
+      preValidation,
       schema: {
         tags,
-        summary: 'Change zone metadata (PowerDNS; accepted, nothing to change)',
+        summary: 'Change zone settings (PowerDNS): kind, soa_edit_api, account',
+        description:
+          'Settings given as strings change, the others stay; not a content change (no new version, ' +
+          'no serial bump). nameservers are only read at creation; masters must be empty.',
         params: zoneIdParams,
-        response: { 204: { description: 'Accepted', type: 'null' } },
+        body: { type: ['object', 'null'], properties: zoneSettingsProperties },
+        response: { 204: { description: 'Changed', type: 'null' } },
       },
     },
     async (request, reply) => {
-      await control.getZone(principalOf(request), zoneNameOf(request));
+      const p = principalOf(request);
+      const zone = zoneNameOf(request);
+      const b = request.body ?? {};
+      try {
+        checkUnsupportedSettings(b);
+      } catch (err) {
+        // As in PowerDNS, an unknown zone is 404 first (and a read-only key 403).
+        await control.updateZoneMetadata(p, zone, {});
+        throw err;
+      }
+      await control.updateZoneMetadata(p, zone, metadataOfBody(b)).catch((err: unknown) => {
+        throw remapMetadataField(err);
+      });
       return reply.code(204).send();
     },
   );
@@ -564,14 +678,16 @@ export function registerPdnsRoutes(
       config,
       schema: {
         tags,
-        summary: 'Zone metadata (PowerDNS; only the implied SOA-EDIT-API)',
+        summary: 'Zone metadata (PowerDNS; only SOA-EDIT-API)',
         params: zoneIdParams,
       },
     },
     async (request) => {
-      await control.getZone(principalOf(request), zoneNameOf(request));
-      // What PowerDNS stores for a zone created with the default soa_edit_api: every change bumps the serial.
-      return [{ kind: 'SOA-EDIT-API', metadata: ['DEFAULT'], type: 'Metadata' }];
+      const zone = await control.getZone(principalOf(request), zoneNameOf(request));
+      // PowerDNS stores no SOA-EDIT-API entry for an empty soa_edit_api.
+      return zone.soaEditApi === ''
+        ? []
+        : [{ kind: 'SOA-EDIT-API', metadata: [zone.soaEditApi], type: 'Metadata' }];
     },
   );
 

@@ -529,6 +529,185 @@ for (const backend of [sqlite, postgres]) {
         assert.ok((await cp.listAudit(pA)).items.every((e) => e.accountId === a.id));
       }));
 
+    test('zone metadata: kept with the zone, changed without a new version, audited', () =>
+      withPlane(backend, async ({ cp }) => {
+        const { admin, a, pA, pB } = await tenants(cp);
+        const plain = await cp.createZone(pA, { name: 'plain.example', nameservers: NS });
+        assert.deepEqual(
+          { kind: plain.kind, soaEditApi: plain.soaEditApi, accountLabel: plain.accountLabel },
+          { kind: 'Native', soaEditApi: 'DEFAULT', accountLabel: '' },
+        );
+        const z = await cp.createZone(pA, {
+          name: 'meta.example',
+          nameservers: NS,
+          kind: 'primary',
+          soaEditApi: 'INCEPTION-INCREMENT',
+          accountLabel: 'team blue',
+        });
+        assert.equal(z.kind, 'Master');
+        assert.equal(z.accountId, a.id);
+        const got = await cp.getZone(pA, 'meta.example');
+        assert.equal(got.kind, 'Master');
+        assert.equal(got.soaEditApi, 'INCEPTION-INCREMENT');
+        assert.equal(got.accountLabel, 'team blue');
+        const listed = (await cp.listZones(pA)).items.find((i) => i.name === 'meta.example.');
+        assert.equal(listed?.kind, 'Master');
+        assert.equal(listed?.soaEditApi, 'INCEPTION-INCREMENT');
+
+        const events: ZoneChangeEvent[] = [];
+        cp.onZoneChange((ev) => events.push(ev));
+        const served = await cp.servedZone('meta.example.');
+        const info = await cp.updateZoneMetadata(
+          pA,
+          'META.example',
+          { kind: 'native', soaEditApi: '' },
+          { ifMatch: 1, comment: 'demote' },
+        );
+        assert.equal(info.kind, 'Native');
+        assert.equal(info.soaEditApi, '');
+        assert.equal(info.accountLabel, 'team blue', 'absent members stay');
+        // Not a content change: same version, serial and served text, no event, no version row.
+        assert.equal(info.version, 1);
+        assert.equal(info.serial, z.serial);
+        assert.deepEqual(await cp.servedZone('meta.example.'), served);
+        assert.deepEqual(events, []);
+        assert.equal((await cp.listVersions(pA, 'meta.example')).items.length, 1);
+        const after = await cp.getZone(pA, 'meta.example');
+        assert.equal(after.kind, 'Native');
+        assert.deepEqual(after.rrsets, got.rrsets);
+        const audit = (await cp.listAudit(pA)).items.filter((e) => e.action === 'zone.metadata');
+        assert.equal(audit.length, 1);
+        assert.equal(audit[0].target, 'meta.example.');
+        assert.equal(audit[0].accountId, a.id);
+        assert.equal(audit[0].remote, '192.0.2.7');
+        assert.deepEqual(audit[0].detail, {
+          version: 1,
+          changes: {
+            kind: { from: 'Master', to: 'Native' },
+            soaEditApi: { from: 'INCEPTION-INCREMENT', to: '' },
+          },
+          comment: 'demote',
+        });
+        // Setting what is already there changes nothing and writes no audit row.
+        await cp.updateZoneMetadata(pA, 'meta.example', { kind: 'Native', accountLabel: 'team blue' });
+        await cp.updateZoneMetadata(pA, 'meta.example', {});
+        assert.equal((await cp.listAudit(pA)).items.filter((e) => e.action === 'zone.metadata').length, 1);
+        // A content change keeps the metadata.
+        const changed = await cp.changeRRsets(pA, 'meta.example', [
+          {
+            op: 'replace',
+            name: 'www.meta.example.',
+            type: 'A',
+            ttl: 60,
+            records: [{ content: '192.0.2.1' }],
+          },
+        ]);
+        assert.equal(changed.version, 2);
+        assert.equal(changed.accountLabel, 'team blue');
+        assert.equal(changed.soaEditApi, '');
+
+        // Refusals change nothing.
+        const unchanged = await cp.getZone(pA, 'meta.example');
+        await rejectsWith(
+          cp.updateZoneMetadata(pA, 'meta.example', { kind: 'Slave' }),
+          'CTL_ERR_VALIDATION',
+          'kind',
+        );
+        for (const kind of ['Secondary', 'consumer', 'Producer', 'Bogus', ''])
+          await rejectsWith(
+            cp.updateZoneMetadata(pA, 'meta.example', { kind, soaEditApi: 'EPOCH' }),
+            'CTL_ERR_VALIDATION',
+            'kind',
+          );
+        await rejectsWith(
+          cp.updateZoneMetadata(pA, 'meta.example', { soaEditApi: 'not one word' }),
+          'CTL_ERR_VALIDATION',
+          'soaEditApi',
+        );
+        await rejectsWith(
+          cp.updateZoneMetadata(pA, 'meta.example', { accountLabel: 'x'.repeat(256) }),
+          'CTL_ERR_VALIDATION',
+          'accountLabel',
+        );
+        await rejectsWith(
+          cp.updateZoneMetadata(pA, 'meta.example', { kind: 'Master' }, { ifMatch: 1 }),
+          'CTL_ERR_PRECONDITION',
+        );
+        await rejectsWith(
+          cp.createZone(pA, { name: 'slave.example', nameservers: NS, kind: 'Slave' }),
+          'CTL_ERR_VALIDATION',
+          'kind',
+        );
+        assert.deepEqual(await cp.getZone(pA, 'meta.example'), unchanged);
+
+        // Tenants: another account's zone is not found, even with bad metadata; read-only is refused.
+        await rejectsWith(cp.updateZoneMetadata(pB, 'meta.example', { kind: 'Master' }), 'CTL_ERR_NOT_FOUND');
+        await rejectsWith(cp.updateZoneMetadata(pB, 'meta.example', { kind: 'Slave' }), 'CTL_ERR_NOT_FOUND');
+        const ro = await cp.createToken(admin, {
+          name: 'a-read',
+          accountId: a.id,
+          scope: { admin: false, access: 'read' },
+        });
+        const pRead = (await cp.authenticate(ro.secret)) as Principal;
+        await rejectsWith(
+          cp.updateZoneMetadata(pRead, 'meta.example', { kind: 'Master' }),
+          'CTL_ERR_FORBIDDEN',
+        );
+        assert.deepEqual(await cp.getZone(pA, 'meta.example'), unchanged);
+        // An administrator may change any zone's metadata.
+        assert.equal((await cp.updateZoneMetadata(admin, 'meta.example', { kind: 'Master' })).kind, 'Master');
+      }));
+
+    test('a taken name is a CONFLICT before the rest of the input is looked at', () =>
+      withPlane(backend, async ({ cp }) => {
+        const { admin, pA, pB } = await tenants(cp);
+        await cp.createZone(pA, { name: 'taken.example', nameservers: NS });
+        const bad = [
+          { kind: 'Slave' },
+          { soaEditApi: 'two words' },
+          { rrsets: [{ name: 'x.taken.example.', type: 'A', ttl: 60, records: [{ content: '1.2.3' }] }] },
+          { zonefile: 'this is not a zone file' },
+          { nameservers: ['bad name with spaces'] },
+        ];
+        // The owner, another tenant (a taken name is taken, whoever holds it) and an administrator.
+        for (const p of [pA, pB, admin])
+          for (const extra of bad) {
+            await rejectsWith(
+              cp.createZone(p, { name: 'Taken.Example', nameservers: NS, ...extra }),
+              'CTL_ERR_CONFLICT',
+              'name',
+            );
+            await rejectsWith(cp.checkNewZone(p, { name: 'taken.example.' }), 'CTL_ERR_CONFLICT', 'name');
+          }
+        // Inside another account's zone: CONFLICT as before, also ahead of bad content.
+        await rejectsWith(
+          cp.createZone(pB, { name: 'sub.taken.example', nameservers: NS, kind: 'Slave' }),
+          'CTL_ERR_CONFLICT',
+          'name',
+        );
+        // A free name with bad input is a VALIDATION; checkNewZone creates nothing.
+        await cp.checkNewZone(pB, { name: 'free.example' });
+        await rejectsWith(
+          cp.createZone(pB, { name: 'free.example', nameservers: NS, kind: 'Slave' }),
+          'CTL_ERR_VALIDATION',
+          'kind',
+        );
+        await rejectsWith(cp.getZone(admin, 'free.example'), 'CTL_ERR_NOT_FOUND');
+        await rejectsWith(cp.checkNewZone(pB, { name: 'bad name.' }), 'CTL_ERR_VALIDATION', 'name');
+        // Authorization still comes first.
+        const ro = await cp.createToken(admin, {
+          name: 'b-read',
+          accountId: (await cp.listAccounts(pB)).items[0].id,
+          scope: { admin: false, access: 'read' },
+        });
+        const pRead = (await cp.authenticate(ro.secret)) as Principal;
+        await rejectsWith(cp.checkNewZone(pRead, { name: 'taken.example' }), 'CTL_ERR_FORBIDDEN');
+        await rejectsWith(
+          cp.createZone(pRead, { name: 'taken.example', nameservers: NS }),
+          'CTL_ERR_FORBIDDEN',
+        );
+      }));
+
     test('zone-scoped and read-only tokens', () =>
       withPlane(backend, async ({ cp }) => {
         const { a, pA } = await tenants(cp);

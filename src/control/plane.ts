@@ -86,8 +86,10 @@ import {
   type ZoneChangeEvent,
   type ZoneDetail,
   type ZoneInfo,
+  type ZoneMetadataInput,
   type ZoneVersion,
 } from './types.js';
+import { DEFAULT_METADATA, diffMetadata, mergeMetadata, metadataOfRow } from './zone-metadata.js';
 
 /** The NOTIFY channel of zone changes (issue 3: every replica LISTENs on it). */
 export const ZONE_CHANGE_CHANNEL = 'switchboard_zone_change';
@@ -172,6 +174,7 @@ function toZoneInfo(z: ZoneRow): ZoneInfo {
     recordCount: Number(z.record_count),
     createdAt: z.created_at,
     updatedAt: z.updated_at,
+    ...metadataOfRow(z),
   };
 }
 
@@ -851,24 +854,13 @@ export class StoreControlPlane implements ControlPlane {
       rrsets?: RRsetData[];
       zonefile?: string;
       nameservers?: string[];
-    },
+    } & ZoneMetadataInput,
   ): Promise<ZoneDetail> {
-    this.#checkOpen();
-    requireWrite(p);
-    const origin = parseZoneName(input?.name, 'name');
+    // Authorization and a taken name come first: PowerDNS answers a duplicate zone with 409
+    // whatever else is wrong with the request.
+    const origin = await this.#precheckCreate(p, input);
     const zname = origin.toString();
-    if (!scopeAllowsZone(p, zname))
-      throw new ControlError(
-        'CTL_ERR_FORBIDDEN',
-        `this token is limited to other zones than ${zname}`,
-        'name',
-      );
-    if (!p.scope.admin) {
-      if (p.accountId === null)
-        throw new ControlError('CTL_ERR_FORBIDDEN', 'this token belongs to no account');
-      if (input.accountId !== undefined && input.accountId !== p.accountId)
-        throw new ControlError('CTL_ERR_NOT_FOUND', `account ${input.accountId} not found`, 'accountId');
-    }
+    const metadata = mergeMetadata(DEFAULT_METADATA, input);
     const { content, locate } = this.#initialContent(origin, input);
     const settled = this.#settle(content, new Map(), origin, undefined, locate);
     const at = now();
@@ -880,9 +872,8 @@ export class StoreControlPlane implements ControlPlane {
       const account = await repo.getAccount(accountId, quota);
       if (!account)
         throw new ControlError('CTL_ERR_NOT_FOUND', `account ${accountId} not found`, 'accountId');
-      if (await repo.getZoneByName(zname))
-        throw new ControlError('CTL_ERR_CONFLICT', `zone ${zname} already exists`, 'name');
-      await this.#checkNesting(repo, origin, accountId);
+      // Again, under the transaction: another request may have taken the name meanwhile.
+      await this.#checkNameFree(repo, origin, accountId);
       if (quota) {
         const zones = await repo.countZones(accountId);
         if (zones >= Number(account.max_zones))
@@ -908,6 +899,9 @@ export class StoreControlPlane implements ControlPlane {
         record_count: settled.recordCount,
         created_at: at,
         updated_at: at,
+        kind: metadata.kind,
+        soa_edit_api: metadata.soaEditApi,
+        account_label: metadata.accountLabel,
       };
       await repo.insertZone(row);
       await repo.insertRRsets([...settled.draft.values()].map((r) => this.#row(zoneId, r)));
@@ -930,6 +924,7 @@ export class StoreControlPlane implements ControlPlane {
         version: 1,
         serial: settled.serial,
         records: settled.recordCount,
+        ...metadata,
       });
       await this.#notify(repo, { zone: zname, version: 1, deleted: false });
       return row;
@@ -937,6 +932,58 @@ export class StoreControlPlane implements ControlPlane {
     this.#remember(zoneId, 1, settled);
     this.#emit({ zone: zname, version: 1, deleted: false });
     return { ...toZoneInfo(zone), rrsets: sortedRRsets(settled.draft).map(toRRsetData) };
+  }
+
+  async checkNewZone(p: Principal, input: { name: string; accountId?: string }): Promise<void> {
+    await this.#precheckCreate(p, input);
+  }
+
+  /**
+   * What createZone checks before reading the rest of its input: the token may create the
+   * zone, the name parses, and the name is free. The read is outside any transaction (the
+   * creating transaction checks again); it is a cheap early answer, so a duplicate is a
+   * CONFLICT even when the rest of the request is invalid.
+   */
+  async #precheckCreate(p: Principal, input: { name: string; accountId?: string }): Promise<Name> {
+    this.#checkOpen();
+    requireWrite(p);
+    const origin = parseZoneName(input?.name, 'name');
+    const zname = origin.toString();
+    if (!scopeAllowsZone(p, zname))
+      throw new ControlError(
+        'CTL_ERR_FORBIDDEN',
+        `this token is limited to other zones than ${zname}`,
+        'name',
+      );
+    if (!p.scope.admin) {
+      if (p.accountId === null)
+        throw new ControlError('CTL_ERR_FORBIDDEN', 'this token belongs to no account');
+      if (input.accountId !== undefined && input.accountId !== p.accountId)
+        throw new ControlError('CTL_ERR_NOT_FOUND', `account ${input.accountId} not found`, 'accountId');
+    }
+    const repo = this.#store.repo;
+    await this.#checkNameFree(repo, origin, await this.#likelyZoneAccount(repo, p, input.accountId));
+    return origin;
+  }
+
+  /**
+   * The account a new zone would go to, without creating the default account ('' when it
+   * does not exist yet: it owns no zone, so every other zone is another account's).
+   */
+  async #likelyZoneAccount(repo: Repo, p: Principal, requested: unknown): Promise<string> {
+    if (!p.scope.admin) return p.accountId as string;
+    if (requested !== undefined) return typeof requested === 'string' ? requested : '';
+    if (p.accountId !== null) return p.accountId;
+    return (await repo.getAccountByName(DEFAULT_ACCOUNT))?.id ?? '';
+  }
+
+  /** CONFLICT when the name is taken, or lies inside or around a zone of another account. */
+  async #checkNameFree(repo: Repo, origin: Name, accountId: string): Promise<void> {
+    // A taken name is a taken name, whoever holds it (as in any registry): saying so leaks
+    // nothing a creation attempt would not.
+    if (await repo.getZoneByName(origin.toString()))
+      throw new ControlError('CTL_ERR_CONFLICT', `zone ${origin} already exists`, 'name');
+    await this.#checkNesting(repo, origin, accountId);
   }
 
   /** The account a new zone goes to. Admins without one get the built-in default account. */
@@ -1177,6 +1224,36 @@ export class StoreControlPlane implements ControlPlane {
       this.#emit({ zone: zname, version, deleted: false });
     }
     return toZoneInfo(result.zone);
+  }
+
+  async updateZoneMetadata(
+    p: Principal,
+    name: string,
+    input: ZoneMetadataInput,
+    opts?: ChangeOptions,
+  ): Promise<ZoneInfo> {
+    this.#checkOpen();
+    const zname = this.#zoneName(name).toString();
+    const comment = typeof opts?.comment === 'string' ? opts.comment : undefined;
+    return this.#write(async (repo) => {
+      // The row lock orders this with content changes of the zone (PostgreSQL).
+      const zone = await this.#visibleZone(repo, p, zname, true);
+      requireWrite(p);
+      checkIfMatch(opts, zone);
+      const before = metadataOfRow(zone);
+      const after = mergeMetadata(before, input);
+      const changes = diffMetadata(before, after);
+      if (Object.keys(changes).length === 0) return toZoneInfo(zone);
+      // Metadata is not content: the served zone, its version and its serial stay.
+      const patch = { kind: after.kind, soa_edit_api: after.soaEditApi, account_label: after.accountLabel };
+      await repo.updateZone(zone.id, patch);
+      await this.#audit(repo, p, 'zone.metadata', zone.name, zone.account_id, {
+        version: Number(zone.version),
+        changes,
+        ...(comment !== undefined ? { comment } : {}),
+      });
+      return toZoneInfo({ ...zone, ...patch });
+    });
   }
 
   async exportZone(p: Principal, name: string): Promise<string> {

@@ -82,8 +82,42 @@ export interface RRsetData {
   records: RecordData[];
 }
 
+/**
+ * A zone's kind, as PowerDNS names it (additive). Both are primary zones served from the
+ * control plane; `Master` says the zone is meant to be transferred to secondaries (NOTIFY,
+ * AXFR) once Switchboard does that. Secondary kinds (Slave, Consumer) and catalog producers
+ * are refused until zone transfers exist.
+ */
+export type ZoneKind = 'Native' | 'Master';
+
+/**
+ * Settings kept with a zone that are not its content (additive): changing them makes no new
+ * version and no serial bump, only an audit row.
+ */
+export interface ZoneMetadata {
+  kind: ZoneKind;
+  /**
+   * PowerDNS's SOA-EDIT-API as the client set it (default `DEFAULT`; `''` when set empty).
+   * Kept and reported only: every version bumps the serial by one whatever it says.
+   */
+  soaEditApi: string;
+  /**
+   * Free text saying whom the zone is for (PowerDNS's `account`, default `''`). Not the owning
+   * account (`accountId`), which decides who may see the zone.
+   */
+  accountLabel: string;
+}
+
+/** The metadata a caller sets: absent members stay as they are (at creation: the defaults). */
+export interface ZoneMetadataInput {
+  /** `Native` or `Master`, any letter case (`Primary` = `Master`). */
+  kind?: string;
+  soaEditApi?: string;
+  accountLabel?: string;
+}
+
 /** A zone's summary. `version` doubles as the ETag (optimistic concurrency). */
-export interface ZoneInfo {
+export interface ZoneInfo extends ZoneMetadata {
   id: string;
   name: string;
   accountId: string;
@@ -240,8 +274,15 @@ export interface ControlPlane {
       rrsets?: RRsetData[];
       zonefile?: string;
       nameservers?: string[];
-    },
+    } & ZoneMetadataInput,
   ): Promise<ZoneDetail>;
+  /**
+   * What `createZone` decides from the name alone (additive), without creating anything:
+   * FORBIDDEN when the token may not create it, VALIDATION for a bad name, CONFLICT when the
+   * name is taken (by any account) or lies inside or around another account's zone. Lets an
+   * API answer a taken name with 409 before looking at the rest of a request, as PowerDNS does.
+   */
+  checkNewZone(p: Principal, input: { name: string; accountId?: string }): Promise<void>;
   getZone(p: Principal, name: string): Promise<ZoneDetail>;
   deleteZone(p: Principal, name: string, opts?: ChangeOptions): Promise<void>;
   /** Applies every change or none; bumps the SOA serial; stores the version and its diff. */
@@ -250,6 +291,17 @@ export interface ControlPlane {
   importZone(p: Principal, name: string, zonefile: string, opts?: ChangeOptions): Promise<ZoneInfo>;
   /** The zone as master-file text. */
   exportZone(p: Principal, name: string): Promise<string>;
+  /**
+   * Changes a zone's metadata (additive): the members given, the others stay. Not a content
+   * change: no new version, no serial bump, no zone-change event; one audit row
+   * (`zone.metadata`) when something changed. `ifMatch` is checked as for content changes.
+   */
+  updateZoneMetadata(
+    p: Principal,
+    name: string,
+    input: ZoneMetadataInput,
+    opts?: ChangeOptions,
+  ): Promise<ZoneInfo>;
 
   listVersions(p: Principal, name: string, page?: PageRequest): Promise<Page<ZoneVersion>>;
   getVersion(p: Principal, name: string, version: number): Promise<VersionDiff>;

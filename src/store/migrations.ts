@@ -122,4 +122,24 @@ export const migrations: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 2,
+    name: 'zone-metadata',
+    async up(db) {
+      // Settings kept with a zone that are not its content (PowerDNS clients set them).
+      // SQLite adds one column per ALTER TABLE; the defaults fill existing rows.
+      await db.schema
+        .alterTable('zones')
+        .addColumn('kind', 'text', (c) => c.notNull().defaultTo('Native'))
+        .execute();
+      await db.schema
+        .alterTable('zones')
+        .addColumn('soa_edit_api', 'text', (c) => c.notNull().defaultTo('DEFAULT'))
+        .execute();
+      await db.schema
+        .alterTable('zones')
+        .addColumn('account_label', 'text', (c) => c.notNull().defaultTo(''))
+        .execute();
+    },
+  },
 ];

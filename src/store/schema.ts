@@ -47,6 +47,9 @@ export interface TokensTable {
   revoked_at: string | null;
 }
 
+/** A text column with a default in the schema: optional when inserting. */
+export type DefaultedText = ColumnType<string, string | undefined, string>;
+
 /** zones: one row per zone; `version` and `serial` are those of its current content. */
 export interface ZonesTable {
   id: string;
@@ -59,6 +62,12 @@ export interface ZonesTable {
   record_count: number;
   created_at: string;
   updated_at: string;
+  /** Zone kind as PowerDNS names it: 'Native' or 'Master' (migration 2). */
+  kind: DefaultedText;
+  /** PowerDNS SOA-EDIT-API as the client set it, default 'DEFAULT' (migration 2). */
+  soa_edit_api: DefaultedText;
+  /** Free-text account label (PowerDNS `account`), not the owner `account_id` (migration 2). */
+  account_label: DefaultedText;
 }
 
 /** rrsets: the current content of every zone, one row per owner name and type. */

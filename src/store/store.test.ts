@@ -7,7 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { sql } from 'kysely';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
 import {
   createDatabase,
   postgresSkipReason,
@@ -16,6 +18,15 @@ import {
 } from '../../test/helpers/postgres.js';
 import { isUniqueViolation, migrateToLatest, openStore, type Store, StoreError } from './index.js';
 import { migrations } from './migrations.js';
+
+/** An empty database, reachable both raw (to set up an old schema) and as a store. */
+interface Blank {
+  // biome-ignore lint/suspicious/noExplicitAny: the schema is being built by hand
+  raw: Kysely<any>;
+  dialect: 'sqlite' | 'postgres';
+  open(): Promise<Store>;
+  cleanup(): Promise<void>;
+}
 
 const dirs: string[] = [];
 after(() => {
@@ -34,6 +45,14 @@ const backends = [
       dirs.push(dataDir);
       const store = await openStore({ dataDir });
       return { store, reopen: () => openStore({ dataDir }), cleanup: () => store.close() };
+    },
+    async blank(): Promise<Blank> {
+      const dataDir = mkdtempSync(join(tmpdir(), 'sb-store-'));
+      dirs.push(dataDir);
+      const raw = new Kysely({
+        dialect: new SqliteDialect({ database: new BetterSqlite3(join(dataDir, 'switchboard.db')) }),
+      });
+      return { raw, dialect: 'sqlite', open: () => openStore({ dataDir }), cleanup: () => raw.destroy() };
     },
   },
   {
@@ -56,6 +75,22 @@ const backends = [
         reopen: () => openStore({ dataDir, database: db.url }),
         async cleanup() {
           await store.close();
+          await db.stop();
+        },
+      };
+    },
+    async blank(): Promise<Blank> {
+      if (!server) throw new Error('no server');
+      const db = await createDatabase(server.url);
+      const raw = new Kysely({
+        dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: db.url }) }),
+      });
+      return {
+        raw,
+        dialect: 'postgres',
+        open: () => openStore({ dataDir: tmpdir(), database: db.url }),
+        async cleanup() {
+          await raw.destroy();
           await db.stop();
         },
       };
@@ -127,6 +162,44 @@ for (const b of backends) {
         );
       } finally {
         await h.cleanup();
+      }
+    });
+
+    test('migration 2 gives existing zones the default metadata, and keeps what is set', async () => {
+      const blank = await b.blank();
+      let store: Store | undefined;
+      try {
+        // A database as version 1 left it, with a zone in it.
+        await migrateToLatest(
+          blank.raw,
+          blank.dialect,
+          migrations.filter((m) => m.version === 1),
+        );
+        await blank.raw.insertInto('accounts').values(account('acct')).execute();
+        await blank.raw.insertInto('zones').values(zone('old.example.')).execute();
+        store = await blank.open();
+        const old = await store.repo.getZoneByName('old.example.');
+        assert.equal(old?.kind, 'Native');
+        assert.equal(old?.soa_edit_api, 'DEFAULT');
+        assert.equal(old?.account_label, '');
+        // New rows take the defaults when left out, and keep what is given.
+        await store.transaction(async (repo) => {
+          await repo.insertZone(zone('plain.example.'));
+          await repo.insertZone({
+            ...zone('set.example.'),
+            kind: 'Master',
+            soa_edit_api: '',
+            account_label: 'team blue',
+          });
+        });
+        assert.equal((await store.repo.getZoneByName('plain.example.'))?.soa_edit_api, 'DEFAULT');
+        const set = await store.repo.getZoneByName('set.example.');
+        assert.deepEqual([set?.kind, set?.soa_edit_api, set?.account_label], ['Master', '', 'team blue']);
+        await store.transaction((repo) => repo.updateZone('zone-set.example.', { kind: 'Native' }));
+        assert.equal((await store.repo.getZoneByName('set.example.'))?.kind, 'Native');
+      } finally {
+        await store?.close();
+        await blank.cleanup();
       }
     });
 
