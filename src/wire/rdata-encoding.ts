@@ -11,9 +11,14 @@ export function textError(field: string, message: string): WireFormatError {
   return new WireFormatError('DNS_ERR_TEXT', `${field}: ${message}`);
 }
 
-const HEX = '0123456789ABCDEF';
+const HEX = '0123456789abcdef';
 
-/** Upper-case hex without separators (BIND/Knot presentation). */
+/**
+ * Lower-case hex without separators: the one hex encoder of every presentation form (DS,
+ * SSHFP, TLSA, NSEC3 salt, ZONEMD, HIP, EUI, NSAP, RFC 3597 `\#`). Hex is case-insensitive
+ * on input everywhere (RFC 4648 §8), so the case changes no wire octets; lower case is what
+ * PowerDNS prints, so API clients reading records back see the text they sent.
+ */
 export function toHex(b: Uint8Array, start = 0, end = b.length): string {
   let s = '';
   for (let i = start; i < end; i++) s += HEX[b[i] >> 4] + HEX[b[i] & 15];
@@ -161,18 +166,40 @@ export function unescapeText(text: string, field: string): Uint8Array {
 }
 
 /**
- * Presentation form of a character string: quoted, with `"` and `\` escaped and octets
- * outside printable ASCII as `\DDD` (as BIND and Knot print TXT).
+ * Octets as master-file text without the surrounding quotes: `"` and `\` escaped, octets
+ * outside printable ASCII as `\DDD` (RFC 1035 §5.1). Blanks, `;` and parentheses stay as
+ * they are, so the result needs quotes when it holds them (see needsQuotes).
  */
-export function quoteText(b: Uint8Array, start = 0, end = b.length): string {
-  let s = '"';
+export function escapeText(b: Uint8Array, start = 0, end = b.length): string {
+  let s = '';
   for (let i = start; i < end; i++) {
     const c = b[i];
     if (c < 0x20 || c >= 0x7f) s += `\\${c.toString().padStart(3, '0')}`;
     else if (c === 0x22 || c === 0x5c) s += `\\${String.fromCharCode(c)}`;
     else s += String.fromCharCode(c);
   }
-  return `${s}"`;
+  return s;
+}
+
+/**
+ * Presentation form of a character string: quoted, with `"` and `\` escaped and octets
+ * outside printable ASCII as `\DDD` (as BIND and Knot print TXT).
+ */
+export function quoteText(b: Uint8Array, start = 0, end = b.length): string {
+  return `"${escapeText(b, start, end)}"`;
+}
+
+/**
+ * Whether escaped text (as escapeText gives it) must be quoted to stay one master-file token:
+ * it is empty, or holds a blank, a `"`, a `;` (comment) or a parenthesis (RFC 1035 §5.1).
+ */
+export function needsQuotes(text: string): boolean {
+  if (text.length === 0) return true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x20 || c === 0x09 || c === 0x22 || c === 0x3b || c === 0x28 || c === 0x29) return true;
+  }
+  return false;
 }
 
 /** Parses an unsigned decimal integer no larger than `max`. */

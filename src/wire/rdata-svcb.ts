@@ -1,17 +1,21 @@
 /**
  * SVCB/HTTPS SvcParams in presentation form (RFC 9460 §2.1 and Appendix A): parsing
- * `key=value` tokens into wire SvcParams and printing them back.
+ * `key=value` tokens into wire SvcParams and printing them back. alpn and dohpath values are
+ * printed unquoted unless the master-file syntax needs quotes (`alpn=h2,h3`, as Knot and
+ * PowerDNS print them); keyNNNN values are always quoted, as both print those. Either
+ * spelling reads back to the same octets.
  * @module
  */
 
 import type { TextToken } from './rdata.js';
 import {
   clip,
+  escapeText,
   fromBase64,
   ipv4ToText,
   ipv6ToText,
+  needsQuotes,
   parseUint,
-  quoteText,
   requireIpv4,
   requireIpv6,
   textError,
@@ -217,7 +221,7 @@ function checkSvcParamValueText(wire: Uint8Array, key: number, field: string): v
   }
 }
 
-/** Escapes one value-list item for presentation inside a quoted value. */
+/** Escapes one value-list item for presentation (quoted or not, see presentValue). */
 function escapeItem(b: Uint8Array, start: number, end: number): string {
   let s = '';
   for (let i = start; i < end; i++) {
@@ -231,6 +235,15 @@ function escapeItem(b: Uint8Array, start: number, end: number): string {
     else s += String.fromCharCode(c);
   }
   return s;
+}
+
+/**
+ * `=value` for an escaped value: RFC 9460 Appendix A lets a value be a contiguous or a
+ * quoted char-string; quotes only when a blank, `"`, `;` or parenthesis would otherwise end
+ * or break the token (empty values are never printed: the key stands alone).
+ */
+function presentValue(escaped: string): string {
+  return needsQuotes(escaped) ? `="${escaped}"` : `=${escaped}`;
 }
 
 /** Presentation of SvcParams in rd[pos, end) (validated), ` key=value` each. */
@@ -252,7 +265,7 @@ export function printSvcParams(rd: Uint8Array, pos: number, end: number): string
       case SvcParamKey.alpn: {
         const ids: string[] = [];
         for (let p = v; p < vend; p += 1 + rd[p]) ids.push(escapeItem(rd, p + 1, p + 1 + rd[p]));
-        s += `="${ids.join(',')}"`;
+        s += presentValue(ids.join(','));
         break;
       }
       case SvcParamKey['no-default-alpn']:
@@ -282,9 +295,13 @@ export function printSvcParams(rd: Uint8Array, pos: number, end: number): string
         s += `=${g.join(',')}`;
         break;
       }
+      case SvcParamKey.dohpath:
+        s += presentValue(escapeText(rd, v, vend));
+        break;
       default:
-        // dohpath and unknown keys: the value as a quoted char-string; empty values bare.
-        if (len > 0) s += `=${quoteText(rd, v, vend)}`;
+        // keyNNNN: always quoted, as Knot, BIND and PowerDNS 4.7 print it (clients that wrote
+        // key667="x" read back what they wrote); an empty value is the key alone (Knot, BIND).
+        if (len > 0) s += `="${escapeText(rd, v, vend)}"`;
     }
     pos = vend;
   }

@@ -1,7 +1,8 @@
 /**
  * Presentation (master file) form of RDATA, per type: parsing tokens into wire form and
  * printing wire form as text, following the RFC that defines each type and the output
- * conventions of BIND and Knot (absolute names, hex upper case, base64 unsplit).
+ * conventions of BIND and Knot (absolute names, base64 unsplit), except that hex is lower
+ * case as PowerDNS prints it (API clients compare the text they wrote with what they read).
  * @module
  */
 import { RRType, typeFromString, typeToString } from './constants.js';
@@ -227,6 +228,21 @@ function charString(c: Cursor, b: Builder, field: string): void {
   b.charString(unescapeText(c.text(field), c.f(field)), c.f(field));
 }
 
+/**
+ * A TXT/SPF string of any length as consecutive <character-string>s of 255 octets and the
+ * rest, as Knot's zone parser and PowerDNS do: consumers concatenate the strings of a TXT
+ * RR (RFC 7208 §3.3, RFC 6376 §3.6.2.2), so a long DKIM key or SPF policy written as one
+ * quoted string means the same as its pieces.
+ */
+function longCharString(c: Cursor, b: Builder, field: string): void {
+  const s = unescapeText(c.text(field), c.f(field));
+  if (s.length <= 255) {
+    b.charString(s, c.f(field));
+    return;
+  }
+  for (let p = 0; p < s.length; p += 255) b.charString(s.subarray(p, p + 255), c.f(field));
+}
+
 /** DNSSEC algorithm numbers with their mnemonics (IANA "DNS Security Algorithm Numbers"). */
 const dnssecAlgorithms: Record<string, number> = {
   RSAMD5: 1,
@@ -339,17 +355,18 @@ const prefName = (prefField: string, nameField: string): TextForm => ({
   print: (r) => `${r.u16()} ${r.name()}`,
 });
 
-const txtForm: TextForm = {
+/** TXT-like types: one or more character-strings; `split` allows strings over 255 octets. */
+const txtForm = (split: boolean): TextForm => ({
   parse: (c, b) => {
     if (!c.more()) throw textError(c.f('text'), 'at least one character-string is required');
-    while (c.more()) charString(c, b, 'text');
+    while (c.more()) (split ? longCharString : charString)(c, b, 'text');
   },
   print: (r) => {
     const parts: string[] = [];
     while (!r.atEnd) parts.push(r.charString());
     return parts.join(' ');
   },
-};
+});
 
 const dsForm: TextForm = {
   parse: (c, b) => {
@@ -430,8 +447,9 @@ const eui = (octets: number): TextForm => ({
     b.bytes(fromHex(t.replace(/-/g, ''), c.f('address')));
   },
   print: (r) => {
+    // RFC 7043 §3.2 / §4.2 write the pairs in hex; lower case like every hex field here.
     const parts: string[] = [];
-    for (let i = 0; i < octets; i++) parts.push(r.u8().toString(16).padStart(2, '0'));
+    for (let i = 0; i < octets; i++) parts.push(toHex(r.take(1)));
     return parts.join('-');
   },
 });
@@ -449,7 +467,7 @@ const locator64: TextForm = {
   print: (r) => {
     const pref = r.u16();
     const g: string[] = [];
-    for (let i = 0; i < 4; i++) g.push(r.u16().toString(16).padStart(4, '0'));
+    for (let i = 0; i < 4; i++) g.push(toHex(r.take(2)));
     return `${pref} ${g.join(':')}`;
   },
 };
@@ -790,12 +808,12 @@ const forms = new Map<number, TextForm>([
   ],
   [RRType.MINFO, twoNames],
   [RRType.MX, prefName('preference', 'exchange')],
-  [RRType.TXT, txtForm],
-  [RRType.SPF, txtForm],
-  [RRType.AVC, txtForm],
-  [RRType.RESINFO, txtForm],
-  [RRType.WALLET, txtForm],
-  [RRType.NINFO, txtForm],
+  [RRType.TXT, txtForm(true)],
+  [RRType.SPF, txtForm(true)],
+  [RRType.AVC, txtForm(false)],
+  [RRType.RESINFO, txtForm(false)],
+  [RRType.WALLET, txtForm(false)],
+  [RRType.NINFO, txtForm(false)],
   [RRType.RP, twoNames],
   [RRType.AFSDB, prefName('subtype', 'hostname')],
   [RRType.RT, prefName('preference', 'intermediate host')],
@@ -838,7 +856,7 @@ const forms = new Map<number, TextForm>([
         if (!/^0[xX][0-9a-fA-F.]+$/.test(t)) throw textError(c.f('address'), `'${clip(t)}' is not 0x<hex>`);
         b.bytes(fromHex(t.slice(2).replace(/\./g, ''), c.f('address')));
       },
-      print: (r) => `0x${toHex(r.rest()).toLowerCase()}`,
+      print: (r) => `0x${toHex(r.rest())}`,
     },
   ],
   [RRType.SIG, sigForm],

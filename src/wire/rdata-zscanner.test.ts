@@ -16,8 +16,6 @@ import { tokens } from './rdata-fixtures.test.js';
 /** file:line → why we differ from Knot. */
 const deviations: Record<string, string> = {
   '12_TXT.in:21': 'test harness joins lines, losing the newline inside the quoted string',
-  '12_TXT.in:27': 'Knot splits an over-long string into two; we refuse strings over 255 octets',
-  '12_TXT.in:28': 'Knot splits an over-long string into two; we refuse strings over 255 octets',
   '12_TXT.in:37': 'test harness quoting differs from a real lexer for """',
   '14_NS.in:31': 'which unescaped characters a name may hold is Name.parse policy (name.ts)',
   '14_NS.in:32': 'which unescaped characters a name may hold is Name.parse policy (name.ts)',

@@ -371,7 +371,7 @@ describe('malformed wire RDATA throws WireFormatError', () => {
   test('unknown types take any octets (RFC 3597)', () => {
     const b = bytes('c0 01 ff');
     assert.equal(hex(readRdata(b, 0, 3, 65280)), 'c001ff');
-    assert.equal(rdataToText(65280, b), '\\# 3 C001FF');
+    assert.equal(rdataToText(65280, b), '\\# 3 c001ff');
   });
   test('rdataToText falls back to the generic form for a bad layout', () => {
     assert.equal(rdataToText(RRType.A, bytes('0102')), '\\# 2 0102');
@@ -394,7 +394,10 @@ const badText: [string, string, RegExp][] = [
   ['SOA', 'a. b. -1 2 3 4 5', /SOA serial/],
   ['SOA', 'a. b. 1 2x 3 4 5', /SOA refresh/],
   ['TXT', '', /TXT text/],
-  ['TXT', `"${'a'.repeat(256)}"`, /TXT text: character-string longer than 255/],
+  // Only TXT and SPF split long strings; other character-string fields keep the limit.
+  ['HINFO', `"${'a'.repeat(256)}" "x"`, /HINFO CPU: character-string longer than 255/],
+  ['NAPTR', `1 2 "" "" "${'a'.repeat(256)}" .`, /NAPTR regexp: character-string longer than 255/],
+  ['AVC', `"${'a'.repeat(256)}"`, /AVC text: character-string longer than 255/],
   ['TXT', '"\\256"', /TXT text/],
   ['HINFO', '"a"', /HINFO OS: missing/],
   ['CAA', '0 is-sue "x"', /CAA tag/],
@@ -495,13 +498,25 @@ describe('RFC 9460 Appendix D SVCB test vectors', () => {
       assert.equal(hex(rdataFromText(RRType.SVCB, tokens(printed), undefined)), hex(fromText), printed);
     }
   });
-  test('escaped comma and backslash in alpn print as RFC 9460 Appendix D shows', () => {
-    const rd = rdataFromText(
+  test('escaped comma and backslash in alpn: both Appendix D spellings, one wire form', () => {
+    // RFC 9460 Appendix D.2 writes this value quoted and unquoted: compare octets, not text.
+    const quoted = rdataFromText(
+      RRType.SVCB,
+      tokens('16 foo.example.org. alpn="f\\\\\\\\oo\\\\,bar,h2"'),
+      undefined,
+    );
+    const bare = rdataFromText(
       RRType.SVCB,
       tokens('16 foo.example.org. alpn=f\\\\\\092oo\\092,bar,h2'),
       undefined,
     );
-    assert.equal(rdataToText(RRType.SVCB, rd), '16 foo.example.org. alpn="f\\\\\\\\oo\\\\,bar,h2"');
+    assert.equal(hex(bare), hex(quoted));
+    assert.equal(
+      hex(quoted),
+      `0010 03666f6f076578616d706c65036f726700 0001 000c 08 665c6f6f2c626172 02 6832`.replace(/\s/g, ''),
+    );
+    // No blank, quote, ';' or parenthesis in it: printed unquoted, escapes as RFC 9460 A.1.
+    assert.equal(rdataToText(RRType.SVCB, quoted), '16 foo.example.org. alpn=f\\\\\\\\oo\\\\,bar,h2');
   });
   test('quoted value handed over as a separate token (lexer splits at the quote)', () => {
     const toks: TextToken[] = [
@@ -514,15 +529,73 @@ describe('RFC 9460 Appendix D SVCB test vectors', () => {
     ];
     assert.equal(
       rdataToText(RRType.SVCB, rdataFromText(RRType.SVCB, toks, undefined)),
-      '1 . alpn="h2,h3" key667="hello\\210qoo"',
+      '1 . alpn=h2,h3 key667="hello\\210qoo"',
     );
   });
   test('alias mode target and unsorted keys in presentation are sorted on the wire', () => {
     const rd = wireOf('SVCB', '16 foo.example.org. ipv4hint=192.0.2.1 alpn=h2,h3-19 mandatory=ipv4hint,alpn');
     assert.equal(
       rdataToText(RRType.SVCB, rd),
-      '16 foo.example.org. mandatory=alpn,ipv4hint alpn="h2,h3-19" ipv4hint=192.0.2.1',
+      '16 foo.example.org. mandatory=alpn,ipv4hint alpn=h2,h3-19 ipv4hint=192.0.2.1',
     );
+  });
+});
+
+describe('TXT and SPF strings longer than 255 octets (split as Knot and PowerDNS do)', () => {
+  /** The character-strings of TXT RDATA, as latin1 text. */
+  const strings = (rd: Uint8Array): string[] => {
+    const out: string[] = [];
+    for (let p = 0; p < rd.length; p += 1 + rd[p])
+      out.push(Buffer.from(rd.subarray(p + 1, p + 1 + rd[p])).toString('latin1'));
+    return out;
+  };
+  test('256 octets: one string of 255 and one of 1; printed as the two strings', () => {
+    const rd = wireOf('TXT', `"${'a'.repeat(256)}"`);
+    assert.equal(hex(rd), `ff${'61'.repeat(255)}0161`);
+    assert.equal(rdataToText(RRType.TXT, rd), `"${'a'.repeat(255)}" "a"`);
+  });
+  test('exact multiples of 255 leave no empty string behind', () => {
+    assert.deepEqual(
+      strings(wireOf('TXT', `"${'b'.repeat(510)}"`)).map((x) => x.length),
+      [255, 255],
+    );
+    assert.deepEqual(
+      strings(wireOf('TXT', `"${'b'.repeat(511)}"`)).map((x) => x.length),
+      [255, 255, 1],
+    );
+    assert.deepEqual(
+      strings(wireOf('TXT', `"${'b'.repeat(255)}"`)).map((x) => x.length),
+      [255],
+    );
+  });
+  test('a 2048-bit DKIM key written as one string reads back as the same concatenation', () => {
+    const key = Buffer.from(Array.from({ length: 294 }, (_, i) => (i * 37 + 11) & 0xff)).toString('base64');
+    const value = `v=DKIM1; k=rsa; p=${key}`;
+    for (const type of ['TXT', 'SPF']) {
+      const rd = wireOf(type, `"${value}"`);
+      const parts = strings(rd);
+      assert.deepEqual(
+        parts.map((x) => x.length),
+        [255, value.length - 255],
+      );
+      // RFC 6376 §3.6.2.2: the verifier concatenates the strings.
+      assert.equal(parts.join(''), value);
+      const printed = rdataToText(typeOf(type), rd);
+      assert.equal(hex(rdataFromText(typeOf(type), tokens(printed), origin)), hex(rd));
+    }
+  });
+  test('the split counts octets after escapes, and other strings stay as written', () => {
+    // 254 letters and a two-octet UTF-8 character: the split falls between its octets (Knot).
+    const rd = wireOf('TXT', `"x" "${'c'.repeat(254)}\\195\\169" ""`);
+    assert.deepEqual(
+      strings(rd).map((x) => x.length),
+      [1, 255, 1, 0],
+    );
+    assert.equal(rd[1 + 1 + 1 + 255], 1);
+    assert.equal(rd[1 + 1 + 1 + 255 + 1], 169);
+  });
+  test('RDATA over 65535 octets is still refused', () => {
+    assert.throws(() => wireOf('TXT', `"${'d'.repeat(65280)}"`), isTextError(/TXT: RDATA longer than 65535/));
   });
 });
 

@@ -104,7 +104,7 @@ describe('records (RFC 1035 §5.1)', () => {
 
   test('RFC 3597 TYPEnnn, CLASSnnn and \\#', () => {
     const out = parse('$TTL 60\nx CLASS1 TYPE1 \\# 4 C0000201\ny TYPE65280 \\# 2 abcd\n');
-    assert.deepEqual(out, ['x.example. 60 1 192.0.2.1', 'y.example. 60 65280 \\# 2 ABCD']);
+    assert.deepEqual(out, ['x.example. 60 1 192.0.2.1', 'y.example. 60 65280 \\# 2 abcd']);
   });
 
   test('TTL inheritance: $TTL wins, else the last explicit TTL (RFC 1035), else the SOA minimum (BIND)', () => {
