@@ -286,6 +286,61 @@ for (const { name: backend, skip } of backends) {
         assert.equal((await api.req('GET', '/api/v1/zones/del.test', { key: t.key })).status, 404);
         assert.equal((await api.req('DELETE', '/api/v1/zones/del.test', { key: t.key })).status, 404);
       });
+
+      test('zone settings: shown, set at creation and by PATCH (If-Match, no new version)', async () => {
+        const t = await api.tenant('meta-acct');
+        const c = await api.req('POST', '/api/v1/zones', {
+          key: t.key,
+          body: { name: 'meta.test', nameservers: NS, kind: 'master', accountLabel: 'team a' },
+        });
+        assert.equal(c.status, 201, c.text);
+        assert.deepEqual(
+          [c.json.kind, c.json.soaEditApi, c.json.accountLabel],
+          ['Master', 'DEFAULT', 'team a'],
+        );
+        const path = '/api/v1/zones/meta.test';
+        const listed = (await api.req('GET', '/api/v1/zones', { key: t.key })).json.items[0];
+        assert.deepEqual(
+          [listed.kind, listed.soaEditApi, listed.accountLabel],
+          ['Master', 'DEFAULT', 'team a'],
+        );
+
+        const stale = await api.req('PATCH', path, {
+          key: t.key,
+          headers: { 'if-match': '"999"' },
+          body: { kind: 'Native' },
+        });
+        assert.equal(stale.status, 412);
+        const p = await api.req('PATCH', path, {
+          key: t.key,
+          headers: { 'if-match': c.headers.etag as string },
+          body: { kind: 'Native', soaEditApi: '' },
+        });
+        assert.equal(p.status, 200, p.text);
+        assert.deepEqual([p.json.kind, p.json.soaEditApi, p.json.accountLabel], ['Native', '', 'team a']);
+        // Not a content change: same version (ETag) and serial.
+        assert.equal(p.headers.etag, c.headers.etag);
+        assert.equal(p.json.serial, c.json.serial);
+        const g = await api.req('GET', path, { key: t.key });
+        assert.deepEqual([g.json.kind, g.json.soaEditApi, g.json.accountLabel], ['Native', '', 'team a']);
+        assert.equal(g.json.version, c.json.version);
+
+        const misspelt = await api.req('PATCH', path, { key: t.key, body: { knd: 'Native' } });
+        assert.equal(misspelt.status, 400);
+        assert.equal(misspelt.json.field, 'knd');
+        const secondary = await api.req('PATCH', path, { key: t.key, body: { kind: 'Slave' } });
+        assert.equal(secondary.status, 422);
+        assert.equal(secondary.json.field, 'kind');
+        assert.equal(
+          (await api.req('PATCH', path, { key: t.readKey, body: { kind: 'Master' } })).status,
+          403,
+        );
+        assert.equal(
+          (await api.req('PATCH', '/api/v1/zones/absent.test', { key: t.key, body: { kind: 'Master' } }))
+            .status,
+          404,
+        );
+      });
     });
 
     describe('rrsets', () => {

@@ -16,6 +16,7 @@ const nativeRoutes: [string, string][] = [
   ['get', '/api/v1/zones'],
   ['post', '/api/v1/zones'],
   ['get', '/api/v1/zones/{zone}'],
+  ['patch', '/api/v1/zones/{zone}'],
   ['delete', '/api/v1/zones/{zone}'],
   ['get', '/api/v1/zones/{zone}/rrsets'],
   ['patch', '/api/v1/zones/{zone}/rrsets'],

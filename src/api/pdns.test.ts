@@ -350,8 +350,10 @@ for (const { name: backend, skip } of backends) {
       assert.equal(tf.json.soa_edit_api, '');
       assert.equal(tf.json.account, '');
       assert.equal(tf.json.kind, 'Master');
-      // No SOA-EDIT-API entry when it is empty.
-      assert.deepEqual((await api.req('GET', `${Z}/terraform.test./metadata`, { key: t.key })).json, []);
+      // PowerDNS 4.7 keeps the empty value as the zone's SOA-EDIT-API entry.
+      assert.deepEqual((await api.req('GET', `${Z}/terraform.test./metadata`, { key: t.key })).json, [
+        { kind: 'SOA-EDIT-API', metadata: [''], type: 'Metadata' },
+      ]);
     });
 
     test('PUT changes kind, soa_edit_api and account: GET shows them, no new version, one audit row', async () => {
@@ -827,6 +829,74 @@ for (const { name: backend, skip } of backends) {
       assert.equal(readOnly.status, 403);
     });
 
+    test('PATCH as PowerDNS 4.7: one RRset REPLACEd and DELETEd applies in order; unquoted TXT and ALIAS are 422', async () => {
+      await api.req('POST', Z, {
+        key: t.key,
+        body: { name: 'order.test.', kind: 'Native', nameservers: ['ns1.example.net.'] },
+      });
+      const patch = (...rrsets: unknown[]) =>
+        api.req('PATCH', `${Z}/order.test.`, { key: t.key, body: { rrsets } });
+      const rrset = async (name: string, type: string) =>
+        (await api.req('GET', `${Z}/order.test.`, { key: t.key })).json.rrsets.find(
+          (r: { name: string; type: string }) => r.name === name && r.type === type,
+        );
+      const rep = (name: string, ...contents: string[]) => ({
+        name,
+        type: 'A',
+        ttl: 60,
+        changetype: 'REPLACE',
+        records: contents.map((content) => ({ content, disabled: false })),
+      });
+      const del = (name: string) => ({ name, type: 'A', changetype: 'DELETE' });
+      // REPLACE then DELETE: the DELETE, applied last, decides (PowerDNS 4.7: 204, no RRset).
+      assert.equal((await patch(rep('rd.order.test.', '192.0.2.1'), del('rd.order.test.'))).status, 204);
+      assert.equal(await rrset('rd.order.test.', 'A'), undefined);
+      // DELETE then REPLACE: the RRset is the replacement.
+      assert.equal((await patch(rep('dr.order.test.', '192.0.2.1'))).status, 204);
+      assert.equal((await patch(del('dr.order.test.'), rep('dr.order.test.', '192.0.2.2'))).status, 204);
+      assert.deepEqual((await rrset('dr.order.test.', 'A')).records, [
+        { content: '192.0.2.2', disabled: false },
+      ]);
+      // The same changetype twice is still a duplicate.
+      const twice = await patch(del('x.order.test.'), del('x.order.test.'));
+      assert.equal(twice.status, 422);
+      assert.equal(twice.json.field, 'rrsets[1]');
+
+      // TXT and SPF content must be quoted strings: unquoted text would be split at its blanks.
+      for (const [type, content] of [
+        ['TXT', 'v=spf1 include:example.net -all'],
+        ['TXT', 'hello'],
+        ['TXT', '"v=spf1" -all'],
+        ['SPF', 'v=spf1 -all'],
+      ]) {
+        const r = await patch({
+          name: 'txt.order.test.',
+          type,
+          ttl: 60,
+          changetype: 'REPLACE',
+          records: [{ content: '"ok"' }, { content }],
+        });
+        assert.equal(r.status, 422, `${type} ${content}: ${r.text}`);
+        assert.equal(r.json.field, 'rrsets[0].records[1].content');
+        assert.match(r.json.error, /must be quoted character-strings, e\.g\. "v=spf1 -all"/);
+      }
+      assert.equal(await rrset('txt.order.test.', 'TXT'), undefined);
+      const quoted = await patch({
+        name: 'txt.order.test.',
+        type: 'TXT',
+        ttl: 60,
+        changetype: 'REPLACE',
+        records: [{ content: '"v=spf1 include:example.net -all"' }, { content: '"a" "b c"' }],
+      });
+      assert.equal(quoted.status, 204, quoted.text);
+
+      // ALIAS (external-dns's apex CNAME) needs outgoing resolution: refused, saying so.
+      const alias = await patch({ ...rep('order.test.', 'lb.example.net.'), type: 'ALIAS' });
+      assert.equal(alias.status, 422);
+      assert.equal(alias.json.field, 'rrsets[0].type');
+      assert.match(alias.json.error, /authoritative-only.*A and AAAA/);
+    });
+
     test('PATCH takes JSON whatever the Content-Type, as PowerDNS does (curl --data)', async () => {
       await api.req('POST', Z, {
         key: t.key,
@@ -971,6 +1041,35 @@ describe('PowerDNS change mapping', () => {
         { op: 'add', name: 'e.example.', type: 'A', ttl: 60, records: [{ content: '192.0.2.2' }] },
         { op: 'remove', name: 'f.example.', type: 'A', records: [{ content: '192.0.2.3' }] },
       ],
+    );
+  });
+
+  test('an RRset may appear once per changetype, in order; twice with one changetype is 422', () => {
+    assert.deepEqual(
+      changesOfPdnsRRsets([
+        {
+          name: 'a.example.',
+          type: 'A',
+          changetype: 'REPLACE',
+          ttl: 60,
+          records: [{ content: '192.0.2.1' }],
+        },
+        { name: 'A.example.', type: 'a', changetype: 'DELETE' },
+      ]),
+      [
+        { op: 'replace', name: 'a.example.', type: 'A', ttl: 60, records: [{ content: '192.0.2.1' }] },
+        { op: 'delete', name: 'A.example.', type: 'A' },
+      ],
+    );
+    assert.throws(
+      () =>
+        changesOfPdnsRRsets([
+          { name: 'a.example.', type: 'A', changetype: 'DELETE' },
+          { name: 'a.example.', type: 'A', changetype: 'delete' },
+        ]),
+      (e: unknown) =>
+        (e as { statusCode?: number; field?: string }).statusCode === 422 &&
+        (e as { field?: string }).field === 'rrsets[1]',
     );
   });
 });

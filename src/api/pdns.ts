@@ -247,8 +247,10 @@ export function changesOfPdnsRRsets(rrsets: PdnsRRsetInput[], sources: number[] 
   rrsets.forEach((r, i) => {
     const name = absoluteName(r.name, `rrsets[${i}].name`);
     const type = r.type.toUpperCase();
-    const key = `${name.toLowerCase()} ${type}`;
     const changetype = (r.changetype ?? '').toUpperCase();
+    // As in PowerDNS, an RRset may appear once per changetype: a REPLACE and a DELETE of it
+    // both apply, in order (the later one decides), but two REPLACEs are an error.
+    const key = `${name.toLowerCase()} ${type} ${changetype}`;
     if (seen.has(key)) {
       throw unprocessable(
         `Duplicate RRset ${name} IN ${type} with changetype: ${changetype}`,
@@ -684,10 +686,9 @@ export function registerPdnsRoutes(
     },
     async (request) => {
       const zone = await control.getZone(principalOf(request), zoneNameOf(request));
-      // PowerDNS stores no SOA-EDIT-API entry for an empty soa_edit_api.
-      return zone.soaEditApi === ''
-        ? []
-        : [{ kind: 'SOA-EDIT-API', metadata: [zone.soaEditApi], type: 'Metadata' }];
+      // PowerDNS stores SOA-EDIT-API for every zone created through its API (`DEFAULT` when
+      // the POST has none) and keeps `""` as a value; every Switchboard zone has one likewise.
+      return [{ kind: 'SOA-EDIT-API', metadata: [zone.soaEditApi], type: 'Metadata' }];
     },
   );
 

@@ -17,6 +17,54 @@ export function ref(id: string): { $ref: string } {
   return { $ref: `${id}#` };
 }
 
+/** The zone settings that are not content (PowerDNS clients keep them), as the native API names them. */
+export const zoneMetadataProperties = {
+  kind: {
+    type: 'string',
+    minLength: 1,
+    description:
+      '`Native` or `Master` (PowerDNS zone kinds; any letter case, `Primary` = `Master`). Both are served alike.',
+  },
+  soaEditApi: {
+    type: 'string',
+    maxLength: 64,
+    description: "PowerDNS's SOA-EDIT-API, kept and reported only: serials always go up by one.",
+  },
+  accountLabel: {
+    type: 'string',
+    maxLength: 255,
+    description: "Free text (PowerDNS's `account`); not the owning account (`accountId`).",
+  },
+} as const;
+
+const zoneInfoProperties = {
+  id: { type: 'string' },
+  name: { type: 'string' },
+  accountId: { type: 'string' },
+  serial: { type: 'integer' },
+  version: { type: 'integer' },
+  recordCount: { type: 'integer' },
+  createdAt: timestamp,
+  updatedAt: timestamp,
+  kind: { type: 'string', enum: ['Native', 'Master'], description: zoneMetadataProperties.kind.description },
+  soaEditApi: { type: 'string', description: zoneMetadataProperties.soaEditApi.description },
+  accountLabel: { type: 'string', description: zoneMetadataProperties.accountLabel.description },
+} as const;
+
+const zoneInfoRequired = [
+  'id',
+  'name',
+  'accountId',
+  'serial',
+  'version',
+  'recordCount',
+  'createdAt',
+  'updatedAt',
+  'kind',
+  'soaEditApi',
+  'accountLabel',
+];
+
 /** The shared schemas, in the order they are added. */
 export const sharedSchemas: readonly Record<string, unknown>[] = [
   {
@@ -170,44 +218,15 @@ export const sharedSchemas: readonly Record<string, unknown>[] = [
     $id: 'ZoneInfo',
     type: 'object',
     description: 'A zone summary. `version` is also the ETag (`"<version>"`).',
-    properties: {
-      id: { type: 'string' },
-      name: { type: 'string' },
-      accountId: { type: 'string' },
-      serial: { type: 'integer' },
-      version: { type: 'integer' },
-      recordCount: { type: 'integer' },
-      createdAt: timestamp,
-      updatedAt: timestamp,
-    },
-    required: ['id', 'name', 'accountId', 'serial', 'version', 'recordCount', 'createdAt', 'updatedAt'],
+    properties: zoneInfoProperties,
+    required: zoneInfoRequired,
   },
   {
     $id: 'ZoneDetail',
     type: 'object',
     description: 'A zone with its RRsets in canonical order.',
-    properties: {
-      id: { type: 'string' },
-      name: { type: 'string' },
-      accountId: { type: 'string' },
-      serial: { type: 'integer' },
-      version: { type: 'integer' },
-      recordCount: { type: 'integer' },
-      createdAt: timestamp,
-      updatedAt: timestamp,
-      rrsets: { type: 'array', items: ref('RRset') },
-    },
-    required: [
-      'id',
-      'name',
-      'accountId',
-      'serial',
-      'version',
-      'recordCount',
-      'createdAt',
-      'updatedAt',
-      'rrsets',
-    ],
+    properties: { ...zoneInfoProperties, rrsets: { type: 'array', items: ref('RRset') } },
+    required: [...zoneInfoRequired, 'rrsets'],
   },
   {
     $id: 'ZoneVersion',

@@ -1304,7 +1304,9 @@ export class StoreControlPlane implements ControlPlane {
     this.#checkOpen();
     requireAccountWide(p);
     const limit = pageLimit(input);
-    const before = decodeCursor(input, isTimeCursor);
+    // The cursor is the sequence number of the last row shown (rows of one millisecond keep
+    // their order across pages).
+    const before = decodeCursor(input, isIntCursor);
     let accountId = input?.accountId;
     if (!p.scope.admin) {
       if (accountId !== undefined && accountId !== p.accountId)
@@ -1326,7 +1328,7 @@ export class StoreControlPlane implements ControlPlane {
         remote: r.remote,
         detail: r.detail === null ? null : JSON.parse(r.detail),
       }),
-      (r) => ({ at: r.at, id: r.id }),
+      (r) => r.seq,
     );
   }
 

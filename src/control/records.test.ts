@@ -22,7 +22,7 @@ function fieldOf(fn: () => unknown): string | undefined {
 test('contents are stored canonical', () => {
   assert.equal(parseContent(RRType.AAAA, '2001:DB8:0:0::1', 'f').text, '2001:db8::1');
   assert.equal(parseContent(RRType.MX, '10   Mail.Example.NET.', 'f').text, '10 Mail.Example.NET.');
-  assert.equal(parseContent(RRType.TXT, '"a b" c', 'f').text, '"a b" "c"');
+  assert.equal(parseContent(RRType.TXT, '"a b"   "c"', 'f').text, '"a b" "c"');
   // Unicode text is taken as its UTF-8 octets, printed escaped.
   assert.equal(parseContent(RRType.TXT, '"é"', 'f').text, '"\\195\\169"');
   assert.equal(
@@ -33,6 +33,56 @@ test('contents are stored canonical', () => {
     fieldOf(() => parseContent(RRType.CNAME, 'relative', 'x')),
     'x',
   );
+});
+
+test('TXT and SPF content must be quoted strings (unquoted text would split at its blanks)', () => {
+  assert.equal(
+    parseContent(RRType.TXT, '"v=spf1 include:example.net -all"', 'f').text,
+    '"v=spf1 include:example.net -all"',
+  );
+  assert.equal(parseContent(RRType.SPF, '"v=spf1" "-all"', 'f').text, '"v=spf1" "-all"');
+  assert.equal(parseContent(RRType.TXT, '""', 'f').text, '""');
+  for (const [type, content] of [
+    [RRType.TXT, 'v=spf1 include:example.net -all'],
+    [RRType.TXT, 'hello'],
+    [RRType.TXT, '"v=spf1" -all'],
+    [RRType.SPF, 'v=spf1'],
+  ] as const) {
+    const err = (() => {
+      try {
+        parseContent(type, content, 'rrsets[0].records[0].content');
+      } catch (e) {
+        return e;
+      }
+    })();
+    assert.ok(err instanceof ControlError, content);
+    assert.equal(err.code, 'CTL_ERR_VALIDATION');
+    assert.equal(err.field, 'rrsets[0].records[0].content');
+    assert.match(err.message, /content must be quoted character-strings, e\.g\. "v=spf1 -all"/);
+  }
+  // Other types keep the master-file rules (a quoted word is a word).
+  assert.equal(parseContent(RRType.CAA, '0 issue "letsencrypt.org"', 'f').text, '0 issue "letsencrypt.org"');
+});
+
+test('ALIAS is refused: it needs outgoing resolution, which an authoritative-only server does not do', () => {
+  for (const type of ['ALIAS', 'alias'])
+    assert.equal(
+      fieldOf(() =>
+        prepareChanges(
+          [{ op: 'replace', name: 'example.com.', type, ttl: 60, records: [{ content: 'lb.example.net.' }] }],
+          origin,
+          limits,
+        ),
+      ),
+      'rrsets[0].type',
+    );
+  try {
+    prepareChanges([{ op: 'delete', name: 'example.com.', type: 'ALIAS' }], origin, limits);
+    assert.fail('ALIAS accepted');
+  } catch (err) {
+    assert.match((err as Error).message, /authoritative-only/);
+    assert.match((err as Error).message, /A and AAAA/);
+  }
 });
 
 test('zone names: folded, final dot added, host-like labels only', () => {
@@ -64,7 +114,7 @@ test('changes apply in order; add merges and takes the new TTL; remove drops emp
         ttl: 120,
         records: [{ content: '192.0.2.2' }, { content: '192.0.2.1' }],
       },
-      { op: 'replace', name: 'x.example.com.', type: 'TXT', ttl: 60, records: [{ content: 'x' }] },
+      { op: 'replace', name: 'x.example.com.', type: 'TXT', ttl: 60, records: [{ content: '"x"' }] },
       { op: 'remove', name: 'x.example.com.', type: 'TXT', records: [{ content: '"x"' }] },
     ],
     origin,

@@ -108,9 +108,22 @@ function isMetaType(type: number): boolean {
   return type === 0 || type === RRType.OPT || (type >= 128 && type <= 255);
 }
 
+/**
+ * PowerDNS's ALIAS pseudo-type (external-dns sends it for CNAMEs at a zone apex). It is no
+ * DNS type: the server answers it by resolving the target itself, with outgoing queries.
+ */
+const ALIAS = 'ALIAS';
+
 /** Parses a type mnemonic or `TYPEnnn` (RFC 3597). */
 export function parseType(text: unknown, field: string): number {
   if (typeof text !== 'string') throw invalid('a type is required', field);
+  if (text.toUpperCase() === ALIAS)
+    throw invalid(
+      'ALIAS records are not supported: serving one means resolving its target with outgoing ' +
+        'queries, and Switchboard is an authoritative-only server that sends none; publish the ' +
+        "target's addresses as A and AAAA records instead",
+      field,
+    );
   const type = typeFromString(text);
   if (type === undefined) throw invalid(`unknown record type '${text}'`, field);
   if (isMetaType(type)) throw invalid(`${typeToString(type)} is not a record type a zone can hold`, field);
@@ -147,6 +160,14 @@ export function parseContent(type: number, content: unknown, field: string): Par
     throw invalid(`${tname} record '${content}': ${(err as Error).message}`, field);
   }
   if (tokens.length === 0) throw invalid(`${tname} record: the content is empty`, field);
+  // Unquoted text would be split at its blanks into several strings (RFC 1035 §5.1), which
+  // silently breaks an SPF or DKIM record; PowerDNS refuses it, and so does the API (zone
+  // files keep the master-file rules).
+  if ((type === RRType.TXT || type === RRType.SPF) && tokens.some((t) => !t.quoted))
+    throw invalid(
+      `${tname} content must be quoted character-strings, e.g. "v=spf1 -all" (got '${content}')`,
+      field,
+    );
   let rdata: Uint8Array;
   try {
     // No origin: names in API content are absolute, so 'mail' is an error, not a guess.

@@ -44,7 +44,7 @@ export async function migrateToLatest(
       const applied: number[] = [];
       for (const m of [...list].sort((a, b) => a.version - b.version)) {
         if (done.has(m.version)) continue;
-        await m.up(tx);
+        await m.up(tx, dialect);
         await tx
           .insertInto('schema_migrations')
           .values({ version: m.version, name: m.name, applied_at: new Date().toISOString() })

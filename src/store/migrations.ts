@@ -5,14 +5,15 @@
  * so SQLite and PostgreSQL get the same schema.
  * @module
  */
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 
 /** One schema step. */
 export interface Migration {
   version: number;
   name: string;
+  /** Applies the step; `dialect` for the rare step that SQLite and PostgreSQL spell differently. */
   // biome-ignore lint/suspicious/noExplicitAny: migrations run before (and change) the typed schema
-  up(db: Kysely<any>): Promise<void>;
+  up(db: Kysely<any>, dialect: 'sqlite' | 'postgres'): Promise<void>;
 }
 
 /** Every migration, oldest first. */
@@ -139,6 +140,47 @@ export const migrations: readonly Migration[] = [
       await db.schema
         .alterTable('zones')
         .addColumn('account_label', 'text', (c) => c.notNull().defaultTo(''))
+        .execute();
+    },
+  },
+  {
+    version: 3,
+    name: 'audit-sequence',
+    async up(db, dialect) {
+      // Audit rows written in the same millisecond kept no order (they sorted by a random id):
+      // each row now gets a number from a sequence at insert, and lists order by it. SQLite
+      // cannot add an autoincrement column to a table, so the table is rebuilt, on both
+      // databases to keep one schema; the rows already there are numbered in (at, id) order.
+      await db.schema
+        .createTable('audit_log_v3')
+        .addColumn('seq', dialect === 'postgres' ? 'bigint' : 'integer', (c) =>
+          // SQLite: AUTOINCREMENT never hands out a number again, even after the newest row goes.
+          dialect === 'postgres'
+            ? c.primaryKey().generatedByDefaultAsIdentity()
+            : c.primaryKey().autoIncrement(),
+        )
+        .addColumn('id', 'text', (c) => c.notNull().unique())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('token_id', 'text')
+        .addColumn('account_id', 'text')
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('remote', 'text')
+        .addColumn('detail', 'text')
+        .execute();
+      await sql`insert into audit_log_v3 (seq, id, at, token_id, account_id, action, target, remote, detail)
+        select row_number() over (order by at, id), id, at, token_id, account_id, action, target, remote, detail
+        from audit_log`.execute(db);
+      await db.schema.dropTable('audit_log').execute();
+      await db.schema.alterTable('audit_log_v3').renameTo('audit_log').execute();
+      if (dialect === 'postgres')
+        // The identity goes on after the numbers given above (SQLite's AUTOINCREMENT does by itself).
+        await sql`select setval(pg_get_serial_sequence('audit_log', 'seq'),
+          coalesce((select max(seq) from audit_log), 0) + 1, false)`.execute(db);
+      await db.schema
+        .createIndex('audit_account_seq')
+        .on('audit_log')
+        .columns(['account_id', 'seq'])
         .execute();
     },
   },

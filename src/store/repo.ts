@@ -28,8 +28,10 @@ export type UserRow = Selectable<UsersTable>;
 export type TokenRow = Selectable<TokensTable>;
 /** An RRset row. */
 export type RRsetRow = Selectable<RRsetsTable>;
-/** An audit row. */
-export type AuditRow = Selectable<AuditLogTable>;
+/** An audit row with its sequence number as a number. */
+export interface AuditRow extends Omit<Selectable<AuditLogTable>, 'seq'> {
+  seq: number;
+}
 
 /** A zone row with its serial as a number. */
 export interface ZoneRow extends Omit<Selectable<ZonesTable>, 'serial'> {
@@ -372,15 +374,15 @@ export class Repo {
     await this.db.insertInto('audit_log').values(row).execute();
   }
 
-  /** Audit rows newest first, before `before` when given. */
-  async listAudit(opts: { accountId?: string; before?: TimeCursor; limit: number }): Promise<AuditRow[]> {
+  /**
+   * Audit rows newest first (by their sequence number, so rows of the same millisecond keep
+   * the order they were written in), those before position `before` when given.
+   */
+  async listAudit(opts: { accountId?: string; before?: number; limit: number }): Promise<AuditRow[]> {
     let q = this.db.selectFrom('audit_log').selectAll();
     if (opts.accountId !== undefined) q = q.where('account_id', '=', opts.accountId);
-    const before = opts.before;
-    if (before)
-      q = q.where((eb) =>
-        eb.or([eb('at', '<', before.at), eb.and([eb('at', '=', before.at), eb('id', '<', before.id)])]),
-      );
-    return q.orderBy('at', 'desc').orderBy('id', 'desc').limit(opts.limit).execute();
+    if (opts.before !== undefined) q = q.where('seq', '<', opts.before);
+    const rows = await q.orderBy('seq', 'desc').limit(opts.limit).execute();
+    return rows.map((r) => ({ ...r, seq: Number(r.seq) }));
   }
 }

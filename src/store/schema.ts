@@ -4,7 +4,7 @@
  * times are ISO 8601 UTC text, which sorts in time order), so every query is portable.
  * @module
  */
-import type { ColumnType } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /** A 64-bit column: PostgreSQL's driver returns bigint as a string, SQLite as a number. */
 export type BigIntColumn = ColumnType<number | string, number, number>;
@@ -106,6 +106,11 @@ export interface ZoneVersionsTable {
 
 /** audit_log: who did what, when, from where. */
 export interface AuditLogTable {
+  /**
+   * Position in the log, from a sequence at insert (migration 3): orders rows written in the
+   * same millisecond. bigint on PostgreSQL (a string from its driver).
+   */
+  seq: Generated<number | string>;
   id: string;
   at: string;
   token_id: string | null;

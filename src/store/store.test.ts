@@ -203,6 +203,64 @@ for (const b of backends) {
       }
     });
 
+    test('migration 3 numbers audit rows: old ones in time order, new ones after, in insert order', async () => {
+      const blank = await b.blank();
+      let store: Store | undefined;
+      const row = (id: string, at: string) => ({
+        id,
+        at,
+        token_id: null,
+        account_id: 'acct',
+        action: `act-${id}`,
+        target: 't',
+        remote: null,
+        detail: null,
+      });
+      try {
+        await migrateToLatest(
+          blank.raw,
+          blank.dialect,
+          migrations.filter((m) => m.version <= 2),
+        );
+        // Written out of order, two in one millisecond (their random ids decided before).
+        await blank.raw
+          .insertInto('audit_log')
+          .values([
+            row('b', '2026-01-01T00:00:00.002Z'),
+            row('z', '2026-01-01T00:00:00.001Z'),
+            row('a', '2026-01-01T00:00:00.002Z'),
+          ])
+          .execute();
+        store = await blank.open();
+        const s = store;
+        // New rows in one millisecond, with ids that sort against the order they were written in.
+        const same = '2026-01-01T00:00:00.003Z';
+        await s.transaction(async (repo) => {
+          for (const id of ['y', 'x', 'w']) await repo.insertAudit(row(id, same));
+        });
+        const all = await s.repo.listAudit({ limit: 100 });
+        assert.deepEqual(
+          all.map((r) => r.id),
+          ['w', 'x', 'y', 'b', 'a', 'z'],
+        );
+        assert.deepEqual(
+          all.map((r) => r.seq),
+          [6, 5, 4, 3, 2, 1],
+        );
+        assert.deepEqual(
+          (await s.repo.listAudit({ before: 5, limit: 2 })).map((r) => r.id),
+          ['y', 'b'],
+        );
+        assert.deepEqual(
+          (await s.repo.listAudit({ accountId: 'other', limit: 10 })).map((r) => r.id),
+          [],
+        );
+      } finally {
+        await store?.close();
+        await blank.cleanup();
+      }
+    });
+
     test('a transaction that throws writes nothing; unique violations are recognised', async () => {
       const h = await b.open();
       try {

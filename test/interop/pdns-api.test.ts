@@ -175,6 +175,32 @@ const ALLOWED: Allowance[] = [
     match: (d) => d.kind === 'status' && /EXTEND/.test(d.step),
     doc: '`EXTEND` and `PRUNE` (PowerDNS 5) add and remove records.',
   },
+  {
+    // PowerDNS stores the ALIAS (and would resolve its target when asked); Switchboard refuses it,
+    // so the zone read afterwards lacks it.
+    match: (d) =>
+      /ALIAS/.test(d.step) &&
+      ((d.kind === 'status' && d.pdns.startsWith('204') && d.switchboard.startsWith('422')) ||
+        (d.kind === 'rrset' && / ALIAS\}$/.test(d.path) && d.switchboard === 'absent')),
+    doc: '`ALIAS` RRsets are refused with 422: PowerDNS answers an ALIAS by resolving its target itself with outgoing queries, and Switchboard is an authoritative-only server that makes none',
+  },
+  {
+    match: (d) =>
+      d.kind === 'status' &&
+      /TTL of 2\^32-1/.test(d.step) &&
+      d.pdns.startsWith('204') &&
+      d.switchboard.startsWith('422'),
+    doc: 'TTLs above 2147483647 (2^31-1) are refused with 422, as RFC 2181 §8 requires; PowerDNS takes TTLs up to 2^32-1.',
+  },
+  {
+    // For a step that deletes the SOA or the apex NS RRset (PowerDNS 204, Switchboard 422).
+    match: (d) =>
+      d.kind === 'status' &&
+      /delet\w* (the |its )?(SOA|apex NS)/i.test(d.step) &&
+      d.pdns.startsWith('204') &&
+      d.switchboard.startsWith('422'),
+    doc: 'A change that deletes the SOA, or every NS record at the apex, is refused with 422: a zone without them cannot be served.',
+  },
 ];
 
 const rec = (...contents: string[]) => contents.map((content) => ({ content, disabled: false }));

@@ -5,7 +5,14 @@
  * @module
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ControlPlane, PageRequest, RecordData, RRsetChange, RRsetData } from '../../control/types.js';
+import type {
+  ControlPlane,
+  PageRequest,
+  RecordData,
+  RRsetChange,
+  RRsetData,
+  ZoneMetadataInput,
+} from '../../control/types.js';
 import { principalOf } from '../auth.js';
 import { ApiError, remapChangeField } from '../errors.js';
 import { setZoneEtag, versionOfIfMatch } from '../etag.js';
@@ -17,10 +24,11 @@ import {
   pageOf,
   pageQuery,
   ref,
+  zoneMetadataProperties,
   zoneParams,
 } from '../schemas.js';
 
-interface CreateZoneBody {
+interface CreateZoneBody extends ZoneMetadataInput {
   name: string;
   accountId?: string;
   rrsets?: RRsetData[];
@@ -128,7 +136,8 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
         summary: 'Create a zone from RRsets or master-file text',
         description:
           'Without an SOA one is made; `nameservers` become the apex NS RRset. `zonefile` is master-file ' +
-          'text (RFC 1035 §5) and excludes `rrsets`.',
+          'text (RFC 1035 §5) and excludes `rrsets`. `kind`, `soaEditApi` and `accountLabel` default to ' +
+          '`Native`, `DEFAULT` and empty.',
         body: {
           type: 'object',
           properties: {
@@ -137,6 +146,7 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
             rrsets: { type: 'array', items: ref('RRset') },
             zonefile: { type: 'string', description: 'The zone as master-file text.' },
             nameservers: { type: 'array', items: { type: 'string', minLength: 1 } },
+            ...zoneMetadataProperties,
           },
           required: ['name'],
           additionalProperties: false,
@@ -191,6 +201,44 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
       const zone = await control.getZone(principalOf(request), zoneOf(request));
       setZoneEtag(reply, zone.version);
       return zone;
+    },
+  );
+
+  app.patch<{ Params: { zone: string }; Body: ZoneMetadataInput }>(
+    '/api/v1/zones/:zone',
+    {
+      schema: {
+        tags: ['zones'],
+        summary: "Change a zone's settings (kind, soaEditApi, accountLabel)",
+        description:
+          'The settings given change, the others stay. Not a content change: no new version, no serial ' +
+          'bump, the ETag stays; one `zone.metadata` audit row when something changed.',
+        params: zoneParams,
+        headers: ifMatchHeaders,
+        body: {
+          type: 'object',
+          properties: zoneMetadataProperties,
+          additionalProperties: false,
+        },
+        response: { 200: zoneInfoResponse, ...errorResponses(400, 401, 403, 404, 412, 422) },
+      },
+    },
+    async (request, reply) => {
+      const zone = zoneOf(request);
+      const ifMatch = await ifMatchOf(control, request, zone);
+      const b = request.body;
+      const input: ZoneMetadataInput = {};
+      if (b.kind !== undefined) input.kind = b.kind;
+      if (b.soaEditApi !== undefined) input.soaEditApi = b.soaEditApi;
+      if (b.accountLabel !== undefined) input.accountLabel = b.accountLabel;
+      const info = await control.updateZoneMetadata(
+        principalOf(request),
+        zone,
+        input,
+        ifMatch !== undefined ? { ifMatch } : {},
+      );
+      setZoneEtag(reply, info.version);
+      return info;
     },
   );
 
