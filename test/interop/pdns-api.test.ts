@@ -673,6 +673,7 @@ const terraform: Step[] = [
 const ERR = 'err.pdns-diff.test.';
 const NOPE = 'nope.pdns-diff.test.';
 const NOKIND = 'nokind.pdns-diff.test.';
+const BARE = 'bare.pdns-diff.test.';
 const patchErr = (...rrsets: unknown[]) => ({ rrsets });
 /** Error cases clients meet, and that nothing is half-applied by a failed change. */
 const errors: Step[] = [
@@ -879,6 +880,36 @@ const errors: Step[] = [
     method: 'DELETE',
     path: `${Z}/${NOKIND}`,
     expect: 404,
+    restore: true,
+  },
+  // A zone of its own for removing the SOA and the apex NS: PowerDNS lets both go (204),
+  // Switchboard refuses (a zone without them cannot be served).
+  {
+    label: 'create a zone to strip',
+    method: 'POST',
+    path: Z,
+    body: { name: BARE, kind: 'Native', nameservers: NS },
+    expect: 201,
+  },
+  {
+    label: 'PATCH deleting the SOA',
+    method: 'PATCH',
+    path: `${Z}/${BARE}`,
+    body: patchErr({ name: BARE, type: 'SOA', changetype: 'DELETE' }),
+    expect: 204,
+  },
+  {
+    label: 'PATCH deleting the apex NS',
+    method: 'PATCH',
+    path: `${Z}/${BARE}`,
+    body: patchErr({ name: BARE, type: 'NS', changetype: 'DELETE' }),
+    expect: 204,
+  },
+  {
+    label: 'restore: delete the stripped zone',
+    method: 'DELETE',
+    path: `${Z}/${BARE}`,
+    expect: 204,
     restore: true,
   },
   { label: 'GET the zone: nothing half-applied', method: 'GET', path: `${Z}/${ERR}`, expect: 200 },
