@@ -308,7 +308,8 @@ async function benchStore(store: string, opts: ControlPlaneBenchOptions): Promis
     if (store === 'postgres') {
       const why = postgresSkipReason();
       if (why) throw new Error(`skipped: ${why}`);
-      db = await startPostgres();
+      // Durable settings (fsync on), as SQLite runs with synchronous = FULL: a fair comparison.
+      db = await startPostgres({ durable: true });
     }
     server = await startSwitchboardServer({
       dataDir: join(dir, 'data'),

@@ -91,10 +91,12 @@ process.on('exit', () => {
 
 /**
  * Starts a throw-away cluster on a free 127.0.0.1 port (trust authentication on loopback,
- * unix socket inside its temp folder, fsync off: test data needs no crash safety).
+ * unix socket inside its temp folder). Tests run with fsync off (test data needs no crash
+ * safety); `durable: true` keeps PostgreSQL's defaults (fsync, synchronous_commit) so a
+ * benchmark compares it fairly with SQLite's `synchronous = FULL`.
  * @throws Error when PostgreSQL is not installed or does not start
  */
-export async function startPostgresCluster(): Promise<TestCluster> {
+export async function startPostgresCluster(opts: { durable?: boolean } = {}): Promise<TestCluster> {
   const bin = findBinDir();
   if (!bin) throw new Error(`PostgreSQL is not installed (${PG_ROOT}/*/bin/initdb)`);
   const dir = mkdtempSync(join(tmpdir(), 'sb-pg-'));
@@ -112,9 +114,7 @@ export async function startPostgresCluster(): Promise<TestCluster> {
       `-p ${port}`,
       '-c listen_addresses=127.0.0.1',
       `-c unix_socket_directories=${dir}`,
-      '-c fsync=off',
-      '-c synchronous_commit=off',
-      '-c full_page_writes=off',
+      ...(opts.durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
       '-c max_connections=200',
     ].join(' ');
     clusters.add(cluster);
@@ -203,10 +203,10 @@ export async function createDatabase(adminUrl: string): Promise<TestDatabase> {
  * A fresh empty database: on SWITCHBOARD_TEST_DATABASE's server when set, else on a cluster
  * started for it. `stop()` drops it (and stops that cluster).
  */
-export async function startPostgres(): Promise<TestDatabase> {
+export async function startPostgres(opts: { durable?: boolean } = {}): Promise<TestDatabase> {
   const shared = process.env.SWITCHBOARD_TEST_DATABASE;
   if (shared) return createDatabase(shared);
-  const cluster = await startPostgresCluster();
+  const cluster = await startPostgresCluster(opts);
   try {
     const db = await createDatabase(cluster.url);
     return { url: db.url, stop: () => cluster.stop() };
