@@ -9,6 +9,7 @@
  * @module
  */
 import { createSocket } from 'node:dgram';
+import { numericLookup } from '../src/transport/udp.js';
 import { assertLoopback } from '../test/helpers/dns-client.js';
 
 /** The fixed answer: a pointer to the question name (RFC 1035 §4.1.4), A IN, TTL 60, 192.0.2.1. */
@@ -47,7 +48,10 @@ function main(): void {
   const port = Number(listen.slice(colon + 1));
   assertLoopback(host);
   const maxSeconds = Number(get('--max-seconds', '3600'));
-  const sock = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  // The same numeric lookup as Switchboard's UDP listener, so this stays the ceiling of a
+  // pure-Node server rather than a handicapped one.
+  const family = host.includes(':') ? 6 : 4;
+  const sock = createSocket({ type: family === 6 ? 'udp6' : 'udp4', lookup: numericLookup(family) });
   sock.on('message', (msg, rinfo) => {
     const reply = buildTrivialReply(msg);
     if (reply) sock.send(reply, rinfo.port, rinfo.address);

