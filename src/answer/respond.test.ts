@@ -107,7 +107,7 @@ describe('classes and transfers', () => {
   const r = new Responder(exampleCatalog());
   const cases: [string, Case][] = [
     [
-      'CHAOS is refused',
+      'CHAOS without an identity or version configured is refused (chaos.test.ts has the rest)',
       { qname: 'version.bind.', qtype: TXT, rcode: 5, aa: false, query: { qclass: RRClass.CH } },
     ],
     ['class ANY is refused', { qname: 'www.example.', qtype: A, rcode: 5, query: { qclass: RRClass.ANY } }],

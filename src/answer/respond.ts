@@ -4,8 +4,9 @@
  *
  * Order of checks (each answered as NSD and Knot do): too short or a response → drop;
  * malformed → FORMERR; opcode other than QUERY → NOTIMP; QDCOUNT ≠ 1 → FORMERR; EDNS
- * version > 0 → BADVERS; class other than IN → REFUSED; zone transfers → NOTIMP/REFUSED
- * (until transfers exist); then the answer algorithm (answer.ts).
+ * version > 0 → BADVERS; class CH → server identity and version (chaos.ts, RFC 4892); other
+ * classes than IN → REFUSED; zone transfers → NOTIMP/REFUSED (until transfers exist); then the
+ * answer algorithm (answer.ts).
  * @module
  */
 import {
@@ -36,6 +37,7 @@ import {
   rcodeOfKind,
 } from './answer.js';
 import { type Catalog, diffCatalogs } from './catalog.js';
+import { ChaosTable } from './chaos.js';
 import {
   buildQueryKey,
   type CacheStamp,
@@ -64,6 +66,13 @@ export interface ResponderOptions {
   cache?: ResponseCacheOptions | false;
   /** Options of the answer algorithm. */
   answer?: AnswerOptions;
+  /**
+   * RFC 4892 server identity: the TXT answer to CH `id.server.` and `hostname.bind.`;
+   * those names are refused when undefined or empty.
+   */
+  identity?: string;
+  /** The TXT answer to CH `version.server.` and `version.bind.`; refused when undefined or empty. */
+  version?: string;
 }
 
 /** RFC 1035 §4.1.1 */
@@ -91,6 +100,7 @@ export class Responder {
   readonly #ednsSize: number;
   readonly #nsid: Uint8Array | undefined;
   readonly #answerOpts: AnswerOptions;
+  readonly #chaos: ChaosTable;
   readonly #udpCache: ResponseCache | undefined;
   readonly #tcpCache: ResponseCache | undefined;
   /** What cached responses depend on; shared by both caches. */
@@ -102,6 +112,7 @@ export class Responder {
     this.#ednsSize = Math.min(TCP_MAX, Math.max(CLASSIC_UDP_SIZE, opts.ednsSize ?? DEFAULT_EDNS_SIZE));
     this.#nsid = opts.nsid;
     this.#answerOpts = opts.answer ?? {};
+    this.#chaos = new ChaosTable({ identity: opts.identity, version: opts.version });
     if (opts.cache !== false) {
       this.#udpCache = new ResponseCache(opts.cache);
       this.#tcpCache = new ResponseCache(opts.cache);
@@ -203,7 +214,9 @@ export class Responder {
     // RFC 6891 §6.1.3: a version we do not implement gets BADVERS, OPT version 0, no answer.
     if (edns !== undefined && edns.version > 0)
       return { bytes: this.#short(msg, base, q, [], Rcode.BADVERS), cacheable: true, negative: true };
-    // Only the IN class is served (zones are IN); CHAOS version.bind and the like are not.
+    // RFC 4892: the CHAOS class holds only the server's identity and version.
+    if (q.class === RRClass.CH) return this.#answerChaos(msg, base, q, ctx, folded);
+    // Zones are IN: other classes are not served.
     if (q.class !== RRClass.IN) return negative(this.#short(msg, base | Rcode.REFUSED, q, []));
     if (q.type === RRType.AXFR || q.type === RRType.IXFR) {
       // RFC 5936 §4.2: AXFR is TCP only; NSD and Knot answer it over UDP with NOTIMP. Until
@@ -231,6 +244,32 @@ export class Responder {
     if (!folded || this.#stamps === undefined) return { bytes, cacheable: false, negative: false };
     const stamps = this.#stamps.stampsOf(result.zones, result.absent, result.kind === Kind.REFUSED);
     return { bytes, cacheable: stamps !== undefined, negative: isNegative(result.kind), stamps };
+  }
+
+  /**
+   * A CH question (chaos.ts): one TXT record with TTL 0 and AA clear, as NSD and Knot answer
+   * (the data is no zone's), or REFUSED with an EDE. A function of the question and the
+   * options only, so it is cached without stamps.
+   */
+  #answerChaos(msg: Message, base: number, q: Question, ctx: QueryContext, folded: boolean): Built {
+    const c = this.#chaos.answer(q.name, q.type);
+    // RFC 8914 §4.19/§4.22: say why (switched off: Prohibited; anything else: Not Supported).
+    if (c.kind === 'refused')
+      return negative(this.#short(msg, base | Rcode.REFUSED, q, [buildEdeOption(c.ede)]));
+    const question: Question = folded ? { name: q.name.toLowerCase(), type: q.type, class: q.class } : q;
+    // Owner = QNAME: it compresses to the question, so the query's spelling carries to it.
+    const txt: RRset = { name: question.name, type: RRType.TXT, class: RRClass.CH, ttl: 0, rdata: [c.rdata] };
+    const opt = this.#responseOpt(msg.edns, [], 0);
+    const bytes =
+      encodeAnswer(
+        msg.id,
+        base,
+        question,
+        { answer: [txt], authority: [], glue: [], additional: [] },
+        opt,
+        this.#sizeLimit(msg.edns, ctx),
+      ) ?? encodeShort(msg.id, base | Flag.TC, question, opt);
+    return { bytes, cacheable: true, negative: false };
   }
 
   /** A response without records: question (when given) and OPT (when the query had one). */

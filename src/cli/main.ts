@@ -35,6 +35,12 @@ function readVersion(): string {
   }
 }
 
+/** Help of `--identity` (serve and start). */
+const IDENTITY_HELP =
+  "RFC 4892 identity answered to 'dig CH TXT id.server' ('{worker}' = worker number; '' = refuse; default: the host name)";
+/** Help of `--hide-version` (serve and start). */
+const HIDE_VERSION_HELP = "refuse 'dig CH TXT version.server' (default: answer 'Switchboard VERSION')";
+
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
@@ -57,7 +63,12 @@ function buildProgram(): Command {
       collect,
     )
     .option('--workers <n>', 'worker processes (default: number of CPUs; 0 = serve from one process)')
-    .option('--nsid <text>', 'RFC 5001 name server identifier returned to clients that ask')
+    .option(
+      '--nsid <text>',
+      "RFC 5001 name server identifier returned to clients that ask ('{worker}' = worker number)",
+    )
+    .option('--identity <text>', IDENTITY_HELP)
+    .option('--hide-version', HIDE_VERSION_HELP)
     .option('--edns-size <n>', 'EDNS UDP payload size advertised and used as the UDP response cap')
     .option('--tcp-idle-timeout <ms>', 'close TCP connections idle this long (default 10000)')
     .option('--tcp-max-connections <n>', 'open TCP connections allowed per worker (default 1000)')
@@ -68,7 +79,7 @@ function buildProgram(): Command {
     .action(async (opts: ServeOptionsInput) => {
       let code: number;
       try {
-        const config = buildServeConfig(opts);
+        const config = buildServeConfig({ ...opts, serverVersion: readVersion() });
         code = config.workers === 0 ? await runSingleProcess(config) : await runPrimary(config);
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
@@ -94,6 +105,8 @@ function buildProgram(): Command {
       '--nsid <text>',
       "RFC 5001 name server identifier returned to clients that ask ('{worker}' = worker number)",
     )
+    .option('--identity <text>', IDENTITY_HELP)
+    .option('--hide-version', HIDE_VERSION_HELP)
     .option('--edns-size <n>', 'EDNS UDP payload size advertised and used as the UDP response cap')
     .option(
       '--nameservers <names>',
@@ -107,10 +120,11 @@ function buildProgram(): Command {
       opts.nameservers ??= process.env.SWITCHBOARD_NAMESERVERS;
       let code: number;
       try {
-        const config = buildStartConfig(opts);
+        const version = readVersion();
+        const config = buildStartConfig({ ...opts, serverVersion: version });
         // Loaded on demand so `serve` does not depend on the control plane's modules.
         const { runStart } = await import('../server/start.js');
-        code = await runStart(config, { version: readVersion() });
+        code = await runStart(config, { version });
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         process.stderr.write(`switchboard: error: ${err.message}\n`);

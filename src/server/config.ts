@@ -3,8 +3,9 @@
  * worker processes as JSON in the environment.
  * @module
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
+import type { ResponderOptions } from '../answer/respond.js';
 import { TransportError } from '../transport/errors.js';
 import { type ListenAddress, parseListenAddresses } from '../transport/listen-address.js';
 import {
@@ -20,6 +21,15 @@ export const DEFAULT_LISTEN = '127.0.0.1:5300';
 /** The environment variable carrying the config to worker processes. */
 export const CONFIG_ENV = 'SWITCHBOARD_SERVE_CONFIG';
 
+/** The software name in CH `version.server.` answers (`Switchboard 0.1.0`). */
+export const SERVER_NAME = 'Switchboard';
+
+/** Replaced by the worker's slot number in `--nsid` and `--identity`. */
+export const WORKER_PLACEHOLDER = '{worker}';
+
+/** RFC 1035 §3.3: one TXT <character-string> holds at most 255 octets. */
+const MAX_IDENTITY_OCTETS = 255;
+
 /** Everything a server process needs; JSON-serialisable. */
 export interface ServeConfig {
   /** Absolute path of the folder of `*.zone` files. */
@@ -27,10 +37,14 @@ export interface ServeConfig {
   listen: ListenAddress[];
   /** Worker processes; 0 serves from the one process (no cluster). */
   workers: number;
-  /** RFC 5001 NSID, as text (sent as its UTF-8 octets). */
+  /** RFC 5001 NSID, as text (sent as its UTF-8 octets); `{worker}` = the worker's slot. */
   nsid?: string;
   /** EDNS payload size advertised and used as the UDP response cap. */
   ednsSize?: number;
+  /** RFC 4892 identity (CH TXT `id.server.`); `{worker}` = the worker's slot; undefined: refused. */
+  identity?: string;
+  /** Text of CH TXT `version.server.` (`Switchboard 0.1.0`); undefined: refused. */
+  version?: string;
   tcpIdleTimeoutMs: number;
   tcpMaxConnections: number;
   tcpMaxConnectionsPerClient: number;
@@ -45,6 +59,12 @@ export interface ServeOptionsInput {
   workers?: string | number;
   nsid?: string;
   ednsSize?: string | number;
+  /** `--identity`: absent = the host name, empty = refuse `id.server.`. */
+  identity?: string;
+  /** `--hide-version`: refuse `version.server.`. */
+  hideVersion?: boolean;
+  /** The package version (not a flag: the CLI reads package.json once). */
+  serverVersion?: string;
   tcpIdleTimeout?: string | number;
   tcpMaxConnections?: string | number;
   tcpMaxPerClient?: string | number;
@@ -139,11 +159,29 @@ export function decodeServeConfig(text: string | undefined): ServeConfig {
   }
 }
 
-/** `--edns-size` and `--nsid`, shared by `serve` and `start`, validated into `target`. */
-export function applyAnswerOptions(
-  target: { ednsSize?: number; nsid?: string },
-  input: { ednsSize?: string | number; nsid?: string },
-): void {
+/** What `serve` and `start` configure in every worker's Responder (JSON-serialisable). */
+export interface AnswerSettings {
+  ednsSize?: number;
+  nsid?: string;
+  identity?: string;
+  version?: string;
+}
+
+/** The raw options behind `AnswerSettings`, as the CLI hands them over. */
+export interface AnswerOptionsInput {
+  ednsSize?: string | number;
+  nsid?: string;
+  identity?: string;
+  hideVersion?: boolean;
+  serverVersion?: string;
+}
+
+/**
+ * `--edns-size`, `--nsid`, `--identity` and `--hide-version`, shared by `serve` and `start`,
+ * validated into `target`. The identity defaults to the host name and the version text to
+ * `Switchboard VERSION`, as NSD and Knot default to theirs.
+ */
+export function applyAnswerOptions(target: AnswerSettings, input: AnswerOptionsInput): void {
   // RFC 6891 §6.2.5: sizes below 512 are treated as 512; we refuse them outright instead.
   if (input.ednsSize !== undefined)
     target.ednsSize = parseInteger('--edns-size', input.ednsSize, 512, 65535, 1232);
@@ -154,4 +192,29 @@ export function applyAnswerOptions(
       throw new ConfigError('--nsid is longer than 512 octets');
     target.nsid = input.nsid;
   }
+  // RFC 4892 §2.3: the identity names this server; empty switches id.server. off (REFUSED).
+  const identity = input.identity ?? hostname();
+  if (Buffer.byteLength(identity, 'utf8') > MAX_IDENTITY_OCTETS)
+    throw new ConfigError(`--identity is longer than ${MAX_IDENTITY_OCTETS} octets`);
+  if (identity !== '') target.identity = identity;
+  if (!input.hideVersion)
+    target.version = input.serverVersion ? `${SERVER_NAME} ${input.serverVersion}` : SERVER_NAME;
+}
+
+/**
+ * The Responder options of one serving process. `{worker}` in the NSID and the identity
+ * becomes `slot`, so operators and tests can tell which worker answered (the default: the
+ * slot the cluster gave this worker, `0` in a single process).
+ */
+export function buildResponderOptions(
+  settings: AnswerSettings,
+  slot: string = process.env.SWITCHBOARD_WORKER_SLOT ?? '0',
+): ResponderOptions {
+  const nsid = settings.nsid?.replaceAll(WORKER_PLACEHOLDER, slot);
+  return {
+    ednsSize: settings.ednsSize,
+    nsid: nsid !== undefined ? new Uint8Array(Buffer.from(nsid, 'utf8')) : undefined,
+    identity: settings.identity?.replaceAll(WORKER_PLACEHOLDER, slot),
+    version: settings.version,
+  };
 }

@@ -10,7 +10,7 @@ import type { QueryHandler } from '../transport/handler.js';
 import { createTcpListener, type TcpListener } from '../transport/tcp.js';
 import { createUdpListener, type UdpListener } from '../transport/udp.js';
 import type { ServeConfig } from './config.js';
-import { ConfigError } from './config.js';
+import { buildResponderOptions, ConfigError } from './config.js';
 import { createRateLimitedReporter, type Logger } from './log.js';
 import type { ZoneSummary } from './report.js';
 import { loadZoneDir, type ZoneDirReport, type ZoneFileLoader, type ZoneSet } from './zone-dir.js';
@@ -115,10 +115,11 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
   const first = await loadZoneDir(config.zoneDir, deps.loader);
   if (first.report.dirError) throw new ConfigError(`--zone-dir ${config.zoneDir}: ${first.report.dirError}`);
   let zones = first.zones;
-  const responder = new Responder(new Catalog([...zones.values()].map((z) => z.zone)), {
-    ednsSize: config.ednsSize,
-    nsid: config.nsid !== undefined ? new Uint8Array(Buffer.from(config.nsid, 'utf8')) : undefined,
-  });
+  // NSID, identity (`{worker}` = this worker's slot), version, EDNS size.
+  const responder = new Responder(
+    new Catalog([...zones.values()].map((z) => z.zone)),
+    buildResponderOptions(config),
+  );
   const handler: QueryHandler = (query, ctx) => responder.respond(query, ctx);
   const onError = createRateLimitedReporter(deps.log);
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
 import { describe, test } from 'node:test';
 import { ConfigError } from './config.js';
 import {
@@ -47,6 +48,21 @@ describe('buildStartConfig', () => {
     assert.throws(() => buildStartConfig({ database: 'mysql://h/db' }), ConfigError);
     assert.throws(() => buildStartConfig({ ednsSize: '100' }), /--edns-size/);
     assert.throws(() => buildStartConfig({ nameservers: 'ns1.example.net,bad name' }), /--nameservers/);
+  });
+
+  test('--identity and --hide-version reach the DNS workers (host name and version by default)', () => {
+    const d = buildStartConfig({ serverVersion: '0.1.0' });
+    assert.equal(d.dns.identity, hostname());
+    assert.equal(d.dns.version, 'Switchboard 0.1.0');
+    const c = buildStartConfig({ identity: 'sb-{worker}', hideVersion: true, serverVersion: '0.1.0' });
+    assert.equal(c.dns.identity, 'sb-{worker}');
+    assert.equal(c.dns.version, undefined);
+    assert.equal(buildStartConfig({ identity: '' }).dns.identity, undefined);
+    assert.throws(
+      () => buildStartConfig({ identity: 'x'.repeat(256) }),
+      /--identity is longer than 255 octets/,
+    );
+    assert.deepEqual(decodeDnsWorkerConfig(encodeDnsWorkerConfig(c.dns)), c.dns);
   });
 
   test('--nameservers become absolute default NS names', () => {

@@ -29,9 +29,13 @@ export const API_KEY_ENV = 'SWITCHBOARD_API_KEY';
 /** What a DNS worker of `switchboard start` needs; JSON-serialisable. */
 export interface DnsWorkerConfig {
   listen: ListenAddress[];
-  /** RFC 5001 NSID, as text. */
+  /** RFC 5001 NSID, as text; `{worker}` = the worker's slot. */
   nsid?: string;
   ednsSize?: number;
+  /** RFC 4892 identity (CH TXT `id.server.`); `{worker}` = the worker's slot; undefined: refused. */
+  identity?: string;
+  /** Text of CH TXT `version.server.` (`Switchboard 0.1.0`); undefined: refused. */
+  version?: string;
   tcpIdleTimeoutMs: number;
   tcpMaxConnections: number;
   tcpMaxConnectionsPerClient: number;
@@ -63,6 +67,12 @@ export interface StartOptionsInput {
   workers?: string | number;
   nsid?: string;
   ednsSize?: string | number;
+  /** `--identity`: absent = the host name, empty = refuse `id.server.`. */
+  identity?: string;
+  /** `--hide-version`: refuse `version.server.`. */
+  hideVersion?: boolean;
+  /** The package version (not a flag: the CLI reads package.json once). */
+  serverVersion?: string;
   /** Comma-separated name server names (flag --nameservers or env SWITCHBOARD_NAMESERVERS). */
   nameservers?: string;
 }
