@@ -1,15 +1,17 @@
 /**
  * The HTTP API of the control plane: the native REST API under `/api/v1/`, the
  * PowerDNS-compatible API under `/api` and `/api/v1/servers/localhost/…`, the OpenAPI document
- * at `/api/v1/openapi.json` and `/healthz`. `buildApi` returns the Fastify instance ready but
+ * at `/api/v1/openapi.json`, `/healthz` and, given `metrics`, Prometheus `/metrics`. `buildApi` returns the Fastify instance ready but
  * not listening (`switchboard start` calls `listen`; tests use `inject`). docs/API.md describes it.
  * @module
  */
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ControlPlane } from '../control/types.js';
+import type { HttpMetricsSink } from '../telemetry/index.js';
 import { registerAuth } from './auth.js';
 import { responseOfError } from './errors.js';
+import { registerMetricsRoutes } from './metrics.js';
 import { registerPdnsRoutes } from './pdns.js';
 import { registerAccountRoutes } from './routes/accounts.js';
 import { registerAuditRoutes } from './routes/audit.js';
@@ -25,6 +27,8 @@ export interface ApiOptions {
   logger?: boolean;
   /** The Switchboard version shown in the OpenAPI document and the PowerDNS server object. */
   version?: string;
+  /** Count requests and serve `GET /metrics` (docs/METRICS.md); off when absent. */
+  metrics?: HttpMetricsSink;
 }
 
 /** Where the OpenAPI document is served. */
@@ -125,6 +129,7 @@ export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Pr
       .send({ error: `no route ${request.method} ${request.url.split('?')[0]}`, code: 'API_ERR_NOT_FOUND' }),
   );
   registerAuth(app, control);
+  if (opts.metrics) registerMetricsRoutes(app, opts.metrics);
 
   app.get(
     '/healthz',

@@ -182,6 +182,47 @@ describe('ZoneFeed', () => {
     feed.close();
   });
 
+  test('onPublished reports each zone sent once, retried zones once, unchanged zones never', async () => {
+    const src = new FakeSource();
+    src.set('a.test.', '192.0.2.1');
+    src.set('b.test.', '192.0.2.1');
+    const latencies: number[] = [];
+    const sent: ZonesMessage[] = [];
+    const feed = new ZoneFeed(src, (m) => sent.push(m), {
+      coalesceMs: 1,
+      retryMs: 5,
+      onPublished: (ms) => latencies.push(ms),
+    });
+    await feed.load();
+    // A burst to one zone: sent once, reported once.
+    for (let i = 2; i <= 10; i++) src.set('a.test.', `192.0.2.${i}`);
+    await new Promise((r) => setTimeout(r, 2));
+    await feed.settled();
+    assert.equal(latencies.length, 1);
+    // A change event without a change (another replica's echo): read, not sent, not reported.
+    src.emit({ zone: 'b.test.', version: 1, deleted: false });
+    await new Promise((r) => setTimeout(r, 2));
+    await feed.settled();
+    assert.equal(latencies.length, 1);
+    // A failed read: reported once, when the retry sends it.
+    let fail = 1;
+    src.beforeRead = async () => {
+      if (fail-- > 0) throw new Error('connection lost');
+    };
+    src.set('b.test.', '192.0.2.9');
+    await new Promise((r) => setTimeout(r, 2));
+    await feed.settled();
+    assert.deepEqual(versionsIn(sent, 'b.test.'), [2]);
+    assert.equal(latencies.length, 2);
+    // A deletion is a publish too.
+    src.delete('a.test.');
+    await new Promise((r) => setTimeout(r, 2));
+    await feed.settled();
+    assert.equal(latencies.length, 3);
+    for (const ms of latencies) assert.ok(Number.isFinite(ms) && ms >= 0, String(ms));
+    feed.close();
+  });
+
   test('a worker table fed by the snapshot then the updates matches the source', async () => {
     const src = new FakeSource();
     for (let i = 0; i < 30; i++) src.set(`z${i}.test.`, '192.0.2.1');

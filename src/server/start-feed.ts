@@ -36,6 +36,11 @@ export interface ZoneFeedOptions {
   /** Delay before retrying zones whose read failed (ms, default 500). */
   retryMs?: number;
   log?: Logger;
+  /**
+   * Called for each zone sent to the workers in an update, with the milliseconds since its
+   * first change event not yet sent (metrics: zone publish latency).
+   */
+  onPublished?: (latencyMs: number) => void;
 }
 
 /** Feeds the DNS workers from the control plane. */
@@ -48,6 +53,9 @@ export class ZoneFeed {
   readonly #concurrency: number;
   readonly #retryMs: number;
   readonly #log: Logger | undefined;
+  readonly #onPublished: ((latencyMs: number) => void) | undefined;
+  /** When each pending zone's oldest unsent change was noticed (performance.now()). */
+  readonly #noticedAt = new Map<string, number>();
   readonly #zones = new Map<string, ServedZone>();
   readonly #pending = new Set<string>();
   #seq = 0;
@@ -67,6 +75,7 @@ export class ZoneFeed {
     this.#concurrency = opts.concurrency ?? 16;
     this.#retryMs = opts.retryMs ?? 500;
     this.#log = opts.log;
+    this.#onPublished = opts.onPublished;
   }
 
   /** Number of zones held. */
@@ -97,6 +106,7 @@ export class ZoneFeed {
   notify(zone: string): void {
     if (this.#closed) return;
     this.#pending.add(zone);
+    if (this.#onPublished && !this.#noticedAt.has(zone)) this.#noticedAt.set(zone, performance.now());
     if (this.#loaded) this.#schedule(this.#coalesceMs);
   }
 
@@ -124,6 +134,7 @@ export class ZoneFeed {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#pending.clear();
+    this.#noticedAt.clear();
     this.#wakeIdle();
   }
 
@@ -149,6 +160,8 @@ export class ZoneFeed {
     this.#flushing = true;
     const names = [...this.#pending];
     this.#pending.clear();
+    // Changes noticed from here on are timed afresh: this flush may read before them.
+    const noticed = this.#takeNoticed(names);
     const pushes: ZonePush[] = [];
     const failed: string[] = [];
     try {
@@ -184,15 +197,40 @@ export class ZoneFeed {
         this.#zones.set(name, now);
       }
       for (const batch of this.#batches(pushes)) this.#broadcast(this.#message('update', batch, true));
+      if (this.#onPublished) {
+        const now = performance.now();
+        for (const p of pushes) {
+          const at = noticed.get(p.name);
+          if (at !== undefined) this.#onPublished(now - at);
+        }
+      }
     } finally {
       this.#flushing = false;
-      for (const name of failed) this.#pending.add(name);
+      for (const name of failed) {
+        this.#pending.add(name);
+        // A retried zone keeps the time of its first change.
+        const at = noticed.get(name);
+        if (at !== undefined) this.#noticedAt.set(name, Math.min(at, this.#noticedAt.get(name) ?? at));
+      }
       if (!this.#closed && this.#pending.size > 0)
         this.#schedule(
           failed.length > 0 && this.#pending.size === failed.length ? this.#retryMs : this.#coalesceMs,
         );
       this.#wakeIdle();
     }
+  }
+
+  /** Removes and returns the notice times of `names`. */
+  #takeNoticed(names: string[]): Map<string, number> {
+    const out = new Map<string, number>();
+    if (!this.#onPublished) return out;
+    for (const name of names) {
+      const at = this.#noticedAt.get(name);
+      if (at === undefined) continue;
+      out.set(name, at);
+      this.#noticedAt.delete(name);
+    }
+    return out;
   }
 
   *#batches(pushes: ZonePush[]): Generator<ZonePush[]> {

@@ -5,6 +5,7 @@
  * happens. One IPC channel delivers in order, so a worker sees the primary's history in order.
  * @module
  */
+import type { DnsReport } from '../telemetry/dns-layout.js';
 
 /** One zone's content as pushed to a worker; `text: null` means the zone is gone. */
 export interface ZonePush {
@@ -65,14 +66,33 @@ export interface StartFatalMessage {
   code?: string;
 }
 
+/** How often a worker sends its metrics report (ms). */
+export const METRICS_INTERVAL_MS = 1000;
+
+/**
+ * Worker → primary, about once a second: the worker's cumulative DNS counters and current
+ * gauges (docs/METRICS.md). The primary sums the workers' latest reports.
+ */
+export interface WorkerMetricsMessage extends DnsReport {
+  type: 'switchboard:metrics';
+  /** Random per worker process: a restarted worker's counters start over under a new one. */
+  incarnation: string;
+}
+
 /** Anything a `start` worker sends. */
-export type StartWorkerMessage = HelloMessage | StartReadyMessage | AppliedMessage | StartFatalMessage;
+export type StartWorkerMessage =
+  | HelloMessage
+  | StartReadyMessage
+  | AppliedMessage
+  | StartFatalMessage
+  | WorkerMetricsMessage;
 
 const WORKER_TYPES = new Set([
   'switchboard:hello',
   'switchboard:start-ready',
   'switchboard:applied',
   'switchboard:fatal',
+  'switchboard:metrics',
 ]);
 
 /** Narrows an IPC message to a `start` worker message. */

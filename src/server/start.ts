@@ -6,13 +6,17 @@
  * example zones into an empty store, loads every zone into its ZoneFeed, starts the API, then
  * forks the DNS workers. Each worker gets the full set of zones over IPC when it starts (and
  * again when it restarts) and every change as it is committed, so an API change is answered
- * by every worker well within a second, without restarting anything.
+ * by every worker well within a second, without restarting anything. The workers report
+ * their DNS counters every second; the primary sums them and serves every metric at
+ * `/metrics` on the API listener (docs/METRICS.md).
  * @module
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ControlPlane, ControlPlaneOptions } from '../control/types.js';
+import type { PrimaryMetrics } from '../telemetry/primary-metrics.js';
+import { countZoneChanges } from '../telemetry/zone-changes.js';
 import { WorkerPool } from '../transport/cluster.js';
 import { formatListenAddress, type ListenAddress } from '../transport/listen-address.js';
 import { createLogger, describeError, type Logger } from './log.js';
@@ -34,10 +38,16 @@ export interface ApiServer {
   readonly server: { address(): unknown };
 }
 
+/** What `start` hands the API besides the control plane. */
+export interface StartApiOptions {
+  /** Counts HTTP requests and serves `/metrics`. */
+  metrics?: PrimaryMetrics;
+}
+
 /** The parts `start` composes (tests may pass fakes). */
 export interface StartDeps {
   openControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane>;
-  buildApi(control: ControlPlane): Promise<ApiServer>;
+  buildApi(control: ControlPlane, opts?: StartApiOptions): Promise<ApiServer>;
 }
 
 /** How `start` reports (tests may capture it). */
@@ -64,7 +74,8 @@ async function loadDefaultDeps(version: string | undefined): Promise<StartDeps> 
   const api = await import('../api/index.js');
   return {
     openControlPlane: (opts) => control.openControlPlane(opts),
-    buildApi: async (c) => (await api.buildApi(c, { version })) as unknown as ApiServer,
+    buildApi: async (c, o) =>
+      (await api.buildApi(c, { version, metrics: o?.metrics })) as unknown as ApiServer,
   };
 }
 
@@ -94,6 +105,7 @@ export function formatStartedBlock(info: {
     `${STARTED_LINE}, pid ${process.pid}`,
     `  API       ${info.apiBase}/api/v1/`,
     `  API docs  ${info.apiBase}/api/v1/openapi.json (OpenAPI)`,
+    `  metrics   ${info.apiBase}/metrics (Prometheus)`,
     `  DNS       ${dns} (udp+tcp), ${info.workers} worker${info.workers === 1 ? '' : 's'}, ${info.zones} zone${info.zones === 1 ? '' : 's'}`,
     `  store     ${info.store}`,
   ];
@@ -115,8 +127,12 @@ export async function runStart(
   const env = io?.env ?? process.env;
 
   let d: StartDeps;
+  let metrics: PrimaryMetrics;
   try {
     d = deps ?? (await loadDefaultDeps(io?.version));
+    // Loaded on demand like the control plane: `serve` does not load prom-client.
+    const telemetry = await import('../telemetry/primary-metrics.js');
+    metrics = new telemetry.PrimaryMetrics();
   } catch (err) {
     log.error(`cannot load the control plane: ${describeError(err)}`);
     return 1;
@@ -124,11 +140,13 @@ export async function runStart(
   let control: ControlPlane;
   try {
     if (!config.database) mkdirSync(config.dataDir, { recursive: true });
-    control = await d.openControlPlane({
+    const opened = await d.openControlPlane({
       dataDir: config.dataDir,
       database: config.database,
       ...(config.nameservers ? { defaults: { nameservers: config.nameservers } } : {}),
     });
+    // Every committed zone change through this process is counted, by kind.
+    control = countZoneChanges(opened, (kind) => metrics.countZoneChange(kind));
   } catch (err) {
     log.error(`cannot open the store: ${describeError(err)}`);
     return 1;
@@ -174,12 +192,17 @@ export async function runStart(
     }
 
     // The workers are fed from here: the feed subscribes to changes before it reads the zones.
-    feed = new ZoneFeed(control, (msg) => broadcast(msg), { log });
+    feed = new ZoneFeed(control, (msg) => broadcast(msg), {
+      log,
+      onPublished: (ms) => metrics.observeZonePublish(ms / 1000),
+    });
+    const zoneCount = feed;
+    metrics.zoneCount = () => zoneCount.size;
     const started = performance.now();
     await feed.load();
     log.info(`loaded ${feed.size} zones from the store in ${Math.round(performance.now() - started)} ms`);
 
-    api = await d.buildApi(control);
+    api = await d.buildApi(control, { metrics });
     await api.listen({ host: config.http.host, port: config.http.port });
     apiBase = formatHttpBase(config.http.host, boundPort(api, config.http.port));
   } catch (err) {
@@ -232,6 +255,9 @@ export async function runStart(
         case 'switchboard:applied':
           for (const e of msg.errors) log.error(`DNS worker ${slot}: ${e}`);
           break;
+        case 'switchboard:metrics':
+          metrics.dns.update(slot, msg.incarnation, msg);
+          break;
         case 'switchboard:fatal':
           log.error(`DNS worker ${slot} cannot serve: ${msg.message}`);
           // Before the platform is up a failure is a configuration problem (an address that
@@ -251,12 +277,16 @@ export async function runStart(
       onExit: (slot, code, signal, restartInMs) => {
         synced.delete(slot);
         ready.delete(slot);
+        // Its last report's counters move into the slot's base: totals never go backwards.
+        metrics.dns.workerExited(slot);
         const how = signal ? `signal ${signal}` : `code ${code}`;
         if (restartInMs !== null && !started) {
           log.error(`DNS worker ${slot} exited before serving (${how})`);
           void stop(1);
-        } else if (restartInMs !== null)
+        } else if (restartInMs !== null) {
+          metrics.countWorkerRestart();
           log.warn(`DNS worker ${slot} exited (${how}); restarting in ${restartInMs} ms`);
+        }
       },
     });
 

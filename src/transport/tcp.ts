@@ -26,6 +26,8 @@ export interface TcpListenerOptions {
 
 /** Counters of one TCP listener (read by tests and metrics). */
 export interface TcpStats {
+  /** Connections accepted (not refused) since the listener started. */
+  accepted: number;
   /** Connections currently open. */
   open: number;
   /** Connections closed on arrival because a limit was reached. */
@@ -67,7 +69,7 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
   const maxConnections = opts.maxConnections ?? DEFAULT_TCP_MAX_CONNECTIONS;
   const maxPerClient = opts.maxConnectionsPerClient ?? DEFAULT_TCP_MAX_PER_CLIENT;
   const label = `TCP ${formatListenAddress(address)}`;
-  const stats: TcpStats = { open: 0, refused: 0, malformed: 0, idleClosed: 0 };
+  const stats: TcpStats = { accepted: 0, open: 0, refused: 0, malformed: 0, idleClosed: 0 };
   const perClient = new Map<string, number>();
   const sockets = new Set<Socket>();
 
@@ -82,6 +84,7 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
       return;
     }
     perClient.set(client, count + 1);
+    stats.accepted++;
     stats.open++;
     sockets.add(socket);
     socket.once('close', () => {

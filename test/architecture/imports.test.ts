@@ -17,9 +17,21 @@ const allowed: Record<string, readonly string[]> = {
   transport: ['wire'],
   transfer: ['zone', 'wire'],
   store: [],
+  telemetry: [],
   control: ['store', 'zone', 'wire'],
-  api: ['control'],
-  server: ['api', 'control', 'store', 'transport', 'answer', 'shield', 'transfer', 'zone', 'wire'],
+  api: ['control', 'telemetry'],
+  server: [
+    'api',
+    'control',
+    'store',
+    'telemetry',
+    'transport',
+    'answer',
+    'shield',
+    'transfer',
+    'zone',
+    'wire',
+  ],
   cli: ['server', 'api', 'control', 'transport', 'answer', 'zone', 'wire'],
 };
 

@@ -1,0 +1,129 @@
+/**
+ * The DNS worker's side of the metrics: counters bumped around the query handler (typed-array
+ * increments; the RCODE and TC bit are read from the response header bytes, nothing is
+ * decoded), and a report that adds what other parts already count (response cache, TCP
+ * listeners, zones) for the primary, which sums the reports of every worker.
+ *
+ * Imports nothing: the handler, cache and listener shapes are structural, so this module sits
+ * below transport and answer without depending on them.
+ * @module
+ */
+import {
+  blockOf,
+  C,
+  COUNTER_COUNT,
+  type DnsReport,
+  G,
+  GAUGE_COUNT,
+  Q,
+  RCODE_SLOT,
+  TRANSPORT_BLOCK,
+  TRANSPORTS,
+} from './dns-layout.js';
+
+/** What a query handler needs to know of its context here. */
+export interface CountedContext {
+  transport: 'udp' | 'tcp';
+}
+
+/** A query handler: query bytes in, response bytes (or null: send nothing) out. */
+export type CountedHandler<Ctx extends CountedContext> = (query: Uint8Array, ctx: Ctx) => Uint8Array | null;
+
+/** The response-cache counters of one transport (Responder.cacheStats()). */
+export interface CacheCounters {
+  entries: number;
+  bytes: number;
+  hits: number;
+  misses: number;
+  stale: number;
+}
+
+/** The counters of one TCP listener (TcpListener.stats). */
+export interface TcpCounters {
+  accepted: number;
+  open: number;
+  refused: number;
+  malformed: number;
+  idleClosed: number;
+}
+
+/** Where a report takes the numbers this module does not count itself. */
+export interface ReportSources {
+  /** Response-cache statistics per transport; undefined when caching is off. */
+  cache?: () => { udp: CacheCounters; tcp: CacheCounters } | undefined;
+  /** Every TCP listener's counters (none before the listeners are bound). */
+  tcp?: () => Iterable<Readonly<TcpCounters>>;
+  /** Zones served now. */
+  zones?: () => number;
+}
+
+/** RFC 1035 §4.1.1: the RCODE is the low four bits of the header's fourth octet. */
+const RCODE_OCTET = 3;
+/** RFC 1035 §4.1.1: TC is bit 0x02 of the third octet. */
+const FLAGS_OCTET = 2;
+const TC_BIT = 0x02;
+const HEADER_LENGTH = 12;
+
+/** One worker's DNS counters. */
+export class DnsCounters {
+  /** Cumulative counters in the layout of dns-layout.ts (the report fills in the rest). */
+  readonly #counts = new Float64Array(COUNTER_COUNT);
+
+  /**
+   * Wraps `handler` so every query is counted: received per transport, then dropped (null)
+   * or the response's RCODE and TC bit. A few typed-array increments per query.
+   */
+  wrapHandler<Ctx extends CountedContext>(handler: CountedHandler<Ctx>): CountedHandler<Ctx> {
+    const counts = this.#counts;
+    const slots = RCODE_SLOT;
+    return (query, ctx) => {
+      const base = ctx.transport === 'tcp' ? TRANSPORT_BLOCK : 0;
+      counts[base + Q.received]++;
+      const reply = handler(query, ctx);
+      if (reply === null) {
+        counts[base + Q.dropped]++;
+        return null;
+      }
+      // A response shorter than a header cannot be classified; the handler never makes one.
+      if (reply.length < HEADER_LENGTH) {
+        counts[base + Q.rcode + slots[15]]++;
+        return reply;
+      }
+      counts[base + Q.rcode + slots[reply[RCODE_OCTET] & 0x0f]]++;
+      if ((reply[FLAGS_OCTET] & TC_BIT) !== 0) counts[base + Q.truncated]++;
+      return reply;
+    };
+  }
+
+  /** Counts zone changes applied from the primary (added, replaced or deleted zones). */
+  countZoneUpdates(n: number): void {
+    if (n > 0) this.#counts[C.zoneUpdates] += n;
+  }
+
+  /** The report to send the primary: this worker's cumulative counters and current gauges. */
+  report(sources: ReportSources = {}): DnsReport {
+    const counters = Array.from(this.#counts);
+    const gauges = new Array<number>(GAUGE_COUNT).fill(0);
+    const cache = sources.cache?.();
+    if (cache) {
+      TRANSPORTS.forEach((t, i) => {
+        const s = cache[t];
+        const b = blockOf(t);
+        counters[b + Q.cacheHits] = s.hits;
+        counters[b + Q.cacheMisses] = s.misses;
+        counters[b + Q.cacheStale] = s.stale;
+        gauges[G.cacheEntries + i] = s.entries;
+        gauges[G.cacheBytes + i] = s.bytes;
+      });
+    }
+    for (const s of sources.tcp?.() ?? []) {
+      counters[C.tcpAccepted] += s.accepted;
+      counters[C.tcpRejected] += s.refused;
+      counters[C.tcpMalformed] += s.malformed;
+      counters[C.tcpIdleClosed] += s.idleClosed;
+      gauges[G.tcpOpen] += s.open;
+    }
+    gauges[G.zonesServed] = sources.zones?.() ?? 0;
+    return { counters, gauges };
+  }
+}

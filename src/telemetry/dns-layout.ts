@@ -1,0 +1,117 @@
+/**
+ * The layout of a DNS worker's report: which slot of its `counters` and `gauges` arrays holds
+ * what. Workers and the primary run the same build, so a flat array of numbers is enough on
+ * the wire (one small IPC message a second) and both sides index it with these constants.
+ * @module
+ */
+
+/** The transports a worker counts separately, in block order. */
+export const TRANSPORTS = ['udp', 'tcp'] as const;
+
+/** A transport label. */
+export type TransportName = (typeof TRANSPORTS)[number];
+
+/**
+ * Response-code labels, in slot order. RFC 1035 §4.1.1 and RFC 2136 §2.2 define the 4-bit
+ * header RCODEs; the ones an authoritative server sends get their own slot, the rest `other`.
+ * Extended RCODEs (RFC 6891 §6.1.3: BADVERS) live in the OPT record and show here by their
+ * low four bits (BADVERS = 16 → NOERROR), since the header is all the counter reads.
+ */
+export const RCODE_LABELS = [
+  'NOERROR',
+  'FORMERR',
+  'SERVFAIL',
+  'NXDOMAIN',
+  'NOTIMP',
+  'REFUSED',
+  'other',
+] as const;
+
+/** Header RCODE (0–15) → slot in RCODE_LABELS. */
+export const RCODE_SLOT: Readonly<Uint8Array> = (() => {
+  const slots = new Uint8Array(16).fill(RCODE_LABELS.length - 1);
+  for (let rcode = 0; rcode <= 5; rcode++) slots[rcode] = rcode;
+  return slots;
+})();
+
+/** Offsets inside one transport's block of counters. */
+export const Q = {
+  /** Queries handed to the handler. */
+  received: 0,
+  /** Queries answered with nothing (handler returned null). */
+  dropped: 1,
+  /** Responses with TC=1. */
+  truncated: 2,
+  /** First of RCODE_LABELS.length response counters, by RCODE slot. */
+  rcode: 3,
+  /** Response-cache hits (from Responder.cacheStats()). */
+  cacheHits: 3 + RCODE_LABELS.length,
+  /** Response-cache misses, stale ones included. */
+  cacheMisses: 4 + RCODE_LABELS.length,
+  /** Response-cache lookups that found an entry built from a zone changed since. */
+  cacheStale: 5 + RCODE_LABELS.length,
+} as const;
+
+/** Counters per transport block. */
+export const TRANSPORT_BLOCK = 6 + RCODE_LABELS.length;
+
+/** Index of the first counter of `transport`'s block. */
+export function blockOf(transport: TransportName): number {
+  return transport === 'tcp' ? TRANSPORT_BLOCK : 0;
+}
+
+/** Indexes of the worker-wide counters, after the transport blocks. */
+export const C = {
+  /** TCP connections closed on arrival because a connection limit was reached. */
+  tcpRejected: TRANSPORTS.length * TRANSPORT_BLOCK,
+  /** TCP connections closed for a frame shorter than a DNS header. */
+  tcpMalformed: TRANSPORTS.length * TRANSPORT_BLOCK + 1,
+  /** TCP connections closed by the idle timeout. */
+  tcpIdleClosed: TRANSPORTS.length * TRANSPORT_BLOCK + 2,
+  /** Zone additions, replacements and deletions applied from the primary's updates. */
+  zoneUpdates: TRANSPORTS.length * TRANSPORT_BLOCK + 3,
+  /** TCP connections accepted (within the limits). */
+  tcpAccepted: TRANSPORTS.length * TRANSPORT_BLOCK + 4,
+} as const;
+
+/** Length of a report's `counters`. */
+export const COUNTER_COUNT = TRANSPORTS.length * TRANSPORT_BLOCK + 5;
+
+/** Indexes of a report's `gauges` (values that go up and down; dropped when a worker dies). */
+export const G = {
+  tcpOpen: 0,
+  zonesServed: 1,
+  /** Response-cache entries, UDP then TCP. */
+  cacheEntries: 2,
+  /** Response-cache octets, UDP then TCP. */
+  cacheBytes: 4,
+} as const;
+
+/** Length of a report's `gauges`. */
+export const GAUGE_COUNT = 6;
+
+/** What a worker sends the primary: cumulative counters and current gauges. */
+export interface DnsReport {
+  /** COUNTER_COUNT values that only grow during the worker's life. */
+  counters: number[];
+  /** GAUGE_COUNT current values. */
+  gauges: number[];
+}
+
+/** True when `r` has the shape of a report of this build. */
+export function isDnsReport(r: unknown): r is DnsReport {
+  if (typeof r !== 'object' || r === null) return false;
+  const { counters, gauges } = r as { counters?: unknown; gauges?: unknown };
+  return (
+    Array.isArray(counters) &&
+    counters.length === COUNTER_COUNT &&
+    Array.isArray(gauges) &&
+    gauges.length === GAUGE_COUNT &&
+    counters.every(isCount) &&
+    gauges.every(isCount)
+  );
+}
+
+function isCount(v: unknown): boolean {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0;
+}

@@ -1,0 +1,294 @@
+/**
+ * The Prometheus metrics of `switchboard start`, held in the primary (prom-client): the DNS
+ * workers' counters summed by a DnsAggregator and read at scrape time, the control plane's
+ * HTTP requests, committed zone changes, zone count and publish latency, and prom-client's
+ * default process metrics. docs/METRICS.md lists every metric.
+ *
+ * No label carries a zone name, an account or a raw URL: tenants' names must not leak through
+ * a scrape, and label values stay few (HTTP routes are the route patterns).
+ * @module
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { DnsAggregator } from './aggregate.js';
+import { blockOf, C, G, Q, RCODE_LABELS, TRANSPORTS } from './dns-layout.js';
+import { ZONE_CHANGE_KINDS, type ZoneChangeKind } from './zone-changes.js';
+
+/** The Prometheus text exposition format (version 0.0.4). */
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** HTTP methods kept as label values; anything else is `other` (bounded label values). */
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** The route label of a request that matched no route (never the raw URL). */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+/** HTTP request durations: 1 ms to 10 s. */
+const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Change event → sent to the workers: the feed's 5 ms window plus the store read. */
+const PUBLISH_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** What the HTTP API reports and serves (src/api/metrics.ts). */
+export interface HttpMetricsSink {
+  /** Counts one finished request: `route` is the route pattern, or undefined when none matched. */
+  observeHttpRequest(method: string, route: string | undefined, statusCode: number, seconds: number): void;
+  /** The exposition text, rendered now. */
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+/** Options of PrimaryMetrics. */
+export interface PrimaryMetricsOptions {
+  /** Export prom-client's default process and Node.js metrics (default true). */
+  processMetrics?: boolean;
+}
+
+/** `200` → `2xx`. */
+export function statusClassOf(statusCode: number): string {
+  const c = Math.floor(statusCode / 100);
+  return c >= 1 && c <= 5 ? `${c}xx` : 'other';
+}
+
+/** Every metric of the primary, in its own registry (several platforms can run in one process). */
+export class PrimaryMetrics implements HttpMetricsSink {
+  /** The registry scraped at /metrics. */
+  readonly registry = new Registry();
+  /** The DNS workers' reports. */
+  readonly dns = new DnsAggregator();
+  /** Zones held for the workers now (set once the zone feed exists). */
+  zoneCount: () => number = () => 0;
+
+  readonly #http: Counter<'method' | 'route' | 'status_class'>;
+  readonly #httpDuration: Histogram<'method' | 'route'>;
+  readonly #zoneChanges: Counter<'kind'>;
+  readonly #publish: Histogram;
+  readonly #workerRestarts: Counter;
+
+  constructor(opts: PrimaryMetricsOptions = {}) {
+    const registers = [this.registry];
+    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    this.#registerDns();
+
+    this.#http = new Counter({
+      name: 'switchboard_http_requests_total',
+      help: 'HTTP API requests answered, by method, route pattern and status class.',
+      labelNames: ['method', 'route', 'status_class'],
+      registers,
+    });
+    this.#httpDuration = new Histogram({
+      name: 'switchboard_http_request_duration_seconds',
+      help: 'Time from receiving an HTTP API request to sending its response.',
+      labelNames: ['method', 'route'],
+      buckets: HTTP_BUCKETS,
+      registers,
+    });
+    this.#zoneChanges = new Counter({
+      name: 'switchboard_zone_changes_total',
+      help: 'Zone changes committed through this process, by kind.',
+      labelNames: ['kind'],
+      registers,
+    });
+    for (const kind of ZONE_CHANGE_KINDS) this.#zoneChanges.inc({ kind }, 0);
+    const zones = this;
+    new Gauge({
+      name: 'switchboard_zones',
+      help: 'Zones held for the DNS workers (every zone in the store).',
+      registers,
+      collect() {
+        this.set(zones.zoneCount());
+      },
+    });
+    this.#publish = new Histogram({
+      name: 'switchboard_zone_publish_seconds',
+      help: 'Time from a zone change event to the zone being sent to the DNS workers.',
+      buckets: PUBLISH_BUCKETS,
+      registers,
+    });
+    this.#workerRestarts = new Counter({
+      name: 'switchboard_dns_worker_restarts_total',
+      help: 'DNS worker processes that exited and were restarted.',
+      registers,
+    });
+  }
+
+  /** Counts one finished HTTP request. */
+  observeHttpRequest(method: string, route: string | undefined, statusCode: number, seconds: number): void {
+    const m = HTTP_METHODS.has(method) ? method : 'other';
+    const r = route ?? UNMATCHED_ROUTE;
+    this.#http.inc({ method: m, route: r, status_class: statusClassOf(statusCode) });
+    this.#httpDuration.observe({ method: m, route: r }, Math.max(0, seconds));
+  }
+
+  /** Counts one committed zone change. */
+  countZoneChange(kind: ZoneChangeKind): void {
+    this.#zoneChanges.inc({ kind });
+  }
+
+  /** Records how long a changed zone took from its change event to the workers. */
+  observeZonePublish(seconds: number): void {
+    this.#publish.observe(Math.max(0, seconds));
+  }
+
+  /** Counts a DNS worker restart. */
+  countWorkerRestart(): void {
+    this.#workerRestarts.inc();
+  }
+
+  /** The exposition text of every metric. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: METRICS_CONTENT_TYPE, body: await this.registry.metrics() };
+  }
+
+  /** The DNS metrics: values read from the aggregator at each scrape. */
+  #registerDns(): void {
+    const registers = [this.registry];
+    const dns = this.dns;
+    /** A counter per transport at `offset` of each transport block. */
+    const perTransport = (name: string, help: string, offset: number) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ['transport'],
+        registers,
+        collect() {
+          const totals = dns.counters();
+          this.reset();
+          for (const t of TRANSPORTS) this.inc({ transport: t }, totals[blockOf(t) + offset]);
+        },
+      });
+    perTransport('switchboard_dns_queries_total', 'DNS queries received, by transport.', Q.received);
+    perTransport(
+      'switchboard_dns_queries_dropped_total',
+      'DNS queries answered with nothing (too short, a response, or undecodable), by transport.',
+      Q.dropped,
+    );
+    perTransport(
+      'switchboard_dns_responses_truncated_total',
+      'DNS responses sent with TC=1, by transport.',
+      Q.truncated,
+    );
+    perTransport(
+      'switchboard_dns_response_cache_hits_total',
+      'Queries answered from the response cache, by transport.',
+      Q.cacheHits,
+    );
+    perTransport(
+      'switchboard_dns_response_cache_misses_total',
+      'Response-cache lookups that found no valid entry (stale ones included), by transport.',
+      Q.cacheMisses,
+    );
+    perTransport(
+      'switchboard_dns_response_cache_stale_total',
+      'Response-cache lookups that found an entry built from a zone changed since, by transport.',
+      Q.cacheStale,
+    );
+    new Counter({
+      name: 'switchboard_dns_responses_total',
+      help: 'DNS responses sent, by transport and RCODE (header RCODE; other = any not listed).',
+      labelNames: ['transport', 'rcode'],
+      registers,
+      collect() {
+        const totals = dns.counters();
+        this.reset();
+        for (const t of TRANSPORTS)
+          RCODE_LABELS.forEach((rcode, i) => {
+            this.inc({ transport: t, rcode }, totals[blockOf(t) + Q.rcode + i]);
+          });
+      },
+    });
+    const workerWide = (name: string, help: string, index: number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(dns.counters()[index]);
+        },
+      });
+    workerWide(
+      'switchboard_dns_tcp_connections_accepted_total',
+      'TCP connections accepted (within the per-worker and per-client limits).',
+      C.tcpAccepted,
+    );
+    workerWide(
+      'switchboard_dns_tcp_connections_rejected_total',
+      'TCP connections closed on arrival because a connection limit was reached.',
+      C.tcpRejected,
+    );
+    new Counter({
+      name: 'switchboard_dns_tcp_connections_closed_total',
+      help: 'TCP connections closed by the server, by reason (idle timeout, malformed frame).',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        const totals = dns.counters();
+        this.reset();
+        this.inc({ reason: 'idle' }, totals[C.tcpIdleClosed]);
+        this.inc({ reason: 'malformed' }, totals[C.tcpMalformed]);
+      },
+    });
+    new Gauge({
+      name: 'switchboard_dns_tcp_connections_open',
+      help: 'TCP connections open now, over all DNS workers.',
+      registers,
+      collect() {
+        this.set(dns.gauges()[G.tcpOpen]);
+      },
+    });
+    const cacheGauge = (name: string, help: string, first: number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['transport'],
+        registers,
+        collect() {
+          const g = dns.gauges();
+          this.reset();
+          TRANSPORTS.forEach((t, i) => {
+            this.set({ transport: t }, g[first + i]);
+          });
+        },
+      });
+    cacheGauge(
+      'switchboard_dns_response_cache_entries',
+      'Responses held in the response caches of all DNS workers, by transport.',
+      G.cacheEntries,
+    );
+    cacheGauge(
+      'switchboard_dns_response_cache_bytes',
+      'Octets of responses held in the response caches of all DNS workers, by transport.',
+      G.cacheBytes,
+    );
+    new Gauge({
+      name: 'switchboard_dns_workers',
+      help: 'DNS workers whose latest report is from a live process.',
+      registers,
+      collect() {
+        this.set(dns.liveWorkers);
+      },
+    });
+    new Gauge({
+      name: 'switchboard_dns_zones_served',
+      help: 'Zones served by each live DNS worker.',
+      labelNames: ['worker'],
+      registers,
+      collect() {
+        this.reset();
+        for (const slot of dns.slots()) {
+          const g = dns.slotGauges(slot);
+          if (g) this.set({ worker: String(slot) }, g[G.zonesServed]);
+        }
+      },
+    });
+    new Counter({
+      name: 'switchboard_dns_zone_updates_total',
+      help: 'Zone additions, replacements and deletions applied by each DNS worker slot.',
+      labelNames: ['worker'],
+      registers,
+      collect() {
+        this.reset();
+        for (const slot of dns.slots())
+          this.inc({ worker: String(slot) }, dns.slotCounters(slot)[C.zoneUpdates]);
+      },
+    });
+  }
+}
