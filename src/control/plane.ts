@@ -660,13 +660,8 @@ export class StoreControlPlane implements ControlPlane {
     requireAccountWide(p);
     const limit = pageLimit(input);
     const after = decodeCursor(input, isTimeCursor);
-    let accountId = input?.accountId;
-    if (!p.scope.admin) {
-      if (accountId !== undefined && accountId !== p.accountId)
-        throw new ControlError('CTL_ERR_NOT_FOUND', `account ${accountId} not found`, 'accountId');
-      if (p.accountId === null) return { items: [] };
-      accountId = p.accountId;
-    }
+    const accountId = listedAccount(p, input?.accountId);
+    if (accountId === null) return { items: [] };
     const rows = await this.#store.repo.listTokens({ accountId, after, limit: limit + 1 });
     return makePage(rows, limit, toTokenInfo, (r) => ({ at: r.created_at, id: r.id }));
   }
@@ -832,16 +827,11 @@ export class StoreControlPlane implements ControlPlane {
     this.#checkOpen();
     const limit = pageLimit(input);
     const after = decodeCursor(input, isStringCursor);
-    let accountId = input?.accountId;
-    let names: string[] | undefined;
-    if (!p.scope.admin) {
-      if (accountId !== undefined && accountId !== p.accountId)
-        throw new ControlError('CTL_ERR_NOT_FOUND', `account ${accountId} not found`, 'accountId');
-      if (p.accountId === null) return { items: [] };
-      accountId = p.accountId;
-      if (!isAccountWide(p))
-        names = (p.scope.zones ?? []).map((z) => (z.endsWith('.') ? z : `${z}.`).toLowerCase());
-    }
+    const accountId = listedAccount(p, input?.accountId);
+    if (accountId === null) return { items: [] };
+    const names = isAccountWide(p)
+      ? undefined
+      : (p.scope.zones ?? []).map((z) => (z.endsWith('.') ? z : `${z}.`).toLowerCase());
     const rows = await this.#store.repo.listZones({ accountId, names, after, limit: limit + 1 });
     return makePage(rows, limit, toZoneInfo, (r) => r.name);
   }
@@ -1307,13 +1297,8 @@ export class StoreControlPlane implements ControlPlane {
     // The cursor is the sequence number of the last row shown (rows of one millisecond keep
     // their order across pages).
     const before = decodeCursor(input, isIntCursor);
-    let accountId = input?.accountId;
-    if (!p.scope.admin) {
-      if (accountId !== undefined && accountId !== p.accountId)
-        throw new ControlError('CTL_ERR_NOT_FOUND', `account ${accountId} not found`, 'accountId');
-      if (p.accountId === null) return { items: [] };
-      accountId = p.accountId;
-    }
+    const accountId = listedAccount(p, input?.accountId);
+    if (accountId === null) return { items: [] };
     const rows = await this.#store.repo.listAudit({ accountId, before, limit: limit + 1 });
     return makePage(
       rows,
@@ -1422,4 +1407,16 @@ function toZoneVersion(r: {
     added: Number(r.added),
     removed: Number(r.removed),
   };
+}
+
+/**
+ * The account a listing covers: an administrator's choice (undefined = every account); for
+ * anyone else their own account — asking for another is NOT_FOUND (its existence is not
+ * revealed) — or null when the token belongs to no account (nothing to list).
+ */
+function listedAccount(p: Principal, requested: string | undefined): string | undefined | null {
+  if (p.scope.admin) return requested;
+  if (requested !== undefined && requested !== p.accountId)
+    throw new ControlError('CTL_ERR_NOT_FOUND', `account ${requested} not found`, 'accountId');
+  return p.accountId;
 }
