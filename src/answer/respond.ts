@@ -79,6 +79,8 @@ export interface ResponderOptions {
 const HEADER_LENGTH = 12;
 /** RFC 1035 §4.2.2: a TCP message is at most 65535 octets. */
 const TCP_MAX = 65535;
+/** RFC 768 over IPv4 (RFC 791): one datagram carries at most 65535 − 20 − 8 octets of payload. */
+const UDP_MAX = 65507;
 /** Flags a response copies from the query: RD (RFC 1035 §4.1.1) and CD (RFC 4035 §3: a security-aware server MUST copy it). */
 const COPIED_FLAGS = Flag.RD | Flag.CD;
 
@@ -305,7 +307,8 @@ export class Responder {
   #sizeLimit(edns: Edns | undefined, ctx: QueryContext): number {
     if (ctx.transport === 'tcp') return TCP_MAX;
     if (edns === undefined) return CLASSIC_UDP_SIZE;
-    return Math.min(this.#ednsSize, Math.max(CLASSIC_UDP_SIZE, edns.udpSize));
+    // A larger response could not be sent at all (udp.ts drops it): truncate it instead.
+    return Math.min(UDP_MAX, this.#ednsSize, Math.max(CLASSIC_UDP_SIZE, edns.udpSize));
   }
 }
 

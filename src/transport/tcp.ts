@@ -104,6 +104,12 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     let frame: Buffer | null = null;
     let filled = 0;
     let closing = false;
+    // Back-pressure: set while our writes are blocked on a client that does not read; the
+    // unparsed rest of the read that blocked them waits in `pending` until 'drain'.
+    let blocked = false;
+    let pending: Buffer | null = null;
+    /** The client half-closed: close once `pending` is answered. */
+    let peerEnded = false;
 
     socket.setTimeout(idleTimeoutMs);
     socket.on('timeout', () => {
@@ -119,13 +125,27 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     });
     // Resets and the like: 'close' follows and does the accounting.
     socket.on('error', () => {});
-    socket.on('drain', () => socket.resume());
-    socket.on('end', () => {
-      // The client half-closed: everything it sent has been answered (data events come
-      // first), so finish writing and close; an incomplete trailing frame is dropped.
+    const finish = () => {
       frame = null;
       closing = true;
       socket.end();
+    };
+    socket.on('drain', () => {
+      blocked = false;
+      if (closing) return;
+      const rest = pending;
+      pending = null;
+      if (rest !== null) consume(rest);
+      if (blocked || closing) return;
+      if (peerEnded) finish();
+      else socket.resume();
+    });
+    socket.on('end', () => {
+      // The client half-closed: finish writing and close once every complete frame it sent
+      // is answered ('end' comes even while paused, so frames held back by back-pressure are
+      // answered first, on 'drain'); an incomplete trailing frame is dropped.
+      peerEnded = true;
+      if (pending === null) finish();
     });
 
     /** Answers one complete frame; false when the connection must stop. */
@@ -150,8 +170,13 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
       const out = Buffer.allocUnsafe(reply.length + 2);
       out.writeUInt16BE(reply.length, 0);
       out.set(reply, 2);
-      // Back-pressure: a client that does not read its answers stops being read from.
-      if (!socket.write(out)) socket.pause();
+      // Back-pressure: a client that does not read its answers stops being read from, and
+      // the frames already read wait too (one read can hold thousands of small queries,
+      // each answered with up to 64 KiB: answering them all would queue gigabytes).
+      if (!socket.write(out)) {
+        blocked = true;
+        socket.pause();
+      }
       return true;
     };
 
@@ -164,6 +189,16 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
 
     socket.on('data', (chunk: Buffer) => {
       if (closing) return;
+      // A paused stream emits no data, but should some slip through, it waits its turn.
+      if (blocked || pending !== null) {
+        pending = pending === null ? chunk : Buffer.concat([pending, chunk]);
+        return;
+      }
+      consume(chunk);
+    });
+
+    /** Parses and answers the frames of `chunk` until it ends or our writes are blocked. */
+    function consume(chunk: Buffer): void {
       const n = chunk.length;
       let off = 0;
       // Responses to the frames of one read go out in one write where possible.
@@ -179,6 +214,10 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
             const done = frame;
             frame = null;
             if (!answer(done)) return;
+            if (blocked) {
+              if (off < n) pending = chunk.subarray(off);
+              return;
+            }
             continue;
           }
           let len: number;
@@ -201,6 +240,10 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
             const q = chunk.subarray(off, off + len);
             off += len;
             if (!answer(q)) return;
+            if (blocked) {
+              if (off < n) pending = chunk.subarray(off);
+              return;
+            }
           } else {
             // Copy into a buffer of the frame's size so a frame trickling in octet by octet
             // costs linear, not quadratic, copying.
@@ -211,7 +254,7 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
       } finally {
         socket.uncork();
       }
-    });
+    }
   }
 
   return new Promise((resolve, reject) => {
