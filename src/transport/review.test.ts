@@ -192,3 +192,31 @@ describe('TCP back-pressure', () => {
     });
   });
 });
+
+describe('slow senders', () => {
+  test('a frame trickled in one octet at a time is cut off at the idle timeout, not kept forever', async () => {
+    const l = await createTcpListener({
+      address: parseListenAddress('127.0.0.1:0'),
+      handler: (q) => q,
+      idleTimeoutMs: 400,
+    });
+    try {
+      const s = await open(l);
+      const closed = once(s, 'close');
+      s.on('error', () => {});
+      // A 30-octet frame, one octet every 100 ms: each octet restarts the idle timer, so
+      // only the frame deadline can end this before the frame completes (3.2 s).
+      const bytes = frame(query(7, 18));
+      let i = 0;
+      const trickle = setInterval(() => {
+        if (i < bytes.length && !s.destroyed) s.write(bytes.subarray(i, ++i));
+      }, 100);
+      await closed;
+      clearInterval(trickle);
+      assert.ok(i < bytes.length, `the connection lasted until the frame was complete (${i} octets)`);
+      assert.equal(l.stats.idleClosed, 1);
+    } finally {
+      await l.close(100);
+    }
+  });
+});

@@ -110,6 +110,16 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     let pending: Buffer | null = null;
     /** The client half-closed: close once `pending` is answered. */
     let peerEnded = false;
+    // A frame once started must be complete within the idle timeout. The idle timer restarts
+    // on every octet, so without this deadline a client trickling one octet every few seconds
+    // (slowloris) would hold its connection, and a slot of the connection limits, forever.
+    let frameTimer: NodeJS.Timeout | null = null;
+    let answeredCount = 0;
+    const clearFrameTimer = () => {
+      if (frameTimer !== null) clearTimeout(frameTimer);
+      frameTimer = null;
+    };
+    socket.once('close', clearFrameTimer);
 
     socket.setTimeout(idleTimeoutMs);
     socket.on('timeout', () => {
@@ -150,6 +160,7 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
 
     /** Answers one complete frame; false when the connection must stop. */
     const answer = (query: Uint8Array): boolean => {
+      answeredCount++;
       let reply: Uint8Array | null;
       try {
         reply = handler(query, ctx);
@@ -201,6 +212,7 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     function consume(chunk: Buffer): void {
       const n = chunk.length;
       let off = 0;
+      const answeredBefore = answeredCount;
       // Responses to the frames of one read go out in one write where possible.
       socket.cork();
       try {
@@ -253,6 +265,19 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
         }
       } finally {
         socket.uncork();
+        // (Re)arm the deadline for a frame begun in this read; a finished frame disarms it.
+        const partial = frame !== null || lengthHigh >= 0;
+        if (!partial || answeredCount !== answeredBefore) clearFrameTimer();
+        if (partial && frameTimer === null && !closing) {
+          frameTimer = setTimeout(() => {
+            frameTimer = null;
+            if (closing) return;
+            stats.idleClosed++;
+            closing = true;
+            frame = null;
+            socket.end();
+          }, idleTimeoutMs);
+        }
       }
     }
   }
