@@ -20,6 +20,7 @@ import { countZoneChanges } from '../telemetry/zone-changes.js';
 import { WorkerPool } from '../transport/cluster.js';
 import { formatListenAddress, type ListenAddress } from '../transport/listen-address.js';
 import { createLogger, describeError, type Logger } from './log.js';
+import { ZoneBroadcaster } from './start-broadcast.js';
 import {
   API_KEY_ENV,
   encodeDnsWorkerConfig,
@@ -159,10 +160,16 @@ export async function runStart(
   const synced = new Set<number>();
   const ready = new Set<number>();
   let pool: WorkerPool | undefined;
-  const broadcast = (msg: ZonesMessage) => {
-    if (!pool) return;
-    for (const slot of synced) if (!pool.send(slot, msg)) synced.delete(slot);
-  };
+  // Big updates reach one worker at a time, so the others keep answering while it parses.
+  const broadcaster = new ZoneBroadcaster({
+    slots: () => synced,
+    send: (slot, msg) => {
+      if (pool?.send(slot, msg)) return true;
+      synced.delete(slot);
+      return false;
+    },
+  });
+  const broadcast = (msg: ZonesMessage) => broadcaster.broadcast(msg);
 
   let feed: ZoneFeed | undefined;
   let api: ApiServer | undefined;
@@ -254,6 +261,7 @@ export async function runStart(
           break;
         case 'switchboard:applied':
           for (const e of msg.errors) log.error(`DNS worker ${slot}: ${e}`);
+          broadcaster.applied(slot, msg.seq);
           break;
         case 'switchboard:metrics':
           metrics.dns.update(slot, msg.incarnation, msg);
@@ -276,6 +284,7 @@ export async function runStart(
       },
       onExit: (slot, code, signal, restartInMs) => {
         synced.delete(slot);
+        broadcaster.gone(slot);
         ready.delete(slot);
         // Its last report's counters move into the slot's base: totals never go backwards.
         metrics.dns.workerExited(slot);
