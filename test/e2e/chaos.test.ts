@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { exampleZones } from '../helpers/paths.js';
 import { skipUnlessCommands } from '../helpers/peers.js';
-import { makeDataDir, type Platform, removeDataDir, startPlatform } from './start-support.js';
+import { makeDataDir, type Platform, removeDataDir, startPlatform } from '../helpers/platform.js';
 import { type DigResult, dig, freePort, kdig, type ServeProcess, startServe } from './support.js';
 
 const skip = skipUnlessCommands('dig', 'kdig');

@@ -16,7 +16,7 @@ import {
   runCli,
   startPlatform,
   waitForEveryWorker,
-} from './start-support.js';
+} from '../helpers/platform.js';
 
 describe('switchboard zone|record|token (CLI client)', () => {
   const key = `sb_${randomBytes(32).toString('base64url')}`;

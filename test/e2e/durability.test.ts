@@ -15,7 +15,7 @@ import {
   type Platform,
   removeDataDir,
   startPlatform,
-} from './start-support.js';
+} from '../helpers/platform.js';
 
 const ZONES = ['d0.test.', 'd1.test.', 'd2.test.', 'd3.test.'];
 const ROUNDS = 3;

@@ -11,8 +11,8 @@ import { createSocket } from 'node:dgram';
 import { after, describe, test } from 'node:test';
 import { buildQuery, queryTcp, queryUdp, readHeader } from '../helpers/dns-client.js';
 import { listChildren } from '../helpers/peers.js';
+import { callApi, makeDataDir, type Platform, removeDataDir, startPlatform } from '../helpers/platform.js';
 import { type Exposition, parseExposition, sampleValue } from '../helpers/prometheus.js';
-import { callApi, makeDataDir, type Platform, removeDataDir, startPlatform } from './start-support.js';
 
 const A = 1;
 const TXT = 16;

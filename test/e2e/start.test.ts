@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
-import { postgresSkipReason, startPostgres } from '../helpers/postgres.js';
 import {
   callApi,
   makeDataDir,
@@ -15,7 +14,8 @@ import {
   removeDataDir,
   startPlatform,
   waitForEveryWorker,
-} from './start-support.js';
+} from '../helpers/platform.js';
+import { postgresSkipReason, startPostgres } from '../helpers/postgres.js';
 
 const A = 1;
 const RCODE_NOERROR = 0;

@@ -5,12 +5,14 @@
  * ports with its own data folder. Every child is stopped by PID; nothing listens beyond loopback.
  * @module
  */
+
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { assertLoopback } from './dns-client.js';
-import { findCommand, findFreePort, listDescendants, switchboardBin, waitForAnswer } from './peers.js';
+import { findCommand, findFreePort, listDescendants } from './peers.js';
+import { startPlatform } from './platform.js';
 
 /** A skip reason when lego, pebble or openssl is missing, else false. */
 export function skipUnlessAcmeTools(): false | string {
@@ -305,13 +307,19 @@ export function runLego(r: LegoRun): Promise<{ code: number | null; output: stri
   );
 }
 
-/** A running `switchboard start`. */
-export interface SwitchboardServer extends Child {
+/** A running `switchboard start`, as the ACME test and the control-plane benchmark use it. */
+export interface SwitchboardServer {
+  readonly pid: number;
   readonly dnsHost: string;
   readonly dnsPort: number;
   /** `http://127.0.0.1:PORT`. */
   readonly apiUrl: string;
   readonly apiKey: string;
+  /** What it printed so far (stdout, then the tail of stderr). */
+  output(): string;
+  /** True once the primary exited. */
+  exited(): boolean;
+  stop(): Promise<void>;
 }
 
 /** Options of `startSwitchboardServer`. */
@@ -326,63 +334,34 @@ export interface StartServerOptions {
   workers?: number;
   /** Pin the server's processes to these CPUs with taskset (benchmarks), e.g. '1'. */
   cpus?: string;
-  /** How long to wait for the API and the DNS listener. Default 60 s. */
+  /** How long to wait until it serves. Default 60 s. */
   readyTimeoutMs?: number;
 }
 
-/**
- * Starts `switchboard start` on free loopback ports and resolves once the HTTP API answers
- * and the DNS listener responds (any RCODE).
- */
+/** Starts `switchboard start` on free loopback ports (`startPlatform`) and waits until it serves. */
 export async function startSwitchboardServer(opts: StartServerOptions): Promise<SwitchboardServer> {
-  const host = '127.0.0.1';
-  const dnsPort = await findFreePort(host);
-  let httpPort = await findFreePort(host);
-  while (httpPort === dnsPort) httpPort = await findFreePort(host);
-  const argv = [
-    process.execPath,
-    switchboardBin(),
-    'start',
-    '--data',
-    opts.dataDir,
-    '--dns',
-    `${host}:${dnsPort}`,
-    '--http',
-    `${host}:${httpPort}`,
-    '--workers',
-    String(opts.workers ?? 1),
-  ];
-  if (opts.database) argv.push('--database', opts.database);
-  const full = opts.cpus ? [findCommand('taskset') ?? 'taskset', '-c', opts.cpus, ...argv] : argv;
-  const child = spawnChild(full, { SWITCHBOARD_API_KEY: opts.apiKey });
-  const apiUrl = `http://${host}:${httpPort}`;
-  const timeoutMs = opts.readyTimeoutMs ?? 60000;
-  const deadline = Date.now() + timeoutMs;
-  try {
-    for (;;) {
-      if (child.exited()) throw new Error('exited before its API answered');
-      try {
-        const r = await fetch(`${apiUrl}/api`, { headers: { 'X-API-Key': opts.apiKey } });
-        await r.arrayBuffer();
-        break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`API at ${apiUrl} did not answer within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await waitForAnswer(
-      host,
-      dnsPort,
-      'example.com.',
-      Math.max(1000, deadline - Date.now()),
-      () => !child.exited(),
-    );
-  } catch (e) {
-    await child.stop();
-    throw new Error(
-      `switchboard start did not come up: ${(e as Error).message}\n${full.join(' ')}\n${child.output()}`,
-    );
-  }
-  return { ...child, dnsHost: host, dnsPort, apiUrl, apiKey: opts.apiKey };
+  const p = await startPlatform({
+    dataDir: opts.dataDir,
+    database: opts.database,
+    apiKey: opts.apiKey,
+    workers: opts.workers ?? 1,
+    cpus: opts.cpus,
+    timeoutMs: opts.readyTimeoutMs,
+  });
+  let gone = false;
+  void p.exited.then(() => {
+    gone = true;
+  });
+  return {
+    pid: p.pid,
+    dnsHost: '127.0.0.1',
+    dnsPort: p.dnsPort,
+    apiUrl: p.api,
+    apiKey: opts.apiKey,
+    output: () => `${p.stdout()}${p.stderr()}`,
+    exited: () => gone,
+    stop: async () => {
+      await p.stop();
+    },
+  };
 }

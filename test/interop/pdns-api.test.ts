@@ -19,10 +19,10 @@ import { after, before, describe, test } from 'node:test';
 import { typeFromString, typeToString } from '../../src/wire/constants.js';
 import { decodeMessage } from '../../src/wire/decode.js';
 import { rdataToText } from '../../src/wire/rdata.js';
-import { type Platform, removeDataDir, startPlatform } from '../e2e/start-support.js';
 import { buildQuery, queryUdp } from '../helpers/dns-client.js';
 import { type PdnsServer, skipUnlessPdns, startPdns } from '../helpers/pdns.js';
 import { switchboardBin } from '../helpers/peers.js';
+import { type Platform, removeDataDir, startPlatform } from '../helpers/platform.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are compared generically
 type Json = any;

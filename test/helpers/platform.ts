@@ -1,5 +1,5 @@
 /**
- * Helpers of the `switchboard start` end-to-end tests: run the platform as a child process on
+ * Helpers of every test and benchmark that runs `switchboard start`: run the platform as a child process on
  * free loopback ports, wait for its started block, call its API, query its DNS workers (with
  * NSID `w{worker}` so a test can tell which worker answered), kill it hard.
  * @module
@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeMessage } from '../../src/wire/decode.js';
 import { rdataToText } from '../../src/wire/rdata.js';
-import { buildQuery, queryUdp } from '../helpers/dns-client.js';
-import { findFreePort, listDescendants, switchboardBin } from '../helpers/peers.js';
+import { buildQuery, queryUdp } from './dns-client.js';
+import { findCommand, findFreePort, listDescendants, switchboardBin } from './peers.js';
 
 /** A running `switchboard start`. */
 export interface Platform {
@@ -45,6 +45,8 @@ export interface PlatformOptions {
   dnsPort?: number;
   extraArgs?: string[];
   timeoutMs?: number;
+  /** Pin the platform's processes to these CPUs with taskset (benchmarks), e.g. '1'. */
+  cpus?: string;
 }
 
 const STARTED = /^switchboard: started, pid \d+$/m;
@@ -85,7 +87,13 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
   const env = { ...process.env };
   delete env.SWITCHBOARD_API_KEY;
   if (opts.apiKey !== undefined) env.SWITCHBOARD_API_KEY = opts.apiKey;
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  // taskset execs node in place: the pid stays the platform's primary.
+  const child = opts.cpus
+    ? spawn(findCommand('taskset') ?? 'taskset', ['-c', opts.cpus, process.execPath, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env,
+      })
+    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   let err = '';
   const listeners = new Set<() => void>();
