@@ -161,14 +161,17 @@ export async function runStart(
   const ready = new Set<number>();
   let pool: WorkerPool | undefined;
   // Big updates reach one worker at a time, so the others keep answering while it parses.
-  const broadcaster = new ZoneBroadcaster({
-    slots: () => synced,
-    send: (slot, msg) => {
-      if (pool?.send(slot, msg)) return true;
-      synced.delete(slot);
-      return false;
+  const broadcaster = new ZoneBroadcaster(
+    {
+      slots: () => synced,
+      send: (slot, msg) => {
+        if (pool?.send(slot, msg)) return true;
+        synced.delete(slot);
+        return false;
+      },
     },
-  });
+    { staggerChars: staggerCharsFrom(env) },
+  );
   const broadcast = (msg: ZonesMessage) => broadcaster.broadcast(msg);
 
   let feed: ZoneFeed | undefined;
@@ -319,4 +322,16 @@ export async function runStart(
     }
     pool.start();
   });
+}
+
+/**
+ * SWITCHBOARD_STAGGER_CHARS: zone text size from which an update goes to one worker at a time
+ * (default 1 MiB; `0` staggers every update, `never` none — for measuring the difference).
+ */
+function staggerCharsFrom(env: NodeJS.ProcessEnv): number | undefined {
+  const v = env.SWITCHBOARD_STAGGER_CHARS;
+  if (v === undefined || v === '') return undefined;
+  if (v === 'never') return Number.POSITIVE_INFINITY;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
 }
