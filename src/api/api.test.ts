@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { backends, openTestApi, type TestApi } from './harness.test.js';
+import { backends, openTestApi, type TestApi } from '../../test/helpers/api-harness.js';
 
 const soa = 'ns1.example.com. hostmaster.example.com. 100 10800 3600 604800 3600';
 /** Out-of-zone nameservers: they need no glue. */

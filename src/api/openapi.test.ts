@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { openTestApi, type TestApi } from './harness.test.js';
+import { openTestApi, type TestApi } from '../../test/helpers/api-harness.js';
 
 /** Every route of the native API (method, OpenAPI path). */
 const nativeRoutes: [string, string][] = [

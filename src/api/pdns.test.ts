@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { backends, openTestApi, type Tenant, type TestApi } from './harness.test.js';
+import { backends, openTestApi, type Tenant, type TestApi } from '../../test/helpers/api-harness.js';
 import { zoneIdOfName, zoneNameOfId } from './names.js';
 import { changesOfPdnsRRsets } from './pdns.js';
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { seededRandom } from '../../test/helpers/prng.js';
+import { roundTrips, tokens } from '../../test/helpers/rdata-fixtures.js';
 import { RRType, typeFromString } from './constants.js';
 import { WireFormatError } from './errors.js';
 import { Name } from './name.js';
 import { rdataFromText, rdataToText, readRdata } from './rdata.js';
-import { roundTrips, tokens } from './rdata-fixtures.test.js';
 
 const types: number[] = [...new Set<number>(Object.values(RRType)), 65280, 0];
 

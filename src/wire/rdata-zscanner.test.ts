@@ -8,10 +8,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { sharedFile } from '../../test/helpers/paths.js';
+import { tokens } from '../../test/helpers/rdata-fixtures.js';
 import { typeFromString } from './constants.js';
 import { Name } from './name.js';
 import { rdataFromText, rdataToText } from './rdata.js';
-import { tokens } from './rdata-fixtures.test.js';
 
 /** file:line → why we differ from Knot. */
 const deviations: Record<string, string> = {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { sharedFile } from '../../test/helpers/paths.js';
+import { roundTrips, tokens } from '../../test/helpers/rdata-fixtures.js';
 import { RRType, typeFromString } from './constants.js';
 import { WireFormatError } from './errors.js';
 import { Name } from './name.js';
@@ -14,7 +15,6 @@ import {
   readSoa,
   type TextToken,
 } from './rdata.js';
-import { roundTrips, tokens } from './rdata-fixtures.test.js';
 
 const origin = Name.parse('example.');
 

@@ -7,10 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { postgresSkipReason, startPostgres } from '../../test/helpers/postgres.js';
-import { openControlPlane } from '../control/index.js';
-import type { ControlPlane } from '../control/types.js';
-import { buildApi } from './index.js';
+import { buildApi } from '../../src/api/index.js';
+import { openControlPlane } from '../../src/control/index.js';
+import type { ControlPlane } from '../../src/control/types.js';
+import { postgresSkipReason, startPostgres } from './postgres.js';
 
 /** A response as the tests look at it. */
 export interface Res {
