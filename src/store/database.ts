@@ -32,18 +32,31 @@ export const SQLITE_FILE = 'switchboard.db';
 export class Store {
   readonly db: Kysely<Database>;
   readonly dialect: StoreDialect;
-  /** Queries outside any transaction. */
+  /**
+   * Queries outside any transaction: reads only. SQLite: on a second, read-only connection,
+   * so that reads never queue behind a write transaction holding the writer connection (WAL
+   * readers see the last commit and take no lock a writer waits for).
+   */
   readonly repo: Repo;
+  /** SQLite: the read-only connection (undefined with PostgreSQL, whose pool serves both). */
+  readonly #reader: Kysely<Database> | undefined;
   /** The SQLite file, or undefined with PostgreSQL. */
   readonly file: string | undefined;
   readonly #url: string | undefined;
   readonly #feeds = new Set<ChangeFeed>();
   #closed = false;
 
-  private constructor(db: Kysely<Database>, dialect: StoreDialect, file?: string, url?: string) {
+  private constructor(
+    db: Kysely<Database>,
+    dialect: StoreDialect,
+    file?: string,
+    url?: string,
+    reader?: Kysely<Database>,
+  ) {
     this.db = db;
     this.dialect = dialect;
-    this.repo = new Repo(db, dialect);
+    this.#reader = reader;
+    this.repo = new Repo(reader ?? db, dialect);
     this.file = file;
     this.#url = url;
   }
@@ -86,7 +99,19 @@ export class Store {
       await db.destroy();
       throw err;
     }
-    return new Store(db, 'sqlite', file);
+    let reader: Kysely<Database>;
+    try {
+      const r = new BetterSqlite3(file, { readonly: true });
+      // A WAL reader waits only while another connection recovers the WAL index (rare, short).
+      r.pragma('busy_timeout = 1000');
+      reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: r }) });
+    } catch (err) {
+      await db.destroy();
+      throw new StoreError('STORE_ERR_OPEN', `cannot open ${file}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    return new Store(db, 'sqlite', file, undefined, reader);
   }
 
   static async #openPostgres(url: string, poolSize: number): Promise<Store> {
@@ -132,11 +157,16 @@ export class Store {
 
   /**
    * Runs read-only `fn` on one consistent snapshot (PostgreSQL: REPEATABLE READ, so every
-   * query sees the same committed state; SQLite: one transaction on its single connection).
+   * query sees the same committed state; SQLite: one transaction on the read-only connection).
    */
   async read<T>(fn: (repo: Repo) => Promise<T>): Promise<T> {
     if (this.#closed) throw new StoreError('STORE_ERR_CLOSED', 'the store is closed');
-    if (this.dialect !== 'postgres') return this.transaction(fn);
+    if (this.#reader) {
+      const reader = this.#reader;
+      // One read transaction on the reader connection: a consistent snapshot, and no wait for
+      // a write transaction in progress.
+      return reader.transaction().execute((tx) => fn(new Repo(tx, this.dialect)));
+    }
     return this.db
       .transaction()
       .setIsolationLevel('repeatable read')
@@ -171,6 +201,7 @@ export class Store {
     this.#closed = true;
     for (const f of this.#feeds) await f.close();
     this.#feeds.clear();
+    await this.#reader?.destroy();
     await this.db.destroy();
   }
 }
