@@ -99,7 +99,14 @@ for (const [name, runner] of [
       assert.equal(second.work.recordCount, 3003);
       // An older version is not in the cache: the rows are read.
       await runner
-        .run(change, { zoneId: 'z3', version: 2, rows: async () => (read++, []) })
+        .run(change, {
+          zoneId: 'z3',
+          version: 2,
+          rows: async () => {
+            read++;
+            return [];
+          },
+        })
         .then((r) => runner.discarded(r.ticket))
         .catch(() => {});
       assert.equal(read, 1);
