@@ -20,11 +20,16 @@ const DEFAULTS = {
   maxRecordsPerRRset: 1000,
   defaultMaxZones: 1000,
   defaultMaxRecords: 100000,
+  maxRecordsPerRequest: 200000,
 };
 export const INT32_MAX = 2147483647;
 
 /** The limits in force: the operator's, or the defaults. */
-export type PlaneLimits = EditLimits & { defaultMaxZones: number; defaultMaxRecords: number };
+export type PlaneLimits = EditLimits & {
+  defaultMaxZones: number;
+  defaultMaxRecords: number;
+  maxRecordsPerRequest: number;
+};
 
 export function invalid(message: string, field?: string): ControlError {
   return new ControlError('CTL_ERR_VALIDATION', message, field);
@@ -82,6 +87,7 @@ export class PlaneContext {
       maxRecordsPerRRset: l.maxRecordsPerRRset ?? DEFAULTS.maxRecordsPerRRset,
       defaultMaxZones: l.defaultMaxZones ?? DEFAULTS.defaultMaxZones,
       defaultMaxRecords: l.defaultMaxRecords ?? DEFAULTS.defaultMaxRecords,
+      maxRecordsPerRequest: l.maxRecordsPerRequest ?? DEFAULTS.maxRecordsPerRequest,
     };
   }
 

@@ -341,6 +341,11 @@ export interface ControlPlaneOptions {
   defaults?: { nameservers?: string[]; hostmaster?: string };
   /** Validation limits and default quotas (additive field; every member has a default). */
   limits?: ControlLimits;
+  /**
+   * Where zone changes are parsed and checked: a worker thread (default), or the calling
+   * thread ('inline').
+   */
+  zoneWork?: 'thread' | 'inline';
 }
 
 /** Limits of the control plane (issue 3 §5). */
@@ -353,4 +358,11 @@ export interface ControlLimits {
   defaultMaxZones?: number;
   /** Record quota of a new account when none is given (default 100000). */
   defaultMaxRecords?: number;
+  /**
+   * Most records one request may make (zone file, RRsets, change set), administrators
+   * included; counted before they are made (default 200000).
+   */
+  maxRecordsPerRequest?: number;
+  /** Heap cap of the thread that parses and checks zone changes, MiB (default 1536). */
+  workerHeapMb?: number;
 }

@@ -6,35 +6,28 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Repo, ZoneRow } from '../store/index.js';
-import { RRType } from '../wire/constants.js';
-import { Name } from '../wire/name.js';
+import type { Name } from '../wire/name.js';
 import { printRecords } from '../zone/index.js';
 import { isAccountWide, requireWrite, scopeAllowsZone } from './access.js';
 import { checkIfMatch, DEFAULT_ACCOUNT, invalid, listedAccount, now, type PlaneContext } from './context.js';
 import {
-  applyChanges,
   buildAndCheck,
   checkContentRules,
-  countChangeLines,
   diffContent,
   type Locate,
-  locateInChanges,
-  locateInZonefile,
-  parseZonefile,
-  prepareChanges,
+  type RecordBudget,
   type RRsetChangeRecord,
   settleSerial,
 } from './edit.js';
+import { InlineZoneWork, ThreadZoneWork, type ZoneWorkRunner } from './offload.js';
 import { decodeCursor, isStringCursor, makePage, pageLimit } from './paging.js';
 import {
   contentToRecords,
   countRecords,
-  nameKeyOf,
   parseZoneName,
   type RecordMemo,
   type RRsetState,
   rrsetKey,
-  toOctets,
   toRRsetData,
   type ZoneContent,
 } from './records.js';
@@ -53,21 +46,23 @@ import {
   type ZoneMetadataInput,
 } from './types.js';
 import { DEFAULT_METADATA, diffMetadata, mergeMetadata, metadataOfRow } from './zone-metadata.js';
+import {
+  checkRequestBudget,
+  countLines,
+  ROW_SLICE,
+  type StoredRRset,
+  type ZoneJob,
+  type ZoneWork,
+} from './zone-work.js';
 
-/** TTL of the SOA and NS records made for a zone created without them. */
-const GENERATED_TTL = 3600;
 /** Above this many changed RRsets (and half the zone), rewrite the zone's rows in bulk. */
 const BULK_REWRITE = 64;
-/** Zones of at least this many records keep their parsed content in memory between changes. */
-const CACHE_MIN_RECORDS = 2000;
-/** How many such zones are kept (least recently changed dropped first). */
-const CACHE_ZONES = 4;
+/** A change retried this often when the zone changed while its work was done, then CONFLICT. */
+const MAX_ATTEMPTS = 5;
 
-/** A zone's new content, validated, with what to write. */
+/** A zone's new content, validated, with what to write (rollback, on the calling thread). */
 interface Settled {
   draft: ZoneContent;
-  /** Parsed records of the draft's RRsets (for the zone cache). */
-  memo: RecordMemo;
   diff: RRsetChangeRecord[];
   serial: number;
   recordCount: number;
@@ -75,19 +70,134 @@ interface Settled {
   removed: number;
 }
 
+/** Lets the event loop serve other requests between two slices of a big write. */
+function yieldLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** The zone operations of the control plane. */
 export class Zones {
   readonly #ctx: PlaneContext;
   /**
-   * Large zones' content at a version, with their parsed records: a change to a big zone
-   * then re-parses only the RRsets it touches. Keyed by zone id (a zone created again gets a
-   * new id) and used only when the version still matches the row read under the lock, so a
-   * change made by another replica is never missed.
+   * Where changes are parsed, checked and diffed: a worker thread, off the loop that serves
+   * every tenant. It keeps big zones' content between changes (keyed by zone id and version,
+   * so a change made by another replica is never missed).
    */
-  readonly #cache = new Map<string, { version: number; content: ZoneContent; memo: RecordMemo }>();
+  readonly #runner: ZoneWorkRunner;
+  /** The last change queued for each zone (see #offloaded). */
+  readonly #queues = new Map<string, Promise<void>>();
 
   constructor(ctx: PlaneContext) {
     this.#ctx = ctx;
+    this.#runner =
+      ctx.opts.zoneWork === 'inline'
+        ? new InlineZoneWork()
+        : new ThreadZoneWork({ heapMb: ctx.opts.limits?.workerHeapMb });
+  }
+
+  /** Stops the worker thread. */
+  async close(): Promise<void> {
+    await this.#runner.close();
+  }
+
+  /**
+   * How many records a request on the account may make, before any is made: the account's
+   * record quota less what its other zones hold (administrators are exempt), and never more
+   * than the per-request ceiling. `zoneRecords`: the records of the zone the request replaces.
+   */
+  async #budget(p: Principal, accountId: string | null, zoneRecords: number): Promise<RecordBudget> {
+    const ceiling = this.#ctx.limits.maxRecordsPerRequest;
+    const byCeiling: RecordBudget = {
+      max: ceiling,
+      name: 'the per-request ceiling, maxRecordsPerRequest',
+      code: 'CTL_ERR_VALIDATION',
+    };
+    if (p.scope.admin || accountId === null) return byCeiling;
+    const repo = this.#ctx.store.repo;
+    const account = await repo.getAccount(accountId);
+    if (!account) return byCeiling;
+    const quota = Number(account.max_records);
+    const elsewhere = Math.max(0, (await repo.sumRecords(accountId)) - zoneRecords);
+    const left = Math.max(0, quota - elsewhere);
+    if (left >= ceiling) return byCeiling;
+    return {
+      max: left,
+      name: `the account's record quota of ${quota} less the ${elsewhere} records of its other zones`,
+      code: 'CTL_ERR_QUOTA',
+    };
+  }
+
+  /** Writes rows of a job's JSON slices, yielding to the event loop between slices. */
+  async #insertSlices(repo: Repo, zoneId: string, slices: readonly string[]): Promise<void> {
+    for (const slice of slices) {
+      const rows = (JSON.parse(slice) as StoredRRset[]).map((r) => ({ zone_id: zoneId, ...r }));
+      await repo.insertRRsets(rows);
+      if (slices.length > 1) await yieldLoop();
+    }
+  }
+
+  /** Writes a job's work as the zone's next version: rows, zone row, version row, audit. */
+  async #writeWork(
+    repo: Repo,
+    p: Principal,
+    zone: ZoneRow,
+    work: ZoneWork,
+    kind: 'change' | 'import',
+    comment: string | null,
+  ): Promise<ZoneRow> {
+    if (work.rewrite) await repo.deleteAllRRsets(zone.id);
+    else
+      for (let i = 0; i < work.deletes.length; i++) {
+        const [nameKey, type] = work.deletes[i];
+        await repo.deleteRRset(zone.id, nameKey, type);
+        if (i % ROW_SLICE === ROW_SLICE - 1) await yieldLoop();
+      }
+    await this.#insertSlices(repo, zone.id, work.rows);
+    return this.#finishVersion(repo, p, zone, work, work.changes, kind, comment);
+  }
+
+  /** The zone row, version row, audit row and notification of a new version. */
+  async #finishVersion(
+    repo: Repo,
+    p: Principal,
+    zone: ZoneRow,
+    s: { serial: number; recordCount: number; added: number; removed: number },
+    changes: string,
+    kind: 'change' | 'import' | 'rollback',
+    comment: string | null,
+  ): Promise<ZoneRow> {
+    const version = Number(zone.version) + 1;
+    const at = now();
+    await repo.updateZone(zone.id, {
+      version,
+      serial: s.serial,
+      record_count: s.recordCount,
+      updated_at: at,
+    });
+    await repo.insertVersion({
+      zone_id: zone.id,
+      version,
+      serial: s.serial,
+      from_serial: zone.serial,
+      created_at: at,
+      actor: p.tokenId,
+      actor_name: await this.#ctx.actorName(repo, p),
+      remote: p.remote ?? null,
+      comment,
+      kind,
+      added: s.added,
+      removed: s.removed,
+      changes,
+    });
+    await this.#ctx.audit(repo, p, `zone.${kind}`, zone.name, zone.account_id, {
+      version,
+      serial: s.serial,
+      added: s.added,
+      removed: s.removed,
+      ...(comment !== null ? { comment } : {}),
+    });
+    await this.#ctx.events.notify(repo, { zone: zone.name, version, deleted: false });
+    return { ...zone, version, serial: s.serial, record_count: s.recordCount, updated_at: at };
   }
 
   /** Checks the account's record quota when a change adds records (admins are exempt). */
@@ -112,49 +222,22 @@ export class Zones {
     origin: Name,
     oldSerial: number | undefined,
     locate: Locate,
-    memo: RecordMemo = new Map(),
   ): Settled {
     checkContentRules(draft, origin, locate);
-    buildAndCheck(draft, origin, locate, memo);
+    buildAndCheck(draft, origin, locate, new Map() as RecordMemo);
     const serial = settleSerial(draft, origin, oldSerial);
     const diff = diffContent(current, draft);
-    const { added, removed } = countChangeLines(diff);
-    return { draft, memo, diff, serial, recordCount: countRecords(draft.values()), added, removed };
+    const { added, removed } = countLines(diff);
+    return { draft, diff, serial, recordCount: countRecords(draft.values()), added, removed };
   }
 
-  /** The zone's current content: from the cache when it holds this version, else the rows. */
-  async #currentContent(repo: Repo, zone: ZoneRow): Promise<{ content: ZoneContent; memo: RecordMemo }> {
-    const hit = this.#cache.get(zone.id);
-    // A copy of the memo: a change that fails must not leave its parsed RRsets in the cache.
-    if (hit && hit.version === Number(zone.version)) return { content: hit.content, memo: new Map(hit.memo) };
-    return { content: contentOf(await repo.getRRsets(zone.id)), memo: new Map() };
-  }
-
-  /** Remembers a big zone's content after a committed change (see #cache). */
-  #remember(zoneId: string, version: number, s: Settled): void {
-    this.#cache.delete(zoneId);
-    if (s.recordCount < CACHE_MIN_RECORDS) return;
-    // Keep only the parsed records of RRsets still in the content.
-    const memo: RecordMemo = new Map();
-    for (const r of s.draft.values()) {
-      const rrs = s.memo.get(r);
-      if (rrs) memo.set(r, rrs);
-    }
-    this.#cache.set(zoneId, { version, content: s.draft, memo });
-    while (this.#cache.size > CACHE_ZONES) {
-      const oldest = this.#cache.keys().next().value;
-      if (oldest === undefined) break;
-      this.#cache.delete(oldest);
-    }
-  }
-
-  /** Writes a settled change: RRset rows, zone row, version row. Returns the new version. */
+  /** Writes a settled change (rollback): RRset rows, then the version. */
   async #writeVersion(
     repo: Repo,
     p: Principal,
     zone: ZoneRow,
     s: Settled,
-    kind: 'change' | 'import' | 'rollback',
+    kind: 'rollback',
     comment: string | null,
   ): Promise<ZoneRow> {
     if (s.diff.length > BULK_REWRITE && s.diff.length * 2 > s.draft.size) {
@@ -162,44 +245,11 @@ export class Zones {
       await repo.insertRRsets([...s.draft.values()].map((r) => rrsetRow(zone.id, r)));
     } else {
       for (const c of s.diff) {
-        const key = c.before ?? c.after;
-        if (!key) continue;
         if (c.before) await repo.deleteRRset(zone.id, c.before.nameKey, c.before.type);
         if (c.after) await repo.insertRRsets([rrsetRow(zone.id, c.after)]);
       }
     }
-    const version = Number(zone.version) + 1;
-    const at = now();
-    await repo.updateZone(zone.id, {
-      version,
-      serial: s.serial,
-      record_count: s.recordCount,
-      updated_at: at,
-    });
-    await repo.insertVersion({
-      zone_id: zone.id,
-      version,
-      serial: s.serial,
-      from_serial: zone.serial,
-      created_at: at,
-      actor: p.tokenId,
-      actor_name: await this.#ctx.actorName(repo, p),
-      remote: p.remote ?? null,
-      comment,
-      kind,
-      added: s.added,
-      removed: s.removed,
-      changes: JSON.stringify(s.diff),
-    });
-    await this.#ctx.audit(repo, p, `zone.${kind}`, zone.name, zone.account_id, {
-      version,
-      serial: s.serial,
-      added: s.added,
-      removed: s.removed,
-      ...(comment !== null ? { comment } : {}),
-    });
-    await this.#ctx.events.notify(repo, { zone: zone.name, version, deleted: false });
-    return { ...zone, version, serial: s.serial, record_count: s.recordCount, updated_at: at };
+    return this.#finishVersion(repo, p, zone, s, JSON.stringify(s.diff), kind, comment);
   }
 
   async listZones(p: Principal, input?: { accountId?: string } & PageRequest): Promise<Page<ZoneInfo>> {
@@ -230,77 +280,94 @@ export class Zones {
     const origin = await this.#precheckCreate(p, input);
     const zname = origin.toString();
     const metadata = mergeMetadata(DEFAULT_METADATA, input);
-    const { content, locate } = this.#initialContent(origin, input);
-    const settled = this.#settle(content, new Map(), origin, undefined, locate);
+    const budget = await this.#budget(p, p.scope.admin ? null : p.accountId, 0);
+    // Counted before anything is parsed or sent to the worker.
+    if (Array.isArray(input.rrsets)) checkRequestBudget(input.rrsets, budget, 'rrsets');
+    const { work: settled, ticket } = await this.#runner.run(
+      {
+        kind: 'create',
+        origin: zname,
+        input: { rrsets: input.rrsets, zonefile: input.zonefile, nameservers: input.nameservers },
+        defaults: this.#ctx.opts.defaults,
+        limits: { maxTtl: this.#ctx.limits.maxTtl, maxRecordsPerRRset: this.#ctx.limits.maxRecordsPerRRset },
+        budget,
+      },
+      undefined,
+    );
     const at = now();
     const zoneId = randomUUID();
-
-    const zone = await this.#ctx.write(async (repo) => {
-      const accountId = await this.#zoneAccount(repo, p, input.accountId);
-      const quota = !p.scope.admin;
-      const account = await repo.getAccount(accountId, quota);
-      if (!account)
-        throw new ControlError('CTL_ERR_NOT_FOUND', `account ${accountId} not found`, 'accountId');
-      // Again, under the transaction: another request may have taken the name meanwhile.
-      await this.#checkNameFree(repo, origin, accountId);
-      if (quota) {
-        const zones = await repo.countZones(accountId);
-        if (zones >= Number(account.max_zones))
-          throw new ControlError(
-            'CTL_ERR_QUOTA',
-            `the account's zone quota (${account.max_zones}) is reached`,
-            'name',
-          );
-        const total = (await repo.sumRecords(accountId)) + settled.recordCount;
-        if (total > Number(account.max_records))
-          throw new ControlError(
-            'CTL_ERR_QUOTA',
-            `the account's record quota (${account.max_records}) would be exceeded (${total} records)`,
-            input.zonefile !== undefined ? 'zonefile' : 'rrsets',
-          );
-      }
-      const row: ZoneRow = {
-        id: zoneId,
-        name: zname,
-        account_id: accountId,
-        version: 1,
-        serial: settled.serial,
-        record_count: settled.recordCount,
-        created_at: at,
-        updated_at: at,
-        kind: metadata.kind,
-        soa_edit_api: metadata.soaEditApi,
-        account_label: metadata.accountLabel,
-      };
-      await repo.insertZone(row);
-      await repo.insertRRsets([...settled.draft.values()].map((r) => rrsetRow(zoneId, r)));
-      await repo.insertVersion({
-        zone_id: zoneId,
-        version: 1,
-        serial: settled.serial,
-        from_serial: 0,
-        created_at: at,
-        actor: p.tokenId,
-        actor_name: await this.#ctx.actorName(repo, p),
-        remote: p.remote ?? null,
-        comment: null,
-        kind: 'create',
-        added: settled.added,
-        removed: 0,
-        changes: JSON.stringify(settled.diff),
+    let committed = false;
+    try {
+      const zone = await this.#ctx.write(async (repo) => {
+        const accountId = await this.#zoneAccount(repo, p, input.accountId);
+        const quota = !p.scope.admin;
+        const account = await repo.getAccount(accountId, quota);
+        if (!account)
+          throw new ControlError('CTL_ERR_NOT_FOUND', `account ${accountId} not found`, 'accountId');
+        // Again, under the transaction: another request may have taken the name meanwhile.
+        await this.#checkNameFree(repo, origin, accountId);
+        if (quota) {
+          const zones = await repo.countZones(accountId);
+          if (zones >= Number(account.max_zones))
+            throw new ControlError(
+              'CTL_ERR_QUOTA',
+              `the account's zone quota (${account.max_zones}) is reached`,
+              'name',
+            );
+          const total = (await repo.sumRecords(accountId)) + settled.recordCount;
+          if (total > Number(account.max_records))
+            throw new ControlError(
+              'CTL_ERR_QUOTA',
+              `the account's record quota (${account.max_records}) would be exceeded (${total} records)`,
+              input.zonefile !== undefined ? 'zonefile' : 'rrsets',
+            );
+        }
+        const row: ZoneRow = {
+          id: zoneId,
+          name: zname,
+          account_id: accountId,
+          version: 1,
+          serial: settled.serial,
+          record_count: settled.recordCount,
+          created_at: at,
+          updated_at: at,
+          kind: metadata.kind,
+          soa_edit_api: metadata.soaEditApi,
+          account_label: metadata.accountLabel,
+        };
+        await repo.insertZone(row);
+        await this.#insertSlices(repo, zoneId, settled.rows);
+        await repo.insertVersion({
+          zone_id: zoneId,
+          version: 1,
+          serial: settled.serial,
+          from_serial: 0,
+          created_at: at,
+          actor: p.tokenId,
+          actor_name: await this.#ctx.actorName(repo, p),
+          remote: p.remote ?? null,
+          comment: null,
+          kind: 'create',
+          added: settled.added,
+          removed: 0,
+          changes: settled.changes,
+        });
+        await this.#ctx.audit(repo, p, 'zone.create', zname, accountId, {
+          version: 1,
+          serial: settled.serial,
+          records: settled.recordCount,
+          ...metadata,
+        });
+        await this.#ctx.events.notify(repo, { zone: zname, version: 1, deleted: false });
+        return row;
       });
-      await this.#ctx.audit(repo, p, 'zone.create', zname, accountId, {
-        version: 1,
-        serial: settled.serial,
-        records: settled.recordCount,
-        ...metadata,
-      });
-      await this.#ctx.events.notify(repo, { zone: zname, version: 1, deleted: false });
-      return row;
-    });
-    this.#remember(zoneId, 1, settled);
-    this.#ctx.events.emit({ zone: zname, version: 1, deleted: false });
-    return { ...toZoneInfo(zone), rrsets: sortedRRsets(settled.draft).map(toRRsetData) };
+      committed = true;
+      this.#runner.committed(ticket, zoneId, 1);
+      this.#ctx.events.emit({ zone: zname, version: 1, deleted: false });
+      return { ...toZoneInfo(zone), rrsets: settled.rrsets ?? [] };
+    } finally {
+      if (!committed) this.#runner.discarded(ticket);
+    }
   }
 
   async checkNewZone(p: Principal, input: { name: string; accountId?: string }): Promise<void> {
@@ -388,80 +455,6 @@ export class Zones {
       throw new ControlError('CTL_ERR_CONFLICT', `${origin} contains a zone of another account`, 'name');
   }
 
-  /** The content of a new zone from RRsets or a zone file, with SOA and NS filled in. */
-  #initialContent(
-    origin: Name,
-    input: { rrsets?: RRsetData[]; zonefile?: string; nameservers?: string[] },
-  ): { content: ZoneContent; locate: Locate } {
-    let content: ZoneContent;
-    let locate: Locate;
-    const hasRRsets = Array.isArray(input.rrsets) && input.rrsets.length > 0;
-    if (input.zonefile !== undefined && input.zonefile !== null) {
-      if (hasRRsets) throw invalid('give either rrsets or a zonefile, not both', 'zonefile');
-      const z = parseZonefile(input.zonefile, origin, this.#ctx.limits);
-      content = z.content;
-      locate = locateInZonefile(z);
-    } else {
-      if (input.rrsets !== undefined && !Array.isArray(input.rrsets))
-        throw invalid('rrsets must be a list', 'rrsets');
-      const changes = (input.rrsets ?? []).map((r) => ({ ...(r as object), op: 'replace' }));
-      const prepared = prepareChanges(changes, origin, this.#ctx.limits, 'rrsets');
-      content = new Map();
-      locate = locateInChanges(applyChanges(content, prepared, this.#ctx.limits));
-    }
-    const apex = nameKeyOf(origin);
-    const nsKey = rrsetKey(apex, RRType.NS);
-    let nameservers: string[] = [];
-    if (input.nameservers !== undefined && input.nameservers !== null) {
-      if (!Array.isArray(input.nameservers))
-        throw invalid('nameservers must be a list of names', 'nameservers');
-      nameservers = input.nameservers.map((n, i) => this.#nameserver(n, `nameservers[${i}]`));
-    }
-    if (nameservers.length === 0 && !content.has(nsKey))
-      nameservers = (this.#ctx.opts.defaults?.nameservers ?? []).map((n, i) =>
-        this.#nameserver(n, `defaults.nameservers[${i}]`),
-      );
-    if (nameservers.length > 0) {
-      const old = content.get(nsKey);
-      const records = [...(old?.records ?? [])];
-      for (const ns of nameservers)
-        if (!records.some((r) => r.content === ns)) records.push({ content: ns, disabled: false });
-      content.set(nsKey, {
-        name: origin.toString(),
-        nameKey: apex,
-        type: RRType.NS,
-        ttl: old?.ttl ?? GENERATED_TTL,
-        records,
-      });
-    }
-    if (!content.has(nsKey))
-      throw invalid('a zone needs nameservers: give nameservers or an NS RRset at the apex', 'nameservers');
-    const soaKey = rrsetKey(apex, RRType.SOA);
-    if (!content.has(soaKey)) {
-      const ns = content.get(nsKey)?.records[0]?.content ?? `ns1.${origin}`;
-      const hostmaster = this.#ctx.opts.defaults?.hostmaster
-        ? this.#nameserver(this.#ctx.opts.defaults.hostmaster, 'defaults.hostmaster')
-        : `hostmaster.${origin}`;
-      content.set(soaKey, {
-        name: origin.toString(),
-        nameKey: apex,
-        type: RRType.SOA,
-        ttl: GENERATED_TTL,
-        records: [{ content: `${ns} ${hostmaster} 1 10800 3600 604800 3600`, disabled: false }],
-      });
-    }
-    return { content, locate };
-  }
-
-  #nameserver(v: unknown, field: string): string {
-    if (typeof v !== 'string' || v.length === 0) throw invalid('a nameserver must be a domain name', field);
-    try {
-      return Name.parse(v.endsWith('.') ? toOctets(v) : `${toOctets(v)}.`).toString();
-    } catch (err) {
-      throw invalid(`bad name '${v}': ${(err as Error).message}`, field);
-    }
-  }
-
   async getZone(p: Principal, name: string): Promise<ZoneDetail> {
     this.#ctx.checkOpen();
     const zname = this.#ctx.zoneName(name).toString();
@@ -480,7 +473,7 @@ export class Zones {
       requireWrite(p);
       checkIfMatch(opts, zone);
       await repo.deleteZone(zone.id);
-      this.#cache.delete(zone.id);
+      this.#runner.forget(zone.id);
       await this.#ctx.audit(repo, p, 'zone.delete', zone.name, zone.account_id, {
         version: zone.version,
         serial: zone.serial,
@@ -509,27 +502,128 @@ export class Zones {
   ): Promise<ZoneInfo> {
     this.#ctx.checkOpen();
     const origin = await this.#precheckWrite(p, name);
-    // Syntax needs no current state: checked before taking any lock.
-    const prepared = prepareChanges(changes, origin, this.#ctx.limits, 'rrsets');
-    return this.#change(p, origin, opts, 'change', (current) => {
-      const draft = new Map(current);
-      const touches = applyChanges(draft, prepared, this.#ctx.limits);
-      return { draft, locate: locateInChanges(touches) };
+    if (!Array.isArray(changes)) throw invalid('the changes must be a list', 'rrsets');
+    return this.#offloaded(p, origin, opts, 'change', (zone, budget) => {
+      // Counted before any record is parsed: the whole zone may be replaced, no more.
+      checkRequestBudget(changes, budget, 'rrsets');
+      return {
+        kind: 'change',
+        origin: origin.toString(),
+        serial: zone.serial,
+        changes,
+        limits: this.#editLimits(),
+      };
     });
   }
 
   async importZone(p: Principal, name: string, zonefile: string, opts?: ChangeOptions): Promise<ZoneInfo> {
     this.#ctx.checkOpen();
     const origin = await this.#precheckWrite(p, name);
-    const parsed = parseZonefile(zonefile, origin, this.#ctx.limits);
-    return this.#change(p, origin, opts, 'import', (current) => {
-      const draft: ZoneContent = new Map(parsed.content);
-      const soaKey = rrsetKey(nameKeyOf(origin), RRType.SOA);
-      // A zone file without an SOA keeps the zone's (with the next serial).
-      const soa = current.get(soaKey);
-      if (!draft.has(soaKey) && soa) draft.set(soaKey, soa);
-      return { draft, locate: locateInZonefile(parsed) };
-    });
+    if (typeof zonefile !== 'string') throw invalid('the zone file must be text', 'zonefile');
+    return this.#offloaded(p, origin, opts, 'import', (zone, budget) => ({
+      kind: 'import',
+      origin: origin.toString(),
+      serial: zone.serial,
+      text: zonefile,
+      limits: this.#editLimits(),
+      budget,
+    }));
+  }
+
+  #editLimits(): { maxTtl: number; maxRecordsPerRRset: number } {
+    return { maxTtl: this.#ctx.limits.maxTtl, maxRecordsPerRRset: this.#ctx.limits.maxRecordsPerRRset };
+  }
+
+  /**
+   * A change or an import: the work (parse, validate, build and check, diff) runs in the
+   * worker against the zone as last committed, outside any transaction; then one
+   * transaction locks the zone, makes sure nobody changed it meanwhile (else the work is done
+   * again on the new content), checks the quota and writes the version.
+   */
+  async #offloaded(
+    p: Principal,
+    origin: Name,
+    opts: ChangeOptions | undefined,
+    kind: 'change' | 'import',
+    makeJob: (zone: ZoneRow, budget: RecordBudget) => ZoneJob,
+  ): Promise<ZoneInfo> {
+    const zname = origin.toString();
+    // Changes of one zone from this process go one after another (no wasted work); other
+    // replicas' changes are caught by the version check below.
+    const prev = this.#queues.get(zname) ?? Promise.resolve();
+    const mine = prev.then(() => this.#offloadedNow(p, zname, opts, kind, makeJob));
+    const tail = mine.then(
+      () => {},
+      () => {},
+    );
+    this.#queues.set(zname, tail);
+    try {
+      return await mine;
+    } finally {
+      if (this.#queues.get(zname) === tail) this.#queues.delete(zname);
+    }
+  }
+
+  async #offloadedNow(
+    p: Principal,
+    zname: string,
+    opts: ChangeOptions | undefined,
+    kind: 'change' | 'import',
+    makeJob: (zone: ZoneRow, budget: RecordBudget) => ZoneJob,
+  ): Promise<ZoneInfo> {
+    const comment = typeof opts?.comment === 'string' ? opts.comment : null;
+    const prepare = async (base: ZoneRow) => {
+      requireWrite(p);
+      checkIfMatch(opts, base);
+      const job = makeJob(base, await this.#budget(p, base.account_id, Number(base.record_count)));
+      return this.#runner.run(job, {
+        zoneId: base.id,
+        version: Number(base.version),
+        rows: () => this.#ctx.store.read((repo) => repo.getRRsets(base.id)),
+      });
+    };
+    for (let attempt = 1; ; attempt++) {
+      // The last attempt does the work under the zone's lock: it cannot be overtaken.
+      const underLock = attempt === MAX_ATTEMPTS;
+      let prepared: Awaited<ReturnType<typeof prepare>> | undefined;
+      let base: ZoneRow | undefined;
+      if (!underLock) {
+        base = await this.#ctx.visibleZone(this.#ctx.store.repo, p, zname);
+        prepared = await prepare(base);
+        // Nothing to change (say, removing a record already gone): no new version.
+        if (prepared.work.noop) return toZoneInfo(base);
+      }
+      let committed = false;
+      try {
+        const next = await this.#ctx.write(async (repo) => {
+          // PostgreSQL: the row lock serialises writers of this zone across replicas.
+          const zone = await this.#ctx.visibleZone(repo, p, zname, true);
+          requireWrite(p);
+          checkIfMatch(opts, zone);
+          if (underLock) {
+            prepared = await prepare(zone);
+            if (prepared.work.noop) return zone;
+          } else if (zone.id !== base?.id || Number(zone.version) !== Number(base.version)) return undefined;
+          const work = (prepared as NonNullable<typeof prepared>).work;
+          await this.#checkRecordQuota(
+            repo,
+            p,
+            zone.account_id,
+            work.recordCount - Number(zone.record_count),
+          );
+          return this.#writeWork(repo, p, zone, work, kind, comment);
+        });
+        if (next === undefined) continue;
+        if (prepared?.work.noop) return toZoneInfo(next);
+        committed = true;
+        const version = Number(next.version);
+        if (prepared) this.#runner.committed(prepared.ticket, next.id, version);
+        this.#ctx.events.emit({ zone: zname, version, deleted: false });
+        return toZoneInfo(next);
+      } finally {
+        if (!committed && prepared) this.#runner.discarded(prepared.ticket);
+      }
+    }
   }
 
   async rollback(p: Principal, name: string, version: number, opts?: ChangeOptions): Promise<ZoneInfo> {
@@ -563,7 +657,7 @@ export class Zones {
     p: Principal,
     origin: Name,
     opts: ChangeOptions | undefined,
-    kind: 'change' | 'import' | 'rollback',
+    kind: 'rollback',
     makeDraft: (
       current: ZoneContent,
       repo: Repo,
@@ -577,19 +671,17 @@ export class Zones {
       const zone = await this.#ctx.visibleZone(repo, p, zname, true);
       requireWrite(p);
       checkIfMatch(opts, zone);
-      const { content: current, memo } = await this.#currentContent(repo, zone);
+      const current = contentOf(await repo.getRRsets(zone.id));
       const { draft, locate } = await makeDraft(current, repo, zone);
-      if (kind === 'change' && diffContent(current, draft).length === 0)
-        // Nothing to change (say, removing a record already gone): no new version.
-        return { zone, settled: undefined };
-      const settled = this.#settle(draft, current, origin, zone.serial, locate, memo);
+      const settled = this.#settle(draft, current, origin, zone.serial, locate);
       await this.#checkRecordQuota(repo, p, zone.account_id, settled.recordCount - Number(zone.record_count));
       const next = await this.#writeVersion(repo, p, zone, settled, kind, comment);
       return { zone: next, settled };
     });
     if (result.settled) {
       const version = Number(result.zone.version);
-      this.#remember(result.zone.id, version, result.settled);
+      // The worker's copy of this zone is now behind.
+      this.#runner.forget(result.zone.id);
       this.#ctx.events.emit({ zone: zname, version, deleted: false });
     }
     return toZoneInfo(result.zone);
