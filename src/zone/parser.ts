@@ -771,6 +771,34 @@ function safeRealpath(p: string): string {
   }
 }
 
+/**
+ * With a record budget: the `$GENERATE` line at which the directives' counts alone (each
+ * iteration makes one record, so they are a lower bound of the records) go over it, found by
+ * a scan of the text before any parsing; undefined when they do not.
+ */
+function generateOverBudget(
+  text: string,
+  max: number,
+): { line: number; range: string; total: number } | undefined {
+  if (!Number.isFinite(max)) return undefined;
+  const re = /^\$GENERATE[ \t]+(\S+)/gim;
+  let total = 0;
+  let line = 1;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    let count: number;
+    try {
+      count = countGenerateRange(parseGenerateRange(m[1]));
+    } catch {
+      continue; // the parser reports it
+    }
+    total += count;
+    if (total <= max) continue;
+    for (let i = text.indexOf('\n'); i !== -1 && i < m.index; i = text.indexOf('\n', i + 1)) line++;
+    return { line, range: m[1], total };
+  }
+  return undefined;
+}
+
 function toOrigin(origin: Name | string | undefined): Name | undefined {
   if (origin === undefined || origin instanceof Name) return origin;
   const text = origin.endsWith('.') ? origin : `${origin}.`;
@@ -785,6 +813,25 @@ export function parseZone(text: string, opts: ParseOptions = {}): ParsedZone {
   const origin = toOrigin(opts.origin);
   const p = new ZoneParser(opts, origin);
   const file = opts.file ?? '<text>';
+  const over = generateOverBudget(text, p.maxRecords);
+  if (over) {
+    p.errors.push({
+      code: 'ZONE_ERR_LIMIT',
+      file,
+      line: over.line,
+      message: `$GENERATE ${over.range}: the $GENERATE lines up to here make ${over.total} records: over ${p.maxRecordsName} of ${p.maxRecords} records; nothing parsed`,
+    });
+    return {
+      records: [],
+      lines: [],
+      fileIndex: [],
+      files: [file],
+      origin,
+      class: opts.class ?? 1,
+      errors: p.errors,
+      warnings: [],
+    };
+  }
   p.parseText(
     text,
     file,
