@@ -61,7 +61,9 @@ for (const [name, runner] of [
         (e: unknown) =>
           e instanceof ControlError &&
           e.code === 'CTL_ERR_QUOTA' &&
-          /zonefile line 5: \$GENERATE 0-65535: the \$GENERATE lines up to here make 65536 records: over the test budget/.test(e.message),
+          /zonefile line 5: \$GENERATE 0-65535: the \$GENERATE lines up to here make 65536 records: over the test budget/.test(
+            e.message,
+          ),
       );
     });
 
