@@ -149,3 +149,8 @@ export function toZoneVersion(r: {
     removed: Number(r.removed),
   };
 }
+
+/** The `rrsets.zone_id` of a zone's current content (migration 7; older rows: the zone id). */
+export function contentIdOf(zone: { id: string; content_id?: string | null }): string {
+  return zone.content_id || zone.id;
+}

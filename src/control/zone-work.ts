@@ -104,6 +104,8 @@ export interface ZoneWorkOutcome {
 
 /** Above this many changed RRsets (and half the zone), rewrite the zone's rows in bulk. */
 const BULK_REWRITE = 64;
+/** A change of more RRsets than this writes the whole new content (staged, see zones.ts). */
+const STAGE_MIN = 1000;
 /** TTL of the SOA and NS records made for a zone created without them. */
 const GENERATED_TTL = 3600;
 
@@ -340,7 +342,10 @@ export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: Reco
   const serial = settleSerial(draft, origin, oldSerial);
   diff = diffContent(current, draft);
   const { added, removed } = countLines(diff);
-  const rewrite = job.kind === 'create' || (diff.length > BULK_REWRITE && diff.length * 2 > draft.size);
+  const rewrite =
+    job.kind === 'create' ||
+    diff.length > STAGE_MIN ||
+    (diff.length > BULK_REWRITE && diff.length * 2 > draft.size);
   const deletes: Array<[string, number]> = [];
   let rows: string[];
   if (rewrite) rows = slices(draft.values());

@@ -31,7 +31,7 @@ import {
   toRRsetData,
   type ZoneContent,
 } from './records.js';
-import { contentOf, parseChanges, rrsetRow, sortedRRsets, toZoneInfo } from './rows.js';
+import { contentIdOf, contentOf, parseChanges, rrsetRow, sortedRRsets, toZoneInfo } from './rows.js';
 import {
   type ChangeOptions,
   ControlError,
@@ -57,7 +57,11 @@ import {
 
 /** Above this many changed RRsets (and half the zone), rewrite the zone's rows in bulk. */
 const BULK_REWRITE = 64;
-/** A change retried this often when the zone changed while its work was done, then CONFLICT. */
+/** A staged content not switched to within this time is deleted (a crash mid-way). */
+const STAGE_GRACE_MS = 60 * 60 * 1000;
+/** Owner names per garbage-collecting transaction. */
+const GC_SLICE = 500;
+/** A change retried this often when the zone changed while its work was done; the last attempt works under the lock. */
 const MAX_ATTEMPTS = 5;
 
 /** A zone's new content, validated, with what to write (rollback, on the calling thread). */
@@ -86,6 +90,9 @@ export class Zones {
   readonly #runner: ZoneWorkRunner;
   /** The last change queued for each zone (see #offloaded). */
   readonly #queues = new Map<string, Promise<void>>();
+  #collecting = false;
+  #collectAgain = false;
+  #closing = false;
 
   constructor(ctx: PlaneContext) {
     this.#ctx = ctx;
@@ -93,10 +100,13 @@ export class Zones {
       ctx.opts.zoneWork === 'inline'
         ? new InlineZoneWork()
         : new ThreadZoneWork({ heapMb: ctx.opts.limits?.workerHeapMb });
+    // Rows left by a crash (or a close) mid-way.
+    this.#collect();
   }
 
-  /** Stops the worker thread. */
+  /** Stops the worker thread and the collection of old rows. */
   async close(): Promise<void> {
+    this.#closing = true;
     await this.#runner.close();
   }
 
@@ -136,6 +146,85 @@ export class Zones {
     }
   }
 
+  /**
+   * Writes a whole new content under a new content id, one short transaction per slice, so
+   * other writers get in between: the switch to it is then one short write (see #switchTo).
+   * The id is listed for garbage collection an hour on, so a crash mid-way leaves nothing
+   * behind; `#abandon` makes it due at once.
+   */
+  async #stage(slices: readonly string[]): Promise<string> {
+    const id = randomUUID();
+    await this.#ctx.write((repo) => repo.addGarbage(id, new Date(Date.now() + STAGE_GRACE_MS).toISOString()));
+    try {
+      for (const slice of slices) {
+        const rows = (JSON.parse(slice) as StoredRRset[]).map((r) => ({ zone_id: id, ...r }));
+        await this.#ctx.write((repo) => repo.insertRRsets(rows));
+        await yieldLoop();
+      }
+    } catch (err) {
+      this.#abandon(id);
+      throw err;
+    }
+    return id;
+  }
+
+  /** A staged content that will not be used: its rows go now. */
+  #abandon(id: string): void {
+    this.#ctx
+      .write(async (repo) => {
+        await repo.removeGarbage(id);
+        await repo.addGarbage(id, now());
+      })
+      .then(
+        () => this.#collect(),
+        () => {},
+      );
+  }
+
+  /** In the switching transaction: the zone's content is now `stageId`; its old rows are garbage. */
+  async #switchTo(repo: Repo, zone: ZoneRow, stageId: string): Promise<void> {
+    await repo.updateZone(zone.id, { content_id: stageId });
+    await repo.removeGarbage(stageId);
+    await repo.addGarbage(contentIdOf(zone), now());
+  }
+
+  /**
+   * Deletes the rows of content ids that are due (replaced, deleted, abandoned), a slice
+   * per short transaction; one run at a time, in the background.
+   */
+  #collect(): void {
+    if (this.#collecting) {
+      this.#collectAgain = true;
+      return;
+    }
+    this.#collecting = true;
+    this.#collectLoop()
+      .catch(() => {
+        // Tried again after the next change (and at the next start).
+      })
+      .finally(() => {
+        this.#collecting = false;
+        if (this.#collectAgain && !this.#closing) {
+          this.#collectAgain = false;
+          this.#collect();
+        }
+      });
+  }
+
+  async #collectLoop(): Promise<void> {
+    for (;;) {
+      if (this.#closing) return;
+      const ids = await this.#ctx.store.repo.listGarbage(now(), 16);
+      if (ids.length === 0) return;
+      for (const id of ids) {
+        while (!this.#closing && (await this.#ctx.write((repo) => repo.deleteRRsetsSlice(id, GC_SLICE))) > 0)
+          await yieldLoop();
+        if (this.#closing) return;
+        await this.#ctx.write((repo) => repo.removeGarbage(id));
+      }
+    }
+  }
+
   /** Writes a job's work as the zone's next version: rows, zone row, version row, audit. */
   async #writeWork(
     repo: Repo,
@@ -144,15 +233,20 @@ export class Zones {
     work: ZoneWork,
     kind: 'change' | 'import',
     comment: string | null,
+    stageId: string | undefined,
   ): Promise<ZoneRow> {
-    if (work.rewrite) await repo.deleteAllRRsets(zone.id);
-    else
-      for (let i = 0; i < work.deletes.length; i++) {
-        const [nameKey, type] = work.deletes[i];
-        await repo.deleteRRset(zone.id, nameKey, type);
-        if (i % ROW_SLICE === ROW_SLICE - 1) await yieldLoop();
-      }
-    await this.#insertSlices(repo, zone.id, work.rows);
+    const contentId = contentIdOf(zone);
+    if (stageId !== undefined) await this.#switchTo(repo, zone, stageId);
+    else {
+      if (work.rewrite) await repo.deleteAllRRsets(contentId);
+      else
+        for (let i = 0; i < work.deletes.length; i++) {
+          const [nameKey, type] = work.deletes[i];
+          await repo.deleteRRset(contentId, nameKey, type);
+          if (i % ROW_SLICE === ROW_SLICE - 1) await yieldLoop();
+        }
+      await this.#insertSlices(repo, contentId, work.rows);
+    }
     return this.#finishVersion(repo, p, zone, work, work.changes, kind, comment);
   }
 
@@ -240,13 +334,14 @@ export class Zones {
     kind: 'rollback',
     comment: string | null,
   ): Promise<ZoneRow> {
+    const contentId = contentIdOf(zone);
     if (s.diff.length > BULK_REWRITE && s.diff.length * 2 > s.draft.size) {
-      await repo.deleteAllRRsets(zone.id);
-      await repo.insertRRsets([...s.draft.values()].map((r) => rrsetRow(zone.id, r)));
+      await repo.deleteAllRRsets(contentId);
+      await repo.insertRRsets([...s.draft.values()].map((r) => rrsetRow(contentId, r)));
     } else {
       for (const c of s.diff) {
-        if (c.before) await repo.deleteRRset(zone.id, c.before.nameKey, c.before.type);
-        if (c.after) await repo.insertRRsets([rrsetRow(zone.id, c.after)]);
+        if (c.before) await repo.deleteRRset(contentId, c.before.nameKey, c.before.type);
+        if (c.after) await repo.insertRRsets([rrsetRow(contentId, c.after)]);
       }
     }
     return this.#finishVersion(repo, p, zone, s, JSON.stringify(s.diff), kind, comment);
@@ -294,10 +389,13 @@ export class Zones {
       },
       undefined,
     );
-    const at = now();
     const zoneId = randomUUID();
     let committed = false;
+    let stageId: string | undefined;
     try {
+      stageId = await this.#stage(settled.rows);
+      const contentId = stageId;
+      const at = now();
       const zone = await this.#ctx.write(async (repo) => {
         const accountId = await this.#zoneAccount(repo, p, input.accountId);
         const quota = !p.scope.admin;
@@ -334,9 +432,10 @@ export class Zones {
           kind: metadata.kind,
           soa_edit_api: metadata.soaEditApi,
           account_label: metadata.accountLabel,
+          content_id: contentId,
         };
         await repo.insertZone(row);
-        await this.#insertSlices(repo, zoneId, settled.rows);
+        await repo.removeGarbage(contentId);
         await repo.insertVersion({
           zone_id: zoneId,
           version: 1,
@@ -366,7 +465,10 @@ export class Zones {
       this.#ctx.events.emit({ zone: zname, version: 1, deleted: false });
       return { ...toZoneInfo(zone), rrsets: settled.rrsets ?? [] };
     } finally {
-      if (!committed) this.#runner.discarded(ticket);
+      if (!committed) {
+        this.#runner.discarded(ticket);
+        if (stageId !== undefined) this.#abandon(stageId);
+      }
     }
   }
 
@@ -460,7 +562,7 @@ export class Zones {
     const zname = this.#ctx.zoneName(name).toString();
     return this.#ctx.store.read(async (repo) => {
       const zone = await this.#ctx.visibleZone(repo, p, zname);
-      const content = contentOf(await repo.getRRsets(zone.id));
+      const content = contentOf(await repo.getRRsets(contentIdOf(zone)));
       return { ...toZoneInfo(zone), rrsets: sortedRRsets(content).map(toRRsetData) };
     });
   }
@@ -473,6 +575,8 @@ export class Zones {
       requireWrite(p);
       checkIfMatch(opts, zone);
       await repo.deleteZone(zone.id);
+      // Its rows go in the background, a slice at a time.
+      await repo.addGarbage(contentIdOf(zone), now());
       this.#runner.forget(zone.id);
       await this.#ctx.audit(repo, p, 'zone.delete', zone.name, zone.account_id, {
         version: zone.version,
@@ -484,6 +588,7 @@ export class Zones {
       return e;
     });
     this.#ctx.events.emit(ev);
+    this.#collect();
   }
 
   /** Checks, before the transaction, that `p` may write the zone (cheap early refusal). */
@@ -579,7 +684,7 @@ export class Zones {
       return this.#runner.run(job, {
         zoneId: base.id,
         version: Number(base.version),
-        rows: () => this.#ctx.store.read((repo) => repo.getRRsets(base.id)),
+        rows: () => this.#ctx.store.read((repo) => repo.getRRsets(contentIdOf(base))),
       });
     };
     for (let attempt = 1; ; attempt++) {
@@ -587,6 +692,7 @@ export class Zones {
       const underLock = attempt === MAX_ATTEMPTS;
       let prepared: Awaited<ReturnType<typeof prepare>> | undefined;
       let base: ZoneRow | undefined;
+      let stageId: string | undefined;
       if (!underLock) {
         base = await this.#ctx.visibleZone(this.#ctx.store.repo, p, zname);
         prepared = await prepare(base);
@@ -595,6 +701,8 @@ export class Zones {
       }
       let committed = false;
       try {
+        // A whole new content is written beforehand in short slices, and switched to below.
+        if (prepared?.work.rewrite) stageId = await this.#stage(prepared.work.rows);
         const next = await this.#ctx.write(async (repo) => {
           // PostgreSQL: the row lock serialises writers of this zone across replicas.
           const zone = await this.#ctx.visibleZone(repo, p, zname, true);
@@ -611,7 +719,7 @@ export class Zones {
             zone.account_id,
             work.recordCount - Number(zone.record_count),
           );
-          return this.#writeWork(repo, p, zone, work, kind, comment);
+          return this.#writeWork(repo, p, zone, work, kind, comment, stageId);
         });
         if (next === undefined) continue;
         if (prepared?.work.noop) return toZoneInfo(next);
@@ -619,9 +727,13 @@ export class Zones {
         const version = Number(next.version);
         if (prepared) this.#runner.committed(prepared.ticket, next.id, version);
         this.#ctx.events.emit({ zone: zname, version, deleted: false });
+        if (stageId !== undefined) this.#collect();
         return toZoneInfo(next);
       } finally {
-        if (!committed && prepared) this.#runner.discarded(prepared.ticket);
+        if (!committed) {
+          if (prepared) this.#runner.discarded(prepared.ticket);
+          if (stageId !== undefined) this.#abandon(stageId);
+        }
       }
     }
   }
@@ -671,7 +783,7 @@ export class Zones {
       const zone = await this.#ctx.visibleZone(repo, p, zname, true);
       requireWrite(p);
       checkIfMatch(opts, zone);
-      const current = contentOf(await repo.getRRsets(zone.id));
+      const current = contentOf(await repo.getRRsets(contentIdOf(zone)));
       const { draft, locate } = await makeDraft(current, repo, zone);
       const settled = this.#settle(draft, current, origin, zone.serial, locate);
       await this.#checkRecordQuota(repo, p, zone.account_id, settled.recordCount - Number(zone.record_count));
@@ -722,7 +834,7 @@ export class Zones {
     const origin = this.#ctx.zoneName(name);
     const content = await this.#ctx.store.read(async (repo) => {
       const zone = await this.#ctx.visibleZone(repo, p, origin.toString());
-      return contentOf(await repo.getRRsets(zone.id));
+      return contentOf(await repo.getRRsets(contentIdOf(zone)));
     });
     return printRecords(contentToRecords(content), origin);
   }

@@ -68,10 +68,22 @@ export interface ZonesTable {
   soa_edit_api: DefaultedText;
   /** Free-text account label (PowerDNS `account`), not the owner `account_id` (migration 2). */
   account_label: DefaultedText;
+  /**
+   * The `rrsets.zone_id` of the zone's current content (migration 7; the zone's id until a
+   * big change stages new content under a new id and switches to it in one short write).
+   */
+  content_id: DefaultedText;
+}
+
+/** content_gc: content ids whose rows are to be deleted (replaced, deleted, or a stage that failed). */
+export interface ContentGcTable {
+  content_id: string;
+  since: string;
 }
 
 /** rrsets: the current content of every zone, one row per owner name and type. */
 export interface RRsetsTable {
+  /** The content id (`zones.content_id`), not necessarily the zone's id (migration 7). */
   zone_id: string;
   /** Case-folded owner name (the identity of the RRset with `type`). */
   name_key: string;
@@ -131,4 +143,5 @@ export interface Database {
   rrsets: RRsetsTable;
   zone_versions: ZoneVersionsTable;
   audit_log: AuditLogTable;
+  content_gc: ContentGcTable;
 }
