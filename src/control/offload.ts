@@ -265,3 +265,54 @@ export class ThreadZoneWork implements ZoneWorkRunner {
     if (w) await w.terminate();
   }
 }
+
+/**
+ * Small jobs on the calling thread, big ones in the worker thread: a one-record change of a
+ * small zone (a millisecond of work) must not queue behind another tenant's 100,000-record
+ * import in the worker.
+ */
+export class SplitZoneWork implements ZoneWorkRunner {
+  readonly #small: ZoneWorkRunner;
+  readonly #big: ZoneWorkRunner;
+  readonly #tickets = new Map<number, { runner: ZoneWorkRunner; ticket: number }>();
+  #next = 1;
+
+  constructor(small: ZoneWorkRunner, big: ZoneWorkRunner) {
+    this.#small = small;
+    this.#big = big;
+  }
+
+  run(job: ZoneJob, base: JobBase | undefined): Promise<JobResult>;
+  run(job: ZoneJob, base: JobBase | undefined, small?: boolean): Promise<JobResult>;
+  async run(job: ZoneJob, base: JobBase | undefined, small = false): Promise<JobResult> {
+    const runner = small ? this.#small : this.#big;
+    const r = await runner.run(job, base);
+    const ticket = this.#next++;
+    this.#tickets.set(ticket, { runner, ticket: r.ticket });
+    return { work: r.work, ticket };
+  }
+
+  committed(ticket: number, zoneId: string, version: number): void {
+    const t = this.#tickets.get(ticket);
+    this.#tickets.delete(ticket);
+    // The other runner's copy of the zone, if any, is now behind.
+    (t?.runner === this.#small ? this.#big : this.#small).forget(zoneId);
+    if (t) t.runner.committed(t.ticket, zoneId, version);
+  }
+
+  discarded(ticket: number): void {
+    const t = this.#tickets.get(ticket);
+    this.#tickets.delete(ticket);
+    if (t) t.runner.discarded(t.ticket);
+  }
+
+  forget(zoneId: string): void {
+    this.#small.forget(zoneId);
+    this.#big.forget(zoneId);
+  }
+
+  async close(): Promise<void> {
+    await this.#small.close();
+    await this.#big.close();
+  }
+}

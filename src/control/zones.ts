@@ -19,7 +19,7 @@ import {
   type RRsetChangeRecord,
   settleSerial,
 } from './edit.js';
-import { InlineZoneWork, ThreadZoneWork, type ZoneWorkRunner } from './offload.js';
+import { InlineZoneWork, SplitZoneWork, ThreadZoneWork } from './offload.js';
 import { decodeCursor, isStringCursor, makePage, pageLimit } from './paging.js';
 import {
   contentToRecords,
@@ -49,6 +49,7 @@ import { DEFAULT_METADATA, diffMetadata, mergeMetadata, metadataOfRow } from './
 import {
   checkRequestBudget,
   countLines,
+  countRequestRecords,
   ROW_SLICE,
   type StoredRRset,
   type ZoneJob,
@@ -74,6 +75,30 @@ interface Settled {
   removed: number;
 }
 
+/** Zones and requests up to this many records are worked on the calling thread (~1 ms). */
+const SMALL_RECORDS = 500;
+/** Zone files up to this many characters likewise. */
+const SMALL_TEXT = 32 * 1024;
+
+/** Work small enough for the calling thread: it never queues behind a big job in the worker. */
+function isSmallJob(job: ZoneJob, zoneRecords: number): boolean {
+  if (zoneRecords > SMALL_RECORDS) return false;
+  switch (job.kind) {
+    case 'change':
+      return (
+        (Array.isArray(job.changes) ? job.changes.length : 0) + countRequestRecords(job.changes) <=
+        SMALL_RECORDS
+      );
+    case 'import':
+      return job.text.length <= SMALL_TEXT;
+    case 'create':
+      return (
+        countRequestRecords(job.input.rrsets) <= SMALL_RECORDS &&
+        (typeof job.input.zonefile !== 'string' || job.input.zonefile.length <= SMALL_TEXT)
+      );
+  }
+}
+
 /** Lets the event loop serve other requests between two slices of a big write. */
 function yieldLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -87,7 +112,7 @@ export class Zones {
    * every tenant. It keeps big zones' content between changes (keyed by zone id and version,
    * so a change made by another replica is never missed).
    */
-  readonly #runner: ZoneWorkRunner;
+  readonly #runner: SplitZoneWork;
   /** The last change queued for each zone (see #offloaded). */
   readonly #queues = new Map<string, Promise<void>>();
   #collecting = false;
@@ -96,10 +121,11 @@ export class Zones {
 
   constructor(ctx: PlaneContext) {
     this.#ctx = ctx;
-    this.#runner =
-      ctx.opts.zoneWork === 'inline'
-        ? new InlineZoneWork()
-        : new ThreadZoneWork({ heapMb: ctx.opts.limits?.workerHeapMb });
+    const inline = new InlineZoneWork();
+    this.#runner = new SplitZoneWork(
+      inline,
+      ctx.opts.zoneWork === 'inline' ? inline : new ThreadZoneWork({ heapMb: ctx.opts.limits?.workerHeapMb }),
+    );
     // Rows left by a crash (or a close) mid-way.
     this.#collect();
   }
@@ -378,17 +404,15 @@ export class Zones {
     const budget = await this.#budget(p, p.scope.admin ? null : p.accountId, 0);
     // Counted before anything is parsed or sent to the worker.
     if (Array.isArray(input.rrsets)) checkRequestBudget(input.rrsets, budget, 'rrsets');
-    const { work: settled, ticket } = await this.#runner.run(
-      {
-        kind: 'create',
-        origin: zname,
-        input: { rrsets: input.rrsets, zonefile: input.zonefile, nameservers: input.nameservers },
-        defaults: this.#ctx.opts.defaults,
-        limits: { maxTtl: this.#ctx.limits.maxTtl, maxRecordsPerRRset: this.#ctx.limits.maxRecordsPerRRset },
-        budget,
-      },
-      undefined,
-    );
+    const job: ZoneJob = {
+      kind: 'create',
+      origin: zname,
+      input: { rrsets: input.rrsets, zonefile: input.zonefile, nameservers: input.nameservers },
+      defaults: this.#ctx.opts.defaults,
+      limits: this.#editLimits(),
+      budget,
+    };
+    const { work: settled, ticket } = await this.#runner.run(job, undefined, isSmallJob(job, 0));
     const zoneId = randomUUID();
     let committed = false;
     let stageId: string | undefined;
@@ -681,11 +705,15 @@ export class Zones {
       requireWrite(p);
       checkIfMatch(opts, base);
       const job = makeJob(base, await this.#budget(p, base.account_id, Number(base.record_count)));
-      return this.#runner.run(job, {
-        zoneId: base.id,
-        version: Number(base.version),
-        rows: () => this.#ctx.store.read((repo) => repo.getRRsets(contentIdOf(base))),
-      });
+      return this.#runner.run(
+        job,
+        {
+          zoneId: base.id,
+          version: Number(base.version),
+          rows: () => this.#ctx.store.read((repo) => repo.getRRsets(contentIdOf(base))),
+        },
+        isSmallJob(job, Number(base.record_count)),
+      );
     };
     for (let attempt = 1; ; attempt++) {
       // The last attempt does the work under the zone's lock: it cannot be overtaken.
