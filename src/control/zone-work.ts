@@ -36,6 +36,7 @@ import {
   toRRsetData,
   type ZoneContent,
 } from './records.js';
+import { storeChanges } from './rows.js';
 import { ControlError, type RRsetData } from './types.js';
 
 /** An RRset row as stored (without its zone). */
@@ -365,7 +366,7 @@ export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: Reco
     recordCount: countRecords(draft.values()),
     added,
     removed,
-    changes: JSON.stringify(diff),
+    changes: storeChanges(diff),
     rewrite,
     deletes,
     rows,

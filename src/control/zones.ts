@@ -31,7 +31,15 @@ import {
   toRRsetData,
   type ZoneContent,
 } from './records.js';
-import { contentIdOf, contentOf, parseChanges, rrsetRow, sortedRRsets, toZoneInfo } from './rows.js';
+import {
+  contentIdOf,
+  contentOf,
+  parseChanges,
+  rrsetRow,
+  sortedRRsets,
+  storeChanges,
+  toZoneInfo,
+} from './rows.js';
 import {
   type ChangeOptions,
   ControlError,
@@ -370,7 +378,7 @@ export class Zones {
         if (c.after) await repo.insertRRsets([rrsetRow(contentId, c.after)]);
       }
     }
-    return this.#finishVersion(repo, p, zone, s, JSON.stringify(s.diff), kind, comment);
+    return this.#finishVersion(repo, p, zone, s, storeChanges(s.diff), kind, comment);
   }
 
   async listZones(p: Principal, input?: { accountId?: string } & PageRequest): Promise<Page<ZoneInfo>> {

@@ -112,7 +112,10 @@ export interface ZoneVersionsTable {
   kind: string;
   added: number;
   removed: number;
-  /** JSON array of the RRsets this version changed, as they were before and after. */
+  /**
+   * JSON array of the RRsets this version changed, as they were before and after; when
+   * large, `z:` + base64 of that JSON DEFLATE-compressed (control/rows.ts `storeChanges`).
+   */
   changes: string;
 }
 
