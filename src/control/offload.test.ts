@@ -62,7 +62,7 @@ for (const [name, runner] of [
         (e: unknown) =>
           e instanceof ControlError &&
           e.code === 'CTL_ERR_QUOTA' &&
-          /zonefile line 5: \$GENERATE 0-65535: the \$GENERATE lines up to here make 65536 records: over the test budget/.test(
+          /zonefile line 5: \$GENERATE 0-65535: the \$GENERATE lines up to here make 65536 records: over the limit of 10000 records \(the test budget\)/.test(
             e.message,
           ),
       );

@@ -60,6 +60,8 @@ export class Serving {
     return this.#ctx.store.read(async (repo) => {
       const zone = await repo.getZoneByName(zname);
       if (!zone) return null;
+      const kept = this.#ctx.servedAt(zone.id, Number(zone.version));
+      if (kept) return kept;
       const rows = await repo.getRRsets(contentIdOf(zone));
       return {
         name: zone.name,

@@ -31,6 +31,7 @@ import {
   nameKeyOf,
   type RecordMemo,
   type RRsetState,
+  renderServedText,
   rrsetKey,
   toOctets,
   toRRsetData,
@@ -94,6 +95,11 @@ export interface ZoneWork {
   rows: string[];
   /** create: the new zone's RRsets in canonical order (the response). */
   rrsets?: RRsetData[];
+  /**
+   * Big zones: the new content as the DNS workers load it (`renderServedText`), so that
+   * publishing the change does not read and render 100,000 rows on the request loop.
+   */
+  servedText?: string;
 }
 
 /** A job's result with the new content (kept by the worker for the zone's next change). */
@@ -105,6 +111,8 @@ export interface ZoneWorkOutcome {
 
 /** Above this many changed RRsets (and half the zone), rewrite the zone's rows in bulk. */
 const BULK_REWRITE = 64;
+/** Zones of at least this many records get their served text rendered with the work. */
+export const SERVED_TEXT_MIN = 2000;
 /** A change of more RRsets than this writes the whole new content (staged, see zones.ts). */
 const STAGE_MIN = 1000;
 /** TTL of the SOA and NS records made for a zone created without them. */
@@ -372,5 +380,6 @@ export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: Reco
     rows,
   };
   if (job.kind === 'create') work.rrsets = sortedRRsets(draft).map(toRRsetData);
+  if (work.recordCount >= SERVED_TEXT_MIN) work.servedText = renderServedText(draft.values());
   return { work, draft, memo: kept };
 }

@@ -153,7 +153,7 @@ export class Zones {
     const ceiling = this.#ctx.limits.maxRecordsPerRequest;
     const byCeiling: RecordBudget = {
       max: ceiling,
-      name: 'the per-request ceiling, maxRecordsPerRequest',
+      name: 'the per-request ceiling maxRecordsPerRequest',
       code: 'CTL_ERR_VALIDATION',
     };
     if (p.scope.admin || accountId === null) return byCeiling;
@@ -166,7 +166,7 @@ export class Zones {
     if (left >= ceiling) return byCeiling;
     return {
       max: left,
-      name: `the account's record quota of ${quota} less the ${elsewhere} records of its other zones`,
+      name: `the account's record quota ${quota}, less ${elsewhere} in its other zones`,
       code: 'CTL_ERR_QUOTA',
     };
   }
@@ -494,6 +494,12 @@ export class Zones {
       });
       committed = true;
       this.#runner.committed(ticket, zoneId, 1);
+      this.#ctx.rememberServed(
+        settled.servedText !== undefined
+          ? { name: zname, serial: settled.serial, version: 1, text: settled.servedText }
+          : undefined,
+        zoneId,
+      );
       this.#ctx.events.emit({ zone: zname, version: 1, deleted: false });
       return { ...toZoneInfo(zone), rrsets: settled.rrsets ?? [] };
     } finally {
@@ -762,6 +768,11 @@ export class Zones {
         committed = true;
         const version = Number(next.version);
         if (prepared) this.#runner.committed(prepared.ticket, next.id, version);
+        const text = prepared?.work.servedText;
+        this.#ctx.rememberServed(
+          text !== undefined ? { name: zname, serial: next.serial, version, text } : undefined,
+          next.id,
+        );
         this.#ctx.events.emit({ zone: zname, version, deleted: false });
         if (stageId !== undefined) this.#collect();
         return toZoneInfo(next);

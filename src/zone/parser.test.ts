@@ -353,7 +353,7 @@ describe('record budget (maxRecords)', () => {
       z.errors[0].message,
       /\$GENERATE 0-65535: the \$GENERATE lines up to here make 65536 records/,
     );
-    assert.match(z.errors[0].message, /over the quota of 1000 records/);
+    assert.match(z.errors[0].message, /over the limit of 1000 records \(the quota\)/);
     assert.equal(z.records.length, 0);
     // The line where the sum crosses the budget.
     const later = parseZone(bomb, { origin: 'big.test', maxRecords: 200_000 });
@@ -370,7 +370,7 @@ describe('record budget (maxRecords)', () => {
     assert.equal(z.errors[0].line, 104);
     assert.match(
       z.errors[0].message,
-      /\$GENERATE 0-999 would make 1000 records \(102 before it\): over the quota/,
+      /\$GENERATE 0-999 would make 1000 records \(102 before it\): over the limit of 1050 records \(the quota\)/,
     );
     assert.equal(z.records.length, 102);
   });
@@ -382,7 +382,10 @@ describe('record budget (maxRecords)', () => {
     assert.equal(z.errors.length, 1);
     assert.equal(z.errors[0].code, 'ZONE_ERR_LIMIT');
     assert.equal(z.errors[0].line, 11);
-    assert.match(z.errors[0].message, /record 10 of the text: over the record limit of 9 records/);
+    assert.match(
+      z.errors[0].message,
+      /record 10 of the text: over the limit of 9 records \(the record limit\)/,
+    );
     assert.equal(z.records.length, 9);
   });
 

@@ -371,7 +371,7 @@ class ZoneParser {
       code: 'ZONE_ERR_LIMIT',
       file: this.#file,
       line,
-      message: `${what()}: over ${this.maxRecordsName} of ${this.maxRecords} records; stopped`,
+      message: `${what()}: over the limit of ${this.maxRecords} records (${this.maxRecordsName}); stopped`,
     });
     this.stopped = true;
     return false;
@@ -819,7 +819,7 @@ export function parseZone(text: string, opts: ParseOptions = {}): ParsedZone {
       code: 'ZONE_ERR_LIMIT',
       file,
       line: over.line,
-      message: `$GENERATE ${over.range}: the $GENERATE lines up to here make ${over.total} records: over ${p.maxRecordsName} of ${p.maxRecords} records; nothing parsed`,
+      message: `$GENERATE ${over.range}: the $GENERATE lines up to here make ${over.total} records: over the limit of ${p.maxRecords} records (${p.maxRecordsName}); nothing parsed`,
     });
     return {
       records: [],
