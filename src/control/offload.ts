@@ -7,7 +7,9 @@
  * it out of memory fails alone (the worker is replaced), the process lives on.
  * @module
  */
+import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import BetterSqlite3 from 'better-sqlite3';
 import type { RecordMemo, ZoneContent } from './records.js';
 import { ControlError, type ControlErrorCode } from './types.js';
 import { contentOfRows, runZoneJob, type StoredRRset, type ZoneJob, type ZoneWork } from './zone-work.js';
@@ -16,6 +18,8 @@ import { contentOfRows, runZoneJob, type StoredRRset, type ZoneJob, type ZoneWor
 export const CACHE_MIN_RECORDS = 2000;
 /** How many such zones are kept (least recently changed dropped first). */
 export const CACHE_ZONES = 4;
+/** A staged content not switched to within this time is deleted (a crash mid-way). */
+export const STAGE_GRACE_MS = 60 * 60 * 1000;
 /** Default heap cap of the worker thread (MiB). */
 export const DEFAULT_WORKER_HEAP_MB = 1536;
 
@@ -47,7 +51,16 @@ export interface ZoneWorkRunner {
 
 /** Messages to the worker. */
 export type ToWorker =
-  | { type: 'job'; id: number; job: ZoneJob; zoneId?: string; version?: number; rows?: StoredRRset[] }
+  | {
+      type: 'job';
+      id: number;
+      job: ZoneJob;
+      zoneId?: string;
+      version?: number;
+      rows?: StoredRRset[];
+      /** SQLite store file: write a whole new content there yourself (see ZoneWorkState.#stage). */
+      stageFile?: string;
+    }
   | { type: 'commit'; id: number; zoneId: string; version: number }
   | { type: 'discard'; id: number }
   | { type: 'forget'; zoneId: string };
@@ -67,6 +80,7 @@ export type FromWorker =
 export class ZoneWorkState {
   readonly #cache = new Map<string, { version: number; content: ZoneContent; memo: RecordMemo }>();
   readonly #pending = new Map<number, { content: ZoneContent; memo: RecordMemo; records: number }>();
+  #db: BetterSqlite3.Database | undefined;
 
   handle(msg: ToWorker): FromWorker | undefined {
     switch (msg.type) {
@@ -94,6 +108,41 @@ export class ZoneWorkState {
     }
   }
 
+  /**
+   * Writes a whole new content under a new content id through this thread's own connection
+   * to the SQLite file, a slice per transaction (the request loop's connection takes its
+   * turns in between), listed in content_gc until the switch (see zones.ts #stage, the same
+   * on the request loop). synchronous=NORMAL: the switching commit (FULL) syncs the WAL these
+   * frames are in before the zone points at them.
+   */
+  #stage(file: string, slices: readonly string[]): string {
+    if (!this.#db) {
+      const db = new BetterSqlite3(file);
+      db.pragma('busy_timeout = 10000');
+      db.pragma('synchronous = NORMAL');
+      this.#db = db;
+    }
+    const db = this.#db;
+    const id = randomUUID();
+    db.prepare('insert into content_gc (content_id, since) values (?, ?)').run(
+      id,
+      new Date(Date.now() + STAGE_GRACE_MS).toISOString(),
+    );
+    try {
+      const insert = db.prepare(
+        'insert into rrsets (zone_id, name_key, name, type, ttl, records) values (?, ?, ?, ?, ?, ?)',
+      );
+      const write = db.transaction((rows: StoredRRset[]) => {
+        for (const r of rows) insert.run(id, r.name_key, r.name, r.type, r.ttl, r.records);
+      });
+      for (const slice of slices) write(JSON.parse(slice) as StoredRRset[]);
+    } catch (err) {
+      db.prepare('update content_gc set since = ? where content_id = ?').run(new Date().toISOString(), id);
+      throw err;
+    }
+    return id;
+  }
+
   #job(msg: Extract<ToWorker, { type: 'job' }>): FromWorker {
     let content: ZoneContent = new Map();
     let memo: RecordMemo = new Map();
@@ -107,6 +156,10 @@ export class ZoneWorkState {
     }
     try {
       const out = runZoneJob(msg.job, content, memo);
+      if (out.work.rewrite && msg.stageFile !== undefined) {
+        out.work.stageId = this.#stage(msg.stageFile, out.work.rows);
+        out.work.rows = [];
+      }
       if (!out.work.noop)
         this.#pending.set(msg.id, { content: out.draft, memo: out.memo, records: out.work.recordCount });
       return { type: 'done', id: msg.id, work: out.work };
@@ -179,8 +232,12 @@ export class ThreadZoneWork implements ZoneWorkRunner {
   #next = 1;
   #closed = false;
 
-  constructor(opts: { heapMb?: number } = {}) {
+  readonly #stageFile: string | undefined;
+
+  /** `stageFile`: the SQLite store, where the thread writes big new contents itself. */
+  constructor(opts: { heapMb?: number; stageFile?: string } = {}) {
     this.#heapMb = opts.heapMb ?? DEFAULT_WORKER_HEAP_MB;
+    this.#stageFile = opts.stageFile;
   }
 
   #start(): Worker {
@@ -229,7 +286,14 @@ export class ThreadZoneWork implements ZoneWorkRunner {
 
   async run(job: ZoneJob, base: JobBase | undefined): Promise<JobResult> {
     const id = this.#next++;
-    const msg = { type: 'job' as const, id, job, zoneId: base?.zoneId, version: base?.version };
+    const msg = {
+      type: 'job' as const,
+      id,
+      job,
+      zoneId: base?.zoneId,
+      version: base?.version,
+      ...(this.#stageFile !== undefined ? { stageFile: this.#stageFile } : {}),
+    };
     let reply = await this.#send(msg);
     if (reply.type === 'miss' && base) reply = await this.#send({ ...msg, rows: await base.rows() });
     if (reply.type === 'done') return { work: reply.work, ticket: id };

@@ -93,6 +93,8 @@ export interface ZoneWork {
   deletes: Array<[nameKey: string, type: number]>;
   /** JSON arrays of `StoredRRset`, at most ROW_SLICE each. */
   rows: string[];
+  /** The content id the whole new content was written under (by the worker thread). */
+  stageId?: string;
   /** create: the new zone's RRsets in canonical order (the response). */
   rrsets?: RRsetData[];
   /**

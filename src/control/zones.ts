@@ -19,7 +19,7 @@ import {
   type RRsetChangeRecord,
   settleSerial,
 } from './edit.js';
-import { InlineZoneWork, SplitZoneWork, ThreadZoneWork } from './offload.js';
+import { InlineZoneWork, SplitZoneWork, STAGE_GRACE_MS, ThreadZoneWork } from './offload.js';
 import { decodeCursor, isStringCursor, makePage, pageLimit } from './paging.js';
 import {
   contentToRecords,
@@ -66,8 +66,6 @@ import {
 
 /** Above this many changed RRsets (and half the zone), rewrite the zone's rows in bulk. */
 const BULK_REWRITE = 64;
-/** A staged content not switched to within this time is deleted (a crash mid-way). */
-const STAGE_GRACE_MS = 60 * 60 * 1000;
 /** Owner names per garbage-collecting transaction. */
 const GC_SLICE = 500;
 /** A change retried this often when the zone changed while its work was done; the last attempt works under the lock. */
@@ -132,7 +130,9 @@ export class Zones {
     const inline = new InlineZoneWork();
     this.#runner = new SplitZoneWork(
       inline,
-      ctx.opts.zoneWork === 'inline' ? inline : new ThreadZoneWork({ heapMb: ctx.opts.limits?.workerHeapMb }),
+      ctx.opts.zoneWork === 'inline'
+        ? inline
+        : new ThreadZoneWork({ heapMb: ctx.opts.limits?.workerHeapMb, stageFile: ctx.store.file }),
     );
     // Rows left by a crash (or a close) mid-way.
     this.#collect();
@@ -425,7 +425,7 @@ export class Zones {
     let committed = false;
     let stageId: string | undefined;
     try {
-      stageId = await this.#stage(settled.rows);
+      stageId = settled.stageId ?? (await this.#stage(settled.rows));
       const contentId = stageId;
       const at = now();
       const zone = await this.#ctx.write(async (repo) => {
@@ -744,7 +744,8 @@ export class Zones {
       let committed = false;
       try {
         // A whole new content is written beforehand in short slices, and switched to below.
-        if (prepared?.work.rewrite) stageId = await this.#stage(prepared.work.rows);
+        if (prepared?.work.rewrite)
+          stageId = prepared.work.stageId ?? (await this.#stage(prepared.work.rows));
         const next = await this.#ctx.write(async (repo) => {
           // PostgreSQL: the row lock serialises writers of this zone across replicas.
           const zone = await this.#ctx.visibleZone(repo, p, zname, true);
