@@ -20,6 +20,8 @@ export const CACHE_MIN_RECORDS = 2000;
 export const CACHE_ZONES = 4;
 /** A staged content not switched to within this time is deleted (a crash mid-way). */
 export const STAGE_GRACE_MS = 60 * 60 * 1000;
+/** Pause of the zone-work thread between two staged slices (ms). */
+const STAGE_PAUSE_MS = 4;
 /** Default heap cap of the worker thread (MiB). */
 export const DEFAULT_WORKER_HEAP_MB = 1536;
 
@@ -46,6 +48,8 @@ export interface ZoneWorkRunner {
   discarded(ticket: number): void;
   /** A zone is gone (deleted, or changed by a path that bypasses the runner). */
   forget(zoneId: string): void;
+  /** Deletes due old contents on the runner's thread; false when it cannot (do it yourself). */
+  collect(): boolean;
   close(): Promise<void>;
 }
 
@@ -63,7 +67,8 @@ export type ToWorker =
     }
   | { type: 'commit'; id: number; zoneId: string; version: number }
   | { type: 'discard'; id: number }
-  | { type: 'forget'; zoneId: string };
+  | { type: 'forget'; zoneId: string }
+  | { type: 'collect'; stageFile: string };
 
 /** Messages from the worker. */
 export type FromWorker =
@@ -105,6 +110,13 @@ export class ZoneWorkState {
       case 'forget':
         this.#cache.delete(msg.zoneId);
         return undefined;
+      case 'collect':
+        try {
+          this.#collect(msg.stageFile);
+        } catch {
+          // Tried again after the next change (and at the next start).
+        }
+        return undefined;
     }
   }
 
@@ -116,13 +128,7 @@ export class ZoneWorkState {
    * frames are in before the zone points at them.
    */
   #stage(file: string, slices: readonly string[]): string {
-    if (!this.#db) {
-      const db = new BetterSqlite3(file);
-      db.pragma('busy_timeout = 10000');
-      db.pragma('synchronous = NORMAL');
-      this.#db = db;
-    }
-    const db = this.#db;
+    const db = this.#open(file);
     const id = randomUUID();
     db.prepare('insert into content_gc (content_id, since) values (?, ?)').run(
       id,
@@ -135,12 +141,59 @@ export class ZoneWorkState {
       const write = db.transaction((rows: StoredRRset[]) => {
         for (const r of rows) insert.run(id, r.name_key, r.name, r.type, r.ttl, r.records);
       });
-      for (const slice of slices) write(JSON.parse(slice) as StoredRRset[]);
+      const pause = new Int32Array(new SharedArrayBuffer(4));
+      for (const slice of slices) {
+        write(JSON.parse(slice) as StoredRRset[]);
+        // A breath between slices: the request loop's writes get the lock (they retry on busy).
+        Atomics.wait(pause, 0, 0, STAGE_PAUSE_MS);
+      }
     } catch (err) {
       db.prepare('update content_gc set since = ? where content_id = ?').run(new Date().toISOString(), id);
       throw err;
     }
     return id;
+  }
+
+  #open(file: string): BetterSqlite3.Database {
+    if (!this.#db) {
+      const db = new BetterSqlite3(file);
+      db.pragma('busy_timeout = 10000');
+      db.pragma('synchronous = NORMAL');
+      this.#db = db;
+    }
+    return this.#db;
+  }
+
+  /**
+   * Deletes the rows of content ids that are due in content_gc (replaced, deleted,
+   * abandoned), a slice of owner names per transaction with a pause after each, on this
+   * thread's connection (zones.ts does the same on the request loop for PostgreSQL).
+   */
+  #collect(file: string): void {
+    const db = this.#open(file);
+    const due = db.prepare('select content_id from content_gc where since <= ? order by since limit 16');
+    const names = db.prepare('select distinct name_key from rrsets where zone_id = ? limit 500');
+    const del = db.prepare('delete from rrsets where zone_id = ? and name_key = ?');
+    const done = db.prepare('delete from content_gc where content_id = ?');
+    const slice = db.transaction((id: string, keys: string[]) => {
+      for (const k of keys) del.run(id, k);
+    });
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (;;) {
+      const ids = (due.all(new Date().toISOString()) as Array<{ content_id: string }>).map(
+        (r) => r.content_id,
+      );
+      if (ids.length === 0) return;
+      for (const id of ids) {
+        for (;;) {
+          const keys = (names.all(id) as Array<{ name_key: string }>).map((r) => r.name_key);
+          if (keys.length === 0) break;
+          slice(id, keys);
+          Atomics.wait(pause, 0, 0, STAGE_PAUSE_MS);
+        }
+        done.run(id);
+      }
+    }
   }
 
   #job(msg: Extract<ToWorker, { type: 'job' }>): FromWorker {
@@ -210,6 +263,10 @@ export class InlineZoneWork implements ZoneWorkRunner {
 
   forget(zoneId: string): void {
     this.#state.handle({ type: 'forget', zoneId });
+  }
+
+  collect(): boolean {
+    return false;
   }
 
   async close(): Promise<void> {}
@@ -318,6 +375,12 @@ export class ThreadZoneWork implements ZoneWorkRunner {
     this.#post({ type: 'forget', zoneId });
   }
 
+  collect(): boolean {
+    if (this.#stageFile === undefined || this.#closed) return false;
+    this.#start().postMessage({ type: 'collect', stageFile: this.#stageFile } satisfies ToWorker);
+    return true;
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     const w = this.#worker;
@@ -373,6 +436,10 @@ export class SplitZoneWork implements ZoneWorkRunner {
   forget(zoneId: string): void {
     this.#small.forget(zoneId);
     this.#big.forget(zoneId);
+  }
+
+  collect(): boolean {
+    return this.#big.collect();
   }
 
   async close(): Promise<void> {

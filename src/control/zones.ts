@@ -227,6 +227,8 @@ export class Zones {
    * per short transaction; one run at a time, in the background.
    */
   #collect(): void {
+    // SQLite: on the zone-work thread's own connection, off the request loop.
+    if (this.#closing || this.#runner.collect()) return;
     if (this.#collecting) {
       this.#collectAgain = true;
       return;

@@ -139,8 +139,9 @@ export class Store {
 
   /**
    * Runs `fn` in one transaction and commits, or rolls everything back when it throws.
-   * PostgreSQL deadlocks and serialization failures are retried (the whole function again,
-   * so it must only touch the store). SQLite: Kysely holds the single connection for the
+   * PostgreSQL deadlocks and serialization failures, and SQLite's busy snapshot (another
+   * connection wrote since this transaction read), are retried (the whole function again, so
+   * it must only touch the store). SQLite: Kysely holds the single connection for the
    * whole transaction, so transactions of this process never interleave.
    */
   async transaction<T>(fn: (repo: Repo) => Promise<T>): Promise<T> {
@@ -149,7 +150,11 @@ export class Store {
       try {
         return await this.db.transaction().execute((tx) => fn(new Repo(tx, this.dialect)));
       } catch (err) {
-        if (attempt < 5 && isRetryable(err)) continue;
+        if (attempt < 20 && isRetryable(err)) {
+          // SQLite: the other writer (the zone-work thread) holds the lock for one short slice.
+          if (this.dialect === 'sqlite') await new Promise((r) => setTimeout(r, Math.min(2 * attempt, 20)));
+          continue;
+        }
         throw err;
       }
     }

@@ -137,7 +137,10 @@ export async function runFairness(
       let t = performance.now();
       const r1 = await api(tokenB, 'GET', n % 2 === 0 ? '/api/v1/zones/b.test.' : '/api/v1/zones');
       reads.push(performance.now() - t);
-      if (r1.status !== 200) errors++;
+      if (r1.status !== 200) {
+        errors++;
+        if (errors <= 3) log(`tenant B read: ${r1.status} ${JSON.stringify(r1.body)}`);
+      }
       const address = `192.0.2.${(n % 250) + 1}`;
       t = performance.now();
       const r2 = await api(tokenB, 'PATCH', '/api/v1/zones/b.test./rrsets', {
@@ -145,7 +148,10 @@ export async function runFairness(
       });
       const acked = performance.now();
       writes.push(acked - t);
-      if (r2.status !== 200) errors++;
+      if (r2.status !== 200) {
+        errors++;
+        if (errors <= 3) log(`tenant B write: ${r2.status} ${JSON.stringify(r2.body)}`);
+      }
       if (n % 10 === 0 && r2.status === 200) {
         for (let k = 0; k < 100 && !stop; k++) {
           const a = await queryPlatform(platform.dnsPort, 'w.b.test', 1).catch(() => undefined);
