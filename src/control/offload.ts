@@ -124,8 +124,8 @@ export class ZoneWorkState {
    * Writes a whole new content under a new content id through this thread's own connection
    * to the SQLite file, a slice per transaction (the request loop's connection takes its
    * turns in between), listed in content_gc until the switch (see zones.ts #stage, the same
-   * on the request loop). synchronous=NORMAL: the switching commit (FULL) syncs the WAL these
-   * frames are in before the zone points at them.
+   * on the request loop). synchronous=NORMAL but for the last slice, whose commit (FULL) syncs
+   * the WAL these frames are in, before the zone points at them.
    */
   #stage(file: string, slices: readonly string[]): string {
     const db = this.#open(file);
@@ -142,14 +142,19 @@ export class ZoneWorkState {
         for (const r of rows) insert.run(id, r.name_key, r.name, r.type, r.ttl, r.records);
       });
       const pause = new Int32Array(new SharedArrayBuffer(4));
-      for (const slice of slices) {
-        write(JSON.parse(slice) as StoredRRset[]);
+      for (let i = 0; i < slices.length; i++) {
+        // The last commit syncs the WAL, with every slice before it: the request loop's
+        // switching commit then syncs only its own few pages.
+        if (i === slices.length - 1) db.pragma('synchronous = FULL');
+        write(JSON.parse(slices[i]) as StoredRRset[]);
         // A breath between slices: the request loop's writes get the lock (they retry on busy).
         Atomics.wait(pause, 0, 0, STAGE_PAUSE_MS);
       }
     } catch (err) {
       db.prepare('update content_gc set since = ? where content_id = ?').run(new Date().toISOString(), id);
       throw err;
+    } finally {
+      db.pragma('synchronous = NORMAL');
     }
     return id;
   }

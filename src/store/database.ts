@@ -87,6 +87,10 @@ export class Store {
       handle.pragma('synchronous = FULL');
       handle.pragma('foreign_keys = ON');
       handle.pragma('busy_timeout = 5000');
+      // Checkpoints run in the commit that crosses this many WAL pages, synchronously: the
+      // zone-work thread's connection, which writes big contents, checkpoints at SQLite's
+      // default (1000 pages); the request loop's only when the WAL has grown well past it.
+      handle.pragma('wal_autocheckpoint = 10000');
     } catch (err) {
       throw new StoreError('STORE_ERR_OPEN', `cannot open ${file}: ${(err as Error).message}`, {
         cause: err,
