@@ -119,7 +119,7 @@ describe('checkZone', () => {
   });
 
   test('NSEC3 owner labels must be unpadded base32hex (BIND bad-nsec3owner-padded.db)', () => {
-    assert.deepEqual(errors('CPNMU=== NSEC3 1 1 12 aabbccdd CPNMU MX\n'), [
+    assert.deepEqual(errors('CPNMU=== NSEC3 2 1 12 aabbccdd CPNMU MX\n'), [
       "CPNMU===.example. NSEC3 owner label 'CPNMU===' is not unpadded base32hex (RFC 5155 §3)",
     ]);
     assert.deepEqual(
