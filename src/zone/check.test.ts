@@ -170,6 +170,96 @@ describe('checkZone', () => {
   });
 });
 
+describe('check-names (BIND policy, warnings only)', () => {
+  const names = (body: string, head = HEAD) =>
+    findings(body, head)
+      .filter((f) => f.code === 'ZONE_CHECK_NAMES')
+      .map((f) => {
+        assert.equal(f.severity, 'warning');
+        return `${f.name} ${f.message.replace(/ \(.*\)$/, '')}`;
+      });
+
+  test('underscore names where BIND allows any name give no finding', () => {
+    // RFC 8552 attribute leaves, SRV owners, DKIM, DNS-SD, alias-mode SVCB, KX targets.
+    const body = [
+      '_dmarc TXT "v=DMARC1; p=none"',
+      '_acme-challenge.www TXT "token"',
+      'sel._domainkey TXT "v=DKIM1; p="',
+      '_sip._tcp SRV 10 5 5060 sip',
+      'sip A 192.0.2.7',
+      '_443._tcp.www TLSA 3 1 1 00',
+      '_svc HTTPS 0 _alias.example.net.',
+      'c_name CNAME x_y.example.net.',
+      'kx KX 1 a_b.example.net.',
+      '_x._dns-sd._udp PTR a_b.example.net.',
+      '*.wild A 192.0.2.8',
+      '1digit A 192.0.2.9',
+      'null MX 0 .',
+    ].join('\n');
+    assert.deepEqual(names(`${body}\n`), []);
+    // And they load: check-names never refuses a zone.
+    assert.deepEqual(errors(`${body}\n`), []);
+  });
+
+  test('host-name owners (A, AAAA, MX, WKS) and host-name targets, as named-checkzone 9.18 reports them', () => {
+    const body = [
+      '-a A 192.0.2.1',
+      'b- AAAA 2001:db8::1',
+      'd_e A 192.0.2.2',
+      '_m MX 10 ns',
+      'm MX 10 x_y.example.net.',
+      's SRV 1 1 1 _t.example.net.',
+      'sv SVCB 1 _u.example.net.',
+      'n NS a_b.example.net.',
+      'af AFSDB 1 a_b.example.net.',
+      'r RP a_b.c.example.net. .',
+      'r2 RP a.b_c.example.net. .',
+    ].join('\n');
+    assert.deepEqual(names(`${body}\n`), [
+      '-a.example. owner of A is not a host name',
+      'b-.example. owner of AAAA is not a host name',
+      'd_e.example. owner of A is not a host name',
+      '_m.example. owner of MX is not a host name',
+      "m.example. MX exchange 'x_y.example.net.' is not a host name",
+      "s.example. SRV target '_t.example.net.' is not a host name",
+      "sv.example. SVCB target '_u.example.net.' is not a host name",
+      "n.example. NS target 'a_b.example.net.' is not a host name",
+      "af.example. AFSDB host 'a_b.example.net.' is not a host name",
+      "r2.example. RP mailbox 'a.b_c.example.net.' is not a mailbox name",
+    ]);
+    // Warnings only: the zone still loads (no errors from check-names).
+    assert.deepEqual(
+      findings(`${body}\n`).filter((f) => f.code === 'ZONE_CHECK_NAMES' && f.severity !== 'warning'),
+      [],
+    );
+  });
+
+  test('SOA MNAME must be a host name and RNAME a mailbox', () => {
+    const head =
+      '$ORIGIN example.\n$TTL 300\n@ SOA n_s host_master.x_y 1 2 3 4 5\n@ NS ns\nns A 192.0.2.53\n';
+    assert.deepEqual(names('', head), [
+      "example. SOA MNAME 'n_s.example.' is not a host name",
+      "example. SOA RNAME 'host_master.x_y.example.' is not a mailbox name",
+    ]);
+  });
+
+  test('PTR targets in reverse trees, except RFC 6763 service-discovery prefixes (BIND *-dns-sd-reverse.db)', () => {
+    const head =
+      '$ORIGIN 2.0.192.in-addr.arpa.\n$TTL 300\n@ SOA ns.example. h.example. 1 2 3 4 5\n@ NS ns.example.\n';
+    const records = parseZoneText(
+      `${head}1 PTR a_b.example.\n2 PTR ok.example.\nb._dns-sd._udp PTR !@#3.\nlb._dns-sd._tcp PTR !@#3.\n`,
+      { origin: '2.0.192.in-addr.arpa.' },
+    );
+    const zone = Zone.build(Name.parse('2.0.192.in-addr.arpa.'), records);
+    assert.deepEqual(
+      checkZone(zone, records)
+        .filter((f) => f.code === 'ZONE_CHECK_NAMES')
+        .map((f) => f.name),
+      ['1.2.0.192.in-addr.arpa.', 'lb._dns-sd._tcp.2.0.192.in-addr.arpa.'],
+    );
+  });
+});
+
 describe('checkRecords', () => {
   const origin = Name.parse('example.');
   const recs = (text: string) => parseZoneText(`$TTL 1\n${text}`, { origin });

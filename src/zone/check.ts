@@ -7,7 +7,7 @@
  */
 import { RRType, typeToString } from '../wire/constants.js';
 import type { RR } from '../wire/message.js';
-import type { Name } from '../wire/name.js';
+import { Name } from '../wire/name.js';
 import { rdataTarget } from '../wire/rdata.js';
 import { NodeFlag, type Zone, type ZoneNode } from './zone.js';
 
@@ -27,8 +27,10 @@ export interface ZoneFinding {
  * Codes of findings a caller may grade differently. `ZONE_CHECK_NS_NO_ADDRESS`: an in-zone
  * apex NS target without A/AAAA — an error for named-checkzone (the zone is not loaded), but
  * PowerDNS accepts such zones through its API, and the clients built for it expect that.
+ * `ZONE_CHECK_NAMES`: a name where a host name or mailbox is expected is not one (BIND's
+ * check-names); always a warning.
  */
-export type ZoneCheckCode = 'ZONE_CHECK_NS_NO_ADDRESS';
+export type ZoneCheckCode = 'ZONE_CHECK_NS_NO_ADDRESS' | 'ZONE_CHECK_NAMES';
 
 /**
  * Types allowed beside a CNAME: RFC 4035 §2.5 (RRSIG, NSEC) and RFC 2065 §2.3.5 (the old
@@ -220,8 +222,145 @@ export function checkZone(zone: Zone, records?: readonly RR[]): ZoneFinding[] {
     }
   }
 
+  checkNames(zone, out);
   for (const w of zone.warnings) out.push({ severity: 'warning', name: w.name, message: w.message });
   return out;
+}
+
+// ---- check-names ------------------------------------------------------------------------
+//
+// BIND's check-names policy (named.conf `check-names`, on by default for primary zones),
+// graded as a warning: names that must be host names (RFC 952, RFC 1123 §2.1: letters,
+// digits and inner hyphens) or mailboxes are checked where BIND checks them, nowhere else.
+// Underscore names are real (RFC 8552: _dmarc, SRV owners, _acme-challenge, DKIM keys), so a
+// finding never refuses a zone: it tells the operator what BIND would refuse.
+
+/** Owners that must be host names (a leading '*' label allowed): BIND's checkowner. */
+const HOST_OWNER = new Set<number>([RRType.A, RRType.AAAA, RRType.A6, RRType.WKS, RRType.MX]);
+
+/** Reverse-mapping trees, where a PTR target must be a host name. */
+const REVERSE = ['in-addr.arpa.', 'ip6.arpa.', 'ip6.int.'].map((n) => Name.parse(n));
+
+/** RFC 6763 §11 service-discovery prefixes: their PTR targets are not host names. */
+const DNS_SD = new Set(['b', 'db', 'r', 'dr', 'lb']);
+
+function isLdh(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a);
+}
+
+/** True when the labels of `wire` from octet `i` on are host-name labels. */
+function hostLabelsFrom(wire: string, i: number): boolean {
+  for (let len = wire.charCodeAt(i); len !== 0; len = wire.charCodeAt(i)) {
+    for (let k = 1; k <= len; k++) {
+      const c = wire.charCodeAt(i + k);
+      if (!(isLdh(c) || (c === 0x2d && k !== 1 && k !== len))) return false;
+    }
+    i += len + 1;
+  }
+  return true;
+}
+
+/** RFC 952 / RFC 1123 §2.1 host name; a leading `*` label when `wildcard`. */
+export function isHostName(name: Name, wildcard = false): boolean {
+  if (wildcard && name.isWildcard) return hostLabelsFrom(name.wire, 2);
+  return hostLabelsFrom(name.wire, 0);
+}
+
+/** A mailbox as in SOA RNAME and RP (RFC 1035 §8): any printable local part, then a host name. */
+export function isMailbox(name: Name): boolean {
+  const w = name.wire;
+  const len = w.charCodeAt(0);
+  for (let k = 1; k <= len; k++) {
+    const c = w.charCodeAt(k);
+    if (c <= 0x20 || c >= 0x7f) return false;
+  }
+  return hostLabelsFrom(w, len === 0 ? 0 : len + 1);
+}
+
+function isDnsSdPrefix(name: Name): boolean {
+  const l = name.labels();
+  return (
+    l.length >= 3 &&
+    DNS_SD.has(l[0].toLowerCase()) &&
+    l[1].toLowerCase() === '_dns-sd' &&
+    l[2].toLowerCase() === '_udp'
+  );
+}
+
+function nameAfter(rd: Uint8Array, pos: number): [Name, number] {
+  const start = pos;
+  while (rd[pos] !== 0) pos += rd[pos] + 1;
+  pos++;
+  return [Name.fromWire(String.fromCharCode(...rd.subarray(start, pos))), pos];
+}
+
+/** The names in `rd` that BIND's check-names wants to be host names / mailboxes. */
+function namesToCheck(type: number, rd: Uint8Array, owner: Name): Array<[string, Name, 'host' | 'mailbox']> {
+  switch (type) {
+    case RRType.NS:
+      return [['NS target', nameAfter(rd, 0)[0], 'host']];
+    case RRType.MX:
+      return [['MX exchange', nameAfter(rd, 2)[0], 'host']];
+    case RRType.SRV:
+      return [['SRV target', nameAfter(rd, 6)[0], 'host']];
+    case RRType.AFSDB:
+    case RRType.RT:
+      return [[`${typeToString(type)} host`, nameAfter(rd, 2)[0], 'host']];
+    case RRType.SVCB:
+    case RRType.HTTPS:
+      // Service mode only (priority > 0), as BIND: an alias-mode target is any name.
+      return rd[0] === 0 && rd[1] === 0
+        ? []
+        : [[`${typeToString(type)} target`, nameAfter(rd, 2)[0], 'host']];
+    case RRType.SOA: {
+      const [mname, p] = nameAfter(rd, 0);
+      return [
+        ['SOA MNAME', mname, 'host'],
+        ['SOA RNAME', nameAfter(rd, p)[0], 'mailbox'],
+      ];
+    }
+    case RRType.RP:
+      return [['RP mailbox', nameAfter(rd, 0)[0], 'mailbox']];
+    case RRType.MINFO: {
+      const [r, p] = nameAfter(rd, 0);
+      return [
+        ['MINFO RMAILBX', r, 'mailbox'],
+        ['MINFO EMAILBX', nameAfter(rd, p)[0], 'mailbox'],
+      ];
+    }
+    case RRType.PTR:
+      if (!REVERSE.some((tree) => owner.isSubdomainOf(tree)) || isDnsSdPrefix(owner)) return [];
+      return [['PTR target in a reverse zone', nameAfter(rd, 0)[0], 'host']];
+    default:
+      return [];
+  }
+}
+
+/** Appends a `ZONE_CHECK_NAMES` warning for every name BIND's check-names would refuse. */
+function checkNames(zone: Zone, out: ZoneFinding[]): void {
+  for (const node of zone.nodes.values()) {
+    for (const set of node.rrsets) {
+      if (HOST_OWNER.has(set.type) && !isHostName(node.name, true))
+        out.push({
+          severity: 'warning',
+          name: node.name.toString(),
+          type: set.type,
+          code: 'ZONE_CHECK_NAMES',
+          message: `owner of ${typeToString(set.type)} is not a host name (letters, digits, inner hyphens; BIND's check-names refuses it)`,
+        });
+      for (const rd of set.rdata)
+        for (const [what, name, kind] of namesToCheck(set.type, rd, node.name)) {
+          if (kind === 'host' ? isHostName(name) : isMailbox(name)) continue;
+          out.push({
+            severity: 'warning',
+            name: node.name.toString(),
+            type: set.type,
+            code: 'ZONE_CHECK_NAMES',
+            message: `${what} '${name}' is not a ${kind === 'host' ? 'host name' : 'mailbox name'} (BIND's check-names refuses it)`,
+          });
+        }
+    }
+  }
 }
 
 function isBase32Hex(label: string): boolean {
