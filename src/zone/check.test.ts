@@ -194,6 +194,11 @@ describe('check-names (BIND policy, warnings only)', () => {
       '_x._dns-sd._udp PTR a_b.example.net.',
       '*.wild A 192.0.2.8',
       '1digit A 192.0.2.9',
+      // BIND's exceptions for A owners: Active Directory and SPF exists: targets.
+      'gc._msdcs A 192.0.2.10',
+      '%{i}._spf A 127.0.0.2',
+      'a._spf_rate.x A 127.0.0.2',
+      'a._spf_verify A 127.0.0.2',
       'null MX 0 .',
     ].join('\n');
     assert.deepEqual(names(`${body}\n`), []);
@@ -206,6 +211,7 @@ describe('check-names (BIND policy, warnings only)', () => {
       '-a A 192.0.2.1',
       'b- AAAA 2001:db8::1',
       'd_e A 192.0.2.2',
+      'gc._msdcs.x_y A 192.0.2.3',
       '_m MX 10 ns',
       'm MX 10 x_y.example.net.',
       's SRV 1 1 1 _t.example.net.',
@@ -219,6 +225,7 @@ describe('check-names (BIND policy, warnings only)', () => {
       '-a.example. owner of A is not a host name',
       'b-.example. owner of AAAA is not a host name',
       'd_e.example. owner of A is not a host name',
+      'gc._msdcs.x_y.example. owner of A is not a host name',
       '_m.example. owner of MX is not a host name',
       "m.example. MX exchange 'x_y.example.net.' is not a host name",
       "s.example. SRV target '_t.example.net.' is not a host name",

@@ -277,6 +277,20 @@ export function isMailbox(name: Name): boolean {
   return hostLabelsFrom(w, len === 0 ? 0 : len + 1);
 }
 
+const SPF_LABELS = new Set(['_spf', '_spf_verify', '_spf_rate']);
+
+/**
+ * Owners of A records that BIND's check-names lets pass although they are not host names:
+ * Active Directory's `gc._msdcs.<forest>` and SPF `exists:` targets below a `_spf`,
+ * `_spf_verify` or `_spf_rate` label (RFC 7208 §5.7, appendix D.1).
+ */
+function isAddressOwnerException(name: Name): boolean {
+  const l = name.labels().map((x) => x.toLowerCase());
+  if (l.length < 2) return false;
+  if (l[0] === 'gc' && l[1] === '_msdcs' && hostLabelsFrom(name.wire, 2 + 1 + 6 + 1)) return true;
+  return l.slice(0, -1).some((x) => SPF_LABELS.has(x));
+}
+
 function isDnsSdPrefix(name: Name): boolean {
   const l = name.labels();
   return (
@@ -340,7 +354,11 @@ function namesToCheck(type: number, rd: Uint8Array, owner: Name): Array<[string,
 function checkNames(zone: Zone, out: ZoneFinding[]): void {
   for (const node of zone.nodes.values()) {
     for (const set of node.rrsets) {
-      if (HOST_OWNER.has(set.type) && !isHostName(node.name, true))
+      if (
+        HOST_OWNER.has(set.type) &&
+        !isHostName(node.name, true) &&
+        !(set.type === RRType.A && isAddressOwnerException(node.name))
+      )
         out.push({
           severity: 'warning',
           name: node.name.toString(),
