@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Name } from '../wire/name.js';
-import { checkRecords, checkZone, type ZoneFinding } from './check.js';
+import { checkRecords, checkZone, keyTag, type ZoneFinding } from './check.js';
 import { parseZoneText } from './parser.js';
 import { Zone } from './zone.js';
 
@@ -167,6 +167,47 @@ describe('checkZone', () => {
     const w = warnings('www 300 A 192.0.2.1\nwww 600 A 192.0.2.2\n');
     assert.equal(w.length, 1);
     assert.match(w[0], /^www\.example\. TTL 600 differs/);
+  });
+});
+
+describe('CDS and CDNSKEY match the DNSKEY RRset (RFC 7344 §4.1; BIND bad-cds.db, bad-cdnskey.db)', () => {
+  // A P-256 key made for this test; the DS digests are dnssec-dsfromkey's (BIND 9.18).
+  const KEY =
+    '257 3 13 miyCj+OQNu258tTdaFg+o3Gp430M/Ak4ZOIi4YJCGipD8PSscAJoU8FDdi9uN5aGGl/iOW4e0e6QTSsKlAaTvA==';
+  const SHA256 = '21DEBC1EC535E7A0A1C9C9B0C5477EB2CE294893ED87314547F840C7C48D3C4D';
+  const SHA1 = '707DB92EA0F8B4B6AFF8A64199891437F09F8FA9';
+  const SHA384 =
+    '39DC3DE84B09974CCAA1DF4B1EB2116F3BAA0BF0E075A9FEDAF756C2F0D106E74E931B71CF5FED24BAAB90C4DA7CC32B';
+
+  test('the key tag (RFC 4034 appendix B)', () => {
+    const records = parseZoneText(`${HEAD}@ DNSKEY ${KEY}\n`, { origin: 'example.' });
+    const dnskey = records.find((r) => r.type === 48);
+    assert.ok(dnskey);
+    assert.equal(keyTag(dnskey.rdata), 28037);
+  });
+
+  test('CDS of every digest type we compute, CDNSKEY equal to the DNSKEY, and the RFC 8078 delete forms pass', () => {
+    const body = `@ DNSKEY ${KEY}\n@ CDS 28037 13 2 ${SHA256}\n@ CDS 28037 13 1 ${SHA1}\n@ CDS 28037 13 4 ${SHA384}\n@ CDNSKEY ${KEY}\n`;
+    assert.deepEqual(errors(body), []);
+    assert.deepEqual(errors('@ CDS 0 0 0 00\n@ CDNSKEY 0 3 0 AA==\n'), []);
+    // A digest type we cannot compute is not judged.
+    assert.deepEqual(errors(`@ DNSKEY ${KEY}\n@ CDS 28037 13 99 00112233\n`), []);
+  });
+
+  test('a CDS or CDNSKEY for a key the zone does not publish is an error', () => {
+    const wrongDigest = SHA256.replace(/D$/, 'E');
+    assert.deepEqual(errors(`@ DNSKEY ${KEY}\n@ CDS 28037 13 2 ${wrongDigest}\n`), [
+      'example. CDS 28037 13 2 is the digest of no DNSKEY of the zone (RFC 7344 §4.1)',
+    ]);
+    assert.deepEqual(errors(`@ DNSKEY ${KEY}\n@ CDS 28037 8 2 ${SHA256}\n`), [
+      'example. CDS 28037 8 2 is the digest of no DNSKEY of the zone (RFC 7344 §4.1)',
+    ]);
+    assert.deepEqual(errors(`@ CDS 28037 13 2 ${SHA256}\n`), [
+      'example. CDS 28037 13 2 is the digest of no DNSKEY of the zone (RFC 7344 §4.1)',
+    ]);
+    assert.deepEqual(errors(`@ DNSKEY ${KEY}\n@ CDNSKEY ${KEY.replace('257', '256')}\n`), [
+      'example. CDNSKEY matches no DNSKEY of the zone (RFC 7344 §4.1)',
+    ]);
   });
 });
 

@@ -5,6 +5,7 @@
  * error, a delegation without glue or an MX pointing at a CNAME is a warning.
  * @module
  */
+import { createHash } from 'node:crypto';
 import { RRType, typeToString } from '../wire/constants.js';
 import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
@@ -222,9 +223,76 @@ export function checkZone(zone: Zone, records?: readonly RR[]): ZoneFinding[] {
     }
   }
 
+  checkCds(zone, err);
   checkNames(zone, out);
   for (const w of zone.warnings) out.push({ severity: 'warning', name: w.name, message: w.message });
   return out;
+}
+
+// ---- CDS / CDNSKEY (RFC 7344, RFC 8078) --------------------------------------------------
+
+/** RFC 4034 appendix B key tag of DNSKEY RDATA. */
+export function keyTag(rdata: Uint8Array): number {
+  if (rdata[3] === 1) {
+    // Algorithm 1 (RSA/MD5): the 16 bits before the last octet of the modulus.
+    return rdata.length >= 4 ? (rdata[rdata.length - 3] << 8) | rdata[rdata.length - 2] : 0;
+  }
+  let ac = 0;
+  for (let i = 0; i < rdata.length; i++) ac += i & 1 ? rdata[i] : rdata[i] << 8;
+  ac += (ac >> 16) & 0xffff;
+  return ac & 0xffff;
+}
+
+/** DS digest types we can compute (IANA "DS RR Type Digest Algorithms"). */
+const DS_DIGESTS: Record<number, string> = { 1: 'sha1', 2: 'sha256', 4: 'sha384' };
+
+/** RFC 8078 §4: the CDS and CDNSKEY that ask the parent to remove the DS RRset. */
+function isCdsDelete(rd: Uint8Array): boolean {
+  return rd.length === 5 && rd[2] === 0 && rd[0] === 0 && rd[1] === 0 && rd[3] === 0 && rd[4] === 0;
+}
+function isCdnskeyDelete(rd: Uint8Array): boolean {
+  return rd.length === 5 && rd[0] === 0 && rd[1] === 0 && rd[2] === 3 && rd[3] === 0 && rd[4] === 0;
+}
+
+/**
+ * RFC 7344 §4.1 / §3: the CDS and CDNSKEY records at the apex describe keys of the zone's
+ * DNSKEY RRset (else the parent would publish a DS that breaks the chain of trust): each
+ * CDNSKEY is one of the DNSKEY records, each CDS (of a digest type we can compute) the digest
+ * of one. The RFC 8078 delete records stand alone. Errors, as BIND refuses such zones.
+ */
+function checkCds(zone: Zone, err: Report): void {
+  const cds = zone.apex.get(RRType.CDS)?.rdata ?? [];
+  const cdnskey = zone.apex.get(RRType.CDNSKEY)?.rdata ?? [];
+  if (cds.length === 0 && cdnskey.length === 0) return;
+  const keys = zone.apex.get(RRType.DNSKEY)?.rdata ?? [];
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  const keySet = new Set(keys.map(hex));
+  for (const rd of cdnskey) {
+    if (isCdnskeyDelete(rd) || keySet.has(hex(rd))) continue;
+    err(zone.apex, RRType.CDNSKEY, 'CDNSKEY matches no DNSKEY of the zone (RFC 7344 §4.1)');
+  }
+  const owner = Buffer.from(zone.origin.key, 'latin1');
+  for (const rd of cds) {
+    if (isCdsDelete(rd) || rd.length < 4) continue;
+    const tag = (rd[0] << 8) | rd[1];
+    const alg = rd[2];
+    const digest = DS_DIGESTS[rd[3]];
+    if (digest === undefined) continue; // a digest type we cannot compute: not ours to judge
+    const want = hex(rd.subarray(4));
+    const match = keys.some(
+      (k) =>
+        k.length >= 4 &&
+        k[3] === alg &&
+        keyTag(k) === tag &&
+        createHash(digest).update(owner).update(k).digest('hex') === want,
+    );
+    if (!match)
+      err(
+        zone.apex,
+        RRType.CDS,
+        `CDS ${tag} ${alg} ${rd[3]} is the digest of no DNSKEY of the zone (RFC 7344 §4.1)`,
+      );
+  }
 }
 
 // ---- check-names ------------------------------------------------------------------------

@@ -400,8 +400,6 @@ const BIND_GAPS: Record<string, string> = {
     'RFC 9461 §4-5 rules for _dns SVCB (alpn, dohpath) are not checked (Debian BIND 9.18 loads it too)',
   'bad-_dns-svcb6.db':
     'RFC 9461 §4-5 rules for _dns SVCB (alpn, dohpath) are not checked (Debian BIND 9.18 loads it too)',
-  'bad-cdnskey.db': 'CDS/CDNSKEY consistency with the DNSKEY RRset (RFC 7344 §4.1) is not checked yet',
-  'bad-cds.db': 'CDS/CDNSKEY consistency with the DNSKEY RRset (RFC 7344 §4.1) is not checked yet',
 };
 
 /** Files of the folder that are no test of their own, with the reason. */
