@@ -87,7 +87,9 @@ describe('fresh clone: npm ci && npx switchboard --help', { skip, timeout: 30 * 
     const r = await run('npm', ['ci', '--no-audit', '--no-fund', '--prefer-offline'], dir, cleanEnv());
     t.diagnostic(`npm ci (with the prepare build) took ${r.seconds.toFixed(1)} s`);
     assert.equal(r.code, 0, `npm ci failed:\n${r.out}\n${r.err}`);
-    const warnings = `${r.out}\n${r.err}`.split('\n').filter((l) => /\bwarn\b|EBADENGINE|deprecated/i.test(l));
+    const warnings = `${r.out}\n${r.err}`
+      .split('\n')
+      .filter((l) => /\bwarn\b|EBADENGINE|deprecated/i.test(l));
     assert.deepEqual(warnings, [], 'npm ci printed warnings');
   });
 
