@@ -60,10 +60,16 @@ export function killQuietly(pid: number, signal: NodeJS.Signals = 'SIGKILL'): vo
  */
 export function killAtCleanup(child: ChildProcess | number, more?: () => Iterable<number>): () => void {
   return atCleanup(() => {
+    const extra = more ? [...more()] : [];
+    // A child that already exited is not killed by PID again: the PID may be someone else's now.
+    const gone = typeof child !== 'number' && (child.exitCode !== null || child.signalCode !== null);
     const pid = typeof child === 'number' ? child : child.pid;
-    if (pid === undefined) return;
+    if (pid === undefined || gone) {
+      for (const p of extra) killQuietly(p, 'SIGKILL');
+      return;
+    }
     // The tree first: once the parent is gone its children are re-parented and lost to us.
-    const tree = [pid, ...listDescendants(pid), ...(more ? more() : [])];
+    const tree = [pid, ...listDescendants(pid), ...extra];
     for (const p of tree) killQuietly(p, 'SIGKILL');
   });
 }
