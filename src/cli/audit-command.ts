@@ -101,10 +101,10 @@ export function registerAuditCommand(program: Command): void {
           return;
         }
         const [accounts, tokens] = await Promise.all([
-          accountNames(
-            api,
-            items.map((e) => e.accountId),
-          ),
+          accountNames(api, [
+            ...items.map((e) => e.accountId),
+            ...items.filter((e) => e.action.startsWith('account.')).map((e) => e.target),
+          ]),
           tokenNames(api, items),
         ]);
         out(
@@ -114,7 +114,7 @@ export function registerAuditCommand(program: Command): void {
               formatTime(e.at),
               nameOf(accounts, e.accountId),
               e.action,
-              e.target,
+              e.action.startsWith('account.') ? nameOf(accounts, e.target) : e.target,
               e.tokenId ? (tokens.get(e.tokenId) ?? e.tokenId) : '-',
               e.remote ?? '',
               detailText(e.detail),

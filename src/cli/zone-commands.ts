@@ -84,7 +84,18 @@ export function registerZoneCommands(program: Command): void {
       if (opts.file !== undefined) body.zonefile = readInput(opts.file);
       if (opts.nameserver) body.nameservers = opts.nameserver;
       if (opts.account !== undefined) body.accountId = await accountIdOf(api, opts.account);
-      const res = await api.request<ZoneDetail>('POST', '/api/v1/zones', { json: body });
+      const res = await api
+        .request<ZoneDetail>('POST', '/api/v1/zones', { json: body })
+        .catch((err: unknown) => {
+          if (
+            opts.file !== undefined &&
+            err instanceof ApiRequestError &&
+            err.status === 422 &&
+            err.field === 'zonefile'
+          )
+            reportZoneFileErrors(opts.file, body.zonefile as string, name, err);
+          throw err;
+        });
       if (json) out(formatJson(res.body));
       else
         out(`created zone ${res.body.name} (serial ${res.body.serial}, ${res.body.recordCount} records)\n`);
@@ -167,9 +178,15 @@ export function registerZoneCommands(program: Command): void {
           if (err.status === 422 && err.field === 'zonefile')
             reportZoneFileErrors(file, text, opts.zone, err);
           if (!(opts.create && err.status === 404)) throw err;
-          const res = await api.request<ZoneDetail>('POST', '/api/v1/zones', {
-            json: { name: absoluteZone(opts.zone), zonefile: text },
-          });
+          const res = await api
+            .request<ZoneDetail>('POST', '/api/v1/zones', {
+              json: { name: absoluteZone(opts.zone), zonefile: text },
+            })
+            .catch((e: unknown) => {
+              if (e instanceof ApiRequestError && e.status === 422 && e.field === 'zonefile')
+                reportZoneFileErrors(file, text, opts.zone, e);
+              throw e;
+            });
           info = res.body;
         }
         progress?.done();
