@@ -77,7 +77,20 @@ export function registerRecordCommands(program: Command): void {
           '<values...>',
           "record data in master-file form, one argument per record; names in it are relative to the zone unless they end with a dot ('10 mail', '\"v=spf1 -all\"')",
         )
-        .option('--ttl <seconds>', `TTL (default: the RRset's current TTL, else ${DEFAULT_RECORD_TTL})`),
+        .option('--ttl <seconds>', `TTL (default: the RRset's current TTL, else ${DEFAULT_RECORD_TTL})`)
+        .addHelpText(
+          'after',
+          `
+Names inside the values are relative to the zone, as in a zone file: 'mail' is
+mail.<zone>., '@' the apex; a name ending with a dot is absolute. So is the owner name,
+except that an owner ending with the zone's name is taken as absolute too.
+
+Examples:
+  switchboard record set @ MX '10 mail' --zone shop.test             # 10 mail.shop.test.
+  switchboard record set www A 192.0.2.10 192.0.2.11 --zone shop.test --ttl 300
+  switchboard record set @ TXT '"v=spf1 mx -all"' --zone shop.test
+  switchboard record set docs CNAME pages.example.net. --zone shop.test`,
+        ),
     ),
   ).action((name: string, type: string, values: string[], opts: ChangeOpts & { ttl?: string }) =>
     runClientAction(opts, async ({ api, json, out }) => {
