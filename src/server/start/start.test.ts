@@ -188,6 +188,7 @@ describe('runStart (with an in-memory control plane)', () => {
       assert.match(printed, /^ {4}export SWITCHBOARD_API_KEY=sb_printed_once$/m);
       assert.match(printed, /^ {4}export SWITCHBOARD_URL=http:\/\/127\.0\.0\.1:18080$/m);
       assert.match(printed, /API\s+http:\/\/127\.0\.0\.1:18080\/api\/v1\//);
+      assert.match(printed, /^ {2}CLI {7}export SWITCHBOARD_URL=http:\/\/127\.0\.0\.1:18080$/m);
       assert.match(printed, /2 workers, 2 zones/);
       assert.deepEqual(
         control.accounts.map((a) => a.name),

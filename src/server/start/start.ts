@@ -156,6 +156,8 @@ export function formatStartedBlock(info: {
     `  DNS       ${dns} (udp+tcp), ${info.workers} worker${info.workers === 1 ? '' : 's'}, ${info.zones} zone${info.zones === 1 ? '' : 's'}`,
     `  store     ${info.store}`,
   ];
+  // The CLI's default server is the default --http; any other address needs telling.
+  if (info.apiBase !== DEFAULT_API_BASE) lines.push(`  CLI       export ${URL_ENV}=${info.apiBase}`);
   if (first) lines.push(`  try       dig @${first.host} -p ${first.port} www.example.com`);
   return `${lines.join('\n')}\n`;
 }
