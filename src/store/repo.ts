@@ -5,7 +5,7 @@
  * (strings from the PostgreSQL driver) are dealt with here and nowhere else.
  * @module
  */
-import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
+import { type Insertable, type Kysely, type Selectable, sql, type Updateable } from 'kysely';
 import { reverseName } from './migrations.js';
 import type {
   AccountsTable,
