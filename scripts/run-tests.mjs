@@ -36,7 +36,7 @@ let cluster;
 const helper = resolve('dist/test/helpers/postgres.js');
 if (!process.env.SWITCHBOARD_TEST_DATABASE && existsSync(helper)) {
   const pg = await import(pathToFileURL(helper).href);
-  if (pg.postgresSkipReason() === false) {
+  if (pg.postgresMissing() === false) {
     try {
       cluster = await pg.startPostgresCluster();
       process.env.SWITCHBOARD_TEST_DATABASE = cluster.url;
