@@ -10,7 +10,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { ControlPlane } from '../control/types.js';
 import type { HttpMetricsSink } from '../telemetry/index.js';
 import { registerAuth } from './auth.js';
+import type { Clock } from './buckets.js';
 import { responseOfError } from './errors.js';
+import { type ApiLimits, Limiter, RateLimitError, trustedProxyFunction } from './limits.js';
 import { registerMetricsRoutes } from './metrics.js';
 import { registerPdnsRoutes } from './pdns.js';
 import { registerAccountRoutes } from './routes/accounts.js';
@@ -20,6 +22,7 @@ import { registerZoneRoutes, ZONEFILE_MEDIA_TYPE } from './routes/zones.js';
 import { addSharedSchemas } from './schemas.js';
 
 export { ApiError, type ApiErrorCode, type ErrorBody, statusOfControlCode } from './errors.js';
+export { API_LIMIT_NAMES, type ApiLimits, DEFAULT_API_LIMITS, RateLimitError } from './limits.js';
 
 /** Options of `buildApi`. */
 export interface ApiOptions {
@@ -29,6 +32,15 @@ export interface ApiOptions {
   version?: string;
   /** Count requests and serve `GET /metrics` (docs/METRICS.md); off when absent. */
   metrics?: HttpMetricsSink;
+  /**
+   * `/metrics` served to anyone (`open`) or only with an administrator key (`key`). Default
+   * `open`; `switchboard start` passes `key` when its HTTP listener is not on loopback.
+   */
+  metricsAccess?: 'open' | 'key';
+  /** Request limits (docs/API.md, "Limits"); the defaults where absent. */
+  limits?: Partial<ApiLimits>;
+  /** The limits' clock in ms (tests inject one; default `Date.now`). */
+  clock?: Clock;
 }
 
 /** Where the OpenAPI document is served. */
@@ -51,8 +63,12 @@ const description = [
 /** Builds the API over a control plane; the caller listens (or injects). */
 export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Promise<FastifyInstance> {
   const version = opts.version ?? '0.0.0';
+  const limiter = new Limiter(opts.limits, opts.clock);
+  const trust = trustedProxyFunction(limiter.limits.trustedProxies);
   const app = Fastify({
     logger: opts.logger ?? false,
+    // X-Forwarded-For is believed only from the trusted proxies (request.ip is then the client).
+    ...(trust ? { trustProxy: (address: string) => trust(address) } : {}),
     bodyLimit: BODY_LIMIT,
     ajv: {
       customOptions: {
@@ -121,6 +137,8 @@ export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Pr
     if (status >= 500) request.log.error({ err }, 'request failed');
     // RFC 9110 §15.5.2: a 401 carries a challenge.
     if (status === 401) reply.header('www-authenticate', 'Bearer realm="switchboard"');
+    // RFC 6585 §4: a 429 may say how long to wait.
+    if (err instanceof RateLimitError) reply.header('retry-after', String(err.retryAfter));
     return reply.code(status).type('application/json; charset=utf-8').send(body);
   });
   app.setNotFoundHandler((request, reply) =>
@@ -128,8 +146,9 @@ export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Pr
       .code(404)
       .send({ error: `no route ${request.method} ${request.url.split('?')[0]}`, code: 'API_ERR_NOT_FOUND' }),
   );
-  registerAuth(app, control);
-  if (opts.metrics) registerMetricsRoutes(app, opts.metrics);
+  limiter.register(app);
+  registerAuth(app, control, limiter);
+  if (opts.metrics) registerMetricsRoutes(app, opts.metrics, { access: opts.metricsAccess ?? 'open' });
 
   app.get(
     '/healthz',

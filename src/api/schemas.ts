@@ -75,6 +75,10 @@ export const sharedSchemas: readonly Record<string, unknown>[] = [
       error: { type: 'string', description: 'What went wrong.' },
       code: { type: 'string', description: 'Stable code (`CTL_ERR_…`, `API_ERR_…`).' },
       field: { type: 'string', description: 'Path of the request field at fault (`changes[1].ttl`).' },
+      limit: {
+        type: 'string',
+        description: 'On a 429: the limit reached (`token-rate`, `failed-keys`, …; docs/API.md "Limits").',
+      },
     },
     required: ['error', 'code'],
   },
@@ -370,8 +374,10 @@ export function errorResponses(...statuses: number[]): Record<number, unknown> {
     404: 'No such object, or it belongs to another account.',
     409: 'The name is taken.',
     412: 'If-Match names a version that is no longer current.',
+    410: 'The version was pruned by the retention policy.',
     415: 'Unsupported body type.',
     422: 'Invalid content (record syntax, CNAME exclusivity, names outside the zone, TTL bounds…).',
+    429: 'A limit is reached (`limit` names it); retry after `Retry-After` seconds.',
   };
   const out: Record<number, unknown> = {};
   for (const s of statuses) out[s] = { description: text[s] ?? 'Error', ...ref('Error') };
