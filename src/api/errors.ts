@@ -14,6 +14,7 @@ export const statusOfControlCode: Readonly<Record<ControlErrorCode, number>> = O
   CTL_ERR_NOT_FOUND: 404,
   CTL_ERR_CONFLICT: 409,
   CTL_ERR_PRECONDITION: 412,
+  CTL_ERR_GONE: 410,
   CTL_ERR_QUOTA: 403,
 });
 

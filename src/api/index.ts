@@ -17,6 +17,7 @@ import { registerMetricsRoutes } from './metrics.js';
 import { registerPdnsRoutes } from './pdns.js';
 import { registerAccountRoutes } from './routes/accounts.js';
 import { registerAuditRoutes } from './routes/audit.js';
+import { registerDeletedZoneRoutes } from './routes/deleted-zones.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerZoneRoutes, ZONEFILE_MEDIA_TYPE } from './routes/zones.js';
 import { addSharedSchemas } from './schemas.js';
@@ -182,6 +183,7 @@ export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Pr
   registerTokenRoutes(app, control);
   registerZoneRoutes(app, control);
   registerAuditRoutes(app, control);
+  registerDeletedZoneRoutes(app, control);
   registerPdnsRoutes(app, control, { version });
   return app;
 }

@@ -233,6 +233,28 @@ export const sharedSchemas: readonly Record<string, unknown>[] = [
     required: [...zoneInfoRequired, 'rrsets'],
   },
   {
+    $id: 'DeletedZone',
+    type: 'object',
+    description:
+      'A deleted zone, restorable with its history until `purgeAfter` (null: kept for ever). Its name may be in use by a new zone meanwhile.',
+    properties: {
+      id: { type: 'string', description: 'Restore by this id (or by name: the most recently deleted).' },
+      name: { type: 'string' },
+      accountId: { type: 'string' },
+      version: { type: 'integer', description: 'The version it was deleted at.' },
+      serial: { type: 'integer' },
+      recordCount: { type: 'integer' },
+      createdAt: timestamp,
+      deletedAt: timestamp,
+      deletedBy: nullableString,
+      purgeAfter: { type: ['string', 'null'], format: 'date-time' },
+      kind: { type: 'string' },
+      soaEditApi: { type: 'string' },
+      accountLabel: { type: 'string' },
+    },
+    required: ['id', 'name', 'accountId', 'version', 'serial', 'deletedAt', 'purgeAfter'],
+  },
+  {
     $id: 'ZoneVersion',
     type: 'object',
     description: 'One version of a zone (every change makes one).',
@@ -245,7 +267,7 @@ export const sharedSchemas: readonly Record<string, unknown>[] = [
       comment: nullableString,
       kind: {
         type: 'string',
-        enum: ['create', 'change', 'import', 'rollback'],
+        enum: ['create', 'change', 'import', 'rollback', 'restore'],
         description: 'What made the version.',
       },
       added: { type: 'integer', description: 'Records added.' },
@@ -267,7 +289,7 @@ export const sharedSchemas: readonly Record<string, unknown>[] = [
       comment: nullableString,
       kind: {
         type: 'string',
-        enum: ['create', 'change', 'import', 'rollback'],
+        enum: ['create', 'change', 'import', 'rollback', 'restore'],
         description: 'What made the version.',
       },
       added: { type: 'integer' },
