@@ -9,7 +9,7 @@
  * versions, so every version still listed can be rolled back to.
  * @module
  */
-import type { PlaneContext } from './context.js';
+import { INT32_MAX, type PlaneContext } from './context.js';
 import { ControlError, type PruneReport, type RetentionOptions } from './types.js';
 
 /** The defaults (docs/CONTROL-PLANE.md, "Retention"). */
@@ -105,7 +105,7 @@ export class Retention {
       const ids = await this.#ctx.store.repo.deletedZonesBefore(before, 50);
       for (const id of ids) {
         for (;;) {
-          const n = await this.#ctx.write((repo) => repo.pruneVersions(id, Number.MAX_SAFE_INTEGER, BATCH));
+          const n = await this.#ctx.write((repo) => repo.pruneVersions(id, INT32_MAX, BATCH));
           report.versions += n;
           await yieldToLoop();
           if (n < BATCH) break;
