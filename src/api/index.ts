@@ -14,7 +14,7 @@ import type { Clock } from './buckets.js';
 import { responseOfError } from './errors.js';
 import { type ApiLimits, Limiter, RateLimitError, trustedProxyFunction } from './limits.js';
 import { registerMetricsRoutes } from './metrics.js';
-import { registerPdnsRoutes } from './pdns.js';
+import { registerPdnsRoutes } from './pdns/routes.js';
 import { registerAccountRoutes } from './routes/accounts.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerDeletedZoneRoutes } from './routes/deleted-zones.js';
