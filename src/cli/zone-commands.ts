@@ -17,6 +17,7 @@ import {
   zonePath,
 } from './client-common.js';
 import { formatJson, formatTable, formatTime } from './output.js';
+import { registerDeletedZoneCommands } from './zone-deleted-commands.js';
 
 /** RFC 4027 §2: the media type of master-file text. */
 const ZONEFILE_TYPE = 'text/dns';
@@ -62,6 +63,7 @@ function formatZoneHeader(z: ZoneInfo): string {
 /** Registers `zone` and its sub-commands. */
 export function registerZoneCommands(program: Command): void {
   const zone = program.command('zone').description('manage zones through the API').exitOverride();
+  registerDeletedZoneCommands(zone);
 
   addCommonOptions(
     zone
