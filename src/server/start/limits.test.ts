@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkSeededApiKey, isLoopbackHost, metricsAccessOf, parseLimitFlags } from './start-limits.js';
+import { checkSeededApiKey, isLoopbackHost, metricsAccessOf, parseLimitFlags } from './limits.js';
 
 test('--limit sets API limits and retention by name; 0 is allowed', () => {
   const l = parseLimitFlags(

@@ -6,8 +6,8 @@
  * @module
  */
 import { isIP } from 'node:net';
-import { API_LIMIT_NAMES, type ApiLimits } from '../api/limits.js';
-import type { RetentionOptions } from '../control/types.js';
+import { API_LIMIT_NAMES, type ApiLimits } from '../../api/limits.js';
+import type { RetentionOptions } from '../../control/types.js';
 
 /** `--limit` names of the retention options. */
 export const RETENTION_LIMIT_NAMES: Readonly<Record<string, keyof RetentionOptions>> = Object.freeze({
