@@ -98,6 +98,12 @@ export class BucketMap {
   #set(key: string, b: Bucket): void {
     this.#buckets.delete(key);
     this.#buckets.set(key, b);
+    // Idle buckets drain as traffic flows: the least recently used two, if full again, go.
+    for (let i = 0; i < 2; i++) {
+      const first = this.#buckets.entries().next().value;
+      if (!first || first[0] === key || this.#refilled(first[1], b.at) < this.#spec.burst) break;
+      this.#buckets.delete(first[0]);
+    }
     if (this.#buckets.size <= this.#max) return;
     // Full buckets first (they hold nothing), then the least recently used.
     let looked = 0;

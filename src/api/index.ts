@@ -25,6 +25,13 @@ import { addSharedSchemas } from './schemas.js';
 export { ApiError, type ApiErrorCode, type ErrorBody, statusOfControlCode } from './errors.js';
 export { API_LIMIT_NAMES, type ApiLimits, DEFAULT_API_LIMITS, RateLimitError } from './limits.js';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The request limits of this API (tests look at the size of its maps). */
+    limiter: Limiter;
+  }
+}
+
 /** Options of `buildApi`. */
 export interface ApiOptions {
   /** Log requests with Fastify's logger (pino, JSON on stdout). */
@@ -56,7 +63,9 @@ const description = [
   '',
   'Zone reads and writes carry `ETag: "<version>"`; send it back in `If-Match` to change the zone only',
   'if nobody else changed it meanwhile (else 412). Lists are paged: `?limit=&cursor=` → `{items, next}`.',
-  'Errors are `{"error", "code", "field"}`.',
+  'Errors are `{"error", "code", "field"}`. A request over a limit (rates per account and per key,',
+  'concurrent heavy requests, zones created per hour, failed keys per address) is `429` with',
+  '`Retry-After` and `limit` naming the limit.',
   '',
   'The `powerdns` routes speak the PowerDNS Authoritative HTTP API (v1) for existing PowerDNS clients.',
 ].join('\n');
@@ -148,6 +157,7 @@ export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Pr
       .send({ error: `no route ${request.method} ${request.url.split('?')[0]}`, code: 'API_ERR_NOT_FOUND' }),
   );
   limiter.register(app);
+  app.decorate('limiter', limiter);
   registerAuth(app, control, limiter);
   if (opts.metrics) registerMetricsRoutes(app, opts.metrics, { access: opts.metricsAccess ?? 'open' });
 

@@ -181,6 +181,37 @@ describe('API limits', () => {
     assert.equal(v.json.items[0].remote, '198.51.100.9');
   });
 
+  it('keeps its maps bounded under wrong keys from random addresses', async () => {
+    const small = await openTestApi('sqlite', {
+      clock: clock.now,
+      limits: { failedKeys: 1, failedKeysPerMinute: 1, maxBuckets: 50 },
+    });
+    try {
+      for (let i = 0; i < 400; i++) {
+        const addr = `198.18.${(i >> 8) & 255}.${i & 255}`;
+        const r = await small.req('GET', '/api/v1/zones', { key: `wrong-${i}`, remoteAddress: addr });
+        assert.equal(r.status, 401);
+      }
+      assert.ok(small.app.limiter.sizes.sources <= 50, JSON.stringify(small.app.limiter.sizes));
+      // Random IPv6 addresses of one /64 share one bucket: the second is already refused.
+      assert.equal(
+        (await small.req('GET', '/api/v1/zones', { key: 'x', remoteAddress: '2001:db8:5:6::1' })).status,
+        401,
+      );
+      assert.equal(
+        (await small.req('GET', '/api/v1/zones', { key: 'y', remoteAddress: '2001:db8:5:6:ffff::9' })).status,
+        429,
+      );
+      // Idle buckets go by themselves once they have refilled.
+      clock.advance(3_600_000);
+      await small.req('GET', '/api/v1/zones', { key: 'z', remoteAddress: '203.0.113.1' });
+      await small.req('GET', '/api/v1/zones', { key: 'z', remoteAddress: '203.0.113.2' });
+      assert.ok(small.app.limiter.sizes.sources < 50, JSON.stringify(small.app.limiter.sizes));
+    } finally {
+      await small.close();
+    }
+  });
+
   it('limits concurrent heavy requests per account and frees the slot when they end', async () => {
     clock.advance(3_600_000);
     const t = await api.tenant('heavy');
