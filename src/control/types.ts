@@ -225,6 +225,18 @@ export interface RetentionOptions {
   deletedZoneDays?: number;
 }
 
+/** Filters of the audit log. */
+export interface AuditQuery {
+  /** Administrators: one account. */
+  accountId?: string;
+  /** Only entries about this zone (their target). */
+  zone?: string;
+  /** Only this action (`zone.change`), or the actions starting with a prefix ending in '.' (`zone.`). */
+  action?: string;
+  /** Only entries at or after this ISO 8601 time. */
+  since?: string;
+}
+
 /** A page of results; pass `next` back as `cursor` for the following page. */
 export interface Page<T> {
   items: T[];
@@ -287,7 +299,8 @@ export interface ControlPlane {
     p: Principal,
     input: { name: string; maxZones?: number; maxRecords?: number },
   ): Promise<Account>;
-  listAccounts(p: Principal, page?: PageRequest): Promise<Page<Account>>;
+  /** The accounts the principal may see; `name` (additive): only the account of that name. */
+  listAccounts(p: Principal, page?: { name?: string } & PageRequest): Promise<Page<Account>>;
   getAccount(p: Principal, id: string): Promise<Account>;
   createUser(p: Principal, input: { accountId: string; name: string }): Promise<User>;
 
@@ -346,7 +359,8 @@ export interface ControlPlane {
   /** Makes the content of `version` current again, as a new version. */
   rollback(p: Principal, name: string, version: number, opts?: ChangeOptions): Promise<ZoneInfo>;
 
-  listAudit(p: Principal, input?: { accountId?: string } & PageRequest): Promise<Page<AuditEntry>>;
+  /** The audit log, newest first, filtered (additive: zone, action, since). */
+  listAudit(p: Principal, input?: AuditQuery & PageRequest): Promise<Page<AuditEntry>>;
 
   /** Deleted zones still restorable, newest first; `name` keeps those of one name (additive). */
   listDeletedZones(
