@@ -18,6 +18,7 @@ import {
 } from '../../transport/tcp.js';
 import { DEFAULT_UDP_RECV_BUFFER, DEFAULT_UDP_SEND_BUFFER } from '../../transport/udp.js';
 import { applyAnswerOptions, ConfigError, DEFAULT_DNS, parseInteger } from '../shared/options.js';
+import { metricsAccessOf, parseLimitFlags, type StartLimits } from './limits.js';
 
 /** Where the embedded store lives when `--data` is not given. */
 export const DEFAULT_DATA_DIR = './data';
@@ -58,6 +59,10 @@ export interface StartConfig {
   dns: DnsWorkerConfig;
   /** The platform's name servers: the apex NS of zones created without any (absolute names). */
   nameservers?: string[];
+  /** `--limit` and `--trusted-proxy`: the API's request limits and the retention of history. */
+  limits?: StartLimits;
+  /** Who may read `/metrics` (`--metrics`; default open on loopback only). */
+  metricsAccess?: 'open' | 'key';
 }
 
 /** Raw options as the CLI hands them over. */
@@ -77,6 +82,12 @@ export interface StartOptionsInput {
   serverVersion?: string;
   /** Comma-separated name server names (flag --nameservers or env SWITCHBOARD_NAMESERVERS). */
   nameservers?: string;
+  /** `--limit NAME=N` (repeatable). */
+  limit?: string[];
+  /** `--trusted-proxy ADDR[/LEN]` (repeatable, or comma-separated). */
+  trustedProxy?: string[];
+  /** `--metrics open|key`. */
+  metrics?: string;
 }
 
 /**
@@ -115,7 +126,17 @@ export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()):
         throw new ConfigError(`--nameservers: '${n}' is not a host name`);
     nameservers = nameservers.map((n) => (n.endsWith('.') ? n : `${n}.`));
   }
+  let limits: StartLimits;
+  let metricsAccess: 'open' | 'key';
+  try {
+    limits = parseLimitFlags(input.limit, input.trustedProxy);
+    metricsAccess = metricsAccessOf(input.metrics, http.host);
+  } catch (err) {
+    throw new ConfigError((err as Error).message, { cause: err });
+  }
   return {
+    limits,
+    metricsAccess,
     dataDir: resolve(cwd, input.data ?? DEFAULT_DATA_DIR),
     database: input.database,
     ...(nameservers ? { nameservers } : {}),
