@@ -4,7 +4,8 @@
  * @module
  */
 import type { Command } from 'commander';
-import type { RRsetData, ZoneInfo } from '../control/types.js';
+import type { RRsetData, ZoneChangeResult } from '../control/types.js';
+import { ApiRequestError } from './api-client.js';
 import {
   addCommonOptions,
   type CommonOptions,
@@ -32,17 +33,19 @@ interface ChangeOpts extends CommonOptions {
   zone: string;
   ifMatch?: string;
   comment?: string;
+  dryRun?: boolean;
 }
 
 async function patch(
   api: import('./api-client.js').ApiClient,
   opts: ChangeOpts,
   change: Record<string, unknown>,
-): Promise<ZoneInfo> {
+): Promise<ZoneChangeResult> {
   const body: Record<string, unknown> = { changes: [change] };
   if (opts.comment !== undefined) body.comment = opts.comment;
-  const res = await api.request<ZoneInfo>('PATCH', `${zonePath(opts.zone)}/rrsets`, {
+  const res = await api.request<ZoneChangeResult>('PATCH', `${zonePath(opts.zone)}/rrsets`, {
     json: body,
+    query: { dryRun: opts.dryRun ? 'true' : undefined },
     headers: ifMatchHeader(opts.ifMatch),
   });
   return res.body;
@@ -52,7 +55,27 @@ function changeOptions(cmd: Command): Command {
   return cmd
     .requiredOption('--zone <zone>', 'the zone the record belongs to')
     .option('--if-match <version>', 'only if the zone is still at this version')
-    .option('--comment <text>', 'kept with the new version');
+    .option('--comment <text>', 'kept with the new version')
+    .option('--dry-run', 'print what the change would remove and add, without applying it');
+}
+
+/**
+ * The answer of a dry run: what would go (`-`) and come (`+`), as master-file lines. The
+ * version is the one the plan was made against: `--if-match` it to apply exactly this.
+ */
+export function formatDryRun(info: ZoneChangeResult): string {
+  const head = `dry run, nothing applied: ${info.name} is at version ${info.version}, serial ${info.serial}`;
+  if (!info.changed) return `${head}; the change would change nothing\n`;
+  const lines = [
+    ...(info.removedRecords ?? []).map((l) => `- ${l}`),
+    ...(info.addedRecords ?? []).map((l) => `+ ${l}`),
+  ];
+  return `${head}; the change would remove ${info.removed} and add ${info.added} record lines (apply it with --if-match ${info.version}):\n${lines.join('\n')}\n`;
+}
+
+/** Warnings of a change, for stderr. */
+function printWarnings(info: ZoneChangeResult): void {
+  for (const w of info.warnings ?? []) process.stderr.write(`switchboard: warning: ${w}\n`);
 }
 
 /** Registers `record` and its sub-commands. */
@@ -80,7 +103,8 @@ export function registerRecordCommands(program: Command): void {
       const owner = qualifyName(name, opts.zone);
       const rtype = checkType(type);
       let ttl: number;
-      if (opts.ttl !== undefined) ttl = parseWholeNumber('--ttl', opts.ttl);
+      // The server's TTL limit is the one rule (its 422 names it): no second bound here.
+      if (opts.ttl !== undefined) ttl = parseWholeNumber('--ttl', opts.ttl, Number.MAX_SAFE_INTEGER);
       else {
         const current = await api.request<{ items: RRsetData[] }>('GET', `${zonePath(opts.zone)}/rrsets`, {
           query: { name: owner, type: rtype },
@@ -94,7 +118,13 @@ export function registerRecordCommands(program: Command): void {
         ttl,
         records: values.map((content) => ({ content })),
       });
+      printWarnings(info);
       if (json) out(formatJson(info));
+      else if (info.dryRun) out(formatDryRun(info));
+      else if (!info.changed)
+        out(
+          `no change: ${owner} ${rtype} already holds exactly these records; ${info.name} stays at serial ${info.serial}\n`,
+        );
       else
         out(
           `set ${owner} ${ttl} ${rtype} (${values.length} record${values.length === 1 ? '' : 's'}); ${info.name} is at serial ${info.serial}\n`,
@@ -120,11 +150,25 @@ export function registerRecordCommands(program: Command): void {
           ? { op: 'delete', name: owner, type: rtype }
           : { op: 'remove', name: owner, type: rtype, records: values.map((content) => ({ content })) };
       const info = await patch(api, opts, change);
+      printWarnings(info);
       if (json) out(formatJson(info));
-      else
-        out(
-          `${values.length === 0 ? `removed ${owner} ${rtype}` : `removed ${values.length} record${values.length === 1 ? '' : 's'} from ${owner} ${rtype}`}; ${info.name} is at serial ${info.serial}\n`,
+      else if (info.dryRun && info.changed) out(formatDryRun(info));
+      if (!info.changed)
+        // Nothing matched: say so and fail (exit 1), so a script notices the typo.
+        throw new ApiRequestError(
+          0,
+          'CLI_ERR_NO_MATCH',
+          `nothing matched: ${values.length === 0 ? `there is no RRset ${owner} ${rtype}` : `${owner} ${rtype} has no record ${values.map((v) => `'${v}'`).join(', ')}`}; nothing was removed (${info.name} stays at serial ${info.serial})`,
         );
+      if (!json && !info.dryRun) {
+        // A removal adds only the new SOA line (and removes the old one with the records).
+        const n = Math.max(0, info.removed - info.added);
+        const what =
+          values.length === 0
+            ? `removed ${owner} ${rtype} (${n} record${n === 1 ? '' : 's'})`
+            : `removed ${n} record${n === 1 ? '' : 's'} from ${owner} ${rtype}${n < values.length ? ` (${values.length - n} of the values given matched nothing)` : ''}`;
+        out(`${what}; ${info.name} is at serial ${info.serial}\n`);
+      }
     }),
   );
 
