@@ -7,7 +7,6 @@
  * @module
  */
 
-import type { TextToken } from './rdata.js';
 import {
   clip,
   escapeText,
@@ -23,6 +22,7 @@ import {
   unescapeText,
 } from './rdata-encoding.js';
 import { checkSvcParamValue, SvcParamKey } from './rdata-wire.js';
+import type { TextToken } from './text-token.js';
 
 const keyNames = new Map<number, string>(Object.entries(SvcParamKey).map(([k, v]) => [v, k]));
 

@@ -8,7 +8,6 @@
 import { RRType, typeFromString, typeToString } from './constants.js';
 import { WireFormatError } from './errors.js';
 import { Name } from './name.js';
-import type { TextToken } from './rdata.js';
 import {
   clip,
   fromBase32Hex,
@@ -31,6 +30,7 @@ import {
 } from './rdata-encoding.js';
 import { parseSvcParams, printSvcParams, svcParamsConsistent } from './rdata-svcb.js';
 import { checkRdata, isAlnum } from './rdata-wire.js';
+import type { TextToken } from './text-token.js';
 
 /** Sequential access to a record's RDATA tokens with field-named errors. */
 class Cursor {

@@ -10,12 +10,9 @@ import { WireFormatError } from './errors.js';
 import { Name } from './name.js';
 import { parseRdataText, printRdataText } from './rdata-text.js';
 import { compressibleOffsets, nameLengthAt, readRdataWire } from './rdata-wire.js';
+import type { TextToken } from './text-token.js';
 
-/** A master-file token: raw text with escapes still in place; `quoted` if it was in "…". */
-export interface TextToken {
-  text: string;
-  quoted: boolean;
-}
+export type { TextToken } from './text-token.js';
 
 /** Decoded SOA RDATA (RFC 1035 §3.3.13). */
 export interface Soa {

@@ -6,7 +6,7 @@
  * out of the source: no per-character string building, no regular expressions.
  * @module
  */
-import type { TextToken } from '../wire/rdata.js';
+import type { TextToken } from '../wire/text-token.js';
 
 /** A token: its raw text (escapes kept, quotes removed), whether it was quoted, its line. */
 export interface ZoneToken extends TextToken {

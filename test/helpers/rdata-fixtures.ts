@@ -2,7 +2,7 @@
  * Shared fixtures for the RDATA tests: a small tokenizer and the round-trip table.
  * @module
  */
-import type { TextToken } from '../../src/wire/rdata.js';
+import type { TextToken } from '../../src/wire/text-token.js';
 
 /** A small master-file tokenizer for RDATA text (quotes, escapes kept, parentheses dropped). */
 export function tokens(text: string): TextToken[] {

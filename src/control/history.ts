@@ -1,0 +1,86 @@
+/**
+ * History and audit: a zone's versions and the diff of each, and the audit log.
+ * @module
+ */
+import { requireAccountWide } from './access.js';
+import { listedAccount, type PlaneContext } from './context.js';
+import { changeLines } from './edit.js';
+import { decodeCursor, isIntCursor, makePage, pageLimit } from './paging.js';
+import { parseChanges, toZoneVersion } from './rows.js';
+import {
+  type AuditEntry,
+  ControlError,
+  type Page,
+  type PageRequest,
+  type Principal,
+  type VersionDiff,
+  type ZoneVersion,
+} from './types.js';
+
+/** The history and audit operations of the control plane. */
+export class History {
+  readonly #ctx: PlaneContext;
+
+  constructor(ctx: PlaneContext) {
+    this.#ctx = ctx;
+  }
+
+  async listVersions(p: Principal, name: string, page?: PageRequest): Promise<Page<ZoneVersion>> {
+    this.#ctx.checkOpen();
+    const zname = this.#ctx.zoneName(name).toString();
+    const limit = pageLimit(page);
+    const before = decodeCursor(page, isIntCursor);
+    const rows = await this.#ctx.store.read(async (repo) => {
+      const zone = await this.#ctx.visibleZone(repo, p, zname);
+      return repo.listVersions(zone.id, { before, limit: limit + 1 });
+    });
+    return makePage(rows, limit, toZoneVersion, (r) => Number(r.version));
+  }
+
+  async getVersion(p: Principal, name: string, version: number): Promise<VersionDiff> {
+    this.#ctx.checkOpen();
+    const zname = this.#ctx.zoneName(name).toString();
+    const row = await this.#ctx.store.read(async (repo) => {
+      const zone = await this.#ctx.visibleZone(repo, p, zname);
+      return Number.isInteger(version) ? repo.getVersion(zone.id, version) : undefined;
+    });
+    if (!row)
+      throw new ControlError('CTL_ERR_NOT_FOUND', `zone ${zname} has no version ${version}`, 'version');
+    const { removed, added } = changeLines(parseChanges(row.changes));
+    return {
+      ...toZoneVersion(row),
+      fromSerial: row.from_serial,
+      removedRecords: removed,
+      addedRecords: added,
+    };
+  }
+
+  // ---- audit ----
+
+  async listAudit(p: Principal, input?: { accountId?: string } & PageRequest): Promise<Page<AuditEntry>> {
+    this.#ctx.checkOpen();
+    requireAccountWide(p);
+    const limit = pageLimit(input);
+    // The cursor is the sequence number of the last row shown (rows of one millisecond keep
+    // their order across pages).
+    const before = decodeCursor(input, isIntCursor);
+    const accountId = listedAccount(p, input?.accountId);
+    if (accountId === null) return { items: [] };
+    const rows = await this.#ctx.store.repo.listAudit({ accountId, before, limit: limit + 1 });
+    return makePage(
+      rows,
+      limit,
+      (r): AuditEntry => ({
+        id: r.id,
+        at: r.at,
+        tokenId: r.token_id,
+        accountId: r.account_id,
+        action: r.action,
+        target: r.target,
+        remote: r.remote,
+        detail: r.detail === null ? null : JSON.parse(r.detail),
+      }),
+      (r) => r.seq,
+    );
+  }
+}
