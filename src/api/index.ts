@@ -6,8 +6,6 @@
  * @module
  */
 import AjvCompiler from '@fastify/ajv-compiler';
-type AjvCompilerOptions = NonNullable<Parameters<AjvCompiler.BuildCompilerFromPool>[1]> & { mode?: never };
-type AjvOptions = AjvCompiler.Options;
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ControlPlane } from '../control/types.js';
@@ -15,7 +13,7 @@ import type { HttpMetricsSink } from '../telemetry/index.js';
 import { registerAuth } from './auth.js';
 import { responseOfError } from './errors.js';
 import { registerMetricsRoutes } from './metrics.js';
-import { PDNS_SERVER_URL, registerPdnsRoutes } from './pdns.js';
+import { registerPdnsRoutes } from './pdns.js';
 import { registerAccountRoutes } from './routes/accounts.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerTokenRoutes } from './routes/tokens.js';
@@ -50,6 +48,9 @@ const description = [
   '',
   'The `powerdns` routes speak the PowerDNS Authoritative HTTP API (v1) for existing PowerDNS clients.',
 ].join('\n');
+
+type AjvCompilerOptions = NonNullable<Parameters<AjvCompiler.BuildCompilerFromPool>[1]> & { mode?: never };
+type AjvOptions = AjvCompiler.Options;
 
 /**
  * Request validation: JSON bodies of the native API are taken as sent (`"ttl": "300"` is a

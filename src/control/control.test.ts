@@ -1042,11 +1042,21 @@ for (const backend of [sqlite, postgres]) {
         const z = await cp.createZone(admin, { name: 'example.com', zonefile: file });
         assert.equal(z.serial, 2026112201);
         const text = await cp.exportZone(admin, 'example.com');
-        // Export → import gives the same content (and the next serial).
-        const again = await cp.importZone(admin, 'example.com', text);
+        // Export → import gives the same content: no new version, the same serial.
+        const same = await cp.importZone(admin, 'example.com', text);
+        assert.equal(same.changed, false);
+        assert.equal(same.serial, 2026112201);
+        assert.equal(same.version, 1);
+        // One record more: a version with the record and the next serial.
+        const again = await cp.importZone(
+          admin,
+          'example.com',
+          `${text}new.example.com. 60 IN A 192.0.2.9\n`,
+        );
+        assert.equal(again.changed, true);
         assert.equal(again.serial, 2026112202);
         const d = await cp.getVersion(admin, 'example.com', 2);
-        assert.equal(d.added, 1); // the SOA only
+        assert.equal(d.added, 2); // the SOA and the record
         assert.equal(d.removed, 1);
         const bad = await rejectsWith(
           cp.importZone(
@@ -1106,7 +1116,46 @@ for (const backend of [sqlite, postgres]) {
         const served = (await cp.servedZone('example.com'))?.text ?? '';
         assert.ok(served.includes('192.0.2.1'));
         assert.ok(!served.includes('192.0.2.2'));
-        assert.ok(!(await cp.exportZone(admin, 'example.com')).includes('192.0.2.2'));
+        // Export writes the disabled record as a ';disabled;' comment, and import reads it back.
+        const text = await cp.exportZone(admin, 'example.com');
+        assert.ok(text.includes('\n;disabled; www.example.com.\t60\tIN\tA\t192.0.2.2\n'), text);
+        assert.ok(text.includes('\nwww.example.com.\t60\tIN\tA\t192.0.2.1\n'), text);
+        const round = await cp.importZone(admin, 'example.com', text);
+        assert.equal(round.changed, false);
+        await cp.changeRRsets(admin, 'example.com', [{ op: 'delete', name: 'www.example.com.', type: 'A' }]);
+        const back = await cp.importZone(admin, 'example.com', text);
+        assert.equal(back.changed, true);
+        assert.deepEqual(
+          (await cp.getZone(admin, 'example.com')).rrsets.find((s) => s.type === 'A')?.records,
+          [
+            { content: '192.0.2.1', disabled: false },
+            { content: '192.0.2.2', disabled: true },
+          ],
+        );
+        // The version diff shows the disabled record, and so do enabling and disabling.
+        const v = await cp.getVersion(admin, 'example.com', back.version);
+        assert.ok(
+          v.addedRecords.includes(';disabled; www.example.com.\t60\tIN\tA\t192.0.2.2'),
+          v.addedRecords.join('\n'),
+        );
+        const flip = await cp.changeRRsets(admin, 'example.com', [
+          {
+            op: 'replace',
+            name: 'www.example.com.',
+            type: 'A',
+            ttl: 60,
+            records: [{ content: '192.0.2.1', disabled: true }, { content: '192.0.2.2' }],
+          },
+        ]);
+        const fv = await cp.getVersion(admin, 'example.com', flip.version);
+        assert.deepEqual(fv.removedRecords.slice(1), [
+          'www.example.com.\t60\tIN\tA\t192.0.2.1',
+          ';disabled; www.example.com.\t60\tIN\tA\t192.0.2.2',
+        ]);
+        assert.deepEqual(fv.addedRecords.slice(1), [
+          ';disabled; www.example.com.\t60\tIN\tA\t192.0.2.1',
+          'www.example.com.\t60\tIN\tA\t192.0.2.2',
+        ]);
       }));
 
     test('concurrent changes to one zone all land, one version each', () =>
