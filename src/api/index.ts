@@ -13,7 +13,7 @@ import type { HttpMetricsSink } from '../telemetry/index.js';
 import { registerAuth } from './auth.js';
 import { responseOfError } from './errors.js';
 import { registerMetricsRoutes } from './metrics.js';
-import { registerPdnsRoutes } from './pdns.js';
+import { registerPdnsRoutes } from './pdns/routes.js';
 import { registerAccountRoutes } from './routes/accounts.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerTokenRoutes } from './routes/tokens.js';
