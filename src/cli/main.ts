@@ -7,17 +7,17 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { buildServeConfig, ConfigError, DEFAULT_LISTEN, type ServeOptionsInput } from '../server/config.js';
-import { runPrimary } from '../server/primary.js';
-import { runSingleProcess } from '../server/single.js';
+import { buildServeConfig, type ServeOptionsInput } from '../server/serve/config.js';
+import { runPrimary } from '../server/serve/primary.js';
+import { runSingleProcess } from '../server/serve/single.js';
+import { ConfigError, DEFAULT_DNS } from '../server/shared/options.js';
 import {
   API_KEY_ENV,
   buildStartConfig,
   DEFAULT_DATA_DIR,
-  DEFAULT_DNS,
   DEFAULT_HTTP,
   type StartOptionsInput,
-} from '../server/start-config.js';
+} from '../server/start/config.js';
 import { EXIT_USAGE } from './client-common.js';
 import { registerRecordCommands } from './record-commands.js';
 import { registerTokenCommands } from './token-commands.js';
@@ -59,7 +59,7 @@ function buildProgram(): Command {
     .requiredOption('--zone-dir <dir>', 'folder of zone files, one zone per *.zone file')
     .option(
       '--listen <addr>',
-      `address to serve on: ADDR, ADDR:PORT, [IPv6]:PORT (repeatable; default ${DEFAULT_LISTEN})`,
+      `address to serve on: ADDR, ADDR:PORT, [IPv6]:PORT (repeatable; default ${DEFAULT_DNS})`,
       collect,
     )
     .option('--workers <n>', 'worker processes (default: number of CPUs; 0 = serve from one process)')
@@ -123,7 +123,7 @@ function buildProgram(): Command {
         const version = readVersion();
         const config = buildStartConfig({ ...opts, serverVersion: version });
         // Loaded on demand so `serve` does not depend on the control plane's modules.
-        const { runStart } = await import('../server/start.js');
+        const { runStart } = await import('../server/start/start.js');
         code = await runStart(config, { version });
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;

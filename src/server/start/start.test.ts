@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { buildQuery, queryUdp } from '../../test/helpers/dns-client.js';
-import { findFreePort, listChildren } from '../../test/helpers/peers.js';
+import { buildQuery, queryUdp } from '../../../test/helpers/dns-client.js';
+import { findFreePort, listChildren } from '../../../test/helpers/peers.js';
 import type {
   Account,
   ControlPlane,
@@ -18,12 +18,12 @@ import type {
   ServedZone,
   ZoneChangeEvent,
   ZoneDetail,
-} from '../control/types.js';
-import { decodeMessage } from '../wire/decode.js';
-import { rdataToText } from '../wire/rdata.js';
-import type { Logger } from './log.js';
+} from '../../control/types.js';
+import { decodeMessage } from '../../wire/decode.js';
+import { rdataToText } from '../../wire/rdata.js';
+import type { Logger } from '../shared/log.js';
+import { buildStartConfig } from './config.js';
 import { type ApiServer, runStart, STARTED_LINE } from './start.js';
-import { buildStartConfig } from './start-config.js';
 
 const system: Principal = { tokenId: 'system', accountId: null, scope: { admin: true, access: 'write' } };
 

@@ -3,7 +3,7 @@
  * logger, messages to the primary, reporting a fatal start, and stopping on the pool's signal.
  * @module
  */
-import { handlePoolSignals } from '../transport/cluster.js';
+import { handlePoolSignals } from '../../transport/cluster.js';
 import { createLogger, describeError, type Logger } from './log.js';
 
 /** The plumbing of one worker process. */

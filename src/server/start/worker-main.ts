@@ -7,21 +7,21 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { Responder } from '../answer/respond.js';
-import { DnsCounters } from '../telemetry/dns-counters.js';
-import type { QueryHandler, TransportContext } from '../transport/handler.js';
-import { buildResponderOptions } from './config.js';
-import { createRateLimitedReporter } from './log.js';
-import { type OpenListeners, openListeners } from './serve.js';
-import { decodeDnsWorkerConfig, START_CONFIG_ENV } from './start-config.js';
+import { Responder } from '../../answer/respond.js';
+import { DnsCounters } from '../../telemetry/dns-counters.js';
+import type { QueryHandler, TransportContext } from '../../transport/handler.js';
+import { type OpenListeners, openListeners } from '../shared/listeners.js';
+import { createRateLimitedReporter } from '../shared/log.js';
+import { buildResponderOptions } from '../shared/options.js';
+import { setupWorkerProcess } from '../shared/worker-process.js';
+import { decodeDnsWorkerConfig, START_CONFIG_ENV } from './config.js';
 import {
   isZonesMessage,
   METRICS_INTERVAL_MS,
   type StartWorkerMessage,
   type ZonesMessage,
-} from './start-protocol.js';
-import { ServedZoneTable } from './start-zones.js';
-import { setupWorkerProcess } from './worker-process.js';
+} from './protocol.js';
+import { ServedZoneTable } from './zones.js';
 
 let listeners: OpenListeners | undefined;
 const worker = setupWorkerProcess('dns', () => listeners?.closeAll());

@@ -6,15 +6,15 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ControlError, type ControlPlane } from '../control/types.js';
-import { originFromFileName } from '../zone/index.js';
-import type { Logger } from './log.js';
+import { ControlError, type ControlPlane } from '../../control/types.js';
+import { originFromFileName } from '../../zone/index.js';
+import type { Logger } from '../shared/log.js';
 
 /** The account the example zones go into. */
 export const EXAMPLE_ACCOUNT = 'example';
 
 /**
- * The examples/zones folder of this installation: looked for above this module (dist/src/server
+ * The examples/zones folder of this installation: looked for above this module (dist/src/server/start
  * → the package root), then under the working directory; undefined when neither has it.
  */
 export function findExampleZoneDir(cwd = process.cwd()): string | undefined {

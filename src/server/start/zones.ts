@@ -4,10 +4,10 @@
  * carries are parsed; the others keep their parsed Zone objects.
  * @module
  */
-import { Catalog } from '../answer/catalog.js';
-import type { Name } from '../wire/name.js';
-import { loadZoneText, type Zone, ZoneParseError } from '../zone/index.js';
-import type { ZonePush, ZonesMessage } from './start-protocol.js';
+import { Catalog } from '../../answer/catalog.js';
+import type { Name } from '../../wire/name.js';
+import { loadZoneText, type Zone, ZoneParseError } from '../../zone/index.js';
+import type { ZonePush, ZonesMessage } from './protocol.js';
 
 interface Entry {
   zone: Zone;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ZoneBroadcaster } from './start-broadcast.js';
-import type { ZonesMessage } from './start-protocol.js';
+import { ZoneBroadcaster } from './broadcast.js';
+import type { ZonesMessage } from './protocol.js';
 
 function update(seq: number, chars: number): ZonesMessage {
   return {

@@ -3,8 +3,8 @@
  * zone load reports (the same lines whether one process or many workers serve).
  * @module
  */
-import { formatListenAddress, type ListenAddress } from '../transport/listen-address.js';
-import type { Logger } from './log.js';
+import { formatListenAddress, type ListenAddress } from '../../transport/listen-address.js';
+import type { Logger } from '../shared/log.js';
 import type { ZoneDirReport } from './zone-dir.js';
 
 /** One served zone, as reported by a worker. */

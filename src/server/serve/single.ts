@@ -3,8 +3,9 @@
  * profiling). SIGHUP reloads, SIGTERM/SIGINT stop.
  * @module
  */
+
+import { createLogger, describeError, type Logger } from '../shared/log.js';
 import type { ServeConfig } from './config.js';
-import { createLogger, describeError, type Logger } from './log.js';
 import { formatReloadLine, formatStartLine, logZoneReport } from './report.js';
 import { startServer } from './serve.js';
 import { loadZoneFileForServer } from './zone-loader.js';

@@ -5,9 +5,9 @@
  * @module
  */
 import { fileURLToPath } from 'node:url';
-import { WorkerPool } from '../transport/cluster.js';
+import { WorkerPool } from '../../transport/cluster.js';
+import { createLogger, type Logger } from '../shared/log.js';
 import { CONFIG_ENV, encodeServeConfig, type ServeConfig } from './config.js';
-import { createLogger, type Logger } from './log.js';
 import { isWorkerMessage, type ReloadedMessage, type WorkerMessage } from './protocol.js';
 import { formatReloadLine, formatStartLine, logZoneReport } from './report.js';
 

@@ -12,9 +12,9 @@
  *   after that follow on the same ordered IPC channel.
  * @module
  */
-import type { ServedZone, ZoneChangeEvent } from '../control/types.js';
-import type { Logger } from './log.js';
-import type { ZonePush, ZonesMessage } from './start-protocol.js';
+import type { ServedZone, ZoneChangeEvent } from '../../control/types.js';
+import type { Logger } from '../shared/log.js';
+import type { ZonePush, ZonesMessage } from './protocol.js';
 
 /** The part of the ControlPlane the feed reads. */
 export interface ZoneSource {

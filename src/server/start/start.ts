@@ -14,23 +14,23 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ControlPlane, ControlPlaneOptions } from '../control/types.js';
-import type { PrimaryMetrics } from '../telemetry/primary-metrics.js';
-import { countZoneChanges } from '../telemetry/zone-changes.js';
-import { WorkerPool } from '../transport/cluster.js';
-import { formatListenAddress, type ListenAddress } from '../transport/listen-address.js';
-import { createLogger, describeError, type Logger } from './log.js';
-import { ZoneBroadcaster } from './start-broadcast.js';
+import type { ControlPlane, ControlPlaneOptions } from '../../control/types.js';
+import type { PrimaryMetrics } from '../../telemetry/primary-metrics.js';
+import { countZoneChanges } from '../../telemetry/zone-changes.js';
+import { WorkerPool } from '../../transport/cluster.js';
+import { formatListenAddress, type ListenAddress } from '../../transport/listen-address.js';
+import { createLogger, describeError, type Logger } from '../shared/log.js';
+import { ZoneBroadcaster } from './broadcast.js';
 import {
   API_KEY_ENV,
   encodeDnsWorkerConfig,
   redactDatabaseUrl,
   START_CONFIG_ENV,
   type StartConfig,
-} from './start-config.js';
-import { findExampleZoneDir, importExampleZones } from './start-examples.js';
-import { ZoneFeed } from './start-feed.js';
-import { isStartWorkerMessage, type StartWorkerMessage, type ZonesMessage } from './start-protocol.js';
+} from './config.js';
+import { findExampleZoneDir, importExampleZones } from './examples.js';
+import { ZoneFeed } from './feed.js';
+import { isStartWorkerMessage, type StartWorkerMessage, type ZonesMessage } from './protocol.js';
 
 /** What `start` needs of the HTTP API: a Fastify instance, not yet listening. */
 export interface ApiServer {
@@ -71,8 +71,8 @@ export const STARTED_LINE = 'switchboard: started';
 
 async function loadDefaultDeps(version: string | undefined): Promise<StartDeps> {
   // Loaded on demand: `switchboard serve` must not depend on the control plane's modules.
-  const control = await import('../control/index.js');
-  const api = await import('../api/index.js');
+  const control = await import('../../control/index.js');
+  const api = await import('../../api/index.js');
   return {
     openControlPlane: (opts) => control.openControlPlane(opts),
     buildApi: async (c, o) =>
@@ -132,7 +132,7 @@ export async function runStart(
   try {
     d = deps ?? (await loadDefaultDeps(io?.version));
     // Loaded on demand like the control plane: `serve` does not load prom-client.
-    const telemetry = await import('../telemetry/primary-metrics.js');
+    const telemetry = await import('../../telemetry/primary-metrics.js');
     metrics = new telemetry.PrimaryMetrics();
   } catch (err) {
     log.error(`cannot load the control plane: ${describeError(err)}`);
@@ -280,7 +280,7 @@ export async function runStart(
 
     pool = new WorkerPool({
       count: config.workers,
-      exec: fileURLToPath(new URL('./start-worker-main.js', import.meta.url)),
+      exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)),
       env: { [START_CONFIG_ENV]: encodeDnsWorkerConfig(config.dns) },
       onMessage: (slot, msg) => {
         if (isStartWorkerMessage(msg)) onWorkerMessage(slot, msg);

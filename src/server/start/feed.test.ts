@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ServedZone, ZoneChangeEvent } from '../control/types.js';
-import { ZoneFeed, type ZoneSource } from './start-feed.js';
-import type { ZonesMessage } from './start-protocol.js';
-import { ServedZoneTable } from './start-zones.js';
+import type { ServedZone, ZoneChangeEvent } from '../../control/types.js';
+import { ZoneFeed, type ZoneSource } from './feed.js';
+import type { ZonesMessage } from './protocol.js';
+import { ServedZoneTable } from './zones.js';
 
 /** An in-memory stand-in for the control plane's serving side. */
 class FakeSource implements ZoneSource {

@@ -5,20 +5,22 @@
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { TransportError } from '../transport/errors.js';
-import { type ListenAddress, parseListenAddress, parseListenAddresses } from '../transport/listen-address.js';
+import { TransportError } from '../../transport/errors.js';
+import {
+  type ListenAddress,
+  parseListenAddress,
+  parseListenAddresses,
+} from '../../transport/listen-address.js';
 import {
   DEFAULT_TCP_IDLE_TIMEOUT_MS,
   DEFAULT_TCP_MAX_CONNECTIONS,
   DEFAULT_TCP_MAX_PER_CLIENT,
-} from '../transport/tcp.js';
-import { DEFAULT_UDP_RECV_BUFFER, DEFAULT_UDP_SEND_BUFFER } from '../transport/udp.js';
-import { applyAnswerOptions, ConfigError, parseInteger } from './config.js';
+} from '../../transport/tcp.js';
+import { DEFAULT_UDP_RECV_BUFFER, DEFAULT_UDP_SEND_BUFFER } from '../../transport/udp.js';
+import { applyAnswerOptions, ConfigError, DEFAULT_DNS, parseInteger } from '../shared/options.js';
 
 /** Where the embedded store lives when `--data` is not given. */
 export const DEFAULT_DATA_DIR = './data';
-/** The DNS listener when `--dns` is not given (loopback: nothing is exposed by default). */
-export const DEFAULT_DNS = '127.0.0.1:5300';
 /** The HTTP API listener when `--http` is not given (loopback). */
 export const DEFAULT_HTTP = '127.0.0.1:8080';
 /** The environment variable carrying the DNS config to `start` worker processes. */

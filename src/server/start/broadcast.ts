@@ -9,7 +9,7 @@
  * but never availability.
  * @module
  */
-import type { ZonesMessage } from './start-protocol.js';
+import type { ZonesMessage } from './protocol.js';
 
 /** Where messages go. */
 export interface BroadcastTarget {

@@ -3,7 +3,7 @@
  * turned into the list of located errors `loadZoneDir` reports.
  * @module
  */
-import { loadZoneFile, ZoneParseError } from '../zone/index.js';
+import { loadZoneFile, ZoneParseError } from '../../zone/index.js';
 import type { ZoneFileLoader } from './zone-dir.js';
 
 /** Loads one zone file; syntax and check errors come back as `errors` (FILE:LINE located). */

@@ -3,11 +3,12 @@
  * zone folder on the shared sockets, reloads on request, and reports to the primary.
  * @module
  */
+
+import { describeError } from '../shared/log.js';
+import { setupWorkerProcess } from '../shared/worker-process.js';
 import { CONFIG_ENV, decodeServeConfig } from './config.js';
-import { describeError } from './log.js';
 import { isReloadRequest, type WorkerMessage } from './protocol.js';
 import { type RunningServer, startServer } from './serve.js';
-import { setupWorkerProcess } from './worker-process.js';
 import { loadZoneFileForServer } from './zone-loader.js';
 
 let server: RunningServer | undefined;

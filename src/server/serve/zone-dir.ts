@@ -7,7 +7,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Zone } from '../zone/index.js';
+import type { Zone } from '../../zone/index.js';
 
 /** What a zone file loader returns (the shape of `loadZoneFile` in src/zone/load.ts). */
 export interface ZoneLoadOutcome {

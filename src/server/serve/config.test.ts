@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict';
 import { availableParallelism, hostname } from 'node:os';
 import { describe, test } from 'node:test';
-import {
-  buildResponderOptions,
-  buildServeConfig,
-  ConfigError,
-  decodeServeConfig,
-  encodeServeConfig,
-} from './config.js';
+import { buildResponderOptions, ConfigError } from '../shared/options.js';
+import { buildServeConfig, decodeServeConfig, encodeServeConfig } from './config.js';
 
 const isConfigError = (err: unknown) => err instanceof ConfigError && err.code === 'SERVER_ERR_CONFIG';
 

@@ -5,7 +5,7 @@
  * happens. One IPC channel delivers in order, so a worker sees the primary's history in order.
  * @module
  */
-import type { DnsReport } from '../telemetry/dns-layout.js';
+import type { DnsReport } from '../../telemetry/dns-layout.js';
 
 /** One zone's content as pushed to a worker; `text: null` means the zone is gone. */
 export interface ZonePush {

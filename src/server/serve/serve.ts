@@ -4,14 +4,15 @@
  * Catalog in atomically (a query sees either the old zones or the new ones, never a mix).
  * @module
  */
-import { Catalog } from '../answer/catalog.js';
-import { Responder } from '../answer/respond.js';
-import type { QueryHandler } from '../transport/handler.js';
-import { createTcpListener, type TcpListener } from '../transport/tcp.js';
-import { createUdpListener, type UdpListener } from '../transport/udp.js';
+import { Catalog } from '../../answer/catalog.js';
+import { Responder } from '../../answer/respond.js';
+import type { QueryHandler } from '../../transport/handler.js';
+import type { TcpListener } from '../../transport/tcp.js';
+import type { UdpListener } from '../../transport/udp.js';
+import { openListeners } from '../shared/listeners.js';
+import { createRateLimitedReporter, type Logger } from '../shared/log.js';
+import { buildResponderOptions, ConfigError } from '../shared/options.js';
 import type { ServeConfig } from './config.js';
-import { buildResponderOptions, ConfigError } from './config.js';
-import { createRateLimitedReporter, type Logger } from './log.js';
 import type { ZoneSummary } from './report.js';
 import { loadZoneDir, type ZoneDirReport, type ZoneFileLoader, type ZoneSet } from './zone-dir.js';
 
@@ -42,68 +43,6 @@ export function summarizeZones(zones: ZoneSet): ZoneSummary[] {
     origin: z.zone.origin.toString(),
     serial: z.zone.serial,
   }));
-}
-
-/** The listener settings shared by `serve` and `start` workers. */
-export type ListenerSettings = Pick<
-  ServeConfig,
-  | 'listen'
-  | 'tcpIdleTimeoutMs'
-  | 'tcpMaxConnections'
-  | 'tcpMaxConnectionsPerClient'
-  | 'udpRecvBufferSize'
-  | 'udpSendBufferSize'
->;
-
-/** Open listeners and how to close them all. */
-export interface OpenListeners {
-  udp: UdpListener[];
-  tcp: TcpListener[];
-  closeAll(): Promise<void>;
-}
-
-/**
- * Binds UDP and TCP on every listen address, all answering through `handler`. If one address
- * cannot be bound, the ones already open are closed and the error is thrown.
- * @throws TransportError on bind failure
- */
-export async function openListeners(
-  config: ListenerSettings,
-  handler: QueryHandler,
-  onError: (message: string, err: unknown) => void,
-): Promise<OpenListeners> {
-  const udp: UdpListener[] = [];
-  const tcp: TcpListener[] = [];
-  const closeAll = async () => {
-    await Promise.all([...udp.map((l) => l.close()), ...tcp.map((l) => l.close())]);
-  };
-  try {
-    for (const address of config.listen) {
-      udp.push(
-        await createUdpListener({
-          address,
-          handler,
-          onError,
-          recvBufferSize: config.udpRecvBufferSize,
-          sendBufferSize: config.udpSendBufferSize,
-        }),
-      );
-      tcp.push(
-        await createTcpListener({
-          address,
-          handler,
-          onError,
-          idleTimeoutMs: config.tcpIdleTimeoutMs,
-          maxConnections: config.tcpMaxConnections,
-          maxConnectionsPerClient: config.tcpMaxConnectionsPerClient,
-        }),
-      );
-    }
-  } catch (err) {
-    await closeAll();
-    throw err;
-  }
-  return { udp, tcp, closeAll };
 }
 
 /**

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Name } from '../wire/name.js';
-import type { ZonePush, ZonesMessage } from './start-protocol.js';
-import { ServedZoneTable } from './start-zones.js';
+import { Name } from '../../wire/name.js';
+import type { ZonePush, ZonesMessage } from './protocol.js';
+import { ServedZoneTable } from './zones.js';
 
 function zoneText(name: string, serial: number, address: string): string {
   return (

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { describe, test } from 'node:test';
-import { ConfigError } from './config.js';
+import { ConfigError } from '../shared/options.js';
 import {
   buildStartConfig,
   decodeDnsWorkerConfig,
   encodeDnsWorkerConfig,
   redactDatabaseUrl,
-} from './start-config.js';
+} from './config.js';
 
 describe('buildStartConfig', () => {
   test('defaults: ./data, DNS 127.0.0.1:5300, HTTP 127.0.0.1:8080 (loopback only)', () => {
