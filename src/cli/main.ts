@@ -16,6 +16,7 @@ import {
   buildStartConfig,
   DEFAULT_DATA_DIR,
   DEFAULT_HTTP,
+  DEFAULT_MAX_TTL,
   type StartOptionsInput,
 } from '../server/start/config.js';
 import { EXIT_USAGE } from './client-common.js';
@@ -111,6 +112,10 @@ function buildProgram(): Command {
     .option(
       '--nameservers <names>',
       'comma-separated name servers of the platform: the NS of zones created without any (env SWITCHBOARD_NAMESERVERS)',
+    )
+    .option(
+      '--max-ttl <seconds>',
+      `highest record TTL the APIs and zone imports accept (default ${DEFAULT_MAX_TTL} = 30 days; at most 2147483647)`,
     )
     .addHelpText(
       'after',

@@ -61,6 +61,20 @@ describe('disabled records in master-file text', () => {
     assert.deepEqual(diffContent(content, again), []);
   });
 
+  test('the same records in another order are no change (an RRset is a set)', () => {
+    const before = parseZonefile(ZONE, origin, limits).content;
+    const after = new Map(before);
+    const www = before.get('www.example.com. 1');
+    assert.ok(www);
+    after.set('www.example.com. 1', { ...www, records: [...www.records].reverse() });
+    assert.deepEqual(diffContent(before, after), []);
+    after.set('www.example.com. 1', {
+      ...www,
+      records: www.records.map((r) => ({ ...r, disabled: !r.disabled })).reverse(),
+    });
+    assert.equal(diffContent(before, after).length, 1);
+  });
+
   test('directives behind the mark stay comments; the SOA cannot be disabled', () => {
     const withDirective = `${ZONE};disabled; $ORIGIN elsewhere.\nmail 60 IN A 192.0.2.3\n`;
     const { content } = parseZonefile(withDirective, origin, limits);

@@ -331,12 +331,20 @@ export interface RRsetChangeRecord {
   after: RRsetState | null;
 }
 
+/**
+ * Same owner spelling, TTL and records. An RRset is a set (RFC 2181 §5): the order of its
+ * records is no difference, so the same records in another order (a zone file sorted
+ * otherwise, `record set` with the values swapped) change nothing.
+ */
 function sameRRset(a: RRsetState, b: RRsetState): boolean {
   if (a.name !== b.name || a.ttl !== b.ttl || a.records.length !== b.records.length) return false;
-  for (let i = 0; i < a.records.length; i++)
-    if (a.records[i].content !== b.records[i].content || a.records[i].disabled !== b.records[i].disabled)
-      return false;
-  return true;
+  let inOrder = true;
+  for (let i = 0; i < a.records.length && inOrder; i++)
+    inOrder =
+      a.records[i].content === b.records[i].content && a.records[i].disabled === b.records[i].disabled;
+  if (inOrder) return true;
+  const disabledOf = new Map(a.records.map((r) => [r.content, r.disabled]));
+  return b.records.every((r) => disabledOf.get(r.content) === r.disabled);
 }
 
 /** The RRsets that differ between two contents. */

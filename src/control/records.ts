@@ -44,6 +44,8 @@ export function nameKeyOf(name: Name): string {
 
 /** RFC 2181 §8: a TTL is an unsigned 31-bit number. */
 export const MAX_TTL_RFC = 2147483647;
+/** The TTL limit when the operator sets none (`switchboard start --max-ttl`): 30 days. */
+export const DEFAULT_MAX_TTL = 2592000;
 
 function invalid(message: string, field?: string): ControlError {
   return new ControlError('CTL_ERR_VALIDATION', message, field);

@@ -33,7 +33,18 @@ describe('what the CLI reports about changes', () => {
       runCli(args, { SWITCHBOARD_URL: p.api, SWITCHBOARD_API_KEY: key, XDG_CONFIG_HOME: tmp }, input);
     const c = await cli(['zone', 'create', 'res.test', '--nameserver', 'ns1.example.net.']);
     assert.equal(c.code, 0, c.err);
-    const s = await cli(['record', 'set', 'www', 'A', '192.0.2.1', '192.0.2.2', '--zone', 'res.test', '--ttl', '300']);
+    const s = await cli([
+      'record',
+      'set',
+      'www',
+      'A',
+      '192.0.2.1',
+      '192.0.2.2',
+      '--zone',
+      'res.test',
+      '--ttl',
+      '300',
+    ]);
     assert.equal(s.code, 0, s.err);
   });
   after(async () => {
@@ -58,7 +69,10 @@ describe('what the CLI reports about changes', () => {
     // One value there, one not: the one there goes, and the output says the other matched nothing.
     const half = await cli(['record', 'rm', 'www', 'A', '192.0.2.2', '192.0.2.98', '--zone', 'res.test']);
     assert.equal(half.code, 0, half.err);
-    assert.match(half.out, /^removed 1 record from www\.res\.test\. A \(1 of the values given matched nothing\); /);
+    assert.match(
+      half.out,
+      /^removed 1 record from www\.res\.test\. A \(1 of the values given matched nothing\); /,
+    );
     const back = await cli(['record', 'set', 'www', 'A', '192.0.2.1', '192.0.2.2', '--zone', 'res.test']);
     assert.equal(back.code, 0, back.err);
   });
@@ -73,9 +87,23 @@ describe('what the CLI reports about changes', () => {
 
   test('record set/rm --dry-run print the diff and apply nothing', async () => {
     const before = await state('res.test');
-    const set = await cli(['record', 'set', 'mail', 'A', '192.0.2.25', '--zone', 'res.test', '--ttl', '60', '--dry-run']);
+    const set = await cli([
+      'record',
+      'set',
+      'mail',
+      'A',
+      '192.0.2.25',
+      '--zone',
+      'res.test',
+      '--ttl',
+      '60',
+      '--dry-run',
+    ]);
     assert.equal(set.code, 0, set.err);
-    assert.match(set.out, new RegExp(`^dry run, nothing applied: res\\.test\\. is at version ${before.version}, `));
+    assert.match(
+      set.out,
+      new RegExp(`^dry run, nothing applied: res\\.test\\. is at version ${before.version}, `),
+    );
     assert.match(set.out, /^- res\.test\.\t3600\tIN\tSOA\t/m);
     assert.match(set.out, /^\+ mail\.res\.test\.\t60\tIN\tA\t192\.0\.2\.25$/m);
     assert.match(set.out, new RegExp(`apply it with --if-match ${before.version}`));
@@ -85,7 +113,17 @@ describe('what the CLI reports about changes', () => {
     const rmMiss = await cli(['record', 'rm', 'www', 'A', '192.0.2.77', '--zone', 'res.test', '--dry-run']);
     assert.equal(rmMiss.code, 1);
     assert.match(rmMiss.err, /nothing matched/);
-    const json = await cli(['record', 'set', 'mail', 'A', '192.0.2.25', '--zone', 'res.test', '--dry-run', '--json']);
+    const json = await cli([
+      'record',
+      'set',
+      'mail',
+      'A',
+      '192.0.2.25',
+      '--zone',
+      'res.test',
+      '--dry-run',
+      '--json',
+    ]);
     assert.equal(json.code, 0, json.err);
     assert.equal(JSON.parse(json.out).dryRun, true);
     assert.deepEqual(await state('res.test'), before);
@@ -108,17 +146,38 @@ describe('what the CLI reports about changes', () => {
   });
 
   test("the TTL limit is the server's (--max-ttl), and the CLI does not second-guess it", async () => {
-    const over = await cli(['record', 'set', 'ttl', 'A', '192.0.2.3', '--zone', 'res.test', '--ttl', '86401']);
+    const over = await cli([
+      'record',
+      'set',
+      'ttl',
+      'A',
+      '192.0.2.3',
+      '--zone',
+      'res.test',
+      '--ttl',
+      '86401',
+    ]);
     assert.equal(over.code, 1);
     assert.match(
       over.err,
       /TTL 86401 is over this server's limit of 86400 seconds \(switchboard start --max-ttl\) \(field: changes\[0\]\.ttl\) \[HTTP 422 CTL_ERR_VALIDATION\]/,
     );
     // Above 2^31-1 the CLI used to refuse by itself with its own bound: the server's rule speaks.
-    const huge = await cli(['record', 'set', 'ttl', 'A', '192.0.2.3', '--zone', 'res.test', '--ttl', '4294967296']);
+    const huge = await cli([
+      'record',
+      'set',
+      'ttl',
+      'A',
+      '192.0.2.3',
+      '--zone',
+      'res.test',
+      '--ttl',
+      '4294967296',
+    ]);
     assert.equal(huge.code, 1);
     assert.match(huge.err, /over this server's limit of 86400 seconds/);
-    const file = 'res.test. 86400 IN SOA ns1.example.net. h.res.test. 9 60 60 600 60\nres.test. 90000 IN NS ns1.example.net.\n';
+    const file =
+      'res.test. 86400 IN SOA ns1.example.net. h.res.test. 9 60 60 600 60\nres.test. 90000 IN NS ns1.example.net.\n';
     const imp = await cli(['zone', 'import', '-', '--zone', 'res.test'], file);
     assert.equal(imp.code, 1);
     assert.match(imp.err, /zonefile line 2: TTL 90000 is over this server's limit of 86400 seconds/);

@@ -65,6 +65,17 @@ describe('buildStartConfig', () => {
     assert.deepEqual(decodeDnsWorkerConfig(encodeDnsWorkerConfig(c.dns)), c.dns);
   });
 
+  test('--max-ttl is the one TTL limit (absent: the control plane default; at most 2^31-1)', () => {
+    assert.equal(buildStartConfig({}).maxTtl, undefined);
+    assert.equal(buildStartConfig({ maxTtl: '86400' }).maxTtl, 86400);
+    assert.equal(buildStartConfig({ maxTtl: '2147483647' }).maxTtl, 2147483647);
+    assert.throws(
+      () => buildStartConfig({ maxTtl: '2147483648' }),
+      /--max-ttl must be between 0 and 2147483647/,
+    );
+    assert.throws(() => buildStartConfig({ maxTtl: '1d' }), /--max-ttl must be a whole number/);
+  });
+
   test('--nameservers become absolute default NS names', () => {
     assert.equal(buildStartConfig({}).nameservers, undefined);
     assert.deepEqual(buildStartConfig({ nameservers: 'ns1.example.net, ns2.example.org.' }).nameservers, [

@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { DEFAULT_MAX_TTL, MAX_TTL_RFC } from '../../control/records.js';
 import { TransportError } from '../../transport/errors.js';
 import {
   type ListenAddress,
@@ -18,6 +19,8 @@ import {
 } from '../../transport/tcp.js';
 import { DEFAULT_UDP_RECV_BUFFER, DEFAULT_UDP_SEND_BUFFER } from '../../transport/udp.js';
 import { applyAnswerOptions, ConfigError, DEFAULT_DNS, parseInteger } from '../shared/options.js';
+
+export { DEFAULT_MAX_TTL };
 
 /** Where the embedded store lives when `--data` is not given. */
 export const DEFAULT_DATA_DIR = './data';
@@ -58,6 +61,8 @@ export interface StartConfig {
   dns: DnsWorkerConfig;
   /** The platform's name servers: the apex NS of zones created without any (absolute names). */
   nameservers?: string[];
+  /** Highest record TTL the control plane accepts (`--max-ttl`; absent: its default, 30 days). */
+  maxTtl?: number;
 }
 
 /** Raw options as the CLI hands them over. */
@@ -77,6 +82,8 @@ export interface StartOptionsInput {
   serverVersion?: string;
   /** Comma-separated name server names (flag --nameservers or env SWITCHBOARD_NAMESERVERS). */
   nameservers?: string;
+  /** `--max-ttl SECONDS`: the one TTL limit of both APIs and of zone files. */
+  maxTtl?: string | number;
 }
 
 /**
@@ -119,6 +126,10 @@ export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()):
     dataDir: resolve(cwd, input.data ?? DEFAULT_DATA_DIR),
     database: input.database,
     ...(nameservers ? { nameservers } : {}),
+    // RFC 2181 §8: a TTL is at most 2^31-1.
+    ...(input.maxTtl !== undefined
+      ? { maxTtl: parseInteger('--max-ttl', input.maxTtl, 0, MAX_TTL_RFC, 0) }
+      : {}),
     http,
     workers: parseInteger('--workers', input.workers, 1, 256, availableParallelism()),
     dns,

@@ -145,6 +145,7 @@ export async function runStart(
       dataDir: config.dataDir,
       database: config.database,
       ...(config.nameservers ? { defaults: { nameservers: config.nameservers } } : {}),
+      ...(config.maxTtl !== undefined ? { limits: { maxTtl: config.maxTtl } } : {}),
     });
     // Every committed zone change through this process is counted, by kind.
     control = countZoneChanges(opened, (kind) => metrics.countZoneChange(kind));
