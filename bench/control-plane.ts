@@ -23,7 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { type SwitchboardServer, startSwitchboardServer } from '../test/helpers/acme.js';
 import { listDescendants, procStatusBytes, switchboardBin, waitForAnswer } from '../test/helpers/peers.js';
-import { postgresSkipReason, startPostgres, type TestDatabase } from '../test/helpers/postgres.js';
+import { postgresMissing, startPostgres, type TestDatabase } from '../test/helpers/postgres.js';
 import { AnswerPoller, ApiClient } from './control-plane-probe.js';
 import { fmt, formatMarkdownTable, formatTable, quantileSorted } from './stats.js';
 
@@ -306,7 +306,7 @@ async function benchStore(store: string, opts: ControlPlaneBenchOptions): Promis
   let poller: AnswerPoller | undefined;
   try {
     if (store === 'postgres') {
-      const why = postgresSkipReason();
+      const why = postgresMissing();
       if (why) throw new Error(`skipped: ${why}`);
       // Durable settings (fsync on), as SQLite runs with synchronous = FULL: a fair comparison.
       db = await startPostgres({ durable: true });

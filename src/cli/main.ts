@@ -2,7 +2,7 @@
 /**
  * The `switchboard` command line: `start` runs the platform (control plane + DNS), `serve`
  * runs the authoritative server from a zone folder, `check-zone` checks a zone file, and
- * `zone`, `record`, `token` manage zones through the HTTP API. Thin over src/server and src/cli.
+ * `zone`, `record`, `token`, `account`, `audit` use the HTTP API. Thin over src/server and src/cli.
  * @module
  */
 import { readFileSync } from 'node:fs';
@@ -19,6 +19,8 @@ import {
   DEFAULT_MAX_TTL,
   type StartOptionsInput,
 } from '../server/start/config.js';
+import { registerAccountCommands } from './account-commands.js';
+import { registerAuditCommand } from './audit-command.js';
 import { EXIT_USAGE } from './client-common.js';
 import { registerRecordCommands } from './record-commands.js';
 import { registerTokenCommands } from './token-commands.js';
@@ -141,8 +143,8 @@ function buildProgram(): Command {
   program
     .command('check-zone')
     .description('parse and check a zone file; exit 0 when it would load')
-    .argument('<file>', 'zone file')
-    .option('--origin <name>', 'zone origin (default: $ORIGIN, or the file name minus .zone)')
+    .argument('<file>', "zone file ('-' for stdin)")
+    .option('--origin <name>', "zone origin (default: the file's $ORIGIN, else the file name minus .zone)")
     .option('--print', 'print the zone in canonical form')
     .action(async (file: string, opts: { origin?: string; print?: boolean }) => {
       // Loaded on demand so `serve` does not depend on the checker's module.
@@ -153,6 +155,8 @@ function buildProgram(): Command {
   registerZoneCommands(program);
   registerRecordCommands(program);
   registerTokenCommands(program);
+  registerAccountCommands(program);
+  registerAuditCommand(program);
 
   return program;
 }

@@ -213,6 +213,18 @@ export interface AuditEntry {
   detail: unknown;
 }
 
+/** Filters of the audit log. */
+export interface AuditQuery {
+  /** Administrators: one account. */
+  accountId?: string;
+  /** Only entries about this zone (their target). */
+  zone?: string;
+  /** Only this action (`zone.change`), or the actions starting with a prefix ending in '.' (`zone.`). */
+  action?: string;
+  /** Only entries at or after this ISO 8601 time. */
+  since?: string;
+}
+
 /** A page of results; pass `next` back as `cursor` for the following page. */
 export interface Page<T> {
   items: T[];
@@ -274,7 +286,8 @@ export interface ControlPlane {
     p: Principal,
     input: { name: string; maxZones?: number; maxRecords?: number },
   ): Promise<Account>;
-  listAccounts(p: Principal, page?: PageRequest): Promise<Page<Account>>;
+  /** The accounts the principal may see; `name` (additive): only the account of that name. */
+  listAccounts(p: Principal, page?: { name?: string } & PageRequest): Promise<Page<Account>>;
   getAccount(p: Principal, id: string): Promise<Account>;
   createUser(p: Principal, input: { accountId: string; name: string }): Promise<User>;
 
@@ -341,7 +354,8 @@ export interface ControlPlane {
   /** Makes the content of `version` current again, as a new version (none if it is current). */
   rollback(p: Principal, name: string, version: number, opts?: ChangeOptions): Promise<ZoneChangeResult>;
 
-  listAudit(p: Principal, input?: { accountId?: string } & PageRequest): Promise<Page<AuditEntry>>;
+  /** The audit log, newest first, filtered (additive: zone, action, since). */
+  listAudit(p: Principal, input?: AuditQuery & PageRequest): Promise<Page<AuditEntry>>;
 
   /** Subscribes to zone changes (this replica's and, with PostgreSQL, every replica's). */
   onZoneChange(listener: (ev: ZoneChangeEvent) => void): () => void;

@@ -119,9 +119,15 @@ export class Repo {
     return this.db.selectFrom('accounts').selectAll().where('name', '=', name).executeTakeFirst();
   }
 
-  async listAccounts(opts: { onlyId?: string; after?: TimeCursor; limit: number }): Promise<AccountRow[]> {
+  async listAccounts(opts: {
+    onlyId?: string;
+    name?: string;
+    after?: TimeCursor;
+    limit: number;
+  }): Promise<AccountRow[]> {
     let q = this.db.selectFrom('accounts').selectAll();
     if (opts.onlyId !== undefined) q = q.where('id', '=', opts.onlyId);
+    if (opts.name !== undefined) q = q.where('name', '=', opts.name);
     const after = opts.after;
     if (after)
       q = q.where((eb) =>
@@ -378,9 +384,27 @@ export class Repo {
    * Audit rows newest first (by their sequence number, so rows of the same millisecond keep
    * the order they were written in), those before position `before` when given.
    */
-  async listAudit(opts: { accountId?: string; before?: number; limit: number }): Promise<AuditRow[]> {
+  /**
+   * Audit rows, newest first. Filters: `target` exactly, `action` exactly or, ending in '.',
+   * as a prefix (`zone.`), `since` an ISO time (rows at or after it).
+   */
+  async listAudit(opts: {
+    accountId?: string;
+    target?: string;
+    action?: string;
+    since?: string;
+    before?: number;
+    limit: number;
+  }): Promise<AuditRow[]> {
     let q = this.db.selectFrom('audit_log').selectAll();
     if (opts.accountId !== undefined) q = q.where('account_id', '=', opts.accountId);
+    if (opts.target !== undefined) q = q.where('target', '=', opts.target);
+    const action = opts.action;
+    if (action !== undefined)
+      q = action.endsWith('.')
+        ? q.where(sql<string>`substr(action, 1, ${action.length})`, '=', action)
+        : q.where('action', '=', action);
+    if (opts.since !== undefined) q = q.where('at', '>=', opts.since);
     if (opts.before !== undefined) q = q.where('seq', '<', opts.before);
     const rows = await q.orderBy('seq', 'desc').limit(opts.limit).execute();
     return rows.map((r) => ({ ...r, seq: Number(r.seq) }));

@@ -261,6 +261,55 @@ for (const b of backends) {
       }
     });
 
+    test('audit filters (target, action or action prefix, since) and accounts by name', async () => {
+      const h = await b.open();
+      try {
+        const row = (id: string, at: string, action: string, target: string) => ({
+          id,
+          at,
+          token_id: null,
+          account_id: 'id-acct',
+          action,
+          target,
+          remote: null,
+          detail: null,
+        });
+        await h.store.transaction(async (repo) => {
+          await repo.insertAudit(row('1', '2026-01-01T00:00:00.000Z', 'zone.create', 'a.test.'));
+          await repo.insertAudit(row('2', '2026-01-02T00:00:00.000Z', 'zone.change', 'a.test.'));
+          await repo.insertAudit(row('3', '2026-01-03T00:00:00.000Z', 'zone.change', 'b.test.'));
+          await repo.insertAudit(row('4', '2026-01-04T00:00:00.000Z', 'token.create', 'tok'));
+          await repo.insertAudit(row('5', '2026-01-05T00:00:00.000Z', 'zonex', 'a.test.'));
+          await repo.insertAccount(account('acct'));
+          await repo.insertAccount(account('other'));
+        });
+        const ids = async (opts: Parameters<typeof h.store.repo.listAudit>[0]) =>
+          (await h.store.repo.listAudit(opts)).map((r) => r.id);
+        assert.deepEqual(await ids({ target: 'a.test.', limit: 10 }), ['5', '2', '1']);
+        assert.deepEqual(await ids({ action: 'zone.change', limit: 10 }), ['3', '2']);
+        // A prefix ends in '.': 'zone.' is not 'zonex'; '%' and '_' are no wildcards.
+        assert.deepEqual(await ids({ action: 'zone.', limit: 10 }), ['3', '2', '1']);
+        assert.deepEqual(await ids({ action: 'z%.', limit: 10 }), []);
+        assert.deepEqual(await ids({ since: '2026-01-03T00:00:00.000Z', limit: 10 }), ['5', '4', '3']);
+        assert.deepEqual(
+          await ids({ target: 'a.test.', action: 'zone.', since: '2026-01-02T00:00:00.000Z', limit: 10 }),
+          ['2'],
+        );
+        assert.deepEqual(await ids({ target: 'a.test.', before: 5, limit: 1 }), ['2']);
+        assert.deepEqual(
+          (await h.store.repo.listAccounts({ name: 'other', limit: 10 })).map((a) => a.id),
+          ['id-other'],
+        );
+        assert.deepEqual(await h.store.repo.listAccounts({ name: 'nobody', limit: 10 }), []);
+        assert.deepEqual(
+          await h.store.repo.listAccounts({ name: 'other', onlyId: 'id-acct', limit: 10 }),
+          [],
+        );
+      } finally {
+        await h.cleanup();
+      }
+    });
+
     test('a transaction that throws writes nothing; unique violations are recognised', async () => {
       const h = await b.open();
       try {

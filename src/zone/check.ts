@@ -5,9 +5,10 @@
  * error, a delegation without glue or an MX pointing at a CNAME is a warning.
  * @module
  */
+import { createHash } from 'node:crypto';
 import { RRType, typeToString } from '../wire/constants.js';
 import type { RR } from '../wire/message.js';
-import type { Name } from '../wire/name.js';
+import { Name } from '../wire/name.js';
 import { rdataTarget } from '../wire/rdata.js';
 import { NodeFlag, type Zone, type ZoneNode } from './zone.js';
 
@@ -29,8 +30,10 @@ export interface ZoneFinding {
  * PowerDNS accepts such zones through its API, and the clients built for it expect that.
  * `ZONE_CHECK_NS_NO_GLUE`: an NS target at or below a zone cut without the glue addresses
  * (RFC 9471) — a warning here, as in BIND; the control plane refuses it.
+ * `ZONE_CHECK_NAMES`: a name where a host name or mailbox is expected is not one (BIND's
+ * check-names); always a warning.
  */
-export type ZoneCheckCode = 'ZONE_CHECK_NS_NO_ADDRESS' | 'ZONE_CHECK_NS_NO_GLUE';
+export type ZoneCheckCode = 'ZONE_CHECK_NS_NO_ADDRESS' | 'ZONE_CHECK_NS_NO_GLUE' | 'ZONE_CHECK_NAMES';
 
 /**
  * Types allowed beside a CNAME: RFC 4035 §2.5 (RRSIG, NSEC) and RFC 2065 §2.3.5 (the old
@@ -222,8 +225,230 @@ export function checkZone(zone: Zone, records?: readonly RR[]): ZoneFinding[] {
     }
   }
 
+  checkCds(zone, err);
+  checkNames(zone, out);
   for (const w of zone.warnings) out.push({ severity: 'warning', name: w.name, message: w.message });
   return out;
+}
+
+// ---- CDS / CDNSKEY (RFC 7344, RFC 8078) --------------------------------------------------
+
+/** RFC 4034 appendix B key tag of DNSKEY RDATA. */
+export function keyTag(rdata: Uint8Array): number {
+  if (rdata[3] === 1) {
+    // Algorithm 1 (RSA/MD5): the 16 bits before the last octet of the modulus.
+    return rdata.length >= 4 ? (rdata[rdata.length - 3] << 8) | rdata[rdata.length - 2] : 0;
+  }
+  let ac = 0;
+  for (let i = 0; i < rdata.length; i++) ac += i & 1 ? rdata[i] : rdata[i] << 8;
+  ac += (ac >> 16) & 0xffff;
+  return ac & 0xffff;
+}
+
+/** DS digest types we can compute (IANA "DS RR Type Digest Algorithms"). */
+const DS_DIGESTS: Record<number, string> = { 1: 'sha1', 2: 'sha256', 4: 'sha384' };
+
+/** RFC 8078 §4: the CDS and CDNSKEY that ask the parent to remove the DS RRset. */
+function isCdsDelete(rd: Uint8Array): boolean {
+  return rd.length === 5 && rd[2] === 0 && rd[0] === 0 && rd[1] === 0 && rd[3] === 0 && rd[4] === 0;
+}
+function isCdnskeyDelete(rd: Uint8Array): boolean {
+  return rd.length === 5 && rd[0] === 0 && rd[1] === 0 && rd[2] === 3 && rd[3] === 0 && rd[4] === 0;
+}
+
+/**
+ * RFC 7344 §4.1 / §3: the CDS and CDNSKEY records at the apex describe keys of the zone's
+ * DNSKEY RRset (else the parent would publish a DS that breaks the chain of trust): each
+ * CDNSKEY is one of the DNSKEY records, each CDS (of a digest type we can compute) the digest
+ * of one. The RFC 8078 delete records stand alone. Errors, as BIND refuses such zones.
+ */
+function checkCds(zone: Zone, err: Report): void {
+  const cds = zone.apex.get(RRType.CDS)?.rdata ?? [];
+  const cdnskey = zone.apex.get(RRType.CDNSKEY)?.rdata ?? [];
+  if (cds.length === 0 && cdnskey.length === 0) return;
+  const keys = zone.apex.get(RRType.DNSKEY)?.rdata ?? [];
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  const keySet = new Set(keys.map(hex));
+  for (const rd of cdnskey) {
+    if (isCdnskeyDelete(rd) || keySet.has(hex(rd))) continue;
+    err(zone.apex, RRType.CDNSKEY, 'CDNSKEY matches no DNSKEY of the zone (RFC 7344 §4.1)');
+  }
+  const owner = Buffer.from(zone.origin.key, 'latin1');
+  for (const rd of cds) {
+    if (isCdsDelete(rd) || rd.length < 4) continue;
+    const tag = (rd[0] << 8) | rd[1];
+    const alg = rd[2];
+    const digest = DS_DIGESTS[rd[3]];
+    if (digest === undefined) continue; // a digest type we cannot compute: not ours to judge
+    const want = hex(rd.subarray(4));
+    const match = keys.some(
+      (k) =>
+        k.length >= 4 &&
+        k[3] === alg &&
+        keyTag(k) === tag &&
+        createHash(digest).update(owner).update(k).digest('hex') === want,
+    );
+    if (!match)
+      err(
+        zone.apex,
+        RRType.CDS,
+        `CDS ${tag} ${alg} ${rd[3]} is the digest of no DNSKEY of the zone (RFC 7344 §4.1)`,
+      );
+  }
+}
+
+// ---- check-names ------------------------------------------------------------------------
+//
+// BIND's check-names policy (named.conf `check-names`, on by default for primary zones),
+// graded as a warning: names that must be host names (RFC 952, RFC 1123 §2.1: letters,
+// digits and inner hyphens) or mailboxes are checked where BIND checks them, nowhere else.
+// Underscore names are real (RFC 8552: _dmarc, SRV owners, _acme-challenge, DKIM keys), so a
+// finding never refuses a zone: it tells the operator what BIND would refuse.
+
+/** Owners that must be host names (a leading '*' label allowed): BIND's checkowner. */
+const HOST_OWNER = new Set<number>([RRType.A, RRType.AAAA, RRType.A6, RRType.WKS, RRType.MX]);
+
+/** Reverse-mapping trees, where a PTR target must be a host name. */
+const REVERSE = ['in-addr.arpa.', 'ip6.arpa.', 'ip6.int.'].map((n) => Name.parse(n));
+
+/** RFC 6763 §11 service-discovery prefixes: their PTR targets are not host names. */
+const DNS_SD = new Set(['b', 'db', 'r', 'dr', 'lb']);
+
+function isLdh(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a);
+}
+
+/** True when the labels of `wire` from octet `i` on are host-name labels. */
+function hostLabelsFrom(wire: string, i: number): boolean {
+  for (let len = wire.charCodeAt(i); len !== 0; len = wire.charCodeAt(i)) {
+    for (let k = 1; k <= len; k++) {
+      const c = wire.charCodeAt(i + k);
+      if (!(isLdh(c) || (c === 0x2d && k !== 1 && k !== len))) return false;
+    }
+    i += len + 1;
+  }
+  return true;
+}
+
+/** RFC 952 / RFC 1123 §2.1 host name; a leading `*` label when `wildcard`. */
+export function isHostName(name: Name, wildcard = false): boolean {
+  if (wildcard && name.isWildcard) return hostLabelsFrom(name.wire, 2);
+  return hostLabelsFrom(name.wire, 0);
+}
+
+/** A mailbox as in SOA RNAME and RP (RFC 1035 §8): any printable local part, then a host name. */
+export function isMailbox(name: Name): boolean {
+  const w = name.wire;
+  const len = w.charCodeAt(0);
+  for (let k = 1; k <= len; k++) {
+    const c = w.charCodeAt(k);
+    if (c <= 0x20 || c >= 0x7f) return false;
+  }
+  return hostLabelsFrom(w, len === 0 ? 0 : len + 1);
+}
+
+const SPF_LABELS = new Set(['_spf', '_spf_verify', '_spf_rate']);
+
+/**
+ * Owners of A records that BIND's check-names lets pass although they are not host names:
+ * Active Directory's `gc._msdcs.<forest>` and SPF `exists:` targets below a `_spf`,
+ * `_spf_verify` or `_spf_rate` label (RFC 7208 §5.7, appendix D.1).
+ */
+function isAddressOwnerException(name: Name): boolean {
+  const l = name.labels().map((x) => x.toLowerCase());
+  if (l.length < 2) return false;
+  if (l[0] === 'gc' && l[1] === '_msdcs' && hostLabelsFrom(name.wire, 2 + 1 + 6 + 1)) return true;
+  return l.slice(0, -1).some((x) => SPF_LABELS.has(x));
+}
+
+function isDnsSdPrefix(name: Name): boolean {
+  const l = name.labels();
+  return (
+    l.length >= 3 &&
+    DNS_SD.has(l[0].toLowerCase()) &&
+    l[1].toLowerCase() === '_dns-sd' &&
+    l[2].toLowerCase() === '_udp'
+  );
+}
+
+function nameAfter(rd: Uint8Array, pos: number): [Name, number] {
+  const start = pos;
+  while (rd[pos] !== 0) pos += rd[pos] + 1;
+  pos++;
+  return [Name.fromWire(String.fromCharCode(...rd.subarray(start, pos))), pos];
+}
+
+/** The names in `rd` that BIND's check-names wants to be host names / mailboxes. */
+function namesToCheck(type: number, rd: Uint8Array, owner: Name): Array<[string, Name, 'host' | 'mailbox']> {
+  switch (type) {
+    case RRType.NS:
+      return [['NS target', nameAfter(rd, 0)[0], 'host']];
+    case RRType.MX:
+      return [['MX exchange', nameAfter(rd, 2)[0], 'host']];
+    case RRType.SRV:
+      return [['SRV target', nameAfter(rd, 6)[0], 'host']];
+    case RRType.AFSDB:
+    case RRType.RT:
+      return [[`${typeToString(type)} host`, nameAfter(rd, 2)[0], 'host']];
+    case RRType.SVCB:
+    case RRType.HTTPS:
+      // Service mode only (priority > 0), as BIND: an alias-mode target is any name.
+      return rd[0] === 0 && rd[1] === 0
+        ? []
+        : [[`${typeToString(type)} target`, nameAfter(rd, 2)[0], 'host']];
+    case RRType.SOA: {
+      const [mname, p] = nameAfter(rd, 0);
+      return [
+        ['SOA MNAME', mname, 'host'],
+        ['SOA RNAME', nameAfter(rd, p)[0], 'mailbox'],
+      ];
+    }
+    case RRType.RP:
+      return [['RP mailbox', nameAfter(rd, 0)[0], 'mailbox']];
+    case RRType.MINFO: {
+      const [r, p] = nameAfter(rd, 0);
+      return [
+        ['MINFO RMAILBX', r, 'mailbox'],
+        ['MINFO EMAILBX', nameAfter(rd, p)[0], 'mailbox'],
+      ];
+    }
+    case RRType.PTR:
+      if (!REVERSE.some((tree) => owner.isSubdomainOf(tree)) || isDnsSdPrefix(owner)) return [];
+      return [['PTR target in a reverse zone', nameAfter(rd, 0)[0], 'host']];
+    default:
+      return [];
+  }
+}
+
+/** Appends a `ZONE_CHECK_NAMES` warning for every name BIND's check-names would refuse. */
+function checkNames(zone: Zone, out: ZoneFinding[]): void {
+  for (const node of zone.nodes.values()) {
+    for (const set of node.rrsets) {
+      if (
+        HOST_OWNER.has(set.type) &&
+        !isHostName(node.name, true) &&
+        !(set.type === RRType.A && isAddressOwnerException(node.name))
+      )
+        out.push({
+          severity: 'warning',
+          name: node.name.toString(),
+          type: set.type,
+          code: 'ZONE_CHECK_NAMES',
+          message: `owner of ${typeToString(set.type)} is not a host name (letters, digits, inner hyphens; BIND's check-names refuses it)`,
+        });
+      for (const rd of set.rdata)
+        for (const [what, name, kind] of namesToCheck(set.type, rd, node.name)) {
+          if (kind === 'host' ? isHostName(name) : isMailbox(name)) continue;
+          out.push({
+            severity: 'warning',
+            name: node.name.toString(),
+            type: set.type,
+            code: 'ZONE_CHECK_NAMES',
+            message: `${what} '${name}' is not a ${kind === 'host' ? 'host name' : 'mailbox name'} (BIND's check-names refuses it)`,
+          });
+        }
+    }
+  }
 }
 
 function isBase32Hex(label: string): boolean {

@@ -5,7 +5,7 @@
  * exercised end to end in test/e2e/start.test.ts.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -23,7 +23,7 @@ import { decodeMessage } from '../../wire/decode.js';
 import { rdataToText } from '../../wire/rdata.js';
 import type { Logger } from '../shared/log.js';
 import { buildStartConfig } from './config.js';
-import { type ApiServer, runStart, STARTED_LINE } from './start.js';
+import { ADMIN_KEY_FILE, type ApiServer, formatNewKeyBlock, runStart, STARTED_LINE } from './start.js';
 
 const system: Principal = { tokenId: 'system', accountId: null, scope: { admin: true, access: 'write' } };
 
@@ -180,7 +180,15 @@ describe('runStart (with an in-memory control plane)', () => {
         exit.then((code) => assert.fail(`exited with ${code}: ${errors.join('\n')}`)),
       ]);
       assert.match(printed, /sb_printed_once/);
+      // The new key is saved for its owner only, and the hint names the API (not the default).
+      const keyFile = join(dataDir, ADMIN_KEY_FILE);
+      assert.equal(readFileSync(keyFile, 'utf8'), 'sb_printed_once\n');
+      assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+      assert.ok(printed.includes(`saved in ${keyFile} (readable by its owner only)`), printed);
+      assert.match(printed, /^ {4}export SWITCHBOARD_API_KEY=sb_printed_once$/m);
+      assert.match(printed, /^ {4}export SWITCHBOARD_URL=http:\/\/127\.0\.0\.1:18080$/m);
       assert.match(printed, /API\s+http:\/\/127\.0\.0\.1:18080\/api\/v1\//);
+      assert.match(printed, /^ {2}CLI {7}export SWITCHBOARD_URL=http:\/\/127\.0\.0\.1:18080$/m);
       assert.match(printed, /2 workers, 2 zones/);
       assert.deepEqual(
         control.accounts.map((a) => a.name),
@@ -247,5 +255,17 @@ describe('runStart (with an in-memory control plane)', () => {
       errors.join('\n'),
     );
     assert.equal(control.closed, true);
+  });
+});
+
+describe('the new administrator key block', () => {
+  test('sets SWITCHBOARD_URL only when the API is not at the default address', () => {
+    const atDefault = formatNewKeyBlock('sb_k', '/d/admin-key', 'http://127.0.0.1:8080');
+    assert.match(atDefault, /^ {2}sb_k$/m);
+    assert.match(atDefault, /saved in \/d\/admin-key/);
+    assert.doesNotMatch(atDefault, /SWITCHBOARD_URL/);
+    const elsewhere = formatNewKeyBlock('sb_k', undefined, 'http://[::1]:9000');
+    assert.match(elsewhere, /^ {4}export SWITCHBOARD_URL=http:\/\/\[::1\]:9000$/m);
+    assert.doesNotMatch(elsewhere, /saved in/);
   });
 });

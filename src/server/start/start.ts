@@ -11,8 +11,8 @@
  * `/metrics` on the API listener (docs/METRICS.md).
  * @module
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ControlPlane, ControlPlaneOptions } from '../../control/types.js';
 import type { PrimaryMetrics } from '../../telemetry/primary-metrics.js';
@@ -92,6 +92,52 @@ function boundPort(api: ApiServer, fallback: number): number {
     : fallback;
 }
 
+/** The file under `--data` that holds the administrator key a first start made. */
+export const ADMIN_KEY_FILE = 'admin-key';
+
+/** The API base URL clients use when SWITCHBOARD_URL is not set (`switchboard start`'s default). */
+const DEFAULT_API_BASE = 'http://127.0.0.1:8080';
+/** The variable naming the server to the CLI client (src/cli/client-config.ts). */
+const URL_ENV = 'SWITCHBOARD_URL';
+
+/**
+ * Saves a new administrator key to `<dataDir>/admin-key`, readable by its owner only (0600,
+ * in a folder created 0700 when missing), so a key scrolled off the terminal is not lost.
+ * @returns the file's path, or undefined when it could not be written (logged)
+ */
+export function saveAdminKey(dataDir: string, secret: string, log: Logger): string | undefined {
+  const file = resolve(dataDir, ADMIN_KEY_FILE);
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    // A file left from an earlier store is replaced, never written through (its mode could be wider).
+    rmSync(file, { force: true });
+    writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+    return file;
+  } catch (err) {
+    log.warn(`cannot save the administrator key to ${file}: ${describeError(err)}`);
+    return undefined;
+  }
+}
+
+/** The block that shows a new administrator key, where it is saved, and how to use it. */
+export function formatNewKeyBlock(
+  secret: string,
+  file: string | undefined,
+  apiBase: string | undefined,
+): string {
+  const lines = [
+    'switchboard: created an administrator API key; it is shown this once, keep it:',
+    '',
+    `  ${secret}`,
+    '',
+  ];
+  if (file) lines.push(`  saved in ${file} (readable by its owner only)`);
+  lines.push(`  use it as the X-API-Key header, or for the switchboard CLI:`);
+  lines.push(`    export ${API_KEY_ENV}=${secret}`);
+  if (apiBase !== undefined && apiBase !== DEFAULT_API_BASE) lines.push(`    export ${URL_ENV}=${apiBase}`);
+  return `${lines.join('\n')}\n\n`;
+}
+
 /** The block printed when the platform is up. */
 export function formatStartedBlock(info: {
   apiBase: string;
@@ -110,6 +156,8 @@ export function formatStartedBlock(info: {
     `  DNS       ${dns} (udp+tcp), ${info.workers} worker${info.workers === 1 ? '' : 's'}, ${info.zones} zone${info.zones === 1 ? '' : 's'}`,
     `  store     ${info.store}`,
   ];
+  // The CLI's default server is the default --http; any other address needs telling.
+  if (info.apiBase !== DEFAULT_API_BASE) lines.push(`  CLI       export ${URL_ENV}=${info.apiBase}`);
   if (first) lines.push(`  try       dig @${first.host} -p ${first.port} www.example.com`);
   return `${lines.join('\n')}\n`;
 }
@@ -183,15 +231,14 @@ export async function runStart(
     await control.close().catch(() => {});
   };
   let apiBase: string;
+  // A key made by this first start: saved to a file at once, printed once the API's address is
+  // known (so the hint names it), or at the failure if the start fails before.
+  let newKey: { secret: string; file?: string } | undefined;
   try {
     const seeded = env[API_KEY_ENV];
     const admin = await control.bootstrapAdmin(seeded && seeded.length > 0 ? seeded : undefined);
     if (admin.secret && admin.created && !seeded)
-      print(
-        `switchboard: created an administrator API key; it is shown this once, keep it:\n\n` +
-          `  ${admin.secret}\n\n` +
-          `  (use it as the X-API-Key header, or: export ${API_KEY_ENV}=${admin.secret})\n\n`,
-      );
+      newKey = { secret: admin.secret, file: saveAdminKey(config.dataDir, admin.secret, log) };
     else if (seeded) log.info(`administrator key from ${API_KEY_ENV} is active`);
 
     if (await control.isEmpty()) {
@@ -216,7 +263,9 @@ export async function runStart(
     api = await d.buildApi(control, { metrics });
     await api.listen({ host: config.http.host, port: config.http.port });
     apiBase = formatHttpBase(config.http.host, boundPort(api, config.http.port));
+    if (newKey) print(formatNewKeyBlock(newKey.secret, newKey.file, apiBase));
   } catch (err) {
+    if (newKey) print(formatNewKeyBlock(newKey.secret, newKey.file, undefined));
     log.error(`cannot start: ${describeError(err)}`);
     await closeEarly();
     return 1;
