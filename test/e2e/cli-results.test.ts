@@ -185,6 +185,46 @@ describe('what the CLI reports about changes', () => {
     assert.equal(ok.code, 0, ok.err);
   });
 
+  test('zone import --dry-run prints the diff and applies nothing; zone rollback to the current content is no change', async () => {
+    const before = await state('res.test');
+    const exported = (await cli(['zone', 'export', 'res.test'])).out;
+    const plan = await cli(
+      ['zone', 'import', '-', '--zone', 'res.test', '--dry-run'],
+      `${exported}plan.res.test. 60 IN A 192.0.2.60\n`,
+    );
+    assert.equal(plan.code, 0, plan.err);
+    assert.match(plan.out, /^dry run, nothing applied: /);
+    assert.match(plan.out, /^\+ plan\.res\.test\.\t60\tIN\tA\t192\.0\.2\.60$/m);
+    const same = await cli(['zone', 'import', '-', '--zone', 'res.test', '--dry-run'], exported);
+    assert.equal(same.code, 0, same.err);
+    assert.match(same.out, /the change would change nothing/);
+    const noop = await cli(['zone', 'import', '-', '--zone', 'res.test'], exported);
+    assert.equal(noop.code, 0, noop.err);
+    assert.match(noop.out, /^no change: the file holds res\.test\.'s current content/);
+    const rb = await cli(['zone', 'rollback', 'res.test', String(before.version)]);
+    assert.equal(rb.code, 0, rb.err);
+    assert.match(rb.out, /^no change: res\.test\. already holds the content of version/);
+    assert.deepEqual(await state('res.test'), before);
+    const missing = await cli(
+      ['zone', 'import', '-', '--zone', 'absent.test', '--create', '--dry-run'],
+      exported,
+    );
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /a dry run plans changes of existing zones/);
+  });
+
+  test('zone create warns about an in-zone name server without an address', async () => {
+    const c = await cli(['zone', 'create', 'warn.test', '--nameserver', 'ns1.warn.test']);
+    assert.equal(c.code, 0, c.err);
+    assert.match(
+      c.err,
+      /^switchboard: warning: warn\.test\. NS: NS 'ns1\.warn\.test\.' has no address records/m,
+    );
+    const bad = await cli(['zone', 'create', 'bad.test', '--nameserver', 'bad name!']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /'bad name!' is not a host name.*\(field: nameservers\[0\]\) \[HTTP 422/);
+  });
+
   test('disabled records survive zone export → zone import; an identical import changes nothing', async () => {
     const api = `${p.api}/api/v1/zones/res.test/rrsets`;
     const r = await fetch(api, {
