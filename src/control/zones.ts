@@ -32,6 +32,7 @@ import {
   nameKeyOf,
   parseHostName,
   parseZoneName,
+  quoted,
   type RecordMemo,
   type RRsetState,
   rrsetKey,
@@ -470,7 +471,7 @@ export class Zones {
     try {
       return Name.parse(v.endsWith('.') ? toOctets(v) : `${toOctets(v)}.`).toString();
     } catch (err) {
-      throw invalid(`bad name '${v}': ${(err as Error).message}`, field);
+      throw invalid(`bad name '${quoted(v)}': ${quoted((err as Error).message, 256)}`, field);
     }
   }
 
