@@ -432,7 +432,7 @@ export class Zones {
     }
     if (nameservers.length === 0 && !content.has(nsKey))
       nameservers = (this.#ctx.opts.defaults?.nameservers ?? []).map((n, i) =>
-        this.#nameserver(n, `defaults.nameservers[${i}]`),
+        parseHostName(n, `defaults.nameservers[${i}]`),
       );
     if (nameservers.length > 0) {
       const old = content.get(nsKey);

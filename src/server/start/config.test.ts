@@ -48,6 +48,12 @@ describe('buildStartConfig', () => {
     assert.throws(() => buildStartConfig({ database: 'mysql://h/db' }), ConfigError);
     assert.throws(() => buildStartConfig({ ednsSize: '100' }), /--edns-size/);
     assert.throws(() => buildStartConfig({ nameservers: 'ns1.example.net,bad name' }), /--nameservers/);
+    // The host-name rule of zone creation (RFC 952, RFC 1123): no underscore, no edge hyphen.
+    assert.throws(
+      () => buildStartConfig({ nameservers: 'ns_1.example.net' }),
+      /--nameservers: 'ns_1\.example\.net' is not a host name/,
+    );
+    assert.throws(() => buildStartConfig({ nameservers: '-ns.example.net' }), /is not a host name/);
   });
 
   test('--identity and --hide-version reach the DNS workers (host name and version by default)', () => {

@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { DEFAULT_MAX_TTL, MAX_TTL_RFC } from '../../control/records.js';
+import { DEFAULT_MAX_TTL, MAX_TTL_RFC, parseHostName } from '../../control/records.js';
 import { TransportError } from '../../transport/errors.js';
 import {
   type ListenAddress,
@@ -117,10 +117,14 @@ export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()):
   let nameservers: string[] | undefined;
   if (input.nameservers !== undefined && input.nameservers.trim() !== '') {
     nameservers = input.nameservers.split(',').map((n) => n.trim());
-    for (const n of nameservers)
-      if (!/^([A-Za-z0-9_-]{1,63}\.)+[A-Za-z0-9_-]{1,63}\.?$/.test(n))
-        throw new ConfigError(`--nameservers: '${n}' is not a host name`);
-    nameservers = nameservers.map((n) => (n.endsWith('.') ? n : `${n}.`));
+    // The rule zone creation applies to `nameservers` (RFC 952, RFC 1123 §2.1).
+    nameservers = nameservers.map((n) => {
+      try {
+        return parseHostName(n, '--nameservers');
+      } catch (err) {
+        throw new ConfigError(`--nameservers: ${(err as Error).message}`, { cause: err });
+      }
+    });
   }
   return {
     dataDir: resolve(cwd, input.data ?? DEFAULT_DATA_DIR),
