@@ -121,7 +121,7 @@ function buildProgram(): Command {
     )
     .addHelpText(
       'after',
-      `\nEnvironment:\n  ${API_KEY_ENV}  administrator API key to accept (without it, the first start creates one and prints it once)\n  SWITCHBOARD_NAMESERVERS  default for --nameservers`,
+      `\nEnvironment:\n  ${API_KEY_ENV}  administrator API key to accept (without it, the first start creates one, prints it once and saves it in <--data>/admin-key)\n  SWITCHBOARD_NAMESERVERS  default for --nameservers\n\nFrom a checkout, flags go after '--': npm start -- --http 127.0.0.1:9000 --workers 2`,
     )
     .action(async (opts: StartOptionsInput) => {
       opts.nameservers ??= process.env.SWITCHBOARD_NAMESERVERS;

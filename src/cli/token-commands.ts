@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import type { NewToken, TokenInfo, TokenScope, ZoneInfo } from '../control/types.js';
 import { accountIdOf, accountNames, nameOf } from './account-commands.js';
+import { type ApiClient, ApiRequestError } from './api-client.js';
 import {
   absoluteZone,
   addCommonOptions,
@@ -113,11 +114,32 @@ export function registerTokenCommands(program: Command): void {
     token
       .command('revoke')
       .description('revoke a token (it stops working at once)')
-      .argument('<id>', 'token id'),
-  ).action((id: string, opts: CommonOptions) =>
+      .argument('<token>', 'token id, or its name when one token that is not revoked has it'),
+  ).action((value: string, opts: CommonOptions) =>
     runClientAction(opts, async ({ api, json, out }) => {
+      const id = await tokenIdOf(api, value);
       await api.request('DELETE', `/api/v1/tokens/${encodeURIComponent(id)}`);
-      out(json ? formatJson({ revoked: id }) : `revoked token ${id}\n`);
+      out(json ? formatJson({ revoked: id }) : `revoked token ${id === value ? id : `${value} (${id})`}\n`);
     }),
+  );
+}
+
+/** A token id as the API makes them (a UUID). */
+const TOKEN_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The id of the token a `revoke` argument names: an id as is; otherwise the one token of that
+ * name the key can list that is not revoked (several: a usage error listing their ids).
+ */
+async function tokenIdOf(api: ApiClient, value: string): Promise<string> {
+  if (TOKEN_ID_RE.test(value)) return value;
+  const named = (await api.listAll<TokenInfo>('/api/v1/tokens')).filter(
+    (t) => t.name === value && !t.revokedAt,
+  );
+  if (named.length === 1) return named[0].id;
+  if (named.length === 0)
+    throw new ApiRequestError(404, 'CLI_ERR_NOT_FOUND', `no active token named '${value}'`);
+  throw new UsageError(
+    `${named.length} active tokens are named '${value}': give the id (${named.map((t) => t.id).join(', ')})`,
   );
 }

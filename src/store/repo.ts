@@ -6,6 +6,7 @@
  * @module
  */
 import { type Insertable, type Kysely, type Selectable, sql, type Updateable } from 'kysely';
+import { reverseName } from './migrations.js';
 import type {
   AccountsTable,
   AuditLogTable,
@@ -33,8 +34,8 @@ export interface AuditRow extends Omit<Selectable<AuditLogTable>, 'seq'> {
   seq: number;
 }
 
-/** A zone row with its serial as a number. */
-export interface ZoneRow extends Omit<Selectable<ZonesTable>, 'serial'> {
+/** A zone row with its serial as a number (without `name_rev`, the store's own index key). */
+export interface ZoneRow extends Omit<Selectable<ZonesTable>, 'serial' | 'name_rev'> {
   serial: number;
 }
 
@@ -59,7 +60,8 @@ const INSERT_CHUNK = 400;
 const IN_CHUNK = 500;
 
 function toZone(r: Selectable<ZonesTable>): ZoneRow {
-  return { ...r, serial: Number(r.serial) };
+  const { name_rev: _, ...row } = r;
+  return { ...row, serial: Number(r.serial) };
 }
 
 function toVersion<T extends { serial: number | string; from_serial: number | string }>(
@@ -205,7 +207,10 @@ export class Repo {
   }
 
   async insertZone(row: Insertable<ZonesTable>): Promise<void> {
-    await this.db.insertInto('zones').values(row).execute();
+    await this.db
+      .insertInto('zones')
+      .values({ ...row, name_rev: reverseName(row.name) })
+      .execute();
   }
 
   async updateZone(id: string, patch: Updateable<ZonesTable>): Promise<void> {
@@ -219,23 +224,24 @@ export class Repo {
     await this.db.deleteFrom('zones').where('id', '=', id).execute();
   }
 
+  /** Zones of the account: its counter, kept by triggers (migration 4), not a count of rows. */
   async countZones(accountId: string): Promise<number> {
     const r = await this.db
-      .selectFrom('zones')
-      .select((eb) => eb.fn.countAll().as('n'))
-      .where('account_id', '=', accountId)
+      .selectFrom('accounts')
+      .select('zone_count')
+      .where('id', '=', accountId)
       .executeTakeFirst();
-    return Number(r?.n ?? 0);
+    return Number(r?.zone_count ?? 0);
   }
 
-  /** Records of every zone of the account. */
+  /** Records of every zone of the account: its counter, kept likewise (not a sum over zones). */
   async sumRecords(accountId: string): Promise<number> {
     const r = await this.db
-      .selectFrom('zones')
-      .select((eb) => eb.fn.sum<number | string | null>('record_count').as('n'))
-      .where('account_id', '=', accountId)
+      .selectFrom('accounts')
+      .select('record_count')
+      .where('id', '=', accountId)
       .executeTakeFirst();
-    return Number(r?.n ?? 0);
+    return Number(r?.record_count ?? 0);
   }
 
   /** True when no zone exists. */
@@ -276,16 +282,22 @@ export class Repo {
   /** Up to `limit` zones strictly below `name` (case-folded, with final dot), optionally
    * only those not of account `notAccount`. */
   async zonesBelow(name: string, limit: number, notAccount?: string): Promise<ZoneRow[]> {
-    const suffix = name === '.' ? '.' : `.${name}`;
-    // A suffix test both dialects spell alike (1-based substr), with no LIKE escaping.
-    let q = this.db
-      .selectFrom('zones')
-      .selectAll()
-      .where(sql<boolean>`length(name) > ${suffix.length}`)
-      .where(sql<boolean>`substr(name, length(name) - ${suffix.length - 1}) = ${suffix}`);
-    if (notAccount !== undefined) q = q.where('account_id', '!=', notAccount);
-    const rows = await q.limit(limit).execute();
+    const rows = await this.zonesBelowQuery(name, limit, notAccount).execute();
     return rows.map(toZone);
+  }
+
+  /** The query of `zonesBelow` (its tests check the plan uses the index). */
+  zonesBelowQuery(name: string, limit: number, notAccount?: string) {
+    const suffix = name === '.' ? '.' : `.${name}`;
+    // Names ending in `suffix` and longer are the reversed names that start with the reversed
+    // suffix and are greater than it: one range of the zones_name_rev index (migration 4), not
+    // a scan of every zone. The reversed suffix ends in '.', so the range ends before the same
+    // text ending in '/', the next character; both dialects compare this column byte-wise.
+    const from = reverseName(suffix);
+    const to = `${from.slice(0, -1)}/`;
+    let q = this.db.selectFrom('zones').selectAll().where('name_rev', '>', from).where('name_rev', '<', to);
+    if (notAccount !== undefined) q = q.where('account_id', '!=', notAccount);
+    return q.limit(limit);
   }
 
   /** Name and version of every zone (resynchronising a change feed). */

@@ -16,6 +16,10 @@ export interface AccountsTable {
   max_zones: number;
   max_records: number;
   created_at: string;
+  /** Zones of the account, kept by triggers on `zones` (migration 4); never written directly. */
+  zone_count: ColumnType<number, never, never>;
+  /** Records of the account's zones (the sum of their `record_count`), kept likewise. */
+  record_count: ColumnType<number | string, never, never>;
 }
 
 /** users: people of an account. */
@@ -68,6 +72,11 @@ export interface ZonesTable {
   soa_edit_api: DefaultedText;
   /** Free-text account label (PowerDNS `account`), not the owner `account_id` (migration 2). */
   account_label: DefaultedText;
+  /**
+   * The name's characters reversed (migration 4): zones below a name are one index range.
+   * `Repo.insertZone` sets it (a row inserted otherwise would escape the nesting check).
+   */
+  name_rev: ColumnType<string | null, string | undefined, never>;
 }
 
 /** rrsets: the current content of every zone, one row per owner name and type. */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import {
   createDatabase,
@@ -305,6 +305,105 @@ for (const b of backends) {
           await h.store.repo.listAccounts({ name: 'other', onlyId: 'id-acct', limit: 10 }),
           [],
         );
+      } finally {
+        await h.cleanup();
+      }
+    });
+
+    test('migration 4 counts the zones and records of each account, reverses names; triggers keep both', async () => {
+      const blank = await b.blank();
+      let store: Store | undefined;
+      try {
+        await migrateToLatest(
+          blank.raw,
+          blank.dialect,
+          migrations.filter((m) => m.version <= 3),
+        );
+        await blank.raw
+          .insertInto('accounts')
+          .values([account('acct'), account('other')])
+          .execute();
+        await blank.raw.insertInto('accounts').values(account('empty')).execute();
+        await blank.raw
+          .insertInto('zones')
+          .values([
+            { ...zone('example.com.'), record_count: 7 },
+            { ...zone('a.example.com.'), account_id: 'id-other', record_count: 3 },
+            { ...zone('other.test.'), record_count: 5 },
+          ])
+          .execute();
+        store = await blank.open();
+        const s = store;
+        const counts = async (id: string) => [await s.repo.countZones(id), await s.repo.sumRecords(id)];
+        assert.deepEqual(await counts('id-acct'), [2, 12]);
+        assert.deepEqual(await counts('id-other'), [1, 3]);
+        assert.deepEqual(await counts('id-empty'), [0, 0]);
+        assert.deepEqual(await counts('id-nobody'), [0, 0]);
+        // Old rows got their reversed names: the range query finds them.
+        assert.deepEqual(
+          (await s.repo.zonesBelow('example.com.', 10)).map((r) => r.name),
+          ['a.example.com.'],
+        );
+        assert.deepEqual(await s.repo.zonesBelow('example.com.', 10, 'id-other'), []);
+        assert.equal('name_rev' in ((await s.repo.getZoneByName('example.com.')) ?? {}), false);
+        // Every write of a zone row keeps the counters, in its transaction.
+        await s.transaction(async (repo) => {
+          await repo.insertZone({ ...zone('new.test.'), record_count: 4 });
+          await repo.updateZone('zone-example.com.', { record_count: 10, version: 2 });
+          await repo.updateZone('zone-other.test.', { version: 2 });
+          await repo.deleteZone('zone-a.example.com.');
+        });
+        assert.deepEqual(await counts('id-acct'), [3, 19]);
+        assert.deepEqual(await counts('id-other'), [0, 0]);
+        await assert.rejects(
+          s.transaction(async (repo) => {
+            await repo.insertZone({ ...zone('gone.test.'), record_count: 100 });
+            throw new Error('abort');
+          }),
+          /abort/,
+        );
+        assert.deepEqual(await counts('id-acct'), [3, 19], 'a rolled-back insert counts nothing');
+        // A zone moved to another account moves its counts.
+        await s.transaction((repo) => repo.updateZone('zone-new.test.', { account_id: 'id-other' }));
+        assert.deepEqual(await counts('id-acct'), [2, 15]);
+        assert.deepEqual(await counts('id-other'), [1, 4]);
+      } finally {
+        await store?.close();
+        await blank.cleanup();
+      }
+    });
+
+    test('zones below a name are found through the index, not by reading every zone', async () => {
+      const h = await b.open();
+      try {
+        await h.store.transaction(async (repo) => {
+          await repo.insertAccount(account('acct'));
+          for (let i = 0; i < 50; i++) await repo.insertZone(zone(`z${i}.example.com.`));
+        });
+        const q = h.store.repo.zonesBelowQuery('example.com.', 1, 'id-other').compile();
+        let plan: string;
+        if (h.store.dialect === 'sqlite') {
+          const r = await h.store.db.executeQuery<{ detail: string }>(
+            CompiledQuery.raw(`explain query plan ${q.sql}`, [...q.parameters]),
+          );
+          plan = r.rows.map((x) => x.detail).join('\n');
+        } else {
+          // The planner may scan a table this small anyway: forbid that, then the index must do.
+          plan = await h.store.db.transaction().execute(async (tx) => {
+            await sql`set local enable_seqscan = off`.execute(tx);
+            const r = await tx.executeQuery<{ 'QUERY PLAN': string }>(
+              CompiledQuery.raw(`explain ${q.sql}`, [...q.parameters]),
+            );
+            return r.rows.map((x) => x['QUERY PLAN']).join('\n');
+          });
+        }
+        assert.match(plan, /zones_name_rev/, plan);
+        assert.doesNotMatch(plan, /SCAN zones\b(?! USING)|Seq Scan/, plan);
+        assert.equal((await h.store.repo.zonesBelow('example.com.', 100)).length, 50);
+        assert.equal((await h.store.repo.zonesBelow('z1.example.com.', 100)).length, 0);
+        assert.equal((await h.store.repo.zonesBelow('.', 100)).length, 50);
+        assert.equal((await h.store.repo.zonesBelow('com.', 100)).length, 50);
+        assert.equal((await h.store.repo.zonesBelow('xample.com.', 100)).length, 0);
       } finally {
         await h.cleanup();
       }

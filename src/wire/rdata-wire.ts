@@ -300,6 +300,7 @@ export const SvcParamKey = {
   dohpath: 7,
   ohttp: 8,
   'tls-supported-groups': 9,
+  docpath: 10,
 } as const;
 
 /**
@@ -367,6 +368,17 @@ export function checkSvcParamValue(
       for (let p = pos; p < end; p += 2)
         for (let q = pos; q < p; q += 2)
           if (u16(rd, p) === u16(rd, q)) throw rdataError(type, 'tls-supported-groups: duplicate group');
+      return;
+    }
+    case SvcParamKey.docpath: {
+      // RFC 9953 §3.2: the path as a sequence of length-prefixed, non-empty segments; empty
+      // for the root path.
+      let p = pos;
+      while (p < end) {
+        if (rd[p] === 0) throw rdataError(type, 'docpath: empty segment');
+        p += 1 + rd[p];
+        if (p > end) throw rdataError(type, 'docpath: segment runs past the end of the value');
+      }
       return;
     }
     default:

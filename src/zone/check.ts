@@ -371,82 +371,101 @@ function isDnsSdPrefix(name: Name): boolean {
   );
 }
 
-function nameAfter(rd: Uint8Array, pos: number): [Name, number] {
-  const start = pos;
-  while (rd[pos] !== 0) pos += rd[pos] + 1;
-  pos++;
-  return [Name.fromWire(String.fromCharCode(...rd.subarray(start, pos))), pos];
+function nameAt(rd: Uint8Array, pos: number): Name {
+  return Name.fromWire(String.fromCharCode(...rd.subarray(pos, nameEnd(rd, pos))));
 }
 
-/** The names in `rd` that BIND's check-names wants to be host names / mailboxes. */
-function namesToCheck(type: number, rd: Uint8Array, owner: Name): Array<[string, Name, 'host' | 'mailbox']> {
-  switch (type) {
-    case RRType.NS:
-      return [['NS target', nameAfter(rd, 0)[0], 'host']];
-    case RRType.MX:
-      return [['MX exchange', nameAfter(rd, 2)[0], 'host']];
-    case RRType.SRV:
-      return [['SRV target', nameAfter(rd, 6)[0], 'host']];
-    case RRType.AFSDB:
-    case RRType.RT:
-      return [[`${typeToString(type)} host`, nameAfter(rd, 2)[0], 'host']];
-    case RRType.SVCB:
-    case RRType.HTTPS:
-      // Service mode only (priority > 0), as BIND: an alias-mode target is any name.
-      return rd[0] === 0 && rd[1] === 0
-        ? []
-        : [[`${typeToString(type)} target`, nameAfter(rd, 2)[0], 'host']];
-    case RRType.SOA: {
-      const [mname, p] = nameAfter(rd, 0);
-      return [
-        ['SOA MNAME', mname, 'host'],
-        ['SOA RNAME', nameAfter(rd, p)[0], 'mailbox'],
-      ];
+/** The offset after the uncompressed name at rd[pos]. */
+function nameEnd(rd: Uint8Array, pos: number): number {
+  while (rd[pos] !== 0) pos += rd[pos] + 1;
+  return pos + 1;
+}
+
+/** The name at rd[pos] is a host name (checked on the octets: no allocation when it is). */
+function isHostNameAt(rd: Uint8Array, pos: number): boolean {
+  for (let len = rd[pos]; len !== 0; len = rd[pos]) {
+    for (let k = 1; k <= len; k++) {
+      const c = rd[pos + k];
+      if (!(isLdh(c) || (c === 0x2d && k !== 1 && k !== len))) return false;
     }
-    case RRType.RP:
-      return [['RP mailbox', nameAfter(rd, 0)[0], 'mailbox']];
-    case RRType.MINFO: {
-      const [r, p] = nameAfter(rd, 0);
-      return [
-        ['MINFO RMAILBX', r, 'mailbox'],
-        ['MINFO EMAILBX', nameAfter(rd, p)[0], 'mailbox'],
-      ];
-    }
-    case RRType.PTR:
-      if (!REVERSE.some((tree) => owner.isSubdomainOf(tree)) || isDnsSdPrefix(owner)) return [];
-      return [['PTR target in a reverse zone', nameAfter(rd, 0)[0], 'host']];
-    default:
-      return [];
+    pos += len + 1;
   }
+  return true;
+}
+
+/** The name at rd[pos] is a mailbox: any printable first label, then a host name. */
+function isMailboxAt(rd: Uint8Array, pos: number): boolean {
+  const len = rd[pos];
+  for (let k = 1; k <= len; k++) if (rd[pos + k] <= 0x20 || rd[pos + k] >= 0x7f) return false;
+  return len === 0 || isHostNameAt(rd, pos + len + 1);
 }
 
 /** Appends a `ZONE_CHECK_NAMES` warning for every name BIND's check-names would refuse. */
 function checkNames(zone: Zone, out: ZoneFinding[]): void {
   for (const node of zone.nodes.values()) {
+    const owner = node.name;
+    const report = (type: number, message: string): void => {
+      out.push({ severity: 'warning', name: owner.toString(), type, code: 'ZONE_CHECK_NAMES', message });
+    };
+    /** Checks the name at rd[pos]: a host name, or a mailbox name when `mailbox`. */
+    const check = (type: number, what: string, rd: Uint8Array, pos: number, mailbox = false): void => {
+      if (mailbox ? isMailboxAt(rd, pos) : isHostNameAt(rd, pos)) return;
+      report(
+        type,
+        `${what} '${nameAt(rd, pos)}' is not a ${mailbox ? 'mailbox name' : 'host name'} (BIND's check-names refuses it)`,
+      );
+    };
     for (const set of node.rrsets) {
+      const type = set.type;
       if (
-        HOST_OWNER.has(set.type) &&
-        !isHostName(node.name, true) &&
-        !(set.type === RRType.A && isAddressOwnerException(node.name))
+        HOST_OWNER.has(type) &&
+        !isHostName(owner, true) &&
+        !(type === RRType.A && isAddressOwnerException(owner))
       )
-        out.push({
-          severity: 'warning',
-          name: node.name.toString(),
-          type: set.type,
-          code: 'ZONE_CHECK_NAMES',
-          message: `owner of ${typeToString(set.type)} is not a host name (letters, digits, inner hyphens; BIND's check-names refuses it)`,
-        });
-      for (const rd of set.rdata)
-        for (const [what, name, kind] of namesToCheck(set.type, rd, node.name)) {
-          if (kind === 'host' ? isHostName(name) : isMailbox(name)) continue;
-          out.push({
-            severity: 'warning',
-            name: node.name.toString(),
-            type: set.type,
-            code: 'ZONE_CHECK_NAMES',
-            message: `${what} '${name}' is not a ${kind === 'host' ? 'host name' : 'mailbox name'} (BIND's check-names refuses it)`,
-          });
-        }
+        report(
+          type,
+          `owner of ${typeToString(type)} is not a host name (letters, digits, inner hyphens; BIND's check-names refuses it)`,
+        );
+      switch (type) {
+        case RRType.NS:
+          for (const rd of set.rdata) check(type, 'NS target', rd, 0);
+          break;
+        case RRType.MX:
+          for (const rd of set.rdata) check(type, 'MX exchange', rd, 2);
+          break;
+        case RRType.SRV:
+          for (const rd of set.rdata) check(type, 'SRV target', rd, 6);
+          break;
+        case RRType.AFSDB:
+        case RRType.RT:
+          for (const rd of set.rdata) check(type, `${typeToString(type)} host`, rd, 2);
+          break;
+        case RRType.SVCB:
+        case RRType.HTTPS:
+          // Service mode only (priority > 0), as BIND: an alias-mode target is any name.
+          for (const rd of set.rdata)
+            if (rd[0] !== 0 || rd[1] !== 0) check(type, `${typeToString(type)} target`, rd, 2);
+          break;
+        case RRType.SOA:
+          for (const rd of set.rdata) {
+            check(type, 'SOA MNAME', rd, 0);
+            check(type, 'SOA RNAME', rd, nameEnd(rd, 0), true);
+          }
+          break;
+        case RRType.RP:
+          for (const rd of set.rdata) check(type, 'RP mailbox', rd, 0, true);
+          break;
+        case RRType.MINFO:
+          for (const rd of set.rdata) {
+            check(type, 'MINFO RMAILBX', rd, 0, true);
+            check(type, 'MINFO EMAILBX', rd, nameEnd(rd, 0), true);
+          }
+          break;
+        case RRType.PTR:
+          if (REVERSE.some((tree) => owner.isSubdomainOf(tree)) && !isDnsSdPrefix(owner))
+            for (const rd of set.rdata) check(type, 'PTR target in a reverse zone', rd, 0);
+          break;
+      }
     }
   }
 }

@@ -174,6 +174,15 @@ describe('switchboard CLI: what an operator expects', () => {
     assert.deepEqual(own.body.items, []);
     const mine = await cli(['account', 'show', 'acme'], { SWITCHBOARD_API_KEY: secret });
     assert.equal(mine.code, 0, mine.err);
+
+    // A token is revoked by its name too.
+    const revoked = await cli(['token', 'revoke', 'acme-ci']);
+    assert.equal(revoked.code, 0, revoked.err);
+    assert.match(revoked.out, /^revoked token acme-ci \([0-9a-f-]{36}\)$/m);
+    assert.equal((await callApi(p.api, secret, 'GET', '/api/v1/zones')).status, 401);
+    const again = await cli(['token', 'revoke', 'acme-ci']);
+    assert.equal(again.code, 1);
+    assert.match(again.err, /no active token named 'acme-ci'/);
   });
 
   test('zone versions, diff and rollback', async () => {

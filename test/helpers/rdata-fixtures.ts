@@ -243,5 +243,10 @@ export const roundTrips: [string, string, string?][] = [
   ['LOC', '90 59 59.999 S 180 59 59.999 W 0m', '90 59 59.999 S 180 59 59.999 W 0.00m 1m 10000m 10m'],
   ['SVCB', '1 . key1=h2', '1 . alpn=h2'],
   ['SVCB', '1 . ohttp'],
+  // RFC 9953 §3.2.1 docpath: segments as a value list, no value for the root path.
+  ['SVCB', '1 dns.example.org. alpn=co docpath'],
+  ['SVCB', '1 dns.example.org. alpn=co docpath=dns'],
+  ['SVCB', '1 dns.example.org. alpn=co docpath=n,s'],
+  ['SVCB', '1 . alpn=co docpath=""', '1 . alpn=co docpath'],
   ['SVCB', '1 . tls-supported-groups=29,23'],
 ];
