@@ -77,6 +77,17 @@ function joinPath(base: string, key: string): string {
   return base === '' ? key : `${base}.${key}`;
 }
 
+/** JSON Schema types as a type error names them (bodies are not converted: `"300"` is a string). */
+const TYPE_WORDS: Readonly<Record<string, string>> = {
+  array: 'a list (JSON array)',
+  object: 'an object',
+  integer: 'an integer',
+  number: 'a number',
+  string: 'a string',
+  boolean: 'true or false',
+  null: 'null',
+};
+
 /** The field at fault and a readable message for a schema violation. */
 export function describeViolation(
   v: SchemaViolation,
@@ -90,6 +101,10 @@ export function describeViolation(
   } else if (v.keyword === 'additionalProperties' && typeof v.params.additionalProperty === 'string') {
     field = joinPath(field, v.params.additionalProperty);
     message = 'is not a known field';
+  } else if (v.keyword === 'type' && typeof v.params.type === 'string') {
+    const t = v.params.type;
+    const literal = context === 'body' && (t === 'integer' || t === 'number' || t === 'boolean');
+    message = `must be ${TYPE_WORDS[t] ?? t}${literal ? ` (a JSON ${t === 'boolean' ? 'boolean' : 'number'}, not a string)` : ''}`;
   } else {
     message = v.message ?? 'is invalid';
   }

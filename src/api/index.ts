@@ -5,6 +5,7 @@
  * not listening (`switchboard start` calls `listen`; tests use `inject`). docs/API.md describes it.
  * @module
  */
+import AjvCompiler from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ControlPlane } from '../control/types.js';
@@ -70,6 +71,36 @@ const description = [
   'The `powerdns` routes speak the PowerDNS Authoritative HTTP API (v1) for existing PowerDNS clients.',
 ].join('\n');
 
+type AjvCompilerOptions = NonNullable<Parameters<AjvCompiler.BuildCompilerFromPool>[1]> & { mode?: never };
+type AjvOptions = AjvCompiler.Options;
+
+/**
+ * Request validation: JSON bodies of the native API are taken as sent (`"ttl": "300"` is a
+ * 400, not 300; `"admin": "true"` is not true), while query strings, path parameters and
+ * headers — text by nature — are converted to the types their schemas name. The
+ * PowerDNS-compatible routes keep converting bodies too, as PowerDNS reads numbers given
+ * as strings.
+ */
+const validators: { buildValidator: AjvCompiler.BuildCompilerFromPool } = {
+  buildValidator(externalSchemas, options) {
+    const factory = AjvCompiler();
+    const converting = factory(externalSchemas, options);
+    const strict = factory(externalSchemas, {
+      ...(options as AjvCompilerOptions),
+      customOptions: { ...(options?.customOptions as AjvOptions | undefined), coerceTypes: false },
+    });
+    return ((route: { url?: string; httpPart?: string; schema: unknown }) =>
+      route.httpPart === 'body' && !isPdnsRoute(route.url)
+        ? strict(route as never)
+        : converting(route as never)) as never;
+  },
+};
+
+/** True for the routes of the PowerDNS-compatible API. */
+function isPdnsRoute(url: string | undefined): boolean {
+  return url === undefined || url === '/api' || url === '/api/v1' || url.startsWith('/api/v1/servers');
+}
+
 /** Builds the API over a control plane; the caller listens (or injects). */
 export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Promise<FastifyInstance> {
   const version = opts.version ?? '0.0.0';
@@ -80,10 +111,12 @@ export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Pr
     // X-Forwarded-For is believed only from the trusted proxies (request.ip is then the client).
     ...(trust ? { trustProxy: (address: string) => trust(address) } : {}),
     bodyLimit: BODY_LIMIT,
+    schemaController: { compilersFactory: validators },
     ajv: {
       customOptions: {
         // Closed request schemas must reject unknown fields (400), not drop them silently.
         removeAdditional: false,
+        // Query strings and path parameters (bodies: see `validators`).
         coerceTypes: 'array',
         useDefaults: true,
         allErrors: false,

@@ -16,6 +16,7 @@ import {
   buildStartConfig,
   DEFAULT_DATA_DIR,
   DEFAULT_HTTP,
+  DEFAULT_MAX_TTL,
   type StartOptionsInput,
 } from '../server/start/config.js';
 import { registerAccountCommands } from './account-commands.js';
@@ -127,6 +128,10 @@ function buildProgram(): Command {
     .option(
       '--metrics <open|key>',
       '/metrics without a key, or with an administrator key (default: open on loopback only)',
+    )
+    .option(
+      '--max-ttl <seconds>',
+      `highest record TTL the APIs and zone imports accept (default ${DEFAULT_MAX_TTL} = 30 days; at most 2147483647)`,
     )
     .addHelpText(
       'after',

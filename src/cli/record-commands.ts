@@ -4,7 +4,7 @@
  * @module
  */
 import type { Command } from 'commander';
-import type { RRsetData, ZoneInfo } from '../control/types.js';
+import type { RRsetData, ZoneChangeResult } from '../control/types.js';
 import { ApiRequestError } from './api-client.js';
 import { parseChangeFile } from './change-file.js';
 import {
@@ -18,7 +18,7 @@ import {
   UsageError,
   zonePath,
 } from './client-common.js';
-import { formatJson } from './output.js';
+import { formatDryRun, formatJson, printWarnings } from './output.js';
 import { canonicalContent, completeContents } from './relative.js';
 import { formatRRsetTable } from './zone-commands.js';
 
@@ -36,17 +36,19 @@ interface ChangeOpts extends CommonOptions {
   zone: string;
   ifMatch?: string;
   comment?: string;
+  dryRun?: boolean;
 }
 
 async function patch(
   api: import('./api-client.js').ApiClient,
   opts: ChangeOpts,
   change: Record<string, unknown>,
-): Promise<ZoneInfo> {
+): Promise<ZoneChangeResult> {
   const body: Record<string, unknown> = { changes: [change] };
   if (opts.comment !== undefined) body.comment = opts.comment;
-  const res = await api.request<ZoneInfo>('PATCH', `${zonePath(opts.zone)}/rrsets`, {
+  const res = await api.request<ZoneChangeResult>('PATCH', `${zonePath(opts.zone)}/rrsets`, {
     json: body,
+    query: { dryRun: opts.dryRun ? 'true' : undefined },
     headers: ifMatchHeader(opts.ifMatch),
   });
   return res.body;
@@ -56,7 +58,8 @@ function changeOptions(cmd: Command): Command {
   return cmd
     .requiredOption('--zone <zone>', 'the zone the record belongs to')
     .option('--if-match <version>', 'only if the zone is still at this version')
-    .option('--comment <text>', 'kept with the new version');
+    .option('--comment <text>', 'kept with the new version')
+    .option('--dry-run', 'print what the change would remove and add, without applying it');
 }
 
 /** Registers `record` and its sub-commands. */
@@ -97,7 +100,8 @@ Examples:
       const owner = qualifyName(name, opts.zone);
       const rtype = checkType(type);
       let ttl: number;
-      if (opts.ttl !== undefined) ttl = parseWholeNumber('--ttl', opts.ttl);
+      // The server's TTL limit is the one rule (its 422 names it): no second bound here.
+      if (opts.ttl !== undefined) ttl = parseWholeNumber('--ttl', opts.ttl, Number.MAX_SAFE_INTEGER);
       else {
         const current = await api.request<{ items: RRsetData[] }>('GET', `${zonePath(opts.zone)}/rrsets`, {
           query: { name: owner, type: rtype },
@@ -111,7 +115,13 @@ Examples:
         ttl,
         records: completeContents(rtype, values, opts.zone).map((content) => ({ content })),
       });
+      printWarnings(info);
       if (json) out(formatJson(info));
+      else if (info.dryRun) out(formatDryRun(info));
+      else if (!info.changed)
+        out(
+          `no change: ${owner} ${rtype} already holds exactly these records; ${info.name} stays at serial ${info.serial}\n`,
+        );
       else
         out(
           `set ${owner} ${ttl} ${rtype} (${values.length} record${values.length === 1 ? '' : 's'}); ${info.name} is at serial ${info.serial}\n`,
@@ -142,11 +152,25 @@ Examples:
               records: completeContents(rtype, values, opts.zone).map((content) => ({ content })),
             };
       const info = await patch(api, opts, change);
+      printWarnings(info);
       if (json) out(formatJson(info));
-      else
-        out(
-          `${values.length === 0 ? `removed ${owner} ${rtype}` : `removed ${values.length} record${values.length === 1 ? '' : 's'} from ${owner} ${rtype}`}; ${info.name} is at serial ${info.serial}\n`,
+      else if (info.dryRun && info.changed) out(formatDryRun(info));
+      if (!info.changed)
+        // Nothing matched: say so and fail (exit 1), so a script notices the typo.
+        throw new ApiRequestError(
+          0,
+          'CLI_ERR_NO_MATCH',
+          `nothing matched: ${values.length === 0 ? `there is no RRset ${owner} ${rtype}` : `${owner} ${rtype} has no record ${values.map((v) => `'${v}'`).join(', ')}`}; nothing was removed (${info.name} stays at serial ${info.serial})`,
         );
+      if (!json && !info.dryRun) {
+        // A removal adds only the new SOA line (and removes the old one with the records).
+        const n = Math.max(0, info.removed - info.added);
+        const what =
+          values.length === 0
+            ? `removed ${owner} ${rtype} (${n} record${n === 1 ? '' : 's'})`
+            : `removed ${n} record${n === 1 ? '' : 's'} from ${owner} ${rtype}${n < values.length ? ` (${values.length - n} of the values given matched nothing)` : ''}`;
+        out(`${what}; ${info.name} is at serial ${info.serial}\n`);
+      }
     }),
   );
 
@@ -249,6 +273,7 @@ function registerRecordStateCommands(record: Command): void {
           },
         );
         if (json) out(formatJson(info));
+        else if (info.dryRun) out(formatDryRun(info));
         else
           out(
             `${verb}d ${touched} record${touched === 1 ? '' : 's'} of ${rrset.name} ${rtype}; ${info.name} is at serial ${info.serial}\n`,
@@ -268,6 +293,7 @@ function registerRecordApplyCommand(record: Command): void {
       .requiredOption('--zone <zone>', 'the zone to change')
       .option('--if-match <version>', 'only if the zone is still at this version')
       .option('--comment <text>', 'kept with the new version (default: the JSON file\'s "comment")')
+      .option('--dry-run', 'print what the changes would remove and add, without applying them')
       .addHelpText(
         'after',
         `
@@ -299,13 +325,20 @@ Example:
       const body: Record<string, unknown> = { changes: parsed.changes };
       const comment = opts.comment ?? parsed.comment;
       if (comment !== undefined) body.comment = comment;
-      const res = await api.request<ZoneInfo>('PATCH', `${zonePath(opts.zone)}/rrsets`, {
+      const res = await api.request<ZoneChangeResult>('PATCH', `${zonePath(opts.zone)}/rrsets`, {
         json: body,
+        query: { dryRun: opts.dryRun ? 'true' : undefined },
         headers: ifMatchHeader(opts.ifMatch),
       });
       const info = res.body;
       const n = parsed.changes.length;
+      printWarnings(info);
       if (json) out(formatJson(info));
+      else if (info.dryRun) out(formatDryRun(info));
+      else if (!info.changed)
+        out(
+          `no change: the zone already holds what the ${n} change${n === 1 ? '' : 's'} ask for; ${info.name} stays at serial ${info.serial}\n`,
+        );
       else
         out(
           `applied ${n} change${n === 1 ? '' : 's'} to ${info.name} as one version: version ${info.version}, serial ${info.serial}\n`,

@@ -6,7 +6,14 @@
 import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import type { RRsetData, VersionDiff, ZoneDetail, ZoneInfo, ZoneVersion } from '../control/types.js';
+import type {
+  RRsetData,
+  VersionDiff,
+  ZoneChangeResult,
+  ZoneDetail,
+  ZoneInfo,
+  ZoneVersion,
+} from '../control/types.js';
 import { Name } from '../wire/index.js';
 import { formatDiagnostic, parseZone } from '../zone/index.js';
 import { accountIdOf, accountNames, nameOf } from './account-commands.js';
@@ -23,7 +30,7 @@ import {
   UsageError,
   zonePath,
 } from './client-common.js';
-import { formatJson, formatTable, formatTime } from './output.js';
+import { formatDryRun, formatJson, formatTable, formatTime } from './output.js';
 import { registerDeletedZoneCommands } from './zone-deleted-commands.js';
 
 /** RFC 4027 §2: the media type of master-file text. */
@@ -87,7 +94,7 @@ export function registerZoneCommands(program: Command): void {
       if (opts.nameserver) body.nameservers = opts.nameserver;
       if (opts.account !== undefined) body.accountId = await accountIdOf(api, opts.account);
       const res = await api
-        .request<ZoneDetail>('POST', '/api/v1/zones', { json: body })
+        .request<ZoneDetail & { warnings?: string[] }>('POST', '/api/v1/zones', { json: body })
         .catch((err: unknown) => {
           if (
             opts.file !== undefined &&
@@ -98,6 +105,7 @@ export function registerZoneCommands(program: Command): void {
             reportZoneFileErrors(opts.file, body.zonefile as string, name, err);
           throw err;
         });
+      for (const w of res.body.warnings ?? []) process.stderr.write(`switchboard: warning: ${w}\n`);
       if (json) out(formatJson(res.body));
       else
         out(`created zone ${res.body.name} (serial ${res.body.serial}, ${res.body.recordCount} records)\n`);
@@ -149,21 +157,28 @@ export function registerZoneCommands(program: Command): void {
       .requiredOption('--zone <zone>', 'the zone to replace')
       .option('--create', 'create the zone from the file when it does not exist')
       .option('--if-match <version>', 'only if the zone is still at this version')
-      .option('--comment <text>', 'kept with the new version'),
+      .option('--comment <text>', 'kept with the new version')
+      .option('--dry-run', 'print what the import would remove and add, without applying it'),
   ).action(
     (
       file: string,
-      opts: CommonOptions & { zone: string; create?: boolean; ifMatch?: string; comment?: string },
+      opts: CommonOptions & {
+        zone: string;
+        create?: boolean;
+        ifMatch?: string;
+        comment?: string;
+        dryRun?: boolean;
+      },
     ) =>
       runClientAction(opts, async ({ api, json, out }) => {
         const text = readInput(file);
         const progress = uploadProgress(file, text);
-        let info: ZoneInfo;
+        let info: ZoneInfo & Partial<ZoneChangeResult>;
         try {
-          const res = await api.request<ZoneInfo>('PUT', `${zonePath(opts.zone)}/zonefile`, {
+          const res = await api.request<ZoneChangeResult>('PUT', `${zonePath(opts.zone)}/zonefile`, {
             text,
             contentType: ZONEFILE_TYPE,
-            query: { comment: opts.comment },
+            query: { comment: opts.comment, dryRun: opts.dryRun ? 'true' : undefined },
             headers: ifMatchHeader(opts.ifMatch),
             onProgress: progress?.update,
           });
@@ -176,6 +191,12 @@ export function registerZoneCommands(program: Command): void {
               404,
               err.code,
               `zone ${absoluteZone(opts.zone)} does not exist: use --create to create it from the file`,
+            );
+          if (err.status === 404 && opts.dryRun)
+            throw new ApiRequestError(
+              404,
+              err.code,
+              `zone ${absoluteZone(opts.zone)} does not exist: a dry run plans changes of existing zones (check the file with switchboard check-zone)`,
             );
           if (err.status === 422 && err.field === 'zonefile')
             reportZoneFileErrors(file, text, opts.zone, err);
@@ -192,7 +213,13 @@ export function registerZoneCommands(program: Command): void {
           info = res.body;
         }
         progress?.done();
+        for (const w of info.warnings ?? []) process.stderr.write(`switchboard: warning: ${w}\n`);
         if (json) out(formatJson(info));
+        else if (info.dryRun) out(formatDryRun(info as ZoneChangeResult));
+        else if (info.changed === false)
+          out(
+            `no change: the file holds ${info.name}'s current content (version ${info.version}, serial ${info.serial})\n`,
+          );
         else
           out(
             `imported ${info.name}: version ${info.version}, serial ${info.serial}, ${info.recordCount} records\n`,
@@ -452,22 +479,35 @@ function registerVersionCommands(zone: Command): void {
       .argument('<zone>', 'zone name')
       .argument('<version>', 'the version to return to')
       .option('--if-match <version>', 'only if the zone is still at this version')
-      .option('--comment <text>', 'kept with the new version'),
-  ).action((name: string, version: string, opts: CommonOptions & { ifMatch?: string; comment?: string }) =>
-    runClientAction(opts, async ({ api, json, out }) => {
-      const body: Record<string, unknown> = { version: versionArg('<version>', version) };
-      if (opts.comment !== undefined) body.comment = opts.comment;
-      const info = (
-        await api.request<ZoneInfo>('POST', `${zonePath(name)}/rollback`, {
-          json: body,
-          headers: ifMatchHeader(opts.ifMatch),
-        })
-      ).body;
-      if (json) out(formatJson(info));
-      else
-        out(
-          `rolled ${info.name} back to the content of version ${body.version}: now version ${info.version}, serial ${info.serial}\n`,
-        );
-    }),
+      .option('--comment <text>', 'kept with the new version')
+      .option('--dry-run', 'print what the rollback would remove and add, without applying it'),
+  ).action(
+    (
+      name: string,
+      version: string,
+      opts: CommonOptions & { ifMatch?: string; comment?: string; dryRun?: boolean },
+    ) =>
+      runClientAction(opts, async ({ api, json, out }) => {
+        const body: Record<string, unknown> = { version: versionArg('<version>', version) };
+        if (opts.comment !== undefined) body.comment = opts.comment;
+        const info = (
+          await api.request<ZoneChangeResult>('POST', `${zonePath(name)}/rollback`, {
+            json: body,
+            query: { dryRun: opts.dryRun ? 'true' : undefined },
+            headers: ifMatchHeader(opts.ifMatch),
+          })
+        ).body;
+        for (const w of info.warnings ?? []) process.stderr.write(`switchboard: warning: ${w}\n`);
+        if (json) out(formatJson(info));
+        else if (info.dryRun) out(formatDryRun(info));
+        else if (!info.changed)
+          out(
+            `no change: ${info.name} already holds the content of version ${body.version} (version ${info.version}, serial ${info.serial})\n`,
+          );
+        else
+          out(
+            `rolled ${info.name} back to the content of version ${body.version}: now version ${info.version}, serial ${info.serial}\n`,
+          );
+      }),
   );
 }

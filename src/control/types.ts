@@ -150,6 +150,31 @@ export interface ChangeOptions {
   ifMatch?: number;
   /** Free text kept with the version. */
   comment?: string;
+  /**
+   * Check the change and say what it would do, without applying it (additive): nothing is
+   * written; the answer is the zone as it is, with `dryRun` and the lines of the diff.
+   */
+  dryRun?: boolean;
+}
+
+/**
+ * What a content change did (additive to ZoneInfo, which describes the zone after it): the
+ * zone's new version, or — `changed: false` — the zone as it was when the change changed
+ * nothing (no version, no serial bump, the same ETag).
+ */
+export interface ZoneChangeResult extends ZoneInfo {
+  /** False when the change changed nothing (removing a record that is not there, say). */
+  changed: boolean;
+  /** Record lines the change removed and added (SOA serial included), as in VersionDiff. */
+  added: number;
+  removed: number;
+  /** True for a dry run: nothing was applied; `version` is the one the plan was made against. */
+  dryRun?: boolean;
+  /** Dry runs: the lines the change would remove and add, as VersionDiff shows them. */
+  removedRecords?: string[];
+  addedRecords?: string[];
+  /** Findings that do not refuse the change (an in-zone NS target without an address). */
+  warnings?: string[];
 }
 
 /** A zone version (every change is one, issue 3 §2). */
@@ -326,7 +351,7 @@ export interface ControlPlane {
       zonefile?: string;
       nameservers?: string[];
     } & ZoneMetadataInput,
-  ): Promise<ZoneDetail>;
+  ): Promise<ZoneDetail & { warnings?: string[] }>;
   /**
    * What `createZone` decides from the name alone (additive), without creating anything:
    * FORBIDDEN when the token may not create it, VALIDATION for a bad name, CONFLICT when the
@@ -337,10 +362,18 @@ export interface ControlPlane {
   getZone(p: Principal, name: string): Promise<ZoneDetail>;
   deleteZone(p: Principal, name: string, opts?: ChangeOptions): Promise<void>;
   /** Applies every change or none; bumps the SOA serial; stores the version and its diff. */
-  changeRRsets(p: Principal, name: string, changes: RRsetChange[], opts?: ChangeOptions): Promise<ZoneInfo>;
-  /** Replaces the zone's content with master-file text (one new version). */
-  importZone(p: Principal, name: string, zonefile: string, opts?: ChangeOptions): Promise<ZoneInfo>;
-  /** The zone as master-file text. */
+  changeRRsets(
+    p: Principal,
+    name: string,
+    changes: RRsetChange[],
+    opts?: ChangeOptions,
+  ): Promise<ZoneChangeResult>;
+  /**
+   * Replaces the zone's content with master-file text (one new version; none when the text
+   * holds the current content). `;disabled; ` lines are disabled records.
+   */
+  importZone(p: Principal, name: string, zonefile: string, opts?: ChangeOptions): Promise<ZoneChangeResult>;
+  /** The zone as master-file text; disabled records behind `;disabled; `. */
   exportZone(p: Principal, name: string): Promise<string>;
   /**
    * Changes a zone's metadata (additive): the members given, the others stay. Not a content
@@ -356,8 +389,8 @@ export interface ControlPlane {
 
   listVersions(p: Principal, name: string, page?: PageRequest): Promise<Page<ZoneVersion>>;
   getVersion(p: Principal, name: string, version: number): Promise<VersionDiff>;
-  /** Makes the content of `version` current again, as a new version. */
-  rollback(p: Principal, name: string, version: number, opts?: ChangeOptions): Promise<ZoneInfo>;
+  /** Makes the content of `version` current again, as a new version (none if it is current). */
+  rollback(p: Principal, name: string, version: number, opts?: ChangeOptions): Promise<ZoneChangeResult>;
 
   /** The audit log, newest first, filtered (additive: zone, action, since). */
   listAudit(p: Principal, input?: AuditQuery & PageRequest): Promise<Page<AuditEntry>>;

@@ -28,10 +28,12 @@ export interface ZoneFinding {
  * Codes of findings a caller may grade differently. `ZONE_CHECK_NS_NO_ADDRESS`: an in-zone
  * apex NS target without A/AAAA — an error for named-checkzone (the zone is not loaded), but
  * PowerDNS accepts such zones through its API, and the clients built for it expect that.
+ * `ZONE_CHECK_NS_NO_GLUE`: an NS target at or below a zone cut without the glue addresses
+ * (RFC 9471) — a warning here, as in BIND; the control plane refuses it.
  * `ZONE_CHECK_NAMES`: a name where a host name or mailbox is expected is not one (BIND's
  * check-names); always a warning.
  */
-export type ZoneCheckCode = 'ZONE_CHECK_NS_NO_ADDRESS' | 'ZONE_CHECK_NAMES';
+export type ZoneCheckCode = 'ZONE_CHECK_NS_NO_ADDRESS' | 'ZONE_CHECK_NS_NO_GLUE' | 'ZONE_CHECK_NAMES';
 
 /**
  * Types allowed beside a CNAME: RFC 4035 §2.5 (RRSIG, NSEC) and RFC 2065 §2.3.5 (the old
@@ -138,8 +140,8 @@ export function checkZone(zone: Zone, records?: readonly RR[]): ZoneFinding[] {
     const name = 'name' in node ? node.name : node;
     out.push({ severity: 'error', name: name.toString(), type, message, ...(code ? { code } : {}) });
   };
-  const warn = (name: Name, type: number | undefined, message: string): void => {
-    out.push({ severity: 'warning', name: name.toString(), type, message });
+  const warn = (name: Name, type: number | undefined, message: string, code?: ZoneCheckCode): void => {
+    out.push({ severity: 'warning', name: name.toString(), type, message, ...(code ? { code } : {}) });
   };
 
   // RFC 1034 §4.2.1: the apex has an NS RRset.
@@ -490,11 +492,12 @@ function checkNsTargets(
   rdata: readonly Uint8Array[],
   isApex: boolean,
   err: Report,
-  warn: (name: Name, type: number | undefined, message: string) => void,
+  warn: (name: Name, type: number | undefined, message: string, code?: ZoneCheckCode) => void,
 ): void {
   const report = isApex
     ? err
-    : (_n: ZoneNode | Name, t: number | undefined, m: string) => warn(node.name, t, m);
+    : (_n: ZoneNode | Name, t: number | undefined, m: string, code?: ZoneCheckCode) =>
+        warn(node.name, t, m, code);
   for (const rd of rdata) {
     const target = rdataTarget(RRType.NS, rd);
     if (target === undefined) continue;
@@ -510,7 +513,12 @@ function checkNsTargets(
       // RFC 1034 §4.2.1: a server name at or below a zone cut needs glue in this zone.
       if (!hasAddress(tnode)) {
         const kind = cut.name.key === node.name.key ? 'required glue' : 'sibling glue';
-        warn(node.name, RRType.NS, `NS '${target}' has no ${kind} address records (A or AAAA)`);
+        warn(
+          node.name,
+          RRType.NS,
+          `NS '${target}' has no ${kind} address records (A or AAAA)`,
+          'ZONE_CHECK_NS_NO_GLUE',
+        );
       }
       continue;
     }

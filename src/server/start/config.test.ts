@@ -48,6 +48,12 @@ describe('buildStartConfig', () => {
     assert.throws(() => buildStartConfig({ database: 'mysql://h/db' }), ConfigError);
     assert.throws(() => buildStartConfig({ ednsSize: '100' }), /--edns-size/);
     assert.throws(() => buildStartConfig({ nameservers: 'ns1.example.net,bad name' }), /--nameservers/);
+    // The host-name rule of zone creation (RFC 952, RFC 1123): no underscore, no edge hyphen.
+    assert.throws(
+      () => buildStartConfig({ nameservers: 'ns_1.example.net' }),
+      /--nameservers: 'ns_1\.example\.net' is not a host name/,
+    );
+    assert.throws(() => buildStartConfig({ nameservers: '-ns.example.net' }), /is not a host name/);
   });
 
   test('--identity and --hide-version reach the DNS workers (host name and version by default)', () => {
@@ -63,6 +69,17 @@ describe('buildStartConfig', () => {
       /--identity is longer than 255 octets/,
     );
     assert.deepEqual(decodeDnsWorkerConfig(encodeDnsWorkerConfig(c.dns)), c.dns);
+  });
+
+  test('--max-ttl is the one TTL limit (absent: the control plane default; at most 2^31-1)', () => {
+    assert.equal(buildStartConfig({}).maxTtl, undefined);
+    assert.equal(buildStartConfig({ maxTtl: '86400' }).maxTtl, 86400);
+    assert.equal(buildStartConfig({ maxTtl: '2147483647' }).maxTtl, 2147483647);
+    assert.throws(
+      () => buildStartConfig({ maxTtl: '2147483648' }),
+      /--max-ttl must be between 0 and 2147483647/,
+    );
+    assert.throws(() => buildStartConfig({ maxTtl: '1d' }), /--max-ttl must be a whole number/);
   });
 
   test('--nameservers become absolute default NS names', () => {

@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { DEFAULT_MAX_TTL, MAX_TTL_RFC, parseHostName } from '../../control/records.js';
 import { TransportError } from '../../transport/errors.js';
 import {
   type ListenAddress,
@@ -19,6 +20,8 @@ import {
 import { DEFAULT_UDP_RECV_BUFFER, DEFAULT_UDP_SEND_BUFFER } from '../../transport/udp.js';
 import { applyAnswerOptions, ConfigError, DEFAULT_DNS, parseInteger } from '../shared/options.js';
 import { metricsAccessOf, parseLimitFlags, type StartLimits } from './limits.js';
+
+export { DEFAULT_MAX_TTL };
 
 /** Where the embedded store lives when `--data` is not given. */
 export const DEFAULT_DATA_DIR = './data';
@@ -63,6 +66,8 @@ export interface StartConfig {
   limits?: StartLimits;
   /** Who may read `/metrics` (`--metrics`; default open on loopback only). */
   metricsAccess?: 'open' | 'key';
+  /** Highest record TTL the control plane accepts (`--max-ttl`; absent: its default, 30 days). */
+  maxTtl?: number;
 }
 
 /** Raw options as the CLI hands them over. */
@@ -88,6 +93,8 @@ export interface StartOptionsInput {
   trustedProxy?: string[];
   /** `--metrics open|key`. */
   metrics?: string;
+  /** `--max-ttl SECONDS`: the one TTL limit of both APIs and of zone files. */
+  maxTtl?: string | number;
 }
 
 /**
@@ -121,10 +128,14 @@ export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()):
   let nameservers: string[] | undefined;
   if (input.nameservers !== undefined && input.nameservers.trim() !== '') {
     nameservers = input.nameservers.split(',').map((n) => n.trim());
-    for (const n of nameservers)
-      if (!/^([A-Za-z0-9_-]{1,63}\.)+[A-Za-z0-9_-]{1,63}\.?$/.test(n))
-        throw new ConfigError(`--nameservers: '${n}' is not a host name`);
-    nameservers = nameservers.map((n) => (n.endsWith('.') ? n : `${n}.`));
+    // The rule zone creation applies to `nameservers` (RFC 952, RFC 1123 §2.1).
+    nameservers = nameservers.map((n) => {
+      try {
+        return parseHostName(n, '--nameservers');
+      } catch (err) {
+        throw new ConfigError(`--nameservers: ${(err as Error).message}`, { cause: err });
+      }
+    });
   }
   let limits: StartLimits;
   let metricsAccess: 'open' | 'key';
@@ -140,6 +151,10 @@ export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()):
     dataDir: resolve(cwd, input.data ?? DEFAULT_DATA_DIR),
     database: input.database,
     ...(nameservers ? { nameservers } : {}),
+    // RFC 2181 §8: a TTL is at most 2^31-1.
+    ...(input.maxTtl !== undefined
+      ? { maxTtl: parseInteger('--max-ttl', input.maxTtl, 0, MAX_TTL_RFC, 0) }
+      : {}),
     http,
     workers: parseInteger('--workers', input.workers, 1, 256, availableParallelism()),
     dns,

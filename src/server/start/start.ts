@@ -216,6 +216,7 @@ export async function runStart(
       database: config.database,
       ...(config.limits ? { retention: config.limits.retention } : {}),
       ...(config.nameservers ? { defaults: { nameservers: config.nameservers } } : {}),
+      ...(config.maxTtl !== undefined ? { limits: { maxTtl: config.maxTtl } } : {}),
     });
     // Every committed zone change through this process is counted, by kind.
     control = countZoneChanges(opened, (kind) => metrics.countZoneChange(kind));
