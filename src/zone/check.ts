@@ -336,17 +336,6 @@ export function isHostName(name: Name, wildcard = false): boolean {
   return hostLabelsFrom(name.wire, 0);
 }
 
-/** A mailbox as in SOA RNAME and RP (RFC 1035 §8): any printable local part, then a host name. */
-export function isMailbox(name: Name): boolean {
-  const w = name.wire;
-  const len = w.charCodeAt(0);
-  for (let k = 1; k <= len; k++) {
-    const c = w.charCodeAt(k);
-    if (c <= 0x20 || c >= 0x7f) return false;
-  }
-  return hostLabelsFrom(w, len === 0 ? 0 : len + 1);
-}
-
 const SPF_LABELS = new Set(['_spf', '_spf_verify', '_spf_rate']);
 
 /**
