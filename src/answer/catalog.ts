@@ -2,10 +2,20 @@
  * The set of zones served, found by longest suffix match (the most specific zone wins when
  * both a parent and a child zone are served).
  *
- * Catalogs are immutable: a change builds a new one (from scratch, or with `withZones` from
- * the current one, which also records what changed so `diffCatalogs` can skip the full scan).
- * Zones are compared by object identity: a Zone never changes once built, so "the same object"
- * means "the same data".
+ * Catalogs are immutable as seen from outside: a change builds a new one (from scratch, or
+ * with `withZones` from the current one, which also records what changed so `diffCatalogs`
+ * can skip the full scan). Zones are compared by object identity: a Zone never changes once
+ * built, so "the same object" means "the same data".
+ *
+ * `withZones` costs O(changes), not O(zones): with 100,000 zones served, copying the map of
+ * every zone for each change was most of a DNS worker's time under a stream of changes. The
+ * newest catalog of a line of `withZones` derivations owns the one map of zones; the catalog
+ * it was derived from hands the map over and keeps only the entries the change replaced (an
+ * undo record) and a link to the newer catalog. Reads of the newest catalog (every query) are
+ * one map lookup per label as before; reads of an older one (the Responder's cache
+ * invalidation looks at the catalog it just replaced) walk its undo records forward, one per
+ * newer catalog. Deriving from an older catalog again copies its zones into a map of its own
+ * (O(zones), the exception).
  * @module
  */
 import type { Name } from '../wire/name.js';
@@ -15,8 +25,13 @@ let nextCatalogId = 1;
 
 /** An immutable set of zones; a new Catalog is built and swapped in on reload. */
 export class Catalog {
-  // Not readonly only so that `withZones` can fill in the catalog it builds; never changed after.
-  #byKey = new Map<string, Zone>();
+  /** The zones by origin key, while this is the newest catalog of its line; else null. */
+  #map: Map<string, Zone> | null = new Map<string, Zone>();
+  /** Once superseded: this catalog's zone at every origin the next catalog changed. */
+  #undo: Map<string, Zone | undefined> | null = null;
+  /** Once superseded: the catalog derived from this one, which took the map. */
+  #next: Catalog | null = null;
+  #size = 0;
   /** The id of the catalog this one was derived from by `withZones` (0: none). */
   #baseId = 0;
   /** Origin keys whose zone differs from that base. */
@@ -25,35 +40,52 @@ export class Catalog {
   readonly id = nextCatalogId++;
 
   constructor(zones: Iterable<Zone> = []) {
-    for (const z of zones) this.#byKey.set(z.origin.key, z);
+    const map = this.#map as Map<string, Zone>;
+    for (const z of zones) map.set(z.origin.key, z);
+    this.#size = map.size;
   }
 
   /**
    * A new catalog: this one with the zones of `put` added or replacing those of the same
    * origin, and the zones at the origins of `remove` removed (removals first). The result
    * remembers what differs from this catalog, so `diffCatalogs(this, result)` costs
-   * O(changes) instead of O(zones).
+   * O(changes) instead of O(zones). So does this call, unless this catalog was already
+   * derived from (then it copies its zones first).
    */
   withZones(put: Iterable<Zone>, remove: Iterable<Name> = []): Catalog {
-    // Arrays: both are walked twice, and a generator would be empty the second time.
+    // Arrays: a generator given as `put` could only be walked once.
     const puts = [...put];
     const removes = [...remove];
-    const map = new Map(this.#byKey);
-    for (const name of removes) map.delete(name.key);
-    for (const z of puts) map.set(z.origin.key, z);
+    // The map to change in place: this catalog's own, or a copy of what it serves.
+    const map = this.#map ?? this.#materialize();
+    // What this catalog served at each origin touched (first value seen: before any change).
+    const undo = new Map<string, Zone | undefined>();
+    for (const name of removes) {
+      if (!undo.has(name.key)) undo.set(name.key, map.get(name.key));
+      map.delete(name.key);
+    }
+    for (const z of puts) {
+      const key = z.origin.key;
+      if (!undo.has(key)) undo.set(key, map.get(key));
+      map.set(key, z);
+    }
     const changed: string[] = [];
-    const seen = new Set<string>();
-    const note = (key: string): void => {
-      if (seen.has(key)) return;
-      seen.add(key);
-      if (map.get(key) !== this.#byKey.get(key)) changed.push(key);
-    };
-    for (const name of removes) note(name.key);
-    for (const z of puts) note(z.origin.key);
+    for (const [key, was] of undo) {
+      if (map.get(key) !== was) changed.push(key);
+      // Unchanged origins need no undo entry: the next catalog answers the same for them.
+      else undo.delete(key);
+    }
     const c = new Catalog();
-    c.#byKey = map;
+    c.#map = map;
+    c.#size = map.size;
     c.#baseId = this.id;
     c.#changed = changed;
+    if (this.#map === map) {
+      // Hand the map over: from now on this catalog reads through the newer one.
+      this.#map = null;
+      this.#undo = undo;
+      this.#next = c;
+    }
     return c;
   }
 
@@ -67,11 +99,12 @@ export class Catalog {
 
   /** The zone with the longest origin that `name` is at or below, if any. */
   find(name: Name): Zone | undefined {
-    if (this.#byKey.size === 0) return undefined;
+    if (this.#size === 0) return undefined;
+    const map = this.#map;
     // Strip one label at a time; keys are case-folded wire strings, so slicing is exact.
     let key = name.key;
     for (;;) {
-      const z = this.#byKey.get(key);
+      const z = map !== null ? map.get(key) : this.getKey(key);
       if (z) return z;
       if (key.length === 1) return undefined;
       key = key.slice(key.charCodeAt(0) + 1);
@@ -80,22 +113,55 @@ export class Catalog {
 
   /** The zone whose origin is exactly `name`. */
   get(name: Name): Zone | undefined {
-    return this.#byKey.get(name.key);
+    return this.getKey(name.key);
   }
 
   /** The zone whose origin has the case-folded wire key `key` (`Name.key`). */
   getKey(key: string): Zone | undefined {
-    return this.#byKey.get(key);
+    // Walk forward to the catalog that owns the map, stopping at the first undo record of key.
+    let c: Catalog = this;
+    while (c.#map === null) {
+      const undo = c.#undo as Map<string, Zone | undefined>;
+      if (undo.has(key)) return undo.get(key);
+      c = c.#next as Catalog;
+    }
+    return c.#map.get(key);
   }
 
-  /** Every zone served, in insertion order. */
+  /**
+   * Every zone served: in insertion order for the newest catalog of its line; a superseded
+   * catalog lists its zones from a copy (O(zones)), in no particular order.
+   */
   get zones(): IterableIterator<Zone> {
-    return this.#byKey.values();
+    return (this.#map ?? this.#materialize()).values();
   }
 
   /** Number of zones served. */
   get size(): number {
-    return this.#byKey.size;
+    return this.#size;
+  }
+
+  /** True while this catalog owns its map (nothing was derived from it): for tests. */
+  get isNewest(): boolean {
+    return this.#map !== null;
+  }
+
+  /** A new map of the zones a superseded catalog serves: the owner's, with the undo records
+   * applied from the newest back to this one. */
+  #materialize(): Map<string, Zone> {
+    const chain: Catalog[] = [];
+    let c: Catalog = this;
+    while (c.#map === null) {
+      chain.push(c);
+      c = c.#next as Catalog;
+    }
+    const map = new Map(c.#map);
+    for (let i = chain.length - 1; i >= 0; i--)
+      for (const [key, zone] of chain[i].#undo as Map<string, Zone | undefined>) {
+        if (zone === undefined) map.delete(key);
+        else map.set(key, zone);
+      }
+    return map;
   }
 }
 

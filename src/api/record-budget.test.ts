@@ -55,6 +55,9 @@ describe('record budget over HTTP', () => {
     });
     assert.ok(res.status >= 400 && res.status < 500, res.text);
     // The tenant's first zone holds 2 records (SOA, NS): the quota less those.
-    assert.match(res.json.error, /\$GENERATE 0-65535: .* over the limit of 99998 records \(the account's record quota 100000, less 2/);
+    assert.match(
+      res.json.error,
+      /\$GENERATE 0-65535: .* over the limit of 99998 records \(the account's record quota 100000, less 2/,
+    );
   });
 });

@@ -11,6 +11,7 @@ import { Name } from '../wire/name.js';
 import {
   applyChanges,
   buildAndCheck,
+  changeLines,
   checkContentRules,
   diffContent,
   type EditLimits,
@@ -29,6 +30,8 @@ import {
   enabledRecords,
   encodeRecords,
   nameKeyOf,
+  parseHostName,
+  quoted,
   type RecordMemo,
   type RRsetState,
   renderServedText,
@@ -64,8 +67,16 @@ export interface ZoneDefaults {
 
 /** One unit of work: a change of an existing zone, or the content of a new one. */
 export type ZoneJob =
-  | { kind: 'import'; origin: string; serial: number; text: string; limits: EditLimits; budget: RecordBudget }
-  | { kind: 'change'; origin: string; serial: number; changes: unknown; limits: EditLimits }
+  | {
+      kind: 'import';
+      origin: string;
+      serial: number;
+      text: string;
+      limits: EditLimits;
+      budget: RecordBudget;
+      dryRun?: boolean;
+    }
+  | { kind: 'change'; origin: string; serial: number; changes: unknown; limits: EditLimits; dryRun?: boolean }
   | {
       kind: 'create';
       origin: string;
@@ -95,6 +106,10 @@ export interface ZoneWork {
   rows: string[];
   /** The content id the whole new content was written under (by the worker thread). */
   stageId?: string;
+  /** Findings that do not refuse the content (an in-zone NS target without an address). */
+  warnings: string[];
+  /** Dry runs: the record lines the change would remove and add (`changeLines`). */
+  lines?: { removed: string[]; added: string[] };
   /** create: the new zone's RRsets in canonical order (the response). */
   rrsets?: RRsetData[];
   /**
@@ -188,7 +203,7 @@ function nameserver(v: unknown, field: string): string {
   try {
     return Name.parse(v.endsWith('.') ? toOctets(v) : `${toOctets(v)}.`).toString();
   } catch (err) {
-    throw invalid(`bad name '${v}': ${(err as Error).message}`, field);
+    throw invalid(`bad name '${quoted(v)}': ${quoted((err as Error).message, 256)}`, field);
   }
 }
 
@@ -226,10 +241,13 @@ export function initialContent(
   if (input.nameservers !== undefined && input.nameservers !== null) {
     if (!Array.isArray(input.nameservers))
       throw invalid('nameservers must be a list of names', 'nameservers');
-    nameservers = input.nameservers.map((n, i) => nameserver(n, `nameservers[${i}]`));
+    // RFC 952 / RFC 1123 host names: an NS target is a host ('bad name!' is a 422).
+    nameservers = input.nameservers.map((n, i) =>
+      parseHostName(typeof n === 'string' ? toOctets(n) : n, `nameservers[${i}]`),
+    );
   }
   if (nameservers.length === 0 && !content.has(nsKey))
-    nameservers = (defaults?.nameservers ?? []).map((n, i) => nameserver(n, `defaults.nameservers[${i}]`));
+    nameservers = (defaults?.nameservers ?? []).map((n, i) => parseHostName(n, `defaults.nameservers[${i}]`));
   if (nameservers.length > 0) {
     const old = content.get(nsKey);
     const records = [...(old?.records ?? [])];
@@ -331,8 +349,8 @@ export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: Reco
   }
   const memo: RecordMemo = new Map(currentMemo);
   let diff = diffContent(current, draft);
-  if (job.kind === 'change' && diff.length === 0)
-    // Nothing to change (say, removing a record already gone): no new version.
+  if (job.kind !== 'create' && diff.length === 0)
+    // Nothing to change (an identical import, removing a record already gone): no new version.
     return {
       work: {
         noop: true,
@@ -344,12 +362,15 @@ export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: Reco
         rewrite: false,
         deletes: [],
         rows: [],
+        warnings: [],
+        ...(job.dryRun ? { lines: { removed: [], added: [] } } : {}),
       },
       draft: current,
       memo: currentMemo,
     };
   checkContentRules(draft, origin, locate);
-  buildAndCheck(draft, origin, locate, memo);
+  const warnings: string[] = [];
+  buildAndCheck(draft, origin, locate, memo, warnings);
   const serial = settleSerial(draft, origin, oldSerial);
   diff = diffContent(current, draft);
   const { added, removed } = countLines(diff);
@@ -370,8 +391,28 @@ export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: Reco
     const rrs = memo.get(r);
     if (rrs) kept.set(r, rrs);
   }
+  if (job.kind !== 'create' && job.dryRun)
+    // A plan: what would change; nothing to write.
+    return {
+      work: {
+        noop: false,
+        serial,
+        recordCount: countRecords(draft.values()),
+        added,
+        removed,
+        changes: '[]',
+        rewrite: false,
+        deletes: [],
+        rows: [],
+        warnings,
+        lines: changeLines(diff),
+      },
+      draft: current,
+      memo: currentMemo,
+    };
   const work: ZoneWork = {
     noop: false,
+    warnings,
     serial,
     recordCount: countRecords(draft.values()),
     added,

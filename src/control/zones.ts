@@ -7,13 +7,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Repo, ZoneRow } from '../store/index.js';
 import type { Name } from '../wire/name.js';
-import { printRecords } from '../zone/index.js';
 import { isAccountWide, requireWrite, scopeAllowsZone } from './access.js';
 import { checkIfMatch, DEFAULT_ACCOUNT, invalid, listedAccount, now, type PlaneContext } from './context.js';
 import {
   buildAndCheck,
+  changeLines,
   checkContentRules,
   diffContent,
+  exportContent,
   type Locate,
   type RecordBudget,
   type RRsetChangeRecord,
@@ -22,7 +23,6 @@ import {
 import { InlineZoneWork, SplitZoneWork, STAGE_GRACE_MS, ThreadZoneWork } from './offload.js';
 import { decodeCursor, isStringCursor, makePage, pageLimit } from './paging.js';
 import {
-  contentToRecords,
   countRecords,
   parseZoneName,
   type RecordMemo,
@@ -31,6 +31,7 @@ import {
   toRRsetData,
   type ZoneContent,
 } from './records.js';
+import { prunedVersion, retentionOf } from './retention.js';
 import {
   contentIdOf,
   contentOf,
@@ -49,6 +50,7 @@ import {
   type RRsetChange,
   type RRsetData,
   type ZoneChangeEvent,
+  type ZoneChangeResult,
   type ZoneDetail,
   type ZoneInfo,
   type ZoneMetadataInput,
@@ -79,6 +81,7 @@ interface Settled {
   recordCount: number;
   added: number;
   removed: number;
+  warnings: string[];
 }
 
 /** Zones and requests up to this many records are worked on the calling thread (~1 ms). */
@@ -103,6 +106,28 @@ function isSmallJob(job: ZoneJob, zoneRecords: number): boolean {
         (typeof job.input.zonefile !== 'string' || job.input.zonefile.length <= SMALL_TEXT)
       );
   }
+}
+
+/** What a change answers: the zone, whether it changed, the counts, a dry run's lines, warnings. */
+function resultOf(
+  zone: ZoneRow,
+  work: ZoneWork,
+  changed: boolean,
+  opts: ChangeOptions | undefined,
+): ZoneChangeResult {
+  const out: ZoneChangeResult = {
+    ...toZoneInfo(zone),
+    changed,
+    added: changed ? work.added : 0,
+    removed: changed ? work.removed : 0,
+  };
+  if (opts?.dryRun === true) {
+    out.dryRun = true;
+    out.removedRecords = work.lines?.removed ?? [];
+    out.addedRecords = work.lines?.added ?? [];
+  }
+  if (changed && work.warnings.length > 0) out.warnings = work.warnings;
+  return out;
 }
 
 /** Lets the event loop serve other requests between two slices of a big write. */
@@ -354,11 +379,12 @@ export class Zones {
     locate: Locate,
   ): Settled {
     checkContentRules(draft, origin, locate);
-    buildAndCheck(draft, origin, locate, new Map() as RecordMemo);
+    const warnings: string[] = [];
+    buildAndCheck(draft, origin, locate, new Map() as RecordMemo, warnings);
     const serial = settleSerial(draft, origin, oldSerial);
     const diff = diffContent(current, draft);
     const { added, removed } = countLines(diff);
-    return { draft, diff, serial, recordCount: countRecords(draft.values()), added, removed };
+    return { draft, diff, serial, recordCount: countRecords(draft.values()), added, removed, warnings };
   }
 
   /** Writes a settled change (rollback): RRset rows, then the version. */
@@ -405,7 +431,7 @@ export class Zones {
       zonefile?: string;
       nameservers?: string[];
     } & ZoneMetadataInput,
-  ): Promise<ZoneDetail> {
+  ): Promise<ZoneDetail & { warnings?: string[] }> {
     // Authorization and a taken name come first: PowerDNS answers a duplicate zone with 409
     // whatever else is wrong with the request.
     const origin = await this.#precheckCreate(p, input);
@@ -503,7 +529,11 @@ export class Zones {
         zoneId,
       );
       this.#ctx.events.emit({ zone: zname, version: 1, deleted: false });
-      return { ...toZoneInfo(zone), rrsets: settled.rrsets ?? [] };
+      return {
+        ...toZoneInfo(zone),
+        rrsets: settled.rrsets ?? [],
+        ...(settled.warnings.length > 0 ? { warnings: settled.warnings } : {}),
+      };
     } finally {
       if (!committed) {
         this.#runner.discarded(ticket);
@@ -542,6 +572,11 @@ export class Zones {
     const repo = this.#ctx.store.repo;
     await this.#checkNameFree(repo, origin, await this.#likelyZoneAccount(repo, p, input.accountId));
     return origin;
+  }
+
+  /** For restoring a deleted zone (deleted.ts): the checks of a new zone's name. */
+  checkNameFreeFor(repo: Repo, origin: Name, accountId: string): Promise<void> {
+    return this.#checkNameFree(repo, origin, accountId);
   }
 
   /**
@@ -614,9 +649,8 @@ export class Zones {
       const zone = await this.#ctx.visibleZone(repo, p, zname, true);
       requireWrite(p);
       checkIfMatch(opts, zone);
-      await repo.deleteZone(zone.id);
-      // Its rows go in the background, a slice at a time.
-      await repo.addGarbage(contentIdOf(zone), now());
+      // Kept restorable with its history for the retention time (deleted.ts).
+      await repo.softDeleteZone(zone, now(), p.tokenId);
       this.#runner.forget(zone.id);
       await this.#ctx.audit(repo, p, 'zone.delete', zone.name, zone.account_id, {
         version: zone.version,
@@ -644,7 +678,7 @@ export class Zones {
     name: string,
     changes: RRsetChange[],
     opts?: ChangeOptions,
-  ): Promise<ZoneInfo> {
+  ): Promise<ZoneChangeResult> {
     this.#ctx.checkOpen();
     const origin = await this.#precheckWrite(p, name);
     if (!Array.isArray(changes)) throw invalid('the changes must be a list', 'rrsets');
@@ -657,11 +691,17 @@ export class Zones {
         serial: zone.serial,
         changes,
         limits: this.#editLimits(),
+        dryRun: opts?.dryRun === true,
       };
     });
   }
 
-  async importZone(p: Principal, name: string, zonefile: string, opts?: ChangeOptions): Promise<ZoneInfo> {
+  async importZone(
+    p: Principal,
+    name: string,
+    zonefile: string,
+    opts?: ChangeOptions,
+  ): Promise<ZoneChangeResult> {
     this.#ctx.checkOpen();
     const origin = await this.#precheckWrite(p, name);
     if (typeof zonefile !== 'string') throw invalid('the zone file must be text', 'zonefile');
@@ -672,6 +712,7 @@ export class Zones {
       text: zonefile,
       limits: this.#editLimits(),
       budget,
+      dryRun: opts?.dryRun === true,
     }));
   }
 
@@ -691,7 +732,7 @@ export class Zones {
     opts: ChangeOptions | undefined,
     kind: 'change' | 'import',
     makeJob: (zone: ZoneRow, budget: RecordBudget) => ZoneJob,
-  ): Promise<ZoneInfo> {
+  ): Promise<ZoneChangeResult> {
     const zname = origin.toString();
     // Changes of one zone from this process go one after another (no wasted work); other
     // replicas' changes are caught by the version check below.
@@ -715,7 +756,7 @@ export class Zones {
     opts: ChangeOptions | undefined,
     kind: 'change' | 'import',
     makeJob: (zone: ZoneRow, budget: RecordBudget) => ZoneJob,
-  ): Promise<ZoneInfo> {
+  ): Promise<ZoneChangeResult> {
     const comment = typeof opts?.comment === 'string' ? opts.comment : null;
     const prepare = async (base: ZoneRow) => {
       requireWrite(p);
@@ -740,8 +781,20 @@ export class Zones {
       if (!underLock) {
         base = await this.#ctx.visibleZone(this.#ctx.store.repo, p, zname);
         prepared = await prepare(base);
-        // Nothing to change (say, removing a record already gone): no new version.
-        if (prepared.work.noop) return toZoneInfo(base);
+        // Nothing to change (an identical import, say): no new version, no serial bump.
+        if (prepared.work.noop) return resultOf(base, prepared.work, false, opts);
+        if (opts?.dryRun === true) {
+          // A plan: validated and diffed as usual, quota included; nothing written.
+          const w = prepared.work;
+          await this.#checkRecordQuota(
+            this.#ctx.store.repo,
+            p,
+            base.account_id,
+            w.recordCount - Number(base.record_count),
+          );
+          this.#runner.discarded(prepared.ticket);
+          return resultOf(base, w, true, opts);
+        }
       }
       let committed = false;
       try {
@@ -754,8 +807,8 @@ export class Zones {
           requireWrite(p);
           checkIfMatch(opts, zone);
           if (underLock) {
-            prepared = await prepare(zone);
-            if (prepared.work.noop) return zone;
+            prepared = await prepare({ ...zone });
+            if (prepared.work.noop || opts?.dryRun === true) return zone;
           } else if (zone.id !== base?.id || Number(zone.version) !== Number(base.version)) return undefined;
           const work = (prepared as NonNullable<typeof prepared>).work;
           await this.#checkRecordQuota(
@@ -767,7 +820,8 @@ export class Zones {
           return this.#writeWork(repo, p, zone, work, kind, comment, stageId);
         });
         if (next === undefined) continue;
-        if (prepared?.work.noop) return toZoneInfo(next);
+        if (prepared?.work.noop || opts?.dryRun === true)
+          return resultOf(next, (prepared as NonNullable<typeof prepared>).work, !prepared?.work.noop, opts);
         committed = true;
         const version = Number(next.version);
         if (prepared) this.#runner.committed(prepared.ticket, next.id, version);
@@ -778,7 +832,7 @@ export class Zones {
         );
         this.#ctx.events.emit({ zone: zname, version, deleted: false });
         if (stageId !== undefined) this.#collect();
-        return toZoneInfo(next);
+        return resultOf(next, (prepared as NonNullable<typeof prepared>).work, true, opts);
       } finally {
         if (!committed) {
           if (prepared) this.#runner.discarded(prepared.ticket);
@@ -788,15 +842,23 @@ export class Zones {
     }
   }
 
-  async rollback(p: Principal, name: string, version: number, opts?: ChangeOptions): Promise<ZoneInfo> {
+  async rollback(
+    p: Principal,
+    name: string,
+    version: number,
+    opts?: ChangeOptions,
+  ): Promise<ZoneChangeResult> {
     this.#ctx.checkOpen();
     if (typeof version !== 'number' || !Number.isInteger(version) || version < 1)
       throw invalid('version must be a positive integer', 'version');
     const origin = await this.#precheckWrite(p, name);
     const comment = opts?.comment ?? `rollback to version ${version}`;
     return this.#change(p, origin, { ...opts, comment }, 'rollback', async (current, repo, zone) => {
-      if (!(await repo.getVersion(zone.id, version)))
+      if (!(await repo.getVersion(zone.id, version))) {
+        if (version <= Number(zone.version))
+          throw prunedVersion(zone.name, version, retentionOf(this.#ctx.opts.retention));
         throw new ControlError('CTL_ERR_NOT_FOUND', `zone ${zone.name} has no version ${version}`, 'version');
+      }
       // Content of `version` = the current content with every later version undone.
       const draft: ZoneContent = new Map(current);
       for (const v of await repo.versionsAfter(zone.id, version))
@@ -813,7 +875,10 @@ export class Zones {
 
   /**
    * The common path of every content change: lock and re-check the zone, build the draft
-   * from the current content, validate it whole, write it as the next version.
+   * from the current content, validate it whole, write it as the next version. A draft equal
+   * to the current content (an identical import, a rollback to the current content, removing
+   * a record that is not there) writes nothing: `changed: false`. A dry run validates and
+   * diffs as usual (quotas included) and writes nothing.
    */
   async #change(
     p: Principal,
@@ -825,9 +890,10 @@ export class Zones {
       repo: Repo,
       zone: ZoneRow,
     ) => { draft: ZoneContent; locate: Locate } | Promise<{ draft: ZoneContent; locate: Locate }>,
-  ): Promise<ZoneInfo> {
+  ): Promise<ZoneChangeResult> {
     const zname = origin.toString();
     const comment = typeof opts?.comment === 'string' ? opts.comment : null;
+    const dryRun = opts?.dryRun === true;
     const result = await this.#ctx.write(async (repo) => {
       // PostgreSQL: the row lock serialises writers of this zone across replicas.
       const zone = await this.#ctx.visibleZone(repo, p, zname, true);
@@ -835,18 +901,36 @@ export class Zones {
       checkIfMatch(opts, zone);
       const current = contentOf(await repo.getRRsets(contentIdOf(zone)));
       const { draft, locate } = await makeDraft(current, repo, zone);
+      if (diffContent(current, draft).length === 0)
+        // Nothing to change (an identical import, say): no new version, no serial bump.
+        return { zone, settled: undefined };
       const settled = this.#settle(draft, current, origin, zone.serial, locate);
       await this.#checkRecordQuota(repo, p, zone.account_id, settled.recordCount - Number(zone.record_count));
+      if (dryRun) return { zone, settled };
       const next = await this.#writeVersion(repo, p, zone, settled, kind, comment);
       return { zone: next, settled };
     });
-    if (result.settled) {
-      const version = Number(result.zone.version);
+    const { zone, settled } = result;
+    if (settled && !dryRun) {
+      const version = Number(zone.version);
       // The worker's copy of this zone is now behind.
-      this.#runner.forget(result.zone.id);
+      this.#runner.forget(zone.id);
       this.#ctx.events.emit({ zone: zname, version, deleted: false });
     }
-    return toZoneInfo(result.zone);
+    const out: ZoneChangeResult = {
+      ...toZoneInfo(zone),
+      changed: settled !== undefined,
+      added: settled?.added ?? 0,
+      removed: settled?.removed ?? 0,
+    };
+    if (dryRun) {
+      const lines = settled ? changeLines(settled.diff) : { removed: [], added: [] };
+      out.dryRun = true;
+      out.removedRecords = lines.removed;
+      out.addedRecords = lines.added;
+    }
+    if (settled && settled.warnings.length > 0) out.warnings = settled.warnings;
+    return out;
   }
 
   async updateZoneMetadata(
@@ -886,6 +970,6 @@ export class Zones {
       const zone = await this.#ctx.visibleZone(repo, p, origin.toString());
       return contentOf(await repo.getRRsets(contentIdOf(zone)));
     });
-    return printRecords(contentToRecords(content), origin);
+    return exportContent(content);
   }
 }

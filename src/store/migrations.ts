@@ -185,6 +185,166 @@ export const migrations: readonly Migration[] = [
     },
   },
   {
+    version: 4,
+    name: 'zone-scale',
+    async up(db, dialect) {
+      // Costs that must not grow with the number of zones (issue 6). Creating a zone checked
+      // for zones of another account below it with a suffix test on every zone name, and the
+      // quotas counted and summed every zone of the account: O(zones) per create or change.
+      //
+      // 1. zones.name_rev: the name with its characters reversed, so "zones strictly below N"
+      //    is a range of one index (names ending in ".N" are those whose reversed name starts
+      //    with the reversed ".N"). Repo.insertZone fills it in; zones are never renamed.
+      //    PostgreSQL compares it byte-wise (collation "C"), as SQLite compares text.
+      await db.schema
+        .alterTable('zones')
+        .addColumn('name_rev', 'text', (c) => (dialect === 'postgres' ? c.modifyEnd(sql`collate "C"`) : c))
+        .execute();
+      if (dialect === 'postgres') await sql`update zones set name_rev = reverse(name)`.execute(db);
+      else {
+        const rows = await db.selectFrom('zones').select(['id', 'name']).execute();
+        for (const r of rows as { id: string; name: string }[])
+          await db
+            .updateTable('zones')
+            .set({ name_rev: reverseName(r.name) })
+            .where('id', '=', r.id)
+            .execute();
+      }
+      await db.schema.createIndex('zones_name_rev').on('zones').column('name_rev').execute();
+
+      // 2. accounts.zone_count and accounts.record_count: what the quotas compare against,
+      //    kept by triggers on zones in the same transaction as every insert, delete and
+      //    record-count change (whatever code path writes the zone row), counted once here.
+      await db.schema
+        .alterTable('accounts')
+        .addColumn('zone_count', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .alterTable('accounts')
+        .addColumn('record_count', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await sql`update accounts set
+        zone_count = (select count(*) from zones where zones.account_id = accounts.id),
+        record_count = (select coalesce(sum(record_count), 0) from zones where zones.account_id = accounts.id)`.execute(
+        db,
+      );
+      if (dialect === 'postgres') {
+        await sql`create function zones_usage() returns trigger language plpgsql as $$
+          begin
+            if tg_op = 'INSERT' then
+              update accounts set zone_count = zone_count + 1, record_count = record_count + new.record_count
+                where id = new.account_id;
+            elsif tg_op = 'DELETE' then
+              update accounts set zone_count = zone_count - 1, record_count = record_count - old.record_count
+                where id = old.account_id;
+            else
+              update accounts set zone_count = zone_count - 1, record_count = record_count - old.record_count
+                where id = old.account_id;
+              update accounts set zone_count = zone_count + 1, record_count = record_count + new.record_count
+                where id = new.account_id;
+            end if;
+            return null;
+          end $$`.execute(db);
+        await sql`create trigger zones_usage_insert_delete after insert or delete on zones
+          for each row execute procedure zones_usage()`.execute(db);
+        // Only when the count or the owner changes: a change that keeps the record count (most
+        // of them) does not touch, nor lock, the account row.
+        await sql`create trigger zones_usage_update after update of record_count, account_id on zones
+          for each row when (old.record_count is distinct from new.record_count
+            or old.account_id is distinct from new.account_id)
+          execute procedure zones_usage()`.execute(db);
+      } else {
+        await sql`create trigger zones_usage_insert after insert on zones begin
+            update accounts set zone_count = zone_count + 1, record_count = record_count + new.record_count
+              where id = new.account_id;
+          end`.execute(db);
+        await sql`create trigger zones_usage_delete after delete on zones begin
+            update accounts set zone_count = zone_count - 1, record_count = record_count - old.record_count
+              where id = old.account_id;
+          end`.execute(db);
+        await sql`create trigger zones_usage_update after update of record_count, account_id on zones
+          when old.record_count is not new.record_count or old.account_id is not new.account_id begin
+            update accounts set zone_count = zone_count - 1, record_count = record_count - old.record_count
+              where id = old.account_id;
+            update accounts set zone_count = zone_count + 1, record_count = record_count + new.record_count
+              where id = new.account_id;
+          end`.execute(db);
+      }
+    },
+  },
+  {
+    version: 5,
+    name: 'deleted-zones',
+    async up(db, dialect) {
+      // A deleted zone's versions stay (readable, restorable) until the retention time has
+      // passed: zone_versions loses its cascading foreign key to zones. PostgreSQL drops the
+      // constraint; SQLite cannot, so the table is rebuilt with the same columns and key.
+      if (dialect === 'postgres')
+        await sql`alter table zone_versions drop constraint if exists zone_versions_zone_id_fkey`.execute(db);
+      else {
+        await db.schema
+          .createTable('zone_versions_v5')
+          .addColumn('zone_id', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('serial', 'bigint', (c) => c.notNull())
+          .addColumn('from_serial', 'bigint', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('actor_name', 'text')
+          .addColumn('remote', 'text')
+          .addColumn('comment', 'text')
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('added', 'integer', (c) => c.notNull())
+          .addColumn('removed', 'integer', (c) => c.notNull())
+          .addColumn('changes', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('zone_versions_pk', ['zone_id', 'version'])
+          .execute();
+        await sql`insert into zone_versions_v5 select zone_id, version, serial, from_serial, created_at,
+          actor, actor_name, remote, comment, kind, added, removed, changes from zone_versions`.execute(db);
+        await db.schema.dropTable('zone_versions').execute();
+        await db.schema.alterTable('zone_versions_v5').renameTo('zone_versions').execute();
+      }
+      // Pruning by age walks versions in time order.
+      await db.schema
+        .createIndex('zone_versions_created')
+        .on('zone_versions')
+        .columns(['created_at'])
+        .execute();
+      await db.schema
+        .createTable('deleted_zones')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('serial', 'bigint', (c) => c.notNull())
+        .addColumn('record_count', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('soa_edit_api', 'text', (c) => c.notNull())
+        .addColumn('account_label', 'text', (c) => c.notNull())
+        .addColumn('deleted_at', 'text', (c) => c.notNull())
+        .addColumn('deleted_by', 'text')
+        .addColumn('rrsets', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('deleted_zones_account')
+        .on('deleted_zones')
+        .columns(['account_id', 'deleted_at', 'id'])
+        .execute();
+      await db.schema
+        .createIndex('deleted_zones_at')
+        .on('deleted_zones')
+        .columns(['deleted_at', 'id'])
+        .execute();
+      await db.schema
+        .createIndex('deleted_zones_name')
+        .on('deleted_zones')
+        .columns(['name', 'deleted_at'])
+        .execute();
+    },
+  },
+  {
     version: 7,
     name: 'content-generations',
     async up(db, dialect) {
@@ -225,3 +385,11 @@ export const migrations: readonly Migration[] = [
     },
   },
 ];
+
+/**
+ * A zone name with its characters in reverse order (`zones.name_rev`, migration 4), as
+ * PostgreSQL's reverse() gives it: by code point.
+ */
+export function reverseName(name: string): string {
+  return [...name].reverse().join('');
+}

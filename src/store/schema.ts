@@ -16,6 +16,10 @@ export interface AccountsTable {
   max_zones: number;
   max_records: number;
   created_at: string;
+  /** Zones of the account, kept by triggers on `zones` (migration 4); never written directly. */
+  zone_count: ColumnType<number, never, never>;
+  /** Records of the account's zones (the sum of their `record_count`), kept likewise. */
+  record_count: ColumnType<number | string, never, never>;
 }
 
 /** users: people of an account. */
@@ -68,6 +72,11 @@ export interface ZonesTable {
   soa_edit_api: DefaultedText;
   /** Free-text account label (PowerDNS `account`), not the owner `account_id` (migration 2). */
   account_label: DefaultedText;
+  /**
+   * The name's characters reversed (migration 4): zones below a name are one index range.
+   * `Repo.insertZone` sets it (a row inserted otherwise would escape the nesting check).
+   */
+  name_rev: ColumnType<string | null, string | undefined, never>;
   /**
    * The `rrsets.zone_id` of the zone's current content (migration 7; the zone's id until a
    * big change stages new content under a new id and switches to it in one short write).
@@ -137,6 +146,31 @@ export interface AuditLogTable {
   detail: string | null;
 }
 
+/**
+ * deleted_zones: zones deleted through the API, kept (with their versions in zone_versions)
+ * until the retention time has passed, so their history stays readable and the zone
+ * restorable (migration 5). The name is free for a new zone meanwhile.
+ */
+export interface DeletedZonesTable {
+  /** The zone's id (its versions keep it in zone_versions.zone_id). */
+  id: string;
+  name: string;
+  account_id: string;
+  version: number;
+  serial: BigIntColumn;
+  record_count: number;
+  created_at: string;
+  updated_at: string;
+  kind: string;
+  soa_edit_api: string;
+  account_label: string;
+  deleted_at: string;
+  /** Token id that deleted it. */
+  deleted_by: string | null;
+  /** JSON array of the RRset rows at deletion (`{name_key, name, type, ttl, records}`). */
+  rrsets: string;
+}
+
 /** The whole database. */
 export interface Database {
   accounts: AccountsTable;
@@ -147,4 +181,5 @@ export interface Database {
   zone_versions: ZoneVersionsTable;
   audit_log: AuditLogTable;
   content_gc: ContentGcTable;
+  deleted_zones: DeletedZonesTable;
 }

@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { zoneFromText } from '../../test/helpers/answer-fixtures.js';
+import { seededRandom } from '../../test/helpers/prng.js';
+import { Name } from '../wire/name.js';
+import type { Zone } from '../zone/zone.js';
+import { Catalog, diffCatalogs } from './catalog.js';
+
+function zone(origin: string, addr = '192.0.2.1'): Zone {
+  return zoneFromText(origin, `$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A ${addr}\n`);
+}
+
+/** Calls of Map.prototype.set while `fn` runs (a copy of a map sets every entry). */
+function mapSets<T>(fn: () => T): { result: T; sets: number } {
+  const original = Map.prototype.set;
+  let sets = 0;
+  Map.prototype.set = function (this: Map<unknown, unknown>, k: unknown, v: unknown) {
+    sets++;
+    return original.call(this, k, v);
+  };
+  try {
+    return { result: fn(), sets };
+  } finally {
+    Map.prototype.set = original;
+  }
+}
+
+/** What a catalog serves, as origin → zone, read through `get` (not `zones`). */
+function served(c: Catalog, origins: readonly string[]): Map<string, Zone | undefined> {
+  return new Map(origins.map((o) => [o, c.get(Name.parse(o))]));
+}
+
+describe('Catalog.withZones costs O(changes)', () => {
+  test('a change to one of 10,000 zones does not copy the others', () => {
+    const zones = Array.from({ length: 10_000 }, (_, i) => zone(`z${i}.test.`));
+    let c = new Catalog(zones);
+    for (let i = 0; i < 20; i++) {
+      const { result, sets } = mapSets(() =>
+        c.withZones(
+          [zone(`z${i}.test.`, '192.0.2.2'), zone(`new${i}.test.`)],
+          [Name.parse(`z${i + 100}.test.`)],
+        ),
+      );
+      // Two puts into the shared map, two undo entries and one more for the removal: a handful,
+      // never one per zone.
+      assert.ok(sets < 20, `withZones set ${sets} map entries`);
+      assert.equal(result.size, c.size);
+      c = result;
+    }
+    assert.equal(c.size, 10_000);
+  });
+
+  test('a superseded catalog still serves exactly what it served', () => {
+    const a = zone('a.test.');
+    const b = zone('b.test.');
+    const sub = zone('sub.a.test.');
+    const origins = ['a.test.', 'b.test.', 'sub.a.test.', 'c.test.'];
+    const c0 = new Catalog([a, b]);
+    const before = served(c0, origins);
+    const c1 = c0.withZones([sub, zone('b.test.', '192.0.2.9')], [Name.parse('a.test.')]);
+    const c2 = c1.withZones([a, zone('c.test.')]);
+    assert.equal(c0.isNewest, false);
+    assert.equal(c1.isNewest, false);
+    assert.equal(c2.isNewest, true);
+    assert.deepEqual(served(c0, origins), before);
+    assert.equal(c0.size, 2);
+    assert.equal(c0.find(Name.parse('www.sub.a.test.')), a, 'longest match in the old catalog');
+    assert.equal(c1.find(Name.parse('www.sub.a.test.')), sub);
+    assert.equal(c1.find(Name.parse('x.a.test.')), undefined, 'a.test. was removed in c1');
+    assert.equal(c2.find(Name.parse('x.a.test.')), a);
+    assert.deepEqual(new Set(c0.zones), new Set([a, b]));
+    assert.equal(c1.size, 2);
+    assert.equal(c2.size, 4);
+  });
+
+  test('deriving twice from one catalog branches without disturbing either line', () => {
+    const a = zone('a.test.');
+    const base = new Catalog([a]);
+    const left = base.withZones([zone('l.test.')]);
+    const right = base.withZones([zone('r.test.')], [Name.parse('a.test.')]);
+    assert.deepEqual([...left.zones].map((z) => z.origin.toString()).sort(), ['a.test.', 'l.test.']);
+    assert.deepEqual([...right.zones].map((z) => z.origin.toString()).sort(), ['r.test.']);
+    assert.deepEqual(
+      [...base.zones].map((z) => z.origin.toString()),
+      ['a.test.'],
+    );
+    assert.deepEqual(
+      diffCatalogs(base, right).map((d) => d.key),
+      [Name.parse('a.test.').key, Name.parse('r.test.').key],
+    );
+    // Going on from the branch works too.
+    const right2 = right.withZones([zone('r2.test.')]);
+    assert.equal(right2.size, 2);
+    assert.equal(left.size, 2);
+  });
+
+  test('random derivations agree with catalogs built from scratch', () => {
+    const rand = seededRandom(6);
+    const ORIGINS = ['test.', 'a.test.', 'b.test.', 'sub.a.test.', 'example.', 'c.example.', '.'];
+    const versions = new Map(ORIGINS.map((o) => [o, [zone(o, '192.0.2.1'), zone(o, '192.0.2.2')]]));
+    const pick = () => ORIGINS[Math.floor(rand() * ORIGINS.length)];
+    // Every catalog with the plain map of what it must serve.
+    const line: { c: Catalog; want: Map<string, Zone> }[] = [{ c: new Catalog(), want: new Map() }];
+    for (let step = 0; step < 300; step++) {
+      // Mostly from the newest, sometimes from an older one (a branch).
+      const from = rand() < 0.85 ? line[line.length - 1] : line[Math.floor(rand() * line.length)];
+      const put: Zone[] = [];
+      const remove: Name[] = [];
+      const want = new Map(from.want);
+      for (let n = Math.floor(rand() * 3); n > 0; n--) {
+        const o = pick();
+        remove.push(Name.parse(o));
+        want.delete(o);
+      }
+      for (let n = Math.floor(rand() * 3); n > 0; n--) {
+        const o = pick();
+        const z = (versions.get(o) as Zone[])[Math.floor(rand() * 2)];
+        put.push(z);
+        want.set(o, z);
+      }
+      line.push({ c: from.c.withZones(put, remove), want });
+      // Every catalog so far still serves what it served.
+      for (const { c, want: w } of line) {
+        assert.equal(c.size, w.size);
+        for (const o of ORIGINS) assert.equal(c.get(Name.parse(o)), w.get(o), `step ${step}, ${o}`);
+      }
+      const next = line[line.length - 1];
+      const scratch = new Catalog(next.want.values());
+      for (const q of ['x.sub.a.test.', 'a.test.', 'y.c.example.', 'nothing.', 'b.test.'])
+        assert.equal(next.c.find(Name.parse(q)), scratch.find(Name.parse(q)), q);
+      const keys = (d: ReturnType<typeof diffCatalogs>) => d.map((x) => x.key).sort();
+      assert.deepEqual(
+        keys(diffCatalogs(from.c, next.c)),
+        keys(diffCatalogs(new Catalog(from.want.values()), scratch)),
+      );
+    }
+  });
+});
