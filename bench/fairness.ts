@@ -9,7 +9,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { type FairnessResult, runFairness } from '../test/helpers/fairness.js';
+import { FAIRNESS_START_ARGS, type FairnessResult, runFairness } from '../test/helpers/fairness.js';
 import { makeDataDir, type Platform, removeDataDir, startPlatform } from '../test/helpers/platform.js';
 import { fmt, formatMarkdownTable, formatTable, median } from './stats.js';
 
@@ -40,7 +40,12 @@ export async function runFairnessSuite(
     for (let i = 0; i < opts.runs; i++) {
       const key = `sb_${randomBytes(32).toString('base64url')}`;
       const dataDir = makeDataDir();
-      const platform = await startPlatform({ dataDir, workers: 2, apiKey: key });
+      const platform = await startPlatform({
+        dataDir,
+        workers: 2,
+        apiKey: key,
+        extraArgs: FAIRNESS_START_ARGS,
+      });
       current = platform;
       try {
         const r = await runFairness(platform, key, { records: opts.records });

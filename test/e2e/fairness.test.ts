@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
-import { runFairness } from '../helpers/fairness.js';
+import { FAIRNESS_START_ARGS, runFairness } from '../helpers/fairness.js';
 import { makeDataDir, type Platform, removeDataDir, startPlatform } from '../helpers/platform.js';
 
 /** The issue's bound for the bomb's refusal is 2 s; a busy shared machine gets 5. */
@@ -28,7 +28,12 @@ describe('tenant fairness under switchboard start --workers 2', () => {
     const key = `sb_${randomBytes(32).toString('base64url')}`;
     const dataDir = makeDataDir();
     dirs.push(dataDir);
-    const platform = await startPlatform({ dataDir, workers: 2, apiKey: key });
+    const platform = await startPlatform({
+      dataDir,
+      workers: 2,
+      apiKey: key,
+      extraArgs: FAIRNESS_START_ARGS,
+    });
     running.push(platform);
     const pid = platform.pid;
     const r = await runFairness(platform, key, { log: (l) => console.log(l) });

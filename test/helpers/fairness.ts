@@ -78,6 +78,12 @@ async function ok(
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * `switchboard start` flags of the scenario: tenant B calls as fast as it is answered (to time
+ * every call), above the per-key and per-account request rates, which are turned off.
+ */
+export const FAIRNESS_START_ARGS = ['--limit', 'token-rate=0', '--limit', 'account-rate=0'];
+
+/**
  * Runs the scenario on `platform` with administrator key `adminKey`. `records`: the size of
  * A's import (default 100,000; A's quota is set above it).
  */
