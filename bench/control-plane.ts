@@ -34,7 +34,8 @@ import {
   treeCpuSeconds,
   waitForAnswer,
 } from '../test/helpers/peers.js';
-import { postgresSkipReason, startPostgres, type TestDatabase } from '../test/helpers/postgres.js';
+import { NO_LIMIT_ARGS } from '../test/helpers/platform.js';
+import { postgresMissing, startPostgres, type TestDatabase } from '../test/helpers/postgres.js';
 import { AnswerPoller, ApiClient } from './control-plane-probe.js';
 import { fmt, formatMarkdownTable, formatTable, quantileSorted } from './stats.js';
 
@@ -438,7 +439,7 @@ async function benchStore(store: string, opts: ControlPlaneBenchOptions): Promis
   let poller: AnswerPoller | undefined;
   try {
     if (store === 'postgres') {
-      const why = postgresSkipReason();
+      const why = postgresMissing();
       if (why) throw new Error(`skipped: ${why}`);
       // Durable settings (fsync on), as SQLite runs with synchronous = FULL: a fair comparison.
       db = await startPostgres({ durable: true });
@@ -449,6 +450,8 @@ async function benchStore(store: string, opts: ControlPlaneBenchOptions): Promis
       apiKey,
       workers: opts.workers,
       readyTimeoutMs: 120_000,
+      // The bench loads every zone through one tenant's key: the request limits would throttle it.
+      extraArgs: NO_LIMIT_ARGS,
     });
     result.command = `switchboard start --workers ${opts.workers} ${db ? '--database postgres://…' : '--data DIR'} (${store})`;
     log(`control-plane[${store}]: started, API ${server.apiUrl}, DNS ${server.dnsHost}:${server.dnsPort}`);
@@ -551,6 +554,7 @@ async function benchStore(store: string, opts: ControlPlaneBenchOptions): Promis
           apiKey,
           workers: opts.workers,
           readyTimeoutMs: 120_000,
+          extraArgs: NO_LIMIT_ARGS,
         }).catch(async (e: unknown) => {
           await smallDb?.stop();
           throw e;

@@ -11,6 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { killAtCleanup } from '../test/helpers/cleanup.js';
 import { assertLoopback } from '../test/helpers/dns-client.js';
 import {
   listDescendants,
@@ -192,6 +193,8 @@ function dnsperfArgs(peer: Peer, opts: DnsperfBenchOptions, queryFile: string, s
 function runDnsperf(args: string[], seconds: number, onLine?: (line: string) => void): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // SIGINT/SIGTERM of the benchmark stops dnsperf too (test/helpers/cleanup.ts).
+    const unkill = killAtCleanup(child);
     let out = '';
     const rl = createInterface({ input: child.stdout });
     rl.on('line', (line) => {
@@ -206,6 +209,7 @@ function runDnsperf(args: string[], seconds: number, onLine?: (line: string) => 
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
+      unkill();
       if (code !== 0) reject(new Error(`dnsperf exited with ${code}: ${err.trim()}`));
       else resolve(out);
     });

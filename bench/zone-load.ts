@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { killAtCleanup } from '../test/helpers/cleanup.js';
 import {
   findCommand,
   listDescendants,
@@ -87,6 +88,8 @@ function runLoaderChild(file: string): Promise<LoadZoneReport> {
   const script = fileURLToPath(new URL('./load-zone-child.js', import.meta.url));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, file, BIG_ORIGIN], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // SIGINT/SIGTERM of the benchmark stops the loader too (test/helpers/cleanup.ts).
+    const unkill = killAtCleanup(child);
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => {
@@ -99,6 +102,7 @@ function runLoaderChild(file: string): Promise<LoadZoneReport> {
     const timer = setTimeout(() => child.kill('SIGKILL'), 600_000);
     child.on('exit', (code) => {
       clearTimeout(timer);
+      unkill();
       if (code !== 0) return reject(new Error(`loader exited with ${code}: ${err.trim()}`));
       try {
         resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as LoadZoneReport);

@@ -230,8 +230,13 @@ for (const { name: backend, skip } of backends) {
             rrsets: [{ name: 'bad.test.', type: 'A', ttl: 2147483648, records: [] }],
           },
         });
-        assert.equal(ttl.status, 400);
+        // One TTL rule, the server's (`--max-ttl`, default 30 days): a 422 naming it.
+        assert.equal(ttl.status, 422);
         assert.equal(ttl.json.field, 'rrsets[0].ttl');
+        assert.match(
+          ttl.json.error,
+          /over this server's limit of 2592000 seconds \(switchboard start --max-ttl\)/,
+        );
       });
 
       test('list is paginated with limit and cursor', async () => {

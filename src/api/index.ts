@@ -5,21 +5,33 @@
  * not listening (`switchboard start` calls `listen`; tests use `inject`). docs/API.md describes it.
  * @module
  */
+import AjvCompiler from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ControlPlane } from '../control/types.js';
 import type { HttpMetricsSink } from '../telemetry/index.js';
 import { registerAuth } from './auth.js';
+import type { Clock } from './buckets.js';
 import { responseOfError } from './errors.js';
+import { type ApiLimits, Limiter, RateLimitError, trustedProxyFunction } from './limits.js';
 import { registerMetricsRoutes } from './metrics.js';
-import { registerPdnsRoutes } from './pdns.js';
+import { registerPdnsRoutes } from './pdns/routes.js';
 import { registerAccountRoutes } from './routes/accounts.js';
 import { registerAuditRoutes } from './routes/audit.js';
+import { registerDeletedZoneRoutes } from './routes/deleted-zones.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerZoneRoutes, ZONEFILE_MEDIA_TYPE } from './routes/zones.js';
 import { addSharedSchemas } from './schemas.js';
 
 export { ApiError, type ApiErrorCode, type ErrorBody, statusOfControlCode } from './errors.js';
+export { API_LIMIT_NAMES, type ApiLimits, DEFAULT_API_LIMITS, RateLimitError } from './limits.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The request limits of this API (tests look at the size of its maps). */
+    limiter: Limiter;
+  }
+}
 
 /** Options of `buildApi`. */
 export interface ApiOptions {
@@ -29,6 +41,15 @@ export interface ApiOptions {
   version?: string;
   /** Count requests and serve `GET /metrics` (docs/METRICS.md); off when absent. */
   metrics?: HttpMetricsSink;
+  /**
+   * `/metrics` served to anyone (`open`) or only with an administrator key (`key`). Default
+   * `open`; `switchboard start` passes `key` when its HTTP listener is not on loopback.
+   */
+  metricsAccess?: 'open' | 'key';
+  /** Request limits (docs/API.md, "Limits"); the defaults where absent. */
+  limits?: Partial<ApiLimits>;
+  /** The limits' clock in ms (tests inject one; default `Date.now`). */
+  clock?: Clock;
 }
 
 /** Where the OpenAPI document is served. */
@@ -43,21 +64,59 @@ const description = [
   '',
   'Zone reads and writes carry `ETag: "<version>"`; send it back in `If-Match` to change the zone only',
   'if nobody else changed it meanwhile (else 412). Lists are paged: `?limit=&cursor=` → `{items, next}`.',
-  'Errors are `{"error", "code", "field"}`.',
+  'Errors are `{"error", "code", "field"}`. A request over a limit (rates per account and per key,',
+  'concurrent heavy requests, zones created per hour, failed keys per address) is `429` with',
+  '`Retry-After` and `limit` naming the limit.',
   '',
   'The `powerdns` routes speak the PowerDNS Authoritative HTTP API (v1) for existing PowerDNS clients.',
 ].join('\n');
 
+type AjvCompilerOptions = NonNullable<Parameters<AjvCompiler.BuildCompilerFromPool>[1]> & { mode?: never };
+type AjvOptions = AjvCompiler.Options;
+
+/**
+ * Request validation: JSON bodies of the native API are taken as sent (`"ttl": "300"` is a
+ * 400, not 300; `"admin": "true"` is not true), while query strings, path parameters and
+ * headers — text by nature — are converted to the types their schemas name. The
+ * PowerDNS-compatible routes keep converting bodies too, as PowerDNS reads numbers given
+ * as strings.
+ */
+const validators: { buildValidator: AjvCompiler.BuildCompilerFromPool } = {
+  buildValidator(externalSchemas, options) {
+    const factory = AjvCompiler();
+    const converting = factory(externalSchemas, options);
+    const strict = factory(externalSchemas, {
+      ...(options as AjvCompilerOptions),
+      customOptions: { ...(options?.customOptions as AjvOptions | undefined), coerceTypes: false },
+    });
+    return ((route: { url?: string; httpPart?: string; schema: unknown }) =>
+      route.httpPart === 'body' && !isPdnsRoute(route.url)
+        ? strict(route as never)
+        : converting(route as never)) as never;
+  },
+};
+
+/** True for the routes of the PowerDNS-compatible API. */
+function isPdnsRoute(url: string | undefined): boolean {
+  return url === undefined || url === '/api' || url === '/api/v1' || url.startsWith('/api/v1/servers');
+}
+
 /** Builds the API over a control plane; the caller listens (or injects). */
 export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Promise<FastifyInstance> {
   const version = opts.version ?? '0.0.0';
+  const limiter = new Limiter(opts.limits, opts.clock);
+  const trust = trustedProxyFunction(limiter.limits.trustedProxies);
   const app = Fastify({
     logger: opts.logger ?? false,
+    // X-Forwarded-For is believed only from the trusted proxies (request.ip is then the client).
+    ...(trust ? { trustProxy: (address: string) => trust(address) } : {}),
     bodyLimit: BODY_LIMIT,
+    schemaController: { compilersFactory: validators },
     ajv: {
       customOptions: {
         // Closed request schemas must reject unknown fields (400), not drop them silently.
         removeAdditional: false,
+        // Query strings and path parameters (bodies: see `validators`).
         coerceTypes: 'array',
         useDefaults: true,
         allErrors: false,
@@ -121,6 +180,8 @@ export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Pr
     if (status >= 500) request.log.error({ err }, 'request failed');
     // RFC 9110 §15.5.2: a 401 carries a challenge.
     if (status === 401) reply.header('www-authenticate', 'Bearer realm="switchboard"');
+    // RFC 6585 §4: a 429 may say how long to wait.
+    if (err instanceof RateLimitError) reply.header('retry-after', String(err.retryAfter));
     return reply.code(status).type('application/json; charset=utf-8').send(body);
   });
   app.setNotFoundHandler((request, reply) =>
@@ -128,8 +189,10 @@ export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Pr
       .code(404)
       .send({ error: `no route ${request.method} ${request.url.split('?')[0]}`, code: 'API_ERR_NOT_FOUND' }),
   );
-  registerAuth(app, control);
-  if (opts.metrics) registerMetricsRoutes(app, opts.metrics);
+  limiter.register(app);
+  app.decorate('limiter', limiter);
+  registerAuth(app, control, limiter);
+  if (opts.metrics) registerMetricsRoutes(app, opts.metrics, { access: opts.metricsAccess ?? 'open' });
 
   app.get(
     '/healthz',
@@ -163,6 +226,7 @@ export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Pr
   registerTokenRoutes(app, control);
   registerZoneRoutes(app, control);
   registerAuditRoutes(app, control);
+  registerDeletedZoneRoutes(app, control);
   registerPdnsRoutes(app, control, { version });
   return app;
 }

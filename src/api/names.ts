@@ -5,13 +5,14 @@
  * (`0/26.2.0.192.in-addr.arpa.` → `0=2F26.2.0.192.in-addr.arpa.`).
  * @module
  */
+import { quoted } from '../control/index.js';
 import { ApiError } from './errors.js';
 
 /** The absolute zone name of a URL path segment (adds the final dot). */
 export function absoluteName(raw: string, field = 'zone'): string {
   const name = raw.trim();
   if (name === '' || /\s/.test(name)) {
-    throw new ApiError(400, 'API_ERR_BAD_REQUEST', `${field}: '${raw}' is not a domain name`, field);
+    throw new ApiError(400, 'API_ERR_BAD_REQUEST', `${field}: '${quoted(raw)}' is not a domain name`, field);
   }
   return name.endsWith('.') && !name.endsWith('\\.') ? name : `${name}.`;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { backends, openTestApi, type Tenant, type TestApi } from '../../test/helpers/api-harness.js';
 import { zoneIdOfName, zoneNameOfId } from './names.js';
-import { changesOfPdnsRRsets } from './pdns.js';
+import { changesOfPdnsRRsets } from './pdns/mapping.js';
 
 /**
  * The JSON shapes PowerDNS Authoritative 4.7.3 (Debian 12, gsqlite3 backend) sent for the same

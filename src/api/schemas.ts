@@ -9,6 +9,18 @@ import type { FastifyInstance } from 'fastify';
 /** RFC 2181 §8: a TTL is an unsigned 31-bit number. */
 export const MAX_TTL = 2147483647;
 
+/**
+ * A TTL in the native API's schemas: an integer of 0 or more. The upper bound is the
+ * server's one rule (`switchboard start --max-ttl`, default 30 days), checked by the control
+ * plane with a 422 naming it, for JSON and zone files alike.
+ */
+const ttlSchema = {
+  type: 'integer',
+  minimum: 0,
+  description:
+    "Seconds, at most the server's limit (`switchboard start --max-ttl`, default 2592000 = 30 days).",
+} as const;
+
 const nullableString = { type: ['string', 'null'] } as const;
 const timestamp = { type: 'string', format: 'date-time' } as const;
 
@@ -65,6 +77,13 @@ const zoneInfoRequired = [
   'accountLabel',
 ];
 
+const warningsSchema = {
+  type: 'array',
+  items: { type: 'string' },
+  description:
+    'Findings that do not refuse the content: an in-zone NS target without address records (`name NS: message`).',
+} as const;
+
 /** The shared schemas, in the order they are added. */
 export const sharedSchemas: readonly Record<string, unknown>[] = [
   {
@@ -75,6 +94,10 @@ export const sharedSchemas: readonly Record<string, unknown>[] = [
       error: { type: 'string', description: 'What went wrong.' },
       code: { type: 'string', description: 'Stable code (`CTL_ERR_…`, `API_ERR_…`).' },
       field: { type: 'string', description: 'Path of the request field at fault (`changes[1].ttl`).' },
+      limit: {
+        type: 'string',
+        description: 'On a 429: the limit reached (`token-rate`, `failed-keys`, …; docs/API.md "Limits").',
+      },
     },
     required: ['error', 'code'],
   },
@@ -190,7 +213,7 @@ export const sharedSchemas: readonly Record<string, unknown>[] = [
         description: 'Owner name (absolute; the final dot may be omitted).',
       },
       type: { type: 'string', minLength: 1, description: 'Type mnemonic (`A`, `TYPE65534`).' },
-      ttl: { type: 'integer', minimum: 0, maximum: MAX_TTL },
+      ttl: ttlSchema,
       records: { type: 'array', items: ref('Record') },
     },
     required: ['name', 'type', 'ttl', 'records'],
@@ -208,7 +231,7 @@ export const sharedSchemas: readonly Record<string, unknown>[] = [
       op: { type: 'string', enum: ['replace', 'delete', 'add', 'remove'] },
       name: { type: 'string', minLength: 1 },
       type: { type: 'string', minLength: 1 },
-      ttl: { type: 'integer', minimum: 0, maximum: MAX_TTL },
+      ttl: ttlSchema,
       records: { type: 'array', items: ref('Record') },
     },
     required: ['op', 'name', 'type'],
@@ -225,8 +248,62 @@ export const sharedSchemas: readonly Record<string, unknown>[] = [
     $id: 'ZoneDetail',
     type: 'object',
     description: 'A zone with its RRsets in canonical order.',
-    properties: { ...zoneInfoProperties, rrsets: { type: 'array', items: ref('RRset') } },
+    properties: {
+      ...zoneInfoProperties,
+      rrsets: { type: 'array', items: ref('RRset') },
+      warnings: warningsSchema,
+    },
     required: [...zoneInfoRequired, 'rrsets'],
+  },
+  {
+    $id: 'DeletedZone',
+    type: 'object',
+    description:
+      'A deleted zone, restorable with its history until `purgeAfter` (null: kept for ever). Its name may be in use by a new zone meanwhile.',
+    properties: {
+      id: { type: 'string', description: 'Restore by this id (or by name: the most recently deleted).' },
+      name: { type: 'string' },
+      accountId: { type: 'string' },
+      version: { type: 'integer', description: 'The version it was deleted at.' },
+      serial: { type: 'integer' },
+      recordCount: { type: 'integer' },
+      createdAt: timestamp,
+      deletedAt: timestamp,
+      deletedBy: nullableString,
+      purgeAfter: { type: ['string', 'null'], format: 'date-time' },
+      kind: { type: 'string' },
+      soaEditApi: { type: 'string' },
+      accountLabel: { type: 'string' },
+    },
+    required: ['id', 'name', 'accountId', 'version', 'serial', 'deletedAt', 'purgeAfter'],
+  },
+  {
+    $id: 'ZoneChange',
+    type: 'object',
+    description:
+      'What a content change did: the zone after it (`version` is the new ETag). `changed` is false when ' +
+      'the change changed nothing (no new version, no serial bump, the same ETag). With `?dryRun=true` ' +
+      'nothing is applied: the zone is as it was, and `removedRecords`/`addedRecords` say what the change ' +
+      'would do; send it again with `If-Match` of this `version` to apply exactly that.',
+    properties: {
+      ...zoneInfoProperties,
+      changed: { type: 'boolean', description: 'False when nothing changed.' },
+      added: { type: 'integer', description: 'Record lines added (the SOA serial bump included).' },
+      removed: { type: 'integer', description: 'Record lines removed.' },
+      dryRun: { type: 'boolean', description: 'True when nothing was applied.' },
+      removedRecords: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'Dry runs: lines the change would remove (as in VersionDiff).',
+      },
+      addedRecords: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'Dry runs: lines the change would add (as in VersionDiff).',
+      },
+      warnings: warningsSchema,
+    },
+    required: [...zoneInfoRequired, 'changed', 'added', 'removed'],
   },
   {
     $id: 'ZoneVersion',
@@ -241,18 +318,20 @@ export const sharedSchemas: readonly Record<string, unknown>[] = [
       comment: nullableString,
       kind: {
         type: 'string',
-        enum: ['create', 'change', 'import', 'rollback'],
+        enum: ['create', 'change', 'import', 'rollback', 'restore'],
         description: 'What made the version.',
       },
-      added: { type: 'integer', description: 'Records added.' },
-      removed: { type: 'integer', description: 'Records removed.' },
+      added: { type: 'integer', description: 'Record lines added (disabled ones included).' },
+      removed: { type: 'integer', description: 'Record lines removed (disabled ones included).' },
     },
     required: ['version', 'serial', 'createdAt', 'actor', 'remote', 'comment', 'added', 'removed'],
   },
   {
     $id: 'VersionDiff',
     type: 'object',
-    description: 'What one version changed, as master-file lines.',
+    description:
+      'What one version changed, as master-file lines; a disabled record is its line behind `;disabled; ` ' +
+      '(disabling a record removes its line and adds the marked one).',
     properties: {
       version: { type: 'integer' },
       serial: { type: 'integer' },
@@ -263,7 +342,7 @@ export const sharedSchemas: readonly Record<string, unknown>[] = [
       comment: nullableString,
       kind: {
         type: 'string',
-        enum: ['create', 'change', 'import', 'rollback'],
+        enum: ['create', 'change', 'import', 'rollback', 'restore'],
         description: 'What made the version.',
       },
       added: { type: 'integer' },
@@ -370,8 +449,10 @@ export function errorResponses(...statuses: number[]): Record<number, unknown> {
     404: 'No such object, or it belongs to another account.',
     409: 'The name is taken.',
     412: 'If-Match names a version that is no longer current.',
+    410: 'The version was pruned by the retention policy.',
     415: 'Unsupported body type.',
-    422: 'Invalid content (record syntax, CNAME exclusivity, names outside the zone, TTL bounds…).',
+    422: "Invalid content (record syntax, CNAME exclusivity, names outside the zone, the server's TTL limit…).",
+    429: 'A limit is reached (`limit` names it); retry after `Retry-After` seconds.',
   };
   const out: Record<number, unknown> = {};
   for (const s of statuses) out[s] = { description: text[s] ?? 'Error', ...ref('Error') };

@@ -31,6 +31,35 @@ export interface RequestOptions {
   text?: string;
   contentType?: string;
   headers?: Record<string, string>;
+  /**
+   * Called as a text body is sent (octets sent, octets in all): the body then goes out in
+   * pieces instead of at once.
+   */
+  onProgress?: (sent: number, total: number) => void;
+}
+
+/** The size of the pieces of a body sent with progress. */
+const UPLOAD_CHUNK = 256 * 1024;
+
+/** A body as a stream of pieces that reports each one as it is read. */
+function progressBody(
+  text: string,
+  onProgress: (sent: number, total: number) => void,
+): ReadableStream<Uint8Array> {
+  const bytes = Buffer.from(text, 'utf8');
+  let sent = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= bytes.length) {
+        controller.close();
+        return;
+      }
+      const end = Math.min(sent + UPLOAD_CHUNK, bytes.length);
+      controller.enqueue(bytes.subarray(sent, end));
+      sent = end;
+      onProgress(sent, bytes.length);
+    },
+  });
 }
 
 /** A response: status, headers and the decoded body (JSON, or text for other types). */
@@ -70,18 +99,21 @@ export class ApiClient {
   ): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
     if (this.#apiKey !== undefined) headers['x-api-key'] = this.#apiKey;
-    let body: string | undefined;
+    let body: string | ReadableStream<Uint8Array> | undefined;
     if (opts.json !== undefined) {
       body = JSON.stringify(opts.json);
       headers['content-type'] = 'application/json';
     } else if (opts.text !== undefined) {
-      body = opts.text;
+      body = opts.onProgress ? progressBody(opts.text, opts.onProgress) : opts.text;
       headers['content-type'] = opts.contentType ?? 'text/plain';
     }
     const url = this.url(path, opts.query);
     let res: Response;
     try {
-      res = await this.#fetch(url, { method, headers, body });
+      // A stream body needs `duplex: 'half'` (the request goes out before the response).
+      const init: RequestInit & { duplex?: 'half' } = { method, headers, body };
+      if (typeof body === 'object') init.duplex = 'half';
+      res = await this.#fetch(url, init);
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       const why = cause?.code ?? cause?.message ?? (err as Error).message;

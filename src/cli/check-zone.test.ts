@@ -69,4 +69,46 @@ describe('check-zone command', () => {
     });
     assert.equal(r.out.split('\n')[0], 'zone ./IN: loaded serial 2026112201');
   });
+
+  test("the origin comes from the file's $ORIGIN, wherever it is, before the file name", async () => {
+    const r = await run(
+      'named-otherwise.zone',
+      `$TTL 1h\n$ORIGIN shop.test.\n${GOOD.replace('$TTL 1h\n', '')}`,
+    );
+    assert.equal(r.code, 0, r.out);
+    assert.equal(r.out, 'zone shop.test/IN: loaded serial 2026112201\nOK\n');
+    const late = await run(
+      'late.zone',
+      `$TTL 1h\nshop.test. SOA ns.shop.test. h.shop.test. 1 2 3 4 5\n$ORIGIN shop.test.\n@ NS ns\nns A 192.0.2.1\n`,
+    );
+    assert.equal(late.code, 0, late.out);
+    const bad = await run('bad-origin.zone', `$ORIGIN shop.test.\n${GOOD}x A 1.2.3\n`);
+    assert.equal(bad.code, 1);
+    assert.match(bad.out, /zone shop\.test\/IN: not loaded due to errors\.\n$/);
+  });
+
+  test('an SOA at another name than the origin suggests --origin', async () => {
+    const text = `$TTL 1h\nshop.test. SOA ns.shop.test. h.shop.test. 1 2 3 4 5\nshop.test. NS ns.shop.test.\n`;
+    const r = await run('shop.zone', text);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.out,
+      /^hint: the file's SOA is at shop\.test\. but it was read with origin shop\. \(from the file name\); try --origin shop\.test\.$/m,
+    );
+    const given = await run('shop2.zone', text, { origin: 'other.test' });
+    assert.match(given.out, /^hint: .*read with origin other\.test\. \(--origin\); is --origin right\?$/m);
+    const right = await run('shop3.zone', `${text}ns.shop.test. A 192.0.2.1\n`, { origin: 'shop.test' });
+    assert.equal(right.code, 0, right.out);
+  });
+
+  test('an unreadable file is reported, exit 1', async () => {
+    let out = '';
+    const code = await checkZoneCommand(
+      join(dir, 'missing.zone'),
+      {},
+      { out: (t) => (out += t), err: () => {} },
+    );
+    assert.equal(code, 1);
+    assert.match(out, /missing\.zone: ENOENT/);
+  });
 });

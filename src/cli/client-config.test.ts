@@ -87,4 +87,34 @@ describe('resolveClientConfig', () => {
       assert.equal(resolveClientConfig({ server: 'https://h/' }, env).server, 'https://h');
     });
   });
+
+  test('config keys match whatever their letter case; an unknown key is reported', () => {
+    withDir((dir) => {
+      const file = join(dir, 'c.json');
+      writeFileSync(file, JSON.stringify({ Server: 'http://file:1', API_KEY: 'k1' }));
+      assert.deepEqual(resolveClientConfig({ config: file }, {}), {
+        server: 'http://file:1',
+        apiKey: 'k1',
+        configFile: file,
+      });
+      writeFileSync(file, JSON.stringify({ URL: 'http://file:2', 'api-key': 'k2' }));
+      assert.equal(resolveClientConfig({ config: file }, {}).apiKey, 'k2');
+      writeFileSync(file, JSON.stringify({ server: 'http://file:1', apiky: 'typo' }));
+      assert.throws(() => resolveClientConfig({ config: file }, {}), /unknown key "apiky"/);
+      writeFileSync(file, JSON.stringify({ constructor: 'x' }));
+      assert.throws(() => resolveClientConfig({ config: file }, {}), /unknown key "constructor"/);
+    });
+  });
+
+  test('a server URL ending in /api/v1 (as the start banner prints it) is accepted', () => {
+    withDir((dir) => {
+      const env = { XDG_CONFIG_HOME: dir };
+      assert.equal(
+        resolveClientConfig({ server: 'http://127.0.0.1:8080/api/v1/' }, env).server,
+        'http://127.0.0.1:8080',
+      );
+      assert.equal(resolveClientConfig({ server: 'http://h:1/api/v1' }, env).server, 'http://h:1');
+      assert.equal(resolveClientConfig({ server: 'http://h:1/base/api/v1' }, env).server, 'http://h:1/base');
+    });
+  });
 });

@@ -76,12 +76,29 @@ export function readConfigFile(path: string, explicit: boolean): FileConfig | un
     throw new ClientConfigError(
       `config file ${path} must hold a JSON object like {"server": "…", "apiKey": "…"}`,
     );
-  const o = parsed as Record<string, unknown>;
-  for (const k of ['server', 'apiKey'] as const)
-    if (o[k] !== undefined && typeof o[k] !== 'string')
+  // Keys are matched without regard to letter case, '-' or '_' (`apiKey`, `api_key`,
+  // `API-KEY`); any other key is reported, so a misspelt one is not silently ignored.
+  const out: FileConfig = {};
+  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+    const key = CONFIG_KEYS.get(k.toLowerCase().replace(/[-_]/g, ''));
+    if (key === undefined)
+      throw new ClientConfigError(
+        `config file ${path}: unknown key "${k}" (known keys: "server" or "url", "apiKey" or "key")`,
+      );
+    if (v !== undefined && typeof v !== 'string')
       throw new ClientConfigError(`config file ${path}: "${k}" must be a string`);
-  return { server: o.server as string | undefined, apiKey: o.apiKey as string | undefined };
+    out[key] = v as string | undefined;
+  }
+  return out;
 }
+
+/** Config file keys, folded (lower case, no '-' or '_'), → the setting. */
+const CONFIG_KEYS = new Map<string, keyof FileConfig>([
+  ['server', 'server'],
+  ['url', 'server'],
+  ['apikey', 'apiKey'],
+  ['key', 'apiKey'],
+]);
 
 function nonEmpty(v: string | undefined): string | undefined {
   return v !== undefined && v.trim() !== '' ? v.trim() : undefined;
@@ -106,5 +123,13 @@ export function resolveClientConfig(flags: ClientFlags, env: NodeJS.ProcessEnv =
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new ClientConfigError(`server '${server}' must be an http:// or https:// URL`);
-  return { server: server.replace(/\/+$/, ''), apiKey, configFile: file ? path : undefined };
+  return { server: baseUrl(server), apiKey, configFile: file ? path : undefined };
+}
+
+/**
+ * The server's base URL as the client uses it: without trailing slashes and without a final
+ * `/api/v1` (the API's own prefix, which people copy from the start banner).
+ */
+export function baseUrl(server: string): string {
+  return server.replace(/\/+$/, '').replace(/\/api\/v1$/i, '');
 }

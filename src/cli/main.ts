@@ -2,22 +2,25 @@
 /**
  * The `switchboard` command line: `start` runs the platform (control plane + DNS), `serve`
  * runs the authoritative server from a zone folder, `check-zone` checks a zone file, and
- * `zone`, `record`, `token` manage zones through the HTTP API. Thin over src/server and src/cli.
+ * `zone`, `record`, `token`, `account`, `audit` use the HTTP API. Thin over src/server and src/cli.
  * @module
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { buildServeConfig, ConfigError, DEFAULT_LISTEN, type ServeOptionsInput } from '../server/config.js';
-import { runPrimary } from '../server/primary.js';
-import { runSingleProcess } from '../server/single.js';
+import { buildServeConfig, type ServeOptionsInput } from '../server/serve/config.js';
+import { runPrimary } from '../server/serve/primary.js';
+import { runSingleProcess } from '../server/serve/single.js';
+import { ConfigError, DEFAULT_DNS } from '../server/shared/options.js';
 import {
   API_KEY_ENV,
   buildStartConfig,
   DEFAULT_DATA_DIR,
-  DEFAULT_DNS,
   DEFAULT_HTTP,
+  DEFAULT_MAX_TTL,
   type StartOptionsInput,
-} from '../server/start-config.js';
+} from '../server/start/config.js';
+import { registerAccountCommands } from './account-commands.js';
+import { registerAuditCommand } from './audit-command.js';
 import { EXIT_USAGE } from './client-common.js';
 import { registerRecordCommands } from './record-commands.js';
 import { registerTokenCommands } from './token-commands.js';
@@ -59,7 +62,7 @@ function buildProgram(): Command {
     .requiredOption('--zone-dir <dir>', 'folder of zone files, one zone per *.zone file')
     .option(
       '--listen <addr>',
-      `address to serve on: ADDR, ADDR:PORT, [IPv6]:PORT (repeatable; default ${DEFAULT_LISTEN})`,
+      `address to serve on: ADDR, ADDR:PORT, [IPv6]:PORT (repeatable; default ${DEFAULT_DNS})`,
       collect,
     )
     .option('--workers <n>', 'worker processes (default: number of CPUs; 0 = serve from one process)')
@@ -112,9 +115,27 @@ function buildProgram(): Command {
       '--nameservers <names>',
       'comma-separated name servers of the platform: the NS of zones created without any (env SWITCHBOARD_NAMESERVERS)',
     )
+    .option(
+      '--limit <name=n>',
+      'an API limit or a retention time, e.g. token-rate=50, zones-per-hour=0 (0 = off; repeatable; docs/API.md "Limits")',
+      collect,
+    )
+    .option(
+      '--trusted-proxy <addr>',
+      'a reverse proxy (IP or CIDR) whose X-Forwarded-For names the client (repeatable; default none)',
+      collect,
+    )
+    .option(
+      '--metrics <open|key>',
+      '/metrics without a key, or with an administrator key (default: open on loopback only)',
+    )
+    .option(
+      '--max-ttl <seconds>',
+      `highest record TTL the APIs and zone imports accept (default ${DEFAULT_MAX_TTL} = 30 days; at most 2147483647)`,
+    )
     .addHelpText(
       'after',
-      `\nEnvironment:\n  ${API_KEY_ENV}  administrator API key to accept (without it, the first start creates one and prints it once)\n  SWITCHBOARD_NAMESERVERS  default for --nameservers`,
+      `\nEnvironment:\n  ${API_KEY_ENV}  administrator API key to accept, at least 32 characters (without it, the first start creates one, prints it once and saves it in <--data>/admin-key)\n  SWITCHBOARD_NAMESERVERS  default for --nameservers\n\nFrom a checkout, flags go after '--': npm start -- --http 127.0.0.1:9000 --workers 2`,
     )
     .action(async (opts: StartOptionsInput) => {
       opts.nameservers ??= process.env.SWITCHBOARD_NAMESERVERS;
@@ -123,7 +144,7 @@ function buildProgram(): Command {
         const version = readVersion();
         const config = buildStartConfig({ ...opts, serverVersion: version });
         // Loaded on demand so `serve` does not depend on the control plane's modules.
-        const { runStart } = await import('../server/start.js');
+        const { runStart } = await import('../server/start/start.js');
         code = await runStart(config, { version });
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
@@ -136,8 +157,8 @@ function buildProgram(): Command {
   program
     .command('check-zone')
     .description('parse and check a zone file; exit 0 when it would load')
-    .argument('<file>', 'zone file')
-    .option('--origin <name>', 'zone origin (default: $ORIGIN, or the file name minus .zone)')
+    .argument('<file>', "zone file ('-' for stdin)")
+    .option('--origin <name>', "zone origin (default: the file's $ORIGIN, else the file name minus .zone)")
     .option('--print', 'print the zone in canonical form')
     .action(async (file: string, opts: { origin?: string; print?: boolean }) => {
       // Loaded on demand so `serve` does not depend on the checker's module.
@@ -148,6 +169,8 @@ function buildProgram(): Command {
   registerZoneCommands(program);
   registerRecordCommands(program);
   registerTokenCommands(program);
+  registerAccountCommands(program);
+  registerAuditCommand(program);
 
   return program;
 }

@@ -2,6 +2,7 @@
  * Output of the CLI client: aligned tables for people, JSON for scripts.
  * @module
  */
+import type { ZoneChangeResult } from '../control/types.js';
 
 /** Formats rows under headers as left-aligned columns separated by two spaces. */
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -24,4 +25,23 @@ export function formatTime(iso: string | null | undefined): string {
   if (!iso) return '';
   const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(iso);
   return m ? `${m[1]} ${m[2]}` : iso;
+}
+
+/**
+ * The answer of a dry run: what would go (`-`) and come (`+`), as master-file lines. The
+ * version is the one the plan was made against: `--if-match` it to apply exactly this.
+ */
+export function formatDryRun(info: ZoneChangeResult): string {
+  const head = `dry run, nothing applied: ${info.name} is at version ${info.version}, serial ${info.serial}`;
+  if (!info.changed) return `${head}; the change would change nothing\n`;
+  const lines = [
+    ...(info.removedRecords ?? []).map((l) => `- ${l}`),
+    ...(info.addedRecords ?? []).map((l) => `+ ${l}`),
+  ];
+  return `${head}; the change would remove ${info.removed} and add ${info.added} record lines (apply it with --if-match ${info.version}):\n${lines.join('\n')}\n`;
+}
+
+/** Warnings of a change, for stderr. */
+export function printWarnings(info: ZoneChangeResult): void {
+  for (const w of info.warnings ?? []) process.stderr.write(`switchboard: warning: ${w}\n`);
 }

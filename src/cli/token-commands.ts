@@ -5,6 +5,8 @@
  */
 import type { Command } from 'commander';
 import type { NewToken, TokenInfo, TokenScope, ZoneInfo } from '../control/types.js';
+import { accountIdOf, accountNames, nameOf } from './account-commands.js';
+import { type ApiClient, ApiRequestError } from './api-client.js';
 import {
   absoluteZone,
   addCommonOptions,
@@ -25,7 +27,7 @@ export function formatScope(scope: TokenScope): string {
   return scope.zones && scope.zones.length > 0 ? `${base} on ${scope.zones.join(', ')}` : base;
 }
 
-function formatTokenList(tokens: readonly TokenInfo[]): string {
+function formatTokenList(tokens: readonly TokenInfo[], names: Map<string, string>): string {
   return formatTable(
     ['ID', 'NAME', 'PREFIX', 'SCOPE', 'ACCOUNT', 'CREATED', 'LAST USED', 'REVOKED'],
     tokens.map((t) => [
@@ -33,7 +35,7 @@ function formatTokenList(tokens: readonly TokenInfo[]): string {
       t.name,
       t.prefix,
       formatScope(t.scope),
-      t.accountId ?? '-',
+      nameOf(names, t.accountId),
       formatTime(t.createdAt),
       formatTime(t.lastUsedAt),
       formatTime(t.revokedAt),
@@ -53,7 +55,10 @@ export function registerTokenCommands(program: Command): void {
       .option('--access <access>', "'read' or 'write' (default read)", 'read')
       .option('--zone <zone>', 'restrict the token to this zone (repeatable)', collect)
       .option('--admin', 'an administrator token (administrators only)')
-      .option('--account <id>', "administrators: the token's account (default: the --zone's account)"),
+      .option(
+        '--account <name>',
+        "administrators: the token's account, name or id (default: the --zone's account)",
+      ),
   ).action(
     (
       name: string,
@@ -65,7 +70,7 @@ export function registerTokenCommands(program: Command): void {
         const scope: TokenScope = { admin: opts.admin === true, access: opts.access };
         if (opts.zone && opts.zone.length > 0) scope.zones = opts.zone.map(absoluteZone);
         const body: Record<string, unknown> = { name, scope };
-        if (opts.account !== undefined) body.accountId = opts.account;
+        if (opts.account !== undefined) body.accountId = await accountIdOf(api, opts.account);
         else if (opts.admin) body.accountId = null;
         else if (scope.zones) {
           // A token for listed zones belongs to their account (an administrator has none).
@@ -85,11 +90,23 @@ export function registerTokenCommands(program: Command): void {
     token
       .command('list')
       .description('list tokens (never their secrets)')
-      .option('--account <id>', 'administrators: only this account'),
+      .option('--account <name>', 'administrators: only this account (name or id)'),
   ).action((opts: CommonOptions & { account?: string }) =>
     runClientAction(opts, async ({ api, json, out }) => {
-      const items = await api.listAll<TokenInfo>('/api/v1/tokens', { accountId: opts.account });
-      out(json ? formatJson(items) : formatTokenList(items));
+      const items = await api.listAll<TokenInfo>('/api/v1/tokens', {
+        accountId: await accountIdOf(api, opts.account),
+      });
+      if (json) out(formatJson(items));
+      else
+        out(
+          formatTokenList(
+            items,
+            await accountNames(
+              api,
+              items.map((t) => t.accountId),
+            ),
+          ),
+        );
     }),
   );
 
@@ -97,11 +114,32 @@ export function registerTokenCommands(program: Command): void {
     token
       .command('revoke')
       .description('revoke a token (it stops working at once)')
-      .argument('<id>', 'token id'),
-  ).action((id: string, opts: CommonOptions) =>
+      .argument('<token>', 'token id, or its name when one token that is not revoked has it'),
+  ).action((value: string, opts: CommonOptions) =>
     runClientAction(opts, async ({ api, json, out }) => {
+      const id = await tokenIdOf(api, value);
       await api.request('DELETE', `/api/v1/tokens/${encodeURIComponent(id)}`);
-      out(json ? formatJson({ revoked: id }) : `revoked token ${id}\n`);
+      out(json ? formatJson({ revoked: id }) : `revoked token ${id === value ? id : `${value} (${id})`}\n`);
     }),
+  );
+}
+
+/** A token id as the API makes them (a UUID). */
+const TOKEN_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The id of the token a `revoke` argument names: an id as is; otherwise the one token of that
+ * name the key can list that is not revoked (several: a usage error listing their ids).
+ */
+async function tokenIdOf(api: ApiClient, value: string): Promise<string> {
+  if (TOKEN_ID_RE.test(value)) return value;
+  const named = (await api.listAll<TokenInfo>('/api/v1/tokens')).filter(
+    (t) => t.name === value && !t.revokedAt,
+  );
+  if (named.length === 1) return named[0].id;
+  if (named.length === 0)
+    throw new ApiRequestError(404, 'CLI_ERR_NOT_FOUND', `no active token named '${value}'`);
+  throw new UsageError(
+    `${named.length} active tokens are named '${value}': give the id (${named.map((t) => t.id).join(', ')})`,
   );
 }

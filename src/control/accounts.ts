@@ -57,13 +57,14 @@ export class Accounts {
     return toAccount(row);
   }
 
-  async listAccounts(p: Principal, page?: PageRequest): Promise<Page<Account>> {
+  async listAccounts(p: Principal, page?: { name?: string } & PageRequest): Promise<Page<Account>> {
     this.#ctx.checkOpen();
     const limit = pageLimit(page);
     const after = decodeCursor(page, isTimeCursor);
     if (!p.scope.admin && p.accountId === null) return { items: [] };
     const rows = await this.#ctx.store.repo.listAccounts({
       onlyId: p.scope.admin ? undefined : (p.accountId as string),
+      name: typeof page?.name === 'string' ? page.name : undefined,
       after,
       limit: limit + 1,
     });

@@ -9,14 +9,14 @@ import type { Name } from '../wire/name.js';
 import { canSeeZone, SYSTEM_PRINCIPAL, zoneNotFound } from './access.js';
 import type { EditLimits } from './edit.js';
 import type { ChangeEvents } from './events.js';
-import { parseZoneName } from './records.js';
+import { DEFAULT_MAX_TTL, parseZoneName } from './records.js';
 import { type ChangeOptions, ControlError, type ControlPlaneOptions, type Principal } from './types.js';
 
 /** The account zones go to when an administrator creates one without naming an account. */
 export const DEFAULT_ACCOUNT = 'default';
 
 const DEFAULTS = {
-  maxTtl: 2592000,
+  maxTtl: DEFAULT_MAX_TTL,
   maxRecordsPerRRset: 1000,
   defaultMaxZones: 1000,
   defaultMaxRecords: 100000,

@@ -1042,11 +1042,21 @@ for (const backend of [sqlite, postgres]) {
         const z = await cp.createZone(admin, { name: 'example.com', zonefile: file });
         assert.equal(z.serial, 2026112201);
         const text = await cp.exportZone(admin, 'example.com');
-        // Export → import gives the same content (and the next serial).
-        const again = await cp.importZone(admin, 'example.com', text);
+        // Export → import gives the same content: no new version, the same serial.
+        const same = await cp.importZone(admin, 'example.com', text);
+        assert.equal(same.changed, false);
+        assert.equal(same.serial, 2026112201);
+        assert.equal(same.version, 1);
+        // One record more: a version with the record and the next serial.
+        const again = await cp.importZone(
+          admin,
+          'example.com',
+          `${text}new.example.com. 60 IN A 192.0.2.9\n`,
+        );
+        assert.equal(again.changed, true);
         assert.equal(again.serial, 2026112202);
         const d = await cp.getVersion(admin, 'example.com', 2);
-        assert.equal(d.added, 1); // the SOA only
+        assert.equal(d.added, 2); // the SOA and the record
         assert.equal(d.removed, 1);
         const bad = await rejectsWith(
           cp.importZone(
@@ -1106,7 +1116,208 @@ for (const backend of [sqlite, postgres]) {
         const served = (await cp.servedZone('example.com'))?.text ?? '';
         assert.ok(served.includes('192.0.2.1'));
         assert.ok(!served.includes('192.0.2.2'));
-        assert.ok(!(await cp.exportZone(admin, 'example.com')).includes('192.0.2.2'));
+        // Export writes the disabled record as a ';disabled;' comment, and import reads it back.
+        const text = await cp.exportZone(admin, 'example.com');
+        assert.ok(text.includes('\n;disabled; www.example.com.\t60\tIN\tA\t192.0.2.2\n'), text);
+        assert.ok(text.includes('\nwww.example.com.\t60\tIN\tA\t192.0.2.1\n'), text);
+        const round = await cp.importZone(admin, 'example.com', text);
+        assert.equal(round.changed, false);
+        await cp.changeRRsets(admin, 'example.com', [{ op: 'delete', name: 'www.example.com.', type: 'A' }]);
+        const back = await cp.importZone(admin, 'example.com', text);
+        assert.equal(back.changed, true);
+        assert.deepEqual(
+          (await cp.getZone(admin, 'example.com')).rrsets.find((s) => s.type === 'A')?.records,
+          [
+            { content: '192.0.2.1', disabled: false },
+            { content: '192.0.2.2', disabled: true },
+          ],
+        );
+        // The version diff shows the disabled record, and so do enabling and disabling.
+        const v = await cp.getVersion(admin, 'example.com', back.version);
+        assert.ok(
+          v.addedRecords.includes(';disabled; www.example.com.\t60\tIN\tA\t192.0.2.2'),
+          v.addedRecords.join('\n'),
+        );
+        const flip = await cp.changeRRsets(admin, 'example.com', [
+          {
+            op: 'replace',
+            name: 'www.example.com.',
+            type: 'A',
+            ttl: 60,
+            records: [{ content: '192.0.2.1', disabled: true }, { content: '192.0.2.2' }],
+          },
+        ]);
+        const fv = await cp.getVersion(admin, 'example.com', flip.version);
+        assert.deepEqual(fv.removedRecords.slice(1), [
+          'www.example.com.\t60\tIN\tA\t192.0.2.1',
+          ';disabled; www.example.com.\t60\tIN\tA\t192.0.2.2',
+        ]);
+        assert.deepEqual(fv.addedRecords.slice(1), [
+          ';disabled; www.example.com.\t60\tIN\tA\t192.0.2.1',
+          'www.example.com.\t60\tIN\tA\t192.0.2.2',
+        ]);
+      }));
+
+    test('changes that change nothing are no-ops: no version, no serial bump, changed: false', () =>
+      withPlane(backend, async ({ cp }) => {
+        const admin = cp.systemPrincipal();
+        await cp.createZone(admin, { name: 'example.com', nameservers: NS });
+        const www = { op: 'replace' as const, name: 'www.example.com.', type: 'A', ttl: 60 };
+        const v2 = await cp.changeRRsets(admin, 'example.com', [
+          { ...www, records: [{ content: '192.0.2.1' }] },
+        ]);
+        assert.equal(v2.changed, true);
+        assert.equal(v2.version, 2);
+        // Removing a value that is not there (what `record rm` of a typo sends).
+        const miss = await cp.changeRRsets(admin, 'example.com', [
+          { op: 'remove', name: 'www.example.com.', type: 'A', records: [{ content: '192.0.2.99' }] },
+        ]);
+        assert.deepEqual(
+          [miss.changed, miss.version, miss.serial, miss.added, miss.removed],
+          [false, 2, v2.serial, 0, 0],
+        );
+        const gone = await cp.changeRRsets(admin, 'example.com', [
+          { op: 'delete', name: 'nothing.example.com.', type: 'A' },
+        ]);
+        assert.equal(gone.changed, false);
+        // An identical import.
+        const same = await cp.importZone(admin, 'example.com', await cp.exportZone(admin, 'example.com'));
+        assert.deepEqual([same.changed, same.version, same.serial], [false, 2, v2.serial]);
+        // A rollback to the current version, and to an older version with the same content.
+        const rb = await cp.rollback(admin, 'example.com', 2);
+        assert.deepEqual([rb.changed, rb.version, rb.serial], [false, 2, v2.serial]);
+        assert.equal((await cp.listVersions(admin, 'example.com')).items.length, 2);
+        const rows = await cp.listAudit(admin);
+        assert.equal(
+          rows.items.filter((r) => r.action === 'zone.rollback' || r.action === 'zone.import').length,
+          0,
+        );
+      }));
+
+    test('dry runs check and diff without writing; the plan applies with If-Match', () =>
+      withPlane(backend, async ({ cp }) => {
+        const admin = cp.systemPrincipal();
+        const z = await cp.createZone(admin, { name: 'example.com', nameservers: NS });
+        const events: ZoneChangeEvent[] = [];
+        cp.onZoneChange((ev) => events.push(ev));
+        const change = [
+          {
+            op: 'replace' as const,
+            name: 'www.example.com.',
+            type: 'A',
+            ttl: 60,
+            records: [{ content: '192.0.2.1' }],
+          },
+        ];
+        const plan = await cp.changeRRsets(admin, 'example.com', change, { dryRun: true });
+        assert.equal(plan.dryRun, true);
+        assert.equal(plan.changed, true);
+        assert.equal(plan.version, z.version);
+        assert.equal(plan.serial, z.serial);
+        assert.equal(plan.removedRecords?.length, 1); // the SOA with the old serial
+        assert.match(plan.removedRecords?.[0] ?? '', /\tSOA\t/);
+        assert.deepEqual(plan.addedRecords?.slice(1), ['www.example.com.\t60\tIN\tA\t192.0.2.1']);
+        assert.equal((await cp.getZone(admin, 'example.com')).version, 1);
+        assert.equal((await cp.listVersions(admin, 'example.com')).items.length, 1);
+        assert.deepEqual(events, []);
+        // A dry run refuses what the change would refuse, with the same error.
+        await rejectsWith(
+          cp.changeRRsets(admin, 'example.com', [{ ...change[0], records: [{ content: 'x' }] }], {
+            dryRun: true,
+          }),
+          'CTL_ERR_VALIDATION',
+          'rrsets[0].records[0].content',
+        );
+        // Apply the plan: the version it was made against.
+        const done = await cp.changeRRsets(admin, 'example.com', change, { ifMatch: plan.version });
+        assert.equal(done.version, 2);
+        assert.deepEqual((await cp.getVersion(admin, 'example.com', 2)).addedRecords, plan.addedRecords);
+        // Import and rollback take dry runs too.
+        const text = await cp.exportZone(admin, 'example.com');
+        const imp = await cp.importZone(
+          admin,
+          'example.com',
+          `${text}mail.example.com. 60 IN A 192.0.2.25\n`,
+          {
+            dryRun: true,
+          },
+        );
+        assert.deepEqual([imp.dryRun, imp.changed, imp.version], [true, true, 2]);
+        assert.ok(imp.addedRecords?.includes('mail.example.com.\t60\tIN\tA\t192.0.2.25'));
+        const noop = await cp.importZone(admin, 'example.com', text, { dryRun: true });
+        assert.deepEqual(
+          [noop.dryRun, noop.changed, noop.removedRecords, noop.addedRecords],
+          [true, false, [], []],
+        );
+        const rb = await cp.rollback(admin, 'example.com', 1, { dryRun: true });
+        assert.ok(rb.removedRecords?.includes('www.example.com.\t60\tIN\tA\t192.0.2.1'));
+        assert.equal((await cp.getZone(admin, 'example.com')).version, 2);
+      }));
+
+    test('name servers: host names only; glueless NS below a cut refused, other in-zone targets warned', () =>
+      withPlane(backend, async ({ cp }) => {
+        const admin = cp.systemPrincipal();
+        const bad = await rejectsWith(
+          cp.createZone(admin, { name: 'example.com', nameservers: ['ns1.example.net.', 'bad name!'] }),
+          'CTL_ERR_VALIDATION',
+          'nameservers[1]',
+        );
+        assert.match(bad.message, /'bad name!' is not a host name/);
+        await rejectsWith(
+          cp.createZone(admin, { name: 'example.com', nameservers: ['ns_1.example.net'] }),
+          'CTL_ERR_VALIDATION',
+          'nameservers[0]',
+        );
+        // An in-zone apex NS target without an address: accepted, with a warning.
+        const z = await cp.createZone(admin, { name: 'example.com', nameservers: ['ns1.example.com'] });
+        assert.deepEqual(z.warnings, [
+          "example.com. NS: NS 'ns1.example.com.' has no address records (A or AAAA)",
+        ]);
+        // Still warned on later changes until the address comes; then no warning.
+        const c = await cp.changeRRsets(admin, 'example.com', [
+          {
+            op: 'replace',
+            name: 'www.example.com.',
+            type: 'A',
+            ttl: 60,
+            records: [{ content: '192.0.2.1' }],
+          },
+        ]);
+        assert.equal(c.warnings?.length, 1);
+        const fixed = await cp.changeRRsets(admin, 'example.com', [
+          {
+            op: 'replace',
+            name: 'ns1.example.com.',
+            type: 'A',
+            ttl: 60,
+            records: [{ content: '192.0.2.53' }],
+          },
+        ]);
+        assert.equal(fixed.warnings, undefined);
+        // A delegation whose server lies below the cut needs glue (RFC 9471).
+        const cut = { op: 'replace' as const, name: 'sub.example.com.', type: 'NS', ttl: 60 };
+        const noGlue = await rejectsWith(
+          cp.changeRRsets(admin, 'example.com', [{ ...cut, records: [{ content: 'ns.sub.example.com.' }] }]),
+          'CTL_ERR_VALIDATION',
+          'rrsets[0]',
+        );
+        assert.match(noGlue.message, /no required glue.*RFC 9471/);
+        const glued = await cp.changeRRsets(admin, 'example.com', [
+          { ...cut, records: [{ content: 'ns.sub.example.com.' }] },
+          {
+            op: 'replace',
+            name: 'ns.sub.example.com.',
+            type: 'A',
+            ttl: 60,
+            records: [{ content: '192.0.2.54' }],
+          },
+        ]);
+        assert.equal(glued.changed, true);
+        // Removing the glue alone is refused.
+        await rejectsWith(
+          cp.changeRRsets(admin, 'example.com', [{ op: 'delete', name: 'ns.sub.example.com.', type: 'A' }]),
+          'CTL_ERR_VALIDATION',
+        );
       }));
 
     test('concurrent changes to one zone all land, one version each', () =>

@@ -8,9 +8,18 @@
  * @module
  */
 import { RRType, typeToString } from '../wire/constants.js';
+import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { rdataToText, readSoa } from '../wire/rdata.js';
-import { canonicalSortKey, checkZone, parseZone, Zone, ZoneBuildError } from '../zone/index.js';
+import {
+  canonicalSortKey,
+  checkZone,
+  formatRecord,
+  parseZone,
+  sortRecords,
+  Zone,
+  ZoneBuildError,
+} from '../zone/index.js';
 import {
   contentToRecords,
   enabledRecords,
@@ -26,6 +35,7 @@ import {
   recordLine,
   rrsetKey,
   toOctets,
+  ttlOverLimit,
   type ZoneContent,
 } from './records.js';
 import { chooseSerial } from './serial.js';
@@ -236,11 +246,27 @@ export function checkContentRules(content: ZoneContent, origin: Name, locate: Lo
   }
 }
 
+/** Most warnings one answer lists (the rest are counted). */
+export const MAX_WARNINGS = 20;
+
 /**
  * Builds the zone with the zone module and runs its semantic checks: any error rejects the
- * content (a bad change never replaces a good zone), located through `locate`.
+ * content (a bad change never replaces a good zone), located through `locate`. The NS
+ * findings that do not refuse the content are pushed to `warnings` (`name NS: message`).
+ *
+ * Name servers (RFC 9471): an NS target at or below a zone cut of this zone (required or
+ * sibling glue) without address records is refused — nobody could reach that server. Any
+ * other in-zone NS target without an address is a warning: named-checkzone refuses it at the
+ * apex, but PowerDNS accepts it and the ecosystem's clients create such zones (the address
+ * often follows in the next change).
  */
-export function buildAndCheck(content: ZoneContent, origin: Name, locate: Locate, memo?: RecordMemo): Zone {
+export function buildAndCheck(
+  content: ZoneContent,
+  origin: Name,
+  locate: Locate,
+  memo?: RecordMemo,
+  warnings?: string[],
+): Zone {
   let zone: Zone;
   try {
     zone = Zone.build(origin, contentToRecords(content, memo));
@@ -248,18 +274,25 @@ export function buildAndCheck(content: ZoneContent, origin: Name, locate: Locate
     if (err instanceof ZoneBuildError) throw invalid(err.message);
     throw err;
   }
-  // An apex NS without an address in the zone is named-checkzone's error but PowerDNS accepts
-  // it (and the ecosystem's clients create such zones): the control plane lets it pass.
-  const errors = checkZone(zone).filter(
-    (f) => f.severity === 'error' && f.code !== 'ZONE_CHECK_NS_NO_ADDRESS',
+  const findings = checkZone(zone);
+  const errors = findings.filter((f) =>
+    f.code === 'ZONE_CHECK_NS_NO_GLUE'
+      ? true
+      : f.severity === 'error' && f.code !== 'ZONE_CHECK_NS_NO_ADDRESS',
   );
+  if (warnings) {
+    const notes = findings.filter((f) => f.type === RRType.NS && !errors.includes(f));
+    for (const f of notes.slice(0, MAX_WARNINGS)) warnings.push(`${f.name} NS: ${f.message}`);
+    if (notes.length > MAX_WARNINGS) warnings.push(`(and ${notes.length - MAX_WARNINGS} more)`);
+  }
   if (errors.length > 0) {
     const f = errors[0];
     // Presentation names are ASCII (other octets are \DDD escapes): folding the text folds the name.
     const l = locate(f.name.toLowerCase(), f.type);
     const what = f.type !== undefined ? `${f.name} ${typeToString(f.type)}` : f.name;
     const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
-    throw invalid(`${l.where ?? ''}${what}: ${f.message}${more}`, l.field);
+    const why = f.code === 'ZONE_CHECK_NS_NO_GLUE' ? ': the glue must be in this zone (RFC 9471)' : '';
+    throw invalid(`${l.where ?? ''}${what}: ${f.message}${why}${more}`, l.field);
   }
   return zone;
 }
@@ -298,12 +331,20 @@ export interface RRsetChangeRecord {
   after: RRsetState | null;
 }
 
+/**
+ * Same owner spelling, TTL and records. An RRset is a set (RFC 2181 §5): the order of its
+ * records is no difference, so the same records in another order (a zone file sorted
+ * otherwise, `record set` with the values swapped) change nothing.
+ */
 function sameRRset(a: RRsetState, b: RRsetState): boolean {
   if (a.name !== b.name || a.ttl !== b.ttl || a.records.length !== b.records.length) return false;
-  for (let i = 0; i < a.records.length; i++)
-    if (a.records[i].content !== b.records[i].content || a.records[i].disabled !== b.records[i].disabled)
-      return false;
-  return true;
+  let inOrder = true;
+  for (let i = 0; i < a.records.length && inOrder; i++)
+    inOrder =
+      a.records[i].content === b.records[i].content && a.records[i].disabled === b.records[i].disabled;
+  if (inOrder) return true;
+  const disabledOf = new Map(a.records.map((r) => [r.content, r.disabled]));
+  return b.records.every((r) => disabledOf.get(r.content) === r.disabled);
 }
 
 /** The RRsets that differ between two contents. */
@@ -319,24 +360,43 @@ export function diffContent(before: ZoneContent, after: ZoneContent): RRsetChang
 }
 
 /**
- * The served records a set of RRset changes removed and added, as master-file lines (the
- * IXFR view, RFC 1995 §4): a TTL change removes and re-adds the whole RRset; a change of
- * the owner's case alone changes nothing (names compare case-insensitively).
+ * What marks a disabled record in exported master-file text and in diffs: the record's line
+ * behind this comment, e.g. `;disabled; www.example.com.\t300\tIN\tA\t192.0.2.9`. Other
+ * master-file readers see a comment; `parseZonefile` reads the record back as disabled.
+ */
+export const DISABLED_MARK = ';disabled; ';
+
+/** A record line as export and diffs show it (disabled ones behind `DISABLED_MARK`). */
+interface LineItem {
+  s: RRsetState;
+  c: string;
+  disabled: boolean;
+}
+
+/**
+ * The records a set of RRset changes removed and added, as master-file lines: the lines of
+ * the export that went and came. A served record is its line (the IXFR view, RFC 1995 §4); a
+ * disabled record is its line behind `DISABLED_MARK`, so disabling a record removes its line
+ * and adds the marked one (enabling: the reverse). A TTL change removes and re-adds the whole
+ * RRset; a change of the owner's case alone changes nothing (names compare
+ * case-insensitively).
  */
 export function changeLines(changes: readonly RRsetChangeRecord[]): { removed: string[]; added: string[] } {
-  const removed: Array<{ s: RRsetState; c: string }> = [];
-  const added: Array<{ s: RRsetState; c: string }> = [];
+  const removed: LineItem[] = [];
+  const added: LineItem[] = [];
+  const key = (r: RecordState): string => (r.disabled ? `-${r.content}` : `+${r.content}`);
   for (const { before, after } of changes) {
-    const b = before ? enabledRecords(before) : [];
-    const a = after ? enabledRecords(after) : [];
+    const b = before?.records ?? [];
+    const a = after?.records ?? [];
     if (before && after && before.ttl === after.ttl) {
-      const inA = new Set(a.map((r) => r.content));
-      const inB = new Set(b.map((r) => r.content));
-      for (const r of b) if (!inA.has(r.content)) removed.push({ s: before, c: r.content });
-      for (const r of a) if (!inB.has(r.content)) added.push({ s: after, c: r.content });
+      const inA = new Set(a.map(key));
+      const inB = new Set(b.map(key));
+      for (const r of b)
+        if (!inA.has(key(r))) removed.push({ s: before, c: r.content, disabled: r.disabled });
+      for (const r of a) if (!inB.has(key(r))) added.push({ s: after, c: r.content, disabled: r.disabled });
     } else {
-      if (before) for (const r of b) removed.push({ s: before, c: r.content });
-      if (after) for (const r of a) added.push({ s: after, c: r.content });
+      if (before) for (const r of b) removed.push({ s: before, c: r.content, disabled: r.disabled });
+      if (after) for (const r of a) added.push({ s: after, c: r.content, disabled: r.disabled });
     }
   }
   return { removed: sortLines(removed), added: sortLines(added) };
@@ -349,7 +409,7 @@ export function countChangeLines(changes: readonly RRsetChangeRecord[]): { remov
 }
 
 /** SOA first (as in IXFR), then canonical order of owner, type, content. */
-function sortLines(items: Array<{ s: RRsetState; c: string }>): string[] {
+function sortLines(items: LineItem[]): string[] {
   const keys = new Map<string, string>();
   const keyOf = (s: RRsetState): string => {
     let k = keys.get(s.nameKey);
@@ -368,7 +428,54 @@ function sortLines(items: Array<{ s: RRsetState; c: string }>): string[] {
     if (p.x.s.type !== q.x.s.type) return p.x.s.type - q.x.s.type;
     return p.x.c < q.x.c ? -1 : p.x.c > q.x.c ? 1 : 0;
   });
-  return decorated.map((d) => recordLine(d.x.s.name, d.x.s.ttl, d.x.s.type, d.x.c));
+  return decorated.map(
+    (d) => `${d.x.disabled ? DISABLED_MARK : ''}${recordLine(d.x.s.name, d.x.s.ttl, d.x.s.type, d.x.c)}`,
+  );
+}
+
+/**
+ * The content as master-file text: absolute names, SOA first, then canonical order (the
+ * zone printer's form), disabled records in place behind `DISABLED_MARK`. `parseZonefile`
+ * reads it back to the same content.
+ */
+export function exportContent(content: ZoneContent): string {
+  const records: RR[] = [];
+  const disabled = new Set<RR>();
+  let origin: Name | undefined;
+  for (const s of content.values()) {
+    const name = Name.parse(s.name);
+    if (s.type === RRType.SOA) origin = name;
+    for (const r of s.records) {
+      const rr: RR = { name, type: s.type, class: 1, ttl: s.ttl, rdata: rdataOfContent(s.type, r.content) };
+      if (r.disabled) disabled.add(rr);
+      records.push(rr);
+    }
+  }
+  const lines = sortRecords(records, origin).map((rr) =>
+    disabled.has(rr) ? `${DISABLED_MARK}${formatRecord(rr)}` : formatRecord(rr),
+  );
+  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+}
+
+/**
+ * Master-file text with the `;disabled;` lines made record lines again (line numbers kept),
+ * and the numbers of those lines. A marked line whose rest is a directive (`$…`) or blank
+ * stays a comment.
+ */
+function revealDisabled(text: string): { text: string; lines: Set<number> } {
+  const lines = new Set<number>();
+  const mark = DISABLED_MARK.trimEnd();
+  if (!text.startsWith(mark) && !text.includes(`\n${mark}`)) return { text, lines };
+  const out = text.split('\n');
+  for (let i = 0; i < out.length; i++) {
+    const line = out[i];
+    if (!line.startsWith(mark)) continue;
+    const rest = line.slice(line.startsWith(DISABLED_MARK) ? DISABLED_MARK.length : mark.length);
+    if (rest.trim() === '' || rest.trimStart().startsWith('$')) continue;
+    out[i] = rest;
+    lines.add(i + 1);
+  }
+  return { text: out.join('\n'), lines };
 }
 
 /** RFC 4034 §6.1 canonical sort key of a presentation name. */
@@ -391,7 +498,8 @@ export interface ParsedZonefile {
 export function parseZonefile(text: unknown, origin: Name, limits: EditLimits): ParsedZonefile {
   const field = 'zonefile';
   if (typeof text !== 'string') throw invalid('the zone file must be text', field);
-  const parsed = parseZone(toOctets(text), { origin, defaultTtl: 3600, octets: true, maxErrors: 20 });
+  const revealed = revealDisabled(toOctets(text));
+  const parsed = parseZone(revealed.text, { origin, defaultTtl: 3600, octets: true, maxErrors: 20 });
   if (parsed.errors.length > 0) {
     const e = parsed.errors[0];
     const more = parsed.errors.length > 1 ? ` (and ${parsed.errors.length - 1} more)` : '';
@@ -409,8 +517,9 @@ export function parseZonefile(text: unknown, origin: Name, limits: EditLimits): 
       throw invalid(`${where}${rr.name} is not inside the zone ${origin}`, field);
     if (rr.type === RRType.SOA && !rr.name.equals(origin))
       throw invalid(`${where}an SOA record belongs at the zone apex ${origin}, not at ${rr.name}`, field);
-    if (rr.ttl > limits.maxTtl)
-      throw invalid(`${where}TTL ${rr.ttl} is over the limit ${limits.maxTtl}`, field);
+    if (rr.ttl > limits.maxTtl) throw invalid(`${where}${ttlOverLimit(rr.ttl, limits.maxTtl)}`, field);
+    const disabled = revealed.lines.has(line);
+    if (disabled && rr.type === RRType.SOA) throw invalid(`${where}the SOA record cannot be disabled`, field);
     const nameKey = nameKeyOf(rr.name);
     const key = rrsetKey(nameKey, rr.type);
     const contentText = rdataToText(rr.type, rr.rdata);
@@ -427,7 +536,7 @@ export function parseZonefile(text: unknown, origin: Name, limits: EditLimits): 
     }
     if (texts.has(contentText)) continue;
     texts.add(contentText);
-    set.records.push({ content: contentText, disabled: false });
+    set.records.push({ content: contentText, disabled });
     if (set.records.length > limits.maxRecordsPerRRset)
       throw invalid(
         `zonefile line ${lines.get(key)}: more than ${limits.maxRecordsPerRRset} records in the ${set.name} ${typeToString(set.type)} RRset`,

@@ -7,6 +7,7 @@ import { StoreControlPlane } from './plane.js';
 import type { ControlPlane, ControlPlaneOptions } from './types.js';
 
 export { DEFAULT_ACCOUNT, StoreControlPlane, ZONE_CHANGE_CHANNEL } from './plane.js';
+export { quoted } from './records.js';
 export { nextSerial, serialGreater } from './serial.js';
 export * from './types.js';
 

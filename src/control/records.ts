@@ -44,9 +44,27 @@ export function nameKeyOf(name: Name): string {
 
 /** RFC 2181 §8: a TTL is an unsigned 31-bit number. */
 export const MAX_TTL_RFC = 2147483647;
+/** The TTL limit when the operator sets none (`switchboard start --max-ttl`): 30 days. */
+export const DEFAULT_MAX_TTL = 2592000;
 
 function invalid(message: string, field?: string): ControlError {
   return new ControlError('CTL_ERR_VALIDATION', message, field);
+}
+
+/** How much of a refused value an error message quotes. */
+export const QUOTE_CHARS = 64;
+
+/**
+ * A value as an error message quotes it: at most `max` characters, then `…` and the length,
+ * so a 64 KB value is not echoed back whole.
+ */
+export function quoted(value: string, max = QUOTE_CHARS): string {
+  return value.length <= max ? value : `${value.slice(0, max)}… (${value.length} characters)`;
+}
+
+/** An error message from a lower layer, cut to a readable length (it may quote the input). */
+function reason(err: unknown): string {
+  return quoted((err as Error).message, 4 * QUOTE_CHARS);
 }
 
 /**
@@ -81,12 +99,15 @@ export function parseZoneName(text: unknown, field = 'name'): Name {
   try {
     name = Name.parse(absolute(toOctets(text)));
   } catch (err) {
-    throw invalid(`bad zone name '${text}': ${(err as Error).message}`, field);
+    throw invalid(`bad zone name '${quoted(text)}': ${reason(err)}`, field);
   }
   if (name.isRoot) throw invalid('the root zone cannot be managed here', field);
   for (const label of name.labels())
     if (!ZONE_LABEL_RE.test(label))
-      throw invalid(`bad zone name '${text}': labels may hold only letters, digits, '-', '_' and '/'`, field);
+      throw invalid(
+        `bad zone name '${quoted(text)}': labels may hold only letters, digits, '-', '_' and '/'`,
+        field,
+      );
   return name.toLowerCase();
 }
 
@@ -97,9 +118,10 @@ export function parseOwner(text: unknown, origin: Name, field: string): Name {
   try {
     name = text === '@' ? origin : Name.parse(absolute(toOctets(text)));
   } catch (err) {
-    throw invalid(`bad name '${text}': ${(err as Error).message}`, field);
+    throw invalid(`bad name '${quoted(text)}': ${reason(err)}`, field);
   }
-  if (!name.isSubdomainOf(origin)) throw invalid(`${name} is not inside the zone ${origin}`, field);
+  if (!name.isSubdomainOf(origin))
+    throw invalid(`${quoted(name.toString())} is not inside the zone ${origin}`, field);
   return name;
 }
 
@@ -125,18 +147,44 @@ export function parseType(text: unknown, field: string): number {
       field,
     );
   const type = typeFromString(text);
-  if (type === undefined) throw invalid(`unknown record type '${text}'`, field);
+  if (type === undefined) throw invalid(`unknown record type '${quoted(text)}'`, field);
   if (isMetaType(type)) throw invalid(`${typeToString(type)} is not a record type a zone can hold`, field);
   return type;
+}
+
+/** The message of a TTL over the limit: the one rule of both APIs and of zone files. */
+export function ttlOverLimit(ttl: number, max: number): string {
+  return `TTL ${ttl} is over this server's limit of ${Math.min(max, MAX_TTL_RFC)} seconds (switchboard start --max-ttl)`;
 }
 
 /** Checks a TTL: an integer from 0 to `max` (RFC 2181 §8 caps it at 2^31-1). */
 export function parseTtl(value: unknown, max: number, field: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value))
     throw invalid('the TTL must be an integer number of seconds', field);
-  if (value < 0 || value > Math.min(max, MAX_TTL_RFC))
-    throw invalid(`TTL ${value} is outside 0..${Math.min(max, MAX_TTL_RFC)}`, field);
+  if (value < 0) throw invalid(`TTL ${value} is negative`, field);
+  if (value > Math.min(max, MAX_TTL_RFC)) throw invalid(ttlOverLimit(value, max), field);
   return value;
+}
+
+/** An RFC 952 / RFC 1123 §2.1 host name label: letters, digits, inner hyphens, 1–63 characters. */
+const HOST_LABEL_RE = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+
+/**
+ * Parses a name server's host name (`ns1.example.net`, final dot optional) as RFC 952 and
+ * RFC 1123 §2.1 define host names: labels of letters, digits and inner hyphens, at most 63
+ * characters each, 253 in all. Returns the absolute form.
+ */
+export function parseHostName(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw invalid('a host name is required', field);
+  const text = value.endsWith('.') ? value.slice(0, -1) : value;
+  const labels = text.split('.');
+  const bad = labels.find((l) => !HOST_LABEL_RE.test(l));
+  if (bad !== undefined || text.length > 253)
+    throw invalid(
+      `'${quoted(value)}' is not a host name (RFC 952, RFC 1123 §2.1: labels of letters, digits and inner hyphens, like ns1.example.net)`,
+      field,
+    );
+  return Name.parse(`${text}.`).toString();
 }
 
 /** A record content parsed: its canonical text and wire RDATA. */
@@ -157,7 +205,7 @@ export function parseContent(type: number, content: unknown, field: string): Par
   try {
     tokens = tokenizeText(toOctets(content));
   } catch (err) {
-    throw invalid(`${tname} record '${content}': ${(err as Error).message}`, field);
+    throw invalid(`${tname} record '${quoted(content)}': ${reason(err)}`, field);
   }
   if (tokens.length === 0) throw invalid(`${tname} record: the content is empty`, field);
   // Unquoted text would be split at its blanks into several strings (RFC 1035 §5.1), which
@@ -165,7 +213,7 @@ export function parseContent(type: number, content: unknown, field: string): Par
   // files keep the master-file rules).
   if ((type === RRType.TXT || type === RRType.SPF) && tokens.some((t) => !t.quoted))
     throw invalid(
-      `${tname} content must be quoted character-strings, e.g. "v=spf1 -all" (got '${content}')`,
+      `${tname} content must be quoted character-strings, e.g. "v=spf1 -all" (got '${quoted(content)}')`,
       field,
     );
   let rdata: Uint8Array;
@@ -173,7 +221,7 @@ export function parseContent(type: number, content: unknown, field: string): Par
     // No origin: names in API content are absolute, so 'mail' is an error, not a guess.
     rdata = rdataFromText(type, tokens, undefined);
   } catch (err) {
-    throw invalid(`${tname} record '${content}': ${(err as Error).message}`, field);
+    throw invalid(`${tname} record '${quoted(content)}': ${reason(err)}`, field);
   }
   return { text: rdataToText(type, rdata), rdata };
 }

@@ -150,6 +150,31 @@ export interface ChangeOptions {
   ifMatch?: number;
   /** Free text kept with the version. */
   comment?: string;
+  /**
+   * Check the change and say what it would do, without applying it (additive): nothing is
+   * written; the answer is the zone as it is, with `dryRun` and the lines of the diff.
+   */
+  dryRun?: boolean;
+}
+
+/**
+ * What a content change did (additive to ZoneInfo, which describes the zone after it): the
+ * zone's new version, or — `changed: false` — the zone as it was when the change changed
+ * nothing (no version, no serial bump, the same ETag).
+ */
+export interface ZoneChangeResult extends ZoneInfo {
+  /** False when the change changed nothing (removing a record that is not there, say). */
+  changed: boolean;
+  /** Record lines the change removed and added (SOA serial included), as in VersionDiff. */
+  added: number;
+  removed: number;
+  /** True for a dry run: nothing was applied; `version` is the one the plan was made against. */
+  dryRun?: boolean;
+  /** Dry runs: the lines the change would remove and add, as VersionDiff shows them. */
+  removedRecords?: string[];
+  addedRecords?: string[];
+  /** Findings that do not refuse the change (an in-zone NS target without an address). */
+  warnings?: string[];
 }
 
 /** A zone version (every change is one, issue 3 §2). */
@@ -162,7 +187,7 @@ export interface ZoneVersion {
   remote: string | null;
   comment: string | null;
   /** What made the version (additive field). */
-  kind?: 'create' | 'change' | 'import' | 'rollback';
+  kind?: 'create' | 'change' | 'import' | 'rollback' | 'restore';
   /** Counts of records added and removed by this version. */
   added: number;
   removed: number;
@@ -186,6 +211,55 @@ export interface AuditEntry {
   target: string;
   remote: string | null;
   detail: unknown;
+}
+
+/** A deleted zone, kept restorable until `purgeAfter` (additive). */
+export interface DeletedZone extends ZoneMetadata {
+  /** The zone's id: its versions keep it; restore by it. */
+  id: string;
+  name: string;
+  accountId: string;
+  /** Version and serial when it was deleted. */
+  version: number;
+  serial: number;
+  recordCount: number;
+  createdAt: string;
+  deletedAt: string;
+  /** Token id that deleted it. */
+  deletedBy: string | null;
+  /** When it and its history are purged (deletedAt + the retention time). */
+  purgeAfter: string | null;
+}
+
+/** What one pass of `pruneHistory` removed (additive). */
+export interface PruneReport {
+  versions: number;
+  audit: number;
+  deletedZones: number;
+}
+
+/** How long history is kept (additive; 0 = for ever). */
+export interface RetentionOptions {
+  /** Versions kept per zone, newest first (default 1000; at least 1). */
+  versionsPerZone?: number;
+  /** Versions older than this many days go, except a zone's current one (default 365). */
+  versionDays?: number;
+  /** Audit rows older than this many days go (default 365). */
+  auditDays?: number;
+  /** A deleted zone stays restorable, with its history, this many days (default 30). */
+  deletedZoneDays?: number;
+}
+
+/** Filters of the audit log. */
+export interface AuditQuery {
+  /** Administrators: one account. */
+  accountId?: string;
+  /** Only entries about this zone (their target). */
+  zone?: string;
+  /** Only this action (`zone.change`), or the actions starting with a prefix ending in '.' (`zone.`). */
+  action?: string;
+  /** Only entries at or after this ISO 8601 time. */
+  since?: string;
 }
 
 /** A page of results; pass `next` back as `cursor` for the following page. */
@@ -225,6 +299,7 @@ export type ControlErrorCode =
   | 'CTL_ERR_NOT_FOUND' // 404: absent or belongs to another account (never reveal which)
   | 'CTL_ERR_CONFLICT' // 409: the zone name is taken, etc.
   | 'CTL_ERR_PRECONDITION' // 412: If-Match version is stale
+  | 'CTL_ERR_GONE' // 410: the version was pruned by the retention policy
   | 'CTL_ERR_QUOTA'; // 403/422: account quota would be exceeded
 
 /** A control-plane failure: nothing was changed. */
@@ -249,7 +324,8 @@ export interface ControlPlane {
     p: Principal,
     input: { name: string; maxZones?: number; maxRecords?: number },
   ): Promise<Account>;
-  listAccounts(p: Principal, page?: PageRequest): Promise<Page<Account>>;
+  /** The accounts the principal may see; `name` (additive): only the account of that name. */
+  listAccounts(p: Principal, page?: { name?: string } & PageRequest): Promise<Page<Account>>;
   getAccount(p: Principal, id: string): Promise<Account>;
   createUser(p: Principal, input: { accountId: string; name: string }): Promise<User>;
 
@@ -275,7 +351,7 @@ export interface ControlPlane {
       zonefile?: string;
       nameservers?: string[];
     } & ZoneMetadataInput,
-  ): Promise<ZoneDetail>;
+  ): Promise<ZoneDetail & { warnings?: string[] }>;
   /**
    * What `createZone` decides from the name alone (additive), without creating anything:
    * FORBIDDEN when the token may not create it, VALIDATION for a bad name, CONFLICT when the
@@ -286,10 +362,18 @@ export interface ControlPlane {
   getZone(p: Principal, name: string): Promise<ZoneDetail>;
   deleteZone(p: Principal, name: string, opts?: ChangeOptions): Promise<void>;
   /** Applies every change or none; bumps the SOA serial; stores the version and its diff. */
-  changeRRsets(p: Principal, name: string, changes: RRsetChange[], opts?: ChangeOptions): Promise<ZoneInfo>;
-  /** Replaces the zone's content with master-file text (one new version). */
-  importZone(p: Principal, name: string, zonefile: string, opts?: ChangeOptions): Promise<ZoneInfo>;
-  /** The zone as master-file text. */
+  changeRRsets(
+    p: Principal,
+    name: string,
+    changes: RRsetChange[],
+    opts?: ChangeOptions,
+  ): Promise<ZoneChangeResult>;
+  /**
+   * Replaces the zone's content with master-file text (one new version; none when the text
+   * holds the current content). `;disabled; ` lines are disabled records.
+   */
+  importZone(p: Principal, name: string, zonefile: string, opts?: ChangeOptions): Promise<ZoneChangeResult>;
+  /** The zone as master-file text; disabled records behind `;disabled; `. */
   exportZone(p: Principal, name: string): Promise<string>;
   /**
    * Changes a zone's metadata (additive): the members given, the others stay. Not a content
@@ -305,10 +389,31 @@ export interface ControlPlane {
 
   listVersions(p: Principal, name: string, page?: PageRequest): Promise<Page<ZoneVersion>>;
   getVersion(p: Principal, name: string, version: number): Promise<VersionDiff>;
-  /** Makes the content of `version` current again, as a new version. */
-  rollback(p: Principal, name: string, version: number, opts?: ChangeOptions): Promise<ZoneInfo>;
+  /** Makes the content of `version` current again, as a new version (none if it is current). */
+  rollback(p: Principal, name: string, version: number, opts?: ChangeOptions): Promise<ZoneChangeResult>;
 
-  listAudit(p: Principal, input?: { accountId?: string } & PageRequest): Promise<Page<AuditEntry>>;
+  /** The audit log, newest first, filtered (additive: zone, action, since). */
+  listAudit(p: Principal, input?: AuditQuery & PageRequest): Promise<Page<AuditEntry>>;
+
+  /** Deleted zones still restorable, newest first; `name` keeps those of one name (additive). */
+  listDeletedZones(
+    p: Principal,
+    input?: { accountId?: string; name?: string } & PageRequest,
+  ): Promise<Page<DeletedZone>>;
+  /** One deleted zone, by id or by name (the most recently deleted of that name). */
+  getDeletedZone(p: Principal, idOrName: string): Promise<DeletedZone>;
+  listDeletedVersions(p: Principal, idOrName: string, page?: PageRequest): Promise<Page<ZoneVersion>>;
+  getDeletedVersion(p: Principal, idOrName: string, version: number): Promise<VersionDiff>;
+  /**
+   * Brings a deleted zone back with its history, as a new version (`restore`) with the next
+   * serial: CONFLICT when its name is taken again, QUOTA as for a new zone.
+   */
+  restoreZone(p: Principal, idOrName: string, opts?: { comment?: string }): Promise<ZoneInfo>;
+  /**
+   * One pass of the retention policy (ControlPlaneOptions.retention) in small transactions
+   * that yield to the event loop between them; `now` for tests.
+   */
+  pruneHistory(now?: Date): Promise<PruneReport>;
 
   /** Subscribes to zone changes (this replica's and, with PostgreSQL, every replica's). */
   onZoneChange(listener: (ev: ZoneChangeEvent) => void): () => void;
@@ -341,6 +446,8 @@ export interface ControlPlaneOptions {
   defaults?: { nameservers?: string[]; hostmaster?: string };
   /** Validation limits and default quotas (additive field; every member has a default). */
   limits?: ControlLimits;
+  /** How long versions, audit rows and deleted zones are kept (additive). */
+  retention?: RetentionOptions;
 }
 
 /** Limits of the control plane (issue 3 §5). */

@@ -4,6 +4,7 @@
  * row, changed without a new version (the served zone does not change).
  * @module
  */
+import { quoted } from './records.js';
 import { ControlError, type ZoneKind, type ZoneMetadata, type ZoneMetadataInput } from './types.js';
 
 /** Metadata of a zone created without any. */
@@ -38,7 +39,7 @@ export function parseZoneKind(v: unknown, field = 'kind'): ZoneKind {
         'zones): create a Native or Master zone',
       field,
     );
-  throw invalid(`unknown zone kind '${v}': use Native or Master`, field);
+  throw invalid(`unknown zone kind '${quoted(String(v))}': use Native or Master`, field);
 }
 
 /**

@@ -8,15 +8,16 @@ import { randomUUID } from 'node:crypto';
 import type { Repo, ZoneRow } from '../store/index.js';
 import { RRType } from '../wire/constants.js';
 import { Name } from '../wire/name.js';
-import { printRecords } from '../zone/index.js';
 import { isAccountWide, requireWrite, scopeAllowsZone } from './access.js';
 import { checkIfMatch, DEFAULT_ACCOUNT, invalid, listedAccount, now, type PlaneContext } from './context.js';
 import {
   applyChanges,
   buildAndCheck,
+  changeLines,
   checkContentRules,
   countChangeLines,
   diffContent,
+  exportContent,
   type Locate,
   locateInChanges,
   locateInZonefile,
@@ -27,10 +28,11 @@ import {
 } from './edit.js';
 import { decodeCursor, isStringCursor, makePage, pageLimit } from './paging.js';
 import {
-  contentToRecords,
   countRecords,
   nameKeyOf,
+  parseHostName,
   parseZoneName,
+  quoted,
   type RecordMemo,
   type RRsetState,
   rrsetKey,
@@ -38,6 +40,7 @@ import {
   toRRsetData,
   type ZoneContent,
 } from './records.js';
+import { prunedVersion, retentionOf } from './retention.js';
 import { contentOf, parseChanges, rrsetRow, sortedRRsets, toZoneInfo } from './rows.js';
 import {
   type ChangeOptions,
@@ -48,6 +51,7 @@ import {
   type RRsetChange,
   type RRsetData,
   type ZoneChangeEvent,
+  type ZoneChangeResult,
   type ZoneDetail,
   type ZoneInfo,
   type ZoneMetadataInput,
@@ -73,6 +77,8 @@ interface Settled {
   recordCount: number;
   added: number;
   removed: number;
+  /** NS findings that do not refuse the content (see buildAndCheck). */
+  warnings: string[];
 }
 
 /** The zone operations of the control plane. */
@@ -115,11 +121,12 @@ export class Zones {
     memo: RecordMemo = new Map(),
   ): Settled {
     checkContentRules(draft, origin, locate);
-    buildAndCheck(draft, origin, locate, memo);
+    const warnings: string[] = [];
+    buildAndCheck(draft, origin, locate, memo, warnings);
     const serial = settleSerial(draft, origin, oldSerial);
     const diff = diffContent(current, draft);
     const { added, removed } = countChangeLines(diff);
-    return { draft, memo, diff, serial, recordCount: countRecords(draft.values()), added, removed };
+    return { draft, memo, diff, serial, recordCount: countRecords(draft.values()), added, removed, warnings };
   }
 
   /** The zone's current content: from the cache when it holds this version, else the rows. */
@@ -224,7 +231,7 @@ export class Zones {
       zonefile?: string;
       nameservers?: string[];
     } & ZoneMetadataInput,
-  ): Promise<ZoneDetail> {
+  ): Promise<ZoneDetail & { warnings?: string[] }> {
     // Authorization and a taken name come first: PowerDNS answers a duplicate zone with 409
     // whatever else is wrong with the request.
     const origin = await this.#precheckCreate(p, input);
@@ -300,7 +307,11 @@ export class Zones {
     });
     this.#remember(zoneId, 1, settled);
     this.#ctx.events.emit({ zone: zname, version: 1, deleted: false });
-    return { ...toZoneInfo(zone), rrsets: sortedRRsets(settled.draft).map(toRRsetData) };
+    return {
+      ...toZoneInfo(zone),
+      rrsets: sortedRRsets(settled.draft).map(toRRsetData),
+      ...(settled.warnings.length > 0 ? { warnings: settled.warnings } : {}),
+    };
   }
 
   async checkNewZone(p: Principal, input: { name: string; accountId?: string }): Promise<void> {
@@ -344,6 +355,11 @@ export class Zones {
     if (requested !== undefined) return typeof requested === 'string' ? requested : '';
     if (p.accountId !== null) return p.accountId;
     return (await repo.getAccountByName(DEFAULT_ACCOUNT))?.id ?? '';
+  }
+
+  /** For restoring a deleted zone (deleted.ts): the checks of a new zone's name. */
+  checkNameFreeFor(repo: Repo, origin: Name, accountId: string): Promise<void> {
+    return this.#checkNameFree(repo, origin, accountId);
   }
 
   /** CONFLICT when the name is taken, or lies inside or around a zone of another account. */
@@ -415,11 +431,14 @@ export class Zones {
     if (input.nameservers !== undefined && input.nameservers !== null) {
       if (!Array.isArray(input.nameservers))
         throw invalid('nameservers must be a list of names', 'nameservers');
-      nameservers = input.nameservers.map((n, i) => this.#nameserver(n, `nameservers[${i}]`));
+      // RFC 952 / RFC 1123 host names: an NS target is a host ('bad name!' is a 422).
+      nameservers = input.nameservers.map((n, i) =>
+        parseHostName(typeof n === 'string' ? toOctets(n) : n, `nameservers[${i}]`),
+      );
     }
     if (nameservers.length === 0 && !content.has(nsKey))
       nameservers = (this.#ctx.opts.defaults?.nameservers ?? []).map((n, i) =>
-        this.#nameserver(n, `defaults.nameservers[${i}]`),
+        parseHostName(n, `defaults.nameservers[${i}]`),
       );
     if (nameservers.length > 0) {
       const old = content.get(nsKey);
@@ -458,7 +477,7 @@ export class Zones {
     try {
       return Name.parse(v.endsWith('.') ? toOctets(v) : `${toOctets(v)}.`).toString();
     } catch (err) {
-      throw invalid(`bad name '${v}': ${(err as Error).message}`, field);
+      throw invalid(`bad name '${quoted(v)}': ${quoted((err as Error).message, 256)}`, field);
     }
   }
 
@@ -479,7 +498,8 @@ export class Zones {
       const zone = await this.#ctx.visibleZone(repo, p, zname, true);
       requireWrite(p);
       checkIfMatch(opts, zone);
-      await repo.deleteZone(zone.id);
+      // Kept restorable with its history for the retention time (deleted.ts).
+      await repo.softDeleteZone(zone, now(), p.tokenId);
       this.#cache.delete(zone.id);
       await this.#ctx.audit(repo, p, 'zone.delete', zone.name, zone.account_id, {
         version: zone.version,
@@ -506,7 +526,7 @@ export class Zones {
     name: string,
     changes: RRsetChange[],
     opts?: ChangeOptions,
-  ): Promise<ZoneInfo> {
+  ): Promise<ZoneChangeResult> {
     this.#ctx.checkOpen();
     const origin = await this.#precheckWrite(p, name);
     // Syntax needs no current state: checked before taking any lock.
@@ -518,7 +538,12 @@ export class Zones {
     });
   }
 
-  async importZone(p: Principal, name: string, zonefile: string, opts?: ChangeOptions): Promise<ZoneInfo> {
+  async importZone(
+    p: Principal,
+    name: string,
+    zonefile: string,
+    opts?: ChangeOptions,
+  ): Promise<ZoneChangeResult> {
     this.#ctx.checkOpen();
     const origin = await this.#precheckWrite(p, name);
     const parsed = parseZonefile(zonefile, origin, this.#ctx.limits);
@@ -532,15 +557,23 @@ export class Zones {
     });
   }
 
-  async rollback(p: Principal, name: string, version: number, opts?: ChangeOptions): Promise<ZoneInfo> {
+  async rollback(
+    p: Principal,
+    name: string,
+    version: number,
+    opts?: ChangeOptions,
+  ): Promise<ZoneChangeResult> {
     this.#ctx.checkOpen();
     if (typeof version !== 'number' || !Number.isInteger(version) || version < 1)
       throw invalid('version must be a positive integer', 'version');
     const origin = await this.#precheckWrite(p, name);
     const comment = opts?.comment ?? `rollback to version ${version}`;
     return this.#change(p, origin, { ...opts, comment }, 'rollback', async (current, repo, zone) => {
-      if (!(await repo.getVersion(zone.id, version)))
+      if (!(await repo.getVersion(zone.id, version))) {
+        if (version <= Number(zone.version))
+          throw prunedVersion(zone.name, version, retentionOf(this.#ctx.opts.retention));
         throw new ControlError('CTL_ERR_NOT_FOUND', `zone ${zone.name} has no version ${version}`, 'version');
+      }
       // Content of `version` = the current content with every later version undone.
       const draft: ZoneContent = new Map(current);
       for (const v of await repo.versionsAfter(zone.id, version))
@@ -557,7 +590,10 @@ export class Zones {
 
   /**
    * The common path of every content change: lock and re-check the zone, build the draft
-   * from the current content, validate it whole, write it as the next version.
+   * from the current content, validate it whole, write it as the next version. A draft equal
+   * to the current content (an identical import, a rollback to the current content, removing
+   * a record that is not there) writes nothing: `changed: false`. A dry run validates and
+   * diffs as usual (quotas included) and writes nothing.
    */
   async #change(
     p: Principal,
@@ -569,9 +605,10 @@ export class Zones {
       repo: Repo,
       zone: ZoneRow,
     ) => { draft: ZoneContent; locate: Locate } | Promise<{ draft: ZoneContent; locate: Locate }>,
-  ): Promise<ZoneInfo> {
+  ): Promise<ZoneChangeResult> {
     const zname = origin.toString();
     const comment = typeof opts?.comment === 'string' ? opts.comment : null;
+    const dryRun = opts?.dryRun === true;
     const result = await this.#ctx.write(async (repo) => {
       // PostgreSQL: the row lock serialises writers of this zone across replicas.
       const zone = await this.#ctx.visibleZone(repo, p, zname, true);
@@ -579,20 +616,35 @@ export class Zones {
       checkIfMatch(opts, zone);
       const { content: current, memo } = await this.#currentContent(repo, zone);
       const { draft, locate } = await makeDraft(current, repo, zone);
-      if (kind === 'change' && diffContent(current, draft).length === 0)
-        // Nothing to change (say, removing a record already gone): no new version.
+      if (diffContent(current, draft).length === 0)
+        // Nothing to change (an identical import, say): no new version, no serial bump.
         return { zone, settled: undefined };
       const settled = this.#settle(draft, current, origin, zone.serial, locate, memo);
       await this.#checkRecordQuota(repo, p, zone.account_id, settled.recordCount - Number(zone.record_count));
+      if (dryRun) return { zone, settled };
       const next = await this.#writeVersion(repo, p, zone, settled, kind, comment);
       return { zone: next, settled };
     });
-    if (result.settled) {
-      const version = Number(result.zone.version);
-      this.#remember(result.zone.id, version, result.settled);
+    const { zone, settled } = result;
+    if (settled && !dryRun) {
+      const version = Number(zone.version);
+      this.#remember(zone.id, version, settled);
       this.#ctx.events.emit({ zone: zname, version, deleted: false });
     }
-    return toZoneInfo(result.zone);
+    const out: ZoneChangeResult = {
+      ...toZoneInfo(zone),
+      changed: settled !== undefined,
+      added: settled?.added ?? 0,
+      removed: settled?.removed ?? 0,
+    };
+    if (dryRun) {
+      const lines = settled ? changeLines(settled.diff) : { removed: [], added: [] };
+      out.dryRun = true;
+      out.removedRecords = lines.removed;
+      out.addedRecords = lines.added;
+    }
+    if (settled && settled.warnings.length > 0) out.warnings = settled.warnings;
+    return out;
   }
 
   async updateZoneMetadata(
@@ -632,6 +684,6 @@ export class Zones {
       const zone = await this.#ctx.visibleZone(repo, p, origin.toString());
       return contentOf(await repo.getRRsets(zone.id));
     });
-    return printRecords(contentToRecords(content), origin);
+    return exportContent(content);
   }
 }

@@ -261,6 +261,55 @@ for (const b of backends) {
       }
     });
 
+    test('audit filters (target, action or action prefix, since) and accounts by name', async () => {
+      const h = await b.open();
+      try {
+        const row = (id: string, at: string, action: string, target: string) => ({
+          id,
+          at,
+          token_id: null,
+          account_id: 'id-acct',
+          action,
+          target,
+          remote: null,
+          detail: null,
+        });
+        await h.store.transaction(async (repo) => {
+          await repo.insertAudit(row('1', '2026-01-01T00:00:00.000Z', 'zone.create', 'a.test.'));
+          await repo.insertAudit(row('2', '2026-01-02T00:00:00.000Z', 'zone.change', 'a.test.'));
+          await repo.insertAudit(row('3', '2026-01-03T00:00:00.000Z', 'zone.change', 'b.test.'));
+          await repo.insertAudit(row('4', '2026-01-04T00:00:00.000Z', 'token.create', 'tok'));
+          await repo.insertAudit(row('5', '2026-01-05T00:00:00.000Z', 'zonex', 'a.test.'));
+          await repo.insertAccount(account('acct'));
+          await repo.insertAccount(account('other'));
+        });
+        const ids = async (opts: Parameters<typeof h.store.repo.listAudit>[0]) =>
+          (await h.store.repo.listAudit(opts)).map((r) => r.id);
+        assert.deepEqual(await ids({ target: 'a.test.', limit: 10 }), ['5', '2', '1']);
+        assert.deepEqual(await ids({ action: 'zone.change', limit: 10 }), ['3', '2']);
+        // A prefix ends in '.': 'zone.' is not 'zonex'; '%' and '_' are no wildcards.
+        assert.deepEqual(await ids({ action: 'zone.', limit: 10 }), ['3', '2', '1']);
+        assert.deepEqual(await ids({ action: 'z%.', limit: 10 }), []);
+        assert.deepEqual(await ids({ since: '2026-01-03T00:00:00.000Z', limit: 10 }), ['5', '4', '3']);
+        assert.deepEqual(
+          await ids({ target: 'a.test.', action: 'zone.', since: '2026-01-02T00:00:00.000Z', limit: 10 }),
+          ['2'],
+        );
+        assert.deepEqual(await ids({ target: 'a.test.', before: 5, limit: 1 }), ['2']);
+        assert.deepEqual(
+          (await h.store.repo.listAccounts({ name: 'other', limit: 10 })).map((a) => a.id),
+          ['id-other'],
+        );
+        assert.deepEqual(await h.store.repo.listAccounts({ name: 'nobody', limit: 10 }), []);
+        assert.deepEqual(
+          await h.store.repo.listAccounts({ name: 'other', onlyId: 'id-acct', limit: 10 }),
+          [],
+        );
+      } finally {
+        await h.cleanup();
+      }
+    });
+
     test('migration 4 counts the zones and records of each account, reverses names; triggers keep both', async () => {
       const blank = await b.blank();
       let store: Store | undefined;
@@ -357,6 +406,66 @@ for (const b of backends) {
         assert.equal((await h.store.repo.zonesBelow('xample.com.', 100)).length, 0);
       } finally {
         await h.cleanup();
+      }
+    });
+
+    test('migration 5 keeps existing versions; a soft-deleted zone keeps them, a purge removes them', async () => {
+      const blank = await b.blank();
+      let store: Store | undefined;
+      const version = (v: number) => ({
+        zone_id: 'zone-old.example.',
+        version: v,
+        serial: v,
+        from_serial: v - 1,
+        created_at: `2026-01-0${v}T00:00:00.000Z`,
+        actor: 't',
+        actor_name: null,
+        remote: null,
+        comment: null,
+        kind: 'change',
+        added: 1,
+        removed: 0,
+        changes: '[]',
+      });
+      try {
+        await migrateToLatest(
+          blank.raw,
+          blank.dialect,
+          migrations.filter((m) => m.version < 5),
+        );
+        await blank.raw.insertInto('accounts').values(account('acct')).execute();
+        await blank.raw.insertInto('zones').values(zone('old.example.')).execute();
+        await blank.raw
+          .insertInto('zone_versions')
+          .values([version(1), version(2)])
+          .execute();
+        store = await blank.open();
+        const s = store;
+        assert.deepEqual(
+          (await s.repo.listVersions('zone-old.example.', { limit: 10 })).map((v) => v.version),
+          [2, 1],
+        );
+        const z = await s.repo.getZoneByName('old.example.');
+        assert.ok(z);
+        await s.transaction((repo) => repo.softDeleteZone(z, '2026-02-01T00:00:00.000Z', 't'));
+        assert.equal(await s.repo.getZoneByName('old.example.'), undefined);
+        assert.equal((await s.repo.getDeletedZone('zone-old.example.'))?.name, 'old.example.');
+        assert.equal((await s.repo.listVersions('zone-old.example.', { limit: 10 })).length, 2);
+        // The name is free again.
+        await s.transaction((repo) => repo.insertZone({ ...zone('old.example.'), id: 'zone-new' }));
+        assert.deepEqual(await s.repo.deletedZonesBefore('2026-03-01T00:00:00.000Z', 10), [
+          'zone-old.example.',
+        ]);
+        await s.transaction(async (repo) => {
+          assert.equal(await repo.pruneVersions('zone-old.example.', 2147483647, 1), 1);
+          assert.equal(await repo.pruneVersions('zone-old.example.', 2147483647, 10), 1);
+          await repo.removeDeletedZone('zone-old.example.');
+        });
+        assert.equal(await s.repo.getDeletedZone('zone-old.example.'), undefined);
+        assert.equal(await s.repo.oldestVersion('zone-old.example.'), undefined);
+      } finally {
+        await store?.close();
+        await blank.cleanup();
       }
     });
 

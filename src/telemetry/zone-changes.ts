@@ -12,9 +12,10 @@ export const ZONE_CHANGE_METHODS = {
   importZone: 'import',
   rollback: 'rollback',
   deleteZone: 'delete',
+  restoreZone: 'restore',
 } as const;
 
-/** A kind of zone change: create, change, import, rollback or delete. */
+/** A kind of zone change: create, change, import, rollback, delete or restore. */
 export type ZoneChangeKind = (typeof ZONE_CHANGE_METHODS)[keyof typeof ZONE_CHANGE_METHODS];
 
 /** Every kind, for pre-declaring label values. */

@@ -263,3 +263,15 @@ export const DEFAULT_EDNS_SIZE = 1232;
 export const MAX_NAME_LENGTH = 255;
 /** RFC 1035 §2.3.4 */
 export const MAX_LABEL_LENGTH = 63;
+
+/**
+ * Output length in octets of the NSEC3 hash algorithms (IANA "DNSSEC NSEC3 Hash Algorithms"):
+ * 1 = SHA-1 (RFC 5155 §11). The next hashed owner name is that hash (RFC 5155 §3.1.7).
+ */
+export const NSEC3_HASH_LENGTH: Readonly<Record<number, number>> = { 1: 20 };
+
+/**
+ * Digest length in octets of the ZONEMD hash algorithms (RFC 8976 §5.3): 1 = SHA-384,
+ * 2 = SHA-512. These digests are never truncated (RFC 8976 §2.2.4).
+ */
+export const ZONEMD_DIGEST_LENGTH: Readonly<Record<number, number>> = { 1: 48, 2: 64 };

@@ -342,7 +342,7 @@ export function clip(text: string): string {
 
 /**
  * Parses an RRSIG/SIG time: YYYYMMDDHHmmSS (UTC) or an unsigned 32-bit integer
- * (RFC 4034 §3.2). Dates past 2106 wrap per RFC 1982 serial arithmetic.
+ * (RFC 4034 §3.2). Dates before 1970 or past 2106 wrap modulo 2^32 (RFC 4034 §3.1.5).
  */
 export function parseSigTime(text: string, field: string): number {
   if (/^\d{14}$/.test(text)) {
@@ -352,19 +352,23 @@ export function parseSigTime(text: string, field: string): number {
     const h = Number(text.slice(8, 10));
     const mi = Number(text.slice(10, 12));
     const s = Number(text.slice(12, 14));
-    const ms = Date.UTC(y, mo - 1, d, h, mi, s);
-    const check = new Date(ms);
+    // setUTCFullYear, unlike Date.UTC, takes years 0-99 as written (not as 1900-1999).
+    const date = new Date(0);
+    date.setUTCFullYear(y, mo - 1, d);
     if (
-      y < 1970 ||
-      check.getUTCFullYear() !== y ||
-      check.getUTCMonth() !== mo - 1 ||
-      check.getUTCDate() !== d ||
+      date.getUTCFullYear() !== y ||
+      date.getUTCMonth() !== mo - 1 ||
+      date.getUTCDate() !== d ||
       h > 23 ||
       mi > 59 ||
       s > 59
     )
       throw textError(field, `'${text}' is not a valid YYYYMMDDHHmmSS time`);
-    return (ms / 1000) % 2 ** 32;
+    // RFC 4034 §3.1.5: the field is a 32-bit count of seconds since 1970 compared in serial
+    // arithmetic (RFC 1982), so any year 0000-9999 maps to its value modulo 2^32 (as BIND):
+    // 2106-02-07 06:28:16 is 0 again, 1969-12-31 23:59:59 is 2^32 - 1.
+    const seconds = date.getTime() / 1000 + h * 3600 + mi * 60 + s;
+    return ((seconds % 2 ** 32) + 2 ** 32) % 2 ** 32;
   }
   return parseUint(text, 0xffffffff, field, '32-bit');
 }

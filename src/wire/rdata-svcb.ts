@@ -145,6 +145,16 @@ function encodeValue(key: number, value: Uint8Array | undefined, field: string):
     case SvcParamKey.dohpath:
       // RFC 9461 §5: a URI template, UTF-8; carried as is.
       return needValue();
+    case SvcParamKey.docpath: {
+      // RFC 9953 §3.2: path segments as a value list ("docpath=a,b"); no value is the root path.
+      if (value === undefined || value.length === 0) return new Uint8Array(0);
+      const parts: number[] = [];
+      for (const seg of splitValueList(value, f)) {
+        if (seg.length > 255) throw textError(f, 'path segment longer than 255 octets');
+        parts.push(seg.length, ...seg);
+      }
+      return Uint8Array.from(parts);
+    }
     default:
       return value ?? new Uint8Array(0);
   }
@@ -298,6 +308,12 @@ export function printSvcParams(rd: Uint8Array, pos: number, end: number): string
       case SvcParamKey.dohpath:
         s += presentValue(escapeText(rd, v, vend));
         break;
+      case SvcParamKey.docpath: {
+        const segs: string[] = [];
+        for (let p = v; p < vend; p += 1 + rd[p]) segs.push(escapeItem(rd, p + 1, p + 1 + rd[p]));
+        if (segs.length > 0) s += presentValue(segs.join(','));
+        break;
+      }
       default:
         // keyNNNN: always quoted, as Knot, BIND and PowerDNS 4.7 print it (clients that wrote
         // key667="x" read back what they wrote); an empty value is the key alone (Knot, BIND).

@@ -5,7 +5,13 @@
  * case as PowerDNS prints it (API clients compare the text they wrote with what they read).
  * @module
  */
-import { RRType, typeFromString, typeToString } from './constants.js';
+import {
+  NSEC3_HASH_LENGTH,
+  RRType,
+  typeFromString,
+  typeToString,
+  ZONEMD_DIGEST_LENGTH,
+} from './constants.js';
 import { WireFormatError } from './errors.js';
 import { Name } from './name.js';
 import {
@@ -30,6 +36,7 @@ import {
 } from './rdata-encoding.js';
 import { parseSvcParams, printSvcParams, svcParamsConsistent } from './rdata-svcb.js';
 import { checkRdata, isAlnum } from './rdata-wire.js';
+import { servicePort } from './services.js';
 import type { TextToken } from './text-token.js';
 
 /** Sequential access to a record's RDATA tokens with field-named errors. */
@@ -645,11 +652,16 @@ const wksForm: TextForm = {
   parse: (c, b) => {
     b.bytes(requireIpv4(c.text('address'), c.f('address')));
     const p = c.text('protocol').toLowerCase();
-    b.u8(p === 'tcp' ? 6 : p === 'udp' ? 17 : parseUint(p, 0xff, c.f('protocol'), '8-bit'));
+    const proto = p === 'tcp' ? 6 : p === 'udp' ? 17 : parseUint(p, 0xff, c.f('protocol'), '8-bit');
+    b.u8(proto);
     const bits = new Uint8Array(8192);
     let max = -1;
     while (c.more()) {
-      const port = parseUint(c.text('port'), 0xffff, c.f('port'), '16-bit');
+      const t = c.text('port');
+      // RFC 1035 §3.4.2 / §5.1: services by number or by name (RFC 1010's list).
+      const port = /^\d+$/.test(t)
+        ? parseUint(t, 0xffff, c.f('port'), '16-bit')
+        : servicePort(t, proto, c.f('port'));
       bits[port >> 3] |= 0x80 >> (port & 7);
       max = Math.max(max, port >> 3);
     }
@@ -941,8 +953,10 @@ const forms = new Map<number, TextForm>([
       parse: (c, b, o) => {
         u8(c, b, 'precedence');
         const kind = u8(c, b, 'gateway type');
-        u8(c, b, 'algorithm');
+        const alg = u8(c, b, 'algorithm');
         gateway(c, b, o, kind, 'gateway');
+        // RFC 4025 §2.4: algorithm 0 means no key; any other algorithm comes with its key.
+        if (alg !== 0 && !c.more()) throw textError(c.f('public key'), `missing (algorithm ${alg})`);
         base64Rest(c, b, 'public key', true);
       },
       print: (r) => {
@@ -981,7 +995,7 @@ const forms = new Map<number, TextForm>([
     RRType.NSEC3,
     {
       parse: (c, b) => {
-        u8(c, b, 'hash algorithm');
+        const alg = u8(c, b, 'hash algorithm');
         u8(c, b, 'flags');
         u16(c, b, 'iterations');
         saltField(c, b);
@@ -989,6 +1003,14 @@ const forms = new Map<number, TextForm>([
         const hash = fromBase32Hex(t, c.f('next hashed owner name'));
         if (hash.length === 0 || hash.length > 255)
           throw textError(c.f('next hashed owner name'), 'bad length');
+        // RFC 5155 §5: the next hashed owner is the hash itself, so SHA-1 (algorithm 1,
+        // RFC 5155 §11) gives exactly 20 octets; unknown algorithms may use any length.
+        const want = NSEC3_HASH_LENGTH[alg];
+        if (want !== undefined && hash.length !== want)
+          throw textError(
+            c.f('next hashed owner name'),
+            `${hash.length} octets, hash algorithm ${alg} gives ${want}`,
+          );
         b.u8(hash.length);
         b.bytes(hash);
         typeBitmap(c, b);
@@ -1032,11 +1054,17 @@ const forms = new Map<number, TextForm>([
       parse: (c, b) => {
         u32(c, b, 'serial');
         u8(c, b, 'scheme');
-        u8(c, b, 'hash algorithm');
+        const hash = u8(c, b, 'hash algorithm');
         const start = b.length;
         hexRest(c, b, 'digest');
-        // RFC 8976 §2.2.4: the digest MUST NOT be shorter than 12 octets.
-        if (b.length - start < 12) throw textError(c.f('digest'), 'shorter than 12 octets');
+        // RFC 8976 §2.2.4: SHA-384 and SHA-512 digests are never truncated; any other
+        // (unknown) hash algorithm, like any unknown scheme, is accepted (§4: a verifier skips
+        // it) with a digest of at least 12 octets.
+        const len = b.length - start;
+        const want = ZONEMD_DIGEST_LENGTH[hash];
+        if (want !== undefined && len !== want)
+          throw textError(c.f('digest'), `${len} octets, hash algorithm ${hash} gives ${want}`);
+        if (len < 12) throw textError(c.f('digest'), 'shorter than 12 octets');
       },
       print: (r) => `${r.u32()} ${r.u8()} ${r.u8()} ${r.hexRest()}`,
     },

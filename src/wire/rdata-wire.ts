@@ -4,7 +4,7 @@
  * libknot's descriptor table; types with nested structure get a validator function.
  * @module
  */
-import { RRType, typeToString } from './constants.js';
+import { NSEC3_HASH_LENGTH, RRType, typeToString, ZONEMD_DIGEST_LENGTH } from './constants.js';
 import { WireFormatError } from './errors.js';
 
 /**
@@ -300,6 +300,7 @@ export const SvcParamKey = {
   dohpath: 7,
   ohttp: 8,
   'tls-supported-groups': 9,
+  docpath: 10,
 } as const;
 
 /**
@@ -367,6 +368,17 @@ export function checkSvcParamValue(
       for (let p = pos; p < end; p += 2)
         for (let q = pos; q < p; q += 2)
           if (u16(rd, p) === u16(rd, q)) throw rdataError(type, 'tls-supported-groups: duplicate group');
+      return;
+    }
+    case SvcParamKey.docpath: {
+      // RFC 9953 §3.2: the path as a sequence of length-prefixed, non-empty segments; empty
+      // for the root path.
+      let p = pos;
+      while (p < end) {
+        if (rd[p] === 0) throw rdataError(type, 'docpath: empty segment');
+        p += 1 + rd[p];
+        if (p > end) throw rdataError(type, 'docpath: segment runs past the end of the value');
+      }
       return;
     }
     default:
@@ -441,19 +453,29 @@ const validators = new Map<number, Validator>([
       // RFC 4025 §2.5: the gateway name is never compressed.
       else if (gwType === 3) pos = checkName(rd, pos, end, type);
       else if (gwType !== 0) throw rdataError(type, `unknown gateway type ${gwType}`);
-      // RFC 4025 §2.4: algorithm 0 means that no key is present.
+      // RFC 4025 §2.4: algorithm 0 means that no key is present, any other that one is.
       if (rd[start + 2] === 0 && pos !== end) throw rdataError(type, 'public key present with algorithm 0');
+      if (rd[start + 2] !== 0 && pos === end)
+        throw rdataError(type, `no public key with algorithm ${rd[start + 2]}`);
     },
   ],
   [
     RRType.NSEC3,
-    (rd, pos, end, type) => {
+    (rd, start, end, type) => {
+      let pos = start;
       // RFC 5155 §3.2: alg, flags, iterations, salt length, salt, hash length, hash, bitmap.
       pos = need(pos, 5, end, type, 'header');
       pos = need(pos, rd[pos - 1], end, type, 'salt');
       pos = need(pos, 1, end, type, 'hash length');
       const hashLen = rd[pos - 1];
       if (hashLen === 0) throw rdataError(type, 'empty next hashed owner name');
+      // RFC 5155 §3.1.7: the next hashed owner is a hash of the algorithm's own length.
+      const want = NSEC3_HASH_LENGTH[rd[start]];
+      if (want !== undefined && hashLen !== want)
+        throw rdataError(
+          type,
+          `${hashLen}-octet next hashed owner, hash algorithm ${rd[start]} gives ${want}`,
+        );
       pos = need(pos, hashLen, end, type, 'next hashed owner name');
       checkBitmap(rd, pos, end, type);
     },
@@ -483,9 +505,13 @@ const validators = new Map<number, Validator>([
   ],
   [
     RRType.ZONEMD,
-    (_rd, pos, end, type) => {
-      // RFC 8976 §2.2.4: the digest MUST NOT be shorter than 12 octets.
+    (rd, pos, end, type) => {
+      // RFC 8976 §2.2.4: the digest MUST NOT be shorter than 12 octets; SHA-384 and SHA-512
+      // digests are never truncated. Unknown schemes and hash algorithms are valid.
       if (end - pos < 6 + 12) throw rdataError(type, 'digest shorter than 12 octets');
+      const want = ZONEMD_DIGEST_LENGTH[rd[pos + 5]];
+      if (want !== undefined && end - pos - 6 !== want)
+        throw rdataError(type, `${end - pos - 6}-octet digest, hash algorithm ${rd[pos + 5]} gives ${want}`);
     },
   ],
   [

@@ -78,7 +78,7 @@ const wireVectors: [string, string, string][] = [
   ['NSEC', 'a. A RRSIG NSEC', '0161 00 00 06 400000000003'],
   ['NSEC', 'a. TYPE1234 CAA', `0161 00 01 01 40 04 1b ${'00'.repeat(26)}20`],
   ['NSEC3PARAM', '1 0 10 aabb', '01 00 000a 02 aabb'],
-  ['NSEC3', '1 1 12 - 00 A', '01 01 000c 00 01 00 00 01 40'],
+  ['NSEC3', '2 1 12 - 00 A', '02 01 000c 00 01 00 00 01 40'],
   [
     'RRSIG',
     'A 8 2 300 20200101000000 20191201000000 1 e. AA==',
@@ -86,6 +86,8 @@ const wireVectors: [string, string, string][] = [
   ],
   ['SVCB', '1 . port=53', '0001 00 0003 0002 0035'],
   ['HTTPS', '1 . alpn=h2,h3', '0001 00 0001 0006 026832 026833'],
+  ['SVCB', '1 . docpath=n,s', '0001 00 000a 0004 016e 0173'],
+  ['SVCB', '1 . docpath', '0001 00 000a 0000'],
   ['TSIG', 'x. 1 300 2 AAA= 7 0 0', '0178 00 000000000001 012c 0002 0000 0007 0000 0000'],
   ['LOC', '0 N 0 E 0m', '00 12 16 13 80000000 80000000 00989680'],
   ['EUI48', '00-00-5e-00-53-2a', '00005e00532a'],
@@ -299,11 +301,17 @@ const malformed: [string, string][] = [
   ['NSEC3', '01 01 000c 00 00'],
   ['NSEC3', '01 01 000c 05 aabb'],
   ['NSEC3', '01 01 000c 00 14 aabb'],
-  ['NSEC3', '01 01 000c 00 01 00 00 00'],
+  ['NSEC3', '02 01 000c 00 01 00 00 00'],
+  // RFC 5155 §3.1.7: SHA-1 (1) gives a 20-octet next hashed owner.
+  ['NSEC3', '01 00 0000 00 01 00'],
+  ['NSEC3', `01 00 0000 00 15 ${'00'.repeat(21)}`],
   ['NSEC3PARAM', '01 00 000a 02 aabb cc'],
   ['NSEC3PARAM', '01 00 000a 03 aabb'],
   ['NSEC3PARAM', '01 00 00'],
   ['SVCB', '0001'],
+  // RFC 9953 docpath: no empty segment, no segment past the value.
+  ['SVCB', '0001 00 000a 0002 0000'],
+  ['SVCB', '0001 00 000a 0002 0561'],
   ['SVCB', '0001 00 0003 0002 00'],
   ['SVCB', '0001 00 0003 0002 0035 0001 0003 026832'],
   ['SVCB', '0001 00 0003 0002 0035 0003 0002 0035'],
@@ -334,12 +342,19 @@ const malformed: [string, string][] = [
   ['APL', '0001 15 03 c0a8'],
   ['IPSECKEY', '0a 04 02'],
   ['IPSECKEY', '0a 00 00 01'],
+  // RFC 4025 §2.4: a non-zero algorithm comes with a key.
+  ['IPSECKEY', '0a 00 02'],
+  ['IPSECKEY', '0a 01 02 c0000226'],
   ['IPSECKEY', '0a 01 02 c000'],
   ['AMTRELAY', '0a 01 cb0071'],
   ['AMTRELAY', '0a 05'],
   ['HIP', '02 02 0003 aabb 0102'],
   ['HIP', '00 02 0000'],
   ['ZONEMD', '00000001 01 01 0011223344556677889900'],
+  // RFC 8976 §2.2.4: SHA-384 (1) and SHA-512 (2) digests are never truncated.
+  ['ZONEMD', `00000001 01 01 ${'ab'.repeat(12)}`],
+  ['ZONEMD', `00000001 01 02 ${'ab'.repeat(48)}`],
+  ['ZONEMD', `00000001 f1 02 ${'ab'.repeat(65)}`],
   ['CSYNC', '00000001 00'],
   ['DHCID', ''],
   ['OPENPGPKEY', ''],
@@ -434,9 +449,35 @@ const badText: [string, string, RegExp][] = [
   ['LOC', '0 0 60 N 0 E 0', /LOC latitude/],
   ['SVCB', '1 . foo=x', /'foo' is not a SvcParamKey/],
   ['SVCB', '1 . alpn=h2,,h3', /empty item/],
+  ['SVCB', '1 . docpath=a,,b', /empty item/],
   ['SVCB', '1 . alpn=h\\\\2', /value list/],
   ['EUI48', '00-00-5e-00-53', /EUI48 address/],
-  ['ZONEMD', '1 1 1 00112233', /ZONEMD digest: shorter than 12/],
+  ['ZONEMD', '1 1 240 00112233', /ZONEMD digest: shorter than 12/],
+  // RFC 8976 §2.2.4: SHA-384 and SHA-512 digests are never truncated (BIND refuses these too).
+  ['ZONEMD', '1 1 1 1a6e359fc97bfaaf380f39eb', /ZONEMD digest: 12 octets, hash algorithm 1 gives 48/],
+  [
+    'ZONEMD',
+    '1 241 1 1a6e359fc97bfaaf380f39eb49a44968db34c359',
+    /ZONEMD digest: 20 octets, hash algorithm 1 gives 48/,
+  ],
+  [
+    'ZONEMD',
+    '1 1 2 1a6e359fc97bfaaf380f39eb49a44968db34c359cc6d4965aa6b7ff6feb36ffd59cd11202d9c43be81fd995681686260',
+    /ZONEMD digest: 48 octets, hash algorithm 2 gives 64/,
+  ],
+  // RFC 4025 §2.4: only algorithm 0 goes without a key (BIND refuses this too).
+  ['IPSECKEY', '10 1 2 192.0.2.38', /IPSECKEY public key: missing \(algorithm 2\)/],
+  // RFC 5155 §3.1.7: a SHA-1 next hashed owner has 20 octets (BIND bad-nsec3-length.db).
+  [
+    'NSEC3',
+    '1 0 10 76931F IMQ912BREQP1POLAH3RMONG A',
+    /NSEC3 next hashed owner name: 14 octets, hash algorithm 1 gives 20/,
+  ],
+  ['NSEC3', '1 0 0 - 00', /NSEC3 next hashed owner name: 1 octets, hash algorithm 1 gives 20/],
+  // WKS services by name: only the built-in table, and per protocol.
+  ['WKS', '10.0.0.1 tcp bogus', /WKS port: 'bogus' is not a port number or a known service name/],
+  ['WKS', '10.0.0.1 udp login', /WKS port: 'login'/],
+  ['WKS', '10.0.0.1 tcp 65536', /WKS port: '65536' is not a 16-bit number/],
   ['LOC', '91 N 0 E 0', /LOC latitude/],
   ['LOC', '0 X 0 E 0', /LOC latitude/],
   ['LOC', '0 N 0 E 0 90000001m', /LOC size/],
@@ -605,6 +646,55 @@ describe('texts that need care', () => {
     const view = new DataView(a.buffer, a.byteOffset);
     assert.equal(view.getUint32(8), 1577836800);
     assert.equal(view.getUint32(12), 1577836800);
+  });
+  test('RRSIG dates of any year 0000-9999 are their seconds since 1970 modulo 2^32 (RFC 4034 §3.1.5)', () => {
+    const times = (exp: string, inc: string) => {
+      const w = wireOf('RRSIG', `A 8 2 300 ${exp} ${inc} 1 e. AA==`);
+      const v = new DataView(w.buffer, w.byteOffset);
+      return [v.getUint32(8), v.getUint32(12)];
+    };
+    // The wrap point and the second before it, from both sides.
+    assert.deepEqual(times('21060207062816', '21060207062815'), [0, 2 ** 32 - 1]);
+    assert.deepEqual(times('19691231235959', '19700101000000'), [2 ** 32 - 1, 0]);
+    // Past 2106: one wrap (Knot's 36_RRSIG.in reads 22251231235959 as E1853CFF).
+    assert.deepEqual(times('22251231235959', '21060207062817'), [0xe1853cff, 1]);
+    // Before 1970, years below 100 included (not read as 19xx): the values named-checkzone
+    // 9.18 prints for these dates (BIND's crashzone.db holds the first).
+    const [y10, y0] = times('00100227180048', '00000101000000');
+    assert.equal(
+      rdataToText(RRType.RRSIG, wireOf('RRSIG', `A 8 2 300 ${y10} ${y0} 1 e. AA==`)).split(' ')[4],
+      '20510909190448',
+    );
+    assert.equal(
+      rdataToText(RRType.RRSIG, wireOf('RRSIG', `A 8 2 300 ${y0} ${y0} 1 e. AA==`)).split(' ')[4],
+      '20410713010400',
+    );
+    // Not dates: month 13, Feb 30, hour 24.
+    for (const bad of ['20201301000000', '20210230000000', '20200101240000'])
+      assert.throws(() => times(bad, '0'), isTextError(/RRSIG signature expiration/));
+  });
+  test('WKS services by name: the built-in table, per protocol, case-insensitive', () => {
+    // nsd/zones/rr-wks/rr-wks.zone: tcpmux=1, ftp=21, telnet=23, smtp=25.
+    assert.equal(
+      hex(wireOf('WKS', '10.0.0.1 tcp 0 tcpmux 2 ftp telnet smtp 26')),
+      hex(wireOf('WKS', '10.0.0.1 6 0 1 2 21 23 25 26')),
+    );
+    assert.equal(hex(wireOf('WKS', '10.0.0.1 TCP SMTP Domain')), hex(wireOf('WKS', '10.0.0.1 6 25 53')));
+    assert.equal(hex(wireOf('WKS', '10.0.0.1 udp syslog domain')), hex(wireOf('WKS', '10.0.0.1 17 514 53')));
+    assert.equal(hex(wireOf('WKS', '10.0.0.1 tcp login')), hex(wireOf('WKS', '10.0.0.1 6 513')));
+    // Printed as numbers, which read back.
+    assert.equal(rdataToText(RRType.WKS, wireOf('WKS', '10.0.0.1 tcp ftp smtp')), '10.0.0.1 6 21 25');
+  });
+  test('IPSECKEY: algorithm 0 goes without a key, any other algorithm needs one (RFC 4025 §2.4)', () => {
+    assert.equal(hex(wireOf('IPSECKEY', '10 0 0 .')), '0a0000');
+    assert.equal(hex(wireOf('IPSECKEY', '10 1 0 192.0.2.38')), '0a0100c0000226');
+    assert.throws(() => wireOf('IPSECKEY', '10 0 2 .'), isTextError(/IPSECKEY public key: missing/));
+    assert.throws(() => wireOf('IPSECKEY', '10 0 0 . AQID'), isTextError(/IPSECKEY/));
+  });
+  test('NSEC3: SHA-1 hashes are 20 octets; unknown hash algorithms take any length (RFC 5155)', () => {
+    assert.equal(wireOf('NSEC3', '1 0 0 - 2T7B4G4VSA5SMI47K61MV5BV1A22BOJR').length, 26);
+    assert.equal(hex(wireOf('NSEC3', '2 0 10 76931F IMQ912BREQP1POLAH3RMONG A')).slice(16, 18), '0e');
+    assert.equal(hex(wireOf('NSEC3', '0 0 0 - 00======')), '00000000000100');
   });
   test('TXT keeps octets >= 0x80 as \\DDD and reads latin1 token text as octets', () => {
     const rd = rdataFromText(RRType.TXT, [{ text: 'caf\xe9', quoted: true }], origin);

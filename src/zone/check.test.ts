@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Name } from '../wire/name.js';
-import { checkRecords, checkZone, type ZoneFinding } from './check.js';
+import { checkRecords, checkZone, keyTag, type ZoneFinding } from './check.js';
 import { parseZoneText } from './parser.js';
 import { Zone } from './zone.js';
 
@@ -119,7 +119,7 @@ describe('checkZone', () => {
   });
 
   test('NSEC3 owner labels must be unpadded base32hex (BIND bad-nsec3owner-padded.db)', () => {
-    assert.deepEqual(errors('CPNMU=== NSEC3 1 1 12 aabbccdd CPNMU MX\n'), [
+    assert.deepEqual(errors('CPNMU=== NSEC3 2 1 12 aabbccdd CPNMU MX\n'), [
       "CPNMU===.example. NSEC3 owner label 'CPNMU===' is not unpadded base32hex (RFC 5155 §3)",
     ]);
     assert.deepEqual(
@@ -167,6 +167,144 @@ describe('checkZone', () => {
     const w = warnings('www 300 A 192.0.2.1\nwww 600 A 192.0.2.2\n');
     assert.equal(w.length, 1);
     assert.match(w[0], /^www\.example\. TTL 600 differs/);
+  });
+});
+
+describe('CDS and CDNSKEY match the DNSKEY RRset (RFC 7344 §4.1; BIND bad-cds.db, bad-cdnskey.db)', () => {
+  // A P-256 key made for this test; the DS digests are dnssec-dsfromkey's (BIND 9.18).
+  const KEY =
+    '257 3 13 miyCj+OQNu258tTdaFg+o3Gp430M/Ak4ZOIi4YJCGipD8PSscAJoU8FDdi9uN5aGGl/iOW4e0e6QTSsKlAaTvA==';
+  const SHA256 = '21DEBC1EC535E7A0A1C9C9B0C5477EB2CE294893ED87314547F840C7C48D3C4D';
+  const SHA1 = '707DB92EA0F8B4B6AFF8A64199891437F09F8FA9';
+  const SHA384 =
+    '39DC3DE84B09974CCAA1DF4B1EB2116F3BAA0BF0E075A9FEDAF756C2F0D106E74E931B71CF5FED24BAAB90C4DA7CC32B';
+
+  test('the key tag (RFC 4034 appendix B)', () => {
+    const records = parseZoneText(`${HEAD}@ DNSKEY ${KEY}\n`, { origin: 'example.' });
+    const dnskey = records.find((r) => r.type === 48);
+    assert.ok(dnskey);
+    assert.equal(keyTag(dnskey.rdata), 28037);
+  });
+
+  test('CDS of every digest type we compute, CDNSKEY equal to the DNSKEY, and the RFC 8078 delete forms pass', () => {
+    const body = `@ DNSKEY ${KEY}\n@ CDS 28037 13 2 ${SHA256}\n@ CDS 28037 13 1 ${SHA1}\n@ CDS 28037 13 4 ${SHA384}\n@ CDNSKEY ${KEY}\n`;
+    assert.deepEqual(errors(body), []);
+    assert.deepEqual(errors('@ CDS 0 0 0 00\n@ CDNSKEY 0 3 0 AA==\n'), []);
+    // A digest type we cannot compute is not judged.
+    assert.deepEqual(errors(`@ DNSKEY ${KEY}\n@ CDS 28037 13 99 00112233\n`), []);
+  });
+
+  test('a CDS or CDNSKEY for a key the zone does not publish is an error', () => {
+    const wrongDigest = SHA256.replace(/D$/, 'E');
+    assert.deepEqual(errors(`@ DNSKEY ${KEY}\n@ CDS 28037 13 2 ${wrongDigest}\n`), [
+      'example. CDS 28037 13 2 is the digest of no DNSKEY of the zone (RFC 7344 §4.1)',
+    ]);
+    assert.deepEqual(errors(`@ DNSKEY ${KEY}\n@ CDS 28037 8 2 ${SHA256}\n`), [
+      'example. CDS 28037 8 2 is the digest of no DNSKEY of the zone (RFC 7344 §4.1)',
+    ]);
+    assert.deepEqual(errors(`@ CDS 28037 13 2 ${SHA256}\n`), [
+      'example. CDS 28037 13 2 is the digest of no DNSKEY of the zone (RFC 7344 §4.1)',
+    ]);
+    assert.deepEqual(errors(`@ DNSKEY ${KEY}\n@ CDNSKEY ${KEY.replace('257', '256')}\n`), [
+      'example. CDNSKEY matches no DNSKEY of the zone (RFC 7344 §4.1)',
+    ]);
+  });
+});
+
+describe('check-names (BIND policy, warnings only)', () => {
+  const names = (body: string, head = HEAD) =>
+    findings(body, head)
+      .filter((f) => f.code === 'ZONE_CHECK_NAMES')
+      .map((f) => {
+        assert.equal(f.severity, 'warning');
+        return `${f.name} ${f.message.replace(/ \(.*\)$/, '')}`;
+      });
+
+  test('underscore names where BIND allows any name give no finding', () => {
+    // RFC 8552 attribute leaves, SRV owners, DKIM, DNS-SD, alias-mode SVCB, KX targets.
+    const body = [
+      '_dmarc TXT "v=DMARC1; p=none"',
+      '_acme-challenge.www TXT "token"',
+      'sel._domainkey TXT "v=DKIM1; p="',
+      '_sip._tcp SRV 10 5 5060 sip',
+      'sip A 192.0.2.7',
+      '_443._tcp.www TLSA 3 1 1 00',
+      '_svc HTTPS 0 _alias.example.net.',
+      'c_name CNAME x_y.example.net.',
+      'kx KX 1 a_b.example.net.',
+      '_x._dns-sd._udp PTR a_b.example.net.',
+      '*.wild A 192.0.2.8',
+      '1digit A 192.0.2.9',
+      // BIND's exceptions for A owners: Active Directory and SPF exists: targets.
+      'gc._msdcs A 192.0.2.10',
+      '%{i}._spf A 127.0.0.2',
+      'a._spf_rate.x A 127.0.0.2',
+      'a._spf_verify A 127.0.0.2',
+      'null MX 0 .',
+    ].join('\n');
+    assert.deepEqual(names(`${body}\n`), []);
+    // And they load: check-names never refuses a zone.
+    assert.deepEqual(errors(`${body}\n`), []);
+  });
+
+  test('host-name owners (A, AAAA, MX, WKS) and host-name targets, as named-checkzone 9.18 reports them', () => {
+    const body = [
+      '-a A 192.0.2.1',
+      'b- AAAA 2001:db8::1',
+      'd_e A 192.0.2.2',
+      'gc._msdcs.x_y A 192.0.2.3',
+      '_m MX 10 ns',
+      'm MX 10 x_y.example.net.',
+      's SRV 1 1 1 _t.example.net.',
+      'sv SVCB 1 _u.example.net.',
+      'n NS a_b.example.net.',
+      'af AFSDB 1 a_b.example.net.',
+      'r RP a_b.c.example.net. .',
+      'r2 RP a.b_c.example.net. .',
+    ].join('\n');
+    assert.deepEqual(names(`${body}\n`), [
+      '-a.example. owner of A is not a host name',
+      'b-.example. owner of AAAA is not a host name',
+      'd_e.example. owner of A is not a host name',
+      'gc._msdcs.x_y.example. owner of A is not a host name',
+      '_m.example. owner of MX is not a host name',
+      "m.example. MX exchange 'x_y.example.net.' is not a host name",
+      "s.example. SRV target '_t.example.net.' is not a host name",
+      "sv.example. SVCB target '_u.example.net.' is not a host name",
+      "n.example. NS target 'a_b.example.net.' is not a host name",
+      "af.example. AFSDB host 'a_b.example.net.' is not a host name",
+      "r2.example. RP mailbox 'a.b_c.example.net.' is not a mailbox name",
+    ]);
+    // Warnings only: the zone still loads (no errors from check-names).
+    assert.deepEqual(
+      findings(`${body}\n`).filter((f) => f.code === 'ZONE_CHECK_NAMES' && f.severity !== 'warning'),
+      [],
+    );
+  });
+
+  test('SOA MNAME must be a host name and RNAME a mailbox', () => {
+    const head =
+      '$ORIGIN example.\n$TTL 300\n@ SOA n_s host_master.x_y 1 2 3 4 5\n@ NS ns\nns A 192.0.2.53\n';
+    assert.deepEqual(names('', head), [
+      "example. SOA MNAME 'n_s.example.' is not a host name",
+      "example. SOA RNAME 'host_master.x_y.example.' is not a mailbox name",
+    ]);
+  });
+
+  test('PTR targets in reverse trees, except RFC 6763 service-discovery prefixes (BIND *-dns-sd-reverse.db)', () => {
+    const head =
+      '$ORIGIN 2.0.192.in-addr.arpa.\n$TTL 300\n@ SOA ns.example. h.example. 1 2 3 4 5\n@ NS ns.example.\n';
+    const records = parseZoneText(
+      `${head}1 PTR a_b.example.\n2 PTR ok.example.\nb._dns-sd._udp PTR !@#3.\nlb._dns-sd._tcp PTR !@#3.\n`,
+      { origin: '2.0.192.in-addr.arpa.' },
+    );
+    const zone = Zone.build(Name.parse('2.0.192.in-addr.arpa.'), records);
+    assert.deepEqual(
+      checkZone(zone, records)
+        .filter((f) => f.code === 'ZONE_CHECK_NAMES')
+        .map((f) => f.name),
+      ['1.2.0.192.in-addr.arpa.', 'lb._dns-sd._tcp.2.0.192.in-addr.arpa.'],
+    );
   });
 });
 

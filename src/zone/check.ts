@@ -5,9 +5,10 @@
  * error, a delegation without glue or an MX pointing at a CNAME is a warning.
  * @module
  */
+import { createHash } from 'node:crypto';
 import { RRType, typeToString } from '../wire/constants.js';
 import type { RR } from '../wire/message.js';
-import type { Name } from '../wire/name.js';
+import { Name } from '../wire/name.js';
 import { rdataTarget } from '../wire/rdata.js';
 import { NodeFlag, type Zone, type ZoneNode } from './zone.js';
 
@@ -27,8 +28,12 @@ export interface ZoneFinding {
  * Codes of findings a caller may grade differently. `ZONE_CHECK_NS_NO_ADDRESS`: an in-zone
  * apex NS target without A/AAAA — an error for named-checkzone (the zone is not loaded), but
  * PowerDNS accepts such zones through its API, and the clients built for it expect that.
+ * `ZONE_CHECK_NS_NO_GLUE`: an NS target at or below a zone cut without the glue addresses
+ * (RFC 9471) — a warning here, as in BIND; the control plane refuses it.
+ * `ZONE_CHECK_NAMES`: a name where a host name or mailbox is expected is not one (BIND's
+ * check-names); always a warning.
  */
-export type ZoneCheckCode = 'ZONE_CHECK_NS_NO_ADDRESS';
+export type ZoneCheckCode = 'ZONE_CHECK_NS_NO_ADDRESS' | 'ZONE_CHECK_NS_NO_GLUE' | 'ZONE_CHECK_NAMES';
 
 /**
  * Types allowed beside a CNAME: RFC 4035 §2.5 (RRSIG, NSEC) and RFC 2065 §2.3.5 (the old
@@ -135,8 +140,8 @@ export function checkZone(zone: Zone, records?: readonly RR[]): ZoneFinding[] {
     const name = 'name' in node ? node.name : node;
     out.push({ severity: 'error', name: name.toString(), type, message, ...(code ? { code } : {}) });
   };
-  const warn = (name: Name, type: number | undefined, message: string): void => {
-    out.push({ severity: 'warning', name: name.toString(), type, message });
+  const warn = (name: Name, type: number | undefined, message: string, code?: ZoneCheckCode): void => {
+    out.push({ severity: 'warning', name: name.toString(), type, message, ...(code ? { code } : {}) });
   };
 
   // RFC 1034 §4.2.1: the apex has an NS RRset.
@@ -220,8 +225,238 @@ export function checkZone(zone: Zone, records?: readonly RR[]): ZoneFinding[] {
     }
   }
 
+  checkCds(zone, err);
+  checkNames(zone, out);
   for (const w of zone.warnings) out.push({ severity: 'warning', name: w.name, message: w.message });
   return out;
+}
+
+// ---- CDS / CDNSKEY (RFC 7344, RFC 8078) --------------------------------------------------
+
+/** RFC 4034 appendix B key tag of DNSKEY RDATA. */
+export function keyTag(rdata: Uint8Array): number {
+  if (rdata[3] === 1) {
+    // Algorithm 1 (RSA/MD5): the 16 bits before the last octet of the modulus.
+    return rdata.length >= 4 ? (rdata[rdata.length - 3] << 8) | rdata[rdata.length - 2] : 0;
+  }
+  let ac = 0;
+  for (let i = 0; i < rdata.length; i++) ac += i & 1 ? rdata[i] : rdata[i] << 8;
+  ac += (ac >> 16) & 0xffff;
+  return ac & 0xffff;
+}
+
+/** DS digest types we can compute (IANA "DS RR Type Digest Algorithms"). */
+const DS_DIGESTS: Record<number, string> = { 1: 'sha1', 2: 'sha256', 4: 'sha384' };
+
+/** RFC 8078 §4: the CDS and CDNSKEY that ask the parent to remove the DS RRset. */
+function isCdsDelete(rd: Uint8Array): boolean {
+  return rd.length === 5 && rd[2] === 0 && rd[0] === 0 && rd[1] === 0 && rd[3] === 0 && rd[4] === 0;
+}
+function isCdnskeyDelete(rd: Uint8Array): boolean {
+  return rd.length === 5 && rd[0] === 0 && rd[1] === 0 && rd[2] === 3 && rd[3] === 0 && rd[4] === 0;
+}
+
+/**
+ * RFC 7344 §4.1 / §3: the CDS and CDNSKEY records at the apex describe keys of the zone's
+ * DNSKEY RRset (else the parent would publish a DS that breaks the chain of trust): each
+ * CDNSKEY is one of the DNSKEY records, each CDS (of a digest type we can compute) the digest
+ * of one. The RFC 8078 delete records stand alone. Errors, as BIND refuses such zones.
+ */
+function checkCds(zone: Zone, err: Report): void {
+  const cds = zone.apex.get(RRType.CDS)?.rdata ?? [];
+  const cdnskey = zone.apex.get(RRType.CDNSKEY)?.rdata ?? [];
+  if (cds.length === 0 && cdnskey.length === 0) return;
+  const keys = zone.apex.get(RRType.DNSKEY)?.rdata ?? [];
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  const keySet = new Set(keys.map(hex));
+  for (const rd of cdnskey) {
+    if (isCdnskeyDelete(rd) || keySet.has(hex(rd))) continue;
+    err(zone.apex, RRType.CDNSKEY, 'CDNSKEY matches no DNSKEY of the zone (RFC 7344 §4.1)');
+  }
+  const owner = Buffer.from(zone.origin.key, 'latin1');
+  for (const rd of cds) {
+    if (isCdsDelete(rd) || rd.length < 4) continue;
+    const tag = (rd[0] << 8) | rd[1];
+    const alg = rd[2];
+    const digest = DS_DIGESTS[rd[3]];
+    if (digest === undefined) continue; // a digest type we cannot compute: not ours to judge
+    const want = hex(rd.subarray(4));
+    const match = keys.some(
+      (k) =>
+        k.length >= 4 &&
+        k[3] === alg &&
+        keyTag(k) === tag &&
+        createHash(digest).update(owner).update(k).digest('hex') === want,
+    );
+    if (!match)
+      err(
+        zone.apex,
+        RRType.CDS,
+        `CDS ${tag} ${alg} ${rd[3]} is the digest of no DNSKEY of the zone (RFC 7344 §4.1)`,
+      );
+  }
+}
+
+// ---- check-names ------------------------------------------------------------------------
+//
+// BIND's check-names policy (named.conf `check-names`, on by default for primary zones),
+// graded as a warning: names that must be host names (RFC 952, RFC 1123 §2.1: letters,
+// digits and inner hyphens) or mailboxes are checked where BIND checks them, nowhere else.
+// Underscore names are real (RFC 8552: _dmarc, SRV owners, _acme-challenge, DKIM keys), so a
+// finding never refuses a zone: it tells the operator what BIND would refuse.
+
+/** Owners that must be host names (a leading '*' label allowed): BIND's checkowner. */
+const HOST_OWNER = new Set<number>([RRType.A, RRType.AAAA, RRType.A6, RRType.WKS, RRType.MX]);
+
+/** Reverse-mapping trees, where a PTR target must be a host name. */
+const REVERSE = ['in-addr.arpa.', 'ip6.arpa.', 'ip6.int.'].map((n) => Name.parse(n));
+
+/** RFC 6763 §11 service-discovery prefixes: their PTR targets are not host names. */
+const DNS_SD = new Set(['b', 'db', 'r', 'dr', 'lb']);
+
+function isLdh(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a);
+}
+
+/** True when the labels of `wire` from octet `i` on are host-name labels. */
+function hostLabelsFrom(wire: string, i: number): boolean {
+  for (let len = wire.charCodeAt(i); len !== 0; len = wire.charCodeAt(i)) {
+    for (let k = 1; k <= len; k++) {
+      const c = wire.charCodeAt(i + k);
+      if (!(isLdh(c) || (c === 0x2d && k !== 1 && k !== len))) return false;
+    }
+    i += len + 1;
+  }
+  return true;
+}
+
+/** RFC 952 / RFC 1123 §2.1 host name; a leading `*` label when `wildcard`. */
+export function isHostName(name: Name, wildcard = false): boolean {
+  if (wildcard && name.isWildcard) return hostLabelsFrom(name.wire, 2);
+  return hostLabelsFrom(name.wire, 0);
+}
+
+const SPF_LABELS = new Set(['_spf', '_spf_verify', '_spf_rate']);
+
+/**
+ * Owners of A records that BIND's check-names lets pass although they are not host names:
+ * Active Directory's `gc._msdcs.<forest>` and SPF `exists:` targets below a `_spf`,
+ * `_spf_verify` or `_spf_rate` label (RFC 7208 §5.7, appendix D.1).
+ */
+function isAddressOwnerException(name: Name): boolean {
+  const l = name.labels().map((x) => x.toLowerCase());
+  if (l.length < 2) return false;
+  if (l[0] === 'gc' && l[1] === '_msdcs' && hostLabelsFrom(name.wire, 2 + 1 + 6 + 1)) return true;
+  return l.slice(0, -1).some((x) => SPF_LABELS.has(x));
+}
+
+function isDnsSdPrefix(name: Name): boolean {
+  const l = name.labels();
+  return (
+    l.length >= 3 &&
+    DNS_SD.has(l[0].toLowerCase()) &&
+    l[1].toLowerCase() === '_dns-sd' &&
+    l[2].toLowerCase() === '_udp'
+  );
+}
+
+function nameAt(rd: Uint8Array, pos: number): Name {
+  return Name.fromWire(String.fromCharCode(...rd.subarray(pos, nameEnd(rd, pos))));
+}
+
+/** The offset after the uncompressed name at rd[pos]. */
+function nameEnd(rd: Uint8Array, pos: number): number {
+  while (rd[pos] !== 0) pos += rd[pos] + 1;
+  return pos + 1;
+}
+
+/** The name at rd[pos] is a host name (checked on the octets: no allocation when it is). */
+function isHostNameAt(rd: Uint8Array, pos: number): boolean {
+  for (let len = rd[pos]; len !== 0; len = rd[pos]) {
+    for (let k = 1; k <= len; k++) {
+      const c = rd[pos + k];
+      if (!(isLdh(c) || (c === 0x2d && k !== 1 && k !== len))) return false;
+    }
+    pos += len + 1;
+  }
+  return true;
+}
+
+/** The name at rd[pos] is a mailbox: any printable first label, then a host name. */
+function isMailboxAt(rd: Uint8Array, pos: number): boolean {
+  const len = rd[pos];
+  for (let k = 1; k <= len; k++) if (rd[pos + k] <= 0x20 || rd[pos + k] >= 0x7f) return false;
+  return len === 0 || isHostNameAt(rd, pos + len + 1);
+}
+
+/** Appends a `ZONE_CHECK_NAMES` warning for every name BIND's check-names would refuse. */
+function checkNames(zone: Zone, out: ZoneFinding[]): void {
+  for (const node of zone.nodes.values()) {
+    const owner = node.name;
+    const report = (type: number, message: string): void => {
+      out.push({ severity: 'warning', name: owner.toString(), type, code: 'ZONE_CHECK_NAMES', message });
+    };
+    /** Checks the name at rd[pos]: a host name, or a mailbox name when `mailbox`. */
+    const check = (type: number, what: string, rd: Uint8Array, pos: number, mailbox = false): void => {
+      if (mailbox ? isMailboxAt(rd, pos) : isHostNameAt(rd, pos)) return;
+      report(
+        type,
+        `${what} '${nameAt(rd, pos)}' is not a ${mailbox ? 'mailbox name' : 'host name'} (BIND's check-names refuses it)`,
+      );
+    };
+    for (const set of node.rrsets) {
+      const type = set.type;
+      if (
+        HOST_OWNER.has(type) &&
+        !isHostName(owner, true) &&
+        !(type === RRType.A && isAddressOwnerException(owner))
+      )
+        report(
+          type,
+          `owner of ${typeToString(type)} is not a host name (letters, digits, inner hyphens; BIND's check-names refuses it)`,
+        );
+      switch (type) {
+        case RRType.NS:
+          for (const rd of set.rdata) check(type, 'NS target', rd, 0);
+          break;
+        case RRType.MX:
+          for (const rd of set.rdata) check(type, 'MX exchange', rd, 2);
+          break;
+        case RRType.SRV:
+          for (const rd of set.rdata) check(type, 'SRV target', rd, 6);
+          break;
+        case RRType.AFSDB:
+        case RRType.RT:
+          for (const rd of set.rdata) check(type, `${typeToString(type)} host`, rd, 2);
+          break;
+        case RRType.SVCB:
+        case RRType.HTTPS:
+          // Service mode only (priority > 0), as BIND: an alias-mode target is any name.
+          for (const rd of set.rdata)
+            if (rd[0] !== 0 || rd[1] !== 0) check(type, `${typeToString(type)} target`, rd, 2);
+          break;
+        case RRType.SOA:
+          for (const rd of set.rdata) {
+            check(type, 'SOA MNAME', rd, 0);
+            check(type, 'SOA RNAME', rd, nameEnd(rd, 0), true);
+          }
+          break;
+        case RRType.RP:
+          for (const rd of set.rdata) check(type, 'RP mailbox', rd, 0, true);
+          break;
+        case RRType.MINFO:
+          for (const rd of set.rdata) {
+            check(type, 'MINFO RMAILBX', rd, 0, true);
+            check(type, 'MINFO EMAILBX', rd, nameEnd(rd, 0), true);
+          }
+          break;
+        case RRType.PTR:
+          if (REVERSE.some((tree) => owner.isSubdomainOf(tree)) && !isDnsSdPrefix(owner))
+            for (const rd of set.rdata) check(type, 'PTR target in a reverse zone', rd, 0);
+          break;
+      }
+    }
+  }
 }
 
 function isBase32Hex(label: string): boolean {
@@ -246,11 +481,12 @@ function checkNsTargets(
   rdata: readonly Uint8Array[],
   isApex: boolean,
   err: Report,
-  warn: (name: Name, type: number | undefined, message: string) => void,
+  warn: (name: Name, type: number | undefined, message: string, code?: ZoneCheckCode) => void,
 ): void {
   const report = isApex
     ? err
-    : (_n: ZoneNode | Name, t: number | undefined, m: string) => warn(node.name, t, m);
+    : (_n: ZoneNode | Name, t: number | undefined, m: string, code?: ZoneCheckCode) =>
+        warn(node.name, t, m, code);
   for (const rd of rdata) {
     const target = rdataTarget(RRType.NS, rd);
     if (target === undefined) continue;
@@ -266,7 +502,12 @@ function checkNsTargets(
       // RFC 1034 §4.2.1: a server name at or below a zone cut needs glue in this zone.
       if (!hasAddress(tnode)) {
         const kind = cut.name.key === node.name.key ? 'required glue' : 'sibling glue';
-        warn(node.name, RRType.NS, `NS '${target}' has no ${kind} address records (A or AAAA)`);
+        warn(
+          node.name,
+          RRType.NS,
+          `NS '${target}' has no ${kind} address records (A or AAAA)`,
+          'ZONE_CHECK_NS_NO_GLUE',
+        );
       }
       continue;
     }

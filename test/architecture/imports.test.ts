@@ -13,27 +13,36 @@ const allowed: Record<string, readonly string[]> = {
   wire: [],
   zone: ['wire'],
   answer: ['zone', 'wire'],
-  shield: ['wire'],
   transport: ['wire'],
-  transfer: ['zone', 'wire'],
   store: [],
   telemetry: [],
   control: ['store', 'zone', 'wire'],
   api: ['control', 'telemetry'],
-  server: [
-    'api',
-    'control',
-    'store',
-    'telemetry',
-    'transport',
-    'answer',
-    'shield',
-    'transfer',
-    'zone',
-    'wire',
-  ],
+  server: ['api', 'control', 'store', 'telemetry', 'transport', 'answer', 'zone', 'wire'],
   cli: ['server', 'api', 'control', 'transport', 'answer', 'zone', 'wire'],
 };
+
+/** Inside src/server: the `serve` and `start` compositions share `shared`, never each other. */
+const serverAllowed: Record<string, readonly string[]> = {
+  shared: [],
+  serve: ['shared'],
+  start: ['shared'],
+};
+
+/** The folders directly under `dir`. */
+function folders(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((entry) => statSync(join(dir, entry)).isDirectory())
+    .sort();
+}
+
+/** The relative specifiers a file imports: static `import`/`export … from` and `import()`. */
+function relativeImports(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+'(\.[^']+)'/gm)) out.push(m[1]);
+  for (const m of text.matchAll(/\bimport\(\s*'(\.[^']+)'\s*\)/g)) out.push(m[1]);
+  return out;
+}
 
 function sources(dir: string, out: string[] = []): string[] {
   for (const entry of readdirSync(dir)) {
@@ -50,13 +59,40 @@ test('source modules only import inward, per docs/ARCHITECTURE.md', () => {
   for (const file of sources(src)) {
     const from = relative(src, file).split('/')[0];
     const text = readFileSync(file, 'utf8');
-    for (const m of text.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+'(\.[^']+)'/gm)) {
-      const target = relative(src, resolve(dirname(file), m[1])).split('/')[0];
+    for (const spec of relativeImports(text)) {
+      const target = relative(src, resolve(dirname(file), spec)).split('/')[0];
       if (target === from) continue;
       const ok = allowed[from];
       if (!ok) violations.push(`${relative(repoRoot, file)}: module '${from}' is not in the map`);
       else if (!ok.includes(target))
-        violations.push(`${relative(repoRoot, file)} imports ${target} (${m[1]})`);
+        violations.push(`${relative(repoRoot, file)} imports ${target} (${spec})`);
+    }
+  }
+  assert.deepEqual(violations, []);
+});
+
+test('the module map lists exactly the folders of src/ and of src/server/', () => {
+  assert.deepEqual(folders(resolve(repoRoot, 'src')), Object.keys(allowed).sort());
+  assert.deepEqual(folders(resolve(repoRoot, 'src', 'server')), Object.keys(serverAllowed).sort());
+  for (const [from, targets] of Object.entries(allowed))
+    for (const t of targets) assert.ok(t in allowed, `${from} may import '${t}', which is not a module`);
+});
+
+test('serve and start import only shared pieces of src/server, per docs/ARCHITECTURE.md', () => {
+  const server = resolve(repoRoot, 'src', 'server');
+  const violations: string[] = [];
+  for (const file of sources(server)) {
+    const from = relative(server, file).split('/')[0];
+    const text = readFileSync(file, 'utf8');
+    for (const spec of relativeImports(text)) {
+      const path = relative(server, resolve(dirname(file), spec));
+      if (path.startsWith('..')) continue;
+      const target = path.split('/')[0];
+      if (target === from) continue;
+      const ok = serverAllowed[from];
+      if (!ok) violations.push(`${relative(repoRoot, file)}: '${from}' is not a folder of the server map`);
+      else if (!ok.includes(target))
+        violations.push(`${relative(repoRoot, file)} imports ${target} (${spec})`);
     }
   }
   assert.deepEqual(violations, []);

@@ -261,7 +261,7 @@ describe('switchboard zone|record|token (CLI client)', () => {
   });
 
   test('zone rm: the zone stops being served', async () => {
-    const rm = await cli(['zone', 'rm', 'new.test']);
+    const rm = await cli(['zone', 'rm', 'new.test', '--yes']);
     assert.equal(rm.code, 0, rm.err);
     await waitForEveryWorker(p.dnsPort, 'new.test', 6, 1, (a) => a.rcode === 5, 1000);
     const list = await cli(['zone', 'list', '--json']);

@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import {
   callApi,
@@ -57,6 +59,12 @@ describe('switchboard start', () => {
     const first = await startPlatform({ dataDir, workers: 2 });
     running.push(first);
     assert.ok(first.printedKey, `no key printed:\n${first.stdout()}`);
+    // Saved for its owner only, and the hint names the API (not at the default address here).
+    const keyFile = join(dataDir, 'admin-key');
+    assert.equal(readFileSync(keyFile, 'utf8'), `${first.printedKey}\n`);
+    assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+    assert.ok(first.stdout().includes(`saved in ${keyFile}`), first.stdout());
+    assert.ok(first.stdout().includes(`export SWITCHBOARD_URL=${first.api}\n`), first.stdout());
     assert.match(first.stdout(), /API docs\s+http:\/\/127\.0\.0\.1:\d+\/api\/v1\/openapi\.json/);
     assert.match(
       first.stdout(),

@@ -7,6 +7,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, Socket } from 'node:net';
+import { killAtCleanup } from '../helpers/cleanup.js';
 import { assertLoopback } from '../helpers/dns-client.js';
 import { listDescendants, switchboardBin } from '../helpers/peers.js';
 
@@ -59,6 +60,8 @@ export async function startServe(args: string[], timeoutMs = 30_000): Promise<Se
     });
   });
   const pid = child.pid!;
+  // Whatever ends the test process (exit, SIGINT, SIGTERM) ends the server and its workers.
+  const unkill = killAtCleanup(child);
   // Workers are found before the primary goes, so a killed primary leaves nothing behind.
   const stop = async () => {
     const workers = listDescendants(pid);
@@ -75,6 +78,7 @@ export async function startServe(args: string[], timeoutMs = 30_000): Promise<Se
         // already gone
       }
     }
+    unkill();
     return exited;
   };
 

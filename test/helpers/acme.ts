@@ -6,20 +6,24 @@
  * @module
  */
 
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
+import { killAtCleanup, killQuietly } from './cleanup.js';
 import { assertLoopback } from './dns-client.js';
-import { findCommand, findFreePort, listDescendants } from './peers.js';
+import { findCommand, findFreePort, listDescendants, missingCommands } from './peers.js';
 import { startPlatform } from './platform.js';
+import { skipOrFail } from './require-peers.js';
 
-/** A skip reason when lego, pebble or openssl is missing, else false. */
+/** What is missing of lego, pebble and openssl, or false when all are installed. */
+export function acmeToolsMissing(): false | string {
+  return missingCommands('lego', 'pebble', 'openssl');
+}
+
+/** For test files: skip (or, with SWITCHBOARD_REQUIRE_PEERS=1, fail) when the ACME tools are missing. */
 export function skipUnlessAcmeTools(): false | string {
-  const missing = ['lego', 'pebble', 'openssl'].filter((c) => !findCommand(c));
-  return missing.length === 0
-    ? false
-    : `not installed: ${missing.join(', ')} (apt-get install lego pebble openssl; see scripts/install-test-deps.sh)`;
+  return skipOrFail(acmeToolsMissing());
 }
 
 /** Environment for children: no proxy can divert their loopback traffic. */
@@ -43,24 +47,11 @@ export interface Child {
   stop(graceMs?: number): Promise<void>;
 }
 
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  // Last resort when a test forgot to stop something: never leave servers behind.
-  for (const c of children) if (c.pid) killQuietly(c.pid, 'SIGKILL');
-});
-
-function killQuietly(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
 /** Spawns `argv` with `env` added, keeping the tail of its output. */
 export function spawnChild(argv: readonly string[], env: Record<string, string> = {}, cwd?: string): Child {
   const proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv(env), cwd });
-  children.add(proc);
+  // Whatever ends this process (exit, SIGINT, SIGTERM) ends the child and its descendants.
+  const unkill = killAtCleanup(proc);
   let out = '';
   const keep = (d: Buffer): void => {
     out = (out + d.toString('utf8')).slice(-65536);
@@ -71,13 +62,11 @@ export function spawnChild(argv: readonly string[], env: Record<string, string> 
   const done = new Promise<number | null>((res) => {
     proc.once('exit', (code) => {
       isDone = true;
-      children.delete(proc);
       res(code);
     });
     proc.once('error', (e) => {
       out += `\nspawn error: ${e.message}`;
       isDone = true;
-      children.delete(proc);
       res(null);
     });
   });
@@ -91,6 +80,7 @@ export function spawnChild(argv: readonly string[], env: Record<string, string> 
     }
     // Workers that outlived their primary: stop them by PID.
     for (const pid of descendants) killQuietly(pid, 'SIGKILL');
+    unkill();
   };
   return { pid: proc.pid ?? -1, argv, output: () => out, exited: () => isDone, done, stop };
 }
@@ -336,6 +326,8 @@ export interface StartServerOptions {
   cpus?: string;
   /** How long to wait until it serves. Default 60 s. */
   readyTimeoutMs?: number;
+  /** More `switchboard start` flags (e.g. NO_LIMIT_ARGS). */
+  extraArgs?: readonly string[];
 }
 
 /** Starts `switchboard start` on free loopback ports (`startPlatform`) and waits until it serves. */
@@ -347,6 +339,7 @@ export async function startSwitchboardServer(opts: StartServerOptions): Promise<
     workers: opts.workers ?? 1,
     cpus: opts.cpus,
     timeoutMs: opts.readyTimeoutMs,
+    ...(opts.extraArgs ? { extraArgs: [...opts.extraArgs] } : {}),
   });
   let gone = false;
   void p.exited.then(() => {

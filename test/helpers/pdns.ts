@@ -6,14 +6,16 @@
  * polling, NOTIFY) is switched off.
  * @module
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
+import { atCleanup, killAtCleanup, killQuietly } from './cleanup.js';
 import { assertLoopback } from './dns-client.js';
 import { findCommand, findFreePort, waitForAnswer } from './peers.js';
+import { skipOrFail } from './require-peers.js';
 
 /** Where Debian's pdns-backend-sqlite3 ships the schema (the first one present is used). */
 const SCHEMA_PATHS = [
@@ -47,32 +49,23 @@ export interface PdnsOptions {
   readyTimeoutMs?: number;
 }
 
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  // Last resort if a test forgot to stop it: never leave a pdns_server behind.
-  for (const child of running) if (child.pid) killQuietly(child.pid, 'SIGKILL');
-});
-
-function killQuietly(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
 /** The gsqlite3 schema file shipped by pdns-backend-sqlite3, or undefined. */
 export function findPdnsSchema(): string | undefined {
   return SCHEMA_PATHS.find((p) => existsSync(p));
 }
 
-/** A skip reason when pdns_server or its SQLite backend is missing, else false. */
-export function skipUnlessPdns(): false | string {
+/** What is missing of pdns_server and its SQLite backend, or false when both are installed. */
+export function pdnsMissing(): false | string {
   if (!findCommand('pdns_server'))
     return 'not installed: pdns_server (apt-get install pdns-server pdns-backend-sqlite3; see scripts/install-test-deps.sh)';
   if (!findPdnsSchema())
     return 'not installed: the gsqlite3 schema of pdns-backend-sqlite3 (apt-get install pdns-backend-sqlite3)';
   return false;
+}
+
+/** For test files: skip (or, with SWITCHBOARD_REQUIRE_PEERS=1, fail) when PowerDNS is missing. */
+export function skipUnlessPdns(): false | string {
+  return skipOrFail(pdnsMissing());
 }
 
 function readSchema(path: string): string {
@@ -143,7 +136,7 @@ export async function startPdns(opts: PdnsOptions = {}): Promise<PdnsServer> {
   assertLoopback(host);
   const schema = findPdnsSchema();
   const bin = findCommand('pdns_server');
-  if (!schema || !bin) throw new Error(skipUnlessPdns() || 'pdns_server not found');
+  if (!schema || !bin) throw new Error(pdnsMissing() || 'pdns_server not found');
   const dir = mkdtempSync(join(tmpdir(), 'sb-pdns-'));
   const apiKey = opts.apiKey ?? `pdns-test-${crypto.randomUUID()}`;
   const dnsPort = await findFreePort(host);
@@ -159,7 +152,9 @@ export async function startPdns(opts: PdnsOptions = {}): Promise<PdnsServer> {
   // Run as whoever we are: without setuid/setgid in pdns.conf it keeps our user, who owns `dir`.
   const argv = [bin, '--daemon=no', '--guardian=no', '--disable-syslog', `--config-dir=${dir}`];
   const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
+  // Whatever ends this process (exit, SIGINT, SIGTERM) ends pdns_server and removes its folder.
+  const unkill = killAtCleanup(child);
+  const unremove = atCleanup(() => rmSync(dir, { recursive: true, force: true }));
   let out = '';
   const keep = (d: Buffer): void => {
     out = (out + d.toString('utf8')).slice(-20000);
@@ -170,7 +165,6 @@ export async function startPdns(opts: PdnsOptions = {}): Promise<PdnsServer> {
   const exitPromise = new Promise<void>((res) => {
     const done = (): void => {
       exited = true;
-      running.delete(child);
       res();
     };
     child.once('exit', done);
@@ -187,6 +181,8 @@ export async function startPdns(opts: PdnsOptions = {}): Promise<PdnsServer> {
       clearTimeout(timer);
     }
     rmSync(dir, { recursive: true, force: true });
+    unkill();
+    unremove();
   };
   const apiUrl = `http://${host}:${httpPort}`;
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);

@@ -4,7 +4,7 @@
  * the foreground as our children, are stopped by PID, and never touch system services.
  * @module
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import {
   accessSync,
@@ -19,7 +19,21 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { atCleanup, killAtCleanup, killQuietly } from './cleanup.js';
 import { assertLoopback, buildQuery, queryUdp, readHeader } from './dns-client.js';
+import { listDescendants } from './procs.js';
+import { skipOrFail } from './require-peers.js';
+
+export {
+  clockTicksPerSecond,
+  isAlive,
+  listChildren,
+  listDescendants,
+  type ProcStat,
+  procStatusBytes,
+  readProcStat,
+  treeCpuSeconds,
+} from './procs.js';
 
 /** One zone to serve: its origin (absolute, with final dot) and its zone file. */
 export interface ZoneSpec {
@@ -53,20 +67,6 @@ export interface StartOptions {
   readyTimeoutMs?: number;
 }
 
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  // Last resort if a test forgot to stop a server: never leave servers behind.
-  for (const child of running) if (child.pid) killQuietly(child.pid, 'SIGKILL');
-});
-
-function killQuietly(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
 /** Absolute path of an executable found on PATH (plus the sbin folders), or undefined. */
 export function findCommand(cmd: string): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/local/sbin'];
@@ -83,12 +83,20 @@ export function findCommand(cmd: string): string | undefined {
   return undefined;
 }
 
-/** A skip reason when any of `cmds` is missing, else false (pass to node:test's `skip`). */
-export function skipUnlessCommands(...cmds: string[]): false | string {
+/** What is missing of `cmds` (as a sentence saying how to install it), or false when all are there. */
+export function missingCommands(...cmds: string[]): false | string {
   const missing = cmds.filter((c) => !findCommand(c));
   return missing.length === 0
     ? false
-    : `not installed: ${missing.join(', ')} (apt-get install nsd knot dnsperf; see scripts/install-test-deps.sh)`;
+    : `not installed: ${missing.join(', ')} (run scripts/install-test-deps.sh as root)`;
+}
+
+/**
+ * For test files: a skip reason when any of `cmds` is missing, else false (pass to node:test's
+ * `skip`); with SWITCHBOARD_REQUIRE_PEERS=1 a missing command also fails the run (require-peers.ts).
+ */
+export function skipUnlessCommands(...cmds: string[]): false | string {
+  return skipOrFail(missingCommands(...cmds));
 }
 
 /** The Switchboard CLI to run: $SWITCHBOARD_BIN or dist/src/cli/main.js, from the repo root. */
@@ -173,7 +181,9 @@ async function launch(
 ): Promise<Peer> {
   const cmd = opts.cpu !== undefined ? ['taskset', '-c', String(opts.cpu), ...argv] : argv;
   const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
+  // Whatever ends this process (exit, SIGINT, SIGTERM) ends the server and removes its folder.
+  const unkill = killAtCleanup(child);
+  const unremove = atCleanup(() => rmSync(dir, { recursive: true, force: true }));
   let out = '';
   const keep = (d: Buffer): void => {
     // Keep the tail only: a long run must not grow memory without bound.
@@ -185,13 +195,11 @@ async function launch(
   const exitPromise = new Promise<void>((res) => {
     child.once('exit', () => {
       exited = true;
-      running.delete(child);
       res();
     });
     child.once('error', (e) => {
       out += `\nspawn error: ${e.message}`;
       exited = true;
-      running.delete(child);
       res();
     });
   });
@@ -206,6 +214,8 @@ async function launch(
     // Children that outlived their parent (a worker, NSD's xfrd): stop them by PID.
     for (const pid of descendants) killQuietly(pid, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
+    unkill();
+    unremove();
   };
   try {
     await waitForAnswer(host, port, firstOrigin, opts.readyTimeoutMs ?? 30000, () => !exited);
@@ -342,116 +352,4 @@ export async function startTrivialResponder(opts: StartOptions = {}): Promise<Pe
   const script = fileURLToPath(new URL('../../bench/trivial-responder.js', import.meta.url));
   const argv = [process.execPath, script, '--listen', `${host}:${port}`, '--max-seconds', '7200'];
   return launch('trivial', argv, dir, host, port, 'bench.test.', opts);
-}
-
-/** Direct children of `pid` (from /proc). */
-export function listChildren(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = readProcStat(Number(entry));
-    if (stat && stat.ppid === pid) out.push(Number(entry));
-  }
-  return out;
-}
-
-/** Every descendant of `pid` (children, their children, …), not `pid` itself. */
-export function listDescendants(pid: number): number[] {
-  const byParent = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = readProcStat(Number(entry));
-    if (!stat) continue;
-    const list = byParent.get(stat.ppid) ?? [];
-    list.push(Number(entry));
-    byParent.set(stat.ppid, list);
-  }
-  const out: number[] = [];
-  const todo = [pid];
-  while (todo.length > 0) {
-    const p = todo.pop()!;
-    for (const c of byParent.get(p) ?? []) {
-      out.push(c);
-      todo.push(c);
-    }
-  }
-  return out;
-}
-
-/** Fields of /proc/PID/stat that we use. */
-export interface ProcStat {
-  ppid: number;
-  /** Clock ticks in user and kernel mode, all threads of the process. */
-  utime: number;
-  stime: number;
-  /** Ticks of waited-for (exited) children. */
-  cutime: number;
-  cstime: number;
-}
-
-/** Parses /proc/PID/stat, or undefined when the process is gone. */
-export function readProcStat(pid: number): ProcStat | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // rest[0] is field 3 (state): field N is rest[N - 3].
-  return {
-    ppid: Number(rest[1]),
-    utime: Number(rest[11]),
-    stime: Number(rest[12]),
-    cutime: Number(rest[13]),
-    cstime: Number(rest[14]),
-  };
-}
-
-let ticksPerSecond: number | undefined;
-
-/** The kernel's USER_HZ (clock ticks per second), from `getconf CLK_TCK`; 100 if unknown. */
-export function clockTicksPerSecond(): number {
-  if (ticksPerSecond === undefined) {
-    const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
-    const n = Number(r.stdout?.trim());
-    ticksPerSecond = Number.isFinite(n) && n > 0 ? n : 100;
-  }
-  return ticksPerSecond;
-}
-
-/**
- * CPU seconds (user + system, all threads) used so far by `pid` and its live descendants,
- * plus what exited children reported to their parents.
- */
-export function treeCpuSeconds(pid: number): number {
-  let ticks = 0;
-  for (const p of [pid, ...listDescendants(pid)]) {
-    const s = readProcStat(p);
-    if (s) ticks += s.utime + s.stime + s.cutime + s.cstime;
-  }
-  return ticks / clockTicksPerSecond();
-}
-
-/** A field (in kB, as bytes) of /proc/PID/status such as VmHWM or VmRSS; 0 when absent. */
-export function procStatusBytes(pid: number, field: 'VmHWM' | 'VmRSS'): number {
-  try {
-    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(text);
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** True while `pid` exists and is not a zombie. */
-export function isAlive(pid: number): boolean {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = text.slice(text.lastIndexOf(')') + 2, text.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
 }

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeMessage } from '../../src/wire/decode.js';
 import { rdataToText } from '../../src/wire/rdata.js';
+import { atCleanup, killAtCleanup } from './cleanup.js';
 import { buildQuery, queryUdp } from './dns-client.js';
 import { findCommand, findFreePort, listDescendants, switchboardBin } from './peers.js';
 
@@ -49,6 +50,17 @@ export interface PlatformOptions {
   cpus?: string;
 }
 
+/**
+ * `switchboard start` flags that turn the per-tenant request limits off (docs/API.md,
+ * "Limits"): for benchmarks that load thousands of zones through one tenant's key.
+ */
+export const NO_LIMIT_ARGS: readonly string[] = [
+  'account-rate=0',
+  'token-rate=0',
+  'heavy-concurrency=0',
+  'zones-per-hour=0',
+].flatMap((l) => ['--limit', l]);
+
 const STARTED = /^switchboard: started, pid \d+$/m;
 const API_LINE = /^\s+API\s+(http:\/\/\S+)\/api\/v1\/$/m;
 const KEY = /^\s+(sb_[A-Za-z0-9_-]+)\s*$/m;
@@ -66,6 +78,8 @@ export function removeDataDir(dir: string): void {
 /** Starts `switchboard start` on free loopback ports and waits until it serves. */
 export async function startPlatform(opts: PlatformOptions = {}): Promise<Platform> {
   const dataDir = opts.dataDir ?? makeDataDir();
+  // A folder made here goes when this process ends, however it ends (the caller may remove it sooner).
+  if (opts.dataDir === undefined) atCleanup(() => removeDataDir(dataDir));
   const httpPort = opts.httpPort ?? (await findFreePort());
   const dnsPort = opts.dnsPort ?? (await findFreePort());
   const args = [
@@ -118,6 +132,8 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
   });
   const pid = child.pid!;
   const descendants = new Set<number>();
+  // SIGINT/SIGTERM/exit of this process: the primary, its workers, and workers seen before.
+  const unkill = killAtCleanup(child, () => descendants);
   const remember = () => {
     for (const p of listDescendants(pid)) descendants.add(p);
   };
@@ -148,6 +164,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
         remember();
         child.kill('SIGKILL');
         killAll();
+        unkill();
         reject(e);
       } else resolve();
     };
@@ -176,6 +193,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
         clearTimeout(timer);
       }
       killAll();
+      unkill();
       return exited;
     },
     kill: async () => {
@@ -183,6 +201,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
       child.kill('SIGKILL');
       killAll();
       await exited;
+      unkill();
     },
   };
 }
@@ -288,10 +307,12 @@ export function runCli(
       [switchboardBin(), ...args],
       { timeout: 30_000, env: e },
       (error, stdout, stderr) => {
+        unkill();
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolve({ code, out: stdout, err: stderr });
       },
     );
+    const unkill = killAtCleanup(child);
     if (input !== undefined) child.stdin?.end(input);
   });
 }

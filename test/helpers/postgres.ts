@@ -13,6 +13,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { atCleanup } from './cleanup.js';
+import { skipOrFail } from './require-peers.js';
 
 /** A database for one test file. */
 export interface TestDatabase {
@@ -41,9 +43,16 @@ function findBinDir(): string | undefined {
 }
 
 /**
- * Why PostgreSQL tests cannot run here, or false when they can: pass it as `{ skip }`.
+ * For test files: why PostgreSQL tests cannot run here, or false when they can: pass it as
+ * `{ skip }`. With SWITCHBOARD_REQUIRE_PEERS=1 a missing PostgreSQL also fails the run
+ * (require-peers.ts); scripts and benchmarks call `postgresMissing()` instead.
  */
 export function postgresSkipReason(): string | false {
+  return skipOrFail(postgresMissing());
+}
+
+/** Why no PostgreSQL cluster can be started here, or false when one can. */
+export function postgresMissing(): string | false {
   if (process.env.SWITCHBOARD_TEST_DATABASE) return false;
   if (!findBinDir())
     return `PostgreSQL is not installed (no ${PG_ROOT}/*/bin/initdb; run scripts/install-test-deps.sh as root)`;
@@ -77,17 +86,14 @@ function runPg(bin: string, args: string[], opts: SpawnSyncOptions = {}): void {
     throw new Error(`${bin} ${args.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr || r.stdout}`);
 }
 
-const clusters = new Set<{ bin: string; data: string }>();
-process.on('exit', () => {
-  // Last resort when a test forgot stop(): pg_ctl daemonizes, so it would outlive us.
-  for (const c of clusters) {
-    try {
-      runPg(join(c.bin, 'pg_ctl'), ['stop', '-D', c.data, '-m', 'immediate', '-w']);
-    } catch {
-      // already gone
-    }
+/** Stops a cluster at once (throws when pg_ctl fails) and removes its folder in any case. */
+function stopCluster(bin: string, data: string, dir: string): void {
+  try {
+    runPg(join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'immediate', '-w']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-});
+}
 
 /**
  * Starts a throw-away cluster on a free 127.0.0.1 port (trust authentication on loopback,
@@ -106,7 +112,22 @@ export async function startPostgresCluster(opts: { durable?: boolean } = {}): Pr
     const gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim());
     chownSync(dir, uid, gid);
   }
-  const cluster = { bin, data };
+  let stopped = false;
+  const stopNow = (): void => {
+    if (stopped) return;
+    stopped = true;
+    unregister();
+    stopCluster(bin, data, dir);
+  };
+  // pg_ctl daemonizes, so the cluster is no child of ours: stop it when this process ends
+  // (exit, SIGINT, SIGTERM), whether or not the caller got to call stop().
+  const unregister = atCleanup(() => {
+    try {
+      stopNow();
+    } catch {
+      // not running
+    }
+  });
   try {
     runPg(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
     const port = await freePort();
@@ -117,7 +138,6 @@ export async function startPostgresCluster(opts: { durable?: boolean } = {}): Pr
       ...(opts.durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
       '-c max_connections=200',
     ].join(' ');
-    clusters.add(cluster);
     runPg(join(bin, 'pg_ctl'), [
       'start',
       '-D',
@@ -131,18 +151,10 @@ export async function startPostgresCluster(opts: { durable?: boolean } = {}): Pr
       options,
     ]);
     const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-    let stopped = false;
     return {
       url,
       async stop() {
-        if (stopped) return;
-        stopped = true;
-        try {
-          runPg(join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'immediate', '-w']);
-        } finally {
-          clusters.delete(cluster);
-          rmSync(dir, { recursive: true, force: true });
-        }
+        stopNow();
       },
     };
   } catch (err) {
@@ -152,13 +164,11 @@ export async function startPostgresCluster(opts: { durable?: boolean } = {}): Pr
     } catch {
       // no log yet
     }
-    clusters.delete(cluster);
     try {
-      runPg(join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'immediate', '-w']);
+      stopNow();
     } catch {
       // not running
     }
-    rmSync(dir, { recursive: true, force: true });
     throw new Error(`could not start PostgreSQL: ${(err as Error).message}${log ? `\n${log}` : ''}`);
   }
 }

@@ -139,8 +139,23 @@ export const roundTrips: [string, string, string?][] = [
   ['URI', '10 1 ""'],
   ['EUI48', '00-00-5E-00-53-2A', '00-00-5e-00-53-2a'],
   ['EUI64', '00-00-5e-ef-10-00-00-2a'],
-  ['ZONEMD', '2018031900 1 1 62e6cf51b02e54b9b5f967d5'],
-  ['ZONEMD', '2018031900 1 1 62E6CF51B02E54B9B5F967D5', '2018031900 1 1 62e6cf51b02e54b9b5f967d5'],
+  // RFC 8976 §2.2.4: SHA-384 (1) and SHA-512 (2) digests at full length; unknown schemes
+  // and hash algorithms with any digest of 12 octets or more.
+  [
+    'ZONEMD',
+    '2018031900 1 1 1a6e359fc97bfaaf380f39eb49a44968db34c359cc6d4965aa6b7ff6feb36ffd59cd11202d9c43be81fd995681686260',
+  ],
+  [
+    'ZONEMD',
+    '2018031900 1 2 FA0FFAE638D2731A9CF861E5B20F435EF9D7EB8BE245FBC152CA5A2D89BFA34C8362444FE6CF2F0FF59EEE36DCA60CF74438C4140AD3427AE6912D8D3B3C4AC9',
+    '2018031900 1 2 fa0ffae638d2731a9cf861e5b20f435ef9d7eb8be245fbc152ca5a2d89bfa34c8362444fe6cf2f0ff59eee36dca60cf74438c4140ad3427ae6912d8d3b3c4ac9',
+  ],
+  ['ZONEMD', '2018031900 1 240 62e6cf51b02e54b9b5f967d5'],
+  ['ZONEMD', '2018031900 241 240 62E6CF51B02E54B9B5F967D5', '2018031900 241 240 62e6cf51b02e54b9b5f967d5'],
+  [
+    'ZONEMD',
+    '2018031900 241 1 1a6e359fc97bfaaf380f39eb49a44968db34c359cc6d4965aa6b7ff6feb36ffd59cd11202d9c43be81fd995681686260',
+  ],
   ['LOC', '42 21 54 N 71 06 18 W -24m 30m', '42 21 54.000 N 71 6 18.000 W -24.00m 30m 10000m 10m'],
   ['LOC', '52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m'],
   ['LOC', '0 N 0 E 0 0.5m 0.05 1', '0 0 0.000 N 0 0 0.000 E 0.00m 0.50m 0.05m 1m'],
@@ -228,5 +243,10 @@ export const roundTrips: [string, string, string?][] = [
   ['LOC', '90 59 59.999 S 180 59 59.999 W 0m', '90 59 59.999 S 180 59 59.999 W 0.00m 1m 10000m 10m'],
   ['SVCB', '1 . key1=h2', '1 . alpn=h2'],
   ['SVCB', '1 . ohttp'],
+  // RFC 9953 §3.2.1 docpath: segments as a value list, no value for the root path.
+  ['SVCB', '1 dns.example.org. alpn=co docpath'],
+  ['SVCB', '1 dns.example.org. alpn=co docpath=dns'],
+  ['SVCB', '1 dns.example.org. alpn=co docpath=n,s'],
+  ['SVCB', '1 . alpn=co docpath=""', '1 . alpn=co docpath'],
   ['SVCB', '1 . tls-supported-groups=29,23'],
 ];

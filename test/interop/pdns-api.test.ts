@@ -190,7 +190,7 @@ const ALLOWED: Allowance[] = [
       /TTL of 2\^32-1/.test(d.step) &&
       d.pdns.startsWith('204') &&
       d.switchboard.startsWith('422'),
-    doc: 'TTLs above 2147483647 (2^31-1) are refused with 422, as RFC 2181 §8 requires; PowerDNS takes TTLs up to 2^32-1.',
+    doc: "TTLs above the server's limit (`--max-ttl`, default 2592000, never above 2^31-1 as RFC 2181 §8 requires) are refused with 422; PowerDNS takes TTLs up to 2^32-1.",
   },
   {
     // For a step that deletes the SOA or the apex NS RRset (PowerDNS 204, Switchboard 422).

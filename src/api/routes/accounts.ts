@@ -49,13 +49,21 @@ export function registerAccountRoutes(app: FastifyInstance, control: ControlPlan
     },
   );
 
-  app.get<{ Querystring: PageRequest }>(
+  app.get<{ Querystring: { name?: string } & PageRequest }>(
     '/api/v1/accounts',
     {
       schema: {
         tags: ['accounts'],
         summary: 'List accounts',
-        querystring: pageQuery(),
+        description: 'Administrators see every account, others their own. `name` finds an account by name.',
+        querystring: pageQuery({
+          name: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 255,
+            description: 'Only the account of this name.',
+          },
+        }),
         response: { 200: pageOf('Account', 'A page of accounts.'), ...errorResponses(400, 401, 403) },
       },
     },

@@ -104,11 +104,44 @@ function mediaTypeOf(request: FastifyRequest): string {
   return (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
 }
 
-const zoneInfoResponse = {
-  description: 'The zone after the change',
+const zoneChangeResponse = {
+  description:
+    'The zone after the change (`changed: false`: nothing changed; `dryRun: true`: nothing applied)',
   headers: etagHeader,
-  ...ref('ZoneInfo'),
+  ...ref('ZoneChange'),
 };
+
+/** `?dryRun=true` (and `?comment=` where the body is no JSON object). */
+function changeQuery(withComment: boolean): Record<string, unknown> {
+  return {
+    type: 'object',
+    properties: {
+      dryRun: {
+        type: 'boolean',
+        default: false,
+        description:
+          'Check the change and answer what it would do (`removedRecords`, `addedRecords`) without applying it.',
+      },
+      ...(withComment
+        ? { comment: { type: 'string', maxLength: 1000, description: 'Kept with the version.' } }
+        : {}),
+    },
+    additionalProperties: false,
+  };
+}
+
+/** The control-plane options of a change request. */
+function changeOptionsOf(
+  ifMatch: number | undefined,
+  comment: string | undefined,
+  dryRun: boolean | undefined,
+) {
+  return {
+    ...(ifMatch !== undefined ? { ifMatch } : {}),
+    ...(comment !== undefined ? { comment } : {}),
+    ...(dryRun === true ? { dryRun: true } : {}),
+  };
+}
 
 /** Registers the zone routes. */
 export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane): void {
@@ -135,9 +168,10 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
         tags: ['zones'],
         summary: 'Create a zone from RRsets or master-file text',
         description:
-          'Without an SOA one is made; `nameservers` become the apex NS RRset. `zonefile` is master-file ' +
-          'text (RFC 1035 §5) and excludes `rrsets`. `kind`, `soaEditApi` and `accountLabel` default to ' +
-          '`Native`, `DEFAULT` and empty.',
+          'Without an SOA one is made; `nameservers` (host names, RFC 952/1123) become the apex NS RRset. ' +
+          '`zonefile` is master-file text (RFC 1035 §5) and excludes `rrsets`. `kind`, `soaEditApi` and ' +
+          '`accountLabel` default to `Native`, `DEFAULT` and empty. `warnings` lists in-zone NS targets ' +
+          'without address records.',
         body: {
           type: 'object',
           properties: {
@@ -220,7 +254,10 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
           properties: zoneMetadataProperties,
           additionalProperties: false,
         },
-        response: { 200: zoneInfoResponse, ...errorResponses(400, 401, 403, 404, 412, 422) },
+        response: {
+          200: { description: 'The zone', headers: etagHeader, ...ref('ZoneInfo') },
+          ...errorResponses(400, 401, 403, 404, 412, 422),
+        },
       },
     },
     async (request, reply) => {
@@ -303,16 +340,22 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
     },
   );
 
-  app.patch<{ Params: { zone: string }; Body: { changes: ChangeBody[]; comment?: string } }>(
+  app.patch<{
+    Params: { zone: string };
+    Querystring: { dryRun?: boolean };
+    Body: { changes: ChangeBody[]; comment?: string };
+  }>(
     '/api/v1/zones/:zone/rrsets',
     {
       schema: {
         tags: ['rrsets'],
         summary: 'Change RRsets atomically (all or nothing)',
         description:
-          'The changes apply in order, as one new version with one SOA serial bump, or not at all.',
+          'The changes apply in order, as one new version with one SOA serial bump, or not at all. ' +
+          'A change set that changes nothing makes no version (`changed: false`).',
         params: zoneParams,
         headers: ifMatchHeaders,
+        querystring: changeQuery(false),
         body: {
           type: 'object',
           properties: {
@@ -322,7 +365,7 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
           required: ['changes'],
           additionalProperties: false,
         },
-        response: { 200: zoneInfoResponse, ...errorResponses(400, 401, 403, 404, 412, 422) },
+        response: { 200: zoneChangeResponse, ...errorResponses(400, 401, 403, 404, 412, 422) },
       },
     },
     async (request, reply) => {
@@ -330,10 +373,12 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
       const changes = changesOfBody(request.body.changes);
       const ifMatch = await ifMatchOf(control, request, zone);
       const info = await control
-        .changeRRsets(principalOf(request), zone, changes, {
-          ...(ifMatch !== undefined ? { ifMatch } : {}),
-          ...(request.body.comment !== undefined ? { comment: request.body.comment } : {}),
-        })
+        .changeRRsets(
+          principalOf(request),
+          zone,
+          changes,
+          changeOptionsOf(ifMatch, request.body.comment, request.query.dryRun),
+        )
         .catch((err: unknown) => {
           throw remapChangeField(err, (i) => `changes[${i}]`);
         });
@@ -342,7 +387,7 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
     },
   );
 
-  app.put<{ Params: { zone: string }; Querystring: { comment?: string }; Body: string }>(
+  app.put<{ Params: { zone: string }; Querystring: { comment?: string; dryRun?: boolean }; Body: string }>(
     '/api/v1/zones/:zone/zonefile',
     {
       bodyLimit: ZONEFILE_BODY_LIMIT,
@@ -350,21 +395,19 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
         tags: ['zonefile'],
         summary: "Replace a zone's content with master-file text",
         description:
-          'The body is the zone in master-file format (RFC 1035 §5), sent as `text/dns` (RFC 4027) or `text/plain`.',
+          'The body is the zone in master-file format (RFC 1035 §5), sent as `text/dns` (RFC 4027) or `text/plain`. ' +
+          'A line `;disabled; <record>` is a disabled record (the export writes them so). Text that holds the ' +
+          'current content makes no version (`changed: false`).',
         params: zoneParams,
         headers: ifMatchHeaders,
-        querystring: {
-          type: 'object',
-          properties: { comment: { type: 'string', maxLength: 1000, description: 'Kept with the version.' } },
-          additionalProperties: false,
-        },
+        querystring: changeQuery(true),
         body: {
           content: {
             [ZONEFILE_MEDIA_TYPE]: { schema: { type: 'string' } },
             'text/plain': { schema: { type: 'string' } },
           },
         },
-        response: { 200: zoneInfoResponse, ...errorResponses(400, 401, 403, 404, 412, 415, 422) },
+        response: { 200: zoneChangeResponse, ...errorResponses(400, 401, 403, 404, 412, 415, 422) },
       },
     },
     async (request, reply) => {
@@ -379,10 +422,12 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
       }
       const zone = zoneOf(request);
       const ifMatch = await ifMatchOf(control, request, zone);
-      const info = await control.importZone(principalOf(request), zone, request.body, {
-        ...(ifMatch !== undefined ? { ifMatch } : {}),
-        ...(request.query.comment !== undefined ? { comment: request.query.comment } : {}),
-      });
+      const info = await control.importZone(
+        principalOf(request),
+        zone,
+        request.body,
+        changeOptionsOf(ifMatch, request.query.comment, request.query.dryRun),
+      );
       setZoneEtag(reply, info.version);
       return info;
     },
@@ -394,6 +439,9 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
       schema: {
         tags: ['zonefile'],
         summary: 'Export a zone as master-file text',
+        description:
+          'Absolute names, the SOA first, then canonical order. A disabled record is written as a comment, ' +
+          '`;disabled; <record>`, which an import reads back as a disabled record.',
         params: zoneParams,
         response: {
           200: {
@@ -458,14 +506,20 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
     async (request) => control.getVersion(principalOf(request), zoneOf(request), request.params.version),
   );
 
-  app.post<{ Params: { zone: string }; Body: { version: number; comment?: string } }>(
+  app.post<{
+    Params: { zone: string };
+    Querystring: { dryRun?: boolean };
+    Body: { version: number; comment?: string };
+  }>(
     '/api/v1/zones/:zone/rollback',
     {
       schema: {
         tags: ['versions'],
         summary: 'Make the content of an earlier version current again (as a new version)',
+        description: 'Rolling back to the content the zone already has makes no version (`changed: false`).',
         params: zoneParams,
         headers: ifMatchHeaders,
+        querystring: changeQuery(false),
         body: {
           type: 'object',
           properties: {
@@ -475,16 +529,18 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
           required: ['version'],
           additionalProperties: false,
         },
-        response: { 200: zoneInfoResponse, ...errorResponses(400, 401, 403, 404, 412, 422) },
+        response: { 200: zoneChangeResponse, ...errorResponses(400, 401, 403, 404, 412, 422) },
       },
     },
     async (request, reply) => {
       const zone = zoneOf(request);
       const ifMatch = await ifMatchOf(control, request, zone);
-      const info = await control.rollback(principalOf(request), zone, request.body.version, {
-        ...(ifMatch !== undefined ? { ifMatch } : {}),
-        ...(request.body.comment !== undefined ? { comment: request.body.comment } : {}),
-      });
+      const info = await control.rollback(
+        principalOf(request),
+        zone,
+        request.body.version,
+        changeOptionsOf(ifMatch, request.body.comment, request.query.dryRun),
+      );
       setZoneEtag(reply, info.version);
       return info;
     },

@@ -1,0 +1,425 @@
+/**
+ * The PowerDNS-compatible API (issue 3 §4): the subset of PowerDNS Authoritative's HTTP API
+ * (version 1) that DNS automation uses — lego's `pdns` provider, external-dns, cert-manager
+ * webhooks, octoDNS, DNSControl, Terraform's powerdns provider — answered from the control
+ * plane. Shapes follow what PowerDNS 4.7 sends (keys sorted, as it does). Zone metadata that
+ * clients set and read back (kind, soa_edit_api, account) is kept with the zone; what
+ * Switchboard has no notion of (SOA-EDIT, TSIG, catalogs, DNSSEC) is reported as PowerDNS's
+ * defaults. docs/API.md lists the differences.
+ * @module
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import {
+  ControlError,
+  type ControlPlane,
+  type Principal,
+  type RRsetData,
+  type ZoneInfo,
+} from '../../control/types.js';
+import { principalOf } from '../auth.js';
+import { remapChangeField } from '../errors.js';
+import { absoluteName, zoneNameOfId } from '../names.js';
+import { sendText } from '../routes/zones.js';
+import {
+  changesOfPdnsRRsets,
+  checkUnsupportedSettings,
+  metadataOfBody,
+  PDNS_SERVER_URL,
+  type PdnsCreateBody,
+  type PdnsRRsetInput,
+  type PdnsZoneSettings,
+  pdnsZoneDetail,
+  pdnsZoneSummary,
+  remapMetadataField,
+  rrsetsOfPdnsCreate,
+  serverObject,
+  unprocessable,
+  urlOfZone,
+} from './mapping.js';
+import { config, rrsetInput, tags, zoneIdParams, zoneSettingsProperties } from './schemas.js';
+
+function zoneNameOf(request: FastifyRequest<{ Params: { zone_id: string } }>): string {
+  return zoneNameOfId(request.params.zone_id);
+}
+
+/** Every zone the principal sees (PowerDNS lists have no pages). */
+async function allZones(control: ControlPlane, p: Principal): Promise<ZoneInfo[]> {
+  const out: ZoneInfo[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await control.listZones(p, { limit: 1000, ...(cursor !== undefined ? { cursor } : {}) });
+    out.push(...page.items);
+    cursor = page.next;
+  } while (cursor !== undefined);
+  return out;
+}
+
+function queryFlag(value: unknown): boolean {
+  return value !== 'false' && value !== false && value !== '0';
+}
+
+/**
+ * The Switchboard account an administrator's `account` label names, if it is the id of one
+ * (other principals' labels are only labels: their zones stay in their own account).
+ */
+async function ownerOfLabel(
+  control: ControlPlane,
+  p: Principal,
+  label: string | undefined,
+): Promise<string | undefined> {
+  if (!p.scope.admin || label === undefined || label === '') return undefined;
+  try {
+    return (await control.getAccount(p, label)).id;
+  } catch (err) {
+    if (err instanceof ControlError && err.code === 'CTL_ERR_NOT_FOUND') return undefined;
+    throw err;
+  }
+}
+
+/** Registers the PowerDNS-compatible routes. */
+export function registerPdnsRoutes(
+  app: FastifyInstance,
+  control: ControlPlane,
+  opts: { version: string },
+): void {
+  const version = `4.7.0-switchboard-${opts.version}`;
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  // PowerDNS reads the body as JSON whatever its Content-Type: a text/plain body arrives here as a string.
+  const preValidation = async (request: FastifyRequest): Promise<void> => {
+    const body = request.body;
+    if (typeof body !== 'string' || !/^\s*[[{]/.test(body)) return;
+    request.body = await new Promise((resolve, reject) => {
+      jsonParser(request, body, (err, value) => (err ? reject(err) : resolve(value)));
+    });
+  };
+
+  app.get(
+    '/api',
+    {
+      config: { ...config, public: true },
+      schema: { tags, summary: 'API versions (PowerDNS discovery)', security: [] },
+    },
+    async () => [{ url: '/api/v1', version: 1 }],
+  );
+
+  app.get('/api/v1', { config, schema: { tags, summary: 'API features (PowerDNS)' } }, async () => [
+    { api_features: [], server_url: '/api/v1/servers{/server}' },
+  ]);
+
+  app.get('/api/v1/servers', { config, schema: { tags, summary: 'List servers (PowerDNS)' } }, async () => [
+    serverObject(version),
+  ]);
+
+  app.get(PDNS_SERVER_URL, { config, schema: { tags, summary: 'The server (PowerDNS)' } }, async () =>
+    serverObject(version),
+  );
+
+  app.get(
+    `${PDNS_SERVER_URL}/statistics`,
+    { config, schema: { tags, summary: 'Statistics (PowerDNS; empty)' } },
+    async () => [],
+  );
+
+  app.get(
+    `${PDNS_SERVER_URL}/config`,
+    { config, schema: { tags, summary: 'Configuration (PowerDNS)' } },
+    async () => [
+      { name: 'api', type: 'ConfigSetting', value: 'yes' },
+      { name: 'daemon', type: 'ConfigSetting', value: 'switchboard' },
+    ],
+  );
+
+  app.get(
+    `${PDNS_SERVER_URL}/autoprimaries`,
+    { config, schema: { tags, summary: 'Autoprimaries (PowerDNS; none)' } },
+    async () => [],
+  );
+
+  app.get<{ Querystring: { zone?: string } }>(
+    `${PDNS_SERVER_URL}/zones`,
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'List zones (PowerDNS)',
+        querystring: {
+          type: 'object',
+          properties: {
+            zone: { type: 'string', minLength: 1, description: 'Only this zone.' },
+            dnssec: { type: 'string', description: 'Accepted; DNSSEC state is always false.' },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const p = principalOf(request);
+      if (request.query.zone !== undefined) {
+        try {
+          return [pdnsZoneSummary(await control.getZone(p, absoluteName(request.query.zone)))];
+        } catch (err) {
+          if (err instanceof ControlError && err.code === 'CTL_ERR_NOT_FOUND') return [];
+          throw err;
+        }
+      }
+      return (await allZones(control, p)).map(pdnsZoneSummary);
+    },
+  );
+
+  app.post<{ Body: PdnsCreateBody; Querystring: { rrsets?: string } }>(
+    `${PDNS_SERVER_URL}/zones`,
+    {
+      config,
+      preValidation,
+      bodyLimit: 64 * 1024 * 1024,
+      schema: {
+        tags,
+        summary: 'Create a zone (PowerDNS)',
+        description:
+          'Takes name, nameservers, rrsets or zone (master-file text), and the zone settings kind ' +
+          '(Native, Master), soa_edit_api and account, which are kept and reported back. masters must ' +
+          'be empty; soa_edit, api_rectify and the like are accepted and ignored. An administrator ' +
+          'whose `account` is the id of a Switchboard account puts the zone in that account.',
+        querystring: { type: 'object', properties: { rrsets: { type: 'string', enum: ['true', 'false'] } } },
+        body: {
+          type: 'object',
+          properties: {
+            name: { type: 'string', minLength: 1 },
+            ...zoneSettingsProperties,
+            nameservers: { type: ['array', 'null'], items: { type: 'string', minLength: 1 } },
+            rrsets: { type: ['array', 'null'], items: rrsetInput },
+            zone: { type: ['string', 'null'] },
+          },
+          required: ['name'],
+        },
+      },
+    },
+    async (request, reply) => {
+      const p = principalOf(request);
+      const b = request.body;
+      const name = absoluteName(b.name, 'name');
+      const metadata = metadataOfBody(b);
+      // PowerDNS's `account` is free text, kept as the zone's label. An administrator whose
+      // label is the id of a Switchboard account also puts the zone in that account.
+      const accountId = await ownerOfLabel(control, p, metadata.accountLabel);
+      let rrsets: RRsetData[];
+      try {
+        checkUnsupportedSettings(b);
+        rrsets = rrsetsOfPdnsCreate(b.rrsets ?? []);
+        if (b.zone != null && rrsets.length > 0)
+          throw unprocessable('give either zone or rrsets, not both', 'zone');
+      } catch (err) {
+        // PowerDNS looks for the zone before reading the rest: a taken name is 409 first.
+        await control.checkNewZone(p, { name, ...(accountId !== undefined ? { accountId } : {}) });
+        throw err;
+      }
+      const zone = await control
+        .createZone(p, {
+          name,
+          ...(accountId !== undefined ? { accountId } : {}),
+          ...(b.zone != null ? { zonefile: b.zone } : { rrsets }),
+          ...(b.nameservers != null && b.nameservers.length > 0 ? { nameservers: b.nameservers } : {}),
+          ...metadata,
+        })
+        .catch((err: unknown) => {
+          throw remapMetadataField(err);
+        });
+      reply.code(201).header('location', urlOfZone(zone.name));
+      return pdnsZoneDetail(zone, queryFlag(request.query.rrsets) ? zone.rrsets : null);
+    },
+  );
+
+  app.get<{
+    Params: { zone_id: string };
+    Querystring: { rrsets?: string; rrset_name?: string; rrset_type?: string };
+  }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id`,
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Get a zone with its RRsets (PowerDNS)',
+        params: zoneIdParams,
+        querystring: {
+          type: 'object',
+          properties: {
+            rrsets: {
+              type: 'string',
+              enum: ['true', 'false'],
+              description: '`false` leaves the RRsets out.',
+            },
+            rrset_name: { type: 'string', minLength: 1, description: 'Only RRsets of this owner name.' },
+            rrset_type: { type: 'string', minLength: 1, description: 'Only RRsets of this type.' },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const zone = await control.getZone(principalOf(request), zoneNameOf(request));
+      const q = request.query;
+      if (!queryFlag(q.rrsets)) return pdnsZoneDetail(zone, null);
+      const name =
+        q.rrset_name === undefined ? undefined : absoluteName(q.rrset_name, 'rrset_name').toLowerCase();
+      const type = q.rrset_type?.toUpperCase();
+      return pdnsZoneDetail(
+        zone,
+        zone.rrsets.filter(
+          (r) =>
+            (name === undefined || r.name.toLowerCase() === name) && (type === undefined || r.type === type),
+        ),
+      );
+    },
+  );
+
+  app.patch<{ Params: { zone_id: string }; Body: { rrsets: PdnsRRsetInput[] } }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id`,
+    {
+      config,
+      preValidation,
+      schema: {
+        tags,
+        summary: 'Change RRsets (PowerDNS): changetype REPLACE, DELETE, EXTEND, PRUNE',
+        params: zoneIdParams,
+        body: {
+          type: 'object',
+          properties: { rrsets: { type: 'array', items: rrsetInput } },
+          required: ['rrsets'],
+        },
+        response: { 204: { description: 'Changed', type: 'null' } },
+      },
+    },
+    async (request, reply) => {
+      const p = principalOf(request);
+      const zone = zoneNameOf(request);
+      const sources: number[] = [];
+      const changes = changesOfPdnsRRsets(request.body.rrsets, sources);
+      if (changes.length === 0) {
+        await control.getZone(p, zone); // nothing to do, but the zone must be there
+      } else {
+        await control.changeRRsets(p, zone, changes).catch((err: unknown) => {
+          throw remapChangeField(err, (k) => `rrsets[${sources[k] ?? k}]`);
+        });
+      }
+      return reply.code(204).send();
+    },
+  );
+
+  app.put<{ Params: { zone_id: string }; Body: PdnsZoneSettings | undefined }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id`,
+    {
+      config,
+      preValidation,
+      schema: {
+        tags,
+        summary: 'Change zone settings (PowerDNS): kind, soa_edit_api, account',
+        description:
+          'Settings given as strings change, the others stay; not a content change (no new version, ' +
+          'no serial bump). nameservers are only read at creation; masters must be empty.',
+        params: zoneIdParams,
+        body: { type: ['object', 'null'], properties: zoneSettingsProperties },
+        response: { 204: { description: 'Changed', type: 'null' } },
+      },
+    },
+    async (request, reply) => {
+      const p = principalOf(request);
+      const zone = zoneNameOf(request);
+      const b = request.body ?? {};
+      try {
+        checkUnsupportedSettings(b);
+      } catch (err) {
+        // As in PowerDNS, an unknown zone is 404 first (and a read-only key 403).
+        await control.updateZoneMetadata(p, zone, {});
+        throw err;
+      }
+      await control.updateZoneMetadata(p, zone, metadataOfBody(b)).catch((err: unknown) => {
+        throw remapMetadataField(err);
+      });
+      return reply.code(204).send();
+    },
+  );
+
+  app.delete<{ Params: { zone_id: string } }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id`,
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Delete a zone (PowerDNS)',
+        params: zoneIdParams,
+        response: { 204: { description: 'Deleted', type: 'null' } },
+      },
+    },
+    async (request, reply) => {
+      await control.deleteZone(principalOf(request), zoneNameOf(request));
+      return reply.code(204).send();
+    },
+  );
+
+  app.get<{ Params: { zone_id: string } }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id/export`,
+    {
+      config,
+      schema: { tags, summary: 'Export a zone as master-file text (PowerDNS)', params: zoneIdParams },
+    },
+    async (request, reply) =>
+      sendText(
+        reply,
+        'text/plain; charset=utf-8',
+        await control.exportZone(principalOf(request), zoneNameOf(request)),
+      ),
+  );
+
+  app.put<{ Params: { zone_id: string } }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id/notify`,
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Queue a NOTIFY (PowerDNS; changes already reach every server)',
+        params: zoneIdParams,
+      },
+    },
+    async (request) => {
+      await control.getZone(principalOf(request), zoneNameOf(request));
+      return { result: 'Notification queued' };
+    },
+  );
+
+  app.put<{ Params: { zone_id: string } }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id/rectify`,
+    { config, schema: { tags, summary: 'Rectify a zone (PowerDNS; nothing to do)', params: zoneIdParams } },
+    async (request) => {
+      await control.getZone(principalOf(request), zoneNameOf(request));
+      return { result: 'Rectified' };
+    },
+  );
+
+  app.get<{ Params: { zone_id: string } }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id/metadata`,
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Zone metadata (PowerDNS; only SOA-EDIT-API)',
+        params: zoneIdParams,
+      },
+    },
+    async (request) => {
+      const zone = await control.getZone(principalOf(request), zoneNameOf(request));
+      // PowerDNS stores SOA-EDIT-API for every zone created through its API (`DEFAULT` when
+      // the POST has none) and keeps `""` as a value; every Switchboard zone has one likewise.
+      return [{ kind: 'SOA-EDIT-API', metadata: [zone.soaEditApi], type: 'Metadata' }];
+    },
+  );
+
+  app.get<{ Params: { zone_id: string } }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id/cryptokeys`,
+    {
+      config,
+      schema: { tags, summary: 'DNSSEC keys (PowerDNS; none: zones are unsigned)', params: zoneIdParams },
+    },
+    async (request) => {
+      await control.getZone(principalOf(request), zoneNameOf(request));
+      return [];
+    },
+  );
+}

@@ -1,0 +1,48 @@
+/**
+ * PowerDNS schemas: the JSON schemas of the PowerDNS-compatible routes' bodies and params,
+ * and the route config and OpenAPI tag they share.
+ * @module
+ */
+import { MAX_TTL } from '../schemas.js';
+
+export const config = { pdns: true } as const;
+export const tags = ['powerdns'];
+
+export const recordInput = {
+  type: 'object',
+  properties: { content: { type: 'string' }, disabled: { type: 'boolean' } },
+  required: ['content'],
+} as const;
+export const rrsetInput = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', minLength: 1 },
+    type: { type: 'string', minLength: 1 },
+    changetype: { type: 'string' },
+    ttl: { type: 'integer', minimum: 0, maximum: MAX_TTL },
+    // Go clients send nil slices as null (go-powerdns: `"records": null` on DELETE).
+    records: { type: ['array', 'null'], items: recordInput },
+    comments: { type: ['array', 'null'] },
+  },
+  required: ['name', 'type'],
+} as const;
+/** The zone settings in a body schema: typed, but open (clients send whole Zone objects back). */
+export const zoneSettingsProperties = {
+  kind: { type: ['string', 'null'], description: 'Native or Master (Primary); secondary kinds are refused.' },
+  account: { type: ['string', 'null'], description: 'Free text, kept and reported.' },
+  soa_edit_api: { type: ['string', 'null'], description: 'Kept and reported; serials always go up by one.' },
+  masters: {
+    type: ['array', 'null'],
+    items: { type: 'string' },
+    description: 'Only [] (Switchboard does not transfer zones in).',
+  },
+  dnssec: { type: ['boolean', 'null'], description: 'Only false (no signing yet).' },
+} as const;
+
+export const zoneIdParams = {
+  type: 'object',
+  properties: {
+    zone_id: { type: 'string', minLength: 1, description: 'Zone id: the name with final dot, `/` as `=2F`.' },
+  },
+  required: ['zone_id'],
+} as const;

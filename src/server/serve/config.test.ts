@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { availableParallelism, hostname } from 'node:os';
+import { describe, test } from 'node:test';
+import { buildResponderOptions, ConfigError } from '../shared/options.js';
+import { buildServeConfig, decodeServeConfig, encodeServeConfig } from './config.js';
+
+const isConfigError = (err: unknown) => err instanceof ConfigError && err.code === 'SERVER_ERR_CONFIG';
+
+describe('buildServeConfig', () => {
+  test('fills in the defaults', () => {
+    const c = buildServeConfig({ zoneDir: 'zones' }, '/srv');
+    assert.equal(c.zoneDir, '/srv/zones');
+    assert.deepEqual(c.listen, [{ host: '127.0.0.1', port: 5300, family: 4 }]);
+    assert.equal(c.workers, availableParallelism());
+    assert.equal(c.tcpIdleTimeoutMs, 10_000);
+    assert.equal(c.nsid, undefined);
+    assert.equal(c.ednsSize, undefined);
+    // RFC 4892: the host name and the software version are answered, as NSD and Knot do.
+    assert.equal(c.identity, hostname());
+    assert.equal(c.version, 'Switchboard');
+  });
+
+  test('takes every option', () => {
+    const c = buildServeConfig({
+      zoneDir: '/z',
+      listen: ['127.0.0.1:53', '[::1]:53', '::1'],
+      workers: '0',
+      nsid: 'ns1',
+      ednsSize: '4096',
+      tcpIdleTimeout: '2500',
+      tcpMaxConnections: '10',
+      tcpMaxPerClient: '2',
+    });
+    assert.deepEqual(
+      c.listen.map((a) => [a.host, a.port]),
+      [
+        ['127.0.0.1', 53],
+        ['::1', 53],
+        ['::1', 5300],
+      ],
+    );
+    assert.equal(c.workers, 0);
+    assert.equal(c.nsid, 'ns1');
+    assert.equal(c.ednsSize, 4096);
+    assert.equal(c.tcpIdleTimeoutMs, 2500);
+    assert.equal(c.tcpMaxConnections, 10);
+    assert.equal(c.tcpMaxConnectionsPerClient, 2);
+  });
+
+  test('rejects bad values with SERVER_ERR_CONFIG', () => {
+    for (const bad of [
+      {},
+      { zoneDir: 'z', listen: ['localhost:53'] },
+      { zoneDir: 'z', workers: '-1' },
+      { zoneDir: 'z', workers: 'two' },
+      { zoneDir: 'z', workers: '1000' },
+      { zoneDir: 'z', ednsSize: '100' },
+      { zoneDir: 'z', ednsSize: '70000' },
+      { zoneDir: 'z', nsid: '' },
+      { zoneDir: 'z', tcpIdleTimeout: '0' },
+      { zoneDir: 'z', identity: 'x'.repeat(256) },
+      { zoneDir: 'z', identity: 'é'.repeat(128) },
+    ])
+      assert.throws(() => buildServeConfig(bad), isConfigError, JSON.stringify(bad));
+  });
+
+  test('round-trips through the worker environment encoding', () => {
+    const c = buildServeConfig({ zoneDir: '/z', listen: ['[::1]:5353'], nsid: 'x', workers: 2 });
+    assert.deepEqual(decodeServeConfig(encodeServeConfig(c)), c);
+    assert.throws(() => decodeServeConfig(undefined), isConfigError);
+    assert.throws(() => decodeServeConfig('{'), isConfigError);
+  });
+
+  test('--identity, --hide-version and the package version (CH TXT id.server / version.server)', () => {
+    const c = buildServeConfig({ zoneDir: 'z', identity: 'ns1-{worker}', serverVersion: '0.1.0' });
+    assert.equal(c.identity, 'ns1-{worker}');
+    assert.equal(c.version, 'Switchboard 0.1.0');
+    const off = buildServeConfig({ zoneDir: 'z', identity: '', hideVersion: true, serverVersion: '0.1.0' });
+    assert.equal(off.identity, undefined);
+    assert.equal(off.version, undefined);
+    assert.equal(buildServeConfig({ zoneDir: 'z', identity: 'é'.repeat(127) }).identity, 'é'.repeat(127));
+  });
+});
+
+describe('buildResponderOptions', () => {
+  test("'{worker}' in the NSID and the identity becomes the worker's slot", () => {
+    const o = buildResponderOptions(
+      { nsid: 'n{worker}', identity: 'ns1-{worker}.fra', version: 'Switchboard 0.1.0', ednsSize: 1400 },
+      '3',
+    );
+    assert.deepEqual(o.nsid, new Uint8Array(Buffer.from('n3')));
+    assert.equal(o.identity, 'ns1-3.fra');
+    assert.equal(o.version, 'Switchboard 0.1.0');
+    assert.equal(o.ednsSize, 1400);
+  });
+
+  test('switched-off settings stay off', () => {
+    const o = buildResponderOptions({}, '0');
+    assert.equal(o.nsid, undefined);
+    assert.equal(o.identity, undefined);
+    assert.equal(o.version, undefined);
+  });
+
+  test('the slot defaults to the one the cluster gave this process, else 0', () => {
+    const saved = process.env.SWITCHBOARD_WORKER_SLOT;
+    try {
+      delete process.env.SWITCHBOARD_WORKER_SLOT;
+      assert.equal(buildResponderOptions({ identity: 'w{worker}' }).identity, 'w0');
+      process.env.SWITCHBOARD_WORKER_SLOT = '7';
+      assert.equal(buildResponderOptions({ identity: 'w{worker}' }).identity, 'w7');
+    } finally {
+      if (saved === undefined) delete process.env.SWITCHBOARD_WORKER_SLOT;
+      else process.env.SWITCHBOARD_WORKER_SLOT = saved;
+    }
+  });
+});

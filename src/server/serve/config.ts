@@ -1,0 +1,123 @@
+/**
+ * `switchboard serve` configuration: validated from command-line options, passed to the
+ * worker processes as JSON in the environment.
+ * @module
+ */
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { TransportError } from '../../transport/errors.js';
+import { type ListenAddress, parseListenAddresses } from '../../transport/listen-address.js';
+import {
+  DEFAULT_TCP_IDLE_TIMEOUT_MS,
+  DEFAULT_TCP_MAX_CONNECTIONS,
+  DEFAULT_TCP_MAX_PER_CLIENT,
+} from '../../transport/tcp.js';
+import { DEFAULT_UDP_RECV_BUFFER, DEFAULT_UDP_SEND_BUFFER } from '../../transport/udp.js';
+import { applyAnswerOptions, ConfigError, DEFAULT_DNS, parseInteger } from '../shared/options.js';
+
+/** The environment variable carrying the config to worker processes. */
+export const CONFIG_ENV = 'SWITCHBOARD_SERVE_CONFIG';
+
+/** Everything a server process needs; JSON-serialisable. */
+export interface ServeConfig {
+  /** Absolute path of the folder of `*.zone` files. */
+  zoneDir: string;
+  listen: ListenAddress[];
+  /** Worker processes; 0 serves from the one process (no cluster). */
+  workers: number;
+  /** RFC 5001 NSID, as text (sent as its UTF-8 octets); `{worker}` = the worker's slot. */
+  nsid?: string;
+  /** EDNS payload size advertised and used as the UDP response cap. */
+  ednsSize?: number;
+  /** RFC 4892 identity (CH TXT `id.server.`); `{worker}` = the worker's slot; undefined: refused. */
+  identity?: string;
+  /** Text of CH TXT `version.server.` (`Switchboard 0.1.0`); undefined: refused. */
+  version?: string;
+  tcpIdleTimeoutMs: number;
+  tcpMaxConnections: number;
+  tcpMaxConnectionsPerClient: number;
+  udpRecvBufferSize: number;
+  udpSendBufferSize: number;
+}
+
+/** Raw options as the CLI hands them over (strings, possibly missing). */
+export interface ServeOptionsInput {
+  zoneDir?: string;
+  listen?: string[];
+  workers?: string | number;
+  nsid?: string;
+  ednsSize?: string | number;
+  /** `--identity`: absent = the host name, empty = refuse `id.server.`. */
+  identity?: string;
+  /** `--hide-version`: refuse `version.server.`. */
+  hideVersion?: boolean;
+  /** The package version (not a flag: the CLI reads package.json once). */
+  serverVersion?: string;
+  tcpIdleTimeout?: string | number;
+  tcpMaxConnections?: string | number;
+  tcpMaxPerClient?: string | number;
+}
+
+/**
+ * Validates raw serve options and fills in defaults.
+ * @throws ConfigError SERVER_ERR_CONFIG
+ */
+export function buildServeConfig(input: ServeOptionsInput, cwd = process.cwd()): ServeConfig {
+  if (!input.zoneDir) throw new ConfigError('--zone-dir is required');
+  let listen: ListenAddress[];
+  try {
+    listen = parseListenAddresses(input.listen && input.listen.length > 0 ? input.listen : [DEFAULT_DNS]);
+  } catch (err) {
+    if (err instanceof TransportError) throw new ConfigError(err.message, { cause: err });
+    throw err;
+  }
+  const config: ServeConfig = {
+    zoneDir: resolve(cwd, input.zoneDir),
+    listen,
+    workers: parseInteger('--workers', input.workers, 0, 256, availableParallelism()),
+    tcpIdleTimeoutMs: parseInteger(
+      '--tcp-idle-timeout',
+      input.tcpIdleTimeout,
+      1,
+      3_600_000,
+      DEFAULT_TCP_IDLE_TIMEOUT_MS,
+    ),
+    tcpMaxConnections: parseInteger(
+      '--tcp-max-connections',
+      input.tcpMaxConnections,
+      1,
+      1_000_000,
+      DEFAULT_TCP_MAX_CONNECTIONS,
+    ),
+    tcpMaxConnectionsPerClient: parseInteger(
+      '--tcp-max-per-client',
+      input.tcpMaxPerClient,
+      1,
+      1_000_000,
+      DEFAULT_TCP_MAX_PER_CLIENT,
+    ),
+    udpRecvBufferSize: DEFAULT_UDP_RECV_BUFFER,
+    udpSendBufferSize: DEFAULT_UDP_SEND_BUFFER,
+  };
+  applyAnswerOptions(config, input);
+  return config;
+}
+
+/** Serialises a config for a worker's environment. */
+export function encodeServeConfig(config: ServeConfig): string {
+  return JSON.stringify(config);
+}
+
+/**
+ * Reads the config a primary passed in the environment.
+ * @throws ConfigError when absent or not valid JSON
+ */
+export function decodeServeConfig(text: string | undefined): ServeConfig {
+  if (!text)
+    throw new ConfigError(`${CONFIG_ENV} is not set (this entry point is started by 'switchboard serve')`);
+  try {
+    return JSON.parse(text) as ServeConfig;
+  } catch (err) {
+    throw new ConfigError(`${CONFIG_ENV} is not valid JSON`, { cause: err });
+  }
+}

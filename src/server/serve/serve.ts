@@ -1,0 +1,92 @@
+/**
+ * One serving process: loads the zone folder into a Catalog, answers on UDP and TCP on every
+ * listen address through a Responder, and reloads the folder on request, swapping the new
+ * Catalog in atomically (a query sees either the old zones or the new ones, never a mix).
+ * @module
+ */
+import { Catalog } from '../../answer/catalog.js';
+import { Responder } from '../../answer/respond.js';
+import type { QueryHandler } from '../../transport/handler.js';
+import type { TcpListener } from '../../transport/tcp.js';
+import type { UdpListener } from '../../transport/udp.js';
+import { openListeners } from '../shared/listeners.js';
+import { createRateLimitedReporter, type Logger } from '../shared/log.js';
+import { buildResponderOptions, ConfigError } from '../shared/options.js';
+import type { ServeConfig } from './config.js';
+import type { ZoneSummary } from './report.js';
+import { loadZoneDir, type ZoneDirReport, type ZoneFileLoader, type ZoneSet } from './zone-dir.js';
+
+/** What a running server exposes to its supervisor. */
+export interface RunningServer {
+  /** The report of the first load. */
+  readonly initialReport: ZoneDirReport;
+  /** The zones served now. */
+  zones(): ZoneSummary[];
+  readonly udp: readonly UdpListener[];
+  readonly tcp: readonly TcpListener[];
+  /** Re-reads the zone folder and swaps the loaded zones in; resolves with the report. */
+  reload(): Promise<ZoneDirReport>;
+  /** Stops listening and closes connections. */
+  close(): Promise<void>;
+}
+
+/** Dependencies of a server process. */
+export interface ServerDeps {
+  log: Logger;
+  loader: ZoneFileLoader;
+}
+
+/** Lists the zones of a zone set. */
+export function summarizeZones(zones: ZoneSet): ZoneSummary[] {
+  return [...zones.values()].map((z) => ({
+    file: z.file,
+    origin: z.zone.origin.toString(),
+    serial: z.zone.serial,
+  }));
+}
+
+/**
+ * Loads the zone folder and starts listening. Zone files with errors are reported and left
+ * out; a folder that cannot be read, or an address that cannot be bound, is fatal.
+ * @throws ConfigError when the zone folder cannot be read; TransportError on bind failure
+ */
+export async function startServer(config: ServeConfig, deps: ServerDeps): Promise<RunningServer> {
+  const first = await loadZoneDir(config.zoneDir, deps.loader);
+  if (first.report.dirError) throw new ConfigError(`--zone-dir ${config.zoneDir}: ${first.report.dirError}`);
+  let zones = first.zones;
+  // NSID, identity (`{worker}` = this worker's slot), version, EDNS size.
+  const responder = new Responder(
+    new Catalog([...zones.values()].map((z) => z.zone)),
+    buildResponderOptions(config),
+  );
+  const handler: QueryHandler = (query, ctx) => responder.respond(query, ctx);
+  const onError = createRateLimitedReporter(deps.log);
+
+  const { udp, tcp, closeAll } = await openListeners(config, handler, onError);
+
+  // Reloads run one at a time: a second request waits for the first, then reads the folder anew.
+  let pending: Promise<unknown> = Promise.resolve();
+  const reloadOnce = async (): Promise<ZoneDirReport> => {
+    const next = await loadZoneDir(config.zoneDir, deps.loader, zones);
+    if (!next.report.dirError) {
+      zones = next.zones;
+      // The swap is one assignment inside the Responder: queries before it see the old
+      // Catalog, queries after it the new one.
+      responder.setCatalog(new Catalog([...zones.values()].map((z) => z.zone)));
+    }
+    return next.report;
+  };
+
+  return {
+    initialReport: first.report,
+    zones: () => summarizeZones(zones),
+    udp,
+    tcp,
+    reload: () => {
+      const run = pending.then(reloadOnce, reloadOnce);
+      pending = run.catch(() => {});
+      return run;
+    },
+    close: closeAll,
+  };
+}

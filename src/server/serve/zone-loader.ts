@@ -1,0 +1,17 @@
+/**
+ * The zone file loader the server uses: src/zone's `loadZoneFile`, with its ZoneParseError
+ * turned into the list of located errors `loadZoneDir` reports.
+ * @module
+ */
+import { loadZoneFile, ZoneParseError } from '../../zone/index.js';
+import type { ZoneFileLoader } from './zone-dir.js';
+
+/** Loads one zone file; syntax and check errors come back as `errors` (FILE:LINE located). */
+export const loadZoneFileForServer: ZoneFileLoader = (path) => {
+  try {
+    return loadZoneFile(path);
+  } catch (err) {
+    if (err instanceof ZoneParseError) return { errors: err.errors, warnings: err.warnings };
+    throw err;
+  }
+};

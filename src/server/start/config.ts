@@ -1,0 +1,194 @@
+/**
+ * `switchboard start` configuration: validated from command-line options; the DNS part is
+ * passed to the worker processes as JSON in the environment.
+ * @module
+ */
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { DEFAULT_MAX_TTL, MAX_TTL_RFC, parseHostName } from '../../control/records.js';
+import { TransportError } from '../../transport/errors.js';
+import {
+  type ListenAddress,
+  parseListenAddress,
+  parseListenAddresses,
+} from '../../transport/listen-address.js';
+import {
+  DEFAULT_TCP_IDLE_TIMEOUT_MS,
+  DEFAULT_TCP_MAX_CONNECTIONS,
+  DEFAULT_TCP_MAX_PER_CLIENT,
+} from '../../transport/tcp.js';
+import { DEFAULT_UDP_RECV_BUFFER, DEFAULT_UDP_SEND_BUFFER } from '../../transport/udp.js';
+import { applyAnswerOptions, ConfigError, DEFAULT_DNS, parseInteger } from '../shared/options.js';
+import { metricsAccessOf, parseLimitFlags, type StartLimits } from './limits.js';
+
+export { DEFAULT_MAX_TTL };
+
+/** Where the embedded store lives when `--data` is not given. */
+export const DEFAULT_DATA_DIR = './data';
+/** The HTTP API listener when `--http` is not given (loopback). */
+export const DEFAULT_HTTP = '127.0.0.1:8080';
+/** The environment variable carrying the DNS config to `start` worker processes. */
+export const START_CONFIG_ENV = 'SWITCHBOARD_START_CONFIG';
+/** The environment variable that seeds an administrator key. */
+export const API_KEY_ENV = 'SWITCHBOARD_API_KEY';
+
+/** What a DNS worker of `switchboard start` needs; JSON-serialisable. */
+export interface DnsWorkerConfig {
+  listen: ListenAddress[];
+  /** RFC 5001 NSID, as text; `{worker}` = the worker's slot. */
+  nsid?: string;
+  ednsSize?: number;
+  /** RFC 4892 identity (CH TXT `id.server.`); `{worker}` = the worker's slot; undefined: refused. */
+  identity?: string;
+  /** Text of CH TXT `version.server.` (`Switchboard 0.1.0`); undefined: refused. */
+  version?: string;
+  tcpIdleTimeoutMs: number;
+  tcpMaxConnections: number;
+  tcpMaxConnectionsPerClient: number;
+  udpRecvBufferSize: number;
+  udpSendBufferSize: number;
+}
+
+/** Everything `switchboard start` needs. */
+export interface StartConfig {
+  /** Absolute path of the data folder (SQLite store). */
+  dataDir: string;
+  /** `postgres://…` when PostgreSQL is the store. */
+  database?: string;
+  /** Where the HTTP API listens. */
+  http: ListenAddress;
+  /** DNS worker processes (at least 1). */
+  workers: number;
+  dns: DnsWorkerConfig;
+  /** The platform's name servers: the apex NS of zones created without any (absolute names). */
+  nameservers?: string[];
+  /** `--limit` and `--trusted-proxy`: the API's request limits and the retention of history. */
+  limits?: StartLimits;
+  /** Who may read `/metrics` (`--metrics`; default open on loopback only). */
+  metricsAccess?: 'open' | 'key';
+  /** Highest record TTL the control plane accepts (`--max-ttl`; absent: its default, 30 days). */
+  maxTtl?: number;
+}
+
+/** Raw options as the CLI hands them over. */
+export interface StartOptionsInput {
+  data?: string;
+  database?: string;
+  dns?: string[];
+  http?: string;
+  workers?: string | number;
+  nsid?: string;
+  ednsSize?: string | number;
+  /** `--identity`: absent = the host name, empty = refuse `id.server.`. */
+  identity?: string;
+  /** `--hide-version`: refuse `version.server.`. */
+  hideVersion?: boolean;
+  /** The package version (not a flag: the CLI reads package.json once). */
+  serverVersion?: string;
+  /** Comma-separated name server names (flag --nameservers or env SWITCHBOARD_NAMESERVERS). */
+  nameservers?: string;
+  /** `--limit NAME=N` (repeatable). */
+  limit?: string[];
+  /** `--trusted-proxy ADDR[/LEN]` (repeatable, or comma-separated). */
+  trustedProxy?: string[];
+  /** `--metrics open|key`. */
+  metrics?: string;
+  /** `--max-ttl SECONDS`: the one TTL limit of both APIs and of zone files. */
+  maxTtl?: string | number;
+}
+
+/**
+ * Validates raw start options and fills in defaults.
+ * @throws ConfigError SERVER_ERR_CONFIG
+ */
+export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()): StartConfig {
+  const parse = <T>(flag: string, fn: () => T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof TransportError) throw new ConfigError(`${flag}: ${err.message}`, { cause: err });
+      throw err;
+    }
+  };
+  const listen = parse('--dns', () =>
+    parseListenAddresses(input.dns && input.dns.length > 0 ? input.dns : [DEFAULT_DNS]),
+  );
+  const http = parse('--http', () => parseListenAddress(input.http ?? DEFAULT_HTTP, 8080));
+  if (input.database !== undefined && !/^postgres(ql)?:\/\//.test(input.database))
+    throw new ConfigError(`--database must be a postgres:// URL, got '${input.database}'`);
+  const dns: DnsWorkerConfig = {
+    listen,
+    tcpIdleTimeoutMs: DEFAULT_TCP_IDLE_TIMEOUT_MS,
+    tcpMaxConnections: DEFAULT_TCP_MAX_CONNECTIONS,
+    tcpMaxConnectionsPerClient: DEFAULT_TCP_MAX_PER_CLIENT,
+    udpRecvBufferSize: DEFAULT_UDP_RECV_BUFFER,
+    udpSendBufferSize: DEFAULT_UDP_SEND_BUFFER,
+  };
+  applyAnswerOptions(dns, input);
+  let nameservers: string[] | undefined;
+  if (input.nameservers !== undefined && input.nameservers.trim() !== '') {
+    nameservers = input.nameservers.split(',').map((n) => n.trim());
+    // The rule zone creation applies to `nameservers` (RFC 952, RFC 1123 §2.1).
+    nameservers = nameservers.map((n) => {
+      try {
+        return parseHostName(n, '--nameservers');
+      } catch (err) {
+        throw new ConfigError(`--nameservers: ${(err as Error).message}`, { cause: err });
+      }
+    });
+  }
+  let limits: StartLimits;
+  let metricsAccess: 'open' | 'key';
+  try {
+    limits = parseLimitFlags(input.limit, input.trustedProxy);
+    metricsAccess = metricsAccessOf(input.metrics, http.host);
+  } catch (err) {
+    throw new ConfigError((err as Error).message, { cause: err });
+  }
+  return {
+    limits,
+    metricsAccess,
+    dataDir: resolve(cwd, input.data ?? DEFAULT_DATA_DIR),
+    database: input.database,
+    ...(nameservers ? { nameservers } : {}),
+    // RFC 2181 §8: a TTL is at most 2^31-1.
+    ...(input.maxTtl !== undefined
+      ? { maxTtl: parseInteger('--max-ttl', input.maxTtl, 0, MAX_TTL_RFC, 0) }
+      : {}),
+    http,
+    workers: parseInteger('--workers', input.workers, 1, 256, availableParallelism()),
+    dns,
+  };
+}
+
+/** Serialises the DNS config for a worker's environment. */
+export function encodeDnsWorkerConfig(config: DnsWorkerConfig): string {
+  return JSON.stringify(config);
+}
+
+/**
+ * Reads the DNS config a `start` primary passed in the environment.
+ * @throws ConfigError when absent or not valid JSON
+ */
+export function decodeDnsWorkerConfig(text: string | undefined): DnsWorkerConfig {
+  if (!text)
+    throw new ConfigError(
+      `${START_CONFIG_ENV} is not set (this entry point is started by 'switchboard start')`,
+    );
+  try {
+    return JSON.parse(text) as DnsWorkerConfig;
+  } catch (err) {
+    throw new ConfigError(`${START_CONFIG_ENV} is not valid JSON`, { cause: err });
+  }
+}
+
+/** A database URL with its password hidden, for printing. */
+export function redactDatabaseUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://…';
+  }
+}

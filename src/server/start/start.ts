@@ -1,0 +1,451 @@
+/**
+ * `switchboard start`: the control plane (store + HTTP API) in the primary process and the DNS
+ * engine in `--workers` cluster workers, in one command.
+ *
+ * The primary opens the control plane, makes sure an administrator key exists, imports the
+ * example zones into an empty store, loads every zone into its ZoneFeed, starts the API, then
+ * forks the DNS workers. Each worker gets the full set of zones over IPC when it starts (and
+ * again when it restarts) and every change as it is committed, so an API change is answered
+ * by every worker well within a second, without restarting anything. The workers report
+ * their DNS counters every second; the primary sums them and serves every metric at
+ * `/metrics` on the API listener (docs/METRICS.md).
+ * @module
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ApiLimits } from '../../api/limits.js';
+import type { ControlPlane, ControlPlaneOptions } from '../../control/types.js';
+import type { PrimaryMetrics } from '../../telemetry/primary-metrics.js';
+import { countZoneChanges } from '../../telemetry/zone-changes.js';
+import { WorkerPool } from '../../transport/cluster.js';
+import { formatListenAddress, type ListenAddress } from '../../transport/listen-address.js';
+import { createLogger, describeError, type Logger } from '../shared/log.js';
+import { ZoneBroadcaster } from './broadcast.js';
+import {
+  API_KEY_ENV,
+  encodeDnsWorkerConfig,
+  redactDatabaseUrl,
+  START_CONFIG_ENV,
+  type StartConfig,
+} from './config.js';
+import { findExampleZoneDir, importExampleZones } from './examples.js';
+import { ZoneFeed } from './feed.js';
+import { checkSeededApiKey, metricsAccessOf } from './limits.js';
+import { isStartWorkerMessage, type StartWorkerMessage, type ZonesMessage } from './protocol.js';
+
+/** What `start` needs of the HTTP API: a Fastify instance, not yet listening. */
+export interface ApiServer {
+  listen(opts: { host: string; port: number }): Promise<string>;
+  close(): Promise<unknown>;
+  readonly server: { address(): unknown };
+}
+
+/** What `start` hands the API besides the control plane. */
+export interface StartApiOptions {
+  /** Counts HTTP requests and serves `/metrics`. */
+  metrics?: PrimaryMetrics;
+  /** Who may read `/metrics`. */
+  metricsAccess?: 'open' | 'key';
+  /** The request limits (docs/API.md, "Limits"). */
+  limits?: Partial<ApiLimits>;
+}
+
+/** The parts `start` composes (tests may pass fakes). */
+export interface StartDeps {
+  openControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane>;
+  buildApi(control: ControlPlane, opts?: StartApiOptions): Promise<ApiServer>;
+}
+
+/** How `start` reports (tests may capture it). */
+export interface StartIo {
+  log: Logger;
+  /** Prints lines meant for the operator (default: stdout). */
+  print: (text: string) => void;
+  /** The environment (default: process.env). */
+  env: NodeJS.ProcessEnv;
+  /** The Switchboard version shown by the API. */
+  version: string;
+  /** Stops the platform like SIGTERM when aborted (tests). */
+  stopSignal?: AbortSignal;
+  /** Handle SIGTERM/SIGINT/SIGHUP (default true; tests turn it off). */
+  handleSignals: boolean;
+}
+
+/** The first line printed once everything serves; tests wait for it. */
+export const STARTED_LINE = 'switchboard: started';
+
+async function loadDefaultDeps(version: string | undefined): Promise<StartDeps> {
+  // Loaded on demand: `switchboard serve` must not depend on the control plane's modules.
+  const control = await import('../../control/index.js');
+  const api = await import('../../api/index.js');
+  return {
+    openControlPlane: (opts) => control.openControlPlane(opts),
+    buildApi: async (c, o) =>
+      (await api.buildApi(c, {
+        version,
+        metrics: o?.metrics,
+        ...(o?.metricsAccess ? { metricsAccess: o.metricsAccess } : {}),
+        ...(o?.limits ? { limits: o.limits } : {}),
+      })) as unknown as ApiServer,
+  };
+}
+
+/** `http://127.0.0.1:8080` for a bound address. */
+export function formatHttpBase(host: string, port: number): string {
+  return host.includes(':') ? `http://[${host}]:${port}` : `http://${host}:${port}`;
+}
+
+function boundPort(api: ApiServer, fallback: number): number {
+  const a = api.server.address();
+  return typeof a === 'object' && a !== null && typeof (a as { port?: unknown }).port === 'number'
+    ? (a as { port: number }).port
+    : fallback;
+}
+
+/** The file under `--data` that holds the administrator key a first start made. */
+export const ADMIN_KEY_FILE = 'admin-key';
+
+/** The API base URL clients use when SWITCHBOARD_URL is not set (`switchboard start`'s default). */
+const DEFAULT_API_BASE = 'http://127.0.0.1:8080';
+/** The variable naming the server to the CLI client (src/cli/client-config.ts). */
+const URL_ENV = 'SWITCHBOARD_URL';
+
+/**
+ * Saves a new administrator key to `<dataDir>/admin-key`, readable by its owner only (0600,
+ * in a folder created 0700 when missing), so a key scrolled off the terminal is not lost.
+ * @returns the file's path, or undefined when it could not be written (logged)
+ */
+export function saveAdminKey(dataDir: string, secret: string, log: Logger): string | undefined {
+  const file = resolve(dataDir, ADMIN_KEY_FILE);
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    // A file left from an earlier store is replaced, never written through (its mode could be wider).
+    rmSync(file, { force: true });
+    writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+    return file;
+  } catch (err) {
+    log.warn(`cannot save the administrator key to ${file}: ${describeError(err)}`);
+    return undefined;
+  }
+}
+
+/** The block that shows a new administrator key, where it is saved, and how to use it. */
+export function formatNewKeyBlock(
+  secret: string,
+  file: string | undefined,
+  apiBase: string | undefined,
+): string {
+  const lines = [
+    'switchboard: created an administrator API key; it is shown this once, keep it:',
+    '',
+    `  ${secret}`,
+    '',
+  ];
+  if (file) lines.push(`  saved in ${file} (readable by its owner only)`);
+  lines.push(`  use it as the X-API-Key header, or for the switchboard CLI:`);
+  lines.push(`    export ${API_KEY_ENV}=${secret}`);
+  if (apiBase !== undefined && apiBase !== DEFAULT_API_BASE) lines.push(`    export ${URL_ENV}=${apiBase}`);
+  return `${lines.join('\n')}\n\n`;
+}
+
+/** The block printed when the platform is up. */
+export function formatStartedBlock(info: {
+  apiBase: string;
+  dns: readonly ListenAddress[];
+  workers: number;
+  zones: number;
+  store: string;
+}): string {
+  const dns = info.dns.map(formatListenAddress).join(', ');
+  const first = info.dns[0];
+  const lines = [
+    `${STARTED_LINE}, pid ${process.pid}`,
+    `  API       ${info.apiBase}/api/v1/`,
+    `  API docs  ${info.apiBase}/api/v1/openapi.json (OpenAPI)`,
+    `  metrics   ${info.apiBase}/metrics (Prometheus)`,
+    `  DNS       ${dns} (udp+tcp), ${info.workers} worker${info.workers === 1 ? '' : 's'}, ${info.zones} zone${info.zones === 1 ? '' : 's'}`,
+    `  store     ${info.store}`,
+  ];
+  // The CLI's default server is the default --http; any other address needs telling.
+  if (info.apiBase !== DEFAULT_API_BASE) lines.push(`  CLI       export ${URL_ENV}=${info.apiBase}`);
+  if (first) lines.push(`  try       dig @${first.host} -p ${first.port} www.example.com`);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Runs `switchboard start` until SIGTERM or SIGINT. Resolves with the exit code: 0 after a
+ * clean stop, 1 when something could not start (store, API address, DNS address).
+ */
+export async function runStart(
+  config: StartConfig,
+  io?: Partial<StartIo>,
+  deps?: StartDeps,
+): Promise<number> {
+  const log = io?.log ?? createLogger('primary');
+  const print = io?.print ?? ((text: string) => process.stdout.write(text));
+  const env = io?.env ?? process.env;
+
+  // An operator-chosen administrator key must not be guessable (checked before anything opens).
+  const seededKey = env[API_KEY_ENV];
+  if (seededKey !== undefined && seededKey !== '')
+    try {
+      checkSeededApiKey(seededKey, API_KEY_ENV);
+    } catch (err) {
+      log.error((err as Error).message);
+      return 1;
+    }
+
+  let d: StartDeps;
+  let metrics: PrimaryMetrics;
+  try {
+    d = deps ?? (await loadDefaultDeps(io?.version));
+    // Loaded on demand like the control plane: `serve` does not load prom-client.
+    const telemetry = await import('../../telemetry/primary-metrics.js');
+    metrics = new telemetry.PrimaryMetrics();
+  } catch (err) {
+    log.error(`cannot load the control plane: ${describeError(err)}`);
+    return 1;
+  }
+  let control: ControlPlane;
+  try {
+    // The data folder holds the database and the key: private to the owner (0700).
+    if (!config.database) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    const opened = await d.openControlPlane({
+      dataDir: config.dataDir,
+      database: config.database,
+      ...(config.limits ? { retention: config.limits.retention } : {}),
+      ...(config.nameservers ? { defaults: { nameservers: config.nameservers } } : {}),
+      ...(config.maxTtl !== undefined ? { limits: { maxTtl: config.maxTtl } } : {}),
+    });
+    // Every committed zone change through this process is counted, by kind.
+    control = countZoneChanges(opened, (kind) => metrics.countZoneChange(kind));
+  } catch (err) {
+    log.error(`cannot open the store: ${describeError(err)}`);
+    return 1;
+  }
+  const storeText = config.database
+    ? `PostgreSQL ${redactDatabaseUrl(config.database)}`
+    : `SQLite ${join(config.dataDir, 'switchboard.db')}`;
+
+  // Slots that have been sent their snapshot: every later message goes to them, in order.
+  const synced = new Set<number>();
+  const ready = new Set<number>();
+  let pool: WorkerPool | undefined;
+  // Big updates reach one worker at a time, so the others keep answering while it parses.
+  const broadcaster = new ZoneBroadcaster(
+    {
+      slots: () => synced,
+      send: (slot, msg) => {
+        if (pool?.send(slot, msg)) return true;
+        synced.delete(slot);
+        return false;
+      },
+    },
+    { staggerChars: staggerCharsFrom(env) },
+  );
+  const broadcast = (msg: ZonesMessage) => broadcaster.broadcast(msg);
+
+  let feed: ZoneFeed | undefined;
+  let api: ApiServer | undefined;
+  const closeEarly = async () => {
+    feed?.close();
+    await api?.close().catch(() => {});
+    await control.close().catch(() => {});
+  };
+  let apiBase: string;
+  // A key made by this first start: saved to a file at once, printed once the API's address is
+  // known (so the hint names it), or at the failure if the start fails before.
+  let newKey: { secret: string; file?: string } | undefined;
+  try {
+    const seeded = env[API_KEY_ENV];
+    const admin = await control.bootstrapAdmin(seeded && seeded.length > 0 ? seeded : undefined);
+    if (admin.secret && admin.created && !seeded)
+      newKey = { secret: admin.secret, file: saveAdminKey(config.dataDir, admin.secret, log) };
+    else if (seeded) log.info(`administrator key from ${API_KEY_ENV} is active`);
+
+    if (await control.isEmpty()) {
+      const dir = findExampleZoneDir();
+      if (dir) {
+        const names = await importExampleZones(control, dir, log);
+        if (names.length > 0) log.info(`empty store: imported the example zones ${names.join(', ')}`);
+      } else log.warn('empty store and no examples/zones folder found: serving no zone');
+    }
+
+    // The workers are fed from here: the feed subscribes to changes before it reads the zones.
+    feed = new ZoneFeed(control, (msg) => broadcast(msg), {
+      log,
+      onPublished: (ms) => metrics.observeZonePublish(ms / 1000),
+    });
+    const zoneCount = feed;
+    metrics.zoneCount = () => zoneCount.size;
+    const started = performance.now();
+    await feed.load();
+    log.info(`loaded ${feed.size} zones from the store in ${Math.round(performance.now() - started)} ms`);
+
+    api = await d.buildApi(control, {
+      metrics,
+      metricsAccess: config.metricsAccess ?? metricsAccessOf(undefined, config.http.host),
+      ...(config.limits ? { limits: config.limits.api } : {}),
+    });
+    await api.listen({ host: config.http.host, port: config.http.port });
+    apiBase = formatHttpBase(config.http.host, boundPort(api, config.http.port));
+    if (newKey) print(formatNewKeyBlock(newKey.secret, newKey.file, apiBase));
+  } catch (err) {
+    if (newKey) print(formatNewKeyBlock(newKey.secret, newKey.file, undefined));
+    log.error(`cannot start: ${describeError(err)}`);
+    await closeEarly();
+    return 1;
+  }
+  const zoneFeed = feed;
+  const apiServer = api;
+
+  return new Promise<number>((resolveExit) => {
+    let started = false;
+    let stopping = false;
+
+    const stopPruning = schedulePruning(control, log);
+    const stop = async (code: number) => {
+      if (stopping) return;
+      stopping = true;
+      stopPruning();
+      zoneFeed.close();
+      await apiServer.close().catch((err) => log.error(`closing the API: ${describeError(err)}`));
+      await pool?.stop();
+      await control.close().catch((err) => log.error(`closing the store: ${describeError(err)}`));
+      resolveExit(code);
+    };
+
+    const onWorkerMessage = (slot: number, msg: StartWorkerMessage) => {
+      switch (msg.type) {
+        case 'switchboard:hello':
+          // The snapshot and the updates after it share this slot's ordered IPC channel.
+          for (const m of zoneFeed.snapshot()) pool?.send(slot, m);
+          synced.add(slot);
+          break;
+        case 'switchboard:start-ready':
+          ready.add(slot);
+          if (started)
+            log.info(`DNS worker ${slot} restarted, serving ${msg.zones} zones (loaded in ${msg.loadMs} ms)`);
+          else if (ready.size === config.workers) {
+            started = true;
+            log.info(`DNS workers loaded ${msg.zones} zones in ${msg.loadMs} ms`);
+            print(
+              formatStartedBlock({
+                apiBase,
+                dns: config.dns.listen,
+                workers: config.workers,
+                zones: zoneFeed.size,
+                store: storeText,
+              }),
+            );
+          }
+          break;
+        case 'switchboard:applied':
+          for (const e of msg.errors) log.error(`DNS worker ${slot}: ${e}`);
+          broadcaster.applied(slot, msg.seq);
+          break;
+        case 'switchboard:metrics':
+          metrics.dns.update(slot, msg.incarnation, msg);
+          break;
+        case 'switchboard:fatal':
+          log.error(`DNS worker ${slot} cannot serve: ${msg.message}`);
+          // Before the platform is up a failure is a configuration problem (an address that
+          // cannot be bound) that a restart will not fix.
+          if (!started) void stop(1);
+          break;
+      }
+    };
+
+    pool = new WorkerPool({
+      count: config.workers,
+      exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)),
+      env: { [START_CONFIG_ENV]: encodeDnsWorkerConfig(config.dns) },
+      onMessage: (slot, msg) => {
+        if (isStartWorkerMessage(msg)) onWorkerMessage(slot, msg);
+      },
+      onExit: (slot, code, signal, restartInMs) => {
+        synced.delete(slot);
+        broadcaster.gone(slot);
+        ready.delete(slot);
+        // Its last report's counters move into the slot's base: totals never go backwards.
+        metrics.dns.workerExited(slot);
+        const how = signal ? `signal ${signal}` : `code ${code}`;
+        if (restartInMs !== null && !started) {
+          log.error(`DNS worker ${slot} exited before serving (${how})`);
+          void stop(1);
+        } else if (restartInMs !== null) {
+          metrics.countWorkerRestart();
+          log.warn(`DNS worker ${slot} exited (${how}); restarting in ${restartInMs} ms`);
+        }
+      },
+    });
+
+    const onStop = (signal: string) => {
+      if (stopping) {
+        log.warn(`${signal} again: exiting at once`);
+        process.exit(1);
+      }
+      log.info(`${signal}: stopping`);
+      void stop(0);
+    };
+    if (io?.handleSignals !== false) {
+      process.on('SIGTERM', () => onStop('SIGTERM'));
+      process.on('SIGINT', () => onStop('SIGINT'));
+      // SIGHUP's default action would kill the platform; zones update live here anyway.
+      process.on('SIGHUP', () => log.info('SIGHUP ignored: zones are served from the store and update live'));
+    }
+    if (io?.stopSignal) {
+      if (io.stopSignal.aborted) void stop(0);
+      else io.stopSignal.addEventListener('abort', () => void stop(0), { once: true });
+    }
+    pool.start();
+  });
+}
+
+/**
+ * SWITCHBOARD_STAGGER_CHARS: zone text size from which an update goes to one worker at a time
+ * (default 1 MiB; `0` staggers every update, `never` none — for measuring the difference).
+ */
+function staggerCharsFrom(env: NodeJS.ProcessEnv): number | undefined {
+  const v = env.SWITCHBOARD_STAGGER_CHARS;
+  if (v === undefined || v === '') return undefined;
+  if (v === 'never') return Number.POSITIVE_INFINITY;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** The first retention pass runs this long after start, then every `PRUNE_EVERY_MS`. */
+const PRUNE_FIRST_MS = 60_000;
+const PRUNE_EVERY_MS = 3_600_000;
+
+/**
+ * Runs the retention policy off the request path (docs/CONTROL-PLANE.md, "Retention"): a pass
+ * a minute after start, then hourly; each pass works in small transactions and yields between
+ * them. A failure is logged and the next pass tries again. Returns the function that stops it.
+ */
+function schedulePruning(control: ControlPlane, log: Logger): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const run = () => {
+    control
+      .pruneHistory()
+      .then((r) => {
+        if (r.versions + r.audit + r.deletedZones > 0)
+          log.info(
+            `retention: removed ${r.versions} versions, ${r.audit} audit rows, ${r.deletedZones} deleted zones`,
+          );
+      })
+      .catch((err) => {
+        if (!stopped) log.warn(`retention: ${describeError(err)}`);
+      })
+      .finally(() => {
+        if (!stopped) timer = setTimeout(run, PRUNE_EVERY_MS).unref();
+      });
+  };
+  timer = setTimeout(run, PRUNE_FIRST_MS).unref();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * Entry point of a DNS worker of `switchboard start` (forked by its primary): says hello,
+ * receives every zone from the primary, binds the shared sockets once the full set is loaded
+ * (so a restarted worker never answers REFUSED for zones it has not received yet), then
+ * applies each zone change as the primary sends it, swapping its Responder's Catalog. Every
+ * second it sends the primary its cumulative DNS counters (docs/METRICS.md).
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { Responder } from '../../answer/respond.js';
+import { DnsCounters } from '../../telemetry/dns-counters.js';
+import type { QueryHandler, TransportContext } from '../../transport/handler.js';
+import { type OpenListeners, openListeners } from '../shared/listeners.js';
+import { createRateLimitedReporter } from '../shared/log.js';
+import { buildResponderOptions } from '../shared/options.js';
+import { setupWorkerProcess } from '../shared/worker-process.js';
+import { decodeDnsWorkerConfig, START_CONFIG_ENV } from './config.js';
+import {
+  isZonesMessage,
+  METRICS_INTERVAL_MS,
+  type StartWorkerMessage,
+  type ZonesMessage,
+} from './protocol.js';
+import { ServedZoneTable } from './zones.js';
+
+let listeners: OpenListeners | undefined;
+const worker = setupWorkerProcess('dns', () => listeners?.closeAll());
+const { slot, log, fail } = worker;
+
+function send(msg: StartWorkerMessage): void {
+  worker.send(msg);
+}
+
+let config: ReturnType<typeof decodeDnsWorkerConfig>;
+try {
+  config = decodeDnsWorkerConfig(process.env[START_CONFIG_ENV]);
+} catch (err) {
+  // sysexits EX_CONFIG: the primary treats a failed start as fatal.
+  fail(err, 78);
+  throw err;
+}
+
+const table = new ServedZoneTable();
+// `{worker}` in the NSID and the identity becomes this worker's slot: which worker answered.
+const responder = new Responder(table.catalog(), buildResponderOptions(config, slot));
+const counters = new DnsCounters();
+// The counting wrapper reads the RCODE and TC bit from the response header: no decoding.
+const handler: QueryHandler = counters.wrapHandler<TransportContext>((query, ctx) =>
+  responder.respond(query, ctx),
+);
+const incarnation = randomUUID();
+let metricsTimer: NodeJS.Timeout | undefined;
+
+function sendMetrics(): void {
+  const report = counters.report({
+    cache: () => responder.cacheStats(),
+    tcp: () => listeners?.tcp.map((l) => l.stats) ?? [],
+    zones: () => table.size,
+  });
+  send({ type: 'switchboard:metrics', incarnation, ...report });
+}
+let snapshotStartedAt = 0;
+
+async function bindAndReport(loadMs: number): Promise<void> {
+  try {
+    listeners = await openListeners(config, handler, createRateLimitedReporter(log));
+  } catch (err) {
+    fail(err, 78);
+    return;
+  }
+  if (worker.stopping) {
+    await listeners.closeAll();
+    process.exit(0);
+  }
+  send({ type: 'switchboard:start-ready', zones: table.size, loadMs });
+  sendMetrics();
+  metricsTimer ??= setInterval(sendMetrics, METRICS_INTERVAL_MS);
+  metricsTimer.unref();
+}
+
+/** Zones of an update whose served version (or presence) differs after applying it. */
+function countApplied(msg: ZonesMessage, before: (number | undefined)[], errors: string[]): number {
+  let n = 0;
+  msg.zones.forEach((z, i) => {
+    // A re-created zone may come back at the version the worker held: its reset says it was taken.
+    if (table.versionOf(z.name) !== before[i]) n++;
+    else if (z.reset === true && !errors.some((e) => e.startsWith(`${z.name}: `))) n++;
+  });
+  return n;
+}
+
+function onZones(msg: ZonesMessage): void {
+  if (msg.kind === 'snapshot' && snapshotStartedAt === 0) snapshotStartedAt = performance.now();
+  const before = msg.kind === 'update' ? msg.zones.map((z) => table.versionOf(z.name)) : [];
+  const result = table.apply(msg);
+  if (msg.kind === 'update' && result.changed)
+    counters.countZoneUpdates(countApplied(msg, before, result.errors));
+  // The swap is one assignment inside the Responder: a query sees the old Catalog or the new one.
+  if (result.changed) responder.setCatalog(table.catalog());
+  for (const e of result.errors) log.error(`zone not loaded, previous version kept: ${e}`);
+  if (result.snapshotDone) {
+    if (!listeners) void bindAndReport(Math.round(performance.now() - snapshotStartedAt));
+  } else if (msg.kind === 'update')
+    send({ type: 'switchboard:applied', seq: msg.seq, errors: result.errors });
+}
+
+process.on('message', (msg: unknown) => {
+  if (isZonesMessage(msg)) onZones(msg);
+});
+send({ type: 'switchboard:hello' });
