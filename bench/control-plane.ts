@@ -25,6 +25,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { type SwitchboardServer, startSwitchboardServer } from '../test/helpers/acme.js';
 import { listDescendants, procStatusBytes, switchboardBin, waitForAnswer } from '../test/helpers/peers.js';
+import { NO_LIMIT_ARGS } from '../test/helpers/platform.js';
 import { postgresMissing, startPostgres, type TestDatabase } from '../test/helpers/postgres.js';
 import { AnswerPoller, ApiClient } from './control-plane-probe.js';
 import { fmt, formatMarkdownTable, formatTable, quantileSorted } from './stats.js';
@@ -364,6 +365,8 @@ async function benchStore(store: string, opts: ControlPlaneBenchOptions): Promis
       apiKey,
       workers: opts.workers,
       readyTimeoutMs: 120_000,
+      // The bench loads every zone through one tenant's key: the request limits would throttle it.
+      extraArgs: NO_LIMIT_ARGS,
     });
     result.command = `switchboard start --workers ${opts.workers} ${db ? '--database postgres://…' : '--data DIR'} (${store})`;
     log(`control-plane[${store}]: started, API ${server.apiUrl}, DNS ${server.dnsHost}:${server.dnsPort}`);

@@ -8,6 +8,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ControlPlane, Principal } from '../control/types.js';
 import { ApiError } from './errors.js';
+import type { Limiter } from './limits.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -33,16 +34,25 @@ export function secretOfHeaders(headers: FastifyRequest['headers']): string | un
   return undefined;
 }
 
-/** Installs the authentication hook: it runs before the body is read, so anonymous uploads cost nothing. */
-export function registerAuth(app: FastifyInstance, control: ControlPlane): void {
+/**
+ * Installs the authentication hook: it runs before the body is read, so anonymous uploads cost
+ * nothing. With a `limiter`, a source address that sent too many wrong keys gets 429 before
+ * its key is looked at, and an authenticated caller over its request rates gets 429.
+ */
+export function registerAuth(app: FastifyInstance, control: ControlPlane, limiter?: Limiter): void {
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config?.public === true) return;
     const secret = secretOfHeaders(request.headers);
     if (secret === undefined) {
       throw new ApiError(401, 'API_ERR_UNAUTHENTICATED', 'an API key is required (X-API-Key header)');
     }
+    limiter?.beforeKey(request);
     const principal = await control.authenticate(secret, request.ip);
-    if (principal === null) throw new ApiError(401, 'API_ERR_UNAUTHENTICATED', 'unknown or revoked API key');
+    if (principal === null) {
+      limiter?.keyFailed(request);
+      throw new ApiError(401, 'API_ERR_UNAUTHENTICATED', 'unknown or revoked API key');
+    }
+    limiter?.authenticated(request, principal);
     principals.set(request, { ...principal, remote: principal.remote ?? request.ip });
   });
 }

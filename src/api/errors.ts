@@ -14,6 +14,7 @@ export const statusOfControlCode: Readonly<Record<ControlErrorCode, number>> = O
   CTL_ERR_NOT_FOUND: 404,
   CTL_ERR_CONFLICT: 409,
   CTL_ERR_PRECONDITION: 412,
+  CTL_ERR_GONE: 410,
   CTL_ERR_QUOTA: 403,
 });
 
@@ -21,10 +22,12 @@ export const statusOfControlCode: Readonly<Record<ControlErrorCode, number>> = O
 export type ApiErrorCode =
   | 'API_ERR_BAD_REQUEST' // 400: the request does not match the route's schema
   | 'API_ERR_UNAUTHENTICATED' // 401: no API key, or an unknown or revoked one
+  | 'API_ERR_FORBIDDEN' // 403: a valid key that may not do this (`/metrics` with a tenant key)
   | 'API_ERR_NOT_FOUND' // 404: no such route
   | 'API_ERR_PRECONDITION' // 412: If-Match names no current version
   | 'API_ERR_UNSUPPORTED_MEDIA' // 415: a body type the route does not take
   | 'API_ERR_UNPROCESSABLE' // 422: well-formed but not something Switchboard does
+  | 'API_ERR_RATE_LIMITED' // 429: a limit of docs/API.md "Limits"; the body names it in `limit`
   | 'API_ERR_INTERNAL'; // 500
 
 /** An error raised by the HTTP layer (nothing was changed). */
@@ -47,6 +50,8 @@ export interface ErrorBody {
   error: string;
   code: string;
   field?: string;
+  /** The limit that refused a 429 (`token-rate`, `failed-keys`, …). */
+  limit?: string;
 }
 
 /** One Ajv error as Fastify reports it in `error.validation`. */
@@ -119,6 +124,8 @@ export function responseOfError(err: unknown, opts: { pdns: boolean }): { status
   if (err instanceof ApiError) {
     const body: ErrorBody = { error: err.message, code: err.code };
     if (err.field !== undefined) body.field = err.field;
+    const limit = (err as { limit?: unknown }).limit;
+    if (typeof limit === 'string') body.limit = limit;
     return { status: err.statusCode, body };
   }
   const e = err as {

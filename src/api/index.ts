@@ -11,16 +11,27 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { ControlPlane } from '../control/types.js';
 import type { HttpMetricsSink } from '../telemetry/index.js';
 import { registerAuth } from './auth.js';
+import type { Clock } from './buckets.js';
 import { responseOfError } from './errors.js';
+import { type ApiLimits, Limiter, RateLimitError, trustedProxyFunction } from './limits.js';
 import { registerMetricsRoutes } from './metrics.js';
 import { registerPdnsRoutes } from './pdns/routes.js';
 import { registerAccountRoutes } from './routes/accounts.js';
 import { registerAuditRoutes } from './routes/audit.js';
+import { registerDeletedZoneRoutes } from './routes/deleted-zones.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerZoneRoutes, ZONEFILE_MEDIA_TYPE } from './routes/zones.js';
 import { addSharedSchemas } from './schemas.js';
 
 export { ApiError, type ApiErrorCode, type ErrorBody, statusOfControlCode } from './errors.js';
+export { API_LIMIT_NAMES, type ApiLimits, DEFAULT_API_LIMITS, RateLimitError } from './limits.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The request limits of this API (tests look at the size of its maps). */
+    limiter: Limiter;
+  }
+}
 
 /** Options of `buildApi`. */
 export interface ApiOptions {
@@ -30,6 +41,15 @@ export interface ApiOptions {
   version?: string;
   /** Count requests and serve `GET /metrics` (docs/METRICS.md); off when absent. */
   metrics?: HttpMetricsSink;
+  /**
+   * `/metrics` served to anyone (`open`) or only with an administrator key (`key`). Default
+   * `open`; `switchboard start` passes `key` when its HTTP listener is not on loopback.
+   */
+  metricsAccess?: 'open' | 'key';
+  /** Request limits (docs/API.md, "Limits"); the defaults where absent. */
+  limits?: Partial<ApiLimits>;
+  /** The limits' clock in ms (tests inject one; default `Date.now`). */
+  clock?: Clock;
 }
 
 /** Where the OpenAPI document is served. */
@@ -44,7 +64,9 @@ const description = [
   '',
   'Zone reads and writes carry `ETag: "<version>"`; send it back in `If-Match` to change the zone only',
   'if nobody else changed it meanwhile (else 412). Lists are paged: `?limit=&cursor=` → `{items, next}`.',
-  'Errors are `{"error", "code", "field"}`.',
+  'Errors are `{"error", "code", "field"}`. A request over a limit (rates per account and per key,',
+  'concurrent heavy requests, zones created per hour, failed keys per address) is `429` with',
+  '`Retry-After` and `limit` naming the limit.',
   '',
   'The `powerdns` routes speak the PowerDNS Authoritative HTTP API (v1) for existing PowerDNS clients.',
 ].join('\n');
@@ -82,8 +104,12 @@ function isPdnsRoute(url: string | undefined): boolean {
 /** Builds the API over a control plane; the caller listens (or injects). */
 export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Promise<FastifyInstance> {
   const version = opts.version ?? '0.0.0';
+  const limiter = new Limiter(opts.limits, opts.clock);
+  const trust = trustedProxyFunction(limiter.limits.trustedProxies);
   const app = Fastify({
     logger: opts.logger ?? false,
+    // X-Forwarded-For is believed only from the trusted proxies (request.ip is then the client).
+    ...(trust ? { trustProxy: (address: string) => trust(address) } : {}),
     bodyLimit: BODY_LIMIT,
     schemaController: { compilersFactory: validators },
     ajv: {
@@ -154,6 +180,8 @@ export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Pr
     if (status >= 500) request.log.error({ err }, 'request failed');
     // RFC 9110 §15.5.2: a 401 carries a challenge.
     if (status === 401) reply.header('www-authenticate', 'Bearer realm="switchboard"');
+    // RFC 6585 §4: a 429 may say how long to wait.
+    if (err instanceof RateLimitError) reply.header('retry-after', String(err.retryAfter));
     return reply.code(status).type('application/json; charset=utf-8').send(body);
   });
   app.setNotFoundHandler((request, reply) =>
@@ -161,8 +189,10 @@ export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Pr
       .code(404)
       .send({ error: `no route ${request.method} ${request.url.split('?')[0]}`, code: 'API_ERR_NOT_FOUND' }),
   );
-  registerAuth(app, control);
-  if (opts.metrics) registerMetricsRoutes(app, opts.metrics);
+  limiter.register(app);
+  app.decorate('limiter', limiter);
+  registerAuth(app, control, limiter);
+  if (opts.metrics) registerMetricsRoutes(app, opts.metrics, { access: opts.metricsAccess ?? 'open' });
 
   app.get(
     '/healthz',
@@ -196,6 +226,7 @@ export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Pr
   registerTokenRoutes(app, control);
   registerZoneRoutes(app, control);
   registerAuditRoutes(app, control);
+  registerDeletedZoneRoutes(app, control);
   registerPdnsRoutes(app, control, { version });
   return app;
 }

@@ -6,11 +6,13 @@ import { PrimaryMetrics } from '../telemetry/index.js';
 import { buildApi } from './index.js';
 
 const KEY = 'sb_key';
+const ADMIN_KEY = 'sb_admin_key';
 const principal: Principal = { tokenId: 't', accountId: 'acc', scope: { admin: false, access: 'write' } };
+const admin: Principal = { tokenId: 'a', accountId: null, scope: { admin: true, access: 'write' } };
 
-/** Just enough control plane: a key that authenticates, and zones that are never found. */
+/** Just enough control plane: keys that authenticate, and zones that are never found. */
 const control = {
-  authenticate: async (secret: string) => (secret === KEY ? principal : null),
+  authenticate: async (secret: string) => (secret === KEY ? principal : secret === ADMIN_KEY ? admin : null),
   getZone: async () => {
     throw new ControlError('CTL_ERR_NOT_FOUND', 'zone not found');
   },
@@ -51,6 +53,18 @@ describe('GET /metrics', async () => {
       1,
     );
     assert.equal(sampleValue(exp, 'switchboard_http_request_duration_seconds_count', { route }), 2);
+  });
+
+  test("with access 'key', /metrics needs an administrator key", async () => {
+    const closed = await buildApi(control, { metrics, metricsAccess: 'key' });
+    const get = (key?: string) =>
+      closed.inject({ method: 'GET', url: '/metrics', ...(key ? { headers: { 'x-api-key': key } } : {}) });
+    assert.equal((await get()).statusCode, 401);
+    assert.equal((await get(KEY)).statusCode, 403);
+    const ok = await get(ADMIN_KEY);
+    assert.equal(ok.statusCode, 200);
+    assert.ok(parseExposition(ok.body).types.has('switchboard_dns_queries_total'));
+    await closed.close();
   });
 
   test('without metrics, there is no /metrics route', async () => {

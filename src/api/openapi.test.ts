@@ -26,6 +26,11 @@ const nativeRoutes: [string, string][] = [
   ['get', '/api/v1/zones/{zone}/versions/{version}'],
   ['post', '/api/v1/zones/{zone}/rollback'],
   ['get', '/api/v1/audit'],
+  ['get', '/api/v1/deleted-zones'],
+  ['get', '/api/v1/deleted-zones/{id}'],
+  ['get', '/api/v1/deleted-zones/{id}/versions'],
+  ['get', '/api/v1/deleted-zones/{id}/versions/{version}'],
+  ['post', '/api/v1/deleted-zones/{id}/restore'],
 ];
 
 const methods = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];

@@ -94,6 +94,10 @@ export const sharedSchemas: readonly Record<string, unknown>[] = [
       error: { type: 'string', description: 'What went wrong.' },
       code: { type: 'string', description: 'Stable code (`CTL_ERR_…`, `API_ERR_…`).' },
       field: { type: 'string', description: 'Path of the request field at fault (`changes[1].ttl`).' },
+      limit: {
+        type: 'string',
+        description: 'On a 429: the limit reached (`token-rate`, `failed-keys`, …; docs/API.md "Limits").',
+      },
     },
     required: ['error', 'code'],
   },
@@ -280,6 +284,28 @@ export const sharedSchemas: readonly Record<string, unknown>[] = [
     required: [...zoneInfoRequired, 'changed', 'added', 'removed'],
   },
   {
+    $id: 'DeletedZone',
+    type: 'object',
+    description:
+      'A deleted zone, restorable with its history until `purgeAfter` (null: kept for ever). Its name may be in use by a new zone meanwhile.',
+    properties: {
+      id: { type: 'string', description: 'Restore by this id (or by name: the most recently deleted).' },
+      name: { type: 'string' },
+      accountId: { type: 'string' },
+      version: { type: 'integer', description: 'The version it was deleted at.' },
+      serial: { type: 'integer' },
+      recordCount: { type: 'integer' },
+      createdAt: timestamp,
+      deletedAt: timestamp,
+      deletedBy: nullableString,
+      purgeAfter: { type: ['string', 'null'], format: 'date-time' },
+      kind: { type: 'string' },
+      soaEditApi: { type: 'string' },
+      accountLabel: { type: 'string' },
+    },
+    required: ['id', 'name', 'accountId', 'version', 'serial', 'deletedAt', 'purgeAfter'],
+  },
+  {
     $id: 'ZoneVersion',
     type: 'object',
     description: 'One version of a zone (every change makes one).',
@@ -292,7 +318,7 @@ export const sharedSchemas: readonly Record<string, unknown>[] = [
       comment: nullableString,
       kind: {
         type: 'string',
-        enum: ['create', 'change', 'import', 'rollback'],
+        enum: ['create', 'change', 'import', 'rollback', 'restore'],
         description: 'What made the version.',
       },
       added: { type: 'integer', description: 'Record lines added (disabled ones included).' },
@@ -316,7 +342,7 @@ export const sharedSchemas: readonly Record<string, unknown>[] = [
       comment: nullableString,
       kind: {
         type: 'string',
-        enum: ['create', 'change', 'import', 'rollback'],
+        enum: ['create', 'change', 'import', 'rollback', 'restore'],
         description: 'What made the version.',
       },
       added: { type: 'integer' },
@@ -423,8 +449,10 @@ export function errorResponses(...statuses: number[]): Record<number, unknown> {
     404: 'No such object, or it belongs to another account.',
     409: 'The name is taken.',
     412: 'If-Match names a version that is no longer current.',
+    410: 'The version was pruned by the retention policy.',
     415: 'Unsupported body type.',
     422: "Invalid content (record syntax, CNAME exclusivity, names outside the zone, the server's TTL limit…).",
+    429: 'A limit is reached (`limit` names it); retry after `Retry-After` seconds.',
   };
   const out: Record<number, unknown> = {};
   for (const s of statuses) out[s] = { description: text[s] ?? 'Error', ...ref('Error') };

@@ -119,9 +119,23 @@ function buildProgram(): Command {
       '--max-ttl <seconds>',
       `highest record TTL the APIs and zone imports accept (default ${DEFAULT_MAX_TTL} = 30 days; at most 2147483647)`,
     )
+    .option(
+      '--limit <name=n>',
+      'an API limit or a retention time, e.g. token-rate=50, zones-per-hour=0 (0 = off; repeatable; docs/API.md "Limits")',
+      collect,
+    )
+    .option(
+      '--trusted-proxy <addr>',
+      'a reverse proxy (IP or CIDR) whose X-Forwarded-For names the client (repeatable; default none)',
+      collect,
+    )
+    .option(
+      '--metrics <open|key>',
+      '/metrics without a key, or with an administrator key (default: open on loopback only)',
+    )
     .addHelpText(
       'after',
-      `\nEnvironment:\n  ${API_KEY_ENV}  administrator API key to accept (without it, the first start creates one, prints it once and saves it in <--data>/admin-key)\n  SWITCHBOARD_NAMESERVERS  default for --nameservers\n\nFrom a checkout, flags go after '--': npm start -- --http 127.0.0.1:9000 --workers 2`,
+      `\nEnvironment:\n  ${API_KEY_ENV}  administrator API key to accept, at least 32 characters (without it, the first start creates one, prints it once and saves it in <--data>/admin-key)\n  SWITCHBOARD_NAMESERVERS  default for --nameservers\n\nFrom a checkout, flags go after '--': npm start -- --http 127.0.0.1:9000 --workers 2`,
     )
     .action(async (opts: StartOptionsInput) => {
       opts.nameservers ??= process.env.SWITCHBOARD_NAMESERVERS;

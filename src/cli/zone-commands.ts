@@ -31,6 +31,7 @@ import {
   zonePath,
 } from './client-common.js';
 import { formatDryRun, formatJson, formatTable, formatTime } from './output.js';
+import { registerDeletedZoneCommands } from './zone-deleted-commands.js';
 
 /** RFC 4027 §2: the media type of master-file text. */
 const ZONEFILE_TYPE = 'text/dns';
@@ -76,6 +77,7 @@ function formatZoneHeader(z: ZoneInfo, names: Map<string, string>): string {
 /** Registers `zone` and its sub-commands. */
 export function registerZoneCommands(program: Command): void {
   const zone = program.command('zone').description('manage zones through the API').exitOverride();
+  registerDeletedZoneCommands(zone);
 
   addCommonOptions(
     zone

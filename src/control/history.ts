@@ -7,6 +7,7 @@ import { listedAccount, type PlaneContext } from './context.js';
 import { changeLines } from './edit.js';
 import { decodeCursor, isIntCursor, makePage, pageLimit } from './paging.js';
 import { parseZoneName } from './records.js';
+import { prunedVersion, retentionOf } from './retention.js';
 import { parseChanges, toZoneVersion } from './rows.js';
 import {
   type AuditEntry,
@@ -42,12 +43,17 @@ export class History {
   async getVersion(p: Principal, name: string, version: number): Promise<VersionDiff> {
     this.#ctx.checkOpen();
     const zname = this.#ctx.zoneName(name).toString();
-    const row = await this.#ctx.store.read(async (repo) => {
+    const { row, current } = await this.#ctx.store.read(async (repo) => {
       const zone = await this.#ctx.visibleZone(repo, p, zname);
-      return Number.isInteger(version) ? repo.getVersion(zone.id, version) : undefined;
+      const row = Number.isInteger(version) ? await repo.getVersion(zone.id, version) : undefined;
+      return { row, current: Number(zone.version) };
     });
-    if (!row)
+    if (!row) {
+      // Below the current version and absent: the retention policy removed it.
+      if (Number.isInteger(version) && version >= 1 && version <= current)
+        throw prunedVersion(zname, version, retentionOf(this.#ctx.opts.retention));
       throw new ControlError('CTL_ERR_NOT_FOUND', `zone ${zname} has no version ${version}`, 'version');
+    }
     const { removed, added } = changeLines(parseChanges(row.changes));
     return {
       ...toZoneVersion(row),

@@ -15,8 +15,10 @@
 import { type ChangeFeed, openStore, type Store } from '../store/index.js';
 import { Accounts } from './accounts.js';
 import { PlaneContext } from './context.js';
+import { DeletedZones } from './deleted.js';
 import { ChangeEvents } from './events.js';
 import { History } from './history.js';
+import { Retention } from './retention.js';
 import { Serving } from './serving.js';
 import { Tokens } from './tokens.js';
 import type { ControlPlane, ControlPlaneOptions, ZoneChangeEvent } from './types.js';
@@ -35,6 +37,8 @@ export class StoreControlPlane implements ControlPlane {
   readonly #accounts: Accounts;
   readonly #zones: Zones;
   readonly #history: History;
+  readonly #retention: Retention;
+  readonly #deleted: DeletedZones;
   readonly #serving: Serving;
 
   private constructor(store: Store, opts: ControlPlaneOptions) {
@@ -44,6 +48,8 @@ export class StoreControlPlane implements ControlPlane {
     this.#accounts = new Accounts(this.#ctx);
     this.#zones = new Zones(this.#ctx);
     this.#history = new History(this.#ctx);
+    this.#retention = new Retention(this.#ctx);
+    this.#deleted = new DeletedZones(this.#ctx, this.#retention, this.#zones);
     this.#serving = new Serving(this.#ctx);
   }
 
@@ -153,6 +159,27 @@ export class StoreControlPlane implements ControlPlane {
   }
   listAudit(...a: Args<'listAudit'>) {
     return this.#history.listAudit(...a);
+  }
+
+  // ---- deleted zones and retention ----
+
+  listDeletedZones(...a: Args<'listDeletedZones'>) {
+    return this.#deleted.listDeletedZones(...a);
+  }
+  getDeletedZone(...a: Args<'getDeletedZone'>) {
+    return this.#deleted.getDeletedZone(...a);
+  }
+  listDeletedVersions(...a: Args<'listDeletedVersions'>) {
+    return this.#deleted.listDeletedVersions(...a);
+  }
+  getDeletedVersion(...a: Args<'getDeletedVersion'>) {
+    return this.#deleted.getDeletedVersion(...a);
+  }
+  restoreZone(...a: Args<'restoreZone'>) {
+    return this.#deleted.restoreZone(...a);
+  }
+  pruneHistory(...a: Args<'pruneHistory'>) {
+    return this.#retention.pruneHistory(...a);
   }
 
   // ---- serving ----

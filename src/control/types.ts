@@ -187,7 +187,7 @@ export interface ZoneVersion {
   remote: string | null;
   comment: string | null;
   /** What made the version (additive field). */
-  kind?: 'create' | 'change' | 'import' | 'rollback';
+  kind?: 'create' | 'change' | 'import' | 'rollback' | 'restore';
   /** Counts of records added and removed by this version. */
   added: number;
   removed: number;
@@ -211,6 +211,43 @@ export interface AuditEntry {
   target: string;
   remote: string | null;
   detail: unknown;
+}
+
+/** A deleted zone, kept restorable until `purgeAfter` (additive). */
+export interface DeletedZone extends ZoneMetadata {
+  /** The zone's id: its versions keep it; restore by it. */
+  id: string;
+  name: string;
+  accountId: string;
+  /** Version and serial when it was deleted. */
+  version: number;
+  serial: number;
+  recordCount: number;
+  createdAt: string;
+  deletedAt: string;
+  /** Token id that deleted it. */
+  deletedBy: string | null;
+  /** When it and its history are purged (deletedAt + the retention time). */
+  purgeAfter: string | null;
+}
+
+/** What one pass of `pruneHistory` removed (additive). */
+export interface PruneReport {
+  versions: number;
+  audit: number;
+  deletedZones: number;
+}
+
+/** How long history is kept (additive; 0 = for ever). */
+export interface RetentionOptions {
+  /** Versions kept per zone, newest first (default 1000; at least 1). */
+  versionsPerZone?: number;
+  /** Versions older than this many days go, except a zone's current one (default 365). */
+  versionDays?: number;
+  /** Audit rows older than this many days go (default 365). */
+  auditDays?: number;
+  /** A deleted zone stays restorable, with its history, this many days (default 30). */
+  deletedZoneDays?: number;
 }
 
 /** Filters of the audit log. */
@@ -262,6 +299,7 @@ export type ControlErrorCode =
   | 'CTL_ERR_NOT_FOUND' // 404: absent or belongs to another account (never reveal which)
   | 'CTL_ERR_CONFLICT' // 409: the zone name is taken, etc.
   | 'CTL_ERR_PRECONDITION' // 412: If-Match version is stale
+  | 'CTL_ERR_GONE' // 410: the version was pruned by the retention policy
   | 'CTL_ERR_QUOTA'; // 403/422: account quota would be exceeded
 
 /** A control-plane failure: nothing was changed. */
@@ -357,6 +395,26 @@ export interface ControlPlane {
   /** The audit log, newest first, filtered (additive: zone, action, since). */
   listAudit(p: Principal, input?: AuditQuery & PageRequest): Promise<Page<AuditEntry>>;
 
+  /** Deleted zones still restorable, newest first; `name` keeps those of one name (additive). */
+  listDeletedZones(
+    p: Principal,
+    input?: { accountId?: string; name?: string } & PageRequest,
+  ): Promise<Page<DeletedZone>>;
+  /** One deleted zone, by id or by name (the most recently deleted of that name). */
+  getDeletedZone(p: Principal, idOrName: string): Promise<DeletedZone>;
+  listDeletedVersions(p: Principal, idOrName: string, page?: PageRequest): Promise<Page<ZoneVersion>>;
+  getDeletedVersion(p: Principal, idOrName: string, version: number): Promise<VersionDiff>;
+  /**
+   * Brings a deleted zone back with its history, as a new version (`restore`) with the next
+   * serial: CONFLICT when its name is taken again, QUOTA as for a new zone.
+   */
+  restoreZone(p: Principal, idOrName: string, opts?: { comment?: string }): Promise<ZoneInfo>;
+  /**
+   * One pass of the retention policy (ControlPlaneOptions.retention) in small transactions
+   * that yield to the event loop between them; `now` for tests.
+   */
+  pruneHistory(now?: Date): Promise<PruneReport>;
+
   /** Subscribes to zone changes (this replica's and, with PostgreSQL, every replica's). */
   onZoneChange(listener: (ev: ZoneChangeEvent) => void): () => void;
   /** Every zone's current content, for the DNS workers at start. */
@@ -388,6 +446,8 @@ export interface ControlPlaneOptions {
   defaults?: { nameservers?: string[]; hostmaster?: string };
   /** Validation limits and default quotas (additive field; every member has a default). */
   limits?: ControlLimits;
+  /** How long versions, audit rows and deleted zones are kept (additive). */
+  retention?: RetentionOptions;
 }
 
 /** Limits of the control plane (issue 3 §5). */

@@ -40,6 +40,7 @@ import {
   toRRsetData,
   type ZoneContent,
 } from './records.js';
+import { prunedVersion, retentionOf } from './retention.js';
 import { contentOf, parseChanges, rrsetRow, sortedRRsets, toZoneInfo } from './rows.js';
 import {
   type ChangeOptions,
@@ -356,6 +357,11 @@ export class Zones {
     return (await repo.getAccountByName(DEFAULT_ACCOUNT))?.id ?? '';
   }
 
+  /** For restoring a deleted zone (deleted.ts): the checks of a new zone's name. */
+  checkNameFreeFor(repo: Repo, origin: Name, accountId: string): Promise<void> {
+    return this.#checkNameFree(repo, origin, accountId);
+  }
+
   /** CONFLICT when the name is taken, or lies inside or around a zone of another account. */
   async #checkNameFree(repo: Repo, origin: Name, accountId: string): Promise<void> {
     // A taken name is a taken name, whoever holds it (as in any registry): saying so leaks
@@ -492,7 +498,8 @@ export class Zones {
       const zone = await this.#ctx.visibleZone(repo, p, zname, true);
       requireWrite(p);
       checkIfMatch(opts, zone);
-      await repo.deleteZone(zone.id);
+      // Kept restorable with its history for the retention time (deleted.ts).
+      await repo.softDeleteZone(zone, now(), p.tokenId);
       this.#cache.delete(zone.id);
       await this.#ctx.audit(repo, p, 'zone.delete', zone.name, zone.account_id, {
         version: zone.version,
@@ -562,8 +569,11 @@ export class Zones {
     const origin = await this.#precheckWrite(p, name);
     const comment = opts?.comment ?? `rollback to version ${version}`;
     return this.#change(p, origin, { ...opts, comment }, 'rollback', async (current, repo, zone) => {
-      if (!(await repo.getVersion(zone.id, version)))
+      if (!(await repo.getVersion(zone.id, version))) {
+        if (version <= Number(zone.version))
+          throw prunedVersion(zone.name, version, retentionOf(this.#ctx.opts.retention));
         throw new ControlError('CTL_ERR_NOT_FOUND', `zone ${zone.name} has no version ${version}`, 'version');
+      }
       // Content of `version` = the current content with every later version undone.
       const draft: ZoneContent = new Map(current);
       for (const v of await repo.versionsAfter(zone.id, version))

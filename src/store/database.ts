@@ -4,7 +4,7 @@
  * pool, plus a dedicated LISTEN connection for the change feed). Migrations run at open.
  * @module
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
@@ -27,6 +27,22 @@ export interface StoreOptions {
 
 /** The SQLite file name inside the data folder. */
 export const SQLITE_FILE = 'switchboard.db';
+
+/**
+ * Makes the data folder private: created 0700, and the database file created 0600 before
+ * SQLite opens it (SQLite gives its -wal and -shm files the database file's mode). Files left
+ * by an older version are narrowed to 0600 too; a folder that exists keeps its mode.
+ */
+export function preparePrivateDataDir(dataDir: string, file: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`])
+    try {
+      chmodSync(f, 0o600);
+    } catch {
+      // Absent (no WAL yet): SQLite creates it with the database file's mode.
+    }
+}
 
 /** An open store. */
 export class Store {
@@ -66,7 +82,7 @@ export class Store {
     const file = resolve(join(dataDir, SQLITE_FILE));
     let handle: BetterSqlite3.Database;
     try {
-      mkdirSync(dataDir, { recursive: true });
+      preparePrivateDataDir(dataDir, file);
       handle = new BetterSqlite3(file);
       // WAL lets readers proceed during a write; synchronous=FULL syncs the WAL at every
       // commit, so an acknowledged change survives SIGKILL and power loss.

@@ -272,6 +272,78 @@ export const migrations: readonly Migration[] = [
       }
     },
   },
+  {
+    version: 5,
+    name: 'deleted-zones',
+    async up(db, dialect) {
+      // A deleted zone's versions stay (readable, restorable) until the retention time has
+      // passed: zone_versions loses its cascading foreign key to zones. PostgreSQL drops the
+      // constraint; SQLite cannot, so the table is rebuilt with the same columns and key.
+      if (dialect === 'postgres')
+        await sql`alter table zone_versions drop constraint if exists zone_versions_zone_id_fkey`.execute(db);
+      else {
+        await db.schema
+          .createTable('zone_versions_v5')
+          .addColumn('zone_id', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('serial', 'bigint', (c) => c.notNull())
+          .addColumn('from_serial', 'bigint', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('actor_name', 'text')
+          .addColumn('remote', 'text')
+          .addColumn('comment', 'text')
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('added', 'integer', (c) => c.notNull())
+          .addColumn('removed', 'integer', (c) => c.notNull())
+          .addColumn('changes', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('zone_versions_pk', ['zone_id', 'version'])
+          .execute();
+        await sql`insert into zone_versions_v5 select zone_id, version, serial, from_serial, created_at,
+          actor, actor_name, remote, comment, kind, added, removed, changes from zone_versions`.execute(db);
+        await db.schema.dropTable('zone_versions').execute();
+        await db.schema.alterTable('zone_versions_v5').renameTo('zone_versions').execute();
+      }
+      // Pruning by age walks versions in time order.
+      await db.schema
+        .createIndex('zone_versions_created')
+        .on('zone_versions')
+        .columns(['created_at'])
+        .execute();
+      await db.schema
+        .createTable('deleted_zones')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('serial', 'bigint', (c) => c.notNull())
+        .addColumn('record_count', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('soa_edit_api', 'text', (c) => c.notNull())
+        .addColumn('account_label', 'text', (c) => c.notNull())
+        .addColumn('deleted_at', 'text', (c) => c.notNull())
+        .addColumn('deleted_by', 'text')
+        .addColumn('rrsets', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('deleted_zones_account')
+        .on('deleted_zones')
+        .columns(['account_id', 'deleted_at', 'id'])
+        .execute();
+      await db.schema
+        .createIndex('deleted_zones_at')
+        .on('deleted_zones')
+        .columns(['deleted_at', 'id'])
+        .execute();
+      await db.schema
+        .createIndex('deleted_zones_name')
+        .on('deleted_zones')
+        .columns(['name', 'deleted_at'])
+        .execute();
+    },
+  },
 ];
 
 /**

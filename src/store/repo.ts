@@ -11,6 +11,7 @@ import type {
   AccountsTable,
   AuditLogTable,
   Database,
+  DeletedZonesTable,
   RRsetsTable,
   TokensTable,
   UsersTable,
@@ -44,6 +45,14 @@ export interface VersionRow extends Omit<Selectable<ZoneVersionsTable>, 'serial'
   serial: number;
   from_serial: number;
 }
+
+/** A deleted zone's row with its serial as a number. */
+export interface DeletedZoneRow extends Omit<Selectable<DeletedZonesTable>, 'serial'> {
+  serial: number;
+}
+
+/** A deleted zone's row without its RRsets. */
+export type DeletedZoneSummaryRow = Omit<DeletedZoneRow, 'rrsets'>;
 
 /** A version row without its (possibly large) `changes`. */
 export type VersionSummaryRow = Omit<VersionRow, 'changes'>;
@@ -420,5 +429,204 @@ export class Repo {
     if (opts.before !== undefined) q = q.where('seq', '<', opts.before);
     const rows = await q.orderBy('seq', 'desc').limit(opts.limit).execute();
     return rows.map((r) => ({ ...r, seq: Number(r.seq) }));
+  }
+
+  // ---- deleted zones and retention (migration 5) ----
+
+  /**
+   * Deletes a zone but keeps it restorable: its row and RRsets go to deleted_zones, its
+   * versions stay in zone_versions until `purgeDeletedZones`.
+   */
+  async softDeleteZone(zone: ZoneRow, at: string, by: string | null): Promise<void> {
+    const rrsets = await this.getRRsets(zone.id);
+    await this.db
+      .insertInto('deleted_zones')
+      .values({
+        id: zone.id,
+        name: zone.name,
+        account_id: zone.account_id,
+        version: zone.version,
+        serial: zone.serial,
+        record_count: zone.record_count,
+        created_at: zone.created_at,
+        updated_at: zone.updated_at,
+        kind: zone.kind,
+        soa_edit_api: zone.soa_edit_api,
+        account_label: zone.account_label,
+        deleted_at: at,
+        deleted_by: by,
+        rrsets: JSON.stringify(
+          rrsets.map((r) => ({
+            name_key: r.name_key,
+            name: r.name,
+            type: r.type,
+            ttl: r.ttl,
+            records: r.records,
+          })),
+        ),
+      })
+      .execute();
+    await this.db.deleteFrom('rrsets').where('zone_id', '=', zone.id).execute();
+    await this.db.deleteFrom('zones').where('id', '=', zone.id).execute();
+  }
+
+  async getDeletedZone(id: string, lock = false): Promise<DeletedZoneRow | undefined> {
+    let q = this.db.selectFrom('deleted_zones').selectAll().where('id', '=', id);
+    if (lock && this.dialect === 'postgres') q = q.forUpdate();
+    const r = await q.executeTakeFirst();
+    return r ? { ...r, serial: Number(r.serial) } : undefined;
+  }
+
+  /** Deleted zones newest first (by deletion time, then id), optionally of one account or name. */
+  async listDeletedZones(opts: {
+    accountId?: string;
+    name?: string;
+    before?: TimeCursor;
+    limit: number;
+  }): Promise<DeletedZoneSummaryRow[]> {
+    let q = this.db
+      .selectFrom('deleted_zones')
+      .select([
+        'id',
+        'name',
+        'account_id',
+        'version',
+        'serial',
+        'record_count',
+        'created_at',
+        'updated_at',
+        'kind',
+        'soa_edit_api',
+        'account_label',
+        'deleted_at',
+        'deleted_by',
+      ]);
+    if (opts.accountId !== undefined) q = q.where('account_id', '=', opts.accountId);
+    if (opts.name !== undefined) q = q.where('name', '=', opts.name);
+    const b = opts.before;
+    if (b)
+      q = q.where((eb) =>
+        eb.or([eb('deleted_at', '<', b.at), eb.and([eb('deleted_at', '=', b.at), eb('id', '<', b.id)])]),
+      );
+    const rows = await q.orderBy('deleted_at', 'desc').orderBy('id', 'desc').limit(opts.limit).execute();
+    return rows.map((r) => ({ ...r, serial: Number(r.serial) }));
+  }
+
+  async removeDeletedZone(id: string): Promise<void> {
+    await this.db.deleteFrom('deleted_zones').where('id', '=', id).execute();
+  }
+
+  /** The oldest version a zone (live or deleted) still has, or undefined. */
+  async oldestVersion(zoneId: string): Promise<number | undefined> {
+    const r = await this.db
+      .selectFrom('zone_versions')
+      .select((eb) => eb.fn.min<number | string | null>('version').as('v'))
+      .where('zone_id', '=', zoneId)
+      .executeTakeFirst();
+    return r?.v === null || r?.v === undefined ? undefined : Number(r.v);
+  }
+
+  /** Deletes up to `limit` of the zone's oldest versions at or below `upTo`; returns how many. */
+  async pruneVersions(zoneId: string, upTo: number, limit: number): Promise<number> {
+    const victims = await this.db
+      .selectFrom('zone_versions')
+      .select('version')
+      .where('zone_id', '=', zoneId)
+      .where('version', '<=', upTo)
+      .orderBy('version')
+      .limit(limit)
+      .execute();
+    if (victims.length === 0) return 0;
+    const last = Number(victims[victims.length - 1].version);
+    const r = await this.db
+      .deleteFrom('zone_versions')
+      .where('zone_id', '=', zoneId)
+      .where('version', '<=', last)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  /** Live zones by id after `after` (pruning walks them in pages). */
+  async zonePage(after: string, limit: number): Promise<Array<{ id: string; version: number }>> {
+    const rows = await this.db
+      .selectFrom('zones')
+      .select(['id', 'version'])
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ id: r.id, version: Number(r.version) }));
+  }
+
+  /** Versions created before `before`, in time order after the cursor (pruning by age). */
+  async versionsOlderThan(
+    before: string,
+    after: { at: string; zoneId: string; version: number } | undefined,
+    limit: number,
+  ): Promise<Array<{ zone_id: string; version: number; created_at: string }>> {
+    let q = this.db
+      .selectFrom('zone_versions')
+      .select(['zone_id', 'version', 'created_at'])
+      .where('created_at', '<', before);
+    if (after)
+      q = q.where((eb) =>
+        eb.or([
+          eb('created_at', '>', after.at),
+          eb.and([eb('created_at', '=', after.at), eb('zone_id', '>', after.zoneId)]),
+          eb.and([
+            eb('created_at', '=', after.at),
+            eb('zone_id', '=', after.zoneId),
+            eb('version', '>', after.version),
+          ]),
+        ]),
+      );
+    const rows = await q.orderBy('created_at').orderBy('zone_id').orderBy('version').limit(limit).execute();
+    return rows.map((r) => ({ zone_id: r.zone_id, version: Number(r.version), created_at: r.created_at }));
+  }
+
+  /** Current versions of these live zones (absent: deleted). */
+  async currentVersions(zoneIds: readonly string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    if (zoneIds.length === 0) return out;
+    const rows = await this.db
+      .selectFrom('zones')
+      .select(['id', 'version'])
+      .where('id', 'in', [...zoneIds])
+      .execute();
+    for (const r of rows) out.set(r.id, Number(r.version));
+    return out;
+  }
+
+  /** Deletes up to `limit` audit rows older than `before`; returns how many. */
+  async pruneAudit(before: string, limit: number): Promise<number> {
+    const rows = await this.db
+      .selectFrom('audit_log')
+      .select('seq')
+      .where('at', '<', before)
+      .orderBy('at')
+      .limit(limit)
+      .execute();
+    if (rows.length === 0) return 0;
+    const r = await this.db
+      .deleteFrom('audit_log')
+      .where(
+        'seq',
+        'in',
+        rows.map((x) => x.seq),
+      )
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  /** Ids of deleted zones deleted before `before` (due for purging). */
+  async deletedZonesBefore(before: string, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('deleted_zones')
+      .select('id')
+      .where('deleted_at', '<', before)
+      .orderBy('deleted_at')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.id);
   }
 }

@@ -131,6 +131,31 @@ export interface AuditLogTable {
   detail: string | null;
 }
 
+/**
+ * deleted_zones: zones deleted through the API, kept (with their versions in zone_versions)
+ * until the retention time has passed, so their history stays readable and the zone
+ * restorable (migration 5). The name is free for a new zone meanwhile.
+ */
+export interface DeletedZonesTable {
+  /** The zone's id (its versions keep it in zone_versions.zone_id). */
+  id: string;
+  name: string;
+  account_id: string;
+  version: number;
+  serial: BigIntColumn;
+  record_count: number;
+  created_at: string;
+  updated_at: string;
+  kind: string;
+  soa_edit_api: string;
+  account_label: string;
+  deleted_at: string;
+  /** Token id that deleted it. */
+  deleted_by: string | null;
+  /** JSON array of the RRset rows at deletion (`{name_key, name, type, ttl, records}`). */
+  rrsets: string;
+}
+
 /** The whole database. */
 export interface Database {
   accounts: AccountsTable;
@@ -140,4 +165,5 @@ export interface Database {
   rrsets: RRsetsTable;
   zone_versions: ZoneVersionsTable;
   audit_log: AuditLogTable;
+  deleted_zones: DeletedZonesTable;
 }

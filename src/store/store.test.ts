@@ -409,6 +409,66 @@ for (const b of backends) {
       }
     });
 
+    test('migration 5 keeps existing versions; a soft-deleted zone keeps them, a purge removes them', async () => {
+      const blank = await b.blank();
+      let store: Store | undefined;
+      const version = (v: number) => ({
+        zone_id: 'zone-old.example.',
+        version: v,
+        serial: v,
+        from_serial: v - 1,
+        created_at: `2026-01-0${v}T00:00:00.000Z`,
+        actor: 't',
+        actor_name: null,
+        remote: null,
+        comment: null,
+        kind: 'change',
+        added: 1,
+        removed: 0,
+        changes: '[]',
+      });
+      try {
+        await migrateToLatest(
+          blank.raw,
+          blank.dialect,
+          migrations.filter((m) => m.version < 5),
+        );
+        await blank.raw.insertInto('accounts').values(account('acct')).execute();
+        await blank.raw.insertInto('zones').values(zone('old.example.')).execute();
+        await blank.raw
+          .insertInto('zone_versions')
+          .values([version(1), version(2)])
+          .execute();
+        store = await blank.open();
+        const s = store;
+        assert.deepEqual(
+          (await s.repo.listVersions('zone-old.example.', { limit: 10 })).map((v) => v.version),
+          [2, 1],
+        );
+        const z = await s.repo.getZoneByName('old.example.');
+        assert.ok(z);
+        await s.transaction((repo) => repo.softDeleteZone(z, '2026-02-01T00:00:00.000Z', 't'));
+        assert.equal(await s.repo.getZoneByName('old.example.'), undefined);
+        assert.equal((await s.repo.getDeletedZone('zone-old.example.'))?.name, 'old.example.');
+        assert.equal((await s.repo.listVersions('zone-old.example.', { limit: 10 })).length, 2);
+        // The name is free again.
+        await s.transaction((repo) => repo.insertZone({ ...zone('old.example.'), id: 'zone-new' }));
+        assert.deepEqual(await s.repo.deletedZonesBefore('2026-03-01T00:00:00.000Z', 10), [
+          'zone-old.example.',
+        ]);
+        await s.transaction(async (repo) => {
+          assert.equal(await repo.pruneVersions('zone-old.example.', 2147483647, 1), 1);
+          assert.equal(await repo.pruneVersions('zone-old.example.', 2147483647, 10), 1);
+          await repo.removeDeletedZone('zone-old.example.');
+        });
+        assert.equal(await s.repo.getDeletedZone('zone-old.example.'), undefined);
+        assert.equal(await s.repo.oldestVersion('zone-old.example.'), undefined);
+      } finally {
+        await store?.close();
+        await blank.cleanup();
+      }
+    });
+
     test('a transaction that throws writes nothing; unique violations are recognised', async () => {
       const h = await b.open();
       try {

@@ -12,15 +12,26 @@ export const ZONE_CHANGE_METHODS = {
   importZone: 'import',
   rollback: 'rollback',
   deleteZone: 'delete',
+  restoreZone: 'restore',
 } as const;
 
-/** A kind of zone change: create, change, import, rollback or delete. */
+/** A kind of zone change: create, change, import, rollback, delete or restore. */
 export type ZoneChangeKind = (typeof ZONE_CHANGE_METHODS)[keyof typeof ZONE_CHANGE_METHODS];
 
 /** Every kind, for pre-declaring label values. */
 export const ZONE_CHANGE_KINDS: readonly ZoneChangeKind[] = Object.values(ZONE_CHANGE_METHODS);
 
 type AnyMethod = (...args: unknown[]) => unknown;
+
+/**
+ * A change's answer that says nothing was written: `changed: false` (the change changed
+ * nothing) or `dryRun: true` (a plan, not applied). Neither is a committed change.
+ */
+function wroteNothing(v: unknown): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  const r = v as { changed?: unknown; dryRun?: unknown };
+  return r.changed === false || r.dryRun === true;
+}
 
 /**
  * Returns `target` with its zone-writing methods (ZONE_CHANGE_METHODS) counted: `onCommit`
@@ -46,7 +57,7 @@ export function countZoneChanges<T extends object>(target: T, onCommit: (kind: Z
               const result = method.apply(t, args);
               if (result instanceof Promise)
                 return result.then((v) => {
-                  onCommit(kind);
+                  if (!wroteNothing(v)) onCommit(kind);
                   return v;
                 });
               onCommit(kind);

@@ -326,6 +326,8 @@ export interface StartServerOptions {
   cpus?: string;
   /** How long to wait until it serves. Default 60 s. */
   readyTimeoutMs?: number;
+  /** More `switchboard start` flags (e.g. NO_LIMIT_ARGS). */
+  extraArgs?: readonly string[];
 }
 
 /** Starts `switchboard start` on free loopback ports (`startPlatform`) and waits until it serves. */
@@ -337,6 +339,7 @@ export async function startSwitchboardServer(opts: StartServerOptions): Promise<
     workers: opts.workers ?? 1,
     cpus: opts.cpus,
     timeoutMs: opts.readyTimeoutMs,
+    ...(opts.extraArgs ? { extraArgs: [...opts.extraArgs] } : {}),
   });
   let gone = false;
   void p.exited.then(() => {

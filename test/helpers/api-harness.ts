@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApi } from '../../src/api/index.js';
+import { type ApiOptions, buildApi } from '../../src/api/index.js';
 import { openControlPlane } from '../../src/control/index.js';
 import type { ControlPlane } from '../../src/control/types.js';
 import { postgresSkipReason, startPostgres } from './postgres.js';
@@ -26,6 +26,8 @@ export interface ReqOptions {
   key?: string | null;
   body?: unknown;
   headers?: Record<string, string>;
+  /** The client address the request comes from (default 127.0.0.1). */
+  remoteAddress?: string;
 }
 
 /** A tenant made through the API. */
@@ -72,12 +74,27 @@ async function openControl(
   };
 }
 
-/** Opens the API over a fresh control plane. */
-export async function openTestApi(backend: Backend = 'sqlite'): Promise<TestApi> {
+/**
+ * Every request limit off (docs/API.md, "Limits"): functional tests send many requests at
+ * once with one token; the limits have their own tests (src/api/limits.test.ts).
+ */
+export const NO_LIMITS = {
+  accountRate: 0,
+  tokenRate: 0,
+  heavyConcurrency: 0,
+  zonesPerHour: 0,
+  failedKeysPerMinute: 0,
+} as const;
+
+/** Opens the API over a fresh control plane (request limits off unless `apiOptions.limits`). */
+export async function openTestApi(
+  backend: Backend = 'sqlite',
+  apiOptions: ApiOptions = {},
+): Promise<TestApi> {
   const { control, cleanup } = await openControl(backend);
   const admin = 'sb_test_admin_key_0123456789abcdef';
   await control.bootstrapAdmin(admin);
-  const app = await buildApi(control, { version: '0.1.0-test' });
+  const app = await buildApi(control, { version: '0.1.0-test', limits: NO_LIMITS, ...apiOptions });
   await app.ready();
 
   const req = async (method: string, url: string, opts: ReqOptions = {}): Promise<Res> => {
@@ -95,6 +112,7 @@ export async function openTestApi(backend: Backend = 'sqlite'): Promise<TestApi>
       url,
       headers,
       ...(payload !== undefined ? { payload } : {}),
+      ...(opts.remoteAddress !== undefined ? { remoteAddress: opts.remoteAddress } : {}),
     });
     let json: unknown;
     try {

@@ -50,6 +50,17 @@ export interface PlatformOptions {
   cpus?: string;
 }
 
+/**
+ * `switchboard start` flags that turn the per-tenant request limits off (docs/API.md,
+ * "Limits"): for benchmarks that load thousands of zones through one tenant's key.
+ */
+export const NO_LIMIT_ARGS: readonly string[] = [
+  'account-rate=0',
+  'token-rate=0',
+  'heavy-concurrency=0',
+  'zones-per-hour=0',
+].flatMap((l) => ['--limit', l]);
+
 const STARTED = /^switchboard: started, pid \d+$/m;
 const API_LINE = /^\s+API\s+(http:\/\/\S+)\/api\/v1\/$/m;
 const KEY = /^\s+(sb_[A-Za-z0-9_-]+)\s*$/m;

@@ -19,6 +19,7 @@ import {
 } from '../../transport/tcp.js';
 import { DEFAULT_UDP_RECV_BUFFER, DEFAULT_UDP_SEND_BUFFER } from '../../transport/udp.js';
 import { applyAnswerOptions, ConfigError, DEFAULT_DNS, parseInteger } from '../shared/options.js';
+import { metricsAccessOf, parseLimitFlags, type StartLimits } from './limits.js';
 
 export { DEFAULT_MAX_TTL };
 
@@ -63,6 +64,10 @@ export interface StartConfig {
   nameservers?: string[];
   /** Highest record TTL the control plane accepts (`--max-ttl`; absent: its default, 30 days). */
   maxTtl?: number;
+  /** `--limit` and `--trusted-proxy`: the API's request limits and the retention of history. */
+  limits?: StartLimits;
+  /** Who may read `/metrics` (`--metrics`; default open on loopback only). */
+  metricsAccess?: 'open' | 'key';
 }
 
 /** Raw options as the CLI hands them over. */
@@ -84,6 +89,12 @@ export interface StartOptionsInput {
   nameservers?: string;
   /** `--max-ttl SECONDS`: the one TTL limit of both APIs and of zone files. */
   maxTtl?: string | number;
+  /** `--limit NAME=N` (repeatable). */
+  limit?: string[];
+  /** `--trusted-proxy ADDR[/LEN]` (repeatable, or comma-separated). */
+  trustedProxy?: string[];
+  /** `--metrics open|key`. */
+  metrics?: string;
 }
 
 /**
@@ -126,7 +137,17 @@ export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()):
       }
     });
   }
+  let limits: StartLimits;
+  let metricsAccess: 'open' | 'key';
+  try {
+    limits = parseLimitFlags(input.limit, input.trustedProxy);
+    metricsAccess = metricsAccessOf(input.metrics, http.host);
+  } catch (err) {
+    throw new ConfigError((err as Error).message, { cause: err });
+  }
   return {
+    limits,
+    metricsAccess,
     dataDir: resolve(cwd, input.data ?? DEFAULT_DATA_DIR),
     database: input.database,
     ...(nameservers ? { nameservers } : {}),

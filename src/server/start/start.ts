@@ -14,6 +14,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ApiLimits } from '../../api/limits.js';
 import type { ControlPlane, ControlPlaneOptions } from '../../control/types.js';
 import type { PrimaryMetrics } from '../../telemetry/primary-metrics.js';
 import { countZoneChanges } from '../../telemetry/zone-changes.js';
@@ -30,6 +31,7 @@ import {
 } from './config.js';
 import { findExampleZoneDir, importExampleZones } from './examples.js';
 import { ZoneFeed } from './feed.js';
+import { checkSeededApiKey, metricsAccessOf } from './limits.js';
 import { isStartWorkerMessage, type StartWorkerMessage, type ZonesMessage } from './protocol.js';
 
 /** What `start` needs of the HTTP API: a Fastify instance, not yet listening. */
@@ -43,6 +45,10 @@ export interface ApiServer {
 export interface StartApiOptions {
   /** Counts HTTP requests and serves `/metrics`. */
   metrics?: PrimaryMetrics;
+  /** Who may read `/metrics`. */
+  metricsAccess?: 'open' | 'key';
+  /** The request limits (docs/API.md, "Limits"). */
+  limits?: Partial<ApiLimits>;
 }
 
 /** The parts `start` composes (tests may pass fakes). */
@@ -76,7 +82,12 @@ async function loadDefaultDeps(version: string | undefined): Promise<StartDeps> 
   return {
     openControlPlane: (opts) => control.openControlPlane(opts),
     buildApi: async (c, o) =>
-      (await api.buildApi(c, { version, metrics: o?.metrics })) as unknown as ApiServer,
+      (await api.buildApi(c, {
+        version,
+        metrics: o?.metrics,
+        ...(o?.metricsAccess ? { metricsAccess: o.metricsAccess } : {}),
+        ...(o?.limits ? { limits: o.limits } : {}),
+      })) as unknown as ApiServer,
   };
 }
 
@@ -175,6 +186,16 @@ export async function runStart(
   const print = io?.print ?? ((text: string) => process.stdout.write(text));
   const env = io?.env ?? process.env;
 
+  // An operator-chosen administrator key must not be guessable (checked before anything opens).
+  const seededKey = env[API_KEY_ENV];
+  if (seededKey !== undefined && seededKey !== '')
+    try {
+      checkSeededApiKey(seededKey, API_KEY_ENV);
+    } catch (err) {
+      log.error((err as Error).message);
+      return 1;
+    }
+
   let d: StartDeps;
   let metrics: PrimaryMetrics;
   try {
@@ -188,10 +209,12 @@ export async function runStart(
   }
   let control: ControlPlane;
   try {
-    if (!config.database) mkdirSync(config.dataDir, { recursive: true });
+    // The data folder holds the database and the key: private to the owner (0700).
+    if (!config.database) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const opened = await d.openControlPlane({
       dataDir: config.dataDir,
       database: config.database,
+      ...(config.limits ? { retention: config.limits.retention } : {}),
       ...(config.nameservers ? { defaults: { nameservers: config.nameservers } } : {}),
       ...(config.maxTtl !== undefined ? { limits: { maxTtl: config.maxTtl } } : {}),
     });
@@ -260,7 +283,11 @@ export async function runStart(
     await feed.load();
     log.info(`loaded ${feed.size} zones from the store in ${Math.round(performance.now() - started)} ms`);
 
-    api = await d.buildApi(control, { metrics });
+    api = await d.buildApi(control, {
+      metrics,
+      metricsAccess: config.metricsAccess ?? metricsAccessOf(undefined, config.http.host),
+      ...(config.limits ? { limits: config.limits.api } : {}),
+    });
     await api.listen({ host: config.http.host, port: config.http.port });
     apiBase = formatHttpBase(config.http.host, boundPort(api, config.http.port));
     if (newKey) print(formatNewKeyBlock(newKey.secret, newKey.file, apiBase));
@@ -277,9 +304,11 @@ export async function runStart(
     let started = false;
     let stopping = false;
 
+    const stopPruning = schedulePruning(control, log);
     const stop = async (code: number) => {
       if (stopping) return;
       stopping = true;
+      stopPruning();
       zoneFeed.close();
       await apiServer.close().catch((err) => log.error(`closing the API: ${describeError(err)}`));
       await pool?.stop();
@@ -384,4 +413,39 @@ function staggerCharsFrom(env: NodeJS.ProcessEnv): number | undefined {
   if (v === 'never') return Number.POSITIVE_INFINITY;
   const n = Number(v);
   return Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** The first retention pass runs this long after start, then every `PRUNE_EVERY_MS`. */
+const PRUNE_FIRST_MS = 60_000;
+const PRUNE_EVERY_MS = 3_600_000;
+
+/**
+ * Runs the retention policy off the request path (docs/CONTROL-PLANE.md, "Retention"): a pass
+ * a minute after start, then hourly; each pass works in small transactions and yields between
+ * them. A failure is logged and the next pass tries again. Returns the function that stops it.
+ */
+function schedulePruning(control: ControlPlane, log: Logger): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const run = () => {
+    control
+      .pruneHistory()
+      .then((r) => {
+        if (r.versions + r.audit + r.deletedZones > 0)
+          log.info(
+            `retention: removed ${r.versions} versions, ${r.audit} audit rows, ${r.deletedZones} deleted zones`,
+          );
+      })
+      .catch((err) => {
+        if (!stopped) log.warn(`retention: ${describeError(err)}`);
+      })
+      .finally(() => {
+        if (!stopped) timer = setTimeout(run, PRUNE_EVERY_MS).unref();
+      });
+  };
+  timer = setTimeout(run, PRUNE_FIRST_MS).unref();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }

@@ -1,0 +1,231 @@
+/**
+ * Deleted zones (docs/CONTROL-PLANE.md, "Deleted zones"): a deleted zone is kept, with its
+ * versions, for the retention time (default 30 days). Meanwhile its name is free for a new
+ * zone (as in PowerDNS), its history stays readable, and it can be restored — under its old
+ * id, as the next version with the next SOA serial — while its name is still free.
+ * @module
+ */
+import type { DeletedZoneRow, DeletedZoneSummaryRow, Repo } from '../store/index.js';
+import { Name } from '../wire/name.js';
+import { canSeeZone, requireWrite } from './access.js';
+import { listedAccount, now, type PlaneContext } from './context.js';
+import { changeLines, countChangeLines, diffContent, settleSerial } from './edit.js';
+import { decodeCursor, isIntCursor, isTimeCursor, makePage, pageLimit } from './paging.js';
+import { countRecords, parseZoneName } from './records.js';
+import type { Retention } from './retention.js';
+import { prunedVersion } from './retention.js';
+import { contentOf, parseChanges, rrsetRow, toZoneInfo, toZoneVersion } from './rows.js';
+import {
+  ControlError,
+  type DeletedZone,
+  type Page,
+  type PageRequest,
+  type Principal,
+  type VersionDiff,
+  type ZoneInfo,
+  type ZoneVersion,
+} from './types.js';
+
+/** What restoring needs of the zone operations (name and nesting checks). */
+export interface RestoreChecks {
+  checkNameFreeFor(repo: Repo, origin: Name, accountId: string): Promise<void>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function deletedNotFound(what: string): ControlError {
+  return new ControlError('CTL_ERR_NOT_FOUND', `no deleted zone ${what}`);
+}
+
+/** The deleted-zone operations of the control plane. */
+export class DeletedZones {
+  readonly #ctx: PlaneContext;
+  readonly #retention: Retention;
+  readonly #checks: RestoreChecks;
+
+  constructor(ctx: PlaneContext, retention: Retention, checks: RestoreChecks) {
+    this.#ctx = ctx;
+    this.#retention = retention;
+    this.#checks = checks;
+  }
+
+  #toDeleted(r: DeletedZoneSummaryRow): DeletedZone {
+    return {
+      id: r.id,
+      name: r.name,
+      accountId: r.account_id,
+      version: Number(r.version),
+      serial: r.serial,
+      recordCount: Number(r.record_count),
+      createdAt: r.created_at,
+      deletedAt: r.deleted_at,
+      deletedBy: r.deleted_by,
+      purgeAfter: this.#retention.purgeAfter(r.deleted_at),
+      kind: r.kind === 'Master' ? 'Master' : 'Native',
+      soaEditApi: r.soa_edit_api,
+      accountLabel: r.account_label,
+    };
+  }
+
+  /** The deleted zone `p` may see, by id or by name (the most recently deleted); else NOT_FOUND. */
+  async #visible(repo: Repo, p: Principal, idOrName: string, lock = false): Promise<DeletedZoneRow> {
+    if (typeof idOrName !== 'string' || idOrName === '') throw deletedNotFound("''");
+    let row: DeletedZoneRow | undefined;
+    if (UUID.test(idOrName)) row = await repo.getDeletedZone(idOrName.toLowerCase(), lock);
+    else {
+      let name: string;
+      try {
+        name = parseZoneName(idOrName, 'name').toString();
+      } catch {
+        throw deletedNotFound(idOrName);
+      }
+      const accountId = p.scope.admin ? undefined : (p.accountId ?? '');
+      const [latest] = await repo.listDeletedZones({ name, accountId, limit: 1 });
+      if (latest) row = await repo.getDeletedZone(latest.id, lock);
+    }
+    if (!row || !canSeeZone(p, row.name, row.account_id)) throw deletedNotFound(idOrName);
+    return row;
+  }
+
+  async listDeletedZones(
+    p: Principal,
+    input?: { accountId?: string; name?: string } & PageRequest,
+  ): Promise<Page<DeletedZone>> {
+    this.#ctx.checkOpen();
+    const limit = pageLimit(input);
+    const before = decodeCursor(input, isTimeCursor);
+    const accountId = listedAccount(p, input?.accountId);
+    if (accountId === null) return { items: [] };
+    let name: string | undefined;
+    if (input?.name !== undefined)
+      try {
+        name = parseZoneName(input.name, 'name').toString();
+      } catch {
+        return { items: [] };
+      }
+    const rows = await this.#ctx.store.repo.listDeletedZones({ accountId, name, before, limit: limit + 1 });
+    // A token limited to some zones sees only those.
+    const visible = rows.filter((r) => canSeeZone(p, r.name, r.account_id));
+    return makePage(
+      visible,
+      limit,
+      (r) => this.#toDeleted(r),
+      (r) => ({ at: r.deleted_at, id: r.id }),
+    );
+  }
+
+  async getDeletedZone(p: Principal, idOrName: string): Promise<DeletedZone> {
+    this.#ctx.checkOpen();
+    const row = await this.#ctx.store.read((repo) => this.#visible(repo, p, idOrName));
+    return this.#toDeleted(row);
+  }
+
+  async listDeletedVersions(p: Principal, idOrName: string, page?: PageRequest): Promise<Page<ZoneVersion>> {
+    this.#ctx.checkOpen();
+    const limit = pageLimit(page);
+    const before = decodeCursor(page, isIntCursor);
+    const rows = await this.#ctx.store.read(async (repo) => {
+      const z = await this.#visible(repo, p, idOrName);
+      return repo.listVersions(z.id, { before, limit: limit + 1 });
+    });
+    return makePage(rows, limit, toZoneVersion, (r) => Number(r.version));
+  }
+
+  async getDeletedVersion(p: Principal, idOrName: string, version: number): Promise<VersionDiff> {
+    this.#ctx.checkOpen();
+    const { zone, row } = await this.#ctx.store.read(async (repo) => {
+      const z = await this.#visible(repo, p, idOrName);
+      return { zone: z, row: Number.isInteger(version) ? await repo.getVersion(z.id, version) : undefined };
+    });
+    if (!row) {
+      if (Number.isInteger(version) && version >= 1 && version <= Number(zone.version))
+        throw prunedVersion(zone.name, version, this.#retention.rules);
+      throw new ControlError('CTL_ERR_NOT_FOUND', `zone ${zone.name} has no version ${version}`, 'version');
+    }
+    const { removed, added } = changeLines(parseChanges(row.changes));
+    return {
+      ...toZoneVersion(row),
+      fromSerial: row.from_serial,
+      removedRecords: removed,
+      addedRecords: added,
+    };
+  }
+
+  async restoreZone(p: Principal, idOrName: string, opts?: { comment?: string }): Promise<ZoneInfo> {
+    this.#ctx.checkOpen();
+    requireWrite(p);
+    const comment = typeof opts?.comment === 'string' ? opts.comment : null;
+    const result = await this.#ctx.write(async (repo) => {
+      const d = await this.#visible(repo, p, idOrName, true);
+      const origin = Name.parse(d.name);
+      const quota = !p.scope.admin;
+      const account = await repo.getAccount(d.account_id, quota);
+      if (!account)
+        throw new ControlError('CTL_ERR_NOT_FOUND', `the account of zone ${d.name} no longer exists`);
+      await this.#checks.checkNameFreeFor(repo, origin, d.account_id);
+      if (quota) {
+        if ((await repo.countZones(d.account_id)) >= Number(account.max_zones))
+          throw new ControlError(
+            'CTL_ERR_QUOTA',
+            `the account's zone quota (${account.max_zones}) is reached`,
+          );
+        const total = (await repo.sumRecords(d.account_id)) + Number(d.record_count);
+        if (total > Number(account.max_records))
+          throw new ControlError(
+            'CTL_ERR_QUOTA',
+            `the account's record quota (${account.max_records}) would be exceeded (${total} records)`,
+          );
+      }
+      const before = contentOf(JSON.parse(d.rrsets));
+      const draft = new Map(before);
+      // The next serial, as for any change: secondaries see the zone move forward.
+      const serial = settleSerial(draft, origin, d.serial);
+      const diff = diffContent(before, draft);
+      const { added, removed } = countChangeLines(diff);
+      const version = Number(d.version) + 1;
+      const at = now();
+      const row = {
+        id: d.id,
+        name: d.name,
+        account_id: d.account_id,
+        version,
+        serial,
+        record_count: countRecords(draft.values()),
+        created_at: d.created_at,
+        updated_at: at,
+        kind: d.kind,
+        soa_edit_api: d.soa_edit_api,
+        account_label: d.account_label,
+      };
+      await repo.removeDeletedZone(d.id);
+      await repo.insertZone(row);
+      await repo.insertRRsets([...draft.values()].map((r) => rrsetRow(d.id, r)));
+      await repo.insertVersion({
+        zone_id: d.id,
+        version,
+        serial,
+        from_serial: d.serial,
+        created_at: at,
+        actor: p.tokenId,
+        actor_name: await this.#ctx.actorName(repo, p),
+        remote: p.remote ?? null,
+        comment,
+        kind: 'restore',
+        added,
+        removed,
+        changes: JSON.stringify(diff),
+      });
+      await this.#ctx.audit(repo, p, 'zone.restore', d.name, d.account_id, {
+        version,
+        serial,
+        deletedAt: d.deleted_at,
+        ...(comment !== null ? { comment } : {}),
+      });
+      const ev = { zone: d.name, version, deleted: false };
+      await this.#ctx.events.notify(repo, ev);
+      return { row, ev };
+    });
+    this.#ctx.events.emit(result.ev);
+    return toZoneInfo(result.row);
+  }
+}
