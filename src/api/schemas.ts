@@ -256,6 +256,28 @@ export const sharedSchemas: readonly Record<string, unknown>[] = [
     required: [...zoneInfoRequired, 'rrsets'],
   },
   {
+    $id: 'DeletedZone',
+    type: 'object',
+    description:
+      'A deleted zone, restorable with its history until `purgeAfter` (null: kept for ever). Its name may be in use by a new zone meanwhile.',
+    properties: {
+      id: { type: 'string', description: 'Restore by this id (or by name: the most recently deleted).' },
+      name: { type: 'string' },
+      accountId: { type: 'string' },
+      version: { type: 'integer', description: 'The version it was deleted at.' },
+      serial: { type: 'integer' },
+      recordCount: { type: 'integer' },
+      createdAt: timestamp,
+      deletedAt: timestamp,
+      deletedBy: nullableString,
+      purgeAfter: { type: ['string', 'null'], format: 'date-time' },
+      kind: { type: 'string' },
+      soaEditApi: { type: 'string' },
+      accountLabel: { type: 'string' },
+    },
+    required: ['id', 'name', 'accountId', 'version', 'serial', 'deletedAt', 'purgeAfter'],
+  },
+  {
     $id: 'ZoneChange',
     type: 'object',
     description:
@@ -282,28 +304,6 @@ export const sharedSchemas: readonly Record<string, unknown>[] = [
       warnings: warningsSchema,
     },
     required: [...zoneInfoRequired, 'changed', 'added', 'removed'],
-  },
-  {
-    $id: 'DeletedZone',
-    type: 'object',
-    description:
-      'A deleted zone, restorable with its history until `purgeAfter` (null: kept for ever). Its name may be in use by a new zone meanwhile.',
-    properties: {
-      id: { type: 'string', description: 'Restore by this id (or by name: the most recently deleted).' },
-      name: { type: 'string' },
-      accountId: { type: 'string' },
-      version: { type: 'integer', description: 'The version it was deleted at.' },
-      serial: { type: 'integer' },
-      recordCount: { type: 'integer' },
-      createdAt: timestamp,
-      deletedAt: timestamp,
-      deletedBy: nullableString,
-      purgeAfter: { type: ['string', 'null'], format: 'date-time' },
-      kind: { type: 'string' },
-      soaEditApi: { type: 'string' },
-      accountLabel: { type: 'string' },
-    },
-    required: ['id', 'name', 'accountId', 'version', 'serial', 'deletedAt', 'purgeAfter'],
   },
   {
     $id: 'ZoneVersion',

@@ -116,10 +116,6 @@ function buildProgram(): Command {
       'comma-separated name servers of the platform: the NS of zones created without any (env SWITCHBOARD_NAMESERVERS)',
     )
     .option(
-      '--max-ttl <seconds>',
-      `highest record TTL the APIs and zone imports accept (default ${DEFAULT_MAX_TTL} = 30 days; at most 2147483647)`,
-    )
-    .option(
       '--limit <name=n>',
       'an API limit or a retention time, e.g. token-rate=50, zones-per-hour=0 (0 = off; repeatable; docs/API.md "Limits")',
       collect,
@@ -132,6 +128,10 @@ function buildProgram(): Command {
     .option(
       '--metrics <open|key>',
       '/metrics without a key, or with an administrator key (default: open on loopback only)',
+    )
+    .option(
+      '--max-ttl <seconds>',
+      `highest record TTL the APIs and zone imports accept (default ${DEFAULT_MAX_TTL} = 30 days; at most 2147483647)`,
     )
     .addHelpText(
       'after',

@@ -62,12 +62,12 @@ export interface StartConfig {
   dns: DnsWorkerConfig;
   /** The platform's name servers: the apex NS of zones created without any (absolute names). */
   nameservers?: string[];
-  /** Highest record TTL the control plane accepts (`--max-ttl`; absent: its default, 30 days). */
-  maxTtl?: number;
   /** `--limit` and `--trusted-proxy`: the API's request limits and the retention of history. */
   limits?: StartLimits;
   /** Who may read `/metrics` (`--metrics`; default open on loopback only). */
   metricsAccess?: 'open' | 'key';
+  /** Highest record TTL the control plane accepts (`--max-ttl`; absent: its default, 30 days). */
+  maxTtl?: number;
 }
 
 /** Raw options as the CLI hands them over. */
@@ -87,14 +87,14 @@ export interface StartOptionsInput {
   serverVersion?: string;
   /** Comma-separated name server names (flag --nameservers or env SWITCHBOARD_NAMESERVERS). */
   nameservers?: string;
-  /** `--max-ttl SECONDS`: the one TTL limit of both APIs and of zone files. */
-  maxTtl?: string | number;
   /** `--limit NAME=N` (repeatable). */
   limit?: string[];
   /** `--trusted-proxy ADDR[/LEN]` (repeatable, or comma-separated). */
   trustedProxy?: string[];
   /** `--metrics open|key`. */
   metrics?: string;
+  /** `--max-ttl SECONDS`: the one TTL limit of both APIs and of zone files. */
+  maxTtl?: string | number;
 }
 
 /**
