@@ -396,7 +396,8 @@ describe('switchboard CLI: what an operator expects', () => {
       const shown = await onTerminal(['zone', 'import', big, '--zone', 'big.test'], '');
       assert.equal(shown.code, 0, shown.out);
       assert.match(shown.out, /sending .*big\.zone: \d+\.\d of \d+\.\d MiB \(\d+%\)/);
-      assert.match(shown.out, /imported big\.test\./);
+      // The same file again: an identical import changes nothing (issue 6, item 2).
+      assert.match(shown.out, /no change: the file holds big\.test\.'s current content/);
     }
   });
 
