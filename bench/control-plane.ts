@@ -13,7 +13,8 @@
  * Prints tables and records the figures in the "Control plane" section of docs/PERFORMANCE.md.
  * Usage: node dist/bench/control-plane.js [--quick] [--stores sqlite,postgres] [--zones N] [--chunk-zones N]
  *   [--load-clients N] [--change-seconds S] [--clients N] [--latency-changes N]
- *   [--loaded-latency-changes N] [--poll-ms N] [--poll-timeout-ms N] [--workers N] [--no-doc] [--doc]
+ *   [--loaded-latency-changes N] [--poll-ms N] [--poll-timeout-ms N] [--workers N] [--compare-creates N]
+ *   [--no-doc] [--doc]
  * Everything runs on loopback; every loop is bounded by a count or a deadline.
  * @module
  */
@@ -24,7 +25,15 @@ import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { type SwitchboardServer, startSwitchboardServer } from '../test/helpers/acme.js';
-import { listDescendants, procStatusBytes, switchboardBin, waitForAnswer } from '../test/helpers/peers.js';
+import {
+  clockTicksPerSecond,
+  listDescendants,
+  procStatusBytes,
+  readProcStat,
+  switchboardBin,
+  treeCpuSeconds,
+  waitForAnswer,
+} from '../test/helpers/peers.js';
 import { NO_LIMIT_ARGS } from '../test/helpers/platform.js';
 import { postgresMissing, startPostgres, type TestDatabase } from '../test/helpers/postgres.js';
 import { AnswerPoller, ApiClient } from './control-plane-probe.js';
@@ -61,6 +70,12 @@ export interface ControlPlaneBenchOptions {
   pollTimeoutMs: number;
   /** `switchboard start --workers`. */
   workers: number;
+  /**
+   * Zone creations timed one at a time after the load, alternating between the loaded server
+   * and a second one holding only `SMALL_SERVER_ZONES` zones (0: skip). Both see the same
+   * machine at the same moments, so their ratio holds on a shared machine where rates do not.
+   */
+  compareCreates: number;
   log: (line: string) => void;
 }
 
@@ -82,7 +97,27 @@ export interface LoadChunk {
   perSecond: number;
   /** POST round trips of the zones completed in this chunk. */
   api: Summary;
+  /**
+   * CPU milliseconds per zone the server spent in this chunk: all its processes (primary and
+   * DNS workers; not PostgreSQL's), and the primary alone. On a shared machine these say what a
+   * create costs better than the rate does.
+   */
+  cpuMsPerZone: number;
+  primaryCpuMsPerZone: number;
 }
+
+/** Creations timed alternately on the loaded server and on one with few zones. */
+export interface CreateComparison {
+  /** Zones on the small server while it was measured. */
+  smallZones: number;
+  /** Zones on the loaded server. */
+  loadedZones: number;
+  loaded: Summary;
+  small: Summary;
+}
+
+/** Zones of the small server of the create comparison ("a handful"). */
+export const SMALL_SERVER_ZONES = 10;
 
 /** One process of the server with its resident memory. */
 export interface ProcessRss {
@@ -109,6 +144,8 @@ export interface StoreResult {
   processes: ProcessRss[];
   /** The load rate per `chunkZones` zones. */
   loadChunks: LoadChunk[];
+  /** Create cost with the zones loaded vs with a handful (when measured). */
+  createComparison?: CreateComparison;
   sequential: { changes: number; seconds: number; perSecond: number; api: Summary };
   concurrent: {
     clients: number;
@@ -231,6 +268,54 @@ async function runPool(
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, count)) }, lane));
+}
+
+/** An account with room for `zones` zones on `server` and a write token's client for it. */
+async function benchTenant(admin: ApiClient, zones: number, sockets: number): Promise<ApiClient> {
+  const acct = await admin.expect('POST', '/api/v1/accounts', {
+    name: 'bench',
+    maxZones: zones + 100,
+    maxRecords: (zones + 100) * RECORDS_PER_ZONE * 2,
+  });
+  const accountId = (acct.json as { id: string }).id;
+  const tok = await admin.expect('POST', '/api/v1/tokens', {
+    name: 'bench',
+    accountId,
+    scope: { admin: false, access: 'write' },
+  });
+  return admin.withKey((tok.json as { secret: string }).secret, sockets);
+}
+
+/**
+ * Times `count` zone creations one at a time, alternating between `loaded` (holding
+ * `loadedZones` zones) and a new server with SMALL_SERVER_ZONES zones on the same store kind.
+ */
+async function compareCreates(
+  loaded: ApiClient,
+  loadedZones: number,
+  count: number,
+  startSmall: () => Promise<{ api: ApiClient; close: () => Promise<void> }>,
+): Promise<CreateComparison> {
+  const small = await startSmall();
+  try {
+    for (let i = 0; i < SMALL_SERVER_ZONES; i++) await small.api.expect('POST', PDNS_ZONES, zoneBody(i));
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let k = 0; k < count; k++) {
+      // Names above the load's range on the loaded server, the same on the small one; the
+      // order alternates so that neither always goes first.
+      const i = loadedZones + k;
+      const first = k % 2 === 0 ? loaded : small.api;
+      for (const api of [first, first === loaded ? small.api : loaded]) {
+        const t = performance.now();
+        await api.expect('POST', PDNS_ZONES, zoneBody(i));
+        (api === loaded ? a : b).push(performance.now() - t);
+      }
+    }
+    return { smallZones: SMALL_SERVER_ZONES + count, loadedZones, loaded: summarize(a), small: summarize(b) };
+  } finally {
+    await small.close();
+  }
 }
 
 /** What a process of the server is, from its command line. */
@@ -374,19 +459,11 @@ async function benchStore(store: string, opts: ControlPlaneBenchOptions): Promis
     // A tenant with room for the whole load, and a write token for it.
     const admin = new ApiClient(server.apiUrl, apiKey, 2);
     clients.push(admin);
-    const acct = await admin.expect('POST', '/api/v1/accounts', {
-      name: 'bench',
-      maxZones: opts.zones + 100,
-      maxRecords: (opts.zones + 100) * RECORDS_PER_ZONE * 2,
-    });
-    const accountId = (acct.json as { id: string }).id;
-    const tok = await admin.expect('POST', '/api/v1/tokens', {
-      name: 'bench',
-      accountId,
-      scope: { admin: false, access: 'write' },
-    });
-    const secret = (tok.json as { secret: string }).secret;
-    const api = admin.withKey(secret, Math.max(opts.loadClients, opts.clients) + 2);
+    const api = await benchTenant(
+      admin,
+      opts.zones + opts.compareCreates,
+      Math.max(opts.loadClients, opts.clients) + 2,
+    );
     clients.push(api);
 
     // Load: one POST per zone (the API has no multi-zone bulk path), loadClients at once.
@@ -397,6 +474,12 @@ async function benchStore(store: string, opts: ControlPlaneBenchOptions): Promis
     let lastProgress = loadStart;
     let chunkStart = loadStart;
     let chunkLat: number[] = [];
+    const primaryCpu = (): number => {
+      const st = readProcStat(server?.pid ?? 0);
+      return st ? (st.utime + st.stime) / clockTicksPerSecond() : Number.NaN;
+    };
+    let cpuAt = treeCpuSeconds(server.pid);
+    let primaryCpuAt = primaryCpu();
     await runPool(opts.zones, opts.loadClients, async (i) => {
       const t = performance.now();
       await api.expect('POST', PDNS_ZONES, zoneBody(i));
@@ -405,19 +488,26 @@ async function benchStore(store: string, opts: ControlPlaneBenchOptions): Promis
       result.zones++;
       if (result.zones % opts.chunkZones === 0 || result.zones === opts.zones) {
         const seconds = (done - chunkStart) / 1000;
+        const cpu = server ? treeCpuSeconds(server.pid) : Number.NaN;
+        const pcpu = primaryCpu();
         const chunk: LoadChunk = {
           from: result.zones - chunkLat.length,
           to: result.zones,
           seconds,
           perSecond: chunkLat.length / seconds,
           api: summarize(chunkLat),
+          cpuMsPerZone: ((cpu - cpuAt) * 1000) / chunkLat.length,
+          primaryCpuMsPerZone: ((pcpu - primaryCpuAt) * 1000) / chunkLat.length,
         };
         result.loadChunks.push(chunk);
         chunkStart = done;
         chunkLat = [];
+        cpuAt = cpu;
+        primaryCpuAt = pcpu;
         log(
           `control-plane[${store}]:   zones ${fmt(chunk.from)}–${fmt(chunk.to)}: ${fmt(chunk.perSecond)} zones/s, ` +
-            `POST p50 ${fmt(chunk.api.median, 1)} ms, p99 ${fmt(chunk.api.p99, 1)} ms`,
+            `POST p50 ${fmt(chunk.api.median, 1)} ms, p99 ${fmt(chunk.api.p99, 1)} ms, ` +
+            `server CPU ${fmt(chunk.cpuMsPerZone, 2)} ms/zone (primary ${fmt(chunk.primaryCpuMsPerZone, 2)})`,
         );
         lastProgress = done;
       } else if (done - lastProgress > 30_000) {
@@ -451,6 +541,42 @@ async function benchStore(store: string, opts: ControlPlaneBenchOptions): Promis
         rss.processes.map((p) => `${p.role} ${fmt(p.rssBytes / 2 ** 20)}`).join(', ') +
         ')',
     );
+
+    if (opts.compareCreates > 0) {
+      log(
+        `control-plane[${store}]: timing ${opts.compareCreates} creates here and on a server with ${SMALL_SERVER_ZONES} zones, alternately`,
+      );
+      const cmp = await compareCreates(api, opts.zones, opts.compareCreates, async () => {
+        const smallDb = store === 'postgres' ? await startPostgres({ durable: true }) : undefined;
+        const smallServer = await startSwitchboardServer({
+          dataDir: join(dir, 'small'),
+          database: smallDb?.url,
+          apiKey,
+          workers: opts.workers,
+          readyTimeoutMs: 120_000,
+          extraArgs: NO_LIMIT_ARGS,
+        }).catch(async (e: unknown) => {
+          await smallDb?.stop();
+          throw e;
+        });
+        const smallAdmin = new ApiClient(smallServer.apiUrl, apiKey, 2);
+        const smallApi = await benchTenant(smallAdmin, SMALL_SERVER_ZONES + opts.compareCreates, 2);
+        return {
+          api: smallApi,
+          close: async () => {
+            smallAdmin.close();
+            smallApi.close();
+            await smallServer.stop();
+            await smallDb?.stop();
+          },
+        };
+      });
+      result.createComparison = cmp;
+      log(
+        `control-plane[${store}]: create with ${fmt(cmp.loadedZones)} zones: p50 ${fmt(cmp.loaded.median, 1)} ms, ` +
+          `with ${SMALL_SERVER_ZONES}: p50 ${fmt(cmp.small.median, 1)} ms (${fmt(cmp.loaded.median / cmp.small.median, 2)}×)`,
+      );
+    }
 
     let k = 0;
     const pick = (n: number): string => zoneName((n * 7919) % opts.zones);
@@ -629,7 +755,17 @@ export function throughputTable(results: StoreResult[]): { header: string[]; row
 
 /** The load rate per chunk of zones, per store. */
 export function loadChunkTable(results: StoreResult[]): { header: string[]; rows: string[][] } {
-  const header = ['store', 'zones', 'seconds', 'zones/s', 'vs first', 'POST p50 ms', 'POST p99 ms'];
+  const header = [
+    'store',
+    'zones',
+    'seconds',
+    'zones/s',
+    'vs first',
+    'POST p50 ms',
+    'POST p99 ms',
+    'server CPU ms/zone',
+    'primary CPU ms/zone',
+  ];
   const rows: string[][] = [];
   for (const r of results) {
     const first = r.loadChunks[0]?.perSecond ?? Number.NaN;
@@ -642,7 +778,36 @@ export function loadChunkTable(results: StoreResult[]): { header: string[]; rows
         fmt(c.perSecond / first, 2),
         ms(c.api.median),
         ms(c.api.p99),
+        fmt(c.cpuMsPerZone, 2),
+        fmt(c.primaryCpuMsPerZone, 2),
       ]);
+  }
+  return { header, rows };
+}
+
+/** Creates timed alternately on the loaded server and on one with a handful of zones. */
+export function createComparisonTable(results: StoreResult[]): { header: string[]; rows: string[][] } {
+  const header = ['store', 'zones on the server', 'creates', 'POST p50 ms', 'POST p99 ms', 'POST max ms'];
+  const rows: string[][] = [];
+  for (const r of results) {
+    const c = r.createComparison;
+    if (!c) continue;
+    rows.push([
+      r.store,
+      fmt(c.loadedZones),
+      fmt(c.loaded.count),
+      ms(c.loaded.median),
+      ms(c.loaded.p99),
+      ms(c.loaded.max),
+    ]);
+    rows.push([
+      r.store,
+      `${fmt(SMALL_SERVER_ZONES)} (+ these creates)`,
+      fmt(c.small.count),
+      ms(c.small.median),
+      ms(c.small.p99),
+      ms(c.small.max),
+    ]);
   }
   return { header, rows };
 }
@@ -721,9 +886,17 @@ export function verdictLines(
       out.push(
         `${r.store}: loading zones ${fmt(last.from)}–${fmt(last.to)} ran at ${fmt(last.perSecond)} zones/s, ` +
           `${fmt(ratio, 2)}× the first ${fmt(opts.chunkZones)} (${fmt(first.perSecond)} zones/s) ` +
-          `(target ≥ ${LOAD_RATE_KEPT_TARGET}×: ${ratio >= LOAD_RATE_KEPT_TARGET ? 'met' : 'NOT met'})`,
+          `(target ≥ ${LOAD_RATE_KEPT_TARGET}×: ${ratio >= LOAD_RATE_KEPT_TARGET ? 'met' : 'NOT met'}); ` +
+          `server CPU per zone ${fmt(last.cpuMsPerZone, 2)} ms vs ${fmt(first.cpuMsPerZone, 2)} ms ` +
+          `(${fmt(last.cpuMsPerZone / first.cpuMsPerZone, 2)}×)`,
       );
     }
+    const c = r.createComparison;
+    if (c)
+      out.push(
+        `${r.store}: a create with ${fmt(c.loadedZones)} zones took ${fmt(c.loaded.median, 1)} ms (median), ` +
+          `with ${SMALL_SERVER_ZONES}: ${fmt(c.small.median, 1)} ms (${fmt(c.loaded.median / c.small.median, 2)}×, measured alternately)`,
+      );
     if (r.latency.changes > 0) out.push(line(`${r.store}, idle`, r.zones, r.latency));
     const u = r.latencyUnderLoad;
     if (u.changes > 0) out.push(line(`${r.store}, under ${u.writers} writers`, r.zones, u));
@@ -754,6 +927,7 @@ export function controlPlaneMarkdown(
   const c = loadChunkTable(results);
   const m = memoryTable(results);
   const l = latencyTable(results);
+  const cc = createComparisonTable(results);
   return [
     `Recorded ${meta.started.toISOString()} with \`${meta.command}\`.`,
     '',
@@ -771,6 +945,14 @@ export function controlPlaneMarkdown(
     '',
     formatMarkdownTable(c.header, c.rows),
     '',
+    ...(cc.rows.length > 0
+      ? [
+          `### A create with the zones loaded and with ${SMALL_SERVER_ZONES}`,
+          '',
+          formatMarkdownTable(cc.header, cc.rows),
+          '',
+        ]
+      : []),
     `### Memory with the zones loaded`,
     '',
     formatMarkdownTable(m.header, m.rows),
@@ -825,6 +1007,7 @@ export function parseControlPlaneArgs(argv: string[], log: (line: string) => voi
     pollIntervalMs: num('--poll-ms', 2, 1, 100),
     pollTimeoutMs: num('--poll-timeout-ms', 5000, 100, 30000),
     workers: num('--workers', 2, 1, 16),
+    compareCreates: num('--compare-creates', quick ? 50 : 200, 0, 5000),
     log,
   };
 }
@@ -850,6 +1033,11 @@ export async function runControlPlaneSuite(
   log(formatTable(c.header, c.rows));
   log('\nControl plane: memory with the zones loaded\n');
   log(formatTable(m.header, m.rows));
+  const cc = createComparisonTable(results);
+  if (cc.rows.length > 0) {
+    log(`\nControl plane: creates with the zones loaded and with ${SMALL_SERVER_ZONES}, alternately\n`);
+    log(formatTable(cc.header, cc.rows));
+  }
   log(`\nControl plane: change-to-answer latency (PATCH sent → first UDP answer with the new value)\n`);
   log(formatTable(l.header, l.rows));
   for (const v of verdictLines(results, opts)) log(v);
