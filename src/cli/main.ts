@@ -133,6 +133,10 @@ function buildProgram(): Command {
       '--max-ttl <seconds>',
       `highest record TTL the APIs and zone imports accept (default ${DEFAULT_MAX_TTL} = 30 days; at most 2147483647)`,
     )
+    .option(
+      '--max-records-per-request <n>',
+      'most records one request may make (zone file, RRsets, change set), counted before they are made; administrators included (default 200000)',
+    )
     .addHelpText(
       'after',
       `\nEnvironment:\n  ${API_KEY_ENV}  administrator API key to accept, at least 32 characters (without it, the first start creates one, prints it once and saves it in <--data>/admin-key)\n  SWITCHBOARD_NAMESERVERS  default for --nameservers\n\nFrom a checkout, flags go after '--': npm start -- --http 127.0.0.1:9000 --workers 2`,

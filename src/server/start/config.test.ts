@@ -82,6 +82,15 @@ describe('buildStartConfig', () => {
     assert.throws(() => buildStartConfig({ maxTtl: '1d' }), /--max-ttl must be a whole number/);
   });
 
+  test('--max-records-per-request is the per-request record ceiling (absent: the control plane default)', () => {
+    assert.equal(buildStartConfig({}).maxRecordsPerRequest, undefined);
+    assert.equal(buildStartConfig({ maxRecordsPerRequest: '50000' }).maxRecordsPerRequest, 50000);
+    assert.throws(
+      () => buildStartConfig({ maxRecordsPerRequest: '0' }),
+      /--max-records-per-request must be between 1 and/,
+    );
+  });
+
   test('--nameservers become absolute default NS names', () => {
     assert.equal(buildStartConfig({}).nameservers, undefined);
     assert.deepEqual(buildStartConfig({ nameservers: 'ns1.example.net, ns2.example.org.' }).nameservers, [

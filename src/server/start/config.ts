@@ -68,6 +68,8 @@ export interface StartConfig {
   metricsAccess?: 'open' | 'key';
   /** Highest record TTL the control plane accepts (`--max-ttl`; absent: its default, 30 days). */
   maxTtl?: number;
+  /** Most records one request may make (`--max-records-per-request`; absent: 200000). */
+  maxRecordsPerRequest?: number;
 }
 
 /** Raw options as the CLI hands them over. */
@@ -95,6 +97,8 @@ export interface StartOptionsInput {
   metrics?: string;
   /** `--max-ttl SECONDS`: the one TTL limit of both APIs and of zone files. */
   maxTtl?: string | number;
+  /** `--max-records-per-request N`: the per-request record ceiling (issue 6). */
+  maxRecordsPerRequest?: string | number;
 }
 
 /**
@@ -154,6 +158,17 @@ export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()):
     // RFC 2181 §8: a TTL is at most 2^31-1.
     ...(input.maxTtl !== undefined
       ? { maxTtl: parseInteger('--max-ttl', input.maxTtl, 0, MAX_TTL_RFC, 0) }
+      : {}),
+    ...(input.maxRecordsPerRequest !== undefined
+      ? {
+          maxRecordsPerRequest: parseInteger(
+            '--max-records-per-request',
+            input.maxRecordsPerRequest,
+            1,
+            MAX_TTL_RFC,
+            0,
+          ),
+        }
       : {}),
     http,
     workers: parseInteger('--workers', input.workers, 1, 256, availableParallelism()),

@@ -216,7 +216,12 @@ export async function runStart(
       database: config.database,
       ...(config.limits ? { retention: config.limits.retention } : {}),
       ...(config.nameservers ? { defaults: { nameservers: config.nameservers } } : {}),
-      ...(config.maxTtl !== undefined ? { limits: { maxTtl: config.maxTtl } } : {}),
+      limits: {
+        ...(config.maxTtl !== undefined ? { maxTtl: config.maxTtl } : {}),
+        ...(config.maxRecordsPerRequest !== undefined
+          ? { maxRecordsPerRequest: config.maxRecordsPerRequest }
+          : {}),
+      },
     });
     // Every committed zone change through this process is counted, by kind.
     control = countZoneChanges(opened, (kind) => metrics.countZoneChange(kind));
