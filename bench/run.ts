@@ -16,6 +16,7 @@ import { join, relative, resolve } from 'node:path';
 import { findCommand, switchboardBin } from '../test/helpers/peers.js';
 import { runControlPlaneSuite } from './control-plane.js';
 import { runDnsperfBench, type ServerResult } from './dnsperf-bench.js';
+import { runFairnessSuite } from './fairness.js';
 import { fmt, formatMarkdownTable, formatTable } from './stats.js';
 import { type LoadResult, runZoneLoadBench } from './zone-load.js';
 
@@ -45,7 +46,7 @@ function parseArgs(argv: string[]): Options {
   if (findCommand('knotd')) servers.push('knot');
   return {
     quick,
-    suites: get('--suite', 'dnsperf,zone-load,control-plane').split(','),
+    suites: get('--suite', 'dnsperf,zone-load,control-plane,fairness').split(','),
     durationS: Number(get('--duration', quick ? '3' : '10')),
     rounds: Number(get('--rounds', quick ? '1' : '3')),
     latencyDurationS: Number(get('--latency-duration', quick ? '2' : '5')),
@@ -168,6 +169,22 @@ function writeDoc(section: string): void {
   writeFileSync(file, next);
 }
 
+const FAIRNESS_BEGIN = '<!-- bench:fairness:begin -->';
+const FAIRNESS_END = '<!-- bench:fairness:end -->';
+
+/** Replaces the text between two markers of docs/PERFORMANCE.md (a "Fairness" section at the end if absent). */
+function writeSection(begin: string, end: string, section: string): void {
+  const file = resolve('docs/PERFORMANCE.md');
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Performance\n';
+  const a = text.indexOf(begin);
+  const b = text.indexOf(end);
+  const next =
+    a >= 0 && b > a
+      ? `${text.slice(0, a + begin.length)}\n${section}\n${text.slice(b)}`
+      : `${text.trimEnd()}\n\n## Fairness\n\n${begin}\n${section}\n${end}\n`;
+  writeFileSync(file, next);
+}
+
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const log = (line: string): void => console.log(line);
@@ -258,6 +275,22 @@ async function main(): Promise<void> {
     if (opts.suites.includes('control-plane')) {
       // Writes its own section of docs/PERFORMANCE.md.
       await runControlPlaneSuite(process.argv.slice(2), command, opts.writeDoc);
+    }
+    if (opts.suites.includes('fairness')) {
+      const runs = opts.quick ? 1 : 3;
+      const f = await runFairnessSuite({ runs, records: opts.quick ? 20_000 : 100_000, log });
+      if (opts.writeDoc) {
+        writeSection(
+          FAIRNESS_BEGIN,
+          FAIRNESS_END,
+          [
+            `Recorded ${new Date().toISOString()} with \`${command}\`; ${machine.join('; ')}.`,
+            '',
+            ...f.markdown,
+          ].join('\n'),
+        );
+        log('\nbench: fairness figures written to docs/PERFORMANCE.md');
+      }
     }
   } finally {
     rmSync(work, { recursive: true, force: true });

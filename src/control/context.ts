@@ -10,7 +10,13 @@ import { canSeeZone, SYSTEM_PRINCIPAL, zoneNotFound } from './access.js';
 import type { EditLimits } from './edit.js';
 import type { ChangeEvents } from './events.js';
 import { DEFAULT_MAX_TTL, parseZoneName } from './records.js';
-import { type ChangeOptions, ControlError, type ControlPlaneOptions, type Principal } from './types.js';
+import {
+  type ChangeOptions,
+  ControlError,
+  type ControlPlaneOptions,
+  type Principal,
+  type ServedZone,
+} from './types.js';
 
 /** The account zones go to when an administrator creates one without naming an account. */
 export const DEFAULT_ACCOUNT = 'default';
@@ -20,11 +26,18 @@ const DEFAULTS = {
   maxRecordsPerRRset: 1000,
   defaultMaxZones: 1000,
   defaultMaxRecords: 100000,
+  maxRecordsPerRequest: 200000,
 };
 export const INT32_MAX = 2147483647;
+/** Big zones whose served text is kept after a change (see rememberServed). */
+const SERVED_CACHE = 8;
 
 /** The limits in force: the operator's, or the defaults. */
-export type PlaneLimits = EditLimits & { defaultMaxZones: number; defaultMaxRecords: number };
+export type PlaneLimits = EditLimits & {
+  defaultMaxZones: number;
+  defaultMaxRecords: number;
+  maxRecordsPerRequest: number;
+};
 
 export function invalid(message: string, field?: string): ControlError {
   return new ControlError('CTL_ERR_VALIDATION', message, field);
@@ -70,6 +83,8 @@ export class PlaneContext {
   readonly limits: PlaneLimits;
   readonly events: ChangeEvents;
   readonly #tokenNames = new Map<string, string | null>();
+  /** Served text of big zones as last changed here, by zone id (see rememberServed). */
+  readonly #served = new Map<string, ServedZone>();
   #closed = false;
 
   constructor(store: Store, opts: ControlPlaneOptions, events: ChangeEvents) {
@@ -82,7 +97,29 @@ export class PlaneContext {
       maxRecordsPerRRset: l.maxRecordsPerRRset ?? DEFAULTS.maxRecordsPerRRset,
       defaultMaxZones: l.defaultMaxZones ?? DEFAULTS.defaultMaxZones,
       defaultMaxRecords: l.defaultMaxRecords ?? DEFAULTS.defaultMaxRecords,
+      maxRecordsPerRequest: l.maxRecordsPerRequest ?? DEFAULTS.maxRecordsPerRequest,
     };
+  }
+
+  /**
+   * Keeps the served text of a big zone's new version (rendered in the zone-work thread), so
+   * that publishing it does not read and render every row on the request loop.
+   */
+  rememberServed(zone: ServedZone | undefined, zoneId: string): void {
+    this.#served.delete(zoneId);
+    if (!zone) return;
+    this.#served.set(zoneId, zone);
+    while (this.#served.size > SERVED_CACHE) {
+      const oldest = this.#served.keys().next().value;
+      if (oldest === undefined) break;
+      this.#served.delete(oldest);
+    }
+  }
+
+  /** The served zone kept for zone `zoneId` if it is that version. */
+  servedAt(zoneId: string, version: number): ServedZone | undefined {
+    const z = this.#served.get(zoneId);
+    return z && z.version === version ? z : undefined;
   }
 
   /** Marks the plane closed: every later operation throws. False when it already was. */

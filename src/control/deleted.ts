@@ -196,6 +196,8 @@ export class DeletedZones {
         kind: d.kind,
         soa_edit_api: d.soa_edit_api,
         account_label: d.account_label,
+        // Its rows go back under its own id (migration 7).
+        content_id: d.id,
       };
       await repo.removeDeletedZone(d.id);
       await repo.insertZone(row);

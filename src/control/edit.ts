@@ -49,6 +49,18 @@ export interface EditLimits {
   maxRecordsPerRRset: number;
 }
 
+/**
+ * How many records a request may make (counted before they are made): the account's
+ * remaining quota or the per-request ceiling, whichever is lower; `code` is what going over
+ * it is (CTL_ERR_QUOTA for the quota).
+ */
+export interface RecordBudget {
+  max: number;
+  /** The limit, for the message ("the per-request ceiling maxRecordsPerRequest"). */
+  name: string;
+  code: 'CTL_ERR_QUOTA' | 'CTL_ERR_VALIDATION';
+}
+
 /** A change of a change set, validated and canonicalised (records deduplicated). */
 export interface PreparedChange {
   op: 'replace' | 'delete' | 'add' | 'remove';
@@ -495,15 +507,28 @@ export interface ParsedZonefile {
  * origin; `$INCLUDE` is refused: the text has no folder). Errors name the line; the field
  * is `zonefile`. Without `$TTL`, records without a TTL get 3600.
  */
-export function parseZonefile(text: unknown, origin: Name, limits: EditLimits): ParsedZonefile {
+export function parseZonefile(
+  text: unknown,
+  origin: Name,
+  limits: EditLimits,
+  budget?: RecordBudget,
+): ParsedZonefile {
   const field = 'zonefile';
   if (typeof text !== 'string') throw invalid('the zone file must be text', field);
   const revealed = revealDisabled(toOctets(text));
-  const parsed = parseZone(revealed.text, { origin, defaultTtl: 3600, octets: true, maxErrors: 20 });
+  const parsed = parseZone(revealed.text, {
+    origin,
+    defaultTtl: 3600,
+    octets: true,
+    maxErrors: 20,
+    ...(budget ? { maxRecords: budget.max, maxRecordsName: budget.name } : {}),
+  });
   if (parsed.errors.length > 0) {
     const e = parsed.errors[0];
     const more = parsed.errors.length > 1 ? ` (and ${parsed.errors.length - 1} more)` : '';
-    throw invalid(`zonefile line ${e.line}: ${e.message}${more}`, field);
+    const message = `zonefile line ${e.line}: ${e.message}${more}`;
+    if (budget && e.code === 'ZONE_ERR_LIMIT') throw new ControlError(budget.code, message, field);
+    throw invalid(message, field);
   }
   const content: ZoneContent = new Map();
   const lines = new Map<string, number>();

@@ -197,6 +197,7 @@ export class StoreControlPlane implements ControlPlane {
   async close(): Promise<void> {
     if (!this.#ctx.markClosed()) return;
     this.#events.clear();
+    await this.#zones.close();
     await this.#ctx.store.close();
   }
 }

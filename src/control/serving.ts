@@ -4,7 +4,7 @@
  */
 import type { PlaneContext } from './context.js';
 import { parseZoneName, type RRsetState, renderServedText } from './records.js';
-import { rowToRRset } from './rows.js';
+import { contentIdOf, rowToRRset } from './rows.js';
 import type { ServedZone } from './types.js';
 
 /** Zones per query when listing every zone for the DNS workers. */
@@ -25,7 +25,7 @@ export class Serving {
       // One snapshot per page: a zone's version, serial and text always agree.
       const page = await this.#ctx.store.read(async (repo) => {
         const zones = await repo.listZones({ after, limit: SERVED_PAGE });
-        const rows = await repo.getRRsetsOfZones(zones.map((z) => z.id));
+        const rows = await repo.getRRsetsOfZones(zones.map(contentIdOf));
         return { zones, rows };
       });
       const byZone = new Map<string, RRsetState[]>();
@@ -42,7 +42,7 @@ export class Serving {
           name: z.name,
           serial: z.serial,
           version: Number(z.version),
-          text: renderServedText(byZone.get(z.id) ?? []),
+          text: renderServedText(byZone.get(contentIdOf(z)) ?? []),
         };
       if (page.zones.length < SERVED_PAGE) return;
       after = page.zones[page.zones.length - 1].name;
@@ -60,7 +60,9 @@ export class Serving {
     return this.#ctx.store.read(async (repo) => {
       const zone = await repo.getZoneByName(zname);
       if (!zone) return null;
-      const rows = await repo.getRRsets(zone.id);
+      const kept = this.#ctx.servedAt(zone.id, Number(zone.version));
+      if (kept) return kept;
+      const rows = await repo.getRRsets(contentIdOf(zone));
       return {
         name: zone.name,
         serial: zone.serial,

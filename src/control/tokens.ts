@@ -44,11 +44,11 @@ export class Tokens {
     if (!row || row.revoked_at !== null) return null;
     const t = Date.now();
     if (row.last_used_at === null || t - Date.parse(row.last_used_at) > LAST_USED_EVERY_MS) {
-      try {
-        await this.#ctx.store.repo.updateToken(row.id, { last_used_at: new Date(t).toISOString() });
-      } catch {
-        // Bookkeeping only: authentication does not fail for it.
-      }
+      // Bookkeeping only: not awaited (a request does not queue behind another tenant's write
+      // transaction for it), and authentication does not fail for it.
+      this.#ctx.store
+        .transaction((repo) => repo.updateToken(row.id, { last_used_at: new Date(t).toISOString() }))
+        .catch(() => {});
     }
     const p: Principal = { tokenId: row.id, accountId: row.account_id, scope: scopeOf(row) };
     if (remote !== undefined) p.remote = remote;

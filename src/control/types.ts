@@ -446,6 +446,11 @@ export interface ControlPlaneOptions {
   defaults?: { nameservers?: string[]; hostmaster?: string };
   /** Validation limits and default quotas (additive field; every member has a default). */
   limits?: ControlLimits;
+  /**
+   * Where zone changes are parsed and checked: a worker thread (default), or the calling
+   * thread ('inline').
+   */
+  zoneWork?: 'thread' | 'inline';
   /** How long versions, audit rows and deleted zones are kept (additive). */
   retention?: RetentionOptions;
 }
@@ -460,4 +465,11 @@ export interface ControlLimits {
   defaultMaxZones?: number;
   /** Record quota of a new account when none is given (default 100000). */
   defaultMaxRecords?: number;
+  /**
+   * Most records one request may make (zone file, RRsets, change set), administrators
+   * included; counted before they are made (default 200000).
+   */
+  maxRecordsPerRequest?: number;
+  /** Heap cap of the thread that parses and checks zone changes, MiB (default 1536). */
+  workerHeapMb?: number;
 }

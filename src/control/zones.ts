@@ -6,42 +6,41 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Repo, ZoneRow } from '../store/index.js';
-import { RRType } from '../wire/constants.js';
-import { Name } from '../wire/name.js';
+import type { Name } from '../wire/name.js';
 import { isAccountWide, requireWrite, scopeAllowsZone } from './access.js';
 import { checkIfMatch, DEFAULT_ACCOUNT, invalid, listedAccount, now, type PlaneContext } from './context.js';
 import {
-  applyChanges,
   buildAndCheck,
   changeLines,
   checkContentRules,
-  countChangeLines,
   diffContent,
   exportContent,
   type Locate,
-  locateInChanges,
-  locateInZonefile,
-  parseZonefile,
-  prepareChanges,
+  type RecordBudget,
   type RRsetChangeRecord,
   settleSerial,
 } from './edit.js';
+import { InlineZoneWork, SplitZoneWork, STAGE_GRACE_MS, ThreadZoneWork } from './offload.js';
 import { decodeCursor, isStringCursor, makePage, pageLimit } from './paging.js';
 import {
   countRecords,
-  nameKeyOf,
-  parseHostName,
   parseZoneName,
-  quoted,
   type RecordMemo,
   type RRsetState,
   rrsetKey,
-  toOctets,
   toRRsetData,
   type ZoneContent,
 } from './records.js';
 import { prunedVersion, retentionOf } from './retention.js';
-import { contentOf, parseChanges, rrsetRow, sortedRRsets, toZoneInfo } from './rows.js';
+import {
+  contentIdOf,
+  contentOf,
+  parseChanges,
+  rrsetRow,
+  sortedRRsets,
+  storeChanges,
+  toZoneInfo,
+} from './rows.js';
 import {
   type ChangeOptions,
   ControlError,
@@ -57,43 +56,303 @@ import {
   type ZoneMetadataInput,
 } from './types.js';
 import { DEFAULT_METADATA, diffMetadata, mergeMetadata, metadataOfRow } from './zone-metadata.js';
+import {
+  checkRequestBudget,
+  countLines,
+  countRequestRecords,
+  ROW_SLICE,
+  type StoredRRset,
+  type ZoneJob,
+  type ZoneWork,
+} from './zone-work.js';
 
-/** TTL of the SOA and NS records made for a zone created without them. */
-const GENERATED_TTL = 3600;
 /** Above this many changed RRsets (and half the zone), rewrite the zone's rows in bulk. */
 const BULK_REWRITE = 64;
-/** Zones of at least this many records keep their parsed content in memory between changes. */
-const CACHE_MIN_RECORDS = 2000;
-/** How many such zones are kept (least recently changed dropped first). */
-const CACHE_ZONES = 4;
+/** Owner names per garbage-collecting transaction. */
+const GC_SLICE = 500;
+/** A change retried this often when the zone changed while its work was done; the last attempt works under the lock. */
+const MAX_ATTEMPTS = 5;
 
-/** A zone's new content, validated, with what to write. */
+/** A zone's new content, validated, with what to write (rollback, on the calling thread). */
 interface Settled {
   draft: ZoneContent;
-  /** Parsed records of the draft's RRsets (for the zone cache). */
-  memo: RecordMemo;
   diff: RRsetChangeRecord[];
   serial: number;
   recordCount: number;
   added: number;
   removed: number;
-  /** NS findings that do not refuse the content (see buildAndCheck). */
   warnings: string[];
+}
+
+/** Zones and requests up to this many records are worked on the calling thread (~1 ms). */
+const SMALL_RECORDS = 500;
+/** Zone files up to this many characters likewise. */
+const SMALL_TEXT = 32 * 1024;
+
+/** Work small enough for the calling thread: it never queues behind a big job in the worker. */
+function isSmallJob(job: ZoneJob, zoneRecords: number): boolean {
+  if (zoneRecords > SMALL_RECORDS) return false;
+  switch (job.kind) {
+    case 'change':
+      return (
+        (Array.isArray(job.changes) ? job.changes.length : 0) + countRequestRecords(job.changes) <=
+        SMALL_RECORDS
+      );
+    case 'import':
+      return job.text.length <= SMALL_TEXT;
+    case 'create':
+      return (
+        countRequestRecords(job.input.rrsets) <= SMALL_RECORDS &&
+        (typeof job.input.zonefile !== 'string' || job.input.zonefile.length <= SMALL_TEXT)
+      );
+  }
+}
+
+/** What a change answers: the zone, whether it changed, the counts, a dry run's lines, warnings. */
+function resultOf(
+  zone: ZoneRow,
+  work: ZoneWork,
+  changed: boolean,
+  opts: ChangeOptions | undefined,
+): ZoneChangeResult {
+  const out: ZoneChangeResult = {
+    ...toZoneInfo(zone),
+    changed,
+    added: changed ? work.added : 0,
+    removed: changed ? work.removed : 0,
+  };
+  if (opts?.dryRun === true) {
+    out.dryRun = true;
+    out.removedRecords = work.lines?.removed ?? [];
+    out.addedRecords = work.lines?.added ?? [];
+  }
+  if (changed && work.warnings.length > 0) out.warnings = work.warnings;
+  return out;
+}
+
+/** Lets the event loop serve other requests between two slices of a big write. */
+function yieldLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** The zone operations of the control plane. */
 export class Zones {
   readonly #ctx: PlaneContext;
   /**
-   * Large zones' content at a version, with their parsed records: a change to a big zone
-   * then re-parses only the RRsets it touches. Keyed by zone id (a zone created again gets a
-   * new id) and used only when the version still matches the row read under the lock, so a
-   * change made by another replica is never missed.
+   * Where changes are parsed, checked and diffed: a worker thread, off the loop that serves
+   * every tenant. It keeps big zones' content between changes (keyed by zone id and version,
+   * so a change made by another replica is never missed).
    */
-  readonly #cache = new Map<string, { version: number; content: ZoneContent; memo: RecordMemo }>();
+  readonly #runner: SplitZoneWork;
+  /** The last change queued for each zone (see #offloaded). */
+  readonly #queues = new Map<string, Promise<void>>();
+  #collecting = false;
+  #collectAgain = false;
+  #closing = false;
 
   constructor(ctx: PlaneContext) {
     this.#ctx = ctx;
+    const inline = new InlineZoneWork();
+    this.#runner = new SplitZoneWork(
+      inline,
+      ctx.opts.zoneWork === 'inline'
+        ? inline
+        : new ThreadZoneWork({ heapMb: ctx.opts.limits?.workerHeapMb, stageFile: ctx.store.file }),
+    );
+    // Rows left by a crash (or a close) mid-way.
+    this.#collect();
+  }
+
+  /** Stops the worker thread and the collection of old rows. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    await this.#runner.close();
+  }
+
+  /**
+   * How many records a request on the account may make, before any is made: the account's
+   * record quota less what its other zones hold (administrators are exempt), and never more
+   * than the per-request ceiling. `zoneRecords`: the records of the zone the request replaces.
+   */
+  async #budget(p: Principal, accountId: string | null, zoneRecords: number): Promise<RecordBudget> {
+    const ceiling = this.#ctx.limits.maxRecordsPerRequest;
+    const byCeiling: RecordBudget = {
+      max: ceiling,
+      name: 'the per-request ceiling maxRecordsPerRequest',
+      code: 'CTL_ERR_VALIDATION',
+    };
+    if (p.scope.admin || accountId === null) return byCeiling;
+    const repo = this.#ctx.store.repo;
+    const account = await repo.getAccount(accountId);
+    if (!account) return byCeiling;
+    const quota = Number(account.max_records);
+    const elsewhere = Math.max(0, (await repo.sumRecords(accountId)) - zoneRecords);
+    const left = Math.max(0, quota - elsewhere);
+    if (left >= ceiling) return byCeiling;
+    return {
+      max: left,
+      name: `the account's record quota ${quota}, less ${elsewhere} in its other zones`,
+      code: 'CTL_ERR_QUOTA',
+    };
+  }
+
+  /** Writes rows of a job's JSON slices, yielding to the event loop between slices. */
+  async #insertSlices(repo: Repo, zoneId: string, slices: readonly string[]): Promise<void> {
+    for (const slice of slices) {
+      const rows = (JSON.parse(slice) as StoredRRset[]).map((r) => ({ zone_id: zoneId, ...r }));
+      await repo.insertRRsets(rows);
+      if (slices.length > 1) await yieldLoop();
+    }
+  }
+
+  /**
+   * Writes a whole new content under a new content id, one short transaction per slice, so
+   * other writers get in between: the switch to it is then one short write (see #switchTo).
+   * The id is listed for garbage collection an hour on, so a crash mid-way leaves nothing
+   * behind; `#abandon` makes it due at once.
+   */
+  async #stage(slices: readonly string[]): Promise<string> {
+    const id = randomUUID();
+    await this.#ctx.write((repo) => repo.addGarbage(id, new Date(Date.now() + STAGE_GRACE_MS).toISOString()));
+    try {
+      for (const slice of slices) {
+        const rows = (JSON.parse(slice) as StoredRRset[]).map((r) => ({ zone_id: id, ...r }));
+        await this.#ctx.write((repo) => repo.insertRRsets(rows));
+        await yieldLoop();
+      }
+    } catch (err) {
+      this.#abandon(id);
+      throw err;
+    }
+    return id;
+  }
+
+  /** A staged content that will not be used: its rows go now. */
+  #abandon(id: string): void {
+    this.#ctx
+      .write(async (repo) => {
+        await repo.removeGarbage(id);
+        await repo.addGarbage(id, now());
+      })
+      .then(
+        () => this.#collect(),
+        () => {},
+      );
+  }
+
+  /** In the switching transaction: the zone's content is now `stageId`; its old rows are garbage. */
+  async #switchTo(repo: Repo, zone: ZoneRow, stageId: string): Promise<void> {
+    await repo.updateZone(zone.id, { content_id: stageId });
+    await repo.removeGarbage(stageId);
+    await repo.addGarbage(contentIdOf(zone), now());
+  }
+
+  /**
+   * Deletes the rows of content ids that are due (replaced, deleted, abandoned), a slice
+   * per short transaction; one run at a time, in the background.
+   */
+  #collect(): void {
+    // SQLite: on the zone-work thread's own connection, off the request loop.
+    if (this.#closing || this.#runner.collect()) return;
+    if (this.#collecting) {
+      this.#collectAgain = true;
+      return;
+    }
+    this.#collecting = true;
+    this.#collectLoop()
+      .catch(() => {
+        // Tried again after the next change (and at the next start).
+      })
+      .finally(() => {
+        this.#collecting = false;
+        if (this.#collectAgain && !this.#closing) {
+          this.#collectAgain = false;
+          this.#collect();
+        }
+      });
+  }
+
+  async #collectLoop(): Promise<void> {
+    for (;;) {
+      if (this.#closing) return;
+      const ids = await this.#ctx.store.repo.listGarbage(now(), 16);
+      if (ids.length === 0) return;
+      for (const id of ids) {
+        while (!this.#closing && (await this.#ctx.write((repo) => repo.deleteRRsetsSlice(id, GC_SLICE))) > 0)
+          await yieldLoop();
+        if (this.#closing) return;
+        await this.#ctx.write((repo) => repo.removeGarbage(id));
+      }
+    }
+  }
+
+  /** Writes a job's work as the zone's next version: rows, zone row, version row, audit. */
+  async #writeWork(
+    repo: Repo,
+    p: Principal,
+    zone: ZoneRow,
+    work: ZoneWork,
+    kind: 'change' | 'import',
+    comment: string | null,
+    stageId: string | undefined,
+  ): Promise<ZoneRow> {
+    const contentId = contentIdOf(zone);
+    if (stageId !== undefined) await this.#switchTo(repo, zone, stageId);
+    else {
+      if (work.rewrite) await repo.deleteAllRRsets(contentId);
+      else
+        for (let i = 0; i < work.deletes.length; i++) {
+          const [nameKey, type] = work.deletes[i];
+          await repo.deleteRRset(contentId, nameKey, type);
+          if (i % ROW_SLICE === ROW_SLICE - 1) await yieldLoop();
+        }
+      await this.#insertSlices(repo, contentId, work.rows);
+    }
+    return this.#finishVersion(repo, p, zone, work, work.changes, kind, comment);
+  }
+
+  /** The zone row, version row, audit row and notification of a new version. */
+  async #finishVersion(
+    repo: Repo,
+    p: Principal,
+    zone: ZoneRow,
+    s: { serial: number; recordCount: number; added: number; removed: number },
+    changes: string,
+    kind: 'change' | 'import' | 'rollback',
+    comment: string | null,
+  ): Promise<ZoneRow> {
+    const version = Number(zone.version) + 1;
+    const at = now();
+    await repo.updateZone(zone.id, {
+      version,
+      serial: s.serial,
+      record_count: s.recordCount,
+      updated_at: at,
+    });
+    await repo.insertVersion({
+      zone_id: zone.id,
+      version,
+      serial: s.serial,
+      from_serial: zone.serial,
+      created_at: at,
+      actor: p.tokenId,
+      actor_name: await this.#ctx.actorName(repo, p),
+      remote: p.remote ?? null,
+      comment,
+      kind,
+      added: s.added,
+      removed: s.removed,
+      changes,
+    });
+    await this.#ctx.audit(repo, p, `zone.${kind}`, zone.name, zone.account_id, {
+      version,
+      serial: s.serial,
+      added: s.added,
+      removed: s.removed,
+      ...(comment !== null ? { comment } : {}),
+    });
+    await this.#ctx.events.notify(repo, { zone: zone.name, version, deleted: false });
+    return { ...zone, version, serial: s.serial, record_count: s.recordCount, updated_at: at };
   }
 
   /** Checks the account's record quota when a change adds records (admins are exempt). */
@@ -118,95 +377,36 @@ export class Zones {
     origin: Name,
     oldSerial: number | undefined,
     locate: Locate,
-    memo: RecordMemo = new Map(),
   ): Settled {
     checkContentRules(draft, origin, locate);
     const warnings: string[] = [];
-    buildAndCheck(draft, origin, locate, memo, warnings);
+    buildAndCheck(draft, origin, locate, new Map() as RecordMemo, warnings);
     const serial = settleSerial(draft, origin, oldSerial);
     const diff = diffContent(current, draft);
-    const { added, removed } = countChangeLines(diff);
-    return { draft, memo, diff, serial, recordCount: countRecords(draft.values()), added, removed, warnings };
+    const { added, removed } = countLines(diff);
+    return { draft, diff, serial, recordCount: countRecords(draft.values()), added, removed, warnings };
   }
 
-  /** The zone's current content: from the cache when it holds this version, else the rows. */
-  async #currentContent(repo: Repo, zone: ZoneRow): Promise<{ content: ZoneContent; memo: RecordMemo }> {
-    const hit = this.#cache.get(zone.id);
-    // A copy of the memo: a change that fails must not leave its parsed RRsets in the cache.
-    if (hit && hit.version === Number(zone.version)) return { content: hit.content, memo: new Map(hit.memo) };
-    return { content: contentOf(await repo.getRRsets(zone.id)), memo: new Map() };
-  }
-
-  /** Remembers a big zone's content after a committed change (see #cache). */
-  #remember(zoneId: string, version: number, s: Settled): void {
-    this.#cache.delete(zoneId);
-    if (s.recordCount < CACHE_MIN_RECORDS) return;
-    // Keep only the parsed records of RRsets still in the content.
-    const memo: RecordMemo = new Map();
-    for (const r of s.draft.values()) {
-      const rrs = s.memo.get(r);
-      if (rrs) memo.set(r, rrs);
-    }
-    this.#cache.set(zoneId, { version, content: s.draft, memo });
-    while (this.#cache.size > CACHE_ZONES) {
-      const oldest = this.#cache.keys().next().value;
-      if (oldest === undefined) break;
-      this.#cache.delete(oldest);
-    }
-  }
-
-  /** Writes a settled change: RRset rows, zone row, version row. Returns the new version. */
+  /** Writes a settled change (rollback): RRset rows, then the version. */
   async #writeVersion(
     repo: Repo,
     p: Principal,
     zone: ZoneRow,
     s: Settled,
-    kind: 'change' | 'import' | 'rollback',
+    kind: 'rollback',
     comment: string | null,
   ): Promise<ZoneRow> {
+    const contentId = contentIdOf(zone);
     if (s.diff.length > BULK_REWRITE && s.diff.length * 2 > s.draft.size) {
-      await repo.deleteAllRRsets(zone.id);
-      await repo.insertRRsets([...s.draft.values()].map((r) => rrsetRow(zone.id, r)));
+      await repo.deleteAllRRsets(contentId);
+      await repo.insertRRsets([...s.draft.values()].map((r) => rrsetRow(contentId, r)));
     } else {
       for (const c of s.diff) {
-        const key = c.before ?? c.after;
-        if (!key) continue;
-        if (c.before) await repo.deleteRRset(zone.id, c.before.nameKey, c.before.type);
-        if (c.after) await repo.insertRRsets([rrsetRow(zone.id, c.after)]);
+        if (c.before) await repo.deleteRRset(contentId, c.before.nameKey, c.before.type);
+        if (c.after) await repo.insertRRsets([rrsetRow(contentId, c.after)]);
       }
     }
-    const version = Number(zone.version) + 1;
-    const at = now();
-    await repo.updateZone(zone.id, {
-      version,
-      serial: s.serial,
-      record_count: s.recordCount,
-      updated_at: at,
-    });
-    await repo.insertVersion({
-      zone_id: zone.id,
-      version,
-      serial: s.serial,
-      from_serial: zone.serial,
-      created_at: at,
-      actor: p.tokenId,
-      actor_name: await this.#ctx.actorName(repo, p),
-      remote: p.remote ?? null,
-      comment,
-      kind,
-      added: s.added,
-      removed: s.removed,
-      changes: JSON.stringify(s.diff),
-    });
-    await this.#ctx.audit(repo, p, `zone.${kind}`, zone.name, zone.account_id, {
-      version,
-      serial: s.serial,
-      added: s.added,
-      removed: s.removed,
-      ...(comment !== null ? { comment } : {}),
-    });
-    await this.#ctx.events.notify(repo, { zone: zone.name, version, deleted: false });
-    return { ...zone, version, serial: s.serial, record_count: s.recordCount, updated_at: at };
+    return this.#finishVersion(repo, p, zone, s, storeChanges(s.diff), kind, comment);
   }
 
   async listZones(p: Principal, input?: { accountId?: string } & PageRequest): Promise<Page<ZoneInfo>> {
@@ -237,81 +437,109 @@ export class Zones {
     const origin = await this.#precheckCreate(p, input);
     const zname = origin.toString();
     const metadata = mergeMetadata(DEFAULT_METADATA, input);
-    const { content, locate } = this.#initialContent(origin, input);
-    const settled = this.#settle(content, new Map(), origin, undefined, locate);
-    const at = now();
-    const zoneId = randomUUID();
-
-    const zone = await this.#ctx.write(async (repo) => {
-      const accountId = await this.#zoneAccount(repo, p, input.accountId);
-      const quota = !p.scope.admin;
-      const account = await repo.getAccount(accountId, quota);
-      if (!account)
-        throw new ControlError('CTL_ERR_NOT_FOUND', `account ${accountId} not found`, 'accountId');
-      // Again, under the transaction: another request may have taken the name meanwhile.
-      await this.#checkNameFree(repo, origin, accountId);
-      if (quota) {
-        const zones = await repo.countZones(accountId);
-        if (zones >= Number(account.max_zones))
-          throw new ControlError(
-            'CTL_ERR_QUOTA',
-            `the account's zone quota (${account.max_zones}) is reached`,
-            'name',
-          );
-        const total = (await repo.sumRecords(accountId)) + settled.recordCount;
-        if (total > Number(account.max_records))
-          throw new ControlError(
-            'CTL_ERR_QUOTA',
-            `the account's record quota (${account.max_records}) would be exceeded (${total} records)`,
-            input.zonefile !== undefined ? 'zonefile' : 'rrsets',
-          );
-      }
-      const row: ZoneRow = {
-        id: zoneId,
-        name: zname,
-        account_id: accountId,
-        version: 1,
-        serial: settled.serial,
-        record_count: settled.recordCount,
-        created_at: at,
-        updated_at: at,
-        kind: metadata.kind,
-        soa_edit_api: metadata.soaEditApi,
-        account_label: metadata.accountLabel,
-      };
-      await repo.insertZone(row);
-      await repo.insertRRsets([...settled.draft.values()].map((r) => rrsetRow(zoneId, r)));
-      await repo.insertVersion({
-        zone_id: zoneId,
-        version: 1,
-        serial: settled.serial,
-        from_serial: 0,
-        created_at: at,
-        actor: p.tokenId,
-        actor_name: await this.#ctx.actorName(repo, p),
-        remote: p.remote ?? null,
-        comment: null,
-        kind: 'create',
-        added: settled.added,
-        removed: 0,
-        changes: JSON.stringify(settled.diff),
-      });
-      await this.#ctx.audit(repo, p, 'zone.create', zname, accountId, {
-        version: 1,
-        serial: settled.serial,
-        records: settled.recordCount,
-        ...metadata,
-      });
-      await this.#ctx.events.notify(repo, { zone: zname, version: 1, deleted: false });
-      return row;
-    });
-    this.#remember(zoneId, 1, settled);
-    this.#ctx.events.emit({ zone: zname, version: 1, deleted: false });
-    return {
-      ...toZoneInfo(zone),
-      rrsets: sortedRRsets(settled.draft).map(toRRsetData),
-      ...(settled.warnings.length > 0 ? { warnings: settled.warnings } : {}),
+    const budget = await this.#budget(p, p.scope.admin ? null : p.accountId, 0);
+    // Counted before anything is parsed or sent to the worker.
+    if (Array.isArray(input.rrsets)) checkRequestBudget(input.rrsets, budget, 'rrsets');
+    const job: ZoneJob = {
+      kind: 'create',
+      origin: zname,
+      input: { rrsets: input.rrsets, zonefile: input.zonefile, nameservers: input.nameservers },
+      defaults: this.#ctx.opts.defaults,
+      limits: this.#editLimits(),
+      budget,
     };
+    const { work: settled, ticket } = await this.#runner.run(job, undefined, isSmallJob(job, 0));
+    const zoneId = randomUUID();
+    let committed = false;
+    let stageId: string | undefined;
+    try {
+      stageId = settled.stageId ?? (await this.#stage(settled.rows));
+      const contentId = stageId;
+      const at = now();
+      const zone = await this.#ctx.write(async (repo) => {
+        const accountId = await this.#zoneAccount(repo, p, input.accountId);
+        const quota = !p.scope.admin;
+        const account = await repo.getAccount(accountId, quota);
+        if (!account)
+          throw new ControlError('CTL_ERR_NOT_FOUND', `account ${accountId} not found`, 'accountId');
+        // Again, under the transaction: another request may have taken the name meanwhile.
+        await this.#checkNameFree(repo, origin, accountId);
+        if (quota) {
+          const zones = await repo.countZones(accountId);
+          if (zones >= Number(account.max_zones))
+            throw new ControlError(
+              'CTL_ERR_QUOTA',
+              `the account's zone quota (${account.max_zones}) is reached`,
+              'name',
+            );
+          const total = (await repo.sumRecords(accountId)) + settled.recordCount;
+          if (total > Number(account.max_records))
+            throw new ControlError(
+              'CTL_ERR_QUOTA',
+              `the account's record quota (${account.max_records}) would be exceeded (${total} records)`,
+              input.zonefile !== undefined ? 'zonefile' : 'rrsets',
+            );
+        }
+        const row: ZoneRow = {
+          id: zoneId,
+          name: zname,
+          account_id: accountId,
+          version: 1,
+          serial: settled.serial,
+          record_count: settled.recordCount,
+          created_at: at,
+          updated_at: at,
+          kind: metadata.kind,
+          soa_edit_api: metadata.soaEditApi,
+          account_label: metadata.accountLabel,
+          content_id: contentId,
+        };
+        await repo.insertZone(row);
+        await repo.removeGarbage(contentId);
+        await repo.insertVersion({
+          zone_id: zoneId,
+          version: 1,
+          serial: settled.serial,
+          from_serial: 0,
+          created_at: at,
+          actor: p.tokenId,
+          actor_name: await this.#ctx.actorName(repo, p),
+          remote: p.remote ?? null,
+          comment: null,
+          kind: 'create',
+          added: settled.added,
+          removed: 0,
+          changes: settled.changes,
+        });
+        await this.#ctx.audit(repo, p, 'zone.create', zname, accountId, {
+          version: 1,
+          serial: settled.serial,
+          records: settled.recordCount,
+          ...metadata,
+        });
+        await this.#ctx.events.notify(repo, { zone: zname, version: 1, deleted: false });
+        return row;
+      });
+      committed = true;
+      this.#runner.committed(ticket, zoneId, 1);
+      this.#ctx.rememberServed(
+        settled.servedText !== undefined
+          ? { name: zname, serial: settled.serial, version: 1, text: settled.servedText }
+          : undefined,
+        zoneId,
+      );
+      this.#ctx.events.emit({ zone: zname, version: 1, deleted: false });
+      return {
+        ...toZoneInfo(zone),
+        rrsets: settled.rrsets ?? [],
+        ...(settled.warnings.length > 0 ? { warnings: settled.warnings } : {}),
+      };
+    } finally {
+      if (!committed) {
+        this.#runner.discarded(ticket);
+        if (stageId !== undefined) this.#abandon(stageId);
+      }
+    }
   }
 
   async checkNewZone(p: Principal, input: { name: string; accountId?: string }): Promise<void> {
@@ -346,6 +574,11 @@ export class Zones {
     return origin;
   }
 
+  /** For restoring a deleted zone (deleted.ts): the checks of a new zone's name. */
+  checkNameFreeFor(repo: Repo, origin: Name, accountId: string): Promise<void> {
+    return this.#checkNameFree(repo, origin, accountId);
+  }
+
   /**
    * The account a new zone would go to, without creating the default account ('' when it
    * does not exist yet: it owns no zone, so every other zone is another account's).
@@ -355,11 +588,6 @@ export class Zones {
     if (requested !== undefined) return typeof requested === 'string' ? requested : '';
     if (p.accountId !== null) return p.accountId;
     return (await repo.getAccountByName(DEFAULT_ACCOUNT))?.id ?? '';
-  }
-
-  /** For restoring a deleted zone (deleted.ts): the checks of a new zone's name. */
-  checkNameFreeFor(repo: Repo, origin: Name, accountId: string): Promise<void> {
-    return this.#checkNameFree(repo, origin, accountId);
   }
 
   /** CONFLICT when the name is taken, or lies inside or around a zone of another account. */
@@ -404,89 +632,12 @@ export class Zones {
       throw new ControlError('CTL_ERR_CONFLICT', `${origin} contains a zone of another account`, 'name');
   }
 
-  /** The content of a new zone from RRsets or a zone file, with SOA and NS filled in. */
-  #initialContent(
-    origin: Name,
-    input: { rrsets?: RRsetData[]; zonefile?: string; nameservers?: string[] },
-  ): { content: ZoneContent; locate: Locate } {
-    let content: ZoneContent;
-    let locate: Locate;
-    const hasRRsets = Array.isArray(input.rrsets) && input.rrsets.length > 0;
-    if (input.zonefile !== undefined && input.zonefile !== null) {
-      if (hasRRsets) throw invalid('give either rrsets or a zonefile, not both', 'zonefile');
-      const z = parseZonefile(input.zonefile, origin, this.#ctx.limits);
-      content = z.content;
-      locate = locateInZonefile(z);
-    } else {
-      if (input.rrsets !== undefined && !Array.isArray(input.rrsets))
-        throw invalid('rrsets must be a list', 'rrsets');
-      const changes = (input.rrsets ?? []).map((r) => ({ ...(r as object), op: 'replace' }));
-      const prepared = prepareChanges(changes, origin, this.#ctx.limits, 'rrsets');
-      content = new Map();
-      locate = locateInChanges(applyChanges(content, prepared, this.#ctx.limits));
-    }
-    const apex = nameKeyOf(origin);
-    const nsKey = rrsetKey(apex, RRType.NS);
-    let nameservers: string[] = [];
-    if (input.nameservers !== undefined && input.nameservers !== null) {
-      if (!Array.isArray(input.nameservers))
-        throw invalid('nameservers must be a list of names', 'nameservers');
-      // RFC 952 / RFC 1123 host names: an NS target is a host ('bad name!' is a 422).
-      nameservers = input.nameservers.map((n, i) =>
-        parseHostName(typeof n === 'string' ? toOctets(n) : n, `nameservers[${i}]`),
-      );
-    }
-    if (nameservers.length === 0 && !content.has(nsKey))
-      nameservers = (this.#ctx.opts.defaults?.nameservers ?? []).map((n, i) =>
-        parseHostName(n, `defaults.nameservers[${i}]`),
-      );
-    if (nameservers.length > 0) {
-      const old = content.get(nsKey);
-      const records = [...(old?.records ?? [])];
-      for (const ns of nameservers)
-        if (!records.some((r) => r.content === ns)) records.push({ content: ns, disabled: false });
-      content.set(nsKey, {
-        name: origin.toString(),
-        nameKey: apex,
-        type: RRType.NS,
-        ttl: old?.ttl ?? GENERATED_TTL,
-        records,
-      });
-    }
-    if (!content.has(nsKey))
-      throw invalid('a zone needs nameservers: give nameservers or an NS RRset at the apex', 'nameservers');
-    const soaKey = rrsetKey(apex, RRType.SOA);
-    if (!content.has(soaKey)) {
-      const ns = content.get(nsKey)?.records[0]?.content ?? `ns1.${origin}`;
-      const hostmaster = this.#ctx.opts.defaults?.hostmaster
-        ? this.#nameserver(this.#ctx.opts.defaults.hostmaster, 'defaults.hostmaster')
-        : `hostmaster.${origin}`;
-      content.set(soaKey, {
-        name: origin.toString(),
-        nameKey: apex,
-        type: RRType.SOA,
-        ttl: GENERATED_TTL,
-        records: [{ content: `${ns} ${hostmaster} 1 10800 3600 604800 3600`, disabled: false }],
-      });
-    }
-    return { content, locate };
-  }
-
-  #nameserver(v: unknown, field: string): string {
-    if (typeof v !== 'string' || v.length === 0) throw invalid('a nameserver must be a domain name', field);
-    try {
-      return Name.parse(v.endsWith('.') ? toOctets(v) : `${toOctets(v)}.`).toString();
-    } catch (err) {
-      throw invalid(`bad name '${quoted(v)}': ${quoted((err as Error).message, 256)}`, field);
-    }
-  }
-
   async getZone(p: Principal, name: string): Promise<ZoneDetail> {
     this.#ctx.checkOpen();
     const zname = this.#ctx.zoneName(name).toString();
     return this.#ctx.store.read(async (repo) => {
       const zone = await this.#ctx.visibleZone(repo, p, zname);
-      const content = contentOf(await repo.getRRsets(zone.id));
+      const content = contentOf(await repo.getRRsets(contentIdOf(zone)));
       return { ...toZoneInfo(zone), rrsets: sortedRRsets(content).map(toRRsetData) };
     });
   }
@@ -500,7 +651,7 @@ export class Zones {
       checkIfMatch(opts, zone);
       // Kept restorable with its history for the retention time (deleted.ts).
       await repo.softDeleteZone(zone, now(), p.tokenId);
-      this.#cache.delete(zone.id);
+      this.#runner.forget(zone.id);
       await this.#ctx.audit(repo, p, 'zone.delete', zone.name, zone.account_id, {
         version: zone.version,
         serial: zone.serial,
@@ -511,6 +662,7 @@ export class Zones {
       return e;
     });
     this.#ctx.events.emit(ev);
+    this.#collect();
   }
 
   /** Checks, before the transaction, that `p` may write the zone (cheap early refusal). */
@@ -529,12 +681,18 @@ export class Zones {
   ): Promise<ZoneChangeResult> {
     this.#ctx.checkOpen();
     const origin = await this.#precheckWrite(p, name);
-    // Syntax needs no current state: checked before taking any lock.
-    const prepared = prepareChanges(changes, origin, this.#ctx.limits, 'rrsets');
-    return this.#change(p, origin, opts, 'change', (current) => {
-      const draft = new Map(current);
-      const touches = applyChanges(draft, prepared, this.#ctx.limits);
-      return { draft, locate: locateInChanges(touches) };
+    if (!Array.isArray(changes)) throw invalid('the changes must be a list', 'rrsets');
+    return this.#offloaded(p, origin, opts, 'change', (zone, budget) => {
+      // Counted before any record is parsed: the whole zone may be replaced, no more.
+      checkRequestBudget(changes, budget, 'rrsets');
+      return {
+        kind: 'change',
+        origin: origin.toString(),
+        serial: zone.serial,
+        changes,
+        limits: this.#editLimits(),
+        dryRun: opts?.dryRun === true,
+      };
     });
   }
 
@@ -546,15 +704,142 @@ export class Zones {
   ): Promise<ZoneChangeResult> {
     this.#ctx.checkOpen();
     const origin = await this.#precheckWrite(p, name);
-    const parsed = parseZonefile(zonefile, origin, this.#ctx.limits);
-    return this.#change(p, origin, opts, 'import', (current) => {
-      const draft: ZoneContent = new Map(parsed.content);
-      const soaKey = rrsetKey(nameKeyOf(origin), RRType.SOA);
-      // A zone file without an SOA keeps the zone's (with the next serial).
-      const soa = current.get(soaKey);
-      if (!draft.has(soaKey) && soa) draft.set(soaKey, soa);
-      return { draft, locate: locateInZonefile(parsed) };
-    });
+    if (typeof zonefile !== 'string') throw invalid('the zone file must be text', 'zonefile');
+    return this.#offloaded(p, origin, opts, 'import', (zone, budget) => ({
+      kind: 'import',
+      origin: origin.toString(),
+      serial: zone.serial,
+      text: zonefile,
+      limits: this.#editLimits(),
+      budget,
+      dryRun: opts?.dryRun === true,
+    }));
+  }
+
+  #editLimits(): { maxTtl: number; maxRecordsPerRRset: number } {
+    return { maxTtl: this.#ctx.limits.maxTtl, maxRecordsPerRRset: this.#ctx.limits.maxRecordsPerRRset };
+  }
+
+  /**
+   * A change or an import: the work (parse, validate, build and check, diff) runs in the
+   * worker against the zone as last committed, outside any transaction; then one
+   * transaction locks the zone, makes sure nobody changed it meanwhile (else the work is done
+   * again on the new content), checks the quota and writes the version.
+   */
+  async #offloaded(
+    p: Principal,
+    origin: Name,
+    opts: ChangeOptions | undefined,
+    kind: 'change' | 'import',
+    makeJob: (zone: ZoneRow, budget: RecordBudget) => ZoneJob,
+  ): Promise<ZoneChangeResult> {
+    const zname = origin.toString();
+    // Changes of one zone from this process go one after another (no wasted work); other
+    // replicas' changes are caught by the version check below.
+    const prev = this.#queues.get(zname) ?? Promise.resolve();
+    const mine = prev.then(() => this.#offloadedNow(p, zname, opts, kind, makeJob));
+    const tail = mine.then(
+      () => {},
+      () => {},
+    );
+    this.#queues.set(zname, tail);
+    try {
+      return await mine;
+    } finally {
+      if (this.#queues.get(zname) === tail) this.#queues.delete(zname);
+    }
+  }
+
+  async #offloadedNow(
+    p: Principal,
+    zname: string,
+    opts: ChangeOptions | undefined,
+    kind: 'change' | 'import',
+    makeJob: (zone: ZoneRow, budget: RecordBudget) => ZoneJob,
+  ): Promise<ZoneChangeResult> {
+    const comment = typeof opts?.comment === 'string' ? opts.comment : null;
+    const prepare = async (base: ZoneRow) => {
+      requireWrite(p);
+      checkIfMatch(opts, base);
+      const job = makeJob(base, await this.#budget(p, base.account_id, Number(base.record_count)));
+      return this.#runner.run(
+        job,
+        {
+          zoneId: base.id,
+          version: Number(base.version),
+          rows: () => this.#ctx.store.read((repo) => repo.getRRsets(contentIdOf(base))),
+        },
+        isSmallJob(job, Number(base.record_count)),
+      );
+    };
+    for (let attempt = 1; ; attempt++) {
+      // The last attempt does the work under the zone's lock: it cannot be overtaken.
+      const underLock = attempt === MAX_ATTEMPTS;
+      let prepared: Awaited<ReturnType<typeof prepare>> | undefined;
+      let base: ZoneRow | undefined;
+      let stageId: string | undefined;
+      if (!underLock) {
+        base = await this.#ctx.visibleZone(this.#ctx.store.repo, p, zname);
+        prepared = await prepare(base);
+        // Nothing to change (an identical import, say): no new version, no serial bump.
+        if (prepared.work.noop) return resultOf(base, prepared.work, false, opts);
+        if (opts?.dryRun === true) {
+          // A plan: validated and diffed as usual, quota included; nothing written.
+          const w = prepared.work;
+          await this.#checkRecordQuota(
+            this.#ctx.store.repo,
+            p,
+            base.account_id,
+            w.recordCount - Number(base.record_count),
+          );
+          this.#runner.discarded(prepared.ticket);
+          return resultOf(base, w, true, opts);
+        }
+      }
+      let committed = false;
+      try {
+        // A whole new content is written beforehand in short slices, and switched to below.
+        if (prepared?.work.rewrite)
+          stageId = prepared.work.stageId ?? (await this.#stage(prepared.work.rows));
+        const next = await this.#ctx.write(async (repo) => {
+          // PostgreSQL: the row lock serialises writers of this zone across replicas.
+          const zone = await this.#ctx.visibleZone(repo, p, zname, true);
+          requireWrite(p);
+          checkIfMatch(opts, zone);
+          if (underLock) {
+            prepared = await prepare({ ...zone });
+            if (prepared.work.noop || opts?.dryRun === true) return zone;
+          } else if (zone.id !== base?.id || Number(zone.version) !== Number(base.version)) return undefined;
+          const work = (prepared as NonNullable<typeof prepared>).work;
+          await this.#checkRecordQuota(
+            repo,
+            p,
+            zone.account_id,
+            work.recordCount - Number(zone.record_count),
+          );
+          return this.#writeWork(repo, p, zone, work, kind, comment, stageId);
+        });
+        if (next === undefined) continue;
+        if (prepared?.work.noop || opts?.dryRun === true)
+          return resultOf(next, (prepared as NonNullable<typeof prepared>).work, !prepared?.work.noop, opts);
+        committed = true;
+        const version = Number(next.version);
+        if (prepared) this.#runner.committed(prepared.ticket, next.id, version);
+        const text = prepared?.work.servedText;
+        this.#ctx.rememberServed(
+          text !== undefined ? { name: zname, serial: next.serial, version, text } : undefined,
+          next.id,
+        );
+        this.#ctx.events.emit({ zone: zname, version, deleted: false });
+        if (stageId !== undefined) this.#collect();
+        return resultOf(next, (prepared as NonNullable<typeof prepared>).work, true, opts);
+      } finally {
+        if (!committed) {
+          if (prepared) this.#runner.discarded(prepared.ticket);
+          if (stageId !== undefined) this.#abandon(stageId);
+        }
+      }
+    }
   }
 
   async rollback(
@@ -599,7 +884,7 @@ export class Zones {
     p: Principal,
     origin: Name,
     opts: ChangeOptions | undefined,
-    kind: 'change' | 'import' | 'rollback',
+    kind: 'rollback',
     makeDraft: (
       current: ZoneContent,
       repo: Repo,
@@ -614,12 +899,12 @@ export class Zones {
       const zone = await this.#ctx.visibleZone(repo, p, zname, true);
       requireWrite(p);
       checkIfMatch(opts, zone);
-      const { content: current, memo } = await this.#currentContent(repo, zone);
+      const current = contentOf(await repo.getRRsets(contentIdOf(zone)));
       const { draft, locate } = await makeDraft(current, repo, zone);
       if (diffContent(current, draft).length === 0)
         // Nothing to change (an identical import, say): no new version, no serial bump.
         return { zone, settled: undefined };
-      const settled = this.#settle(draft, current, origin, zone.serial, locate, memo);
+      const settled = this.#settle(draft, current, origin, zone.serial, locate);
       await this.#checkRecordQuota(repo, p, zone.account_id, settled.recordCount - Number(zone.record_count));
       if (dryRun) return { zone, settled };
       const next = await this.#writeVersion(repo, p, zone, settled, kind, comment);
@@ -628,7 +913,8 @@ export class Zones {
     const { zone, settled } = result;
     if (settled && !dryRun) {
       const version = Number(zone.version);
-      this.#remember(zone.id, version, settled);
+      // The worker's copy of this zone is now behind.
+      this.#runner.forget(zone.id);
       this.#ctx.events.emit({ zone: zname, version, deleted: false });
     }
     const out: ZoneChangeResult = {
@@ -682,7 +968,7 @@ export class Zones {
     const origin = this.#ctx.zoneName(name);
     const content = await this.#ctx.store.read(async (repo) => {
       const zone = await this.#ctx.visibleZone(repo, p, origin.toString());
-      return contentOf(await repo.getRRsets(zone.id));
+      return contentOf(await repo.getRRsets(contentIdOf(zone)));
     });
     return exportContent(content);
   }

@@ -48,18 +48,31 @@ export function preparePrivateDataDir(dataDir: string, file: string): void {
 export class Store {
   readonly db: Kysely<Database>;
   readonly dialect: StoreDialect;
-  /** Queries outside any transaction. */
+  /**
+   * Queries outside any transaction: reads only. SQLite: on a second, read-only connection,
+   * so that reads never queue behind a write transaction holding the writer connection (WAL
+   * readers see the last commit and take no lock a writer waits for).
+   */
   readonly repo: Repo;
+  /** SQLite: the read-only connection (undefined with PostgreSQL, whose pool serves both). */
+  readonly #reader: Kysely<Database> | undefined;
   /** The SQLite file, or undefined with PostgreSQL. */
   readonly file: string | undefined;
   readonly #url: string | undefined;
   readonly #feeds = new Set<ChangeFeed>();
   #closed = false;
 
-  private constructor(db: Kysely<Database>, dialect: StoreDialect, file?: string, url?: string) {
+  private constructor(
+    db: Kysely<Database>,
+    dialect: StoreDialect,
+    file?: string,
+    url?: string,
+    reader?: Kysely<Database>,
+  ) {
     this.db = db;
     this.dialect = dialect;
-    this.repo = new Repo(db, dialect);
+    this.#reader = reader;
+    this.repo = new Repo(reader ?? db, dialect);
     this.file = file;
     this.#url = url;
   }
@@ -90,6 +103,10 @@ export class Store {
       handle.pragma('synchronous = FULL');
       handle.pragma('foreign_keys = ON');
       handle.pragma('busy_timeout = 5000');
+      // Checkpoints run in the commit that crosses this many WAL pages, synchronously: the
+      // zone-work thread's connection, which writes big contents, checkpoints at SQLite's
+      // default (1000 pages); the request loop's only when the WAL has grown well past it.
+      handle.pragma('wal_autocheckpoint = 10000');
     } catch (err) {
       throw new StoreError('STORE_ERR_OPEN', `cannot open ${file}: ${(err as Error).message}`, {
         cause: err,
@@ -102,7 +119,19 @@ export class Store {
       await db.destroy();
       throw err;
     }
-    return new Store(db, 'sqlite', file);
+    let reader: Kysely<Database>;
+    try {
+      const r = new BetterSqlite3(file, { readonly: true });
+      // A WAL reader waits only while another connection recovers the WAL index (rare, short).
+      r.pragma('busy_timeout = 1000');
+      reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: r }) });
+    } catch (err) {
+      await db.destroy();
+      throw new StoreError('STORE_ERR_OPEN', `cannot open ${file}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    return new Store(db, 'sqlite', file, undefined, reader);
   }
 
   static async #openPostgres(url: string, poolSize: number): Promise<Store> {
@@ -130,8 +159,9 @@ export class Store {
 
   /**
    * Runs `fn` in one transaction and commits, or rolls everything back when it throws.
-   * PostgreSQL deadlocks and serialization failures are retried (the whole function again,
-   * so it must only touch the store). SQLite: Kysely holds the single connection for the
+   * PostgreSQL deadlocks and serialization failures, and SQLite's busy snapshot (another
+   * connection wrote since this transaction read), are retried (the whole function again, so
+   * it must only touch the store). SQLite: Kysely holds the single connection for the
    * whole transaction, so transactions of this process never interleave.
    */
   async transaction<T>(fn: (repo: Repo) => Promise<T>): Promise<T> {
@@ -140,7 +170,11 @@ export class Store {
       try {
         return await this.db.transaction().execute((tx) => fn(new Repo(tx, this.dialect)));
       } catch (err) {
-        if (attempt < 5 && isRetryable(err)) continue;
+        if (attempt < 20 && isRetryable(err)) {
+          // SQLite: the other writer (the zone-work thread) holds the lock for one short slice.
+          if (this.dialect === 'sqlite') await new Promise((r) => setTimeout(r, Math.min(2 * attempt, 20)));
+          continue;
+        }
         throw err;
       }
     }
@@ -148,11 +182,16 @@ export class Store {
 
   /**
    * Runs read-only `fn` on one consistent snapshot (PostgreSQL: REPEATABLE READ, so every
-   * query sees the same committed state; SQLite: one transaction on its single connection).
+   * query sees the same committed state; SQLite: one transaction on the read-only connection).
    */
   async read<T>(fn: (repo: Repo) => Promise<T>): Promise<T> {
     if (this.#closed) throw new StoreError('STORE_ERR_CLOSED', 'the store is closed');
-    if (this.dialect !== 'postgres') return this.transaction(fn);
+    if (this.#reader) {
+      const reader = this.#reader;
+      // One read transaction on the reader connection: a consistent snapshot, and no wait for
+      // a write transaction in progress.
+      return reader.transaction().execute((tx) => fn(new Repo(tx, this.dialect)));
+    }
     return this.db
       .transaction()
       .setIsolationLevel('repeatable read')
@@ -187,6 +226,7 @@ export class Store {
     this.#closed = true;
     for (const f of this.#feeds) await f.close();
     this.#feeds.clear();
+    await this.#reader?.destroy();
     await this.db.destroy();
   }
 }

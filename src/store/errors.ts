@@ -29,9 +29,11 @@ export function isUniqueViolation(err: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
 }
 
-/** True for PostgreSQL failures that a retry of the whole transaction resolves. */
+/** True for failures that a retry of the whole transaction resolves. */
 export function isRetryable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  // SQLSTATE 40001 serialization_failure, 40P01 deadlock_detected.
-  return code === '40001' || code === '40P01';
+  // SQLSTATE 40001 serialization_failure, 40P01 deadlock_detected. SQLite: a transaction that
+  // read before another connection (the zone-work thread's) committed cannot then write
+  // (SQLITE_BUSY_SNAPSHOT; the busy timeout does not apply), nor one that found it busy.
+  return code === '40001' || code === '40P01' || code === 'SQLITE_BUSY_SNAPSHOT' || code === 'SQLITE_BUSY';
 }

@@ -344,6 +344,46 @@ export const migrations: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 7,
+    name: 'content-generations',
+    async up(db, dialect) {
+      // A zone's rows are keyed by a content id the zone row points to: a big change writes
+      // its rows under a new id in short slices, then switches the zone to them in one short
+      // write (a 100,000-row write transaction held every other writer for seconds). Rows of
+      // a replaced, deleted or abandoned content id are listed in content_gc and deleted in
+      // slices. rrsets.zone_id no longer references zones.id (staged rows belong to no zone yet).
+      await db.schema
+        .alterTable('zones')
+        .addColumn('content_id', 'text', (c) => c.notNull().defaultTo(''))
+        .execute();
+      await sql`update zones set content_id = id`.execute(db);
+      if (dialect === 'postgres')
+        await sql`alter table rrsets drop constraint if exists rrsets_zone_id_fkey`.execute(db);
+      else {
+        // SQLite cannot drop a constraint: the table is rebuilt.
+        await db.schema
+          .createTable('rrsets_v7')
+          .addColumn('zone_id', 'text', (c) => c.notNull())
+          .addColumn('name_key', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('type', 'integer', (c) => c.notNull())
+          .addColumn('ttl', 'integer', (c) => c.notNull())
+          .addColumn('records', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('rrsets_v7_pk', ['zone_id', 'name_key', 'type'])
+          .execute();
+        await sql`insert into rrsets_v7 (zone_id, name_key, name, type, ttl, records)
+          select zone_id, name_key, name, type, ttl, records from rrsets`.execute(db);
+        await db.schema.dropTable('rrsets').execute();
+        await db.schema.alterTable('rrsets_v7').renameTo('rrsets').execute();
+      }
+      await db.schema
+        .createTable('content_gc')
+        .addColumn('content_id', 'text', (c) => c.primaryKey())
+        .addColumn('since', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 ];
 
 /**

@@ -359,6 +359,53 @@ export class Repo {
         .execute();
   }
 
+  /** Rows of `contentId`, a slice at a time: deletes up to `limit` owner names' rows, returns how many names. */
+  async deleteRRsetsSlice(contentId: string, limit: number): Promise<number> {
+    const names = await this.db
+      .selectFrom('rrsets')
+      .select('name_key')
+      .distinct()
+      .where('zone_id', '=', contentId)
+      .limit(limit)
+      .execute();
+    if (names.length === 0) return 0;
+    await this.db
+      .deleteFrom('rrsets')
+      .where('zone_id', '=', contentId)
+      .where(
+        'name_key',
+        'in',
+        names.map((n) => n.name_key),
+      )
+      .execute();
+    return names.length;
+  }
+
+  /** Marks a content id's rows for deletion from `since` on (content_gc, migration 7). */
+  async addGarbage(contentId: string, since: string): Promise<void> {
+    await this.db
+      .insertInto('content_gc')
+      .values({ content_id: contentId, since })
+      .onConflict((oc) => oc.column('content_id').doNothing())
+      .execute();
+  }
+
+  async removeGarbage(contentId: string): Promise<void> {
+    await this.db.deleteFrom('content_gc').where('content_id', '=', contentId).execute();
+  }
+
+  /** Content ids whose deletion is due (`since` at or before `due`). */
+  async listGarbage(due: string, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('content_gc')
+      .select('content_id')
+      .where('since', '<=', due)
+      .orderBy('since')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.content_id);
+  }
+
   // ---- versions ----
 
   async insertVersion(row: Insertable<ZoneVersionsTable>): Promise<void> {
@@ -438,7 +485,9 @@ export class Repo {
    * versions stay in zone_versions until `purgeDeletedZones`.
    */
   async softDeleteZone(zone: ZoneRow, at: string, by: string | null): Promise<void> {
-    const rrsets = await this.getRRsets(zone.id);
+    // The zone's rows are those of its content id (migration 7).
+    const contentId = zone.content_id || zone.id;
+    const rrsets = await this.getRRsets(contentId);
     await this.db
       .insertInto('deleted_zones')
       .values({
@@ -466,7 +515,7 @@ export class Repo {
         ),
       })
       .execute();
-    await this.db.deleteFrom('rrsets').where('zone_id', '=', zone.id).execute();
+    await this.db.deleteFrom('rrsets').where('zone_id', '=', contentId).execute();
     await this.db.deleteFrom('zones').where('id', '=', zone.id).execute();
   }
 

@@ -77,10 +77,22 @@ export interface ZonesTable {
    * `Repo.insertZone` sets it (a row inserted otherwise would escape the nesting check).
    */
   name_rev: ColumnType<string | null, string | undefined, never>;
+  /**
+   * The `rrsets.zone_id` of the zone's current content (migration 7; the zone's id until a
+   * big change stages new content under a new id and switches to it in one short write).
+   */
+  content_id: DefaultedText;
+}
+
+/** content_gc: content ids whose rows are to be deleted (replaced, deleted, or a stage that failed). */
+export interface ContentGcTable {
+  content_id: string;
+  since: string;
 }
 
 /** rrsets: the current content of every zone, one row per owner name and type. */
 export interface RRsetsTable {
+  /** The content id (`zones.content_id`), not necessarily the zone's id (migration 7). */
   zone_id: string;
   /** Case-folded owner name (the identity of the RRset with `type`). */
   name_key: string;
@@ -109,7 +121,10 @@ export interface ZoneVersionsTable {
   kind: string;
   added: number;
   removed: number;
-  /** JSON array of the RRsets this version changed, as they were before and after. */
+  /**
+   * JSON array of the RRsets this version changed, as they were before and after; when
+   * large, `z:` + base64 of that JSON DEFLATE-compressed (control/rows.ts `storeChanges`).
+   */
   changes: string;
 }
 
@@ -165,5 +180,6 @@ export interface Database {
   rrsets: RRsetsTable;
   zone_versions: ZoneVersionsTable;
   audit_log: AuditLogTable;
+  content_gc: ContentGcTable;
   deleted_zones: DeletedZonesTable;
 }

@@ -493,6 +493,35 @@ for (const b of backends) {
       }
     });
 
+    test('reads do not wait for a write transaction in progress; they see its commit after', async () => {
+      const h = await b.open();
+      try {
+        let release: () => void = () => {};
+        const held = new Promise<void>((r) => {
+          release = r;
+        });
+        let inserted: () => void = () => {};
+        const wrote = new Promise<void>((r) => {
+          inserted = r;
+        });
+        const writing = h.store.transaction(async (repo) => {
+          await repo.insertAccount(account('slow'));
+          inserted();
+          await held;
+        });
+        await wrote;
+        // The writer holds its transaction open: reads outside it and read snapshots go on.
+        assert.equal(await h.store.repo.getAccountByName('slow'), undefined);
+        assert.equal(await h.store.read((repo) => repo.getAccountByName('slow')), undefined);
+        release();
+        await writing;
+        assert.equal((await h.store.repo.getAccountByName('slow'))?.id, 'id-slow');
+        assert.equal((await h.store.read((repo) => repo.getAccountByName('slow')))?.id, 'id-slow');
+      } finally {
+        await h.cleanup();
+      }
+    });
+
     test('serials are 32-bit unsigned; suffix queries are exact', async () => {
       const h = await b.open();
       try {

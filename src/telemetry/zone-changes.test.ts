@@ -37,6 +37,22 @@ describe('countZoneChanges', () => {
     assert.deepEqual(kinds, ['create', 'change', 'import', 'rollback', 'delete']);
   });
 
+  test('a change that changed nothing, or a dry run, is not counted', async () => {
+    const kinds: ZoneChangeKind[] = [];
+    const answers = [{ changed: false }, { changed: true, dryRun: true }, { changed: true }];
+    const plane = {
+      async changeRRsets(): Promise<object> {
+        return answers.shift() ?? {};
+      },
+    };
+    const p = countZoneChanges(plane, (k) => kinds.push(k));
+    await p.changeRRsets();
+    await p.changeRRsets();
+    assert.deepEqual(kinds, []);
+    await p.changeRRsets();
+    assert.deepEqual(kinds, ['change']);
+  });
+
   test('other members pass through, methods bound to the target (private fields work)', async () => {
     const kinds: ZoneChangeKind[] = [];
     const p = countZoneChanges(new Plane(), (k) => kinds.push(k));

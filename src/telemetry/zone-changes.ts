@@ -24,6 +24,16 @@ export const ZONE_CHANGE_KINDS: readonly ZoneChangeKind[] = Object.values(ZONE_C
 type AnyMethod = (...args: unknown[]) => unknown;
 
 /**
+ * A change's answer that says nothing was written: `changed: false` (the change changed
+ * nothing) or `dryRun: true` (a plan, not applied). Neither is a committed change.
+ */
+function wroteNothing(v: unknown): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  const r = v as { changed?: unknown; dryRun?: unknown };
+  return r.changed === false || r.dryRun === true;
+}
+
+/**
  * Returns `target` with its zone-writing methods (ZONE_CHANGE_METHODS) counted: `onCommit`
  * gets the change's kind once the call's promise resolves. Every other member is the target's
  * own, methods bound to it (so classes with private fields keep working behind the proxy).
@@ -47,7 +57,7 @@ export function countZoneChanges<T extends object>(target: T, onCommit: (kind: Z
               const result = method.apply(t, args);
               if (result instanceof Promise)
                 return result.then((v) => {
-                  onCommit(kind);
+                  if (!wroteNothing(v)) onCommit(kind);
                   return v;
                 });
               onCommit(kind);

@@ -339,3 +339,61 @@ describe('zone origin', () => {
     assert.equal(q.records[0].type, RRType.SOA);
   });
 });
+
+describe('record budget (maxRecords)', () => {
+  const head = '$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n';
+
+  test('$GENERATE lines over the budget are refused before anything is parsed, naming the line and the limit', () => {
+    const bomb = `${head}${'$GENERATE 0-65535 h$ A 10.0.0.1\n'.repeat(50)}`;
+    const z = parseZone(bomb, { origin: 'big.test', maxRecords: 1000, maxRecordsName: 'the quota' });
+    assert.equal(z.errors.length, 1);
+    assert.equal(z.errors[0].code, 'ZONE_ERR_LIMIT');
+    assert.equal(z.errors[0].line, 4);
+    assert.match(
+      z.errors[0].message,
+      /\$GENERATE 0-65535: the \$GENERATE lines up to here make 65536 records/,
+    );
+    assert.match(z.errors[0].message, /over the limit of 1000 records \(the quota\)/);
+    assert.equal(z.records.length, 0);
+    // The line where the sum crosses the budget.
+    const later = parseZone(bomb, { origin: 'big.test', maxRecords: 200_000 });
+    assert.equal(later.errors[0].line, 7);
+    assert.match(later.errors[0].message, /make 262144 records/);
+  });
+
+  test('a $GENERATE that goes over with the records before it stops before it expands', () => {
+    const plain = Array.from({ length: 100 }, (_, i) => `p${i} A 10.0.1.${i}\n`).join('');
+    const text = `${head}${plain}$GENERATE 0-999 h$ A 10.0.0.1\n`;
+    const z = parseZone(text, { origin: 'big.test', maxRecords: 1050, maxRecordsName: 'the quota' });
+    assert.equal(z.errors.length, 1);
+    assert.equal(z.errors[0].code, 'ZONE_ERR_LIMIT');
+    assert.equal(z.errors[0].line, 104);
+    assert.match(
+      z.errors[0].message,
+      /\$GENERATE 0-999 would make 1000 records \(102 before it\): over the limit of 1050 records \(the quota\)/,
+    );
+    assert.equal(z.records.length, 102);
+  });
+
+  test('plain records count too; exactly the budget passes', () => {
+    const text = `${head}${Array.from({ length: 8 }, (_, i) => `h${i} A 10.0.0.${i}\n`).join('')}`;
+    assert.equal(parseZone(text, { origin: 'big.test', maxRecords: 10 }).errors.length, 0);
+    const z = parseZone(text, { origin: 'big.test', maxRecords: 9 });
+    assert.equal(z.errors.length, 1);
+    assert.equal(z.errors[0].code, 'ZONE_ERR_LIMIT');
+    assert.equal(z.errors[0].line, 11);
+    assert.match(
+      z.errors[0].message,
+      /record 10 of the text: over the limit of 9 records \(the record limit\)/,
+    );
+    assert.equal(z.records.length, 9);
+  });
+
+  test('a $GENERATE within the budget expands; without a budget nothing is limited', () => {
+    const text = `${head}$GENERATE 1-100 h$ A 10.0.0.$\n`;
+    assert.equal(parseZone(text, { origin: 'big.test', maxRecords: 102 }).records.length, 102);
+    assert.equal(parseZone(text, { origin: 'big.test', maxRecords: 101 }).errors[0].code, 'ZONE_ERR_LIMIT');
+    const many = `${head}${'$GENERATE 0-65535 h$ A 10.0.0.1\n'.repeat(3)}`;
+    assert.equal(parseZone(many, { origin: 'big.test' }).records.length, 2 + 3 * 65536);
+  });
+});

@@ -22,6 +22,7 @@ import { Name } from '../wire/name.js';
 import { rdataFromText, readSoa } from '../wire/rdata.js';
 import {
   compileGenerateTemplate,
+  countGenerateRange,
   expandGenerateTemplate,
   GenerateSyntaxError,
   parseGenerateRange,
@@ -43,6 +44,7 @@ export type ZoneErrorCode =
   | 'ZONE_ERR_IO' // the zone file itself could not be read
   | 'ZONE_ERR_CHECK' // a semantic check failed (see check.ts)
   | 'ZONE_ERR_BUILD' // the zone could not be built (no SOA at the apex …)
+  | 'ZONE_ERR_LIMIT' // the text would make more records than `maxRecords` allows; parsing stopped
   | 'ZONE_ERR_TOO_MANY'; // error limit reached, parsing stopped
 
 /** One finding located in a file. */
@@ -100,6 +102,16 @@ export interface ParseOptions {
   maxIncludeDepth?: number;
   /** Folder `$INCLUDE` paths must stay in (default: the folder of `file`). */
   includeRoot?: string;
+  /**
+   * Most records the text may make (default: no limit). Counted while parsing: a
+   * `$GENERATE` is checked with its whole count before it expands anything, so a small text
+   * can never allocate more than this many records. Going over is a ZONE_ERR_LIMIT error that
+   * stops the parse. The API sets it (account quota, per-request ceiling); `serve` and
+   * `check-zone` do not.
+   */
+  maxRecords?: number;
+  /** What `maxRecords` is, for the message (default 'the record limit'). */
+  maxRecordsName?: string;
   /** The text already holds one char per octet (a file read as latin1); otherwise it is
    * Unicode and non-ASCII characters are taken as their UTF-8 octets. */
   octets?: boolean;
@@ -301,6 +313,8 @@ class ZoneParser {
   readonly warnings: ZoneDiagnostic[] = [];
   readonly maxErrors: number;
   readonly maxIncludeDepth: number;
+  readonly maxRecords: number;
+  readonly maxRecordsName: string;
   readonly fallbackOrigin: Name | undefined;
   readonly includeRoot: string | undefined;
   zoneOrigin: Name | undefined;
@@ -322,6 +336,8 @@ class ZoneParser {
   constructor(opts: ParseOptions, origin: Name | undefined) {
     this.maxErrors = opts.maxErrors ?? 100;
     this.maxIncludeDepth = opts.maxIncludeDepth ?? 8;
+    this.maxRecords = opts.maxRecords ?? Number.POSITIVE_INFINITY;
+    this.maxRecordsName = opts.maxRecordsName ?? 'the record limit';
     this.fallbackOrigin = opts.fallbackOrigin;
     this.zoneOrigin = origin;
     this.zoneClass = opts.class;
@@ -342,6 +358,23 @@ class ZoneParser {
         message: `too many errors (${this.maxErrors}); stopped`,
       });
     }
+  }
+
+  /**
+   * Refuses `count` more records when they would go over `maxRecords`: records an error and
+   * stops parsing (what follows cannot be loaded anyway), before anything is allocated.
+   */
+  budget(count: number, line: number, what: () => string): boolean {
+    if (this.records.length + count <= this.maxRecords) return true;
+    if (this.stopped) return false;
+    this.errors.push({
+      code: 'ZONE_ERR_LIMIT',
+      file: this.#file,
+      line,
+      message: `${what()}: over the limit of ${this.maxRecords} records (${this.maxRecordsName}); stopped`,
+    });
+    this.stopped = true;
+    return false;
   }
 
   warn(line: number, message: string): void {
@@ -538,6 +571,8 @@ class ZoneParser {
       throw new ParseFault('ZONE_ERR_TTL', 'no TTL specified and no $TTL in effect', line);
     }
     if (ttl > HIGH_BIT_TTL) this.warn(line, `TTL ${ttl} has the high bit set (RFC 2181 §8: read as 0)`);
+    if (this.records.length >= this.maxRecords)
+      if (!this.budget(1, line, () => `record ${this.records.length + 1} of the text`)) return;
     this.records.push({ name: owner, type, class: zcls, ttl, rdata });
     this.lines.push(line);
     this.fileIndex.push(this.#fileIdx);
@@ -682,6 +717,17 @@ class ZoneParser {
         `$GENERATE: meta type ${typeToText(type)} cannot be in a zone file`,
         line,
       );
+    // Counted before expanding: a line of text must not make 65,536 records over the budget.
+    const count = countGenerateRange(range);
+    const before = this.records.length;
+    if (
+      !this.budget(
+        count,
+        line,
+        () => `$GENERATE ${tokens[1].text} would make ${count} records (${before} before it)`,
+      )
+    )
+      return;
     for (let v = range.start; v <= range.stop && !this.stopped; v += range.step) {
       try {
         const ownerText = expandGenerateTemplate(lhs, v);
@@ -725,6 +771,34 @@ function safeRealpath(p: string): string {
   }
 }
 
+/**
+ * With a record budget: the `$GENERATE` line at which the directives' counts alone (each
+ * iteration makes one record, so they are a lower bound of the records) go over it, found by
+ * a scan of the text before any parsing; undefined when they do not.
+ */
+function generateOverBudget(
+  text: string,
+  max: number,
+): { line: number; range: string; total: number } | undefined {
+  if (!Number.isFinite(max)) return undefined;
+  const re = /^\$GENERATE[ \t]+(\S+)/gim;
+  let total = 0;
+  let line = 1;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    let count: number;
+    try {
+      count = countGenerateRange(parseGenerateRange(m[1]));
+    } catch {
+      continue; // the parser reports it
+    }
+    total += count;
+    if (total <= max) continue;
+    for (let i = text.indexOf('\n'); i !== -1 && i < m.index; i = text.indexOf('\n', i + 1)) line++;
+    return { line, range: m[1], total };
+  }
+  return undefined;
+}
+
 function toOrigin(origin: Name | string | undefined): Name | undefined {
   if (origin === undefined || origin instanceof Name) return origin;
   const text = origin.endsWith('.') ? origin : `${origin}.`;
@@ -739,6 +813,25 @@ export function parseZone(text: string, opts: ParseOptions = {}): ParsedZone {
   const origin = toOrigin(opts.origin);
   const p = new ZoneParser(opts, origin);
   const file = opts.file ?? '<text>';
+  const over = generateOverBudget(text, p.maxRecords);
+  if (over) {
+    p.errors.push({
+      code: 'ZONE_ERR_LIMIT',
+      file,
+      line: over.line,
+      message: `$GENERATE ${over.range}: the $GENERATE lines up to here make ${over.total} records: over the limit of ${p.maxRecords} records (${p.maxRecordsName}); nothing parsed`,
+    });
+    return {
+      records: [],
+      lines: [],
+      fileIndex: [],
+      files: [file],
+      origin,
+      class: opts.class ?? 1,
+      errors: p.errors,
+      warnings: [],
+    };
+  }
   p.parseText(
     text,
     file,

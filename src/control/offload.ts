@@ -1,0 +1,454 @@
+/**
+ * Zone work off the request loop: a worker thread runs `runZoneJob` (parse, validate, build
+ * and check, diff, encode rows) so that a 100,000-record import does not stall the API for
+ * every other tenant. The worker keeps the content of big zones between changes (keyed by
+ * zone id and version, promoted only when the caller says the change committed), so the
+ * next change of such a zone sends no rows. The worker has a heap cap: a request that runs
+ * it out of memory fails alone (the worker is replaced), the process lives on.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import BetterSqlite3 from 'better-sqlite3';
+import type { RecordMemo, ZoneContent } from './records.js';
+import { ControlError, type ControlErrorCode } from './types.js';
+import { contentOfRows, runZoneJob, type StoredRRset, type ZoneJob, type ZoneWork } from './zone-work.js';
+
+/** Zones of at least this many records keep their content in the worker between changes. */
+export const CACHE_MIN_RECORDS = 2000;
+/** How many such zones are kept (least recently changed dropped first). */
+export const CACHE_ZONES = 4;
+/** A staged content not switched to within this time is deleted (a crash mid-way). */
+export const STAGE_GRACE_MS = 60 * 60 * 1000;
+/** Pause of the zone-work thread between two staged slices (ms). */
+const STAGE_PAUSE_MS = 4;
+/** Default heap cap of the worker thread (MiB). */
+export const DEFAULT_WORKER_HEAP_MB = 1536;
+
+/** Which content a job starts from: a stored zone at a version, or nothing (a new zone). */
+export interface JobBase {
+  zoneId: string;
+  version: number;
+  /** Reads the zone's rows; called only when the worker does not hold that version. */
+  rows: () => Promise<StoredRRset[]>;
+}
+
+/** A finished job: what to write, and the ticket to report the outcome with. */
+export interface JobResult {
+  work: ZoneWork;
+  ticket: number;
+}
+
+/** Where zone jobs run. */
+export interface ZoneWorkRunner {
+  run(job: ZoneJob, base: JobBase | undefined): Promise<JobResult>;
+  /** The change of `ticket` committed as `version` of `zoneId`: keep its content. */
+  committed(ticket: number, zoneId: string, version: number): void;
+  /** The change of `ticket` was not written: drop its content. */
+  discarded(ticket: number): void;
+  /** A zone is gone (deleted, or changed by a path that bypasses the runner). */
+  forget(zoneId: string): void;
+  /** Deletes due old contents on the runner's thread; false when it cannot (do it yourself). */
+  collect(): boolean;
+  close(): Promise<void>;
+}
+
+/** Messages to the worker. */
+export type ToWorker =
+  | {
+      type: 'job';
+      id: number;
+      job: ZoneJob;
+      zoneId?: string;
+      version?: number;
+      rows?: StoredRRset[];
+      /** SQLite store file: write a whole new content there yourself (see ZoneWorkState.#stage). */
+      stageFile?: string;
+    }
+  | { type: 'commit'; id: number; zoneId: string; version: number }
+  | { type: 'discard'; id: number }
+  | { type: 'forget'; zoneId: string }
+  | { type: 'collect'; stageFile: string };
+
+/** Messages from the worker. */
+export type FromWorker =
+  | { type: 'done'; id: number; work: ZoneWork }
+  | { type: 'miss'; id: number }
+  | {
+      type: 'error';
+      id: number;
+      control?: { code: ControlErrorCode; message: string; field?: string };
+      message: string;
+    };
+
+/** Cached content and outcomes awaiting their commit: the state a runner keeps per thread. */
+export class ZoneWorkState {
+  readonly #cache = new Map<string, { version: number; content: ZoneContent; memo: RecordMemo }>();
+  readonly #pending = new Map<number, { content: ZoneContent; memo: RecordMemo; records: number }>();
+  #db: BetterSqlite3.Database | undefined;
+
+  handle(msg: ToWorker): FromWorker | undefined {
+    switch (msg.type) {
+      case 'job':
+        return this.#job(msg);
+      case 'commit': {
+        const p = this.#pending.get(msg.id);
+        this.#pending.delete(msg.id);
+        this.#cache.delete(msg.zoneId);
+        if (!p || p.records < CACHE_MIN_RECORDS) return undefined;
+        this.#cache.set(msg.zoneId, { version: msg.version, content: p.content, memo: p.memo });
+        while (this.#cache.size > CACHE_ZONES) {
+          const oldest = this.#cache.keys().next().value;
+          if (oldest === undefined) break;
+          this.#cache.delete(oldest);
+        }
+        return undefined;
+      }
+      case 'discard':
+        this.#pending.delete(msg.id);
+        return undefined;
+      case 'forget':
+        this.#cache.delete(msg.zoneId);
+        return undefined;
+      case 'collect':
+        try {
+          this.#collect(msg.stageFile);
+        } catch {
+          // Tried again after the next change (and at the next start).
+        }
+        return undefined;
+    }
+  }
+
+  /**
+   * Writes a whole new content under a new content id through this thread's own connection
+   * to the SQLite file, a slice per transaction (the request loop's connection takes its
+   * turns in between), listed in content_gc until the switch (see zones.ts #stage, the same
+   * on the request loop). synchronous=NORMAL but for the last slice, whose commit (FULL) syncs
+   * the WAL these frames are in, before the zone points at them.
+   */
+  #stage(file: string, slices: readonly string[]): string {
+    const db = this.#open(file);
+    const id = randomUUID();
+    db.prepare('insert into content_gc (content_id, since) values (?, ?)').run(
+      id,
+      new Date(Date.now() + STAGE_GRACE_MS).toISOString(),
+    );
+    try {
+      const insert = db.prepare(
+        'insert into rrsets (zone_id, name_key, name, type, ttl, records) values (?, ?, ?, ?, ?, ?)',
+      );
+      const write = db.transaction((rows: StoredRRset[]) => {
+        for (const r of rows) insert.run(id, r.name_key, r.name, r.type, r.ttl, r.records);
+      });
+      const pause = new Int32Array(new SharedArrayBuffer(4));
+      for (let i = 0; i < slices.length; i++) {
+        // The last commit syncs the WAL, with every slice before it: the request loop's
+        // switching commit then syncs only its own few pages.
+        if (i === slices.length - 1) db.pragma('synchronous = FULL');
+        write(JSON.parse(slices[i]) as StoredRRset[]);
+        // A breath between slices: the request loop's writes get the lock (they retry on busy).
+        Atomics.wait(pause, 0, 0, STAGE_PAUSE_MS);
+      }
+    } catch (err) {
+      db.prepare('update content_gc set since = ? where content_id = ?').run(new Date().toISOString(), id);
+      throw err;
+    } finally {
+      db.pragma('synchronous = NORMAL');
+    }
+    return id;
+  }
+
+  #open(file: string): BetterSqlite3.Database {
+    if (!this.#db) {
+      const db = new BetterSqlite3(file);
+      db.pragma('busy_timeout = 10000');
+      db.pragma('synchronous = NORMAL');
+      this.#db = db;
+    }
+    return this.#db;
+  }
+
+  /**
+   * Deletes the rows of content ids that are due in content_gc (replaced, deleted,
+   * abandoned), a slice of owner names per transaction with a pause after each, on this
+   * thread's connection (zones.ts does the same on the request loop for PostgreSQL).
+   */
+  #collect(file: string): void {
+    const db = this.#open(file);
+    const due = db.prepare('select content_id from content_gc where since <= ? order by since limit 16');
+    const names = db.prepare('select distinct name_key from rrsets where zone_id = ? limit 500');
+    const del = db.prepare('delete from rrsets where zone_id = ? and name_key = ?');
+    const done = db.prepare('delete from content_gc where content_id = ?');
+    const slice = db.transaction((id: string, keys: string[]) => {
+      for (const k of keys) del.run(id, k);
+    });
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (;;) {
+      const ids = (due.all(new Date().toISOString()) as Array<{ content_id: string }>).map(
+        (r) => r.content_id,
+      );
+      if (ids.length === 0) return;
+      for (const id of ids) {
+        for (;;) {
+          const keys = (names.all(id) as Array<{ name_key: string }>).map((r) => r.name_key);
+          if (keys.length === 0) break;
+          slice(id, keys);
+          Atomics.wait(pause, 0, 0, STAGE_PAUSE_MS);
+        }
+        done.run(id);
+      }
+    }
+  }
+
+  #job(msg: Extract<ToWorker, { type: 'job' }>): FromWorker {
+    let content: ZoneContent = new Map();
+    let memo: RecordMemo = new Map();
+    if (msg.zoneId !== undefined) {
+      const hit = this.#cache.get(msg.zoneId);
+      if (hit && hit.version === msg.version) {
+        content = hit.content;
+        memo = hit.memo;
+      } else if (msg.rows) content = contentOfRows(msg.rows);
+      else return { type: 'miss', id: msg.id };
+    }
+    try {
+      const out = runZoneJob(msg.job, content, memo);
+      if (out.work.rewrite && msg.stageFile !== undefined) {
+        out.work.stageId = this.#stage(msg.stageFile, out.work.rows);
+        out.work.rows = [];
+      }
+      if (!out.work.noop)
+        this.#pending.set(msg.id, { content: out.draft, memo: out.memo, records: out.work.recordCount });
+      return { type: 'done', id: msg.id, work: out.work };
+    } catch (err) {
+      if (err instanceof ControlError)
+        return {
+          type: 'error',
+          id: msg.id,
+          control: {
+            code: err.code,
+            message: err.message,
+            ...(err.field !== undefined ? { field: err.field } : {}),
+          },
+          message: err.message,
+        };
+      return { type: 'error', id: msg.id, message: (err as Error)?.stack ?? String(err) };
+    }
+  }
+}
+
+function errorOf(msg: Extract<FromWorker, { type: 'error' }>): Error {
+  if (msg.control) return new ControlError(msg.control.code, msg.control.message, msg.control.field);
+  return new Error(`zone work failed: ${msg.message}`);
+}
+
+/** Runs jobs on the calling thread (tests, and `offload: false`): same protocol, no thread. */
+export class InlineZoneWork implements ZoneWorkRunner {
+  readonly #state = new ZoneWorkState();
+  #next = 1;
+
+  async run(job: ZoneJob, base: JobBase | undefined): Promise<JobResult> {
+    const id = this.#next++;
+    const msg: ToWorker = { type: 'job', id, job, zoneId: base?.zoneId, version: base?.version };
+    let reply = this.#state.handle(msg);
+    if (reply?.type === 'miss' && base) reply = this.#state.handle({ ...msg, rows: await base.rows() });
+    if (reply?.type === 'done') return { work: reply.work, ticket: id };
+    if (reply?.type === 'error') throw errorOf(reply);
+    throw new Error('zone work: no answer');
+  }
+
+  committed(ticket: number, zoneId: string, version: number): void {
+    this.#state.handle({ type: 'commit', id: ticket, zoneId, version });
+  }
+
+  discarded(ticket: number): void {
+    this.#state.handle({ type: 'discard', id: ticket });
+  }
+
+  forget(zoneId: string): void {
+    this.#state.handle({ type: 'forget', zoneId });
+  }
+
+  collect(): boolean {
+    return false;
+  }
+
+  async close(): Promise<void> {}
+}
+
+interface Inflight {
+  resolve: (r: FromWorker) => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * One worker thread (the machine this runs on has few cores, shared with the DNS workers:
+ * one thread bounds what heavy requests take from them; jobs queue in order). Started on
+ * first use, replaced when it dies.
+ */
+export class ThreadZoneWork implements ZoneWorkRunner {
+  readonly #heapMb: number;
+  #worker: Worker | undefined;
+  readonly #inflight = new Map<number, Inflight>();
+  #next = 1;
+  #closed = false;
+
+  readonly #stageFile: string | undefined;
+
+  /** `stageFile`: the SQLite store, where the thread writes big new contents itself. */
+  constructor(opts: { heapMb?: number; stageFile?: string } = {}) {
+    this.#heapMb = opts.heapMb ?? DEFAULT_WORKER_HEAP_MB;
+    this.#stageFile = opts.stageFile;
+  }
+
+  #start(): Worker {
+    if (this.#worker) return this.#worker;
+    const w = new Worker(new URL('./offload-worker.js', import.meta.url), {
+      resourceLimits: { maxOldGenerationSizeMb: this.#heapMb },
+    });
+    // Never keeps the process alive by itself.
+    w.unref();
+    w.on('message', (msg: FromWorker) => {
+      const f = this.#inflight.get(msg.id);
+      if (!f) return;
+      this.#inflight.delete(msg.id);
+      f.resolve(msg);
+    });
+    const fail = (err: Error): void => {
+      if (this.#worker !== w) return;
+      this.#worker = undefined;
+      const oom = (err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY';
+      for (const [id, f] of this.#inflight) {
+        this.#inflight.delete(id);
+        f.reject(
+          oom
+            ? new ControlError(
+                'CTL_ERR_VALIDATION',
+                `the request needs more memory than one request may use (${this.#heapMb} MiB): send it in parts`,
+              )
+            : new Error(`zone work thread failed: ${err.message}`),
+        );
+      }
+    };
+    w.on('error', fail);
+    w.on('exit', (code) => fail(new Error(`exited with code ${code}`)));
+    this.#worker = w;
+    return w;
+  }
+
+  #send(msg: Extract<ToWorker, { type: 'job' }>): Promise<FromWorker> {
+    if (this.#closed) return Promise.reject(new Error('the control plane is closed'));
+    const w = this.#start();
+    return new Promise<FromWorker>((resolve, reject) => {
+      this.#inflight.set(msg.id, { resolve, reject });
+      w.postMessage(msg);
+    });
+  }
+
+  async run(job: ZoneJob, base: JobBase | undefined): Promise<JobResult> {
+    const id = this.#next++;
+    const msg = {
+      type: 'job' as const,
+      id,
+      job,
+      zoneId: base?.zoneId,
+      version: base?.version,
+      ...(this.#stageFile !== undefined ? { stageFile: this.#stageFile } : {}),
+    };
+    let reply = await this.#send(msg);
+    if (reply.type === 'miss' && base) reply = await this.#send({ ...msg, rows: await base.rows() });
+    if (reply.type === 'done') return { work: reply.work, ticket: id };
+    if (reply.type === 'error') throw errorOf(reply);
+    throw new Error('zone work: the thread lost the content it was sent');
+  }
+
+  #post(msg: ToWorker): void {
+    // After a restart the new thread holds nothing: nothing to tell it.
+    this.#worker?.postMessage(msg);
+  }
+
+  committed(ticket: number, zoneId: string, version: number): void {
+    this.#post({ type: 'commit', id: ticket, zoneId, version });
+  }
+
+  discarded(ticket: number): void {
+    this.#post({ type: 'discard', id: ticket });
+  }
+
+  forget(zoneId: string): void {
+    this.#post({ type: 'forget', zoneId });
+  }
+
+  collect(): boolean {
+    if (this.#stageFile === undefined || this.#closed) return false;
+    this.#start().postMessage({ type: 'collect', stageFile: this.#stageFile } satisfies ToWorker);
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const w = this.#worker;
+    this.#worker = undefined;
+    for (const [id, f] of this.#inflight) {
+      this.#inflight.delete(id);
+      f.reject(new Error('the control plane is closed'));
+    }
+    if (w) await w.terminate();
+  }
+}
+
+/**
+ * Small jobs on the calling thread, big ones in the worker thread: a one-record change of a
+ * small zone (a millisecond of work) must not queue behind another tenant's 100,000-record
+ * import in the worker.
+ */
+export class SplitZoneWork implements ZoneWorkRunner {
+  readonly #small: ZoneWorkRunner;
+  readonly #big: ZoneWorkRunner;
+  readonly #tickets = new Map<number, { runner: ZoneWorkRunner; ticket: number }>();
+  #next = 1;
+
+  constructor(small: ZoneWorkRunner, big: ZoneWorkRunner) {
+    this.#small = small;
+    this.#big = big;
+  }
+
+  run(job: ZoneJob, base: JobBase | undefined): Promise<JobResult>;
+  run(job: ZoneJob, base: JobBase | undefined, small?: boolean): Promise<JobResult>;
+  async run(job: ZoneJob, base: JobBase | undefined, small = false): Promise<JobResult> {
+    const runner = small ? this.#small : this.#big;
+    const r = await runner.run(job, base);
+    const ticket = this.#next++;
+    this.#tickets.set(ticket, { runner, ticket: r.ticket });
+    return { work: r.work, ticket };
+  }
+
+  committed(ticket: number, zoneId: string, version: number): void {
+    const t = this.#tickets.get(ticket);
+    this.#tickets.delete(ticket);
+    // The other runner's copy of the zone, if any, is now behind.
+    (t?.runner === this.#small ? this.#big : this.#small).forget(zoneId);
+    if (t) t.runner.committed(t.ticket, zoneId, version);
+  }
+
+  discarded(ticket: number): void {
+    const t = this.#tickets.get(ticket);
+    this.#tickets.delete(ticket);
+    if (t) t.runner.discarded(t.ticket);
+  }
+
+  forget(zoneId: string): void {
+    this.#small.forget(zoneId);
+    this.#big.forget(zoneId);
+  }
+
+  collect(): boolean {
+    return this.#big.collect();
+  }
+
+  async close(): Promise<void> {
+    await this.#small.close();
+    await this.#big.close();
+  }
+}

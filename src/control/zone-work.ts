@@ -1,0 +1,428 @@
+/**
+ * The CPU-heavy part of a zone change as pure functions of the request (master-file text or
+ * change-set JSON) and the zone's current content: parse, validate, apply, build and check,
+ * choose the serial, diff, and encode the rows and the version record to write. Nothing here
+ * touches the store, so it runs in a worker thread (offload.ts) while the request loop keeps
+ * serving other tenants; the caller writes the result in its transaction.
+ * @module
+ */
+import { RRType } from '../wire/constants.js';
+import { Name } from '../wire/name.js';
+import {
+  applyChanges,
+  buildAndCheck,
+  changeLines,
+  checkContentRules,
+  diffContent,
+  type EditLimits,
+  type Locate,
+  locateInChanges,
+  locateInZonefile,
+  parseZonefile,
+  prepareChanges,
+  type RecordBudget,
+  settleSerial,
+  sortKeyOfName,
+} from './edit.js';
+import {
+  countRecords,
+  decodeRecords,
+  enabledRecords,
+  encodeRecords,
+  nameKeyOf,
+  parseHostName,
+  quoted,
+  type RecordMemo,
+  type RRsetState,
+  renderServedText,
+  rrsetKey,
+  toOctets,
+  toRRsetData,
+  type ZoneContent,
+} from './records.js';
+import { storeChanges } from './rows.js';
+import { ControlError, type RRsetData } from './types.js';
+
+/** An RRset row as stored (without its zone). */
+export interface StoredRRset {
+  name_key: string;
+  name: string;
+  type: number;
+  ttl: number;
+  records: string;
+}
+
+/** What a new zone is made from (the create request's content fields). */
+export interface CreateInput {
+  rrsets?: unknown;
+  zonefile?: unknown;
+  nameservers?: unknown;
+}
+
+/** Defaults for the SOA and NS of a zone created without them. */
+export interface ZoneDefaults {
+  nameservers?: string[];
+  hostmaster?: string;
+}
+
+/** One unit of work: a change of an existing zone, or the content of a new one. */
+export type ZoneJob =
+  | {
+      kind: 'import';
+      origin: string;
+      serial: number;
+      text: string;
+      limits: EditLimits;
+      budget: RecordBudget;
+      dryRun?: boolean;
+    }
+  | { kind: 'change'; origin: string; serial: number; changes: unknown; limits: EditLimits; dryRun?: boolean }
+  | {
+      kind: 'create';
+      origin: string;
+      input: CreateInput;
+      defaults: ZoneDefaults | undefined;
+      limits: EditLimits;
+      budget: RecordBudget;
+    };
+
+/** Rows per slice of `ZoneWork.rows`: the caller writes (and yields) one slice at a time. */
+export const ROW_SLICE = 400;
+
+/** What to write for a job: small to send between threads (rows as JSON slices). */
+export interface ZoneWork {
+  /** Nothing changes (a change set that changes nothing): no new version. */
+  noop: boolean;
+  serial: number;
+  recordCount: number;
+  added: number;
+  removed: number;
+  /** The version's diff, as stored (JSON of `{before, after}` RRsets). */
+  changes: string;
+  /** Replace every row of the zone by `rows` (else delete `deletes`, insert `rows`). */
+  rewrite: boolean;
+  deletes: Array<[nameKey: string, type: number]>;
+  /** JSON arrays of `StoredRRset`, at most ROW_SLICE each. */
+  rows: string[];
+  /** The content id the whole new content was written under (by the worker thread). */
+  stageId?: string;
+  /** Findings that do not refuse the content (an in-zone NS target without an address). */
+  warnings: string[];
+  /** Dry runs: the record lines the change would remove and add (`changeLines`). */
+  lines?: { removed: string[]; added: string[] };
+  /** create: the new zone's RRsets in canonical order (the response). */
+  rrsets?: RRsetData[];
+  /**
+   * Big zones: the new content as the DNS workers load it (`renderServedText`), so that
+   * publishing the change does not read and render 100,000 rows on the request loop.
+   */
+  servedText?: string;
+}
+
+/** A job's result with the new content (kept by the worker for the zone's next change). */
+export interface ZoneWorkOutcome {
+  work: ZoneWork;
+  draft: ZoneContent;
+  memo: RecordMemo;
+}
+
+/** Above this many changed RRsets (and half the zone), rewrite the zone's rows in bulk. */
+const BULK_REWRITE = 64;
+/** Zones of at least this many records get their served text rendered with the work. */
+export const SERVED_TEXT_MIN = 2000;
+/** A change of more RRsets than this writes the whole new content (staged, see zones.ts). */
+const STAGE_MIN = 1000;
+/** TTL of the SOA and NS records made for a zone created without them. */
+const GENERATED_TTL = 3600;
+
+function invalid(message: string, field?: string): ControlError {
+  return new ControlError('CTL_ERR_VALIDATION', message, field);
+}
+
+/** The content of stored rows. */
+export function contentOfRows(rows: readonly StoredRRset[]): ZoneContent {
+  const content: ZoneContent = new Map();
+  for (const r of rows) {
+    const s: RRsetState = {
+      name: r.name,
+      nameKey: r.name_key,
+      type: Number(r.type),
+      ttl: Number(r.ttl),
+      records: decodeRecords(r.records),
+    };
+    content.set(rrsetKey(s.nameKey, s.type), s);
+  }
+  return content;
+}
+
+function storedOf(s: RRsetState): StoredRRset {
+  return { name_key: s.nameKey, name: s.name, type: s.type, ttl: s.ttl, records: encodeRecords(s.records) };
+}
+
+function slices(states: Iterable<RRsetState>): string[] {
+  const out: string[] = [];
+  let batch: StoredRRset[] = [];
+  for (const s of states) {
+    batch.push(storedOf(s));
+    if (batch.length === ROW_SLICE) {
+      out.push(JSON.stringify(batch));
+      batch = [];
+    }
+  }
+  if (batch.length > 0) out.push(JSON.stringify(batch));
+  return out;
+}
+
+/**
+ * Records a change set or RRset list would make (its `records` lists, before any is parsed):
+ * what the budget is checked against before the work starts.
+ */
+export function countRequestRecords(list: unknown): number {
+  if (!Array.isArray(list)) return 0;
+  let n = 0;
+  for (const c of list) {
+    const records = (c as { records?: unknown } | null)?.records;
+    if (Array.isArray(records)) n += records.length;
+  }
+  return n;
+}
+
+/** Refuses a change-set or RRset list whose records are over the budget (before parsing them). */
+export function checkRequestBudget(list: unknown, budget: RecordBudget, field: string): void {
+  const n = countRequestRecords(list);
+  if (n > budget.max)
+    throw new ControlError(
+      budget.code,
+      `the request holds ${n} records: over the limit of ${budget.max} records (${budget.name})`,
+      field,
+    );
+}
+
+function nameserver(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v.length === 0) throw invalid('a nameserver must be a domain name', field);
+  try {
+    return Name.parse(v.endsWith('.') ? toOctets(v) : `${toOctets(v)}.`).toString();
+  } catch (err) {
+    throw invalid(`bad name '${quoted(v)}': ${quoted((err as Error).message, 256)}`, field);
+  }
+}
+
+/** The content of a new zone from RRsets or a zone file, with SOA and NS filled in. */
+export function initialContent(
+  origin: Name,
+  input: CreateInput,
+  limits: EditLimits,
+  defaults: ZoneDefaults | undefined,
+  budget?: RecordBudget,
+): { content: ZoneContent; locate: Locate } {
+  let content: ZoneContent;
+  let locate: Locate;
+  const hasRRsets = Array.isArray(input.rrsets) && input.rrsets.length > 0;
+  if (input.zonefile !== undefined && input.zonefile !== null) {
+    if (hasRRsets) throw invalid('give either rrsets or a zonefile, not both', 'zonefile');
+    const z = parseZonefile(input.zonefile, origin, limits, budget);
+    content = z.content;
+    locate = locateInZonefile(z);
+  } else {
+    if (input.rrsets !== undefined && !Array.isArray(input.rrsets))
+      throw invalid('rrsets must be a list', 'rrsets');
+    if (budget) checkRequestBudget(input.rrsets, budget, 'rrsets');
+    const changes = ((input.rrsets as unknown[] | undefined) ?? []).map((r) => ({
+      ...(r as object),
+      op: 'replace',
+    }));
+    const prepared = prepareChanges(changes, origin, limits, 'rrsets');
+    content = new Map();
+    locate = locateInChanges(applyChanges(content, prepared, limits));
+  }
+  const apex = nameKeyOf(origin);
+  const nsKey = rrsetKey(apex, RRType.NS);
+  let nameservers: string[] = [];
+  if (input.nameservers !== undefined && input.nameservers !== null) {
+    if (!Array.isArray(input.nameservers))
+      throw invalid('nameservers must be a list of names', 'nameservers');
+    // RFC 952 / RFC 1123 host names: an NS target is a host ('bad name!' is a 422).
+    nameservers = input.nameservers.map((n, i) =>
+      parseHostName(typeof n === 'string' ? toOctets(n) : n, `nameservers[${i}]`),
+    );
+  }
+  if (nameservers.length === 0 && !content.has(nsKey))
+    nameservers = (defaults?.nameservers ?? []).map((n, i) => parseHostName(n, `defaults.nameservers[${i}]`));
+  if (nameservers.length > 0) {
+    const old = content.get(nsKey);
+    const records = [...(old?.records ?? [])];
+    for (const ns of nameservers)
+      if (!records.some((r) => r.content === ns)) records.push({ content: ns, disabled: false });
+    content.set(nsKey, {
+      name: origin.toString(),
+      nameKey: apex,
+      type: RRType.NS,
+      ttl: old?.ttl ?? GENERATED_TTL,
+      records,
+    });
+  }
+  if (!content.has(nsKey))
+    throw invalid('a zone needs nameservers: give nameservers or an NS RRset at the apex', 'nameservers');
+  const soaKey = rrsetKey(apex, RRType.SOA);
+  if (!content.has(soaKey)) {
+    const ns = content.get(nsKey)?.records[0]?.content ?? `ns1.${origin}`;
+    const hostmaster = defaults?.hostmaster
+      ? nameserver(defaults.hostmaster, 'defaults.hostmaster')
+      : `hostmaster.${origin}`;
+    content.set(soaKey, {
+      name: origin.toString(),
+      nameKey: apex,
+      type: RRType.SOA,
+      ttl: GENERATED_TTL,
+      records: [{ content: `${ns} ${hostmaster} 1 10800 3600 604800 3600`, disabled: false }],
+    });
+  }
+  return { content, locate };
+}
+
+/**
+ * The number of served records a diff removes and adds, counted as `changeLines` in edit.ts
+ * lists them (a TTL change removes and re-adds the RRset) but without formatting and sorting
+ * them: that took seconds for a 100,000-record import.
+ */
+export function countLines(diff: ReturnType<typeof diffContent>): { added: number; removed: number } {
+  let added = 0;
+  let removed = 0;
+  for (const { before, after } of diff) {
+    const b = before ? enabledRecords(before) : [];
+    const a = after ? enabledRecords(after) : [];
+    if (before && after && before.ttl === after.ttl) {
+      const inA = new Set(a.map((r) => r.content));
+      const inB = new Set(b.map((r) => r.content));
+      for (const r of b) if (!inA.has(r.content)) removed++;
+      for (const r of a) if (!inB.has(r.content)) added++;
+    } else {
+      removed += b.length;
+      added += a.length;
+    }
+  }
+  return { added, removed };
+}
+
+/** RRsets in canonical order (RFC 4034 §6.1 owner order, then type). */
+export function sortedRRsets(content: ZoneContent): RRsetState[] {
+  const decorated = [...content.values()].map((s) => ({ k: sortKeyOfName(s.name), s }));
+  decorated.sort((a, b) => (a.k !== b.k ? (a.k < b.k ? -1 : 1) : a.s.type - b.s.type));
+  return decorated.map((d) => d.s);
+}
+
+/**
+ * Runs a job against the zone's current content (empty for a new zone): everything a change
+ * checks before it may be written, and what to write. Throws ControlError as the in-process
+ * path does (same messages and fields).
+ */
+export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: RecordMemo): ZoneWorkOutcome {
+  const origin = Name.parse(job.origin);
+  let draft: ZoneContent;
+  let locate: Locate;
+  let oldSerial: number | undefined;
+  switch (job.kind) {
+    case 'import': {
+      const parsed = parseZonefile(job.text, origin, job.limits, job.budget);
+      draft = new Map(parsed.content);
+      const soaKey = rrsetKey(nameKeyOf(origin), RRType.SOA);
+      // A zone file without an SOA keeps the zone's (with the next serial).
+      const soa = current.get(soaKey);
+      if (!draft.has(soaKey) && soa) draft.set(soaKey, soa);
+      locate = locateInZonefile(parsed);
+      oldSerial = job.serial;
+      break;
+    }
+    case 'change': {
+      const prepared = prepareChanges(job.changes, origin, job.limits, 'rrsets');
+      draft = new Map(current);
+      locate = locateInChanges(applyChanges(draft, prepared, job.limits));
+      oldSerial = job.serial;
+      break;
+    }
+    case 'create': {
+      const made = initialContent(origin, job.input, job.limits, job.defaults, job.budget);
+      draft = made.content;
+      locate = made.locate;
+      break;
+    }
+  }
+  const memo: RecordMemo = new Map(currentMemo);
+  let diff = diffContent(current, draft);
+  if (job.kind !== 'create' && diff.length === 0)
+    // Nothing to change (an identical import, removing a record already gone): no new version.
+    return {
+      work: {
+        noop: true,
+        serial: job.serial,
+        recordCount: countRecords(current.values()),
+        added: 0,
+        removed: 0,
+        changes: '[]',
+        rewrite: false,
+        deletes: [],
+        rows: [],
+        warnings: [],
+        ...(job.dryRun ? { lines: { removed: [], added: [] } } : {}),
+      },
+      draft: current,
+      memo: currentMemo,
+    };
+  checkContentRules(draft, origin, locate);
+  const warnings: string[] = [];
+  buildAndCheck(draft, origin, locate, memo, warnings);
+  const serial = settleSerial(draft, origin, oldSerial);
+  diff = diffContent(current, draft);
+  const { added, removed } = countLines(diff);
+  const rewrite =
+    job.kind === 'create' ||
+    diff.length > STAGE_MIN ||
+    (diff.length > BULK_REWRITE && diff.length * 2 > draft.size);
+  const deletes: Array<[string, number]> = [];
+  let rows: string[];
+  if (rewrite) rows = slices(draft.values());
+  else {
+    for (const c of diff) if (c.before) deletes.push([c.before.nameKey, c.before.type]);
+    rows = slices(diff.flatMap((c) => (c.after ? [c.after] : [])));
+  }
+  // Keep only the parsed records of RRsets still in the content.
+  const kept: RecordMemo = new Map();
+  for (const r of draft.values()) {
+    const rrs = memo.get(r);
+    if (rrs) kept.set(r, rrs);
+  }
+  if (job.kind !== 'create' && job.dryRun)
+    // A plan: what would change; nothing to write.
+    return {
+      work: {
+        noop: false,
+        serial,
+        recordCount: countRecords(draft.values()),
+        added,
+        removed,
+        changes: '[]',
+        rewrite: false,
+        deletes: [],
+        rows: [],
+        warnings,
+        lines: changeLines(diff),
+      },
+      draft: current,
+      memo: currentMemo,
+    };
+  const work: ZoneWork = {
+    noop: false,
+    warnings,
+    serial,
+    recordCount: countRecords(draft.values()),
+    added,
+    removed,
+    changes: storeChanges(diff),
+    rewrite,
+    deletes,
+    rows,
+  };
+  if (job.kind === 'create') work.rrsets = sortedRRsets(draft).map(toRRsetData);
+  if (work.recordCount >= SERVED_TEXT_MIN) work.servedText = renderServedText(draft.values());
+  return { work, draft, memo: kept };
+}

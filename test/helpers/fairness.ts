@@ -1,0 +1,216 @@
+/**
+ * The tenant-fairness scenario (issue 6 item 1), shared by test/e2e/fairness.test.ts and
+ * bench/fairness.ts: against a running `switchboard start`, tenant A sends a ~3 kB zone file
+ * of `$GENERATE 0-65535` lines, then imports a 100,000-record zone, while tenant B's API
+ * calls (reads and small writes of its own zone) are timed one after another. Loopback
+ * only; bounded in count and time.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { callApi, type Json, type Platform, queryPlatform } from './platform.js';
+
+/** Times of one kind of call (ms). */
+export interface Timings {
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** What the scenario measured. */
+export interface FairnessResult {
+  bomb: { status: number; ms: number; error: string; rssGrowthMb: number; bytes: number };
+  import: { status: number; ms: number; records: number };
+  /** Tenant B's calls while A's requests ran (from A's first request to the import's end + 1 s). */
+  b: { all: Timings; reads: Timings; writes: Timings; errors: number };
+  /** Tenant B's change-to-answer (ms): from the PATCH's 2xx to the new record in DNS. */
+  changeToAnswer: Timings;
+  alive: { samePid: boolean; api: number; dns: string[] };
+}
+
+function timings(list: number[]): Timings {
+  const a = [...list].sort((x, y) => x - y);
+  if (a.length === 0) return { count: 0, p50: 0, p99: 0, max: 0 };
+  const at = (q: number) => a[Math.min(a.length - 1, Math.floor(q * a.length))];
+  return { count: a.length, p50: at(0.5), p99: at(0.99), max: a[a.length - 1] };
+}
+
+/** The primary's resident set (MiB), from /proc (worker threads included). */
+export function rssMb(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+/** About 3 kB of `$GENERATE 0-65535` lines: millions of records if expanded. */
+export function generateBomb(bytes = 3000): string {
+  const head = '$TTL 300\n@ SOA ns1.a.test. h.a.test. 1 3600 600 86400 300\n@ NS ns1.a.test.\n';
+  const lines: string[] = [head];
+  let size = head.length;
+  for (let i = 0; size < bytes; i++) {
+    const line = `$GENERATE 0-65535 g${i}-$ A 10.0.0.1\n`;
+    lines.push(line);
+    size += line.length;
+  }
+  return lines.join('');
+}
+
+/** A zone file of `records` A records (plus SOA, NS and the NS address). */
+export function bigZoneText(records: number): string {
+  const lines = [
+    '$TTL 300',
+    '@ SOA ns1.a.test. h.a.test. 1 3600 600 86400 300',
+    '@ NS ns1.a.test.',
+    'ns1 A 10.0.0.1',
+  ];
+  for (let i = 0; i < records; i++) lines.push(`h${i} A 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function ok(
+  res: Promise<{ status: number; body: unknown }>,
+  what: string,
+): Promise<{ status: number; body: Json }> {
+  const r = await res;
+  if (r.status >= 300) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs the scenario on `platform` with administrator key `adminKey`. `records`: the size of
+ * A's import (default 100,000; A's quota is set above it).
+ */
+export async function runFairness(
+  platform: Platform,
+  adminKey: string,
+  opts: { records?: number; log?: (line: string) => void } = {},
+): Promise<FairnessResult> {
+  const records = opts.records ?? 100_000;
+  const log = opts.log ?? (() => {});
+  const api = (key: string, method: string, path: string, body?: unknown) =>
+    callApi(platform.api, key, method, path, body);
+
+  // Two tenants, each with a write token and a zone.
+  const accountA = (
+    await ok(
+      api(adminKey, 'POST', '/api/v1/accounts', { name: 'tenant-a', maxRecords: records + 50_000 }),
+      'account A',
+    )
+  ).body;
+  const accountB = (await ok(api(adminKey, 'POST', '/api/v1/accounts', { name: 'tenant-b' }), 'account B'))
+    .body;
+  const tokenA = (
+    await ok(
+      api(adminKey, 'POST', '/api/v1/tokens', {
+        name: 'a',
+        accountId: accountA.id,
+        scope: { access: 'write' },
+      }),
+      'token A',
+    )
+  ).body.secret as string;
+  const tokenB = (
+    await ok(
+      api(adminKey, 'POST', '/api/v1/tokens', {
+        name: 'b',
+        accountId: accountB.id,
+        scope: { access: 'write' },
+      }),
+      'token B',
+    )
+  ).body.secret as string;
+  await ok(api(tokenA, 'POST', '/api/v1/zones', { name: 'a.test', nameservers: ['ns1.a.test.'] }), 'zone A');
+  await ok(api(tokenB, 'POST', '/api/v1/zones', { name: 'b.test', nameservers: ['ns1.b.test.'] }), 'zone B');
+
+  // Tenant B: one call after another, reads and small writes, timed; every 10th write also
+  // until DNS answers with it.
+  const reads: number[] = [];
+  const writes: number[] = [];
+  const answers: number[] = [];
+  let errors = 0;
+  let stop = false;
+  let n = 0;
+  const tenantB = (async () => {
+    const deadline = Date.now() + 600_000;
+    while (!stop && Date.now() < deadline) {
+      let t = performance.now();
+      const r1 = await api(tokenB, 'GET', n % 2 === 0 ? '/api/v1/zones/b.test.' : '/api/v1/zones');
+      reads.push(performance.now() - t);
+      if (r1.status !== 200) {
+        errors++;
+        if (errors <= 3) log(`tenant B read: ${r1.status} ${JSON.stringify(r1.body)}`);
+      }
+      const address = `192.0.2.${(n % 250) + 1}`;
+      t = performance.now();
+      const r2 = await api(tokenB, 'PATCH', '/api/v1/zones/b.test./rrsets', {
+        changes: [{ op: 'replace', name: 'w.b.test.', type: 'A', ttl: 60, records: [{ content: address }] }],
+      });
+      const acked = performance.now();
+      writes.push(acked - t);
+      if (r2.status !== 200) {
+        errors++;
+        if (errors <= 3) log(`tenant B write: ${r2.status} ${JSON.stringify(r2.body)}`);
+      }
+      if (n % 10 === 0 && r2.status === 200) {
+        for (let k = 0; k < 100 && !stop; k++) {
+          const a = await queryPlatform(platform.dnsPort, 'w.b.test', 1).catch(() => undefined);
+          if (a?.answers.includes(address)) {
+            answers.push(performance.now() - acked);
+            break;
+          }
+          await sleep(5);
+        }
+      }
+      n++;
+      await sleep(10);
+    }
+  })();
+
+  await sleep(1000);
+  const mark = { reads: reads.length, writes: writes.length };
+  const bombText = generateBomb();
+  const rssBefore = rssMb(platform.pid);
+  let t = performance.now();
+  const bomb = await api(tokenA, 'PUT', '/api/v1/zones/a.test./zonefile', bombText);
+  const bombMs = performance.now() - t;
+  const rssAfter = rssMb(platform.pid);
+  log(`bomb: ${bomb.status} in ${bombMs.toFixed(0)} ms: ${JSON.stringify(bomb.body)}`);
+
+  const text = bigZoneText(records);
+  t = performance.now();
+  const imported = await api(tokenA, 'PUT', '/api/v1/zones/a.test./zonefile', text);
+  const importMs = performance.now() - t;
+  log(`import: ${imported.status} in ${importMs.toFixed(0)} ms`);
+  await sleep(1000);
+  stop = true;
+  await tenantB;
+
+  const bReads = reads.slice(mark.reads);
+  const bWrites = writes.slice(mark.writes);
+  // The imported zone reaches the DNS workers (each parses it; bounded wait).
+  let dns: string[] = [];
+  const last = `h${records - 1}.a.test`;
+  for (const until = Date.now() + 60_000; dns.length === 0 && Date.now() < until; ) {
+    dns = (await queryPlatform(platform.dnsPort, last, 1).catch(() => ({ answers: [] as string[] }))).answers;
+    if (dns.length === 0) await sleep(200);
+  }
+  const alive = {
+    samePid: platform.child.exitCode === null && platform.child.signalCode === null,
+    api: (await api(tokenB, 'GET', '/api/v1/zones/b.test.')).status,
+    dns,
+  };
+  return {
+    bomb: {
+      status: bomb.status,
+      ms: bombMs,
+      error: typeof bomb.body === 'object' ? String(bomb.body?.error ?? '') : String(bomb.body),
+      rssGrowthMb: rssAfter - rssBefore,
+      bytes: bombText.length,
+    },
+    import: { status: imported.status, ms: importMs, records },
+    b: { all: timings([...bReads, ...bWrites]), reads: timings(bReads), writes: timings(bWrites), errors },
+    changeToAnswer: timings(answers),
+    alive,
+  };
+}
