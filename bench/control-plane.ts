@@ -323,7 +323,8 @@ function processRole(pid: number, primary: number): string {
   if (pid === primary) return 'primary';
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    if (argv.some((a) => a.endsWith('start-worker-main.js'))) return 'DNS worker';
+    // The DNS worker's entry point: src/server/start/worker-main.ts (start-worker-main.ts before).
+    if (argv.some((a) => /(start\/|start-)worker-main\.js$/.test(a))) return 'DNS worker';
     return argv[0]?.split('/').pop() || 'other';
   } catch {
     return 'gone';
