@@ -17,6 +17,8 @@ import { fmt, formatMarkdownTable, formatTable, median } from './stats.js';
 export interface FairnessOptions {
   runs: number;
   records: number;
+  /** After the import, A also PATCHes this many RRsets in one request (0: not). */
+  patchRRsets?: number;
   log: (line: string) => void;
 }
 
@@ -48,7 +50,10 @@ export async function runFairnessSuite(
       });
       current = platform;
       try {
-        const r = await runFairness(platform, key, { records: opts.records });
+        const r = await runFairness(platform, key, {
+          records: opts.records,
+          patchRRsets: opts.patchRRsets ?? 0,
+        });
         results.push(r);
         opts.log(
           `fairness run ${i + 1}/${opts.runs}: bomb ${r.bomb.status} in ${fmt(r.bomb.ms)} ms (RSS +${fmt(r.bomb.rssGrowthMb, 1)} MiB); ` +
@@ -76,6 +81,15 @@ export async function runFairnessSuite(
       all((r) => r.bomb.rssGrowthMb, 1),
     ],
     [`import of ${opts.records} records (ms)`, med((r) => r.import.ms), all((r) => r.import.ms)],
+    ...(opts.patchRRsets
+      ? [
+          [
+            `PATCH of ${opts.patchRRsets} RRsets (ms; statuses ${results.map((r) => r.patch?.status).join(', ')})`,
+            med((r) => r.patch?.ms ?? 0),
+            all((r) => r.patch?.ms ?? 0),
+          ],
+        ]
+      : []),
     ['tenant B: calls timed', med((r) => r.b.all.count), all((r) => r.b.all.count)],
     ['tenant B: p50 (ms)', med((r) => r.b.all.p50), all((r) => r.b.all.p50)],
     ['tenant B: p99 (ms)', med((r) => r.b.all.p99), all((r) => r.b.all.p99)],
@@ -119,6 +133,7 @@ if (process.argv[1]?.endsWith('fairness.js')) {
   const { markdown } = await runFairnessSuite({
     runs: arg('--runs', 3),
     records: arg('--records', 100_000),
+    patchRRsets: arg('--patch-rrsets', 35_000),
     log: (l) => console.log(l),
   });
   console.log(`\n${markdown.join('\n')}`);

@@ -278,7 +278,12 @@ async function main(): Promise<void> {
     }
     if (opts.suites.includes('fairness')) {
       const runs = opts.quick ? 1 : 3;
-      const f = await runFairnessSuite({ runs, records: opts.quick ? 20_000 : 100_000, log });
+      const f = await runFairnessSuite({
+        runs,
+        records: opts.quick ? 20_000 : 100_000,
+        patchRRsets: opts.quick ? 5000 : 35_000,
+        log,
+      });
       if (opts.writeDoc) {
         writeSection(
           FAIRNESS_BEGIN,

@@ -21,6 +21,8 @@ export interface Timings {
 export interface FairnessResult {
   bomb: { status: number; ms: number; error: string; rssGrowthMb: number; bytes: number };
   import: { status: number; ms: number; records: number };
+  /** A's PATCH of many RRsets after the import (when asked for: `patchRRsets`). */
+  patch?: { status: number; ms: number; rrsets: number };
   /** Tenant B's calls while A's requests ran (from A's first request to the import's end + 1 s). */
   b: { all: Timings; reads: Timings; writes: Timings; errors: number };
   /** Tenant B's change-to-answer (ms): from the PATCH's 2xx to the new record in DNS. */
@@ -90,9 +92,10 @@ export const FAIRNESS_START_ARGS = ['--limit', 'token-rate=0', '--limit', 'accou
 export async function runFairness(
   platform: Platform,
   adminKey: string,
-  opts: { records?: number; log?: (line: string) => void } = {},
+  opts: { records?: number; patchRRsets?: number; log?: (line: string) => void } = {},
 ): Promise<FairnessResult> {
   const records = opts.records ?? 100_000;
+  const patchRRsets = opts.patchRRsets ?? 0;
   const log = opts.log ?? (() => {});
   const api = (key: string, method: string, path: string, body?: unknown) =>
     callApi(platform.api, key, method, path, body);
@@ -100,7 +103,10 @@ export async function runFairness(
   // Two tenants, each with a write token and a zone.
   const accountA = (
     await ok(
-      api(adminKey, 'POST', '/api/v1/accounts', { name: 'tenant-a', maxRecords: records + 50_000 }),
+      api(adminKey, 'POST', '/api/v1/accounts', {
+        name: 'tenant-a',
+        maxRecords: records + patchRRsets + 50_000,
+      }),
       'account A',
     )
   ).body;
@@ -188,6 +194,23 @@ export async function runFairness(
   const imported = await api(tokenA, 'PUT', '/api/v1/zones/a.test./zonefile', text);
   const importMs = performance.now() - t;
   log(`import: ${imported.status} in ${importMs.toFixed(0)} ms`);
+  let patch: FairnessResult['patch'];
+  if (patchRRsets > 0) {
+    // A PATCH of many RRsets (one new A RRset each) to the zone just imported.
+    const changes = [];
+    for (let i = 0; i < patchRRsets; i++)
+      changes.push({
+        op: 'replace',
+        name: `p${i}.a.test.`,
+        type: 'A',
+        ttl: 300,
+        records: [{ content: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }],
+      });
+    t = performance.now();
+    const patched = await api(tokenA, 'PATCH', '/api/v1/zones/a.test./rrsets', { changes });
+    patch = { status: patched.status, ms: performance.now() - t, rrsets: patchRRsets };
+    log(`patch of ${patchRRsets} RRsets: ${patched.status} in ${patch.ms.toFixed(0)} ms`);
+  }
   await sleep(1000);
   stop = true;
   await tenantB;
@@ -215,6 +238,7 @@ export async function runFairness(
       bytes: bombText.length,
     },
     import: { status: imported.status, ms: importMs, records },
+    ...(patch ? { patch } : {}),
     b: { all: timings([...bReads, ...bWrites]), reads: timings(bReads), writes: timings(bWrites), errors },
     changeToAnswer: timings(answers),
     alive,
