@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { DeletedZone, ZoneInfo } from '../control/types.js';
+import { accountIdOf } from './account-commands.js';
 import { absoluteZone, addCommonOptions, type CommonOptions, runClientAction } from './client-common.js';
 import { formatJson, formatTable, formatTime } from './output.js';
 
@@ -36,12 +37,12 @@ export function registerDeletedZoneCommands(zone: Command): void {
       .command('deleted')
       .description('list deleted zones that can still be restored (newest first)')
       .option('--name <zone>', 'only those of this name')
-      .option('--account <id>', 'administrators: only this account'),
+      .option('--account <name>', 'administrators: only this account (name or id)'),
   ).action((opts: CommonOptions & { name?: string; account?: string }) =>
     runClientAction(opts, async ({ api, json, out }) => {
       const items = await api.listAll<DeletedZone>('/api/v1/deleted-zones', {
         name: opts.name === undefined ? undefined : absoluteZone(opts.name),
-        accountId: opts.account,
+        accountId: await accountIdOf(api, opts.account),
       });
       out(json ? formatJson(items) : formatDeletedList(items));
     }),
