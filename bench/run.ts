@@ -4,7 +4,7 @@
  * and the machine in docs/PERFORMANCE.md (between its `bench:results` markers; the control
  * plane between its own, see bench/control-plane.ts, which also takes its own flags).
  *
- * Usage: node dist/bench/run.js [--quick] [--suite dnsperf,zone-load,control-plane] [--duration S]
+ * Usage: node dist/bench/run.js [--quick] [--suite dnsperf,zone-load,control-plane,fairness] [--duration S]
  *   [--rounds N] [--latency-duration S] [--latency-qps N] [--names N]
  *   [--servers switchboard,nsd,trivial,knot] [--zone-records N] [--no-doc]
  * @module

@@ -48,10 +48,8 @@ export function registerAuth(app: FastifyInstance, control: ControlPlane, limite
     }
     limiter?.beforeKey(request);
     const principal = await control.authenticate(secret, request.ip);
-    if (principal === null) {
-      limiter?.keyFailed(request);
-      throw new ApiError(401, 'API_ERR_UNAUTHENTICATED', 'unknown or revoked API key');
-    }
+    if (principal === null) throw new ApiError(401, 'API_ERR_UNAUTHENTICATED', 'unknown or revoked API key');
+    limiter?.keyAccepted(request);
     limiter?.authenticated(request, principal);
     principals.set(request, { ...principal, remote: principal.remote ?? request.ip });
   });

@@ -190,7 +190,7 @@ export class Limiter {
     this.limits = Object.freeze(l);
     const opts = { maxEntries: l.maxBuckets > 0 ? l.maxBuckets : DEFAULT_API_LIMITS.maxBuckets, now };
     const map = (rate: number, burst: number) =>
-      rate > 0 ? new BucketMap({ rate, burst: Math.max(1, burst) }, opts) : undefined;
+      rate > 0 && burst > 0 ? new BucketMap({ rate, burst }, opts) : undefined;
     this.#accounts = map(l.accountRate, l.accountBurst);
     this.#tokens = map(l.tokenRate, l.tokenBurst);
     this.#zones = map(l.zonesPerHour / 3600, l.zonesPerHour);
@@ -209,16 +209,19 @@ export class Limiter {
     };
   }
 
-  /** Before a key is checked: 429 when its source has used up its failed attempts. */
+  /**
+   * Before a key is checked: takes one attempt from its source (429 when none is left), so
+   * wrong keys sent in parallel are limited too; `keyAccepted` gives it back.
+   */
   beforeKey(request: FastifyRequest): void {
-    const r = this.#failures?.check(sourceKey(request.ip));
+    const r = this.#failures?.take(sourceKey(request.ip));
     if (r && !r.ok)
       throw new RateLimitError('failed-keys', r.retryAfterMs, 'too many failed API keys from this address');
   }
 
-  /** A key was not accepted: counts against its source. */
-  keyFailed(request: FastifyRequest): void {
-    this.#failures?.take(sourceKey(request.ip));
+  /** The key was accepted: the attempt `beforeKey` took is given back. */
+  keyAccepted(request: FastifyRequest): void {
+    this.#failures?.refund(sourceKey(request.ip));
   }
 
   /** After authentication: the account and token rates, and the heavy slot known from headers. */
@@ -231,11 +234,12 @@ export class Limiter {
       throw new RateLimitError('account-rate', a.retryAfterMs, "the account's request rate limit is reached");
     if (t && !t.ok)
       throw new RateLimitError('token-rate', t.retryAfterMs, "this token's request rate limit is reached");
+    const held: Held = { account };
+    // The heavy slot first: a request refused for it uses up none of the rates.
+    if (HEAVY_ROUTES.has(routeOf(request)) || this.#bigBody(request)) this.#acquireHeavy(held);
+    this.#held.set(request, held);
     this.#accounts?.take(account);
     this.#tokens?.take(p.tokenId);
-    const held: Held = { account };
-    this.#held.set(request, held);
-    if (HEAVY_ROUTES.has(routeOf(request)) || this.#bigBody(request)) this.#acquireHeavy(held);
   }
 
   /** Before the handler (body parsed and valid): the zone cap and heavy slots that depend on the body. */
@@ -285,9 +289,10 @@ export class Limiter {
   }
 
   #bigBody(request: FastifyRequest): boolean {
+    if (this.limits.heavyBodyBytes === 0) return false;
     const length = request.headers['content-length'];
     if (length === undefined) return request.headers['transfer-encoding'] !== undefined;
-    return this.limits.heavyBodyBytes > 0 && Number(length) > this.limits.heavyBodyBytes;
+    return Number(length) > this.limits.heavyBodyBytes;
   }
 
   #heavyBody(route: string, body: unknown): boolean {

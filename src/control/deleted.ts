@@ -5,6 +5,7 @@
  * id, as the next version with the next SOA serial — while its name is still free.
  * @module
  */
+import { randomUUID } from 'node:crypto';
 import type { DeletedZoneRow, DeletedZoneSummaryRow, Repo } from '../store/index.js';
 import { Name } from '../wire/name.js';
 import { canSeeZone, requireWrite } from './access.js';
@@ -184,6 +185,7 @@ export class DeletedZones {
       const { added, removed } = countChangeLines(diff);
       const version = Number(d.version) + 1;
       const at = now();
+      const contentId = randomUUID();
       const row = {
         id: d.id,
         name: d.name,
@@ -196,12 +198,13 @@ export class DeletedZones {
         kind: d.kind,
         soa_edit_api: d.soa_edit_api,
         account_label: d.account_label,
-        // Its rows go back under its own id (migration 7).
-        content_id: d.id,
+        // Its rows go back under a new content id (migration 7): the old id may still be
+        // listed for collection (content_gc) from before the deletion.
+        content_id: contentId,
       };
       await repo.removeDeletedZone(d.id);
       await repo.insertZone(row);
-      await repo.insertRRsets([...draft.values()].map((r) => rrsetRow(d.id, r)));
+      await repo.insertRRsets([...draft.values()].map((r) => rrsetRow(contentId, r)));
       await repo.insertVersion({
         zone_id: d.id,
         version,

@@ -31,6 +31,11 @@ export interface JobBase {
   version: number;
   /** Reads the zone's rows; called only when the worker does not hold that version. */
   rows: () => Promise<StoredRRset[]>;
+  /**
+   * False: the thread must not stage a new content itself (the caller is inside a write
+   * transaction, which the thread's own connection would have to wait for, or race).
+   */
+  stage?: boolean;
 }
 
 /** A finished job: what to write, and the ticket to report the outcome with. */
@@ -354,7 +359,7 @@ export class ThreadZoneWork implements ZoneWorkRunner {
       job,
       zoneId: base?.zoneId,
       version: base?.version,
-      ...(this.#stageFile !== undefined ? { stageFile: this.#stageFile } : {}),
+      ...(this.#stageFile !== undefined && base?.stage !== false ? { stageFile: this.#stageFile } : {}),
     };
     let reply = await this.#send(msg);
     if (reply.type === 'miss' && base) reply = await this.#send({ ...msg, rows: await base.rows() });

@@ -758,7 +758,7 @@ export class Zones {
     makeJob: (zone: ZoneRow, budget: RecordBudget) => ZoneJob,
   ): Promise<ZoneChangeResult> {
     const comment = typeof opts?.comment === 'string' ? opts.comment : null;
-    const prepare = async (base: ZoneRow) => {
+    const prepare = async (base: ZoneRow, stage = true) => {
       requireWrite(p);
       checkIfMatch(opts, base);
       const job = makeJob(base, await this.#budget(p, base.account_id, Number(base.record_count)));
@@ -768,6 +768,7 @@ export class Zones {
           zoneId: base.id,
           version: Number(base.version),
           rows: () => this.#ctx.store.read((repo) => repo.getRRsets(contentIdOf(base))),
+          stage,
         },
         isSmallJob(job, Number(base.record_count)),
       );
@@ -807,7 +808,8 @@ export class Zones {
           requireWrite(p);
           checkIfMatch(opts, zone);
           if (underLock) {
-            prepared = await prepare({ ...zone });
+            // Inside the transaction: the new rows are written by it, not staged by the thread.
+            prepared = await prepare({ ...zone }, false);
             if (prepared.work.noop || opts?.dryRun === true) return zone;
           } else if (zone.id !== base?.id || Number(zone.version) !== Number(base.version)) return undefined;
           const work = (prepared as NonNullable<typeof prepared>).work;
