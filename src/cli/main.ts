@@ -39,6 +39,8 @@ function readVersion(): string {
 }
 
 /** Help of `--identity` (serve and start). */
+const IO_HELP =
+  "UDP path: 'native' (batched recvmmsg/sendmmsg addon), 'node' (dgram) or 'auto' (native when the addon loads; default, or env SWITCHBOARD_IO)";
 const IDENTITY_HELP =
   "RFC 4892 identity answered to 'dig CH TXT id.server' ('{worker}' = worker number; '' = refuse; default: the host name)";
 /** Help of `--hide-version` (serve and start). */
@@ -66,6 +68,7 @@ function buildProgram(): Command {
       collect,
     )
     .option('--workers <n>', 'worker processes (default: number of CPUs; 0 = serve from one process)')
+    .option('--io <path>', IO_HELP)
     .option(
       '--nsid <text>',
       "RFC 5001 name server identifier returned to clients that ask ('{worker}' = worker number)",
@@ -104,6 +107,7 @@ function buildProgram(): Command {
     )
     .option('--http <addr>', `HTTP API address: ADDR:PORT or [IPv6]:PORT (default ${DEFAULT_HTTP})`)
     .option('--workers <n>', 'DNS worker processes (default: number of CPUs)')
+    .option('--io <path>', IO_HELP)
     .option(
       '--nsid <text>',
       "RFC 5001 name server identifier returned to clients that ask ('{worker}' = worker number)",
