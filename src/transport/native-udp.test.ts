@@ -6,10 +6,10 @@ import type { QueryHandler } from './handler.js';
 import { parseListenAddress } from './listen-address.js';
 import {
   createNativeUdpListener,
+  PREPARSE_FLAGS as F,
   formatIPv6,
   type NativeUdpListener,
   nativeUdpStatus,
-  PREPARSE_FLAGS as F,
   PREPARSE_STATUS as S,
 } from './native-udp.js';
 
