@@ -56,6 +56,7 @@ typedef struct sb_sock {
   int uv_closed;    /* uv_close's callback ran */
   int finalized;    /* the JS handle was collected */
   int in_callback;  /* inside the JS call of a batch */
+  int release_pending; /* close() ran inside the JS call: release the references after it */
   uv_poll_t poll;
   napi_ref in_ref, out_ref, cb_ref;
   napi_async_context actx;
@@ -206,6 +207,8 @@ static uint32_t fill_source(sb_sock *s, unsigned i, uint8_t *d) {
   return 0;
 }
 
+static void release_refs(sb_sock *s);
+
 /* Pre-parses and hooks a received batch of `n`, calls JS once, sends. */
 static void process_batch(sb_sock *s, unsigned n) {
   napi_env env = s->env;
@@ -279,7 +282,14 @@ static void process_batch(sb_sock *s, unsigned n) {
   s->in_callback = 1;
   napi_status st = napi_make_callback(env, s->actx, recv, cb, 1, argv, &result);
   s->in_callback = 0;
-  if (st == napi_ok) {
+  if (s->release_pending) {
+    /* close() was called from inside onBatch: nothing more is sent. */
+    s->release_pending = 0;
+    release_refs(s);
+    st = napi_ok;
+    result = NULL;
+  }
+  if (st == napi_ok && result != NULL) {
     uint32_t k = 0;
     if (napi_get_value_uint32(env, result, &k) == napi_ok && !s->closed) send_js_answers(s, k);
   } else {
@@ -367,14 +377,11 @@ static void finalize_sock(napi_env env, void *data, void *hint) {
   if (s->closed && s->uv_closed) free_sock(s);
 }
 
+/* The environment is going away (process exit, a worker thread ending) with the socket open:
+ * close the handle so the loop can close; the references die with the environment. */
 static void cleanup_hook(void *arg) {
   sb_sock *s = (sb_sock *)arg;
-  if (!s->closed) {
-    s->closed = 1;
-    uv_poll_stop(&s->poll);
-    if (s->fd >= 0) close(s->fd);
-    s->fd = -1;
-  }
+  if (!s->closed) do_close(s); /* freed by whichever of on_uv_closed and the finalizer runs last */
 }
 
 static sb_sock *get_sock(napi_env env, napi_value v) {
@@ -540,7 +547,11 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   if (s == NULL) return throw_error(env, "ERR_NATIVE_UDP_ARGS", "close(handle)");
   if (!s->closed) {
     napi_remove_env_cleanup_hook(env, cleanup_hook, s);
-    release_refs(s);
+    /* Inside onBatch the async context and callback are in use: released when it returns. */
+    if (s->in_callback)
+      s->release_pending = 1;
+    else
+      release_refs(s);
     do_close(s);
   }
   return NULL;

@@ -279,6 +279,24 @@ describe('native UDP listener', { skip }, () => {
     await b.close();
   });
 
+  test('a handler that closes the socket mid-batch: nothing more is sent, nothing crashes', async (t) => {
+    let l: NativeUdpListener | undefined;
+    let calls = 0;
+    const closing: QueryHandler = (q, ctx) => {
+      calls++;
+      void l?.close();
+      return echo(q, ctx);
+    };
+    l = await createNativeUdpListener({ address: parseListenAddress('127.0.0.1:0'), handler: closing });
+    const c = await client();
+    t.after(() => c.sock.close());
+    for (let i = 0; i < 5; i++) c.sock.send(query(i, 'a.'), l.port, '127.0.0.1');
+    while (calls === 0) await new Promise((r) => setImmediate(r));
+    // The batch that closed it sent nothing (the counters outlive the socket).
+    assert.equal(l.stats().sent, 0);
+    assert.equal(l.stats().jsCalls, 1);
+  });
+
   test('a wildcard socket replies from the address that was queried (IP_PKTINFO)', async (t) => {
     // Only loopback sources are answered; the socket lives for this test only.
     const loopOnly: QueryHandler = (q, ctx) => (ctx.address.startsWith('127.') ? echo(q, ctx) : null);
