@@ -19,6 +19,9 @@ import { Catalog, diffCatalogs } from './catalog.js';
 import { type QueryContext, Responder } from './respond.js';
 import { ZoneStamps } from './response-cache.js';
 
+/** These tests count hits from a response's second ask: every miss is admitted to the cache. */
+const FIRST = { cache: { admission: 'first' as const } };
+
 const { A, MX, DS, NS, TXT } = RRType;
 
 /** Sends `name`/`type` and decodes the response. */
@@ -76,7 +79,10 @@ describe('invalidation per zone', () => {
   test('a change to one zone keeps the other zones warm, and its own entries answer the new data', () => {
     const example = zoneFromText('example.', EXAMPLE_ZONE);
     const child = zoneFromText('child.example.', CHILD_ZONE);
-    const r = new Responder(new Catalog([example, zoneFromText('example.net.', EXAMPLE_NET_ZONE), child]));
+    const r = new Responder(
+      new Catalog([example, zoneFromText('example.net.', EXAMPLE_NET_ZONE), child]),
+      FIRST,
+    );
     const keep = [
       ['www.example.', A],
       ['nothing.example.', A],
@@ -104,7 +110,7 @@ describe('invalidation per zone', () => {
 
   test('setCatalog with a catalog built from scratch keeps unchanged zones warm too', () => {
     const a = zoneA();
-    const r = new Responder(new Catalog([a, zoneB('192.0.2.20')]));
+    const r = new Responder(new Catalog([a, zoneB('192.0.2.20')]), FIRST);
     const www = ask(r, 'www.a.test.', A).bytes;
     r.setCatalog(new Catalog([a, zoneB('192.0.2.21')]));
     const hits = stats(r).hits;
@@ -117,6 +123,7 @@ describe('invalidation per zone', () => {
     const a = zoneA();
     const r = new Responder(
       new Catalog([a, zoneB('192.0.2.20'), zoneFromText('example.net.', EXAMPLE_NET_ZONE)]),
+      FIRST,
     );
     assert.deepEqual(addresses(ask(r, 'alias.a.test.', A).msg.answers), ['192.0.2.20']);
     r.replaceZones([zoneFromText('example.net.', EXAMPLE_NET_V2)]);
@@ -130,7 +137,7 @@ describe('invalidation per zone', () => {
   });
 
   test('an MX target in B for a name in A: changing B invalidates the additional section', () => {
-    const r = new Responder(new Catalog([zoneA(), zoneB('192.0.2.20')]));
+    const r = new Responder(new Catalog([zoneA(), zoneB('192.0.2.20')]), FIRST);
     assert.deepEqual(addresses(ask(r, 'a.test.', MX).msg.additional), ['192.0.2.20']);
     assert.deepEqual(addresses(ask(r, 'a.test.', MX).msg.additional), ['192.0.2.20']);
     r.replaceZones([zoneB('192.0.2.40')]);
@@ -145,7 +152,7 @@ describe('invalidation per zone', () => {
   test('adding a child zone below a cached name: the next answer comes from the child', () => {
     const example = zoneFromText('example.', EXAMPLE_ZONE);
     const net = zoneFromText('example.net.', EXAMPLE_NET_ZONE);
-    const r = new Responder(new Catalog([example, net]));
+    const r = new Responder(new Catalog([example, net]), FIRST);
     // Without the child zone, the parent refers (child NS in example.).
     for (let i = 0; i < 2; i++) {
       const ref = ask(r, 'host.child.example.', A).msg;
@@ -164,7 +171,7 @@ describe('invalidation per zone', () => {
   });
 
   test('removing a zone: REFUSED at once, on UDP and TCP', () => {
-    const r = new Responder(new Catalog([zoneA(), zoneB('192.0.2.20')]));
+    const r = new Responder(new Catalog([zoneA(), zoneB('192.0.2.20')]), FIRST);
     for (const ctx of [UDP, TCP]) for (let i = 0; i < 2; i++) ask(r, 'www.b.test.', A, ctx);
     r.replaceZones([], [Name.parse('b.test.')]);
     for (const ctx of [UDP, TCP])
@@ -177,6 +184,7 @@ describe('invalidation per zone', () => {
   test('removing a child zone: the parent answers again (its referral)', () => {
     const r = new Responder(
       new Catalog([zoneFromText('example.', EXAMPLE_ZONE), zoneFromText('child.example.', CHILD_ZONE)]),
+      FIRST,
     );
     assert.equal(ask(r, 'host.child.example.', A).msg.flags & 0x0400, 0x0400);
     assert.equal(ask(r, 'host.child.example.', A).msg.flags & 0x0400, 0x0400);
@@ -187,14 +195,14 @@ describe('invalidation per zone', () => {
   });
 
   test('a REFUSED name is served as soon as its zone is added', () => {
-    const r = new Responder(new Catalog([zoneA()]));
+    const r = new Responder(new Catalog([zoneA()]), FIRST);
     for (let i = 0; i < 2; i++) assert.equal(ask(r, 'www.b.test.', A).msg.flags & 0xf, 5);
     r.replaceZones([zoneB('192.0.2.20')]);
     assert.deepEqual(addresses(ask(r, 'www.b.test.', A).msg.answers), ['192.0.2.20']);
   });
 
   test('targets outside our zones: adding their zone invalidates, adding another one does not', () => {
-    const r = new Responder(new Catalog([zoneA()]));
+    const r = new Responder(new Catalog([zoneA()]), FIRST);
     const far = ask(r, 'far.a.test.', A).bytes;
     assert.equal(decodeMessage(far).answers.length, 1, 'the CNAME alone: www.out.test. is not ours');
     const mx = ask(r, 'a.test.', MX).bytes;
@@ -227,7 +235,7 @@ describe('invalidation per zone', () => {
   });
 
   test('adding a top-level zone invalidates every lookup that found no zone below it', () => {
-    const r = new Responder(new Catalog([zoneA()]));
+    const r = new Responder(new Catalog([zoneA()]), FIRST);
     ask(r, 'far.a.test.', A);
     assert.equal(ask(r, 'far.a.test.', A).msg.answers.length, 1);
     r.replaceZones([
@@ -241,7 +249,7 @@ describe('invalidation per zone', () => {
 
   test('DS at a child apex follows the parent zone as it comes and goes (RFC 4035 §3.1.4.1)', () => {
     const child = zoneFromText('child.example.', CHILD_ZONE);
-    const r = new Responder(new Catalog([child]));
+    const r = new Responder(new Catalog([child]), FIRST);
     const alone = ask(r, 'child.example.', DS).msg;
     assert.equal(alone.flags & 0x0400, 0x0400, 'answered by the child: NODATA');
     assert.equal(alone.answers.length, 0);
@@ -255,7 +263,7 @@ describe('invalidation per zone', () => {
   });
 
   test('zone changes never walk the cache: stale entries are dropped on their next hit', () => {
-    const r = new Responder(new Catalog([zoneA(), zoneB('192.0.2.20')]));
+    const r = new Responder(new Catalog([zoneA(), zoneB('192.0.2.20')]), FIRST);
     for (let i = 0; i < 20; i++) ask(r, `n${i}.b.test.`, A);
     const entries = stats(r).entries;
     r.replaceZones([zoneB('192.0.2.21')]);

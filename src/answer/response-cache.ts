@@ -38,6 +38,13 @@ export interface ResponseCacheOptions {
   maxBytes?: number;
   /** Share of both bounds given to negative answers (default 0.25). */
   negativeShare?: number;
+  /**
+   * Which misses are stored: 'repeat' (default) only a key that already missed recently (the
+   * doorkeeper, see `admit`), 'first' every one.
+   */
+  admission?: 'repeat' | 'first';
+  /** Bits of the doorkeeper (default 2^20: 128 KiB); it forgets all after `doorBits / 16` new keys. */
+  doorBits?: number;
 }
 
 /** Longest query we build a key for: real queries are far shorter; larger ones go uncached. */
@@ -79,6 +86,8 @@ export interface QueryKey {
   key: string;
   /** Octets of the (uncompressed) question name at offset 12. */
   qnameLength: number;
+  /** A 32-bit hash of the key (FNV-1a), for the doorkeeper. */
+  hash: number;
 }
 
 /**
@@ -105,11 +114,16 @@ export function buildQueryKey(query: Uint8Array): QueryKey | undefined {
   // octets are at most 63, below 'A', so folding the whole name region is safe.
   const n = len - 4;
   scratch.set(query.subarray(4), 0);
-  for (let j = HEADER - 4; j < qnameEnd - 4; j++) {
-    const c = scratch[j];
-    if (c >= 0x41 && c <= 0x5a) scratch[j] = c | 0x20;
+  let h = 0x811c9dc5 | 0;
+  for (let j = 0; j < n; j++) {
+    let c = scratch[j];
+    if (j >= HEADER - 4 && j < qnameEnd - 4 && c >= 0x41 && c <= 0x5a) {
+      c |= 0x20;
+      scratch[j] = c;
+    }
+    h = Math.imul(h ^ c, 0x01000193);
   }
-  return { key: scratch.toString('latin1', 0, n), qnameLength: qnameEnd - HEADER };
+  return { key: scratch.toString('latin1', 0, n), qnameLength: qnameEnd - HEADER, hash: h };
 }
 
 /**
@@ -197,8 +211,25 @@ export class ResponseCache {
   misses = 0;
   /** Lookups that found a response built from zones that changed since: dropped, counted as misses. */
   stale = 0;
+  /** Misses not admitted (first sight of their key). */
+  declined = 0;
+  /** The doorkeeper's bits (undefined: every miss admitted) and keys noted since it was cleared. */
+  readonly #door: Int32Array | undefined;
+  readonly #doorMask: number;
+  readonly #doorLimit: number;
+  #doorCount = 0;
 
   constructor(opts: ResponseCacheOptions = {}) {
+    if (opts.admission !== 'first') {
+      // A power of two from 2^10 to 2^26 bits.
+      const bits = 2 ** Math.min(26, Math.max(10, Math.round(Math.log2(opts.doorBits ?? 2 ** 20))));
+      this.#door = new Int32Array(bits / 32);
+      this.#doorMask = bits - 1;
+      this.#doorLimit = bits / 16;
+    } else {
+      this.#doorMask = 0;
+      this.#doorLimit = 0;
+    }
     const entries = opts.maxEntries ?? 250_000;
     const bytes = opts.maxBytes ?? 64 * 1024 * 1024;
     const share = opts.negativeShare ?? 0.25;
@@ -241,6 +272,34 @@ export class ResponseCache {
     const first = stamps.length > 0 ? stamps[0] : ALWAYS_VALID;
     const more = stamps.length > 1 ? stamps.slice(1) : undefined;
     (negative ? this.#negative : this.#positive).set(key, new CacheEntry(response, first, more));
+  }
+
+  /**
+   * Whether a response to the key of hash `hash` (`QueryKey.hash`), which just missed, is to
+   * be stored: yes when the key was noted before (two bits of a Bloom filter, so about 1.5 %
+   * of new keys pass when it is fullest), else it is noted and the answer not stored. The
+   * filter forgets everything every `doorBits / 16` new keys, so it stays that precise and a
+   * name asked again within that window is stored on its second miss. A random-subdomain flood
+   * (every key new) thus never enters the cache and never evicts what repeats.
+   */
+  admit(hash: number): boolean {
+    const door = this.#door;
+    if (door === undefined) return true;
+    const a = hash & this.#doorMask;
+    const b = (Math.imul(hash, 0x9e3779b1) >>> 6) & this.#doorMask;
+    const wa = a >>> 5;
+    const ba = 1 << (a & 31);
+    const wb = b >>> 5;
+    const bb = 1 << (b & 31);
+    if ((door[wa] & ba) !== 0 && (door[wb] & bb) !== 0) return true;
+    if (++this.#doorCount > this.#doorLimit) {
+      door.fill(0);
+      this.#doorCount = 1;
+    }
+    door[wa] |= ba;
+    door[wb] |= bb;
+    this.declined++;
+    return false;
   }
 
   /** Drops everything. */
