@@ -292,7 +292,7 @@ export class Responder {
     }
     if (!wantStamps || this.#stamps === undefined)
       return { bytes, cacheable: false, negative: false, folded };
-    const stamps = this.#stamps.stampsOf(result.zones, result.absent, kind === Kind.REFUSED);
+    const stamps = this.#stamps.stampsOf(result.zones, result.absent);
     return { bytes, cacheable: stamps !== undefined, negative: isNegative(kind), stamps, folded };
   }
 
@@ -362,7 +362,7 @@ export class Responder {
     const patch = folded ? qname.length : undefined;
     if (!wantStamps || this.#stamps === undefined)
       return { bytes, cacheable: false, negative: false, folded: patch };
-    const stamps = this.#stamps.stampsOf(result.zones, result.absent, result.kind === Kind.REFUSED);
+    const stamps = this.#stamps.stampsOf(result.zones, result.absent);
     return {
       bytes,
       cacheable: stamps !== undefined,
