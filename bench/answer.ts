@@ -6,7 +6,9 @@
  * zone, half to the small ones); then the miss path: `random` (every query a new random label
  * under the zone, NXDOMAIN, as in the 2016 attack), `random-wild` (new random labels under the
  * wildcard: positive answers) and `mixed` (every other query of the typical mix replaced by a
- * new random name), each with the default cache, measured on queries never seen before.
+ * new random name), each with the default cache, measured on queries never seen before;
+ * `random-before` and `mixed-before` run the same streams with the miss path off
+ * (`fastPath: false`, every miss admitted to the cache), for a ratio measured side by side.
  * Run: `node dist/bench/answer.js [iterations] [mode ...]`. Prints one line per mode.
  * @module
  */
@@ -242,3 +244,19 @@ if (run('random-wild'))
   );
 if (run('mixed'))
   measureStream('mixed', new Responder(catalog), buildMixed(streamed, 5), buildMixed(streamed, 6));
+// The same streams without the miss path (full decode and encode, every miss admitted).
+const before = { fastPath: false, cache: { admission: 'first' as const } };
+if (run('random-before'))
+  measureStream(
+    'random/bef',
+    new Responder(catalog, before),
+    buildRandom(streamed, 1, 'bench.test.', RRType.A),
+    buildRandom(streamed, 2, 'bench.test.', RRType.A),
+  );
+if (run('mixed-before'))
+  measureStream(
+    'mixed/bef',
+    new Responder(catalog, before),
+    buildMixed(streamed, 5),
+    buildMixed(streamed, 6),
+  );

@@ -209,7 +209,7 @@ export class Responder {
       }
       // Admission: a response is stored only when its key missed before (random names are
       // asked once: they never enter the cache, so they never evict what repeats).
-      const admit = qk !== undefined && cache!.admit(qk.hash);
+      const admit = qk !== undefined && cache!.admit(qk.key);
       const view = this.#view;
       const built =
         (view?.parse(query) === true ? this.#fastBuild(query, ctx, view, admit) : undefined) ??

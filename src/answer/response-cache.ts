@@ -86,8 +86,6 @@ export interface QueryKey {
   key: string;
   /** Octets of the (uncompressed) question name at offset 12. */
   qnameLength: number;
-  /** A 32-bit hash of the key (FNV-1a), for the doorkeeper. */
-  hash: number;
 }
 
 /**
@@ -114,16 +112,11 @@ export function buildQueryKey(query: Uint8Array): QueryKey | undefined {
   // octets are at most 63, below 'A', so folding the whole name region is safe.
   const n = len - 4;
   scratch.set(query.subarray(4), 0);
-  let h = 0x811c9dc5 | 0;
-  for (let j = 0; j < n; j++) {
-    let c = scratch[j];
-    if (j >= HEADER - 4 && j < qnameEnd - 4 && c >= 0x41 && c <= 0x5a) {
-      c |= 0x20;
-      scratch[j] = c;
-    }
-    h = Math.imul(h ^ c, 0x01000193);
+  for (let j = HEADER - 4; j < qnameEnd - 4; j++) {
+    const c = scratch[j];
+    if (c >= 0x41 && c <= 0x5a) scratch[j] = c | 0x20;
   }
-  return { key: scratch.toString('latin1', 0, n), qnameLength: qnameEnd - HEADER, hash: h };
+  return { key: scratch.toString('latin1', 0, n), qnameLength: qnameEnd - HEADER };
 }
 
 /**
@@ -275,16 +268,18 @@ export class ResponseCache {
   }
 
   /**
-   * Whether a response to the key of hash `hash` (`QueryKey.hash`), which just missed, is to
-   * be stored: yes when the key was noted before (two bits of a Bloom filter, so about 1.5 %
+   * Whether a response to `key`, which just missed, is to be stored: yes when the key was noted before (two bits of a Bloom filter, so about 1.5 %
    * of new keys pass when it is fullest), else it is noted and the answer not stored. The
    * filter forgets everything every `doorBits / 16` new keys, so it stays that precise and a
    * name asked again within that window is stored on its second miss. A random-subdomain flood
    * (every key new) thus never enters the cache and never evicts what repeats.
    */
-  admit(hash: number): boolean {
+  admit(key: string): boolean {
     const door = this.#door;
     if (door === undefined) return true;
+    // FNV-1a over the key's octets (a miss only: hits never hash).
+    let hash = 0x811c9dc5 | 0;
+    for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
     const a = hash & this.#doorMask;
     const b = (Math.imul(hash, 0x9e3779b1) >>> 6) & this.#doorMask;
     const wa = a >>> 5;
