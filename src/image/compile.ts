@@ -10,8 +10,9 @@
  * different lengths and is checked against a third before the template is marked usable.
  * @module
  */
-import { Catalog } from '../answer/catalog.js';
+
 import { type AnswerResult, answerQuery, isAuthoritative, rcodeOfKind } from '../answer/answer.js';
+import { Catalog } from '../answer/catalog.js';
 import { RRType } from '../wire/constants.js';
 import { MessageWriter, Section } from '../wire/encode.js';
 import { compareCanonical, Name } from '../wire/name.js';
@@ -138,7 +139,8 @@ export function compileZone(zone: Zone, opts: CompileOptions = {}): Uint8Array {
   const ctx = new TemplateBuilder(zone);
   const perNode: { entries: Entry[]; nodata: Tpl | undefined; referral: Tpl | undefined }[] = [];
   const withTemplates = opts.templates !== false;
-  for (const node of nodes) perNode.push(withTemplates ? ctx.forNode(node) : { entries: [], nodata: undefined, referral: undefined });
+  for (const node of nodes)
+    perNode.push(withTemplates ? ctx.forNode(node) : { entries: [], nodata: undefined, referral: undefined });
 
   // Sections, each built relative to its own start, then laid out.
   const originKey = zone.origin.key;
@@ -507,7 +509,7 @@ class TemplateBuilder {
   }
 
   /** A NODATA template valid for exactly `node`'s name. */
-  #nodataFor(node: ZoneNode): Tpl | undefined {
+  #nodataFor(node: ZoneNode, qtype = ABSENT_TYPE): Tpl | undefined {
     const neg = this.negative;
     const key = node.name.key;
     const originKey = this.zone.origin.key;
@@ -515,7 +517,7 @@ class TemplateBuilder {
       if (key === originKey || !this.#negativeWatch.has(labelBelow(key, originKey.length))) return neg;
     }
     // The shared one would compress differently for this name: one of its own.
-    const e = this.#exact(node.name.toLowerCase(), ABSENT_TYPE);
+    const e = this.#exact(node.name.toLowerCase(), qtype);
     if (!e.tpl) return undefined;
     e.tpl.dnsFlags &= ~0x000f;
     return e.tpl;
@@ -528,10 +530,23 @@ class TemplateBuilder {
     const name = node.name.toLowerCase();
     if ((node.flags & NodeFlag.DELEGATION) !== 0) {
       res.referral = this.#shiftable(name, RRType.A, (q) => this.#answer(q, RRType.A)).tpl;
+      // A wildcard owning NS refers when asked by its own name, and is plain data when it
+      // stands in for another name (answer.ts solveNode): it needs both.
+      if (node.name.isWildcard) return { ...this.#dataEntries(node, name), referral: res.referral };
       if (node.get(RRType.DS)) entries.push(this.#exact(name, RRType.DS));
-      if (!node.get(RRType.CNAME)) res.nodata = this.#nodataFor(node);
+      // Only DS is answered from a cut's own data: its NODATA is the one for DS.
+      if (!node.get(RRType.CNAME) && !node.get(RRType.DS)) res.nodata = this.#nodataFor(node, RRType.DS);
       return res;
     }
+    return this.#dataEntries(node, name);
+  }
+
+  #dataEntries(
+    node: ZoneNode,
+    name: Name,
+  ): { entries: Entry[]; nodata: Tpl | undefined; referral: Tpl | undefined } {
+    const entries: Entry[] = [];
+    const res = { entries, nodata: undefined as Tpl | undefined, referral: undefined as Tpl | undefined };
     const wild = node.name.isWildcard ? node.name.parent().toLowerCase() : undefined;
     const make = (qtype: number): Entry =>
       wild !== undefined

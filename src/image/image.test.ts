@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
-import { seededRandom } from '../../test/helpers/prng.js';
 import { repoRoot, sharedTestdata } from '../../test/helpers/paths.js';
+import { seededRandom } from '../../test/helpers/prng.js';
 import { Catalog } from '../answer/catalog.js';
 import { Responder } from '../answer/respond.js';
 import { Name } from '../wire/name.js';
@@ -137,7 +137,8 @@ function compareZone(zone: Zone, tally: Tally, seed: number, maxNames = 150): vo
     if (rnd() < 0.5) names.push(mixCase(w, rnd));
     if (w.length + 14 <= 255) names.push(randomLabel(rnd) + w);
     if (w.length + 28 <= 255 && rnd() < 0.3) names.push(randomLabel(rnd) + randomLabel(rnd) + w);
-    if ((node.flags & NodeFlag.WILDCARD_CHILD) !== 0 && w.length + 14 <= 255) names.push(randomLabel(rnd) + w);
+    if ((node.flags & NodeFlag.WILDCARD_CHILD) !== 0 && w.length + 14 <= 255)
+      names.push(randomLabel(rnd) + w);
   }
   for (const qname of names) {
     const node = zone.nodes.get(Name.fromWire(qname).key);
@@ -159,7 +160,9 @@ function compareZone(zone: Zone, tally: Tally, seed: number, maxNames = 150): vo
           nsidOn ? { nsid: NSID, ednsSize: 4096 } : {},
         );
         if (q === undefined) {
-          tally.mismatches.push(`${zone.origin} ${Name.fromWire(qname)} ${qtype}: parseQuery refused a plain query`);
+          tally.mismatches.push(
+            `${zone.origin} ${Name.fromWire(qname)} ${qtype}: parseQuery refused a plain query`,
+          );
           continue;
         }
         const n = respondFromImage(img, q, out);
@@ -200,12 +203,20 @@ function loadAll(dir: string): { zones: { path: string; zone: Zone }[]; skipped:
     for (const e of readdirSync(d).sort()) {
       const p = join(d, e);
       if (statSync(p).isDirectory()) walk(p);
-      else if (!/\.(md|txt|key|private|conf|out|in|json|py|sh|README)$/i.test(e) && statSync(p).size < 4_000_000) {
-        try {
-          zones.push({ path: p, zone: loadZoneFile(p, { strict: false }).zone });
-        } catch {
-          skipped++;
+      else if (
+        !/\.(md|txt|key|private|conf|out|in|json|py|sh|README)$/i.test(e) &&
+        statSync(p).size < 4_000_000
+      ) {
+        // As `serve --zone-dir` would (origin from $ORIGIN or the file name), then as a root zone.
+        let zone: Zone | undefined;
+        for (const opts of [{ strict: false }, { strict: false, origin: '.' }]) {
+          try {
+            zone = loadZoneFile(p, opts).zone;
+            break;
+          } catch {}
         }
+        if (zone) zones.push({ path: p, zone });
+        else skipped++;
       }
     }
   };
@@ -270,7 +281,10 @@ hostmaster.x A 192.0.2.6
       const pkt = buildQuery(0x1234, 0x0100, qname, qtype, { transport: 'udp' });
       const n = respondFromImage(img, parseQuery(pkt, 'udp')!, out);
       assert.ok(n > 0, `${Name.fromWire(qname)} ${qtype}: fallback ${FALLBACK_NAMES[-n]}`);
-      assert.deepEqual(Buffer.from(out.subarray(0, n)), Buffer.from(responder.respond(pkt, { transport: 'udp' })!));
+      assert.deepEqual(
+        Buffer.from(out.subarray(0, n)),
+        Buffer.from(responder.respond(pkt, { transport: 'udp' })!),
+      );
     }
     // Below a DNAME: handed back.
     const pkt = buildQuery(1, 0, '\x01a\x02dn\x07example\x00', 1, { transport: 'udp' });
@@ -296,7 +310,10 @@ hostmaster.x A 192.0.2.6
       const pkt = buildQuery(7, 0, qname, qtype, { transport: 'udp' });
       const n = respondFromImage(cat, parseQuery(pkt, 'udp')!, out);
       assert.ok(n > 0, `${Name.fromWire(qname)} ${qtype}: fallback ${FALLBACK_NAMES[-n]}`);
-      assert.deepEqual(Buffer.from(out.subarray(0, n)), Buffer.from(responder.respond(pkt, { transport: 'udp' })!));
+      assert.deepEqual(
+        Buffer.from(out.subarray(0, n)),
+        Buffer.from(responder.respond(pkt, { transport: 'udp' })!),
+      );
     }
     const none = buildQuery(7, 0, '\x03www\x05other\x00', 1, { transport: 'udp' });
     assert.equal(respondFromImage(cat, parseQuery(none, 'udp')!, out), -Fallback.NO_ZONE);
@@ -337,7 +354,9 @@ hostmaster.x A 192.0.2.6
   ];
   for (const folder of folders) {
     const dir = resolve(sharedTestdata, folder);
-    const skip = existsSync(dir) ? false : `../shared/testdata/${folder} is not present (only in the team's workspace)`;
+    const skip = existsSync(dir)
+      ? false
+      : `../shared/testdata/${folder} is not present (only in the team's workspace)`;
     test(`../shared/testdata/${folder}`, { skip }, (t) => {
       const { zones, skipped } = loadAll(dir);
       const tally = newTally();
@@ -380,7 +399,12 @@ describe('the validator refuses corrupted images', () => {
         continue;
       }
       // Accepted (e.g. a flipped RDATA octet): reading it must still be safe.
-      for (const qname of ['\x02ns\x01v\x00', '\x01x\x01w\x01v\x00', '\x01q\x01v\x00', '\x01a\x01d\x01v\x00']) {
+      for (const qname of [
+        '\x02ns\x01v\x00',
+        '\x01x\x01w\x01v\x00',
+        '\x01q\x01v\x00',
+        '\x01a\x01d\x01v\x00',
+      ]) {
         const q = parseQuery(buildQuery(1, 0, qname, 1, { transport: 'udp' }), 'udp')!;
         respondFromImage(img, q, out);
       }

@@ -55,7 +55,10 @@ export class ZoneImage {
   readonly recordCount: number;
 
   /** @internal use openImage */
-  constructor(bytes: Uint8Array, f: Omit<ZoneImage, 'bytes' | 'dv' | 'origin'> & { originAt: number; originLength: number }) {
+  constructor(
+    bytes: Uint8Array,
+    f: Omit<ZoneImage, 'bytes' | 'dv' | 'origin'> & { originAt: number; originLength: number },
+  ) {
     this.bytes = bytes;
     this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.origin = bytes.subarray(f.originAt, f.originAt + f.originLength);
@@ -90,7 +93,8 @@ export function openImage(bytes: Uint8Array): ZoneImage {
   if (u32(H.TOTAL_LENGTH) !== len) fail(`length ${len} differs from the header's ${u32(H.TOTAL_LENGTH)}`);
   const count = u32(H.SECTION_COUNT);
   const table = u32(H.SECTION_TABLE);
-  if (count > 64 || table < HEADER_SIZE || table + count * SECTION_ENTRY_SIZE > len) fail('bad section table');
+  if (count > 64 || table < HEADER_SIZE || table + count * SECTION_ENTRY_SIZE > len)
+    fail('bad section table');
   const sec = new Map<number, { at: number; size: number }>();
   for (let i = 0; i < count; i++) {
     const e = table + i * SECTION_ENTRY_SIZE;
@@ -129,8 +133,15 @@ export function openImage(bytes: Uint8Array): ZoneImage {
     const watches = bytes[t + T.WATCH_COUNT];
     const qlen = bytes[t + T.QNAME_LENGTH];
     const anchor = bytes[t + T.ANCHOR_LENGTH];
-    if (size < TEMPLATE_HEADER_SIZE || size % 4 !== 0 || !inside(t, size, templates)) fail('bad template size');
-    if (body < TEMPLATE_HEADER_SIZE + patches * 2 || body > size || full > size - body || req > full || full > 65535)
+    if (size < TEMPLATE_HEADER_SIZE || size % 4 !== 0 || !inside(t, size, templates))
+      fail('bad template size');
+    if (
+      body < TEMPLATE_HEADER_SIZE + patches * 2 ||
+      body > size ||
+      full > size - body ||
+      req > full ||
+      full > 65535
+    )
       fail('bad template lengths');
     if (qlen < 1 || anchor < 1 || anchor > qlen) fail('bad template QNAME length');
     let w = t + TEMPLATE_HEADER_SIZE + patches * 2;
@@ -270,7 +281,8 @@ export class ImageCatalog {
     const list = this.#byHash.get(fnv1a(name, start, end));
     if (!list) return undefined;
     const n = end - start;
-    for (const img of list) if (img.origin.length === n && equalBytes(img.origin, 0, name, start, n)) return img;
+    for (const img of list)
+      if (img.origin.length === n && equalBytes(img.origin, 0, name, start, n)) return img;
     return undefined;
   }
 }
@@ -351,14 +363,16 @@ const TYPE_ANY = 255;
  * answers with the engine. Never throws for any query; never reads outside the image.
  */
 export function respondFromImage(source: ZoneImage | ImageCatalog, q: ImageQuery, out: Uint8Array): number {
-  if (q.qclass !== 1 || ((q.flags >> 11) & 0xf) !== 0 || (q.flags & 0x8000) !== 0) return -Fallback.NOT_HANDLED;
+  if (q.qclass !== 1 || ((q.flags >> 11) & 0xf) !== 0 || (q.flags & 0x8000) !== 0)
+    return -Fallback.NOT_HANDLED;
   if (q.qtype === 251 || q.qtype === 252) return -Fallback.NOT_HANDLED;
   if (!loadName(q.qname)) return -Fallback.NOT_HANDLED;
   let img: ZoneImage | undefined;
   if (source instanceof ZoneImage) {
     img = source;
     const o = img.origin.length;
-    if (o > qlen || !equalBytes(img.origin, 0, fold, qlen - o, o) || !onLabel(qlen - o)) return -Fallback.NO_ZONE;
+    if (o > qlen || !equalBytes(img.origin, 0, fold, qlen - o, o) || !onLabel(qlen - o))
+      return -Fallback.NO_ZONE;
   } else {
     for (let i = 0; i <= labels; i++) {
       const found = source.exact(fold, lab[i], qlen);
@@ -387,7 +401,8 @@ function answerIn(img: ZoneImage, q: ImageQuery, out: Uint8Array): number {
   const nameFlags = (i: number): number => dv.getUint32(img.names + i * NAME_RECORD_SIZE + N.FLAGS, true);
   const exact = findName(img, 0);
   if (exact >= 0 && (nameFlags(exact) & NameFlag.BELOW_CUT) === 0) {
-    if ((nameFlags(exact) & NameFlag.DELEGATION) !== 0 && qtype !== TYPE_DS) return referral(img, exact, q, out);
+    if ((nameFlags(exact) & NameFlag.DELEGATION) !== 0 && qtype !== TYPE_DS)
+      return referral(img, exact, q, out);
     return atName(img, exact, q, out);
   }
   // Walk down from the apex (answer.ts solveName): the highest cut or DNAME wins.
@@ -593,7 +608,8 @@ export function parseQuery(
   if (len < 17) return undefined;
   const flags = (query[2] << 8) | query[3];
   if ((flags & 0x8000) !== 0 || ((flags >> 11) & 0xf) !== 0) return undefined;
-  if (query[4] !== 0 || query[5] !== 1 || query[6] | query[7] | query[8] | query[9] || query[10] !== 0) return undefined;
+  if (query[4] !== 0 || query[5] !== 1 || query[6] | query[7] | query[8] | query[9] || query[10] !== 0)
+    return undefined;
   const arcount = query[11];
   if (arcount > 1) return undefined;
   let p = 12;
