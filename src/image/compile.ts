@@ -521,13 +521,54 @@ class TemplateBuilder {
     return e.tpl;
   }
 
+  /** Referral templates of cuts, by cut name key (built once each). */
+  readonly #referrals = new Map<string, Tpl | undefined>();
+
+  #referralOf(cut: ZoneNode): Tpl | undefined {
+    const key = cut.name.key;
+    if (!this.#referrals.has(key)) {
+      const name = cut.name.toLowerCase();
+      this.#referrals.set(key, this.#shiftable(name, RRType.A, (q) => this.#answer(q, RRType.A)).tpl);
+    }
+    return this.#referrals.get(key);
+  }
+
+  /**
+   * A name below a cut (glue, mostly) whose label under the cut is one the cut's referral
+   * writes (its NS target): asked by its own name, the engine's referral compresses against
+   * the question; an exact referral of its own keeps it off the fallback path.
+   */
+  #glueReferral(node: ZoneNode): Tpl | undefined {
+    const zone = this.zone;
+    const depth = node.name.labelCount;
+    let cut: ZoneNode | undefined;
+    for (let labels = zone.origin.labelCount + 1; labels < depth; labels++) {
+      const n = zone.nodes.get(node.name.suffix(labels).key);
+      if (n === undefined) return undefined;
+      if ((n.flags & NodeFlag.DNAME) !== 0 && (n.flags & NodeFlag.DELEGATION) === 0) return undefined;
+      if ((n.flags & NodeFlag.DELEGATION) !== 0) {
+        cut = n;
+        break;
+      }
+    }
+    if (cut === undefined) return undefined;
+    const shared = this.#referralOf(cut);
+    if (shared === undefined || !shared.watch.includes(labelBelow(node.name.key, cut.name.key.length)))
+      return undefined;
+    const e = this.#exact(node.name.toLowerCase(), RRType.A);
+    return e.tpl !== undefined && e.tpl.dnsFlags === shared.dnsFlags ? e.tpl : undefined;
+  }
+
   forNode(node: ZoneNode): { entries: Entry[]; nodata: Tpl | undefined; referral: Tpl | undefined } {
     const entries: Entry[] = [];
     const res = { entries, nodata: undefined as Tpl | undefined, referral: undefined as Tpl | undefined };
-    if ((node.flags & NodeFlag.BELOW_CUT) !== 0) return res;
+    if ((node.flags & NodeFlag.BELOW_CUT) !== 0) {
+      res.referral = this.#glueReferral(node);
+      return res;
+    }
     const name = node.name.toLowerCase();
     if ((node.flags & NodeFlag.DELEGATION) !== 0) {
-      res.referral = this.#shiftable(name, RRType.A, (q) => this.#answer(q, RRType.A)).tpl;
+      res.referral = this.#referralOf(node);
       // A wildcard owning NS refers when asked by its own name, and is plain data when it
       // stands in for another name (answer.ts solveNode): it needs both.
       if (node.name.isWildcard) return { ...this.#dataEntries(node, name), referral: res.referral };

@@ -205,7 +205,14 @@ export function openImage(bytes: Uint8Array): ZoneImage {
   const slots = u32(hash.at);
   if (slots === 0 || (slots & (slots - 1)) !== 0 || 8 + slots * 4 !== hash.size || slots < nameCount)
     fail('hash table size');
-  for (let s = 0; s < slots; s++) if (u32(hash.at + 8 + s * 4) > nameCount) fail('hash slot out of range');
+  let used = 0;
+  for (let s = 0; s < slots; s++) {
+    const v = u32(hash.at + 8 + s * 4);
+    if (v > nameCount) fail('hash slot out of range');
+    if (v !== 0) used++;
+  }
+  // Probing stops at an empty slot: there must be one.
+  if (used >= slots) fail('hash table full');
   const negative = u32(H.NEGATIVE_TEMPLATE);
   tplRef(negative, 'negative');
   return new ZoneImage(bytes, {
@@ -421,6 +428,11 @@ function answerIn(img: ZoneImage, q: ImageQuery, out: Uint8Array): number {
     const f = nameFlags(n);
     if ((f & NameFlag.DELEGATION) !== 0) {
       if (i === 0 && qtype === TYPE_DS) return atName(img, n, q, out);
+      // A name below the cut that has an exact referral of its own (compile.ts #glueReferral).
+      if (exact >= 0 && i > 0) {
+        const own = dv.getUint32(img.names + exact * NAME_RECORD_SIZE + N.REFERRAL_TEMPLATE, true);
+        if (own !== NONE) return emit(img, own, q, out, 0);
+      }
       return referral(img, n, q, out);
     }
     if ((f & NameFlag.DNAME) !== 0 && i > 0) return -Fallback.DNAME;
