@@ -493,12 +493,12 @@ class TemplateBuilder {
 
   #negativeTemplate(): Tpl | undefined {
     const zone = this.zone;
-    // The NODATA answer of the apex: the SOA with the negative TTL in authority. Its body is
-    // the NXDOMAIN body too (the reader sets the RCODE).
-    const e = this.#shiftable(zone.origin, ABSENT_TYPE, () => {
-      const r = this.#answer(zone.origin, ABSENT_TYPE);
-      return r;
-    });
+    const origin = zone.origin.toLowerCase();
+    // The engine's NXDOMAIN for a name under the apex (the placeholder itself) when there is
+    // no wildcard or DNAME at the apex; else the apex's NODATA. Either is the SOA with the negative TTL
+    // in authority, the body of both NXDOMAIN and NODATA (the reader sets the RCODE).
+    const atApex = (zone.apex.flags & (NodeFlag.WILDCARD_CHILD | NodeFlag.DNAME)) !== 0;
+    const e = this.#shiftable(origin, ABSENT_TYPE, (q) => this.#answer(atApex ? origin : q, ABSENT_TYPE));
     if (!e.tpl) return undefined;
     // Only a plain SOA-in-authority answer will do (an apex CNAME would chase instead).
     if (e.tpl.an !== 0 || e.tpl.ns !== 1 || e.tpl.arRequired + e.tpl.arOptional !== 0) return undefined;
