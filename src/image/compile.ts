@@ -15,7 +15,7 @@ import { type AnswerResult, answerQuery, isAuthoritative, rcodeOfKind } from '..
 import { Catalog } from '../answer/catalog.js';
 import { RRType } from '../wire/constants.js';
 import { MessageWriter, Section } from '../wire/encode.js';
-import { compareCanonical, Name } from '../wire/name.js';
+import { Name } from '../wire/name.js';
 import { compressibleNameOffsets } from '../wire/rdata.js';
 import { NodeFlag, type RRset, type Zone, type ZoneNode } from '../zone/zone.js';
 import {
@@ -33,6 +33,7 @@ import {
   RRSET_RECORD_SIZE,
   SECTION_ENTRY_SIZE,
   SectionId,
+  T,
   TEMPLATE_HEADER_SIZE,
   TemplateFlag,
   VERSION,
@@ -54,25 +55,31 @@ export function sharedAllocator(bytes: number): Uint8Array {
 const MAX_MESSAGE = 65535;
 /** A shiftable template's pointers must stay below 0x4000 whatever the QNAME length. */
 const SHIFT_LIMIT = 0x4000 - 255 - 16;
+const NO_NUMBERS: number[] = [];
+const NO_STRINGS: string[] = [];
 /** A type no zone holds: used to ask for a node's NODATA answer. */
 const ABSENT_TYPE = 65534;
 
-/** A template before layout. */
+/** A template, already written to the TEMPLATES section (its body is not kept). */
 interface Tpl {
-  body: Uint8Array;
-  requiredLength: number;
+  /** Offset inside the TEMPLATES section. */
+  at: number;
   an: number;
   ns: number;
-  arRequired: number;
-  arOptional: number;
+  ar: number;
+  dnsFlags: number;
+  watch: string[];
+  tflags: number;
+}
+
+/** A template's parts, before it is written. */
+interface TplParts extends Encoded {
   dnsFlags: number;
   qnameLength: number;
   anchorLength: number;
   patches: number[];
   watch: string[];
   tflags: number;
-  /** Offset inside the TEMPLATES section, set at layout. */
-  at: number;
 }
 
 /** An answer-table entry before layout. */
@@ -130,10 +137,7 @@ class Bytes {
 
 /** Compiles `zone` into an image. Never changes the zone. */
 export function compileZone(zone: Zone, opts: CompileOptions = {}): Uint8Array {
-  const nodes = [...zone.nodes.values()].sort((a, b) => compareCanonical(a.name, b.name));
-  const index = new Map<ZoneNode, number>();
-  for (let i = 0; i < nodes.length; i++) index.set(nodes[i], i);
-
+  const nodes = canonicalOrder(zone);
   const ctx = new TemplateBuilder(zone);
   const perNode: { entries: Entry[]; nodata: Tpl | undefined; referral: Tpl | undefined }[] = [];
   const withTemplates = opts.templates !== false;
@@ -147,20 +151,7 @@ export function compileZone(zone: Zone, opts: CompileOptions = {}): Uint8Array {
   const rrsets = new Bytes();
   const rdata = new Bytes();
   const answers = new Bytes();
-  const templates = new Bytes();
-  const tplList: Tpl[] = [];
-  const placeTpl = (t: Tpl | undefined): void => {
-    if (t === undefined || t.at >= 0) return;
-    t.at = templates.len;
-    tplList.push(t);
-    writeTemplate(templates, t);
-  };
-  placeTpl(ctx.negative);
-  for (const p of perNode) {
-    placeTpl(p.nodata);
-    placeTpl(p.referral);
-    for (const e of p.entries) placeTpl(e.tpl);
-  }
+  const templates = ctx.out;
 
   // Hash table: open addressing, load ≤ 1/2.
   let slots = 8;
@@ -296,12 +287,14 @@ export function compileZone(zone: Zone, opts: CompileOptions = {}): Uint8Array {
   return out;
 }
 
-function writeTemplate(b: Bytes, t: Tpl): void {
+/** Writes a template record at the end of `b`; returns its offset. */
+function writeTemplate(b: Bytes, t: TplParts): number {
   const start = b.len;
   let watchBytes = 0;
   for (const w of t.watch) watchBytes += w.length;
   const bodyOffset = (TEMPLATE_HEADER_SIZE + t.patches.length * 2 + watchBytes + 3) & ~3;
   const size = (bodyOffset + t.body.length + 3) & ~3;
+  b.ensure(size);
   b.u32(size);
   b.u32(bodyOffset);
   b.u32(t.requiredLength);
@@ -318,9 +311,15 @@ function writeTemplate(b: Bytes, t: Tpl): void {
   b.u8(t.tflags);
   for (const p of t.patches) b.u16(p);
   for (const w of t.watch) b.latin1(w);
-  while (b.len < start + bodyOffset) b.u8(0);
-  b.bytes(t.body);
-  while (b.len < start + size) b.u8(0);
+  const buf = b.buf;
+  while (b.len < start + bodyOffset) buf[b.len++] = 0;
+  const body = t.body;
+  const n = body.length;
+  if (n <= 64) for (let i = 0; i < n; i++) buf[b.len + i] = body[i];
+  else buf.set(body, b.len);
+  b.len += n;
+  while (b.len < start + size) buf[b.len++] = 0;
+  return start;
 }
 
 /** An encoded answer: the message after the question, and its parts. */
@@ -349,9 +348,10 @@ function encode(qname: Name, qtype: number, result: AnswerResult): Encoded | und
   const msg = w.finish();
   const qEnd = 12 + qname.length + 4;
   const count = (at: number): number => (msg[at] << 8) | msg[at + 1];
-  const arRequired = result.glue.reduce((n, s) => n + s.rdata.length, 0);
+  let arRequired = 0;
+  for (const g of result.glue) arRequired += g.rdata.length;
   return {
-    body: msg.slice(qEnd),
+    body: msg.subarray(qEnd),
     requiredLength: requiredEnd - qEnd,
     an: count(6),
     ns: count(8),
@@ -413,6 +413,8 @@ function namesOf(result: AnswerResult): string[] {
 class TemplateBuilder {
   readonly zone: Zone;
   readonly catalog: Catalog;
+  /** The TEMPLATES section, written as templates are made. */
+  readonly out = new Bytes();
   readonly negative: Tpl | undefined;
   readonly #negativeWatch: Set<string>;
 
@@ -421,6 +423,26 @@ class TemplateBuilder {
     this.catalog = new Catalog([zone]);
     this.negative = this.#negativeTemplate();
     this.#negativeWatch = new Set(this.negative?.watch ?? []);
+  }
+
+  #place(parts: TplParts): Tpl {
+    const at = writeTemplate(this.out, parts);
+    return {
+      at,
+      an: parts.an,
+      ns: parts.ns,
+      ar: parts.arRequired + parts.arOptional,
+      dnsFlags: parts.dnsFlags,
+      watch: parts.watch,
+      tflags: parts.tflags,
+    };
+  }
+
+  /** Clears the RCODE of a placed template (negative bodies serve NXDOMAIN and NODATA). */
+  #clearRcode(t: Tpl): void {
+    t.dnsFlags &= ~0x000f;
+    this.out.buf[t.at + T.DNS_FLAGS] = t.dnsFlags & 0xff;
+    this.out.buf[t.at + T.DNS_FLAGS + 1] = t.dnsFlags >> 8;
   }
 
   #answer(name: Name, qtype: number): AnswerResult {
@@ -432,16 +454,20 @@ class TemplateBuilder {
     const result = this.#answer(name, qtype);
     const enc = encode(name, qtype, result);
     if (!enc) return { qtype, tpl: undefined, reason: Fallback.TOO_LARGE };
-    const tpl: Tpl = {
-      ...enc,
+    const tpl = this.#place({
+      body: enc.body,
+      requiredLength: enc.requiredLength,
+      an: enc.an,
+      ns: enc.ns,
+      arRequired: enc.arRequired,
+      arOptional: enc.arOptional,
       dnsFlags: dnsFlagsOf(result),
       qnameLength: name.length,
       anchorLength: name.length,
-      patches: [],
-      watch: [],
+      patches: NO_NUMBERS,
+      watch: NO_STRINGS,
       tflags: isExternal(result) ? TemplateFlag.EXTERNAL : 0,
-      at: -1,
-    };
+    });
     return { qtype, tpl, reason: 0 };
   }
 
@@ -459,22 +485,26 @@ class TemplateBuilder {
     const r1 = solve(p1);
     const e1 = encode(p1, qtype, r1);
     if (!e1) return { qtype, tpl: undefined, reason: Fallback.TOO_LARGE };
-    const tpl: Tpl = {
-      ...e1,
+    const tpl: TplParts = {
+      body: e1.body.slice(),
+      requiredLength: e1.requiredLength,
+      an: e1.an,
+      ns: e1.ns,
+      arRequired: e1.arRequired,
+      arOptional: e1.arOptional,
       dnsFlags: dnsFlagsOf(r1),
       qnameLength: p1.length,
       anchorLength: a.length,
       patches: [],
       watch: [],
       tflags: isExternal(r1) ? TemplateFlag.EXTERNAL : 0,
-      at: -1,
     };
     // Labels just below the anchor of every name the response writes: a QNAME through one of
     // them would be compressed against by the encoder, so the reader falls back for it.
     const watch = new Set<string>();
     for (const key of namesOf(r1))
       if (key !== p1.key && isUnder(key, anchor.key)) watch.add(labelBelow(key, a.length));
-    if (watch.size > 255 || 12 + 255 + 4 + e1.body.length > SHIFT_LIMIT) return { qtype, tpl, reason: 0 };
+    if (watch.size > 255 || 12 + 255 + 4 + e1.body.length > SHIFT_LIMIT) return { qtype, tpl: this.#place(tpl), reason: 0 };
     tpl.watch = [...watch];
     const e2 = encode(p2, qtype, solve(p2));
     const e3 = encode(p3, qtype, solve(p3));
@@ -483,12 +513,12 @@ class TemplateBuilder {
       patches !== undefined &&
       e3 !== undefined &&
       e3.requiredLength === e1.requiredLength &&
-      sameBytes(applyPatches(e1.body, patches, p3.length - p1.length), e3.body)
+      sameBytes(applyPatches(tpl.body, patches, p3.length - p1.length), e3.body)
     ) {
       tpl.patches = patches;
       tpl.tflags |= TemplateFlag.SHIFTABLE;
     }
-    return { qtype, tpl, reason: 0 };
+    return { qtype, tpl: this.#place(tpl), reason: 0 };
   }
 
   #negativeTemplate(): Tpl | undefined {
@@ -501,8 +531,8 @@ class TemplateBuilder {
     const e = this.#shiftable(origin, ABSENT_TYPE, (q) => this.#answer(atApex ? origin : q, ABSENT_TYPE));
     if (!e.tpl) return undefined;
     // Only a plain SOA-in-authority answer will do (an apex CNAME would chase instead).
-    if (e.tpl.an !== 0 || e.tpl.ns !== 1 || e.tpl.arRequired + e.tpl.arOptional !== 0) return undefined;
-    e.tpl.dnsFlags &= ~0x000f;
+    if (e.tpl.an !== 0 || e.tpl.ns !== 1 || e.tpl.ar !== 0) return undefined;
+    this.#clearRcode(e.tpl);
     return e.tpl;
   }
 
@@ -517,7 +547,7 @@ class TemplateBuilder {
     // The shared one would compress differently for this name: one of its own.
     const e = this.#exact(node.name.toLowerCase(), qtype);
     if (!e.tpl) return undefined;
-    e.tpl.dnsFlags &= ~0x000f;
+    this.#clearRcode(e.tpl);
     return e.tpl;
   }
 
@@ -613,6 +643,30 @@ class TemplateBuilder {
     entries.sort((x, y) => x.qtype - y.qtype);
     return res;
   }
+}
+
+/**
+ * The zone's nodes in RFC 4034 §6.1 canonical order. Sorting with a precomputed key (labels
+ * right to left, each octet + 1, label ends as 0) compares plain strings, several times faster
+ * than comparing names label by label.
+ */
+function canonicalOrder(zone: Zone): ZoneNode[] {
+  const items: { key: string; node: ZoneNode }[] = [];
+  for (const node of zone.nodes.values()) {
+    const k = node.name.key;
+    const starts: number[] = [];
+    for (let i = 0; k.charCodeAt(i) !== 0; i += k.charCodeAt(i) + 1) starts.push(i);
+    let key = '';
+    for (let j = starts.length - 1; j >= 0; j--) {
+      const p = starts[j];
+      const n = k.charCodeAt(p);
+      for (let c = p + 1; c <= p + n; c++) key += String.fromCharCode(k.charCodeAt(c) + 1);
+      key += '\x00';
+    }
+    items.push({ key, node });
+  }
+  items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return items.map((x) => x.node);
 }
 
 /** Offsets in `a` of the compression pointers whose target differs by one in `b`. */
