@@ -504,7 +504,8 @@ class TemplateBuilder {
     const watch = new Set<string>();
     for (const key of namesOf(r1))
       if (key !== p1.key && isUnder(key, anchor.key)) watch.add(labelBelow(key, a.length));
-    if (watch.size > 255 || 12 + 255 + 4 + e1.body.length > SHIFT_LIMIT) return { qtype, tpl: this.#place(tpl), reason: 0 };
+    if (watch.size > 255 || 12 + 255 + 4 + e1.body.length > SHIFT_LIMIT)
+      return { qtype, tpl: this.#place(tpl), reason: 0 };
     tpl.watch = [...watch];
     const e2 = encode(p2, qtype, solve(p2));
     const e3 = encode(p3, qtype, solve(p3));
