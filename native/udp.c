@@ -282,24 +282,20 @@ static void process_batch(sb_sock *s, unsigned n) {
   s->in_callback = 1;
   napi_status st = napi_make_callback(env, s->actx, recv, cb, 1, argv, &result);
   s->in_callback = 0;
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) {
+    napi_value exc;
+    napi_get_and_clear_last_exception(env, &exc);
+    napi_fatal_exception(env, exc); /* to process 'uncaughtException' */
+  } else if (st == napi_ok && !s->closed) {
+    uint32_t k = 0;
+    if (napi_get_value_uint32(env, result, &k) == napi_ok) send_js_answers(s, k);
+  }
   if (s->release_pending) {
-    /* close() was called from inside onBatch: nothing more is sent. */
+    /* close() was called from inside onBatch: nothing more was sent; release now. */
     s->release_pending = 0;
     release_refs(s);
-    st = napi_ok;
-    result = NULL;
-  }
-  if (st == napi_ok && result != NULL) {
-    uint32_t k = 0;
-    if (napi_get_value_uint32(env, result, &k) == napi_ok && !s->closed) send_js_answers(s, k);
-  } else {
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (pending) {
-      napi_value exc;
-      napi_get_and_clear_last_exception(env, &exc);
-      napi_fatal_exception(env, exc); /* to process 'uncaughtException' */
-    }
   }
   napi_close_handle_scope(env, scope);
 }
