@@ -51,8 +51,8 @@ export interface DeletedZoneRow extends Omit<Selectable<DeletedZonesTable>, 'ser
   serial: number;
 }
 
-/** A deleted zone's row without its RRsets. */
-export type DeletedZoneSummaryRow = Omit<DeletedZoneRow, 'rrsets'>;
+/** A deleted zone's row as listed (without its content id, the store's own business). */
+export type DeletedZoneSummaryRow = Omit<DeletedZoneRow, 'content_id'>;
 
 /** A version row without its (possibly large) `changes`. */
 export type VersionSummaryRow = Omit<VersionRow, 'changes'>;
@@ -226,13 +226,6 @@ export class Repo {
     await this.db.updateTable('zones').set(patch).where('id', '=', id).execute();
   }
 
-  /** Deletes a zone with its RRsets and versions. */
-  async deleteZone(id: string): Promise<void> {
-    await this.db.deleteFrom('rrsets').where('zone_id', '=', id).execute();
-    await this.db.deleteFrom('zone_versions').where('zone_id', '=', id).execute();
-    await this.db.deleteFrom('zones').where('id', '=', id).execute();
-  }
-
   /** Zones of the account: its counter, kept by triggers (migration 4), not a count of rows. */
   async countZones(accountId: string): Promise<number> {
     const r = await this.db
@@ -318,6 +311,17 @@ export class Repo {
 
   async getRRsets(zoneId: string): Promise<RRsetRow[]> {
     return this.db.selectFrom('rrsets').selectAll().where('zone_id', '=', zoneId).execute();
+  }
+
+  /** One RRset of a content (the apex SOA, say). */
+  async getRRset(zoneId: string, nameKey: string, type: number): Promise<RRsetRow | undefined> {
+    return this.db
+      .selectFrom('rrsets')
+      .selectAll()
+      .where('zone_id', '=', zoneId)
+      .where('name_key', '=', nameKey)
+      .where('type', '=', type)
+      .executeTakeFirst();
   }
 
   /** RRsets of many zones at once (one query per 500 zones). */
@@ -481,13 +485,11 @@ export class Repo {
   // ---- deleted zones and retention (migration 5) ----
 
   /**
-   * Deletes a zone but keeps it restorable: its row and RRsets go to deleted_zones, its
-   * versions stay in zone_versions until `purgeDeletedZones`.
+   * Deletes a zone but keeps it restorable (migration 8): its row goes to deleted_zones with
+   * its content id, its RRset rows stay where they are (owned by no zone) and its versions
+   * stay in zone_versions, until `purgeDeletedZone`. Two one-row writes, whatever the size.
    */
   async softDeleteZone(zone: ZoneRow, at: string, by: string | null): Promise<void> {
-    // The zone's rows are those of its content id (migration 7).
-    const contentId = zone.content_id || zone.id;
-    const rrsets = await this.getRRsets(contentId);
     await this.db
       .insertInto('deleted_zones')
       .values({
@@ -504,18 +506,10 @@ export class Repo {
         account_label: zone.account_label,
         deleted_at: at,
         deleted_by: by,
-        rrsets: JSON.stringify(
-          rrsets.map((r) => ({
-            name_key: r.name_key,
-            name: r.name,
-            type: r.type,
-            ttl: r.ttl,
-            records: r.records,
-          })),
-        ),
+        // Rows of zones from before migration 7 are keyed by the zone id.
+        content_id: zone.content_id || zone.id,
       })
       .execute();
-    await this.db.deleteFrom('rrsets').where('zone_id', '=', contentId).execute();
     await this.db.deleteFrom('zones').where('id', '=', zone.id).execute();
   }
 
@@ -561,8 +555,21 @@ export class Repo {
     return rows.map((r) => ({ ...r, serial: Number(r.serial) }));
   }
 
+  /** Removes a deleted zone's row (restored: its content id goes back to the zone row). */
   async removeDeletedZone(id: string): Promise<void> {
     await this.db.deleteFrom('deleted_zones').where('id', '=', id).execute();
+  }
+
+  /**
+   * Purges a deleted zone: its row goes and its content id is listed for collection (due at
+   * `at`), in this transaction; false when it was gone (restored, or purged meanwhile).
+   */
+  async purgeDeletedZone(id: string, at: string): Promise<boolean> {
+    const row = await this.getDeletedZone(id, true);
+    if (!row) return false;
+    if (row.content_id !== '') await this.addGarbage(row.content_id, at);
+    await this.removeDeletedZone(id);
+    return true;
   }
 
   /** The oldest version a zone (live or deleted) still has, or undefined. */
