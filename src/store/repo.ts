@@ -5,7 +5,7 @@
  * (strings from the PostgreSQL driver) are dealt with here and nowhere else.
  * @module
  */
-import { type Insertable, type Kysely, type Selectable, sql, type Updateable } from 'kysely';
+import { CompiledQuery, type Insertable, type Kysely, type Selectable, sql, type Updateable } from 'kysely';
 import { reverseName } from './migrations.js';
 import type {
   AccountsTable,
@@ -67,6 +67,25 @@ export interface TimeCursor {
 const INSERT_CHUNK = 400;
 /** Ids per `IN (…)` list. */
 const IN_CHUNK = 500;
+
+const rrsetInserts = new Map<string, string>();
+
+/** `insert into rrsets … values (…), …` for `n` rows, in the dialect's placeholders. */
+function rrsetInsertSql(dialect: StoreDialect, n: number): string {
+  const key = `${dialect}:${n}`;
+  let text = rrsetInserts.get(key);
+  if (text === undefined) {
+    const tuples: string[] = [];
+    for (let r = 0; r < n; r++) {
+      const p = (c: number) => (dialect === 'postgres' ? `$${r * 6 + c + 1}` : '?');
+      tuples.push(`(${[0, 1, 2, 3, 4, 5].map(p).join(', ')})`);
+    }
+    text = `insert into "rrsets" ("zone_id", "name_key", "name", "type", "ttl", "records") values ${tuples.join(', ')}`;
+    if (rrsetInserts.size > 64) rrsetInserts.clear();
+    rrsetInserts.set(key, text);
+  }
+  return text;
+}
 
 function toZone(r: Selectable<ZonesTable>): ZoneRow {
   const { name_rev: _, ...row } = r;
@@ -355,12 +374,19 @@ export class Repo {
     await this.db.deleteFrom('rrsets').where('zone_id', '=', zoneId).execute();
   }
 
+  /**
+   * Inserts RRset rows, INSERT_CHUNK per statement. The statement's text depends only on the
+   * dialect and the number of rows, so it is made once per size and reused (staging a
+   * 100,000-row content builds 250 such statements; building each through the query builder
+   * cost about half as much again as the inserts).
+   */
   async insertRRsets(rows: readonly Insertable<RRsetsTable>[]): Promise<void> {
-    for (let i = 0; i < rows.length; i += INSERT_CHUNK)
-      await this.db
-        .insertInto('rrsets')
-        .values(rows.slice(i, i + INSERT_CHUNK))
-        .execute();
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+      const chunk = rows.slice(i, i + INSERT_CHUNK);
+      const params: unknown[] = [];
+      for (const r of chunk) params.push(r.zone_id, r.name_key, r.name, r.type, r.ttl, r.records);
+      await this.db.executeQuery(CompiledQuery.raw(rrsetInsertSql(this.dialect, chunk.length), params));
+    }
   }
 
   /** Rows of `contentId`, a slice at a time: deletes up to `limit` owner names' rows, returns how many names. */
