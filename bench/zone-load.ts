@@ -22,6 +22,7 @@ import {
   startSwitchboard,
 } from '../test/helpers/peers.js';
 import type { LoadZoneReport } from './load-zone-child.js';
+import { TreeMemorySampler } from './pss.js';
 
 /** The origin of the generated zone. */
 export const BIG_ORIGIN = 'big.test.';
@@ -80,6 +81,10 @@ export interface LoadResult {
   peakRssBytes: number;
   /** Sum of the peak RSS of all its processes (shared pages counted more than once). */
   totalPeakRssBytes: number;
+  /** Peak of the PSS summed over all its processes, sampled during the load and once after. */
+  peakPssBytes: number;
+  /** Peak of the RSS summed over all its processes, sampled likewise. */
+  peakRssSumBytes: number;
   note: string;
   error?: string;
 }
@@ -125,20 +130,36 @@ function treePeakRss(pid: number): { max: number; sum: number } {
 }
 
 async function timeServer(label: string, note: string, start: () => Promise<Peer>): Promise<LoadResult> {
+  // Samples every process this benchmark starts (one server at a time), from before the spawn.
+  const sampler = new TreeMemorySampler(250);
   const t0 = performance.now();
   let peer: Peer | undefined;
   try {
     peer = await start();
     const seconds = (performance.now() - t0) / 1000;
+    // One more second: a server may still be building after it first answers.
+    await new Promise((r) => setTimeout(r, 1000));
+    const peak = sampler.stop();
     const rss = treePeakRss(peer.pid);
-    return { label, seconds, peakRssBytes: rss.max, totalPeakRssBytes: rss.sum, note };
+    return {
+      label,
+      seconds,
+      peakRssBytes: rss.max,
+      totalPeakRssBytes: rss.sum,
+      peakPssBytes: peak.pss,
+      peakRssSumBytes: peak.rss,
+      note,
+    };
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0];
-    return { label, seconds: Number.NaN, peakRssBytes: 0, totalPeakRssBytes: 0, note, error: msg };
+    return { label, seconds: Number.NaN, ...NO_MEMORY, note, error: msg };
   } finally {
+    sampler.stop();
     await peer?.stop();
   }
 }
+
+const NO_MEMORY = { peakRssBytes: 0, totalPeakRssBytes: 0, peakPssBytes: 0, peakRssSumBytes: 0 } as const;
 
 /** Options of the zone load benchmark. */
 export interface ZoneLoadOptions {
@@ -159,24 +180,29 @@ export async function runZoneLoadBench(
     const results: LoadResult[] = [];
 
     opts.log('zone-load: Switchboard loadZoneFile (child process)');
+    const sampler = new TreeMemorySampler(250);
     try {
       const r = await runLoaderChild(file);
+      const peak = sampler.stop();
       results.push({
         label: 'Switchboard loadZoneFile',
         seconds: r.ms / 1000,
         peakRssBytes: r.peakRssBytes,
         totalPeakRssBytes: r.peakRssBytes,
+        peakPssBytes: peak.pss,
+        peakRssSumBytes: peak.rss,
         note: `${r.records} records; RSS after load ${(r.rssBytes / 2 ** 20).toFixed(0)} MiB`,
       });
     } catch (e) {
       results.push({
         label: 'Switchboard loadZoneFile',
         seconds: Number.NaN,
-        peakRssBytes: 0,
-        totalPeakRssBytes: 0,
+        ...NO_MEMORY,
         note: '',
         error: (e as Error).message.split('\n')[0],
       });
+    } finally {
+      sampler.stop();
     }
     const zones = [{ origin: BIG_ORIGIN, file }];
     const ready = { readyTimeoutMs: 300_000 };
