@@ -25,6 +25,7 @@ import {
 } from '../test/helpers/peers.js';
 import { seededRandom } from '../test/helpers/prng.js';
 import { type Mix, namesNeeded, writeRandomQueryFile } from './queries.js';
+import { startPlatformPeer } from './start-contender.js';
 import { LatencyHistogram, median } from './stats.js';
 
 /** The origin of the benchmark zone. */
@@ -73,7 +74,10 @@ export function writeBenchZone(
 /** One timed dnsperf run against one server. */
 export interface ThroughputRun {
   qps: number;
-  /** Names in the query file: when `sent` exceeds it, dnsperf looped and names repeated. */
+  /**
+   * Names in the query file: when `sent` exceeds it, dnsperf looped and names repeated
+   * (Infinity for the existing-names file, which repeats by design).
+   */
   names: number;
   sent: number;
   completed: number;
@@ -306,6 +310,17 @@ function contenders(opts: DnsperfBenchOptions, zoneDir: string): Contender[] {
     // Worker scaling: two workers on the same single CPU as one (CPU per query must not grow).
     'switchboard-w2': sb('Switchboard --workers 2', 2, switchboardHasIo() ? ['--io', 'node'] : []),
     'switchboard-native-w2': sb('Switchboard native --workers 2', 2, ['--io', 'native']),
+    // The platform (`start`: control plane + DNS workers), the zone created through its API.
+    'switchboard-start': {
+      label: 'Switchboard start',
+      command: `taskset -c ${cpu} node dist/src/cli/main.js start --workers 1 (SQLite store; zone created through the API)`,
+      start: () =>
+        startPlatformPeer(BENCH_ORIGIN, join(zoneDir, 'bench.test.zone'), {
+          cpu,
+          workers: 1,
+          args: switchboardHasIo() ? ['--io', 'node'] : [],
+        }),
+    },
     nsd: {
       label: 'NSD',
       command: `taskset -c ${cpu} nsd -d (server-count 1, rrl-ratelimit 0)`,
@@ -383,7 +398,8 @@ function queryFilesFor(
 export async function runDnsperfBench(opts: DnsperfBenchOptions): Promise<ServerResult[]> {
   const bench = writeBenchZone(opts.workDir, opts.names);
   const { zoneDir } = bench;
-  const existing: QueryFile = { path: bench.queryFile, lines: 50_000 };
+  // The existing-names file is meant to be looped over: its names repeat by design.
+  const existing: QueryFile = { path: bench.queryFile, lines: Number.POSITIVE_INFINITY };
   const list = contenders(opts, zoneDir);
   const peers = new Map<string, Peer>();
   const results = new Map<string, ServerResult>();

@@ -111,7 +111,7 @@ function parseArgs(argv: string[]): Options {
 function defaultServers(): string[] {
   const servers = ['switchboard'];
   if (switchboardHasIo()) servers.push('switchboard-native');
-  servers.push('nsd');
+  servers.push('switchboard-start', 'nsd');
   if (findCommand('knotd')) servers.push('knot');
   servers.push('trivial');
   return servers;
