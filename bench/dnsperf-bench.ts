@@ -127,6 +127,8 @@ export interface DnsperfBenchOptions {
   clients?: number;
   /** The highest QPS expected of any server, to size random-name files (default 250,000). */
   expectedQps?: number;
+  /** Another build of the CLI (a copy of an older dist/) for the `switchboard-baseline` contender. */
+  baselineBin?: string;
 }
 
 function pinTree(pid: number, cpu: number): void {
@@ -310,6 +312,15 @@ function contenders(opts: DnsperfBenchOptions, zoneDir: string): Contender[] {
     // Worker scaling: two workers on the same single CPU as one (CPU per query must not grow).
     'switchboard-w2': sb('Switchboard --workers 2', 2, switchboardHasIo() ? ['--io', 'node'] : []),
     'switchboard-native-w2': sb('Switchboard native --workers 2', 2, ['--io', 'native']),
+    // Another build (before/after in one run): `--baseline-bin PATH/dist/src/cli/main.js`.
+    'switchboard-baseline': {
+      label: 'Switchboard baseline build',
+      command: `taskset -c ${cpu} node ${opts.baselineBin ?? '(--baseline-bin)'} serve --workers 1`,
+      start: () => {
+        if (!opts.baselineBin) throw new Error('switchboard-baseline needs --baseline-bin PATH');
+        return startSwitchboard(zoneDir, { workers: 1, cpu, bin: opts.baselineBin });
+      },
+    },
     // The platform (`start`: control plane + DNS workers), the zone created through its API.
     'switchboard-start': {
       label: 'Switchboard start',

@@ -72,6 +72,7 @@ interface Options {
   manyZones: number;
   scalingClients: number;
   expectedQps: number;
+  baselineBin: string | undefined;
   writeDoc: boolean;
   quick: boolean;
 }
@@ -102,14 +103,16 @@ function parseArgs(argv: string[]): Options {
     manyZones: Number(get('--many-zones', quick ? '10000' : '100000')),
     scalingClients: Number(get('--scaling-clients', '16')),
     expectedQps: Number(get('--expected-qps', '250000')),
+    baselineBin: argv.includes('--baseline-bin') ? resolve(get('--baseline-bin', '')) : undefined,
     // Quick runs are for trying the harness; only full runs are recorded unless asked.
     writeDoc: !argv.includes('--no-doc') && (!quick || argv.includes('--doc')),
   };
 }
 
 /** The servers a mix suite compares by default: Switchboard on each I/O path it has, the peers, the floor. */
-function defaultServers(): string[] {
+function defaultServers(baseline: boolean): string[] {
   const servers = ['switchboard'];
+  if (baseline) servers.push('switchboard-baseline');
   if (switchboardHasIo()) servers.push('switchboard-native');
   servers.push('switchboard-start', 'nsd');
   if (findCommand('knotd')) servers.push('knot');
@@ -214,6 +217,7 @@ function ratioLines(results: ServerResult[], mix: Mix): string[] {
           : [];
     ratio('NSD', nsdTargets);
     ratio('Knot', []);
+    if (sb.label !== 'Switchboard baseline build') ratio('Switchboard baseline build', []);
     ratio('trivial Node responder', trivialTargets);
   }
   return lines;
@@ -343,7 +347,8 @@ async function mixSuite(
     return undefined;
   }
   const clients = scaling ? opts.scalingClients : 2;
-  const servers = opts.servers ?? (scaling ? scalingServers() : defaultServers());
+  const servers =
+    opts.servers ?? (scaling ? scalingServers() : defaultServers(opts.baselineBin !== undefined));
   const results = await runDnsperfBench({
     durationS: opts.durationS,
     rounds: opts.rounds,
@@ -358,6 +363,7 @@ async function mixSuite(
     mix,
     clients,
     expectedQps: opts.expectedQps,
+    baselineBin: opts.baselineBin,
   });
   const t = dnsperfTable(results);
   const ratios = scaling ? scalingLines(results) : ratioLines(results, mix);
