@@ -325,6 +325,9 @@ function provenance(command: string, started: Date, machine: string[], quick: bo
     `Recorded ${started.toISOString()} with \`${command}\`${quick ? ' (a --quick run: short, one round)' : ''}.`,
     '',
     ...machine.map((m) => `- ${m}`),
+    `- load average when this suite ended: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
     '- The machine is shared (2 cores; other engineers build and test on it): the figures are noisy; ratios measured side by side in one run are the ones to trust.',
   ];
 }
@@ -368,8 +371,13 @@ async function mixSuite(
   const t = dnsperfTable(results);
   const ratios = scaling ? scalingLines(results) : ratioLines(results, mix);
   const title = scaling ? 'Worker scaling' : MIX_TITLES[mix];
+  const fileNames = Math.max(0, ...results.flatMap((r) => r.throughput.map((x) => x.names)));
+  const namesNote =
+    mix === 'existing'
+      ? ''
+      : `; ${fmt(fileNames)} names in each round's throughput file (a new file per round)`;
   const setup =
-    `${MIX_DESCRIPTIONS[mix]} (zone of ${fmt(opts.names)} names); ` +
+    `${MIX_DESCRIPTIONS[mix]} (zone of ${fmt(opts.names)} names${namesNote}); ` +
     `server on CPU 1${scaling ? ' (both workers on that one CPU: CPU per query must not grow with workers)' : ''}, ` +
     `dnsperf on CPU 0 (-c ${clients} -q 100); ${opts.rounds} round(s) of ${opts.durationS} s; ` +
     `medians; CPU of the whole server process tree from /proc; ` +

@@ -212,6 +212,12 @@ export async function runZoneLoadBench(
         startSwitchboard(dir, { workers: 1, ...ready }),
       ),
     );
+    opts.log('zone-load: Switchboard serve --workers 2 (until it answers the SOA)');
+    results.push(
+      await timeServer('Switchboard serve --workers 2', 'serve --workers 2; all processes', () =>
+        startSwitchboard(dir, { workers: 2, ...ready }),
+      ),
+    );
     if (findCommand('nsd')) {
       opts.log('zone-load: NSD (until it answers the SOA)');
       results.push(await timeServer('NSD', 'server-count 1; all processes', () => startNsd(zones, ready)));
