@@ -11,7 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildQuery, queryUdp, readHeader } from '../test/helpers/dns-client.js';
-import { findCommand, type Peer, startKnot, startNsd, startSwitchboard } from '../test/helpers/peers.js';
+import {
+  findCommand,
+  type Peer,
+  startKnot,
+  startNsd,
+  startSwitchboard,
+  treeCpuSeconds,
+} from '../test/helpers/peers.js';
 import { TreeMemorySampler } from './pss.js';
 import { fmt, formatMarkdownTable, formatTable, median } from './stats.js';
 
@@ -90,6 +97,8 @@ async function waitForAll(host: string, port: number, origins: string[], deadlin
 /** One server's run. */
 export interface ManyZonesRun {
   seconds: number;
+  /** CPU seconds of the server's processes until then (from /proc): less inflated by other work than the wall time. */
+  cpuSeconds: number;
   peakPss: number;
   peakRss: number;
   pssAfter: number;
@@ -162,19 +171,21 @@ export async function runManyZonesBench(
           peer = await s.start();
           await waitForAll(peer.host, peer.port, sample, start + ready.readyTimeoutMs);
           const seconds = (performance.now() - start) / 1000;
+          const cpuSeconds = treeCpuSeconds(peer.pid);
           // Keep sampling a little after: memory of a server still settling counts too.
           await new Promise((res) => setTimeout(res, 2000));
           const after = sampler.sample();
           const peak = sampler.stop();
           r.runs.push({
             seconds,
+            cpuSeconds,
             peakPss: peak.pss,
             peakRss: peak.rss,
             pssAfter: after.pss,
             processes: peak.processes,
           });
           opts.log(
-            `zones: ${s.label}: last zone answers after ${seconds.toFixed(2)} s; peak PSS ${fmt(peak.pss / 2 ** 20)} MiB ` +
+            `zones: ${s.label}: last zone answers after ${seconds.toFixed(2)} s (${cpuSeconds.toFixed(2)} CPU s); peak PSS ${fmt(peak.pss / 2 ** 20)} MiB ` +
               `(sum over ${peak.processes} processes), PSS after ${fmt(after.pss / 2 ** 20)} MiB, peak RSS sum ${fmt(peak.rss / 2 ** 20)} MiB`,
           );
         } catch (e) {
@@ -189,6 +200,7 @@ export async function runManyZonesBench(
     const header = [
       'server',
       'last zone answers s',
+      'CPU s until then',
       'peak PSS MiB (sum)',
       'PSS MiB after load (sum)',
       'peak RSS MiB (sum)',
@@ -198,6 +210,7 @@ export async function runManyZonesBench(
     const rows = results.map((r) => [
       r.error && r.runs.length === 0 ? `${r.label} (failed)` : r.label,
       fmt(median(r.runs.map((x) => x.seconds)), 2),
+      fmt(median(r.runs.map((x) => x.cpuSeconds)), 2),
       fmt(median(r.runs.map((x) => x.peakPss)) / 2 ** 20),
       fmt(median(r.runs.map((x) => x.pssAfter)) / 2 ** 20),
       fmt(median(r.runs.map((x) => x.peakRss)) / 2 ** 20),
@@ -222,7 +235,7 @@ export async function runManyZonesBench(
     const setup =
       `${fmt(opts.zones)} zones × 10 records (SOA, 2 NS + 2 A, www A/AAAA, mail A, MX, TXT), one file each, ` +
       `served by each server in turn from a cold start (not pinned; zone files in the page cache); ` +
-      `time from the spawn until each of ${sample.length} sampled zones (every ${Math.max(1, Math.floor(opts.zones / 100))}th and the last 20) answers its SOA with NOERROR+AA; ` +
+      `time from the spawn (and CPU seconds of all the server's processes) until each of ${sample.length} sampled zones (every ${Math.max(1, Math.floor(opts.zones / 100))}th and the last 20) answers its SOA with NOERROR+AA; ` +
       `PSS and RSS summed over every process of the server, sampled from /proc/PID/smaps_rollup every 250 ms during the load and 2 s after; ` +
       `${rounds} round(s), medians`;
     const table = formatTable(header, rows, ['runs (s)']);

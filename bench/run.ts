@@ -248,6 +248,7 @@ function loadTable(results: LoadResult[]): { header: string[]; rows: string[][] 
   const header = [
     'server',
     'load s',
+    'CPU s',
     'peak PSS MiB (sum, sampled)',
     'peak RSS MiB (sum, sampled)',
     'VmHWM MiB (largest process)',
@@ -257,6 +258,7 @@ function loadTable(results: LoadResult[]): { header: string[]; rows: string[][] 
   const rows = results.map((r) => [
     r.label,
     fmt(r.seconds, 2),
+    fmt(r.cpuSeconds, 2),
     mib(r.peakPssBytes),
     mib(r.peakRssSumBytes),
     mib(r.peakRssBytes),
@@ -452,7 +454,7 @@ async function main(): Promise<void> {
       record('zones', `${fmt(opts.manyZones)} zones`, z.markdown);
     }
     if (opts.suites.includes('zone-load')) {
-      const z = await runZoneLoadBench({ records: opts.zoneRecords, log });
+      const z = await runZoneLoadBench({ records: opts.zoneRecords, rounds: opts.rounds, log });
       const t = loadTable(z.results);
       const v = loadVerdict(z.results);
       const setup = `${z.records} records, ${(z.bytes / 1e6).toFixed(1)} MB zone file (A/AAAA/MX/TXT/CNAME and NS delegations with glue)`;
