@@ -299,19 +299,21 @@ let hasIo: boolean | undefined;
 function contenders(opts: DnsperfBenchOptions, zoneDir: string): Contender[] {
   const zones = [{ origin: BENCH_ORIGIN, file: join(zoneDir, 'bench.test.zone') }];
   const cpu = opts.serverCpu;
-  const sb = (label: string, workers: number, args: string[] = []): Contender => ({
+  const sb = (label: string, workers: number, io?: 'native' | 'node'): Contender => ({
     label,
-    command: `taskset -c ${cpu} node dist/src/cli/main.js serve --workers ${workers}${args.map((a) => ` ${a}`).join('')}`,
-    start: () => startSwitchboard(zoneDir, { workers, cpu, args }),
+    command: `taskset -c ${cpu} node dist/src/cli/main.js serve --workers ${workers}${io ? ` --io ${io}` : ''}`,
+    start: () => startSwitchboard(zoneDir, { workers, cpu, io }),
   });
+  // The node (dgram) path: explicit once the CLI has --io, so the row means the same thing.
+  const node = switchboardHasIo() ? 'node' : undefined;
   const all: Record<string, Contender> = {
-    // The node (dgram) path: explicit once the CLI has --io, so the row means the same thing.
-    switchboard: sb('Switchboard', 1, switchboardHasIo() ? ['--io', 'node'] : []),
-    // The native UDP path (issue 7): only when the CLI under test has --io.
-    'switchboard-native': sb('Switchboard native', 1, ['--io', 'native']),
+    switchboard: sb('Switchboard', 1, node),
+    // The two UDP paths side by side (`--io`, docs/NATIVE.md): only when the CLI under test has --io.
+    'switchboard-node': sb('Switchboard node UDP', 1, 'node'),
+    'switchboard-native': sb('Switchboard native UDP', 1, 'native'),
     // Worker scaling: two workers on the same single CPU as one (CPU per query must not grow).
-    'switchboard-w2': sb('Switchboard --workers 2', 2, switchboardHasIo() ? ['--io', 'node'] : []),
-    'switchboard-native-w2': sb('Switchboard native --workers 2', 2, ['--io', 'native']),
+    'switchboard-w2': sb('Switchboard --workers 2', 2, node),
+    'switchboard-native-w2': sb('Switchboard native UDP --workers 2', 2, 'native'),
     // Another build (before/after in one run): `--baseline-bin PATH/dist/src/cli/main.js`.
     'switchboard-baseline': {
       label: 'Switchboard baseline build',
@@ -329,7 +331,7 @@ function contenders(opts: DnsperfBenchOptions, zoneDir: string): Contender[] {
         startPlatformPeer(BENCH_ORIGIN, join(zoneDir, 'bench.test.zone'), {
           cpu,
           workers: 1,
-          args: switchboardHasIo() ? ['--io', 'node'] : [],
+          args: node ? ['--io', node] : [],
         }),
     },
     nsd: {

@@ -228,7 +228,7 @@ function scalingLines(results: ServerResult[]): string[] {
   const by = new Map(results.map((r) => [r.label, r.median.qpsPerCpu]));
   const pairs: [string, string, boolean][] = [
     ['Switchboard', 'Switchboard --workers 2', true],
-    ['Switchboard native', 'Switchboard native --workers 2', true],
+    ['Switchboard native UDP', 'Switchboard native UDP --workers 2', true],
     ['NSD', 'NSD server-count 2', false],
   ];
   const lines: string[] = [];
