@@ -186,6 +186,31 @@ describe('miss path', () => {
     compare(3, { nsid: new Uint8Array(300).fill(0x61), ednsSize: 512 }, false);
   });
 
+  test('mutated queries (flipped, cut, extended octets): the same answer, or none, as the full path', () => {
+    const cat = catalog(true);
+    const origins = [...ZONES.map(([o]) => o), 'not-ours.test.', '.'];
+    const nsid = new TextEncoder().encode('ns-a');
+    const full = new Responder(cat, { nsid, fastPath: false, cache: false });
+    const fast = new Responder(cat, { nsid, cache: false });
+    const random = seededRandom(4242);
+    for (let i = 0; i < 20_000; i++) {
+      const q = Uint8Array.from(randomQuery(random, origins, true));
+      const roll = random();
+      let m: Uint8Array = q;
+      if (roll < 0.6) {
+        for (let k = 1 + Math.floor(random() * 3); k > 0; k--) {
+          const at = Math.floor(random() * q.length);
+          q[at] = random() < 0.5 ? q[at] ^ (1 << Math.floor(random() * 8)) : Math.floor(random() * 256);
+        }
+      } else if (roll < 0.8) m = q.subarray(0, Math.floor(random() * q.length));
+      else m = Uint8Array.from([...q, ...Array.from({ length: 1 + Math.floor(random() * 4) }, () => 0)]);
+      for (const ctx of [UDP, TCP]) {
+        const label = `mutant ${i} ${Buffer.from(m).toString('hex')} ${ctx.transport}`;
+        assert.equal(hex(fast.respond(m, ctx)), hex(full.respond(m, ctx)), label);
+      }
+    }
+  });
+
   test('negative answers are copied, not encoded, for ordinary names; clashes are left to the encoder', () => {
     const cat = catalog(false);
     const zone = cat.get(Name.parse('example.'))!;
