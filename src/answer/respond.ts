@@ -212,9 +212,8 @@ export class Responder {
       const admit = qk !== undefined && cache!.admit(qk.key);
       const view = this.#view;
       const built =
-        (view?.parse(query) === true
-          ? this.#fastBuild(query, ctx, view, qk !== undefined, admit)
-          : undefined) ?? this.#build(query, ctx, qk !== undefined, admit);
+        (view?.parse(query) === true ? this.#fastBuild(query, ctx, view, qk?.key, admit) : undefined) ??
+        this.#build(query, ctx, qk !== undefined, admit);
       if (qk !== undefined && admit && built.cacheable) {
         // Stored with the case-folded question name (the cache patches the query's spelling
         // in on every hit, as below).
@@ -236,14 +235,15 @@ export class Responder {
   /**
    * The miss path for a query `view` parsed (see the module comment), or undefined when the
    * full path must answer it (other classes, transfers, EDNS version > 0, or an answer the
-   * precomputed octets do not cover and that needs the decoded message). `folded` and
-   * `wantStamps` as for `#build`.
+   * precomputed octets do not cover and that needs the decoded message). `key`: the query's
+   * cache key when it has one (then the question is answered case-folded, as `#build` does
+   * when `folded`); `wantStamps` as for `#build`.
    */
   #fastBuild(
     query: Uint8Array,
     ctx: QueryContext,
     view: QueryView,
-    folded: boolean,
+    key: string | undefined,
     wantStamps: boolean,
   ): Built | undefined {
     const qtype = view.qtype;
@@ -251,7 +251,11 @@ export class Responder {
     if (view.edns && view.version > 0) return undefined;
     // As the full path: the folded name when the response may be cached (it is patched with
     // the query's spelling), else the name as spelled (a DNAME-synthesized target keeps it).
-    const qname = Name.fromWire(folded ? view.foldedWire() : latin1(query, HEADER_LENGTH, view.qnameLength));
+    // The key holds the folded name after the four counts (`buildQueryKey`).
+    const folded = key !== undefined;
+    const qname = Name.fromWire(
+      folded ? key.slice(8, 8 + view.qnameLength) : latin1(query, HEADER_LENGTH, view.qnameLength),
+    );
     const result = answerQuery(this.#catalog, qname, qtype, this.#answerOpts);
     const kind = result.kind;
     const id = (query[0] << 8) | query[1];
