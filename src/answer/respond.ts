@@ -9,9 +9,11 @@
  * answer algorithm (answer.ts).
  *
  * The miss path: a query of the common layout (one uncompressed question, at most an OPT) is
- * pre-parsed in place (`QueryView`) instead of decoded, and NXDOMAIN, NODATA and REFUSED
- * answers are copied from precomputed octets (negative-tail.ts) instead of encoded; anything
- * else takes the full decode path, so every answer is the same octets either way (tested).
+ * pre-parsed in place (`QueryView`) instead of decoded; NXDOMAIN, NODATA and REFUSED answers
+ * are copied from precomputed octets (negative-tail.ts) and answers of one RRset without
+ * compressible RDATA names are written directly, instead of encoded; other answers are
+ * encoded from the pre-parsed fields, and other queries take the full decode path. Every
+ * answer is the same octets either way (miss-path.test.ts).
  * The cache admits a response only when its key was already seen (`ResponseCache.admit`).
  * @module
  */
@@ -82,8 +84,9 @@ export interface ResponderOptions {
   /** The TXT answer to CH `version.server.` and `version.bind.`; refused when undefined or empty. */
   version?: string;
   /**
-   * The miss path's pre-parse and precomputed negative answers (default true); false: every
-   * miss decodes the whole message and encodes its answer (the same octets, only slower).
+   * The miss path's pre-parse, precomputed negative answers and directly written answers
+   * (default true); false: every miss decodes the whole message and encodes its answer (the
+   * same octets, only slower).
    */
   fastPath?: boolean;
 }
@@ -104,7 +107,7 @@ interface Built {
   negative: boolean;
   /** What the response was built from (none: no zone data, valid until the options change). */
   stamps?: readonly CacheStamp[];
-  /** Octets of a case-folded question name to give the query's spelling back (0: as received). */
+  /** Octets of a case-folded question name to give the query's spelling back (undefined: as received). */
   folded?: number;
 }
 
