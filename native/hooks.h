@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "image.h"
 #include "preparse.h"
 
 #define SB_ADMIT 0
@@ -33,14 +34,12 @@ static inline int sb_hook_admit(const sb_preparse *pp, const uint8_t *pkt, size_
   return SB_ADMIT;
 }
 
+/* Answers from the thread's compiled zone images (image.c) when turned on (imageConfigure). */
 static inline size_t sb_hook_answer(const sb_preparse *pp, const uint8_t *pkt, size_t len, uint8_t *out,
                                     size_t cap) {
   (void)pp;
-  (void)pkt;
-  (void)len;
-  (void)out;
-  (void)cap;
-  return 0;
+  if (!sb_images_enabled()) return 0;
+  return sb_image_answer(pkt, len, out, cap);
 }
 
 #endif

@@ -30,6 +30,8 @@
 #include "hooks.h"
 #include "preparse.h"
 
+int sb_image_define(napi_env env, napi_value exports); /* image_napi.c */
+
 #define SB_BATCH 64
 #define SB_MAX_BATCHES 16
 #define SB_SLOT 4096
@@ -635,5 +637,6 @@ NAPI_MODULE_INIT() {
       {"layout", NULL, js_layout, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
+  if (!sb_image_define(env, exports)) return NULL;
   return exports;
 }

@@ -73,6 +73,17 @@ export interface NativeUdpAddon {
   /** [status, flags, qnameLen, qtype, qclass, optSize, ednsVersion, labels, questionEnd] */
   preparse(bytes: Uint8Array): number[];
   layout(): NativeLayout;
+  /** Validates a compiled zone image (src/image) and installs a copy for this JS thread, replacing
+   * the image of the same origin; throws ERR_IMAGE_FORMAT. Returns the origin's length. */
+  imageInstall(bytes: Uint8Array): number;
+  /** Removes this thread's image of `origin` (case-folded wire form). */
+  imageRemove(origin: Uint8Array): boolean;
+  imageClear(): void;
+  /** Turns answering from images in the batch loop on or off; `ednsSize` as the Responder's. */
+  imageConfigure(enabled: boolean, ednsSize: number): void;
+  imageStats(): { zones: number; bytes: number; enabled: boolean };
+  /** The C answer to a UDP query from this thread's images (whether or not the hook is on), or null. */
+  answerForTest(query: Uint8Array): Uint8Array | null;
 }
 
 /** Layout version this module speaks. */
