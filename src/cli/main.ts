@@ -39,6 +39,8 @@ function readVersion(): string {
 }
 
 /** Help of `--io` (serve and start). */
+const NATIVE_ANSWERS_HELP =
+  'on the native UDP path, answer plain queries from compiled zone images in C (env SWITCHBOARD_NATIVE_ANSWERS=1; off by default)';
 const IO_HELP =
   "UDP path: 'native' (batched recvmmsg/sendmmsg addon), 'node' (dgram) or 'auto' (native when the addon loads; default, or env SWITCHBOARD_IO)";
 
@@ -103,6 +105,7 @@ function buildProgram(): Command {
       '--tcp-max-per-client <n>',
       'open TCP connections allowed per client address per worker (default 32)',
     )
+    .option('--native-answers', NATIVE_ANSWERS_HELP)
     .action((opts: ServeOptionsInput) =>
       runServer(async () => {
         const config = buildServeConfig({ ...opts, serverVersion: readVersion() });
@@ -122,7 +125,8 @@ function buildProgram(): Command {
     )
     .option('--http <addr>', `HTTP API address: ADDR:PORT or [IPv6]:PORT (default ${DEFAULT_HTTP})`)
     .option('--workers <n>', 'DNS worker processes (default: number of CPUs)')
-    .option('--io <path>', IO_HELP);
+    .option('--io <path>', IO_HELP)
+    .option('--native-answers', NATIVE_ANSWERS_HELP);
   addAnswerOptions(start)
     .option(
       '--nameservers <names>',

@@ -16,10 +16,12 @@ import { Catalog } from '../../src/answer/catalog.js';
 import { Responder } from '../../src/answer/respond.js';
 import { compileZone } from '../../src/image/compile.js';
 import { ImageCatalog, openImage, parseQuery, respondFromImage } from '../../src/image/reader.js';
-import { nativeUdpStatus } from '../../src/transport/native-udp.js';
+import { NativeAnswers } from '../../src/transport/native-answers.js';
+import { createNativeUdpListener, nativeUdpStatus } from '../../src/transport/native-udp.js';
 import { Name } from '../../src/wire/name.js';
 import { loadZoneFile, loadZoneText } from '../../src/zone/load.js';
 import { NodeFlag, type Zone } from '../../src/zone/zone.js';
+import { queryUdp } from '../helpers/dns-client.js';
 import { repoRoot, sharedTestdata } from '../helpers/paths.js';
 import { seededRandom } from '../helpers/prng.js';
 import { skipOrFail } from '../helpers/require-peers.js';
@@ -308,5 +310,52 @@ describe('C answers from zone images', { skip: missing }, () => {
     }
     addon.imageClear();
     assert.deepEqual(addon.imageStats(), { zones: 0, bytes: 0, enabled: false });
+  });
+
+  test('a native socket with NativeAnswers: plain queries answered in C, the rest by JS, all as the Responder', async () => {
+    const zones = loadAll(resolve(repoRoot, 'test/interop/corpus/zones'));
+    const byOrigin = new Map(zones.map((z) => [z.origin.key, z]));
+    const catalog = new Catalog([...byOrigin.values()]);
+    const responder = new Responder(catalog, { cache: false });
+    let jsCalls = 0;
+    const listener = await createNativeUdpListener({
+      address: { host: '127.0.0.1', port: 0, family: 4 },
+      handler: (q, ctx) => {
+        jsCalls++;
+        return responder.respond(q, ctx);
+      },
+    });
+    const nat = NativeAnswers.available();
+    assert.ok(nat.ok);
+    const answers = new NativeAnswers(nat.addon, 1232);
+    try {
+      const r = answers.sync(catalog);
+      assert.equal(r.failed.length, 0, r.failed.join('; '));
+      assert.equal(answers.stats().zones, byOrigin.size);
+      const cases: [string, number, Edns | undefined][] = [
+        ['\x03www\x07example\x00', 1, undefined], // exact
+        ['\x04nope\x07example\x00', 1, { size: 1232, do: true, nsid: false }], // NXDOMAIN
+        ['\x03www\x07example\x00', 15, undefined], // NODATA
+        ['\x03www\x07example\x00', 1, { size: 1232, do: false, nsid: true }], // NSID asked: JS
+        ['\x03www\x07example\x00', 1, undefined],
+      ];
+      for (const [i, [qname, qtype, e]] of cases.entries()) {
+        const pkt = buildQuery(100 + i, 0x0100, qname, qtype, e);
+        const got = await queryUdp(pkt, { port: listener.port, timeoutMs: 2000, retries: 2 });
+        assert.deepEqual(Buffer.from(got), Buffer.from(responder.respond(pkt, { transport: 'udp' })!));
+      }
+      // Stats: C answered the plain ones; JS only the NSID query (and any retry).
+      const st = listener.stats();
+      assert.ok(st.answeredC >= 4, `answeredC ${st.answeredC}`);
+      assert.ok(jsCalls >= 1);
+      // A zone change replaces its image; a removed zone's image goes away.
+      const smaller = new Catalog([...byOrigin.values()].slice(1));
+      const r2 = answers.sync(smaller);
+      assert.equal(r2.removed, 1);
+      assert.equal(answers.stats().zones, byOrigin.size - 1);
+    } finally {
+      answers.close();
+      await listener.close();
+    }
   });
 });

@@ -43,6 +43,9 @@ export interface ServeConfig {
   io: UdpIoChoice;
   /** The UDP path the primary decided on (`chooseUdpIo`), set before workers start. */
   udpIo?: UdpIo;
+  /** `--native-answers` (or SWITCHBOARD_NATIVE_ANSWERS=1): on the native UDP path, answer from
+   * compiled zone images in C (native/image.c). Off by default. */
+  nativeAnswers?: boolean;
 }
 
 /** Raw options as the CLI hands them over (strings, possibly missing). */
@@ -63,6 +66,8 @@ export interface ServeOptionsInput {
   tcpMaxPerClient?: string | number;
   /** `--io native|node|auto`. */
   io?: string;
+  /** `--native-answers`. */
+  nativeAnswers?: boolean;
 }
 
 /**
@@ -106,6 +111,7 @@ export function buildServeConfig(input: ServeOptionsInput, cwd = process.cwd()):
     udpRecvBufferSize: DEFAULT_UDP_RECV_BUFFER,
     udpSendBufferSize: DEFAULT_UDP_SEND_BUFFER,
     io: parseUdpIo(input.io),
+    nativeAnswers: input.nativeAnswers === true || process.env.SWITCHBOARD_NATIVE_ANSWERS === '1',
   };
   applyAnswerOptions(config, input);
   return config;

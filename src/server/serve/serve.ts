@@ -7,6 +7,7 @@
 import { Catalog } from '../../answer/catalog.js';
 import { Responder } from '../../answer/respond.js';
 import type { QueryHandler } from '../../transport/handler.js';
+import { startNativeAnswers } from '../../transport/native-answers.js';
 import type { TcpListener } from '../../transport/tcp.js';
 import type { UdpListener } from '../../transport/udp.js';
 import { openListeners } from '../shared/listeners.js';
@@ -62,7 +63,17 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
   const handler: QueryHandler = (query, ctx) => responder.respond(query, ctx);
   const onError = createRateLimitedReporter(deps.log);
 
-  const { udp, tcp, closeAll } = await openListeners(config, handler, onError);
+  const { udp, tcp, closeAll: closeListeners } = await openListeners(config, handler, onError);
+  const native = startNativeAnswers(config, deps.log);
+  const syncNative = (): void => {
+    for (const f of native?.sync(responder.catalog).failed ?? [])
+      deps.log.warn(`zone image not installed, JS answers it: ${f}`);
+  };
+  syncNative();
+  const closeAll = async (): Promise<void> => {
+    await closeListeners();
+    native?.close();
+  };
 
   // Reloads run one at a time: a second request waits for the first, then reads the folder anew.
   let pending: Promise<unknown> = Promise.resolve();
@@ -73,6 +84,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
       // The swap is one assignment inside the Responder: queries before it see the old
       // Catalog, queries after it the new one.
       responder.setCatalog(new Catalog([...zones.values()].map((z) => z.zone)));
+      syncNative();
     }
     return next.report;
   };

@@ -50,6 +50,9 @@ export interface DnsWorkerConfig {
   udpSendBufferSize: number;
   /** The UDP path the primary decided on (`chooseUdpIo`); absent: node. */
   udpIo?: UdpIo;
+  /** `--native-answers` (or SWITCHBOARD_NATIVE_ANSWERS=1): on the native UDP path, answer from
+   * compiled zone images in C (native/image.c). Off by default. */
+  nativeAnswers?: boolean;
 }
 
 /** Everything `switchboard start` needs. */
@@ -106,6 +109,8 @@ export interface StartOptionsInput {
   maxRecordsPerRequest?: string | number;
   /** `--io native|node|auto`. */
   io?: string;
+  /** `--native-answers`. */
+  nativeAnswers?: boolean;
 }
 
 /**
@@ -134,6 +139,7 @@ export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()):
     tcpMaxConnectionsPerClient: DEFAULT_TCP_MAX_PER_CLIENT,
     udpRecvBufferSize: DEFAULT_UDP_RECV_BUFFER,
     udpSendBufferSize: DEFAULT_UDP_SEND_BUFFER,
+    nativeAnswers: input.nativeAnswers === true || process.env.SWITCHBOARD_NATIVE_ANSWERS === '1',
   };
   applyAnswerOptions(dns, input);
   let nameservers: string[] | undefined;

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { Responder } from '../../answer/respond.js';
 import { DnsCounters } from '../../telemetry/dns-counters.js';
 import type { QueryHandler, TransportContext } from '../../transport/handler.js';
+import { type NativeAnswers, startNativeAnswers } from '../../transport/native-answers.js';
 import { type OpenListeners, openListeners } from '../shared/listeners.js';
 import { createRateLimitedReporter } from '../shared/log.js';
 import { buildResponderOptions } from '../shared/options.js';
@@ -60,10 +61,18 @@ function sendMetrics(): void {
   send({ type: 'switchboard:metrics', incarnation, ...report });
 }
 let snapshotStartedAt = 0;
+/** `--native-answers`: the images answered in C (undefined when off). */
+let native: NativeAnswers | undefined;
+
+function reportNative(r: { failed: string[] } | undefined): void {
+  for (const f of r?.failed ?? []) log.warn(`zone image not installed, JS answers it: ${f}`);
+}
 
 async function bindAndReport(loadMs: number): Promise<void> {
   try {
     listeners = await openListeners(config, handler, createRateLimitedReporter(log));
+    native = startNativeAnswers(config, log);
+    reportNative(native?.sync(responder.catalog));
   } catch (err) {
     fail(err, 78);
     return;
@@ -96,7 +105,10 @@ function onZones(msg: ZonesMessage): void {
   if (msg.kind === 'update' && result.changed)
     counters.countZoneUpdates(countApplied(msg, before, result.errors));
   // The swap is one assignment inside the Responder: a query sees the old Catalog or the new one.
-  if (result.changed) responder.setCatalog(table.catalog());
+  if (result.changed) {
+    responder.setCatalog(table.catalog());
+    reportNative(native?.sync(responder.catalog));
+  }
   for (const e of result.errors) log.error(`zone not loaded, previous version kept: ${e}`);
   if (result.snapshotDone) {
     if (!listeners) void bindAndReport(Math.round(performance.now() - snapshotStartedAt));

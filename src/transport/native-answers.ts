@@ -1,0 +1,115 @@
+/**
+ * Answers in C from compiled zone images (`--native-answers`, native/image.c): keeps the
+ * addon's per-thread table of images in step with the Catalog a worker serves. Each zone is
+ * compiled (src/image `compileZone`) when it first appears or when its Zone object changes,
+ * and installed in the addon, which validates it and keeps its own copy (the JS bytes are
+ * dropped at once); zones that left the Catalog are removed. The batch loop runs on this same
+ * thread, so an install or removal happens between two batches, never under one.
+ *
+ * Memory: images sit beside the JS zones (about the size of the zone's wire data plus its
+ * templates); `stats().bytes` says how much.
+ * @module
+ */
+import type { Catalog } from '../answer/catalog.js';
+import { compileZone } from '../image/compile.js';
+import type { Zone } from '../zone/zone.js';
+import { type NativeUdpAddon, nativeUdpStatus } from './native-udp.js';
+
+/** The case-folded wire form of a zone's origin (as images store it). */
+function foldedOrigin(zone: Zone): Uint8Array {
+  const w = zone.origin.wire;
+  const out = new Uint8Array(w.length);
+  for (let i = 0; i < w.length; i++) {
+    const c = w.charCodeAt(i);
+    out[i] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+  }
+  return out;
+}
+
+export interface NativeAnswersSync {
+  installed: number;
+  removed: number;
+  /** Zones whose image could not be compiled or installed: answered by JS. */
+  failed: string[];
+}
+
+/** Installs and replaces the images of a worker's zones in the native addon. */
+export class NativeAnswers {
+  readonly #addon: NativeUdpAddon;
+  readonly #installed = new Map<string, { zone: Zone; origin: Uint8Array }>();
+
+  /** Turns the C answers on with the Responder's EDNS size. */
+  constructor(addon: NativeUdpAddon, ednsSize = 1232) {
+    this.#addon = addon;
+    addon.imageClear();
+    addon.imageConfigure(true, ednsSize);
+  }
+
+  /** The addon when it loaded, else why not. */
+  static available(): { ok: true; addon: NativeUdpAddon } | { ok: false; reason: string } {
+    const s = nativeUdpStatus();
+    return s.ok ? { ok: true, addon: s.addon } : { ok: false, reason: s.reason };
+  }
+
+  /** Brings the addon's images in step with `catalog`. Never throws for a bad zone. */
+  sync(catalog: Catalog): NativeAnswersSync {
+    const result: NativeAnswersSync = { installed: 0, removed: 0, failed: [] };
+    const seen = new Set<string>();
+    for (const zone of catalog.zones) {
+      const key = zone.origin.key;
+      seen.add(key);
+      const had = this.#installed.get(key);
+      if (had?.zone === zone) continue;
+      try {
+        this.#addon.imageInstall(compileZone(zone));
+        this.#installed.set(key, { zone, origin: foldedOrigin(zone) });
+        result.installed++;
+      } catch (err) {
+        // JS answers this zone: drop any older image so C never answers from stale data.
+        if (had) this.#addon.imageRemove(had.origin);
+        this.#installed.delete(key);
+        result.failed.push(`${zone.origin}: ${(err as Error).message}`);
+      }
+    }
+    for (const [key, entry] of this.#installed) {
+      if (seen.has(key)) continue;
+      this.#addon.imageRemove(entry.origin);
+      this.#installed.delete(key);
+      result.removed++;
+    }
+    return result;
+  }
+
+  /** Images installed and the octets they hold in addon memory. */
+  stats(): { zones: number; bytes: number; enabled: boolean } {
+    return this.#addon.imageStats();
+  }
+
+  /** Turns the C answers off and frees every image. */
+  close(): void {
+    this.#addon.imageConfigure(false, 1232);
+    this.#addon.imageClear();
+    this.#installed.clear();
+  }
+}
+
+/**
+ * The C answers of one worker when `--native-answers` is on and the UDP path is native, else
+ * undefined (said once in the log). Call `sync` after every Catalog swap.
+ */
+export function startNativeAnswers(
+  config: { nativeAnswers?: boolean; udpIo?: string; ednsSize?: number },
+  log: { info(m: string): void; warn(m: string): void },
+): NativeAnswers | undefined {
+  if (config.nativeAnswers !== true) return undefined;
+  if (config.udpIo !== 'native') {
+    log.warn('--native-answers ignored: the UDP path is not native (--io)');
+    return undefined;
+  }
+  const a = NativeAnswers.available();
+  if (!a.ok) {
+    log.warn(`--native-answers ignored: ${a.reason}`);
+    return undefined;
+  }
+  return new NativeAnswers(a.addon, config.ednsSize ?? 1232);
+}
