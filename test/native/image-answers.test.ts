@@ -9,6 +9,7 @@
  * @module
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
@@ -357,5 +358,45 @@ describe('C answers from zone images', { skip: missing }, () => {
       answers.close();
       await listener.close();
     }
+  });
+});
+
+/** The `serve` suites that exercise UDP end to end, run again with C answers on. */
+const E2E_FILES = ['dist/test/e2e/serve.test.js', 'dist/test/interop/differential.test.js'];
+
+describe('the serve e2e and the differential with --native-answers', {
+  skip: missing,
+  timeout: 600_000,
+}, () => {
+  test(`SWITCHBOARD_IO=native SWITCHBOARD_NATIVE_ANSWERS=1: ${E2E_FILES.join(', ')}`, async (t) => {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      SWITCHBOARD_IO: 'native',
+      SWITCHBOARD_NATIVE_ANSWERS: '1',
+    };
+    delete env.NODE_TEST_CONTEXT;
+    const child = spawn(
+      process.execPath,
+      ['--test', '--test-concurrency=1', '--test-reporter=tap', ...E2E_FILES],
+      {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    const keep = (d: Buffer): void => {
+      out = (out + d.toString('utf8')).slice(-200_000);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    const code = await new Promise<number>((done) => child.on('exit', (c, s) => done(c ?? (s ? 1 : 0))));
+    t.diagnostic(
+      out
+        .split('\n')
+        .filter((l) => /^# (tests|pass|fail|skipped)/.test(l))
+        .join(', '),
+    );
+    assert.equal(code, 0, `the suites failed with C answers on:\n${out.slice(-20_000)}`);
+    assert.match(out, /^# fail 0$/m);
   });
 });

@@ -70,6 +70,12 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
       deps.log.warn(`zone image not installed, JS answers it: ${f}`);
   };
   syncNative();
+  if (native) {
+    const st = native.stats();
+    deps.log.info(
+      `native answers: ${st.zones} zone images, ${st.bytes} octets in addon memory (beside the JS zones)`,
+    );
+  }
   const closeAll = async (): Promise<void> => {
     await closeListeners();
     native?.close();
