@@ -7,6 +7,13 @@
  *                          one octet past the end is an ASan report), pre-parsed, and the result
  *                          checked for consistency (abort on a broken invariant).
  *   harness --canary       reads one octet past a buffer on purpose: proves the sanitizer is on.
+ *   harness --images FILE CORPUS...
+ *                          FILE holds zone images in the same record format (../image.c): each
+ *                          is validated (many are corrupted on purpose: refused or, when a flip
+ *                          lands in data, accepted) and the accepted ones installed; then every
+ *                          corpus packet is also answered from them in C into a buffer of exactly
+ *                          the cap, and the answer checked (length, ID). Prints a second line
+ *                          "images I accepted A answered N".
  *
  * Prints "packets N wellformed W opt O" on success. With -DSB_LIBFUZZER it is instead a
  * libFuzzer target (clang -fsanitize=fuzzer,address,undefined), for coverage-guided runs
@@ -16,9 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../image.h"
 #include "../preparse.h"
 
-static unsigned long packets, wellformed, with_opt;
+static unsigned long packets, wellformed, with_opt, answered;
+static int use_images;
 
 static void check(const uint8_t *pkt, size_t len) {
   sb_preparse pp;
@@ -34,6 +43,20 @@ static void check(const uint8_t *pkt, size_t len) {
       abort();
     }
   }
+  if (use_images) {
+    const size_t cap = 4096;
+    uint8_t *out = (uint8_t *)malloc(cap);
+    if (out == NULL) abort();
+    size_t n = sb_image_answer(pkt, len, out, cap);
+    if (n > 0) {
+      answered++;
+      if (n < 12 || n > cap || len < 12 || out[0] != pkt[0] || out[1] != pkt[1] || (out[2] & 0x80) == 0) {
+        fprintf(stderr, "invariant broken: C answer of %zu octets\n", n);
+        abort();
+      }
+    }
+    free(out);
+  }
   if (pp.flags & SB_PF_OPT) {
     with_opt++;
     if (pp.question_end == 0 || (size_t)pp.question_end + 11u > len) {
@@ -41,6 +64,17 @@ static void check(const uint8_t *pkt, size_t len) {
       abort();
     }
   }
+}
+
+static unsigned long images, accepted;
+
+/* Validates one image; installs it when accepted (replacing the one of the same origin). */
+static void install_image(const uint8_t *bytes, size_t len) {
+  images++;
+  sb_image *img = sb_image_open(bytes, len, NULL);
+  if (img == NULL) return;
+  accepted++;
+  if (sb_images_install(img) != 0) abort();
 }
 
 #ifdef SB_LIBFUZZER
@@ -53,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   return 0;
 }
 #else
-static int run_file(const char *path) {
+static int run_file(const char *path, void (*each)(const uint8_t *, size_t)) {
   FILE *f = fopen(path, "rb");
   if (f == NULL) {
     perror(path);
@@ -69,8 +103,8 @@ static int run_file(const char *path) {
       return 1;
     }
     size_t len = ((size_t)hdr[0] << 24) | ((size_t)hdr[1] << 16) | ((size_t)hdr[2] << 8) | hdr[3];
-    if (len > 65536) {
-      fprintf(stderr, "%s: record of %zu octets (max 65536)\n", path, len);
+    if (len > (64u << 20)) {
+      fprintf(stderr, "%s: record of %zu octets (max 64 MiB)\n", path, len);
       fclose(f);
       return 1;
     }
@@ -82,7 +116,7 @@ static int run_file(const char *path) {
       fclose(f);
       return 1;
     }
-    check(buf, len);
+    each(buf, len);
     free(buf);
   }
   fclose(f);
@@ -100,9 +134,19 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s CORPUS... | --canary\n", argv[0]);
     return 2;
   }
-  for (int i = 1; i < argc; i++)
-    if (run_file(argv[i]) != 0) return 1;
+  int first = 1;
+  if (argc >= 3 && strcmp(argv[1], "--images") == 0) {
+    use_images = 1;
+    if (run_file(argv[2], install_image) != 0) return 1;
+    first = 3;
+  }
+  for (int i = first; i < argc; i++)
+    if (run_file(argv[i], check) != 0) return 1;
   printf("packets %lu wellformed %lu opt %lu\n", packets, wellformed, with_opt);
+  if (use_images) {
+    printf("images %lu accepted %lu answered %lu\n", images, accepted, answered);
+    sb_images_clear();
+  }
   return 0;
 }
 #endif

@@ -9,11 +9,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { compileZone } from '../../src/image/compile.js';
 import { typeFromString } from '../../src/wire/constants.js';
+import { loadZoneFile } from '../../src/zone/load.js';
 import { buildQuery, type QuerySpec } from '../helpers/dns-client.js';
 import { hostilePackets } from '../helpers/hostile-packets.js';
 import { findCommand } from '../helpers/peers.js';
@@ -38,6 +40,7 @@ function build(): false | string {
       '-fno-sanitize-recover=all',
       '-fno-omit-frame-pointer',
       resolve('native/preparse.c'),
+      resolve('native/image.c'),
       resolve('native/fuzz/harness.c'),
       '-o',
       harness,
@@ -141,5 +144,54 @@ describe('native pre-parse under ASan/UBSan', { skip, timeout: 300_000 }, () => 
     assert.ok(Number(m[2]) >= queries.length, r.stdout);
     assert.ok(Number(m[3]) >= (queries.length * 3) / 4, r.stdout);
     t.diagnostic(`${r.stdout.trim()} (${queries.length} corpus queries)`);
+  });
+
+  test('C answers from zone images (native/image.c) over the hostile corpus, with corrupted images', (t) => {
+    // Images: every corpus zone, then 3,000 corruptions of the first (truncations, octet flips):
+    // the validator refuses most; those it accepts (a flip in RDATA, a TTL...) replace the
+    // zone's image and answer the corpus, under the sanitizers.
+    const zoneDir = resolve('test/interop/corpus/zones');
+    const images: Uint8Array[] = [];
+    for (const f of readdirSync(zoneDir).sort()) {
+      try {
+        images.push(compileZone(loadZoneFile(join(zoneDir, f), { strict: false }).zone));
+      } catch {}
+    }
+    assert.ok(images.length > 0);
+    const rnd = seededRandom(77);
+    const base = images[0];
+    for (let i = 0; i < 3000; i++) {
+      if (i % 3 === 0) images.push(base.subarray(0, Math.floor(rnd() * base.length)));
+      else {
+        const b = base.slice();
+        for (let k = 1 + Math.floor(rnd() * 3); k > 0; k--)
+          b[Math.floor(rnd() * b.length)] ^= 1 + Math.floor(rnd() * 255);
+        images.push(b);
+      }
+    }
+    const packets: Uint8Array[] = [...corpusQueries()];
+    const gen = hostilePackets(seededRandom(5));
+    for (let i = 0; i < 20_000; i++) packets.push(gen.hostilePacket());
+    const imageFile = join(dir, 'images.bin');
+    const corpus = join(dir, 'image-corpus.bin');
+    writeFileSync(imageFile, pack(images));
+    writeFileSync(corpus, pack(packets));
+    const r = spawnSync(harness, ['--images', imageFile, corpus], {
+      encoding: 'utf8',
+      timeout: 240_000,
+      env: {
+        ...process.env,
+        ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0',
+        UBSAN_OPTIONS: 'print_stacktrace=1',
+      },
+    });
+    assert.equal(r.stderr, '', 'sanitizer or invariant report');
+    assert.equal(r.status, 0, r.error?.message);
+    const m = /^images (\d+) accepted (\d+) answered (\d+)$/m.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    assert.equal(Number(m[1]), images.length);
+    assert.ok(Number(m[2]) < images.length, 'corrupted images are refused');
+    assert.ok(Number(m[3]) > 0, 'the C answer ran');
+    t.diagnostic(r.stdout.trim().replace('\n', '; '));
   });
 });
