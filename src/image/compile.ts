@@ -15,9 +15,10 @@ import { type AnswerResult, answerQuery, isAuthoritative, rcodeOfKind } from '..
 import { Catalog } from '../answer/catalog.js';
 import { RRType } from '../wire/constants.js';
 import { MessageWriter, Section } from '../wire/encode.js';
+import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { compressibleNameOffsets } from '../wire/rdata.js';
-import { NodeFlag, type RRset, type Zone, type ZoneNode } from '../zone/zone.js';
+import { NodeFlag, type RRset, Zone, type ZoneNode } from '../zone/zone.js';
 import {
   ANSWER_ENTRY_SIZE,
   AnswerEntryKind,
@@ -133,6 +134,14 @@ class Bytes {
   view(): Uint8Array {
     return this.buf.subarray(0, this.len);
   }
+}
+
+/**
+ * Compiles a zone given as records (the control plane's path: no master-file text), through
+ * the same `Zone.build` as every other zone. Throws ZoneBuildError as `Zone.build` does.
+ */
+export function compileRecords(origin: Name, records: Iterable<RR>, opts: CompileOptions = {}): Uint8Array {
+  return compileZone(Zone.build(origin, records), opts);
 }
 
 /** Compiles `zone` into an image. Never changes the zone. */

@@ -12,10 +12,10 @@ import { repoRoot, sharedTestdata } from '../../test/helpers/paths.js';
 import { seededRandom } from '../../test/helpers/prng.js';
 import { Catalog } from '../answer/catalog.js';
 import { Responder } from '../answer/respond.js';
-import { Name } from '../wire/name.js';
+import { compareCanonical, Name } from '../wire/name.js';
 import { loadZoneFile, loadZoneText } from '../zone/load.js';
 import { NodeFlag, type Zone } from '../zone/zone.js';
-import { compileZone, sharedAllocator } from './compile.js';
+import { compileRecords, compileZone, sharedAllocator } from './compile.js';
 import { FALLBACK_NAMES, Fallback } from './format.js';
 import {
   ImageCatalog,
@@ -317,6 +317,23 @@ hostmaster.x A 192.0.2.6
     }
     const none = buildQuery(7, 0, '\x03www\x05other\x00', 1, { transport: 'udp' });
     assert.equal(respondFromImage(cat, parseQuery(none, 'udp')!, out), -Fallback.NO_ZONE);
+  });
+
+  test('names are stored in canonical order (RFC 4034 §6.1) and found through the hash', () => {
+    const zone = loadZoneText(example, { origin: 'example.' }).zone;
+    const img = openImage(compileRecords(zone.origin, zone.records()));
+    const stored: Name[] = [];
+    for (let i = 0; i < img.nameCount; i++) {
+      const at = img.dv.getUint32(img.names + i * 32, true);
+      stored.push(
+        Name.fromWire(Buffer.from(img.bytes.subarray(at + 1, at + 1 + img.bytes[at])).toString('latin1')),
+      );
+    }
+    const sorted = [...zone.nodes.values()].map((n) => n.name.toLowerCase()).sort(compareCanonical);
+    assert.deepEqual(
+      stored.map((n) => n.key),
+      sorted.map((n) => n.key),
+    );
   });
 
   test('images can live in a SharedArrayBuffer', () => {
