@@ -11,7 +11,13 @@
  * @module
  */
 
-import { type AnswerResult, answerQuery, isAuthoritative, rcodeOfKind } from '../answer/answer.js';
+import {
+  type AnswerOptions,
+  type AnswerResult,
+  answerQuery,
+  isAuthoritative,
+  rcodeOfKind,
+} from '../answer/answer.js';
 import { Catalog } from '../answer/catalog.js';
 import { RRType } from '../wire/constants.js';
 import { MessageWriter, Section } from '../wire/encode.js';
@@ -46,6 +52,8 @@ export interface CompileOptions {
   allocate?: (bytes: number) => Uint8Array;
   /** Precompute answers (default true); without, the image holds names and RRsets only. */
   templates?: boolean;
+  /** The answer options the Responder runs with (its `answer` option): templates must be made with the same. */
+  answer?: AnswerOptions;
 }
 
 /** Allocates in a SharedArrayBuffer, for images shared between worker threads. */
@@ -147,7 +155,7 @@ export function compileRecords(origin: Name, records: Iterable<RR>, opts: Compil
 /** Compiles `zone` into an image. Never changes the zone. */
 export function compileZone(zone: Zone, opts: CompileOptions = {}): Uint8Array {
   const nodes = canonicalOrder(zone);
-  const ctx = new TemplateBuilder(zone);
+  const ctx = new TemplateBuilder(zone, opts.answer ?? {});
   const perNode: { entries: Entry[]; nodata: Tpl | undefined; referral: Tpl | undefined }[] = [];
   const withTemplates = opts.templates !== false;
   for (const node of nodes)
@@ -427,8 +435,11 @@ class TemplateBuilder {
   readonly negative: Tpl | undefined;
   readonly #negativeWatch: Set<string>;
 
-  constructor(zone: Zone) {
+  readonly #answerOpts: AnswerOptions;
+
+  constructor(zone: Zone, answerOpts: AnswerOptions) {
     this.zone = zone;
+    this.#answerOpts = answerOpts;
     this.catalog = new Catalog([zone]);
     this.negative = this.#negativeTemplate();
     this.#negativeWatch = new Set(this.negative?.watch ?? []);
@@ -455,7 +466,7 @@ class TemplateBuilder {
   }
 
   #answer(name: Name, qtype: number): AnswerResult {
-    return answerQuery(this.catalog, name, qtype);
+    return answerQuery(this.catalog, name, qtype, this.#answerOpts);
   }
 
   /** A template for exactly `name` (the QNAME it will be used for). */

@@ -38,7 +38,7 @@ const ALLOWED = new Set<number>([
   Fallback.TOO_LARGE,
 ]);
 
-const TYPES = [1, 2, 5, 6, 15, 16, 28, 33, 43, 99, 255, 65400];
+const TYPES = [1, 2, 5, 6, 15, 16, 28, 33, 43, 65, 99, 255, 65400];
 const NSID = new TextEncoder().encode('ns-test');
 
 interface Variant {
