@@ -10,6 +10,10 @@ const state = new ZoneWorkState();
 const port = parentPort;
 if (port) {
   port.on('message', (msg: ToWorker) => {
+    if (msg.type === 'decode') {
+      void state.decode(msg).then((reply) => port.postMessage(reply));
+      return;
+    }
     const reply = state.handle(msg);
     if (reply) port.postMessage(reply);
   });

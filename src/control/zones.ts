@@ -44,6 +44,8 @@ import {
 import {
   type ChangeOptions,
   ControlError,
+  isJsonList,
+  type JsonList,
   type Page,
   type PageRequest,
   type Principal,
@@ -94,14 +96,17 @@ function isSmallJob(job: ZoneJob, zoneRecords: number): boolean {
   if (zoneRecords > SMALL_RECORDS) return false;
   switch (job.kind) {
     case 'change':
+      // A JsonList is a big body decoded off the loop: never worked on the loop.
       return (
+        !isJsonList(job.changes) &&
         (Array.isArray(job.changes) ? job.changes.length : 0) + countRequestRecords(job.changes) <=
-        SMALL_RECORDS
+          SMALL_RECORDS
       );
     case 'import':
       return job.text.length <= SMALL_TEXT;
     case 'create':
       return (
+        !isJsonList(job.input.rrsets) &&
         countRequestRecords(job.input.rrsets) <= SMALL_RECORDS &&
         (typeof job.input.zonefile !== 'string' || job.input.zonefile.length <= SMALL_TEXT)
       );
@@ -427,7 +432,7 @@ export class Zones {
     input: {
       name: string;
       accountId?: string;
-      rrsets?: RRsetData[];
+      rrsets?: RRsetData[] | JsonList;
       zonefile?: string;
       nameservers?: string[];
     } & ZoneMetadataInput,
@@ -676,24 +681,33 @@ export class Zones {
   async changeRRsets(
     p: Principal,
     name: string,
-    changes: RRsetChange[],
+    changes: RRsetChange[] | JsonList,
     opts?: ChangeOptions,
   ): Promise<ZoneChangeResult> {
     this.#ctx.checkOpen();
     const origin = await this.#precheckWrite(p, name);
-    if (!Array.isArray(changes)) throw invalid('the changes must be a list', 'rrsets');
+    const json = isJsonList(changes);
+    if (!Array.isArray(changes) && !json) throw invalid('the changes must be a list', 'rrsets');
     return this.#offloaded(p, origin, opts, 'change', (zone, budget) => {
-      // Counted before any record is parsed: the whole zone may be replaced, no more.
-      checkRequestBudget(changes, budget, 'rrsets');
+      // Counted before any record is parsed: the whole zone may be replaced, no more (a
+      // JsonList where it is parsed, in the zone-work thread).
+      if (!json) checkRequestBudget(changes, budget, 'rrsets');
       return {
         kind: 'change',
         origin: origin.toString(),
         serial: zone.serial,
         changes,
         limits: this.#editLimits(),
+        ...(json ? { budget } : {}),
         dryRun: opts?.dryRun === true,
       };
     });
+  }
+
+  /** See ControlPlane.decodeBody: on the zone-work thread, where big jobs run. */
+  decodeBody(decoder: string, route: string, bytes: Uint8Array): Promise<unknown> {
+    this.#ctx.checkOpen();
+    return this.#runner.decode(decoder, route, bytes);
   }
 
   async importZone(

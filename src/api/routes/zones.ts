@@ -14,9 +14,11 @@ import type {
   ZoneMetadataInput,
 } from '../../control/types.js';
 import { principalOf } from '../auth.js';
+import type { DecodedZoneCreate, DecodedZonePatch } from '../body-decode.js';
 import { ApiError, remapChangeField } from '../errors.js';
 import { setZoneEtag, versionOfIfMatch } from '../etag.js';
 import { absoluteName } from '../names.js';
+import { BULK_BODY_LIMIT, decodeOffLoop, RawJsonBody } from '../raw-body.js';
 import {
   errorResponses,
   etagHeader,
@@ -47,8 +49,31 @@ interface ChangeBody {
 /** RFC 4027 §2: the media type of master-file text. */
 export const ZONEFILE_MEDIA_TYPE = 'text/dns';
 
-/** The zone file body limit: zone files are much larger than JSON requests. */
-const ZONEFILE_BODY_LIMIT = 64 * 1024 * 1024;
+/** The body of POST /api/v1/zones (also compiled in the zone-work thread: body-decode.ts). */
+export const createZoneBodySchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', minLength: 1, description: 'Zone name (the final dot may be omitted).' },
+    accountId: { type: 'string', minLength: 1, description: 'Administrators: the owning account.' },
+    rrsets: { type: 'array', items: ref('RRset') },
+    zonefile: { type: 'string', description: 'The zone as master-file text.' },
+    nameservers: { type: 'array', items: { type: 'string', minLength: 1 } },
+    ...zoneMetadataProperties,
+  },
+  required: ['name'],
+  additionalProperties: false,
+};
+
+/** The body of PATCH /api/v1/zones/{zone}/rrsets (likewise). */
+export const patchRRsetsBodySchema = {
+  type: 'object',
+  properties: {
+    changes: { type: 'array', minItems: 1, items: ref('RRsetChange') },
+    comment: { type: 'string', maxLength: 1000, description: 'Kept with the version.' },
+  },
+  required: ['changes'],
+  additionalProperties: false,
+};
 
 /** The Location of a zone. */
 export function locationOfZone(name: string): string {
@@ -160,10 +185,11 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
     async (request) => control.listZones(principalOf(request), request.query),
   );
 
-  app.post<{ Body: CreateZoneBody }>(
+  app.post<{ Body: CreateZoneBody | RawJsonBody }>(
     '/api/v1/zones',
     {
-      bodyLimit: ZONEFILE_BODY_LIMIT,
+      config: { rawBody: 'zones.create' },
+      bodyLimit: BULK_BODY_LIMIT,
       schema: {
         tags: ['zones'],
         summary: 'Create a zone from RRsets or master-file text',
@@ -172,19 +198,7 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
           '`zonefile` is master-file text (RFC 1035 §5) and excludes `rrsets`. `kind`, `soaEditApi` and ' +
           '`accountLabel` default to `Native`, `DEFAULT` and empty. `warnings` lists in-zone NS targets ' +
           'without address records.',
-        body: {
-          type: 'object',
-          properties: {
-            name: { type: 'string', minLength: 1, description: 'Zone name (the final dot may be omitted).' },
-            accountId: { type: 'string', minLength: 1, description: 'Administrators: the owning account.' },
-            rrsets: { type: 'array', items: ref('RRset') },
-            zonefile: { type: 'string', description: 'The zone as master-file text.' },
-            nameservers: { type: 'array', items: { type: 'string', minLength: 1 } },
-            ...zoneMetadataProperties,
-          },
-          required: ['name'],
-          additionalProperties: false,
-        },
+        body: createZoneBodySchema,
         response: {
           201: {
             description: 'Created',
@@ -197,6 +211,17 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
     },
     async (request, reply) => {
       const body = request.body;
+      if (body instanceof RawJsonBody) {
+        // Too big for the request loop: parsed, validated and mapped in the zone-work thread.
+        const d = await decodeOffLoop<DecodedZoneCreate>(control, 'zones.create', body);
+        const zone = await control.createZone(principalOf(request), {
+          ...(d.input as unknown as CreateZoneBody),
+          ...(d.rrsets !== undefined ? { rrsets: d.rrsets } : {}),
+        });
+        setZoneEtag(reply, zone.version);
+        reply.code(201).header('location', locationOfZone(zone.name));
+        return zone;
+      }
       if (body.zonefile !== undefined && body.rrsets !== undefined) {
         throw new ApiError(
           400,
@@ -343,10 +368,12 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
   app.patch<{
     Params: { zone: string };
     Querystring: { dryRun?: boolean };
-    Body: { changes: ChangeBody[]; comment?: string };
+    Body: { changes: ChangeBody[]; comment?: string } | RawJsonBody;
   }>(
     '/api/v1/zones/:zone/rrsets',
     {
+      config: { rawBody: 'zones.patch' },
+      bodyLimit: BULK_BODY_LIMIT,
       schema: {
         tags: ['rrsets'],
         summary: 'Change RRsets atomically (all or nothing)',
@@ -356,28 +383,25 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
         params: zoneParams,
         headers: ifMatchHeaders,
         querystring: changeQuery(false),
-        body: {
-          type: 'object',
-          properties: {
-            changes: { type: 'array', minItems: 1, items: ref('RRsetChange') },
-            comment: { type: 'string', maxLength: 1000, description: 'Kept with the version.' },
-          },
-          required: ['changes'],
-          additionalProperties: false,
-        },
+        body: patchRRsetsBodySchema,
         response: { 200: zoneChangeResponse, ...errorResponses(400, 401, 403, 404, 412, 422) },
       },
     },
     async (request, reply) => {
       const zone = zoneOf(request);
-      const changes = changesOfBody(request.body.changes);
+      const body = request.body;
+      // A big body is parsed, validated and mapped in the zone-work thread (raw-body.ts).
+      const decoded =
+        body instanceof RawJsonBody
+          ? await decodeOffLoop<DecodedZonePatch>(control, 'zones.patch', body)
+          : { changes: changesOfBody(body.changes), comment: body.comment };
       const ifMatch = await ifMatchOf(control, request, zone);
       const info = await control
         .changeRRsets(
           principalOf(request),
           zone,
-          changes,
-          changeOptionsOf(ifMatch, request.body.comment, request.query.dryRun),
+          decoded.changes,
+          changeOptionsOf(ifMatch, decoded.comment, request.query.dryRun),
         )
         .catch((err: unknown) => {
           throw remapChangeField(err, (i) => `changes[${i}]`);
@@ -390,7 +414,7 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
   app.put<{ Params: { zone: string }; Querystring: { comment?: string; dryRun?: boolean }; Body: string }>(
     '/api/v1/zones/:zone/zonefile',
     {
-      bodyLimit: ZONEFILE_BODY_LIMIT,
+      bodyLimit: BULK_BODY_LIMIT,
       schema: {
         tags: ['zonefile'],
         summary: "Replace a zone's content with master-file text",
