@@ -101,11 +101,33 @@ describe('exact matches and negative answers (RFC 1034 §4.3.2, RFC 2308)', () =
       why: 'REFUSED outside the served zones',
     },
     { qname: 'net.', qtype: SOA, rcode: 5, aa: false, why: 'a parent of a served zone is not served' },
+    {
+      qname: 'nope.example.net.',
+      qtype: A,
+      rcode: 3,
+      aa: true,
+      authority: [SOA_NET],
+      why: 'the sibling zone answers its own names',
+    },
   ]);
 });
 
 describe('additional section processing (RFC 1034 §4.3.2 step 6)', () => {
   runTable(responder, [
+    {
+      qname: 'mxnet.example.',
+      qtype: MX,
+      aa: true,
+      answer: ['mxnet.example. 3600 IN MX 10 www.example.net.'],
+      why: 'no addresses from another zone, though we serve it (as Knot): one zone per answer',
+    },
+    {
+      qname: 'example.net.',
+      qtype: NS,
+      aa: true,
+      answer: ['example.net. 3600 IN NS ns1.example.'],
+      why: "the NS target's address is in example., another zone: not added",
+    },
     {
       qname: 'example.',
       qtype: MX,
@@ -167,17 +189,24 @@ describe('CNAME (RFC 1034 §3.6.2, §4.3.2 3.a)', () => {
       qname: 'xz.example.',
       qtype: A,
       aa: true,
-      answer: ['xz.example. 3600 IN CNAME www.example.net.', 'www.example.net. 3600 IN A 198.51.100.1'],
-      why: 'the chain continues into another zone we serve (as NSD)',
+      answer: ['xz.example. 3600 IN CNAME www.example.net.'],
+      why: 'a target in another zone we serve ends the chain: one zone per answer (as Knot)',
     },
     {
       qname: 'xzmiss.example.',
       qtype: A,
-      rcode: 3,
       aa: true,
       answer: ['xzmiss.example. 3600 IN CNAME nope.example.net.'],
-      authority: [SOA_NET],
-      why: 'RCODE of the last name in the chain (RFC 6604 §2)',
+      why: 'NOERROR: the other zone is not asked, so its NXDOMAIN is not ours to give',
+    },
+    {
+      qname: 'tochild.example.',
+      qtype: A,
+      aa: true,
+      answer: ['tochild.example. 3600 IN CNAME host.child.example.'],
+      authority: ['child.example. 3600 IN NS ns.child.example.'],
+      additional: ['ns.child.example. 3600 IN A 192.0.2.60'],
+      why: 'a target below a cut is followed in this zone to the referral, though we serve the child (Knot)',
     },
     {
       qname: 'nx.example.',
@@ -412,31 +441,17 @@ describe('DNAME (RFC 6672)', () => {
       answer: [
         'dname.example. 3600 IN DNAME example.net.',
         'www.dname.example. 3600 IN CNAME www.example.net.',
-        'www.example.net. 3600 IN A 198.51.100.1',
       ],
-      why: 'DNAME, synthesized CNAME with the DNAME TTL, then the target (§3.1, §3.2)',
-    },
-    {
-      qname: 'nope.dname.example.',
-      qtype: A,
-      rcode: 3,
-      aa: true,
-      answer: [
-        'dname.example. 3600 IN DNAME example.net.',
-        'nope.dname.example. 3600 IN CNAME nope.example.net.',
-      ],
-      authority: [SOA_NET],
+      why: 'DNAME, synthesized CNAME with the DNAME TTL (§3.1, §3.2); the target is another zone: stop',
     },
     {
       qname: 'a.b.dname.example.',
       qtype: A,
-      rcode: 3,
       aa: true,
       answer: [
         'dname.example. 3600 IN DNAME example.net.',
         'a.b.dname.example. 3600 IN CNAME a.b.example.net.',
       ],
-      authority: [SOA_NET],
     },
     {
       qname: 'dname.example.',
@@ -498,8 +513,8 @@ a.frobozz A 192.0.2.7
       answer: [
         'frobozz.example.com. 3600 IN DNAME frobozz.example.net.',
         'a.frobozz.example.com. 3600 IN CNAME a.frobozz.example.net.',
-        'a.frobozz.example.net. 3600 IN A 192.0.2.7',
       ],
+      why: 'example.net. is served too, but an answer comes from one zone only',
     },
     {
       qname: 'foo.bar.example.com.',
@@ -618,7 +633,7 @@ describe('answerQuery result', () => {
     assert.equal(res.answer[0].name, q);
   });
 
-  test('every zone looked up is reported, and every name found in none (for the response cache)', () => {
+  test('the one zone looked up is reported, and every name found in none (for the response cache)', () => {
     const report = (name: string, type: number) => {
       const res = answerQuery(catalog, Name.parse(name), type);
       return {
@@ -629,12 +644,22 @@ describe('answerQuery result', () => {
     assert.deepEqual(report('www.example.', A), { zones: ['example.'], absent: [] });
     // MX target mail.example. is in the same zone: reported once.
     assert.deepEqual(report('example.', MX), { zones: ['example.'], absent: [] });
-    assert.deepEqual(report('xz.example.', A), { zones: ['example.', 'example.net.'], absent: [] });
-    assert.deepEqual(report('out.example.', A), { zones: ['example.'], absent: ['www.elsewhere.test.'] });
-    assert.deepEqual(report('www.dname.example.', A), { zones: ['example.', 'example.net.'], absent: [] });
+    // Chains and additional targets into other zones (served or not) look nothing up.
+    assert.deepEqual(report('xz.example.', A), { zones: ['example.'], absent: [] });
+    assert.deepEqual(report('out.example.', A), { zones: ['example.'], absent: [] });
+    assert.deepEqual(report('www.dname.example.', A), { zones: ['example.'], absent: [] });
+    assert.deepEqual(report('mxnet.example.', MX), { zones: ['example.'], absent: [] });
     assert.deepEqual(report('www.nowhere.test.', A), { zones: [], absent: ['www.nowhere.test.'] });
-    // RFC 4035 §3.1.4.1: DS at the child apex looks up the child, then the parent.
-    assert.deepEqual(report('child.example.', DS), { zones: ['child.example.', 'example.'], absent: [] });
+    // RFC 4035 §3.1.4.1: DS at the child apex looks up the parent's name first.
+    assert.deepEqual(report('child.example.', DS), { zones: ['example.'], absent: [] });
+    assert.deepEqual(report('www.example.', DS), { zones: ['example.'], absent: [] });
+    // Without a served parent the child answers; the parent's name found no zone.
+    const alone = new Catalog([zoneFromText('child.example.', CHILD_ZONE_TEXT)]);
+    const ds = answerQuery(alone, Name.parse('child.example.'), DS);
+    assert.deepEqual(
+      { zones: ds.zones.map((z) => z.origin.toString()), absent: ds.absent.map((n) => n.toString()) },
+      { zones: ['child.example.'], absent: ['example.'] },
+    );
   });
 
   test('a long chain stops at maxChain with NOERROR', () => {

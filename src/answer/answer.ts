@@ -4,6 +4,11 @@
  * (catalog, question, options): it returns a result kind and the RRsets of each section;
  * the caller (respond.ts) turns the kind into RCODE and AA and encodes (STYLE.md §6 rule 1).
  *
+ * Every answer is built from one zone: the one that holds the question's name (for DS at a
+ * child apex, the parent). CNAME/DNAME chains stop at that zone's edge and additional data
+ * comes from that zone only, as in Knot: one tenant's answer never carries another zone's
+ * data, and a zone's answers depend on nothing but that zone.
+ *
  * States follow Knot's internet.c: HIT (data found), NODATA, NXDOMAIN (Knot's MISS),
  * DELEGATION (referral), plus FOLLOW inside the loop for CNAME/DNAME redirection, and the
  * two outcomes outside any zone data: REFUSED (no zone) and YXDOMAIN (DNAME overflow).
@@ -17,7 +22,7 @@ import type { Catalog } from './catalog.js';
 
 /** How the lookup ended; the caller maps it to RCODE and AA (see `rcodeOfKind`). */
 export const AnswerKind = {
-  /** Data found (or a redirection chain that left the served zones or hit the step limit). */
+  /** Data found (or a redirection chain that left the zone or hit the step limit). */
   HIT: 0,
   /** The name exists, the type does not: NOERROR, SOA in authority (RFC 2308 §2.2). */
   NODATA: 1,
@@ -37,7 +42,7 @@ export type AnswerKind = (typeof AnswerKind)[keyof typeof AnswerKind];
 /** The outcome of a lookup: a kind and the RRsets of each section, in order. */
 export interface AnswerResult {
   kind: AnswerKind;
-  /** The zone the question's name was answered from; undefined when REFUSED. */
+  /** The zone the answer was built from (the only one); undefined when REFUSED. */
   zone: Zone | undefined;
   answer: RRset[];
   authority: RRset[];
@@ -46,14 +51,16 @@ export interface AnswerResult {
   /** Optional additional data: dropped silently when it does not fit (RFC 2181 §9). */
   additional: RRset[];
   /**
-   * Every zone a catalog lookup returned while answering (the question's, each chain
-   * target's, each additional-section target's; a DS query's child too), each once. With
-   * `absent`, all the answer depends on besides the question: it stays right as long as these
-   * are the zones served at their origins and no zone is added above an `absent` name or
-   * between a name looked up and the zone found for it (the response cache relies on this).
+   * The zone the catalog lookup returned (at most one, `zone`). With `absent`, all the answer
+   * depends on besides the question: it stays right as long as this is the zone served at
+   * its origin and no zone is added above an `absent` name or between the name looked up and
+   * the zone found for it (the response cache relies on this).
    */
   zones: Zone[];
-  /** Names whose catalog lookup found no served zone (the question when REFUSED, chain and additional targets outside our zones). */
+  /**
+   * Names whose catalog lookup found no served zone: the question when REFUSED; the parent of
+   * a DS query's name when the zone at that name is served but no zone above it.
+   */
   absent: Name[];
 }
 
@@ -102,12 +109,15 @@ interface Step {
 }
 
 /**
- * Answers `qtype` for `qname` from the zones of `catalog`.
+ * Answers `qtype` for `qname` from the zone of `catalog` that holds it.
  *
- * CNAME chains are followed across every zone we serve, as NSD does (Knot stops at its zone
- * edge): RFC 1034 §4.3.2 step 3.a says "go back to step 1", and step 1 searches all the
- * available zones. Resolvers re-check out-of-bailiwick data anyway (RFC 2181 §5.4.1), and a
- * complete chain saves them a round trip.
+ * CNAME and DNAME chains are followed inside that zone only, as Knot does (NSD follows them
+ * into every zone it serves): a target outside the zone ends the answer with the chain so
+ * far, NOERROR, AA. RFC 1034 §4.3.2 step 3.a returns to step 1, where a server "may" look in
+ * its other zones; it need not, and a resolver re-queries an out-of-zone target anyway,
+ * trusting no out-of-bailiwick data (RFC 2181 §5.4.1). Staying in the zone keeps tenants
+ * apart (no other customer's data in an answer) and makes every answer a function of one
+ * zone, which per-zone caching and compiled zone images rely on.
  */
 export function answerQuery(
   catalog: Catalog,
@@ -125,7 +135,7 @@ export function answerQuery(
     zones: [],
     absent: [],
   };
-  let zone = findZone(catalog, qname, qtype, res);
+  const zone = findZone(catalog, qname, qtype, res);
   if (!zone) return res;
   res.zone = zone;
   const maxChain = opts.maxChain ?? DEFAULT_MAX_CHAIN;
@@ -141,40 +151,39 @@ export function answerQuery(
     const next = step.next!;
     // A redirection chain ends with NOERROR and the chain so far (RFC 1034 §3.6.2 forbids
     // loops but they happen; NSD and Knot answer NOERROR, BIND SERVFAIL): at a loop, at the
-    // step limit, or when the target is outside every zone we serve.
+    // step limit, or when the target is outside this zone (Knot's KNOT_EOUTOFZONE → HIT).
     res.kind = AnswerKind.HIT;
     if (hops + 1 >= maxChain) break;
     visited ??= [qname.key];
     visited.push(name.key);
     if (visited.includes(next.key)) break;
-    const nextZone = findZone(catalog, next, qtype, res);
-    if (!nextZone) break;
-    zone = nextZone;
+    if (!next.isSubdomainOf(zone.origin)) break;
     name = next;
   }
-  solveAdditional(catalog, step);
+  solveAdditional(zone, step);
   return res;
 }
 
 /**
  * The most specific served zone for `name` (RFC 1034 §4.3.2 step 2), except that a DS query
  * at a child apex goes to the parent when we serve it: the DS RRset lives on the parent side
- * of the cut (RFC 4035 §3.1.4.1).
+ * of the cut (RFC 4035 §3.1.4.1). For DS the zone holding `name`'s parent is looked up first:
+ * it is the parent when a zone is served at `name`, and otherwise the zone holding `name`
+ * itself; only when it is none is `name` looked up (a child whose parent we do not serve).
+ * The zone found, or the name that found none, is noted in `res` (see `AnswerResult.zones`).
  */
 function findZone(catalog: Catalog, name: Name, qtype: number, res: AnswerResult): Zone | undefined {
-  const zone = lookUpZone(catalog, name, res);
-  if (zone && qtype === RRType.DS && !name.isRoot && zone.origin.key === name.key) {
-    const parent = lookUpZone(catalog, name.parent(), res);
-    if (parent) return parent;
-  }
-  return zone;
-}
-
-/** `catalog.find(name)`, noting in `res` the zone found (or that none was): see `AnswerResult.zones`. */
-function lookUpZone(catalog: Catalog, name: Name, res: AnswerResult): Zone | undefined {
-  const zone = catalog.find(name);
+  let zone: Zone | undefined;
+  if (qtype === RRType.DS && !name.isRoot) {
+    const parent = name.parent();
+    zone = catalog.find(parent);
+    if (zone === undefined) {
+      res.absent.push(parent);
+      zone = catalog.find(name);
+    }
+  } else zone = catalog.find(name);
   if (zone === undefined) res.absent.push(name);
-  else if (!res.zones.includes(zone)) res.zones.push(zone);
+  else res.zones.push(zone);
   return zone;
 }
 
@@ -337,10 +346,11 @@ function negativeSoa(zone: Zone, name: Name): RRset {
 
 /**
  * Additional processing (RFC 1034 §4.3.2 step 6, RFC 2181 §9): A and AAAA of the NS, MX and
- * SRV targets in the answer, when they are authoritative data of a zone we serve. Names below
- * a cut are glue, given only with referrals (solveReferral).
+ * SRV targets in the answer, when they are authoritative data of `zone`, the zone the answer
+ * came from (as Knot: never another zone's data). Names below a cut are glue, given only
+ * with referrals (solveReferral).
  */
-function solveAdditional(catalog: Catalog, step: Step): void {
+function solveAdditional(zone: Zone, step: Step): void {
   const answer = step.res.answer;
   for (let i = 0; i < answer.length; i++) {
     const set = answer[i];
@@ -349,8 +359,7 @@ function solveAdditional(catalog: Catalog, step: Step): void {
     for (const rdata of set.rdata) {
       const target = rdataTarget(type, rdata);
       if (!target || target.isRoot) continue;
-      const zone = lookUpZone(catalog, target, step.res);
-      const node = zone?.nodes.get(target.key);
+      const node = zone.nodes.get(target.key);
       if (!node || (node.flags & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) continue;
       pushAddresses(node, step.res.additional, step.placed);
     }

@@ -244,7 +244,7 @@ export class Responder {
       // RFC 2181 §9, RFC 9471 §3: required data did not fit: TC with question and OPT only.
       encodeShort(msg.id, flags | Flag.TC, question, opt);
     if (!folded || this.#stamps === undefined) return { bytes, cacheable: false, negative: false };
-    const stamps = this.#stamps.stampsOf(result.zones, result.absent, result.kind === Kind.REFUSED);
+    const stamps = this.#stamps.stampsOf(result.zones, result.absent);
     return { bytes, cacheable: stamps !== undefined, negative: isNegative(result.kind), stamps };
   }
 

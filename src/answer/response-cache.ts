@@ -15,8 +15,8 @@
  * (online-signed RRSIG windows), on TSIG or on server cookies must bypass the cache or be
  * patched like the ID. Today no response depends on anything else.
  *
- * Invalidation per zone: every entry carries the stamps of what it was built from (one per
- * zone the answer read, usually one; see `ZoneStamps`). A zone change kills the stamps it
+ * Invalidation per zone: every entry carries the stamps of what it was built from (the one
+ * zone the answer came from; see `ZoneStamps`). A zone change kills the stamps it
  * affects, and a hit whose stamps are not all live is dropped there and then and counted as a
  * miss (`stale`): entries of other zones stay warm, and no change ever walks the cache.
  *
@@ -250,49 +250,39 @@ class ZoneStamp extends CacheStamp {
   }
 }
 
-/** Default bound of `ZoneStamps`' stamps for names outside our zones. */
-export const DEFAULT_MAX_OUTSIDE_STAMPS = 10_000;
-
 /**
  * The stamps cached answers depend on, and which ones a catalog change kills.
  *
- * What an answer depends on (answer.ts reports it as `zones` and `absent`): each lookup of a
- * name N in the catalog returned a zone Z (or none). The answer stays right while every such
- * lookup would return the same thing and the data of every Z is the same, which a change
- * breaks in three ways only:
+ * What an answer depends on (answer.ts reports it as `zones` and `absent`): an answer is built
+ * from one zone, so it made one catalog lookup (two for DS at a child apex whose parent we do
+ * not serve): of a name N, which returned a zone Z or none. The answer stays right while that
+ * lookup would return the same thing and Z's data is the same, which a change breaks in three
+ * ways only:
  * - Z itself is replaced or removed: kill Z's stamp;
  * - a zone O is added between Z's origin and N (the most specific zone wins): the first such
  *   zone added finds Z as its enclosing zone in the catalog before the change, so adding O
  *   kills the stamp of the zone that enclosed O;
- * - N was in no zone and a zone O at or above N is added: when O has two labels or more, N and
- *   O share their last two labels, so such lookups carry the stamp of N's last two labels and
- *   adding O kills the one of O's (adding a top-level or root zone kills them all).
- * So precise invalidation costs one stamp kill per changed zone, and zone additions (a new
- * customer zone, typically, enclosed by none of ours) spare everything they cannot affect.
- * REFUSED answers (the question in no zone) share one stamp, killed by every addition
- * enclosed by no zone: a flood of random names we do not serve must not fill the per-name
- * table, and refusals are cheap to rebuild. That table is bounded anyway (`maxOutside`): when
- * full it is emptied, its stamps killed, which is correct, only less precise.
+ * - N was in no zone and a zone O at or above N is added: O is then enclosed by no zone, so
+ *   every lookup that found no zone shares one stamp, killed by every addition enclosed by no
+ *   zone.
+ * So invalidation costs one stamp kill per changed zone, and zone additions (a new customer
+ * zone, typically, enclosed by none of ours) spare every answer built from a zone. The shared
+ * stamp covers REFUSED answers (cheap to rebuild; a flood of random names we do not serve
+ * must not fill a per-name table) and DS at the apex of a zone whose parent we do not serve.
  */
 export class ZoneStamps {
   /** Origin key → stamp of the Zone object served there (created on first use). */
   readonly #zones = new Map<string, ZoneStamp>();
-  /** Last-two-labels key → stamp of lookups of names below it that found no zone. */
-  readonly #outside = new Map<string, CacheStamp>();
-  #refused = new CacheStamp();
-  readonly #maxOutside: number;
-
-  constructor(maxOutside = DEFAULT_MAX_OUTSIDE_STAMPS) {
-    this.#maxOutside = maxOutside;
-  }
+  /** Stamp of lookups that found no zone: killed by any addition enclosed by no zone. */
+  #nowhere = new CacheStamp();
 
   /**
-   * The stamps of an answer built from the current catalog: one per zone of `zones`, one per
-   * last-two-labels of `absent` (or the shared refusal stamp when `refused`). Undefined when a
+   * The stamps of an answer built from the current catalog: one per zone of `zones`, and the
+   * shared stamp of lookups that found no zone when `absent` is not empty. Undefined when a
    * zone is not the one this registry knows at its origin (it cannot be, when `applyChanges`
    * saw every catalog change): such an answer must not be cached.
    */
-  stampsOf(zones: readonly Zone[], absent: readonly Name[], refused: boolean): CacheStamp[] | undefined {
+  stampsOf(zones: readonly Zone[], absent: readonly Name[]): CacheStamp[] | undefined {
     const out: CacheStamp[] = [];
     for (let i = 0; i < zones.length; i++) {
       const zone = zones[i];
@@ -304,9 +294,7 @@ export class ZoneStamps {
       } else if (stamp.zone !== zone) return undefined;
       out.push(stamp);
     }
-    if (refused) out.push(this.#refused);
-    else
-      for (let i = 0; i < absent.length; i++) out.push(this.#outsideStamp(lastLabelsKey(absent[i].key, 2)));
+    if (absent.length > 0) out.push(this.#nowhere);
     return out;
   }
 
@@ -325,20 +313,17 @@ export class ZoneStamps {
       // Added: it takes over the names below its origin from the zone that enclosed it, or
       // serves names that were in no zone.
       const enclosing = before.find(c.after.origin);
-      if (enclosing !== undefined) {
-        this.#killZone(enclosing.origin.key);
-        continue;
+      if (enclosing !== undefined) this.#killZone(enclosing.origin.key);
+      else {
+        this.#nowhere.live = false;
+        this.#nowhere = new CacheStamp();
       }
-      this.#refused.live = false;
-      this.#refused = new CacheStamp();
-      if (c.after.origin.labelCount >= 2) this.#killOutside(lastLabelsKey(c.key, 2));
-      else this.#killAllOutside();
     }
   }
 
-  /** Stamps held (zones, outside names): for tests and metrics. */
-  get size(): { zones: number; outside: number } {
-    return { zones: this.#zones.size, outside: this.#outside.size };
+  /** Zone stamps held: for tests and metrics. */
+  get size(): number {
+    return this.#zones.size;
   }
 
   #killZone(key: string): void {
@@ -347,33 +332,4 @@ export class ZoneStamps {
     stamp.live = false;
     this.#zones.delete(key);
   }
-
-  #outsideStamp(key: string): CacheStamp {
-    let stamp = this.#outside.get(key);
-    if (stamp === undefined) {
-      if (this.#outside.size >= this.#maxOutside) this.#killAllOutside();
-      stamp = new CacheStamp();
-      this.#outside.set(key, stamp);
-    }
-    return stamp;
-  }
-
-  #killOutside(key: string): void {
-    const stamp = this.#outside.get(key);
-    if (stamp === undefined) return;
-    stamp.live = false;
-    this.#outside.delete(key);
-  }
-
-  #killAllOutside(): void {
-    for (const stamp of this.#outside.values()) stamp.live = false;
-    this.#outside.clear();
-  }
-}
-
-/** The key of the last `n` labels of the name whose key is `key` (the name itself when shorter). */
-function lastLabelsKey(key: string, n: number): string {
-  const starts: number[] = [];
-  for (let i = 0; i < key.length && key.charCodeAt(i) !== 0; i += key.charCodeAt(i) + 1) starts.push(i);
-  return starts.length <= n ? key : key.slice(starts[starts.length - n]);
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { openTestApi, type TestApi } from '../../test/helpers/api-harness.js';
 import { BucketMap } from './buckets.js';
-import { sourceKey, trustedProxyFunction } from './limits.js';
+import { parseProxyRange, sourceKey, trustedProxyFunction } from './limits.js';
 
 /** A clock the test moves by hand. */
 function manualClock(): { now: () => number; advance: (ms: number) => void } {
@@ -52,6 +52,25 @@ describe('sourceKey and trusted proxies', () => {
     assert.equal(sourceKey('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
     assert.equal(sourceKey('2001:db8:1:2::ffff'), '2001:db8:1:2::/64');
     assert.equal(sourceKey('2001:db8::1'), '2001:db8:0:0::/64');
+  });
+
+  it('one parser reads every trusted-proxy entry (the API and `start --trusted-proxy`)', () => {
+    assert.deepEqual(parseProxyRange(' 10.0.0.0/8 '), { address: '10.0.0.0', prefix: 8, family: 'ipv4' });
+    assert.deepEqual(parseProxyRange('192.0.2.1'), { address: '192.0.2.1', prefix: 32, family: 'ipv4' });
+    assert.deepEqual(parseProxyRange('2001:db8::/32'), { address: '2001:db8::', prefix: 32, family: 'ipv6' });
+    assert.deepEqual(parseProxyRange('::1'), { address: '::1', prefix: 128, family: 'ipv6' });
+    for (const bad of [
+      'proxy.example',
+      '10.0.0.0/33',
+      '::/129',
+      '10.0.0.0/',
+      '/8',
+      '10.0.0.0/8/8',
+      '10.0.0.0/-1',
+      '10.0.0.0/0x8',
+      '',
+    ])
+      assert.equal(parseProxyRange(bad), undefined, bad);
   });
 
   it('refuses a bad proxy entry with its text', () => {

@@ -90,6 +90,30 @@ export class RateLimitError extends ApiError {
   }
 }
 
+/** One trusted-proxy entry: an address (`prefix` the full length) or a CIDR range. */
+export interface ProxyRange {
+  address: string;
+  prefix: number;
+  family: 'ipv4' | 'ipv6';
+}
+
+/**
+ * Reads one trusted-proxy entry, `ADDR` or `ADDR/LEN` (IPv4 or IPv6; blanks around it
+ * ignored). The one parser of `--trusted-proxy` and of `ApiLimits.trustedProxies`.
+ * @returns undefined when the entry is neither an IP address nor a CIDR range
+ */
+export function parseProxyRange(entry: string): ProxyRange | undefined {
+  const [address, len, extra] = entry.trim().split('/');
+  const kind = isIP(address);
+  if (kind === 0 || extra !== undefined) return undefined;
+  const family = kind === 4 ? 'ipv4' : 'ipv6';
+  const max = kind === 4 ? 32 : 128;
+  if (len === undefined) return { address, prefix: max, family };
+  const prefix = Number(len);
+  if (!/^\d{1,3}$/.test(len) || prefix > max) return undefined;
+  return { address, prefix, family };
+}
+
 /**
  * The proxies of `--trusted-proxy`, as Fastify's `trustProxy` function: X-Forwarded-For is
  * read from the right, each hop believed only while the address it came from is trusted.
@@ -99,18 +123,9 @@ export function trustedProxyFunction(list: readonly string[]): ((address: string
   if (list.length === 0) return undefined;
   const block = new BlockList();
   for (const entry of list) {
-    const [addr, len, extra] = entry.trim().split('/');
-    const family = isIP(addr ?? '');
-    if (family === 0 || extra !== undefined)
-      throw new Error(`trusted proxy '${entry}' is not an IP address or CIDR range`);
-    const type = family === 4 ? 'ipv4' : 'ipv6';
-    if (len === undefined) block.addAddress(addr, type);
-    else {
-      const n = Number(len);
-      if (!/^\d+$/.test(len) || n > (family === 4 ? 32 : 128))
-        throw new Error(`trusted proxy '${entry}' has a bad prefix length`);
-      block.addSubnet(addr, n, type);
-    }
+    const range = parseProxyRange(entry);
+    if (range === undefined) throw new Error(`trusted proxy '${entry}' is not an IP address or CIDR range`);
+    block.addSubnet(range.address, range.prefix, range.family);
   }
   return (address) => {
     const a = unmapped(address);

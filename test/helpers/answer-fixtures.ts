@@ -39,6 +39,8 @@ self CNAME self
 xz CNAME www.example.net.
 xzmiss CNAME nope.example.net.
 out CNAME www.elsewhere.test.
+tochild CNAME host.child.example.
+mxnet MX 10 www.example.net.
 nx CNAME nothere.example.
 deleg NS ns.deleg.example.
 deleg NS ns1.example.
@@ -60,7 +62,7 @@ srv SRV 0 0 80 www.example.
 ttl 60 A 192.0.2.99
 `;
 
-/** A sibling zone, target of cross-zone CNAME and DNAME chains. */
+/** A sibling zone, target of cross-zone CNAME and DNAME chains (which stop at the zone edge). */
 export const EXAMPLE_NET_ZONE = `
 $ORIGIN example.net.
 $TTL 3600

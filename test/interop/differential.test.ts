@@ -277,6 +277,9 @@ describe('differential: Switchboard vs NSD and Knot', { skip, timeout: 300_000 }
     let allowed = 0;
     const failures: string[] = [];
     const staleAllowances: string[] = [];
+    /** Queries where we match one peer only: printed, so a shift from one to the other shows. */
+    const nsdOnly: string[] = [];
+    const knotOnly: string[] = [];
     for (let i = 0; i < corpus.length; i++) {
       const q = corpus[i];
       const id = (i * 7919 + 1) & 0xffff;
@@ -294,6 +297,8 @@ describe('differential: Switchboard vs NSD and Knot', { skip, timeout: 300_000 }
       if (withNsd) matchNsd++;
       if (withKnot) matchKnot++;
       if (withNsd && withKnot) matchBoth++;
+      else if (withNsd) nsdOnly.push(q.id);
+      else if (withKnot) knotOnly.push(q.id);
       const allowance = known.get(q.id);
       if (withNsd || withKnot) {
         if (allowance) staleAllowances.push(q.id);
@@ -323,6 +328,9 @@ describe('differential: Switchboard vs NSD and Knot', { skip, timeout: 300_000 }
     ];
     for (const line of table) t.diagnostic(line);
     console.log(`\ndifferential summary\n${table.join('\n')}`);
+    console.log(
+      `\nmatches NSD only:\n  ${nsdOnly.join('\n  ')}\nmatches Knot only:\n  ${knotOnly.join('\n  ')}`,
+    );
     if (failures.length > 0) console.log(`\n${failures.join('\n\n')}`);
     assert.equal(
       failures.length,

@@ -6,7 +6,7 @@
  * @module
  */
 import { isIP } from 'node:net';
-import { API_LIMIT_NAMES, type ApiLimits } from '../../api/limits.js';
+import { API_LIMIT_NAMES, type ApiLimits, parseProxyRange } from '../../api/limits.js';
 import type { RetentionOptions } from '../../control/types.js';
 
 /** `--limit` names of the retention options. */
@@ -57,14 +57,7 @@ export function parseLimitFlags(
     for (const entry of p.split(',')) {
       const e = entry.trim();
       if (e === '') continue;
-      const [addr, len, extra] = e.split('/');
-      const family = isIP(addr);
-      const max = family === 4 ? 32 : 128;
-      if (
-        family === 0 ||
-        extra !== undefined ||
-        (len !== undefined && (!/^\d+$/.test(len) || Number(len) > max))
-      )
+      if (parseProxyRange(e) === undefined)
         throw new Error(`--trusted-proxy '${e}': want an IP address or a CIDR range (10.0.0.0/8, ::1)`);
       trusted.push(e);
     }
