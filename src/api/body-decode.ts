@@ -18,6 +18,7 @@ import {
   changesOfPdnsRRsets,
   type PdnsCreateBody,
   type PdnsRRsetInput,
+  pdnsRRset,
   rrsetsOfPdnsCreate,
   unprocessable,
 } from './pdns/mapping.js';
@@ -53,7 +54,10 @@ export interface DecodedPdnsCreate {
   rrsetsError?: { status: number; body: ReturnType<typeof responseOfError>['body'] };
 }
 
-const ROUTES: Record<BodyRoute, { url: string; method: string; schema: unknown; pdns: boolean }> = {
+const ROUTES: Record<
+  Exclude<BodyRoute, 'pdns.rrsets'>,
+  { url: string; method: string; schema: unknown; pdns: boolean }
+> = {
   'zones.create': { url: '/api/v1/zones', method: 'POST', schema: createZoneBodySchema, pdns: false },
   'zones.patch': {
     url: '/api/v1/zones/:zone/rrsets',
@@ -92,7 +96,7 @@ type JsonParser = (
 ) => void;
 
 let jsonParser: JsonParser | undefined;
-const compiled = new Map<BodyRoute, Validate>();
+const compiled = new Map<string, Validate>();
 
 /** Fastify's default JSON parser, as index.ts gets it (`'error'` on prototype poisoning). */
 function parserOf(): JsonParser {
@@ -100,7 +104,7 @@ function parserOf(): JsonParser {
   return jsonParser;
 }
 
-function validatorOf(route: BodyRoute): Validate {
+function validatorOf(route: Exclude<BodyRoute, 'pdns.rrsets'>): Validate {
   let v = compiled.get(route);
   if (!v) {
     const r = ROUTES[route];
@@ -134,12 +138,13 @@ function parse(text: string): unknown {
 
 /** A route's body: its bytes parsed, validated and mapped; or the error response. */
 export function decodeBody(route: BodyRoute, bytes: Uint8Array): Decoded<unknown> {
-  const r = ROUTES[route];
+  if (route === 'pdns.rrsets') return { value: pdnsRRsetsJson(bytes) };
+  const r = ROUTES[route as Exclude<BodyRoute, 'pdns.rrsets'>];
   if (!r) throw new Error(`no body decoder for ${String(route)}`);
   try {
     const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
     const holder: { body: unknown } = { body: parse(text) };
-    const validate = validatorOf(route);
+    const validate = validatorOf(route as Exclude<BodyRoute, 'pdns.rrsets'>);
     // As Fastify calls it: an absent body is null, and the parent lets Ajv coerce the root.
     holder.body ??= null;
     if (validate(holder.body, { parentData: holder, parentDataProperty: 'body' }) === false)
@@ -148,17 +153,23 @@ export function decodeBody(route: BodyRoute, bytes: Uint8Array): Decoded<unknown
         validationContext: 'body',
         statusCode: 400,
       });
-    return { value: map(route, holder.body) };
+    return { value: map(route as Exclude<BodyRoute, 'pdns.rrsets'>, holder.body) };
   } catch (err) {
     return { error: responseOfError(err, { pdns: r.pdns }) };
   }
+}
+
+/** A created zone's RRsets (native JSON text) as PowerDNS shows them, as JSON text. */
+function pdnsRRsetsJson(bytes: Uint8Array): string {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  return JSON.stringify((JSON.parse(text) as RRsetData[]).map(pdnsRRset));
 }
 
 function jsonList(list: unknown[]): JsonList {
   return { json: JSON.stringify(list) };
 }
 
-function map(route: BodyRoute, value: unknown): unknown {
+function map(route: Exclude<BodyRoute, 'pdns.rrsets'>, value: unknown): unknown {
   switch (route) {
     case 'zones.patch': {
       const b = value as { changes: Parameters<typeof changesOfBody>[0]; comment?: string };

@@ -13,7 +13,14 @@ import type { ControlPlane } from '../control/types.js';
 import { ApiError, type ApiErrorCode, type ErrorBody } from './errors.js';
 
 /** The routes whose big bodies are decoded off the loop (`config.rawBody`). */
-export type BodyRoute = 'zones.create' | 'zones.patch' | 'pdns.create' | 'pdns.patch' | 'pdns.settings';
+export type BodyRoute =
+  | 'zones.create'
+  | 'zones.patch'
+  | 'pdns.create'
+  | 'pdns.patch'
+  | 'pdns.settings'
+  /** Not a request body: a created zone's RRsets (JSON text) → PowerDNS's shape, as JSON text. */
+  | 'pdns.rrsets';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -65,6 +72,19 @@ export async function decodeOffLoop<T>(
   const out = (await control.decodeBody(BODY_DECODER, route, raw.bytes)) as Decoded<T>;
   if ('error' in out) throw apiErrorOf(out.error);
   return out.value;
+}
+
+const RRSETS_MARK = '\u0000rrsets-json\u0000';
+
+/**
+ * The JSON of `fields` with `rrsets` (its place in the key order) set to `rrsetsJson`, text
+ * made off the loop: a big zone's answer is spliced, not rebuilt object by object on the loop.
+ * (Inside a JSON string a quote is always escaped, so the marker's `"rrsets":"…"` can only
+ * match the key itself.)
+ */
+export function spliceRRsets(fields: Record<string, unknown>, rrsetsJson: string): string {
+  const text = JSON.stringify({ ...fields, rrsets: RRSETS_MARK });
+  return text.replace(`"rrsets":${JSON.stringify(RRSETS_MARK)}`, () => `"rrsets":${rrsetsJson}`);
 }
 
 /** An error response as an ApiError the error handler sends back unchanged. */

@@ -355,6 +355,8 @@ export interface ControlPlane {
   /**
    * Creates a zone from RRsets or master-file text. Without an SOA, one is made
    * (`ns1.<zone> hostmaster.<zone> 1 10800 3600 604800 3600`); `nameservers` become the apex NS.
+   * A big zone (2,000 records or more) comes back with `rrsets` empty and `rrsetsJson`, the
+   * JSON text of its RRsets, made off the request loop (additive).
    */
   createZone(
     p: Principal,
@@ -365,7 +367,7 @@ export interface ControlPlane {
       zonefile?: string;
       nameservers?: string[];
     } & ZoneMetadataInput,
-  ): Promise<ZoneDetail & { warnings?: string[] }>;
+  ): Promise<ZoneDetail & { warnings?: string[]; rrsetsJson?: string }>;
   /**
    * What `createZone` decides from the name alone (additive), without creating anything:
    * FORBIDDEN when the token may not create it, VALIDATION for a bad name, CONFLICT when the

@@ -122,6 +122,11 @@ export interface ZoneWork {
   /** create: the new zone's RRsets in canonical order (the response). */
   rrsets?: RRsetData[];
   /**
+   * create, zones of SERVED_TEXT_MIN records or more: those RRsets as JSON text instead, so the
+   * request loop never builds (nor structured-clones) tens of thousands of objects to answer.
+   */
+  rrsetsJson?: string;
+  /**
    * Big zones: the new content as the DNS workers load it (`renderServedText`), so that
    * publishing the change does not read and render 100,000 rows on the request loop.
    */
@@ -443,7 +448,11 @@ export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: Reco
     deletes,
     rows,
   };
-  if (job.kind === 'create') work.rrsets = sortedRRsets(draft).map(toRRsetData);
+  if (job.kind === 'create') {
+    const rrsets = sortedRRsets(draft).map(toRRsetData);
+    if (work.recordCount >= SERVED_TEXT_MIN) work.rrsetsJson = JSON.stringify(rrsets);
+    else work.rrsets = rrsets;
+  }
   if (work.recordCount >= SERVED_TEXT_MIN) work.servedText = renderServedText(draft.values());
   return { work, draft, memo: kept };
 }

@@ -436,7 +436,7 @@ export class Zones {
       zonefile?: string;
       nameservers?: string[];
     } & ZoneMetadataInput,
-  ): Promise<ZoneDetail & { warnings?: string[] }> {
+  ): Promise<ZoneDetail & { warnings?: string[]; rrsetsJson?: string }> {
     // Authorization and a taken name come first: PowerDNS answers a duplicate zone with 409
     // whatever else is wrong with the request.
     const origin = await this.#precheckCreate(p, input);
@@ -537,6 +537,7 @@ export class Zones {
       return {
         ...toZoneInfo(zone),
         rrsets: settled.rrsets ?? [],
+        ...(settled.rrsetsJson !== undefined ? { rrsetsJson: settled.rrsetsJson } : {}),
         ...(settled.warnings.length > 0 ? { warnings: settled.warnings } : {}),
       };
     } finally {

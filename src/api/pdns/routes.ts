@@ -22,7 +22,7 @@ import { principalOf } from '../auth.js';
 import type { DecodedPdnsCreate, DecodedPdnsPatch } from '../body-decode.js';
 import { remapChangeField } from '../errors.js';
 import { absoluteName, zoneNameOfId } from '../names.js';
-import { apiErrorOf, BULK_BODY_LIMIT, decodeOffLoop, RawJsonBody } from '../raw-body.js';
+import { apiErrorOf, BULK_BODY_LIMIT, decodeOffLoop, RawJsonBody, spliceRRsets } from '../raw-body.js';
 import { sendText } from '../routes/zones.js';
 import {
   changesOfPdnsRRsets,
@@ -235,7 +235,16 @@ export function registerPdnsRoutes(
           throw remapMetadataField(err);
         });
       reply.code(201).header('location', urlOfZone(zone.name));
-      return pdnsZoneDetail(zone, queryFlag(request.query.rrsets) ? zone.rrsets : null);
+      const withRRsets = queryFlag(request.query.rrsets);
+      if (zone.rrsetsJson === undefined || !withRRsets)
+        return pdnsZoneDetail(zone, withRRsets ? zone.rrsets : null);
+      // A big zone: its RRsets put in PowerDNS's shape in the zone-work thread, spliced as text.
+      const json = await decodeOffLoop<string>(
+        control,
+        'pdns.rrsets',
+        new RawJsonBody(Buffer.from(zone.rrsetsJson)),
+      );
+      return sendText(reply, 'application/json; charset=utf-8', spliceRRsets(pdnsZoneDetail(zone, []), json));
     },
   );
 

@@ -11,6 +11,7 @@ import type {
   RecordData,
   RRsetChange,
   RRsetData,
+  ZoneDetail,
   ZoneMetadataInput,
 } from '../../control/types.js';
 import { principalOf } from '../auth.js';
@@ -18,7 +19,7 @@ import type { DecodedZoneCreate, DecodedZonePatch } from '../body-decode.js';
 import { ApiError, remapChangeField } from '../errors.js';
 import { setZoneEtag, versionOfIfMatch } from '../etag.js';
 import { absoluteName } from '../names.js';
-import { BULK_BODY_LIMIT, decodeOffLoop, RawJsonBody } from '../raw-body.js';
+import { BULK_BODY_LIMIT, decodeOffLoop, RawJsonBody, spliceRRsets } from '../raw-body.js';
 import {
   errorResponses,
   etagHeader,
@@ -26,6 +27,7 @@ import {
   pageOf,
   pageQuery,
   ref,
+  sharedSchemas,
   zoneMetadataProperties,
   zoneParams,
 } from '../schemas.js';
@@ -74,6 +76,26 @@ export const patchRRsetsBodySchema = {
   required: ['changes'],
   additionalProperties: false,
 };
+
+/** The fields of a ZoneDetail answer, in the schema's order. */
+const ZONE_DETAIL_KEYS = Object.keys(
+  (sharedSchemas.find((s) => s.$id === 'ZoneDetail') as { properties: Record<string, unknown> }).properties,
+);
+
+/**
+ * A created zone's answer. A big zone's RRsets come as JSON text made in the zone-work thread
+ * (`rrsetsJson`): spliced into the answer, which is sent as text (the fields the schema names).
+ */
+function sendCreated(reply: FastifyReply, zone: ZoneDetail & { rrsetsJson?: string }): unknown {
+  setZoneEtag(reply, zone.version);
+  reply.code(201).header('location', locationOfZone(zone.name));
+  const { rrsetsJson, ...rest } = zone;
+  if (rrsetsJson === undefined) return rest;
+  const z = rest as unknown as Record<string, unknown>;
+  const fields: Record<string, unknown> = {};
+  for (const k of ZONE_DETAIL_KEYS) if (k !== 'rrsets' && z[k] !== undefined) fields[k] = z[k];
+  return sendText(reply, 'application/json; charset=utf-8', spliceRRsets(fields, rrsetsJson));
+}
 
 /** The Location of a zone. */
 export function locationOfZone(name: string): string {
@@ -218,9 +240,7 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
           ...(d.input as unknown as CreateZoneBody),
           ...(d.rrsets !== undefined ? { rrsets: d.rrsets } : {}),
         });
-        setZoneEtag(reply, zone.version);
-        reply.code(201).header('location', locationOfZone(zone.name));
-        return zone;
+        return sendCreated(reply, zone);
       }
       if (body.zonefile !== undefined && body.rrsets !== undefined) {
         throw new ApiError(
@@ -237,9 +257,7 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
           ? { rrsets: body.rrsets.map((r, i) => ({ ...r, name: absoluteName(r.name, `rrsets[${i}].name`) })) }
           : {}),
       });
-      setZoneEtag(reply, zone.version);
-      reply.code(201).header('location', locationOfZone(zone.name));
-      return zone;
+      return sendCreated(reply, zone);
     },
   );
 
