@@ -3,8 +3,13 @@
  * with the response cache (hits) and without it (decode + answer + encode every time), and
  * with the cache while zones keep changing (`switchboard start` on a busy platform: one zone
  * replaced every `CHURN_EVERY` queries, out of `CHURN_ZONES`; the mix goes half to the big
- * zone, half to the small ones).
- * Run: `node dist/bench/answer.js [iterations]`. Prints one line per mode.
+ * zone, half to the small ones); then the miss path: `random` (every query a new random label
+ * under the zone, NXDOMAIN, as in the 2016 attack), `random-wild` (new random labels under the
+ * wildcard: positive answers) and `mixed` (every other query of the typical mix replaced by a
+ * new random name), each with the default cache, measured on queries never seen before;
+ * `random-before` and `mixed-before` run the same streams with the miss path off
+ * (`fastPath: false`, every miss admitted to the cache), for a ratio measured side by side.
+ * Run: `node dist/bench/answer.js [iterations] [mode ...]`. Prints one line per mode.
  * @module
  */
 import { Catalog } from '../src/answer/catalog.js';
@@ -166,10 +171,92 @@ function measure(label: string, responder: Responder, queries: Uint8Array[], rou
   );
 }
 
+/** A random label of 8..15 letters and digits (a new name every call). */
+function randomLabel(random: (m: number) => number): string {
+  const chars = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  let s = '';
+  for (let n = 8 + random(8); n > 0; n--) s += chars[random(chars.length)];
+  return s;
+}
+
+/** `n` queries for new random names: under the zone (`suffix` bench.test.) or its wildcard. */
+function buildRandom(n: number, seed: number, suffix: string, type: number): Uint8Array[] {
+  const random = seededLcg(seed);
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < n; i++)
+    out.push(query(`${randomLabel(random)}${i}.${suffix}`, type, random(2) === 0, random(65536)));
+  return out;
+}
+
+/** Every other query of the typical mix replaced by a new random name (NXDOMAIN). */
+function buildMixed(n: number, seed: number): Uint8Array[] {
+  const base = buildMix(4000);
+  const random = buildRandom(Math.ceil(n / 2), seed, 'bench.test.', RRType.A);
+  return Array.from({ length: n }, (_, i) => (i % 2 === 0 ? base[(i >> 1) % base.length] : random[i >> 1]));
+}
+
+/**
+ * µs per query over `timed`, after `warm` went through the same responder (JIT, cache): every
+ * timed query is new to the responder where the mode says so. Also prints the cache's size.
+ */
+function measureStream(label: string, responder: Responder, warm: Uint8Array[], timed: Uint8Array[]): void {
+  const ctx: QueryContext = { transport: 'udp', address: '127.0.0.1', port: 5300 };
+  let bytes = 0;
+  for (const q of warm) bytes += responder.respond(q, ctx)?.length ?? 0;
+  bytes = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  for (const q of timed) bytes += responder.respond(q, ctx)?.length ?? 0;
+  const wall = Number(process.hrtime.bigint() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const n = timed.length;
+  const s = responder.cacheStats()?.udp;
+  console.log(
+    `${label.padEnd(10)} ${(wall / n).toFixed(2)} µs/query wall, ${((cpu.user + cpu.system) / n).toFixed(2)} µs/query CPU ` +
+      `(${n} queries, ${(bytes / n).toFixed(0)} B average response, cache ${s?.entries ?? 0} entries)`,
+  );
+}
+
 const iterations = Number(process.argv[2] ?? 200000);
+const modes = new Set(process.argv.slice(3));
+const run = (m: string) => modes.size === 0 || modes.has(m);
 const catalog = new Catalog([buildZone()]);
 const mix = buildMix(4000);
 const rounds = Math.max(1, Math.round(iterations / mix.length));
-measure('cached', new Responder(catalog), mix, rounds);
-measure('uncached', new Responder(catalog, { cache: false }), mix, Math.max(1, Math.round(rounds / 4)));
-measureChurn('churn', buildChurnMix(4000), Math.max(1, Math.round(rounds / 4)));
+if (run('cached')) measure('cached', new Responder(catalog), mix, rounds);
+if (run('uncached'))
+  measure('uncached', new Responder(catalog, { cache: false }), mix, Math.max(1, Math.round(rounds / 4)));
+if (run('churn')) measureChurn('churn', buildChurnMix(4000), Math.max(1, Math.round(rounds / 4)));
+const streamed = Math.max(1000, Math.round(iterations / 2));
+if (run('random'))
+  measureStream(
+    'random',
+    new Responder(catalog),
+    buildRandom(streamed, 1, 'bench.test.', RRType.A),
+    buildRandom(streamed, 2, 'bench.test.', RRType.A),
+  );
+if (run('random-wild'))
+  measureStream(
+    'rand-wild',
+    new Responder(catalog),
+    buildRandom(streamed, 3, 'wild.bench.test.', RRType.TXT),
+    buildRandom(streamed, 4, 'wild.bench.test.', RRType.TXT),
+  );
+if (run('mixed'))
+  measureStream('mixed', new Responder(catalog), buildMixed(streamed, 5), buildMixed(streamed, 6));
+// The same streams without the miss path (full decode and encode, every miss admitted).
+const before = { fastPath: false, cache: { admission: 'first' as const } };
+if (run('random-before'))
+  measureStream(
+    'random/bef',
+    new Responder(catalog, before),
+    buildRandom(streamed, 1, 'bench.test.', RRType.A),
+    buildRandom(streamed, 2, 'bench.test.', RRType.A),
+  );
+if (run('mixed-before'))
+  measureStream(
+    'mixed/bef',
+    new Responder(catalog, before),
+    buildMixed(streamed, 5),
+    buildMixed(streamed, 6),
+  );

@@ -19,6 +19,9 @@ import { Catalog, diffCatalogs } from './catalog.js';
 import { type QueryContext, Responder } from './respond.js';
 import { ZoneStamps } from './response-cache.js';
 
+/** These tests count hits from a response's second ask: every miss is admitted to the cache. */
+const FIRST = { cache: { admission: 'first' as const } };
+
 const { A, MX, DS, NS, TXT } = RRType;
 
 /** Sends `name`/`type` and decodes the response. */
@@ -76,7 +79,10 @@ describe('invalidation per zone', () => {
   test('a change to one zone keeps the other zones warm, and its own entries answer the new data', () => {
     const example = zoneFromText('example.', EXAMPLE_ZONE);
     const child = zoneFromText('child.example.', CHILD_ZONE);
-    const r = new Responder(new Catalog([example, zoneFromText('example.net.', EXAMPLE_NET_ZONE), child]));
+    const r = new Responder(
+      new Catalog([example, zoneFromText('example.net.', EXAMPLE_NET_ZONE), child]),
+      FIRST,
+    );
     const keep = [
       ['www.example.', A],
       ['nothing.example.', A],
@@ -104,7 +110,7 @@ describe('invalidation per zone', () => {
 
   test('setCatalog with a catalog built from scratch keeps unchanged zones warm too', () => {
     const a = zoneA();
-    const r = new Responder(new Catalog([a, zoneB('192.0.2.20')]));
+    const r = new Responder(new Catalog([a, zoneB('192.0.2.20')]), FIRST);
     const www = ask(r, 'www.a.test.', A).bytes;
     r.setCatalog(new Catalog([a, zoneB('192.0.2.21')]));
     const hits = stats(r).hits;
@@ -115,7 +121,7 @@ describe('invalidation per zone', () => {
 
   test("a CNAME chain from A into B stops at A: changing B keeps A's answer a hit", () => {
     const a = zoneA();
-    const r = new Responder(new Catalog([a, zoneB('192.0.2.20')]));
+    const r = new Responder(new Catalog([a, zoneB('192.0.2.20')]), FIRST);
     const chain = ask(r, 'alias.a.test.', A).bytes;
     assert.deepEqual(
       decodeMessage(chain).answers.map((rr) => rr.type),
@@ -130,7 +136,7 @@ describe('invalidation per zone', () => {
   });
 
   test('an MX target in B for a name in A: no addresses from B, and B changing or going is no matter', () => {
-    const r = new Responder(new Catalog([zoneA(), zoneB('192.0.2.20')]));
+    const r = new Responder(new Catalog([zoneA(), zoneB('192.0.2.20')]), FIRST);
     const mx = ask(r, 'a.test.', MX).bytes;
     assert.deepEqual(decodeMessage(mx).additional, []);
     r.replaceZones([zoneB('192.0.2.40')]);
@@ -143,7 +149,7 @@ describe('invalidation per zone', () => {
   test('adding a child zone below a cached name: the next answer comes from the child', () => {
     const example = zoneFromText('example.', EXAMPLE_ZONE);
     const net = zoneFromText('example.net.', EXAMPLE_NET_ZONE);
-    const r = new Responder(new Catalog([example, net]));
+    const r = new Responder(new Catalog([example, net]), FIRST);
     // Without the child zone, the parent refers (child NS in example.).
     for (let i = 0; i < 2; i++) {
       const ref = ask(r, 'host.child.example.', A).msg;
@@ -162,7 +168,7 @@ describe('invalidation per zone', () => {
   });
 
   test('removing a zone: REFUSED at once, on UDP and TCP', () => {
-    const r = new Responder(new Catalog([zoneA(), zoneB('192.0.2.20')]));
+    const r = new Responder(new Catalog([zoneA(), zoneB('192.0.2.20')]), FIRST);
     for (const ctx of [UDP, TCP]) for (let i = 0; i < 2; i++) ask(r, 'www.b.test.', A, ctx);
     r.replaceZones([], [Name.parse('b.test.')]);
     for (const ctx of [UDP, TCP])
@@ -175,6 +181,7 @@ describe('invalidation per zone', () => {
   test('removing a child zone: the parent answers again (its referral)', () => {
     const r = new Responder(
       new Catalog([zoneFromText('example.', EXAMPLE_ZONE), zoneFromText('child.example.', CHILD_ZONE)]),
+      FIRST,
     );
     assert.equal(ask(r, 'host.child.example.', A).msg.flags & 0x0400, 0x0400);
     assert.equal(ask(r, 'host.child.example.', A).msg.flags & 0x0400, 0x0400);
@@ -185,14 +192,14 @@ describe('invalidation per zone', () => {
   });
 
   test('a REFUSED name is served as soon as its zone is added', () => {
-    const r = new Responder(new Catalog([zoneA()]));
+    const r = new Responder(new Catalog([zoneA()]), FIRST);
     for (let i = 0; i < 2; i++) assert.equal(ask(r, 'www.b.test.', A).msg.flags & 0xf, 5);
     r.replaceZones([zoneB('192.0.2.20')]);
     assert.deepEqual(addresses(ask(r, 'www.b.test.', A).msg.answers), ['192.0.2.20']);
   });
 
   test("adding zones outside A, even the targets of A's chains and MX, keeps A's answers hits", () => {
-    const r = new Responder(new Catalog([zoneA()]));
+    const r = new Responder(new Catalog([zoneA()]), FIRST);
     const far = ask(r, 'far.a.test.', A).bytes;
     assert.equal(decodeMessage(far).answers.length, 1, 'the CNAME alone: www.out.test. is not ours');
     const mx = ask(r, 'a.test.', MX).bytes;
@@ -217,7 +224,7 @@ describe('invalidation per zone', () => {
   });
 
   test('adding a top-level zone: names below it that were REFUSED are served; the zones below keep theirs', () => {
-    const r = new Responder(new Catalog([zoneA()]));
+    const r = new Responder(new Catalog([zoneA()]), FIRST);
     for (let i = 0; i < 2; i++) assert.equal(ask(r, 'www.out.test.', A).msg.flags & 0xf, 5);
     const far = ask(r, 'far.a.test.', A).bytes;
     r.replaceZones([
@@ -234,7 +241,7 @@ describe('invalidation per zone', () => {
 
   test('DS at a child apex follows the parent zone as it comes and goes (RFC 4035 §3.1.4.1)', () => {
     const child = zoneFromText('child.example.', CHILD_ZONE);
-    const r = new Responder(new Catalog([child]));
+    const r = new Responder(new Catalog([child]), FIRST);
     const alone = ask(r, 'child.example.', DS).msg;
     assert.equal(alone.flags & 0x0400, 0x0400, 'answered by the child: NODATA');
     assert.equal(alone.answers.length, 0);
@@ -248,7 +255,7 @@ describe('invalidation per zone', () => {
   });
 
   test('zone changes never walk the cache: stale entries are dropped on their next hit', () => {
-    const r = new Responder(new Catalog([zoneA(), zoneB('192.0.2.20')]));
+    const r = new Responder(new Catalog([zoneA(), zoneB('192.0.2.20')]), FIRST);
     for (let i = 0; i < 20; i++) ask(r, `n${i}.b.test.`, A);
     const entries = stats(r).entries;
     r.replaceZones([zoneB('192.0.2.21')]);

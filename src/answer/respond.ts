@@ -7,6 +7,12 @@
  * version > 0 → BADVERS; class CH → server identity and version (chaos.ts, RFC 4892); other
  * classes than IN → REFUSED; zone transfers → NOTIMP/REFUSED (until transfers exist); then the
  * answer algorithm (answer.ts).
+ *
+ * The miss path: a query of the common layout (one uncompressed question, at most an OPT) is
+ * pre-parsed in place (`QueryView`) instead of decoded, and NXDOMAIN, NODATA and REFUSED
+ * answers are copied from precomputed octets (negative-tail.ts) instead of encoded; anything
+ * else takes the full decode path, so every answer is the same octets either way (tested).
+ * The cache admits a response only when its key was already seen (`ResponseCache.admit`).
  * @module
  */
 import {
@@ -26,7 +32,8 @@ import { buildEdeOption, buildNsidOption, findEdnsOption, optLength } from '../w
 import { MessageWriter, Section } from '../wire/encode.js';
 import { WireFormatError } from '../wire/errors.js';
 import { type Edns, type EdnsOptionData, type Message, opcodeOf, type Question } from '../wire/message.js';
-import type { Name } from '../wire/name.js';
+import { Name } from '../wire/name.js';
+import { QueryView } from '../wire/query-view.js';
 import type { RRset, Zone } from '../zone/zone.js';
 import {
   type AnswerKind,
@@ -38,6 +45,7 @@ import {
 } from './answer.js';
 import { type Catalog, diffCatalogs } from './catalog.js';
 import { ChaosTable } from './chaos.js';
+import { type NegativeTail, negativeTail } from './negative-tail.js';
 import {
   buildQueryKey,
   type CacheStamp,
@@ -73,6 +81,11 @@ export interface ResponderOptions {
   identity?: string;
   /** The TXT answer to CH `version.server.` and `version.bind.`; refused when undefined or empty. */
   version?: string;
+  /**
+   * The miss path's pre-parse and precomputed negative answers (default true); false: every
+   * miss decodes the whole message and encodes its answer (the same octets, only slower).
+   */
+  fastPath?: boolean;
 }
 
 /** RFC 1035 §4.1.1 */
@@ -91,6 +104,8 @@ interface Built {
   negative: boolean;
   /** What the response was built from (none: no zone data, valid until the options change). */
   stamps?: readonly CacheStamp[];
+  /** Octets of a case-folded question name to give the query's spelling back (0: as received). */
+  folded?: number;
 }
 
 /**
@@ -107,6 +122,13 @@ export class Responder {
   readonly #tcpCache: ResponseCache | undefined;
   /** What cached responses depend on; shared by both caches. */
   readonly #stamps: ZoneStamps | undefined;
+  /** The miss path's pre-parse (undefined when `fastPath` is false); reused for every query. */
+  readonly #view: QueryView | undefined;
+  /** OPT option lists of the miss path: with NSID when configured, with EDE 20 for REFUSED. */
+  readonly #optPlain: EdnsOptionData[];
+  readonly #optNsid: EdnsOptionData[];
+  readonly #optRefused: EdnsOptionData[];
+  readonly #optNsidRefused: EdnsOptionData[];
 
   constructor(catalog: Catalog, opts: ResponderOptions = {}) {
     this.#catalog = catalog;
@@ -115,6 +137,13 @@ export class Responder {
     this.#nsid = opts.nsid;
     this.#answerOpts = opts.answer ?? {};
     this.#chaos = new ChaosTable({ identity: opts.identity, version: opts.version });
+    if (opts.fastPath !== false) this.#view = new QueryView();
+    const nsid = this.#nsid !== undefined ? [buildNsidOption(this.#nsid)] : [];
+    const ede = buildEdeOption(EdeCode.NOT_AUTHORITATIVE);
+    this.#optPlain = [];
+    this.#optNsid = nsid;
+    this.#optRefused = [ede];
+    this.#optNsidRefused = [...nsid, ede];
     if (opts.cache !== false) {
       this.#udpCache = new ResponseCache(opts.cache);
       this.#tcpCache = new ResponseCache(opts.cache);
@@ -178,13 +207,23 @@ export class Responder {
         const hit = cache!.get(qk.key);
         if (hit !== undefined) return patchResponse(hit, query, qk.qnameLength);
       }
-      const built = this.#build(query, ctx, qk !== undefined);
-      if (qk !== undefined && built.cacheable) {
-        // Built with the case-folded question name: store a copy, then give this query its
-        // own spelling back (the cache patches it the same way on every hit).
-        cache!.set(qk.key, built.bytes.slice(), built.negative, built.stamps);
-        patchResponseInPlace(built.bytes, query, qk.qnameLength);
+      // Admission: a response is stored only when its key missed before (random names are
+      // asked once: they never enter the cache, so they never evict what repeats).
+      const admit = qk !== undefined && cache!.admit(qk.key);
+      const view = this.#view;
+      const built =
+        (view?.parse(query) === true ? this.#fastBuild(query, ctx, view, admit) : undefined) ??
+        this.#build(query, ctx, qk !== undefined, admit);
+      if (qk !== undefined && admit && built.cacheable) {
+        // Stored with the case-folded question name (the cache patches the query's spelling
+        // in on every hit, as below).
+        // A copy (Buffer#slice would be a view of the response being returned).
+        const stored = new Uint8Array(built.bytes);
+        if (built.folded === undefined) foldQuestion(stored, qk.qnameLength);
+        cache!.set(qk.key, stored, built.negative, built.stamps);
       }
+      // Built with the case-folded question name: give this query its own spelling back.
+      if (built.folded !== undefined) patchResponseInPlace(built.bytes, query, built.folded);
       return built.bytes;
     } catch {
       // Only a bug gets here (the decoder reports malformed input as WireFormatError):
@@ -194,10 +233,87 @@ export class Responder {
   }
 
   /**
-   * The uncached path. `folded`: the question is at offset 12 and must be answered
-   * case-folded, and the response will be cached if it may (so its stamps are wanted).
+   * The miss path for a query `view` parsed (see the module comment), or undefined when the
+   * full path must answer it (other classes, transfers, EDNS version > 0, or an answer the
+   * precomputed octets do not cover and that needs the decoded message). `wantStamps`: the
+   * response will be cached if it may.
    */
-  #build(query: Uint8Array, ctx: QueryContext, folded: boolean): Built {
+  #fastBuild(query: Uint8Array, ctx: QueryContext, view: QueryView, wantStamps: boolean): Built | undefined {
+    const qtype = view.qtype;
+    if (view.qclass !== RRClass.IN || qtype === RRType.AXFR || qtype === RRType.IXFR) return undefined;
+    if (view.edns && view.version > 0) return undefined;
+    const qname = Name.fromWire(view.foldedWire());
+    const result = answerQuery(this.#catalog, qname, qtype, this.#answerOpts);
+    const kind = result.kind;
+    const id = (query[0] << 8) | query[1];
+    const base = Flag.QR | (((query[2] << 8) | query[3]) & COPIED_FLAGS);
+    const limit = this.#limitOf(view.edns, view.udpSize, ctx);
+    let bytes: Uint8Array | undefined;
+    let folded: number | undefined;
+    if (kind === Kind.REFUSED) {
+      const options = this.#fastOptions(view, true);
+      bytes = shortFromView(query, view, base | Rcode.REFUSED, 0, null, options, this.#ednsSize, limit);
+    } else if (
+      (kind === Kind.NXDOMAIN || kind === Kind.NODATA) &&
+      result.answer.length === 0 &&
+      result.authority.length === 1 &&
+      result.glue.length === 0 &&
+      result.additional.length === 0
+    ) {
+      const zone = result.zone!;
+      const soa = result.authority[0];
+      if (soa.type === RRType.SOA && soa.rdata === zone.soa.rdata) {
+        const tail = negativeTail(zone);
+        if (tail?.fits(view.folded, view.qnameLength, view.labelCount)) {
+          const flags = base | Flag.AA | rcodeOfKind(kind);
+          const options = this.#fastOptions(view, false);
+          bytes = shortFromView(query, view, flags, 1, tail, options, this.#ednsSize, limit);
+        }
+      }
+    }
+    if (bytes === undefined) {
+      // Anything else: encoded as on the full path, from the pre-parsed fields.
+      let flags = base | rcodeOfKind(kind);
+      if (isAuthoritative(result)) flags |= Flag.AA;
+      const opt: Edns | undefined = view.edns
+        ? {
+            udpSize: this.#ednsSize,
+            extendedRcode: 0,
+            version: 0,
+            flags: view.ednsFlags & EDNS_DO,
+            options: this.#fastOptions(view, kind === Kind.REFUSED),
+          }
+        : undefined;
+      const question: Question = { name: qname, type: qtype, class: view.qclass };
+      bytes =
+        encodeAnswer(id, flags, question, result, opt, limit) ??
+        encodeShort(id, flags | Flag.TC, question, opt);
+      folded = view.qnameLength;
+    }
+    if (!wantStamps || this.#stamps === undefined)
+      return { bytes, cacheable: false, negative: false, folded };
+    const stamps = this.#stamps.stampsOf(result.zones, result.absent);
+    return { bytes, cacheable: stamps !== undefined, negative: isNegative(kind), stamps, folded };
+  }
+
+  /** The options of our OPT on the miss path (as `#responseOpt`: NSID when asked, then EDE). */
+  #fastOptions(view: QueryView, refused: boolean): EdnsOptionData[] {
+    if (view.nsid && this.#nsid !== undefined) return refused ? this.#optNsidRefused : this.#optNsid;
+    return refused ? this.#optRefused : this.#optPlain;
+  }
+
+  /** `#sizeLimit` for the pre-parsed fields. */
+  #limitOf(edns: boolean, udpSize: number, ctx: QueryContext): number {
+    if (ctx.transport === 'tcp') return TCP_MAX;
+    if (!edns) return CLASSIC_UDP_SIZE;
+    return Math.min(UDP_MAX, this.#ednsSize, Math.max(CLASSIC_UDP_SIZE, udpSize));
+  }
+
+  /**
+   * The full path. `folded`: the question is at offset 12 and must be answered case-folded;
+   * `wantStamps`: the response will be cached if it may (so its stamps are wanted).
+   */
+  #build(query: Uint8Array, ctx: QueryContext, folded: boolean, wantStamps: boolean): Built {
     let msg: Message;
     try {
       msg = decodeMessage(query);
@@ -243,9 +359,17 @@ export class Responder {
       encodeAnswer(msg.id, flags, question, result, opt, limit) ??
       // RFC 2181 §9, RFC 9471 §3: required data did not fit: TC with question and OPT only.
       encodeShort(msg.id, flags | Flag.TC, question, opt);
-    if (!folded || this.#stamps === undefined) return { bytes, cacheable: false, negative: false };
+    const patch = folded ? qname.length : undefined;
+    if (!wantStamps || this.#stamps === undefined)
+      return { bytes, cacheable: false, negative: false, folded: patch };
     const stamps = this.#stamps.stampsOf(result.zones, result.absent);
-    return { bytes, cacheable: stamps !== undefined, negative: isNegative(result.kind), stamps };
+    return {
+      bytes,
+      cacheable: stamps !== undefined,
+      negative: isNegative(result.kind),
+      stamps,
+      folded: patch,
+    };
   }
 
   /**
@@ -259,6 +383,7 @@ export class Responder {
     if (c.kind === 'refused')
       return negative(this.#short(msg, base | Rcode.REFUSED, q, [buildEdeOption(c.ede)]));
     const question: Question = folded ? { name: q.name.toLowerCase(), type: q.type, class: q.class } : q;
+    const patch = folded ? q.name.length : undefined;
     // Owner = QNAME: it compresses to the question, so the query's spelling carries to it.
     const txt: RRset = { name: question.name, type: RRType.TXT, class: RRClass.CH, ttl: 0, rdata: [c.rdata] };
     const opt = this.#responseOpt(msg.edns, [], 0);
@@ -271,7 +396,7 @@ export class Responder {
         opt,
         this.#sizeLimit(msg.edns, ctx),
       ) ?? encodeShort(msg.id, base | Flag.TC, question, opt);
-    return { bytes, cacheable: true, negative: false };
+    return { bytes, cacheable: true, negative: false, folded: patch };
   }
 
   /** A response without records: question (when given) and OPT (when the query had one). */
@@ -378,6 +503,75 @@ function writeAll(w: MessageWriter, section: Section, sets: RRset[]): boolean {
   return true;
 }
 
+/**
+ * A response of the miss path from a pre-parsed query: header (`flags`, QDCOUNT 1, NSCOUNT
+ * `nscount`), the question as received, `tail` (the negative authority section) and our OPT
+ * when the query had one; undefined when it would exceed `limit` (the caller then encodes,
+ * which truncates).
+ */
+function shortFromView(
+  query: Uint8Array,
+  view: QueryView,
+  flags: number,
+  nscount: number,
+  tail: NegativeTail | null,
+  options: EdnsOptionData[],
+  udpSize: number,
+  limit: number,
+): Uint8Array | undefined {
+  const qEnd = view.questionEnd;
+  const tailLength = tail !== null ? tail.bytes.length : 0;
+  let optSize = 0;
+  if (view.edns) {
+    optSize = 11;
+    for (let i = 0; i < options.length; i++) optSize += 4 + options[i].data.length;
+  }
+  const total = qEnd + tailLength + optSize;
+  if (total > limit) return undefined;
+  // From Node's pool, seen as a plain Uint8Array as `MessageWriter.finish` returns.
+  const pooled = Buffer.allocUnsafe(total);
+  const out = new Uint8Array(pooled.buffer, pooled.byteOffset, total);
+  out[0] = query[0];
+  out[1] = query[1];
+  out[2] = flags >> 8;
+  out[3] = flags & 0xff;
+  out[4] = 0;
+  out[5] = 1;
+  out[6] = 0;
+  out[7] = 0;
+  out[8] = 0;
+  out[9] = nscount;
+  out[10] = 0;
+  out[11] = view.edns ? 1 : 0;
+  out.set(query.subarray(HEADER_LENGTH, qEnd), HEADER_LENGTH);
+  if (tail !== null) tail.writeAt(out, qEnd, view.qnameLength - tail.apexLength);
+  if (view.edns) {
+    // RFC 6891 §6.1.2: root owner, TYPE OPT, CLASS our size, TTL ext-RCODE 0 | version 0 | DO.
+    let p = qEnd + tailLength;
+    out[p++] = 0;
+    out[p++] = 0;
+    out[p++] = RRType.OPT;
+    out[p++] = udpSize >> 8;
+    out[p++] = udpSize & 0xff;
+    out[p++] = 0;
+    out[p++] = 0;
+    out[p++] = (view.ednsFlags & EDNS_DO) >> 8;
+    out[p++] = 0;
+    out[p++] = (optSize - 11) >> 8;
+    out[p++] = (optSize - 11) & 0xff;
+    for (let i = 0; i < options.length; i++) {
+      const o = options[i];
+      out[p++] = o.code >> 8;
+      out[p++] = o.code & 0xff;
+      out[p++] = o.data.length >> 8;
+      out[p++] = o.data.length & 0xff;
+      out.set(o.data, p);
+      p += o.data.length;
+    }
+  }
+  return out;
+}
+
 /** Header, optional question, optional OPT: small enough for any limit. */
 function encodeShort(id: number, flags: number, q: Question | undefined, opt: Edns | undefined): Uint8Array {
   const w = new MessageWriter(TCP_MAX);
@@ -413,6 +607,14 @@ function headerOnly(query: Uint8Array, rcode: number): Uint8Array {
   const out = new Uint8Array(HEADER_LENGTH);
   writeErrorHeader(out, query, rcode, 0);
   return out;
+}
+
+/** Folds A-Z of the question name at offset 12 (`length` octets) in place. */
+function foldQuestion(bytes: Uint8Array, length: number): void {
+  for (let i = HEADER_LENGTH; i < HEADER_LENGTH + length; i++) {
+    const c = bytes[i];
+    if (c >= 0x41 && c <= 0x5a) bytes[i] = c | 0x20;
+  }
 }
 
 function writeErrorHeader(out: Uint8Array, query: Uint8Array, rcode: number, qdcount: number): void {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildQuery, exampleCatalog, TCP, UDP, zoneFromText } from '../../test/helpers/answer-fixtures.js';
+import { seededRandom } from '../../test/helpers/prng.js';
 import { EdnsOption, RRType } from '../wire/constants.js';
 import { decodeMessage } from '../wire/decode.js';
 import { Catalog } from './catalog.js';
@@ -176,8 +177,8 @@ describe('cached responses', () => {
 });
 
 describe('random-subdomain flood', () => {
-  test('the cache stays within its bounds and keeps the popular answer', () => {
-    const r = new Responder(exampleCatalog(), { cache: { maxEntries: 200 } });
+  test('first-miss admission: the cache stays within its bounds and keeps the popular answer', () => {
+    const r = new Responder(exampleCatalog(), { cache: { maxEntries: 200, admission: 'first' } });
     const popular = buildQuery('www.example.', A);
     r.respond(popular, UDP);
     for (let i = 0; i < 5000; i++) {
@@ -189,5 +190,54 @@ describe('random-subdomain flood', () => {
     const hit = decodeMessage(r.respond(popular, UDP)!);
     assert.equal(hit.answers.length, 1);
     assert.equal(r.cacheStats()!.udp.hits, before.hits + 1, 'the popular answer was still cached');
+  });
+
+  test('unique random names never enter the cache; the hot set stays cached (doorkeeper)', () => {
+    const r = new Responder(exampleCatalog(), { cache: { maxEntries: 1000 } });
+    const hot = ['www.example.', 'example.', 'mail.example.', 'nothing.example.', 'sub.example.'].flatMap(
+      (name) => [A, MX, TXT].map((type) => buildQuery(name, type)),
+    );
+    // Asked twice: the second miss is admitted.
+    for (let round = 0; round < 2; round++) for (const q of hot) r.respond(q, UDP);
+    const warm = r.cacheStats()!.udp;
+    assert.equal(warm.entries, hot.length, 'the hot set is cached on its second miss');
+    // 50,000 names never asked before (NXDOMAIN), interleaved with the hot set.
+    const random = seededRandom(7);
+    for (let i = 0; i < 50_000; i++) {
+      const label = Math.floor(random() * 2 ** 32).toString(36);
+      const msg = decodeMessage(r.respond(buildQuery(`${label}-${i}.example.`, A, { id: i & 0xffff }), UDP)!);
+      assert.equal(msg.flags & 0xf, 3);
+      if (i % 1000 === 0) for (const q of hot) r.respond(q, UDP);
+    }
+    const after = r.cacheStats()!.udp;
+    // Bloom false positives let a few per cent through at worst; the bound holds regardless.
+    assert.ok(after.entries - hot.length < 2500, `${after.entries - hot.length} random names cached`);
+    assert.ok(after.entries <= 1000);
+    const hits = after.hits;
+    for (const q of hot) r.respond(q, UDP);
+    assert.equal(r.cacheStats()!.udp.hits, hits + hot.length, 'every hot answer is still a hit');
+  });
+
+  test('a name asked again is cached on its second miss, and the third ask is a hit', () => {
+    const r = new Responder(exampleCatalog());
+    const q = buildQuery('nothing-here.example.', A);
+    r.respond(q, UDP);
+    assert.equal(r.cacheStats()!.udp.entries, 0, 'not stored on its first miss');
+    r.respond(q, UDP);
+    assert.equal(r.cacheStats()!.udp.entries, 1, 'stored on its second');
+    r.respond(q, UDP);
+    assert.equal(r.cacheStats()!.udp.hits, 1);
+  });
+});
+
+describe('ResponseCache.admit', () => {
+  test('admits a key on its second sight; forgets after doorBits / 16 new keys', () => {
+    const c = new ResponseCache({ doorBits: 1024 });
+    assert.equal(c.admit('k'), false);
+    assert.equal(c.admit('k'), true);
+    // 100 more new keys overflow the window of 64: the filter is cleared and 'k' forgotten.
+    for (let i = 0; i < 100; i++) c.admit(`key ${i}`);
+    assert.equal(c.admit('k'), false);
+    assert.equal(new ResponseCache({ admission: 'first' }).admit('k'), true);
   });
 });

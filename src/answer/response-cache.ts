@@ -38,6 +38,13 @@ export interface ResponseCacheOptions {
   maxBytes?: number;
   /** Share of both bounds given to negative answers (default 0.25). */
   negativeShare?: number;
+  /**
+   * Which misses are stored: 'repeat' (default) only a key that already missed recently (the
+   * doorkeeper, see `admit`), 'first' every one.
+   */
+  admission?: 'repeat' | 'first';
+  /** Bits of the doorkeeper (default 2^20: 128 KiB); it forgets all after `doorBits / 16` new keys. */
+  doorBits?: number;
 }
 
 /** Longest query we build a key for: real queries are far shorter; larger ones go uncached. */
@@ -139,6 +146,12 @@ export function patchResponseInPlace(response: Uint8Array, query: Uint8Array, qn
 class Partition {
   readonly map = new Map<string, CacheEntry>();
   bytes = 0;
+  /**
+   * Walks the map in insertion order for eviction, kept across calls: a fresh iterator per
+   * eviction would skip, every time, the deleted slots V8 leaves at the map's start until it
+   * rehashes, which made a full partition under a flood of new keys cost ~40 µs a query.
+   */
+  #oldest: MapIterator<[string, CacheEntry]> | undefined;
   constructor(
     readonly maxEntries: number,
     readonly maxBytes: number,
@@ -151,8 +164,8 @@ class Partition {
     const old = this.map.get(key);
     if (old) this.delete(key, old);
     while (this.map.size >= this.maxEntries || this.bytes + size > this.maxBytes) {
-      const first = this.map.entries().next().value;
-      if (!first) break;
+      const first = this.#nextOldest();
+      if (first === undefined) break;
       this.delete(first[0], first[1]);
     }
     this.map.set(key, entry);
@@ -167,6 +180,17 @@ class Partition {
   clear(): void {
     this.map.clear();
     this.bytes = 0;
+    this.#oldest = undefined;
+  }
+
+  /** The oldest entry still held (an exhausted iterator is done for good: start a new one). */
+  #nextOldest(): [string, CacheEntry] | undefined {
+    let r = this.#oldest?.next();
+    if (r === undefined || r.done === true) {
+      this.#oldest = this.map.entries();
+      r = this.#oldest.next();
+    }
+    return r.done === true ? undefined : r.value;
   }
 }
 
@@ -180,8 +204,25 @@ export class ResponseCache {
   misses = 0;
   /** Lookups that found a response built from zones that changed since: dropped, counted as misses. */
   stale = 0;
+  /** Misses not admitted (first sight of their key). */
+  declined = 0;
+  /** The doorkeeper's bits (undefined: every miss admitted) and keys noted since it was cleared. */
+  readonly #door: Int32Array | undefined;
+  readonly #doorMask: number;
+  readonly #doorLimit: number;
+  #doorCount = 0;
 
   constructor(opts: ResponseCacheOptions = {}) {
+    if (opts.admission !== 'first') {
+      // A power of two from 2^10 to 2^26 bits.
+      const bits = 2 ** Math.min(26, Math.max(10, Math.round(Math.log2(opts.doorBits ?? 2 ** 20))));
+      this.#door = new Int32Array(bits / 32);
+      this.#doorMask = bits - 1;
+      this.#doorLimit = bits / 16;
+    } else {
+      this.#doorMask = 0;
+      this.#doorLimit = 0;
+    }
     const entries = opts.maxEntries ?? 250_000;
     const bytes = opts.maxBytes ?? 64 * 1024 * 1024;
     const share = opts.negativeShare ?? 0.25;
@@ -224,6 +265,36 @@ export class ResponseCache {
     const first = stamps.length > 0 ? stamps[0] : ALWAYS_VALID;
     const more = stamps.length > 1 ? stamps.slice(1) : undefined;
     (negative ? this.#negative : this.#positive).set(key, new CacheEntry(response, first, more));
+  }
+
+  /**
+   * Whether a response to `key`, which just missed, is to be stored: yes when the key was noted before (two bits of a Bloom filter, so about 1.5 %
+   * of new keys pass when it is fullest), else it is noted and the answer not stored. The
+   * filter forgets everything every `doorBits / 16` new keys, so it stays that precise and a
+   * name asked again within that window is stored on its second miss. A random-subdomain flood
+   * (every key new) thus never enters the cache and never evicts what repeats.
+   */
+  admit(key: string): boolean {
+    const door = this.#door;
+    if (door === undefined) return true;
+    // FNV-1a over the key's octets (a miss only: hits never hash).
+    let hash = 0x811c9dc5 | 0;
+    for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+    const a = hash & this.#doorMask;
+    const b = (Math.imul(hash, 0x9e3779b1) >>> 6) & this.#doorMask;
+    const wa = a >>> 5;
+    const ba = 1 << (a & 31);
+    const wb = b >>> 5;
+    const bb = 1 << (b & 31);
+    if ((door[wa] & ba) !== 0 && (door[wb] & bb) !== 0) return true;
+    if (++this.#doorCount > this.#doorLimit) {
+      door.fill(0);
+      this.#doorCount = 1;
+    }
+    door[wa] |= ba;
+    door[wb] |= bb;
+    this.declined++;
+    return false;
   }
 
   /** Drops everything. */

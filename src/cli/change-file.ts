@@ -12,8 +12,8 @@
  * Names, owner and inside RDATA, are relative to the zone as in a zone file.
  * @module
  */
-import { qualifyName, UsageError } from './client-common.js';
-import { completeContent } from './relative.js';
+import { UsageError } from './client-common.js';
+import { completeContent, resolveName } from './relative.js';
 
 /** A change as the API takes it. */
 export interface ApiChange {
@@ -61,8 +61,18 @@ export function parseChangeFile(text: string, zone: string, source = 'change fil
   return out;
 }
 
-function complete(type: string, content: string, zone: string, notes: string[]): string {
-  const c = completeContent(type, content, zone);
+/** `f()`, its usage error prefixed with the place in the file. */
+function withPlace<T>(where: string, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof UsageError) throw new UsageError(`${where}: ${err.message}`);
+    throw err;
+  }
+}
+
+function complete(type: string, content: string, zone: string, notes: string[], where: string): string {
+  const c = withPlace(where, () => completeContent(type, content, zone));
   for (const s of c.suspicious)
     notes.push(`'${s}' has no final dot, so it is relative to the zone: sent as '${c.content}'`);
   return c.content;
@@ -86,7 +96,7 @@ function parseLineChanges(text: string, zone: string, source: string): ChangeFil
     const [, , nameText, ttlText, typeText, rdata] = m;
     if (!TYPE_RE.test(typeText)) throw new UsageError(`${where}: '${typeText}' is not a record type`);
     const type = typeText.toUpperCase();
-    const name = qualifyName(nameText, zone);
+    const name = withPlace(where, () => resolveName(nameText, zone));
     const ttl = ttlText === undefined ? undefined : ttlOf(ttlText, where);
     const content = rdata?.trim();
     if ((op === 'replace' || op === 'add') && !content)
@@ -110,7 +120,7 @@ function parseLineChanges(text: string, zone: string, source: string): ChangeFil
         );
       change.ttl = ttl;
     }
-    if (content) change.records?.push({ content: complete(type, content, zone, notes) });
+    if (content) change.records?.push({ content: complete(type, content, zone, notes, where) });
   }
   return { changes: [...groups.values()], notes };
 }
@@ -147,7 +157,11 @@ function parseJsonChanges(text: string, zone: string, source: string): ChangeFil
     if (typeof c.type !== 'string' || !TYPE_RE.test(c.type))
       throw new UsageError(`${where}.type must be a record type`);
     const type = c.type.toUpperCase();
-    const change: ApiChange = { op, name: qualifyName(c.name, zone), type };
+    const change: ApiChange = {
+      op,
+      name: withPlace(`${where}.name`, () => resolveName(c.name as string, zone)),
+      type,
+    };
     if (c.ttl !== undefined) {
       if (typeof c.ttl !== 'number' || !Number.isInteger(c.ttl) || c.ttl < 0)
         throw new UsageError(`${where}.ttl must be a whole number`);
@@ -162,7 +176,7 @@ function parseJsonChanges(text: string, zone: string, source: string): ChangeFil
         if (rec.disabled !== undefined && typeof rec.disabled !== 'boolean')
           throw new UsageError(`${where}.records[${j}].disabled must be true or false`);
         const out: { content: string; disabled?: boolean } = {
-          content: complete(type, rec.content, zone, notes),
+          content: complete(type, rec.content, zone, notes, `${where}.records[${j}].content`),
         };
         if (rec.disabled !== undefined) out.disabled = rec.disabled;
         return out;

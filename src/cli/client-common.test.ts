@@ -1,28 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ApiClient, ApiRequestError, errorOfResponse } from './api-client.js';
-import { describeRequestError, ifMatchHeader, qualifyName, UsageError, zonePath } from './client-common.js';
+import { describeRequestError, ifMatchHeader, UsageError, zonePath } from './client-common.js';
 import { formatTable } from './output.js';
-
-describe('qualifyName', () => {
-  const cases: [string, string, string][] = [
-    ['www', 'example.com', 'www.example.com.'],
-    ['www', 'example.com.', 'www.example.com.'],
-    ['@', 'example.com', 'example.com.'],
-    ['www.example.com', 'example.com', 'www.example.com.'],
-    ['WWW.Example.COM', 'example.com.', 'WWW.Example.COM.'],
-    ['example.com', 'example.com', 'example.com.'],
-    ['other.org.', 'example.com', 'other.org.'],
-    ['a.b', 'example.com', 'a.b.example.com.'],
-    ['notexample.com', 'example.com', 'notexample.com.example.com.'],
-  ];
-  for (const [name, zone, want] of cases)
-    test(`${name} in ${zone} → ${want}`, () => assert.equal(qualifyName(name, zone), want));
-
-  test('an empty name is a usage error', () => {
-    assert.throws(() => qualifyName(' ', 'example.com'), UsageError);
-  });
-});
 
 describe('client helpers', () => {
   test('zone paths are absolute and escaped', () => {

@@ -110,23 +110,6 @@ export function absoluteZone(zone: string): string {
   return z.endsWith('.') ? z : `${z}.`;
 }
 
-/**
- * The owner name of a record given relative to its zone: `@` is the apex, a name ending in a
- * dot is absolute, a name ending in the zone's name is taken as absolute too, anything else
- * is relative (`www` in `example.com.` → `www.example.com.`).
- */
-export function qualifyName(name: string, zone: string): string {
-  const z = absoluteZone(zone);
-  const n = name.trim();
-  if (n === '') throw new UsageError('the record name is empty');
-  if (n === '@') return z;
-  if (n.endsWith('.')) return n;
-  const bare = z.slice(0, -1).toLowerCase();
-  const lower = n.toLowerCase();
-  if (bare === '' || lower === bare || lower.endsWith(`.${bare}`)) return `${n}.`;
-  return `${n}.${z}`;
-}
-
 /** A whole number option. */
 export function parseWholeNumber(flag: string, value: string, max = 2147483647): number {
   if (!/^[0-9]+$/.test(value.trim())) throw new UsageError(`${flag} must be a whole number, got '${value}'`);

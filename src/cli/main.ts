@@ -38,11 +38,36 @@ function readVersion(): string {
   }
 }
 
-/** Help of `--identity` (serve and start). */
-const IDENTITY_HELP =
-  "RFC 4892 identity answered to 'dig CH TXT id.server' ('{worker}' = worker number; '' = refuse; default: the host name)";
-/** Help of `--hide-version` (serve and start). */
-const HIDE_VERSION_HELP = "refuse 'dig CH TXT version.server' (default: answer 'Switchboard VERSION')";
+/** The options of the answers, the same for `serve` and `start`. */
+function addAnswerOptions(command: Command): Command {
+  return command
+    .option(
+      '--nsid <text>',
+      "RFC 5001 name server identifier returned to clients that ask ('{worker}' = worker number)",
+    )
+    .option(
+      '--identity <text>',
+      "RFC 4892 identity answered to 'dig CH TXT id.server' ('{worker}' = worker number; '' = refuse; default: the host name)",
+    )
+    .option('--hide-version', "refuse 'dig CH TXT version.server' (default: answer 'Switchboard VERSION')")
+    .option('--edns-size <n>', 'EDNS UDP payload size advertised and used as the UDP response cap');
+}
+
+/**
+ * Runs a server command (`serve`, `start`) and exits with its code; a configuration error is
+ * one line on stderr and exit 1.
+ */
+async function runServer(run: () => Promise<number>): Promise<never> {
+  let code: number;
+  try {
+    code = await run();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`switchboard: error: ${err.message}\n`);
+    code = 1;
+  }
+  process.exit(code);
+}
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -56,7 +81,7 @@ function buildProgram(): Command {
     .description('Authoritative DNS server that keeps answering through a DDoS')
     .version(readVersion());
 
-  program
+  const serve = program
     .command('serve')
     .description('serve every *.zone file of a folder over UDP and TCP')
     .requiredOption('--zone-dir <dir>', 'folder of zone files, one zone per *.zone file')
@@ -65,34 +90,22 @@ function buildProgram(): Command {
       `address to serve on: ADDR, ADDR:PORT, [IPv6]:PORT (repeatable; default ${DEFAULT_DNS})`,
       collect,
     )
-    .option('--workers <n>', 'worker processes (default: number of CPUs; 0 = serve from one process)')
-    .option(
-      '--nsid <text>',
-      "RFC 5001 name server identifier returned to clients that ask ('{worker}' = worker number)",
-    )
-    .option('--identity <text>', IDENTITY_HELP)
-    .option('--hide-version', HIDE_VERSION_HELP)
-    .option('--edns-size <n>', 'EDNS UDP payload size advertised and used as the UDP response cap')
+    .option('--workers <n>', 'worker processes (default: number of CPUs; 0 = serve from one process)');
+  addAnswerOptions(serve)
     .option('--tcp-idle-timeout <ms>', 'close TCP connections idle this long (default 10000)')
     .option('--tcp-max-connections <n>', 'open TCP connections allowed per worker (default 1000)')
     .option(
       '--tcp-max-per-client <n>',
       'open TCP connections allowed per client address per worker (default 32)',
     )
-    .action(async (opts: ServeOptionsInput) => {
-      let code: number;
-      try {
+    .action((opts: ServeOptionsInput) =>
+      runServer(async () => {
         const config = buildServeConfig({ ...opts, serverVersion: readVersion() });
-        code = config.workers === 0 ? await runSingleProcess(config) : await runPrimary(config);
-      } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        process.stderr.write(`switchboard: error: ${err.message}\n`);
-        code = 1;
-      }
-      process.exit(code);
-    });
+        return config.workers === 0 ? await runSingleProcess(config) : await runPrimary(config);
+      }),
+    );
 
-  program
+  const start = program
     .command('start')
     .description('run the platform: control plane (HTTP API + store) and DNS workers serving its zones live')
     .option('--data <dir>', `folder of the embedded SQLite store (default ${DEFAULT_DATA_DIR})`)
@@ -103,14 +116,8 @@ function buildProgram(): Command {
       collect,
     )
     .option('--http <addr>', `HTTP API address: ADDR:PORT or [IPv6]:PORT (default ${DEFAULT_HTTP})`)
-    .option('--workers <n>', 'DNS worker processes (default: number of CPUs)')
-    .option(
-      '--nsid <text>',
-      "RFC 5001 name server identifier returned to clients that ask ('{worker}' = worker number)",
-    )
-    .option('--identity <text>', IDENTITY_HELP)
-    .option('--hide-version', HIDE_VERSION_HELP)
-    .option('--edns-size <n>', 'EDNS UDP payload size advertised and used as the UDP response cap')
+    .option('--workers <n>', 'DNS worker processes (default: number of CPUs)');
+  addAnswerOptions(start)
     .option(
       '--nameservers <names>',
       'comma-separated name servers of the platform: the NS of zones created without any (env SWITCHBOARD_NAMESERVERS)',
@@ -141,22 +148,16 @@ function buildProgram(): Command {
       'after',
       `\nEnvironment:\n  ${API_KEY_ENV}  administrator API key to accept, at least 32 characters (without it, the first start creates one, prints it once and saves it in <--data>/admin-key)\n  SWITCHBOARD_NAMESERVERS  default for --nameservers\n\nFrom a checkout, flags go after '--': npm start -- --http 127.0.0.1:9000 --workers 2`,
     )
-    .action(async (opts: StartOptionsInput) => {
-      opts.nameservers ??= process.env.SWITCHBOARD_NAMESERVERS;
-      let code: number;
-      try {
+    .action((opts: StartOptionsInput) =>
+      runServer(async () => {
+        opts.nameservers ??= process.env.SWITCHBOARD_NAMESERVERS;
         const version = readVersion();
         const config = buildStartConfig({ ...opts, serverVersion: version });
         // Loaded on demand so `serve` does not depend on the control plane's modules.
         const { runStart } = await import('../server/start/start.js');
-        code = await runStart(config, { version });
-      } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        process.stderr.write(`switchboard: error: ${err.message}\n`);
-        code = 1;
-      }
-      process.exit(code);
-    });
+        return runStart(config, { version });
+      }),
+    );
 
   program
     .command('check-zone')

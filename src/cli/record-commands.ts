@@ -5,21 +5,20 @@
  */
 import type { Command } from 'commander';
 import type { RRsetData, ZoneChangeResult } from '../control/types.js';
-import { ApiRequestError } from './api-client.js';
+import { type ApiClient, ApiRequestError } from './api-client.js';
 import { parseChangeFile } from './change-file.js';
 import {
   addCommonOptions,
   type CommonOptions,
   ifMatchHeader,
   parseWholeNumber,
-  qualifyName,
   readInput,
   runClientAction,
   UsageError,
   zonePath,
 } from './client-common.js';
 import { formatDryRun, formatJson, printWarnings } from './output.js';
-import { canonicalContent, completeContents } from './relative.js';
+import { canonicalContent, completeContents, resolveName } from './relative.js';
 import { formatRRsetTable } from './zone-commands.js';
 
 /** The TTL of a new RRset when `--ttl` is not given. */
@@ -74,7 +73,10 @@ export function registerRecordCommands(program: Command): void {
       record
         .command('set')
         .description('set the RRset NAME TYPE to exactly these values (creating or replacing it)')
-        .argument('<name>', "owner: relative to the zone ('www', '@') or absolute ('www.example.com.')")
+        .argument(
+          '<name>',
+          "owner: relative to the zone ('www', '@', '*.dev') or absolute ('www.example.com.')",
+        )
         .argument('<type>', 'record type (A, AAAA, MX, TXT, …)')
         .argument(
           '<values...>',
@@ -84,9 +86,9 @@ export function registerRecordCommands(program: Command): void {
         .addHelpText(
           'after',
           `
-Names inside the values are relative to the zone, as in a zone file: 'mail' is
-mail.<zone>., '@' the apex; a name ending with a dot is absolute. So is the owner name,
-except that an owner ending with the zone's name is taken as absolute too.
+Names, the owner and those inside the values, are relative to the zone, as in a zone
+file: 'mail' is mail.<zone>., '@' the apex; a name ending with a dot is absolute. A
+relative name ending with the zone's name ('www.<zone>') is refused: add the final dot.
 
 Examples:
   switchboard record set @ MX '10 mail' --zone shop.test             # 10 mail.shop.test.
@@ -97,7 +99,7 @@ Examples:
     ),
   ).action((name: string, type: string, values: string[], opts: ChangeOpts & { ttl?: string }) =>
     runClientAction(opts, async ({ api, json, out }) => {
-      const owner = qualifyName(name, opts.zone);
+      const owner = resolveName(name, opts.zone);
       const rtype = checkType(type);
       let ttl: number;
       // The server's TTL limit is the one rule (its 422 names it): no second bound here.
@@ -140,7 +142,7 @@ Examples:
     ),
   ).action((name: string, type: string, values: string[], opts: ChangeOpts) =>
     runClientAction(opts, async ({ api, json, out }) => {
-      const owner = qualifyName(name, opts.zone);
+      const owner = resolveName(name, opts.zone);
       const rtype = checkType(type);
       const change =
         values.length === 0
@@ -185,7 +187,7 @@ Examples:
     runClientAction(opts, async ({ api, json, out }) => {
       const res = await api.request<{ items: RRsetData[] }>('GET', `${zonePath(opts.zone)}/rrsets`, {
         query: {
-          name: opts.name === undefined ? undefined : qualifyName(opts.name, opts.zone),
+          name: opts.name === undefined ? undefined : resolveName(opts.name, opts.zone),
           type: opts.type === undefined ? undefined : checkType(opts.type),
         },
       });
@@ -226,7 +228,7 @@ function registerRecordStateCommands(record: Command): void {
       ),
     ).action((name: string, type: string, values: string[], opts: ChangeOpts) =>
       runClientAction(opts, async ({ api, json, out }) => {
-        const owner = qualifyName(name, opts.zone);
+        const owner = resolveName(name, opts.zone);
         const rtype = checkType(type);
         const current = await api.request<{ items: RRsetData[] }>('GET', `${zonePath(opts.zone)}/rrsets`, {
           query: { name: owner, type: rtype },
@@ -283,6 +285,30 @@ function registerRecordStateCommands(record: Command): void {
   }
 }
 
+/** Owners whose RRsets `record apply` asks for one by one; with more it reads the whole zone. */
+const MAX_OWNER_LOOKUPS = 4;
+
+/**
+ * The TTLs of the RRsets at `owners` (key: `name TYPE`, name lower-cased), for changes that
+ * give none. The API filters by one owner name per request (`?name=`), so a few owners are
+ * asked for one by one and only their RRsets travel; with more, one request for the whole
+ * zone costs less (the server reads the zone's contents for either request).
+ */
+export async function currentTtls(
+  api: ApiClient,
+  zone: string,
+  owners: readonly string[],
+): Promise<Map<string, number>> {
+  const distinct = [...new Set(owners.map((o) => o.toLowerCase()))];
+  const queries = distinct.length <= MAX_OWNER_LOOKUPS ? distinct.map((name) => ({ name })) : [{}];
+  const ttls = new Map<string, number>();
+  for (const query of queries) {
+    const res = await api.request<{ items: RRsetData[] }>('GET', `${zonePath(zone)}/rrsets`, { query });
+    for (const r of res.body.items) ttls.set(`${r.name.toLowerCase()} ${r.type}`, r.ttl);
+  }
+  return ttls;
+}
+
 /** `record apply FILE --zone ZONE`: several changes as one version. */
 function registerRecordApplyCommand(record: Command): void {
   addCommonOptions(
@@ -318,8 +344,11 @@ Example:
         (c) => (c.op === 'replace' || c.op === 'add') && c.ttl === undefined,
       );
       if (needTtl.length > 0) {
-        const current = await api.request<{ items: RRsetData[] }>('GET', `${zonePath(opts.zone)}/rrsets`);
-        const ttls = new Map(current.body.items.map((r) => [`${r.name.toLowerCase()} ${r.type}`, r.ttl]));
+        const ttls = await currentTtls(
+          api,
+          opts.zone,
+          needTtl.map((c) => c.name),
+        );
         for (const c of needTtl) c.ttl = ttls.get(`${c.name.toLowerCase()} ${c.type}`) ?? DEFAULT_RECORD_TTL;
       }
       const body: Record<string, unknown> = { changes: parsed.changes };

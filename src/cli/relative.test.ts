@@ -1,6 +1,59 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { completeContent, completeContents } from './relative.js';
+import { UsageError } from './client-common.js';
+import { completeContent, completeContents, resolveName } from './relative.js';
+
+describe('resolveName: owner names relative to the zone, by the rule of values', () => {
+  const cases: [string, string, string][] = [
+    ['www', 'example.com', 'www.example.com.'],
+    ['www', 'example.com.', 'www.example.com.'],
+    [' www ', 'example.com', 'www.example.com.'],
+    ['@', 'example.com', 'example.com.'],
+    ['*', 'example.com', '*.example.com.'],
+    ['*.dev', 'example.com', '*.dev.example.com.'],
+    ['_dmarc.mail', 'example.com', '_dmarc.mail.example.com.'],
+    ['a.b', 'example.com', 'a.b.example.com.'],
+    ['WWW', 'Example.COM', 'WWW.Example.COM.'],
+    ['www.example.com.', 'example.com', 'www.example.com.'],
+    ['WWW.Example.COM.', 'example.com.', 'WWW.Example.COM.'],
+    ['other.org.', 'example.com', 'other.org.'],
+    ['notexample.com', 'example.com', 'notexample.com.example.com.'],
+    ['a\\.b', 'example.com', 'a\\.b.example.com.'],
+    ['a\\046b', 'example.com', 'a\\.b.example.com.'],
+  ];
+  for (const [name, zone, want] of cases)
+    test(`${name} in ${zone} → ${want}`, () => assert.equal(resolveName(name, zone), want));
+
+  test('the same rule as names inside values', () => {
+    for (const name of ['www', '@', '*.dev', 'a.b', 'other.org.'])
+      assert.equal(
+        completeContent('CNAME', name, 'example.com').content,
+        resolveName(name, 'example.com'),
+        name,
+      );
+  });
+
+  test('a relative name ending with the zone name is refused, saying what to write', () => {
+    assert.throws(
+      () => resolveName('www.example.com', 'example.com'),
+      (e: Error) =>
+        e instanceof UsageError &&
+        /'www\.example\.com' ends with the zone's name but has no final dot/.test(e.message) &&
+        /write 'www\.example\.com\.' for the name itself or 'www' relative/.test(e.message),
+    );
+    assert.throws(() => resolveName('WWW.Example.Com', 'example.com.'), UsageError);
+    assert.throws(() => resolveName('example.com', 'example.com'), /or '@'/);
+    assert.throws(() => completeContent('CNAME', 'www.example.com', 'example.com'), UsageError);
+    assert.throws(() => completeContent('MX', '10 example.com', 'example.com'), /or '@'/);
+  });
+
+  test('empty and malformed names are usage errors', () => {
+    assert.throws(() => resolveName(' ', 'example.com'), UsageError);
+    assert.throws(() => resolveName('a..b', 'example.com'), /bad record name 'a\.\.b'/);
+    assert.throws(() => resolveName(`${'a'.repeat(64)}`, 'example.com'), UsageError);
+    assert.throws(() => resolveName('www', 'bad..zone'), /bad zone name/);
+  });
+});
 
 describe('completeContent: record values relative to the zone, as in a zone file', () => {
   const cases: [string, string, string][] = [

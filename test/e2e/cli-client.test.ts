@@ -98,11 +98,15 @@ describe('switchboard zone|record|token (CLI client)', () => {
         ],
       },
     ]);
-    // Without --ttl, set keeps the RRset's TTL.
+    // A relative owner ending with the zone's name is refused (it would be www.cli.test.cli.test.).
+    const ambiguous = await cli(['record', 'set', 'www.cli.test', 'A', '192.0.2.9', '--zone', 'cli.test']);
+    assert.equal(ambiguous.code, 2, ambiguous.err);
+    assert.match(ambiguous.err, /'www\.cli\.test' ends with the zone's name but has no final dot/);
+    // Without --ttl, set keeps the RRset's TTL (the owner absolute this time).
     const keep = await cli([
       'record',
       'set',
-      'www.cli.test',
+      'www.cli.test.',
       'A',
       '192.0.2.1',
       '192.0.2.3',
