@@ -361,6 +361,7 @@ describe('big request bodies off the request loop', () => {
     const big = { name: 'x'.repeat(1024 * 1024) };
     const r = await loop.req('POST', '/api/v1/accounts', { body: big });
     assert.equal(r.status, 413, r.text);
+    assert.equal(r.json.code, 'API_ERR_TOO_LARGE');
     // The same size is read on a bulk route (decoded in the thread; then the name is refused).
     const counted = countDecodes(loop);
     const z = await loop.req('POST', '/api/v1/zones', { body: { ...big, nameservers: NS } });
