@@ -334,17 +334,6 @@ function contenders(opts: DnsperfBenchOptions, zoneDir: string): Contender[] {
           args: node ? ['--io', node] : [],
         }),
     },
-    // The two UDP paths side by side (`--io`, docs/NATIVE.md); `switchboard` is the default path.
-    'switchboard-native': {
-      label: 'Switchboard native UDP',
-      command: `taskset -c ${cpu} node dist/src/cli/main.js serve --workers 1 --io native`,
-      start: () => startSwitchboard(zoneDir, { workers: 1, cpu, io: 'native' }),
-    },
-    'switchboard-node': {
-      label: 'Switchboard node UDP',
-      command: `taskset -c ${cpu} node dist/src/cli/main.js serve --workers 1 --io node`,
-      start: () => startSwitchboard(zoneDir, { workers: 1, cpu, io: 'node' }),
-    },
     nsd: {
       label: 'NSD',
       command: `taskset -c ${cpu} nsd -d (server-count 1, rrl-ratelimit 0)`,

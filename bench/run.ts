@@ -481,6 +481,7 @@ async function main(): Promise<void> {
         runs,
         records: opts.quick ? 20_000 : 100_000,
         patchRRsets: opts.quick ? 5000 : 35_000,
+        createRRsets: opts.quick ? 5000 : 35_000,
         log,
       });
       if (opts.writeDoc) {

@@ -54,6 +54,8 @@ export interface ZoneWorkRunner {
   forget(zoneId: string): void;
   /** Deletes due old contents on the runner's thread; false when it cannot (do it yourself). */
   collect(): boolean;
+  /** Runs `decodeBody(route, bytes)` of the module at URL `decoder` on the runner's thread. */
+  decode(decoder: string, route: string, bytes: Uint8Array): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -72,11 +74,13 @@ export type ToWorker =
   | { type: 'commit'; id: number; zoneId: string; version: number }
   | { type: 'discard'; id: number }
   | { type: 'forget'; zoneId: string }
-  | { type: 'collect'; stageFile: string };
+  | { type: 'collect'; stageFile: string }
+  | { type: 'decode'; id: number; decoder: string; route: string; bytes: Uint8Array };
 
 /** Messages from the worker. */
 export type FromWorker =
   | { type: 'done'; id: number; work: ZoneWork }
+  | { type: 'decoded'; id: number; value: unknown }
   | { type: 'miss'; id: number }
   | {
       type: 'error';
@@ -84,6 +88,24 @@ export type FromWorker =
       control?: { code: ControlErrorCode; message: string; field?: string };
       message: string;
     };
+
+/** What a request-body decoder module exports (see ControlPlane.decodeBody). */
+interface BodyDecoder {
+  decodeBody(route: string, bytes: Uint8Array): unknown;
+}
+
+const decoders = new Map<string, Promise<BodyDecoder>>();
+
+/** Runs a decoder module's `decodeBody` (the module loaded once per thread). */
+export async function runDecoder(decoder: string, route: string, bytes: Uint8Array): Promise<unknown> {
+  let mod = decoders.get(decoder);
+  if (!mod) {
+    mod = import(decoder) as Promise<BodyDecoder>;
+    decoders.set(decoder, mod);
+    mod.catch(() => decoders.delete(decoder));
+  }
+  return (await mod).decodeBody(route, bytes);
+}
 
 /** Cached content and outcomes awaiting their commit: the state a runner keeps per thread. */
 export class ZoneWorkState {
@@ -94,6 +116,8 @@ export class ZoneWorkState {
   /** Handles one message; the caller handles the next only once this one is answered. */
   async handle(msg: ToWorker): Promise<FromWorker | undefined> {
     switch (msg.type) {
+      case 'decode':
+        return this.decode(msg);
       case 'job':
         return this.#job(msg);
       case 'commit': {
@@ -155,6 +179,15 @@ export class ZoneWorkState {
         },
       },
     };
+  }
+
+  /** A request body decoded (parsed, validated, mapped) by the decoder module it names. */
+  async decode(msg: Extract<ToWorker, { type: 'decode' }>): Promise<FromWorker> {
+    try {
+      return { type: 'decoded', id: msg.id, value: await runDecoder(msg.decoder, msg.route, msg.bytes) };
+    } catch (err) {
+      return { type: 'error', id: msg.id, message: (err as Error)?.stack ?? String(err) };
+    }
   }
 
   async #job(msg: Extract<ToWorker, { type: 'job' }>): Promise<FromWorker> {
@@ -230,6 +263,10 @@ export class InlineZoneWork implements ZoneWorkRunner {
     return false;
   }
 
+  decode(decoder: string, route: string, bytes: Uint8Array): Promise<unknown> {
+    return runDecoder(decoder, route, bytes);
+  }
+
   async close(): Promise<void> {
     await this.#state.close();
   }
@@ -295,7 +332,7 @@ export class ThreadZoneWork implements ZoneWorkRunner {
     return w;
   }
 
-  #send(msg: Extract<ToWorker, { type: 'job' }>): Promise<FromWorker> {
+  #send(msg: Extract<ToWorker, { type: 'job' | 'decode' }>): Promise<FromWorker> {
     if (this.#closed) return Promise.reject(new Error('the control plane is closed'));
     const w = this.#start();
     return new Promise<FromWorker>((resolve, reject) => {
@@ -336,6 +373,13 @@ export class ThreadZoneWork implements ZoneWorkRunner {
 
   forget(zoneId: string): void {
     this.#post({ type: 'forget', zoneId });
+  }
+
+  async decode(decoder: string, route: string, bytes: Uint8Array): Promise<unknown> {
+    const reply = await this.#send({ type: 'decode', id: this.#next++, decoder, route, bytes });
+    if (reply.type === 'decoded') return reply.value;
+    if (reply.type === 'error') throw errorOf(reply);
+    throw new Error('zone work: no answer');
   }
 
   collect(): boolean {
@@ -403,6 +447,11 @@ export class SplitZoneWork implements ZoneWorkRunner {
 
   collect(): boolean {
     return this.#big.collect();
+  }
+
+  /** Big bodies only come here: always the big runner (the worker thread). */
+  decode(decoder: string, route: string, bytes: Uint8Array): Promise<unknown> {
+    return this.#big.decode(decoder, route, bytes);
   }
 
   async close(): Promise<void> {

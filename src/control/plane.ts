@@ -136,6 +136,9 @@ export class StoreControlPlane implements ControlPlane {
   changeRRsets(...a: Args<'changeRRsets'>) {
     return this.#zones.changeRRsets(...a);
   }
+  decodeBody(...a: Args<'decodeBody'>) {
+    return this.#zones.decodeBody(...a);
+  }
   importZone(...a: Args<'importZone'>) {
     return this.#zones.importZone(...a);
   }

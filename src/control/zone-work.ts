@@ -41,7 +41,7 @@ import {
   type ZoneContent,
 } from './records.js';
 import { parseChanges, storeChanges } from './rows.js';
-import { ControlError, type RRsetData } from './types.js';
+import { ControlError, isJsonList, type RRsetData } from './types.js';
 
 /** An RRset row as stored (without its zone). */
 export interface StoredRRset {
@@ -76,7 +76,16 @@ export type ZoneJob =
       budget: RecordBudget;
       dryRun?: boolean;
     }
-  | { kind: 'change'; origin: string; serial: number; changes: unknown; limits: EditLimits; dryRun?: boolean }
+  | {
+      kind: 'change';
+      origin: string;
+      serial: number;
+      /** The change list, or a `JsonList` of it (then counted against `budget` once parsed). */
+      changes: unknown;
+      limits: EditLimits;
+      budget?: RecordBudget;
+      dryRun?: boolean;
+    }
   | {
       kind: 'rollback';
       origin: string;
@@ -127,6 +136,11 @@ export interface ZoneWork {
   lines?: { removed: string[]; added: string[] };
   /** create: the new zone's RRsets in canonical order (the response). */
   rrsets?: RRsetData[];
+  /**
+   * create, zones of SERVED_TEXT_MIN records or more: those RRsets as JSON text instead, so the
+   * request loop never builds (nor structured-clones) tens of thousands of objects to answer.
+   */
+  rrsetsJson?: string;
   /**
    * Big zones: the new content as the DNS workers load it (`renderServedText`), so that
    * publishing the change does not read and render 100,000 rows on the request loop.
@@ -207,6 +221,14 @@ export function countRequestRecords(list: unknown): number {
   return n;
 }
 
+/**
+ * The list a request holds: a `JsonList` (a big body decoded off the request loop) is parsed
+ * here, where the work runs; anything else is the list itself.
+ */
+export function listOf(list: unknown): unknown {
+  return isJsonList(list) ? JSON.parse(list.json) : list;
+}
+
 /** Refuses a change-set or RRset list whose records are over the budget (before parsing them). */
 export function checkRequestBudget(list: unknown, budget: RecordBudget, field: string): void {
   const n = countRequestRecords(list);
@@ -237,6 +259,7 @@ export function initialContent(
 ): { content: ZoneContent; locate: Locate } {
   let content: ZoneContent;
   let locate: Locate;
+  if (isJsonList(input.rrsets)) input = { ...input, rrsets: listOf(input.rrsets) };
   const hasRRsets = Array.isArray(input.rrsets) && input.rrsets.length > 0;
   if (input.zonefile !== undefined && input.zonefile !== null) {
     if (hasRRsets) throw invalid('give either rrsets or a zonefile, not both', 'zonefile');
@@ -330,7 +353,10 @@ export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: Reco
       break;
     }
     case 'change': {
-      const prepared = prepareChanges(job.changes, origin, job.limits, 'rrsets');
+      const changes = listOf(job.changes);
+      // A JsonList was not counted on the request loop: counted now, before any record is parsed.
+      if (job.budget) checkRequestBudget(changes, job.budget, 'rrsets');
+      const prepared = prepareChanges(changes, origin, job.limits, 'rrsets');
       draft = new Map(current);
       locate = locateInChanges(applyChanges(draft, prepared, job.limits));
       oldSerial = job.serial;
@@ -437,7 +463,11 @@ export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: Reco
     deletes,
     rows,
   };
-  if (job.kind === 'create') work.rrsets = sortedRRsets(draft).map(toRRsetData);
+  if (job.kind === 'create') {
+    const rrsets = sortedRRsets(draft).map(toRRsetData);
+    if (work.recordCount >= SERVED_TEXT_MIN) work.rrsetsJson = JSON.stringify(rrsets);
+    else work.rrsets = rrsets;
+  }
   if (work.recordCount >= SERVED_TEXT_MIN) work.servedText = renderServedText(draft.values());
   return { work, draft, memo: kept };
 }

@@ -27,6 +27,8 @@ import {
 import {
   type ChangeOptions,
   ControlError,
+  isJsonList,
+  type JsonList,
   type Page,
   type PageRequest,
   type Principal,
@@ -67,9 +69,11 @@ function isSmallJob(job: ZoneJob, zoneRecords: number): boolean {
   if (zoneRecords > SMALL_RECORDS) return false;
   switch (job.kind) {
     case 'change':
+      // A JsonList is a big body decoded off the loop: never worked on the loop.
       return (
+        !isJsonList(job.changes) &&
         (Array.isArray(job.changes) ? job.changes.length : 0) + countRequestRecords(job.changes) <=
-        SMALL_RECORDS
+          SMALL_RECORDS
       );
     case 'import':
       return job.text.length <= SMALL_TEXT;
@@ -77,6 +81,7 @@ function isSmallJob(job: ZoneJob, zoneRecords: number): boolean {
       return job.undo.reduce((n, u) => n + u.length, 0) <= SMALL_TEXT;
     case 'create':
       return (
+        !isJsonList(job.input.rrsets) &&
         countRequestRecords(job.input.rrsets) <= SMALL_RECORDS &&
         (typeof job.input.zonefile !== 'string' || job.input.zonefile.length <= SMALL_TEXT)
       );
@@ -331,11 +336,11 @@ export class Zones {
     input: {
       name: string;
       accountId?: string;
-      rrsets?: RRsetData[];
+      rrsets?: RRsetData[] | JsonList;
       zonefile?: string;
       nameservers?: string[];
     } & ZoneMetadataInput,
-  ): Promise<ZoneDetail & { warnings?: string[] }> {
+  ): Promise<ZoneDetail & { warnings?: string[]; rrsetsJson?: string }> {
     // Authorization and a taken name come first: PowerDNS answers a duplicate zone with 409
     // whatever else is wrong with the request.
     const origin = await this.#precheckCreate(p, input);
@@ -437,6 +442,7 @@ export class Zones {
       return {
         ...toZoneInfo(zone),
         rrsets: settled.rrsets ?? [],
+        ...(settled.rrsetsJson !== undefined ? { rrsetsJson: settled.rrsetsJson } : {}),
         ...(settled.warnings.length > 0 ? { warnings: settled.warnings } : {}),
       };
     } finally {
@@ -581,24 +587,33 @@ export class Zones {
   async changeRRsets(
     p: Principal,
     name: string,
-    changes: RRsetChange[],
+    changes: RRsetChange[] | JsonList,
     opts?: ChangeOptions,
   ): Promise<ZoneChangeResult> {
     this.#ctx.checkOpen();
     const origin = await this.#precheckWrite(p, name);
-    if (!Array.isArray(changes)) throw invalid('the changes must be a list', 'rrsets');
+    const json = isJsonList(changes);
+    if (!Array.isArray(changes) && !json) throw invalid('the changes must be a list', 'rrsets');
     return this.#offloaded(p, origin, opts, 'change', (zone, budget) => {
-      // Counted before any record is parsed: the whole zone may be replaced, no more.
-      checkRequestBudget(changes, budget, 'rrsets');
+      // Counted before any record is parsed: the whole zone may be replaced, no more (a
+      // JsonList where it is parsed, in the zone-work thread).
+      if (!json) checkRequestBudget(changes, budget, 'rrsets');
       return {
         kind: 'change',
         origin: origin.toString(),
         serial: zone.serial,
         changes,
         limits: this.#editLimits(),
+        ...(json ? { budget } : {}),
         dryRun: opts?.dryRun === true,
       };
     });
+  }
+
+  /** See ControlPlane.decodeBody: on the zone-work thread, where big jobs run. */
+  decodeBody(decoder: string, route: string, bytes: Uint8Array): Promise<unknown> {
+    this.#ctx.checkOpen();
+    return this.#runner.decode(decoder, route, bytes);
   }
 
   async importZone(
