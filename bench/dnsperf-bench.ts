@@ -311,6 +311,12 @@ function contenders(opts: DnsperfBenchOptions, zoneDir: string): Contender[] {
     // The two UDP paths side by side (`--io`, docs/NATIVE.md): only when the CLI under test has --io.
     'switchboard-node': sb('Switchboard node UDP', 1, 'node'),
     'switchboard-native': sb('Switchboard native UDP', 1, 'native'),
+    // Plain queries answered in C from compiled zone images (`--native-answers`, docs/NATIVE.md).
+    'switchboard-native-c': {
+      label: 'Switchboard native UDP --native-answers',
+      command: `taskset -c ${cpu} node dist/src/cli/main.js serve --workers 1 --io native --native-answers`,
+      start: () => startSwitchboard(zoneDir, { workers: 1, cpu, io: 'native', args: ['--native-answers'] }),
+    },
     // Worker scaling: two workers on the same single CPU as one (CPU per query must not grow).
     'switchboard-w2': sb('Switchboard --workers 2', 2, node),
     'switchboard-native-w2': sb('Switchboard native UDP --workers 2', 2, 'native'),

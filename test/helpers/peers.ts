@@ -318,6 +318,8 @@ export interface SwitchboardOptions extends StartOptions {
   nodeArgs?: string[];
   /** `--io native|node`; omitted: the CLI's default (auto, or SWITCHBOARD_IO). */
   io?: 'native' | 'node';
+  /** More `serve` flags (e.g. `--native-answers`). */
+  args?: string[];
 }
 
 /** Starts `node BIN serve --zone-dir DIR --listen HOST:PORT [--workers N]`. */
@@ -338,6 +340,7 @@ export async function startSwitchboard(zoneDir: string, opts: SwitchboardOptions
   ];
   if (opts.workers !== undefined) argv.push('--workers', String(opts.workers));
   if (opts.io !== undefined) argv.push('--io', opts.io);
+  if (opts.args) argv.push(...opts.args);
   const zones = listZoneFiles(zoneDir);
   const first = zones[0]?.origin ?? '.';
   return launch('switchboard', argv, dir, host, port, first, opts);
