@@ -9,9 +9,11 @@
  * answer algorithm (answer.ts).
  *
  * The miss path: a query of the common layout (one uncompressed question, at most an OPT) is
- * pre-parsed in place (`QueryView`) instead of decoded, and NXDOMAIN, NODATA and REFUSED
- * answers are copied from precomputed octets (negative-tail.ts) instead of encoded; anything
- * else takes the full decode path, so every answer is the same octets either way (tested).
+ * pre-parsed in place (`QueryView`) instead of decoded; NXDOMAIN, NODATA and REFUSED answers
+ * are copied from precomputed octets (negative-tail.ts) and answers of one RRset without
+ * compressible RDATA names are written directly, instead of encoded; other answers are
+ * encoded from the pre-parsed fields, and other queries take the full decode path. Every
+ * answer is the same octets either way (miss-path.test.ts).
  * The cache admits a response only when its key was already seen (`ResponseCache.admit`).
  * @module
  */
@@ -82,8 +84,9 @@ export interface ResponderOptions {
   /** The TXT answer to CH `version.server.` and `version.bind.`; refused when undefined or empty. */
   version?: string;
   /**
-   * The miss path's pre-parse and precomputed negative answers (default true); false: every
-   * miss decodes the whole message and encodes its answer (the same octets, only slower).
+   * The miss path's pre-parse, precomputed negative answers and directly written answers
+   * (default true); false: every miss decodes the whole message and encodes its answer (the
+   * same octets, only slower).
    */
   fastPath?: boolean;
 }
@@ -104,7 +107,7 @@ interface Built {
   negative: boolean;
   /** What the response was built from (none: no zone data, valid until the options change). */
   stamps?: readonly CacheStamp[];
-  /** Octets of a case-folded question name to give the query's spelling back (0: as received). */
+  /** Octets of a case-folded question name to give the query's spelling back (undefined: as received). */
   folded?: number;
 }
 
@@ -212,7 +215,7 @@ export class Responder {
       const admit = qk !== undefined && cache!.admit(qk.key);
       const view = this.#view;
       const built =
-        (view?.parse(query) === true ? this.#fastBuild(query, ctx, view, admit) : undefined) ??
+        (view?.parse(query) === true ? this.#fastBuild(query, ctx, view, qk?.key, admit) : undefined) ??
         this.#build(query, ctx, qk !== undefined, admit);
       if (qk !== undefined && admit && built.cacheable) {
         // Stored with the case-folded question name (the cache patches the query's spelling
@@ -235,24 +238,52 @@ export class Responder {
   /**
    * The miss path for a query `view` parsed (see the module comment), or undefined when the
    * full path must answer it (other classes, transfers, EDNS version > 0, or an answer the
-   * precomputed octets do not cover and that needs the decoded message). `wantStamps`: the
-   * response will be cached if it may.
+   * precomputed octets do not cover and that needs the decoded message). `key`: the query's
+   * cache key when it has one (then the question is answered case-folded, as `#build` does
+   * when `folded`); `wantStamps` as for `#build`.
    */
-  #fastBuild(query: Uint8Array, ctx: QueryContext, view: QueryView, wantStamps: boolean): Built | undefined {
+  #fastBuild(
+    query: Uint8Array,
+    ctx: QueryContext,
+    view: QueryView,
+    key: string | undefined,
+    wantStamps: boolean,
+  ): Built | undefined {
     const qtype = view.qtype;
     if (view.qclass !== RRClass.IN || qtype === RRType.AXFR || qtype === RRType.IXFR) return undefined;
     if (view.edns && view.version > 0) return undefined;
-    const qname = Name.fromWire(view.foldedWire());
+    // As the full path: the folded name when the response may be cached (it is patched with
+    // the query's spelling), else the name as spelled (a DNAME-synthesized target keeps it).
+    // The key holds the folded name after the four counts (`buildQueryKey`).
+    const folded = key !== undefined;
+    const qname = Name.fromWire(
+      folded ? key.slice(8, 8 + view.qnameLength) : latin1(query, HEADER_LENGTH, view.qnameLength),
+    );
     const result = answerQuery(this.#catalog, qname, qtype, this.#answerOpts);
     const kind = result.kind;
     const id = (query[0] << 8) | query[1];
     const base = Flag.QR | (((query[2] << 8) | query[3]) & COPIED_FLAGS);
     const limit = this.#limitOf(view.edns, view.udpSize, ctx);
     let bytes: Uint8Array | undefined;
-    let folded: number | undefined;
+    let patch: number | undefined;
     if (kind === Kind.REFUSED) {
       const options = this.#fastOptions(view, true);
-      bytes = shortFromView(query, view, base | Rcode.REFUSED, 0, null, options, this.#ednsSize, limit);
+      bytes = fromView(query, view, base | Rcode.REFUSED, null, null, options, this.#ednsSize, limit);
+    } else if (kind === Kind.HIT) {
+      // One RRset owned by the question name, of a type whose RDATA holds no compressible
+      // name, and nothing else: owners are pointers to the question, RDATA is copied.
+      const set = result.answer.length === 1 ? result.answer[0] : undefined;
+      if (
+        set !== undefined &&
+        result.authority.length === 0 &&
+        result.glue.length === 0 &&
+        result.additional.length === 0 &&
+        !COMPRESSED_RDATA.has(set.type) &&
+        set.name.key === qname.key
+      ) {
+        const options = this.#fastOptions(view, false);
+        bytes = fromView(query, view, base | Flag.AA, null, set, options, this.#ednsSize, limit);
+      }
     } else if (
       (kind === Kind.NXDOMAIN || kind === Kind.NODATA) &&
       result.answer.length === 0 &&
@@ -267,7 +298,7 @@ export class Responder {
         if (tail?.fits(view.folded, view.qnameLength, view.labelCount)) {
           const flags = base | Flag.AA | rcodeOfKind(kind);
           const options = this.#fastOptions(view, false);
-          bytes = shortFromView(query, view, flags, 1, tail, options, this.#ednsSize, limit);
+          bytes = fromView(query, view, flags, tail, null, options, this.#ednsSize, limit);
         }
       }
     }
@@ -288,12 +319,12 @@ export class Responder {
       bytes =
         encodeAnswer(id, flags, question, result, opt, limit) ??
         encodeShort(id, flags | Flag.TC, question, opt);
-      folded = view.qnameLength;
+      if (folded) patch = view.qnameLength;
     }
     if (!wantStamps || this.#stamps === undefined)
-      return { bytes, cacheable: false, negative: false, folded };
+      return { bytes, cacheable: false, negative: false, folded: patch };
     const stamps = this.#stamps.stampsOf(result.zones, result.absent);
-    return { bytes, cacheable: stamps !== undefined, negative: isNegative(kind), stamps, folded };
+    return { bytes, cacheable: stamps !== undefined, negative: isNegative(kind), stamps, folded: patch };
   }
 
   /** The options of our OPT on the miss path (as `#responseOpt`: NSID when asked, then EDE). */
@@ -504,50 +535,95 @@ function writeAll(w: MessageWriter, section: Section, sets: RRset[]): boolean {
 }
 
 /**
- * A response of the miss path from a pre-parsed query: header (`flags`, QDCOUNT 1, NSCOUNT
- * `nscount`), the question as received, `tail` (the negative authority section) and our OPT
- * when the query had one; undefined when it would exceed `limit` (the caller then encodes,
- * which truncates).
+ * Types whose RDATA names the encoder compresses (RFC 3597 §4, `compressibleNameOffsets`): an
+ * answer of these is left to the encoder, other RDATA is copied as it is.
  */
-function shortFromView(
+const COMPRESSED_RDATA = new Set<number>([
+  RRType.NS,
+  RRType.MD,
+  RRType.MF,
+  RRType.CNAME,
+  RRType.SOA,
+  RRType.MB,
+  RRType.MG,
+  RRType.MR,
+  RRType.PTR,
+  RRType.MINFO,
+  RRType.MX,
+]);
+
+/**
+ * A response of the miss path from a pre-parsed query: header (`flags`, QDCOUNT 1), the
+ * question as received, then either `answer` (an RRset owned by the question name: each
+ * record's owner a pointer to offset 12, its RDATA copied) or `tail` (the negative authority
+ * section) or nothing, and our OPT when the query had one; undefined when it would exceed
+ * `limit` (the caller then encodes, which truncates).
+ */
+function fromView(
   query: Uint8Array,
   view: QueryView,
   flags: number,
-  nscount: number,
   tail: NegativeTail | null,
+  answer: RRset | null,
   options: EdnsOptionData[],
   udpSize: number,
   limit: number,
 ): Uint8Array | undefined {
   const qEnd = view.questionEnd;
-  const tailLength = tail !== null ? tail.bytes.length : 0;
+  let bodyLength = 0;
+  if (tail !== null) bodyLength = tail.bytes.length;
+  else if (answer !== null)
+    for (let i = 0; i < answer.rdata.length; i++) bodyLength += 12 + answer.rdata[i].length;
   let optSize = 0;
   if (view.edns) {
     optSize = 11;
     for (let i = 0; i < options.length; i++) optSize += 4 + options[i].data.length;
   }
-  const total = qEnd + tailLength + optSize;
+  const total = qEnd + bodyLength + optSize;
   if (total > limit) return undefined;
   // From Node's pool, seen as a plain Uint8Array as `MessageWriter.finish` returns.
   const pooled = Buffer.allocUnsafe(total);
   const out = new Uint8Array(pooled.buffer, pooled.byteOffset, total);
+  const ancount = answer !== null ? answer.rdata.length : 0;
   out[0] = query[0];
   out[1] = query[1];
   out[2] = flags >> 8;
   out[3] = flags & 0xff;
   out[4] = 0;
   out[5] = 1;
-  out[6] = 0;
-  out[7] = 0;
+  out[6] = ancount >> 8;
+  out[7] = ancount & 0xff;
   out[8] = 0;
-  out[9] = nscount;
+  out[9] = tail !== null ? 1 : 0;
   out[10] = 0;
   out[11] = view.edns ? 1 : 0;
   out.set(query.subarray(HEADER_LENGTH, qEnd), HEADER_LENGTH);
-  if (tail !== null) tail.writeAt(out, qEnd, view.qnameLength - tail.apexLength);
+  let p = qEnd;
+  if (tail !== null) {
+    tail.writeAt(out, qEnd, view.qnameLength - tail.apexLength);
+    p += bodyLength;
+  } else if (answer !== null) {
+    const { type, class: cls, ttl, rdata } = answer;
+    for (let i = 0; i < rdata.length; i++) {
+      const r = rdata[i];
+      out[p] = 0xc0;
+      out[p + 1] = HEADER_LENGTH;
+      out[p + 2] = type >> 8;
+      out[p + 3] = type & 0xff;
+      out[p + 4] = cls >> 8;
+      out[p + 5] = cls & 0xff;
+      out[p + 6] = ttl >>> 24;
+      out[p + 7] = (ttl >>> 16) & 0xff;
+      out[p + 8] = (ttl >>> 8) & 0xff;
+      out[p + 9] = ttl & 0xff;
+      out[p + 10] = r.length >> 8;
+      out[p + 11] = r.length & 0xff;
+      out.set(r, p + 12);
+      p += 12 + r.length;
+    }
+  }
   if (view.edns) {
     // RFC 6891 §6.1.2: root owner, TYPE OPT, CLASS our size, TTL ext-RCODE 0 | version 0 | DO.
-    let p = qEnd + tailLength;
     out[p++] = 0;
     out[p++] = 0;
     out[p++] = RRType.OPT;
@@ -607,6 +683,11 @@ function headerOnly(query: Uint8Array, rcode: number): Uint8Array {
   const out = new Uint8Array(HEADER_LENGTH);
   writeErrorHeader(out, query, rcode, 0);
   return out;
+}
+
+/** `length` octets of `bytes` from `start` as a latin1 string (a `Name`'s wire form). */
+function latin1(bytes: Uint8Array, start: number, length: number): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, length).toString('latin1');
 }
 
 /** Folds A-Z of the question name at offset 12 (`length` octets) in place. */
