@@ -6,7 +6,7 @@
  *
  * Usage: node dist/bench/run.js [--quick] [--suite dnsperf,zone-load,control-plane,fairness] [--duration S]
  *   [--rounds N] [--latency-duration S] [--latency-qps N] [--names N]
- *   [--servers switchboard,nsd,trivial,knot] [--zone-records N] [--no-doc]
+ *   [--servers switchboard,nsd,trivial,knot,switchboard-native,switchboard-node] [--zone-records N] [--no-doc]
  * @module
  */
 import { spawnSync } from 'node:child_process';
