@@ -308,9 +308,10 @@ function contenders(opts: DnsperfBenchOptions, zoneDir: string): Contender[] {
   const node = switchboardHasIo() ? 'node' : undefined;
   const all: Record<string, Contender> = {
     switchboard: sb('Switchboard', 1, node),
-    // 'switchboard-native' and 'switchboard-node' (`--io native|node`, one worker) come with the
-    // native UDP path's branch, which adds them to this list; run.ts asks for 'switchboard-native'
+    // The two UDP paths side by side (`--io`, docs/NATIVE.md); run.ts asks for 'switchboard-native'
     // only when the CLI under test has --io.
+    'switchboard-node': sb('Switchboard node UDP', 1, 'node'),
+    'switchboard-native': sb('Switchboard native UDP', 1, 'native'),
     // Worker scaling: two workers on the same single CPU as one (CPU per query must not grow).
     'switchboard-w2': sb('Switchboard --workers 2', 2, node),
     'switchboard-native-w2': sb('Switchboard native UDP --workers 2', 2, 'native'),
