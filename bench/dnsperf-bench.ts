@@ -8,7 +8,7 @@
  * @module
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { killAtCleanup } from '../test/helpers/cleanup.js';
@@ -20,9 +20,12 @@ import {
   startNsd,
   startSwitchboard,
   startTrivialResponder,
+  switchboardBin,
   treeCpuSeconds,
 } from '../test/helpers/peers.js';
 import { seededRandom } from '../test/helpers/prng.js';
+import { type Mix, namesNeeded, writeRandomQueryFile } from './queries.js';
+import { startPlatformPeer } from './start-contender.js';
 import { LatencyHistogram, median } from './stats.js';
 
 /** The origin of the benchmark zone. */
@@ -71,6 +74,11 @@ export function writeBenchZone(
 /** One timed dnsperf run against one server. */
 export interface ThroughputRun {
   qps: number;
+  /**
+   * Names in the query file: when `sent` exceeds it, dnsperf looped and names repeated
+   * (Infinity for the existing-names file, which repeats by design).
+   */
+  names: number;
   sent: number;
   completed: number;
   lost: number;
@@ -113,6 +121,14 @@ export interface DnsperfBenchOptions {
   servers: string[];
   workDir: string;
   log: (line: string) => void;
+  /** The query mix (default 'existing'). */
+  mix?: Mix;
+  /** dnsperf `-c` (client sockets; default 2). */
+  clients?: number;
+  /** The highest QPS expected of any server, to size random-name files (default 250,000). */
+  expectedQps?: number;
+  /** Another build of the CLI (a copy of an older dist/) for the `switchboard-baseline` contender. */
+  baselineBin?: string;
 }
 
 function pinTree(pid: number, cpu: number): void {
@@ -166,7 +182,7 @@ function parseDnsperf(text: string): DnsperfStats {
   };
 }
 
-function dnsperfArgs(peer: Peer, opts: DnsperfBenchOptions, queryFile: string, seconds: number): string[] {
+function dnsperfArgs(peer: Peer, opts: DnsperfBenchOptions, queryFile: QueryFile, seconds: number): string[] {
   assertLoopback(peer.host);
   return [
     '-c',
@@ -177,11 +193,11 @@ function dnsperfArgs(peer: Peer, opts: DnsperfBenchOptions, queryFile: string, s
     '-p',
     String(peer.port),
     '-d',
-    queryFile,
+    queryFile.path,
     '-l',
     String(seconds),
     '-c',
-    '2',
+    String(opts.clients ?? 2),
     '-q',
     '100',
     '-t',
@@ -219,16 +235,25 @@ function runDnsperf(args: string[], seconds: number, onLine?: (line: string) => 
 async function measureThroughput(
   peer: Peer,
   opts: DnsperfBenchOptions,
-  queryFile: string,
+  queryFile: QueryFile,
 ): Promise<ThroughputRun> {
   const cpu0 = treeCpuSeconds(peer.pid);
   const out = await runDnsperf(dnsperfArgs(peer, opts, queryFile, opts.durationS), opts.durationS);
   const cpuSeconds = treeCpuSeconds(peer.pid) - cpu0;
   const s = parseDnsperf(out);
-  return { ...s, cpuSeconds, qpsPerCpu: cpuSeconds > 0 ? s.completed / cpuSeconds : Number.NaN };
+  return {
+    ...s,
+    names: queryFile.lines,
+    cpuSeconds,
+    qpsPerCpu: cpuSeconds > 0 ? s.completed / cpuSeconds : Number.NaN,
+  };
 }
 
-async function measureLatency(peer: Peer, opts: DnsperfBenchOptions, queryFile: string): Promise<LatencyRun> {
+async function measureLatency(
+  peer: Peer,
+  opts: DnsperfBenchOptions,
+  queryFile: QueryFile,
+): Promise<LatencyRun> {
   const hist = new LatencyHistogram();
   const args = [
     ...dnsperfArgs(peer, opts, queryFile, opts.latencyDurationS),
@@ -257,19 +282,67 @@ interface Contender {
   start: () => Promise<Peer>;
 }
 
+/** `serve --help` of the CLI under test mentions `--io` (the native UDP path exists). */
+export function switchboardHasIo(): boolean {
+  if (hasIo === undefined) {
+    const r = spawnSync(process.execPath, [switchboardBin(), 'serve', '--help'], { encoding: 'utf8' });
+    hasIo = /--io\b/.test(`${r.stdout ?? ''}`);
+  }
+  return hasIo;
+}
+let hasIo: boolean | undefined;
+
+/**
+ * Every server the dnsperf suites know, by the name `--servers` takes. A new contender (another
+ * I/O path, another worker count) is one more entry here.
+ */
 function contenders(opts: DnsperfBenchOptions, zoneDir: string): Contender[] {
   const zones = [{ origin: BENCH_ORIGIN, file: join(zoneDir, 'bench.test.zone') }];
   const cpu = opts.serverCpu;
+  const sb = (label: string, workers: number, io?: 'native' | 'node'): Contender => ({
+    label,
+    command: `taskset -c ${cpu} node dist/src/cli/main.js serve --workers ${workers}${io ? ` --io ${io}` : ''}`,
+    start: () => startSwitchboard(zoneDir, { workers, cpu, io }),
+  });
+  // The node (dgram) path: explicit once the CLI has --io, so the row means the same thing.
+  const node = switchboardHasIo() ? 'node' : undefined;
   const all: Record<string, Contender> = {
-    switchboard: {
-      label: 'Switchboard',
-      command: `taskset -c ${cpu} node dist/src/cli/main.js serve --workers 1`,
-      start: () => startSwitchboard(zoneDir, { workers: 1, cpu }),
+    switchboard: sb('Switchboard', 1, node),
+    // The two UDP paths side by side (`--io`, docs/NATIVE.md): only when the CLI under test has --io.
+    'switchboard-node': sb('Switchboard node UDP', 1, 'node'),
+    'switchboard-native': sb('Switchboard native UDP', 1, 'native'),
+    // Worker scaling: two workers on the same single CPU as one (CPU per query must not grow).
+    'switchboard-w2': sb('Switchboard --workers 2', 2, node),
+    'switchboard-native-w2': sb('Switchboard native UDP --workers 2', 2, 'native'),
+    // Another build (before/after in one run): `--baseline-bin PATH/dist/src/cli/main.js`.
+    'switchboard-baseline': {
+      label: 'Switchboard baseline build',
+      command: `taskset -c ${cpu} node ${opts.baselineBin ?? '(--baseline-bin)'} serve --workers 1`,
+      start: () => {
+        if (!opts.baselineBin) throw new Error('switchboard-baseline needs --baseline-bin PATH');
+        return startSwitchboard(zoneDir, { workers: 1, cpu, bin: opts.baselineBin });
+      },
+    },
+    // The platform (`start`: control plane + DNS workers), the zone created through its API.
+    'switchboard-start': {
+      label: 'Switchboard start',
+      command: `taskset -c ${cpu} node dist/src/cli/main.js start --workers 1 (SQLite store; zone created through the API)`,
+      start: () =>
+        startPlatformPeer(BENCH_ORIGIN, join(zoneDir, 'bench.test.zone'), {
+          cpu,
+          workers: 1,
+          args: node ? ['--io', node] : [],
+        }),
     },
     nsd: {
       label: 'NSD',
       command: `taskset -c ${cpu} nsd -d (server-count 1, rrl-ratelimit 0)`,
       start: () => startNsd(zones, { cpu, serverCount: 1 }),
+    },
+    'nsd-2': {
+      label: 'NSD server-count 2',
+      command: `taskset -c ${cpu} nsd -d (server-count 2, rrl-ratelimit 0)`,
+      start: () => startNsd(zones, { cpu, serverCount: 2 }),
     },
     knot: {
       label: 'Knot',
@@ -289,16 +362,62 @@ function contenders(opts: DnsperfBenchOptions, zoneDir: string): Contender[] {
   });
 }
 
+/** A dnsperf query file and its line count. */
+export interface QueryFile {
+  path: string;
+  lines: number;
+}
+
+/** Seeds of the random-name files: one per round and purpose, so no name repeats across runs. */
+const RANDOM_SEED = 20161021;
+
+/**
+ * The query files of one round (round 0: the warm-up). The existing-names mix uses one file for
+ * every run; the random mixes write fresh files per round (each server gets the same names in a
+ * round; separate processes, so one cannot warm another's cache), sized by {@link namesNeeded}.
+ */
+function queryFilesFor(
+  opts: DnsperfBenchOptions,
+  existing: QueryFile,
+  round: number,
+): { throughput: QueryFile; latency: QueryFile } {
+  const mix = opts.mix ?? 'existing';
+  if (mix === 'existing') return { throughput: existing, latency: existing };
+  const write = (purpose: 't' | 'l', seconds: number, qps: number): QueryFile => {
+    const path = join(opts.workDir, `random-${purpose}.txt`);
+    rmSync(path, { force: true });
+    const lines = writeRandomQueryFile(path, {
+      count: namesNeeded(seconds, qps),
+      seed: RANDOM_SEED + round * 2 + (purpose === 'l' ? 1 : 0),
+      tag: `${purpose}${round}`,
+      origin: BENCH_ORIGIN,
+      existingFraction: mix === 'mixed' ? 0.5 : 0,
+      existingNames: (i) => `host-${i}`,
+      existingCount: opts.names,
+    });
+    return { path, lines };
+  };
+  const seconds = round === 0 ? 2 : opts.durationS;
+  return {
+    throughput: write('t', seconds, opts.expectedQps ?? 250_000),
+    latency: write('l', opts.latencyDurationS, opts.latencyQps),
+  };
+}
+
 /**
  * Runs the benchmark: all servers are started (idle ones cost nothing), warmed up, then
  * measured in interleaved rounds so that background noise spreads over all of them.
  */
 export async function runDnsperfBench(opts: DnsperfBenchOptions): Promise<ServerResult[]> {
-  const { zoneDir, queryFile } = writeBenchZone(opts.workDir, opts.names);
+  const bench = writeBenchZone(opts.workDir, opts.names);
+  const { zoneDir } = bench;
+  // The existing-names file is meant to be looped over: its names repeat by design.
+  const existing: QueryFile = { path: bench.queryFile, lines: Number.POSITIVE_INFINITY };
   const list = contenders(opts, zoneDir);
   const peers = new Map<string, Peer>();
   const results = new Map<string, ServerResult>();
   try {
+    const warm = queryFilesFor(opts, existing, 0).throughput;
     for (const c of list) {
       const r: ServerResult = {
         label: c.label,
@@ -324,26 +443,28 @@ export async function runDnsperfBench(opts: DnsperfBenchOptions): Promise<Server
         opts.log(
           `dnsperf: ${c.label} on port ${peer.port}, threads on CPU ${describeAffinity(peer.pid)}; warm-up`,
         );
-        await runDnsperf(dnsperfArgs(peer, opts, queryFile, 2), 2);
+        await runDnsperf(dnsperfArgs(peer, opts, warm, 2), 2);
       } catch (e) {
         r.error = (e as Error).message.split('\n')[0];
         opts.log(`dnsperf: ${c.label} failed to start: ${r.error}`);
       }
     }
     for (let round = 1; round <= opts.rounds; round++) {
+      const files = queryFilesFor(opts, existing, round);
       for (const c of list) {
         const peer = peers.get(c.label);
         const r = results.get(c.label)!;
         if (!peer || r.error) continue;
         try {
-          const t = await measureThroughput(peer, opts, queryFile);
+          const t = await measureThroughput(peer, opts, files.throughput);
           r.throughput.push(t);
-          const l = await measureLatency(peer, opts, queryFile);
+          const l = await measureLatency(peer, opts, files.latency);
           r.latency.push(l);
           opts.log(
             `dnsperf: round ${round} ${c.label}: ${t.qps.toFixed(0)} qps, ${t.cpuSeconds.toFixed(2)} CPU s, ` +
               `${t.qpsPerCpu.toFixed(0)} q/CPU-s, lost ${t.lost}; p50 ${(l.p50 * 1e6).toFixed(0)} µs, ` +
-              `p99 ${(l.p99 * 1e6).toFixed(0)} µs at ${opts.latencyQps} qps`,
+              `p99 ${(l.p99 * 1e6).toFixed(0)} µs at ${opts.latencyQps} qps` +
+              (t.sent > t.names ? `; WARNING: ${t.sent} sent from ${t.names} names: names repeated` : ''),
           );
         } catch (e) {
           r.error = (e as Error).message.split('\n')[0];

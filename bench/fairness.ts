@@ -4,7 +4,11 @@
  * writes are timed — against a fresh `switchboard start --workers 2` per run; medians of
  * the runs.
  *
- * Usage: node dist/bench/fairness.js [--runs N] [--records N]
+ * A then PATCHes 35,000 RRsets in one request and creates a zone of 35,000 RRsets in one JSON
+ * POST (`--patch-rrsets`, `--create-rrsets`; 0 leaves a step out): bodies of 2–4 MB, which the
+ * API decodes in the zone-work thread (src/api/raw-body.ts).
+ *
+ * Usage: node dist/bench/fairness.js [--runs N] [--records N] [--patch-rrsets N] [--create-rrsets N]
  * (also `node dist/bench/run.js --suite fairness`). Loopback only; every run stops by itself.
  * @module
  */
@@ -19,6 +23,8 @@ export interface FairnessOptions {
   records: number;
   /** After the import, A also PATCHes this many RRsets in one request (0: not). */
   patchRRsets?: number;
+  /** Then A also creates a zone of this many RRsets in one JSON POST (0: not). */
+  createRRsets?: number;
   log: (line: string) => void;
 }
 
@@ -53,6 +59,7 @@ export async function runFairnessSuite(
         const r = await runFairness(platform, key, {
           records: opts.records,
           patchRRsets: opts.patchRRsets ?? 0,
+          createRRsets: opts.createRRsets ?? 0,
         });
         results.push(r);
         opts.log(
@@ -87,6 +94,15 @@ export async function runFairnessSuite(
             `PATCH of ${opts.patchRRsets} RRsets (ms; statuses ${results.map((r) => r.patch?.status).join(', ')})`,
             med((r) => r.patch?.ms ?? 0),
             all((r) => r.patch?.ms ?? 0),
+          ],
+        ]
+      : []),
+    ...(opts.createRRsets
+      ? [
+          [
+            `POST of a zone with ${opts.createRRsets} RRsets (ms; statuses ${results.map((r) => r.create?.status).join(', ')})`,
+            med((r) => r.create?.ms ?? 0),
+            all((r) => r.create?.ms ?? 0),
           ],
         ]
       : []),
@@ -134,6 +150,7 @@ if (process.argv[1]?.endsWith('fairness.js')) {
     runs: arg('--runs', 3),
     records: arg('--records', 100_000),
     patchRRsets: arg('--patch-rrsets', 35_000),
+    createRRsets: arg('--create-rrsets', 35_000),
     log: (l) => console.log(l),
   });
   console.log(`\n${markdown.join('\n')}`);

@@ -6,7 +6,7 @@
  *
  * Usage: node dist/bench/run.js [--quick] [--suite dnsperf,zone-load,control-plane,fairness] [--duration S]
  *   [--rounds N] [--latency-duration S] [--latency-qps N] [--names N]
- *   [--servers switchboard,nsd,trivial,knot] [--zone-records N] [--no-doc]
+ *   [--servers switchboard,nsd,trivial,knot,switchboard-native,switchboard-node] [--zone-records N] [--no-doc]
  * @module
  */
 import { spawnSync } from 'node:child_process';
@@ -15,13 +15,50 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { findCommand, switchboardBin } from '../test/helpers/peers.js';
 import { runControlPlaneSuite } from './control-plane.js';
-import { runDnsperfBench, type ServerResult } from './dnsperf-bench.js';
+import { runDnsperfBench, type ServerResult, switchboardHasIo } from './dnsperf-bench.js';
 import { runFairnessSuite } from './fairness.js';
+import { runManyZonesBench } from './many-zones.js';
+import { MIX_DESCRIPTIONS, type Mix } from './queries.js';
 import { fmt, formatMarkdownTable, formatTable } from './stats.js';
 import { type LoadResult, runZoneLoadBench } from './zone-load.js';
 
-/** Targets from the project brief: Switchboard's queries per CPU-second relative to the others. */
-export const TARGETS = { vsNsd: 0.4, vsTrivial: 0.7, zoneLoadSeconds: 10, zoneLoadBytes: 2 ** 30 } as const;
+/**
+ * Targets. From the project brief: Switchboard's queries per CPU-second relative to NSD and the
+ * trivial Node responder, and the zone load. From issue 7 (the fast path): per mix and I/O path,
+ * the 100,000-zone start, the 1,000,000-record zone and worker scaling.
+ */
+export const TARGETS = {
+  vsNsd: 0.4,
+  vsTrivial: 0.7,
+  zoneLoadSeconds: 10,
+  zoneLoadBytes: 2 ** 30,
+  /** Issue 7: the native path's queries per CPU-second vs NSD's, both mixes. */
+  nativeVsNsd: 1.0,
+  /** Issue 7: the node path vs the trivial responder, random-subdomain mix. */
+  randomNodeVsTrivial: 0.7,
+  /** Issue 7: the node path vs the trivial responder, existing-names mix. */
+  existingNodeVsTrivial: 0.85,
+  /** Issue 7: 100,000 zones × 10 records, 2 workers: the last zone answers within (s). */
+  manyZonesSeconds: 5,
+  /** Issue 7: a 1,000,000-record zone answers within (s) of a cold start… */
+  bigZoneSeconds: 2,
+  /** …with a peak below (bytes). */
+  bigZoneBytes: 300e6,
+  /** Issue 7: queries per CPU-second with 2 workers vs 1. */
+  workerScaling: 0.9,
+} as const;
+
+/** Every suite, in the order a full run takes them. */
+const ALL_SUITES = [
+  'dnsperf',
+  'random',
+  'mixed',
+  'scaling',
+  'zones',
+  'zone-load',
+  'control-plane',
+  'fairness',
+];
 
 interface Options {
   suites: string[];
@@ -30,8 +67,12 @@ interface Options {
   latencyDurationS: number;
   latencyQps: number;
   names: number;
-  servers: string[];
+  servers: string[] | undefined;
   zoneRecords: number;
+  manyZones: number;
+  scalingClients: number;
+  expectedQps: number;
+  baselineBin: string | undefined;
   writeDoc: boolean;
   quick: boolean;
 }
@@ -42,21 +83,49 @@ function parseArgs(argv: string[]): Options {
     const i = argv.indexOf(flag);
     return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
   };
-  const servers = ['switchboard', 'nsd', 'trivial'];
-  if (findCommand('knotd')) servers.push('knot');
+  const suites = get('--suite', ALL_SUITES.join(','))
+    .split(',')
+    .map((x) => (x === 'existing' ? 'dnsperf' : x));
+  for (const x of suites)
+    if (!ALL_SUITES.includes(x))
+      throw new Error(`unknown suite '${x}' (known: ${ALL_SUITES.join(', ')}, existing)`);
+  const i = argv.indexOf('--servers');
   return {
     quick,
-    suites: get('--suite', 'dnsperf,zone-load,control-plane,fairness').split(','),
+    suites,
     durationS: Number(get('--duration', quick ? '3' : '10')),
     rounds: Number(get('--rounds', quick ? '1' : '3')),
     latencyDurationS: Number(get('--latency-duration', quick ? '2' : '5')),
     latencyQps: Number(get('--latency-qps', '10000')),
     names: Number(get('--names', '10000')),
-    servers: get('--servers', servers.join(',')).split(','),
+    servers: i >= 0 && i + 1 < argv.length ? argv[i + 1].split(',') : undefined,
     zoneRecords: Number(get('--zone-records', quick ? '100000' : '1000000')),
+    manyZones: Number(get('--many-zones', quick ? '10000' : '100000')),
+    scalingClients: Number(get('--scaling-clients', '16')),
+    expectedQps: Number(get('--expected-qps', '250000')),
+    baselineBin: argv.includes('--baseline-bin') ? resolve(get('--baseline-bin', '')) : undefined,
     // Quick runs are for trying the harness; only full runs are recorded unless asked.
     writeDoc: !argv.includes('--no-doc') && (!quick || argv.includes('--doc')),
   };
+}
+
+/** The servers a mix suite compares by default: Switchboard on each I/O path it has, the peers, the floor. */
+function defaultServers(baseline: boolean): string[] {
+  const servers = ['switchboard'];
+  if (baseline) servers.push('switchboard-baseline');
+  if (switchboardHasIo()) servers.push('switchboard-native');
+  servers.push('switchboard-start', 'nsd');
+  if (findCommand('knotd')) servers.push('knot');
+  servers.push('trivial');
+  return servers;
+}
+
+/** Worker scaling: Switchboard with 1 and 2 workers (each I/O path), NSD with 1 and 2 servers. */
+function scalingServers(): string[] {
+  const servers = ['switchboard', 'switchboard-w2'];
+  if (switchboardHasIo()) servers.push('switchboard-native', 'switchboard-native-w2');
+  servers.push('nsd', 'nsd-2');
+  return servers;
 }
 
 function versionOf(cmd: string, args: string[], re: RegExp): string {
@@ -89,6 +158,7 @@ function dnsperfTable(results: ServerResult[]): { header: string[]; rows: string
     'QPS',
     'CPU s',
     'queries/CPU-s',
+    'CPU µs/query',
     'lost %',
     'p50 µs',
     'p90 µs',
@@ -100,6 +170,7 @@ function dnsperfTable(results: ServerResult[]): { header: string[]; rows: string
     fmt(r.median.qps),
     fmt(r.median.cpuSeconds, 2),
     fmt(r.median.qpsPerCpu),
+    fmt(1e6 / r.median.qpsPerCpu, 2),
     fmt(r.median.lostPct, 2),
     us(r.median.p50),
     us(r.median.p90),
@@ -109,33 +180,87 @@ function dnsperfTable(results: ServerResult[]): { header: string[]; rows: string
   return { header, rows };
 }
 
-function ratioLines(results: ServerResult[]): string[] {
+const verdict = (r: number, target: number): string =>
+  ` (target ≥ ${target.toFixed(2)}×: ${r >= target ? 'met' : 'NOT met'})`;
+
+/**
+ * Ratios of each Switchboard row's queries per CPU-second to NSD's, Knot's and the trivial
+ * responder's, with the targets that apply to that row's mix and I/O path.
+ */
+function ratioLines(results: ServerResult[], mix: Mix): string[] {
   const by = new Map(results.map((r) => [r.label, r.median.qpsPerCpu]));
-  const sb = by.get('Switchboard');
   const lines: string[] = [];
-  const ratio = (other: string, target?: number): void => {
-    const o = by.get(other);
-    if (sb === undefined || o === undefined || !Number.isFinite(sb) || !Number.isFinite(o)) return;
-    const r = sb / o;
-    const verdict =
-      target === undefined
-        ? ''
-        : r >= target
-          ? ` (target ≥ ${target * 100}%: met)`
-          : ` (target ≥ ${target * 100}%: NOT met)`;
-    lines.push(`Switchboard / ${other} queries per CPU-second: ${(r * 100).toFixed(1)}%${verdict}`);
-  };
-  ratio('NSD', TARGETS.vsNsd);
-  ratio('trivial Node responder', TARGETS.vsTrivial);
-  ratio('Knot');
+  for (const sb of results.filter((r) => r.label.startsWith('Switchboard'))) {
+    const mine = sb.median.qpsPerCpu;
+    const native = sb.label.includes('native');
+    const ratio = (other: string, targets: [number, string][]): void => {
+      const o = by.get(other);
+      if (o === undefined || !Number.isFinite(mine) || !Number.isFinite(o)) return;
+      const r = mine / o;
+      const v = targets.map(([t, who]) => `${verdict(r, t)}${who ? ` [${who}]` : ''}`).join('');
+      lines.push(`${sb.label} / ${other} queries per CPU-second: ${r.toFixed(2)}×${v}`);
+    };
+    const nsdTargets: [number, string][] = native
+      ? [[TARGETS.nativeVsNsd, 'issue 7, native path']]
+      : mix === 'existing'
+        ? [[TARGETS.vsNsd, 'project brief']]
+        : [];
+    const trivialTargets: [number, string][] = native
+      ? []
+      : mix === 'random'
+        ? [[TARGETS.randomNodeVsTrivial, 'issue 7, node path']]
+        : mix === 'existing'
+          ? [
+              [TARGETS.existingNodeVsTrivial, 'issue 7, node path'],
+              [TARGETS.vsTrivial, 'project brief'],
+            ]
+          : [];
+    ratio('NSD', nsdTargets);
+    ratio('Knot', []);
+    if (sb.label !== 'Switchboard baseline build') ratio('Switchboard baseline build', []);
+    ratio('trivial Node responder', trivialTargets);
+  }
+  return lines;
+}
+
+/** Worker scaling: queries per CPU-second with 2 workers / with 1, per pair in the results. */
+function scalingLines(results: ServerResult[]): string[] {
+  const by = new Map(results.map((r) => [r.label, r.median.qpsPerCpu]));
+  const pairs: [string, string, boolean][] = [
+    ['Switchboard', 'Switchboard --workers 2', true],
+    ['Switchboard native UDP', 'Switchboard native UDP --workers 2', true],
+    ['NSD', 'NSD server-count 2', false],
+  ];
+  const lines: string[] = [];
+  for (const [one, two, target] of pairs) {
+    const a = by.get(one);
+    const b = by.get(two);
+    if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b)) continue;
+    const r = b / a;
+    lines.push(
+      `${two} / ${one} queries per CPU-second: ${r.toFixed(2)}×${target ? verdict(r, TARGETS.workerScaling) : ' (reference)'}`,
+    );
+  }
   return lines;
 }
 
 function loadTable(results: LoadResult[]): { header: string[]; rows: string[][] } {
-  const header = ['server', 'load s', 'peak RSS MiB (largest process)', 'peak RSS MiB (sum)', 'note'];
+  const header = [
+    'server',
+    'load s',
+    'CPU s',
+    'peak PSS MiB (sum, sampled)',
+    'peak RSS MiB (sum, sampled)',
+    'VmHWM MiB (largest process)',
+    'VmHWM MiB (sum)',
+    'note',
+  ];
   const rows = results.map((r) => [
     r.label,
     fmt(r.seconds, 2),
+    fmt(r.cpuSeconds, 2),
+    mib(r.peakPssBytes),
+    mib(r.peakRssSumBytes),
     mib(r.peakRssBytes),
     mib(r.totalPeakRssBytes),
     r.error ? `failed: ${r.error}` : r.note,
@@ -144,36 +269,47 @@ function loadTable(results: LoadResult[]): { header: string[]; rows: string[][] 
 }
 
 function loadVerdict(results: LoadResult[]): string[] {
+  const lines: string[] = [];
   const r = results.find((x) => x.label === 'Switchboard loadZoneFile');
-  if (!r || !Number.isFinite(r.seconds)) return [];
-  const timeOk = r.seconds < TARGETS.zoneLoadSeconds;
-  const memOk = r.peakRssBytes < TARGETS.zoneLoadBytes;
-  return [
-    `Switchboard load: ${r.seconds.toFixed(2)} s (target < ${TARGETS.zoneLoadSeconds} s: ${timeOk ? 'met' : 'NOT met'}), ` +
-      `peak RSS ${mib(r.peakRssBytes)} MiB (target < 1 GiB: ${memOk ? 'met' : 'NOT met'})`,
-  ];
+  if (r && Number.isFinite(r.seconds)) {
+    const timeOk = r.seconds < TARGETS.zoneLoadSeconds;
+    const memOk = r.peakRssBytes < TARGETS.zoneLoadBytes;
+    lines.push(
+      `Switchboard loadZoneFile: ${r.seconds.toFixed(2)} s (project brief: < ${TARGETS.zoneLoadSeconds} s: ${timeOk ? 'met' : 'NOT met'}), ` +
+        `peak RSS ${mib(r.peakRssBytes)} MiB (project brief: < 1 GiB: ${memOk ? 'met' : 'NOT met'})`,
+    );
+  }
+  for (const s of results.filter(
+    (x) => x.label.startsWith('Switchboard serve') && Number.isFinite(x.seconds),
+  )) {
+    const timeOk = s.seconds < TARGETS.bigZoneSeconds;
+    const memOk = s.peakPssBytes > 0 && s.peakPssBytes < TARGETS.bigZoneBytes;
+    lines.push(
+      `${s.label}: answering ${s.seconds.toFixed(2)} s after a cold start (issue 7: < ${TARGETS.bigZoneSeconds} s: ${timeOk ? 'met' : 'NOT met'}), ` +
+        `peak PSS ${fmt(s.peakPssBytes / 1e6)} MB summed over its processes (issue 7: < ${TARGETS.bigZoneBytes / 1e6} MB: ${memOk ? 'met' : 'NOT met'})`,
+    );
+  }
+  return lines;
 }
 
-const BEGIN = '<!-- bench:results:begin -->';
-const END = '<!-- bench:results:end -->';
+/** The markers of each suite's part of docs/PERFORMANCE.md (its "Results" section). */
+const MARKERS: Record<string, string> = {
+  dnsperf: 'existing',
+  random: 'random',
+  mixed: 'mixed',
+  scaling: 'scaling',
+  zones: 'zones',
+  'zone-load': 'zone-load',
+  fairness: 'fairness',
+};
 
-function writeDoc(section: string): void {
-  const file = resolve('docs/PERFORMANCE.md');
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : `# Performance\n\n${BEGIN}\n${END}\n`;
-  const a = text.indexOf(BEGIN);
-  const b = text.indexOf(END);
-  const next =
-    a >= 0 && b > a
-      ? `${text.slice(0, a + BEGIN.length)}\n${section}\n${text.slice(b)}`
-      : `${text.trimEnd()}\n\n${BEGIN}\n${section}\n${END}\n`;
-  writeFileSync(file, next);
-}
-
-const FAIRNESS_BEGIN = '<!-- bench:fairness:begin -->';
-const FAIRNESS_END = '<!-- bench:fairness:end -->';
-
-/** Replaces the text between two markers of docs/PERFORMANCE.md (a "Fairness" section at the end if absent). */
-function writeSection(begin: string, end: string, section: string): void {
+/**
+ * Replaces the text between `<!-- bench:KEY:begin -->` and `<!-- bench:KEY:end -->` in
+ * docs/PERFORMANCE.md; without those markers the section is added at the end of the page.
+ */
+function writeSection(key: string, title: string, section: string): void {
+  const begin = `<!-- bench:${key}:begin -->`;
+  const end = `<!-- bench:${key}:end -->`;
   const file = resolve('docs/PERFORMANCE.md');
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Performance\n';
   const a = text.indexOf(begin);
@@ -181,14 +317,104 @@ function writeSection(begin: string, end: string, section: string): void {
   const next =
     a >= 0 && b > a
       ? `${text.slice(0, a + begin.length)}\n${section}\n${text.slice(b)}`
-      : `${text.trimEnd()}\n\n## Fairness\n\n${begin}\n${section}\n${end}\n`;
+      : `${text.trimEnd()}\n\n### ${title}\n\n${begin}\n${section}\n${end}\n`;
   writeFileSync(file, next);
+}
+
+/** The lines every recorded section starts with: when, the command, the machine, and that it is shared. */
+function provenance(command: string, started: Date, machine: string[], quick: boolean): string[] {
+  return [
+    `Recorded ${started.toISOString()} with \`${command}\`${quick ? ' (a --quick run: short, one round)' : ''}.`,
+    '',
+    ...machine.map((m) => `- ${m}`),
+    `- load average when this suite ended: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+    '- The machine is shared (2 cores; other engineers build and test on it): the figures are noisy; ratios measured side by side in one run are the ones to trust.',
+  ];
+}
+
+const MIX_TITLES: Record<Mix, string> = {
+  existing: 'Existing-names mix',
+  random: 'Random-subdomain mix',
+  mixed: 'Mixed: half random subdomains, half existing names',
+};
+
+async function mixSuite(
+  opts: Options,
+  mix: Mix,
+  work: string,
+  log: (line: string) => void,
+  scaling = false,
+): Promise<{ title: string; markdown: string[] } | undefined> {
+  if (!findCommand('dnsperf') || !findCommand('taskset')) {
+    log(`bench: dnsperf or taskset not installed: skipping the ${scaling ? 'scaling' : mix} suite`);
+    return undefined;
+  }
+  const clients = scaling ? opts.scalingClients : 2;
+  const servers =
+    opts.servers ?? (scaling ? scalingServers() : defaultServers(opts.baselineBin !== undefined));
+  const results = await runDnsperfBench({
+    durationS: opts.durationS,
+    rounds: opts.rounds,
+    latencyDurationS: opts.latencyDurationS,
+    latencyQps: opts.latencyQps,
+    names: opts.names,
+    serverCpu: 1,
+    clientCpu: 0,
+    servers,
+    workDir: work,
+    log,
+    mix,
+    clients,
+    expectedQps: opts.expectedQps,
+    baselineBin: opts.baselineBin,
+  });
+  const t = dnsperfTable(results);
+  const ratios = scaling ? scalingLines(results) : ratioLines(results, mix);
+  const title = scaling ? 'Worker scaling' : MIX_TITLES[mix];
+  const fileNames = Math.max(0, ...results.flatMap((r) => r.throughput.map((x) => x.names)));
+  const namesNote =
+    mix === 'existing'
+      ? ''
+      : `; ${fmt(fileNames)} names in each round's throughput file (a new file per round)`;
+  const setup =
+    `${MIX_DESCRIPTIONS[mix]} (zone of ${fmt(opts.names)} names${namesNote}); ` +
+    `server on CPU 1${scaling ? ' (both workers on that one CPU: CPU per query must not grow with workers)' : ''}, ` +
+    `dnsperf on CPU 0 (-c ${clients} -q 100); ${opts.rounds} round(s) of ${opts.durationS} s; ` +
+    `medians; CPU of the whole server process tree from /proc; ` +
+    `latency from a separate ${opts.latencyDurationS} s run at ${opts.latencyQps} qps (dnsperf -v)`;
+  const repeats = results.flatMap((r) =>
+    r.throughput.filter((x) => x.sent > x.names).map((x) => `${r.label} (${x.sent} sent, ${x.names} names)`),
+  );
+  log(`\n${title} (${setup})\n`);
+  log(formatTable(t.header, t.rows));
+  for (const l of ratios) log(l);
+  for (const rr of repeats) log(`warning: names repeated within a run: ${rr}`);
+  const markdown = [
+    setup + '.',
+    '',
+    formatMarkdownTable(t.header, t.rows),
+    '',
+    ...ratios.map((l) => `- ${l}`),
+    ...(repeats.length > 0
+      ? ['', `- names repeated within a run (file too small): ${repeats.join('; ')}`]
+      : []),
+    '',
+    'Queries per CPU-second in each round (how noisy the medians are):',
+    '',
+    ...results.map((r) => `- ${r.label}: ${r.throughput.map((x) => fmt(x.qpsPerCpu)).join(', ') || '–'}`),
+    '',
+    'Commands:',
+    '',
+    ...results.map((r) => `- ${r.label}: \`${r.command}\`${r.error ? ` — error: ${r.error}` : ''}`),
+  ];
+  return { title, markdown };
 }
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const log = (line: string): void => console.log(line);
-  const started = new Date();
   const machine = describeMachine();
   const bin = process.env.SWITCHBOARD_BIN ? `SWITCHBOARD_BIN=${process.env.SWITCHBOARD_BIN} ` : '';
   const rel = relative(process.cwd(), process.argv[1]);
@@ -198,79 +424,52 @@ async function main(): Promise<void> {
   for (const m of machine) log(`bench: ${m}`);
   if (!existsSync(switchboardBin())) log(`bench: warning: ${switchboardBin()} not found (build first)`);
 
-  const md: string[] = [
-    `Recorded ${started.toISOString()} with \`${command}\`.`,
-    '',
-    ...machine.map((m) => `- ${m}`),
-  ];
+  const record = (suite: string, title: string, markdown: string[]): void => {
+    if (!opts.writeDoc) return;
+    writeSection(
+      MARKERS[suite],
+      title,
+      [...provenance(command, new Date(), machine, opts.quick), '', ...markdown].join('\n'),
+    );
+    log(`bench: ${suite} figures written to docs/PERFORMANCE.md`);
+  };
   const work = mkdtempSync(join(tmpdir(), 'sb-bench-'));
   try {
-    if (opts.suites.includes('dnsperf')) {
-      if (!findCommand('dnsperf') || !findCommand('taskset')) {
-        log('bench: dnsperf or taskset not installed: skipping the dnsperf suite');
-      } else {
-        const results = await runDnsperfBench({
-          durationS: opts.durationS,
-          rounds: opts.rounds,
-          latencyDurationS: opts.latencyDurationS,
-          latencyQps: opts.latencyQps,
-          names: opts.names,
-          serverCpu: 1,
-          clientCpu: 0,
-          servers: opts.servers,
-          workDir: work,
-          log,
-        });
-        const t = dnsperfTable(results);
-        const ratios = ratioLines(results);
-        const setup =
-          `${opts.names} names; mix 60% A, 10% AAAA (existing), 15% NXDOMAIN, 15% NODATA; ` +
-          `server on CPU 1, dnsperf on CPU 0 (-c 2 -q 100); ${opts.rounds} round(s) of ${opts.durationS} s; ` +
-          `medians; latency from a separate ${opts.latencyDurationS} s run at ${opts.latencyQps} qps (dnsperf -v)`;
-        log(`\nThroughput and CPU efficiency (${setup})\n`);
-        log(formatTable(t.header, t.rows));
-        for (const l of ratios) log(l);
-        md.push(
-          '',
-          '### Throughput and CPU efficiency',
-          '',
-          setup + '.',
-          '',
-          formatMarkdownTable(t.header, t.rows),
-          '',
-          ...ratios.map((l) => `- ${l}`),
-          '',
-          'Queries per CPU-second in each round (how noisy the medians are):',
-          '',
-          ...results.map(
-            (r) => `- ${r.label}: ${r.throughput.map((x) => fmt(x.qpsPerCpu)).join(', ') || '–'}`,
-          ),
-          '',
-          'Commands:',
-          '',
-          ...results.map((r) => `- ${r.label}: \`${r.command}\`${r.error ? ` — error: ${r.error}` : ''}`),
-        );
-      }
+    const mixes: [string, Mix][] = [
+      ['dnsperf', 'existing'],
+      ['random', 'random'],
+      ['mixed', 'mixed'],
+    ];
+    for (const [suite, mix] of mixes) {
+      if (!opts.suites.includes(suite)) continue;
+      const r = await mixSuite(opts, mix, work, log);
+      if (r) record(suite, r.title, r.markdown);
+    }
+    if (opts.suites.includes('scaling')) {
+      const r = await mixSuite(opts, 'existing', work, log, true);
+      if (r) record('scaling', r.title, r.markdown);
+    }
+    if (opts.suites.includes('zones')) {
+      const z = await runManyZonesBench({ zones: opts.manyZones, workers: 2, rounds: opts.rounds, log });
+      record('zones', `${fmt(opts.manyZones)} zones`, z.markdown);
     }
     if (opts.suites.includes('zone-load')) {
-      const z = await runZoneLoadBench({ records: opts.zoneRecords, log });
+      const z = await runZoneLoadBench({ records: opts.zoneRecords, rounds: opts.rounds, log });
       const t = loadTable(z.results);
-      const verdict = loadVerdict(z.results);
+      const v = loadVerdict(z.results);
       const setup = `${z.records} records, ${(z.bytes / 1e6).toFixed(1)} MB zone file (A/AAAA/MX/TXT/CNAME and NS delegations with glue)`;
       log(`\nZone load (${setup})\n`);
       log(formatTable(t.header, t.rows));
-      for (const l of verdict) log(l);
-      md.push(
-        '',
-        '### Zone load',
-        '',
+      for (const l of v) log(l);
+      record('zone-load', 'Zone load', [
         setup +
-          '. Switchboard: `loadZoneFile` in a child process (time and VmHWM); servers: time from start until they answer the SOA, VmHWM from /proc.',
+          '. Switchboard: `loadZoneFile` in a child process (time and VmHWM); servers: time from a cold start until they answer the SOA; ' +
+          'peak PSS and RSS summed over all their processes, sampled from /proc/PID/smaps_rollup every 250 ms during the load and once after; VmHWM of the largest process.',
         '',
         formatMarkdownTable(t.header, t.rows),
         '',
-        ...verdict.map((l) => `- ${l}`),
-      );
+        ...v.map((l) => `- ${l}`),
+      ]);
     }
     if (opts.suites.includes('control-plane')) {
       // Writes its own section of docs/PERFORMANCE.md.
@@ -282,12 +481,13 @@ async function main(): Promise<void> {
         runs,
         records: opts.quick ? 20_000 : 100_000,
         patchRRsets: opts.quick ? 5000 : 35_000,
+        createRRsets: opts.quick ? 5000 : 35_000,
         log,
       });
       if (opts.writeDoc) {
         writeSection(
-          FAIRNESS_BEGIN,
-          FAIRNESS_END,
+          'fairness',
+          'Fairness',
           [
             `Recorded ${new Date().toISOString()} with \`${command}\`; ${machine.join('; ')}.`,
             '',
@@ -299,11 +499,6 @@ async function main(): Promise<void> {
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
-  }
-  // Only a run of these suites replaces their results (a control-plane-only run keeps them).
-  if (opts.writeDoc && opts.suites.some((s) => s === 'dnsperf' || s === 'zone-load')) {
-    writeDoc(md.join('\n'));
-    log('\nbench: figures written to docs/PERFORMANCE.md');
   }
 }
 

@@ -20,8 +20,11 @@ import {
   startKnot,
   startNsd,
   startSwitchboard,
+  treeCpuSeconds,
 } from '../test/helpers/peers.js';
 import type { LoadZoneReport } from './load-zone-child.js';
+import { TreeMemorySampler } from './pss.js';
+import { median } from './stats.js';
 
 /** The origin of the generated zone. */
 export const BIG_ORIGIN = 'big.test.';
@@ -80,6 +83,12 @@ export interface LoadResult {
   peakRssBytes: number;
   /** Sum of the peak RSS of all its processes (shared pages counted more than once). */
   totalPeakRssBytes: number;
+  /** CPU seconds the load took (all its processes, from /proc; the loader's own count). */
+  cpuSeconds: number;
+  /** Peak of the PSS summed over all its processes, sampled during the load and once after. */
+  peakPssBytes: number;
+  /** Peak of the RSS summed over all its processes, sampled likewise. */
+  peakRssSumBytes: number;
   note: string;
   error?: string;
 }
@@ -125,24 +134,78 @@ function treePeakRss(pid: number): { max: number; sum: number } {
 }
 
 async function timeServer(label: string, note: string, start: () => Promise<Peer>): Promise<LoadResult> {
+  // Samples every process this benchmark starts (one server at a time), from before the spawn.
+  const sampler = new TreeMemorySampler(250);
   const t0 = performance.now();
   let peer: Peer | undefined;
   try {
     peer = await start();
     const seconds = (performance.now() - t0) / 1000;
+    const cpuSeconds = treeCpuSeconds(peer.pid);
+    // One more second: a server may still be building after it first answers.
+    await new Promise((r) => setTimeout(r, 1000));
+    const peak = sampler.stop();
     const rss = treePeakRss(peer.pid);
-    return { label, seconds, peakRssBytes: rss.max, totalPeakRssBytes: rss.sum, note };
+    return {
+      label,
+      seconds,
+      cpuSeconds,
+      peakRssBytes: rss.max,
+      totalPeakRssBytes: rss.sum,
+      peakPssBytes: peak.pss,
+      peakRssSumBytes: peak.rss,
+      note,
+    };
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0];
-    return { label, seconds: Number.NaN, peakRssBytes: 0, totalPeakRssBytes: 0, note, error: msg };
+    return { label, seconds: Number.NaN, ...NO_MEMORY, note, error: msg };
   } finally {
+    sampler.stop();
     await peer?.stop();
   }
+}
+
+const NO_MEMORY = {
+  cpuSeconds: Number.NaN,
+  peakRssBytes: 0,
+  totalPeakRssBytes: 0,
+  peakPssBytes: 0,
+  peakRssSumBytes: 0,
+} as const;
+
+/**
+ * Per server, the median of each figure over the rounds (errors kept when every round failed);
+ * the note lists each round's seconds when there were several.
+ */
+export function medianResults(perRound: LoadResult[][]): LoadResult[] {
+  const labels = [...new Set(perRound.flat().map((r) => r.label))];
+  return labels.map((label) => {
+    const runs = perRound.flat().filter((r) => r.label === label);
+    const ok = runs.filter((r) => !r.error);
+    const med = (f: (r: LoadResult) => number): number => median(ok.map(f));
+    if (ok.length === 0) return runs[0];
+    return {
+      label,
+      seconds: med((r) => r.seconds),
+      cpuSeconds: med((r) => r.cpuSeconds),
+      peakRssBytes: med((r) => r.peakRssBytes),
+      totalPeakRssBytes: med((r) => r.totalPeakRssBytes),
+      peakPssBytes: med((r) => r.peakPssBytes),
+      peakRssSumBytes: med((r) => r.peakRssSumBytes),
+      note:
+        runs.length > 1
+          ? `${ok[0].note}; median of ${ok.length} (s: ${ok.map((r) => r.seconds.toFixed(2)).join(', ')})`
+          : ok[0].note,
+      error: ok.length < runs.length ? `${runs.length - ok.length} round(s) failed` : undefined,
+    };
+  });
 }
 
 /** Options of the zone load benchmark. */
 export interface ZoneLoadOptions {
   records: number;
+  /** Rounds (each server started this many times); medians reported. Default 1. */
+  rounds?: number;
   log: (line: string) => void;
 }
 
@@ -156,44 +219,64 @@ export async function runZoneLoadBench(
     const records = generateBigZone(file, opts.records);
     const bytes = statSync(file).size;
     opts.log(`zone-load: generated ${records} records (${(bytes / 1e6).toFixed(1)} MB) in ${file}`);
-    const results: LoadResult[] = [];
+    const rounds = Math.max(1, opts.rounds ?? 1);
+    const perRound: LoadResult[][] = [];
+    for (let round = 1; round <= rounds; round++) {
+      opts.log(`zone-load: round ${round} of ${rounds}`);
+      const results: LoadResult[] = [];
 
-    opts.log('zone-load: Switchboard loadZoneFile (child process)');
-    try {
-      const r = await runLoaderChild(file);
-      results.push({
-        label: 'Switchboard loadZoneFile',
-        seconds: r.ms / 1000,
-        peakRssBytes: r.peakRssBytes,
-        totalPeakRssBytes: r.peakRssBytes,
-        note: `${r.records} records; RSS after load ${(r.rssBytes / 2 ** 20).toFixed(0)} MiB`,
-      });
-    } catch (e) {
-      results.push({
-        label: 'Switchboard loadZoneFile',
-        seconds: Number.NaN,
-        peakRssBytes: 0,
-        totalPeakRssBytes: 0,
-        note: '',
-        error: (e as Error).message.split('\n')[0],
-      });
+      opts.log('zone-load: Switchboard loadZoneFile (child process)');
+      const sampler = new TreeMemorySampler(250);
+      try {
+        const r = await runLoaderChild(file);
+        const peak = sampler.stop();
+        results.push({
+          label: 'Switchboard loadZoneFile',
+          seconds: r.ms / 1000,
+          cpuSeconds: r.cpuMs / 1000,
+          peakRssBytes: r.peakRssBytes,
+          totalPeakRssBytes: r.peakRssBytes,
+          peakPssBytes: peak.pss,
+          peakRssSumBytes: peak.rss,
+          note: `${r.records} records; RSS after load ${(r.rssBytes / 2 ** 20).toFixed(0)} MiB`,
+        });
+      } catch (e) {
+        results.push({
+          label: 'Switchboard loadZoneFile',
+          seconds: Number.NaN,
+          ...NO_MEMORY,
+          note: '',
+          error: (e as Error).message.split('\n')[0],
+        });
+      } finally {
+        sampler.stop();
+      }
+      const zones = [{ origin: BIG_ORIGIN, file }];
+      const ready = { readyTimeoutMs: 300_000 };
+      opts.log('zone-load: Switchboard serve --workers 1 (until it answers the SOA)');
+      results.push(
+        await timeServer('Switchboard serve', 'serve --workers 1; all processes', () =>
+          startSwitchboard(dir, { workers: 1, ...ready }),
+        ),
+      );
+      opts.log('zone-load: Switchboard serve --workers 2 (until it answers the SOA)');
+      results.push(
+        await timeServer('Switchboard serve --workers 2', 'serve --workers 2; all processes', () =>
+          startSwitchboard(dir, { workers: 2, ...ready }),
+        ),
+      );
+      if (findCommand('nsd')) {
+        opts.log('zone-load: NSD (until it answers the SOA)');
+        results.push(await timeServer('NSD', 'server-count 1; all processes', () => startNsd(zones, ready)));
+      }
+      if (findCommand('knotd')) {
+        opts.log('zone-load: Knot (until it answers the SOA)');
+        results.push(await timeServer('Knot', '1 UDP/TCP worker', () => startKnot(zones, ready)));
+      }
+      perRound.push(results);
     }
-    const zones = [{ origin: BIG_ORIGIN, file }];
-    const ready = { readyTimeoutMs: 300_000 };
-    opts.log('zone-load: Switchboard serve --workers 1 (until it answers the SOA)');
-    results.push(
-      await timeServer('Switchboard serve', 'serve --workers 1; all processes', () =>
-        startSwitchboard(dir, { workers: 1, ...ready }),
-      ),
-    );
-    if (findCommand('nsd')) {
-      opts.log('zone-load: NSD (until it answers the SOA)');
-      results.push(await timeServer('NSD', 'server-count 1; all processes', () => startNsd(zones, ready)));
-    }
-    if (findCommand('knotd')) {
-      opts.log('zone-load: Knot (until it answers the SOA)');
-      results.push(await timeServer('Knot', '1 UDP/TCP worker', () => startKnot(zones, ready)));
-    }
+    const results = medianResults(perRound);
+
     return { records, bytes, results };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -25,6 +25,7 @@ export type ApiErrorCode =
   | 'API_ERR_FORBIDDEN' // 403: a valid key that may not do this (`/metrics` with a tenant key)
   | 'API_ERR_NOT_FOUND' // 404: no such route
   | 'API_ERR_PRECONDITION' // 412: If-Match names no current version
+  | 'API_ERR_TOO_LARGE' // 413: a body over the route's cap (docs/API.md "Limits")
   | 'API_ERR_UNSUPPORTED_MEDIA' // 415: a body type the route does not take
   | 'API_ERR_UNPROCESSABLE' // 422: well-formed but not something Switchboard does
   | 'API_ERR_RATE_LIMITED' // 429: a limit of docs/API.md "Limits"; the body names it in `limit`
@@ -144,6 +145,15 @@ export function responseOfError(err: unknown, opts: { pdns: boolean }): { status
     };
   }
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
+  if (status === 413)
+    return {
+      status,
+      body: {
+        error:
+          'the request body is larger than this route takes (32 MiB on the zone-content routes, 1 MiB elsewhere)',
+        code: 'API_ERR_TOO_LARGE',
+      },
+    };
   if (status >= 400 && status < 500) {
     const code: ApiErrorCode =
       status === 415

@@ -5,9 +5,8 @@
  * not listening (`switchboard start` calls `listen`; tests use `inject`). docs/API.md describes it.
  * @module
  */
-import AjvCompiler from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ControlPlane } from '../control/types.js';
 import type { HttpMetricsSink } from '../telemetry/index.js';
 import { registerAuth } from './auth.js';
@@ -16,12 +15,14 @@ import { responseOfError } from './errors.js';
 import { type ApiLimits, Limiter, RateLimitError, trustedProxyFunction } from './limits.js';
 import { registerMetricsRoutes } from './metrics.js';
 import { registerPdnsRoutes } from './pdns/routes.js';
+import { DEFAULT_RAW_BODY_BYTES, RawJsonBody, SMALL_BODY_LIMIT } from './raw-body.js';
 import { registerAccountRoutes } from './routes/accounts.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerDeletedZoneRoutes } from './routes/deleted-zones.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerZoneRoutes, ZONEFILE_MEDIA_TYPE } from './routes/zones.js';
 import { addSharedSchemas } from './schemas.js';
+import { AJV_OPTIONS, validators } from './validation.js';
 
 export { ApiError, type ApiErrorCode, type ErrorBody, statusOfControlCode } from './errors.js';
 export { API_LIMIT_NAMES, type ApiLimits, DEFAULT_API_LIMITS, RateLimitError } from './limits.js';
@@ -50,13 +51,16 @@ export interface ApiOptions {
   limits?: Partial<ApiLimits>;
   /** The limits' clock in ms (tests inject one; default `Date.now`). */
   clock?: Clock;
+  /**
+   * JSON bodies larger than this (bytes) on the bulk routes (POST zones, PATCH rrsets and their
+   * PowerDNS twins) are parsed and validated in the zone-work thread, not on the request loop
+   * (raw-body.ts). Default 256 KiB; tests lower it to send small bodies down that path.
+   */
+  rawBodyBytes?: number;
 }
 
 /** Where the OpenAPI document is served. */
 export const OPENAPI_PATH = '/api/v1/openapi.json';
-
-/** Default body limit of JSON requests (zone files have their own, larger one). */
-const BODY_LIMIT = 4 * 1024 * 1024;
 
 const description = [
   'Switchboard control plane. Every route except `GET /api`, `GET /api/v1/openapi.json` and',
@@ -71,34 +75,9 @@ const description = [
   'The `powerdns` routes speak the PowerDNS Authoritative HTTP API (v1) for existing PowerDNS clients.',
 ].join('\n');
 
-type AjvCompilerOptions = NonNullable<Parameters<AjvCompiler.BuildCompilerFromPool>[1]> & { mode?: never };
-type AjvOptions = AjvCompiler.Options;
-
-/**
- * Request validation: JSON bodies of the native API are taken as sent (`"ttl": "300"` is a
- * 400, not 300; `"admin": "true"` is not true), while query strings, path parameters and
- * headers — text by nature — are converted to the types their schemas name. The
- * PowerDNS-compatible routes keep converting bodies too, as PowerDNS reads numbers given
- * as strings.
- */
-const validators: { buildValidator: AjvCompiler.BuildCompilerFromPool } = {
-  buildValidator(externalSchemas, options) {
-    const factory = AjvCompiler();
-    const converting = factory(externalSchemas, options);
-    const strict = factory(externalSchemas, {
-      ...(options as AjvCompilerOptions),
-      customOptions: { ...(options?.customOptions as AjvOptions | undefined), coerceTypes: false },
-    });
-    return ((route: { url?: string; httpPart?: string; schema: unknown }) =>
-      route.httpPart === 'body' && !isPdnsRoute(route.url)
-        ? strict(route as never)
-        : converting(route as never)) as never;
-  },
-};
-
-/** True for the routes of the PowerDNS-compatible API. */
-function isPdnsRoute(url: string | undefined): boolean {
-  return url === undefined || url === '/api' || url === '/api/v1' || url.startsWith('/api/v1/servers');
+/** A body that starts as JSON does (`{` or `[` after blanks): PowerDNS reads such bodies as JSON. */
+function looksLikeJson(bytes: Buffer): boolean {
+  return /^\s*[[{]/.test(bytes.subarray(0, 64).toString('latin1'));
 }
 
 /** Builds the API over a control plane; the caller listens (or injects). */
@@ -110,26 +89,23 @@ export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Pr
     logger: opts.logger ?? false,
     // X-Forwarded-For is believed only from the trusted proxies (request.ip is then the client).
     ...(trust ? { trustProxy: (address: string) => trust(address) } : {}),
-    bodyLimit: BODY_LIMIT,
+    bodyLimit: SMALL_BODY_LIMIT,
     schemaController: { compilersFactory: validators },
-    ajv: {
-      customOptions: {
-        // Closed request schemas must reject unknown fields (400), not drop them silently.
-        removeAdditional: false,
-        // Query strings and path parameters (bodies: see `validators`).
-        coerceTypes: 'array',
-        useDefaults: true,
-        allErrors: false,
-      },
-    },
+    ajv: { customOptions: { ...AJV_OPTIONS.customOptions } },
   });
+  const rawBodyBytes = opts.rawBodyBytes ?? DEFAULT_RAW_BODY_BYTES;
+  /** A big JSON body of a bulk route: kept as bytes for the zone-work thread (raw-body.ts). */
+  const keepRaw = (request: FastifyRequest, body: Buffer): boolean =>
+    body.length > rawBodyBytes && request.routeOptions.config?.rawBody !== undefined;
 
   // A JSON body may be empty: PowerDNS clients send `Content-Type: application/json` on
   // body-less PUTs (lego's notify). The default parser keeps its prototype-poisoning checks.
   const jsonParser = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    if (keepRaw(request, bytes)) return done(null, new RawJsonBody(bytes));
+    const text = bytes.toString('utf8');
     if (text.trim() === '') done(null, undefined);
     else jsonParser(request, text, done);
   });
@@ -137,9 +113,19 @@ export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Pr
   app.addContentTypeParser(ZONEFILE_MEDIA_TYPE, { parseAs: 'string' }, (_request, body, done) =>
     done(null, body),
   );
+  // text/plain is text (zone files), but PowerDNS clients send JSON so too: on a bulk route a
+  // big JSON-looking body is kept raw like any other (the route's preValidation parses a small one).
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('text/plain', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    if (keepRaw(request, bytes) && looksLikeJson(bytes)) return done(null, new RawJsonBody(bytes));
+    done(null, bytes.toString('utf8'));
+  });
   // PowerDNS reads JSON whatever the Content-Type (its docs' curl examples send form-encoded).
-  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    if (keepRaw(request, bytes) && looksLikeJson(bytes)) return done(null, new RawJsonBody(bytes));
+    const text = bytes.toString('utf8');
     if (/^\s*[[{]/.test(text)) jsonParser(request, text, done);
     else done(null, text === '' ? undefined : text);
   });

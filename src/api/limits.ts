@@ -15,6 +15,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../control/types.js';
 import { BucketMap, type Clock, ConcurrencyMap } from './buckets.js';
 import { ApiError } from './errors.js';
+import { RawJsonBody } from './raw-body.js';
 
 /** The limits, each with a documented default; 0 turns a limit off. */
 export interface ApiLimits {
@@ -311,6 +312,8 @@ export class Limiter {
   }
 
   #heavyBody(route: string, body: unknown): boolean {
+    // Too big to parse on the request loop: heavy whatever it holds.
+    if (body instanceof RawJsonBody) return true;
     if (typeof body !== 'object' || body === null) return false;
     const b = body as Record<string, unknown>;
     if (CREATE_ROUTES.has(route))

@@ -5,7 +5,7 @@
  * (`0/26.2.0.192.in-addr.arpa.` → `0=2F26.2.0.192.in-addr.arpa.`).
  * @module
  */
-import { quoted } from '../control/index.js';
+import { quoted } from '../control/records.js';
 import { ApiError } from './errors.js';
 
 /** The absolute zone name of a URL path segment (adds the final dot). */

@@ -38,6 +38,10 @@ function readVersion(): string {
   }
 }
 
+/** Help of `--io` (serve and start). */
+const IO_HELP =
+  "UDP path: 'native' (batched recvmmsg/sendmmsg addon), 'node' (dgram) or 'auto' (native when the addon loads; default, or env SWITCHBOARD_IO)";
+
 /** The options of the answers, the same for `serve` and `start`. */
 function addAnswerOptions(command: Command): Command {
   return command
@@ -90,7 +94,8 @@ function buildProgram(): Command {
       `address to serve on: ADDR, ADDR:PORT, [IPv6]:PORT (repeatable; default ${DEFAULT_DNS})`,
       collect,
     )
-    .option('--workers <n>', 'worker processes (default: number of CPUs; 0 = serve from one process)');
+    .option('--workers <n>', 'worker processes (default: number of CPUs; 0 = serve from one process)')
+    .option('--io <path>', IO_HELP);
   addAnswerOptions(serve)
     .option('--tcp-idle-timeout <ms>', 'close TCP connections idle this long (default 10000)')
     .option('--tcp-max-connections <n>', 'open TCP connections allowed per worker (default 1000)')
@@ -116,7 +121,8 @@ function buildProgram(): Command {
       collect,
     )
     .option('--http <addr>', `HTTP API address: ADDR:PORT or [IPv6]:PORT (default ${DEFAULT_HTTP})`)
-    .option('--workers <n>', 'DNS worker processes (default: number of CPUs)');
+    .option('--workers <n>', 'DNS worker processes (default: number of CPUs)')
+    .option('--io <path>', IO_HELP);
   addAnswerOptions(start)
     .option(
       '--nameservers <names>',

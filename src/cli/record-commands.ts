@@ -329,7 +329,8 @@ Line form, one change per line ('#' or ';' starts a comment line):
   rm  NAME TYPE RDATA         remove one record
   rm  NAME TYPE               remove the whole RRset
 JSON form: {"changes": [{"op": "replace", "name": "www", "type": "A", "records": [{"content": "192.0.2.1"}]}]}
-Names (owner and inside RDATA) are relative to the zone unless they end with a dot. A missing
+Names (owner and inside RDATA) are relative to the zone unless they end with a dot (a
+relative name ending with the zone's name is refused: add the dot). A missing
 TTL is the RRset's current TTL, else ${DEFAULT_RECORD_TTL}.
 
 Example:

@@ -5,17 +5,18 @@
  * id, as the next version with the next SOA serial — while its name is still free.
  * @module
  */
-import { randomUUID } from 'node:crypto';
 import type { DeletedZoneRow, DeletedZoneSummaryRow, Repo } from '../store/index.js';
+import { RRType } from '../wire/constants.js';
 import { Name } from '../wire/name.js';
 import { canSeeZone, requireWrite } from './access.js';
 import { listedAccount, now, type PlaneContext } from './context.js';
 import { changeLines, countChangeLines, diffContent, settleSerial } from './edit.js';
 import { decodeCursor, isIntCursor, isTimeCursor, makePage, pageLimit } from './paging.js';
-import { countRecords, parseZoneName } from './records.js';
+import { checkQuota } from './quota.js';
+import { nameKeyOf, parseZoneName, rrsetKey } from './records.js';
 import type { Retention } from './retention.js';
 import { prunedVersion } from './retention.js';
-import { contentOf, parseChanges, rrsetRow, toZoneInfo, toZoneVersion } from './rows.js';
+import { contentOf, parseChanges, rrsetRow, storeChanges, toZoneInfo, toZoneVersion } from './rows.js';
 import {
   ControlError,
   type DeletedZone,
@@ -159,52 +160,45 @@ export class DeletedZones {
     const result = await this.#ctx.write(async (repo) => {
       const d = await this.#visible(repo, p, idOrName, true);
       const origin = Name.parse(d.name);
-      const quota = !p.scope.admin;
-      const account = await repo.getAccount(d.account_id, quota);
-      if (!account)
+      if (!(await repo.getAccount(d.account_id)))
         throw new ControlError('CTL_ERR_NOT_FOUND', `the account of zone ${d.name} no longer exists`);
       await this.#checks.checkNameFreeFor(repo, origin, d.account_id);
-      if (quota) {
-        if ((await repo.countZones(d.account_id)) >= Number(account.max_zones))
-          throw new ControlError(
-            'CTL_ERR_QUOTA',
-            `the account's zone quota (${account.max_zones}) is reached`,
-          );
-        const total = (await repo.sumRecords(d.account_id)) + Number(d.record_count);
-        if (total > Number(account.max_records))
-          throw new ControlError(
-            'CTL_ERR_QUOTA',
-            `the account's record quota (${account.max_records}) would be exceeded (${total} records)`,
-          );
-      }
-      const before = contentOf(JSON.parse(d.rrsets));
+      await checkQuota(repo, p, d.account_id, { zones: 1, records: Number(d.record_count) });
+      // One-row writes whatever the zone's size (migration 8): the zone row comes back with
+      // the content id it had, whose rows stayed where they were; only the apex SOA changes,
+      // to the next serial, as for any change (secondaries see the zone move forward).
+      const contentId = d.content_id;
+      const apex = nameKeyOf(origin);
+      const soaRow = await repo.getRRset(contentId, apex, RRType.SOA);
+      if (!soaRow) throw new Error(`deleted zone ${d.name} has no stored SOA (content ${contentId})`);
+      const before = contentOf([soaRow]);
       const draft = new Map(before);
-      // The next serial, as for any change: secondaries see the zone move forward.
       const serial = settleSerial(draft, origin, d.serial);
       const diff = diffContent(before, draft);
       const { added, removed } = countChangeLines(diff);
       const version = Number(d.version) + 1;
       const at = now();
-      const contentId = randomUUID();
       const row = {
         id: d.id,
         name: d.name,
         account_id: d.account_id,
         version,
         serial,
-        record_count: countRecords(draft.values()),
+        record_count: Number(d.record_count),
         created_at: d.created_at,
         updated_at: at,
         kind: d.kind,
         soa_edit_api: d.soa_edit_api,
         account_label: d.account_label,
-        // Its rows go back under a new content id (migration 7): the old id may still be
-        // listed for collection (content_gc) from before the deletion.
         content_id: contentId,
       };
       await repo.removeDeletedZone(d.id);
       await repo.insertZone(row);
-      await repo.insertRRsets([...draft.values()].map((r) => rrsetRow(contentId, r)));
+      const soa = draft.get(rrsetKey(apex, RRType.SOA));
+      if (diff.length > 0 && soa) {
+        await repo.deleteRRset(contentId, apex, RRType.SOA);
+        await repo.insertRRsets([rrsetRow(contentId, soa)]);
+      }
       await repo.insertVersion({
         zone_id: d.id,
         version,
@@ -218,7 +212,7 @@ export class DeletedZones {
         kind: 'restore',
         added,
         removed,
-        changes: JSON.stringify(diff),
+        changes: storeChanges(diff),
       });
       await this.#ctx.audit(repo, p, 'zone.restore', d.name, d.account_id, {
         version,

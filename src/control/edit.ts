@@ -396,6 +396,36 @@ interface LineItem {
 export function changeLines(changes: readonly RRsetChangeRecord[]): { removed: string[]; added: string[] } {
   const removed: LineItem[] = [];
   const added: LineItem[] = [];
+  eachChangeLine(
+    changes,
+    (s, r) => removed.push({ s, c: r.content, disabled: r.disabled }),
+    (s, r) => added.push({ s, c: r.content, disabled: r.disabled }),
+  );
+  return { removed: sortLines(removed), added: sortLines(added) };
+}
+
+/**
+ * How many lines `changeLines` lists, without formatting and sorting them (that took seconds
+ * for a 100,000-record import): the `added` and `removed` of every version. One rule with the
+ * lists: disabled records count, and enabling or disabling one is a removed and an added line.
+ */
+export function countChangeLines(changes: readonly RRsetChangeRecord[]): { removed: number; added: number } {
+  let removed = 0;
+  let added = 0;
+  eachChangeLine(
+    changes,
+    () => removed++,
+    () => added++,
+  );
+  return { removed, added };
+}
+
+/** The walk behind `changeLines` and `countChangeLines`: each line removed and added. */
+function eachChangeLine(
+  changes: readonly RRsetChangeRecord[],
+  onRemoved: (s: RRsetState, r: RecordState) => void,
+  onAdded: (s: RRsetState, r: RecordState) => void,
+): void {
   const key = (r: RecordState): string => (r.disabled ? `-${r.content}` : `+${r.content}`);
   for (const { before, after } of changes) {
     const b = before?.records ?? [];
@@ -403,21 +433,13 @@ export function changeLines(changes: readonly RRsetChangeRecord[]): { removed: s
     if (before && after && before.ttl === after.ttl) {
       const inA = new Set(a.map(key));
       const inB = new Set(b.map(key));
-      for (const r of b)
-        if (!inA.has(key(r))) removed.push({ s: before, c: r.content, disabled: r.disabled });
-      for (const r of a) if (!inB.has(key(r))) added.push({ s: after, c: r.content, disabled: r.disabled });
+      for (const r of b) if (!inA.has(key(r))) onRemoved(before, r);
+      for (const r of a) if (!inB.has(key(r))) onAdded(after, r);
     } else {
-      if (before) for (const r of b) removed.push({ s: before, c: r.content, disabled: r.disabled });
-      if (after) for (const r of a) added.push({ s: after, c: r.content, disabled: r.disabled });
+      if (before) for (const r of b) onRemoved(before, r);
+      if (after) for (const r of a) onAdded(after, r);
     }
   }
-  return { removed: sortLines(removed), added: sortLines(added) };
-}
-
-/** Counts of `changeLines` without formatting them. */
-export function countChangeLines(changes: readonly RRsetChangeRecord[]): { removed: number; added: number } {
-  const { removed, added } = changeLines(changes);
-  return { removed: removed.length, added: added.length };
 }
 
 /** SOA first (as in IXFR), then canonical order of owner, type, content. */

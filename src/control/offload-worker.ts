@@ -9,8 +9,17 @@ import { type ToWorker, ZoneWorkState } from './offload.js';
 const state = new ZoneWorkState();
 const port = parentPort;
 if (port) {
+  // One message at a time, in order: a job that stages (awaiting its store) finishes before
+  // the next message touches the cache.
+  let queue: Promise<void> = Promise.resolve();
   port.on('message', (msg: ToWorker) => {
-    const reply = state.handle(msg);
-    if (reply) port.postMessage(reply);
+    queue = queue
+      .then(() => state.handle(msg))
+      .then((reply) => {
+        if (reply) port.postMessage(reply);
+      })
+      .catch(() => {
+        // handle() answers its own failures; nothing may stop the queue.
+      });
   });
 }

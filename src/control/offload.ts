@@ -7,10 +7,11 @@
  * it out of memory fails alone (the worker is replaced), the process lives on.
  * @module
  */
-import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import BetterSqlite3 from 'better-sqlite3';
+import { sql } from 'kysely';
+import { Store } from '../store/index.js';
 import type { RecordMemo, ZoneContent } from './records.js';
+import { collectGarbage, type StageTarget, stageContent } from './staging.js';
 import { ControlError, type ControlErrorCode } from './types.js';
 import { contentOfRows, runZoneJob, type StoredRRset, type ZoneJob, type ZoneWork } from './zone-work.js';
 
@@ -18,8 +19,6 @@ import { contentOfRows, runZoneJob, type StoredRRset, type ZoneJob, type ZoneWor
 export const CACHE_MIN_RECORDS = 2000;
 /** How many such zones are kept (least recently changed dropped first). */
 export const CACHE_ZONES = 4;
-/** A staged content not switched to within this time is deleted (a crash mid-way). */
-export const STAGE_GRACE_MS = 60 * 60 * 1000;
 /** Pause of the zone-work thread between two staged slices (ms). */
 const STAGE_PAUSE_MS = 4;
 /** Default heap cap of the worker thread (MiB). */
@@ -55,6 +54,8 @@ export interface ZoneWorkRunner {
   forget(zoneId: string): void;
   /** Deletes due old contents on the runner's thread; false when it cannot (do it yourself). */
   collect(): boolean;
+  /** Runs `decodeBody(route, bytes)` of the module at URL `decoder` on the runner's thread. */
+  decode(decoder: string, route: string, bytes: Uint8Array): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -73,11 +74,13 @@ export type ToWorker =
   | { type: 'commit'; id: number; zoneId: string; version: number }
   | { type: 'discard'; id: number }
   | { type: 'forget'; zoneId: string }
-  | { type: 'collect'; stageFile: string };
+  | { type: 'collect'; stageFile: string }
+  | { type: 'decode'; id: number; decoder: string; route: string; bytes: Uint8Array };
 
 /** Messages from the worker. */
 export type FromWorker =
   | { type: 'done'; id: number; work: ZoneWork }
+  | { type: 'decoded'; id: number; value: unknown }
   | { type: 'miss'; id: number }
   | {
       type: 'error';
@@ -86,14 +89,35 @@ export type FromWorker =
       message: string;
     };
 
+/** What a request-body decoder module exports (see ControlPlane.decodeBody). */
+interface BodyDecoder {
+  decodeBody(route: string, bytes: Uint8Array): unknown;
+}
+
+const decoders = new Map<string, Promise<BodyDecoder>>();
+
+/** Runs a decoder module's `decodeBody` (the module loaded once per thread). */
+export async function runDecoder(decoder: string, route: string, bytes: Uint8Array): Promise<unknown> {
+  let mod = decoders.get(decoder);
+  if (!mod) {
+    mod = import(decoder) as Promise<BodyDecoder>;
+    decoders.set(decoder, mod);
+    mod.catch(() => decoders.delete(decoder));
+  }
+  return (await mod).decodeBody(route, bytes);
+}
+
 /** Cached content and outcomes awaiting their commit: the state a runner keeps per thread. */
 export class ZoneWorkState {
   readonly #cache = new Map<string, { version: number; content: ZoneContent; memo: RecordMemo }>();
   readonly #pending = new Map<number, { content: ZoneContent; memo: RecordMemo; records: number }>();
-  #db: BetterSqlite3.Database | undefined;
+  #store: Store | undefined;
 
-  handle(msg: ToWorker): FromWorker | undefined {
+  /** Handles one message; the caller handles the next only once this one is answered. */
+  async handle(msg: ToWorker): Promise<FromWorker | undefined> {
     switch (msg.type) {
+      case 'decode':
+        return this.decode(msg);
       case 'job':
         return this.#job(msg);
       case 'commit': {
@@ -117,7 +141,7 @@ export class ZoneWorkState {
         return undefined;
       case 'collect':
         try {
-          this.#collect(msg.stageFile);
+          await collectGarbage(this.#target(msg.stageFile));
         } catch {
           // Tried again after the next change (and at the next start).
         }
@@ -125,88 +149,48 @@ export class ZoneWorkState {
     }
   }
 
+  /** Closes this thread's connection to the store. */
+  async close(): Promise<void> {
+    const store = this.#store;
+    this.#store = undefined;
+    await store?.close();
+  }
+
   /**
-   * Writes a whole new content under a new content id through this thread's own connection
-   * to the SQLite file, a slice per transaction (the request loop's connection takes its
-   * turns in between), listed in content_gc until the switch (see zones.ts #stage, the same
-   * on the request loop). synchronous=NORMAL but for the last slice, whose commit (FULL) syncs
-   * the WAL these frames are in, before the zone points at them.
+   * Staging and collection (staging.ts) through this thread's own connection to the SQLite
+   * file, so that the request loop's connection only switches: a pause of STAGE_PAUSE_MS
+   * between two transactions lets the loop's writes in (they retry on busy);
+   * synchronous=NORMAL but for the last staged slice, whose commit (FULL) syncs the WAL the
+   * slices are in before the zone points at them.
    */
-  #stage(file: string, slices: readonly string[]): string {
-    const db = this.#open(file);
-    const id = randomUUID();
-    db.prepare('insert into content_gc (content_id, since) values (?, ?)').run(
-      id,
-      new Date(Date.now() + STAGE_GRACE_MS).toISOString(),
-    );
+  #target(file: string): StageTarget {
+    if (!this.#store) this.#store = Store.attachSqlite(file);
+    const store = this.#store;
+    return {
+      write: (fn) => store.transaction(fn),
+      read: store.repo,
+      pause: () => new Promise((resolve) => setTimeout(resolve, STAGE_PAUSE_MS)),
+      lastSlice: {
+        before: async () => {
+          await sql`pragma synchronous = FULL`.execute(store.db);
+        },
+        after: async () => {
+          await sql`pragma synchronous = NORMAL`.execute(store.db);
+        },
+      },
+    };
+  }
+
+  /** A request body decoded (parsed, validated, mapped) by the decoder module it names. */
+  async decode(msg: Extract<ToWorker, { type: 'decode' }>): Promise<FromWorker> {
     try {
-      const insert = db.prepare(
-        'insert into rrsets (zone_id, name_key, name, type, ttl, records) values (?, ?, ?, ?, ?, ?)',
-      );
-      const write = db.transaction((rows: StoredRRset[]) => {
-        for (const r of rows) insert.run(id, r.name_key, r.name, r.type, r.ttl, r.records);
-      });
-      const pause = new Int32Array(new SharedArrayBuffer(4));
-      for (let i = 0; i < slices.length; i++) {
-        // The last commit syncs the WAL, with every slice before it: the request loop's
-        // switching commit then syncs only its own few pages.
-        if (i === slices.length - 1) db.pragma('synchronous = FULL');
-        write(JSON.parse(slices[i]) as StoredRRset[]);
-        // A breath between slices: the request loop's writes get the lock (they retry on busy).
-        Atomics.wait(pause, 0, 0, STAGE_PAUSE_MS);
-      }
+      return { type: 'decoded', id: msg.id, value: await runDecoder(msg.decoder, msg.route, msg.bytes) };
     } catch (err) {
-      db.prepare('update content_gc set since = ? where content_id = ?').run(new Date().toISOString(), id);
-      throw err;
-    } finally {
-      db.pragma('synchronous = NORMAL');
-    }
-    return id;
-  }
-
-  #open(file: string): BetterSqlite3.Database {
-    if (!this.#db) {
-      const db = new BetterSqlite3(file);
-      db.pragma('busy_timeout = 10000');
-      db.pragma('synchronous = NORMAL');
-      this.#db = db;
-    }
-    return this.#db;
-  }
-
-  /**
-   * Deletes the rows of content ids that are due in content_gc (replaced, deleted,
-   * abandoned), a slice of owner names per transaction with a pause after each, on this
-   * thread's connection (zones.ts does the same on the request loop for PostgreSQL).
-   */
-  #collect(file: string): void {
-    const db = this.#open(file);
-    const due = db.prepare('select content_id from content_gc where since <= ? order by since limit 16');
-    const names = db.prepare('select distinct name_key from rrsets where zone_id = ? limit 500');
-    const del = db.prepare('delete from rrsets where zone_id = ? and name_key = ?');
-    const done = db.prepare('delete from content_gc where content_id = ?');
-    const slice = db.transaction((id: string, keys: string[]) => {
-      for (const k of keys) del.run(id, k);
-    });
-    const pause = new Int32Array(new SharedArrayBuffer(4));
-    for (;;) {
-      const ids = (due.all(new Date().toISOString()) as Array<{ content_id: string }>).map(
-        (r) => r.content_id,
-      );
-      if (ids.length === 0) return;
-      for (const id of ids) {
-        for (;;) {
-          const keys = (names.all(id) as Array<{ name_key: string }>).map((r) => r.name_key);
-          if (keys.length === 0) break;
-          slice(id, keys);
-          Atomics.wait(pause, 0, 0, STAGE_PAUSE_MS);
-        }
-        done.run(id);
-      }
+      return { type: 'error', id: msg.id, message: (err as Error)?.stack ?? String(err) };
     }
   }
 
-  #job(msg: Extract<ToWorker, { type: 'job' }>): FromWorker {
+  async #job(msg: Extract<ToWorker, { type: 'job' }>): Promise<FromWorker> {
     let content: ZoneContent = new Map();
     let memo: RecordMemo = new Map();
     if (msg.zoneId !== undefined) {
@@ -219,8 +203,8 @@ export class ZoneWorkState {
     }
     try {
       const out = runZoneJob(msg.job, content, memo);
-      if (out.work.rewrite && msg.stageFile !== undefined) {
-        out.work.stageId = this.#stage(msg.stageFile, out.work.rows);
+      if (out.work.stage && msg.stageFile !== undefined) {
+        out.work.stageId = await stageContent(this.#target(msg.stageFile), out.work.rows);
         out.work.rows = [];
       }
       if (!out.work.noop)
@@ -256,30 +240,36 @@ export class InlineZoneWork implements ZoneWorkRunner {
   async run(job: ZoneJob, base: JobBase | undefined): Promise<JobResult> {
     const id = this.#next++;
     const msg: ToWorker = { type: 'job', id, job, zoneId: base?.zoneId, version: base?.version };
-    let reply = this.#state.handle(msg);
-    if (reply?.type === 'miss' && base) reply = this.#state.handle({ ...msg, rows: await base.rows() });
+    let reply = await this.#state.handle(msg);
+    if (reply?.type === 'miss' && base) reply = await this.#state.handle({ ...msg, rows: await base.rows() });
     if (reply?.type === 'done') return { work: reply.work, ticket: id };
     if (reply?.type === 'error') throw errorOf(reply);
     throw new Error('zone work: no answer');
   }
 
   committed(ticket: number, zoneId: string, version: number): void {
-    this.#state.handle({ type: 'commit', id: ticket, zoneId, version });
+    void this.#state.handle({ type: 'commit', id: ticket, zoneId, version });
   }
 
   discarded(ticket: number): void {
-    this.#state.handle({ type: 'discard', id: ticket });
+    void this.#state.handle({ type: 'discard', id: ticket });
   }
 
   forget(zoneId: string): void {
-    this.#state.handle({ type: 'forget', zoneId });
+    void this.#state.handle({ type: 'forget', zoneId });
   }
 
   collect(): boolean {
     return false;
   }
 
-  async close(): Promise<void> {}
+  decode(decoder: string, route: string, bytes: Uint8Array): Promise<unknown> {
+    return runDecoder(decoder, route, bytes);
+  }
+
+  async close(): Promise<void> {
+    await this.#state.close();
+  }
 }
 
 interface Inflight {
@@ -342,7 +332,7 @@ export class ThreadZoneWork implements ZoneWorkRunner {
     return w;
   }
 
-  #send(msg: Extract<ToWorker, { type: 'job' }>): Promise<FromWorker> {
+  #send(msg: Extract<ToWorker, { type: 'job' | 'decode' }>): Promise<FromWorker> {
     if (this.#closed) return Promise.reject(new Error('the control plane is closed'));
     const w = this.#start();
     return new Promise<FromWorker>((resolve, reject) => {
@@ -383,6 +373,13 @@ export class ThreadZoneWork implements ZoneWorkRunner {
 
   forget(zoneId: string): void {
     this.#post({ type: 'forget', zoneId });
+  }
+
+  async decode(decoder: string, route: string, bytes: Uint8Array): Promise<unknown> {
+    const reply = await this.#send({ type: 'decode', id: this.#next++, decoder, route, bytes });
+    if (reply.type === 'decoded') return reply.value;
+    if (reply.type === 'error') throw errorOf(reply);
+    throw new Error('zone work: no answer');
   }
 
   collect(): boolean {
@@ -450,6 +447,11 @@ export class SplitZoneWork implements ZoneWorkRunner {
 
   collect(): boolean {
     return this.#big.collect();
+  }
+
+  /** Big bodies only come here: always the big runner (the worker thread). */
+  decode(decoder: string, route: string, bytes: Uint8Array): Promise<unknown> {
+    return this.#big.decode(decoder, route, bytes);
   }
 
   async close(): Promise<void> {

@@ -48,7 +48,7 @@ export class StoreControlPlane implements ControlPlane {
     this.#accounts = new Accounts(this.#ctx);
     this.#zones = new Zones(this.#ctx);
     this.#history = new History(this.#ctx);
-    this.#retention = new Retention(this.#ctx);
+    this.#retention = new Retention(this.#ctx, () => this.#zones.collect());
     this.#deleted = new DeletedZones(this.#ctx, this.#retention, this.#zones);
     this.#serving = new Serving(this.#ctx);
   }
@@ -135,6 +135,9 @@ export class StoreControlPlane implements ControlPlane {
   }
   changeRRsets(...a: Args<'changeRRsets'>) {
     return this.#zones.changeRRsets(...a);
+  }
+  decodeBody(...a: Args<'decodeBody'>) {
+    return this.#zones.decodeBody(...a);
   }
   importZone(...a: Args<'importZone'>) {
     return this.#zones.importZone(...a);

@@ -55,11 +55,14 @@ export function prunedVersion(zone: string, version: number, r: Required<Retenti
 export class Retention {
   readonly #ctx: PlaneContext;
   readonly rules: Required<RetentionOptions>;
+  /** Starts the background collection of content rows (zones.ts) after a purge. */
+  readonly #collect: () => void;
   #running: Promise<PruneReport> | undefined;
 
-  constructor(ctx: PlaneContext) {
+  constructor(ctx: PlaneContext, collect: () => void = () => {}) {
     this.#ctx = ctx;
     this.rules = retentionOf(ctx.opts.retention);
+    this.#collect = collect;
   }
 
   /** When a deleted zone deleted at `deletedAt` is purged (null: never). */
@@ -98,22 +101,32 @@ export class Retention {
     return report;
   }
 
-  /** Deleted zones past their window: their versions in batches, then the zone. */
+  /**
+   * Deleted zones past their window: their versions in batches, then the zone's row, whose
+   * content id goes to content_gc in the same transaction (migration 8): its RRset rows are
+   * deleted by the background collection, a slice per short transaction.
+   */
   async #purgeDeleted(before: string, report: PruneReport): Promise<number> {
     let purged = 0;
-    for (;;) {
-      const ids = await this.#ctx.store.repo.deletedZonesBefore(before, 50);
-      for (const id of ids) {
-        for (;;) {
-          const n = await this.#ctx.write((repo) => repo.pruneVersions(id, INT32_MAX, BATCH));
-          report.versions += n;
-          await yieldToLoop();
-          if (n < BATCH) break;
+    try {
+      for (;;) {
+        const ids = await this.#ctx.store.repo.deletedZonesBefore(before, 50);
+        for (const id of ids) {
+          for (;;) {
+            // Only while it is still deleted: a zone restored meanwhile keeps its history.
+            const n = await this.#ctx.write(async (repo) =>
+              (await repo.getDeletedZone(id, true)) ? repo.pruneVersions(id, INT32_MAX, BATCH) : 0,
+            );
+            report.versions += n;
+            await yieldToLoop();
+            if (n < BATCH) break;
+          }
+          if (await this.#ctx.write((repo) => repo.purgeDeletedZone(id, new Date().toISOString()))) purged++;
         }
-        await this.#ctx.write((repo) => repo.removeDeletedZone(id));
-        purged++;
+        if (ids.length < 50) return purged;
       }
-      if (ids.length < 50) return purged;
+    } finally {
+      if (purged > 0) this.#collect();
     }
   }
 

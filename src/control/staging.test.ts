@@ -74,14 +74,22 @@ describe('staged big changes (SQLite, zone-work thread)', () => {
       assert.equal(same.rrsets.length, z.rrsets.length);
       const served = await cp.servedZone('big.test');
       assert.ok(served?.text.includes('g2999.big.test.\t300\tIN\tA\t10.1.11.183'));
+      // A deleted zone keeps its rows (restorable) until it is purged (migration 8).
       await cp.deleteZone(admin, 'big.test');
     } finally {
       await cp.close();
     }
-    // Reopening collects whatever was left (replaced, deleted contents).
-    const again = await StoreControlPlane.open({ dataDir });
+    // Reopening collects whatever was left (replaced contents, the failed import's rows).
+    const again = await StoreControlPlane.open({ dataDir, retention: { deletedZoneDays: 30 } });
     try {
-      await until('every row of the deleted zone collected', async () => {
+      await until('every replaced row collected, the deleted zone kept', async () => {
+        const c = await rowCounts(dataDir);
+        return c.rrsets === 3003 && c.garbage === 0;
+      });
+      // Its purge, 30 days on, hands its rows to the background collection.
+      const report = await again.pruneHistory(new Date(Date.now() + 31 * 86_400_000));
+      assert.equal(report.deletedZones, 1);
+      await until('every row of the purged zone collected', async () => {
         const c = await rowCounts(dataDir);
         return c.rrsets === 0 && c.garbage === 0;
       });

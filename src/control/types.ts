@@ -134,6 +134,20 @@ export interface ZoneDetail extends ZoneInfo {
 }
 
 /** One change of an atomic change set (issue 3 §3: all or nothing). */
+/**
+ * A list (of `RRsetChange` or `RRsetData`) as JSON text, as a request-body decoder made it off
+ * the request loop: parsed, budget-checked and validated where the zone work runs, so the
+ * request loop never holds its objects.
+ */
+export interface JsonList {
+  readonly json: string;
+}
+
+/** True for a `JsonList`. */
+export function isJsonList(v: unknown): v is JsonList {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as JsonList).json === 'string';
+}
+
 export type RRsetChange =
   /** Set the RRset to exactly these records (creates it when absent). */
   | { op: 'replace'; name: string; type: string; ttl: number; records: RecordData[] }
@@ -341,17 +355,19 @@ export interface ControlPlane {
   /**
    * Creates a zone from RRsets or master-file text. Without an SOA, one is made
    * (`ns1.<zone> hostmaster.<zone> 1 10800 3600 604800 3600`); `nameservers` become the apex NS.
+   * A big zone (2,000 records or more) comes back with `rrsets` empty and `rrsetsJson`, the
+   * JSON text of its RRsets, made off the request loop (additive).
    */
   createZone(
     p: Principal,
     input: {
       name: string;
       accountId?: string;
-      rrsets?: RRsetData[];
+      rrsets?: RRsetData[] | JsonList;
       zonefile?: string;
       nameservers?: string[];
     } & ZoneMetadataInput,
-  ): Promise<ZoneDetail & { warnings?: string[] }>;
+  ): Promise<ZoneDetail & { warnings?: string[]; rrsetsJson?: string }>;
   /**
    * What `createZone` decides from the name alone (additive), without creating anything:
    * FORBIDDEN when the token may not create it, VALIDATION for a bad name, CONFLICT when the
@@ -365,9 +381,15 @@ export interface ControlPlane {
   changeRRsets(
     p: Principal,
     name: string,
-    changes: RRsetChange[],
+    changes: RRsetChange[] | JsonList,
     opts?: ChangeOptions,
   ): Promise<ZoneChangeResult>;
+  /**
+   * Runs `decodeBody(route, bytes)` of the module at `decoder` (a URL the caller names: the
+   * API's request-body decoder) where zone work runs, off the request loop, and answers what it
+   * returns (a structured-cloneable value; big lists in it as `JsonList`). Additive.
+   */
+  decodeBody(decoder: string, route: string, bytes: Uint8Array): Promise<unknown>;
   /**
    * Replaces the zone's content with master-file text (one new version; none when the text
    * holds the current content). `;disabled; ` lines are disabled records.

@@ -13,6 +13,7 @@ import {
   buildAndCheck,
   changeLines,
   checkContentRules,
+  countChangeLines,
   diffContent,
   type EditLimits,
   type Locate,
@@ -27,7 +28,6 @@ import {
 import {
   countRecords,
   decodeRecords,
-  enabledRecords,
   encodeRecords,
   nameKeyOf,
   parseHostName,
@@ -40,8 +40,8 @@ import {
   toRRsetData,
   type ZoneContent,
 } from './records.js';
-import { storeChanges } from './rows.js';
-import { ControlError, type RRsetData } from './types.js';
+import { parseChanges, storeChanges } from './rows.js';
+import { ControlError, isJsonList, type RRsetData } from './types.js';
 
 /** An RRset row as stored (without its zone). */
 export interface StoredRRset {
@@ -65,7 +65,7 @@ export interface ZoneDefaults {
   hostmaster?: string;
 }
 
-/** One unit of work: a change of an existing zone, or the content of a new one. */
+/** One unit of work: a change of an existing zone (import, RRset changes, rollback), or a new zone's content. */
 export type ZoneJob =
   | {
       kind: 'import';
@@ -76,7 +76,26 @@ export type ZoneJob =
       budget: RecordBudget;
       dryRun?: boolean;
     }
-  | { kind: 'change'; origin: string; serial: number; changes: unknown; limits: EditLimits; dryRun?: boolean }
+  | {
+      kind: 'change';
+      origin: string;
+      serial: number;
+      /** The change list, or a `JsonList` of it (then counted against `budget` once parsed). */
+      changes: unknown;
+      limits: EditLimits;
+      budget?: RecordBudget;
+      dryRun?: boolean;
+    }
+  | {
+      kind: 'rollback';
+      origin: string;
+      serial: number;
+      /** The version rolled back to. */
+      version: number;
+      /** The stored changes of every later version, newest first (undone in that order). */
+      undo: string[];
+      dryRun?: boolean;
+    }
   | {
       kind: 'create';
       origin: string;
@@ -101,6 +120,11 @@ export interface ZoneWork {
   changes: string;
   /** Replace every row of the zone by `rows` (else delete `deletes`, insert `rows`). */
   rewrite: boolean;
+  /**
+   * A rewrite too big for one short transaction: `rows` are written beforehand under a new
+   * content id in slices (staging.ts), and the zone switched to it in one short write.
+   */
+  stage: boolean;
   deletes: Array<[nameKey: string, type: number]>;
   /** JSON arrays of `StoredRRset`, at most ROW_SLICE each. */
   rows: string[];
@@ -112,6 +136,11 @@ export interface ZoneWork {
   lines?: { removed: string[]; added: string[] };
   /** create: the new zone's RRsets in canonical order (the response). */
   rrsets?: RRsetData[];
+  /**
+   * create, zones of SERVED_TEXT_MIN records or more: those RRsets as JSON text instead, so the
+   * request loop never builds (nor structured-clones) tens of thousands of objects to answer.
+   */
+  rrsetsJson?: string;
   /**
    * Big zones: the new content as the DNS workers load it (`renderServedText`), so that
    * publishing the change does not read and render 100,000 rows on the request loop.
@@ -130,8 +159,13 @@ export interface ZoneWorkOutcome {
 const BULK_REWRITE = 64;
 /** Zones of at least this many records get their served text rendered with the work. */
 export const SERVED_TEXT_MIN = 2000;
-/** A change of more RRsets than this writes the whole new content (staged, see zones.ts). */
-const STAGE_MIN = 1000;
+/**
+ * The one staging threshold (changes, imports, rollbacks and new zones alike): a change of
+ * more RRsets than this writes the whole new content, and a whole new content is staged when
+ * writing it in place would touch more rows than this (the rows deleted plus those written);
+ * below it, the rows are written in the transaction of the version.
+ */
+export const STAGE_MIN = 1000;
 /** TTL of the SOA and NS records made for a zone created without them. */
 const GENERATED_TTL = 3600;
 
@@ -187,6 +221,14 @@ export function countRequestRecords(list: unknown): number {
   return n;
 }
 
+/**
+ * The list a request holds: a `JsonList` (a big body decoded off the request loop) is parsed
+ * here, where the work runs; anything else is the list itself.
+ */
+export function listOf(list: unknown): unknown {
+  return isJsonList(list) ? JSON.parse(list.json) : list;
+}
+
 /** Refuses a change-set or RRset list whose records are over the budget (before parsing them). */
 export function checkRequestBudget(list: unknown, budget: RecordBudget, field: string): void {
   const n = countRequestRecords(list);
@@ -217,6 +259,7 @@ export function initialContent(
 ): { content: ZoneContent; locate: Locate } {
   let content: ZoneContent;
   let locate: Locate;
+  if (isJsonList(input.rrsets)) input = { ...input, rrsets: listOf(input.rrsets) };
   const hasRRsets = Array.isArray(input.rrsets) && input.rrsets.length > 0;
   if (input.zonefile !== undefined && input.zonefile !== null) {
     if (hasRRsets) throw invalid('give either rrsets or a zonefile, not both', 'zonefile');
@@ -280,30 +323,6 @@ export function initialContent(
   return { content, locate };
 }
 
-/**
- * The number of served records a diff removes and adds, counted as `changeLines` in edit.ts
- * lists them (a TTL change removes and re-adds the RRset) but without formatting and sorting
- * them: that took seconds for a 100,000-record import.
- */
-export function countLines(diff: ReturnType<typeof diffContent>): { added: number; removed: number } {
-  let added = 0;
-  let removed = 0;
-  for (const { before, after } of diff) {
-    const b = before ? enabledRecords(before) : [];
-    const a = after ? enabledRecords(after) : [];
-    if (before && after && before.ttl === after.ttl) {
-      const inA = new Set(a.map((r) => r.content));
-      const inB = new Set(b.map((r) => r.content));
-      for (const r of b) if (!inA.has(r.content)) removed++;
-      for (const r of a) if (!inB.has(r.content)) added++;
-    } else {
-      removed += b.length;
-      added += a.length;
-    }
-  }
-  return { added, removed };
-}
-
 /** RRsets in canonical order (RFC 4034 §6.1 owner order, then type). */
 export function sortedRRsets(content: ZoneContent): RRsetState[] {
   const decorated = [...content.values()].map((s) => ({ k: sortKeyOfName(s.name), s }));
@@ -334,9 +353,27 @@ export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: Reco
       break;
     }
     case 'change': {
-      const prepared = prepareChanges(job.changes, origin, job.limits, 'rrsets');
+      const changes = listOf(job.changes);
+      // A JsonList was not counted on the request loop: counted now, before any record is parsed.
+      if (job.budget) checkRequestBudget(changes, job.budget, 'rrsets');
+      const prepared = prepareChanges(changes, origin, job.limits, 'rrsets');
       draft = new Map(current);
       locate = locateInChanges(applyChanges(draft, prepared, job.limits));
+      oldSerial = job.serial;
+      break;
+    }
+    case 'rollback': {
+      // The content of `version`: the current content with every later version undone.
+      draft = new Map(current);
+      for (const stored of job.undo)
+        for (const c of parseChanges(stored)) {
+          const st = (c.before ?? c.after) as RRsetState;
+          const key = rrsetKey(st.nameKey, st.type);
+          if (c.before) draft.set(key, c.before);
+          else draft.delete(key);
+        }
+      const where = `version ${job.version} cannot be restored: `;
+      locate = () => ({ where });
       oldSerial = job.serial;
       break;
     }
@@ -360,6 +397,7 @@ export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: Reco
         removed: 0,
         changes: '[]',
         rewrite: false,
+        stage: false,
         deletes: [],
         rows: [],
         warnings: [],
@@ -373,11 +411,12 @@ export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: Reco
   buildAndCheck(draft, origin, locate, memo, warnings);
   const serial = settleSerial(draft, origin, oldSerial);
   diff = diffContent(current, draft);
-  const { added, removed } = countLines(diff);
+  const { added, removed } = countChangeLines(diff);
   const rewrite =
     job.kind === 'create' ||
     diff.length > STAGE_MIN ||
     (diff.length > BULK_REWRITE && diff.length * 2 > draft.size);
+  const stage = rewrite && current.size + draft.size > STAGE_MIN;
   const deletes: Array<[string, number]> = [];
   let rows: string[];
   if (rewrite) rows = slices(draft.values());
@@ -402,6 +441,7 @@ export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: Reco
         removed,
         changes: '[]',
         rewrite: false,
+        stage: false,
         deletes: [],
         rows: [],
         warnings,
@@ -419,10 +459,15 @@ export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: Reco
     removed,
     changes: storeChanges(diff),
     rewrite,
+    stage,
     deletes,
     rows,
   };
-  if (job.kind === 'create') work.rrsets = sortedRRsets(draft).map(toRRsetData);
+  if (job.kind === 'create') {
+    const rrsets = sortedRRsets(draft).map(toRRsetData);
+    if (work.recordCount >= SERVED_TEXT_MIN) work.rrsetsJson = JSON.stringify(rrsets);
+    else work.rrsets = rrsets;
+  }
   if (work.recordCount >= SERVED_TEXT_MIN) work.servedText = renderServedText(draft.values());
   return { work, draft, memo: kept };
 }

@@ -9,41 +9,26 @@ import type { Repo, ZoneRow } from '../store/index.js';
 import type { Name } from '../wire/name.js';
 import { isAccountWide, requireWrite, scopeAllowsZone } from './access.js';
 import { checkIfMatch, DEFAULT_ACCOUNT, invalid, listedAccount, now, type PlaneContext } from './context.js';
-import {
-  buildAndCheck,
-  changeLines,
-  checkContentRules,
-  diffContent,
-  exportContent,
-  type Locate,
-  type RecordBudget,
-  type RRsetChangeRecord,
-  settleSerial,
-} from './edit.js';
-import { InlineZoneWork, SplitZoneWork, STAGE_GRACE_MS, ThreadZoneWork } from './offload.js';
+import { exportContent, type RecordBudget } from './edit.js';
+import { InlineZoneWork, SplitZoneWork, ThreadZoneWork } from './offload.js';
 import { decodeCursor, isStringCursor, makePage, pageLimit } from './paging.js';
-import {
-  countRecords,
-  parseZoneName,
-  type RecordMemo,
-  type RRsetState,
-  rrsetKey,
-  toRRsetData,
-  type ZoneContent,
-} from './records.js';
+import { checkQuota } from './quota.js';
+import { parseZoneName, toRRsetData } from './records.js';
 import { prunedVersion, retentionOf } from './retention.js';
+import { contentIdOf, contentOf, sortedRRsets, toZoneInfo } from './rows.js';
 import {
-  contentIdOf,
-  contentOf,
-  parseChanges,
-  rrsetRow,
-  sortedRRsets,
-  storeChanges,
-  toZoneInfo,
-} from './rows.js';
+  abandonContent,
+  adoptContent,
+  collectGarbage,
+  retireContent,
+  type StageTarget,
+  stageContent,
+} from './staging.js';
 import {
   type ChangeOptions,
   ControlError,
+  isJsonList,
+  type JsonList,
   type Page,
   type PageRequest,
   type Principal,
@@ -58,7 +43,6 @@ import {
 import { DEFAULT_METADATA, diffMetadata, mergeMetadata, metadataOfRow } from './zone-metadata.js';
 import {
   checkRequestBudget,
-  countLines,
   countRequestRecords,
   ROW_SLICE,
   type StoredRRset,
@@ -66,23 +50,14 @@ import {
   type ZoneWork,
 } from './zone-work.js';
 
-/** Above this many changed RRsets (and half the zone), rewrite the zone's rows in bulk. */
-const BULK_REWRITE = 64;
-/** Owner names per garbage-collecting transaction. */
-const GC_SLICE = 500;
+/** Makes a change's job from the zone as last committed (`repo`: where to read more). */
+type MakeJob = (zone: ZoneRow, budget: RecordBudget, repo: Repo) => ZoneJob | Promise<ZoneJob>;
+
 /** A change retried this often when the zone changed while its work was done; the last attempt works under the lock. */
 const MAX_ATTEMPTS = 5;
 
-/** A zone's new content, validated, with what to write (rollback, on the calling thread). */
-interface Settled {
-  draft: ZoneContent;
-  diff: RRsetChangeRecord[];
-  serial: number;
-  recordCount: number;
-  added: number;
-  removed: number;
-  warnings: string[];
-}
+/** The kinds of content change that go through `#offloaded`. */
+type ChangeKind = 'change' | 'import' | 'rollback';
 
 /** Zones and requests up to this many records are worked on the calling thread (~1 ms). */
 const SMALL_RECORDS = 500;
@@ -94,14 +69,19 @@ function isSmallJob(job: ZoneJob, zoneRecords: number): boolean {
   if (zoneRecords > SMALL_RECORDS) return false;
   switch (job.kind) {
     case 'change':
+      // A JsonList is a big body decoded off the loop: never worked on the loop.
       return (
+        !isJsonList(job.changes) &&
         (Array.isArray(job.changes) ? job.changes.length : 0) + countRequestRecords(job.changes) <=
-        SMALL_RECORDS
+          SMALL_RECORDS
       );
     case 'import':
       return job.text.length <= SMALL_TEXT;
+    case 'rollback':
+      return job.undo.reduce((n, u) => n + u.length, 0) <= SMALL_TEXT;
     case 'create':
       return (
+        !isJsonList(job.input.rrsets) &&
         countRequestRecords(job.input.rrsets) <= SMALL_RECORDS &&
         (typeof job.input.zonefile !== 'string' || job.input.zonefile.length <= SMALL_TEXT)
       );
@@ -205,52 +185,48 @@ export class Zones {
     }
   }
 
+  /** Staging and collection (staging.ts) on the request loop, yielding between transactions. */
+  #loopTarget(): StageTarget {
+    return {
+      write: (fn) => this.#ctx.write(fn),
+      read: this.#ctx.store.repo,
+      pause: yieldLoop,
+      stopped: () => this.#closing,
+    };
+  }
+
   /**
    * Writes a whole new content under a new content id, one short transaction per slice, so
    * other writers get in between: the switch to it is then one short write (see #switchTo).
-   * The id is listed for garbage collection an hour on, so a crash mid-way leaves nothing
-   * behind; `#abandon` makes it due at once.
    */
-  async #stage(slices: readonly string[]): Promise<string> {
-    const id = randomUUID();
-    await this.#ctx.write((repo) => repo.addGarbage(id, new Date(Date.now() + STAGE_GRACE_MS).toISOString()));
-    try {
-      for (const slice of slices) {
-        const rows = (JSON.parse(slice) as StoredRRset[]).map((r) => ({ zone_id: id, ...r }));
-        await this.#ctx.write((repo) => repo.insertRRsets(rows));
-        await yieldLoop();
-      }
-    } catch (err) {
-      this.#abandon(id);
-      throw err;
-    }
-    return id;
+  #stage(slices: readonly string[]): Promise<string> {
+    return stageContent(this.#loopTarget(), slices);
   }
 
   /** A staged content that will not be used: its rows go now. */
   #abandon(id: string): void {
-    this.#ctx
-      .write(async (repo) => {
-        await repo.removeGarbage(id);
-        await repo.addGarbage(id, now());
-      })
-      .then(
-        () => this.#collect(),
-        () => {},
-      );
+    abandonContent(this.#loopTarget(), id).then(
+      () => this.#collect(),
+      () => {},
+    );
   }
 
   /** In the switching transaction: the zone's content is now `stageId`; its old rows are garbage. */
   async #switchTo(repo: Repo, zone: ZoneRow, stageId: string): Promise<void> {
     await repo.updateZone(zone.id, { content_id: stageId });
-    await repo.removeGarbage(stageId);
-    await repo.addGarbage(contentIdOf(zone), now());
+    await adoptContent(repo, stageId);
+    await retireContent(repo, contentIdOf(zone));
   }
 
   /**
-   * Deletes the rows of content ids that are due (replaced, deleted, abandoned), a slice
-   * per short transaction; one run at a time, in the background.
+   * Deletes the rows of content ids that are due (replaced, abandoned, of purged deleted
+   * zones), a slice per short transaction; one run at a time, in the background. Also called
+   * by retention once it has purged deleted zones.
    */
+  collect(): void {
+    this.#collect();
+  }
+
   #collect(): void {
     // SQLite: on the zone-work thread's own connection, off the request loop.
     if (this.#closing || this.#runner.collect()) return;
@@ -259,7 +235,7 @@ export class Zones {
       return;
     }
     this.#collecting = true;
-    this.#collectLoop()
+    collectGarbage(this.#loopTarget())
       .catch(() => {
         // Tried again after the next change (and at the next start).
       })
@@ -272,33 +248,20 @@ export class Zones {
       });
   }
 
-  async #collectLoop(): Promise<void> {
-    for (;;) {
-      if (this.#closing) return;
-      const ids = await this.#ctx.store.repo.listGarbage(now(), 16);
-      if (ids.length === 0) return;
-      for (const id of ids) {
-        while (!this.#closing && (await this.#ctx.write((repo) => repo.deleteRRsetsSlice(id, GC_SLICE))) > 0)
-          await yieldLoop();
-        if (this.#closing) return;
-        await this.#ctx.write((repo) => repo.removeGarbage(id));
-      }
-    }
-  }
-
   /** Writes a job's work as the zone's next version: rows, zone row, version row, audit. */
   async #writeWork(
     repo: Repo,
     p: Principal,
     zone: ZoneRow,
     work: ZoneWork,
-    kind: 'change' | 'import',
+    kind: ChangeKind,
     comment: string | null,
     stageId: string | undefined,
   ): Promise<ZoneRow> {
     const contentId = contentIdOf(zone);
     if (stageId !== undefined) await this.#switchTo(repo, zone, stageId);
     else {
+      // Small enough for this transaction (or the last attempt, under the zone's lock).
       if (work.rewrite) await repo.deleteAllRRsets(contentId);
       else
         for (let i = 0; i < work.deletes.length; i++) {
@@ -318,7 +281,7 @@ export class Zones {
     zone: ZoneRow,
     s: { serial: number; recordCount: number; added: number; removed: number },
     changes: string,
-    kind: 'change' | 'import' | 'rollback',
+    kind: ChangeKind,
     comment: string | null,
   ): Promise<ZoneRow> {
     const version = Number(zone.version) + 1;
@@ -355,60 +318,6 @@ export class Zones {
     return { ...zone, version, serial: s.serial, record_count: s.recordCount, updated_at: at };
   }
 
-  /** Checks the account's record quota when a change adds records (admins are exempt). */
-  async #checkRecordQuota(repo: Repo, p: Principal, accountId: string, delta: number): Promise<void> {
-    if (p.scope.admin || delta <= 0) return;
-    // The account row lock serialises quota checks of concurrent changes (PostgreSQL).
-    const account = await repo.getAccount(accountId, true);
-    if (!account) return;
-    const total = (await repo.sumRecords(accountId)) + delta;
-    if (total > Number(account.max_records))
-      throw new ControlError(
-        'CTL_ERR_QUOTA',
-        `the account's record quota (${account.max_records}) would be exceeded (${total} records)`,
-        'rrsets',
-      );
-  }
-
-  /** Validates a draft as the zone's next content and computes what to write. */
-  #settle(
-    draft: ZoneContent,
-    current: ZoneContent,
-    origin: Name,
-    oldSerial: number | undefined,
-    locate: Locate,
-  ): Settled {
-    checkContentRules(draft, origin, locate);
-    const warnings: string[] = [];
-    buildAndCheck(draft, origin, locate, new Map() as RecordMemo, warnings);
-    const serial = settleSerial(draft, origin, oldSerial);
-    const diff = diffContent(current, draft);
-    const { added, removed } = countLines(diff);
-    return { draft, diff, serial, recordCount: countRecords(draft.values()), added, removed, warnings };
-  }
-
-  /** Writes a settled change (rollback): RRset rows, then the version. */
-  async #writeVersion(
-    repo: Repo,
-    p: Principal,
-    zone: ZoneRow,
-    s: Settled,
-    kind: 'rollback',
-    comment: string | null,
-  ): Promise<ZoneRow> {
-    const contentId = contentIdOf(zone);
-    if (s.diff.length > BULK_REWRITE && s.diff.length * 2 > s.draft.size) {
-      await repo.deleteAllRRsets(contentId);
-      await repo.insertRRsets([...s.draft.values()].map((r) => rrsetRow(contentId, r)));
-    } else {
-      for (const c of s.diff) {
-        if (c.before) await repo.deleteRRset(contentId, c.before.nameKey, c.before.type);
-        if (c.after) await repo.insertRRsets([rrsetRow(contentId, c.after)]);
-      }
-    }
-    return this.#finishVersion(repo, p, zone, s, storeChanges(s.diff), kind, comment);
-  }
-
   async listZones(p: Principal, input?: { accountId?: string } & PageRequest): Promise<Page<ZoneInfo>> {
     this.#ctx.checkOpen();
     const limit = pageLimit(input);
@@ -427,16 +336,25 @@ export class Zones {
     input: {
       name: string;
       accountId?: string;
-      rrsets?: RRsetData[];
+      rrsets?: RRsetData[] | JsonList;
       zonefile?: string;
       nameservers?: string[];
     } & ZoneMetadataInput,
-  ): Promise<ZoneDetail & { warnings?: string[] }> {
+  ): Promise<ZoneDetail & { warnings?: string[]; rrsetsJson?: string }> {
     // Authorization and a taken name come first: PowerDNS answers a duplicate zone with 409
     // whatever else is wrong with the request.
     const origin = await this.#precheckCreate(p, input);
     const zname = origin.toString();
     const metadata = mergeMetadata(DEFAULT_METADATA, input);
+    // The zone quota, before any work (the creating transaction checks again, with the records).
+    if (!p.scope.admin)
+      await checkQuota(
+        this.#ctx.store.repo,
+        p,
+        p.accountId as string,
+        { zones: 1, records: 0 },
+        { zoneField: 'name', lock: false },
+      );
     const budget = await this.#budget(p, p.scope.admin ? null : p.accountId, 0);
     // Counted before anything is parsed or sent to the worker.
     if (Array.isArray(input.rrsets)) checkRequestBudget(input.rrsets, budget, 'rrsets');
@@ -453,33 +371,24 @@ export class Zones {
     let committed = false;
     let stageId: string | undefined;
     try {
-      stageId = settled.stageId ?? (await this.#stage(settled.rows));
-      const contentId = stageId;
+      // A big content is written beforehand in short slices (by the thread, or here), a
+      // small one by the creating transaction itself.
+      if (settled.stage) stageId = settled.stageId ?? (await this.#stage(settled.rows));
+      const contentId = stageId ?? randomUUID();
       const at = now();
       const zone = await this.#ctx.write(async (repo) => {
         const accountId = await this.#zoneAccount(repo, p, input.accountId);
-        const quota = !p.scope.admin;
-        const account = await repo.getAccount(accountId, quota);
-        if (!account)
+        if (!(await repo.getAccount(accountId)))
           throw new ControlError('CTL_ERR_NOT_FOUND', `account ${accountId} not found`, 'accountId');
         // Again, under the transaction: another request may have taken the name meanwhile.
         await this.#checkNameFree(repo, origin, accountId);
-        if (quota) {
-          const zones = await repo.countZones(accountId);
-          if (zones >= Number(account.max_zones))
-            throw new ControlError(
-              'CTL_ERR_QUOTA',
-              `the account's zone quota (${account.max_zones}) is reached`,
-              'name',
-            );
-          const total = (await repo.sumRecords(accountId)) + settled.recordCount;
-          if (total > Number(account.max_records))
-            throw new ControlError(
-              'CTL_ERR_QUOTA',
-              `the account's record quota (${account.max_records}) would be exceeded (${total} records)`,
-              input.zonefile !== undefined ? 'zonefile' : 'rrsets',
-            );
-        }
+        await checkQuota(
+          repo,
+          p,
+          accountId,
+          { zones: 1, records: settled.recordCount },
+          { zoneField: 'name', recordField: input.zonefile !== undefined ? 'zonefile' : 'rrsets' },
+        );
         const row: ZoneRow = {
           id: zoneId,
           name: zname,
@@ -495,7 +404,8 @@ export class Zones {
           content_id: contentId,
         };
         await repo.insertZone(row);
-        await repo.removeGarbage(contentId);
+        if (stageId !== undefined) await adoptContent(repo, stageId);
+        else await this.#insertSlices(repo, contentId, settled.rows);
         await repo.insertVersion({
           zone_id: zoneId,
           version: 1,
@@ -532,6 +442,7 @@ export class Zones {
       return {
         ...toZoneInfo(zone),
         rrsets: settled.rrsets ?? [],
+        ...(settled.rrsetsJson !== undefined ? { rrsetsJson: settled.rrsetsJson } : {}),
         ...(settled.warnings.length > 0 ? { warnings: settled.warnings } : {}),
       };
     } finally {
@@ -661,8 +572,8 @@ export class Zones {
       await this.#ctx.events.notify(repo, e);
       return e;
     });
+    // Its rows stay, under its content id, until the deleted zone is purged (retention.ts).
     this.#ctx.events.emit(ev);
-    this.#collect();
   }
 
   /** Checks, before the transaction, that `p` may write the zone (cheap early refusal). */
@@ -676,24 +587,33 @@ export class Zones {
   async changeRRsets(
     p: Principal,
     name: string,
-    changes: RRsetChange[],
+    changes: RRsetChange[] | JsonList,
     opts?: ChangeOptions,
   ): Promise<ZoneChangeResult> {
     this.#ctx.checkOpen();
     const origin = await this.#precheckWrite(p, name);
-    if (!Array.isArray(changes)) throw invalid('the changes must be a list', 'rrsets');
+    const json = isJsonList(changes);
+    if (!Array.isArray(changes) && !json) throw invalid('the changes must be a list', 'rrsets');
     return this.#offloaded(p, origin, opts, 'change', (zone, budget) => {
-      // Counted before any record is parsed: the whole zone may be replaced, no more.
-      checkRequestBudget(changes, budget, 'rrsets');
+      // Counted before any record is parsed: the whole zone may be replaced, no more (a
+      // JsonList where it is parsed, in the zone-work thread).
+      if (!json) checkRequestBudget(changes, budget, 'rrsets');
       return {
         kind: 'change',
         origin: origin.toString(),
         serial: zone.serial,
         changes,
         limits: this.#editLimits(),
+        ...(json ? { budget } : {}),
         dryRun: opts?.dryRun === true,
       };
     });
+  }
+
+  /** See ControlPlane.decodeBody: on the zone-work thread, where big jobs run. */
+  decodeBody(decoder: string, route: string, bytes: Uint8Array): Promise<unknown> {
+    this.#ctx.checkOpen();
+    return this.#runner.decode(decoder, route, bytes);
   }
 
   async importZone(
@@ -730,8 +650,8 @@ export class Zones {
     p: Principal,
     origin: Name,
     opts: ChangeOptions | undefined,
-    kind: 'change' | 'import',
-    makeJob: (zone: ZoneRow, budget: RecordBudget) => ZoneJob,
+    kind: ChangeKind,
+    makeJob: MakeJob,
   ): Promise<ZoneChangeResult> {
     const zname = origin.toString();
     // Changes of one zone from this process go one after another (no wasted work); other
@@ -754,14 +674,18 @@ export class Zones {
     p: Principal,
     zname: string,
     opts: ChangeOptions | undefined,
-    kind: 'change' | 'import',
-    makeJob: (zone: ZoneRow, budget: RecordBudget) => ZoneJob,
+    kind: ChangeKind,
+    makeJob: MakeJob,
   ): Promise<ZoneChangeResult> {
     const comment = typeof opts?.comment === 'string' ? opts.comment : null;
-    const prepare = async (base: ZoneRow, stage = true) => {
+    const prepare = async (base: ZoneRow, repo: Repo, stage = true) => {
       requireWrite(p);
       checkIfMatch(opts, base);
-      const job = makeJob(base, await this.#budget(p, base.account_id, Number(base.record_count)));
+      const job = await makeJob(
+        base,
+        await this.#budget(p, base.account_id, Number(base.record_count)),
+        repo,
+      );
       return this.#runner.run(
         job,
         {
@@ -781,17 +705,19 @@ export class Zones {
       let stageId: string | undefined;
       if (!underLock) {
         base = await this.#ctx.visibleZone(this.#ctx.store.repo, p, zname);
-        prepared = await prepare(base);
-        // Nothing to change (an identical import, say): no new version, no serial bump.
+        prepared = await prepare(base, this.#ctx.store.repo);
+        // Nothing to change (an identical import, a rollback to the current content): no new
+        // version, no serial bump.
         if (prepared.work.noop) return resultOf(base, prepared.work, false, opts);
         if (opts?.dryRun === true) {
           // A plan: validated and diffed as usual, quota included; nothing written.
           const w = prepared.work;
-          await this.#checkRecordQuota(
+          await checkQuota(
             this.#ctx.store.repo,
             p,
             base.account_id,
-            w.recordCount - Number(base.record_count),
+            { records: w.recordCount - Number(base.record_count) },
+            { recordField: 'rrsets', lock: false },
           );
           this.#runner.discarded(prepared.ticket);
           return resultOf(base, w, true, opts);
@@ -800,8 +726,7 @@ export class Zones {
       let committed = false;
       try {
         // A whole new content is written beforehand in short slices, and switched to below.
-        if (prepared?.work.rewrite)
-          stageId = prepared.work.stageId ?? (await this.#stage(prepared.work.rows));
+        if (prepared?.work.stage) stageId = prepared.work.stageId ?? (await this.#stage(prepared.work.rows));
         const next = await this.#ctx.write(async (repo) => {
           // PostgreSQL: the row lock serialises writers of this zone across replicas.
           const zone = await this.#ctx.visibleZone(repo, p, zname, true);
@@ -809,15 +734,16 @@ export class Zones {
           checkIfMatch(opts, zone);
           if (underLock) {
             // Inside the transaction: the new rows are written by it, not staged by the thread.
-            prepared = await prepare({ ...zone }, false);
+            prepared = await prepare({ ...zone }, repo, false);
             if (prepared.work.noop || opts?.dryRun === true) return zone;
           } else if (zone.id !== base?.id || Number(zone.version) !== Number(base.version)) return undefined;
           const work = (prepared as NonNullable<typeof prepared>).work;
-          await this.#checkRecordQuota(
+          await checkQuota(
             repo,
             p,
             zone.account_id,
-            work.recordCount - Number(zone.record_count),
+            { records: work.recordCount - Number(zone.record_count) },
+            { recordField: 'rrsets' },
           );
           return this.#writeWork(repo, p, zone, work, kind, comment, stageId);
         });
@@ -844,6 +770,12 @@ export class Zones {
     }
   }
 
+  /**
+   * Rolls back to `version`: the current content with every later version undone, written
+   * as the next version by the path of every change (`#offloaded`): worked out off the
+   * request loop when big, staged and switched in one short transaction when it rewrites the
+   * zone; a rollback to the current content is a no-op.
+   */
   async rollback(
     p: Principal,
     name: string,
@@ -855,84 +787,22 @@ export class Zones {
       throw invalid('version must be a positive integer', 'version');
     const origin = await this.#precheckWrite(p, name);
     const comment = opts?.comment ?? `rollback to version ${version}`;
-    return this.#change(p, origin, { ...opts, comment }, 'rollback', async (current, repo, zone) => {
+    return this.#offloaded(p, origin, { ...opts, comment }, 'rollback', async (zone, _budget, repo) => {
       if (!(await repo.getVersion(zone.id, version))) {
         if (version <= Number(zone.version))
           throw prunedVersion(zone.name, version, retentionOf(this.#ctx.opts.retention));
         throw new ControlError('CTL_ERR_NOT_FOUND', `zone ${zone.name} has no version ${version}`, 'version');
       }
-      // Content of `version` = the current content with every later version undone.
-      const draft: ZoneContent = new Map(current);
-      for (const v of await repo.versionsAfter(zone.id, version))
-        for (const c of parseChanges(v.changes)) {
-          const s = (c.before ?? c.after) as RRsetState;
-          const key = rrsetKey(s.nameKey, s.type);
-          if (c.before) draft.set(key, c.before);
-          else draft.delete(key);
-        }
-      const where = `version ${version} cannot be restored: `;
-      return { draft, locate: () => ({ where }) };
+      return {
+        kind: 'rollback',
+        origin: origin.toString(),
+        serial: zone.serial,
+        version,
+        // Stored (possibly compressed) as they are: the work decodes them.
+        undo: (await repo.versionsAfter(zone.id, version)).map((v) => v.changes),
+        dryRun: opts?.dryRun === true,
+      };
     });
-  }
-
-  /**
-   * The common path of every content change: lock and re-check the zone, build the draft
-   * from the current content, validate it whole, write it as the next version. A draft equal
-   * to the current content (an identical import, a rollback to the current content, removing
-   * a record that is not there) writes nothing: `changed: false`. A dry run validates and
-   * diffs as usual (quotas included) and writes nothing.
-   */
-  async #change(
-    p: Principal,
-    origin: Name,
-    opts: ChangeOptions | undefined,
-    kind: 'rollback',
-    makeDraft: (
-      current: ZoneContent,
-      repo: Repo,
-      zone: ZoneRow,
-    ) => { draft: ZoneContent; locate: Locate } | Promise<{ draft: ZoneContent; locate: Locate }>,
-  ): Promise<ZoneChangeResult> {
-    const zname = origin.toString();
-    const comment = typeof opts?.comment === 'string' ? opts.comment : null;
-    const dryRun = opts?.dryRun === true;
-    const result = await this.#ctx.write(async (repo) => {
-      // PostgreSQL: the row lock serialises writers of this zone across replicas.
-      const zone = await this.#ctx.visibleZone(repo, p, zname, true);
-      requireWrite(p);
-      checkIfMatch(opts, zone);
-      const current = contentOf(await repo.getRRsets(contentIdOf(zone)));
-      const { draft, locate } = await makeDraft(current, repo, zone);
-      if (diffContent(current, draft).length === 0)
-        // Nothing to change (an identical import, say): no new version, no serial bump.
-        return { zone, settled: undefined };
-      const settled = this.#settle(draft, current, origin, zone.serial, locate);
-      await this.#checkRecordQuota(repo, p, zone.account_id, settled.recordCount - Number(zone.record_count));
-      if (dryRun) return { zone, settled };
-      const next = await this.#writeVersion(repo, p, zone, settled, kind, comment);
-      return { zone: next, settled };
-    });
-    const { zone, settled } = result;
-    if (settled && !dryRun) {
-      const version = Number(zone.version);
-      // The worker's copy of this zone is now behind.
-      this.#runner.forget(zone.id);
-      this.#ctx.events.emit({ zone: zname, version, deleted: false });
-    }
-    const out: ZoneChangeResult = {
-      ...toZoneInfo(zone),
-      changed: settled !== undefined,
-      added: settled?.added ?? 0,
-      removed: settled?.removed ?? 0,
-    };
-    if (dryRun) {
-      const lines = settled ? changeLines(settled.diff) : { removed: [], added: [] };
-      out.dryRun = true;
-      out.removedRecords = lines.removed;
-      out.addedRecords = lines.added;
-    }
-    if (settled && settled.warnings.length > 0) out.warnings = settled.warnings;
-    return out;
   }
 
   async updateZoneMetadata(

@@ -11,13 +11,20 @@
  * @module
  */
 
-import { type AnswerResult, answerQuery, isAuthoritative, rcodeOfKind } from '../answer/answer.js';
+import {
+  type AnswerOptions,
+  type AnswerResult,
+  answerQuery,
+  isAuthoritative,
+  rcodeOfKind,
+} from '../answer/answer.js';
 import { Catalog } from '../answer/catalog.js';
 import { RRType } from '../wire/constants.js';
 import { MessageWriter, Section } from '../wire/encode.js';
+import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { compressibleNameOffsets } from '../wire/rdata.js';
-import { NodeFlag, type RRset, type Zone, type ZoneNode } from '../zone/zone.js';
+import { NodeFlag, type RRset, Zone, type ZoneNode } from '../zone/zone.js';
 import {
   ANSWER_ENTRY_SIZE,
   AnswerEntryKind,
@@ -45,6 +52,8 @@ export interface CompileOptions {
   allocate?: (bytes: number) => Uint8Array;
   /** Precompute answers (default true); without, the image holds names and RRsets only. */
   templates?: boolean;
+  /** The answer options the Responder runs with (its `answer` option): templates must be made with the same. */
+  answer?: AnswerOptions;
 }
 
 /** Allocates in a SharedArrayBuffer, for images shared between worker threads. */
@@ -135,10 +144,18 @@ class Bytes {
   }
 }
 
+/**
+ * Compiles a zone given as records (the control plane's path: no master-file text), through
+ * the same `Zone.build` as every other zone. Throws ZoneBuildError as `Zone.build` does.
+ */
+export function compileRecords(origin: Name, records: Iterable<RR>, opts: CompileOptions = {}): Uint8Array {
+  return compileZone(Zone.build(origin, records), opts);
+}
+
 /** Compiles `zone` into an image. Never changes the zone. */
 export function compileZone(zone: Zone, opts: CompileOptions = {}): Uint8Array {
   const nodes = canonicalOrder(zone);
-  const ctx = new TemplateBuilder(zone);
+  const ctx = new TemplateBuilder(zone, opts.answer ?? {});
   const perNode: { entries: Entry[]; nodata: Tpl | undefined; referral: Tpl | undefined }[] = [];
   const withTemplates = opts.templates !== false;
   for (const node of nodes)
@@ -418,8 +435,11 @@ class TemplateBuilder {
   readonly negative: Tpl | undefined;
   readonly #negativeWatch: Set<string>;
 
-  constructor(zone: Zone) {
+  readonly #answerOpts: AnswerOptions;
+
+  constructor(zone: Zone, answerOpts: AnswerOptions) {
     this.zone = zone;
+    this.#answerOpts = answerOpts;
     this.catalog = new Catalog([zone]);
     this.negative = this.#negativeTemplate();
     this.#negativeWatch = new Set(this.negative?.watch ?? []);
@@ -446,7 +466,7 @@ class TemplateBuilder {
   }
 
   #answer(name: Name, qtype: number): AnswerResult {
-    return answerQuery(this.catalog, name, qtype);
+    return answerQuery(this.catalog, name, qtype, this.#answerOpts);
   }
 
   /** A template for exactly `name` (the QNAME it will be used for). */

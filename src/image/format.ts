@@ -150,8 +150,8 @@ export const FALLBACK_NAMES: readonly string[] = [
   'no-room',
 ];
 
-/** Types a CNAME node gets a followed chain for (others fall back). */
-export const CNAME_CHASE_TYPES: readonly number[] = [1, 28];
+/** Types a CNAME node gets a followed chain for (others fall back): A, AAAA, HTTPS (browsers ask all three). */
+export const CNAME_CHASE_TYPES: readonly number[] = [1, 28, 65];
 
 /** FNV-1a, 32 bits, over octets [start, end) of `b` (already case-folded). */
 export function fnv1a(b: Uint8Array, start: number, end: number): number {

@@ -12,10 +12,10 @@ import { repoRoot, sharedTestdata } from '../../test/helpers/paths.js';
 import { seededRandom } from '../../test/helpers/prng.js';
 import { Catalog } from '../answer/catalog.js';
 import { Responder } from '../answer/respond.js';
-import { Name } from '../wire/name.js';
+import { compareCanonical, Name } from '../wire/name.js';
 import { loadZoneFile, loadZoneText } from '../zone/load.js';
 import { NodeFlag, type Zone } from '../zone/zone.js';
-import { compileZone, sharedAllocator } from './compile.js';
+import { compileRecords, compileZone, sharedAllocator } from './compile.js';
 import { FALLBACK_NAMES, Fallback } from './format.js';
 import {
   ImageCatalog,
@@ -38,7 +38,7 @@ const ALLOWED = new Set<number>([
   Fallback.TOO_LARGE,
 ]);
 
-const TYPES = [1, 2, 5, 6, 15, 16, 28, 33, 43, 99, 255, 65400];
+const TYPES = [1, 2, 5, 6, 15, 16, 28, 33, 43, 65, 99, 255, 65400];
 const NSID = new TextEncoder().encode('ns-test');
 
 interface Variant {
@@ -250,6 +250,45 @@ sub DS 1 8 2 AABBCCDD
 ns.sub A 192.0.2.5
 dn DNAME target.
 hostmaster.x A 192.0.2.6
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx00"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx01"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx02"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx03"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx04"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx05"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx06"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx07"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx08"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx09"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx10"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx11"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx12"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx13"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx14"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx15"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx16"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx17"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx18"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx19"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx20"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx21"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx22"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx23"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx24"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx25"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx26"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx27"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx28"
+big TXT "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx29"
+deep NS ns1.deep
+deep NS ns2.deep
+deep NS ns3.deep
+ns1.deep AAAA 2001:db8::10
+ns1.deep AAAA 2001:db8::11
+ns1.deep AAAA 2001:db8::12
+ns2.deep AAAA 2001:db8::13
+ns2.deep AAAA 2001:db8::14
+ns3.deep AAAA 2001:db8::15
 `;
   test('a hand-written zone: every kind of answer, byte-identical', (t) => {
     const zone = loadZoneText(example, { origin: 'example.' }).zone;
@@ -317,6 +356,65 @@ hostmaster.x A 192.0.2.6
     }
     const none = buildQuery(7, 0, '\x03www\x05other\x00', 1, { transport: 'udp' });
     assert.equal(respondFromImage(cat, parseQuery(none, 'udp')!, out), -Fallback.NO_ZONE);
+  });
+
+  test('truncation: an answer too big for 512 octets gets TC as from the Responder', () => {
+    const zone = loadZoneText(example, { origin: 'example.' }).zone;
+    const img = openImage(compileZone(zone));
+    const responder = new Responder(new Catalog([zone]), { cache: false });
+    const out = new Uint8Array(65535);
+    for (const v of VARIANTS) {
+      const pkt = buildQuery(9, 0x0100, '\x03big\x07example\x00', 16, v);
+      const n = respondFromImage(img, parseQuery(pkt, v.transport, v.edns?.nsid ? { nsid: NSID } : {})!, out);
+      const expected = (
+        v.edns?.nsid ? new Responder(new Catalog([zone]), { cache: false, nsid: NSID }) : responder
+      ).respond(pkt, { transport: v.transport })!;
+      assert.ok(n > 0);
+      assert.deepEqual(Buffer.from(out.subarray(0, n)), Buffer.from(expected));
+      const tc = (out[2] & 0x02) !== 0;
+      // 30 × 77 octets: over 512 and over our 1232-octet EDNS cap, within TCP's 65535.
+      assert.equal(tc, v.transport === 'udp', JSON.stringify(v));
+    }
+  });
+
+  test('the default Responder (response cache on, misses then hits) sends the same octets', () => {
+    const zone = loadZoneText(example, { origin: 'example.' }).zone;
+    const img = openImage(compileZone(zone));
+    const responder = new Responder(new Catalog([zone]));
+    const out = new Uint8Array(65535);
+    const rnd = seededRandom(5);
+    let answered = 0;
+    for (let round = 0; round < 2; round++)
+      for (const node of zone.nodes.values())
+        for (const qtype of [1, 28, 15, 255]) {
+          const qname = round === 0 ? node.name.wire : mixCase(node.name.wire, rnd);
+          const pkt = buildQuery(round, 0x0100, qname, qtype, VARIANTS[1]);
+          const n = respondFromImage(img, parseQuery(pkt, 'udp')!, out);
+          if (n < 0) continue;
+          answered++;
+          assert.deepEqual(
+            Buffer.from(out.subarray(0, n)),
+            Buffer.from(responder.respond(pkt, { transport: 'udp' })!),
+          );
+        }
+    assert.ok(answered > 50);
+  });
+
+  test('names are stored in canonical order (RFC 4034 §6.1) and found through the hash', () => {
+    const zone = loadZoneText(example, { origin: 'example.' }).zone;
+    const img = openImage(compileRecords(zone.origin, zone.records()));
+    const stored: Name[] = [];
+    for (let i = 0; i < img.nameCount; i++) {
+      const at = img.dv.getUint32(img.names + i * 32, true);
+      stored.push(
+        Name.fromWire(Buffer.from(img.bytes.subarray(at + 1, at + 1 + img.bytes[at])).toString('latin1')),
+      );
+    }
+    const sorted = [...zone.nodes.values()].map((n) => n.name.toLowerCase()).sort(compareCanonical);
+    assert.deepEqual(
+      stored.map((n) => n.key),
+      sorted.map((n) => n.key),
+    );
   });
 
   test('images can live in a SharedArrayBuffer', () => {

@@ -402,13 +402,16 @@ function onLabel(at: number): boolean {
   return false;
 }
 
+function nameFlags(img: ZoneImage, i: number): number {
+  return img.dv.getUint32(img.names + i * NAME_RECORD_SIZE + N.FLAGS, true);
+}
+
 function answerIn(img: ZoneImage, q: ImageQuery, out: Uint8Array): number {
   const dv = img.dv;
   const qtype = q.qtype;
-  const nameFlags = (i: number): number => dv.getUint32(img.names + i * NAME_RECORD_SIZE + N.FLAGS, true);
   const exact = findName(img, 0);
-  if (exact >= 0 && (nameFlags(exact) & NameFlag.BELOW_CUT) === 0) {
-    if ((nameFlags(exact) & NameFlag.DELEGATION) !== 0 && qtype !== TYPE_DS)
+  if (exact >= 0 && (nameFlags(img, exact) & NameFlag.BELOW_CUT) === 0) {
+    if ((nameFlags(img, exact) & NameFlag.DELEGATION) !== 0 && qtype !== TYPE_DS)
       return referral(img, exact, q, out);
     return atName(img, exact, q, out);
   }
@@ -425,7 +428,7 @@ function answerIn(img: ZoneImage, q: ImageQuery, out: Uint8Array): number {
   for (let i = first; i >= 0; i--) {
     const n = findName(img, lab[i]);
     if (n < 0) break;
-    const f = nameFlags(n);
+    const f = nameFlags(img, n);
     if ((f & NameFlag.DELEGATION) !== 0) {
       if (i === 0 && qtype === TYPE_DS) return atName(img, n, q, out);
       // A name below the cut that has an exact referral of its own (compile.ts #glueReferral).
@@ -438,7 +441,7 @@ function answerIn(img: ZoneImage, q: ImageQuery, out: Uint8Array): number {
     if ((f & NameFlag.DNAME) !== 0 && i > 0) return -Fallback.DNAME;
     encloser = n;
   }
-  if (encloser >= 0 && (nameFlags(encloser) & NameFlag.WILDCARD_CHILD) !== 0) {
+  if (encloser >= 0 && (nameFlags(img, encloser) & NameFlag.WILDCARD_CHILD) !== 0) {
     const wild = findWildcard(img, encloser);
     if (wild >= 0) return atName(img, wild, q, out);
   }
@@ -566,7 +569,8 @@ function emit(img: ZoneImage, t: number, q: ImageQuery, out: Uint8Array, rcode: 
   out[p++] = 0;
   out[p++] = 1;
   if (copy > 0) {
-    out.set(b.subarray(body, body + copy), p);
+    if (copy <= 128) for (let i = 0; i < copy; i++) out[p + i] = b[body + i];
+    else out.set(b.subarray(body, body + copy), p);
     if (delta !== 0)
       for (let i = 0; i < patches; i++) {
         const at = p + dv.getUint16(t + TEMPLATE_HEADER_SIZE + i * 2, true);

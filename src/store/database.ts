@@ -134,6 +134,31 @@ export class Store {
     return new Store(db, 'sqlite', file, undefined, reader);
   }
 
+  /**
+   * A second writer connection to an SQLite store that `open` has opened (and migrated): the
+   * zone-work thread's, which stages big contents and collects old ones (control/staging.ts)
+   * while the request loop's connection takes its turns in between. synchronous=NORMAL (the
+   * stager makes its last commit FULL), SQLite's default checkpoints; no reader of its own.
+   */
+  static attachSqlite(file: string): Store {
+    let handle: BetterSqlite3.Database;
+    try {
+      handle = new BetterSqlite3(file, { fileMustExist: true });
+      handle.pragma('busy_timeout = 10000');
+      handle.pragma('synchronous = NORMAL');
+      handle.pragma('foreign_keys = ON');
+    } catch (err) {
+      throw new StoreError('STORE_ERR_OPEN', `cannot open ${file}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    return new Store(
+      new Kysely<Database>({ dialect: new SqliteDialect({ database: handle }) }),
+      'sqlite',
+      file,
+    );
+  }
+
   static async #openPostgres(url: string, poolSize: number): Promise<Store> {
     const pool = new pg.Pool({ connectionString: url, max: poolSize, keepAlive: true });
     // An idle pooled connection that dies emits 'error' on the pool: without a handler

@@ -5,6 +5,7 @@
  * so SQLite and PostgreSQL get the same schema.
  * @module
  */
+import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 
 /** One schema step. */
@@ -16,7 +17,10 @@ export interface Migration {
   up(db: Kysely<any>, dialect: 'sqlite' | 'postgres'): Promise<void>;
 }
 
-/** Every migration, oldest first. */
+/**
+ * Every migration, oldest first. Version 6 was never used (a number skipped while migration
+ * 7 was written, never shipped): the gap stays, shipped versions are never renumbered.
+ */
 export const migrations: readonly Migration[] = [
   {
     version: 1,
@@ -382,6 +386,44 @@ export const migrations: readonly Migration[] = [
         .addColumn('content_id', 'text', (c) => c.primaryKey())
         .addColumn('since', 'text', (c) => c.notNull())
         .execute();
+    },
+  },
+  {
+    version: 8,
+    name: 'deleted-zone-content',
+    async up(db) {
+      // A deleted zone keeps its content id (migration 7) instead of a JSON copy of its rows:
+      // deleting and restoring a zone are then one-row writes whatever its size (a 200,000-
+      // record zone's rows were copied in the deleting and the restoring transaction). The
+      // rows stay in rrsets under that id, owned by no zone, until the deleted zone is purged,
+      // which lists the id in content_gc. Zones deleted before this step get their JSON rows
+      // written back under a new content id here, once.
+      await db.schema
+        .alterTable('deleted_zones')
+        .addColumn('content_id', 'text', (c) => c.notNull().defaultTo(''))
+        .execute();
+      const deleted = (await db.selectFrom('deleted_zones').select(['id', 'rrsets']).execute()) as Array<{
+        id: string;
+        rrsets: string;
+      }>;
+      for (const d of deleted) {
+        const contentId = randomUUID();
+        const rows = (JSON.parse(d.rrsets) as Array<Record<string, unknown>>).map((r) => ({
+          zone_id: contentId,
+          name_key: r.name_key,
+          name: r.name,
+          type: r.type,
+          ttl: r.ttl,
+          records: r.records,
+        }));
+        for (let i = 0; i < rows.length; i += 400)
+          await db
+            .insertInto('rrsets')
+            .values(rows.slice(i, i + 400))
+            .execute();
+        await db.updateTable('deleted_zones').set({ content_id: contentId }).where('id', '=', d.id).execute();
+      }
+      await db.schema.alterTable('deleted_zones').dropColumn('rrsets').execute();
     },
   },
 ];

@@ -167,8 +167,11 @@ export interface DeletedZonesTable {
   deleted_at: string;
   /** Token id that deleted it. */
   deleted_by: string | null;
-  /** JSON array of the RRset rows at deletion (`{name_key, name, type, ttl, records}`). */
-  rrsets: string;
+  /**
+   * The zone's content id at deletion (migration 8): its rows stay in rrsets under it, owned
+   * by no zone, until the deleted zone is purged (then the id goes to content_gc).
+   */
+  content_id: string;
 }
 
 /** The whole database. */

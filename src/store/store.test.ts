@@ -351,7 +351,7 @@ for (const b of backends) {
           await repo.insertZone({ ...zone('new.test.'), record_count: 4 });
           await repo.updateZone('zone-example.com.', { record_count: 10, version: 2 });
           await repo.updateZone('zone-other.test.', { version: 2 });
-          await repo.deleteZone('zone-a.example.com.');
+          await repo.db.deleteFrom('zones').where('id', '=', 'zone-a.example.com.').execute();
         });
         assert.deepEqual(await counts('id-acct'), [3, 19]);
         assert.deepEqual(await counts('id-other'), [0, 0]);
@@ -459,10 +459,66 @@ for (const b of backends) {
         await s.transaction(async (repo) => {
           assert.equal(await repo.pruneVersions('zone-old.example.', 2147483647, 1), 1);
           assert.equal(await repo.pruneVersions('zone-old.example.', 2147483647, 10), 1);
-          await repo.removeDeletedZone('zone-old.example.');
+          // The purge lists the deleted zone's content (migration 7: its id) for collection.
+          assert.equal(await repo.purgeDeletedZone('zone-old.example.', '2026-03-01T00:00:00.000Z'), true);
+          assert.equal(await repo.purgeDeletedZone('zone-old.example.', '2026-03-01T00:00:00.000Z'), false);
         });
         assert.equal(await s.repo.getDeletedZone('zone-old.example.'), undefined);
         assert.equal(await s.repo.oldestVersion('zone-old.example.'), undefined);
+        assert.deepEqual(await s.repo.listGarbage('2026-03-01T00:00:00.000Z', 10), ['zone-old.example.']);
+      } finally {
+        await store?.close();
+        await blank.cleanup();
+      }
+    });
+
+    test('migration 8: a deleted zone keeps a content id, not a copy of its rows (older copies moved back)', async () => {
+      const blank = await b.blank();
+      let store: Store | undefined;
+      try {
+        await migrateToLatest(
+          blank.raw,
+          blank.dialect,
+          migrations.filter((m) => m.version < 8),
+        );
+        const rows = [
+          { name_key: 'old.example.', name: 'old.example.', type: 6, ttl: 300, records: 'x' },
+          { name_key: 'www.old.example.', name: 'www.old.example.', type: 1, ttl: 300, records: 'y' },
+        ];
+        await blank.raw
+          .insertInto('deleted_zones')
+          .values({
+            ...zone('old.example.'),
+            kind: 'Native',
+            soa_edit_api: 'DEFAULT',
+            account_label: '',
+            deleted_at: '2026-02-01T00:00:00.000Z',
+            deleted_by: null,
+            rrsets: JSON.stringify(rows),
+          })
+          .execute();
+        store = await blank.open();
+        const s = store;
+        const d = await s.repo.getDeletedZone('zone-old.example.');
+        assert.ok(d && d.content_id !== '' && d.content_id !== d.id);
+        assert.equal('rrsets' in d, false, 'the JSON copy is gone');
+        const moved = await s.repo.getRRsets(d.content_id);
+        assert.deepEqual(
+          moved.map((r) => [r.name_key, r.type, r.records]).sort(),
+          rows.map((r) => [r.name_key, r.type, r.records]).sort(),
+        );
+        // Soft delete from now on: the zone row's content id moves over, its rows stay put.
+        await s.transaction(async (repo) => {
+          await repo.insertAccount(account('acct'));
+          await repo.insertZone({ ...zone('new.example.'), content_id: 'content-new' });
+          await repo.insertRRsets([{ zone_id: 'content-new', ...rows[0] }]);
+        });
+        const z = await s.repo.getZoneByName('new.example.');
+        assert.ok(z);
+        await s.transaction((repo) => repo.softDeleteZone(z, '2026-02-02T00:00:00.000Z', null));
+        assert.equal((await s.repo.getDeletedZone('zone-new.example.'))?.content_id, 'content-new');
+        assert.equal((await s.repo.getRRsets('content-new')).length, 1);
+        assert.deepEqual(await s.repo.listGarbage('2100-01-01T00:00:00.000Z', 10), []);
       } finally {
         await store?.close();
         await blank.cleanup();

@@ -1,8 +1,9 @@
 /**
  * Issue 6 item 1: one tenant's requests never take the platform down or stall the others.
  * Against a real `switchboard start --workers 2`: tenant A's `$GENERATE` bomb gets a 4xx
- * naming the limit quickly and without the primary growing, A's 100,000-record import goes
- * through, and tenant B's API calls meanwhile stay under 300 ms at worst; the platform is the
+ * naming the limit quickly and without the primary growing, A's 100,000-record import and a
+ * 5,000-RRset PATCH go through, and tenant B's API calls meanwhile stay under 100 ms at p99
+ * and 300 ms at worst; the platform is the
  * same process afterwards and still answers.
  */
 import assert from 'node:assert/strict';
@@ -13,8 +14,14 @@ import { makeDataDir, type Platform, removeDataDir, startPlatform } from '../hel
 
 /** The issue's bound for the bomb's refusal is 2 s; a busy shared machine gets 5. */
 const BOMB_MS = 5000;
-/** Tenant B's worst call while A imports (the issue: p99 < 100 ms, worst < 300 ms). */
+/** Tenant B's worst call and p99 while A imports and PATCHes (the issue: p99 < 100 ms, worst < 300 ms). */
 const WORST_MS = 300;
+const P99_MS = 100;
+/**
+ * A's PATCH after the import: 5,000 RRsets, a ~480 kB JSON body, above the 256 KiB from which
+ * the API parses and validates bodies in the zone-work thread (src/api/raw-body.ts).
+ */
+const PATCH_RRSETS = 5000;
 
 describe('tenant fairness under switchboard start --workers 2', () => {
   const running: Platform[] = [];
@@ -24,7 +31,7 @@ describe('tenant fairness under switchboard start --workers 2', () => {
     for (const d of dirs) removeDataDir(d);
   });
 
-  test("a $GENERATE bomb is refused at once; a 100,000-record import does not stall another tenant's calls", async () => {
+  test("a $GENERATE bomb is refused at once; a 100,000-record import and a big PATCH do not stall another tenant's calls", async () => {
     const key = `sb_${randomBytes(32).toString('base64url')}`;
     const dataDir = makeDataDir();
     dirs.push(dataDir);
@@ -36,7 +43,7 @@ describe('tenant fairness under switchboard start --workers 2', () => {
     });
     running.push(platform);
     const pid = platform.pid;
-    const r = await runFairness(platform, key, { log: (l) => console.log(l) });
+    const r = await runFairness(platform, key, { patchRRsets: PATCH_RRSETS, log: (l) => console.log(l) });
     console.log(JSON.stringify(r));
 
     // The bomb: a 4xx naming the limit and the line, quickly, and the primary did not grow.
@@ -47,14 +54,15 @@ describe('tenant fairness under switchboard start --workers 2', () => {
     assert.ok(r.bomb.ms < BOMB_MS, `bomb answered in ${r.bomb.ms.toFixed(0)} ms`);
     assert.ok(r.bomb.rssGrowthMb < 100, `primary grew by ${r.bomb.rssGrowthMb.toFixed(0)} MiB`);
 
-    // The import went through, and B was served all along.
+    // The import and the big PATCH went through, and B was served all along.
     assert.equal(r.import.status, 200);
+    assert.equal(r.patch?.status, 200);
+    assert.ok((r.patch?.bytes ?? 0) > 256 * 1024, `PATCH body of ${r.patch?.bytes} octets`);
     assert.equal(r.b.errors, 0);
     assert.ok(r.b.all.count >= 10, `only ${r.b.all.count} calls of tenant B`);
-    assert.ok(
-      r.b.all.max < WORST_MS,
-      `tenant B: worst ${r.b.all.max.toFixed(0)} ms, p99 ${r.b.all.p99.toFixed(0)} ms over ${r.b.all.count} calls`,
-    );
+    const b = `tenant B: worst ${r.b.all.max.toFixed(0)} ms, p99 ${r.b.all.p99.toFixed(0)} ms over ${r.b.all.count} calls`;
+    assert.ok(r.b.all.max < WORST_MS, b);
+    assert.ok(r.b.all.p99 < P99_MS, b);
 
     // Alive afterwards: same process, API and DNS answer (the imported zone included).
     assert.ok(r.alive.samePid, 'the primary exited');

@@ -22,7 +22,9 @@ export interface FairnessResult {
   bomb: { status: number; ms: number; error: string; rssGrowthMb: number; bytes: number };
   import: { status: number; ms: number; records: number };
   /** A's PATCH of many RRsets after the import (when asked for: `patchRRsets`). */
-  patch?: { status: number; ms: number; rrsets: number };
+  patch?: { status: number; ms: number; rrsets: number; bytes: number };
+  /** A's creation of a zone with many RRsets in one JSON POST (when asked for: `createRRsets`). */
+  create?: { status: number; ms: number; rrsets: number; bytes: number };
   /** Tenant B's calls while A's requests ran (from A's first request to the import's end + 1 s). */
   b: { all: Timings; reads: Timings; writes: Timings; errors: number };
   /** Tenant B's change-to-answer (ms): from the PATCH's 2xx to the new record in DNS. */
@@ -92,20 +94,21 @@ export const FAIRNESS_START_ARGS = ['--limit', 'token-rate=0', '--limit', 'accou
 export async function runFairness(
   platform: Platform,
   adminKey: string,
-  opts: { records?: number; patchRRsets?: number; log?: (line: string) => void } = {},
+  opts: { records?: number; patchRRsets?: number; createRRsets?: number; log?: (line: string) => void } = {},
 ): Promise<FairnessResult> {
   const records = opts.records ?? 100_000;
   const patchRRsets = opts.patchRRsets ?? 0;
+  const createRRsets = opts.createRRsets ?? 0;
   const log = opts.log ?? (() => {});
-  const api = (key: string, method: string, path: string, body?: unknown) =>
-    callApi(platform.api, key, method, path, body);
+  const api = (key: string, method: string, path: string, body?: unknown, type?: string) =>
+    callApi(platform.api, key, method, path, body, type ? { 'content-type': type } : {});
 
   // Two tenants, each with a write token and a zone.
   const accountA = (
     await ok(
       api(adminKey, 'POST', '/api/v1/accounts', {
         name: 'tenant-a',
-        maxRecords: records + patchRRsets + 50_000,
+        maxRecords: records + patchRRsets + createRRsets + 50_000,
       }),
       'account A',
     )
@@ -206,10 +209,32 @@ export async function runFairness(
         ttl: 300,
         records: [{ content: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }],
       });
+    const body = JSON.stringify({ changes });
     t = performance.now();
-    const patched = await api(tokenA, 'PATCH', '/api/v1/zones/a.test./rrsets', { changes });
-    patch = { status: patched.status, ms: performance.now() - t, rrsets: patchRRsets };
-    log(`patch of ${patchRRsets} RRsets: ${patched.status} in ${patch.ms.toFixed(0)} ms`);
+    const patched = await api(tokenA, 'PATCH', '/api/v1/zones/a.test./rrsets', body, 'application/json');
+    patch = { status: patched.status, ms: performance.now() - t, rrsets: patchRRsets, bytes: body.length };
+    log(
+      `patch of ${patchRRsets} RRsets (${body.length} octets): ${patched.status} in ${patch.ms.toFixed(0)} ms`,
+    );
+  }
+  let create: FairnessResult['create'];
+  if (createRRsets > 0) {
+    // A new zone of many RRsets in one JSON POST (the zone's SOA and NS made for it).
+    const rrsets = [];
+    for (let i = 0; i < createRRsets; i++)
+      rrsets.push({
+        name: `c${i}.a2.test.`,
+        type: 'A',
+        ttl: 300,
+        records: [{ content: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }],
+      });
+    const body = JSON.stringify({ name: 'a2.test', nameservers: ['ns1.a.test.'], rrsets });
+    t = performance.now();
+    const made = await api(tokenA, 'POST', '/api/v1/zones', body, 'application/json');
+    create = { status: made.status, ms: performance.now() - t, rrsets: createRRsets, bytes: body.length };
+    log(
+      `creation with ${createRRsets} RRsets (${body.length} octets): ${made.status} in ${create.ms.toFixed(0)} ms`,
+    );
   }
   await sleep(1000);
   stop = true;
@@ -239,6 +264,7 @@ export async function runFairness(
     },
     import: { status: imported.status, ms: importMs, records },
     ...(patch ? { patch } : {}),
+    ...(create ? { create } : {}),
     b: { all: timings([...bReads, ...bWrites]), reads: timings(bReads), writes: timings(bWrites), errors },
     changeToAnswer: timings(answers),
     alive,

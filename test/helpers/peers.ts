@@ -316,6 +316,8 @@ export interface SwitchboardOptions extends StartOptions {
   bin?: string;
   /** Extra Node flags (e.g. `--cpu-prof`). */
   nodeArgs?: string[];
+  /** `--io native|node`; omitted: the CLI's default (auto, or SWITCHBOARD_IO). */
+  io?: 'native' | 'node';
 }
 
 /** Starts `node BIN serve --zone-dir DIR --listen HOST:PORT [--workers N]`. */
@@ -335,6 +337,7 @@ export async function startSwitchboard(zoneDir: string, opts: SwitchboardOptions
     `${host}:${port}`,
   ];
   if (opts.workers !== undefined) argv.push('--workers', String(opts.workers));
+  if (opts.io !== undefined) argv.push('--io', opts.io);
   const zones = listZoneFiles(zoneDir);
   const first = zones[0]?.origin ?? '.';
   return launch('switchboard', argv, dir, host, port, first, opts);

@@ -12,13 +12,17 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   ControlError,
   type ControlPlane,
+  type JsonList,
   type Principal,
+  type RRsetChange,
   type RRsetData,
   type ZoneInfo,
 } from '../../control/types.js';
 import { principalOf } from '../auth.js';
+import type { DecodedPdnsCreate, DecodedPdnsPatch } from '../body-decode.js';
 import { remapChangeField } from '../errors.js';
 import { absoluteName, zoneNameOfId } from '../names.js';
+import { apiErrorOf, BULK_BODY_LIMIT, decodeOffLoop, RawJsonBody, spliceRRsets } from '../raw-body.js';
 import { sendText } from '../routes/zones.js';
 import {
   changesOfPdnsRRsets,
@@ -36,7 +40,14 @@ import {
   unprocessable,
   urlOfZone,
 } from './mapping.js';
-import { config, rrsetInput, tags, zoneIdParams, zoneSettingsProperties } from './schemas.js';
+import {
+  config,
+  pdnsCreateBodySchema,
+  pdnsPatchBodySchema,
+  pdnsSettingsBodySchema,
+  tags,
+  zoneIdParams,
+} from './schemas.js';
 
 function zoneNameOf(request: FastifyRequest<{ Params: { zone_id: string } }>): string {
   return zoneNameOfId(request.params.zone_id);
@@ -165,12 +176,12 @@ export function registerPdnsRoutes(
     },
   );
 
-  app.post<{ Body: PdnsCreateBody; Querystring: { rrsets?: string } }>(
+  app.post<{ Body: PdnsCreateBody | RawJsonBody; Querystring: { rrsets?: string } }>(
     `${PDNS_SERVER_URL}/zones`,
     {
-      config,
+      config: { ...config, rawBody: 'pdns.create' },
       preValidation,
-      bodyLimit: 64 * 1024 * 1024,
+      bodyLimit: BULK_BODY_LIMIT,
       schema: {
         tags,
         summary: 'Create a zone (PowerDNS)',
@@ -180,33 +191,33 @@ export function registerPdnsRoutes(
           'be empty; soa_edit, api_rectify and the like are accepted and ignored. An administrator ' +
           'whose `account` is the id of a Switchboard account puts the zone in that account.',
         querystring: { type: 'object', properties: { rrsets: { type: 'string', enum: ['true', 'false'] } } },
-        body: {
-          type: 'object',
-          properties: {
-            name: { type: 'string', minLength: 1 },
-            ...zoneSettingsProperties,
-            nameservers: { type: ['array', 'null'], items: { type: 'string', minLength: 1 } },
-            rrsets: { type: ['array', 'null'], items: rrsetInput },
-            zone: { type: ['string', 'null'] },
-          },
-          required: ['name'],
-        },
+        body: pdnsCreateBodySchema,
       },
     },
     async (request, reply) => {
       const p = principalOf(request);
-      const b = request.body;
+      // A big body is parsed, validated and its RRsets mapped in the zone-work thread.
+      const decoded =
+        request.body instanceof RawJsonBody
+          ? await decodeOffLoop<DecodedPdnsCreate>(control, 'pdns.create', request.body)
+          : undefined;
+      const b = decoded?.body ?? (request.body as PdnsCreateBody);
       const name = absoluteName(b.name, 'name');
       const metadata = metadataOfBody(b);
       // PowerDNS's `account` is free text, kept as the zone's label. An administrator whose
       // label is the id of a Switchboard account also puts the zone in that account.
       const accountId = await ownerOfLabel(control, p, metadata.accountLabel);
-      let rrsets: RRsetData[];
+      let rrsets: RRsetData[] | JsonList;
       try {
         checkUnsupportedSettings(b);
-        rrsets = rrsetsOfPdnsCreate(b.rrsets ?? []);
-        if (b.zone != null && rrsets.length > 0)
-          throw unprocessable('give either zone or rrsets, not both', 'zone');
+        if (decoded) {
+          if (decoded.rrsetsError) throw apiErrorOf(decoded.rrsetsError);
+          rrsets = decoded.rrsets;
+        } else {
+          rrsets = rrsetsOfPdnsCreate(b.rrsets ?? []);
+          if (b.zone != null && rrsets.length > 0)
+            throw unprocessable('give either zone or rrsets, not both', 'zone');
+        }
       } catch (err) {
         // PowerDNS looks for the zone before reading the rest: a taken name is 409 first.
         await control.checkNewZone(p, { name, ...(accountId !== undefined ? { accountId } : {}) });
@@ -224,7 +235,16 @@ export function registerPdnsRoutes(
           throw remapMetadataField(err);
         });
       reply.code(201).header('location', urlOfZone(zone.name));
-      return pdnsZoneDetail(zone, queryFlag(request.query.rrsets) ? zone.rrsets : null);
+      const withRRsets = queryFlag(request.query.rrsets);
+      if (zone.rrsetsJson === undefined || !withRRsets)
+        return pdnsZoneDetail(zone, withRRsets ? zone.rrsets : null);
+      // A big zone: its RRsets put in PowerDNS's shape in the zone-work thread, spliced as text.
+      const json = await decodeOffLoop<string>(
+        control,
+        'pdns.rrsets',
+        new RawJsonBody(Buffer.from(zone.rrsetsJson)),
+      );
+      return sendText(reply, 'application/json; charset=utf-8', spliceRRsets(pdnsZoneDetail(zone, []), json));
     },
   );
 
@@ -270,29 +290,35 @@ export function registerPdnsRoutes(
     },
   );
 
-  app.patch<{ Params: { zone_id: string }; Body: { rrsets: PdnsRRsetInput[] } }>(
+  app.patch<{ Params: { zone_id: string }; Body: { rrsets: PdnsRRsetInput[] } | RawJsonBody }>(
     `${PDNS_SERVER_URL}/zones/:zone_id`,
     {
-      config,
+      config: { ...config, rawBody: 'pdns.patch' },
       preValidation,
+      bodyLimit: BULK_BODY_LIMIT,
       schema: {
         tags,
         summary: 'Change RRsets (PowerDNS): changetype REPLACE, DELETE, EXTEND, PRUNE',
         params: zoneIdParams,
-        body: {
-          type: 'object',
-          properties: { rrsets: { type: 'array', items: rrsetInput } },
-          required: ['rrsets'],
-        },
+        body: pdnsPatchBodySchema,
         response: { 204: { description: 'Changed', type: 'null' } },
       },
     },
     async (request, reply) => {
       const p = principalOf(request);
       const zone = zoneNameOf(request);
-      const sources: number[] = [];
-      const changes = changesOfPdnsRRsets(request.body.rrsets, sources);
-      if (changes.length === 0) {
+      let sources: number[] = [];
+      let changes: RRsetChange[] | JsonList;
+      let count: number;
+      if (request.body instanceof RawJsonBody) {
+        // A big body: parsed, validated and mapped in the zone-work thread.
+        const d = await decodeOffLoop<DecodedPdnsPatch>(control, 'pdns.patch', request.body);
+        ({ changes, count, sources } = d);
+      } else {
+        changes = changesOfPdnsRRsets(request.body.rrsets, sources);
+        count = changes.length;
+      }
+      if (count === 0) {
         await control.getZone(p, zone); // nothing to do, but the zone must be there
       } else {
         await control.changeRRsets(p, zone, changes).catch((err: unknown) => {
@@ -303,11 +329,13 @@ export function registerPdnsRoutes(
     },
   );
 
-  app.put<{ Params: { zone_id: string }; Body: PdnsZoneSettings | undefined }>(
+  app.put<{ Params: { zone_id: string }; Body: PdnsZoneSettings | RawJsonBody | undefined }>(
     `${PDNS_SERVER_URL}/zones/:zone_id`,
     {
-      config,
+      // Clients may send a whole zone back (its RRsets ignored): big ones are read off the loop.
+      config: { ...config, rawBody: 'pdns.settings' },
       preValidation,
+      bodyLimit: BULK_BODY_LIMIT,
       schema: {
         tags,
         summary: 'Change zone settings (PowerDNS): kind, soa_edit_api, account',
@@ -315,14 +343,17 @@ export function registerPdnsRoutes(
           'Settings given as strings change, the others stay; not a content change (no new version, ' +
           'no serial bump). nameservers are only read at creation; masters must be empty.',
         params: zoneIdParams,
-        body: { type: ['object', 'null'], properties: zoneSettingsProperties },
+        body: pdnsSettingsBodySchema,
         response: { 204: { description: 'Changed', type: 'null' } },
       },
     },
     async (request, reply) => {
       const p = principalOf(request);
       const zone = zoneNameOf(request);
-      const b = request.body ?? {};
+      const b =
+        request.body instanceof RawJsonBody
+          ? await decodeOffLoop<PdnsZoneSettings>(control, 'pdns.settings', request.body)
+          : (request.body ?? {});
       try {
         checkUnsupportedSettings(b);
       } catch (err) {

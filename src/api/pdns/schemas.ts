@@ -39,6 +39,32 @@ export const zoneSettingsProperties = {
   dnssec: { type: ['boolean', 'null'], description: 'Only false (no signing yet).' },
 } as const;
 
+/** The body of a zone creation (also compiled in the zone-work thread: body-decode.ts). */
+export const pdnsCreateBodySchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', minLength: 1 },
+    ...zoneSettingsProperties,
+    nameservers: { type: ['array', 'null'], items: { type: 'string', minLength: 1 } },
+    rrsets: { type: ['array', 'null'], items: rrsetInput },
+    zone: { type: ['string', 'null'] },
+  },
+  required: ['name'],
+} as const;
+
+/** The body of an RRset PATCH (likewise). */
+export const pdnsPatchBodySchema = {
+  type: 'object',
+  properties: { rrsets: { type: 'array', items: rrsetInput } },
+  required: ['rrsets'],
+} as const;
+
+/** The body of a settings PUT (likewise). */
+export const pdnsSettingsBodySchema = {
+  type: ['object', 'null'],
+  properties: zoneSettingsProperties,
+} as const;
+
 export const zoneIdParams = {
   type: 'object',
   properties: {

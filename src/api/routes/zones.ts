@@ -11,12 +11,15 @@ import type {
   RecordData,
   RRsetChange,
   RRsetData,
+  ZoneDetail,
   ZoneMetadataInput,
 } from '../../control/types.js';
 import { principalOf } from '../auth.js';
+import type { DecodedZoneCreate, DecodedZonePatch } from '../body-decode.js';
 import { ApiError, remapChangeField } from '../errors.js';
 import { setZoneEtag, versionOfIfMatch } from '../etag.js';
 import { absoluteName } from '../names.js';
+import { BULK_BODY_LIMIT, decodeOffLoop, RawJsonBody, spliceRRsets } from '../raw-body.js';
 import {
   errorResponses,
   etagHeader,
@@ -24,6 +27,7 @@ import {
   pageOf,
   pageQuery,
   ref,
+  sharedSchemas,
   zoneMetadataProperties,
   zoneParams,
 } from '../schemas.js';
@@ -47,8 +51,51 @@ interface ChangeBody {
 /** RFC 4027 §2: the media type of master-file text. */
 export const ZONEFILE_MEDIA_TYPE = 'text/dns';
 
-/** The zone file body limit: zone files are much larger than JSON requests. */
-const ZONEFILE_BODY_LIMIT = 64 * 1024 * 1024;
+/** The body of POST /api/v1/zones (also compiled in the zone-work thread: body-decode.ts). */
+export const createZoneBodySchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', minLength: 1, description: 'Zone name (the final dot may be omitted).' },
+    accountId: { type: 'string', minLength: 1, description: 'Administrators: the owning account.' },
+    rrsets: { type: 'array', items: ref('RRset') },
+    zonefile: { type: 'string', description: 'The zone as master-file text.' },
+    nameservers: { type: 'array', items: { type: 'string', minLength: 1 } },
+    ...zoneMetadataProperties,
+  },
+  required: ['name'],
+  additionalProperties: false,
+};
+
+/** The body of PATCH /api/v1/zones/{zone}/rrsets (likewise). */
+export const patchRRsetsBodySchema = {
+  type: 'object',
+  properties: {
+    changes: { type: 'array', minItems: 1, items: ref('RRsetChange') },
+    comment: { type: 'string', maxLength: 1000, description: 'Kept with the version.' },
+  },
+  required: ['changes'],
+  additionalProperties: false,
+};
+
+/** The fields of a ZoneDetail answer, in the schema's order. */
+const ZONE_DETAIL_KEYS = Object.keys(
+  (sharedSchemas.find((s) => s.$id === 'ZoneDetail') as { properties: Record<string, unknown> }).properties,
+);
+
+/**
+ * A created zone's answer. A big zone's RRsets come as JSON text made in the zone-work thread
+ * (`rrsetsJson`): spliced into the answer, which is sent as text (the fields the schema names).
+ */
+function sendCreated(reply: FastifyReply, zone: ZoneDetail & { rrsetsJson?: string }): unknown {
+  setZoneEtag(reply, zone.version);
+  reply.code(201).header('location', locationOfZone(zone.name));
+  const { rrsetsJson, ...rest } = zone;
+  if (rrsetsJson === undefined) return rest;
+  const z = rest as unknown as Record<string, unknown>;
+  const fields: Record<string, unknown> = {};
+  for (const k of ZONE_DETAIL_KEYS) if (k !== 'rrsets' && z[k] !== undefined) fields[k] = z[k];
+  return sendText(reply, 'application/json; charset=utf-8', spliceRRsets(fields, rrsetsJson));
+}
 
 /** The Location of a zone. */
 export function locationOfZone(name: string): string {
@@ -160,10 +207,11 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
     async (request) => control.listZones(principalOf(request), request.query),
   );
 
-  app.post<{ Body: CreateZoneBody }>(
+  app.post<{ Body: CreateZoneBody | RawJsonBody }>(
     '/api/v1/zones',
     {
-      bodyLimit: ZONEFILE_BODY_LIMIT,
+      config: { rawBody: 'zones.create' },
+      bodyLimit: BULK_BODY_LIMIT,
       schema: {
         tags: ['zones'],
         summary: 'Create a zone from RRsets or master-file text',
@@ -172,19 +220,7 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
           '`zonefile` is master-file text (RFC 1035 §5) and excludes `rrsets`. `kind`, `soaEditApi` and ' +
           '`accountLabel` default to `Native`, `DEFAULT` and empty. `warnings` lists in-zone NS targets ' +
           'without address records.',
-        body: {
-          type: 'object',
-          properties: {
-            name: { type: 'string', minLength: 1, description: 'Zone name (the final dot may be omitted).' },
-            accountId: { type: 'string', minLength: 1, description: 'Administrators: the owning account.' },
-            rrsets: { type: 'array', items: ref('RRset') },
-            zonefile: { type: 'string', description: 'The zone as master-file text.' },
-            nameservers: { type: 'array', items: { type: 'string', minLength: 1 } },
-            ...zoneMetadataProperties,
-          },
-          required: ['name'],
-          additionalProperties: false,
-        },
+        body: createZoneBodySchema,
         response: {
           201: {
             description: 'Created',
@@ -197,6 +233,15 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
     },
     async (request, reply) => {
       const body = request.body;
+      if (body instanceof RawJsonBody) {
+        // Too big for the request loop: parsed, validated and mapped in the zone-work thread.
+        const d = await decodeOffLoop<DecodedZoneCreate>(control, 'zones.create', body);
+        const zone = await control.createZone(principalOf(request), {
+          ...(d.input as unknown as CreateZoneBody),
+          ...(d.rrsets !== undefined ? { rrsets: d.rrsets } : {}),
+        });
+        return sendCreated(reply, zone);
+      }
       if (body.zonefile !== undefined && body.rrsets !== undefined) {
         throw new ApiError(
           400,
@@ -212,9 +257,7 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
           ? { rrsets: body.rrsets.map((r, i) => ({ ...r, name: absoluteName(r.name, `rrsets[${i}].name`) })) }
           : {}),
       });
-      setZoneEtag(reply, zone.version);
-      reply.code(201).header('location', locationOfZone(zone.name));
-      return zone;
+      return sendCreated(reply, zone);
     },
   );
 
@@ -343,10 +386,12 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
   app.patch<{
     Params: { zone: string };
     Querystring: { dryRun?: boolean };
-    Body: { changes: ChangeBody[]; comment?: string };
+    Body: { changes: ChangeBody[]; comment?: string } | RawJsonBody;
   }>(
     '/api/v1/zones/:zone/rrsets',
     {
+      config: { rawBody: 'zones.patch' },
+      bodyLimit: BULK_BODY_LIMIT,
       schema: {
         tags: ['rrsets'],
         summary: 'Change RRsets atomically (all or nothing)',
@@ -356,28 +401,25 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
         params: zoneParams,
         headers: ifMatchHeaders,
         querystring: changeQuery(false),
-        body: {
-          type: 'object',
-          properties: {
-            changes: { type: 'array', minItems: 1, items: ref('RRsetChange') },
-            comment: { type: 'string', maxLength: 1000, description: 'Kept with the version.' },
-          },
-          required: ['changes'],
-          additionalProperties: false,
-        },
+        body: patchRRsetsBodySchema,
         response: { 200: zoneChangeResponse, ...errorResponses(400, 401, 403, 404, 412, 422) },
       },
     },
     async (request, reply) => {
       const zone = zoneOf(request);
-      const changes = changesOfBody(request.body.changes);
+      const body = request.body;
+      // A big body is parsed, validated and mapped in the zone-work thread (raw-body.ts).
+      const decoded =
+        body instanceof RawJsonBody
+          ? await decodeOffLoop<DecodedZonePatch>(control, 'zones.patch', body)
+          : { changes: changesOfBody(body.changes), comment: body.comment };
       const ifMatch = await ifMatchOf(control, request, zone);
       const info = await control
         .changeRRsets(
           principalOf(request),
           zone,
-          changes,
-          changeOptionsOf(ifMatch, request.body.comment, request.query.dryRun),
+          decoded.changes,
+          changeOptionsOf(ifMatch, decoded.comment, request.query.dryRun),
         )
         .catch((err: unknown) => {
           throw remapChangeField(err, (i) => `changes[${i}]`);
@@ -390,7 +432,7 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
   app.put<{ Params: { zone: string }; Querystring: { comment?: string; dryRun?: boolean }; Body: string }>(
     '/api/v1/zones/:zone/zonefile',
     {
-      bodyLimit: ZONEFILE_BODY_LIMIT,
+      bodyLimit: BULK_BODY_LIMIT,
       schema: {
         tags: ['zonefile'],
         summary: "Replace a zone's content with master-file text",

@@ -30,6 +30,7 @@ describe('buildServeConfig', () => {
       tcpIdleTimeout: '2500',
       tcpMaxConnections: '10',
       tcpMaxPerClient: '2',
+      io: 'node',
     });
     assert.deepEqual(
       c.listen.map((a) => [a.host, a.port]),
@@ -45,6 +46,7 @@ describe('buildServeConfig', () => {
     assert.equal(c.tcpIdleTimeoutMs, 2500);
     assert.equal(c.tcpMaxConnections, 10);
     assert.equal(c.tcpMaxConnectionsPerClient, 2);
+    assert.equal(c.io, 'node');
   });
 
   test('rejects bad values with SERVER_ERR_CONFIG', () => {
@@ -60,6 +62,7 @@ describe('buildServeConfig', () => {
       { zoneDir: 'z', tcpIdleTimeout: '0' },
       { zoneDir: 'z', identity: 'x'.repeat(256) },
       { zoneDir: 'z', identity: 'é'.repeat(128) },
+      { zoneDir: 'z', io: 'fast' },
     ])
       assert.throws(() => buildServeConfig(bad), isConfigError, JSON.stringify(bad));
   });

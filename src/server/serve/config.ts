@@ -13,6 +13,7 @@ import {
   DEFAULT_TCP_MAX_PER_CLIENT,
 } from '../../transport/tcp.js';
 import { DEFAULT_UDP_RECV_BUFFER, DEFAULT_UDP_SEND_BUFFER } from '../../transport/udp.js';
+import { parseUdpIo, type UdpIo, type UdpIoChoice } from '../shared/listeners.js';
 import { applyAnswerOptions, ConfigError, DEFAULT_DNS, parseInteger } from '../shared/options.js';
 
 /** The environment variable carrying the config to worker processes. */
@@ -38,6 +39,10 @@ export interface ServeConfig {
   tcpMaxConnectionsPerClient: number;
   udpRecvBufferSize: number;
   udpSendBufferSize: number;
+  /** `--io`: the UDP path asked for (`auto` unless given; SWITCHBOARD_IO sets the default). */
+  io: UdpIoChoice;
+  /** The UDP path the primary decided on (`chooseUdpIo`), set before workers start. */
+  udpIo?: UdpIo;
 }
 
 /** Raw options as the CLI hands them over (strings, possibly missing). */
@@ -56,6 +61,8 @@ export interface ServeOptionsInput {
   tcpIdleTimeout?: string | number;
   tcpMaxConnections?: string | number;
   tcpMaxPerClient?: string | number;
+  /** `--io native|node|auto`. */
+  io?: string;
 }
 
 /**
@@ -98,6 +105,7 @@ export function buildServeConfig(input: ServeOptionsInput, cwd = process.cwd()):
     ),
     udpRecvBufferSize: DEFAULT_UDP_RECV_BUFFER,
     udpSendBufferSize: DEFAULT_UDP_SEND_BUFFER,
+    io: parseUdpIo(input.io),
   };
   applyAnswerOptions(config, input);
   return config;

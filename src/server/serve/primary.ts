@@ -6,6 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { WorkerPool } from '../../transport/cluster.js';
+import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { CONFIG_ENV, encodeServeConfig, type ServeConfig } from './config.js';
 import { isWorkerMessage, type ReloadedMessage, type WorkerMessage } from './protocol.js';
@@ -29,6 +30,10 @@ export function runPrimary(config: ServeConfig, io?: Partial<PrimaryIo>): Promis
   const log = io?.log ?? createLogger('primary');
   const print = io?.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const count = config.workers;
+  // Decided once here (one log line), handed to every worker in its config.
+  const udp = chooseUdpIo(config.io ?? 'auto', config.listen, true);
+  log.info(formatUdpIoLine(udp));
+  config.udpIo = udp.io;
   const ready = new Set<number>();
   let started = false;
   let stopping = false;

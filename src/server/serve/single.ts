@@ -4,6 +4,7 @@
  * @module
  */
 
+import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError, type Logger } from '../shared/log.js';
 import type { ServeConfig } from './config.js';
 import { formatReloadLine, formatStartLine, logZoneReport } from './report.js';
@@ -18,6 +19,9 @@ export async function runSingleProcess(
   const log = io?.log ?? createLogger('main');
   const print = io?.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   let server: Awaited<ReturnType<typeof startServer>>;
+  const udp = chooseUdpIo(config.io ?? 'auto', config.listen, false);
+  log.info(formatUdpIoLine(udp));
+  config.udpIo = udp.io;
   try {
     server = await startServer(config, { log, loader: loadZoneFileForServer });
   } catch (err) {

@@ -5,8 +5,61 @@
  */
 import type { QueryHandler } from '../../transport/handler.js';
 import type { ListenAddress } from '../../transport/listen-address.js';
+import { createNativeUdpListener, nativeUdpStatus } from '../../transport/native-udp.js';
 import { createTcpListener, type TcpListener } from '../../transport/tcp.js';
 import { createUdpListener, type UdpListener } from '../../transport/udp.js';
+import { ConfigError } from './options.js';
+
+/** The UDP path: the native batched socket (native/udp.c) or Node's dgram. */
+export type UdpIo = 'native' | 'node';
+/** `--io` as given: a path, or `auto` (native when the addon loads and passes its self-check). */
+export type UdpIoChoice = UdpIo | 'auto';
+/** The environment variable giving the default of `--io` (tests run both paths with it). */
+export const IO_ENV = 'SWITCHBOARD_IO';
+
+/**
+ * Validates `--io` (absent: the SWITCHBOARD_IO environment variable, else `auto`).
+ * @throws ConfigError for anything but native, node or auto
+ */
+export function parseUdpIo(value: string | undefined, env: NodeJS.ProcessEnv = process.env): UdpIoChoice {
+  const v = value ?? env[IO_ENV] ?? 'auto';
+  if (v === 'native' || v === 'node' || v === 'auto') return v;
+  const from = value === undefined ? IO_ENV : '--io';
+  throw new ConfigError(`${from} must be native, node or auto, got '${v}'`);
+}
+
+/**
+ * Decides the UDP path once, in the primary, and says why (the one log line at start).
+ * `auto` takes native when the addon loaded and passed its self-check, else node. With
+ * worker processes every worker binds its own SO_REUSEPORT socket, so a listen port of 0
+ * (each worker would get a different port) keeps the node path.
+ * @throws ConfigError when native is asked for explicitly and cannot run
+ */
+export function chooseUdpIo(
+  choice: UdpIoChoice,
+  listen: readonly ListenAddress[],
+  clustered: boolean,
+): { io: UdpIo; why: string } {
+  if (choice === 'node') return { io: 'node', why: '--io node' };
+  const status = nativeUdpStatus();
+  const portZero = clustered && listen.some((a) => a.port === 0);
+  if (choice === 'native') {
+    if (!status.ok) throw new ConfigError(`--io native: ${status.reason}`);
+    if (portZero)
+      throw new ConfigError('--io native: a listen port of 0 cannot be shared by worker processes');
+    return { io: 'native', why: '--io native' };
+  }
+  if (!status.ok) return { io: 'node', why: `native addon unavailable: ${status.reason}` };
+  if (portZero) return { io: 'node', why: 'a listen port of 0 cannot be shared by native worker sockets' };
+  return { io: 'native', why: 'addon loaded and passed its self-check' };
+}
+
+/** The one line a primary logs at start. */
+export function formatUdpIoLine(choice: { io: UdpIo; why: string }): string {
+  return choice.io === 'native'
+    ? `UDP path: native (recvmmsg/sendmmsg batches, one SO_REUSEPORT socket per worker; ${choice.why})`
+    : `UDP path: node (dgram; ${choice.why})`;
+}
 
 /** The listener settings shared by `serve` and `start` workers. */
 export interface ListenerSettings {
@@ -16,6 +69,8 @@ export interface ListenerSettings {
   tcpMaxConnectionsPerClient: number;
   udpRecvBufferSize: number;
   udpSendBufferSize: number;
+  /** The UDP path decided at start (`chooseUdpIo`); absent: node. */
+  udpIo?: UdpIo;
 }
 
 /** Open listeners and how to close them all. */
@@ -42,8 +97,9 @@ export async function openListeners(
   };
   try {
     for (const address of config.listen) {
+      const createUdp = config.udpIo === 'native' ? createNativeUdpListener : createUdpListener;
       udp.push(
-        await createUdpListener({
+        await createUdp({
           address,
           handler,
           onError,

@@ -29,6 +29,7 @@ describe('buildStartConfig', () => {
         workers: '3',
         nsid: 'ns-{worker}',
         ednsSize: '1400',
+        io: 'native',
       },
       '/x',
     );
@@ -39,6 +40,7 @@ describe('buildStartConfig', () => {
     assert.equal(c.workers, 3);
     assert.equal(c.dns.nsid, 'ns-{worker}');
     assert.equal(c.dns.ednsSize, 1400);
+    assert.equal(c.io, 'native');
   });
 
   test('bad values are ConfigErrors naming the flag', () => {
@@ -47,6 +49,7 @@ describe('buildStartConfig', () => {
     assert.throws(() => buildStartConfig({ workers: '0' }), /--workers must be between 1 and 256/);
     assert.throws(() => buildStartConfig({ database: 'mysql://h/db' }), ConfigError);
     assert.throws(() => buildStartConfig({ ednsSize: '100' }), /--edns-size/);
+    assert.throws(() => buildStartConfig({ io: 'dpdk' }), /--io must be native, node or auto, got 'dpdk'/);
     assert.throws(() => buildStartConfig({ nameservers: 'ns1.example.net,bad name' }), /--nameservers/);
     // The host-name rule of zone creation (RFC 952, RFC 1123): no underscore, no edge hyphen.
     assert.throws(

@@ -18,6 +18,7 @@ import {
   DEFAULT_TCP_MAX_PER_CLIENT,
 } from '../../transport/tcp.js';
 import { DEFAULT_UDP_RECV_BUFFER, DEFAULT_UDP_SEND_BUFFER } from '../../transport/udp.js';
+import { parseUdpIo, type UdpIo, type UdpIoChoice } from '../shared/listeners.js';
 import { applyAnswerOptions, ConfigError, DEFAULT_DNS, parseInteger } from '../shared/options.js';
 import { metricsAccessOf, parseLimitFlags, type StartLimits } from './limits.js';
 
@@ -47,6 +48,8 @@ export interface DnsWorkerConfig {
   tcpMaxConnectionsPerClient: number;
   udpRecvBufferSize: number;
   udpSendBufferSize: number;
+  /** The UDP path the primary decided on (`chooseUdpIo`); absent: node. */
+  udpIo?: UdpIo;
 }
 
 /** Everything `switchboard start` needs. */
@@ -60,6 +63,8 @@ export interface StartConfig {
   /** DNS worker processes (at least 1). */
   workers: number;
   dns: DnsWorkerConfig;
+  /** `--io`: the UDP path asked for (`auto` unless given; SWITCHBOARD_IO sets the default). */
+  io: UdpIoChoice;
   /** The platform's name servers: the apex NS of zones created without any (absolute names). */
   nameservers?: string[];
   /** `--limit` and `--trusted-proxy`: the API's request limits and the retention of history. */
@@ -99,6 +104,8 @@ export interface StartOptionsInput {
   maxTtl?: string | number;
   /** `--max-records-per-request N`: the per-request record ceiling (issue 6). */
   maxRecordsPerRequest?: string | number;
+  /** `--io native|node|auto`. */
+  io?: string;
 }
 
 /**
@@ -173,6 +180,7 @@ export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()):
     http,
     workers: parseInteger('--workers', input.workers, 1, 256, availableParallelism()),
     dns,
+    io: parseUdpIo(input.io),
   };
 }
 

@@ -20,6 +20,7 @@ import type { PrimaryMetrics } from '../../telemetry/primary-metrics.js';
 import { countZoneChanges } from '../../telemetry/zone-changes.js';
 import { WorkerPool } from '../../transport/cluster.js';
 import { formatListenAddress, type ListenAddress } from '../../transport/listen-address.js';
+import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError, type Logger } from '../shared/log.js';
 import { ZoneBroadcaster } from './broadcast.js';
 import {
@@ -196,6 +197,16 @@ export async function runStart(
       return 1;
     }
 
+  // The UDP path, decided once here (one log line) and handed to every DNS worker.
+  let udpIo: ReturnType<typeof chooseUdpIo>;
+  try {
+    udpIo = chooseUdpIo(config.io ?? 'auto', config.dns.listen, true);
+  } catch (err) {
+    log.error((err as Error).message);
+    return 1;
+  }
+  log.info(formatUdpIoLine(udpIo));
+
   let d: StartDeps;
   let metrics: PrimaryMetrics;
   try {
@@ -365,7 +376,7 @@ export async function runStart(
     pool = new WorkerPool({
       count: config.workers,
       exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)),
-      env: { [START_CONFIG_ENV]: encodeDnsWorkerConfig(config.dns) },
+      env: { [START_CONFIG_ENV]: encodeDnsWorkerConfig({ ...config.dns, udpIo: udpIo.io }) },
       onMessage: (slot, msg) => {
         if (isStartWorkerMessage(msg)) onWorkerMessage(slot, msg);
       },

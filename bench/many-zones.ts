@@ -1,0 +1,260 @@
+/**
+ * The many-zones suite (issue 7): N zones × 10 records each in a folder, then Switchboard
+ * `serve --workers 2`, NSD (server-count 2) and Knot (2 UDP workers) in turn from a cold start:
+ * the time until the LAST zone answers (a sample of zones is probed, the last ones included) and
+ * the peak of the PSS summed over all their processes (sampled from /proc/PID/smaps_rollup
+ * during the load and after), so memory shared between workers shows as shared.
+ * @module
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { buildQuery, queryUdp, readHeader } from '../test/helpers/dns-client.js';
+import {
+  findCommand,
+  type Peer,
+  startKnot,
+  startNsd,
+  startSwitchboard,
+  treeCpuSeconds,
+} from '../test/helpers/peers.js';
+import { TreeMemorySampler } from './pss.js';
+import { fmt, formatMarkdownTable, formatTable, median } from './stats.js';
+
+/** Issue 7's targets for this suite. */
+export const MANY_ZONES_TARGET_SECONDS = 5;
+
+/** The origin of zone `i` of `n` (zero-padded, so file order is zone order). */
+export function manyZoneOrigin(i: number, n: number): string {
+  return `z${String(i).padStart(String(Math.max(1, n - 1)).length, '0')}.many.test.`;
+}
+
+/** The 10 records of zone `origin`: SOA, 2 NS, their 2 A, www A and AAAA, mail A, MX, TXT. */
+export function manyZoneText(origin: string, i: number): string {
+  const a = `198.${18 + ((i >> 16) & 1)}.${(i >> 8) & 255}.${i & 255}`;
+  return [
+    `$ORIGIN ${origin}`,
+    '$TTL 3600',
+    `@ SOA ns1 hostmaster 1 7200 1800 1209600 300`,
+    '@ NS ns1',
+    '@ NS ns2',
+    'ns1 A 192.0.2.1',
+    'ns2 A 192.0.2.2',
+    `www A ${a}`,
+    `www AAAA 2001:db8::${(i & 0xffff).toString(16)}`,
+    `mail A ${a}`,
+    '@ MX 10 mail',
+    `@ TXT "zone ${i}"`,
+    '',
+  ].join('\n');
+}
+
+/** Writes `n` zone files into `dir` (one per zone, named after it); returns their origins. */
+export function writeManyZones(dir: string, n: number): string[] {
+  mkdirSync(dir, { recursive: true });
+  const origins: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const origin = manyZoneOrigin(i, n);
+    writeFileSync(join(dir, `${origin.slice(0, -1)}.zone`), manyZoneText(origin, i));
+    origins.push(origin);
+  }
+  return origins;
+}
+
+/** The zones probed: every `n/100`-th, the first, and the last 20. */
+export function probeSample(n: number): number[] {
+  const out = new Set<number>([0]);
+  const step = Math.max(1, Math.floor(n / 100));
+  for (let i = 0; i < n; i += step) out.add(i);
+  for (let i = Math.max(0, n - 20); i < n; i++) out.add(i);
+  return [...out].sort((a, b) => a - b);
+}
+
+/** Resolves when every one of `origins` answers its SOA with NOERROR and AA, or throws at the deadline. */
+async function waitForAll(host: string, port: number, origins: string[], deadline: number): Promise<void> {
+  let left = origins;
+  while (left.length > 0) {
+    if (performance.now() > deadline)
+      throw new Error(`${left.length} zones still not answering, e.g. ${left[0]}`);
+    const ok = await Promise.all(
+      left.map(async (name) => {
+        try {
+          const r = readHeader(
+            await queryUdp(buildQuery({ name, type: 6 }), { host, port, timeoutMs: 500, retries: 0 }),
+          );
+          return r.qr && r.rcode === 0 && r.aa;
+        } catch {
+          return false;
+        }
+      }),
+    );
+    left = left.filter((_, k) => !ok[k]);
+    if (left.length > 0) await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** One server's run. */
+export interface ManyZonesRun {
+  seconds: number;
+  /** CPU seconds of the server's processes until then (from /proc): less inflated by other work than the wall time. */
+  cpuSeconds: number;
+  peakPss: number;
+  peakRss: number;
+  pssAfter: number;
+  processes: number;
+}
+
+/** One server's results over the rounds. */
+export interface ManyZonesResult {
+  label: string;
+  command: string;
+  runs: ManyZonesRun[];
+  error?: string;
+}
+
+/** Options of the many-zones suite. */
+export interface ManyZonesOptions {
+  zones: number;
+  workers: number;
+  rounds?: number;
+  log: (line: string) => void;
+}
+
+/** Runs the suite; servers are stopped and the temp folder removed afterwards. */
+export async function runManyZonesBench(
+  opts: ManyZonesOptions,
+): Promise<{ results: ManyZonesResult[]; markdown: string[]; lines: string[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-manyzones-'));
+  const rounds = opts.rounds ?? 1;
+  try {
+    const zoneDir = join(dir, 'zones');
+    const t0 = performance.now();
+    const origins = writeManyZones(zoneDir, opts.zones);
+    opts.log(
+      `zones: wrote ${opts.zones} zones × 10 records in ${((performance.now() - t0) / 1000).toFixed(1)} s (${zoneDir})`,
+    );
+    const specs = origins.map((o) => ({ origin: o, file: join(zoneDir, `${o.slice(0, -1)}.zone`) }));
+    const sample = probeSample(opts.zones).map((i) => origins[i]);
+    const w = opts.workers;
+    const ready = { readyTimeoutMs: 600_000 };
+    const servers: { label: string; command: string; start: () => Promise<Peer> }[] = [
+      {
+        label: `Switchboard serve --workers ${w}`,
+        command: `node dist/src/cli/main.js serve --workers ${w}`,
+        start: () => startSwitchboard(zoneDir, { workers: w, ...ready }),
+      },
+    ];
+    if (findCommand('nsd'))
+      servers.push({
+        label: `NSD server-count ${w}`,
+        command: `nsd -d (server-count ${w}, rrl-ratelimit 0, no database)`,
+        start: () => startNsd(specs, { serverCount: w, ...ready }),
+      });
+    if (findCommand('knotd'))
+      servers.push({
+        label: `Knot udp-workers ${w}`,
+        command: `knotd (udp-workers ${w}, tcp-workers ${w})`,
+        start: () => startKnot(specs, { workers: w, ...ready }),
+      });
+    const results: ManyZonesResult[] = servers.map((s) => ({ label: s.label, command: s.command, runs: [] }));
+    for (let round = 1; round <= rounds; round++) {
+      for (const [k, s] of servers.entries()) {
+        const r = results[k];
+        if (r.error) continue;
+        opts.log(`zones: round ${round} ${s.label}: cold start until the last zone answers`);
+        // Samples every process this benchmark starts, from before the spawn (one server at a time).
+        const sampler = new TreeMemorySampler(250);
+        const start = performance.now();
+        let peer: Peer | undefined;
+        try {
+          peer = await s.start();
+          await waitForAll(peer.host, peer.port, sample, start + ready.readyTimeoutMs);
+          const seconds = (performance.now() - start) / 1000;
+          const cpuSeconds = treeCpuSeconds(peer.pid);
+          // Keep sampling a little after: memory of a server still settling counts too.
+          await new Promise((res) => setTimeout(res, 2000));
+          const after = sampler.sample();
+          const peak = sampler.stop();
+          r.runs.push({
+            seconds,
+            cpuSeconds,
+            peakPss: peak.pss,
+            peakRss: peak.rss,
+            pssAfter: after.pss,
+            processes: peak.processes,
+          });
+          opts.log(
+            `zones: ${s.label}: last zone answers after ${seconds.toFixed(2)} s (${cpuSeconds.toFixed(2)} CPU s); peak PSS ${fmt(peak.pss / 2 ** 20)} MiB ` +
+              `(sum over ${peak.processes} processes), PSS after ${fmt(after.pss / 2 ** 20)} MiB, peak RSS sum ${fmt(peak.rss / 2 ** 20)} MiB`,
+          );
+        } catch (e) {
+          r.error = (e as Error).message.split('\n')[0];
+          opts.log(`zones: ${s.label} failed: ${r.error}`);
+        } finally {
+          sampler.stop();
+          await peer?.stop();
+        }
+      }
+    }
+    const header = [
+      'server',
+      'last zone answers s',
+      'CPU s until then',
+      'peak PSS MiB (sum)',
+      'PSS MiB after load (sum)',
+      'peak RSS MiB (sum)',
+      'processes',
+      'runs (s)',
+    ];
+    const rows = results.map((r) => [
+      r.error && r.runs.length === 0 ? `${r.label} (failed)` : r.label,
+      fmt(median(r.runs.map((x) => x.seconds)), 2),
+      fmt(median(r.runs.map((x) => x.cpuSeconds)), 2),
+      fmt(median(r.runs.map((x) => x.peakPss)) / 2 ** 20),
+      fmt(median(r.runs.map((x) => x.pssAfter)) / 2 ** 20),
+      fmt(median(r.runs.map((x) => x.peakRss)) / 2 ** 20),
+      fmt(Math.max(0, ...r.runs.map((x) => x.processes))),
+      r.runs.map((x) => x.seconds.toFixed(2)).join(', ') || '–',
+    ]);
+    const lines: string[] = [];
+    const sb = results[0];
+    const nsd = results.find((r) => r.label.startsWith('NSD'));
+    const sbS = median(sb.runs.map((x) => x.seconds));
+    if (Number.isFinite(sbS))
+      lines.push(
+        `${sb.label}: the last zone answers ${sbS.toFixed(2)} s after a cold start (issue 7: < ${MANY_ZONES_TARGET_SECONDS} s: ${sbS < MANY_ZONES_TARGET_SECONDS ? 'met' : 'NOT met'}; no image cached on disk)`,
+      );
+    const sbP = median(sb.runs.map((x) => x.peakPss));
+    const nsdP = nsd ? median(nsd.runs.map((x) => x.peakPss)) : Number.NaN;
+    if (Number.isFinite(sbP) && Number.isFinite(nsdP))
+      lines.push(
+        `${sb.label}: peak summed PSS ${fmt(sbP / 2 ** 20)} MiB = ${(sbP / nsdP).toFixed(2)}× NSD's ${fmt(nsdP / 2 ** 20)} MiB (issue 7: ≤ 1.00×: ${sbP <= nsdP ? 'met' : 'NOT met'})`,
+      );
+    for (const r of results) if (r.error) lines.push(`${r.label}: error: ${r.error}`);
+    const setup =
+      `${fmt(opts.zones)} zones × 10 records (SOA, 2 NS + 2 A, www A/AAAA, mail A, MX, TXT), one file each, ` +
+      `served by each server in turn from a cold start (not pinned; zone files in the page cache); ` +
+      `time from the spawn (and CPU seconds of all the server's processes) until each of ${sample.length} sampled zones (every ${Math.max(1, Math.floor(opts.zones / 100))}th and the last 20) answers its SOA with NOERROR+AA; ` +
+      `PSS and RSS summed over every process of the server, sampled from /proc/PID/smaps_rollup every 250 ms during the load and 2 s after; ` +
+      `${rounds} round(s), medians`;
+    const table = formatTable(header, rows, ['runs (s)']);
+    opts.log(`\n${fmt(opts.zones)} zones (${setup})\n`);
+    opts.log(table);
+    for (const l of lines) opts.log(l);
+    const markdown = [
+      setup + '.',
+      '',
+      formatMarkdownTable(header, rows),
+      '',
+      ...lines.map((l) => `- ${l}`),
+      '',
+      'Commands:',
+      '',
+      ...results.map((r) => `- ${r.label}: \`${r.command}\``),
+    ];
+    return { results, markdown, lines };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

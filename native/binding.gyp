@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "switchboard_udp",
+      "sources": ["udp.c", "preparse.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}

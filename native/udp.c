@@ -1,0 +1,639 @@
+/*
+ * Switchboard's native batched UDP socket (N-API, plain C).
+ *
+ * One socket per JS thread (one per cluster worker): bound with SO_REUSEPORT, registered with
+ * the thread's own libuv loop through a uv_poll_t. When it turns readable the socket is drained
+ * with recvmmsg(MSG_DONTWAIT) in batches of SB_BATCH, at most SB_MAX_BATCHES batches per
+ * wake-up (level-triggered: the loop calls again if more is queued). For every batch:
+ *   1. each datagram is pre-parsed in C (preparse.c) and its descriptor filled in the input
+ *      buffer shared with JS; the admission hook and the zone-image hook run (hooks.h);
+ *   2. ONE call into JS with the number of descriptors; JS answers what it was handed and
+ *      writes the answers into the output buffer, returning how many it wrote;
+ *   3. one sendmmsg sends them (with the C hook's answers), each to its datagram's source and,
+ *      on a wildcard socket, from the address the query was sent to (IP_PKTINFO).
+ * No allocation per datagram; every offset coming from JS or the wire is checked.
+ * The buffer layout is documented in docs/NATIVE.md and exported by layout().
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "hooks.h"
+#include "preparse.h"
+
+#define SB_BATCH 64
+#define SB_MAX_BATCHES 16
+#define SB_SLOT 4096
+#define SB_IN_DESC_WORDS 16
+#define SB_IN_DATA_OFF (SB_BATCH * SB_IN_DESC_WORDS * 4)
+#define SB_IN_SIZE (SB_IN_DATA_OFF + SB_BATCH * SB_SLOT)
+#define SB_OUT_DESC_WORDS 4
+#define SB_OUT_DATA_OFF (SB_BATCH * SB_OUT_DESC_WORDS * 4)
+#define SB_OUT_DATA_CAP (320 * 1024)
+#define SB_OUT_SIZE (SB_OUT_DATA_OFF + SB_OUT_DATA_CAP)
+#define SB_CTL 64
+
+/* Verdicts written in descriptor word 15. */
+#define SB_V_JS 0
+#define SB_V_DROPPED 1
+#define SB_V_ANSWERED 2
+
+typedef struct sb_sock {
+  napi_env env;
+  int fd;
+  int family;
+  int pktinfo;
+  int closed;       /* close() was called */
+  int uv_closed;    /* uv_close's callback ran */
+  int finalized;    /* the JS handle was collected */
+  int in_callback;  /* inside the JS call of a batch */
+  int release_pending; /* close() ran inside the JS call: release the references after it */
+  uv_poll_t poll;
+  napi_ref in_ref, out_ref, cb_ref;
+  napi_async_context actx;
+  uint8_t *in, *out;
+  uint8_t *c_answers; /* SB_BATCH * SB_SLOT, for sb_hook_answer */
+  unsigned cur_n;     /* datagrams in the current batch */
+  struct mmsghdr rmsg[SB_BATCH];
+  struct iovec riov[SB_BATCH];
+  struct sockaddr_storage raddr[SB_BATCH];
+  uint8_t rctl[SB_BATCH][SB_CTL];
+  uint8_t verdict[SB_BATCH];
+  struct mmsghdr smsg[SB_BATCH];
+  struct iovec siov[SB_BATCH];
+  uint8_t sctl[SB_BATCH][SB_CTL];
+  uint64_t received, dropped, truncated, answered_c, js_answers, sent, send_errors, recv_errors, batches,
+      js_calls;
+} sb_sock;
+
+static napi_value throw_error(napi_env env, const char *code, const char *msg) {
+  napi_throw_error(env, code, msg);
+  return NULL;
+}
+
+#define CHECK(call)                                               \
+  do {                                                            \
+    if ((call) != napi_ok) return throw_error(env, NULL, #call); \
+  } while (0)
+
+static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static uint32_t get32(const uint8_t *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+static void free_sock(sb_sock *s) {
+  free(s->c_answers);
+  free(s);
+}
+
+/* Fills the pktinfo control message for a reply to datagram `idx`; returns its length or 0. */
+static size_t reply_pktinfo(sb_sock *s, unsigned idx, uint8_t *ctl) {
+  if (!s->pktinfo) return 0;
+  struct msghdr *rh = &s->rmsg[idx].msg_hdr;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(rh); c != NULL; c = CMSG_NXTHDR(rh, c)) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+        c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+      struct in_pktinfo got, put;
+      memcpy(&got, CMSG_DATA(c), sizeof(got));
+      memset(&put, 0, sizeof(put));
+      put.ipi_spec_dst = got.ipi_addr;
+      memset(ctl, 0, CMSG_SPACE(sizeof(put)));
+      struct cmsghdr *w = (struct cmsghdr *)ctl;
+      w->cmsg_level = IPPROTO_IP;
+      w->cmsg_type = IP_PKTINFO;
+      w->cmsg_len = CMSG_LEN(sizeof(put));
+      memcpy(CMSG_DATA(w), &put, sizeof(put));
+      return CMSG_SPACE(sizeof(put));
+    }
+    if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+        c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+      struct in6_pktinfo got;
+      memcpy(&got, CMSG_DATA(c), sizeof(got));
+      memset(ctl, 0, CMSG_SPACE(sizeof(got)));
+      struct cmsghdr *w = (struct cmsghdr *)ctl;
+      w->cmsg_level = IPPROTO_IPV6;
+      w->cmsg_type = IPV6_PKTINFO;
+      w->cmsg_len = CMSG_LEN(sizeof(got));
+      memcpy(CMSG_DATA(w), &got, sizeof(got));
+      return CMSG_SPACE(sizeof(got));
+    }
+  }
+  return 0;
+}
+
+/* Queues a reply to datagram `idx` at position `j` of the send array. */
+static void queue_reply(sb_sock *s, unsigned j, unsigned idx, uint8_t *data, size_t len) {
+  struct msghdr *h = &s->smsg[j].msg_hdr;
+  memset(h, 0, sizeof(*h));
+  s->siov[j].iov_base = data;
+  s->siov[j].iov_len = len;
+  h->msg_iov = &s->siov[j];
+  h->msg_iovlen = 1;
+  h->msg_name = &s->raddr[idx];
+  h->msg_namelen = s->rmsg[idx].msg_hdr.msg_namelen;
+  size_t cl = reply_pktinfo(s, idx, s->sctl[j]);
+  if (cl > 0) {
+    h->msg_control = s->sctl[j];
+    h->msg_controllen = cl;
+  }
+}
+
+/* Sends the first `n` queued replies; a failing one is skipped, EAGAIN drops the rest. */
+static void send_queued(sb_sock *s, unsigned n) {
+  unsigned done = 0;
+  while (done < n) {
+    int r = sendmmsg(s->fd, &s->smsg[done], n - done, MSG_DONTWAIT);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        s->send_errors += n - done;
+        return;
+      }
+      s->send_errors++;
+      done++;
+      continue;
+    }
+    s->sent += (unsigned)r;
+    done += (unsigned)r;
+  }
+}
+
+/* Queues and sends the first `k` answers JS wrote in the output buffer (checked). */
+static void send_js_answers(sb_sock *s, uint32_t k) {
+  if (k > SB_BATCH) k = SB_BATCH;
+  unsigned q = 0;
+  for (uint32_t i = 0; i < k; i++) {
+    const uint8_t *d = s->out + (size_t)i * SB_OUT_DESC_WORDS * 4;
+    uint32_t idx = get32(d), off = get32(d + 4), len = get32(d + 8);
+    if (idx >= s->cur_n || s->verdict[idx] != SB_V_JS) continue;
+    if (len == 0 || off > SB_OUT_DATA_CAP || len > SB_OUT_DATA_CAP - off) continue;
+    queue_reply(s, q++, idx, s->out + SB_OUT_DATA_OFF + off, len);
+  }
+  s->js_answers += q;
+  send_queued(s, q);
+}
+
+/* Source address into descriptor words 2..7; returns the port (0 when unknown). */
+static uint32_t fill_source(sb_sock *s, unsigned i, uint8_t *d) {
+  const struct sockaddr_storage *a = &s->raddr[i];
+  memset(d + 8, 0, 24);
+  if (a->ss_family == AF_INET && s->rmsg[i].msg_hdr.msg_namelen >= sizeof(struct sockaddr_in)) {
+    const struct sockaddr_in *v4 = (const struct sockaddr_in *)a;
+    uint32_t port = ntohs(v4->sin_port);
+    put32(d + 8, 4);
+    put32(d + 12, port);
+    memcpy(d + 16, &v4->sin_addr, 4);
+    return port;
+  }
+  if (a->ss_family == AF_INET6 && s->rmsg[i].msg_hdr.msg_namelen >= sizeof(struct sockaddr_in6)) {
+    const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)a;
+    uint32_t port = ntohs(v6->sin6_port);
+    put32(d + 8, 6);
+    put32(d + 12, port);
+    memcpy(d + 16, &v6->sin6_addr, 16);
+    return port;
+  }
+  return 0;
+}
+
+static void release_refs(sb_sock *s);
+
+/* Pre-parses and hooks a received batch of `n`, calls JS once, sends. */
+static void process_batch(sb_sock *s, unsigned n) {
+  napi_env env = s->env;
+  unsigned for_js = 0, c_ans = 0;
+  s->cur_n = n;
+  s->batches++;
+  s->received += n;
+  for (unsigned i = 0; i < n; i++) {
+    uint8_t *d = s->in + (size_t)i * SB_IN_DESC_WORDS * 4;
+    uint8_t *pkt = s->in + SB_IN_DATA_OFF + (size_t)i * SB_SLOT;
+    size_t len = s->rmsg[i].msg_len;
+    memset(d, 0, SB_IN_DESC_WORDS * 4);
+    put32(d, (uint32_t)(SB_IN_DATA_OFF + (size_t)i * SB_SLOT));
+    put32(d + 4, (uint32_t)len);
+    uint32_t port = fill_source(s, i, d);
+    s->verdict[i] = SB_V_DROPPED;
+    if (s->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC) {
+      /* Larger than a slot (SB_SLOT): no DNS query needs that over UDP. */
+      s->truncated++;
+      put32(d + 60, SB_V_DROPPED);
+      continue;
+    }
+    if (port == 0 || len > SB_SLOT) { /* port 0 cannot be answered: forged */
+      s->dropped++;
+      put32(d + 60, SB_V_DROPPED);
+      continue;
+    }
+    sb_preparse pp;
+    sb_preparse_packet(pkt, len, &pp);
+    put32(d + 32, pp.status);
+    put32(d + 36, pp.flags);
+    put32(d + 40, pp.qname_len);
+    put32(d + 44, pp.qtype);
+    put32(d + 48, pp.qclass);
+    put32(d + 52, pp.opt_size);
+    put32(d + 56, (uint32_t)pp.edns_version | ((uint32_t)pp.label_count << 8) | ((uint32_t)pp.question_end << 16));
+    if (sb_hook_admit(&pp, pkt, len, (const struct sockaddr *)&s->raddr[i]) != SB_ADMIT) {
+      s->dropped++;
+      put32(d + 60, SB_V_DROPPED);
+      continue;
+    }
+    if (pp.status == 0) {
+      uint8_t *ans = s->c_answers + (size_t)c_ans * SB_SLOT;
+      size_t alen = sb_hook_answer(&pp, pkt, len, ans, SB_SLOT);
+      if (alen > 0 && alen <= SB_SLOT) {
+        s->verdict[i] = SB_V_ANSWERED;
+        put32(d + 60, SB_V_ANSWERED);
+        queue_reply(s, c_ans++, i, ans, alen);
+        continue;
+      }
+    }
+    s->verdict[i] = SB_V_JS;
+    put32(d + 60, SB_V_JS);
+    for_js++;
+  }
+  if (c_ans > 0) {
+    s->answered_c += c_ans;
+    send_queued(s, c_ans);
+  }
+  if (for_js == 0) return;
+
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value cb, recv, argv[1], result;
+  if (napi_get_reference_value(env, s->cb_ref, &cb) != napi_ok || cb == NULL ||
+      napi_get_global(env, &recv) != napi_ok || napi_create_uint32(env, n, &argv[0]) != napi_ok) {
+    napi_close_handle_scope(env, scope);
+    return;
+  }
+  s->js_calls++;
+  s->in_callback = 1;
+  napi_status st = napi_make_callback(env, s->actx, recv, cb, 1, argv, &result);
+  s->in_callback = 0;
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) {
+    napi_value exc;
+    napi_get_and_clear_last_exception(env, &exc);
+    napi_fatal_exception(env, exc); /* to process 'uncaughtException' */
+  } else if (st == napi_ok && !s->closed) {
+    uint32_t k = 0;
+    if (napi_get_value_uint32(env, result, &k) == napi_ok) send_js_answers(s, k);
+  }
+  if (s->release_pending) {
+    /* close() was called from inside onBatch: nothing more was sent; release now. */
+    s->release_pending = 0;
+    release_refs(s);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void on_readable(uv_poll_t *h, int status, int events) {
+  sb_sock *s = (sb_sock *)h->data;
+  (void)events;
+  if (s->closed) return;
+  if (status < 0) {
+    s->recv_errors++;
+    return;
+  }
+  int errors = 0;
+  for (int b = 0; b < SB_MAX_BATCHES && !s->closed;) {
+    for (unsigned i = 0; i < SB_BATCH; i++) {
+      struct msghdr *m = &s->rmsg[i].msg_hdr;
+      s->riov[i].iov_base = s->in + SB_IN_DATA_OFF + (size_t)i * SB_SLOT;
+      s->riov[i].iov_len = SB_SLOT;
+      m->msg_iov = &s->riov[i];
+      m->msg_iovlen = 1;
+      m->msg_name = &s->raddr[i];
+      m->msg_namelen = sizeof(s->raddr[i]);
+      m->msg_control = s->pktinfo ? s->rctl[i] : NULL;
+      m->msg_controllen = s->pktinfo ? SB_CTL : 0;
+      m->msg_flags = 0;
+      s->rmsg[i].msg_len = 0;
+    }
+    int r = recvmmsg(s->fd, s->rmsg, SB_BATCH, MSG_DONTWAIT, NULL);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      /* e.g. a queued ICMP error (ECONNREFUSED): counted, and the socket drained on. */
+      s->recv_errors++;
+      if (++errors > SB_BATCH) return;
+      continue;
+    }
+    if (r == 0) return;
+    process_batch(s, (unsigned)r);
+    b++;
+    if (r < SB_BATCH) return;
+  }
+}
+
+static void on_uv_closed(uv_handle_t *h) {
+  sb_sock *s = (sb_sock *)h->data;
+  s->uv_closed = 1;
+  if (s->fd >= 0) close(s->fd);
+  s->fd = -1;
+  if (s->finalized) free_sock(s);
+}
+
+static void release_refs(sb_sock *s) {
+  napi_env env = s->env;
+  if (s->cb_ref) napi_delete_reference(env, s->cb_ref);
+  if (s->in_ref) napi_delete_reference(env, s->in_ref);
+  if (s->out_ref) napi_delete_reference(env, s->out_ref);
+  if (s->actx) napi_async_destroy(env, s->actx);
+  s->cb_ref = s->in_ref = s->out_ref = NULL;
+  s->actx = NULL;
+}
+
+static void do_close(sb_sock *s) {
+  if (s->closed) return;
+  s->closed = 1;
+  uv_poll_stop(&s->poll);
+  uv_close((uv_handle_t *)&s->poll, on_uv_closed);
+}
+
+static void finalize_sock(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  sb_sock *s = (sb_sock *)data;
+  s->finalized = 1;
+  /* Unclosed sockets keep serving until the process ends (the loop holds the poll). */
+  if (s->closed && s->uv_closed) free_sock(s);
+}
+
+/* The environment is going away (process exit, a worker thread ending) with the socket open:
+ * close the handle so the loop can close; the references die with the environment. */
+static void cleanup_hook(void *arg) {
+  sb_sock *s = (sb_sock *)arg;
+  if (!s->closed) do_close(s); /* freed by whichever of on_uv_closed and the finalizer runs last */
+}
+
+static sb_sock *get_sock(napi_env env, napi_value v) {
+  void *p = NULL;
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external) return NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
+  return (sb_sock *)p;
+}
+
+static int set_int_opt(int fd, int level, int name, int value) {
+  return setsockopt(fd, level, name, &value, sizeof(value));
+}
+
+/*
+ * open(host: string, port: number, recvBuf: number, sendBuf: number, callback: (n) => number)
+ *   -> [handle, input: ArrayBuffer, output: ArrayBuffer, boundPort: number]
+ * Throws an Error with code 'ERR_NATIVE_UDP_BIND' when the socket cannot be made or bound.
+ */
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) return throw_error(env, "ERR_NATIVE_UDP_ARGS", "open: 5 arguments expected");
+  char host[64];
+  size_t hl = 0;
+  if (napi_get_value_string_utf8(env, argv[0], host, sizeof(host), &hl) != napi_ok || hl >= sizeof(host) - 1)
+    return throw_error(env, "ERR_NATIVE_UDP_ARGS", "open: host must be a numeric address");
+  uint32_t port = 0, rcv = 0, snd = 0;
+  if (napi_get_value_uint32(env, argv[1], &port) != napi_ok || port > 65535 ||
+      napi_get_value_uint32(env, argv[2], &rcv) != napi_ok || napi_get_value_uint32(env, argv[3], &snd) != napi_ok)
+    return throw_error(env, "ERR_NATIVE_UDP_ARGS", "open: port and buffer sizes must be numbers");
+  napi_valuetype t;
+  CHECK(napi_typeof(env, argv[4], &t));
+  if (t != napi_function) return throw_error(env, "ERR_NATIVE_UDP_ARGS", "open: callback must be a function");
+
+  struct sockaddr_storage ss;
+  socklen_t sl;
+  int family, wildcard;
+  memset(&ss, 0, sizeof(ss));
+  struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+  if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+    family = AF_INET;
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
+    sl = sizeof(*a4);
+    wildcard = a4->sin_addr.s_addr == htonl(INADDR_ANY);
+  } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+    family = AF_INET6;
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons((uint16_t)port);
+    sl = sizeof(*a6);
+    wildcard = memcmp(&a6->sin6_addr, &in6addr_any, sizeof(in6addr_any)) == 0;
+  } else {
+    return throw_error(env, "ERR_NATIVE_UDP_ARGS", "open: host must be a numeric IPv4 or IPv6 address");
+  }
+
+  char msg[160];
+  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    snprintf(msg, sizeof(msg), "socket: %s", strerror(errno));
+    return throw_error(env, "ERR_NATIVE_UDP_BIND", msg);
+  }
+  /* Each worker binds its own socket on the same address; the kernel spreads by 4-tuple hash. */
+  if (set_int_opt(fd, SOL_SOCKET, SO_REUSEPORT, 1) != 0 ||
+      (family == AF_INET6 && set_int_opt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) != 0)) {
+    snprintf(msg, sizeof(msg), "setsockopt: %s", strerror(errno));
+    close(fd);
+    return throw_error(env, "ERR_NATIVE_UDP_BIND", msg);
+  }
+  if (rcv > 0) set_int_opt(fd, SOL_SOCKET, SO_RCVBUF, (int)(rcv > 0x7fffffff ? 0x7fffffff : rcv));
+  if (snd > 0) set_int_opt(fd, SOL_SOCKET, SO_SNDBUF, (int)(snd > 0x7fffffff ? 0x7fffffff : snd));
+  int pktinfo = 0;
+  if (wildcard) {
+    /* Reply from the address that was queried (anycast, several addresses on one host). */
+    if (family == AF_INET)
+      pktinfo = set_int_opt(fd, IPPROTO_IP, IP_PKTINFO, 1) == 0;
+    else
+      pktinfo = set_int_opt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) == 0;
+  }
+  if (bind(fd, (struct sockaddr *)&ss, sl) != 0) {
+    snprintf(msg, sizeof(msg), "bind: %s", strerror(errno));
+    close(fd);
+    return throw_error(env, "ERR_NATIVE_UDP_BIND", msg);
+  }
+  struct sockaddr_storage bound;
+  socklen_t bl = sizeof(bound);
+  uint32_t bound_port = port;
+  if (getsockname(fd, (struct sockaddr *)&bound, &bl) == 0)
+    bound_port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
+                                         : ((struct sockaddr_in6 *)&bound)->sin6_port);
+
+  sb_sock *s = (sb_sock *)calloc(1, sizeof(sb_sock));
+  uint8_t *c_answers = (uint8_t *)malloc((size_t)SB_BATCH * SB_SLOT);
+  if (s == NULL || c_answers == NULL) {
+    free(s);
+    free(c_answers);
+    close(fd);
+    return throw_error(env, "ERR_NATIVE_UDP_BIND", "out of memory");
+  }
+  s->env = env;
+  s->fd = fd;
+  s->family = family;
+  s->pktinfo = pktinfo;
+  s->c_answers = c_answers;
+
+  napi_value in_ab, out_ab, handle, name, result, port_v;
+  void *in_data = NULL, *out_data = NULL;
+  uv_loop_t *loop = NULL;
+  if (napi_create_arraybuffer(env, SB_IN_SIZE, &in_data, &in_ab) != napi_ok ||
+      napi_create_arraybuffer(env, SB_OUT_SIZE, &out_data, &out_ab) != napi_ok ||
+      napi_create_reference(env, in_ab, 1, &s->in_ref) != napi_ok ||
+      napi_create_reference(env, out_ab, 1, &s->out_ref) != napi_ok ||
+      napi_create_reference(env, argv[4], 1, &s->cb_ref) != napi_ok ||
+      napi_create_string_utf8(env, "switchboard:native-udp", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, NULL, name, &s->actx) != napi_ok || napi_get_uv_event_loop(env, &loop) != napi_ok ||
+      uv_poll_init(loop, &s->poll, fd) != 0) {
+    release_refs(s);
+    close(fd);
+    free_sock(s);
+    return throw_error(env, "ERR_NATIVE_UDP_BIND", "cannot set up the socket with N-API/libuv");
+  }
+  s->in = (uint8_t *)in_data;
+  s->out = (uint8_t *)out_data;
+  s->poll.data = s;
+  if (uv_poll_start(&s->poll, UV_READABLE, on_readable) != 0) {
+    release_refs(s);
+    uv_close((uv_handle_t *)&s->poll, on_uv_closed);
+    s->finalized = 1; /* freed by on_uv_closed */
+    return throw_error(env, "ERR_NATIVE_UDP_BIND", "uv_poll_start failed");
+  }
+  napi_add_env_cleanup_hook(env, cleanup_hook, s);
+  CHECK(napi_create_external(env, s, finalize_sock, NULL, &handle));
+  CHECK(napi_create_uint32(env, bound_port, &port_v));
+  CHECK(napi_create_array_with_length(env, 4, &result));
+  CHECK(napi_set_element(env, result, 0, handle));
+  CHECK(napi_set_element(env, result, 1, in_ab));
+  CHECK(napi_set_element(env, result, 2, out_ab));
+  CHECK(napi_set_element(env, result, 3, port_v));
+  return result;
+}
+
+/* flush(handle, k): sends the first k answers now (JS calls it when the output buffer is full). */
+static napi_value js_flush(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sb_sock *s = argc >= 1 ? get_sock(env, argv[0]) : NULL;
+  uint32_t k = 0;
+  if (s == NULL || argc < 2 || napi_get_value_uint32(env, argv[1], &k) != napi_ok)
+    return throw_error(env, "ERR_NATIVE_UDP_ARGS", "flush(handle, count)");
+  if (s->in_callback && !s->closed) send_js_answers(s, k);
+  return NULL;
+}
+
+/* close(handle): stops polling and closes the socket (idempotent). */
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sb_sock *s = argc >= 1 ? get_sock(env, argv[0]) : NULL;
+  if (s == NULL) return throw_error(env, "ERR_NATIVE_UDP_ARGS", "close(handle)");
+  if (!s->closed) {
+    napi_remove_env_cleanup_hook(env, cleanup_hook, s);
+    /* Inside onBatch the async context and callback are in use: released when it returns. */
+    if (s->in_callback)
+      s->release_pending = 1;
+    else
+      release_refs(s);
+    do_close(s);
+  }
+  return NULL;
+}
+
+static void set_num(napi_env env, napi_value obj, const char *key, double v) {
+  napi_value n;
+  if (napi_create_double(env, v, &n) == napi_ok) napi_set_named_property(env, obj, key, n);
+}
+
+/* stats(handle): counters since open. */
+static napi_value js_stats(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], o;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sb_sock *s = argc >= 1 ? get_sock(env, argv[0]) : NULL;
+  if (s == NULL) return throw_error(env, "ERR_NATIVE_UDP_ARGS", "stats(handle)");
+  CHECK(napi_create_object(env, &o));
+  set_num(env, o, "received", (double)s->received);
+  set_num(env, o, "dropped", (double)s->dropped);
+  set_num(env, o, "truncated", (double)s->truncated);
+  set_num(env, o, "answeredC", (double)s->answered_c);
+  set_num(env, o, "answeredJs", (double)s->js_answers);
+  set_num(env, o, "sent", (double)s->sent);
+  set_num(env, o, "sendErrors", (double)s->send_errors);
+  set_num(env, o, "recvErrors", (double)s->recv_errors);
+  set_num(env, o, "batches", (double)s->batches);
+  set_num(env, o, "jsCalls", (double)s->js_calls);
+  set_num(env, o, "pktinfo", (double)s->pktinfo);
+  return o;
+}
+
+/* preparse(bytes: Uint8Array) -> [status, flags, qnameLen, qtype, qclass, optSize, eversion, labels, questionEnd] */
+static napi_value js_preparse(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], arr;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool is_ta = false;
+  if (argc < 1 || napi_is_typedarray(env, argv[0], &is_ta) != napi_ok || !is_ta)
+    return throw_error(env, "ERR_NATIVE_UDP_ARGS", "preparse(Uint8Array)");
+  napi_typedarray_type tt;
+  size_t len;
+  void *data;
+  CHECK(napi_get_typedarray_info(env, argv[0], &tt, &len, &data, NULL, NULL));
+  if (tt != napi_uint8_array) return throw_error(env, "ERR_NATIVE_UDP_ARGS", "preparse(Uint8Array)");
+  sb_preparse pp;
+  sb_preparse_packet((const uint8_t *)data, len, &pp);
+  uint32_t v[9] = {pp.status,         pp.flags,          pp.qname_len,      pp.qtype,          pp.qclass,
+                   pp.opt_size,       pp.edns_version,   pp.label_count,    pp.question_end};
+  CHECK(napi_create_array_with_length(env, 9, &arr));
+  for (uint32_t i = 0; i < 9; i++) {
+    napi_value n;
+    CHECK(napi_create_uint32(env, v[i], &n));
+    CHECK(napi_set_element(env, arr, i, n));
+  }
+  return arr;
+}
+
+/* layout(): the buffer layout constants, so JS never hard-codes them. */
+static napi_value js_layout(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value o;
+  CHECK(napi_create_object(env, &o));
+  set_num(env, o, "batch", SB_BATCH);
+  set_num(env, o, "slot", SB_SLOT);
+  set_num(env, o, "inDescWords", SB_IN_DESC_WORDS);
+  set_num(env, o, "inDataOffset", SB_IN_DATA_OFF);
+  set_num(env, o, "inSize", SB_IN_SIZE);
+  set_num(env, o, "outDescWords", SB_OUT_DESC_WORDS);
+  set_num(env, o, "outDataOffset", SB_OUT_DATA_OFF);
+  set_num(env, o, "outDataCap", SB_OUT_DATA_CAP);
+  set_num(env, o, "outSize", SB_OUT_SIZE);
+  set_num(env, o, "maxBatchesPerWakeup", SB_MAX_BATCHES);
+  set_num(env, o, "version", 1);
+  return o;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
+      {"flush", NULL, js_flush, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+      {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
+      {"preparse", NULL, js_preparse, NULL, NULL, NULL, napi_default, NULL},
+      {"layout", NULL, js_layout, NULL, NULL, NULL, napi_default, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
+  return exports;
+}

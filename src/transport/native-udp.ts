@@ -1,0 +1,346 @@
+/**
+ * DNS over UDP through the native batched socket (native/udp.c): the same contract as
+ * `createUdpListener` (udp.ts) — one datagram in, at most one out, handler exceptions
+ * survived — but each worker owns its own `SO_REUSEPORT` socket, datagrams arrive in batches
+ * drained with `recvmmsg`, and answers leave in batches through `sendmmsg`. One JS call per
+ * batch: the addon fills a shared input buffer with the datagrams and their pre-parse, this
+ * module answers each through the handler and writes the answers into the shared output
+ * buffer (layout: docs/NATIVE.md).
+ *
+ * The addon is loaded lazily; `nativeUdpStatus()` says whether it loaded and passed its
+ * self-check, and why not.
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { TransportError } from './errors.js';
+import type { TransportContext } from './handler.js';
+import { formatListenAddress } from './listen-address.js';
+import {
+  DEFAULT_UDP_RECV_BUFFER,
+  DEFAULT_UDP_SEND_BUFFER,
+  type UdpListener,
+  type UdpListenerOptions,
+} from './udp.js';
+
+/** Buffer layout constants, read from the addon (`layout()`). */
+export interface NativeLayout {
+  batch: number;
+  slot: number;
+  inDescWords: number;
+  inDataOffset: number;
+  inSize: number;
+  outDescWords: number;
+  outDataOffset: number;
+  outDataCap: number;
+  outSize: number;
+  maxBatchesPerWakeup: number;
+  version: number;
+}
+
+/** Counters of one native socket since it opened. */
+export interface NativeUdpStats {
+  received: number;
+  /** Dropped in C: source port 0 or refused by the admission hook. */
+  dropped: number;
+  /** Longer than a slot (`layout().slot` octets) and dropped. */
+  truncated: number;
+  /** Answered in C by the zone-image hook (0 until that hook exists). */
+  answeredC: number;
+  answeredJs: number;
+  sent: number;
+  sendErrors: number;
+  recvErrors: number;
+  batches: number;
+  jsCalls: number;
+  /** 1 when the socket is bound to a wildcard and replies from the queried address. */
+  pktinfo: number;
+}
+
+/** The addon's functions (native/udp.c). */
+export interface NativeUdpAddon {
+  open(
+    host: string,
+    port: number,
+    recvBuf: number,
+    sendBuf: number,
+    onBatch: (count: number) => number,
+  ): [handle: object, input: ArrayBuffer, output: ArrayBuffer, port: number];
+  flush(handle: object, count: number): void;
+  close(handle: object): void;
+  stats(handle: object): NativeUdpStats;
+  /** [status, flags, qnameLen, qtype, qclass, optSize, ednsVersion, labels, questionEnd] */
+  preparse(bytes: Uint8Array): number[];
+  layout(): NativeLayout;
+}
+
+/** Layout version this module speaks. */
+const LAYOUT_VERSION = 1;
+
+/** Descriptor word indexes of an input datagram (16 × u32 per datagram). */
+export const IN = {
+  offset: 0,
+  length: 1,
+  family: 2,
+  port: 3,
+  /** Words 4..7: the source address octets (IPv4 in the first 4). */
+  address: 4,
+  status: 8,
+  flags: 9,
+  qnameLength: 10,
+  qtype: 11,
+  qclass: 12,
+  optSize: 13,
+  /** EDNS version | labels << 8 | question end << 16. */
+  misc: 14,
+  /** 0: for JS, 1: dropped in C, 2: answered in C. */
+  verdict: 15,
+} as const;
+
+/** Pre-parse status bits (native/preparse.h). */
+export const PREPARSE_STATUS = {
+  short: 0x1,
+  response: 0x2,
+  opcode: 0x4,
+  qdcount: 0x8,
+  badName: 0x10,
+  noQtype: 0x20,
+  optBad: 0x40,
+  trailing: 0x80,
+} as const;
+
+/** Pre-parse flag bits (native/preparse.h). */
+export const PREPARSE_FLAGS = { opt: 0x1, do: 0x2, cookie: 0x4, rd: 0x8, cd: 0x10 } as const;
+
+/** Whether the native path can run here, and why not. */
+export type NativeUdpStatus =
+  | { ok: true; addon: NativeUdpAddon; path: string }
+  | { ok: false; reason: string };
+
+let status: NativeUdpStatus | undefined;
+
+/** Where the addon is looked for: SWITCHBOARD_NATIVE_ADDON, else native/build/Release. */
+export function nativeAddonPath(): string {
+  return (
+    process.env.SWITCHBOARD_NATIVE_ADDON ??
+    fileURLToPath(new URL('../../../native/build/Release/switchboard_udp.node', import.meta.url))
+  );
+}
+
+/**
+ * Loads the addon once and runs its self-check (layout version, a known query pre-parsed, a
+ * socket opened and closed on 127.0.0.1). Never throws.
+ */
+export function nativeUdpStatus(): NativeUdpStatus {
+  if (status) return status;
+  status = loadAndCheck();
+  return status;
+}
+
+function loadAndCheck(): NativeUdpStatus {
+  if (process.platform !== 'linux') return { ok: false, reason: `not supported on ${process.platform}` };
+  const path = nativeAddonPath();
+  if (!existsSync(path))
+    return { ok: false, reason: `addon not built (${path} missing; npm install builds it)` };
+  let addon: NativeUdpAddon;
+  try {
+    addon = createRequire(import.meta.url)(path) as NativeUdpAddon;
+  } catch (err) {
+    return { ok: false, reason: `addon failed to load: ${(err as Error).message}` };
+  }
+  try {
+    const layout = addon.layout();
+    if (layout.version !== LAYOUT_VERSION)
+      return { ok: false, reason: `addon layout version ${layout.version}, expected ${LAYOUT_VERSION}` };
+    // www.example. A IN with an OPT (size 1232, DO) carrying a COOKIE option.
+    const q = Uint8Array.from([
+      0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1, 3, 119, 119, 119, 7, 101, 120, 97, 109, 112, 108, 101,
+      0, 0, 1, 0, 1, 0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 12, 0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8,
+    ]);
+    const got = addon.preparse(q).join(',');
+    const want = [
+      0,
+      PREPARSE_FLAGS.opt | PREPARSE_FLAGS.do | PREPARSE_FLAGS.cookie | PREPARSE_FLAGS.rd,
+      13,
+      1,
+      1,
+      1232,
+      0,
+      2,
+      29,
+    ].join(',');
+    if (got !== want) return { ok: false, reason: `self-check: pre-parse gave ${got}, expected ${want}` };
+    const [handle] = addon.open('127.0.0.1', 0, 0, 0, () => 0);
+    addon.close(handle);
+  } catch (err) {
+    return { ok: false, reason: `self-check failed: ${(err as Error).message}` };
+  }
+  return { ok: true, addon, path };
+}
+
+/** A native listener: a UdpListener plus its counters. */
+export interface NativeUdpListener extends UdpListener {
+  stats(): NativeUdpStats;
+}
+
+/** Largest payload one UDP datagram can carry over IPv4 (65535 − 20 − 8). */
+const MAX_UDP_PAYLOAD = 65507;
+
+/**
+ * Binds a native batched UDP socket (`SO_REUSEPORT`: every worker binds its own) and answers
+ * every datagram with `opts.handler`. Same error behaviour as `createUdpListener`.
+ * @throws TransportError TRANSPORT_ERR_BIND (also when the addon is unavailable)
+ */
+export async function createNativeUdpListener(opts: UdpListenerOptions): Promise<NativeUdpListener> {
+  const { address, handler } = opts;
+  const onError = opts.onError ?? (() => {});
+  const st = nativeUdpStatus();
+  if (!st.ok)
+    throw new TransportError(
+      'TRANSPORT_ERR_BIND',
+      `cannot open native UDP ${formatListenAddress(address)}: ${st.reason}`,
+    );
+  const addon = st.addon;
+  const layout = addon.layout();
+  const where = `UDP ${formatListenAddress(address)}`;
+  // One context object per socket, overwritten per datagram (as in udp.ts).
+  const ctx: TransportContext = { transport: 'udp', address: '', port: 0 };
+  let inWords: Uint32Array;
+  let inBytes: Uint8Array;
+  let outWords: Uint32Array;
+  let outBytes: Uint8Array;
+  let handle: object;
+  let closed = false;
+  const names = new AddressNames();
+  const outDesc = layout.outDescWords;
+  const inDesc = layout.inDescWords;
+  const outData = layout.outDataOffset;
+  const outCap = layout.outDataCap;
+
+  const onBatch = (count: number): number => {
+    let k = 0;
+    let used = 0;
+    for (let i = 0; i < count; i++) {
+      const d = i * inDesc;
+      if (inWords[d + IN.verdict] !== 0) continue;
+      const off = inWords[d + IN.offset];
+      const len = inWords[d + IN.length];
+      ctx.port = inWords[d + IN.port];
+      ctx.address = names.of(inWords, d + IN.address, inWords[d + IN.family]);
+      let reply: Uint8Array | null;
+      try {
+        reply = handler(inBytes.subarray(off, off + len), ctx);
+      } catch (err) {
+        onError(`${where}: query handler failed`, err);
+        continue;
+      }
+      if (reply === null || reply.length === 0 || reply.length > MAX_UDP_PAYLOAD) continue;
+      if (used + reply.length > outCap) {
+        // Output area full: send what is there now and start over at its beginning.
+        addon.flush(handle, k);
+        k = 0;
+        used = 0;
+      }
+      outBytes.set(reply, outData + used);
+      const o = k * outDesc;
+      outWords[o] = i;
+      outWords[o + 1] = used;
+      outWords[o + 2] = reply.length;
+      k++;
+      // Keep each answer 8-aligned (cheap, and friendly to the copy).
+      used += (reply.length + 7) & ~7;
+    }
+    return k;
+  };
+
+  let bound: number;
+  try {
+    const opened = addon.open(
+      address.host,
+      address.port,
+      opts.recvBufferSize ?? DEFAULT_UDP_RECV_BUFFER,
+      opts.sendBufferSize ?? DEFAULT_UDP_SEND_BUFFER,
+      onBatch,
+    );
+    handle = opened[0];
+    inWords = new Uint32Array(opened[1]);
+    inBytes = new Uint8Array(opened[1]);
+    outWords = new Uint32Array(opened[2]);
+    outBytes = new Uint8Array(opened[2]);
+    bound = opened[3];
+  } catch (err) {
+    throw new TransportError(
+      'TRANSPORT_ERR_BIND',
+      `cannot bind UDP ${formatListenAddress(address)}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  return {
+    address,
+    port: bound,
+    stats: () => addon.stats(handle),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      addon.close(handle);
+    },
+  };
+}
+
+/**
+ * Source address strings, formatted as Node's dgram does (`127.0.0.1`, `::1`), cached for
+ * IPv4 so that a busy resolver's address is built once, not per datagram.
+ */
+class AddressNames {
+  readonly #v4 = new Map<number, string>();
+
+  of(words: Uint32Array, at: number, family: number): string {
+    if (family === 4) {
+      const key = words[at];
+      let s = this.#v4.get(key);
+      if (s === undefined) {
+        // The octets are in network order in memory; read them byte by byte.
+        const b = new Uint8Array(words.buffer, words.byteOffset + at * 4, 4);
+        s = `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+        if (this.#v4.size >= 65536) this.#v4.clear();
+        this.#v4.set(key, s);
+      }
+      return s;
+    }
+    if (family === 6) return formatIPv6(new Uint8Array(words.buffer, words.byteOffset + at * 4, 16));
+    return '';
+  }
+}
+
+/** RFC 5952 text of 16 address octets (the longest run of ≥ 2 zero groups as `::`). */
+export function formatIPv6(b: Uint8Array): string {
+  const g: number[] = [];
+  for (let i = 0; i < 16; i += 2) g.push((b[i] << 8) | b[i + 1]);
+  let bestAt = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestAt = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  // IPv4-mapped (::ffff:a.b.c.d) as Node prints it.
+  if (bestAt === 0 && bestLen === 5 && g[5] === 0xffff) return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  const hex = (from: number, to: number) =>
+    g
+      .slice(from, to)
+      .map((x) => x.toString(16))
+      .join(':');
+  if (bestAt < 0) return hex(0, 8);
+  return `${hex(0, bestAt)}::${hex(bestAt + bestLen, 8)}`;
+}

@@ -1,0 +1,145 @@
+/**
+ * The native pre-parse (native/preparse.c) under AddressSanitizer and UndefinedBehaviorSanitizer:
+ * the standalone harness (native/fuzz/harness.c, compiled here from the same source as the
+ * addon) is fed a deterministic hostile corpus — the survival test's generator, every query of
+ * the differential corpus with EDNS variants, all of their truncations and single-bit flips —
+ * and any sanitizer report or broken invariant fails the test. Without a C compiler it skips;
+ * with SWITCHBOARD_REQUIRE_PEERS=1 a missing compiler fails.
+ * @module
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { typeFromString } from '../../src/wire/constants.js';
+import { buildQuery, type QuerySpec } from '../helpers/dns-client.js';
+import { hostilePackets } from '../helpers/hostile-packets.js';
+import { findCommand } from '../helpers/peers.js';
+import { seededRandom } from '../helpers/prng.js';
+import { skipOrFail } from '../helpers/require-peers.js';
+
+const compiler = findCommand('gcc') ?? findCommand('cc') ?? findCommand('clang');
+const dir = mkdtempSync(join(tmpdir(), 'sb-fuzz-'));
+const harness = join(dir, 'harness');
+
+/** Builds the harness; returns why it cannot be built, or false. */
+function build(): false | string {
+  if (!compiler)
+    return 'no C compiler (gcc, cc or clang) to build the sanitizer harness (apt-get install gcc)';
+  const r = spawnSync(
+    compiler,
+    [
+      '-std=gnu11',
+      '-g',
+      '-O1',
+      '-fsanitize=address,undefined',
+      '-fno-sanitize-recover=all',
+      '-fno-omit-frame-pointer',
+      resolve('native/preparse.c'),
+      resolve('native/fuzz/harness.c'),
+      '-o',
+      harness,
+    ],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
+  if (r.status !== 0)
+    return `${compiler} cannot build the harness with -fsanitize=address,undefined: ${(r.stderr || r.error?.message || '').trim().split('\n')[0]}`;
+  return false;
+}
+
+const skip = skipOrFail(build());
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Packets as [u32 BE length][octets]... */
+function pack(packets: Uint8Array[]): Buffer {
+  const size = packets.reduce((n, p) => n + 4 + p.length, 0);
+  const out = Buffer.alloc(size);
+  let at = 0;
+  for (const p of packets) {
+    out.writeUInt32BE(p.length, at);
+    out.set(p, at + 4);
+    at += 4 + p.length;
+  }
+  return out;
+}
+
+/** The differential corpus (test/interop/corpus/queries.txt) as queries, each in EDNS variants. */
+function corpusQueries(): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const text = readFileSync(resolve('test/interop/corpus/queries.txt'), 'utf8');
+  let id = 1;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const [name, typeText] = line.split(/\s+/);
+    const type = typeFromString(typeText);
+    if (type === undefined) continue;
+    const variants: QuerySpec['edns'][] = [
+      undefined,
+      { udpSize: 1232 },
+      { udpSize: 4096, dnssecOk: true, options: [{ code: 10, data: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8) }] },
+      {
+        udpSize: 512,
+        version: 1,
+        options: [
+          { code: 3, data: new Uint8Array(0) },
+          { code: 8, data: Uint8Array.of(0, 1, 24, 0, 192, 0, 2) },
+        ],
+      },
+    ];
+    for (const edns of variants) out.push(buildQuery({ name, type, id: id++ & 0xffff, rd: true, edns }));
+  }
+  return out;
+}
+
+describe('native pre-parse under ASan/UBSan', { skip, timeout: 300_000 }, () => {
+  test('the canary: a read past a buffer is reported (the sanitizers are on)', () => {
+    const r = spawnSync(harness, ['--canary'], { encoding: 'utf8', timeout: 30_000 });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /AddressSanitizer|runtime error/);
+  });
+
+  test('the hostile corpus: no sanitizer report, every invariant holds', (t) => {
+    const packets: Uint8Array[] = [];
+    // 1. The survival test's generator, three fixed seeds.
+    for (const seed of [1, 7, 2026]) {
+      const gen = hostilePackets(seededRandom(seed));
+      for (let i = 0; i < 20_000; i++) packets.push(gen.hostilePacket());
+    }
+    // 2. The differential corpus, with every truncation and every single-bit flip.
+    const queries = corpusQueries();
+    for (const q of queries) {
+      packets.push(q);
+      for (let cut = 0; cut < q.length; cut++) packets.push(q.subarray(0, cut));
+      for (let bit = 0; bit < q.length * 8; bit++) {
+        const b = Uint8Array.from(q);
+        b[bit >> 3] ^= 1 << (bit & 7);
+        packets.push(b);
+      }
+    }
+    // 3. Edges: empty, a bare header, the longest name, a 65,536-octet datagram of 0x3f labels.
+    packets.push(new Uint8Array(0), new Uint8Array(12), new Uint8Array(65_536).fill(0x3f));
+    const corpus = join(dir, 'corpus.bin');
+    writeFileSync(corpus, pack(packets));
+    const r = spawnSync(harness, [corpus], {
+      encoding: 'utf8',
+      timeout: 240_000,
+      env: {
+        ...process.env,
+        ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0',
+        UBSAN_OPTIONS: 'print_stacktrace=1',
+      },
+    });
+    assert.equal(r.stderr, '', 'sanitizer or invariant report');
+    assert.equal(r.status, 0, r.error?.message);
+    const m = /^packets (\d+) wellformed (\d+) opt (\d+)$/m.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    assert.equal(Number(m[1]), packets.length);
+    // The corpus is not all garbage: the well-formed queries and their EDNS variants got through.
+    assert.ok(Number(m[2]) >= queries.length, r.stdout);
+    assert.ok(Number(m[3]) >= (queries.length * 3) / 4, r.stdout);
+    t.diagnostic(`${r.stdout.trim()} (${queries.length} corpus queries)`);
+  });
+});
