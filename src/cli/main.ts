@@ -40,7 +40,7 @@ function readVersion(): string {
 
 /** Help of `--io` (serve and start). */
 const IO_HELP =
-  "UDP path: 'native' (batched recvmmsg/sendmmsg addon), 'node' (dgram) or 'auto' (native when the addon loads; default, or env SWITCHBOARD_IO)";
+  "UDP path: 'native' (batched recvmmsg/sendmmsg addon), 'node' (dgram) or 'auto' (native when the addon loads and --workers is 0, else node; default, or env SWITCHBOARD_IO)";
 
 /** The options of the answers, the same for `serve` and `start`. */
 function addAnswerOptions(command: Command): Command {
