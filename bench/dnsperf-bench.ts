@@ -308,7 +308,8 @@ function contenders(opts: DnsperfBenchOptions, zoneDir: string): Contender[] {
   const node = switchboardHasIo() ? 'node' : undefined;
   const all: Record<string, Contender> = {
     switchboard: sb('Switchboard', 1, node),
-    // The two UDP paths side by side (`--io`, docs/NATIVE.md): only when the CLI under test has --io.
+    // The two UDP paths side by side (`--io`, docs/NATIVE.md); run.ts asks for 'switchboard-native'
+    // only when the CLI under test has --io.
     'switchboard-node': sb('Switchboard node UDP', 1, 'node'),
     'switchboard-native': sb('Switchboard native UDP', 1, 'native'),
     // Plain queries answered in C from compiled zone images (`--native-answers`, docs/NATIVE.md).

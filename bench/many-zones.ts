@@ -221,13 +221,16 @@ export async function runManyZonesBench(
     const sb = results[0];
     const nsd = results.find((r) => r.label.startsWith('NSD'));
     const sbS = median(sb.runs.map((x) => x.seconds));
-    if (Number.isFinite(sbS))
+    // Issue 7's targets are for 100,000 zones: a smaller run is not judged by them.
+    const judged = opts.zones >= 100_000;
+    if (!judged) lines.push(`(${fmt(opts.zones)} zones: issue 7's targets are for 100,000, not judged here)`);
+    if (judged && Number.isFinite(sbS))
       lines.push(
         `${sb.label}: the last zone answers ${sbS.toFixed(2)} s after a cold start (issue 7: < ${MANY_ZONES_TARGET_SECONDS} s: ${sbS < MANY_ZONES_TARGET_SECONDS ? 'met' : 'NOT met'}; no image cached on disk)`,
       );
     const sbP = median(sb.runs.map((x) => x.peakPss));
     const nsdP = nsd ? median(nsd.runs.map((x) => x.peakPss)) : Number.NaN;
-    if (Number.isFinite(sbP) && Number.isFinite(nsdP))
+    if (judged && Number.isFinite(sbP) && Number.isFinite(nsdP))
       lines.push(
         `${sb.label}: peak summed PSS ${fmt(sbP / 2 ** 20)} MiB = ${(sbP / nsdP).toFixed(2)}× NSD's ${fmt(nsdP / 2 ** 20)} MiB (issue 7: ≤ 1.00×: ${sbP <= nsdP ? 'met' : 'NOT met'})`,
       );

@@ -268,7 +268,7 @@ function loadTable(results: LoadResult[]): { header: string[]; rows: string[][] 
   return { header, rows };
 }
 
-function loadVerdict(results: LoadResult[]): string[] {
+function loadVerdict(results: LoadResult[], records: number): string[] {
   const lines: string[] = [];
   const r = results.find((x) => x.label === 'Switchboard loadZoneFile');
   if (r && Number.isFinite(r.seconds)) {
@@ -278,6 +278,11 @@ function loadVerdict(results: LoadResult[]): string[] {
       `Switchboard loadZoneFile: ${r.seconds.toFixed(2)} s (project brief: < ${TARGETS.zoneLoadSeconds} s: ${timeOk ? 'met' : 'NOT met'}), ` +
         `peak RSS ${mib(r.peakRssBytes)} MiB (project brief: < 1 GiB: ${memOk ? 'met' : 'NOT met'})`,
     );
+  }
+  // Issue 7's targets are for a 1,000,000-record zone: a smaller one is not judged by them.
+  if (records < 1_000_000) {
+    lines.push(`(${fmt(records)} records: issue 7's targets are for 1,000,000, not judged here)`);
+    return lines;
   }
   for (const s of results.filter(
     (x) => x.label.startsWith('Switchboard serve') && Number.isFinite(x.seconds),
@@ -456,7 +461,7 @@ async function main(): Promise<void> {
     if (opts.suites.includes('zone-load')) {
       const z = await runZoneLoadBench({ records: opts.zoneRecords, rounds: opts.rounds, log });
       const t = loadTable(z.results);
-      const v = loadVerdict(z.results);
+      const v = loadVerdict(z.results, z.records);
       const setup = `${z.records} records, ${(z.bytes / 1e6).toFixed(1)} MB zone file (A/AAAA/MX/TXT/CNAME and NS delegations with glue)`;
       log(`\nZone load (${setup})\n`);
       log(formatTable(t.header, t.rows));

@@ -70,7 +70,10 @@ function catalog(withRoot: boolean): Catalog {
   const zones = ZONES.map(([origin, text]) => zoneFromText(origin, text));
   if (withRoot)
     zones.push(
-      zoneFromText('.', '@ 300 SOA a.root-servers.net. nstld. 1 1 1 1 86400\n@ NS a.root-servers.net.'),
+      zoneFromText(
+        '.',
+        '@ 300 SOA a.root-servers.net. nstld. 1 1 1 1 86400\n@ NS a.root-servers.net.\n@ TXT "root"\n@ AAAA 2001:db8::1',
+      ),
     );
   return new Catalog(zones);
 }

@@ -279,7 +279,9 @@ export class Responder {
         result.glue.length === 0 &&
         result.additional.length === 0 &&
         !COMPRESSED_RDATA.has(set.type) &&
-        set.name.key === qname.key
+        set.name.key === qname.key &&
+        // The root owner is its one zero octet, never a pointer (the encoder's rule).
+        view.qnameLength > 1
       ) {
         const options = this.#fastOptions(view, false);
         bytes = fromView(query, view, base | Flag.AA, null, set, options, this.#ednsSize, limit);

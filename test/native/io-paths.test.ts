@@ -1,6 +1,6 @@
 /**
  * Both UDP paths pass the same tests. `npm test` runs every file on the default path (`auto`:
- * native when the addon loads); this file runs the transport-level suites again on the other
+ * node with worker processes, native in one process when the addon loads); this file runs the transport-level suites again on the other
  * path by setting SWITCHBOARD_IO for them (the `serve` processes they start inherit it): the
  * e2e `serve` tests (TC over UDP then TCP, EDNS sizes, workers restarted), the survival test
  * and the NSD/Knot differential. It also checks `--io` end to end: the one log line, native
@@ -21,8 +21,8 @@ const nativeMissing = skipOrFail(
   native.ok ? false : `native UDP addon unavailable: ${native.reason} (npm install builds it)`,
 );
 const zoneDir = resolve('test/interop/corpus/zones');
-/** The path `npm test` did not run these files on. */
-const other = native.ok ? 'node' : 'native';
+/** The path `npm test` did not run these files on: `auto` keeps node for worker processes. */
+const other = 'native';
 /** The suites that exercise the UDP transport through real `serve` processes. */
 const FILES = [
   'dist/test/e2e/serve.test.js',

@@ -30,9 +30,10 @@ export function parseUdpIo(value: string | undefined, env: NodeJS.ProcessEnv = p
 
 /**
  * Decides the UDP path once, in the primary, and says why (the one log line at start).
- * `auto` takes native when the addon loaded and passed its self-check, else node. With
- * worker processes every worker binds its own SO_REUSEPORT socket, so a listen port of 0
- * (each worker would get a different port) keeps the node path.
+ * `auto` takes native when the addon loaded and passed its self-check and there are no worker
+ * processes (`--workers 0`), else node. With worker processes every native worker binds its
+ * own SO_REUSEPORT socket (so a listen port of 0 cannot be shared, and a worker that blocks
+ * leaves its share of clients unanswered): `--io native` chooses it explicitly.
  * @throws ConfigError when native is asked for explicitly and cannot run
  */
 export function chooseUdpIo(
@@ -50,7 +51,16 @@ export function chooseUdpIo(
     return { io: 'native', why: '--io native' };
   }
   if (!status.ok) return { io: 'node', why: `native addon unavailable: ${status.reason}` };
-  if (portZero) return { io: 'node', why: 'a listen port of 0 cannot be shared by native worker sockets' };
+  // Worker processes each own an SO_REUSEPORT socket on the native path: the kernel hashes a
+  // client to one of them, so a worker busy loading a big zone leaves its share unanswered
+  // until it is done (measured: another tenant's change-to-answer 4.9 s vs 1.1 s on the shared
+  // socket of the node path, test/e2e/fairness.test.ts). Until workers swap in compiled zone
+  // images instead of parsing (issue 7), `auto` keeps the node path for worker processes.
+  if (clustered)
+    return {
+      io: 'node',
+      why: 'worker processes: a worker loading a zone would leave its native socket unread; --io native to choose it',
+    };
   return { io: 'native', why: 'addon loaded and passed its self-check' };
 }
 
