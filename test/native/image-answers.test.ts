@@ -359,6 +359,35 @@ describe('C answers from zone images', { skip: missing }, () => {
       await listener.close();
     }
   });
+  test('NativeAnswers.sync: a changed zone replaces its image, a removed zone stops C answers', () => {
+    const nat = NativeAnswers.available();
+    assert.ok(nat.ok);
+    const answers = new NativeAnswers(nat.addon, 1232);
+    try {
+      const v1 = loadZoneText(EXAMPLE, { origin: 'example.' }).zone;
+      const v2 = loadZoneText(EXAMPLE.replace('www A 192.0.2.3', 'www A 192.0.2.99'), {
+        origin: 'example.',
+      }).zone;
+      const pkt = buildQuery(9, 0x0100, '\x03www\x07example\x00', 1);
+      const asC = () => nat.addon.answerForTest(pkt);
+      assert.equal(answers.sync(new Catalog([v1])).installed, 1);
+      assert.deepEqual(
+        Buffer.from(asC()!),
+        Buffer.from(new Responder(new Catalog([v1]), { cache: false }).respond(pkt, { transport: 'udp' })!),
+      );
+      const r = answers.sync(new Catalog([v2]));
+      assert.deepEqual([r.installed, r.removed], [1, 0]);
+      assert.deepEqual(
+        Buffer.from(asC()!),
+        Buffer.from(new Responder(new Catalog([v2]), { cache: false }).respond(pkt, { transport: 'udp' })!),
+      );
+      assert.equal(answers.sync(new Catalog([v2])).installed, 0, 'an unchanged Zone is not compiled again');
+      assert.equal(answers.sync(new Catalog([])).removed, 1);
+      assert.equal(asC(), null);
+    } finally {
+      answers.close();
+    }
+  });
 });
 
 /** The `serve` suites that exercise UDP end to end, run again with C answers on. */
