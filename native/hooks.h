@@ -1,13 +1,14 @@
 /*
  * The two hooks of the native batch loop, called in C for every datagram before any JS runs.
- * Both have default implementations here that change nothing; the next steps replace them:
+ * sb_hook_admit admits everything for now (the shield replaces it); sb_hook_answer calls image.c:
  *
  *  - sb_hook_admit: the shield's admission decision (issue 8). Sees the pre-parse, the raw
  *    datagram and the source address. SB_ADMIT hands the datagram to JS (or the image
  *    answer below); SB_DROP discards it (counted in stats().dropped).
- *  - sb_hook_answer: answering from the compiled zone image in C (issue 7 item 1). Writes a
- *    complete response into `out` (at most `cap` octets) and returns its length, or 0 to
- *    hand the datagram to JS. Only called for datagrams with status 0.
+ *  - sb_hook_answer: answering from the compiled zone images in C (issue 7 item 1, image.c).
+ *    Writes a complete response into `out` (at most `cap` octets) and returns its length, or 0
+ *    to hand the datagram to JS. Only called for datagrams with status 0; answers only after
+ *    imageConfigure(true, ...) (`--native-answers`), else always 0.
  *
  * A hook must not keep pointers to its arguments after it returns and must check every
  * offset it reads against `len` (the pre-parse has checked the question and the OPT).
