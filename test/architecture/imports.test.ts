@@ -19,7 +19,7 @@ const allowed: Record<string, readonly string[]> = {
   telemetry: [],
   control: ['store', 'zone', 'wire'],
   api: ['control', 'telemetry'],
-  server: ['api', 'control', 'store', 'telemetry', 'transport', 'answer', 'zone', 'wire'],
+  server: ['api', 'control', 'store', 'telemetry', 'transport', 'image', 'answer', 'zone', 'wire'],
   cli: ['server', 'api', 'control', 'transport', 'answer', 'zone', 'wire'],
 };
 

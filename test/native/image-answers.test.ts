@@ -17,7 +17,7 @@ import { Catalog } from '../../src/answer/catalog.js';
 import { Responder } from '../../src/answer/respond.js';
 import { compileZone } from '../../src/image/compile.js';
 import { ImageCatalog, openImage, parseQuery, respondFromImage } from '../../src/image/reader.js';
-import { NativeAnswers } from '../../src/transport/native-answers.js';
+import { NativeAnswers } from '../../src/server/shared/native-answers.js';
 import { createNativeUdpListener, nativeUdpStatus } from '../../src/transport/native-udp.js';
 import { Name } from '../../src/wire/name.js';
 import { loadZoneFile, loadZoneText } from '../../src/zone/load.js';

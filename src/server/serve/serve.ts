@@ -7,7 +7,7 @@
 import { Catalog } from '../../answer/catalog.js';
 import { Responder } from '../../answer/respond.js';
 import type { QueryHandler } from '../../transport/handler.js';
-import { startNativeAnswers } from '../../transport/native-answers.js';
+import { startNativeAnswers } from '../shared/native-answers.js';
 import type { TcpListener } from '../../transport/tcp.js';
 import type { UdpListener } from '../../transport/udp.js';
 import { openListeners } from '../shared/listeners.js';

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { Responder } from '../../answer/respond.js';
 import { DnsCounters } from '../../telemetry/dns-counters.js';
 import type { QueryHandler, TransportContext } from '../../transport/handler.js';
-import { type NativeAnswers, startNativeAnswers } from '../../transport/native-answers.js';
+import { type NativeAnswers, startNativeAnswers } from '../shared/native-answers.js';
 import { type OpenListeners, openListeners } from '../shared/listeners.js';
 import { createRateLimitedReporter } from '../shared/log.js';
 import { buildResponderOptions } from '../shared/options.js';

@@ -10,10 +10,10 @@
  * templates); `stats().bytes` says how much.
  * @module
  */
-import type { Catalog } from '../answer/catalog.js';
-import { compileZone } from '../image/compile.js';
-import type { Zone } from '../zone/zone.js';
-import { type NativeUdpAddon, nativeUdpStatus } from './native-udp.js';
+import type { Catalog } from '../../answer/catalog.js';
+import { compileZone } from '../../image/compile.js';
+import type { Zone } from '../../zone/zone.js';
+import { type NativeUdpAddon, nativeUdpStatus } from '../../transport/native-udp.js';
 
 /** The case-folded wire form of a zone's origin (as images store it). */
 function foldedOrigin(zone: Zone): Uint8Array {
