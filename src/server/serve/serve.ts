@@ -7,11 +7,11 @@
 import { Catalog } from '../../answer/catalog.js';
 import { Responder } from '../../answer/respond.js';
 import type { QueryHandler } from '../../transport/handler.js';
-import { startNativeAnswers } from '../shared/native-answers.js';
 import type { TcpListener } from '../../transport/tcp.js';
 import type { UdpListener } from '../../transport/udp.js';
 import { openListeners } from '../shared/listeners.js';
 import { createRateLimitedReporter, type Logger } from '../shared/log.js';
+import { startNativeAnswers } from '../shared/native-answers.js';
 import { buildResponderOptions, ConfigError } from '../shared/options.js';
 import type { ServeConfig } from './config.js';
 import type { ZoneSummary } from './report.js';

@@ -12,8 +12,8 @@
  */
 import type { Catalog } from '../../answer/catalog.js';
 import { compileZone } from '../../image/compile.js';
-import type { Zone } from '../../zone/zone.js';
 import { type NativeUdpAddon, nativeUdpStatus } from '../../transport/native-udp.js';
+import type { Zone } from '../../zone/zone.js';
 
 /** The case-folded wire form of a zone's origin (as images store it). */
 function foldedOrigin(zone: Zone): Uint8Array {
