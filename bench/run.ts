@@ -113,7 +113,7 @@ function parseArgs(argv: string[]): Options {
 function defaultServers(baseline: boolean): string[] {
   const servers = ['switchboard'];
   if (baseline) servers.push('switchboard-baseline');
-  if (switchboardHasIo()) servers.push('switchboard-native');
+  if (switchboardHasIo()) servers.push('switchboard-native', 'switchboard-native-c');
   servers.push('switchboard-start', 'nsd');
   if (findCommand('knotd')) servers.push('knot');
   servers.push('trivial');
