@@ -47,9 +47,17 @@ export function registerAuth(app: FastifyInstance, control: ControlPlane, limite
       throw new ApiError(401, 'API_ERR_UNAUTHENTICATED', 'an API key is required (X-API-Key header)');
     }
     limiter?.beforeKey(request);
-    const principal = await control.authenticate(secret, request.ip);
+    // The attempt taken above is given back unless the key was wrong: an accepted key, or a
+    // lookup that failed (a store error is not a guess).
+    let wrong = false;
+    let principal: Awaited<ReturnType<ControlPlane['authenticate']>>;
+    try {
+      principal = await control.authenticate(secret, request.ip);
+      wrong = principal === null;
+    } finally {
+      if (!wrong) limiter?.keyAccepted(request);
+    }
     if (principal === null) throw new ApiError(401, 'API_ERR_UNAUTHENTICATED', 'unknown or revoked API key');
-    limiter?.keyAccepted(request);
     limiter?.authenticated(request, principal);
     principals.set(request, { ...principal, remote: principal.remote ?? request.ip });
   });
