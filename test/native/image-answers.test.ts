@@ -375,6 +375,44 @@ describe('C answers from zone images', { skip: missing }, () => {
       answers.close();
     }
   });
+  test('NativeAnswers.sync: a zone whose image fails keeps the zones above it out of C too, and is not compiled again', () => {
+    const nat = NativeAnswers.available();
+    assert.ok(nat.ok);
+    const compiled: string[] = [];
+    const compile = (z: Zone) => {
+      compiled.push(z.origin.toString());
+      if (z.origin.toString() === 'sub.example.') throw new Error('cannot compile');
+      return compileZone(z);
+    };
+    const answers = new NativeAnswers(nat.addon, 1232, compile);
+    try {
+      const parent = loadZoneText(EXAMPLE, { origin: 'example.' }).zone;
+      const child = loadZoneText(CHILD, { origin: 'sub.example.' }).zone;
+      const inChild = buildQuery(3, 0x0100, '\x03www\x03sub\x07example\x00', 1);
+      const inParent = buildQuery(4, 0x0100, '\x03www\x07example\x00', 1);
+      const r = answers.sync(new Catalog([parent, child]));
+      assert.equal(r.failed.length, 1);
+      // Without the rule the parent's image would answer www.sub.example with a referral.
+      assert.equal(
+        nat.addon.answerForTest(inChild),
+        null,
+        "the parent's image must not answer the child's names",
+      );
+      assert.equal(
+        nat.addon.answerForTest(inParent),
+        null,
+        'the parent is left to JS while its child has no image',
+      );
+      compiled.length = 0;
+      answers.sync(new Catalog([parent, child]));
+      assert.deepEqual(compiled, [], 'a failed zone is not compiled again until it changes');
+      // The child leaves: the parent gets its image back.
+      answers.sync(new Catalog([parent]));
+      assert.notEqual(nat.addon.answerForTest(inParent), null);
+    } finally {
+      answers.close();
+    }
+  });
 });
 
 /** The `serve` suites that exercise UDP end to end, run again with C answers on. */

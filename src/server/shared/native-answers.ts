@@ -26,6 +26,16 @@ function foldedOrigin(zone: Zone): Uint8Array {
   return out;
 }
 
+/** A name's key and the keys of every ancestor (keys are case-folded wire names). */
+function ancestorKeys(key: string): string[] {
+  const out = [key];
+  for (let i = 0; i < key.length - 1; ) {
+    i += key.charCodeAt(i) + 1;
+    out.push(key.slice(i));
+  }
+  return out;
+}
+
 export interface NativeAnswersSync {
   installed: number;
   removed: number;
@@ -37,10 +47,14 @@ export interface NativeAnswersSync {
 export class NativeAnswers {
   readonly #addon: NativeUdpAddon;
   readonly #installed = new Map<string, { zone: Zone; origin: Uint8Array }>();
+  /** Zones whose image failed, by origin key: not compiled again until their Zone changes. */
+  readonly #failed = new Map<string, Zone>();
+  readonly #compile: (zone: Zone) => Uint8Array;
 
-  /** Turns the C answers on with the Responder's EDNS size. */
-  constructor(addon: NativeUdpAddon, ednsSize = 1232) {
+  /** Turns the C answers on with the Responder's EDNS size (`compile`: for tests). */
+  constructor(addon: NativeUdpAddon, ednsSize = 1232, compile: (zone: Zone) => Uint8Array = compileZone) {
     this.#addon = addon;
+    this.#compile = compile;
     addon.imageClear();
     addon.imageConfigure(true, ednsSize);
   }
@@ -51,31 +65,40 @@ export class NativeAnswers {
     return s.ok ? { ok: true, addon: s.addon } : { ok: false, reason: s.reason };
   }
 
-  /** Brings the addon's images in step with `catalog`. Never throws for a bad zone. */
+  /**
+   * Brings the addon's images in step with `catalog`. Never throws for a bad zone. A zone
+   * without an image is answered by JS; so are the zones above it (C picks the longest origin
+   * that HAS an image, so a parent's image would otherwise answer for the child's names).
+   */
   sync(catalog: Catalog): NativeAnswersSync {
     const result: NativeAnswersSync = { installed: 0, removed: 0, failed: [] };
-    const seen = new Set<string>();
-    for (const zone of catalog.zones) {
-      const key = zone.origin.key;
-      seen.add(key);
-      const had = this.#installed.get(key);
-      if (had?.zone === zone) continue;
+    const want = new Map<string, Zone>();
+    for (const zone of catalog.zones) want.set(zone.origin.key, zone);
+    for (const [key, zone] of this.#failed) if (want.get(key) !== zone) this.#failed.delete(key);
+    // Origins kept out of C: the failed zones and every served zone above one of them.
+    const blocked = new Set<string>();
+    const block = (key: string) => {
+      for (const up of ancestorKeys(key)) blocked.add(up);
+    };
+    for (const key of this.#failed.keys()) block(key);
+    for (const [key, zone] of want) {
+      if (blocked.has(key) || this.#installed.get(key)?.zone === zone) continue;
       try {
-        this.#addon.imageInstall(compileZone(zone));
+        const image = this.#compile(zone);
+        this.#addon.imageInstall(image);
         this.#installed.set(key, { zone, origin: foldedOrigin(zone) });
         result.installed++;
       } catch (err) {
-        // JS answers this zone: drop any older image so C never answers from stale data.
-        if (had) this.#addon.imageRemove(had.origin);
-        this.#installed.delete(key);
+        this.#failed.set(key, zone);
+        block(key);
         result.failed.push(`${zone.origin}: ${(err as Error).message}`);
       }
     }
     for (const [key, entry] of this.#installed) {
-      if (seen.has(key)) continue;
+      if (want.get(key) === entry.zone && !blocked.has(key)) continue;
       this.#addon.imageRemove(entry.origin);
       this.#installed.delete(key);
-      result.removed++;
+      if (!want.has(key)) result.removed++;
     }
     return result;
   }
@@ -90,6 +113,7 @@ export class NativeAnswers {
     this.#addon.imageConfigure(false, 1232);
     this.#addon.imageClear();
     this.#installed.clear();
+    this.#failed.clear();
   }
 }
 
