@@ -708,7 +708,11 @@ export class Zones {
         prepared = await prepare(base, this.#ctx.store.repo);
         // Nothing to change (an identical import, a rollback to the current content): no new
         // version, no serial bump.
-        if (prepared.work.noop) return resultOf(base, prepared.work, false, opts);
+        if (prepared.work.noop) {
+          // The thread keeps a prepared job until told: nothing will commit this one.
+          this.#runner.discarded(prepared.ticket);
+          return resultOf(base, prepared.work, false, opts);
+        }
         if (opts?.dryRun === true) {
           // A plan: validated and diffed as usual, quota included; nothing written.
           const w = prepared.work;
@@ -734,6 +738,8 @@ export class Zones {
           checkIfMatch(opts, zone);
           if (underLock) {
             // Inside the transaction: the new rows are written by it, not staged by the thread.
+            // A retried transaction runs this again: the job of the try before is let go.
+            if (prepared) this.#runner.discarded(prepared.ticket);
             prepared = await prepare({ ...zone }, repo, false);
             if (prepared.work.noop || opts?.dryRun === true) return zone;
           } else if (zone.id !== base?.id || Number(zone.version) !== Number(base.version)) return undefined;
