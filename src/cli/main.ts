@@ -38,6 +38,9 @@ function readVersion(): string {
   }
 }
 
+/** Help of `--images` (serve and start). */
+const IMAGES_HELP =
+  "'on': the primary compiles each zone once (compile threads) and the DNS workers serve the shared images, parsing no zone text; 'off' (default, or env SWITCHBOARD_IMAGES): every worker parses every zone";
 /** Help of `--io` (serve and start). */
 const NATIVE_ANSWERS_HELP =
   'on the native UDP path, answer plain queries from compiled zone images in C (env SWITCHBOARD_NATIVE_ANSWERS=1; off by default)';
@@ -106,6 +109,7 @@ function buildProgram(): Command {
       'open TCP connections allowed per client address per worker (default 32)',
     )
     .option('--native-answers', NATIVE_ANSWERS_HELP)
+    .option('--images <on|off>', IMAGES_HELP)
     .action((opts: ServeOptionsInput) =>
       runServer(async () => {
         const config = buildServeConfig({ ...opts, serverVersion: readVersion() });
@@ -126,7 +130,8 @@ function buildProgram(): Command {
     .option('--http <addr>', `HTTP API address: ADDR:PORT or [IPv6]:PORT (default ${DEFAULT_HTTP})`)
     .option('--workers <n>', 'DNS worker processes (default: number of CPUs)')
     .option('--io <path>', IO_HELP)
-    .option('--native-answers', NATIVE_ANSWERS_HELP);
+    .option('--native-answers', NATIVE_ANSWERS_HELP)
+    .option('--images <on|off>', IMAGES_HELP);
   addAnswerOptions(start)
     .option(
       '--nameservers <names>',

@@ -13,6 +13,7 @@ import {
   DEFAULT_TCP_MAX_PER_CLIENT,
 } from '../../transport/tcp.js';
 import { DEFAULT_UDP_RECV_BUFFER, DEFAULT_UDP_SEND_BUFFER } from '../../transport/udp.js';
+import { parseImages } from '../shared/images.js';
 import { parseUdpIo, type UdpIo, type UdpIoChoice } from '../shared/listeners.js';
 import { applyAnswerOptions, ConfigError, DEFAULT_DNS, parseInteger } from '../shared/options.js';
 
@@ -46,6 +47,9 @@ export interface ServeConfig {
   /** `--native-answers` (or SWITCHBOARD_NATIVE_ANSWERS=1): on the native UDP path, answer from
    * compiled zone images in C (native/image.c). Off by default. */
   nativeAnswers?: boolean;
+  /** `--images on|off` (SWITCHBOARD_IMAGES sets the default; off unless given): the primary
+   * compiles each zone file once and the workers serve the shared images. */
+  images?: boolean;
 }
 
 /** Raw options as the CLI hands them over (strings, possibly missing). */
@@ -68,6 +72,8 @@ export interface ServeOptionsInput {
   io?: string;
   /** `--native-answers`. */
   nativeAnswers?: boolean;
+  /** `--images on|off`. */
+  images?: string;
 }
 
 /**
@@ -112,6 +118,7 @@ export function buildServeConfig(input: ServeOptionsInput, cwd = process.cwd()):
     udpSendBufferSize: DEFAULT_UDP_SEND_BUFFER,
     io: parseUdpIo(input.io),
     nativeAnswers: input.nativeAnswers === true || process.env.SWITCHBOARD_NATIVE_ANSWERS === '1',
+    images: parseImages(input.images),
   };
   applyAnswerOptions(config, input);
   return config;

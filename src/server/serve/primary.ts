@@ -9,6 +9,7 @@ import { WorkerPool } from '../../transport/cluster.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { CONFIG_ENV, encodeServeConfig, type ServeConfig } from './config.js';
+import { runImagePrimary } from './image-primary.js';
 import { isWorkerMessage, type ReloadedMessage, type WorkerMessage } from './protocol.js';
 import { formatReloadLine, formatStartLine, logZoneReport } from './report.js';
 
@@ -27,6 +28,8 @@ export interface PrimaryIo {
  * a clean stop, 1 when the workers could not start (bad address, unreadable zone folder).
  */
 export function runPrimary(config: ServeConfig, io?: Partial<PrimaryIo>): Promise<number> {
+  // --images on: the primary compiles every zone once; the workers serve the shared images.
+  if (config.images) return runImagePrimary(config, io);
   const log = io?.log ?? createLogger('primary');
   const print = io?.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const count = config.workers;

@@ -22,6 +22,10 @@ export async function runSingleProcess(
   const udp = chooseUdpIo(config.io ?? 'auto', config.listen, false);
   log.info(formatUdpIoLine(udp));
   config.udpIo = udp.io;
+  if (config.images)
+    log.info(
+      '--images on: one process (--workers 0) loads its zones itself; images are shared between worker processes',
+    );
   try {
     server = await startServer(config, { log, loader: loadZoneFileForServer });
   } catch (err) {

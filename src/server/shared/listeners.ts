@@ -31,15 +31,18 @@ export function parseUdpIo(value: string | undefined, env: NodeJS.ProcessEnv = p
 /**
  * Decides the UDP path once, in the primary, and says why (the one log line at start).
  * `auto` takes native when the addon loaded and passed its self-check and there are no worker
- * processes (`--workers 0`), else node. With worker processes every native worker binds its
- * own SO_REUSEPORT socket (so a listen port of 0 cannot be shared, and a worker that blocks
- * leaves its share of clients unanswered): `--io native` chooses it explicitly.
+ * processes (`--workers 0`), or there are and `--images on` (workers then never parse a zone:
+ * the primary compiles it, so no worker blocks on a big changed zone), else node. With worker
+ * processes every native worker binds its own SO_REUSEPORT socket (so a listen port of 0
+ * cannot be shared, and a worker that blocks leaves its share of clients unanswered):
+ * `--io native` chooses it explicitly.
  * @throws ConfigError when native is asked for explicitly and cannot run
  */
 export function chooseUdpIo(
   choice: UdpIoChoice,
   listen: readonly ListenAddress[],
   clustered: boolean,
+  images = false,
 ): { io: UdpIo; why: string } {
   if (choice === 'node') return { io: 'node', why: '--io node' };
   const status = nativeUdpStatus();
@@ -56,10 +59,16 @@ export function chooseUdpIo(
   // until it is done (measured: another tenant's change-to-answer 4.9 s vs 1.1 s on the shared
   // socket of the node path, test/e2e/fairness.test.ts). Until workers swap in compiled zone
   // images instead of parsing (issue 7), `auto` keeps the node path for worker processes.
-  if (clustered)
+  if (clustered && !images)
     return {
       io: 'node',
       why: 'worker processes: a worker loading a zone would leave its native socket unread; --io native to choose it',
+    };
+  if (portZero) return { io: 'node', why: 'a listen port of 0 cannot be shared by worker processes' };
+  if (clustered)
+    return {
+      io: 'native',
+      why: 'addon loaded and passed its self-check; --images on: workers load no zone text',
     };
   return { io: 'native', why: 'addon loaded and passed its self-check' };
 }

@@ -18,6 +18,7 @@ import {
   DEFAULT_TCP_MAX_PER_CLIENT,
 } from '../../transport/tcp.js';
 import { DEFAULT_UDP_RECV_BUFFER, DEFAULT_UDP_SEND_BUFFER } from '../../transport/udp.js';
+import { parseImages } from '../shared/images.js';
 import { parseUdpIo, type UdpIo, type UdpIoChoice } from '../shared/listeners.js';
 import { applyAnswerOptions, ConfigError, DEFAULT_DNS, parseInteger } from '../shared/options.js';
 import { metricsAccessOf, parseLimitFlags, type StartLimits } from './limits.js';
@@ -53,6 +54,8 @@ export interface DnsWorkerConfig {
   /** `--native-answers` (or SWITCHBOARD_NATIVE_ANSWERS=1): on the native UDP path, answer from
    * compiled zone images in C (native/image.c). Off by default. */
   nativeAnswers?: boolean;
+  /** `--images on`: the primary's image pack folder; zones arrive as image references. */
+  packDir?: string;
 }
 
 /** Everything `switchboard start` needs. */
@@ -68,6 +71,9 @@ export interface StartConfig {
   dns: DnsWorkerConfig;
   /** `--io`: the UDP path asked for (`auto` unless given; SWITCHBOARD_IO sets the default). */
   io: UdpIoChoice;
+  /** `--images on|off` (SWITCHBOARD_IMAGES sets the default; off unless given): the primary
+   * compiles each zone once and the DNS workers serve the shared images. */
+  images: boolean;
   /** The platform's name servers: the apex NS of zones created without any (absolute names). */
   nameservers?: string[];
   /** `--limit` and `--trusted-proxy`: the API's request limits and the retention of history. */
@@ -109,6 +115,8 @@ export interface StartOptionsInput {
   maxRecordsPerRequest?: string | number;
   /** `--io native|node|auto`. */
   io?: string;
+  /** `--images on|off`. */
+  images?: string;
   /** `--native-answers`. */
   nativeAnswers?: boolean;
 }
@@ -187,6 +195,7 @@ export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()):
     workers: parseInteger('--workers', input.workers, 1, 256, availableParallelism()),
     dns,
     io: parseUdpIo(input.io),
+    images: parseImages(input.images),
   };
 }
 

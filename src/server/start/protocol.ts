@@ -6,6 +6,7 @@
  * @module
  */
 import type { DnsReport } from '../../telemetry/dns-layout.js';
+import type { ImageRef, LoadCounters } from '../shared/images.js';
 
 /** One zone's content as pushed to a worker; `text: null` means the zone is gone. */
 export interface ZonePush {
@@ -14,8 +15,13 @@ export interface ZonePush {
   /** The control plane's version of the zone: a worker never replaces a zone by an older one. */
   version: number;
   serial: number;
-  /** Master-file text (absolute names), or null when the zone was deleted. */
+  /** Master-file text (absolute names), or null when the zone was deleted or `ref` carries it. */
   text: string | null;
+  /**
+   * `--images on`: the zone's compiled image in the primary's packs (then `text` is null). A
+   * push with neither text nor ref deletes the zone.
+   */
+  ref?: ImageRef;
   /**
    * The zone was deleted and created again since the worker last heard of it: its versions
    * start over, so the worker takes this one whatever version it holds.
@@ -49,6 +55,8 @@ export interface StartReadyMessage {
   zones: number;
   /** Milliseconds spent parsing the snapshot. */
   loadMs: number;
+  /** Zone texts parsed and images opened by this worker so far. */
+  loads?: LoadCounters;
 }
 
 /** Worker → primary: a zones message was applied (the primary logs failures only). */
@@ -57,6 +65,8 @@ export interface AppliedMessage {
   seq: number;
   /** Zones that could not be parsed (kept at their previous version), as `name: message`. */
   errors: string[];
+  /** Zone texts parsed and images opened by this worker so far. */
+  loads?: LoadCounters;
 }
 
 /** Worker → primary: cannot serve (the worker exits next). */
@@ -100,6 +110,11 @@ export function isStartWorkerMessage(msg: unknown): msg is StartWorkerMessage {
   if (typeof msg !== 'object' || msg === null) return false;
   const t = (msg as { type?: unknown }).type;
   return typeof t === 'string' && WORKER_TYPES.has(t);
+}
+
+/** True when a push removes its zone (no text and no image). */
+export function isDeletion(push: ZonePush): boolean {
+  return push.text === null && push.ref === undefined;
 }
 
 /** Narrows an IPC message to a zones message. */

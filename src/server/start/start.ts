@@ -20,6 +20,9 @@ import type { PrimaryMetrics } from '../../telemetry/primary-metrics.js';
 import { countZoneChanges } from '../../telemetry/zone-changes.js';
 import { WorkerPool } from '../../transport/cluster.js';
 import { formatListenAddress, type ListenAddress } from '../../transport/listen-address.js';
+import { CompilePool } from '../shared/compile-pool.js';
+import { ImageShipper } from '../shared/image-shipper.js';
+import { makePackDir, PackWriter } from '../shared/images.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError, type Logger } from '../shared/log.js';
 import { ZoneBroadcaster } from './broadcast.js';
@@ -200,7 +203,7 @@ export async function runStart(
   // The UDP path, decided once here (one log line) and handed to every DNS worker.
   let udpIo: ReturnType<typeof chooseUdpIo>;
   try {
-    udpIo = chooseUdpIo(config.io ?? 'auto', config.dns.listen, true);
+    udpIo = chooseUdpIo(config.io ?? 'auto', config.dns.listen, true, config.images === true);
   } catch (err) {
     log.error((err as Error).message);
     return 1;
@@ -260,11 +263,32 @@ export async function runStart(
     },
     { staggerChars: staggerCharsFrom(env) },
   );
-  const broadcast = (msg: ZonesMessage) => broadcaster.broadcast(msg);
+  // --images on: the primary compiles each zone once (compile threads) and ships references.
+  const images = config.images
+    ? (() => {
+        const packDir = makePackDir();
+        const writer = new PackWriter(packDir);
+        const compiler = new CompilePool();
+        const shipper = new ImageShipper(writer, {
+          broadcast: (msg) => broadcaster.broadcast(msg),
+          log,
+        });
+        const close = async () => {
+          shipper.close();
+          await compiler.close();
+          writer.close();
+        };
+        return { packDir, writer, compiler, shipper, close };
+      })()
+    : undefined;
+  const broadcast = images
+    ? (msg: ZonesMessage) => images.shipper.ship(msg, images.compiler)
+    : (msg: ZonesMessage) => broadcaster.broadcast(msg);
 
   let feed: ZoneFeed | undefined;
   let api: ApiServer | undefined;
   const closeEarly = async () => {
+    await images?.close();
     feed?.close();
     await api?.close().catch(() => {});
     await control.close().catch(() => {});
@@ -298,6 +322,15 @@ export async function runStart(
     const started = performance.now();
     await feed.load();
     log.info(`loaded ${feed.size} zones from the store in ${Math.round(performance.now() - started)} ms`);
+    if (images) {
+      const compiling = performance.now();
+      for (const m of feed.snapshot()) images.shipper.ship(m, images.compiler);
+      await images.shipper.shipped();
+      log.info(
+        `compiled ${images.shipper.size} zone images in ${Math.round(performance.now() - compiling)} ms ` +
+          `(${images.compiler.size} compile threads; ${feed.size - images.shipper.size} failed)`,
+      );
+    }
 
     api = await d.buildApi(control, {
       metrics,
@@ -326,8 +359,10 @@ export async function runStart(
       stopping = true;
       stopPruning();
       zoneFeed.close();
+      await images?.shipper.shipped();
       await apiServer.close().catch((err) => log.error(`closing the API: ${describeError(err)}`));
       await pool?.stop();
+      await images?.close();
       await control.close().catch((err) => log.error(`closing the store: ${describeError(err)}`));
       resolveExit(code);
     };
@@ -341,6 +376,10 @@ export async function runStart(
           break;
         case 'switchboard:start-ready':
           ready.add(slot);
+          if (msg.loads)
+            log.info(
+              `DNS worker ${slot}: ${msg.loads.imageOpens} zone images opened, ${msg.loads.textParses} zone texts parsed`,
+            );
           if (started)
             log.info(`DNS worker ${slot} restarted, serving ${msg.zones} zones (loaded in ${msg.loadMs} ms)`);
           else if (ready.size === config.workers) {
@@ -351,7 +390,7 @@ export async function runStart(
                 apiBase,
                 dns: config.dns.listen,
                 workers: config.workers,
-                zones: zoneFeed.size,
+                zones: images ? images.shipper.size : zoneFeed.size,
                 store: storeText,
               }),
             );
@@ -360,6 +399,7 @@ export async function runStart(
         case 'switchboard:applied':
           for (const e of msg.errors) log.error(`DNS worker ${slot}: ${e}`);
           broadcaster.applied(slot, msg.seq);
+          images?.shipper.acked(slot, msg.seq);
           break;
         case 'switchboard:metrics':
           metrics.dns.update(slot, msg.incarnation, msg);
@@ -376,13 +416,20 @@ export async function runStart(
     pool = new WorkerPool({
       count: config.workers,
       exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)),
-      env: { [START_CONFIG_ENV]: encodeDnsWorkerConfig({ ...config.dns, udpIo: udpIo.io }) },
+      env: {
+        [START_CONFIG_ENV]: encodeDnsWorkerConfig({
+          ...config.dns,
+          udpIo: udpIo.io,
+          ...(images ? { packDir: images.packDir } : {}),
+        }),
+      },
       onMessage: (slot, msg) => {
         if (isStartWorkerMessage(msg)) onWorkerMessage(slot, msg);
       },
       onExit: (slot, code, signal, restartInMs) => {
         synced.delete(slot);
         broadcaster.gone(slot);
+        images?.shipper.gone(slot);
         ready.delete(slot);
         // Its last report's counters move into the slot's base: totals never go backwards.
         metrics.dns.workerExited(slot);

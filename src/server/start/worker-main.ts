@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { Responder } from '../../answer/respond.js';
 import { DnsCounters } from '../../telemetry/dns-counters.js';
 import type { QueryHandler, TransportContext } from '../../transport/handler.js';
+import { type LoadCounters, openShippedZone, PackReader } from '../shared/images.js';
 import { type OpenListeners, openListeners } from '../shared/listeners.js';
 import { createRateLimitedReporter } from '../shared/log.js';
 import { type NativeAnswers, startNativeAnswers } from '../shared/native-answers.js';
@@ -22,7 +23,7 @@ import {
   type StartWorkerMessage,
   type ZonesMessage,
 } from './protocol.js';
-import { ServedZoneTable } from './zones.js';
+import { parseTextPush, ServedZoneTable, type ZonePushLoader } from './zones.js';
 
 let listeners: OpenListeners | undefined;
 const worker = setupWorkerProcess('dns', () => listeners?.closeAll());
@@ -41,7 +42,21 @@ try {
   throw err;
 }
 
-const table = new ServedZoneTable();
+/** What this worker loaded: with `--images on`, images opened and no zone text parsed. */
+const loads: LoadCounters = { textParses: 0, imageOpens: 0 };
+const load: ZonePushLoader = config.packDir
+  ? (
+      (reader: PackReader): ZonePushLoader =>
+      (push) => {
+        if (!push.ref) throw new Error('no image reference in this push (--images on)');
+        return openShippedZone(reader, push.ref, loads);
+      }
+    )(new PackReader(config.packDir))
+  : (push) => {
+      loads.textParses++;
+      return parseTextPush(push);
+    };
+const table = new ServedZoneTable(load);
 // `{worker}` in the NSID and the identity becomes this worker's slot: which worker answered.
 const responder = new Responder(table.catalog(), buildResponderOptions(config, slot));
 const counters = new DnsCounters();
@@ -81,7 +96,7 @@ async function bindAndReport(loadMs: number): Promise<void> {
     await listeners.closeAll();
     process.exit(0);
   }
-  send({ type: 'switchboard:start-ready', zones: table.size, loadMs });
+  send({ type: 'switchboard:start-ready', zones: table.size, loadMs, loads: { ...loads } });
   sendMetrics();
   metricsTimer ??= setInterval(sendMetrics, METRICS_INTERVAL_MS);
   metricsTimer.unref();
@@ -113,7 +128,7 @@ function onZones(msg: ZonesMessage): void {
   if (result.snapshotDone) {
     if (!listeners) void bindAndReport(Math.round(performance.now() - snapshotStartedAt));
   } else if (msg.kind === 'update')
-    send({ type: 'switchboard:applied', seq: msg.seq, errors: result.errors });
+    send({ type: 'switchboard:applied', seq: msg.seq, errors: result.errors, loads: { ...loads } });
 }
 
 process.on('message', (msg: unknown) => {

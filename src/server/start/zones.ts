@@ -7,7 +7,7 @@
 import { Catalog } from '../../answer/catalog.js';
 import type { Name } from '../../wire/name.js';
 import { loadZoneText, type Zone, ZoneParseError } from '../../zone/index.js';
-import type { ZonePush, ZonesMessage } from './protocol.js';
+import { isDeletion, type ZonePush, type ZonesMessage } from './protocol.js';
 
 interface Entry {
   zone: Zone;
@@ -40,8 +40,22 @@ function describeParseError(name: string, err: unknown): string {
   return `${name}: ${err instanceof Error ? err.message : String(err)}`;
 }
 
+/** Turns one pushed zone (text or image) into the Zone served; throws when it cannot. */
+export type ZonePushLoader = (push: ZonePush) => Zone;
+
+/** The default loader: parses the pushed text (`parseZonePush`). */
+export const parseTextPush: ZonePushLoader = (push) => {
+  if (push.text === null) throw new Error('no zone text in this push');
+  return parseZonePush({ ...push, text: push.text });
+};
+
 /** The zones a worker serves, by case-folded absolute name. */
 export class ServedZoneTable {
+  readonly #load: ZonePushLoader;
+  /** `load`: how a pushed zone becomes a Zone (default: parse its text). */
+  constructor(load: ZonePushLoader = parseTextPush) {
+    this.#load = load;
+  }
   #current = new Map<string, Entry>();
   /** A snapshot being received (null when none is under way). */
   #pending: Map<string, Entry> | null = null;
@@ -71,13 +85,13 @@ export class ServedZoneTable {
       const into = this.#pending ?? new Map<string, Entry>();
       this.#pending = into;
       for (const push of msg.zones) {
-        if (push.text === null) {
+        if (isDeletion(push)) {
           into.delete(push.name);
           continue;
         }
         try {
           into.set(push.name, {
-            zone: parseZonePush({ ...push, text: push.text }),
+            zone: this.#load(push),
             version: push.version,
             serial: push.serial,
           });
@@ -100,7 +114,7 @@ export class ServedZoneTable {
       // Never go back to an older version (a reset says the zone was re-created: versions
       // started over).
       if (have && !push.reset && push.version < have.version) continue;
-      if (push.text === null) {
+      if (isDeletion(push)) {
         if (have) {
           this.#current.delete(push.name);
           touched.set(push.name, have.zone.origin);
@@ -110,7 +124,7 @@ export class ServedZoneTable {
       }
       if (have && !push.reset && push.version === have.version) continue;
       try {
-        const zone = parseZonePush({ ...push, text: push.text });
+        const zone = this.#load(push);
         this.#current.set(push.name, { zone, version: push.version, serial: push.serial });
         touched.set(push.name, zone.origin);
         changed = true;

@@ -1,0 +1,177 @@
+/**
+ * `serve --images on`: the zone folder read by the primary and compiled on the compile pool,
+ * with the same outcome rules as `loadZoneDir` (zone-dir.ts) — a file that fails keeps its
+ * previous zone, a vanished file drops it, two files with one origin: the first by name
+ * wins — but each file is parsed and compiled once, in the primary's compile threads, and a
+ * file whose size, mtime and inode did not change since the last load is not read again.
+ * @module
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CompilePool } from '../shared/compile-pool.js';
+import type { ImageChange } from '../shared/image-shipper.js';
+import type { ZoneSummary } from './report.js';
+import { isZoneFileName, type ZoneDirReport, type ZoneFileReport } from './zone-dir.js';
+
+/** One compiled file's outcome, kept to skip it while it does not change. */
+interface FileOutcome {
+  sig: string;
+  ok: boolean;
+  key?: string;
+  origin?: string;
+  serial?: number;
+  errors: string[];
+  warnings: string[];
+  /** The new image, until it is published. */
+  image?: Uint8Array;
+}
+
+/** A zone served from a file. */
+export interface ServedFile {
+  file: string;
+  /** The origin's case-folded key. */
+  key: string;
+  /** The zone's name in worker messages: the origin as text, lower case. */
+  name: string;
+  origin: string;
+  serial: number;
+  /** The publish generation of its image (bumped when the file's image changed). */
+  version: number;
+}
+
+/** The zone folder as compiled images. */
+export class CompiledZoneDir {
+  readonly #dir: string;
+  readonly #pool: CompilePool;
+  readonly #outcomes = new Map<string, FileOutcome>();
+  #served = new Map<string, ServedFile>();
+  #version = 0;
+
+  constructor(dir: string, pool: CompilePool) {
+    this.#dir = dir;
+    this.#pool = pool;
+  }
+
+  /** The zones served now, in file name order. */
+  zones(): ZoneSummary[] {
+    return [...this.#served.values()].map((z) => ({ file: z.file, origin: z.origin, serial: z.serial }));
+  }
+
+  /**
+   * Reads the folder (again), compiling new and changed files; returns the report (as
+   * `loadZoneDir`'s) and the changes to publish. An unreadable folder changes nothing.
+   */
+  async load(): Promise<{ report: ZoneDirReport; changes: ImageChange[] }> {
+    let names: string[];
+    try {
+      names = (await readdir(this.#dir)).filter(isZoneFileName).sort();
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      return { report: { files: [], removed: [], dirError: `cannot read zone folder: ${why}` }, changes: [] };
+    }
+    // Stat and compile with bounded concurrency (the pool's queue bounds it too).
+    const outcomes: (FileOutcome | null)[] = new Array(names.length).fill(null);
+    let next = 0;
+    const one = async (): Promise<void> => {
+      while (next < names.length) {
+        const i = next++;
+        const path = join(this.#dir, names[i]);
+        let sig: string;
+        try {
+          const st = await stat(path);
+          if (!st.isFile()) continue;
+          sig = `${st.size}:${st.mtimeMs}:${st.ino}:${st.ctimeMs}`;
+        } catch {
+          continue; // vanished between readdir and stat
+        }
+        const old = this.#outcomes.get(names[i]);
+        // Unchanged: its failure stands, or its image is the one served (else compile it anew:
+        // a file that lost to another for its origin may be served now, and needs its image).
+        if (old && old.sig === sig && (!old.ok || this.#served.get(names[i])?.key === old.key)) {
+          outcomes[i] = { ...old, image: undefined };
+          continue;
+        }
+        const o = await this.#pool.compile({ kind: 'file', path });
+        outcomes[i] = o.ok
+          ? {
+              sig,
+              ok: true,
+              key: o.key,
+              origin: o.origin,
+              serial: o.serial,
+              errors: [],
+              warnings: o.warnings,
+              image: o.image,
+            }
+          : { sig, ok: false, errors: o.errors, warnings: o.warnings };
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(names.length, this.#pool.size * 4) }, one));
+
+    const previous = this.#served;
+    const served = new Map<string, ServedFile>();
+    const images = new Map<string, Uint8Array>();
+    const files: ZoneFileReport[] = [];
+    const origins = new Map<string, string>(); // origin key → file that holds it
+    const version = ++this.#version;
+    names.forEach((file, i) => {
+      const o = outcomes[i];
+      if (o === null) return;
+      const path = join(this.#dir, file);
+      this.#outcomes.set(file, { ...o, image: undefined });
+      const report: ZoneFileReport = { file, status: 'failed', errors: [...o.errors], warnings: o.warnings };
+      files.push(report);
+      let zone: ServedFile | undefined;
+      if (o.ok && o.key !== undefined && o.origin !== undefined && o.serial !== undefined) {
+        const holder = origins.get(o.key);
+        if (holder !== undefined)
+          report.errors.push(`${path}: zone ${o.origin} is already served from ${holder}`);
+        else {
+          const old = previous.get(file);
+          const same = old !== undefined && old.key === o.key && o.image === undefined;
+          zone = {
+            file,
+            key: o.key,
+            name: o.origin.toLowerCase(),
+            origin: o.origin,
+            serial: o.serial,
+            version: same ? old.version : version,
+          };
+          if (!same && o.image) images.set(file, o.image);
+          else if (!same) zone = undefined; // no image to serve (cannot happen: unchanged files were served)
+        }
+      }
+      if (zone) report.status = 'loaded';
+      else {
+        const old = previous.get(file);
+        if (old && !origins.has(old.key)) {
+          zone = old;
+          report.status = 'kept';
+        }
+      }
+      if (zone) {
+        origins.set(zone.key, file);
+        served.set(file, zone);
+        report.origin = zone.origin;
+        report.serial = zone.serial;
+      }
+    });
+    for (const file of this.#outcomes.keys()) if (!names.includes(file)) this.#outcomes.delete(file);
+    const removed = [...previous.keys()].filter((f) => !names.includes(f));
+
+    // Changes by zone name: new images, and zones no file serves any more.
+    const changes: ImageChange[] = [];
+    const servedNames = new Set<string>();
+    for (const z of served.values()) {
+      servedNames.add(z.name);
+      const image = images.get(z.file);
+      if (image) changes.push({ name: z.name, version: z.version, serial: z.serial, image });
+    }
+    for (const z of previous.values())
+      if (!servedNames.has(z.name)) changes.push({ name: z.name, version, serial: z.serial });
+    // A zone that moved to another file (same name, new image) is a put above; a name that
+    // left is removed: its version is the new generation, above any it had.
+    this.#served = served;
+    return { report: { files, removed }, changes };
+  }
+}

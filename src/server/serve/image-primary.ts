@@ -1,0 +1,197 @@
+/**
+ * The primary of `switchboard serve --images on`: reads and compiles the zone folder once, in
+ * its compile threads (compile-pool.ts), stores the images in packs, and runs the DNS workers
+ * of `start` (start/worker-main.ts), which receive image references over the same
+ * snapshot/update protocol and never parse a zone. SIGHUP recompiles the files that changed
+ * and sends every worker the changed references at once (a swap is one Catalog assignment in
+ * each worker: no worker stops answering, so the one-at-a-time reload is not needed).
+ * @module
+ */
+import { fileURLToPath } from 'node:url';
+import { WorkerPool } from '../../transport/cluster.js';
+import { CompilePool } from '../shared/compile-pool.js';
+import { ImageShipper } from '../shared/image-shipper.js';
+import { makePackDir, PackWriter } from '../shared/images.js';
+import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
+import { createLogger, describeError } from '../shared/log.js';
+import { encodeDnsWorkerConfig, START_CONFIG_ENV } from '../start/config.js';
+import { isStartWorkerMessage, type StartWorkerMessage } from '../start/protocol.js';
+import type { ServeConfig } from './config.js';
+import { CompiledZoneDir } from './image-dir.js';
+import type { PrimaryIo } from './primary.js';
+import { formatReloadLine, formatStartLine, logZoneReport } from './report.js';
+
+/** Runs the workers until SIGTERM or SIGINT; resolves with the exit code (as `runPrimary`). */
+export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryIo>): Promise<number> {
+  const log = io?.log ?? createLogger('primary');
+  const print = io?.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const count = config.workers;
+  let udp: ReturnType<typeof chooseUdpIo>;
+  try {
+    udp = chooseUdpIo(config.io ?? 'auto', config.listen, true, true);
+  } catch (err) {
+    log.error(describeError(err));
+    return 1;
+  }
+  log.info(formatUdpIoLine(udp));
+  config.udpIo = udp.io;
+
+  const packDir = makePackDir();
+  const writer = new PackWriter(packDir);
+  const compiler = new CompilePool();
+  let pool: WorkerPool | undefined;
+  const shipper = new ImageShipper(writer, {
+    broadcast: (msg) => {
+      for (const slot of shipper.slots()) if (!pool?.send(slot, msg)) shipper.gone(slot);
+    },
+    log,
+  });
+  const dir = new CompiledZoneDir(config.zoneDir, compiler);
+  const closeImages = async () => {
+    shipper.close();
+    await compiler.close();
+    writer.close();
+  };
+
+  const compiling = performance.now();
+  const first = await dir.load();
+  if (first.report.dirError) {
+    log.error(`--zone-dir ${config.zoneDir}: ${first.report.dirError}`);
+    await closeImages();
+    return 1;
+  }
+  shipper.publish(first.changes, false);
+  logZoneReport(log, first.report, 'load');
+  log.info(
+    `compiled ${shipper.size} zone images in ${Math.round(performance.now() - compiling)} ms (${compiler.size} compile threads)`,
+  );
+  if (shipper.size === 0) log.warn('no zone loaded: every query is answered REFUSED');
+
+  const ready = new Set<number>();
+  let started = false;
+  let stopping = false;
+
+  return new Promise<number>((resolveExit) => {
+    const stop = async (code: number) => {
+      if (stopping) return;
+      stopping = true;
+      await reloads.catch(() => {});
+      await pool?.stop();
+      await closeImages();
+      resolveExit(code);
+    };
+
+    const onWorkerMessage = (slot: number, msg: StartWorkerMessage) => {
+      switch (msg.type) {
+        case 'switchboard:hello':
+          for (const m of shipper.snapshot(slot)) pool?.send(slot, m);
+          break;
+        case 'switchboard:start-ready':
+          ready.add(slot);
+          if (msg.loads)
+            log.info(
+              `worker ${slot}: ${msg.loads.imageOpens} zone images opened, ${msg.loads.textParses} zone texts parsed`,
+            );
+          if (started) log.info(`worker ${slot} restarted, serving ${msg.zones} zones`);
+          else if (ready.size === count) {
+            started = true;
+            print(formatStartLine(dir.zones(), config.listen, count));
+            if (hupBeforeStart) reload();
+          }
+          break;
+        case 'switchboard:applied':
+          for (const e of msg.errors) log.error(`worker ${slot}: ${e}`);
+          shipper.acked(slot, msg.seq);
+          break;
+        case 'switchboard:fatal':
+          log.error(`worker ${slot} cannot serve: ${msg.message}`);
+          if (!started) void stop(1);
+          break;
+        case 'switchboard:metrics':
+          break;
+      }
+    };
+
+    // SIGHUP: reloads run one after another; each recompiles what changed and waits until
+    // every worker applied it before the reload line is logged.
+    let reloads: Promise<void> = Promise.resolve();
+    let queued = false;
+    const reload = () => {
+      if (queued) return;
+      queued = true;
+      reloads = reloads.then(async () => {
+        queued = false;
+        if (stopping) return;
+        log.info(`SIGHUP: reloading zones for ${shipper.slots().length} workers`);
+        try {
+          const next = await dir.load();
+          logZoneReport(log, next.report, 'reload');
+          if (next.report.dirError) {
+            log.error(formatReloadLine(next.report, dir.zones()));
+            return;
+          }
+          const workers = shipper.slots().length;
+          const seq = shipper.publish(next.changes);
+          await shipper.applied(seq);
+          log.info(`${formatReloadLine(next.report, dir.zones())} (${workers} workers reloaded)`);
+        } catch (err) {
+          log.error(`reload failed: ${describeError(err)}`);
+        }
+      });
+    };
+
+    let hupBeforeStart = false;
+    const onHup = () => {
+      if (stopping) return;
+      if (started) reload();
+      else hupBeforeStart = true;
+    };
+    const onStop = (signal: string) => {
+      if (stopping) {
+        log.warn(`${signal} again: exiting at once`);
+        process.exit(1);
+      }
+      log.info(`${signal}: stopping`);
+      void stop(0);
+    };
+
+    pool = new WorkerPool({
+      count,
+      exec: fileURLToPath(new URL('../start/worker-main.js', import.meta.url)),
+      env: {
+        [START_CONFIG_ENV]: encodeDnsWorkerConfig({
+          listen: config.listen,
+          nsid: config.nsid,
+          ednsSize: config.ednsSize,
+          identity: config.identity,
+          version: config.version,
+          tcpIdleTimeoutMs: config.tcpIdleTimeoutMs,
+          tcpMaxConnections: config.tcpMaxConnections,
+          tcpMaxConnectionsPerClient: config.tcpMaxConnectionsPerClient,
+          udpRecvBufferSize: config.udpRecvBufferSize,
+          udpSendBufferSize: config.udpSendBufferSize,
+          udpIo: udp.io,
+          nativeAnswers: config.nativeAnswers,
+          packDir,
+        }),
+      },
+      onMessage: (slot, msg) => {
+        if (isStartWorkerMessage(msg)) onWorkerMessage(slot, msg);
+      },
+      onExit: (slot, code, signal, restartInMs) => {
+        ready.delete(slot);
+        shipper.gone(slot);
+        const how = signal ? `signal ${signal}` : `code ${code}`;
+        if (restartInMs !== null && !started) {
+          log.error(`worker ${slot} exited before serving (${how})`);
+          void stop(1);
+        } else if (restartInMs !== null)
+          log.warn(`worker ${slot} exited (${how}); restarting in ${restartInMs} ms`);
+      },
+    });
+    process.on('SIGHUP', onHup);
+    process.on('SIGTERM', () => onStop('SIGTERM'));
+    process.on('SIGINT', () => onStop('SIGINT'));
+    pool.start();
+  });
+}

@@ -1,0 +1,70 @@
+/**
+ * The body of one compile thread (a worker_thread of `CompilePool`): turns zone text into a
+ * compiled zone image (src/image `compileZone`) and hands the bytes back without a copy (the
+ * buffer is transferred). One job at a time; a job that fails answers with its errors.
+ * @module
+ */
+import { parentPort } from 'node:worker_threads';
+import { compileZone } from '../../image/compile.js';
+import { loadZoneFile, loadZoneText, type Zone, ZoneParseError } from '../../zone/index.js';
+import { formatZoneProblem } from '../serve/zone-dir.js';
+import type { CompileDone, CompileRequest } from './compile-pool.js';
+
+function describe(name: string, err: unknown): string[] {
+  if (err instanceof ZoneParseError) return err.errors.map((e) => formatZoneProblem(name, e));
+  return [formatZoneProblem(name, err)];
+}
+
+/** Runs one request; never throws. */
+export function runCompile(req: CompileRequest): { done: CompileDone; transfer: ArrayBuffer[] } {
+  const label = req.kind === 'file' ? req.path : req.name;
+  let warnings: string[] = [];
+  let zone: Zone;
+  try {
+    if (req.kind === 'file') {
+      // `serve`: strict, with the zone checks (as loadZoneFileForServer).
+      const loaded = loadZoneFile(req.path);
+      warnings = loaded.warnings.map((w) => formatZoneProblem(req.path, w));
+      zone = loaded.zone;
+    } else {
+      // `start`: not strict, as parseZonePush (the control plane validated every record).
+      const loaded = loadZoneText(req.text, { origin: req.name, file: req.name, strict: false });
+      warnings = loaded.warnings.map((w) => formatZoneProblem(req.name, w));
+      zone = loaded.zone;
+    }
+  } catch (err) {
+    if (err instanceof ZoneParseError) warnings = err.warnings.map((w) => formatZoneProblem(label, w));
+    return { done: { id: req.id, ok: false, errors: describe(label, err), warnings }, transfer: [] };
+  }
+  try {
+    let image = compileZone(zone);
+    if (image.byteOffset !== 0 || image.byteLength !== image.buffer.byteLength) image = image.slice();
+    return {
+      done: {
+        id: req.id,
+        ok: true,
+        key: zone.origin.key,
+        origin: zone.origin.toString(),
+        serial: zone.serial,
+        image,
+        warnings,
+      },
+      transfer: [image.buffer as ArrayBuffer],
+    };
+  } catch (err) {
+    return {
+      done: {
+        id: req.id,
+        ok: false,
+        errors: [`${label}: cannot compile: ${(err as Error).message}`],
+        warnings,
+      },
+      transfer: [],
+    };
+  }
+}
+
+parentPort?.on('message', (req: CompileRequest) => {
+  const { done, transfer } = runCompile(req);
+  parentPort?.postMessage(done, transfer);
+});

@@ -1,0 +1,216 @@
+/**
+ * The primary's side of `--images on`: holds the image reference of every served zone, adds
+ * new images to the pack writer, and turns changes into zone messages carrying references
+ * (never zone text, never image bytes) for the DNS workers — the same snapshot/update
+ * protocol as text (start/protocol.ts), so a worker binds only once it has the full set,
+ * versions never go back, and a restarted worker gets every current reference.
+ *
+ * Old images are released to the pack writer only once every worker that could still open
+ * them has acknowledged the update that replaced them (a snapshot sent before the update may
+ * name them).
+ * @module
+ */
+import type { ZonePush, ZonesMessage } from '../start/protocol.js';
+import type { CompilePool } from './compile-pool.js';
+import type { ImageRef, PackWriter } from './images.js';
+import type { Logger } from './log.js';
+
+/** One served zone as the workers know it. */
+export interface ShippedZone {
+  name: string;
+  version: number;
+  serial: number;
+  ref: ImageRef;
+}
+
+/** A change to publish: a new image for `name`, or (image absent) its removal. */
+export interface ImageChange {
+  name: string;
+  version: number;
+  serial: number;
+  image?: Uint8Array;
+  reset?: boolean;
+}
+
+/** Tuning and wiring. */
+export interface ImageShipperOptions {
+  /** Sends a message to every worker that has its snapshot. */
+  broadcast: (msg: ZonesMessage) => void;
+  /** At most this many zones per message (default 2000). */
+  batchZones?: number;
+  log?: Logger;
+}
+
+/** Holds the served images and ships references. */
+export class ImageShipper {
+  readonly #writer: PackWriter;
+  readonly #broadcast: (msg: ZonesMessage) => void;
+  readonly #batchZones: number;
+  readonly #log: Logger | undefined;
+  readonly #zones = new Map<string, ShippedZone>();
+  #seq = 0;
+  /** Per worker slot: the last message it is known to hold (snapshot or acknowledged update). */
+  readonly #acked = new Map<number, number>();
+  /** Images replaced or removed by the update of `seq`, released once every worker has it. */
+  readonly #retiring: { seq: number; refs: ImageRef[] }[] = [];
+  readonly #waiters: { seq: number; resolve: () => void }[] = [];
+  /** For `ship`: text messages are compiled and sent strictly in order. */
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(writer: PackWriter, opts: ImageShipperOptions) {
+    this.#writer = writer;
+    this.#broadcast = opts.broadcast;
+    this.#batchZones = opts.batchZones ?? 2000;
+    this.#log = opts.log;
+  }
+
+  /** Number of zones served. */
+  get size(): number {
+    return this.#zones.size;
+  }
+
+  /** The zone shipped for `name`, if any. */
+  get(name: string): ShippedZone | undefined {
+    return this.#zones.get(name);
+  }
+
+  /**
+   * Applies changes (new images are added to the packs) and, when `send` is true, sends them
+   * to the workers as update messages. Returns the seq of the last message sent (or the
+   * current seq when nothing changed).
+   */
+  publish(changes: Iterable<ImageChange>, send = true): number {
+    const pushes: ZonePush[] = [];
+    const retired: ImageRef[] = [];
+    for (const c of changes) {
+      const have = this.#zones.get(c.name);
+      if (have && !c.reset && c.version < have.version) continue;
+      if (c.image === undefined) {
+        if (!have) continue;
+        this.#zones.delete(c.name);
+        retired.push(have.ref);
+        pushes.push({ name: c.name, version: c.version, serial: c.serial, text: null });
+        continue;
+      }
+      const ref = this.#writer.add(c.image);
+      this.#zones.set(c.name, { name: c.name, version: c.version, serial: c.serial, ref });
+      if (have) retired.push(have.ref);
+      const push: ZonePush = { name: c.name, version: c.version, serial: c.serial, text: null, ref };
+      if (c.reset) push.reset = true;
+      pushes.push(push);
+    }
+    if (!send) {
+      for (const r of retired) this.#writer.release(r);
+      return this.#seq;
+    }
+    for (let i = 0; i < pushes.length; i += this.#batchZones)
+      this.#broadcast(this.#message('update', pushes.slice(i, i + this.#batchZones), true));
+    if (retired.length > 0) this.#retiring.push({ seq: this.#seq, refs: retired });
+    this.#releaseDue();
+    return this.#seq;
+  }
+
+  /**
+   * `start`: a text message from the ZoneFeed. Its zones are compiled on `pool` (in parallel),
+   * then published in order behind the messages before it. A zone that fails to compile is
+   * logged and keeps its previous image.
+   */
+  ship(msg: ZonesMessage, pool: CompilePool): void {
+    const jobs = msg.zones.map((p) =>
+      p.text === null ? null : pool.compile({ kind: 'text', name: p.name, text: p.text }),
+    );
+    this.#chain = this.#chain.then(async () => {
+      const outcomes = await Promise.all(jobs);
+      const changes: ImageChange[] = [];
+      msg.zones.forEach((p, i) => {
+        const o = outcomes[i];
+        const change: ImageChange = { name: p.name, version: p.version, serial: p.serial };
+        if (p.reset) change.reset = true;
+        if (o === null) changes.push(change);
+        else if (o.ok) changes.push({ ...change, image: o.image });
+        else
+          this.#log?.error(
+            `zone ${p.name} version ${p.version} not compiled, previous version kept: ${o.errors.join('; ')}`,
+          );
+      });
+      this.publish(changes, msg.kind === 'update');
+    });
+  }
+
+  /** Resolves once every message given to `ship` so far is published. */
+  shipped(): Promise<void> {
+    return this.#chain;
+  }
+
+  /** The current set as snapshot messages for worker `slot`, which holds them from now on. */
+  snapshot(slot: number): ZonesMessage[] {
+    const out: ZonesMessage[] = [];
+    let batch: ZonePush[] = [];
+    for (const z of this.#zones.values()) {
+      batch.push({ name: z.name, version: z.version, serial: z.serial, text: null, ref: z.ref });
+      if (batch.length >= this.#batchZones) {
+        out.push(this.#message('snapshot', batch, false));
+        batch = [];
+      }
+    }
+    if (batch.length > 0 || out.length === 0) out.push(this.#message('snapshot', batch, false));
+    out[out.length - 1].last = true;
+    this.#acked.set(slot, this.#seq);
+    return out;
+  }
+
+  /** Worker `slot` applied message `seq`. */
+  acked(slot: number, seq: number): void {
+    if ((this.#acked.get(slot) ?? -1) < seq) this.#acked.set(slot, seq);
+    this.#releaseDue();
+  }
+
+  /** Worker `slot` went away: nothing waits for it. */
+  gone(slot: number): void {
+    this.#acked.delete(slot);
+    this.#releaseDue();
+  }
+
+  /** Resolves once every live worker applied message `seq` (or went away), or after `timeoutMs`. */
+  applied(seq: number, timeoutMs = 600_000): Promise<void> {
+    if (this.#lowest() >= seq) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      timer.unref();
+      const waiter = { seq, resolve: done };
+      this.#waiters.push(waiter);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  }
+
+  /** The slots that hold their snapshot. */
+  slots(): number[] {
+    return [...this.#acked.keys()];
+  }
+
+  /** Releases every image still held. */
+  close(): void {
+    for (const w of this.#waiters.splice(0)) w.resolve();
+  }
+
+  #lowest(): number {
+    let low = Number.POSITIVE_INFINITY;
+    for (const s of this.#acked.values()) if (s < low) low = s;
+    return low;
+  }
+
+  #releaseDue(): void {
+    const low = this.#lowest();
+    while (this.#retiring.length > 0 && this.#retiring[0].seq <= low)
+      for (const r of (this.#retiring.shift() as { refs: ImageRef[] }).refs) this.#writer.release(r);
+    for (let i = this.#waiters.length - 1; i >= 0; i--)
+      if (this.#waiters[i].seq <= low) this.#waiters.splice(i, 1)[0].resolve();
+  }
+
+  #message(kind: ZonesMessage['kind'], zones: ZonePush[], last: boolean): ZonesMessage {
+    return { type: 'switchboard:zones', kind, seq: ++this.#seq, last, zones };
+  }
+}

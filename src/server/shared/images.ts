@@ -1,0 +1,84 @@
+/**
+ * `--images on`: zones are compiled once by the primary (compile-pool.ts), stored in image
+ * packs (src/image pack files, one set per primary) and shipped to the DNS workers as
+ * references; a worker maps the image and serves it (no zone text parsed in workers). This
+ * module holds what the primaries and workers of `serve` and `start` share: the flag, the
+ * pack types, and opening a shipped image as a servable Zone.
+ * @module
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openImage, type ZoneImage } from '../../image/reader.js';
+import type { Zone } from '../../zone/zone.js';
+import { zoneFromImage } from './image-zone-standin.js';
+import { ConfigError } from './options.js';
+import { type ImageRef, PackReader, PackWriter } from './pack-standin.js';
+
+export { type ImageRef, PackReader, PackWriter };
+
+/** The environment variable giving the default of `--images` (tests run both ways with it). */
+export const IMAGES_ENV = 'SWITCHBOARD_IMAGES';
+
+/**
+ * Validates `--images on|off` (absent: SWITCHBOARD_IMAGES, else off).
+ * @throws ConfigError for anything else
+ */
+export function parseImages(
+  value: string | boolean | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
+  if (value === true) return true;
+  if (value === false) return false;
+  const v = value ?? env[IMAGES_ENV] ?? 'off';
+  if (v === 'on' || v === '1') return true;
+  if (v === 'off' || v === '0' || v === '') return false;
+  const from = value === undefined ? IMAGES_ENV : '--images';
+  throw new ConfigError(`${from} must be on or off, got '${v}'`);
+}
+
+/** A fresh pack directory for one primary (removed by `PackWriter.close`). */
+export function makePackDir(): string {
+  return mkdtempSync(join(tmpdir(), 'switchboard-images-'));
+}
+
+/** How a worker counts what it loaded (reported to the primary; tests assert on it). */
+export interface LoadCounters {
+  /** Zone texts parsed in this worker (0 with images on). */
+  textParses: number;
+  /** Images opened from packs. */
+  imageOpens: number;
+}
+
+/** The image each shipped Zone was opened from (for `--native-answers`: installed, not compiled). */
+const images = new WeakMap<Zone, ZoneImage>();
+
+/** The image a Zone was opened from, when it came from a pack. */
+export function imageOf(zone: Zone): ZoneImage | undefined {
+  return images.get(zone);
+}
+
+/**
+ * Opens a shipped image as a Zone the Catalog and Responder serve.
+ * @throws ImageFormatError when the bytes are not a valid image; an Error when the pack cannot be read
+ */
+export function openShippedZone(reader: PackReader, ref: ImageRef, counters?: LoadCounters): Zone {
+  const image = openImage(reader.open(ref));
+  if (counters) counters.imageOpens++;
+  const zone = zoneFromImage(image);
+  images.set(zone, image);
+  return zone;
+}
+
+/** Narrows a value from IPC to an ImageRef. */
+export function isImageRef(v: unknown): v is ImageRef {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Partial<ImageRef>;
+  return (
+    typeof r.pack === 'string' &&
+    Number.isInteger(r.offset) &&
+    Number.isInteger(r.length) &&
+    (r.offset as number) >= 0 &&
+    (r.length as number) > 0
+  );
+}
