@@ -371,7 +371,7 @@ export async function runStart(
       switch (msg.type) {
         case 'switchboard:hello':
           // The snapshot and the updates after it share this slot's ordered IPC channel.
-          for (const m of zoneFeed.snapshot()) pool?.send(slot, m);
+          for (const m of images ? images.shipper.snapshot(slot) : zoneFeed.snapshot()) pool?.send(slot, m);
           synced.add(slot);
           break;
         case 'switchboard:start-ready':
