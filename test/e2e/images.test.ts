@@ -1,0 +1,203 @@
+/**
+ * `--images on` end to end (issue 7): the primary compiles each zone once and the DNS workers
+ * serve the shared images. With `serve` and `start`, 2 workers: answers at the dig/kdig level
+ * (the same as `--images off` gives), a zone change reaching every worker, a bad zone keeping
+ * the old one, a killed worker restarted and answering, and no zone text parsed in any worker
+ * (each worker reports its counters; the primary logs them).
+ */
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { exampleZones } from '../helpers/paths.js';
+import { listChildren, skipUnlessCommands } from '../helpers/peers.js';
+import { callApi, type Platform, startPlatform, waitForEveryWorker } from '../helpers/platform.js';
+import { dig, freePort, kdig, type ServeProcess, startServe } from './support.js';
+
+const skip = skipUnlessCommands('dig', 'kdig');
+const A = 1;
+const LOADS = /worker (\d+): (\d+) zone images opened, (\d+) zone texts parsed/g;
+
+/** Every `worker N: X zone images opened, Y zone texts parsed` line, as [slot, opened, parsed]. */
+function loadLines(stderr: string): [number, number, number][] {
+  return [...stderr.matchAll(LOADS)].map((m) => [Number(m[1]), Number(m[2]), Number(m[3])]);
+}
+
+/** Queries both tools answer identically with images on and off (kept small: the corpus runs elsewhere). */
+const QUERIES: [string, string][] = [
+  ['www.example.com', 'A'],
+  ['www.example.com', 'AAAA'],
+  ['example.com', 'MX'],
+  ['example.com', 'NS'],
+  ['ftp.example.com', 'A'],
+  ['x.apps.example.com', 'A'],
+  ['nope.example.com', 'A'],
+  ['www.example.com', 'TXT'],
+  ['host.lab.example.com', 'A'],
+  ['_sip._udp.example.com', 'SRV'],
+  ['example.org', 'SOA'],
+  ['www.example.org', 'A'],
+];
+
+describe('serve --images on, 2 workers', { skip }, () => {
+  let on: ServeProcess;
+  let off: ServeProcess;
+  let port: number;
+  let offPort: number;
+  let dir: string;
+  let reloads = 0;
+  const orgFile = () => join(dir, 'example.org.zone');
+  const reload = async () => {
+    reloads++;
+    on.child.kill('SIGHUP');
+    await on.waitForStderr(/reload: serving .*\(2 workers reloaded\)/, reloads);
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sb-images-'));
+    cpSync(exampleZones, dir, { recursive: true });
+    port = await freePort();
+    offPort = await freePort();
+    const common = ['--zone-dir', dir, '--workers', '2', '--nsid', 'w{worker}'];
+    on = await startServe([...common, '--listen', `127.0.0.1:${port}`, '--images', 'on']);
+    assert.ok(on.startLine, on.stderr());
+    off = await startServe([...common, '--listen', `127.0.0.1:${offPort}`, '--images', 'off']);
+    assert.ok(off.startLine, off.stderr());
+  });
+  after(async () => {
+    await on?.stop();
+    await off?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('each worker opened the images and parsed no zone text', () => {
+    const lines = loadLines(on.stderr());
+    assert.deepEqual(lines.map(([slot]) => slot).sort(), [0, 1], on.stderr());
+    for (const [, opened, parsed] of lines) {
+      assert.equal(opened, 2);
+      assert.equal(parsed, 0);
+    }
+    assert.match(on.stderr(), /compiled 2 zone images in \d+ ms/);
+  });
+
+  test('dig and kdig get the same answers as with --images off', async () => {
+    for (const [name, type] of QUERIES) {
+      const a = await dig('127.0.0.1', port, name, type);
+      const b = await dig('127.0.0.1', offPort, name, type);
+      assert.equal(a.status, b.status, `${name} ${type}`);
+      assert.deepEqual(a.answers, b.answers, `${name} ${type}`);
+      const k = await kdig('127.0.0.1', port, name, type);
+      assert.equal(k.status, a.status, `kdig ${name} ${type}`);
+      assert.deepEqual(k.answers.sort(), [...a.answers].sort(), `kdig ${name} ${type}`);
+    }
+    const tcp = await dig('127.0.0.1', port, 'www.example.com', 'A', '+tcp');
+    const udp = await dig('127.0.0.1', offPort, 'www.example.com', 'A');
+    assert.deepEqual(tcp.answers, udp.answers);
+    assert.equal(tcp.answers.length, 1);
+  });
+
+  test('a changed zone reaches every worker; a bad one keeps the old image', async () => {
+    const good = readFileSync(orgFile(), 'latin1').replace(' 1 7200 ', ' 2 7200 ');
+    writeFileSync(orgFile(), `${good}new     IN A   192.0.2.77\n`);
+    await reload();
+    await waitForEveryWorker(port, 'new.example.org', A, 2, (a) => a.answers.includes('192.0.2.77'), 10_000);
+
+    const current = readFileSync(orgFile(), 'latin1');
+    writeFileSync(orgFile(), `${current}broken  IN A   not-an-address\n`);
+    const line = `${current}broken`.split('\n').length;
+    await reload();
+    assert.ok(on.stderr().includes(`${orgFile()}:${line}:`), on.stderr());
+    assert.match(on.stderr(), /example\.org\.zone: not reloaded; still serving example\.org\. serial 2/);
+    await waitForEveryWorker(port, 'new.example.org', A, 2, (a) => a.answers.includes('192.0.2.77'), 10_000);
+    writeFileSync(orgFile(), current);
+  });
+
+  test('a killed worker is restarted with every current image and answers', async () => {
+    const workers = listChildren(on.pid);
+    assert.equal(workers.length, 2);
+    const before = loadLines(on.stderr()).length;
+    process.kill(workers[0], 'SIGKILL');
+    await on.waitForStderr(/worker \d+ restarted, serving 2 zones/);
+    const lines = loadLines(on.stderr());
+    assert.equal(lines.length, before + 1);
+    assert.deepEqual(lines.at(-1)?.slice(1), [2, 0]);
+    await waitForEveryWorker(port, 'new.example.org', A, 2, (a) => a.answers.includes('192.0.2.77'), 10_000);
+  });
+});
+
+describe('start --images on, 2 workers', { skip }, () => {
+  let platform: Platform;
+  let key: string;
+
+  before(async () => {
+    platform = await startPlatform({ workers: 2, extraArgs: ['--images', 'on'] });
+    key = platform.printedKey ?? '';
+    assert.ok(key, platform.stderr());
+  });
+  after(async () => {
+    await platform?.stop();
+  });
+
+  test('the example zones answer from every worker; no worker parsed zone text', async () => {
+    await waitForEveryWorker(
+      platform.dnsPort,
+      'www.example.com',
+      A,
+      2,
+      (a) => a.answers.includes('192.0.2.10'),
+      10_000,
+    );
+    const lines = loadLines(platform.stderr());
+    assert.equal(lines.length, 2, platform.stderr());
+    for (const [, opened, parsed] of lines) {
+      assert.ok(opened >= 2);
+      assert.equal(parsed, 0);
+    }
+    const r = await kdig('127.0.0.1', platform.dnsPort, 'www.example.com', 'AAAA');
+    assert.equal(r.status, 'NOERROR');
+  });
+
+  test('a record added through the API reaches every worker', async () => {
+    const res = await callApi(platform.api, key, 'PATCH', '/api/v1/zones/example.com./rrsets', {
+      changes: [
+        {
+          op: 'replace',
+          name: 'fresh.example.com.',
+          type: 'A',
+          ttl: 60,
+          records: [{ content: '192.0.2.123' }],
+        },
+      ],
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    await waitForEveryWorker(
+      platform.dnsPort,
+      'fresh.example.com',
+      A,
+      2,
+      (a) => a.answers.includes('192.0.2.123'),
+      10_000,
+    );
+  });
+
+  test('a killed worker comes back with every current image and answers', async () => {
+    const workers = listChildren(platform.pid);
+    assert.equal(workers.length, 2);
+    process.kill(workers[1], 'SIGKILL');
+    const deadline = Date.now() + 20_000;
+    while (loadLines(platform.stderr()).length < 3 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    const lines = loadLines(platform.stderr());
+    assert.equal(lines.length, 3, platform.stderr());
+    assert.equal(lines[2][2], 0);
+    await waitForEveryWorker(
+      platform.dnsPort,
+      'fresh.example.com',
+      A,
+      2,
+      (a) => a.answers.includes('192.0.2.123'),
+      10_000,
+    );
+  });
+});
