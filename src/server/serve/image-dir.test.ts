@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { CompilePool } from '../shared/compile-pool.js';
+import { CompiledZoneDir } from './image-dir.js';
+
+function zoneText(origin: string | null, serial: number, extra = ''): string {
+  return [
+    origin ? `$ORIGIN ${origin}` : '',
+    '$TTL 300',
+    `@ IN SOA ns1.example.net. hostmaster.example.net. ${serial} 7200 900 1209600 300`,
+    '  IN NS ns1.example.net.',
+    'www IN A 192.0.2.1',
+    extra,
+    '',
+  ].join('\n');
+}
+
+describe('CompiledZoneDir', () => {
+  test('loads like loadZoneDir, compiles each changed file once, and says what changed', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-imagedir-'));
+    const pool = new CompilePool({ threads: 2 });
+    t.after(() => {
+      rmSync(dir, { recursive: true, force: true });
+      return pool.close();
+    });
+    writeFileSync(join(dir, 'a.example.zone'), zoneText(null, 1));
+    writeFileSync(join(dir, 'b.example.zone'), zoneText(null, 1));
+    writeFileSync(join(dir, 'dup.zone'), zoneText('a.example.', 9));
+    writeFileSync(join(dir, 'bad.example.zone'), zoneText(null, 1, 'oops IN A not-an-address'));
+    const images = new CompiledZoneDir(dir, pool);
+
+    const first = await images.load();
+    assert.deepEqual(
+      first.report.files.map((f) => [f.file, f.status]),
+      [
+        ['a.example.zone', 'loaded'],
+        ['b.example.zone', 'loaded'],
+        ['bad.example.zone', 'failed'],
+        ['dup.zone', 'failed'],
+      ],
+    );
+    assert.match(first.report.files[2].errors[0], new RegExp(`^${join(dir, 'bad.example.zone')}:6: `));
+    assert.match(first.report.files[3].errors.join('\n'), /already served from a\.example\.zone/);
+    assert.deepEqual(
+      first.changes.map((c) => [c.name, c.serial, c.image !== undefined]),
+      [
+        ['a.example.', 1, true],
+        ['b.example.', 1, true],
+      ],
+    );
+    const compiled = pool.stats.compiled + pool.stats.failed;
+
+    // Nothing changed: nothing is sent, and only dup.zone is compiled again (a file that lost
+    // its origin to another keeps no image; it may be served next time).
+    const same = await images.load();
+    assert.equal(pool.stats.compiled + pool.stats.failed, compiled + 1);
+    assert.deepEqual(same.changes, []);
+    assert.deepEqual(
+      same.report.files.map((f) => f.status),
+      ['loaded', 'loaded', 'failed', 'failed'],
+    );
+
+    // a changes, b breaks (kept), the first file of a's origin goes (dup takes it), c is new.
+    writeFileSync(join(dir, 'b.example.zone'), zoneText(null, 2, 'broken IN MX'));
+    unlinkSync(join(dir, 'a.example.zone'));
+    writeFileSync(join(dir, 'c.example.zone'), zoneText(null, 5));
+    const next = await images.load();
+    assert.deepEqual(
+      next.report.files.map((f) => [f.file, f.status, f.serial]),
+      [
+        ['b.example.zone', 'kept', 1],
+        ['bad.example.zone', 'failed', undefined],
+        ['c.example.zone', 'loaded', 5],
+        ['dup.zone', 'loaded', 9],
+      ],
+    );
+    assert.deepEqual(next.report.removed, ['a.example.zone']);
+    assert.deepEqual(next.changes.map((c) => [c.name, c.serial, c.image !== undefined]).sort(), [
+      ['a.example.', 9, true],
+      ['c.example.', 5, true],
+    ]);
+    assert.deepEqual(
+      images.zones().map((z) => [z.file, z.origin, z.serial]),
+      [
+        ['b.example.zone', 'b.example.', 1],
+        ['c.example.zone', 'c.example.', 5],
+        ['dup.zone', 'a.example.', 9],
+      ],
+    );
+
+    // An unreadable folder changes nothing.
+    const gone = await new CompiledZoneDir(join(dir, 'missing'), pool).load();
+    assert.match(gone.report.dirError ?? '', /cannot read zone folder/);
+  });
+});

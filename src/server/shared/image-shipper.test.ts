@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { openImage } from '../../image/reader.js';
+import type { ZonesMessage } from '../start/protocol.js';
+import { CompilePool } from './compile-pool.js';
+import { ImageShipper } from './image-shipper.js';
+import { type ImageRef, makePackDir, PackReader, PackWriter } from './images.js';
+
+function zoneText(name: string, serial: number): string {
+  return (
+    `${name} 3600 IN SOA ns1.${name} hostmaster.${name} ${serial} 10800 3600 604800 3600\n` +
+    `${name} 3600 IN NS ns1.${name}\n` +
+    `ns1.${name} 300 IN A 192.0.2.53\n`
+  );
+}
+
+function text(
+  kind: ZonesMessage['kind'],
+  seq: number,
+  zones: [string, number, string | null][],
+): ZonesMessage {
+  return {
+    type: 'switchboard:zones',
+    kind,
+    seq,
+    last: true,
+    zones: zones.map(([name, version, t]) => ({ name, version, serial: version, text: t })),
+  };
+}
+
+/** A pack writer that records what was released. */
+class Recording extends PackWriter {
+  released: ImageRef[] = [];
+  override release(ref: ImageRef): void {
+    this.released.push(ref);
+    super.release(ref);
+  }
+}
+
+describe('ImageShipper', () => {
+  test('ships references, never text; a zone that fails keeps its image; old images wait for every ack', async (t) => {
+    const dir = makePackDir();
+    const writer = new Recording(dir);
+    const reader = new PackReader(dir);
+    const pool = new CompilePool({ threads: 1 });
+    const errors: string[] = [];
+    const sent: ZonesMessage[] = [];
+    const shipper = new ImageShipper(writer, {
+      broadcast: (m) => sent.push(m),
+      log: { error: (m) => errors.push(m), warn: () => {}, info: () => {} },
+    });
+    t.after(async () => {
+      shipper.close();
+      await pool.close();
+      writer.close();
+    });
+
+    // The first load: compiled, nothing sent (no worker yet).
+    shipper.ship(
+      text('snapshot', 1, [
+        ['a.test.', 1, zoneText('a.test.', 1)],
+        ['b.test.', 1, zoneText('b.test.', 1)],
+      ]),
+      pool,
+    );
+    await shipper.shipped();
+    assert.equal(sent.length, 0);
+    assert.equal(shipper.size, 2);
+
+    // Two workers take their snapshot: references only, readable from the packs.
+    const snap0 = shipper.snapshot(0);
+    shipper.snapshot(1);
+    assert.equal(snap0.at(-1)?.last, true);
+    const pushes = snap0.flatMap((m) => m.zones);
+    assert.deepEqual(
+      pushes.map((p) => [p.name, p.text]),
+      [
+        ['a.test.', null],
+        ['b.test.', null],
+      ],
+    );
+    const aRef = pushes[0].ref as ImageRef;
+    assert.equal(openImage(reader.open(aRef)).serial, 1);
+
+    // An update: a.test. changes, b.test. is broken (kept), c.test. is new.
+    shipper.ship(
+      text('update', 2, [
+        ['a.test.', 2, zoneText('a.test.', 2)],
+        ['b.test.', 2, 'b.test. 60 IN A not-an-address\n'],
+        ['c.test.', 1, zoneText('c.test.', 1)],
+      ]),
+      pool,
+    );
+    await shipper.shipped();
+    assert.equal(sent.length, 1);
+    assert.deepEqual(
+      sent[0].zones.map((p) => [p.name, p.version, p.text, p.ref !== undefined]),
+      [
+        ['a.test.', 2, null, true],
+        ['c.test.', 1, null, true],
+      ],
+    );
+    assert.equal(shipper.get('b.test.')?.version, 1);
+    assert.match(errors.join('\n'), /zone b\.test\. version 2 not compiled, previous version kept/);
+
+    // a.test.'s first image is released only once both workers applied the update.
+    assert.deepEqual(writer.released, []);
+    shipper.acked(0, sent[0].seq);
+    assert.deepEqual(writer.released, []);
+    const applied = shipper.applied(sent[0].seq);
+    shipper.gone(1);
+    await applied;
+    assert.deepEqual(writer.released, [aRef]);
+
+    // A deletion goes out as a push with neither text nor reference.
+    shipper.ship(text('update', 3, [['c.test.', 1, null]]), pool);
+    await shipper.shipped();
+    assert.deepEqual(sent[1].zones, [{ name: 'c.test.', version: 1, serial: 1, text: null }]);
+    assert.equal(shipper.size, 2);
+  });
+});
