@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { WorkerPool } from '../../transport/cluster.js';
 import { CompilePool } from '../shared/compile-pool.js';
 import { ImageShipper } from '../shared/image-shipper.js';
-import { makePackDir, PackWriter } from '../shared/images.js';
+import { PackWriter } from '../shared/images.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError } from '../shared/log.js';
 import { encodeDnsWorkerConfig, START_CONFIG_ENV } from '../start/config.js';
@@ -36,8 +36,8 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   log.info(formatUdpIoLine(udp));
   config.udpIo = udp.io;
 
-  const packDir = makePackDir();
-  const writer = new PackWriter(packDir);
+  const writer = new PackWriter();
+  const packDir = writer.dir;
   const compiler = new CompilePool();
   let pool: WorkerPool | undefined;
   const shipper = new ImageShipper(writer, {

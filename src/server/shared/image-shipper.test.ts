@@ -4,7 +4,7 @@ import { openImage } from '../../image/reader.js';
 import type { ZonesMessage } from '../start/protocol.js';
 import { CompilePool } from './compile-pool.js';
 import { ImageShipper } from './image-shipper.js';
-import { type ImageRef, makePackDir, PackReader, PackWriter } from './images.js';
+import { type ImageRef, PackReader, PackWriter } from './images.js';
 
 function zoneText(name: string, serial: number): string {
   return (
@@ -31,17 +31,16 @@ function text(
 /** A pack writer that records what was released. */
 class Recording extends PackWriter {
   released: ImageRef[] = [];
-  override release(ref: ImageRef): void {
+  override release(ref: ImageRef): boolean {
     this.released.push(ref);
-    super.release(ref);
+    return super.release(ref);
   }
 }
 
 describe('ImageShipper', () => {
   test('ships references, never text; a zone that fails keeps its image; old images wait for every ack', async (t) => {
-    const dir = makePackDir();
-    const writer = new Recording(dir);
-    const reader = new PackReader(dir);
+    const writer = new Recording();
+    const reader = new PackReader(writer.dir);
     const pool = new CompilePool({ threads: 1 });
     const errors: string[] = [];
     const sent: ZonesMessage[] = [];

@@ -82,9 +82,25 @@ export class ImageShipper {
   publish(changes: Iterable<ImageChange>, send = true): number {
     const pushes: ZonePush[] = [];
     const retired: ImageRef[] = [];
-    for (const c of changes) {
+    // New images go into the packs first, in as few writes as possible; a failed write
+    // (disk full) leaves every zone as it was.
+    const list = [...changes].filter((c) => {
       const have = this.#zones.get(c.name);
-      if (have && !c.reset && c.version < have.version) continue;
+      return !(have && !c.reset && c.version < have.version);
+    });
+    const images = list.filter((c) => c.image !== undefined).map((c) => c.image as Uint8Array);
+    let refs: ImageRef[];
+    try {
+      refs = this.#writer.addMany(images);
+    } catch (err) {
+      this.#log?.error(
+        `cannot store ${images.length} zone images, zones unchanged: ${(err as Error).message}`,
+      );
+      return this.#seq;
+    }
+    let nextRef = 0;
+    for (const c of list) {
+      const have = this.#zones.get(c.name);
       if (c.image === undefined) {
         if (!have) continue;
         this.#zones.delete(c.name);
@@ -92,7 +108,7 @@ export class ImageShipper {
         pushes.push({ name: c.name, version: c.version, serial: c.serial, text: null });
         continue;
       }
-      const ref = this.#writer.add(c.image);
+      const ref = refs[nextRef++];
       this.#zones.set(c.name, { name: c.name, version: c.version, serial: c.serial, ref });
       if (have) retired.push(have.ref);
       const push: ZonePush = { name: c.name, version: c.version, serial: c.serial, text: null, ref };

@@ -6,10 +6,7 @@
  * pack types, and opening a shipped image as a servable Zone.
  * @module
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openImage, type ZoneImage } from '../../image/reader.js';
+import { openImage } from '../../image/reader.js';
 import type { Zone } from '../../zone/zone.js';
 import { zoneFromImage } from './image-zone-standin.js';
 import { ConfigError } from './options.js';
@@ -37,25 +34,12 @@ export function parseImages(
   throw new ConfigError(`${from} must be on or off, got '${v}'`);
 }
 
-/** A fresh pack directory for one primary (removed by `PackWriter.close`). */
-export function makePackDir(): string {
-  return mkdtempSync(join(tmpdir(), 'switchboard-images-'));
-}
-
 /** How a worker counts what it loaded (reported to the primary; tests assert on it). */
 export interface LoadCounters {
   /** Zone texts parsed in this worker (0 with images on). */
   textParses: number;
   /** Images opened from packs. */
   imageOpens: number;
-}
-
-/** The image each shipped Zone was opened from (for `--native-answers`: installed, not compiled). */
-const images = new WeakMap<Zone, ZoneImage>();
-
-/** The image a Zone was opened from, when it came from a pack. */
-export function imageOf(zone: Zone): ZoneImage | undefined {
-  return images.get(zone);
 }
 
 /**
@@ -65,9 +49,7 @@ export function imageOf(zone: Zone): ZoneImage | undefined {
 export function openShippedZone(reader: PackReader, ref: ImageRef, counters?: LoadCounters): Zone {
   const image = openImage(reader.open(ref));
   if (counters) counters.imageOpens++;
-  const zone = zoneFromImage(image);
-  images.set(zone, image);
-  return zone;
+  return zoneFromImage(image);
 }
 
 /** Narrows a value from IPC to an ImageRef. */

@@ -1,8 +1,7 @@
 /**
  * Answers in C from compiled zone images (`--native-answers`, native/image.c): keeps the
- * addon's per-thread table of images in step with the Catalog a worker serves. Each zone's
- * image — the one the primary shipped (`--images on`), else compiled here (src/image
- * `compileZone`) — is taken when the zone first appears or when its Zone object changes,
+ * addon's per-thread table of images in step with the Catalog a worker serves. Each zone is
+ * compiled (src/image `compileZone`) when it first appears or when its Zone object changes,
  * and installed in the addon, which validates it and keeps its own copy (the JS bytes are
  * dropped at once); zones that left the Catalog are removed. The batch loop runs on this same
  * thread, so an install or removal happens between two batches, never under one.
@@ -15,12 +14,6 @@ import type { Catalog } from '../../answer/catalog.js';
 import { compileZone } from '../../image/compile.js';
 import { type NativeUdpAddon, nativeUdpStatus } from '../../transport/native-udp.js';
 import type { Zone } from '../../zone/zone.js';
-import { imageOf } from './images.js';
-
-/** A zone's image: the one it was shipped as (`--images on`), else compiled here. */
-function imageFor(zone: Zone): Uint8Array {
-  return imageOf(zone)?.bytes ?? compileZone(zone);
-}
 
 /** The case-folded wire form of a zone's origin (as images store it). */
 function foldedOrigin(zone: Zone): Uint8Array {
@@ -59,7 +52,7 @@ export class NativeAnswers {
   readonly #compile: (zone: Zone) => Uint8Array;
 
   /** Turns the C answers on with the Responder's EDNS size (`compile`: for tests). */
-  constructor(addon: NativeUdpAddon, ednsSize = 1232, compile: (zone: Zone) => Uint8Array = imageFor) {
+  constructor(addon: NativeUdpAddon, ednsSize = 1232, compile: (zone: Zone) => Uint8Array = compileZone) {
     this.#addon = addon;
     this.#compile = compile;
     addon.imageClear();

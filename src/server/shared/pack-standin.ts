@@ -6,7 +6,8 @@
  * point `images.ts` at it.
  * @module
  */
-import { closeSync, mkdirSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface ImageRef {
@@ -16,22 +17,27 @@ export interface ImageRef {
 }
 
 export class PackWriter {
-  readonly #dir: string;
+  readonly dir: string;
+  readonly ownsDir: boolean;
   readonly #packBytes: number;
   #fd = -1;
   #name = '';
   #size = 0;
   #count = 0;
-  constructor(dir: string, opts: { packBytes?: number } = {}) {
-    this.#dir = dir;
+  constructor(dir?: string, opts: { packBytes?: number } = {}) {
+    this.ownsDir = dir === undefined;
+    this.dir = dir ?? mkdtempSync(join(tmpdir(), 'switchboard-packs-'));
     this.#packBytes = opts.packBytes ?? 64 * 1024 * 1024;
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(this.dir, { recursive: true });
+  }
+  addMany(images: readonly Uint8Array[]): ImageRef[] {
+    return images.map((i) => this.add(i));
   }
   add(image: Uint8Array): ImageRef {
     if (this.#fd < 0 || this.#size + image.length > this.#packBytes) {
       if (this.#fd >= 0) closeSync(this.#fd);
       this.#name = `pack-${++this.#count}`;
-      this.#fd = openSync(join(this.#dir, this.#name), 'w');
+      this.#fd = openSync(join(this.dir, this.#name), 'w');
       this.#size = 0;
     }
     const offset = this.#size;
@@ -40,11 +46,13 @@ export class PackWriter {
     this.#size += image.length;
     return { pack: this.#name, offset, length: image.length };
   }
-  release(_ref: ImageRef): void {}
+  release(_ref: ImageRef): boolean {
+    return true;
+  }
   close(): void {
     if (this.#fd >= 0) closeSync(this.#fd);
     this.#fd = -1;
-    rmSync(this.#dir, { recursive: true, force: true });
+    if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

@@ -22,7 +22,7 @@ import { WorkerPool } from '../../transport/cluster.js';
 import { formatListenAddress, type ListenAddress } from '../../transport/listen-address.js';
 import { CompilePool } from '../shared/compile-pool.js';
 import { ImageShipper } from '../shared/image-shipper.js';
-import { makePackDir, PackWriter } from '../shared/images.js';
+import { PackWriter } from '../shared/images.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError, type Logger } from '../shared/log.js';
 import { ZoneBroadcaster } from './broadcast.js';
@@ -266,8 +266,8 @@ export async function runStart(
   // --images on: the primary compiles each zone once (compile threads) and ships references.
   const images = config.images
     ? (() => {
-        const packDir = makePackDir();
-        const writer = new PackWriter(packDir);
+        const writer = new PackWriter();
+        const packDir = writer.dir;
         const compiler = new CompilePool();
         const shipper = new ImageShipper(writer, {
           broadcast: (msg) => broadcaster.broadcast(msg),
