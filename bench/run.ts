@@ -70,6 +70,8 @@ interface Options {
   servers: string[] | undefined;
   zoneRecords: number;
   manyZones: number;
+  /** `--many-zones-servers text,images,nsd,knot`: which servers the zones suite runs (default all). */
+  manyZonesServers?: string[];
   scalingClients: number;
   expectedQps: number;
   baselineBin: string | undefined;
@@ -101,6 +103,9 @@ function parseArgs(argv: string[]): Options {
     servers: i >= 0 && i + 1 < argv.length ? argv[i + 1].split(',') : undefined,
     zoneRecords: Number(get('--zone-records', quick ? '100000' : '1000000')),
     manyZones: Number(get('--many-zones', quick ? '10000' : '100000')),
+    manyZonesServers: argv.includes('--many-zones-servers')
+      ? get('--many-zones-servers', '').split(',')
+      : undefined,
     scalingClients: Number(get('--scaling-clients', '16')),
     expectedQps: Number(get('--expected-qps', '250000')),
     baselineBin: argv.includes('--baseline-bin') ? resolve(get('--baseline-bin', '')) : undefined,
@@ -455,7 +460,13 @@ async function main(): Promise<void> {
       if (r) record('scaling', r.title, r.markdown);
     }
     if (opts.suites.includes('zones')) {
-      const z = await runManyZonesBench({ zones: opts.manyZones, workers: 2, rounds: opts.rounds, log });
+      const z = await runManyZonesBench({
+        zones: opts.manyZones,
+        workers: 2,
+        rounds: opts.rounds,
+        log,
+        ...(opts.manyZonesServers ? { servers: opts.manyZonesServers } : {}),
+      });
       record('zones', `${fmt(opts.manyZones)} zones`, z.markdown);
     }
     if (opts.suites.includes('zone-load')) {
