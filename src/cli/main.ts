@@ -45,7 +45,7 @@ const IMAGES_HELP =
 const NATIVE_ANSWERS_HELP =
   'on the native UDP path, answer plain queries from compiled zone images in C (env SWITCHBOARD_NATIVE_ANSWERS=1; off by default)';
 const IO_HELP =
-  "UDP path: 'native' (batched recvmmsg/sendmmsg addon), 'node' (dgram) or 'auto' (native when the addon loads and --workers is 0, else node; default, or env SWITCHBOARD_IO)";
+  "UDP path: 'native' (batched recvmmsg/sendmmsg addon), 'node' (dgram) or 'auto' (native when the addon loads and --workers is 0 or --images is on, else node; default, or env SWITCHBOARD_IO)";
 
 /** The options of the answers, the same for `serve` and `start`. */
 function addAnswerOptions(command: Command): Command {
