@@ -6,7 +6,8 @@
  * file whose size, mtime and inode did not change since the last load is not read again.
  * @module
  */
-import { readdir, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CompilePool } from '../shared/compile-pool.js';
 import type { ImageChange } from '../shared/image-shipper.js';
@@ -77,8 +78,11 @@ export class CompiledZoneDir {
         const i = next++;
         const path = join(this.#dir, names[i]);
         let sig: string;
+        // statSync: a few µs each, where fs.promises.stat costs ~90 µs of this loop's time;
+        // the loop yields every 256 files.
+        if (i % 256 === 255) await new Promise((r) => setImmediate(r));
         try {
-          const st = await stat(path);
+          const st = statSync(path);
           if (!st.isFile()) continue;
           sig = `${st.size}:${st.mtimeMs}:${st.ino}:${st.ctimeMs}`;
         } catch {
@@ -106,7 +110,7 @@ export class CompiledZoneDir {
           : { sig, ok: false, errors: o.errors, warnings: o.warnings };
       }
     };
-    await Promise.all(Array.from({ length: Math.min(names.length, this.#pool.size * 4) }, one));
+    await Promise.all(Array.from({ length: Math.min(names.length, 64) }, one));
 
     const previous = this.#served;
     const served = new Map<string, ServedFile>();
@@ -156,8 +160,9 @@ export class CompiledZoneDir {
         report.serial = zone.serial;
       }
     });
-    for (const file of this.#outcomes.keys()) if (!names.includes(file)) this.#outcomes.delete(file);
-    const removed = [...previous.keys()].filter((f) => !names.includes(f));
+    const present = new Set(names);
+    for (const file of this.#outcomes.keys()) if (!present.has(file)) this.#outcomes.delete(file);
+    const removed = [...previous.keys()].filter((f) => !present.has(f));
 
     // Changes by zone name: new images, and zones no file serves any more.
     const changes: ImageChange[] = [];

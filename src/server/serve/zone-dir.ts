@@ -146,6 +146,7 @@ export async function loadZoneDir(
       report.serial = zone.serial;
     }
   }
-  const removed = [...previous.keys()].filter((f) => !names.includes(f));
+  const present = new Set(names);
+  const removed = [...previous.keys()].filter((f) => !present.has(f));
   return { zones, report: { files, removed } };
 }

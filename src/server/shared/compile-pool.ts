@@ -5,12 +5,14 @@
  *
  * - `serve` jobs name a zone file (parsed strictly, with the zone checks, as a worker would);
  *   `start` jobs carry the control plane's master-file text (not strict, as before).
- * - The image comes back as the thread's own buffer, transferred (no copy).
+ * - Images come back in batches: small ones copied once into one transferred buffer per batch
+ *   (a postMessage and a transfer per 10-record zone cost more than compiling it), large
+ *   ones as the thread's own buffer, transferred (no copy).
  * - The queue is bounded: `compile` waits for room before it queues, so a caller feeding
  *   100,000 zones holds at most `maxQueue` of them in flight.
  * - A zone that fails to parse or compile resolves `{ ok: false, errors }` (the caller keeps
- *   the previous image). A thread that dies (out of its heap cap) fails its job alone and is
- *   replaced. Idle threads exit after `idleMs`, giving their heaps back.
+ *   the previous image). A thread that dies (out of its heap cap) is replaced; the jobs it
+ *   held run again one at a time, and only the one that kills a thread again fails. Idle threads exit after `idleMs`, giving their heaps back.
  * @module
  */
 import { availableParallelism } from 'node:os';
@@ -36,6 +38,17 @@ export type CompileDone =
     }
   | { id: number; ok: false; errors: string[]; warnings: string[] };
 
+/** One job of a batch as a thread posts it: a small image lives in the batch's `shared` buffer. */
+export type CompileBatchItem =
+  | CompileDone
+  | (Omit<Extract<CompileDone, { ok: true }>, 'image'> & { image: undefined; at: number; length: number });
+
+/** What a compile thread posts: the jobs it finished since its last post, in order. */
+export interface CompileBatch {
+  items: CompileBatchItem[];
+  shared: Uint8Array;
+}
+
 /** What `compile` resolves with (the request's id left out). */
 export type CompileOutcome =
   | Omit<Extract<CompileDone, { ok: true }>, 'id'>
@@ -54,6 +67,8 @@ export interface CompilePoolOptions {
   heapMb?: number;
   /** An idle thread exits after this long (ms, default 5000). */
   idleMs?: number;
+  /** Jobs posted to one thread ahead of time (default 32). */
+  depth?: number;
 }
 
 /** Default number of compile threads: one per core, at most 4. */
@@ -64,12 +79,17 @@ export function defaultCompileThreads(): number {
 interface Pending {
   req: CompileRequest;
   resolve: (o: CompileOutcome) => void;
+  /** It was on a thread that died: it runs alone on a thread, and fails if that one dies too. */
+  suspect?: boolean;
 }
 
 interface Thread {
   worker: Worker;
-  job: Pending | null;
+  /** Jobs posted to the thread, oldest first (it runs them in that order). */
+  jobs: Pending[];
   idleTimer: NodeJS.Timeout | null;
+  /** Runs one suspect job: nothing else is posted to it until that one is done. */
+  alone: boolean;
 }
 
 /** Compiles zones on worker threads. */
@@ -78,6 +98,7 @@ export class CompilePool {
   readonly #maxQueue: number;
   readonly #heapMb: number;
   readonly #idleMs: number;
+  readonly #depth: number;
   readonly #threads = new Set<Thread>();
   readonly #queue: Pending[] = [];
   readonly #room: (() => void)[] = [];
@@ -91,6 +112,7 @@ export class CompilePool {
     this.#maxQueue = Math.max(1, opts.maxQueue ?? 256);
     this.#heapMb = opts.heapMb ?? 2048;
     this.#idleMs = opts.idleMs ?? 5000;
+    this.#depth = Math.max(1, opts.depth ?? 32);
   }
 
   /** Number of threads the pool runs at most. */
@@ -102,7 +124,7 @@ export class CompilePool {
   async compile(job: CompileJob): Promise<CompileOutcome> {
     while (!this.#closed && this.#queue.length >= this.#maxQueue)
       await new Promise<void>((r) => this.#room.push(r));
-    if (this.#closed) return { ok: false, errors: ['the compile service is closed'], warnings: [] };
+    if (this.#closed) return closedOutcome();
     return new Promise<CompileOutcome>((resolve) => {
       this.#queue.push({ req: { ...job, id: this.#nextId++ } as CompileRequest, resolve });
       this.#pump();
@@ -112,44 +134,40 @@ export class CompilePool {
   /** Stops every thread; queued jobs fail. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const p of this.#queue.splice(0))
-      p.resolve({ ok: false, errors: ['the compile service is closed'], warnings: [] });
+    for (const p of this.#queue.splice(0)) p.resolve(closedOutcome());
     for (const r of this.#room.splice(0)) r();
     const threads = [...this.#threads];
     this.#threads.clear();
     await Promise.all(
       threads.map((t) => {
         if (t.idleTimer) clearTimeout(t.idleTimer);
-        t.job?.resolve({ ok: false, errors: ['the compile service is closed'], warnings: [] });
-        t.job = null;
+        for (const j of t.jobs.splice(0)) j.resolve(closedOutcome());
         return t.worker.terminate();
       }),
     );
   }
 
+  /** Hands queued jobs to threads: the least busy first, up to `depth` each, so a thread
+   * never waits for the primary's loop between two jobs. */
   #pump(): void {
     while (this.#queue.length > 0) {
+      const suspect = this.#queue[0].suspect === true;
       let thread: Thread | undefined;
       for (const t of this.#threads)
-        if (t.job === null) {
-          thread = t;
-          break;
-        }
-      if (!thread) {
-        if (this.#threads.size >= this.#size) return;
+        if (!t.alone && (!thread || t.jobs.length < thread.jobs.length)) thread = t;
+      if (suspect && thread && thread.jobs.length > 0) thread = undefined;
+      if (!thread || (thread.jobs.length > 0 && this.#threads.size < this.#size)) {
+        if (this.#threads.size >= this.#size && thread === undefined) return;
         thread = this.#spawn();
-      }
+      } else if (thread.jobs.length >= this.#depth) return;
       const job = this.#queue.shift() as Pending;
       this.#room.shift()?.();
-      this.#run(thread, job);
+      if (thread.idleTimer) clearTimeout(thread.idleTimer);
+      thread.idleTimer = null;
+      thread.alone = suspect;
+      thread.jobs.push(job);
+      thread.worker.postMessage(job.req);
     }
-  }
-
-  #run(thread: Thread, job: Pending): void {
-    if (thread.idleTimer) clearTimeout(thread.idleTimer);
-    thread.idleTimer = null;
-    thread.job = job;
-    thread.worker.postMessage(job.req);
   }
 
   #spawn(): Thread {
@@ -157,29 +175,43 @@ export class CompilePool {
       resourceLimits: { maxOldGenerationSizeMb: this.#heapMb },
     });
     this.stats.threadsStarted++;
-    const thread: Thread = { worker, job: null, idleTimer: null };
+    const thread: Thread = { worker, jobs: [], idleTimer: null, alone: false };
     this.#threads.add(thread);
-    worker.on('message', (done: CompileDone) => {
-      const job = thread.job;
-      if (!job || job.req.id !== done.id) return;
-      thread.job = null;
-      const { id: _id, ...outcome } = done;
-      if (outcome.ok) this.stats.compiled++;
-      else this.stats.failed++;
-      job.resolve(outcome);
+    worker.on('message', (batch: CompileBatch) => {
+      for (const item of batch.items) {
+        const job = thread.jobs[0];
+        if (!job || job.req.id !== item.id) continue;
+        thread.jobs.shift();
+        let done: CompileDone;
+        if (item.ok && item.image === undefined) {
+          const { at, length, ...rest } = item;
+          done = { ...rest, image: batch.shared.subarray(at, at + length) };
+        } else done = item as CompileDone;
+        const { id: _id, ...outcome } = done;
+        if (outcome.ok) this.stats.compiled++;
+        else this.stats.failed++;
+        job.resolve(outcome);
+      }
+      if (thread.jobs.length === 0) thread.alone = false;
       if (this.#queue.length > 0) this.#pump();
-      else if (!this.#closed && thread.job === null)
+      else if (!this.#closed && thread.jobs.length === 0)
         thread.idleTimer = setTimeout(() => this.#retire(thread), this.#idleMs).unref();
     });
     const lost = (why: string) => {
       if (!this.#threads.delete(thread)) return;
       if (thread.idleTimer) clearTimeout(thread.idleTimer);
-      const job = thread.job;
-      thread.job = null;
-      if (job) {
+      // Finished results are posted in batches, so which job killed the thread is not known
+      // unless it ran alone: a suspect that ran alone fails; otherwise every job posted to the
+      // thread runs again, each alone on a thread of its own turn.
+      const jobs = thread.jobs.splice(0);
+      if (jobs.length === 1 && jobs[0].suspect) {
+        const culprit = jobs[0];
         this.stats.failed++;
-        const label = job.req.kind === 'file' ? job.req.path : job.req.name;
-        job.resolve({ ok: false, errors: [`${label}: compile thread failed: ${why}`], warnings: [] });
+        const label = culprit.req.kind === 'file' ? culprit.req.path : culprit.req.name;
+        culprit.resolve({ ok: false, errors: [`${label}: compile thread failed: ${why}`], warnings: [] });
+      } else {
+        for (const j of jobs) j.suspect = true;
+        this.#queue.unshift(...jobs);
       }
       if (!this.#closed) this.#pump();
     };
@@ -189,7 +221,11 @@ export class CompilePool {
   }
 
   #retire(thread: Thread): void {
-    if (thread.job !== null || !this.#threads.delete(thread)) return;
+    if (thread.jobs.length > 0 || !this.#threads.delete(thread)) return;
     void thread.worker.terminate();
   }
+}
+
+function closedOutcome(): CompileOutcome {
+  return { ok: false, errors: ['the compile service is closed'], warnings: [] };
 }
