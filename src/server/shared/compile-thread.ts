@@ -100,10 +100,19 @@ function flush(): void {
   parentPort?.postMessage({ items, shared } satisfies CompileBatch, transfer);
 }
 
+/** A batch goes out at this many results, or `BATCH_MS` after its first one. */
+const BATCH_JOBS = 16;
+const BATCH_MS = 2;
+let timer: NodeJS.Timeout | undefined;
+
 parentPort?.on('message', (req: CompileRequest) => {
   outbox.push(runCompile(req));
-  if (!flushing) {
+  if (outbox.length >= BATCH_JOBS) {
+    clearTimeout(timer);
+    flushing = false;
+    flush();
+  } else if (!flushing) {
     flushing = true;
-    setImmediate(flush);
+    timer = setTimeout(flush, BATCH_MS);
   }
 });
