@@ -17,7 +17,7 @@ import { dig, freePort, kdig, type ServeProcess, startServe } from './support.js
 
 const skip = skipUnlessCommands('dig', 'kdig');
 const A = 1;
-const LOADS = /worker (\d+): (\d+) zone images opened, (\d+) zone texts parsed/g;
+const LOADS = /worker (\d+): (\d+) zone images opened(?: \(packs [a-z ]+\))?, (\d+) zone texts parsed/g;
 
 /** Every `worker N: X zone images opened, Y zone texts parsed` line, as [slot, opened, parsed]. */
 function loadLines(stderr: string): [number, number, number][] {

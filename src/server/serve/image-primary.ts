@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { WorkerPool } from '../../transport/cluster.js';
 import { CompilePool } from '../shared/compile-pool.js';
 import { ImageShipper } from '../shared/image-shipper.js';
-import { PackWriter } from '../shared/images.js';
+import { collectGarbage, formatLoads, PackWriter } from '../shared/images.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError } from '../shared/log.js';
 import { encodeDnsWorkerConfig, START_CONFIG_ENV } from '../start/config.js';
@@ -66,6 +66,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     `compiled ${shipper.size} zone images in ${Math.round(performance.now() - compiling)} ms (${compiler.size} compile threads)`,
   );
   if (shipper.size === 0) log.warn('no zone loaded: every query is answered REFUSED');
+  collectGarbage();
 
   const ready = new Set<number>();
   let started = false;
@@ -88,10 +89,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
           break;
         case 'switchboard:start-ready':
           ready.add(slot);
-          if (msg.loads)
-            log.info(
-              `worker ${slot}: ${msg.loads.imageOpens} zone images opened, ${msg.loads.textParses} zone texts parsed`,
-            );
+          if (msg.loads) log.info(`worker ${slot}: ${formatLoads(msg.loads)}`);
           if (started) log.info(`worker ${slot} restarted, serving ${msg.zones} zones`);
           else if (ready.size === count) {
             started = true;
@@ -132,6 +130,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
           }
           const workers = shipper.slots().length;
           const seq = shipper.publish(next.changes);
+          if (next.changes.length >= 1000) collectGarbage();
           await shipper.applied(seq);
           log.info(`${formatReloadLine(next.report, dir.zones())} (${workers} workers reloaded)`);
         } catch (err) {

@@ -6,6 +6,8 @@
  * pack types, and opening a shipped image as a servable Zone.
  * @module
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { openImage } from '../../image/reader.js';
 import type { Zone } from '../../zone/zone.js';
 import { zoneFromImage } from './image-zone-standin.js';
@@ -40,6 +42,14 @@ export interface LoadCounters {
   textParses: number;
   /** Images opened from packs. */
   imageOpens: number;
+  /** With images: whether the packs are memory-mapped (shared by the workers) or read as copies. */
+  mapped?: boolean;
+}
+
+/** `… zone images opened (packs mapped), … zone texts parsed`: the line a primary logs per worker. */
+export function formatLoads(loads: LoadCounters): string {
+  const how = loads.mapped === undefined ? '' : loads.mapped ? ' (packs mapped)' : ' (packs read as copies)';
+  return `${loads.imageOpens} zone images opened${how}, ${loads.textParses} zone texts parsed`;
 }
 
 /**
@@ -63,4 +73,25 @@ export function isImageRef(v: unknown): v is ImageRef {
     (r.offset as number) >= 0 &&
     (r.length as number) > 0
   );
+}
+
+let fullGc: (() => void) | null | undefined;
+
+/**
+ * Runs one full garbage collection, if the runtime allows it. The primary calls it after a
+ * cold start (and after big reloads): compiling 100,000 zones leaves ~170 MB of image batches
+ * and ~90 MB of heap behind as garbage, which V8 keeps until the next major GC — and an idle
+ * primary allocates too little to trigger one, so that memory stayed resident (measured: 452 MB
+ * RSS 20 s after the start, 84 MB heap live after one full GC). One pause of tens of ms.
+ */
+export function collectGarbage(): void {
+  if (fullGc === undefined) {
+    try {
+      setFlagsFromString('--expose-gc');
+      fullGc = runInNewContext('gc') as () => void;
+    } catch {
+      fullGc = null;
+    }
+  }
+  fullGc?.();
 }

@@ -22,7 +22,7 @@ import { WorkerPool } from '../../transport/cluster.js';
 import { formatListenAddress, type ListenAddress } from '../../transport/listen-address.js';
 import { CompilePool } from '../shared/compile-pool.js';
 import { ImageShipper } from '../shared/image-shipper.js';
-import { PackWriter } from '../shared/images.js';
+import { collectGarbage, formatLoads, PackWriter } from '../shared/images.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError, type Logger } from '../shared/log.js';
 import { ZoneBroadcaster } from './broadcast.js';
@@ -326,6 +326,7 @@ export async function runStart(
       const compiling = performance.now();
       for (const m of feed.snapshot()) images.shipper.ship(m, images.compiler);
       await images.shipper.shipped();
+      collectGarbage();
       log.info(
         `compiled ${images.shipper.size} zone images in ${Math.round(performance.now() - compiling)} ms ` +
           `(${images.compiler.size} compile threads; ${feed.size - images.shipper.size} failed)`,
@@ -376,10 +377,7 @@ export async function runStart(
           break;
         case 'switchboard:start-ready':
           ready.add(slot);
-          if (msg.loads)
-            log.info(
-              `DNS worker ${slot}: ${msg.loads.imageOpens} zone images opened, ${msg.loads.textParses} zone texts parsed`,
-            );
+          if (msg.loads) log.info(`DNS worker ${slot}: ${formatLoads(msg.loads)}`);
           if (started)
             log.info(`DNS worker ${slot} restarted, serving ${msg.zones} zones (loaded in ${msg.loadMs} ms)`);
           else if (ready.size === config.workers) {

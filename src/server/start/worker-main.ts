@@ -44,14 +44,16 @@ try {
 
 /** What this worker loaded: with `--images on`, images opened and no zone text parsed. */
 const loads: LoadCounters = { textParses: 0, imageOpens: 0 };
+/** With `--images on`: opens each pushed reference from the primary's packs. */
+function imageLoader(reader: PackReader): ZonePushLoader {
+  loads.mapped = reader.mapped;
+  return (push) => {
+    if (!push.ref) throw new Error('no image reference in this push (--images on)');
+    return openShippedZone(reader, push.ref, loads);
+  };
+}
 const load: ZonePushLoader = config.packDir
-  ? (
-      (reader: PackReader): ZonePushLoader =>
-      (push) => {
-        if (!push.ref) throw new Error('no image reference in this push (--images on)');
-        return openShippedZone(reader, push.ref, loads);
-      }
-    )(new PackReader(config.packDir))
+  ? imageLoader(new PackReader(config.packDir))
   : (push) => {
       loads.textParses++;
       return parseTextPush(push);
