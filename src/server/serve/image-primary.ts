@@ -61,6 +61,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     return 1;
   }
   shipper.publish(first.changes, false);
+  first.changes.length = 0; // the compiled images are in the packs now: let their buffers go
   logZoneReport(log, first.report, 'load');
   log.info(
     `compiled ${shipper.size} zone images in ${Math.round(performance.now() - compiling)} ms (${compiler.size} compile threads)`,
@@ -130,7 +131,9 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
           }
           const workers = shipper.slots().length;
           const seq = shipper.publish(next.changes);
-          if (next.changes.length >= 1000) collectGarbage();
+          const many = next.changes.length >= 1000;
+          next.changes.length = 0;
+          if (many) collectGarbage();
           await shipper.applied(seq);
           log.info(`${formatReloadLine(next.report, dir.zones())} (${workers} workers reloaded)`);
         } catch (err) {
