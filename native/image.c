@@ -49,8 +49,10 @@
 #define TF_EXTERNAL 2u
 
 struct sb_image {
-  uint8_t *b;
+  const uint8_t *b; /* the caller's bytes, read in place (validated once by sb_image_open) */
   size_t len;
+  sb_image_release_fn release;
+  void *release_arg;
   uint32_t origin, origin_len;
   uint32_t name_count, names, hash, slot_mask, answers, negative;
 };
@@ -91,25 +93,26 @@ static int check_name(const uint8_t *b, size_t at, size_t n) {
     goto bad;    \
   } while (0)
 
-sb_image *sb_image_open(const uint8_t *src, size_t len, const char **why) {
+sb_image *sb_image_open(const uint8_t *src, size_t len, sb_image_release_fn release, void *release_arg,
+                        const char **why) {
   const char *dummy;
   if (why == NULL) why = &dummy;
   *why = NULL;
-  if (len < HEADER_SIZE || len > 0xFFFFFFF0u) {
+  if (src == NULL || len < HEADER_SIZE || len > 0xFFFFFFF0u) {
     *why = "shorter than its header";
     return NULL;
   }
   sb_image *img = calloc(1, sizeof(*img));
-  uint8_t *b = malloc(len);
+  /* One bit per octet offset: where the templates start (validation only, freed below). */
   uint8_t *starts = calloc(len / 8 + 1, 1);
-  if (img == NULL || b == NULL || starts == NULL) {
+  if (img == NULL || starts == NULL) {
     free(img);
-    free(b);
     free(starts);
     *why = "out of memory";
     return NULL;
   }
-  memcpy(b, src, len);
+  /* Read in place: the bytes stay the caller's (a view over a mapped pack file, for one). */
+  const uint8_t *b = src;
   img->b = b;
   img->len = len;
   section sec[9];
@@ -244,17 +247,18 @@ sb_image *sb_image_open(const uint8_t *src, size_t len, const char **why) {
   img->slot_mask = (uint32_t)(slots - 1);
   img->answers = (uint32_t)answers->at;
   img->negative = negative;
+  img->release = release;
+  img->release_arg = release_arg;
   return img;
 bad:
   free(starts);
-  free(b);
   free(img);
   return NULL;
 }
 
 void sb_image_free(sb_image *img) {
   if (img == NULL) return;
-  free(img->b);
+  if (img->release != NULL) img->release(img->release_arg);
   free(img);
 }
 
@@ -276,9 +280,11 @@ typedef struct {
   size_t nbuckets, count, bytes;
   int enabled;
   unsigned edns_size;
+  uint8_t *nsid; /* our NSID payload (sb_images_set_nsid), NULL when none */
+  size_t nsid_len;
 } catalog;
 
-static __thread catalog cat = {NULL, 0, 0, 0, 0, 1232};
+static __thread catalog cat = {NULL, 0, 0, 0, 0, 1232, NULL, 0};
 
 static int same_origin(const sb_image *img, const uint8_t *name, size_t n) {
   return img->origin_len == n && memcmp(img->b + img->origin, name, n) == 0;
@@ -381,6 +387,20 @@ void sb_images_configure(int enabled, unsigned edns_size) {
 }
 int sb_images_enabled(void) { return cat.enabled; }
 
+int sb_images_set_nsid(const uint8_t *nsid, size_t len) {
+  if (len > 65535 - 4) return -1;
+  uint8_t *copy = NULL;
+  if (len > 0) {
+    copy = malloc(len);
+    if (copy == NULL) return -1;
+    memcpy(copy, nsid, len);
+  }
+  free(cat.nsid);
+  cat.nsid = copy;
+  cat.nsid_len = len;
+  return 0;
+}
+
 static const sb_image *exact_zone(const uint8_t *name, size_t start, size_t end) {
   if (cat.nbuckets == 0) return NULL;
   uint32_t h = fnv1a(name, start, end);
@@ -395,13 +415,15 @@ typedef struct {
   const uint8_t *qname; /* as sent */
   uint32_t id, flags, qtype, qclass, limit;
   int edns;
+  int nsid;         /* the query asked for our NSID and one is configured: our OPT carries it */
   uint32_t do_flag; /* 0x8000 or 0 */
   uint8_t fold[256];
   int lab[129];
   int labels, qlen;
 } query;
 
-/* parseQuery for UDP; returns 0 when JS must answer (not plain, or an EDNS option present). */
+/* parseQuery for UDP (reader.ts); returns 0 when JS must answer (not a plain query, EDNS
+ * version > 0, an option list that does not exactly fill the OPT's RDATA). */
 static int parse(const uint8_t *q, size_t len, query *out) {
   if (len < 17) return 0;
   uint32_t flags = ((uint32_t)q[2] << 8) | q[3];
@@ -424,6 +446,7 @@ static int parse(const uint8_t *q, size_t len, query *out) {
   unsigned ours = cat.edns_size;
   out->limit = 512;
   out->edns = 0;
+  out->nsid = 0;
   out->do_flag = 0;
   if (arcount == 1) {
     if (p + 11 > len || q[p] != 0 || q[p + 1] != 0 || q[p + 2] != 41) return 0;
@@ -433,8 +456,18 @@ static int parse(const uint8_t *q, size_t len, query *out) {
     uint32_t rdlen = ((uint32_t)q[p + 9] << 8) | q[p + 10];
     p += 11;
     if (version != 0 || p + rdlen != len) return 0;
-    /* Any option (NSID, COOKIE, padding...) goes to JS: the Responder decides what to echo. */
-    if (rdlen != 0) return 0;
+    /* Options (RFC 6891 §6.1.2): {code, length, data} exactly filling the RDATA, each length
+     * checked against the end before it is used. As the Responder: NSID (3) is answered with
+     * our NSID when one is configured; COOKIE (10, no server cookies yet), padding (12) and
+     * unknown codes are ignored, whatever their length. */
+    for (size_t o = p; o < len;) {
+      if (len - o < 4) return 0;
+      uint32_t code = ((uint32_t)q[o] << 8) | q[o + 1];
+      size_t olen = ((size_t)q[o + 2] << 8) | q[o + 3];
+      if (olen > len - o - 4) return 0;
+      if (code == 3 && cat.nsid != NULL) out->nsid = 1;
+      o += 4 + olen;
+    }
     out->edns = 1;
     out->do_flag = oflags & 0x8000;
     uint32_t l = udp < 512 ? 512 : udp;
@@ -519,7 +552,8 @@ static size_t emit(const sb_image *img, uint32_t t, const query *q, uint8_t *out
   size_t full = u32(b, t + T_FULL);
   size_t required = u32(b, t + T_REQUIRED);
   size_t base = 12 + (size_t)q->qlen + 4;
-  size_t opt_len = q->edns ? 11 : 0;
+  size_t nsid_len = q->nsid ? cat.nsid_len : 0;
+  size_t opt_len = q->edns ? 11 + (q->nsid ? 4 + nsid_len : 0) : 0;
   uint32_t dns_flags = 0x8000 | (q->flags & 0x0110) | u16(b, t + T_DNS_FLAGS) | rcode;
   size_t copy = full;
   uint32_t an = u16(b, t + T_AN), ns = u16(b, t + T_NS), ar = u16(b, t + T_AR_REQ) + u16(b, t + T_AR_OPT);
@@ -555,8 +589,12 @@ static size_t emit(const sb_image *img, uint32_t t, const query *q, uint8_t *out
     if (delta != 0)
       for (uint32_t i = 0; i < patches; i++) {
         size_t at = p + u16(b, t + TPL_HDR + (size_t)i * 2);
-        uint32_t target = (uint32_t)((int)((((uint32_t)out[at] & 0x3F) << 8) | out[at + 1]) + delta);
-        out[at] = (uint8_t)(0xC0 | ((target >> 8) & 0xFF));
+        long target = (long)((((uint32_t)out[at] & 0x3F) << 8) | out[at + 1]) + delta;
+        /* The moved pointer must still be a pointer (< 0x4000) to an earlier octet of this
+         * message, past the header; anything else (a template that cannot shift that far) is
+         * left to JS. The validator checked `at`: the pointer lies inside the copied body. */
+        if (target < 12 || target >= 0x4000 || (size_t)target >= at) return 0;
+        out[at] = (uint8_t)(0xC0 | ((unsigned long)target >> 8));
         out[at + 1] = (uint8_t)target;
       }
     p += copy;
@@ -571,8 +609,17 @@ static size_t emit(const sb_image *img, uint32_t t, const query *q, uint8_t *out
     out[p++] = 0;
     out[p++] = (uint8_t)((q->do_flag >> 8) & 0x80);
     out[p++] = 0;
-    out[p++] = 0;
-    out[p++] = 0;
+    size_t rdlen = opt_len - 11;
+    out[p++] = (uint8_t)(rdlen >> 8);
+    out[p++] = (uint8_t)rdlen;
+    if (q->nsid) {
+      out[p++] = 0;
+      out[p++] = 3;
+      out[p++] = (uint8_t)(nsid_len >> 8);
+      out[p++] = (uint8_t)nsid_len;
+      memcpy(out + p, cat.nsid, nsid_len);
+      p += nsid_len;
+    }
   }
   return p;
 }
