@@ -5,6 +5,8 @@
  */
 #include "image.h"
 
+#include "preparse.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -422,71 +424,46 @@ typedef struct {
   int labels, qlen;
 } query;
 
-/* parseQuery for UDP (reader.ts); returns 0 when JS must answer (not a plain query, EDNS
- * version > 0, an option list that does not exactly fill the OPT's RDATA). */
-static int parse(const uint8_t *q, size_t len, query *out) {
-  if (len < 17) return 0;
-  uint32_t flags = ((uint32_t)q[2] << 8) | q[3];
-  if ((flags & 0x8000) || ((flags >> 11) & 0xF)) return 0;
-  if (q[4] != 0 || q[5] != 1 || (q[6] | q[7] | q[8] | q[9]) || q[10] != 0) return 0;
-  uint32_t arcount = q[11];
-  if (arcount > 1) return 0;
-  size_t p = 12;
-  while (p < len && q[p] != 0) {
-    if (q[p] > 63) return 0;
-    p += (size_t)q[p] + 1;
-  }
-  if (p >= len || p + 1 - 12 > 255 || p + 5 > len) return 0;
+/* parseQuery for UDP (reader.ts), from the pre-parse (preparse.c) of the datagram, which has
+ * already checked the header (QR 0, opcode QUERY, QDCOUNT 1, ANCOUNT = NSCOUNT = 0, ARCOUNT <= 1),
+ * walked the QNAME (uncompressed, labels <= 63, <= 255 octets), and walked the OPT's options
+ * (each length against the RDATA's end, the RDATA exactly up to the end of the datagram):
+ * status 0 means all of that holds. Returns 0 when JS must answer (status != 0, EDNS version
+ * > 0). Options as the Responder: NSID (3) is answered with our NSID when one is configured;
+ * COOKIE (10, no server cookies yet), padding (12) and unknown codes are ignored. */
+static int load(const sb_preparse *pp, const uint8_t *q, size_t len, query *out) {
+  if (pp->status != 0 || pp->qname_len < 1 || (size_t)12 + pp->qname_len + 4 > len) return 0;
   out->qname = q + 12;
-  size_t qn_end = p + 1;
-  p++;
-  out->qtype = ((uint32_t)q[p] << 8) | q[p + 1];
-  out->qclass = ((uint32_t)q[p + 2] << 8) | q[p + 3];
-  p += 4;
+  out->qtype = pp->qtype;
+  out->qclass = pp->qclass;
   unsigned ours = cat.edns_size;
   out->limit = 512;
   out->edns = 0;
   out->nsid = 0;
   out->do_flag = 0;
-  if (arcount == 1) {
-    if (p + 11 > len || q[p] != 0 || q[p + 1] != 0 || q[p + 2] != 41) return 0;
-    uint32_t udp = ((uint32_t)q[p + 3] << 8) | q[p + 4];
-    uint32_t version = q[p + 6];
-    uint32_t oflags = ((uint32_t)q[p + 7] << 8) | q[p + 8];
-    uint32_t rdlen = ((uint32_t)q[p + 9] << 8) | q[p + 10];
-    p += 11;
-    if (version != 0 || p + rdlen != len) return 0;
-    /* Options (RFC 6891 §6.1.2): {code, length, data} exactly filling the RDATA, each length
-     * checked against the end before it is used. As the Responder: NSID (3) is answered with
-     * our NSID when one is configured; COOKIE (10, no server cookies yet), padding (12) and
-     * unknown codes are ignored, whatever their length. */
-    for (size_t o = p; o < len;) {
-      if (len - o < 4) return 0;
-      uint32_t code = ((uint32_t)q[o] << 8) | q[o + 1];
-      size_t olen = ((size_t)q[o + 2] << 8) | q[o + 3];
-      if (olen > len - o - 4) return 0;
-      if (code == 3 && cat.nsid != NULL) out->nsid = 1;
-      o += 4 + olen;
-    }
+  if (pp->flags & SB_PF_OPT) {
+    if (pp->edns_version != 0) return 0;
     out->edns = 1;
-    out->do_flag = oflags & 0x8000;
+    out->do_flag = (pp->flags & SB_PF_DO) ? 0x8000 : 0;
+    out->nsid = (pp->flags & SB_PF_NSID) != 0 && cat.nsid != NULL;
+    uint32_t udp = pp->opt_size;
     uint32_t l = udp < 512 ? 512 : udp;
     if (l > ours) l = ours;
     if (l > 65507) l = 65507;
     out->limit = l;
-  } else if (p != len)
-    return 0;
+  }
   out->id = ((uint32_t)q[0] << 8) | q[1];
-  out->flags = flags;
-  /* loadName: fold and label offsets. */
+  out->flags = ((uint32_t)q[2] << 8) | q[3];
+  /* loadName: fold and label offsets (one walk; the bounds were checked by the pre-parse and
+   * are checked again here, cheaply, so this never depends on it for memory safety). */
   const uint8_t *qn = out->qname;
-  size_t qnl = qn_end - 12;
+  size_t qnl = pp->qname_len;
   size_t i = 0;
   out->labels = 0;
   while (i < qnl) {
     uint8_t l = qn[i];
     if (l == 0) {
-      if (i + 1 > 255) return 0;
+      if (i + 1 != qnl) return 0;
       out->lab[out->labels] = (int)i;
       out->fold[i] = 0;
       out->qlen = (int)i + 1;
@@ -701,9 +678,15 @@ static size_t answer_in(const sb_image *img, const query *q, uint8_t *out, size_
 }
 
 size_t sb_image_answer(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap) {
+  sb_preparse pp;
+  sb_preparse_packet(pkt, len, &pp);
+  return sb_image_answer_pp(&pp, pkt, len, out, cap);
+}
+
+size_t sb_image_answer_pp(const sb_preparse *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap) {
   if (cat.count == 0) return 0;
   query q;
-  if (!parse(pkt, len, &q)) return 0;
+  if (!load(pp, pkt, len, &q)) return 0;
   if (q.qclass != 1) return 0;
   if (q.qtype == 251 || q.qtype == 252) return 0;
   const sb_image *img = NULL;

@@ -57,4 +57,9 @@ int sb_images_enabled(void);
  * other option (COOKIE, padding, unknown codes) is ignored. */
 size_t sb_image_answer(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap);
 
+/* The same, for a datagram already pre-parsed into *pp (sb_preparse_packet of these `len`
+ * octets): the batch loop's path, which walks the header and QNAME once. */
+struct sb_preparse;
+size_t sb_image_answer_pp(const struct sb_preparse *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap);
+
 #endif

@@ -112,6 +112,7 @@ void sb_preparse_packet(const uint8_t *pkt, size_t len, sb_preparse *out) {
       return;
     }
     if (code == 10) out->flags |= SB_PF_COOKIE;
+    else if (code == 3) out->flags |= SB_PF_NSID;
     off += olen;
   }
   if (end != len) out->status |= SB_PP_TRAILING;

@@ -92,7 +92,7 @@ describe('native pre-parse (native/preparse.c)', { skip }, () => {
     assert.deepEqual(pp(query(1, '.', 2)).qnameLen, 1);
   });
 
-  test('an OPT: its UDP size, DO bit, COOKIE, version', () => {
+  test('an OPT: its UDP size, DO bit, COOKIE, NSID, version', () => {
     const r = pp(
       query(1, 'example.', 1, {
         ar: opt(1232, true, [
@@ -102,8 +102,12 @@ describe('native pre-parse (native/preparse.c)', { skip }, () => {
       }),
     );
     assert.equal(r.status, 0);
-    assert.equal(r.flags, F.rd | F.opt | F.do | F.cookie);
+    assert.equal(r.flags, F.rd | F.opt | F.do | F.cookie | F.nsid);
     assert.equal(r.optSize, 1232);
+    assert.equal(
+      pp(query(1, 'example.', 1, { ar: opt(1232, false, [[3, []]]) })).flags,
+      F.rd | F.opt | F.nsid,
+    );
     const v1 = query(1, 'example.', 1, { ar: opt(512, false) });
     v1[v1.length - 5] = 1; // EDNS version 1 (owner, type, size, extended rcode, version, flags, rdlength)
     assert.equal(pp(v1).ednsVersion, 1);

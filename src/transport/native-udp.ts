@@ -131,7 +131,7 @@ export const PREPARSE_STATUS = {
 } as const;
 
 /** Pre-parse flag bits (native/preparse.h). */
-export const PREPARSE_FLAGS = { opt: 0x1, do: 0x2, cookie: 0x4, rd: 0x8, cd: 0x10 } as const;
+export const PREPARSE_FLAGS = { opt: 0x1, do: 0x2, cookie: 0x4, rd: 0x8, cd: 0x10, nsid: 0x20 } as const;
 
 /** Whether the native path can run here, and why not. */
 export type NativeUdpStatus =
