@@ -277,6 +277,9 @@ static void process_batch(sb_sock *s, unsigned n) {
         c_ans = 0;
         c_used = 0;
       }
+      /* The images read here are installed and released only by imageInstall/imageRemove/
+       * imageClear, which run on this same JS thread, never while this loop runs: an image
+       * cannot be released under the answer (keep the batch loop on the JS thread). */
       uint8_t *ans = s->c_answers + c_used;
       size_t alen = sb_hook_answer(&pp, pkt, len, ans, SB_C_MAX);
       if (alen >= 12 && alen <= SB_C_MAX) {

@@ -50,9 +50,9 @@ export interface TcpCounters {
 /** The answers a native UDP socket sent from C (NativeUdpStats): the handler never saw them. */
 export interface NativeAnswerCounters {
   answeredC: number;
-  /** By header RCODE (index 0–15). */
-  answeredCByRcode: readonly number[];
-  answeredCTruncated: number;
+  /** By header RCODE (index 0–15); absent from an addon built before it was counted. */
+  answeredCByRcode?: readonly number[];
+  answeredCTruncated?: number;
 }
 
 /** Where a report takes the numbers this module does not count itself. */
@@ -131,8 +131,9 @@ export class DnsCounters {
     for (const s of sources.nativeUdp?.() ?? []) {
       const b = blockOf('udp');
       counters[b + Q.received] += s.answeredC;
-      for (let r = 0; r < 16; r++) counters[b + Q.rcode + RCODE_SLOT[r]] += s.answeredCByRcode[r] ?? 0;
-      counters[b + Q.truncated] += s.answeredCTruncated;
+      const byRcode = s.answeredCByRcode ?? [];
+      for (let r = 0; r < 16; r++) counters[b + Q.rcode + RCODE_SLOT[r]] += byRcode[r] ?? 0;
+      counters[b + Q.truncated] += s.answeredCTruncated ?? 0;
     }
     for (const s of sources.tcp?.() ?? []) {
       counters[C.tcpAccepted] += s.accepted;
