@@ -9,12 +9,14 @@
  * @module
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { Worker } from 'node:worker_threads';
 import { Catalog } from '../../src/answer/catalog.js';
 import { Responder } from '../../src/answer/respond.js';
 import { compileZone } from '../../src/image/compile.js';
@@ -362,6 +364,72 @@ describe('C answers from zone images', { skip: missing }, () => {
     } finally {
       addon.imageClear();
     }
+  });
+
+  test('the reference to an image is released on remove, replace and clear (its buffer is collected)', async () => {
+    const addon = native.ok ? native.addon : undefined;
+    assert.ok(addon);
+    const gc = runInNewContext('gc') as () => void;
+    const zone = loadZoneText(EXAMPLE, { origin: 'example.' }).zone;
+    const origin = openImage(compileZone(zone)).origin.slice();
+    let collected = 0;
+    const registry = new FinalizationRegistry(() => {
+      collected++;
+    });
+    /** Installs a fresh image whose buffer nothing in JS keeps. */
+    const installFresh = (): void => {
+      const bytes = compileZone(zone);
+      registry.register(bytes.buffer, 0);
+      addon.imageInstall(bytes);
+    };
+    const settle = async (want: number, tries = 100): Promise<void> => {
+      for (let i = 0; i < tries && collected < want; i++) {
+        gc();
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    addon.imageClear();
+    try {
+      installFresh();
+      await settle(1, 20);
+      assert.equal(collected, 0, 'an installed image is kept alive by the addon alone');
+      installFresh(); // replaces the first: its reference is released
+      await settle(1);
+      assert.equal(collected, 1, 'replaced');
+      assert.equal(addon.imageRemove(origin), true);
+      await settle(2);
+      assert.equal(collected, 2, 'removed');
+      installFresh();
+      addon.imageClear();
+      await settle(3);
+      assert.equal(collected, 3, 'cleared');
+    } finally {
+      addon.imageClear();
+    }
+  });
+
+  test('a worker thread and a process that exit with images installed and a socket open end cleanly', async () => {
+    // The env cleanup hook releases every reference while the environment is still valid.
+    const image = compileZone(loadZoneText(EXAMPLE, { origin: 'example.' }).zone);
+    const addonPath = native.ok ? native.path : '';
+    const code = `
+      const { createRequire } = require('node:module');
+      const addon = createRequire(${JSON.stringify(`${repoRoot}/`)})(${JSON.stringify(addonPath)});
+      const bytes = new Uint8Array(${JSON.stringify(Array.from(image))});
+      addon.imageConfigure(true, 1232, new Uint8Array([110, 115]));
+      addon.imageInstall(bytes);
+      addon.imageInstall(new Uint8Array(new SharedArrayBuffer(bytes.length)).map((_, i) => bytes[i]));
+      addon.open('127.0.0.1', 0, 0, 0, () => 0);
+    `;
+    const worker = new Worker(`${code}\nsetTimeout(() => process.exit(0), 20);`, { eval: true });
+    const [exitCode] = (await once(worker, 'exit')) as [number];
+    assert.equal(exitCode, 0);
+    const r = spawnSync(process.execPath, ['-e', `${code}\nsetTimeout(() => process.exit(0), 20);`], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '');
   });
 
   test('the interop corpus zones (one zone at a time and all together)', (t) => {
