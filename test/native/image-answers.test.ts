@@ -366,6 +366,25 @@ describe('C answers from zone images', { skip: missing }, () => {
     }
   });
 
+  test('imageConfigure: the NSID argument is checked (type, at most 65,531 octets); none = ignore NSID requests', () => {
+    const addon = native.ok ? native.addon : undefined;
+    assert.ok(addon);
+    assert.throws(() => addon.imageConfigure(false, 1232, new Uint8Array(65_532)), RangeError);
+    assert.throws(() => addon.imageConfigure(false, 1232, 'ns1' as unknown as Uint8Array), TypeError);
+    addon.imageConfigure(false, 1232, new Uint8Array(65_531));
+    addon.imageConfigure(false, 1232);
+    addon.imageClear();
+    const zone = loadZoneText(EXAMPLE, { origin: 'example.' }).zone;
+    addon.imageInstall(compileZone(zone));
+    try {
+      const pkt = buildQuery(3, 0x0100, '\x03www\x07example\x00', 1, { size: 1232, do: false, nsid: true });
+      const want = new Responder(new Catalog([zone]), { cache: false }).respond(pkt, { transport: 'udp' });
+      assert.deepEqual(Buffer.from(addon.answerForTest(pkt)!), Buffer.from(want!));
+    } finally {
+      addon.imageClear();
+    }
+  });
+
   test('the reference to an image is released on remove, replace and clear (its buffer is collected)', async () => {
     const addon = native.ok ? native.addon : undefined;
     assert.ok(addon);
