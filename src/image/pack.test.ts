@@ -1,0 +1,394 @@
+/**
+ * Image packs (pack.ts, native/mmap.c): append, full pack → new pack, an image bigger than a
+ * pack, release and compaction, views valid after unlink, corrupt packs and bad refs refused
+ * with a clear error, the copying fallback, the directory lock. Every test runs on both
+ * reader paths (mapped when the addon is built, and the copy); the mapped ones skip without
+ * the addon (and fail with SWITCHBOARD_REQUIRE_PEERS=1).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { skipOrFail } from '../../test/helpers/require-peers.js';
+import {
+  DEFAULT_PACK_BYTES,
+  type ImageRef,
+  PACK_HEADER_SIZE,
+  PackError,
+  PackReader,
+  PackWriter,
+  packMmapStatus,
+  refKey,
+} from './pack.js';
+
+const root = mkdtempSync(join(tmpdir(), 'sb-pack-test-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let dirs = 0;
+const newDir = (): string => join(root, `d${++dirs}`);
+
+const status = packMmapStatus();
+const mappedSkip = skipOrFail(
+  status.mapped ? false : `native mapFile unavailable (${status.reason}); npm run build:native builds it`,
+);
+
+/** Deterministic image bytes: `n` octets seeded by `seed`. */
+function image(n: number, seed: number): Uint8Array {
+  const b = new Uint8Array(n);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
+/** Applies `f` to `b` and returns `b`. */
+function spoilWith(b: Buffer, f: (b: Buffer) => unknown): Buffer {
+  f(b);
+  return b;
+}
+
+const packFiles = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.sbpack'));
+
+for (const mode of ['mapped', 'copy'] as const) {
+  const reader = (dir: string): PackReader => new PackReader(dir, { mmap: mode === 'mapped' });
+  const skip = mode === 'mapped' ? mappedSkip : false;
+
+  describe(`packs, ${mode} reader`, { skip }, () => {
+    test('images read back as written, 8-aligned, in one preallocated pack', () => {
+      const w = new PackWriter(newDir(), { packBytes: 1 << 20 });
+      try {
+        const r = reader(w.dir);
+        assert.equal(r.mapped, mode === 'mapped');
+        const imgs = [1, 7, 8, 9, 100, 4096, 5000].map((n, i) => image(n, i + 1));
+        const refs = imgs.map((b) => w.add(b));
+        for (const [i, ref] of refs.entries()) {
+          assert.equal(ref.offset % 8, 0);
+          assert.equal(ref.length, imgs[i].length);
+          const got = r.open(ref);
+          assert.deepEqual(got, imgs[i]);
+          if (mode === 'mapped') assert.equal(got.byteOffset, ref.offset, 'a view in place, not a copy');
+        }
+        assert.equal(new Set(refs.map((x) => x.pack)).size, 1);
+        const files = packFiles(w.dir);
+        assert.equal(files.length, 1);
+        assert.equal(statSync(join(w.dir, files[0])).size, 1 << 20, 'preallocated to its capacity');
+        // Appended after the reader mapped the pack: seen without remapping.
+        const later = image(300, 99);
+        const ref = w.add(later);
+        assert.deepEqual(r.open(ref), later);
+        if (mode === 'mapped') assert.equal(r.mappedPacks(), 1);
+        const s = w.stats();
+        assert.equal(s.images, 8);
+        assert.equal(s.packs, 1);
+        assert.equal(s.dead, 0);
+      } finally {
+        w.close();
+      }
+    });
+
+    test('a full pack starts a new one; an image bigger than a pack gets its own', () => {
+      const w = new PackWriter(newDir(), { packBytes: 1024 });
+      try {
+        const r = reader(w.dir);
+        const refs: ImageRef[] = [];
+        const imgs: Uint8Array[] = [];
+        for (let i = 0; i < 20; i++) {
+          imgs.push(image(200, i));
+          refs.push(w.add(imgs[i]));
+        }
+        const packs = [...new Set(refs.map((x) => x.pack))];
+        // (1024 − 64) / 208 = 4 images a pack.
+        assert.equal(packs.length, 5);
+        for (const [i, ref] of refs.entries()) {
+          assert.ok(ref.offset + ref.length <= 1024);
+          assert.deepEqual(r.open(ref), imgs[i]);
+        }
+        const big = image(10_000, 77);
+        const bigRef = w.add(big);
+        assert.ok(!packs.includes(bigRef.pack));
+        assert.equal(statSync(join(w.dir, bigRef.pack)).size, PACK_HEADER_SIZE + 8 + 10_000);
+        assert.deepEqual(r.open(bigRef), big);
+        // The current pack keeps filling after the big one.
+        const next = w.add(image(10, 5));
+        assert.equal(next.pack, refs[19].pack);
+        assert.equal(packFiles(w.dir).length, 6);
+      } finally {
+        w.close();
+      }
+    });
+
+    test('release and compaction: moves reported, old views valid after unlink, dead packs dropped', () => {
+      const w = new PackWriter(newDir(), { packBytes: 4096 });
+      try {
+        const r = reader(w.dir);
+        const imgs = Array.from({ length: 40 }, (_, i) => image(500 + i, i));
+        const refs = imgs.map((b) => w.add(b));
+        const firstPack = refs[0].pack;
+        const inFirst = refs.filter((x) => x.pack === firstPack);
+        assert.ok(inFirst.length >= 3);
+        const held = r.open(inFirst[0]); // a worker still serves it
+        // Release all but one image of the first pack: under half live.
+        for (const ref of inFirst.slice(0, -1)) assert.equal(w.release(ref), true);
+        assert.equal(w.release(inFirst[0]), false, 'a second release is refused');
+        const survivor = inFirst.at(-1) as ImageRef;
+        const before = w.stats();
+        assert.ok(before.dead > 0);
+        const moves = w.compact();
+        assert.equal(moves.size, 1);
+        const moved = moves.get(refKey(survivor)) as ImageRef;
+        assert.notEqual(moved.pack, firstPack);
+        assert.deepEqual(r.open(moved), imgs[refs.indexOf(survivor)]);
+        assert.deepEqual(w.retired(), [firstPack]);
+        assert.equal(w.release(survivor), false, 'the old ref is no longer live');
+        // Not unlinked until dropRetired: a late open of the old ref still works.
+        assert.deepEqual(r.open(survivor), imgs[refs.indexOf(survivor)]);
+        assert.deepEqual(w.dropRetired(), [firstPack]);
+        assert.equal(existsSync(join(w.dir, firstPack)), false);
+        // A view taken before the unlink is still the image (mapped: pages live on).
+        assert.deepEqual(held, imgs[0]);
+        // A reader that had mapped the pack still reads it; one that had not cannot open it.
+        assert.throws(() => reader(w.dir).open(survivor), PackError);
+        // A pack whose every image is released is retired at once (not the current pack).
+        const second = refs.filter((x) => x.pack === refs[10].pack);
+        for (const ref of second) w.release(ref);
+        assert.ok(w.retired().includes(refs[10].pack));
+        assert.equal(w.compact().size, 0);
+        assert.ok(w.stats().live > 0);
+      } finally {
+        w.close();
+      }
+    });
+
+    test('corrupt, short or foreign pack files are refused with a clear error', () => {
+      const w = new PackWriter(newDir(), { packBytes: 4096 });
+      try {
+        const img = image(100, 1);
+        const ref = w.add(img);
+        const path = join(w.dir, ref.pack);
+        const original = readFileSync(path);
+        const cases: [string, (b: Buffer) => Buffer, RegExp][] = [
+          ['magic', (b) => spoilWith(b, (x) => x.write('XXXX', 0)), /bad magic/],
+          ['version', (b) => spoilWith(b, (x) => x.writeUInt16LE(9, 4)), /version 9/],
+          ['capacity', (b) => spoilWith(b, (x) => x.writeUInt32LE(8192, 8)), /capacity 8192 differs/],
+          ['committed', (b) => spoilWith(b, (x) => x.writeUInt32LE(10_000, 12)), /committed/],
+          ['short', (b) => b.subarray(0, 40), /shorter than its header|capacity/],
+          ['truncated', (b) => b.subarray(0, 2048), /capacity 4096 differs/],
+          [
+            'entry tag',
+            (b) => spoilWith(b, (x) => x.writeUInt32LE(0, ref.offset - 4)),
+            /no entry starts there/,
+          ],
+          [
+            'entry length',
+            (b) => spoilWith(b, (x) => x.writeUInt32LE(99, ref.offset - 8)),
+            /the entry holds 99/,
+          ],
+        ];
+        for (const [what, spoil, message] of cases) {
+          writeFileSync(path, spoil(Buffer.from(original)));
+          // A fresh reader: a mapping is taken per reader.
+          assert.throws(
+            () => reader(w.dir).open(ref),
+            (e: Error) => e instanceof PackError && message.test(e.message),
+            what,
+          );
+        }
+        writeFileSync(path, '');
+        assert.throws(() => reader(w.dir).open(ref), PackError);
+        writeFileSync(path, original);
+        assert.deepEqual(reader(w.dir).open(ref), img);
+      } finally {
+        w.close();
+      }
+    });
+
+    test('the bounds of every ref are checked', () => {
+      const w = new PackWriter(newDir(), { packBytes: 4096 });
+      try {
+        const r = reader(w.dir);
+        const a = w.add(image(100, 1));
+        const b = w.add(image(50, 2));
+        const bad: [unknown, RegExp][] = [
+          [{ ...a, offset: a.offset + 8 }, /no entry starts there|the entry holds/],
+          [{ ...a, offset: a.offset + 1 }, /bad offset/],
+          [{ ...a, offset: 0 }, /bad offset/],
+          [{ ...a, offset: -8 }, /bad offset/],
+          [{ ...a, offset: 1.5 }, /bad offset/],
+          [{ ...a, offset: 2 ** 53 }, /bad offset/],
+          [{ ...a, length: 101 }, /the entry holds 100/],
+          [{ ...a, length: 0 }, /bad length/],
+          [{ ...b, length: 4000 }, /past the pack's committed end/],
+          [{ ...b, offset: 2048 }, /past the pack's committed end/],
+          [{ ...b, offset: 4096 }, /past the pack's committed end/],
+          [{ ...a, pack: '../x.sbpack' }, /bad pack name/],
+          [{ ...a, pack: 'pack-000001-00000000.sbpack' }, /ENOENT|No such file/],
+          [{ ...a, pack: 1 }, /bad pack name/],
+          [null, /not an object/],
+        ];
+        for (const [ref, message] of bad)
+          assert.throws(
+            () => r.open(ref as ImageRef),
+            (e: Error) => e instanceof PackError && message.test(e.message),
+            JSON.stringify(ref),
+          );
+        assert.deepEqual(r.open(a), image(100, 1));
+      } finally {
+        w.close();
+      }
+    });
+  });
+}
+
+describe('pack writer', () => {
+  test('an owned temp directory is removed by close(); a given one keeps only what others put there', () => {
+    const w = new PackWriter();
+    assert.equal(w.ownsDir, true);
+    assert.ok(w.dir.startsWith(tmpdir()));
+    w.add(image(10, 1));
+    w.close();
+    assert.equal(existsSync(w.dir), false);
+    assert.throws(() => w.add(image(1, 1)), /closed/);
+
+    const dir = newDir();
+    const w2 = new PackWriter(dir);
+    w2.add(image(10, 1));
+    writeFileSync(join(dir, 'other-file'), 'x');
+    assert.equal(readdirSync(dir).length, 3); // lock, pack, other-file
+    w2.close();
+    assert.deepEqual(readdirSync(dir), ['other-file']);
+  });
+
+  test('an owned temp directory is removed when the process exits', () => {
+    const url = pathToFileURL(resolve('dist/src/image/pack.js')).href;
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { PackWriter } from ${JSON.stringify(url)}; const w = new PackWriter(); w.add(new Uint8Array(9)); console.log(w.dir); process.exit(0);`,
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const dir = r.stdout.trim();
+    assert.ok(dir.length > 0);
+    assert.equal(existsSync(dir), false);
+  });
+
+  test('one writer per directory; a stale lock is taken over and its packs removed', () => {
+    const dir = newDir();
+    const w = new PackWriter(dir);
+    assert.throws(() => new PackWriter(dir), /holds it/);
+    w.close();
+    // A writer killed without cleaning up: its lock and pack stay behind.
+    const url = pathToFileURL(resolve('dist/src/image/pack.js')).href;
+    const crashed = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { PackWriter } from ${JSON.stringify(url)}; const w = new PackWriter(${JSON.stringify(dir)}); w.add(new Uint8Array(9)); process.kill(process.pid, 'SIGKILL');`,
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(crashed.signal, 'SIGKILL', crashed.stderr);
+    assert.equal(packFiles(dir).length, 1);
+    assert.ok(existsSync(join(dir, 'writer.lock')));
+    const w2 = new PackWriter(dir);
+    assert.equal(packFiles(dir).length, 0, 'the stale pack was removed');
+    assert.equal(readFileSync(join(dir, 'writer.lock'), 'utf8').trim(), String(process.pid));
+    w2.close();
+    // A live writer in another process is refused.
+    const holder = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { PackWriter } from ${JSON.stringify(url)}; new PackWriter(${JSON.stringify(dir)}); try { new PackWriter(${JSON.stringify(dir)}); } catch (e) { console.log(e.message); }`,
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.match(holder.stdout, /holds it/);
+    writeFileSync(join(dir, 'writer.lock'), `${process.ppid}\n`); // a live process that is not us
+    assert.throws(() => new PackWriter(dir), /in use by the pack writer of process/);
+  });
+
+  test('bad arguments are refused', () => {
+    assert.throws(() => new PackWriter(newDir(), { packBytes: 10 }), /packBytes/);
+    assert.throws(() => new PackWriter(newDir(), { packBytes: 2 ** 33 }), /packBytes/);
+    const w = new PackWriter(newDir(), { packBytes: 1024 });
+    try {
+      assert.throws(() => w.add(new Uint8Array(0)), /empty image/);
+      assert.throws(() => w.add('x' as unknown as Uint8Array), /Uint8Array/);
+      assert.throws(() => w.compact({ threshold: 2 }), /threshold/);
+      assert.equal(w.release({ pack: 'nope', offset: 72, length: 1 }), false);
+    } finally {
+      w.close();
+    }
+    assert.equal(DEFAULT_PACK_BYTES, 64 * 1024 * 1024);
+  });
+});
+
+describe('pack reader fallback', () => {
+  test('SWITCHBOARD_PACK_MMAP=0 reads copies (mapped: false)', () => {
+    const w = new PackWriter(newDir());
+    try {
+      const img = image(1000, 3);
+      const ref = w.add(img);
+      const url = pathToFileURL(resolve('dist/src/image/pack.js')).href;
+      const r = spawnSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `import { PackReader, packMmapStatus } from ${JSON.stringify(url)};
+           const r = new PackReader(${JSON.stringify(w.dir)});
+           const b = r.open(${JSON.stringify(ref)});
+           let sum = 0; for (const x of b) sum = (sum + x) % 65521;
+           console.log(JSON.stringify({ mapped: r.mapped, reason: packMmapStatus().reason, sum, byteOffset: b.byteOffset, bufLen: b.buffer.byteLength }));`,
+        ],
+        { encoding: 'utf8', env: { ...process.env, SWITCHBOARD_PACK_MMAP: '0' } },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      const got = JSON.parse(r.stdout);
+      let sum = 0;
+      for (const x of img) sum = (sum + x) % 65521;
+      assert.deepEqual(got, {
+        mapped: false,
+        reason: 'SWITCHBOARD_PACK_MMAP=0',
+        sum,
+        byteOffset: 0,
+        bufLen: 1000,
+      });
+    } finally {
+      w.close();
+    }
+  });
+});
+
+describe('native mapFile', { skip: mappedSkip }, () => {
+  test('one mapping per pack file, however many images are opened', () => {
+    const w = new PackWriter(newDir(), { packBytes: 1 << 20 });
+    try {
+      const refs = Array.from({ length: 2000 }, (_, i) => w.add(image(64, i)));
+      const r = new PackReader(w.dir);
+      const views = refs.map((ref) => r.open(ref));
+      const path = join(w.dir, refs[0].pack);
+      const maps = readFileSync('/proc/self/maps', 'utf8')
+        .split('\n')
+        .filter((l) => l.endsWith(path));
+      assert.equal(maps.length, 1, maps.join('\n'));
+      assert.equal(r.mappedPacks(), 1);
+      assert.equal(new Set(views.map((v) => v.buffer)).size, 1);
+    } finally {
+      w.close();
+    }
+  });
+});
