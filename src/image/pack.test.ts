@@ -12,7 +12,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { buildQuery } from '../../test/helpers/dns-client.js';
+import { exampleZones } from '../../test/helpers/paths.js';
 import { skipOrFail } from '../../test/helpers/require-peers.js';
+import { loadZoneFile } from '../zone/load.js';
+import { compileZone } from './compile.js';
 import {
   DEFAULT_PACK_BYTES,
   type ImageRef,
@@ -23,6 +27,7 @@ import {
   packMmapStatus,
   refKey,
 } from './pack.js';
+import { openImage, parseQuery, respondFromImage } from './reader.js';
 
 const root = mkdtempSync(join(tmpdir(), 'sb-pack-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -161,6 +166,38 @@ for (const mode of ['mapped', 'copy'] as const) {
         assert.ok(w.retired().includes(refs[10].pack));
         assert.equal(w.compact().size, 0);
         assert.ok(w.stats().live > 0);
+      } finally {
+        w.close();
+      }
+    });
+
+    test('a compiled zone image answers in place from the pack', () => {
+      const w = new PackWriter(newDir(), { packBytes: 1 << 20 });
+      try {
+        const r = reader(w.dir);
+        const zone = loadZoneFile(join(exampleZones, 'example.com.zone'), { origin: 'example.com.' }).zone;
+        const bytes = compileZone(zone);
+        w.add(image(13, 1)); // not at the pack's first entry
+        const ref = w.add(bytes);
+        const inPack = openImage(r.open(ref));
+        const direct = openImage(bytes);
+        const a = new Uint8Array(65535);
+        const b = new Uint8Array(65535);
+        let answered = 0;
+        for (const [name, type] of [
+          ['www.example.com.', 1],
+          ['example.com.', 6],
+          ['nothing-here.example.com.', 1],
+          ['example.com.', 15],
+        ] as const) {
+          const q = parseQuery(buildQuery({ id: 7, name, type }), 'udp');
+          assert.ok(q);
+          const n = respondFromImage(direct, q, a);
+          assert.equal(respondFromImage(inPack, q, b), n, name);
+          if (n > 0) answered++;
+          assert.deepEqual(b.subarray(0, Math.max(n, 0)), a.subarray(0, Math.max(n, 0)), name);
+        }
+        assert.equal(answered, 4, 'every query answered from the image');
       } finally {
         w.close();
       }
