@@ -129,6 +129,27 @@ for (const mode of ['mapped', 'copy'] as const) {
       }
     });
 
+    test('addMany: one batch across full packs, big images and the staging limit reads back in order', () => {
+      const w = new PackWriter(newDir(), { packBytes: 8 << 20 });
+      try {
+        const r = reader(w.dir);
+        const sizes = [1, 100, 3 << 20, 9 << 20, 7, 2 << 20, 5 << 20, 64, 1 << 20, 3];
+        const imgs = sizes.map((n, i) => image(n, i + 10));
+        const refs = w.addMany(imgs);
+        assert.equal(refs.length, imgs.length);
+        for (const [i, ref] of refs.entries()) assert.deepEqual(r.open(ref), imgs[i], `image ${i}`);
+        assert.equal(w.stats().images, imgs.length);
+        // The 9 MiB image has a pack of its own; the others share 8 MiB packs.
+        assert.equal(refs.filter((x) => x.pack === refs[3].pack).length, 1);
+        assert.ok(new Set(refs.map((x) => x.pack)).size >= 3);
+        assert.deepEqual(w.addMany([]), []);
+        assert.throws(() => w.addMany([image(5, 1), new Uint8Array(0)]), /empty image/);
+        assert.equal(w.stats().images, imgs.length, 'a refused batch adds nothing');
+      } finally {
+        w.close();
+      }
+    });
+
     test('release and compaction: moves reported, old views valid after unlink, dead packs dropped', () => {
       const w = new PackWriter(newDir(), { packBytes: 4096 });
       try {
@@ -214,7 +235,8 @@ for (const mode of ['mapped', 'copy'] as const) {
           ['magic', (b) => spoilWith(b, (x) => x.write('XXXX', 0)), /bad magic/],
           ['version', (b) => spoilWith(b, (x) => x.writeUInt16LE(9, 4)), /version 9/],
           ['capacity', (b) => spoilWith(b, (x) => x.writeUInt32LE(8192, 8)), /capacity 8192 differs/],
-          ['committed', (b) => spoilWith(b, (x) => x.writeUInt32LE(10_000, 12)), /committed/],
+          ['header size', (b) => spoilWith(b, (x) => x.writeUInt16LE(32, 6)), /bad header size/],
+          ['alignment', (b) => spoilWith(b, (x) => x.writeUInt32LE(4, 16)), /bad alignment/],
           ['short', (b) => b.subarray(0, 40), /shorter than its header|capacity/],
           ['truncated', (b) => b.subarray(0, 2048), /capacity 4096 differs/],
           [
@@ -261,9 +283,9 @@ for (const mode of ['mapped', 'copy'] as const) {
           [{ ...a, offset: 2 ** 53 }, /bad offset/],
           [{ ...a, length: 101 }, /the entry holds 100/],
           [{ ...a, length: 0 }, /bad length/],
-          [{ ...b, length: 4000 }, /past the pack's committed end/],
-          [{ ...b, offset: 2048 }, /past the pack's committed end/],
-          [{ ...b, offset: 4096 }, /past the pack's committed end/],
+          [{ ...b, length: 4000 }, /past the pack's end 4096/],
+          [{ ...b, offset: 2048 }, /no entry starts there/],
+          [{ ...b, offset: 4096 }, /past the pack's end/],
           [{ ...a, pack: '../x.sbpack' }, /bad pack name/],
           [{ ...a, pack: 'pack-000001-00000000.sbpack' }, /ENOENT|No such file/],
           [{ ...a, pack: 1 }, /bad pack name/],

@@ -18,7 +18,8 @@
  * Pack file (all integers little-endian): a 64-octet header, then entries, each at an
  * 8-octet-aligned offset: u32 image length, u32 tag `SBPE`, the image (so every image starts
  * 8-aligned). The file is preallocated (sparse) to its capacity when created, so a reader maps
- * it once and sees later appends without remapping.
+ * it once and sees later appends without remapping. Space never written reads as zeros, so a
+ * ref that does not point just past an entry header is refused (the tag is not there).
  *
  * | offset | size | field                                                        |
  * | ------ | ---- | ------------------------------------------------------------ |
@@ -26,7 +27,7 @@
  * | 4      | 2    | version = 1                                                  |
  * | 6      | 2    | header size = 64                                             |
  * | 8      | 4    | capacity: the file's size                                    |
- * | 12     | 4    | committed: end of the last complete entry (64 when empty)    |
+ * | 12     | 4    | reserved, 0                                                  |
  * | 16     | 4    | alignment = 8                                                |
  * | 20     | 4    | flags, 0                                                     |
  * | 24     | 16   | pack identity: 16 random octets                              |
@@ -86,11 +87,13 @@ export const ENTRY_TAG = 0x45504253;
 export const DEFAULT_PACK_BYTES = 64 * 1024 * 1024;
 /** The largest pack (capacity is a u32). */
 const MAX_CAPACITY = 0xffff_fff8;
+/** Largest single write of staged entries. */
+const STAGE_BYTES = 4 * 1024 * 1024;
 /** The smallest capacity a caller may ask for (tests use small packs). */
 const MIN_PACK_BYTES = 256;
 
 /** Header field offsets. */
-const H = { MAGIC: 0, VERSION: 4, HEADER_SIZE: 6, CAPACITY: 8, COMMITTED: 12, ALIGN: 16, FLAGS: 20, ID: 24 };
+const H = { MAGIC: 0, VERSION: 4, HEADER_SIZE: 6, CAPACITY: 8, ALIGN: 16, FLAGS: 20, ID: 24 };
 
 /** Pack file names this module writes (and the only names a reader accepts). */
 const PACK_NAME = /^pack-[0-9]{6,}-[0-9a-f]{8}\.sbpack$/;
@@ -104,10 +107,10 @@ export function refKey(ref: ImageRef): string {
 }
 
 /**
- * Checks a pack header (the first 64 octets of a pack file whose size is `fileSize`);
- * returns the committed end. Throws PackError naming the pack and what is wrong.
+ * Checks a pack header (the first 64 octets of a pack file whose size is `fileSize`).
+ * Throws PackError naming the pack and what is wrong.
  */
-export function checkPackHeader(header: Uint8Array, fileSize: number, name: string): number {
+export function checkPackHeader(header: Uint8Array, fileSize: number, name: string): void {
   const fail = (m: string): never => {
     throw new PackError(`pack ${name}: ${m}`);
   };
@@ -120,10 +123,6 @@ export function checkPackHeader(header: Uint8Array, fileSize: number, name: stri
   const capacity = dv.getUint32(H.CAPACITY, true);
   if (capacity !== fileSize) fail(`capacity ${capacity} differs from the file's size ${fileSize}`);
   if (dv.getUint32(H.ALIGN, true) !== PACK_ALIGN) fail('bad alignment');
-  const committed = dv.getUint32(H.COMMITTED, true);
-  if (committed < PACK_HEADER_SIZE || committed > capacity || committed % PACK_ALIGN !== 0)
-    fail(`bad committed length ${committed}`);
-  return committed;
 }
 
 /** Checks the shape of a ref (not yet against a pack); throws PackError. */
@@ -142,10 +141,14 @@ function checkRef(ref: ImageRef): void {
     throw new PackError(`image ref ${pack}@${offset}: bad length ${length}`);
 }
 
-/** Checks a ref against its pack's committed end and its entry header. */
-function checkEntry(ref: ImageRef, committed: number, entryLength: number, entryTag: number): void {
-  if (ref.offset + ref.length > committed)
-    throw new PackError(`image ref ${refKey(ref)}+${ref.length}: past the pack's committed end ${committed}`);
+/** Checks that a ref lies inside its pack (of `size` octets). */
+function checkInside(ref: ImageRef, size: number): void {
+  if (ref.offset + ref.length > size)
+    throw new PackError(`image ref ${refKey(ref)}+${ref.length}: past the pack's end ${size}`);
+}
+
+/** Checks a ref against the entry header before it. */
+function checkEntry(ref: ImageRef, entryLength: number, entryTag: number): void {
   if (entryTag !== ENTRY_TAG) throw new PackError(`image ref ${refKey(ref)}: no entry starts there`);
   if (entryLength !== ref.length)
     throw new PackError(`image ref ${refKey(ref)}: length ${ref.length}, the entry holds ${entryLength}`);
@@ -158,8 +161,8 @@ function checkEntry(ref: ImageRef, committed: number, entryLength: number, entry
 interface PackState {
   name: string;
   capacity: number;
-  /** End of the last complete entry. */
-  committed: number;
+  /** End of the last entry (the next one starts here). */
+  end: number;
   /** Octets (entry headers and padding included) of images still served. */
   live: number;
   /** Octets of released images. */
@@ -260,39 +263,87 @@ export class PackWriter {
     heldDirs.add(this.dir);
   }
 
-  /** Appends an image; its bytes are never rewritten while the ref is live. */
+  /** Appends an image (one write); its octets are never rewritten while the ref is live. */
   add(image: Uint8Array): ImageRef {
+    return this.addMany([image])[0];
+  }
+
+  /**
+   * Appends images in order, gathered into as few writes as possible (up to 4 MiB each): the
+   * way to add many at once (a cold start). All or nothing: when a write fails, no ref of this
+   * call is live (their space is dead) and the error is thrown.
+   */
+  addMany(images: readonly Uint8Array[]): ImageRef[] {
     this.assertOpen();
-    if (!(image instanceof Uint8Array)) throw new PackError('add: the image must be a Uint8Array');
+    for (const image of images) {
+      if (!(image instanceof Uint8Array)) throw new PackError('add: the image must be a Uint8Array');
+      if (image.length === 0) throw new PackError('add: empty image');
+      if (PACK_HEADER_SIZE + align(ENTRY_HEADER_SIZE + image.length) > MAX_CAPACITY)
+        throw new PackError(`add: image of ${image.length} octets is too large`);
+    }
+    const refs: ImageRef[] = [];
+    try {
+      for (const image of images) refs.push(this.append(image));
+      this.flush();
+    } catch (err) {
+      this.staged = 0;
+      for (const ref of refs) this.release(ref);
+      throw err;
+    }
+    return refs;
+  }
+
+  /** Staging buffer: entries gathered for one write to the current pack at `stagedAt`. */
+  private stage: Buffer | undefined;
+  private staged = 0;
+  private stagedAt = 0;
+
+  /** Places one entry (staged, or written at once when large); returns its ref. */
+  private append(image: Uint8Array): ImageRef {
     const length = image.length;
-    if (length === 0) throw new PackError('add: empty image');
     const need = align(ENTRY_HEADER_SIZE + length);
-    if (PACK_HEADER_SIZE + need > MAX_CAPACITY)
-      throw new PackError(`add: image of ${length} octets is too large`);
     let pack = this.current;
     if (PACK_HEADER_SIZE + need > this.packBytes) {
       pack = this.create(PACK_HEADER_SIZE + need); // a pack of its own, sealed once written
-    } else if (pack === undefined || pack.committed + need > pack.capacity) {
+    } else if (pack === undefined || pack.end + need > pack.capacity) {
+      this.flush();
       if (pack) this.seal(pack);
       pack = this.create(this.packBytes);
       this.current = pack;
     }
-    const fd = pack.fd as number;
-    const at = pack.committed;
-    const head = Buffer.alloc(ENTRY_HEADER_SIZE);
-    head.writeUInt32LE(length, 0);
-    head.writeUInt32LE(ENTRY_TAG, 4);
-    writeAll(fd, head, at);
-    writeAll(fd, image, at + ENTRY_HEADER_SIZE);
-    pack.committed = at + need;
-    const committed = Buffer.alloc(4);
-    committed.writeUInt32LE(pack.committed, 0);
-    writeAll(fd, committed, H.COMMITTED);
+    const at = pack.end;
+    if (pack !== this.current || need > STAGE_BYTES) {
+      this.flush();
+      const head = Buffer.alloc(ENTRY_HEADER_SIZE);
+      head.writeUInt32LE(length, 0);
+      head.writeUInt32LE(ENTRY_TAG, 4);
+      writeAll(pack.fd as number, head, at);
+      writeAll(pack.fd as number, image, at + ENTRY_HEADER_SIZE);
+    } else {
+      if (this.staged + need > STAGE_BYTES) this.flush();
+      if (this.staged === 0) this.stagedAt = at;
+      this.stage ??= Buffer.allocUnsafe(STAGE_BYTES);
+      const o = this.staged;
+      this.stage.writeUInt32LE(length, o);
+      this.stage.writeUInt32LE(ENTRY_TAG, o + 4);
+      this.stage.set(image, o + ENTRY_HEADER_SIZE);
+      this.stage.fill(0, o + ENTRY_HEADER_SIZE + length, o + need);
+      this.staged += need;
+    }
+    pack.end = at + need;
     pack.live += need;
     const offset = at + ENTRY_HEADER_SIZE;
     pack.entries.set(offset, length);
     if (pack !== this.current) this.seal(pack);
     return { pack: pack.name, offset, length };
+  }
+
+  /** Writes the staged entries to the current pack. */
+  private flush(): void {
+    if (this.staged === 0 || this.stage === undefined || this.current === undefined) return;
+    const n = this.staged;
+    this.staged = 0;
+    writeAll(this.current.fd as number, this.stage.subarray(0, n), this.stagedAt);
   }
 
   /**
@@ -325,7 +376,7 @@ export class PackWriter {
     if (!(threshold >= 0 && threshold <= 1)) throw new PackError('compact: threshold must be from 0 to 1');
     const moves = new Map<string, ImageRef>();
     const victims = [...this.packs.values()].filter(
-      (p) => p !== this.current && p.dead > 0 && p.live < threshold * (p.committed - PACK_HEADER_SIZE),
+      (p) => p !== this.current && p.dead > 0 && p.live < threshold * (p.end - PACK_HEADER_SIZE),
     );
     for (const pack of victims) {
       const fd = openSync(join(this.dir, pack.name), 'r');
@@ -340,7 +391,7 @@ export class PackWriter {
         closeSync(fd);
       }
       pack.live = 0;
-      pack.dead = pack.committed - PACK_HEADER_SIZE;
+      pack.dead = pack.end - PACK_HEADER_SIZE;
       pack.entries.clear();
       this.retire(pack);
     }
@@ -377,7 +428,7 @@ export class PackWriter {
     for (const p of this.packs.values()) {
       images += p.entries.size;
       capacity += p.capacity;
-      used += p.committed;
+      used += p.end;
       live += p.live;
       dead += p.dead;
     }
@@ -422,7 +473,6 @@ export class PackWriter {
       header.writeUInt16LE(PACK_VERSION, H.VERSION);
       header.writeUInt16LE(PACK_HEADER_SIZE, H.HEADER_SIZE);
       header.writeUInt32LE(capacity, H.CAPACITY);
-      header.writeUInt32LE(PACK_HEADER_SIZE, H.COMMITTED);
       header.writeUInt32LE(PACK_ALIGN, H.ALIGN);
       randomBytes(16).copy(header, H.ID);
       writeAll(fd, header, 0);
@@ -434,7 +484,7 @@ export class PackWriter {
     const pack: PackState = {
       name,
       capacity,
-      committed: PACK_HEADER_SIZE,
+      end: PACK_HEADER_SIZE,
       live: 0,
       dead: 0,
       fd,
@@ -564,16 +614,9 @@ export class PackReader {
       this.mappings.set(ref.pack, { buffer: new WeakRef(buffer) });
       this.registry.register(buffer, ref.pack);
     }
-    const dv = new DataView(buffer);
-    const committed = dv.getUint32(H.COMMITTED, true);
-    if (committed > buffer.byteLength)
-      throw new PackError(`pack ${ref.pack}: bad committed length ${committed}`);
-    if (ref.offset + ref.length > committed)
-      throw new PackError(
-        `image ref ${refKey(ref)}+${ref.length}: past the pack's committed end ${committed}`,
-      );
-    const at = ref.offset - ENTRY_HEADER_SIZE;
-    checkEntry(ref, committed, dv.getUint32(at, true), dv.getUint32(at + 4, true));
+    checkInside(ref, buffer.byteLength);
+    const dv = new DataView(buffer, ref.offset - ENTRY_HEADER_SIZE, ENTRY_HEADER_SIZE);
+    checkEntry(ref, dv.getUint32(0, true), dv.getUint32(4, true));
     return new Uint8Array(buffer, ref.offset, ref.length);
   }
 
@@ -589,14 +632,11 @@ export class PackReader {
       const header = new Uint8Array(PACK_HEADER_SIZE);
       const got = readSync(fd, header, 0, PACK_HEADER_SIZE, 0);
       const size = fstatSize(fd);
-      const committed = checkPackHeader(header.subarray(0, got), size, ref.pack);
-      if (ref.offset + ref.length > committed)
-        throw new PackError(
-          `image ref ${refKey(ref)}+${ref.length}: past the pack's committed end ${committed}`,
-        );
+      checkPackHeader(header.subarray(0, got), size, ref.pack);
+      checkInside(ref, size);
       const entry = Buffer.alloc(ENTRY_HEADER_SIZE);
       readAll(fd, entry, ref.offset - ENTRY_HEADER_SIZE);
-      checkEntry(ref, committed, entry.readUInt32LE(0), entry.readUInt32LE(4));
+      checkEntry(ref, entry.readUInt32LE(0), entry.readUInt32LE(4));
       const bytes = new Uint8Array(ref.length);
       readAll(fd, bytes, ref.offset);
       return bytes;
