@@ -7,7 +7,17 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -15,6 +25,7 @@ import { pathToFileURL } from 'node:url';
 import { buildQuery } from '../../test/helpers/dns-client.js';
 import { exampleZones } from '../../test/helpers/paths.js';
 import { skipOrFail } from '../../test/helpers/require-peers.js';
+import { nativeAddonPath } from '../transport/native-udp.js';
 import { loadZoneFile } from '../zone/load.js';
 import { compileZone } from './compile.js';
 import {
@@ -433,6 +444,41 @@ describe('pack reader fallback', () => {
 });
 
 describe('native mapFile', { skip: mappedSkip }, () => {
+  test('mapFile: the whole file, or a clear error with errno text', () => {
+    const mapFile = (
+      createRequire(import.meta.url)(nativeAddonPath()) as { mapFile: (p: unknown) => ArrayBuffer }
+    ).mapFile;
+    const dir = newDir();
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'f'), 'hello, pages');
+    const ab = mapFile(join(dir, 'f'));
+    assert.equal(Buffer.from(ab).toString(), 'hello, pages');
+    writeFileSync(join(dir, 'empty'), '');
+    const errors: [unknown, RegExp][] = [
+      [join(dir, 'none'), /open: No such file or directory \(errno 2\)/],
+      [dir, /not a regular file/],
+      ['/dev/null', /not a regular file/],
+      [join(dir, 'empty'), /empty file/],
+      ['', /empty path/],
+      ['a\0b', /zero octet/],
+      [`/${'x'.repeat(5000)}`, /path too long/],
+    ];
+    for (const [path, message] of errors)
+      assert.throws(
+        () => mapFile(path),
+        (e: Error & { code?: string }) => e.code === 'ERR_MMAP' && message.test(e.message),
+        String(path).slice(0, 40),
+      );
+    assert.throws(
+      () => mapFile(42),
+      (e: Error & { code?: string }) => e.code === 'ERR_MMAP_ARGS',
+    );
+    assert.throws(
+      () => mapFile(undefined),
+      (e: Error & { code?: string }) => e.code === 'ERR_MMAP_ARGS',
+    );
+  });
+
   test('one mapping per pack file, however many images are opened', () => {
     const w = new PackWriter(newDir(), { packBytes: 1 << 20 });
     try {
