@@ -125,19 +125,24 @@ export function checkPackHeader(header: Uint8Array, fileSize: number, name: stri
   if (dv.getUint32(H.ALIGN, true) !== PACK_ALIGN) fail('bad alignment');
 }
 
-/** Checks the shape of a ref (not yet against a pack); throws PackError. */
-function checkRef(ref: ImageRef): void {
+/**
+ * Checks the shape of a ref (not yet against a pack): a pack name this module makes (no
+ * path), an 8-aligned offset past the headers, a length from 1. Throws PackError. For IPC
+ * messages that carry refs; `PackReader.open` checks the rest.
+ */
+export function assertImageRef(ref: unknown): asserts ref is ImageRef {
   if (ref === null || typeof ref !== 'object') throw new PackError('image ref: not an object');
-  const { pack, offset, length } = ref;
+  const { pack, offset, length } = ref as Record<string, unknown>;
   if (typeof pack !== 'string' || !PACK_NAME.test(pack))
     throw new PackError(`image ref: bad pack name ${JSON.stringify(pack)}`);
   if (
+    typeof offset !== 'number' ||
     !Number.isSafeInteger(offset) ||
     offset < PACK_HEADER_SIZE + ENTRY_HEADER_SIZE ||
     offset % PACK_ALIGN !== 0
   )
     throw new PackError(`image ref ${pack}: bad offset ${offset}`);
-  if (!Number.isSafeInteger(length) || length < 1 || length > MAX_CAPACITY)
+  if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 1 || length > MAX_CAPACITY)
     throw new PackError(`image ref ${pack}@${offset}: bad length ${length}`);
 }
 
@@ -587,7 +592,7 @@ export class PackReader {
    * or a copy. Throws PackError when the ref does not name a complete image of a valid pack.
    */
   open(ref: ImageRef): Uint8Array {
-    checkRef(ref);
+    assertImageRef(ref);
     return this.addon ? this.openMapped(ref, this.addon) : this.openCopy(ref);
   }
 
