@@ -8,9 +8,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
+  closeSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -388,6 +390,26 @@ describe('pack writer', () => {
     assert.match(holder.stdout, /holds it/);
     writeFileSync(join(dir, 'writer.lock'), `${process.ppid}\n`); // a live process that is not us
     assert.throws(() => new PackWriter(dir), /in use by the pack writer of process/);
+  });
+
+  test('a failed write leaves no ref of the batch live', () => {
+    const w = new PackWriter(newDir(), { packBytes: 1 << 20 });
+    try {
+      const kept = w.add(image(100, 1));
+      // Break the current pack's descriptor (as an I/O error would): the next write fails.
+      const current = (w as unknown as { current: { fd: number } }).current;
+      closeSync(current.fd);
+      current.fd = openSync('/dev/null', 'r'); // read-only: write() fails with EBADF
+      const before = w.stats();
+      assert.throws(() => w.addMany([image(50, 2), image(60, 3)]), /EBADF/);
+      const after = w.stats();
+      assert.equal(after.images, before.images);
+      assert.equal(after.live, before.live);
+      assert.ok(after.dead > before.dead);
+      assert.equal(w.release(kept), true);
+    } finally {
+      w.close();
+    }
   });
 
   test('bad arguments are refused', () => {
