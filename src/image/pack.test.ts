@@ -163,7 +163,7 @@ for (const mode of ['mapped', 'copy'] as const) {
       }
     });
 
-    test('release and compaction: moves reported, old views valid after unlink, dead packs dropped', () => {
+    test('release and compaction: moves reported, old refs live until released, views valid after unlink', () => {
       const w = new PackWriter(newDir(), { packBytes: 4096 });
       try {
         const r = reader(w.dir);
@@ -172,34 +172,47 @@ for (const mode of ['mapped', 'copy'] as const) {
         const firstPack = refs[0].pack;
         const inFirst = refs.filter((x) => x.pack === firstPack);
         assert.ok(inFirst.length >= 3);
-        const held = r.open(inFirst[0]); // a worker still serves it
+        const held = r.open(inFirst[0]); // a worker still holds it
         // Release all but one image of the first pack: under half live.
         for (const ref of inFirst.slice(0, -1)) assert.equal(w.release(ref), true);
         assert.equal(w.release(inFirst[0]), false, 'a second release is refused');
+        assert.ok(existsSync(join(w.dir, firstPack)), 'one image is still live');
         const survivor = inFirst.at(-1) as ImageRef;
-        const before = w.stats();
-        assert.ok(before.dead > 0);
+        const imagesBefore = w.stats().images;
         const moves = w.compact();
         assert.equal(moves.size, 1);
         const moved = moves.get(refKey(survivor)) as ImageRef;
         assert.notEqual(moved.pack, firstPack);
         assert.deepEqual(r.open(moved), imgs[refs.indexOf(survivor)]);
-        assert.deepEqual(w.retired(), [firstPack]);
-        assert.equal(w.release(survivor), false, 'the old ref is no longer live');
-        // Not unlinked until dropRetired: a late open of the old ref still works.
+        assert.equal(w.stats().draining, 1);
+        assert.equal(w.stats().images, imagesBefore + 1, 'old and new both live until the old is released');
+        assert.equal(w.compact().size, 0, 'a draining pack is not compacted again');
+        // The old ref stays readable until the caller releases it (after shipping the move).
         assert.deepEqual(r.open(survivor), imgs[refs.indexOf(survivor)]);
-        assert.deepEqual(w.dropRetired(), [firstPack]);
-        assert.equal(existsSync(join(w.dir, firstPack)), false);
+        assert.equal(w.release(survivor), true);
+        assert.equal(existsSync(join(w.dir, firstPack)), false, 'the last release unlinks the pack');
+        assert.equal(w.stats().draining, 0);
         // A view taken before the unlink is still the image (mapped: pages live on).
         assert.deepEqual(held, imgs[0]);
-        // A reader that had mapped the pack still reads it; one that had not cannot open it.
+        // A reader that had not mapped the pack cannot open it any more.
         assert.throws(() => reader(w.dir).open(survivor), PackError);
-        // A pack whose every image is released is retired at once (not the current pack).
-        const second = refs.filter((x) => x.pack === refs[10].pack);
-        for (const ref of second) w.release(ref);
-        assert.ok(w.retired().includes(refs[10].pack));
-        assert.equal(w.compact().size, 0);
+        // A pack whose every image is released is unlinked at once (not the current pack).
+        const secondPack = refs[10].pack;
+        for (const ref of refs.filter((x) => x.pack === secondPack)) w.release(ref);
+        assert.equal(existsSync(join(w.dir, secondPack)), false);
+        // The current pack stays while it is appended to, even with nothing live.
+        const last = refs.at(-1) as ImageRef;
+        for (const ref of refs.filter((x) => x.pack === last.pack)) w.release(ref);
+        assert.ok(existsSync(join(w.dir, last.pack)));
         assert.ok(w.stats().live > 0);
+        assert.equal(
+          w.stats().images,
+          refs.length -
+            inFirst.length -
+            refs.filter((x) => x.pack === secondPack).length -
+            refs.filter((x) => x.pack === last.pack).length +
+            1,
+        );
       } finally {
         w.close();
       }

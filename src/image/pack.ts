@@ -176,15 +176,17 @@ interface PackState {
   fd: number | undefined;
   /** Live entries: image offset → image length. */
   entries: Map<number, number>;
+  /** Its live images were copied by `compact`: waiting for the old refs to be released. */
+  draining: boolean;
 }
 
 /** Counters of a writer's packs. */
 export interface PackStats {
-  /** Pack files in use (not retired). */
+  /** Pack files (each unlinked once no live image is left in it and it is not appended to). */
   packs: number;
-  /** Retired packs not yet unlinked (`dropRetired`). */
-  retired: number;
-  /** Images served. */
+  /** Packs compacted and waiting for their old refs to be released. */
+  draining: number;
+  /** Live images (refs not yet released; a compacted image counts twice until released). */
   images: number;
   /** Sum of the packs' capacities (the files' sizes; sparse beyond `used`). */
   capacity: number;
@@ -221,7 +223,6 @@ export class PackWriter {
   readonly ownsDir: boolean;
   private readonly packBytes: number;
   private readonly packs = new Map<string, PackState>();
-  private readonly retiredPacks = new Set<string>();
   private current: PackState | undefined;
   private seq = 0;
   private closed = false;
@@ -352,9 +353,10 @@ export class PackWriter {
   }
 
   /**
-   * The image is no longer served: its octets become dead space (reclaimed by `compact`).
-   * Returns false when the ref is not a live image of this writer (released twice, moved).
-   * A pack left with no live image and not being appended to is retired (`dropRetired`).
+   * The image is no longer served and no reader will be asked to open this ref again (views
+   * already open stay valid): its octets become dead space. A pack left with no live image,
+   * and not being appended to, is unlinked at once. Returns false when the ref is not a live
+   * image of this writer (released twice, or never added here).
    */
   release(ref: ImageRef): boolean {
     this.assertOpen();
@@ -365,15 +367,17 @@ export class PackWriter {
     const need = align(ENTRY_HEADER_SIZE + length);
     pack.live -= need;
     pack.dead += need;
-    if (pack.entries.size === 0 && pack !== this.current) this.retire(pack);
+    if (pack.entries.size === 0 && pack !== this.current) this.unlink(pack);
     return true;
   }
 
   /**
    * Copies the live images of every pack (but the one being appended to) whose live octets are
-   * under `threshold` of its written octets into the current pack, and retires those packs.
-   * Returns the moves: `refKey(oldRef)` → new ref. The old refs are no longer live (their bytes
-   * stay readable until `dropRetired`, and views over them stay valid after that).
+   * under `threshold` of its written octets into the current pack. Returns the moves:
+   * `refKey(oldRef)` → new ref. Nothing is rewritten: the old refs stay live (and readable)
+   * until the caller ships the new refs to the readers and then releases the old ones, as for
+   * any replaced image; the last release unlinks the old pack. A compacted pack is not
+   * compacted again.
    */
   compact(opts: CompactOptions = {}): Map<string, ImageRef> {
     this.assertOpen();
@@ -381,46 +385,32 @@ export class PackWriter {
     if (!(threshold >= 0 && threshold <= 1)) throw new PackError('compact: threshold must be from 0 to 1');
     const moves = new Map<string, ImageRef>();
     const victims = [...this.packs.values()].filter(
-      (p) => p !== this.current && p.dead > 0 && p.live < threshold * (p.end - PACK_HEADER_SIZE),
+      (p) =>
+        p !== this.current &&
+        !p.draining &&
+        p.dead > 0 &&
+        p.entries.size > 0 &&
+        p.live < threshold * (p.end - PACK_HEADER_SIZE),
     );
     for (const pack of victims) {
+      const entries = [...pack.entries].sort((a, b) => a[0] - b[0]);
+      const images: Uint8Array[] = [];
       const fd = openSync(join(this.dir, pack.name), 'r');
       try {
-        for (const [offset, length] of [...pack.entries].sort((a, b) => a[0] - b[0])) {
+        for (const [offset, length] of entries) {
           const bytes = new Uint8Array(length);
           readAll(fd, bytes, offset);
-          const moved = this.add(bytes);
-          moves.set(refKey({ pack: pack.name, offset, length }), moved);
+          images.push(bytes);
         }
       } finally {
         closeSync(fd);
       }
-      pack.live = 0;
-      pack.dead = pack.end - PACK_HEADER_SIZE;
-      pack.entries.clear();
-      this.retire(pack);
+      const moved = this.addMany(images);
+      for (const [i, [offset, length]] of entries.entries())
+        moves.set(refKey({ pack: pack.name, offset, length }), moved[i]);
+      pack.draining = true;
     }
     return moves;
-  }
-
-  /** Retired packs (no live image) not yet unlinked. */
-  retired(): string[] {
-    return [...this.retiredPacks];
-  }
-
-  /**
-   * Unlinks the retired packs. Call it once every reader has applied the moves of `compact`
-   * (or after a grace period): a worker may still be asked to open a ref it was sent before
-   * the move, and an unlinked pack can no longer be opened (views already open stay valid).
-   * Returns the names unlinked.
-   */
-  dropRetired(): string[] {
-    const names = [...this.retiredPacks];
-    for (const name of names) {
-      rmSync(join(this.dir, name), { force: true });
-      this.retiredPacks.delete(name);
-    }
-    return names;
   }
 
   /** Counters over the packs. */
@@ -430,14 +420,16 @@ export class PackWriter {
     let used = 0;
     let live = 0;
     let dead = 0;
+    let draining = 0;
     for (const p of this.packs.values()) {
+      if (p.draining) draining++;
       images += p.entries.size;
       capacity += p.capacity;
       used += p.end;
       live += p.live;
       dead += p.dead;
     }
-    return { packs: this.packs.size, retired: this.retiredPacks.size, images, capacity, used, live, dead };
+    return { packs: this.packs.size, draining, images, capacity, used, live, dead };
   }
 
   /**
@@ -458,8 +450,7 @@ export class PackWriter {
       rmSync(this.dir, { recursive: true, force: true });
       return;
     }
-    for (const name of [...this.packs.keys(), ...this.retiredPacks])
-      rmSync(join(this.dir, name), { force: true });
+    for (const name of this.packs.keys()) rmSync(join(this.dir, name), { force: true });
     rmSync(join(this.dir, LOCK_NAME), { force: true });
   }
 
@@ -494,6 +485,7 @@ export class PackWriter {
       dead: 0,
       fd,
       entries: new Map(),
+      draining: false,
     };
     this.packs.set(name, pack);
     return pack;
@@ -504,14 +496,16 @@ export class PackWriter {
     if (pack.fd !== undefined) closeQuietly(pack.fd);
     pack.fd = undefined;
     if (this.current === pack) this.current = undefined;
-    if (pack.entries.size === 0) this.retire(pack);
+    if (pack.entries.size === 0) this.unlink(pack);
   }
 
-  private retire(pack: PackState): void {
+  /** Removes a pack with no live image (readers' mappings of it stay valid). */
+  private unlink(pack: PackState): void {
     if (pack.fd !== undefined) closeQuietly(pack.fd);
     pack.fd = undefined;
+    if (this.current === pack) this.current = undefined;
     this.packs.delete(pack.name);
-    this.retiredPacks.add(pack.name);
+    rmSync(join(this.dir, pack.name), { force: true });
   }
 }
 
