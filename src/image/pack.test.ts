@@ -374,15 +374,10 @@ describe('pack writer', () => {
     w.close();
     // A writer killed without cleaning up: its lock and pack stay behind.
     const url = pathToFileURL(resolve('dist/src/image/pack.js')).href;
-    const crashed = spawnSync(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `import { PackWriter } from ${JSON.stringify(url)}; const w = new PackWriter(${JSON.stringify(dir)}); w.add(new Uint8Array(9)); process.kill(process.pid, 'SIGKILL');`,
-      ],
-      { encoding: 'utf8' },
-    );
+    const crashScript = `import { PackWriter } from ${JSON.stringify(url)}; const w = new PackWriter(${JSON.stringify(dir)}); w.add(new Uint8Array(9)); process.kill(process.pid, 'SIGKILL');`;
+    const crashed = spawnSync(process.execPath, ['--input-type=module', '-e', crashScript], {
+      encoding: 'utf8',
+    });
     assert.equal(crashed.signal, 'SIGKILL', crashed.stderr);
     assert.equal(packFiles(dir).length, 1);
     assert.ok(existsSync(join(dir, 'writer.lock')));
@@ -401,6 +396,15 @@ describe('pack writer', () => {
       { encoding: 'utf8' },
     );
     assert.match(holder.stdout, /holds it/);
+    // Packs left without a lock (its file removed by hand) are swept too.
+    const again = spawnSync(process.execPath, ['--input-type=module', '-e', crashScript], {
+      encoding: 'utf8',
+    });
+    assert.equal(again.signal, 'SIGKILL', again.stderr);
+    rmSync(join(dir, 'writer.lock'));
+    assert.equal(packFiles(dir).length, 1);
+    new PackWriter(dir).close();
+    assert.equal(packFiles(dir).length, 0);
     writeFileSync(join(dir, 'writer.lock'), `${process.ppid}\n`); // a live process that is not us
     assert.throws(() => new PackWriter(dir), /in use by the pack writer of process/);
   });

@@ -214,7 +214,7 @@ const heldDirs = new Set<string>();
 /**
  * Appends images to pack files in one directory. One writer per directory: a lock file
  * (`writer.lock`, the owner's pid) refuses a second live writer; a stale one (dead pid) is
- * taken over and the stale packs it left are removed.
+ * taken over. A new writer removes the pack files it finds (left by a writer that is gone).
  */
 export class PackWriter {
   /** The pack directory. */
@@ -261,12 +261,12 @@ export class PackWriter {
       const pid = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
       if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid))
         throw new PackError(`${this.dir}: in use by the pack writer of process ${pid} (${lockPath})`);
-      // Stale: its writer is gone, and so are the workers that mapped its packs.
-      for (const f of readdirSync(this.dir))
-        if (PACK_NAME.test(f)) rmSync(join(this.dir, f), { force: true });
-      rmSync(lockPath, { force: true });
+      rmSync(lockPath, { force: true }); // stale: its writer is gone
     }
     heldDirs.add(this.dir);
+    // One writer per directory: any pack here was left by a writer that is gone (refs to it
+    // died with that writer; mappings a process still holds stay valid after the unlink).
+    for (const f of readdirSync(this.dir)) if (PACK_NAME.test(f)) rmSync(join(this.dir, f), { force: true });
   }
 
   /** Appends an image (one write); its octets are never rewritten while the ref is live. */
