@@ -310,6 +310,7 @@ export class PackWriter {
     const need = align(ENTRY_HEADER_SIZE + length);
     let pack = this.current;
     if (PACK_HEADER_SIZE + need > this.packBytes) {
+      this.flush();
       pack = this.create(PACK_HEADER_SIZE + need); // a pack of its own, sealed once written
     } else if (pack === undefined || pack.end + need > pack.capacity) {
       this.flush();
@@ -323,8 +324,13 @@ export class PackWriter {
       const head = Buffer.alloc(ENTRY_HEADER_SIZE);
       head.writeUInt32LE(length, 0);
       head.writeUInt32LE(ENTRY_TAG, 4);
-      writeAll(pack.fd as number, head, at);
-      writeAll(pack.fd as number, image, at + ENTRY_HEADER_SIZE);
+      try {
+        writeAll(pack.fd as number, head, at);
+        writeAll(pack.fd as number, image, at + ENTRY_HEADER_SIZE);
+      } catch (err) {
+        if (pack !== this.current) this.unlink(pack); // its own pack, empty
+        throw err;
+      }
     } else {
       if (this.staged + need > STAGE_BYTES) this.flush();
       if (this.staged === 0) this.stagedAt = at;
