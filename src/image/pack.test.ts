@@ -518,6 +518,30 @@ describe('native mapFile', { skip: mappedSkip }, () => {
     );
   });
 
+  test('a mapping is unmapped once no view over it is left, and remapped on the next open', () => {
+    const url = pathToFileURL(resolve('dist/src/image/pack.js')).href;
+    const script = `
+      import { readFileSync } from 'node:fs';
+      const { PackWriter, PackReader } = await import(${JSON.stringify(url)});
+      const w = new PackWriter(undefined, { packBytes: 1 << 20 });
+      const refs = Array.from({ length: 100 }, (_, i) => w.add(new Uint8Array(1000).fill(i + 1)));
+      const r = new PackReader(w.dir);
+      const maps = () => readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.includes(w.dir)).length;
+      let views = refs.map((x) => r.open(x));
+      const held = [maps(), r.mappedPacks(), views[99][0]];
+      views = undefined;
+      for (let i = 0; i < 5; i++) { gc(); await new Promise((ok) => setImmediate(ok)); }
+      const dropped = [maps(), r.mappedPacks()];
+      const again = r.open(refs[5]);
+      console.log(JSON.stringify({ held, dropped, reopened: [maps(), again[0]] }));
+      w.close();`;
+    const run = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout), { held: [1, 1, 100], dropped: [0, 0], reopened: [1, 6] });
+  });
+
   test('one mapping per pack file, however many images are opened', () => {
     const w = new PackWriter(newDir(), { packBytes: 1 << 20 });
     try {
