@@ -210,6 +210,11 @@ export interface CompactOptions {
 
 /** Directories a writer of this process holds (a second writer on one is refused). */
 const heldDirs = new Set<string>();
+/** Writers not closed: their files are removed when the process exits (one exit hook). */
+const openWriters = new Set<PackWriter>();
+function removeAtExit(): void {
+  for (const w of openWriters) w.removeFiles();
+}
 
 /**
  * Appends images to pack files in one directory. One writer per directory: a lock file
@@ -226,7 +231,6 @@ export class PackWriter {
   private current: PackState | undefined;
   private seq = 0;
   private closed = false;
-  private readonly onExit: () => void;
 
   /** `dir` undefined: a new temp directory under os.tmpdir(), removed by close() and at exit. */
   constructor(dir?: string, opts: PackWriterOptions = {}) {
@@ -243,8 +247,8 @@ export class PackWriter {
       mkdirSync(this.dir, { recursive: true });
     }
     this.lock();
-    this.onExit = () => this.removeFiles();
-    process.on('exit', this.onExit);
+    openWriters.add(this);
+    if (openWriters.size === 1) process.on('exit', removeAtExit);
   }
 
   /** Takes the directory's lock file, or throws when another live writer holds it. */
@@ -445,12 +449,14 @@ export class PackWriter {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    process.off('exit', this.onExit);
+    openWriters.delete(this);
+    if (openWriters.size === 0) process.off('exit', removeAtExit);
     this.removeFiles();
     heldDirs.delete(this.dir);
   }
 
-  private removeFiles(): void {
+  /** @internal the exit hook's cleanup. */
+  removeFiles(): void {
     for (const p of this.packs.values()) if (p.fd !== undefined) closeQuietly(p.fd);
     if (this.ownsDir) {
       rmSync(this.dir, { recursive: true, force: true });
