@@ -36,7 +36,7 @@ import { WireFormatError } from '../wire/errors.js';
 import { type Edns, type EdnsOptionData, type Message, opcodeOf, type Question } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { QueryView } from '../wire/query-view.js';
-import type { RRset, Zone } from '../zone/zone.js';
+import type { RRset, ServedZone } from '../zone/zone.js';
 import {
   type AnswerKind,
   type AnswerOptions,
@@ -180,7 +180,7 @@ export class Responder {
    * Serves the zones of `put` (added, or replacing those at the same origins) and stops
    * serving those at the origins of `remove`: `setCatalog(catalog.withZones(put, remove))`.
    */
-  replaceZones(put: Iterable<Zone>, remove: Iterable<Name> = []): void {
+  replaceZones(put: Iterable<ServedZone>, remove: Iterable<Name> = []): void {
     this.setCatalog(this.#catalog.withZones(put, remove));
   }
 
