@@ -32,6 +32,8 @@ export class Catalog {
   /** Once superseded: the catalog derived from this one, which took the map. */
   #next: Catalog | null = null;
   #size = 0;
+  /** Zones served that are read from images (`ServedZone.image`). */
+  #images = 0;
   /** The id of the catalog this one was derived from by `withZones` (0: none). */
   #baseId = 0;
   /** Origin keys whose zone differs from that base. */
@@ -43,6 +45,7 @@ export class Catalog {
     const map = this.#map as Map<string, ServedZone>;
     for (const z of zones) map.set(z.origin.key, z);
     this.#size = map.size;
+    for (const z of map.values()) if (z.image !== undefined) this.#images++;
   }
 
   /**
@@ -70,14 +73,21 @@ export class Catalog {
       map.set(key, z);
     }
     const changed: string[] = [];
+    let images = this.#images;
     for (const [key, was] of undo) {
-      if (map.get(key) !== was) changed.push(key);
+      const now = map.get(key);
+      if (now !== was) {
+        changed.push(key);
+        if (was?.image !== undefined) images--;
+        if (now?.image !== undefined) images++;
+      }
       // Unchanged origins need no undo entry: the next catalog answers the same for them.
       else undo.delete(key);
     }
     const c = new Catalog();
     c.#map = map;
     c.#size = map.size;
+    c.#images = images;
     c.#baseId = this.id;
     c.#changed = changed;
     if (this.#map === map) {
@@ -99,10 +109,15 @@ export class Catalog {
 
   /** The zone with the longest origin that `name` is at or below, if any. */
   find(name: Name): ServedZone | undefined {
+    return this.findKey(name.key);
+  }
+
+  /** `find` for a name given by its key (case-folded wire form, `Name.key`). */
+  findKey(nameKey: string): ServedZone | undefined {
     if (this.#size === 0) return undefined;
     const map = this.#map;
     // Strip one label at a time; keys are case-folded wire strings, so slicing is exact.
-    let key = name.key;
+    let key = nameKey;
     for (;;) {
       const z = map !== null ? map.get(key) : this.getKey(key);
       if (z) return z;
@@ -139,6 +154,11 @@ export class Catalog {
   /** Number of zones served. */
   get size(): number {
     return this.#size;
+  }
+
+  /** Number of zones served that are read from compiled images (`ImageZone`). */
+  get imageCount(): number {
+    return this.#images;
   }
 
   /** True while this catalog owns its map (nothing was derived from it): for tests. */

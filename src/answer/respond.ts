@@ -17,6 +17,9 @@
  * The cache admits a response only when its key was already seen (`ResponseCache.admit`).
  * @module
  */
+
+import { FALLBACK_NAMES } from '../image/format.js';
+import { type ImageQuery, respondFromImage } from '../image/reader.js';
 import {
   CLASSIC_UDP_SIZE,
   DEFAULT_EDNS_SIZE,
@@ -132,6 +135,14 @@ export class Responder {
   readonly #optNsid: EdnsOptionData[];
   readonly #optRefused: EdnsOptionData[];
   readonly #optNsidRefused: EdnsOptionData[];
+  /** Our NSID option as octets (code, length, payload) for image answers; undefined when off. */
+  readonly #nsidTlv: Uint8Array | undefined;
+  /** Where image answers are written before being copied out. */
+  readonly #imageOut = new Uint8Array(TCP_MAX);
+  /** Queries answered from zone images (template copies), for metrics and tests. */
+  imageAnswers = 0;
+  /** Queries an image handed back to the engine, by format.ts `Fallback` reason. */
+  readonly imageFallbacks: number[] = new Array(FALLBACK_NAMES.length).fill(0);
 
   constructor(catalog: Catalog, opts: ResponderOptions = {}) {
     this.#catalog = catalog;
@@ -147,6 +158,14 @@ export class Responder {
     this.#optNsid = nsid;
     this.#optRefused = [ede];
     this.#optNsidRefused = [...nsid, ede];
+    if (this.#nsid !== undefined) {
+      const tlv = new Uint8Array(4 + this.#nsid.length);
+      tlv[1] = EdnsOption.NSID;
+      tlv[2] = this.#nsid.length >> 8;
+      tlv[3] = this.#nsid.length & 0xff;
+      tlv.set(this.#nsid, 4);
+      this.#nsidTlv = tlv;
+    }
     if (opts.cache !== false) {
       this.#udpCache = new ResponseCache(opts.cache);
       this.#tcpCache = new ResponseCache(opts.cache);
@@ -204,6 +223,17 @@ export class Responder {
     // QR=1 is a response, and answering it could start a loop between two servers.
     if (query.length < HEADER_LENGTH || (query[2] & 0x80) !== 0) return null;
     try {
+      const view = this.#view;
+      // Zones read from images: the precomputed answer first (a template copy costs about
+      // what a cache hit does, so it is not cached); a fallback goes on as below.
+      let parsed: boolean | undefined;
+      if (view !== undefined && this.#catalog.imageCount > 0) {
+        parsed = view.parse(query);
+        if (parsed) {
+          const bytes = this.#fromImage(query, ctx, view);
+          if (bytes !== undefined) return bytes;
+        }
+      }
       const cache = ctx.transport === 'tcp' ? this.#tcpCache : this.#udpCache;
       const qk = cache !== undefined ? buildQueryKey(query) : undefined;
       if (qk !== undefined) {
@@ -213,9 +243,9 @@ export class Responder {
       // Admission: a response is stored only when its key missed before (random names are
       // asked once: they never enter the cache, so they never evict what repeats).
       const admit = qk !== undefined && cache!.admit(qk.key);
-      const view = this.#view;
+      if (view !== undefined && parsed === undefined) parsed = view.parse(query);
       const built =
-        (view?.parse(query) === true ? this.#fastBuild(query, ctx, view, qk?.key, admit) : undefined) ??
+        (parsed === true ? this.#fastBuild(query, ctx, view!, qk?.key, admit) : undefined) ??
         this.#build(query, ctx, qk !== undefined, admit);
       if (qk !== undefined && admit && built.cacheable) {
         // Stored with the case-folded question name (the cache patches the query's spelling
@@ -327,6 +357,52 @@ export class Responder {
       return { bytes, cacheable: false, negative: false, folded: patch };
     const stamps = this.#stamps.stampsOf(result.zones, result.absent);
     return { bytes, cacheable: stamps !== undefined, negative: isNegative(kind), stamps, folded: patch };
+  }
+
+  /**
+   * The answer copied from the image of the query's zone (reader.ts `respondFromImage`), or
+   * undefined when that zone is not an ImageZone or its image hands the query back (the
+   * caller answers with the engine: same octets, format.ts `Fallback` says why).
+   */
+  #fromImage(query: Uint8Array, ctx: QueryContext, view: QueryView): Uint8Array | undefined {
+    const qtype = view.qtype;
+    if (view.qclass !== RRClass.IN || (view.edns && view.version > 0)) return undefined;
+    const key = view.foldedWire();
+    // The zone answer.ts would pick: for DS, the parent's side of a served child's apex.
+    let zone: ServedZone | undefined;
+    if (qtype === RRType.DS && key.length > 1) {
+      zone = this.#catalog.findKey(key.slice(key.charCodeAt(0) + 1));
+      zone ??= this.#catalog.findKey(key);
+    } else zone = this.#catalog.findKey(key);
+    const image = zone?.image;
+    if (image === undefined) return undefined;
+    const q: ImageQuery = {
+      id: (query[0] << 8) | query[1],
+      flags: (query[2] << 8) | query[3],
+      qname: query.subarray(HEADER_LENGTH, HEADER_LENGTH + view.qnameLength),
+      qtype,
+      qclass: view.qclass,
+      limit: this.#limitOf(view.edns, view.udpSize, ctx),
+      edns: view.edns
+        ? {
+            udpSize: this.#ednsSize,
+            flags: view.ednsFlags & EDNS_DO,
+            options: view.nsid ? this.#nsidTlv : undefined,
+          }
+        : undefined,
+    };
+    const out = this.#imageOut;
+    const n = respondFromImage(image, q, out);
+    if (n < 0) {
+      this.imageFallbacks[-n]++;
+      return undefined;
+    }
+    this.imageAnswers++;
+    // From Node's pool, seen as a plain Uint8Array as `MessageWriter.finish` returns.
+    const pooled = Buffer.allocUnsafe(n);
+    const bytes = new Uint8Array(pooled.buffer, pooled.byteOffset, n);
+    bytes.set(out.subarray(0, n));
+    return bytes;
   }
 
   /** The options of our OPT on the miss path (as `#responseOpt`: NSID when asked, then EDE). */

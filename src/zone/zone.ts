@@ -5,6 +5,8 @@
  * points and occluded names are flagged, and each node knows whether it has children.
  * @module
  */
+
+import type { ZoneImage } from '../image/reader.js';
 import { RRType } from '../wire/constants.js';
 import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
@@ -66,6 +68,8 @@ export interface ServedZone {
   readonly warnings: readonly ZoneWarning[];
   /** The node at exactly `name`, if it exists (ENTs included). */
   get(name: Name): ServedNode | undefined;
+  /** The compiled image the zone is read from (`ImageZone`); undefined for a `Zone`. */
+  readonly image?: ZoneImage;
 }
 
 /** One owner name in the zone (possibly an empty non-terminal with no RRsets). */
