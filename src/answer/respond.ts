@@ -92,6 +92,13 @@ export interface ResponderOptions {
    * same octets, only slower).
    */
   fastPath?: boolean;
+  /**
+   * Zones read from images (`ImageZone`): whether their template answers go through the
+   * response cache like any other answer ('cache', default: looked up first, stored when the
+   * key repeats) or skip it ('skip': the template is copied before any cache lookup and never
+   * stored). Fallbacks to the engine are cached either way. docs/ANSWER.md has the figures.
+   */
+  imageAnswers?: 'cache' | 'skip';
 }
 
 /** RFC 1035 §4.1.1 */
@@ -138,11 +145,26 @@ export class Responder {
   /** Our NSID option as octets (code, length, payload) for image answers; undefined when off. */
   readonly #nsidTlv: Uint8Array | undefined;
   /** Where image answers are written before being copied out. */
-  readonly #imageOut = new Uint8Array(TCP_MAX);
+  readonly #imageOut = Buffer.allocUnsafeSlow(TCP_MAX);
+  readonly #imageEdns: NonNullable<ImageQuery['edns']> = { udpSize: 0, flags: 0, options: undefined };
+  readonly #imageQuery: ImageQuery = {
+    id: 0,
+    flags: 0,
+    qname: new Uint8Array(0),
+    qtype: 0,
+    qclass: 0,
+    limit: 0,
+    edns: undefined,
+  };
   /** Queries answered from zone images (template copies), for metrics and tests. */
   imageAnswers = 0;
   /** Queries an image handed back to the engine, by format.ts `Fallback` reason. */
   readonly imageFallbacks: number[] = new Array(FALLBACK_NAMES.length).fill(0);
+  /** `imageAnswers === 'cache'`. */
+  readonly #cacheImages: boolean;
+  /** The zone the last `#fromImage` answered from, and whether a DS lookup found no parent. */
+  #imageZone: ServedZone | undefined;
+  #imageAbsent = false;
 
   constructor(catalog: Catalog, opts: ResponderOptions = {}) {
     this.#catalog = catalog;
@@ -158,6 +180,8 @@ export class Responder {
     this.#optNsid = nsid;
     this.#optRefused = [ede];
     this.#optNsidRefused = [...nsid, ede];
+    this.#imageEdns.udpSize = this.#ednsSize;
+    this.#cacheImages = opts.imageAnswers !== 'skip';
     if (this.#nsid !== undefined) {
       const tlv = new Uint8Array(4 + this.#nsid.length);
       tlv[1] = EdnsOption.NSID;
@@ -224,10 +248,12 @@ export class Responder {
     if (query.length < HEADER_LENGTH || (query[2] & 0x80) !== 0) return null;
     try {
       const view = this.#view;
-      // Zones read from images: the precomputed answer first (a template copy costs about
-      // what a cache hit does, so it is not cached); a fallback goes on as below.
+      // Zones read from images: the template answer is copied (`#fromImage`) after the cache
+      // lookup and stored like any answer, or ('skip') before the cache and never stored. A
+      // fallback goes on to the engine below.
+      const images = view !== undefined && this.#catalog.imageCount > 0;
       let parsed: boolean | undefined;
-      if (view !== undefined && this.#catalog.imageCount > 0) {
+      if (images && !this.#cacheImages) {
         parsed = view.parse(query);
         if (parsed) {
           const bytes = this.#fromImage(query, ctx, view);
@@ -243,6 +269,25 @@ export class Responder {
       // Admission: a response is stored only when its key missed before (random names are
       // asked once: they never enter the cache, so they never evict what repeats).
       const admit = qk !== undefined && cache!.admit(qk.key);
+      if (images && this.#cacheImages) {
+        parsed = view.parse(query);
+        const bytes = parsed ? this.#fromImage(query, ctx, view) : undefined;
+        if (bytes !== undefined) {
+          if (admit && this.#stamps !== undefined) {
+            const stamps = this.#stamps.stampsOf(
+              [this.#imageZone!],
+              this.#imageAbsent ? ABSENT_PARENT : NO_NAMES,
+            );
+            if (stamps !== undefined) {
+              const stored = new Uint8Array(bytes);
+              foldQuestion(stored, qk.qnameLength);
+              // NXDOMAIN answers go to the negative partition (as `isNegative`).
+              cache!.set(qk.key, stored, (bytes[3] & 0xf) === Rcode.NXDOMAIN, stamps);
+            }
+          }
+          return bytes;
+        }
+      }
       if (view !== undefined && parsed === undefined) parsed = view.parse(query);
       const built =
         (parsed === true ? this.#fastBuild(query, ctx, view!, qk?.key, admit) : undefined) ??
@@ -370,27 +415,32 @@ export class Responder {
     const key = view.foldedWire();
     // The zone answer.ts would pick: for DS, the parent's side of a served child's apex.
     let zone: ServedZone | undefined;
+    let absent = false;
     if (qtype === RRType.DS && key.length > 1) {
       zone = this.#catalog.findKey(key.slice(key.charCodeAt(0) + 1));
-      zone ??= this.#catalog.findKey(key);
+      if (zone === undefined) {
+        absent = true;
+        zone = this.#catalog.findKey(key);
+      }
     } else zone = this.#catalog.findKey(key);
     const image = zone?.image;
     if (image === undefined) return undefined;
-    const q: ImageQuery = {
-      id: (query[0] << 8) | query[1],
-      flags: (query[2] << 8) | query[3],
-      qname: query.subarray(HEADER_LENGTH, HEADER_LENGTH + view.qnameLength),
-      qtype,
-      qclass: view.qclass,
-      limit: this.#limitOf(view.edns, view.udpSize, ctx),
-      edns: view.edns
-        ? {
-            udpSize: this.#ednsSize,
-            flags: view.ednsFlags & EDNS_DO,
-            options: view.nsid ? this.#nsidTlv : undefined,
-          }
-        : undefined,
-    };
+    this.#imageZone = zone;
+    this.#imageAbsent = absent;
+    // One query object and one OPT object, reused (the call is synchronous).
+    const q = this.#imageQuery;
+    q.id = (query[0] << 8) | query[1];
+    q.flags = (query[2] << 8) | query[3];
+    q.qname = query.subarray(HEADER_LENGTH, HEADER_LENGTH + view.qnameLength);
+    q.qtype = qtype;
+    q.qclass = view.qclass;
+    q.limit = this.#limitOf(view.edns, view.udpSize, ctx);
+    if (view.edns) {
+      const e = this.#imageEdns;
+      e.flags = view.ednsFlags & EDNS_DO;
+      e.options = view.nsid ? this.#nsidTlv : undefined;
+      q.edns = e;
+    } else q.edns = undefined;
     const out = this.#imageOut;
     const n = respondFromImage(image, q, out);
     if (n < 0) {
@@ -400,9 +450,8 @@ export class Responder {
     this.imageAnswers++;
     // From Node's pool, seen as a plain Uint8Array as `MessageWriter.finish` returns.
     const pooled = Buffer.allocUnsafe(n);
-    const bytes = new Uint8Array(pooled.buffer, pooled.byteOffset, n);
-    bytes.set(out.subarray(0, n));
-    return bytes;
+    out.copy(pooled, 0, 0, n);
+    return new Uint8Array(pooled.buffer, pooled.byteOffset, n);
   }
 
   /** The options of our OPT on the miss path (as `#responseOpt`: NSID when asked, then EDE). */
@@ -725,6 +774,14 @@ function fromView(
   }
   return out;
 }
+
+/** `absent` of an answer that found its zone (`stampsOf`). */
+const NO_NAMES: readonly Name[] = [];
+/**
+ * `absent` of a DS answer at a zone's apex whose parent is not served: what the stamp needs is
+ * only that some name found no zone (the shared "nowhere" stamp), not which.
+ */
+const ABSENT_PARENT: readonly Name[] = [Name.ROOT];
 
 /** Header, optional question, optional OPT: small enough for any limit. */
 function encodeShort(id: number, flags: number, q: Question | undefined, opt: Edns | undefined): Uint8Array {

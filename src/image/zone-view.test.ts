@@ -170,6 +170,7 @@ const OPTION_SETS: ResponderOptions[] = [
   { cache: false, nsid: NSID, ednsSize: 4096 },
   // The cache: 'first' stores every answer, so the second ask of a key is a hit.
   { cache: { admission: 'first' }, nsid: NSID },
+  { cache: { admission: 'first' }, imageAnswers: 'skip' },
 ];
 
 /** Asks both responders of every option set `pkt`; records any difference. */
