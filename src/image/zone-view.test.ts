@@ -192,10 +192,19 @@ function ask(pairs: Pair[], pkt: Uint8Array, v: Variant, what: string, tally: Ta
   }
 }
 
-/** Compares the two catalogs on names sampled from `zones`, each with the types held and TYPES. */
-function compareZones(zones: Zone[], tally: Tally, seed: number, maxNames = 120): void {
+/**
+ * Compares the two catalogs on names sampled from `zones`, each with the types held and TYPES.
+ * `asImage(i)`: whether zone i is served as an ImageZone on the image side (default all).
+ */
+function compareZones(
+  zones: Zone[],
+  tally: Tally,
+  seed: number,
+  maxNames = 120,
+  asImage: (i: number) => boolean = () => true,
+): void {
   const rnd = seededRandom(seed);
-  const images = zones.map(imageOf);
+  const images = zones.map((z, i) => (asImage(i) ? imageOf(z) : z));
   const pairs = OPTION_SETS.map((o) => new Pair(zones, images, o));
   for (const zone of zones)
     for (const qname of namesOf(zone, rnd, maxNames)) {
@@ -358,6 +367,35 @@ describe('a Responder over ImageZones answers as one over Zones', () => {
     report(t, 'hand-written', tally);
     assertClean(tally);
     assert.ok(tally.templates > 0 && tally.fallbacks.some((n) => n > 0));
+  });
+
+  test('a catalog mixing Zones and ImageZones (a Zone child under an image parent, and the reverse)', () => {
+    const zones = [
+      loadZoneText(example, { origin: 'Example.' }).zone,
+      loadZoneText(childText, { origin: 'child.example.' }).zone,
+    ];
+    for (const which of [0, 1]) {
+      const tally = newTally();
+      compareZones(zones, tally, 5 + which, 1000, (i) => i === which);
+      assertClean(tally);
+    }
+  });
+
+  test('a replaced ImageZone: cached template answers of the old image are not served', () => {
+    const v1 = loadZoneText(example, { origin: 'Example.' }).zone;
+    const v2 = loadZoneText(example.replace('www A 192.0.2.3', 'www A 192.0.2.33'), {
+      origin: 'Example.',
+    }).zone;
+    const r = new Responder(new Catalog([imageOf(v1)]), {});
+    const pkt = buildQuery(1, 0x0100, '\x03www\x07example\x00', 1, VARIANTS[0]);
+    const ask1 = (x: Responder) => Buffer.from(x.respond(pkt, { transport: 'udp' })!);
+    const first = ask1(r);
+    for (let i = 0; i < 3; i++) assert.deepEqual(ask1(r), first);
+    assert.ok((r.cacheStats()?.udp.hits ?? 0) > 0, 'the template answer was cached');
+    r.replaceZones([imageOf(v2)]);
+    const after = ask1(r);
+    assert.deepEqual(after, ask1(new Responder(new Catalog([v2]), { cache: false })));
+    assert.notDeepEqual(after, first);
   });
 
   test('every zone of ../shared/testdata that loads', (t) => {
