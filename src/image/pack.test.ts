@@ -27,6 +27,8 @@ import { pathToFileURL } from 'node:url';
 import { buildQuery } from '../../test/helpers/dns-client.js';
 import { exampleZones } from '../../test/helpers/paths.js';
 import { skipOrFail } from '../../test/helpers/require-peers.js';
+import { Catalog } from '../answer/catalog.js';
+import { Responder } from '../answer/respond.js';
 import { nativeAddonPath } from '../transport/native-udp.js';
 import { loadZoneFile } from '../zone/load.js';
 import { compileZone } from './compile.js';
@@ -41,6 +43,7 @@ import {
   refKey,
 } from './pack.js';
 import { openImage, parseQuery, respondFromImage } from './reader.js';
+import { ImageZone } from './zone-view.js';
 
 const root = mkdtempSync(join(tmpdir(), 'sb-pack-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -245,6 +248,34 @@ for (const mode of ['mapped', 'copy'] as const) {
           assert.deepEqual(b.subarray(0, Math.max(n, 0)), a.subarray(0, Math.max(n, 0)), name);
         }
         assert.equal(answered, 4, 'every query answered from the image');
+      } finally {
+        w.close();
+      }
+    });
+
+    test('an ImageZone over a pack view serves through the Responder as the Zone does', () => {
+      const w = new PackWriter(newDir(), { packBytes: 1 << 20 });
+      try {
+        const zone = loadZoneFile(join(exampleZones, 'example.com.zone'), { origin: 'example.com.' }).zone;
+        w.add(image(40, 3));
+        const ref = w.add(compileZone(zone));
+        const view = reader(w.dir).open(ref);
+        const served = new ImageZone(openImage(view));
+        assert.equal(served.image.bytes.buffer, view.buffer, 'read in place, not copied');
+        const fromPack = new Responder(new Catalog([served]), { cache: false });
+        const fromZone = new Responder(new Catalog([zone]), { cache: false });
+        for (const [name, type] of [
+          ['www.example.com.', 1],
+          ['example.com.', 2],
+          ['example.com.', 15],
+          ['nothing.example.com.', 28],
+          ['example.com.', 255],
+        ] as const) {
+          const q = buildQuery({ id: 3, name, type });
+          const a = fromPack.respond(q, { transport: 'udp' });
+          assert.ok(a && a.length > 12, name);
+          assert.deepEqual(a, fromZone.respond(q, { transport: 'udp' }), `${name} ${type}`);
+        }
       } finally {
         w.close();
       }
