@@ -26,6 +26,7 @@ import { after, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { buildQuery } from '../../test/helpers/dns-client.js';
 import { exampleZones } from '../../test/helpers/paths.js';
+import { seededRandom } from '../../test/helpers/prng.js';
 import { skipOrFail } from '../../test/helpers/require-peers.js';
 import { Catalog } from '../answer/catalog.js';
 import { Responder } from '../answer/respond.js';
@@ -216,6 +217,70 @@ for (const mode of ['mapped', 'copy'] as const) {
             refs.filter((x) => x.pack === last.pack).length +
             1,
         );
+      } finally {
+        w.close();
+      }
+    });
+
+    test('random adds, releases and compactions: every live ref reads back, dead packs are gone', () => {
+      const rnd = seededRandom(7);
+      const w = new PackWriter(newDir(), { packBytes: 2048 });
+      try {
+        const r = reader(w.dir);
+        const live = new Map<string, { ref: ImageRef; bytes: Uint8Array }>();
+        const held: { view: Uint8Array; bytes: Uint8Array }[] = [];
+        let seed = 0;
+        let moves = 0;
+        const packsSeen = new Set<string>();
+        const put = (ref: ImageRef, bytes: Uint8Array): void => {
+          assert.equal(live.has(refKey(ref)), false, 'a new ref never repeats a live one');
+          live.set(refKey(ref), { ref, bytes });
+          packsSeen.add(ref.pack);
+        };
+        for (let step = 0; step < 600; step++) {
+          const x = rnd();
+          if (x < 0.35) {
+            const bytes = image(1 + Math.floor(rnd() * (rnd() < 0.05 ? 5000 : 400)), ++seed);
+            put(w.add(bytes), bytes);
+          } else if (x < 0.45) {
+            const batch = Array.from({ length: 1 + Math.floor(rnd() * 12) }, () =>
+              image(1 + Math.floor(rnd() * 300), ++seed),
+            );
+            for (const [i, ref] of w.addMany(batch).entries()) put(ref, batch[i]);
+          } else if (x < 0.8 && live.size > 0) {
+            const keys = [...live.keys()];
+            const key = keys[Math.floor(rnd() * keys.length)];
+            const { ref, bytes } = live.get(key) as { ref: ImageRef; bytes: Uint8Array };
+            if (rnd() < 0.2) held.push({ view: r.open(ref), bytes });
+            assert.equal(w.release(ref), true);
+            assert.equal(w.release(ref), false);
+            live.delete(key);
+          } else if (x < 0.9) {
+            // The caller ships the moves, then releases the old refs.
+            for (const [oldKey, moved] of w.compact({ threshold: rnd() })) {
+              const entry = live.get(oldKey) as { ref: ImageRef; bytes: Uint8Array };
+              assert.ok(entry, 'a move is of a live ref');
+              put(moved, entry.bytes);
+              moves++;
+              assert.equal(w.release(entry.ref), true);
+              live.delete(oldKey);
+            }
+          }
+          if (step % 50 === 49 || step === 599) {
+            for (const { ref, bytes } of live.values()) assert.deepEqual(r.open(ref), bytes, refKey(ref));
+            for (const h of held)
+              assert.deepEqual(h.view, h.bytes, 'a view held across releases and unlinks');
+            const st = w.stats();
+            assert.equal(st.images, live.size);
+            const packsWithLive = new Set([...live.values()].map((e) => e.ref.pack));
+            const files = new Set(packFiles(w.dir));
+            for (const p of packsWithLive) assert.ok(files.has(p), `pack ${p} with live images exists`);
+            assert.ok(files.size <= packsWithLive.size + 1, 'at most the current pack holds nothing live');
+            assert.equal(st.packs, files.size);
+          }
+        }
+        assert.ok(moves > 20, `compaction moved ${moves} images`);
+        assert.ok(packsSeen.size > packFiles(w.dir).length + 10, 'packs were unlinked along the way');
       } finally {
         w.close();
       }
