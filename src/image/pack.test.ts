@@ -542,40 +542,45 @@ describe('pack writer', () => {
 });
 
 describe('pack reader fallback', () => {
-  test('SWITCHBOARD_PACK_MMAP=0 reads copies (mapped: false)', () => {
-    const w = new PackWriter(newDir());
-    try {
-      const img = image(1000, 3);
-      const ref = w.add(img);
-      const url = pathToFileURL(resolve('dist/src/image/pack.js')).href;
-      const r = spawnSync(
-        process.execPath,
-        [
-          '--input-type=module',
-          '-e',
-          `import { PackReader, packMmapStatus } from ${JSON.stringify(url)};
+  for (const [what, env, reason] of [
+    ['SWITCHBOARD_PACK_MMAP=0', { SWITCHBOARD_PACK_MMAP: '0' }, /^SWITCHBOARD_PACK_MMAP=0$/],
+    ['no addon', { SWITCHBOARD_NATIVE_ADDON: join(root, 'missing.node') }, /^native addon not loaded: /],
+  ] as const)
+    test(`${what}: copies (mapped: false)`, () => {
+      const w = new PackWriter(newDir());
+      try {
+        const img = image(1000, 3);
+        const ref = w.add(img);
+        const url = pathToFileURL(resolve('dist/src/image/pack.js')).href;
+        const r = spawnSync(
+          process.execPath,
+          [
+            '--input-type=module',
+            '-e',
+            `import { PackReader, packMmapStatus } from ${JSON.stringify(url)};
            const r = new PackReader(${JSON.stringify(w.dir)});
            const b = r.open(${JSON.stringify(ref)});
            let sum = 0; for (const x of b) sum = (sum + x) % 65521;
            console.log(JSON.stringify({ mapped: r.mapped, reason: packMmapStatus().reason, sum, byteOffset: b.byteOffset, bufLen: b.buffer.byteLength }));`,
-        ],
-        { encoding: 'utf8', env: { ...process.env, SWITCHBOARD_PACK_MMAP: '0' } },
-      );
-      assert.equal(r.status, 0, r.stderr);
-      const got = JSON.parse(r.stdout);
-      let sum = 0;
-      for (const x of img) sum = (sum + x) % 65521;
-      assert.deepEqual(got, {
-        mapped: false,
-        reason: 'SWITCHBOARD_PACK_MMAP=0',
-        sum,
-        byteOffset: 0,
-        bufLen: 1000,
-      });
-    } finally {
-      w.close();
-    }
-  });
+          ],
+          { encoding: 'utf8', env: { ...process.env, ...env } },
+        );
+        assert.equal(r.status, 0, r.stderr);
+        const got = JSON.parse(r.stdout);
+        let sum = 0;
+        for (const x of img) sum = (sum + x) % 65521;
+        assert.match(got.reason, reason);
+        assert.deepEqual(got, {
+          mapped: false,
+          reason: got.reason,
+          sum,
+          byteOffset: 0,
+          bufLen: 1000,
+        });
+      } finally {
+        w.close();
+      }
+    });
 });
 
 describe('native mapFile', { skip: mappedSkip }, () => {

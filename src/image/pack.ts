@@ -544,12 +544,23 @@ function loadMmap(): MmapAddon | false {
   } else if (process.platform !== 'linux') {
     mmapWhy = `not supported on ${process.platform}`;
   } else {
+    const path = nativeAddonPath();
+    let addon: Partial<MmapAddon> | undefined;
     try {
-      const addon = createRequire(import.meta.url)(nativeAddonPath()) as Partial<MmapAddon>;
-      if (typeof addon.mapFile === 'function') mmapAddon = addon as MmapAddon;
-      else mmapWhy = 'the native addon has no mapFile (rebuild it: npm run build:native)';
+      addon = createRequire(import.meta.url)(path) as Partial<MmapAddon>;
     } catch (err) {
       mmapWhy = `native addon not loaded: ${(err as Error).message.split('\n')[0]}`;
+    }
+    if (addon && typeof addon.mapFile !== 'function')
+      mmapWhy = 'the native addon has no mapFile (rebuild it: npm run build:native)';
+    else if (addon) {
+      // Self-check: map the addon's own file (a runtime may refuse external buffers).
+      try {
+        if ((addon as MmapAddon).mapFile(path).byteLength > 0) mmapAddon = addon as MmapAddon;
+        else mmapWhy = 'self-check: mapFile returned an empty buffer';
+      } catch (err) {
+        mmapWhy = `self-check failed: ${(err as Error).message}`;
+      }
     }
   }
   return mmapAddon;
