@@ -15,6 +15,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -281,6 +282,36 @@ for (const mode of ['mapped', 'copy'] as const) {
         }
         assert.ok(moves > 20, `compaction moved ${moves} images`);
         assert.ok(packsSeen.size > packFiles(w.dir).length + 10, 'packs were unlinked along the way');
+      } finally {
+        w.close();
+      }
+    });
+
+    test('a reader holds no descriptor of an unlinked pack once it opens another', () => {
+      const w = new PackWriter(newDir(), { packBytes: 1024 });
+      try {
+        const r = reader(w.dir);
+        const a = w.add(image(900, 1)); // fills a pack
+        const b = w.add(image(900, 2)); // the next pack
+        assert.notEqual(a.pack, b.pack);
+        r.open(a);
+        w.release(a); // unlinked: a sealed pack with nothing live
+        assert.equal(existsSync(join(w.dir, a.pack)), false);
+        const c = w.add(image(900, 3)); // a third pack
+        r.open(c);
+        const fds = readdirSync('/proc/self/fd').map((fd) => {
+          try {
+            return readlinkSync(`/proc/self/fd/${fd}`);
+          } catch {
+            return '';
+          }
+        });
+        assert.equal(
+          fds.filter((l) => l.includes(a.pack)).length,
+          0,
+          'no descriptor (copy) or the mapping only (mapped) of the unlinked pack',
+        );
+        r.close();
       } finally {
         w.close();
       }
@@ -574,8 +605,8 @@ describe('pack reader fallback', () => {
           mapped: false,
           reason: got.reason,
           sum,
-          byteOffset: 0,
-          bufLen: 1000,
+          byteOffset: 8,
+          bufLen: 1008,
         });
       } finally {
         w.close();

@@ -593,6 +593,8 @@ export class PackReader {
   readonly mapped: boolean;
   private readonly addon: MmapAddon | false;
   private readonly mappings = new Map<string, Mapping>();
+  /** The copy path's open packs. */
+  private readonly files = new Map<string, { fd: number; size: number }>();
   private readonly registry = new FinalizationRegistry<string>((name) => {
     const m = this.mappings.get(name);
     if (m && m.buffer.deref() === undefined) this.mappings.delete(name);
@@ -643,37 +645,59 @@ export class PackReader {
   }
 
   private openCopy(ref: ImageRef): Uint8Array {
-    const path = join(this.dir, ref.pack);
+    const file = this.copyFile(ref.pack);
+    checkInside(ref, file.size);
+    // The entry header and the image in one read; the image is returned as a view past it.
+    const bytes = new Uint8Array(ENTRY_HEADER_SIZE + ref.length);
+    readAll(file.fd, bytes, ref.offset - ENTRY_HEADER_SIZE);
+    const dv = new DataView(bytes.buffer, 0, ENTRY_HEADER_SIZE);
+    checkEntry(ref, dv.getUint32(0, true), dv.getUint32(4, true));
+    return bytes.subarray(ENTRY_HEADER_SIZE);
+  }
+
+  /**
+   * The copy path's open descriptor of a pack, header checked once. Descriptors of unlinked
+   * packs (`nlink` 0) are closed whenever another pack is opened, so a dead pack's space is
+   * not kept alive for long (a worker opens new packs as the writer fills them).
+   */
+  private copyFile(name: string): { fd: number; size: number } {
+    const cached = this.files.get(name);
+    if (cached && fstatSync(cached.fd).nlink > 0) return cached;
+    // A pack not open yet (or unlinked): close every descriptor of an unlinked pack first.
+    for (const [n, f] of this.files)
+      if (fstatSync(f.fd).nlink === 0) {
+        this.files.delete(n);
+        closeQuietly(f.fd);
+      }
     let fd: number;
     try {
-      fd = openSync(path, 'r');
+      fd = openSync(join(this.dir, name), 'r');
     } catch (err) {
-      throw new PackError(`pack ${ref.pack}: ${(err as Error).message}`);
+      throw new PackError(`pack ${name}: ${(err as Error).message}`);
     }
     try {
       const header = new Uint8Array(PACK_HEADER_SIZE);
       const got = readSync(fd, header, 0, PACK_HEADER_SIZE, 0);
-      const size = fstatSize(fd);
-      checkPackHeader(header.subarray(0, got), size, ref.pack);
-      checkInside(ref, size);
-      const entry = Buffer.alloc(ENTRY_HEADER_SIZE);
-      readAll(fd, entry, ref.offset - ENTRY_HEADER_SIZE);
-      checkEntry(ref, entry.readUInt32LE(0), entry.readUInt32LE(4));
-      const bytes = new Uint8Array(ref.length);
-      readAll(fd, bytes, ref.offset);
-      return bytes;
-    } finally {
-      closeSync(fd);
+      const size = fstatSync(fd).size;
+      checkPackHeader(header.subarray(0, got), size, name);
+      const file = { fd, size };
+      this.files.set(name, file);
+      return file;
+    } catch (err) {
+      closeQuietly(fd);
+      throw err;
     }
+  }
+
+  /** Closes the copy path's descriptors (views and copies already returned stay valid). */
+  close(): void {
+    for (const f of this.files.values()) closeQuietly(f.fd);
+    this.files.clear();
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // File helpers
-
-function fstatSize(fd: number): number {
-  return fstatSync(fd).size;
-}
 
 function writeAll(fd: number, bytes: Uint8Array, position: number): void {
   let done = 0;
