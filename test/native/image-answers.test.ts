@@ -11,7 +11,8 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
@@ -382,6 +383,38 @@ describe('C answers from zone images', { skip: missing }, () => {
       assert.deepEqual(Buffer.from(addon.answerForTest(pkt)!), Buffer.from(want!));
     } finally {
       addon.imageClear();
+    }
+  });
+
+  test('an image inside a memory-mapped file (mapFile) is answered in place and kept mapped while installed', () => {
+    const addon = native.ok
+      ? (native.addon as typeof native.addon & { mapFile?: (p: string) => ArrayBuffer })
+      : undefined;
+    assert.ok(addon);
+    if (typeof addon.mapFile !== 'function') assert.fail('the addon has no mapFile (native/mmap.c)');
+    const zone = loadZoneText(EXAMPLE, { origin: 'example.' }).zone;
+    const image = compileZone(zone);
+    const dir = mkdtempSync(join(tmpdir(), 'sb-cnative-'));
+    const pkt = buildQuery(8, 0x0100, '\x04nope\x07example\x00', 1, { size: 1232, do: true, nsid: false });
+    const want = Buffer.from(
+      new Responder(new Catalog([zone]), { cache: false }).respond(pkt, { transport: 'udp' })!,
+    );
+    addon.imageClear();
+    try {
+      const file = join(dir, 'pack');
+      writeFileSync(file, Buffer.concat([Buffer.alloc(37, 0xaa), image, Buffer.alloc(11)]));
+      // Only the addon's reference keeps the mapping once this function returns.
+      ((): void => {
+        addon.imageInstall(new Uint8Array(addon.mapFile!(file), 37, image.length));
+      })();
+      rmSync(file); // unlinked: the mapping stays valid
+      const gc = runInNewContext('gc') as () => void;
+      for (let i = 0; i < 3; i++) gc();
+      assert.deepEqual(Buffer.from(addon.answerForTest(pkt)!), want);
+      assert.equal(addon.imageStats().bytes, image.length);
+    } finally {
+      addon.imageClear();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
