@@ -73,7 +73,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
   if (native) {
     const st = native.stats();
     deps.log.info(
-      `native answers: ${st.zones} zone images, ${st.bytes} octets in addon memory (beside the JS zones)`,
+      `native answers: ${st.zones} zone images, ${st.bytes} octets (read in place by the addon)`,
     );
   }
   const closeAll = async (): Promise<void> => {

@@ -112,7 +112,7 @@ export class NativeAnswers {
     return result;
   }
 
-  /** Images installed and the octets they hold in addon memory. */
+  /** Images installed and their octets (read in place by the addon, not copied). */
   stats(): { zones: number; bytes: number; enabled: boolean } {
     return this.#addon.imageStats();
   }
