@@ -20,10 +20,9 @@ import {
 } from '../answer/answer.js';
 import { Catalog } from '../answer/catalog.js';
 import { RRType } from '../wire/constants.js';
-import { MessageWriter, Section } from '../wire/encode.js';
 import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
-import { compressibleNameOffsets } from '../wire/rdata.js';
+import { compressibleNameOffsets, rdataTarget } from '../wire/rdata.js';
 import { NodeFlag, type RRset, Zone, type ZoneNode } from '../zone/zone.js';
 import {
   ANSWER_ENTRY_SIZE,
@@ -339,7 +338,7 @@ function writeTemplate(b: Bytes, t: TplParts): number {
   return start;
 }
 
-/** An encoded answer: the message after the question, and its parts. */
+/** An encoded answer: the message after the question (a view of the encoder's scratch), and its parts. */
 interface Encoded {
   body: Uint8Array;
   requiredLength: number;
@@ -349,32 +348,305 @@ interface Encoded {
   arOptional: number;
 }
 
+// ---------------------------------------------------------------------------------------
+// The template encoder: writes a response as `MessageWriter` (wire/encode.ts) writes it with
+// no size limit and no OPT — same name compression, octet for octet — into one scratch buffer
+// reused by every template, and notes where it wrote each compression pointer, so a shiftable
+// template's patch list is read off instead of found by encoding it twice more. The rules it
+// mirrors: a name's longest suffix already written whole (case-folded, at an offset below
+// 0x4000, while fewer than 4096 suffixes are known) becomes a pointer to its first
+// occurrence; an owner equal to the previous owner or question name points where that one
+// can be pointed at; RDATA names are compressed only where `compressibleNameOffsets` allows.
+
+const MESSAGE_LIMIT = 65535;
+const POINTER_LIMIT = 0x4000;
+const SLOTS = 8192;
+const SLOT_MASK = SLOTS - 1;
+const MAX_TARGETS = SLOTS / 2;
+const FNV_PRIME = 0x01000193;
+const FNV_OFFSET = 0x811c9dc5 | 0;
+
+function hashLabel(h: number, buf: Uint8Array, p: number): number {
+  const end = p + buf[p];
+  h = Math.imul(h ^ buf[p], FNV_PRIME);
+  for (let k = p + 1; k <= end; k++) {
+    const c = buf[k];
+    h = Math.imul(h ^ (c >= 0x41 && c <= 0x5a ? c | 0x20 : c), FNV_PRIME);
+  }
+  return h;
+}
+
+function slotOf(h: number): number {
+  return (h ^ (h >>> 13) ^ (h >>> 26)) & SLOT_MASK;
+}
+
+/** The uncompressed name at buf[a] equals the (possibly compressed) name at buf[b], ASCII case ignored. */
+function sameName(buf: Uint8Array, a: number, b: number): boolean {
+  for (;;) {
+    let lb = buf[b];
+    while (lb >= 0xc0) {
+      b = ((lb & 0x3f) << 8) | buf[b + 1];
+      lb = buf[b];
+    }
+    if (buf[a] !== lb) return false;
+    if (lb === 0) return true;
+    for (let k = 1; k <= lb; k++) {
+      let x = buf[a + k];
+      let y = buf[b + k];
+      if (x === y) continue;
+      if (x >= 0x41 && x <= 0x5a) x |= 0x20;
+      if (y >= 0x41 && y <= 0x5a) y |= 0x20;
+      if (x !== y) return false;
+    }
+    a += lb + 1;
+    b += lb + 1;
+  }
+}
+
+/** Length of the clean uncompressed name at rdata[pos], or -1 (the RDATA is then copied as it is). */
+function storedNameLength(rdata: Uint8Array, pos: number): number {
+  let p = pos;
+  while (p < rdata.length) {
+    const len = rdata[p];
+    if (len === 0) return p + 1 - pos <= 255 ? p + 1 - pos : -1;
+    if (len > 63) return -1;
+    p += len + 1;
+  }
+  return -1;
+}
+
+class TemplateEncoder {
+  /** The message; past MESSAGE_LIMIT only as staging room (the append then fails). */
+  readonly buf = new Uint8Array(MESSAGE_LIMIT + 1024);
+  len = 12;
+  /** Where the question ends (the body starts). */
+  qEnd = 0;
+  an = 0;
+  ns = 0;
+  ar = 0;
+  /** Body-relative offsets of the pointers written, and their targets. */
+  ptrAt: number[] = [];
+  ptrTo: number[] = [];
+  #lastKey: string | undefined;
+  #lastTarget = 0;
+  #stagedTarget = -1;
+  readonly #slotGen = new Uint32Array(SLOTS);
+  readonly #slotHash = new Int32Array(SLOTS);
+  readonly #slotOffset = new Uint16Array(SLOTS);
+  #gen = 0;
+  #targets = 0;
+  /** Suffixes known as compression targets. */
+  get targets(): number {
+    return this.#targets;
+  }
+  readonly #labelAt = new Int32Array(128);
+  readonly #suffixHash = new Int32Array(128);
+
+  /** Starts a message with `qname` (class IN) as its question. */
+  begin(qname: Name, qtype: number): void {
+    this.#gen = (this.#gen + 1) >>> 0;
+    if (this.#gen === 0) {
+      this.#slotGen.fill(0);
+      this.#gen = 1;
+    }
+    this.#targets = 0;
+    this.#lastKey = undefined;
+    this.len = 12;
+    this.an = this.ns = this.ar = 0;
+    this.ptrAt.length = 0;
+    this.ptrTo.length = 0;
+    this.#writeName(qname.wire, qname.key);
+    const buf = this.buf;
+    buf[this.len++] = qtype >> 8;
+    buf[this.len++] = qtype & 0xff;
+    buf[this.len++] = 0;
+    buf[this.len++] = 1;
+    this.qEnd = this.len;
+  }
+
+  /** Appends `sets` to a section (0 answer, 1 authority, 2 additional); false past 65535 octets. */
+  sets(section: number, sets: readonly RRset[]): boolean {
+    for (let i = 0; i < sets.length; i++) {
+      const s = sets[i];
+      if (!this.rrset(section, s.name, s.type, s.class, s.ttl, s.rdata)) return false;
+    }
+    return true;
+  }
+
+  rrset(
+    section: number,
+    name: Name,
+    type: number,
+    cls: number,
+    ttl: number,
+    rdata: readonly Uint8Array[],
+  ): boolean {
+    for (let i = 0; i < rdata.length; i++) if (!this.#rr(name, type, cls, ttl, rdata[i])) return false;
+    if (section === 0) this.an += rdata.length;
+    else if (section === 1) this.ns += rdata.length;
+    else this.ar += rdata.length;
+    return true;
+  }
+
+  #rr(name: Name, type: number, cls: number, ttl: number, rdata: Uint8Array): boolean {
+    const names = compressibleNameOffsets(type, rdata);
+    if (!this.#writeName(name.wire, name.key) || this.len + 10 > MESSAGE_LIMIT) return false;
+    const buf = this.buf;
+    const p = this.len;
+    buf[p] = type >> 8;
+    buf[p + 1] = type;
+    buf[p + 2] = cls >> 8;
+    buf[p + 3] = cls;
+    buf[p + 4] = ttl >>> 24;
+    buf[p + 5] = ttl >>> 16;
+    buf[p + 6] = ttl >>> 8;
+    buf[p + 7] = ttl;
+    const rdlengthAt = p + 8;
+    this.len = p + 10;
+    let from = 0;
+    for (let k = 0; k < names.length; k++) {
+      const at = names[k];
+      const nameLength = at >= from ? storedNameLength(rdata, at) : -1;
+      if (nameLength < 0) break;
+      if (!this.#copy(rdata, from, at)) return false;
+      const to = this.len - at;
+      for (let j = at; j < at + nameLength; j++) buf[to + j] = rdata[j];
+      if (!this.#compressStaged()) return false;
+      from = at + nameLength;
+    }
+    if (!this.#copy(rdata, from, rdata.length)) return false;
+    const rdlength = this.len - rdlengthAt - 2;
+    buf[rdlengthAt] = rdlength >> 8;
+    buf[rdlengthAt + 1] = rdlength & 0xff;
+    return true;
+  }
+
+  #copy(src: Uint8Array, from: number, to: number): boolean {
+    const n = to - from;
+    if (n <= 0) return true;
+    if (this.len + n > MESSAGE_LIMIT) return false;
+    const buf = this.buf;
+    let pos = this.len;
+    if (n < 64) for (let j = from; j < to; j++) buf[pos++] = src[j];
+    else {
+      buf.set(src.subarray(from, to), pos);
+      pos += n;
+    }
+    this.len = pos;
+    return true;
+  }
+
+  #pointer(at: number, target: number): void {
+    const buf = this.buf;
+    buf[at] = 0xc0 | (target >> 8);
+    buf[at + 1] = target & 0xff;
+    this.ptrAt.push(at - this.qEnd);
+    this.ptrTo.push(target);
+  }
+
+  #writeName(wire: string, key: string): boolean {
+    if (key === this.#lastKey) {
+      if (this.len + 2 > MESSAGE_LIMIT) return false;
+      this.#pointer(this.len, this.#lastTarget);
+      this.len += 2;
+      return true;
+    }
+    const buf = this.buf;
+    const at = this.len;
+    const n = wire.length;
+    for (let i = 0; i < n; i++) buf[at + i] = wire.charCodeAt(i);
+    if (!this.#compressStaged()) return false;
+    if (this.#stagedTarget >= 0) {
+      this.#lastKey = key;
+      this.#lastTarget = this.#stagedTarget;
+    }
+    return true;
+  }
+
+  #compressStaged(): boolean {
+    const buf = this.buf;
+    const start = this.len;
+    const labelAt = this.#labelAt;
+    const suffixHash = this.#suffixHash;
+    let labels = 0;
+    let p = start;
+    while (buf[p] !== 0) {
+      labelAt[labels++] = p;
+      p += buf[p] + 1;
+    }
+    let end = p + 1;
+    let cut = labels;
+    this.#stagedTarget = -1;
+    const gen = this.#gen;
+    const slotGen = this.#slotGen;
+    const slotHash = this.#slotHash;
+    const slotOffset = this.#slotOffset;
+    let target = -1;
+    if (labels > 0) {
+      let h = FNV_OFFSET;
+      for (let i = labels - 1; i >= 0; i--) {
+        h = hashLabel(h, buf, labelAt[i]);
+        suffixHash[i] = h;
+      }
+      search: for (let i = 0; i < labels; i++) {
+        const hi = suffixHash[i];
+        for (let s = slotOf(hi); slotGen[s] === gen; s = (s + 1) & SLOT_MASK) {
+          if (slotHash[s] === hi && sameName(buf, labelAt[i], slotOffset[s])) {
+            target = slotOffset[s];
+            if (i === 0) this.#stagedTarget = target;
+            cut = i;
+            end = labelAt[i] + 2;
+            break search;
+          }
+        }
+      }
+    }
+    if (end > MESSAGE_LIMIT) {
+      this.#stagedTarget = -1;
+      return false;
+    }
+    if (target >= 0) this.#pointer(labelAt[cut], target);
+    if (cut > 0 && start < POINTER_LIMIT) this.#stagedTarget = start;
+    for (let i = 0; i < cut && this.#targets < MAX_TARGETS; i++) {
+      const offset = labelAt[i];
+      if (offset >= POINTER_LIMIT) break;
+      let s = slotOf(suffixHash[i]);
+      while (slotGen[s] === gen) s = (s + 1) & SLOT_MASK;
+      slotGen[s] = gen;
+      slotHash[s] = suffixHash[i];
+      slotOffset[s] = offset;
+      this.#targets++;
+    }
+    this.len = end;
+    return true;
+  }
+
+  /** The encoded parts (the body is a view of the scratch buffer, valid until the next `begin`). */
+  parts(requiredEnd: number, arRequired: number): Encoded {
+    const qEnd = this.qEnd;
+    return {
+      body: this.buf.subarray(qEnd, this.len),
+      requiredLength: requiredEnd - qEnd,
+      an: this.an,
+      ns: this.ns,
+      arRequired,
+      arOptional: this.ar - arRequired,
+    };
+  }
+}
+
+const encoder = new TemplateEncoder();
+
 /** Encodes `result` as respond.ts does, without a size limit or OPT; undefined when over 65535 octets. */
 function encode(qname: Name, qtype: number, result: AnswerResult): Encoded | undefined {
-  const w = new MessageWriter(MAX_MESSAGE);
-  w.header(0, 0);
-  if (!w.question({ name: qname, type: qtype, class: 1 })) return undefined;
-  const put = (section: Section, sets: RRset[]): boolean => {
-    for (const s of sets) if (!w.rrset(section, s.name, s.type, s.class, s.ttl, s.rdata)) return false;
-    return true;
-  };
-  if (!put(Section.Answer, result.answer) || !put(Section.Authority, result.authority)) return undefined;
-  if (!put(Section.Additional, result.glue)) return undefined;
-  const requiredEnd = w.length;
-  if (!put(Section.Additional, result.additional)) return undefined;
-  const msg = w.finish();
-  const qEnd = 12 + qname.length + 4;
-  const count = (at: number): number => (msg[at] << 8) | msg[at + 1];
+  const w = encoder;
+  w.begin(qname, qtype);
+  if (!w.sets(0, result.answer) || !w.sets(1, result.authority) || !w.sets(2, result.glue)) return undefined;
+  const requiredEnd = w.len;
+  if (!w.sets(2, result.additional)) return undefined;
   let arRequired = 0;
   for (const g of result.glue) arRequired += g.rdata.length;
-  return {
-    body: msg.subarray(qEnd),
-    requiredLength: requiredEnd - qEnd,
-    an: count(6),
-    ns: count(8),
-    arRequired,
-    arOptional: count(10) - arRequired,
-  };
+  return w.parts(requiredEnd, arRequired);
 }
 
 function dnsFlagsOf(result: AnswerResult): number {
@@ -395,6 +667,11 @@ function labelBelow(key: string, anchorLength: number): string {
     i += key.charCodeAt(i) + 1;
   }
   return key.slice(last, stop);
+}
+
+function hasHighOctet(key: string): boolean {
+  for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) >= 0xfe) return true;
+  return false;
 }
 
 function isUnder(key: string, anchor: string): boolean {
@@ -436,11 +713,18 @@ class TemplateBuilder {
   readonly #negativeWatch: Set<string>;
 
   readonly #answerOpts: AnswerOptions;
+  /** Some name of the zone has an octet 0xfe or 0xff (the placeholders' labels). */
+  #highNames = false;
 
   constructor(zone: Zone, answerOpts: AnswerOptions) {
     this.zone = zone;
     this.#answerOpts = answerOpts;
     this.catalog = new Catalog([zone]);
+    for (const key of zone.nodes.keys())
+      if (hasHighOctet(key)) {
+        this.#highNames = true;
+        break;
+      }
     this.negative = this.#negativeTemplate();
     this.#negativeWatch = new Set(this.negative?.watch ?? []);
   }
@@ -522,18 +806,36 @@ class TemplateBuilder {
     // Labels just below the anchor of every name the response writes: a QNAME through one of
     // them would be compressed against by the encoder, so the reader falls back for it.
     const watch = new Set<string>();
-    for (const key of namesOf(r1))
+    const names = namesOf(r1);
+    let odd = this.#highNames || encoder.targets >= MAX_TARGETS - 16;
+    for (const key of names) {
       if (key !== p1.key && isUnder(key, anchor.key)) watch.add(labelBelow(key, a.length));
+      if (!odd && key !== p1.key && hasHighOctet(key)) odd = true;
+    }
     if (watch.size > 255 || 12 + 255 + 4 + e1.body.length > SHIFT_LIMIT)
       return { qtype, tpl: this.#place(tpl), reason: 0 };
     tpl.watch = [...watch];
-    const e2 = encode(p2, qtype, solve(p2));
+    if (!odd) {
+      // The engine answers every QNAME under the anchor alike (no name of the zone or of the
+      // response goes through the placeholders' labels): the pointers that move are the
+      // ones not aimed at the whole QNAME (offset 12), as building with two more placeholders
+      // would find.
+      const patches: number[] = [];
+      const at = encoder.ptrAt;
+      const to = encoder.ptrTo;
+      for (let i = 0; i < at.length; i++) if (to[i] !== 12) patches.push(at[i]);
+      tpl.patches = patches;
+      tpl.tflags |= TemplateFlag.SHIFTABLE;
+      return { qtype, tpl: this.#place(tpl), reason: 0 };
+    }
+    // Names through the placeholders' labels: build twice more and compare, as ever.
+    const b2 = encode(p2, qtype, solve(p2))?.body.slice();
     const e3 = encode(p3, qtype, solve(p3));
-    const patches = e2 && e3 ? findPatches(e1.body, e2.body) : undefined;
+    const patches = b2 && e3 ? findPatches(tpl.body, b2) : undefined;
     if (
       patches !== undefined &&
       e3 !== undefined &&
-      e3.requiredLength === e1.requiredLength &&
+      e3.requiredLength === tpl.requiredLength &&
       sameBytes(applyPatches(tpl.body, patches, p3.length - p1.length), e3.body)
     ) {
       tpl.patches = patches;
