@@ -60,11 +60,11 @@ export function sharedAllocator(bytes: number): Uint8Array {
   return new Uint8Array(new SharedArrayBuffer(bytes));
 }
 
-const MAX_MESSAGE = 65535;
 /** A shiftable template's pointers must stay below 0x4000 whatever the QNAME length. */
 const SHIFT_LIMIT = 0x4000 - 255 - 16;
 const NO_NUMBERS: number[] = [];
 const NO_STRINGS: string[] = [];
+const ADDRESS_TYPES = [RRType.A, RRType.AAAA];
 /** A type no zone holds: used to ask for a node's NODATA answer. */
 const ABSENT_TYPE = 65534;
 
@@ -154,154 +154,215 @@ export function compileRecords(origin: Name, records: Iterable<RR>, opts: Compil
 /** Compiles `zone` into an image. Never changes the zone. */
 export function compileZone(zone: Zone, opts: CompileOptions = {}): Uint8Array {
   const nodes = canonicalOrder(zone);
-  const ctx = new TemplateBuilder(zone, opts.answer ?? {});
-  const perNode: { entries: Entry[]; nodata: Tpl | undefined; referral: Tpl | undefined }[] = [];
   const withTemplates = opts.templates !== false;
-  for (const node of nodes)
-    perNode.push(withTemplates ? ctx.forNode(node) : { entries: [], nodata: undefined, referral: undefined });
-
-  // Sections, each built relative to its own start, then laid out.
-  const originKey = zone.origin.key;
-  const names = new Bytes();
-  const namedata = new Bytes();
-  const rrsets = new Bytes();
-  const rdata = new Bytes();
-  const answers = new Bytes();
-  const templates = ctx.out;
-
-  // Hash table: open addressing, load ≤ 1/2.
-  let slots = 8;
-  while (slots < nodes.length * 2) slots *= 2;
-  const hash = new Uint32Array(slots);
-  for (let i = 0; i < nodes.length; i++) {
-    let s = fnv1aString(nodes[i].name.key) & (slots - 1);
-    while (hash[s] !== 0) s = (s + 1) & (slots - 1);
-    hash[s] = i + 1;
+  const templates = templateScratch;
+  templates.len = 0;
+  try {
+    const ctx = new TemplateBuilder(zone, opts.answer ?? {}, templates);
+    const perNode: NodeTemplates[] = [];
+    for (const node of nodes) perNode.push(withTemplates ? ctx.forNode(node) : NO_TEMPLATES);
+    return layout(zone, nodes, perNode, templates, ctx.negative, withTemplates, opts.allocate);
+  } finally {
+    // A big zone's templates are not kept alive by the scratch.
+    if (templates.buf.length > 1 << 20) templateScratch = new Bytes();
   }
+}
 
-  let rrsetCount = 0;
-  let answerCount = 0;
-  // Offsets of the variable sections are known only after layout: record fix-ups.
-  const namedataRel: number[] = [];
-  const rdataRel: number[] = [];
+/** What `TemplateBuilder.forNode` gives for one name. */
+interface NodeTemplates {
+  entries: Entry[];
+  nodata: Tpl | undefined;
+  referral: Tpl | undefined;
+}
+
+const NO_TEMPLATES: NodeTemplates = { entries: [], nodata: undefined, referral: undefined };
+
+/** The TEMPLATES section under construction, reused from one compile to the next. */
+let templateScratch = new Bytes();
+
+/** Lays the image out in one buffer sized up front; every section written in place. */
+function layout(
+  zone: Zone,
+  nodes: ZoneNode[],
+  perNode: NodeTemplates[],
+  templates: Bytes,
+  negative: Tpl | undefined,
+  withTemplates: boolean,
+  allocate: ((bytes: number) => Uint8Array) | undefined,
+): Uint8Array {
+  const originKey = zone.origin.key;
+  let namedataLen = 0;
+  let rdataLen = 0;
+  let totalRrsets = 0;
+  let totalEntries = 0;
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i];
-    namedataRel.push(namedata.len);
-    namedata.u8(node.name.key.length);
-    namedata.latin1(node.name.key);
-    for (const set of node.rrsets) {
-      rdataRel.push(rdata.len);
-      for (const d of set.rdata) {
-        rdata.u8(d.length >> 8);
-        rdata.u8(d.length & 0xff);
-        rdata.bytes(d);
-      }
+    namedataLen += 1 + node.name.key.length;
+    const sets = node.rrsets;
+    totalRrsets += sets.length;
+    for (let k = 0; k < sets.length; k++) {
+      const rd = sets[k].rdata;
+      for (let j = 0; j < rd.length; j++) rdataLen += 2 + rd[j].length;
     }
+    totalEntries += perNode[i].entries.length;
   }
-  namedata.pad4();
-  rdata.pad4();
+  namedataLen = (namedataLen + 3) & ~3;
+  rdataLen = (rdataLen + 3) & ~3;
+  let slots = 8;
+  while (slots < nodes.length * 2) slots *= 2;
 
-  // Layout.
-  const sectionIds = [
-    SectionId.ORIGIN,
-    SectionId.NAMES,
-    SectionId.NAMEDATA,
-    SectionId.HASH,
-    SectionId.RRSETS,
-    SectionId.RDATA,
-    SectionId.ANSWERS,
-    SectionId.TEMPLATES,
-  ];
-  const totalRrsets = nodes.reduce((n, x) => n + x.rrsets.length, 0);
-  const totalEntries = perNode.reduce((n, x) => n + x.entries.length, 0);
+  const sectionIds = SECTION_IDS;
   const sizes = [
     (originKey.length + 3) & ~3,
     nodes.length * NAME_RECORD_SIZE,
-    namedata.len,
+    namedataLen,
     8 + slots * 4,
     totalRrsets * RRSET_RECORD_SIZE,
-    rdata.len,
+    rdataLen,
     totalEntries * ANSWER_ENTRY_SIZE,
     templates.len,
   ];
   const starts: number[] = [];
   let at = HEADER_SIZE + sectionIds.length * SECTION_ENTRY_SIZE;
-  for (const s of sizes) {
+  for (const size of sizes) {
     starts.push(at);
-    at += s;
+    at += size;
   }
   const total = at;
   const [oOrigin, oNames, oNamedata, oHash, oRrsets, oRdata, oAnswers, oTemplates] = starts;
   const absTpl = (t: Tpl | undefined): number => (t === undefined ? NONE : oTemplates + t.at);
 
+  const out = (allocate ?? ((n: number) => new Uint8Array(n)))(total);
+  if (out.length !== total) throw new RangeError(`allocator returned ${out.length} octets, ${total} asked`);
+  // An allocator may hand back used memory; padding and reserved octets must read 0.
+  if (allocate !== undefined) out.fill(0);
+  put32(out, H.MAGIC, MAGIC);
+  put16(out, H.VERSION, VERSION);
+  put16(out, H.HEADER_SIZE, HEADER_SIZE);
+  put32(out, H.TOTAL_LENGTH, total);
+  put32(out, H.SECTION_COUNT, sectionIds.length);
+  put32(out, H.SECTION_TABLE, HEADER_SIZE);
+  put16(out, H.CLASS, zone.class);
+  put16(out, H.ORIGIN_LENGTH, originKey.length);
+  put32(out, H.SERIAL, zone.serial);
+  put32(out, H.NAME_COUNT, nodes.length);
+  put32(out, H.RRSET_COUNT, totalRrsets);
+  put32(out, H.RECORD_COUNT, zone.recordCount);
+  put32(out, H.NEGATIVE_TEMPLATE, absTpl(negative));
+  put32(out, H.FLAGS, withTemplates ? 1 : 0);
+  for (let s = 0; s < sectionIds.length; s++) {
+    const e = HEADER_SIZE + s * SECTION_ENTRY_SIZE;
+    put32(out, e, sectionIds[s]);
+    put32(out, e + 4, starts[s]);
+    put32(out, e + 8, sizes[s]);
+  }
+  for (let i = 0; i < originKey.length; i++) out[oOrigin + i] = originKey.charCodeAt(i);
+
+  // Hash table: open addressing, load ≤ 1/2; slots hold name index + 1.
+  put32(out, oHash, slots);
+  const slotMask = slots - 1;
+  if (hashScratch.length < slots) hashScratch = new Uint32Array(slots);
+  const hash = hashScratch;
+  hash.fill(0, 0, slots);
+
+  let pName = oNames;
+  let pNamedata = oNamedata;
+  let pRrset = oRrsets;
+  let pRdata = oRdata;
+  let pAnswer = oAnswers;
+  let rrsetCount = 0;
+  let answerCount = 0;
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i];
     const p = perNode[i];
+    const key = node.name.key;
+    let s = fnv1aString(key) & slotMask;
+    while (hash[s] !== 0) s = (s + 1) & slotMask;
+    hash[s] = i + 1;
+
+    const sets = node.rrsets;
     let flags = node.flags & 31;
     if (node.get(RRType.CNAME)) flags |= NameFlag.HAS_CNAME;
     if (node.name.isWildcard) flags |= NameFlag.IS_WILDCARD;
-    if (node.rrsets.length === 0) flags |= NameFlag.EMPTY;
-    names.u32(oNamedata + namedataRel[i]);
-    names.u32(flags);
-    names.u32(rrsetCount);
-    names.u32(node.rrsets.length);
-    names.u32(answerCount);
-    names.u32(p.entries.length);
-    names.u32(absTpl(p.nodata));
-    names.u32(absTpl(p.referral));
-    for (const set of node.rrsets) {
-      rrsets.u32(i);
-      rrsets.u16(set.type);
-      rrsets.u16(set.rdata.length);
-      rrsets.u32(set.ttl);
-      rrsets.u32(oRdata + rdataRel[rrsetCount]);
+    if (sets.length === 0) flags |= NameFlag.EMPTY;
+    put32(out, pName, pNamedata);
+    put32(out, pName + 4, flags);
+    put32(out, pName + 8, rrsetCount);
+    put32(out, pName + 12, sets.length);
+    put32(out, pName + 16, answerCount);
+    put32(out, pName + 20, p.entries.length);
+    put32(out, pName + 24, absTpl(p.nodata));
+    put32(out, pName + 28, absTpl(p.referral));
+    pName += NAME_RECORD_SIZE;
+
+    out[pNamedata++] = key.length;
+    for (let k = 0; k < key.length; k++) out[pNamedata++] = key.charCodeAt(k);
+
+    for (let k = 0; k < sets.length; k++) {
+      const set = sets[k];
+      const rd = set.rdata;
+      put32(out, pRrset, i);
+      put16(out, pRrset + 4, set.type);
+      put16(out, pRrset + 6, rd.length);
+      put32(out, pRrset + 8, set.ttl);
+      put32(out, pRrset + 12, pRdata);
+      pRrset += RRSET_RECORD_SIZE;
       rrsetCount++;
+      for (let j = 0; j < rd.length; j++) {
+        const d = rd[j];
+        const n = d.length;
+        out[pRdata] = n >> 8;
+        out[pRdata + 1] = n;
+        pRdata += 2;
+        if (n <= 32) for (let b = 0; b < n; b++) out[pRdata + b] = d[b];
+        else out.set(d, pRdata);
+        pRdata += n;
+      }
     }
-    for (const e of p.entries) {
-      answers.u16(e.qtype);
-      answers.u8(e.tpl ? AnswerEntryKind.TEMPLATE : AnswerEntryKind.FALLBACK);
-      answers.u8(e.tpl ? 0 : e.reason);
-      answers.u32(absTpl(e.tpl));
+    const entries = p.entries;
+    for (let k = 0; k < entries.length; k++) {
+      const e = entries[k];
+      put16(out, pAnswer, e.qtype);
+      out[pAnswer + 2] = e.tpl ? AnswerEntryKind.TEMPLATE : AnswerEntryKind.FALLBACK;
+      out[pAnswer + 3] = e.tpl ? 0 : e.reason;
+      put32(out, pAnswer + 4, absTpl(e.tpl));
+      pAnswer += ANSWER_ENTRY_SIZE;
       answerCount++;
     }
   }
-
-  const out = (opts.allocate ?? ((n: number) => new Uint8Array(n)))(total);
-  if (out.length !== total) throw new RangeError(`allocator returned ${out.length} octets, ${total} asked`);
-  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  dv.setUint32(H.MAGIC, MAGIC, true);
-  dv.setUint16(H.VERSION, VERSION, true);
-  dv.setUint16(H.HEADER_SIZE, HEADER_SIZE, true);
-  dv.setUint32(H.TOTAL_LENGTH, total, true);
-  dv.setUint32(H.SECTION_COUNT, sectionIds.length, true);
-  dv.setUint32(H.SECTION_TABLE, HEADER_SIZE, true);
-  dv.setUint16(H.CLASS, zone.class, true);
-  dv.setUint16(H.ORIGIN_LENGTH, originKey.length, true);
-  dv.setUint32(H.SERIAL, zone.serial, true);
-  dv.setUint32(H.NAME_COUNT, nodes.length, true);
-  dv.setUint32(H.RRSET_COUNT, totalRrsets, true);
-  dv.setUint32(H.RECORD_COUNT, zone.recordCount, true);
-  dv.setUint32(H.NEGATIVE_TEMPLATE, absTpl(ctx.negative), true);
-  dv.setUint32(H.FLAGS, withTemplates ? 1 : 0, true);
-  for (let s = 0; s < sectionIds.length; s++) {
-    const e = HEADER_SIZE + s * SECTION_ENTRY_SIZE;
-    dv.setUint32(e, sectionIds[s], true);
-    dv.setUint32(e + 4, starts[s], true);
-    dv.setUint32(e + 8, sizes[s], true);
-  }
-  for (let i = 0; i < originKey.length; i++) out[oOrigin + i] = originKey.charCodeAt(i);
-  out.set(names.view(), oNames);
-  out.set(namedata.view(), oNamedata);
-  dv.setUint32(oHash, slots, true);
-  dv.setUint32(oHash + 4, 0, true);
-  for (let s = 0; s < slots; s++) dv.setUint32(oHash + 8 + s * 4, hash[s], true);
-  out.set(rrsets.view(), oRrsets);
-  out.set(rdata.view(), oRdata);
-  out.set(answers.view(), oAnswers);
+  const slot0 = oHash + 8;
+  for (let k = 0; k < slots; k++) if (hash[k] !== 0) put32(out, slot0 + k * 4, hash[k]);
+  if (hash.length > 1 << 16) hashScratch = new Uint32Array(64);
   // Template bodies hold absolute message offsets only; the record itself is position-free.
   out.set(templates.view(), oTemplates);
   return out;
 }
+
+/** The hash slots of the image being laid out (reused). */
+let hashScratch = new Uint32Array(64);
+
+function put32(b: Uint8Array, p: number, v: number): void {
+  b[p] = v;
+  b[p + 1] = v >>> 8;
+  b[p + 2] = v >>> 16;
+  b[p + 3] = v >>> 24;
+}
+
+function put16(b: Uint8Array, p: number, v: number): void {
+  b[p] = v;
+  b[p + 1] = v >>> 8;
+}
+
+const SECTION_IDS = [
+  SectionId.ORIGIN,
+  SectionId.NAMES,
+  SectionId.NAMEDATA,
+  SectionId.HASH,
+  SectionId.RRSETS,
+  SectionId.RDATA,
+  SectionId.ANSWERS,
+  SectionId.TEMPLATES,
+];
 
 /** Writes a template record at the end of `b`; returns its offset. */
 function writeTemplate(b: Bytes, t: TplParts): number {
@@ -309,12 +370,12 @@ function writeTemplate(b: Bytes, t: TplParts): number {
   let watchBytes = 0;
   for (const w of t.watch) watchBytes += w.length;
   const bodyOffset = (TEMPLATE_HEADER_SIZE + t.patches.length * 2 + watchBytes + 3) & ~3;
-  const size = (bodyOffset + t.body.length + 3) & ~3;
+  const size = (bodyOffset + t.length + 3) & ~3;
   b.ensure(size);
   b.u32(size);
   b.u32(bodyOffset);
   b.u32(t.requiredLength);
-  b.u32(t.body.length);
+  b.u32(t.length);
   b.u16(t.an);
   b.u16(t.ns);
   b.u16(t.arRequired);
@@ -329,10 +390,11 @@ function writeTemplate(b: Bytes, t: TplParts): number {
   for (const w of t.watch) b.latin1(w);
   const buf = b.buf;
   while (b.len < start + bodyOffset) buf[b.len++] = 0;
-  const body = t.body;
-  const n = body.length;
-  if (n <= 64) for (let i = 0; i < n; i++) buf[b.len + i] = body[i];
-  else buf.set(body, b.len);
+  const body = t.buf;
+  const from = t.start;
+  const n = t.length;
+  if (n <= 64) for (let i = 0; i < n; i++) buf[b.len + i] = body[from + i];
+  else buf.set(body.subarray(from, from + n), b.len);
   b.len += n;
   while (b.len < start + size) buf[b.len++] = 0;
   return start;
@@ -340,7 +402,10 @@ function writeTemplate(b: Bytes, t: TplParts): number {
 
 /** An encoded answer: the message after the question (a view of the encoder's scratch), and its parts. */
 interface Encoded {
-  body: Uint8Array;
+  /** The body is buf[start, start + length). */
+  buf: Uint8Array;
+  start: number;
+  length: number;
   requiredLength: number;
   an: number;
   ns: number;
@@ -625,7 +690,9 @@ class TemplateEncoder {
   parts(requiredEnd: number, arRequired: number): Encoded {
     const qEnd = this.qEnd;
     return {
-      body: this.buf.subarray(qEnd, this.len),
+      buf: this.buf,
+      start: qEnd,
+      length: this.len - qEnd,
       requiredLength: requiredEnd - qEnd,
       an: this.an,
       ns: this.ns,
@@ -647,6 +714,10 @@ function encode(qname: Name, qtype: number, result: AnswerResult): Encoded | und
   let arRequired = 0;
   for (const g of result.glue) arRequired += g.rdata.length;
   return w.parts(requiredEnd, arRequired);
+}
+
+function bodyOf(e: Encoded): Uint8Array {
+  return e.buf.subarray(e.start, e.start + e.length);
 }
 
 function dnsFlagsOf(result: AnswerResult): number {
@@ -708,7 +779,7 @@ class TemplateBuilder {
   readonly zone: Zone;
   readonly catalog: Catalog;
   /** The TEMPLATES section, written as templates are made. */
-  readonly out = new Bytes();
+  readonly out: Bytes;
   readonly negative: Tpl | undefined;
   readonly #negativeWatch: Set<string>;
 
@@ -716,8 +787,9 @@ class TemplateBuilder {
   /** Some name of the zone has an octet 0xfe or 0xff (the placeholders' labels). */
   #highNames = false;
 
-  constructor(zone: Zone, answerOpts: AnswerOptions) {
+  constructor(zone: Zone, answerOpts: AnswerOptions, out: Bytes) {
     this.zone = zone;
+    this.out = out;
     this.#answerOpts = answerOpts;
     this.catalog = new Catalog([zone]);
     for (const key of zone.nodes.keys())
@@ -759,7 +831,9 @@ class TemplateBuilder {
     const enc = encode(name, qtype, result);
     if (!enc) return { qtype, tpl: undefined, reason: Fallback.TOO_LARGE };
     const tpl = this.#place({
-      body: enc.body,
+      buf: enc.buf,
+      start: enc.start,
+      length: enc.length,
       requiredLength: enc.requiredLength,
       an: enc.an,
       ns: enc.ns,
@@ -773,6 +847,80 @@ class TemplateBuilder {
       tflags: isExternal(result) ? TemplateFlag.EXTERNAL : 0,
     });
     return { qtype, tpl, reason: 0 };
+  }
+
+  /** Places the template just encoded for exactly its QNAME: AA, NOERROR, nothing from outside the zone. */
+  #placeExact(name: Name, qtype: number, requiredEnd: number): Entry {
+    const enc = encoder.parts(requiredEnd, 0);
+    const tpl = this.#place({
+      buf: enc.buf,
+      start: enc.start,
+      length: enc.length,
+      requiredLength: enc.requiredLength,
+      an: enc.an,
+      ns: enc.ns,
+      arRequired: 0,
+      arOptional: enc.arOptional,
+      dnsFlags: 0x0400,
+      qnameLength: name.length,
+      anchorLength: name.length,
+      patches: NO_NUMBERS,
+      watch: NO_STRINGS,
+      tflags: 0,
+    });
+    return { qtype, tpl, reason: 0 };
+  }
+
+  /**
+   * What `#exact(name, set.type)` makes, written directly: `node` is a plain name (no cut at
+   * or above it, not a wildcard), so the engine's answer is the RRset under the QNAME and the
+   * addresses of its NS, MX or SRV targets held in the zone (answer.ts solveNode and
+   * solveAdditional).
+   */
+  #exactData(name: Name, set: RRset): Entry {
+    const qtype = set.type;
+    const w = encoder;
+    w.begin(name, qtype);
+    if (!w.rrset(0, name, qtype, set.class, set.ttl, set.rdata))
+      return { qtype, tpl: undefined, reason: Fallback.TOO_LARGE };
+    const requiredEnd = w.len;
+    if (qtype === RRType.NS || qtype === RRType.MX || qtype === RRType.SRV) {
+      const nodes = this.zone.nodes;
+      let placed: RRset[] | undefined;
+      for (const rdata of set.rdata) {
+        const target = rdataTarget(qtype, rdata);
+        if (!target || target.isRoot) continue;
+        const node = nodes.get(target.key);
+        if (!node || (node.flags & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) continue;
+        for (const t of ADDRESS_TYPES) {
+          const a = node.get(t);
+          if (a === undefined || placed?.includes(a)) continue;
+          (placed ??= []).push(a);
+          if (!w.rrset(2, a.name, a.type, a.class, a.ttl, a.rdata))
+            return { qtype, tpl: undefined, reason: Fallback.TOO_LARGE };
+        }
+      }
+    }
+    return this.#placeExact(name, qtype, requiredEnd);
+  }
+
+  /**
+   * What `#exact(name, qtype)` makes for a name that exists without that type (nor a CNAME),
+   * written directly: the zone's SOA with the negative TTL in authority (answer.ts
+   * solveNegative); undefined when the engine must answer (below a cut, or a referral).
+   */
+  #exactNodata(node: ZoneNode, name: Name, qtype: number): Entry | undefined {
+    if ((node.flags & NodeFlag.BELOW_CUT) !== 0) return undefined;
+    if ((node.flags & NodeFlag.DELEGATION) !== 0 && qtype !== RRType.DS) return undefined;
+    if (node.get(qtype) !== undefined || node.get(RRType.CNAME) !== undefined) return undefined;
+    const zone = this.zone;
+    const soa = zone.soa;
+    const owner = name.key === soa.name.key && name.wire !== soa.name.wire ? name : soa.name;
+    const w = encoder;
+    w.begin(name, qtype);
+    if (!w.rrset(1, owner, soa.type, soa.class, Math.min(soa.ttl, zone.soaData.minimum), soa.rdata))
+      return { qtype, tpl: undefined, reason: Fallback.TOO_LARGE };
+    return this.#placeExact(name, qtype, w.len);
   }
 
   /**
@@ -790,7 +938,9 @@ class TemplateBuilder {
     const e1 = encode(p1, qtype, r1);
     if (!e1) return { qtype, tpl: undefined, reason: Fallback.TOO_LARGE };
     const tpl: TplParts = {
-      body: e1.body.slice(),
+      buf: e1.buf,
+      start: e1.start,
+      length: e1.length,
       requiredLength: e1.requiredLength,
       an: e1.an,
       ns: e1.ns,
@@ -812,7 +962,7 @@ class TemplateBuilder {
       if (key !== p1.key && isUnder(key, anchor.key)) watch.add(labelBelow(key, a.length));
       if (!odd && key !== p1.key && hasHighOctet(key)) odd = true;
     }
-    if (watch.size > 255 || 12 + 255 + 4 + e1.body.length > SHIFT_LIMIT)
+    if (watch.size > 255 || 12 + 255 + 4 + e1.length > SHIFT_LIMIT)
       return { qtype, tpl: this.#place(tpl), reason: 0 };
     tpl.watch = [...watch];
     if (!odd) {
@@ -829,14 +979,18 @@ class TemplateBuilder {
       return { qtype, tpl: this.#place(tpl), reason: 0 };
     }
     // Names through the placeholders' labels: build twice more and compare, as ever.
-    const b2 = encode(p2, qtype, solve(p2))?.body.slice();
+    const b1 = bodyOf(tpl).slice();
+    tpl.buf = b1;
+    tpl.start = 0;
+    const e2 = encode(p2, qtype, solve(p2));
+    const b2 = e2 && bodyOf(e2).slice();
     const e3 = encode(p3, qtype, solve(p3));
-    const patches = b2 && e3 ? findPatches(tpl.body, b2) : undefined;
+    const patches = b2 && e3 ? findPatches(b1, b2) : undefined;
     if (
       patches !== undefined &&
       e3 !== undefined &&
       e3.requiredLength === tpl.requiredLength &&
-      sameBytes(applyPatches(tpl.body, patches, p3.length - p1.length), e3.body)
+      sameBytes(applyPatches(b1, patches, p3.length - p1.length), bodyOf(e3))
     ) {
       tpl.patches = patches;
       tpl.tflags |= TemplateFlag.SHIFTABLE;
@@ -868,7 +1022,8 @@ class TemplateBuilder {
       if (key === originKey || !this.#negativeWatch.has(labelBelow(key, originKey.length))) return neg;
     }
     // The shared one would compress differently for this name: one of its own.
-    const e = this.#exact(node.name.toLowerCase(), qtype);
+    const name = node.name.toLowerCase();
+    const e = this.#exactNodata(node, name, qtype) ?? this.#exact(name, qtype);
     if (!e.tpl) return undefined;
     this.#clearRcode(e.tpl);
     return e.tpl;
@@ -912,7 +1067,7 @@ class TemplateBuilder {
     return e.tpl !== undefined && e.tpl.dnsFlags === shared.dnsFlags ? e.tpl : undefined;
   }
 
-  forNode(node: ZoneNode): { entries: Entry[]; nodata: Tpl | undefined; referral: Tpl | undefined } {
+  forNode(node: ZoneNode): NodeTemplates {
     const entries: Entry[] = [];
     const res = { entries, nodata: undefined as Tpl | undefined, referral: undefined as Tpl | undefined };
     if ((node.flags & NodeFlag.BELOW_CUT) !== 0) {
@@ -950,7 +1105,9 @@ class TemplateBuilder {
     }
     let lowest = node.rrsets[0];
     for (const set of node.rrsets) {
-      entries.push(make(set.type));
+      entries.push(
+        wild === undefined && set.type !== RRType.DS ? this.#exactData(name, set) : make(set.type),
+      );
       if (set.type < lowest.type) lowest = set;
     }
     // RFC 8482 answer to ANY: the lowest type's RRset, the same bytes as asking for it.
@@ -974,22 +1131,47 @@ class TemplateBuilder {
  * than comparing names label by label.
  */
 function canonicalOrder(zone: Zone): ZoneNode[] {
-  const items: { key: string; node: ZoneNode }[] = [];
-  for (const node of zone.nodes.values()) {
-    const k = node.name.key;
-    const starts: number[] = [];
-    for (let i = 0; k.charCodeAt(i) !== 0; i += k.charCodeAt(i) + 1) starts.push(i);
-    let key = '';
-    for (let j = starts.length - 1; j >= 0; j--) {
-      const p = starts[j];
-      const n = k.charCodeAt(p);
-      for (let c = p + 1; c <= p + n; c++) key += String.fromCharCode(k.charCodeAt(c) + 1);
-      key += '\x00';
+  const n = zone.nodes.size;
+  const keys: string[] = [];
+  const nodes: ZoneNode[] = [];
+  const order: number[] = [];
+  // An octet 0 inside a label would be ambiguous with the label end: then (for the whole
+  // zone, so all keys compare alike) every octet is stored + 1.
+  let shift = false;
+  for (const key of zone.nodes.keys())
+    if (key.indexOf('\x00') < key.length - 1) {
+      shift = true;
+      break;
     }
-    items.push({ key, node });
+  for (const node of zone.nodes.values()) {
+    order.push(nodes.length);
+    nodes.push(node);
+    keys.push(sortKey(node.name.key, shift));
   }
-  items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return items.map((x) => x.node);
+  order.sort((a, b) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : 0));
+  const out: ZoneNode[] = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = nodes[order[i]];
+  return out;
+}
+
+/**
+ * The sort key of a case-folded wire name: labels right to left, each ended by octet 0 (with
+ * `shift`, every label octet + 1), so the end of a label sorts before any octet and a label
+ * before its extensions.
+ */
+function sortKey(k: string, shift: boolean): string {
+  const last = k.length - 1;
+  const starts: number[] = [];
+  for (let i = 0; i < last; i += k.charCodeAt(i) + 1) starts.push(i);
+  let key = '';
+  for (let j = starts.length - 1; j >= 0; j--) {
+    const p = starts[j];
+    const len = k.charCodeAt(p);
+    if (shift) for (let c = p + 1; c <= p + len; c++) key += String.fromCharCode(k.charCodeAt(c) + 1);
+    else key += k.slice(p + 1, p + 1 + len);
+    key += '\x00';
+  }
+  return key;
 }
 
 /** Offsets in `a` of the compression pointers whose target differs by one in `b`. */
