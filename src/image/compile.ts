@@ -895,7 +895,8 @@ class TemplateBuilder {
         for (const t of ADDRESS_TYPES) {
           const a = node.get(t);
           if (a === undefined || placed?.includes(a)) continue;
-          (placed ??= []).push(a);
+          if (placed === undefined) placed = [a];
+          else placed.push(a);
           if (!w.rrset(2, a.name, a.type, a.class, a.ttl, a.rdata))
             return { qtype, tpl: undefined, reason: Fallback.TOO_LARGE };
         }
