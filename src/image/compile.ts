@@ -372,20 +372,22 @@ function writeTemplate(b: Bytes, t: TplParts): number {
   const bodyOffset = (TEMPLATE_HEADER_SIZE + t.patches.length * 2 + watchBytes + 3) & ~3;
   const size = (bodyOffset + t.length + 3) & ~3;
   b.ensure(size);
-  b.u32(size);
-  b.u32(bodyOffset);
-  b.u32(t.requiredLength);
-  b.u32(t.length);
-  b.u16(t.an);
-  b.u16(t.ns);
-  b.u16(t.arRequired);
-  b.u16(t.arOptional);
-  b.u16(t.dnsFlags);
-  b.u8(t.qnameLength);
-  b.u8(t.anchorLength);
-  b.u16(t.patches.length);
-  b.u8(t.watch.length);
-  b.u8(t.tflags);
+  const h = b.buf;
+  put32(h, start, size);
+  put32(h, start + 4, bodyOffset);
+  put32(h, start + 8, t.requiredLength);
+  put32(h, start + 12, t.length);
+  put16(h, start + 16, t.an);
+  put16(h, start + 18, t.ns);
+  put16(h, start + 20, t.arRequired);
+  put16(h, start + 22, t.arOptional);
+  put16(h, start + 24, t.dnsFlags);
+  h[start + 26] = t.qnameLength;
+  h[start + 27] = t.anchorLength;
+  put16(h, start + 28, t.patches.length);
+  h[start + 30] = t.watch.length;
+  h[start + 31] = t.tflags;
+  b.len = start + TEMPLATE_HEADER_SIZE;
   for (const p of t.patches) b.u16(p);
   for (const w of t.watch) b.latin1(w);
   const buf = b.buf;
@@ -490,8 +492,9 @@ class TemplateEncoder {
   ns = 0;
   ar = 0;
   /** Body-relative offsets of the pointers written, and their targets. */
-  ptrAt: number[] = [];
-  ptrTo: number[] = [];
+  ptrAt = new Int32Array(256);
+  ptrTo = new Int32Array(256);
+  pointers = 0;
   #lastKey: string | undefined;
   #lastTarget = 0;
   #stagedTarget = -1;
@@ -518,8 +521,7 @@ class TemplateEncoder {
     this.#lastKey = undefined;
     this.len = 12;
     this.an = this.ns = this.ar = 0;
-    this.ptrAt.length = 0;
-    this.ptrTo.length = 0;
+    this.pointers = 0;
     this.#writeName(qname.wire, qname.key);
     const buf = this.buf;
     buf[this.len++] = qtype >> 8;
@@ -605,8 +607,18 @@ class TemplateEncoder {
     const buf = this.buf;
     buf[at] = 0xc0 | (target >> 8);
     buf[at + 1] = target & 0xff;
-    this.ptrAt.push(at - this.qEnd);
-    this.ptrTo.push(target);
+    let n = this.pointers;
+    if (n === this.ptrAt.length) {
+      const at2 = new Int32Array(n * 2);
+      at2.set(this.ptrAt);
+      this.ptrAt = at2;
+      const to2 = new Int32Array(n * 2);
+      to2.set(this.ptrTo);
+      this.ptrTo = to2;
+    }
+    this.ptrAt[n] = at - this.qEnd;
+    this.ptrTo[n++] = target;
+    this.pointers = n;
   }
 
   #writeName(wire: string, key: string): boolean {
@@ -974,7 +986,7 @@ class TemplateBuilder {
       const patches: number[] = [];
       const at = encoder.ptrAt;
       const to = encoder.ptrTo;
-      for (let i = 0; i < at.length; i++) if (to[i] !== 12) patches.push(at[i]);
+      for (let i = 0; i < encoder.pointers; i++) if (to[i] !== 12) patches.push(at[i]);
       tpl.patches = patches;
       tpl.tflags |= TemplateFlag.SHIFTABLE;
       return { qtype, tpl: this.#place(tpl), reason: 0 };
@@ -1121,7 +1133,16 @@ class TemplateBuilder {
     } else {
       res.nodata = this.#nodataFor(node);
     }
-    entries.sort((x, y) => x.qtype - y.qtype);
+    // By QTYPE (insertion sort: a handful of entries, each QTYPE once).
+    for (let i = 1; i < entries.length; i++) {
+      const e = entries[i];
+      let j = i - 1;
+      while (j >= 0 && entries[j].qtype > e.qtype) {
+        entries[j + 1] = entries[j];
+        j--;
+      }
+      entries[j + 1] = e;
+    }
     return res;
   }
 }
@@ -1149,7 +1170,19 @@ function canonicalOrder(zone: Zone): ZoneNode[] {
     nodes.push(node);
     keys.push(sortKey(node.name.key, shift));
   }
-  order.sort((a, b) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : 0));
+  if (n <= 16) {
+    // Insertion sort: a small zone's names (the sort builtin's set-up costs more).
+    for (let i = 1; i < n; i++) {
+      const x = order[i];
+      const kx = keys[x];
+      let j = i - 1;
+      while (j >= 0 && keys[order[j]] > kx) {
+        order[j + 1] = order[j];
+        j--;
+      }
+      order[j + 1] = x;
+    }
+  } else order.sort((a, b) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : 0));
   const out: ZoneNode[] = new Array(n);
   for (let i = 0; i < n; i++) out[i] = nodes[order[i]];
   return out;
