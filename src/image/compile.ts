@@ -12,6 +12,7 @@
  */
 
 import {
+  AnswerKind,
   type AnswerOptions,
   type AnswerResult,
   answerQuery,
@@ -789,7 +790,7 @@ function namesOf(result: AnswerResult): string[] {
 /** Builds the templates of one zone. */
 class TemplateBuilder {
   readonly zone: Zone;
-  readonly catalog: Catalog;
+  #catalog: Catalog | undefined;
   /** The TEMPLATES section, written as templates are made. */
   readonly out: Bytes;
   readonly negative: Tpl | undefined;
@@ -803,7 +804,6 @@ class TemplateBuilder {
     this.zone = zone;
     this.out = out;
     this.#answerOpts = answerOpts;
-    this.catalog = new Catalog([zone]);
     for (const key of zone.nodes.keys())
       if (hasHighOctet(key)) {
         this.#highNames = true;
@@ -834,7 +834,8 @@ class TemplateBuilder {
   }
 
   #answer(name: Name, qtype: number): AnswerResult {
-    return answerQuery(this.catalog, name, qtype, this.#answerOpts);
+    this.#catalog ??= new Catalog([this.zone]);
+    return answerQuery(this.#catalog, name, qtype, this.#answerOpts);
   }
 
   /** A template for exactly `name` (the QNAME it will be used for). */
@@ -1018,12 +1019,34 @@ class TemplateBuilder {
     // no wildcard or DNAME at the apex; else the apex's NODATA. Either is the SOA with the negative TTL
     // in authority, the body of both NXDOMAIN and NODATA (the reader sets the RCODE).
     const atApex = (zone.apex.flags & (NodeFlag.WILDCARD_CHILD | NodeFlag.DNAME)) !== 0;
-    const e = this.#shiftable(origin, ABSENT_TYPE, (q) => this.#answer(atApex ? origin : q, ABSENT_TYPE));
+    const e = this.#shiftable(origin, ABSENT_TYPE, (q) =>
+      atApex || this.#highNames ? this.#answer(atApex ? origin : q, ABSENT_TYPE) : this.#nxdomain(),
+    );
     if (!e.tpl) return undefined;
     // Only a plain SOA-in-authority answer will do (an apex CNAME would chase instead).
     if (e.tpl.an !== 0 || e.tpl.ns !== 1 || e.tpl.ar !== 0) return undefined;
     this.#clearRcode(e.tpl);
     return e.tpl;
+  }
+
+  /**
+   * The engine's answer for a placeholder just under the apex when the apex has no wildcard
+   * or DNAME and no name of the zone goes through the placeholder's label: NXDOMAIN, the SOA
+   * with the negative TTL in authority (answer.ts solveName, solveNegative).
+   */
+  #nxdomain(): AnswerResult {
+    const zone = this.zone;
+    const soa = { ...zone.soa, ttl: Math.min(zone.soa.ttl, zone.soaData.minimum) };
+    return {
+      kind: AnswerKind.NXDOMAIN,
+      zone,
+      answer: [],
+      authority: [soa],
+      glue: [],
+      additional: [],
+      zones: [zone],
+      absent: [],
+    };
   }
 
   /** A NODATA template valid for exactly `node`'s name. */
