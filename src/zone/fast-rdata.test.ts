@@ -128,6 +128,14 @@ test('fastRdata: edge cases of A, AAAA, NS/CNAME/PTR, MX and TXT match rdataFrom
   ])
     for (const q of [true, false]) check(RRType.TXT, tokens(txt, q), ORIGIN, taken);
   check(RRType.TXT, [], ORIGIN, taken);
+  const soaNumbers = ['0', '1', '4294967295', '4294967296', '0001', '1h', '1234567890123456', 'x', ''];
+  for (const mname of ['ns1', 'ns1.other.', '@', 'a..b'])
+    for (const num of soaNumbers) {
+      check(RRType.SOA, tokens([mname, 'hostmaster', num, '7200', '1800', '1209600', '300']), ORIGIN, taken);
+      check(RRType.SOA, tokens([mname, 'h.x.', '1', '2', '3', '4', num]), ORIGIN, taken);
+    }
+  check(RRType.SOA, tokens(['ns1', 'h', '1', '2', '3', '4']), ORIGIN, taken);
+  check(RRType.SOA, tokens(['ns1', 'h', '1', '2', '3', '4', '5', '6']), ORIGIN, taken);
   check(RRType.A, tokens(['\\#', '4', '01020304']), ORIGIN, taken);
   assert.ok(taken.n > 60, `the fast path took only ${taken.n} cases`);
 });

@@ -278,7 +278,7 @@ const scratch = new Uint8Array(65536);
 
 /**
  * The RDATA of the commonest record types in their plainest text — A, AAAA (hex groups), NS,
- * CNAME, PTR, MX and TXT without escapes — written straight into the slab: the same octets
+ * CNAME, PTR, MX, SOA (decimal numbers) and TXT without escapes — written straight into the slab: the same octets
  * `rdataFromText` makes (its field parser, builder, copy and check cost more than the record).
  * Undefined for anything else, or anything it is not sure of: `rdataFromText` then decides,
  * with its errors.
@@ -322,6 +322,23 @@ export function fastRdata(
       if (len < 0) return undefined;
       break;
     }
+    case RRType.SOA: {
+      // MNAME RNAME serial refresh retry expire minimum, every number plain decimal.
+      if (n !== 7) return undefined;
+      len = nameInto(first.text, origin, b, 0);
+      if (len < 0) return undefined;
+      len = nameInto(tokens[1].text, origin, b, len);
+      if (len < 0) return undefined;
+      for (let i = 2; i < 7; i++) {
+        const v = uint32(tokens[i].text);
+        if (v < 0) return undefined;
+        b[len++] = v >>> 24;
+        b[len++] = (v >>> 16) & 0xff;
+        b[len++] = (v >>> 8) & 0xff;
+        b[len++] = v & 0xff;
+      }
+      break;
+    }
     case RRType.TXT:
       for (let i = 0; i < n; i++) {
         const t = tokens[i].text;
@@ -354,6 +371,19 @@ function smallUint(t: string): number {
     v = v * 10 + c;
   }
   return v <= 0xffff ? v : -1;
+}
+
+/** A 32-bit decimal as parseUint reads it (1–15 digits, ≤ 0xffffffff), or -1. */
+function uint32(t: string): number {
+  const n = t.length;
+  if (n === 0 || n > 15) return -1;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const c = t.charCodeAt(i) - 0x30;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v <= 0xffffffff ? v : -1;
 }
 
 /** A dotted quad as parseIpv4 reads it (4 parts, 0 or 1–3 digits without a leading 0, ≤ 255) into b[0..4). */
