@@ -209,10 +209,21 @@ function layout(
   }
   namedataLen = (namedataLen + 3) & ~3;
   rdataLen = (rdataLen + 3) & ~3;
+  // SPELLING (only when some owner is not spelled in lower case): per name an offset, then names.
+  let spelled = false;
+  let spellLen = 0;
+  for (let i = 0; i < nodes.length; i++) {
+    const name = nodes[i].name;
+    if (name.wire !== name.key) {
+      spelled = true;
+      spellLen += 1 + name.wire.length;
+    }
+  }
+  spellLen = (spellLen + 3) & ~3;
   let slots = 8;
   while (slots < nodes.length * 2) slots *= 2;
 
-  const sectionIds = SECTION_IDS;
+  const sectionIds = spelled ? SECTION_IDS_SPELLED : SECTION_IDS;
   const sizes = [
     (originKey.length + 3) & ~3,
     nodes.length * NAME_RECORD_SIZE,
@@ -223,6 +234,7 @@ function layout(
     totalEntries * ANSWER_ENTRY_SIZE,
     templates.len,
   ];
+  if (spelled) sizes.push(nodes.length * 4 + spellLen);
   const starts: number[] = [];
   let at = HEADER_SIZE + sectionIds.length * SECTION_ENTRY_SIZE;
   for (const size of sizes) {
@@ -334,6 +346,20 @@ function layout(
   const slot0 = oHash + 8;
   for (let k = 0; k < slots; k++) if (hash[k] !== 0) put32(out, slot0 + k * 4, hash[k]);
   if (hash.length > 1 << 16) hashScratch = new Uint32Array(64);
+  if (spelled) {
+    const oSpell = starts[8];
+    let p = oSpell + nodes.length * 4;
+    for (let i = 0; i < nodes.length; i++) {
+      const wire = nodes[i].name.wire;
+      if (wire === nodes[i].name.key) {
+        put32(out, oSpell + i * 4, NONE);
+        continue;
+      }
+      put32(out, oSpell + i * 4, p);
+      out[p++] = wire.length;
+      for (let k = 0; k < wire.length; k++) out[p++] = wire.charCodeAt(k);
+    }
+  }
   // Template bodies hold absolute message offsets only; the record itself is position-free.
   out.set(templates.view(), oTemplates);
   return out;
@@ -364,6 +390,7 @@ const SECTION_IDS = [
   SectionId.ANSWERS,
   SectionId.TEMPLATES,
 ];
+const SECTION_IDS_SPELLED = [...SECTION_IDS, SectionId.SPELLING];
 
 /** Writes a template record at the end of `b`; returns its offset. */
 function writeTemplate(b: Bytes, t: TplParts): number {

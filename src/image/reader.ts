@@ -47,6 +47,10 @@ export class ZoneImage {
   readonly origin: Uint8Array;
   readonly nameCount: number;
   readonly names: number;
+  /** Offset of the RRSETS section. */
+  readonly rrsets: number;
+  /** Offset of the SPELLING section's offset table, or -1 when the image has none. */
+  readonly spelling: number;
   readonly hash: number;
   readonly slotMask: number;
   readonly answers: number;
@@ -57,19 +61,31 @@ export class ZoneImage {
   /** @internal use openImage */
   constructor(
     bytes: Uint8Array,
-    f: Omit<ZoneImage, 'bytes' | 'dv' | 'origin'> & { originAt: number; originLength: number },
+    f: Omit<ZoneImage, 'bytes' | 'dv' | 'origin' | 'spellingOf'> & { originAt: number; originLength: number },
   ) {
     this.bytes = bytes;
     this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.origin = bytes.subarray(f.originAt, f.originAt + f.originLength);
     this.nameCount = f.nameCount;
     this.names = f.names;
+    this.rrsets = f.rrsets;
+    this.spelling = f.spelling;
     this.hash = f.hash;
     this.slotMask = f.slotMask;
     this.answers = f.answers;
     this.negative = f.negative;
     this.serial = f.serial;
     this.recordCount = f.recordCount;
+  }
+
+  /**
+   * Where the zone's own spelling of name `i` is (its length octet), or -1 when the folded
+   * name in NAMEDATA is the spelling (or the image has no SPELLING section).
+   */
+  spellingOf(i: number): number {
+    if (this.spelling < 0) return -1;
+    const at = this.dv.getUint32(this.spelling + i * 4, true);
+    return at === NONE ? -1 : at;
   }
 }
 
@@ -213,6 +229,23 @@ export function openImage(bytes: Uint8Array): ZoneImage {
   }
   // Probing stops at an empty slot: there must be one.
   if (used >= slots) fail('hash table full');
+  // SPELLING (optional): per name NONE or a name that folds to the name's NAMEDATA.
+  const spell = sec.get(SectionId.SPELLING);
+  if (spell !== undefined) {
+    if (spell.size < nameCount * 4) fail('spelling table size');
+    for (let i = 0; i < nameCount; i++) {
+      const at = u32(spell.at + i * 4);
+      if (at === NONE) continue;
+      const nd = u32(names.at + i * NAME_RECORD_SIZE + N.NAMEDATA);
+      const n = bytes[nd];
+      if (at < spell.at + nameCount * 4 || !inside(at, 1 + n, spell) || bytes[at] !== n)
+        fail(`name ${i}: spelling out of bounds`);
+      for (let k = 1; k <= n; k++) {
+        const c = bytes[at + k];
+        if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== bytes[nd + k]) fail(`name ${i}: spelling differs`);
+      }
+    }
+  }
   const negative = u32(H.NEGATIVE_TEMPLATE);
   tplRef(negative, 'negative');
   return new ZoneImage(bytes, {
@@ -220,6 +253,8 @@ export function openImage(bytes: Uint8Array): ZoneImage {
     originLength,
     nameCount,
     names: names.at,
+    rrsets: rrsets.at,
+    spelling: spell !== undefined ? spell.at : -1,
     hash: hash.at + 8,
     slotMask: slots - 1,
     answers: answers.at,

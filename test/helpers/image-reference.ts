@@ -197,9 +197,23 @@ export function referenceCompileZone(zone: Zone, opts: CompileOptions = {}): Uin
   }
   namedata.pad4();
   rdata.pad4();
+  // SPELLING (only when some owner is not spelled in lower case): per name an offset, then names.
+  const spelled = nodes.some((n) => n.name.wire !== n.name.key);
+  const spellNames = new Bytes();
+  const spellRel: number[] = [];
+  if (spelled)
+    for (const node of nodes) {
+      if (node.name.wire === node.name.key) spellRel.push(-1);
+      else {
+        spellRel.push(spellNames.len);
+        spellNames.u8(node.name.wire.length);
+        spellNames.latin1(node.name.wire);
+      }
+    }
+  spellNames.pad4();
 
   // Layout.
-  const sectionIds = [
+  const sectionIds: number[] = [
     SectionId.ORIGIN,
     SectionId.NAMES,
     SectionId.NAMEDATA,
@@ -209,6 +223,7 @@ export function referenceCompileZone(zone: Zone, opts: CompileOptions = {}): Uin
     SectionId.ANSWERS,
     SectionId.TEMPLATES,
   ];
+  if (spelled) sectionIds.push(SectionId.SPELLING);
   const totalRrsets = nodes.reduce((n, x) => n + x.rrsets.length, 0);
   const totalEntries = perNode.reduce((n, x) => n + x.entries.length, 0);
   const sizes = [
@@ -221,6 +236,7 @@ export function referenceCompileZone(zone: Zone, opts: CompileOptions = {}): Uin
     totalEntries * ANSWER_ENTRY_SIZE,
     templates.len,
   ];
+  if (spelled) sizes.push(nodes.length * 4 + spellNames.len);
   const starts: number[] = [];
   let at = HEADER_SIZE + sectionIds.length * SECTION_ENTRY_SIZE;
   for (const s of sizes) {
@@ -297,6 +313,13 @@ export function referenceCompileZone(zone: Zone, opts: CompileOptions = {}): Uin
   out.set(answers.view(), oAnswers);
   // Template bodies hold absolute message offsets only; the record itself is position-free.
   out.set(templates.view(), oTemplates);
+  if (spelled) {
+    const oSpell = starts[8];
+    const oSpellNames = oSpell + nodes.length * 4;
+    for (let i = 0; i < nodes.length; i++)
+      dv.setUint32(oSpell + i * 4, spellRel[i] < 0 ? NONE : oSpellNames + spellRel[i], true);
+    out.set(spellNames.view(), oSpellNames);
+  }
   return out;
 }
 

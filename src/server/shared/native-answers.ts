@@ -12,11 +12,12 @@
  */
 import type { Catalog } from '../../answer/catalog.js';
 import { compileZone } from '../../image/compile.js';
+import { ImageZone } from '../../image/zone-view.js';
 import { type NativeUdpAddon, nativeUdpStatus } from '../../transport/native-udp.js';
-import type { Zone } from '../../zone/zone.js';
+import type { ServedZone, Zone } from '../../zone/zone.js';
 
 /** The case-folded wire form of a zone's origin (as images store it). */
-function foldedOrigin(zone: Zone): Uint8Array {
+function foldedOrigin(zone: ServedZone): Uint8Array {
   const w = zone.origin.wire;
   const out = new Uint8Array(w.length);
   for (let i = 0; i < w.length; i++) {
@@ -46,9 +47,9 @@ export interface NativeAnswersSync {
 /** Installs and replaces the images of a worker's zones in the native addon. */
 export class NativeAnswers {
   readonly #addon: NativeUdpAddon;
-  readonly #installed = new Map<string, { zone: Zone; origin: Uint8Array }>();
+  readonly #installed = new Map<string, { zone: ServedZone; origin: Uint8Array }>();
   /** Zones whose image failed, by origin key: not compiled again until their Zone changes. */
-  readonly #failed = new Map<string, Zone>();
+  readonly #failed = new Map<string, ServedZone>();
   readonly #compile: (zone: Zone) => Uint8Array;
 
   /** Turns the C answers on with the Responder's EDNS size (`compile`: for tests). */
@@ -72,7 +73,7 @@ export class NativeAnswers {
    */
   sync(catalog: Catalog): NativeAnswersSync {
     const result: NativeAnswersSync = { installed: 0, removed: 0, failed: [] };
-    const want = new Map<string, Zone>();
+    const want = new Map<string, ServedZone>();
     for (const zone of catalog.zones) want.set(zone.origin.key, zone);
     for (const [key, zone] of this.#failed) if (want.get(key) !== zone) this.#failed.delete(key);
     // Origins kept out of C: the failed zones and every served zone above one of them.
@@ -84,7 +85,8 @@ export class NativeAnswers {
     for (const [key, zone] of want) {
       if (blocked.has(key) || this.#installed.get(key)?.zone === zone) continue;
       try {
-        const image = this.#compile(zone);
+        // An ImageZone already is an image (issue 7): install its bytes as they are.
+        const image = zone instanceof ImageZone ? zone.image.bytes : this.#compile(zone as Zone);
         this.#addon.imageInstall(image);
         this.#installed.set(key, { zone, origin: foldedOrigin(zone) });
         result.installed++;
