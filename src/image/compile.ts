@@ -160,14 +160,75 @@ export function compileZone(zone: Zone, opts: CompileOptions = {}): Uint8Array {
   templates.len = 0;
   try {
     const ctx = new TemplateBuilder(zone, opts.answer ?? {}, templates);
-    const perNode: NodeTemplates[] = [];
-    for (const node of nodes) perNode.push(withTemplates ? ctx.forNode(node) : NO_TEMPLATES);
-    return layout(zone, nodes, perNode, templates, ctx.negative, withTemplates, opts.allocate);
+    const table = nodeTable.reset(nodes.length);
+    // Each name's templates go to typed arrays at once: no per-name object lives to the layout.
+    if (withTemplates) for (let i = 0; i < nodes.length; i++) table.put(i, ctx.forNode(nodes[i]));
+    else for (let i = 0; i < nodes.length; i++) table.put(i, NO_TEMPLATES);
+    return layout(zone, nodes, table, templates, ctx.negative, withTemplates, opts.allocate);
   } finally {
-    // A big zone's templates are not kept alive by the scratch.
+    // A big zone's templates and tables are not kept alive by the scratch.
     if (templates.buf.length > 1 << 20) templateScratch = new Bytes();
+    if (nodeTable.nodata.length > 1 << 16) nodeTable = new NodeTable();
   }
 }
+
+/** Per name of the zone being compiled (canonical order): its templates and answer entries. */
+class NodeTable {
+  /** Offsets in the TEMPLATES section, -1 for none. */
+  nodata = new Int32Array(64);
+  referral = new Int32Array(64);
+  entryFirst = new Int32Array(64);
+  entryCount = new Int32Array(64);
+  eQtype = new Uint16Array(256);
+  /** Template offset, or -1 with the fallback reason in eReason. */
+  eTpl = new Int32Array(256);
+  eReason = new Uint8Array(256);
+  entries = 0;
+
+  reset(names: number): this {
+    if (this.nodata.length < names) {
+      let n = this.nodata.length;
+      while (n < names) n *= 2;
+      this.nodata = new Int32Array(n);
+      this.referral = new Int32Array(n);
+      this.entryFirst = new Int32Array(n);
+      this.entryCount = new Int32Array(n);
+    }
+    this.entries = 0;
+    return this;
+  }
+
+  put(i: number, r: NodeTemplates): void {
+    this.nodata[i] = r.nodata === undefined ? -1 : r.nodata.at;
+    this.referral[i] = r.referral === undefined ? -1 : r.referral.at;
+    const list = r.entries;
+    let e = this.entries;
+    this.entryFirst[i] = e;
+    this.entryCount[i] = list.length;
+    if (e + list.length > this.eQtype.length) {
+      let n = this.eQtype.length;
+      while (n < e + list.length) n *= 2;
+      const q = new Uint16Array(n);
+      q.set(this.eQtype);
+      this.eQtype = q;
+      const t = new Int32Array(n);
+      t.set(this.eTpl);
+      this.eTpl = t;
+      const r2 = new Uint8Array(n);
+      r2.set(this.eReason);
+      this.eReason = r2;
+    }
+    for (let k = 0; k < list.length; k++, e++) {
+      const x = list[k];
+      this.eQtype[e] = x.qtype;
+      this.eTpl[e] = x.tpl === undefined ? -1 : x.tpl.at;
+      this.eReason[e] = x.tpl === undefined ? x.reason : 0;
+    }
+    this.entries = e;
+  }
+}
+
+let nodeTable = new NodeTable();
 
 /** What `TemplateBuilder.forNode` gives for one name. */
 interface NodeTemplates {
@@ -185,7 +246,7 @@ let templateScratch = new Bytes();
 function layout(
   zone: Zone,
   nodes: ZoneNode[],
-  perNode: NodeTemplates[],
+  table: NodeTable,
   templates: Bytes,
   negative: Tpl | undefined,
   withTemplates: boolean,
@@ -195,7 +256,6 @@ function layout(
   let namedataLen = 0;
   let rdataLen = 0;
   let totalRrsets = 0;
-  let totalEntries = 0;
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i];
     namedataLen += 1 + node.name.key.length;
@@ -205,7 +265,6 @@ function layout(
       const rd = sets[k].rdata;
       for (let j = 0; j < rd.length; j++) rdataLen += 2 + rd[j].length;
     }
-    totalEntries += perNode[i].entries.length;
   }
   namedataLen = (namedataLen + 3) & ~3;
   rdataLen = (rdataLen + 3) & ~3;
@@ -220,6 +279,7 @@ function layout(
     }
   }
   spellLen = (spellLen + 3) & ~3;
+  const totalEntries = table.entries;
   let slots = 8;
   while (slots < nodes.length * 2) slots *= 2;
 
@@ -244,6 +304,7 @@ function layout(
   const total = at;
   const [oOrigin, oNames, oNamedata, oHash, oRrsets, oRdata, oAnswers, oTemplates] = starts;
   const absTpl = (t: Tpl | undefined): number => (t === undefined ? NONE : oTemplates + t.at);
+  const absAt = (at: number): number => (at < 0 ? NONE : oTemplates + at);
 
   const out = (allocate ?? ((n: number) => new Uint8Array(n)))(total);
   if (out.length !== total) throw new RangeError(`allocator returned ${out.length} octets, ${total} asked`);
@@ -287,7 +348,6 @@ function layout(
   let answerCount = 0;
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i];
-    const p = perNode[i];
     const key = node.name.key;
     let s = fnv1aString(key) & slotMask;
     while (hash[s] !== 0) s = (s + 1) & slotMask;
@@ -303,9 +363,9 @@ function layout(
     put32(out, pName + 8, rrsetCount);
     put32(out, pName + 12, sets.length);
     put32(out, pName + 16, answerCount);
-    put32(out, pName + 20, p.entries.length);
-    put32(out, pName + 24, absTpl(p.nodata));
-    put32(out, pName + 28, absTpl(p.referral));
+    put32(out, pName + 20, table.entryCount[i]);
+    put32(out, pName + 24, absAt(table.nodata[i]));
+    put32(out, pName + 28, absAt(table.referral[i]));
     pName += NAME_RECORD_SIZE;
 
     out[pNamedata++] = key.length;
@@ -332,13 +392,14 @@ function layout(
         pRdata += n;
       }
     }
-    const entries = p.entries;
-    for (let k = 0; k < entries.length; k++) {
-      const e = entries[k];
-      put16(out, pAnswer, e.qtype);
-      out[pAnswer + 2] = e.tpl ? AnswerEntryKind.TEMPLATE : AnswerEntryKind.FALLBACK;
-      out[pAnswer + 3] = e.tpl ? 0 : e.reason;
-      put32(out, pAnswer + 4, absTpl(e.tpl));
+    const first = table.entryFirst[i];
+    const last = first + table.entryCount[i];
+    for (let e = first; e < last; e++) {
+      const at = table.eTpl[e];
+      put16(out, pAnswer, table.eQtype[e]);
+      out[pAnswer + 2] = at >= 0 ? AnswerEntryKind.TEMPLATE : AnswerEntryKind.FALLBACK;
+      out[pAnswer + 3] = table.eReason[e];
+      put32(out, pAnswer + 4, absAt(at));
       pAnswer += ANSWER_ENTRY_SIZE;
       answerCount++;
     }
