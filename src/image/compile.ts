@@ -14,6 +14,7 @@
 import {
   AnswerKind,
   type AnswerOptions,
+  DEFAULT_MAX_CHAIN,
   type AnswerResult,
   answerQuery,
   isAuthoritative,
@@ -1007,6 +1008,32 @@ class TemplateBuilder {
   }
 
   /**
+   * What `#exact(name, qtype)` makes for a plain CNAME name asked for a type it lacks, when the
+   * chain is one hop to a plain name of the zone that holds the type: the CNAME and the
+   * target's RRset (answer.ts answerQuery's loop, solveNode twice); undefined otherwise.
+   */
+  #exactChase(node: ZoneNode, name: Name, qtype: number): Entry | undefined {
+    if ((this.#answerOpts.maxChain ?? DEFAULT_MAX_CHAIN) < 2) return undefined;
+    const cname = node.get(RRType.CNAME);
+    if (cname === undefined || cname.rdata.length === 0) return undefined;
+    const target = rdataTarget(RRType.CNAME, cname.rdata[0]);
+    const zone = this.zone;
+    if (target === undefined || target.key === name.key || !target.isSubdomainOf(zone.origin)) return undefined;
+    const tnode = zone.nodes.get(target.key);
+    if (tnode === undefined || (tnode.flags & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) return undefined;
+    const set = tnode.get(qtype);
+    if (set === undefined) return undefined;
+    const w = encoder;
+    w.begin(name, qtype);
+    if (
+      !w.rrset(0, name, RRType.CNAME, cname.class, cname.ttl, cname.rdata) ||
+      !w.rrset(0, target, qtype, set.class, set.ttl, set.rdata)
+    )
+      return { qtype, tpl: undefined, reason: Fallback.TOO_LARGE };
+    return this.#placeExact(name, qtype, w.len);
+  }
+
+  /**
    * What `#exact(name, qtype)` makes for a name that exists without that type (nor a CNAME),
    * written directly: the zone's SOA with the negative TTL in authority (answer.ts
    * solveNegative); undefined when the engine must answer (below a cut, or a referral).
@@ -1238,7 +1265,9 @@ class TemplateBuilder {
     const any = entries.find((e) => e.qtype === lowest.type)!;
     entries.push({ qtype: RRType.ANY, tpl: any.tpl, reason: any.reason });
     if (node.get(RRType.CNAME)) {
-      for (const t of CNAME_CHASE_TYPES) if (!node.get(t)) entries.push(make(t));
+      for (const t of CNAME_CHASE_TYPES)
+        if (!node.get(t))
+          entries.push((wild === undefined ? this.#exactChase(node, name, t) : undefined) ?? make(t));
     } else if (wild !== undefined) {
       res.nodata = this.negative;
     } else {
