@@ -219,8 +219,15 @@ function classOfToken(text: string): number | undefined {
   const c0 = text.charCodeAt(0) | 0x20;
   // Every class mnemonic starts with c, h, i, n or a.
   if (c0 !== 0x63 && c0 !== 0x68 && c0 !== 0x69 && c0 !== 0x6e && c0 !== 0x61) return undefined;
-  return classFromString(text);
+  // Type mnemonics such as A and AAAA start so too: remember the answer for each spelling.
+  const known = classCache.get(text);
+  if (known !== undefined) return known < 0 ? undefined : known;
+  const c = classFromString(text);
+  if (classCache.size < 1000) classCache.set(text, c ?? -1);
+  return c;
 }
+
+const classCache = new Map<string, number>();
 
 const typeCache = new Map<string, number>();
 
