@@ -14,9 +14,9 @@
 import {
   AnswerKind,
   type AnswerOptions,
-  DEFAULT_MAX_CHAIN,
   type AnswerResult,
   answerQuery,
+  DEFAULT_MAX_CHAIN,
   isAuthoritative,
   rcodeOfKind,
 } from '../answer/answer.js';
@@ -1018,9 +1018,11 @@ class TemplateBuilder {
     if (cname === undefined || cname.rdata.length === 0) return undefined;
     const target = rdataTarget(RRType.CNAME, cname.rdata[0]);
     const zone = this.zone;
-    if (target === undefined || target.key === name.key || !target.isSubdomainOf(zone.origin)) return undefined;
+    if (target === undefined || target.key === name.key || !target.isSubdomainOf(zone.origin))
+      return undefined;
     const tnode = zone.nodes.get(target.key);
-    if (tnode === undefined || (tnode.flags & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) return undefined;
+    if (tnode === undefined || (tnode.flags & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0)
+      return undefined;
     const set = tnode.get(qtype);
     if (set === undefined) return undefined;
     const w = encoder;
