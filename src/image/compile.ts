@@ -153,7 +153,10 @@ export function compileRecords(origin: Name, records: Iterable<RR>, opts: Compil
   return compileZone(Zone.build(origin, records), opts);
 }
 
-/** Compiles `zone` into an image. Never changes the zone. */
+/**
+ * Compiles `zone` into an image. Never changes the zone. Not reentrant: the encoder and the
+ * section scratch are shared by the calls of one thread (an `allocate` must not compile).
+ */
 export function compileZone(zone: Zone, opts: CompileOptions = {}): Uint8Array {
   const nodes = canonicalOrder(zone);
   const withTemplates = opts.templates !== false;
