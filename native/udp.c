@@ -28,6 +28,7 @@
 #include <uv.h>
 
 #include "hooks.h"
+#include "mmap.h"
 #include "preparse.h"
 
 int sb_image_define(napi_env env, napi_value exports); /* image_napi.c */
@@ -638,5 +639,6 @@ NAPI_MODULE_INIT() {
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
   if (!sb_image_define(env, exports)) return NULL;
+  if (!sb_mmap_define(env, exports)) return NULL;
   return exports;
 }
