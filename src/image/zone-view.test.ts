@@ -21,6 +21,7 @@ import { loadZoneFile, loadZoneText } from '../zone/load.js';
 import { NodeFlag, type RRset, type ServedZone, type Zone } from '../zone/zone.js';
 import { compileZone } from './compile.js';
 import { FALLBACK_NAMES } from './format.js';
+import { PackReader, PackWriter } from './pack.js';
 import { openImage } from './reader.js';
 import { ImageZone } from './zone-view.js';
 
@@ -355,6 +356,29 @@ describe('a Responder over ImageZones answers as one over Zones', () => {
     assertClean(tally);
     assert.ok(tally.queries > 10_000);
     assert.ok(tally.templates > tally.queries / 4, 'most ImageZone answers are template copies');
+  });
+
+  test('ImageZones over views of image packs (mapped when the addon loads) answer the same', (t) => {
+    const zones = corpusZones();
+    const writer = new PackWriter(undefined, { packBytes: 1 << 20 });
+    try {
+      const refs = writer.addMany(zones.map((z) => compileZone(z)));
+      const reader = new PackReader(writer.dir);
+      t.diagnostic(`pack views ${reader.mapped ? 'memory-mapped' : 'copied (no addon)'}`);
+      const images = refs.map((r) => new ImageZone(openImage(reader.open(r))));
+      const pairs = OPTION_SETS.map((o) => new Pair(zones, images, o));
+      const tally = newTally();
+      const rnd = seededRandom(9);
+      for (const q of corpusQueries()) {
+        const v = VARIANTS[Math.floor(rnd() * VARIANTS.length)];
+        ask(pairs, buildQuery(Math.floor(rnd() * 65536), 0x0100, q.qname.wire, q.qtype, v), v, q.line, tally);
+      }
+      count(pairs, tally);
+      assertClean(tally);
+      assert.ok(tally.templates > 0);
+    } finally {
+      writer.close();
+    }
   });
 
   test('a hand-written zone with mixed-case owners, a served child, every kind of answer', (t) => {
