@@ -17,7 +17,7 @@
 import { MAX_NAME_LENGTH, RRType } from '../wire/constants.js';
 import type { Name } from '../wire/name.js';
 import { rdataTarget } from '../wire/rdata.js';
-import { NodeFlag, type RRset, type Zone, type ZoneNode } from '../zone/zone.js';
+import { NodeFlag, type RRset, type ServedNode, type ServedZone } from '../zone/zone.js';
 import type { Catalog } from './catalog.js';
 
 /** How the lookup ended; the caller maps it to RCODE and AA (see `rcodeOfKind`). */
@@ -43,7 +43,7 @@ export type AnswerKind = (typeof AnswerKind)[keyof typeof AnswerKind];
 export interface AnswerResult {
   kind: AnswerKind;
   /** The zone the answer was built from (the only one); undefined when REFUSED. */
-  zone: Zone | undefined;
+  zone: ServedZone | undefined;
   answer: RRset[];
   authority: RRset[];
   /** Additional data that must fit or the response is truncated: in-domain glue (RFC 9471 §3). */
@@ -56,7 +56,7 @@ export interface AnswerResult {
    * its origin and no zone is added above an `absent` name or between the name looked up and
    * the zone found for it (the response cache relies on this).
    */
-  zones: Zone[];
+  zones: ServedZone[];
   /**
    * Names whose catalog lookup found no served zone: the question when REFUSED; the parent of
    * a DS query's name when the zone at that name is served but no zone above it.
@@ -172,8 +172,8 @@ export function answerQuery(
  * itself; only when it is none is `name` looked up (a child whose parent we do not serve).
  * The zone found, or the name that found none, is noted in `res` (see `AnswerResult.zones`).
  */
-function findZone(catalog: Catalog, name: Name, qtype: number, res: AnswerResult): Zone | undefined {
-  let zone: Zone | undefined;
+function findZone(catalog: Catalog, name: Name, qtype: number, res: AnswerResult): ServedZone | undefined {
+  let zone: ServedZone | undefined;
   if (qtype === RRType.DS && !name.isRoot) {
     const parent = name.parent();
     zone = catalog.find(parent);
@@ -188,7 +188,7 @@ function findZone(catalog: Catalog, name: Name, qtype: number, res: AnswerResult
 }
 
 /** One pass of RFC 1034 §4.3.2 step 3 inside `zone` for `name`. */
-function solveName(zone: Zone, name: Name, qtype: number, step: Step): AnswerKind | typeof FOLLOW {
+function solveName(zone: ServedZone, name: Name, qtype: number, step: Step): AnswerKind | typeof FOLLOW {
   const node = zone.nodes.get(name.key);
   // Fast path: the name exists and no cut or DNAME lies above it.
   if (node && (node.flags & NodeFlag.BELOW_CUT) === 0) {
@@ -232,8 +232,8 @@ function solveName(zone: Zone, name: Name, qtype: number, step: Step): AnswerKin
  * refers with the literal `*` owner, which resolvers cannot use).
  */
 function solveNode(
-  zone: Zone,
-  node: ZoneNode,
+  zone: ServedZone,
+  node: ServedNode,
   owner: Name,
   qtype: number,
   step: Step,
@@ -275,8 +275,8 @@ function solveNode(
  * from `name` to the substituted name with the DNAME's TTL (§3.1), and continue with it.
  */
 function solveDname(
-  zone: Zone,
-  node: ZoneNode,
+  zone: ServedZone,
+  node: ServedNode,
   name: Name,
   qtype: number,
   step: Step,
@@ -311,7 +311,7 @@ function solveDname(
  * in-domain glue, required for the referral to work (RFC 9471 §2.1); others (sibling glue and
  * our own authoritative addresses) are optional (RFC 9471 §2.2).
  */
-function solveReferral(zone: Zone, cut: ZoneNode, name: Name, step: Step): AnswerKind {
+function solveReferral(zone: ServedZone, cut: ServedNode, name: Name, step: Step): AnswerKind {
   const ns = cut.get(RRType.NS)!;
   step.res.authority.push(cut.name.key === name.key ? renamed(ns, name) : ns);
   const optional: RRset[] = [];
@@ -328,13 +328,13 @@ function solveReferral(zone: Zone, cut: ZoneNode, name: Name, step: Step): Answe
 }
 
 /** RFC 2308 §3: the zone's SOA in authority, its TTL the lesser of its own TTL and MINIMUM. */
-function solveNegative(zone: Zone, name: Name, step: Step): void {
+function solveNegative(zone: ServedZone, name: Name, step: Step): void {
   step.res.authority.push(negativeSoa(zone, name));
 }
 
-const negativeSoaCache = new WeakMap<Zone, RRset>();
+const negativeSoaCache = new WeakMap<ServedZone, RRset>();
 
-function negativeSoa(zone: Zone, name: Name): RRset {
+function negativeSoa(zone: ServedZone, name: Name): RRset {
   let soa = negativeSoaCache.get(zone);
   if (!soa) {
     soa = { ...zone.soa, ttl: Math.min(zone.soa.ttl, zone.soaData.minimum) };
@@ -350,7 +350,7 @@ function negativeSoa(zone: Zone, name: Name): RRset {
  * came from (as Knot: never another zone's data). Names below a cut are glue, given only
  * with referrals (solveReferral).
  */
-function solveAdditional(zone: Zone, step: Step): void {
+function solveAdditional(zone: ServedZone, step: Step): void {
   const answer = step.res.answer;
   for (let i = 0; i < answer.length; i++) {
     const set = answer[i];
@@ -366,7 +366,7 @@ function solveAdditional(zone: Zone, step: Step): void {
   }
 }
 
-function pushAddresses(node: ZoneNode, into: RRset[], placed: Set<RRset>): void {
+function pushAddresses(node: ServedNode, into: RRset[], placed: Set<RRset>): void {
   const a = node.get(RRType.A);
   if (a && !placed.has(a)) {
     into.push(a);

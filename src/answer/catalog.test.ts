@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { zoneFromText } from '../../test/helpers/answer-fixtures.js';
 import { seededRandom } from '../../test/helpers/prng.js';
 import { Name } from '../wire/name.js';
-import type { Zone } from '../zone/zone.js';
+import type { ServedZone, Zone } from '../zone/zone.js';
 import { Catalog, diffCatalogs } from './catalog.js';
 
 function zone(origin: string, addr = '192.0.2.1'): Zone {
@@ -26,7 +26,7 @@ function mapSets<T>(fn: () => T): { result: T; sets: number } {
 }
 
 /** What a catalog serves, as origin → zone, read through `get` (not `zones`). */
-function served(c: Catalog, origins: readonly string[]): Map<string, Zone | undefined> {
+function served(c: Catalog, origins: readonly string[]): Map<string, ServedZone | undefined> {
   return new Map(origins.map((o) => [o, c.get(Name.parse(o))]));
 }
 

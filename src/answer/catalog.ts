@@ -4,7 +4,7 @@
  *
  * Catalogs are immutable as seen from outside: a change builds a new one (from scratch, or
  * with `withZones` from the current one, which also records what changed so `diffCatalogs`
- * can skip the full scan). Zones are compared by object identity: a Zone never changes once
+ * can skip the full scan). Zones (`Zone` or `ImageZone`: any `ServedZone`) are compared by object identity: one never changes once
  * built, so "the same object" means "the same data".
  *
  * `withZones` costs O(changes), not O(zones): with 100,000 zones served, copying the map of
@@ -19,19 +19,21 @@
  * @module
  */
 import type { Name } from '../wire/name.js';
-import type { Zone } from '../zone/zone.js';
+import type { ServedZone } from '../zone/zone.js';
 
 let nextCatalogId = 1;
 
 /** An immutable set of zones; a new Catalog is built and swapped in on reload. */
 export class Catalog {
   /** The zones by origin key, while this is the newest catalog of its line; else null. */
-  #map: Map<string, Zone> | null = new Map<string, Zone>();
+  #map: Map<string, ServedZone> | null = new Map<string, ServedZone>();
   /** Once superseded: this catalog's zone at every origin the next catalog changed. */
-  #undo: Map<string, Zone | undefined> | null = null;
+  #undo: Map<string, ServedZone | undefined> | null = null;
   /** Once superseded: the catalog derived from this one, which took the map. */
   #next: Catalog | null = null;
   #size = 0;
+  /** Zones served that are read from images (`ServedZone.image`). */
+  #images = 0;
   /** The id of the catalog this one was derived from by `withZones` (0: none). */
   #baseId = 0;
   /** Origin keys whose zone differs from that base. */
@@ -39,10 +41,11 @@ export class Catalog {
   /** Unique per catalog: a derived catalog names its base by id, so it never keeps it alive. */
   readonly id = nextCatalogId++;
 
-  constructor(zones: Iterable<Zone> = []) {
-    const map = this.#map as Map<string, Zone>;
+  constructor(zones: Iterable<ServedZone> = []) {
+    const map = this.#map as Map<string, ServedZone>;
     for (const z of zones) map.set(z.origin.key, z);
     this.#size = map.size;
+    for (const z of map.values()) if (z.image !== undefined) this.#images++;
   }
 
   /**
@@ -52,14 +55,14 @@ export class Catalog {
    * O(changes) instead of O(zones). So does this call, unless this catalog was already
    * derived from (then it copies its zones first).
    */
-  withZones(put: Iterable<Zone>, remove: Iterable<Name> = []): Catalog {
+  withZones(put: Iterable<ServedZone>, remove: Iterable<Name> = []): Catalog {
     // Arrays: a generator given as `put` could only be walked once.
     const puts = [...put];
     const removes = [...remove];
     // The map to change in place: this catalog's own, or a copy of what it serves.
     const map = this.#map ?? this.#materialize();
     // What this catalog served at each origin touched (first value seen: before any change).
-    const undo = new Map<string, Zone | undefined>();
+    const undo = new Map<string, ServedZone | undefined>();
     for (const name of removes) {
       if (!undo.has(name.key)) undo.set(name.key, map.get(name.key));
       map.delete(name.key);
@@ -70,14 +73,21 @@ export class Catalog {
       map.set(key, z);
     }
     const changed: string[] = [];
+    let images = this.#images;
     for (const [key, was] of undo) {
-      if (map.get(key) !== was) changed.push(key);
+      const now = map.get(key);
+      if (now !== was) {
+        changed.push(key);
+        if (was?.image !== undefined) images--;
+        if (now?.image !== undefined) images++;
+      }
       // Unchanged origins need no undo entry: the next catalog answers the same for them.
       else undo.delete(key);
     }
     const c = new Catalog();
     c.#map = map;
     c.#size = map.size;
+    c.#images = images;
     c.#baseId = this.id;
     c.#changed = changed;
     if (this.#map === map) {
@@ -91,18 +101,23 @@ export class Catalog {
 
   /**
    * Origins whose zone differs between `before` and this catalog (added, removed, or another
-   * Zone object), when this catalog was derived from `before` by `withZones`; else undefined.
+   * zone object), when this catalog was derived from `before` by `withZones`; else undefined.
    */
   changesSince(before: Catalog): readonly string[] | undefined {
     return this.#baseId === before.id ? this.#changed : undefined;
   }
 
   /** The zone with the longest origin that `name` is at or below, if any. */
-  find(name: Name): Zone | undefined {
+  find(name: Name): ServedZone | undefined {
+    return this.findKey(name.key);
+  }
+
+  /** `find` for a name given by its key (case-folded wire form, `Name.key`). */
+  findKey(nameKey: string): ServedZone | undefined {
     if (this.#size === 0) return undefined;
     const map = this.#map;
     // Strip one label at a time; keys are case-folded wire strings, so slicing is exact.
-    let key = name.key;
+    let key = nameKey;
     for (;;) {
       const z = map !== null ? map.get(key) : this.getKey(key);
       if (z) return z;
@@ -112,16 +127,16 @@ export class Catalog {
   }
 
   /** The zone whose origin is exactly `name`. */
-  get(name: Name): Zone | undefined {
+  get(name: Name): ServedZone | undefined {
     return this.getKey(name.key);
   }
 
   /** The zone whose origin has the case-folded wire key `key` (`Name.key`). */
-  getKey(key: string): Zone | undefined {
+  getKey(key: string): ServedZone | undefined {
     // Walk forward to the catalog that owns the map, stopping at the first undo record of key.
     let c: Catalog = this;
     while (c.#map === null) {
-      const undo = c.#undo as Map<string, Zone | undefined>;
+      const undo = c.#undo as Map<string, ServedZone | undefined>;
       if (undo.has(key)) return undo.get(key);
       c = c.#next as Catalog;
     }
@@ -132,13 +147,18 @@ export class Catalog {
    * Every zone served: in insertion order for the newest catalog of its line; a superseded
    * catalog lists its zones from a copy (O(zones)), in no particular order.
    */
-  get zones(): IterableIterator<Zone> {
+  get zones(): IterableIterator<ServedZone> {
     return (this.#map ?? this.#materialize()).values();
   }
 
   /** Number of zones served. */
   get size(): number {
     return this.#size;
+  }
+
+  /** Number of zones served that are read from compiled images (`ImageZone`). */
+  get imageCount(): number {
+    return this.#images;
   }
 
   /** True while this catalog owns its map (nothing was derived from it): for tests. */
@@ -148,7 +168,7 @@ export class Catalog {
 
   /** A new map of the zones a superseded catalog serves: the owner's, with the undo records
    * applied from the newest back to this one. */
-  #materialize(): Map<string, Zone> {
+  #materialize(): Map<string, ServedZone> {
     const chain: Catalog[] = [];
     let c: Catalog = this;
     while (c.#map === null) {
@@ -157,7 +177,7 @@ export class Catalog {
     }
     const map = new Map(c.#map);
     for (let i = chain.length - 1; i >= 0; i--)
-      for (const [key, zone] of chain[i].#undo as Map<string, Zone | undefined>) {
+      for (const [key, zone] of chain[i].#undo as Map<string, ServedZone | undefined>) {
         if (zone === undefined) map.delete(key);
         else map.set(key, zone);
       }
@@ -170,14 +190,14 @@ export interface CatalogChange {
   /** The origin's case-folded wire key. */
   key: string;
   /** The zone served there before, if any. */
-  before: Zone | undefined;
+  before: ServedZone | undefined;
   /** The zone served there after, if any. */
-  after: Zone | undefined;
+  after: ServedZone | undefined;
 }
 
 /**
  * Every origin whose zone differs between `before` and `after` (added, removed, or another
- * Zone object). O(changes) when `after` was derived from `before` by `withZones`; otherwise
+ * zone object). O(changes) when `after` was derived from `before` by `withZones`; otherwise
  * one pass over both catalogs (about 0.1 ms per 10,000 zones here).
  */
 export function diffCatalogs(before: Catalog, after: Catalog): CatalogChange[] {

@@ -17,7 +17,7 @@
 import { RRType } from '../wire/constants.js';
 import { MessageWriter, Section } from '../wire/encode.js';
 import { foldCase, Name } from '../wire/name.js';
-import type { Zone } from '../zone/zone.js';
+import type { ServedZone } from '../zone/zone.js';
 
 /** The precomputed authority section of a zone's negative answers. */
 export class NegativeTail {
@@ -31,7 +31,7 @@ export class NegativeTail {
    *   each SOA RDATA name strictly below the apex
    */
   constructor(
-    zone: Zone,
+    zone: ServedZone,
     readonly bytes: Uint8Array,
     readonly pointers: readonly number[],
     readonly clashes: readonly string[],
@@ -75,10 +75,10 @@ export class NegativeTail {
 }
 
 /** Tails by zone; null when a zone's SOA cannot be templated (then encoded per answer). */
-const tails = new WeakMap<Zone, NegativeTail | null>();
+const tails = new WeakMap<ServedZone, NegativeTail | null>();
 
 /** The negative tail of `zone` (built on first use), or null. */
-export function negativeTail(zone: Zone): NegativeTail | null {
+export function negativeTail(zone: ServedZone): NegativeTail | null {
   let t = tails.get(zone);
   if (t === undefined) {
     t = buildTail(zone);
@@ -87,7 +87,7 @@ export function negativeTail(zone: Zone): NegativeTail | null {
   return t;
 }
 
-function buildTail(zone: Zone): NegativeTail | null {
+function buildTail(zone: ServedZone): NegativeTail | null {
   const soa = zone.soa;
   if (soa.rdata.length !== 1) return null;
   const rdata = soa.rdata[0];

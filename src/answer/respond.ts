@@ -17,6 +17,9 @@
  * The cache admits a response only when its key was already seen (`ResponseCache.admit`).
  * @module
  */
+
+import { FALLBACK_NAMES } from '../image/format.js';
+import { type ImageQuery, queryFromView, respondFromImage } from '../image/reader.js';
 import {
   CLASSIC_UDP_SIZE,
   DEFAULT_EDNS_SIZE,
@@ -36,7 +39,7 @@ import { WireFormatError } from '../wire/errors.js';
 import { type Edns, type EdnsOptionData, type Message, opcodeOf, type Question } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { QueryView } from '../wire/query-view.js';
-import type { RRset, Zone } from '../zone/zone.js';
+import type { RRset, ServedZone } from '../zone/zone.js';
 import {
   type AnswerKind,
   type AnswerOptions,
@@ -89,6 +92,13 @@ export interface ResponderOptions {
    * same octets, only slower).
    */
   fastPath?: boolean;
+  /**
+   * Zones read from images (`ImageZone`): whether their template answers go through the
+   * response cache like any other answer ('cache', default: looked up first, stored when the
+   * key repeats) or skip it ('skip': the template is copied before any cache lookup and never
+   * stored). Fallbacks to the engine are cached either way. docs/ANSWER.md has the figures.
+   */
+  imageAnswers?: 'cache' | 'skip';
 }
 
 /** RFC 1035 §4.1.1 */
@@ -132,6 +142,28 @@ export class Responder {
   readonly #optNsid: EdnsOptionData[];
   readonly #optRefused: EdnsOptionData[];
   readonly #optNsidRefused: EdnsOptionData[];
+  /** Our NSID option as octets (code, length, payload) for image answers; undefined when off. */
+  readonly #nsidTlv: Uint8Array | undefined;
+  /** Where image answers are written before being copied out. */
+  readonly #imageOut = Buffer.allocUnsafeSlow(TCP_MAX);
+  readonly #imageQuery: ImageQuery = {
+    id: 0,
+    flags: 0,
+    qname: new Uint8Array(0),
+    qtype: 0,
+    qclass: 0,
+    limit: 0,
+    edns: undefined,
+  };
+  /** Queries answered from zone images (template copies), for metrics and tests. */
+  imageAnswers = 0;
+  /** Queries an image handed back to the engine, by format.ts `Fallback` reason. */
+  readonly imageFallbacks: number[] = new Array(FALLBACK_NAMES.length).fill(0);
+  /** `imageAnswers === 'cache'`. */
+  readonly #cacheImages: boolean;
+  /** The zone the last `#fromImage` answered from, and whether a DS lookup found no parent. */
+  #imageZone: ServedZone | undefined;
+  #imageAbsent = false;
 
   constructor(catalog: Catalog, opts: ResponderOptions = {}) {
     this.#catalog = catalog;
@@ -147,6 +179,15 @@ export class Responder {
     this.#optNsid = nsid;
     this.#optRefused = [ede];
     this.#optNsidRefused = [...nsid, ede];
+    this.#cacheImages = opts.imageAnswers !== 'skip';
+    if (this.#nsid !== undefined) {
+      const tlv = new Uint8Array(4 + this.#nsid.length);
+      tlv[1] = EdnsOption.NSID;
+      tlv[2] = this.#nsid.length >> 8;
+      tlv[3] = this.#nsid.length & 0xff;
+      tlv.set(this.#nsid, 4);
+      this.#nsidTlv = tlv;
+    }
     if (opts.cache !== false) {
       this.#udpCache = new ResponseCache(opts.cache);
       this.#tcpCache = new ResponseCache(opts.cache);
@@ -180,7 +221,7 @@ export class Responder {
    * Serves the zones of `put` (added, or replacing those at the same origins) and stops
    * serving those at the origins of `remove`: `setCatalog(catalog.withZones(put, remove))`.
    */
-  replaceZones(put: Iterable<Zone>, remove: Iterable<Name> = []): void {
+  replaceZones(put: Iterable<ServedZone>, remove: Iterable<Name> = []): void {
     this.setCatalog(this.#catalog.withZones(put, remove));
   }
 
@@ -204,6 +245,19 @@ export class Responder {
     // QR=1 is a response, and answering it could start a loop between two servers.
     if (query.length < HEADER_LENGTH || (query[2] & 0x80) !== 0) return null;
     try {
+      const view = this.#view;
+      // Zones read from images: the template answer is copied (`#fromImage`) after the cache
+      // lookup and stored like any answer, or ('skip') before the cache and never stored. A
+      // fallback goes on to the engine below.
+      const images = view !== undefined && this.#catalog.imageCount > 0;
+      let parsed: boolean | undefined;
+      if (images && !this.#cacheImages) {
+        parsed = view.parse(query);
+        if (parsed) {
+          const bytes = this.#fromImage(query, ctx, view);
+          if (bytes !== undefined) return bytes;
+        }
+      }
       const cache = ctx.transport === 'tcp' ? this.#tcpCache : this.#udpCache;
       const qk = cache !== undefined ? buildQueryKey(query) : undefined;
       if (qk !== undefined) {
@@ -213,9 +267,28 @@ export class Responder {
       // Admission: a response is stored only when its key missed before (random names are
       // asked once: they never enter the cache, so they never evict what repeats).
       const admit = qk !== undefined && cache!.admit(qk.key);
-      const view = this.#view;
+      if (images && this.#cacheImages) {
+        parsed = view.parse(query);
+        const bytes = parsed ? this.#fromImage(query, ctx, view) : undefined;
+        if (bytes !== undefined) {
+          if (admit && this.#stamps !== undefined) {
+            const stamps = this.#stamps.stampsOf(
+              [this.#imageZone!],
+              this.#imageAbsent ? ABSENT_PARENT : NO_NAMES,
+            );
+            if (stamps !== undefined) {
+              const stored = new Uint8Array(bytes);
+              foldQuestion(stored, qk.qnameLength);
+              // NXDOMAIN answers go to the negative partition (as `isNegative`).
+              cache!.set(qk.key, stored, (bytes[3] & 0xf) === Rcode.NXDOMAIN, stamps);
+            }
+          }
+          return bytes;
+        }
+      }
+      if (view !== undefined && parsed === undefined) parsed = view.parse(query);
       const built =
-        (view?.parse(query) === true ? this.#fastBuild(query, ctx, view, qk?.key, admit) : undefined) ??
+        (parsed === true ? this.#fastBuild(query, ctx, view!, qk?.key, admit) : undefined) ??
         this.#build(query, ctx, qk !== undefined, admit);
       if (qk !== undefined && admit && built.cacheable) {
         // Stored with the case-folded question name (the cache patches the query's spelling
@@ -296,7 +369,10 @@ export class Responder {
       const zone = result.zone!;
       const soa = result.authority[0];
       if (soa.type === RRType.SOA && soa.rdata === zone.soa.rdata) {
-        const tail = negativeTail(zone);
+        // An image zone's negative answers are its image's templates: the few that fall back
+        // (suffix collisions, mostly, which the tail refuses too) are encoded, the same octets,
+        // and no second copy of the SOA tail is kept per image zone.
+        const tail = zone.image === undefined ? negativeTail(zone) : null;
         if (tail?.fits(view.folded, view.qnameLength, view.labelCount)) {
           const flags = base | Flag.AA | rcodeOfKind(kind);
           const options = this.#fastOptions(view, false);
@@ -327,6 +403,51 @@ export class Responder {
       return { bytes, cacheable: false, negative: false, folded: patch };
     const stamps = this.#stamps.stampsOf(result.zones, result.absent);
     return { bytes, cacheable: stamps !== undefined, negative: isNegative(kind), stamps, folded: patch };
+  }
+
+  /**
+   * The answer copied from the image of the query's zone (reader.ts `respondFromImage`), or
+   * undefined when that zone is not an ImageZone or its image hands the query back (the
+   * caller answers with the engine: same octets, format.ts `Fallback` says why).
+   */
+  #fromImage(query: Uint8Array, ctx: QueryContext, view: QueryView): Uint8Array | undefined {
+    const qtype = view.qtype;
+    if (view.qclass !== RRClass.IN || (view.edns && view.version > 0)) return undefined;
+    const key = view.foldedWire();
+    // The zone answer.ts would pick: for DS, the parent's side of a served child's apex.
+    let zone: ServedZone | undefined;
+    let absent = false;
+    if (qtype === RRType.DS && key.length > 1) {
+      zone = this.#catalog.findKey(key.slice(key.charCodeAt(0) + 1));
+      if (zone === undefined) {
+        absent = true;
+        zone = this.#catalog.findKey(key);
+      }
+    } else zone = this.#catalog.findKey(key);
+    const image = zone?.image;
+    if (image === undefined) return undefined;
+    this.#imageZone = zone;
+    this.#imageAbsent = absent;
+    // One query object, reused (the call is synchronous; `queryFromView` keeps its OPT object).
+    const q = queryFromView(
+      query,
+      view,
+      this.#limitOf(view.edns, view.udpSize, ctx),
+      this.#ednsSize,
+      this.#nsidTlv,
+      this.#imageQuery,
+    );
+    const out = this.#imageOut;
+    const n = respondFromImage(image, q, out);
+    if (n < 0) {
+      this.imageFallbacks[-n]++;
+      return undefined;
+    }
+    this.imageAnswers++;
+    // From Node's pool, seen as a plain Uint8Array as `MessageWriter.finish` returns.
+    const pooled = Buffer.allocUnsafe(n);
+    out.copy(pooled, 0, 0, n);
+    return new Uint8Array(pooled.buffer, pooled.byteOffset, n);
   }
 
   /** The options of our OPT on the miss path (as `#responseOpt`: NSID when asked, then EDE). */
@@ -649,6 +770,14 @@ function fromView(
   }
   return out;
 }
+
+/** `absent` of an answer that found its zone (`stampsOf`). */
+const NO_NAMES: readonly Name[] = [];
+/**
+ * `absent` of a DS answer at a zone's apex whose parent is not served: what the stamp needs is
+ * only that some name found no zone (the shared "nowhere" stamp), not which.
+ */
+const ABSENT_PARENT: readonly Name[] = [Name.ROOT];
 
 /** Header, optional question, optional OPT: small enough for any limit. */
 function encodeShort(id: number, flags: number, q: Question | undefined, opt: Edns | undefined): Uint8Array {

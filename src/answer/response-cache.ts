@@ -27,7 +27,7 @@
  * @module
  */
 import type { Name } from '../wire/name.js';
-import type { Zone } from '../zone/zone.js';
+import type { ServedZone } from '../zone/zone.js';
 import type { Catalog, CatalogChange } from './catalog.js';
 
 /** Cache bounds. */
@@ -316,7 +316,7 @@ export class ResponseCache {
 
 /** The stamp of one Zone object (so a stamp is never handed out for a zone no longer served). */
 class ZoneStamp extends CacheStamp {
-  constructor(readonly zone: Zone) {
+  constructor(readonly zone: ServedZone) {
     super();
   }
 }
@@ -353,7 +353,7 @@ export class ZoneStamps {
    * zone is not the one this registry knows at its origin (it cannot be, when `applyChanges`
    * saw every catalog change): such an answer must not be cached.
    */
-  stampsOf(zones: readonly Zone[], absent: readonly Name[]): CacheStamp[] | undefined {
+  stampsOf(zones: readonly ServedZone[], absent: readonly Name[]): CacheStamp[] | undefined {
     const out: CacheStamp[] = [];
     for (let i = 0; i < zones.length; i++) {
       const zone = zones[i];

@@ -45,6 +45,8 @@ export const SectionId = {
   RDATA: 6,
   ANSWERS: 7,
   TEMPLATES: 8,
+  /** Optional: owner names as the zone spelled them, where that differs from the folded form. */
+  SPELLING: 9,
   // Reserved, not written by version 1:
   RRSIG_INDEX: 16,
   NSEC_INDEX: 17,

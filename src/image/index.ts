@@ -5,3 +5,4 @@
 export * from './compile.js';
 export * from './format.js';
 export * from './reader.js';
+export * from './zone-view.js';

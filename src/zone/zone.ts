@@ -5,6 +5,8 @@
  * points and occluded names are flagged, and each node knows whether it has children.
  * @module
  */
+
+import type { ZoneImage } from '../image/reader.js';
 import { RRType } from '../wire/constants.js';
 import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
@@ -34,8 +36,44 @@ export const NodeFlag = {
   WILDCARD_CHILD: 16,
 } as const;
 
+/**
+ * What the answer engine reads of one owner name: `ZoneNode` (JS objects built from records)
+ * and `ImageNode` (src/image/zone-view.ts, read from a compiled image) both provide it.
+ * `get` must return the same RRset object for the same node during one answer (additional
+ * processing dedupes RRsets by identity).
+ */
+export interface ServedNode {
+  readonly name: Name;
+  readonly rrsets: readonly RRset[];
+  readonly flags: number;
+  get(type: number): RRset | undefined;
+}
+
+/**
+ * What the answer engine, the Catalog, the Responder and the response cache read of a served
+ * zone: `Zone` and `ImageZone` (src/image/zone-view.ts) both provide it. Zones are compared by
+ * identity (a served zone never changes once built).
+ */
+export interface ServedZone {
+  readonly origin: Name;
+  readonly class: number;
+  /** Nodes by key (case-folded wire name, `Name.key`), ENTs included. */
+  readonly nodes: { get(key: string): ServedNode | undefined };
+  readonly apex: ServedNode;
+  readonly soa: RRset;
+  readonly soaData: Soa;
+  readonly serial: number;
+  readonly recordCount: number;
+  /** Non-fatal findings when the zone was built (an image holds none: they were reported then). */
+  readonly warnings: readonly ZoneWarning[];
+  /** The node at exactly `name`, if it exists (ENTs included). */
+  get(name: Name): ServedNode | undefined;
+  /** The compiled image the zone is read from (`ImageZone`); undefined for a `Zone`. */
+  readonly image?: ZoneImage;
+}
+
 /** One owner name in the zone (possibly an empty non-terminal with no RRsets). */
-export class ZoneNode {
+export class ZoneNode implements ServedNode {
   readonly name: Name;
   /** RRsets at this name; a short array (a few types per name) beats a Map in memory. */
   rrsets: RRset[];
@@ -79,7 +117,7 @@ export class ZoneBuildError extends Error {
 }
 
 /** An immutable zone snapshot. */
-export class Zone {
+export class Zone implements ServedZone {
   readonly origin: Name;
   readonly class: number;
   /** key (case-folded wire name) → node; includes the apex and every empty non-terminal. */

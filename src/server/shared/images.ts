@@ -8,11 +8,11 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { type ImageRef, PackReader, PackWriter } from '../../image/pack.js';
 import { openImage } from '../../image/reader.js';
-import type { Zone } from '../../zone/zone.js';
-import { zoneFromImage } from './image-zone-standin.js';
+import { ImageZone } from '../../image/zone-view.js';
+import type { ServedZone } from '../../zone/zone.js';
 import { ConfigError } from './options.js';
-import { type ImageRef, PackReader, PackWriter } from './pack-standin.js';
 
 export { type ImageRef, PackReader, PackWriter };
 
@@ -56,10 +56,10 @@ export function formatLoads(loads: LoadCounters): string {
  * Opens a shipped image as a Zone the Catalog and Responder serve.
  * @throws ImageFormatError when the bytes are not a valid image; an Error when the pack cannot be read
  */
-export function openShippedZone(reader: PackReader, ref: ImageRef, counters?: LoadCounters): Zone {
+export function openShippedZone(reader: PackReader, ref: ImageRef, counters?: LoadCounters): ServedZone {
   const image = openImage(reader.open(ref));
   if (counters) counters.imageOpens++;
-  return zoneFromImage(image);
+  return new ImageZone(image);
 }
 
 /** Narrows a value from IPC to an ImageRef. */

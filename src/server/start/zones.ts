@@ -7,10 +7,11 @@
 import { Catalog } from '../../answer/catalog.js';
 import type { Name } from '../../wire/name.js';
 import { loadZoneText, type Zone, ZoneParseError } from '../../zone/index.js';
+import type { ServedZone } from '../../zone/zone.js';
 import { isDeletion, type ZonePush, type ZonesMessage } from './protocol.js';
 
 interface Entry {
-  zone: Zone;
+  zone: ServedZone;
   version: number;
   serial: number;
 }
@@ -41,7 +42,7 @@ function describeParseError(name: string, err: unknown): string {
 }
 
 /** Turns one pushed zone (text or image) into the Zone served; throws when it cannot. */
-export type ZonePushLoader = (push: ZonePush) => Zone;
+export type ZonePushLoader = (push: ZonePush) => ServedZone;
 
 /** The default loader: parses the pushed text (`parseZonePush`). */
 export const parseTextPush: ZonePushLoader = (push) => {
@@ -134,7 +135,7 @@ export class ServedZoneTable {
     }
     if (changed) {
       // From the final state of each zone touched: a message may add and delete the same one.
-      const put: Zone[] = [];
+      const put: ServedZone[] = [];
       const remove: Name[] = [];
       for (const [name, origin] of touched) {
         const entry = this.#current.get(name);
