@@ -54,8 +54,8 @@ export class ImageShipper {
   /** Images replaced or removed by the update of `seq`, released once every worker has it. */
   readonly #retiring: { seq: number; refs: ImageRef[] }[] = [];
   readonly #waiters: { seq: number; resolve: () => void }[] = [];
-  /** For `ship`: text messages are compiled and sent strictly in order. */
-  #chain: Promise<void> = Promise.resolve();
+  /** For `ship`: per zone, the last message carrying it that is not published yet. */
+  readonly #inflight = new Map<string, Promise<void>>();
 
   constructor(writer: PackWriter, opts: ImageShipperOptions) {
     this.#writer = writer;
@@ -135,27 +135,38 @@ export class ImageShipper {
     const jobs = msg.zones.map((p) =>
       p.text === null ? null : pool.compile({ kind: 'text', name: p.name, text: p.text }),
     );
-    this.#chain = this.#chain.then(async () => {
-      const outcomes = await Promise.all(jobs);
-      const changes: ImageChange[] = [];
-      msg.zones.forEach((p, i) => {
-        const o = outcomes[i];
-        const change: ImageChange = { name: p.name, version: p.version, serial: p.serial };
-        if (p.reset) change.reset = true;
-        if (o === null) changes.push(change);
-        else if (o.ok) changes.push({ ...change, image: o.image });
-        else
-          this.#log?.error(
-            `zone ${p.name} version ${p.version} not compiled, previous version kept: ${o.errors.join('; ')}`,
-          );
-      });
-      this.publish(changes, msg.kind === 'update');
+    // A message waits only for the earlier ones that carry one of its zones: each zone's
+    // versions go out in order, and a small change is not held up behind another tenant's
+    // 100,000-record zone still compiling.
+    const names = [...new Set(msg.zones.map((p) => p.name))];
+    const before = [...new Set(names.map((n) => this.#inflight.get(n)).filter((p) => p !== undefined))];
+    const done: Promise<void> = Promise.all(before)
+      .then(async () => {
+        const outcomes = await Promise.all(jobs);
+        const changes: ImageChange[] = [];
+        msg.zones.forEach((p, i) => {
+          const o = outcomes[i];
+          const change: ImageChange = { name: p.name, version: p.version, serial: p.serial };
+          if (p.reset) change.reset = true;
+          if (o === null) changes.push(change);
+          else if (o.ok) changes.push({ ...change, image: o.image });
+          else
+            this.#log?.error(
+              `zone ${p.name} version ${p.version} not compiled, previous version kept: ${o.errors.join('; ')}`,
+            );
+        });
+        this.publish(changes, msg.kind === 'update');
+      })
+      .catch((err: unknown) => this.#log?.error(`publishing zone images failed: ${(err as Error).message}`));
+    for (const n of names) this.#inflight.set(n, done);
+    void done.finally(() => {
+      for (const n of names) if (this.#inflight.get(n) === done) this.#inflight.delete(n);
     });
   }
 
   /** Resolves once every message given to `ship` so far is published. */
-  shipped(): Promise<void> {
-    return this.#chain;
+  async shipped(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.all([...new Set(this.#inflight.values())]);
   }
 
   /** The current set as snapshot messages for worker `slot`, which holds them from now on. */
