@@ -117,4 +117,29 @@ describe('ImageShipper', () => {
     assert.deepEqual(sent[1].zones, [{ name: 'c.test.', version: 1, serial: 1, text: null }]);
     assert.equal(shipper.size, 2);
   });
+
+  test("a zone's versions go out in order, whatever compiles first", async (t) => {
+    const writer = new PackWriter();
+    const pool = new CompilePool({ threads: 2 });
+    const sent: ZonesMessage[] = [];
+    const shipper = new ImageShipper(writer, { broadcast: (m) => sent.push(m) });
+    t.after(async () => {
+      shipper.close();
+      await pool.close();
+      writer.close();
+    });
+    shipper.snapshot(0);
+    // A bigger first version of a.test., then small ones of a.test. and b.test.
+    const big = [zoneText('a.test.', 1)];
+    for (let i = 0; i < 3000; i++) big.push(`h${i}.a.test. 300 IN A 192.0.2.${i % 250}\n`);
+    shipper.ship(text('update', 1, [['a.test.', 1, big.join('')]]), pool);
+    shipper.ship(text('update', 2, [['b.test.', 1, zoneText('b.test.', 1)]]), pool);
+    shipper.ship(text('update', 3, [['a.test.', 2, zoneText('a.test.', 2)]]), pool);
+    await shipper.shipped();
+    const order = sent.flatMap((m) => m.zones.map((z) => `${z.name}${z.version}`));
+    assert.equal(order.length, 3);
+    assert.ok(order.indexOf('a.test.1') < order.indexOf('a.test.2'), order.join(' '));
+    assert.equal(shipper.get('a.test.')?.version, 2);
+    assert.equal(shipper.get('b.test.')?.version, 1);
+  });
 });
