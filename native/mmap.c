@@ -7,8 +7,9 @@
  *
  * Used by src/image/pack.ts: every worker maps each pack file once and the page cache holds
  * one copy for all of them. The pages are read-only: a write through a view faults (SIGSEGV).
- * The pack writer never truncates a file, and preallocates its whole capacity, so no part of
- * the mapping lies past the end of the file (SIGBUS).
+ * The pack writer never truncates a file and sizes it to its whole capacity when it creates it
+ * (ftruncate: sparse, no space reserved — an append can still fail with ENOSPC, which the
+ * writer reports), so no part of the mapping lies past the end of the file (SIGBUS).
  *
  * Errors are thrown as JS errors: code ERR_MMAP, message with the path, the failing call and
  * strerror(errno).
@@ -66,10 +67,14 @@ static napi_value js_map_file(napi_env env, napi_callback_info info) {
   }
   char path[SB_MAP_PATH_MAX];
   size_t plen = 0;
-  if (napi_get_value_string_utf8(env, argv[0], path, sizeof(path), &plen) != napi_ok)
+  // The length first (a buffer of NULL), so a path that fills the buffer exactly is not
+  // mistaken for a truncated one.
+  if (napi_get_value_string_utf8(env, argv[0], NULL, 0, &plen) != napi_ok)
     return throw_msg(env, "?", "path is not a string");
   if (plen == 0) return throw_msg(env, "", "empty path");
-  if (plen >= sizeof(path) - 1) return throw_msg(env, "…", "path too long");
+  if (plen > sizeof(path) - 1) return throw_msg(env, "…", "path too long");
+  if (napi_get_value_string_utf8(env, argv[0], path, sizeof(path), &plen) != napi_ok)
+    return throw_msg(env, "?", "path is not a string");
   if (strlen(path) != plen) return throw_msg(env, path, "path contains a zero octet");
 
   int fd = open(path, O_RDONLY | O_CLOEXEC);

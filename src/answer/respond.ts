@@ -19,7 +19,7 @@
  */
 
 import { FALLBACK_NAMES } from '../image/format.js';
-import { type ImageQuery, respondFromImage } from '../image/reader.js';
+import { type ImageQuery, queryFromView, respondFromImage } from '../image/reader.js';
 import {
   CLASSIC_UDP_SIZE,
   DEFAULT_EDNS_SIZE,
@@ -146,7 +146,6 @@ export class Responder {
   readonly #nsidTlv: Uint8Array | undefined;
   /** Where image answers are written before being copied out. */
   readonly #imageOut = Buffer.allocUnsafeSlow(TCP_MAX);
-  readonly #imageEdns: NonNullable<ImageQuery['edns']> = { udpSize: 0, flags: 0, options: undefined };
   readonly #imageQuery: ImageQuery = {
     id: 0,
     flags: 0,
@@ -180,7 +179,6 @@ export class Responder {
     this.#optNsid = nsid;
     this.#optRefused = [ede];
     this.#optNsidRefused = [...nsid, ede];
-    this.#imageEdns.udpSize = this.#ednsSize;
     this.#cacheImages = opts.imageAnswers !== 'skip';
     if (this.#nsid !== undefined) {
       const tlv = new Uint8Array(4 + this.#nsid.length);
@@ -371,7 +369,10 @@ export class Responder {
       const zone = result.zone!;
       const soa = result.authority[0];
       if (soa.type === RRType.SOA && soa.rdata === zone.soa.rdata) {
-        const tail = negativeTail(zone);
+        // An image zone's negative answers are its image's templates: the few that fall back
+        // (suffix collisions, mostly, which the tail refuses too) are encoded, the same octets,
+        // and no second copy of the SOA tail is kept per image zone.
+        const tail = zone.image === undefined ? negativeTail(zone) : null;
         if (tail?.fits(view.folded, view.qnameLength, view.labelCount)) {
           const flags = base | Flag.AA | rcodeOfKind(kind);
           const options = this.#fastOptions(view, false);
@@ -427,20 +428,15 @@ export class Responder {
     if (image === undefined) return undefined;
     this.#imageZone = zone;
     this.#imageAbsent = absent;
-    // One query object and one OPT object, reused (the call is synchronous).
-    const q = this.#imageQuery;
-    q.id = (query[0] << 8) | query[1];
-    q.flags = (query[2] << 8) | query[3];
-    q.qname = query.subarray(HEADER_LENGTH, HEADER_LENGTH + view.qnameLength);
-    q.qtype = qtype;
-    q.qclass = view.qclass;
-    q.limit = this.#limitOf(view.edns, view.udpSize, ctx);
-    if (view.edns) {
-      const e = this.#imageEdns;
-      e.flags = view.ednsFlags & EDNS_DO;
-      e.options = view.nsid ? this.#nsidTlv : undefined;
-      q.edns = e;
-    } else q.edns = undefined;
+    // One query object, reused (the call is synchronous; `queryFromView` keeps its OPT object).
+    const q = queryFromView(
+      query,
+      view,
+      this.#limitOf(view.edns, view.udpSize, ctx),
+      this.#ednsSize,
+      this.#nsidTlv,
+      this.#imageQuery,
+    );
     const out = this.#imageOut;
     const n = respondFromImage(image, q, out);
     if (n < 0) {

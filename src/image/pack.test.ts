@@ -15,6 +15,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -26,7 +27,10 @@ import { after, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { buildQuery } from '../../test/helpers/dns-client.js';
 import { exampleZones } from '../../test/helpers/paths.js';
+import { seededRandom } from '../../test/helpers/prng.js';
 import { skipOrFail } from '../../test/helpers/require-peers.js';
+import { Catalog } from '../answer/catalog.js';
+import { Responder } from '../answer/respond.js';
 import { nativeAddonPath } from '../transport/native-udp.js';
 import { loadZoneFile } from '../zone/load.js';
 import { compileZone } from './compile.js';
@@ -41,6 +45,7 @@ import {
   refKey,
 } from './pack.js';
 import { openImage, parseQuery, respondFromImage } from './reader.js';
+import { ImageZone } from './zone-view.js';
 
 const root = mkdtempSync(join(tmpdir(), 'sb-pack-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -218,6 +223,100 @@ for (const mode of ['mapped', 'copy'] as const) {
       }
     });
 
+    test('random adds, releases and compactions: every live ref reads back, dead packs are gone', () => {
+      const rnd = seededRandom(7);
+      const w = new PackWriter(newDir(), { packBytes: 2048 });
+      try {
+        const r = reader(w.dir);
+        const live = new Map<string, { ref: ImageRef; bytes: Uint8Array }>();
+        const held: { view: Uint8Array; bytes: Uint8Array }[] = [];
+        let seed = 0;
+        let moves = 0;
+        const packsSeen = new Set<string>();
+        const put = (ref: ImageRef, bytes: Uint8Array): void => {
+          assert.equal(live.has(refKey(ref)), false, 'a new ref never repeats a live one');
+          live.set(refKey(ref), { ref, bytes });
+          packsSeen.add(ref.pack);
+        };
+        for (let step = 0; step < 600; step++) {
+          const x = rnd();
+          if (x < 0.35) {
+            const bytes = image(1 + Math.floor(rnd() * (rnd() < 0.05 ? 5000 : 400)), ++seed);
+            put(w.add(bytes), bytes);
+          } else if (x < 0.45) {
+            const batch = Array.from({ length: 1 + Math.floor(rnd() * 12) }, () =>
+              image(1 + Math.floor(rnd() * 300), ++seed),
+            );
+            for (const [i, ref] of w.addMany(batch).entries()) put(ref, batch[i]);
+          } else if (x < 0.8 && live.size > 0) {
+            const keys = [...live.keys()];
+            const key = keys[Math.floor(rnd() * keys.length)];
+            const { ref, bytes } = live.get(key) as { ref: ImageRef; bytes: Uint8Array };
+            if (rnd() < 0.2) held.push({ view: r.open(ref), bytes });
+            assert.equal(w.release(ref), true);
+            assert.equal(w.release(ref), false);
+            live.delete(key);
+          } else if (x < 0.9) {
+            // The caller ships the moves, then releases the old refs.
+            for (const [oldKey, moved] of w.compact({ threshold: rnd() })) {
+              const entry = live.get(oldKey) as { ref: ImageRef; bytes: Uint8Array };
+              assert.ok(entry, 'a move is of a live ref');
+              put(moved, entry.bytes);
+              moves++;
+              assert.equal(w.release(entry.ref), true);
+              live.delete(oldKey);
+            }
+          }
+          if (step % 50 === 49 || step === 599) {
+            for (const { ref, bytes } of live.values()) assert.deepEqual(r.open(ref), bytes, refKey(ref));
+            for (const h of held)
+              assert.deepEqual(h.view, h.bytes, 'a view held across releases and unlinks');
+            const st = w.stats();
+            assert.equal(st.images, live.size);
+            const packsWithLive = new Set([...live.values()].map((e) => e.ref.pack));
+            const files = new Set(packFiles(w.dir));
+            for (const p of packsWithLive) assert.ok(files.has(p), `pack ${p} with live images exists`);
+            assert.ok(files.size <= packsWithLive.size + 1, 'at most the current pack holds nothing live');
+            assert.equal(st.packs, files.size);
+          }
+        }
+        assert.ok(moves > 20, `compaction moved ${moves} images`);
+        assert.ok(packsSeen.size > packFiles(w.dir).length + 10, 'packs were unlinked along the way');
+      } finally {
+        w.close();
+      }
+    });
+
+    test('a reader holds no descriptor of an unlinked pack once it opens another', () => {
+      const w = new PackWriter(newDir(), { packBytes: 1024 });
+      try {
+        const r = reader(w.dir);
+        const a = w.add(image(900, 1)); // fills a pack
+        const b = w.add(image(900, 2)); // the next pack
+        assert.notEqual(a.pack, b.pack);
+        r.open(a);
+        w.release(a); // unlinked: a sealed pack with nothing live
+        assert.equal(existsSync(join(w.dir, a.pack)), false);
+        const c = w.add(image(900, 3)); // a third pack
+        r.open(c);
+        const fds = readdirSync('/proc/self/fd').map((fd) => {
+          try {
+            return readlinkSync(`/proc/self/fd/${fd}`);
+          } catch {
+            return '';
+          }
+        });
+        assert.equal(
+          fds.filter((l) => l.includes(a.pack)).length,
+          0,
+          'no descriptor (copy) or the mapping only (mapped) of the unlinked pack',
+        );
+        r.close();
+      } finally {
+        w.close();
+      }
+    });
+
     test('a compiled zone image answers in place from the pack', () => {
       const w = new PackWriter(newDir(), { packBytes: 1 << 20 });
       try {
@@ -245,6 +344,34 @@ for (const mode of ['mapped', 'copy'] as const) {
           assert.deepEqual(b.subarray(0, Math.max(n, 0)), a.subarray(0, Math.max(n, 0)), name);
         }
         assert.equal(answered, 4, 'every query answered from the image');
+      } finally {
+        w.close();
+      }
+    });
+
+    test('an ImageZone over a pack view serves through the Responder as the Zone does', () => {
+      const w = new PackWriter(newDir(), { packBytes: 1 << 20 });
+      try {
+        const zone = loadZoneFile(join(exampleZones, 'example.com.zone'), { origin: 'example.com.' }).zone;
+        w.add(image(40, 3));
+        const ref = w.add(compileZone(zone));
+        const view = reader(w.dir).open(ref);
+        const served = new ImageZone(openImage(view));
+        assert.equal(served.image.bytes.buffer, view.buffer, 'read in place, not copied');
+        const fromPack = new Responder(new Catalog([served]), { cache: false });
+        const fromZone = new Responder(new Catalog([zone]), { cache: false });
+        for (const [name, type] of [
+          ['www.example.com.', 1],
+          ['example.com.', 2],
+          ['example.com.', 15],
+          ['nothing.example.com.', 28],
+          ['example.com.', 255],
+        ] as const) {
+          const q = buildQuery({ id: 3, name, type });
+          const a = fromPack.respond(q, { transport: 'udp' });
+          assert.ok(a && a.length > 12, name);
+          assert.deepEqual(a, fromZone.respond(q, { transport: 'udp' }), `${name} ${type}`);
+        }
       } finally {
         w.close();
       }
@@ -446,40 +573,45 @@ describe('pack writer', () => {
 });
 
 describe('pack reader fallback', () => {
-  test('SWITCHBOARD_PACK_MMAP=0 reads copies (mapped: false)', () => {
-    const w = new PackWriter(newDir());
-    try {
-      const img = image(1000, 3);
-      const ref = w.add(img);
-      const url = pathToFileURL(resolve('dist/src/image/pack.js')).href;
-      const r = spawnSync(
-        process.execPath,
-        [
-          '--input-type=module',
-          '-e',
-          `import { PackReader, packMmapStatus } from ${JSON.stringify(url)};
+  for (const [what, env, reason] of [
+    ['SWITCHBOARD_PACK_MMAP=0', { SWITCHBOARD_PACK_MMAP: '0' }, /^SWITCHBOARD_PACK_MMAP=0$/],
+    ['no addon', { SWITCHBOARD_NATIVE_ADDON: join(root, 'missing.node') }, /^native addon not loaded: /],
+  ] as const)
+    test(`${what}: copies (mapped: false)`, () => {
+      const w = new PackWriter(newDir());
+      try {
+        const img = image(1000, 3);
+        const ref = w.add(img);
+        const url = pathToFileURL(resolve('dist/src/image/pack.js')).href;
+        const r = spawnSync(
+          process.execPath,
+          [
+            '--input-type=module',
+            '-e',
+            `import { PackReader, packMmapStatus } from ${JSON.stringify(url)};
            const r = new PackReader(${JSON.stringify(w.dir)});
            const b = r.open(${JSON.stringify(ref)});
            let sum = 0; for (const x of b) sum = (sum + x) % 65521;
            console.log(JSON.stringify({ mapped: r.mapped, reason: packMmapStatus().reason, sum, byteOffset: b.byteOffset, bufLen: b.buffer.byteLength }));`,
-        ],
-        { encoding: 'utf8', env: { ...process.env, SWITCHBOARD_PACK_MMAP: '0' } },
-      );
-      assert.equal(r.status, 0, r.stderr);
-      const got = JSON.parse(r.stdout);
-      let sum = 0;
-      for (const x of img) sum = (sum + x) % 65521;
-      assert.deepEqual(got, {
-        mapped: false,
-        reason: 'SWITCHBOARD_PACK_MMAP=0',
-        sum,
-        byteOffset: 0,
-        bufLen: 1000,
-      });
-    } finally {
-      w.close();
-    }
-  });
+          ],
+          { encoding: 'utf8', env: { ...process.env, ...env } },
+        );
+        assert.equal(r.status, 0, r.stderr);
+        const got = JSON.parse(r.stdout);
+        let sum = 0;
+        for (const x of img) sum = (sum + x) % 65521;
+        assert.match(got.reason, reason);
+        assert.deepEqual(got, {
+          mapped: false,
+          reason: got.reason,
+          sum,
+          byteOffset: 8,
+          bufLen: 1008,
+        });
+      } finally {
+        w.close();
+      }
+    });
 });
 
 describe('native mapFile', { skip: mappedSkip }, () => {
@@ -516,6 +648,30 @@ describe('native mapFile', { skip: mappedSkip }, () => {
       () => mapFile(undefined),
       (e: Error & { code?: string }) => e.code === 'ERR_MMAP_ARGS',
     );
+  });
+
+  test('a mapping is unmapped once no view over it is left, and remapped on the next open', () => {
+    const url = pathToFileURL(resolve('dist/src/image/pack.js')).href;
+    const script = `
+      import { readFileSync } from 'node:fs';
+      const { PackWriter, PackReader } = await import(${JSON.stringify(url)});
+      const w = new PackWriter(undefined, { packBytes: 1 << 20 });
+      const refs = Array.from({ length: 100 }, (_, i) => w.add(new Uint8Array(1000).fill(i + 1)));
+      const r = new PackReader(w.dir);
+      const maps = () => readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.includes(w.dir)).length;
+      let views = refs.map((x) => r.open(x));
+      const held = [maps(), r.mappedPacks(), views[99][0]];
+      views = undefined;
+      for (let i = 0; i < 5; i++) { gc(); await new Promise((ok) => setImmediate(ok)); }
+      const dropped = [maps(), r.mappedPacks()];
+      const again = r.open(refs[5]);
+      console.log(JSON.stringify({ held, dropped, reopened: [maps(), again[0]] }));
+      w.close();`;
+    const run = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout), { held: [1, 1, 100], dropped: [0, 0], reopened: [1, 6] });
   });
 
   test('one mapping per pack file, however many images are opened', () => {

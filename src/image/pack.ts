@@ -210,6 +210,11 @@ export interface CompactOptions {
 
 /** Directories a writer of this process holds (a second writer on one is refused). */
 const heldDirs = new Set<string>();
+/** Writers not closed: their files are removed when the process exits (one exit hook). */
+const openWriters = new Set<PackWriter>();
+function removeAtExit(): void {
+  for (const w of openWriters) w.removeFiles();
+}
 
 /**
  * Appends images to pack files in one directory. One writer per directory: a lock file
@@ -226,7 +231,6 @@ export class PackWriter {
   private current: PackState | undefined;
   private seq = 0;
   private closed = false;
-  private readonly onExit: () => void;
 
   /** `dir` undefined: a new temp directory under os.tmpdir(), removed by close() and at exit. */
   constructor(dir?: string, opts: PackWriterOptions = {}) {
@@ -243,8 +247,8 @@ export class PackWriter {
       mkdirSync(this.dir, { recursive: true });
     }
     this.lock();
-    this.onExit = () => this.removeFiles();
-    process.on('exit', this.onExit);
+    openWriters.add(this);
+    if (openWriters.size === 1) process.on('exit', removeAtExit);
   }
 
   /** Takes the directory's lock file, or throws when another live writer holds it. */
@@ -445,12 +449,14 @@ export class PackWriter {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    process.off('exit', this.onExit);
+    openWriters.delete(this);
+    if (openWriters.size === 0) process.off('exit', removeAtExit);
     this.removeFiles();
     heldDirs.delete(this.dir);
   }
 
-  private removeFiles(): void {
+  /** @internal the exit hook's cleanup. */
+  removeFiles(): void {
     for (const p of this.packs.values()) if (p.fd !== undefined) closeQuietly(p.fd);
     if (this.ownsDir) {
       rmSync(this.dir, { recursive: true, force: true });
@@ -538,12 +544,23 @@ function loadMmap(): MmapAddon | false {
   } else if (process.platform !== 'linux') {
     mmapWhy = `not supported on ${process.platform}`;
   } else {
+    const path = nativeAddonPath();
+    let addon: Partial<MmapAddon> | undefined;
     try {
-      const addon = createRequire(import.meta.url)(nativeAddonPath()) as Partial<MmapAddon>;
-      if (typeof addon.mapFile === 'function') mmapAddon = addon as MmapAddon;
-      else mmapWhy = 'the native addon has no mapFile (rebuild it: npm run build:native)';
+      addon = createRequire(import.meta.url)(path) as Partial<MmapAddon>;
     } catch (err) {
       mmapWhy = `native addon not loaded: ${(err as Error).message.split('\n')[0]}`;
+    }
+    if (addon && typeof addon.mapFile !== 'function')
+      mmapWhy = 'the native addon has no mapFile (rebuild it: npm run build:native)';
+    else if (addon) {
+      // Self-check: map the addon's own file (a runtime may refuse external buffers).
+      try {
+        if ((addon as MmapAddon).mapFile(path).byteLength > 0) mmapAddon = addon as MmapAddon;
+        else mmapWhy = 'self-check: mapFile returned an empty buffer';
+      } catch (err) {
+        mmapWhy = `self-check failed: ${(err as Error).message}`;
+      }
     }
   }
   return mmapAddon;
@@ -576,6 +593,8 @@ export class PackReader {
   readonly mapped: boolean;
   private readonly addon: MmapAddon | false;
   private readonly mappings = new Map<string, Mapping>();
+  /** The copy path's open packs. */
+  private readonly files = new Map<string, { fd: number; size: number }>();
   private readonly registry = new FinalizationRegistry<string>((name) => {
     const m = this.mappings.get(name);
     if (m && m.buffer.deref() === undefined) this.mappings.delete(name);
@@ -626,37 +645,59 @@ export class PackReader {
   }
 
   private openCopy(ref: ImageRef): Uint8Array {
-    const path = join(this.dir, ref.pack);
+    const file = this.copyFile(ref.pack);
+    checkInside(ref, file.size);
+    // The entry header and the image in one read; the image is returned as a view past it.
+    const bytes = new Uint8Array(ENTRY_HEADER_SIZE + ref.length);
+    readAll(file.fd, bytes, ref.offset - ENTRY_HEADER_SIZE);
+    const dv = new DataView(bytes.buffer, 0, ENTRY_HEADER_SIZE);
+    checkEntry(ref, dv.getUint32(0, true), dv.getUint32(4, true));
+    return bytes.subarray(ENTRY_HEADER_SIZE);
+  }
+
+  /**
+   * The copy path's open descriptor of a pack, header checked once. Descriptors of unlinked
+   * packs (`nlink` 0) are closed whenever another pack is opened, so a dead pack's space is
+   * not kept alive for long (a worker opens new packs as the writer fills them).
+   */
+  private copyFile(name: string): { fd: number; size: number } {
+    const cached = this.files.get(name);
+    if (cached && fstatSync(cached.fd).nlink > 0) return cached;
+    // A pack not open yet (or unlinked): close every descriptor of an unlinked pack first.
+    for (const [n, f] of this.files)
+      if (fstatSync(f.fd).nlink === 0) {
+        this.files.delete(n);
+        closeQuietly(f.fd);
+      }
     let fd: number;
     try {
-      fd = openSync(path, 'r');
+      fd = openSync(join(this.dir, name), 'r');
     } catch (err) {
-      throw new PackError(`pack ${ref.pack}: ${(err as Error).message}`);
+      throw new PackError(`pack ${name}: ${(err as Error).message}`);
     }
     try {
       const header = new Uint8Array(PACK_HEADER_SIZE);
       const got = readSync(fd, header, 0, PACK_HEADER_SIZE, 0);
-      const size = fstatSize(fd);
-      checkPackHeader(header.subarray(0, got), size, ref.pack);
-      checkInside(ref, size);
-      const entry = Buffer.alloc(ENTRY_HEADER_SIZE);
-      readAll(fd, entry, ref.offset - ENTRY_HEADER_SIZE);
-      checkEntry(ref, entry.readUInt32LE(0), entry.readUInt32LE(4));
-      const bytes = new Uint8Array(ref.length);
-      readAll(fd, bytes, ref.offset);
-      return bytes;
-    } finally {
-      closeSync(fd);
+      const size = fstatSync(fd).size;
+      checkPackHeader(header.subarray(0, got), size, name);
+      const file = { fd, size };
+      this.files.set(name, file);
+      return file;
+    } catch (err) {
+      closeQuietly(fd);
+      throw err;
     }
+  }
+
+  /** Closes the copy path's descriptors (views and copies already returned stay valid). */
+  close(): void {
+    for (const f of this.files.values()) closeQuietly(f.fd);
+    this.files.clear();
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // File helpers
-
-function fstatSize(fd: number): number {
-  return fstatSync(fd).size;
-}
 
 function writeAll(fd: number, bytes: Uint8Array, position: number): void {
   let done = 0;

@@ -9,6 +9,8 @@
  * `Fallback`) and the caller answers with the engine.
  * @module
  */
+
+import { QueryView } from '../wire/query-view.js';
 import {
   ANSWER_ENTRY_SIZE,
   AnswerEntryKind,
@@ -645,66 +647,71 @@ export interface ParseOptions {
   nsid?: Uint8Array;
 }
 
+/** The pre-parse `parseQuery` reads with (the same one the Responder uses: wire/query-view.ts). */
+const scratchView = new QueryView();
+
 /**
  * Parses a plain query packet into an ImageQuery: one question, no answer or authority
  * records, at most an OPT (version 0, well-formed options) in additional, nothing after it.
- * Anything else is undefined (the engine answers it).
+ * Anything else is undefined (the engine answers it). The parse is `QueryView`'s, the
+ * Responder's own pre-parse; `queryFromView` builds the ImageQuery from it.
  */
 export function parseQuery(
   query: Uint8Array,
   transport: 'udp' | 'tcp',
   opts: ParseOptions = {},
 ): ImageQuery | undefined {
-  const len = query.length;
-  if (len < 17) return undefined;
-  const flags = (query[2] << 8) | query[3];
-  if ((flags & 0x8000) !== 0 || ((flags >> 11) & 0xf) !== 0) return undefined;
-  if (query[4] !== 0 || query[5] !== 1 || query[6] | query[7] | query[8] | query[9] || query[10] !== 0)
-    return undefined;
-  const arcount = query[11];
-  if (arcount > 1) return undefined;
-  let p = 12;
-  while (p < len && query[p] !== 0) {
-    if (query[p] > 63) return undefined;
-    p += query[p] + 1;
-  }
-  if (p >= len || p + 1 - 12 > 255 || p + 5 > len) return undefined;
-  const qname = query.subarray(12, p + 1);
-  p++;
-  const qtype = (query[p] << 8) | query[p + 1];
-  const qclass = (query[p + 2] << 8) | query[p + 3];
-  p += 4;
+  const view = scratchView;
+  if (!view.parse(query) || (view.edns && view.version !== 0)) return undefined;
   const ours = Math.min(65535, Math.max(512, opts.ednsSize ?? 1232));
-  let limit = transport === 'tcp' ? 65535 : 512;
-  let edns: ImageQuery['edns'];
-  if (arcount === 1) {
-    if (p + 11 > len || query[p] !== 0 || query[p + 1] !== 0 || query[p + 2] !== 41) return undefined;
-    const udp = (query[p + 3] << 8) | query[p + 4];
-    const version = query[p + 6];
-    const oflags = (query[p + 7] << 8) | query[p + 8];
-    const rdlen = (query[p + 9] << 8) | query[p + 10];
-    p += 11;
-    if (version !== 0 || p + rdlen !== len) return undefined;
-    let nsidAsked = false;
-    for (let o = p; o < len; ) {
-      if (o + 4 > len) return undefined;
-      const code = (query[o] << 8) | query[o + 1];
-      const ol = (query[o + 2] << 8) | query[o + 3];
-      if (o + 4 + ol > len) return undefined;
-      // Other options are ignored by the Responder as well.
-      if (code === 3) nsidAsked = true;
-      o += 4 + ol;
-    }
-    let options: Uint8Array | undefined;
-    if (nsidAsked && opts.nsid !== undefined) {
-      options = new Uint8Array(4 + opts.nsid.length);
-      options[1] = 3;
-      options[2] = opts.nsid.length >> 8;
-      options[3] = opts.nsid.length & 0xff;
-      options.set(opts.nsid, 4);
-    }
-    edns = { udpSize: ours, flags: oflags & 0x8000, options };
-    if (transport === 'udp') limit = Math.min(65507, ours, Math.max(512, udp));
-  } else if (p !== len) return undefined;
-  return { id: (query[0] << 8) | query[1], flags, qname, qtype, qclass, limit, edns };
+  let limit = 65535;
+  if (transport === 'udp') limit = view.edns ? Math.min(65507, ours, Math.max(512, view.udpSize)) : 512;
+  let nsid: Uint8Array | undefined;
+  if (view.nsid && opts.nsid !== undefined) {
+    nsid = new Uint8Array(4 + opts.nsid.length);
+    nsid[1] = 3;
+    nsid[2] = opts.nsid.length >> 8;
+    nsid[3] = opts.nsid.length & 0xff;
+    nsid.set(opts.nsid, 4);
+  }
+  return queryFromView(query, view, limit, ours, nsid);
+}
+
+/**
+ * The ImageQuery of `query` as `view` pre-parsed it (`view.parse(query)` returned true): `limit`
+ * the response size limit, `udpSize` our EDNS size, `nsid` our NSID option (code, length,
+ * payload) when the query asked for it and one is configured. Written into `into` when given
+ * (the Responder reuses one object), else a new object.
+ */
+export function queryFromView(
+  query: Uint8Array,
+  view: QueryView,
+  limit: number,
+  udpSize: number,
+  nsid: Uint8Array | undefined,
+  into?: ImageQuery,
+): ImageQuery {
+  const q: ImageQuery = into ?? {
+    id: 0,
+    flags: 0,
+    qname: query,
+    qtype: 0,
+    qclass: 0,
+    limit: 0,
+    edns: undefined,
+  };
+  q.id = (query[0] << 8) | query[1];
+  q.flags = (query[2] << 8) | query[3];
+  q.qname = query.subarray(12, 12 + view.qnameLength);
+  q.qtype = view.qtype;
+  q.qclass = view.qclass;
+  q.limit = limit;
+  if (view.edns) {
+    const e = q.edns ?? { udpSize, flags: 0, options: undefined };
+    e.udpSize = udpSize;
+    e.flags = view.ednsFlags & 0x8000;
+    e.options = view.nsid ? nsid : undefined;
+    q.edns = e;
+  } else q.edns = undefined;
+  return q;
 }

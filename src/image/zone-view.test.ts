@@ -21,8 +21,9 @@ import { loadZoneFile, loadZoneText } from '../zone/load.js';
 import { NodeFlag, type RRset, type ServedZone, type Zone } from '../zone/zone.js';
 import { compileZone } from './compile.js';
 import { FALLBACK_NAMES } from './format.js';
+import { PackReader, PackWriter } from './pack.js';
 import { openImage } from './reader.js';
-import { ImageZone } from './zone-view.js';
+import { ImageZone, NODE_CACHE } from './zone-view.js';
 
 const NSID = new TextEncoder().encode('ns-test');
 const TYPES = [1, 2, 5, 6, 15, 16, 28, 33, 39, 43, 65, 99, 255, 65400];
@@ -357,6 +358,45 @@ describe('a Responder over ImageZones answers as one over Zones', () => {
     assert.ok(tally.templates > tally.queries / 4, 'most ImageZone answers are template copies');
   });
 
+  test('ImageZones over views of image packs (mapped when the addon loads) answer the same', (t) => {
+    const zones = corpusZones();
+    const writer = new PackWriter(undefined, { packBytes: 1 << 20 });
+    try {
+      const refs = writer.addMany(zones.map((z) => compileZone(z)));
+      const reader = new PackReader(writer.dir);
+      t.diagnostic(`pack views ${reader.mapped ? 'memory-mapped' : 'copied (no addon)'}`);
+      const images = refs.map((r) => new ImageZone(openImage(reader.open(r))));
+      const pairs = OPTION_SETS.map((o) => new Pair(zones, images, o));
+      const tally = newTally();
+      const rnd = seededRandom(9);
+      for (const q of corpusQueries()) {
+        const v = VARIANTS[Math.floor(rnd() * VARIANTS.length)];
+        ask(pairs, buildQuery(Math.floor(rnd() * 65536), 0x0100, q.qname.wire, q.qtype, v), v, q.line, tally);
+      }
+      count(pairs, tally);
+      assertClean(tally);
+      assert.ok(tally.templates > 0);
+    } finally {
+      writer.close();
+    }
+  });
+
+  test('images compiled without templates: the engine over the ImageZone answers the rest', () => {
+    const zones = corpusZones();
+    const images = zones.map((z) => new ImageZone(openImage(compileZone(z, { templates: false }))));
+    const pairs = OPTION_SETS.map((o) => new Pair(zones, images, o));
+    const tally = newTally();
+    const rnd = seededRandom(13);
+    for (const q of corpusQueries()) {
+      const v = VARIANTS[Math.floor(rnd() * VARIANTS.length)];
+      ask(pairs, buildQuery(Math.floor(rnd() * 65536), 0x0100, q.qname.wire, q.qtype, v), v, q.line, tally);
+    }
+    count(pairs, tally);
+    assertClean(tally);
+    // Only the zone's negative template is written without templates: everything else fell back.
+    assert.ok(tally.fallbacks.reduce((x, y) => x + y, 0) > tally.templates);
+  });
+
   test('a hand-written zone with mixed-case owners, a served child, every kind of answer', (t) => {
     const zones = [
       loadZoneText(example, { origin: 'Example.' }).zone,
@@ -455,6 +495,23 @@ describe('answerQuery over ImageZone', () => {
     const ds = same('child.example.', 43);
     assert.equal(ds.zone?.origin.toString(), 'Example.');
     assert.equal(same('w.child.example.', A).kind, AnswerKind.HIT);
+  });
+
+  test('more names touched than the node cache holds: nodes are made again, the same data', () => {
+    const n = NODE_CACHE * 2 + 100;
+    let text = '$ORIGIN many.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n';
+    for (let i = 0; i < n; i++) text += `h${i} A 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}\n`;
+    const z = imageOf(loadZoneText(text, { origin: 'many.' }).zone);
+    const first = z.nodes.get(Name.parse('h0.many.').key)!;
+    assert.equal(z.nodes.get(Name.parse('h0.many.').key), first, 'kept while recent');
+    for (let round = 0; round < 2; round++)
+      for (let i = 0; i < n; i += 7) {
+        const node = z.nodes.get(Name.parse(`h${i}.many.`).key)!;
+        assert.deepEqual([...node.get(A)!.rdata[0]], [10, (i >> 16) & 255, (i >> 8) & 255, i & 255]);
+      }
+    const again = z.nodes.get(Name.parse('h0.many.').key)!;
+    assert.deepEqual(again.get(A)!.rdata, first.get(A)!.rdata);
+    assert.equal(z.apex, z.nodes.get(Name.parse('many.').key), 'the apex is one object');
   });
 
   test('owners keep the zone spelling; RDATA is a view of the image', () => {

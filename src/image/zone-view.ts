@@ -60,16 +60,7 @@ export class ImageNode implements ServedNode {
   }
 }
 
-/** `nodes` of an ImageZone: lookups by key, read from the image's hash index. */
-class ImageNodes {
-  readonly #zone: ImageZone;
-  constructor(zone: ImageZone) {
-    this.#zone = zone;
-  }
-  get(key: string): ImageNode | undefined {
-    return this.#zone.nodeByKey(key);
-  }
-}
+const NO_WARNINGS: readonly never[] = Object.freeze([]);
 
 /** A served zone over a `ZoneImage` (contract 1 of issue 7): accepted wherever a Zone is served. */
 export class ImageZone implements ServedZone {
@@ -77,11 +68,10 @@ export class ImageZone implements ServedZone {
   readonly image: ZoneImage;
   readonly origin: Name;
   readonly class: number;
-  readonly nodes: { get(key: string): ImageNode | undefined };
+  /** Nodes by key (`nodes.get(key)`): the zone itself (`get` takes a key or a Name), no object more per zone. */
+  readonly nodes: { get(key: string): ImageNode | undefined } = this;
   readonly serial: number;
   readonly recordCount: number;
-  /** Nothing to report: findings were reported when the zone was built and compiled. */
-  readonly warnings: readonly never[] = [];
   #apex: ImageNode | undefined;
   #soa: RRset | undefined;
   #soaData: Soa | undefined;
@@ -97,7 +87,6 @@ export class ImageZone implements ServedZone {
     // openImage does not require the origin among the names; the compiler always writes it.
     if (apex < 0) throw new RangeError('zone image: the origin is not among its names');
     this.origin = this.#nameOf(apex);
-    this.nodes = new ImageNodes(this);
   }
 
   /** The apex node. */
@@ -122,9 +111,14 @@ export class ImageZone implements ServedZone {
     return this.#soaData;
   }
 
-  /** The node at exactly `name`, if it exists (ENTs included). */
-  get(name: Name): ImageNode | undefined {
-    return this.nodeByKey(name.key);
+  /** Nothing to report: findings were reported when the zone was built and compiled. */
+  get warnings(): readonly never[] {
+    return NO_WARNINGS;
+  }
+
+  /** The node at exactly `name` (a Name, or its key: `Name.key`), if it exists (ENTs included). */
+  get(name: Name | string): ImageNode | undefined {
+    return this.nodeByKey(typeof name === 'string' ? name : name.key);
   }
 
   /** The node whose case-folded wire key is `key`, if the image holds it. */
