@@ -162,7 +162,9 @@ function pipeline(shape: Shape, runs: number, reference: boolean): void {
     }
   }
   const us = (ms: number): string => ((ms * 1000) / records).toFixed(2);
-  console.log(`${shape.label}, text → image with the Zone dropped at once, ${runs} runs, median µs CPU per record:`);
+  console.log(
+    `${shape.label}, text → image with the Zone dropped at once, ${runs} runs, median µs CPU per record:`,
+  );
   if (reference) console.log(`  parse + compile, reference: ${us(median(ref))}`);
   console.log(
     `  parse + compile, compileZone: ${us(median(fast))}${reference ? ` (${(median(ref) / median(fast)).toFixed(2)}× faster)` : ''}`,

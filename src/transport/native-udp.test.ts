@@ -346,6 +346,29 @@ describe('native UDP listener', { skip }, () => {
     assert.equal(byId.get(2), '127.0.0.9');
   });
 
+  test('an IPv6 wildcard socket replies from the address that was queried (IPV6_PKTINFO)', async (t) => {
+    let l: NativeUdpListener;
+    try {
+      l = await createNativeUdpListener({
+        address: parseListenAddress('[::]:0'),
+        handler: (q, ctx) => (ctx.address === '::1' ? echo(q, ctx) : null),
+      });
+    } catch (err) {
+      t.skip(`cannot bind ::: ${(err as Error).message}`);
+      return;
+    }
+    t.after(() => l.close());
+    const sock = createSocket('udp6');
+    t.after(() => sock.close());
+    sock.bind(0, '::1');
+    await once(sock, 'listening');
+    sock.send(query(9, 'a.'), l.port, '::1');
+    const [msg, rinfo] = (await once(sock, 'message')) as [Buffer, { address: string }];
+    assert.equal(msg.readUInt16BE(0), 9);
+    assert.equal(rinfo.address, '::1');
+    assert.equal(l.stats().pktinfo, 1);
+  });
+
   test('scoped IPv6 listen addresses: a zone index names an interface, an unknown one is refused clearly', async (t) => {
     // parseListenAddress accepts `[addr%zone]:port` (node:net isIPv6 does); so must the addon.
     await assert.rejects(

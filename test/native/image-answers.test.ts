@@ -21,6 +21,7 @@ import { Worker } from 'node:worker_threads';
 import { Catalog } from '../../src/answer/catalog.js';
 import { Responder } from '../../src/answer/respond.js';
 import { compileZone } from '../../src/image/compile.js';
+import { H, T, TEMPLATE_HEADER_SIZE, TemplateFlag } from '../../src/image/format.js';
 import { ImageCatalog, openImage, parseQuery, respondFromImage } from '../../src/image/reader.js';
 import { NativeAnswers } from '../../src/server/shared/native-answers.js';
 import { createNativeUdpListener, nativeUdpStatus } from '../../src/transport/native-udp.js';
@@ -415,6 +416,59 @@ describe('C answers from zone images', { skip: missing }, () => {
     } finally {
       addon.imageClear();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a patched compression pointer that would leave its range (>= 0x4000, or not before itself) is left to JS', () => {
+    const addon = native.ok ? native.addon : undefined;
+    assert.ok(addon);
+    const zone = loadZoneText(EXAMPLE, { origin: 'example.' }).zone;
+    const image = compileZone(zone);
+    const dv = new DataView(image.buffer, image.byteOffset, image.byteLength);
+    const t = dv.getUint32(H.NEGATIVE_TEMPLATE, true);
+    const patches = dv.getUint16(t + T.PATCH_COUNT, true);
+    assert.ok(
+      patches > 0 && (image[t + T.TFLAGS] & TemplateFlag.SHIFTABLE) !== 0,
+      'the NXDOMAIN template is shiftable',
+    );
+    const qlen = image[t + T.QNAME_LENGTH];
+    const body = t + dv.getUint32(t + T.BODY, true);
+    // Every patched pointer of the NXDOMAIN template aimed at 0x3ff0: still a valid image (the
+    // validator checks that a patch lands on a pointer), but moved by any QNAME length other
+    // than the template's it leaves the message (>= 0x4000) or points past itself.
+    const bad = image.slice();
+    for (let i = 0; i < patches; i++) {
+      const at = body + dv.getUint16(t + TEMPLATE_HEADER_SIZE + i * 2, true);
+      bad[at] = 0xff;
+      bad[at + 1] = 0xf0;
+    }
+    /** An NXDOMAIN name under example. whose QNAME is `len` octets long. */
+    const nx = (len: number): string => {
+      const label = len - 9 - 1; // example. is 9 octets; one length octet
+      return `${String.fromCharCode(label)}${'q'.repeat(label)}\x07example\x00`;
+    };
+    addon.imageClear();
+    try {
+      addon.imageInstall(image);
+      for (const len of [qlen - 2, qlen + 1, qlen + 40]) {
+        if (len - 10 < 1 || len - 10 > 63) continue;
+        assert.notEqual(
+          addon.answerForTest(buildQuery(1, 0x100, nx(len), 1)),
+          null,
+          `good image, QNAME ${len}`,
+        );
+      }
+      addon.imageInstall(bad);
+      for (const len of [qlen - 2, qlen + 1, qlen + 16, qlen + 40]) {
+        if (len - 10 < 1 || len - 10 > 63 || len === qlen) continue;
+        assert.equal(
+          addon.answerForTest(buildQuery(1, 0x100, nx(len), 1)),
+          null,
+          `QNAME ${len}: handed to JS`,
+        );
+      }
+    } finally {
+      addon.imageClear();
     }
   });
 
