@@ -10,12 +10,12 @@
 import { fileURLToPath } from 'node:url';
 import { WorkerPool } from '../../transport/cluster.js';
 import { CompilePool } from '../shared/compile-pool.js';
+import { isStartWorkerMessage, type StartWorkerMessage } from '../shared/dns-protocol.js';
+import { encodeDnsWorkerConfig, START_CONFIG_ENV } from '../shared/dns-worker-config.js';
 import { ImageShipper } from '../shared/image-shipper.js';
 import { collectGarbage, formatLoads, PackWriter } from '../shared/images.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError } from '../shared/log.js';
-import { encodeDnsWorkerConfig, START_CONFIG_ENV } from '../start/config.js';
-import { isStartWorkerMessage, type StartWorkerMessage } from '../start/protocol.js';
 import type { ServeConfig } from './config.js';
 import { CompiledZoneDir } from './image-dir.js';
 import type { PrimaryIo } from './primary.js';

@@ -7,8 +7,8 @@
 import { parentPort } from 'node:worker_threads';
 import { compileZone } from '../../image/compile.js';
 import { loadZoneFile, loadZoneText, type Zone, ZoneParseError } from '../../zone/index.js';
-import { formatZoneProblem } from '../serve/zone-dir.js';
 import type { CompileBatch, CompileBatchItem, CompileDone, CompileRequest } from './compile-pool.js';
+import { formatZoneProblem } from './zone-problem.js';
 
 function describe(name: string, err: unknown): string[] {
   if (err instanceof ZoneParseError) return err.errors.map((e) => formatZoneProblem(name, e));

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { openImage } from '../../image/reader.js';
-import type { ZonesMessage } from '../start/protocol.js';
 import { CompilePool } from './compile-pool.js';
+import type { ZonesMessage } from './dns-protocol.js';
 import { ImageShipper } from './image-shipper.js';
 import { type ImageRef, PackReader, PackWriter } from './images.js';
 

@@ -10,8 +10,9 @@
  * name them).
  * @module
  */
-import type { ZonePush, ZonesMessage } from '../start/protocol.js';
+
 import type { CompilePool } from './compile-pool.js';
+import type { ZonePush, ZonesMessage } from './dns-protocol.js';
 import type { ImageRef, PackWriter } from './images.js';
 import type { Logger } from './log.js';
 

@@ -18,45 +18,31 @@ import {
   DEFAULT_TCP_MAX_PER_CLIENT,
 } from '../../transport/tcp.js';
 import { DEFAULT_UDP_RECV_BUFFER, DEFAULT_UDP_SEND_BUFFER } from '../../transport/udp.js';
+import {
+  type DnsWorkerConfig,
+  decodeDnsWorkerConfig,
+  encodeDnsWorkerConfig,
+  START_CONFIG_ENV,
+} from '../shared/dns-worker-config.js';
 import { parseImages } from '../shared/images.js';
-import { parseUdpIo, type UdpIo, type UdpIoChoice } from '../shared/listeners.js';
+import { parseUdpIo, type UdpIoChoice } from '../shared/listeners.js';
 import { applyAnswerOptions, ConfigError, DEFAULT_DNS, parseInteger } from '../shared/options.js';
 import { metricsAccessOf, parseLimitFlags, type StartLimits } from './limits.js';
 
-export { DEFAULT_MAX_TTL };
+export {
+  DEFAULT_MAX_TTL,
+  type DnsWorkerConfig,
+  decodeDnsWorkerConfig,
+  encodeDnsWorkerConfig,
+  START_CONFIG_ENV,
+};
 
 /** Where the embedded store lives when `--data` is not given. */
 export const DEFAULT_DATA_DIR = './data';
 /** The HTTP API listener when `--http` is not given (loopback). */
 export const DEFAULT_HTTP = '127.0.0.1:8080';
-/** The environment variable carrying the DNS config to `start` worker processes. */
-export const START_CONFIG_ENV = 'SWITCHBOARD_START_CONFIG';
 /** The environment variable that seeds an administrator key. */
 export const API_KEY_ENV = 'SWITCHBOARD_API_KEY';
-
-/** What a DNS worker of `switchboard start` needs; JSON-serialisable. */
-export interface DnsWorkerConfig {
-  listen: ListenAddress[];
-  /** RFC 5001 NSID, as text; `{worker}` = the worker's slot. */
-  nsid?: string;
-  ednsSize?: number;
-  /** RFC 4892 identity (CH TXT `id.server.`); `{worker}` = the worker's slot; undefined: refused. */
-  identity?: string;
-  /** Text of CH TXT `version.server.` (`Switchboard 0.1.0`); undefined: refused. */
-  version?: string;
-  tcpIdleTimeoutMs: number;
-  tcpMaxConnections: number;
-  tcpMaxConnectionsPerClient: number;
-  udpRecvBufferSize: number;
-  udpSendBufferSize: number;
-  /** The UDP path the primary decided on (`chooseUdpIo`); absent: node. */
-  udpIo?: UdpIo;
-  /** `--native-answers` (or SWITCHBOARD_NATIVE_ANSWERS=1): on the native UDP path, answer from
-   * compiled zone images in C (native/image.c). Off by default. */
-  nativeAnswers?: boolean;
-  /** `--images on`: the primary's image pack folder; zones arrive as image references. */
-  packDir?: string;
-}
 
 /** Everything `switchboard start` needs. */
 export interface StartConfig {
@@ -197,27 +183,6 @@ export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()):
     io: parseUdpIo(input.io),
     images: parseImages(input.images),
   };
-}
-
-/** Serialises the DNS config for a worker's environment. */
-export function encodeDnsWorkerConfig(config: DnsWorkerConfig): string {
-  return JSON.stringify(config);
-}
-
-/**
- * Reads the DNS config a `start` primary passed in the environment.
- * @throws ConfigError when absent or not valid JSON
- */
-export function decodeDnsWorkerConfig(text: string | undefined): DnsWorkerConfig {
-  if (!text)
-    throw new ConfigError(
-      `${START_CONFIG_ENV} is not set (this entry point is started by 'switchboard start')`,
-    );
-  try {
-    return JSON.parse(text) as DnsWorkerConfig;
-  } catch (err) {
-    throw new ConfigError(`${START_CONFIG_ENV} is not valid JSON`, { cause: err });
-  }
 }
 
 /** A database URL with its password hidden, for printing. */

@@ -1,0 +1,56 @@
+/**
+ * The configuration of a DNS worker process (`start`'s, which `serve --images on` runs too):
+ * JSON in its environment.
+ * @module
+ */
+import type { ListenAddress } from '../../transport/listen-address.js';
+import type { UdpIo } from './listeners.js';
+import { ConfigError } from './options.js';
+
+/** The environment variable carrying the DNS config to `start` worker processes. */
+export const START_CONFIG_ENV = 'SWITCHBOARD_START_CONFIG';
+
+/** What a DNS worker of `switchboard start` needs; JSON-serialisable. */
+export interface DnsWorkerConfig {
+  listen: ListenAddress[];
+  /** RFC 5001 NSID, as text; `{worker}` = the worker's slot. */
+  nsid?: string;
+  ednsSize?: number;
+  /** RFC 4892 identity (CH TXT `id.server.`); `{worker}` = the worker's slot; undefined: refused. */
+  identity?: string;
+  /** Text of CH TXT `version.server.` (`Switchboard 0.1.0`); undefined: refused. */
+  version?: string;
+  tcpIdleTimeoutMs: number;
+  tcpMaxConnections: number;
+  tcpMaxConnectionsPerClient: number;
+  udpRecvBufferSize: number;
+  udpSendBufferSize: number;
+  /** The UDP path the primary decided on (`chooseUdpIo`); absent: node. */
+  udpIo?: UdpIo;
+  /** `--native-answers` (or SWITCHBOARD_NATIVE_ANSWERS=1): on the native UDP path, answer from
+   * compiled zone images in C (native/image.c). Off by default. */
+  nativeAnswers?: boolean;
+  /** `--images on`: the primary's image pack folder; zones arrive as image references. */
+  packDir?: string;
+}
+
+/** Serialises the DNS config for a worker's environment. */
+export function encodeDnsWorkerConfig(config: DnsWorkerConfig): string {
+  return JSON.stringify(config);
+}
+
+/**
+ * Reads the DNS config a `start` primary passed in the environment.
+ * @throws ConfigError when absent or not valid JSON
+ */
+export function decodeDnsWorkerConfig(text: string | undefined): DnsWorkerConfig {
+  if (!text)
+    throw new ConfigError(
+      `${START_CONFIG_ENV} is not set (this entry point is started by 'switchboard start')`,
+    );
+  try {
+    return JSON.parse(text) as DnsWorkerConfig;
+  } catch (err) {
+    throw new ConfigError(`${START_CONFIG_ENV} is not valid JSON`, { cause: err });
+  }
+}
