@@ -151,7 +151,8 @@ function count(pairs: Pair[], tally: Tally): void {
   for (const p of pairs) {
     tally.templates += p.images.imageAnswers;
     p.images.imageFallbacks.forEach((n, i) => {
-      tally.fallbacks[i] += n;
+      if (i < tally.fallbacks.length) tally.fallbacks[i] += n;
+      else assert.equal(n, 0, `fallback reason ${i} is not in format.ts`);
     });
   }
 }
