@@ -38,9 +38,8 @@ static inline int sb_hook_admit(const sb_preparse *pp, const uint8_t *pkt, size_
 /* Answers from the thread's compiled zone images (image.c) when turned on (imageConfigure). */
 static inline size_t sb_hook_answer(const sb_preparse *pp, const uint8_t *pkt, size_t len, uint8_t *out,
                                     size_t cap) {
-  (void)pp;
   if (!sb_images_enabled()) return 0;
-  return sb_image_answer(pkt, len, out, cap);
+  return sb_image_answer_pp(pp, pkt, len, out, cap);
 }
 
 #endif

@@ -5,6 +5,8 @@
  */
 #include "image.h"
 
+#include "preparse.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,8 +51,10 @@
 #define TF_EXTERNAL 2u
 
 struct sb_image {
-  uint8_t *b;
+  const uint8_t *b; /* the caller's bytes, read in place (validated once by sb_image_open) */
   size_t len;
+  sb_image_release_fn release;
+  void *release_arg;
   uint32_t origin, origin_len;
   uint32_t name_count, names, hash, slot_mask, answers, negative;
 };
@@ -91,25 +95,26 @@ static int check_name(const uint8_t *b, size_t at, size_t n) {
     goto bad;    \
   } while (0)
 
-sb_image *sb_image_open(const uint8_t *src, size_t len, const char **why) {
+sb_image *sb_image_open(const uint8_t *src, size_t len, sb_image_release_fn release, void *release_arg,
+                        const char **why) {
   const char *dummy;
   if (why == NULL) why = &dummy;
   *why = NULL;
-  if (len < HEADER_SIZE || len > 0xFFFFFFF0u) {
+  if (src == NULL || len < HEADER_SIZE || len > 0xFFFFFFF0u) {
     *why = "shorter than its header";
     return NULL;
   }
   sb_image *img = calloc(1, sizeof(*img));
-  uint8_t *b = malloc(len);
+  /* One bit per octet offset: where the templates start (validation only, freed below). */
   uint8_t *starts = calloc(len / 8 + 1, 1);
-  if (img == NULL || b == NULL || starts == NULL) {
+  if (img == NULL || starts == NULL) {
     free(img);
-    free(b);
     free(starts);
     *why = "out of memory";
     return NULL;
   }
-  memcpy(b, src, len);
+  /* Read in place: the bytes stay the caller's (a view over a mapped pack file, for one). */
+  const uint8_t *b = src;
   img->b = b;
   img->len = len;
   section sec[9];
@@ -244,17 +249,18 @@ sb_image *sb_image_open(const uint8_t *src, size_t len, const char **why) {
   img->slot_mask = (uint32_t)(slots - 1);
   img->answers = (uint32_t)answers->at;
   img->negative = negative;
+  img->release = release;
+  img->release_arg = release_arg;
   return img;
 bad:
   free(starts);
-  free(b);
   free(img);
   return NULL;
 }
 
 void sb_image_free(sb_image *img) {
   if (img == NULL) return;
-  free(img->b);
+  if (img->release != NULL) img->release(img->release_arg);
   free(img);
 }
 
@@ -276,9 +282,11 @@ typedef struct {
   size_t nbuckets, count, bytes;
   int enabled;
   unsigned edns_size;
+  uint8_t *nsid; /* our NSID payload (sb_images_set_nsid), NULL when none */
+  size_t nsid_len;
 } catalog;
 
-static __thread catalog cat = {NULL, 0, 0, 0, 0, 1232};
+static __thread catalog cat = {NULL, 0, 0, 0, 0, 1232, NULL, 0};
 
 static int same_origin(const sb_image *img, const uint8_t *name, size_t n) {
   return img->origin_len == n && memcmp(img->b + img->origin, name, n) == 0;
@@ -381,6 +389,20 @@ void sb_images_configure(int enabled, unsigned edns_size) {
 }
 int sb_images_enabled(void) { return cat.enabled; }
 
+int sb_images_set_nsid(const uint8_t *nsid, size_t len) {
+  if (len > 65535 - 4) return -1;
+  uint8_t *copy = NULL;
+  if (len > 0) {
+    copy = malloc(len);
+    if (copy == NULL) return -1;
+    memcpy(copy, nsid, len);
+  }
+  free(cat.nsid);
+  cat.nsid = copy;
+  cat.nsid_len = len;
+  return 0;
+}
+
 static const sb_image *exact_zone(const uint8_t *name, size_t start, size_t end) {
   if (cat.nbuckets == 0) return NULL;
   uint32_t h = fnv1a(name, start, end);
@@ -395,65 +417,53 @@ typedef struct {
   const uint8_t *qname; /* as sent */
   uint32_t id, flags, qtype, qclass, limit;
   int edns;
+  int nsid;         /* the query asked for our NSID and one is configured: our OPT carries it */
   uint32_t do_flag; /* 0x8000 or 0 */
   uint8_t fold[256];
   int lab[129];
   int labels, qlen;
 } query;
 
-/* parseQuery for UDP; returns 0 when JS must answer (not plain, or an EDNS option present). */
-static int parse(const uint8_t *q, size_t len, query *out) {
-  if (len < 17) return 0;
-  uint32_t flags = ((uint32_t)q[2] << 8) | q[3];
-  if ((flags & 0x8000) || ((flags >> 11) & 0xF)) return 0;
-  if (q[4] != 0 || q[5] != 1 || (q[6] | q[7] | q[8] | q[9]) || q[10] != 0) return 0;
-  uint32_t arcount = q[11];
-  if (arcount > 1) return 0;
-  size_t p = 12;
-  while (p < len && q[p] != 0) {
-    if (q[p] > 63) return 0;
-    p += (size_t)q[p] + 1;
-  }
-  if (p >= len || p + 1 - 12 > 255 || p + 5 > len) return 0;
+/* parseQuery for UDP (reader.ts), from the pre-parse (preparse.c) of the datagram, which has
+ * already checked the header (QR 0, opcode QUERY, QDCOUNT 1, ANCOUNT = NSCOUNT = 0, ARCOUNT <= 1),
+ * walked the QNAME (uncompressed, labels <= 63, <= 255 octets), and walked the OPT's options
+ * (each length against the RDATA's end, the RDATA exactly up to the end of the datagram):
+ * status 0 means all of that holds. Returns 0 when JS must answer (status != 0, EDNS version
+ * > 0). Options as the Responder: NSID (3) is answered with our NSID when one is configured;
+ * COOKIE (10, no server cookies yet), padding (12) and unknown codes are ignored. */
+static int load(const sb_preparse *pp, const uint8_t *q, size_t len, query *out) {
+  if (pp->status != 0 || pp->qname_len < 1 || (size_t)12 + pp->qname_len + 4 > len) return 0;
   out->qname = q + 12;
-  size_t qn_end = p + 1;
-  p++;
-  out->qtype = ((uint32_t)q[p] << 8) | q[p + 1];
-  out->qclass = ((uint32_t)q[p + 2] << 8) | q[p + 3];
-  p += 4;
+  out->qtype = pp->qtype;
+  out->qclass = pp->qclass;
   unsigned ours = cat.edns_size;
   out->limit = 512;
   out->edns = 0;
+  out->nsid = 0;
   out->do_flag = 0;
-  if (arcount == 1) {
-    if (p + 11 > len || q[p] != 0 || q[p + 1] != 0 || q[p + 2] != 41) return 0;
-    uint32_t udp = ((uint32_t)q[p + 3] << 8) | q[p + 4];
-    uint32_t version = q[p + 6];
-    uint32_t oflags = ((uint32_t)q[p + 7] << 8) | q[p + 8];
-    uint32_t rdlen = ((uint32_t)q[p + 9] << 8) | q[p + 10];
-    p += 11;
-    if (version != 0 || p + rdlen != len) return 0;
-    /* Any option (NSID, COOKIE, padding...) goes to JS: the Responder decides what to echo. */
-    if (rdlen != 0) return 0;
+  if (pp->flags & SB_PF_OPT) {
+    if (pp->edns_version != 0) return 0;
     out->edns = 1;
-    out->do_flag = oflags & 0x8000;
+    out->do_flag = (pp->flags & SB_PF_DO) ? 0x8000 : 0;
+    out->nsid = (pp->flags & SB_PF_NSID) != 0 && cat.nsid != NULL;
+    uint32_t udp = pp->opt_size;
     uint32_t l = udp < 512 ? 512 : udp;
     if (l > ours) l = ours;
     if (l > 65507) l = 65507;
     out->limit = l;
-  } else if (p != len)
-    return 0;
+  }
   out->id = ((uint32_t)q[0] << 8) | q[1];
-  out->flags = flags;
-  /* loadName: fold and label offsets. */
+  out->flags = ((uint32_t)q[2] << 8) | q[3];
+  /* loadName: fold and label offsets (one walk; the bounds were checked by the pre-parse and
+   * are checked again here, cheaply, so this never depends on it for memory safety). */
   const uint8_t *qn = out->qname;
-  size_t qnl = qn_end - 12;
+  size_t qnl = pp->qname_len;
   size_t i = 0;
   out->labels = 0;
   while (i < qnl) {
     uint8_t l = qn[i];
     if (l == 0) {
-      if (i + 1 > 255) return 0;
+      if (i + 1 != qnl) return 0;
       out->lab[out->labels] = (int)i;
       out->fold[i] = 0;
       out->qlen = (int)i + 1;
@@ -519,7 +529,8 @@ static size_t emit(const sb_image *img, uint32_t t, const query *q, uint8_t *out
   size_t full = u32(b, t + T_FULL);
   size_t required = u32(b, t + T_REQUIRED);
   size_t base = 12 + (size_t)q->qlen + 4;
-  size_t opt_len = q->edns ? 11 : 0;
+  size_t nsid_len = q->nsid ? cat.nsid_len : 0;
+  size_t opt_len = q->edns ? 11 + (q->nsid ? 4 + nsid_len : 0) : 0;
   uint32_t dns_flags = 0x8000 | (q->flags & 0x0110) | u16(b, t + T_DNS_FLAGS) | rcode;
   size_t copy = full;
   uint32_t an = u16(b, t + T_AN), ns = u16(b, t + T_NS), ar = u16(b, t + T_AR_REQ) + u16(b, t + T_AR_OPT);
@@ -555,8 +566,12 @@ static size_t emit(const sb_image *img, uint32_t t, const query *q, uint8_t *out
     if (delta != 0)
       for (uint32_t i = 0; i < patches; i++) {
         size_t at = p + u16(b, t + TPL_HDR + (size_t)i * 2);
-        uint32_t target = (uint32_t)((int)((((uint32_t)out[at] & 0x3F) << 8) | out[at + 1]) + delta);
-        out[at] = (uint8_t)(0xC0 | ((target >> 8) & 0xFF));
+        long target = (long)((((uint32_t)out[at] & 0x3F) << 8) | out[at + 1]) + delta;
+        /* The moved pointer must still be a pointer (< 0x4000) to an earlier octet of this
+         * message, past the header; anything else (a template that cannot shift that far) is
+         * left to JS. The validator checked `at`: the pointer lies inside the copied body. */
+        if (target < 12 || target >= 0x4000 || (size_t)target >= at) return 0;
+        out[at] = (uint8_t)(0xC0 | ((unsigned long)target >> 8));
         out[at + 1] = (uint8_t)target;
       }
     p += copy;
@@ -571,8 +586,17 @@ static size_t emit(const sb_image *img, uint32_t t, const query *q, uint8_t *out
     out[p++] = 0;
     out[p++] = (uint8_t)((q->do_flag >> 8) & 0x80);
     out[p++] = 0;
-    out[p++] = 0;
-    out[p++] = 0;
+    size_t rdlen = opt_len - 11;
+    out[p++] = (uint8_t)(rdlen >> 8);
+    out[p++] = (uint8_t)rdlen;
+    if (q->nsid) {
+      out[p++] = 0;
+      out[p++] = 3;
+      out[p++] = (uint8_t)(nsid_len >> 8);
+      out[p++] = (uint8_t)nsid_len;
+      memcpy(out + p, cat.nsid, nsid_len);
+      p += nsid_len;
+    }
   }
   return p;
 }
@@ -654,9 +678,15 @@ static size_t answer_in(const sb_image *img, const query *q, uint8_t *out, size_
 }
 
 size_t sb_image_answer(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap) {
+  sb_preparse pp;
+  sb_preparse_packet(pkt, len, &pp);
+  return sb_image_answer_pp(&pp, pkt, len, out, cap);
+}
+
+size_t sb_image_answer_pp(const sb_preparse *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap) {
   if (cat.count == 0) return 0;
   query q;
-  if (!parse(pkt, len, &q)) return 0;
+  if (!load(pp, pkt, len, &q)) return 0;
   if (q.qclass != 1) return 0;
   if (q.qtype == 251 || q.qtype == 252) return 0;
   const sb_image *img = NULL;

@@ -14,29 +14,52 @@
 
 typedef struct sb_image sb_image;
 
-/* Validates `len` octets at `bytes`; on success returns an image owning a private copy of them,
- * else NULL with a reason in *why (a static string). */
-sb_image *sb_image_open(const uint8_t *bytes, size_t len, const char **why);
+/* Called once when an image lets go of its bytes (sb_image_free: on replace, remove, clear). */
+typedef void (*sb_image_release_fn)(void *arg);
+
+/* Validates `len` octets at `bytes` (every offset the answer will follow) and returns an image
+ * that reads them IN PLACE: nothing is copied. The caller keeps the bytes alive and unchanged
+ * until `release(arg)` is called (by sb_image_free; `release` may be NULL). The validation is
+ * only as good as that promise: bytes that change after it are read unchecked.
+ * On failure returns NULL with a reason in *why (a static string); `release` is then NOT
+ * called and the caller still owns the bytes. */
+sb_image *sb_image_open(const uint8_t *bytes, size_t len, sb_image_release_fn release, void *arg,
+                        const char **why);
+/* Frees the image and releases its bytes. */
 void sb_image_free(sb_image *img);
 /* The image's origin (case-folded wire form) and its length. */
 const uint8_t *sb_image_origin(const sb_image *img, size_t *len);
 
 /* The calling thread's table of images (each JS thread has its own). install takes ownership
  * and replaces (frees) the image of the same origin; remove frees it. Returns 0 on success,
- * -1 when out of memory (the image is then freed). */
+ * -1 when out of memory (the image is then freed). An image is freed only by these calls, on
+ * the thread that answers from the table, so no answer is ever reading an image being freed
+ * (the addon's batch loop and its install/remove calls run on the same JS thread). */
 int sb_images_install(sb_image *img);
 int sb_images_remove(const uint8_t *origin, size_t len);
 void sb_images_clear(void);
 size_t sb_images_count(void);
+/* Octets of the installed images (referenced where they are, not copied). */
 size_t sb_images_bytes(void);
 
 /* Answering options (like the Responder's): our EDNS UDP size. enabled = 0 turns the hook off. */
 void sb_images_configure(int enabled, unsigned edns_size);
+/* The NSID payload (RFC 5001) to answer a query's NSID option with, as the Responder's `nsid`
+ * option; len 0 = none configured (NSID requests are then ignored, as by the Responder).
+ * Copied. Returns -1 when out of memory or len > 65535 - 4 (the previous value is kept). */
+int sb_images_set_nsid(const uint8_t *nsid, size_t len);
 int sb_images_enabled(void);
 
 /* Answers the UDP query `pkt` from the thread's images: writes the response into `out` (at
- * most `cap` octets) and returns its length, or 0 when JS must answer it (a fallback kind, an
- * EDNS option present, not a plain IN query, no zone, no room). */
+ * most `cap` octets) and returns its length, or 0 when JS must answer it (a fallback kind, a
+ * malformed option list or EDNS version > 0, not a plain IN query, no zone, no room). EDNS
+ * options are treated as the Responder does: NSID gets our NSID when one is configured, every
+ * other option (COOKIE, padding, unknown codes) is ignored. */
 size_t sb_image_answer(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap);
+
+/* The same, for a datagram already pre-parsed into *pp (sb_preparse_packet of these `len`
+ * octets): the batch loop's path, which walks the header and QNAME once. */
+struct sb_preparse;
+size_t sb_image_answer_pp(const struct sb_preparse *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap);
 
 #endif

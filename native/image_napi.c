@@ -1,15 +1,21 @@
 /*
- * N-API entries for the zone images answered in C (image.c). Images are COPIED into addon
- * memory at install (one malloc per image, freed on replace/remove/clear or when the JS
- * thread's environment is torn down). The table is per JS thread; the batch loop runs on the
- * same thread as these calls, so replacing an image between two batches can never free memory
- * a batch is reading.
+ * N-API entries for the zone images answered in C (image.c). Images are READ IN PLACE: install
+ * validates the caller's bytes once and keeps a reference (napi_ref) to the ArrayBuffer (or
+ * SharedArrayBuffer) under them, so they stay alive while installed and nothing is copied — the
+ * bytes may be a view over a memory-mapped pack file shared by every worker. The reference is
+ * released when the image is replaced, removed or cleared, and when the JS thread's environment
+ * is torn down. The table is per JS thread; the batch loop (udp.c) runs on the same thread as
+ * these calls, so an image is never released while a batch is reading it.
  *
- *   imageInstall(bytes: Uint8Array): number        validates + copies; throws ERR_IMAGE_FORMAT
+ * The caller must not change or detach (transfer) the bytes while they are installed: the
+ * answer reads them without checking them again. A detached buffer is refused at install.
+ *
+ *   imageInstall(bytes: Uint8Array): number        validates, keeps a reference; throws ERR_IMAGE_FORMAT
  *   imageRemove(origin: Uint8Array): boolean       origin in case-folded wire form
  *   imageClear(): void
- *   imageConfigure(enabled: boolean, ednsSize: number): void   the batch hook on/off
- *   imageStats(): { zones, bytes, enabled }
+ *   imageConfigure(enabled: boolean, ednsSize: number, nsid?: Uint8Array): void
+ *                                                  the batch hook on/off, our EDNS size, our NSID
+ *   imageStats(): { zones, bytes, enabled }        bytes: octets referenced (not copied)
  *   answerForTest(query: Uint8Array): Uint8Array | null        the C answer (hook on or off)
  */
 #include <node_api.h>
@@ -27,14 +33,31 @@
     }                                                 \
   } while (0)
 
-static int get_bytes(napi_env env, napi_value v, const uint8_t **data, size_t *len) {
+static int get_bytes_of(napi_env env, napi_value v, const uint8_t **data, size_t *len, napi_value *buffer) {
   bool is_ta = false;
   if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return 0;
   napi_typedarray_type tt;
   void *d;
-  if (napi_get_typedarray_info(env, v, &tt, len, &d, NULL, NULL) != napi_ok || tt != napi_uint8_array) return 0;
+  if (napi_get_typedarray_info(env, v, &tt, len, &d, buffer, NULL) != napi_ok || tt != napi_uint8_array) return 0;
   *data = (const uint8_t *)d;
   return 1;
+}
+
+static int get_bytes(napi_env env, napi_value v, const uint8_t **data, size_t *len) {
+  napi_value ab;
+  return get_bytes_of(env, v, data, len, &ab);
+}
+
+/* What an installed image holds on to: the reference keeping its buffer alive. */
+typedef struct {
+  napi_env env;
+  napi_ref ref;
+} held_bytes;
+
+static void release_bytes(void *arg) {
+  held_bytes *h = (held_bytes *)arg;
+  napi_delete_reference(h->env, h->ref);
+  free(h);
 }
 
 static napi_value js_install(napi_env env, napi_callback_info info) {
@@ -43,13 +66,33 @@ static napi_value js_install(napi_env env, napi_callback_info info) {
   ICHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   const uint8_t *d;
   size_t len;
-  if (argc < 1 || !get_bytes(env, argv[0], &d, &len)) {
+  napi_value buffer;
+  if (argc < 1 || !get_bytes_of(env, argv[0], &d, &len, &buffer)) {
     napi_throw_type_error(env, "ERR_NATIVE_UDP_ARGS", "imageInstall(Uint8Array)");
     return NULL;
   }
+  bool detached = false;
+  bool is_ab = false;
+  if (napi_is_arraybuffer(env, buffer, &is_ab) == napi_ok && is_ab &&
+      napi_is_detached_arraybuffer(env, buffer, &detached) == napi_ok && detached) {
+    napi_throw_error(env, "ERR_IMAGE_FORMAT", "zone image: its ArrayBuffer is detached");
+    return NULL;
+  }
+  held_bytes *held = malloc(sizeof(*held));
+  if (held == NULL) {
+    napi_throw_error(env, "ERR_IMAGE_MEMORY", "zone image: out of memory");
+    return NULL;
+  }
+  held->env = env;
+  if (napi_create_reference(env, buffer, 1, &held->ref) != napi_ok) {
+    free(held);
+    napi_throw_error(env, NULL, "zone image: cannot reference its buffer");
+    return NULL;
+  }
   const char *why = NULL;
-  sb_image *img = sb_image_open(d, len, &why);
+  sb_image *img = sb_image_open(d, len, release_bytes, held, &why);
   if (img == NULL) {
+    release_bytes(held);
     char msg[160];
     snprintf(msg, sizeof(msg), "zone image: %s", why ? why : "refused");
     napi_throw_error(env, "ERR_IMAGE_FORMAT", msg);
@@ -88,14 +131,24 @@ static napi_value js_clear(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_configure(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], u;
+  size_t argc = 3;
+  napi_value argv[3], u;
   ICHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   bool on = false;
   uint32_t size = 1232;
+  const uint8_t *nsid = NULL;
+  size_t nsid_len = 0;
+  napi_valuetype t3 = napi_undefined;
+  if (argc >= 3) ICHECK(napi_typeof(env, argv[2], &t3));
   if (argc < 2 || napi_get_value_bool(env, argv[0], &on) != napi_ok ||
-      napi_get_value_uint32(env, argv[1], &size) != napi_ok) {
-    napi_throw_type_error(env, "ERR_NATIVE_UDP_ARGS", "imageConfigure(enabled: boolean, ednsSize: number)");
+      napi_get_value_uint32(env, argv[1], &size) != napi_ok ||
+      (t3 != napi_undefined && !get_bytes(env, argv[2], &nsid, &nsid_len))) {
+    napi_throw_type_error(env, "ERR_NATIVE_UDP_ARGS",
+                          "imageConfigure(enabled: boolean, ednsSize: number, nsid?: Uint8Array)");
+    return NULL;
+  }
+  if (sb_images_set_nsid(nsid, nsid_len) != 0) {
+    napi_throw_range_error(env, "ERR_NATIVE_UDP_ARGS", "imageConfigure: NSID too long (at most 65,531 octets)");
     return NULL;
   }
   sb_images_configure(on ? 1 : 0, size);
@@ -131,7 +184,7 @@ static napi_value js_answer_for_test(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "out of memory");
     return NULL;
   }
-  size_t n = sb_image_answer(d, len, out, 4096);
+  size_t n = sb_image_answer(d, len, out, 65535);
   if (n == 0) {
     free(out);
     ICHECK(napi_get_null(env, &r));
@@ -150,9 +203,12 @@ static napi_value js_answer_for_test(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/* The environment is going away: release every image's reference (the env is still valid
+ * here: this hook was added after N-API's own, and hooks run in reverse order) and the NSID. */
 static void cleanup(void *arg) {
   (void)arg;
   sb_images_clear();
+  sb_images_set_nsid(NULL, 0);
 }
 
 int sb_image_define(napi_env env, napi_value exports) {

@@ -67,15 +67,26 @@ void sb_preparse_packet(const uint8_t *pkt, size_t len, sb_preparse *out) {
   off += 4;
   out->question_end = (uint16_t)off;
 
-  if (an != 0 || ns != 0 || ar > 1) out->status |= SB_PP_TRAILING;
-  if (ar == 0 || an != 0 || ns != 0) return;
+  /* A plain query: the question, then at most one OPT record and nothing else. */
+  if (an != 0 || ns != 0 || ar > 1) {
+    out->status |= SB_PP_TRAILING;
+    return;
+  }
+  if (ar == 0) {
+    if (off != len) out->status |= SB_PP_TRAILING; /* octets after the question */
+    return;
+  }
 
   /* The one additional record: an OPT has the root owner (one zero octet) and type 41. */
   if (len - off < 11) {
-    if (len - off > 0) out->status |= SB_PP_OPT_BAD;
+    /* Missing or cut short (too short for any OPT; a named record would need more still). */
+    out->status |= SB_PP_OPT_BAD;
     return;
   }
-  if (pkt[off] != 0 || rd16(pkt + off + 1) != 41) return; /* not an OPT: left to the full decoder */
+  if (pkt[off] != 0 || rd16(pkt + off + 1) != 41) { /* another record type, or an owner name */
+    out->status |= SB_PP_TRAILING;
+    return;
+  }
   out->flags |= SB_PF_OPT;
   out->opt_size = rd16(pkt + off + 3);
   out->edns_version = pkt[off + 6];
@@ -101,6 +112,7 @@ void sb_preparse_packet(const uint8_t *pkt, size_t len, sb_preparse *out) {
       return;
     }
     if (code == 10) out->flags |= SB_PF_COOKIE;
+    else if (code == 3) out->flags |= SB_PF_NSID;
     off += olen;
   }
   if (end != len) out->status |= SB_PP_TRAILING;

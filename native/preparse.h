@@ -16,8 +16,10 @@
 #define SB_PP_QDCOUNT 0x0008u      /* QDCOUNT != 1 */
 #define SB_PP_BADNAME 0x0010u      /* QNAME runs past the end, label > 63, name > 255, or compressed */
 #define SB_PP_NOQTYPE 0x0020u      /* QTYPE/QCLASS run past the end */
-#define SB_PP_OPT_BAD 0x0040u      /* an OPT record is present but truncated or malformed */
-#define SB_PP_TRAILING 0x0080u     /* more records than the one OPT (AN/NS count, extra AR) */
+#define SB_PP_OPT_BAD 0x0040u      /* ARCOUNT = 1 but the record is missing or cut short, or the OPT's
+                                      options overrun its RDATA (or its RDATA the datagram) */
+#define SB_PP_TRAILING 0x0080u     /* other records (ANCOUNT/NSCOUNT != 0, ARCOUNT > 1, an additional
+                                      record that is not an OPT) or octets after the last record */
 
 /* flags: what the datagram carries. */
 #define SB_PF_OPT 0x0001u       /* an OPT record follows the question (ARCOUNT >= 1, root owner, type 41) */
@@ -25,6 +27,7 @@
 #define SB_PF_COOKIE 0x0004u    /* an EDNS COOKIE option (code 10) is present */
 #define SB_PF_RD 0x0008u        /* RD bit of the query */
 #define SB_PF_CD 0x0010u        /* CD bit of the query */
+#define SB_PF_NSID 0x0020u      /* an EDNS NSID option (code 3) is present */
 
 /* The result of sb_preparse. Offsets are from the start of the datagram. */
 typedef struct sb_preparse {

@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <node_api.h>
 #include <stdint.h>
@@ -44,6 +45,10 @@ int sb_image_define(napi_env env, napi_value exports); /* image_napi.c */
 #define SB_OUT_DATA_CAP (320 * 1024)
 #define SB_OUT_SIZE (SB_OUT_DATA_OFF + SB_OUT_DATA_CAP)
 #define SB_CTL 64
+/* C answers of one batch are written one after another in an area of this size; when the next
+ * one might not fit, those written so far are sent first (answers up to 65,507 octets fit). */
+#define SB_C_AREA (SB_BATCH * SB_SLOT)
+#define SB_C_MAX 65535
 
 /* Verdicts written in descriptor word 15. */
 #define SB_V_JS 0
@@ -64,7 +69,7 @@ typedef struct sb_sock {
   napi_ref in_ref, out_ref, cb_ref;
   napi_async_context actx;
   uint8_t *in, *out;
-  uint8_t *c_answers; /* SB_BATCH * SB_SLOT, for sb_hook_answer */
+  uint8_t *c_answers; /* SB_C_AREA octets, for sb_hook_answer */
   unsigned cur_n;     /* datagrams in the current batch */
   struct mmsghdr rmsg[SB_BATCH];
   struct iovec riov[SB_BATCH];
@@ -76,6 +81,8 @@ typedef struct sb_sock {
   uint8_t sctl[SB_BATCH][SB_CTL];
   uint64_t received, dropped, truncated, answered_c, js_answers, sent, send_errors, recv_errors, batches,
       js_calls;
+  uint64_t c_rcode[16]; /* C answers by header RCODE (for the DNS counters: JS never sees them) */
+  uint64_t c_tc;        /* C answers with TC=1 */
 } sb_sock;
 
 static napi_value throw_error(napi_env env, const char *code, const char *msg) {
@@ -110,7 +117,10 @@ static size_t reply_pktinfo(sb_sock *s, unsigned idx, uint8_t *ctl) {
       struct in_pktinfo got, put;
       memcpy(&got, CMSG_DATA(c), sizeof(got));
       memset(&put, 0, sizeof(put));
-      put.ipi_spec_dst = got.ipi_addr;
+      /* ip(7): on receipt ipi_spec_dst is the local address of the packet (the one to answer
+       * from) and ipi_addr its header destination (which may be a broadcast or multicast
+       * address); on sending, ipi_spec_dst sets the source. Interface left to routing. */
+      put.ipi_spec_dst = got.ipi_spec_dst;
       memset(ctl, 0, CMSG_SPACE(sizeof(put)));
       struct cmsghdr *w = (struct cmsghdr *)ctl;
       w->cmsg_level = IPPROTO_IP;
@@ -212,10 +222,18 @@ static uint32_t fill_source(sb_sock *s, unsigned i, uint8_t *d) {
 
 static void release_refs(sb_sock *s);
 
+/* Sends the first `n` queued C answers (send slots 0..n-1). */
+static void send_c_answers(sb_sock *s, unsigned n) {
+  if (n == 0) return;
+  s->answered_c += n;
+  send_queued(s, n);
+}
+
 /* Pre-parses and hooks a received batch of `n`, calls JS once, sends. */
 static void process_batch(sb_sock *s, unsigned n) {
   napi_env env = s->env;
   unsigned for_js = 0, c_ans = 0;
+  size_t c_used = 0;
   s->cur_n = n;
   s->batches++;
   s->received += n;
@@ -254,12 +272,24 @@ static void process_batch(sb_sock *s, unsigned n) {
       continue;
     }
     if (pp.status == 0) {
-      uint8_t *ans = s->c_answers + (size_t)c_ans * SB_SLOT;
-      size_t alen = sb_hook_answer(&pp, pkt, len, ans, SB_SLOT);
-      if (alen > 0 && alen <= SB_SLOT) {
+      if (SB_C_AREA - c_used < SB_C_MAX) {
+        /* The next answer might not fit: send the ones written so far, start the area over. */
+        send_c_answers(s, c_ans);
+        c_ans = 0;
+        c_used = 0;
+      }
+      /* The images read here are installed and released only by imageInstall/imageRemove/
+       * imageClear, which run on this same JS thread, never while this loop runs: an image
+       * cannot be released under the answer (keep the batch loop on the JS thread). */
+      uint8_t *ans = s->c_answers + c_used;
+      size_t alen = sb_hook_answer(&pp, pkt, len, ans, SB_C_MAX);
+      if (alen >= 12 && alen <= SB_C_MAX) {
         s->verdict[i] = SB_V_ANSWERED;
         put32(d + 60, SB_V_ANSWERED);
+        s->c_rcode[ans[3] & 0x0F]++;
+        if (ans[2] & 0x02) s->c_tc++;
         queue_reply(s, c_ans++, i, ans, alen);
+        c_used += (alen + 7) & ~(size_t)7;
         continue;
       }
     }
@@ -267,10 +297,7 @@ static void process_batch(sb_sock *s, unsigned n) {
     put32(d + 60, SB_V_JS);
     for_js++;
   }
-  if (c_ans > 0) {
-    s->answered_c += c_ans;
-    send_queued(s, c_ans);
-  }
+  send_c_answers(s, c_ans);
   if (for_js == 0) return;
 
   napi_handle_scope scope;
@@ -396,6 +423,42 @@ static int set_int_opt(int fd, int level, int name, int value) {
 }
 
 /*
+ * An IPv6 address with an optional zone index (RFC 4007 §11: `fe80::1%eth0`, `fe80::1%2`):
+ * returns 0 when `host` is not IPv6 at all; else 1, with a6 filled in (sin6_family AF_INET6),
+ * or with sin6_family left 0 and an exception thrown when the zone names no interface here.
+ */
+static int parse_ipv6(napi_env env, const char *host, struct sockaddr_in6 *a6) {
+  char addr[64];
+  const char *pct = strchr(host, '%');
+  size_t n = pct ? (size_t)(pct - host) : strlen(host);
+  if (n >= sizeof(addr)) return 0;
+  memcpy(addr, host, n);
+  addr[n] = 0;
+  if (inet_pton(AF_INET6, addr, &a6->sin6_addr) != 1) return 0;
+  if (pct != NULL) {
+    const char *zone = pct + 1;
+    unsigned idx = 0;
+    char *end = NULL;
+    if (*zone >= '0' && *zone <= '9') {
+      unsigned long v = strtoul(zone, &end, 10);
+      if (*end == 0 && v > 0 && v <= 0xFFFFFFFFul) idx = (unsigned)v;
+    } else if (*zone != 0) {
+      idx = if_nametoindex(zone);
+    }
+    if (idx == 0) {
+      char msg[160];
+      snprintf(msg, sizeof(msg), "open: '%s': no network interface '%s' here for the IPv6 zone index", host,
+               zone);
+      napi_throw_error(env, "ERR_NATIVE_UDP_ARGS", msg);
+      return 1;
+    }
+    a6->sin6_scope_id = idx;
+  }
+  a6->sin6_family = AF_INET6;
+  return 1;
+}
+
+/*
  * open(host: string, port: number, recvBuf: number, sendBuf: number, callback: (n) => number)
  *   -> [handle, input: ArrayBuffer, output: ArrayBuffer, boundPort: number]
  * Throws an Error with code 'ERR_NATIVE_UDP_BIND' when the socket cannot be made or bound.
@@ -429,9 +492,9 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     a4->sin_port = htons((uint16_t)port);
     sl = sizeof(*a4);
     wildcard = a4->sin_addr.s_addr == htonl(INADDR_ANY);
-  } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+  } else if (parse_ipv6(env, host, a6) != 0) {
+    if (a6->sin6_family != AF_INET6) return NULL; /* an exception is pending */
     family = AF_INET6;
-    a6->sin6_family = AF_INET6;
     a6->sin6_port = htons((uint16_t)port);
     sl = sizeof(*a6);
     wildcard = memcmp(&a6->sin6_addr, &in6addr_any, sizeof(in6addr_any)) == 0;
@@ -475,7 +538,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
                                          : ((struct sockaddr_in6 *)&bound)->sin6_port);
 
   sb_sock *s = (sb_sock *)calloc(1, sizeof(sb_sock));
-  uint8_t *c_answers = (uint8_t *)malloc((size_t)SB_BATCH * SB_SLOT);
+  uint8_t *c_answers = (uint8_t *)malloc((size_t)SB_C_AREA);
   if (s == NULL || c_answers == NULL) {
     free(s);
     free(c_answers);
@@ -580,6 +643,15 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   set_num(env, o, "batches", (double)s->batches);
   set_num(env, o, "jsCalls", (double)s->js_calls);
   set_num(env, o, "pktinfo", (double)s->pktinfo);
+  napi_value rc;
+  CHECK(napi_create_array_with_length(env, 16, &rc));
+  for (uint32_t i = 0; i < 16; i++) {
+    napi_value n;
+    CHECK(napi_create_double(env, (double)s->c_rcode[i], &n));
+    CHECK(napi_set_element(env, rc, i, n));
+  }
+  CHECK(napi_set_named_property(env, o, "answeredCByRcode", rc));
+  set_num(env, o, "answeredCTruncated", (double)s->c_tc);
   return o;
 }
 

@@ -10,10 +10,15 @@
  *   harness --images FILE CORPUS...
  *                          FILE holds zone images in the same record format (../image.c): each
  *                          is validated (many are corrupted on purpose: refused or, when a flip
- *                          lands in data, accepted) and the accepted ones installed; then every
- *                          corpus packet is also answered from them in C into a buffer of exactly
- *                          the cap, and the answer checked (length, ID). Prints a second line
- *                          "images I accepted A answered N".
+ *                          lands in data, accepted) and the accepted ones installed, read in
+ *                          place from the buffer they were read into (freed only when the image
+ *                          is replaced, removed or cleared: ASan reports a read after that).
+ *                          After EACH image (accepted or refused) the next SB_PER_IMAGE corpus
+ *                          packets (cycling) are answered from the table in C into a buffer of
+ *                          exactly the cap, and the answer checked (length, ID, QR); at the end
+ *                          every corpus packet is pre-parsed and answered again. The table is
+ *                          also configured with an NSID, so the options walk and the NSID
+ *                          append run. Prints a second line "images I accepted A answered N".
  *
  * Prints "packets N wellformed W opt O" on success. With -DSB_LIBFUZZER it is instead a
  * libFuzzer target (clang -fsanitize=fuzzer,address,undefined), for coverage-guided runs
@@ -43,20 +48,6 @@ static void check(const uint8_t *pkt, size_t len) {
       abort();
     }
   }
-  if (use_images) {
-    const size_t cap = 4096;
-    uint8_t *out = (uint8_t *)malloc(cap);
-    if (out == NULL) abort();
-    size_t n = sb_image_answer(pkt, len, out, cap);
-    if (n > 0) {
-      answered++;
-      if (n < 12 || n > cap || len < 12 || out[0] != pkt[0] || out[1] != pkt[1] || (out[2] & 0x80) == 0) {
-        fprintf(stderr, "invariant broken: C answer of %zu octets\n", n);
-        abort();
-      }
-    }
-    free(out);
-  }
   if (pp.flags & SB_PF_OPT) {
     with_opt++;
     if (pp.question_end == 0 || (size_t)pp.question_end + 11u > len) {
@@ -68,13 +59,68 @@ static void check(const uint8_t *pkt, size_t len) {
 
 static unsigned long images, accepted;
 
-/* Validates one image; installs it when accepted (replacing the one of the same origin). */
-static void install_image(const uint8_t *bytes, size_t len) {
+/* The corpus packets, kept in memory for the answers after each image. */
+static uint8_t **corpus;
+static size_t *corpus_len;
+static size_t corpus_n, corpus_cap, corpus_next;
+#define SB_PER_IMAGE 64
+
+/* Answers `len` octets at `pkt` from the installed images; checks the answer. */
+static void answer_one(const uint8_t *pkt, size_t len) {
+  const size_t cap = 65535;
+  uint8_t *out = (uint8_t *)malloc(cap);
+  if (out == NULL) abort();
+  size_t n = sb_image_answer(pkt, len, out, cap);
+  if (n > 0) {
+    answered++;
+    if (n < 12 || n > cap || len < 12 || out[0] != pkt[0] || out[1] != pkt[1] || (out[2] & 0x80) == 0) {
+      fprintf(stderr, "invariant broken: C answer of %zu octets\n", n);
+      abort();
+    }
+  }
+  free(out);
+}
+
+static void release_copy(void *arg) { free(arg); }
+
+/* Validates one image (read in place: the buffer is the image's until it is released); installs
+ * it when accepted, replacing the one of the same origin; then answers the next corpus packets.
+ * Returns 1 when it took the buffer. */
+static int install_image(uint8_t *bytes, size_t len) {
   images++;
-  sb_image *img = sb_image_open(bytes, len, NULL);
-  if (img == NULL) return;
-  accepted++;
-  if (sb_images_install(img) != 0) abort();
+  int took = 0;
+  sb_image *img = sb_image_open(bytes, len, release_copy, bytes, NULL);
+  if (img != NULL) {
+    accepted++;
+    took = 1; /* freed by sb_image_free, also when install fails */
+    if (sb_images_install(img) != 0) abort();
+  }
+  for (size_t k = 0; k < SB_PER_IMAGE && corpus_n > 0; k++) {
+    size_t i = corpus_next++ % corpus_n;
+    answer_one(corpus[i], corpus_len[i]);
+  }
+  return took;
+}
+
+static int keep_packet(uint8_t *pkt, size_t len) {
+  if (corpus_n == corpus_cap) {
+    size_t nc = corpus_cap ? corpus_cap * 2 : 1024;
+    uint8_t **a = (uint8_t **)realloc(corpus, nc * sizeof(*a));
+    if (a == NULL) abort();
+    corpus = a;
+    size_t *l = (size_t *)realloc(corpus_len, nc * sizeof(*l));
+    if (l == NULL) abort();
+    corpus_len = l;
+    corpus_cap = nc;
+  }
+  corpus[corpus_n] = pkt;
+  corpus_len[corpus_n++] = len;
+  return 1;
+}
+
+static int check_packet(uint8_t *pkt, size_t len) {
+  check(pkt, len);
+  return 0;
 }
 
 #ifdef SB_LIBFUZZER
@@ -87,7 +133,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   return 0;
 }
 #else
-static int run_file(const char *path, void (*each)(const uint8_t *, size_t)) {
+/* Reads the records of `path`; `each` returns 1 when it keeps the buffer (else it is freed). */
+static int run_file(const char *path, int (*each)(uint8_t *, size_t)) {
   FILE *f = fopen(path, "rb");
   if (f == NULL) {
     perror(path);
@@ -116,8 +163,7 @@ static int run_file(const char *path, void (*each)(const uint8_t *, size_t)) {
       fclose(f);
       return 1;
     }
-    each(buf, len);
-    free(buf);
+    if (!each(buf, len)) free(buf);
   }
   fclose(f);
   return 0;
@@ -137,15 +183,29 @@ int main(int argc, char **argv) {
   int first = 1;
   if (argc >= 3 && strcmp(argv[1], "--images") == 0) {
     use_images = 1;
-    if (run_file(argv[2], install_image) != 0) return 1;
     first = 3;
+    for (int i = first; i < argc; i++)
+      if (run_file(argv[i], keep_packet) != 0) return 1;
+    static const uint8_t nsid[] = {'f', 'u', 'z', 'z'};
+    if (sb_images_set_nsid(nsid, sizeof(nsid)) != 0) abort();
+    sb_images_configure(1, 4096);
+    if (run_file(argv[2], install_image) != 0) return 1;
+    for (size_t i = 0; i < corpus_n; i++) {
+      check(corpus[i], corpus_len[i]);
+      answer_one(corpus[i], corpus_len[i]);
+      free(corpus[i]);
+    }
+    free(corpus);
+    free(corpus_len);
+  } else {
+    for (int i = first; i < argc; i++)
+      if (run_file(argv[i], check_packet) != 0) return 1;
   }
-  for (int i = first; i < argc; i++)
-    if (run_file(argv[i], check) != 0) return 1;
   printf("packets %lu wellformed %lu opt %lu\n", packets, wellformed, with_opt);
   if (use_images) {
     printf("images %lu accepted %lu answered %lu\n", images, accepted, answered);
     sb_images_clear();
+    sb_images_set_nsid(NULL, 0);
   }
   return 0;
 }

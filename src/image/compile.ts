@@ -12,18 +12,19 @@
  */
 
 import {
+  AnswerKind,
   type AnswerOptions,
   type AnswerResult,
   answerQuery,
+  DEFAULT_MAX_CHAIN,
   isAuthoritative,
   rcodeOfKind,
 } from '../answer/answer.js';
 import { Catalog } from '../answer/catalog.js';
 import { RRType } from '../wire/constants.js';
-import { MessageWriter, Section } from '../wire/encode.js';
 import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
-import { compressibleNameOffsets } from '../wire/rdata.js';
+import { compressibleNameOffsets, rdataTarget } from '../wire/rdata.js';
 import { NodeFlag, type RRset, Zone, type ZoneNode } from '../zone/zone.js';
 import {
   ANSWER_ENTRY_SIZE,
@@ -61,11 +62,11 @@ export function sharedAllocator(bytes: number): Uint8Array {
   return new Uint8Array(new SharedArrayBuffer(bytes));
 }
 
-const MAX_MESSAGE = 65535;
 /** A shiftable template's pointers must stay below 0x4000 whatever the QNAME length. */
 const SHIFT_LIMIT = 0x4000 - 255 - 16;
 const NO_NUMBERS: number[] = [];
 const NO_STRINGS: string[] = [];
+const ADDRESS_TYPES = [RRType.A, RRType.AAAA];
 /** A type no zone holds: used to ask for a node's NODATA answer. */
 const ABSENT_TYPE = 65534;
 
@@ -152,180 +153,309 @@ export function compileRecords(origin: Name, records: Iterable<RR>, opts: Compil
   return compileZone(Zone.build(origin, records), opts);
 }
 
-/** Compiles `zone` into an image. Never changes the zone. */
+/**
+ * Compiles `zone` into an image. Never changes the zone. Not reentrant: the encoder and the
+ * section scratch are shared by the calls of one thread (an `allocate` must not compile).
+ */
 export function compileZone(zone: Zone, opts: CompileOptions = {}): Uint8Array {
   const nodes = canonicalOrder(zone);
-  const ctx = new TemplateBuilder(zone, opts.answer ?? {});
-  const perNode: { entries: Entry[]; nodata: Tpl | undefined; referral: Tpl | undefined }[] = [];
   const withTemplates = opts.templates !== false;
-  for (const node of nodes)
-    perNode.push(withTemplates ? ctx.forNode(node) : { entries: [], nodata: undefined, referral: undefined });
+  const templates = templateScratch;
+  templates.len = 0;
+  try {
+    const ctx = new TemplateBuilder(zone, opts.answer ?? {}, templates);
+    const table = nodeTable.reset(nodes.length);
+    // Each name's templates go to typed arrays at once: no per-name object lives to the layout.
+    if (withTemplates) for (let i = 0; i < nodes.length; i++) table.put(i, ctx.forNode(nodes[i]));
+    else for (let i = 0; i < nodes.length; i++) table.put(i, NO_TEMPLATES);
+    return layout(zone, nodes, table, templates, ctx.negative, withTemplates, opts.allocate);
+  } finally {
+    // A big zone's templates and tables are not kept alive by the scratch.
+    if (templates.buf.length > 1 << 20) templateScratch = new Bytes();
+    if (nodeTable.nodata.length > 1 << 16) nodeTable = new NodeTable();
+  }
+}
 
-  // Sections, each built relative to its own start, then laid out.
-  const originKey = zone.origin.key;
-  const names = new Bytes();
-  const namedata = new Bytes();
-  const rrsets = new Bytes();
-  const rdata = new Bytes();
-  const answers = new Bytes();
-  const templates = ctx.out;
+/** Per name of the zone being compiled (canonical order): its templates and answer entries. */
+class NodeTable {
+  /** Offsets in the TEMPLATES section, -1 for none. */
+  nodata = new Int32Array(64);
+  referral = new Int32Array(64);
+  entryFirst = new Int32Array(64);
+  entryCount = new Int32Array(64);
+  eQtype = new Uint16Array(256);
+  /** Template offset, or -1 with the fallback reason in eReason. */
+  eTpl = new Int32Array(256);
+  eReason = new Uint8Array(256);
+  entries = 0;
 
-  // Hash table: open addressing, load ≤ 1/2.
-  let slots = 8;
-  while (slots < nodes.length * 2) slots *= 2;
-  const hash = new Uint32Array(slots);
-  for (let i = 0; i < nodes.length; i++) {
-    let s = fnv1aString(nodes[i].name.key) & (slots - 1);
-    while (hash[s] !== 0) s = (s + 1) & (slots - 1);
-    hash[s] = i + 1;
+  reset(names: number): this {
+    if (this.nodata.length < names) {
+      let n = this.nodata.length;
+      while (n < names) n *= 2;
+      this.nodata = new Int32Array(n);
+      this.referral = new Int32Array(n);
+      this.entryFirst = new Int32Array(n);
+      this.entryCount = new Int32Array(n);
+    }
+    this.entries = 0;
+    return this;
   }
 
-  let rrsetCount = 0;
-  let answerCount = 0;
-  // Offsets of the variable sections are known only after layout: record fix-ups.
-  const namedataRel: number[] = [];
-  const rdataRel: number[] = [];
+  put(i: number, r: NodeTemplates): void {
+    this.nodata[i] = r.nodata === undefined ? -1 : r.nodata.at;
+    this.referral[i] = r.referral === undefined ? -1 : r.referral.at;
+    const list = r.entries;
+    let e = this.entries;
+    this.entryFirst[i] = e;
+    this.entryCount[i] = list.length;
+    if (e + list.length > this.eQtype.length) {
+      let n = this.eQtype.length;
+      while (n < e + list.length) n *= 2;
+      const q = new Uint16Array(n);
+      q.set(this.eQtype);
+      this.eQtype = q;
+      const t = new Int32Array(n);
+      t.set(this.eTpl);
+      this.eTpl = t;
+      const r2 = new Uint8Array(n);
+      r2.set(this.eReason);
+      this.eReason = r2;
+    }
+    for (let k = 0; k < list.length; k++, e++) {
+      const x = list[k];
+      this.eQtype[e] = x.qtype;
+      this.eTpl[e] = x.tpl === undefined ? -1 : x.tpl.at;
+      this.eReason[e] = x.tpl === undefined ? x.reason : 0;
+    }
+    this.entries = e;
+  }
+}
+
+let nodeTable = new NodeTable();
+
+/** What `TemplateBuilder.forNode` gives for one name. */
+interface NodeTemplates {
+  entries: Entry[];
+  nodata: Tpl | undefined;
+  referral: Tpl | undefined;
+}
+
+const NO_TEMPLATES: NodeTemplates = { entries: [], nodata: undefined, referral: undefined };
+
+/** The TEMPLATES section under construction, reused from one compile to the next. */
+let templateScratch = new Bytes();
+
+/** Lays the image out in one buffer sized up front; every section written in place. */
+function layout(
+  zone: Zone,
+  nodes: ZoneNode[],
+  table: NodeTable,
+  templates: Bytes,
+  negative: Tpl | undefined,
+  withTemplates: boolean,
+  allocate: ((bytes: number) => Uint8Array) | undefined,
+): Uint8Array {
+  const originKey = zone.origin.key;
+  let namedataLen = 0;
+  let rdataLen = 0;
+  let totalRrsets = 0;
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i];
-    namedataRel.push(namedata.len);
-    namedata.u8(node.name.key.length);
-    namedata.latin1(node.name.key);
-    for (const set of node.rrsets) {
-      rdataRel.push(rdata.len);
-      for (const d of set.rdata) {
-        rdata.u8(d.length >> 8);
-        rdata.u8(d.length & 0xff);
-        rdata.bytes(d);
-      }
+    namedataLen += 1 + node.name.key.length;
+    const sets = node.rrsets;
+    totalRrsets += sets.length;
+    for (let k = 0; k < sets.length; k++) {
+      const rd = sets[k].rdata;
+      for (let j = 0; j < rd.length; j++) rdataLen += 2 + rd[j].length;
     }
   }
-  namedata.pad4();
-  rdata.pad4();
+  namedataLen = (namedataLen + 3) & ~3;
+  rdataLen = (rdataLen + 3) & ~3;
   // SPELLING (only when some owner is not spelled in lower case): per name an offset, then names.
-  const spelled = nodes.some((n) => n.name.wire !== n.name.key);
-  const spellNames = new Bytes();
-  const spellRel: number[] = [];
-  if (spelled)
-    for (const node of nodes) {
-      if (node.name.wire === node.name.key) spellRel.push(-1);
-      else {
-        spellRel.push(spellNames.len);
-        spellNames.u8(node.name.wire.length);
-        spellNames.latin1(node.name.wire);
-      }
+  let spelled = false;
+  let spellLen = 0;
+  for (let i = 0; i < nodes.length; i++) {
+    const name = nodes[i].name;
+    if (name.wire !== name.key) {
+      spelled = true;
+      spellLen += 1 + name.wire.length;
     }
-  spellNames.pad4();
+  }
+  spellLen = (spellLen + 3) & ~3;
+  const totalEntries = table.entries;
+  let slots = 8;
+  while (slots < nodes.length * 2) slots *= 2;
 
-  // Layout.
-  const sectionIds: number[] = [
-    SectionId.ORIGIN,
-    SectionId.NAMES,
-    SectionId.NAMEDATA,
-    SectionId.HASH,
-    SectionId.RRSETS,
-    SectionId.RDATA,
-    SectionId.ANSWERS,
-    SectionId.TEMPLATES,
-  ];
-  if (spelled) sectionIds.push(SectionId.SPELLING);
-  const totalRrsets = nodes.reduce((n, x) => n + x.rrsets.length, 0);
-  const totalEntries = perNode.reduce((n, x) => n + x.entries.length, 0);
+  const sectionIds = spelled ? SECTION_IDS_SPELLED : SECTION_IDS;
   const sizes = [
     (originKey.length + 3) & ~3,
     nodes.length * NAME_RECORD_SIZE,
-    namedata.len,
+    namedataLen,
     8 + slots * 4,
     totalRrsets * RRSET_RECORD_SIZE,
-    rdata.len,
+    rdataLen,
     totalEntries * ANSWER_ENTRY_SIZE,
     templates.len,
   ];
-  if (spelled) sizes.push(nodes.length * 4 + spellNames.len);
+  if (spelled) sizes.push(nodes.length * 4 + spellLen);
   const starts: number[] = [];
   let at = HEADER_SIZE + sectionIds.length * SECTION_ENTRY_SIZE;
-  for (const s of sizes) {
+  for (const size of sizes) {
     starts.push(at);
-    at += s;
+    at += size;
   }
   const total = at;
   const [oOrigin, oNames, oNamedata, oHash, oRrsets, oRdata, oAnswers, oTemplates] = starts;
   const absTpl = (t: Tpl | undefined): number => (t === undefined ? NONE : oTemplates + t.at);
+  const absAt = (at: number): number => (at < 0 ? NONE : oTemplates + at);
 
+  const out = (allocate ?? ((n: number) => new Uint8Array(n)))(total);
+  if (out.length !== total) throw new RangeError(`allocator returned ${out.length} octets, ${total} asked`);
+  // An allocator may hand back used memory; padding and reserved octets must read 0.
+  if (allocate !== undefined) out.fill(0);
+  put32(out, H.MAGIC, MAGIC);
+  put16(out, H.VERSION, VERSION);
+  put16(out, H.HEADER_SIZE, HEADER_SIZE);
+  put32(out, H.TOTAL_LENGTH, total);
+  put32(out, H.SECTION_COUNT, sectionIds.length);
+  put32(out, H.SECTION_TABLE, HEADER_SIZE);
+  put16(out, H.CLASS, zone.class);
+  put16(out, H.ORIGIN_LENGTH, originKey.length);
+  put32(out, H.SERIAL, zone.serial);
+  put32(out, H.NAME_COUNT, nodes.length);
+  put32(out, H.RRSET_COUNT, totalRrsets);
+  put32(out, H.RECORD_COUNT, zone.recordCount);
+  put32(out, H.NEGATIVE_TEMPLATE, absTpl(negative));
+  put32(out, H.FLAGS, withTemplates ? 1 : 0);
+  for (let s = 0; s < sectionIds.length; s++) {
+    const e = HEADER_SIZE + s * SECTION_ENTRY_SIZE;
+    put32(out, e, sectionIds[s]);
+    put32(out, e + 4, starts[s]);
+    put32(out, e + 8, sizes[s]);
+  }
+  for (let i = 0; i < originKey.length; i++) out[oOrigin + i] = originKey.charCodeAt(i);
+
+  // Hash table: open addressing, load ≤ 1/2; slots hold name index + 1.
+  put32(out, oHash, slots);
+  const slotMask = slots - 1;
+  if (hashScratch.length < slots) hashScratch = new Uint32Array(slots);
+  const hash = hashScratch;
+  hash.fill(0, 0, slots);
+
+  let pName = oNames;
+  let pNamedata = oNamedata;
+  let pRrset = oRrsets;
+  let pRdata = oRdata;
+  let pAnswer = oAnswers;
+  let rrsetCount = 0;
+  let answerCount = 0;
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i];
-    const p = perNode[i];
+    const key = node.name.key;
+    let s = fnv1aString(key) & slotMask;
+    while (hash[s] !== 0) s = (s + 1) & slotMask;
+    hash[s] = i + 1;
+
+    const sets = node.rrsets;
     let flags = node.flags & 31;
     if (node.get(RRType.CNAME)) flags |= NameFlag.HAS_CNAME;
     if (node.name.isWildcard) flags |= NameFlag.IS_WILDCARD;
-    if (node.rrsets.length === 0) flags |= NameFlag.EMPTY;
-    names.u32(oNamedata + namedataRel[i]);
-    names.u32(flags);
-    names.u32(rrsetCount);
-    names.u32(node.rrsets.length);
-    names.u32(answerCount);
-    names.u32(p.entries.length);
-    names.u32(absTpl(p.nodata));
-    names.u32(absTpl(p.referral));
-    for (const set of node.rrsets) {
-      rrsets.u32(i);
-      rrsets.u16(set.type);
-      rrsets.u16(set.rdata.length);
-      rrsets.u32(set.ttl);
-      rrsets.u32(oRdata + rdataRel[rrsetCount]);
+    if (sets.length === 0) flags |= NameFlag.EMPTY;
+    put32(out, pName, pNamedata);
+    put32(out, pName + 4, flags);
+    put32(out, pName + 8, rrsetCount);
+    put32(out, pName + 12, sets.length);
+    put32(out, pName + 16, answerCount);
+    put32(out, pName + 20, table.entryCount[i]);
+    put32(out, pName + 24, absAt(table.nodata[i]));
+    put32(out, pName + 28, absAt(table.referral[i]));
+    pName += NAME_RECORD_SIZE;
+
+    out[pNamedata++] = key.length;
+    for (let k = 0; k < key.length; k++) out[pNamedata++] = key.charCodeAt(k);
+
+    for (let k = 0; k < sets.length; k++) {
+      const set = sets[k];
+      const rd = set.rdata;
+      put32(out, pRrset, i);
+      put16(out, pRrset + 4, set.type);
+      put16(out, pRrset + 6, rd.length);
+      put32(out, pRrset + 8, set.ttl);
+      put32(out, pRrset + 12, pRdata);
+      pRrset += RRSET_RECORD_SIZE;
       rrsetCount++;
+      for (let j = 0; j < rd.length; j++) {
+        const d = rd[j];
+        const n = d.length;
+        out[pRdata] = n >> 8;
+        out[pRdata + 1] = n;
+        pRdata += 2;
+        if (n <= 32) for (let b = 0; b < n; b++) out[pRdata + b] = d[b];
+        else out.set(d, pRdata);
+        pRdata += n;
+      }
     }
-    for (const e of p.entries) {
-      answers.u16(e.qtype);
-      answers.u8(e.tpl ? AnswerEntryKind.TEMPLATE : AnswerEntryKind.FALLBACK);
-      answers.u8(e.tpl ? 0 : e.reason);
-      answers.u32(absTpl(e.tpl));
+    const first = table.entryFirst[i];
+    const last = first + table.entryCount[i];
+    for (let e = first; e < last; e++) {
+      const at = table.eTpl[e];
+      put16(out, pAnswer, table.eQtype[e]);
+      out[pAnswer + 2] = at >= 0 ? AnswerEntryKind.TEMPLATE : AnswerEntryKind.FALLBACK;
+      out[pAnswer + 3] = table.eReason[e];
+      put32(out, pAnswer + 4, absAt(at));
+      pAnswer += ANSWER_ENTRY_SIZE;
       answerCount++;
     }
   }
-
-  const out = (opts.allocate ?? ((n: number) => new Uint8Array(n)))(total);
-  if (out.length !== total) throw new RangeError(`allocator returned ${out.length} octets, ${total} asked`);
-  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  dv.setUint32(H.MAGIC, MAGIC, true);
-  dv.setUint16(H.VERSION, VERSION, true);
-  dv.setUint16(H.HEADER_SIZE, HEADER_SIZE, true);
-  dv.setUint32(H.TOTAL_LENGTH, total, true);
-  dv.setUint32(H.SECTION_COUNT, sectionIds.length, true);
-  dv.setUint32(H.SECTION_TABLE, HEADER_SIZE, true);
-  dv.setUint16(H.CLASS, zone.class, true);
-  dv.setUint16(H.ORIGIN_LENGTH, originKey.length, true);
-  dv.setUint32(H.SERIAL, zone.serial, true);
-  dv.setUint32(H.NAME_COUNT, nodes.length, true);
-  dv.setUint32(H.RRSET_COUNT, totalRrsets, true);
-  dv.setUint32(H.RECORD_COUNT, zone.recordCount, true);
-  dv.setUint32(H.NEGATIVE_TEMPLATE, absTpl(ctx.negative), true);
-  dv.setUint32(H.FLAGS, withTemplates ? 1 : 0, true);
-  for (let s = 0; s < sectionIds.length; s++) {
-    const e = HEADER_SIZE + s * SECTION_ENTRY_SIZE;
-    dv.setUint32(e, sectionIds[s], true);
-    dv.setUint32(e + 4, starts[s], true);
-    dv.setUint32(e + 8, sizes[s], true);
-  }
-  for (let i = 0; i < originKey.length; i++) out[oOrigin + i] = originKey.charCodeAt(i);
-  out.set(names.view(), oNames);
-  out.set(namedata.view(), oNamedata);
-  dv.setUint32(oHash, slots, true);
-  dv.setUint32(oHash + 4, 0, true);
-  for (let s = 0; s < slots; s++) dv.setUint32(oHash + 8 + s * 4, hash[s], true);
-  out.set(rrsets.view(), oRrsets);
-  out.set(rdata.view(), oRdata);
-  out.set(answers.view(), oAnswers);
-  // Template bodies hold absolute message offsets only; the record itself is position-free.
-  out.set(templates.view(), oTemplates);
+  const slot0 = oHash + 8;
+  for (let k = 0; k < slots; k++) if (hash[k] !== 0) put32(out, slot0 + k * 4, hash[k]);
+  if (hash.length > 1 << 16) hashScratch = new Uint32Array(64);
   if (spelled) {
     const oSpell = starts[8];
-    const oSpellNames = oSpell + nodes.length * 4;
-    for (let i = 0; i < nodes.length; i++)
-      dv.setUint32(oSpell + i * 4, spellRel[i] < 0 ? NONE : oSpellNames + spellRel[i], true);
-    out.set(spellNames.view(), oSpellNames);
+    let p = oSpell + nodes.length * 4;
+    for (let i = 0; i < nodes.length; i++) {
+      const wire = nodes[i].name.wire;
+      if (wire === nodes[i].name.key) {
+        put32(out, oSpell + i * 4, NONE);
+        continue;
+      }
+      put32(out, oSpell + i * 4, p);
+      out[p++] = wire.length;
+      for (let k = 0; k < wire.length; k++) out[p++] = wire.charCodeAt(k);
+    }
   }
+  // Template bodies hold absolute message offsets only; the record itself is position-free.
+  out.set(templates.view(), oTemplates);
   return out;
 }
+
+/** The hash slots of the image being laid out (reused). */
+let hashScratch = new Uint32Array(64);
+
+function put32(b: Uint8Array, p: number, v: number): void {
+  b[p] = v;
+  b[p + 1] = v >>> 8;
+  b[p + 2] = v >>> 16;
+  b[p + 3] = v >>> 24;
+}
+
+function put16(b: Uint8Array, p: number, v: number): void {
+  b[p] = v;
+  b[p + 1] = v >>> 8;
+}
+
+const SECTION_IDS = [
+  SectionId.ORIGIN,
+  SectionId.NAMES,
+  SectionId.NAMEDATA,
+  SectionId.HASH,
+  SectionId.RRSETS,
+  SectionId.RDATA,
+  SectionId.ANSWERS,
+  SectionId.TEMPLATES,
+];
+const SECTION_IDS_SPELLED = [...SECTION_IDS, SectionId.SPELLING];
 
 /** Writes a template record at the end of `b`; returns its offset. */
 function writeTemplate(b: Bytes, t: TplParts): number {
@@ -333,38 +463,44 @@ function writeTemplate(b: Bytes, t: TplParts): number {
   let watchBytes = 0;
   for (const w of t.watch) watchBytes += w.length;
   const bodyOffset = (TEMPLATE_HEADER_SIZE + t.patches.length * 2 + watchBytes + 3) & ~3;
-  const size = (bodyOffset + t.body.length + 3) & ~3;
+  const size = (bodyOffset + t.length + 3) & ~3;
   b.ensure(size);
-  b.u32(size);
-  b.u32(bodyOffset);
-  b.u32(t.requiredLength);
-  b.u32(t.body.length);
-  b.u16(t.an);
-  b.u16(t.ns);
-  b.u16(t.arRequired);
-  b.u16(t.arOptional);
-  b.u16(t.dnsFlags);
-  b.u8(t.qnameLength);
-  b.u8(t.anchorLength);
-  b.u16(t.patches.length);
-  b.u8(t.watch.length);
-  b.u8(t.tflags);
+  const h = b.buf;
+  put32(h, start, size);
+  put32(h, start + 4, bodyOffset);
+  put32(h, start + 8, t.requiredLength);
+  put32(h, start + 12, t.length);
+  put16(h, start + 16, t.an);
+  put16(h, start + 18, t.ns);
+  put16(h, start + 20, t.arRequired);
+  put16(h, start + 22, t.arOptional);
+  put16(h, start + 24, t.dnsFlags);
+  h[start + 26] = t.qnameLength;
+  h[start + 27] = t.anchorLength;
+  put16(h, start + 28, t.patches.length);
+  h[start + 30] = t.watch.length;
+  h[start + 31] = t.tflags;
+  b.len = start + TEMPLATE_HEADER_SIZE;
   for (const p of t.patches) b.u16(p);
   for (const w of t.watch) b.latin1(w);
   const buf = b.buf;
   while (b.len < start + bodyOffset) buf[b.len++] = 0;
-  const body = t.body;
-  const n = body.length;
-  if (n <= 64) for (let i = 0; i < n; i++) buf[b.len + i] = body[i];
-  else buf.set(body, b.len);
+  const body = t.buf;
+  const from = t.start;
+  const n = t.length;
+  if (n <= 64) for (let i = 0; i < n; i++) buf[b.len + i] = body[from + i];
+  else buf.set(body.subarray(from, from + n), b.len);
   b.len += n;
   while (b.len < start + size) buf[b.len++] = 0;
   return start;
 }
 
-/** An encoded answer: the message after the question, and its parts. */
+/** An encoded answer: the message after the question (a view of the encoder's scratch), and its parts. */
 interface Encoded {
-  body: Uint8Array;
+  /** The body is buf[start, start + length). */
+  buf: Uint8Array;
+  start: number;
+  length: number;
   requiredLength: number;
   an: number;
   ns: number;
@@ -372,32 +508,321 @@ interface Encoded {
   arOptional: number;
 }
 
+// ---------------------------------------------------------------------------------------
+// The template encoder: writes a response as `MessageWriter` (wire/encode.ts) writes it with
+// no size limit and no OPT — same name compression, octet for octet — into one scratch buffer
+// reused by every template, and notes where it wrote each compression pointer, so a shiftable
+// template's patch list is read off instead of found by encoding it twice more. The rules it
+// mirrors: a name's longest suffix already written whole (case-folded, at an offset below
+// 0x4000, while fewer than 4096 suffixes are known) becomes a pointer to its first
+// occurrence; an owner equal to the previous owner or question name points where that one
+// can be pointed at; RDATA names are compressed only where `compressibleNameOffsets` allows.
+
+const MESSAGE_LIMIT = 65535;
+const POINTER_LIMIT = 0x4000;
+const SLOTS = 8192;
+const SLOT_MASK = SLOTS - 1;
+const MAX_TARGETS = SLOTS / 2;
+const FNV_PRIME = 0x01000193;
+const FNV_OFFSET = 0x811c9dc5 | 0;
+
+function hashLabel(h: number, buf: Uint8Array, p: number): number {
+  const end = p + buf[p];
+  h = Math.imul(h ^ buf[p], FNV_PRIME);
+  for (let k = p + 1; k <= end; k++) {
+    const c = buf[k];
+    h = Math.imul(h ^ (c >= 0x41 && c <= 0x5a ? c | 0x20 : c), FNV_PRIME);
+  }
+  return h;
+}
+
+function slotOf(h: number): number {
+  return (h ^ (h >>> 13) ^ (h >>> 26)) & SLOT_MASK;
+}
+
+/** The uncompressed name at buf[a] equals the (possibly compressed) name at buf[b], ASCII case ignored. */
+function sameName(buf: Uint8Array, a: number, b: number): boolean {
+  for (;;) {
+    let lb = buf[b];
+    while (lb >= 0xc0) {
+      b = ((lb & 0x3f) << 8) | buf[b + 1];
+      lb = buf[b];
+    }
+    if (buf[a] !== lb) return false;
+    if (lb === 0) return true;
+    for (let k = 1; k <= lb; k++) {
+      let x = buf[a + k];
+      let y = buf[b + k];
+      if (x === y) continue;
+      if (x >= 0x41 && x <= 0x5a) x |= 0x20;
+      if (y >= 0x41 && y <= 0x5a) y |= 0x20;
+      if (x !== y) return false;
+    }
+    a += lb + 1;
+    b += lb + 1;
+  }
+}
+
+/** Length of the clean uncompressed name at rdata[pos], or -1 (the RDATA is then copied as it is). */
+function storedNameLength(rdata: Uint8Array, pos: number): number {
+  let p = pos;
+  while (p < rdata.length) {
+    const len = rdata[p];
+    if (len === 0) return p + 1 - pos <= 255 ? p + 1 - pos : -1;
+    if (len > 63) return -1;
+    p += len + 1;
+  }
+  return -1;
+}
+
+class TemplateEncoder {
+  /** The message; past MESSAGE_LIMIT only as staging room (the append then fails). */
+  readonly buf = new Uint8Array(MESSAGE_LIMIT + 1024);
+  len = 12;
+  /** Where the question ends (the body starts). */
+  qEnd = 0;
+  an = 0;
+  ns = 0;
+  ar = 0;
+  /** Body-relative offsets of the pointers written, and their targets. */
+  ptrAt = new Int32Array(256);
+  ptrTo = new Int32Array(256);
+  pointers = 0;
+  #lastKey: string | undefined;
+  #lastTarget = 0;
+  #stagedTarget = -1;
+  readonly #slotGen = new Uint32Array(SLOTS);
+  readonly #slotHash = new Int32Array(SLOTS);
+  readonly #slotOffset = new Uint16Array(SLOTS);
+  #gen = 0;
+  #targets = 0;
+  /** Suffixes known as compression targets. */
+  get targets(): number {
+    return this.#targets;
+  }
+  readonly #labelAt = new Int32Array(128);
+  readonly #suffixHash = new Int32Array(128);
+
+  /** Starts a message with `qname` (class IN) as its question. */
+  begin(qname: Name, qtype: number): void {
+    this.#gen = (this.#gen + 1) >>> 0;
+    if (this.#gen === 0) {
+      this.#slotGen.fill(0);
+      this.#gen = 1;
+    }
+    this.#targets = 0;
+    this.#lastKey = undefined;
+    this.len = 12;
+    this.an = this.ns = this.ar = 0;
+    this.pointers = 0;
+    this.#writeName(qname.wire, qname.key);
+    const buf = this.buf;
+    buf[this.len++] = qtype >> 8;
+    buf[this.len++] = qtype & 0xff;
+    buf[this.len++] = 0;
+    buf[this.len++] = 1;
+    this.qEnd = this.len;
+  }
+
+  /** Appends `sets` to a section (0 answer, 1 authority, 2 additional); false past 65535 octets. */
+  sets(section: number, sets: readonly RRset[]): boolean {
+    for (let i = 0; i < sets.length; i++) {
+      const s = sets[i];
+      if (!this.rrset(section, s.name, s.type, s.class, s.ttl, s.rdata)) return false;
+    }
+    return true;
+  }
+
+  rrset(
+    section: number,
+    name: Name,
+    type: number,
+    cls: number,
+    ttl: number,
+    rdata: readonly Uint8Array[],
+  ): boolean {
+    for (let i = 0; i < rdata.length; i++) if (!this.#rr(name, type, cls, ttl, rdata[i])) return false;
+    if (section === 0) this.an += rdata.length;
+    else if (section === 1) this.ns += rdata.length;
+    else this.ar += rdata.length;
+    return true;
+  }
+
+  #rr(name: Name, type: number, cls: number, ttl: number, rdata: Uint8Array): boolean {
+    const names = compressibleNameOffsets(type, rdata);
+    if (!this.#writeName(name.wire, name.key) || this.len + 10 > MESSAGE_LIMIT) return false;
+    const buf = this.buf;
+    const p = this.len;
+    buf[p] = type >> 8;
+    buf[p + 1] = type;
+    buf[p + 2] = cls >> 8;
+    buf[p + 3] = cls;
+    buf[p + 4] = ttl >>> 24;
+    buf[p + 5] = ttl >>> 16;
+    buf[p + 6] = ttl >>> 8;
+    buf[p + 7] = ttl;
+    const rdlengthAt = p + 8;
+    this.len = p + 10;
+    let from = 0;
+    for (let k = 0; k < names.length; k++) {
+      const at = names[k];
+      const nameLength = at >= from ? storedNameLength(rdata, at) : -1;
+      if (nameLength < 0) break;
+      if (!this.#copy(rdata, from, at)) return false;
+      const to = this.len - at;
+      for (let j = at; j < at + nameLength; j++) buf[to + j] = rdata[j];
+      if (!this.#compressStaged()) return false;
+      from = at + nameLength;
+    }
+    if (!this.#copy(rdata, from, rdata.length)) return false;
+    const rdlength = this.len - rdlengthAt - 2;
+    buf[rdlengthAt] = rdlength >> 8;
+    buf[rdlengthAt + 1] = rdlength & 0xff;
+    return true;
+  }
+
+  #copy(src: Uint8Array, from: number, to: number): boolean {
+    const n = to - from;
+    if (n <= 0) return true;
+    if (this.len + n > MESSAGE_LIMIT) return false;
+    const buf = this.buf;
+    let pos = this.len;
+    if (n < 64) for (let j = from; j < to; j++) buf[pos++] = src[j];
+    else {
+      buf.set(src.subarray(from, to), pos);
+      pos += n;
+    }
+    this.len = pos;
+    return true;
+  }
+
+  #pointer(at: number, target: number): void {
+    const buf = this.buf;
+    buf[at] = 0xc0 | (target >> 8);
+    buf[at + 1] = target & 0xff;
+    let n = this.pointers;
+    if (n === this.ptrAt.length) {
+      const at2 = new Int32Array(n * 2);
+      at2.set(this.ptrAt);
+      this.ptrAt = at2;
+      const to2 = new Int32Array(n * 2);
+      to2.set(this.ptrTo);
+      this.ptrTo = to2;
+    }
+    this.ptrAt[n] = at - this.qEnd;
+    this.ptrTo[n++] = target;
+    this.pointers = n;
+  }
+
+  #writeName(wire: string, key: string): boolean {
+    if (key === this.#lastKey) {
+      if (this.len + 2 > MESSAGE_LIMIT) return false;
+      this.#pointer(this.len, this.#lastTarget);
+      this.len += 2;
+      return true;
+    }
+    const buf = this.buf;
+    const at = this.len;
+    const n = wire.length;
+    for (let i = 0; i < n; i++) buf[at + i] = wire.charCodeAt(i);
+    if (!this.#compressStaged()) return false;
+    if (this.#stagedTarget >= 0) {
+      this.#lastKey = key;
+      this.#lastTarget = this.#stagedTarget;
+    }
+    return true;
+  }
+
+  #compressStaged(): boolean {
+    const buf = this.buf;
+    const start = this.len;
+    const labelAt = this.#labelAt;
+    const suffixHash = this.#suffixHash;
+    let labels = 0;
+    let p = start;
+    while (buf[p] !== 0) {
+      labelAt[labels++] = p;
+      p += buf[p] + 1;
+    }
+    let end = p + 1;
+    let cut = labels;
+    this.#stagedTarget = -1;
+    const gen = this.#gen;
+    const slotGen = this.#slotGen;
+    const slotHash = this.#slotHash;
+    const slotOffset = this.#slotOffset;
+    let target = -1;
+    if (labels > 0) {
+      let h = FNV_OFFSET;
+      for (let i = labels - 1; i >= 0; i--) {
+        h = hashLabel(h, buf, labelAt[i]);
+        suffixHash[i] = h;
+      }
+      search: for (let i = 0; i < labels; i++) {
+        const hi = suffixHash[i];
+        for (let s = slotOf(hi); slotGen[s] === gen; s = (s + 1) & SLOT_MASK) {
+          if (slotHash[s] === hi && sameName(buf, labelAt[i], slotOffset[s])) {
+            target = slotOffset[s];
+            if (i === 0) this.#stagedTarget = target;
+            cut = i;
+            end = labelAt[i] + 2;
+            break search;
+          }
+        }
+      }
+    }
+    if (end > MESSAGE_LIMIT) {
+      this.#stagedTarget = -1;
+      return false;
+    }
+    if (target >= 0) this.#pointer(labelAt[cut], target);
+    if (cut > 0 && start < POINTER_LIMIT) this.#stagedTarget = start;
+    for (let i = 0; i < cut && this.#targets < MAX_TARGETS; i++) {
+      const offset = labelAt[i];
+      if (offset >= POINTER_LIMIT) break;
+      let s = slotOf(suffixHash[i]);
+      while (slotGen[s] === gen) s = (s + 1) & SLOT_MASK;
+      slotGen[s] = gen;
+      slotHash[s] = suffixHash[i];
+      slotOffset[s] = offset;
+      this.#targets++;
+    }
+    this.len = end;
+    return true;
+  }
+
+  /** The encoded parts (the body is a view of the scratch buffer, valid until the next `begin`). */
+  parts(requiredEnd: number, arRequired: number): Encoded {
+    const qEnd = this.qEnd;
+    return {
+      buf: this.buf,
+      start: qEnd,
+      length: this.len - qEnd,
+      requiredLength: requiredEnd - qEnd,
+      an: this.an,
+      ns: this.ns,
+      arRequired,
+      arOptional: this.ar - arRequired,
+    };
+  }
+}
+
+const encoder = new TemplateEncoder();
+
 /** Encodes `result` as respond.ts does, without a size limit or OPT; undefined when over 65535 octets. */
 function encode(qname: Name, qtype: number, result: AnswerResult): Encoded | undefined {
-  const w = new MessageWriter(MAX_MESSAGE);
-  w.header(0, 0);
-  if (!w.question({ name: qname, type: qtype, class: 1 })) return undefined;
-  const put = (section: Section, sets: RRset[]): boolean => {
-    for (const s of sets) if (!w.rrset(section, s.name, s.type, s.class, s.ttl, s.rdata)) return false;
-    return true;
-  };
-  if (!put(Section.Answer, result.answer) || !put(Section.Authority, result.authority)) return undefined;
-  if (!put(Section.Additional, result.glue)) return undefined;
-  const requiredEnd = w.length;
-  if (!put(Section.Additional, result.additional)) return undefined;
-  const msg = w.finish();
-  const qEnd = 12 + qname.length + 4;
-  const count = (at: number): number => (msg[at] << 8) | msg[at + 1];
+  const w = encoder;
+  w.begin(qname, qtype);
+  if (!w.sets(0, result.answer) || !w.sets(1, result.authority) || !w.sets(2, result.glue)) return undefined;
+  const requiredEnd = w.len;
+  if (!w.sets(2, result.additional)) return undefined;
   let arRequired = 0;
   for (const g of result.glue) arRequired += g.rdata.length;
-  return {
-    body: msg.subarray(qEnd),
-    requiredLength: requiredEnd - qEnd,
-    an: count(6),
-    ns: count(8),
-    arRequired,
-    arOptional: count(10) - arRequired,
-  };
+  return w.parts(requiredEnd, arRequired);
+}
+
+function bodyOf(e: Encoded): Uint8Array {
+  return e.buf.subarray(e.start, e.start + e.length);
 }
 
 function dnsFlagsOf(result: AnswerResult): number {
@@ -418,6 +843,11 @@ function labelBelow(key: string, anchorLength: number): string {
     i += key.charCodeAt(i) + 1;
   }
   return key.slice(last, stop);
+}
+
+function hasHighOctet(key: string): boolean {
+  for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) >= 0xfe) return true;
+  return false;
 }
 
 function isUnder(key: string, anchor: string): boolean {
@@ -452,18 +882,25 @@ function namesOf(result: AnswerResult): string[] {
 /** Builds the templates of one zone. */
 class TemplateBuilder {
   readonly zone: Zone;
-  readonly catalog: Catalog;
+  #catalog: Catalog | undefined;
   /** The TEMPLATES section, written as templates are made. */
-  readonly out = new Bytes();
+  readonly out: Bytes;
   readonly negative: Tpl | undefined;
   readonly #negativeWatch: Set<string>;
 
   readonly #answerOpts: AnswerOptions;
+  /** Some name of the zone has an octet 0xfe or 0xff (the placeholders' labels). */
+  #highNames = false;
 
-  constructor(zone: Zone, answerOpts: AnswerOptions) {
+  constructor(zone: Zone, answerOpts: AnswerOptions, out: Bytes) {
     this.zone = zone;
+    this.out = out;
     this.#answerOpts = answerOpts;
-    this.catalog = new Catalog([zone]);
+    for (const key of zone.nodes.keys())
+      if (hasHighOctet(key)) {
+        this.#highNames = true;
+        break;
+      }
     this.negative = this.#negativeTemplate();
     this.#negativeWatch = new Set(this.negative?.watch ?? []);
   }
@@ -489,7 +926,8 @@ class TemplateBuilder {
   }
 
   #answer(name: Name, qtype: number): AnswerResult {
-    return answerQuery(this.catalog, name, qtype, this.#answerOpts);
+    this.#catalog ??= new Catalog([this.zone]);
+    return answerQuery(this.#catalog, name, qtype, this.#answerOpts);
   }
 
   /** A template for exactly `name` (the QNAME it will be used for). */
@@ -498,7 +936,9 @@ class TemplateBuilder {
     const enc = encode(name, qtype, result);
     if (!enc) return { qtype, tpl: undefined, reason: Fallback.TOO_LARGE };
     const tpl = this.#place({
-      body: enc.body,
+      buf: enc.buf,
+      start: enc.start,
+      length: enc.length,
       requiredLength: enc.requiredLength,
       an: enc.an,
       ns: enc.ns,
@@ -512,6 +952,109 @@ class TemplateBuilder {
       tflags: isExternal(result) ? TemplateFlag.EXTERNAL : 0,
     });
     return { qtype, tpl, reason: 0 };
+  }
+
+  /** Places the template just encoded for exactly its QNAME: AA, NOERROR, nothing from outside the zone. */
+  #placeExact(name: Name, qtype: number, requiredEnd: number): Entry {
+    const enc = encoder.parts(requiredEnd, 0);
+    const tpl = this.#place({
+      buf: enc.buf,
+      start: enc.start,
+      length: enc.length,
+      requiredLength: enc.requiredLength,
+      an: enc.an,
+      ns: enc.ns,
+      arRequired: 0,
+      arOptional: enc.arOptional,
+      dnsFlags: 0x0400,
+      qnameLength: name.length,
+      anchorLength: name.length,
+      patches: NO_NUMBERS,
+      watch: NO_STRINGS,
+      tflags: 0,
+    });
+    return { qtype, tpl, reason: 0 };
+  }
+
+  /**
+   * What `#exact(name, set.type)` makes, written directly: `node` is a plain name (no cut at
+   * or above it, not a wildcard), so the engine's answer is the RRset under the QNAME and the
+   * addresses of its NS, MX or SRV targets held in the zone (answer.ts solveNode and
+   * solveAdditional).
+   */
+  #exactData(name: Name, set: RRset): Entry {
+    const qtype = set.type;
+    const w = encoder;
+    w.begin(name, qtype);
+    if (!w.rrset(0, name, qtype, set.class, set.ttl, set.rdata))
+      return { qtype, tpl: undefined, reason: Fallback.TOO_LARGE };
+    const requiredEnd = w.len;
+    if (qtype === RRType.NS || qtype === RRType.MX || qtype === RRType.SRV) {
+      const nodes = this.zone.nodes;
+      let placed: RRset[] | undefined;
+      for (const rdata of set.rdata) {
+        const target = rdataTarget(qtype, rdata);
+        if (!target || target.isRoot) continue;
+        const node = nodes.get(target.key);
+        if (!node || (node.flags & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) continue;
+        for (const t of ADDRESS_TYPES) {
+          const a = node.get(t);
+          if (a === undefined || placed?.includes(a)) continue;
+          if (placed === undefined) placed = [a];
+          else placed.push(a);
+          if (!w.rrset(2, a.name, a.type, a.class, a.ttl, a.rdata))
+            return { qtype, tpl: undefined, reason: Fallback.TOO_LARGE };
+        }
+      }
+    }
+    return this.#placeExact(name, qtype, requiredEnd);
+  }
+
+  /**
+   * What `#exact(name, qtype)` makes for a plain CNAME name asked for a type it lacks, when the
+   * chain is one hop to a plain name of the zone that holds the type: the CNAME and the
+   * target's RRset (answer.ts answerQuery's loop, solveNode twice); undefined otherwise.
+   */
+  #exactChase(node: ZoneNode, name: Name, qtype: number): Entry | undefined {
+    if ((this.#answerOpts.maxChain ?? DEFAULT_MAX_CHAIN) < 2) return undefined;
+    const cname = node.get(RRType.CNAME);
+    if (cname === undefined || cname.rdata.length === 0) return undefined;
+    const target = rdataTarget(RRType.CNAME, cname.rdata[0]);
+    const zone = this.zone;
+    if (target === undefined || target.key === name.key || !target.isSubdomainOf(zone.origin))
+      return undefined;
+    const tnode = zone.nodes.get(target.key);
+    if (tnode === undefined || (tnode.flags & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0)
+      return undefined;
+    const set = tnode.get(qtype);
+    if (set === undefined) return undefined;
+    const w = encoder;
+    w.begin(name, qtype);
+    if (
+      !w.rrset(0, name, RRType.CNAME, cname.class, cname.ttl, cname.rdata) ||
+      !w.rrset(0, target, qtype, set.class, set.ttl, set.rdata)
+    )
+      return { qtype, tpl: undefined, reason: Fallback.TOO_LARGE };
+    return this.#placeExact(name, qtype, w.len);
+  }
+
+  /**
+   * What `#exact(name, qtype)` makes for a name that exists without that type (nor a CNAME),
+   * written directly: the zone's SOA with the negative TTL in authority (answer.ts
+   * solveNegative); undefined when the engine must answer (below a cut, or a referral).
+   */
+  #exactNodata(node: ZoneNode, name: Name, qtype: number): Entry | undefined {
+    if ((node.flags & NodeFlag.BELOW_CUT) !== 0) return undefined;
+    if ((node.flags & NodeFlag.DELEGATION) !== 0 && qtype !== RRType.DS) return undefined;
+    if (node.get(qtype) !== undefined || node.get(RRType.CNAME) !== undefined) return undefined;
+    const zone = this.zone;
+    const soa = zone.soa;
+    const owner = name.key === soa.name.key && name.wire !== soa.name.wire ? name : soa.name;
+    const w = encoder;
+    w.begin(name, qtype);
+    if (!w.rrset(1, owner, soa.type, soa.class, Math.min(soa.ttl, zone.soaData.minimum), soa.rdata))
+      return { qtype, tpl: undefined, reason: Fallback.TOO_LARGE };
+    return this.#placeExact(name, qtype, w.len);
   }
 
   /**
@@ -529,7 +1072,9 @@ class TemplateBuilder {
     const e1 = encode(p1, qtype, r1);
     if (!e1) return { qtype, tpl: undefined, reason: Fallback.TOO_LARGE };
     const tpl: TplParts = {
-      body: e1.body.slice(),
+      buf: e1.buf,
+      start: e1.start,
+      length: e1.length,
       requiredLength: e1.requiredLength,
       an: e1.an,
       ns: e1.ns,
@@ -545,19 +1090,41 @@ class TemplateBuilder {
     // Labels just below the anchor of every name the response writes: a QNAME through one of
     // them would be compressed against by the encoder, so the reader falls back for it.
     const watch = new Set<string>();
-    for (const key of namesOf(r1))
+    const names = namesOf(r1);
+    let odd = this.#highNames || encoder.targets >= MAX_TARGETS - 16;
+    for (const key of names) {
       if (key !== p1.key && isUnder(key, anchor.key)) watch.add(labelBelow(key, a.length));
-    if (watch.size > 255 || 12 + 255 + 4 + e1.body.length > SHIFT_LIMIT)
+      if (!odd && key !== p1.key && hasHighOctet(key)) odd = true;
+    }
+    if (watch.size > 255 || 12 + 255 + 4 + e1.length > SHIFT_LIMIT)
       return { qtype, tpl: this.#place(tpl), reason: 0 };
     tpl.watch = [...watch];
+    if (!odd) {
+      // The engine answers every QNAME under the anchor alike (no name of the zone or of the
+      // response goes through the placeholders' labels): the pointers that move are the
+      // ones not aimed at the whole QNAME (offset 12), as building with two more placeholders
+      // would find.
+      const patches: number[] = [];
+      const at = encoder.ptrAt;
+      const to = encoder.ptrTo;
+      for (let i = 0; i < encoder.pointers; i++) if (to[i] !== 12) patches.push(at[i]);
+      tpl.patches = patches;
+      tpl.tflags |= TemplateFlag.SHIFTABLE;
+      return { qtype, tpl: this.#place(tpl), reason: 0 };
+    }
+    // Names through the placeholders' labels: build twice more and compare, as ever.
+    const b1 = bodyOf(tpl).slice();
+    tpl.buf = b1;
+    tpl.start = 0;
     const e2 = encode(p2, qtype, solve(p2));
+    const b2 = e2 && bodyOf(e2).slice();
     const e3 = encode(p3, qtype, solve(p3));
-    const patches = e2 && e3 ? findPatches(e1.body, e2.body) : undefined;
+    const patches = b2 && e3 ? findPatches(b1, b2) : undefined;
     if (
       patches !== undefined &&
       e3 !== undefined &&
-      e3.requiredLength === e1.requiredLength &&
-      sameBytes(applyPatches(tpl.body, patches, p3.length - p1.length), e3.body)
+      e3.requiredLength === tpl.requiredLength &&
+      sameBytes(applyPatches(b1, patches, p3.length - p1.length), bodyOf(e3))
     ) {
       tpl.patches = patches;
       tpl.tflags |= TemplateFlag.SHIFTABLE;
@@ -572,12 +1139,34 @@ class TemplateBuilder {
     // no wildcard or DNAME at the apex; else the apex's NODATA. Either is the SOA with the negative TTL
     // in authority, the body of both NXDOMAIN and NODATA (the reader sets the RCODE).
     const atApex = (zone.apex.flags & (NodeFlag.WILDCARD_CHILD | NodeFlag.DNAME)) !== 0;
-    const e = this.#shiftable(origin, ABSENT_TYPE, (q) => this.#answer(atApex ? origin : q, ABSENT_TYPE));
+    const e = this.#shiftable(origin, ABSENT_TYPE, (q) =>
+      atApex || this.#highNames ? this.#answer(atApex ? origin : q, ABSENT_TYPE) : this.#nxdomain(),
+    );
     if (!e.tpl) return undefined;
     // Only a plain SOA-in-authority answer will do (an apex CNAME would chase instead).
     if (e.tpl.an !== 0 || e.tpl.ns !== 1 || e.tpl.ar !== 0) return undefined;
     this.#clearRcode(e.tpl);
     return e.tpl;
+  }
+
+  /**
+   * The engine's answer for a placeholder just under the apex when the apex has no wildcard
+   * or DNAME and no name of the zone goes through the placeholder's label: NXDOMAIN, the SOA
+   * with the negative TTL in authority (answer.ts solveName, solveNegative).
+   */
+  #nxdomain(): AnswerResult {
+    const zone = this.zone;
+    const soa = { ...zone.soa, ttl: Math.min(zone.soa.ttl, zone.soaData.minimum) };
+    return {
+      kind: AnswerKind.NXDOMAIN,
+      zone,
+      answer: [],
+      authority: [soa],
+      glue: [],
+      additional: [],
+      zones: [zone],
+      absent: [],
+    };
   }
 
   /** A NODATA template valid for exactly `node`'s name. */
@@ -589,7 +1178,8 @@ class TemplateBuilder {
       if (key === originKey || !this.#negativeWatch.has(labelBelow(key, originKey.length))) return neg;
     }
     // The shared one would compress differently for this name: one of its own.
-    const e = this.#exact(node.name.toLowerCase(), qtype);
+    const name = node.name.toLowerCase();
+    const e = this.#exactNodata(node, name, qtype) ?? this.#exact(name, qtype);
     if (!e.tpl) return undefined;
     this.#clearRcode(e.tpl);
     return e.tpl;
@@ -633,7 +1223,7 @@ class TemplateBuilder {
     return e.tpl !== undefined && e.tpl.dnsFlags === shared.dnsFlags ? e.tpl : undefined;
   }
 
-  forNode(node: ZoneNode): { entries: Entry[]; nodata: Tpl | undefined; referral: Tpl | undefined } {
+  forNode(node: ZoneNode): NodeTemplates {
     const entries: Entry[] = [];
     const res = { entries, nodata: undefined as Tpl | undefined, referral: undefined as Tpl | undefined };
     if ((node.flags & NodeFlag.BELOW_CUT) !== 0) {
@@ -671,20 +1261,33 @@ class TemplateBuilder {
     }
     let lowest = node.rrsets[0];
     for (const set of node.rrsets) {
-      entries.push(make(set.type));
+      entries.push(
+        wild === undefined && set.type !== RRType.DS ? this.#exactData(name, set) : make(set.type),
+      );
       if (set.type < lowest.type) lowest = set;
     }
     // RFC 8482 answer to ANY: the lowest type's RRset, the same bytes as asking for it.
     const any = entries.find((e) => e.qtype === lowest.type)!;
     entries.push({ qtype: RRType.ANY, tpl: any.tpl, reason: any.reason });
     if (node.get(RRType.CNAME)) {
-      for (const t of CNAME_CHASE_TYPES) if (!node.get(t)) entries.push(make(t));
+      for (const t of CNAME_CHASE_TYPES)
+        if (!node.get(t))
+          entries.push((wild === undefined ? this.#exactChase(node, name, t) : undefined) ?? make(t));
     } else if (wild !== undefined) {
       res.nodata = this.negative;
     } else {
       res.nodata = this.#nodataFor(node);
     }
-    entries.sort((x, y) => x.qtype - y.qtype);
+    // By QTYPE (insertion sort: a handful of entries, each QTYPE once).
+    for (let i = 1; i < entries.length; i++) {
+      const e = entries[i];
+      let j = i - 1;
+      while (j >= 0 && entries[j].qtype > e.qtype) {
+        entries[j + 1] = entries[j];
+        j--;
+      }
+      entries[j + 1] = e;
+    }
     return res;
   }
 }
@@ -695,22 +1298,59 @@ class TemplateBuilder {
  * than comparing names label by label.
  */
 function canonicalOrder(zone: Zone): ZoneNode[] {
-  const items: { key: string; node: ZoneNode }[] = [];
-  for (const node of zone.nodes.values()) {
-    const k = node.name.key;
-    const starts: number[] = [];
-    for (let i = 0; k.charCodeAt(i) !== 0; i += k.charCodeAt(i) + 1) starts.push(i);
-    let key = '';
-    for (let j = starts.length - 1; j >= 0; j--) {
-      const p = starts[j];
-      const n = k.charCodeAt(p);
-      for (let c = p + 1; c <= p + n; c++) key += String.fromCharCode(k.charCodeAt(c) + 1);
-      key += '\x00';
+  const n = zone.nodes.size;
+  const keys: string[] = [];
+  const nodes: ZoneNode[] = [];
+  const order: number[] = [];
+  // An octet 0 inside a label would be ambiguous with the label end: then (for the whole
+  // zone, so all keys compare alike) every octet is stored + 1.
+  let shift = false;
+  for (const key of zone.nodes.keys())
+    if (key.indexOf('\x00') < key.length - 1) {
+      shift = true;
+      break;
     }
-    items.push({ key, node });
+  for (const node of zone.nodes.values()) {
+    order.push(nodes.length);
+    nodes.push(node);
+    keys.push(sortKey(node.name.key, shift));
   }
-  items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return items.map((x) => x.node);
+  if (n <= 16) {
+    // Insertion sort: a small zone's names (the sort builtin's set-up costs more).
+    for (let i = 1; i < n; i++) {
+      const x = order[i];
+      const kx = keys[x];
+      let j = i - 1;
+      while (j >= 0 && keys[order[j]] > kx) {
+        order[j + 1] = order[j];
+        j--;
+      }
+      order[j + 1] = x;
+    }
+  } else order.sort((a, b) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : 0));
+  const out: ZoneNode[] = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = nodes[order[i]];
+  return out;
+}
+
+/**
+ * The sort key of a case-folded wire name: labels right to left, each ended by octet 0 (with
+ * `shift`, every label octet + 1), so the end of a label sorts before any octet and a label
+ * before its extensions.
+ */
+function sortKey(k: string, shift: boolean): string {
+  const last = k.length - 1;
+  const starts: number[] = [];
+  for (let i = 0; i < last; i += k.charCodeAt(i) + 1) starts.push(i);
+  let key = '';
+  for (let j = starts.length - 1; j >= 0; j--) {
+    const p = starts[j];
+    const len = k.charCodeAt(p);
+    if (shift) for (let c = p + 1; c <= p + len; c++) key += String.fromCharCode(k.charCodeAt(c) + 1);
+    else key += k.slice(p + 1, p + 1 + len);
+    key += '\x00';
+  }
+  return key;
 }
 
 /** Offsets in `a` of the compression pointers whose target differs by one in `b`. */

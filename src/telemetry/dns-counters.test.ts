@@ -83,6 +83,24 @@ describe('DnsCounters', () => {
     assert.equal(r.gauges[G.zonesServed], 42);
     assert.equal(r.gauges[G.cacheEntries], 4);
     assert.equal(r.gauges[G.cacheBytes + 1], 400);
+    // Answers sent from C by native sockets are added to the UDP block (received, RCODE, TC).
+    const byRcode = new Array<number>(16).fill(0);
+    byRcode[0] = 5;
+    byRcode[3] = 2;
+    byRcode[9] = 1; // NOTAUTH: `other`
+    const nat = c.report({
+      nativeUdp: () => [
+        { answeredC: 8, answeredCByRcode: byRcode, answeredCTruncated: 1 },
+        { answeredC: 1, answeredCByRcode: [1], answeredCTruncated: 0 },
+      ],
+    });
+    const u = blockOf('udp');
+    assert.equal(nat.counters[u + Q.received], 9);
+    assert.equal(nat.counters[u + Q.rcode + RCODE_LABELS.indexOf('NOERROR')], 6);
+    assert.equal(nat.counters[u + Q.rcode + RCODE_LABELS.indexOf('NXDOMAIN')], 2);
+    assert.equal(nat.counters[u + Q.rcode + RCODE_LABELS.indexOf('other')], 1);
+    assert.equal(nat.counters[u + Q.truncated], 1);
+    assert.equal(nat.counters[blockOf('tcp') + Q.received], 0);
     // Without sources: zeros, same shape.
     const empty = new DnsCounters().report();
     assert.ok(empty.counters.every((v) => v === 0));

@@ -47,8 +47,18 @@ export interface TcpCounters {
   idleClosed: number;
 }
 
+/** The answers a native UDP socket sent from C (NativeUdpStats): the handler never saw them. */
+export interface NativeAnswerCounters {
+  answeredC: number;
+  /** By header RCODE (index 0–15); absent from an addon built before it was counted. */
+  answeredCByRcode?: readonly number[];
+  answeredCTruncated?: number;
+}
+
 /** Where a report takes the numbers this module does not count itself. */
 export interface ReportSources {
+  /** Every native UDP socket's C answers since it opened (none on the node path). */
+  nativeUdp?: () => Iterable<Readonly<NativeAnswerCounters>>;
   /** Response-cache statistics per transport; undefined when caching is off. */
   cache?: () => { udp: CacheCounters; tcp: CacheCounters } | undefined;
   /** Every TCP listener's counters (none before the listeners are bound). */
@@ -115,6 +125,15 @@ export class DnsCounters {
         gauges[G.cacheEntries + i] = s.entries;
         gauges[G.cacheBytes + i] = s.bytes;
       });
+    }
+    // Queries answered in C (`--native-answers`) never reach wrapHandler: received, answered
+    // by RCODE and TC as if they had (the socket's counters are cumulative, like ours).
+    for (const s of sources.nativeUdp?.() ?? []) {
+      const b = blockOf('udp');
+      counters[b + Q.received] += s.answeredC;
+      const byRcode = s.answeredCByRcode ?? [];
+      for (let r = 0; r < 16; r++) counters[b + Q.rcode + RCODE_SLOT[r]] += byRcode[r] ?? 0;
+      counters[b + Q.truncated] += s.answeredCTruncated ?? 0;
     }
     for (const s of sources.tcp?.() ?? []) {
       counters[C.tcpAccepted] += s.accepted;

@@ -92,7 +92,7 @@ describe('native pre-parse (native/preparse.c)', { skip }, () => {
     assert.deepEqual(pp(query(1, '.', 2)).qnameLen, 1);
   });
 
-  test('an OPT: its UDP size, DO bit, COOKIE, version', () => {
+  test('an OPT: its UDP size, DO bit, COOKIE, NSID, version', () => {
     const r = pp(
       query(1, 'example.', 1, {
         ar: opt(1232, true, [
@@ -102,8 +102,12 @@ describe('native pre-parse (native/preparse.c)', { skip }, () => {
       }),
     );
     assert.equal(r.status, 0);
-    assert.equal(r.flags, F.rd | F.opt | F.do | F.cookie);
+    assert.equal(r.flags, F.rd | F.opt | F.do | F.cookie | F.nsid);
     assert.equal(r.optSize, 1232);
+    assert.equal(
+      pp(query(1, 'example.', 1, { ar: opt(1232, false, [[3, []]]) })).flags,
+      F.rd | F.opt | F.nsid,
+    );
     const v1 = query(1, 'example.', 1, { ar: opt(512, false) });
     v1[v1.length - 5] = 1; // EDNS version 1 (owner, type, size, extended rcode, version, flags, rdlength)
     assert.equal(pp(v1).ednsVersion, 1);
@@ -154,6 +158,29 @@ describe('native pre-parse (native/preparse.c)', { skip }, () => {
     );
     assert.equal(pp(query(1, 'a.', 1, { ar: [...opt(4096, false), 9] })).status, S.trailing);
     assert.equal(pp(query(1, 'a.', 1, { ar: opt(4096, false), arcount: 2 })).status & S.trailing, S.trailing);
+    // docs/NATIVE.md: 0x80 is other records or octets after the last one; 0x40 a missing or cut record.
+    assert.equal(pp(query(1, 'a.', 1, { ar: [7, 7] })).status, S.optBad, 'ARCOUNT 1 with 2 octets');
+    assert.equal(pp(query(1, 'a.', 1, { arcount: 1 })).status, S.optBad, 'ARCOUNT 1, no record');
+    assert.equal(
+      pp(query(1, 'a.', 1, { ar: [9], arcount: 0 })).status,
+      S.trailing,
+      'an octet after the question',
+    );
+    const a = [0, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]; // root A record, not an OPT
+    assert.equal(pp(query(1, 'a.', 1, { ar: a })).status, S.trailing, 'an additional A record');
+    const named = [1, 0x61, 0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 0]; // type 41 owned by "a."
+    assert.equal(pp(query(1, 'a.', 1, { ar: named })).status, S.trailing, 'an OPT not owned by the root');
+    assert.equal(
+      pp(
+        query(1, 'a.', 1, {
+          ar: opt(1232, false, [
+            [10, [1, 2, 3, 4, 5, 6, 7, 8]],
+            [12, [0, 0]],
+          ]),
+        }),
+      ).status,
+      0,
+    );
   });
 });
 
@@ -317,6 +344,60 @@ describe('native UDP listener', { skip }, () => {
     const byId = new Map(c.got.map((m, i) => [m.readUInt16BE(0), c.from[i]]));
     assert.equal(byId.get(1), '127.0.0.5');
     assert.equal(byId.get(2), '127.0.0.9');
+  });
+
+  test('an IPv6 wildcard socket replies from the address that was queried (IPV6_PKTINFO)', async (t) => {
+    let l: NativeUdpListener;
+    try {
+      l = await createNativeUdpListener({
+        address: parseListenAddress('[::]:0'),
+        handler: (q, ctx) => (ctx.address === '::1' ? echo(q, ctx) : null),
+      });
+    } catch (err) {
+      t.skip(`cannot bind ::: ${(err as Error).message}`);
+      return;
+    }
+    t.after(() => l.close());
+    const sock = createSocket('udp6');
+    t.after(() => sock.close());
+    sock.bind(0, '::1');
+    await once(sock, 'listening');
+    sock.send(query(9, 'a.'), l.port, '::1');
+    const [msg, rinfo] = (await once(sock, 'message')) as [Buffer, { address: string }];
+    assert.equal(msg.readUInt16BE(0), 9);
+    assert.equal(rinfo.address, '::1');
+    assert.equal(l.stats().pktinfo, 1);
+  });
+
+  test('scoped IPv6 listen addresses: a zone index names an interface, an unknown one is refused clearly', async (t) => {
+    // parseListenAddress accepts `[addr%zone]:port` (node:net isIPv6 does); so must the addon.
+    await assert.rejects(
+      createNativeUdpListener({ address: parseListenAddress('[fe80::1%nosuchif0]:0'), handler: echo }),
+      (err: Error) => /no network interface 'nosuchif0'/.test(err.message),
+    );
+    await assert.rejects(
+      createNativeUdpListener({ address: { host: 'fe80::1%', port: 0, family: 6 }, handler: echo }),
+      /no network interface/,
+    );
+    let l: NativeUdpListener;
+    try {
+      // ::1 scoped to the loopback interface (by name): binds, and answers queries to ::1.
+      l = await createNativeUdpListener({ address: parseListenAddress('[::1%lo]:0'), handler: echo });
+    } catch (err) {
+      t.skip(`cannot bind ::1 here: ${(err as Error).message}`);
+      return;
+    }
+    t.after(() => l.close());
+    const sock = createSocket('udp6');
+    t.after(() => sock.close());
+    sock.bind(0, '::1');
+    await once(sock, 'listening');
+    sock.send(query(7, 'a.'), l.port, '::1');
+    const [msg] = (await once(sock, 'message')) as [Buffer];
+    assert.equal(msg.readUInt16BE(0), 7);
+    // The same by interface number.
+    const l2 = await createNativeUdpListener({ address: parseListenAddress('[::1%1]:0'), handler: echo });
+    await l2.close();
   });
 });
 

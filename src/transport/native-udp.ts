@@ -46,8 +46,12 @@ export interface NativeUdpStats {
   dropped: number;
   /** Longer than a slot (`layout().slot` octets) and dropped. */
   truncated: number;
-  /** Answered in C by the zone-image hook (0 until that hook exists). */
+  /** Answered in C by the zone-image hook (`--native-answers`); never seen by the JS handler. */
   answeredC: number;
+  /** The C answers by header RCODE (16 entries, index = RCODE), for the DNS counters. */
+  answeredCByRcode: number[];
+  /** The C answers with TC=1. */
+  answeredCTruncated: number;
   answeredJs: number;
   sent: number;
   sendErrors: number;
@@ -73,14 +77,19 @@ export interface NativeUdpAddon {
   /** [status, flags, qnameLen, qtype, qclass, optSize, ednsVersion, labels, questionEnd] */
   preparse(bytes: Uint8Array): number[];
   layout(): NativeLayout;
-  /** Validates a compiled zone image (src/image) and installs a copy for this JS thread, replacing
-   * the image of the same origin; throws ERR_IMAGE_FORMAT. Returns the origin's length. */
+  /** Validates a compiled zone image (src/image) once and installs it for this JS thread, replacing
+   * the image of the same origin; throws ERR_IMAGE_FORMAT. The bytes are read IN PLACE (not
+   * copied): the addon keeps a reference to their ArrayBuffer (or SharedArrayBuffer) until the
+   * image is replaced, removed or cleared. They must not change or be detached meanwhile.
+   * Returns the origin's length. */
   imageInstall(bytes: Uint8Array): number;
   /** Removes this thread's image of `origin` (case-folded wire form). */
   imageRemove(origin: Uint8Array): boolean;
   imageClear(): void;
-  /** Turns answering from images in the batch loop on or off; `ednsSize` as the Responder's. */
-  imageConfigure(enabled: boolean, ednsSize: number): void;
+  /** Turns answering from images in the batch loop on or off; `ednsSize` and `nsid` (the NSID
+   * payload, none when undefined) as the Responder's options. */
+  imageConfigure(enabled: boolean, ednsSize: number, nsid?: Uint8Array): void;
+  /** `bytes`: octets of the installed images (referenced where they are, not copied). */
   imageStats(): { zones: number; bytes: number; enabled: boolean };
   /** The C answer to a UDP query from this thread's images (whether or not the hook is on), or null. */
   answerForTest(query: Uint8Array): Uint8Array | null;
@@ -122,7 +131,7 @@ export const PREPARSE_STATUS = {
 } as const;
 
 /** Pre-parse flag bits (native/preparse.h). */
-export const PREPARSE_FLAGS = { opt: 0x1, do: 0x2, cookie: 0x4, rd: 0x8, cd: 0x10 } as const;
+export const PREPARSE_FLAGS = { opt: 0x1, do: 0x2, cookie: 0x4, rd: 0x8, cd: 0x10, nsid: 0x20 } as const;
 
 /** Whether the native path can run here, and why not. */
 export type NativeUdpStatus =
@@ -193,6 +202,12 @@ function loadAndCheck(): NativeUdpStatus {
 /** A native listener: a UdpListener plus its counters. */
 export interface NativeUdpListener extends UdpListener {
   stats(): NativeUdpStats;
+}
+
+/** The counters of `listener` when it is a native one, else undefined (the node path). */
+export function nativeStatsOf(listener: UdpListener): NativeUdpStats | undefined {
+  const l = listener as Partial<NativeUdpListener>;
+  return typeof l.stats === 'function' ? l.stats() : undefined;
 }
 
 /** Largest payload one UDP datagram can carry over IPv4 (65535 − 20 − 8). */

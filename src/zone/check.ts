@@ -102,7 +102,10 @@ export function checkRecords(origin: Name, records: readonly RR[]): ZoneFinding[
       type: RRType.SOA,
       message: 'no SOA record at the zone apex',
     });
-  else if (new Set(apexSoa.map((rr) => Buffer.from(rr.rdata).toString('latin1'))).size > 1)
+  else if (
+    apexSoa.length > 1 &&
+    new Set(apexSoa.map((rr) => Buffer.from(rr.rdata).toString('latin1'))).size > 1
+  )
     // RFC 1035 §5.2: exactly one SOA RR at the top of the zone.
     out.push({
       severity: 'error',

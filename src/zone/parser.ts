@@ -219,8 +219,15 @@ function classOfToken(text: string): number | undefined {
   const c0 = text.charCodeAt(0) | 0x20;
   // Every class mnemonic starts with c, h, i, n or a.
   if (c0 !== 0x63 && c0 !== 0x68 && c0 !== 0x69 && c0 !== 0x6e && c0 !== 0x61) return undefined;
-  return classFromString(text);
+  // Type mnemonics such as A and AAAA start so too: remember the answer for each spelling.
+  const known = classCache.get(text);
+  if (known !== undefined) return known < 0 ? undefined : known;
+  const c = classFromString(text);
+  if (classCache.size < 1000) classCache.set(text, c ?? -1);
+  return c;
 }
+
+const classCache = new Map<string, number>();
 
 const typeCache = new Map<string, number>();
 
@@ -271,6 +278,219 @@ export function parseNameText(text: string, origin: Name | undefined): Name {
   if (wire.length > MAX_NAME_LENGTH)
     throw new Error(`name '${text}' is longer than ${MAX_NAME_LENGTH} octets`);
   return Name.fromWire(wire);
+}
+
+/** Scratch for the RDATA of the common types, built before it is packed. */
+const scratch = new Uint8Array(65536);
+
+/**
+ * The RDATA of the commonest record types in their plainest text — A, AAAA (hex groups), NS,
+ * CNAME, PTR, MX, SOA (decimal numbers) and TXT without escapes — written straight into the slab: the same octets
+ * `rdataFromText` makes (its field parser, builder, copy and check cost more than the record).
+ * Undefined for anything else, or anything it is not sure of: `rdataFromText` then decides,
+ * with its errors.
+ */
+export function fastRdata(
+  slab: RdataSlab,
+  type: number,
+  tokens: readonly ZoneToken[],
+  origin: Name | undefined,
+): Uint8Array | undefined {
+  const n = tokens.length;
+  if (n === 0) return undefined;
+  const first = tokens[0];
+  // RFC 3597 §5: `\#` introduces the generic form.
+  if (!first.quoted && first.text === '\\#') return undefined;
+  const b = scratch;
+  let len = 0;
+  switch (type) {
+    case RRType.A:
+      if (n !== 1 || !ipv4Into(first.text, b)) return undefined;
+      len = 4;
+      break;
+    case RRType.AAAA:
+      if (n !== 1 || !ipv6Into(first.text, b)) return undefined;
+      len = 16;
+      break;
+    case RRType.NS:
+    case RRType.CNAME:
+    case RRType.PTR:
+      if (n !== 1) return undefined;
+      len = nameInto(first.text, origin, b, 0);
+      if (len < 0) return undefined;
+      break;
+    case RRType.MX: {
+      if (n !== 2) return undefined;
+      const pref = smallUint(first.text);
+      if (pref < 0) return undefined;
+      b[0] = pref >> 8;
+      b[1] = pref & 0xff;
+      len = nameInto(tokens[1].text, origin, b, 2);
+      if (len < 0) return undefined;
+      break;
+    }
+    case RRType.SOA: {
+      // MNAME RNAME serial refresh retry expire minimum, every number plain decimal.
+      if (n !== 7) return undefined;
+      len = nameInto(first.text, origin, b, 0);
+      if (len < 0) return undefined;
+      len = nameInto(tokens[1].text, origin, b, len);
+      if (len < 0) return undefined;
+      for (let i = 2; i < 7; i++) {
+        const v = uint32(tokens[i].text);
+        if (v < 0) return undefined;
+        b[len++] = v >>> 24;
+        b[len++] = (v >>> 16) & 0xff;
+        b[len++] = (v >>> 8) & 0xff;
+        b[len++] = v & 0xff;
+      }
+      break;
+    }
+    case RRType.TXT:
+      for (let i = 0; i < n; i++) {
+        const t = tokens[i].text;
+        const tl = t.length;
+        if (t.indexOf('\\') >= 0 || len + tl + (tl >> 8) + 1 > 4096) return undefined;
+        // One <character-string> per 255 octets (or an empty one), as longCharString does.
+        let p = 0;
+        do {
+          const chunk = Math.min(255, tl - p);
+          b[len++] = chunk;
+          for (let k = 0; k < chunk; k++) b[len++] = t.charCodeAt(p + k);
+          p += chunk;
+        } while (p < tl);
+      }
+      break;
+    default:
+      return undefined;
+  }
+  return slab.copyFrom(b, len);
+}
+
+/** A 16-bit decimal as parseUint reads it (digits only), or -1. */
+function smallUint(t: string): number {
+  const n = t.length;
+  if (n === 0 || n > 5) return -1;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const c = t.charCodeAt(i) - 0x30;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v <= 0xffff ? v : -1;
+}
+
+/** A 32-bit decimal as parseUint reads it (1–15 digits, ≤ 0xffffffff), or -1. */
+function uint32(t: string): number {
+  const n = t.length;
+  if (n === 0 || n > 15) return -1;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const c = t.charCodeAt(i) - 0x30;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v <= 0xffffffff ? v : -1;
+}
+
+/** A dotted quad as parseIpv4 reads it (4 parts, 0 or 1–3 digits without a leading 0, ≤ 255) into b[0..4). */
+function ipv4Into(t: string, b: Uint8Array): boolean {
+  const n = t.length;
+  let part = 0;
+  let v = 0;
+  let digits = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? t.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      if (digits === 0 || v > 255 || part > 3) return false;
+      b[part++] = v;
+      v = 0;
+      digits = 0;
+      continue;
+    }
+    const d = c - 0x30;
+    if (d < 0 || d > 9 || digits === 3 || (digits === 1 && v === 0)) return false;
+    v = v * 10 + d;
+    digits++;
+  }
+  return part === 4;
+}
+
+/** Hex digit value, or -1. */
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = c | 0x20;
+  if (l >= 0x61 && l <= 0x66) return l - 0x57;
+  return -1;
+}
+
+const groupScratch = new Uint16Array(9);
+
+/**
+ * An IPv6 address of hex groups (at most one `::`, no dotted quad) as parseIpv6 reads it,
+ * into b[0..16); false for anything else (parseIpv6 then decides).
+ */
+function ipv6Into(t: string, b: Uint8Array): boolean {
+  const n = t.length;
+  if (n < 2 || n > 45) return false;
+  const g = groupScratch;
+  let count = 0;
+  let gap = -1; // group index where '::' stands
+  let i = 0;
+  if (t.charCodeAt(0) === 0x3a) {
+    if (t.charCodeAt(1) !== 0x3a) return false;
+    gap = 0;
+    i = 2;
+    if (i === n) {
+      b.fill(0, 0, 16);
+      return true;
+    }
+  }
+  for (;;) {
+    let v = 0;
+    let digits = 0;
+    while (i < n) {
+      const h = hexValue(t.charCodeAt(i));
+      if (h < 0) break;
+      if (++digits > 4) return false;
+      v = (v << 4) | h;
+      i++;
+    }
+    if (digits === 0 || count === 8) return false;
+    g[count++] = v;
+    if (i === n) break;
+    if (t.charCodeAt(i) !== 0x3a) return false; // a '.' (dotted quad) or another character
+    i++;
+    if (i < n && t.charCodeAt(i) === 0x3a) {
+      if (gap >= 0) return false;
+      gap = count;
+      i++;
+      if (i === n) break;
+    } else if (i === n) return false;
+  }
+  if (gap < 0 ? count !== 8 : count > 7) return false;
+  b.fill(0, 0, 16);
+  const tail = gap < 0 ? 0 : count - gap;
+  for (let k = 0; k < count; k++) {
+    const slot = gap < 0 || k < gap ? k : 8 - tail + (k - gap);
+    b[2 * slot] = g[k] >> 8;
+    b[2 * slot + 1] = g[k] & 0xff;
+  }
+  return true;
+}
+
+/** A name as Name.parse reads it, uncompressed wire form written at b[at]; the end, or -1. */
+function nameInto(t: string, origin: Name | undefined, b: Uint8Array, at: number): number {
+  if (t.indexOf('\\') >= 0) return -1;
+  let name: Name;
+  try {
+    name = parseNameText(t, origin);
+  } catch {
+    return -1;
+  }
+  const w = name.wire;
+  for (let i = 0; i < w.length; i++) b[at + i] = w.charCodeAt(i);
+  return at + w.length;
 }
 
 /** Removes master-file escapes from a file name (`\X` → X, `\DDD` → octet). */
@@ -547,7 +767,10 @@ class ZoneParser {
     let rdata: Uint8Array;
     try {
       // Packed at once: a zone of a million records keeps ~110 fewer octets per record.
-      rdata = this.#slab.copy(rdataFromText(type, rdataTokens, this.originFor('x')));
+      const origin = this.originFor('x');
+      rdata =
+        fastRdata(this.#slab, type, rdataTokens, origin) ??
+        this.#slab.copy(rdataFromText(type, rdataTokens, origin));
     } catch (err) {
       const msg = (err as Error).message;
       const tname = typeToText(type);

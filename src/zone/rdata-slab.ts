@@ -31,6 +31,20 @@ export class RdataSlab {
     return view;
   }
 
+  /** A copy of `src[0, n)` in the slab (n ≤ 4096), for RDATA built in a scratch buffer. */
+  copyFrom(src: Uint8Array, n: number): Uint8Array {
+    let buf = this.#buf;
+    if (buf === undefined || this.#used + n > buf.length) {
+      buf = this.#buf = new Uint8Array(Math.max(this.#next, n));
+      this.#next = Math.min(this.#next * 2, RdataSlab.MAX);
+      this.#used = 0;
+    }
+    const at = this.#used;
+    for (let i = 0; i < n; i++) buf[at + i] = src[i];
+    this.#used = at + n;
+    return buf.subarray(at, at + n);
+  }
+
   /**
    * `rdata` packed: an array that owns its whole buffer is copied into the slab; a view into
    * a larger buffer (already packed, e.g. by the zone parser) is kept as it is.

@@ -97,6 +97,35 @@ function corpusQueries(): Uint8Array[] {
   return out;
 }
 
+/** The corpus queries with an OPT of version 0 carrying options (what C now answers itself). */
+function optionQueries(): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const text = readFileSync(resolve('test/interop/corpus/queries.txt'), 'utf8');
+  let id = 1;
+  const sets: NonNullable<QuerySpec['edns']>['options'][] = [
+    [{ code: 3, data: new Uint8Array(0) }],
+    [
+      { code: 10, data: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8) },
+      { code: 3, data: new Uint8Array(0) },
+    ],
+    [
+      { code: 12, data: new Uint8Array(31) },
+      { code: 65001, data: Uint8Array.of(1) },
+      { code: 10, data: new Uint8Array(24) },
+    ],
+  ];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const [name, typeText] = line.split(/\s+/);
+    const type = typeFromString(typeText);
+    if (type === undefined) continue;
+    const options = sets[id % sets.length];
+    out.push(buildQuery({ name, type, id: id++ & 0xffff, edns: { udpSize: id % 2 ? 512 : 4096, options } }));
+  }
+  return out;
+}
+
 describe('native pre-parse under ASan/UBSan', { skip, timeout: 300_000 }, () => {
   test('the canary: a read past a buffer is reported (the sanitizers are on)', () => {
     const r = spawnSync(harness, ['--canary'], { encoding: 'utf8', timeout: 30_000 });
@@ -170,6 +199,21 @@ describe('native pre-parse under ASan/UBSan', { skip, timeout: 300_000 }, () => 
       }
     }
     const packets: Uint8Array[] = [...corpusQueries()];
+    // EDNS version 0 with options, so the C options walk runs: NSID (answered with the
+    // harness's NSID), COOKIE, padding, unknown codes; then every truncation and single-octet
+    // change of the OPT record of a few of them (lengths that overrun, codes, sizes).
+    const withOptions = optionQueries();
+    packets.push(...withOptions);
+    for (const q of withOptions.slice(0, 40)) {
+      const optAt = q.length - (q[q.length - 1] | (q[q.length - 2] << 8)) - 11;
+      for (let cut = optAt; cut < q.length; cut++) packets.push(q.subarray(0, cut));
+      for (let at = optAt; at < q.length; at++)
+        for (const v of [0, 1, 0x7f, 0xff]) {
+          const b = Uint8Array.from(q);
+          b[at] = v;
+          packets.push(b);
+        }
+    }
     const gen = hostilePackets(seededRandom(5));
     for (let i = 0; i < 20_000; i++) packets.push(gen.hostilePacket());
     const imageFile = join(dir, 'images.bin');

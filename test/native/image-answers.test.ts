@@ -9,13 +9,19 @@
  * @module
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Worker } from 'node:worker_threads';
 import { Catalog } from '../../src/answer/catalog.js';
 import { Responder } from '../../src/answer/respond.js';
 import { compileZone } from '../../src/image/compile.js';
+import { H, T, TEMPLATE_HEADER_SIZE, TemplateFlag } from '../../src/image/format.js';
 import { ImageCatalog, openImage, parseQuery, respondFromImage } from '../../src/image/reader.js';
 import { NativeAnswers } from '../../src/server/shared/native-answers.js';
 import { createNativeUdpListener, nativeUdpStatus } from '../../src/transport/native-udp.js';
@@ -27,6 +33,7 @@ import { repoRoot, sharedTestdata } from '../helpers/paths.js';
 import { seededRandom } from '../helpers/prng.js';
 import { skipOrFail } from '../helpers/require-peers.js';
 
+setFlagsFromString('--expose-gc');
 const native = nativeUdpStatus();
 const missing = skipOrFail(native.ok ? false : `native addon unavailable: ${native.reason}`);
 
@@ -36,17 +43,45 @@ interface Edns {
   size: number;
   do: boolean;
   nsid: boolean;
+  /** Other options, as [code, data] (COOKIE, padding, unknown codes...). */
+  options?: [number, number[]][];
+  version?: number;
 }
+const COOKIE: [number, number[]] = [10, [1, 2, 3, 4, 5, 6, 7, 8]];
+const SERVER_COOKIE: [number, number[]] = [10, [1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 9, 9, 9, 9, 9]];
 const VARIANTS: (Edns | undefined)[] = [
   undefined,
   { size: 1232, do: true, nsid: false },
   { size: 512, do: false, nsid: false },
   { size: 4096, do: false, nsid: false },
   { size: 1232, do: false, nsid: true },
+  { size: 1232, do: true, nsid: false, options: [COOKIE] },
+  { size: 4096, do: false, nsid: true, options: [SERVER_COOKIE, [12, [0, 0, 0, 0]]] },
+  {
+    size: 512,
+    do: true,
+    nsid: false,
+    options: [
+      [12, new Array(40).fill(0)],
+      [65001, [7]],
+    ],
+  },
+  { size: 1232, do: false, nsid: false, options: [[10, [1, 2, 3]]] }, // a COOKIE of a bad length: ignored too
+  { size: 65535, do: false, nsid: true, options: [[8, [0, 1, 24, 0, 192, 0, 2]]] },
 ];
 
 function buildQuery(id: number, flags: number, qname: string, qtype: number, e?: Edns): Uint8Array {
-  const optLen = e ? 11 + (e.nsid ? 4 : 0) : 0;
+  const opts: [number, number[]][] = e
+    ? [...(e.nsid ? [[3, []] as [number, number[]]] : []), ...(e.options ?? [])]
+    : [];
+  const body = opts.flatMap(([code, data]) => [
+    code >> 8,
+    code & 0xff,
+    data.length >> 8,
+    data.length & 0xff,
+    ...data,
+  ]);
+  const optLen = e ? 11 + body.length : 0;
   const out = new Uint8Array(12 + qname.length + 4 + optLen);
   out[0] = id >> 8;
   out[1] = id & 0xff;
@@ -65,11 +100,13 @@ function buildQuery(id: number, flags: number, qname: string, qtype: number, e?:
     out[p++] = 41;
     out[p++] = e.size >> 8;
     out[p++] = e.size & 0xff;
-    p += 2;
+    p += 1;
+    out[p++] = e.version ?? 0;
     out[p++] = e.do ? 0x80 : 0;
-    p += 2;
-    out[p++] = e.nsid ? 4 : 0;
-    if (e.nsid) out[p + 1] = 3;
+    p += 1;
+    out[p++] = body.length >> 8;
+    out[p++] = body.length & 0xff;
+    out.set(body, p);
   }
   return out;
 }
@@ -97,16 +134,19 @@ interface Tally {
   mismatches: string[];
 }
 
-/** Installs `zones` in C and asks C, the JS reader and the Responder the same UDP queries. */
-function compare(zones: Zone[], seed: number, ednsSize: number, maxNames = 150): Tally {
+/**
+ * Installs `zones` in C and asks C, the JS reader and the Responder the same UDP queries
+ * (`nsid`: our NSID, configured in all three).
+ */
+function compare(zones: Zone[], seed: number, ednsSize: number, maxNames = 150, nsid?: Uint8Array): Tally {
   const addon = native.ok ? native.addon : undefined;
   assert.ok(addon);
   addon.imageClear();
-  addon.imageConfigure(false, ednsSize);
+  addon.imageConfigure(false, ednsSize, nsid);
   const images = zones.map((z) => compileZone(z));
   for (const b of images) addon.imageInstall(b);
   const cat = new ImageCatalog(images.map((b) => openImage(b)));
-  const responder = new Responder(new Catalog(zones), { cache: false, ednsSize });
+  const responder = new Responder(new Catalog(zones), { cache: false, ednsSize, nsid });
   const rnd = seededRandom(seed);
   const out = new Uint8Array(65535);
   const tally: Tally = { queries: 0, c: 0, js: 0, mismatches: [] };
@@ -137,7 +177,7 @@ function compare(zones: Zone[], seed: number, ednsSize: number, maxNames = 150):
         const pkt = buildQuery(Math.floor(rnd() * 65536), flags, qname, qtype, e);
         tally.queries++;
         const expected = responder.respond(pkt, { transport: 'udp' });
-        const q = parseQuery(pkt, 'udp', { ednsSize });
+        const q = parseQuery(pkt, 'udp', { ednsSize, nsid });
         const n = q ? respondFromImage(cat, q, out) : -1;
         const got = addon.answerForTest(pkt);
         const what = `${Name.fromWire(qname)} ${qtype} ${JSON.stringify(e)}`;
@@ -153,21 +193,21 @@ function compare(zones: Zone[], seed: number, ednsSize: number, maxNames = 150):
               `${what}: C differs from the Responder\n  C         ${Buffer.from(got).toString('hex')}\n  responder ${expected && Buffer.from(expected).toString('hex')}`,
             );
         } else if (n >= 0) {
+          // C answers everything the JS reader answers: EDNS options and answers of any size included.
           tally.js++;
-          // Only EDNS options, or an answer too large for a C slot, may send JS what its reader answers.
-          if (!e?.nsid && n <= 4096)
-            tally.mismatches.push(`${what}: the JS reader answers, C handed it back`);
+          tally.mismatches.push(`${what}: the JS reader answers (${n} octets), C handed it back`);
         }
       }
     }
   }
   addon.imageClear();
+  addon.imageConfigure(false, 1232);
   return tally;
 }
 
 function check(t: { diagnostic: (m: string) => void }, label: string, tally: Tally): void {
   t.diagnostic(
-    `${label}: ${tally.queries} queries, ${tally.c} answered in C, ${tally.js} answered by the JS reader only (EDNS options)`,
+    `${label}: ${tally.queries} queries, ${tally.c} answered in C, ${tally.js} by the JS reader only`,
   );
   assert.equal(tally.mismatches.length, 0, tally.mismatches.slice(0, 5).join('\n'));
 }
@@ -233,6 +273,269 @@ describe('C answers from zone images', { skip: missing }, () => {
       check(t, `example. + sub.example., ednsSize ${size}`, tally);
       assert.ok(tally.c > tally.queries / 2, 'most queries answered in C');
     }
+  });
+
+  test('with an NSID configured (short, and long enough to push answers over 512): C = Responder', (t) => {
+    const parent = loadZoneText(EXAMPLE, { origin: 'example.' }).zone;
+    const child = loadZoneText(CHILD, { origin: 'sub.example.' }).zone;
+    for (const [size, nsid] of [
+      [1232, Buffer.from('ns-1')],
+      [4096, Buffer.from('x'.repeat(300))],
+      [512, Buffer.from('n'.repeat(512))],
+    ] as const) {
+      const tally = compare([parent, child], size + nsid.length, size, 150, new Uint8Array(nsid));
+      check(t, `NSID of ${nsid.length} octets, ednsSize ${size}`, tally);
+      assert.ok(tally.c > tally.queries / 2, 'most queries answered in C');
+    }
+  });
+
+  test('answers larger than 4,096 octets are answered in C (up to the EDNS size, 65,535 at most)', () => {
+    const addon = native.ok ? native.addon : undefined;
+    assert.ok(addon);
+    const txt = Array.from(
+      { length: 60 },
+      (_, i) => `big TXT "${String(i).padStart(3, '0')}${'y'.repeat(200)}"`,
+    );
+    const zone = loadZoneText(`${EXAMPLE}\n${txt.join('\n')}\n`, { origin: 'example.' }).zone;
+    const responder = new Responder(new Catalog([zone]), { cache: false, ednsSize: 65535 });
+    addon.imageClear();
+    addon.imageConfigure(false, 65535);
+    try {
+      addon.imageInstall(compileZone(zone));
+      for (const size of [512, 4096, 8192, 65535]) {
+        const pkt = buildQuery(7, 0x0100, '\x03big\x07example\x00', 16, { size, do: false, nsid: false });
+        const want = responder.respond(pkt, { transport: 'udp' });
+        const got = addon.answerForTest(pkt);
+        assert.ok(got !== null && want !== null, `size ${size}: answered in C`);
+        assert.deepEqual(Buffer.from(got), Buffer.from(want), `size ${size}`);
+        if (size >= 65535) assert.ok(got.length > 12_000, `${got.length} octets`);
+      }
+    } finally {
+      addon.imageClear();
+      addon.imageConfigure(false, 1232);
+    }
+  });
+
+  test('images are read in place: no copy, kept alive by the addon, SharedArrayBuffer and offset views', () => {
+    const addon = native.ok ? native.addon : undefined;
+    assert.ok(addon);
+    const zone = loadZoneText(EXAMPLE, { origin: 'example.' }).zone;
+    const responder = new Responder(new Catalog([zone]), { cache: false });
+    const pkt = buildQuery(5, 0x0100, '\x03www\x07example\x00', 1);
+    const want = Buffer.from(responder.respond(pkt, { transport: 'udp' })!);
+    const image = compileZone(zone);
+    addon.imageClear();
+    try {
+      // A view at an odd offset inside a larger SharedArrayBuffer (as a pack file mapped once).
+      const sab = new SharedArrayBuffer(image.length + 101);
+      const view = new Uint8Array(sab, 101, image.length);
+      view.set(image);
+      addon.imageInstall(view);
+      assert.deepEqual(addon.imageStats(), { zones: 1, bytes: image.length, enabled: false });
+      assert.deepEqual(Buffer.from(addon.answerForTest(pkt)!), want);
+      // Read where it is: the address octets of www's A record, changed in place, show in the
+      // next answer (never done by the server: the bytes must not change while installed).
+      const where: number[] = [];
+      const inPlace = Buffer.from(view.buffer, 101, image.length);
+      for (let at = inPlace.indexOf(Buffer.from([192, 0, 2, 3])); at >= 0; ) {
+        where.push(at);
+        at = inPlace.indexOf(Buffer.from([192, 0, 2, 3]), at + 1);
+      }
+      assert.ok(where.length > 0);
+      for (const at of where) view[at + 3] = 99;
+      const changed = Buffer.from(addon.answerForTest(pkt)!);
+      assert.ok(changed.indexOf(Buffer.from([192, 0, 2, 99])) > 0, 'the C answer reads the bytes in place');
+      for (const at of where) view[at + 3] = 3;
+      assert.deepEqual(Buffer.from(addon.answerForTest(pkt)!), want);
+      // Installed from an array nobody else references: the addon's reference keeps it alive.
+      addon.imageClear();
+      addon.imageInstall(compileZone(zone));
+      const gc = runInNewContext('gc') as () => void;
+      for (let i = 0; i < 5; i++) {
+        gc();
+        const junk = Array.from({ length: 200 }, () => new Uint8Array(image.length).fill(0xee));
+        assert.equal(junk.length, 200);
+      }
+      assert.deepEqual(Buffer.from(addon.answerForTest(pkt)!), want);
+      // A detached buffer is refused.
+      const ab = new ArrayBuffer(image.length);
+      new Uint8Array(ab).set(image);
+      const early = new Uint8Array(ab);
+      structuredClone(ab, { transfer: [ab] });
+      assert.throws(() => addon.imageInstall(early), { code: 'ERR_IMAGE_FORMAT' });
+    } finally {
+      addon.imageClear();
+    }
+  });
+
+  test('imageConfigure: the NSID argument is checked (type, at most 65,531 octets); none = ignore NSID requests', () => {
+    const addon = native.ok ? native.addon : undefined;
+    assert.ok(addon);
+    assert.throws(() => addon.imageConfigure(false, 1232, new Uint8Array(65_532)), RangeError);
+    assert.throws(() => addon.imageConfigure(false, 1232, 'ns1' as unknown as Uint8Array), TypeError);
+    addon.imageConfigure(false, 1232, new Uint8Array(65_531));
+    addon.imageConfigure(false, 1232);
+    addon.imageClear();
+    const zone = loadZoneText(EXAMPLE, { origin: 'example.' }).zone;
+    addon.imageInstall(compileZone(zone));
+    try {
+      const pkt = buildQuery(3, 0x0100, '\x03www\x07example\x00', 1, { size: 1232, do: false, nsid: true });
+      const want = new Responder(new Catalog([zone]), { cache: false }).respond(pkt, { transport: 'udp' });
+      assert.deepEqual(Buffer.from(addon.answerForTest(pkt)!), Buffer.from(want!));
+    } finally {
+      addon.imageClear();
+    }
+  });
+
+  test('an image inside a memory-mapped file (mapFile) is answered in place and kept mapped while installed', () => {
+    const addon = native.ok
+      ? (native.addon as typeof native.addon & { mapFile?: (p: string) => ArrayBuffer })
+      : undefined;
+    assert.ok(addon);
+    if (typeof addon.mapFile !== 'function') assert.fail('the addon has no mapFile (native/mmap.c)');
+    const zone = loadZoneText(EXAMPLE, { origin: 'example.' }).zone;
+    const image = compileZone(zone);
+    const dir = mkdtempSync(join(tmpdir(), 'sb-cnative-'));
+    const pkt = buildQuery(8, 0x0100, '\x04nope\x07example\x00', 1, { size: 1232, do: true, nsid: false });
+    const want = Buffer.from(
+      new Responder(new Catalog([zone]), { cache: false }).respond(pkt, { transport: 'udp' })!,
+    );
+    addon.imageClear();
+    try {
+      const file = join(dir, 'pack');
+      writeFileSync(file, Buffer.concat([Buffer.alloc(37, 0xaa), image, Buffer.alloc(11)]));
+      // Only the addon's reference keeps the mapping once this function returns.
+      ((): void => {
+        addon.imageInstall(new Uint8Array(addon.mapFile!(file), 37, image.length));
+      })();
+      rmSync(file); // unlinked: the mapping stays valid
+      const gc = runInNewContext('gc') as () => void;
+      for (let i = 0; i < 3; i++) gc();
+      assert.deepEqual(Buffer.from(addon.answerForTest(pkt)!), want);
+      assert.equal(addon.imageStats().bytes, image.length);
+    } finally {
+      addon.imageClear();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a patched compression pointer that would leave its range (>= 0x4000, or not before itself) is left to JS', () => {
+    const addon = native.ok ? native.addon : undefined;
+    assert.ok(addon);
+    const zone = loadZoneText(EXAMPLE, { origin: 'example.' }).zone;
+    const image = compileZone(zone);
+    const dv = new DataView(image.buffer, image.byteOffset, image.byteLength);
+    const t = dv.getUint32(H.NEGATIVE_TEMPLATE, true);
+    const patches = dv.getUint16(t + T.PATCH_COUNT, true);
+    assert.ok(
+      patches > 0 && (image[t + T.TFLAGS] & TemplateFlag.SHIFTABLE) !== 0,
+      'the NXDOMAIN template is shiftable',
+    );
+    const qlen = image[t + T.QNAME_LENGTH];
+    const body = t + dv.getUint32(t + T.BODY, true);
+    // Every patched pointer of the NXDOMAIN template aimed at 0x3ff0: still a valid image (the
+    // validator checks that a patch lands on a pointer), but moved by any QNAME length other
+    // than the template's it leaves the message (>= 0x4000) or points past itself.
+    const bad = image.slice();
+    for (let i = 0; i < patches; i++) {
+      const at = body + dv.getUint16(t + TEMPLATE_HEADER_SIZE + i * 2, true);
+      bad[at] = 0xff;
+      bad[at + 1] = 0xf0;
+    }
+    /** An NXDOMAIN name under example. whose QNAME is `len` octets long. */
+    const nx = (len: number): string => {
+      const label = len - 9 - 1; // example. is 9 octets; one length octet
+      return `${String.fromCharCode(label)}${'q'.repeat(label)}\x07example\x00`;
+    };
+    addon.imageClear();
+    try {
+      addon.imageInstall(image);
+      for (const len of [qlen - 2, qlen + 1, qlen + 40]) {
+        if (len - 10 < 1 || len - 10 > 63) continue;
+        assert.notEqual(
+          addon.answerForTest(buildQuery(1, 0x100, nx(len), 1)),
+          null,
+          `good image, QNAME ${len}`,
+        );
+      }
+      addon.imageInstall(bad);
+      for (const len of [qlen - 2, qlen + 1, qlen + 16, qlen + 40]) {
+        if (len - 10 < 1 || len - 10 > 63 || len === qlen) continue;
+        assert.equal(
+          addon.answerForTest(buildQuery(1, 0x100, nx(len), 1)),
+          null,
+          `QNAME ${len}: handed to JS`,
+        );
+      }
+    } finally {
+      addon.imageClear();
+    }
+  });
+
+  test('the reference to an image is released on remove, replace and clear (its buffer is collected)', async () => {
+    const addon = native.ok ? native.addon : undefined;
+    assert.ok(addon);
+    const gc = runInNewContext('gc') as () => void;
+    const zone = loadZoneText(EXAMPLE, { origin: 'example.' }).zone;
+    const origin = openImage(compileZone(zone)).origin.slice();
+    let collected = 0;
+    const registry = new FinalizationRegistry(() => {
+      collected++;
+    });
+    /** Installs a fresh image whose buffer nothing in JS keeps. */
+    const installFresh = (): void => {
+      const bytes = compileZone(zone);
+      registry.register(bytes.buffer, 0);
+      addon.imageInstall(bytes);
+    };
+    const settle = async (want: number, tries = 100): Promise<void> => {
+      for (let i = 0; i < tries && collected < want; i++) {
+        gc();
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    addon.imageClear();
+    try {
+      installFresh();
+      await settle(1, 20);
+      assert.equal(collected, 0, 'an installed image is kept alive by the addon alone');
+      installFresh(); // replaces the first: its reference is released
+      await settle(1);
+      assert.equal(collected, 1, 'replaced');
+      assert.equal(addon.imageRemove(origin), true);
+      await settle(2);
+      assert.equal(collected, 2, 'removed');
+      installFresh();
+      addon.imageClear();
+      await settle(3);
+      assert.equal(collected, 3, 'cleared');
+    } finally {
+      addon.imageClear();
+    }
+  });
+
+  test('a worker thread and a process that exit with images installed and a socket open end cleanly', async () => {
+    // The env cleanup hook releases every reference while the environment is still valid.
+    const image = compileZone(loadZoneText(EXAMPLE, { origin: 'example.' }).zone);
+    const addonPath = native.ok ? native.path : '';
+    const code = `
+      const { createRequire } = require('node:module');
+      const addon = createRequire(${JSON.stringify(`${repoRoot}/`)})(${JSON.stringify(addonPath)});
+      const bytes = new Uint8Array(${JSON.stringify(Array.from(image))});
+      addon.imageConfigure(true, 1232, new Uint8Array([110, 115]));
+      addon.imageInstall(bytes);
+      addon.imageInstall(new Uint8Array(new SharedArrayBuffer(bytes.length)).map((_, i) => bytes[i]));
+      addon.open('127.0.0.1', 0, 0, 0, () => 0);
+    `;
+    const worker = new Worker(`${code}\nsetTimeout(() => process.exit(0), 20);`, { eval: true });
+    const [exitCode] = (await once(worker, 'exit')) as [number];
+    assert.equal(exitCode, 0);
+    const r = spawnSync(process.execPath, ['-e', `${code}\nsetTimeout(() => process.exit(0), 20);`], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '');
   });
 
   test('the interop corpus zones (one zone at a time and all together)', (t) => {
@@ -324,18 +627,26 @@ describe('C answers from zone images', { skip: missing }, () => {
         ['\x03www\x07example\x00', 1, undefined], // exact
         ['\x04nope\x07example\x00', 1, { size: 1232, do: true, nsid: false }], // NXDOMAIN
         ['\x03www\x07example\x00', 15, undefined], // NODATA
-        ['\x03www\x07example\x00', 1, { size: 1232, do: false, nsid: true }], // NSID asked: JS
+        ['\x03www\x07example\x00', 1, { size: 1232, do: false, nsid: true }], // NSID asked, none configured
+        ['\x03www\x07example\x00', 1, { size: 1232, do: true, nsid: false, options: [COOKIE] }], // COOKIE
         ['\x03www\x07example\x00', 1, undefined],
+        ['\x03www\x07example\x00', 1, { size: 1232, do: false, nsid: false, version: 1 }], // BADVERS: JS
       ];
       for (const [i, [qname, qtype, e]] of cases.entries()) {
         const pkt = buildQuery(100 + i, 0x0100, qname, qtype, e);
         const got = await queryUdp(pkt, { port: listener.port, timeoutMs: 2000, retries: 2 });
         assert.deepEqual(Buffer.from(got), Buffer.from(responder.respond(pkt, { transport: 'udp' })!));
       }
-      // Stats: C answered the plain ones; JS only the NSID query (and any retry).
+      // Stats: C answered all but the EDNS version 1 query (JS), counted by RCODE for the metrics.
       const st = listener.stats();
-      assert.ok(st.answeredC >= 4, `answeredC ${st.answeredC}`);
+      assert.ok(st.answeredC >= 6, `answeredC ${st.answeredC}`);
       assert.ok(jsCalls >= 1);
+      assert.equal(st.answeredCByRcode.length, 16);
+      assert.equal(
+        st.answeredCByRcode.reduce((a, b) => a + b, 0),
+        st.answeredC,
+      );
+      assert.ok(st.answeredCByRcode[3] >= 1, 'the NXDOMAIN answered in C is counted');
       // A zone change replaces its image; a removed zone's image goes away.
       const smaller = new Catalog([...byOrigin.values()].slice(1));
       const r2 = answers.sync(smaller);

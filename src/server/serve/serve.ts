@@ -72,9 +72,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
   syncNative();
   if (native) {
     const st = native.stats();
-    deps.log.info(
-      `native answers: ${st.zones} zone images, ${st.bytes} octets in addon memory (beside the JS zones)`,
-    );
+    deps.log.info(`native answers: ${st.zones} zone images, ${st.bytes} octets (read in place by the addon)`);
   }
   const closeAll = async (): Promise<void> => {
     await closeListeners();

@@ -2,9 +2,10 @@
  * Answers in C from compiled zone images (`--native-answers`, native/image.c): keeps the
  * addon's per-thread table of images in step with the Catalog a worker serves. Each zone is
  * compiled (src/image `compileZone`) when it first appears or when its Zone object changes,
- * and installed in the addon, which validates it and keeps its own copy (the JS bytes are
- * dropped at once); zones that left the Catalog are removed. The batch loop runs on this same
- * thread, so an install or removal happens between two batches, never under one.
+ * and installed in the addon, which validates it and reads it in place (it holds a reference
+ * to the bytes until the image is replaced or removed); zones that left the Catalog are
+ * removed. The batch loop runs on this same thread, so an install or removal happens between
+ * two batches, never under one.
  *
  * Memory: images sit beside the JS zones (about the size of the zone's wire data plus its
  * templates); `stats().bytes` says how much.
@@ -15,6 +16,7 @@ import { compileZone } from '../../image/compile.js';
 import { ImageZone } from '../../image/zone-view.js';
 import { type NativeUdpAddon, nativeUdpStatus } from '../../transport/native-udp.js';
 import type { ServedZone, Zone } from '../../zone/zone.js';
+import { buildResponderOptions } from './options.js';
 
 /** The case-folded wire form of a zone's origin (as images store it). */
 function foldedOrigin(zone: ServedZone): Uint8Array {
@@ -52,12 +54,17 @@ export class NativeAnswers {
   readonly #failed = new Map<string, ServedZone>();
   readonly #compile: (zone: Zone) => Uint8Array;
 
-  /** Turns the C answers on with the Responder's EDNS size (`compile`: for tests). */
-  constructor(addon: NativeUdpAddon, ednsSize = 1232, compile: (zone: Zone) => Uint8Array = compileZone) {
+  /** Turns the C answers on with the Responder's EDNS size and NSID (`compile`: for tests). */
+  constructor(
+    addon: NativeUdpAddon,
+    ednsSize = 1232,
+    compile: (zone: Zone) => Uint8Array = compileZone,
+    nsid?: Uint8Array,
+  ) {
     this.#addon = addon;
     this.#compile = compile;
     addon.imageClear();
-    addon.imageConfigure(true, ednsSize);
+    addon.imageConfigure(true, ednsSize, nsid);
   }
 
   /** The addon when it loaded, else why not. */
@@ -105,7 +112,7 @@ export class NativeAnswers {
     return result;
   }
 
-  /** Images installed and the octets they hold in addon memory. */
+  /** Images installed and their octets (read in place by the addon, not copied). */
   stats(): { zones: number; bytes: number; enabled: boolean } {
     return this.#addon.imageStats();
   }
@@ -124,7 +131,7 @@ export class NativeAnswers {
  * undefined (said once in the log). Call `sync` after every Catalog swap.
  */
 export function startNativeAnswers(
-  config: { nativeAnswers?: boolean; udpIo?: string; ednsSize?: number },
+  config: { nativeAnswers?: boolean; udpIo?: string; ednsSize?: number; nsid?: string },
   log: { info(m: string): void; warn(m: string): void },
 ): NativeAnswers | undefined {
   if (config.nativeAnswers !== true) return undefined;
@@ -137,5 +144,7 @@ export function startNativeAnswers(
     log.warn(`--native-answers ignored: ${a.reason}`);
     return undefined;
   }
-  return new NativeAnswers(a.addon, config.ednsSize ?? 1232);
+  // The same NSID octets as this worker's Responder (`{worker}` = its slot).
+  const { nsid } = buildResponderOptions(config);
+  return new NativeAnswers(a.addon, config.ednsSize ?? 1232, compileZone, nsid);
 }

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { Responder } from '../../answer/respond.js';
 import { DnsCounters } from '../../telemetry/dns-counters.js';
 import type { QueryHandler, TransportContext } from '../../transport/handler.js';
+import { nativeStatsOf } from '../../transport/native-udp.js';
 import { type OpenListeners, openListeners } from '../shared/listeners.js';
 import { createRateLimitedReporter } from '../shared/log.js';
 import { type NativeAnswers, startNativeAnswers } from '../shared/native-answers.js';
@@ -56,6 +57,8 @@ function sendMetrics(): void {
   const report = counters.report({
     cache: () => responder.cacheStats(),
     tcp: () => listeners?.tcp.map((l) => l.stats) ?? [],
+    // Queries answered in C (--native-answers) are counted by the native sockets.
+    nativeUdp: () => (listeners?.udp ?? []).flatMap((l) => nativeStatsOf(l) ?? []),
     zones: () => table.size,
   });
   send({ type: 'switchboard:metrics', incarnation, ...report });

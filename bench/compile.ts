@@ -1,0 +1,188 @@
+/**
+ * Zone-image compile benchmark (issue 7, cold start): µs of CPU per record to parse master-file
+ * text into a `Zone` and to compile that `Zone` into an image, on the two shapes of the
+ * cold-start targets — many small zones (bench/many-zones.ts's 10-record zone text) and one
+ * big zone (bench/zone-load.ts's generator) — with the reference compiler
+ * (test/helpers/image-reference.ts, the engine-made compiler the fast one replaced) and
+ * `compileZone` side by side in one process, interleaved, medians of `--runs` runs. Every
+ * image of the fast compiler is checked octet for octet against the reference's.
+ *
+ *   node --expose-gc dist/bench/compile.js [--zones N] [--records N] [--runs N] [--no-reference]
+ *
+ * For the many small zones it also times the compile thread's pipeline: text → Zone → image
+ * with each Zone dropped at once (the heap then holds no Zone objects while compiling).
+ *
+ * CPU figures are this process's user + system time (steadier than wall time on a shared
+ * machine). Heap figures need --expose-gc.
+ * @module
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileZone } from '../src/image/compile.js';
+import { loadZoneText } from '../src/zone/load.js';
+import type { Zone } from '../src/zone/zone.js';
+import { referenceCompileZone } from '../test/helpers/image-reference.js';
+import { manyZoneOrigin, manyZoneText } from './many-zones.js';
+import { BIG_ORIGIN, generateBigZone } from './zone-load.js';
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+function heap(): number | undefined {
+  if (!gc) return undefined;
+  gc();
+  gc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external + m.arrayBuffers;
+}
+/** CPU milliseconds (user + system) of this process so far. */
+function cpu(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** A shape: texts to parse, and how to parse one. */
+interface Shape {
+  label: string;
+  texts: { text: string; origin: string }[];
+}
+
+function manyShape(zones: number): Shape {
+  const texts: { text: string; origin: string }[] = [];
+  for (let i = 0; i < zones; i++) {
+    const origin = manyZoneOrigin(i, zones);
+    texts.push({ text: manyZoneText(origin, i), origin });
+  }
+  return { label: `${zones} zones × 10 records`, texts };
+}
+
+function bigShape(records: number): Shape {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-compile-'));
+  try {
+    const file = join(dir, 'big.zone');
+    generateBigZone(file, records);
+    return {
+      label: `one zone of ${records} records`,
+      texts: [{ text: readFileSync(file, 'latin1'), origin: BIG_ORIGIN }],
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function run(shape: Shape, runs: number, reference: boolean): void {
+  const parse: number[] = [];
+  const fast: number[] = [];
+  const ref: number[] = [];
+  let records = 0;
+  let bytes = 0;
+  let zoneHeap: number | undefined;
+  let mismatches = 0;
+  for (let r = 0; r < runs; r++) {
+    const h0 = heap();
+    let c = cpu();
+    const zones: Zone[] = [];
+    for (const t of shape.texts) zones.push(loadZoneText(t.text, { origin: t.origin, octets: true }).zone);
+    parse.push(cpu() - c);
+    const h1 = heap();
+    if (h0 !== undefined && h1 !== undefined) zoneHeap = h1 - h0;
+    records = zones.reduce((n, z) => n + z.recordCount, 0);
+    // Interleaved: the order alternates so neither compiler always runs on a warmer JIT.
+    const images: Uint8Array[] = [];
+    const order = r % 2 === 0 ? ['fast', 'ref'] : ['ref', 'fast'];
+    let refImages: Uint8Array[] = [];
+    for (const which of order) {
+      if (which === 'ref' && !reference) continue;
+      c = cpu();
+      const out: Uint8Array[] = [];
+      for (const z of zones) out.push(which === 'fast' ? compileZone(z) : referenceCompileZone(z));
+      (which === 'fast' ? fast : ref).push(cpu() - c);
+      if (which === 'fast') images.push(...out);
+      else refImages = out;
+    }
+    bytes = images.reduce((n, i) => n + i.length, 0);
+    if (reference)
+      for (let i = 0; i < images.length; i++) if (!sameBytes(images[i], refImages[i])) mismatches++;
+  }
+  const us = (ms: number): string => ((ms * 1000) / records).toFixed(2);
+  console.log(`${shape.label} (${records} records), ${runs} runs, median µs CPU per record:`);
+  console.log(`  parse + build Zone: ${us(median(parse))}`);
+  if (reference) console.log(`  compile, reference: ${us(median(ref))}`);
+  console.log(
+    `  compile, compileZone: ${us(median(fast))}${reference ? ` (${(median(ref) / median(fast)).toFixed(1)}× faster)` : ''}`,
+  );
+  console.log(
+    `  images: ${(bytes / records).toFixed(1)} bytes/record${zoneHeap !== undefined ? `; Zone objects ${(zoneHeap / records).toFixed(0)} bytes/record` : ''}`,
+  );
+  if (reference)
+    console.log(
+      mismatches === 0
+        ? '  every image identical to the reference'
+        : `  ${mismatches} IMAGES DIFFER FROM THE REFERENCE`,
+    );
+  if (mismatches > 0) process.exitCode = 1;
+}
+
+/**
+ * The compile thread's pipeline for many small zones: text → Zone → image, the Zone dropped at
+ * once (only the images live on), so the heap holds no Zone objects: parse + compile µs CPU per
+ * record, with each compiler, interleaved, medians of `runs`.
+ */
+function pipeline(shape: Shape, runs: number, reference: boolean): void {
+  const fast: number[] = [];
+  const ref: number[] = [];
+  let records = 0;
+  for (let r = 0; r < runs; r++) {
+    const order = r % 2 === 0 ? ['fast', 'ref'] : ['ref', 'fast'];
+    for (const which of order) {
+      if (which === 'ref' && !reference) continue;
+      heap();
+      const c = cpu();
+      const images: Uint8Array[] = [];
+      records = 0;
+      for (const t of shape.texts) {
+        const z = loadZoneText(t.text, { origin: t.origin, octets: true }).zone;
+        records += z.recordCount;
+        images.push(which === 'fast' ? compileZone(z) : referenceCompileZone(z));
+      }
+      (which === 'fast' ? fast : ref).push(cpu() - c);
+    }
+  }
+  const us = (ms: number): string => ((ms * 1000) / records).toFixed(2);
+  console.log(
+    `${shape.label}, text → image with the Zone dropped at once, ${runs} runs, median µs CPU per record:`,
+  );
+  if (reference) console.log(`  parse + compile, reference: ${us(median(ref))}`);
+  console.log(
+    `  parse + compile, compileZone: ${us(median(fast))}${reference ? ` (${(median(ref) / median(fast)).toFixed(2)}× faster)` : ''}`,
+  );
+}
+
+const zones = arg('zones', 20_000);
+const records = arg('records', 200_000);
+const runs = arg('runs', 5);
+const reference = !process.argv.includes('--no-reference');
+console.log(
+  `load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')} (2 cores shared: figures are noisy)`,
+);
+if (zones > 0) {
+  const shape = manyShape(zones);
+  run(shape, runs, reference);
+  pipeline(shape, runs, reference);
+}
+if (records > 0) run(bigShape(records), runs, reference);

@@ -1,0 +1,107 @@
+/**
+ * `switchboard start --io native --native-answers`: queries answered in C (native/image.c) never
+ * reach the JS handler that counts queries, so the native sockets count them (by RCODE and TC)
+ * and each worker adds those counts to its report. /metrics must show the same totals as on
+ * the node path: every query received, every response by RCODE, TC answers — whichever side
+ * answered. Skips without the addon (fails with SWITCHBOARD_REQUIRE_PEERS=1).
+ * @module
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, describe, test } from 'node:test';
+import { nativeUdpStatus } from '../../src/transport/native-udp.js';
+import { buildQuery, queryUdp, readHeader } from '../helpers/dns-client.js';
+import { callApi, makeDataDir, type Platform, removeDataDir, startPlatform } from '../helpers/platform.js';
+import { type Exposition, parseExposition, sampleValue } from '../helpers/prometheus.js';
+import { skipOrFail } from '../helpers/require-peers.js';
+
+const native = nativeUdpStatus();
+const missing = skipOrFail(native.ok ? false : `native addon unavailable: ${native.reason}`);
+
+const A = 1;
+const TXT = 16;
+const ZONE = 'counted-in-c.test.';
+const SETTLE_MS = 15_000;
+
+type Expectation = [name: string, labels: Record<string, string>, value: number];
+
+async function waitForMetrics(p: Platform, expected: Expectation[]): Promise<Exposition> {
+  const deadline = Date.now() + SETTLE_MS;
+  for (;;) {
+    const res = await fetch(`${p.api}/metrics`);
+    const exp = parseExposition(await res.text());
+    const diff = expected
+      .map(([name, labels, value]) => [name, labels, value, sampleValue(exp, name, labels)] as const)
+      .filter(([, , want, got]) => got !== want)
+      .map(([name, labels, want, got]) => `${name}${JSON.stringify(labels)}: ${got} (want ${want})`);
+    if (diff.length === 0) return exp;
+    if (Date.now() > deadline) assert.fail(`metrics did not settle:\n  ${diff.join('\n  ')}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('/metrics with --io native --native-answers', { skip: missing, timeout: 120_000 }, () => {
+  const dirs: string[] = [];
+  const running: Platform[] = [];
+  after(async () => {
+    for (const p of running) await p.stop();
+    for (const d of dirs) removeDataDir(d);
+  });
+
+  test('queries answered in C are counted: received, by RCODE, TC', async () => {
+    const key = `sb_${randomBytes(32).toString('base64url')}`;
+    const dataDir = makeDataDir();
+    dirs.push(dataDir);
+    const p = await startPlatform({
+      dataDir,
+      workers: 2,
+      apiKey: key,
+      extraArgs: ['--io', 'native', '--native-answers'],
+    });
+    running.push(p);
+    const big = Array.from({ length: 12 }, (_, i) => ({
+      content: `"${String(i).padStart(2, '0')}${'x'.repeat(90)}"`,
+    }));
+    const created = await callApi(p.api, key, 'POST', '/api/v1/zones', {
+      name: ZONE,
+      rrsets: [
+        { name: ZONE, type: 'NS', ttl: 300, records: [{ content: `ns1.${ZONE}` }] },
+        { name: `ns1.${ZONE}`, type: 'A', ttl: 300, records: [{ content: '192.0.2.53' }] },
+        { name: `www.${ZONE}`, type: 'A', ttl: 300, records: [{ content: '192.0.2.7' }] },
+        { name: `big.${ZONE}`, type: 'TXT', ttl: 300, records: big },
+      ],
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await waitForMetrics(p, [
+      ['switchboard_dns_zones_served', { worker: '0' }, 3],
+      ['switchboard_dns_zones_served', { worker: '1' }, 3],
+    ]);
+
+    // Several source ports: SO_REUSEPORT spreads them over both workers' sockets.
+    const udp = (name: string, type: number, edns = true) =>
+      queryUdp(buildQuery({ name, type, edns: edns ? { udpSize: 1232 } : undefined }), {
+        port: p.dnsPort,
+        retries: 0,
+      });
+    const rcodes: number[] = [];
+    for (let i = 0; i < 6; i++) rcodes.push(readHeader(await udp(`www.${ZONE}`, A)).rcode);
+    for (let i = 0; i < 4; i++) rcodes.push(readHeader(await udp(`nope${i}.${ZONE}`, A)).rcode);
+    for (let i = 0; i < 3; i++) rcodes.push(readHeader(await udp('www.not-served-anywhere.test', A)).rcode);
+    assert.deepEqual(rcodes, [0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 5, 5, 5]);
+    const truncated = readHeader(await udp(`big.${ZONE}`, TXT, false));
+    assert.equal(truncated.tc, true);
+
+    const exp = await waitForMetrics(p, [
+      ['switchboard_dns_queries_total', { transport: 'udp' }, 14],
+      ['switchboard_dns_responses_total', { transport: 'udp', rcode: 'NOERROR' }, 7],
+      ['switchboard_dns_responses_total', { transport: 'udp', rcode: 'NXDOMAIN' }, 4],
+      ['switchboard_dns_responses_total', { transport: 'udp', rcode: 'REFUSED' }, 3],
+      ['switchboard_dns_responses_truncated_total', { transport: 'udp' }, 1],
+    ]);
+    // C answered most of them: they never reached the Responder's cache (JS answers all
+    // REFUSED ones: no zone image serves them).
+    const hits = sampleValue(exp, 'switchboard_dns_response_cache_hits_total', { transport: 'udp' }) ?? 0;
+    const misses = sampleValue(exp, 'switchboard_dns_response_cache_misses_total', { transport: 'udp' }) ?? 0;
+    assert.ok(hits + misses <= 4, `the Responder saw ${hits + misses} of 14 queries: C answered the rest`);
+  });
+});
