@@ -32,7 +32,7 @@ export class Catalog {
   /** Once superseded: the catalog derived from this one, which took the map. */
   #next: Catalog | null = null;
   #size = 0;
-  /** Zones served that are read from images (`ServedZone.image`). */
+  /** Zones served that are read from images (`ServedZone.respondFromTemplate`). */
   #images = 0;
   /** The id of the catalog this one was derived from by `withZones` (0: none). */
   #baseId = 0;
@@ -45,7 +45,7 @@ export class Catalog {
     const map = this.#map as Map<string, ServedZone>;
     for (const z of zones) map.set(z.origin.key, z);
     this.#size = map.size;
-    for (const z of map.values()) if (z.image !== undefined) this.#images++;
+    for (const z of map.values()) if (z.respondFromTemplate !== undefined) this.#images++;
   }
 
   /**
@@ -78,8 +78,8 @@ export class Catalog {
       const now = map.get(key);
       if (now !== was) {
         changed.push(key);
-        if (was?.image !== undefined) images--;
-        if (now?.image !== undefined) images++;
+        if (was?.respondFromTemplate !== undefined) images--;
+        if (now?.respondFromTemplate !== undefined) images++;
       }
       // Unchanged origins need no undo entry: the next catalog answers the same for them.
       else undo.delete(key);

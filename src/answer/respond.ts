@@ -18,8 +18,6 @@
  * @module
  */
 
-import { FALLBACK_NAMES } from '../image/format.js';
-import { type ImageQuery, queryFromView, respondFromImage } from '../image/reader.js';
 import {
   CLASSIC_UDP_SIZE,
   DEFAULT_EDNS_SIZE,
@@ -146,19 +144,10 @@ export class Responder {
   readonly #nsidTlv: Uint8Array | undefined;
   /** Where image answers are written before being copied out. */
   readonly #imageOut = Buffer.allocUnsafeSlow(TCP_MAX);
-  readonly #imageQuery: ImageQuery = {
-    id: 0,
-    flags: 0,
-    qname: new Uint8Array(0),
-    qtype: 0,
-    qclass: 0,
-    limit: 0,
-    edns: undefined,
-  };
   /** Queries answered from zone images (template copies), for metrics and tests. */
   imageAnswers = 0;
-  /** Queries an image handed back to the engine, by format.ts `Fallback` reason. */
-  readonly imageFallbacks: number[] = new Array(FALLBACK_NAMES.length).fill(0);
+  /** Queries an image handed back to the engine, by reason (src/image/format.ts `Fallback` values, at most 31). */
+  readonly imageFallbacks: number[] = new Array(32).fill(0);
   /** `imageAnswers === 'cache'`. */
   readonly #cacheImages: boolean;
   /** The zone the last `#fromImage` answered from, and whether a DS lookup found no parent. */
@@ -372,7 +361,7 @@ export class Responder {
         // An image zone's negative answers are its image's templates: the few that fall back
         // (suffix collisions, mostly, which the tail refuses too) are encoded, the same octets,
         // and no second copy of the SOA tail is kept per image zone.
-        const tail = zone.image === undefined ? negativeTail(zone) : null;
+        const tail = zone.respondFromTemplate === undefined ? negativeTail(zone) : null;
         if (tail?.fits(view.folded, view.qnameLength, view.labelCount)) {
           const flags = base | Flag.AA | rcodeOfKind(kind);
           const options = this.#fastOptions(view, false);
@@ -424,23 +413,20 @@ export class Responder {
         zone = this.#catalog.findKey(key);
       }
     } else zone = this.#catalog.findKey(key);
-    const image = zone?.image;
-    if (image === undefined) return undefined;
+    if (zone?.respondFromTemplate === undefined) return undefined;
     this.#imageZone = zone;
     this.#imageAbsent = absent;
-    // One query object, reused (the call is synchronous; `queryFromView` keeps its OPT object).
-    const q = queryFromView(
+    const out = this.#imageOut;
+    const n = zone.respondFromTemplate(
       query,
       view,
       this.#limitOf(view.edns, view.udpSize, ctx),
       this.#ednsSize,
       this.#nsidTlv,
-      this.#imageQuery,
+      out,
     );
-    const out = this.#imageOut;
-    const n = respondFromImage(image, q, out);
     if (n < 0) {
-      this.imageFallbacks[-n]++;
+      this.imageFallbacks[-n & 31]++;
       return undefined;
     }
     this.imageAnswers++;

@@ -612,6 +612,9 @@ function emit(img: ZoneImage, t: number, q: ImageQuery, out: Uint8Array, rcode: 
       for (let i = 0; i < patches; i++) {
         const at = p + dv.getUint16(t + TEMPLATE_HEADER_SIZE + i * 2, true);
         const target = (((out[at] & 0x3f) << 8) | out[at + 1]) + delta;
+        // Still a pointer (14 bits) to an earlier octet past the header, as native/image.c
+        // checks: a compiler-made image never fails this; a crafted one falls back.
+        if (target < 12 || target >= 0x4000 || target >= at) return -Fallback.UNPATCHABLE;
         out[at] = 0xc0 | (target >> 8);
         out[at + 1] = target & 0xff;
       }

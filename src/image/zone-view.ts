@@ -20,10 +20,11 @@
  */
 import { RRType } from '../wire/constants.js';
 import { Name } from '../wire/name.js';
+import type { QueryView } from '../wire/query-view.js';
 import { readSoa, type Soa } from '../wire/rdata.js';
 import type { RRset, ServedNode, ServedZone } from '../zone/zone.js';
 import { fnv1aString, N, NAME_RECORD_SIZE, RRSET_RECORD_SIZE } from './format.js';
-import type { ZoneImage } from './reader.js';
+import { type ImageQuery, queryFromView, respondFromImage, type ZoneImage } from './reader.js';
 
 /** Nodes kept per generation (two generations) per ImageZone. */
 export const NODE_CACHE = 4096;
@@ -121,6 +122,18 @@ export class ImageZone implements ServedZone {
     return this.nodeByKey(typeof name === 'string' ? name : name.key);
   }
 
+  /** `ServedZone.respondFromTemplate`: reader.ts `respondFromImage` on this zone's image. */
+  respondFromTemplate(
+    query: Uint8Array,
+    view: QueryView,
+    limit: number,
+    udpSize: number,
+    nsid: Uint8Array | undefined,
+    out: Uint8Array,
+  ): number {
+    return respondFromImage(this.image, queryFromView(query, view, limit, udpSize, nsid, scratchQuery), out);
+  }
+
   /** The node whose case-folded wire key is `key`, if the image holds it. */
   nodeByKey(key: string): ImageNode | undefined {
     const i = this.#find(key);
@@ -203,6 +216,9 @@ export class ImageZone implements ServedZone {
     return new ImageNode(name, sets, dv.getUint32(r + N.FLAGS, true) & 31, i);
   }
 }
+
+/** The query object `respondFromTemplate` fills (reused: the call is synchronous). */
+const scratchQuery: ImageQuery = { id: 0, flags: 0, qname: new Uint8Array(0), qtype: 0, qclass: 0, limit: 0 };
 
 /** `n` octets of `b` from `at` as a latin1 string. */
 function latin1(b: Uint8Array, at: number, n: number): string {

@@ -6,10 +6,10 @@
  * @module
  */
 
-import type { ZoneImage } from '../image/reader.js';
 import { RRType } from '../wire/constants.js';
 import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
+import type { QueryView } from '../wire/query-view.js';
 import { readSoa, type Soa } from '../wire/rdata.js';
 import { RdataSlab } from './rdata-slab.js';
 
@@ -68,8 +68,22 @@ export interface ServedZone {
   readonly warnings: readonly ZoneWarning[];
   /** The node at exactly `name`, if it exists (ENTs included). */
   get(name: Name): ServedNode | undefined;
-  /** The compiled image the zone is read from (`ImageZone`); undefined for a `Zone`. */
-  readonly image?: ZoneImage;
+  /**
+   * Zones read from a compiled image (`ImageZone`, src/image/zone-view.ts; undefined for a
+   * `Zone`): writes the response to `query`, which `view` pre-parsed, into `out` by copying a
+   * precomputed answer and returns its length, or returns −reason (src/image/format.ts
+   * `Fallback`) when the image does not hold the answer (the engine then answers). `limit`:
+   * the response size limit; `udpSize`: our EDNS size; `nsid`: our NSID option (code, length,
+   * payload) when configured. Never throws.
+   */
+  respondFromTemplate?(
+    query: Uint8Array,
+    view: QueryView,
+    limit: number,
+    udpSize: number,
+    nsid: Uint8Array | undefined,
+    out: Uint8Array,
+  ): number;
 }
 
 /** One owner name in the zone (possibly an empty non-terminal with no RRsets). */

@@ -13,7 +13,7 @@ const allowed: Record<string, readonly string[]> = {
   wire: [],
   zone: ['wire'],
   answer: ['zone', 'wire'],
-  image: ['answer', 'zone', 'wire'],
+  image: ['answer', 'transport', 'zone', 'wire'],
   transport: ['wire'],
   store: [],
   telemetry: [],
