@@ -53,8 +53,26 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     writer.close();
   };
 
+  // A stop signal during the cold compile (no worker yet): stop compiling, remove the packs
+  // and exit 0, rather than die by the signal's default action and leave them behind.
+  let stoppedEarly: Promise<void> | undefined;
+  const early = (signal: string) => {
+    if (stoppedEarly) return;
+    log.info(`${signal} while compiling: stopping`);
+    stoppedEarly = closeImages();
+  };
+  const earlyTerm = () => early('SIGTERM');
+  const earlyInt = () => early('SIGINT');
+  process.on('SIGTERM', earlyTerm);
+  process.on('SIGINT', earlyInt);
   const compiling = performance.now();
   const first = await dir.load();
+  process.off('SIGTERM', earlyTerm);
+  process.off('SIGINT', earlyInt);
+  if (stoppedEarly) {
+    await stoppedEarly;
+    return 0;
+  }
   if (first.report.dirError) {
     log.error(`--zone-dir ${config.zoneDir}: ${first.report.dirError}`);
     await closeImages();
