@@ -142,4 +142,29 @@ describe('ImageShipper', () => {
     assert.equal(shipper.get('a.test.')?.version, 2);
     assert.equal(shipper.get('b.test.')?.version, 1);
   });
+
+  test('a late ack from a worker that went away is ignored', async (t) => {
+    const writer = new Recording();
+    const pool = new CompilePool({ threads: 1 });
+    const sent: ZonesMessage[] = [];
+    const shipper = new ImageShipper(writer, { broadcast: (m) => sent.push(m) });
+    t.after(async () => {
+      shipper.close();
+      await pool.close();
+      writer.close();
+    });
+    shipper.ship(text('snapshot', 1, [['a.test.', 1, zoneText('a.test.', 1)]]), pool);
+    await shipper.shipped();
+    const first = shipper.get('a.test.')?.ref as ImageRef;
+    shipper.snapshot(0);
+    shipper.snapshot(1);
+    shipper.gone(1);
+    shipper.ship(text('update', 2, [['a.test.', 2, zoneText('a.test.', 2)]]), pool);
+    await shipper.shipped();
+    // Slot 1's last ack (of its snapshot) arrives after it exited.
+    shipper.acked(1, 1);
+    assert.deepEqual(shipper.slots(), [0]);
+    shipper.acked(0, sent[0].seq);
+    assert.deepEqual(writer.released, [first]);
+  });
 });

@@ -187,9 +187,15 @@ export class ImageShipper {
     return out;
   }
 
-  /** Worker `slot` applied message `seq`. */
+  /**
+   * Worker `slot` applied message `seq`. An ack from a slot that holds no snapshot (it went
+   * away, and its last message arrived late) is ignored: it must not hold releases back or
+   * put the slot back among those broadcast to.
+   */
   acked(slot: number, seq: number): void {
-    if ((this.#acked.get(slot) ?? -1) < seq) this.#acked.set(slot, seq);
+    const have = this.#acked.get(slot);
+    if (have === undefined) return;
+    if (have < seq) this.#acked.set(slot, seq);
     this.#releaseDue();
   }
 
