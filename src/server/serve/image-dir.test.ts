@@ -51,6 +51,7 @@ describe('CompiledZoneDir', () => {
         ['b.example.', 1, true],
       ],
     );
+    first.commit();
     const compiled = pool.stats.compiled + pool.stats.failed;
 
     // Nothing changed: nothing is sent, and only dup.zone is compiled again (a file that lost
@@ -58,6 +59,7 @@ describe('CompiledZoneDir', () => {
     const same = await images.load();
     assert.equal(pool.stats.compiled + pool.stats.failed, compiled + 1);
     assert.deepEqual(same.changes, []);
+    same.commit();
     assert.deepEqual(
       same.report.files.map((f) => f.status),
       ['loaded', 'loaded', 'failed', 'failed'],
@@ -77,6 +79,7 @@ describe('CompiledZoneDir', () => {
         ['dup.zone', 'loaded', 9],
       ],
     );
+    next.commit();
     assert.deepEqual(next.report.removed, ['a.example.zone']);
     assert.deepEqual(next.changes.map((c) => [c.name, c.serial, c.image !== undefined]).sort(), [
       ['a.example.', 9, true],
@@ -94,5 +97,44 @@ describe('CompiledZoneDir', () => {
     // An unreadable folder changes nothing.
     const gone = await new CompiledZoneDir(join(dir, 'missing'), pool).load();
     assert.match(gone.report.dirError ?? '', /cannot read zone folder/);
+  });
+
+  test('a load that is not committed (its publish failed) is compiled again by the next one', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-imagedir-'));
+    const pool = new CompilePool({ threads: 1 });
+    t.after(() => {
+      rmSync(dir, { recursive: true, force: true });
+      return pool.close();
+    });
+    writeFileSync(join(dir, 'a.example.zone'), zoneText(null, 1));
+    writeFileSync(join(dir, 'b.example.zone'), zoneText(null, 1));
+    const images = new CompiledZoneDir(dir, pool);
+    (await images.load()).commit();
+
+    writeFileSync(join(dir, 'a.example.zone'), zoneText(null, 2));
+    unlinkSync(join(dir, 'b.example.zone'));
+    const failed = await images.load(); // publishing this one fails: no commit
+    const summary = (l: typeof failed) =>
+      l.changes.map((c) => [c.name, c.serial, c.image !== undefined]).sort();
+    const want = [
+      ['a.example.', 2, true],
+      ['b.example.', 1, false],
+    ];
+    assert.deepEqual(summary(failed), want);
+    assert.deepEqual(
+      images.zones().map((z) => [z.file, z.serial]),
+      [
+        ['a.example.zone', 1],
+        ['b.example.zone', 1],
+      ],
+    );
+    const again = await images.load();
+    assert.deepEqual(summary(again), want);
+    again.commit();
+    assert.deepEqual(
+      images.zones().map((z) => [z.file, z.serial]),
+      [['a.example.zone', 2]],
+    );
+    assert.deepEqual((await images.load()).changes, []);
   });
 });

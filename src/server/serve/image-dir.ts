@@ -64,14 +64,22 @@ export class CompiledZoneDir {
   /**
    * Reads the folder (again), compiling new and changed files; returns the report (as
    * `loadZoneDir`'s) and the changes to publish. An unreadable folder changes nothing.
+   *
+   * Nothing is remembered until the caller calls `commit()`, once the changes are published:
+   * if publishing fails (a full disk), the next load compares against what is really served
+   * and compiles the changed files again, rather than think they are unchanged.
    */
-  async load(): Promise<{ report: ZoneDirReport; changes: ImageChange[] }> {
+  async load(): Promise<{ report: ZoneDirReport; changes: ImageChange[]; commit: () => void }> {
     let names: string[];
     try {
       names = (await readdir(this.#dir)).filter(isZoneFileName).sort();
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
-      return { report: { files: [], removed: [], dirError: `cannot read zone folder: ${why}` }, changes: [] };
+      return {
+        report: { files: [], removed: [], dirError: `cannot read zone folder: ${why}` },
+        changes: [],
+        commit: () => {},
+      };
     }
     // Stat and compile with bounded concurrency (the pool's queue bounds it too).
     const outcomes: (FileOutcome | null)[] = new Array(names.length).fill(null);
@@ -121,11 +129,12 @@ export class CompiledZoneDir {
     const files: ZoneFileReport[] = [];
     const origins = new Map<string, string>(); // origin key → file that holds it
     const version = ++this.#version;
+    const seen: [string, FileOutcome][] = [];
     names.forEach((file, i) => {
       const o = outcomes[i];
       if (o === null) return;
       const path = join(this.#dir, file);
-      this.#outcomes.set(file, { ...o, image: undefined });
+      seen.push([file, { ...o, image: undefined }]);
       const report: ZoneFileReport = { file, status: 'failed', errors: [...o.errors], warnings: o.warnings };
       files.push(report);
       let zone: ServedFile | undefined;
@@ -164,7 +173,6 @@ export class CompiledZoneDir {
       }
     });
     const present = new Set(names);
-    for (const file of this.#outcomes.keys()) if (!present.has(file)) this.#outcomes.delete(file);
     const removed = [...previous.keys()].filter((f) => !present.has(f));
 
     // Changes by zone name: new images, and zones no file serves any more.
@@ -179,7 +187,14 @@ export class CompiledZoneDir {
       if (!servedNames.has(z.name)) changes.push({ name: z.name, version, serial: z.serial });
     // A zone that moved to another file (same name, new image) is a put above; a name that
     // left is removed: its version is the new generation, above any it had.
-    this.#served = served;
-    return { report: { files, removed }, changes };
+    let committed = false;
+    const commit = () => {
+      if (committed) return;
+      committed = true;
+      for (const [file, o] of seen) this.#outcomes.set(file, o);
+      for (const file of this.#outcomes.keys()) if (!present.has(file)) this.#outcomes.delete(file);
+      this.#served = served;
+    };
+    return { report: { files, removed }, changes, commit };
   }
 }

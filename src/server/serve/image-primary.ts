@@ -78,7 +78,14 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     await closeImages();
     return 1;
   }
-  shipper.publish(first.changes, false);
+  try {
+    shipper.publish(first.changes, false);
+  } catch (err) {
+    log.error(describeError(err));
+    await closeImages();
+    return 1;
+  }
+  first.commit();
   first.changes.length = 0; // the compiled images are in the packs now: let their buffers go
   logZoneReport(log, first.report, 'load');
   log.info(
@@ -148,7 +155,10 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
             return;
           }
           const workers = shipper.slots().length;
+          // Throws (reload failed, nothing remembered: the next SIGHUP compiles again) when
+          // the images cannot be stored.
           const seq = shipper.publish(next.changes);
+          next.commit();
           const many = next.changes.length >= 1000;
           next.changes.length = 0;
           if (many) collectGarbage();

@@ -167,4 +167,42 @@ describe('ImageShipper', () => {
     shipper.acked(0, sent[0].seq);
     assert.deepEqual(writer.released, [first]);
   });
+
+  test('images that cannot be stored: publish throws, no zone changes, nothing is sent', async (t) => {
+    class Full extends PackWriter {
+      full = false;
+      override addMany(images: readonly Uint8Array[]): ImageRef[] {
+        if (this.full) throw new Error('ENOSPC: no space left on device');
+        return super.addMany(images);
+      }
+    }
+    const writer = new Full();
+    const pool = new CompilePool({ threads: 1 });
+    const sent: ZonesMessage[] = [];
+    const errors: string[] = [];
+    const shipper = new ImageShipper(writer, {
+      broadcast: (m) => sent.push(m),
+      log: { error: (m) => errors.push(m), warn: () => {}, info: () => {} },
+    });
+    t.after(async () => {
+      shipper.close();
+      await pool.close();
+      writer.close();
+    });
+    shipper.ship(text('snapshot', 1, [['a.test.', 1, zoneText('a.test.', 1)]]), pool);
+    await shipper.shipped();
+    shipper.snapshot(0);
+    writer.full = true;
+    const image = shipper.get('a.test.')?.ref;
+    assert.throws(
+      () => shipper.publish([{ name: 'b.test.', version: 1, serial: 1, image: new Uint8Array(8) }]),
+      /cannot store 1 zone images, zones unchanged: ENOSPC/,
+    );
+    shipper.ship(text('update', 2, [['a.test.', 2, zoneText('a.test.', 2)]]), pool);
+    await shipper.shipped();
+    assert.deepEqual(sent, []);
+    assert.equal(shipper.size, 1);
+    assert.deepEqual(shipper.get('a.test.')?.ref, image);
+    assert.match(errors.join('\n'), /publishing zone images failed: cannot store 1 zone images/);
+  });
 });

@@ -78,7 +78,8 @@ export class ImageShipper {
   /**
    * Applies changes (new images are added to the packs) and, when `send` is true, sends them
    * to the workers as update messages. Returns the seq of the last message sent (or the
-   * current seq when nothing changed).
+   * current seq when nothing changed). Throws when the images cannot be stored (a full disk):
+   * then no zone changed and nothing was sent.
    */
   publish(changes: Iterable<ImageChange>, send = true): number {
     const pushes: ZonePush[] = [];
@@ -94,10 +95,9 @@ export class ImageShipper {
     try {
       refs = this.#writer.addMany(images);
     } catch (err) {
-      this.#log?.error(
+      throw new Error(
         `cannot store ${images.length} zone images, zones unchanged: ${(err as Error).message}`,
       );
-      return this.#seq;
     }
     let nextRef = 0;
     for (const c of list) {
