@@ -133,6 +133,7 @@ describe('ImageShipper', () => {
     const big = [zoneText('a.test.', 1)];
     for (let i = 0; i < 3000; i++) big.push(`h${i}.a.test. 300 IN A 192.0.2.${i % 250}\n`);
     shipper.ship(text('update', 1, [['a.test.', 1, big.join('')]]), pool);
+    await new Promise((r) => setImmediate(r)); // a.test. 1 is compiling now
     shipper.ship(text('update', 2, [['b.test.', 1, zoneText('b.test.', 1)]]), pool);
     shipper.ship(text('update', 3, [['a.test.', 2, zoneText('a.test.', 2)]]), pool);
     await shipper.shipped();
@@ -204,5 +205,37 @@ describe('ImageShipper', () => {
     assert.equal(shipper.size, 1);
     assert.deepEqual(shipper.get('a.test.')?.ref, image);
     assert.match(errors.join('\n'), /publishing zone images failed: cannot store 1 zone images/);
+  });
+
+  test('a burst of edits to one zone compiles the one in progress and the newest, not every version', async (t) => {
+    const writer = new PackWriter();
+    const pool = new CompilePool({ threads: 1 });
+    const sent: ZonesMessage[] = [];
+    const shipper = new ImageShipper(writer, { broadcast: (m) => sent.push(m) });
+    t.after(async () => {
+      shipper.close();
+      await pool.close();
+      writer.close();
+    });
+    shipper.snapshot(0);
+    shipper.ship(text('update', 1, [['a.test.', 1, zoneText('a.test.', 1)]]), pool);
+    await new Promise((r) => setImmediate(r)); // version 1 is compiling now
+    for (let v = 2; v <= 6; v++)
+      shipper.ship(text('update', v, [['a.test.', v, zoneText('a.test.', v)]]), pool);
+    // b.test. is created, deleted and created again (a reset) before its turn.
+    shipper.ship(text('update', 7, [['b.test.', 1, zoneText('b.test.', 1)]]), pool);
+    shipper.ship(text('update', 8, [['b.test.', 1, null]]), pool);
+    const again = text('update', 9, [['b.test.', 1, zoneText('b.test.', 9)]]);
+    again.zones[0].reset = true;
+    again.zones[0].serial = 9;
+    shipper.ship(again, pool);
+    await shipper.shipped();
+    assert.equal(pool.stats.compiled, 3);
+    assert.deepEqual(
+      sent.flatMap((m) => m.zones.map((z) => `${z.name}${z.version}`)).sort(),
+      ['a.test.1', 'a.test.6', 'b.test.1'],
+    );
+    assert.equal(shipper.get('a.test.')?.serial, 6);
+    assert.equal(shipper.get('b.test.')?.serial, 9);
   });
 });

@@ -11,10 +11,13 @@
  * @module
  */
 
-import type { CompilePool } from './compile-pool.js';
+import type { CompileOutcome, CompilePool } from './compile-pool.js';
 import type { ZonePush, ZonesMessage } from './dns-protocol.js';
 import type { ImageRef, PackWriter } from './images.js';
 import type { Logger } from './log.js';
+
+/** Zones of one `ship` message compiled at a time (the pool's own queue bounds all of them). */
+const SHIP_PARALLEL = 64;
 
 /** One served zone as the workers know it. */
 export interface ShippedZone {
@@ -57,6 +60,11 @@ export class ImageShipper {
   readonly #waiters: { seq: number; resolve: () => void }[] = [];
   /** For `ship`: per zone, the last message carrying it that is not published yet. */
   readonly #inflight = new Map<string, Promise<void>>();
+  /**
+   * For `ship`: per zone, the newest push given and not yet compiled (with the reset of any
+   * push it superseded). A push that is not its zone's entry when its turn comes is skipped.
+   */
+  readonly #wanted = new Map<string, { push: ZonePush; reset: boolean }>();
 
   constructor(writer: PackWriter, opts: ImageShipperOptions) {
     this.#writer = writer;
@@ -128,14 +136,23 @@ export class ImageShipper {
   }
 
   /**
-   * `start`: a text message from the ZoneFeed. Its zones are compiled on `pool` (in parallel),
-   * then published in order behind the messages before it. A zone that fails to compile is
-   * logged and keeps its previous image.
+   * `start`: a text message from the ZoneFeed. Its zones are compiled on `pool`, then
+   * published in order behind the messages before it. A zone that fails to compile is logged
+   * and keeps its previous image.
+   *
+   * A zone is compiled only when its turn comes (the earlier messages carrying it are
+   * published), and only if no newer version of it was given meanwhile: a burst of edits to
+   * one zone compiles the first and the last, not every version. A message compiles at most
+   * `SHIP_PARALLEL` zones at a time, so a 100,000-zone snapshot holds that many compile jobs
+   * per message, not one per zone.
    */
   ship(msg: ZonesMessage, pool: CompilePool): void {
-    const jobs = msg.zones.map((p) =>
-      p.text === null ? null : pool.compile({ kind: 'text', name: p.name, text: p.text }),
-    );
+    for (const p of msg.zones) {
+      const prev = this.#wanted.get(p.name);
+      // An older version given later (without a reset) does not supersede a newer one.
+      if (prev && !p.reset && p.version < prev.push.version) continue;
+      this.#wanted.set(p.name, { push: p, reset: p.reset === true || prev?.reset === true });
+    }
     // A message waits only for the earlier ones that carry one of its zones: each zone's
     // versions go out in order, and a small change is not held up behind another tenant's
     // 100,000-record zone still compiling.
@@ -143,12 +160,30 @@ export class ImageShipper {
     const before = [...new Set(names.map((n) => this.#inflight.get(n)).filter((p) => p !== undefined))];
     const done: Promise<void> = Promise.all(before)
       .then(async () => {
-        const outcomes = await Promise.all(jobs);
+        // Take this message's current pushes now; later ones supersede nothing taken here.
+        const taken: { push: ZonePush; reset: boolean }[] = [];
+        for (const p of msg.zones) {
+          const w = this.#wanted.get(p.name);
+          if (w?.push !== p) continue; // superseded: a later message carries a newer version
+          this.#wanted.delete(p.name);
+          taken.push(w);
+        }
+        const outcomes: (CompileOutcome | null)[] = new Array(taken.length).fill(null);
+        let next = 0;
+        const one = async (): Promise<void> => {
+          while (next < taken.length) {
+            const i = next++;
+            const p = taken[i].push;
+            if (p.text !== null)
+              outcomes[i] = await pool.compile({ kind: 'text', name: p.name, text: p.text });
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(taken.length, SHIP_PARALLEL) }, one));
         const changes: ImageChange[] = [];
-        msg.zones.forEach((p, i) => {
+        taken.forEach(({ push: p, reset }, i) => {
           const o = outcomes[i];
           const change: ImageChange = { name: p.name, version: p.version, serial: p.serial };
-          if (p.reset) change.reset = true;
+          if (reset) change.reset = true;
           if (o === null) changes.push(change);
           else if (o.ok) changes.push({ ...change, image: o.image });
           else
