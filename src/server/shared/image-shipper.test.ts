@@ -231,10 +231,11 @@ describe('ImageShipper', () => {
     shipper.ship(again, pool);
     await shipper.shipped();
     assert.equal(pool.stats.compiled, 3);
-    assert.deepEqual(
-      sent.flatMap((m) => m.zones.map((z) => `${z.name}${z.version}`)).sort(),
-      ['a.test.1', 'a.test.6', 'b.test.1'],
-    );
+    assert.deepEqual(sent.flatMap((m) => m.zones.map((z) => `${z.name}${z.version}`)).sort(), [
+      'a.test.1',
+      'a.test.6',
+      'b.test.1',
+    ]);
     assert.equal(shipper.get('a.test.')?.serial, 6);
     assert.equal(shipper.get('b.test.')?.serial, 9);
   });

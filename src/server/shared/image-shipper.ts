@@ -53,6 +53,7 @@ export class ImageShipper {
   readonly #log: Logger | undefined;
   readonly #zones = new Map<string, ShippedZone>();
   #seq = 0;
+  #closed = false;
   /** Per worker slot: the last message it is known to hold (snapshot or acknowledged update). */
   readonly #acked = new Map<number, number>();
   /** Images replaced or removed by the update of `seq`, released once every worker has it. */
@@ -160,6 +161,7 @@ export class ImageShipper {
     const before = [...new Set(names.map((n) => this.#inflight.get(n)).filter((p) => p !== undefined))];
     const done: Promise<void> = Promise.all(before)
       .then(async () => {
+        if (this.#closed) return;
         // Take this message's current pushes now; later ones supersede nothing taken here.
         const taken: { push: ZonePush; reset: boolean }[] = [];
         for (const p of msg.zones) {
@@ -171,7 +173,7 @@ export class ImageShipper {
         const outcomes: (CompileOutcome | null)[] = new Array(taken.length).fill(null);
         let next = 0;
         const one = async (): Promise<void> => {
-          while (next < taken.length) {
+          while (next < taken.length && !this.#closed) {
             const i = next++;
             const p = taken[i].push;
             if (p.text !== null)
@@ -179,6 +181,7 @@ export class ImageShipper {
           }
         };
         await Promise.all(Array.from({ length: Math.min(taken.length, SHIP_PARALLEL) }, one));
+        if (this.#closed) return; // stopping: the compile jobs failed as the pool closed
         const changes: ImageChange[] = [];
         taken.forEach(({ push: p, reset }, i) => {
           const o = outcomes[i];
@@ -260,8 +263,13 @@ export class ImageShipper {
     return [...this.#acked.keys()];
   }
 
-  /** Releases every image still held. */
+  /**
+   * Stops shipping (the process is stopping): whoever waits in `applied` is let go, messages
+   * given to `ship` and not yet compiled are dropped without a word. Releases nothing: the
+   * packs go when their writer is closed.
+   */
   close(): void {
+    this.#closed = true;
     for (const w of this.#waiters.splice(0)) w.resolve();
   }
 

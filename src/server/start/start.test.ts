@@ -5,7 +5,7 @@
  * exercised end to end in test/e2e/start.test.ts.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -224,6 +224,55 @@ describe('runStart (with an in-memory control plane)', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
     assert.equal(control.closed, true);
+  });
+
+  test('--images on: a stop during the cold compile exits 0, starts no worker and removes the packs', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sb-start-unit-'));
+    // The pack writer makes its folder under os.tmpdir(), which follows TMPDIR.
+    const packTmp = mkdtempSync(join(tmpdir(), 'sb-start-packs-'));
+    const savedTmp = process.env.TMPDIR;
+    process.env.TMPDIR = packTmp;
+    const control = new FakeControl();
+    for (let i = 0; i < 200; i++) control.setZone(`z${i}.test.`, zoneText(`z${i}.test.`, '192.0.2.1'));
+    const config = buildStartConfig({
+      data: dataDir,
+      dns: [`127.0.0.1:${await findFreePort()}`],
+      http: '127.0.0.1:0',
+      workers: 2,
+      images: 'on',
+    });
+    const stop = new AbortController();
+    stop.abort(); // already stopping when the compile starts
+    const infos: string[] = [];
+    const errors: string[] = [];
+    let printed = '';
+    try {
+      const code = await runStart(
+        config,
+        {
+          log: { ...quiet, info: (m) => infos.push(m), error: (m) => errors.push(m) },
+          print: (t) => {
+            printed += t;
+          },
+          env: {},
+          version: 'test',
+          stopSignal: stop.signal,
+          handleSignals: false,
+        },
+        { openControlPlane: async () => control.asControlPlane(), buildApi: async () => fakeApi() },
+      );
+      assert.equal(code, 0);
+      assert.ok(infos.includes('stop while compiling: stopping'), infos.join('\n'));
+      assert.ok(!printed.includes(STARTED_LINE), printed);
+      assert.deepEqual(errors, []);
+      assert.deepEqual(readdirSync(packTmp), []);
+      assert.equal(control.closed, true);
+    } finally {
+      if (savedTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = savedTmp;
+      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(packTmp, { recursive: true, force: true });
+    }
   });
 
   test('a DNS address that cannot be bound stops the start with exit code 1', async () => {

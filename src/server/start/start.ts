@@ -323,9 +323,37 @@ export async function runStart(
     await feed.load();
     log.info(`loaded ${feed.size} zones from the store in ${Math.round(performance.now() - started)} ms`);
     if (images) {
+      // A stop signal (or io.stopSignal) during the cold compile: stop compiling, remove the
+      // packs and exit 0, rather than die by the signal's default action and leave them.
+      let stoppedEarly = false;
+      const early = (why: string) => {
+        if (stoppedEarly) return;
+        stoppedEarly = true;
+        log.info(`${why} while compiling: stopping`);
+        void images.close();
+      };
+      const earlyTerm = () => early('SIGTERM');
+      const earlyInt = () => early('SIGINT');
+      const earlyAbort = () => early('stop');
+      const signals = io?.handleSignals !== false;
+      if (signals) {
+        process.on('SIGTERM', earlyTerm);
+        process.on('SIGINT', earlyInt);
+      }
+      io?.stopSignal?.addEventListener('abort', earlyAbort, { once: true });
+      if (io?.stopSignal?.aborted) earlyAbort();
       const compiling = performance.now();
       for (const m of feed.snapshot()) images.shipper.ship(m, images.compiler);
       await images.shipper.shipped();
+      if (signals) {
+        process.off('SIGTERM', earlyTerm);
+        process.off('SIGINT', earlyInt);
+      }
+      io?.stopSignal?.removeEventListener('abort', earlyAbort);
+      if (stoppedEarly) {
+        await closeEarly();
+        return 0;
+      }
       collectGarbage();
       log.info(
         `compiled ${images.shipper.size} zone images in ${Math.round(performance.now() - compiling)} ms ` +
