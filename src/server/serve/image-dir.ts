@@ -3,7 +3,8 @@
  * with the same outcome rules as `loadZoneDir` (zone-dir.ts) — a file that fails keeps its
  * previous zone, a vanished file drops it, two files with one origin: the first by name
  * wins — but each file is parsed and compiled once, in the primary's compile threads, and a
- * file whose size, mtime and inode did not change since the last load is not read again.
+ * file whose size, mtime, inode and ctime did not change since the last committed load is not
+ * read again.
  * @module
  */
 import { statSync } from 'node:fs';

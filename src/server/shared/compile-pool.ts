@@ -8,8 +8,10 @@
  * - Images come back in batches: small ones copied once into one transferred buffer per batch
  *   (a postMessage and a transfer per 10-record zone cost more than compiling it), large
  *   ones as the thread's own buffer, transferred (no copy).
- * - The queue is bounded: `compile` waits for room before it queues, so a caller feeding
- *   100,000 zones holds at most `maxQueue` of them in flight.
+ * - The queue is bounded: `compile` waits for room before it queues, so at most `maxQueue`
+ *   jobs are queued; each call waiting for room is a pending promise of its caller's, so a
+ *   caller feeding 100,000 zones bounds its own calls (the image shipper runs 64 at a time
+ *   per message, image-dir.ts 64 per load).
  * - A zone that fails to parse or compile resolves `{ ok: false, errors }` (the caller keeps
  *   the previous image). A thread that dies (out of its heap cap) is replaced; the jobs it
  *   held run again one at a time, and only the one that kills a thread again fails. Idle threads exit after `idleMs`, giving their heaps back.
