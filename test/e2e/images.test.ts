@@ -6,13 +6,14 @@
  * (each worker reports its counters; the primary logs them).
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { packMmapStatus } from '../../src/image/pack.js';
 import { exampleZones } from '../helpers/paths.js';
-import { listChildren, skipUnlessCommands } from '../helpers/peers.js';
+import { listChildren, skipUnlessCommands, switchboardBin } from '../helpers/peers.js';
 import { callApi, type Platform, startPlatform, waitForEveryWorker } from '../helpers/platform.js';
 import { dig, freePort, kdig, type ServeProcess, startServe } from './support.js';
 
@@ -205,5 +206,89 @@ describe('start --images on, 2 workers', { skip }, () => {
       (a) => a.answers.includes('192.0.2.123'),
       10_000,
     );
+  });
+});
+
+describe('serve --images on: signals during the cold compile', () => {
+  /** Spawns serve over `files` zone files, with its own TMPDIR (where its packs go). */
+  async function spawnServe(files: number) {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-images-sig-'));
+    const zones = join(dir, 'zones');
+    const packs = join(dir, 'tmp');
+    mkdirSync(zones);
+    mkdirSync(packs);
+    for (let i = 0; i < files; i++)
+      writeFileSync(
+        join(zones, `z${i}.test.zone`),
+        `$ORIGIN z${i}.test.\n$TTL 300\n@ IN SOA ns1.example.net. h.example.net. 1 7200 900 1209600 300\n  IN NS ns1.example.net.\nwww IN A 192.0.2.1\n`,
+      );
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [
+        switchboardBin(),
+        'serve',
+        '--zone-dir',
+        zones,
+        '--workers',
+        '1',
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--images',
+        'on',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: packs } },
+    );
+    let out = '';
+    const waiters = new Set<() => void>();
+    const feed = (d: Buffer) => {
+      out += d.toString('utf8');
+      for (const w of waiters) w();
+    };
+    child.stdout.on('data', feed);
+    child.stderr.on('data', feed);
+    const exited = new Promise<number | string | null>((r) =>
+      child.once('exit', (code, signal) => r(code ?? signal)),
+    );
+    const until = (re: RegExp) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (re.test(out)) {
+            waiters.delete(check);
+            resolve();
+          }
+        };
+        waiters.add(check);
+        check();
+        void exited.then(() => {
+          if (!re.test(out)) reject(new Error(`exited before ${re}:\n${out}`));
+        });
+      });
+    const cleanup = () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    };
+    return { child, packs, exited, until, out: () => out, cleanup };
+  }
+
+  test('SIGTERM while compiling: exit 0, the packs removed', async (t) => {
+    const s = await spawnServe(3000);
+    t.after(s.cleanup);
+    await s.until(/UDP path: /); // logged just before the compile starts
+    s.child.kill('SIGTERM');
+    assert.equal(await s.exited, 0, s.out());
+    assert.match(s.out(), /SIGTERM(:| while compiling:) stopping/);
+    assert.deepEqual(readdirSync(s.packs), [], s.out());
+  });
+
+  test('SIGHUP while compiling: serve survives and reloads once it serves', async (t) => {
+    const s = await spawnServe(3000);
+    t.after(s.cleanup);
+    await s.until(/UDP path: /);
+    s.child.kill('SIGHUP');
+    await s.until(/reload: serving .*\(1 workers reloaded\)/);
+    s.child.kill('SIGTERM');
+    assert.equal(await s.exited, 0, s.out());
+    assert.deepEqual(readdirSync(s.packs), [], s.out());
   });
 });

@@ -25,12 +25,39 @@ import { formatReloadLine, formatStartLine, logZoneReport } from './report.js';
 export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryIo>): Promise<number> {
   const log = io?.log ?? createLogger('primary');
   const print = io?.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  // Signals are caught from the first line (a signal that comes before would take its default
+  // action: kill serve, and leave the packs behind). They stay until the final handlers are on
+  // (removing the last listener restores the default action).
+  let earlyStop: string | undefined;
+  let onEarlyStop: (() => void) | undefined;
+  let hupWhileCompiling = false;
+  const early = (signal: string) => {
+    if (earlyStop) return;
+    earlyStop = signal;
+    log.info(`${signal} while compiling: stopping`);
+    onEarlyStop?.();
+  };
+  const earlyTerm = () => early('SIGTERM');
+  const earlyInt = () => early('SIGINT');
+  // SIGHUP: remembered, the reload runs once every worker serves.
+  const earlyHup = () => {
+    hupWhileCompiling = true;
+  };
+  const dropEarly = () => {
+    process.off('SIGTERM', earlyTerm);
+    process.off('SIGINT', earlyInt);
+    process.off('SIGHUP', earlyHup);
+  };
+  process.on('SIGTERM', earlyTerm);
+  process.on('SIGINT', earlyInt);
+  process.on('SIGHUP', earlyHup);
   const count = config.workers;
   let udp: ReturnType<typeof chooseUdpIo>;
   try {
     udp = chooseUdpIo(config.io ?? 'auto', config.listen, true, true);
   } catch (err) {
     log.error(describeError(err));
+    dropEarly();
     return 1;
   }
   log.info(formatUdpIoLine(udp));
@@ -53,28 +80,23 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     writer.close();
   };
 
-  // A stop signal during the cold compile (no worker yet): stop compiling, remove the packs
-  // and exit 0, rather than die by the signal's default action and leave them behind.
+  // A stop signal before the workers run (the cold compile): stop compiling, remove the
+  // packs and exit 0, rather than die by the signal's default action and leave them behind.
   let stoppedEarly: Promise<void> | undefined;
-  const early = (signal: string) => {
-    if (stoppedEarly) return;
-    log.info(`${signal} while compiling: stopping`);
+  onEarlyStop = () => {
     stoppedEarly = closeImages();
   };
-  const earlyTerm = () => early('SIGTERM');
-  const earlyInt = () => early('SIGINT');
-  process.on('SIGTERM', earlyTerm);
-  process.on('SIGINT', earlyInt);
+  if (earlyStop) onEarlyStop();
   const compiling = performance.now();
   const first = await dir.load();
-  process.off('SIGTERM', earlyTerm);
-  process.off('SIGINT', earlyInt);
   if (stoppedEarly) {
+    dropEarly();
     await stoppedEarly;
     return 0;
   }
   if (first.report.dirError) {
     log.error(`--zone-dir ${config.zoneDir}: ${first.report.dirError}`);
+    dropEarly();
     await closeImages();
     return 1;
   }
@@ -82,6 +104,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     shipper.publish(first.changes, false);
   } catch (err) {
     log.error(describeError(err));
+    dropEarly();
     await closeImages();
     return 1;
   }
@@ -170,7 +193,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
       });
     };
 
-    let hupBeforeStart = false;
+    let hupBeforeStart = hupWhileCompiling;
     const onHup = () => {
       if (stopping) return;
       if (started) reload();
@@ -222,6 +245,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     process.on('SIGHUP', onHup);
     process.on('SIGTERM', () => onStop('SIGTERM'));
     process.on('SIGINT', () => onStop('SIGINT'));
+    dropEarly();
     pool.start();
   });
 }
