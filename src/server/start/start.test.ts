@@ -262,7 +262,7 @@ describe('runStart (with an in-memory control plane)', () => {
         { openControlPlane: async () => control.asControlPlane(), buildApi: async () => fakeApi() },
       );
       assert.equal(code, 0);
-      assert.ok(infos.includes('stop while compiling: stopping'), infos.join('\n'));
+      assert.ok(infos.includes('stop while starting: stopping'), infos.join('\n'));
       assert.ok(!printed.includes(STARTED_LINE), printed);
       assert.deepEqual(errors, []);
       assert.deepEqual(readdirSync(packTmp), []);

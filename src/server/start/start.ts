@@ -263,6 +263,36 @@ export async function runStart(
     },
     { staggerChars: staggerCharsFrom(env) },
   );
+  // --images on: from here until the final handlers are on, a stop signal (or io.stopSignal)
+  // must not kill the primary by its default action (the packs would stay behind): it stops
+  // the cold compile, and the start exits 0 once what was opened is closed.
+  let earlyStop: string | undefined;
+  let onEarlyStop: (() => void) | undefined;
+  const early = (why: string) => {
+    if (earlyStop) return;
+    earlyStop = why;
+    log.info(`${why} while starting: stopping`);
+    onEarlyStop?.();
+  };
+  const earlyTerm = () => early('SIGTERM');
+  const earlyInt = () => early('SIGINT');
+  const earlyHup = () => log.info('SIGHUP ignored: zones are served from the store and update live');
+  const earlyAbort = () => early('stop');
+  const earlySignals = config.images && io?.handleSignals !== false;
+  if (earlySignals) {
+    process.on('SIGTERM', earlyTerm);
+    process.on('SIGINT', earlyInt);
+    process.on('SIGHUP', earlyHup);
+  }
+  if (config.images) io?.stopSignal?.addEventListener('abort', earlyAbort, { once: true });
+  const dropEarly = () => {
+    if (earlySignals) {
+      process.off('SIGTERM', earlyTerm);
+      process.off('SIGINT', earlyInt);
+      process.off('SIGHUP', earlyHup);
+    }
+    io?.stopSignal?.removeEventListener('abort', earlyAbort);
+  };
   // --images on: the primary compiles each zone once (compile threads) and ships references.
   const images = config.images
     ? (() => {
@@ -323,34 +353,15 @@ export async function runStart(
     await feed.load();
     log.info(`loaded ${feed.size} zones from the store in ${Math.round(performance.now() - started)} ms`);
     if (images) {
-      // A stop signal (or io.stopSignal) during the cold compile: stop compiling, remove the
-      // packs and exit 0, rather than die by the signal's default action and leave them.
-      let stoppedEarly = false;
-      const early = (why: string) => {
-        if (stoppedEarly) return;
-        stoppedEarly = true;
-        log.info(`${why} while compiling: stopping`);
-        void images.close();
-      };
-      const earlyTerm = () => early('SIGTERM');
-      const earlyInt = () => early('SIGINT');
-      const earlyAbort = () => early('stop');
-      const signals = io?.handleSignals !== false;
-      if (signals) {
-        process.on('SIGTERM', earlyTerm);
-        process.on('SIGINT', earlyInt);
-      }
-      io?.stopSignal?.addEventListener('abort', earlyAbort, { once: true });
-      if (io?.stopSignal?.aborted) earlyAbort();
+      onEarlyStop = () => void images.close();
+      if (earlyStop) onEarlyStop();
+      else if (io?.stopSignal?.aborted) early('stop'); // aborted before: no 'abort' event comes
       const compiling = performance.now();
       for (const m of feed.snapshot()) images.shipper.ship(m, images.compiler);
       await images.shipper.shipped();
-      if (signals) {
-        process.off('SIGTERM', earlyTerm);
-        process.off('SIGINT', earlyInt);
-      }
-      io?.stopSignal?.removeEventListener('abort', earlyAbort);
-      if (stoppedEarly) {
+      onEarlyStop = undefined;
+      if (earlyStop) {
+        dropEarly();
         await closeEarly();
         return 0;
       }
@@ -372,8 +383,14 @@ export async function runStart(
   } catch (err) {
     if (newKey) print(formatNewKeyBlock(newKey.secret, newKey.file, undefined));
     log.error(`cannot start: ${describeError(err)}`);
+    dropEarly();
     await closeEarly();
     return 1;
+  }
+  if (earlyStop) {
+    dropEarly();
+    await closeEarly();
+    return 0;
   }
   const zoneFeed = feed;
   const apiServer = api;
@@ -484,6 +501,7 @@ export async function runStart(
       // SIGHUP's default action would kill the platform; zones update live here anyway.
       process.on('SIGHUP', () => log.info('SIGHUP ignored: zones are served from the store and update live'));
     }
+    dropEarly();
     if (io?.stopSignal) {
       if (io.stopSignal.aborted) void stop(0);
       else io.stopSignal.addEventListener('abort', () => void stop(0), { once: true });
