@@ -125,6 +125,9 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     const stop = async (code: number) => {
       if (stopping) return;
       stopping = true;
+      // A reload under way stops at once: its compile jobs fail, its wait for acks ends.
+      shipper.close();
+      await compiler.close();
       await reloads.catch(() => {});
       await pool?.stop();
       await closeImages();
@@ -172,6 +175,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
         log.info(`SIGHUP: reloading zones for ${shipper.slots().length} workers`);
         try {
           const next = await dir.load();
+          if (stopping) return; // its compile was cut short: nothing to report or publish
           logZoneReport(log, next.report, 'reload');
           if (next.report.dirError) {
             log.error(formatReloadLine(next.report, dir.zones()));

@@ -239,4 +239,15 @@ describe('ImageShipper', () => {
     assert.equal(shipper.get('a.test.')?.serial, 6);
     assert.equal(shipper.get('b.test.')?.serial, 9);
   });
+
+  test('once closed (stopping), applied() resolves at once, even for a seq no worker acked', async (t) => {
+    const writer = new PackWriter();
+    const shipper = new ImageShipper(writer, { broadcast: () => {} });
+    t.after(() => writer.close());
+    shipper.snapshot(0);
+    const waiting = shipper.applied(5);
+    shipper.close();
+    await waiting;
+    await shipper.applied(6); // without the fix: waits for its 600 s timeout
+  });
 });

@@ -243,9 +243,12 @@ export class ImageShipper {
     this.#releaseDue();
   }
 
-  /** Resolves once every live worker applied message `seq` (or went away), or after `timeoutMs`. */
+  /**
+   * Resolves once every live worker applied message `seq` (or went away), or after
+   * `timeoutMs`, or once the shipper is closed.
+   */
   applied(seq: number, timeoutMs = 600_000): Promise<void> {
-    if (this.#lowest() >= seq) return Promise.resolve();
+    if (this.#closed || this.#lowest() >= seq) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, timeoutMs);
       timer.unref();
