@@ -265,6 +265,14 @@ export async function runZoneLoadBench(
           startSwitchboard(dir, { workers: 2, ...ready }),
         ),
       );
+      opts.log('zone-load: Switchboard serve --workers 2 --images on (until it answers the SOA)');
+      results.push(
+        await timeServer(
+          'Switchboard serve --workers 2 --images on',
+          'serve --workers 2 --images on: compiled once in the primary, workers map the image; all processes',
+          () => startSwitchboard(dir, { workers: 2, args: ['--images', 'on'], ...ready }),
+        ),
+      );
       if (findCommand('nsd')) {
         opts.log('zone-load: NSD (until it answers the SOA)');
         results.push(await timeServer('NSD', 'server-count 1; all processes', () => startNsd(zones, ready)));
