@@ -27,6 +27,11 @@ export interface ZonePush {
    * start over, so the worker takes this one whatever version it holds.
    */
   reset?: boolean;
+  /**
+   * `--images on`: the same version's image now at `ref` (the primary compacted its packs):
+   * the worker takes it although it holds this version already.
+   */
+  moved?: boolean;
 }
 
 /**

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { compileZone } from '../../image/compile.js';
 import { openImage } from '../../image/reader.js';
+import { loadZoneText } from '../../zone/load.js';
 import { CompilePool } from './compile-pool.js';
 import type { ZonesMessage } from './dns-protocol.js';
 import { ImageShipper } from './image-shipper.js';
@@ -249,5 +251,70 @@ describe('ImageShipper', () => {
     shipper.close();
     await waiting;
     await shipper.applied(6); // without the fix: waits for its 600 s timeout
+  });
+
+  test('dead pack space is compacted: moved images go to the workers as same-version pushes, old refs retire after every ack', () => {
+    const writer = new Recording(undefined, { packBytes: 64 * 1024 });
+    const reader = new PackReader(writer.dir);
+    const sent: ZonesMessage[] = [];
+    const logs: string[] = [];
+    const shipper = new ImageShipper(writer, {
+      broadcast: (m) => sent.push(m),
+      compactDeadBytes: 16 * 1024,
+      log: { error: () => {}, warn: (m) => logs.push(m), info: (m) => logs.push(m) },
+    });
+    const image = (name: string, v: number) =>
+      compileZone(loadZoneText(zoneText(name, v), { origin: name, strict: false }).zone);
+    const names = Array.from({ length: 60 }, (_, i) => `z${i}.test.`);
+    // Version 1 of every zone fills a few packs; the workers hold it.
+    shipper.publish(
+      names.map((n) => ({ name: n, version: 1, serial: 1, image: image(n, 1) })),
+      false,
+    );
+    shipper.snapshot(0);
+    shipper.snapshot(1);
+    // Every zone but the first 6 gets version 2: the old packs end up mostly dead.
+    const changed = names.slice(6);
+    // …and then version 3: more dead octets than live ones.
+    const seq2 = shipper.publish(
+      changed.map((n) => ({ name: n, version: 2, serial: 2, image: image(n, 2) })),
+    );
+    shipper.acked(0, seq2);
+    shipper.acked(1, seq2);
+    const seq = shipper.publish(changed.map((n) => ({ name: n, version: 3, serial: 3, image: image(n, 3) })));
+    assert.equal(shipper.compactions.runs, 0, 'the version-2 packs are not dead before the workers ack');
+    const beforeCompact = new Map(names.map((n) => [n, shipper.get(n)!.ref]));
+    const versions = new Map(names.map((n) => [n, shipper.get(n)!.version]));
+    shipper.acked(0, seq);
+    shipper.acked(1, seq);
+    assert.equal(shipper.compactions.runs, 1, logs.join('\n'));
+    const moved = sent.flatMap((m) => m.zones).filter((p) => p.moved);
+    assert.ok(moved.length >= 1, 'some served images moved');
+    assert.ok(
+      moved.some((p) => p.version === 1),
+      'the unchanged zones left the mostly-dead first pack',
+    );
+    for (const p of moved) {
+      assert.equal(p.version, versions.get(p.name));
+      assert.deepEqual(p.ref, shipper.get(p.name)!.ref);
+      assert.notDeepEqual(p.ref, beforeCompact.get(p.name));
+      // Same octets at the new place.
+      assert.equal(openImage(reader.open(p.ref!)).origin.length > 0, true);
+      assert.deepEqual(Buffer.from(reader.open(p.ref!)), Buffer.from(image(p.name, p.version)));
+    }
+    // The old refs of moved zones are released only once both workers have the move.
+    const oldRefs = moved.map((p) => beforeCompact.get(p.name)!);
+    const releasedBefore = writer.released.length;
+    const moveSeq = sent.at(-1)!.seq;
+    shipper.acked(0, moveSeq);
+    assert.equal(writer.released.length, releasedBefore);
+    shipper.acked(1, moveSeq);
+    for (const r of oldRefs)
+      assert.ok(writer.released.some((x) => x.pack === r.pack && x.offset === r.offset));
+    // Every zone still opens from the refs the shipper holds.
+    for (const n of names) assert.ok(reader.open(shipper.get(n)!.ref).length > 0);
+    shipper.close();
+    reader.close();
+    writer.close();
   });
 });

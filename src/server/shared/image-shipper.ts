@@ -11,6 +11,7 @@
  * @module
  */
 
+import { refKey } from '../../image/pack.js';
 import type { CompileOutcome, CompilePool } from './compile-pool.js';
 import type { ZonePush, ZonesMessage } from './dns-protocol.js';
 import type { ImageRef, PackWriter } from './images.js';
@@ -18,6 +19,13 @@ import type { Logger } from './log.js';
 
 /** Zones of one `ship` message compiled at a time (the pool's own queue bounds all of them). */
 const SHIP_PARALLEL = 64;
+
+/**
+ * Dead octets in the packs from which a compaction runs (when they are also more than the live
+ * ones): the live images of mostly-dead packs are copied into a new pack, the workers are sent
+ * the moves, and the old packs go once every worker has them (PackWriter.compact).
+ */
+export const COMPACT_DEAD_BYTES = 64 * 1024 * 1024;
 
 /** One served zone as the workers know it. */
 export interface ShippedZone {
@@ -42,6 +50,8 @@ export interface ImageShipperOptions {
   broadcast: (msg: ZonesMessage) => void;
   /** At most this many zones per message (default 2000). */
   batchZones?: number;
+  /** Dead pack octets from which a compaction runs (default COMPACT_DEAD_BYTES). */
+  compactDeadBytes?: number;
   log?: Logger;
 }
 
@@ -51,6 +61,10 @@ export class ImageShipper {
   readonly #broadcast: (msg: ZonesMessage) => void;
   readonly #batchZones: number;
   readonly #log: Logger | undefined;
+  readonly #compactDead: number;
+  #compacting = false;
+  /** Compactions run and images moved (for logs and tests). */
+  readonly compactions = { runs: 0, moved: 0 };
   readonly #zones = new Map<string, ShippedZone>();
   #seq = 0;
   #closed = false;
@@ -71,6 +85,7 @@ export class ImageShipper {
     this.#writer = writer;
     this.#broadcast = opts.broadcast;
     this.#batchZones = opts.batchZones ?? 2000;
+    this.#compactDead = opts.compactDeadBytes ?? COMPACT_DEAD_BYTES;
     this.#log = opts.log;
   }
 
@@ -288,6 +303,56 @@ export class ImageShipper {
       for (const r of (this.#retiring.shift() as { refs: ImageRef[] }).refs) this.#writer.release(r);
     for (let i = this.#waiters.length - 1; i >= 0; i--)
       if (this.#waiters[i].seq <= low) this.#waiters.splice(i, 1)[0].resolve();
+    this.#maybeCompact();
+  }
+
+  /**
+   * Reclaims dead pack space once it passes the threshold (and the live octets): the writer
+   * copies the live images of mostly-dead packs into a new one (synchronous file I/O on this
+   * loop, at most the live part of those packs), the served zones whose image moved are sent
+   * to the workers as `moved` pushes of the same version, and the old refs retire like any
+   * replaced image (released once every worker has the update; a pack with no live image left
+   * is unlinked, and the workers' mappings of it go when their last view does). Copies of
+   * images that are only retiring (no zone serves them) are released at once: no worker was
+   * told of them.
+   */
+  #maybeCompact(): void {
+    if (this.#closed || this.#compacting) return;
+    const stats = this.#writer.stats();
+    if (stats.dead < this.#compactDead || stats.dead <= stats.live) return;
+    this.#compacting = true;
+    try {
+      let moves: Map<string, ImageRef>;
+      try {
+        moves = this.#writer.compact();
+      } catch (err) {
+        this.#log?.warn(`image packs not compacted: ${(err as Error).message}`);
+        return;
+      }
+      if (moves.size === 0) return;
+      const pushes: ZonePush[] = [];
+      const retired: ImageRef[] = [];
+      for (const [name, z] of this.#zones) {
+        const key = refKey(z.ref);
+        const to = moves.get(key);
+        if (to === undefined) continue;
+        moves.delete(key);
+        retired.push(z.ref);
+        this.#zones.set(name, { ...z, ref: to });
+        pushes.push({ name, version: z.version, serial: z.serial, text: null, ref: to, moved: true });
+      }
+      for (const unused of moves.values()) this.#writer.release(unused);
+      this.compactions.runs++;
+      this.compactions.moved += pushes.length;
+      for (let i = 0; i < pushes.length; i += this.#batchZones)
+        this.#broadcast(this.#message('update', pushes.slice(i, i + this.#batchZones), true));
+      if (retired.length > 0) this.#retiring.push({ seq: this.#seq, refs: retired });
+      this.#log?.info(
+        `image packs compacted: ${pushes.length} zone images moved, ${stats.dead} dead octets to reclaim`,
+      );
+    } finally {
+      this.#compacting = false;
+    }
   }
 
   #message(kind: ZonesMessage['kind'], zones: ZonePush[], last: boolean): ZonesMessage {

@@ -78,6 +78,24 @@ describe('ServedZoneTable', () => {
     assert.equal(t.size, 1);
   });
 
+  test("a 'moved' push of the same version is taken (the primary compacted its packs)", () => {
+    const t = new ServedZoneTable();
+    t.apply(msg('snapshot', [push('a.test.', 5, '192.0.2.5')]));
+    const zone = t.catalog().get(Name.parse('a.test.'));
+    // The same version again is skipped, unless it says the image moved.
+    assert.equal(t.apply(msg('update', [push('a.test.', 5, '192.0.2.5')])).changed, false);
+    const moved = { ...push('a.test.', 5, '192.0.2.5'), moved: true };
+    assert.equal(t.apply(msg('update', [moved])).changed, true);
+    assert.notEqual(t.catalog().get(Name.parse('a.test.')), zone);
+    assert.equal(t.versionOf('a.test.'), 5);
+    assert.equal(addressOf(t, 'a.test.'), '192.0.2.5');
+    // An older version never comes back, moved or not.
+    assert.equal(
+      t.apply(msg('update', [{ ...push('a.test.', 4, '192.0.2.4'), moved: true }])).changed,
+      false,
+    );
+  });
+
   test('a reset takes a lower version (the zone was deleted and created again)', () => {
     const t = new ServedZoneTable();
     t.apply(msg('snapshot', [push('a.test.', 5, '192.0.2.5')]));

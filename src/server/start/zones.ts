@@ -123,7 +123,7 @@ export class ServedZoneTable {
         }
         continue;
       }
-      if (have && !push.reset && push.version === have.version) continue;
+      if (have && !push.reset && !push.moved && push.version === have.version) continue;
       try {
         const zone = this.#load(push);
         this.#current.set(push.name, { zone, version: push.version, serial: push.serial });
