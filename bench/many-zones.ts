@@ -145,9 +145,9 @@ export async function runManyZonesBench(
     const servers: { label: string; command: string; start: () => Promise<Peer> }[] = [];
     if (want('text'))
       servers.push({
-        label: `Switchboard serve --workers ${w}`,
-        command: `node dist/src/cli/main.js serve --workers ${w}`,
-        start: () => startSwitchboard(zoneDir, { workers: w, ...ready }),
+        label: `Switchboard serve --workers ${w} --images off`,
+        command: `node dist/src/cli/main.js serve --workers ${w} --images off`,
+        start: () => startSwitchboard(zoneDir, { workers: w, args: ['--images', 'off'], ...ready }),
       });
     if (want('images'))
       servers.push({

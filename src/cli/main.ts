@@ -40,7 +40,7 @@ function readVersion(): string {
 
 /** Help of `--images` (serve and start). */
 const IMAGES_HELP =
-  "'on': the primary compiles each zone once (compile threads) and the DNS workers serve the shared images, parsing no zone text; 'off' (default, or env SWITCHBOARD_IMAGES): every worker parses every zone";
+  "'on' (default, or env SWITCHBOARD_IMAGES): the primary compiles each zone once (compile threads) and the DNS workers serve the shared images, parsing no zone text; 'off': every worker parses every zone";
 /** Help of `--io` (serve and start). */
 const NATIVE_ANSWERS_HELP =
   'on the native UDP path, answer plain queries from compiled zone images in C (env SWITCHBOARD_NATIVE_ANSWERS=1; off by default)';

@@ -20,7 +20,7 @@ export { type ImageRef, PackReader, PackWriter };
 export const IMAGES_ENV = 'SWITCHBOARD_IMAGES';
 
 /**
- * Validates `--images on|off` (absent: SWITCHBOARD_IMAGES, else off).
+ * Validates `--images on|off` (absent: SWITCHBOARD_IMAGES, else on).
  * @throws ConfigError for anything else
  */
 export function parseImages(
@@ -29,9 +29,10 @@ export function parseImages(
 ): boolean {
   if (value === true) return true;
   if (value === false) return false;
-  const v = value ?? env[IMAGES_ENV] ?? 'off';
+  const v = value ?? env[IMAGES_ENV] ?? 'on';
   if (v === 'on' || v === '1') return true;
-  if (v === 'off' || v === '0' || v === '') return false;
+  if (v === 'off' || v === '0') return false;
+  if (v === '') return true;
   const from = value === undefined ? IMAGES_ENV : '--images';
   throw new ConfigError(`${from} must be on or off, got '${v}'`);
 }
