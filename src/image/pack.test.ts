@@ -494,6 +494,26 @@ describe('pack writer', () => {
     assert.equal(existsSync(dir), false);
   });
 
+  test('a new temp writer removes the temp pack directories of writers whose process is gone (SIGKILL)', () => {
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    const stale = mkdtempSync(join(tmpdir(), 'switchboard-packs-'));
+    writeFileSync(join(stale, 'writer.lock'), `${dead}\n`);
+    writeFileSync(join(stale, 'pack-000001.sbp'), 'x');
+    const alive = mkdtempSync(join(tmpdir(), 'switchboard-packs-'));
+    writeFileSync(join(alive, 'writer.lock'), `${process.pid}\n`);
+    const unlocked = mkdtempSync(join(tmpdir(), 'switchboard-packs-'));
+    const w = new PackWriter();
+    try {
+      assert.equal(existsSync(stale), false, "the dead writer's directory is gone");
+      assert.equal(existsSync(alive), true, "a live writer's directory stays");
+      assert.equal(existsSync(unlocked), true, 'a directory without a lock (being made) stays');
+    } finally {
+      w.close();
+      rmSync(alive, { recursive: true, force: true });
+      rmSync(unlocked, { recursive: true, force: true });
+    }
+  });
+
   test('one writer per directory; a stale lock is taken over and its packs removed', () => {
     const dir = newDir();
     const w = new PackWriter(dir);

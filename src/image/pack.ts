@@ -208,6 +208,35 @@ export interface CompactOptions {
   threshold?: number;
 }
 
+/** Name prefix of the temp directories writers make under os.tmpdir(). */
+const TEMP_PREFIX = 'switchboard-packs-';
+
+/**
+ * Removes the temp pack directories of writers whose process is gone (killed before its exit
+ * hook could remove them: SIGKILL, a crash). Only a directory whose lock names a process that
+ * no longer exists is removed; one without a lock (being created) or with a live process is
+ * left alone.
+ */
+function sweepStaleTempDirs(): void {
+  let names: string[];
+  try {
+    names = readdirSync(tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(TEMP_PREFIX)) continue;
+    const dir = join(tmpdir(), name);
+    try {
+      const pid = Number.parseInt(readFileSync(join(dir, LOCK_NAME), 'utf8'), 10);
+      if (Number.isSafeInteger(pid) && pid > 0 && !processAlive(pid))
+        rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // no lock (yet), or not ours to read: leave it
+    }
+  }
+}
+
 /** Directories a writer of this process holds (a second writer on one is refused). */
 const heldDirs = new Set<string>();
 /** Writers not closed: their files are removed when the process exits (one exit hook). */
@@ -239,7 +268,8 @@ export class PackWriter {
       throw new PackError(`packBytes must be an integer from ${MIN_PACK_BYTES} to ${MAX_CAPACITY}`);
     this.packBytes = align(bytes);
     if (dir === undefined) {
-      this.dir = mkdtempSync(join(tmpdir(), 'switchboard-packs-'));
+      sweepStaleTempDirs();
+      this.dir = mkdtempSync(join(tmpdir(), TEMP_PREFIX));
       this.ownsDir = true;
     } else {
       this.dir = resolve(dir);
