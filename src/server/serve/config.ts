@@ -13,6 +13,7 @@ import {
   DEFAULT_TCP_MAX_PER_CLIENT,
 } from '../../transport/tcp.js';
 import { DEFAULT_UDP_RECV_BUFFER, DEFAULT_UDP_SEND_BUFFER } from '../../transport/udp.js';
+import type { DnsServingSettings } from '../shared/dns-worker-config.js';
 import { parseImages } from '../shared/images.js';
 import { parseUdpIo, type UdpIo, type UdpIoChoice } from '../shared/listeners.js';
 import { applyAnswerOptions, ConfigError, DEFAULT_DNS, parseInteger } from '../shared/options.js';
@@ -21,34 +22,17 @@ import { applyAnswerOptions, ConfigError, DEFAULT_DNS, parseInteger } from '../s
 export const CONFIG_ENV = 'SWITCHBOARD_SERVE_CONFIG';
 
 /** Everything a server process needs; JSON-serialisable. */
-export interface ServeConfig {
+export interface ServeConfig extends DnsServingSettings {
   /** Absolute path of the folder of `*.zone` files. */
   zoneDir: string;
-  listen: ListenAddress[];
   /** Worker processes; 0 serves from the one process (no cluster). */
   workers: number;
-  /** RFC 5001 NSID, as text (sent as its UTF-8 octets); `{worker}` = the worker's slot. */
-  nsid?: string;
-  /** EDNS payload size advertised and used as the UDP response cap. */
-  ednsSize?: number;
-  /** RFC 4892 identity (CH TXT `id.server.`); `{worker}` = the worker's slot; undefined: refused. */
-  identity?: string;
-  /** Text of CH TXT `version.server.` (`Switchboard 0.1.0`); undefined: refused. */
-  version?: string;
-  tcpIdleTimeoutMs: number;
-  tcpMaxConnections: number;
-  tcpMaxConnectionsPerClient: number;
-  udpRecvBufferSize: number;
-  udpSendBufferSize: number;
   /** `--io`: the UDP path asked for (`auto` unless given; SWITCHBOARD_IO sets the default). */
   io: UdpIoChoice;
   /** The UDP path the primary decided on (`chooseUdpIo`), set before workers start. */
   udpIo?: UdpIo;
-  /** `--native-answers` (or SWITCHBOARD_NATIVE_ANSWERS=1): on the native UDP path, answer from
-   * compiled zone images in C (native/image.c). Off by default. */
-  nativeAnswers?: boolean;
-  /** `--images on|off` (SWITCHBOARD_IMAGES sets the default; off unless given): the primary
-   * compiles each zone file once and the workers serve the shared images. */
+  /** `--images on|off` (SWITCHBOARD_IMAGES sets the default; on unless given or set off): the
+   * primary compiles each zone file once and the workers serve the shared images. */
   images?: boolean;
 }
 

@@ -10,11 +10,15 @@ import { ConfigError } from './options.js';
 /** The environment variable carrying the DNS config to `start` worker processes. */
 export const START_CONFIG_ENV = 'SWITCHBOARD_START_CONFIG';
 
-/** What a DNS worker of `switchboard start` needs; JSON-serialisable. */
-export interface DnsWorkerConfig {
+/**
+ * The answer and transport settings every DNS-serving process takes (`serve`'s config and a
+ * `start` worker's): one definition, so the two configs cannot drift apart.
+ */
+export interface DnsServingSettings {
   listen: ListenAddress[];
-  /** RFC 5001 NSID, as text; `{worker}` = the worker's slot. */
+  /** RFC 5001 NSID, as text (sent as its UTF-8 octets); `{worker}` = the worker's slot. */
   nsid?: string;
+  /** EDNS payload size advertised and used as the UDP response cap. */
   ednsSize?: number;
   /** RFC 4892 identity (CH TXT `id.server.`); `{worker}` = the worker's slot; undefined: refused. */
   identity?: string;
@@ -25,11 +29,15 @@ export interface DnsWorkerConfig {
   tcpMaxConnectionsPerClient: number;
   udpRecvBufferSize: number;
   udpSendBufferSize: number;
-  /** The UDP path the primary decided on (`chooseUdpIo`); absent: node. */
-  udpIo?: UdpIo;
   /** `--native-answers` (or SWITCHBOARD_NATIVE_ANSWERS=1): on the native UDP path, answer from
    * compiled zone images in C (native/image.c). Off by default. */
   nativeAnswers?: boolean;
+}
+
+/** What a DNS worker of `switchboard start` needs; JSON-serialisable. */
+export interface DnsWorkerConfig extends DnsServingSettings {
+  /** The UDP path the primary decided on (`chooseUdpIo`); absent: node. */
+  udpIo?: UdpIo;
   /** `--images on`: the primary's image pack folder; zones arrive as image references. */
   packDir?: string;
 }

@@ -57,7 +57,7 @@ export interface StartConfig {
   dns: DnsWorkerConfig;
   /** `--io`: the UDP path asked for (`auto` unless given; SWITCHBOARD_IO sets the default). */
   io: UdpIoChoice;
-  /** `--images on|off` (SWITCHBOARD_IMAGES sets the default; off unless given): the primary
+  /** `--images on|off` (SWITCHBOARD_IMAGES sets the default; on unless given or set off): the primary
    * compiles each zone once and the DNS workers serve the shared images. */
   images: boolean;
   /** The platform's name servers: the apex NS of zones created without any (absolute names). */
