@@ -143,7 +143,7 @@ export class Responder {
   /** Our NSID option as octets (code, length, payload) for image answers; undefined when off. */
   readonly #nsidTlv: Uint8Array | undefined;
   /** Where image answers are written before being copied out. */
-  readonly #imageOut = Buffer.allocUnsafeSlow(TCP_MAX);
+  #imageOut: Buffer | undefined;
   /** Queries answered from zone images (template copies), for metrics and tests. */
   imageAnswers = 0;
   /** Queries an image handed back to the engine, by reason (src/image/format.ts `Fallback` values, at most 31). */
@@ -416,6 +416,8 @@ export class Responder {
     if (zone?.respondFromTemplate === undefined) return undefined;
     this.#imageZone = zone;
     this.#imageAbsent = absent;
+    // Made on the first image answer: a Responder over Zones only never holds it.
+    this.#imageOut ??= Buffer.allocUnsafeSlow(TCP_MAX);
     const out = this.#imageOut;
     const n = zone.respondFromTemplate(
       query,

@@ -82,6 +82,13 @@ export const NameFlag = {
 
 /** RRset record: 16 octets. */
 export const RRSET_RECORD_SIZE = 16;
+export const R = {
+  OWNER: 0,
+  TYPE: 4,
+  COUNT: 6,
+  TTL: 8,
+  RDATA: 12,
+} as const;
 
 /** Answer entry: 8 octets (u16 qtype, u8 kind, u8 fallback reason, u32 template offset). */
 export const ANSWER_ENTRY_SIZE = 8;

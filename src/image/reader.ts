@@ -23,6 +23,7 @@ import {
   NAME_RECORD_SIZE,
   NameFlag,
   NONE,
+  R,
   RRSET_RECORD_SIZE,
   SECTION_ENTRY_SIZE,
   SectionId,
@@ -211,8 +212,8 @@ export function openImage(bytes: Uint8Array): ZoneImage {
   for (let i = 0; i < rrsetCount; i++) {
     const r = rrsets.at + i * RRSET_RECORD_SIZE;
     if (u32(r) >= nameCount) fail(`RRset ${i}: bad owner`);
-    let p = u32(r + 12);
-    for (let k = u16(r + 6); k > 0; k--) {
+    let p = u32(r + R.RDATA);
+    for (let k = u16(r + R.COUNT); k > 0; k--) {
       if (!inside(p, 2, rdata)) fail(`RRset ${i}: RDATA out of bounds`);
       const l = (bytes[p] << 8) | bytes[p + 1];
       if (!inside(p + 2, l, rdata)) fail(`RRset ${i}: RDATA out of bounds`);

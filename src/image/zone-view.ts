@@ -23,7 +23,7 @@ import { Name } from '../wire/name.js';
 import type { QueryView } from '../wire/query-view.js';
 import { readSoa, type Soa } from '../wire/rdata.js';
 import type { RRset, ServedNode, ServedZone } from '../zone/zone.js';
-import { fnv1aString, N, NAME_RECORD_SIZE, RRSET_RECORD_SIZE } from './format.js';
+import { fnv1aString, H, N, NAME_RECORD_SIZE, R, RRSET_RECORD_SIZE } from './format.js';
 import { type ImageQuery, queryFromView, respondFromImage, type ZoneImage } from './reader.js';
 
 /** Nodes kept per generation (two generations) per ImageZone. */
@@ -78,21 +78,24 @@ export class ImageZone implements ServedZone {
   #soaData: Soa | undefined;
   #cur: Map<number, ImageNode> | undefined;
   #old: Map<number, ImageNode> | undefined;
+  /** The apex's name index (found once, at construction). */
+  readonly #apexIndex: number;
 
   constructor(image: ZoneImage) {
     this.image = image;
-    this.class = image.dv.getUint16(20, true);
+    this.class = image.dv.getUint16(H.CLASS, true);
     this.serial = image.serial;
     this.recordCount = image.recordCount;
     const apex = this.#find(latin1(image.origin, 0, image.origin.length));
     // openImage does not require the origin among the names; the compiler always writes it.
     if (apex < 0) throw new RangeError('zone image: the origin is not among its names');
+    this.#apexIndex = apex;
     this.origin = this.#nameOf(apex);
   }
 
   /** The apex node. */
   get apex(): ImageNode {
-    this.#apex ??= this.#node(this.#find(this.origin.key));
+    this.#apex ??= this.#node(this.#apexIndex);
     return this.#apex;
   }
 
@@ -196,9 +199,9 @@ export class ImageZone implements ServedZone {
     const sets: RRset[] = new Array(count);
     for (let k = 0; k < count; k++) {
       const s = img.rrsets + (first + k) * RRSET_RECORD_SIZE;
-      const records = dv.getUint16(s + 6, true);
+      const records = dv.getUint16(s + R.COUNT, true);
       const rdata: Uint8Array[] = new Array(records);
-      let p = dv.getUint32(s + 12, true);
+      let p = dv.getUint32(s + R.RDATA, true);
       for (let j = 0; j < records; j++) {
         const l = (b[p] << 8) | b[p + 1];
         rdata[j] = b.subarray(p + 2, p + 2 + l);
@@ -206,9 +209,9 @@ export class ImageZone implements ServedZone {
       }
       sets[k] = {
         name,
-        type: dv.getUint16(s + 4, true),
+        type: dv.getUint16(s + R.TYPE, true),
         class: this.class,
-        ttl: dv.getUint32(s + 8, true),
+        ttl: dv.getUint32(s + R.TTL, true),
         rdata,
       };
     }
