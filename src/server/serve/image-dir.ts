@@ -2,15 +2,15 @@
  * `serve --images on`: the zone folder read by the primary and compiled on the compile pool,
  * with the same outcome rules as `loadZoneDir` (zone-dir.ts) — a file that fails keeps its
  * previous zone, a vanished file drops it, two files with one origin: the first by name
- * wins — but each file is parsed and compiled once, in the primary's compile threads, and a
- * file whose size, mtime, inode and ctime did not change since the last committed load is not
- * read again.
+ * wins — but each file is read, parsed and compiled once, in the primary's compile threads
+ * (in batches: the primary never stats or reads a file), and a file whose size, mtime, inode
+ * and ctime did not change since the last committed load is not read again (its thread
+ * stats it and answers `unchanged`).
  * @module
  */
-import { statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CompilePool } from '../shared/compile-pool.js';
+import type { CompileJob, CompilePool } from '../shared/compile-pool.js';
 import type { ImageChange } from '../shared/image-shipper.js';
 import type { ZoneSummary } from './report.js';
 import { isZoneFileName, type ZoneDirReport, type ZoneFileReport } from './zone-dir.js';
@@ -82,47 +82,42 @@ export class CompiledZoneDir {
         commit: () => {},
       };
     }
-    // Stat and compile with bounded concurrency (the pool's queue bounds it too).
-    const outcomes: (FileOutcome | null)[] = new Array(names.length).fill(null);
-    let next = 0;
-    const one = async (): Promise<void> => {
-      while (next < names.length) {
-        const i = next++;
-        const path = join(this.#dir, names[i]);
-        let sig: string;
-        // statSync: a few µs each, where fs.promises.stat costs ~90 µs of this loop's time;
-        // the loop yields every 256 files.
-        if (i % 256 === 255) await new Promise((r) => setImmediate(r));
-        try {
-          const st = statSync(path);
-          if (!st.isFile()) continue;
-          sig = `${st.size}:${st.mtimeMs}:${st.ino}:${st.ctimeMs}`;
-        } catch {
-          continue; // vanished between readdir and stat
-        }
-        const old = this.#outcomes.get(names[i]);
-        // Unchanged: its failure stands, or its image is the one served (else compile it anew:
-        // a file that lost to another for its origin may be served now, and needs its image).
-        if (old && old.sig === sig && (!old.ok || this.#served.get(names[i])?.key === old.key)) {
-          outcomes[i] = { ...old, image: undefined };
-          continue;
-        }
-        const o = await this.#pool.compile({ kind: 'file', path });
-        outcomes[i] = o.ok
-          ? {
-              sig,
-              ok: true,
-              key: o.key,
-              origin: o.origin,
-              serial: o.serial,
-              errors: NONE,
-              warnings: o.warnings.length > 0 ? o.warnings : NONE,
-              image: o.image,
-            }
-          : { sig, ok: false, errors: o.errors, warnings: o.warnings.length > 0 ? o.warnings : NONE };
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(names.length, 64) }, one));
+    // One compileMany for the whole folder: the threads read, fingerprint and compile in
+    // batches, with no stat, message or promise per file on this loop. A file read before is
+    // sent with its fingerprint, and the thread only stats it: unchanged, it is not read.
+    const jobs: CompileJob[] = names.map((name) => {
+      const path = join(this.#dir, name);
+      const old = this.#outcomes.get(name);
+      // Unchanged: its failure stands, or its image is the one served (else compile it anew:
+      // a file that lost to another for its origin may be served now, and needs its image).
+      if (old && old.sig !== '' && (!old.ok || this.#served.get(name)?.key === old.key))
+        return { kind: 'file', path, sig: old.sig };
+      return { kind: 'file', path };
+    });
+    const results = await this.#pool.compileMany(jobs);
+    const outcomes: (FileOutcome | null)[] = results.map((o, i): FileOutcome | null => {
+      if (o.ok)
+        return {
+          sig: o.sig ?? '',
+          ok: true,
+          key: o.key,
+          origin: o.origin,
+          serial: o.serial,
+          errors: NONE,
+          warnings: o.warnings.length > 0 ? o.warnings : NONE,
+          image: o.image,
+        };
+      if (o.skip === 'absent') return null; // vanished since readdir, or not a regular file
+      if (o.skip === 'unchanged')
+        return { ...(this.#outcomes.get(names[i]) as FileOutcome), image: undefined };
+      // No fingerprint (it could not be opened, or the pool is closing): read it again next time.
+      return {
+        sig: o.sig ?? '',
+        ok: false,
+        errors: o.errors,
+        warnings: o.warnings.length > 0 ? o.warnings : NONE,
+      };
+    });
 
     const previous = this.#served;
     const served = new Map<string, ServedFile>();

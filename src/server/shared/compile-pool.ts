@@ -3,26 +3,30 @@
  * zone text into compiled zone images, so each zone is parsed and compiled once, off the
  * primary's event loop, instead of once per DNS worker.
  *
- * - `serve` jobs name a zone file (parsed strictly, with the zone checks, as a worker would);
- *   `start` jobs carry the control plane's master-file text (not strict, as before).
- * - Images come back in batches: small ones copied once into one transferred buffer per batch
- *   (a postMessage and a transfer per 10-record zone cost more than compiling it), large
- *   ones as the thread's own buffer, transferred (no copy).
- * - The queue is bounded: `compile` waits for room before it queues, so at most `maxQueue`
- *   jobs are queued; each call waiting for room is a pending promise of its caller's, so a
- *   caller feeding 100,000 zones bounds its own calls (the image shipper runs 64 at a time
- *   per message, image-dir.ts 64 per load).
- * - A zone that fails to parse or compile resolves `{ ok: false, errors }` (the caller keeps
+ * - `serve` jobs name a zone file (read by the thread and parsed strictly, with the zone
+ *   checks, as a worker would); `start` jobs carry the control plane's master-file text (not
+ *   strict, as before).
+ * - Jobs travel in batches: `compileMany` cuts its jobs into batches of up to `batchJobs` zones
+ *   (and about `batchBytes` of text), one postMessage each, and every thread holds up to
+ *   `depth` batches, so it never waits for the primary's loop between two (a message and a
+ *   promise per 10-record zone cost more than compiling it). A thread answers a batch with one
+ *   message: small images copied into one transferred buffer, large ones as the thread's own
+ *   buffer, transferred (no copy).
+ * - The queue is bounded: a batch waits for room before it is queued, so at most `maxQueue`
+ *   jobs (or one batch, when larger) wait for a thread.
+ * - A zone that fails to parse or compile comes back `{ ok: false, errors }` (the caller keeps
  *   the previous image). A thread that dies (out of its heap cap) is replaced; the jobs it
- *   held run again one at a time, and only the one that kills a thread again fails. Idle threads exit after `idleMs`, giving their heaps back.
+ *   held run again one at a time, and only the one that kills a thread again fails. Idle
+ *   threads exit after `idleMs`, giving their heaps back.
  * @module
  */
 import { availableParallelism } from 'node:os';
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 
 /** A job for a compile thread. */
 export type CompileRequest =
-  | { id: number; kind: 'file'; path: string }
+  | { id: number; kind: 'file'; path: string; sig?: string }
   | { id: number; kind: 'text'; name: string; text: string };
 
 /** A finished job. */
@@ -37,15 +41,30 @@ export type CompileDone =
       serial: number;
       image: Uint8Array;
       warnings: string[];
+      /** File jobs: the fingerprint of the file as read (size:mtime:inode:ctime). */
+      sig?: string;
     }
-  | { id: number; ok: false; errors: string[]; warnings: string[] };
+  | {
+      id: number;
+      ok: false;
+      errors: string[];
+      warnings: string[];
+      /** File jobs read before they failed: the fingerprint of what was read. */
+      sig?: string;
+      /**
+       * File jobs only, nothing compiled: `absent` — no such file, or not a regular file (it
+       * went away since the folder was listed); `unchanged` — its fingerprint is the job's
+       * `sig` (the file was not read).
+       */
+      skip?: 'absent' | 'unchanged';
+    };
 
 /** One job of a batch as a thread posts it: a small image lives in the batch's `shared` buffer. */
 export type CompileBatchItem =
   | CompileDone
   | (Omit<Extract<CompileDone, { ok: true }>, 'image'> & { image: undefined; at: number; length: number });
 
-/** What a compile thread posts: the jobs it finished since its last post, in order. */
+/** What a compile thread posts for one batch: its jobs' results, in order. */
 export interface CompileBatch {
   items: CompileBatchItem[];
   shared: Uint8Array;
@@ -56,21 +75,30 @@ export type CompileOutcome =
   | Omit<Extract<CompileDone, { ok: true }>, 'id'>
   | Omit<Extract<CompileDone, { ok: false }>, 'id'>;
 
-/** A job as the caller gives it. */
-export type CompileJob = { kind: 'file'; path: string } | { kind: 'text'; name: string; text: string };
+/**
+ * A job as the caller gives it. A file job with `sig` (the fingerprint its last read returned)
+ * is answered `skip: 'unchanged'` without reading when the file still has it.
+ */
+export type CompileJob =
+  | { kind: 'file'; path: string; sig?: string }
+  | { kind: 'text'; name: string; text: string };
 
 /** Pool tuning. */
 export interface CompilePoolOptions {
   /** Threads (default: the number of cores, at most 4). */
   threads?: number;
-  /** Jobs queued before `compile` waits for room (default 256). */
+  /** Jobs queued before a batch waits for room (default 1024). */
   maxQueue?: number;
   /** Heap cap of one thread in MiB (default 2048): a zone that needs more fails alone. */
   heapMb?: number;
   /** An idle thread exits after this long (ms, default 5000). */
   idleMs?: number;
-  /** Jobs posted to one thread ahead of time (default 32). */
+  /** Batches posted to one thread ahead of time (default 3). */
   depth?: number;
+  /** Most jobs in one batch (default 128). */
+  batchJobs?: number;
+  /** A batch of text jobs is closed once its text reaches this many chars (default 1 Mi). */
+  batchBytes?: number;
 }
 
 /** Default number of compile threads: one per core, at most 4. */
@@ -78,17 +106,27 @@ export function defaultCompileThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
 }
 
-interface Pending {
-  req: CompileRequest;
-  resolve: (o: CompileOutcome) => void;
+/** The outcomes of one `compileMany` call, filled in as batches come back. */
+interface Group {
+  outcomes: CompileOutcome[];
+  left: number;
+  resolve: (outcomes: CompileOutcome[]) => void;
+}
+
+/** Jobs posted to a thread in one message. */
+interface Batch {
+  reqs: CompileRequest[];
+  /** Where each job's outcome goes in its group. */
+  slots: number[];
+  group: Group;
   /** It was on a thread that died: it runs alone on a thread, and fails if that one dies too. */
   suspect?: boolean;
 }
 
 interface Thread {
   worker: Worker;
-  /** Jobs posted to the thread, oldest first (it runs them in that order). */
-  jobs: Pending[];
+  /** Batches posted to the thread, oldest first (it answers them in that order). */
+  batches: Batch[];
   idleTimer: NodeJS.Timeout | null;
   /** Runs one suspect job: nothing else is posted to it until that one is done. */
   alone: boolean;
@@ -101,20 +139,27 @@ export class CompilePool {
   readonly #heapMb: number;
   readonly #idleMs: number;
   readonly #depth: number;
+  readonly #batchJobs: number;
+  readonly #batchBytes: number;
   readonly #threads = new Set<Thread>();
-  readonly #queue: Pending[] = [];
+  readonly #queue: Batch[] = [];
+  #queuedJobs = 0;
   readonly #room: (() => void)[] = [];
   #nextId = 1;
   #closed = false;
-  /** Jobs done, for tests and logs. */
+  /** Event-loop time of the threads that exited (for `utilization`). */
+  #retired = { active: 0, idle: 0 };
+  /** Jobs done, for tests and logs (`skip` outcomes are counted in neither). */
   readonly stats = { compiled: 0, failed: 0, threadsStarted: 0 };
 
   constructor(opts: CompilePoolOptions = {}) {
     this.#size = Math.max(1, opts.threads ?? defaultCompileThreads());
-    this.#maxQueue = Math.max(1, opts.maxQueue ?? 256);
+    this.#maxQueue = Math.max(1, opts.maxQueue ?? 1024);
     this.#heapMb = opts.heapMb ?? 2048;
     this.#idleMs = opts.idleMs ?? 5000;
-    this.#depth = Math.max(1, opts.depth ?? 32);
+    this.#depth = Math.max(1, opts.depth ?? 3);
+    this.#batchJobs = Math.max(1, opts.batchJobs ?? 128);
+    this.#batchBytes = Math.max(1, opts.batchBytes ?? 1024 * 1024);
   }
 
   /** Number of threads the pool runs at most. */
@@ -124,51 +169,107 @@ export class CompilePool {
 
   /** Compiles one zone; resolves (never rejects) once done, waiting first for queue room. */
   async compile(job: CompileJob): Promise<CompileOutcome> {
-    while (!this.#closed && this.#queue.length >= this.#maxQueue)
-      await new Promise<void>((r) => this.#room.push(r));
-    if (this.#closed) return closedOutcome();
-    return new Promise<CompileOutcome>((resolve) => {
-      this.#queue.push({ req: { ...job, id: this.#nextId++ } as CompileRequest, resolve });
-      this.#pump();
+    return (await this.compileMany([job]))[0];
+  }
+
+  /**
+   * Compiles zones in batches; resolves (never rejects) with their outcomes in the jobs' order
+   * once all are done. Each batch waits for queue room before it is queued.
+   */
+  async compileMany(jobs: readonly CompileJob[]): Promise<CompileOutcome[]> {
+    let resolve!: (o: CompileOutcome[]) => void;
+    const done = new Promise<CompileOutcome[]>((r) => {
+      resolve = r;
     });
+    const group: Group = { outcomes: new Array(jobs.length), left: jobs.length, resolve };
+    if (jobs.length === 0) resolve(group.outcomes);
+    let i = 0;
+    while (i < jobs.length) {
+      const reqs: CompileRequest[] = [];
+      const slots: number[] = [];
+      let chars = 0;
+      while (i < jobs.length && reqs.length < this.#batchJobs && chars < this.#batchBytes) {
+        const job = jobs[i];
+        if (job.kind === 'text') chars += job.text.length;
+        reqs.push({ ...job, id: this.#nextId++ } as CompileRequest);
+        slots.push(i++);
+      }
+      while (!this.#closed && this.#queuedJobs > 0 && this.#queuedJobs + reqs.length > this.#maxQueue)
+        await new Promise<void>((r) => this.#room.push(r));
+      const batch: Batch = { reqs, slots, group };
+      if (this.#closed) {
+        this.#fail(batch, closedOutcome);
+        continue;
+      }
+      this.#queue.push(batch);
+      this.#queuedJobs += reqs.length;
+      this.#pump();
+    }
+    return done;
+  }
+
+  /**
+   * The compile threads' event-loop time so far (ms, live and exited threads summed):
+   * `idle / (idle + active)` is the share of their time they waited for work.
+   */
+  utilization(): { active: number; idle: number } {
+    let { active, idle } = this.#retired;
+    for (const t of this.#threads) {
+      const u = t.worker.performance.eventLoopUtilization();
+      active += u.active;
+      idle += u.idle;
+    }
+    return { active, idle };
   }
 
   /** Stops every thread; queued jobs fail. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const p of this.#queue.splice(0)) p.resolve(closedOutcome());
+    this.#queuedJobs = 0;
+    for (const b of this.#queue.splice(0)) this.#fail(b, closedOutcome);
     for (const r of this.#room.splice(0)) r();
     const threads = [...this.#threads];
     this.#threads.clear();
     await Promise.all(
       threads.map((t) => {
         if (t.idleTimer) clearTimeout(t.idleTimer);
-        for (const j of t.jobs.splice(0)) j.resolve(closedOutcome());
+        for (const b of t.batches.splice(0)) this.#fail(b, closedOutcome);
         return t.worker.terminate();
       }),
     );
   }
 
-  /** Hands queued jobs to threads: the least busy first, up to `depth` each, so a thread
-   * never waits for the primary's loop between two jobs. */
+  #deliver(batch: Batch, index: number, outcome: CompileOutcome): void {
+    const g = batch.group;
+    g.outcomes[batch.slots[index]] = outcome;
+    if (--g.left === 0) g.resolve(g.outcomes);
+  }
+
+  #fail(batch: Batch, why: (req: CompileRequest) => CompileOutcome): void {
+    for (let i = 0; i < batch.reqs.length; i++) this.#deliver(batch, i, why(batch.reqs[i]));
+  }
+
+  /** Hands queued batches to threads: the least busy first, up to `depth` each, so a thread
+   * never waits for the primary's loop between two batches. */
   #pump(): void {
     while (this.#queue.length > 0) {
       const suspect = this.#queue[0].suspect === true;
       let thread: Thread | undefined;
       for (const t of this.#threads)
-        if (!t.alone && (!thread || t.jobs.length < thread.jobs.length)) thread = t;
-      if (suspect && thread && thread.jobs.length > 0) thread = undefined;
-      if (!thread || (thread.jobs.length > 0 && this.#threads.size < this.#size)) {
+        if (!t.alone && (!thread || t.batches.length < thread.batches.length)) thread = t;
+      if (suspect && thread && thread.batches.length > 0) thread = undefined;
+      if (!thread || (thread.batches.length > 0 && this.#threads.size < this.#size)) {
         if (this.#threads.size >= this.#size && thread === undefined) return;
         thread = this.#spawn();
-      } else if (thread.jobs.length >= this.#depth) return;
-      const job = this.#queue.shift() as Pending;
+      } else if (thread.batches.length >= this.#depth) return;
+      const batch = this.#queue.shift() as Batch;
+      this.#queuedJobs -= batch.reqs.length;
       this.#room.shift()?.();
       if (thread.idleTimer) clearTimeout(thread.idleTimer);
       thread.idleTimer = null;
       thread.alone = suspect;
-      thread.jobs.push(job);
-      thread.worker.postMessage(job.req);
+      thread.batches.push(batch);
+      thread.worker.postMessage(batch.reqs);
     }
   }
 
@@ -177,43 +278,50 @@ export class CompilePool {
       resourceLimits: { maxOldGenerationSizeMb: this.#heapMb },
     });
     this.stats.threadsStarted++;
-    const thread: Thread = { worker, jobs: [], idleTimer: null, alone: false };
+    const thread: Thread = { worker, batches: [], idleTimer: null, alone: false };
     this.#threads.add(thread);
-    worker.on('message', (batch: CompileBatch) => {
-      for (const item of batch.items) {
-        const job = thread.jobs[0];
-        if (!job || job.req.id !== item.id) continue;
-        thread.jobs.shift();
+    worker.on('message', (answer: CompileBatch) => {
+      const batch = thread.batches.shift();
+      if (!batch) return;
+      answer.items.forEach((item, i) => {
+        if (batch.reqs[i]?.id !== item.id) return; // cannot happen: answers follow the jobs
         let done: CompileDone;
         if (item.ok && item.image === undefined) {
           const { at, length, ...rest } = item;
-          done = { ...rest, image: batch.shared.subarray(at, at + length) };
+          done = { ...rest, image: answer.shared.subarray(at, at + length) };
         } else done = item as CompileDone;
         const { id: _id, ...outcome } = done;
         if (outcome.ok) this.stats.compiled++;
-        else this.stats.failed++;
-        job.resolve(outcome);
-      }
-      if (thread.jobs.length === 0) thread.alone = false;
+        else if (outcome.skip === undefined) this.stats.failed++;
+        this.#deliver(batch, i, outcome);
+      });
+      if (thread.batches.length === 0) thread.alone = false;
       if (this.#queue.length > 0) this.#pump();
-      else if (!this.#closed && thread.jobs.length === 0)
+      else if (!this.#closed && thread.batches.length === 0)
         thread.idleTimer = setTimeout(() => this.#retire(thread), this.#idleMs).unref();
     });
     const lost = (why: string) => {
       if (!this.#threads.delete(thread)) return;
       if (thread.idleTimer) clearTimeout(thread.idleTimer);
-      // Finished results are posted in batches, so which job killed the thread is not known
-      // unless it ran alone: a suspect that ran alone fails; otherwise every job posted to the
-      // thread runs again, each alone on a thread of its own turn.
-      const jobs = thread.jobs.splice(0);
-      if (jobs.length === 1 && jobs[0].suspect) {
-        const culprit = jobs[0];
-        this.stats.failed++;
-        const label = culprit.req.kind === 'file' ? culprit.req.path : culprit.req.name;
-        culprit.resolve({ ok: false, errors: [`${label}: compile thread failed: ${why}`], warnings: [] });
+      this.#remember(thread);
+      // Results come back per batch, so which job killed the thread is not known unless it
+      // ran alone: a suspect that ran alone fails; otherwise every job posted to the thread
+      // runs again, each alone on a thread of its own turn.
+      const batches = thread.batches.splice(0);
+      if (batches.length === 1 && batches[0].suspect) {
+        const culprit = batches[0];
+        this.#fail(culprit, (req) => {
+          this.stats.failed++;
+          const label = req.kind === 'file' ? req.path : req.name;
+          return { ok: false, errors: [`${label}: compile thread failed: ${why}`], warnings: [] };
+        });
       } else {
-        for (const j of jobs) j.suspect = true;
-        this.#queue.unshift(...jobs);
+        const alone: Batch[] = [];
+        for (const b of batches)
+          for (let i = 0; i < b.reqs.length; i++)
+            alone.push({ reqs: [b.reqs[i]], slots: [b.slots[i]], group: b.group, suspect: true });
+        this.#queue.unshift(...alone);
+        this.#queuedJobs += alone.length;
       }
       if (!this.#closed) this.#pump();
     };
@@ -222,8 +330,19 @@ export class CompilePool {
     return thread;
   }
 
+  /** Keeps an exiting thread's event-loop time in `utilization`. */
+  #remember(thread: Thread): void {
+    try {
+      const u: EventLoopUtilization = thread.worker.performance.eventLoopUtilization();
+      this.#retired = { active: this.#retired.active + u.active, idle: this.#retired.idle + u.idle };
+    } catch {
+      // the thread is gone already: its time is lost to the figure, nothing else
+    }
+  }
+
   #retire(thread: Thread): void {
-    if (thread.jobs.length > 0 || !this.#threads.delete(thread)) return;
+    if (thread.batches.length > 0 || !this.#threads.delete(thread)) return;
+    this.#remember(thread);
     void thread.worker.terminate();
   }
 }

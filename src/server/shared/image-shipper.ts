@@ -12,13 +12,10 @@
  */
 
 import { refKey } from '../../image/pack.js';
-import type { CompileOutcome, CompilePool } from './compile-pool.js';
+import type { CompileJob, CompilePool } from './compile-pool.js';
 import type { ZonePush, ZonesMessage } from './dns-protocol.js';
 import type { ImageRef, PackWriter } from './images.js';
 import type { Logger } from './log.js';
-
-/** Zones of one `ship` message compiled at a time (the pool's own queue bounds all of them). */
-const SHIP_PARALLEL = 64;
 
 /**
  * Dead octets in the packs from which a compaction runs (when they are also more than the live
@@ -158,9 +155,9 @@ export class ImageShipper {
    *
    * A zone is compiled only when its turn comes (the earlier messages carrying it are
    * published), and only if no newer version of it was given meanwhile: a burst of edits to
-   * one zone compiles the first and the last, not every version. A message compiles at most
-   * `SHIP_PARALLEL` zones at a time, so a 100,000-zone snapshot holds that many compile jobs
-   * per message, not one per zone.
+   * one zone compiles the first and the last, not every version. A message's zones go to the
+   * pool as one `compileMany` (batches of many zones per thread message, no promise per zone;
+   * the pool's bounded queue holds the rest back).
    */
   ship(msg: ZonesMessage, pool: CompilePool): void {
     for (const p of msg.zones) {
@@ -185,17 +182,17 @@ export class ImageShipper {
           this.#wanted.delete(p.name);
           taken.push(w);
         }
-        const outcomes: (CompileOutcome | null)[] = new Array(taken.length).fill(null);
-        let next = 0;
-        const one = async (): Promise<void> => {
-          while (next < taken.length && !this.#closed) {
-            const i = next++;
-            const p = taken[i].push;
-            if (p.text !== null)
-              outcomes[i] = await pool.compile({ kind: 'text', name: p.name, text: p.text });
-          }
-        };
-        await Promise.all(Array.from({ length: Math.min(taken.length, SHIP_PARALLEL) }, one));
+        // One compileMany: the pool cuts it into batches (one message per batch, no promise
+        // per zone) and bounds what waits in its queue.
+        const jobs: CompileJob[] = [];
+        const at: number[] = [];
+        taken.forEach(({ push: p }, i) => {
+          if (p.text === null) return;
+          at[i] = jobs.length;
+          jobs.push({ kind: 'text', name: p.name, text: p.text });
+        });
+        const compiled = await pool.compileMany(jobs);
+        const outcomes = taken.map((_, i) => (at[i] === undefined ? null : compiled[at[i]]));
         if (this.#closed) return; // stopping: the compile jobs failed as the pool closed
         const changes: ImageChange[] = [];
         taken.forEach(({ push: p, reset }, i) => {
