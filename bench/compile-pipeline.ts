@@ -7,7 +7,8 @@
  *   node dist/bench/compile-pipeline.js [--dir DIR] [--zones 100000] [--threads N] [--runs 3]
  *
  * DIR (default: a temp folder of `--zones` many-zones files, removed at the end) is only read.
- * Prints per run: the cold load + publish time, the reload time, and the share of the compile
+ * Prints per run: the cold load + publish time and CPU time (all threads of the process: a
+ * figure a busy machine disturbs less than the wall time), the reload's, and the share of the compile
  * threads' time spent waiting for work (their event loops' idle share; a thread waiting for
  * the primary's next batch is idle).
  * @module
@@ -41,6 +42,7 @@ if (dir === undefined) {
 const cold: number[] = [];
 const reload: number[] = [];
 const idle: number[] = [];
+const cpu: number[] = [];
 try {
   for (let r = 0; r < runs; r++) {
     const pool = new CompilePool(threads !== undefined ? { threads } : {});
@@ -48,21 +50,29 @@ try {
     const shipper = new ImageShipper(writer, { broadcast: () => {} });
     const zones = new CompiledZoneDir(dir, pool);
     try {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       const first = await zones.load();
       shipper.publish(first.changes, false);
       first.commit();
       const t1 = performance.now();
+      const c1 = process.cpuUsage();
       const u = pool.utilization();
       const again = await zones.load();
       const t2 = performance.now();
+      const c2 = process.cpuUsage();
+      const coldCpu = (c1.user + c1.system - c0.user - c0.system) / 1e3;
+      const reloadCpu = (c2.user + c2.system - c1.user - c1.system) / 1e3;
+      cpu.push(coldCpu);
       cold.push(t1 - t0);
       reload.push(t2 - t1);
       const share = u.idle / (u.idle + u.active);
       idle.push(share);
       console.log(
-        `run ${r + 1}: ${shipper.size} zones, cold ${Math.round(t1 - t0)} ms (threads ${(100 * share).toFixed(1)}% idle), ` +
-          `reload unchanged ${Math.round(t2 - t1)} ms (${again.changes.length} changes), ${pool.size} threads`,
+        `run ${r + 1}: ${shipper.size} zones, cold ${Math.round(t1 - t0)} ms, ` +
+          `${Math.round(coldCpu)} ms CPU (threads ${(100 * share).toFixed(1)}% idle); ` +
+          `reload unchanged ${Math.round(t2 - t1)} ms, ${Math.round(reloadCpu)} ms CPU ` +
+          `(${again.changes.length} changes); ${pool.size} threads`,
       );
     } finally {
       await pool.close();
@@ -70,7 +80,7 @@ try {
     }
   }
   console.log(
-    `median of ${runs}: cold ${Math.round(median(cold))} ms, threads ${(100 * median(idle)).toFixed(1)}% idle, ` +
+    `median of ${runs}: cold ${Math.round(median(cold))} ms, ${Math.round(median(cpu))} ms CPU, threads ${(100 * median(idle)).toFixed(1)}% idle, ` +
       `reload ${Math.round(median(reload))} ms`,
   );
 } finally {

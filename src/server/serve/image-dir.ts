@@ -27,8 +27,6 @@ interface FileOutcome {
   serial?: number;
   errors: string[];
   warnings: string[];
-  /** The new image, until it is published. */
-  image?: Uint8Array;
 }
 
 /** A zone served from a file. */
@@ -48,6 +46,8 @@ export interface ServedFile {
 export class CompiledZoneDir {
   readonly #dir: string;
   readonly #pool: CompilePool;
+  /** The folder as a prefix of its files' paths (`join(dir, name)`, without a join per file). */
+  readonly #prefix: string;
   readonly #outcomes = new Map<string, FileOutcome>();
   #served = new Map<string, ServedFile>();
   #version = 0;
@@ -55,6 +55,8 @@ export class CompiledZoneDir {
   constructor(dir: string, pool: CompilePool) {
     this.#dir = dir;
     this.#pool = pool;
+    const base = join(dir, '/');
+    this.#prefix = base === './' ? '' : base;
   }
 
   /** The zones served now, in file name order. */
@@ -83,21 +85,26 @@ export class CompiledZoneDir {
       };
     }
     // One compileMany for the whole folder: the threads read, fingerprint and compile in
-    // batches, with no stat, message or promise per file on this loop. A file read before is
-    // sent with its fingerprint, and the thread only stats it: unchanged, it is not read.
+    // batches, with no stat, message or promise per file on this loop; each outcome is taken
+    // in as its batch comes back, while the threads go on. A file read before is sent with its
+    // fingerprint, and the thread only stats it: unchanged, it is not read.
+    const prefix = this.#prefix;
+    const known = this.#outcomes;
     const jobs: CompileJob[] = names.map((name) => {
-      const path = join(this.#dir, name);
-      const old = this.#outcomes.get(name);
+      const path = prefix + name;
+      const old = known.get(name);
       // Unchanged: its failure stands, or its image is the one served (else compile it anew:
       // a file that lost to another for its origin may be served now, and needs its image).
       if (old && old.sig !== '' && (!old.ok || this.#served.get(name)?.key === old.key))
         return { kind: 'file', path, sig: old.sig };
       return { kind: 'file', path };
     });
-    const results = await this.#pool.compileMany(jobs);
-    const outcomes: (FileOutcome | null)[] = results.map((o, i): FileOutcome | null => {
-      if (o.ok)
-        return {
+    const outcomes: (FileOutcome | null)[] = new Array(names.length).fill(null);
+    const images: (Uint8Array | undefined)[] = new Array(names.length);
+    await this.#pool.compileMany(jobs, (i, o) => {
+      if (o.ok) {
+        images[i] = o.image;
+        outcomes[i] = {
           sig: o.sig ?? '',
           ok: true,
           key: o.key,
@@ -105,52 +112,57 @@ export class CompiledZoneDir {
           serial: o.serial,
           errors: NONE,
           warnings: o.warnings.length > 0 ? o.warnings : NONE,
-          image: o.image,
         };
-      if (o.skip === 'absent') return null; // vanished since readdir, or not a regular file
-      if (o.skip === 'unchanged')
-        return { ...(this.#outcomes.get(names[i]) as FileOutcome), image: undefined };
-      // No fingerprint (it could not be opened, or the pool is closing): read it again next time.
-      return {
-        sig: o.sig ?? '',
-        ok: false,
-        errors: o.errors,
-        warnings: o.warnings.length > 0 ? o.warnings : NONE,
-      };
+      } else if (o.skip === 'unchanged') outcomes[i] = known.get(names[i]) as FileOutcome;
+      else if (o.skip === undefined)
+        // No fingerprint (it could not be opened, or the pool is closing): read it again next time.
+        outcomes[i] = {
+          sig: o.sig ?? '',
+          ok: false,
+          errors: o.errors,
+          warnings: o.warnings.length > 0 ? o.warnings : NONE,
+        };
+      // absent: vanished since readdir, or not a regular file
     });
 
     const previous = this.#served;
     const served = new Map<string, ServedFile>();
-    const images = new Map<string, Uint8Array>();
     const files: ZoneFileReport[] = [];
     const origins = new Map<string, string>(); // origin key → file that holds it
     const version = ++this.#version;
-    const seen: [string, FileOutcome][] = [];
-    names.forEach((file, i) => {
+    // Changes by zone name: new images, and zones no file serves any more.
+    const changes: ImageChange[] = [];
+    for (let i = 0; i < names.length; i++) {
       const o = outcomes[i];
-      if (o === null) return;
-      const path = join(this.#dir, file);
-      seen.push([file, { ...o, image: undefined }]);
-      const report: ZoneFileReport = { file, status: 'failed', errors: [...o.errors], warnings: o.warnings };
+      if (o === null) continue;
+      const file = names[i];
+      const report: ZoneFileReport = { file, status: 'failed', errors: o.errors, warnings: o.warnings };
       files.push(report);
       let zone: ServedFile | undefined;
+      const image = images[i];
       if (o.ok && o.key !== undefined && o.origin !== undefined && o.serial !== undefined) {
         const holder = origins.get(o.key);
         if (holder !== undefined)
-          report.errors.push(`${path}: zone ${o.origin} is already served from ${holder}`);
+          report.errors = [
+            ...o.errors,
+            `${prefix}${file}: zone ${o.origin} is already served from ${holder}`,
+          ];
         else {
           const old = previous.get(file);
-          const same = old !== undefined && old.key === o.key && o.image === undefined;
-          zone = {
-            file,
-            key: o.key,
-            name: o.origin.toLowerCase(),
-            origin: o.origin,
-            serial: o.serial,
-            version: same ? old.version : version,
-          };
-          if (!same && o.image) images.set(file, o.image);
-          else if (!same) zone = undefined; // no image to serve (cannot happen: unchanged files were served)
+          if (image === undefined) {
+            // Unchanged and served: the same entry (a file whose image is not served is compiled).
+            if (old !== undefined && old.key === o.key) zone = old;
+          } else {
+            zone = {
+              file,
+              key: o.key,
+              name: o.origin.toLowerCase(),
+              origin: o.origin,
+              serial: o.serial,
+              version,
+            };
+            changes.push({ name: zone.name, version, serial: zone.serial, image });
+          }
         }
       }
       if (zone) report.status = 'loaded';
@@ -167,27 +179,22 @@ export class CompiledZoneDir {
         report.origin = zone.origin;
         report.serial = zone.serial;
       }
-    });
+    }
     const present = new Set(names);
     const removed = [...previous.keys()].filter((f) => !present.has(f));
-
-    // Changes by zone name: new images, and zones no file serves any more.
-    const changes: ImageChange[] = [];
-    const servedNames = new Set<string>();
-    for (const z of served.values()) {
-      servedNames.add(z.name);
-      const image = images.get(z.file);
-      if (image) changes.push({ name: z.name, version: z.version, serial: z.serial, image });
-    }
-    for (const z of previous.values())
-      if (!servedNames.has(z.name)) changes.push({ name: z.name, version, serial: z.serial });
     // A zone that moved to another file (same name, new image) is a put above; a name that
-    // left is removed: its version is the new generation, above any it had.
+    // left is removed: its version is the new generation, above any it had. (The name is the
+    // origin in lower case and the key its case-folded wire form: one served key, one name.)
+    for (const z of previous.values())
+      if (!origins.has(z.key)) changes.push({ name: z.name, version, serial: z.serial });
     let committed = false;
     const commit = () => {
       if (committed) return;
       committed = true;
-      for (const [file, o] of seen) this.#outcomes.set(file, o);
+      for (let i = 0; i < names.length; i++) {
+        const o = outcomes[i];
+        if (o !== null && known.get(names[i]) !== o) known.set(names[i], o);
+      }
       for (const file of this.#outcomes.keys()) if (!present.has(file)) this.#outcomes.delete(file);
       this.#served = served;
     };
