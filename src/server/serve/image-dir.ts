@@ -12,6 +12,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CompileJob, CompilePool } from '../shared/compile-pool.js';
 import type { ImageChange } from '../shared/image-shipper.js';
+import type { ImageRef } from '../shared/images.js';
 import type { ZoneSummary } from './report.js';
 import { isZoneFileName, type ZoneDirReport, type ZoneFileReport } from './zone-dir.js';
 
@@ -42,19 +43,38 @@ export interface ServedFile {
   version: number;
 }
 
+/**
+ * Where compiled images are stored as they come back (the primary's PackWriter): `addMany` is
+ * all or nothing and throws when the images cannot be written (a full disk).
+ */
+export interface ImageStore {
+  addMany(images: readonly Uint8Array[]): ImageRef[];
+  release(ref: ImageRef): boolean;
+}
+
+/** Images stored in one write while a load compiles (about 400 KiB of 10-record zones). */
+const STORE_EVERY = 256;
+
 /** The zone folder as compiled images. */
 export class CompiledZoneDir {
   readonly #dir: string;
   readonly #pool: CompilePool;
   /** The folder as a prefix of its files' paths (`join(dir, name)`, without a join per file). */
   readonly #prefix: string;
+  readonly #store: ImageStore | undefined;
   readonly #outcomes = new Map<string, FileOutcome>();
   #served = new Map<string, ServedFile>();
   #version = 0;
 
-  constructor(dir: string, pool: CompilePool) {
+  /**
+   * With `store`, each load stores the new images as their batches come back (while the
+   * threads go on compiling) and its changes carry refs instead of images: no image waits in
+   * this process for the publish, and the publish writes nothing.
+   */
+  constructor(dir: string, pool: CompilePool, store?: ImageStore) {
     this.#dir = dir;
     this.#pool = pool;
+    this.#store = store;
     const base = join(dir, '/');
     this.#prefix = base === './' ? '' : base;
   }
@@ -71,6 +91,9 @@ export class CompiledZoneDir {
    * Nothing is remembered until the caller calls `commit()`, once the changes are published:
    * if publishing fails (a full disk), the next load compares against what is really served
    * and compiles the changed files again, rather than think they are unchanged.
+   *
+   * @throws Error when the images cannot be stored (with a store): then every image this load
+   *   stored is released and nothing is remembered.
    */
   async load(): Promise<{ report: ZoneDirReport; changes: ImageChange[]; commit: () => void }> {
     let names: string[];
@@ -101,9 +124,31 @@ export class CompiledZoneDir {
     });
     const outcomes: (FileOutcome | null)[] = new Array(names.length).fill(null);
     const images: (Uint8Array | undefined)[] = new Array(names.length);
+    const store = this.#store;
+    const refs: (ImageRef | undefined)[] = new Array(names.length);
+    const stored: ImageRef[] = [];
+    let pending: number[] = [];
+    let storeError: unknown;
+    // Stores the images of `pending` in one write: after that only their refs are kept.
+    const flush = () => {
+      const batch = pending;
+      pending = [];
+      if (store === undefined || batch.length === 0 || storeError !== undefined) return;
+      try {
+        const got = store.addMany(batch.map((i) => images[i] as Uint8Array));
+        batch.forEach((i, k) => {
+          refs[i] = got[k];
+          images[i] = undefined;
+          stored.push(got[k]);
+        });
+      } catch (err) {
+        storeError = err;
+      }
+    };
     await this.#pool.compileMany(jobs, (i, o) => {
       if (o.ok) {
         images[i] = o.image;
+        if (store !== undefined && storeError === undefined && pending.push(i) >= STORE_EVERY) flush();
         outcomes[i] = {
           sig: o.sig ?? '',
           ok: true,
@@ -124,6 +169,13 @@ export class CompiledZoneDir {
         };
       // absent: vanished since readdir, or not a regular file
     });
+    flush();
+    if (storeError !== undefined) {
+      for (const r of stored) store?.release(r);
+      throw new Error(
+        `cannot store the zone images, zones unchanged: ${storeError instanceof Error ? storeError.message : String(storeError)}`,
+      );
+    }
 
     const previous = this.#served;
     const served = new Map<string, ServedFile>();
@@ -140,6 +192,7 @@ export class CompiledZoneDir {
       files.push(report);
       let zone: ServedFile | undefined;
       const image = images[i];
+      const ref = refs[i];
       if (o.ok && o.key !== undefined && o.origin !== undefined && o.serial !== undefined) {
         const holder = origins.get(o.key);
         if (holder !== undefined)
@@ -149,7 +202,7 @@ export class CompiledZoneDir {
           ];
         else {
           const old = previous.get(file);
-          if (image === undefined) {
+          if (image === undefined && ref === undefined) {
             // Unchanged and served: the same entry (a file whose image is not served is compiled).
             if (old !== undefined && old.key === o.key) zone = old;
           } else {
@@ -161,7 +214,11 @@ export class CompiledZoneDir {
               serial: o.serial,
               version,
             };
-            changes.push({ name: zone.name, version, serial: zone.serial, image });
+            const change: ImageChange = { name: zone.name, version, serial: zone.serial };
+            if (ref !== undefined) change.ref = ref;
+            else change.image = image;
+            changes.push(change);
+            refs[i] = undefined; // taken by the change
           }
         }
       }
@@ -180,6 +237,8 @@ export class CompiledZoneDir {
         report.serial = zone.serial;
       }
     }
+    // Stored images no change took (a file that lost its origin to an earlier one) go now.
+    if (store !== undefined) for (const r of refs) if (r !== undefined) store.release(r);
     const present = new Set(names);
     const removed = [...previous.keys()].filter((f) => !present.has(f));
     // A zone that moved to another file (same name, new image) is a put above; a name that

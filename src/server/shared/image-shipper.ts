@@ -32,12 +32,16 @@ export interface ShippedZone {
   ref: ImageRef;
 }
 
-/** A change to publish: a new image for `name`, or (image absent) its removal. */
+/**
+ * A change to publish: a new image for `name` (its octets, or `ref`: already added to the pack
+ * writer by the caller, and owned by the shipper from the publish on), or (neither) its removal.
+ */
 export interface ImageChange {
   name: string;
   version: number;
   serial: number;
   image?: Uint8Array;
+  ref?: ImageRef;
   reset?: boolean;
 }
 
@@ -107,30 +111,40 @@ export class ImageShipper {
     const retired: ImageRef[] = [];
     // New images go into the packs first, in as few writes as possible; a failed write
     // (disk full) leaves every zone as it was.
-    const list = [...changes].filter((c) => {
+    const list: ImageChange[] = [];
+    const dropped: ImageRef[] = [];
+    for (const c of changes) {
       const have = this.#zones.get(c.name);
-      return !(have && !c.reset && c.version < have.version);
-    });
-    const images = list.filter((c) => c.image !== undefined).map((c) => c.image as Uint8Array);
+      if (have && !c.reset && c.version < have.version) {
+        if (c.ref !== undefined) dropped.push(c.ref);
+      } else list.push(c);
+    }
+    const images = list
+      .filter((c) => c.image !== undefined && c.ref === undefined)
+      .map((c) => c.image as Uint8Array);
     let refs: ImageRef[];
     try {
       refs = this.#writer.addMany(images);
     } catch (err) {
+      // All or nothing: the images stored before the publish go too.
+      for (const c of list) if (c.ref !== undefined) this.#writer.release(c.ref);
+      for (const r of dropped) this.#writer.release(r);
       throw new Error(
         `cannot store ${images.length} zone images, zones unchanged: ${(err as Error).message}`,
       );
     }
+    for (const r of dropped) this.#writer.release(r);
     let nextRef = 0;
     for (const c of list) {
       const have = this.#zones.get(c.name);
-      if (c.image === undefined) {
+      if (c.image === undefined && c.ref === undefined) {
         if (!have) continue;
         this.#zones.delete(c.name);
         retired.push(have.ref);
         pushes.push({ name: c.name, version: c.version, serial: c.serial, text: null });
         continue;
       }
-      const ref = refs[nextRef++];
+      const ref = c.ref ?? refs[nextRef++];
       this.#zones.set(c.name, { name: c.name, version: c.version, serial: c.serial, ref });
       if (have) retired.push(have.ref);
       const push: ZonePush = { name: c.name, version: c.version, serial: c.serial, text: null, ref };
