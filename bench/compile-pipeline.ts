@@ -48,7 +48,7 @@ try {
     const pool = new CompilePool(threads !== undefined ? { threads } : {});
     const writer = new PackWriter();
     const shipper = new ImageShipper(writer, { broadcast: () => {} });
-    const zones = new CompiledZoneDir(dir, pool);
+    const zones = new CompiledZoneDir(dir, pool, writer); // stored during the load, as serve does
     try {
       const c0 = process.cpuUsage();
       const t0 = performance.now();

@@ -96,6 +96,7 @@ export class CompiledZoneDir {
    *   stored is released and nothing is remembered.
    */
   async load(): Promise<{ report: ZoneDirReport; changes: ImageChange[]; commit: () => void }> {
+    this.#pool.prestart(); // the threads load their modules while the folder is listed
     let names: string[];
     try {
       names = (await readdir(this.#dir)).filter(isZoneFileName).sort();

@@ -350,6 +350,7 @@ export async function runStart(
     const zoneCount = feed;
     metrics.zoneCount = () => zoneCount.size;
     const started = performance.now();
+    images?.compiler.prestart(); // the compile threads load their modules while the store is read
     await feed.load();
     log.info(`loaded ${feed.size} zones from the store in ${Math.round(performance.now() - started)} ms`);
     if (images) {
