@@ -108,7 +108,7 @@ export class CompiledZoneDir {
         commit: () => {},
       };
     }
-    // One compileMany for the whole folder: the threads read, fingerprint and compile in
+    // One compileEach for the whole folder: the threads read, fingerprint and compile in
     // batches, with no stat, message or promise per file on this loop; each outcome is taken
     // in as its batch comes back, while the threads go on. A file read before is sent with its
     // fingerprint, and the thread only stats it: unchanged, it is not read.
@@ -146,7 +146,7 @@ export class CompiledZoneDir {
         storeError = err;
       }
     };
-    await this.#pool.compileMany(jobs, (i, o) => {
+    await this.#pool.compileEach(jobs, (i, o) => {
       if (o.ok) {
         images[i] = o.image;
         if (store !== undefined && storeError === undefined && pending.push(i) >= STORE_EVERY) flush();

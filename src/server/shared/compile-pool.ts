@@ -118,10 +118,9 @@ export function defaultCompileThreads(): number {
 
 /** The outcomes of one `compileMany` call, filled in as batches come back. */
 interface Group {
-  outcomes: CompileOutcome[];
   left: number;
-  resolve: (outcomes: CompileOutcome[]) => void;
-  each?: (index: number, outcome: CompileOutcome) => void;
+  resolve: () => void;
+  each: (index: number, outcome: CompileOutcome) => void;
 }
 
 /** Jobs posted to a thread in one message. */
@@ -196,19 +195,31 @@ export class CompilePool {
 
   /**
    * Compiles zones in batches; resolves (never rejects) with their outcomes in the jobs' order
-   * once all are done. Each batch waits for queue room before it is queued. `each`, when
-   * given, sees every outcome as its batch comes back (the index is the job's).
+   * once all are done. Each batch waits for queue room before it is queued.
    */
-  async compileMany(
+  async compileMany(jobs: readonly CompileJob[]): Promise<CompileOutcome[]> {
+    const outcomes: CompileOutcome[] = new Array(jobs.length);
+    await this.compileEach(jobs, (i, o) => {
+      outcomes[i] = o;
+    });
+    return outcomes;
+  }
+
+  /**
+   * As `compileMany`, but each outcome is handed to `each` as its batch comes back (the index
+   * is the job's) and the pool keeps none: a caller that stores the images as they come holds
+   * no more than a batch of them. Resolves once every job is done.
+   */
+  async compileEach(
     jobs: readonly CompileJob[],
-    each?: (index: number, outcome: CompileOutcome) => void,
-  ): Promise<CompileOutcome[]> {
-    let resolve!: (o: CompileOutcome[]) => void;
-    const done = new Promise<CompileOutcome[]>((r) => {
+    each: (index: number, outcome: CompileOutcome) => void,
+  ): Promise<void> {
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => {
       resolve = r;
     });
-    const group: Group = { outcomes: new Array(jobs.length), left: jobs.length, resolve, each };
-    if (jobs.length === 0) resolve(group.outcomes);
+    const group: Group = { left: jobs.length, resolve, each };
+    if (jobs.length === 0) resolve();
     let i = 0;
     while (i < jobs.length) {
       const batchJobs: CompileJob[] = [];
@@ -269,10 +280,8 @@ export class CompilePool {
 
   #deliver(batch: Batch, index: number, outcome: CompileOutcome): void {
     const g = batch.group;
-    const slot = batch.slots[index];
-    g.outcomes[slot] = outcome;
-    g.each?.(slot, outcome);
-    if (--g.left === 0) g.resolve(g.outcomes);
+    g.each(batch.slots[index], outcome);
+    if (--g.left === 0) g.resolve();
   }
 
   #fail(batch: Batch, why: (job: CompileJob) => CompileOutcome): void {
