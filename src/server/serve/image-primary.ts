@@ -120,6 +120,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   }
   first.commit();
   first.changes.length = 0; // the compiled images are in the packs now: let their buffers go
+  compiler.shrink(); // the threads' heaps go before the workers load the images (a SIGHUP starts them again)
   logZoneReport(log, first.report, 'load');
   log.info(
     `compiled ${shipper.size} zone images in ${Math.round(performance.now() - compiling)} ms (${compiler.size} compile threads)`,

@@ -228,4 +228,20 @@ describe('CompilePool', () => {
     assert.match(outs[2].ok ? '' : outs[2].errors.join('\n'), /huge\.test\.: compile thread failed/);
     assert.equal(outs[3].ok && outs[3].serial, 3);
   });
+  test('prestart starts the threads before any job; shrink ends the idle ones, and the next job starts one again', async (t) => {
+    const pool = new CompilePool({ threads: 2 });
+    t.after(() => pool.close());
+    pool.prestart();
+    assert.equal(pool.stats.threadsStarted, 2);
+    const one = () =>
+      pool.compile({ kind: 'text', name: 'p.test.', text: zoneText('p.test.', 1, '192.0.2.1') });
+    assert.ok((await one()).ok);
+    assert.equal(pool.stats.threadsStarted, 2);
+    pool.shrink();
+    const after = await one();
+    assert.ok(after.ok);
+    assert.equal(pool.stats.threadsStarted, 3);
+    const u = pool.utilization();
+    assert.ok(u.active > 0 && u.idle >= 0);
+  });
 });

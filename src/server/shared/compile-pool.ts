@@ -188,6 +188,15 @@ export class CompilePool {
     }
   }
 
+  /**
+   * Ends the threads that hold no job now, at once rather than after `idleMs` (their heaps go
+   * back to the system): after a cold compile, before the DNS workers load the images, so the
+   * two peaks do not add up. The next job starts threads again.
+   */
+  shrink(): void {
+    for (const t of [...this.#threads]) if (t.batches.length === 0) this.#retire(t);
+  }
+
   /** Compiles one zone; resolves (never rejects) once done, waiting first for queue room. */
   async compile(job: CompileJob): Promise<CompileOutcome> {
     return (await this.compileMany([job]))[0];
@@ -376,6 +385,7 @@ export class CompilePool {
 
   #retire(thread: Thread): void {
     if (thread.batches.length > 0 || !this.#threads.delete(thread)) return;
+    if (thread.idleTimer) clearTimeout(thread.idleTimer);
     this.#remember(thread);
     void thread.worker.terminate();
   }

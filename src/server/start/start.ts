@@ -360,6 +360,7 @@ export async function runStart(
       const compiling = performance.now();
       for (const m of feed.snapshot()) images.shipper.ship(m, images.compiler);
       await images.shipper.shipped();
+      images.compiler.shrink(); // the threads' heaps go before the workers load the images
       onEarlyStop = undefined;
       if (earlyStop) {
         dropEarly();
