@@ -75,8 +75,9 @@ export class CompiledZoneDir {
     this.#dir = dir;
     this.#pool = pool;
     this.#store = store;
-    const base = join(dir, '/');
-    this.#prefix = base === './' ? '' : base;
+    // join(dir, name) for any file name (no `/` in it): the normalized folder and a separator,
+    // or nothing for the current folder.
+    this.#prefix = join(dir, 'x').slice(0, -1);
   }
 
   /** The zones served now, in file name order. */
