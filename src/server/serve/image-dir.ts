@@ -173,7 +173,11 @@ export class CompiledZoneDir {
     });
     flush();
     if (storeError !== undefined) {
-      for (const r of stored) store?.release(r);
+      try {
+        for (const r of stored) store?.release(r);
+      } catch {
+        // the writer is closed (the server is stopping): its packs are gone with it
+      }
       throw new Error(
         `cannot store the zone images, zones unchanged: ${storeError instanceof Error ? storeError.message : String(storeError)}`,
       );
