@@ -63,6 +63,18 @@ export function openShippedZone(reader: PackReader, ref: ImageRef, counters?: Lo
   return new ImageZone(image);
 }
 
+/** A worker's loader of pushed images (ZonePushLoader of start/zones.ts): counts in `counters`. */
+export function imageZoneLoader(
+  reader: PackReader,
+  counters: LoadCounters,
+): (push: { ref?: ImageRef }) => ServedZone {
+  counters.mapped = reader.mapped;
+  return (push) => {
+    if (!push.ref) throw new Error('no image reference in this push (--images on)');
+    return openShippedZone(reader, push.ref, counters);
+  };
+}
+
 /** Narrows a value from IPC to an ImageRef. */
 export function isImageRef(v: unknown): v is ImageRef {
   if (typeof v !== 'object' || v === null) return false;

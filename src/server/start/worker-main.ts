@@ -11,7 +11,7 @@ import { Responder } from '../../answer/respond.js';
 import { DnsCounters } from '../../telemetry/dns-counters.js';
 import type { QueryHandler, TransportContext } from '../../transport/handler.js';
 import { nativeStatsOf } from '../../transport/native-udp.js';
-import { type LoadCounters, openShippedZone, PackReader } from '../shared/images.js';
+import { imageZoneLoader, type LoadCounters, PackReader } from '../shared/images.js';
 import { type OpenListeners, openListeners } from '../shared/listeners.js';
 import { createRateLimitedReporter } from '../shared/log.js';
 import { type NativeAnswers, startNativeAnswers } from '../shared/native-answers.js';
@@ -45,16 +45,8 @@ try {
 
 /** What this worker loaded: with `--images on`, images opened and no zone text parsed. */
 const loads: LoadCounters = { textParses: 0, imageOpens: 0 };
-/** With `--images on`: opens each pushed reference from the primary's packs. */
-function imageLoader(reader: PackReader): ZonePushLoader {
-  loads.mapped = reader.mapped;
-  return (push) => {
-    if (!push.ref) throw new Error('no image reference in this push (--images on)');
-    return openShippedZone(reader, push.ref, loads);
-  };
-}
 const load: ZonePushLoader = config.packDir
-  ? imageLoader(new PackReader(config.packDir))
+  ? imageZoneLoader(new PackReader(config.packDir), loads)
   : (push) => {
       loads.textParses++;
       return parseTextPush(push);
