@@ -4,12 +4,12 @@
  * its zone table and Responder, and the memory it then holds; then the first query of every
  * zone (each opens its image when zones are opened on first query) and the memory after.
  *
- *   node --expose-gc dist/bench/worker-apply.js [--zones 100000] [--runs 3]
+ *   node --expose-gc dist/bench/worker-apply.js [--zones 100000] [--runs 3] [--cpu-prof]
  *
  * The images are compiled once by this process into a temporary pack (removed at the end);
  * each run is a
  * fresh child process (`--child`), so its RSS is a worker's; the figures are medians of the
- * runs. Not counted: the IPC decoding of the snapshot messages (the batches are built in the
+ * runs (`--cpu-prof`: each child writes a CPU profile into ./prof). Not counted: the IPC decoding of the snapshot messages (the batches are built in the
  * child as plain objects) and the sockets. PSS is from /proc/self/smaps_rollup (pack pages
  * shared with other mappers count in part).
  * @module
@@ -100,7 +100,8 @@ function child(dir: string): void {
     );
   gc?.();
   const t0 = performance.now();
-  const table = new ServedZoneTable(imageZoneLoader(reader, loads));
+  const images = imageZoneLoader(reader, loads);
+  const table = new ServedZoneTable(images.load, images.release);
   const responder = new Responder(table.catalog());
   batches.forEach((zones, b) => {
     const r = table.apply({
@@ -139,7 +140,7 @@ function child(dir: string): void {
     rssAfterMB: m2.rssMB,
     heapAfterMB: m2.heapMB,
     pssAfterMB: m2.pssMB,
-    opened: loads.imageOpens,
+    opened: images.pool.firstOpens,
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
@@ -162,7 +163,10 @@ function buildPack(n: number): PackWriter {
 }
 
 function main(): void {
-  if (process.argv.includes('--child')) return child(arg('pack', ''));
+  if (process.argv.includes('--child')) {
+    child(arg('pack', ''));
+    return;
+  }
   const n = Number(arg('zones', '100000'));
   const runs = Number(arg('runs', '3'));
   const writer = buildPack(n);
@@ -170,10 +174,15 @@ function main(): void {
     const self = fileURLToPath(import.meta.url);
     const all: Figures[] = [];
     for (let r = 0; r < runs; r++) {
-      const out = execFileSync(process.execPath, ['--expose-gc', self, '--child', '--pack', writer.dir], {
-        encoding: 'utf8',
-        maxBuffer: 1 << 20,
-      });
+      const flags = process.argv.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', 'prof'] : [];
+      const out = execFileSync(
+        process.execPath,
+        ['--expose-gc', ...flags, self, '--child', '--pack', writer.dir],
+        {
+          encoding: 'utf8',
+          maxBuffer: 1 << 20,
+        },
+      );
       const f = JSON.parse(out.trim().split('\n').at(-1) as string) as Figures;
       all.push(f);
       console.log(

@@ -92,12 +92,25 @@ export class ZoneImage {
   }
 }
 
+/** Options of `openImage`. */
+export interface OpenImageOptions {
+  /**
+   * The same octets passed a full `openImage` before in this process (an image reopened from
+   * an append-only pack after it was let go, `LazyImageZone`): only the header and section
+   * table are read again, not every name, RRset, answer and template. Never set it for bytes
+   * that were not validated.
+   */
+  validated?: boolean;
+}
+
 /**
  * Validates `bytes` as a version-1 image and returns a reader over it. Every offset the
  * reader will follow is checked here, so reading never leaves the image; throws
- * ImageFormatError otherwise. Cost: one pass over the image.
+ * ImageFormatError otherwise. Cost: one pass over the image (the header only, with
+ * `validated`).
  */
-export function openImage(bytes: Uint8Array): ZoneImage {
+export function openImage(bytes: Uint8Array, opts?: OpenImageOptions): ZoneImage {
+  const deep = opts?.validated !== true;
   const fail = (m: string): never => {
     throw new ImageFormatError(m);
   };
@@ -142,7 +155,7 @@ export function openImage(bytes: Uint8Array): ZoneImage {
 
   // Templates: walk the section; remember every start.
   const starts = new Set<number>();
-  for (let t = templates.at; t < templates.at + templates.size; ) {
+  for (let t = templates.at; deep && t < templates.at + templates.size; ) {
     if (!inside(t, TEMPLATE_HEADER_SIZE, templates)) fail('template header out of bounds');
     const size = u32(t + T.SIZE);
     const body = u32(t + T.BODY);
@@ -178,7 +191,7 @@ export function openImage(bytes: Uint8Array): ZoneImage {
     t += size;
   }
   const tplRef = (o: number, what: string): void => {
-    if (o !== NONE && !starts.has(o)) fail(`${what} does not point at a template`);
+    if (deep && o !== NONE && !starts.has(o)) fail(`${what} does not point at a template`);
   };
 
   const nameCount = u32(H.NAME_COUNT);
@@ -187,7 +200,7 @@ export function openImage(bytes: Uint8Array): ZoneImage {
   if (rrsetCount * RRSET_RECORD_SIZE !== rrsets.size) fail('RRset table size');
   const answerCount = answers.size / ANSWER_ENTRY_SIZE;
   if (!Number.isInteger(answerCount)) fail('answer table size');
-  for (let i = 0; i < nameCount; i++) {
+  for (let i = 0; deep && i < nameCount; i++) {
     const r = names.at + i * NAME_RECORD_SIZE;
     const nd = u32(r + N.NAMEDATA);
     if (!inside(nd, 1, namedata) || !inside(nd + 1, bytes[nd], namedata)) fail(`name ${i} out of bounds`);
@@ -201,7 +214,7 @@ export function openImage(bytes: Uint8Array): ZoneImage {
     tplRef(u32(r + N.NODATA_TEMPLATE), `name ${i} NODATA`);
     tplRef(u32(r + N.REFERRAL_TEMPLATE), `name ${i} referral`);
   }
-  for (let i = 0; i < answerCount; i++) {
+  for (let i = 0; deep && i < answerCount; i++) {
     const e = answers.at + i * ANSWER_ENTRY_SIZE;
     const kind = bytes[e + 2];
     if (kind === AnswerEntryKind.TEMPLATE) {
@@ -209,7 +222,7 @@ export function openImage(bytes: Uint8Array): ZoneImage {
       tplRef(u32(e + 4), `answer ${i}`);
     } else if (kind !== AnswerEntryKind.FALLBACK) fail(`answer ${i}: bad kind`);
   }
-  for (let i = 0; i < rrsetCount; i++) {
+  for (let i = 0; deep && i < rrsetCount; i++) {
     const r = rrsets.at + i * RRSET_RECORD_SIZE;
     if (u32(r) >= nameCount) fail(`RRset ${i}: bad owner`);
     let p = u32(r + R.RDATA);
@@ -225,18 +238,18 @@ export function openImage(bytes: Uint8Array): ZoneImage {
   if (slots === 0 || (slots & (slots - 1)) !== 0 || 8 + slots * 4 !== hash.size || slots < nameCount)
     fail('hash table size');
   let used = 0;
-  for (let s = 0; s < slots; s++) {
+  for (let s = 0; deep && s < slots; s++) {
     const v = u32(hash.at + 8 + s * 4);
     if (v > nameCount) fail('hash slot out of range');
     if (v !== 0) used++;
   }
   // Probing stops at an empty slot: there must be one.
-  if (used >= slots) fail('hash table full');
+  if (deep && used >= slots) fail('hash table full');
   // SPELLING (optional): per name NONE or a name that folds to the name's NAMEDATA.
   const spell = sec.get(SectionId.SPELLING);
   if (spell !== undefined) {
     if (spell.size < nameCount * 4) fail('spelling table size');
-    for (let i = 0; i < nameCount; i++) {
+    for (let i = 0; deep && i < nameCount; i++) {
       const at = u32(spell.at + i * 4);
       if (at === NONE) continue;
       const nd = u32(names.at + i * NAME_RECORD_SIZE + N.NAMEDATA);
