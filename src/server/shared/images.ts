@@ -55,6 +55,10 @@ export interface LoadCounters {
   imagesOpened?: number;
   /** With images: whether the packs are memory-mapped (shared by the workers) or read as copies. */
   mapped?: boolean;
+  /** Milliseconds from the snapshot's first message to the worker serving it (when reported at start). */
+  snapshotMs?: number;
+  /** Milliseconds from the worker's process start to it serving (when reported at start). */
+  readyMs?: number;
 }
 
 /**
@@ -64,7 +68,11 @@ export interface LoadCounters {
 export function formatLoads(loads: LoadCounters): string {
   const how = loads.mapped === undefined ? '' : loads.mapped ? ' (packs mapped)' : ' (packs read as copies)';
   const opened = loads.imagesOpened === undefined ? '' : `, ${loads.imagesOpened} opened`;
-  return `${loads.imageOpens} zone images mapped${opened}${how}, ${loads.textParses} zone texts parsed`;
+  const took =
+    loads.snapshotMs === undefined
+      ? ''
+      : ` (snapshot applied in ${loads.snapshotMs} ms; serving ${loads.readyMs ?? '?'} ms after the worker started)`;
+  return `${loads.imageOpens} zone images mapped${opened}${how}, ${loads.textParses} zone texts parsed${took}`;
 }
 
 /** The environment variables bounding a worker's open images (`ImageZonePool`). */

@@ -110,7 +110,12 @@ async function bindAndReport(loadMs: number): Promise<void> {
     await listeners.closeAll();
     process.exit(0);
   }
-  send({ type: 'switchboard:start-ready', zones: table.size, loadMs, loads: currentLoads() });
+  send({
+    type: 'switchboard:start-ready',
+    zones: table.size,
+    loadMs,
+    loads: { ...currentLoads(), snapshotMs: loadMs, readyMs: Math.round(performance.now()) },
+  });
   sendMetrics();
   metricsTimer ??= setInterval(sendMetrics, METRICS_INTERVAL_MS);
   metricsTimer.unref();
