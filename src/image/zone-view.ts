@@ -91,18 +91,22 @@ export class ImageZone implements ServedZone {
   /** Told of every change in the number of nodes cached (`LazyImageZone`'s per-process budget). */
   readonly #onNodes: ((delta: number) => void) | undefined;
 
-  /** `onNodes`: called with +1 for each node cached and −n when a generation of n is dropped. */
-  constructor(image: ZoneImage, onNodes?: (delta: number) => void) {
+  /**
+   * `onNodes`: called with +1 for each node cached and −n when a generation of n is dropped.
+   * `origin`: the zone's name when the caller has it (its key must be the image's origin;
+   * `LazyImageZone` checked it), else it is read from the image, spelled as the zone spelled it.
+   */
+  constructor(image: ZoneImage, onNodes?: (delta: number) => void, origin?: Name) {
     this.image = image;
     this.#onNodes = onNodes;
     this.class = image.dv.getUint16(H.CLASS, true);
     this.serial = image.serial;
     this.recordCount = image.recordCount;
-    const apex = this.#find(latin1(image.origin, 0, image.origin.length));
+    const apex = this.#find(origin?.key ?? latin1(image.origin, 0, image.origin.length));
     // openImage does not require the origin among the names; the compiler always writes it.
     if (apex < 0) throw new RangeError('zone image: the origin is not among its names');
     this.#apexIndex = apex;
-    this.origin = this.#nameOf(apex);
+    this.origin = origin ?? this.#nameOf(apex);
   }
 
   /** The apex node. */
@@ -236,6 +240,13 @@ export class ImageZone implements ServedZone {
 
 /** The query object `respondFromTemplate` fills (reused: the call is synchronous). */
 const scratchQuery: ImageQuery = { id: 0, flags: 0, qname: new Uint8Array(0), qtype: 0, qclass: 0, limit: 0 };
+
+/** True when the octets of `b` are the latin1 string `key`. */
+function isKey(b: Uint8Array, key: string): boolean {
+  if (b.length !== key.length) return false;
+  for (let i = 0; i < b.length; i++) if (b[i] !== key.charCodeAt(i)) return false;
+  return true;
+}
 
 /** `n` octets of `b` from `at` as a latin1 string. */
 function latin1(b: Uint8Array, at: number, n: number): string {
@@ -408,8 +419,6 @@ export class ImageZonePool {
  */
 export class LazyImageZone implements ServedZone {
   readonly origin: Name;
-  /** Nodes by key, as `ImageZone.nodes`. */
-  readonly nodes: { get(key: string): ServedNode | undefined } = this;
   /** @internal where the image is (`ImageRef`, its pack name shared). */
   readonly pack: string;
   /** @internal */
@@ -473,12 +482,16 @@ export class LazyImageZone implements ServedZone {
     let zone: ImageZone;
     try {
       const image = openImage(this.#pool._read(this), { validated: this.#validated });
-      if (latin1(image.origin, 0, image.origin.length) !== this.origin.key)
+      if (!isKey(image.origin, this.origin.key))
         throw new ImageFormatError(`the image at ${this.pack}:${this.offset} is not of zone ${this.origin}`);
       // Counted while this is the zone's open ImageZone only (a closed one holds no budget).
-      const counted: ImageZone = new ImageZone(image, (delta) => {
-        if (this.#zone === counted) this.#pool._nodes(this, delta);
-      });
+      const counted: ImageZone = new ImageZone(
+        image,
+        (delta) => {
+          if (this.#zone === counted) this.#pool._nodes(this, delta);
+        },
+        this.origin,
+      );
       zone = counted;
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
@@ -507,6 +520,10 @@ export class LazyImageZone implements ServedZone {
     this.#pool._close(this);
   }
 
+  /** Nodes by key, as `ImageZone.nodes` (the zone itself: no field more per zone). */
+  get nodes(): { get(key: string): ServedNode | undefined } {
+    return this;
+  }
   get class(): number {
     return this.opened().class;
   }
