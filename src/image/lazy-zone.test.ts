@@ -137,6 +137,24 @@ describe('zones opened on first query', () => {
     }
   });
 
+  test('one zone over the node budget alone keeps answering (nothing else to close)', () => {
+    let extra = '';
+    for (let i = 0; i < 300; i++) extra += `h${i} A 10.0.${i >> 8}.${i & 255}\n`;
+    const { writer, refs, reader } = packOf(2, new Map([[0, compiled(0, extra)]]));
+    try {
+      const pool = new ImageZonePool((r) => reader.open(r), { maxZones: 4, maxNodes: 10 });
+      const zones = refs.map((r, i) => pool.zone(Name.parse(`z${i}.test.`), r));
+      zones[1].get(Name.parse('www.z1.test.'));
+      for (let i = 0; i < 300; i++)
+        assert.equal(zones[0].get(Name.parse(`h${i}.z0.test.`))?.rrsets[0].rdata[0][3], i & 255);
+      assert.equal(pool.evictions, 1, 'the other zone was closed once');
+      assert.ok(zones[0].isOpen && !zones[1].isOpen);
+      assert.equal(pool.cachedNodes, 300, 'over the budget: the zone in use is not closed');
+    } finally {
+      writer.close();
+    }
+  });
+
   test('a corrupt image: reported once, its zone answers SERVFAIL, the others answer', () => {
     const bad = compiled(1).slice();
     bad.fill(0xee, 64, bad.length - 8);

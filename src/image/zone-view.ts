@@ -359,7 +359,9 @@ export class ImageZonePool {
   _nodes(z: LazyImageZone, delta: number): void {
     z._nodeCount += delta;
     this.#nodes += delta;
-    if (delta > 0) while (this.#nodes > this.maxNodes && this.#evictOne(z)) {}
+    // Only while another zone is open: the zone in use is never closed (and a sweep over a
+    // ring holding it alone would find nothing, node after node).
+    if (delta > 0) while (this.#nodes > this.maxNodes && this.#open > 1 && this.#evictOne(z)) {}
   }
 
   /** @internal `z` could not be opened. */
