@@ -1,19 +1,18 @@
 /**
  * `--images on`: zones are compiled once by the primary (compile-pool.ts), stored in image
  * packs (src/image pack files, one set per primary) and shipped to the DNS workers as
- * references; a worker maps the image and serves it (no zone text parsed in workers). This
- * module holds what the primaries and workers of `serve` and `start` share: the flag, the
- * pack types, and opening a shipped image as a servable Zone.
+ * references; a worker maps the image and serves it (no zone text parsed in workers), opening
+ * each zone's image on the zone's first query. This module holds what the primaries and
+ * workers of `serve` and `start` share: the flag, the pack types, and a worker's image loader
+ * (refs → `LazyImageZone`s in one bounded `ImageZonePool`).
  * @module
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { type ImageRef, PackReader, PackWriter } from '../../image/pack.js';
-import { openImage } from '../../image/reader.js';
 import {
   DEFAULT_OPEN_NODES,
   DEFAULT_OPEN_ZONES,
-  ImageZone,
   ImageZonePool,
   type ImageZonePoolOptions,
   LazyImageZone,
