@@ -13,7 +13,7 @@ import { Name } from '../wire/name.js';
 import { loadZoneText } from '../zone/load.js';
 import { compileZone } from './compile.js';
 import { type ImageRef, PackReader, PackWriter } from './pack.js';
-import { ImageFormatError } from './reader.js';
+import { ImageFormatError, openImage, type ZoneImage } from './reader.js';
 import { EAGER_OPEN_BYTES, ImageZonePool, type LazyImageZone } from './zone-view.js';
 
 const SERVFAIL = 2;
@@ -226,6 +226,21 @@ describe('zones opened on first query', () => {
     } finally {
       writer.close();
     }
+  });
+
+  test('a reopen (header checks only) reads the same fields as a full validation', () => {
+    for (let i = 0; i < 20; i++) {
+      const bytes = compiled(i, i % 2 === 0 ? 'MiXed A 192.0.2.9\n*.w TXT "x"\n' : '');
+      const full = openImage(bytes);
+      const quick = openImage(bytes, { validated: true });
+      const fields = (z: ZoneImage) => {
+        const { bytes: _b, dv: _d, ...rest } = z;
+        return { ...rest, origin: [...z.origin] };
+      };
+      assert.deepEqual(fields(quick), fields(full));
+    }
+    // A reopen of octets that are not an image still fails (the full path says why).
+    assert.throws(() => openImage(new Uint8Array(100), { validated: true }), ImageFormatError);
   });
 
   test('close(): the zone is let go, and opens again if asked', () => {

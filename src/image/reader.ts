@@ -111,6 +111,12 @@ export interface OpenImageOptions {
  */
 export function openImage(bytes: Uint8Array, opts?: OpenImageOptions): ZoneImage {
   const deep = opts?.validated !== true;
+  if (!deep) {
+    // The header and section table read without allocating (a reopen is on a query's path);
+    // anything unexpected takes the full path below, which says what is wrong.
+    const quick = reopenImage(bytes);
+    if (quick !== undefined) return quick;
+  }
   const fail = (m: string): never => {
     throw new ImageFormatError(m);
   };
@@ -277,6 +283,67 @@ export function openImage(bytes: Uint8Array, opts?: OpenImageOptions): ZoneImage
     negative,
     serial: u32(H.SERIAL),
     recordCount: u32(H.RECORD_COUNT),
+  });
+}
+
+/** Section offsets and sizes by id (1..9) for `reopenImage`: scratch, reused. */
+const reAt = new Int32Array(10);
+const reSize = new Int32Array(10);
+
+function le32(b: Uint8Array, o: number): number {
+  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+}
+
+/**
+ * `openImage(bytes, { validated: true })` without allocating more than the ZoneImage: the
+ * header, the section table and the sections the reader uses, checked for bounds; undefined
+ * when anything differs from what a validated image has (the caller then validates in full).
+ */
+function reopenImage(b: Uint8Array): ZoneImage | undefined {
+  const len = b.length;
+  if (len < HEADER_SIZE || le32(b, H.MAGIC) !== MAGIC || le32(b, H.TOTAL_LENGTH) !== len) return undefined;
+  if ((b[H.VERSION] | (b[H.VERSION + 1] << 8)) !== VERSION) return undefined;
+  const count = le32(b, H.SECTION_COUNT);
+  const table = le32(b, H.SECTION_TABLE);
+  if (count > 64 || table < HEADER_SIZE || table + count * SECTION_ENTRY_SIZE > len) return undefined;
+  reAt.fill(-1);
+  for (let i = 0; i < count; i++) {
+    const e = table + i * SECTION_ENTRY_SIZE;
+    const id = le32(b, e);
+    const at = le32(b, e + 4);
+    const size = le32(b, e + 8);
+    if (at > len || size > len - at) return undefined;
+    if (id < 10) {
+      if (reAt[id] >= 0) return undefined;
+      reAt[id] = at;
+      reSize[id] = size;
+    }
+  }
+  for (let id = 1; id <= 8; id++) if (reAt[id] < 0) return undefined;
+  const originLength = b[H.ORIGIN_LENGTH] | (b[H.ORIGIN_LENGTH + 1] << 8);
+  const originAt = reAt[SectionId.ORIGIN];
+  if (originLength < 1 || originLength > reSize[SectionId.ORIGIN]) return undefined;
+  const nameCount = le32(b, H.NAME_COUNT);
+  if (nameCount * NAME_RECORD_SIZE !== reSize[SectionId.NAMES]) return undefined;
+  const hashAt = reAt[SectionId.HASH];
+  const slots = reSize[SectionId.HASH] >= 8 ? le32(b, hashAt) : 0;
+  if (slots === 0 || (slots & (slots - 1)) !== 0 || 8 + slots * 4 !== reSize[SectionId.HASH])
+    return undefined;
+  const spelling = reAt[SectionId.SPELLING];
+  if (spelling >= 0 && reSize[SectionId.SPELLING] < nameCount * 4) return undefined;
+  return new ZoneImage(b, {
+    originAt,
+    originLength,
+    nameCount,
+    names: reAt[SectionId.NAMES],
+    rrsets: reAt[SectionId.RRSETS],
+    spelling,
+    hash: hashAt + 8,
+    slotMask: slots - 1,
+    answers: reAt[SectionId.ANSWERS],
+    negative: le32(b, H.NEGATIVE_TEMPLATE),
+    serial: le32(b, H.SERIAL),
+    recordCount: le32(b, H.RECORD_COUNT),
   });
 }
 
