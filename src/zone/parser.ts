@@ -536,7 +536,11 @@ class ZoneParser {
   readonly maxRecords: number;
   readonly maxRecordsName: string;
   readonly fallbackOrigin: Name | undefined;
-  readonly includeRoot: string | undefined;
+  /** The folder `$INCLUDE` is confined to, before symlinks are resolved. */
+  readonly #includeDir: string | undefined;
+  /** `#includeDir` with symlinks resolved: found on the first `$INCLUDE` (a realpath costs an
+   * lstat per path component, more than parsing a small zone that includes nothing). */
+  #includeRoot: string | undefined;
   zoneOrigin: Name | undefined;
   zoneClass: number | undefined;
   stopped = false;
@@ -562,8 +566,13 @@ class ZoneParser {
     this.zoneOrigin = origin;
     this.zoneClass = opts.class;
     this.scope = { origin, defaultTtl: opts.defaultTtl, lastTtl: undefined, lastOwner: undefined };
-    const root = opts.includeRoot ?? (opts.file !== undefined ? dirname(opts.file) : undefined);
-    this.includeRoot = root !== undefined ? safeRealpath(root) : undefined;
+    this.#includeDir = opts.includeRoot ?? (opts.file !== undefined ? dirname(opts.file) : undefined);
+  }
+
+  get includeRoot(): string | undefined {
+    if (this.#includeRoot === undefined && this.#includeDir !== undefined)
+      this.#includeRoot = safeRealpath(this.#includeDir);
+    return this.#includeRoot;
   }
 
   error(code: ZoneErrorCode, line: number, message: string): void {
@@ -846,7 +855,8 @@ class ZoneParser {
     if (tokens.length < 2) throw new ParseFault('ZONE_ERR_DIRECTIVE', '$INCLUDE: missing file name', line);
     if (tokens.length > 3)
       throw new ParseFault('ZONE_ERR_DIRECTIVE', `$INCLUDE: extra text '${tokens[3].text}'`, line);
-    if (this.#dir === undefined || this.includeRoot === undefined)
+    const root = this.#dir === undefined ? undefined : this.includeRoot;
+    if (this.#dir === undefined || root === undefined)
       throw new ParseFault('ZONE_ERR_INCLUDE', '$INCLUDE needs a zone file path (text has no folder)', line);
     if (this.#depth >= this.maxIncludeDepth)
       throw new ParseFault('ZONE_ERR_INCLUDE', `$INCLUDE nested deeper than ${this.maxIncludeDepth}`, line);
@@ -868,7 +878,7 @@ class ZoneParser {
       throw new ParseFault('ZONE_ERR_INCLUDE', `$INCLUDE: ${shown}: file not found`, line);
     }
     // Confinement: the real path (symlinks resolved) must stay inside the zone folder.
-    const rel = relative(this.includeRoot, real);
+    const rel = relative(root, real);
     if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))
       throw new ParseFault('ZONE_ERR_INCLUDE', `$INCLUDE: ${shown}: outside the zone file's folder`, line);
     if (!statSync(real).isFile())
