@@ -25,6 +25,7 @@ import { RRType } from '../wire/constants.js';
 import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { compressibleNameOffsets, rdataTarget } from '../wire/rdata.js';
+import { nameLengthAt } from '../wire/rdata-wire.js';
 import { NodeFlag, type RRset, Zone, type ZoneNode } from '../zone/zone.js';
 import {
   ANSWER_ENTRY_SIZE,
@@ -879,6 +880,21 @@ function namesOf(result: AnswerResult): string[] {
   return out;
 }
 
+/**
+ * The case-folded key of the name an NS, MX or SRV record points at (what
+ * `rdataTarget(type, rdata).key` is), made without a Name.
+ */
+function targetKey(type: number, rdata: Uint8Array): string {
+  const pos = type === RRType.MX ? 2 : type === RRType.SRV ? 6 : 0;
+  const end = pos + nameLengthAt(rdata, pos);
+  let s = '';
+  for (let i = pos; i < end; i++) {
+    const c = rdata[i];
+    s += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
+  }
+  return s;
+}
+
 /** Builds the templates of one zone. */
 class TemplateBuilder {
   readonly zone: Zone;
@@ -993,9 +1009,9 @@ class TemplateBuilder {
       const nodes = this.zone.nodes;
       let placed: RRset[] | undefined;
       for (const rdata of set.rdata) {
-        const target = rdataTarget(qtype, rdata);
-        if (!target || target.isRoot) continue;
-        const node = nodes.get(target.key);
+        const key = targetKey(qtype, rdata);
+        if (key.length === 1) continue; // '.': no service (RFC 7505, RFC 2782)
+        const node = nodes.get(key);
         if (!node || (node.flags & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) continue;
         for (const t of ADDRESS_TYPES) {
           const a = node.get(t);
@@ -1066,8 +1082,6 @@ class TemplateBuilder {
     const a = anchor.wire;
     if (a.length + 5 > 255) return { qtype, tpl: undefined, reason: Fallback.UNPATCHABLE };
     const p1 = Name.fromWire(`\x01\xff${a}`);
-    const p2 = Name.fromWire(`\x02\xff\xff${a}`);
-    const p3 = Name.fromWire(`\x02\xff\xfe\x01\xfe${a}`);
     const r1 = solve(p1);
     const e1 = encode(p1, qtype, r1);
     if (!e1) return { qtype, tpl: undefined, reason: Fallback.TOO_LARGE };
@@ -1116,6 +1130,8 @@ class TemplateBuilder {
     const b1 = bodyOf(tpl).slice();
     tpl.buf = b1;
     tpl.start = 0;
+    const p2 = Name.fromWire(`\x02\xff\xff${a}`);
+    const p3 = Name.fromWire(`\x02\xff\xfe\x01\xfe${a}`);
     const e2 = encode(p2, qtype, solve(p2));
     const b2 = e2 && bodyOf(e2).slice();
     const e3 = encode(p3, qtype, solve(p3));

@@ -479,16 +479,42 @@ function ipv6Into(t: string, b: Uint8Array): boolean {
   return true;
 }
 
-/** A name as Name.parse reads it, uncompressed wire form written at b[at]; the end, or -1. */
+/**
+ * A name as `parseNameText` reads it, its uncompressed wire form written at b[at]: the end, or
+ * -1 for anything it would refuse or that has an escape (`rdataFromText` then decides). No
+ * Name is made: RDATA keeps only the octets.
+ */
 function nameInto(t: string, origin: Name | undefined, b: Uint8Array, at: number): number {
-  if (t.indexOf('\\') >= 0) return -1;
-  let name: Name;
-  try {
-    name = parseNameText(t, origin);
-  } catch {
-    return -1;
+  const n = t.length;
+  if (n === 0) return -1;
+  if (n === 1) {
+    const c = t.charCodeAt(0);
+    if (c === 0x40) return origin === undefined ? -1 : wireInto(origin.wire, b, at);
+    if (c === 0x2e) {
+      b[at] = 0;
+      return at + 1;
+    }
   }
-  const w = name.wire;
+  let p = at;
+  let start = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? t.charCodeAt(i) : 0x2e;
+    if (c === 0x5c || c > 0xff) return -1;
+    if (c !== 0x2e) continue;
+    if (i === n && start === n) break; // final dot already consumed
+    const len = i - start;
+    if (len === 0 || len > MAX_LABEL_LENGTH) return -1;
+    b[p++] = len;
+    for (let k = start; k < i; k++) b[p++] = t.charCodeAt(k);
+    start = i + 1;
+  }
+  if (t.charCodeAt(n - 1) === 0x2e) b[p++] = 0;
+  else if (origin === undefined) return -1;
+  else p = wireInto(origin.wire, b, p);
+  return p - at > MAX_NAME_LENGTH ? -1 : p;
+}
+
+function wireInto(w: string, b: Uint8Array, at: number): number {
   for (let i = 0; i < w.length; i++) b[at + i] = w.charCodeAt(i);
   return at + w.length;
 }
