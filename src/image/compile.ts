@@ -1311,13 +1311,16 @@ class TemplateBuilder {
 /**
  * The zone's nodes in RFC 4034 §6.1 canonical order. Sorting with a precomputed key (labels
  * right to left, each octet + 1, label ends as 0) compares plain strings, several times faster
- * than comparing names label by label.
+ * than comparing names label by label. Every node is at or under the origin (Zone.build drops
+ * the rest), so keys leave the origin's labels out: the apex's key is empty and a name one
+ * label below it, most names of a big zone, has that label as its key, a slice of its own key.
  */
 function canonicalOrder(zone: Zone): ZoneNode[] {
   const n = zone.nodes.size;
-  const keys: string[] = [];
-  const nodes: ZoneNode[] = [];
-  const order: number[] = [];
+  const keys: string[] = new Array(n);
+  const nodes: ZoneNode[] = new Array(n);
+  const order: number[] = new Array(n);
+  const originLength = zone.origin.key.length;
   // An octet 0 inside a label would be ambiguous with the label end: then (for the whole
   // zone, so all keys compare alike) every octet is stored + 1.
   let shift = false;
@@ -1326,10 +1329,11 @@ function canonicalOrder(zone: Zone): ZoneNode[] {
       shift = true;
       break;
     }
+  let i = 0;
   for (const node of zone.nodes.values()) {
-    order.push(nodes.length);
-    nodes.push(node);
-    keys.push(sortKey(node.name.key, shift));
+    order[i] = i;
+    nodes[i] = node;
+    keys[i++] = sortKey(node.name.key, node.name.key.length - originLength, shift);
   }
   if (n <= 16) {
     // Insertion sort: a small zone's names (the sort builtin's set-up costs more).
@@ -1350,21 +1354,24 @@ function canonicalOrder(zone: Zone): ZoneNode[] {
 }
 
 /**
- * The sort key of a case-folded wire name: labels right to left, each ended by octet 0 (with
- * `shift`, every label octet + 1), so the end of a label sorts before any octet and a label
- * before its extensions.
+ * The sort key of the labels in `k[0, stop)` (a case-folded wire name, the origin's labels cut
+ * off at `stop`): labels right to left, each but the last followed by octet 0 (with `shift`,
+ * every label octet + 1), so the end of a label sorts before any octet and a label before its
+ * extensions. (A final 0 would follow every key alike: leaving it out keeps the order.)
  */
-function sortKey(k: string, shift: boolean): string {
-  const last = k.length - 1;
+function sortKey(k: string, stop: number, shift: boolean): string {
+  if (stop <= 0) return '';
+  const first = k.charCodeAt(0) + 1;
+  if (first === stop && !shift) return k.slice(1, stop);
   const starts: number[] = [];
-  for (let i = 0; i < last; i += k.charCodeAt(i) + 1) starts.push(i);
+  for (let i = 0; i < stop; i += k.charCodeAt(i) + 1) starts.push(i);
   let key = '';
   for (let j = starts.length - 1; j >= 0; j--) {
     const p = starts[j];
     const len = k.charCodeAt(p);
     if (shift) for (let c = p + 1; c <= p + len; c++) key += String.fromCharCode(k.charCodeAt(c) + 1);
     else key += k.slice(p + 1, p + 1 + len);
-    key += '\x00';
+    if (j > 0) key += '\x00';
   }
   return key;
 }
