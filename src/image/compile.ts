@@ -1068,7 +1068,7 @@ class TemplateBuilder {
     const owner = name.key === soa.name.key && name.wire !== soa.name.wire ? name : soa.name;
     const w = encoder;
     w.begin(name, qtype);
-    if (!w.rrset(1, owner, soa.type, soa.class, Math.min(soa.ttl, zone.soaData.minimum), soa.rdata))
+    if (!w.rrset(1, owner, soa.type, soa.class, Math.min(soa.ttl, zone.soaMinimum), soa.rdata))
       return { qtype, tpl: undefined, reason: Fallback.TOO_LARGE };
     return this.#placeExact(name, qtype, w.len);
   }
@@ -1172,7 +1172,7 @@ class TemplateBuilder {
    */
   #nxdomain(): AnswerResult {
     const zone = this.zone;
-    const soa = { ...zone.soa, ttl: Math.min(zone.soa.ttl, zone.soaData.minimum) };
+    const soa = { ...zone.soa, ttl: Math.min(zone.soa.ttl, zone.soaMinimum) };
     return {
       kind: AnswerKind.NXDOMAIN,
       zone,

@@ -1061,6 +1061,11 @@ function generateOverBudget(
 function toOrigin(origin: Name | string | undefined): Name | undefined {
   if (origin === undefined || origin instanceof Name) return origin;
   const text = origin.endsWith('.') ? origin : `${origin}.`;
+  // parseNameText makes the same Name for a plain name, for less; Name.parse says what is wrong.
+  if (text.indexOf('\\') < 0 && text !== '@')
+    try {
+      return parseNameText(text, undefined);
+    } catch {}
   return Name.parse(text);
 }
 
