@@ -895,6 +895,9 @@ function targetKey(type: number, rdata: Uint8Array): string {
   return s;
 }
 
+/** The body of a template `#plainData` writes (grown for a big RRset, never shrunk past 64 KiB). */
+let plainScratch = new Uint8Array(4096);
+
 /** Builds the templates of one zone. */
 class TemplateBuilder {
   readonly zone: Zone;
@@ -1000,6 +1003,14 @@ class TemplateBuilder {
    */
   #exactData(name: Name, set: RRset): Entry {
     const qtype = set.type;
+    if (
+      qtype !== RRType.SRV &&
+      name.wire.length > 1 &&
+      compressibleNameOffsets(qtype, set.rdata[0]).length === 0
+    ) {
+      const plain = this.#plainData(name, set);
+      if (plain !== undefined) return plain;
+    }
     const w = encoder;
     w.begin(name, qtype);
     if (!w.rrset(0, name, qtype, set.class, set.ttl, set.rdata))
@@ -1024,6 +1035,62 @@ class TemplateBuilder {
       }
     }
     return this.#placeExact(name, qtype, requiredEnd);
+  }
+
+  /**
+   * What `#exactData` makes for an RRset with no name the encoder may compress and no
+   * additional section (A, AAAA, TXT … : no NS, MX or SRV), written without the encoder: each
+   * record is the owner as a pointer to the question (the encoder's pointer to the previous
+   * owner, the QNAME at offset 12; not for the root, which it writes whole), then TYPE, CLASS,
+   * TTL, RDLENGTH and the RDATA as it is. Undefined near the 65,535-octet limit (the encoder
+   * then decides).
+   */
+  #plainData(name: Name, set: RRset): Entry | undefined {
+    const rdata = set.rdata;
+    let size = 0;
+    for (let i = 0; i < rdata.length; i++) size += 12 + rdata[i].length;
+    if (12 + name.length + 4 + size > MESSAGE_LIMIT) return undefined;
+    if (plainScratch.length < size) plainScratch = new Uint8Array(MESSAGE_LIMIT);
+    const b = plainScratch;
+    const { type, class: cls, ttl } = set;
+    let p = 0;
+    for (let i = 0; i < rdata.length; i++) {
+      const rd = rdata[i];
+      const n = rd.length;
+      b[p] = 0xc0;
+      b[p + 1] = 12;
+      b[p + 2] = type >> 8;
+      b[p + 3] = type;
+      b[p + 4] = cls >> 8;
+      b[p + 5] = cls;
+      b[p + 6] = ttl >>> 24;
+      b[p + 7] = ttl >>> 16;
+      b[p + 8] = ttl >>> 8;
+      b[p + 9] = ttl;
+      b[p + 10] = n >> 8;
+      b[p + 11] = n;
+      p += 12;
+      if (n <= 32) for (let k = 0; k < n; k++) b[p + k] = rd[k];
+      else b.set(rd, p);
+      p += n;
+    }
+    const tpl = this.#place({
+      buf: b,
+      start: 0,
+      length: p,
+      requiredLength: p,
+      an: rdata.length,
+      ns: 0,
+      arRequired: 0,
+      arOptional: 0,
+      dnsFlags: 0x0400,
+      qnameLength: name.length,
+      anchorLength: name.length,
+      patches: NO_NUMBERS,
+      watch: NO_STRINGS,
+      tflags: 0,
+    });
+    return { qtype: type, tpl, reason: 0 };
   }
 
   /**
