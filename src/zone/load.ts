@@ -111,7 +111,9 @@ export function loadZoneText(
   opts: LoadOptions & { file?: string; octets?: boolean } = {},
 ): LoadedZone {
   const file = opts.file ?? '<text>';
-  const fallback = opts.file !== undefined ? originFromFileName(opts.file) : undefined;
+  const named = opts.file;
+  // Only when the text names no origin before it is needed (most zone files start with $ORIGIN).
+  const fallback = named !== undefined ? () => originFromFileName(named) : undefined;
   const popts: ParseOptions = {
     origin: opts.origin,
     fallbackOrigin: fallback,

@@ -88,8 +88,9 @@ export class ZoneParseError extends Error {
 export interface ParseOptions {
   /** The initial origin (`@`, relative names). A string is parsed as an absolute name. */
   origin?: Name | string;
-  /** Origin used when the file names none before its first relative name (see load.ts). */
-  fallbackOrigin?: Name;
+  /** Origin used when the file names none before its first relative name (see load.ts); a
+   * function is called the first time it is needed (most files say `$ORIGIN` first). */
+  fallbackOrigin?: Name | (() => Name | undefined);
   /** File name for messages; its folder is the base and the confinement of `$INCLUDE`. */
   file?: string;
   /** TTL used when no `$TTL` is in effect and no record gave one, like an initial `$TTL`. */
@@ -561,7 +562,7 @@ class ZoneParser {
   readonly maxIncludeDepth: number;
   readonly maxRecords: number;
   readonly maxRecordsName: string;
-  readonly fallbackOrigin: Name | undefined;
+  #fallback: Name | (() => Name | undefined) | undefined;
   /** The folder `$INCLUDE` is confined to, before symlinks are resolved. */
   readonly #includeDir: string | undefined;
   /** `#includeDir` with symlinks resolved: found on the first `$INCLUDE` (a realpath costs an
@@ -588,7 +589,7 @@ class ZoneParser {
     this.maxIncludeDepth = opts.maxIncludeDepth ?? 8;
     this.maxRecords = opts.maxRecords ?? Number.POSITIVE_INFINITY;
     this.maxRecordsName = opts.maxRecordsName ?? 'the record limit';
-    this.fallbackOrigin = opts.fallbackOrigin;
+    this.#fallback = opts.fallbackOrigin;
     this.zoneOrigin = origin;
     this.zoneClass = opts.class;
     this.scope = { origin, defaultTtl: opts.defaultTtl, lastTtl: undefined, lastOwner: undefined };
@@ -599,6 +600,14 @@ class ZoneParser {
     if (this.#includeRoot === undefined && this.#includeDir !== undefined)
       this.#includeRoot = safeRealpath(this.#includeDir);
     return this.#includeRoot;
+  }
+
+  get fallbackOrigin(): Name | undefined {
+    const f = this.#fallback;
+    if (typeof f !== 'function') return f;
+    const origin = f();
+    this.#fallback = origin;
+    return origin;
   }
 
   error(code: ZoneErrorCode, line: number, message: string): void {
