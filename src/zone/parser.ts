@@ -289,17 +289,18 @@ const scratch = new Uint8Array(65536);
  * CNAME, PTR, MX, SOA (decimal numbers) and TXT without escapes — written straight into the slab: the same octets
  * `rdataFromText` makes (its field parser, builder, copy and check cost more than the record).
  * Undefined for anything else, or anything it is not sure of: `rdataFromText` then decides,
- * with its errors.
+ * with its errors. The RDATA tokens are `tokens[start…]`.
  */
 export function fastRdata(
   slab: RdataSlab,
   type: number,
   tokens: readonly ZoneToken[],
   origin: Name | undefined,
+  start = 0,
 ): Uint8Array | undefined {
-  const n = tokens.length;
-  if (n === 0) return undefined;
-  const first = tokens[0];
+  const n = tokens.length - start;
+  if (n <= 0) return undefined;
+  const first = tokens[start];
   // RFC 3597 §5: `\#` introduces the generic form.
   if (!first.quoted && first.text === '\\#') return undefined;
   const b = scratch;
@@ -326,7 +327,7 @@ export function fastRdata(
       if (pref < 0) return undefined;
       b[0] = pref >> 8;
       b[1] = pref & 0xff;
-      len = nameInto(tokens[1].text, origin, b, 2);
+      len = nameInto(tokens[start + 1].text, origin, b, 2);
       if (len < 0) return undefined;
       break;
     }
@@ -335,10 +336,10 @@ export function fastRdata(
       if (n !== 7) return undefined;
       len = nameInto(first.text, origin, b, 0);
       if (len < 0) return undefined;
-      len = nameInto(tokens[1].text, origin, b, len);
+      len = nameInto(tokens[start + 1].text, origin, b, len);
       if (len < 0) return undefined;
       for (let i = 2; i < 7; i++) {
-        const v = uint32(tokens[i].text);
+        const v = uint32(tokens[start + i].text);
         if (v < 0) return undefined;
         b[len++] = v >>> 24;
         b[len++] = (v >>> 16) & 0xff;
@@ -349,7 +350,7 @@ export function fastRdata(
     }
     case RRType.TXT:
       for (let i = 0; i < n; i++) {
-        const t = tokens[i].text;
+        const t = tokens[start + i].text;
         const tl = t.length;
         if (t.indexOf('\\') >= 0 || len + tl + (tl >> 8) + 1 > 4096) return undefined;
         // One <character-string> per 255 octets (or an empty one), as longCharString does.
@@ -773,7 +774,7 @@ class ZoneParser {
       const what = isDigit(typeTok.text.charCodeAt(0)) ? 'a second TTL' : 'an unknown type';
       throw new ParseFault('ZONE_ERR_TYPE', `'${typeTok.text}' is ${what}`, typeTok.line);
     }
-    this.addRecord(owner, ttl, cls, type, tokens.slice(i + 1), line);
+    this.addRecord(owner, ttl, cls, type, tokens, i + 1, line);
   }
 
   isTypeOrTtl(t: ZoneToken | undefined): boolean {
@@ -786,7 +787,8 @@ class ZoneParser {
     ttl: number | undefined,
     cls: number | undefined,
     type: number,
-    rdataTokens: ZoneToken[],
+    tokens: readonly ZoneToken[],
+    start: number,
     line: number,
   ): void {
     if (isMetaType(type))
@@ -802,7 +804,7 @@ class ZoneParser {
         line,
       );
     // RFC 3123 §4: an APL RR may hold no items; every other type needs some RDATA text.
-    if (rdataTokens.length === 0 && type !== RRType.APL)
+    if (tokens.length === start && type !== RRType.APL)
       throw new ParseFault(
         'ZONE_ERR_RDATA',
         `${typeToText(type)}: missing RDATA (unexpected end of line)`,
@@ -813,8 +815,8 @@ class ZoneParser {
       // Packed at once: a zone of a million records keeps ~110 fewer octets per record.
       const origin = this.originFor('x');
       rdata =
-        fastRdata(this.#slab, type, rdataTokens, origin) ??
-        this.#slab.copy(rdataFromText(type, rdataTokens, origin));
+        fastRdata(this.#slab, type, tokens, origin, start) ??
+        this.#slab.copy(rdataFromText(type, start === 0 ? tokens : tokens.slice(start), origin));
     } catch (err) {
       const msg = (err as Error).message;
       const tname = typeToText(type);
@@ -1011,7 +1013,7 @@ class ZoneParser {
             line,
           );
         }
-        this.addRecord(owner, ttl, cls, type, rdataTokens, line);
+        this.addRecord(owner, ttl, cls, type, rdataTokens, 0, line);
       } catch (err) {
         if (err instanceof GenerateSyntaxError)
           throw new ParseFault('ZONE_ERR_GENERATE', `$GENERATE: ${err.message}`, line);
