@@ -215,8 +215,15 @@ export class Zone implements ServedZone {
     const apex = new ZoneNode(origin);
     nodes.set(origin.key, apex);
 
+    // Records of one owner come together and share its Name (the parser's): test it once.
+    let lastName: Name | undefined;
+    let lastInZone = false;
     for (const rr of records) {
-      if (!rr.name.isSubdomainOf(origin)) {
+      if (rr.name !== lastName) {
+        lastName = rr.name;
+        lastInZone = lastName.isSubdomainOf(origin);
+      }
+      if (!lastInZone) {
         warnings.push({ name: rr.name.toString(), message: `out of zone data ignored (zone ${origin})` });
         continue;
       }
@@ -298,13 +305,14 @@ function isDuplicate(seen: Map<RRset, Set<string>>, set: RRset, rdata: Uint8Arra
 function addAncestors(nodes: Map<string, ZoneNode>, name: Name, origin: Name): void {
   let child = name;
   while (child.key !== origin.key) {
-    const parent = child.parent();
-    const existing = nodes.get(parent.key);
+    // Looked up by key first: the parent's Name is made only when its node is (an ENT).
+    const existing = nodes.get(child.key.slice(child.key.charCodeAt(0) + 1));
     if (existing) {
       existing.flags |= NodeFlag.HAS_CHILDREN;
       if (child.isWildcard) existing.flags |= NodeFlag.WILDCARD_CHILD;
       return;
     }
+    const parent = child.parent();
     const node = new ZoneNode(parent);
     node.flags |= NodeFlag.HAS_CHILDREN;
     if (child.isWildcard) node.flags |= NodeFlag.WILDCARD_CHILD;
