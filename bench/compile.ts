@@ -9,21 +9,26 @@
  *
  *   node --expose-gc dist/bench/compile.js [--zones N] [--records N] [--runs N] [--no-reference]
  *
- * For the many small zones it also times the compile thread's pipeline: text → Zone → image
- * with each Zone dropped at once (the heap then holds no Zone objects while compiling).
+ * Each phase of loading is timed on its own (parseZone, Zone.build, checkZone), then
+ * loadZoneText whole, per record and (many zones) per zone. For the many small zones it also
+ * times the compile thread's pipeline: text → Zone → image with each Zone dropped at once (the
+ * heap then holds no Zone objects while compiling), and the same from one file per zone
+ * (loadZoneFile, as `serve --zone-dir` reads them).
  *
  * CPU figures are this process's user + system time (steadier than wall time on a shared
  * machine). Heap figures need --expose-gc.
  * @module
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileZone } from '../src/image/compile.js';
-import { loadZoneText } from '../src/zone/load.js';
-import type { Zone } from '../src/zone/zone.js';
+import { checkZone } from '../src/zone/check.js';
+import { loadZoneFile, loadZoneText } from '../src/zone/load.js';
+import { type ParsedZone, parseZone } from '../src/zone/parser.js';
+import { Zone } from '../src/zone/zone.js';
 import { referenceCompileZone } from '../test/helpers/image-reference.js';
-import { manyZoneOrigin, manyZoneText } from './many-zones.js';
+import { manyZoneOrigin, manyZoneText, writeManyZones } from './many-zones.js';
 import { BIG_ORIGIN, generateBigZone } from './zone-load.js';
 
 function arg(name: string, def: number): number {
@@ -85,6 +90,9 @@ function bigShape(records: number): Shape {
 
 function run(shape: Shape, runs: number, reference: boolean): void {
   const parse: number[] = [];
+  const build: number[] = [];
+  const check: number[] = [];
+  const load: number[] = [];
   const fast: number[] = [];
   const ref: number[] = [];
   let records = 0;
@@ -92,11 +100,28 @@ function run(shape: Shape, runs: number, reference: boolean): void {
   let zoneHeap: number | undefined;
   let mismatches = 0;
   for (let r = 0; r < runs; r++) {
-    const h0 = heap();
+    // The phases of loadZoneText one at a time over every text (parse, build, check), then
+    // loadZoneText itself (the three and what joins them) keeping the Zones for the compilers.
     let c = cpu();
+    const parsed: ParsedZone[] = [];
+    for (const t of shape.texts) parsed.push(parseZone(t.text, { origin: t.origin, octets: true }));
+    parse.push(cpu() - c);
+    c = cpu();
+    const built: Zone[] = [];
+    for (const p of parsed) built.push(Zone.build(p.origin!, p.records, p.class));
+    build.push(cpu() - c);
+    c = cpu();
+    let findings = 0;
+    for (let i = 0; i < built.length; i++) findings += checkZone(built[i], parsed[i].records).length;
+    check.push(cpu() - c);
+    if (findings < 0) console.log(findings); // keeps the result alive
+    parsed.length = 0;
+    built.length = 0;
+    const h0 = heap();
+    c = cpu();
     const zones: Zone[] = [];
     for (const t of shape.texts) zones.push(loadZoneText(t.text, { origin: t.origin, octets: true }).zone);
-    parse.push(cpu() - c);
+    load.push(cpu() - c);
     const h1 = heap();
     if (h0 !== undefined && h1 !== undefined) zoneHeap = h1 - h0;
     records = zones.reduce((n, z) => n + z.recordCount, 0);
@@ -117,9 +142,15 @@ function run(shape: Shape, runs: number, reference: boolean): void {
     if (reference)
       for (let i = 0; i < images.length; i++) if (!sameBytes(images[i], refImages[i])) mismatches++;
   }
-  const us = (ms: number): string => ((ms * 1000) / records).toFixed(2);
+  const n = shape.texts.length;
+  // µs per record, and per zone when there are many.
+  const us = (ms: number): string =>
+    `${((ms * 1000) / records).toFixed(2)}${n > 1 ? ` (${((ms * 1000) / n).toFixed(1)} per zone)` : ''}`;
   console.log(`${shape.label} (${records} records), ${runs} runs, median µs CPU per record:`);
-  console.log(`  parse + build Zone: ${us(median(parse))}`);
+  console.log(`  parse (parseZone): ${us(median(parse))}`);
+  console.log(`  build (Zone.build): ${us(median(build))}`);
+  console.log(`  check (checkZone): ${us(median(check))}`);
+  console.log(`  parse + build + check (loadZoneText): ${us(median(load))}`);
   if (reference) console.log(`  compile, reference: ${us(median(ref))}`);
   console.log(
     `  compile, compileZone: ${us(median(fast))}${reference ? ` (${(median(ref) / median(fast)).toFixed(1)}× faster)` : ''}`,
@@ -171,6 +202,36 @@ function pipeline(shape: Shape, runs: number, reference: boolean): void {
   );
 }
 
+/**
+ * As the compile thread runs for `serve --zone-dir`: each zone read from its own file
+ * (loadZoneFile: read, parse, build, check), compiled, dropped. µs CPU per zone, medians.
+ */
+function filePipeline(zones: number, runs: number): void {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-compile-files-'));
+  try {
+    writeManyZones(dir, zones);
+    const files = readdirSync(dir).map((f) => join(dir, f));
+    const load: number[] = [];
+    const both: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      heap();
+      let c = cpu();
+      for (const f of files) loadZoneFile(f);
+      load.push(cpu() - c);
+      heap();
+      c = cpu();
+      for (const f of files) compileZone(loadZoneFile(f).zone);
+      both.push(cpu() - c);
+    }
+    const us = (ms: number): string => ((ms * 1000) / files.length).toFixed(1);
+    console.log(`${files.length} zone files × 10 records, ${runs} runs, median µs CPU per zone:`);
+    console.log(`  loadZoneFile (read + parse + build + check): ${us(median(load))}`);
+    console.log(`  loadZoneFile + compileZone: ${us(median(both))}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const zones = arg('zones', 20_000);
 const records = arg('records', 200_000);
 const runs = arg('runs', 5);
@@ -184,5 +245,6 @@ if (zones > 0) {
   const shape = manyShape(zones);
   run(shape, runs, reference);
   pipeline(shape, runs, reference);
+  filePipeline(zones, runs);
 }
 if (records > 0) run(bigShape(records), runs, reference);

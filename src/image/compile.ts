@@ -25,6 +25,7 @@ import { RRType } from '../wire/constants.js';
 import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { compressibleNameOffsets, rdataTarget } from '../wire/rdata.js';
+import { nameLengthAt } from '../wire/rdata-wire.js';
 import { NodeFlag, type RRset, Zone, type ZoneNode } from '../zone/zone.js';
 import {
   ANSWER_ENTRY_SIZE,
@@ -879,6 +880,24 @@ function namesOf(result: AnswerResult): string[] {
   return out;
 }
 
+/**
+ * The case-folded key of the name an NS, MX or SRV record points at (what
+ * `rdataTarget(type, rdata).key` is), made without a Name.
+ */
+function targetKey(type: number, rdata: Uint8Array): string {
+  const pos = type === RRType.MX ? 2 : type === RRType.SRV ? 6 : 0;
+  const end = pos + nameLengthAt(rdata, pos);
+  let s = '';
+  for (let i = pos; i < end; i++) {
+    const c = rdata[i];
+    s += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
+  }
+  return s;
+}
+
+/** The body of a template `#plainData` writes (grown for a big RRset, never shrunk past 64 KiB). */
+let plainScratch = new Uint8Array(4096);
+
 /** Builds the templates of one zone. */
 class TemplateBuilder {
   readonly zone: Zone;
@@ -984,6 +1003,14 @@ class TemplateBuilder {
    */
   #exactData(name: Name, set: RRset): Entry {
     const qtype = set.type;
+    if (
+      qtype !== RRType.SRV &&
+      name.wire.length > 1 &&
+      compressibleNameOffsets(qtype, set.rdata[0]).length === 0
+    ) {
+      const plain = this.#plainData(name, set);
+      if (plain !== undefined) return plain;
+    }
     const w = encoder;
     w.begin(name, qtype);
     if (!w.rrset(0, name, qtype, set.class, set.ttl, set.rdata))
@@ -993,9 +1020,9 @@ class TemplateBuilder {
       const nodes = this.zone.nodes;
       let placed: RRset[] | undefined;
       for (const rdata of set.rdata) {
-        const target = rdataTarget(qtype, rdata);
-        if (!target || target.isRoot) continue;
-        const node = nodes.get(target.key);
+        const key = targetKey(qtype, rdata);
+        if (key.length === 1) continue; // '.': no service (RFC 7505, RFC 2782)
+        const node = nodes.get(key);
         if (!node || (node.flags & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) continue;
         for (const t of ADDRESS_TYPES) {
           const a = node.get(t);
@@ -1008,6 +1035,62 @@ class TemplateBuilder {
       }
     }
     return this.#placeExact(name, qtype, requiredEnd);
+  }
+
+  /**
+   * What `#exactData` makes for an RRset with no name the encoder may compress and no
+   * additional section (A, AAAA, TXT … : no NS, MX or SRV), written without the encoder: each
+   * record is the owner as a pointer to the question (the encoder's pointer to the previous
+   * owner, the QNAME at offset 12; not for the root, which it writes whole), then TYPE, CLASS,
+   * TTL, RDLENGTH and the RDATA as it is. Undefined near the 65,535-octet limit (the encoder
+   * then decides).
+   */
+  #plainData(name: Name, set: RRset): Entry | undefined {
+    const rdata = set.rdata;
+    let size = 0;
+    for (let i = 0; i < rdata.length; i++) size += 12 + rdata[i].length;
+    if (12 + name.length + 4 + size > MESSAGE_LIMIT) return undefined;
+    if (plainScratch.length < size) plainScratch = new Uint8Array(MESSAGE_LIMIT);
+    const b = plainScratch;
+    const { type, class: cls, ttl } = set;
+    let p = 0;
+    for (let i = 0; i < rdata.length; i++) {
+      const rd = rdata[i];
+      const n = rd.length;
+      b[p] = 0xc0;
+      b[p + 1] = 12;
+      b[p + 2] = type >> 8;
+      b[p + 3] = type;
+      b[p + 4] = cls >> 8;
+      b[p + 5] = cls;
+      b[p + 6] = ttl >>> 24;
+      b[p + 7] = ttl >>> 16;
+      b[p + 8] = ttl >>> 8;
+      b[p + 9] = ttl;
+      b[p + 10] = n >> 8;
+      b[p + 11] = n;
+      p += 12;
+      if (n <= 32) for (let k = 0; k < n; k++) b[p + k] = rd[k];
+      else b.set(rd, p);
+      p += n;
+    }
+    const tpl = this.#place({
+      buf: b,
+      start: 0,
+      length: p,
+      requiredLength: p,
+      an: rdata.length,
+      ns: 0,
+      arRequired: 0,
+      arOptional: 0,
+      dnsFlags: 0x0400,
+      qnameLength: name.length,
+      anchorLength: name.length,
+      patches: NO_NUMBERS,
+      watch: NO_STRINGS,
+      tflags: 0,
+    });
+    return { qtype: type, tpl, reason: 0 };
   }
 
   /**
@@ -1052,7 +1135,7 @@ class TemplateBuilder {
     const owner = name.key === soa.name.key && name.wire !== soa.name.wire ? name : soa.name;
     const w = encoder;
     w.begin(name, qtype);
-    if (!w.rrset(1, owner, soa.type, soa.class, Math.min(soa.ttl, zone.soaData.minimum), soa.rdata))
+    if (!w.rrset(1, owner, soa.type, soa.class, Math.min(soa.ttl, zone.soaMinimum), soa.rdata))
       return { qtype, tpl: undefined, reason: Fallback.TOO_LARGE };
     return this.#placeExact(name, qtype, w.len);
   }
@@ -1066,8 +1149,6 @@ class TemplateBuilder {
     const a = anchor.wire;
     if (a.length + 5 > 255) return { qtype, tpl: undefined, reason: Fallback.UNPATCHABLE };
     const p1 = Name.fromWire(`\x01\xff${a}`);
-    const p2 = Name.fromWire(`\x02\xff\xff${a}`);
-    const p3 = Name.fromWire(`\x02\xff\xfe\x01\xfe${a}`);
     const r1 = solve(p1);
     const e1 = encode(p1, qtype, r1);
     if (!e1) return { qtype, tpl: undefined, reason: Fallback.TOO_LARGE };
@@ -1116,6 +1197,8 @@ class TemplateBuilder {
     const b1 = bodyOf(tpl).slice();
     tpl.buf = b1;
     tpl.start = 0;
+    const p2 = Name.fromWire(`\x02\xff\xff${a}`);
+    const p3 = Name.fromWire(`\x02\xff\xfe\x01\xfe${a}`);
     const e2 = encode(p2, qtype, solve(p2));
     const b2 = e2 && bodyOf(e2).slice();
     const e3 = encode(p3, qtype, solve(p3));
@@ -1156,7 +1239,7 @@ class TemplateBuilder {
    */
   #nxdomain(): AnswerResult {
     const zone = this.zone;
-    const soa = { ...zone.soa, ttl: Math.min(zone.soa.ttl, zone.soaData.minimum) };
+    const soa = { ...zone.soa, ttl: Math.min(zone.soa.ttl, zone.soaMinimum) };
     return {
       kind: AnswerKind.NXDOMAIN,
       zone,
@@ -1295,13 +1378,16 @@ class TemplateBuilder {
 /**
  * The zone's nodes in RFC 4034 §6.1 canonical order. Sorting with a precomputed key (labels
  * right to left, each octet + 1, label ends as 0) compares plain strings, several times faster
- * than comparing names label by label.
+ * than comparing names label by label. Every node is at or under the origin (Zone.build drops
+ * the rest), so keys leave the origin's labels out: the apex's key is empty and a name one
+ * label below it, most names of a big zone, has that label as its key, a slice of its own key.
  */
 function canonicalOrder(zone: Zone): ZoneNode[] {
   const n = zone.nodes.size;
-  const keys: string[] = [];
-  const nodes: ZoneNode[] = [];
-  const order: number[] = [];
+  const keys: string[] = new Array(n);
+  const nodes: ZoneNode[] = new Array(n);
+  const order: number[] = new Array(n);
+  const originLength = zone.origin.key.length;
   // An octet 0 inside a label would be ambiguous with the label end: then (for the whole
   // zone, so all keys compare alike) every octet is stored + 1.
   let shift = false;
@@ -1310,10 +1396,11 @@ function canonicalOrder(zone: Zone): ZoneNode[] {
       shift = true;
       break;
     }
+  let i = 0;
   for (const node of zone.nodes.values()) {
-    order.push(nodes.length);
-    nodes.push(node);
-    keys.push(sortKey(node.name.key, shift));
+    order[i] = i;
+    nodes[i] = node;
+    keys[i++] = sortKey(node.name.key, node.name.key.length - originLength, shift);
   }
   if (n <= 16) {
     // Insertion sort: a small zone's names (the sort builtin's set-up costs more).
@@ -1334,21 +1421,24 @@ function canonicalOrder(zone: Zone): ZoneNode[] {
 }
 
 /**
- * The sort key of a case-folded wire name: labels right to left, each ended by octet 0 (with
- * `shift`, every label octet + 1), so the end of a label sorts before any octet and a label
- * before its extensions.
+ * The sort key of the labels in `k[0, stop)` (a case-folded wire name, the origin's labels cut
+ * off at `stop`): labels right to left, each but the last followed by octet 0 (with `shift`,
+ * every label octet + 1), so the end of a label sorts before any octet and a label before its
+ * extensions. (A final 0 would follow every key alike: leaving it out keeps the order.)
  */
-function sortKey(k: string, shift: boolean): string {
-  const last = k.length - 1;
+function sortKey(k: string, stop: number, shift: boolean): string {
+  if (stop <= 0) return '';
+  const first = k.charCodeAt(0) + 1;
+  if (first === stop && !shift) return k.slice(1, stop);
   const starts: number[] = [];
-  for (let i = 0; i < last; i += k.charCodeAt(i) + 1) starts.push(i);
+  for (let i = 0; i < stop; i += k.charCodeAt(i) + 1) starts.push(i);
   let key = '';
   for (let j = starts.length - 1; j >= 0; j--) {
     const p = starts[j];
     const len = k.charCodeAt(p);
     if (shift) for (let c = p + 1; c <= p + len; c++) key += String.fromCharCode(k.charCodeAt(c) + 1);
     else key += k.slice(p + 1, p + 1 + len);
-    key += '\x00';
+    if (j > 0) key += '\x00';
   }
   return key;
 }

@@ -10,6 +10,7 @@ import { RRType, typeToString } from '../wire/constants.js';
 import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { rdataTarget } from '../wire/rdata.js';
+import { nameLengthAt } from '../wire/rdata-wire.js';
 import { NodeFlag, type RRset, type Zone, type ZoneNode } from './zone.js';
 
 /** One check result. */
@@ -66,15 +67,46 @@ function isDnameCut(cut: ZoneNode | undefined): boolean {
 
 /** The closest delegation or DNAME node strictly above `name` (the apex only for DNAME), if any. */
 function cutAbove(zone: Zone, name: Name): ZoneNode | undefined {
-  let n = name;
-  while (n.key !== zone.origin.key && !n.isRoot) {
-    n = n.parent();
-    const anc = zone.nodes.get(n.key);
+  return cutAboveKey(zone, name.key);
+}
+
+/** `cutAbove` of the name whose key is `key`, walking keys (no Name made per ancestor). */
+function cutAboveKey(zone: Zone, key: string): ZoneNode | undefined {
+  const originKey = zone.origin.key;
+  let k = key;
+  while (k !== originKey && k.length > 1) {
+    k = k.slice(k.charCodeAt(0) + 1);
+    const anc = zone.nodes.get(k);
     if (!anc) continue;
-    if (n.key === zone.origin.key) return anc.has(NodeFlag.DNAME) ? anc : undefined;
+    if (k === originKey) return anc.has(NodeFlag.DNAME) ? anc : undefined;
     if (anc.has(NodeFlag.DELEGATION) || anc.has(NodeFlag.DNAME)) return anc;
   }
   return undefined;
+}
+
+/**
+ * The key (`Name.key`) of the uncompressed name at rd[pos], the target of an NS (pos 0), MX
+ * (2) or SRV (6) record: the checks look targets up by key and make a Name only to report one.
+ * @throws WireFormatError as `rdataTarget` does for a name that runs past the RDATA
+ */
+function targetKeyAt(rd: Uint8Array, pos: number): string {
+  const end = pos + nameLengthAt(rd, pos);
+  let s = '';
+  for (let i = pos; i < end; i++) {
+    const c = rd[i];
+    s += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
+  }
+  return s;
+}
+
+/** `Name.isSubdomainOf` on keys. */
+function keyIsUnder(k: string, a: string): boolean {
+  if (a.length > k.length) return false;
+  if (a.length === k.length) return a === k;
+  let i = 0;
+  const target = k.length - a.length;
+  while (i < target) i += k.charCodeAt(i) + 1;
+  return i === target && k.endsWith(a);
 }
 
 /**
@@ -555,15 +587,15 @@ function checkNsTargets(
     ? err
     : (_n: ZoneNode | Name, t: number | undefined, m: string, code?: ZoneCheckCode) =>
         warn(node.name, t, m, code);
+  const originKey = zone.origin.key;
   for (const rd of rdata) {
-    const target = rdataTarget(RRType.NS, rd);
-    if (target === undefined) continue;
-    if (!target.isSubdomainOf(zone.origin)) continue; // out of zone: not ours to check
-    const tnode = zone.nodes.get(target.key);
-    const cut = tnode?.has(NodeFlag.DELEGATION) ? tnode : cutAbove(zone, target);
+    const key = targetKeyAt(rd, 0);
+    if (!keyIsUnder(key, originKey)) continue; // out of zone: not ours to check
+    const tnode = zone.nodes.get(key);
+    const cut = tnode?.has(NodeFlag.DELEGATION) ? tnode : cutAboveKey(zone, key);
     if (cut && isDnameCut(cut)) {
       // RFC 6672 §2.4: nothing exists below a DNAME, so this server name has no address here.
-      report(node, RRType.NS, `NS '${target}' is below the DNAME at ${cut.name}`);
+      report(node, RRType.NS, `NS '${rdataTarget(RRType.NS, rd)}' is below the DNAME at ${cut.name}`);
       continue;
     }
     if (cut) {
@@ -573,7 +605,7 @@ function checkNsTargets(
         warn(
           node.name,
           RRType.NS,
-          `NS '${target}' has no ${kind} address records (A or AAAA)`,
+          `NS '${rdataTarget(RRType.NS, rd)}' has no ${kind} address records (A or AAAA)`,
           'ZONE_CHECK_NS_NO_GLUE',
         );
       }
@@ -581,12 +613,12 @@ function checkNsTargets(
     }
     if (tnode?.get(RRType.CNAME)) {
       // RFC 2181 §10.3: an NS RDATA name must not be an alias.
-      report(node, RRType.NS, `NS '${target}' is a CNAME (RFC 2181 §10.3)`);
+      report(node, RRType.NS, `NS '${rdataTarget(RRType.NS, rd)}' is a CNAME (RFC 2181 §10.3)`);
     } else if (!hasAddress(tnode)) {
       report(
         node,
         RRType.NS,
-        `NS '${target}' has no address records (A or AAAA)`,
+        `NS '${rdataTarget(RRType.NS, rd)}' has no address records (A or AAAA)`,
         'ZONE_CHECK_NS_NO_ADDRESS',
       );
     }
@@ -600,19 +632,25 @@ function checkMailTargets(
   rdata: readonly Uint8Array[],
   warn: (name: Name, type: number | undefined, message: string) => void,
 ): void {
-  const tname = typeToString(type);
+  const originKey = zone.origin.key;
+  const at = type === RRType.MX ? 2 : 6;
   for (const rd of rdata) {
-    const target = rdataTarget(type, rd);
+    const key = targetKeyAt(rd, at);
     // RFC 7505 / RFC 2782: '.' means "no service".
-    if (!target || target.isRoot || !target.isSubdomainOf(zone.origin)) continue;
-    const tnode = zone.nodes.get(target.key);
-    const cut = tnode?.has(NodeFlag.DELEGATION) ? tnode : cutAbove(zone, target);
+    if (key.length === 1 || !keyIsUnder(key, originKey)) continue;
+    const tnode = zone.nodes.get(key);
+    const cut = tnode?.has(NodeFlag.DELEGATION) ? tnode : cutAboveKey(zone, key);
     if (cut) continue; // in a child zone: not ours to check
     if (tnode?.get(RRType.CNAME)) {
       // RFC 2181 §10.3: MX and SRV targets must not be aliases.
-      warn(node.name, type, `${tname} '${target}' is a CNAME (RFC 2181 §10.3)`);
-    } else if (!hasAddress(tnode) && !target.isWildcard) {
-      warn(node.name, type, `${tname} '${target}' has no address records (A or AAAA)`);
+      warn(node.name, type, `${typeToString(type)} '${rdataTarget(type, rd)}' is a CNAME (RFC 2181 §10.3)`);
+    } else if (!hasAddress(tnode) && !(key.charCodeAt(0) === 1 && key.charCodeAt(1) === 0x2a)) {
+      // (A wildcard target is not checked.)
+      warn(
+        node.name,
+        type,
+        `${typeToString(type)} '${rdataTarget(type, rd)}' has no address records (A or AAAA)`,
+      );
     }
   }
 }

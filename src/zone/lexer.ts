@@ -53,6 +53,34 @@ export class ZoneLexer {
     return this.#line;
   }
 
+  /**
+   * An entry that failed at `pos`: skips the rest of it so the next one starts cleanly (to the
+   * closing ')' when inside parentheses, then to the end of that line). A method rather than a
+   * closure in `next`: a closure would move next's locals into a heap context for every entry.
+   */
+  #fail(
+    pos: number,
+    parenLine: number,
+    tokens: ZoneToken[],
+    entryLine: number,
+    inheritOwner: boolean,
+    line: number,
+    message: string,
+  ): ZoneEntry {
+    const src = this.#src;
+    const n = src.length;
+    if (parenLine !== 0) {
+      const close = src.indexOf(')', pos);
+      if (close >= 0) {
+        for (let k = pos; k < close; k++) if (src.charCodeAt(k) === LF) this.#line++;
+        pos = close;
+      }
+    }
+    while (pos < n && src.charCodeAt(pos) !== LF) pos++;
+    this.#pos = pos;
+    return { tokens, line: entryLine, inheritOwner, error: { line, message } };
+  }
+
   /** The next entry with at least one token (or an error), or undefined at end of input. */
   next(): ZoneEntry | undefined {
     const src = this.#src;
@@ -63,21 +91,6 @@ export class ZoneLexer {
     let atLineStart = true;
     let entryLine = this.#line;
     let pos = this.#pos;
-
-    const fail = (line: number, message: string): ZoneEntry => {
-      // Skip the rest of the entry so the next one starts cleanly: to the closing ')' when
-      // inside parentheses, then to the end of that line.
-      if (parenLine !== 0) {
-        const close = src.indexOf(')', pos);
-        if (close >= 0) {
-          for (let k = pos; k < close; k++) if (src.charCodeAt(k) === LF) this.#line++;
-          pos = close;
-        }
-      }
-      while (pos < n && src.charCodeAt(pos) !== LF) pos++;
-      this.#pos = pos;
-      return { tokens, line: entryLine, inheritOwner, error: { line, message } };
-    };
 
     for (;;) {
       if (atLineStart) {
@@ -125,14 +138,32 @@ export class ZoneLexer {
       }
 
       if (c === LPAREN) {
-        if (parenLine !== 0) return fail(this.#line, "nested '(': parentheses cannot be nested");
+        if (parenLine !== 0)
+          return this.#fail(
+            pos,
+            parenLine,
+            tokens,
+            entryLine,
+            inheritOwner,
+            this.#line,
+            "nested '(': parentheses cannot be nested",
+          );
         parenLine = this.#line;
         pos++;
         continue;
       }
 
       if (c === RPAREN) {
-        if (parenLine === 0) return fail(this.#line, "unbalanced ')' without '('");
+        if (parenLine === 0)
+          return this.#fail(
+            pos,
+            parenLine,
+            tokens,
+            entryLine,
+            inheritOwner,
+            this.#line,
+            "unbalanced ')' without '('",
+          );
         parenLine = 0;
         pos++;
         continue;
@@ -157,7 +188,15 @@ export class ZoneLexer {
             pos++;
             if (src.charCodeAt(pos) === LF) {
               if (parenLine === 0)
-                return fail(this.#line, 'unbalanced quotes: line ends inside a quoted string');
+                return this.#fail(
+                  pos,
+                  parenLine,
+                  tokens,
+                  entryLine,
+                  inheritOwner,
+                  this.#line,
+                  'unbalanced quotes: line ends inside a quoted string',
+                );
               this.#line++;
             }
             pos++;
@@ -167,7 +206,15 @@ export class ZoneLexer {
             // Knot and NSD accept a line break inside quotes within parentheses; outside
             // them it is almost always a forgotten quote, reported here as BIND does.
             if (parenLine === 0)
-              return fail(this.#line, 'unbalanced quotes: line ends inside a quoted string');
+              return this.#fail(
+                pos,
+                parenLine,
+                tokens,
+                entryLine,
+                inheritOwner,
+                this.#line,
+                'unbalanced quotes: line ends inside a quoted string',
+              );
             this.#line++;
           }
           pos++;
@@ -183,7 +230,16 @@ export class ZoneLexer {
         if (c === BACKSLASH) {
           // Keep the escape verbatim; the escaped character never delimits.
           const e = src.charCodeAt(pos + 1);
-          if (e === LF || pos + 1 >= n) return fail(this.#line, "'\\' at end of line");
+          if (e === LF || pos + 1 >= n)
+            return this.#fail(
+              pos,
+              parenLine,
+              tokens,
+              entryLine,
+              inheritOwner,
+              this.#line,
+              "'\\' at end of line",
+            );
           pos += 2;
         } else {
           pos++;

@@ -88,8 +88,9 @@ export class ZoneParseError extends Error {
 export interface ParseOptions {
   /** The initial origin (`@`, relative names). A string is parsed as an absolute name. */
   origin?: Name | string;
-  /** Origin used when the file names none before its first relative name (see load.ts). */
-  fallbackOrigin?: Name;
+  /** Origin used when the file names none before its first relative name (see load.ts); a
+   * function is called the first time it is needed (most files say `$ORIGIN` first). */
+  fallbackOrigin?: Name | (() => Name | undefined);
   /** File name for messages; its folder is the base and the confinement of `$INCLUDE`. */
   file?: string;
   /** TTL used when no `$TTL` is in effect and no record gave one, like an initial `$TTL`. */
@@ -288,17 +289,18 @@ const scratch = new Uint8Array(65536);
  * CNAME, PTR, MX, SOA (decimal numbers) and TXT without escapes — written straight into the slab: the same octets
  * `rdataFromText` makes (its field parser, builder, copy and check cost more than the record).
  * Undefined for anything else, or anything it is not sure of: `rdataFromText` then decides,
- * with its errors.
+ * with its errors. The RDATA tokens are `tokens[start…]`.
  */
 export function fastRdata(
   slab: RdataSlab,
   type: number,
   tokens: readonly ZoneToken[],
   origin: Name | undefined,
+  start = 0,
 ): Uint8Array | undefined {
-  const n = tokens.length;
-  if (n === 0) return undefined;
-  const first = tokens[0];
+  const n = tokens.length - start;
+  if (n <= 0) return undefined;
+  const first = tokens[start];
   // RFC 3597 §5: `\#` introduces the generic form.
   if (!first.quoted && first.text === '\\#') return undefined;
   const b = scratch;
@@ -325,7 +327,7 @@ export function fastRdata(
       if (pref < 0) return undefined;
       b[0] = pref >> 8;
       b[1] = pref & 0xff;
-      len = nameInto(tokens[1].text, origin, b, 2);
+      len = nameInto(tokens[start + 1].text, origin, b, 2);
       if (len < 0) return undefined;
       break;
     }
@@ -334,10 +336,10 @@ export function fastRdata(
       if (n !== 7) return undefined;
       len = nameInto(first.text, origin, b, 0);
       if (len < 0) return undefined;
-      len = nameInto(tokens[1].text, origin, b, len);
+      len = nameInto(tokens[start + 1].text, origin, b, len);
       if (len < 0) return undefined;
       for (let i = 2; i < 7; i++) {
-        const v = uint32(tokens[i].text);
+        const v = uint32(tokens[start + i].text);
         if (v < 0) return undefined;
         b[len++] = v >>> 24;
         b[len++] = (v >>> 16) & 0xff;
@@ -348,7 +350,7 @@ export function fastRdata(
     }
     case RRType.TXT:
       for (let i = 0; i < n; i++) {
-        const t = tokens[i].text;
+        const t = tokens[start + i].text;
         const tl = t.length;
         if (t.indexOf('\\') >= 0 || len + tl + (tl >> 8) + 1 > 4096) return undefined;
         // One <character-string> per 255 octets (or an empty one), as longCharString does.
@@ -479,16 +481,42 @@ function ipv6Into(t: string, b: Uint8Array): boolean {
   return true;
 }
 
-/** A name as Name.parse reads it, uncompressed wire form written at b[at]; the end, or -1. */
+/**
+ * A name as `parseNameText` reads it, its uncompressed wire form written at b[at]: the end, or
+ * -1 for anything it would refuse or that has an escape (`rdataFromText` then decides). No
+ * Name is made: RDATA keeps only the octets.
+ */
 function nameInto(t: string, origin: Name | undefined, b: Uint8Array, at: number): number {
-  if (t.indexOf('\\') >= 0) return -1;
-  let name: Name;
-  try {
-    name = parseNameText(t, origin);
-  } catch {
-    return -1;
+  const n = t.length;
+  if (n === 0) return -1;
+  if (n === 1) {
+    const c = t.charCodeAt(0);
+    if (c === 0x40) return origin === undefined ? -1 : wireInto(origin.wire, b, at);
+    if (c === 0x2e) {
+      b[at] = 0;
+      return at + 1;
+    }
   }
-  const w = name.wire;
+  let p = at;
+  let start = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? t.charCodeAt(i) : 0x2e;
+    if (c === 0x5c || c > 0xff) return -1;
+    if (c !== 0x2e) continue;
+    if (i === n && start === n) break; // final dot already consumed
+    const len = i - start;
+    if (len === 0 || len > MAX_LABEL_LENGTH) return -1;
+    b[p++] = len;
+    for (let k = start; k < i; k++) b[p++] = t.charCodeAt(k);
+    start = i + 1;
+  }
+  if (t.charCodeAt(n - 1) === 0x2e) b[p++] = 0;
+  else if (origin === undefined) return -1;
+  else p = wireInto(origin.wire, b, p);
+  return p - at > MAX_NAME_LENGTH ? -1 : p;
+}
+
+function wireInto(w: string, b: Uint8Array, at: number): number {
   for (let i = 0; i < w.length; i++) b[at + i] = w.charCodeAt(i);
   return at + w.length;
 }
@@ -535,8 +563,12 @@ class ZoneParser {
   readonly maxIncludeDepth: number;
   readonly maxRecords: number;
   readonly maxRecordsName: string;
-  readonly fallbackOrigin: Name | undefined;
-  readonly includeRoot: string | undefined;
+  #fallback: Name | (() => Name | undefined) | undefined;
+  /** The folder `$INCLUDE` is confined to, before symlinks are resolved. */
+  readonly #includeDir: string | undefined;
+  /** `#includeDir` with symlinks resolved: found on the first `$INCLUDE` (a realpath costs an
+   * lstat per path component, more than parsing a small zone that includes nothing). */
+  #includeRoot: string | undefined;
   zoneOrigin: Name | undefined;
   zoneClass: number | undefined;
   stopped = false;
@@ -558,12 +590,25 @@ class ZoneParser {
     this.maxIncludeDepth = opts.maxIncludeDepth ?? 8;
     this.maxRecords = opts.maxRecords ?? Number.POSITIVE_INFINITY;
     this.maxRecordsName = opts.maxRecordsName ?? 'the record limit';
-    this.fallbackOrigin = opts.fallbackOrigin;
+    this.#fallback = opts.fallbackOrigin;
     this.zoneOrigin = origin;
     this.zoneClass = opts.class;
     this.scope = { origin, defaultTtl: opts.defaultTtl, lastTtl: undefined, lastOwner: undefined };
-    const root = opts.includeRoot ?? (opts.file !== undefined ? dirname(opts.file) : undefined);
-    this.includeRoot = root !== undefined ? safeRealpath(root) : undefined;
+    this.#includeDir = opts.includeRoot ?? (opts.file !== undefined ? dirname(opts.file) : undefined);
+  }
+
+  get includeRoot(): string | undefined {
+    if (this.#includeRoot === undefined && this.#includeDir !== undefined)
+      this.#includeRoot = safeRealpath(this.#includeDir);
+    return this.#includeRoot;
+  }
+
+  get fallbackOrigin(): Name | undefined {
+    const f = this.#fallback;
+    if (typeof f !== 'function') return f;
+    const origin = f();
+    this.#fallback = origin;
+    return origin;
   }
 
   error(code: ZoneErrorCode, line: number, message: string): void {
@@ -729,7 +774,7 @@ class ZoneParser {
       const what = isDigit(typeTok.text.charCodeAt(0)) ? 'a second TTL' : 'an unknown type';
       throw new ParseFault('ZONE_ERR_TYPE', `'${typeTok.text}' is ${what}`, typeTok.line);
     }
-    this.addRecord(owner, ttl, cls, type, tokens.slice(i + 1), line);
+    this.addRecord(owner, ttl, cls, type, tokens, i + 1, line);
   }
 
   isTypeOrTtl(t: ZoneToken | undefined): boolean {
@@ -742,7 +787,8 @@ class ZoneParser {
     ttl: number | undefined,
     cls: number | undefined,
     type: number,
-    rdataTokens: ZoneToken[],
+    tokens: readonly ZoneToken[],
+    start: number,
     line: number,
   ): void {
     if (isMetaType(type))
@@ -758,7 +804,7 @@ class ZoneParser {
         line,
       );
     // RFC 3123 §4: an APL RR may hold no items; every other type needs some RDATA text.
-    if (rdataTokens.length === 0 && type !== RRType.APL)
+    if (tokens.length === start && type !== RRType.APL)
       throw new ParseFault(
         'ZONE_ERR_RDATA',
         `${typeToText(type)}: missing RDATA (unexpected end of line)`,
@@ -769,8 +815,8 @@ class ZoneParser {
       // Packed at once: a zone of a million records keeps ~110 fewer octets per record.
       const origin = this.originFor('x');
       rdata =
-        fastRdata(this.#slab, type, rdataTokens, origin) ??
-        this.#slab.copy(rdataFromText(type, rdataTokens, origin));
+        fastRdata(this.#slab, type, tokens, origin, start) ??
+        this.#slab.copy(rdataFromText(type, start === 0 ? tokens : tokens.slice(start), origin));
     } catch (err) {
       const msg = (err as Error).message;
       const tname = typeToText(type);
@@ -846,7 +892,8 @@ class ZoneParser {
     if (tokens.length < 2) throw new ParseFault('ZONE_ERR_DIRECTIVE', '$INCLUDE: missing file name', line);
     if (tokens.length > 3)
       throw new ParseFault('ZONE_ERR_DIRECTIVE', `$INCLUDE: extra text '${tokens[3].text}'`, line);
-    if (this.#dir === undefined || this.includeRoot === undefined)
+    const root = this.#dir === undefined ? undefined : this.includeRoot;
+    if (this.#dir === undefined || root === undefined)
       throw new ParseFault('ZONE_ERR_INCLUDE', '$INCLUDE needs a zone file path (text has no folder)', line);
     if (this.#depth >= this.maxIncludeDepth)
       throw new ParseFault('ZONE_ERR_INCLUDE', `$INCLUDE nested deeper than ${this.maxIncludeDepth}`, line);
@@ -868,7 +915,7 @@ class ZoneParser {
       throw new ParseFault('ZONE_ERR_INCLUDE', `$INCLUDE: ${shown}: file not found`, line);
     }
     // Confinement: the real path (symlinks resolved) must stay inside the zone folder.
-    const rel = relative(this.includeRoot, real);
+    const rel = relative(root, real);
     if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))
       throw new ParseFault('ZONE_ERR_INCLUDE', `$INCLUDE: ${shown}: outside the zone file's folder`, line);
     if (!statSync(real).isFile())
@@ -966,7 +1013,7 @@ class ZoneParser {
             line,
           );
         }
-        this.addRecord(owner, ttl, cls, type, rdataTokens, line);
+        this.addRecord(owner, ttl, cls, type, rdataTokens, 0, line);
       } catch (err) {
         if (err instanceof GenerateSyntaxError)
           throw new ParseFault('ZONE_ERR_GENERATE', `$GENERATE: ${err.message}`, line);
@@ -1025,6 +1072,11 @@ function generateOverBudget(
 function toOrigin(origin: Name | string | undefined): Name | undefined {
   if (origin === undefined || origin instanceof Name) return origin;
   const text = origin.endsWith('.') ? origin : `${origin}.`;
+  // parseNameText makes the same Name for a plain name, for less; Name.parse says what is wrong.
+  if (text.indexOf('\\') < 0 && text !== '@')
+    try {
+      return parseNameText(text, undefined);
+    } catch {}
   return Name.parse(text);
 }
 

@@ -25,7 +25,7 @@ export class RdataSlab {
       this.#next = Math.min(this.#next * 2, RdataSlab.MAX);
       this.#used = 0;
     }
-    const view = buf.subarray(this.#used, this.#used + n);
+    const view = new Uint8Array(buf.buffer, this.#used, n);
     view.set(rdata);
     this.#used += n;
     return view;
@@ -42,7 +42,8 @@ export class RdataSlab {
     const at = this.#used;
     for (let i = 0; i < n; i++) buf[at + i] = src[i];
     this.#used = at + n;
-    return buf.subarray(at, at + n);
+    // The constructor, not subarray: subarray looks up a species constructor every call.
+    return new Uint8Array(buf.buffer, at, n);
   }
 
   /**

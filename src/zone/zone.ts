@@ -7,10 +7,12 @@
  */
 
 import { RRType } from '../wire/constants.js';
+import { WireFormatError } from '../wire/errors.js';
 import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import type { QueryView } from '../wire/query-view.js';
 import { readSoa, type Soa } from '../wire/rdata.js';
+import { nameLengthAt } from '../wire/rdata-wire.js';
 import { RdataSlab } from './rdata-slab.js';
 
 /** All records of one owner, type and class (RFC 2181 §5). */
@@ -138,7 +140,10 @@ export class Zone implements ServedZone {
   readonly nodes: Map<string, ZoneNode>;
   readonly apex: ZoneNode;
   readonly soa: RRset;
-  readonly soaData: Soa;
+  /** The SOA's serial and MINIMUM, read at build time; the rest of `soaData` when asked. */
+  readonly #serial: number;
+  readonly #minimum: number;
+  #soaData: Soa | undefined;
   /** Count of records (not RRsets). */
   readonly recordCount: number;
   /** Non-fatal findings at build time (duplicate records, TTL mismatch, out-of-zone data). */
@@ -161,7 +166,13 @@ export class Zone implements ServedZone {
       throw new ZoneBuildError(`zone ${origin} has ${soa.rdata.length} SOA records`);
     this.apex = apex;
     this.soa = soa;
-    this.soaData = readSoa(soa.rdata[0]);
+    // What readSoa checks, without making its two Names (most zones never need them).
+    const rd = soa.rdata[0];
+    const mlen = nameLengthAt(rd, 0);
+    const p = mlen + nameLengthAt(rd, mlen);
+    if (p + 20 !== rd.length) throw new WireFormatError('DNS_ERR_RDATA', 'SOA RDATA: bad length');
+    this.#serial = ((rd[p] << 24) | (rd[p + 1] << 16) | (rd[p + 2] << 8) | rd[p + 3]) >>> 0;
+    this.#minimum = ((rd[p + 16] << 24) | (rd[p + 17] << 16) | (rd[p + 18] << 8) | rd[p + 19]) >>> 0;
     this.recordCount = recordCount;
     this.warnings = warnings;
   }
@@ -171,9 +182,20 @@ export class Zone implements ServedZone {
     return this.nodes.get(name.key);
   }
 
+  /** The apex SOA's fields. */
+  get soaData(): Soa {
+    this.#soaData ??= readSoa(this.soa.rdata[0]);
+    return this.#soaData;
+  }
+
   /** SOA serial. */
   get serial(): number {
-    return this.soaData.serial;
+    return this.#serial;
+  }
+
+  /** SOA MINIMUM: the TTL of negative answers is the least of it and the SOA's TTL (RFC 2308 §5). */
+  get soaMinimum(): number {
+    return this.#minimum;
   }
 
   /**
@@ -193,8 +215,15 @@ export class Zone implements ServedZone {
     const apex = new ZoneNode(origin);
     nodes.set(origin.key, apex);
 
+    // Records of one owner come together and share its Name (the parser's): test it once.
+    let lastName: Name | undefined;
+    let lastInZone = false;
     for (const rr of records) {
-      if (!rr.name.isSubdomainOf(origin)) {
+      if (rr.name !== lastName) {
+        lastName = rr.name;
+        lastInZone = lastName.isSubdomainOf(origin);
+      }
+      if (!lastInZone) {
         warnings.push({ name: rr.name.toString(), message: `out of zone data ignored (zone ${origin})` });
         continue;
       }
@@ -276,13 +305,14 @@ function isDuplicate(seen: Map<RRset, Set<string>>, set: RRset, rdata: Uint8Arra
 function addAncestors(nodes: Map<string, ZoneNode>, name: Name, origin: Name): void {
   let child = name;
   while (child.key !== origin.key) {
-    const parent = child.parent();
-    const existing = nodes.get(parent.key);
+    // Looked up by key first: the parent's Name is made only when its node is (an ENT).
+    const existing = nodes.get(child.key.slice(child.key.charCodeAt(0) + 1));
     if (existing) {
       existing.flags |= NodeFlag.HAS_CHILDREN;
       if (child.isWildcard) existing.flags |= NodeFlag.WILDCARD_CHILD;
       return;
     }
+    const parent = child.parent();
     const node = new ZoneNode(parent);
     node.flags |= NodeFlag.HAS_CHILDREN;
     if (child.isWildcard) node.flags |= NodeFlag.WILDCARD_CHILD;
