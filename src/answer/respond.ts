@@ -151,10 +151,10 @@ export class Responder {
   /** Where image answers larger than `SLAB_ANSWER_MAX` (TCP) are written before being copied out. */
   #imageOut: Buffer | undefined;
   /**
-   * Where image answers of at most `SLAB_ANSWER_MAX` octets are written and handed out in
-   * place (no copy): each answer takes the next octets of the slab, which is never written
-   * again (a full one is replaced, as Node's Buffer pool is), so an answer still being sent
-   * keeps its octets.
+   * Where image answers of at most `SLAB_ANSWER_MAX` octets and UDP cache hits are written and
+   * handed out in place (an image answer without a copy): each answer takes the next octets of
+   * the slab, which are never written again (a full slab is replaced, as Node's Buffer pool
+   * is), so an answer still being sent keeps its octets.
    */
   #slab: ArrayBuffer | undefined;
   #slabAt = 0;
@@ -266,7 +266,13 @@ export class Responder {
       if (qk !== undefined) {
         const hit = cache!.get(qk);
         // A query spelled as stored (no A-Z in its name, the common case) needs no name patch.
-        if (hit !== undefined) return patchResponse(hit, query, qk.mixedCase ? qk.qnameLength : 0);
+        if (hit !== undefined) {
+          const patch = qk.mixedCase ? qk.qnameLength : 0;
+          // UDP answers leave at once: they may share a slab; a TCP one may wait in a write queue.
+          return ctx.transport === 'udp'
+            ? this.#patchHit(hit, query, patch)
+            : patchResponse(hit, query, patch);
+        }
       }
       // Admission: a response is stored only when its key missed before (random names are
       // asked once: they never enter the cache, so they never evict what repeats).
@@ -465,6 +471,23 @@ export class Responder {
     const copy = new Uint8Array(n);
     copy.set(out.subarray(0, n));
     return copy;
+  }
+
+  /** `patchResponse`, written into the slab (see `#slab`; Node's pool costs more a call). */
+  #patchHit(cached: Uint8Array, query: Uint8Array, qnameLength: number): Uint8Array {
+    const n = cached.length;
+    if (n > SLAB_ANSWER_MAX) return patchResponse(cached, query, qnameLength);
+    let slab = this.#slab;
+    let at = this.#slabAt;
+    if (slab === undefined || slab.byteLength - at < n) {
+      slab = this.#slab = new ArrayBuffer(SLAB_SIZE);
+      at = 0;
+    }
+    this.#slabAt = at + n;
+    const out = new Uint8Array(slab, at, n);
+    out.set(cached);
+    patchResponseInPlace(out, query, qnameLength);
+    return out;
   }
 
   /** The options of our OPT on the miss path (as `#responseOpt`: NSID when asked, then EDE). */
