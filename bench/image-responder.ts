@@ -4,7 +4,9 @@
  * an existing-names mix (names of the zones asked again and again, so the Zone side answers
  * mostly from its response cache), both sides in one process, rounds interleaved, medians of
  * `--rounds`; then the JS heap a worker holds for `--zones` zones × 10 records as ImageZones
- * (their images counted apart: in a worker they are mapped pack pages) and as Zones.
+ * (their images counted apart: in a worker they are mapped pack pages) and as Zones. A fourth
+ * side serves the same images as zones opened on their first query (`LazyImageZone`, as a DNS
+ * worker does with `--images on`).
  *
  *   node --expose-gc dist/bench/image-responder.js [--zones 10000] [--queries 200000] [--rounds 5]
  *
@@ -15,7 +17,8 @@ import { Catalog } from '../src/answer/catalog.js';
 import { Responder } from '../src/answer/respond.js';
 import { compileZone } from '../src/image/compile.js';
 import { openImage } from '../src/image/reader.js';
-import { ImageZone } from '../src/image/zone-view.js';
+import { ImageZone, ImageZonePool } from '../src/image/zone-view.js';
+import { Name } from '../src/wire/name.js';
 import { loadZoneText } from '../src/zone/load.js';
 import type { ServedZone, Zone } from '../src/zone/zone.js';
 import { seededRandom } from '../test/helpers/prng.js';
@@ -156,11 +159,21 @@ function main(): void {
       `ImageZones ${(imageHeap / 1048576).toFixed(1)} MiB (${(imageHeap / records).toFixed(0)} B/record) + images ${(imageBytes / 1048576).toFixed(1)} MiB outside the heap (${(imageBytes / records).toFixed(0)} B/record)`,
   );
 
+  // Zones opened on their first query (as a DNS worker serves images): the same images
+  // (plain buffers standing for pack views), the default bounds of a worker's pool.
+  const pool = new ImageZonePool((ref) => images[ref.offset]);
+  const lazyCatalog = new Catalog(
+    images.map((b, i) =>
+      pool.zone(Name.parse(`customer${i}.example.`), { pack: 'p', offset: i, length: b.length }),
+    ),
+  );
+
   const existing = existingMix(nZones, nQueries);
   const sides = {
     zones: new Responder(zoneCatalog, {}),
     images: new Responder(imageCatalog, {}),
     'images-skip': new Responder(imageCatalog, { imageAnswers: 'skip' }),
+    lazy: new Responder(lazyCatalog, {}),
   };
   zones = undefined;
   zoneCatalog = undefined;
@@ -182,9 +195,10 @@ function main(): void {
     const z = median(results[`${mix} zones`]);
     const i = median(results[`${mix} images`]);
     const k = median(results[`${mix} images-skip`]);
+    const l = median(results[`${mix} lazy`]);
     console.log(
       `${mix}: Zone catalog ${z.toFixed(2)} µs CPU/query; ImageZone catalog ${i.toFixed(2)} µs (${(z / i).toFixed(2)}× the Zone catalog's queries per CPU-second), ` +
-        `with imageAnswers 'skip' ${k.toFixed(2)} µs (${(z / k).toFixed(2)}×); medians of ${rounds}`,
+        `with imageAnswers 'skip' ${k.toFixed(2)} µs (${(z / k).toFixed(2)}×); zones opened on first query (LazyImageZone) ${l.toFixed(2)} µs (${(i / l).toFixed(2)}× the ImageZone catalog's); medians of ${rounds}`,
     );
   }
   const im = sides.images;

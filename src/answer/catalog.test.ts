@@ -136,3 +136,35 @@ describe('Catalog.withZones costs O(changes)', () => {
     }
   });
 });
+
+describe('Catalog.findKey probes only the depths origins have', () => {
+  test('the most specific zone wins at every depth, through additions, removals and superseded catalogs', () => {
+    const root = zone('.');
+    const test1 = zone('test.');
+    const a = zone('a.test.');
+    const deep = zone('x.y.a.test.');
+    const find = (c: Catalog, n: string) => c.find(Name.parse(n))?.origin.toString();
+    const c1 = new Catalog([test1, deep]);
+    assert.equal(find(c1, 'w.x.y.a.test.'), 'x.y.a.test.');
+    assert.equal(find(c1, 'y.a.test.'), 'test.');
+    assert.equal(find(c1, 'other.'), undefined);
+    const c2 = c1.withZones([a, root]);
+    assert.equal(find(c2, 'y.a.test.'), 'a.test.');
+    assert.equal(find(c2, 'other.'), '.');
+    assert.equal(find(c2, 'w.x.y.a.test.'), 'x.y.a.test.');
+    const c3 = c2.withZones([], [deep.origin, test1.origin]);
+    assert.equal(find(c3, 'w.x.y.a.test.'), 'a.test.');
+    assert.equal(find(c3, 'b.test.'), '.');
+    const c4 = c3.withZones([], [root.origin, a.origin]);
+    assert.equal(c4.size, 0);
+    assert.equal(find(c4, 'w.x.y.a.test.'), undefined);
+    // The superseded catalogs still answer as they did (their own depths).
+    assert.equal(find(c1, 'y.a.test.'), 'test.');
+    assert.equal(find(c2, 'other.'), '.');
+    assert.equal(find(c3, 'w.x.y.a.test.'), 'a.test.');
+    // A zone replaced by another object at the same origin keeps its depth counted once.
+    const c5 = c4.withZones([zone('q.test.')]).withZones([zone('q.test.', '192.0.2.9')]);
+    assert.equal(find(c5, 'w.q.test.'), 'q.test.');
+    assert.equal(find(c5.withZones([], [Name.parse('q.test.')]), 'w.q.test.'), undefined);
+  });
+});

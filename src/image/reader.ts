@@ -92,12 +92,31 @@ export class ZoneImage {
   }
 }
 
+/** Options of `openImage`. */
+export interface OpenImageOptions {
+  /**
+   * The same octets passed a full `openImage` before in this process (an image reopened from
+   * an append-only pack after it was let go, `LazyImageZone`): only the header and section
+   * table are read again, not every name, RRset, answer and template. Never set it for bytes
+   * that were not validated.
+   */
+  validated?: boolean;
+}
+
 /**
  * Validates `bytes` as a version-1 image and returns a reader over it. Every offset the
  * reader will follow is checked here, so reading never leaves the image; throws
- * ImageFormatError otherwise. Cost: one pass over the image.
+ * ImageFormatError otherwise. Cost: one pass over the image (the header only, with
+ * `validated`).
  */
-export function openImage(bytes: Uint8Array): ZoneImage {
+export function openImage(bytes: Uint8Array, opts?: OpenImageOptions): ZoneImage {
+  const deep = opts?.validated !== true;
+  if (!deep) {
+    // The header and section table read without allocating (a reopen is on a query's path);
+    // anything unexpected takes the full path below, which says what is wrong.
+    const quick = reopenImage(bytes);
+    if (quick !== undefined) return quick;
+  }
   const fail = (m: string): never => {
     throw new ImageFormatError(m);
   };
@@ -142,7 +161,7 @@ export function openImage(bytes: Uint8Array): ZoneImage {
 
   // Templates: walk the section; remember every start.
   const starts = new Set<number>();
-  for (let t = templates.at; t < templates.at + templates.size; ) {
+  for (let t = templates.at; deep && t < templates.at + templates.size; ) {
     if (!inside(t, TEMPLATE_HEADER_SIZE, templates)) fail('template header out of bounds');
     const size = u32(t + T.SIZE);
     const body = u32(t + T.BODY);
@@ -178,7 +197,7 @@ export function openImage(bytes: Uint8Array): ZoneImage {
     t += size;
   }
   const tplRef = (o: number, what: string): void => {
-    if (o !== NONE && !starts.has(o)) fail(`${what} does not point at a template`);
+    if (deep && o !== NONE && !starts.has(o)) fail(`${what} does not point at a template`);
   };
 
   const nameCount = u32(H.NAME_COUNT);
@@ -187,7 +206,7 @@ export function openImage(bytes: Uint8Array): ZoneImage {
   if (rrsetCount * RRSET_RECORD_SIZE !== rrsets.size) fail('RRset table size');
   const answerCount = answers.size / ANSWER_ENTRY_SIZE;
   if (!Number.isInteger(answerCount)) fail('answer table size');
-  for (let i = 0; i < nameCount; i++) {
+  for (let i = 0; deep && i < nameCount; i++) {
     const r = names.at + i * NAME_RECORD_SIZE;
     const nd = u32(r + N.NAMEDATA);
     if (!inside(nd, 1, namedata) || !inside(nd + 1, bytes[nd], namedata)) fail(`name ${i} out of bounds`);
@@ -201,7 +220,7 @@ export function openImage(bytes: Uint8Array): ZoneImage {
     tplRef(u32(r + N.NODATA_TEMPLATE), `name ${i} NODATA`);
     tplRef(u32(r + N.REFERRAL_TEMPLATE), `name ${i} referral`);
   }
-  for (let i = 0; i < answerCount; i++) {
+  for (let i = 0; deep && i < answerCount; i++) {
     const e = answers.at + i * ANSWER_ENTRY_SIZE;
     const kind = bytes[e + 2];
     if (kind === AnswerEntryKind.TEMPLATE) {
@@ -209,7 +228,7 @@ export function openImage(bytes: Uint8Array): ZoneImage {
       tplRef(u32(e + 4), `answer ${i}`);
     } else if (kind !== AnswerEntryKind.FALLBACK) fail(`answer ${i}: bad kind`);
   }
-  for (let i = 0; i < rrsetCount; i++) {
+  for (let i = 0; deep && i < rrsetCount; i++) {
     const r = rrsets.at + i * RRSET_RECORD_SIZE;
     if (u32(r) >= nameCount) fail(`RRset ${i}: bad owner`);
     let p = u32(r + R.RDATA);
@@ -225,18 +244,18 @@ export function openImage(bytes: Uint8Array): ZoneImage {
   if (slots === 0 || (slots & (slots - 1)) !== 0 || 8 + slots * 4 !== hash.size || slots < nameCount)
     fail('hash table size');
   let used = 0;
-  for (let s = 0; s < slots; s++) {
+  for (let s = 0; deep && s < slots; s++) {
     const v = u32(hash.at + 8 + s * 4);
     if (v > nameCount) fail('hash slot out of range');
     if (v !== 0) used++;
   }
   // Probing stops at an empty slot: there must be one.
-  if (used >= slots) fail('hash table full');
+  if (deep && used >= slots) fail('hash table full');
   // SPELLING (optional): per name NONE or a name that folds to the name's NAMEDATA.
   const spell = sec.get(SectionId.SPELLING);
   if (spell !== undefined) {
     if (spell.size < nameCount * 4) fail('spelling table size');
-    for (let i = 0; i < nameCount; i++) {
+    for (let i = 0; deep && i < nameCount; i++) {
       const at = u32(spell.at + i * 4);
       if (at === NONE) continue;
       const nd = u32(names.at + i * NAME_RECORD_SIZE + N.NAMEDATA);
@@ -264,6 +283,67 @@ export function openImage(bytes: Uint8Array): ZoneImage {
     negative,
     serial: u32(H.SERIAL),
     recordCount: u32(H.RECORD_COUNT),
+  });
+}
+
+/** Section offsets and sizes by id (1..9) for `reopenImage`: scratch, reused. */
+const reAt = new Int32Array(10);
+const reSize = new Int32Array(10);
+
+function le32(b: Uint8Array, o: number): number {
+  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+}
+
+/**
+ * `openImage(bytes, { validated: true })` without allocating more than the ZoneImage: the
+ * header, the section table and the sections the reader uses, checked for bounds; undefined
+ * when anything differs from what a validated image has (the caller then validates in full).
+ */
+function reopenImage(b: Uint8Array): ZoneImage | undefined {
+  const len = b.length;
+  if (len < HEADER_SIZE || le32(b, H.MAGIC) !== MAGIC || le32(b, H.TOTAL_LENGTH) !== len) return undefined;
+  if ((b[H.VERSION] | (b[H.VERSION + 1] << 8)) !== VERSION) return undefined;
+  const count = le32(b, H.SECTION_COUNT);
+  const table = le32(b, H.SECTION_TABLE);
+  if (count > 64 || table < HEADER_SIZE || table + count * SECTION_ENTRY_SIZE > len) return undefined;
+  reAt.fill(-1);
+  for (let i = 0; i < count; i++) {
+    const e = table + i * SECTION_ENTRY_SIZE;
+    const id = le32(b, e);
+    const at = le32(b, e + 4);
+    const size = le32(b, e + 8);
+    if (at > len || size > len - at) return undefined;
+    if (id < 10) {
+      if (reAt[id] >= 0) return undefined;
+      reAt[id] = at;
+      reSize[id] = size;
+    }
+  }
+  for (let id = 1; id <= 8; id++) if (reAt[id] < 0) return undefined;
+  const originLength = b[H.ORIGIN_LENGTH] | (b[H.ORIGIN_LENGTH + 1] << 8);
+  const originAt = reAt[SectionId.ORIGIN];
+  if (originLength < 1 || originLength > reSize[SectionId.ORIGIN]) return undefined;
+  const nameCount = le32(b, H.NAME_COUNT);
+  if (nameCount * NAME_RECORD_SIZE !== reSize[SectionId.NAMES]) return undefined;
+  const hashAt = reAt[SectionId.HASH];
+  const slots = reSize[SectionId.HASH] >= 8 ? le32(b, hashAt) : 0;
+  if (slots === 0 || (slots & (slots - 1)) !== 0 || 8 + slots * 4 !== reSize[SectionId.HASH])
+    return undefined;
+  const spelling = reAt[SectionId.SPELLING];
+  if (spelling >= 0 && reSize[SectionId.SPELLING] < nameCount * 4) return undefined;
+  return new ZoneImage(b, {
+    originAt,
+    originLength,
+    nameCount,
+    names: reAt[SectionId.NAMES],
+    rrsets: reAt[SectionId.RRSETS],
+    spelling,
+    hash: hashAt + 8,
+    slotMask: slots - 1,
+    answers: reAt[SectionId.ANSWERS],
+    negative: le32(b, H.NEGATIVE_TEMPLATE),
+    serial: le32(b, H.SERIAL),
+    recordCount: le32(b, H.RECORD_COUNT),
   });
 }
 

@@ -23,7 +23,7 @@ import { compileZone } from './compile.js';
 import { FALLBACK_NAMES, Fallback, H, T, TEMPLATE_HEADER_SIZE, TemplateFlag } from './format.js';
 import { PackReader, PackWriter } from './pack.js';
 import { openImage, parseQuery, respondFromImage } from './reader.js';
-import { ImageZone, NODE_CACHE } from './zone-view.js';
+import { ImageZone, ImageZonePool, NODE_CACHE } from './zone-view.js';
 
 const NSID = new TextEncoder().encode('ns-test');
 const TYPES = [1, 2, 5, 6, 15, 16, 28, 33, 39, 43, 65, 99, 255, 65400];
@@ -377,6 +377,38 @@ describe('a Responder over ImageZones answers as one over Zones', () => {
       count(pairs, tally);
       assertClean(tally);
       assert.ok(tally.templates > 0);
+    } finally {
+      writer.close();
+    }
+  });
+
+  test('zones opened on first query under a tiny pool (2 zones, 40 nodes open) answer the same', (t) => {
+    const zones = corpusZones();
+    const writer = new PackWriter(undefined, { packBytes: 1 << 20 });
+    try {
+      const refs = writer.addMany(zones.map((z) => compileZone(z)));
+      const reader = new PackReader(writer.dir);
+      const pool = new ImageZonePool((r) => reader.open(r), { maxZones: 2, maxNodes: 40 });
+      const lazy = refs.map((r, i) => pool.zone(zones[i].origin.toLowerCase(), r));
+      assert.equal(pool.openZones, 0, 'nothing opened before a query');
+      const pairs = OPTION_SETS.map((o) => new Pair(zones, lazy, o));
+      const tally = newTally();
+      const rnd = seededRandom(21);
+      let most = 0;
+      for (const q of corpusQueries()) {
+        const v = VARIANTS[Math.floor(rnd() * VARIANTS.length)];
+        ask(pairs, buildQuery(Math.floor(rnd() * 65536), 0x0100, q.qname.wire, q.qtype, v), v, q.line, tally);
+        most = Math.max(most, pool.openZones);
+      }
+      count(pairs, tally);
+      assertClean(tally);
+      assert.ok(tally.templates > 0);
+      assert.ok(most <= 2, `at most 2 zones open (saw ${most})`);
+      assert.ok(pool.evictions > 0 && pool.reopens > 0, 'zones were closed and opened again');
+      assert.ok(pool.firstOpens <= zones.length, 'each image validated once');
+      t.diagnostic(
+        `${tally.queries} queries; ${pool.firstOpens} first opens, ${pool.reopens} reopens, ${pool.evictions} evictions`,
+      );
     } finally {
       writer.close();
     }

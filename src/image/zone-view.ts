@@ -24,7 +24,15 @@ import type { QueryView } from '../wire/query-view.js';
 import { readSoa, type Soa } from '../wire/rdata.js';
 import type { RRset, ServedNode, ServedZone } from '../zone/zone.js';
 import { fnv1aString, H, N, NAME_RECORD_SIZE, R, RRSET_RECORD_SIZE } from './format.js';
-import { type ImageQuery, queryFromView, respondFromImage, type ZoneImage } from './reader.js';
+import type { ImageRef } from './pack.js';
+import {
+  ImageFormatError,
+  type ImageQuery,
+  openImage,
+  queryFromView,
+  respondFromImage,
+  type ZoneImage,
+} from './reader.js';
 
 /** Nodes kept per generation (two generations) per ImageZone. */
 export const NODE_CACHE = 4096;
@@ -80,17 +88,25 @@ export class ImageZone implements ServedZone {
   #old: Map<number, ImageNode> | undefined;
   /** The apex's name index (found once, at construction). */
   readonly #apexIndex: number;
+  /** Told of every change in the number of nodes cached (`LazyImageZone`'s per-process budget). */
+  readonly #onNodes: ((delta: number) => void) | undefined;
 
-  constructor(image: ZoneImage) {
+  /**
+   * `onNodes`: called with +1 for each node cached and −n when a generation of n is dropped.
+   * `origin`: the zone's name when the caller has it (its key must be the image's origin;
+   * `LazyImageZone` checked it), else it is read from the image, spelled as the zone spelled it.
+   */
+  constructor(image: ZoneImage, onNodes?: (delta: number) => void, origin?: Name) {
     this.image = image;
+    this.#onNodes = onNodes;
     this.class = image.dv.getUint16(H.CLASS, true);
     this.serial = image.serial;
     this.recordCount = image.recordCount;
-    const apex = this.#find(latin1(image.origin, 0, image.origin.length));
+    const apex = this.#find(origin?.key ?? latin1(image.origin, 0, image.origin.length));
     // openImage does not require the origin among the names; the compiler always writes it.
     if (apex < 0) throw new RangeError('zone image: the origin is not among its names');
     this.#apexIndex = apex;
-    this.origin = this.#nameOf(apex);
+    this.origin = origin ?? this.#nameOf(apex);
   }
 
   /** The apex node. */
@@ -172,10 +188,12 @@ export class ImageZone implements ServedZone {
     if (node === undefined) node = this.#make(i);
     if (this.#cur === undefined) this.#cur = new Map();
     else if (this.#cur.size >= NODE_CACHE) {
+      if (this.#old !== undefined) this.#onNodes?.(-this.#old.size);
       this.#old = this.#cur;
       this.#cur = new Map();
     }
     this.#cur.set(i, node);
+    this.#onNodes?.(1);
     return node;
   }
 
@@ -223,7 +241,326 @@ export class ImageZone implements ServedZone {
 /** The query object `respondFromTemplate` fills (reused: the call is synchronous). */
 const scratchQuery: ImageQuery = { id: 0, flags: 0, qname: new Uint8Array(0), qtype: 0, qclass: 0, limit: 0 };
 
+/** True when the octets of `b` are the latin1 string `key`. */
+function isKey(b: Uint8Array, key: string): boolean {
+  if (b.length !== key.length) return false;
+  for (let i = 0; i < b.length; i++) if (b[i] !== key.charCodeAt(i)) return false;
+  return true;
+}
+
 /** `n` octets of `b` from `at` as a latin1 string. */
 function latin1(b: Uint8Array, at: number, n: number): string {
   return Buffer.from(b.buffer, b.byteOffset + at, n).toString('latin1');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Zones opened on first query
+
+/** Default bound on the ImageZones a process keeps open (`ImageZonePool`). */
+export const DEFAULT_OPEN_ZONES = 16_384;
+/** Default bound on the nodes those ImageZones cache, all zones together. */
+export const DEFAULT_OPEN_NODES = 65_536;
+/** Images of at least this many octets are opened (and validated) when they arrive, not on first query. */
+export const EAGER_OPEN_BYTES = 256 * 1024;
+
+/** Options of an `ImageZonePool`. */
+export interface ImageZonePoolOptions {
+  /** Most ImageZones open at once (at least 1; default `DEFAULT_OPEN_ZONES`). */
+  maxZones?: number;
+  /** Most nodes cached by the open zones together (default `DEFAULT_OPEN_NODES`). */
+  maxNodes?: number;
+  /** Told once per zone whose image cannot be opened (its queries are then answered SERVFAIL). */
+  onError?: (zone: LazyImageZone, err: Error) => void;
+}
+
+/**
+ * The ImageZones a process has open, bounded: at most `maxZones` zones and `maxNodes` cached
+ * nodes. Beyond either bound a zone not used since the clock hand last passed it is closed
+ * (the CLOCK approximation of least recently used: one flag written per use, no list to
+ * reorder on the query path); a closed zone opens again on its next query.
+ */
+export class ImageZonePool {
+  readonly maxZones: number;
+  readonly maxNodes: number;
+  readonly #read: (ref: ImageRef) => Uint8Array;
+  readonly #onError: ((zone: LazyImageZone, err: Error) => void) | undefined;
+  /** The open zones; a closed slot is undefined and listed in #free. */
+  readonly #ring: (LazyImageZone | undefined)[] = [];
+  readonly #free: number[] = [];
+  /** Pack names, each string held once (a name comes with every ref of every message). */
+  readonly #packs = new Map<string, string>();
+  #hand = 0;
+  #open = 0;
+  #nodes = 0;
+  /** Images opened (validated) for the first time. */
+  firstOpens = 0;
+  /** Images opened again after being closed (header checks only). */
+  reopens = 0;
+  /** Zones closed to keep within the bounds. */
+  evictions = 0;
+  /** Zones whose image could not be opened. */
+  failures = 0;
+
+  /** `read`: the image's octets for a ref (`PackReader.open`); throws when it cannot. */
+  constructor(read: (ref: ImageRef) => Uint8Array, opts: ImageZonePoolOptions = {}) {
+    this.#read = read;
+    this.maxZones = Math.max(1, Math.floor(opts.maxZones ?? DEFAULT_OPEN_ZONES));
+    this.maxNodes = Math.max(0, Math.floor(opts.maxNodes ?? DEFAULT_OPEN_NODES));
+    this.#onError = opts.onError;
+  }
+
+  /** ImageZones open now. */
+  get openZones(): number {
+    return this.#open;
+  }
+
+  /** Nodes the open zones cache now. */
+  get cachedNodes(): number {
+    return this.#nodes;
+  }
+
+  /**
+   * A zone served from the image at `ref`, opened on its first query. `origin`: the zone's
+   * name, which the image must have. With `eager`, or for an image of `EAGER_OPEN_BYTES` or
+   * more (whose validation would stall a first query), the image is opened now.
+   * @throws ImageFormatError or PackError, when opened now and the image is bad
+   */
+  zone(origin: Name, ref: ImageRef, eager = false): LazyImageZone {
+    let pack = this.#packs.get(ref.pack);
+    if (pack === undefined) {
+      pack = ref.pack;
+      this.#packs.set(pack, pack);
+    }
+    const z = new LazyImageZone(this, origin, pack, ref.offset, ref.length);
+    if (eager || ref.length >= EAGER_OPEN_BYTES) z._open(true);
+    return z;
+  }
+
+  /** @internal the octets of `z`'s image. */
+  _read(z: LazyImageZone): Uint8Array {
+    return this.#read({ pack: z.pack, offset: z.offset, length: z.length });
+  }
+
+  /** @internal `z` was opened: take a slot, closing another zone when full. */
+  _admit(z: LazyImageZone, first: boolean): void {
+    if (first) this.firstOpens++;
+    else this.reopens++;
+    while (this.#open >= this.maxZones && this.#evictOne(z)) {}
+    let slot = this.#free.pop();
+    if (slot === undefined) {
+      slot = this.#ring.length;
+      this.#ring.push(z);
+    } else this.#ring[slot] = z;
+    z._slot = slot;
+    this.#open++;
+  }
+
+  /** @internal `z` cached `delta` more nodes (fewer when negative). */
+  _nodes(z: LazyImageZone, delta: number): void {
+    z._nodeCount += delta;
+    this.#nodes += delta;
+    // Only while another zone is open: the zone in use is never closed (and a sweep over a
+    // ring holding it alone would find nothing, node after node).
+    if (delta > 0) while (this.#nodes > this.maxNodes && this.#open > 1 && this.#evictOne(z)) {}
+  }
+
+  /** @internal `z` could not be opened. */
+  _failed(z: LazyImageZone, err: Error): void {
+    this.failures++;
+    this.#onError?.(z, err);
+  }
+
+  /** @internal closes `z` if open (it opens again when used). */
+  _close(z: LazyImageZone): void {
+    const slot = z._slot;
+    if (slot < 0) return;
+    this.#ring[slot] = undefined;
+    this.#free.push(slot);
+    this.#open--;
+    this.#nodes -= z._nodeCount;
+    z._nodeCount = 0;
+    z._slot = -1;
+    z._drop();
+  }
+
+  /**
+   * Closes one open zone other than `keep` (the zone in use: its nodes must stay the same
+   * objects while it answers): the first the hand finds unused since it last passed, clearing
+   * the used flags it passes. False when `keep` is the only zone open.
+   */
+  #evictOne(keep: LazyImageZone): boolean {
+    const ring = this.#ring;
+    // Two turns at most: the first clears every used flag.
+    for (let steps = 2 * ring.length; steps > 0; steps--) {
+      if (this.#hand >= ring.length) this.#hand = 0;
+      const z = ring[this.#hand++];
+      if (z === undefined || z === keep) continue;
+      if (z._used) {
+        z._used = false;
+        continue;
+      }
+      this.evictions++;
+      this._close(z);
+      return true;
+    }
+    return false;
+  }
+}
+
+/**
+ * A served zone whose image is opened on its first query (issue 7: a worker handed 100,000
+ * refs applies them without reading one). Until then it holds its name, the ref and a few
+ * fields; once open it answers through an `ImageZone`, and its pool may close it again (the
+ * next query opens it again, checking the header only: the octets of a pack entry never
+ * change). An image that cannot be opened (a bad image, a missing pack, another zone's image)
+ * is reported once to the pool's `onError`; every query of the zone then throws, which the
+ * Responder answers SERVFAIL.
+ *
+ * The same object serves the zone for as long as the version does (the Catalog and the
+ * response cache's stamps compare zones by identity); only what it opened comes and goes.
+ */
+export class LazyImageZone implements ServedZone {
+  readonly origin: Name;
+  /** @internal where the image is (`ImageRef`, its pack name shared). */
+  readonly pack: string;
+  /** @internal */
+  readonly offset: number;
+  /** @internal */
+  readonly length: number;
+  readonly #pool: ImageZonePool;
+  #zone: ImageZone | undefined;
+  /** The error that made the image unusable, for good. */
+  #error: Error | undefined;
+  /** The image passed a full validation once (reopens check its header only). */
+  #validated = false;
+  /** @internal used since the pool's clock hand last passed. */
+  _used = false;
+  /** @internal the slot in the pool (-1: not open). */
+  _slot = -1;
+  /** @internal nodes the open ImageZone caches. */
+  _nodeCount = 0;
+
+  /** @internal use `ImageZonePool.zone`. */
+  constructor(pool: ImageZonePool, origin: Name, pack: string, offset: number, length: number) {
+    this.#pool = pool;
+    this.origin = origin;
+    this.pack = pack;
+    this.offset = offset;
+    this.length = length;
+  }
+
+  /** True while the image is open. */
+  get isOpen(): boolean {
+    return this.#zone !== undefined;
+  }
+
+  /** Why the image could not be opened, if it could not. */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
+  /**
+   * The image's octets as stored, without opening the zone or validating them (what the
+   * native addon installs: it validates images itself).
+   */
+  bytes(): Uint8Array {
+    const open = this.#zone;
+    return open !== undefined ? open.image.bytes : this.#pool._read(this);
+  }
+
+  /** The ImageZone, opened when closed. */
+  opened(): ImageZone {
+    const z = this.#zone;
+    if (z !== undefined) {
+      this._used = true;
+      return z;
+    }
+    return this._open(false);
+  }
+
+  /** @internal opens the image; `eager`: errors are thrown to the caller, not reported. */
+  _open(eager: boolean): ImageZone {
+    if (this.#error !== undefined) throw this.#error;
+    let zone: ImageZone;
+    try {
+      const image = openImage(this.#pool._read(this), { validated: this.#validated });
+      if (!isKey(image.origin, this.origin.key))
+        throw new ImageFormatError(`the image at ${this.pack}:${this.offset} is not of zone ${this.origin}`);
+      // Counted while this is the zone's open ImageZone only (a closed one holds no budget).
+      const counted: ImageZone = new ImageZone(
+        image,
+        (delta) => {
+          if (this.#zone === counted) this.#pool._nodes(this, delta);
+        },
+        this.origin,
+      );
+      zone = counted;
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      if (!eager) {
+        this.#error = err;
+        this.#pool._failed(this, err);
+      }
+      throw err;
+    }
+    const first = !this.#validated;
+    this.#validated = true;
+    this.#zone = zone;
+    this._used = true;
+    this.#pool._admit(this, first);
+    return zone;
+  }
+
+  /** @internal the pool closed this zone. */
+  _drop(): void {
+    this.#zone = undefined;
+    this._used = false;
+  }
+
+  /** Closes the image now (the zone is no longer served: its mapping may go). */
+  close(): void {
+    this.#pool._close(this);
+  }
+
+  /** Nodes by key, as `ImageZone.nodes` (the zone itself: no field more per zone). */
+  get nodes(): { get(key: string): ServedNode | undefined } {
+    return this;
+  }
+  get class(): number {
+    return this.opened().class;
+  }
+  get apex(): ServedNode {
+    return this.opened().apex;
+  }
+  get soa(): RRset {
+    return this.opened().soa;
+  }
+  get soaData(): Soa {
+    return this.opened().soaData;
+  }
+  get serial(): number {
+    return this.opened().serial;
+  }
+  get recordCount(): number {
+    return this.opened().recordCount;
+  }
+  /** Nothing to report: findings were reported when the zone was built and compiled. */
+  get warnings(): readonly never[] {
+    return NO_WARNINGS;
+  }
+
+  get(name: Name | string): ServedNode | undefined {
+    return this.opened().get(name);
+  }
+
+  respondFromTemplate(
+    query: Uint8Array,
+    view: QueryView,
+    limit: number,
+    udpSize: number,
+    nsid: Uint8Array | undefined,
+    out: Uint8Array,
+  ): number {
+    return this.opened().respondFromTemplate(query, view, limit, udpSize, nsid, out);
+  }
 }

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { CompilePool } from '../shared/compile-pool.js';
+import { ImageShipper } from '../shared/image-shipper.js';
+import { PackReader, PackWriter } from '../shared/images.js';
 import { CompiledZoneDir } from './image-dir.js';
 
 function zoneText(origin: string | null, serial: number, extra = ''): string {
@@ -136,5 +138,62 @@ describe('CompiledZoneDir', () => {
       [['a.example.zone', 2]],
     );
     assert.deepEqual((await images.load()).changes, []);
+  });
+  test("with a store: images go into the packs during the load, changes carry refs, a losing file's image is released", async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-imagedir-'));
+    const pool = new CompilePool({ threads: 2, batchJobs: 2 });
+    const writer = new PackWriter();
+    t.after(() => {
+      writer.close();
+      rmSync(dir, { recursive: true, force: true });
+      return pool.close();
+    });
+    for (let i = 0; i < 9; i++) writeFileSync(join(dir, `z${i}.example.zone`), zoneText(null, i + 1));
+    writeFileSync(join(dir, 'zz-dup.zone'), zoneText('z0.example.', 99));
+    const images = new CompiledZoneDir(dir, pool, writer);
+    const first = await images.load();
+    assert.equal(first.changes.length, 9);
+    assert.ok(first.changes.every((c) => c.image === undefined && c.ref !== undefined));
+    assert.equal(writer.stats().images, 9); // the duplicate's image was stored, then released
+    const shipper = new ImageShipper(writer, { broadcast: () => {} });
+    shipper.publish(first.changes, false);
+    first.commit();
+    const reader = new PackReader(writer.dir);
+    t.after(() => reader.close());
+    const z3 = shipper.get('z3.example.');
+    assert.ok(z3);
+    assert.ok(reader.open(z3.ref).length > 0);
+    assert.equal(writer.stats().images, 9);
+    // Unchanged: nothing stored, nothing changed.
+    assert.deepEqual((await images.load()).changes, []);
+    assert.equal(writer.stats().images, 9);
+  });
+
+  test('with a store that cannot write (a full disk): the load throws, keeps nothing, and the next load compiles again', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-imagedir-'));
+    const pool = new CompilePool({ threads: 1, batchJobs: 1 });
+    const writer = new PackWriter();
+    t.after(() => {
+      writer.close();
+      rmSync(dir, { recursive: true, force: true });
+      return pool.close();
+    });
+    for (let i = 0; i < 300; i++) writeFileSync(join(dir, `f${i}.example.zone`), zoneText(null, 1));
+    // The real writer, with its second write failing as a full disk fails.
+    let writes = 0;
+    const full = {
+      addMany: (list: readonly Uint8Array[]) => {
+        if (++writes === 2) throw new Error('ENOSPC: no space left on device, write');
+        return writer.addMany(list);
+      },
+      release: (ref: Parameters<PackWriter['release']>[0]) => writer.release(ref),
+    };
+    const images = new CompiledZoneDir(dir, pool, full);
+    await assert.rejects(images.load(), /cannot store the zone images, zones unchanged: ENOSPC/);
+    assert.equal(writer.stats().images, 0); // the first write's images were released
+    assert.deepEqual(images.zones(), []);
+    const again = await images.load();
+    assert.equal(again.changes.length, 300);
+    assert.equal(writer.stats().images, 300);
   });
 });

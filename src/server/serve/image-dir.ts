@@ -2,16 +2,17 @@
  * `serve --images on`: the zone folder read by the primary and compiled on the compile pool,
  * with the same outcome rules as `loadZoneDir` (zone-dir.ts) — a file that fails keeps its
  * previous zone, a vanished file drops it, two files with one origin: the first by name
- * wins — but each file is parsed and compiled once, in the primary's compile threads, and a
- * file whose size, mtime, inode and ctime did not change since the last committed load is not
- * read again.
+ * wins — but each file is read, parsed and compiled once, in the primary's compile threads
+ * (in batches: the primary never stats or reads a file), and a file whose size, mtime, inode
+ * and ctime did not change since the last committed load is not read again (its thread
+ * stats it and answers `unchanged`).
  * @module
  */
-import { statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CompilePool } from '../shared/compile-pool.js';
+import type { CompileJob, CompilePool } from '../shared/compile-pool.js';
 import type { ImageChange } from '../shared/image-shipper.js';
+import type { ImageRef } from '../shared/images.js';
 import type { ZoneSummary } from './report.js';
 import { isZoneFileName, type ZoneDirReport, type ZoneFileReport } from './zone-dir.js';
 
@@ -27,8 +28,6 @@ interface FileOutcome {
   serial?: number;
   errors: string[];
   warnings: string[];
-  /** The new image, until it is published. */
-  image?: Uint8Array;
 }
 
 /** A zone served from a file. */
@@ -44,17 +43,41 @@ export interface ServedFile {
   version: number;
 }
 
+/**
+ * Where compiled images are stored as they come back (the primary's PackWriter): `addMany` is
+ * all or nothing and throws when the images cannot be written (a full disk).
+ */
+export interface ImageStore {
+  addMany(images: readonly Uint8Array[]): ImageRef[];
+  release(ref: ImageRef): boolean;
+}
+
+/** Images stored in one write while a load compiles (about 400 KiB of 10-record zones). */
+const STORE_EVERY = 256;
+
 /** The zone folder as compiled images. */
 export class CompiledZoneDir {
   readonly #dir: string;
   readonly #pool: CompilePool;
+  /** The folder as a prefix of its files' paths (`join(dir, name)`, without a join per file). */
+  readonly #prefix: string;
+  readonly #store: ImageStore | undefined;
   readonly #outcomes = new Map<string, FileOutcome>();
   #served = new Map<string, ServedFile>();
   #version = 0;
 
-  constructor(dir: string, pool: CompilePool) {
+  /**
+   * With `store`, each load stores the new images as their batches come back (while the
+   * threads go on compiling) and its changes carry refs instead of images: no image waits in
+   * this process for the publish, and the publish writes nothing.
+   */
+  constructor(dir: string, pool: CompilePool, store?: ImageStore) {
     this.#dir = dir;
     this.#pool = pool;
+    this.#store = store;
+    // join(dir, name) for any file name (no `/` in it): the normalized folder and a separator,
+    // or nothing for the current folder.
+    this.#prefix = join(dir, 'x').slice(0, -1);
   }
 
   /** The zones served now, in file name order. */
@@ -69,8 +92,12 @@ export class CompiledZoneDir {
    * Nothing is remembered until the caller calls `commit()`, once the changes are published:
    * if publishing fails (a full disk), the next load compares against what is really served
    * and compiles the changed files again, rather than think they are unchanged.
+   *
+   * @throws Error when the images cannot be stored (with a store): then every image this load
+   *   stored is released and nothing is remembered.
    */
   async load(): Promise<{ report: ZoneDirReport; changes: ImageChange[]; commit: () => void }> {
+    this.#pool.prestart(); // the threads load their modules while the folder is listed
     let names: string[];
     try {
       names = (await readdir(this.#dir)).filter(isZoneFileName).sort();
@@ -82,80 +109,123 @@ export class CompiledZoneDir {
         commit: () => {},
       };
     }
-    // Stat and compile with bounded concurrency (the pool's queue bounds it too).
+    // One compileEach for the whole folder: the threads read, fingerprint and compile in
+    // batches, with no stat, message or promise per file on this loop; each outcome is taken
+    // in as its batch comes back, while the threads go on. A file read before is sent with its
+    // fingerprint, and the thread only stats it: unchanged, it is not read.
+    const prefix = this.#prefix;
+    const known = this.#outcomes;
+    const jobs: CompileJob[] = names.map((name) => {
+      const path = prefix + name;
+      const old = known.get(name);
+      // Unchanged: its failure stands, or its image is the one served (else compile it anew:
+      // a file that lost to another for its origin may be served now, and needs its image).
+      if (old && old.sig !== '' && (!old.ok || this.#served.get(name)?.key === old.key))
+        return { kind: 'file', path, sig: old.sig };
+      return { kind: 'file', path };
+    });
     const outcomes: (FileOutcome | null)[] = new Array(names.length).fill(null);
-    let next = 0;
-    const one = async (): Promise<void> => {
-      while (next < names.length) {
-        const i = next++;
-        const path = join(this.#dir, names[i]);
-        let sig: string;
-        // statSync: a few µs each, where fs.promises.stat costs ~90 µs of this loop's time;
-        // the loop yields every 256 files.
-        if (i % 256 === 255) await new Promise((r) => setImmediate(r));
-        try {
-          const st = statSync(path);
-          if (!st.isFile()) continue;
-          sig = `${st.size}:${st.mtimeMs}:${st.ino}:${st.ctimeMs}`;
-        } catch {
-          continue; // vanished between readdir and stat
-        }
-        const old = this.#outcomes.get(names[i]);
-        // Unchanged: its failure stands, or its image is the one served (else compile it anew:
-        // a file that lost to another for its origin may be served now, and needs its image).
-        if (old && old.sig === sig && (!old.ok || this.#served.get(names[i])?.key === old.key)) {
-          outcomes[i] = { ...old, image: undefined };
-          continue;
-        }
-        const o = await this.#pool.compile({ kind: 'file', path });
-        outcomes[i] = o.ok
-          ? {
-              sig,
-              ok: true,
-              key: o.key,
-              origin: o.origin,
-              serial: o.serial,
-              errors: NONE,
-              warnings: o.warnings.length > 0 ? o.warnings : NONE,
-              image: o.image,
-            }
-          : { sig, ok: false, errors: o.errors, warnings: o.warnings.length > 0 ? o.warnings : NONE };
+    const images: (Uint8Array | undefined)[] = new Array(names.length);
+    const store = this.#store;
+    const refs: (ImageRef | undefined)[] = new Array(names.length);
+    const stored: ImageRef[] = [];
+    let pending: number[] = [];
+    let storeError: unknown;
+    // Stores the images of `pending` in one write: after that only their refs are kept.
+    const flush = () => {
+      const batch = pending;
+      pending = [];
+      if (store === undefined || batch.length === 0 || storeError !== undefined) return;
+      try {
+        const got = store.addMany(batch.map((i) => images[i] as Uint8Array));
+        batch.forEach((i, k) => {
+          refs[i] = got[k];
+          images[i] = undefined;
+          stored.push(got[k]);
+        });
+      } catch (err) {
+        storeError = err;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(names.length, 64) }, one));
+    await this.#pool.compileEach(jobs, (i, o) => {
+      if (o.ok) {
+        images[i] = o.image;
+        if (store !== undefined && storeError === undefined && pending.push(i) >= STORE_EVERY) flush();
+        outcomes[i] = {
+          sig: o.sig ?? '',
+          ok: true,
+          key: o.key,
+          origin: o.origin,
+          serial: o.serial,
+          errors: NONE,
+          warnings: o.warnings.length > 0 ? o.warnings : NONE,
+        };
+      } else if (o.skip === 'unchanged') outcomes[i] = known.get(names[i]) as FileOutcome;
+      else if (o.skip === undefined)
+        // No fingerprint (it could not be opened, or the pool is closing): read it again next time.
+        outcomes[i] = {
+          sig: o.sig ?? '',
+          ok: false,
+          errors: o.errors,
+          warnings: o.warnings.length > 0 ? o.warnings : NONE,
+        };
+      // absent: vanished since readdir, or not a regular file
+    });
+    flush();
+    if (storeError !== undefined) {
+      try {
+        for (const r of stored) store?.release(r);
+      } catch {
+        // the writer is closed (the server is stopping): its packs are gone with it
+      }
+      throw new Error(
+        `cannot store the zone images, zones unchanged: ${storeError instanceof Error ? storeError.message : String(storeError)}`,
+      );
+    }
 
     const previous = this.#served;
     const served = new Map<string, ServedFile>();
-    const images = new Map<string, Uint8Array>();
     const files: ZoneFileReport[] = [];
     const origins = new Map<string, string>(); // origin key → file that holds it
     const version = ++this.#version;
-    const seen: [string, FileOutcome][] = [];
-    names.forEach((file, i) => {
+    // Changes by zone name: new images, and zones no file serves any more.
+    const changes: ImageChange[] = [];
+    for (let i = 0; i < names.length; i++) {
       const o = outcomes[i];
-      if (o === null) return;
-      const path = join(this.#dir, file);
-      seen.push([file, { ...o, image: undefined }]);
-      const report: ZoneFileReport = { file, status: 'failed', errors: [...o.errors], warnings: o.warnings };
+      if (o === null) continue;
+      const file = names[i];
+      const report: ZoneFileReport = { file, status: 'failed', errors: o.errors, warnings: o.warnings };
       files.push(report);
       let zone: ServedFile | undefined;
+      const image = images[i];
+      const ref = refs[i];
       if (o.ok && o.key !== undefined && o.origin !== undefined && o.serial !== undefined) {
         const holder = origins.get(o.key);
         if (holder !== undefined)
-          report.errors.push(`${path}: zone ${o.origin} is already served from ${holder}`);
+          report.errors = [
+            ...o.errors,
+            `${prefix}${file}: zone ${o.origin} is already served from ${holder}`,
+          ];
         else {
           const old = previous.get(file);
-          const same = old !== undefined && old.key === o.key && o.image === undefined;
-          zone = {
-            file,
-            key: o.key,
-            name: o.origin.toLowerCase(),
-            origin: o.origin,
-            serial: o.serial,
-            version: same ? old.version : version,
-          };
-          if (!same && o.image) images.set(file, o.image);
-          else if (!same) zone = undefined; // no image to serve (cannot happen: unchanged files were served)
+          if (image === undefined && ref === undefined) {
+            // Unchanged and served: the same entry (a file whose image is not served is compiled).
+            if (old !== undefined && old.key === o.key) zone = old;
+          } else {
+            zone = {
+              file,
+              key: o.key,
+              name: o.origin.toLowerCase(),
+              origin: o.origin,
+              serial: o.serial,
+              version,
+            };
+            const change: ImageChange = { name: zone.name, version, serial: zone.serial };
+            if (ref !== undefined) change.ref = ref;
+            else change.image = image;
+            changes.push(change);
+            refs[i] = undefined; // taken by the change
+          }
         }
       }
       if (zone) report.status = 'loaded';
@@ -172,27 +242,24 @@ export class CompiledZoneDir {
         report.origin = zone.origin;
         report.serial = zone.serial;
       }
-    });
+    }
+    // Stored images no change took (a file that lost its origin to an earlier one) go now.
+    if (store !== undefined) for (const r of refs) if (r !== undefined) store.release(r);
     const present = new Set(names);
     const removed = [...previous.keys()].filter((f) => !present.has(f));
-
-    // Changes by zone name: new images, and zones no file serves any more.
-    const changes: ImageChange[] = [];
-    const servedNames = new Set<string>();
-    for (const z of served.values()) {
-      servedNames.add(z.name);
-      const image = images.get(z.file);
-      if (image) changes.push({ name: z.name, version: z.version, serial: z.serial, image });
-    }
-    for (const z of previous.values())
-      if (!servedNames.has(z.name)) changes.push({ name: z.name, version, serial: z.serial });
     // A zone that moved to another file (same name, new image) is a put above; a name that
-    // left is removed: its version is the new generation, above any it had.
+    // left is removed: its version is the new generation, above any it had. (The name is the
+    // origin in lower case and the key its case-folded wire form: one served key, one name.)
+    for (const z of previous.values())
+      if (!origins.has(z.key)) changes.push({ name: z.name, version, serial: z.serial });
     let committed = false;
     const commit = () => {
       if (committed) return;
       committed = true;
-      for (const [file, o] of seen) this.#outcomes.set(file, o);
+      for (let i = 0; i < names.length; i++) {
+        const o = outcomes[i];
+        if (o !== null && known.get(names[i]) !== o) known.set(names[i], o);
+      }
       for (const file of this.#outcomes.keys()) if (!present.has(file)) this.#outcomes.delete(file);
       this.#served = served;
     };

@@ -73,7 +73,8 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     },
     log,
   });
-  const dir = new CompiledZoneDir(config.zoneDir, compiler);
+  // The images go into the packs as their batches come back, while the threads compile on.
+  const dir = new CompiledZoneDir(config.zoneDir, compiler, writer);
   const closeImages = async () => {
     shipper.close();
     await compiler.close();
@@ -88,7 +89,16 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   };
   if (earlyStop) onEarlyStop();
   const compiling = performance.now();
-  const first = await dir.load();
+  let first: Awaited<ReturnType<CompiledZoneDir['load']>>;
+  try {
+    first = await dir.load();
+  } catch (err) {
+    // The images cannot be stored (a full disk): nothing to serve.
+    if (!stoppedEarly) log.error(describeError(err));
+    dropEarly();
+    await (stoppedEarly ?? closeImages());
+    return stoppedEarly ? 0 : 1;
+  }
   if (stoppedEarly) {
     dropEarly();
     await stoppedEarly;
@@ -110,6 +120,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   }
   first.commit();
   first.changes.length = 0; // the compiled images are in the packs now: let their buffers go
+  compiler.shrink(); // the threads' heaps go before the workers load the images (a SIGHUP starts them again)
   logZoneReport(log, first.report, 'load');
   log.info(
     `compiled ${shipper.size} zone images in ${Math.round(performance.now() - compiling)} ms (${compiler.size} compile threads)`,

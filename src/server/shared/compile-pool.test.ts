@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { openImage } from '../../image/reader.js';
 import { CompilePool } from './compile-pool.js';
+import { fileSignature } from './compile-thread.js';
 
 function zoneText(name: string, serial: number, address: string): string {
   return (
@@ -120,5 +122,126 @@ describe('CompilePool', () => {
       text: zoneText('d.test.', 1, '192.0.2.1'),
     });
     assert.equal(after.ok, false);
+  });
+  test("compileMany: outcomes in the jobs' order across many batches and threads", async (t) => {
+    const pool = new CompilePool({ threads: 2, batchJobs: 3, maxQueue: 4, depth: 1 });
+    t.after(() => pool.close());
+    const names = Array.from({ length: 50 }, (_, i) => `m${i}.test.`);
+    const outs = await pool.compileMany(
+      names.map((name, i) => ({ kind: 'text', name, text: zoneText(name, i + 1, '192.0.2.9') })),
+    );
+    assert.equal(outs.length, 50);
+    outs.forEach((o, i) => {
+      assert.ok(o.ok);
+      assert.equal(o.origin, names[i]);
+      assert.equal(o.serial, i + 1);
+      assert.equal(openImage(o.image).serial, i + 1);
+    });
+    assert.deepEqual(await pool.compileMany([]), []);
+  });
+
+  test('file jobs: the thread reads and fingerprints; unchanged, absent and non-files are skipped', async (t) => {
+    const pool = new CompilePool({ threads: 1 });
+    const dir = mkdtempSync(join(tmpdir(), 'sb-compile-'));
+    t.after(() => {
+      rmSync(dir, { recursive: true, force: true });
+      return pool.close();
+    });
+    const path = join(dir, 'f.test.zone');
+    writeFileSync(path, zoneText('f.test.', 3, '192.0.2.3'));
+    mkdirSync(join(dir, 'sub.zone'));
+    execFileSync('mkfifo', [join(dir, 'pipe.zone')]); // opened without blocking, then skipped
+    const [read, gone, sub, fifo] = await pool.compileMany([
+      { kind: 'file', path },
+      { kind: 'file', path: join(dir, 'gone.zone') },
+      { kind: 'file', path: join(dir, 'sub.zone') },
+      { kind: 'file', path: join(dir, 'pipe.zone') },
+    ]);
+    assert.ok(read.ok, JSON.stringify(read));
+    assert.equal(read.sig, fileSignature(statSync(path)));
+    for (const o of [gone, sub, fifo]) assert.ok(!o.ok && o.skip === 'absent', JSON.stringify(o));
+    const sig = read.sig as string;
+    // The same fingerprint: not read again, and counted as neither compiled nor failed.
+    const before = { ...pool.stats };
+    const same = await pool.compile({ kind: 'file', path, sig });
+    assert.ok(!same.ok && same.skip === 'unchanged');
+    assert.deepEqual(pool.stats, before);
+    // Changed: read again, with its new fingerprint.
+    appendFileSync(path, 'extra.f.test. 300 IN A 192.0.2.4\n');
+    const changed = await pool.compile({ kind: 'file', path, sig });
+    assert.ok(changed.ok, JSON.stringify(changed));
+    assert.notEqual(changed.sig, sig);
+    assert.equal(openImage(changed.image).recordCount, 5);
+    // Gone with a fingerprint: absent.
+    const vanished = await pool.compile({ kind: 'file', path: join(dir, 'gone.zone'), sig });
+    assert.ok(!vanished.ok && vanished.skip === 'absent');
+  });
+
+  test('file jobs: a file larger than the read buffer is read whole; an unreadable one fails as loadZoneFile', async (t) => {
+    const pool = new CompilePool({ threads: 1 });
+    const dir = mkdtempSync(join(tmpdir(), 'sb-compile-'));
+    t.after(() => {
+      rmSync(dir, { recursive: true, force: true });
+      return pool.close();
+    });
+    const lines = [zoneText('big.test.', 1, '192.0.2.1')];
+    for (let i = 0; i < 30_000; i++) lines.push(`h${i}.big.test. 300 IN TXT "${'y'.repeat(30)}"\n`);
+    writeFileSync(join(dir, 'big.test.zone'), lines.join(''));
+    writeFileSync(join(dir, 'small.test.zone'), zoneText('small.test.', 2, '192.0.2.2'));
+    // Big (over 1 MiB: a buffer of its own), then small (the reused buffer), then big again.
+    const outs = await pool.compileMany(
+      ['big', 'small', 'big'].map((n) => ({ kind: 'file' as const, path: join(dir, `${n}.test.zone`) })),
+    );
+    assert.ok(outs.every((o) => o.ok));
+    assert.equal(outs[0].ok && openImage(outs[0].image).recordCount, 30_004);
+    assert.equal(outs[1].ok && openImage(outs[1].image).recordCount, 4);
+    assert.equal(outs[2].ok && openImage(outs[2].image).recordCount, 30_004);
+    if (process.getuid?.() !== 0) {
+      const locked = join(dir, 'locked.test.zone');
+      writeFileSync(locked, zoneText('locked.test.', 1, '192.0.2.1'), { mode: 0 });
+      const o = await pool.compile({ kind: 'file', path: locked });
+      assert.ok(!o.ok && o.skip === undefined);
+      assert.match(o.errors.join('\n'), /EACCES: permission denied, open/);
+    }
+  });
+
+  test("a thread that dies inside a batch: the batch's other jobs compile, the culprit fails alone", async (t) => {
+    const pool = new CompilePool({ threads: 1, heapMb: 24 });
+    t.after(() => pool.close());
+    const lines = [zoneText('huge.test.', 1, '192.0.2.1')];
+    for (let i = 0; i < 400_000; i++) lines.push(`h${i}.huge.test. 300 IN TXT "${'x'.repeat(40)} ${i}"\n`);
+    const small = (n: number) => ({
+      kind: 'text' as const,
+      name: `t${n}.test.`,
+      text: zoneText(`t${n}.test.`, n, '192.0.2.3'),
+    });
+    const outs = await pool.compileMany([
+      small(1),
+      small(2),
+      { kind: 'text', name: 'huge.test.', text: lines.join('') },
+      small(3),
+    ]);
+    assert.deepEqual(
+      outs.map((o) => o.ok),
+      [true, true, false, true],
+    );
+    assert.match(outs[2].ok ? '' : outs[2].errors.join('\n'), /huge\.test\.: compile thread failed/);
+    assert.equal(outs[3].ok && outs[3].serial, 3);
+  });
+  test('prestart starts the threads before any job; shrink ends the idle ones, and the next job starts one again', async (t) => {
+    const pool = new CompilePool({ threads: 2 });
+    t.after(() => pool.close());
+    pool.prestart();
+    assert.equal(pool.stats.threadsStarted, 2);
+    const one = () =>
+      pool.compile({ kind: 'text', name: 'p.test.', text: zoneText('p.test.', 1, '192.0.2.1') });
+    assert.ok((await one()).ok);
+    assert.equal(pool.stats.threadsStarted, 2);
+    pool.shrink();
+    const after = await one();
+    assert.ok(after.ok);
+    assert.equal(pool.stats.threadsStarted, 3);
+    const u = pool.utilization();
+    assert.ok(u.active > 0 && u.idle >= 0);
   });
 });

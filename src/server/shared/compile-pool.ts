@@ -3,32 +3,30 @@
  * zone text into compiled zone images, so each zone is parsed and compiled once, off the
  * primary's event loop, instead of once per DNS worker.
  *
- * - `serve` jobs name a zone file (parsed strictly, with the zone checks, as a worker would);
- *   `start` jobs carry the control plane's master-file text (not strict, as before).
- * - Images come back in batches: small ones copied once into one transferred buffer per batch
- *   (a postMessage and a transfer per 10-record zone cost more than compiling it), large
- *   ones as the thread's own buffer, transferred (no copy).
- * - The queue is bounded: `compile` waits for room before it queues, so at most `maxQueue`
- *   jobs are queued; each call waiting for room is a pending promise of its caller's, so a
- *   caller feeding 100,000 zones bounds its own calls (the image shipper runs 64 at a time
- *   per message, image-dir.ts 64 per load).
- * - A zone that fails to parse or compile resolves `{ ok: false, errors }` (the caller keeps
+ * - `serve` jobs name a zone file (read by the thread and parsed strictly, with the zone
+ *   checks, as a worker would); `start` jobs carry the control plane's master-file text (not
+ *   strict, as before).
+ * - Jobs travel in batches: `compileMany` cuts its jobs into batches of up to `batchJobs` zones
+ *   (and about `batchBytes` of text), one postMessage each, and every thread holds up to
+ *   `depth` batches, so it never waits for the primary's loop between two (a message and a
+ *   promise per 10-record zone cost more than compiling it). A thread answers a batch with one
+ *   message: small images copied into one transferred buffer, large ones as the thread's own
+ *   buffer, transferred (no copy).
+ * - The queue is bounded: a batch waits for room before it is queued, so at most `maxQueue`
+ *   jobs (or one batch, when larger) wait for a thread.
+ * - A zone that fails to parse or compile comes back `{ ok: false, errors }` (the caller keeps
  *   the previous image). A thread that dies (out of its heap cap) is replaced; the jobs it
- *   held run again one at a time, and only the one that kills a thread again fails. Idle threads exit after `idleMs`, giving their heaps back.
+ *   held run again one at a time, and only the one that kills a thread again fails. Idle
+ *   threads exit after `idleMs`, giving their heaps back.
  * @module
  */
 import { availableParallelism } from 'node:os';
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 
-/** A job for a compile thread. */
-export type CompileRequest =
-  | { id: number; kind: 'file'; path: string }
-  | { id: number; kind: 'text'; name: string; text: string };
-
-/** A finished job. */
-export type CompileDone =
+/** What a compile outcome is: compiled, failed, or (file jobs, nothing compiled) skipped. */
+export type CompileOutcome =
   | {
-      id: number;
       ok: true;
       /** The origin's key (case-folded wire form, as `Name.key`). */
       key: string;
@@ -37,40 +35,80 @@ export type CompileDone =
       serial: number;
       image: Uint8Array;
       warnings: string[];
+      /** File jobs: the fingerprint of the file as read (size:mtime:inode:ctime). */
+      sig?: string;
     }
-  | { id: number; ok: false; errors: string[]; warnings: string[] };
+  | {
+      ok: false;
+      errors: string[];
+      warnings: string[];
+      /** File jobs read before they failed: the fingerprint of what was read. */
+      sig?: string;
+      /**
+       * File jobs only, nothing compiled: `absent` — no such file, or not a regular file (it
+       * went away since the folder was listed); `unchanged` — its fingerprint is the job's
+       * `sig` (the file was not read).
+       */
+      skip?: 'absent' | 'unchanged';
+    };
 
-/** One job of a batch as a thread posts it: a small image lives in the batch's `shared` buffer. */
-export type CompileBatchItem =
-  | CompileDone
-  | (Omit<Extract<CompileDone, { ok: true }>, 'image'> & { image: undefined; at: number; length: number });
+/** A batch of jobs of one kind, as posted to a thread (columns: cheap to clone). */
+export type CompileBatchRequest =
+  | { kind: 'file'; paths: string[]; sigs: string[] }
+  | { kind: 'text'; names: string[]; texts: string[] };
 
-/** What a compile thread posts: the jobs it finished since its last post, in order. */
+/** `CompileBatch.status` values. */
+export const STATUS_OK = 0;
+export const STATUS_FAILED = 1;
+export const STATUS_ABSENT = 2;
+export const STATUS_UNCHANGED = 3;
+
+/**
+ * What a compile thread posts for one batch: one entry per job in every column (`''`, `0` or
+ * `-1` where a job has none), so structured clone copies arrays of strings and numbers rather
+ * than an object per job (about ten times cheaper, on both sides).
+ */
 export interface CompileBatch {
-  items: CompileBatchItem[];
+  status: Uint8Array;
+  keys: string[];
+  origins: string[];
+  serials: number[];
+  /** Fingerprints of file jobs that were read (`''` when not). */
+  sigs: string[];
+  /** Where a small image starts in `shared`; -1 for a large one (next in `large`) or none. */
+  at: number[];
+  lengths: number[];
+  /** Large images (over 256 KiB), each its own transferred buffer, in job order. */
+  large: Uint8Array[];
+  /** `[job, errors, warnings]` for the jobs that have any. */
+  problems: [number, string[], string[]][];
   shared: Uint8Array;
 }
 
-/** What `compile` resolves with (the request's id left out). */
-export type CompileOutcome =
-  | Omit<Extract<CompileDone, { ok: true }>, 'id'>
-  | Omit<Extract<CompileDone, { ok: false }>, 'id'>;
-
-/** A job as the caller gives it. */
-export type CompileJob = { kind: 'file'; path: string } | { kind: 'text'; name: string; text: string };
+/**
+ * A job as the caller gives it. A file job with `sig` (the fingerprint its last read returned)
+ * is answered `skip: 'unchanged'` without reading when the file still has it.
+ */
+export type CompileJob =
+  | { kind: 'file'; path: string; sig?: string }
+  | { kind: 'text'; name: string; text: string };
 
 /** Pool tuning. */
 export interface CompilePoolOptions {
   /** Threads (default: the number of cores, at most 4). */
   threads?: number;
-  /** Jobs queued before `compile` waits for room (default 256). */
+  /** Jobs queued before a batch waits for room (default 1024). */
   maxQueue?: number;
   /** Heap cap of one thread in MiB (default 2048): a zone that needs more fails alone. */
   heapMb?: number;
   /** An idle thread exits after this long (ms, default 5000). */
   idleMs?: number;
-  /** Jobs posted to one thread ahead of time (default 32). */
+  /** Batches posted to one thread ahead of time (default 3). */
   depth?: number;
+  /** Most jobs in one batch (default 128). */
+  batchJobs?: number;
+  /** A batch of text jobs is closed once its text reaches this many chars (default 1 Mi). */
+  batchBytes?: number;
 }
 
 /** Default number of compile threads: one per core, at most 4. */
@@ -78,17 +116,28 @@ export function defaultCompileThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
 }
 
-interface Pending {
-  req: CompileRequest;
-  resolve: (o: CompileOutcome) => void;
+/** The outcomes of one `compileMany` call, filled in as batches come back. */
+interface Group {
+  left: number;
+  resolve: () => void;
+  each: (index: number, outcome: CompileOutcome) => void;
+}
+
+/** Jobs posted to a thread in one message. */
+interface Batch {
+  /** The caller's jobs, all of one kind. */
+  jobs: CompileJob[];
+  /** Where each job's outcome goes in its group. */
+  slots: number[];
+  group: Group;
   /** It was on a thread that died: it runs alone on a thread, and fails if that one dies too. */
   suspect?: boolean;
 }
 
 interface Thread {
   worker: Worker;
-  /** Jobs posted to the thread, oldest first (it runs them in that order). */
-  jobs: Pending[];
+  /** Batches posted to the thread, oldest first (it answers them in that order). */
+  batches: Batch[];
   idleTimer: NodeJS.Timeout | null;
   /** Runs one suspect job: nothing else is posted to it until that one is done. */
   alone: boolean;
@@ -101,20 +150,26 @@ export class CompilePool {
   readonly #heapMb: number;
   readonly #idleMs: number;
   readonly #depth: number;
+  readonly #batchJobs: number;
+  readonly #batchBytes: number;
   readonly #threads = new Set<Thread>();
-  readonly #queue: Pending[] = [];
+  readonly #queue: Batch[] = [];
+  #queuedJobs = 0;
   readonly #room: (() => void)[] = [];
-  #nextId = 1;
   #closed = false;
-  /** Jobs done, for tests and logs. */
+  /** Event-loop time of the threads that exited (for `utilization`). */
+  #retired = { active: 0, idle: 0 };
+  /** Jobs done, for tests and logs (`skip` outcomes are counted in neither). */
   readonly stats = { compiled: 0, failed: 0, threadsStarted: 0 };
 
   constructor(opts: CompilePoolOptions = {}) {
     this.#size = Math.max(1, opts.threads ?? defaultCompileThreads());
-    this.#maxQueue = Math.max(1, opts.maxQueue ?? 256);
+    this.#maxQueue = Math.max(1, opts.maxQueue ?? 1024);
     this.#heapMb = opts.heapMb ?? 2048;
     this.#idleMs = opts.idleMs ?? 5000;
-    this.#depth = Math.max(1, opts.depth ?? 32);
+    this.#depth = Math.max(1, opts.depth ?? 3);
+    this.#batchJobs = Math.max(1, opts.batchJobs ?? 128);
+    this.#batchBytes = Math.max(1, opts.batchBytes ?? 1024 * 1024);
   }
 
   /** Number of threads the pool runs at most. */
@@ -122,53 +177,147 @@ export class CompilePool {
     return this.#size;
   }
 
+  /**
+   * Starts every thread now, before any job (a cold load lists its folder meanwhile: a thread
+   * takes ~0.1 s to load its modules). Unused, they exit after `idleMs` as idle ones do.
+   */
+  prestart(): void {
+    while (!this.#closed && this.#threads.size < this.#size) {
+      const t = this.#spawn();
+      t.idleTimer = setTimeout(() => this.#retire(t), this.#idleMs).unref();
+    }
+  }
+
+  /**
+   * Ends the threads that hold no job now, at once rather than after `idleMs` (their heaps go
+   * back to the system): after a cold compile, before the DNS workers load the images, so the
+   * two peaks do not add up. The next job starts threads again.
+   */
+  shrink(): void {
+    for (const t of [...this.#threads]) if (t.batches.length === 0) this.#retire(t);
+  }
+
   /** Compiles one zone; resolves (never rejects) once done, waiting first for queue room. */
   async compile(job: CompileJob): Promise<CompileOutcome> {
-    while (!this.#closed && this.#queue.length >= this.#maxQueue)
-      await new Promise<void>((r) => this.#room.push(r));
-    if (this.#closed) return closedOutcome();
-    return new Promise<CompileOutcome>((resolve) => {
-      this.#queue.push({ req: { ...job, id: this.#nextId++ } as CompileRequest, resolve });
-      this.#pump();
+    return (await this.compileMany([job]))[0];
+  }
+
+  /**
+   * Compiles zones in batches; resolves (never rejects) with their outcomes in the jobs' order
+   * once all are done. Each batch waits for queue room before it is queued.
+   */
+  async compileMany(jobs: readonly CompileJob[]): Promise<CompileOutcome[]> {
+    const outcomes: CompileOutcome[] = new Array(jobs.length);
+    await this.compileEach(jobs, (i, o) => {
+      outcomes[i] = o;
     });
+    return outcomes;
+  }
+
+  /**
+   * As `compileMany`, but each outcome is handed to `each` as its batch comes back (the index
+   * is the job's) and the pool keeps none: a caller that stores the images as they come holds
+   * no more than a batch of them. Resolves once every job is done.
+   */
+  async compileEach(
+    jobs: readonly CompileJob[],
+    each: (index: number, outcome: CompileOutcome) => void,
+  ): Promise<void> {
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => {
+      resolve = r;
+    });
+    const group: Group = { left: jobs.length, resolve, each };
+    if (jobs.length === 0) resolve();
+    let i = 0;
+    while (i < jobs.length) {
+      const batchJobs: CompileJob[] = [];
+      const slots: number[] = [];
+      const kind = jobs[i].kind;
+      let chars = 0;
+      while (i < jobs.length && batchJobs.length < this.#batchJobs && chars < this.#batchBytes) {
+        const job = jobs[i];
+        if (job.kind !== kind) break;
+        if (job.kind === 'text') chars += job.text.length;
+        batchJobs.push(job);
+        slots.push(i++);
+      }
+      while (!this.#closed && this.#queuedJobs > 0 && this.#queuedJobs + batchJobs.length > this.#maxQueue)
+        await new Promise<void>((r) => this.#room.push(r));
+      const batch: Batch = { jobs: batchJobs, slots, group };
+      if (this.#closed) {
+        this.#fail(batch, closedOutcome);
+        continue;
+      }
+      this.#queue.push(batch);
+      this.#queuedJobs += batchJobs.length;
+      this.#pump();
+    }
+    return done;
+  }
+
+  /**
+   * The compile threads' event-loop time so far (ms, live and exited threads summed):
+   * `idle / (idle + active)` is the share of their time they waited for work.
+   */
+  utilization(): { active: number; idle: number } {
+    let { active, idle } = this.#retired;
+    for (const t of this.#threads) {
+      const u = t.worker.performance.eventLoopUtilization();
+      active += u.active;
+      idle += u.idle;
+    }
+    return { active, idle };
   }
 
   /** Stops every thread; queued jobs fail. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const p of this.#queue.splice(0)) p.resolve(closedOutcome());
+    this.#queuedJobs = 0;
+    for (const b of this.#queue.splice(0)) this.#fail(b, closedOutcome);
     for (const r of this.#room.splice(0)) r();
     const threads = [...this.#threads];
     this.#threads.clear();
     await Promise.all(
       threads.map((t) => {
         if (t.idleTimer) clearTimeout(t.idleTimer);
-        for (const j of t.jobs.splice(0)) j.resolve(closedOutcome());
+        for (const b of t.batches.splice(0)) this.#fail(b, closedOutcome);
         return t.worker.terminate();
       }),
     );
   }
 
-  /** Hands queued jobs to threads: the least busy first, up to `depth` each, so a thread
-   * never waits for the primary's loop between two jobs. */
+  #deliver(batch: Batch, index: number, outcome: CompileOutcome): void {
+    const g = batch.group;
+    g.each(batch.slots[index], outcome);
+    if (--g.left === 0) g.resolve();
+  }
+
+  #fail(batch: Batch, why: (job: CompileJob) => CompileOutcome): void {
+    for (let i = 0; i < batch.jobs.length; i++) this.#deliver(batch, i, why(batch.jobs[i]));
+  }
+
+  /** Hands queued batches to threads: the least busy first, up to `depth` each, so a thread
+   * never waits for the primary's loop between two batches. */
   #pump(): void {
     while (this.#queue.length > 0) {
       const suspect = this.#queue[0].suspect === true;
       let thread: Thread | undefined;
       for (const t of this.#threads)
-        if (!t.alone && (!thread || t.jobs.length < thread.jobs.length)) thread = t;
-      if (suspect && thread && thread.jobs.length > 0) thread = undefined;
-      if (!thread || (thread.jobs.length > 0 && this.#threads.size < this.#size)) {
+        if (!t.alone && (!thread || t.batches.length < thread.batches.length)) thread = t;
+      if (suspect && thread && thread.batches.length > 0) thread = undefined;
+      if (!thread || (thread.batches.length > 0 && this.#threads.size < this.#size)) {
         if (this.#threads.size >= this.#size && thread === undefined) return;
         thread = this.#spawn();
-      } else if (thread.jobs.length >= this.#depth) return;
-      const job = this.#queue.shift() as Pending;
+      } else if (thread.batches.length >= this.#depth) return;
+      const batch = this.#queue.shift() as Batch;
+      this.#queuedJobs -= batch.jobs.length;
       this.#room.shift()?.();
       if (thread.idleTimer) clearTimeout(thread.idleTimer);
       thread.idleTimer = null;
       thread.alone = suspect;
-      thread.jobs.push(job);
-      thread.worker.postMessage(job.req);
+      thread.batches.push(batch);
+      thread.worker.postMessage(batchRequest(batch.jobs));
     }
   }
 
@@ -177,43 +326,45 @@ export class CompilePool {
       resourceLimits: { maxOldGenerationSizeMb: this.#heapMb },
     });
     this.stats.threadsStarted++;
-    const thread: Thread = { worker, jobs: [], idleTimer: null, alone: false };
+    const thread: Thread = { worker, batches: [], idleTimer: null, alone: false };
     this.#threads.add(thread);
-    worker.on('message', (batch: CompileBatch) => {
-      for (const item of batch.items) {
-        const job = thread.jobs[0];
-        if (!job || job.req.id !== item.id) continue;
-        thread.jobs.shift();
-        let done: CompileDone;
-        if (item.ok && item.image === undefined) {
-          const { at, length, ...rest } = item;
-          done = { ...rest, image: batch.shared.subarray(at, at + length) };
-        } else done = item as CompileDone;
-        const { id: _id, ...outcome } = done;
-        if (outcome.ok) this.stats.compiled++;
-        else this.stats.failed++;
-        job.resolve(outcome);
+    worker.on('message', (answer: CompileBatch) => {
+      const batch = thread.batches.shift();
+      if (!batch) return;
+      const outcomes = batchOutcomes(answer, batch.jobs.length);
+      for (let i = 0; i < outcomes.length; i++) {
+        const o = outcomes[i];
+        if (o.ok) this.stats.compiled++;
+        else if (o.skip === undefined) this.stats.failed++;
+        this.#deliver(batch, i, o);
       }
-      if (thread.jobs.length === 0) thread.alone = false;
+      if (thread.batches.length === 0) thread.alone = false;
       if (this.#queue.length > 0) this.#pump();
-      else if (!this.#closed && thread.jobs.length === 0)
+      else if (!this.#closed && thread.batches.length === 0)
         thread.idleTimer = setTimeout(() => this.#retire(thread), this.#idleMs).unref();
     });
     const lost = (why: string) => {
       if (!this.#threads.delete(thread)) return;
       if (thread.idleTimer) clearTimeout(thread.idleTimer);
-      // Finished results are posted in batches, so which job killed the thread is not known
-      // unless it ran alone: a suspect that ran alone fails; otherwise every job posted to the
-      // thread runs again, each alone on a thread of its own turn.
-      const jobs = thread.jobs.splice(0);
-      if (jobs.length === 1 && jobs[0].suspect) {
-        const culprit = jobs[0];
-        this.stats.failed++;
-        const label = culprit.req.kind === 'file' ? culprit.req.path : culprit.req.name;
-        culprit.resolve({ ok: false, errors: [`${label}: compile thread failed: ${why}`], warnings: [] });
+      this.#remember(thread);
+      // Results come back per batch, so which job killed the thread is not known unless it
+      // ran alone: a suspect that ran alone fails; otherwise every job posted to the thread
+      // runs again, each alone on a thread of its own turn.
+      const batches = thread.batches.splice(0);
+      if (batches.length === 1 && batches[0].suspect) {
+        const culprit = batches[0];
+        this.#fail(culprit, (job) => {
+          this.stats.failed++;
+          const label = job.kind === 'file' ? job.path : job.name;
+          return { ok: false, errors: [`${label}: compile thread failed: ${why}`], warnings: [] };
+        });
       } else {
-        for (const j of jobs) j.suspect = true;
-        this.#queue.unshift(...jobs);
+        const alone: Batch[] = [];
+        for (const b of batches)
+          for (let i = 0; i < b.jobs.length; i++)
+            alone.push({ jobs: [b.jobs[i]], slots: [b.slots[i]], group: b.group, suspect: true });
+        this.#queue.unshift(...alone);
+        this.#queuedJobs += alone.length;
       }
       if (!this.#closed) this.#pump();
     };
@@ -222,10 +373,63 @@ export class CompilePool {
     return thread;
   }
 
+  /** Keeps an exiting thread's event-loop time in `utilization`. */
+  #remember(thread: Thread): void {
+    try {
+      const u: EventLoopUtilization = thread.worker.performance.eventLoopUtilization();
+      this.#retired = { active: this.#retired.active + u.active, idle: this.#retired.idle + u.idle };
+    } catch {
+      // the thread is gone already: its time is lost to the figure, nothing else
+    }
+  }
+
   #retire(thread: Thread): void {
-    if (thread.jobs.length > 0 || !this.#threads.delete(thread)) return;
+    if (thread.batches.length > 0 || !this.#threads.delete(thread)) return;
+    if (thread.idleTimer) clearTimeout(thread.idleTimer);
+    this.#remember(thread);
     void thread.worker.terminate();
   }
+}
+
+/** The message for a batch: its jobs as columns. */
+function batchRequest(jobs: readonly CompileJob[]): CompileBatchRequest {
+  if (jobs[0].kind === 'file') {
+    const files = jobs as Extract<CompileJob, { kind: 'file' }>[];
+    return { kind: 'file', paths: files.map((j) => j.path), sigs: files.map((j) => j.sig ?? '') };
+  }
+  const texts = jobs as Extract<CompileJob, { kind: 'text' }>[];
+  return { kind: 'text', names: texts.map((j) => j.name), texts: texts.map((j) => j.text) };
+}
+
+const NONE: string[] = [];
+
+/** A thread's answer back into one outcome per job. */
+function batchOutcomes(b: CompileBatch, n: number): CompileOutcome[] {
+  const out: CompileOutcome[] = new Array(n);
+  const problems = new Map<number, [string[], string[]]>();
+  for (const [i, errors, warnings] of b.problems) problems.set(i, [errors, warnings]);
+  let large = 0;
+  for (let i = 0; i < n; i++) {
+    const [errors, warnings] = problems.get(i) ?? [NONE, NONE];
+    const sig = b.sigs[i];
+    const status = b.status[i];
+    let o: CompileOutcome;
+    if (status === STATUS_OK) {
+      const at = b.at[i];
+      const image = at >= 0 ? b.shared.subarray(at, at + b.lengths[i]) : b.large[large++];
+      o = { ok: true, key: b.keys[i], origin: b.origins[i], serial: b.serials[i], image, warnings };
+    } else if (status === STATUS_FAILED) o = { ok: false, errors, warnings };
+    else
+      o = {
+        ok: false,
+        errors: NONE,
+        warnings: NONE,
+        skip: status === STATUS_ABSENT ? 'absent' : 'unchanged',
+      };
+    if (sig !== '') o.sig = sig;
+    out[i] = o;
+  }
+  return out;
 }
 
 function closedOutcome(): CompileOutcome {

@@ -12,13 +12,10 @@
  */
 
 import { refKey } from '../../image/pack.js';
-import type { CompileOutcome, CompilePool } from './compile-pool.js';
+import type { CompileJob, CompilePool } from './compile-pool.js';
 import type { ZonePush, ZonesMessage } from './dns-protocol.js';
 import type { ImageRef, PackWriter } from './images.js';
 import type { Logger } from './log.js';
-
-/** Zones of one `ship` message compiled at a time (the pool's own queue bounds all of them). */
-const SHIP_PARALLEL = 64;
 
 /**
  * Dead octets in the packs from which a compaction runs (when they are also more than the live
@@ -35,12 +32,16 @@ export interface ShippedZone {
   ref: ImageRef;
 }
 
-/** A change to publish: a new image for `name`, or (image absent) its removal. */
+/**
+ * A change to publish: a new image for `name` (its octets, or `ref`: already added to the pack
+ * writer by the caller, and owned by the shipper from the publish on), or (neither) its removal.
+ */
 export interface ImageChange {
   name: string;
   version: number;
   serial: number;
   image?: Uint8Array;
+  ref?: ImageRef;
   reset?: boolean;
 }
 
@@ -110,30 +111,40 @@ export class ImageShipper {
     const retired: ImageRef[] = [];
     // New images go into the packs first, in as few writes as possible; a failed write
     // (disk full) leaves every zone as it was.
-    const list = [...changes].filter((c) => {
+    const list: ImageChange[] = [];
+    const dropped: ImageRef[] = [];
+    for (const c of changes) {
       const have = this.#zones.get(c.name);
-      return !(have && !c.reset && c.version < have.version);
-    });
-    const images = list.filter((c) => c.image !== undefined).map((c) => c.image as Uint8Array);
+      if (have && !c.reset && c.version < have.version) {
+        if (c.ref !== undefined) dropped.push(c.ref);
+      } else list.push(c);
+    }
+    const images = list
+      .filter((c) => c.image !== undefined && c.ref === undefined)
+      .map((c) => c.image as Uint8Array);
     let refs: ImageRef[];
     try {
       refs = this.#writer.addMany(images);
     } catch (err) {
+      // All or nothing: the images stored before the publish go too.
+      for (const c of list) if (c.ref !== undefined) this.#writer.release(c.ref);
+      for (const r of dropped) this.#writer.release(r);
       throw new Error(
         `cannot store ${images.length} zone images, zones unchanged: ${(err as Error).message}`,
       );
     }
+    for (const r of dropped) this.#writer.release(r);
     let nextRef = 0;
     for (const c of list) {
       const have = this.#zones.get(c.name);
-      if (c.image === undefined) {
+      if (c.image === undefined && c.ref === undefined) {
         if (!have) continue;
         this.#zones.delete(c.name);
         retired.push(have.ref);
         pushes.push({ name: c.name, version: c.version, serial: c.serial, text: null });
         continue;
       }
-      const ref = refs[nextRef++];
+      const ref = c.ref ?? refs[nextRef++];
       this.#zones.set(c.name, { name: c.name, version: c.version, serial: c.serial, ref });
       if (have) retired.push(have.ref);
       const push: ZonePush = { name: c.name, version: c.version, serial: c.serial, text: null, ref };
@@ -158,9 +169,9 @@ export class ImageShipper {
    *
    * A zone is compiled only when its turn comes (the earlier messages carrying it are
    * published), and only if no newer version of it was given meanwhile: a burst of edits to
-   * one zone compiles the first and the last, not every version. A message compiles at most
-   * `SHIP_PARALLEL` zones at a time, so a 100,000-zone snapshot holds that many compile jobs
-   * per message, not one per zone.
+   * one zone compiles the first and the last, not every version. A message's zones go to the
+   * pool as one `compileMany` (batches of many zones per thread message, no promise per zone;
+   * the pool's bounded queue holds the rest back).
    */
   ship(msg: ZonesMessage, pool: CompilePool): void {
     for (const p of msg.zones) {
@@ -185,17 +196,17 @@ export class ImageShipper {
           this.#wanted.delete(p.name);
           taken.push(w);
         }
-        const outcomes: (CompileOutcome | null)[] = new Array(taken.length).fill(null);
-        let next = 0;
-        const one = async (): Promise<void> => {
-          while (next < taken.length && !this.#closed) {
-            const i = next++;
-            const p = taken[i].push;
-            if (p.text !== null)
-              outcomes[i] = await pool.compile({ kind: 'text', name: p.name, text: p.text });
-          }
-        };
-        await Promise.all(Array.from({ length: Math.min(taken.length, SHIP_PARALLEL) }, one));
+        // One compileMany: the pool cuts it into batches (one message per batch, no promise
+        // per zone) and bounds what waits in its queue.
+        const jobs: CompileJob[] = [];
+        const at: number[] = [];
+        taken.forEach(({ push: p }, i) => {
+          if (p.text === null) return;
+          at[i] = jobs.length;
+          jobs.push({ kind: 'text', name: p.name, text: p.text });
+        });
+        const compiled = await pool.compileMany(jobs);
+        const outcomes = taken.map((_, i) => (at[i] === undefined ? null : compiled[at[i]]));
         if (this.#closed) return; // stopping: the compile jobs failed as the pool closed
         const changes: ImageChange[] = [];
         taken.forEach(({ push: p, reset }, i) => {

@@ -1,16 +1,23 @@
 /**
  * `--images on`: zones are compiled once by the primary (compile-pool.ts), stored in image
  * packs (src/image pack files, one set per primary) and shipped to the DNS workers as
- * references; a worker maps the image and serves it (no zone text parsed in workers). This
- * module holds what the primaries and workers of `serve` and `start` share: the flag, the
- * pack types, and opening a shipped image as a servable Zone.
+ * references; a worker maps the image and serves it (no zone text parsed in workers), opening
+ * each zone's image on the zone's first query. This module holds what the primaries and
+ * workers of `serve` and `start` share: the flag, the pack types, and a worker's image loader
+ * (refs → `LazyImageZone`s in one bounded `ImageZonePool`).
  * @module
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { type ImageRef, PackReader, PackWriter } from '../../image/pack.js';
-import { openImage } from '../../image/reader.js';
-import { ImageZone } from '../../image/zone-view.js';
+import {
+  DEFAULT_OPEN_NODES,
+  DEFAULT_OPEN_ZONES,
+  ImageZonePool,
+  type ImageZonePoolOptions,
+  LazyImageZone,
+} from '../../image/zone-view.js';
+import { Name } from '../../wire/name.js';
 import type { ServedZone } from '../../zone/zone.js';
 import { ConfigError } from './options.js';
 
@@ -41,26 +48,95 @@ export function parseImages(
 export interface LoadCounters {
   /** Zone texts parsed in this worker (0 with images on). */
   textParses: number;
-  /** Images opened from packs. */
+  /** Image refs taken from the primary (each opened on its zone's first query, or at once when big). */
   imageOpens: number;
+  /** Of those, images opened (validated) so far. */
+  imagesOpened?: number;
   /** With images: whether the packs are memory-mapped (shared by the workers) or read as copies. */
   mapped?: boolean;
-}
-
-/** `… zone images opened (packs mapped), … zone texts parsed`: the line a primary logs per worker. */
-export function formatLoads(loads: LoadCounters): string {
-  const how = loads.mapped === undefined ? '' : loads.mapped ? ' (packs mapped)' : ' (packs read as copies)';
-  return `${loads.imageOpens} zone images opened${how}, ${loads.textParses} zone texts parsed`;
+  /** Milliseconds from the snapshot's first message to the worker serving it (when reported at start). */
+  snapshotMs?: number;
+  /** Milliseconds from the worker's process start to it serving (when reported at start). */
+  readyMs?: number;
 }
 
 /**
- * Opens a shipped image as a Zone the Catalog and Responder serve.
- * @throws ImageFormatError when the bytes are not a valid image; an Error when the pack cannot be read
+ * `… zone images mapped, … opened (packs mapped), … zone texts parsed`: the line a primary logs
+ * per worker ("mapped": refs taken, whose images open on their zone's first query).
  */
-export function openShippedZone(reader: PackReader, ref: ImageRef, counters?: LoadCounters): ServedZone {
-  const image = openImage(reader.open(ref));
-  if (counters) counters.imageOpens++;
-  return new ImageZone(image);
+export function formatLoads(loads: LoadCounters): string {
+  const how = loads.mapped === undefined ? '' : loads.mapped ? ' (packs mapped)' : ' (packs read as copies)';
+  const opened = loads.imagesOpened === undefined ? '' : `, ${loads.imagesOpened} opened`;
+  const took =
+    loads.snapshotMs === undefined
+      ? ''
+      : ` (snapshot applied in ${loads.snapshotMs} ms; serving ${loads.readyMs ?? '?'} ms after the worker started)`;
+  return `${loads.imageOpens} zone images mapped${opened}${how}, ${loads.textParses} zone texts parsed${took}`;
+}
+
+/** The environment variables bounding a worker's open images (`ImageZonePool`). */
+export const OPEN_ZONES_ENV = 'SWITCHBOARD_OPEN_ZONES';
+export const OPEN_NODES_ENV = 'SWITCHBOARD_OPEN_NODES';
+
+/**
+ * The bounds of a worker's open images: SWITCHBOARD_OPEN_ZONES (ImageZones open at once,
+ * default 16,384) and SWITCHBOARD_OPEN_NODES (nodes they cache together, default 65,536).
+ * @throws ConfigError when one is not a whole number (at least 1 for zones)
+ */
+export function openImageLimits(env: NodeJS.ProcessEnv = process.env): {
+  maxZones: number;
+  maxNodes: number;
+} {
+  const read = (name: string, def: number, min: number): number => {
+    const v = env[name];
+    if (v === undefined || v === '') return def;
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < min)
+      throw new ConfigError(`${name} must be a whole number of at least ${min}, got '${v}'`);
+    return n;
+  };
+  return {
+    maxZones: read(OPEN_ZONES_ENV, DEFAULT_OPEN_ZONES, 1),
+    maxNodes: read(OPEN_NODES_ENV, DEFAULT_OPEN_NODES, 0),
+  };
+}
+
+/** A worker's loader of pushed images and the pool of the zones it opened. */
+export interface ImageZoneLoader {
+  /** The ZonePushLoader (start/zones.ts): a zone whose image opens on first query. */
+  load(push: { name: string; ref?: ImageRef }): ServedZone;
+  /** What to give ServedZoneTable as `release`: closes a zone no longer served. */
+  release(zone: ServedZone): void;
+  pool: ImageZonePool;
+}
+
+/**
+ * The image loader of a DNS worker (`--images on`): each pushed ref becomes a `LazyImageZone`
+ * (opened on its zone's first query, or at once when big: a bad big image is then refused
+ * here and the previous version kept), all in one bounded `ImageZonePool`. Counts refs taken
+ * in `counters.imageOpens` (`counters.imagesOpened`: `pool.firstOpens` when last counted).
+ */
+export function imageZoneLoader(
+  reader: PackReader,
+  counters: LoadCounters,
+  opts: ImageZonePoolOptions = {},
+): ImageZoneLoader {
+  counters.mapped = reader.mapped;
+  counters.imagesOpened = 0;
+  const pool = new ImageZonePool((ref) => reader.open(ref), opts);
+  return {
+    pool,
+    load(push) {
+      if (!push.ref) throw new Error('no image reference in this push (--images on)');
+      const zone = pool.zone(Name.parse(push.name), push.ref);
+      counters.imageOpens++;
+      counters.imagesOpened = pool.firstOpens;
+      return zone;
+    },
+    release(zone) {
+      if (zone instanceof LazyImageZone) zone.close();
+    },
+  };
 }
 
 /** Narrows a value from IPC to an ImageRef. */

@@ -13,7 +13,7 @@
  */
 import type { Catalog } from '../../answer/catalog.js';
 import { compileZone } from '../../image/compile.js';
-import { ImageZone } from '../../image/zone-view.js';
+import { ImageZone, LazyImageZone } from '../../image/zone-view.js';
 import { type NativeUdpAddon, nativeUdpStatus } from '../../transport/native-udp.js';
 import type { ServedZone, Zone } from '../../zone/zone.js';
 import { buildResponderOptions } from './options.js';
@@ -92,8 +92,14 @@ export class NativeAnswers {
     for (const [key, zone] of want) {
       if (blocked.has(key) || this.#installed.get(key)?.zone === zone) continue;
       try {
-        // An ImageZone already is an image (issue 7): install its bytes as they are.
-        const image = zone instanceof ImageZone ? zone.image.bytes : this.#compile(zone as Zone);
+        // An ImageZone already is an image (issue 7): install its bytes as they are; a zone
+        // opened on first query (LazyImageZone) hands its stored octets unopened (C validates).
+        const image =
+          zone instanceof ImageZone
+            ? zone.image.bytes
+            : zone instanceof LazyImageZone
+              ? zone.bytes()
+              : this.#compile(zone as Zone);
         this.#addon.imageInstall(image);
         this.#installed.set(key, { zone, origin: foldedOrigin(zone) });
         result.installed++;

@@ -350,6 +350,7 @@ export async function runStart(
     const zoneCount = feed;
     metrics.zoneCount = () => zoneCount.size;
     const started = performance.now();
+    images?.compiler.prestart(); // the compile threads load their modules while the store is read
     await feed.load();
     log.info(`loaded ${feed.size} zones from the store in ${Math.round(performance.now() - started)} ms`);
     if (images) {
@@ -359,6 +360,7 @@ export async function runStart(
       const compiling = performance.now();
       for (const m of feed.snapshot()) images.shipper.ship(m, images.compiler);
       await images.shipper.shipped();
+      images.compiler.shrink(); // the threads' heaps go before the workers load the images
       onEarlyStop = undefined;
       if (earlyStop) {
         dropEarly();

@@ -11,7 +11,7 @@ import { Responder } from '../../answer/respond.js';
 import { DnsCounters } from '../../telemetry/dns-counters.js';
 import type { QueryHandler, TransportContext } from '../../transport/handler.js';
 import { nativeStatsOf } from '../../transport/native-udp.js';
-import { type LoadCounters, openShippedZone, PackReader } from '../shared/images.js';
+import { imageZoneLoader, type LoadCounters, openImageLimits, PackReader } from '../shared/images.js';
 import { type OpenListeners, openListeners } from '../shared/listeners.js';
 import { createRateLimitedReporter } from '../shared/log.js';
 import { type NativeAnswers, startNativeAnswers } from '../shared/native-answers.js';
@@ -35,8 +35,10 @@ function send(msg: StartWorkerMessage): void {
 }
 
 let config: ReturnType<typeof decodeDnsWorkerConfig>;
+let openLimits: ReturnType<typeof openImageLimits>;
 try {
   config = decodeDnsWorkerConfig(process.env[START_CONFIG_ENV]);
+  openLimits = openImageLimits();
 } catch (err) {
   // sysexits EX_CONFIG: the primary treats a failed start as fatal.
   fail(err, 78);
@@ -45,21 +47,28 @@ try {
 
 /** What this worker loaded: with `--images on`, images opened and no zone text parsed. */
 const loads: LoadCounters = { textParses: 0, imageOpens: 0 };
-/** With `--images on`: opens each pushed reference from the primary's packs. */
-function imageLoader(reader: PackReader): ZonePushLoader {
-  loads.mapped = reader.mapped;
-  return (push) => {
-    if (!push.ref) throw new Error('no image reference in this push (--images on)');
-    return openShippedZone(reader, push.ref, loads);
-  };
-}
-const load: ZonePushLoader = config.packDir
-  ? imageLoader(new PackReader(config.packDir))
+/** With `--images on`: each pushed ref becomes a zone whose image opens on its first query. */
+const images = config.packDir
+  ? imageZoneLoader(new PackReader(config.packDir), loads, {
+      ...openLimits,
+      onError: (zone, err) =>
+        log.error(
+          `zone image of ${zone.origin} cannot be opened; its queries are answered SERVFAIL: ${err.message}`,
+        ),
+    })
+  : undefined;
+const load: ZonePushLoader = images
+  ? (push) => images.load(push)
   : (push) => {
       loads.textParses++;
       return parseTextPush(push);
     };
-const table = new ServedZoneTable(load);
+const table = new ServedZoneTable(load, images?.release);
+/** The load counters as of now (images opened so far included). */
+function currentLoads(): LoadCounters {
+  if (images) loads.imagesOpened = images.pool.firstOpens;
+  return { ...loads };
+}
 // `{worker}` in the NSID and the identity becomes this worker's slot: which worker answered.
 const responder = new Responder(table.catalog(), buildResponderOptions(config, slot));
 const counters = new DnsCounters();
@@ -101,7 +110,12 @@ async function bindAndReport(loadMs: number): Promise<void> {
     await listeners.closeAll();
     process.exit(0);
   }
-  send({ type: 'switchboard:start-ready', zones: table.size, loadMs, loads: { ...loads } });
+  send({
+    type: 'switchboard:start-ready',
+    zones: table.size,
+    loadMs,
+    loads: { ...currentLoads(), snapshotMs: loadMs, readyMs: Math.round(performance.now()) },
+  });
   sendMetrics();
   metricsTimer ??= setInterval(sendMetrics, METRICS_INTERVAL_MS);
   metricsTimer.unref();
@@ -133,7 +147,7 @@ function onZones(msg: ZonesMessage): void {
   if (result.snapshotDone) {
     if (!listeners) void bindAndReport(Math.round(performance.now() - snapshotStartedAt));
   } else if (msg.kind === 'update')
-    send({ type: 'switchboard:applied', seq: msg.seq, errors: result.errors, loads: { ...loads } });
+    send({ type: 'switchboard:applied', seq: msg.seq, errors: result.errors, loads: currentLoads() });
 }
 
 process.on('message', (msg: unknown) => {

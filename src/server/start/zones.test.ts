@@ -138,4 +138,22 @@ describe('ServedZoneTable', () => {
     assert.deepEqual(r.errors, []);
     assert.equal(t.size, 1);
   });
+
+  test('release: every zone that stops being served is told once (replaced, removed, left out of a snapshot)', () => {
+    const released: string[] = [];
+    const t = new ServedZoneTable(undefined, (z) => released.push(`${z.origin} ${z.serial}`));
+    t.apply(msg('snapshot', [push('a.test.', 1, '192.0.2.1'), push('b.test.', 1, '192.0.2.2')], false));
+    // The same zone twice in one snapshot: the first is let go.
+    t.apply(msg('snapshot', [push('a.test.', 2, '192.0.2.1'), push('c.test.', 1, '192.0.2.3')]));
+    assert.deepEqual(released, ['a.test. 1']);
+    t.apply(msg('update', [push('b.test.', 2, '192.0.2.4'), push('c.test.', 2, null)]));
+    assert.deepEqual(released, ['a.test. 1', 'b.test. 1', 'c.test. 1']);
+    // An older version is ignored: nothing released.
+    t.apply(msg('update', [push('b.test.', 1, '192.0.2.5')]));
+    assert.equal(released.length, 3);
+    // A new snapshot without b: b is let go; a is taken again (a new object): the old a too.
+    t.apply(msg('snapshot', [push('a.test.', 2, '192.0.2.1')]));
+    assert.deepEqual(released.slice(3).sort(), ['a.test. 2', 'b.test. 2']);
+    assert.equal(addressOf(t, 'a.test.'), '192.0.2.1');
+  });
 });

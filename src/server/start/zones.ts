@@ -53,9 +53,14 @@ export const parseTextPush: ZonePushLoader = (push) => {
 /** The zones a worker serves, by case-folded absolute name. */
 export class ServedZoneTable {
   readonly #load: ZonePushLoader;
-  /** `load`: how a pushed zone becomes a Zone (default: parse its text). */
-  constructor(load: ZonePushLoader = parseTextPush) {
+  readonly #release: ((zone: ServedZone) => void) | undefined;
+  /**
+   * `load`: how a pushed zone becomes a Zone (default: parse its text); `release`: told of
+   * each zone that stopped being served (replaced or removed), e.g. to close its image.
+   */
+  constructor(load: ZonePushLoader = parseTextPush, release?: (zone: ServedZone) => void) {
     this.#load = load;
+    this.#release = release;
   }
   #current = new Map<string, Entry>();
   /** A snapshot being received (null when none is under way). */
@@ -87,20 +92,24 @@ export class ServedZoneTable {
       this.#pending = into;
       for (const push of msg.zones) {
         if (isDeletion(push)) {
+          const had = into.get(push.name);
           into.delete(push.name);
+          if (had !== undefined) this.#release?.(had.zone);
           continue;
         }
         try {
-          into.set(push.name, {
-            zone: this.#load(push),
-            version: push.version,
-            serial: push.serial,
-          });
+          const zone = this.#load(push);
+          const had = into.get(push.name);
+          into.set(push.name, { zone, version: push.version, serial: push.serial });
+          if (had !== undefined && had.zone !== zone) this.#release?.(had.zone);
         } catch (err) {
           errors.push(describeParseError(push.name, err));
         }
       }
       if (!msg.last) return { changed: false, errors, snapshotDone: false };
+      if (this.#release !== undefined)
+        for (const [name, had] of this.#current)
+          if (into.get(name)?.zone !== had.zone) this.#release(had.zone);
       this.#current = into;
       this.#pending = null;
       this.#rebuild();
@@ -119,6 +128,7 @@ export class ServedZoneTable {
         if (have) {
           this.#current.delete(push.name);
           touched.set(push.name, have.zone.origin);
+          this.#release?.(have.zone);
           changed = true;
         }
         continue;
@@ -127,6 +137,7 @@ export class ServedZoneTable {
       try {
         const zone = this.#load(push);
         this.#current.set(push.name, { zone, version: push.version, serial: push.serial });
+        if (have !== undefined && have.zone !== zone) this.#release?.(have.zone);
         touched.set(push.name, zone.origin);
         changed = true;
       } catch (err) {
