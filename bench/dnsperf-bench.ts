@@ -321,13 +321,14 @@ function contenders(opts: DnsperfBenchOptions, zoneDir: string): Contender[] {
     // Worker scaling: two workers on the same single CPU as one (CPU per query must not grow).
     'switchboard-w2': sb('Switchboard --workers 2', 2, node),
     'switchboard-native-w2': sb('Switchboard native UDP --workers 2', 2, 'native'),
-    // Another build (before/after in one run): `--baseline-bin PATH/dist/src/cli/main.js`.
+    // Another build (before/after in one run): `--baseline-bin PATH/dist/src/cli/main.js`, on
+    // the same UDP path as the 'switchboard' row (the node path, when the CLI under test has --io).
     'switchboard-baseline': {
       label: 'Switchboard baseline build',
-      command: `taskset -c ${cpu} node ${opts.baselineBin ?? '(--baseline-bin)'} serve --workers 1`,
+      command: `taskset -c ${cpu} node ${opts.baselineBin ?? '(--baseline-bin)'} serve --workers 1${node ? ` --io ${node}` : ''}`,
       start: () => {
         if (!opts.baselineBin) throw new Error('switchboard-baseline needs --baseline-bin PATH');
-        return startSwitchboard(zoneDir, { workers: 1, cpu, bin: opts.baselineBin });
+        return startSwitchboard(zoneDir, { workers: 1, cpu, bin: opts.baselineBin, io: node });
       },
     },
     // The platform (`start`: control plane + DNS workers), the zone created through its API.

@@ -10,6 +10,9 @@ import {
   zoneFromText,
 } from '../../test/helpers/answer-fixtures.js';
 import { seededRandom } from '../../test/helpers/prng.js';
+import { compileZone } from '../image/compile.js';
+import { openImage } from '../image/reader.js';
+import { ImageZone } from '../image/zone-view.js';
 import { EdeCode, EdnsOption, RRClass, RRType } from '../wire/constants.js';
 import { decodeMessage } from '../wire/decode.js';
 import { findEdnsOption, parseEdeOption } from '../wire/edns.js';
@@ -318,6 +321,35 @@ describe('robustness', () => {
       assert.equal(out[1], q[1]);
       assert.equal(out[2] & 0x80, 0x80);
       assert.ok(ctx === TCP || out.length <= 1232);
+    }
+  });
+});
+
+describe('image answers', () => {
+  test('an answer handed out keeps its octets while later answers are written (UDP and TCP)', () => {
+    const zone = zoneFromText(
+      'example.',
+      '$TTL 300\n@ SOA ns1 hm 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.10\nwww A 192.0.2.11\n',
+    );
+    const images = new Catalog([new ImageZone(openImage(compileZone(zone)))]);
+    const plain = new Responder(new Catalog([zone]), { cache: false });
+    for (const imageAnswers of ['cache', 'skip'] as const) {
+      const r = new Responder(images, { imageAnswers });
+      const kept: [Uint8Array, Uint8Array, Uint8Array][] = [];
+      // Enough answers to fill several slabs; random names so that none is a cache hit.
+      const random = seededRandom(11);
+      for (let i = 0; i < 5000; i++) {
+        const ctx = i % 7 === 0 ? TCP : UDP;
+        const name = i % 3 === 0 ? 'www.example.' : `r${Math.floor(random() * 1e9)}.example.`;
+        const q = buildQuery(name, A, { id: i & 0xffff, edns: i % 2 === 0 ? { udpSize: 1232 } : undefined });
+        const bytes = r.respond(q, ctx)!;
+        kept.push([bytes, Uint8Array.from(bytes), plain.respond(q, ctx)!]);
+      }
+      assert.ok(r.imageAnswers > 3000, `${r.imageAnswers} image answers`);
+      for (const [bytes, copy, expected] of kept) {
+        assert.deepEqual(Buffer.from(bytes), Buffer.from(copy));
+        assert.deepEqual(Buffer.from(bytes), Buffer.from(expected));
+      }
     }
   });
 });

@@ -50,10 +50,10 @@ import { type Catalog, diffCatalogs } from './catalog.js';
 import { ChaosTable } from './chaos.js';
 import { type NegativeTail, negativeTail } from './negative-tail.js';
 import {
-  buildQueryKey,
   type CacheStamp,
   patchResponse,
   patchResponseInPlace,
+  QueryKey,
   ResponseCache,
   type ResponseCacheOptions,
   ZoneStamps,
@@ -101,6 +101,10 @@ export interface ResponderOptions {
 
 /** RFC 1035 §4.1.1 */
 const HEADER_LENGTH = 12;
+/** Image answers whose size limit is at most this (UDP under our default EDNS size) and UDP cache hits this long are written in a slab. */
+const SLAB_ANSWER_MAX = 4096;
+/** Octets of one slab: a few hundred typical answers. */
+const SLAB_SIZE = 64 * 1024;
 /** RFC 1035 §4.2.2: a TCP message is at most 65535 octets. */
 const TCP_MAX = 65535;
 /** RFC 768 over IPv4 (RFC 791): one datagram carries at most 65535 − 20 − 8 octets of payload. */
@@ -135,6 +139,8 @@ export class Responder {
   readonly #stamps: ZoneStamps | undefined;
   /** The miss path's pre-parse (undefined when `fastPath` is false); reused for every query. */
   readonly #view: QueryView | undefined;
+  /** The cache key of the query being answered; reused for every query. */
+  readonly #key = new QueryKey();
   /** OPT option lists of the miss path: with NSID when configured, with EDE 20 for REFUSED. */
   readonly #optPlain: EdnsOptionData[];
   readonly #optNsid: EdnsOptionData[];
@@ -142,8 +148,16 @@ export class Responder {
   readonly #optNsidRefused: EdnsOptionData[];
   /** Our NSID option as octets (code, length, payload) for image answers; undefined when off. */
   readonly #nsidTlv: Uint8Array | undefined;
-  /** Where image answers are written before being copied out. */
+  /** Where image answers whose size limit exceeds `SLAB_ANSWER_MAX` (TCP) are written before being copied out. */
   #imageOut: Buffer | undefined;
+  /**
+   * Where image answers of at most `SLAB_ANSWER_MAX` octets and UDP cache hits are written and
+   * handed out in place (an image answer without a copy): each answer takes the next octets of
+   * the slab, which are never written again (a full slab is replaced, as Node's Buffer pool
+   * is), so an answer still being sent keeps its octets.
+   */
+  #slab: ArrayBuffer | undefined;
+  #slabAt = 0;
   /** Queries answered from zone images (template copies), for metrics and tests. */
   imageAnswers = 0;
   /** Queries an image handed back to the engine, by reason (src/image/format.ts `Fallback` values, at most 31). */
@@ -248,14 +262,21 @@ export class Responder {
         }
       }
       const cache = ctx.transport === 'tcp' ? this.#tcpCache : this.#udpCache;
-      const qk = cache !== undefined ? buildQueryKey(query) : undefined;
+      const qk = cache !== undefined && this.#key.build(query) ? this.#key : undefined;
       if (qk !== undefined) {
-        const hit = cache!.get(qk.key);
-        if (hit !== undefined) return patchResponse(hit, query, qk.qnameLength);
+        const hit = cache!.get(qk);
+        // A query spelled as stored (no A-Z in its name, the common case) needs no name patch.
+        if (hit !== undefined) {
+          const patch = qk.mixedCase ? qk.qnameLength : 0;
+          // UDP answers leave at once: they may share a slab; a TCP one may wait in a write queue.
+          return ctx.transport === 'udp'
+            ? this.#patchHit(hit, query, patch)
+            : patchResponse(hit, query, patch);
+        }
       }
       // Admission: a response is stored only when its key missed before (random names are
       // asked once: they never enter the cache, so they never evict what repeats).
-      const admit = qk !== undefined && cache!.admit(qk.key);
+      const admit = qk !== undefined && cache!.admit(qk);
       if (images && this.#cacheImages) {
         parsed = view.parse(query);
         const bytes = parsed ? this.#fromImage(query, ctx, view) : undefined;
@@ -269,7 +290,7 @@ export class Responder {
               const stored = new Uint8Array(bytes);
               foldQuestion(stored, qk.qnameLength);
               // NXDOMAIN answers go to the negative partition (as `isNegative`).
-              cache!.set(qk.key, stored, (bytes[3] & 0xf) === Rcode.NXDOMAIN, stamps);
+              cache!.set(qk, stored, (bytes[3] & 0xf) === Rcode.NXDOMAIN, stamps);
             }
           }
           return bytes;
@@ -277,7 +298,7 @@ export class Responder {
       }
       if (view !== undefined && parsed === undefined) parsed = view.parse(query);
       const built =
-        (parsed === true ? this.#fastBuild(query, ctx, view!, qk?.key, admit) : undefined) ??
+        (parsed === true ? this.#fastBuild(query, ctx, view!, qk !== undefined, admit) : undefined) ??
         this.#build(query, ctx, qk !== undefined, admit);
       if (qk !== undefined && admit && built.cacheable) {
         // Stored with the case-folded question name (the cache patches the query's spelling
@@ -285,7 +306,7 @@ export class Responder {
         // A copy (Buffer#slice would be a view of the response being returned).
         const stored = new Uint8Array(built.bytes);
         if (built.folded === undefined) foldQuestion(stored, qk.qnameLength);
-        cache!.set(qk.key, stored, built.negative, built.stamps);
+        cache!.set(qk, stored, built.negative, built.stamps);
       }
       // Built with the case-folded question name: give this query its own spelling back.
       if (built.folded !== undefined) patchResponseInPlace(built.bytes, query, built.folded);
@@ -300,15 +321,15 @@ export class Responder {
   /**
    * The miss path for a query `view` parsed (see the module comment), or undefined when the
    * full path must answer it (other classes, transfers, EDNS version > 0, or an answer the
-   * precomputed octets do not cover and that needs the decoded message). `key`: the query's
-   * cache key when it has one (then the question is answered case-folded, as `#build` does
-   * when `folded`); `wantStamps` as for `#build`.
+   * precomputed octets do not cover and that needs the decoded message). `folded`: the query
+   * has a cache key (then the question is answered case-folded, as `#build` does);
+   * `wantStamps` as for `#build`.
    */
   #fastBuild(
     query: Uint8Array,
     ctx: QueryContext,
     view: QueryView,
-    key: string | undefined,
+    folded: boolean,
     wantStamps: boolean,
   ): Built | undefined {
     const qtype = view.qtype;
@@ -316,11 +337,7 @@ export class Responder {
     if (view.edns && view.version > 0) return undefined;
     // As the full path: the folded name when the response may be cached (it is patched with
     // the query's spelling), else the name as spelled (a DNAME-synthesized target keeps it).
-    // The key holds the folded name after the four counts (`buildQueryKey`).
-    const folded = key !== undefined;
-    const qname = Name.fromWire(
-      folded ? key.slice(8, 8 + view.qnameLength) : latin1(query, HEADER_LENGTH, view.qnameLength),
-    );
+    const qname = Name.fromWire(folded ? view.foldedWire() : latin1(query, HEADER_LENGTH, view.qnameLength));
     const result = answerQuery(this.#catalog, qname, qtype, this.#answerOpts);
     const kind = result.kind;
     const id = (query[0] << 8) | query[1];
@@ -416,17 +433,35 @@ export class Responder {
     if (zone?.respondFromTemplate === undefined) return undefined;
     this.#imageZone = zone;
     this.#imageAbsent = absent;
-    // Made on the first image answer: a Responder over Zones only never holds it.
+    // An answer is never longer than the limit (the question and OPT alone always fit in 512).
+    const limit = this.#limitOf(view.edns, view.udpSize, ctx);
+    if (limit <= SLAB_ANSWER_MAX) {
+      // Made on the first image answer: a Responder over Zones only never holds one.
+      let slab = this.#slab;
+      if (slab === undefined || slab.byteLength - this.#slabAt < limit) {
+        slab = this.#slab = new ArrayBuffer(SLAB_SIZE);
+        this.#slabAt = 0;
+      }
+      const at = this.#slabAt;
+      const n = zone.respondFromTemplate(
+        query,
+        view,
+        limit,
+        this.#ednsSize,
+        this.#nsidTlv,
+        new Uint8Array(slab, at, slab.byteLength - at),
+      );
+      if (n < 0) {
+        this.imageFallbacks[-n & 31]++;
+        return undefined;
+      }
+      this.imageAnswers++;
+      this.#slabAt = at + n;
+      return new Uint8Array(slab, at, n);
+    }
     this.#imageOut ??= Buffer.allocUnsafeSlow(TCP_MAX);
     const out = this.#imageOut;
-    const n = zone.respondFromTemplate(
-      query,
-      view,
-      this.#limitOf(view.edns, view.udpSize, ctx),
-      this.#ednsSize,
-      this.#nsidTlv,
-      out,
-    );
+    const n = zone.respondFromTemplate(query, view, limit, this.#ednsSize, this.#nsidTlv, out);
     if (n < 0) {
       this.imageFallbacks[-n & 31]++;
       return undefined;
@@ -436,6 +471,23 @@ export class Responder {
     const pooled = Buffer.allocUnsafe(n);
     out.copy(pooled, 0, 0, n);
     return new Uint8Array(pooled.buffer, pooled.byteOffset, n);
+  }
+
+  /** `patchResponse`, written into the slab (see `#slab`): a view of it costs less than `Buffer.allocUnsafe`. */
+  #patchHit(cached: Uint8Array, query: Uint8Array, qnameLength: number): Uint8Array {
+    const n = cached.length;
+    if (n > SLAB_ANSWER_MAX) return patchResponse(cached, query, qnameLength);
+    let slab = this.#slab;
+    let at = this.#slabAt;
+    if (slab === undefined || slab.byteLength - at < n) {
+      slab = this.#slab = new ArrayBuffer(SLAB_SIZE);
+      at = 0;
+    }
+    this.#slabAt = at + n;
+    const out = new Uint8Array(slab, at, n);
+    out.set(cached);
+    patchResponseInPlace(out, query, qnameLength);
+    return out;
   }
 
   /** The options of our OPT on the miss path (as `#responseOpt`: NSID when asked, then EDE). */

@@ -6,7 +6,9 @@ import { EdnsOption, RRType } from '../wire/constants.js';
 import { decodeMessage } from '../wire/decode.js';
 import { Catalog } from './catalog.js';
 import { Responder } from './respond.js';
-import { buildQueryKey, patchResponse, ResponseCache } from './response-cache.js';
+import { buildQueryKey, patchResponse, QueryKey, ResponseCache } from './response-cache.js';
+
+const k = QueryKey.of;
 
 const { A, MX, TXT } = RRType;
 
@@ -23,16 +25,19 @@ describe('buildQueryKey', () => {
     const a = buildQueryKey(buildQuery('www.example.', A, { id: 1, flags: 0x0100 }));
     const b = buildQueryKey(buildQuery('WWW.Example.', A, { id: 2, flags: 0x0010 }));
     assert.ok(a && b);
-    assert.equal(a.key, b.key);
+    assert.equal(a.text, b.text);
+    assert.equal(a.hash, b.hash);
+    assert.equal(a.mixedCase, false);
+    assert.equal(b.mixedCase, true);
     assert.equal(a.qnameLength, 13);
   });
 
   test('type, class, EDNS bytes and counts are', () => {
-    const base = buildQueryKey(buildQuery('www.example.', A))!.key;
-    assert.notEqual(buildQueryKey(buildQuery('www.example.', MX))!.key, base);
-    assert.notEqual(buildQueryKey(buildQuery('www.example.', A, { qclass: 3 }))!.key, base);
-    const e1 = buildQueryKey(buildQuery('www.example.', A, { edns: { udpSize: 1232 } }))!.key;
-    const e2 = buildQueryKey(buildQuery('www.example.', A, { edns: { udpSize: 4096 } }))!.key;
+    const base = buildQueryKey(buildQuery('www.example.', A))!.text;
+    assert.notEqual(buildQueryKey(buildQuery('www.example.', MX))!.text, base);
+    assert.notEqual(buildQueryKey(buildQuery('www.example.', A, { qclass: 3 }))!.text, base);
+    const e1 = buildQueryKey(buildQuery('www.example.', A, { edns: { udpSize: 1232 } }))!.text;
+    const e2 = buildQueryKey(buildQuery('www.example.', A, { edns: { udpSize: 4096 } }))!.text;
     assert.notEqual(e1, base);
     assert.notEqual(e1, e2);
   });
@@ -55,30 +60,51 @@ describe('buildQueryKey', () => {
 describe('ResponseCache bounds', () => {
   test('entries are bounded, oldest evicted first', () => {
     const c = new ResponseCache({ maxEntries: 10, negativeShare: 0.5 });
-    for (let i = 0; i < 100; i++) c.set(`k${i}`, new Uint8Array(20));
+    for (let i = 0; i < 100; i++) c.set(k(`k${i}`), new Uint8Array(20));
     assert.equal(c.size, 5);
-    assert.equal(c.get('k94'), undefined);
-    assert.ok(c.get('k99'));
+    assert.equal(c.get(k('k94')), undefined);
+    assert.ok(c.get(k('k99')));
   });
 
   test('bytes are bounded', () => {
     const c = new ResponseCache({ maxBytes: 1000, negativeShare: 0 });
-    for (let i = 0; i < 100; i++) c.set(`k${i}`, new Uint8Array(100));
+    for (let i = 0; i < 100; i++) c.set(k(`k${i}`), new Uint8Array(100));
     assert.ok(c.bytes <= 1000, `${c.bytes}`);
     assert.ok(c.size >= 8);
   });
 
   test('negative answers cannot push out positive ones', () => {
     const c = new ResponseCache({ maxEntries: 100 });
-    c.set('pos', new Uint8Array(10));
-    for (let i = 0; i < 10000; i++) c.set(`neg${i}`, new Uint8Array(10), true);
-    assert.ok(c.get('pos'));
+    c.set(k('pos'), new Uint8Array(10));
+    for (let i = 0; i < 10000; i++) c.set(k(`neg${i}`), new Uint8Array(10), true);
+    assert.ok(c.get(k('pos')));
     assert.ok(c.size <= 100);
+  });
+
+  test('keys of one hash: never a hit for the other key; the last stored wins, in either partition', () => {
+    const c = new ResponseCache();
+    const a = k('first key');
+    const b = k('second key');
+    b.hash = a.hash;
+    const ra = Uint8Array.of(1);
+    const rb = Uint8Array.of(2);
+    c.set(a, ra);
+    assert.equal(c.get(b), undefined);
+    assert.equal(c.get(a), ra);
+    c.set(b, rb, true);
+    assert.equal(c.get(a), undefined);
+    assert.equal(c.get(b), rb);
+    assert.equal(c.size, 1);
+    // A key is compared whole: a longer key with the same leading octets is another key.
+    const longer = k('first key!');
+    longer.hash = a.hash;
+    c.set(a, ra);
+    assert.equal(c.get(longer), undefined);
   });
 
   test('clear', () => {
     const c = new ResponseCache();
-    c.set('a', new Uint8Array(3));
+    c.set(k('a'), new Uint8Array(3));
     c.clear();
     assert.equal(c.size, 0);
     assert.equal(c.bytes, 0);
@@ -233,11 +259,11 @@ describe('random-subdomain flood', () => {
 describe('ResponseCache.admit', () => {
   test('admits a key on its second sight; forgets after doorBits / 16 new keys', () => {
     const c = new ResponseCache({ doorBits: 1024 });
-    assert.equal(c.admit('k'), false);
-    assert.equal(c.admit('k'), true);
+    assert.equal(c.admit(k('k')), false);
+    assert.equal(c.admit(k('k')), true);
     // 100 more new keys overflow the window of 64: the filter is cleared and 'k' forgotten.
-    for (let i = 0; i < 100; i++) c.admit(`key ${i}`);
-    assert.equal(c.admit('k'), false);
-    assert.equal(new ResponseCache({ admission: 'first' }).admit('k'), true);
+    for (let i = 0; i < 100; i++) c.admit(k(`key ${i}`));
+    assert.equal(c.admit(k('k')), false);
+    assert.equal(new ResponseCache({ admission: 'first' }).admit(k('k')), true);
   });
 });

@@ -26,6 +26,7 @@
  * query is a new key, only churns that partition and leaves the positive answers warm.
  * @module
  */
+import { randomBytes } from 'node:crypto';
 import type { Name } from '../wire/name.js';
 import type { ServedZone } from '../zone/zone.js';
 import type { Catalog, CatalogChange } from './catalog.js';
@@ -64,9 +65,10 @@ export class CacheStamp {
 /** The stamp of entries that depend on no zone data (BADVERS, refused transfers): never killed. */
 export const ALWAYS_VALID: CacheStamp = new CacheStamp();
 
-/** One cached response and the stamps it depends on (the first apart: usually the only one). */
+/** One cached response, its key's octets (to tell keys of one hash apart) and the stamps it depends on (the first apart: usually the only one). */
 class CacheEntry {
   constructor(
+    readonly key: Uint8Array,
     readonly response: Uint8Array,
     readonly stamp: CacheStamp,
     readonly more: readonly CacheStamp[] | undefined,
@@ -78,50 +80,153 @@ class CacheEntry {
     if (more !== undefined) for (let i = 0; i < more.length; i++) if (!more[i].live) return false;
     return true;
   }
-}
-const scratch = Buffer.allocUnsafe(MAX_KEY_QUERY);
 
-/** The cache key of a query, with the length of its question name; both 0/'' when uncacheable. */
-export interface QueryKey {
-  key: string;
-  /** Octets of the (uncompressed) question name at offset 12. */
-  qnameLength: number;
+  /** Whether this entry is the one of `key` (and not of another key with the same hash). */
+  matches(key: QueryKey): boolean {
+    const a = this.key;
+    const n = key.length;
+    if (a.length !== n) return false;
+    const b = key.bytes;
+    for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
 }
 
 /**
- * Builds the key of `query`, or returns undefined when it cannot be cached: not a plain
- * QUERY with one question, a compressed or malformed question name, or too long.
+ * The hash's starting value, drawn per process: which keys share a hash (and so evict each
+ * other) cannot be worked out from outside.
+ */
+const HASH_SEED = randomBytes(4).readInt32LE(0) ^ 0x811c9dc5;
+/** FNV-1a's 32-bit prime. */
+const FNV_PRIME = 0x01000193;
+
+/** A hash of the octets fed through `FNV_PRIME` from `HASH_SEED`, finished (murmur3's fmix32) and cut to a small integer. */
+function finish(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  // 30 bits: a small integer on every V8 build, so a Map keyed by it never boxes a number.
+  return h & 0x3fffffff;
+}
+
+/**
+ * The cache key of a query: the header's four counts and every octet from offset 12 on, the
+ * question name case-folded, as octets with their hash. One `QueryKey` is reused for every
+ * query (`build` is synchronous, and the cache copies the octets it keeps).
+ */
+export class QueryKey {
+  /** The key's octets (`length` of them). */
+  readonly bytes: Uint8Array;
+  length = 0;
+  /** Hash of the octets (30 bits). */
+  hash = 0;
+  /** Octets of the (uncompressed) question name at offset 12 of the query. */
+  qnameLength = 0;
+  /** True when the question name had a letter A-Z: a cached answer needs its spelling patched in. */
+  mixedCase = false;
+
+  constructor(capacity = MAX_KEY_QUERY) {
+    this.bytes = new Uint8Array(capacity);
+  }
+
+  /** A key of arbitrary octets (a latin1 string): for tests and tools, not queries. */
+  static of(text: string): QueryKey {
+    const k = new QueryKey(text.length);
+    let h = HASH_SEED;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i) & 0xff;
+      k.bytes[i] = c;
+      h = Math.imul(h ^ c, FNV_PRIME);
+    }
+    k.length = text.length;
+    k.hash = finish(h);
+    return k;
+  }
+
+  /** The octets as a latin1 string (for tests and logs). */
+  get text(): string {
+    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.length).toString('latin1');
+  }
+
+  /** A copy of the octets, as a cache entry keeps them. */
+  copyBytes(): Uint8Array {
+    return this.bytes.slice(0, this.length);
+  }
+
+  /**
+   * Makes this the key of `query` and returns true, or returns false (the fields then mean
+   * nothing) when it cannot be cached: not a plain QUERY with one question, a compressed or
+   * malformed question name, or too long. One pass: the octets are copied, folded and hashed
+   * together.
+   */
+  build(query: Uint8Array): boolean {
+    const len = query.length;
+    // QR=0 and OPCODE=QUERY (RFC 1035 §4.1.1); other opcodes are rare and not cached.
+    if (len < HEADER + 5 || len > MAX_KEY_QUERY || (query[2] & 0xf8) !== 0) return false;
+    if (query[4] !== 0 || query[5] !== 1) return false;
+    const b = this.bytes;
+    let h = HASH_SEED;
+    // The four counts.
+    for (let i = 4; i < HEADER; i++) {
+      const c = query[i];
+      b[i - 4] = c;
+      h = Math.imul(h ^ c, FNV_PRIME);
+    }
+    // The question name: plain labels only (a pointer at offset 12 is never valid), A-Z
+    // folded (RFC 4343).
+    let i = HEADER;
+    let upper = false;
+    for (;;) {
+      if (i >= len) return false;
+      const l = query[i];
+      if (l === 0) break;
+      if (l > 63) return false;
+      const stop = i + l + 1;
+      if (stop >= len) return false;
+      b[i - 4] = l;
+      h = Math.imul(h ^ l, FNV_PRIME);
+      for (let j = i + 1; j < stop; j++) {
+        let c = query[j];
+        if (c >= 0x41 && c <= 0x5a) {
+          c |= 0x20;
+          upper = true;
+        }
+        b[j - 4] = c;
+        h = Math.imul(h ^ c, FNV_PRIME);
+      }
+      i = stop;
+    }
+    const qnameEnd = i + 1;
+    if (qnameEnd + 4 > len || qnameEnd - HEADER > 255) return false;
+    // The root label, QTYPE, QCLASS and everything after (OPT and any other record) as they are.
+    for (let j = i; j < len; j++) {
+      const c = query[j];
+      b[j - 4] = c;
+      h = Math.imul(h ^ c, FNV_PRIME);
+    }
+    this.length = len - 4;
+    this.hash = finish(h);
+    this.qnameLength = qnameEnd - HEADER;
+    this.mixedCase = upper;
+    return true;
+  }
+}
+
+/**
+ * The key of `query` in a new `QueryKey`, or undefined when it cannot be cached (see
+ * `QueryKey.build`; the Responder reuses one instead).
  */
 export function buildQueryKey(query: Uint8Array): QueryKey | undefined {
-  const len = query.length;
-  // QR=0 and OPCODE=QUERY (RFC 1035 §4.1.1); other opcodes are rare and not cached.
-  if (len < HEADER + 5 || len > MAX_KEY_QUERY || (query[2] & 0xf8) !== 0) return undefined;
-  if (query[4] !== 0 || query[5] !== 1) return undefined;
-  // Walk the question name: plain labels only (a pointer at offset 12 is never valid).
-  let i = HEADER;
-  for (;;) {
-    if (i >= len) return undefined;
-    const l = query[i];
-    if (l === 0) break;
-    if (l > 63) return undefined;
-    i += l + 1;
-  }
-  const qnameEnd = i + 1;
-  if (qnameEnd + 4 > len || qnameEnd - HEADER > 255) return undefined;
-  // Counts (offset 4) and everything after the header; fold A-Z in the name only. Length
-  // octets are at most 63, below 'A', so folding the whole name region is safe.
-  const n = len - 4;
-  scratch.set(query.subarray(4), 0);
-  for (let j = HEADER - 4; j < qnameEnd - 4; j++) {
-    const c = scratch[j];
-    if (c >= 0x41 && c <= 0x5a) scratch[j] = c | 0x20;
-  }
-  return { key: scratch.toString('latin1', 0, n), qnameLength: qnameEnd - HEADER };
+  const k = new QueryKey();
+  return k.build(query) ? k : undefined;
 }
 
 /**
  * A copy of `cached` answering `query`: the query's ID, RD and CD (RFC 1035 §4.1.1,
- * RFC 4035 §3) and its question name's spelling (same length, at offset 12).
+ * RFC 4035 §3) and its question name's spelling (same length, at offset 12). `qnameLength` 0:
+ * the query's name is spelled as stored (no A-Z), nothing to patch.
  */
 export function patchResponse(cached: Uint8Array, query: Uint8Array, qnameLength: number): Uint8Array {
   const out = Buffer.allocUnsafe(cached.length);
@@ -130,7 +235,7 @@ export function patchResponse(cached: Uint8Array, query: Uint8Array, qnameLength
   out[1] = query[1];
   out[2] = (cached[2] & 0xfe) | (query[2] & 0x01);
   out[3] = (cached[3] & 0xef) | (query[3] & 0x10);
-  out.set(query.subarray(HEADER, HEADER + qnameLength), HEADER);
+  for (let i = HEADER; i < HEADER + qnameLength; i++) out[i] = query[i];
   return out;
 }
 
@@ -140,41 +245,42 @@ export function patchResponseInPlace(response: Uint8Array, query: Uint8Array, qn
   response[1] = query[1];
   response[2] = (response[2] & 0xfe) | (query[2] & 0x01);
   response[3] = (response[3] & 0xef) | (query[3] & 0x10);
-  response.set(query.subarray(HEADER, HEADER + qnameLength), HEADER);
+  for (let i = HEADER; i < HEADER + qnameLength; i++) response[i] = query[i];
 }
 
 class Partition {
-  readonly map = new Map<string, CacheEntry>();
+  /** Entries by key hash (`QueryKey.hash`): of keys with one hash, the last stored wins. */
+  readonly map = new Map<number, CacheEntry>();
   bytes = 0;
   /**
    * Walks the map in insertion order for eviction, kept across calls: a fresh iterator per
    * eviction would skip, every time, the deleted slots V8 leaves at the map's start until it
    * rehashes, which made a full partition under a flood of new keys cost ~40 µs a query.
    */
-  #oldest: MapIterator<[string, CacheEntry]> | undefined;
+  #oldest: MapIterator<[number, CacheEntry]> | undefined;
   constructor(
     readonly maxEntries: number,
     readonly maxBytes: number,
   ) {}
 
-  set(key: string, entry: CacheEntry): void {
+  set(hash: number, entry: CacheEntry): void {
     // Keys and responses are counted; the entry object and its stamps are a small constant.
-    const size = key.length + entry.response.length;
+    const size = entry.key.length + entry.response.length;
     if (size > this.maxBytes || this.maxEntries < 1) return;
-    const old = this.map.get(key);
-    if (old) this.delete(key, old);
+    const old = this.map.get(hash);
+    if (old) this.delete(hash, old);
     while (this.map.size >= this.maxEntries || this.bytes + size > this.maxBytes) {
       const first = this.#nextOldest();
       if (first === undefined) break;
       this.delete(first[0], first[1]);
     }
-    this.map.set(key, entry);
+    this.map.set(hash, entry);
     this.bytes += size;
   }
 
-  delete(key: string, entry: CacheEntry): void {
-    this.map.delete(key);
-    this.bytes -= key.length + entry.response.length;
+  delete(hash: number, entry: CacheEntry): void {
+    this.map.delete(hash);
+    this.bytes -= entry.key.length + entry.response.length;
   }
 
   clear(): void {
@@ -184,7 +290,7 @@ class Partition {
   }
 
   /** The oldest entry still held (an exhausted iterator is done for good: start a new one). */
-  #nextOldest(): [string, CacheEntry] | undefined {
+  #nextOldest(): [number, CacheEntry] | undefined {
     let r = this.#oldest?.next();
     if (r === undefined || r.done === true) {
       this.#oldest = this.map.entries();
@@ -236,19 +342,21 @@ export class ResponseCache {
    * The stored response for `key` when all its stamps are live; never mutate it (use
    * `patchResponse`). A stale entry is dropped here (lazily: zone changes never walk the cache).
    */
-  get(key: string): Uint8Array | undefined {
+  get(key: QueryKey): Uint8Array | undefined {
+    const hash = key.hash;
     let part = this.#positive;
-    let found = part.map.get(key);
+    let found = part.map.get(hash);
     if (found === undefined) {
       part = this.#negative;
-      found = part.map.get(key);
-      if (found === undefined) {
-        this.misses++;
-        return undefined;
-      }
+      found = part.map.get(hash);
+    }
+    // Another key with the same hash is a miss (a set of this key will replace it).
+    if (found === undefined || !found.matches(key)) {
+      this.misses++;
+      return undefined;
     }
     if (!found.valid) {
-      part.delete(key, found);
+      part.delete(hash, found);
       this.stale++;
       this.misses++;
       return undefined;
@@ -261,10 +369,18 @@ export class ResponseCache {
    * Stores `response` (the caller hands over ownership: it must not change afterwards),
    * valid while every stamp of `stamps` is live (default: always).
    */
-  set(key: string, response: Uint8Array, negative = false, stamps: readonly CacheStamp[] = []): void {
+  set(key: QueryKey, response: Uint8Array, negative = false, stamps: readonly CacheStamp[] = []): void {
     const first = stamps.length > 0 ? stamps[0] : ALWAYS_VALID;
     const more = stamps.length > 1 ? stamps.slice(1) : undefined;
-    (negative ? this.#negative : this.#positive).set(key, new CacheEntry(response, first, more));
+    const hash = key.hash;
+    // One entry per hash across both partitions (`get` takes the positive one first).
+    const other = negative ? this.#positive : this.#negative;
+    const old = other.map.get(hash);
+    if (old !== undefined) other.delete(hash, old);
+    (negative ? this.#negative : this.#positive).set(
+      hash,
+      new CacheEntry(key.copyBytes(), response, first, more),
+    );
   }
 
   /**
@@ -274,12 +390,11 @@ export class ResponseCache {
    * name asked again within that window is stored on its second miss. A random-subdomain flood
    * (every key new) thus never enters the cache and never evicts what repeats.
    */
-  admit(key: string): boolean {
+  admit(key: QueryKey): boolean {
     const door = this.#door;
     if (door === undefined) return true;
-    // FNV-1a over the key's octets (a miss only: hits never hash).
-    let hash = 0x811c9dc5 | 0;
-    for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+    // Two bits from the key's hash (already made for the lookup).
+    const hash = key.hash;
     const a = hash & this.#doorMask;
     const b = (Math.imul(hash, 0x9e3779b1) >>> 6) & this.#doorMask;
     const wa = a >>> 5;
