@@ -69,34 +69,47 @@ export function loadZoneFile(path: string, opts: LoadOptions = {}): LoadedZone {
 
 /** This thread's read buffer: a small zone file is read into it, then made a string. */
 const READ_CHUNK = 64 * 1024;
+/** A buffer grown for a bigger file is kept for the next one up to this size. */
+const KEEP_BYTES = 1024 * 1024;
 let readScratch: Buffer | undefined;
 
 /**
- * A file's octets as a latin1 string (one char per octet, the representation names and RDATA
- * text use). What `readFileSync(path, 'latin1')` gives, for less: a small file is read into a
- * buffer kept from one call to the next (no fstat, no option parsing, no buffer per file: for a
- * 10-record zone those cost more than the read); a file that fills it gets a buffer of its size.
- * Reads to end of file whatever the size said.
+ * The rest of open file `fd` as a latin1 string (one char per octet, the representation names
+ * and RDATA text use), read into a buffer kept from one call to the next (no buffer per file:
+ * for a 10-record zone that costs more than the read). `size` is the file's size when the
+ * caller has it (fstat): the buffer gets one octet more, and a short read that reached it is
+ * the end (one read for a file that did not grow). Without it (a pipe, or a caller that did not
+ * fstat) the file is read until a read returns nothing; a buffer that fills is grown to the
+ * size fstat gives (+1), or doubled. Reads to the end whatever the size said.
  */
+export function readLatin1Fd(fd: number, size?: number): string {
+  readScratch ??= Buffer.allocUnsafe(READ_CHUNK);
+  let buf = readScratch;
+  if (size !== undefined && size + 1 > buf.length) {
+    buf = Buffer.allocUnsafe(size + 1);
+    if (buf.length <= KEEP_BYTES) readScratch = buf;
+  }
+  let n = 0;
+  for (;;) {
+    if (n === buf.length) {
+      const want = size === undefined && buf === readScratch ? fstatSync(fd).size + 1 : 0;
+      const next = Buffer.allocUnsafe(Math.max(want, buf.length * 2));
+      buf.copy(next, 0, 0, n);
+      buf = next;
+    }
+    const room = buf.length - n;
+    const got = readSync(fd, buf, n, room, null);
+    n += got;
+    if (got === 0 || (size !== undefined && got < room && n >= size)) break;
+  }
+  return buf.toString('latin1', 0, n);
+}
+
+/** A file's octets as a latin1 string: what `readFileSync(path, 'latin1')` gives, for less. */
 function readLatin1(path: string): string {
   const fd = openSync(path, 'r');
   try {
-    readScratch ??= Buffer.allocUnsafe(READ_CHUNK);
-    let buf = readScratch;
-    let n = 0;
-    for (;;) {
-      if (n === buf.length) {
-        // Full: the file's size (+1 so the read that finds its end needs no new buffer), or double.
-        const want = buf === readScratch ? fstatSync(fd).size + 1 : 0;
-        const next = Buffer.allocUnsafe(Math.max(want, buf.length * 2));
-        buf.copy(next, 0, 0, n);
-        buf = next;
-      }
-      const got = readSync(fd, buf, n, buf.length - n, null);
-      if (got === 0) break;
-      n += got;
-    }
-    return buf.toString('latin1', 0, n);
+    return readLatin1Fd(fd);
   } finally {
     closeSync(fd);
   }

@@ -11,10 +11,10 @@
  * answered `unchanged` after one stat when the file did not change.
  * @module
  */
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, type Stats, statSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { compileZone } from '../../image/compile.js';
-import { loadZoneText, type Zone, ZoneParseError } from '../../zone/index.js';
+import { loadZoneText, readLatin1Fd, type Zone, ZoneParseError } from '../../zone/index.js';
 import {
   type CompileBatch,
   type CompileBatchRequest,
@@ -39,10 +39,6 @@ export function fileSignature(st: Stats): string {
 
 /** Shared by the outcomes without errors or warnings. */
 const NONE: string[] = [];
-
-/** The reused read buffer; a file larger than KEEP_BYTES gets a buffer of its own. */
-const KEEP_BYTES = 1024 * 1024;
-let readBuffer = Buffer.allocUnsafe(64 * 1024);
 
 /**
  * O_NONBLOCK: opening a FIFO named `x.zone` must not hang the thread (the primary used to stat
@@ -84,28 +80,7 @@ export function readZoneFile(path: string, previous?: string): FileRead {
     const st = fstatSync(fd);
     if (!st.isFile()) return { skip: 'absent' };
     sig = fileSignature(st);
-    let buf = readBuffer;
-    if (st.size + 1 > buf.length) {
-      buf = Buffer.allocUnsafe(st.size + 1);
-      if (buf.length <= KEEP_BYTES) readBuffer = buf;
-    }
-    // Read to the end: a short read that reached fstat's size is the end, so a file that did
-    // not grow since fstat takes one read (the buffer has room for one octet more). One that grew is
-    // read whole all the same: the octets read are what counts, and the next load sees its
-    // new fingerprint and reads it again.
-    let n = 0;
-    for (;;) {
-      if (n === buf.length) {
-        const bigger = Buffer.allocUnsafe(buf.length * 2);
-        buf.copy(bigger, 0, 0, n);
-        buf = bigger;
-      }
-      const room = buf.length - n;
-      const got = readSync(fd, buf, n, room, null);
-      n += got;
-      if (got === 0 || (got < room && n >= st.size)) break;
-    }
-    return { text: buf.toString('latin1', 0, n), sig };
+    return { text: readLatin1Fd(fd, st.size), sig };
   } catch (err) {
     return { error: ioError(path, err), sig };
   } finally {
