@@ -26,15 +26,11 @@ import {
 } from '../test/helpers/peers.js';
 import { BENCH_ORIGIN, writeBenchZone } from './dnsperf-bench.js';
 import { writeRandomQueryFile } from './queries.js';
+import { median } from './stats.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 /** dnsperf at `qps` for `seconds` against `peer`; returns the queries completed. */

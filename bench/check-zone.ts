@@ -16,14 +16,10 @@ import { Name } from '../src/wire/name.js';
 import { checkZone } from '../src/zone/check.js';
 import { loadZoneText } from '../src/zone/load.js';
 import type { Zone } from '../src/zone/zone.js';
+import { median } from './stats.js';
 import { BIG_ORIGIN, generateBigZone } from './zone-load.js';
 
 type Check = (zone: Zone) => unknown[];
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-}
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);

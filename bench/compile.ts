@@ -29,6 +29,7 @@ import { type ParsedZone, parseZone } from '../src/zone/parser.js';
 import { Zone } from '../src/zone/zone.js';
 import { referenceCompileZone } from '../test/helpers/image-reference.js';
 import { manyZoneOrigin, manyZoneText, writeManyZones } from './many-zones.js';
+import { cpuMillis, median } from './stats.js';
 import { BIG_ORIGIN, generateBigZone } from './zone-load.js';
 
 function arg(name: string, def: number): number {
@@ -43,15 +44,6 @@ function heap(): number | undefined {
   gc();
   const m = process.memoryUsage();
   return m.heapUsed + m.external + m.arrayBuffers;
-}
-/** CPU milliseconds (user + system) of this process so far. */
-function cpu(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -102,26 +94,26 @@ function run(shape: Shape, runs: number, reference: boolean): void {
   for (let r = 0; r < runs; r++) {
     // The phases of loadZoneText one at a time over every text (parse, build, check), then
     // loadZoneText itself (the three and what joins them) keeping the Zones for the compilers.
-    let c = cpu();
+    let c = cpuMillis();
     const parsed: ParsedZone[] = [];
     for (const t of shape.texts) parsed.push(parseZone(t.text, { origin: t.origin, octets: true }));
-    parse.push(cpu() - c);
-    c = cpu();
+    parse.push(cpuMillis() - c);
+    c = cpuMillis();
     const built: Zone[] = [];
     for (const p of parsed) built.push(Zone.build(p.origin!, p.records, p.class));
-    build.push(cpu() - c);
-    c = cpu();
+    build.push(cpuMillis() - c);
+    c = cpuMillis();
     let findings = 0;
     for (let i = 0; i < built.length; i++) findings += checkZone(built[i], parsed[i].records).length;
-    check.push(cpu() - c);
+    check.push(cpuMillis() - c);
     if (findings < 0) console.log(findings); // keeps the result alive
     parsed.length = 0;
     built.length = 0;
     const h0 = heap();
-    c = cpu();
+    c = cpuMillis();
     const zones: Zone[] = [];
     for (const t of shape.texts) zones.push(loadZoneText(t.text, { origin: t.origin, octets: true }).zone);
-    load.push(cpu() - c);
+    load.push(cpuMillis() - c);
     const h1 = heap();
     if (h0 !== undefined && h1 !== undefined) zoneHeap = h1 - h0;
     records = zones.reduce((n, z) => n + z.recordCount, 0);
@@ -131,10 +123,10 @@ function run(shape: Shape, runs: number, reference: boolean): void {
     let refImages: Uint8Array[] = [];
     for (const which of order) {
       if (which === 'ref' && !reference) continue;
-      c = cpu();
+      c = cpuMillis();
       const out: Uint8Array[] = [];
       for (const z of zones) out.push(which === 'fast' ? compileZone(z) : referenceCompileZone(z));
-      (which === 'fast' ? fast : ref).push(cpu() - c);
+      (which === 'fast' ? fast : ref).push(cpuMillis() - c);
       if (which === 'fast') images.push(...out);
       else refImages = out;
     }
@@ -181,7 +173,7 @@ function pipeline(shape: Shape, runs: number, reference: boolean): void {
     for (const which of order) {
       if (which === 'ref' && !reference) continue;
       heap();
-      const c = cpu();
+      const c = cpuMillis();
       const images: Uint8Array[] = [];
       records = 0;
       for (const t of shape.texts) {
@@ -189,7 +181,7 @@ function pipeline(shape: Shape, runs: number, reference: boolean): void {
         records += z.recordCount;
         images.push(which === 'fast' ? compileZone(z) : referenceCompileZone(z));
       }
-      (which === 'fast' ? fast : ref).push(cpu() - c);
+      (which === 'fast' ? fast : ref).push(cpuMillis() - c);
     }
   }
   const us = (ms: number): string => ((ms * 1000) / records).toFixed(2);
@@ -215,13 +207,13 @@ function filePipeline(zones: number, runs: number): void {
     const both: number[] = [];
     for (let r = 0; r < runs; r++) {
       heap();
-      let c = cpu();
+      let c = cpuMillis();
       for (const f of files) loadZoneFile(f);
-      load.push(cpu() - c);
+      load.push(cpuMillis() - c);
       heap();
-      c = cpu();
+      c = cpuMillis();
       for (const f of files) compileZone(loadZoneFile(f).zone);
-      both.push(cpu() - c);
+      both.push(cpuMillis() - c);
     }
     const us = (ms: number): string => ((ms * 1000) / files.length).toFixed(1);
     console.log(`${files.length} zone files × 10 records, ${runs} runs, median µs CPU per zone:`);

@@ -22,6 +22,7 @@ import { Name } from '../src/wire/name.js';
 import { loadZoneText } from '../src/zone/load.js';
 import type { ServedZone, Zone } from '../src/zone/zone.js';
 import { seededRandom } from '../test/helpers/prng.js';
+import { cpuMicros, median } from './stats.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,17 +30,6 @@ function arg(name: string, def: number): number {
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
-
-/** CPU microseconds (user + system) of this process so far. */
-function cpu(): number {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 /** Zone `i`: 10 records (SOA, 2 NS, MX, 2 A, AAAA, TXT, CNAME, A at the apex). */
 function zoneText(i: number): string {
@@ -120,11 +110,11 @@ function existingMix(zones: number, n: number): Uint8Array[] {
 
 /** CPU µs per query of `r` over `qs`. */
 function run(r: Responder, qs: Uint8Array[]): number {
-  const t = cpu();
+  const t = cpuMicros();
   let bytes = 0;
   for (let i = 0; i < qs.length; i++) bytes += r.respond(qs[i], { transport: 'udp' })?.length ?? 0;
   if (bytes === 0) throw new Error('no answers');
-  return (cpu() - t) / qs.length;
+  return (cpuMicros() - t) / qs.length;
 }
 
 function heapUsed(): number {

@@ -21,6 +21,7 @@ import { Name } from '../src/wire/name.js';
 import { loadZoneFile, loadZoneText } from '../src/zone/load.js';
 import type { Zone } from '../src/zone/zone.js';
 import { seededRandom } from '../test/helpers/prng.js';
+import { cpuMillis, median } from './stats.js';
 import { BIG_ORIGIN, generateBigZone } from './zone-load.js';
 
 function arg(name: string, def: number): number {
@@ -35,11 +36,6 @@ function heap(): number | undefined {
   gc();
   const m = process.memoryUsage();
   return m.heapUsed + m.external + m.arrayBuffers;
-}
-/** CPU milliseconds (user + system) of this process so far: steadier than wall time on a shared machine. */
-function cpu(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
 }
 const mb = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
 
@@ -63,11 +59,6 @@ function query(name: string, qtype: number, id: number): Uint8Array {
   return out;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
 function bigZone(records: number, queries: number): void {
   const dir = mkdtempSync(join(tmpdir(), 'sb-image-'));
   try {
@@ -75,19 +66,19 @@ function bigZone(records: number, queries: number): void {
     generateBigZone(file, records);
     const h0 = heap();
     let t = performance.now();
-    let c = cpu();
+    let c = cpuMillis();
     const zone = loadZoneFile(file, { origin: BIG_ORIGIN }).zone;
     const loadMs = performance.now() - t;
-    const loadCpu = cpu() - c;
+    const loadCpu = cpuMillis() - c;
     const h1 = heap();
     t = performance.now();
-    c = cpu();
+    c = cpuMillis();
     const image = compileZone(zone);
     const compileMs = performance.now() - t;
-    const compileCpu = cpu() - c;
-    c = cpu();
+    const compileCpu = cpuMillis() - c;
+    c = cpuMillis();
     const img = openImage(image);
-    const openMs = cpu() - c;
+    const openMs = cpuMillis() - c;
     const n = zone.recordCount;
     console.log(`big zone: ${n} records, ${zone.nodes.size} names`);
     console.log(
@@ -123,13 +114,13 @@ function bigZone(records: number, queries: number): void {
       const responder = new Responder(new Catalog([zone]));
       const runs = { responder: [] as number[], image: [] as number[] };
       for (let r = 0; r < 3; r++) {
-        c = cpu();
+        c = cpuMillis();
         for (const p of list) responder.respond(p, { transport: 'udp' });
-        runs.responder.push(((cpu() - c) * 1000) / list.length);
-        c = cpu();
+        runs.responder.push(((cpuMillis() - c) * 1000) / list.length);
+        c = cpuMillis();
         let answered = 0;
         for (const p of list) if (respondFromImage(img, parseQuery(p, 'udp')!, out) > 0) answered++;
-        runs.image.push(((cpu() - c) * 1000) / list.length);
+        runs.image.push(((cpuMillis() - c) * 1000) / list.length);
         if (answered !== list.length) console.log(`  (image fell back on ${list.length - answered} queries)`);
       }
       console.log(
@@ -144,7 +135,7 @@ function bigZone(records: number, queries: number): void {
 function manyZones(count: number): void {
   const h0 = heap();
   let t = performance.now();
-  let c = cpu();
+  let c = cpuMillis();
   const zones: Zone[] = [];
   for (let i = 0; i < count; i++) {
     const o = `z${i}.test.`;
@@ -156,11 +147,11 @@ function manyZones(count: number): void {
     );
   }
   const loadMs = performance.now() - t;
-  const loadCpu = cpu() - c;
+  const loadCpu = cpuMillis() - c;
   const h1 = heap();
   const records = zones.reduce((n, z) => n + z.recordCount, 0);
   t = performance.now();
-  c = cpu();
+  c = cpuMillis();
   let bytes = 0;
   const images: Uint8Array[] = [];
   for (const z of zones) {
@@ -169,10 +160,10 @@ function manyZones(count: number): void {
     images.push(img);
   }
   const compileMs = performance.now() - t;
-  const compileCpu = cpu() - c;
-  c = cpu();
+  const compileCpu = cpuMillis() - c;
+  c = cpuMillis();
   for (const i of images) openImage(i);
-  const openMs = cpu() - c;
+  const openMs = cpuMillis() - c;
   console.log(`${count} zones × ${records / count} records (${records} records)`);
   console.log(
     `  load (parse + build Zones): ${(loadMs / 1000).toFixed(2)} s wall, ${(loadCpu / 1000).toFixed(2)} s CPU`,

@@ -24,6 +24,7 @@ import type { ServedZone } from '../src/zone/zone.js';
 import { buildQuery } from '../test/helpers/dns-client.js';
 import { BENCH_ORIGIN, writeBenchZone } from './dnsperf-bench.js';
 import { randomQueryLines } from './queries.js';
+import { cpuMicros, median } from './stats.js';
 import { buildTrivialReply } from './trivial-responder.js';
 
 function arg(name: string, def: number): number {
@@ -32,17 +33,6 @@ function arg(name: string, def: number): number {
 }
 
 const TYPES: Record<string, number> = { A: 1, AAAA: 28, TXT: 16 };
-
-/** CPU microseconds (user + system) of this process so far. */
-function cpu(): number {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 /** Wire queries (RD set, as dnsperf sends them) of dnsperf lines `name TYPE`. */
 function toQueries(lines: Iterable<string>, edns: boolean): Buffer[] {
@@ -64,11 +54,11 @@ function toQueries(lines: Iterable<string>, edns: boolean): Buffer[] {
 
 /** CPU µs per query of `answer` over `qs`. */
 function run(answer: (q: Buffer) => Uint8Array | null, qs: Buffer[]): number {
-  const t = cpu();
+  const t = cpuMicros();
   let bytes = 0;
   for (let i = 0; i < qs.length; i++) bytes += answer(qs[i])?.length ?? 0;
   if (bytes === 0) throw new Error('no answers');
-  return (cpu() - t) / qs.length;
+  return (cpuMicros() - t) / qs.length;
 }
 
 function main(): void {

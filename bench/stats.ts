@@ -11,6 +11,17 @@ export function median(values: readonly number[]): number {
   return v.length % 2 === 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
+/** CPU microseconds (user + system) of this process so far. */
+export function cpuMicros(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+/** CPU milliseconds (user + system) of this process so far: steadier than wall time on a shared machine. */
+export function cpuMillis(): number {
+  return cpuMicros() / 1000;
+}
+
 /** The q-quantile (0..1) of an already sorted list, nearest-rank. */
 export function quantileSorted(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return Number.NaN;

@@ -32,7 +32,7 @@ import {
 } from '../wire/constants.js';
 import { decodeMessage } from '../wire/decode.js';
 import { buildEdeOption, buildNsidOption, findEdnsOption, optLength } from '../wire/edns.js';
-import { MessageWriter, Section } from '../wire/encode.js';
+import { MessageWriter, Section, writeTypeClassTtl } from '../wire/encode.js';
 import { WireFormatError } from '../wire/errors.js';
 import { type Edns, type EdnsOptionData, type Message, opcodeOf, type Question } from '../wire/message.js';
 import { Name } from '../wire/name.js';
@@ -771,14 +771,7 @@ function fromView(
       const r = rdata[i];
       out[p] = 0xc0;
       out[p + 1] = HEADER_LENGTH;
-      out[p + 2] = type >> 8;
-      out[p + 3] = type & 0xff;
-      out[p + 4] = cls >> 8;
-      out[p + 5] = cls & 0xff;
-      out[p + 6] = ttl >>> 24;
-      out[p + 7] = (ttl >>> 16) & 0xff;
-      out[p + 8] = (ttl >>> 8) & 0xff;
-      out[p + 9] = ttl & 0xff;
+      writeTypeClassTtl(out, p + 2, type, cls, ttl);
       out[p + 10] = r.length >> 8;
       out[p + 11] = r.length & 0xff;
       out.set(r, p + 12);

@@ -62,6 +62,22 @@ const addedSlots = new Int32Array(MAX_TARGETS);
 const FNV_PRIME = 0x01000193;
 const FNV_OFFSET = 0x811c9dc5 | 0;
 
+/**
+ * Writes a record's TYPE, CLASS and TTL (8 octets) at `at`: the fixed part after the owner,
+ * before RDLENGTH. Shared by the message writer, the image compiler and the Responder's
+ * direct answers (one place for the layout of RFC 1035 §4.1.3).
+ */
+export function writeTypeClassTtl(buf: Uint8Array, at: number, type: number, cls: number, ttl: number): void {
+  buf[at] = type >> 8;
+  buf[at + 1] = type;
+  buf[at + 2] = cls >> 8;
+  buf[at + 3] = cls;
+  buf[at + 4] = ttl >>> 24;
+  buf[at + 5] = ttl >>> 16;
+  buf[at + 6] = ttl >>> 8;
+  buf[at + 7] = ttl;
+}
+
 /** Hash of a label (at buf[p]) prepended to a suffix whose hash is `h`; ASCII case folded. */
 function hashLabel(h: number, buf: Uint8Array, p: number): number {
   const end = p + buf[p];
@@ -493,14 +509,7 @@ export class MessageWriter {
     if (!this.#writeName(name.wire, name.key, limit) || !this.#room(10, limit)) return false;
     const buf = this.#buf;
     const p = this.#len;
-    buf[p] = type >> 8;
-    buf[p + 1] = type;
-    buf[p + 2] = cls >> 8;
-    buf[p + 3] = cls;
-    buf[p + 4] = ttl >>> 24;
-    buf[p + 5] = ttl >>> 16;
-    buf[p + 6] = ttl >>> 8;
-    buf[p + 7] = ttl;
+    writeTypeClassTtl(buf, p, type, cls, ttl);
     const rdlengthAt = p + 8;
     this.#len = p + 10;
     let from = 0;
