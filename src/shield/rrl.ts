@@ -266,7 +266,7 @@ export class ResponseRateLimiter {
   #charge(b: number, rate: number): boolean {
     const floor = -rate * this.#window;
     const next = this.#balance[b] - 1;
-    this.#balance[b] = next < floor ? floor : next;
+    this.#balance[b] = Math.max(next, floor);
     return next < 0;
   }
 }
