@@ -23,6 +23,7 @@
  * bucket). Memory does not grow with the number of sources, however many addresses a flood
  * rotates through; a collision can only make two keys share a bucket, briefly.
  */
+import { BoundedTable, hashPrefix, mix32 } from './bounded-table.js';
 
 /** The kinds of response, each with its own rate. */
 export const ResponseKind = {
@@ -86,16 +87,9 @@ export interface RrlCounters {
   evictions: number;
 }
 
-const WAYS = 4;
-
 function checkRate(name: string, value: number): number {
   if (!Number.isFinite(value) || value < 0 || value > 1e6) throw new RangeError(`${name} must be 0..1000000`);
   return value;
-}
-
-function mix(h: number, v: number): number {
-  h = Math.imul(h ^ v, 0x9e3779b1);
-  return (h ^ (h >>> 15)) >>> 0;
 }
 
 export class ResponseRateLimiter {
@@ -106,16 +100,15 @@ export class ResponseRateLimiter {
   readonly #v4Bits: number;
   readonly #v6Bits: number;
   readonly #dryRun: boolean;
-  readonly #mask: number;
-  /** Per bucket: the key's tag (0: free), balance, last update (ms), limited count. */
-  readonly #tag: Uint32Array;
+  readonly #table: BoundedTable;
+  /** Per bucket: balance, last update (ms), limited count. */
   readonly #balance: Float64Array;
   readonly #stamp: Float64Array;
   readonly #limited: Uint32Array;
   #sent = 0;
   readonly #dropped = new Float64Array(5);
   readonly #slipped = new Float64Array(5);
-  #evictions = 0;
+  readonly #rank = (slot: number): number => this.#stamp[slot];
 
   constructor(config: RrlConfig) {
     const base = checkRate('responsesPerSecond', config.responsesPerSecond);
@@ -144,10 +137,8 @@ export class ResponseRateLimiter {
     const wanted = config.tableSize ?? 65536;
     if (!Number.isInteger(wanted) || wanted < 1 || wanted > 1 << 24)
       throw new RangeError('tableSize must be 1..16777216');
-    let size = 1024;
-    while (size < wanted) size *= 2;
-    this.#mask = size - 1;
-    this.#tag = new Uint32Array(size);
+    this.#table = new BoundedTable(Math.max(1024, wanted), 4);
+    const size = this.#table.size;
     this.#balance = new Float64Array(size);
     this.#stamp = new Float64Array(size);
     this.#limited = new Uint32Array(size);
@@ -155,7 +146,7 @@ export class ResponseRateLimiter {
 
   /** Buckets in the table (fixed for the limiter's life). */
   get tableSize(): number {
-    return this.#mask + 1;
+    return this.#table.size;
   }
 
   /** Whether the limiter only counts (dry run). */
@@ -170,12 +161,7 @@ export class ResponseRateLimiter {
   blockHash(address: Uint8Array): number {
     const bits = address.length === 4 ? this.#v4Bits : address.length === 16 ? this.#v6Bits : -1;
     if (bits < 0) throw new RangeError('a client address is 4 (IPv4) or 16 (IPv6) octets');
-    let h = address.length === 4 ? 0x3c6ef372 : 0xa54ff53a;
-    const whole = bits >>> 3;
-    for (let i = 0; i < whole; i++) h = mix(h, address[i]);
-    const rest = bits & 7;
-    if (rest) h = mix(h, address[whole] & (0xff << (8 - rest)) & 0xff);
-    return mix(h, bits);
+    return hashPrefix(address, bits);
   }
 
   /**
@@ -189,12 +175,13 @@ export class ResponseRateLimiter {
     let limited = false;
     let bucket = -1;
     if (rate > 0) {
-      const key = kind === ResponseKind.error ? mix(block, 0x51) : mix(mix(block, kind + 1), nameHash >>> 0);
+      const key =
+        kind === ResponseKind.error ? mix32(block, 0x51) : mix32(mix32(block, kind + 1), nameHash >>> 0);
       bucket = this.#bucket(key, rate, nowMs);
       limited = this.#charge(bucket, rate);
     }
     if (this.#all > 0) {
-      const all = this.#bucket(mix(block, 0xa11), this.#all, nowMs);
+      const all = this.#bucket(mix32(block, 0xa11), this.#all, nowMs);
       if (this.#charge(all, this.#all) && !limited) {
         limited = true;
         bucket = all;
@@ -223,35 +210,19 @@ export class ResponseRateLimiter {
       sent: this.#sent,
       dropped: per(this.#dropped),
       slipped: per(this.#slipped),
-      evictions: this.#evictions,
+      evictions: this.#table.evictions,
     };
   }
 
   /** Finds (or takes) the bucket of `key`, credited up to `nowMs`. */
   #bucket(key: number, rate: number, nowMs: number): number {
-    const tag = (key | 1) >>> 0; // never 0: 0 marks a free bucket
-    const base = Math.imul(key, 0x85ebca6b) & this.#mask & ~(WAYS - 1);
-    let victim = base;
-    let oldest = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < WAYS; i++) {
-      const b = base + i;
-      if (this.#tag[b] === tag) {
-        this.#credit(b, rate, nowMs);
-        return b;
-      }
-      const stamp = this.#tag[b] === 0 ? Number.NEGATIVE_INFINITY : this.#stamp[b];
-      if (stamp < oldest) {
-        oldest = stamp;
-        victim = b;
-      }
-    }
-    // A bucket idle for a whole window holds nothing a newcomer must inherit.
-    if (oldest !== Number.NEGATIVE_INFINITY && nowMs - oldest < this.#window * 1000) this.#evictions++;
-    this.#tag[victim] = tag;
-    this.#balance[victim] = rate;
-    this.#stamp[victim] = nowMs;
-    this.#limited[victim] = 0;
-    return victim;
+    const slot = this.#table.claim(key, this.#rank);
+    if (this.#table.claimed) {
+      this.#balance[slot] = rate;
+      this.#stamp[slot] = nowMs;
+      this.#limited[slot] = 0;
+    } else this.#credit(slot, rate, nowMs);
+    return slot;
   }
 
   #credit(b: number, rate: number, nowMs: number): void {
