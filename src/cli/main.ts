@@ -142,7 +142,11 @@ function buildProgram(): Command {
     .option('--workers <n>', 'DNS worker processes (default: number of CPUs)')
     .option('--io <path>', IO_HELP)
     .option('--native-answers', NATIVE_ANSWERS_HELP)
-    .option('--images <on|off>', IMAGES_HELP);
+    .option('--images <on|off>', IMAGES_HELP)
+    .option('--shield <mode>', SHIELD_HELP)
+    .option('--rrl <spec>', RRL_HELP)
+    .option('--cookie-secret <hex>', COOKIE_SECRET_HELP, collect)
+    .option('--shield-allow <prefix>', SHIELD_ALLOW_HELP, collect);
   addAnswerOptions(start)
     .option(
       '--nameservers <names>',
