@@ -193,6 +193,7 @@ static void send_queued(sb_sock *s, unsigned n) {
 static void send_js_answers(sb_sock *s, uint32_t k) {
   if (k > SB_BATCH) k = SB_BATCH;
   unsigned q = 0;
+  size_t scratch = 0; /* octets used of the C answer area (free: the C answers were sent) */
   for (uint32_t i = 0; i < k; i++) {
     const uint8_t *d = s->out + (size_t)i * SB_OUT_DESC_WORDS * 4;
     uint32_t idx = get32(d), off = get32(d + 4), len = get32(d + 8);
@@ -219,6 +220,17 @@ static void send_js_answers(sb_sock *s, uint32_t k) {
         memcpy(ans, tc, tl);
         len = (uint32_t)tl;
         s->rrl_slipped++;
+      }
+      /* Our cookie, when the query sent one: the answer is copied where it can grow. */
+      if (s->sv[idx].cookie_at >= 0 && SB_C_AREA - scratch >= (size_t)len + 28) {
+        uint8_t *w = s->c_answers + scratch;
+        memcpy(w, ans, len);
+        size_t nl = sb_shield_add_cookie(sh, &s->sv[idx], pkt, w, len, len + 28, sb_shield_udp_limit(&s->pps[idx]));
+        if (nl != len) {
+          ans = w;
+          len = (uint32_t)nl;
+          scratch += (nl + 7) & ~(size_t)7;
+        }
       }
     }
     queue_reply(s, q++, idx, ans, len);
@@ -325,6 +337,7 @@ static void process_batch(sb_sock *s, unsigned n) {
         }
         uint8_t *tc = s->c_answers + c_used;
         size_t tl = sb_shield_write_tc(&pp, pkt, len, tc, SB_C_MAX);
+        if (tl > 0) tl = sb_shield_add_cookie(sh, &s->sv[i], pkt, tc, tl, SB_C_MAX, sb_shield_udp_limit(&pp));
         if (tl == 0) {
           s->dropped++;
           s->shield_dropped++;
@@ -372,6 +385,8 @@ static void process_batch(sb_sock *s, unsigned n) {
           alen = tl;
         }
       }
+      if (alen >= 12 && alen <= SB_C_MAX && sh != NULL)
+        alen = sb_shield_add_cookie(sh, &s->sv[i], pkt, ans, alen, SB_C_MAX, sb_shield_udp_limit(&pp));
       if (alen >= 12 && alen <= SB_C_MAX) {
         s->verdict[i] = SB_V_ANSWERED;
         put32(d + 60, SB_V_ANSWERED);
