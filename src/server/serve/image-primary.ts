@@ -71,6 +71,8 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     broadcast: (msg) => {
       for (const slot of shipper.slots()) if (!pool?.send(slot, msg)) shipper.gone(slot);
     },
+    // The workers' snapshot: one file in the pack folder, read by each worker in one call.
+    snapshotFileZones: 1,
     log,
   });
   // The images go into the packs as their batches come back, while the threads compile on.
@@ -81,13 +83,128 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     writer.close();
   };
 
-  // A stop signal before the workers run (the cold compile): stop compiling, remove the
-  // packs and exit 0, rather than die by the signal's default action and leave them behind.
-  let stoppedEarly: Promise<void> | undefined;
-  onEarlyStop = () => {
-    stoppedEarly = closeImages();
+  const ready = new Set<number>();
+  /** The first compile is published: a worker's hello is answered with its snapshot at once. */
+  let published = false;
+  /** Workers that said hello during the first compile: sent their snapshot once it is published. */
+  const helloDuringCompile = new Set<number>();
+  let started = false;
+  let stopping = false;
+  let resolveExit: ((code: number) => void) | undefined;
+  let reloads: Promise<void> = Promise.resolve();
+  let hupBeforeStart = hupWhileCompiling;
+  let reload: () => void = () => {};
+  /** A worker failed before serving: exit code 1 once the compile is stopped. */
+  let failedEarly = false;
+
+  const sendSnapshot = (slot: number) => {
+    for (const m of shipper.snapshot(slot)) pool?.send(slot, m);
   };
-  if (earlyStop) onEarlyStop();
+
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    // A reload under way stops at once: its compile jobs fail, its wait for acks ends.
+    shipper.close();
+    await compiler.close();
+    await reloads.catch(() => {});
+    await pool?.stop();
+    await closeImages();
+    resolveExit?.(code);
+  };
+
+  const onWorkerMessage = (slot: number, msg: StartWorkerMessage) => {
+    switch (msg.type) {
+      case 'switchboard:hello':
+        if (published) sendSnapshot(slot);
+        else helloDuringCompile.add(slot);
+        break;
+      case 'switchboard:start-ready':
+        ready.add(slot);
+        shipper.started(slot);
+        if (msg.loads) log.info(`worker ${slot}: ${formatLoads(msg.loads)}`);
+        if (started) log.info(`worker ${slot} restarted, serving ${msg.zones} zones`);
+        else if (ready.size === count) {
+          started = true;
+          print(formatStartLine(dir.zones(), config.listen, count));
+          // The compile's garbage goes now, off the path to the first answer.
+          collectGarbage();
+          if (hupBeforeStart) reload();
+        }
+        break;
+      case 'switchboard:applied':
+        for (const e of msg.errors) log.error(`worker ${slot}: ${e}`);
+        shipper.acked(slot, msg.seq);
+        break;
+      case 'switchboard:fatal':
+        log.error(`worker ${slot} cannot serve: ${msg.message}`);
+        if (!started) workerFailedEarly();
+        break;
+      case 'switchboard:metrics':
+        break;
+    }
+  };
+
+  // The workers are forked now, while the zones compile: they boot, load their modules and
+  // wait for the snapshot, so only reading it (one file) and binding are left after the compile.
+  pool = new WorkerPool({
+    count,
+    exec: fileURLToPath(new URL('../start/worker-main.js', import.meta.url)),
+    env: {
+      [START_CONFIG_ENV]: encodeDnsWorkerConfig({
+        listen: config.listen,
+        nsid: config.nsid,
+        ednsSize: config.ednsSize,
+        identity: config.identity,
+        version: config.version,
+        tcpIdleTimeoutMs: config.tcpIdleTimeoutMs,
+        tcpMaxConnections: config.tcpMaxConnections,
+        tcpMaxConnectionsPerClient: config.tcpMaxConnectionsPerClient,
+        udpRecvBufferSize: config.udpRecvBufferSize,
+        udpSendBufferSize: config.udpSendBufferSize,
+        udpIo: udp.io,
+        nativeAnswers: config.nativeAnswers,
+        packDir,
+      }),
+    },
+    onMessage: (slot, msg) => {
+      if (isStartWorkerMessage(msg)) onWorkerMessage(slot, msg);
+    },
+    onExit: (slot, code, signal, restartInMs) => {
+      ready.delete(slot);
+      helloDuringCompile.delete(slot);
+      shipper.gone(slot);
+      const how = signal ? `signal ${signal}` : `code ${code}`;
+      if (restartInMs !== null && !started) {
+        log.error(`worker ${slot} exited before serving (${how})`);
+        workerFailedEarly();
+      } else if (restartInMs !== null)
+        log.warn(`worker ${slot} exited (${how}); restarting in ${restartInMs} ms`);
+    },
+  });
+
+  // A stop signal before the workers run (the cold compile): stop compiling, stop the
+  // workers, remove the packs and exit 0, rather than die by the signal's default action and
+  // leave them behind.
+  let stoppedEarly: Promise<void> | undefined;
+  const stopEarly = () => {
+    stoppedEarly ??= (async () => {
+      await compiler.close();
+      await pool?.stop();
+      await closeImages();
+    })();
+  };
+  onEarlyStop = stopEarly;
+  function workerFailedEarly(): void {
+    if (published) {
+      void stop(1);
+      return;
+    }
+    failedEarly = true;
+    stopEarly();
+  }
+  if (earlyStop) stopEarly();
+  else pool.start();
   const compiling = performance.now();
   let first: Awaited<ReturnType<CompiledZoneDir['load']>>;
   try {
@@ -96,18 +213,21 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     // The images cannot be stored (a full disk): nothing to serve.
     if (!stoppedEarly) log.error(describeError(err));
     dropEarly();
-    await (stoppedEarly ?? closeImages());
-    return stoppedEarly ? 0 : 1;
+    const code = stoppedEarly && !failedEarly ? 0 : 1;
+    stopEarly();
+    await stoppedEarly;
+    return code;
   }
   if (stoppedEarly) {
     dropEarly();
     await stoppedEarly;
-    return 0;
+    return failedEarly ? 1 : 0;
   }
   if (first.report.dirError) {
     log.error(`--zone-dir ${config.zoneDir}: ${first.report.dirError}`);
     dropEarly();
-    await closeImages();
+    stopEarly();
+    await stoppedEarly;
     return 1;
   }
   try {
@@ -115,69 +235,28 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   } catch (err) {
     log.error(describeError(err));
     dropEarly();
-    await closeImages();
+    stopEarly();
+    await stoppedEarly;
     return 1;
   }
   first.commit();
   first.changes.length = 0; // the compiled images are in the packs now: let their buffers go
   compiler.shrink(); // the threads' heaps go before the workers load the images (a SIGHUP starts them again)
+  published = true;
+  for (const slot of helloDuringCompile) sendSnapshot(slot);
+  helloDuringCompile.clear();
   logZoneReport(log, first.report, 'load');
   log.info(
     `compiled ${shipper.size} zone images in ${Math.round(performance.now() - compiling)} ms (${compiler.size} compile threads)`,
   );
   if (shipper.size === 0) log.warn('no zone loaded: every query is answered REFUSED');
-  collectGarbage();
 
-  const ready = new Set<number>();
-  let started = false;
-  let stopping = false;
-
-  return new Promise<number>((resolveExit) => {
-    const stop = async (code: number) => {
-      if (stopping) return;
-      stopping = true;
-      // A reload under way stops at once: its compile jobs fail, its wait for acks ends.
-      shipper.close();
-      await compiler.close();
-      await reloads.catch(() => {});
-      await pool?.stop();
-      await closeImages();
-      resolveExit(code);
-    };
-
-    const onWorkerMessage = (slot: number, msg: StartWorkerMessage) => {
-      switch (msg.type) {
-        case 'switchboard:hello':
-          for (const m of shipper.snapshot(slot)) pool?.send(slot, m);
-          break;
-        case 'switchboard:start-ready':
-          ready.add(slot);
-          if (msg.loads) log.info(`worker ${slot}: ${formatLoads(msg.loads)}`);
-          if (started) log.info(`worker ${slot} restarted, serving ${msg.zones} zones`);
-          else if (ready.size === count) {
-            started = true;
-            print(formatStartLine(dir.zones(), config.listen, count));
-            if (hupBeforeStart) reload();
-          }
-          break;
-        case 'switchboard:applied':
-          for (const e of msg.errors) log.error(`worker ${slot}: ${e}`);
-          shipper.acked(slot, msg.seq);
-          break;
-        case 'switchboard:fatal':
-          log.error(`worker ${slot} cannot serve: ${msg.message}`);
-          if (!started) void stop(1);
-          break;
-        case 'switchboard:metrics':
-          break;
-      }
-    };
-
+  return new Promise<number>((resolve) => {
+    resolveExit = resolve;
     // SIGHUP: reloads run one after another; each recompiles what changed and waits until
     // every worker applied it before the reload line is logged.
-    let reloads: Promise<void> = Promise.resolve();
     let queued = false;
-    const reload = () => {
+    reload = () => {
       if (queued) return;
       queued = true;
       reloads = reloads.then(async () => {
@@ -208,7 +287,6 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
       });
     };
 
-    let hupBeforeStart = hupWhileCompiling;
     const onHup = () => {
       if (stopping) return;
       if (started) reload();
@@ -223,44 +301,9 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
       void stop(0);
     };
 
-    pool = new WorkerPool({
-      count,
-      exec: fileURLToPath(new URL('../start/worker-main.js', import.meta.url)),
-      env: {
-        [START_CONFIG_ENV]: encodeDnsWorkerConfig({
-          listen: config.listen,
-          nsid: config.nsid,
-          ednsSize: config.ednsSize,
-          identity: config.identity,
-          version: config.version,
-          tcpIdleTimeoutMs: config.tcpIdleTimeoutMs,
-          tcpMaxConnections: config.tcpMaxConnections,
-          tcpMaxConnectionsPerClient: config.tcpMaxConnectionsPerClient,
-          udpRecvBufferSize: config.udpRecvBufferSize,
-          udpSendBufferSize: config.udpSendBufferSize,
-          udpIo: udp.io,
-          nativeAnswers: config.nativeAnswers,
-          packDir,
-        }),
-      },
-      onMessage: (slot, msg) => {
-        if (isStartWorkerMessage(msg)) onWorkerMessage(slot, msg);
-      },
-      onExit: (slot, code, signal, restartInMs) => {
-        ready.delete(slot);
-        shipper.gone(slot);
-        const how = signal ? `signal ${signal}` : `code ${code}`;
-        if (restartInMs !== null && !started) {
-          log.error(`worker ${slot} exited before serving (${how})`);
-          void stop(1);
-        } else if (restartInMs !== null)
-          log.warn(`worker ${slot} exited (${how}); restarting in ${restartInMs} ms`);
-      },
-    });
     process.on('SIGHUP', onHup);
     process.on('SIGTERM', () => onStop('SIGTERM'));
     process.on('SIGINT', () => onStop('SIGINT'));
     dropEarly();
-    pool.start();
   });
 }

@@ -101,6 +101,12 @@ export interface CompilePoolOptions {
   maxQueue?: number;
   /** Heap cap of one thread in MiB (default 2048): a zone that needs more fails alone. */
   heapMb?: number;
+  /**
+   * Young generation of one thread in MiB (default 48): compiling allocates many short-lived
+   * objects per zone, and a young generation larger than V8's default (16 MiB on 64-bit)
+   * scavenges less often (measured ~10 % less CPU over 100,000 small zones, docs/PERFORMANCE.md).
+   */
+  youngMb?: number;
   /** An idle thread exits after this long (ms, default 5000). */
   idleMs?: number;
   /** Batches posted to one thread ahead of time (default 3). */
@@ -148,6 +154,7 @@ export class CompilePool {
   readonly #size: number;
   readonly #maxQueue: number;
   readonly #heapMb: number;
+  readonly #youngMb: number;
   readonly #idleMs: number;
   readonly #depth: number;
   readonly #batchJobs: number;
@@ -166,6 +173,7 @@ export class CompilePool {
     this.#size = Math.max(1, opts.threads ?? defaultCompileThreads());
     this.#maxQueue = Math.max(1, opts.maxQueue ?? 1024);
     this.#heapMb = opts.heapMb ?? 2048;
+    this.#youngMb = opts.youngMb ?? 48;
     this.#idleMs = opts.idleMs ?? 5000;
     this.#depth = Math.max(1, opts.depth ?? 3);
     this.#batchJobs = Math.max(1, opts.batchJobs ?? 128);
@@ -323,7 +331,7 @@ export class CompilePool {
 
   #spawn(): Thread {
     const worker = new Worker(new URL('./compile-thread.js', import.meta.url), {
-      resourceLimits: { maxOldGenerationSizeMb: this.#heapMb },
+      resourceLimits: { maxOldGenerationSizeMb: this.#heapMb, maxYoungGenerationSizeMb: this.#youngMb },
     });
     this.stats.threadsStarted++;
     const thread: Thread = { worker, batches: [], idleTimer: null, alone: false };
