@@ -92,7 +92,8 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   let stopping = false;
   let resolveExit: ((code: number) => void) | undefined;
   let reloads: Promise<void> = Promise.resolve();
-  let hupBeforeStart = hupWhileCompiling;
+  /** SIGHUP after the compile, before every worker serves (during the compile: hupWhileCompiling). */
+  let hupBeforeStart = false;
   let reload: () => void = () => {};
   /** A worker failed before serving: exit code 1 once the compile is stopped. */
   let failedEarly = false;
@@ -129,7 +130,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
           print(formatStartLine(dir.zones(), config.listen, count));
           // The compile's garbage goes now, off the path to the first answer.
           collectGarbage();
-          if (hupBeforeStart) reload();
+          if (hupBeforeStart || hupWhileCompiling) reload();
         }
         break;
       case 'switchboard:applied':
