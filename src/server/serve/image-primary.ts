@@ -7,6 +7,7 @@
  * each worker: no worker stops answering, so the one-at-a-time reload is not needed).
  * @module
  */
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WorkerPool } from '../../transport/cluster.js';
 import { CompilePool } from '../shared/compile-pool.js';
@@ -17,6 +18,7 @@ import { collectGarbage, formatLoads, PackWriter } from '../shared/images.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError } from '../shared/log.js';
 import type { ServeConfig } from './config.js';
+import { cacheFileOf, IMAGE_CACHE_ENV, ImageCacheWriter, readImageCache } from './image-cache.js';
 import { CompiledZoneDir } from './image-dir.js';
 import type { PrimaryIo } from './primary.js';
 import { formatReloadLine, formatStartLine, logZoneReport } from './report.js';
@@ -208,10 +210,29 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   if (earlyStop) stopEarly();
   else pool.start();
   const compiling = performance.now();
+  // SWITCHBOARD_IMAGE_CACHE=DIR: the images of the last start, taken for the files that did
+  // not change (image-cache.ts); this start's images are cached for the next one.
+  const cacheDir = process.env[IMAGE_CACHE_ENV];
+  const caching = Boolean(cacheDir) && !stoppedEarly;
+  if (caching) {
+    const path = cacheFileOf(resolve(cacheDir as string), config.zoneDir);
+    const read = readImageCache(path);
+    if ('why' in read) log.info(`image cache ${path}: not used (${read.why})`);
+    dir.useCache('entries' in read ? read.entries : undefined, () => {
+      try {
+        return new ImageCacheWriter(path);
+      } catch (err) {
+        log.warn(`image cache ${path}: cannot be written: ${describeError(err)}`);
+        throw err;
+      }
+    });
+  }
+  const cacheWriter = () => dir.cacheWriter;
   let first: Awaited<ReturnType<CompiledZoneDir['load']>>;
   try {
     first = await dir.load();
   } catch (err) {
+    cacheWriter()?.abort();
     // The images cannot be stored (a full disk): nothing to serve.
     if (!stoppedEarly) log.error(describeError(err));
     dropEarly();
@@ -220,6 +241,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     await stoppedEarly;
     return code;
   }
+  if (stoppedEarly || first.report.dirError) cacheWriter()?.abort();
   if (stoppedEarly) {
     dropEarly();
     await stoppedEarly;
@@ -235,6 +257,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   try {
     shipper.publish(first.changes, false);
   } catch (err) {
+    cacheWriter()?.abort();
     log.error(describeError(err));
     dropEarly();
     stopEarly();
@@ -248,6 +271,13 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   for (const slot of helloDuringCompile) sendSnapshot(slot);
   helloDuringCompile.clear();
   logZoneReport(log, first.report, 'load');
+  if (caching) {
+    const why = cacheWriter()?.commit();
+    if (why) log.warn(`image cache not written: ${why}`);
+    log.info(
+      `image cache: ${dir.fromCache} zone images taken from it${cacheWriter() ? ', the cache rewritten' : ''}`,
+    );
+  }
   log.info(
     `compiled ${shipper.size} zone images in ${Math.round(performance.now() - compiling)} ms (${compiler.size} compile threads)`,
   );
