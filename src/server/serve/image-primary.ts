@@ -215,6 +215,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   const cacheDir = process.env[IMAGE_CACHE_ENV];
   const caching = Boolean(cacheDir) && !stoppedEarly;
   if (caching) {
+    compiler.prestart(); // the threads load their modules while the cache is read
     const path = cacheFileOf(resolve(cacheDir as string), config.zoneDir);
     const read = readImageCache(path);
     if ('why' in read) log.info(`image cache ${path}: not used (${read.why})`);
