@@ -16,6 +16,8 @@ interface Live {
   incarnation: string;
   counters: number[];
   gauges: number[];
+  attacked: string[];
+  topZones: [string, number, number][];
 }
 
 /** How many retired incarnations are remembered (to ignore their late reports). */
@@ -40,6 +42,8 @@ export class DnsAggregator {
       incarnation,
       counters: report.counters.slice(),
       gauges: report.gauges.slice(),
+      attacked: report.attacked?.slice() ?? [],
+      topZones: report.topZones?.map(([z, q, nx]) => [z, q, nx]) ?? [],
     });
     return true;
   }
@@ -89,6 +93,26 @@ export class DnsAggregator {
     for (const base of this.#base.values()) for (let i = 0; i < COUNTER_COUNT; i++) out[i] += base[i];
     for (const live of this.#live.values())
       for (let i = 0; i < COUNTER_COUNT; i++) out[i] += live.counters[i];
+    return out;
+  }
+
+  /** Zones some live worker's shield holds under attack now, sorted. */
+  attackedZones(): string[] {
+    const all = new Set<string>();
+    for (const live of this.#live.values()) for (const z of live.attacked) all.add(z);
+    return [...all].sort();
+  }
+
+  /** The busiest zones of the live workers, rates summed per zone: name → [queries/s, missing/s]. */
+  topZones(): Map<string, [number, number]> {
+    const out = new Map<string, [number, number]>();
+    for (const live of this.#live.values())
+      for (const [z, q, nx] of live.topZones) {
+        const r = out.get(z) ?? [0, 0];
+        r[0] += q;
+        r[1] += nx;
+        out.set(z, r);
+      }
     return out;
   }
 

@@ -33,6 +33,10 @@ export interface NativeShieldStats {
   wouldTruncate: number;
   rrlDropped: number;
   rrlSlipped: number;
+  /** FORMERR for a malformed COOKIE option; BADCOOKIE sent (or, in dry run, that would be). */
+  formerr: number;
+  badcookie: number;
+  wouldBadcookie: number;
   /** Queries by cookie status: none, malformed, client only, invalid, valid. */
   cookies: number[];
   /** 0 (keeping up) .. 3 (drowning). */
@@ -45,6 +49,8 @@ export interface NativeShieldStats {
   /** State changes since the last call: [zone key, 1 entered / 0 left]. */
   events: [number, number][];
   lostEvents: number;
+  /** The 10 busiest zones tracked: [zone key, queries/s, missing names/s], busiest first. */
+  top: [number, number, number][];
 }
 
 /** The addon's shield functions (native/shield_napi.c). */
