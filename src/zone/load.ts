@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import { typeToString } from '../wire/constants.js';
 import { Name } from '../wire/name.js';
 import { checkRecords, checkZone, type ZoneFinding } from './check.js';
+import { ColumnZone } from './column-zone.js';
 import {
   type ParsedZone,
   type ParseOptions,
@@ -123,6 +124,34 @@ export function loadZoneText(
   text: string,
   opts: LoadOptions & { file?: string; octets?: boolean } = {},
 ): LoadedZone {
+  return loadWith(text, opts, Zone.build);
+}
+
+/** A zone loaded as columns (`loadZoneTextColumns`). */
+export interface LoadedColumnZone {
+  zone: ColumnZone;
+  warnings: ZoneDiagnostic[];
+  errors: ZoneDiagnostic[];
+}
+
+/**
+ * `loadZoneText`, keeping the zone as columns (`ColumnZone`: no graph of per-record objects
+ * outlives the load) for compiling a big zone into an image. The same errors and warnings, in
+ * the same order; `compileZone` makes the same image of either.
+ * @throws ZoneParseError
+ */
+export function loadZoneTextColumns(
+  text: string,
+  opts: LoadOptions & { file?: string; octets?: boolean } = {},
+): LoadedColumnZone {
+  return loadWith(text, opts, ColumnZone.build);
+}
+
+function loadWith<Z extends Zone | ColumnZone>(
+  text: string,
+  opts: LoadOptions & { file?: string; octets?: boolean },
+  build: (origin: Name, records: ParsedZone['records'], cls: number) => Z,
+): { zone: Z; warnings: ZoneDiagnostic[]; errors: ZoneDiagnostic[] } {
   const file = opts.file ?? '<text>';
   const named = opts.file;
   // Only when the text names no origin before it is needed (most zone files start with $ORIGIN).
@@ -151,22 +180,23 @@ export function loadZoneText(
       ],
       warnings,
     );
-  return buildParsedZone(parsed, origin, file, warnings, opts.strict ?? true);
+  return buildParsedZone(parsed, origin, file, warnings, opts.strict ?? true, build);
 }
 
-function buildParsedZone(
+function buildParsedZone<Z extends Zone | ColumnZone>(
   parsed: ParsedZone,
   origin: Name,
   file: string,
   warnings: ZoneDiagnostic[],
   strict: boolean,
-): LoadedZone {
+  build: (origin: Name, records: ParsedZone['records'], cls: number) => Z,
+): { zone: Z; warnings: ZoneDiagnostic[]; errors: ZoneDiagnostic[] } {
   const locator = new RecordLocator(parsed);
   // Zone.build refuses a zone without a single apex SOA; checkRecords then says why, located.
-  let zone: Zone;
+  let zone: Z;
   let findings: ZoneFinding[];
   try {
-    zone = Zone.build(origin, parsed.records, parsed.class);
+    zone = build(origin, parsed.records, parsed.class);
     findings = checkZone(zone, parsed.records);
   } catch (err) {
     const fromRecords = checkRecords(origin, parsed.records);
