@@ -192,8 +192,6 @@ interface OrderedNames {
   wire(i: number): string;
   /** The i-th node (a ColumnZone makes it now, unless it is still cached). */
   node(i: number): ZoneNode;
-  /** The i-th node for one read of it (a ColumnZone does not cache what it makes for this). */
-  once(i: number): ZoneNode;
 }
 
 /** A Zone's nodes, sorted. */
@@ -211,9 +209,6 @@ class NodeArray implements OrderedNames {
     return this.#nodes[i].name.wire;
   }
   node(i: number): ZoneNode {
-    return this.#nodes[i];
-  }
-  once(i: number): ZoneNode {
     return this.#nodes[i];
   }
 }
@@ -237,8 +232,9 @@ class ColumnOrder implements OrderedNames {
   node(i: number): ZoneNode {
     return this.#zone.nodeAt(this.#order[i]);
   }
-  once(i: number): ZoneNode {
-    return this.#zone.nodeAt(this.#order[i], false);
+  /** The zone's name index of the i-th name. */
+  index(i: number): number {
+    return this.#order[i];
   }
 }
 
@@ -414,6 +410,7 @@ function layout(
   const hash = hashScratch;
   hash.fill(0, 0, slots);
 
+  const cols = zone instanceof ColumnZone ? zone.columns() : undefined;
   let pName = oNames;
   let pNamedata = oNamedata;
   let pRrset = oRrsets;
@@ -422,49 +419,78 @@ function layout(
   let rrsetCount = 0;
   let answerCount = 0;
   for (let i = 0; i < nodes.length; i++) {
-    const node = nodes.once(i);
-    const key = node.name.key;
+    const key = nodes.key(i);
     let s = fnv1aString(key) & slotMask;
     while (hash[s] !== 0) s = (s + 1) & slotMask;
     hash[s] = i + 1;
 
-    const sets = node.rrsets;
-    let flags = node.flags & 31;
-    if (node.get(RRType.CNAME)) flags |= NameFlag.HAS_CNAME;
-    if (node.name.isWildcard) flags |= NameFlag.IS_WILDCARD;
-    if (sets.length === 0) flags |= NameFlag.EMPTY;
-    put32(out, pName, pNamedata);
-    put32(out, pName + 4, flags);
-    put32(out, pName + 8, rrsetCount);
-    put32(out, pName + 12, sets.length);
-    put32(out, pName + 16, answerCount);
-    put32(out, pName + 20, table.entryCount[i]);
-    put32(out, pName + 24, absAt(table.nodata[i]));
-    put32(out, pName + 28, absAt(table.referral[i]));
-    pName += NAME_RECORD_SIZE;
+    if (cols !== undefined) {
+      // A ColumnZone's name, RRsets and RDATA read from its columns: no node is made.
+      const idx = (nodes as ColumnOrder).index(i);
+      let setCount = 0;
+      let flags = cols.flags[idx] & 31;
+      for (let t = cols.firstSet[idx]; t >= 0; t = cols.setNext[t]) {
+        setCount++;
+        if (cols.setType[t] === RRType.CNAME) flags |= NameFlag.HAS_CNAME;
+      }
+      if (key.charCodeAt(0) === 1 && key.charCodeAt(1) === 0x2a) flags |= NameFlag.IS_WILDCARD;
+      if (setCount === 0) flags |= NameFlag.EMPTY;
+      pName = nameRecord(out, pName, pNamedata, flags, rrsetCount, setCount, answerCount, table, i, absAt);
+      out[pNamedata++] = key.length;
+      for (let k = 0; k < key.length; k++) out[pNamedata++] = key.charCodeAt(k);
+      const slab = cols.slab;
+      for (let t = cols.firstSet[idx]; t >= 0; t = cols.setNext[t]) {
+        let count = 0;
+        for (let r = cols.setFirst[t]; r >= 0; r = cols.recNext[r]) count++;
+        put32(out, pRrset, i);
+        put16(out, pRrset + 4, cols.setType[t]);
+        put16(out, pRrset + 6, count);
+        put32(out, pRrset + 8, cols.setTtl[t]);
+        put32(out, pRrset + 12, pRdata);
+        pRrset += RRSET_RECORD_SIZE;
+        rrsetCount++;
+        for (let r = cols.setFirst[t]; r >= 0; r = cols.recNext[r]) {
+          const at = cols.recOff[r];
+          const n = cols.recLen[r];
+          out[pRdata] = n >> 8;
+          out[pRdata + 1] = n;
+          pRdata += 2;
+          if (n <= 32) for (let b = 0; b < n; b++) out[pRdata + b] = slab[at + b];
+          else out.set(slab.subarray(at, at + n), pRdata);
+          pRdata += n;
+        }
+      }
+    } else {
+      const node = nodes.node(i);
+      const sets = node.rrsets;
+      let flags = node.flags & 31;
+      if (node.get(RRType.CNAME)) flags |= NameFlag.HAS_CNAME;
+      if (node.name.isWildcard) flags |= NameFlag.IS_WILDCARD;
+      if (sets.length === 0) flags |= NameFlag.EMPTY;
+      pName = nameRecord(out, pName, pNamedata, flags, rrsetCount, sets.length, answerCount, table, i, absAt);
+      out[pNamedata++] = key.length;
+      for (let k = 0; k < key.length; k++) out[pNamedata++] = key.charCodeAt(k);
 
-    out[pNamedata++] = key.length;
-    for (let k = 0; k < key.length; k++) out[pNamedata++] = key.charCodeAt(k);
-
-    for (let k = 0; k < sets.length; k++) {
-      const set = sets[k];
-      const rd = set.rdata;
-      put32(out, pRrset, i);
-      put16(out, pRrset + 4, set.type);
-      put16(out, pRrset + 6, rd.length);
-      put32(out, pRrset + 8, set.ttl);
-      put32(out, pRrset + 12, pRdata);
-      pRrset += RRSET_RECORD_SIZE;
-      rrsetCount++;
-      for (let j = 0; j < rd.length; j++) {
-        const d = rd[j];
-        const n = d.length;
-        out[pRdata] = n >> 8;
-        out[pRdata + 1] = n;
-        pRdata += 2;
-        if (n <= 32) for (let b = 0; b < n; b++) out[pRdata + b] = d[b];
-        else out.set(d, pRdata);
-        pRdata += n;
+      for (let k = 0; k < sets.length; k++) {
+        const set = sets[k];
+        const rd = set.rdata;
+        put32(out, pRrset, i);
+        put16(out, pRrset + 4, set.type);
+        put16(out, pRrset + 6, rd.length);
+        put32(out, pRrset + 8, set.ttl);
+        put32(out, pRrset + 12, pRdata);
+        pRrset += RRSET_RECORD_SIZE;
+        rrsetCount++;
+        for (let j = 0; j < rd.length; j++) {
+          const d = rd[j];
+          const n = d.length;
+          out[pRdata] = n >> 8;
+          out[pRdata + 1] = n;
+          pRdata += 2;
+          if (n <= 32) for (let b = 0; b < n; b++) out[pRdata + b] = d[b];
+          else out.set(d, pRdata);
+          pRdata += n;
+        }
       }
     }
     const first = table.entryFirst[i];
@@ -499,6 +525,30 @@ function layout(
   // Template bodies hold absolute message offsets only; the record itself is position-free.
   out.set(templates.view(), oTemplates);
   return out;
+}
+
+/** Writes name `i`'s record of the NAMES section at `p`; returns the next record's offset. */
+function nameRecord(
+  out: Uint8Array,
+  p: number,
+  namedata: number,
+  flags: number,
+  rrsetFirst: number,
+  rrsetCount: number,
+  answerFirst: number,
+  table: NodeTable,
+  i: number,
+  absAt: (at: number) => number,
+): number {
+  put32(out, p, namedata);
+  put32(out, p + 4, flags);
+  put32(out, p + 8, rrsetFirst);
+  put32(out, p + 12, rrsetCount);
+  put32(out, p + 16, answerFirst);
+  put32(out, p + 20, table.entryCount[i]);
+  put32(out, p + 24, absAt(table.nodata[i]));
+  put32(out, p + 28, absAt(table.referral[i]));
+  return p + NAME_RECORD_SIZE;
 }
 
 /** The hash slots of the image being laid out (reused). */

@@ -40,6 +40,20 @@ function grow32(a: Int32Array<ArrayBuffer>, need: number): Int32Array<ArrayBuffe
   return b;
 }
 
+/** `ColumnZone.columns()`: the typed arrays a ColumnZone is made of. */
+export interface ZoneColumns {
+  readonly flags: Uint8Array;
+  readonly firstSet: Int32Array;
+  readonly setType: Int32Array;
+  readonly setTtl: Int32Array;
+  readonly setNext: Int32Array;
+  readonly setFirst: Int32Array;
+  readonly recOff: Int32Array;
+  readonly recLen: Int32Array;
+  readonly recNext: Int32Array;
+  readonly slab: Uint8Array;
+}
+
 /** The names of a ColumnZone, read as `Zone.nodes` is (a Map from key to node). */
 export class ColumnNodes {
   readonly #zone: ColumnZone;
@@ -190,6 +204,27 @@ export class ColumnZone {
     return this.#keyList;
   }
   #keyList: string[] | undefined;
+
+  /**
+   * The columns themselves, for a writer that reads every name once in an order of its own
+   * (the image compiler's layout): per name `flags` and `firstSet`; per RRset `setType`,
+   * `setTtl`, `setNext`, `setFirst`; per record `recOff`, `recLen` (in `slab`), `recNext`;
+   * -1 ends a list. Read only.
+   */
+  columns(): ZoneColumns {
+    return {
+      flags: this.#flags,
+      firstSet: this.#firstSet,
+      setType: this.#setType,
+      setTtl: this.#setTtl,
+      setNext: this.#setNext,
+      setFirst: this.#setFirst,
+      recOff: this.#recOff,
+      recLen: this.#recLen,
+      recNext: this.#recNext,
+      slab: this.#slab,
+    };
+  }
 
   /** RRsets and Σ (2 + RDATA length) over all records: the sizes an image's sections take. */
   totals(): { rrsets: number; rdataOctets: number } {
