@@ -226,6 +226,16 @@ describe('a zone loaded as columns is the zone loadZoneText builds, and compiles
     );
   });
 
+  test('records before the origin is known (no $ORIGIN yet, no origin given) are built under the origin found later', () => {
+    const texts = [
+      'z. 60 SOA ns.z. h.z. 1 2 3 4 5\n$ORIGIN z.\n@ NS ns\nns A 192.0.2.1\nwww A 192.0.2.2\n',
+      'a.z. 60 A 192.0.2.9\nz. 60 SOA ns.z. h.z. 1 2 3 4 5\n$ORIGIN z.\n@ NS ns\nns A 192.0.2.1\n',
+      'x.y. 60 A 192.0.2.9\n$ORIGIN z.\n@ 60 SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n',
+    ];
+    const diffs = texts.map((t, i) => compare(t, {}, `text ${i}`)).filter((d) => d !== undefined);
+    assert.deepEqual(diffs, []);
+  });
+
   test('refusals carry the same messages (no SOA, two SOAs, a check error)', () => {
     const cases = [
       '$ORIGIN z.\n$TTL 60\n@ NS ns\nns A 192.0.2.1\n',

@@ -290,26 +290,85 @@ export class ColumnZone {
    * included), flags and warnings, in the same order. Throws as `Zone.build` does.
    */
   static build(origin: Name, records: Iterable<RR>, cls = 1): ColumnZone {
-    const b = new Builder(origin);
-    let lastName: Name | undefined;
-    let lastInZone = false;
-    for (const rr of records) {
-      if (rr.name !== lastName) {
-        lastName = rr.name;
-        lastInZone = lastName.isSubdomainOf(origin);
-      }
-      if (!lastInZone) {
-        b.warnings.push({ name: rr.name.toString(), message: `out of zone data ignored (zone ${origin})` });
-        continue;
-      }
-      if (rr.class !== cls) {
-        b.warnings.push({ name: rr.name.toString(), message: 'record of another class ignored' });
-        continue;
-      }
-      b.add(rr);
+    const stream = new ColumnZoneStream();
+    for (const rr of records) stream.add(rr, origin);
+    return stream.finish(origin, cls);
+  }
+
+  /** @internal made by ColumnZoneStream.finish. */
+  static _fromBuilder(b: Builder, origin: Name, cls: number): ColumnZone {
+    return new ColumnZone(b, origin, cls);
+  }
+}
+
+/**
+ * `ColumnZone.build` fed one record at a time, as the parser makes them (`ParseOptions.sink`):
+ * no list of a big zone's records is kept. Also keeps what the record-level checks and the
+ * error locator read of the list: the first record, every SOA record, and each record's
+ * owner key and type.
+ */
+export class ColumnZoneStream {
+  #b: Builder | undefined;
+  /** Records given before the zone's origin was known (kept, built at `finish`). */
+  #early: RR[] | undefined;
+  #lastName: Name | undefined;
+  #lastInZone = false;
+  /** The first record, then every SOA record, in order: `checkRecords` finds the same in them. */
+  readonly checkList: RR[] = [];
+  #first = true;
+  /** Per record (in order): its owner's key and its type (for locating findings). */
+  readonly keys: string[] = [];
+  types = new Int32Array(1024);
+
+  /** One record; `origin`: the zone's origin if known yet. */
+  add(rr: RR, origin: Name | undefined): void {
+    const n = this.keys.length;
+    this.keys.push(rr.name.key);
+    this.types = grow32(this.types, n + 1);
+    this.types[n] = rr.type;
+    if (this.#first || rr.type === RRType.SOA) {
+      this.#first = false;
+      this.checkList.push(rr);
+    }
+    if (origin === undefined || this.#early !== undefined) {
+      this.#early ??= [];
+      this.#early.push(rr);
+      return;
+    }
+    this.#b ??= new Builder(origin, rr.class);
+    this.#add(this.#b, rr);
+  }
+
+  #add(b: Builder, rr: RR): void {
+    const origin = b.origin;
+    if (rr.name !== this.#lastName) {
+      this.#lastName = rr.name;
+      this.#lastInZone = rr.name.isSubdomainOf(origin);
+    }
+    if (!this.#lastInZone) {
+      b.warnings.push({ name: rr.name.toString(), message: `out of zone data ignored (zone ${origin})` });
+      return;
+    }
+    if (rr.class !== b.cls) {
+      b.warnings.push({ name: rr.name.toString(), message: 'record of another class ignored' });
+      return;
+    }
+    b.add(rr);
+  }
+
+  /** The zone, as `Zone.build(origin, records, cls)` makes it. Throws as it does. */
+  finish(origin: Name, cls: number): ColumnZone {
+    let b = this.#b;
+    if (b !== undefined && (b.origin.key !== origin.key || b.cls !== cls))
+      throw new Error(`internal: records were built under ${b.origin}, the zone is ${origin}`);
+    if (b === undefined) {
+      b = new Builder(origin, cls);
+      this.#lastName = undefined;
+      for (const rr of this.#early ?? []) this.#add(b, rr);
+      this.#early = undefined;
     }
     b.adjust(origin);
-    return new ColumnZone(b, origin, cls);
+    return ColumnZone._fromBuilder(b, origin, cls);
   }
 }
 
@@ -339,8 +398,12 @@ class Builder {
   /** Octet keys of big RRsets' RDATA (Zone.build's duplicate test, linear for big RRsets). */
   readonly #seen = new Map<number, Set<string>>();
   readonly #originKey: string;
+  readonly origin: Name;
+  readonly cls: number;
 
-  constructor(origin: Name) {
+  constructor(origin: Name, cls: number) {
+    this.origin = origin;
+    this.cls = cls;
     this.#originKey = origin.key;
     this.#name(origin.key, origin.wire);
   }
