@@ -398,6 +398,8 @@ class Builder {
   /** Octet keys of big RRsets' RDATA (Zone.build's duplicate test, linear for big RRsets). */
   readonly #seen = new Map<number, Set<string>>();
   readonly #originKey: string;
+  #lastOwner: Name | undefined;
+  #lastNode: number | undefined;
   readonly origin: Name;
   readonly cls: number;
 
@@ -513,7 +515,8 @@ class Builder {
 
   /** One record of the zone's class, at or under the origin. */
   add(rr: RR): void {
-    const node = this.index.get(rr.name.key);
+    // The parser hands one Name to a run of records of one owner: looked up once per run.
+    const node = rr.name === this.#lastOwner ? this.#lastNode : this.index.get(rr.name.key);
     const set = node === undefined ? -1 : this.#findSet(node, rr.type);
     if (set < 0) {
       if (node !== undefined) this.#record(this.#newSet(node, rr.type, rr.ttl), rr.rdata);
@@ -521,9 +524,14 @@ class Builder {
         const i = this.#name(rr.name.key, rr.name.wire);
         this.#record(this.#newSet(i, rr.type, rr.ttl), rr.rdata);
         this.#ancestors(rr.name.key, rr.name.wire);
+        this.#lastNode = i;
       }
+      this.#lastOwner = rr.name;
+      if (node !== undefined) this.#lastNode = node;
       return;
     }
+    this.#lastOwner = rr.name;
+    this.#lastNode = node;
     if (this.#isDuplicate(set, rr.rdata)) {
       this.warnings.push({ name: rr.name.toString(), message: `duplicate ${rr.type} record ignored` });
       return;
