@@ -62,4 +62,9 @@ size_t sb_image_answer(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap)
 struct sb_preparse;
 size_t sb_image_answer_pp(const struct sb_preparse *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap);
 
+/* For the shield's admission: 1 when the QNAME is in an installed zone (class IN, a query C
+ * could answer), with *zone_key = the FNV-1a of the zone's origin and *exists = whether the
+ * image answers it with data, a referral, a DNAME or a wildcard (0: NXDOMAIN); else 0. */
+int sb_image_classify(const struct sb_preparse *pp, const uint8_t *pkt, size_t len, uint32_t *zone_key, int *exists);
+
 #endif
