@@ -3,9 +3,9 @@
  * and warnings as `Zone.build` gives for the same records, but held as typed arrays (per name:
  * its wire form, flags and a list of RRsets; per RRset: type, TTL and a list of records; per
  * record: an offset into one RDATA slab) instead of a graph of JS objects. A `ZoneNode` is
- * made when a name is asked for (`nodes.get`, `nodes.values()`) and dropped again: the last
- * 8,192 made stay cached (two generations of 4,096, as `ImageZone` keeps them), so one
- * answer sees the same node, and the same RRset objects, for one name.
+ * made when a name is looked up (`nodes.get`) or walked (`nodes.values()`) and dropped again:
+ * the last 1,024 looked up stay cached (two generations of 512), so one answer or one check
+ * sees the same node, and the same RRset objects, for one name.
  *
  * Why: a 1,000,000-record `Zone` is ~350 MB of small objects that every full garbage
  * collection of the compile thread walks (a third of the compile was GC); the columns are a
