@@ -232,8 +232,8 @@ function filePipeline(zones: number, runs: number): void {
  * The compile thread's path for one big zone, both ways, interleaved: `loadZoneText` (a `Zone`
  * graph) or `loadZoneTextColumns` (columns, records streamed from the parser: the path the
  * compile thread takes for zone text of 1 MiB or more), then `compileZone`. µs CPU per
- * record for the load and the compile, and ms of garbage collection (pause time from
- * PerformanceObserver 'gc' entries) over both; medians of `runs`. The two images are
+ * record for the load and the compile, and ms of garbage-collection pauses over both (wall
+ * clock, from PerformanceObserver 'gc' entries: inflated on a loaded machine); medians of `runs`. The two images are
  * checked octet for octet.
  */
 async function bigPipeline(records: number, runs: number): Promise<void> {
@@ -272,7 +272,7 @@ async function bigPipeline(records: number, runs: number): Promise<void> {
     throw new Error('the two paths made different images');
   const us = (ms: number[]): string => ((median(ms) * 1000) / count).toFixed(2);
   console.log(
-    `one zone of ${count} records, the compile thread's path, ${runs} runs, median µs CPU per record (GC ms):`,
+    `one zone of ${count} records, the compile thread's path, ${runs} runs, median µs CPU per record (GC: pause ms, wall clock, from 'gc' entries):`,
   );
   for (const which of ['zone', 'columns'] as const) {
     const f = figures[which];
