@@ -236,6 +236,29 @@ describe('a zone loaded as columns is the zone loadZoneText builds, and compiles
     assert.deepEqual(diffs, []);
   });
 
+  test('odd values: TTLs with the high bit set, RDATA over 4 KiB, a wildcard and a DNAME with data below', () => {
+    const long = Array.from({ length: 24 }, (_, i) => `"${String(i).padStart(3, '0')}${'x'.repeat(240)}"`).join(' ');
+    const text = [
+      '$ORIGIN z.',
+      '$TTL 4294967295',
+      '@ SOA ns h 1 2 3 4 5',
+      '@ NS ns',
+      'ns 2147483648 A 192.0.2.1',
+      'ns 2147483648 A 192.0.2.2',
+      `big TXT ${long}`,
+      `big TXT ${long} "2"`,
+      '* 60 MX 10 ns',
+      'd 60 DNAME elsewhere.',
+      'x.d 60 A 192.0.2.3',
+      '',
+    ].join('\n');
+    assert.equal(compare(text, { origin: 'z.' }, 'odd'), undefined);
+    assert.equal(compare(text, { origin: 'z.', strict: false }, 'odd, not strict'), undefined);
+    const loaded = loadZoneTextColumns(text, { origin: 'z.', strict: false });
+    assert.equal(loaded.zone.get(Name.parse('ns.z.'))?.get(RRType.A)?.ttl, 2147483648);
+    assert.equal(loaded.zone.soa.ttl, 4294967295);
+  });
+
   test('refusals carry the same messages (no SOA, two SOAs, a check error)', () => {
     const cases = [
       '$ORIGIN z.\n$TTL 60\n@ NS ns\nns A 192.0.2.1\n',
