@@ -388,6 +388,7 @@ void sb_images_configure(int enabled, unsigned edns_size) {
   cat.edns_size = edns_size;
 }
 int sb_images_enabled(void) { return cat.enabled; }
+unsigned sb_images_edns_size(void) { return cat.edns_size; }
 
 int sb_images_set_nsid(const uint8_t *nsid, size_t len) {
   if (len > 65535 - 4) return -1;

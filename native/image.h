@@ -49,6 +49,8 @@ void sb_images_configure(int enabled, unsigned edns_size);
  * Copied. Returns -1 when out of memory or len > 65535 - 4 (the previous value is kept). */
 int sb_images_set_nsid(const uint8_t *nsid, size_t len);
 int sb_images_enabled(void);
+/* Our EDNS UDP size (sb_images_configure's; 1232 until set). */
+unsigned sb_images_edns_size(void);
 
 /* Answers the UDP query `pkt` from the thread's images: writes the response into `out` (at
  * most `cap` octets) and returns its length, or 0 when JS must answer it (a fallback kind, a

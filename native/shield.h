@@ -116,6 +116,9 @@ void sb_sources_note_cookie(sb_sources *s, uint32_t key, double now_ms);
 #define SB_ADMIT_ANSWER 0
 #define SB_ADMIT_DROP 1
 #define SB_ADMIT_TRUNCATE 2
+/* The batch loop's own verdicts (shield_glue.c), beside admission's: */
+#define SB_ADMIT_FORMERR 3   /* a malformed COOKIE option (RFC 7873 §5.2.2) */
+#define SB_ADMIT_BADCOOKIE 4 /* under attack or overload, a cookie client without a valid one */
 typedef struct sb_admission {
   unsigned slip, budget_slip;
   double shed_budget[4], shed_overload[4];
@@ -166,7 +169,7 @@ typedef struct sb_shield {
   uint32_t wall; /* seconds since the epoch at the batch (cookie timestamps) */
   /* counters since configured */
   double seen, answered, dropped, truncated, allowed, cookies[5], rrl_dropped, rrl_slipped, would_drop,
-      would_truncate;
+      would_truncate, formerr, badcookie, would_badcookie;
 } sb_shield;
 
 /* The calling thread's shield, NULL when off. configure replaces it (NULL config: off). */
@@ -178,6 +181,8 @@ typedef struct sb_verdict {
   uint32_t zone_key;
   uint8_t in_zone, exists, allowed, addr_len;
   uint8_t addr[16];
+  int8_t cookie;   /* SB_COOKIE_* of the query */
+  long cookie_at;  /* offset of its COOKIE option data, -1 when none */
 } sb_verdict;
 
 /* Admission of one pre-parsed datagram from `src` at `now_ms`: SB_ADMIT_ANSWER, _DROP or
@@ -194,8 +199,22 @@ void sb_shield_clock(sb_shield *sh, double now_ms);
 /* One wake-up of the batch loop that read `got` full batches of its allowance of `capacity`:
  * the overload meter. */
 void sb_shield_batch(sb_shield *sh, unsigned got, unsigned capacity, double now_ms);
+/* Adds our COOKIE option (the query's client cookie and a server cookie: the query's own when
+ * valid and under half an hour old, else a new one) to the OPT of the reply `ans` (alen
+ * octets, the OPT its last record), when the query carried a usable client cookie and the
+ * result fits both `cap` and the client's UDP `limit`. Returns the reply's new length (alen
+ * when nothing was added). */
+size_t sb_shield_add_cookie(const sb_shield *sh, const sb_verdict *v, const uint8_t *pkt, uint8_t *ans, size_t alen,
+                            size_t cap, size_t limit);
+/* The client's UDP limit for a reply to this query: 512 without EDNS, else its payload size
+ * (at least 512), at most our EDNS size. */
+size_t sb_shield_udp_limit(const sb_preparse_ref *pp);
 /* Writes an empty TC=1 reply to the query (header, question, an OPT when it had one): its
  * length, or 0 when it does not fit or the query has no usable question. */
 size_t sb_shield_write_tc(const sb_preparse_ref *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap);
+/* The same shape for the shield's other replies: `rcode` the full (extended) RCODE — FORMERR
+ * (1) or BADCOOKIE (23: header 7, OPT extended-RCODE 1, so only with an OPT) — without TC. */
+size_t sb_shield_write_reply(const sb_preparse_ref *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
+                             int tc, unsigned rcode);
 
 #endif

@@ -155,13 +155,16 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
   v->exists = (uint8_t)exists;
   v->zone_key = zone_key;
   int cookie = SB_COOKIE_NONE;
+  v->cookie_at = -1;
   if (sh->cfg.nsecrets > 0) {
     size_t olen = 0;
     long at = find_cookie(pp, pkt, len, &olen);
+    v->cookie_at = at;
     cookie = sb_cookie_check(pkt, len, at, olen, v->addr, v->addr_len, sh->wall,
                              (const uint8_t(*)[16])sh->cfg.secrets, sh->cfg.nsecrets);
   }
   sh->cookies[cookie]++;
+  v->cookie = (int8_t)cookie;
   uint32_t key = sb_sources_key(v->addr, v->addr_len);
   if (cookie == SB_COOKIE_VALID) sb_sources_note_cookie(&sh->sources, key, now_ms);
   int tier = sb_sources_tier(&sh->sources, key, cookie == SB_COOKIE_VALID, now_ms);
@@ -176,6 +179,23 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
     sh->allowed++;
     sh->answered++;
     return SB_ADMIT_ANSWER;
+  }
+  int dry = sh->cfg.mode == SB_SHIELD_DRY_RUN;
+  if (cookie == SB_COOKIE_MALFORMED && !dry) {
+    sh->formerr++;
+    return SB_ADMIT_FORMERR;
+  }
+  /* Under attack or overload, a client that speaks cookies but has no valid one gets BADCOOKIE
+   * and a fresh cookie instead of the answer: one small reply, and its retry comes back in the
+   * cookie tier (RFC 7873 §5.2.3); a spoofed source never sees the cookie. */
+  if ((cookie == SB_COOKIE_CLIENT_ONLY || cookie == SB_COOKIE_INVALID) && (pp->flags & SB_PF_OPT) &&
+      (sh->overload.level >= 1 || (attacked && !exists))) {
+    if (dry) {
+      sh->would_badcookie++;
+    } else {
+      sh->badcookie++;
+      return SB_ADMIT_BADCOOKIE;
+    }
   }
   int verdict = sb_admission_decide(&sh->adm, tier, in_zone, exists, attacked, within, sh->overload.level);
   if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
@@ -237,22 +257,108 @@ void sb_shield_batch(sb_shield *sh, unsigned got, unsigned capacity, double now_
 }
 
 size_t sb_shield_write_tc(const sb_preparse *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap) {
+  return sb_shield_write_reply(pp, pkt, len, out, cap, 1, 0);
+}
+
+size_t sb_shield_write_reply(const sb_preparse *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap, int tc,
+                             unsigned rcode) {
   if (pp->status & (SB_PP_SHORT | SB_PP_RESPONSE | SB_PP_QDCOUNT | SB_PP_BADNAME | SB_PP_NOQTYPE)) return 0;
   size_t qend = pp->question_end;
   if (qend < 12 + 5 || qend > len) return 0;
   int opt = (pp->flags & SB_PF_OPT) != 0;
+  if (rcode > 15 && !opt) return 0;
   size_t need = qend + (opt ? 11 : 0);
   if (need > cap) return 0;
   memcpy(out, pkt, qend);
-  out[2] = (uint8_t)(0x80 | (pkt[2] & 0x79) | 0x02); /* QR, the opcode and RD kept, TC */
-  out[3] = (uint8_t)(pkt[3] & 0x10);                /* CD kept; RA 0, RCODE NOERROR */
+  out[2] = (uint8_t)(0x80 | (pkt[2] & 0x79) | (tc ? 0x02 : 0)); /* QR, the opcode and RD kept */
+  out[3] = (uint8_t)((pkt[3] & 0x10) | (rcode & 0x0f));          /* CD kept; RA 0 */
   out[4] = 0;
   out[5] = 1;
   memset(out + 6, 0, 6);
   if (opt) {
     static const uint8_t our_opt[11] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0};
     memcpy(out + qend, our_opt, 11);
+    out[qend + 5] = (uint8_t)(rcode >> 4); /* the OPT's extended RCODE */
     out[11] = 1;
   }
   return need;
+}
+
+/* The end of the name at m[p] (labels or a pointer), or 0 when it runs past len. */
+static size_t skip_name(const uint8_t *m, size_t len, size_t p) {
+  while (p < len) {
+    uint8_t l = m[p];
+    if (l == 0) return p + 1;
+    if ((l & 0xC0) == 0xC0) return p + 2 <= len ? p + 2 : 0;
+    if (l & 0xC0) return 0;
+    p += (size_t)1 + l;
+  }
+  return 0;
+}
+
+/* The offset of the reply's OPT when it is the last record and ends the reply, else 0. */
+static size_t find_opt(const uint8_t *m, size_t len) {
+  if (len < 12) return 0;
+  unsigned qd = ((unsigned)m[4] << 8) | m[5];
+  unsigned records = (((unsigned)m[6] << 8) | m[7]) + (((unsigned)m[8] << 8) | m[9]) + (((unsigned)m[10] << 8) | m[11]);
+  if (m[11] == 0 && m[10] == 0) return 0;
+  size_t p = 12;
+  for (unsigned i = 0; i < qd; i++) {
+    p = skip_name(m, len, p);
+    if (p == 0 || p + 4 > len) return 0;
+    p += 4;
+  }
+  size_t last = 0;
+  for (unsigned i = 0; i < records; i++) {
+    last = p;
+    p = skip_name(m, len, p);
+    if (p == 0 || p + 10 > len) return 0;
+    size_t rdlen = ((size_t)m[p + 8] << 8) | m[p + 9];
+    p += 10;
+    if (rdlen > len - p) return 0;
+    p += rdlen;
+  }
+  if (p != len || last == 0 || last + 11 > len) return 0;
+  if (m[last] != 0 || m[last + 1] != 0 || m[last + 2] != 41) return 0;
+  return last;
+}
+
+size_t sb_shield_udp_limit(const sb_preparse *pp) {
+  if (!(pp->flags & SB_PF_OPT)) return 512;
+  size_t l = pp->opt_size < 512 ? 512 : pp->opt_size;
+  size_t ours = sb_images_edns_size();
+  return l > ours ? ours : l;
+}
+
+size_t sb_shield_add_cookie(const sb_shield *sh, const sb_verdict *v, const uint8_t *pkt, uint8_t *ans, size_t alen,
+                            size_t cap, size_t limit) {
+  if (sh->cfg.nsecrets == 0 || v->cookie_at < 0 || v->addr_len == 0) return alen;
+  if (v->cookie != SB_COOKIE_CLIENT_ONLY && v->cookie != SB_COOKIE_INVALID && v->cookie != SB_COOKIE_VALID)
+    return alen;
+  if (alen + 28 > cap || alen + 28 > limit) return alen;
+  size_t opt = find_opt(ans, alen);
+  if (opt == 0) return alen;
+  size_t rdlen = ((size_t)ans[opt + 9] << 8) | ans[opt + 10];
+  if (rdlen + 28 > 0xffff) return alen;
+  uint8_t *w = ans + alen;
+  const uint8_t *client = pkt + v->cookie_at;
+  w[0] = 0;
+  w[1] = 10;
+  w[2] = 0;
+  w[3] = 24;
+  int reuse = 0;
+  if (v->cookie == SB_COOKIE_VALID) {
+    const uint8_t *st = client + 12;
+    uint32_t stamp = ((uint32_t)st[0] << 24) | ((uint32_t)st[1] << 16) | ((uint32_t)st[2] << 8) | st[3];
+    int32_t age = (int32_t)(sh->wall - stamp);
+    reuse = age >= 0 && age <= 1800;
+  }
+  if (reuse)
+    memcpy(w + 4, client, 24);
+  else
+    sb_cookie_write(w + 4, client, v->addr, v->addr_len, sh->wall, sh->cfg.secrets[0]);
+  rdlen += 28;
+  ans[opt + 9] = (uint8_t)(rdlen >> 8);
+  ans[opt + 10] = (uint8_t)rdlen;
+  return alen + 28;
 }

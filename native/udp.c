@@ -87,7 +87,7 @@ typedef struct sb_sock {
   sb_preparse pps[SB_BATCH]; /* the batch's pre-parses and shield verdicts (for RRL at send) */
   sb_verdict sv[SB_BATCH];
   double batch_now;  /* the batch's monotonic clock (ms), when the shield is on */
-  uint64_t shield_dropped, shield_truncated, rrl_dropped, rrl_slipped;
+  uint64_t shield_dropped, shield_truncated, rrl_dropped, rrl_slipped, rrl_dropped_c;
   uint64_t c_rcode[16]; /* C answers by header RCODE (for the DNS counters: JS never sees them) */
   uint64_t c_tc;        /* C answers with TC=1 */
 } sb_sock;
@@ -193,6 +193,7 @@ static void send_queued(sb_sock *s, unsigned n) {
 static void send_js_answers(sb_sock *s, uint32_t k) {
   if (k > SB_BATCH) k = SB_BATCH;
   unsigned q = 0;
+  size_t scratch = 0; /* octets used of the C answer area (free: the C answers were sent) */
   for (uint32_t i = 0; i < k; i++) {
     const uint8_t *d = s->out + (size_t)i * SB_OUT_DESC_WORDS * 4;
     uint32_t idx = get32(d), off = get32(d + 4), len = get32(d + 8);
@@ -219,6 +220,17 @@ static void send_js_answers(sb_sock *s, uint32_t k) {
         memcpy(ans, tc, tl);
         len = (uint32_t)tl;
         s->rrl_slipped++;
+      }
+      /* Our cookie, when the query sent one: the answer is copied where it can grow. */
+      if (s->sv[idx].cookie_at >= 0 && SB_C_AREA - scratch >= (size_t)len + 28) {
+        uint8_t *w = s->c_answers + scratch;
+        memcpy(w, ans, len);
+        size_t nl = sb_shield_add_cookie(sh, &s->sv[idx], pkt, w, len, len + 28, sb_shield_udp_limit(&s->pps[idx]));
+        if (nl != len) {
+          ans = w;
+          len = (uint32_t)nl;
+          scratch += (nl + 7) & ~(size_t)7;
+        }
       }
     }
     queue_reply(s, q++, idx, ans, len);
@@ -317,14 +329,17 @@ static void process_batch(sb_sock *s, unsigned n) {
         put32(d + 60, SB_V_DROPPED);
         continue;
       }
-      if (a == SB_ADMIT_TRUNCATE) {
+      if (a == SB_ADMIT_TRUNCATE || a == SB_ADMIT_FORMERR || a == SB_ADMIT_BADCOOKIE) {
         if (SB_C_AREA - c_used < SB_C_MAX) {
           send_c_answers(s, c_ans);
           c_ans = 0;
           c_used = 0;
         }
         uint8_t *tc = s->c_answers + c_used;
-        size_t tl = sb_shield_write_tc(&pp, pkt, len, tc, SB_C_MAX);
+        unsigned rcode = a == SB_ADMIT_FORMERR ? 1 : a == SB_ADMIT_BADCOOKIE ? 23 : 0;
+        size_t tl = sb_shield_write_reply(&pp, pkt, len, tc, SB_C_MAX, a == SB_ADMIT_TRUNCATE, rcode);
+        if (tl > 0 && a != SB_ADMIT_FORMERR)
+          tl = sb_shield_add_cookie(sh, &s->sv[i], pkt, tc, tl, SB_C_MAX, sb_shield_udp_limit(&pp));
         if (tl == 0) {
           s->dropped++;
           s->shield_dropped++;
@@ -333,9 +348,11 @@ static void process_batch(sb_sock *s, unsigned n) {
         }
         s->verdict[i] = SB_V_ANSWERED;
         put32(d + 60, SB_V_ANSWERED);
-        s->shield_truncated++;
-        s->c_rcode[0]++;
-        s->c_tc++;
+        if (a == SB_ADMIT_TRUNCATE) {
+          s->shield_truncated++;
+          s->c_tc++;
+        }
+        s->c_rcode[rcode & 0x0f]++;
         queue_reply(s, c_ans++, i, tc, tl);
         c_used += (tl + 7) & ~(size_t)7;
         continue;
@@ -357,6 +374,7 @@ static void process_batch(sb_sock *s, unsigned n) {
         int r = sb_shield_after(sh, &pp, pkt, &s->sv[i], ans, alen, s->batch_now);
         if (r == SB_RRL_DROP) {
           s->rrl_dropped++;
+          s->rrl_dropped_c++;
           s->dropped++;
           put32(d + 60, SB_V_DROPPED);
           continue;
@@ -372,6 +390,8 @@ static void process_batch(sb_sock *s, unsigned n) {
           alen = tl;
         }
       }
+      if (alen >= 12 && alen <= SB_C_MAX && sh != NULL)
+        alen = sb_shield_add_cookie(sh, &s->sv[i], pkt, ans, alen, SB_C_MAX, sb_shield_udp_limit(&pp));
       if (alen >= 12 && alen <= SB_C_MAX) {
         s->verdict[i] = SB_V_ANSWERED;
         put32(d + 60, SB_V_ANSWERED);
@@ -758,6 +778,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   set_num(env, o, "shieldTruncated", (double)s->shield_truncated);
   set_num(env, o, "rrlDropped", (double)s->rrl_dropped);
   set_num(env, o, "rrlSlipped", (double)s->rrl_slipped);
+  set_num(env, o, "rrlDroppedC", (double)s->rrl_dropped_c);
   return o;
 }
 
