@@ -237,7 +237,10 @@ describe('a zone loaded as columns is the zone loadZoneText builds, and compiles
   });
 
   test('odd values: TTLs with the high bit set, RDATA over 4 KiB, a wildcard and a DNAME with data below', () => {
-    const long = Array.from({ length: 24 }, (_, i) => `"${String(i).padStart(3, '0')}${'x'.repeat(240)}"`).join(' ');
+    const long = Array.from(
+      { length: 24 },
+      (_, i) => `"${String(i).padStart(3, '0')}${'x'.repeat(240)}"`,
+    ).join(' ');
     const text = [
       '$ORIGIN z.',
       '$TTL 4294967295',
