@@ -324,7 +324,7 @@ export class ColumnZoneStream {
   add(rr: RR, origin: Name | undefined): void {
     const n = this.keys.length;
     this.keys.push(rr.name.key);
-    this.types = grow32(this.types, n + 1);
+    if (n >= this.types.length) this.types = grow32(this.types, n + 1);
     this.types[n] = rr.type;
     if (this.#first || rr.type === RRType.SOA) {
       this.#first = false;
@@ -417,8 +417,10 @@ class Builder {
       f.set(this.flags);
       this.flags = f;
     }
-    this.firstSet = grow32(this.firstSet, i + 1);
-    this.lastSet = grow32(this.lastSet, i + 1);
+    if (i >= this.firstSet.length) {
+      this.firstSet = grow32(this.firstSet, i + 1);
+      this.lastSet = grow32(this.lastSet, i + 1);
+    }
     this.firstSet[i] = -1;
     this.lastSet[i] = -1;
     this.wires.push(wire);
