@@ -122,6 +122,8 @@ export class ColumnZone {
   readonly #slab: Uint8Array;
   #cur = new Map<number, ZoneNode>();
   #old = new Map<number, ZoneNode>();
+  #lastIndex = -1;
+  #lastNode: ZoneNode | undefined;
 
   private constructor(b: Builder, origin: Name, cls: number) {
     this.origin = origin;
@@ -249,7 +251,14 @@ export class ColumnZone {
     if (node !== undefined) return node;
     node = this.#old.get(i);
     if (node === undefined) {
-      node = this.#make(i);
+      // The node made last (a walk's current name, looked up again by its own checks: an MX
+      // naming its own owner) is not made twice.
+      if (i === this.#lastIndex) node = this.#lastNode as ZoneNode;
+      else {
+        node = this.#make(i);
+        this.#lastIndex = i;
+        this.#lastNode = node;
+      }
       if (!cache) return node;
     }
     if (this.#cur.size >= GENERATION) {
