@@ -51,7 +51,6 @@ import { ChaosTable } from './chaos.js';
 import { type NegativeTail, negativeTail } from './negative-tail.js';
 import {
   type CacheStamp,
-  patchResponse,
   patchResponseInPlace,
   QueryKey,
   ResponseCache,
@@ -263,16 +262,11 @@ export class Responder {
       }
       const cache = ctx.transport === 'tcp' ? this.#tcpCache : this.#udpCache;
       const qk = cache !== undefined && this.#key.build(query) ? this.#key : undefined;
-      if (qk !== undefined) {
-        const hit = cache!.get(qk);
+      if (qk !== undefined && cache!.lookup(qk)) {
         // A query spelled as stored (no A-Z in its name, the common case) needs no name patch.
-        if (hit !== undefined) {
-          const patch = qk.mixedCase ? qk.qnameLength : 0;
-          // UDP answers leave at once: they may share a slab; a TCP one may wait in a write queue.
-          return ctx.transport === 'udp'
-            ? this.#patchHit(hit, query, patch)
-            : patchResponse(hit, query, patch);
-        }
+        const patch = qk.mixedCase ? qk.qnameLength : 0;
+        // UDP answers leave at once: they may share a slab; a TCP one may wait in a write queue.
+        return ctx.transport === 'udp' ? this.#patchHit(cache!, query, patch) : patchHitCopy(cache!, query, patch);
       }
       // Admission: a response is stored only when its key missed before (random names are
       // asked once: they never enter the cache, so they never evict what repeats).
@@ -286,12 +280,9 @@ export class Responder {
               [this.#imageZone!],
               this.#imageAbsent ? ABSENT_PARENT : NO_NAMES,
             );
-            if (stamps !== undefined) {
-              const stored = new Uint8Array(bytes);
-              foldQuestion(stored, qk.qnameLength);
-              // NXDOMAIN answers go to the negative partition (as `isNegative`).
-              cache!.set(qk, stored, (bytes[3] & 0xf) === Rcode.NXDOMAIN, stamps);
-            }
+            // Stored case-folded; NXDOMAIN answers go to the negative partition (as `isNegative`).
+            if (stamps !== undefined)
+              cache!.set(qk, bytes, (bytes[3] & 0xf) === Rcode.NXDOMAIN, stamps, qk.qnameLength);
           }
           return bytes;
         }
@@ -301,12 +292,10 @@ export class Responder {
         (parsed === true ? this.#fastBuild(query, ctx, view!, qk !== undefined, admit) : undefined) ??
         this.#build(query, ctx, qk !== undefined, admit);
       if (qk !== undefined && admit && built.cacheable) {
-        // Stored with the case-folded question name (the cache patches the query's spelling
-        // in on every hit, as below).
-        // A copy (Buffer#slice would be a view of the response being returned).
-        const stored = new Uint8Array(built.bytes);
-        if (built.folded === undefined) foldQuestion(stored, qk.qnameLength);
-        cache!.set(qk, stored, built.negative, built.stamps);
+        // Stored (a copy) with the case-folded question name (the cache patches the query's
+        // spelling in on every hit, as below).
+        const fold = built.folded === undefined ? qk.qnameLength : 0;
+        cache!.set(qk, built.bytes, built.negative, built.stamps, fold);
       }
       // Built with the case-folded question name: give this query its own spelling back.
       if (built.folded !== undefined) patchResponseInPlace(built.bytes, query, built.folded);
@@ -473,10 +462,13 @@ export class Responder {
     return new Uint8Array(pooled.buffer, pooled.byteOffset, n);
   }
 
-  /** `patchResponse`, written into the slab (see `#slab`): a view of it costs less than `Buffer.allocUnsafe`. */
-  #patchHit(cached: Uint8Array, query: Uint8Array, qnameLength: number): Uint8Array {
-    const n = cached.length;
-    if (n > SLAB_ANSWER_MAX) return patchResponse(cached, query, qnameLength);
+  /**
+   * The response `cache.lookup` found, written into the slab (see `#slab`; a view of it costs
+   * less than `Buffer.allocUnsafe`) and patched as `patchResponse` does.
+   */
+  #patchHit(cache: ResponseCache, query: Uint8Array, qnameLength: number): Uint8Array {
+    const n = cache.hitLength;
+    if (n > SLAB_ANSWER_MAX) return patchHitCopy(cache, query, qnameLength);
     let slab = this.#slab;
     let at = this.#slabAt;
     if (slab === undefined || slab.byteLength - at < n) {
@@ -485,8 +477,7 @@ export class Responder {
     }
     this.#slabAt = at + n;
     const out = new Uint8Array(slab, at, n);
-    out.set(cached);
-    patchResponseInPlace(out, query, qnameLength);
+    copyHit(cache, out, query, qnameLength);
     return out;
   }
 
@@ -854,12 +845,32 @@ function latin1(bytes: Uint8Array, start: number, length: number): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset + start, length).toString('latin1');
 }
 
-/** Folds A-Z of the question name at offset 12 (`length` octets) in place. */
-function foldQuestion(bytes: Uint8Array, length: number): void {
-  for (let i = HEADER_LENGTH; i < HEADER_LENGTH + length; i++) {
-    const c = bytes[i];
-    if (c >= 0x41 && c <= 0x5a) bytes[i] = c | 0x20;
-  }
+/** The response `cache.lookup` found, patched for `query` (`patchResponse`) in a new buffer. */
+function patchHitCopy(cache: ResponseCache, query: Uint8Array, qnameLength: number): Uint8Array {
+  const pooled = Buffer.allocUnsafe(cache.hitLength);
+  // From Node's pool, seen as a plain Uint8Array as `MessageWriter.finish` returns.
+  const out = new Uint8Array(pooled.buffer, pooled.byteOffset, cache.hitLength);
+  copyHit(cache, out, query, qnameLength);
+  return out;
+}
+
+/**
+ * Copies the response `cache.lookup` found into `out` (its length) with the query's ID, RD
+ * and CD and, for `qnameLength` octets from offset 12, its spelling (as `patchResponse`).
+ * A loop, not `set`: the octets are inside the cache's arena, and a view of them would be
+ * one more object per hit.
+ */
+function copyHit(cache: ResponseCache, out: Uint8Array, query: Uint8Array, qnameLength: number): void {
+  const src = cache.hitArena;
+  const at = cache.hitStart;
+  const n = out.length;
+  for (let i = HEADER_LENGTH + qnameLength; i < n; i++) out[i] = src[at + i];
+  for (let i = HEADER_LENGTH; i < HEADER_LENGTH + qnameLength; i++) out[i] = query[i];
+  for (let i = 4; i < HEADER_LENGTH; i++) out[i] = src[at + i];
+  out[0] = query[0];
+  out[1] = query[1];
+  out[2] = (src[at + 2] & 0xfe) | (query[2] & 0x01);
+  out[3] = (src[at + 3] & 0xef) | (query[3] & 0x10);
 }
 
 function writeErrorHeader(out: Uint8Array, query: Uint8Array, rcode: number, qdcount: number): void {

@@ -6,7 +6,7 @@ import { EdnsOption, RRType } from '../wire/constants.js';
 import { decodeMessage } from '../wire/decode.js';
 import { Catalog } from './catalog.js';
 import { Responder } from './respond.js';
-import { buildQueryKey, patchResponse, QueryKey, ResponseCache } from './response-cache.js';
+import { buildQueryKey, CacheStamp, patchResponse, QueryKey, ResponseCache } from './response-cache.js';
 
 const k = QueryKey.of;
 
@@ -90,16 +90,71 @@ describe('ResponseCache bounds', () => {
     const rb = Uint8Array.of(2);
     c.set(a, ra);
     assert.equal(c.get(b), undefined);
-    assert.equal(c.get(a), ra);
+    assert.deepEqual(c.get(a), ra);
     c.set(b, rb, true);
     assert.equal(c.get(a), undefined);
-    assert.equal(c.get(b), rb);
+    assert.deepEqual(c.get(b), rb);
     assert.equal(c.size, 1);
     // A key is compared whole: a longer key with the same leading octets is another key.
     const longer = k('first key!');
     longer.hash = a.hash;
     c.set(a, ra);
     assert.equal(c.get(longer), undefined);
+  });
+
+  test('FIFO by entries: with room in bytes, exactly the newest maxEntries stay', () => {
+    const c = new ResponseCache({ maxEntries: 300, maxBytes: 1 << 20, negativeShare: 0 });
+    for (let i = 0; i < 5000; i++) c.set(k(`key-${i}`), Uint8Array.of(i & 0xff, i >> 8));
+    assert.equal(c.size, 300);
+    for (let i = 0; i < 5000; i++) {
+      const got = c.get(k(`key-${i}`));
+      if (i < 4700) assert.equal(got, undefined, `key-${i}`);
+      else assert.deepEqual(got, Uint8Array.of(i & 0xff, i >> 8), `key-${i}`);
+    }
+  });
+
+  test('the ring arena: every hit is the last response stored for its key, through wraps, growth, replacements, stale entries and hash collisions', () => {
+    const rand = seededRandom(7);
+    for (const maxBytes of [600, 4096, 300_000]) {
+      const c = new ResponseCache({ maxEntries: 400, maxBytes, negativeShare: 0.3, admission: 'first' });
+      const stamps = Array.from({ length: 4 }, () => new CacheStamp());
+      /** What each key last stored, with the stamps it depends on; keys of one hash replace each other. */
+      const model = new Map<string, { bytes: Uint8Array; stamps: CacheStamp[] }>();
+      const keys = Array.from({ length: 600 }, (_, i) => k(`key ${i}${'x'.repeat(i % 37)}`));
+      // Every 50th key shares the hash of the one before it.
+      for (let i = 1; i < keys.length; i += 50) keys[i].hash = keys[i - 1].hash;
+      let hits = 0;
+      for (let op = 0; op < 20_000; op++) {
+        const key = keys[Math.floor(rand() * keys.length)];
+        const r = rand();
+        if (r < 0.5) {
+          const bytes = new Uint8Array(1 + Math.floor(rand() * 140)).map(() => Math.floor(rand() * 256));
+          const deps = rand() < 0.2 ? [stamps[0], stamps[1 + Math.floor(rand() * 3)]] : [stamps[Math.floor(rand() * 4)]];
+          c.set(key, bytes, rand() < 0.4, deps);
+          for (const other of keys) if (other.hash === key.hash) model.delete(other.text);
+          model.set(key.text, { bytes, stamps: deps });
+          // What was just stored is there (when it fits the partition at all).
+          if (16 + key.length + bytes.length <= maxBytes * 0.3) assert.deepEqual(c.get(key), bytes);
+        } else if (r < 0.51) {
+          // A zone changes: its stamp dies and a new one takes its place.
+          const i = Math.floor(rand() * 4);
+          stamps[i].live = false;
+          stamps[i] = new CacheStamp();
+        } else {
+          const got = c.get(key);
+          const want = model.get(key.text);
+          if (got !== undefined) {
+            hits++;
+            assert.ok(want, `a hit for ${key.text}, never stored or replaced by a key of its hash`);
+            assert.ok(want.stamps.every((s) => s.live), 'a hit built from a changed zone');
+            assert.deepEqual(got, want.bytes);
+          }
+        }
+        assert.ok(c.bytes <= maxBytes, `${c.bytes} > ${maxBytes}`);
+        assert.ok(c.size <= 400);
+      }
+      assert.ok(hits > (maxBytes > 1000 ? 100 : 20), `${hits} hits (maxBytes ${maxBytes})`);
+    }
   });
 
   test('clear', () => {
