@@ -266,7 +266,9 @@ export class Responder {
         // A query spelled as stored (no A-Z in its name, the common case) needs no name patch.
         const patch = qk.mixedCase ? qk.qnameLength : 0;
         // UDP answers leave at once: they may share a slab; a TCP one may wait in a write queue.
-        return ctx.transport === 'udp' ? this.#patchHit(cache!, query, patch) : patchHitCopy(cache!, query, patch);
+        return ctx.transport === 'udp'
+          ? this.#patchHit(cache!, query, patch)
+          : patchHitCopy(cache!, query, patch);
       }
       // Admission: a response is stored only when its key missed before (random names are
       // asked once: they never enter the cache, so they never evict what repeats).

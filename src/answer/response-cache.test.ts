@@ -129,7 +129,8 @@ describe('ResponseCache bounds', () => {
         const r = rand();
         if (r < 0.5) {
           const bytes = new Uint8Array(1 + Math.floor(rand() * 140)).map(() => Math.floor(rand() * 256));
-          const deps = rand() < 0.2 ? [stamps[0], stamps[1 + Math.floor(rand() * 3)]] : [stamps[Math.floor(rand() * 4)]];
+          const deps =
+            rand() < 0.2 ? [stamps[0], stamps[1 + Math.floor(rand() * 3)]] : [stamps[Math.floor(rand() * 4)]];
           c.set(key, bytes, rand() < 0.4, deps);
           for (const other of keys) if (other.hash === key.hash) model.delete(other.text);
           model.set(key.text, { bytes, stamps: deps });
@@ -146,7 +147,10 @@ describe('ResponseCache bounds', () => {
           if (got !== undefined) {
             hits++;
             assert.ok(want, `a hit for ${key.text}, never stored or replaced by a key of its hash`);
-            assert.ok(want.stamps.every((s) => s.live), 'a hit built from a changed zone');
+            assert.ok(
+              want.stamps.every((s) => s.live),
+              'a hit built from a changed zone',
+            );
             assert.deepEqual(got, want.bytes);
           }
         }

@@ -225,8 +225,10 @@ export function patchResponseInPlace(response: Uint8Array, query: Uint8Array, qn
 const ENTRY_HEADER = 16;
 /** Entry flag: deleted (replaced, stale or evicted), its octets wait for the ring's tail. */
 const DEAD = 1;
-/** Entry flag: its slot has more stamps than the first (`Partition.#more`). */
+/** Entry flag: it has more stamps than the first (`Partition.#more`). */
 const MORE = 2;
+/** The flags word holds the entry's first stamp's number above these two bits. */
+const STAMP_SHIFT = 2;
 /** First sizes of a partition's arena (octets) and slot table (slots, a power of two). */
 const FIRST_ARENA = 64 * 1024;
 const FIRST_SLOTS = 1024;
@@ -238,12 +240,14 @@ const FIRST_SLOTS = 1024;
  * and octets, the response's array and octets — six or seven cache lines far apart, which
  * under real traffic (the kernel's receive and send between two queries evict them) cost more
  * than the rest of the answer. Here a hit reads one slot of an Int32Array (hash and offset),
- * the slot's stamp, and the entry's header, key and response, contiguous in the arena.
+ * the entry's header, key and response, contiguous in the arena, and its stamp (one of the
+ * few the partition's entries share, numbered in `#stampList`).
  *
  * The arena is a ring written in insertion order, so first-in-first-out eviction is advancing
  * its tail: a deleted entry (replaced, stale) is only flagged, and its octets are reused
  * when the tail passes. Entry at offset o (4-aligned): Int32 words [size, hash, keyLength |
- * responseLength << 16, flags], then the key's octets, then the response's. A size word of 0
+ * responseLength << 16, flags | first stamp's number << 2], then the key's octets, then the
+ * response's. A size word of 0
  * (or less than a header before the end) sends the tail back to offset 0. The arena starts
  * small and doubles up to the partition's byte bound while the ring has not wrapped; the slot
  * table doubles whenever it would be more than half full.
@@ -263,9 +267,16 @@ class Partition {
   /** Slot i: words 2i (hash) and 2i+1 (entry offset + 1; 0: empty). */
   #slots = new Int32Array(0);
   #mask = -1;
-  /** The first stamp of slot i's entry, and its others when flagged MORE. */
-  #stamps: (CacheStamp | undefined)[] = [];
-  #more: (readonly CacheStamp[] | undefined)[] = [];
+  /**
+   * The stamps entries depend on, by number (the first of an entry's stamps, in its flags
+   * word); how many live entries name each; numbers free for reuse; the number of each.
+   */
+  #stampList: (CacheStamp | undefined)[] = [];
+  #stampRefs: number[] = [];
+  #freeStamps: number[] = [];
+  readonly #stampIds = new Map<CacheStamp, number>();
+  /** An entry's stamps after the first, by its offset (entries flagged MORE: rare). */
+  readonly #more = new Map<number, readonly CacheStamp[]>();
   /** The arena's largest size: the partition's byte bound, 4-aligned. */
   readonly #cap: number;
 
@@ -308,10 +319,11 @@ class Partition {
 
   /** Whether every stamp of slot `i`'s entry is live. */
   valid(i: number): boolean {
-    if (!this.#stamps[i]!.live) return false;
     const o = this.#slots[2 * i + 1] - 1;
-    if ((this.#i32[(o >> 2) + 3] & MORE) === 0) return true;
-    const more = this.#more[i]!;
+    const flags = this.#i32[(o >> 2) + 3];
+    if (!this.#stampList[flags >>> STAMP_SHIFT]!.live) return false;
+    if ((flags & MORE) === 0) return true;
+    const more = this.#more.get(o)!;
     for (let j = 0; j < more.length; j++) if (!more[j].live) return false;
     return true;
   }
@@ -363,7 +375,8 @@ class Partition {
     i32[w] = size;
     i32[w + 1] = key.hash;
     i32[w + 2] = kn | (rn << 16);
-    i32[w + 3] = more !== undefined ? MORE : 0;
+    i32[w + 3] = (more !== undefined ? MORE : 0) | (this.#stampNumber(first) << STAMP_SHIFT);
+    if (more !== undefined) this.#more.set(o, more);
     const u8 = this.#u8;
     u8.set(key.bytes.subarray(0, kn), o + ENTRY_HEADER);
     const r = o + ENTRY_HEADER + kn;
@@ -377,7 +390,7 @@ class Partition {
     this.size++;
     this.bytes += kn + rn;
     if (this.size * 2 > this.#mask + 1) this.#growSlots();
-    this.#insertSlot(key.hash, o, first, more);
+    this.#insertSlot(key.hash, o);
   }
 
   /** Deletes slot `i`'s entry (flagged dead in the ring, its slot freed). */
@@ -386,14 +399,20 @@ class Partition {
     const o = slots[2 * i + 1] - 1;
     const w = o >> 2;
     const i32 = this.#i32;
-    i32[w + 3] |= DEAD;
+    const flags = i32[w + 3];
+    i32[w + 3] = flags | DEAD;
+    if ((flags & MORE) !== 0) this.#more.delete(o);
+    const n = flags >>> STAMP_SHIFT;
+    if (--this.#stampRefs[n] === 0) {
+      this.#stampIds.delete(this.#stampList[n]!);
+      this.#stampList[n] = undefined;
+      this.#freeStamps.push(n);
+    }
     const lengths = i32[w + 2];
     this.bytes -= (lengths & 0xffff) + (lengths >>> 16);
     this.size--;
     // Linear probing without tombstones: later entries of the probe run move back.
     const mask = this.#mask;
-    const stamps = this.#stamps;
-    const more = this.#more;
     let hole = i;
     for (let j = (i + 1) & mask; slots[2 * j + 1] !== 0; j = (j + 1) & mask) {
       const home = slots[2 * j] & mask;
@@ -401,14 +420,10 @@ class Partition {
       if (hole <= j ? hole < home && home <= j : hole < home || home <= j) continue;
       slots[2 * hole] = slots[2 * j];
       slots[2 * hole + 1] = slots[2 * j + 1];
-      stamps[hole] = stamps[j];
-      more[hole] = more[j];
       hole = j;
     }
     slots[2 * hole] = 0;
     slots[2 * hole + 1] = 0;
-    stamps[hole] = undefined;
-    more[hole] = undefined;
   }
 
   clear(): void {
@@ -417,36 +432,44 @@ class Partition {
     this.#head = this.#tail = this.#ring = 0;
     this.#slots = new Int32Array(0);
     this.#mask = -1;
-    this.#stamps = [];
-    this.#more = [];
+    this.#stampList = [];
+    this.#stampRefs = [];
+    this.#freeStamps = [];
+    this.#stampIds.clear();
+    this.#more.clear();
     this.bytes = 0;
     this.size = 0;
   }
 
-  #insertSlot(hash: number, o: number, first: CacheStamp, more: readonly CacheStamp[] | undefined): void {
+  /** The number of `stamp` in `#stampList`, counting one more entry that names it. */
+  #stampNumber(stamp: CacheStamp): number {
+    let n = this.#stampIds.get(stamp);
+    if (n === undefined) {
+      n = this.#freeStamps.pop() ?? this.#stampList.length;
+      this.#stampList[n] = stamp;
+      this.#stampRefs[n] = 0;
+      this.#stampIds.set(stamp, n);
+    }
+    this.#stampRefs[n]++;
+    return n;
+  }
+
+  #insertSlot(hash: number, o: number): void {
     const slots = this.#slots;
     const mask = this.#mask;
     let i = hash & mask;
     while (slots[2 * i + 1] !== 0) i = (i + 1) & mask;
     slots[2 * i] = hash;
     slots[2 * i + 1] = o + 1;
-    this.#stamps[i] = first;
-    this.#more[i] = more;
   }
 
   #growSlots(): void {
-    const oldSlots = this.#slots;
-    const oldStamps = this.#stamps;
-    const oldMore = this.#more;
+    const old = this.#slots;
     const n = Math.max(FIRST_SLOTS, (this.#mask + 1) * 2);
     this.#slots = new Int32Array(2 * n);
     this.#mask = n - 1;
-    this.#stamps = new Array(n).fill(undefined);
-    this.#more = new Array(n).fill(undefined);
-    for (let i = 0; i < oldSlots.length / 2; i++) {
-      const at = oldSlots[2 * i + 1];
-      if (at !== 0) this.#insertSlot(oldSlots[2 * i], at - 1, oldStamps[i]!, oldMore[i]);
-    }
+    for (let i = 0; i < old.length / 2; i++)
+      if (old[2 * i + 1] !== 0) this.#insertSlot(old[2 * i], old[2 * i + 1] - 1);
   }
 
   /** The offset of `size` free octets at the ring's head, evicting the oldest entries for them. */
