@@ -157,6 +157,8 @@ export class Responder {
    */
   #slab: ArrayBuffer | undefined;
   #slabAt = 0;
+  /** The slab as words (for cache hits, copied a word at a time). */
+  #slabWords: Int32Array | undefined;
   /** Queries answered from zone images (template copies), for metrics and tests. */
   imageAnswers = 0;
   /** Queries an image handed back to the engine, by reason (src/image/format.ts `Fallback` values, at most 31). */
@@ -431,6 +433,7 @@ export class Responder {
       let slab = this.#slab;
       if (slab === undefined || slab.byteLength - this.#slabAt < limit) {
         slab = this.#slab = new ArrayBuffer(SLAB_SIZE);
+        this.#slabWords = new Int32Array(slab);
         this.#slabAt = 0;
       }
       const at = this.#slabAt;
@@ -447,7 +450,8 @@ export class Responder {
         return undefined;
       }
       this.imageAnswers++;
-      this.#slabAt = at + n;
+      // 4-aligned for the next answer (cache hits are copied a word at a time).
+      this.#slabAt = (at + n + 3) & ~3;
       return new Uint8Array(slab, at, n);
     }
     this.#imageOut ??= Buffer.allocUnsafeSlow(TCP_MAX);
@@ -471,15 +475,23 @@ export class Responder {
   #patchHit(cache: ResponseCache, query: Uint8Array, qnameLength: number): Uint8Array {
     const n = cache.hitLength;
     if (n > SLAB_ANSWER_MAX) return patchHitCopy(cache, query, qnameLength);
+    // Whole words: the cached octets start 4-aligned in the arena, and so does each slab answer.
+    const words = (n + 3) >> 2;
     let slab = this.#slab;
     let at = this.#slabAt;
-    if (slab === undefined || slab.byteLength - at < n) {
+    if (slab === undefined || slab.byteLength - at < words << 2) {
       slab = this.#slab = new ArrayBuffer(SLAB_SIZE);
+      this.#slabWords = new Int32Array(slab);
       at = 0;
     }
-    this.#slabAt = at + n;
+    this.#slabAt = at + (words << 2);
+    const dst = this.#slabWords!;
+    const src = cache.hitWords;
+    const from = cache.hitStart >> 2;
+    const to = at >> 2;
+    for (let i = 0; i < words; i++) dst[to + i] = src[from + i];
     const out = new Uint8Array(slab, at, n);
-    copyHit(cache, out, query, qnameLength);
+    patchResponseInPlace(out, query, qnameLength);
     return out;
   }
 

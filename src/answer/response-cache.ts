@@ -292,6 +292,11 @@ class Partition {
     return this.#u8;
   }
 
+  /** The arena as words. */
+  get arenaWords(): Int32Array {
+    return this.#i32;
+  }
+
   /**
    * The slot of `key`'s entry, or -1: the entry of the key's hash, if its octets are the key's.
    * `responseAt` then says where its response starts in `arena`.
@@ -331,7 +336,7 @@ class Partition {
   /** Where slot `i`'s response starts in `arena`, and its length. */
   responseAt(i: number): number {
     const o = this.#slots[2 * i + 1] - 1;
-    return o + ENTRY_HEADER + (this.#i32[(o >> 2) + 2] & 0xffff);
+    return o + ENTRY_HEADER + (((this.#i32[(o >> 2) + 2] & 0xffff) + 3) & ~3);
   }
 
   responseLength(i: number): number {
@@ -364,7 +369,8 @@ class Partition {
   ): void {
     const kn = key.length;
     const rn = response.length;
-    const size = (ENTRY_HEADER + kn + rn + 3) & ~3;
+    // The response starts 4-aligned, so a hit can be copied a word at a time.
+    const size = ENTRY_HEADER + ((kn + 3) & ~3) + ((rn + 3) & ~3);
     if (size > this.#cap || this.maxEntries < 1 || rn > 0xffff || kn > 0xffff) return;
     const old = this.slotOfHash(key.hash);
     if (old >= 0) this.deleteSlot(old);
@@ -379,7 +385,7 @@ class Partition {
     if (more !== undefined) this.#more.set(o, more);
     const u8 = this.#u8;
     u8.set(key.bytes.subarray(0, kn), o + ENTRY_HEADER);
-    const r = o + ENTRY_HEADER + kn;
+    const r = o + ENTRY_HEADER + ((kn + 3) & ~3);
     u8.set(response, r);
     for (let j = r + HEADER; j < r + HEADER + fold; j++) {
       const c = u8[j];
@@ -542,9 +548,11 @@ export class ResponseCache {
   declined = 0;
   /**
    * After a hit of `lookup`: the response's octets are `hitArena[hitStart, hitStart +
-   * hitLength)`, valid until the next `set` (read them at once; never write them).
+   * hitLength)`, valid until the next `set` (read them at once; never write them);
+   * `hitStart` is a multiple of 4 and `hitWords` the same octets as 32-bit words.
    */
   hitArena: Uint8Array = new Uint8Array(0);
+  hitWords: Int32Array = new Int32Array(0);
   hitStart = 0;
   hitLength = 0;
   /** The doorkeeper's bits (undefined: every miss admitted) and keys noted since it was cleared. */
@@ -597,6 +605,7 @@ export class ResponseCache {
     }
     this.hits++;
     this.hitArena = part.arena;
+    this.hitWords = part.arenaWords;
     this.hitStart = part.responseAt(i);
     this.hitLength = part.responseLength(i);
     return true;
