@@ -12,14 +12,15 @@ import { repoRoot } from '../helpers/paths.js';
 const allowed: Record<string, readonly string[]> = {
   wire: [],
   zone: ['wire'],
-  answer: ['zone', 'wire'],
+  answer: ['shield', 'zone', 'wire'],
   image: ['answer', 'transport', 'zone', 'wire'],
   transport: ['wire'],
   store: [],
   telemetry: [],
+  shield: ['wire'],
   control: ['store', 'zone', 'wire'],
   api: ['control', 'telemetry'],
-  server: ['api', 'control', 'store', 'telemetry', 'transport', 'image', 'answer', 'zone', 'wire'],
+  server: ['api', 'control', 'store', 'telemetry', 'shield', 'transport', 'image', 'answer', 'zone', 'wire'],
   cli: ['server', 'api', 'control', 'transport', 'answer', 'zone', 'wire'],
 };
 

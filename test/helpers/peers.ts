@@ -270,6 +270,10 @@ export async function startNsd(zones: ZoneSpec[], opts: NsdOptions = {}): Promis
 export interface KnotOptions extends StartOptions {
   /** Knot `udp-workers` / `tcp-workers`. Default 1 each. */
   workers?: number;
+  /** Module sections (e.g. a `mod-cookies:` block), lines placed before `template:`. */
+  moduleSections?: string[];
+  /** `global-module:` of the default template (e.g. `mod-cookies/default`). */
+  globalModule?: string;
 }
 
 /** Starts knotd in the foreground serving `zones` (no journal, no zone file write-back). */
@@ -291,6 +295,7 @@ export async function startKnot(zones: ZoneSpec[], opts: KnotOptions = {}): Prom
     '    any: error',
     'database:',
     `    storage: "${dir}"`,
+    ...(opts.moduleSections ?? []),
     'template:',
     '  - id: default',
     `    storage: "${dir}"`,
@@ -298,6 +303,7 @@ export async function startKnot(zones: ZoneSpec[], opts: KnotOptions = {}): Prom
     '    zonefile-sync: -1',
     '    zonefile-load: whole',
     '    journal-content: none',
+    ...(opts.globalModule ? [`    global-module: ${opts.globalModule}`] : []),
     'zone:',
     ...zones.flatMap((z) => [`  - domain: "${z.origin}"`, `    file: "${z.file}"`]),
     '',

@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Admission, type AdmissionInput, Admit, OverloadMeter } from './admission.js';
+import { SourceTable, Tier } from './sources.js';
+
+const v4 = (...o: number[]) => Uint8Array.from(o);
+
+describe('source tiers', () => {
+  test('strangers are unknown; calm history, a TCP handshake and a valid cookie lift an address', () => {
+    const s = new SourceTable({ tableSize: 1024, historyMin: 5 });
+    const a = s.key(v4(192, 0, 2, 1));
+    assert.equal(s.tier(a, false, 0), Tier.unknown);
+    for (let i = 0; i < 4; i++) s.noteCalmQuery(a, true, i);
+    assert.equal(s.tier(a, false, 10), Tier.unknown, 'not enough history yet');
+    s.noteCalmQuery(a, true, 5);
+    assert.equal(s.tier(a, false, 10), Tier.history);
+    // Mostly missing names: no history.
+    const b = s.key(v4(192, 0, 2, 2));
+    for (let i = 0; i < 50; i++) s.noteCalmQuery(b, i % 2 === 0, i);
+    assert.equal(s.tier(b, false, 100), Tier.unknown);
+    s.noteTcp(b, 100);
+    assert.equal(s.tier(b, false, 200), Tier.tcp);
+    assert.equal(s.tier(b, false, 100 + 3_600_000), Tier.unknown, 'the handshake vouches for an hour');
+    assert.equal(s.tier(b, true, 0), Tier.cookie, 'a valid cookie on the query itself');
+  });
+
+  test('an address that speaks cookies and sends a query without one is a stranger', () => {
+    const s = new SourceTable({ tableSize: 1024, historyMin: 1 });
+    const a = s.key(v4(198, 51, 100, 7));
+    s.noteCalmQuery(a, true, 0);
+    s.noteTcp(a, 0);
+    s.noteCookie(a, 0);
+    assert.equal(s.tier(a, true, 1000), Tier.cookie);
+    assert.equal(s.tier(a, false, 1000), Tier.unknown);
+  });
+
+  test('IPv6 addresses are kept per /64: a bot rotating through its /64 is one entry', () => {
+    const s = new SourceTable({ tableSize: 1024 });
+    const a = new Uint8Array(16);
+    a.set([0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2]);
+    const b = a.slice();
+    b[15] = 0x99;
+    b[9] = 0x42;
+    assert.equal(s.key(a), s.key(b));
+    const c = a.slice();
+    c[7] = 3;
+    assert.notEqual(s.key(a), s.key(c));
+  });
+
+  test('a flood of a million strangers does not push out known resolvers', () => {
+    const s = new SourceTable({ tableSize: 4096, historyMin: 3 });
+    const known: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const k = s.key(v4(10, 1, i, 1));
+      known.push(k);
+      for (let j = 0; j < 3; j++) s.noteCalmQuery(k, true, j);
+      if (i % 2) s.noteTcp(k, 5);
+    }
+    for (let i = 0; i < 1_000_000; i++)
+      s.noteCalmQuery(s.key(v4(100, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff)), false, 10 + i / 1000);
+    assert.equal(s.size, 4096);
+    const kept = known.filter((k, i) => s.tier(k, false, 2000) === (i % 2 ? Tier.tcp : Tier.history)).length;
+    assert.equal(kept, 200);
+  });
+});
+
+describe('admission', () => {
+  const base: AdmissionInput = {
+    tier: Tier.unknown,
+    inZone: true,
+    exists: true,
+    zoneAttacked: false,
+    withinZoneBudget: true,
+    overload: 0,
+  };
+
+  test('calm: everything is answered', () => {
+    const a = new Admission();
+    for (const tier of [0, 1, 2, 3] as Tier[])
+      for (const exists of [true, false]) assert.equal(a.decide({ ...base, tier, exists }), Admit.answer);
+  });
+
+  test("an attacked zone's missing names beyond its budget: strangers dropped, verified truncated one in two; its existing names answered", () => {
+    const a = new Admission();
+    const over = { ...base, exists: false, zoneAttacked: true, withinZoneBudget: false };
+    assert.equal(a.decide(over), Admit.drop);
+    assert.equal(a.decide({ ...over, tier: Tier.history }), Admit.drop);
+    const verified = [0, 1, 2, 3].map(() => a.decide({ ...over, tier: Tier.cookie }));
+    assert.deepEqual(verified, [Admit.truncate, Admit.drop, Admit.truncate, Admit.drop]);
+    assert.equal(a.decide({ ...over, withinZoneBudget: true }), Admit.answer);
+    assert.equal(a.decide({ ...base, zoneAttacked: true }), Admit.answer);
+    assert.equal(a.shed['zone-budget'][Tier.unknown], 1);
+    assert.equal(a.shed['zone-budget'][Tier.cookie], 4);
+  });
+
+  test('overload sheds the lowest tiers first, missing names before existing ones; verified sources never', () => {
+    const a = new Admission();
+    const at = (overload: number, tier: Tier, exists: boolean) =>
+      a.decide({ ...base, overload, tier, exists });
+    assert.equal(at(1, Tier.unknown, false), Admit.drop);
+    assert.equal(at(1, Tier.unknown, true), Admit.answer);
+    assert.equal(at(1, Tier.history, false), Admit.answer);
+    const strangers = [0, 1, 2, 3, 4, 5, 6, 7].map(() => at(2, Tier.unknown, true));
+    assert.equal(strangers.filter((x) => x === Admit.truncate).length, 2);
+    assert.equal(strangers.filter((x) => x === Admit.drop).length, 6);
+    assert.equal(at(2, Tier.history, false), Admit.drop);
+    assert.equal(at(2, Tier.history, true), Admit.answer);
+    assert.equal(at(3, Tier.history, true), Admit.answer);
+    assert.equal(at(3, Tier.history, false), Admit.drop);
+    assert.equal(at(3, Tier.unknown, true), Admit.drop);
+    for (const lvl of [1, 2, 3]) {
+      assert.equal(at(lvl, Tier.tcp, false), Admit.answer);
+      assert.equal(at(lvl, Tier.cookie, true), Admit.answer);
+    }
+    assert.equal(
+      a.decide({ ...base, inZone: false, exists: false, overload: 1 }),
+      Admit.drop,
+      'not our zone',
+    );
+  });
+});
+
+describe('overload meter', () => {
+  test('keeping up is level 0; full reads raise it at once; it falls one level per hold', () => {
+    const m = new OverloadMeter({ holdSeconds: 2 });
+    let t = 0;
+    for (; t < 2000; t += 10) m.read(3, 64, t);
+    assert.equal(m.level, 0);
+    for (; t < 3000; t += 10) m.read(t % 40 === 0 ? 10 : 64, 64, t);
+    assert.equal(m.level, 1, `share ${m.share}`);
+    for (; t < 5000; t += 10) m.read(64, 64, t);
+    assert.equal(m.level, 2);
+    for (; t < 8000; t += 10) m.read(64, 64, t);
+    assert.equal(m.level, 3, 'saturated for longer than the hold');
+    const calmFrom = t;
+    for (; t < calmFrom + 1500; t += 10) m.read(2, 64, t);
+    assert.equal(m.level, 3, 'held');
+    for (; t < calmFrom + 9000; t += 10) m.read(2, 64, t);
+    assert.equal(m.level, 0);
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * What the shield remembers of its clients, to sort datagrams into tiers before answering:
+ *
+ * | tier      | meaning                                                                  |
+ * | --------- | ------------------------------------------------------------------------ |
+ * | `cookie`  | this query carries a server cookie we made for this address (RFC 7873)   |
+ * | `tcp`     | this address completed a TCP handshake with us lately: it is real        |
+ * | `history` | this address asked, in calm times, mostly for names that exist           |
+ * | `unknown` | none of that (a spoofed source looks like this, and so does a new resolver) |
+ *
+ * A query without a valid cookie from an address that has been sending valid cookies is
+ * `unknown`: a resolver that speaks cookies keeps speaking them, and a spoofer cannot make
+ * them. History is learned only while the server is calm (the caller says so), so a flood
+ * cannot buy itself a tier. Addresses are kept per /32 (IPv4) and /64 (IPv6): a bot rotating
+ * through its /64 is one client, and the table's fixed size holds whatever it rotates through.
+ * Eviction gives up strangers first (rank: tier, then last seen).
+ */
+import { BoundedTable, hashPrefix } from './bounded-table.js';
+
+export const Tier = { unknown: 0, history: 1, tcp: 2, cookie: 3 } as const;
+export type Tier = (typeof Tier)[keyof typeof Tier];
+export const TIER_NAMES = ['unknown', 'history', 'tcp', 'cookie'] as const;
+
+export interface SourceTableConfig {
+  /** Addresses remembered at once. Default 262,144 (~7 MB). */
+  tableSize?: number;
+  /** Calm queries for existing names before an address has a history. Default 20. */
+  historyMin?: number;
+  /** The share of an address's calm queries that must be for existing names. Default 0.8. */
+  historyShare?: number;
+  /** Seconds a TCP handshake vouches for its address. Default 3,600. */
+  tcpSeconds?: number;
+  /** Seconds an address that sent a valid cookie is expected to keep sending one. Default 3,600. */
+  cookieSeconds?: number;
+}
+
+const NEVER = -1e15;
+
+export class SourceTable {
+  readonly #table: BoundedTable;
+  readonly #historyMin: number;
+  readonly #historyShare: number;
+  readonly #tcpMs: number;
+  readonly #cookieMs: number;
+  readonly #good: Uint32Array;
+  readonly #bad: Uint32Array;
+  readonly #tcpAt: Float64Array;
+  readonly #cookieAt: Float64Array;
+  readonly #seen: Float64Array;
+  #now = 0;
+  readonly #rank = (slot: number): number => this.#slotTier(slot, this.#now) * 1e13 + this.#seen[slot];
+
+  constructor(config: SourceTableConfig = {}) {
+    const size = config.tableSize ?? 262144;
+    if (!Number.isInteger(size) || size < 16 || size > 1 << 24)
+      throw new RangeError('tableSize must be 16..16777216');
+    this.#table = new BoundedTable(size, 8);
+    this.#historyMin = config.historyMin ?? 20;
+    this.#historyShare = config.historyShare ?? 0.8;
+    if (!(this.#historyShare >= 0 && this.#historyShare <= 1))
+      throw new RangeError('historyShare must be 0..1');
+    this.#tcpMs = (config.tcpSeconds ?? 3600) * 1000;
+    this.#cookieMs = (config.cookieSeconds ?? 3600) * 1000;
+    const n = this.#table.size;
+    this.#good = new Uint32Array(n);
+    this.#bad = new Uint32Array(n);
+    this.#tcpAt = new Float64Array(n);
+    this.#cookieAt = new Float64Array(n);
+    this.#seen = new Float64Array(n);
+  }
+
+  /** Addresses the table can hold. */
+  get size(): number {
+    return this.#table.size;
+  }
+
+  /** The key of an address (4 or 16 octets): its /32 or its /64. */
+  key(address: Uint8Array): number {
+    if (address.length === 4) return hashPrefix(address, 32);
+    if (address.length === 16) return hashPrefix(address, 64);
+    throw new RangeError('a client address is 4 (IPv4) or 16 (IPv6) octets');
+  }
+
+  /**
+   * The tier of a query from address `key` that carries a valid server cookie or not.
+   * Looks only; remembers nothing (see `note…`).
+   */
+  tier(key: number, cookieValid: boolean, nowMs: number): Tier {
+    if (cookieValid) return Tier.cookie;
+    const slot = this.#table.find(key);
+    if (slot < 0) return Tier.unknown;
+    if (nowMs - this.#cookieAt[slot] < this.#cookieMs) return Tier.unknown;
+    return this.#slotTier(slot, nowMs);
+  }
+
+  /** Counts a query of `key` for a name that exists or not, while the server is calm. */
+  noteCalmQuery(key: number, exists: boolean, nowMs: number): void {
+    const slot = this.#claim(key, nowMs);
+    if (exists) this.#good[slot] = Math.min(this.#good[slot] + 1, 0xffffffff);
+    else this.#bad[slot] = Math.min(this.#bad[slot] + 1, 0xffffffff);
+  }
+
+  /** Records a completed TCP handshake from `key`. */
+  noteTcp(key: number, nowMs: number): void {
+    this.#tcpAt[this.#claim(key, nowMs)] = nowMs;
+  }
+
+  /** Records a query from `key` with a valid server cookie. */
+  noteCookie(key: number, nowMs: number): void {
+    this.#cookieAt[this.#claim(key, nowMs)] = nowMs;
+  }
+
+  /** Evictions so far (a stranger took the slot of another). */
+  get evictions(): number {
+    return this.#table.evictions;
+  }
+
+  #claim(key: number, nowMs: number): number {
+    this.#now = nowMs;
+    const slot = this.#table.claim(key, this.#rank);
+    if (this.#table.claimed) {
+      this.#good[slot] = 0;
+      this.#bad[slot] = 0;
+      this.#tcpAt[slot] = NEVER;
+      this.#cookieAt[slot] = NEVER;
+    }
+    this.#seen[slot] = nowMs;
+    return slot;
+  }
+
+  #slotTier(slot: number, nowMs: number): Tier {
+    if (nowMs - this.#cookieAt[slot] < this.#cookieMs) return Tier.cookie;
+    if (nowMs - this.#tcpAt[slot] < this.#tcpMs) return Tier.tcp;
+    const good = this.#good[slot];
+    if (good >= this.#historyMin && good >= this.#historyShare * (good + this.#bad[slot]))
+      return Tier.history;
+    return Tier.unknown;
+  }
+}

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ZoneAttackDetector, type ZoneAttackEvent } from './zone-attack.js';
+
+/** Feeds `seconds` seconds from `start` s: per second `existing` + `missing` queries of `zone`, spread evenly. */
+function feed(
+  d: ZoneAttackDetector,
+  zone: number,
+  start: number,
+  seconds: number,
+  existing: number,
+  missing: number,
+) {
+  let admitted = 0;
+  let asked = 0;
+  for (let s = start; s < start + seconds; s++) {
+    const n = existing + missing;
+    for (let i = 0; i < n; i++) {
+      const t = s * 1000 + (i * 1000) / n;
+      const isMissing = i % n < missing;
+      const slot = d.observe(zone, !isMissing, t);
+      if (isMissing) {
+        asked++;
+        if (d.admitMissing(slot, t)) admitted++;
+      }
+    }
+    d.sweep(s * 1000 + 999);
+  }
+  return { admitted, asked };
+}
+
+describe('random-subdomain detection per zone', () => {
+  test('a calm zone is never called attacked; a flood of missing names is, within seconds, and leaves after it stops', () => {
+    const d = new ZoneAttackDetector();
+    const events: ZoneAttackEvent[] = [];
+    d.onChange((e) => events.push(e));
+    feed(d, 1, 0, 120, 50, 5);
+    assert.equal(events.length, 0);
+    // The flood: 5,000 missing names a second under zone 1.
+    feed(d, 1, 120, 3, 50, 5000);
+    assert.equal(events.length, 1);
+    assert.equal(events[0].zone, 1);
+    assert.equal(events[0].attacked, true);
+    assert.ok(events[0].at < 122_000, `entered at ${events[0].at}`);
+    assert.ok(
+      events[0].baselinePerSecond > 1 && events[0].baselinePerSecond <= 5,
+      `${events[0].baselinePerSecond}`,
+    );
+    assert.deepEqual(d.attackedZones(), [1]);
+    // The flood stops (no query at all): sweeps end it after the hold time.
+    for (let s = 123; s < 145; s++) d.sweep(s * 1000);
+    assert.equal(events.length, 2);
+    assert.equal(events[1].attacked, false);
+    assert.ok(events[1].at >= 133_000 && events[1].at <= 140_000, `left at ${events[1].at}`);
+    assert.deepEqual(d.attackedZones(), []);
+  });
+
+  test('while attacked, missing names get the budget; other zones are untouched', () => {
+    const d = new ZoneAttackDetector({ budgetFloor: 50 });
+    feed(d, 1, 0, 60, 50, 5);
+    feed(d, 2, 0, 60, 50, 5);
+    feed(d, 1, 60, 2, 50, 5000);
+    const during = feed(d, 1, 62, 10, 50, 5000);
+    // ~50 a second of 5,000 (floor 50 > 2 × baseline ≈ 10): about 1%.
+    assert.ok(
+      during.admitted >= 450 && during.admitted <= 560,
+      `admitted ${during.admitted} of ${during.asked}`,
+    );
+    const other = feed(d, 2, 60, 12, 50, 5);
+    assert.equal(other.admitted, other.asked, 'zone 2 keeps all its answers');
+    assert.deepEqual(d.attackedZones(), [1]);
+  });
+
+  test('a zone whose normal traffic is mostly missing names learns it, and is only called attacked far above it', () => {
+    const d = new ZoneAttackDetector({ minNxPerSecond: 100 });
+    const events: ZoneAttackEvent[] = [];
+    d.onChange((e) => events.push(e));
+    // Calm but NXDOMAIN-heavy, under the absolute floor while its baseline builds up.
+    for (let s = 0; s < 1200; s++) feed(d, 7, s, 1, 20, Math.min(90, s));
+    assert.equal(events.length, 0);
+    // Its normal rises a little: 150/s is over the floor but under 10× its baseline (~90).
+    feed(d, 7, 1200, 30, 20, 150);
+    assert.equal(events.length, 0);
+    feed(d, 7, 1230, 5, 20, 5000);
+    assert.equal(events.length, 1);
+  });
+
+  test('needs the share too: a busy zone whose missing names are a minority is not attacked', () => {
+    const d = new ZoneAttackDetector();
+    const events: ZoneAttackEvent[] = [];
+    d.onChange((e) => events.push(e));
+    feed(d, 3, 0, 20, 5000, 1000);
+    assert.equal(events.length, 0);
+  });
+
+  test('state is bounded: 100,000 zones through a table of 1,024, and the attacked zone is kept', () => {
+    const d = new ZoneAttackDetector({ tableSize: 1024 });
+    feed(d, 42, 0, 3, 0, 3000);
+    assert.deepEqual(d.attackedZones(), [42]);
+    for (let z = 0; z < 100_000; z++) d.observe(1000 + z, false, 3000 + z / 100);
+    assert.deepEqual(d.attackedZones(), [42]);
+    const slot = d.observe(42, false, 4000);
+    assert.equal(d.isAttacked(slot), true);
+  });
+
+  test('refuses settings out of range', () => {
+    assert.throws(() => new ZoneAttackDetector({ minNxShare: 2 }), /minNxShare/);
+    assert.throws(() => new ZoneAttackDetector({ holdSeconds: 0 }), /holdSeconds/);
+    assert.throws(() => new ZoneAttackDetector({ tableSize: 1 }), /tableSize/);
+  });
+});
