@@ -73,7 +73,18 @@ const HASH_SEED = randomBytes(4).readInt32LE(0) ^ 0x811c9dc5;
 /** FNV-1a's 32-bit prime. */
 const FNV_PRIME = 0x01000193;
 
-/** A hash of the octets fed through `FNV_PRIME` from `HASH_SEED`, finished (murmur3's fmix32) and cut to a small integer. */
+/**
+ * The hash of `words` 32-bit words: each fed through `FNV_PRIME` from `HASH_SEED` (FNV-1a
+ * over words: a bijection per step, so keys differing in any word differ before the finish),
+ * finished (murmur3's fmix32) and cut to a small integer.
+ */
+function hashWords(w: Int32Array, words: number): number {
+  let h = HASH_SEED;
+  for (let i = 0; i < words; i++) h = Math.imul(h ^ w[i], FNV_PRIME);
+  return finish(h);
+}
+
+/** `h` finished (murmur3's fmix32) and cut to a small integer. */
 function finish(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
@@ -90,8 +101,10 @@ function finish(h: number): number {
  * query (`build` is synchronous, and the cache copies the octets it keeps).
  */
 export class QueryKey {
-  /** The key's octets (`length` of them). */
+  /** The key's octets (`length` of them, then zeros to a multiple of 4). */
   readonly bytes: Uint8Array;
+  /** The same octets as 32-bit words (hashed and compared a word at a time). */
+  readonly words: Int32Array;
   length = 0;
   /** Hash of the octets (30 bits). */
   hash = 0;
@@ -101,20 +114,16 @@ export class QueryKey {
   mixedCase = false;
 
   constructor(capacity = MAX_KEY_QUERY) {
-    this.bytes = new Uint8Array(capacity);
+    this.bytes = new Uint8Array((capacity + 3) & ~3);
+    this.words = new Int32Array(this.bytes.buffer);
   }
 
   /** A key of arbitrary octets (a latin1 string): for tests and tools, not queries. */
   static of(text: string): QueryKey {
     const k = new QueryKey(text.length);
-    let h = HASH_SEED;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i) & 0xff;
-      k.bytes[i] = c;
-      h = Math.imul(h ^ c, FNV_PRIME);
-    }
+    for (let i = 0; i < text.length; i++) k.bytes[i] = text.charCodeAt(i) & 0xff;
     k.length = text.length;
-    k.hash = finish(h);
+    k.hash = hashWords(k.words, (text.length + 3) >> 2);
     return k;
   }
 
@@ -140,13 +149,8 @@ export class QueryKey {
     if (len < HEADER + 5 || len > MAX_KEY_QUERY || (query[2] & 0xf8) !== 0) return false;
     if (query[4] !== 0 || query[5] !== 1) return false;
     const b = this.bytes;
-    let h = HASH_SEED;
     // The four counts.
-    for (let i = 4; i < HEADER; i++) {
-      const c = query[i];
-      b[i - 4] = c;
-      h = Math.imul(h ^ c, FNV_PRIME);
-    }
+    for (let i = 4; i < HEADER; i++) b[i - 4] = query[i];
     // The question name: plain labels only (a pointer at offset 12 is never valid), A-Z
     // folded (RFC 4343).
     let i = HEADER;
@@ -159,7 +163,6 @@ export class QueryKey {
       const stop = i + l + 1;
       if (stop >= len) return false;
       b[i - 4] = l;
-      h = Math.imul(h ^ l, FNV_PRIME);
       for (let j = i + 1; j < stop; j++) {
         let c = query[j];
         if (c >= 0x41 && c <= 0x5a) {
@@ -167,20 +170,18 @@ export class QueryKey {
           upper = true;
         }
         b[j - 4] = c;
-        h = Math.imul(h ^ c, FNV_PRIME);
       }
       i = stop;
     }
     const qnameEnd = i + 1;
     if (qnameEnd + 4 > len || qnameEnd - HEADER > 255) return false;
     // The root label, QTYPE, QCLASS and everything after (OPT and any other record) as they are.
-    for (let j = i; j < len; j++) {
-      const c = query[j];
-      b[j - 4] = c;
-      h = Math.imul(h ^ c, FNV_PRIME);
-    }
-    this.length = len - 4;
-    this.hash = finish(h);
+    for (let j = i; j < len; j++) b[j - 4] = query[j];
+    const n = len - 4;
+    // Zeros to the word's end: hashed, and compared with the zeros after a stored key.
+    for (let j = n; j < ((n + 3) & ~3); j++) b[j] = 0;
+    this.length = n;
+    this.hash = hashWords(this.words, (n + 3) >> 2);
     this.qnameLength = qnameEnd - HEADER;
     this.mixedCase = upper;
     return true;
@@ -311,13 +312,14 @@ class Partition {
       if (at === 0) return -1;
       if (slots[2 * i] !== hash) continue;
       // One entry per hash: this one is the key's or nobody's.
-      const o = at - 1;
+      const w = (at - 1) >> 2;
+      const i32 = this.#i32;
       const n = key.length;
-      if ((this.#i32[(o >> 2) + 2] & 0xffff) !== n) return -1;
-      const u8 = this.#u8;
-      const b = key.bytes;
-      const k = o + ENTRY_HEADER;
-      for (let j = 0; j < n; j++) if (u8[k + j] !== b[j]) return -1;
+      if ((i32[w + 2] & 0xffff) !== n) return -1;
+      // Word by word: both keys are followed by zeros to the word's end.
+      const kw = key.words;
+      const k = w + ENTRY_HEADER / 4;
+      for (let j = 0; j < (n + 3) >> 2; j++) if (i32[k + j] !== kw[j]) return -1;
       return i;
     }
   }
@@ -384,7 +386,8 @@ class Partition {
     i32[w + 3] = (more !== undefined ? MORE : 0) | (this.#stampNumber(first) << STAMP_SHIFT);
     if (more !== undefined) this.#more.set(o, more);
     const u8 = this.#u8;
-    u8.set(key.bytes.subarray(0, kn), o + ENTRY_HEADER);
+    // The key with its zeros to the word's end (`find` compares whole words).
+    u8.set(key.bytes.subarray(0, (kn + 3) & ~3), o + ENTRY_HEADER);
     const r = o + ENTRY_HEADER + ((kn + 3) & ~3);
     u8.set(response, r);
     for (let j = r + HEADER; j < r + HEADER + fold; j++) {
