@@ -515,9 +515,10 @@ class Partition {
       const hash = i32[w + 1];
       const slots = this.#slots;
       const mask = this.#mask;
+      // Within its probe run (every live entry has a slot; the bound only guards a bug).
       let i = hash & mask;
-      while (slots[2 * i + 1] !== t + 1) i = (i + 1) & mask;
-      this.deleteSlot(i);
+      for (let n = 0; n <= mask && slots[2 * i + 1] !== t + 1; n++) i = (i + 1) & mask;
+      if (slots[2 * i + 1] === t + 1) this.deleteSlot(i);
     }
     this.#ring--;
     t += i32[w];
