@@ -412,17 +412,17 @@ export class Responder {
   #fromImage(query: Uint8Array, ctx: QueryContext, view: QueryView): Uint8Array | undefined {
     const qtype = view.qtype;
     if (view.qclass !== RRClass.IN || (view.edns && view.version > 0)) return undefined;
-    const key = view.foldedWire();
     // The zone answer.ts would pick: for DS, the parent's side of a served child's apex.
     let zone: ServedZone | undefined;
     let absent = false;
-    if (qtype === RRType.DS && key.length > 1) {
+    if (qtype === RRType.DS && view.qnameLength > 1) {
+      const key = view.foldedWire();
       zone = this.#catalog.findKey(key.slice(key.charCodeAt(0) + 1));
       if (zone === undefined) {
         absent = true;
         zone = this.#catalog.findKey(key);
       }
-    } else zone = this.#catalog.findKey(key);
+    } else zone = this.#catalog.findFolded(view.folded, view.qnameLength, view.labelCount);
     if (zone?.respondFromTemplate === undefined) return undefined;
     this.#imageZone = zone;
     this.#imageAbsent = absent;
