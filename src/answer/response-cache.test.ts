@@ -42,6 +42,39 @@ describe('buildQueryKey', () => {
     assert.notEqual(e1, e2);
   });
 
+  test('folds exactly A-Z of the name, whatever octets its labels hold, and nothing after it', () => {
+    const rand = seededRandom(11);
+    for (let t = 0; t < 3000; t++) {
+      // Labels of random octets (every value, A-Z and their Latin-1 look-alikes often).
+      const labels: number[][] = [];
+      const count = 1 + Math.floor(rand() * 4);
+      for (let l = 0; l < count; l++) {
+        const pick = () => {
+          const r = rand();
+          if (r < 0.3) return 0x41 + Math.floor(rand() * 26);
+          if (r < 0.4) return 0xc1 + Math.floor(rand() * 26);
+          if (r < 0.5) return [0x40, 0x5b, 0x60, 0x7b, 0xc0, 0xdb][Math.floor(rand() * 6)];
+          return Math.floor(rand() * 256);
+        };
+        labels.push(Array.from({ length: 1 + Math.floor(rand() * 12) }, pick));
+      }
+      const name = labels.flatMap((l) => [l.length, ...l]);
+      // QTYPE and QCLASS of octets in A-Z (65 = HTTPS), which must not fold.
+      const tail = [0, 0x41, 0x5a, 0, 1];
+      const query = Uint8Array.from([1, 2, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...name, ...tail]);
+      const key = buildQueryKey(query);
+      assert.ok(key);
+      const fold = (c: number) => (c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
+      const want = [0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...name.map(fold), ...tail];
+      assert.deepEqual([...key.bytes.subarray(0, key.length)], want);
+      assert.equal(
+        key.mixedCase,
+        name.some((c) => fold(c) !== c),
+      );
+      assert.equal(key.qnameLength, name.length + 1);
+    }
+  });
+
   test('not cacheable: other opcodes, responses, several questions, compressed or broken names', () => {
     assert.equal(buildQueryKey(buildQuery('www.example.', A, { flags: 4 << 11 })), undefined);
     assert.equal(buildQueryKey(buildQuery('www.example.', A, { flags: 0x8000 })), undefined);

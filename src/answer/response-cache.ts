@@ -2,8 +2,9 @@
  * A bounded cache of encoded responses: the hot path. A hit costs a key build, a map lookup
  * and a copy with the ID, RD/CD and the question's spelling patched in.
  *
- * Key: the header's four counts and every query byte from offset 12 on (question, EDNS
- * OPT and anything else), with the question name case-folded. The ID, RD and CD do not
+ * Key: the query's octets with the ID and flags zeroed, so the header's four counts and every
+ * byte from offset 12 on (question, EDNS OPT and anything else), with the question name
+ * case-folded. The ID, RD and CD do not
  * change the answer and are patched; the question's spelling is patched too, and because
  * every other occurrence of the name is a compression pointer to it, the case is carried
  * everywhere (NSD does the same). Responses must therefore be built with the case-folded
@@ -96,8 +97,9 @@ function finish(h: number): number {
 }
 
 /**
- * The cache key of a query: the header's four counts and every octet from offset 12 on, the
- * question name case-folded, as octets with their hash. One `QueryKey` is reused for every
+ * The cache key of a query: its octets with the ID and flags zeroed (so the header's four
+ * counts and every octet from offset 12 on), the question name case-folded, as octets with
+ * their hash. One `QueryKey` is reused for every
  * query (`build` is synchronous, and the cache copies the octets it keeps).
  */
 export class QueryKey {
@@ -148,42 +150,51 @@ export class QueryKey {
     // QR=0 and OPCODE=QUERY (RFC 1035 §4.1.1); other opcodes are rare and not cached.
     if (len < HEADER + 5 || len > MAX_KEY_QUERY || (query[2] & 0xf8) !== 0) return false;
     if (query[4] !== 0 || query[5] !== 1) return false;
-    const b = this.bytes;
-    // The four counts.
-    for (let i = 4; i < HEADER; i++) b[i - 4] = query[i];
-    // The question name: plain labels only (a pointer at offset 12 is never valid), A-Z
-    // folded (RFC 4343).
+    // The question name: plain labels only (a pointer at offset 12 is never valid).
     let i = HEADER;
-    let upper = false;
     for (;;) {
       if (i >= len) return false;
       const l = query[i];
       if (l === 0) break;
       if (l > 63) return false;
-      const stop = i + l + 1;
-      if (stop >= len) return false;
-      b[i - 4] = l;
-      for (let j = i + 1; j < stop; j++) {
-        let c = query[j];
-        if (c >= 0x41 && c <= 0x5a) {
-          c |= 0x20;
-          upper = true;
-        }
-        b[j - 4] = c;
-      }
-      i = stop;
+      i += l + 1;
+      if (i >= len) return false;
     }
     const qnameEnd = i + 1;
     if (qnameEnd + 4 > len || qnameEnd - HEADER > 255) return false;
-    // The root label, QTYPE, QCLASS and everything after (OPT and any other record) as they are.
-    for (let j = i; j < len; j++) b[j - 4] = query[j];
-    const n = len - 4;
-    // Zeros to the word's end: hashed, and compared with the zeros after a stored key.
+    // The query's octets (one memmove) with the ID and flags zeroed (a hit patches them in),
+    // then zeros to the word's end (hashed, and compared with the zeros after a stored key).
+    const b = this.bytes;
+    const w = this.words;
+    const n = len;
+    b.set(query);
+    w[0] = 0;
     for (let j = n; j < ((n + 3) & ~3); j++) b[j] = 0;
+    // A-Z of the name folded (RFC 4343), four octets at a time while whole words are name
+    // (label lengths are below 0x41, so they never fold), then octet by octet.
+    const nameEnd = qnameEnd;
+    let upper = 0;
+    for (let j = HEADER >> 2; j < nameEnd >> 2; j++) {
+      const x = w[j];
+      const low = x & 0x7f7f7f7f;
+      // The high bit of each octet in 0x41-0x5a: below 0x80, at least 0x41, not above 0x5a.
+      const m = ~x & (low + 0x3f3f3f3f) & ~(low + 0x25252525) & 0x80808080;
+      if (m !== 0) {
+        upper = 1;
+        w[j] = x | (m >>> 2);
+      }
+    }
+    for (let j = nameEnd & ~3; j < nameEnd; j++) {
+      const c = b[j];
+      if (c >= 0x41 && c <= 0x5a) {
+        b[j] = c | 0x20;
+        upper = 1;
+      }
+    }
     this.length = n;
-    this.hash = hashWords(this.words, (n + 3) >> 2);
+    this.hash = hashWords(w, (n + 3) >> 2);
     this.qnameLength = qnameEnd - HEADER;
-    this.mixedCase = upper;
+    this.mixedCase = upper !== 0;
     return true;
   }
 }
