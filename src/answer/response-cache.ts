@@ -258,11 +258,11 @@ const FIRST_SLOTS = 1024;
  * The arena is a ring written in insertion order, so first-in-first-out eviction is advancing
  * its tail: a deleted entry (replaced, stale) is only flagged, and its octets are reused
  * when the tail passes. Entry at offset o (4-aligned): Int32 words [size, hash, keyLength |
- * responseLength << 16, flags | first stamp's number << 2], then the key's octets, then the
- * response's. A size word of 0
- * (or less than a header before the end) sends the tail back to offset 0. The arena starts
- * small and doubles up to the partition's byte bound while the ring has not wrapped; the slot
- * table doubles whenever it would be more than half full.
+ * responseLength << 16, flags | first stamp's number << 2], then the key's octets (with zeros
+ * to a word's end) and the response's (from a word boundary). A size word of 0 (or less than a header before
+ * the end) sends the tail back to offset 0. The arena starts small and doubles up to the
+ * partition's byte bound while the ring has not wrapped; the slot table doubles whenever it
+ * would be more than half full.
  */
 class Partition {
   /** Key and response octets of the live entries (headers and holes not counted). */
