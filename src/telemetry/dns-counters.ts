@@ -49,6 +49,8 @@ export interface TcpCounters {
   refused: number;
   malformed: number;
   idleClosed: number;
+  /** Absent from listeners of builds before it was counted. */
+  evicted?: number;
 }
 
 /** The answers a native UDP socket sent from C (NativeUdpStats): the handler never saw them. */
@@ -173,6 +175,7 @@ export class DnsCounters {
       counters[C.tcpRejected] += s.refused;
       counters[C.tcpMalformed] += s.malformed;
       counters[C.tcpIdleClosed] += s.idleClosed;
+      counters[C.tcpEvicted] += s.evicted ?? 0;
       gauges[G.tcpOpen] += s.open;
     }
     gauges[G.zonesServed] = sources.zones?.() ?? 0;

@@ -72,6 +72,8 @@ export const C = {
   zoneUpdates: TRANSPORTS.length * TRANSPORT_BLOCK + 3,
   /** TCP connections accepted (within the limits). */
   tcpAccepted: TRANSPORTS.length * TRANSPORT_BLOCK + 4,
+  /** TCP connections that had sent no complete query, closed to make room at the limit. */
+  tcpEvicted: TRANSPORTS.length * TRANSPORT_BLOCK + 5,
 } as const;
 
 /** The shield's decisions (docs/SHIELD.md), in slot order from `S.decisions`. */
@@ -83,7 +85,7 @@ export const SHIELD_REASONS = ['zone-budget', 'overload'] as const;
 /** The status of a query's COOKIE option, in slot order. */
 export const COOKIE_STATUSES = ['none', 'malformed', 'client-only', 'invalid', 'valid'] as const;
 
-const SHIELD_BASE = TRANSPORTS.length * TRANSPORT_BLOCK + 5;
+const SHIELD_BASE = TRANSPORTS.length * TRANSPORT_BLOCK + 6;
 
 /** Indexes of the shield's counters (native path, `--shield`), after the worker-wide ones. */
 export const S = {

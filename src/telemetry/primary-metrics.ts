@@ -228,7 +228,7 @@ export class PrimaryMetrics implements HttpMetricsSink {
     );
     new Counter({
       name: 'switchboard_dns_tcp_connections_closed_total',
-      help: 'TCP connections closed by the server, by reason (idle timeout, malformed frame).',
+      help: 'TCP connections closed by the server, by reason (idle timeout, malformed frame, evicted: silent, closed to make room at the limit).',
       labelNames: ['reason'],
       registers,
       collect() {
@@ -236,6 +236,7 @@ export class PrimaryMetrics implements HttpMetricsSink {
         this.reset();
         this.inc({ reason: 'idle' }, totals[C.tcpIdleClosed]);
         this.inc({ reason: 'malformed' }, totals[C.tcpMalformed]);
+        this.inc({ reason: 'evicted' }, totals[C.tcpEvicted]);
       },
     });
     new Gauge({
