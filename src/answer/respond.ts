@@ -871,14 +871,16 @@ function patchHitCopy(cache: ResponseCache, query: Uint8Array, qnameLength: numb
 /**
  * Copies the response `cache.lookup` found into `out` (its length) with the query's ID, RD
  * and CD and, for `qnameLength` octets from offset 12, its spelling (as `patchResponse`).
- * A loop, not `set`: the octets are inside the cache's arena, and a view of them would be
- * one more object per hit.
+ * A loop, not `set`, for short answers: the octets are inside the cache's arena, and a view
+ * of them would be one more object per hit.
  */
 function copyHit(cache: ResponseCache, out: Uint8Array, query: Uint8Array, qnameLength: number): void {
   const src = cache.hitArena;
   const at = cache.hitStart;
   const n = out.length;
-  for (let i = HEADER_LENGTH + qnameLength; i < n; i++) out[i] = src[at + i];
+  // A long answer (TCP, mostly) is worth the view for one memmove.
+  if (n > 256) out.set(src.subarray(at + HEADER_LENGTH + qnameLength, at + n), HEADER_LENGTH + qnameLength);
+  else for (let i = HEADER_LENGTH + qnameLength; i < n; i++) out[i] = src[at + i];
   for (let i = HEADER_LENGTH; i < HEADER_LENGTH + qnameLength; i++) out[i] = query[i];
   for (let i = 4; i < HEADER_LENGTH; i++) out[i] = src[at + i];
   out[0] = query[0];

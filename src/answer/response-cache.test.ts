@@ -240,6 +240,29 @@ describe('cached responses', () => {
     }
   });
 
+  test('long answers (TCP, and UDP over 4096 octets) hit as the uncached answer, in the query spelling', () => {
+    const txt = Array.from({ length: 60 }, (_, i) => `big TXT "${'x'.repeat(100)}${i}"`).join('\n');
+    const z = zoneFromText(
+      'big.example.',
+      `$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n${txt}\n`,
+    );
+    const cached = new Responder(new Catalog([z]), { ednsSize: 65000 });
+    const uncached = new Responder(new Catalog([z]), { cache: false, ednsSize: 65000 });
+    for (const [ctx, edns] of [
+      [TCP, undefined],
+      [UDP, { udpSize: 65000 }],
+    ] as const) {
+      for (let i = 0; i < 3; i++) {
+        const q = buildQuery(i === 2 ? 'BiG.Big.EXAMPLE.' : 'big.big.example.', TXT, { id: 40 + i, edns });
+        const hit = cached.respond(q, ctx)!;
+        assert.ok(hit.length > 4096, `${hit.length}`);
+        assert.deepEqual(Buffer.from(hit), Buffer.from(uncached.respond(q, ctx)!), `${ctx.transport} ${i}`);
+      }
+    }
+    assert.ok((cached.cacheStats()?.tcp.hits ?? 0) >= 1);
+    assert.ok((cached.cacheStats()?.udp.hits ?? 0) >= 1);
+  });
+
   test('the question keeps the query spelling, and so does every name compressed to it', () => {
     const r = new Responder(exampleCatalog());
     r.respond(buildQuery('www.example.', A), UDP);
