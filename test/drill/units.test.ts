@@ -16,7 +16,7 @@ import {
 } from '../../src/drill/index.js';
 import { readResponse, wireName, writeQuery } from '../../src/drill/packet.js';
 import { botAddress, makeResolvers } from '../../src/drill/population.js';
-import { Zipf, seeded } from '../../src/drill/random.js';
+import { seeded, Zipf } from '../../src/drill/random.js';
 import type { DrillReport } from '../../src/drill/run.js';
 import { numberToIpv4 } from '../../src/drill/target.js';
 
@@ -40,7 +40,11 @@ test('targets: loopback only, anything else refused with the field named', () =>
     '127.0.0.1:70000',
     '',
   ])
-    assert.throws(() => parseTarget(bad), (e: unknown) => e instanceof DrillConfigError && /--target/.test(e.message), bad);
+    assert.throws(
+      () => parseTarget(bad),
+      (e: unknown) => e instanceof DrillConfigError && /--target/.test(e.message),
+      bad,
+    );
   assert.equal(isLoopbackAddress('127.9.9.9'), true);
   assert.equal(isLoopbackAddress('::1'), true);
   assert.equal(isLoopbackAddress('1.2.3.4'), false);
@@ -66,7 +70,12 @@ test('scenarios: dyn-2016 has a baseline and three waves with calm between; file
   assert.equal(s.phases[1].attack?.multiple, 3);
   assert.ok(!s.phases[0].classes.includes('new'), 'new resolvers first appear with the attack');
   assert.ok(s.phases[1].classes.includes('new'));
-  const c = parseScenario({ phases: [{ name: 'a', seconds: 2 }, { seconds: 3, attack: { rate: 1000, mix: { direct: 1 } } }] });
+  const c = parseScenario({
+    phases: [
+      { name: 'a', seconds: 2 },
+      { seconds: 3, attack: { rate: 1000, mix: { direct: 1 } } },
+    ],
+  });
   assert.equal(c.phases[1].name, 'phase2');
   assert.equal(c.phases[1].attack?.rate, 1000);
   for (const [bad, re] of [
@@ -160,8 +169,19 @@ test('HTML report: self-contained (no external asset, no script) with an SVG tim
       {
         name: 'wave1',
         seconds: 1,
-        legit: { all: e, byClass: { steady: e }, byZoneGroup: { victim: e, victimTypos: e, others: e }, byZone: [e] },
-        attack: { rate: 10, sent: { 'rs-resolvers': 1, 'rs-bots': 0, direct: 0, large: 0 }, answered: { 'rs-resolvers': 1, 'rs-bots': 0, direct: 0, large: 0 }, rcodes: {}, behind: 0 },
+        legit: {
+          all: e,
+          byClass: { steady: e },
+          byZoneGroup: { victim: e, victimTypos: e, others: e },
+          byZone: [e],
+        },
+        attack: {
+          rate: 10,
+          sent: { 'rs-resolvers': 1, 'rs-bots': 0, direct: 0, large: 0 },
+          answered: { 'rs-resolvers': 1, 'rs-bots': 0, direct: 0, large: 0 },
+          rcodes: {},
+          behind: 0,
+        },
       },
     ],
     timeline: [
