@@ -1,0 +1,583 @@
+/*
+ * The shield's mechanisms in C: see shield.h. Each function mirrors the TypeScript module
+ * named above it, operation for operation (the same doubles in the same order), so both
+ * paths reach the same decisions; test/native/shield-c.test.ts checks that they do.
+ */
+#include "shield.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ================= bounded-table.ts ================= */
+
+uint32_t sb_mix32(uint32_t h, uint32_t v) {
+  uint32_t x = (h ^ v) * 0x9e3779b1u;
+  return x ^ (x >> 15);
+}
+
+uint32_t sb_hash_prefix(const uint8_t *addr, size_t addr_len, unsigned bits) {
+  unsigned whole = bits >> 3;
+  uint32_t h = addr_len == 4 ? 0x3c6ef372u : 0xa54ff53au;
+  if (whole > addr_len) whole = (unsigned)addr_len;
+  for (unsigned i = 0; i < whole; i++) h = sb_mix32(h, addr[i]);
+  unsigned rest = bits & 7;
+  if (rest && whole < addr_len) h = sb_mix32(h, addr[whole] & ((0xffu << (8 - rest)) & 0xffu));
+  return sb_mix32(h, bits);
+}
+
+int sb_table_init(sb_table *t, uint32_t size, uint32_t ways) {
+  memset(t, 0, sizeof(*t));
+  if (!(ways == 1 || ways == 2 || ways == 4 || ways == 8 || ways == 16)) return -1;
+  if (size < 1 || size > (1u << 24)) return -1;
+  uint32_t n = ways;
+  while (n < size) n *= 2;
+  t->keys = calloc(n, sizeof(uint32_t));
+  if (t->keys == NULL) return -1;
+  t->size = n;
+  t->ways = ways;
+  t->mask = (n - 1) & ~(ways - 1);
+  return 0;
+}
+
+void sb_table_free(sb_table *t) {
+  free(t->keys);
+  t->keys = NULL;
+}
+
+int32_t sb_table_find(const sb_table *t, uint32_t key) {
+  uint32_t tag = key | 1u;
+  uint32_t base = (key * 0x85ebca6bu) & t->mask;
+  for (uint32_t i = 0; i < t->ways; i++)
+    if (t->keys[base + i] == tag) return (int32_t)(base + i);
+  return -1;
+}
+
+uint32_t sb_table_claim(sb_table *t, uint32_t key, sb_rank_fn rank, void *ctx) {
+  uint32_t tag = key | 1u;
+  uint32_t base = (key * 0x85ebca6bu) & t->mask;
+  uint32_t victim = base;
+  double lowest = INFINITY;
+  for (uint32_t i = 0; i < t->ways; i++) {
+    uint32_t s = base + i;
+    uint32_t k = t->keys[s];
+    if (k == tag) {
+      t->claimed = 0;
+      return s;
+    }
+    if (k == 0) {
+      if (lowest != -INFINITY) {
+        victim = s;
+        lowest = -INFINITY;
+      }
+      continue;
+    }
+    double r = rank(ctx, s);
+    if (r < lowest) {
+      lowest = r;
+      victim = s;
+    }
+  }
+  if (lowest != -INFINITY) t->evictions++;
+  t->keys[victim] = tag;
+  t->claimed = 1;
+  return victim;
+}
+
+/* ================= siphash.ts ================= */
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND           \
+  do {                     \
+    v0 += v1;              \
+    v1 = ROTL(v1, 13);     \
+    v1 ^= v0;              \
+    v0 = ROTL(v0, 32);     \
+    v2 += v3;              \
+    v3 = ROTL(v3, 16);     \
+    v3 ^= v2;              \
+    v0 += v3;              \
+    v3 = ROTL(v3, 21);     \
+    v3 ^= v0;              \
+    v2 += v1;              \
+    v1 = ROTL(v1, 17);     \
+    v1 ^= v2;              \
+    v2 = ROTL(v2, 32);     \
+  } while (0)
+
+static uint64_t le64(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+  return v;
+}
+
+void sb_siphash24(const uint8_t key[16], const uint8_t *data, size_t len, uint8_t out[8]) {
+  uint64_t k0 = le64(key), k1 = le64(key + 8);
+  uint64_t v0 = k0 ^ 0x736f6d6570736575ull, v1 = k1 ^ 0x646f72616e646f6dull;
+  uint64_t v2 = k0 ^ 0x6c7967656e657261ull, v3 = k1 ^ 0x7465646279746573ull;
+  size_t whole = len & ~(size_t)7;
+  for (size_t at = 0; at < whole; at += 8) {
+    uint64_t m = le64(data + at);
+    v3 ^= m;
+    SIPROUND;
+    SIPROUND;
+    v0 ^= m;
+  }
+  uint64_t m = (uint64_t)(len & 0xff) << 56;
+  for (size_t i = 0; whole + i < len; i++) m |= (uint64_t)data[whole + i] << (8 * i);
+  v3 ^= m;
+  SIPROUND;
+  SIPROUND;
+  v0 ^= m;
+  v2 ^= 0xff;
+  SIPROUND;
+  SIPROUND;
+  SIPROUND;
+  SIPROUND;
+  uint64_t h = v0 ^ v1 ^ v2 ^ v3;
+  for (int i = 0; i < 8; i++) out[i] = (uint8_t)(h >> (8 * i));
+}
+
+/* ================= cookies.ts ================= */
+
+#define COOKIE_MAX_AGE 3600
+#define COOKIE_MAX_SKEW 300
+
+static size_t cookie_input(uint8_t buf[40], const uint8_t client[8], const uint8_t stamp8[8], const uint8_t *addr,
+                           size_t addr_len) {
+  memcpy(buf, client, 8);
+  memcpy(buf + 8, stamp8, 8);
+  memcpy(buf + 16, addr, addr_len);
+  return 16 + addr_len;
+}
+
+int sb_cookie_check(const uint8_t *q, size_t qlen, long at, size_t len, const uint8_t *addr, size_t addr_len,
+                    uint32_t now, const uint8_t (*secrets)[16], unsigned nsecrets) {
+  if (at < 0) return SB_COOKIE_NONE;
+  if ((size_t)at > qlen || len > qlen - (size_t)at) return SB_COOKIE_MALFORMED;
+  if (len == 8) return SB_COOKIE_CLIENT_ONLY;
+  if (len < 16 || len > 40) return SB_COOKIE_MALFORMED;
+  if (len != 24) return SB_COOKIE_INVALID;
+  const uint8_t *server = q + at + 8;
+  if (server[0] != 1 || server[1] != 0 || server[2] != 0 || server[3] != 0) return SB_COOKIE_INVALID;
+  if (addr_len != 4 && addr_len != 16) return SB_COOKIE_INVALID;
+  uint32_t stamp = ((uint32_t)server[4] << 24) | ((uint32_t)server[5] << 16) | ((uint32_t)server[6] << 8) | server[7];
+  int32_t age = (int32_t)(now - stamp);
+  if (age > COOKIE_MAX_AGE || age < -COOKIE_MAX_SKEW) return SB_COOKIE_INVALID;
+  uint8_t buf[40], h[8];
+  size_t n = cookie_input(buf, q + at, server, addr, addr_len);
+  for (unsigned s = 0; s < nsecrets; s++) {
+    sb_siphash24(secrets[s], buf, n, h);
+    unsigned diff = 0;
+    for (int i = 0; i < 8; i++) diff |= h[i] ^ server[8 + i];
+    if (diff == 0) return SB_COOKIE_VALID;
+  }
+  return SB_COOKIE_INVALID;
+}
+
+void sb_cookie_write(uint8_t out[24], const uint8_t client[8], const uint8_t *addr, size_t addr_len, uint32_t now,
+                     const uint8_t secret[16]) {
+  uint8_t stamp8[8] = {1, 0, 0, 0, (uint8_t)(now >> 24), (uint8_t)(now >> 16), (uint8_t)(now >> 8), (uint8_t)now};
+  uint8_t buf[40];
+  size_t n = cookie_input(buf, client, stamp8, addr, addr_len == 16 ? 16 : 4);
+  memcpy(out, buf, 16);
+  sb_siphash24(secret, buf, n, out + 16);
+}
+
+/* ================= rrl.ts ================= */
+
+static double rrl_rank(void *ctx, uint32_t slot) { return ((sb_rrl *)ctx)->stamp[slot]; }
+
+int sb_rrl_init(sb_rrl *r, const double rates[5], double all, unsigned window, unsigned slip, unsigned v4_bits,
+                unsigned v6_bits, uint32_t table_size, int dry_run) {
+  memset(r, 0, sizeof(*r));
+  if (window < 1 || window > 3600 || slip > 10 || v4_bits > 32 || v6_bits > 128) return -1;
+  memcpy(r->rates, rates, sizeof(r->rates));
+  r->all = all;
+  r->window = window;
+  r->slip = slip;
+  r->v4_bits = v4_bits;
+  r->v6_bits = v6_bits;
+  r->dry_run = dry_run;
+  if (sb_table_init(&r->table, table_size < 1024 ? 1024 : table_size, 4) != 0) return -1;
+  uint32_t n = r->table.size;
+  r->balance = calloc(n, sizeof(double));
+  r->stamp = calloc(n, sizeof(double));
+  r->limited = calloc(n, sizeof(uint32_t));
+  if (!r->balance || !r->stamp || !r->limited) {
+    sb_rrl_free(r);
+    return -1;
+  }
+  return 0;
+}
+
+void sb_rrl_free(sb_rrl *r) {
+  sb_table_free(&r->table);
+  free(r->balance);
+  free(r->stamp);
+  free(r->limited);
+  r->balance = r->stamp = NULL;
+  r->limited = NULL;
+}
+
+uint32_t sb_rrl_block(const sb_rrl *r, const uint8_t *addr, size_t addr_len) {
+  return sb_hash_prefix(addr, addr_len, addr_len == 4 ? r->v4_bits : r->v6_bits);
+}
+
+static uint32_t rrl_bucket(sb_rrl *r, uint32_t key, double rate, double now_ms) {
+  uint32_t slot = sb_table_claim(&r->table, key, rrl_rank, r);
+  if (r->table.claimed) {
+    r->balance[slot] = rate;
+    r->stamp[slot] = now_ms;
+    r->limited[slot] = 0;
+  } else {
+    double elapsed = now_ms - r->stamp[slot];
+    if (elapsed > 0) {
+      r->balance[slot] = fmin(rate, r->balance[slot] + (rate * elapsed) / 1000);
+      r->stamp[slot] = now_ms;
+    }
+  }
+  return slot;
+}
+
+static int rrl_charge(sb_rrl *r, uint32_t b, double rate) {
+  double floor_ = -rate * r->window;
+  double next = r->balance[b] - 1;
+  r->balance[b] = fmax(next, floor_);
+  return next < 0;
+}
+
+int sb_rrl_decide(sb_rrl *r, uint32_t block, unsigned kind, uint32_t name_hash, double now_ms) {
+  if (kind > 4) kind = 4;
+  double rate = r->rates[kind];
+  int limited = 0;
+  uint32_t bucket = 0;
+  if (rate > 0) {
+    uint32_t key = kind == 4 ? sb_mix32(block, 0x51) : sb_mix32(sb_mix32(block, kind + 1), name_hash);
+    bucket = rrl_bucket(r, key, rate, now_ms);
+    limited = rrl_charge(r, bucket, rate);
+  }
+  if (r->all > 0) {
+    uint32_t all = rrl_bucket(r, sb_mix32(block, 0xa11), r->all, now_ms);
+    if (rrl_charge(r, all, r->all) && !limited) {
+      limited = 1;
+      bucket = all;
+    }
+  }
+  if (!limited) {
+    r->sent++;
+    return SB_RRL_SEND;
+  }
+  uint32_t n = ++r->limited[bucket];
+  int slip = r->slip > 0 && n % r->slip == 0;
+  if (slip)
+    r->slipped[kind]++;
+  else
+    r->dropped[kind]++;
+  if (r->dry_run) {
+    r->sent++;
+    return SB_RRL_SEND;
+  }
+  return slip ? SB_RRL_SLIP : SB_RRL_DROP;
+}
+
+/* ================= zone-attack.ts ================= */
+
+#define ZA_ALPHA 0.5
+#define ZA_BASELINE_ALPHA (1.0 / 300)
+#define ZA_MAX_FOLD 30
+
+static double zones_rank(void *ctx, uint32_t slot) {
+  sb_zones *z = ctx;
+  return z->attacked[slot] ? 1e15 : z->second[slot];
+}
+
+int sb_zones_init(sb_zones *z, double min_nx, double factor, double share, double hold, double budget_floor,
+                  uint32_t table_size) {
+  memset(z, 0, sizeof(*z));
+  z->min_nx = min_nx;
+  z->factor = factor;
+  z->share = share;
+  z->hold = hold;
+  z->floor_ = budget_floor;
+  if (sb_table_init(&z->table, table_size, 8) != 0) return -1;
+  uint32_t n = z->table.size;
+  z->key = calloc(n, 4);
+  z->queries = calloc(n, 4);
+  z->missing = calloc(n, 4);
+  z->second = calloc(n, 8);
+  z->q_rate = calloc(n, 8);
+  z->nx_rate = calloc(n, 8);
+  z->baseline = calloc(n, 8);
+  z->tokens = calloc(n, 8);
+  z->token_stamp = calloc(n, 8);
+  z->attacked = calloc(n, 1);
+  z->calm = calloc(n, 2);
+  if (!z->key || !z->queries || !z->missing || !z->second || !z->q_rate || !z->nx_rate || !z->baseline ||
+      !z->tokens || !z->token_stamp || !z->attacked || !z->calm) {
+    sb_zones_free(z);
+    return -1;
+  }
+  return 0;
+}
+
+void sb_zones_free(sb_zones *z) {
+  sb_table_free(&z->table);
+  free(z->key);
+  free(z->queries);
+  free(z->missing);
+  free(z->second);
+  free(z->q_rate);
+  free(z->nx_rate);
+  free(z->baseline);
+  free(z->tokens);
+  free(z->token_stamp);
+  free(z->attacked);
+  free(z->calm);
+  memset(z, 0, sizeof(*z));
+}
+
+static void zones_event(sb_zones *z, uint32_t slot, int state) {
+  if (z->nevents < 64) {
+    z->events[z->nevents] = slot;
+    z->event_state[z->nevents] = (uint8_t)state;
+    z->nevents++;
+  } else {
+    z->lost_events++;
+  }
+}
+
+static void zones_decide(sb_zones *z, uint32_t slot, double now_ms) {
+  double nx = z->nx_rate[slot], q = z->q_rate[slot], base = z->baseline[slot];
+  int hot = nx >= z->min_nx && nx >= z->factor * base && nx >= z->share * q;
+  if (z->attacked[slot] == 0) {
+    if (hot) {
+      z->attacked[slot] = 1;
+      z->calm[slot] = 0;
+      z->tokens[slot] = fmax(z->floor_, 2 * base);
+      z->token_stamp[slot] = now_ms;
+      zones_event(z, slot, 1);
+    } else {
+      z->baseline[slot] += ZA_BASELINE_ALPHA * (nx - base);
+    }
+  } else if (hot) {
+    z->calm[slot] = 0;
+  } else if (++z->calm[slot] >= z->hold) {
+    z->attacked[slot] = 0;
+    zones_event(z, slot, 0);
+  }
+}
+
+static void zones_roll(sb_zones *z, uint32_t slot, double second, double now_ms) {
+  double gap = fmin(second - z->second[slot], ZA_MAX_FOLD);
+  double q = z->queries[slot], nx = z->missing[slot];
+  for (int i = 0; i < gap; i++) {
+    z->q_rate[slot] += ZA_ALPHA * (q - z->q_rate[slot]);
+    z->nx_rate[slot] += ZA_ALPHA * (nx - z->nx_rate[slot]);
+    zones_decide(z, slot, now_ms);
+    q = 0;
+    nx = 0;
+  }
+  z->second[slot] = second;
+  z->queries[slot] = 0;
+  z->missing[slot] = 0;
+}
+
+uint32_t sb_zones_observe(sb_zones *z, uint32_t zone, int exists, double now_ms) {
+  uint32_t slot = sb_table_claim(&z->table, zone, zones_rank, z);
+  double second = floor(now_ms / 1000);
+  if (z->table.claimed) {
+    z->key[slot] = zone;
+    z->second[slot] = second;
+    z->queries[slot] = 0;
+    z->missing[slot] = 0;
+    z->q_rate[slot] = 0;
+    z->nx_rate[slot] = 0;
+    z->baseline[slot] = 0;
+    z->attacked[slot] = 0;
+    z->calm[slot] = 0;
+  } else if (second > z->second[slot]) {
+    zones_roll(z, slot, second, now_ms);
+  }
+  z->queries[slot]++;
+  if (!exists) z->missing[slot]++;
+  return slot;
+}
+
+int sb_zones_admit_missing(sb_zones *z, uint32_t slot, double now_ms) {
+  if (slot >= z->table.size || z->attacked[slot] != 1) return 1;
+  double rate = fmax(z->floor_, 2 * z->baseline[slot]);
+  double elapsed = now_ms - z->token_stamp[slot];
+  if (elapsed > 0) {
+    z->tokens[slot] = fmin(rate, z->tokens[slot] + (rate * elapsed) / 1000);
+    z->token_stamp[slot] = now_ms;
+  }
+  if (z->tokens[slot] < 1) return 0;
+  z->tokens[slot] -= 1;
+  return 1;
+}
+
+void sb_zones_sweep(sb_zones *z, double now_ms) {
+  double second = floor(now_ms / 1000);
+  for (uint32_t s = 0; s < z->table.size; s++)
+    if (z->attacked[s] && second > z->second[s]) zones_roll(z, s, second, now_ms);
+}
+
+/* ================= sources.ts ================= */
+
+#define NEVER (-1e15)
+
+static int source_slot_tier(const sb_sources *s, uint32_t slot, double now_ms) {
+  if (now_ms - s->cookie_at[slot] < s->cookie_ms) return SB_TIER_COOKIE;
+  if (now_ms - s->tcp_at[slot] < s->tcp_ms) return SB_TIER_TCP;
+  uint32_t good = s->good[slot];
+  if (good >= s->history_min && good >= s->history_share * ((double)good + s->bad[slot])) return SB_TIER_HISTORY;
+  return SB_TIER_UNKNOWN;
+}
+
+static double sources_rank(void *ctx, uint32_t slot) {
+  sb_sources *s = ctx;
+  return source_slot_tier(s, slot, s->now) * 1e13 + s->seen[slot];
+}
+
+int sb_sources_init(sb_sources *s, uint32_t table_size, uint32_t history_min, double history_share,
+                    double tcp_seconds, double cookie_seconds) {
+  memset(s, 0, sizeof(*s));
+  if (sb_table_init(&s->table, table_size, 8) != 0) return -1;
+  s->history_min = history_min;
+  s->history_share = history_share;
+  s->tcp_ms = tcp_seconds * 1000;
+  s->cookie_ms = cookie_seconds * 1000;
+  uint32_t n = s->table.size;
+  s->good = calloc(n, 4);
+  s->bad = calloc(n, 4);
+  s->tcp_at = calloc(n, 8);
+  s->cookie_at = calloc(n, 8);
+  s->seen = calloc(n, 8);
+  if (!s->good || !s->bad || !s->tcp_at || !s->cookie_at || !s->seen) {
+    sb_sources_free(s);
+    return -1;
+  }
+  return 0;
+}
+
+void sb_sources_free(sb_sources *s) {
+  sb_table_free(&s->table);
+  free(s->good);
+  free(s->bad);
+  free(s->tcp_at);
+  free(s->cookie_at);
+  free(s->seen);
+  memset(s, 0, sizeof(*s));
+}
+
+uint32_t sb_sources_key(const uint8_t *addr, size_t addr_len) {
+  return sb_hash_prefix(addr, addr_len, addr_len == 4 ? 32 : 64);
+}
+
+int sb_sources_tier(sb_sources *s, uint32_t key, int cookie_valid, double now_ms) {
+  if (cookie_valid) return SB_TIER_COOKIE;
+  int32_t slot = sb_table_find(&s->table, key);
+  if (slot < 0) return SB_TIER_UNKNOWN;
+  if (now_ms - s->cookie_at[slot] < s->cookie_ms) return SB_TIER_UNKNOWN;
+  return source_slot_tier(s, (uint32_t)slot, now_ms);
+}
+
+static uint32_t sources_claim(sb_sources *s, uint32_t key, double now_ms) {
+  s->now = now_ms;
+  uint32_t slot = sb_table_claim(&s->table, key, sources_rank, s);
+  if (s->table.claimed) {
+    s->good[slot] = 0;
+    s->bad[slot] = 0;
+    s->tcp_at[slot] = NEVER;
+    s->cookie_at[slot] = NEVER;
+  }
+  s->seen[slot] = now_ms;
+  return slot;
+}
+
+void sb_sources_note_calm(sb_sources *s, uint32_t key, int exists, double now_ms) {
+  uint32_t slot = sources_claim(s, key, now_ms);
+  if (exists) {
+    if (s->good[slot] < UINT32_MAX) s->good[slot]++;
+  } else if (s->bad[slot] < UINT32_MAX) {
+    s->bad[slot]++;
+  }
+}
+
+void sb_sources_note_tcp(sb_sources *s, uint32_t key, double now_ms) { s->tcp_at[sources_claim(s, key, now_ms)] = now_ms; }
+
+void sb_sources_note_cookie(sb_sources *s, uint32_t key, double now_ms) {
+  s->cookie_at[sources_claim(s, key, now_ms)] = now_ms;
+}
+
+/* ================= admission.ts ================= */
+
+#define STRANGER_SLIP 4
+
+int sb_admission_decide(sb_admission *a, int tier, int in_zone, int exists, int zone_attacked, int within_budget,
+                        int overload) {
+  if (tier < 0 || tier > 3) tier = SB_TIER_UNKNOWN;
+  int verified = tier >= SB_TIER_TCP;
+  int missing = !in_zone || !exists;
+  if (in_zone && !exists && zone_attacked && !within_budget) {
+    a->shed_budget[tier]++;
+    if (!verified) return SB_ADMIT_DROP;
+    a->budget_slip ^= 1;
+    return a->budget_slip == 1 ? SB_ADMIT_TRUNCATE : SB_ADMIT_DROP;
+  }
+  if (overload <= 0 || verified) return SB_ADMIT_ANSWER;
+  if (overload == 1) {
+    if (tier == SB_TIER_UNKNOWN && missing) {
+      a->shed_overload[tier]++;
+      return SB_ADMIT_DROP;
+    }
+    return SB_ADMIT_ANSWER;
+  }
+  if (overload == 2) {
+    if (tier == SB_TIER_UNKNOWN) {
+      a->slip = (a->slip + 1) % STRANGER_SLIP;
+      a->shed_overload[tier]++;
+      return a->slip == 0 ? SB_ADMIT_TRUNCATE : SB_ADMIT_DROP;
+    }
+    if (missing) {
+      a->shed_overload[tier]++;
+      return SB_ADMIT_DROP;
+    }
+    return SB_ADMIT_ANSWER;
+  }
+  if (tier == SB_TIER_HISTORY && !missing) return SB_ADMIT_ANSWER;
+  a->shed_overload[tier]++;
+  return SB_ADMIT_DROP;
+}
+
+void sb_overload_init(sb_overload *o, double behind_share, double smoothing_seconds, double hold_seconds) {
+  memset(o, 0, sizeof(*o));
+  o->behind = behind_share;
+  o->tau = smoothing_seconds * 1000;
+  o->hold = hold_seconds * 1000;
+  o->saturated_since = -1;
+}
+
+void sb_overload_read(sb_overload *o, unsigned got, unsigned capacity, double now_ms) {
+  double full = got >= capacity ? 1 : 0;
+  double dt = fmax(0, now_ms - o->at);
+  o->at = now_ms;
+  double a = dt >= o->tau ? 1 : fmax(dt / o->tau, 0.02);
+  o->share += a * (full - o->share);
+  int target = 0;
+  if (o->share >= 0.95) {
+    if (o->saturated_since < 0) o->saturated_since = now_ms;
+    target = now_ms - o->saturated_since >= o->hold ? 3 : 2;
+  } else {
+    o->saturated_since = -1;
+    if (o->share >= o->behind) target = 1;
+  }
+  if (target >= o->level) {
+    o->level = target;
+    o->level_at = now_ms;
+  } else if (target < o->level && now_ms - o->level_at >= o->hold) {
+    o->level--;
+    o->level_at = now_ms;
+  }
+}

@@ -1,0 +1,130 @@
+/*
+ * The shield's per-datagram mechanisms in C (issue 8; docs/SHIELD.md): the same arithmetic as
+ * the src/shield modules, so that the native path decides exactly what the Node path decides. The
+ * TypeScript modules are the reference: test/native/shield-c.test.ts runs the same random
+ * operations through both (this file built with -fsanitize=address,undefined) and compares
+ * every result.
+ *
+ * Pure C, no allocation after a structure is made, no recursion; every offset read from a
+ * datagram is checked against its length. Not wired into the batch loop yet (hooks.h).
+ */
+#ifndef SWITCHBOARD_SHIELD_H
+#define SWITCHBOARD_SHIELD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- hashing (bounded-table.ts) ---- */
+uint32_t sb_mix32(uint32_t h, uint32_t v);
+uint32_t sb_hash_prefix(const uint8_t *addr, size_t addr_len, unsigned bits);
+/* SipHash-2-4 of data[0, len) under a 16-octet key, written as 8 octets (least significant first). */
+void sb_siphash24(const uint8_t key[16], const uint8_t *data, size_t len, uint8_t out[8]);
+
+/* ---- fixed-size set-associative table (bounded-table.ts) ---- */
+typedef struct sb_table {
+  uint32_t size, ways, mask;
+  uint32_t *keys;
+  double evictions;
+  int claimed; /* the last claim gave the slot to its key */
+} sb_table;
+typedef double (*sb_rank_fn)(void *ctx, uint32_t slot);
+int sb_table_init(sb_table *t, uint32_t size, uint32_t ways); /* 0, or -1 (bad shape, no memory) */
+void sb_table_free(sb_table *t);
+int32_t sb_table_find(const sb_table *t, uint32_t key);
+uint32_t sb_table_claim(sb_table *t, uint32_t key, sb_rank_fn rank, void *ctx);
+
+/* ---- cookies (cookies.ts) ---- */
+#define SB_COOKIE_NONE 0
+#define SB_COOKIE_MALFORMED 1
+#define SB_COOKIE_CLIENT_ONLY 2
+#define SB_COOKIE_INVALID 3
+#define SB_COOKIE_VALID 4
+/* Classifies the COOKIE option of `len` octets at q[at] (at < 0: none) for address `addr`
+ * (4 or 16 octets) at `now` (seconds, 32-bit serial) against `nsecrets` 16-octet secrets. */
+int sb_cookie_check(const uint8_t *q, size_t qlen, long at, size_t len, const uint8_t *addr, size_t addr_len,
+                    uint32_t now, const uint8_t (*secrets)[16], unsigned nsecrets);
+/* Writes client cookie (8 octets at client) + a version-1 server cookie: 24 octets at out. */
+void sb_cookie_write(uint8_t out[24], const uint8_t client[8], const uint8_t *addr, size_t addr_len, uint32_t now,
+                     const uint8_t secret[16]);
+
+/* ---- response-rate limiting (rrl.ts) ---- */
+#define SB_RRL_SEND 0
+#define SB_RRL_DROP 1
+#define SB_RRL_SLIP 2
+typedef struct sb_rrl {
+  double rates[5], all;
+  unsigned window, slip, v4_bits, v6_bits;
+  int dry_run;
+  sb_table table;
+  double *balance, *stamp;
+  uint32_t *limited;
+  double sent, dropped[5], slipped[5];
+} sb_rrl;
+int sb_rrl_init(sb_rrl *r, const double rates[5], double all, unsigned window, unsigned slip, unsigned v4_bits,
+                unsigned v6_bits, uint32_t table_size, int dry_run);
+void sb_rrl_free(sb_rrl *r);
+uint32_t sb_rrl_block(const sb_rrl *r, const uint8_t *addr, size_t addr_len);
+int sb_rrl_decide(sb_rrl *r, uint32_t block, unsigned kind, uint32_t name_hash, double now_ms);
+
+/* ---- random-subdomain detection per zone (zone-attack.ts) ---- */
+typedef struct sb_zones {
+  double min_nx, factor, share, hold, floor_;
+  sb_table table;
+  uint32_t *key, *queries, *missing;
+  double *second, *q_rate, *nx_rate, *baseline, *tokens, *token_stamp;
+  uint8_t *attacked;
+  uint16_t *calm;
+  /* Changes since the caller last drained them: slot and new state. */
+  uint32_t events[64];
+  uint8_t event_state[64];
+  unsigned nevents;
+  double lost_events;
+} sb_zones;
+int sb_zones_init(sb_zones *z, double min_nx, double factor, double share, double hold, double budget_floor,
+                  uint32_t table_size);
+void sb_zones_free(sb_zones *z);
+uint32_t sb_zones_observe(sb_zones *z, uint32_t zone, int exists, double now_ms);
+int sb_zones_admit_missing(sb_zones *z, uint32_t slot, double now_ms);
+/* Rolls the attacked zones up to now (the TS sweep; attacked slots found by a table walk). */
+void sb_zones_sweep(sb_zones *z, double now_ms);
+
+/* ---- source tiers (sources.ts) ---- */
+#define SB_TIER_UNKNOWN 0
+#define SB_TIER_HISTORY 1
+#define SB_TIER_TCP 2
+#define SB_TIER_COOKIE 3
+typedef struct sb_sources {
+  sb_table table;
+  uint32_t history_min;
+  double history_share, tcp_ms, cookie_ms, now;
+  uint32_t *good, *bad;
+  double *tcp_at, *cookie_at, *seen;
+} sb_sources;
+int sb_sources_init(sb_sources *s, uint32_t table_size, uint32_t history_min, double history_share,
+                    double tcp_seconds, double cookie_seconds);
+void sb_sources_free(sb_sources *s);
+uint32_t sb_sources_key(const uint8_t *addr, size_t addr_len);
+int sb_sources_tier(sb_sources *s, uint32_t key, int cookie_valid, double now_ms);
+void sb_sources_note_calm(sb_sources *s, uint32_t key, int exists, double now_ms);
+void sb_sources_note_tcp(sb_sources *s, uint32_t key, double now_ms);
+void sb_sources_note_cookie(sb_sources *s, uint32_t key, double now_ms);
+
+/* ---- admission (admission.ts) ---- */
+#define SB_ADMIT_ANSWER 0
+#define SB_ADMIT_DROP 1
+#define SB_ADMIT_TRUNCATE 2
+typedef struct sb_admission {
+  unsigned slip, budget_slip;
+  double shed_budget[4], shed_overload[4];
+} sb_admission;
+int sb_admission_decide(sb_admission *a, int tier, int in_zone, int exists, int zone_attacked, int within_budget,
+                        int overload);
+
+typedef struct sb_overload {
+  double behind, tau, hold, share, at, level_at, saturated_since;
+  int level;
+} sb_overload;
+void sb_overload_init(sb_overload *o, double behind_share, double smoothing_seconds, double hold_seconds);
+void sb_overload_read(sb_overload *o, unsigned got, unsigned capacity, double now_ms);
+
+#endif
