@@ -8,6 +8,7 @@
  * Usage: node dist/bench/drill.js [--servers switchboard,nsd,knot] [--multiple 3] [--baseline S]
  *   [--wave S] [--calm S] [--resolvers N] [--bots N] [--legit-rate QPS] [--senders N]
  *   [--server-cpu 0] [--drill-cpu 1] [--workers 1] [--out DIR] [--switchboard-args "..."]
+ *   [--rrl 200] [--capacity QPS (skip the measurement: smoke runs only)]
  * @module
  */
 import { spawnSync } from 'node:child_process';
@@ -51,6 +52,7 @@ const { values: a } = parseArgs({
     out: { type: 'string', default: join(tmpdir(), 'switchboard-drill') },
     'switchboard-args': { type: 'string', default: '' },
     rrl: { type: 'string', default: '200' },
+    capacity: { type: 'string' },
   },
 });
 
@@ -161,6 +163,7 @@ async function main(): Promise<void> {
           senders: Number(a.senders),
           io: 'auto',
           targetPid: peer.pid,
+          capacity: a.capacity ? Number(a.capacity) : undefined,
           progress: process.stderr.isTTY,
           label,
         });

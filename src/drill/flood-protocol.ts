@@ -19,6 +19,24 @@ export const KIND_MEANING: Record<AttackKind, string> = {
 /** Shares of the attack rate per kind (normalized when used). */
 export type AttackMix = Partial<Record<AttackKind, number>>;
 
+/** TCP floods from bot addresses, beside the UDP mix. */
+export interface TcpFlood {
+  /** New connections per second, each sending one query (a connection flood). */
+  readonly connect?: number;
+  /** Connections held open after one octet of the length prefix (slow TCP). */
+  readonly slow?: number;
+}
+
+/** TCP counters, in this order: connections tried, established, answered, failed, slow ones closed by the server, slow ones open now. */
+export const TCP_COUNTERS = [
+  'tried',
+  'established',
+  'answered',
+  'failed',
+  'slowClosedByServer',
+  'slowOpen',
+] as const;
+
 /** Set-up of one sender process. */
 export interface FloodInit {
   readonly type: 'init';
@@ -50,5 +68,7 @@ export interface FloodMessage {
   /** Datagrams the sender fell behind its rate by (not sent). */
   readonly behind: number;
   readonly total: number;
+  /** TCP counters (TCP_COUNTERS order). */
+  readonly tcp: number[];
   readonly reason?: string;
 }

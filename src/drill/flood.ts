@@ -4,8 +4,9 @@
  * @module
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { type AttackMix, type FloodInit, type FloodMessage, KINDS } from './flood-protocol.js';
+import { type AttackMix, type FloodInit, type FloodMessage, KINDS, type TcpFlood } from './flood-protocol.js';
 import { COUNTS_PER_KIND } from './native.js';
 import type { DrillTarget } from './target.js';
 
@@ -17,6 +18,8 @@ export interface FloodTotals {
   counts: number[];
   behind: number;
   total: number;
+  /** TCP counters (TCP_COUNTERS order). */
+  tcp: number[];
 }
 
 export interface FloodPoolOptions {
@@ -53,7 +56,13 @@ export class FloodPool {
     for (let i = 0; i < opts.senders; i++) {
       const child = fork(entry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
       pool.children.push(child);
-      pool.last.push({ type: 'stats', sent: [0, 0, 0, 0], counts: [], behind: 0, total: 0 });
+      // Below the resolvers: when the drill's CPU is short, the flood slows, not the resolvers' clocks.
+      try {
+        if (child.pid) setPriority(child.pid, 10);
+      } catch {
+        // not allowed: fine
+      }
+      pool.last.push({ type: 'stats', sent: [0, 0, 0, 0], counts: [], behind: 0, total: 0, tcp: [] });
       ready.push(
         new Promise<void>((resolve, reject) => {
           child.on('message', (m: { type: string; io?: string; sources?: number; reason?: string }) => {
@@ -102,24 +111,24 @@ export class FloodPool {
   }
 
   /** Sets the total attack rate (datagrams per second) and its mix. */
-  setRate(rate: number, mix: AttackMix): void {
+  setRate(rate: number, mix: AttackMix, tcp: TcpFlood = {}): void {
     for (const c of this.children)
-      if (c.connected) c.send({ type: 'rate', rate: rate / this.children.length, mix });
+      if (c.connected) c.send({ type: 'rate', rate: rate / this.children.length, mix, tcp });
   }
 
   /**
-   * Sets the rate and resolves with the counters as every sender switched (at most 500 ms
+   * Sets the rate and resolves with the counters as every sender switched (at most 2 s
    * later): the boundary between two phases.
    */
-  async switchRate(rate: number, mix: AttackMix): Promise<FloodTotals> {
+  async switchRate(rate: number, mix: AttackMix, tcp: TcpFlood = {}): Promise<FloodTotals> {
     const live = this.children.filter((c) => c.connected).length;
     const done = new Promise<void>((resolve) => {
       this.awaiting = live;
       this.onBoundary = resolve;
       if (live === 0) resolve();
-      setTimeout(resolve, 500);
+      setTimeout(resolve, 2000).unref();
     });
-    this.setRate(rate, mix);
+    this.setRate(rate, mix, tcp);
     await done;
     this.awaiting = 0;
     return this.totals();
@@ -133,6 +142,7 @@ export class FloodPool {
       counts: new Array(KINDS.length * COUNTS_PER_KIND).fill(0),
       behind: 0,
       total: 0,
+      tcp: [0, 0, 0, 0, 0, 0],
     };
     for (const m of this.last) {
       for (let k = 0; k < 4; k++) {
@@ -143,6 +153,9 @@ export class FloodPool {
         t.counts[i] += v;
       });
       t.behind += m.behind;
+      m.tcp.forEach((v, i) => {
+        t.tcp[i] += v;
+      });
       t.total += m.total;
     }
     return t;

@@ -54,6 +54,7 @@ export function textReport(r: DrillReport): string {
       );
       out.push(`  answers by rcode: ${JSON.stringify(a.rcodes)}`);
     }
+    if (a.tcp && a.tcp.tried > 0) out.push(`  tcp flood: ${JSON.stringify(a.tcp)}`);
     if (ph.target)
       out.push(
         `  target: ${ph.target.cpuCores} cores, RSS peak ${mib(ph.target.rssPeakBytes)}${ph.target.alive ? '' : ' (NOT RUNNING)'}`,
@@ -94,7 +95,7 @@ function phaseHtml(ph: PhaseReport): string {
     : '';
   return `<h3>${esc(ph.name)} (${ph.seconds} s${a.rate ? `, attack ${a.rate}/s offered` : ''})</h3>
 <table><tr><th>legitimate</th><th>success</th><th>first try</th><th>p50 ms</th><th>p99 ms</th><th>TCP</th><th>queries</th></tr>${rows}</table>
-${a.rate ? `<table><tr><th>attack kind</th><th>sent</th><th>answered</th></tr>${kinds}</table><p>Answers by RCODE: ${esc(JSON.stringify(a.rcodes))}; senders behind by ${a.behind}</p>` : ''}${target}`;
+${a.rate ? `<table><tr><th>attack kind</th><th>sent</th><th>answered</th></tr>${kinds}</table><p>Answers by RCODE: ${esc(JSON.stringify(a.rcodes))}; senders behind by ${a.behind}</p>` : ''}${a.tcp && a.tcp.tried > 0 ? `<p>TCP floods: ${esc(JSON.stringify(a.tcp))}</p>` : ''}${target}`;
 }
 
 /** The SVG timeline: legitimate success (left axis, %) and attack sent/answered per second (right axis). */

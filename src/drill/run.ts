@@ -6,7 +6,7 @@
  * @module
  */
 import { FloodPool, type FloodTotals } from './flood.js';
-import { type AttackKind, type AttackMix, KINDS } from './flood-protocol.js';
+import { type AttackKind, type AttackMix, KINDS, TCP_COUNTERS } from './flood-protocol.js';
 import { COUNTS_PER_KIND } from './native.js';
 import { makeResolvers, RESOLVER_CLASSES, type ResolverClass } from './population.js';
 import { sampleTarget, type TargetSample } from './proc.js';
@@ -69,6 +69,8 @@ export interface AttackStats {
   readonly rcodes: Record<string, number>;
   /** Datagrams the senders fell behind their rate by. */
   readonly behind: number;
+  /** TCP floods: connections tried, established, answered, failed, slow ones the server closed; slow ones open at the end. */
+  readonly tcp: Record<(typeof TCP_COUNTERS)[number], number>;
 }
 
 export interface PhaseReport {
@@ -240,7 +242,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
             }, 500)
           : undefined;
         resolvers.setPhase(i, ph.classes);
-        p.setRate(rate, ph.attack?.mix ?? {});
+        p.setRate(rate, ph.attack?.mix ?? {}, ph.attack?.tcp);
         const phaseStart = performance.now();
         await wait(ph.seconds * 1000);
         const elapsed = (performance.now() - phaseStart) / 1000;
@@ -433,7 +435,11 @@ function attackStats(rate: number, before: FloodTotals, after: FloodTotals): Att
       const name = c === 16 ? 'TC' : (RCODE_NAMES[c] ?? `RCODE${c}`);
       rcodes[name] = (rcodes[name] ?? 0) + v;
     }
-  return { rate, sent, answered, rcodes, behind: after.behind - before.behind };
+  const tcp = {} as AttackStats['tcp'];
+  TCP_COUNTERS.forEach((k, i) => {
+    tcp[k] = k === 'slowOpen' ? (after.tcp[i] ?? 0) : (after.tcp[i] ?? 0) - (before.tcp[i] ?? 0);
+  });
+  return { rate, sent, answered, rcodes, behind: after.behind - before.behind, tcp };
 }
 
 function targetStats(a: TargetSample, b: TargetSample, seconds: number, rssPeak: number) {

@@ -6,7 +6,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
-import { type AttackMix, KINDS } from './flood-protocol.js';
+import { type AttackMix, KINDS, type TcpFlood } from './flood-protocol.js';
 import { RESOLVER_CLASSES, type ResolverClass } from './population.js';
 import { DrillConfigError } from './target.js';
 
@@ -17,6 +17,8 @@ export interface PhaseAttack {
   /** Or an absolute rate, datagrams per second. */
   readonly rate?: number;
   readonly mix: AttackMix;
+  /** TCP floods from bots beside it. */
+  readonly tcp?: TcpFlood;
 }
 
 /** One phase. */
@@ -36,6 +38,9 @@ export interface Scenario {
 /** The 2016 mix: most of it random-subdomain through the resolvers, the rest from bots. */
 export const DYN_MIX: AttackMix = { 'rs-resolvers': 0.45, 'rs-bots': 0.25, direct: 0.2, large: 0.1 };
 
+/** dyn-2016's TCP floods from bots: new connections per second and slow connections held. */
+export const DYN_TCP: TcpFlood = { connect: 500, slow: 500 };
+
 const BEFORE: ResolverClass[] = RESOLVER_CLASSES.filter((c) => c !== 'new');
 const ALL: ResolverClass[] = [...RESOLVER_CLASSES];
 
@@ -51,7 +56,7 @@ export const DEFAULT_DYN: DynTimings = { baseline: 10, wave: 20, calm: 10, multi
 
 /** dyn-2016: baseline, then three waves at `multiple` x capacity with calm between and after. */
 export function dyn2016(t: DynTimings = DEFAULT_DYN): Scenario {
-  const attack: PhaseAttack = { multiple: t.multiple, mix: DYN_MIX };
+  const attack: PhaseAttack = { multiple: t.multiple, mix: DYN_MIX, tcp: DYN_TCP };
   const phases: PhaseSpec[] = [{ name: 'baseline', seconds: t.baseline, classes: BEFORE }];
   for (let w = 1; w <= 3; w++) {
     phases.push({ name: `wave${w}`, seconds: t.wave, classes: ALL, attack });
@@ -106,10 +111,23 @@ export function parseScenario(json: unknown, where = 'file'): Scenario {
         if (typeof v !== 'number' || !(v >= 0)) fail(where, `${at}.attack.mix.${k} must be a number >= 0`);
       }
       if (Object.values(mix).every((v) => v === 0)) fail(where, `${at}.attack.mix has no weight`);
+      let tcp: TcpFlood | undefined;
+      if (a.tcp !== undefined) {
+        const t = a.tcp as Record<string, unknown>;
+        if (typeof t !== 'object' || t === null) fail(where, `${at}.attack.tcp must be an object`);
+        for (const [k, v] of Object.entries(t)) {
+          if (k !== 'connect' && k !== 'slow')
+            fail(where, `${at}.attack.tcp: '${k}' is not 'connect' or 'slow'`);
+          if (typeof v !== 'number' || !(v >= 0) || v > 50_000)
+            fail(where, `${at}.attack.tcp.${k} must be a number from 0 to 50000`);
+        }
+        tcp = t as TcpFlood;
+      }
       attack = {
         multiple: hasMultiple ? (a.multiple as number) : undefined,
         rate: hasRate ? (a.rate as number) : undefined,
         mix: mix as AttackMix,
+        tcp,
       };
     }
     return { name, seconds: q.seconds, classes, attack };

@@ -85,6 +85,8 @@ test('scenarios: dyn-2016 has a baseline and three waves with calm between; file
     [{ phases: [{ seconds: 1, attack: { rate: 1, multiple: 2 } }] }, /exactly one/],
     [{ phases: [{ seconds: 1, attack: { rate: 1, mix: { flood: 1 } } }] }, /mix/],
     [{ phases: [{ seconds: 1, attack: { rate: 1, mix: { direct: 0 } } }] }, /no weight/],
+    [{ phases: [{ seconds: 1, attack: { rate: 1, tcp: { syn: 1 } } }] }, /tcp/],
+    [{ phases: [{ seconds: 1, attack: { rate: 1, tcp: { slow: -1 } } }] }, /tcp\.slow/],
   ] as const)
     assert.throws(() => parseScenario(bad), re);
 });
@@ -181,6 +183,7 @@ test('HTML report: self-contained (no external asset, no script) with an SVG tim
           answered: { 'rs-resolvers': 1, 'rs-bots': 0, direct: 0, large: 0 },
           rcodes: {},
           behind: 0,
+          tcp: { tried: 5, established: 5, answered: 2, failed: 0, slowClosedByServer: 1, slowOpen: 2 },
         },
       },
     ],
@@ -195,6 +198,7 @@ test('HTML report: self-contained (no external asset, no script) with an SVG tim
   const html = htmlReport(report);
   assert.match(html, /<svg /);
   assert.match(html, /<polyline/);
+  assert.match(html, /TCP floods/);
   assert.doesNotMatch(html, /<script|src=|href=|url\(/i);
   assert.doesNotMatch(html, /<b>x<\/b>/, 'labels escaped');
 });
