@@ -5,9 +5,14 @@
 #define _GNU_SOURCE
 #include "drill.h"
 
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -41,13 +46,14 @@ int drill_open(int family) {
 }
 
 int drill_send(int fd, int family, uint32_t dst, uint16_t port, const uint8_t *buf, size_t buf_len,
-               const uint32_t *offsets, const uint16_t *lengths, const uint32_t *srcs, int count) {
+               const uint32_t *offsets, const uint16_t *lengths, const uint32_t *srcs, const uint16_t *segs,
+               int count) {
   if (count <= 0) return 0;
   if (count > DRILL_BATCH) count = DRILL_BATCH;
   struct mmsghdr msgs[DRILL_BATCH];
   struct iovec iovs[DRILL_BATCH];
   union {
-    char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+    char buf[CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(uint16_t))];
     struct cmsghdr align;
   } ctl[DRILL_BATCH];
   struct sockaddr_in to4;
@@ -68,25 +74,39 @@ int drill_send(int fd, int family, uint32_t dst, uint16_t port, const uint8_t *b
     iovs[i].iov_len = len;
     msgs[i].msg_hdr.msg_iov = &iovs[i];
     msgs[i].msg_hdr.msg_iovlen = 1;
+    uint16_t seg = segs ? segs[i] : 0;
+    int gso = seg > 0 && seg < len;
+    if (gso && (len + seg - 1) / seg > DRILL_MAX_SEGMENTS) return -EINVAL;
+    int pktinfo = family != 6 && srcs[i] != 0;
     if (family == 6) {
       msgs[i].msg_hdr.msg_name = &to6;
       msgs[i].msg_hdr.msg_namelen = sizeof to6;
-      continue;
+    } else {
+      msgs[i].msg_hdr.msg_name = &to4;
+      msgs[i].msg_hdr.msg_namelen = sizeof to4;
     }
-    msgs[i].msg_hdr.msg_name = &to4;
-    msgs[i].msg_hdr.msg_namelen = sizeof to4;
-    if (srcs[i] == 0) continue;
+    if (!gso && !pktinfo) continue;
     memset(&ctl[i], 0, sizeof ctl[i]);
     msgs[i].msg_hdr.msg_control = ctl[i].buf;
-    msgs[i].msg_hdr.msg_controllen = sizeof ctl[i].buf;
+    msgs[i].msg_hdr.msg_controllen = (pktinfo ? CMSG_SPACE(sizeof(struct in_pktinfo)) : 0) +
+                                     (gso ? CMSG_SPACE(sizeof(uint16_t)) : 0);
     struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr);
-    c->cmsg_level = IPPROTO_IP;
-    c->cmsg_type = IP_PKTINFO;
-    c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
-    struct in_pktinfo info;
-    memset(&info, 0, sizeof info);
-    info.ipi_spec_dst.s_addr = srcs[i];
-    memcpy(CMSG_DATA(c), &info, sizeof info);
+    if (pktinfo) {
+      c->cmsg_level = IPPROTO_IP;
+      c->cmsg_type = IP_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+      struct in_pktinfo info;
+      memset(&info, 0, sizeof info);
+      info.ipi_spec_dst.s_addr = srcs[i];
+      memcpy(CMSG_DATA(c), &info, sizeof info);
+      c = CMSG_NXTHDR(&msgs[i].msg_hdr, c);
+    }
+    if (gso) {
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      memcpy(CMSG_DATA(c), &seg, sizeof seg);
+    }
   }
   int sent = sendmmsg(fd, msgs, (unsigned)count, MSG_DONTWAIT);
   if (sent < 0) return (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) ? 0 : -errno;

@@ -1,6 +1,6 @@
 /*
  * N-API glue of the drill's sender (drill.h): open(family), send(fd, family, dst, port, buf,
- * offsets, lengths, srcs, count), drain(fd, counts, budget), close(fd). Argument types and
+ * offsets, lengths, srcs, count[, segs]), drain(fd, counts, budget), close(fd). Argument types and
  * array sizes are checked here; nothing is kept between calls.
  */
 #include <node_api.h>
@@ -45,10 +45,10 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_send(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9];
+  size_t argc = 10;
+  napi_value argv[10];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 9) return throw_type(env, "send: 9 arguments");
+  if (argc < 9) return throw_type(env, "send: 9 or 10 arguments");
   int32_t fd, family, count;
   uint32_t dst, port;
   CHECK(napi_get_value_int32(env, argv[0], &fd));
@@ -62,9 +62,18 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   if (!typed(env, argv[5], napi_uint32_array, &offs, &n_offs)) return throw_type(env, "send: offsets");
   if (!typed(env, argv[6], napi_uint16_array, &lens, &n_lens)) return throw_type(env, "send: lengths");
   if (!typed(env, argv[7], napi_uint32_array, &srcs, &n_srcs)) return throw_type(env, "send: srcs");
-  if (count < 0 || (size_t)count > n_offs || (size_t)count > n_lens || (size_t)count > n_srcs || port > 65535)
+  void *segs = NULL;
+  size_t n_segs = 0;
+  if (argc >= 10) {
+    napi_valuetype t;
+    CHECK(napi_typeof(env, argv[9], &t));
+    if (t != napi_undefined && !typed(env, argv[9], napi_uint16_array, &segs, &n_segs))
+      return throw_type(env, "send: segs");
+  }
+  if (count < 0 || (size_t)count > n_offs || (size_t)count > n_lens || (size_t)count > n_srcs || port > 65535 ||
+      (segs && (size_t)count > n_segs))
     return throw_type(env, "send: count or port out of range");
-  return num(env, drill_send(fd, family, dst, (uint16_t)port, buf, buf_len, offs, lens, srcs, count));
+  return num(env, drill_send(fd, family, dst, (uint16_t)port, buf, buf_len, offs, lens, srcs, segs, count));
 }
 
 static napi_value js_drain(napi_env env, napi_callback_info info) {

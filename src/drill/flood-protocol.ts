@@ -56,6 +56,8 @@ export interface FloodInit {
   /** Most datagrams it may send. */
   readonly maxPackets: number;
   readonly io: 'auto' | 'native' | 'node';
+  /** Random-subdomain queries per UDP GSO message from one source (1: no GSO). */
+  readonly gso: number;
 }
 
 /** Cumulative counters a sender reports (every 200 ms and when done). */

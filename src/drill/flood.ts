@@ -34,6 +34,7 @@ export interface FloodPoolOptions {
   readonly deadline: number;
   readonly maxPackets: number;
   readonly io: 'auto' | 'native' | 'node';
+  readonly gso: number;
 }
 
 /** The attack sender processes. */
@@ -96,6 +97,7 @@ export class FloodPool {
         deadline: opts.deadline,
         maxPackets: Math.floor(opts.maxPackets / opts.senders),
         io: opts.io,
+        gso: opts.gso,
       };
       child.send(init);
     }

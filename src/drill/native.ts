@@ -21,6 +21,7 @@ export interface DrillAddon {
     lengths: Uint16Array,
     srcs: Uint32Array,
     count: number,
+    segs?: Uint16Array,
   ): number;
   drain(fd: number, counts: Uint32Array, budget: number): number;
   close(fd: number): number;

@@ -33,6 +33,8 @@ export interface DrillOptions {
   readonly typoShare: number;
   readonly senders: number;
   readonly io: 'auto' | 'native' | 'node';
+  /** Random-subdomain queries per UDP GSO message from one source (native path; 1 = off). Default 8. */
+  readonly gso?: number;
   /** The target's capacity (queries per second): skips the measurement when given. */
   readonly capacity?: number;
   /** First rate the capacity search tries. */
@@ -190,6 +192,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
         opts.stops.maxPackets - Math.min(legitAllowance, opts.stops.maxPackets / 2),
       ),
       io: opts.io,
+      gso: opts.gso ?? 8,
     });
     const p = pool;
     const needCapacity =
@@ -288,10 +291,9 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
     seed: opts.seed,
     io: {
       legit: 'node dgram + net (one socket per resolver)',
-      attack:
-        pool?.io === 'native'
-          ? 'native sendmmsg (IP_PKTINFO source per datagram)'
-          : 'node dgram (sockets bound per source)',
+      attack: pool?.io.startsWith('native')
+        ? `native sendmmsg (IP_PKTINFO source per datagram${pool.io.includes('gso') ? `; random-subdomain in UDP GSO runs of ${pool.io.slice(10)} from one source` : ''})`
+        : 'node dgram (sockets bound per source)',
       attackSources: pool?.sources ?? 0,
       senders: opts.senders,
     },

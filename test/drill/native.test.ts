@@ -23,7 +23,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const noCompiler = skipOrFail(
   compiler ? false : 'no C compiler for the drill sanitizer harness (apt-get install gcc)',
 );
-test('drill.c under ASan/UBSan: hostile datagrams of 0-600 octets sent and drained, bad ranges refused', {
+test('drill.c under ASan/UBSan: hostile datagrams of 0-600 octets sent (alone and in GSO runs) and drained, bad ranges refused', {
   skip: noCompiler,
 }, () => {
   const bin = join(dir, 'drill-harness');
@@ -54,7 +54,7 @@ test('drill.c under ASan/UBSan: hostile datagrams of 0-600 octets sent and drain
 
 const { addon, reason } = loadDrillAddon();
 const noAddon = skipOrFail(addon ? false : `the drill addon is not built (${reason}): npm run build:native`);
-test('the addon sends each datagram from its own 127.x source and counts answers by kind and RCODE', {
+test('the addon sends each datagram from its own 127.x source (GSO runs from one), counts answers by kind and RCODE', {
   skip: noAddon,
 }, async () => {
   const a = addon!;
@@ -90,6 +90,25 @@ test('the addon sends each datagram from its own 127.x source and counts answers
     }
     assert.deepEqual(seen.sort(), [...sources].sort());
     assert.equal(counts[2 * COUNTS_PER_KIND + 3], sources.length, 'NXDOMAIN answers of kind 2');
+    // A UDP GSO message: 4 equal datagrams from one source arrive as 4 datagrams.
+    seen.length = 0;
+    for (let j = 0; j < 4; j++) buf.set([1 << 6, j, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], j * 12);
+    const gsoOffsets = Uint32Array.of(0);
+    const gsoLengths = Uint16Array.of(48);
+    const gsoSrcs = Uint32Array.of(toNetworkOrder(ipv4ToNumber('127.2.9.9')));
+    const sent = a.send(fd, 4, dst, port, buf, gsoOffsets, gsoLengths, gsoSrcs, 1, Uint16Array.of(12));
+    if (sent === 1) {
+      for (let i = 0; i < 100 && counts[1 * COUNTS_PER_KIND + 17] < 4; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        a.drain(fd, counts, 1000);
+      }
+      assert.deepEqual(seen, ['127.2.9.9', '127.2.9.9', '127.2.9.9', '127.2.9.9']);
+      assert.equal(counts[1 * COUNTS_PER_KIND + 17], 4, 'four answers of kind 1');
+    } else assert.ok(sent < 0, 'a kernel without UDP GSO refuses the message');
+    assert.ok(
+      a.send(fd, 4, dst, port, buf, gsoOffsets, Uint16Array.of(600), gsoSrcs, 1, Uint16Array.of(2)) < 0,
+      'a GSO run of more than 64 datagrams is refused',
+    );
     // Bad arguments throw in the glue.
     assert.throws(() => a.send(fd, 4, dst, port, buf, offsets, lengths, srcs, 65), TypeError);
     assert.throws(() => a.send(fd, 4, dst, 70000, buf, offsets, lengths, srcs, 1), TypeError);
@@ -98,6 +117,10 @@ test('the addon sends each datagram from its own 127.x source and counts answers
       TypeError,
     );
     assert.throws(() => a.drain(fd, new Uint32Array(3), 10), TypeError);
+    assert.throws(
+      () => a.send(fd, 4, dst, port, buf, offsets, lengths, srcs, 2, new Uint16Array(1)),
+      TypeError,
+    );
     offsets[0] = buf.length - 4;
     assert.ok(
       a.send(fd, 4, dst, port, buf, offsets, lengths, srcs, 1) < 0,
