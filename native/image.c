@@ -388,6 +388,7 @@ void sb_images_configure(int enabled, unsigned edns_size) {
   cat.edns_size = edns_size;
 }
 int sb_images_enabled(void) { return cat.enabled; }
+unsigned sb_images_edns_size(void) { return cat.edns_size; }
 
 int sb_images_set_nsid(const uint8_t *nsid, size_t len) {
   if (len > 65535 - 4) return -1;
@@ -702,4 +703,49 @@ size_t sb_image_answer_pp(const sb_preparse *pp, const uint8_t *pkt, size_t len,
   }
   if (img == NULL) return 0;
   return answer_in(img, &q, out, cap);
+}
+
+/* For the shield's admission (shield.c, hooks.h): is the query for one of the zones installed
+ * here, which zone (the FNV-1a of its origin, the same hash the table files it under), and does
+ * its QNAME exist there — an exact name, or at/below a delegation, or below a DNAME, or covered
+ * by a wildcard: every case the image answers with data or a referral rather than NXDOMAIN.
+ * The same lookups as the answer, none of its writing. Returns 0 when no installed zone holds
+ * the QNAME (or the query is not one C answers: the same conditions as sb_image_answer_pp). */
+int sb_image_classify(const sb_preparse *pp, const uint8_t *pkt, size_t len, uint32_t *zone_key, int *exists) {
+  if (cat.count == 0) return 0;
+  query q;
+  if (!load(pp, pkt, len, &q)) return 0;
+  if (q.qclass != 1) return 0;
+  const sb_image *img = NULL;
+  for (int i = 0; i <= q.labels; i++) {
+    const sb_image *found = exact_zone(q.fold, (size_t)q.lab[i], (size_t)q.qlen);
+    if (found != NULL) {
+      img = found;
+      break;
+    }
+  }
+  if (img == NULL) return 0;
+  *zone_key = fnv1a(img->b, img->origin, img->origin + img->origin_len);
+  *exists = 1;
+  if (find_in(img, q.fold, 0, (size_t)q.qlen) >= 0) return 1;
+  int olen = (int)img->origin_len;
+  int first = -1;
+  for (int i = 0; i <= q.labels; i++)
+    if (q.lab[i] == q.qlen - olen) {
+      first = i;
+      break;
+    }
+  if (first < 0) return 1;
+  int encloser = -1;
+  for (int i = first; i >= 0; i--) {
+    int n = find_in(img, q.fold, (size_t)q.lab[i], (size_t)q.qlen);
+    if (n < 0) break;
+    uint32_t f = name_u32(img, n, N_FLAGS);
+    if ((f & NF_DELEGATION) || ((f & NF_DNAME) && i > 0)) return 1;
+    encloser = n;
+  }
+  if (encloser >= 0 && (name_u32(img, encloser, N_FLAGS) & NF_WILDCARD_CHILD) && find_wildcard(img, encloser) >= 0)
+    return 1;
+  *exists = 0;
+  return 1;
 }

@@ -49,6 +49,8 @@ void sb_images_configure(int enabled, unsigned edns_size);
  * Copied. Returns -1 when out of memory or len > 65535 - 4 (the previous value is kept). */
 int sb_images_set_nsid(const uint8_t *nsid, size_t len);
 int sb_images_enabled(void);
+/* Our EDNS UDP size (sb_images_configure's; 1232 until set). */
+unsigned sb_images_edns_size(void);
 
 /* Answers the UDP query `pkt` from the thread's images: writes the response into `out` (at
  * most `cap` octets) and returns its length, or 0 when JS must answer it (a fallback kind, a
@@ -61,5 +63,10 @@ size_t sb_image_answer(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap)
  * octets): the batch loop's path, which walks the header and QNAME once. */
 struct sb_preparse;
 size_t sb_image_answer_pp(const struct sb_preparse *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap);
+
+/* For the shield's admission: 1 when the QNAME is in an installed zone (class IN, a query C
+ * could answer), with *zone_key = the FNV-1a of the zone's origin and *exists = whether the
+ * image answers it with data, a referral, a DNAME or a wildcard (0: NXDOMAIN); else 0. */
+int sb_image_classify(const struct sb_preparse *pp, const uint8_t *pkt, size_t len, uint32_t *zone_key, int *exists);
 
 #endif

@@ -14,6 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "preparse.h"
+typedef sb_preparse sb_preparse_ref;
+
 /* ---- hashing (bounded-table.ts) ---- */
 uint32_t sb_mix32(uint32_t h, uint32_t v);
 uint32_t sb_hash_prefix(const uint8_t *addr, size_t addr_len, unsigned bits);
@@ -126,5 +129,85 @@ typedef struct sb_overload {
 } sb_overload;
 void sb_overload_init(sb_overload *o, double behind_share, double smoothing_seconds, double hold_seconds);
 void sb_overload_read(sb_overload *o, unsigned got, unsigned capacity, double now_ms);
+
+/* ---- the shield of one JS thread's batch loop (shield_glue.c; hooks.h, udp.c) ---- */
+#define SB_SHIELD_OFF 0
+#define SB_SHIELD_ON 1
+#define SB_SHIELD_DRY_RUN 2
+#define SB_SHIELD_MAX_ALLOW 256
+
+/* Settings, as shieldConfigure hands them (docs/SHIELD.md). */
+typedef struct sb_shield_config {
+  int mode;
+  uint8_t secrets[3][16];
+  unsigned nsecrets;
+  uint8_t allow_len[SB_SHIELD_MAX_ALLOW]; /* 4 or 16 */
+  uint8_t allow_bits[SB_SHIELD_MAX_ALLOW];
+  uint8_t allow[SB_SHIELD_MAX_ALLOW][16];
+  unsigned nallow;
+  int rrl_on;
+  double rrl_rates[5], rrl_all;
+  unsigned rrl_window, rrl_slip, rrl_v4, rrl_v6, rrl_table;
+  double zone_min_nx, zone_factor, zone_share, zone_hold, zone_floor;
+  uint32_t zone_table;
+  uint32_t source_table, history_min;
+  double history_share, tcp_seconds, cookie_seconds;
+  double overload_behind, overload_smoothing, overload_hold;
+} sb_shield_config;
+
+typedef struct sb_shield {
+  sb_shield_config cfg;
+  sb_sources sources;
+  sb_zones zones;
+  sb_admission adm;
+  sb_overload overload;
+  sb_rrl rrl;
+  double last_sweep;
+  uint32_t wall; /* seconds since the epoch at the batch (cookie timestamps) */
+  /* counters since configured */
+  double seen, answered, dropped, truncated, allowed, cookies[5], rrl_dropped, rrl_slipped, would_drop,
+      would_truncate;
+} sb_shield;
+
+/* The calling thread's shield, NULL when off. configure replaces it (NULL config: off). */
+sb_shield *sb_shield_thread(void);
+int sb_shield_configure(const sb_shield_config *cfg); /* 0, or -1: bad settings or no memory (old one kept) */
+
+/* What admission decided for one datagram, kept until its answer is sent (for RRL). */
+typedef struct sb_verdict {
+  uint32_t zone_key;
+  uint8_t in_zone, exists, allowed, addr_len;
+  uint8_t addr[16];
+  int8_t cookie;   /* SB_COOKIE_* of the query */
+  long cookie_at;  /* offset of its COOKIE option data, -1 when none */
+} sb_verdict;
+
+/* Admission of one pre-parsed datagram from `src` at `now_ms`: SB_ADMIT_ANSWER, _DROP or
+ * _TRUNCATE (in dry run always _ANSWER, the would-be verdict counted). Fills *v. */
+int sb_shield_admit(sb_shield *sh, const sb_preparse_ref *pp, const uint8_t *pkt, size_t len,
+                    const void *src_sockaddr, double now_ms, sb_verdict *v);
+/* Rate limiting of the answer `ans` (alen octets) to the query `pkt` whose admission gave *v:
+ * SB_RRL_SEND, _DROP or _SLIP (send a TC=1 reply instead). */
+int sb_shield_after(sb_shield *sh, const sb_preparse_ref *pp, const uint8_t *pkt, const sb_verdict *v,
+                    const uint8_t *ans, size_t alen, double now_ms);
+/* The clocks of a batch (monotonic ms; the wall clock for cookies) and the zones' per-second
+ * sweep. */
+void sb_shield_clock(sb_shield *sh, double now_ms);
+/* One wake-up of the batch loop that read `got` full batches of its allowance of `capacity`:
+ * the overload meter. */
+void sb_shield_batch(sb_shield *sh, unsigned got, unsigned capacity, double now_ms);
+/* Adds our COOKIE option (the query's client cookie and a server cookie: the query's own when
+ * valid and under half an hour old, else a new one) to the OPT of the reply `ans` (alen
+ * octets, the OPT its last record), when the query carried a usable client cookie and the
+ * result fits both `cap` and the client's UDP `limit`. Returns the reply's new length (alen
+ * when nothing was added). */
+size_t sb_shield_add_cookie(const sb_shield *sh, const sb_verdict *v, const uint8_t *pkt, uint8_t *ans, size_t alen,
+                            size_t cap, size_t limit);
+/* The client's UDP limit for a reply to this query: 512 without EDNS, else its payload size
+ * (at least 512), at most our EDNS size. */
+size_t sb_shield_udp_limit(const sb_preparse_ref *pp);
+/* Writes an empty TC=1 reply to the query (header, question, an OPT when it had one): its
+ * length, or 0 when it does not fit or the query has no usable question. */
+size_t sb_shield_write_tc(const sb_preparse_ref *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap);
 
 #endif

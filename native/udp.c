@@ -25,14 +25,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include "hooks.h"
 #include "mmap.h"
 #include "preparse.h"
+#include "shield.h"
 
-int sb_image_define(napi_env env, napi_value exports); /* image_napi.c */
+int sb_image_define(napi_env env, napi_value exports);  /* image_napi.c */
+int sb_shield_define(napi_env env, napi_value exports); /* shield_napi.c */
 
 #define SB_BATCH 64
 #define SB_MAX_BATCHES 16
@@ -81,6 +84,10 @@ typedef struct sb_sock {
   uint8_t sctl[SB_BATCH][SB_CTL];
   uint64_t received, dropped, truncated, answered_c, js_answers, sent, send_errors, recv_errors, batches,
       js_calls;
+  sb_preparse pps[SB_BATCH]; /* the batch's pre-parses and shield verdicts (for RRL at send) */
+  sb_verdict sv[SB_BATCH];
+  double batch_now;  /* the batch's monotonic clock (ms), when the shield is on */
+  uint64_t shield_dropped, shield_truncated, rrl_dropped, rrl_slipped;
   uint64_t c_rcode[16]; /* C answers by header RCODE (for the DNS counters: JS never sees them) */
   uint64_t c_tc;        /* C answers with TC=1 */
 } sb_sock;
@@ -186,12 +193,47 @@ static void send_queued(sb_sock *s, unsigned n) {
 static void send_js_answers(sb_sock *s, uint32_t k) {
   if (k > SB_BATCH) k = SB_BATCH;
   unsigned q = 0;
+  size_t scratch = 0; /* octets used of the C answer area (free: the C answers were sent) */
   for (uint32_t i = 0; i < k; i++) {
     const uint8_t *d = s->out + (size_t)i * SB_OUT_DESC_WORDS * 4;
     uint32_t idx = get32(d), off = get32(d + 4), len = get32(d + 8);
     if (idx >= s->cur_n || s->verdict[idx] != SB_V_JS) continue;
     if (len == 0 || off > SB_OUT_DATA_CAP || len > SB_OUT_DATA_CAP - off) continue;
-    queue_reply(s, q++, idx, s->out + SB_OUT_DATA_OFF + off, len);
+    uint8_t *ans = s->out + SB_OUT_DATA_OFF + off;
+    sb_shield *sh = sb_shield_thread();
+    if (sh != NULL) {
+      const uint8_t *pkt = s->in + SB_IN_DATA_OFF + (size_t)idx * SB_SLOT;
+      size_t plen = s->rmsg[idx].msg_len;
+      int r = sb_shield_after(sh, &s->pps[idx], pkt, &s->sv[idx], ans, len, s->batch_now);
+      if (r == SB_RRL_DROP) {
+        s->rrl_dropped++;
+        continue;
+      }
+      if (r == SB_RRL_SLIP) {
+        /* The TC=1 reply is never longer than an answer that holds the question (and the OPT). */
+        uint8_t tc[SB_SLOT + 11];
+        size_t tl = sb_shield_write_tc(&s->pps[idx], pkt, plen, tc, sizeof(tc));
+        if (tl == 0 || tl > len) {
+          s->rrl_dropped++;
+          continue;
+        }
+        memcpy(ans, tc, tl);
+        len = (uint32_t)tl;
+        s->rrl_slipped++;
+      }
+      /* Our cookie, when the query sent one: the answer is copied where it can grow. */
+      if (s->sv[idx].cookie_at >= 0 && SB_C_AREA - scratch >= (size_t)len + 28) {
+        uint8_t *w = s->c_answers + scratch;
+        memcpy(w, ans, len);
+        size_t nl = sb_shield_add_cookie(sh, &s->sv[idx], pkt, w, len, len + 28, sb_shield_udp_limit(&s->pps[idx]));
+        if (nl != len) {
+          ans = w;
+          len = (uint32_t)nl;
+          scratch += (nl + 7) & ~(size_t)7;
+        }
+      }
+    }
+    queue_reply(s, q++, idx, ans, len);
   }
   s->js_answers += q;
   send_queued(s, q);
@@ -237,6 +279,13 @@ static void process_batch(sb_sock *s, unsigned n) {
   s->cur_n = n;
   s->batches++;
   s->received += n;
+  sb_shield *sh = sb_shield_thread();
+  if (sh != NULL) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    s->batch_now = (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+    sb_shield_clock(sh, s->batch_now);
+  }
   for (unsigned i = 0; i < n; i++) {
     uint8_t *d = s->in + (size_t)i * SB_IN_DESC_WORDS * 4;
     uint8_t *pkt = s->in + SB_IN_DATA_OFF + (size_t)i * SB_SLOT;
@@ -271,6 +320,40 @@ static void process_batch(sb_sock *s, unsigned n) {
       put32(d + 60, SB_V_DROPPED);
       continue;
     }
+    s->pps[i] = pp;
+    if (sh != NULL) {
+      int a = sb_shield_admit(sh, &pp, pkt, len, &s->raddr[i], s->batch_now, &s->sv[i]);
+      if (a == SB_ADMIT_DROP) {
+        s->dropped++;
+        s->shield_dropped++;
+        put32(d + 60, SB_V_DROPPED);
+        continue;
+      }
+      if (a == SB_ADMIT_TRUNCATE) {
+        if (SB_C_AREA - c_used < SB_C_MAX) {
+          send_c_answers(s, c_ans);
+          c_ans = 0;
+          c_used = 0;
+        }
+        uint8_t *tc = s->c_answers + c_used;
+        size_t tl = sb_shield_write_tc(&pp, pkt, len, tc, SB_C_MAX);
+        if (tl > 0) tl = sb_shield_add_cookie(sh, &s->sv[i], pkt, tc, tl, SB_C_MAX, sb_shield_udp_limit(&pp));
+        if (tl == 0) {
+          s->dropped++;
+          s->shield_dropped++;
+          put32(d + 60, SB_V_DROPPED);
+          continue;
+        }
+        s->verdict[i] = SB_V_ANSWERED;
+        put32(d + 60, SB_V_ANSWERED);
+        s->shield_truncated++;
+        s->c_rcode[0]++;
+        s->c_tc++;
+        queue_reply(s, c_ans++, i, tc, tl);
+        c_used += (tl + 7) & ~(size_t)7;
+        continue;
+      }
+    }
     if (pp.status == 0) {
       if (SB_C_AREA - c_used < SB_C_MAX) {
         /* The next answer might not fit: send the ones written so far, start the area over. */
@@ -283,6 +366,27 @@ static void process_batch(sb_sock *s, unsigned n) {
        * cannot be released under the answer (keep the batch loop on the JS thread). */
       uint8_t *ans = s->c_answers + c_used;
       size_t alen = sb_hook_answer(&pp, pkt, len, ans, SB_C_MAX);
+      if (alen >= 12 && alen <= SB_C_MAX && sh != NULL) {
+        int r = sb_shield_after(sh, &pp, pkt, &s->sv[i], ans, alen, s->batch_now);
+        if (r == SB_RRL_DROP) {
+          s->rrl_dropped++;
+          s->dropped++;
+          put32(d + 60, SB_V_DROPPED);
+          continue;
+        }
+        if (r == SB_RRL_SLIP) {
+          size_t tl = sb_shield_write_tc(&pp, pkt, len, ans, SB_C_MAX);
+          s->rrl_slipped++;
+          if (tl == 0) {
+            s->dropped++;
+            put32(d + 60, SB_V_DROPPED);
+            continue;
+          }
+          alen = tl;
+        }
+      }
+      if (alen >= 12 && alen <= SB_C_MAX && sh != NULL)
+        alen = sb_shield_add_cookie(sh, &s->sv[i], pkt, ans, alen, SB_C_MAX, sb_shield_udp_limit(&pp));
       if (alen >= 12 && alen <= SB_C_MAX) {
         s->verdict[i] = SB_V_ANSWERED;
         put32(d + 60, SB_V_ANSWERED);
@@ -330,14 +434,10 @@ static void process_batch(sb_sock *s, unsigned n) {
   napi_close_handle_scope(env, scope);
 }
 
-static void on_readable(uv_poll_t *h, int status, int events) {
-  sb_sock *s = (sb_sock *)h->data;
-  (void)events;
-  if (s->closed) return;
-  if (status < 0) {
-    s->recv_errors++;
-    return;
-  }
+/* Drains the socket: at most SB_MAX_BATCHES batches; returns how many full batches were read
+ * (SB_MAX_BATCHES: the queue still held more, this wake-up could not empty it). */
+static unsigned drain(sb_sock *s) {
+  unsigned full = 0;
   int errors = 0;
   for (int b = 0; b < SB_MAX_BATCHES && !s->closed;) {
     for (unsigned i = 0; i < SB_BATCH; i++) {
@@ -356,17 +456,34 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     int r = recvmmsg(s->fd, s->rmsg, SB_BATCH, MSG_DONTWAIT, NULL);
     if (r < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return full;
       /* e.g. a queued ICMP error (ECONNREFUSED): counted, and the socket drained on. */
       s->recv_errors++;
-      if (++errors > SB_BATCH) return;
+      if (++errors > SB_BATCH) return full;
       continue;
     }
-    if (r == 0) return;
+    if (r == 0) return full;
     process_batch(s, (unsigned)r);
     b++;
-    if (r < SB_BATCH) return;
+    if (r < SB_BATCH) return full;
+    full++;
   }
+  return full;
+}
+
+static void on_readable(uv_poll_t *h, int status, int events) {
+  sb_sock *s = (sb_sock *)h->data;
+  (void)events;
+  if (s->closed) return;
+  if (status < 0) {
+    s->recv_errors++;
+    return;
+  }
+  unsigned full = drain(s);
+  /* The shield's overload meter: a wake-up that read its whole allowance of full batches left
+   * datagrams waiting — the worker is behind. (A burst that one wake-up empties is not.) */
+  sb_shield *sh = sb_shield_thread();
+  if (sh != NULL) sb_shield_batch(sh, full, SB_MAX_BATCHES, s->batch_now);
 }
 
 static void on_uv_closed(uv_handle_t *h) {
@@ -652,6 +769,10 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   }
   CHECK(napi_set_named_property(env, o, "answeredCByRcode", rc));
   set_num(env, o, "answeredCTruncated", (double)s->c_tc);
+  set_num(env, o, "shieldDropped", (double)s->shield_dropped);
+  set_num(env, o, "shieldTruncated", (double)s->shield_truncated);
+  set_num(env, o, "rrlDropped", (double)s->rrl_dropped);
+  set_num(env, o, "rrlSlipped", (double)s->rrl_slipped);
   return o;
 }
 
@@ -712,5 +833,6 @@ NAPI_MODULE_INIT() {
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
   if (!sb_image_define(env, exports)) return NULL;
   if (!sb_mmap_define(env, exports)) return NULL;
+  if (!sb_shield_define(env, exports)) return NULL;
   return exports;
 }

@@ -7,7 +7,7 @@
  *                          one octet past the end is an ASan report), pre-parsed, and the result
  *                          checked for consistency (abort on a broken invariant).
  *   harness --canary       reads one octet past a buffer on purpose: proves the sanitizer is on.
- *   harness --images FILE CORPUS...
+ *   harness --images FILE CORPUS...   (each packet also classified for the shield)
  *                          FILE holds zone images in the same record format (../image.c): each
  *                          is validated (many are corrupted on purpose: refused or, when a flip
  *                          lands in data, accepted) and the accepted ones installed, read in
@@ -71,6 +71,15 @@ static void answer_one(const uint8_t *pkt, size_t len) {
   uint8_t *out = (uint8_t *)malloc(cap);
   if (out == NULL) abort();
   size_t n = sb_image_answer(pkt, len, out, cap);
+  /* The shield's classification walks the same lookups (sb_image_classify). */
+  sb_preparse pp;
+  sb_preparse_packet(pkt, len, &pp);
+  uint32_t zone_key = 0;
+  int exists = -1;
+  if (sb_image_classify(&pp, pkt, len, &zone_key, &exists) && exists != 0 && exists != 1) {
+    fprintf(stderr, "invariant broken: classify gave exists %d\n", exists);
+    abort();
+  }
   if (n > 0) {
     answered++;
     if (n < 12 || n > cap || len < 12 || out[0] != pkt[0] || out[1] != pkt[1] || (out[2] & 0x80) == 0) {

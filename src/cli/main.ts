@@ -43,6 +43,13 @@ function readVersion(): string {
 const IMAGES_HELP =
   "'on' (default, or env SWITCHBOARD_IMAGES): the primary compiles each zone once (compile threads) and the DNS workers serve the shared images, parsing no zone text; 'off': every worker parses every zone";
 /** Help of `--io` (serve and start). */
+const SHIELD_HELP =
+  "the shield (docs/SHIELD.md): 'on' (admission before answering, on the native UDP path), 'dry-run' (counts what it would shed, sheds nothing) or 'off' (default)";
+const RRL_HELP =
+  "response-rate limiting with --shield: 'responses=N[,nxdomains=N][,nodata=N][,referrals=N][,errors=N][,all=N][,window=S][,slip=N][,ipv4=LEN][,ipv6=LEN][,table=N]' (BIND's rate-limit, per client block) or 'off'";
+const COOKIE_SECRET_HELP =
+  'DNS cookie secret, 32 hex digits (RFC 9018; repeatable: the first makes cookies, up to two more are accepted; default: a random one at start)';
+const SHIELD_ALLOW_HELP = 'a prefix the shield never sheds, limits or blocks: ADDR/LEN (repeatable)';
 const NATIVE_ANSWERS_HELP =
   'on the native UDP path, answer plain queries from compiled zone images in C (env SWITCHBOARD_NATIVE_ANSWERS=1; off by default)';
 const IO_HELP =
@@ -111,6 +118,10 @@ function buildProgram(): Command {
     )
     .option('--native-answers', NATIVE_ANSWERS_HELP)
     .option('--images <on|off>', IMAGES_HELP)
+    .option('--shield <mode>', SHIELD_HELP)
+    .option('--rrl <spec>', RRL_HELP)
+    .option('--cookie-secret <hex>', COOKIE_SECRET_HELP, collect)
+    .option('--shield-allow <prefix>', SHIELD_ALLOW_HELP, collect)
     .action((opts: ServeOptionsInput) =>
       runServer(async () => {
         const config = buildServeConfig({ ...opts, serverVersion: readVersion() });
@@ -132,7 +143,11 @@ function buildProgram(): Command {
     .option('--workers <n>', 'DNS worker processes (default: number of CPUs)')
     .option('--io <path>', IO_HELP)
     .option('--native-answers', NATIVE_ANSWERS_HELP)
-    .option('--images <on|off>', IMAGES_HELP);
+    .option('--images <on|off>', IMAGES_HELP)
+    .option('--shield <mode>', SHIELD_HELP)
+    .option('--rrl <spec>', RRL_HELP)
+    .option('--cookie-secret <hex>', COOKIE_SECRET_HELP, collect)
+    .option('--shield-allow <prefix>', SHIELD_ALLOW_HELP, collect);
   addAnswerOptions(start)
     .option(
       '--nameservers <names>',

@@ -11,12 +11,14 @@
  * self-check, and why not.
  * @module
  */
+
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { TransportError } from './errors.js';
 import type { TransportContext } from './handler.js';
 import { formatListenAddress } from './listen-address.js';
+import type { NativeShieldAddon } from './native-shield.js';
 import {
   DEFAULT_UDP_RECV_BUFFER,
   DEFAULT_UDP_SEND_BUFFER,
@@ -60,10 +62,16 @@ export interface NativeUdpStats {
   jsCalls: number;
   /** 1 when the socket is bound to a wildcard and replies from the queried address. */
   pktinfo: number;
+  /** The shield (native-shield.ts): datagrams it dropped and answered TC=1 before any answer,
+   * and answers rate limiting dropped and sent truncated (slipped). */
+  shieldDropped: number;
+  shieldTruncated: number;
+  rrlDropped: number;
+  rrlSlipped: number;
 }
 
 /** The addon's functions (native/udp.c). */
-export interface NativeUdpAddon {
+export interface NativeUdpAddon extends NativeShieldAddon {
   open(
     host: string,
     port: number,

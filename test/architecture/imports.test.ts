@@ -14,7 +14,7 @@ const allowed: Record<string, readonly string[]> = {
   zone: ['wire'],
   answer: ['shield', 'zone', 'wire'],
   image: ['answer', 'transport', 'zone', 'wire'],
-  transport: ['wire'],
+  transport: ['shield', 'wire'],
   store: [],
   telemetry: [],
   shield: ['wire'],

@@ -3,6 +3,7 @@
  * worker processes as JSON in the environment.
  * @module
  */
+
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { TransportError } from '../../transport/errors.js';
@@ -17,6 +18,7 @@ import type { DnsServingSettings } from '../shared/dns-worker-config.js';
 import { parseImages } from '../shared/images.js';
 import { parseUdpIo, type UdpIo, type UdpIoChoice } from '../shared/listeners.js';
 import { applyAnswerOptions, ConfigError, DEFAULT_DNS, parseInteger } from '../shared/options.js';
+import { resolveShieldFlags } from '../shared/shield.js';
 
 /** The environment variable carrying the config to worker processes. */
 export const CONFIG_ENV = 'SWITCHBOARD_SERVE_CONFIG';
@@ -58,6 +60,11 @@ export interface ServeOptionsInput {
   nativeAnswers?: boolean;
   /** `--images on|off`. */
   images?: string;
+  /** `--shield off|on|dry-run`, `--rrl`, `--cookie-secret` (repeatable), `--shield-allow` (repeatable). */
+  shield?: string;
+  rrl?: string;
+  cookieSecret?: string[];
+  shieldAllow?: string[];
 }
 
 /**
@@ -103,6 +110,7 @@ export function buildServeConfig(input: ServeOptionsInput, cwd = process.cwd()):
     io: parseUdpIo(input.io),
     nativeAnswers: input.nativeAnswers === true || process.env.SWITCHBOARD_NATIVE_ANSWERS === '1',
     images: parseImages(input.images),
+    shield: resolveShieldFlags(input),
   };
   applyAnswerOptions(config, input);
   return config;

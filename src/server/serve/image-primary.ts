@@ -240,6 +240,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
           udpSendBufferSize: config.udpSendBufferSize,
           udpIo: udp.io,
           nativeAnswers: config.nativeAnswers,
+          shield: config.shield,
           packDir,
         }),
       },

@@ -13,6 +13,7 @@ import { openListeners } from '../shared/listeners.js';
 import { createRateLimitedReporter, type Logger } from '../shared/log.js';
 import { startNativeAnswers } from '../shared/native-answers.js';
 import { buildResponderOptions, ConfigError } from '../shared/options.js';
+import { startShield } from '../shared/shield.js';
 import type { ServeConfig } from './config.js';
 import type { ZoneSummary } from './report.js';
 import { loadZoneDir, type ZoneDirReport, type ZoneFileLoader, type ZoneSet } from './zone-dir.js';
@@ -65,6 +66,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
 
   const { udp, tcp, closeAll: closeListeners } = await openListeners(config, handler, onError);
   const native = startNativeAnswers(config, deps.log);
+  const shield = startShield(config, deps.log, () => responder.catalog);
   const syncNative = (): void => {
     for (const f of native?.sync(responder.catalog).failed ?? [])
       deps.log.warn(`zone image not installed, JS answers it: ${f}`);
@@ -76,6 +78,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
   }
   const closeAll = async (): Promise<void> => {
     await closeListeners();
+    shield?.close();
     native?.close();
   };
 

@@ -6,6 +6,7 @@
 import type { ListenAddress } from '../../transport/listen-address.js';
 import type { UdpIo } from './listeners.js';
 import { ConfigError } from './options.js';
+import type { ShieldFlags } from './shield.js';
 
 /** The environment variable carrying the DNS config to `start` worker processes. */
 export const START_CONFIG_ENV = 'SWITCHBOARD_START_CONFIG';
@@ -32,6 +33,9 @@ export interface DnsServingSettings {
   /** `--native-answers` (or SWITCHBOARD_NATIVE_ANSWERS=1): on the native UDP path, answer from
    * compiled zone images in C (native/image.c). Off by default. */
   nativeAnswers?: boolean;
+  /** `--shield`, `--rrl`, `--cookie-secret`, `--shield-allow` (docs/SHIELD.md), checked by the
+   * primary, with the cookie secret every worker shares; absent: off. */
+  shield?: ShieldFlags;
 }
 
 /** What a DNS worker of `switchboard start` needs; JSON-serialisable. */

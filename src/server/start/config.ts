@@ -3,6 +3,7 @@
  * passed to the worker processes as JSON in the environment.
  * @module
  */
+
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { DEFAULT_MAX_TTL, MAX_TTL_RFC, parseHostName } from '../../control/records.js';
@@ -27,6 +28,7 @@ import {
 import { parseImages } from '../shared/images.js';
 import { parseUdpIo, type UdpIoChoice } from '../shared/listeners.js';
 import { applyAnswerOptions, ConfigError, DEFAULT_DNS, parseInteger } from '../shared/options.js';
+import { resolveShieldFlags } from '../shared/shield.js';
 import { metricsAccessOf, parseLimitFlags, type StartLimits } from './limits.js';
 
 export {
@@ -105,6 +107,11 @@ export interface StartOptionsInput {
   images?: string;
   /** `--native-answers`. */
   nativeAnswers?: boolean;
+  /** `--shield`, `--rrl`, `--cookie-secret` (repeatable), `--shield-allow` (repeatable). */
+  shield?: string;
+  rrl?: string;
+  cookieSecret?: string[];
+  shieldAllow?: string[];
 }
 
 /**
@@ -134,6 +141,7 @@ export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()):
     udpRecvBufferSize: DEFAULT_UDP_RECV_BUFFER,
     udpSendBufferSize: DEFAULT_UDP_SEND_BUFFER,
     nativeAnswers: input.nativeAnswers === true || process.env.SWITCHBOARD_NATIVE_ANSWERS === '1',
+    shield: resolveShieldFlags(input),
   };
   applyAnswerOptions(dns, input);
   let nameservers: string[] | undefined;

@@ -16,6 +16,7 @@ import { type OpenListeners, openListeners } from '../shared/listeners.js';
 import { createRateLimitedReporter } from '../shared/log.js';
 import { type NativeAnswers, startNativeAnswers } from '../shared/native-answers.js';
 import { buildResponderOptions } from '../shared/options.js';
+import { startShield } from '../shared/shield.js';
 import { setupWorkerProcess } from '../shared/worker-process.js';
 import { decodeDnsWorkerConfig, START_CONFIG_ENV } from './config.js';
 import {
@@ -102,6 +103,7 @@ async function bindAndReport(loadMs: number): Promise<void> {
     listeners = await openListeners(config, handler, createRateLimitedReporter(log));
     native = startNativeAnswers(config, log);
     reportNative(native?.sync(responder.catalog));
+    startShield(config, log, () => responder.catalog);
   } catch (err) {
     fail(err, 78);
     return;

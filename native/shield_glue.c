@@ -1,0 +1,340 @@
+/*
+ * The shield of one JS thread's batch loop (shield.h): the mechanisms of shield.c put in the
+ * order docs/SHIELD.md gives — per datagram before any answer, admission from the pre-parse,
+ * the source's tier (cookie checked here), the zone's attack state and the name's existence
+ * (image.c's classification of the installed zone images) and the overload level of the reads;
+ * per answer, response-rate limiting from the reply's header. Pure C; nothing allocated per
+ * datagram; every offset read from a datagram is checked against its length.
+ */
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "image.h"
+#include "shield.h"
+
+static __thread sb_shield *g_shield = NULL;
+
+sb_shield *sb_shield_thread(void) { return g_shield; }
+
+static void shield_free(sb_shield *sh) {
+  if (sh == NULL) return;
+  sb_sources_free(&sh->sources);
+  sb_zones_free(&sh->zones);
+  if (sh->cfg.rrl_on) sb_rrl_free(&sh->rrl);
+  free(sh);
+}
+
+int sb_shield_configure(const sb_shield_config *cfg) {
+  if (cfg == NULL || cfg->mode == SB_SHIELD_OFF) {
+    shield_free(g_shield);
+    g_shield = NULL;
+    return 0;
+  }
+  if (cfg->mode != SB_SHIELD_ON && cfg->mode != SB_SHIELD_DRY_RUN) return -1;
+  if (cfg->nsecrets > 3 || cfg->nallow > SB_SHIELD_MAX_ALLOW) return -1;
+  for (unsigned i = 0; i < cfg->nallow; i++)
+    if (!((cfg->allow_len[i] == 4 && cfg->allow_bits[i] <= 32) || (cfg->allow_len[i] == 16 && cfg->allow_bits[i] <= 128)))
+      return -1;
+  sb_shield *sh = calloc(1, sizeof(*sh));
+  if (sh == NULL) return -1;
+  sh->cfg = *cfg;
+  if (sb_sources_init(&sh->sources, cfg->source_table, cfg->history_min, cfg->history_share, cfg->tcp_seconds,
+                      cfg->cookie_seconds) != 0 ||
+      sb_zones_init(&sh->zones, cfg->zone_min_nx, cfg->zone_factor, cfg->zone_share, cfg->zone_hold, cfg->zone_floor,
+                    cfg->zone_table) != 0) {
+    sh->cfg.rrl_on = 0;
+    shield_free(sh);
+    return -1;
+  }
+  if (cfg->rrl_on && sb_rrl_init(&sh->rrl, cfg->rrl_rates, cfg->rrl_all, cfg->rrl_window, cfg->rrl_slip, cfg->rrl_v4,
+                                 cfg->rrl_v6, cfg->rrl_table, cfg->mode == SB_SHIELD_DRY_RUN) != 0) {
+    sh->cfg.rrl_on = 0;
+    shield_free(sh);
+    return -1;
+  }
+  sb_overload_init(&sh->overload, cfg->overload_behind, cfg->overload_smoothing, cfg->overload_hold);
+  shield_free(g_shield);
+  g_shield = sh;
+  return 0;
+}
+
+/* The source as 4 octets (IPv4, or IPv4-mapped IPv6) or 16; its length (0: unknown family). */
+static uint8_t source_octets(const void *sa, uint8_t out[16]) {
+  const struct sockaddr *a = sa;
+  if (a->sa_family == AF_INET) {
+    memcpy(out, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    return 4;
+  }
+  if (a->sa_family == AF_INET6) {
+    const uint8_t *b = (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(b, mapped, 12) == 0) {
+      memcpy(out, b + 12, 4);
+      return 4;
+    }
+    memcpy(out, b, 16);
+    return 16;
+  }
+  return 0;
+}
+
+static int allowed(const sb_shield *sh, const uint8_t *addr, uint8_t len) {
+  for (unsigned i = 0; i < sh->cfg.nallow; i++) {
+    if (sh->cfg.allow_len[i] != len) continue;
+    unsigned bits = sh->cfg.allow_bits[i], whole = bits >> 3, rest = bits & 7;
+    if (memcmp(sh->cfg.allow[i], addr, whole) != 0) continue;
+    if (rest) {
+      uint8_t m = (uint8_t)(0xff << (8 - rest));
+      if ((sh->cfg.allow[i][whole] & m) != (addr[whole] & m)) continue;
+    }
+    return 1;
+  }
+  return 0;
+}
+
+/* Offset and length of the query's COOKIE option data, or -1. The pre-parse (status 0) has
+ * checked the OPT's option list; the walk checks every length again. */
+static long find_cookie(const sb_preparse *pp, const uint8_t *pkt, size_t len, size_t *olen) {
+  if (pp->status != 0 || !(pp->flags & SB_PF_OPT) || !(pp->flags & SB_PF_COOKIE)) return -1;
+  size_t at = pp->question_end;
+  if (at == 0 || at + 11 > len || pkt[at] != 0) return -1;
+  size_t rdlen = ((size_t)pkt[at + 9] << 8) | pkt[at + 10];
+  size_t p = at + 11;
+  if (rdlen > len - p) return -1;
+  size_t end = p + rdlen;
+  while (end - p >= 4) {
+    unsigned code = ((unsigned)pkt[p] << 8) | pkt[p + 1];
+    size_t l = ((size_t)pkt[p + 2] << 8) | pkt[p + 3];
+    if (l > end - p - 4) return -1;
+    if (code == 10) {
+      *olen = l;
+      return (long)(p + 4);
+    }
+    p += 4 + l;
+  }
+  return -1;
+}
+
+/* The QNAME's hash, case-folded (the TS hashOctets over the name's wire octets). */
+static uint32_t qname_hash(const sb_preparse *pp, const uint8_t *pkt, size_t len) {
+  uint32_t h = 0x811c9dc5u;
+  size_t end = 12 + (size_t)pp->qname_len;
+  if (pp->qname_len == 0 || end > len) return h;
+  for (size_t i = 12; i < end; i++) {
+    uint8_t c = pkt[i];
+    h = sb_mix32(h, (c >= 0x41 && c <= 0x5a) ? (uint32_t)(c | 0x20) : c);
+  }
+  return h;
+}
+
+int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_t len, const void *src,
+                    double now_ms, sb_verdict *v) {
+  sh->seen++;
+  memset(v, 0, sizeof(*v));
+  v->addr_len = source_octets(src, v->addr);
+  if (v->addr_len == 0) {
+    sh->answered++;
+    return SB_ADMIT_ANSWER;
+  }
+  v->allowed = (uint8_t)allowed(sh, v->addr, v->addr_len);
+  int in_zone = 1, exists = 1;
+  uint32_t zone_key = 0;
+  int classified = 0;
+  if (sb_images_count() > 0) {
+    /* Without installed images there is no zone signal: every datagram counts as an existing
+     * name of a zone (only the source tiers and the overload level decide). */
+    int ex = 0;
+    in_zone = pp->status == 0 && sb_image_classify(pp, pkt, len, &zone_key, &ex);
+    exists = in_zone && ex;
+    classified = in_zone;
+  }
+  v->in_zone = (uint8_t)in_zone;
+  v->exists = (uint8_t)exists;
+  v->zone_key = zone_key;
+  int cookie = SB_COOKIE_NONE;
+  v->cookie_at = -1;
+  if (sh->cfg.nsecrets > 0) {
+    size_t olen = 0;
+    long at = find_cookie(pp, pkt, len, &olen);
+    v->cookie_at = at;
+    cookie = sb_cookie_check(pkt, len, at, olen, v->addr, v->addr_len, sh->wall,
+                             (const uint8_t(*)[16])sh->cfg.secrets, sh->cfg.nsecrets);
+  }
+  sh->cookies[cookie]++;
+  v->cookie = (int8_t)cookie;
+  uint32_t key = sb_sources_key(v->addr, v->addr_len);
+  if (cookie == SB_COOKIE_VALID) sb_sources_note_cookie(&sh->sources, key, now_ms);
+  int tier = sb_sources_tier(&sh->sources, key, cookie == SB_COOKIE_VALID, now_ms);
+  int attacked = 0, within = 1;
+  if (classified) {
+    uint32_t slot = sb_zones_observe(&sh->zones, zone_key, exists, now_ms);
+    attacked = sh->zones.attacked[slot];
+    if (attacked && !exists) within = sb_zones_admit_missing(&sh->zones, slot, now_ms);
+  }
+  if (sh->overload.level == 0 && !attacked && pp->status == 0) sb_sources_note_calm(&sh->sources, key, exists, now_ms);
+  if (v->allowed) {
+    sh->allowed++;
+    sh->answered++;
+    return SB_ADMIT_ANSWER;
+  }
+  int verdict = sb_admission_decide(&sh->adm, tier, in_zone, exists, attacked, within, sh->overload.level);
+  if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
+    if (verdict == SB_ADMIT_DROP) sh->would_drop++;
+    if (verdict == SB_ADMIT_TRUNCATE) sh->would_truncate++;
+    sh->answered++;
+    return SB_ADMIT_ANSWER;
+  }
+  if (verdict == SB_ADMIT_DROP)
+    sh->dropped++;
+  else if (verdict == SB_ADMIT_TRUNCATE)
+    sh->truncated++;
+  else
+    sh->answered++;
+  return verdict;
+}
+
+int sb_shield_after(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, const sb_verdict *v, const uint8_t *ans,
+                    size_t alen, double now_ms) {
+  if (!sh->cfg.rrl_on || v->allowed || v->addr_len == 0 || alen < 12) return SB_RRL_SEND;
+  unsigned rcode = ans[3] & 0x0f;
+  unsigned an = ((unsigned)ans[6] << 8) | ans[7];
+  int aa = (ans[2] & 0x04) != 0;
+  size_t qlen = (size_t)12 + pp->qname_len;
+  unsigned kind;
+  uint32_t h;
+  if (rcode == 3) {
+    kind = 1; /* NXDOMAIN: per zone */
+    h = v->in_zone && v->zone_key ? v->zone_key : qname_hash(pp, pkt, qlen);
+  } else if (rcode == 0 && an > 0) {
+    kind = 0; /* answer: per QNAME and QTYPE */
+    h = sb_mix32(qname_hash(pp, pkt, qlen), pp->qtype);
+  } else if (rcode == 0 && !aa) {
+    kind = 3; /* referral: per zone (BIND keys it per delegation point) */
+    h = v->zone_key ? sb_mix32(v->zone_key, 0x5eed) : qname_hash(pp, pkt, qlen);
+  } else if (rcode == 0) {
+    kind = 2; /* NODATA: per QNAME */
+    h = qname_hash(pp, pkt, qlen);
+  } else {
+    kind = 4; /* errors: per block */
+    h = 0;
+  }
+  int r = sb_rrl_decide(&sh->rrl, sb_rrl_block(&sh->rrl, v->addr, v->addr_len), kind, h, now_ms);
+  if (r == SB_RRL_DROP) sh->rrl_dropped++;
+  if (r == SB_RRL_SLIP) sh->rrl_slipped++;
+  return r;
+}
+
+void sb_shield_clock(sb_shield *sh, double now_ms) {
+  sh->wall = (uint32_t)time(NULL);
+  if (now_ms - sh->last_sweep >= 1000) {
+    sh->last_sweep = now_ms;
+    sb_zones_sweep(&sh->zones, now_ms);
+  }
+}
+
+void sb_shield_batch(sb_shield *sh, unsigned got, unsigned capacity, double now_ms) {
+  sb_overload_read(&sh->overload, got, capacity, now_ms);
+}
+
+size_t sb_shield_write_tc(const sb_preparse *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap) {
+  if (pp->status & (SB_PP_SHORT | SB_PP_RESPONSE | SB_PP_QDCOUNT | SB_PP_BADNAME | SB_PP_NOQTYPE)) return 0;
+  size_t qend = pp->question_end;
+  if (qend < 12 + 5 || qend > len) return 0;
+  int opt = (pp->flags & SB_PF_OPT) != 0;
+  size_t need = qend + (opt ? 11 : 0);
+  if (need > cap) return 0;
+  memcpy(out, pkt, qend);
+  out[2] = (uint8_t)(0x80 | (pkt[2] & 0x79) | 0x02); /* QR, the opcode and RD kept, TC */
+  out[3] = (uint8_t)(pkt[3] & 0x10);                /* CD kept; RA 0, RCODE NOERROR */
+  out[4] = 0;
+  out[5] = 1;
+  memset(out + 6, 0, 6);
+  if (opt) {
+    static const uint8_t our_opt[11] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0};
+    memcpy(out + qend, our_opt, 11);
+    out[11] = 1;
+  }
+  return need;
+}
+
+/* The end of the name at m[p] (labels or a pointer), or 0 when it runs past len. */
+static size_t skip_name(const uint8_t *m, size_t len, size_t p) {
+  while (p < len) {
+    uint8_t l = m[p];
+    if (l == 0) return p + 1;
+    if ((l & 0xC0) == 0xC0) return p + 2 <= len ? p + 2 : 0;
+    if (l & 0xC0) return 0;
+    p += (size_t)1 + l;
+  }
+  return 0;
+}
+
+/* The offset of the reply's OPT when it is the last record and ends the reply, else 0. */
+static size_t find_opt(const uint8_t *m, size_t len) {
+  if (len < 12) return 0;
+  unsigned qd = ((unsigned)m[4] << 8) | m[5];
+  unsigned records = (((unsigned)m[6] << 8) | m[7]) + (((unsigned)m[8] << 8) | m[9]) + (((unsigned)m[10] << 8) | m[11]);
+  if (m[11] == 0 && m[10] == 0) return 0;
+  size_t p = 12;
+  for (unsigned i = 0; i < qd; i++) {
+    p = skip_name(m, len, p);
+    if (p == 0 || p + 4 > len) return 0;
+    p += 4;
+  }
+  size_t last = 0;
+  for (unsigned i = 0; i < records; i++) {
+    last = p;
+    p = skip_name(m, len, p);
+    if (p == 0 || p + 10 > len) return 0;
+    size_t rdlen = ((size_t)m[p + 8] << 8) | m[p + 9];
+    p += 10;
+    if (rdlen > len - p) return 0;
+    p += rdlen;
+  }
+  if (p != len || last == 0 || last + 11 > len) return 0;
+  if (m[last] != 0 || m[last + 1] != 0 || m[last + 2] != 41) return 0;
+  return last;
+}
+
+size_t sb_shield_udp_limit(const sb_preparse *pp) {
+  if (!(pp->flags & SB_PF_OPT)) return 512;
+  size_t l = pp->opt_size < 512 ? 512 : pp->opt_size;
+  size_t ours = sb_images_edns_size();
+  return l > ours ? ours : l;
+}
+
+size_t sb_shield_add_cookie(const sb_shield *sh, const sb_verdict *v, const uint8_t *pkt, uint8_t *ans, size_t alen,
+                            size_t cap, size_t limit) {
+  if (sh->cfg.nsecrets == 0 || v->cookie_at < 0 || v->addr_len == 0) return alen;
+  if (v->cookie != SB_COOKIE_CLIENT_ONLY && v->cookie != SB_COOKIE_INVALID && v->cookie != SB_COOKIE_VALID)
+    return alen;
+  if (alen + 28 > cap || alen + 28 > limit) return alen;
+  size_t opt = find_opt(ans, alen);
+  if (opt == 0) return alen;
+  size_t rdlen = ((size_t)ans[opt + 9] << 8) | ans[opt + 10];
+  if (rdlen + 28 > 0xffff) return alen;
+  uint8_t *w = ans + alen;
+  const uint8_t *client = pkt + v->cookie_at;
+  w[0] = 0;
+  w[1] = 10;
+  w[2] = 0;
+  w[3] = 24;
+  int reuse = 0;
+  if (v->cookie == SB_COOKIE_VALID) {
+    const uint8_t *st = client + 12;
+    uint32_t stamp = ((uint32_t)st[0] << 24) | ((uint32_t)st[1] << 16) | ((uint32_t)st[2] << 8) | st[3];
+    int32_t age = (int32_t)(sh->wall - stamp);
+    reuse = age >= 0 && age <= 1800;
+  }
+  if (reuse)
+    memcpy(w + 4, client, 24);
+  else
+    sb_cookie_write(w + 4, client, v->addr, v->addr_len, sh->wall, sh->cfg.secrets[0]);
+  rdlen += 28;
+  ans[opt + 9] = (uint8_t)(rdlen >> 8);
+  ans[opt + 10] = (uint8_t)rdlen;
+  return alen + 28;
+}

@@ -1,0 +1,194 @@
+/*
+ * N-API entries for the shield of the calling JS thread's batch loop (shield_glue.c). The
+ * settings come from src/transport/native-shield.ts, which documents the numbers' order.
+ *
+ *   shieldConfigure(mode, numbers: Float64Array(26), secrets: Uint8Array(16 × n ≤ 3),
+ *                   allow: Uint8Array(18 × n: [length 4|16, bits, 16 octets]))
+ *                      mode 0 turns it off; throws ERR_NATIVE_UDP_ARGS on bad settings
+ *   shieldStats(): { seen, answered, dropped, truncated, allowed, wouldDrop, wouldTruncate,
+ *                    rrlDropped, rrlSlipped, cookies[5], overload, shedBudget[4],
+ *                    shedOverload[4], attacked: number[], events: [zoneKey, attacked][],
+ *                    lostEvents } | null   (events are drained by the call)
+ *   shieldNoteTcp(address: Uint8Array(4|16)): a completed TCP handshake from it
+ */
+#include <node_api.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "shield.h"
+
+#define SCHECK(call)                          \
+  do {                                        \
+    if ((call) != napi_ok) {                  \
+      napi_throw_error(env, NULL, #call);     \
+      return NULL;                            \
+    }                                         \
+  } while (0)
+
+#define SB_SHIELD_NUMBERS 26
+
+static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
+  bool is = false;
+  napi_typedarray_type tt;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
+  if (napi_get_typedarray_info(env, v, &tt, len, data, NULL, NULL) != napi_ok || tt != want) return 0;
+  return 1;
+}
+
+static napi_value bad(napi_env env, const char *msg) {
+  napi_throw_type_error(env, "ERR_NATIVE_UDP_ARGS", msg);
+  return NULL;
+}
+
+static napi_value js_configure(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], u;
+  SCHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t mode = 0;
+  double *num;
+  uint8_t *sec, *allow;
+  size_t nnum, nsec, nallow;
+  if (argc < 4 || napi_get_value_int32(env, argv[0], &mode) != napi_ok ||
+      !typed(env, argv[1], napi_float64_array, (void **)&num, &nnum) || nnum != SB_SHIELD_NUMBERS ||
+      !typed(env, argv[2], napi_uint8_array, (void **)&sec, &nsec) || nsec % 16 != 0 || nsec > 48 ||
+      !typed(env, argv[3], napi_uint8_array, (void **)&allow, &nallow) || nallow % 18 != 0 ||
+      nallow / 18 > SB_SHIELD_MAX_ALLOW)
+    return bad(env, "shieldConfigure(mode, Float64Array(26), secrets: Uint8Array(16n), allow: Uint8Array(18n))");
+  sb_shield_config *c = calloc(1, sizeof(*c));
+  if (c == NULL) return bad(env, "out of memory");
+  c->mode = mode;
+  c->nsecrets = (unsigned)(nsec / 16);
+  memcpy(c->secrets, sec, nsec);
+  c->nallow = (unsigned)(nallow / 18);
+  for (unsigned i = 0; i < c->nallow; i++) {
+    c->allow_len[i] = allow[18 * i];
+    c->allow_bits[i] = allow[18 * i + 1];
+    memcpy(c->allow[i], allow + 18 * i + 2, 16);
+  }
+  c->rrl_on = num[0] != 0;
+  for (int i = 0; i < 5; i++) c->rrl_rates[i] = num[1 + i];
+  c->rrl_all = num[6];
+  c->rrl_window = (unsigned)num[7];
+  c->rrl_slip = (unsigned)num[8];
+  c->rrl_v4 = (unsigned)num[9];
+  c->rrl_v6 = (unsigned)num[10];
+  c->rrl_table = (unsigned)num[11];
+  c->zone_min_nx = num[12];
+  c->zone_factor = num[13];
+  c->zone_share = num[14];
+  c->zone_hold = num[15];
+  c->zone_floor = num[16];
+  c->zone_table = (uint32_t)num[17];
+  c->source_table = (uint32_t)num[18];
+  c->history_min = (uint32_t)num[19];
+  c->history_share = num[20];
+  c->tcp_seconds = num[21];
+  c->cookie_seconds = num[22];
+  c->overload_behind = num[23];
+  c->overload_smoothing = num[24];
+  c->overload_hold = num[25];
+  int r = sb_shield_configure(mode == 0 ? NULL : c);
+  free(c);
+  if (r != 0) {
+    napi_throw_range_error(env, "ERR_NATIVE_UDP_ARGS", "shieldConfigure: settings out of range (or out of memory)");
+    return NULL;
+  }
+  SCHECK(napi_get_undefined(env, &u));
+  return u;
+}
+
+static int put(napi_env env, napi_value o, const char *k, double v) {
+  napi_value n;
+  return napi_create_double(env, v, &n) == napi_ok && napi_set_named_property(env, o, k, n) == napi_ok;
+}
+
+static napi_value array_of(napi_env env, const double *v, unsigned n) {
+  napi_value a, x;
+  if (napi_create_array_with_length(env, n, &a) != napi_ok) return NULL;
+  for (unsigned i = 0; i < n; i++) {
+    if (napi_create_double(env, v[i], &x) != napi_ok || napi_set_element(env, a, i, x) != napi_ok) return NULL;
+  }
+  return a;
+}
+
+static napi_value js_stats(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value o, a;
+  sb_shield *sh = sb_shield_thread();
+  if (sh == NULL) {
+    SCHECK(napi_get_null(env, &o));
+    return o;
+  }
+  SCHECK(napi_create_object(env, &o));
+  int ok = put(env, o, "seen", sh->seen) && put(env, o, "answered", sh->answered) &&
+           put(env, o, "dropped", sh->dropped) && put(env, o, "truncated", sh->truncated) &&
+           put(env, o, "allowed", sh->allowed) && put(env, o, "wouldDrop", sh->would_drop) &&
+           put(env, o, "wouldTruncate", sh->would_truncate) && put(env, o, "rrlDropped", sh->rrl_dropped) &&
+           put(env, o, "rrlSlipped", sh->rrl_slipped) && put(env, o, "overload", sh->overload.level) &&
+           put(env, o, "lostEvents", sh->zones.lost_events);
+  if (!ok) return bad(env, "shieldStats");
+  if ((a = array_of(env, sh->cookies, 5)) == NULL) return bad(env, "shieldStats");
+  SCHECK(napi_set_named_property(env, o, "cookies", a));
+  if ((a = array_of(env, sh->adm.shed_budget, 4)) == NULL) return bad(env, "shieldStats");
+  SCHECK(napi_set_named_property(env, o, "shedBudget", a));
+  if ((a = array_of(env, sh->adm.shed_overload, 4)) == NULL) return bad(env, "shieldStats");
+  SCHECK(napi_set_named_property(env, o, "shedOverload", a));
+  napi_value att, x;
+  SCHECK(napi_create_array(env, &att));
+  uint32_t k = 0;
+  for (uint32_t s = 0; s < sh->zones.table.size; s++) {
+    if (!sh->zones.attacked[s]) continue;
+    SCHECK(napi_create_uint32(env, sh->zones.key[s], &x));
+    SCHECK(napi_set_element(env, att, k++, x));
+  }
+  SCHECK(napi_set_named_property(env, o, "attacked", att));
+  napi_value ev;
+  SCHECK(napi_create_array_with_length(env, sh->zones.nevents, &ev));
+  for (unsigned i = 0; i < sh->zones.nevents; i++) {
+    napi_value pair, zk, st;
+    SCHECK(napi_create_array_with_length(env, 2, &pair));
+    SCHECK(napi_create_uint32(env, sh->zones.key[sh->zones.events[i]], &zk));
+    SCHECK(napi_create_uint32(env, sh->zones.event_state[i], &st));
+    SCHECK(napi_set_element(env, pair, 0, zk));
+    SCHECK(napi_set_element(env, pair, 1, st));
+    SCHECK(napi_set_element(env, ev, i, pair));
+  }
+  sh->zones.nevents = 0;
+  SCHECK(napi_set_named_property(env, o, "events", ev));
+  return o;
+}
+
+static napi_value js_note_tcp(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], u;
+  SCHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *a;
+  size_t n;
+  if (argc < 1 || !typed(env, argv[0], napi_uint8_array, (void **)&a, &n) || (n != 4 && n != 16))
+    return bad(env, "shieldNoteTcp(address: Uint8Array(4|16))");
+  sb_shield *sh = sb_shield_thread();
+  if (sh != NULL) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    sb_sources_note_tcp(&sh->sources, sb_sources_key(a, n), (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6);
+  }
+  SCHECK(napi_get_undefined(env, &u));
+  return u;
+}
+
+static void cleanup(void *arg) {
+  (void)arg;
+  sb_shield_configure(NULL);
+}
+
+int sb_shield_define(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"shieldConfigure", NULL, js_configure, NULL, NULL, NULL, napi_default, NULL},
+      {"shieldStats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
+      {"shieldNoteTcp", NULL, js_note_tcp, NULL, NULL, NULL, napi_default, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return 0;
+  napi_add_env_cleanup_hook(env, cleanup, NULL);
+  return 1;
+}

@@ -1,0 +1,118 @@
+/**
+ * The shield in a DNS-serving process (docs/SHIELD.md): the operator's flags checked once in
+ * the primary (a random cookie secret made there when none is given, so every worker shares
+ * it), and in each worker the native path's shield configured after its socket opens, its
+ * zone attack events turned into log lines.
+ * @module
+ */
+import type { Catalog } from '../../answer/catalog.js';
+import { shieldSettings } from '../../shield/config.js';
+import { parsePrefix } from '../../shield/prefix-set.js';
+import { configureNativeShield, nativeZoneKey } from '../../transport/native-shield.js';
+import { nativeUdpStatus } from '../../transport/native-udp.js';
+import { ConfigError } from './options.js';
+
+/** The shield's flags as they travel to workers (JSON). */
+export interface ShieldFlags {
+  mode: 'off' | 'on' | 'dry-run';
+  rrl?: string;
+  /** 32 hex digits each; the first makes cookies. */
+  cookieSecrets: string[];
+  allow: string[];
+}
+
+/**
+ * Checks the flags (`--shield`, `--rrl`, `--cookie-secret`, `--shield-allow`) and fills in a
+ * random cookie secret when none is given. Undefined when the shield is off and nothing else
+ * was asked. @throws ConfigError naming the flag at fault
+ */
+export function resolveShieldFlags(input: {
+  shield?: string;
+  rrl?: string;
+  cookieSecret?: string[];
+  shieldAllow?: string[];
+}): ShieldFlags | undefined {
+  let settings: ReturnType<typeof shieldSettings>;
+  try {
+    settings = shieldSettings(input);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  if (settings.mode === 'off') {
+    if (
+      input.rrl !== undefined ||
+      (input.cookieSecret ?? []).length > 0 ||
+      (input.shieldAllow ?? []).length > 0
+    )
+      throw new ConfigError('--rrl, --cookie-secret and --shield-allow need --shield on or --shield dry-run');
+    return undefined;
+  }
+  const secrets = settings.cookieSecrets.map((s) => Buffer.from(s).toString('hex'));
+  if (secrets.length === 0)
+    secrets.push(Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('hex'));
+  return { mode: settings.mode, rrl: input.rrl, cookieSecrets: secrets, allow: input.shieldAllow ?? [] };
+}
+
+export interface RunningShield {
+  close(): void;
+}
+
+/**
+ * Configures this worker's native shield, if the flags turn it on. Logs what runs. The zone
+ * attack events are read every second and logged with the zone's name.
+ */
+export function startShield(
+  config: { shield?: ShieldFlags; udpIo?: string; nativeAnswers?: boolean },
+  log: { info(m: string): void; warn(m: string): void },
+  catalog: () => Catalog,
+): RunningShield | undefined {
+  const flags = config.shield;
+  if (flags === undefined || flags.mode === 'off') return undefined;
+  if (config.udpIo !== 'native') {
+    log.warn('--shield ignored: it runs on the native UDP path only so far (--io native)');
+    return undefined;
+  }
+  const status = nativeUdpStatus();
+  if (!status.ok) {
+    log.warn(`--shield ignored: ${status.reason}`);
+    return undefined;
+  }
+  const s = shieldSettings({ shield: flags.mode, rrl: flags.rrl, cookieSecret: flags.cookieSecrets });
+  configureNativeShield(status.addon, {
+    mode: s.mode,
+    secrets: s.cookieSecrets,
+    allow: flags.allow.map((p) => parsePrefix(p)),
+    rrl: s.rrl,
+  });
+  log.info(
+    `shield ${flags.mode} on the native UDP path: admission before answering` +
+      (config.nativeAnswers
+        ? ' (zone signals from the zone images)'
+        : ' (no zone signal: --native-answers is off)') +
+      (s.rrl ? `, response-rate limiting ${flags.rrl}` : ', no response-rate limiting') +
+      `, cookies checked (${s.cookieSecrets.length} secret${s.cookieSecrets.length === 1 ? '' : 's'})` +
+      (flags.allow.length ? `, ${flags.allow.length} allowed prefixes` : ''),
+  );
+  const nameOf = (key: number): string => {
+    for (const z of catalog().zones)
+      if (nativeZoneKey(Buffer.from(z.origin.key, 'latin1')) === key) return z.origin.toString();
+    return `zone #${key}`;
+  };
+  const timer = setInterval(() => {
+    const st = status.addon.shieldStats();
+    for (const [key, entered] of st?.events ?? []) {
+      log.info(
+        entered
+          ? `shield: ${nameOf(key)} is under a random-subdomain attack: its missing names are answered within a budget`
+          : `shield: ${nameOf(key)} is no longer under attack`,
+      );
+    }
+  }, 1000);
+  timer.unref();
+  return {
+    close() {
+      clearInterval(timer);
+      status.addon.shieldConfigure(0, new Float64Array(26), new Uint8Array(0), new Uint8Array(0));
+    },
+  };
+}

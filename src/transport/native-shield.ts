@@ -1,0 +1,121 @@
+/**
+ * The shield of the native UDP path (native/shield_glue.c, docs/SHIELD.md): its settings
+ * turned into the numbers `shieldConfigure` takes, and its counters. The mechanisms and their
+ * defaults are src/shield's; the C code does the same arithmetic (test/native/shield-c.test.ts).
+ * @module
+ */
+import type { OverloadConfig } from '../shield/admission.js';
+import type { RrlConfig } from '../shield/rrl.js';
+import type { SourceTableConfig } from '../shield/sources.js';
+import type { ZoneAttackConfig } from '../shield/zone-attack.js';
+
+/** What the native shield is configured with. */
+export interface NativeShieldSettings {
+  mode: 'off' | 'on' | 'dry-run';
+  /** 16-octet secrets: the first makes cookies, the others are accepted (at most 3). */
+  secrets: Uint8Array[];
+  /** Never shed, limited or blocked. */
+  allow: { octets: Uint8Array; length: number }[];
+  rrl: RrlConfig | null;
+  zones?: ZoneAttackConfig;
+  sources?: SourceTableConfig;
+  overload?: OverloadConfig;
+}
+
+/** The native shield's counters (shieldStats), since it was configured. */
+export interface NativeShieldStats {
+  seen: number;
+  answered: number;
+  dropped: number;
+  truncated: number;
+  allowed: number;
+  wouldDrop: number;
+  wouldTruncate: number;
+  rrlDropped: number;
+  rrlSlipped: number;
+  /** Queries by cookie status: none, malformed, client only, invalid, valid. */
+  cookies: number[];
+  /** 0 (keeping up) .. 3 (drowning). */
+  overload: number;
+  /** Shed by an attacked zone's budget and by overload, per tier (unknown, history, tcp, cookie). */
+  shedBudget: number[];
+  shedOverload: number[];
+  /** Keys (FNV-1a of the origin's wire form) of the zones attacked now. */
+  attacked: number[];
+  /** State changes since the last call: [zone key, 1 entered / 0 left]. */
+  events: [number, number][];
+  lostEvents: number;
+}
+
+/** The addon's shield functions (native/shield_napi.c). */
+export interface NativeShieldAddon {
+  shieldConfigure(mode: number, numbers: Float64Array, secrets: Uint8Array, allow: Uint8Array): void;
+  shieldStats(): NativeShieldStats | null;
+  shieldNoteTcp(address: Uint8Array): void;
+}
+
+const MODES = { off: 0, on: 1, 'dry-run': 2 } as const;
+
+/**
+ * The 26 numbers of shieldConfigure, in native/shield_napi.c's order, with src/shield's
+ * defaults for what is not set.
+ */
+export function shieldNumbers(s: NativeShieldSettings): Float64Array {
+  const r = s.rrl;
+  const base = r?.responsesPerSecond ?? 0;
+  const z = s.zones ?? {};
+  const src = s.sources ?? {};
+  const o = s.overload ?? {};
+  return Float64Array.of(
+    r ? 1 : 0,
+    base,
+    r?.nxdomainsPerSecond ?? base,
+    r?.nodataPerSecond ?? base,
+    r?.referralsPerSecond ?? base,
+    r?.errorsPerSecond ?? base,
+    r?.allPerSecond ?? 0,
+    r?.window ?? 15,
+    r?.slip ?? 2,
+    r?.ipv4PrefixLength ?? 24,
+    r?.ipv6PrefixLength ?? 56,
+    r?.tableSize ?? 65536,
+    z.minNxPerSecond ?? 200,
+    z.factor ?? 10,
+    z.minNxShare ?? 0.5,
+    z.holdSeconds ?? 10,
+    z.budgetFloor ?? 50,
+    z.tableSize ?? 16384,
+    src.tableSize ?? 262144,
+    src.historyMin ?? 20,
+    src.historyShare ?? 0.8,
+    src.tcpSeconds ?? 3600,
+    src.cookieSeconds ?? 3600,
+    o.behindShare ?? 0.5,
+    o.smoothingSeconds ?? 0.5,
+    o.holdSeconds ?? 2,
+  );
+}
+
+/** Configures the calling thread's native shield. @throws on settings the addon refuses */
+export function configureNativeShield(addon: NativeShieldAddon, s: NativeShieldSettings): void {
+  if (s.secrets.length > 3) throw new RangeError('at most 3 cookie secrets');
+  const secrets = new Uint8Array(16 * s.secrets.length);
+  s.secrets.forEach((k, i) => {
+    if (k.length !== 16) throw new RangeError('a cookie secret is 16 octets');
+    secrets.set(k, 16 * i);
+  });
+  const allow = new Uint8Array(18 * s.allow.length);
+  s.allow.forEach((p, i) => {
+    allow[18 * i] = p.octets.length;
+    allow[18 * i + 1] = p.length;
+    allow.set(p.octets, 18 * i + 2);
+  });
+  addon.shieldConfigure(MODES[s.mode], shieldNumbers(s), secrets, allow);
+}
+
+/** The key the native shield files a zone under: FNV-1a of its origin's case-folded wire form. */
+export function nativeZoneKey(originWire: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (const c of originWire) h = Math.imul(h ^ c, 0x01000193) >>> 0;
+  return h >>> 0;
+}

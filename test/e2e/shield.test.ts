@@ -1,0 +1,199 @@
+/**
+ * The shield on the native UDP path, end to end (`serve --io native --native-answers --shield
+ * on`): response-rate limiting as BIND counts it (per /24, identical answers, slip), and
+ * random-subdomain detection shedding a flood of missing names while an existing name keeps
+ * every answer; dry run sheds nothing. Clients are real UDP sockets bound to their own
+ * loopback source addresses. Skips without the native addon (SWITCHBOARD_REQUIRE_PEERS=1 fails).
+ * @module
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { nativeUdpStatus } from '../../src/transport/native-udp.js';
+import { buildQuery } from '../helpers/dns-client.js';
+import { type Peer, startSwitchboard, switchboardBin } from '../helpers/peers.js';
+import { skipOrFail } from '../helpers/require-peers.js';
+
+const native = nativeUdpStatus();
+const skip = skipOrFail(native.ok ? false : `the native UDP addon is not available: ${native.reason}`);
+
+const ZONE = `$ORIGIN example.
+$TTL 300
+@ SOA ns1 hostmaster 1 3600 600 86400 300
+@ NS ns1
+ns1 A 127.0.0.1
+www A 192.0.2.1
+`;
+
+interface Tally {
+  sent: number;
+  full: number;
+  truncated: number;
+  rcodes: Record<number, number>;
+  badReplies: number;
+}
+
+/** A client on its own loopback address; counts what comes back. */
+async function client(
+  address: string,
+): Promise<{ send(q: Uint8Array, port: number): void; tally: Tally; close(): void }> {
+  const sock = dgram.createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, address, () => r()));
+  const tally: Tally = { sent: 0, full: 0, truncated: 0, rcodes: {}, badReplies: 0 };
+  const ids = new Set<number>();
+  sock.on('message', (m) => {
+    const id = (m[0] << 8) | m[1];
+    if (!ids.has(id) || (m[2] & 0x80) === 0 || ((m[4] << 8) | m[5]) !== 1) tally.badReplies++;
+    if (m[2] & 0x02) tally.truncated++;
+    else tally.full++;
+    tally.rcodes[m[3] & 15] = (tally.rcodes[m[3] & 15] ?? 0) + 1;
+  });
+  return {
+    send(q, port) {
+      ids.add((q[0] << 8) | q[1]);
+      tally.sent++;
+      sock.send(q, port, '127.0.0.1');
+    },
+    tally,
+    close: () => sock.close(),
+  };
+}
+
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('the shield on the native UDP path', { skip, timeout: 120_000 }, () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sb-shield-'));
+    writeFileSync(join(dir, 'example.zone'), ZONE);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const serve = (args: string[]): Promise<Peer> =>
+    startSwitchboard(dir, { workers: 0, io: 'native', args: ['--native-answers', ...args] });
+
+  test('RRL: a /24 gets its rate of one answer, the surplus alternately dropped and truncated (slip 2); the next /24 has its own', async () => {
+    const peer = await serve(['--shield', 'on', '--rrl', 'responses=5,slip=2']);
+    try {
+      assert.match(
+        peer.output(),
+        /shield on on the native UDP path: admission before answering \(zone signals from the zone images\), response-rate limiting responses=5,slip=2/,
+      );
+      const a = await client('127.0.42.1');
+      const b = await client('127.0.42.2'); // same /24 as a
+      const c = await client('127.0.43.1');
+      for (let i = 0; i < 30; i++) a.send(buildQuery({ id: i, name: 'www.example.', type: 1 }), peer.port);
+      await settle(300);
+      for (let i = 0; i < 10; i++) b.send(buildQuery({ id: i, name: 'www.example.', type: 1 }), peer.port);
+      for (let i = 0; i < 10; i++) c.send(buildQuery({ id: i, name: 'www.example.', type: 1 }), peer.port);
+      await settle(500);
+      // 5 a second, a burst of one second's worth: 5 answers (6 if a credit came in meanwhile),
+      // then every second limited response truncated.
+      assert.ok(a.tally.full >= 5 && a.tally.full <= 6, `a: ${JSON.stringify(a.tally)}`);
+      assert.ok(Math.abs(a.tally.truncated - (30 - a.tally.full) / 2) <= 1, `a: ${JSON.stringify(a.tally)}`);
+      assert.ok(b.tally.full <= 2, `b shares a's block: ${JSON.stringify(b.tally)}`);
+      assert.ok(b.tally.truncated >= 4, `b: ${JSON.stringify(b.tally)}`);
+      assert.ok(c.tally.full >= 5, `c has its own block: ${JSON.stringify(c.tally)}`);
+      for (const x of [a, b, c]) assert.equal(x.tally.badReplies, 0);
+      // A truncated reply is one dig reads and retries over TCP from.
+      const dig = spawnSync(
+        'dig',
+        [
+          '+tries=1',
+          '+time=2',
+          '-b',
+          '127.0.42.3',
+          '-p',
+          String(peer.port),
+          '@127.0.0.1',
+          'www.example',
+          'A',
+        ],
+        {
+          encoding: 'utf8',
+        },
+      );
+      if (dig.status === 0) assert.match(dig.stdout, /status: NOERROR/);
+      for (const x of [a, b, c]) x.close();
+    } finally {
+      await peer.stop();
+    }
+  });
+
+  async function flood(peer: Peer, seconds: number) {
+    const bots = await Promise.all(Array.from({ length: 20 }, (_, i) => client(`127.0.${10 + i}.1`)));
+    const resolver = await client('127.0.200.1');
+    let id = 0;
+    const t0 = Date.now();
+    while (Date.now() - t0 < seconds * 1000) {
+      for (let i = 0; i < 150; i++) {
+        const name = `x${Math.random().toString(36).slice(2)}.example.`;
+        bots[i % bots.length].send(buildQuery({ id: id++ & 0xffff, name, type: 1 }), peer.port);
+      }
+      resolver.send(buildQuery({ id: id++ & 0xffff, name: 'www.example.', type: 1 }), peer.port);
+      await settle(100);
+    }
+    await settle(400);
+    const sum = (k: 'sent' | 'full' | 'truncated') => bots.reduce((n, b) => n + b.tally[k], 0);
+    const result = {
+      floodSent: sum('sent'),
+      floodAnswered: sum('full') + sum('truncated'),
+      resolver: resolver.tally,
+    };
+    for (const b of bots) b.close();
+    resolver.close();
+    return result;
+  }
+
+  test('a random-subdomain flood: the zone is called attacked, its missing names shed, its existing name answered every time', async () => {
+    const peer = await serve(['--shield', 'on']);
+    try {
+      const r = await flood(peer, 5);
+      await settle(1200);
+      assert.match(peer.output(), /shield: example\. is under a random-subdomain attack/);
+      assert.equal(r.resolver.full, r.resolver.sent, `resolver: ${JSON.stringify(r.resolver)}`);
+      assert.ok(r.floodAnswered < r.floodSent * 0.5, `flood answered ${r.floodAnswered} of ${r.floodSent}`);
+    } finally {
+      await peer.stop();
+    }
+  });
+
+  test('dry run: the same flood is answered in full (and the attack still reported)', async () => {
+    const peer = await serve(['--shield', 'dry-run']);
+    try {
+      const r = await flood(peer, 4);
+      await settle(1200);
+      assert.match(peer.output(), /shield dry-run on the native UDP path/);
+      assert.equal(r.floodAnswered, r.floodSent);
+      assert.equal(r.resolver.full, r.resolver.sent);
+      assert.match(peer.output(), /is under a random-subdomain attack/);
+    } finally {
+      await peer.stop();
+    }
+  });
+
+  test('bad settings are refused before anything is served, naming the flag', () => {
+    for (const [args, want] of [
+      [['--shield', 'maybe'], /--shield must be off, on or dry-run/],
+      [['--shield', 'on', '--rrl', 'responses=5,bogus=1'], /--rrl: unknown field 'bogus'/],
+      [['--rrl', 'responses=5'], /need --shield on or --shield dry-run/],
+      [['--shield', 'on', '--cookie-secret', 'abc'], /--cookie-secret #1/],
+      [['--shield', 'on', '--shield-allow', '10.0.0.0/33'], /--shield-allow: '10.0.0.0\/33'/],
+    ] as const) {
+      const r = spawnSync(
+        process.execPath,
+        [switchboardBin(), 'serve', '--zone-dir', dir, '--listen', '127.0.0.1:0', ...args],
+        {
+          encoding: 'utf8',
+          timeout: 20_000,
+        },
+      );
+      assert.notEqual(r.status, 0, args.join(' '));
+      assert.match(r.stderr, want, args.join(' '));
+    }
+  });
+});
