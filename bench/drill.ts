@@ -1,11 +1,12 @@
 /**
- * `npm run bench:drill`: the dyn-2016 drill (docs/DRILL.md) against Switchboard, NSD with RRL
- * on and Knot with mod-rrl, in one run, each server pinned to one CPU and the drill (its
- * resolvers and attack senders) to another; each server's capacity is measured first, on the
- * same build, and the attack runs at --multiple x that capacity. Prints a table per server
- * and writes each report as JSON and HTML into --out.
+ * `npm run bench:drill`: the dyn-2016 drill (docs/DRILL.md) against Switchboard with the
+ * shield on (`--shield on --rrl responses=N,slip=2`), Switchboard in dry run, NSD with RRL on
+ * and Knot with mod-rrl, in one run, each server pinned to one CPU and the drill (its
+ * resolvers and attack senders) to another. Each server's capacity is measured first, on the
+ * same build with its rate limiting off (the shield off), and the attack runs at --multiple x
+ * that capacity. Prints a table per server and writes each report as JSON and HTML into --out.
  *
- * Usage: node dist/bench/drill.js [--servers switchboard,nsd,knot] [--multiple 3] [--baseline S]
+ * Usage: node dist/bench/drill.js [--servers switchboard,switchboard-dry-run,nsd,knot] [--gso 8] [--multiple 3] [--baseline S]
  *   [--wave S] [--calm S] [--resolvers N] [--bots N] [--legit-rate QPS] [--senders N]
  *   [--server-cpu 0] [--drill-cpu 1] [--workers 1] [--out DIR] [--switchboard-args "..."]
  *   [--rrl 200] [--capacity QPS (skip the measurement: smoke runs only)]
@@ -37,7 +38,8 @@ import {
 
 const { values: a } = parseArgs({
   options: {
-    servers: { type: 'string', default: 'switchboard,nsd,knot' },
+    servers: { type: 'string', default: 'switchboard,switchboard-dry-run,nsd,knot' },
+    gso: { type: 'string', default: '8' },
     multiple: { type: 'string', default: '3' },
     baseline: { type: 'string', default: '10' },
     wave: { type: 'string', default: '20' },
@@ -66,34 +68,57 @@ function pinTree(pid: number, cpu: number): void {
     spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(p)], { stdio: 'ignore' });
 }
 
-async function start(name: string, dir: string): Promise<{ peer: Peer; label: string } | undefined> {
+/**
+ * Starts a contender: with `limiting`, as drilled (the shield on or in dry run, NSD's RRL,
+ * Knot's mod-rrl); without, as its capacity is measured (shield off, RRL off).
+ */
+async function start(
+  name: string,
+  dir: string,
+  limiting: boolean,
+): Promise<{ peer: Peer; label: string } | undefined> {
   const workers = Number(a.workers);
-  if (name === 'switchboard') {
-    const extra = a['switchboard-args'] ? a['switchboard-args'].split(' ').filter(Boolean) : [];
+  if (name.startsWith('switchboard')) {
+    const shield = !limiting ? 'off' : name === 'switchboard-dry-run' ? 'dry-run' : 'on';
+    const rrl = limiting ? ['--rrl', `responses=${a.rrl},slip=2`] : [];
+    const extra = [
+      '--shield',
+      shield,
+      ...rrl,
+      ...(a['switchboard-args'] ? a['switchboard-args'].split(' ').filter(Boolean) : []),
+    ];
     const peer = await startSwitchboard(dir, { workers, cpu: serverCpu, args: extra });
     return {
       peer,
-      label: `switchboard serve --workers ${workers}${extra.length ? ` ${extra.join(' ')}` : ''} (default I/O path; shield not wired yet)`,
+      label: `switchboard serve --workers ${workers} ${extra.join(' ')} (default I/O path: native)`,
     };
   }
   if (name === 'nsd') {
     if (!findCommand('nsd')) return undefined;
+    const rrl = limiting ? Number(a.rrl) : 0;
     const peer = await startNsd(listZoneFiles(dir), {
       serverCount: workers,
       cpu: serverCpu,
-      rrlRatelimit: Number(a.rrl),
+      rrlRatelimit: rrl,
     });
-    return { peer, label: `NSD, server-count ${workers}, rrl-ratelimit ${a.rrl} (slip 2 default)` };
+    return { peer, label: `NSD, server-count ${workers}, rrl-ratelimit ${rrl} (slip 2, the default)` };
   }
   if (name === 'knot') {
     if (!findCommand('knotd')) return undefined;
     const peer = await startKnot(listZoneFiles(dir), {
       workers,
       cpu: serverCpu,
-      moduleSections: ['mod-rrl:', '  - id: default', `    rate-limit: ${a.rrl}`, '    slip: 2'],
-      globalModule: 'mod-rrl/default',
+      ...(limiting
+        ? {
+            moduleSections: ['mod-rrl:', '  - id: default', `    rate-limit: ${a.rrl}`, '    slip: 2'],
+            globalModule: 'mod-rrl/default',
+          }
+        : {}),
     });
-    return { peer, label: `Knot, udp-workers ${workers}, mod-rrl rate-limit ${a.rrl} slip 2` };
+    return {
+      peer,
+      label: `Knot, udp-workers ${workers}${limiting ? `, mod-rrl rate-limit ${a.rrl} slip 2` : ''}`,
+    };
   }
   throw new Error(`unknown server '${name}'`);
 }
@@ -140,8 +165,47 @@ async function main(): Promise<void> {
       .join(' ')}; server on CPU ${serverCpu}, drill on CPU ${drillCpu}\n`,
   );
   try {
+    const capacities = new Map<string, number>();
     for (const name of a.servers.split(',')) {
-      const started = await start(name, dir);
+      const family = name.startsWith('switchboard') ? 'switchboard' : name;
+      const common = {
+        stops: { maxSeconds: total + 120, maxPackets: 500_000_000 },
+        seed: 1,
+        shape,
+        victim: 0,
+        resolvers: Number(a.resolvers),
+        bots: Number(a.bots),
+        perResolverRate: Number(a['legit-rate']) / Number(a.resolvers),
+        typoShare: 0.02,
+        senders: Number(a.senders),
+        io: 'auto' as const,
+        gso: Number(a.gso),
+        progress: process.stderr.isTTY,
+      };
+      // Capacity first, with rate limiting off (the issue's rule), once per server.
+      if (!capacities.has(family)) {
+        if (a.capacity) capacities.set(family, Number(a.capacity));
+        else {
+          const plain = await start(name, dir, false);
+          if (!plain) {
+            process.stdout.write(`${name}: not installed, skipped\n`);
+            continue;
+          }
+          try {
+            pinTree(plain.peer.pid, serverCpu);
+            const r = await runDrill({
+              ...common,
+              target: { host: plain.peer.host, port: plain.peer.port, family: 4 },
+              label: plain.label,
+            });
+            process.stdout.write(textReport(r));
+            capacities.set(family, r.capacity?.qps ?? 0);
+          } finally {
+            await plain.peer.stop();
+          }
+        }
+      }
+      const started = await start(name, dir, true);
       if (!started) {
         process.stdout.write(`${name}: not installed, skipped\n`);
         continue;
@@ -150,27 +214,19 @@ async function main(): Promise<void> {
       try {
         pinTree(peer.pid, serverCpu);
         const report = await runDrill({
+          ...common,
           target: { host: peer.host, port: peer.port, family: 4 },
-          stops: { maxSeconds: total + 120, maxPackets: 500_000_000 },
           scenario,
-          seed: 1,
-          shape,
-          victim: 0,
-          resolvers: Number(a.resolvers),
-          bots: Number(a.bots),
-          perResolverRate: Number(a['legit-rate']) / Number(a.resolvers),
-          typoShare: 0.02,
-          senders: Number(a.senders),
-          io: 'auto',
           targetPid: peer.pid,
-          capacity: a.capacity ? Number(a.capacity) : undefined,
-          progress: process.stderr.isTTY,
+          capacity: capacities.get(family),
           label,
         });
         process.stdout.write(textReport(report));
         writeFileSync(join(out, `${name}.json`), `${JSON.stringify(report, null, 1)}\n`);
         writeFileSync(join(out, `${name}.html`), htmlReport(report));
         rows.push(...summaryRows(name, report));
+        const crashed = report.phases.some((p) => p.target && !p.target.alive);
+        if (crashed) rows.push(`| ${name} | CRASHED during the run |`);
       } finally {
         await peer.stop();
       }
