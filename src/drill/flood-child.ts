@@ -374,7 +374,7 @@ process.on('message', async (msg: { type: string } & Record<string, unknown>) =>
     process.send?.({
       type: 'ready',
       io: addon ? (gso > 1 ? `native-gso${gso}` : 'native') : 'node',
-      sources: addon ? cfg.bots + cfg.resolverAddresses.length : nodeSockets.size,
+      sources: cfg.family === 6 ? 1 : addon ? cfg.bots + cfg.resolverAddresses.length : nodeSockets.size,
     });
     setInterval(() => report('stats'), 200).unref();
     tcpLast = performance.now();

@@ -1,0 +1,43 @@
+/**
+ * `switchboard drill` on the command line: targets off loopback and missing hard stops are one
+ * line on stderr naming the option (exit 1), nothing sent; --write-zones writes the zone set.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { runCli } from '../helpers/platform.js';
+
+test('drill refuses a target off loopback, and refuses to run without both hard stops', async () => {
+  const stops = ['--max-seconds', '5', '--max-packets', '100'];
+  for (const [args, re] of [
+    [['--target', '8.8.8.8:53', ...stops], /--target: 8\.8\.8\.8 is not loopback/],
+    [['--target', '[2001:db8::1]:53', ...stops], /--target: .* is not loopback/],
+    [['--target', 'example.com:53', ...stops], /--target: 'example\.com' is not an IP address/],
+    [['--target', '127.0.0.1:53', '--max-seconds', '5'], /--max-packets: required/],
+    [['--target', '127.0.0.1:53', '--max-packets', '5'], /--max-seconds: required/],
+    [['--target', '127.0.0.1:53', '--max-seconds', '99999', '--max-packets', '5'], /--max-seconds/],
+    [['--target', '127.0.0.1:53', ...stops, '--resolvers', '0'], /--resolvers/],
+    [['--target', '127.0.0.1:53', ...stops, '--scenario', '/nonexistent.json'], /--scenario/],
+    [['--max-seconds', '5', '--max-packets', '5'], /--target: required/],
+  ] as const) {
+    const r = await runCli(['drill', ...args]);
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, re);
+    assert.equal(r.err.trim().split('\n').length, 1, r.err);
+  }
+});
+
+test('drill --write-zones writes one zone file per zone', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-drill-cli-'));
+  try {
+    const r = await runCli(['drill', '--write-zones', dir, '--zones', '3', '--names', '10']);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(readdirSync(dir).sort(), ['z0.drill.zone', 'z1.drill.zone', 'z2.drill.zone']);
+    const check = await runCli(['check-zone', join(dir, 'z1.drill.zone')]);
+    assert.equal(check.code, 0, check.err + check.out);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
