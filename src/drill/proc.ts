@@ -23,6 +23,15 @@ function readStat(pid: number): Stat | undefined {
   }
 }
 
+function pssBytes(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 function rssBytes(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -54,6 +63,8 @@ export interface TargetSample {
   readonly cpuSeconds: number;
   /** Summed RSS of the tree (shared pages counted once per process: an upper bound). */
   readonly rssBytes: number;
+  /** Summed PSS of the tree (shared pages split between the processes sharing them; 0 when unreadable). */
+  readonly pssBytes: number;
   readonly processes: number;
   readonly alive: boolean;
 }
@@ -61,15 +72,17 @@ export interface TargetSample {
 /** Reads the target tree now. */
 export function sampleTarget(pid: number): TargetSample {
   const root = readStat(pid);
-  if (!root) return { cpuSeconds: 0, rssBytes: 0, processes: 0, alive: false };
+  if (!root) return { cpuSeconds: 0, rssBytes: 0, pssBytes: 0, processes: 0, alive: false };
   let ticks = 0;
   let rss = 0;
+  let pss = 0;
   const tree = processTree(pid);
   for (const p of tree) {
     const s = readStat(p);
     if (!s) continue;
     ticks += s.cpuTicks;
     rss += rssBytes(p);
+    pss += pssBytes(p);
   }
-  return { cpuSeconds: ticks / TICKS, rssBytes: rss, processes: tree.length, alive: true };
+  return { cpuSeconds: ticks / TICKS, rssBytes: rss, pssBytes: pss, processes: tree.length, alive: true };
 }

@@ -57,8 +57,9 @@ export function textReport(r: DrillReport): string {
     if (a.tcp && a.tcp.tried > 0) out.push(`  tcp flood: ${JSON.stringify(a.tcp)}`);
     if (ph.target)
       out.push(
-        `  target: ${ph.target.cpuCores} cores, RSS peak ${mib(ph.target.rssPeakBytes)}${ph.target.alive ? '' : ' (NOT RUNNING)'}`,
+        `  target: ${ph.target.cpuCores} cores, RSS peak ${mib(ph.target.rssPeakBytes)}, PSS peak ${mib(ph.target.pssPeakBytes)}${ph.target.alive ? '' : ' (NOT RUNNING)'}`,
       );
+    out.push(`  drill: ${ph.drill.cpuCores} cores (resolvers and senders)`);
   }
   return `${out.join('\n')}\n`;
 }
@@ -91,11 +92,11 @@ function phaseHtml(ph: PhaseReport): string {
     )
     .join('');
   const target = ph.target
-    ? `<p>Target: ${ph.target.cpuCores} cores, RSS peak ${mib(ph.target.rssPeakBytes)}${ph.target.alive ? '' : ' — <b>not running</b>'}</p>`
+    ? `<p>Target: ${ph.target.cpuCores} cores, RSS peak ${mib(ph.target.rssPeakBytes)}, PSS peak ${mib(ph.target.pssPeakBytes)}${ph.target.alive ? '' : ' — <b>not running</b>'}</p>`
     : '';
   return `<h3>${esc(ph.name)} (${ph.seconds} s${a.rate ? `, attack ${a.rate}/s offered` : ''})</h3>
 <table><tr><th>legitimate</th><th>success</th><th>first try</th><th>p50 ms</th><th>p99 ms</th><th>TCP</th><th>queries</th></tr>${rows}</table>
-${a.rate ? `<table><tr><th>attack kind</th><th>sent</th><th>answered</th></tr>${kinds}</table><p>Answers by RCODE: ${esc(JSON.stringify(a.rcodes))}; senders behind by ${a.behind}</p>` : ''}${a.tcp && a.tcp.tried > 0 ? `<p>TCP floods: ${esc(JSON.stringify(a.tcp))}</p>` : ''}${target}`;
+${a.rate ? `<table><tr><th>attack kind</th><th>sent</th><th>answered</th></tr>${kinds}</table><p>Answers by RCODE: ${esc(JSON.stringify(a.rcodes))}; senders behind by ${a.behind}</p>` : ''}${a.tcp && a.tcp.tried > 0 ? `<p>TCP floods: ${esc(JSON.stringify(a.tcp))}</p>` : ''}${target}<p>Drill: ${ph.drill.cpuCores} cores (resolvers and senders).</p>`;
 }
 
 /** The SVG timeline: legitimate success (left axis, %) and attack sent/answered per second (right axis). */
@@ -133,7 +134,7 @@ export function timelineSvg(points: readonly TimelinePoint[]): string {
     );
     start = i;
   }
-  const ticks = [0, 0.5, 0.9, 0.99, 1]
+  const ticks = [0, 0.5, 0.9, 1]
     .map(
       (v) =>
         `<text x="${L - 5}" y="${(yPct(v) + 3).toFixed(1)}" font-size="10" text-anchor="end">${v * 100}%</text>`,

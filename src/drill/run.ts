@@ -86,7 +86,14 @@ export interface PhaseReport {
     readonly byZone: LegitStats[];
   };
   readonly attack: AttackStats;
-  readonly target?: { readonly cpuCores: number; readonly rssPeakBytes: number; readonly alive: boolean };
+  readonly target?: {
+    readonly cpuCores: number;
+    readonly rssPeakBytes: number;
+    readonly pssPeakBytes: number;
+    readonly alive: boolean;
+  };
+  /** The drill's own CPU (its process and the senders): near 1 core per CPU it has means it was the limit. */
+  readonly drill: { readonly cpuCores: number };
 }
 
 export interface TimelinePoint {
@@ -238,10 +245,14 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
           ? (ph.attack.rate ?? Math.round((ph.attack.multiple ?? 0) * (capacity?.qps ?? 0)))
           : 0;
         const tStart = opts.targetPid ? sampleTarget(opts.targetPid) : undefined;
+        const selfStart = sampleTarget(process.pid);
         let rssPeak = tStart?.rssBytes ?? 0;
+        let pssPeak = tStart?.pssBytes ?? 0;
         const rssTimer = opts.targetPid
           ? setInterval(() => {
-              rssPeak = Math.max(rssPeak, sampleTarget(opts.targetPid!).rssBytes);
+              const t = sampleTarget(opts.targetPid!);
+              rssPeak = Math.max(rssPeak, t.rssBytes);
+              pssPeak = Math.max(pssPeak, t.pssBytes);
             }, 500)
           : undefined;
         resolvers.setPhase(i, ph.classes);
@@ -252,12 +263,14 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
         const after = await p.switchRate(0, {});
         if (rssTimer) clearInterval(rssTimer);
         const tEnd = opts.targetPid ? sampleTarget(opts.targetPid) : undefined;
+        const selfEnd = sampleTarget(process.pid);
         phases.push({
           name: ph.name,
           seconds: round2(elapsed),
           legit: emptyLegit(opts.shape.zones),
           attack: attackStats(rate, before, after),
-          target: tStart && tEnd ? targetStats(tStart, tEnd, elapsed, rssPeak) : undefined,
+          target: tStart && tEnd ? targetStats(tStart, tEnd, elapsed, rssPeak, pssPeak) : undefined,
+          drill: { cpuCores: round2((selfEnd.cpuSeconds - selfStart.cpuSeconds) / Math.max(elapsed, 0.001)) },
         });
         before = after;
       }
@@ -444,10 +457,11 @@ function attackStats(rate: number, before: FloodTotals, after: FloodTotals): Att
   return { rate, sent, answered, rcodes, behind: after.behind - before.behind, tcp };
 }
 
-function targetStats(a: TargetSample, b: TargetSample, seconds: number, rssPeak: number) {
+function targetStats(a: TargetSample, b: TargetSample, seconds: number, rssPeak: number, pssPeak: number) {
   return {
     cpuCores: round2((b.cpuSeconds - a.cpuSeconds) / Math.max(seconds, 0.001)),
     rssPeakBytes: Math.max(rssPeak, b.rssBytes),
+    pssPeakBytes: Math.max(pssPeak, b.pssBytes),
     alive: b.alive,
   };
 }

@@ -73,7 +73,8 @@ test('no attack: every legitimate query of every class is answered right, first 
     calm.legit.byZoneGroup.victimTypos.queries > 0 && calm.legit.byZoneGroup.victimTypos.success >= 0.99,
   );
   assert.ok(calm.legit.all.tcp > 0, 'large TXT answers went over TCP after TC=1');
-  assert.ok(calm.target?.alive && calm.target.rssPeakBytes > 0);
+  assert.ok(calm.target?.alive && calm.target.rssPeakBytes > 0 && calm.target.pssPeakBytes > 0);
+  assert.ok(calm.drill.cpuCores > 0);
   assert.ok(r.timeline.length >= 2);
 });
 

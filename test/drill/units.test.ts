@@ -185,6 +185,7 @@ test('HTML report: self-contained (no external asset, no script) with an SVG tim
           behind: 0,
           tcp: { tried: 5, established: 5, answered: 2, failed: 0, slowClosedByServer: 1, slowOpen: 2 },
         },
+        drill: { cpuCores: 0.5 },
       },
     ],
     timeline: [
