@@ -38,6 +38,17 @@ function rnd(): number {
 let victimSuffix: Uint8Array = new Uint8Array(0);
 let validNames: Uint8Array[] = [];
 let bigNames: Uint8Array[] = [];
+/** The names by wire length (GSO runs need queries of one length). */
+const validByLength = new Map<number, Uint8Array[]>();
+const bigByLength = new Map<number, Uint8Array[]>();
+
+function byLength(names: Uint8Array[], into: Map<number, Uint8Array[]>): void {
+  for (const n of names) {
+    const list = into.get(n.length) ?? [];
+    list.push(n);
+    into.set(n.length, list);
+  }
+}
 const LABEL_CHARS = Uint8Array.from('abcdefghijklmnopqrstuvwxyz0123456789', (c) => c.charCodeAt(0));
 /** Room per message: one query, or a GSO run of up to MAX_GSO random-subdomain queries. */
 const SLOT = 1024;
@@ -62,8 +73,8 @@ function writeRandomSubdomain(at: number, kind: number): number {
 }
 
 /**
- * Writes message i of `kind` and sets its source; returns how many datagrams it holds (a GSO
- * run of `gso` random-subdomain queries of equal length, all from one source, or one query).
+ * Writes message i of `kind` and sets its source; returns how many datagrams it holds: a GSO
+ * run of up to `gso` queries of equal length, all from one source (one query when gso is 1).
  */
 function build(i: number, kind: number, room: number): number {
   const cfg = init!;
@@ -77,12 +88,20 @@ function build(i: number, kind: number, room: number): number {
     lengths[i] = len * count;
     if (count > 1) segs[i] = len;
   } else {
-    const id = (kind << 14) | Math.floor(rnd() * 16384);
+    // Valid names (or the large TXT): a run of names of one length, so the queries are equal.
     const large = kind === 3;
-    const name = large
-      ? bigNames[Math.floor(rnd() * bigNames.length)]
-      : validNames[Math.floor(rnd() * validNames.length)];
-    lengths[i] = writeQuery(batch, at, id, name, large ? 16 : 1, large ? { size: 4096 } : undefined);
+    const names = large ? bigNames : validNames;
+    const first = names[Math.floor(rnd() * names.length)];
+    const bucket = (large ? bigByLength : validByLength).get(first.length) ?? [first];
+    count = Math.max(1, Math.min(gso, room));
+    let len = 0;
+    for (let j = 0; j < count; j++) {
+      const name = j === 0 ? first : bucket[Math.floor(rnd() * bucket.length)];
+      const id = (kind << 14) | Math.floor(rnd() * 16384);
+      len = writeQuery(batch, at + j * len, id, name, large ? 16 : 1, large ? { size: 4096 } : undefined);
+    }
+    lengths[i] = len * count;
+    if (count > 1) segs[i] = len;
   }
   const src =
     kind === 0 && cfg.resolverAddresses.length > 0
@@ -347,6 +366,8 @@ process.on('message', async (msg: { type: string } & Record<string, unknown>) =>
     }
     validNames = validNames.length > 0 ? validNames : [wireName(zoneOrigin(0))];
     bigNames = bigNames.length > 0 ? bigNames : [wireName(zoneOrigin(0))];
+    byLength(validNames, validByLength);
+    byLength(bigNames, bigByLength);
     const loaded = cfg.io === 'node' ? { reason: '--io node' } : loadDrillAddon();
     if (loaded.addon) {
       const f = loaded.addon.open(cfg.family);
