@@ -171,7 +171,8 @@ export function registerDrillCommand(program: Command): void {
       try {
         process.exitCode = await drillAction(o);
       } catch (err) {
-        if (!(err instanceof DrillConfigError)) throw err;
+        // Configuration errors and failures to start (an attack sender that could not run) alike: one line.
+        if (!(err instanceof Error)) throw err;
         process.stderr.write(`switchboard drill: error: ${err.message}\n`);
         process.exitCode = 1;
       }

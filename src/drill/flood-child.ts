@@ -151,7 +151,8 @@ function sendBatch(budget: number): number {
   } else {
     for (let i = 0; i < msgs; i++) {
       const s = nodeSockets.get(srcHost[i]) ?? nodeSockets.get(nodeSources[i % nodeSources.length]);
-      s?.send(batch.subarray(i * SLOT, i * SLOT + lengths[i]), cfg.port, cfg.host);
+      // dgram sends later: a copy, since the batch buffer is rewritten before then.
+      s?.send(Buffer.from(batch.subarray(i * SLOT, i * SLOT + lengths[i])), cfg.port, cfg.host);
     }
     taken = msgs;
   }

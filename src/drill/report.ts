@@ -31,6 +31,8 @@ export function textReport(r: DrillReport): string {
     out.push(
       `capacity: ${c.qps} queries/s${c.measured ? ' (measured: >= 99% answered' : ' (given'}${c.senderLimited ? '; the senders could not go faster: at least this' : ''}${c.measured ? ')' : ')'}`,
     );
+  if (c?.measured && c.qps === 0)
+    out.push('  the target answered fewer than 99% at every rate tried (is it running?)');
   for (const s of c?.steps ?? [])
     out.push(`  offered ${s.offered}/s: sent ${s.sent}, answered ${s.answered} (${percent(s.ratio, 2)})`);
   for (const ph of r.phases) {

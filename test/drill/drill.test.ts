@@ -92,11 +92,28 @@ test('a flood far above capacity makes legitimate first tries fail; calm again a
   const answered = Object.values(flood.attack.answered).reduce((a, b) => a + b, 0);
   assert.ok(sent > 10_000, `attack sent ${sent}`);
   assert.ok(answered < sent * 0.95, `attack answered ${answered} of ${sent}`);
+  assert.equal(flood.attack.rcodes.FORMERR, undefined, 'every attack query well formed');
   assert.ok(
     flood.legit.all.firstTry < calm.legit.all.firstTry - 0.05,
     `first try: calm ${calm.legit.all.firstTry}, flood ${flood.legit.all.firstTry}`,
   );
   assert.ok(flood.legit.all.p99Ms > calm.legit.all.p99Ms);
+});
+
+test('the Node sender (no addon) sends well-formed attack queries, answered as the native ones are', async () => {
+  const scenario = parseScenario({
+    phases: [
+      { name: 'attack', seconds: 1.5, attack: { rate: 4000, mix: { direct: 1, 'rs-bots': 1, large: 1 } } },
+    ],
+  });
+  const r = await runDrill(options(sb!, { scenario, io: 'node', resolvers: 10 }));
+  const a = r.phases[0].attack;
+  const sent = Object.values(a.sent).reduce((x, y) => x + y, 0);
+  const answered = Object.values(a.answered).reduce((x, y) => x + y, 0);
+  assert.match(r.io.attack, /node dgram/);
+  assert.ok(sent > 2000 && answered >= sent * 0.9, `${answered} of ${sent}`);
+  assert.equal(a.rcodes.FORMERR, undefined, JSON.stringify(a.rcodes));
+  assert.ok(a.rcodes.NXDOMAIN > 0 && a.rcodes.NOERROR > 0 && a.rcodes.TC > 0, JSON.stringify(a.rcodes));
 });
 
 test('the hard stops end a run by themselves', async () => {
