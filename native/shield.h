@@ -116,6 +116,9 @@ void sb_sources_note_cookie(sb_sources *s, uint32_t key, double now_ms);
 #define SB_ADMIT_ANSWER 0
 #define SB_ADMIT_DROP 1
 #define SB_ADMIT_TRUNCATE 2
+/* The batch loop's own verdicts (shield_glue.c), beside admission's: */
+#define SB_ADMIT_FORMERR 3   /* a malformed COOKIE option (RFC 7873 §5.2.2) */
+#define SB_ADMIT_BADCOOKIE 4 /* under attack or overload, a cookie client without a valid one */
 typedef struct sb_admission {
   unsigned slip, budget_slip;
   double shed_budget[4], shed_overload[4];
@@ -166,7 +169,7 @@ typedef struct sb_shield {
   uint32_t wall; /* seconds since the epoch at the batch (cookie timestamps) */
   /* counters since configured */
   double seen, answered, dropped, truncated, allowed, cookies[5], rrl_dropped, rrl_slipped, would_drop,
-      would_truncate;
+      would_truncate, formerr, badcookie, would_badcookie;
 } sb_shield;
 
 /* The calling thread's shield, NULL when off. configure replaces it (NULL config: off). */
@@ -209,5 +212,9 @@ size_t sb_shield_udp_limit(const sb_preparse_ref *pp);
 /* Writes an empty TC=1 reply to the query (header, question, an OPT when it had one): its
  * length, or 0 when it does not fit or the query has no usable question. */
 size_t sb_shield_write_tc(const sb_preparse_ref *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap);
+/* The same shape for the shield's other replies: `rcode` the full (extended) RCODE — FORMERR
+ * (1) or BADCOOKIE (23: header 7, OPT extended-RCODE 1, so only with an OPT) — without TC. */
+size_t sb_shield_write_reply(const sb_preparse_ref *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
+                             int tc, unsigned rcode);
 
 #endif

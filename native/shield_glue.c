@@ -180,6 +180,23 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
     sh->answered++;
     return SB_ADMIT_ANSWER;
   }
+  int dry = sh->cfg.mode == SB_SHIELD_DRY_RUN;
+  if (cookie == SB_COOKIE_MALFORMED && !dry) {
+    sh->formerr++;
+    return SB_ADMIT_FORMERR;
+  }
+  /* Under attack or overload, a client that speaks cookies but has no valid one gets BADCOOKIE
+   * and a fresh cookie instead of the answer: one small reply, and its retry comes back in the
+   * cookie tier (RFC 7873 §5.2.3); a spoofed source never sees the cookie. */
+  if ((cookie == SB_COOKIE_CLIENT_ONLY || cookie == SB_COOKIE_INVALID) && (pp->flags & SB_PF_OPT) &&
+      (sh->overload.level >= 1 || (attacked && !exists))) {
+    if (dry) {
+      sh->would_badcookie++;
+    } else {
+      sh->badcookie++;
+      return SB_ADMIT_BADCOOKIE;
+    }
+  }
   int verdict = sb_admission_decide(&sh->adm, tier, in_zone, exists, attacked, within, sh->overload.level);
   if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
     if (verdict == SB_ADMIT_DROP) sh->would_drop++;
@@ -240,21 +257,28 @@ void sb_shield_batch(sb_shield *sh, unsigned got, unsigned capacity, double now_
 }
 
 size_t sb_shield_write_tc(const sb_preparse *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap) {
+  return sb_shield_write_reply(pp, pkt, len, out, cap, 1, 0);
+}
+
+size_t sb_shield_write_reply(const sb_preparse *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap, int tc,
+                             unsigned rcode) {
   if (pp->status & (SB_PP_SHORT | SB_PP_RESPONSE | SB_PP_QDCOUNT | SB_PP_BADNAME | SB_PP_NOQTYPE)) return 0;
   size_t qend = pp->question_end;
   if (qend < 12 + 5 || qend > len) return 0;
   int opt = (pp->flags & SB_PF_OPT) != 0;
+  if (rcode > 15 && !opt) return 0;
   size_t need = qend + (opt ? 11 : 0);
   if (need > cap) return 0;
   memcpy(out, pkt, qend);
-  out[2] = (uint8_t)(0x80 | (pkt[2] & 0x79) | 0x02); /* QR, the opcode and RD kept, TC */
-  out[3] = (uint8_t)(pkt[3] & 0x10);                /* CD kept; RA 0, RCODE NOERROR */
+  out[2] = (uint8_t)(0x80 | (pkt[2] & 0x79) | (tc ? 0x02 : 0)); /* QR, the opcode and RD kept */
+  out[3] = (uint8_t)((pkt[3] & 0x10) | (rcode & 0x0f));          /* CD kept; RA 0 */
   out[4] = 0;
   out[5] = 1;
   memset(out + 6, 0, 6);
   if (opt) {
     static const uint8_t our_opt[11] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0};
     memcpy(out + qend, our_opt, 11);
+    out[qend + 5] = (uint8_t)(rcode >> 4); /* the OPT's extended RCODE */
     out[11] = 1;
   }
   return need;

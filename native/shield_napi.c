@@ -126,7 +126,8 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
            put(env, o, "allowed", sh->allowed) && put(env, o, "wouldDrop", sh->would_drop) &&
            put(env, o, "wouldTruncate", sh->would_truncate) && put(env, o, "rrlDropped", sh->rrl_dropped) &&
            put(env, o, "rrlSlipped", sh->rrl_slipped) && put(env, o, "overload", sh->overload.level) &&
-           put(env, o, "lostEvents", sh->zones.lost_events);
+           put(env, o, "lostEvents", sh->zones.lost_events) && put(env, o, "formerr", sh->formerr) &&
+           put(env, o, "badcookie", sh->badcookie) && put(env, o, "wouldBadcookie", sh->would_badcookie);
   if (!ok) return bad(env, "shieldStats");
   if ((a = array_of(env, sh->cookies, 5)) == NULL) return bad(env, "shieldStats");
   SCHECK(napi_set_named_property(env, o, "cookies", a));

@@ -329,15 +329,17 @@ static void process_batch(sb_sock *s, unsigned n) {
         put32(d + 60, SB_V_DROPPED);
         continue;
       }
-      if (a == SB_ADMIT_TRUNCATE) {
+      if (a == SB_ADMIT_TRUNCATE || a == SB_ADMIT_FORMERR || a == SB_ADMIT_BADCOOKIE) {
         if (SB_C_AREA - c_used < SB_C_MAX) {
           send_c_answers(s, c_ans);
           c_ans = 0;
           c_used = 0;
         }
         uint8_t *tc = s->c_answers + c_used;
-        size_t tl = sb_shield_write_tc(&pp, pkt, len, tc, SB_C_MAX);
-        if (tl > 0) tl = sb_shield_add_cookie(sh, &s->sv[i], pkt, tc, tl, SB_C_MAX, sb_shield_udp_limit(&pp));
+        unsigned rcode = a == SB_ADMIT_FORMERR ? 1 : a == SB_ADMIT_BADCOOKIE ? 23 : 0;
+        size_t tl = sb_shield_write_reply(&pp, pkt, len, tc, SB_C_MAX, a == SB_ADMIT_TRUNCATE, rcode);
+        if (tl > 0 && a != SB_ADMIT_FORMERR)
+          tl = sb_shield_add_cookie(sh, &s->sv[i], pkt, tc, tl, SB_C_MAX, sb_shield_udp_limit(&pp));
         if (tl == 0) {
           s->dropped++;
           s->shield_dropped++;
@@ -346,9 +348,11 @@ static void process_batch(sb_sock *s, unsigned n) {
         }
         s->verdict[i] = SB_V_ANSWERED;
         put32(d + 60, SB_V_ANSWERED);
-        s->shield_truncated++;
-        s->c_rcode[0]++;
-        s->c_tc++;
+        if (a == SB_ADMIT_TRUNCATE) {
+          s->shield_truncated++;
+          s->c_tc++;
+        }
+        s->c_rcode[rcode & 0x0f]++;
         queue_reply(s, c_ans++, i, tc, tl);
         c_used += (tl + 7) & ~(size_t)7;
         continue;

@@ -33,6 +33,10 @@ export interface NativeShieldStats {
   wouldTruncate: number;
   rrlDropped: number;
   rrlSlipped: number;
+  /** FORMERR for a malformed COOKIE option; BADCOOKIE sent (or, in dry run, that would be). */
+  formerr: number;
+  badcookie: number;
+  wouldBadcookie: number;
   /** Queries by cookie status: none, malformed, client only, invalid, valid. */
   cookies: number[];
   /** 0 (keeping up) .. 3 (drowning). */

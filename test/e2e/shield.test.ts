@@ -14,7 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { nativeUdpStatus } from '../../src/transport/native-udp.js';
-import { buildQuery } from '../helpers/dns-client.js';
+import { decodeMessage } from '../../src/wire/decode.js';
+import { findEdnsOption } from '../../src/wire/edns.js';
+import { fullRcode } from '../../src/wire/message.js';
+import { buildQuery, queryUdp } from '../helpers/dns-client.js';
 import { type Peer, startSwitchboard, switchboardBin } from '../helpers/peers.js';
 import { skipOrFail } from '../helpers/require-peers.js';
 
@@ -157,6 +160,44 @@ describe('the shield on the native UDP path', { skip, timeout: 120_000 }, () => 
       assert.match(peer.output(), /shield: example\. is under a random-subdomain attack/);
       assert.equal(r.resolver.full, r.resolver.sent, `resolver: ${JSON.stringify(r.resolver)}`);
       assert.ok(r.floodAnswered < r.floodSent * 0.5, `flood answered ${r.floodAnswered} of ${r.floodSent}`);
+    } finally {
+      await peer.stop();
+    }
+  });
+
+  test('cookies: a malformed COOKIE gets FORMERR; during an attack a missing name asked with a client cookie gets BADCOOKIE and a cookie', async () => {
+    const peer = await serve(['--shield', 'on']);
+    try {
+      const ask = async (name: string, cookie: Uint8Array, from = '127.0.201.1') => {
+        const q = buildQuery({
+          id: 77,
+          name,
+          type: 1,
+          edns: { udpSize: 1232, options: [{ code: 10, data: cookie }] },
+        });
+        const r = decodeMessage(
+          await queryUdp(q, {
+            host: '127.0.0.1',
+            port: peer.port,
+            timeoutMs: 1500,
+            retries: 1,
+            localAddress: from,
+          }),
+        );
+        return { rcode: fullRcode(r), cookie: findEdnsOption(r.edns, 10)?.data };
+      };
+      const malformed = await ask('www.example.', Uint8Array.of(1, 2, 3, 4, 5));
+      assert.equal(malformed.rcode, 1, 'FORMERR');
+      const calm = await ask('nothere.example.', Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8));
+      assert.equal(calm.rcode, 3, 'calm: NXDOMAIN, with our cookie');
+      assert.equal(calm.cookie?.length, 24);
+      await flood(peer, 3);
+      assert.match(peer.output(), /is under a random-subdomain attack/);
+      const bad = await ask('nothere.example.', Uint8Array.of(8, 7, 6, 5, 4, 3, 2, 1));
+      assert.equal(bad.rcode, 23, 'BADCOOKIE');
+      assert.equal(bad.cookie?.length, 24, 'with a fresh cookie');
+      // Existing names are still answered, cookie or not.
+      assert.equal((await ask('www.example.', Uint8Array.of(8, 7, 6, 5, 4, 3, 2, 1))).rcode, 0);
     } finally {
       await peer.stop();
     }

@@ -13,7 +13,7 @@ import { openListeners } from '../shared/listeners.js';
 import { createRateLimitedReporter, type Logger } from '../shared/log.js';
 import { startNativeAnswers } from '../shared/native-answers.js';
 import { buildResponderOptions, ConfigError } from '../shared/options.js';
-import { startShield } from '../shared/shield.js';
+import { shieldSawTcp, startShield } from '../shared/shield.js';
 import type { ServeConfig } from './config.js';
 import type { ZoneSummary } from './report.js';
 import { loadZoneDir, type ZoneDirReport, type ZoneFileLoader, type ZoneSet } from './zone-dir.js';
@@ -61,7 +61,11 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
     new Catalog([...zones.values()].map((z) => z.zone)),
     buildResponderOptions(config),
   );
-  const handler: QueryHandler = (query, ctx) => responder.respond(query, ctx);
+  const handler: QueryHandler = (query, ctx) => {
+    // A query over TCP proves its source address (the shield's `tcp` tier).
+    if (ctx.transport === 'tcp') shieldSawTcp(ctx.address);
+    return responder.respond(query, ctx);
+  };
   const onError = createRateLimitedReporter(deps.log);
 
   const { udp, tcp, closeAll: closeListeners } = await openListeners(config, handler, onError);

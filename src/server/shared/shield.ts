@@ -7,7 +7,7 @@
  */
 import type { Catalog } from '../../answer/catalog.js';
 import { shieldSettings } from '../../shield/config.js';
-import { parsePrefix } from '../../shield/prefix-set.js';
+import { addressOctets, parsePrefix } from '../../shield/prefix-set.js';
 import { configureNativeShield, nativeZoneKey } from '../../transport/native-shield.js';
 import { nativeUdpStatus } from '../../transport/native-udp.js';
 import { ConfigError } from './options.js';
@@ -51,6 +51,22 @@ export function resolveShieldFlags(input: {
   if (secrets.length === 0)
     secrets.push(Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('hex'));
   return { mode: settings.mode, rrl: input.rrl, cookieSecrets: secrets, allow: input.shieldAllow ?? [] };
+}
+
+/** The native shield of this process, when on (for `shieldSawTcp`). */
+let active: { noteTcp(address: Uint8Array): void } | undefined;
+
+/**
+ * Tells the shield that `address` completed a TCP handshake and sent a query over it: the
+ * address is real, not spoofed (the `tcp` tier). Cheap when the shield is off.
+ */
+export function shieldSawTcp(address: string): void {
+  if (active === undefined) return;
+  try {
+    active.noteTcp(addressOctets(address));
+  } catch {
+    // not an address we can key: nothing to remember
+  }
 }
 
 export interface RunningShield {
@@ -98,6 +114,7 @@ export function startShield(
       if (nativeZoneKey(Buffer.from(z.origin.key, 'latin1')) === key) return z.origin.toString();
     return `zone #${key}`;
   };
+  active = { noteTcp: (a) => status.addon.shieldNoteTcp(a) };
   const timer = setInterval(() => {
     const st = status.addon.shieldStats();
     for (const [key, entered] of st?.events ?? []) {
@@ -112,6 +129,7 @@ export function startShield(
   return {
     close() {
       clearInterval(timer);
+      active = undefined;
       status.addon.shieldConfigure(0, new Float64Array(26), new Uint8Array(0), new Uint8Array(0));
     },
   };

@@ -16,7 +16,7 @@ import { type OpenListeners, openListeners } from '../shared/listeners.js';
 import { createRateLimitedReporter } from '../shared/log.js';
 import { type NativeAnswers, startNativeAnswers } from '../shared/native-answers.js';
 import { buildResponderOptions } from '../shared/options.js';
-import { startShield } from '../shared/shield.js';
+import { shieldSawTcp, startShield } from '../shared/shield.js';
 import { setupWorkerProcess } from '../shared/worker-process.js';
 import { decodeDnsWorkerConfig, START_CONFIG_ENV } from './config.js';
 import {
@@ -74,9 +74,11 @@ function currentLoads(): LoadCounters {
 const responder = new Responder(table.catalog(), buildResponderOptions(config, slot));
 const counters = new DnsCounters();
 // The counting wrapper reads the RCODE and TC bit from the response header: no decoding.
-const handler: QueryHandler = counters.wrapHandler<TransportContext>((query, ctx) =>
-  responder.respond(query, ctx),
-);
+const handler: QueryHandler = counters.wrapHandler<TransportContext>((query, ctx) => {
+  // A query over TCP proves its source address (the shield's `tcp` tier).
+  if (ctx.transport === 'tcp') shieldSawTcp(ctx.address);
+  return responder.respond(query, ctx);
+});
 const incarnation = randomUUID();
 let metricsTimer: NodeJS.Timeout | undefined;
 
