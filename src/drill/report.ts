@@ -46,6 +46,11 @@ export function textReport(r: DrillReport): string {
     out.push(`  other zones      ${legitCell(ph.legit.byZoneGroup.others)}`);
     for (const [cls, s] of Object.entries(ph.legit.byClass))
       out.push(`  class ${cls.padEnd(10)} ${legitCell(s)}`);
+    const zones = ph.legit.byZone
+      .map((z, k) => (z.queries > 0 ? `z${k} ${percent(z.success, 2)}` : ''))
+      .filter(Boolean)
+      .join(', ');
+    if (zones) out.push(`  per zone         ${zones}`);
     if (sent > 0) {
       const kinds = Object.keys(a.sent)
         .filter((k) => a.sent[k as keyof typeof a.sent] > 0)
@@ -86,6 +91,7 @@ function phaseHtml(ph: PhaseReport): string {
     ...Object.entries(ph.legit.byClass).map(([cls, s]) =>
       statsRow(`class ${cls}: ${CLASS_MEANING[cls as ResolverClass] ?? ''}`, s),
     ),
+    ...ph.legit.byZone.map((z, k) => statsRow(`zone z${k}.drill`, z)),
   ].join('');
   const kinds = Object.keys(a.sent)
     .map(
