@@ -3,6 +3,7 @@
  * targets only; --max-seconds and --max-packets are required.
  * @module
  */
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
@@ -49,6 +50,7 @@ interface DrillCliOptions {
   progress: boolean;
   label?: string;
   writeZones?: string;
+  cpus?: string;
 }
 
 function int(name: string, text: string, min: number, max: number): number {
@@ -65,6 +67,17 @@ function num(name: string, text: string, min: number, max: number): number {
   return n;
 }
 
+/** Pins this process (and the senders it forks later) to `cpus` with taskset. */
+function pinSelf(cpus: string): void {
+  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(cpus))
+    throw new DrillConfigError(`--cpus: a CPU list like 1 or 2-3, got '${cpus}'`);
+  const r = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { encoding: 'utf8' });
+  if (r.status !== 0)
+    throw new DrillConfigError(
+      `--cpus: taskset failed: ${(r.stderr || r.error?.message || '').trim().split('\n')[0]}`,
+    );
+}
+
 async function drillAction(o: DrillCliOptions): Promise<number> {
   const shape = checkShape({
     zones: int('--zones', o.zones, 1, 200),
@@ -77,6 +90,7 @@ async function drillAction(o: DrillCliOptions): Promise<number> {
   }
   if (!o.target) throw new DrillConfigError('--target: required (ADDR:PORT on loopback)');
   const target = parseTarget(o.target);
+  if (o.cpus !== undefined) pinSelf(o.cpus);
   const stops = checkHardStops(o.maxSeconds, o.maxPackets);
   const victim = int('--victim', o.victim, 0, shape.zones - 1);
   const resolvers = int('--resolvers', o.resolvers, 1, 20000);
@@ -158,9 +172,10 @@ export function registerDrillCommand(program: Command): void {
     .option('--io <path>', "attack I/O: 'native' (sendmmsg addon), 'node' (dgram), 'auto'", 'auto')
     .option(
       '--gso <n>',
-      'native path: random-subdomain queries per UDP GSO message, all from one source (1 = off)',
+      'native path: attack queries per UDP GSO message, all from one source (1 = off)',
       '8',
     )
+    .option('--cpus <list>', 'pin the drill and its senders to these CPUs (taskset), apart from the target')
     .option('--target-pid <pid>', "report the target's CPU and RSS (the process and its descendants)")
     .option('--json <file>', 'write the report as JSON')
     .option('--html <file>', 'write the report as one self-contained HTML page')

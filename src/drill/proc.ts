@@ -86,3 +86,24 @@ export function sampleTarget(pid: number): TargetSample {
   }
   return { cpuSeconds: ticks / TICKS, rssBytes: rss, pssBytes: pss, processes: tree.length, alive: true };
 }
+
+/** The CPUs a process may run on (`Cpus_allowed_list` of /proc/PID/status), e.g. "0-1" or "1". */
+export function cpusAllowed(pid: number): string {
+  try {
+    const m = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? m[1] : '?';
+  } catch {
+    return '?';
+  }
+}
+
+/** The CPU numbers of a list like "0-2,5". */
+export function cpuSet(list: string): Set<number> {
+  const out = new Set<number>();
+  for (const part of list.split(',')) {
+    const [a, b] = part.split('-').map(Number);
+    if (!Number.isInteger(a)) continue;
+    for (let c = a; c <= (Number.isInteger(b) ? b : a); c++) out.add(c);
+  }
+  return out;
+}

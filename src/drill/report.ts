@@ -5,7 +5,7 @@
  */
 
 import { CLASS_MEANING, type ResolverClass } from './population.js';
-import type { DrillReport, PhaseReport, TimelinePoint } from './run.js';
+import { type DrillReport, type PhaseReport, sharesCpu, type TimelinePoint } from './run.js';
 import { type LegitStats, percent } from './stats.js';
 
 function legitCell(s: LegitStats | undefined): string {
@@ -25,6 +25,9 @@ export function textReport(r: DrillReport): string {
   );
   out.push(
     `I/O: legitimate ${r.io.legit}; attack ${r.io.attack}, ${r.io.senders} sender process(es), ${r.io.attackSources} source addresses`,
+  );
+  out.push(
+    `CPUs: drill ${r.io.drillCpus}${r.io.targetCpus ? `, target ${r.io.targetCpus}` : ''}${sharesCpu(r) ? ' — WARNING: they share CPUs; pin them apart (taskset) for a fair measurement' : ''}`,
   );
   const c = r.capacity;
   if (c)
@@ -177,7 +180,8 @@ export function htmlReport(r: DrillReport): string {
 <p>Target ${esc(r.target)}${r.label ? ` (${esc(r.label)})` : ''}; started ${esc(r.startedAt)}; ${r.seconds} s; seed ${r.seed}; stopped by ${esc(r.stoppedBy)}.</p>
 <p>I/O: legitimate ${esc(r.io.legit)}; attack ${esc(r.io.attack)}, ${r.io.senders} sender process(es), ${r.io.attackSources} source addresses.
 Population: resolvers ${pop}; ${r.population.bots} bots; ${r.population.zones} zones × ${r.population.names} names; victim ${esc(r.population.victim)}.
-Packets sent: ${r.packets.legit} legitimate, ${r.packets.attack} attack.</p>
+Packets sent: ${r.packets.legit} legitimate, ${r.packets.attack} attack.
+CPUs: drill ${esc(r.io.drillCpus)}${r.io.targetCpus ? `, target ${esc(r.io.targetCpus)}` : ''}${sharesCpu(r) ? ' — <b>they share CPUs</b>' : ''}.</p>
 ${cap}
 <h2>Timeline</h2>
 ${timelineSvg(r.timeline)}

@@ -9,7 +9,7 @@ import { FloodPool, type FloodTotals } from './flood.js';
 import { type AttackKind, type AttackMix, KINDS, TCP_COUNTERS } from './flood-protocol.js';
 import { COUNTS_PER_KIND } from './native.js';
 import { makeResolvers, RESOLVER_CLASSES, type ResolverClass } from './population.js';
-import { sampleTarget, type TargetSample } from './proc.js';
+import { cpuSet, cpusAllowed, sampleTarget, type TargetSample } from './proc.js';
 import { type QueryRecord, Resolvers } from './resolvers.js';
 import type { Scenario } from './scenario.js';
 import { type LegitStats, percent, StatsBuilder } from './stats.js';
@@ -119,6 +119,9 @@ export interface DrillReport {
     readonly attack: string;
     readonly attackSources: number;
     readonly senders: number;
+    /** CPUs the drill may run on, and the target (with --target-pid); they should not overlap. */
+    readonly drillCpus: string;
+    readonly targetCpus?: string;
   };
   readonly population: {
     readonly resolvers: Record<string, number>;
@@ -305,10 +308,12 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
     io: {
       legit: 'node dgram + net (one socket per resolver)',
       attack: pool?.io.startsWith('native')
-        ? `native sendmmsg (IP_PKTINFO source per datagram${pool.io.includes('gso') ? `; random-subdomain in UDP GSO runs of ${pool.io.slice(10)} from one source` : ''})`
+        ? `native sendmmsg (IP_PKTINFO source per datagram${pool.io.includes('gso') ? `; UDP GSO runs of ${pool.io.slice(10)} queries from one source` : ''})`
         : 'node dgram (sockets bound per source)',
       attackSources: pool?.sources ?? 0,
       senders: opts.senders,
+      drillCpus: cpusAllowed(process.pid),
+      targetCpus: opts.targetPid ? cpusAllowed(opts.targetPid) : undefined,
     },
     population: {
       resolvers: byClass,
@@ -488,4 +493,12 @@ function round2(x: number): number {
 }
 function round4(x: number): number {
   return Math.round(x * 10000) / 10000;
+}
+
+/** True when the drill and the target may share a CPU (the report warns). */
+export function sharesCpu(r: DrillReport): boolean {
+  if (!r.io.targetCpus) return false;
+  const d = cpuSet(r.io.drillCpus);
+  for (const c of cpuSet(r.io.targetCpus)) if (d.has(c)) return true;
+  return false;
 }

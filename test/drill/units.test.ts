@@ -165,7 +165,7 @@ test('HTML report: self-contained (no external asset, no script) with an SVG tim
     target: '127.0.0.1:53',
     startedAt: 'now',
     seed: 1,
-    io: { legit: 'l', attack: 'a', attackSources: 1, senders: 1 },
+    io: { legit: 'l', attack: 'a', attackSources: 1, senders: 1, drillCpus: '1', targetCpus: '0-1' },
     population: { resolvers: { steady: 1 }, bots: 1, zones: 1, names: 1, victim: 'z0.drill' },
     phases: [
       {
@@ -200,6 +200,7 @@ test('HTML report: self-contained (no external asset, no script) with an SVG tim
   assert.match(html, /<svg /);
   assert.match(html, /<polyline/);
   assert.match(html, /TCP floods/);
+  assert.match(html, /they share CPUs/, 'drill on CPU 1, target on 0-1: warned');
   assert.doesNotMatch(html, /<script|src=|href=|url\(/i);
   assert.doesNotMatch(html, /<b>x<\/b>/, 'labels escaped');
 });
