@@ -98,6 +98,9 @@ test('a flood far above capacity makes legitimate first tries fail; calm again a
     `first try: calm ${calm.legit.all.firstTry}, flood ${flood.legit.all.firstTry}`,
   );
   assert.ok(flood.legit.all.p99Ms > calm.legit.all.p99Ms);
+  // Once its tries time out, the storm class multiplies its rate (10-20x per resolver).
+  const rate = (ph: typeof calm) => (ph.legit.byClass.storm?.queries ?? 0) / ph.seconds;
+  assert.ok(rate(flood) > 3 * rate(calm), `storm: calm ${rate(calm)}/s, flood ${rate(flood)}/s`);
 });
 
 test('the Node sender (no addon) sends well-formed attack queries, answered as the native ones are', async () => {
