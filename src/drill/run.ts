@@ -236,10 +236,11 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
         lastFlood = f;
         lastSample = s;
         lastT = now;
-        if (opts.progress) progressLine(point, records, resolvers.sent);
+        if (opts.progress) progressLine(point, records, resolvers.sent, totalSeconds);
       };
-      progressTimer = setInterval(tick, 1000);
       const scenario = opts.scenario;
+      const totalSeconds = scenario.phases.reduce((t, ph) => t + ph.seconds, 0);
+      progressTimer = setInterval(tick, 1000);
       let before = await p.switchRate(0, {});
       for (let i = 0; i < scenario.phases.length && !abort; i++) {
         const ph = scenario.phases[i];
@@ -471,7 +472,9 @@ function targetStats(a: TargetSample, b: TargetSample, seconds: number, rssPeak:
   };
 }
 
-function progressLine(p: TimelinePoint, records: QueryRecord[], legitSent: number): void {
+function progressLine(p: TimelinePoint, records: QueryRecord[], legitSent: number, total: number): void {
+  const done = Math.min(1, p.t / Math.max(total, 1));
+  const bar = `${'#'.repeat(Math.round(done * 20))}${'.'.repeat(20 - Math.round(done * 20))}`;
   let ok = 0;
   let n = 0;
   for (let i = records.length - 1; i >= 0 && n < 2000; i--, n++) if (records[i].ok) ok++;
@@ -479,7 +482,7 @@ function progressLine(p: TimelinePoint, records: QueryRecord[], legitSent: numbe
     p.cpuCores === undefined
       ? ''
       : ` | target ${p.cpuCores} cores ${Math.round((p.rssBytes ?? 0) / 2 ** 20)} MiB`;
-  const line = `[${p.phase} ${p.t.toFixed(0)}s] legit sent ${legitSent} ok ${n ? percent(ok / n) : '-'} (last ${n}) | attack ${p.attackSent}/s answered ${p.attackAnswered}/s${cpu}`;
+  const line = `[${bar}] ${p.phase} ${p.t.toFixed(0)}/${total}s | legit sent ${legitSent} ok ${n ? percent(ok / n) : '-'} (last ${n}) | attack ${p.attackSent}/s answered ${p.attackAnswered}/s${cpu}`;
   process.stderr.write(process.stderr.isTTY ? `\r${line.padEnd(110).slice(0, 140)}` : `${line}\n`);
 }
 
