@@ -87,7 +87,7 @@ typedef struct sb_sock {
   sb_preparse pps[SB_BATCH]; /* the batch's pre-parses and shield verdicts (for RRL at send) */
   sb_verdict sv[SB_BATCH];
   double batch_now;  /* the batch's monotonic clock (ms), when the shield is on */
-  uint64_t shield_dropped, shield_truncated, rrl_dropped, rrl_slipped;
+  uint64_t shield_dropped, shield_truncated, rrl_dropped, rrl_slipped, rrl_dropped_c;
   uint64_t c_rcode[16]; /* C answers by header RCODE (for the DNS counters: JS never sees them) */
   uint64_t c_tc;        /* C answers with TC=1 */
 } sb_sock;
@@ -374,6 +374,7 @@ static void process_batch(sb_sock *s, unsigned n) {
         int r = sb_shield_after(sh, &pp, pkt, &s->sv[i], ans, alen, s->batch_now);
         if (r == SB_RRL_DROP) {
           s->rrl_dropped++;
+          s->rrl_dropped_c++;
           s->dropped++;
           put32(d + 60, SB_V_DROPPED);
           continue;
@@ -777,6 +778,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   set_num(env, o, "shieldTruncated", (double)s->shield_truncated);
   set_num(env, o, "rrlDropped", (double)s->rrl_dropped);
   set_num(env, o, "rrlSlipped", (double)s->rrl_slipped);
+  set_num(env, o, "rrlDroppedC", (double)s->rrl_dropped_c);
   return o;
 }
 

@@ -16,6 +16,7 @@ interface Live {
   incarnation: string;
   counters: number[];
   gauges: number[];
+  attacked: string[];
 }
 
 /** How many retired incarnations are remembered (to ignore their late reports). */
@@ -40,6 +41,7 @@ export class DnsAggregator {
       incarnation,
       counters: report.counters.slice(),
       gauges: report.gauges.slice(),
+      attacked: report.attacked?.slice() ?? [],
     });
     return true;
   }
@@ -90,6 +92,13 @@ export class DnsAggregator {
     for (const live of this.#live.values())
       for (let i = 0; i < COUNTER_COUNT; i++) out[i] += live.counters[i];
     return out;
+  }
+
+  /** Zones some live worker's shield holds under attack now, sorted. */
+  attackedZones(): string[] {
+    const all = new Set<string>();
+    for (const live of this.#live.values()) for (const z of live.attacked) all.add(z);
+    return [...all].sort();
   }
 
   /** Gauges summed over the live workers. */

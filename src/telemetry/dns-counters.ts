@@ -11,12 +11,16 @@
 import {
   blockOf,
   C,
+  COOKIE_STATUSES,
   COUNTER_COUNT,
   type DnsReport,
   G,
   GAUGE_COUNT,
+  MAX_ATTACKED_REPORTED,
   Q,
   RCODE_SLOT,
+  S,
+  SHIELD_TIERS,
   TRANSPORT_BLOCK,
   TRANSPORTS,
 } from './dns-layout.js';
@@ -53,6 +57,30 @@ export interface NativeAnswerCounters {
   /** By header RCODE (index 0–15); absent from an addon built before it was counted. */
   answeredCByRcode?: readonly number[];
   answeredCTruncated?: number;
+  /** Datagrams the shield dropped before any answer, and C answers rate limiting dropped:
+   * received and dropped, never seen by the handler. */
+  shieldDropped?: number;
+  rrlDroppedC?: number;
+}
+
+/** The shield's counters of this worker (NativeShieldStats), when it is on. */
+export interface ShieldCounters {
+  answered: number;
+  dropped: number;
+  truncated: number;
+  formerr: number;
+  badcookie: number;
+  rrlDropped: number;
+  rrlSlipped: number;
+  cookies: readonly number[];
+  shedBudget: readonly number[];
+  shedOverload: readonly number[];
+  wouldDrop: number;
+  wouldTruncate: number;
+  wouldBadcookie: number;
+  overload: number;
+  /** Names of the zones attacked now. */
+  attacked: readonly string[];
 }
 
 /** Where a report takes the numbers this module does not count itself. */
@@ -65,6 +93,8 @@ export interface ReportSources {
   tcp?: () => Iterable<Readonly<TcpCounters>>;
   /** Zones served now. */
   zones?: () => number;
+  /** The shield's counters (undefined when it is off). */
+  shield?: () => ShieldCounters | undefined;
 }
 
 /** RFC 1035 §4.1.1: the RCODE is the low four bits of the header's fourth octet. */
@@ -134,6 +164,9 @@ export class DnsCounters {
       const byRcode = s.answeredCByRcode ?? [];
       for (let r = 0; r < 16; r++) counters[b + Q.rcode + RCODE_SLOT[r]] += byRcode[r] ?? 0;
       counters[b + Q.truncated] += s.answeredCTruncated ?? 0;
+      const unseen = (s.shieldDropped ?? 0) + (s.rrlDroppedC ?? 0);
+      counters[b + Q.received] += unseen;
+      counters[b + Q.dropped] += unseen;
     }
     for (const s of sources.tcp?.() ?? []) {
       counters[C.tcpAccepted] += s.accepted;
@@ -143,6 +176,22 @@ export class DnsCounters {
       gauges[G.tcpOpen] += s.open;
     }
     gauges[G.zonesServed] = sources.zones?.() ?? 0;
-    return { counters, gauges };
+    const sh = sources.shield?.();
+    if (sh === undefined) return { counters, gauges };
+    [sh.answered, sh.dropped, sh.truncated, sh.formerr, sh.badcookie].forEach((v, i) => {
+      counters[S.decisions + i] = v;
+    });
+    for (let t = 0; t < SHIELD_TIERS.length; t++) {
+      counters[S.shed + t] = sh.shedBudget[t] ?? 0;
+      counters[S.shed + SHIELD_TIERS.length + t] = sh.shedOverload[t] ?? 0;
+    }
+    counters[S.rrlDropped] = sh.rrlDropped;
+    counters[S.rrlSlipped] = sh.rrlSlipped;
+    for (let c = 0; c < COOKIE_STATUSES.length; c++) counters[S.cookies + c] = sh.cookies[c] ?? 0;
+    counters[S.wouldDrop] = sh.wouldDrop;
+    counters[S.wouldTruncate] = sh.wouldTruncate;
+    counters[S.wouldBadcookie] = sh.wouldBadcookie;
+    gauges[G.overload] = sh.overload;
+    return { counters, gauges, attacked: sh.attacked.slice(0, MAX_ATTACKED_REPORTED) };
   }
 }

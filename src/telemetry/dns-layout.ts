@@ -74,8 +74,36 @@ export const C = {
   tcpAccepted: TRANSPORTS.length * TRANSPORT_BLOCK + 4,
 } as const;
 
+/** The shield's decisions (docs/SHIELD.md), in slot order from `S.decisions`. */
+export const SHIELD_DECISIONS = ['answered', 'dropped', 'truncated', 'formerr', 'badcookie'] as const;
+/** The source tiers, in slot order. */
+export const SHIELD_TIERS = ['unknown', 'history', 'tcp', 'cookie'] as const;
+/** Why the shield shed a datagram, in slot order (each with SHIELD_TIERS.length slots). */
+export const SHIELD_REASONS = ['zone-budget', 'overload'] as const;
+/** The status of a query's COOKIE option, in slot order. */
+export const COOKIE_STATUSES = ['none', 'malformed', 'client-only', 'invalid', 'valid'] as const;
+
+const SHIELD_BASE = TRANSPORTS.length * TRANSPORT_BLOCK + 5;
+
+/** Indexes of the shield's counters (native path, `--shield`), after the worker-wide ones. */
+export const S = {
+  /** First of SHIELD_DECISIONS.length: datagrams by what the shield decided before answering. */
+  decisions: SHIELD_BASE,
+  /** First of SHIELD_REASONS.length × SHIELD_TIERS.length: shed datagrams by reason, then tier. */
+  shed: SHIELD_BASE + 5,
+  /** Answers response-rate limiting dropped, and sent truncated instead (slipped). */
+  rrlDropped: SHIELD_BASE + 13,
+  rrlSlipped: SHIELD_BASE + 14,
+  /** First of COOKIE_STATUSES.length: queries by their COOKIE option. */
+  cookies: SHIELD_BASE + 15,
+  /** What a dry run would have dropped, truncated, answered BADCOOKIE. */
+  wouldDrop: SHIELD_BASE + 20,
+  wouldTruncate: SHIELD_BASE + 21,
+  wouldBadcookie: SHIELD_BASE + 22,
+} as const;
+
 /** Length of a report's `counters`. */
-export const COUNTER_COUNT = TRANSPORTS.length * TRANSPORT_BLOCK + 5;
+export const COUNTER_COUNT = SHIELD_BASE + 23;
 
 /** Indexes of a report's `gauges` (values that go up and down; dropped when a worker dies). */
 export const G = {
@@ -85,10 +113,15 @@ export const G = {
   cacheEntries: 2,
   /** Response-cache octets, UDP then TCP. */
   cacheBytes: 4,
+  /** The shield's overload level (0 keeping up .. 3 drowning). */
+  overload: 6,
 } as const;
 
 /** Length of a report's `gauges`. */
-export const GAUGE_COUNT = 6;
+export const GAUGE_COUNT = 7;
+
+/** Most zone names a report lists as under attack. */
+export const MAX_ATTACKED_REPORTED = 32;
 
 /** What a worker sends the primary: cumulative counters and current gauges. */
 export interface DnsReport {
@@ -96,6 +129,8 @@ export interface DnsReport {
   counters: number[];
   /** GAUGE_COUNT current values. */
   gauges: number[];
+  /** Zones this worker's shield holds under a random-subdomain attack now (at most 32). */
+  attacked?: string[];
 }
 
 /** True when `r` has the shape of a report of this build. */
@@ -108,7 +143,17 @@ export function isDnsReport(r: unknown): r is DnsReport {
     Array.isArray(gauges) &&
     gauges.length === GAUGE_COUNT &&
     counters.every(isCount) &&
-    gauges.every(isCount)
+    gauges.every(isCount) &&
+    isNameList((r as { attacked?: unknown }).attacked)
+  );
+}
+
+function isNameList(v: unknown): boolean {
+  return (
+    v === undefined ||
+    (Array.isArray(v) &&
+      v.length <= MAX_ATTACKED_REPORTED &&
+      v.every((n) => typeof n === 'string' && n.length > 0 && n.length <= 1024))
   );
 }
 

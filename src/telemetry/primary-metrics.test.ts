@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseExposition, sampleValue } from '../../test/helpers/prometheus.js';
+import { DnsCounters } from './dns-counters.js';
 import { blockOf, C, COUNTER_COUNT, G, GAUGE_COUNT, Q, RCODE_LABELS } from './dns-layout.js';
 import { METRICS_CONTENT_TYPE, PrimaryMetrics, statusClassOf } from './primary-metrics.js';
 
@@ -66,6 +67,61 @@ describe('PrimaryMetrics', () => {
     assert.equal(after, 101);
     const exp = parseExposition((await m.render()).body);
     assert.equal(sampleValue(exp, 'switchboard_dns_worker_restarts_total'), 1);
+  });
+
+  test("the shield's counters: decisions, shed by reason and tier, RRL, cookies, overload per worker, attacked zones by name", async () => {
+    const shield = (over: number, attacked: string[]) =>
+      new DnsCounters().report({
+        nativeUdp: () => [{ answeredC: 10, answeredCByRcode: [10], shieldDropped: 7, rrlDroppedC: 2 }],
+        shield: () => ({
+          answered: 100,
+          dropped: 7,
+          truncated: 3,
+          formerr: 1,
+          badcookie: 2,
+          rrlDropped: 4,
+          rrlSlipped: 5,
+          cookies: [50, 1, 20, 3, 40],
+          shedBudget: [6, 0, 1, 0],
+          shedOverload: [4, 0, 0, 0],
+          wouldDrop: 0,
+          wouldTruncate: 0,
+          wouldBadcookie: 0,
+          overload: over,
+          attacked,
+        }),
+      });
+    const m = new PrimaryMetrics({ processMetrics: false });
+    assert.equal(m.dns.update(0, 'a', shield(2, ['victim.example.'])), true);
+    assert.equal(m.dns.update(1, 'b', shield(0, ['victim.example.', 'other.example.'])), true);
+    const exp = parseExposition((await m.render()).body);
+    assert.equal(sampleValue(exp, 'switchboard_dns_shield_decisions_total', { decision: 'dropped' }), 14);
+    assert.equal(sampleValue(exp, 'switchboard_dns_shield_decisions_total', { decision: 'badcookie' }), 4);
+    assert.equal(
+      sampleValue(exp, 'switchboard_dns_shield_shed_total', { reason: 'zone-budget', tier: 'unknown' }),
+      12,
+    );
+    assert.equal(
+      sampleValue(exp, 'switchboard_dns_shield_shed_total', { reason: 'zone-budget', tier: 'tcp' }),
+      2,
+    );
+    assert.equal(
+      sampleValue(exp, 'switchboard_dns_shield_shed_total', { reason: 'overload', tier: 'unknown' }),
+      8,
+    );
+    assert.equal(sampleValue(exp, 'switchboard_dns_rrl_responses_total', { action: 'slipped' }), 10);
+    assert.equal(sampleValue(exp, 'switchboard_dns_cookies_total', { status: 'valid' }), 80);
+    assert.equal(sampleValue(exp, 'switchboard_dns_shield_overload_level', { worker: '0' }), 2);
+    assert.equal(sampleValue(exp, 'switchboard_dns_shield_overload_level', { worker: '1' }), 0);
+    assert.equal(sampleValue(exp, 'switchboard_dns_zone_under_attack', { zone: 'victim.example.' }), 1);
+    assert.equal(sampleValue(exp, 'switchboard_dns_zone_under_attack', { zone: 'other.example.' }), 1);
+    // Datagrams shed in C before any answer, and C answers RRL dropped, count as received and dropped.
+    assert.equal(sampleValue(exp, 'switchboard_dns_queries_total', { transport: 'udp' }), 38);
+    assert.equal(sampleValue(exp, 'switchboard_dns_queries_dropped_total', { transport: 'udp' }), 18);
+    // A worker names at most 32 zones; a report naming more is refused whole.
+    const names = Array.from({ length: 40 }, (_, i) => `z${i}.`);
+    assert.equal(shield(0, names).attacked?.length, 32);
+    assert.equal(m.dns.update(2, 'c', { ...shield(0, []), attacked: names }), false);
   });
 
   test('HTTP requests are labelled by method, route pattern and status class only', async () => {

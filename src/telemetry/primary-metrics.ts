@@ -10,7 +10,19 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { DnsAggregator } from './aggregate.js';
-import { blockOf, C, G, Q, RCODE_LABELS, TRANSPORTS } from './dns-layout.js';
+import {
+  blockOf,
+  C,
+  COOKIE_STATUSES,
+  G,
+  Q,
+  RCODE_LABELS,
+  S,
+  SHIELD_DECISIONS,
+  SHIELD_REASONS,
+  SHIELD_TIERS,
+  TRANSPORTS,
+} from './dns-layout.js';
 import { ZONE_CHANGE_KINDS, type ZoneChangeKind } from './zone-changes.js';
 
 /** The Prometheus text exposition format (version 0.0.4). */
@@ -279,6 +291,7 @@ export class PrimaryMetrics implements HttpMetricsSink {
         }
       },
     });
+    this.#registerShield();
     new Counter({
       name: 'switchboard_dns_zone_updates_total',
       help: 'Zone additions, replacements and deletions applied by each DNS worker slot.',
@@ -288,6 +301,101 @@ export class PrimaryMetrics implements HttpMetricsSink {
         this.reset();
         for (const slot of dns.slots())
           this.inc({ worker: String(slot) }, dns.slotCounters(slot)[C.zoneUpdates]);
+      },
+    });
+  }
+
+  /** The shield's metrics (docs/SHIELD.md; zero while it is off). */
+  #registerShield(): void {
+    const registers = [this.registry];
+    const dns = this.dns;
+    new Counter({
+      name: 'switchboard_dns_shield_decisions_total',
+      help: 'UDP datagrams the shield decided on before answering (native path, --shield), by decision.',
+      labelNames: ['decision'],
+      registers,
+      collect() {
+        const totals = dns.counters();
+        this.reset();
+        SHIELD_DECISIONS.forEach((d, i) => {
+          this.inc({ decision: d }, totals[S.decisions + i]);
+        });
+      },
+    });
+    new Counter({
+      name: 'switchboard_dns_shield_shed_total',
+      help: 'Datagrams the shield dropped or truncated, by reason (zone-budget: missing names of an attacked zone; overload) and source tier.',
+      labelNames: ['reason', 'tier'],
+      registers,
+      collect() {
+        const totals = dns.counters();
+        this.reset();
+        SHIELD_REASONS.forEach((reason, r) => {
+          SHIELD_TIERS.forEach((tier, t) => {
+            this.inc({ reason, tier }, totals[S.shed + r * SHIELD_TIERS.length + t]);
+          });
+        });
+      },
+    });
+    new Counter({
+      name: 'switchboard_dns_rrl_responses_total',
+      help: 'Responses response-rate limiting held back, by action (dropped, or slipped: sent truncated).',
+      labelNames: ['action'],
+      registers,
+      collect() {
+        const totals = dns.counters();
+        this.reset();
+        this.inc({ action: 'dropped' }, totals[S.rrlDropped]);
+        this.inc({ action: 'slipped' }, totals[S.rrlSlipped]);
+      },
+    });
+    new Counter({
+      name: 'switchboard_dns_cookies_total',
+      help: 'UDP queries by their DNS COOKIE option, as the shield found it (RFC 7873).',
+      labelNames: ['status'],
+      registers,
+      collect() {
+        const totals = dns.counters();
+        this.reset();
+        COOKIE_STATUSES.forEach((status, i) => {
+          this.inc({ status }, totals[S.cookies + i]);
+        });
+      },
+    });
+    new Counter({
+      name: 'switchboard_dns_shield_dry_run_total',
+      help: 'What the shield would have done in dry run (--shield dry-run), by decision.',
+      labelNames: ['decision'],
+      registers,
+      collect() {
+        const totals = dns.counters();
+        this.reset();
+        this.inc({ decision: 'dropped' }, totals[S.wouldDrop]);
+        this.inc({ decision: 'truncated' }, totals[S.wouldTruncate]);
+        this.inc({ decision: 'badcookie' }, totals[S.wouldBadcookie]);
+      },
+    });
+    new Gauge({
+      name: 'switchboard_dns_shield_overload_level',
+      help: "Each DNS worker's overload level (0 keeping up, 1 behind, 2 far behind, 3 drowning).",
+      labelNames: ['worker'],
+      registers,
+      collect() {
+        this.reset();
+        for (const slot of dns.slots()) {
+          const g = dns.slotGauges(slot);
+          if (g) this.set({ worker: String(slot) }, g[G.overload]);
+        }
+      },
+    });
+    new Gauge({
+      name: 'switchboard_dns_zone_under_attack',
+      help: 'Zones under a random-subdomain attack now (1 per zone a worker holds attacked; at most 32 per worker).',
+      labelNames: ['zone'],
+      registers,
+      collect() {
+        this.reset();
+        for (const zone of dns.attackedZones()) this.set({ zone }, 1);
       },
     });
   }

@@ -68,6 +68,8 @@ export interface NativeUdpStats {
   shieldTruncated: number;
   rrlDropped: number;
   rrlSlipped: number;
+  /** Of rrlDropped, the C answers (the JS ones were counted by the handler). */
+  rrlDroppedC: number;
 }
 
 /** The addon's functions (native/udp.c). */

@@ -19,6 +19,8 @@ import { findEdnsOption } from '../../src/wire/edns.js';
 import { fullRcode } from '../../src/wire/message.js';
 import { buildQuery, queryUdp } from '../helpers/dns-client.js';
 import { type Peer, startSwitchboard, switchboardBin } from '../helpers/peers.js';
+import { makeDataDir, removeDataDir, startPlatform } from '../helpers/platform.js';
+import { parseExposition, sampleValue } from '../helpers/prometheus.js';
 import { skipOrFail } from '../helpers/require-peers.js';
 
 const native = nativeUdpStatus();
@@ -127,17 +129,17 @@ describe('the shield on the native UDP path', { skip, timeout: 120_000 }, () => 
     }
   });
 
-  async function flood(peer: Peer, seconds: number) {
+  async function flood(peer: { port: number }, seconds: number, zone = 'example.') {
     const bots = await Promise.all(Array.from({ length: 20 }, (_, i) => client(`127.0.${10 + i}.1`)));
     const resolver = await client('127.0.200.1');
     let id = 0;
     const t0 = Date.now();
     while (Date.now() - t0 < seconds * 1000) {
       for (let i = 0; i < 150; i++) {
-        const name = `x${Math.random().toString(36).slice(2)}.example.`;
+        const name = `x${Math.random().toString(36).slice(2)}.${zone}`;
         bots[i % bots.length].send(buildQuery({ id: id++ & 0xffff, name, type: 1 }), peer.port);
       }
-      resolver.send(buildQuery({ id: id++ & 0xffff, name: 'www.example.', type: 1 }), peer.port);
+      resolver.send(buildQuery({ id: id++ & 0xffff, name: `www.${zone}`, type: 1 }), peer.port);
       await settle(100);
     }
     await settle(400);
@@ -214,6 +216,43 @@ describe('the shield on the native UDP path', { skip, timeout: 120_000 }, () => 
       assert.match(peer.output(), /is under a random-subdomain attack/);
     } finally {
       await peer.stop();
+    }
+  });
+
+  test("switchboard start: the shield's metrics on /metrics (decisions, attacked zone by name)", async () => {
+    const dataDir = makeDataDir();
+    const p = await startPlatform({
+      dataDir,
+      workers: 1,
+      extraArgs: ['--io', 'native', '--native-answers', '--shield', 'on', '--rrl', 'responses=50'],
+    });
+    try {
+      const r = await flood({ port: p.dnsPort }, 3, 'example.com.');
+      assert.equal(r.resolver.full, r.resolver.sent, `resolver: ${JSON.stringify(r.resolver)}`);
+      let exp = parseExposition('');
+      for (let i = 0; i < 20; i++) {
+        exp = parseExposition(await (await fetch(`${p.api}/metrics`)).text());
+        if (sampleValue(exp, 'switchboard_dns_zone_under_attack', { zone: 'example.com.' }) === 1) break;
+        await settle(250);
+      }
+      assert.equal(sampleValue(exp, 'switchboard_dns_zone_under_attack', { zone: 'example.com.' }), 1);
+      assert.ok(
+        (sampleValue(exp, 'switchboard_dns_shield_decisions_total', { decision: 'dropped' }) ?? 0) > 0,
+      );
+      assert.ok(
+        (sampleValue(exp, 'switchboard_dns_shield_shed_total', { reason: 'zone-budget', tier: 'unknown' }) ??
+          0) > 0,
+      );
+      assert.equal(
+        sampleValue(exp, 'switchboard_dns_shield_overload_level', { worker: '0' }) !== undefined,
+        true,
+      );
+      assert.ok(
+        (sampleValue(exp, 'switchboard_dns_queries_total', { transport: 'udp' }) ?? 0) >= r.floodSent,
+      );
+    } finally {
+      await p.stop();
+      removeDataDir(dataDir);
     }
   });
 

@@ -14,6 +14,7 @@ import { isStartWorkerMessage, type StartWorkerMessage } from '../shared/dns-pro
 import { encodeDnsWorkerConfig, START_CONFIG_ENV } from '../shared/dns-worker-config.js';
 import { ImageShipper } from '../shared/image-shipper.js';
 import { collectGarbage, formatLoads, PackWriter } from '../shared/images.js';
+import { logKernelSettings } from '../shared/kernel.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError } from '../shared/log.js';
 import type { ServeConfig } from './config.js';
@@ -61,6 +62,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     return 1;
   }
   log.info(formatUdpIoLine(udp));
+  logKernelSettings(log, config.udpRecvBufferSize);
   config.udpIo = udp.io;
 
   const writer = new PackWriter();

@@ -6,6 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { WorkerPool } from '../../transport/cluster.js';
+import { logKernelSettings } from '../shared/kernel.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { CONFIG_ENV, encodeServeConfig, type ServeConfig } from './config.js';
@@ -36,6 +37,7 @@ export function runPrimary(config: ServeConfig, io?: Partial<PrimaryIo>): Promis
   // Decided once here (one log line), handed to every worker in its config.
   const udp = chooseUdpIo(config.io ?? 'auto', config.listen, true);
   log.info(formatUdpIoLine(udp));
+  logKernelSettings(log, config.udpRecvBufferSize);
   config.udpIo = udp.io;
   const ready = new Set<number>();
   let started = false;

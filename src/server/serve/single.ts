@@ -4,6 +4,7 @@
  * @module
  */
 
+import { logKernelSettings } from '../shared/kernel.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError, type Logger } from '../shared/log.js';
 import type { ServeConfig } from './config.js';
@@ -21,6 +22,7 @@ export async function runSingleProcess(
   let server: Awaited<ReturnType<typeof startServer>>;
   const udp = chooseUdpIo(config.io ?? 'auto', config.listen, false);
   log.info(formatUdpIoLine(udp));
+  logKernelSettings(log, config.udpRecvBufferSize);
   config.udpIo = udp.io;
   if (config.images)
     log.info(

@@ -8,6 +8,7 @@
 import type { Catalog } from '../../answer/catalog.js';
 import { shieldSettings } from '../../shield/config.js';
 import { addressOctets, parsePrefix } from '../../shield/prefix-set.js';
+import type { ShieldCounters } from '../../telemetry/dns-counters.js';
 import { configureNativeShield, nativeZoneKey } from '../../transport/native-shield.js';
 import { nativeUdpStatus } from '../../transport/native-udp.js';
 import { ConfigError } from './options.js';
@@ -55,6 +56,13 @@ export function resolveShieldFlags(input: {
 
 /** The native shield of this process, when on (for `shieldSawTcp`). */
 let active: { noteTcp(address: Uint8Array): void } | undefined;
+/** Its counters as last read (once a second), attacked zones by name. */
+let latest: ShieldCounters | undefined;
+
+/** The shield's counters for the worker's DNS report; undefined when it is off. */
+export function shieldCounters(): ShieldCounters | undefined {
+  return latest;
+}
 
 /**
  * Tells the shield that `address` completed a TCP handshake and sent a query over it: the
@@ -109,27 +117,42 @@ export function startShield(
       `, cookies checked (${s.cookieSecrets.length} secret${s.cookieSecrets.length === 1 ? '' : 's'})` +
       (flags.allow.length ? `, ${flags.allow.length} allowed prefixes` : ''),
   );
+  // Zone keys → names, for the zones that were attacked (few): a walk of the catalog per new key.
+  const names = new Map<number, string>();
   const nameOf = (key: number): string => {
-    for (const z of catalog().zones)
-      if (nativeZoneKey(Buffer.from(z.origin.key, 'latin1')) === key) return z.origin.toString();
-    return `zone #${key}`;
+    let name = names.get(key);
+    if (name === undefined) {
+      name = `zone #${key}`;
+      for (const z of catalog().zones)
+        if (nativeZoneKey(Buffer.from(z.origin.key, 'latin1')) === key) {
+          name = z.origin.toString();
+          break;
+        }
+      if (names.size > 4096) names.clear();
+      names.set(key, name);
+    }
+    return name;
   };
-  active = { noteTcp: (a) => status.addon.shieldNoteTcp(a) };
-  const timer = setInterval(() => {
+  const poll = (): void => {
     const st = status.addon.shieldStats();
-    for (const [key, entered] of st?.events ?? []) {
+    if (st === null) return;
+    for (const [key, entered] of st.events) {
       log.info(
         entered
           ? `shield: ${nameOf(key)} is under a random-subdomain attack: its missing names are answered within a budget`
           : `shield: ${nameOf(key)} is no longer under attack`,
       );
     }
-  }, 1000);
+    latest = { ...st, attacked: st.attacked.slice(0, 32).map(nameOf) };
+  };
+  active = { noteTcp: (a) => status.addon.shieldNoteTcp(a) };
+  const timer = setInterval(poll, 1000);
   timer.unref();
   return {
     close() {
       clearInterval(timer);
       active = undefined;
+      latest = undefined;
       status.addon.shieldConfigure(0, new Float64Array(26), new Uint8Array(0), new Uint8Array(0));
     },
   };

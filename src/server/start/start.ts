@@ -23,6 +23,7 @@ import { formatListenAddress, type ListenAddress } from '../../transport/listen-
 import { CompilePool } from '../shared/compile-pool.js';
 import { ImageShipper } from '../shared/image-shipper.js';
 import { collectGarbage, formatLoads, PackWriter } from '../shared/images.js';
+import { logKernelSettings } from '../shared/kernel.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError, type Logger } from '../shared/log.js';
 import { ZoneBroadcaster } from './broadcast.js';
@@ -209,6 +210,7 @@ export async function runStart(
     return 1;
   }
   log.info(formatUdpIoLine(udpIo));
+  logKernelSettings(log, config.dns.udpRecvBufferSize);
 
   let d: StartDeps;
   let metrics: PrimaryMetrics;

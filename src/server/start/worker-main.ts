@@ -16,7 +16,7 @@ import { type OpenListeners, openListeners } from '../shared/listeners.js';
 import { createRateLimitedReporter } from '../shared/log.js';
 import { type NativeAnswers, startNativeAnswers } from '../shared/native-answers.js';
 import { buildResponderOptions } from '../shared/options.js';
-import { shieldSawTcp, startShield } from '../shared/shield.js';
+import { shieldCounters, shieldSawTcp, startShield } from '../shared/shield.js';
 import { setupWorkerProcess } from '../shared/worker-process.js';
 import { decodeDnsWorkerConfig, START_CONFIG_ENV } from './config.js';
 import {
@@ -89,6 +89,7 @@ function sendMetrics(): void {
     // Queries answered in C (--native-answers) are counted by the native sockets.
     nativeUdp: () => (listeners?.udp ?? []).flatMap((l) => nativeStatsOf(l) ?? []),
     zones: () => table.size,
+    shield: shieldCounters,
   });
   send({ type: 'switchboard:metrics', incarnation, ...report });
 }
