@@ -3,11 +3,14 @@
  * line on stderr naming the option (exit 1), nothing sent; --write-zones writes the zone set.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { findFreePort, switchboardBin } from '../helpers/peers.js';
 import { runCli } from '../helpers/platform.js';
+import { isAlive, listDescendants } from '../helpers/procs.js';
 
 test('drill refuses a target off loopback, and refuses to run without both hard stops', async () => {
   const stops = ['--max-seconds', '5', '--max-packets', '100'];
@@ -39,5 +42,45 @@ test('drill --write-zones writes one zone file per zone', async () => {
     assert.equal(check.code, 0, check.err + check.out);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the attack senders stop by themselves when the drill is killed', async () => {
+  const port = await findFreePort(); // nothing listens: the datagrams go nowhere
+  const child = spawn(
+    process.execPath,
+    [
+      switchboardBin(),
+      'drill',
+      '--target',
+      `127.0.0.1:${port}`,
+      '--max-seconds',
+      '60',
+      '--max-packets',
+      '1000000',
+      '--scenario',
+      'dyn-2016',
+      '--capacity',
+      '1000',
+      '--resolvers',
+      '10',
+      '--senders',
+      '2',
+      '--no-progress',
+    ],
+    { stdio: 'ignore' },
+  );
+  try {
+    let senders: number[] = [];
+    for (let i = 0; i < 100 && senders.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      senders = listDescendants(child.pid!);
+    }
+    assert.equal(senders.length, 2, 'two sender processes');
+    child.kill('SIGKILL');
+    for (let i = 0; i < 50 && senders.some(isAlive); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(senders.filter(isAlive), [], 'no sender outlives the drill');
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
   }
 });
