@@ -222,7 +222,8 @@ function loop(): void {
     phaseSent += due - slack;
     due = slack;
   }
-  let budget = Math.min(due, 4096, cfg.maxPackets - total);
+  // At most 1024 per turn, then the answers are drained (the socket buffer holds only so many).
+  let budget = Math.min(due, 1024, cfg.maxPackets - total);
   while (budget > 0) {
     const k = sendBatch(budget);
     phaseSent += k;
