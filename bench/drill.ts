@@ -139,8 +139,10 @@ function summaryRows(name: string, r: DrillReport): string[] {
   const sent = waves.reduce((t, p) => t + Object.values(p.attack.sent).reduce((x, y) => x + y, 0), 0);
   const secs = waves.reduce((t, p) => t + p.seconds, 0);
   const rss = Math.max(0, ...r.phases.map((p) => p.target?.rssPeakBytes ?? 0));
+  const pss = Math.max(0, ...r.phases.map((p) => p.target?.pssPeakBytes ?? 0));
+  const drillCpu = Math.max(0, ...waves.map((p) => p.drill.cpuCores));
   return [
-    `| ${name} | ${r.capacity?.qps ?? '-'}${r.capacity?.senderLimited ? ' (sender-limited)' : ''} | ${attackRate} / ${Math.round(sent / Math.max(secs, 1))} | ${cell(worst((p) => p.legit.byZoneGroup.others))} | ${cell(worst((p) => p.legit.byZoneGroup.victim))} | ${['steady', 'new', 'nat', 'plain', 'storm'].map((c) => cell(worst((p) => p.legit.byClass[c]))).join(' | ')} | ${(rss / 2 ** 20).toFixed(0)} MiB |`,
+    `| ${name} | ${r.capacity?.qps ?? '-'}${r.capacity?.senderLimited ? ' (sender-limited)' : ''} | ${attackRate} / ${Math.round(sent / Math.max(secs, 1))} | ${cell(worst((p) => p.legit.byZoneGroup.others))} | ${cell(worst((p) => p.legit.byZoneGroup.victim))} | ${['steady', 'new', 'nat', 'plain', 'storm'].map((c) => cell(worst((p) => p.legit.byClass[c]))).join(' | ')} | ${(rss / 2 ** 20).toFixed(0)} / ${(pss / 2 ** 20).toFixed(0)} MiB | ${drillCpu} |`,
   ];
 }
 
@@ -235,7 +237,7 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   process.stdout.write(
-    `\nWorst wave per column: legitimate success / p99 (failures at 3200 ms). Reports in ${out}\n\n| server | capacity q/s | attack offered / sent per s | other zones | victim names | steady | new | nat | plain | storm | target RSS peak |\n|---|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n`,
+    `\nWorst wave per column: legitimate success / p99 (failures at 3200 ms). Reports in ${out}\n\n| server | capacity q/s | attack offered / sent per s | other zones | victim names | steady | new | nat | plain | storm | target RSS / PSS peak | drill CPU in waves |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n`,
   );
 }
 
