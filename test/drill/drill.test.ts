@@ -4,7 +4,7 @@
  * answered; a flood above the server's capacity makes first tries fail; the hard stops end a run.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -145,5 +145,32 @@ test('the drill works against NSD too: no attack, every query answered', { skip:
     assert.ok(r.phases[0].legit.all.success >= 0.995, JSON.stringify(r.phases[0].legit.all));
   } finally {
     await nsd.stop();
+  }
+});
+
+test('a wrong answer is not an answer: a zone served with other addresses fails, the others succeed', {
+  skip: noNsd,
+}, async () => {
+  const wrong = mkdtempSync(join(tmpdir(), 'sb-drill-wrong-'));
+  try {
+    writeZoneFiles(wrong, shape);
+    const f = join(wrong, 'z1.drill.zone');
+    writeFileSync(f, readFileSync(f, 'utf8').replace(/ IN A 10\.1\./g, ' IN A 10.99.'));
+    const nsd = await startNsd(listZoneFiles(wrong));
+    try {
+      const scenario = parseScenario({
+        phases: [{ name: 'calm', seconds: 2, classes: ['steady', 'plain'] }],
+      });
+      const r = await runDrill(options(nsd, { scenario }));
+      const z = r.phases[0].legit.byZone;
+      assert.ok(z[1].queries > 50, JSON.stringify(z[1]));
+      // Only its typos (NXDOMAIN), AAAA (NODATA) and TXT queries can be right.
+      assert.ok(z[1].success < 0.2, `z1 success ${z[1].success}`);
+      assert.ok(z[0].success >= 0.99 && z[2].success >= 0.99, JSON.stringify([z[0], z[2]]));
+    } finally {
+      await nsd.stop();
+    }
+  } finally {
+    rmSync(wrong, { recursive: true, force: true });
   }
 });
