@@ -423,6 +423,38 @@ void sb_zones_sweep(sb_zones *z, double now_ms) {
     if (z->attacked[s] && second > z->second[s]) zones_roll(z, s, second, now_ms);
 }
 
+unsigned sb_zones_top(const sb_zones *z, double now_ms, uint32_t *out, double *q_rate, double *nx_rate, unsigned max) {
+  unsigned n = 0;
+  double second = floor(now_ms / 1000);
+  for (uint32_t s = 0; s < z->table.size; s++) {
+    if (z->table.keys[s] == 0) continue;
+    /* As a roll now would leave it: the last counted second folded in, then silent seconds. */
+    double gap = second - z->second[s];
+    double q = z->q_rate[s], nx = z->nx_rate[s];
+    if (gap >= 1) {
+      double decay = pow(1 - ZA_ALPHA, fmin(gap, ZA_MAX_FOLD) - 1);
+      q = (q + ZA_ALPHA * (z->queries[s] - q)) * decay;
+      nx = (nx + ZA_ALPHA * (z->missing[s] - nx)) * decay;
+    }
+    if (q < 0.5) continue;
+    unsigned at = n < max ? n++ : max;
+    if (at == max) {
+      if (q <= q_rate[max - 1]) continue;
+      at = max - 1;
+    }
+    while (at > 0 && q_rate[at - 1] < q) {
+      out[at] = out[at - 1];
+      q_rate[at] = q_rate[at - 1];
+      nx_rate[at] = nx_rate[at - 1];
+      at--;
+    }
+    out[at] = s;
+    q_rate[at] = q;
+    nx_rate[at] = nx;
+  }
+  return n;
+}
+
 /* ================= sources.ts ================= */
 
 #define NEVER (-1e15)

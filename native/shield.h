@@ -90,6 +90,9 @@ uint32_t sb_zones_observe(sb_zones *z, uint32_t zone, int exists, double now_ms)
 int sb_zones_admit_missing(sb_zones *z, uint32_t slot, double now_ms);
 /* Rolls the attacked zones up to now (the TS sweep; attacked slots found by a table walk). */
 void sb_zones_sweep(sb_zones *z, double now_ms);
+/* The `max` busiest zones tracked (smoothed queries a second, decayed over the seconds since
+ * their last query), busiest first: their slots in out[]; returns how many. */
+unsigned sb_zones_top(const sb_zones *z, double now_ms, uint32_t *out, double *q_rate, double *nx_rate, unsigned max);
 
 /* ---- source tiers (sources.ts) ---- */
 #define SB_TIER_UNKNOWN 0

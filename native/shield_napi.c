@@ -8,7 +8,8 @@
  *   shieldStats(): { seen, answered, dropped, truncated, allowed, wouldDrop, wouldTruncate,
  *                    rrlDropped, rrlSlipped, cookies[5], overload, shedBudget[4],
  *                    shedOverload[4], attacked: number[], events: [zoneKey, attacked][],
- *                    lostEvents } | null   (events are drained by the call)
+ *                    lostEvents, top: [zoneKey, queries/s, missing/s][] (the 10 busiest) } | null
+ *                   (events are drained by the call)
  *   shieldNoteTcp(address: Uint8Array(4|16)): a completed TCP handshake from it
  */
 #include <node_api.h>
@@ -157,6 +158,26 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   }
   sh->zones.nevents = 0;
   SCHECK(napi_set_named_property(env, o, "events", ev));
+  /* The busiest zones: [key, queries/s, missing names/s], busiest first. */
+  uint32_t slots[10];
+  double q[10], nx[10];
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  unsigned nt = sb_zones_top(&sh->zones, (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6, slots, q, nx, 10);
+  napi_value top;
+  SCHECK(napi_create_array_with_length(env, nt, &top));
+  for (unsigned i = 0; i < nt; i++) {
+    napi_value row, v;
+    SCHECK(napi_create_array_with_length(env, 3, &row));
+    SCHECK(napi_create_uint32(env, sh->zones.key[slots[i]], &v));
+    SCHECK(napi_set_element(env, row, 0, v));
+    SCHECK(napi_create_double(env, q[i], &v));
+    SCHECK(napi_set_element(env, row, 1, v));
+    SCHECK(napi_create_double(env, nx[i], &v));
+    SCHECK(napi_set_element(env, row, 2, v));
+    SCHECK(napi_set_element(env, top, i, row));
+  }
+  SCHECK(napi_set_named_property(env, o, "top", top));
   return o;
 }
 

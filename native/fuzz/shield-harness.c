@@ -14,6 +14,7 @@
  *   zobs ZONE EXISTS NOW                            -> attacked(0/1)
  *   zadmit ZONE NOW                                 -> 0/1 (the zone's slot from its last zobs)
  *   zsweep NOW                                      -> attacked zone keys, ascending ("-" for none)
+ *   ztop NOW                                        -> the 10 busiest zone keys, busiest first ("-" for none)
  *   src-new TABLE HMIN HSHARE TCPSECONDS COOKIESECONDS
  *   stier ADDRHEX COOKIE NOW                        -> tier
  *   scalm ADDRHEX EXISTS NOW | stcp ADDRHEX NOW | scookie ADDRHEX NOW
@@ -156,6 +157,13 @@ int main(void) {
       qsort(out, n, sizeof(uint32_t), cmp_u32);
       if (n == 0) printf("-");
       for (unsigned i = 0; i < n; i++) printf(i ? " %u" : "%u", out[i]);
+      printf("\n");
+    } else if (!strcmp(op, "ztop") && argc == 2 && have_zones) {
+      uint32_t slots[10];
+      double q[10], nx[10];
+      unsigned n = sb_zones_top(&zones, strtod(argv[1], NULL), slots, q, nx, 10);
+      if (n == 0) printf("-");
+      for (unsigned i = 0; i < n; i++) printf(i ? " %u" : "%u", zones.key[slots[i]]);
       printf("\n");
     } else if (!strcmp(op, "src-new") && argc == 6) {
       if (have_sources) sb_sources_free(&sources);

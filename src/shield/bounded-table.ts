@@ -80,6 +80,11 @@ export class BoundedTable {
     return victim;
   }
 
+  /** Whether `slot` holds a key. */
+  holds(slot: number): boolean {
+    return this.#keys[slot] !== 0;
+  }
+
   /** Frees `slot`. */
   release(slot: number): void {
     this.#keys[slot] = 0;

@@ -103,6 +103,26 @@ describe('random-subdomain detection per zone', () => {
     assert.equal(d.isAttacked(slot), true);
   });
 
+  test('the busiest zones, busiest first, fading once their queries stop', () => {
+    const d = new ZoneAttackDetector();
+    feed(d, 1, 0, 10, 10, 0);
+    feed(d, 2, 0, 10, 100, 0);
+    feed(d, 3, 0, 10, 40, 20);
+    const top = d.top(10_500);
+    assert.deepEqual(
+      top.map((r) => r.zone),
+      [2, 3, 1],
+    );
+    assert.ok(top[0].queriesPerSecond > 90 && top[0].queriesPerSecond <= 100);
+    assert.ok(top[1].missingPerSecond > 15 && top[1].missingPerSecond <= 20);
+    assert.deepEqual(
+      d.top(10_500, 2).map((r) => r.zone),
+      [2, 3],
+    );
+    // Ten silent seconds later they have faded away.
+    assert.deepEqual(d.top(25_000), []);
+  });
+
   test('refuses settings out of range', () => {
     assert.throws(() => new ZoneAttackDetector({ minNxShare: 2 }), /minNxShare/);
     assert.throws(() => new ZoneAttackDetector({ holdSeconds: 0 }), /holdSeconds/);

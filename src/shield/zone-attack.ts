@@ -167,6 +167,38 @@ export class ZoneAttackDetector {
     return [...this.#under].map((s) => this.#key[s]);
   }
 
+  /**
+   * The `max` busiest zones tracked at `nowMs`: smoothed queries a second as a roll at `nowMs`
+   * would leave them (the last counted second folded in, then silence), busiest first; zones
+   * under half a query a second are left out. Walks the table: for metrics, once a second.
+   */
+  top(nowMs: number, max = 10): { zone: number; queriesPerSecond: number; missingPerSecond: number }[] {
+    const out: { zone: number; queriesPerSecond: number; missingPerSecond: number }[] = [];
+    const second = Math.floor(nowMs / 1000);
+    for (let s = 0; s < this.#table.size; s++) {
+      if (!this.#table.holds(s)) continue;
+      // As #roll would fold them: the last second counted, then a silent second per second since.
+      const gap = second - this.#second[s];
+      let q = this.#qRate[s];
+      let nx = this.#nxRate[s];
+      if (gap >= 1) {
+        const decay = (1 - ALPHA) ** (Math.min(gap, MAX_FOLD) - 1);
+        q = (q + ALPHA * (this.#queries[s] - q)) * decay;
+        nx = (nx + ALPHA * (this.#missing[s] - nx)) * decay;
+      }
+      if (q < 0.5) continue;
+      const row = { zone: this.#key[s], queriesPerSecond: q, missingPerSecond: nx };
+      if (out.length === max) {
+        if (q <= out[max - 1].queriesPerSecond) continue;
+        out.pop();
+      }
+      let at = out.length;
+      while (at > 0 && out[at - 1].queriesPerSecond < q) at--;
+      out.splice(at, 0, row);
+    }
+    return out;
+  }
+
   /** Smoothed rates of the zone in `slot` (for metrics and events). */
   rates(slot: number): { missingPerSecond: number; queriesPerSecond: number; baselinePerSecond: number } {
     return {

@@ -17,6 +17,7 @@ interface Live {
   counters: number[];
   gauges: number[];
   attacked: string[];
+  topZones: [string, number, number][];
 }
 
 /** How many retired incarnations are remembered (to ignore their late reports). */
@@ -42,6 +43,7 @@ export class DnsAggregator {
       counters: report.counters.slice(),
       gauges: report.gauges.slice(),
       attacked: report.attacked?.slice() ?? [],
+      topZones: report.topZones?.map(([z, q, nx]) => [z, q, nx]) ?? [],
     });
     return true;
   }
@@ -99,6 +101,19 @@ export class DnsAggregator {
     const all = new Set<string>();
     for (const live of this.#live.values()) for (const z of live.attacked) all.add(z);
     return [...all].sort();
+  }
+
+  /** The busiest zones of the live workers, rates summed per zone: name → [queries/s, missing/s]. */
+  topZones(): Map<string, [number, number]> {
+    const out = new Map<string, [number, number]>();
+    for (const live of this.#live.values())
+      for (const [z, q, nx] of live.topZones) {
+        const r = out.get(z) ?? [0, 0];
+        r[0] += q;
+        r[1] += nx;
+        out.set(z, r);
+      }
+    return out;
   }
 
   /** Gauges summed over the live workers. */

@@ -17,6 +17,7 @@ import {
   G,
   GAUGE_COUNT,
   MAX_ATTACKED_REPORTED,
+  MAX_TOP_ZONES,
   Q,
   RCODE_SLOT,
   S,
@@ -49,6 +50,8 @@ export interface TcpCounters {
   refused: number;
   malformed: number;
   idleClosed: number;
+  /** Absent from listeners of builds before it was counted. */
+  evicted?: number;
 }
 
 /** The answers a native UDP socket sent from C (NativeUdpStats): the handler never saw them. */
@@ -81,6 +84,8 @@ export interface ShieldCounters {
   overload: number;
   /** Names of the zones attacked now. */
   attacked: readonly string[];
+  /** The busiest zones: [name, queries/s, missing names/s] (at most 10). */
+  top?: readonly (readonly [string, number, number])[];
 }
 
 /** Where a report takes the numbers this module does not count itself. */
@@ -173,6 +178,7 @@ export class DnsCounters {
       counters[C.tcpRejected] += s.refused;
       counters[C.tcpMalformed] += s.malformed;
       counters[C.tcpIdleClosed] += s.idleClosed;
+      counters[C.tcpEvicted] += s.evicted ?? 0;
       gauges[G.tcpOpen] += s.open;
     }
     gauges[G.zonesServed] = sources.zones?.() ?? 0;
@@ -192,6 +198,11 @@ export class DnsCounters {
     counters[S.wouldTruncate] = sh.wouldTruncate;
     counters[S.wouldBadcookie] = sh.wouldBadcookie;
     gauges[G.overload] = sh.overload;
-    return { counters, gauges, attacked: sh.attacked.slice(0, MAX_ATTACKED_REPORTED) };
+    return {
+      counters,
+      gauges,
+      attacked: sh.attacked.slice(0, MAX_ATTACKED_REPORTED),
+      topZones: (sh.top ?? []).slice(0, MAX_TOP_ZONES).map(([z, q, nx]) => [z, q, nx]),
+    };
   }
 }

@@ -72,6 +72,8 @@ export const C = {
   zoneUpdates: TRANSPORTS.length * TRANSPORT_BLOCK + 3,
   /** TCP connections accepted (within the limits). */
   tcpAccepted: TRANSPORTS.length * TRANSPORT_BLOCK + 4,
+  /** TCP connections that had sent no complete query, closed to make room at the limit. */
+  tcpEvicted: TRANSPORTS.length * TRANSPORT_BLOCK + 5,
 } as const;
 
 /** The shield's decisions (docs/SHIELD.md), in slot order from `S.decisions`. */
@@ -83,7 +85,7 @@ export const SHIELD_REASONS = ['zone-budget', 'overload'] as const;
 /** The status of a query's COOKIE option, in slot order. */
 export const COOKIE_STATUSES = ['none', 'malformed', 'client-only', 'invalid', 'valid'] as const;
 
-const SHIELD_BASE = TRANSPORTS.length * TRANSPORT_BLOCK + 5;
+const SHIELD_BASE = TRANSPORTS.length * TRANSPORT_BLOCK + 6;
 
 /** Indexes of the shield's counters (native path, `--shield`), after the worker-wide ones. */
 export const S = {
@@ -122,6 +124,8 @@ export const GAUGE_COUNT = 7;
 
 /** Most zone names a report lists as under attack. */
 export const MAX_ATTACKED_REPORTED = 32;
+/** Most zones a report lists as its busiest. */
+export const MAX_TOP_ZONES = 10;
 
 /** What a worker sends the primary: cumulative counters and current gauges. */
 export interface DnsReport {
@@ -131,6 +135,8 @@ export interface DnsReport {
   gauges: number[];
   /** Zones this worker's shield holds under a random-subdomain attack now (at most 32). */
   attacked?: string[];
+  /** This worker's busiest zones: [name, queries/s, missing names/s] (at most 10). */
+  topZones?: [string, number, number][];
 }
 
 /** True when `r` has the shape of a report of this build. */
@@ -144,7 +150,26 @@ export function isDnsReport(r: unknown): r is DnsReport {
     gauges.length === GAUGE_COUNT &&
     counters.every(isCount) &&
     gauges.every(isCount) &&
-    isNameList((r as { attacked?: unknown }).attacked)
+    isNameList((r as { attacked?: unknown }).attacked) &&
+    isTopList((r as { topZones?: unknown }).topZones)
+  );
+}
+
+function isTopList(v: unknown): boolean {
+  return (
+    v === undefined ||
+    (Array.isArray(v) &&
+      v.length <= MAX_TOP_ZONES &&
+      v.every(
+        (row) =>
+          Array.isArray(row) &&
+          row.length === 3 &&
+          typeof row[0] === 'string' &&
+          row[0].length > 0 &&
+          row[0].length <= 1024 &&
+          isCount(row[1]) &&
+          isCount(row[2]),
+      ))
   );
 }
 

@@ -89,6 +89,10 @@ describe('PrimaryMetrics', () => {
           wouldBadcookie: 0,
           overload: over,
           attacked,
+          top: [
+            ['victim.example.', 500, 450],
+            ['calm.example.', 20, 1],
+          ],
         }),
       });
     const m = new PrimaryMetrics({ processMetrics: false });
@@ -115,6 +119,11 @@ describe('PrimaryMetrics', () => {
     assert.equal(sampleValue(exp, 'switchboard_dns_shield_overload_level', { worker: '1' }), 0);
     assert.equal(sampleValue(exp, 'switchboard_dns_zone_under_attack', { zone: 'victim.example.' }), 1);
     assert.equal(sampleValue(exp, 'switchboard_dns_zone_under_attack', { zone: 'other.example.' }), 1);
+    assert.equal(
+      sampleValue(exp, 'switchboard_dns_zone_queries_per_second', { zone: 'victim.example.' }),
+      1000,
+    );
+    assert.equal(sampleValue(exp, 'switchboard_dns_zone_missing_per_second', { zone: 'calm.example.' }), 2);
     // Datagrams shed in C before any answer, and C answers RRL dropped, count as received and dropped.
     assert.equal(sampleValue(exp, 'switchboard_dns_queries_total', { transport: 'udp' }), 38);
     assert.equal(sampleValue(exp, 'switchboard_dns_queries_dropped_total', { transport: 'udp' }), 18);

@@ -228,7 +228,7 @@ export class PrimaryMetrics implements HttpMetricsSink {
     );
     new Counter({
       name: 'switchboard_dns_tcp_connections_closed_total',
-      help: 'TCP connections closed by the server, by reason (idle timeout, malformed frame).',
+      help: 'TCP connections closed by the server, by reason (idle timeout, malformed frame, evicted: silent, closed to make room at the limit).',
       labelNames: ['reason'],
       registers,
       collect() {
@@ -236,6 +236,7 @@ export class PrimaryMetrics implements HttpMetricsSink {
         this.reset();
         this.inc({ reason: 'idle' }, totals[C.tcpIdleClosed]);
         this.inc({ reason: 'malformed' }, totals[C.tcpMalformed]);
+        this.inc({ reason: 'evicted' }, totals[C.tcpEvicted]);
       },
     });
     new Gauge({
@@ -388,6 +389,27 @@ export class PrimaryMetrics implements HttpMetricsSink {
         }
       },
     });
+    const topGauge = (name: string, help: string, i: 0 | 1) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['zone'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [zone, rates] of dns.topZones()) this.set({ zone }, Math.round(rates[i] * 10) / 10);
+        },
+      });
+    topGauge(
+      'switchboard_dns_zone_queries_per_second',
+      "Queries a second of each worker's 10 busiest zones (smoothed over ~2 s; with --shield on), summed over workers.",
+      0,
+    );
+    topGauge(
+      'switchboard_dns_zone_missing_per_second',
+      "Queries a second for names that do not exist, of each worker's 10 busiest zones (with --shield on), summed over workers.",
+      1,
+    );
     new Gauge({
       name: 'switchboard_dns_zone_under_attack',
       help: 'Zones under a random-subdomain attack now (1 per zone a worker holds attacked; at most 32 per worker).',

@@ -49,6 +49,8 @@ export interface NativeShieldStats {
   /** State changes since the last call: [zone key, 1 entered / 0 left]. */
   events: [number, number][];
   lostEvents: number;
+  /** The 10 busiest zones tracked: [zone key, queries/s, missing names/s], busiest first. */
+  top: [number, number, number][];
 }
 
 /** The addon's shield functions (native/shield_napi.c). */

@@ -281,6 +281,29 @@ describe('TCP listener (RFC 7766)', () => {
     b.sock.destroy();
   });
 
+  test('at the per-process limit, the oldest connection that never sent a query makes room', async (t) => {
+    const { listener } = await withListener(t, { maxConnections: 2 });
+    const silent1 = await openClient(listener.port, '127.0.0.1', '127.0.0.2');
+    const busy = await openClient(listener.port, '127.0.0.1', '127.0.0.3');
+    await busy.write(frame(query(85)));
+    assert.equal(idOf(await busy.next()), 85);
+    const silent2 = await openClient(listener.port, '127.0.0.1', '127.0.0.4');
+    // silent2 took silent1's place: silent1 is closed, silent2 is served.
+    assert.equal(await silent1.next(), null);
+    await silent2.write(frame(query(86)));
+    assert.equal(idOf(await silent2.next()), 86);
+    assert.equal(listener.stats.evicted, 1);
+    // Now both have asked: a newcomer is refused, nobody is evicted.
+    const late = await openClient(listener.port, '127.0.0.1', '127.0.0.5');
+    late.sock.write(frame(query(87)));
+    assert.equal(await late.next(), null);
+    assert.equal(listener.stats.refused, 1);
+    assert.equal(listener.stats.evicted, 1);
+    while (listener.stats.open !== 2) await pause();
+    assert.equal(idOf(await busy.write(frame(query(88))).then(() => busy.next())), 88);
+    for (const s of [busy, silent2]) s.sock.destroy();
+  });
+
   test('a response too large for a frame is dropped and reported', async (t) => {
     const { listener, errors } = await withListener(t, {
       handler: (q) =>

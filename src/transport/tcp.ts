@@ -36,6 +36,8 @@ export interface TcpStats {
   malformed: number;
   /** Connections closed by the idle timeout. */
   idleClosed: number;
+  /** Connections that had sent no complete query, closed to make room at the process limit. */
+  evicted: number;
 }
 
 /** A listening TCP server. */
@@ -69,15 +71,29 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
   const maxConnections = opts.maxConnections ?? DEFAULT_TCP_MAX_CONNECTIONS;
   const maxPerClient = opts.maxConnectionsPerClient ?? DEFAULT_TCP_MAX_PER_CLIENT;
   const label = `TCP ${formatListenAddress(address)}`;
-  const stats: TcpStats = { accepted: 0, open: 0, refused: 0, malformed: 0, idleClosed: 0 };
+  const stats: TcpStats = { accepted: 0, open: 0, refused: 0, malformed: 0, idleClosed: 0, evicted: 0 };
   const perClient = new Map<string, number>();
   const sockets = new Set<Socket>();
+  // Connections that have not sent a complete query yet, oldest first (a Set keeps insertion
+  // order): at the process limit the oldest of them makes room for a newcomer, so a flood of
+  // connections that never ask anything cannot lock real clients out.
+  const silent = new Set<Socket>();
+  const evictedSockets = new Set<Socket>();
 
   // allowHalfOpen: a client may send its queries and shut down its side; we still answer
   // (RFC 7766 §6.2.4 lets a client close after sending), then close ours.
   const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     const client = socket.remoteAddress ?? '';
     const count = perClient.get(client) ?? 0;
+    if (count < maxPerClient && stats.open >= maxConnections && silent.size > 0) {
+      const oldest = silent.values().next().value as Socket;
+      silent.delete(oldest);
+      stats.evicted++;
+      // 'close' comes later and does the accounting; count the slot as free now.
+      oldest.destroy();
+      stats.open--;
+      evictedSockets.add(oldest);
+    }
     if (stats.open >= maxConnections || count >= maxPerClient) {
       stats.refused++;
       socket.destroy();
@@ -87,9 +103,12 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     stats.accepted++;
     stats.open++;
     sockets.add(socket);
+    silent.add(socket);
     socket.once('close', () => {
       sockets.delete(socket);
-      stats.open--;
+      silent.delete(socket);
+      // An evicted socket's slot was freed when it was evicted.
+      if (!evictedSockets.delete(socket)) stats.open--;
       const n = (perClient.get(client) ?? 1) - 1;
       if (n <= 0) perClient.delete(client);
       else perClient.set(client, n);
@@ -160,7 +179,7 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
 
     /** Answers one complete frame; false when the connection must stop. */
     const answer = (query: Uint8Array): boolean => {
-      answeredCount++;
+      if (answeredCount++ === 0) silent.delete(socket);
       let reply: Uint8Array | null;
       try {
         reply = handler(query, ctx);

@@ -214,6 +214,8 @@ describe('the shield in C agrees with its TypeScript reference (ASan/UBSan)', {
       d.sweep(second * 1000 + 999);
       const attacked = d.attackedZones().sort((a, b) => a - b);
       s.op(`zsweep ${second * 1000 + 999}`, attacked.length === 0 ? '-' : attacked.join(' '));
+      const busiest = d.top(second * 1000 + 999).map((r) => r.zone);
+      s.op(`ztop ${second * 1000 + 999}`, busiest.length === 0 ? '-' : busiest.join(' '));
     }
     compare(s);
   });

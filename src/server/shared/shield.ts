@@ -117,21 +117,19 @@ export function startShield(
       `, cookies checked (${s.cookieSecrets.length} secret${s.cookieSecrets.length === 1 ? '' : 's'})` +
       (flags.allow.length ? `, ${flags.allow.length} allowed prefixes` : ''),
   );
-  // Zone keys → names, for the zones that were attacked (few): a walk of the catalog per new key.
-  const names = new Map<number, string>();
+  // Zone keys → names: an index of the catalog made when a key is first asked for, and again
+  // only when the catalog was swapped (one walk per catalog, not per lookup).
+  let indexed: Catalog | undefined;
+  let names = new Map<number, string>();
   const nameOf = (key: number): string => {
-    let name = names.get(key);
-    if (name === undefined) {
-      name = `zone #${key}`;
-      for (const z of catalog().zones)
-        if (nativeZoneKey(Buffer.from(z.origin.key, 'latin1')) === key) {
-          name = z.origin.toString();
-          break;
-        }
-      if (names.size > 4096) names.clear();
-      names.set(key, name);
+    const now = catalog();
+    if (now !== indexed) {
+      indexed = now;
+      names = new Map();
+      for (const z of now.zones)
+        names.set(nativeZoneKey(Buffer.from(z.origin.key, 'latin1')), z.origin.toString());
     }
-    return name;
+    return names.get(key) ?? `zone #${key}`;
   };
   const poll = (): void => {
     const st = status.addon.shieldStats();
@@ -143,7 +141,11 @@ export function startShield(
           : `shield: ${nameOf(key)} is no longer under attack`,
       );
     }
-    latest = { ...st, attacked: st.attacked.slice(0, 32).map(nameOf) };
+    latest = {
+      ...st,
+      attacked: st.attacked.slice(0, 32).map(nameOf),
+      top: st.top.slice(0, 10).map(([key, q, nx]) => [nameOf(key), q, nx] as const),
+    };
   };
   active = { noteTcp: (a) => status.addon.shieldNoteTcp(a) };
   const timer = setInterval(poll, 1000);
