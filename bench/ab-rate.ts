@@ -9,6 +9,9 @@
  *   node dist/bench/ab-rate.js --baseline-bin OLD/dist/src/cli/main.js [--io node|native]
  *     [--mix existing|random] [--rounds 3] [--duration 6] [--qps 15000] [--trivial]
  *
+ * `--qps 0`: no fixed rate, dnsperf sends as fast as the server answers (`-q 100` in flight),
+ * as the saturating suites of run.ts do (random mix: a file of 250,000 queries a second).
+ *
  * Loopback only; dnsperf stops by itself (`-l`), servers are stopped after each round.
  * @module
  */
@@ -37,7 +40,9 @@ function arg(name: string, def: string): string {
 function dnsperf(peer: Peer, file: string, seconds: number, qps: number): number {
   assertLoopback(peer.host);
   const args = ['-c', '0', 'dnsperf', '-s', peer.host, '-p', String(peer.port), '-d', file];
-  args.push('-l', String(seconds), '-c', '2', '-q', '100', '-t', '2', '-Q', String(qps));
+  args.push('-l', String(seconds), '-c', '2', '-q', '100', '-t', '2');
+  // 0: as fast as the server answers (the saturating suites of run.ts), else a fixed rate.
+  if (qps > 0) args.push('-Q', String(qps));
   const r = spawnSync('taskset', args, { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
   if (r.status !== 0) throw new Error(`dnsperf failed: ${r.stderr}`);
   return Number(/Queries completed:\s+(\d+)/.exec(r.stdout)?.[1] ?? Number.NaN);
@@ -67,7 +72,7 @@ async function main(): Promise<void> {
         if (mix === 'random') {
           // A new file for every server and round: no name is asked twice.
           file = join(dir, `random-${round}-${name}.txt`);
-          const count = Math.ceil(qps * (seconds + 2) * 1.2);
+          const count = Math.ceil((qps > 0 ? qps : 250_000) * (seconds + 2) * 1.2);
           writeRandomQueryFile(file, {
             count,
             seed: 1000 + round * 10 + name.length,

@@ -9,6 +9,9 @@
  *
  *   node --expose-gc dist/bench/compile.js [--zones N] [--records N] [--runs N] [--no-reference]
  *
+ * For the big zone it also times the compile thread's path both ways: `loadZoneText` (a Zone
+ * graph) and `loadZoneTextColumns` (src/zone/column-zone.ts), each followed by compileZone.
+ *
  * Each phase of loading is timed on its own (parseZone, Zone.build, checkZone), then
  * loadZoneText whole, per record and (many zones) per zone. For the many small zones it also
  * times the compile thread's pipeline: text → Zone → image with each Zone dropped at once (the
@@ -22,9 +25,10 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { compileZone } from '../src/image/compile.js';
 import { checkZone } from '../src/zone/check.js';
-import { loadZoneFile, loadZoneText } from '../src/zone/load.js';
+import { loadZoneFile, loadZoneText, loadZoneTextColumns } from '../src/zone/load.js';
 import { type ParsedZone, parseZone } from '../src/zone/parser.js';
 import { Zone } from '../src/zone/zone.js';
 import { referenceCompileZone } from '../test/helpers/image-reference.js';
@@ -224,6 +228,60 @@ function filePipeline(zones: number, runs: number): void {
   }
 }
 
+/**
+ * The compile thread's path for one big zone, both ways, interleaved: `loadZoneText` (a `Zone`
+ * graph) or `loadZoneTextColumns` (columns, records streamed from the parser: the path the
+ * compile thread takes for zone text of 1 MiB or more), then `compileZone`. µs CPU per
+ * record for the load and the compile, and ms of garbage-collection pauses over both (wall
+ * clock, from PerformanceObserver 'gc' entries: inflated on a loaded machine); medians of `runs`. The two images are
+ * checked octet for octet.
+ */
+async function bigPipeline(records: number, runs: number): Promise<void> {
+  const { text, origin } = bigShape(records).texts[0];
+  let gcMs = 0;
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcMs += e.duration;
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  const figures = {
+    zone: { load: [] as number[], compile: [] as number[], gc: [] as number[] },
+    columns: { load: [] as number[], compile: [] as number[], gc: [] as number[] },
+  };
+  let count = 0;
+  const images: Partial<Record<'zone' | 'columns', Uint8Array>> = {};
+  for (let r = 0; r < runs; r++) {
+    for (const which of r % 2 === 0 ? (['zone', 'columns'] as const) : (['columns', 'zone'] as const)) {
+      heap();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const g0 = gcMs;
+      let c = cpuMillis();
+      const loaded = (which === 'zone' ? loadZoneText : loadZoneTextColumns)(text, { origin, octets: true });
+      count = loaded.zone.recordCount;
+      figures[which].load.push(cpuMillis() - c);
+      c = cpuMillis();
+      const image = compileZone(loaded.zone);
+      figures[which].compile.push(cpuMillis() - c);
+      // GC entries are delivered asynchronously.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      figures[which].gc.push(gcMs - g0);
+      if (r === 0) images[which] = image;
+    }
+  }
+  obs.disconnect();
+  if (!images.zone || !images.columns || !sameBytes(images.zone, images.columns))
+    throw new Error('the two paths made different images');
+  const us = (ms: number[]): string => ((median(ms) * 1000) / count).toFixed(2);
+  console.log(
+    `one zone of ${count} records, the compile thread's path, ${runs} runs, median µs CPU per record (GC: pause ms, wall clock, from 'gc' entries):`,
+  );
+  for (const which of ['zone', 'columns'] as const) {
+    const f = figures[which];
+    console.log(
+      `  ${which === 'zone' ? 'loadZoneText (Zone)      ' : 'loadZoneTextColumns      '}: load ${us(f.load)}, compileZone ${us(f.compile)}, GC ${median(f.gc).toFixed(0)} ms`,
+    );
+  }
+}
+
 const zones = arg('zones', 20_000);
 const records = arg('records', 200_000);
 const runs = arg('runs', 5);
@@ -239,4 +297,7 @@ if (zones > 0) {
   pipeline(shape, runs, reference);
   filePipeline(zones, runs);
 }
-if (records > 0) run(bigShape(records), runs, reference);
+if (records > 0) {
+  run(bigShape(records), runs, reference);
+  await bigPipeline(records, runs);
+}

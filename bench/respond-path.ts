@@ -7,8 +7,13 @@
  * which both servers pay alike. Rounds interleaved, medians of `--rounds`.
  *
  *   node dist/bench/respond-path.js [--names 10000] [--queries 200000] [--rounds 7] [--edns] [--mix existing|random]
+ *     [--pollute KB]
  *
  * `--edns`: every query carries an OPT (1232, no options); dnsperf sends none by default.
+ * `--pollute KB`: after each query, read KB kibibytes of a 16 MiB buffer (one octet per 64-octet
+ * line, moving on each time), as the kernel's receive and send evict the CPU caches between
+ * two datagrams of a real server; a third side measures that reading alone and its cost is
+ * subtracted from both, so what remains is each side's own cost with cold caches.
  * @module
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -52,11 +57,29 @@ function toQueries(lines: Iterable<string>, edns: boolean): Buffer[] {
   return out;
 }
 
-/** CPU µs per query of `answer` over `qs`. */
-function run(answer: (q: Buffer) => Uint8Array | null, qs: Buffer[]): number {
+/** The buffer `--pollute` reads, and where the next read starts. */
+const dirt = new Uint8Array(16 * 1024 * 1024);
+let dirtAt = 0;
+
+/** Reads one octet per 64-octet line of `kib` KiB of `dirt`, from where the last read stopped. */
+function pollute(kib: number): number {
+  let sum = 0;
+  const end = kib * 1024;
+  for (let i = 0; i < end; i += 64) {
+    sum += dirt[dirtAt];
+    dirtAt = (dirtAt + 64) & (dirt.length - 1);
+  }
+  return sum;
+}
+
+/** CPU µs per query of `answer` over `qs` (each followed by `kib` KiB of `pollute`). */
+function run(answer: (q: Buffer) => Uint8Array | null, qs: Buffer[], kib: number): number {
   const t = cpuMicros();
   let bytes = 0;
-  for (let i = 0; i < qs.length; i++) bytes += answer(qs[i])?.length ?? 0;
+  for (let i = 0; i < qs.length; i++) {
+    bytes += answer(qs[i])?.length ?? 0;
+    if (kib > 0) bytes += pollute(kib) & 1;
+  }
   if (bytes === 0) throw new Error('no answers');
   return (cpuMicros() - t) / qs.length;
 }
@@ -66,6 +89,7 @@ function main(): void {
   const nQueries = arg('queries', 200_000);
   const rounds = arg('rounds', 7);
   const edns = process.argv.includes('--edns');
+  const kib = arg('pollute', 0);
   const only = process.argv.indexOf('--mix');
   const mixes =
     only >= 0 ? [process.argv[only + 1] as 'existing' | 'random'] : (['existing', 'random'] as const);
@@ -90,6 +114,9 @@ function main(): void {
     switchboard: (q) => responder.respond(q, ctx),
     trivial: (q) => buildTrivialReply(q),
   };
+  // The reading alone (a reply that costs nothing), subtracted from both sides.
+  const empty = new Uint8Array(1);
+  if (kib > 0) sides.pollution = () => empty;
   const results: Record<string, number[]> = {};
   for (let round = 0; round <= rounds; round++) {
     for (const mix of mixes) {
@@ -102,17 +129,19 @@ function main(): void {
               edns,
             );
       for (const [side, fn] of Object.entries(sides)) {
-        const us = run(fn, qs);
+        const us = run(fn, qs, kib);
         // Round 0 warms the JIT and the cache.
         if (round > 0) results[`${mix} ${side}`] = [...(results[`${mix} ${side}`] ?? []), us];
       }
     }
   }
   for (const mix of mixes) {
-    const s = median(results[`${mix} switchboard`]);
-    const t = median(results[`${mix} trivial`]);
+    const p = kib > 0 ? median(results[`${mix} pollution`]) : 0;
+    const s = median(results[`${mix} switchboard`]) - p;
+    const t = median(results[`${mix} trivial`]) - p;
+    const polluted = kib > 0 ? ` (${kib} KiB read between queries: ${p.toFixed(3)} µs, subtracted)` : '';
     console.log(
-      `${mix}${edns ? ' (EDNS)' : ''}: Responder.respond ${s.toFixed(3)} µs CPU/query, trivial reply ${t.toFixed(3)} µs; medians of ${rounds}`,
+      `${mix}${edns ? ' (EDNS)' : ''}: Responder.respond ${s.toFixed(3)} µs CPU/query, trivial reply ${t.toFixed(3)} µs; medians of ${rounds}${polluted}`,
     );
   }
   console.log(

@@ -5,6 +5,13 @@
  * zone (each opens its image when zones are opened on first query) and the memory after.
  *
  *   node --expose-gc dist/bench/worker-apply.js [--zones 100000] [--runs 3] [--cpu-prof]
+ *     [--snapshot file|json|both]
+ *
+ * `--snapshot`: how the snapshot reaches the worker, timed apart as `shipMs` (CPU of both
+ * ends, in this one process): `file` (the servers' way since issue 7's cold-start work) — the
+ * primary encodes one snapshot file (src/server/shared/snapshot-file.ts), the worker reads and
+ * decodes it; `json` (before) — batches of 2,000 refs, each `JSON.stringify`d (as the cluster
+ * IPC channel does) and parsed back; `both` alternates them, run by run.
  *
  * The images are compiled once by this process into a temporary pack (removed at the end);
  * each run is a
@@ -23,6 +30,7 @@ import { Responder } from '../src/answer/respond.js';
 import { compileZone } from '../src/image/compile.js';
 import { type ImageRef, PackReader, PackWriter } from '../src/image/pack.js';
 import { imageZoneLoader, type LoadCounters, openImageLimits } from '../src/server/shared/images.js';
+import { decodeSnapshot, encodeSnapshot } from '../src/server/shared/snapshot-file.js';
 import type { ZonePush } from '../src/server/start/protocol.js';
 import { ServedZoneTable } from '../src/server/start/zones.js';
 import { loadZoneText } from '../src/zone/load.js';
@@ -37,6 +45,8 @@ function arg(name: string, def: string): string {
 const gc = (globalThis as { gc?: () => void }).gc;
 
 interface Figures {
+  /** The snapshot's way to the worker: encoding by the primary and decoding by the worker. */
+  shipMs: number;
   applyMs: number;
   rssMB: number;
   heapMB: number;
@@ -101,6 +111,28 @@ function child(dir: string): void {
       })),
     );
   gc?.();
+  // The way from the primary's table to the worker's pushes, both ends timed (CPU, one process).
+  const s0 = process.cpuUsage();
+  let received: ZonePush[][];
+  if (arg('snapshot', 'file') === 'json') {
+    const wire = batches.map((zones, b) =>
+      JSON.stringify({ type: 'switchboard:zones', kind: 'snapshot', seq: b + 1, last: false, zones }),
+    );
+    received = wire.map((w) => (JSON.parse(w) as { zones: ZonePush[] }).zones);
+  } else {
+    const path = join(dir, 'snapshot-1.sbsnap');
+    writeFileSync(
+      path,
+      encodeSnapshot(names.map((name, i) => ({ name, version: 1, serial: 1, ref: refs[i] }))),
+    );
+    received = [decodeSnapshot(readFileSync(path))];
+  }
+  const s1 = process.cpuUsage(s0);
+  const shipMs = (s1.user + s1.system) / 1000;
+  batches.length = 0;
+  for (const b of received) batches.push(b);
+  received = [];
+  gc?.();
   const t0 = performance.now();
   const images = imageZoneLoader(reader, loads, openImageLimits());
   const table = new ServedZoneTable(images.load, images.release);
@@ -142,6 +174,7 @@ function child(dir: string): void {
   const allSecondMs = performance.now() - t3;
   const m2 = memory();
   const out: Figures = {
+    shipMs,
     applyMs,
     ...m1,
     firstQueryUs,
@@ -183,11 +216,14 @@ function main(): void {
   try {
     const self = fileURLToPath(import.meta.url);
     const all: Figures[] = [];
-    for (let r = 0; r < runs; r++) {
+    const mode = arg('snapshot', 'file');
+    const byMode = new Map<string, Figures[]>();
+    for (let r = 0; r < runs * (mode === 'both' ? 2 : 1); r++) {
+      const how = mode === 'both' ? (r % 2 === 0 ? 'file' : 'json') : mode;
       const flags = process.argv.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', 'prof'] : [];
       const out = execFileSync(
         process.execPath,
-        ['--expose-gc', ...flags, self, '--child', '--pack', writer.dir],
+        ['--expose-gc', ...flags, self, '--child', '--pack', writer.dir, '--snapshot', how],
         {
           encoding: 'utf8',
           maxBuffer: 1 << 20,
@@ -195,11 +231,16 @@ function main(): void {
       );
       const f = JSON.parse(out.trim().split('\n').at(-1) as string) as Figures;
       all.push(f);
+      byMode.set(how, [...(byMode.get(how) ?? []), f]);
       console.log(
-        `run ${r + 1}: ${JSON.stringify(f, (_k, v) => (typeof v === 'number' ? Math.round(v * 10) / 10 : v))}`,
+        `run ${r + 1} (${how}): ${JSON.stringify(f, (_k, v) => (typeof v === 'number' ? Math.round(v * 10) / 10 : v))}`,
       );
     }
-    const med = (k: keyof Figures) => Math.round(median(all.map((f) => f[k])) * 10) / 10;
+    const med = (k: keyof Figures, of = all) => Math.round(median(of.map((f) => f[k])) * 10) / 10;
+    for (const [how, of] of byMode)
+      console.log(
+        `snapshot as ${how}: ship ${med('shipMs', of)} ms CPU, apply ${med('applyMs', of)} ms (medians of ${of.length})`,
+      );
     console.log(
       `${n} zones, medians of ${runs} runs: apply ${med('applyMs')} ms; after apply RSS ${med('rssMB')} MB, heap ${med('heapMB')} MB, PSS ${med('pssMB')} MB; ` +
         `last zone's first SOA ${med('firstQueryUs')} µs; every zone's first SOA ${med('allFirstMs')} ms, second ${med('allSecondMs')} ms; ` +

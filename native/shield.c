@@ -486,7 +486,8 @@ int sb_sources_init(sb_sources *s, uint32_t table_size, uint32_t history_min, do
   s->tcp_at = calloc(n, 8);
   s->cookie_at = calloc(n, 8);
   s->seen = calloc(n, 8);
-  if (!s->good || !s->bad || !s->tcp_at || !s->cookie_at || !s->seen) {
+  s->credited = calloc(n, 8);
+  if (!s->good || !s->bad || !s->tcp_at || !s->cookie_at || !s->seen || !s->credited) {
     sb_sources_free(s);
     return -1;
   }
@@ -500,6 +501,7 @@ void sb_sources_free(sb_sources *s) {
   free(s->tcp_at);
   free(s->cookie_at);
   free(s->seen);
+  free(s->credited);
   memset(s, 0, sizeof(*s));
 }
 
@@ -523,6 +525,7 @@ static uint32_t sources_claim(sb_sources *s, uint32_t key, double now_ms) {
     s->bad[slot] = 0;
     s->tcp_at[slot] = NEVER;
     s->cookie_at[slot] = NEVER;
+    s->credited[slot] = NEVER;
   }
   s->seen[slot] = now_ms;
   return slot;
@@ -530,6 +533,9 @@ static uint32_t sources_claim(sb_sources *s, uint32_t key, double now_ms) {
 
 void sb_sources_note_calm(sb_sources *s, uint32_t key, int exists, double now_ms) {
   uint32_t slot = sources_claim(s, key, now_ms);
+  /* One query a second at most counts (sources.ts). */
+  if (now_ms - s->credited[slot] < 1000) return;
+  s->credited[slot] = now_ms;
   if (exists) {
     if (s->good[slot] < UINT32_MAX) s->good[slot]++;
   } else if (s->bad[slot] < UINT32_MAX) {

@@ -104,7 +104,7 @@ typedef struct sb_sources {
   uint32_t history_min;
   double history_share, tcp_ms, cookie_ms, now;
   uint32_t *good, *bad;
-  double *tcp_at, *cookie_at, *seen;
+  double *tcp_at, *cookie_at, *seen, *credited;
 } sb_sources;
 int sb_sources_init(sb_sources *s, uint32_t table_size, uint32_t history_min, double history_share,
                     double tcp_seconds, double cookie_seconds);
@@ -159,6 +159,11 @@ typedef struct sb_shield_config {
   uint32_t source_table, history_min;
   double history_share, tcp_seconds, cookie_seconds;
   double overload_behind, overload_smoothing, overload_hold;
+  /* The kernel prefilter: an IPv4 /24 shed (overload, unknown sources) or rate limited this many
+   * times in a second is blocked in the kernel for block_seconds (doubled on each repeat, up to
+   * 16×); 0 turns it off. Never a /24 where a source of good standing was seen in 10 minutes,
+   * nor one touching the allow-list. */
+  double prefilter_threshold, prefilter_seconds;
 } sb_shield_config;
 
 typedef struct sb_shield {
@@ -169,11 +174,22 @@ typedef struct sb_shield {
   sb_overload overload;
   sb_rrl rrl;
   double last_sweep;
+  /* the prefilter's state: per IPv4 /24 */
+  sb_table blocks;
+  uint32_t *blk_key, *blk_sheds;
+  uint8_t *blk_strikes;
+  double *blk_good_until, *blk_until, *blk_seen;
+  uint32_t blocked[512];
+  unsigned nblocked, blocked_version;
+  double blocks_made, would_block;
   uint32_t wall; /* seconds since the epoch at the batch (cookie timestamps) */
   /* counters since configured */
   double seen, answered, dropped, truncated, allowed, cookies[5], rrl_dropped, rrl_slipped, would_drop,
       would_truncate, formerr, badcookie, would_badcookie;
 } sb_shield;
+
+/* The prefilter version a socket of this thread should carry (0: none), and its prefixes. */
+unsigned sb_shield_prefilter(const uint32_t **prefixes, unsigned *n);
 
 /* The calling thread's shield, NULL when off. configure replaces it (NULL config: off). */
 sb_shield *sb_shield_thread(void);
@@ -182,7 +198,7 @@ int sb_shield_configure(const sb_shield_config *cfg); /* 0, or -1: bad settings 
 /* What admission decided for one datagram, kept until its answer is sent (for RRL). */
 typedef struct sb_verdict {
   uint32_t zone_key;
-  uint8_t in_zone, exists, allowed, addr_len;
+  uint8_t in_zone, exists, allowed, addr_len, tier;
   uint8_t addr[16];
   int8_t cookie;   /* SB_COOKIE_* of the query */
   long cookie_at;  /* offset of its COOKIE option data, -1 when none */

@@ -13,14 +13,24 @@
 #include <time.h>
 
 #include "image.h"
+#include "prefilter.h"
 #include "shield.h"
 
 static __thread sb_shield *g_shield = NULL;
 
 sb_shield *sb_shield_thread(void) { return g_shield; }
 
+static __thread unsigned g_prefilter_version = 0;
+
 static void shield_free(sb_shield *sh) {
   if (sh == NULL) return;
+  sb_table_free(&sh->blocks);
+  free(sh->blk_key);
+  free(sh->blk_sheds);
+  free(sh->blk_strikes);
+  free(sh->blk_good_until);
+  free(sh->blk_until);
+  free(sh->blk_seen);
   sb_sources_free(&sh->sources);
   sb_zones_free(&sh->zones);
   if (sh->cfg.rrl_on) sb_rrl_free(&sh->rrl);
@@ -56,6 +66,22 @@ int sb_shield_configure(const sb_shield_config *cfg) {
     return -1;
   }
   sb_overload_init(&sh->overload, cfg->overload_behind, cfg->overload_smoothing, cfg->overload_hold);
+  if (sb_table_init(&sh->blocks, 4096, 8) != 0) {
+    shield_free(sh);
+    return -1;
+  }
+  uint32_t nb = sh->blocks.size;
+  sh->blk_key = calloc(nb, 4);
+  sh->blk_sheds = calloc(nb, 4);
+  sh->blk_strikes = calloc(nb, 1);
+  sh->blk_good_until = calloc(nb, 8);
+  sh->blk_until = calloc(nb, 8);
+  sh->blk_seen = calloc(nb, 8);
+  if (!sh->blk_key || !sh->blk_sheds || !sh->blk_strikes || !sh->blk_good_until || !sh->blk_until || !sh->blk_seen) {
+    shield_free(sh);
+    return -1;
+  }
+  sh->blocked_version = ++g_prefilter_version;
   shield_free(g_shield);
   g_shield = sh;
   return 0;
@@ -130,6 +156,100 @@ static uint32_t qname_hash(const sb_preparse *pp, const uint8_t *pkt, size_t len
   return h;
 }
 
+/* ---- the prefilter's policy: which IPv4 /24s the kernel drops ---- */
+
+static double blocks_rank(void *ctx, uint32_t slot) {
+  const sb_shield *sh = ctx;
+  /* Keep blocked and good /24s; give up the quietest stranger first. */
+  return (sh->blk_until[slot] > 0 || sh->blk_good_until[slot] > 0 ? 1e15 : 0) + sh->blk_seen[slot];
+}
+
+static uint32_t block_slot(sb_shield *sh, uint32_t p24, double now_ms) {
+  uint32_t slot = sb_table_claim(&sh->blocks, sb_mix32(p24, 0x24), blocks_rank, sh);
+  if (sh->blocks.claimed) {
+    sh->blk_key[slot] = p24;
+    sh->blk_sheds[slot] = 0;
+    sh->blk_strikes[slot] = 0;
+    sh->blk_good_until[slot] = 0;
+    sh->blk_until[slot] = 0;
+  }
+  sh->blk_seen[slot] = now_ms;
+  return slot;
+}
+
+static void note_good(sb_shield *sh, const sb_verdict *v, double now_ms) {
+  if (sh->cfg.prefilter_threshold <= 0 || v->addr_len != 4) return;
+  uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
+  sh->blk_good_until[block_slot(sh, p24, now_ms)] = now_ms + 600000;
+}
+
+static void note_shed(sb_shield *sh, const sb_verdict *v, double now_ms) {
+  if (sh->cfg.prefilter_threshold <= 0 || v->addr_len != 4 || v->allowed) return;
+  uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
+  uint32_t slot = block_slot(sh, p24, now_ms);
+  if (sh->blk_sheds[slot] < UINT32_MAX) sh->blk_sheds[slot]++;
+}
+
+/* Whether an allow-listed prefix overlaps the /24 p24. */
+static int allow_touches(const sb_shield *sh, uint32_t p24) {
+  for (unsigned i = 0; i < sh->cfg.nallow; i++) {
+    if (sh->cfg.allow_len[i] != 4) continue;
+    uint32_t a = ((uint32_t)sh->cfg.allow[i][0] << 24) | ((uint32_t)sh->cfg.allow[i][1] << 16) |
+                 ((uint32_t)sh->cfg.allow[i][2] << 8) | sh->cfg.allow[i][3];
+    unsigned bits = sh->cfg.allow_bits[i] < 24 ? sh->cfg.allow_bits[i] : 24;
+    uint32_t m = bits == 0 ? 0 : ~(0xffffffffu >> bits);
+    if ((a & m) == (p24 & m)) return 1;
+  }
+  return 0;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Once a second: block the /24s over the threshold, let expired blocks go. */
+static void prefilter_second(sb_shield *sh, double now_ms) {
+  if (sh->cfg.prefilter_threshold <= 0) return;
+  uint32_t next[512];
+  unsigned n = 0;
+  for (uint32_t s = 0; s < sh->blocks.size; s++) {
+    if (sh->blocks.keys[s] == 0) continue;
+    if (sh->blk_sheds[s] >= sh->cfg.prefilter_threshold && now_ms >= sh->blk_good_until[s] &&
+        !allow_touches(sh, sh->blk_key[s])) {
+      if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
+        sh->would_block++;
+      } else if (sh->blk_until[s] <= now_ms) {
+        unsigned strikes = sh->blk_strikes[s] < 4 ? sh->blk_strikes[s] : 4;
+        sh->blk_until[s] = now_ms + sh->cfg.prefilter_seconds * 1000 * (double)(1u << strikes);
+        if (sh->blk_strikes[s] < 255) sh->blk_strikes[s]++;
+        sh->blocks_made++;
+      }
+    }
+    sh->blk_sheds[s] = 0;
+    if (sh->blk_until[s] > now_ms && n < 512) next[n++] = sh->blk_key[s];
+    else if (sh->blk_until[s] > 0 && sh->blk_until[s] <= now_ms) sh->blk_until[s] = 0;
+  }
+  qsort(next, n, sizeof(uint32_t), cmp_u32);
+  if (n != sh->nblocked || memcmp(next, sh->blocked, n * sizeof(uint32_t)) != 0) {
+    memcpy(sh->blocked, next, n * sizeof(uint32_t));
+    sh->nblocked = n;
+    sh->blocked_version = ++g_prefilter_version;
+  }
+}
+
+unsigned sb_shield_prefilter(const uint32_t **prefixes, unsigned *n) {
+  sb_shield *sh = g_shield;
+  if (sh == NULL || sh->cfg.mode != SB_SHIELD_ON || sh->cfg.prefilter_threshold <= 0) {
+    *prefixes = NULL;
+    *n = 0;
+    return 0;
+  }
+  *prefixes = sh->blocked;
+  *n = sh->nblocked;
+  return sh->blocked_version;
+}
+
 int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_t len, const void *src,
                     double now_ms, sb_verdict *v) {
   sh->seen++;
@@ -168,6 +288,8 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
   uint32_t key = sb_sources_key(v->addr, v->addr_len);
   if (cookie == SB_COOKIE_VALID) sb_sources_note_cookie(&sh->sources, key, now_ms);
   int tier = sb_sources_tier(&sh->sources, key, cookie == SB_COOKIE_VALID, now_ms);
+  v->tier = (uint8_t)tier;
+  if (tier >= SB_TIER_HISTORY) note_good(sh, v, now_ms);
   int attacked = 0, within = 1;
   if (classified) {
     uint32_t slot = sb_zones_observe(&sh->zones, zone_key, exists, now_ms);
@@ -197,7 +319,9 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
       return SB_ADMIT_BADCOOKIE;
     }
   }
+  double shed_before = sh->adm.shed_overload[tier];
   int verdict = sb_admission_decide(&sh->adm, tier, in_zone, exists, attacked, within, sh->overload.level);
+  if (sh->adm.shed_overload[tier] != shed_before && tier == SB_TIER_UNKNOWN) note_shed(sh, v, now_ms);
   if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
     if (verdict == SB_ADMIT_DROP) sh->would_drop++;
     if (verdict == SB_ADMIT_TRUNCATE) sh->would_truncate++;
@@ -241,6 +365,7 @@ int sb_shield_after(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, co
   int r = sb_rrl_decide(&sh->rrl, sb_rrl_block(&sh->rrl, v->addr, v->addr_len), kind, h, now_ms);
   if (r == SB_RRL_DROP) sh->rrl_dropped++;
   if (r == SB_RRL_SLIP) sh->rrl_slipped++;
+  if (r != SB_RRL_SEND && v->tier < SB_TIER_HISTORY) note_shed(sh, v, now_ms);
   return r;
 }
 
@@ -249,6 +374,7 @@ void sb_shield_clock(sb_shield *sh, double now_ms) {
   if (now_ms - sh->last_sweep >= 1000) {
     sh->last_sweep = now_ms;
     sb_zones_sweep(&sh->zones, now_ms);
+    prefilter_second(sh, now_ms);
   }
 }
 

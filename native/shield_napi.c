@@ -2,7 +2,7 @@
  * N-API entries for the shield of the calling JS thread's batch loop (shield_glue.c). The
  * settings come from src/transport/native-shield.ts, which documents the numbers' order.
  *
- *   shieldConfigure(mode, numbers: Float64Array(26), secrets: Uint8Array(16 × n ≤ 3),
+ *   shieldConfigure(mode, numbers: Float64Array(28), secrets: Uint8Array(16 × n ≤ 3),
  *                   allow: Uint8Array(18 × n: [length 4|16, bits, 16 octets]))
  *                      mode 0 turns it off; throws ERR_NATIVE_UDP_ARGS on bad settings
  *   shieldStats(): { seen, answered, dropped, truncated, allowed, wouldDrop, wouldTruncate,
@@ -27,7 +27,7 @@
     }                                         \
   } while (0)
 
-#define SB_SHIELD_NUMBERS 26
+#define SB_SHIELD_NUMBERS 28
 
 static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
   bool is = false;
@@ -55,7 +55,7 @@ static napi_value js_configure(napi_env env, napi_callback_info info) {
       !typed(env, argv[2], napi_uint8_array, (void **)&sec, &nsec) || nsec % 16 != 0 || nsec > 48 ||
       !typed(env, argv[3], napi_uint8_array, (void **)&allow, &nallow) || nallow % 18 != 0 ||
       nallow / 18 > SB_SHIELD_MAX_ALLOW)
-    return bad(env, "shieldConfigure(mode, Float64Array(26), secrets: Uint8Array(16n), allow: Uint8Array(18n))");
+    return bad(env, "shieldConfigure(mode, Float64Array(28), secrets: Uint8Array(16n), allow: Uint8Array(18n))");
   sb_shield_config *c = calloc(1, sizeof(*c));
   if (c == NULL) return bad(env, "out of memory");
   c->mode = mode;
@@ -89,6 +89,8 @@ static napi_value js_configure(napi_env env, napi_callback_info info) {
   c->overload_behind = num[23];
   c->overload_smoothing = num[24];
   c->overload_hold = num[25];
+  c->prefilter_threshold = num[26];
+  c->prefilter_seconds = num[27];
   int r = sb_shield_configure(mode == 0 ? NULL : c);
   free(c);
   if (r != 0) {
@@ -128,7 +130,9 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
            put(env, o, "wouldTruncate", sh->would_truncate) && put(env, o, "rrlDropped", sh->rrl_dropped) &&
            put(env, o, "rrlSlipped", sh->rrl_slipped) && put(env, o, "overload", sh->overload.level) &&
            put(env, o, "lostEvents", sh->zones.lost_events) && put(env, o, "formerr", sh->formerr) &&
-           put(env, o, "badcookie", sh->badcookie) && put(env, o, "wouldBadcookie", sh->would_badcookie);
+           put(env, o, "badcookie", sh->badcookie) && put(env, o, "wouldBadcookie", sh->would_badcookie) &&
+           put(env, o, "blocksMade", sh->blocks_made) && put(env, o, "wouldBlock", sh->would_block) &&
+           put(env, o, "blocked", sh->nblocked);
   if (!ok) return bad(env, "shieldStats");
   if ((a = array_of(env, sh->cookies, 5)) == NULL) return bad(env, "shieldStats");
   SCHECK(napi_set_named_property(env, o, "cookies", a));

@@ -31,6 +31,7 @@
 
 #include "hooks.h"
 #include "mmap.h"
+#include "prefilter.h"
 #include "preparse.h"
 #include "shield.h"
 
@@ -88,6 +89,8 @@ typedef struct sb_sock {
   sb_verdict sv[SB_BATCH];
   double batch_now;  /* the batch's monotonic clock (ms), when the shield is on */
   uint64_t shield_dropped, shield_truncated, rrl_dropped, rrl_slipped, rrl_dropped_c;
+  unsigned prefilter_version, prefilter_prefixes; /* the kernel filter on this socket */
+  uint64_t prefilter_updates, prefilter_errors;
   uint64_t c_rcode[16]; /* C answers by header RCODE (for the DNS counters: JS never sees them) */
   uint64_t c_tc;        /* C answers with TC=1 */
 } sb_sock;
@@ -489,6 +492,27 @@ static void on_readable(uv_poll_t *h, int status, int events) {
    * datagrams waiting — the worker is behind. (A burst that one wake-up empties is not.) */
   sb_shield *sh = sb_shield_thread();
   if (sh != NULL) sb_shield_batch(sh, full, SB_MAX_BATCHES, s->batch_now);
+  /* The kernel prefilter: the shield's blocked /24s, as a BPF program on this socket. */
+  const uint32_t *pfx;
+  unsigned np;
+  unsigned want = sb_shield_prefilter(&pfx, &np);
+  if (want != s->prefilter_version && !s->closed) {
+    int r;
+    if (np == 0) {
+      r = sb_prefilter_attach(s->fd, NULL, 0);
+    } else {
+      struct sock_filter prog[SB_PREFILTER_INSNS];
+      unsigned len = sb_prefilter_build(pfx, np, 24, prog, SB_PREFILTER_INSNS);
+      r = len ? sb_prefilter_attach(s->fd, prog, len) : -1;
+    }
+    if (r == 0) {
+      s->prefilter_prefixes = np;
+      s->prefilter_updates++;
+    } else {
+      s->prefilter_errors++;
+    }
+    s->prefilter_version = want;
+  }
 }
 
 static void on_uv_closed(uv_handle_t *h) {
@@ -779,6 +803,9 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   set_num(env, o, "rrlDropped", (double)s->rrl_dropped);
   set_num(env, o, "rrlSlipped", (double)s->rrl_slipped);
   set_num(env, o, "rrlDroppedC", (double)s->rrl_dropped_c);
+  set_num(env, o, "prefilterPrefixes", (double)s->prefilter_prefixes);
+  set_num(env, o, "prefilterUpdates", (double)s->prefilter_updates);
+  set_num(env, o, "prefilterErrors", (double)s->prefilter_errors);
   return o;
 }
 

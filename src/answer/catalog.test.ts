@@ -168,3 +168,54 @@ describe('Catalog.findKey probes only the depths origins have', () => {
     assert.equal(find(c5.withZones([], [Name.parse('q.test.')]), 'w.q.test.'), undefined);
   });
 });
+
+describe('Catalog.findFolded', () => {
+  /** A name's case-folded wire octets in a buffer larger than the name, as QueryView holds them. */
+  function folded(name: string): { bytes: Uint8Array; length: number; labels: number } {
+    const key = Name.parse(name).key;
+    const bytes = new Uint8Array(300).fill(0xee);
+    for (let i = 0; i < key.length; i++) bytes[i] = key.charCodeAt(i);
+    return { bytes, length: key.length, labels: Name.parse(name).labelCount };
+  }
+
+  test('finds what findKey finds, in any order of names (the last zone found is remembered)', () => {
+    const zones = ['test.', 'a.test.', 'b.test.', 'deep.sub.b.test.', '.', 'x.'].map((o) => zone(o));
+    const c = new Catalog(zones);
+    const rand = seededRandom(3);
+    const names = [
+      'www.a.test.',
+      'a.test.',
+      'x.y.z.a.test.',
+      'b.test.',
+      'q.sub.b.test.',
+      'deep.sub.b.test.',
+      'r.deep.sub.b.test.',
+      'c.test.',
+      'test.',
+      '.',
+      'org.',
+      'x.',
+      'w.x.',
+      // Octets of "a.test." inside a label, not at a label boundary: not under a.test.
+      '\\001a\\004test.test.',
+      'zz\\001a.test.',
+    ];
+    for (let i = 0; i < 2000; i++) {
+      const name = names[Math.floor(rand() * names.length)];
+      const f = folded(name);
+      const want = c.findKey(Name.parse(name).key);
+      assert.equal(c.findFolded(f.bytes, f.length, f.labels), want, name);
+    }
+  });
+
+  test('a zone added below the one found last is found (the catalog it was added to is a new one)', () => {
+    const a = zone('a.test.');
+    const c0 = new Catalog([a]);
+    const f = folded('www.sub.a.test.');
+    assert.equal(c0.findFolded(f.bytes, f.length, f.labels), a);
+    const sub = zone('sub.a.test.');
+    const c1 = c0.withZones([sub]);
+    assert.equal(c1.findFolded(f.bytes, f.length, f.labels), sub);
+    assert.equal(c0.findFolded(f.bytes, f.length, f.labels), a);
+  });
+});

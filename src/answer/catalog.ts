@@ -46,6 +46,14 @@ export class Catalog {
    * lookup per query instead of one per label).
    */
   #depths = new Int32Array(128);
+  /**
+   * The zone `findFolded` found last, its origin's key and label count: a flood of new names
+   * under one zone (issue 7's random subdomains) finds it with a few octet comparisons, no
+   * string made and no map lookup.
+   */
+  #lastZone: ServedZone | undefined;
+  #lastKey = '';
+  #lastLabels = 0;
 
   constructor(zones: Iterable<ServedZone> = []) {
     const map = this.#map as Map<string, ServedZone>;
@@ -144,6 +152,44 @@ export class Catalog {
       at += nameKey.charCodeAt(at) + 1;
       labels--;
     }
+  }
+
+  /**
+   * `find` for a name given as its case-folded wire octets (`folded[0, length)`, `labels`
+   * labels, the root not counted), as `QueryView` holds it. When the zone found last
+   * contains the name and no origin is deeper than it and no deeper than the name, it is the
+   * longest match (the one suffix of its depth is its origin): no string is made.
+   */
+  findFolded(folded: Uint8Array, length: number, labels: number): ServedZone | undefined {
+    const last = this.#lastZone;
+    const depth = this.#lastLabels;
+    if (last !== undefined && labels >= depth) {
+      let deeper = false;
+      for (let d = depth + 1; d <= labels; d++)
+        if (this.#depths[d] > 0) {
+          deeper = true;
+          break;
+        }
+      if (!deeper) {
+        // Where the last `depth` labels start: compared at a label boundary only (an octet
+        // string could contain the origin's octets inside a label).
+        let p = 0;
+        for (let i = labels - depth; i > 0; i--) p += folded[p] + 1;
+        const key = this.#lastKey;
+        if (p + key.length === length) {
+          let j = 0;
+          while (j < key.length && folded[p + j] === key.charCodeAt(j)) j++;
+          if (j === key.length) return last;
+        }
+      }
+    }
+    const zone = this.findKey(Buffer.from(folded.buffer, folded.byteOffset, length).toString('latin1'));
+    if (zone !== undefined) {
+      this.#lastZone = zone;
+      this.#lastKey = zone.origin.key;
+      this.#lastLabels = labelCount(zone.origin.key);
+    }
+    return zone;
   }
 
   /** The zone whose origin is exactly `name`. */

@@ -51,7 +51,6 @@ import { ChaosTable } from './chaos.js';
 import { type NegativeTail, negativeTail } from './negative-tail.js';
 import {
   type CacheStamp,
-  patchResponse,
   patchResponseInPlace,
   QueryKey,
   ResponseCache,
@@ -158,6 +157,8 @@ export class Responder {
    */
   #slab: ArrayBuffer | undefined;
   #slabAt = 0;
+  /** The slab as words (for cache hits, copied a word at a time). */
+  #slabWords: Int32Array | undefined;
   /** Queries answered from zone images (template copies), for metrics and tests. */
   imageAnswers = 0;
   /** Queries an image handed back to the engine, by reason (src/image/format.ts `Fallback` values, at most 31). */
@@ -263,16 +264,13 @@ export class Responder {
       }
       const cache = ctx.transport === 'tcp' ? this.#tcpCache : this.#udpCache;
       const qk = cache !== undefined && this.#key.build(query) ? this.#key : undefined;
-      if (qk !== undefined) {
-        const hit = cache!.get(qk);
+      if (qk !== undefined && cache!.lookup(qk)) {
         // A query spelled as stored (no A-Z in its name, the common case) needs no name patch.
-        if (hit !== undefined) {
-          const patch = qk.mixedCase ? qk.qnameLength : 0;
-          // UDP answers leave at once: they may share a slab; a TCP one may wait in a write queue.
-          return ctx.transport === 'udp'
-            ? this.#patchHit(hit, query, patch)
-            : patchResponse(hit, query, patch);
-        }
+        const patch = qk.mixedCase ? qk.qnameLength : 0;
+        // UDP answers leave at once: they may share a slab; a TCP one may wait in a write queue.
+        return ctx.transport === 'udp'
+          ? this.#patchHit(cache!, query, patch)
+          : patchHitCopy(cache!, query, patch);
       }
       // Admission: a response is stored only when its key missed before (random names are
       // asked once: they never enter the cache, so they never evict what repeats).
@@ -286,12 +284,9 @@ export class Responder {
               [this.#imageZone!],
               this.#imageAbsent ? ABSENT_PARENT : NO_NAMES,
             );
-            if (stamps !== undefined) {
-              const stored = new Uint8Array(bytes);
-              foldQuestion(stored, qk.qnameLength);
-              // NXDOMAIN answers go to the negative partition (as `isNegative`).
-              cache!.set(qk, stored, (bytes[3] & 0xf) === Rcode.NXDOMAIN, stamps);
-            }
+            // Stored case-folded; NXDOMAIN answers go to the negative partition (as `isNegative`).
+            if (stamps !== undefined)
+              cache!.set(qk, bytes, (bytes[3] & 0xf) === Rcode.NXDOMAIN, stamps, qk.qnameLength);
           }
           return bytes;
         }
@@ -301,12 +296,10 @@ export class Responder {
         (parsed === true ? this.#fastBuild(query, ctx, view!, qk !== undefined, admit) : undefined) ??
         this.#build(query, ctx, qk !== undefined, admit);
       if (qk !== undefined && admit && built.cacheable) {
-        // Stored with the case-folded question name (the cache patches the query's spelling
-        // in on every hit, as below).
-        // A copy (Buffer#slice would be a view of the response being returned).
-        const stored = new Uint8Array(built.bytes);
-        if (built.folded === undefined) foldQuestion(stored, qk.qnameLength);
-        cache!.set(qk, stored, built.negative, built.stamps);
+        // Stored (a copy) with the case-folded question name (the cache patches the query's
+        // spelling in on every hit, as below).
+        const fold = built.folded === undefined ? qk.qnameLength : 0;
+        cache!.set(qk, built.bytes, built.negative, built.stamps, fold);
       }
       // Built with the case-folded question name: give this query its own spelling back.
       if (built.folded !== undefined) patchResponseInPlace(built.bytes, query, built.folded);
@@ -419,17 +412,17 @@ export class Responder {
   #fromImage(query: Uint8Array, ctx: QueryContext, view: QueryView): Uint8Array | undefined {
     const qtype = view.qtype;
     if (view.qclass !== RRClass.IN || (view.edns && view.version > 0)) return undefined;
-    const key = view.foldedWire();
     // The zone answer.ts would pick: for DS, the parent's side of a served child's apex.
     let zone: ServedZone | undefined;
     let absent = false;
-    if (qtype === RRType.DS && key.length > 1) {
+    if (qtype === RRType.DS && view.qnameLength > 1) {
+      const key = view.foldedWire();
       zone = this.#catalog.findKey(key.slice(key.charCodeAt(0) + 1));
       if (zone === undefined) {
         absent = true;
         zone = this.#catalog.findKey(key);
       }
-    } else zone = this.#catalog.findKey(key);
+    } else zone = this.#catalog.findFolded(view.folded, view.qnameLength, view.labelCount);
     if (zone?.respondFromTemplate === undefined) return undefined;
     this.#imageZone = zone;
     this.#imageAbsent = absent;
@@ -440,6 +433,7 @@ export class Responder {
       let slab = this.#slab;
       if (slab === undefined || slab.byteLength - this.#slabAt < limit) {
         slab = this.#slab = new ArrayBuffer(SLAB_SIZE);
+        this.#slabWords = new Int32Array(slab);
         this.#slabAt = 0;
       }
       const at = this.#slabAt;
@@ -456,7 +450,8 @@ export class Responder {
         return undefined;
       }
       this.imageAnswers++;
-      this.#slabAt = at + n;
+      // 4-aligned for the next answer (cache hits are copied a word at a time).
+      this.#slabAt = (at + n + 3) & ~3;
       return new Uint8Array(slab, at, n);
     }
     this.#imageOut ??= Buffer.allocUnsafeSlow(TCP_MAX);
@@ -473,19 +468,29 @@ export class Responder {
     return new Uint8Array(pooled.buffer, pooled.byteOffset, n);
   }
 
-  /** `patchResponse`, written into the slab (see `#slab`): a view of it costs less than `Buffer.allocUnsafe`. */
-  #patchHit(cached: Uint8Array, query: Uint8Array, qnameLength: number): Uint8Array {
-    const n = cached.length;
-    if (n > SLAB_ANSWER_MAX) return patchResponse(cached, query, qnameLength);
+  /**
+   * The response `cache.lookup` found, written into the slab (see `#slab`; a view of it costs
+   * less than `Buffer.allocUnsafe`) and patched as `patchResponse` does.
+   */
+  #patchHit(cache: ResponseCache, query: Uint8Array, qnameLength: number): Uint8Array {
+    const n = cache.hitLength;
+    if (n > SLAB_ANSWER_MAX) return patchHitCopy(cache, query, qnameLength);
+    // Whole words: the cached octets start 4-aligned in the arena, and so does each slab answer.
+    const words = (n + 3) >> 2;
     let slab = this.#slab;
     let at = this.#slabAt;
-    if (slab === undefined || slab.byteLength - at < n) {
+    if (slab === undefined || slab.byteLength - at < words << 2) {
       slab = this.#slab = new ArrayBuffer(SLAB_SIZE);
+      this.#slabWords = new Int32Array(slab);
       at = 0;
     }
-    this.#slabAt = at + n;
+    this.#slabAt = at + (words << 2);
+    const dst = this.#slabWords!;
+    const src = cache.hitWords;
+    const from = cache.hitStart >> 2;
+    const to = at >> 2;
+    for (let i = 0; i < words; i++) dst[to + i] = src[from + i];
     const out = new Uint8Array(slab, at, n);
-    out.set(cached);
     patchResponseInPlace(out, query, qnameLength);
     return out;
   }
@@ -854,12 +859,34 @@ function latin1(bytes: Uint8Array, start: number, length: number): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset + start, length).toString('latin1');
 }
 
-/** Folds A-Z of the question name at offset 12 (`length` octets) in place. */
-function foldQuestion(bytes: Uint8Array, length: number): void {
-  for (let i = HEADER_LENGTH; i < HEADER_LENGTH + length; i++) {
-    const c = bytes[i];
-    if (c >= 0x41 && c <= 0x5a) bytes[i] = c | 0x20;
-  }
+/** The response `cache.lookup` found, patched for `query` (`patchResponse`) in a new buffer. */
+function patchHitCopy(cache: ResponseCache, query: Uint8Array, qnameLength: number): Uint8Array {
+  const pooled = Buffer.allocUnsafe(cache.hitLength);
+  // From Node's pool, seen as a plain Uint8Array as `MessageWriter.finish` returns.
+  const out = new Uint8Array(pooled.buffer, pooled.byteOffset, cache.hitLength);
+  copyHit(cache, out, query, qnameLength);
+  return out;
+}
+
+/**
+ * Copies the response `cache.lookup` found into `out` (its length) with the query's ID, RD
+ * and CD and, for `qnameLength` octets from offset 12, its spelling (as `patchResponse`).
+ * A loop, not `set`, for short answers: the octets are inside the cache's arena, and a view
+ * of them would be one more object per hit.
+ */
+function copyHit(cache: ResponseCache, out: Uint8Array, query: Uint8Array, qnameLength: number): void {
+  const src = cache.hitArena;
+  const at = cache.hitStart;
+  const n = out.length;
+  // A long answer (TCP, mostly) is worth the view for one memmove.
+  if (n > 256) out.set(src.subarray(at + HEADER_LENGTH + qnameLength, at + n), HEADER_LENGTH + qnameLength);
+  else for (let i = HEADER_LENGTH + qnameLength; i < n; i++) out[i] = src[at + i];
+  for (let i = HEADER_LENGTH; i < HEADER_LENGTH + qnameLength; i++) out[i] = query[i];
+  for (let i = 4; i < HEADER_LENGTH; i++) out[i] = src[at + i];
+  out[0] = query[0];
+  out[1] = query[1];
+  out[2] = (src[at + 2] & 0xfe) | (query[2] & 0x01);
+  out[3] = (src[at + 3] & 0xef) | (query[3] & 0x10);
 }
 
 function writeErrorHeader(out: Uint8Array, query: Uint8Array, rcode: number, qdcount: number): void {

@@ -6,7 +6,7 @@ import { EdnsOption, RRType } from '../wire/constants.js';
 import { decodeMessage } from '../wire/decode.js';
 import { Catalog } from './catalog.js';
 import { Responder } from './respond.js';
-import { buildQueryKey, patchResponse, QueryKey, ResponseCache } from './response-cache.js';
+import { buildQueryKey, CacheStamp, patchResponse, QueryKey, ResponseCache } from './response-cache.js';
 
 const k = QueryKey.of;
 
@@ -40,6 +40,39 @@ describe('buildQueryKey', () => {
     const e2 = buildQueryKey(buildQuery('www.example.', A, { edns: { udpSize: 4096 } }))!.text;
     assert.notEqual(e1, base);
     assert.notEqual(e1, e2);
+  });
+
+  test('folds exactly A-Z of the name, whatever octets its labels hold, and nothing after it', () => {
+    const rand = seededRandom(11);
+    for (let t = 0; t < 3000; t++) {
+      // Labels of random octets (every value, A-Z and their Latin-1 look-alikes often).
+      const labels: number[][] = [];
+      const count = 1 + Math.floor(rand() * 4);
+      for (let l = 0; l < count; l++) {
+        const pick = () => {
+          const r = rand();
+          if (r < 0.3) return 0x41 + Math.floor(rand() * 26);
+          if (r < 0.4) return 0xc1 + Math.floor(rand() * 26);
+          if (r < 0.5) return [0x40, 0x5b, 0x60, 0x7b, 0xc0, 0xdb][Math.floor(rand() * 6)];
+          return Math.floor(rand() * 256);
+        };
+        labels.push(Array.from({ length: 1 + Math.floor(rand() * 12) }, pick));
+      }
+      const name = labels.flatMap((l) => [l.length, ...l]);
+      // QTYPE and QCLASS of octets in A-Z (65 = HTTPS), which must not fold.
+      const tail = [0, 0x41, 0x5a, 0, 1];
+      const query = Uint8Array.from([1, 2, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...name, ...tail]);
+      const key = buildQueryKey(query);
+      assert.ok(key);
+      const fold = (c: number) => (c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
+      const want = [0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...name.map(fold), ...tail];
+      assert.deepEqual([...key.bytes.subarray(0, key.length)], want);
+      assert.equal(
+        key.mixedCase,
+        name.some((c) => fold(c) !== c),
+      );
+      assert.equal(key.qnameLength, name.length + 1);
+    }
   });
 
   test('not cacheable: other opcodes, responses, several questions, compressed or broken names', () => {
@@ -90,16 +123,75 @@ describe('ResponseCache bounds', () => {
     const rb = Uint8Array.of(2);
     c.set(a, ra);
     assert.equal(c.get(b), undefined);
-    assert.equal(c.get(a), ra);
+    assert.deepEqual(c.get(a), ra);
     c.set(b, rb, true);
     assert.equal(c.get(a), undefined);
-    assert.equal(c.get(b), rb);
+    assert.deepEqual(c.get(b), rb);
     assert.equal(c.size, 1);
     // A key is compared whole: a longer key with the same leading octets is another key.
     const longer = k('first key!');
     longer.hash = a.hash;
     c.set(a, ra);
     assert.equal(c.get(longer), undefined);
+  });
+
+  test('FIFO by entries: with room in bytes, exactly the newest maxEntries stay', () => {
+    const c = new ResponseCache({ maxEntries: 300, maxBytes: 1 << 20, negativeShare: 0 });
+    for (let i = 0; i < 5000; i++) c.set(k(`key-${i}`), Uint8Array.of(i & 0xff, i >> 8));
+    assert.equal(c.size, 300);
+    for (let i = 0; i < 5000; i++) {
+      const got = c.get(k(`key-${i}`));
+      if (i < 4700) assert.equal(got, undefined, `key-${i}`);
+      else assert.deepEqual(got, Uint8Array.of(i & 0xff, i >> 8), `key-${i}`);
+    }
+  });
+
+  test('the ring arena: every hit is the last response stored for its key, through wraps, growth, replacements, stale entries and hash collisions', () => {
+    const rand = seededRandom(7);
+    for (const maxBytes of [600, 4096, 300_000]) {
+      const c = new ResponseCache({ maxEntries: 400, maxBytes, negativeShare: 0.3, admission: 'first' });
+      const stamps = Array.from({ length: 4 }, () => new CacheStamp());
+      /** What each key last stored, with the stamps it depends on; keys of one hash replace each other. */
+      const model = new Map<string, { bytes: Uint8Array; stamps: CacheStamp[] }>();
+      const keys = Array.from({ length: 600 }, (_, i) => k(`key ${i}${'x'.repeat(i % 37)}`));
+      // Every 50th key shares the hash of the one before it.
+      for (let i = 1; i < keys.length; i += 50) keys[i].hash = keys[i - 1].hash;
+      let hits = 0;
+      for (let op = 0; op < 20_000; op++) {
+        const key = keys[Math.floor(rand() * keys.length)];
+        const r = rand();
+        if (r < 0.5) {
+          const bytes = new Uint8Array(1 + Math.floor(rand() * 140)).map(() => Math.floor(rand() * 256));
+          const deps =
+            rand() < 0.2 ? [stamps[0], stamps[1 + Math.floor(rand() * 3)]] : [stamps[Math.floor(rand() * 4)]];
+          c.set(key, bytes, rand() < 0.4, deps);
+          for (const other of keys) if (other.hash === key.hash) model.delete(other.text);
+          model.set(key.text, { bytes, stamps: deps });
+          // What was just stored is there (when it fits the partition at all, with header and padding).
+          if (16 + key.length + bytes.length + 9 <= maxBytes * 0.3) assert.deepEqual(c.get(key), bytes);
+        } else if (r < 0.51) {
+          // A zone changes: its stamp dies and a new one takes its place.
+          const i = Math.floor(rand() * 4);
+          stamps[i].live = false;
+          stamps[i] = new CacheStamp();
+        } else {
+          const got = c.get(key);
+          const want = model.get(key.text);
+          if (got !== undefined) {
+            hits++;
+            assert.ok(want, `a hit for ${key.text}, never stored or replaced by a key of its hash`);
+            assert.ok(
+              want.stamps.every((s) => s.live),
+              'a hit built from a changed zone',
+            );
+            assert.deepEqual(got, want.bytes);
+          }
+        }
+        assert.ok(c.bytes <= maxBytes, `${c.bytes} > ${maxBytes}`);
+        assert.ok(c.size <= 400);
+      }
+      assert.ok(hits > (maxBytes > 1000 ? 100 : 20), `${hits} hits (maxBytes ${maxBytes})`);
+    }
   });
 
   test('clear', () => {
@@ -146,6 +238,29 @@ describe('cached responses', () => {
       cached.respond(q, UDP);
       assert.deepEqual(Buffer.from(cached.respond(q, UDP)!), Buffer.from(uncached.respond(q, UDP)!), name);
     }
+  });
+
+  test('long answers (TCP, and UDP over 4096 octets) hit as the uncached answer, in the query spelling', () => {
+    const txt = Array.from({ length: 60 }, (_, i) => `big TXT "${'x'.repeat(100)}${i}"`).join('\n');
+    const z = zoneFromText(
+      'big.example.',
+      `$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n${txt}\n`,
+    );
+    const cached = new Responder(new Catalog([z]), { ednsSize: 65000 });
+    const uncached = new Responder(new Catalog([z]), { cache: false, ednsSize: 65000 });
+    for (const [ctx, edns] of [
+      [TCP, undefined],
+      [UDP, { udpSize: 65000 }],
+    ] as const) {
+      for (let i = 0; i < 3; i++) {
+        const q = buildQuery(i === 2 ? 'BiG.Big.EXAMPLE.' : 'big.big.example.', TXT, { id: 40 + i, edns });
+        const hit = cached.respond(q, ctx)!;
+        assert.ok(hit.length > 4096, `${hit.length}`);
+        assert.deepEqual(Buffer.from(hit), Buffer.from(uncached.respond(q, ctx)!), `${ctx.transport} ${i}`);
+      }
+    }
+    assert.ok((cached.cacheStats()?.tcp.hits ?? 0) >= 1);
+    assert.ok((cached.cacheStats()?.udp.hits ?? 0) >= 1);
   });
 
   test('the question keeps the query spelling, and so does every name compressed to it', () => {

@@ -2,8 +2,9 @@
  * A bounded cache of encoded responses: the hot path. A hit costs a key build, a map lookup
  * and a copy with the ID, RD/CD and the question's spelling patched in.
  *
- * Key: the header's four counts and every query byte from offset 12 on (question, EDNS
- * OPT and anything else), with the question name case-folded. The ID, RD and CD do not
+ * Key: the query's octets with the ID and flags zeroed, so the header's four counts and every
+ * byte from offset 12 on (question, EDNS OPT and anything else), with the question name
+ * case-folded. The ID, RD and CD do not
  * change the answer and are patched; the question's spelling is patched too, and because
  * every other occurrence of the name is a compression pointer to it, the case is carried
  * everywhere (NSD does the same). Responses must therefore be built with the case-folded
@@ -65,33 +66,6 @@ export class CacheStamp {
 /** The stamp of entries that depend on no zone data (BADVERS, refused transfers): never killed. */
 export const ALWAYS_VALID: CacheStamp = new CacheStamp();
 
-/** One cached response, its key's octets (to tell keys of one hash apart) and the stamps it depends on (the first apart: usually the only one). */
-class CacheEntry {
-  constructor(
-    readonly key: Uint8Array,
-    readonly response: Uint8Array,
-    readonly stamp: CacheStamp,
-    readonly more: readonly CacheStamp[] | undefined,
-  ) {}
-
-  get valid(): boolean {
-    if (!this.stamp.live) return false;
-    const more = this.more;
-    if (more !== undefined) for (let i = 0; i < more.length; i++) if (!more[i].live) return false;
-    return true;
-  }
-
-  /** Whether this entry is the one of `key` (and not of another key with the same hash). */
-  matches(key: QueryKey): boolean {
-    const a = this.key;
-    const n = key.length;
-    if (a.length !== n) return false;
-    const b = key.bytes;
-    for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
-    return true;
-  }
-}
-
 /**
  * The hash's starting value, drawn per process: which keys share a hash (and so evict each
  * other) cannot be worked out from outside.
@@ -100,7 +74,18 @@ const HASH_SEED = randomBytes(4).readInt32LE(0) ^ 0x811c9dc5;
 /** FNV-1a's 32-bit prime. */
 const FNV_PRIME = 0x01000193;
 
-/** A hash of the octets fed through `FNV_PRIME` from `HASH_SEED`, finished (murmur3's fmix32) and cut to a small integer. */
+/**
+ * The hash of `words` 32-bit words: each fed through `FNV_PRIME` from `HASH_SEED` (FNV-1a
+ * over words: a bijection per step, so keys differing in any word differ before the finish),
+ * finished (murmur3's fmix32) and cut to a small integer.
+ */
+function hashWords(w: Int32Array, words: number): number {
+  let h = HASH_SEED;
+  for (let i = 0; i < words; i++) h = Math.imul(h ^ w[i], FNV_PRIME);
+  return finish(h);
+}
+
+/** `h` finished (murmur3's fmix32) and cut to a small integer. */
 function finish(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
@@ -112,13 +97,16 @@ function finish(h: number): number {
 }
 
 /**
- * The cache key of a query: the header's four counts and every octet from offset 12 on, the
- * question name case-folded, as octets with their hash. One `QueryKey` is reused for every
+ * The cache key of a query: its octets with the ID and flags zeroed (so the header's four
+ * counts and every octet from offset 12 on), the question name case-folded, as octets with
+ * their hash. One `QueryKey` is reused for every
  * query (`build` is synchronous, and the cache copies the octets it keeps).
  */
 export class QueryKey {
-  /** The key's octets (`length` of them). */
+  /** The key's octets (`length` of them, then zeros to a multiple of 4). */
   readonly bytes: Uint8Array;
+  /** The same octets as 32-bit words (hashed and compared a word at a time). */
+  readonly words: Int32Array;
   length = 0;
   /** Hash of the octets (30 bits). */
   hash = 0;
@@ -128,20 +116,16 @@ export class QueryKey {
   mixedCase = false;
 
   constructor(capacity = MAX_KEY_QUERY) {
-    this.bytes = new Uint8Array(capacity);
+    this.bytes = new Uint8Array((capacity + 3) & ~3);
+    this.words = new Int32Array(this.bytes.buffer);
   }
 
   /** A key of arbitrary octets (a latin1 string): for tests and tools, not queries. */
   static of(text: string): QueryKey {
     const k = new QueryKey(text.length);
-    let h = HASH_SEED;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i) & 0xff;
-      k.bytes[i] = c;
-      h = Math.imul(h ^ c, FNV_PRIME);
-    }
+    for (let i = 0; i < text.length; i++) k.bytes[i] = text.charCodeAt(i) & 0xff;
     k.length = text.length;
-    k.hash = finish(h);
+    k.hash = hashWords(k.words, (text.length + 3) >> 2);
     return k;
   }
 
@@ -166,50 +150,51 @@ export class QueryKey {
     // QR=0 and OPCODE=QUERY (RFC 1035 §4.1.1); other opcodes are rare and not cached.
     if (len < HEADER + 5 || len > MAX_KEY_QUERY || (query[2] & 0xf8) !== 0) return false;
     if (query[4] !== 0 || query[5] !== 1) return false;
-    const b = this.bytes;
-    let h = HASH_SEED;
-    // The four counts.
-    for (let i = 4; i < HEADER; i++) {
-      const c = query[i];
-      b[i - 4] = c;
-      h = Math.imul(h ^ c, FNV_PRIME);
-    }
-    // The question name: plain labels only (a pointer at offset 12 is never valid), A-Z
-    // folded (RFC 4343).
+    // The question name: plain labels only (a pointer at offset 12 is never valid).
     let i = HEADER;
-    let upper = false;
     for (;;) {
       if (i >= len) return false;
       const l = query[i];
       if (l === 0) break;
       if (l > 63) return false;
-      const stop = i + l + 1;
-      if (stop >= len) return false;
-      b[i - 4] = l;
-      h = Math.imul(h ^ l, FNV_PRIME);
-      for (let j = i + 1; j < stop; j++) {
-        let c = query[j];
-        if (c >= 0x41 && c <= 0x5a) {
-          c |= 0x20;
-          upper = true;
-        }
-        b[j - 4] = c;
-        h = Math.imul(h ^ c, FNV_PRIME);
-      }
-      i = stop;
+      i += l + 1;
+      if (i >= len) return false;
     }
     const qnameEnd = i + 1;
     if (qnameEnd + 4 > len || qnameEnd - HEADER > 255) return false;
-    // The root label, QTYPE, QCLASS and everything after (OPT and any other record) as they are.
-    for (let j = i; j < len; j++) {
-      const c = query[j];
-      b[j - 4] = c;
-      h = Math.imul(h ^ c, FNV_PRIME);
+    // The query's octets (one memmove) with the ID and flags zeroed (a hit patches them in),
+    // then zeros to the word's end (hashed, and compared with the zeros after a stored key).
+    const b = this.bytes;
+    const w = this.words;
+    const n = len;
+    b.set(query);
+    w[0] = 0;
+    for (let j = n; j < ((n + 3) & ~3); j++) b[j] = 0;
+    // A-Z of the name folded (RFC 4343), four octets at a time while whole words are name
+    // (label lengths are below 0x41, so they never fold), then octet by octet.
+    const nameEnd = qnameEnd;
+    let upper = 0;
+    for (let j = HEADER >> 2; j < nameEnd >> 2; j++) {
+      const x = w[j];
+      const low = x & 0x7f7f7f7f;
+      // The high bit of each octet in 0x41-0x5a: below 0x80, at least 0x41, not above 0x5a.
+      const m = ~x & (low + 0x3f3f3f3f) & ~(low + 0x25252525) & 0x80808080;
+      if (m !== 0) {
+        upper = 1;
+        w[j] = x | (m >>> 2);
+      }
     }
-    this.length = len - 4;
-    this.hash = finish(h);
+    for (let j = nameEnd & ~3; j < nameEnd; j++) {
+      const c = b[j];
+      if (c >= 0x41 && c <= 0x5a) {
+        b[j] = c | 0x20;
+        upper = 1;
+      }
+    }
+    this.length = n;
+    this.hash = hashWords(w, (n + 3) >> 2);
     this.qnameLength = qnameEnd - HEADER;
-    this.mixedCase = upper;
+    this.mixedCase = upper !== 0;
     return true;
   }
 }
@@ -248,55 +233,319 @@ export function patchResponseInPlace(response: Uint8Array, query: Uint8Array, qn
   for (let i = HEADER; i < HEADER + qnameLength; i++) response[i] = query[i];
 }
 
+/** Octets of an entry's header in the arena: size, hash, key and response lengths, flags. */
+const ENTRY_HEADER = 16;
+/** Entry flag: deleted (replaced, stale or evicted), its octets wait for the ring's tail. */
+const DEAD = 1;
+/** Entry flag: it has more stamps than the first (`Partition.#more`). */
+const MORE = 2;
+/** The flags word holds the entry's first stamp's number above these two bits. */
+const STAMP_SHIFT = 2;
+/** First sizes of a partition's arena (octets) and slot table (slots, a power of two). */
+const FIRST_ARENA = 64 * 1024;
+const FIRST_SLOTS = 1024;
+
+/**
+ * One partition's entries: their octets in one ring arena and an open-addressing index over it.
+ *
+ * Why not a Map of objects: a hit then read a Map bucket, an entry object, the key's array
+ * and octets, the response's array and octets — six or seven cache lines far apart, which
+ * under real traffic (the kernel's receive and send between two queries evict them) cost more
+ * than the rest of the answer. Here a hit reads one slot of an Int32Array (hash and offset),
+ * the entry's header, key and response, contiguous in the arena, and its stamp (one of the
+ * few the partition's entries share, numbered in `#stampList`).
+ *
+ * The arena is a ring written in insertion order, so first-in-first-out eviction is advancing
+ * its tail: a deleted entry (replaced, stale) is only flagged, and its octets are reused
+ * when the tail passes. Entry at offset o (4-aligned): Int32 words [size, hash, keyLength |
+ * responseLength << 16, flags | first stamp's number << 2], then the key's octets (with zeros
+ * to a word's end) and the response's (from a word boundary). A size word of 0 (or less than a header before
+ * the end) sends the tail back to offset 0. The arena starts small and doubles up to the
+ * partition's byte bound while the ring has not wrapped; the slot table doubles whenever it
+ * would be more than half full.
+ */
 class Partition {
-  /** Entries by key hash (`QueryKey.hash`): of keys with one hash, the last stored wins. */
-  readonly map = new Map<number, CacheEntry>();
+  /** Key and response octets of the live entries (headers and holes not counted). */
   bytes = 0;
+  /** Live entries. */
+  size = 0;
+  /** The arena as octets and as words (one buffer); empty until the first entry. */
+  #u8 = new Uint8Array(0);
+  #i32 = new Int32Array(0);
+  /** Offset of the next entry, of the oldest entry, and entries in the ring (live or dead). */
+  #head = 0;
+  #tail = 0;
+  #ring = 0;
+  /** Slot i: words 2i (hash) and 2i+1 (entry offset + 1; 0: empty). */
+  #slots = new Int32Array(0);
+  #mask = -1;
   /**
-   * Walks the map in insertion order for eviction, kept across calls: a fresh iterator per
-   * eviction would skip, every time, the deleted slots V8 leaves at the map's start until it
-   * rehashes, which made a full partition under a flood of new keys cost ~40 µs a query.
+   * The stamps entries depend on, by number (the first of an entry's stamps, in its flags
+   * word); how many live entries name each; numbers free for reuse; the number of each.
    */
-  #oldest: MapIterator<[number, CacheEntry]> | undefined;
+  #stampList: (CacheStamp | undefined)[] = [];
+  #stampRefs: number[] = [];
+  #freeStamps: number[] = [];
+  readonly #stampIds = new Map<CacheStamp, number>();
+  /** An entry's stamps after the first, by its offset (entries flagged MORE: rare). */
+  readonly #more = new Map<number, readonly CacheStamp[]>();
+  /** The arena's largest size: the partition's byte bound, 4-aligned. */
+  readonly #cap: number;
+
   constructor(
     readonly maxEntries: number,
     readonly maxBytes: number,
-  ) {}
-
-  set(hash: number, entry: CacheEntry): void {
-    // Keys and responses are counted; the entry object and its stamps are a small constant.
-    const size = entry.key.length + entry.response.length;
-    if (size > this.maxBytes || this.maxEntries < 1) return;
-    const old = this.map.get(hash);
-    if (old) this.delete(hash, old);
-    while (this.map.size >= this.maxEntries || this.bytes + size > this.maxBytes) {
-      const first = this.#nextOldest();
-      if (first === undefined) break;
-      this.delete(first[0], first[1]);
-    }
-    this.map.set(hash, entry);
-    this.bytes += size;
+  ) {
+    this.#cap = Math.max(0, maxBytes & ~3);
   }
 
-  delete(hash: number, entry: CacheEntry): void {
-    this.map.delete(hash);
-    this.bytes -= entry.key.length + entry.response.length;
+  /** The arena (valid until the next `put`): a found entry's octets are read from it. */
+  get arena(): Uint8Array {
+    return this.#u8;
+  }
+
+  /** The arena as words. */
+  get arenaWords(): Int32Array {
+    return this.#i32;
+  }
+
+  /**
+   * The slot of `key`'s entry, or -1: the entry of the key's hash, if its octets are the key's.
+   * `responseAt` then says where its response starts in `arena`.
+   */
+  find(key: QueryKey): number {
+    const slots = this.#slots;
+    const mask = this.#mask;
+    if (mask < 0) return -1;
+    const hash = key.hash;
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const at = slots[2 * i + 1];
+      if (at === 0) return -1;
+      if (slots[2 * i] !== hash) continue;
+      // One entry per hash: this one is the key's or nobody's.
+      const w = (at - 1) >> 2;
+      const i32 = this.#i32;
+      const n = key.length;
+      if ((i32[w + 2] & 0xffff) !== n) return -1;
+      // Word by word: both keys are followed by zeros to the word's end.
+      const kw = key.words;
+      const k = w + ENTRY_HEADER / 4;
+      for (let j = 0; j < (n + 3) >> 2; j++) if (i32[k + j] !== kw[j]) return -1;
+      return i;
+    }
+  }
+
+  /** Whether every stamp of slot `i`'s entry is live. */
+  valid(i: number): boolean {
+    const o = this.#slots[2 * i + 1] - 1;
+    const flags = this.#i32[(o >> 2) + 3];
+    if (!this.#stampList[flags >>> STAMP_SHIFT]!.live) return false;
+    if ((flags & MORE) === 0) return true;
+    const more = this.#more.get(o)!;
+    for (let j = 0; j < more.length; j++) if (!more[j].live) return false;
+    return true;
+  }
+
+  /** Where slot `i`'s response starts in `arena`, and its length. */
+  responseAt(i: number): number {
+    const o = this.#slots[2 * i + 1] - 1;
+    return o + ENTRY_HEADER + (((this.#i32[(o >> 2) + 2] & 0xffff) + 3) & ~3);
+  }
+
+  responseLength(i: number): number {
+    const o = this.#slots[2 * i + 1] - 1;
+    return this.#i32[(o >> 2) + 2] >>> 16;
+  }
+
+  /** The slot of the entry of `hash` (whatever its key), or -1. */
+  slotOfHash(hash: number): number {
+    const slots = this.#slots;
+    const mask = this.#mask;
+    if (mask < 0) return -1;
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const at = slots[2 * i + 1];
+      if (at === 0) return -1;
+      if (slots[2 * i] === hash) return i;
+    }
+  }
+
+  /**
+   * Stores `response` (copied; its octets [12, 12 + fold) case-folded) under `key`, replacing
+   * the entry of the key's hash; evicts the oldest entries to stay within both bounds.
+   */
+  put(
+    key: QueryKey,
+    response: Uint8Array,
+    fold: number,
+    first: CacheStamp,
+    more: readonly CacheStamp[] | undefined,
+  ): void {
+    const kn = key.length;
+    const rn = response.length;
+    // The response starts 4-aligned, so a hit can be copied a word at a time.
+    const size = ENTRY_HEADER + ((kn + 3) & ~3) + ((rn + 3) & ~3);
+    if (size > this.#cap || this.maxEntries < 1 || rn > 0xffff || kn > 0xffff) return;
+    const old = this.slotOfHash(key.hash);
+    if (old >= 0) this.deleteSlot(old);
+    while (this.size >= this.maxEntries) this.#evictTail();
+    const o = this.#alloc(size);
+    const w = o >> 2;
+    const i32 = this.#i32;
+    i32[w] = size;
+    i32[w + 1] = key.hash;
+    i32[w + 2] = kn | (rn << 16);
+    i32[w + 3] = (more !== undefined ? MORE : 0) | (this.#stampNumber(first) << STAMP_SHIFT);
+    if (more !== undefined) this.#more.set(o, more);
+    const u8 = this.#u8;
+    // The key with its zeros to the word's end (`find` compares whole words).
+    u8.set(key.bytes.subarray(0, (kn + 3) & ~3), o + ENTRY_HEADER);
+    const r = o + ENTRY_HEADER + ((kn + 3) & ~3);
+    u8.set(response, r);
+    for (let j = r + HEADER; j < r + HEADER + fold; j++) {
+      const c = u8[j];
+      if (c >= 0x41 && c <= 0x5a) u8[j] = c | 0x20;
+    }
+    this.#ring++;
+    this.#head = o + size;
+    this.size++;
+    this.bytes += kn + rn;
+    if (this.size * 2 > this.#mask + 1) this.#growSlots();
+    this.#insertSlot(key.hash, o);
+  }
+
+  /** Deletes slot `i`'s entry (flagged dead in the ring, its slot freed). */
+  deleteSlot(i: number): void {
+    const slots = this.#slots;
+    const o = slots[2 * i + 1] - 1;
+    const w = o >> 2;
+    const i32 = this.#i32;
+    const flags = i32[w + 3];
+    i32[w + 3] = flags | DEAD;
+    if ((flags & MORE) !== 0) this.#more.delete(o);
+    const n = flags >>> STAMP_SHIFT;
+    if (--this.#stampRefs[n] === 0) {
+      this.#stampIds.delete(this.#stampList[n]!);
+      this.#stampList[n] = undefined;
+      this.#freeStamps.push(n);
+    }
+    const lengths = i32[w + 2];
+    this.bytes -= (lengths & 0xffff) + (lengths >>> 16);
+    this.size--;
+    // Linear probing without tombstones: later entries of the probe run move back.
+    const mask = this.#mask;
+    let hole = i;
+    for (let j = (i + 1) & mask; slots[2 * j + 1] !== 0; j = (j + 1) & mask) {
+      const home = slots[2 * j] & mask;
+      // The entry at j stays when its home is cyclically in (hole, j].
+      if (hole <= j ? hole < home && home <= j : hole < home || home <= j) continue;
+      slots[2 * hole] = slots[2 * j];
+      slots[2 * hole + 1] = slots[2 * j + 1];
+      hole = j;
+    }
+    slots[2 * hole] = 0;
+    slots[2 * hole + 1] = 0;
   }
 
   clear(): void {
-    this.map.clear();
+    this.#u8 = new Uint8Array(0);
+    this.#i32 = new Int32Array(0);
+    this.#head = this.#tail = this.#ring = 0;
+    this.#slots = new Int32Array(0);
+    this.#mask = -1;
+    this.#stampList = [];
+    this.#stampRefs = [];
+    this.#freeStamps = [];
+    this.#stampIds.clear();
+    this.#more.clear();
     this.bytes = 0;
-    this.#oldest = undefined;
+    this.size = 0;
   }
 
-  /** The oldest entry still held (an exhausted iterator is done for good: start a new one). */
-  #nextOldest(): [number, CacheEntry] | undefined {
-    let r = this.#oldest?.next();
-    if (r === undefined || r.done === true) {
-      this.#oldest = this.map.entries();
-      r = this.#oldest.next();
+  /** The number of `stamp` in `#stampList`, counting one more entry that names it. */
+  #stampNumber(stamp: CacheStamp): number {
+    let n = this.#stampIds.get(stamp);
+    if (n === undefined) {
+      n = this.#freeStamps.pop() ?? this.#stampList.length;
+      this.#stampList[n] = stamp;
+      this.#stampRefs[n] = 0;
+      this.#stampIds.set(stamp, n);
     }
-    return r.done === true ? undefined : r.value;
+    this.#stampRefs[n]++;
+    return n;
+  }
+
+  #insertSlot(hash: number, o: number): void {
+    const slots = this.#slots;
+    const mask = this.#mask;
+    let i = hash & mask;
+    while (slots[2 * i + 1] !== 0) i = (i + 1) & mask;
+    slots[2 * i] = hash;
+    slots[2 * i + 1] = o + 1;
+  }
+
+  #growSlots(): void {
+    const old = this.#slots;
+    const n = Math.max(FIRST_SLOTS, (this.#mask + 1) * 2);
+    this.#slots = new Int32Array(2 * n);
+    this.#mask = n - 1;
+    for (let i = 0; i < old.length / 2; i++)
+      if (old[2 * i + 1] !== 0) this.#insertSlot(old[2 * i], old[2 * i + 1] - 1);
+  }
+
+  /** The offset of `size` free octets at the ring's head, evicting the oldest entries for them. */
+  #alloc(size: number): number {
+    for (;;) {
+      if (this.#ring === 0) this.#head = this.#tail = 0;
+      const len = this.#u8.length;
+      let head = this.#head;
+      if (this.#ring === 0 || head > this.#tail) {
+        // Not wrapped: free from the head to the end (and before the tail).
+        if (head + size <= len) return head;
+        if (len < this.#cap) {
+          this.#growArena(head + size);
+          continue;
+        }
+        if (head + ENTRY_HEADER <= len) this.#i32[head >> 2] = 0;
+        head = this.#head = 0;
+      }
+      // Wrapped: free from the head to the tail.
+      if (head + size <= this.#tail) return head;
+      this.#evictTail();
+    }
+  }
+
+  /** Drops the oldest entry of the ring (deleting it if it is live). */
+  #evictTail(): void {
+    if (this.#ring === 0) return;
+    const i32 = this.#i32;
+    let t = this.#tail;
+    if (t + ENTRY_HEADER > this.#u8.length || i32[t >> 2] === 0) t = 0;
+    const w = t >> 2;
+    if ((i32[w + 3] & DEAD) === 0) {
+      // The slot of this entry: the one of its hash pointing here.
+      const hash = i32[w + 1];
+      const slots = this.#slots;
+      const mask = this.#mask;
+      // Within its probe run (every live entry has a slot; the bound only guards a bug).
+      let i = hash & mask;
+      for (let n = 0; n <= mask && slots[2 * i + 1] !== t + 1; n++) i = (i + 1) & mask;
+      if (slots[2 * i + 1] === t + 1) this.deleteSlot(i);
+    }
+    this.#ring--;
+    t += i32[w];
+    // The next oldest entry: here, or at offset 0 after the end of this lap.
+    if (this.#ring > 0 && (t + ENTRY_HEADER > this.#u8.length || i32[t >> 2] === 0)) t = 0;
+    this.#tail = t;
+  }
+
+  #growArena(atLeast: number): void {
+    let n = Math.max(FIRST_ARENA, this.#u8.length * 2);
+    while (n < atLeast) n *= 2;
+    n = Math.min(n, this.#cap);
+    const u8 = new Uint8Array(n);
+    u8.set(this.#u8);
+    this.#u8 = u8;
+    this.#i32 = new Int32Array(u8.buffer, 0, n >> 2);
   }
 }
 
@@ -312,6 +561,15 @@ export class ResponseCache {
   stale = 0;
   /** Misses not admitted (first sight of their key). */
   declined = 0;
+  /**
+   * After a hit of `lookup`: the response's octets are `hitArena[hitStart, hitStart +
+   * hitLength)`, valid until the next `set` (read them at once; never write them);
+   * `hitStart` is a multiple of 4 and `hitWords` the same octets as 32-bit words.
+   */
+  hitArena: Uint8Array = new Uint8Array(0);
+  hitWords: Int32Array = new Int32Array(0);
+  hitStart = 0;
+  hitLength = 0;
   /** The doorkeeper's bits (undefined: every miss admitted) and keys noted since it was cleared. */
   readonly #door: Int32Array | undefined;
   readonly #doorMask: number;
@@ -339,48 +597,62 @@ export class ResponseCache {
   }
 
   /**
-   * The stored response for `key` when all its stamps are live; never mutate it (use
-   * `patchResponse`). A stale entry is dropped here (lazily: zone changes never walk the cache).
+   * Whether a response for `key` is stored with all its stamps live; if so `hitArena`,
+   * `hitStart` and `hitLength` say where its octets are. A stale entry is dropped here
+   * (lazily: zone changes never walk the cache).
    */
-  get(key: QueryKey): Uint8Array | undefined {
-    const hash = key.hash;
+  lookup(key: QueryKey): boolean {
     let part = this.#positive;
-    let found = part.map.get(hash);
-    if (found === undefined) {
+    let i = part.find(key);
+    if (i < 0) {
       part = this.#negative;
-      found = part.map.get(hash);
+      i = part.find(key);
     }
-    // Another key with the same hash is a miss (a set of this key will replace it).
-    if (found === undefined || !found.matches(key)) {
+    if (i < 0) {
       this.misses++;
-      return undefined;
+      return false;
     }
-    if (!found.valid) {
-      part.delete(hash, found);
+    if (!part.valid(i)) {
+      part.deleteSlot(i);
       this.stale++;
       this.misses++;
-      return undefined;
+      return false;
     }
     this.hits++;
-    return found.response;
+    this.hitArena = part.arena;
+    this.hitWords = part.arenaWords;
+    this.hitStart = part.responseAt(i);
+    this.hitLength = part.responseLength(i);
+    return true;
   }
 
   /**
-   * Stores `response` (the caller hands over ownership: it must not change afterwards),
-   * valid while every stamp of `stamps` is live (default: always).
+   * A copy of the stored response for `key` when all its stamps are live (`lookup`, for tests
+   * and tools: the Responder reads the octets in place).
    */
-  set(key: QueryKey, response: Uint8Array, negative = false, stamps: readonly CacheStamp[] = []): void {
+  get(key: QueryKey): Uint8Array | undefined {
+    if (!this.lookup(key)) return undefined;
+    return this.hitArena.slice(this.hitStart, this.hitStart + this.hitLength);
+  }
+
+  /**
+   * Stores a copy of `response`, valid while every stamp of `stamps` is live (default:
+   * always); `fold`: octets of the question name at offset 12 to case-fold in the copy.
+   */
+  set(
+    key: QueryKey,
+    response: Uint8Array,
+    negative = false,
+    stamps: readonly CacheStamp[] = [],
+    fold = 0,
+  ): void {
     const first = stamps.length > 0 ? stamps[0] : ALWAYS_VALID;
     const more = stamps.length > 1 ? stamps.slice(1) : undefined;
-    const hash = key.hash;
-    // One entry per hash across both partitions (`get` takes the positive one first).
+    // One entry per hash across both partitions (`lookup` takes the positive one first).
     const other = negative ? this.#positive : this.#negative;
-    const old = other.map.get(hash);
-    if (old !== undefined) other.delete(hash, old);
-    (negative ? this.#negative : this.#positive).set(
-      hash,
-      new CacheEntry(key.copyBytes(), response, first, more),
-    );
+    const old = other.slotOfHash(key.hash);
+    if (old >= 0) other.deleteSlot(old);
+    (negative ? this.#negative : this.#positive).put(key, response, fold, first, more);
   }
 
   /**
@@ -420,7 +692,7 @@ export class ResponseCache {
 
   /** Entries held. */
   get size(): number {
-    return this.#positive.map.size + this.#negative.map.size;
+    return this.#positive.size + this.#negative.size;
   }
 
   /** Octets held (keys and responses). */

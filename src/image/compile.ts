@@ -27,6 +27,7 @@ import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { compressibleNameOffsets, rdataTarget } from '../wire/rdata.js';
 import { nameLengthAt } from '../wire/rdata-wire.js';
+import { ColumnZone } from '../zone/column-zone.js';
 import { NodeFlag, type RRset, Zone, type ZoneNode } from '../zone/zone.js';
 import {
   ANSWER_ENTRY_SIZE,
@@ -159,7 +160,7 @@ export function compileRecords(origin: Name, records: Iterable<RR>, opts: Compil
  * Compiles `zone` into an image. Never changes the zone. Not reentrant: the encoder and the
  * section scratch are shared by the calls of one thread (an `allocate` must not compile).
  */
-export function compileZone(zone: Zone, opts: CompileOptions = {}): Uint8Array {
+export function compileZone(zone: CompilableZone, opts: CompileOptions = {}): Uint8Array {
   const nodes = canonicalOrder(zone);
   const withTemplates = opts.templates !== false;
   const templates = templateScratch;
@@ -168,13 +169,72 @@ export function compileZone(zone: Zone, opts: CompileOptions = {}): Uint8Array {
     const ctx = new TemplateBuilder(zone, opts.answer ?? {}, templates);
     const table = nodeTable.reset(nodes.length);
     // Each name's templates go to typed arrays at once: no per-name object lives to the layout.
-    if (withTemplates) for (let i = 0; i < nodes.length; i++) table.put(i, ctx.forNode(nodes[i]));
+    if (withTemplates) for (let i = 0; i < nodes.length; i++) table.put(i, ctx.forNode(nodes.node(i)));
     else for (let i = 0; i < nodes.length; i++) table.put(i, NO_TEMPLATES);
     return layout(zone, nodes, table, templates, ctx.negative, withTemplates, opts.allocate);
   } finally {
     // A big zone's templates and tables are not kept alive by the scratch.
     if (templates.buf.length > 1 << 20) templateScratch = new Bytes();
     if (nodeTable.nodata.length > 1 << 16) nodeTable = new NodeTable();
+  }
+}
+
+/**
+ * What `compileZone` reads: a `Zone`, or a `ColumnZone` (a big zone kept as columns, whose
+ * nodes are made as they are read: src/zone/column-zone.ts). Both give the same image.
+ */
+export type CompilableZone = Zone | ColumnZone;
+
+/** The zone's names in canonical order, as the compiler reads them. */
+interface OrderedNames {
+  readonly length: number;
+  key(i: number): string;
+  wire(i: number): string;
+  /** The i-th node (a ColumnZone makes it now, unless it is still cached). */
+  node(i: number): ZoneNode;
+}
+
+/** A Zone's nodes, sorted. */
+class NodeArray implements OrderedNames {
+  readonly #nodes: ZoneNode[];
+  readonly length: number;
+  constructor(nodes: ZoneNode[]) {
+    this.#nodes = nodes;
+    this.length = nodes.length;
+  }
+  key(i: number): string {
+    return this.#nodes[i].name.key;
+  }
+  wire(i: number): string {
+    return this.#nodes[i].name.wire;
+  }
+  node(i: number): ZoneNode {
+    return this.#nodes[i];
+  }
+}
+
+/** A ColumnZone's names by index, sorted: a node is made when it is read. */
+class ColumnOrder implements OrderedNames {
+  readonly #zone: ColumnZone;
+  readonly #order: Int32Array;
+  readonly length: number;
+  constructor(zone: ColumnZone, order: Int32Array) {
+    this.#zone = zone;
+    this.#order = order;
+    this.length = order.length;
+  }
+  key(i: number): string {
+    return this.#zone.keyAt(this.#order[i]);
+  }
+  wire(i: number): string {
+    return this.#zone.wireAt(this.#order[i]);
+  }
+  node(i: number): ZoneNode {
+    return this.#zone.nodeAt(this.#order[i]);
+  }
+  /** The zone's name index of the i-th name. */
+  index(i: number): number {
+    return this.#order[i];
   }
 }
 
@@ -250,8 +310,8 @@ let templateScratch = new Bytes();
 
 /** Lays the image out in one buffer sized up front; every section written in place. */
 function layout(
-  zone: Zone,
-  nodes: ZoneNode[],
+  zone: CompilableZone,
+  nodes: OrderedNames,
   table: NodeTable,
   templates: Bytes,
   negative: Tpl | undefined,
@@ -262,26 +322,31 @@ function layout(
   let namedataLen = 0;
   let rdataLen = 0;
   let totalRrsets = 0;
-  for (let i = 0; i < nodes.length; i++) {
-    const node = nodes[i];
-    namedataLen += 1 + node.name.key.length;
-    const sets = node.rrsets;
-    totalRrsets += sets.length;
-    for (let k = 0; k < sets.length; k++) {
-      const rd = sets[k].rdata;
-      for (let j = 0; j < rd.length; j++) rdataLen += 2 + rd[j].length;
+  for (let i = 0; i < nodes.length; i++) namedataLen += 1 + nodes.key(i).length;
+  if (zone instanceof ColumnZone) {
+    // Counted in the columns: no node is made for it.
+    const totals = zone.totals();
+    totalRrsets = totals.rrsets;
+    rdataLen = totals.rdataOctets;
+  } else
+    for (let i = 0; i < nodes.length; i++) {
+      const sets = nodes.node(i).rrsets;
+      totalRrsets += sets.length;
+      for (let k = 0; k < sets.length; k++) {
+        const rd = sets[k].rdata;
+        for (let j = 0; j < rd.length; j++) rdataLen += 2 + rd[j].length;
+      }
     }
-  }
   namedataLen = (namedataLen + 3) & ~3;
   rdataLen = (rdataLen + 3) & ~3;
   // SPELLING (only when some owner is not spelled in lower case): per name an offset, then names.
   let spelled = false;
   let spellLen = 0;
   for (let i = 0; i < nodes.length; i++) {
-    const name = nodes[i].name;
-    if (name.wire !== name.key) {
+    const wire = nodes.wire(i);
+    if (wire !== nodes.key(i)) {
       spelled = true;
-      spellLen += 1 + name.wire.length;
+      spellLen += 1 + wire.length;
     }
   }
   spellLen = (spellLen + 3) & ~3;
@@ -345,6 +410,7 @@ function layout(
   const hash = hashScratch;
   hash.fill(0, 0, slots);
 
+  const cols = zone instanceof ColumnZone ? zone.columns() : undefined;
   let pName = oNames;
   let pNamedata = oNamedata;
   let pRrset = oRrsets;
@@ -353,49 +419,78 @@ function layout(
   let rrsetCount = 0;
   let answerCount = 0;
   for (let i = 0; i < nodes.length; i++) {
-    const node = nodes[i];
-    const key = node.name.key;
+    const key = nodes.key(i);
     let s = fnv1aString(key) & slotMask;
     while (hash[s] !== 0) s = (s + 1) & slotMask;
     hash[s] = i + 1;
 
-    const sets = node.rrsets;
-    let flags = node.flags & 31;
-    if (node.get(RRType.CNAME)) flags |= NameFlag.HAS_CNAME;
-    if (node.name.isWildcard) flags |= NameFlag.IS_WILDCARD;
-    if (sets.length === 0) flags |= NameFlag.EMPTY;
-    put32(out, pName, pNamedata);
-    put32(out, pName + 4, flags);
-    put32(out, pName + 8, rrsetCount);
-    put32(out, pName + 12, sets.length);
-    put32(out, pName + 16, answerCount);
-    put32(out, pName + 20, table.entryCount[i]);
-    put32(out, pName + 24, absAt(table.nodata[i]));
-    put32(out, pName + 28, absAt(table.referral[i]));
-    pName += NAME_RECORD_SIZE;
+    if (cols !== undefined) {
+      // A ColumnZone's name, RRsets and RDATA read from its columns: no node is made.
+      const idx = (nodes as ColumnOrder).index(i);
+      let setCount = 0;
+      let flags = cols.flags[idx] & 31;
+      for (let t = cols.firstSet[idx]; t >= 0; t = cols.setNext[t]) {
+        setCount++;
+        if (cols.setType[t] === RRType.CNAME) flags |= NameFlag.HAS_CNAME;
+      }
+      if (key.charCodeAt(0) === 1 && key.charCodeAt(1) === 0x2a) flags |= NameFlag.IS_WILDCARD;
+      if (setCount === 0) flags |= NameFlag.EMPTY;
+      pName = nameRecord(out, pName, pNamedata, flags, rrsetCount, setCount, answerCount, table, i, absAt);
+      out[pNamedata++] = key.length;
+      for (let k = 0; k < key.length; k++) out[pNamedata++] = key.charCodeAt(k);
+      const slab = cols.slab;
+      for (let t = cols.firstSet[idx]; t >= 0; t = cols.setNext[t]) {
+        let count = 0;
+        for (let r = cols.setFirst[t]; r >= 0; r = cols.recNext[r]) count++;
+        put32(out, pRrset, i);
+        put16(out, pRrset + 4, cols.setType[t]);
+        put16(out, pRrset + 6, count);
+        put32(out, pRrset + 8, cols.setTtl[t]);
+        put32(out, pRrset + 12, pRdata);
+        pRrset += RRSET_RECORD_SIZE;
+        rrsetCount++;
+        for (let r = cols.setFirst[t]; r >= 0; r = cols.recNext[r]) {
+          const at = cols.recOff[r];
+          const n = cols.recLen[r];
+          out[pRdata] = n >> 8;
+          out[pRdata + 1] = n;
+          pRdata += 2;
+          if (n <= 32) for (let b = 0; b < n; b++) out[pRdata + b] = slab[at + b];
+          else out.set(slab.subarray(at, at + n), pRdata);
+          pRdata += n;
+        }
+      }
+    } else {
+      const node = nodes.node(i);
+      const sets = node.rrsets;
+      let flags = node.flags & 31;
+      if (node.get(RRType.CNAME)) flags |= NameFlag.HAS_CNAME;
+      if (node.name.isWildcard) flags |= NameFlag.IS_WILDCARD;
+      if (sets.length === 0) flags |= NameFlag.EMPTY;
+      pName = nameRecord(out, pName, pNamedata, flags, rrsetCount, sets.length, answerCount, table, i, absAt);
+      out[pNamedata++] = key.length;
+      for (let k = 0; k < key.length; k++) out[pNamedata++] = key.charCodeAt(k);
 
-    out[pNamedata++] = key.length;
-    for (let k = 0; k < key.length; k++) out[pNamedata++] = key.charCodeAt(k);
-
-    for (let k = 0; k < sets.length; k++) {
-      const set = sets[k];
-      const rd = set.rdata;
-      put32(out, pRrset, i);
-      put16(out, pRrset + 4, set.type);
-      put16(out, pRrset + 6, rd.length);
-      put32(out, pRrset + 8, set.ttl);
-      put32(out, pRrset + 12, pRdata);
-      pRrset += RRSET_RECORD_SIZE;
-      rrsetCount++;
-      for (let j = 0; j < rd.length; j++) {
-        const d = rd[j];
-        const n = d.length;
-        out[pRdata] = n >> 8;
-        out[pRdata + 1] = n;
-        pRdata += 2;
-        if (n <= 32) for (let b = 0; b < n; b++) out[pRdata + b] = d[b];
-        else out.set(d, pRdata);
-        pRdata += n;
+      for (let k = 0; k < sets.length; k++) {
+        const set = sets[k];
+        const rd = set.rdata;
+        put32(out, pRrset, i);
+        put16(out, pRrset + 4, set.type);
+        put16(out, pRrset + 6, rd.length);
+        put32(out, pRrset + 8, set.ttl);
+        put32(out, pRrset + 12, pRdata);
+        pRrset += RRSET_RECORD_SIZE;
+        rrsetCount++;
+        for (let j = 0; j < rd.length; j++) {
+          const d = rd[j];
+          const n = d.length;
+          out[pRdata] = n >> 8;
+          out[pRdata + 1] = n;
+          pRdata += 2;
+          if (n <= 32) for (let b = 0; b < n; b++) out[pRdata + b] = d[b];
+          else out.set(d, pRdata);
+          pRdata += n;
+        }
       }
     }
     const first = table.entryFirst[i];
@@ -417,8 +512,8 @@ function layout(
     const oSpell = starts[8];
     let p = oSpell + nodes.length * 4;
     for (let i = 0; i < nodes.length; i++) {
-      const wire = nodes[i].name.wire;
-      if (wire === nodes[i].name.key) {
+      const wire = nodes.wire(i);
+      if (wire === nodes.key(i)) {
         put32(out, oSpell + i * 4, NONE);
         continue;
       }
@@ -430,6 +525,30 @@ function layout(
   // Template bodies hold absolute message offsets only; the record itself is position-free.
   out.set(templates.view(), oTemplates);
   return out;
+}
+
+/** Writes name `i`'s record of the NAMES section at `p`; returns the next record's offset. */
+function nameRecord(
+  out: Uint8Array,
+  p: number,
+  namedata: number,
+  flags: number,
+  rrsetFirst: number,
+  rrsetCount: number,
+  answerFirst: number,
+  table: NodeTable,
+  i: number,
+  absAt: (at: number) => number,
+): number {
+  put32(out, p, namedata);
+  put32(out, p + 4, flags);
+  put32(out, p + 8, rrsetFirst);
+  put32(out, p + 12, rrsetCount);
+  put32(out, p + 16, answerFirst);
+  put32(out, p + 20, table.entryCount[i]);
+  put32(out, p + 24, absAt(table.nodata[i]));
+  put32(out, p + 28, absAt(table.referral[i]));
+  return p + NAME_RECORD_SIZE;
 }
 
 /** The hash slots of the image being laid out (reused). */
@@ -894,7 +1013,7 @@ let plainScratch = new Uint8Array(4096);
 
 /** Builds the templates of one zone. */
 class TemplateBuilder {
-  readonly zone: Zone;
+  readonly zone: CompilableZone;
   #catalog: Catalog | undefined;
   /** The TEMPLATES section, written as templates are made. */
   readonly out: Bytes;
@@ -905,7 +1024,7 @@ class TemplateBuilder {
   /** Some name of the zone has an octet 0xfe or 0xff (the placeholders' labels). */
   #highNames = false;
 
-  constructor(zone: Zone, answerOpts: AnswerOptions, out: Bytes) {
+  constructor(zone: CompilableZone, answerOpts: AnswerOptions, out: Bytes) {
     this.zone = zone;
     this.out = out;
     this.#answerOpts = answerOpts;
@@ -1369,10 +1488,9 @@ class TemplateBuilder {
  * the rest), so keys leave the origin's labels out: the apex's key is empty and a name one
  * label below it, most names of a big zone, has that label as its key, a slice of its own key.
  */
-function canonicalOrder(zone: Zone): ZoneNode[] {
+function canonicalOrder(zone: CompilableZone): OrderedNames {
   const n = zone.nodes.size;
   const keys: string[] = new Array(n);
-  const nodes: ZoneNode[] = new Array(n);
   const order: number[] = new Array(n);
   const originLength = zone.origin.key.length;
   // An octet 0 inside a label would be ambiguous with the label end: then (for the whole
@@ -1383,11 +1501,22 @@ function canonicalOrder(zone: Zone): ZoneNode[] {
       shift = true;
       break;
     }
-  let i = 0;
-  for (const node of zone.nodes.values()) {
-    order[i] = i;
-    nodes[i] = node;
-    keys[i++] = sortKey(node.name.key, node.name.key.length - originLength, shift);
+  let nodes: ZoneNode[] | undefined;
+  if (zone instanceof ColumnZone) {
+    // By name index, from the columns' keys: no node is made to be sorted.
+    for (let i = 0; i < n; i++) {
+      const key = zone.keyAt(i);
+      order[i] = i;
+      keys[i] = sortKey(key, key.length - originLength, shift);
+    }
+  } else {
+    nodes = new Array(n);
+    let i = 0;
+    for (const node of zone.nodes.values()) {
+      order[i] = i;
+      nodes[i] = node;
+      keys[i++] = sortKey(node.name.key, node.name.key.length - originLength, shift);
+    }
   }
   if (n <= 16) {
     // Insertion sort: a small zone's names (the sort builtin's set-up costs more).
@@ -1402,9 +1531,10 @@ function canonicalOrder(zone: Zone): ZoneNode[] {
       order[j + 1] = x;
     }
   } else order.sort((a, b) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : 0));
+  if (nodes === undefined) return new ColumnOrder(zone as ColumnZone, Int32Array.from(order));
   const out: ZoneNode[] = new Array(n);
   for (let i = 0; i < n; i++) out[i] = nodes[order[i]];
-  return out;
+  return new NodeArray(out);
 }
 
 /**

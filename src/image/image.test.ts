@@ -517,4 +517,15 @@ describe('the validator refuses corrupted images', () => {
     dv.setUint32(40, bad.length + 100, true);
     assert.throws(() => openImage(bad), /negative/);
   });
+
+  test('a template offset that is not a template start is rejected (inside one, misaligned, before the section)', () => {
+    const dv0 = new DataView(good.buffer, good.byteOffset, good.byteLength);
+    const negative = dv0.getUint32(40, true);
+    assert.ok(negative !== 0xffffffff);
+    for (const at of [negative + 4, negative + 1, negative + 2, negative - 4, 8]) {
+      const bad = good.slice();
+      new DataView(bad.buffer).setUint32(40, at, true);
+      assert.throws(() => openImage(bad), /negative does not point at a template/, String(at));
+    }
+  });
 });

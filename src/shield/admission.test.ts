@@ -10,17 +10,19 @@ describe('source tiers', () => {
     const s = new SourceTable({ tableSize: 1024, historyMin: 5 });
     const a = s.key(v4(192, 0, 2, 1));
     assert.equal(s.tier(a, false, 0), Tier.unknown);
-    for (let i = 0; i < 4; i++) s.noteCalmQuery(a, true, i);
-    assert.equal(s.tier(a, false, 10), Tier.unknown, 'not enough history yet');
-    s.noteCalmQuery(a, true, 5);
-    assert.equal(s.tier(a, false, 10), Tier.history);
+    for (let i = 0; i < 4; i++) s.noteCalmQuery(a, true, i * 1000);
+    assert.equal(s.tier(a, false, 3100), Tier.unknown, 'not enough history yet');
+    for (let i = 0; i < 100; i++) s.noteCalmQuery(a, true, 3100 + i);
+    assert.equal(s.tier(a, false, 3300), Tier.unknown, 'one query a second counts: a burst buys nothing');
+    s.noteCalmQuery(a, true, 4000);
+    assert.equal(s.tier(a, false, 4100), Tier.history);
     // Mostly missing names: no history.
     const b = s.key(v4(192, 0, 2, 2));
-    for (let i = 0; i < 50; i++) s.noteCalmQuery(b, i % 2 === 0, i);
-    assert.equal(s.tier(b, false, 100), Tier.unknown);
-    s.noteTcp(b, 100);
-    assert.equal(s.tier(b, false, 200), Tier.tcp);
-    assert.equal(s.tier(b, false, 100 + 3_600_000), Tier.unknown, 'the handshake vouches for an hour');
+    for (let i = 0; i < 50; i++) s.noteCalmQuery(b, i % 2 === 0, i * 1000);
+    assert.equal(s.tier(b, false, 100_000), Tier.unknown);
+    s.noteTcp(b, 100_000);
+    assert.equal(s.tier(b, false, 100_100), Tier.tcp);
+    assert.equal(s.tier(b, false, 100_000 + 3_600_000), Tier.unknown, 'the handshake vouches for an hour');
     assert.equal(s.tier(b, true, 0), Tier.cookie, 'a valid cookie on the query itself');
   });
 
@@ -53,13 +55,13 @@ describe('source tiers', () => {
     for (let i = 0; i < 200; i++) {
       const k = s.key(v4(10, 1, i, 1));
       known.push(k);
-      for (let j = 0; j < 3; j++) s.noteCalmQuery(k, true, j);
+      for (let j = 0; j < 3; j++) s.noteCalmQuery(k, true, j * 1000);
       if (i % 2) s.noteTcp(k, 5);
     }
     for (let i = 0; i < 1_000_000; i++)
       s.noteCalmQuery(s.key(v4(100, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff)), false, 10 + i / 1000);
     assert.equal(s.size, 4096);
-    const kept = known.filter((k, i) => s.tier(k, false, 2000) === (i % 2 ? Tier.tcp : Tier.history)).length;
+    const kept = known.filter((k, i) => s.tier(k, false, 3000) === (i % 2 ? Tier.tcp : Tier.history)).length;
     assert.equal(kept, 200);
   });
 });

@@ -5,7 +5,7 @@
  * | --------- | ------------------------------------------------------------------------ |
  * | `cookie`  | this query carries a server cookie we made for this address (RFC 7873)   |
  * | `tcp`     | this address completed a TCP handshake with us lately: it is real        |
- * | `history` | this address asked, in calm times, mostly for names that exist           |
+ * | `history` | this address asked, in calm times, mostly for names that exist, over time   |
  * | `unknown` | none of that (a spoofed source looks like this, and so does a new resolver) |
  *
  * A query without a valid cookie from an address that has been sending valid cookies is
@@ -24,7 +24,8 @@ export const TIER_NAMES = ['unknown', 'history', 'tcp', 'cookie'] as const;
 export interface SourceTableConfig {
   /** Addresses remembered at once. Default 262,144 (~7 MB). */
   tableSize?: number;
-  /** Calm queries for existing names before an address has a history. Default 20. */
+  /** Calm seconds (at most one query a second counts) asking for existing names before an
+   * address has a history. Default 20. */
   historyMin?: number;
   /** The share of an address's calm queries that must be for existing names. Default 0.8. */
   historyShare?: number;
@@ -47,6 +48,8 @@ export class SourceTable {
   readonly #tcpAt: Float64Array;
   readonly #cookieAt: Float64Array;
   readonly #seen: Float64Array;
+  /** When the slot's history last counted a query (at most one a second). */
+  readonly #credited: Float64Array;
   #now = 0;
   readonly #rank = (slot: number): number => this.#slotTier(slot, this.#now) * 1e13 + this.#seen[slot];
 
@@ -67,6 +70,7 @@ export class SourceTable {
     this.#tcpAt = new Float64Array(n);
     this.#cookieAt = new Float64Array(n);
     this.#seen = new Float64Array(n);
+    this.#credited = new Float64Array(n);
   }
 
   /** Addresses the table can hold. */
@@ -96,6 +100,10 @@ export class SourceTable {
   /** Counts a query of `key` for a name that exists or not, while the server is calm. */
   noteCalmQuery(key: number, exists: boolean, nowMs: number): void {
     const slot = this.#claim(key, nowMs);
+    // One query a second at most counts: history is time spent asking sensible questions,
+    // which a burst — however well-formed — cannot buy.
+    if (nowMs - this.#credited[slot] < 1000) return;
+    this.#credited[slot] = nowMs;
     if (exists) this.#good[slot] = Math.min(this.#good[slot] + 1, 0xffffffff);
     else this.#bad[slot] = Math.min(this.#bad[slot] + 1, 0xffffffff);
   }
@@ -123,6 +131,7 @@ export class SourceTable {
       this.#bad[slot] = 0;
       this.#tcpAt[slot] = NEVER;
       this.#cookieAt[slot] = NEVER;
+      this.#credited[slot] = NEVER;
     }
     this.#seen[slot] = nowMs;
     return slot;

@@ -20,6 +20,10 @@ export interface NativeShieldSettings {
   zones?: ZoneAttackConfig;
   sources?: SourceTableConfig;
   overload?: OverloadConfig;
+  /** The kernel prefilter: an IPv4 /24 shed or rate limited `threshold` times in a second (by
+   * one worker) is dropped by the socket's BPF filter for `seconds` (doubled on each repeat,
+   * up to 16×); threshold 0 turns it off. Default 200 and 30. */
+  prefilter?: { threshold: number; seconds: number };
 }
 
 /** The native shield's counters (shieldStats), since it was configured. */
@@ -49,6 +53,10 @@ export interface NativeShieldStats {
   /** State changes since the last call: [zone key, 1 entered / 0 left]. */
   events: [number, number][];
   lostEvents: number;
+  /** Blocks the prefilter made (or, in dry run, would have), and /24s blocked now. */
+  blocksMade: number;
+  wouldBlock: number;
+  blocked: number;
   /** The 10 busiest zones tracked: [zone key, queries/s, missing names/s], busiest first. */
   top: [number, number, number][];
 }
@@ -63,7 +71,7 @@ export interface NativeShieldAddon {
 const MODES = { off: 0, on: 1, 'dry-run': 2 } as const;
 
 /**
- * The 26 numbers of shieldConfigure, in native/shield_napi.c's order, with src/shield's
+ * The 28 numbers of shieldConfigure, in native/shield_napi.c's order, with src/shield's
  * defaults for what is not set.
  */
 export function shieldNumbers(s: NativeShieldSettings): Float64Array {
@@ -99,6 +107,8 @@ export function shieldNumbers(s: NativeShieldSettings): Float64Array {
     o.behindShare ?? 0.5,
     o.smoothingSeconds ?? 0.5,
     o.holdSeconds ?? 2,
+    s.prefilter?.threshold ?? 200,
+    s.prefilter?.seconds ?? 30,
   );
 }
 

@@ -70,6 +70,10 @@ export interface NativeUdpStats {
   rrlSlipped: number;
   /** Of rrlDropped, the C answers (the JS ones were counted by the handler). */
   rrlDroppedC: number;
+  /** The kernel prefilter on this socket: IPv4 /24s it drops now, programs attached, failures. */
+  prefilterPrefixes: number;
+  prefilterUpdates: number;
+  prefilterErrors: number;
 }
 
 /** The addon's functions (native/udp.c). */

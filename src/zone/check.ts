@@ -11,7 +11,11 @@ import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { rdataTarget } from '../wire/rdata.js';
 import { nameLengthAt } from '../wire/rdata-wire.js';
-import { NodeFlag, type RRset, type Zone, type ZoneNode } from './zone.js';
+import type { ColumnZone } from './column-zone.js';
+import { type Zone as BuiltZone, NodeFlag, type RRset, type ZoneNode } from './zone.js';
+
+/** A zone the checks read: a `Zone`, or the same zone kept as columns (`ColumnZone`). */
+type Zone = BuiltZone | ColumnZone;
 
 /** One check result. */
 export interface ZoneFinding {

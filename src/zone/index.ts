@@ -4,6 +4,7 @@
  * @module
  */
 export * from './check.js';
+export * from './column-zone.js';
 export * from './generate.js';
 export * from './lexer.js';
 export * from './load.js';

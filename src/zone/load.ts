@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import { typeToString } from '../wire/constants.js';
 import { Name } from '../wire/name.js';
 import { checkRecords, checkZone, type ZoneFinding } from './check.js';
+import { type ColumnZone, ColumnZoneStream } from './column-zone.js';
 import {
   type ParsedZone,
   type ParseOptions,
@@ -139,19 +140,106 @@ export function loadZoneText(
   const warnings = [...parsed.warnings];
   if (parsed.errors.length > 0) throw new ZoneParseError(parsed.errors, warnings);
   const origin = parsed.origin;
-  if (!origin)
-    throw new ZoneParseError(
-      [
-        {
-          code: 'ZONE_ERR_BUILD',
-          file,
-          line: 0,
-          message: 'no origin: give one, or use $ORIGIN or a <name>.zone file',
-        },
-      ],
-      warnings,
-    );
+  if (!origin) throw noOrigin(file, warnings);
   return buildParsedZone(parsed, origin, file, warnings, opts.strict ?? true);
+}
+
+/** A zone loaded as columns (`loadZoneTextColumns`). */
+export interface LoadedColumnZone {
+  zone: ColumnZone;
+  warnings: ZoneDiagnostic[];
+  errors: ZoneDiagnostic[];
+}
+
+/**
+ * `loadZoneText`, keeping the zone as columns (`ColumnZone`: no graph of per-record objects
+ * outlives the load) for compiling a big zone into an image. The same errors and warnings, in
+ * the same order; `compileZone` makes the same image of either.
+ * @throws ZoneParseError
+ */
+export function loadZoneTextColumns(
+  text: string,
+  opts: LoadOptions & { file?: string; octets?: boolean } = {},
+): LoadedColumnZone {
+  const file = opts.file ?? '<text>';
+  const named = opts.file;
+  const fallback = named !== undefined ? () => originFromFileName(named) : undefined;
+  // Records go to the columns as they are parsed: no list of them is kept.
+  const stream = new ColumnZoneStream();
+  const parsed = parseZone(text, {
+    origin: opts.origin,
+    fallbackOrigin: fallback,
+    file: opts.file,
+    defaultTtl: opts.defaultTtl,
+    maxErrors: opts.maxErrors,
+    octets: opts.octets,
+    sink: (rr, origin) => stream.add(rr, origin),
+  });
+  const warnings = [...parsed.warnings];
+  if (parsed.errors.length > 0) throw new ZoneParseError(parsed.errors, warnings);
+  const origin = parsed.origin;
+  if (!origin) throw noOrigin(file, warnings);
+  const locator = new RecordLocator(parsed, {
+    count: stream.keys.length,
+    key: (i) => stream.keys[i],
+    type: (i) => stream.types[i],
+  });
+  let zone: ColumnZone;
+  let findings: ZoneFinding[];
+  // checkRecords reads the first record and the SOA records only: the stream kept those.
+  try {
+    zone = stream.finish(origin, parsed.class);
+    findings = checkZone(zone, stream.checkList);
+  } catch (err) {
+    throw buildFailure(err, checkRecords(origin, stream.checkList), locator, file, warnings);
+  }
+  return { zone, warnings, ...sortFindings(findings, locator, file, warnings, opts.strict ?? true) };
+}
+
+/** The error of a text that names no origin. */
+function noOrigin(file: string, warnings: ZoneDiagnostic[]): ZoneParseError {
+  return new ZoneParseError(
+    [
+      {
+        code: 'ZONE_ERR_BUILD',
+        file,
+        line: 0,
+        message: 'no origin: give one, or use $ORIGIN or a <name>.zone file',
+      },
+    ],
+    warnings,
+  );
+}
+
+/** The error of a zone that cannot be built: the record checks' errors, else the build's. */
+function buildFailure(
+  err: unknown,
+  fromRecords: ZoneFinding[],
+  locator: RecordLocator,
+  file: string,
+  warnings: ZoneDiagnostic[],
+): ZoneParseError {
+  const errs = fromRecords.filter((f) => f.severity === 'error').map((f) => locator.diagnostic(f, file));
+  if (errs.length === 0)
+    errs.push({ code: 'ZONE_ERR_BUILD', file, line: 0, message: (err as Error).message });
+  return new ZoneParseError(errs, warnings);
+}
+
+/** Findings located and split; throws the errors when `strict`. Warnings go to `warnings`. */
+function sortFindings(
+  findings: ZoneFinding[],
+  locator: RecordLocator,
+  file: string,
+  warnings: ZoneDiagnostic[],
+  strict: boolean,
+): { errors: ZoneDiagnostic[] } {
+  const errors: ZoneDiagnostic[] = [];
+  for (const f of findings) {
+    const d = locator.diagnostic(f, file);
+    (f.severity === 'error' ? errors : warnings).push(d);
+  }
+  if (errors.length > 0 && strict) throw new ZoneParseError(errors, warnings);
+  return { errors };
 }
 
 function buildParsedZone(
@@ -161,7 +249,12 @@ function buildParsedZone(
   warnings: ZoneDiagnostic[],
   strict: boolean,
 ): LoadedZone {
-  const locator = new RecordLocator(parsed);
+  const recs = parsed.records;
+  const locator = new RecordLocator(parsed, {
+    count: recs.length,
+    key: (i) => recs[i].name.key,
+    type: (i) => recs[i].type,
+  });
   // Zone.build refuses a zone without a single apex SOA; checkRecords then says why, located.
   let zone: Zone;
   let findings: ZoneFinding[];
@@ -169,28 +262,27 @@ function buildParsedZone(
     zone = Zone.build(origin, parsed.records, parsed.class);
     findings = checkZone(zone, parsed.records);
   } catch (err) {
-    const fromRecords = checkRecords(origin, parsed.records);
-    const errs = fromRecords.filter((f) => f.severity === 'error').map((f) => locator.diagnostic(f, file));
-    if (errs.length === 0)
-      errs.push({ code: 'ZONE_ERR_BUILD', file, line: 0, message: (err as Error).message });
-    throw new ZoneParseError(errs, warnings);
+    throw buildFailure(err, checkRecords(origin, parsed.records), locator, file, warnings);
   }
-  const errors: ZoneDiagnostic[] = [];
-  for (const f of findings) {
-    const d = locator.diagnostic(f, file);
-    (f.severity === 'error' ? errors : warnings).push(d);
-  }
-  if (errors.length > 0 && strict) throw new ZoneParseError(errors, warnings);
-  return { zone, warnings, errors };
+  return { zone, warnings, ...sortFindings(findings, locator, file, warnings, strict) };
+}
+
+/** The parsed records' owner keys and types, by record index (RecordLocator). */
+interface RecordKeys {
+  count: number;
+  key(i: number): string;
+  type(i: number): number;
 }
 
 /** Finds the file:line of the first record with a given owner (and type). */
 class RecordLocator {
   readonly #parsed: ParsedZone;
+  readonly #recs: RecordKeys;
   #index: Map<string, number> | undefined;
 
-  constructor(parsed: ParsedZone) {
+  constructor(parsed: ParsedZone, recs: RecordKeys) {
     this.#parsed = parsed;
+    this.#recs = recs;
   }
 
   find(name: string, type: number | undefined): { file: string; line: number } | undefined {
@@ -203,10 +295,10 @@ class RecordLocator {
     if (!this.#index) {
       // Built only when there is something to report.
       const idx = new Map<string, number>();
-      const recs = this.#parsed.records;
-      for (let i = 0; i < recs.length; i++) {
-        const k1 = recs[i].name.key;
-        const k2 = `${k1}/${recs[i].type}`;
+      const recs = this.#recs;
+      for (let i = 0; i < recs.count; i++) {
+        const k1 = recs.key(i);
+        const k2 = `${k1}/${recs.type(i)}`;
         if (!idx.has(k1)) idx.set(k1, i);
         if (!idx.has(k2)) idx.set(k2, i);
       }

@@ -116,6 +116,13 @@ export interface ParseOptions {
   /** The text already holds one char per octet (a file read as latin1); otherwise it is
    * Unicode and non-ASCII characters are taken as their UTF-8 octets. */
   octets?: boolean;
+  /**
+   * Given every record as it is parsed, with the zone's origin as known then (undefined until
+   * a record's origin is known), instead of collecting them: `records` of the result is then
+   * empty (`lines` and `fileIndex` are still kept). For a loader that keeps records its own
+   * way (a big zone's columns, `loadZoneTextColumns`).
+   */
+  sink?: (rr: RR, origin: Name | undefined) => void;
 }
 
 /** The result of parsing: records with their source lines, and the findings. */
@@ -554,6 +561,9 @@ export function toOctetString(text: string): string {
 /** Streaming parser over one top-level file and its includes. */
 class ZoneParser {
   readonly records: RR[] = [];
+  /** Records parsed (given to the sink, or in `records`). */
+  count = 0;
+  readonly #sink: ((rr: RR, origin: Name | undefined) => void) | undefined;
   readonly lines: number[] = [];
   readonly fileIndex: number[] = [];
   readonly files: string[] = [];
@@ -590,6 +600,7 @@ class ZoneParser {
     this.maxIncludeDepth = opts.maxIncludeDepth ?? 8;
     this.maxRecords = opts.maxRecords ?? Number.POSITIVE_INFINITY;
     this.maxRecordsName = opts.maxRecordsName ?? 'the record limit';
+    this.#sink = opts.sink;
     this.#fallback = opts.fallbackOrigin;
     this.zoneOrigin = origin;
     this.zoneClass = opts.class;
@@ -630,7 +641,7 @@ class ZoneParser {
    * stops parsing (what follows cannot be loaded anyway), before anything is allocated.
    */
   budget(count: number, line: number, what: () => string): boolean {
-    if (this.records.length + count <= this.maxRecords) return true;
+    if (this.count + count <= this.maxRecords) return true;
     if (this.stopped) return false;
     this.errors.push({
       code: 'ZONE_ERR_LIMIT',
@@ -840,9 +851,12 @@ class ZoneParser {
       throw new ParseFault('ZONE_ERR_TTL', 'no TTL specified and no $TTL in effect', line);
     }
     if (ttl > HIGH_BIT_TTL) this.warn(line, `TTL ${ttl} has the high bit set (RFC 2181 §8: read as 0)`);
-    if (this.records.length >= this.maxRecords)
-      if (!this.budget(1, line, () => `record ${this.records.length + 1} of the text`)) return;
-    this.records.push({ name: owner, type, class: zcls, ttl, rdata });
+    if (this.count >= this.maxRecords)
+      if (!this.budget(1, line, () => `record ${this.count + 1} of the text`)) return;
+    const rr = { name: owner, type, class: zcls, ttl, rdata };
+    if (this.#sink !== undefined) this.#sink(rr, this.zoneOrigin);
+    else this.records.push(rr);
+    this.count++;
     this.lines.push(line);
     this.fileIndex.push(this.#fileIdx);
   }
@@ -989,7 +1003,7 @@ class ZoneParser {
       );
     // Counted before expanding: a line of text must not make 65,536 records over the budget.
     const count = countGenerateRange(range);
-    const before = this.records.length;
+    const before = this.count;
     if (
       !this.budget(
         count,

@@ -129,6 +129,40 @@ describe('the shield on the native UDP path', { skip, timeout: 120_000 }, () => 
     }
   });
 
+  test('the kernel prefilter: a /24 that keeps being rate limited is dropped before the socket queue; its neighbours are not', async () => {
+    const peer = await serve(['--shield', 'on', '--rrl', 'responses=5,window=1,slip=0']);
+    try {
+      assert.match(peer.output(), /a BPF filter on the socket drops IPv4 \/24s that flood directly/);
+      const bot = await client('127.0.99.1');
+      for (let i = 0; i < 15; i++) {
+        for (let j = 0; j < 100; j++)
+          bot.send(buildQuery({ id: (i * 100 + j) & 0xffff, name: 'www.example.', type: 1 }), peer.port);
+        await settle(100);
+      }
+      for (let i = 0; i < 30 && !/kernel prefilter drops 1 IPv4 \/24 /.test(peer.output()); i++)
+        await settle(100);
+      assert.match(peer.output(), /shield: the kernel prefilter drops 1 IPv4 \/24 /);
+      await settle(1500); // RRL's window (1 s) has passed: RRL alone would answer again
+      const blocked = await client('127.0.99.3');
+      const neighbour = await client('127.0.98.3');
+      for (let i = 0; i < 5; i++) {
+        blocked.send(buildQuery({ id: i, name: 'www.example.', type: 1 }), peer.port);
+        neighbour.send(buildQuery({ id: i, name: 'www.example.', type: 1 }), peer.port);
+        await settle(100);
+      }
+      await settle(300);
+      assert.equal(
+        blocked.tally.full + blocked.tally.truncated,
+        0,
+        `blocked /24: ${JSON.stringify(blocked.tally)}`,
+      );
+      assert.equal(neighbour.tally.full, 5, `neighbour: ${JSON.stringify(neighbour.tally)}`);
+      for (const c of [bot, blocked, neighbour]) c.close();
+    } finally {
+      await peer.stop();
+    }
+  });
+
   async function flood(peer: { port: number }, seconds: number, zone = 'example.') {
     const bots = await Promise.all(Array.from({ length: 20 }, (_, i) => client(`127.0.${10 + i}.1`)));
     const resolver = await client('127.0.200.1');

@@ -117,3 +117,18 @@ describe('buildResponderOptions', () => {
     }
   });
 });
+
+test('--shield: off leaves no shield in the config; on carries the flags and one cookie secret for every worker', () => {
+  assert.equal('shield' in buildServeConfig({ zoneDir: '/tmp' }), false);
+  const c = buildServeConfig({
+    zoneDir: '/tmp',
+    shield: 'on',
+    rrl: 'responses=5',
+    shieldAllow: ['10.0.0.0/8'],
+  });
+  assert.equal(c.shield?.mode, 'on');
+  assert.equal(c.shield?.rrl, 'responses=5');
+  assert.deepEqual(c.shield?.allow, ['10.0.0.0/8']);
+  assert.match(c.shield?.cookieSecrets[0] ?? '', /^[0-9a-f]{32}$/);
+  assert.throws(() => buildServeConfig({ zoneDir: '/tmp', rrl: 'responses=5' }), /need --shield on/);
+});

@@ -110,8 +110,9 @@ export function buildServeConfig(input: ServeOptionsInput, cwd = process.cwd()):
     io: parseUdpIo(input.io),
     nativeAnswers: input.nativeAnswers === true || process.env.SWITCHBOARD_NATIVE_ANSWERS === '1',
     images: parseImages(input.images),
-    shield: resolveShieldFlags(input),
   };
+  const shield = resolveShieldFlags(input);
+  if (shield !== undefined) config.shield = shield;
   applyAnswerOptions(config, input);
   return config;
 }

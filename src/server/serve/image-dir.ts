@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { CompileJob, CompilePool } from '../shared/compile-pool.js';
 import type { ImageChange } from '../shared/image-shipper.js';
 import type { ImageRef } from '../shared/images.js';
+import type { CachedImage, ImageCacheWriter } from './image-cache.js';
 import type { ZoneSummary } from './report.js';
 import { isZoneFileName, type ZoneDirReport, type ZoneFileReport } from './zone-dir.js';
 
@@ -65,6 +66,17 @@ export class CompiledZoneDir {
   readonly #outcomes = new Map<string, FileOutcome>();
   #served = new Map<string, ServedFile>();
   #version = 0;
+  /** For the next load: images cached on disk, by file name (image-cache.ts). */
+  #cache: Map<string, CachedImage> | undefined;
+  /** For the next load: opens where its images are cached (once one is compiled). */
+  #openCache: (() => ImageCacheWriter) | undefined;
+  /**
+   * The cache the last load wrote (to commit once it is published, or abort): none when
+   * every image came from the cache (the cache on disk is still right) or none was asked.
+   */
+  cacheWriter: ImageCacheWriter | undefined;
+  /** Images the last load took from the cache (not compiled). */
+  fromCache = 0;
 
   /**
    * With `store`, each load stores the new images as their batches come back (while the
@@ -78,6 +90,18 @@ export class CompiledZoneDir {
     // join(dir, name) for any file name (no `/` in it): the normalized folder and a separator,
     // or nothing for the current folder.
     this.#prefix = join(dir, 'x').slice(0, -1);
+  }
+
+  /**
+   * The next load takes a file's image from `entries` (a cache read from disk) when the file's
+   * fingerprint is still the entry's (its thread stats it and answers `unchanged`: nothing is
+   * read or compiled). Once it compiles an image, it opens a new cache with `open` and adds
+   * every image it compiled or took to it (`cacheWriter`); when it compiles none, the cache on
+   * disk stays as it is.
+   */
+  useCache(entries: Map<string, CachedImage> | undefined, open?: () => ImageCacheWriter): void {
+    this.#cache = entries;
+    this.#openCache = open;
   }
 
   /** The zones served now, in file name order. */
@@ -115,6 +139,31 @@ export class CompiledZoneDir {
     // fingerprint, and the thread only stats it: unchanged, it is not read.
     const prefix = this.#prefix;
     const known = this.#outcomes;
+    const cache = this.#cache;
+    let openCache = this.#openCache;
+    this.#cache = undefined;
+    this.#openCache = undefined;
+    this.cacheWriter = undefined;
+    // Images taken from the cache before the first compiled one (written only if one is).
+    const early: [string, CachedImage][] = [];
+    const toCache = (file: string, e: CachedImage, compiled: boolean) => {
+      if (openCache === undefined) return;
+      if (this.cacheWriter === undefined) {
+        if (!compiled) {
+          early.push([file, e]);
+          return;
+        }
+        try {
+          this.cacheWriter = openCache();
+        } catch {
+          openCache = undefined; // the cache cannot be written: the load goes on without it
+          return;
+        }
+        for (const [f, h] of early) this.cacheWriter.add(f, h, h.image);
+        early.length = 0;
+      }
+      this.cacheWriter.add(file, e, e.image);
+    };
     const jobs: CompileJob[] = names.map((name) => {
       const path = prefix + name;
       const old = known.get(name);
@@ -122,8 +171,12 @@ export class CompiledZoneDir {
       // a file that lost to another for its origin may be served now, and needs its image).
       if (old && old.sig !== '' && (!old.ok || this.#served.get(name)?.key === old.key))
         return { kind: 'file', path, sig: old.sig };
+      // Cached on disk: unchanged, the cached image is taken.
+      const hit = old === undefined ? cache?.get(name) : undefined;
+      if (hit !== undefined) return { kind: 'file', path, sig: hit.sig };
       return { kind: 'file', path };
     });
+    this.fromCache = 0;
     const outcomes: (FileOutcome | null)[] = new Array(names.length).fill(null);
     const images: (Uint8Array | undefined)[] = new Array(names.length);
     const store = this.#store;
@@ -148,6 +201,26 @@ export class CompiledZoneDir {
       }
     };
     await this.#pool.compileEach(jobs, (i, o) => {
+      const hit = !o.ok && o.skip === 'unchanged' && !known.has(names[i]) ? cache?.get(names[i]) : undefined;
+      if (hit !== undefined) {
+        // Unchanged since it was cached: its cached image, as if compiled now.
+        this.fromCache++;
+        o = {
+          ok: true,
+          key: hit.key,
+          origin: hit.origin,
+          serial: hit.serial,
+          image: hit.image,
+          warnings: NONE,
+          sig: hit.sig,
+        };
+      }
+      if (o.ok && o.sig !== undefined)
+        toCache(
+          names[i],
+          { sig: o.sig, key: o.key, origin: o.origin, serial: o.serial, image: o.image },
+          hit === undefined,
+        );
       if (o.ok) {
         images[i] = o.image;
         if (store !== undefined && storeError === undefined && pending.push(i) >= STORE_EVERY) flush();

@@ -7,6 +7,7 @@
  * each worker: no worker stops answering, so the one-at-a-time reload is not needed).
  * @module
  */
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WorkerPool } from '../../transport/cluster.js';
 import { CompilePool } from '../shared/compile-pool.js';
@@ -18,6 +19,7 @@ import { logKernelSettings } from '../shared/kernel.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError } from '../shared/log.js';
 import type { ServeConfig } from './config.js';
+import { cacheFileOf, IMAGE_CACHE_ENV, ImageCacheWriter, readImageCache } from './image-cache.js';
 import { CompiledZoneDir } from './image-dir.js';
 import type { PrimaryIo } from './primary.js';
 import { formatReloadLine, formatStartLine, logZoneReport } from './report.js';
@@ -73,6 +75,8 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     broadcast: (msg) => {
       for (const slot of shipper.slots()) if (!pool?.send(slot, msg)) shipper.gone(slot);
     },
+    // The workers' snapshot: one file in the pack folder, read by each worker in one call.
+    snapshotFileZones: 1,
     log,
   });
   // The images go into the packs as their batches come back, while the threads compile on.
@@ -83,103 +87,211 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     writer.close();
   };
 
-  // A stop signal before the workers run (the cold compile): stop compiling, remove the
-  // packs and exit 0, rather than die by the signal's default action and leave them behind.
-  let stoppedEarly: Promise<void> | undefined;
-  onEarlyStop = () => {
-    stoppedEarly = closeImages();
+  const ready = new Set<number>();
+  /** The first compile is published: a worker's hello is answered with its snapshot at once. */
+  let published = false;
+  /** Workers that said hello during the first compile: sent their snapshot once it is published. */
+  const helloDuringCompile = new Set<number>();
+  let started = false;
+  let stopping = false;
+  let resolveExit: ((code: number) => void) | undefined;
+  let reloads: Promise<void> = Promise.resolve();
+  /** SIGHUP after the compile, before every worker serves (during the compile: hupWhileCompiling). */
+  let hupBeforeStart = false;
+  let reload: () => void = () => {};
+  /** A worker failed before serving: exit code 1 once the compile is stopped. */
+  let failedEarly = false;
+
+  const sendSnapshot = (slot: number) => {
+    for (const m of shipper.snapshot(slot)) pool?.send(slot, m);
   };
-  if (earlyStop) onEarlyStop();
+
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    // A reload under way stops at once: its compile jobs fail, its wait for acks ends.
+    shipper.close();
+    await compiler.close();
+    await reloads.catch(() => {});
+    await pool?.stop();
+    await closeImages();
+    resolveExit?.(code);
+  };
+
+  const onWorkerMessage = (slot: number, msg: StartWorkerMessage) => {
+    switch (msg.type) {
+      case 'switchboard:hello':
+        if (published) sendSnapshot(slot);
+        else helloDuringCompile.add(slot);
+        break;
+      case 'switchboard:start-ready':
+        ready.add(slot);
+        shipper.started(slot);
+        if (msg.loads) log.info(`worker ${slot}: ${formatLoads(msg.loads)}`);
+        if (started) log.info(`worker ${slot} restarted, serving ${msg.zones} zones`);
+        else if (ready.size === count) {
+          started = true;
+          print(formatStartLine(dir.zones(), config.listen, count));
+          // The compile's garbage goes now, off the path to the first answer.
+          collectGarbage();
+          if (hupBeforeStart || hupWhileCompiling) reload();
+        }
+        break;
+      case 'switchboard:applied':
+        for (const e of msg.errors) log.error(`worker ${slot}: ${e}`);
+        shipper.acked(slot, msg.seq);
+        break;
+      case 'switchboard:fatal':
+        log.error(`worker ${slot} cannot serve: ${msg.message}`);
+        if (!started) workerFailedEarly();
+        break;
+      case 'switchboard:metrics':
+        break;
+    }
+  };
+
+  // The workers are forked now, while the zones compile: they boot, load their modules and
+  // wait for the snapshot, so only reading it (one file) and binding are left after the compile.
+  pool = new WorkerPool({
+    count,
+    exec: fileURLToPath(new URL('../start/worker-main.js', import.meta.url)),
+    env: {
+      [START_CONFIG_ENV]: encodeDnsWorkerConfig({
+        listen: config.listen,
+        nsid: config.nsid,
+        ednsSize: config.ednsSize,
+        identity: config.identity,
+        version: config.version,
+        tcpIdleTimeoutMs: config.tcpIdleTimeoutMs,
+        tcpMaxConnections: config.tcpMaxConnections,
+        tcpMaxConnectionsPerClient: config.tcpMaxConnectionsPerClient,
+        udpRecvBufferSize: config.udpRecvBufferSize,
+        udpSendBufferSize: config.udpSendBufferSize,
+        udpIo: udp.io,
+        nativeAnswers: config.nativeAnswers,
+        shield: config.shield,
+        packDir,
+      }),
+    },
+    onMessage: (slot, msg) => {
+      if (isStartWorkerMessage(msg)) onWorkerMessage(slot, msg);
+    },
+    onExit: (slot, code, signal, restartInMs) => {
+      ready.delete(slot);
+      helloDuringCompile.delete(slot);
+      shipper.gone(slot);
+      const how = signal ? `signal ${signal}` : `code ${code}`;
+      if (restartInMs !== null && !started) {
+        log.error(`worker ${slot} exited before serving (${how})`);
+        workerFailedEarly();
+      } else if (restartInMs !== null)
+        log.warn(`worker ${slot} exited (${how}); restarting in ${restartInMs} ms`);
+    },
+  });
+
+  // A stop signal before the workers run (the cold compile): stop compiling, stop the
+  // workers, remove the packs and exit 0, rather than die by the signal's default action and
+  // leave them behind.
+  let stoppedEarly: Promise<void> | undefined;
+  const stopEarly = () => {
+    stoppedEarly ??= (async () => {
+      await compiler.close();
+      await pool?.stop();
+      await closeImages();
+    })();
+  };
+  onEarlyStop = stopEarly;
+  function workerFailedEarly(): void {
+    if (published) {
+      void stop(1);
+      return;
+    }
+    failedEarly = true;
+    stopEarly();
+  }
+  if (earlyStop) stopEarly();
+  else pool.start();
   const compiling = performance.now();
+  // SWITCHBOARD_IMAGE_CACHE=DIR: the images of the last start, taken for the files that did
+  // not change (image-cache.ts); this start's images are cached for the next one.
+  const cacheDir = process.env[IMAGE_CACHE_ENV];
+  const caching = Boolean(cacheDir) && !stoppedEarly;
+  if (caching) {
+    compiler.prestart(); // the threads load their modules while the cache is read
+    const path = cacheFileOf(resolve(cacheDir as string), config.zoneDir);
+    const read = readImageCache(path);
+    if ('why' in read) log.info(`image cache ${path}: not used (${read.why})`);
+    dir.useCache('entries' in read ? read.entries : undefined, () => {
+      try {
+        return new ImageCacheWriter(path);
+      } catch (err) {
+        log.warn(`image cache ${path}: cannot be written: ${describeError(err)}`);
+        throw err;
+      }
+    });
+  }
+  const cacheWriter = () => dir.cacheWriter;
   let first: Awaited<ReturnType<CompiledZoneDir['load']>>;
   try {
     first = await dir.load();
   } catch (err) {
+    cacheWriter()?.abort();
     // The images cannot be stored (a full disk): nothing to serve.
     if (!stoppedEarly) log.error(describeError(err));
     dropEarly();
-    await (stoppedEarly ?? closeImages());
-    return stoppedEarly ? 0 : 1;
+    const code = stoppedEarly && !failedEarly ? 0 : 1;
+    stopEarly();
+    await stoppedEarly;
+    return code;
   }
+  if (stoppedEarly || first.report.dirError) cacheWriter()?.abort();
   if (stoppedEarly) {
     dropEarly();
     await stoppedEarly;
-    return 0;
+    return failedEarly ? 1 : 0;
   }
   if (first.report.dirError) {
     log.error(`--zone-dir ${config.zoneDir}: ${first.report.dirError}`);
     dropEarly();
-    await closeImages();
+    stopEarly();
+    await stoppedEarly;
     return 1;
   }
   try {
     shipper.publish(first.changes, false);
   } catch (err) {
+    cacheWriter()?.abort();
     log.error(describeError(err));
     dropEarly();
-    await closeImages();
+    stopEarly();
+    await stoppedEarly;
     return 1;
   }
   first.commit();
   first.changes.length = 0; // the compiled images are in the packs now: let their buffers go
   compiler.shrink(); // the threads' heaps go before the workers load the images (a SIGHUP starts them again)
+  published = true;
+  for (const slot of helloDuringCompile) sendSnapshot(slot);
+  helloDuringCompile.clear();
   logZoneReport(log, first.report, 'load');
+  if (caching) {
+    const why = cacheWriter()?.commit();
+    if (why) log.warn(`image cache not written: ${why}`);
+    log.info(
+      `image cache: ${dir.fromCache} zone images taken from it${cacheWriter() ? ', the cache rewritten' : ''}`,
+    );
+  }
   log.info(
     `compiled ${shipper.size} zone images in ${Math.round(performance.now() - compiling)} ms (${compiler.size} compile threads)`,
   );
   if (shipper.size === 0) log.warn('no zone loaded: every query is answered REFUSED');
-  collectGarbage();
 
-  const ready = new Set<number>();
-  let started = false;
-  let stopping = false;
-
-  return new Promise<number>((resolveExit) => {
-    const stop = async (code: number) => {
-      if (stopping) return;
-      stopping = true;
-      // A reload under way stops at once: its compile jobs fail, its wait for acks ends.
-      shipper.close();
-      await compiler.close();
-      await reloads.catch(() => {});
-      await pool?.stop();
-      await closeImages();
-      resolveExit(code);
-    };
-
-    const onWorkerMessage = (slot: number, msg: StartWorkerMessage) => {
-      switch (msg.type) {
-        case 'switchboard:hello':
-          for (const m of shipper.snapshot(slot)) pool?.send(slot, m);
-          break;
-        case 'switchboard:start-ready':
-          ready.add(slot);
-          if (msg.loads) log.info(`worker ${slot}: ${formatLoads(msg.loads)}`);
-          if (started) log.info(`worker ${slot} restarted, serving ${msg.zones} zones`);
-          else if (ready.size === count) {
-            started = true;
-            print(formatStartLine(dir.zones(), config.listen, count));
-            if (hupBeforeStart) reload();
-          }
-          break;
-        case 'switchboard:applied':
-          for (const e of msg.errors) log.error(`worker ${slot}: ${e}`);
-          shipper.acked(slot, msg.seq);
-          break;
-        case 'switchboard:fatal':
-          log.error(`worker ${slot} cannot serve: ${msg.message}`);
-          if (!started) void stop(1);
-          break;
-        case 'switchboard:metrics':
-          break;
-      }
-    };
-
+  return new Promise<number>((resolve) => {
+    resolveExit = resolve;
     // SIGHUP: reloads run one after another; each recompiles what changed and waits until
     // every worker applied it before the reload line is logged.
-    let reloads: Promise<void> = Promise.resolve();
     let queued = false;
-    const reload = () => {
+    reload = () => {
       if (queued) return;
       queued = true;
       reloads = reloads.then(async () => {
@@ -210,7 +322,6 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
       });
     };
 
-    let hupBeforeStart = hupWhileCompiling;
     const onHup = () => {
       if (stopping) return;
       if (started) reload();
@@ -225,45 +336,9 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
       void stop(0);
     };
 
-    pool = new WorkerPool({
-      count,
-      exec: fileURLToPath(new URL('../start/worker-main.js', import.meta.url)),
-      env: {
-        [START_CONFIG_ENV]: encodeDnsWorkerConfig({
-          listen: config.listen,
-          nsid: config.nsid,
-          ednsSize: config.ednsSize,
-          identity: config.identity,
-          version: config.version,
-          tcpIdleTimeoutMs: config.tcpIdleTimeoutMs,
-          tcpMaxConnections: config.tcpMaxConnections,
-          tcpMaxConnectionsPerClient: config.tcpMaxConnectionsPerClient,
-          udpRecvBufferSize: config.udpRecvBufferSize,
-          udpSendBufferSize: config.udpSendBufferSize,
-          udpIo: udp.io,
-          nativeAnswers: config.nativeAnswers,
-          shield: config.shield,
-          packDir,
-        }),
-      },
-      onMessage: (slot, msg) => {
-        if (isStartWorkerMessage(msg)) onWorkerMessage(slot, msg);
-      },
-      onExit: (slot, code, signal, restartInMs) => {
-        ready.delete(slot);
-        shipper.gone(slot);
-        const how = signal ? `signal ${signal}` : `code ${code}`;
-        if (restartInMs !== null && !started) {
-          log.error(`worker ${slot} exited before serving (${how})`);
-          void stop(1);
-        } else if (restartInMs !== null)
-          log.warn(`worker ${slot} exited (${how}); restarting in ${restartInMs} ms`);
-      },
-    });
     process.on('SIGHUP', onHup);
     process.on('SIGTERM', () => onStop('SIGTERM'));
     process.on('SIGINT', () => onStop('SIGINT'));
     dropEarly();
-    pool.start();
   });
 }

@@ -244,4 +244,33 @@ describe('CompilePool', () => {
     const u = pool.utilization();
     assert.ok(u.active > 0 && u.idle >= 0);
   });
+
+  test('size-aware: small zones given after big ones compile first, on a lane big ones never take', async (t) => {
+    // Two threads; three big zones (over largeChars) then small ones. With a FIFO pool the small
+    // ones would wait behind the big compiles; here they are done before the second big one.
+    const pool = new CompilePool({ threads: 2, largeChars: 20_000 });
+    t.after(() => pool.close());
+    const big = (name: string) => {
+      let text = zoneText(name, 1, '192.0.2.1');
+      for (let i = 0; i < 4000; i++) text += `h${i}.${name} 300 IN A 192.0.2.${i % 250}\n`;
+      return { kind: 'text' as const, name, text };
+    };
+    const order: string[] = [];
+    const track = (label: string, p: Promise<unknown>) => p.then(() => order.push(label));
+    const bigs = ['b1.test.', 'b2.test.', 'b3.test.'].map((n) => track(n, pool.compile(big(n))));
+    // Given while the big ones are queued or running.
+    const smalls = Array.from({ length: 6 }, (_, i) =>
+      track(
+        `s${i}`,
+        pool.compile({ kind: 'text', name: `s${i}.test.`, text: zoneText(`s${i}.test.`, 1, '192.0.2.9') }),
+      ),
+    );
+    await Promise.all([...bigs, ...smalls]);
+    // One big zone may have started before the small ones came (the small lane is the other
+    // thread); every small one is done before the last two big ones.
+    const lastSmall = Math.max(...[0, 1, 2, 3, 4, 5].map((i) => order.indexOf(`s${i}`)));
+    const bigDone = ['b1.test.', 'b2.test.', 'b3.test.'].map((n) => order.indexOf(n)).sort((a, b) => a - b);
+    assert.ok(lastSmall < bigDone[1], `completion order: ${order.join(' ')}`);
+    assert.equal(pool.stats.compiled, 9);
+  });
 });

@@ -13,8 +13,8 @@
  */
 import { closeSync, constants, fstatSync, openSync, type Stats, statSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { compileZone } from '../../image/compile.js';
-import { loadZoneText, readLatin1Fd, type Zone, ZoneParseError } from '../../zone/index.js';
+import { type CompilableZone, compileZone } from '../../image/compile.js';
+import { loadZoneText, loadZoneTextColumns, readLatin1Fd, ZoneParseError } from '../../zone/index.js';
 import {
   type CompileBatch,
   type CompileBatchRequest,
@@ -92,11 +92,22 @@ function ioError(path: string, err: unknown): ZoneParseError {
   return new ZoneParseError([{ code: 'ZONE_ERR_IO', file: path, line: 0, message: (err as Error).message }]);
 }
 
+// --- bigzone: the big-zone path (src/zone/column-zone.ts, docs/IMAGE.md) ---
+/**
+ * Zone text of at least this many octets (~35,000 records) is loaded as columns
+ * (`loadZoneTextColumns`): no graph of per-record objects lives through the compile. The same
+ * image, errors and warnings either way; below it `Zone` is faster (fixed costs per zone).
+ */
+export const COLUMN_ZONE_TEXT = 1 << 20;
+const loaderFor = (text: string): typeof loadZoneText | typeof loadZoneTextColumns =>
+  text.length >= COLUMN_ZONE_TEXT ? loadZoneTextColumns : loadZoneText;
+// --- end bigzone ---
+
 /** Runs one job; never throws. A compiled image is a whole ArrayBuffer of its own. */
 export function runCompile(job: CompileJob): CompileOutcome {
   const label = job.kind === 'file' ? job.path : job.name;
   let warnings: string[] = NONE;
-  let zone: Zone;
+  let zone: CompilableZone;
   let sig: string | undefined;
   try {
     if (job.kind === 'file') {
@@ -105,12 +116,12 @@ export function runCompile(job: CompileJob): CompileOutcome {
       if ('skip' in read) return { ok: false, skip: read.skip, errors: NONE, warnings };
       sig = read.sig;
       if ('error' in read) throw read.error;
-      const loaded = loadZoneText(read.text, { file: job.path, octets: true });
+      const loaded = loaderFor(read.text)(read.text, { file: job.path, octets: true });
       if (loaded.warnings.length > 0) warnings = loaded.warnings.map((w) => formatZoneProblem(job.path, w));
       zone = loaded.zone;
     } else {
       // `start`: not strict, as parseZonePush (the control plane validated every record).
-      const loaded = loadZoneText(job.text, { origin: job.name, file: job.name, strict: false });
+      const loaded = loaderFor(job.text)(job.text, { origin: job.name, file: job.name, strict: false });
       if (loaded.warnings.length > 0) warnings = loaded.warnings.map((w) => formatZoneProblem(job.name, w));
       zone = loaded.zone;
     }

@@ -47,6 +47,11 @@ export interface ZonesMessage {
   /** For snapshots: this is the final batch. */
   last: boolean;
   zones: ZonePush[];
+  /**
+   * `--images on`, snapshots: the zones are in this snapshot file of the pack folder
+   * (snapshot-file.ts; a name, no path), applied before `zones`.
+   */
+  file?: string;
 }
 
 /** Worker → primary: the IPC listener is installed; send the snapshot. */

@@ -11,11 +11,14 @@
  * @module
  */
 
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { refKey } from '../../image/pack.js';
 import type { CompileJob, CompilePool } from './compile-pool.js';
 import type { ZonePush, ZonesMessage } from './dns-protocol.js';
 import type { ImageRef, PackWriter } from './images.js';
 import type { Logger } from './log.js';
+import { encodeSnapshot, snapshotFileName } from './snapshot-file.js';
 
 /**
  * Dead octets in the packs from which a compaction runs (when they are also more than the live
@@ -53,6 +56,12 @@ export interface ImageShipperOptions {
   batchZones?: number;
   /** Dead pack octets from which a compaction runs (default COMPACT_DEAD_BYTES). */
   compactDeadBytes?: number;
+  /**
+   * Snapshots of at least this many zones are written as one binary file in the pack folder
+   * (snapshot-file.ts) and sent as one message naming it, rather than as batches of JSON
+   * refs (default: never; the primaries pass 1).
+   */
+  snapshotFileZones?: number;
   log?: Logger;
 }
 
@@ -63,6 +72,15 @@ export class ImageShipper {
   readonly #batchZones: number;
   readonly #log: Logger | undefined;
   readonly #compactDead: number;
+  readonly #snapshotFileZones: number;
+  /**
+   * Snapshot files written, by name: the generation they hold and the slots sent them that
+   * have not loaded them yet. A file goes once no slot waits for it and a newer one exists (or
+   * at close).
+   */
+  readonly #snapshotFiles = new Map<string, { gen: number; waiting: Set<number> }>();
+  /** Bumped whenever the served set changes (publish, compaction): names the snapshot files. */
+  #gen = 0;
   #compacting = false;
   /** Compactions run and images moved (for logs and tests). */
   readonly compactions = { runs: 0, moved: 0 };
@@ -87,6 +105,7 @@ export class ImageShipper {
     this.#broadcast = opts.broadcast;
     this.#batchZones = opts.batchZones ?? 2000;
     this.#compactDead = opts.compactDeadBytes ?? COMPACT_DEAD_BYTES;
+    this.#snapshotFileZones = opts.snapshotFileZones ?? Number.POSITIVE_INFINITY;
     this.#log = opts.log;
   }
 
@@ -134,6 +153,7 @@ export class ImageShipper {
       );
     }
     for (const r of dropped) this.#writer.release(r);
+    if (list.length > 0) this.#gen++;
     let nextRef = 0;
     for (const c of list) {
       const have = this.#zones.get(c.name);
@@ -234,8 +254,29 @@ export class ImageShipper {
     while (this.#inflight.size > 0) await Promise.all([...new Set(this.#inflight.values())]);
   }
 
-  /** The current set as snapshot messages for worker `slot`, which holds them from now on. */
+  /**
+   * The current set as snapshot messages for worker `slot`, which holds them from now on: one
+   * message naming a snapshot file in the pack folder (written once per generation and shared
+   * by the workers that ask for it) when the set has `snapshotFileZones` zones or more, else
+   * batches of refs (also when the file cannot be written: a full disk).
+   */
   snapshot(slot: number): ZonesMessage[] {
+    if (this.#zones.size > 0 && this.#zones.size >= this.#snapshotFileZones) {
+      let file: string | undefined;
+      try {
+        file = this.#writeSnapshotFile();
+      } catch (err) {
+        // A full disk: the same snapshot as messages, below.
+        this.#log?.warn(`zone snapshot file not written, sent as messages: ${(err as Error).message}`);
+      }
+      if (file !== undefined) {
+        (this.#snapshotFiles.get(file) as { waiting: Set<number> }).waiting.add(slot);
+        const msg = this.#message('snapshot', [], true);
+        msg.file = file;
+        this.#acked.set(slot, this.#seq);
+        return [msg];
+      }
+    }
     const out: ZonesMessage[] = [];
     let batch: ZonePush[] = [];
     for (const z of this.#zones.values()) {
@@ -266,7 +307,48 @@ export class ImageShipper {
   /** Worker `slot` went away: nothing waits for it. */
   gone(slot: number): void {
     this.#acked.delete(slot);
+    this.#snapshotLoaded(slot);
     this.#releaseDue();
+  }
+
+  /** Worker `slot` serves its snapshot (it said start-ready): it needs no snapshot file now. */
+  started(slot: number): void {
+    this.#snapshotLoaded(slot);
+  }
+
+  /**
+   * The snapshot file of the current generation (the seq of the last message sent), written
+   * now unless it exists. Refs in it are live: images are released only once every worker
+   * acked the update that replaced them, and a worker sent this file holds this seq.
+   */
+  #writeSnapshotFile(): string {
+    const name = snapshotFileName(this.#gen);
+    if (this.#snapshotFiles.has(name)) return name;
+    writeFileSync(join(this.#writer.dir, name), encodeSnapshot(this.#zones.values()));
+    this.#snapshotFiles.set(name, { gen: this.#gen, waiting: new Set() });
+    this.#sweepSnapshotFiles();
+    return name;
+  }
+
+  #snapshotLoaded(slot: number): void {
+    let any = false;
+    for (const f of this.#snapshotFiles.values()) if (f.waiting.delete(slot)) any = true;
+    if (any) this.#sweepSnapshotFiles();
+  }
+
+  /** Removes the snapshot files no worker waits for, but the newest (the next hello may take it). */
+  #sweepSnapshotFiles(all = false): void {
+    let newest = -1;
+    for (const f of this.#snapshotFiles.values()) if (f.gen > newest) newest = f.gen;
+    for (const [name, f] of this.#snapshotFiles)
+      if (all || (f.waiting.size === 0 && f.gen !== newest)) {
+        this.#snapshotFiles.delete(name);
+        try {
+          rmSync(join(this.#writer.dir, name), { force: true });
+        } catch {
+          // the folder is gone (the writer closed first): nothing left to remove
+        }
+      }
   }
 
   /**
@@ -300,6 +382,7 @@ export class ImageShipper {
   close(): void {
     this.#closed = true;
     for (const w of this.#waiters.splice(0)) w.resolve();
+    this.#sweepSnapshotFiles(true);
   }
 
   #lowest(): number {
@@ -353,6 +436,7 @@ export class ImageShipper {
         pushes.push({ name, version: z.version, serial: z.serial, text: null, ref: to, moved: true });
       }
       for (const unused of moves.values()) this.#writer.release(unused);
+      if (pushes.length > 0) this.#gen++;
       this.compactions.runs++;
       this.compactions.moved += pushes.length;
       for (let i = 0; i < pushes.length; i += this.#batchZones)

@@ -115,7 +115,8 @@ export function startShield(
         : ' (no zone signal: --native-answers is off)') +
       (s.rrl ? `, response-rate limiting ${flags.rrl}` : ', no response-rate limiting') +
       `, cookies checked (${s.cookieSecrets.length} secret${s.cookieSecrets.length === 1 ? '' : 's'})` +
-      (flags.allow.length ? `, ${flags.allow.length} allowed prefixes` : ''),
+      (flags.allow.length ? `, ${flags.allow.length} allowed prefixes` : '') +
+      '; before the socket queue: a BPF filter on the socket drops IPv4 /24s that flood directly (IPv6 sources are shed in the native path)',
   );
   // Zone keys → names: an index of the catalog made when a key is first asked for, and again
   // only when the catalog was swapped (one walk per catalog, not per lookup).
@@ -131,9 +132,16 @@ export function startShield(
     }
     return names.get(key) ?? `zone #${key}`;
   };
+  let blocked = 0;
   const poll = (): void => {
     const st = status.addon.shieldStats();
     if (st === null) return;
+    if (st.blocked !== blocked) {
+      log.info(
+        `shield: the kernel prefilter drops ${st.blocked} IPv4 /24${st.blocked === 1 ? '' : 's'} (was ${blocked}; ${st.blocksMade} blocks since start)`,
+      );
+      blocked = st.blocked;
+    }
     for (const [key, entered] of st.events) {
       log.info(
         entered
@@ -155,7 +163,7 @@ export function startShield(
       clearInterval(timer);
       active = undefined;
       latest = undefined;
-      status.addon.shieldConfigure(0, new Float64Array(26), new Uint8Array(0), new Uint8Array(0));
+      status.addon.shieldConfigure(0, new Float64Array(28), new Uint8Array(0), new Uint8Array(0));
     },
   };
 }

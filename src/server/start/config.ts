@@ -141,8 +141,9 @@ export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()):
     udpRecvBufferSize: DEFAULT_UDP_RECV_BUFFER,
     udpSendBufferSize: DEFAULT_UDP_SEND_BUFFER,
     nativeAnswers: input.nativeAnswers === true || process.env.SWITCHBOARD_NATIVE_ANSWERS === '1',
-    shield: resolveShieldFlags(input),
   };
+  const shield = resolveShieldFlags(input);
+  if (shield !== undefined) dns.shield = shield;
   applyAnswerOptions(dns, input);
   let nameservers: string[] | undefined;
   if (input.nameservers !== undefined && input.nameservers.trim() !== '') {

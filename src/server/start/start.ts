@@ -303,6 +303,8 @@ export async function runStart(
         const compiler = new CompilePool();
         const shipper = new ImageShipper(writer, {
           broadcast: (msg) => broadcaster.broadcast(msg),
+          // The workers' snapshot: one file in the pack folder, read by each worker in one call.
+          snapshotFileZones: 1,
           log,
         });
         const close = async () => {
@@ -426,6 +428,7 @@ export async function runStart(
           break;
         case 'switchboard:start-ready':
           ready.add(slot);
+          images?.shipper.started(slot);
           if (msg.loads) log.info(`DNS worker ${slot}: ${formatLoads(msg.loads)}`);
           if (started)
             log.info(`DNS worker ${slot} restarted, serving ${msg.zones} zones (loaded in ${msg.loadMs} ms)`);

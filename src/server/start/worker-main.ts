@@ -7,6 +7,8 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Responder } from '../../answer/respond.js';
 import { DnsCounters } from '../../telemetry/dns-counters.js';
 import type { QueryHandler, TransportContext } from '../../transport/handler.js';
@@ -17,6 +19,7 @@ import { createRateLimitedReporter } from '../shared/log.js';
 import { type NativeAnswers, startNativeAnswers } from '../shared/native-answers.js';
 import { buildResponderOptions } from '../shared/options.js';
 import { shieldCounters, shieldSawTcp, startShield } from '../shared/shield.js';
+import { decodeSnapshot, SNAPSHOT_FILE_NAME, SnapshotFileError } from '../shared/snapshot-file.js';
 import { setupWorkerProcess } from '../shared/worker-process.js';
 import { decodeDnsWorkerConfig, START_CONFIG_ENV } from './config.js';
 import {
@@ -137,8 +140,30 @@ function countApplied(msg: ZonesMessage, before: (number | undefined)[], errors:
   return n;
 }
 
-function onZones(msg: ZonesMessage): void {
-  if (msg.kind === 'snapshot' && snapshotStartedAt === 0) snapshotStartedAt = performance.now();
+/**
+ * The zones of a snapshot sent as a file of the pack folder (`--images on`), read in one call.
+ * @throws SnapshotFileError (or the read's error) when it cannot be read
+ */
+function snapshotFromFile(msg: ZonesMessage & { file: string }): ZonesMessage {
+  if (!config.packDir || !SNAPSHOT_FILE_NAME.test(msg.file))
+    throw new SnapshotFileError(`unexpected snapshot file '${msg.file}'`);
+  const zones = decodeSnapshot(readFileSync(join(config.packDir, msg.file)));
+  for (const z of msg.zones) zones.push(z);
+  return { ...msg, zones };
+}
+
+function onZones(received: ZonesMessage): void {
+  if (received.kind === 'snapshot' && snapshotStartedAt === 0) snapshotStartedAt = performance.now();
+  let msg = received;
+  if (received.file !== undefined) {
+    try {
+      msg = snapshotFromFile({ ...received, file: received.file });
+    } catch (err) {
+      // Without its snapshot the worker cannot serve: it exits, and is restarted.
+      fail(err, 70);
+      return;
+    }
+  }
   const before = msg.kind === 'update' ? msg.zones.map((z) => table.versionOf(z.name)) : [];
   const result = table.apply(msg);
   if (msg.kind === 'update' && result.changed)

@@ -1,0 +1,320 @@
+/**
+ * The big-zone path: a zone loaded as columns (`loadZoneTextColumns`, src/zone/column-zone.ts)
+ * is the zone `loadZoneText` builds (the same names in the same order, flags, RRsets, record
+ * count, warnings and errors, the same refusals with the same messages) and compiles to the
+ * same image octets, for every zone of ../shared/testdata and the interop corpus, seeded
+ * random zones made to hit Zone.build's cases (duplicates, TTL mismatches, out-of-zone data,
+ * owners spelled two ways, big RRsets), and the benchmark zones; and the
+ * compile thread takes that path for big zone text with the same result.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, test } from 'node:test';
+import { manyZoneOrigin, manyZoneText } from '../../bench/many-zones.js';
+import { BIG_ORIGIN, generateBigZone } from '../../bench/zone-load.js';
+import { repoRoot, sharedTestdata } from '../../test/helpers/paths.js';
+import { seededRandom } from '../../test/helpers/prng.js';
+import { COLUMN_ZONE_TEXT, runCompile } from '../server/shared/compile-thread.js';
+import { RRType } from '../wire/constants.js';
+import { Name } from '../wire/name.js';
+import { ColumnZone, type LoadOptions, loadZoneText, loadZoneTextColumns, Zone } from '../zone/index.js';
+import { compileZone } from './compile.js';
+
+type Opts = LoadOptions & { file?: string; octets?: boolean };
+
+/** What a load gave: the zone, or the thrown error's name, message and listed errors. */
+function outcome<Z>(
+  load: () => { zone: Z; warnings: unknown[]; errors: unknown[] },
+): { zone: Z; warnings: unknown[]; errors: unknown[] } | { thrown: unknown } {
+  try {
+    return load();
+  } catch (e) {
+    const err = e as Error & { errors?: unknown; warnings?: unknown };
+    return { thrown: { name: err.name, message: err.message, errors: err.errors, warnings: err.warnings } };
+  }
+}
+
+/** The zone as plain data: names in insertion order with flags and RRsets. */
+function dump(zone: Zone | ColumnZone): unknown[] {
+  const out: unknown[] = [zone.origin.wire, zone.class, zone.recordCount, zone.serial, zone.warnings];
+  for (const node of zone.nodes.values())
+    out.push([
+      node.name.wire,
+      node.name.key,
+      node.flags,
+      node.rrsets.map((s) => [
+        s.name.wire,
+        s.type,
+        s.class,
+        s.ttl,
+        s.rdata.map((d) => Buffer.from(d).toString('hex')),
+      ]),
+    ]);
+  return out;
+}
+
+/** Loads `text` both ways; returns a message when anything differs. */
+function compare(text: string, opts: Opts, label: string): string | undefined {
+  const a = outcome(() => loadZoneText(text, opts));
+  const b = outcome(() => loadZoneTextColumns(text, opts));
+  if ('thrown' in a || 'thrown' in b) {
+    try {
+      assert.deepEqual(b, a);
+      return undefined;
+    } catch {
+      return `${label}: outcomes differ: ${JSON.stringify('thrown' in a ? a.thrown : 'loaded')} vs ${JSON.stringify('thrown' in b ? b.thrown : 'loaded')}`;
+    }
+  }
+  try {
+    assert.deepEqual(b.warnings, a.warnings);
+    assert.deepEqual(b.errors, a.errors);
+  } catch {
+    return `${label}: findings differ`;
+  }
+  try {
+    assert.deepEqual(dump(b.zone), dump(a.zone));
+  } catch {
+    return `${label}: zones differ`;
+  }
+  let want: Uint8Array | string;
+  let got: Uint8Array | string;
+  try {
+    want = compileZone(a.zone);
+  } catch (e) {
+    want = `threw ${(e as Error).message}`;
+  }
+  try {
+    got = compileZone(b.zone);
+  } catch (e) {
+    got = `threw ${(e as Error).message}`;
+  }
+  if (typeof want === 'string' || typeof got === 'string')
+    return want === got ? undefined : `${label}: compile ${String(want)} vs ${String(got)}`;
+  return Buffer.from(got).equals(Buffer.from(want)) ? undefined : `${label}: images differ`;
+}
+
+/** Zone files under `dir` (recursively), as compile-identity.test.ts walks them. */
+function zoneFiles(dir: string): string[] {
+  const files: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d).sort()) {
+      const p = join(d, e);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (
+        !/\.(md|txt|key|private|conf|out|in|json|py|sh|README)$/i.test(e) &&
+        statSync(p).size < 4_000_000
+      )
+        files.push(p);
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+const LABELS = ['www', 'WWW', 'mail', 'ns1', 'Ns1', 'a', 'b', 'sub', 'x', '\\255', 'y', '*'];
+
+/** A random zone text meant to hit every branch of Zone.build, seeded. */
+function randomZone(seed: number): { text: string; origin: string } {
+  const rnd = seededRandom(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+  const origin = rnd() < 0.2 ? 'Ex.Test.' : 'ex.test.';
+  const name = (depth = 1 + Math.floor(rnd() * 3)): string => {
+    const parts: string[] = [];
+    for (let i = 0; i < depth; i++) parts.push(pick(LABELS));
+    for (let i = 1; i < parts.length; i++) if (parts[i] === '*') parts[i] = 'w';
+    return parts.join('.');
+  };
+  const lines = [`$ORIGIN ${origin}`, '$TTL 300', '@ 600 SOA ns1 hostmaster 1 2 3 4 60'];
+  if (rnd() < 0.9) lines.push('@ NS ns1', `@ NS ${pick(['ns2', 'ns.other.', 'ns1.sub'])}`);
+  if (rnd() < 0.05) lines.push('@ SOA ns2 hostmaster 2 2 3 4 60');
+  if (rnd() < 0.05) lines.push('@ DNAME target.other.');
+  const count = 5 + Math.floor(rnd() * 60);
+  for (let i = 0; i < count; i++) {
+    const owner = name();
+    const ttl = rnd() < 0.1 ? ` ${pick([60, 300, 900])}` : '';
+    const r = rnd();
+    if (r < 0.25) lines.push(`${owner}${ttl} A 192.0.2.${Math.floor(rnd() * 4)}`);
+    else if (r < 0.32) lines.push(`${owner}${ttl} AAAA 2001:db8::${Math.floor(rnd() * 4)}`);
+    else if (r < 0.4) lines.push(`${owner}${ttl} MX ${i % 3} ${pick([name(), 'mx.other.', '.'])}`);
+    else if (r < 0.46) lines.push(`${owner}${ttl} CNAME ${pick([name(), 'www.other.'])}`);
+    else if (r < 0.56) {
+      lines.push(`${owner} NS ${pick([`ns.${owner}`, name(), 'ns.other.'])}`);
+      if (rnd() < 0.6) lines.push(`ns.${owner} A 192.0.2.${i & 255}`);
+    } else if (r < 0.6) lines.push(`${owner} DNAME ${pick([name(), 'dn.other.'])}`);
+    else if (r < 0.66) lines.push(`${owner}${ttl} TXT "t${Math.floor(rnd() * 3)}"`);
+    else if (r < 0.7)
+      lines.push(`${owner} RRSIG A 8 3 ${pick([60, 300])} 20300101000000 20200101000000 1 ex.test. AAAA`);
+    else if (r < 0.74) lines.push(`out${i}.elsewhere. A 192.0.2.9`);
+    else if (r < 0.77) lines.push(`${owner}${ttl} HINFO "a" "b"`);
+    else if (r < 0.8) {
+      // A big RRset (the duplicate test's keyed path, over 16 records), with duplicates.
+      for (let k = 0; k < 20; k++) lines.push(`${owner} A 198.51.100.${Math.floor(rnd() * 24)}`);
+    } else if (r < 0.85) lines.push(`${owner} SRV 0 1 53 ${name()}`);
+    else lines.push(`${owner}${ttl} PTR ${name()}`);
+  }
+  return { text: `${lines.join('\n')}\n`, origin };
+}
+
+describe('a zone loaded as columns is the zone loadZoneText builds, and compiles alike', () => {
+  test('every zone of ../shared/testdata and the interop corpus (strict and not)', (t) => {
+    const dirs = [sharedTestdata, resolve(repoRoot, 'test/interop/corpus/zones')].filter((d) =>
+      existsSync(d),
+    );
+    const diffs: string[] = [];
+    let n = 0;
+    for (const dir of dirs)
+      for (const path of zoneFiles(dir)) {
+        const text = readFileSync(path, 'latin1');
+        for (const opts of [
+          { file: path, octets: true },
+          { file: path, octets: true, strict: false },
+        ]) {
+          n++;
+          const d = compare(text, opts, path);
+          if (d) diffs.push(d);
+        }
+      }
+    t.diagnostic(`${n} loads compared`);
+    assert.ok(n > 100);
+    assert.deepEqual(diffs, []);
+  });
+
+  test('seeded random zones (duplicates, TTL mismatches, out-of-zone data, spellings)', (t) => {
+    const diffs: string[] = [];
+    let loaded = 0;
+    for (let seed = 1; seed <= 300; seed++) {
+      const { text, origin } = randomZone(seed);
+      for (const strict of [true, false]) {
+        const d = compare(text, { origin, strict }, `seed ${seed} strict ${strict}:\n${text}`);
+        if (d) diffs.push(d);
+      }
+      try {
+        loadZoneText(text, { origin, strict: false });
+        loaded++;
+      } catch {}
+    }
+    t.diagnostic(`${loaded} random zones loaded`);
+    assert.ok(loaded > 200, `only ${loaded} random zones loaded`);
+    assert.deepEqual(diffs, []);
+  });
+
+  test('records given directly: another class and out-of-zone owners are dropped with the same warnings', () => {
+    const origin = Name.parse('z.');
+    const rr = (name: string, type: number, rdata: number[], cls = 1, ttl = 60) => ({
+      name: Name.parse(name),
+      type,
+      class: cls,
+      ttl,
+      rdata: Uint8Array.from(rdata),
+    });
+    const soa = [1, 0x6e, 0, 1, 0x68, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5];
+    const records = [
+      rr('z.', RRType.SOA, soa),
+      rr('a.z.', RRType.A, [192, 0, 2, 1]),
+      rr('a.z.', RRType.A, [192, 0, 2, 1], 3),
+      rr('b.y.', RRType.A, [192, 0, 2, 2]),
+      rr('A.z.', RRType.A, [192, 0, 2, 1], 1, 30),
+      rr('A.z.', RRType.A, [192, 0, 2, 3], 1, 30),
+      rr('x.Deep.z.', RRType.TXT, [1, 0x61]),
+    ];
+    assert.deepEqual(dump(ColumnZone.build(origin, records)), dump(Zone.build(origin, records)));
+    assert.deepEqual(
+      Buffer.from(compileZone(ColumnZone.build(origin, records))),
+      Buffer.from(compileZone(Zone.build(origin, records))),
+    );
+  });
+
+  test('records before the origin is known (no $ORIGIN yet, no origin given) are built under the origin found later', () => {
+    const texts = [
+      'z. 60 SOA ns.z. h.z. 1 2 3 4 5\n$ORIGIN z.\n@ NS ns\nns A 192.0.2.1\nwww A 192.0.2.2\n',
+      'a.z. 60 A 192.0.2.9\nz. 60 SOA ns.z. h.z. 1 2 3 4 5\n$ORIGIN z.\n@ NS ns\nns A 192.0.2.1\n',
+      'x.y. 60 A 192.0.2.9\n$ORIGIN z.\n@ 60 SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n',
+    ];
+    const diffs = texts.map((t, i) => compare(t, {}, `text ${i}`)).filter((d) => d !== undefined);
+    assert.deepEqual(diffs, []);
+  });
+
+  test('odd values: TTLs with the high bit set, RDATA over 4 KiB, a wildcard and a DNAME with data below', () => {
+    const long = Array.from(
+      { length: 24 },
+      (_, i) => `"${String(i).padStart(3, '0')}${'x'.repeat(240)}"`,
+    ).join(' ');
+    const text = [
+      '$ORIGIN z.',
+      '$TTL 4294967295',
+      '@ SOA ns h 1 2 3 4 5',
+      '@ NS ns',
+      'ns 2147483648 A 192.0.2.1',
+      'ns 2147483648 A 192.0.2.2',
+      `big TXT ${long}`,
+      `big TXT ${long} "2"`,
+      '* 60 MX 10 ns',
+      'd 60 DNAME elsewhere.',
+      'x.d 60 A 192.0.2.3',
+      '',
+    ].join('\n');
+    assert.equal(compare(text, { origin: 'z.' }, 'odd'), undefined);
+    assert.equal(compare(text, { origin: 'z.', strict: false }, 'odd, not strict'), undefined);
+    const loaded = loadZoneTextColumns(text, { origin: 'z.', strict: false });
+    assert.equal(loaded.zone.get(Name.parse('ns.z.'))?.get(RRType.A)?.ttl, 2147483648);
+    assert.equal(loaded.zone.soa.ttl, 4294967295);
+  });
+
+  test('refusals carry the same messages (no SOA, two SOAs, a check error)', () => {
+    const cases = [
+      '$ORIGIN z.\n$TTL 60\n@ NS ns\nns A 192.0.2.1\n',
+      '$ORIGIN z.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ SOA ns h 2 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n',
+      '$ORIGIN z.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nc CNAME x\nc A 192.0.2.1\n',
+      '$ORIGIN z.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\nns A 192.0.2.1\n',
+    ];
+    for (const text of cases) {
+      const a = outcome(() => loadZoneText(text, { origin: 'z.' }));
+      assert.ok('thrown' in a, text);
+      assert.deepEqual(
+        outcome(() => loadZoneTextColumns(text, { origin: 'z.' })),
+        a,
+      );
+    }
+  });
+
+  test('the benchmark zones (many-zones text, the big zone generator)', () => {
+    const diffs: string[] = [];
+    for (const i of [0, 1, 77, 99_999]) {
+      const origin = manyZoneOrigin(i, 100_000);
+      const d = compare(manyZoneText(origin, i), { origin }, origin);
+      if (d) diffs.push(d);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'sb-columns-'));
+    try {
+      const file = join(dir, 'big.zone');
+      generateBigZone(file, 20_000);
+      const d = compare(readFileSync(file, 'latin1'), { origin: BIG_ORIGIN, file, octets: true }, 'big zone');
+      if (d) diffs.push(d);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.deepEqual(diffs, []);
+  });
+
+  test('the compile thread loads big zone text as columns, with the same result', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-columns-'));
+    try {
+      const file = join(dir, 'big.test.zone');
+      // Just over the threshold, and a duplicate record (a warning) at the end.
+      generateBigZone(file, 45_000);
+      let text = readFileSync(file, 'latin1');
+      assert.ok(text.length >= COLUMN_ZONE_TEXT, `${text.length} octets`);
+      text += 'h0 A 198.18.0.0\n';
+      const got = runCompile({ kind: 'text', name: BIG_ORIGIN, text });
+      const want = loadZoneText(text, { origin: BIG_ORIGIN, file: BIG_ORIGIN, strict: false });
+      assert.ok(got.ok);
+      assert.ok(Buffer.from(got.image).equals(Buffer.from(compileZone(want.zone))));
+      assert.equal(got.warnings.length, want.warnings.length);
+      assert.equal(got.warnings.length, 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
