@@ -215,7 +215,7 @@ function loop(): void {
     return;
   }
   let due = Math.floor(((now - phaseStart) * rate) / 1000) - phaseSent;
-  const slack = Math.max(256, rate * 0.02);
+  const slack = Math.max(256, Math.floor(rate * 0.02));
   if (due > slack) {
     // Behind schedule (the sender is slower than the rate): the debt is forgotten, counted.
     behind += due - slack;
@@ -223,7 +223,7 @@ function loop(): void {
     due = slack;
   }
   // At most 1024 per turn, then the answers are drained (the socket buffer holds only so many).
-  let budget = Math.min(due, 1024, cfg.maxPackets - total);
+  let budget = Math.floor(Math.min(due, 1024, cfg.maxPackets - total));
   while (budget > 0) {
     const k = sendBatch(budget);
     phaseSent += k;

@@ -9,7 +9,7 @@ import { FloodPool, type FloodTotals } from './flood.js';
 import { type AttackKind, type AttackMix, KINDS, TCP_COUNTERS } from './flood-protocol.js';
 import { COUNTS_PER_KIND } from './native.js';
 import { makeResolvers, RESOLVER_CLASSES, type ResolverClass } from './population.js';
-import { cpuSet, cpusAllowed, sampleTarget, type TargetSample } from './proc.js';
+import { cpuSet, cpusAllowed, processTree, sampleTarget, type TargetSample } from './proc.js';
 import { type QueryRecord, Resolvers } from './resolvers.js';
 import type { Scenario } from './scenario.js';
 import { type LegitStats, percent, StatsBuilder } from './stats.js';
@@ -249,7 +249,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
           ? (ph.attack.rate ?? Math.round((ph.attack.multiple ?? 0) * (capacity?.qps ?? 0)))
           : 0;
         const tStart = opts.targetPid ? sampleTarget(opts.targetPid) : undefined;
-        const selfStart = sampleTarget(process.pid);
+        const selfStart = drillSample(opts.targetPid);
         let rssPeak = tStart?.rssBytes ?? 0;
         let pssPeak = tStart?.pssBytes ?? 0;
         const rssTimer = opts.targetPid
@@ -267,7 +267,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
         const after = await p.switchRate(0, {});
         if (rssTimer) clearInterval(rssTimer);
         const tEnd = opts.targetPid ? sampleTarget(opts.targetPid) : undefined;
-        const selfEnd = sampleTarget(process.pid);
+        const selfEnd = drillSample(opts.targetPid);
         phases.push({
           name: ph.name,
           seconds: round2(elapsed),
@@ -504,4 +504,11 @@ export function sharesCpu(r: DrillReport): boolean {
   const d = cpuSet(r.io.drillCpus);
   for (const c of cpuSet(r.io.targetCpus)) if (d.has(c)) return true;
   return false;
+}
+
+/** The drill's own CPU: its process tree, less the target's when the target is its child (a benchmark starts it). */
+function drillSample(targetPid: number | undefined): { cpuSeconds: number } {
+  const self = sampleTarget(process.pid);
+  if (targetPid === undefined || !processTree(process.pid).includes(targetPid)) return self;
+  return { cpuSeconds: self.cpuSeconds - sampleTarget(targetPid).cpuSeconds };
 }
