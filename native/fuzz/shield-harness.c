@@ -21,11 +21,17 @@
  *   adm TIER INZONE EXISTS ATTACKED WITHIN OVERLOAD -> verdict
  *   ovl-new BEHIND SMOOTHING HOLD
  *   ovl GOT CAP NOW                                 -> level
+ *   pf N SEED                                       -> "ok" when the kernel prefilter's program
+ *                                                      (../prefilter.c) for N random /24s, run by
+ *                                                      a small classic-BPF interpreter here, drops
+ *                                                      exactly the addresses inside them and
+ *                                                      accepts IPv6; "refused" when it cannot be built
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../prefilter.h"
 #include "../shield.h"
 
 static size_t unhex(const char *s, uint8_t *out, size_t cap) {
@@ -54,6 +60,89 @@ static void puthex(const uint8_t *p, size_t n) {
 static int cmp_u32(const void *a, const void *b) {
   uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
   return x < y ? -1 : x > y;
+}
+
+/* A classic BPF interpreter for what prefilter.c emits; `ip` is the network header (the
+ * SKF_NET_OFF loads), `iplen` its length. Returns the program's verdict (0: drop). */
+static uint32_t run_bpf(const struct sock_filter *p, unsigned len, const uint8_t *ip, unsigned iplen) {
+  uint32_t a = 0;
+  for (unsigned pc = 0; pc < len; pc++) {
+    const struct sock_filter *f = &p[pc];
+    switch (f->code) {
+      case BPF_LD | BPF_B | BPF_ABS:
+      case BPF_LD | BPF_W | BPF_ABS: {
+        int32_t off = (int32_t)f->k - SKF_NET_OFF;
+        unsigned n = f->code == (BPF_LD | BPF_B | BPF_ABS) ? 1 : 4;
+        if (off < 0 || (unsigned)off + n > iplen) return 0; /* as the kernel: an out-of-range load drops */
+        a = 0;
+        for (unsigned i = 0; i < n; i++) a = (a << 8) | ip[off + i];
+        break;
+      }
+      case BPF_ALU | BPF_RSH | BPF_K: a >>= f->k; break;
+      case BPF_ALU | BPF_AND | BPF_K: a &= f->k; break;
+      case BPF_JMP | BPF_JA: pc += f->k; break;
+      case BPF_JMP | BPF_JEQ | BPF_K: pc += a == f->k ? f->jt : f->jf; break;
+      case BPF_JMP | BPF_JGE | BPF_K: pc += a >= f->k ? f->jt : f->jf; break;
+      case BPF_RET | BPF_K: return f->k;
+      default: fprintf(stderr, "unknown BPF op %#x\n", f->code); exit(5);
+    }
+  }
+  fprintf(stderr, "BPF program ran off its end\n");
+  exit(5);
+}
+
+static uint32_t xs(uint32_t *s) {
+  *s ^= *s << 13;
+  *s ^= *s >> 17;
+  *s ^= *s << 5;
+  return *s;
+}
+
+static int prefilter_check(unsigned n, uint32_t seed) {
+  uint32_t st = seed ? seed : 1;
+  uint32_t *v = malloc((n ? n : 1) * sizeof(uint32_t));
+  unsigned k = 0;
+  for (unsigned i = 0; i < n; i++) v[k++] = xs(&st) & 0xffffff00u;
+  qsort(v, k, sizeof(uint32_t), cmp_u32);
+  unsigned m = 0;
+  for (unsigned i = 0; i < k; i++)
+    if (m == 0 || v[i] != v[m - 1]) v[m++] = v[i];
+  struct sock_filter *prog = malloc(SB_PREFILTER_INSNS * sizeof(struct sock_filter));
+  unsigned len = sb_prefilter_build(v, m, 24, prog, SB_PREFILTER_INSNS);
+  if (len == 0 || len > SB_PREFILTER_INSNS) {
+    free(v);
+    free(prog);
+    return 0;
+  }
+  uint8_t ip[40] = {0x45};
+  for (unsigned t = 0; t < 20000 + 3 * m; t++) {
+    uint32_t addr;
+    if (t < 3 * m) addr = v[t / 3] + (t % 3 == 0 ? 0 : t % 3 == 1 ? 255 : 256); /* inside, last, next /24 */
+    else addr = xs(&st);
+    ip[12] = (uint8_t)(addr >> 24);
+    ip[13] = (uint8_t)(addr >> 16);
+    ip[14] = (uint8_t)(addr >> 8);
+    ip[15] = (uint8_t)addr;
+    uint32_t p24 = addr & 0xffffff00u;
+    int inside = bsearch(&p24, v, m, sizeof(uint32_t), cmp_u32) != NULL;
+    uint32_t r = run_bpf(prog, len, ip, 20);
+    if ((r == 0) != inside) {
+      fprintf(stderr, "prefilter: %08x inside=%d verdict=%u\n", addr, inside, r);
+      exit(6);
+    }
+  }
+  uint8_t ip6[40] = {0x60};
+  if (run_bpf(prog, len, ip6, 40) == 0) exit(6);
+  /* Unsorted input is refused. */
+  if (m >= 2) {
+    uint32_t t = v[0];
+    v[0] = v[1];
+    v[1] = t;
+    if (sb_prefilter_build(v, m, 24, prog, SB_PREFILTER_INSNS) != 0) exit(6);
+  }
+  free(v);
+  free(prog);
+  return 1;
 }
 
 int main(void) {
@@ -186,6 +275,8 @@ int main(void) {
     } else if (!strcmp(op, "adm") && argc == 7) {
       printf("%d\n", sb_admission_decide(&adm, atoi(argv[1]), atoi(argv[2]), atoi(argv[3]), atoi(argv[4]),
                                          atoi(argv[5]), atoi(argv[6])));
+    } else if (!strcmp(op, "pf") && argc == 3) {
+      printf("%s\n", prefilter_check((unsigned)atoi(argv[1]), (uint32_t)strtoul(argv[2], NULL, 10)) ? "ok" : "refused");
     } else if (!strcmp(op, "ovl-new") && argc == 4) {
       sb_overload_init(&ovl, strtod(argv[1], NULL), strtod(argv[2], NULL), strtod(argv[3], NULL));
     } else if (!strcmp(op, "ovl") && argc == 4) {

@@ -41,6 +41,7 @@ function build(): false | string {
       '-fno-sanitize-recover=all',
       '-fno-omit-frame-pointer',
       resolve('native/shield.c'),
+      resolve('native/prefilter.c'),
       resolve('native/fuzz/shield-harness.c'),
       '-o',
       harness,
@@ -282,6 +283,14 @@ describe('the shield in C agrees with its TypeScript reference (ASan/UBSan)', {
       meter.read(got, 64, t);
       s.op(`ovl ${got} 64 ${t}`, meter.level);
     }
+    compare(s);
+  });
+
+  test('the kernel prefilter: programs for 0 to 512 random /24s drop exactly those /24s (a BPF interpreter), accept IPv6, refuse unsorted input', () => {
+    const s = new Script();
+    for (const n of [0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 31, 100, 255, 256, 257, 511, 512])
+      s.op(`pf ${n} ${n * 7919 + 1}`, 'ok');
+    s.op('pf 2000 5', 'refused');
     compare(s);
   });
 });
