@@ -5,6 +5,12 @@
       "sources": ["udp.c", "preparse.c", "image.c", "image_napi.c", "mmap.c", "shield.c", "shield_glue.c", "shield_napi.c", "prefilter.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"],
       "defines": ["NAPI_VERSION=8"]
+    },
+    {
+      "target_name": "switchboard_drill",
+      "sources": ["drill.c", "drill_napi.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"],
+      "defines": ["NAPI_VERSION=8"]
     }
   ]
 }

@@ -22,6 +22,7 @@ import {
 import { registerAccountCommands } from './account-commands.js';
 import { registerAuditCommand } from './audit-command.js';
 import { EXIT_USAGE } from './client-common.js';
+import { registerDrillCommand } from './drill-command.js';
 import { registerRecordCommands } from './record-commands.js';
 import { registerTokenCommands } from './token-commands.js';
 import { registerZoneCommands } from './zone-commands.js';
@@ -206,6 +207,7 @@ function buildProgram(): Command {
   registerTokenCommands(program);
   registerAccountCommands(program);
   registerAuditCommand(program);
+  registerDrillCommand(program);
 
   return program;
 }

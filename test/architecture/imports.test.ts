@@ -18,10 +18,11 @@ const allowed: Record<string, readonly string[]> = {
   store: [],
   telemetry: [],
   shield: ['wire'],
+  drill: [],
   control: ['store', 'zone', 'wire'],
   api: ['control', 'telemetry'],
   server: ['api', 'control', 'store', 'telemetry', 'shield', 'transport', 'image', 'answer', 'zone', 'wire'],
-  cli: ['server', 'api', 'control', 'transport', 'answer', 'zone', 'wire'],
+  cli: ['server', 'api', 'control', 'transport', 'answer', 'drill', 'zone', 'wire'],
 };
 
 /** Inside src/server: the `serve` and `start` compositions share `shared`, never each other. */

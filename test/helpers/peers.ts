@@ -230,9 +230,11 @@ async function launch(
 export interface NsdOptions extends StartOptions {
   /** NSD `server-count` (server processes). Default 1. */
   serverCount?: number;
+  /** `rrl-ratelimit` (responses per second per /24); default 0 = RRL off. */
+  rrlRatelimit?: number;
 }
 
-/** Starts NSD (`nsd -d -c FILE`) serving `zones`, with RRL off so tests and load are not rate limited. */
+/** Starts NSD (`nsd -d -c FILE`) serving `zones`, with RRL off (unless `rrlRatelimit`) so tests and load are not rate limited. */
 export async function startNsd(zones: ZoneSpec[], opts: NsdOptions = {}): Promise<Peer> {
   const host = opts.host ?? '127.0.0.1';
   assertLoopback(host);
@@ -253,7 +255,7 @@ export async function startNsd(zones: ZoneSpec[], opts: NsdOptions = {}): Promis
     `  logfile: "${join(dir, 'nsd.log')}"`,
     `  server-count: ${opts.serverCount ?? 1}`,
     '  verbosity: 0',
-    '  rrl-ratelimit: 0',
+    `  rrl-ratelimit: ${opts.rrlRatelimit ?? 0}`,
     '  zonefiles-write: 0',
     'remote-control:',
     '  control-enable: no',

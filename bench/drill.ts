@@ -1,0 +1,244 @@
+/**
+ * `npm run bench:drill`: the dyn-2016 drill (docs/DRILL.md) against Switchboard with the
+ * shield on (`--shield on --rrl responses=N,slip=2`), Switchboard in dry run, NSD with RRL on
+ * and Knot with mod-rrl, in one run, each server pinned to one CPU and the drill (its
+ * resolvers and attack senders) to another. Each server's capacity is measured first, on the
+ * same build with its rate limiting off (the shield off), and the attack runs at --multiple x
+ * that capacity. Prints a table per server and writes each report as JSON and HTML into --out.
+ *
+ * Usage: node dist/bench/drill.js [--servers switchboard,switchboard-dry-run,nsd,knot] [--gso 8] [--multiple 3] [--baseline S]
+ *   [--wave S] [--calm S] [--resolvers N] [--bots N] [--legit-rate QPS] [--senders N]
+ *   [--server-cpu 0] [--drill-cpu 1] [--workers 1] [--out DIR] [--switchboard-args "..."]
+ *   [--rrl 200] [--capacity QPS (skip the measurement: smoke runs only)]
+ * @module
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  type DrillReport,
+  dyn2016,
+  htmlReport,
+  runDrill,
+  textReport,
+  writeZoneFiles,
+} from '../src/drill/index.js';
+import type { LegitStats } from '../src/drill/stats.js';
+import {
+  findCommand,
+  listDescendants,
+  listZoneFiles,
+  type Peer,
+  startKnot,
+  startNsd,
+  startSwitchboard,
+} from '../test/helpers/peers.js';
+
+const { values: a } = parseArgs({
+  options: {
+    servers: { type: 'string', default: 'switchboard,switchboard-dry-run,nsd,knot' },
+    gso: { type: 'string', default: '8' },
+    multiple: { type: 'string', default: '3' },
+    baseline: { type: 'string', default: '10' },
+    wave: { type: 'string', default: '20' },
+    calm: { type: 'string', default: '10' },
+    resolvers: { type: 'string', default: '200' },
+    bots: { type: 'string', default: '10000' },
+    'legit-rate': { type: 'string', default: '2000' },
+    senders: { type: 'string', default: '2' },
+    'server-cpu': { type: 'string', default: '0' },
+    'drill-cpu': { type: 'string', default: '1' },
+    workers: { type: 'string', default: '1' },
+    out: { type: 'string', default: join(tmpdir(), 'switchboard-drill') },
+    'switchboard-args': { type: 'string', default: '' },
+    rrl: { type: 'string', default: '200' },
+    capacity: { type: 'string' },
+  },
+});
+
+const shape = { zones: 8, names: 1000 };
+const serverCpu = Number(a['server-cpu']);
+const drillCpu = Number(a['drill-cpu']);
+
+/** Pins every thread of a process tree (Knot pins its own threads at start: re-pin after). */
+function pinTree(pid: number, cpu: number): void {
+  for (const p of [pid, ...listDescendants(pid)])
+    spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(p)], { stdio: 'ignore' });
+}
+
+/**
+ * Starts a contender: with `limiting`, as drilled (the shield on or in dry run, NSD's RRL,
+ * Knot's mod-rrl); without, as its capacity is measured (shield off, RRL off).
+ */
+async function start(
+  name: string,
+  dir: string,
+  limiting: boolean,
+): Promise<{ peer: Peer; label: string } | undefined> {
+  const workers = Number(a.workers);
+  if (name.startsWith('switchboard')) {
+    const shield = !limiting ? 'off' : name === 'switchboard-dry-run' ? 'dry-run' : 'on';
+    const rrl = limiting ? ['--rrl', `responses=${a.rrl},slip=2`] : [];
+    const extra = [
+      '--shield',
+      shield,
+      ...rrl,
+      ...(a['switchboard-args'] ? a['switchboard-args'].split(' ').filter(Boolean) : []),
+    ];
+    const peer = await startSwitchboard(dir, { workers, cpu: serverCpu, args: extra });
+    return {
+      peer,
+      label: `switchboard serve --workers ${workers} ${extra.join(' ')} (default I/O path: native)`,
+    };
+  }
+  if (name === 'nsd') {
+    if (!findCommand('nsd')) return undefined;
+    const rrl = limiting ? Number(a.rrl) : 0;
+    const peer = await startNsd(listZoneFiles(dir), {
+      serverCount: workers,
+      cpu: serverCpu,
+      rrlRatelimit: rrl,
+    });
+    return { peer, label: `NSD, server-count ${workers}, rrl-ratelimit ${rrl} (slip 2, the default)` };
+  }
+  if (name === 'knot') {
+    if (!findCommand('knotd')) return undefined;
+    const peer = await startKnot(listZoneFiles(dir), {
+      workers,
+      cpu: serverCpu,
+      ...(limiting
+        ? {
+            moduleSections: ['mod-rrl:', '  - id: default', `    rate-limit: ${a.rrl}`, '    slip: 2'],
+            globalModule: 'mod-rrl/default',
+          }
+        : {}),
+    });
+    return {
+      peer,
+      label: `Knot, udp-workers ${workers}${limiting ? `, mod-rrl rate-limit ${a.rrl} slip 2` : ''}`,
+    };
+  }
+  throw new Error(`unknown server '${name}'`);
+}
+
+function cell(s: LegitStats | undefined): string {
+  if (!s || s.queries === 0) return '-';
+  return `${(s.success * 100).toFixed(2)}% / ${s.p99Ms.toFixed(0)} ms`;
+}
+
+/** One row per server: capacity, then per resolver class and zone group, the worst wave. */
+function summaryRows(name: string, r: DrillReport): string[] {
+  const waves = r.phases.filter((p) => p.name.startsWith('wave'));
+  const worst = (pick: (p: (typeof waves)[number]) => LegitStats | undefined) =>
+    waves
+      .map(pick)
+      .reduce<LegitStats | undefined>((w, s) => (!w || (s && s.success < w.success) ? s : w), undefined);
+  const attackRate = waves[0]?.attack.rate ?? 0;
+  const sent = waves.reduce((t, p) => t + Object.values(p.attack.sent).reduce((x, y) => x + y, 0), 0);
+  const secs = waves.reduce((t, p) => t + p.seconds, 0);
+  const rss = Math.max(0, ...r.phases.map((p) => p.target?.rssPeakBytes ?? 0));
+  const pss = Math.max(0, ...r.phases.map((p) => p.target?.pssPeakBytes ?? 0));
+  const drillCpu = Math.max(0, ...waves.map((p) => p.drill.cpuCores));
+  return [
+    `| ${name} | ${r.capacity?.qps ?? '-'}${r.capacity?.senderLimited ? ' (sender-limited)' : ''} | ${attackRate} / ${Math.round(sent / Math.max(secs, 1))} | ${cell(worst((p) => p.legit.byZoneGroup.others))} | ${cell(worst((p) => p.legit.byZoneGroup.victim))} | ${['steady', 'new', 'nat', 'plain', 'storm'].map((c) => cell(worst((p) => p.legit.byClass[c]))).join(' | ')} | ${(rss / 2 ** 20).toFixed(0)} / ${(pss / 2 ** 20).toFixed(0)} MiB | ${drillCpu} |`,
+  ];
+}
+
+async function main(): Promise<void> {
+  // The drill and its sender processes (forked later: they inherit it) on their own CPU.
+  spawnSync('taskset', ['-p', '-c', String(drillCpu), String(process.pid)], { stdio: 'ignore' });
+  const dir = mkdtempSync(join(tmpdir(), 'sb-drill-zones-'));
+  writeZoneFiles(dir, shape);
+  const out = resolve(a.out);
+  mkdirSync(out, { recursive: true });
+  const scenario = dyn2016({
+    baseline: Number(a.baseline),
+    wave: Number(a.wave),
+    calm: Number(a.calm),
+    multiple: Number(a.multiple),
+  });
+  const total = scenario.phases.reduce((t, p) => t + p.seconds, 0);
+  const rows: string[] = [];
+  process.stdout.write(
+    `drill bench: ${new Date().toISOString()}, ${cpus().length} CPUs (${cpus()[0]?.model}), load ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}; server on CPU ${serverCpu}, drill on CPU ${drillCpu}\n`,
+  );
+  try {
+    const capacities = new Map<string, number>();
+    for (const name of a.servers.split(',')) {
+      const family = name.startsWith('switchboard') ? 'switchboard' : name;
+      const common = {
+        stops: { maxSeconds: total + 120, maxPackets: 500_000_000 },
+        seed: 1,
+        shape,
+        victim: 0,
+        resolvers: Number(a.resolvers),
+        bots: Number(a.bots),
+        perResolverRate: Number(a['legit-rate']) / Number(a.resolvers),
+        typoShare: 0.02,
+        senders: Number(a.senders),
+        io: 'auto' as const,
+        gso: Number(a.gso),
+        progress: process.stderr.isTTY,
+      };
+      // Capacity first, with rate limiting off (the issue's rule), once per server.
+      if (!capacities.has(family)) {
+        if (a.capacity) capacities.set(family, Number(a.capacity));
+        else {
+          const plain = await start(name, dir, false);
+          if (!plain) {
+            process.stdout.write(`${name}: not installed, skipped\n`);
+            continue;
+          }
+          try {
+            pinTree(plain.peer.pid, serverCpu);
+            const r = await runDrill({
+              ...common,
+              target: { host: plain.peer.host, port: plain.peer.port, family: 4 },
+              label: plain.label,
+            });
+            process.stdout.write(textReport(r));
+            capacities.set(family, r.capacity?.qps ?? 0);
+          } finally {
+            await plain.peer.stop();
+          }
+        }
+      }
+      const started = await start(name, dir, true);
+      if (!started) {
+        process.stdout.write(`${name}: not installed, skipped\n`);
+        continue;
+      }
+      const { peer, label } = started;
+      try {
+        pinTree(peer.pid, serverCpu);
+        const report = await runDrill({
+          ...common,
+          target: { host: peer.host, port: peer.port, family: 4 },
+          scenario,
+          targetPid: peer.pid,
+          capacity: capacities.get(family),
+          label,
+        });
+        process.stdout.write(textReport(report));
+        writeFileSync(join(out, `${name}.json`), `${JSON.stringify(report, null, 1)}\n`);
+        writeFileSync(join(out, `${name}.html`), htmlReport(report));
+        rows.push(...summaryRows(name, report));
+        const crashed = report.phases.some((p) => p.target && !p.target.alive);
+        if (crashed) rows.push(`| ${name} | CRASHED during the run |`);
+      } finally {
+        await peer.stop();
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.stdout.write(
+    `\nWorst wave per column: legitimate success / p99 (failures at 3200 ms). Reports in ${out}\n\n| server | capacity q/s | attack offered / sent per s | other zones | victim names | steady | new | nat | plain | storm | target RSS / PSS peak | drill CPU in waves |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n`,
+  );
+}
+
+await main();

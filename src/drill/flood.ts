@@ -1,0 +1,185 @@
+/**
+ * The attack senders: `senders` child processes (flood-child.ts), each given an equal share of
+ * the attack rate and of the packet budget, and a deadline after which it stops by itself.
+ * @module
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { setPriority } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { type AttackMix, type FloodInit, type FloodMessage, KINDS, type TcpFlood } from './flood-protocol.js';
+import { COUNTS_PER_KIND } from './native.js';
+import type { DrillTarget } from './target.js';
+
+/** Summed counters of every sender. */
+export interface FloodTotals {
+  sent: number[];
+  answered: number[];
+  /** Answers per kind and RCODE (NOERROR, NXDOMAIN, REFUSED, …) and TC. */
+  counts: number[];
+  behind: number;
+  total: number;
+  /** TCP counters (TCP_COUNTERS order). */
+  tcp: number[];
+}
+
+export interface FloodPoolOptions {
+  readonly target: DrillTarget;
+  readonly senders: number;
+  readonly seed: number;
+  readonly zones: number;
+  readonly names: number;
+  readonly victim: number;
+  readonly bots: number;
+  readonly resolverAddresses: number[];
+  readonly deadline: number;
+  readonly maxPackets: number;
+  readonly io: 'auto' | 'native' | 'node';
+  readonly gso: number;
+}
+
+/** The attack sender processes. */
+export class FloodPool {
+  private readonly children: ChildProcess[] = [];
+  private readonly last: FloodMessage[] = [];
+  /** Children whose answer to the latest rate change is awaited, and who waits. */
+  private awaiting = 0;
+  private onBoundary?: () => void;
+  /** 'native' or 'node', and how many source addresses the senders use. */
+  io = '';
+  sources = 0;
+  private constructor() {}
+
+  /** Forks the senders and waits until each is ready. */
+  static async start(opts: FloodPoolOptions): Promise<FloodPool> {
+    const pool = new FloodPool();
+    const entry = fileURLToPath(new URL('./flood-child.js', import.meta.url));
+    const ready: Promise<void>[] = [];
+    for (let i = 0; i < opts.senders; i++) {
+      const child = fork(entry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+      pool.children.push(child);
+      // Below the resolvers: when the drill's CPU is short, the flood slows, not the resolvers' clocks.
+      try {
+        if (child.pid) setPriority(child.pid, 10);
+      } catch {
+        // not allowed: fine
+      }
+      pool.last.push({ type: 'stats', sent: [0, 0, 0, 0], counts: [], behind: 0, total: 0, tcp: [] });
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          child.on('message', (m: { type: string; io?: string; sources?: number; reason?: string }) => {
+            if (m.type === 'ready') {
+              pool.io = m.io ?? '';
+              pool.sources += m.sources ?? 0;
+              resolve();
+            } else if (m.type === 'stats' || m.type === 'done') {
+              const fm = m as FloodMessage;
+              if (fm.counts.length > 0) pool.last[i] = fm;
+              if (fm.reason === 'rate' && pool.awaiting > 0 && --pool.awaiting === 0) pool.onBoundary?.();
+              if (m.type === 'done') reject(new Error(`attack sender ${i}: ${m.reason}`));
+            }
+          });
+          child.once('exit', (code) => reject(new Error(`attack sender ${i} exited (${code})`)));
+        }),
+      );
+      const init: FloodInit = {
+        type: 'init',
+        index: i,
+        senders: opts.senders,
+        host: opts.target.host,
+        port: opts.target.port,
+        family: opts.target.family,
+        seed: opts.seed,
+        zones: opts.zones,
+        names: opts.names,
+        victim: opts.victim,
+        bots: opts.bots,
+        resolverAddresses: opts.resolverAddresses,
+        deadline: opts.deadline,
+        maxPackets: Math.floor(opts.maxPackets / opts.senders),
+        io: opts.io,
+        gso: opts.gso,
+      };
+      child.send(init);
+    }
+    try {
+      await Promise.all(ready);
+    } catch (err) {
+      pool.kill();
+      throw err;
+    }
+    // Later 'done' and 'exit' events are reported through totals(), not as errors.
+    for (const p of ready) p.catch(() => {});
+    return pool;
+  }
+
+  /** Sets the total attack rate (datagrams per second) and its mix. */
+  setRate(rate: number, mix: AttackMix, tcp: TcpFlood = {}): void {
+    for (const c of this.children)
+      if (c.connected) c.send({ type: 'rate', rate: rate / this.children.length, mix, tcp });
+  }
+
+  /**
+   * Sets the rate and resolves with the counters as every sender switched (at most 2 s
+   * later): the boundary between two phases.
+   */
+  async switchRate(rate: number, mix: AttackMix, tcp: TcpFlood = {}): Promise<FloodTotals> {
+    const live = this.children.filter((c) => c.connected).length;
+    const done = new Promise<void>((resolve) => {
+      this.awaiting = live;
+      this.onBoundary = resolve;
+      if (live === 0) resolve();
+      setTimeout(resolve, 2000).unref();
+    });
+    this.setRate(rate, mix, tcp);
+    await done;
+    this.awaiting = 0;
+    return this.totals();
+  }
+
+  /** The counters summed over the senders (as of their last report). */
+  totals(): FloodTotals {
+    const t: FloodTotals = {
+      sent: [0, 0, 0, 0],
+      answered: [0, 0, 0, 0],
+      counts: new Array(KINDS.length * COUNTS_PER_KIND).fill(0),
+      behind: 0,
+      total: 0,
+      tcp: [0, 0, 0, 0, 0, 0],
+    };
+    for (const m of this.last) {
+      for (let k = 0; k < 4; k++) {
+        t.sent[k] += m.sent[k] ?? 0;
+        t.answered[k] += m.counts[k * COUNTS_PER_KIND + 17] ?? 0;
+      }
+      m.counts.forEach((v, i) => {
+        t.counts[i] += v;
+      });
+      t.behind += m.behind;
+      m.tcp.forEach((v, i) => {
+        t.tcp[i] += v;
+      });
+      t.total += m.total;
+    }
+    return t;
+  }
+
+  /** Asks every sender to stop, and waits (at most 2 s) for them to exit. */
+  async stop(): Promise<void> {
+    const exits = this.children.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          c.once('exit', () => resolve());
+          if (c.connected) c.send({ type: 'stop' });
+        }),
+    );
+    const timer = setTimeout(() => this.kill(), 2000);
+    await Promise.all(exits);
+    clearTimeout(timer);
+  }
+
+  /** Kills every sender (by its PID). */
+  kill(): void {
+    for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * `switchboard drill`: a traffic and attack generator that speaks DNS only, aims at loopback
+ * only and stops by itself (docs/DRILL.md). The import surface of the module.
+ * @module
+ */
+
+export { htmlReport, textReport } from './report.js';
+export { type DrillOptions, type DrillReport, runDrill } from './run.js';
+export { DEFAULT_DYN, dyn2016, parseScenario, readScenarioFile, type Scenario } from './scenario.js';
+export { checkHardStops, DrillConfigError, isLoopbackAddress, parseTarget } from './target.js';
+export { checkShape, writeZoneFiles, zoneText } from './zones.js';

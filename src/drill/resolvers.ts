@@ -1,0 +1,376 @@
+/**
+ * The legitimate resolvers: each one a UDP socket bound to its own loopback address, asking
+ * for names of the drill's zones (Zipf popularity over zones and names, a few typos, some AAAA
+ * and large TXT), with a resolver's behaviour: about 800 ms timeout, then up to 3 retries, TCP
+ * on TC=1 (modern classes), cookies (modern classes), and — for the storm class — a rate
+ * multiplied 10-20x while answers are slow. A query succeeds when the right answer arrives
+ * within 4 tries / 3.2 s; a failure's latency is its give-up time.
+ * @module
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { connect } from 'node:net';
+import { readResponse, TYPE_A, TYPE_AAAA, TYPE_TXT, wireName, writeQuery } from './packet.js';
+import type { ResolverClass, ResolverSpec } from './population.js';
+import { seeded, Zipf } from './random.js';
+import { type DrillTarget, numberToIpv4 } from './target.js';
+import { hostAddress, hostName, type ZoneSetShape, zoneOrigin } from './zones.js';
+
+/** Timeout of one try. */
+export const TRY_TIMEOUT_MS = 800;
+/** Tries per query (the first and 3 retries). */
+export const MAX_TRIES = 4;
+/** Give-up time (4 x 800 ms). */
+export const GIVE_UP_MS = TRY_TIMEOUT_MS * MAX_TRIES;
+
+/** What a query asked. */
+export type QueryKind = 'name' | 'typo' | 'aaaa' | 'big';
+
+/** One finished legitimate query. */
+export interface QueryRecord {
+  readonly phase: number;
+  readonly cls: ResolverClass;
+  readonly zone: number;
+  readonly kind: QueryKind;
+  readonly ok: boolean;
+  readonly tries: number;
+  readonly tcp: boolean;
+  /** Milliseconds from the first send to the right answer, or GIVE_UP_MS. */
+  readonly latencyMs: number;
+  /** Whole seconds since the run started, when the query was first sent. */
+  readonly startSecond: number;
+}
+
+interface Expect {
+  readonly rcode: number;
+  /** The A record that must be in the answer (name kind). */
+  readonly a?: number;
+  /** The answer must hold at least one record (big kind). */
+  readonly nonEmpty?: boolean;
+}
+
+interface Query {
+  readonly r: Resolver;
+  readonly zone: number;
+  readonly kind: QueryKind;
+  readonly name: Uint8Array;
+  readonly qtype: number;
+  readonly expect: Expect;
+  readonly phase: number;
+  readonly started: number;
+  id: number;
+  /** Every ID it was sent with (an answer to an earlier try still counts). */
+  readonly ids: number[];
+  tries: number;
+  tcp: boolean;
+  done: boolean;
+}
+
+interface Resolver {
+  readonly spec: ResolverSpec;
+  socket?: Socket;
+  readonly pending: Map<number, Query>;
+  /** Fractional queries owed. */
+  acc: number;
+  nextId: number;
+  /** Client cookie (8 octets) or the full cookie last returned by the server. */
+  cookie?: Uint8Array;
+  /** Last time one of its tries timed out (storm trigger). */
+  lastSlow: number;
+}
+
+/** Settings of the resolvers. */
+export interface ResolverOptions {
+  readonly target: DrillTarget;
+  readonly shape: ZoneSetShape;
+  readonly seed: number;
+  /** Queries per second of one resolver (before a storm multiplies it). */
+  readonly perResolverRate: number;
+  /** Share of queries for names that do not exist (typos). */
+  readonly typoShare: number;
+  /** Called once per finished query. */
+  readonly record: (q: QueryRecord) => void;
+  /** Called per datagram or TCP query sent. */
+  readonly onSend?: () => void;
+}
+
+/** The legitimate resolvers of one run. */
+export class Resolvers {
+  private readonly resolvers: Resolver[];
+  private readonly rand: () => number;
+  private readonly zoneZipf: Zipf;
+  private readonly nameZipf: Zipf;
+  private readonly names = new Map<string, Uint8Array>();
+  private readonly timeouts: Array<{ q: Query; tries: number; at: number }> = [];
+  private timeoutHead = 0;
+  private timer?: NodeJS.Timeout;
+  private lastTick = 0;
+  private t0 = 0;
+  private active = new Set<ResolverClass>();
+  private phase = 0;
+  private inFlight = 0;
+  /** Datagrams and TCP queries sent. */
+  sent = 0;
+
+  constructor(
+    specs: readonly ResolverSpec[],
+    private readonly opts: ResolverOptions,
+  ) {
+    this.rand = seeded(opts.seed);
+    this.zoneZipf = new Zipf(opts.shape.zones, 0.8);
+    this.nameZipf = new Zipf(opts.shape.names, 1.0);
+    this.resolvers = specs.map((spec) => ({
+      spec,
+      pending: new Map(),
+      acc: this.rand(),
+      nextId: Math.floor(this.rand() * 65536),
+      lastSlow: -1e9,
+      cookie: spec.modern ? Uint8Array.from({ length: 8 }, () => Math.floor(this.rand() * 256)) : undefined,
+    }));
+  }
+
+  /** Binds every resolver's socket (127.x addresses; ::1 for an IPv6 target). */
+  async open(): Promise<void> {
+    const v6 = this.opts.target.family === 6;
+    await Promise.all(
+      this.resolvers.map(
+        (r) =>
+          new Promise<void>((resolve, reject) => {
+            const s = createSocket(v6 ? 'udp6' : 'udp4');
+            s.once('error', reject);
+            s.on('message', (m) => this.onMessage(r, m));
+            s.bind(0, v6 ? '::1' : numberToIpv4(r.spec.address), () => {
+              s.removeListener('error', reject);
+              s.on('error', () => {});
+              r.socket = s;
+              resolve();
+            });
+          }),
+      ),
+    );
+  }
+
+  /** Starts sending (time zero of the run is `t0`, from performance.now()). */
+  start(t0: number): void {
+    this.t0 = t0;
+    this.lastTick = performance.now();
+    this.timer = setInterval(() => this.tick(), 10);
+  }
+
+  /** The classes that send from now on, and the phase new queries belong to. */
+  setPhase(phase: number, active: Iterable<ResolverClass>): void {
+    this.phase = phase;
+    this.active = new Set(active);
+  }
+
+  /** Stops starting queries; the ones in flight finish (answer or give-up). */
+  quiesce(): void {
+    this.active = new Set();
+  }
+
+  /** Queries started and not finished. */
+  get pending(): number {
+    return this.inFlight;
+  }
+
+  /** Closes every socket; unfinished queries are dropped. */
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    for (const r of this.resolvers) r.socket?.close();
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    const dt = Math.min(0.1, (now - this.lastTick) / 1000);
+    this.lastTick = now;
+    this.expire(now);
+    if (this.active.size === 0) return;
+    const base = this.opts.perResolverRate * dt;
+    for (const r of this.resolvers) {
+      if (!this.active.has(r.spec.cls) || !r.socket) continue;
+      const storming = r.spec.stormFactor > 1 && now - r.lastSlow < 5000;
+      r.acc += base * (storming ? r.spec.stormFactor : 1);
+      while (r.acc >= 1) {
+        r.acc -= 1;
+        this.ask(r, now);
+      }
+    }
+  }
+
+  private nameWire(text: string): Uint8Array {
+    let w = this.names.get(text);
+    if (!w) {
+      w = wireName(text);
+      if (this.names.size < 200_000) this.names.set(text, w);
+    }
+    return w;
+  }
+
+  private ask(r: Resolver, now: number): void {
+    const zone = this.zoneZipf.sample(this.rand);
+    const i = this.nameZipf.sample(this.rand);
+    const u = this.rand();
+    let kind: QueryKind = 'name';
+    if (u < this.opts.typoShare) kind = 'typo';
+    else if (u < this.opts.typoShare + 0.05) kind = 'aaaa';
+    else if (u < this.opts.typoShare + 0.08 && r.spec.modern) kind = 'big';
+    let text: string;
+    let qtype = TYPE_A;
+    let expect: Expect;
+    if (kind === 'typo') {
+      text = `${hostName(zone, i).replace(/^n/, 'nn')}`;
+      expect = { rcode: 3 };
+    } else if (kind === 'big') {
+      text = `big.${zoneOrigin(zone)}`;
+      qtype = TYPE_TXT;
+      expect = { rcode: 0, nonEmpty: true };
+    } else {
+      text = hostName(zone, i);
+      if (kind === 'aaaa') {
+        qtype = TYPE_AAAA;
+        expect = { rcode: 0 };
+      } else {
+        const [a, b, c, d] = hostAddress(zone, i);
+        expect = { rcode: 0, a: ((a << 24) | (b << 16) | (c << 8) | d) >>> 0 };
+      }
+    }
+    const q: Query = {
+      r,
+      zone,
+      kind,
+      name: this.nameWire(text),
+      qtype,
+      expect,
+      phase: this.phase,
+      started: now,
+      id: 0,
+      ids: [],
+      tries: 0,
+      tcp: false,
+      done: false,
+    };
+    this.inFlight++;
+    this.sendUdp(q, now);
+  }
+
+  private buildQuery(q: Query, udp: boolean): Uint8Array {
+    const buf = new Uint8Array(12 + q.name.length + 4 + 11 + 4 + 40);
+    const edns = q.r.spec.modern
+      ? { size: 1232, cookie: q.r.cookie }
+      : udp && q.kind === 'big'
+        ? { size: 1232 }
+        : undefined;
+    const len = writeQuery(buf, 0, q.id, q.name, q.qtype, edns);
+    return buf.subarray(0, len);
+  }
+
+  private sendUdp(q: Query, now: number): void {
+    const r = q.r;
+    // A fresh ID per try, as resolvers do; an answer to an older try is still accepted.
+    r.nextId = (r.nextId + 1) & 0xffff;
+    q.id = r.nextId;
+    q.ids.push(q.id);
+    q.tries++;
+    r.pending.set(q.id, q);
+    const bytes = this.buildQuery(q, true);
+    this.count();
+    r.socket?.send(bytes, this.opts.target.port, this.opts.target.host);
+    this.timeouts.push({ q, tries: q.tries, at: now + TRY_TIMEOUT_MS });
+  }
+
+  private sendTcp(q: Query, now: number): void {
+    const r = q.r;
+    q.tries++;
+    q.tcp = true;
+    const tries = q.tries;
+    this.timeouts.push({ q, tries, at: now + TRY_TIMEOUT_MS });
+    const query = this.buildQuery(q, false);
+    const frame = new Uint8Array(2 + query.length);
+    frame[0] = query.length >> 8;
+    frame[1] = query.length & 255;
+    frame.set(query, 2);
+    this.count();
+    const v6 = this.opts.target.family === 6;
+    const sock = connect({
+      host: this.opts.target.host,
+      port: this.opts.target.port,
+      localAddress: v6 ? '::1' : numberToIpv4(r.spec.address),
+    });
+    let got = Buffer.alloc(0);
+    const finish = () => sock.destroy();
+    sock.setTimeout(TRY_TIMEOUT_MS, finish);
+    sock.on('error', finish);
+    sock.on('connect', () => sock.write(frame));
+    sock.on('data', (chunk) => {
+      got = Buffer.concat([got, chunk]);
+      if (got.length < 2) return;
+      const len = got.readUInt16BE(0);
+      if (got.length < 2 + len) return;
+      finish();
+      if (q.done || q.tries !== tries) return;
+      this.onAnswer(q, got.subarray(2, 2 + len), performance.now());
+    });
+  }
+
+  private count(): void {
+    this.sent++;
+    this.opts.onSend?.();
+  }
+
+  private onMessage(r: Resolver, m: Buffer): void {
+    if (m.length < 12) return;
+    const q = r.pending.get((m[0] << 8) | m[1]);
+    if (!q || q.done) return;
+    this.onAnswer(q, m, performance.now());
+  }
+
+  private onAnswer(q: Query, m: Uint8Array, now: number): void {
+    const info = readResponse(m, q.name, q.qtype);
+    if (!info) return;
+    if (info.cookie && q.r.spec.modern && info.cookie.length >= 16) q.r.cookie = info.cookie;
+    if (info.tc) {
+      if (q.r.spec.modern && !q.tcp && q.tries < MAX_TRIES) this.sendTcp(q, now);
+      return; // the plain class waits for its timeout and retries over UDP
+    }
+    const e = q.expect;
+    const right =
+      info.rcode === e.rcode &&
+      (e.a === undefined || info.a.includes(e.a)) &&
+      (!e.nonEmpty || info.ancount > 0) &&
+      (e.a !== undefined || e.nonEmpty || e.rcode !== 0 || info.ancount === 0);
+    if (right) this.finish(q, true, now - q.started);
+    // A wrong answer (SERVFAIL, REFUSED, …) is treated as no answer: the timer retries.
+  }
+
+  private finish(q: Query, ok: boolean, latency: number): void {
+    if (q.done) return;
+    q.done = true;
+    this.inFlight--;
+    for (const id of q.ids) if (q.r.pending.get(id) === q) q.r.pending.delete(id);
+    this.opts.record({
+      phase: q.phase,
+      cls: q.r.spec.cls,
+      zone: q.zone,
+      kind: q.kind,
+      ok,
+      tries: q.tries,
+      tcp: q.tcp,
+      latencyMs: ok ? latency : GIVE_UP_MS,
+      startSecond: Math.floor((q.started - this.t0) / 1000),
+    });
+  }
+
+  private expire(now: number): void {
+    const list = this.timeouts;
+    while (this.timeoutHead < list.length && list[this.timeoutHead].at <= now) {
+      const { q, tries } = list[this.timeoutHead++];
+      if (q.done || q.tries !== tries) continue;
+      q.r.lastSlow = now;
+      if (q.tries >= MAX_TRIES || now - q.started >= GIVE_UP_MS) this.finish(q, false, GIVE_UP_MS);
+      else this.sendUdp(q, now);
+    }
+    if (this.timeoutHead > 4096 && this.timeoutHead * 2 > list.length) {
+      list.splice(0, this.timeoutHead);
+      this.timeoutHead = 0;
+    }
+  }
+}

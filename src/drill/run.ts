@@ -1,0 +1,514 @@
+/**
+ * One drill run: the target's capacity (measured, unless given), then the scenario's phases
+ * with the legitimate resolvers in this process and the attack from the sender processes,
+ * reported per phase, per zone and per resolver class. It stops by itself at --max-seconds or
+ * --max-packets, whichever comes first.
+ * @module
+ */
+import { FloodPool, type FloodTotals } from './flood.js';
+import { type AttackKind, type AttackMix, KINDS, TCP_COUNTERS } from './flood-protocol.js';
+import { COUNTS_PER_KIND } from './native.js';
+import { makeResolvers, RESOLVER_CLASSES, type ResolverClass } from './population.js';
+import { cpuSet, cpusAllowed, processTree, sampleTarget, type TargetSample } from './proc.js';
+import { type QueryRecord, Resolvers } from './resolvers.js';
+import type { Scenario } from './scenario.js';
+import { type LegitStats, percent, StatsBuilder } from './stats.js';
+import type { DrillTarget, HardStops } from './target.js';
+import type { ZoneSetShape } from './zones.js';
+
+/** Everything a run needs. */
+export interface DrillOptions {
+  readonly target: DrillTarget;
+  readonly stops: HardStops;
+  /** A scenario, or undefined to only measure the capacity. */
+  readonly scenario?: Scenario;
+  readonly seed: number;
+  readonly shape: ZoneSetShape;
+  /** The attacked zone. */
+  readonly victim: number;
+  readonly resolvers: number;
+  readonly bots: number;
+  /** Queries per second per resolver. */
+  readonly perResolverRate: number;
+  readonly typoShare: number;
+  readonly senders: number;
+  readonly io: 'auto' | 'native' | 'node';
+  /** Random-subdomain queries per UDP GSO message from one source (native path; 1 = off). Default 8. */
+  readonly gso?: number;
+  /** The target's capacity (queries per second): skips the measurement when given. */
+  readonly capacity?: number;
+  /** First rate the capacity search tries. */
+  readonly capacityStart?: number;
+  readonly targetPid?: number;
+  /** One-line progress on stderr. */
+  readonly progress?: boolean;
+  /** Description of the target for the report (e.g. 'switchboard --io native'). */
+  readonly label?: string;
+}
+
+/** One step of the capacity search. */
+export interface CapacityStep {
+  readonly offered: number;
+  readonly sent: number;
+  readonly answered: number;
+  readonly ratio: number;
+}
+
+export interface CapacityResult {
+  /** Highest rate at which >= 99% were answered, queries per second. */
+  readonly qps: number;
+  readonly measured: boolean;
+  /** The senders could not go faster: the capacity is at least qps. */
+  readonly senderLimited: boolean;
+  readonly steps: CapacityStep[];
+}
+
+export interface AttackStats {
+  readonly rate: number;
+  readonly sent: Record<AttackKind, number>;
+  readonly answered: Record<AttackKind, number>;
+  /** Answers per RCODE name (NOERROR, NXDOMAIN, REFUSED, …) and TC, all kinds. */
+  readonly rcodes: Record<string, number>;
+  /** Datagrams the senders fell behind their rate by. */
+  readonly behind: number;
+  /** TCP floods: connections tried, established, answered, failed, slow ones the server closed; slow ones open at the end. */
+  readonly tcp: Record<(typeof TCP_COUNTERS)[number], number>;
+}
+
+export interface PhaseReport {
+  readonly name: string;
+  readonly seconds: number;
+  readonly legit: {
+    readonly all: LegitStats;
+    readonly byClass: Record<string, LegitStats>;
+    /** The victim's existing names, its typos, and the other zones. */
+    readonly byZoneGroup: Record<'victim' | 'victimTypos' | 'others', LegitStats>;
+    readonly byZone: LegitStats[];
+  };
+  readonly attack: AttackStats;
+  readonly target?: {
+    readonly cpuCores: number;
+    readonly rssPeakBytes: number;
+    readonly pssPeakBytes: number;
+    readonly alive: boolean;
+  };
+  /** The drill's own CPU (its process and the senders): near 1 core per CPU it has means it was the limit. */
+  readonly drill: { readonly cpuCores: number };
+}
+
+export interface TimelinePoint {
+  readonly t: number;
+  readonly phase: string;
+  legitQueries: number;
+  legitAnswered: number;
+  readonly attackSent: number;
+  readonly attackAnswered: number;
+  readonly cpuCores?: number;
+  readonly rssBytes?: number;
+}
+
+export interface DrillReport {
+  readonly version: 1;
+  readonly scenario: string;
+  readonly label: string;
+  readonly target: string;
+  readonly startedAt: string;
+  readonly seed: number;
+  readonly io: {
+    readonly legit: string;
+    readonly attack: string;
+    readonly attackSources: number;
+    readonly senders: number;
+    /** CPUs the drill may run on, and the target (with --target-pid); they should not overlap. */
+    readonly drillCpus: string;
+    readonly targetCpus?: string;
+  };
+  readonly population: {
+    readonly resolvers: Record<string, number>;
+    readonly bots: number;
+    readonly zones: number;
+    readonly names: number;
+    readonly victim: string;
+  };
+  readonly capacity?: CapacityResult;
+  readonly phases: PhaseReport[];
+  readonly timeline: TimelinePoint[];
+  readonly stoppedBy: string;
+  readonly packets: { readonly legit: number; readonly attack: number };
+  readonly seconds: number;
+}
+
+const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Runs a drill; resolves with its report. */
+export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const deadlineMs = started + opts.stops.maxSeconds * 1000;
+  const specs = makeResolvers(opts.resolvers, opts.bots, opts.seed);
+  const records: QueryRecord[] = [];
+  const resolvers = new Resolvers(specs, {
+    target: opts.target,
+    shape: opts.shape,
+    seed: opts.seed,
+    perResolverRate: opts.perResolverRate,
+    typoShare: opts.typoShare,
+    record: (r) => records.push(r),
+  });
+  await resolvers.open();
+  let pool: FloodPool | undefined;
+  let stoppedBy = 'end of scenario';
+  let abort = false;
+  const packetsSent = () => resolvers.sent + (pool?.totals().total ?? 0);
+  const watchdog = setInterval(() => {
+    if (abort) return;
+    if (performance.now() >= deadlineMs) {
+      abort = true;
+      stoppedBy = `--max-seconds ${opts.stops.maxSeconds}`;
+    } else if (packetsSent() >= opts.stops.maxPackets) {
+      abort = true;
+      stoppedBy = `--max-packets ${opts.stops.maxPackets}`;
+    }
+    if (abort) {
+      pool?.setRate(0, {});
+      resolvers.quiesce();
+    }
+  }, 50);
+  const wait = async (ms: number) => {
+    const end = performance.now() + ms;
+    while (!abort && performance.now() < end) await sleep(Math.min(50, end - performance.now()));
+  };
+  const phases: PhaseReport[] = [];
+  const timeline: TimelinePoint[] = [];
+  let capacity: CapacityResult | undefined;
+  let progressTimer: NodeJS.Timeout | undefined;
+  try {
+    // The senders share the packet budget left after a generous allowance for the resolvers.
+    const legitAllowance = Math.ceil(opts.perResolverRate * opts.resolvers * 20 * opts.stops.maxSeconds);
+    pool = await FloodPool.start({
+      target: opts.target,
+      senders: opts.senders,
+      seed: opts.seed,
+      zones: opts.shape.zones,
+      names: opts.shape.names,
+      victim: opts.victim,
+      bots: opts.bots,
+      resolverAddresses: specs.map((s) => s.address),
+      deadline: Date.now() + opts.stops.maxSeconds * 1000 + 1000,
+      maxPackets: Math.max(
+        opts.senders,
+        opts.stops.maxPackets - Math.min(legitAllowance, opts.stops.maxPackets / 2),
+      ),
+      io: opts.io,
+      gso: opts.gso ?? 8,
+    });
+    const p = pool;
+    const needCapacity =
+      opts.scenario === undefined || opts.scenario.phases.some((ph) => ph.attack?.multiple);
+    if (opts.capacity !== undefined)
+      capacity = { qps: opts.capacity, measured: false, senderLimited: false, steps: [] };
+    else if (needCapacity) capacity = await measureCapacity(p, opts, wait, () => abort);
+    if (opts.scenario && !abort) {
+      const t0 = performance.now();
+      resolvers.start(t0);
+      let phaseName = '';
+      let lastFlood = p.totals();
+      let lastSample = opts.targetPid ? sampleTarget(opts.targetPid) : undefined;
+      let lastT = t0;
+      const tick = () => {
+        const now = performance.now();
+        const f = p.totals();
+        const s = opts.targetPid ? sampleTarget(opts.targetPid) : undefined;
+        const dt = (now - lastT) / 1000;
+        const point: TimelinePoint = {
+          t: Math.round((now - t0) / 100) / 10,
+          phase: phaseName,
+          legitQueries: 0,
+          legitAnswered: 0,
+          attackSent: Math.round((sum(f.sent) - sum(lastFlood.sent)) / dt),
+          attackAnswered: Math.round((sum(f.answered) - sum(lastFlood.answered)) / dt),
+          cpuCores: s && lastSample ? round2((s.cpuSeconds - lastSample.cpuSeconds) / dt) : undefined,
+          rssBytes: s?.rssBytes,
+        };
+        timeline.push(point);
+        lastFlood = f;
+        lastSample = s;
+        lastT = now;
+        if (opts.progress) progressLine(point, records, resolvers.sent, totalSeconds);
+      };
+      const scenario = opts.scenario;
+      const totalSeconds = scenario.phases.reduce((t, ph) => t + ph.seconds, 0);
+      progressTimer = setInterval(tick, 1000);
+      let before = await p.switchRate(0, {});
+      for (let i = 0; i < scenario.phases.length && !abort; i++) {
+        const ph = scenario.phases[i];
+        phaseName = ph.name;
+        const rate = ph.attack
+          ? (ph.attack.rate ?? Math.round((ph.attack.multiple ?? 0) * (capacity?.qps ?? 0)))
+          : 0;
+        const tStart = opts.targetPid ? sampleTarget(opts.targetPid) : undefined;
+        const selfStart = drillSample(opts.targetPid);
+        let rssPeak = tStart?.rssBytes ?? 0;
+        let pssPeak = tStart?.pssBytes ?? 0;
+        const rssTimer = opts.targetPid
+          ? setInterval(() => {
+              const t = sampleTarget(opts.targetPid!);
+              rssPeak = Math.max(rssPeak, t.rssBytes);
+              pssPeak = Math.max(pssPeak, t.pssBytes);
+            }, 500)
+          : undefined;
+        resolvers.setPhase(i, ph.classes);
+        p.setRate(rate, ph.attack?.mix ?? {}, ph.attack?.tcp);
+        const phaseStart = performance.now();
+        await wait(ph.seconds * 1000);
+        const elapsed = (performance.now() - phaseStart) / 1000;
+        const after = await p.switchRate(0, {});
+        if (rssTimer) clearInterval(rssTimer);
+        const tEnd = opts.targetPid ? sampleTarget(opts.targetPid) : undefined;
+        const selfEnd = drillSample(opts.targetPid);
+        phases.push({
+          name: ph.name,
+          seconds: round2(elapsed),
+          legit: emptyLegit(opts.shape.zones),
+          attack: attackStats(rate, before, after),
+          target: tStart && tEnd ? targetStats(tStart, tEnd, elapsed, rssPeak, pssPeak) : undefined,
+          drill: { cpuCores: round2((selfEnd.cpuSeconds - selfStart.cpuSeconds) / Math.max(elapsed, 0.001)) },
+        });
+        before = after;
+      }
+      // No new queries; the ones in flight finish (answer or give-up) within 3.2 s.
+      resolvers.quiesce();
+      const drainEnd = performance.now() + 3500;
+      while (resolvers.pending > 0 && performance.now() < drainEnd && performance.now() < deadlineMs + 3500)
+        await sleep(50);
+      clearInterval(progressTimer);
+      if (opts.progress) process.stderr.write('\n');
+      fillLegit(phases, records, timeline, opts.shape.zones, opts.victim);
+    }
+  } finally {
+    clearInterval(watchdog);
+    if (progressTimer) clearInterval(progressTimer);
+    await pool?.stop();
+    resolvers.close();
+  }
+  const flood = pool?.totals();
+  const byClass: Record<string, number> = {};
+  for (const s of specs) byClass[s.cls] = (byClass[s.cls] ?? 0) + 1;
+  return {
+    version: 1,
+    scenario: opts.scenario?.name ?? 'capacity',
+    label: opts.label ?? '',
+    target:
+      opts.target.family === 6
+        ? `[${opts.target.host}]:${opts.target.port}`
+        : `${opts.target.host}:${opts.target.port}`,
+    startedAt,
+    seed: opts.seed,
+    io: {
+      legit: 'node dgram + net (one socket per resolver)',
+      attack: pool?.io.startsWith('native')
+        ? `native sendmmsg (IP_PKTINFO source per datagram${pool.io.includes('gso') ? `; UDP GSO runs of ${pool.io.slice(10)} queries from one source` : ''})`
+        : 'node dgram (sockets bound per source)',
+      attackSources: pool?.sources ?? 0,
+      senders: opts.senders,
+      drillCpus: cpusAllowed(process.pid),
+      targetCpus: opts.targetPid ? cpusAllowed(opts.targetPid) : undefined,
+    },
+    population: {
+      resolvers: byClass,
+      bots: opts.bots,
+      zones: opts.shape.zones,
+      names: opts.shape.names,
+      victim: `z${opts.victim}.drill`,
+    },
+    capacity,
+    phases,
+    timeline,
+    stoppedBy,
+    packets: { legit: resolvers.sent, attack: flood?.total ?? 0 },
+    seconds: round2((performance.now() - started) / 1000),
+  };
+}
+
+/**
+ * Finds the highest offered rate of valid-name queries (from bot addresses) at which >= 99%
+ * are answered: doubling from the start rate, then halving the interval.
+ */
+async function measureCapacity(
+  pool: FloodPool,
+  opts: DrillOptions,
+  wait: (ms: number) => Promise<void>,
+  aborted: () => boolean,
+): Promise<CapacityResult> {
+  const steps: CapacityStep[] = [];
+  const mix: AttackMix = { direct: 1 };
+  let rate = opts.capacityStart ?? 10_000;
+  let lo = 0; // highest offered rate answered >= 99%
+  let hi = 0; // lowest offered rate answered < 99% (0: none yet)
+  let best = 0; // highest rate actually sent at a step answered >= 99%
+  let senderLimited = false;
+  for (let step = 0; step < 14 && !aborted(); step++) {
+    const offered = hi > 0 ? Math.round((lo + hi) / 2) : rate;
+    const before = await pool.switchRate(offered, mix);
+    await wait(1000);
+    const stopped = await pool.switchRate(0, mix);
+    await wait(300); // late answers
+    const after = await pool.switchRate(0, mix);
+    const sent = sum(stopped.sent) - sum(before.sent);
+    const answered = sum(after.answered) - sum(before.answered);
+    const ratio = sent === 0 ? 0 : answered / sent;
+    steps.push({ offered, sent, answered, ratio: round4(ratio) });
+    if (ratio >= 0.99) {
+      lo = offered;
+      best = Math.max(best, sent);
+      if (sent < offered * 0.9) {
+        senderLimited = true;
+        break;
+      }
+    } else hi = offered;
+    if (hi > 0 && (hi - lo) / hi < 0.08) break;
+    if (hi === 0) rate *= 2;
+  }
+  return { qps: best, measured: true, senderLimited, steps };
+}
+
+function emptyLegit(zones: number): PhaseReport['legit'] {
+  const e = new StatsBuilder().summary();
+  return {
+    all: e,
+    byClass: {},
+    byZoneGroup: { victim: e, victimTypos: e, others: e },
+    byZone: new Array(zones).fill(e),
+  };
+}
+
+/** Fills each phase's legitimate figures and the timeline's from the finished queries. */
+function fillLegit(
+  phases: PhaseReport[],
+  records: QueryRecord[],
+  timeline: TimelinePoint[],
+  zones: number,
+  victim: number,
+): void {
+  const b = phases.map(() => ({
+    all: new StatsBuilder(),
+    byClass: new Map<ResolverClass, StatsBuilder>(),
+    victim: new StatsBuilder(),
+    victimTypos: new StatsBuilder(),
+    others: new StatsBuilder(),
+    byZone: Array.from({ length: zones }, () => new StatsBuilder()),
+  }));
+  for (const r of records) {
+    const x = b[r.phase];
+    if (x) {
+      x.all.add(r);
+      let c = x.byClass.get(r.cls);
+      if (!c) {
+        c = new StatsBuilder();
+        x.byClass.set(r.cls, c);
+      }
+      c.add(r);
+      if (r.zone !== victim) x.others.add(r);
+      else if (r.kind === 'typo') x.victimTypos.add(r);
+      else x.victim.add(r);
+      x.byZone[r.zone]?.add(r);
+    }
+    const point = timeline[r.startSecond];
+    if (point) {
+      point.legitQueries++;
+      if (r.ok) point.legitAnswered++;
+    }
+  }
+  phases.forEach((ph, i) => {
+    const x = b[i];
+    const byClass: Record<string, LegitStats> = {};
+    for (const cls of RESOLVER_CLASSES) {
+      const s = x.byClass.get(cls);
+      if (s) byClass[cls] = s.summary();
+    }
+    (ph as { legit: PhaseReport['legit'] }).legit = {
+      all: x.all.summary(),
+      byClass,
+      byZoneGroup: {
+        victim: x.victim.summary(),
+        victimTypos: x.victimTypos.summary(),
+        others: x.others.summary(),
+      },
+      byZone: x.byZone.map((z) => z.summary()),
+    };
+  });
+}
+
+function attackStats(rate: number, before: FloodTotals, after: FloodTotals): AttackStats {
+  const sent = {} as Record<AttackKind, number>;
+  const answered = {} as Record<AttackKind, number>;
+  KINDS.forEach((k, i) => {
+    sent[k] = after.sent[i] - before.sent[i];
+    answered[k] = after.answered[i] - before.answered[i];
+  });
+  const rcodes: Record<string, number> = {};
+  for (let k = 0; k < KINDS.length; k++)
+    for (let c = 0; c < 17; c++) {
+      const v = after.counts[k * COUNTS_PER_KIND + c] - before.counts[k * COUNTS_PER_KIND + c];
+      if (v === 0) continue;
+      const name = c === 16 ? 'TC' : (RCODE_NAMES[c] ?? `RCODE${c}`);
+      rcodes[name] = (rcodes[name] ?? 0) + v;
+    }
+  const tcp = {} as AttackStats['tcp'];
+  TCP_COUNTERS.forEach((k, i) => {
+    tcp[k] = k === 'slowOpen' ? (after.tcp[i] ?? 0) : (after.tcp[i] ?? 0) - (before.tcp[i] ?? 0);
+  });
+  return { rate, sent, answered, rcodes, behind: after.behind - before.behind, tcp };
+}
+
+function targetStats(a: TargetSample, b: TargetSample, seconds: number, rssPeak: number, pssPeak: number) {
+  return {
+    cpuCores: round2((b.cpuSeconds - a.cpuSeconds) / Math.max(seconds, 0.001)),
+    rssPeakBytes: Math.max(rssPeak, b.rssBytes),
+    pssPeakBytes: Math.max(pssPeak, b.pssBytes),
+    alive: b.alive,
+  };
+}
+
+function progressLine(p: TimelinePoint, records: QueryRecord[], legitSent: number, total: number): void {
+  const done = Math.min(1, p.t / Math.max(total, 1));
+  const bar = `${'#'.repeat(Math.round(done * 20))}${'.'.repeat(20 - Math.round(done * 20))}`;
+  let ok = 0;
+  let n = 0;
+  for (let i = records.length - 1; i >= 0 && n < 2000; i--, n++) if (records[i].ok) ok++;
+  const cpu =
+    p.cpuCores === undefined
+      ? ''
+      : ` | target ${p.cpuCores} cores ${Math.round((p.rssBytes ?? 0) / 2 ** 20)} MiB`;
+  const line = `[${bar}] ${p.phase} ${p.t.toFixed(0)}/${total}s | legit sent ${legitSent} ok ${n ? percent(ok / n) : '-'} (last ${n}) | attack ${p.attackSent}/s answered ${p.attackAnswered}/s${cpu}`;
+  process.stderr.write(process.stderr.isTTY ? `\r${line.padEnd(110).slice(0, 140)}` : `${line}\n`);
+}
+
+function sum(a: number[]): number {
+  let s = 0;
+  for (const x of a) s += x;
+  return s;
+}
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+function round4(x: number): number {
+  return Math.round(x * 10000) / 10000;
+}
+
+/** True when the drill and the target may share a CPU (the report warns). */
+export function sharesCpu(r: DrillReport): boolean {
+  if (!r.io.targetCpus) return false;
+  const d = cpuSet(r.io.drillCpus);
+  for (const c of cpuSet(r.io.targetCpus)) if (d.has(c)) return true;
+  return false;
+}
+
+/** The drill's own CPU: its process tree, less the target's when the target is its child (a benchmark starts it). */
+function drillSample(targetPid: number | undefined): { cpuSeconds: number } {
+  const self = sampleTarget(process.pid);
+  if (targetPid === undefined || !processTree(process.pid).includes(targetPid)) return self;
+  return { cpuSeconds: self.cpuSeconds - sampleTarget(targetPid).cpuSeconds };
+}

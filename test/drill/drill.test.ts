@@ -1,0 +1,176 @@
+/**
+ * Short drills (fixed seed, a few seconds each, asserted with a margin) against a real
+ * `switchboard serve` and against NSD on loopback: with no attack every legitimate query is
+ * answered; a flood above the server's capacity makes first tries fail; the hard stops end a run.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { type DrillOptions, parseScenario, runDrill, writeZoneFiles } from '../../src/drill/index.js';
+import {
+  listZoneFiles,
+  type Peer,
+  skipUnlessCommands,
+  startNsd,
+  startSwitchboard,
+} from '../helpers/peers.js';
+
+const shape = { zones: 4, names: 200 };
+let dir = '';
+let sb: Peer | undefined;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'sb-drill-'));
+  writeZoneFiles(dir, shape);
+  // The Node UDP path in one worker: a capacity a single sender process can exceed anywhere.
+  sb = await startSwitchboard(dir, { workers: 1, io: 'node' });
+});
+
+after(async () => {
+  await sb?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function options(peer: Peer, more: Partial<DrillOptions>): DrillOptions {
+  return {
+    target: { host: peer.host, port: peer.port, family: 4 },
+    stops: { maxSeconds: 20, maxPackets: 5_000_000 },
+    seed: 42,
+    shape,
+    victim: 0,
+    resolvers: 60,
+    bots: 10_000,
+    perResolverRate: 10,
+    typoShare: 0.02,
+    senders: 1,
+    io: 'auto',
+    ...more,
+  };
+}
+
+test('no attack: every legitimate query of every class is answered right, first try or over TCP', async () => {
+  const r = await runDrill(
+    options(sb!, {
+      scenario: parseScenario({
+        phases: [{ name: 'calm', seconds: 2.5, classes: ['steady', 'nat', 'plain', 'storm'] }],
+      }),
+      targetPid: sb!.pid,
+    }),
+  );
+  const calm = r.phases[0];
+  assert.equal(r.stoppedBy, 'end of scenario');
+  assert.ok(calm.legit.all.queries > 800, `queries: ${calm.legit.all.queries}`);
+  assert.ok(calm.legit.all.success >= 0.995, `success ${calm.legit.all.success}`);
+  for (const cls of ['steady', 'nat', 'plain', 'storm'])
+    assert.ok(
+      (calm.legit.byClass[cls]?.success ?? 0) >= 0.99,
+      `${cls}: ${JSON.stringify(calm.legit.byClass[cls])}`,
+    );
+  assert.equal(calm.legit.byClass.new, undefined, 'a class left out of the phase sent nothing');
+  assert.ok(
+    calm.legit.byZoneGroup.victimTypos.queries > 0 && calm.legit.byZoneGroup.victimTypos.success >= 0.99,
+  );
+  assert.ok(calm.legit.all.tcp > 0, 'large TXT answers went over TCP after TC=1');
+  assert.ok(calm.target?.alive && calm.target.rssPeakBytes > 0 && calm.target.pssPeakBytes > 0);
+  assert.ok(calm.drill.cpuCores > 0);
+  assert.ok(r.timeline.length >= 2);
+});
+
+test('a flood far above capacity makes legitimate first tries fail; calm again afterwards', async () => {
+  const scenario = parseScenario({
+    phases: [
+      { name: 'calm', seconds: 2 },
+      { name: 'flood', seconds: 3, attack: { rate: 2_000_000, mix: { direct: 1, 'rs-bots': 1 } } },
+      { name: 'after', seconds: 1.5 },
+    ],
+  });
+  const r = await runDrill(options(sb!, { scenario, senders: 2 }));
+  const [calm, flood] = r.phases;
+  const sent = Object.values(flood.attack.sent).reduce((a, b) => a + b, 0);
+  const answered = Object.values(flood.attack.answered).reduce((a, b) => a + b, 0);
+  assert.ok(sent > 10_000, `attack sent ${sent}`);
+  assert.ok(answered < sent * 0.95, `attack answered ${answered} of ${sent}`);
+  assert.equal(flood.attack.rcodes.FORMERR, undefined, 'every attack query well formed');
+  assert.ok(
+    flood.legit.all.firstTry < calm.legit.all.firstTry - 0.05,
+    `first try: calm ${calm.legit.all.firstTry}, flood ${flood.legit.all.firstTry}`,
+  );
+  assert.ok(flood.legit.all.p99Ms > calm.legit.all.p99Ms);
+  // Once its tries time out, the storm class multiplies its rate (10-20x per resolver).
+  const rate = (ph: typeof calm) => (ph.legit.byClass.storm?.queries ?? 0) / ph.seconds;
+  assert.ok(rate(flood) > 3 * rate(calm), `storm: calm ${rate(calm)}/s, flood ${rate(flood)}/s`);
+});
+
+test('the Node sender (no addon) sends well-formed attack queries, answered as the native ones are', async () => {
+  const scenario = parseScenario({
+    phases: [
+      { name: 'attack', seconds: 1.5, attack: { rate: 4000, mix: { direct: 1, 'rs-bots': 1, large: 1 } } },
+    ],
+  });
+  const r = await runDrill(options(sb!, { scenario, io: 'node', resolvers: 10 }));
+  const a = r.phases[0].attack;
+  const sent = Object.values(a.sent).reduce((x, y) => x + y, 0);
+  const answered = Object.values(a.answered).reduce((x, y) => x + y, 0);
+  assert.match(r.io.attack, /node dgram/);
+  assert.ok(sent > 2000 && answered >= sent * 0.9, `${answered} of ${sent}`);
+  assert.equal(a.rcodes.FORMERR, undefined, JSON.stringify(a.rcodes));
+  assert.ok(a.rcodes.NXDOMAIN > 0 && a.rcodes.NOERROR > 0 && a.rcodes.TC > 0, JSON.stringify(a.rcodes));
+});
+
+test('the hard stops end a run by themselves', async () => {
+  const long = parseScenario({ phases: [{ name: 'calm', seconds: 60 }] });
+  const byPackets = await runDrill(
+    options(sb!, { scenario: long, stops: { maxSeconds: 20, maxPackets: 400 } }),
+  );
+  assert.equal(byPackets.stoppedBy, '--max-packets 400');
+  assert.ok(byPackets.packets.legit + byPackets.packets.attack < 600, JSON.stringify(byPackets.packets));
+  const started = Date.now();
+  const bySeconds = await runDrill(
+    options(sb!, { scenario: long, stops: { maxSeconds: 1.5, maxPackets: 1e6 } }),
+  );
+  assert.equal(bySeconds.stoppedBy, '--max-seconds 1.5');
+  assert.ok(Date.now() - started < 9000);
+});
+
+const noNsd = skipUnlessCommands('nsd');
+test('the drill works against NSD too: no attack, every query answered', { skip: noNsd }, async () => {
+  const nsd = await startNsd(listZoneFiles(dir));
+  try {
+    const r = await runDrill(
+      options(nsd, { scenario: parseScenario({ phases: [{ name: 'calm', seconds: 2 }] }) }),
+    );
+    assert.ok(r.phases[0].legit.all.queries > 500);
+    assert.ok(r.phases[0].legit.all.success >= 0.995, JSON.stringify(r.phases[0].legit.all));
+  } finally {
+    await nsd.stop();
+  }
+});
+
+test('a wrong answer is not an answer: a zone served with other addresses fails, the others succeed', {
+  skip: noNsd,
+}, async () => {
+  const wrong = mkdtempSync(join(tmpdir(), 'sb-drill-wrong-'));
+  try {
+    writeZoneFiles(wrong, shape);
+    const f = join(wrong, 'z1.drill.zone');
+    writeFileSync(f, readFileSync(f, 'utf8').replace(/ IN A 10\.1\./g, ' IN A 10.99.'));
+    const nsd = await startNsd(listZoneFiles(wrong));
+    try {
+      const scenario = parseScenario({
+        phases: [{ name: 'calm', seconds: 2, classes: ['steady', 'plain'] }],
+      });
+      const r = await runDrill(options(nsd, { scenario }));
+      const z = r.phases[0].legit.byZone;
+      assert.ok(z[1].queries > 50, JSON.stringify(z[1]));
+      // Only its typos (NXDOMAIN), AAAA (NODATA) and TXT queries can be right.
+      assert.ok(z[1].success < 0.2, `z1 success ${z[1].success}`);
+      assert.ok(z[0].success >= 0.99 && z[2].success >= 0.99, JSON.stringify([z[0], z[2]]));
+    } finally {
+      await nsd.stop();
+    }
+  } finally {
+    rmSync(wrong, { recursive: true, force: true });
+  }
+});
