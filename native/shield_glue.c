@@ -321,7 +321,10 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
   }
   double shed_before = sh->adm.shed_overload[tier];
   int verdict = sb_admission_decide(&sh->adm, tier, in_zone, exists, attacked, within, sh->overload.level);
-  if (sh->adm.shed_overload[tier] != shed_before && tier == SB_TIER_UNKNOWN) note_shed(sh, v, now_ms);
+  /* Only what a direct flood sends counts toward a kernel block: existing names (a random-
+   * subdomain flood comes through resolvers, which must never be blocked). */
+  if (sh->adm.shed_overload[tier] != shed_before && tier == SB_TIER_UNKNOWN && in_zone && exists)
+    note_shed(sh, v, now_ms);
   if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
     if (verdict == SB_ADMIT_DROP) sh->would_drop++;
     if (verdict == SB_ADMIT_TRUNCATE) sh->would_truncate++;
@@ -365,7 +368,9 @@ int sb_shield_after(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, co
   int r = sb_rrl_decide(&sh->rrl, sb_rrl_block(&sh->rrl, v->addr, v->addr_len), kind, h, now_ms);
   if (r == SB_RRL_DROP) sh->rrl_dropped++;
   if (r == SB_RRL_SLIP) sh->rrl_slipped++;
-  if (r != SB_RRL_SEND && v->tier < SB_TIER_HISTORY) note_shed(sh, v, now_ms);
+  /* Rate limited positive answers and referrals (a valid-name or large-answer flood) count;
+   * NXDOMAIN, NODATA and errors (random names: resolvers) never do. */
+  if (r != SB_RRL_SEND && v->tier < SB_TIER_HISTORY && (kind == 0 || kind == 3)) note_shed(sh, v, now_ms);
   return r;
 }
 

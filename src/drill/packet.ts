@@ -120,7 +120,8 @@ function skipName(m: Uint8Array, p: number): number {
 export function readResponse(m: Uint8Array, name: Uint8Array, qtype: number): ResponseInfo | undefined {
   if (m.length < 12 || (m[2] & 0x80) === 0) return undefined;
   const id = (m[0] << 8) | m[1];
-  const rcode = m[3] & 0x0f;
+  // The header's four bits; an OPT adds the upper eight (RFC 6891 §6.1.3: BADCOOKIE = 23).
+  let rcode = m[3] & 0x0f;
   const tc = (m[2] & 0x02) !== 0;
   const aa = (m[2] & 0x04) !== 0;
   const qd = (m[4] << 8) | m[5];
@@ -151,6 +152,7 @@ export function readResponse(m: Uint8Array, name: Uint8Array, qtype: number): Re
     if (r < an && type === TYPE_A && rdlen === 4)
       a.push(((m[p] << 24) | (m[p + 1] << 16) | (m[p + 2] << 8) | m[p + 3]) >>> 0);
     if (r >= an + ns && type === TYPE_OPT) {
+      rcode |= m[p - 6] << 4;
       let q = p;
       while (q + 4 <= p + rdlen) {
         const code = (m[q] << 8) | m[q + 1];

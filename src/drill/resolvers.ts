@@ -15,6 +15,9 @@ import { seeded, Zipf } from './random.js';
 import { type DrillTarget, numberToIpv4 } from './target.js';
 import { hostAddress, hostName, type ZoneSetShape, zoneOrigin } from './zones.js';
 
+/** RFC 7873 §8: the extended RCODE of a server that wants its cookie first. */
+const BADCOOKIE = 23;
+
 /** Timeout of one try. */
 export const TRY_TIMEOUT_MS = 800;
 /** Tries per query (the first and 3 retries). */
@@ -327,6 +330,12 @@ export class Resolvers {
     const info = readResponse(m, q.name, q.qtype);
     if (!info) return;
     if (info.cookie && q.r.spec.modern && info.cookie.length >= 16) q.r.cookie = info.cookie;
+    // BADCOOKIE (RFC 7873 §5.3): a resolver that speaks cookies retries at once with the
+    // server cookie it was just given, as BIND and Unbound do — no timeout in between.
+    if (info.rcode === BADCOOKIE && q.r.spec.modern && !q.tcp && q.tries < MAX_TRIES && info.cookie) {
+      this.sendUdp(q, now);
+      return;
+    }
     if (info.tc) {
       if (q.r.spec.modern && !q.tcp && q.tries < MAX_TRIES) this.sendTcp(q, now);
       return; // the plain class waits for its timeout and retries over UDP
