@@ -37,14 +37,8 @@ export const TCP_COUNTERS = [
   'slowOpen',
 ] as const;
 
-/** Set-up of one sender process. */
-export interface FloodInit {
-  readonly type: 'init';
-  readonly index: number;
-  readonly senders: number;
-  readonly host: string;
-  readonly port: number;
-  readonly family: 4 | 6;
+/** What the drill tells its attack senders, whether one (FloodInit) or the pool (flood.ts). */
+export interface FloodSettings {
   readonly seed: number;
   readonly zones: number;
   readonly names: number;
@@ -58,6 +52,16 @@ export interface FloodInit {
   readonly io: 'auto' | 'native' | 'node';
   /** Random-subdomain queries per UDP GSO message from one source (1: no GSO). */
   readonly gso: number;
+}
+
+/** Set-up of one sender process. */
+export interface FloodInit extends FloodSettings {
+  readonly type: 'init';
+  readonly index: number;
+  readonly senders: number;
+  readonly host: string;
+  readonly port: number;
+  readonly family: 4 | 6;
 }
 
 /** Cumulative counters a sender reports (every 200 ms and when done). */

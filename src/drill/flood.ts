@@ -6,7 +6,14 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { type AttackMix, type FloodInit, type FloodMessage, KINDS, type TcpFlood } from './flood-protocol.js';
+import {
+  type AttackMix,
+  type FloodInit,
+  type FloodMessage,
+  type FloodSettings,
+  KINDS,
+  type TcpFlood,
+} from './flood-protocol.js';
 import { COUNTS_PER_KIND } from './native.js';
 import type { DrillTarget } from './target.js';
 
@@ -22,19 +29,9 @@ export interface FloodTotals {
   tcp: number[];
 }
 
-export interface FloodPoolOptions {
+export interface FloodPoolOptions extends FloodSettings {
   readonly target: DrillTarget;
   readonly senders: number;
-  readonly seed: number;
-  readonly zones: number;
-  readonly names: number;
-  readonly victim: number;
-  readonly bots: number;
-  readonly resolverAddresses: number[];
-  readonly deadline: number;
-  readonly maxPackets: number;
-  readonly io: 'auto' | 'native' | 'node';
-  readonly gso: number;
 }
 
 /** The attack sender processes. */

@@ -310,19 +310,30 @@ export class PrimaryMetrics implements HttpMetricsSink {
   #registerShield(): void {
     const registers = [this.registry];
     const dns = this.dns;
-    new Counter({
-      name: 'switchboard_dns_shield_decisions_total',
-      help: 'UDP datagrams the shield decided on before answering (native path, --shield), by decision.',
-      labelNames: ['decision'],
-      registers,
-      collect() {
-        const totals = dns.counters();
-        this.reset();
-        SHIELD_DECISIONS.forEach((d, i) => {
-          this.inc({ decision: d }, totals[S.decisions + i]);
-        });
-      },
-    });
+    /** A counter with one label whose series are summed worker counters: [label value, index]. */
+    const byLabel = (
+      name: string,
+      help: string,
+      label: string,
+      series: readonly (readonly [string, number])[],
+    ) =>
+      new Counter({
+        name,
+        help,
+        labelNames: [label],
+        registers,
+        collect() {
+          const totals = dns.counters();
+          this.reset();
+          for (const [value, index] of series) this.inc({ [label]: value }, totals[index]);
+        },
+      });
+    byLabel(
+      'switchboard_dns_shield_decisions_total',
+      'UDP datagrams the shield decided on before answering (native path, --shield), by decision.',
+      'decision',
+      SHIELD_DECISIONS.map((d, i) => [d, S.decisions + i] as const),
+    );
     new Counter({
       name: 'switchboard_dns_shield_shed_total',
       help: 'Datagrams the shield dropped or truncated, by reason (zone-budget: missing names of an attacked zone; overload) and source tier.',
@@ -338,44 +349,31 @@ export class PrimaryMetrics implements HttpMetricsSink {
         });
       },
     });
-    new Counter({
-      name: 'switchboard_dns_rrl_responses_total',
-      help: 'Responses response-rate limiting held back, by action (dropped, or slipped: sent truncated).',
-      labelNames: ['action'],
-      registers,
-      collect() {
-        const totals = dns.counters();
-        this.reset();
-        this.inc({ action: 'dropped' }, totals[S.rrlDropped]);
-        this.inc({ action: 'slipped' }, totals[S.rrlSlipped]);
-      },
-    });
-    new Counter({
-      name: 'switchboard_dns_cookies_total',
-      help: 'UDP queries by their DNS COOKIE option, as the shield found it (RFC 7873).',
-      labelNames: ['status'],
-      registers,
-      collect() {
-        const totals = dns.counters();
-        this.reset();
-        COOKIE_STATUSES.forEach((status, i) => {
-          this.inc({ status }, totals[S.cookies + i]);
-        });
-      },
-    });
-    new Counter({
-      name: 'switchboard_dns_shield_dry_run_total',
-      help: 'What the shield would have done in dry run (--shield dry-run), by decision.',
-      labelNames: ['decision'],
-      registers,
-      collect() {
-        const totals = dns.counters();
-        this.reset();
-        this.inc({ decision: 'dropped' }, totals[S.wouldDrop]);
-        this.inc({ decision: 'truncated' }, totals[S.wouldTruncate]);
-        this.inc({ decision: 'badcookie' }, totals[S.wouldBadcookie]);
-      },
-    });
+    byLabel(
+      'switchboard_dns_rrl_responses_total',
+      'Responses response-rate limiting held back, by action (dropped, or slipped: sent truncated).',
+      'action',
+      [
+        ['dropped', S.rrlDropped],
+        ['slipped', S.rrlSlipped],
+      ],
+    );
+    byLabel(
+      'switchboard_dns_cookies_total',
+      'UDP queries by their DNS COOKIE option, as the shield found it (RFC 7873).',
+      'status',
+      COOKIE_STATUSES.map((c, i) => [c, S.cookies + i] as const),
+    );
+    byLabel(
+      'switchboard_dns_shield_dry_run_total',
+      'What the shield would have done in dry run (--shield dry-run), by decision.',
+      'decision',
+      [
+        ['dropped', S.wouldDrop],
+        ['truncated', S.wouldTruncate],
+        ['badcookie', S.wouldBadcookie],
+      ],
+    );
     new Gauge({
       name: 'switchboard_dns_shield_overload_level',
       help: "Each DNS worker's overload level (0 keeping up, 1 behind, 2 far behind, 3 drowning).",
