@@ -84,7 +84,8 @@ export class Admission {
 }
 
 export interface OverloadConfig {
-  /** Share of full reads (a batch read that filled its batch) above which the worker is behind. Default 0.5. */
+  /** Share of full reads above which the worker is behind (a read: one wake-up of the native batch
+   * loop; full: it read its whole allowance of batches). Default 0.5. */
   behindShare?: number;
   /** Seconds over which the share is smoothed. Default 0.5. */
   smoothingSeconds?: number;
@@ -93,7 +94,10 @@ export interface OverloadConfig {
 }
 
 /**
- * How far behind a worker is, from its reads: a batched read (recvmmsg) that fills its whole
+ * How far behind a worker is, from its reads. The native path feeds it once per wake-up of its
+ * batch loop: `got` full batches of an allowance of `capacity` (16 × 64 datagrams); a wake-up
+ * that used its whole allowance left datagrams queued (a burst one wake-up empties is not
+ * overload). In general: a read that fills its whole
  * batch means more datagrams were waiting — the socket queue is not being emptied. The share
  * of full reads, smoothed, sets the level: 0 under `behindShare`, 1 above it, 2 when nearly
  * every read is full, 3 when that lasts (the queue overflows: the kernel is dropping

@@ -1,16 +1,6 @@
 /**
- * A seeded pseudo-random generator for tests and benchmarks, so a failing run replays.
+ * A seeded pseudo-random generator for tests and benchmarks, so a failing run replays: the
+ * drill's own (src/drill/random.ts, mulberry32), one implementation for both.
  * @module
  */
-
-/** mulberry32: small and fast; floats in [0, 1) from a 32-bit seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seeded as seededRandom } from '../../src/drill/random.js';
