@@ -43,14 +43,21 @@ export class ZoneLexer {
   #pos = 0;
   #line: number;
 
-  constructor(text: string, firstLine = 1) {
+  /** `pos`: where to start reading (a line start), `firstLine` its line number. */
+  constructor(text: string, firstLine = 1, pos = 0) {
     this.#src = text;
     this.#line = firstLine;
+    this.#pos = pos;
   }
 
   /** The current line number (of the next unread character). */
   get line(): number {
     return this.#line;
+  }
+
+  /** Index of the next unread character. */
+  get pos(): number {
+    return this.#pos;
   }
 
   /**
@@ -260,6 +267,95 @@ export class ZoneLexer {
       }
       tokens.push({ text: src.slice(start, pos), quoted: false, line: this.#line });
     }
+  }
+}
+
+/**
+ * The fast path of the lexer for the common line: one physical line whose tokens need none of
+ * the rare syntax. `scan` reads the line at a line start into `tokens[0, count)` — objects and
+ * an array kept from one line to the next, so a line makes no token objects, only the tokens'
+ * strings — exactly as `ZoneLexer` would read it, or answers false (and reads nothing) for a
+ * line with a parenthesis, an escape, or a quote that does not close on it: `ZoneLexer` then
+ * reads that entry. Comments and CRs are handled as the lexer does.
+ */
+export class LineScanner {
+  /** The line's tokens are `tokens[0, count)`; entries past `count` are stale. */
+  readonly tokens: ZoneToken[] = [];
+  count = 0;
+  /** Index of the line's LF, or the text's length for a last line without one. */
+  end = 0;
+  /** The line began with a blank (RFC 1035 §5.1: the owner is the previous one). */
+  inheritOwner = false;
+
+  /** Reads the line starting at `pos` (line number `line`); false when it needs `ZoneLexer`. */
+  scan(src: string, pos: number, line: number): boolean {
+    const n = src.length;
+    let count = 0;
+    let p = pos;
+    let c = src.charCodeAt(p);
+    this.inheritOwner = c === SPACE || c === TAB;
+    for (;;) {
+      while (c === SPACE || c === TAB || c === CR) c = src.charCodeAt(++p);
+      if (p >= n || c === LF) break;
+      if (c === SEMI) {
+        const nl = src.indexOf('\n', p);
+        p = nl < 0 ? n : nl;
+        break;
+      }
+      if (c === LPAREN || c === RPAREN) return false;
+      if (c === QUOTE) {
+        const start = ++p;
+        for (;;) {
+          if (p >= n) return false;
+          c = src.charCodeAt(p);
+          if (c === QUOTE) break;
+          if (c === BACKSLASH || c === LF) return false;
+          p++;
+        }
+        this.#put(count++, src.slice(start, p), true, line);
+        c = src.charCodeAt(++p);
+        continue;
+      }
+      const start = p;
+      do {
+        if (c === BACKSLASH) return false;
+        c = src.charCodeAt(++p);
+      } while (
+        p < n &&
+        c !== SPACE &&
+        c !== TAB &&
+        c !== LF &&
+        c !== CR &&
+        c !== SEMI &&
+        c !== LPAREN &&
+        c !== RPAREN &&
+        c !== QUOTE
+      );
+      this.#put(count++, src.slice(start, p), false, line);
+    }
+    this.end = p;
+    this.count = count;
+    return true;
+  }
+
+  #put(i: number, text: string, quoted: boolean, line: number): void {
+    const toks = this.tokens;
+    if (i < toks.length) {
+      const t = toks[i];
+      t.text = text;
+      t.quoted = quoted;
+      t.line = line;
+    } else toks.push({ text, quoted, line });
+  }
+
+  /** The line's tokens as new objects (for a path that may keep them). */
+  copy(): ZoneToken[] {
+    const out: ZoneToken[] = [];
+    for (let i = 0; i < this.count; i++) {
+      const t = this.tokens[i];
+      out.push({ text: t.text, quoted: t.quoted, line: t.line });
+    }
+    return out;
   }
 }
 

@@ -27,7 +27,7 @@ import {
   GenerateSyntaxError,
   parseGenerateRange,
 } from './generate.js';
-import { tokenizeText, type ZoneEntry, ZoneLexer, type ZoneToken } from './lexer.js';
+import { LineScanner, tokenizeText, type ZoneEntry, ZoneLexer, type ZoneToken } from './lexer.js';
 import { RdataSlab } from './rdata-slab.js';
 
 /** Stable error codes of the zone parser and loader: part of the API. */
@@ -123,6 +123,9 @@ export interface ParseOptions {
    * way (a big zone's columns, `loadZoneTextColumns`).
    */
   sink?: (rr: RR, origin: Name | undefined) => void;
+  /** For tests: every line through the general lexer and record path (no LineScanner, no
+   * fast record path). The result is the same either way. */
+  slowPath?: boolean;
 }
 
 /** The result of parsing: records with their source lines, and the findings. */
@@ -239,6 +242,30 @@ const classCache = new Map<string, number>();
 
 const typeCache = new Map<string, number>();
 
+/** The commonest types' mnemonics, any case, by a switch on their characters (no Map). */
+function fastTypeOf(t: string): number | undefined {
+  switch (t.length) {
+    case 1:
+      return (t.charCodeAt(0) | 0x20) === 0x61 ? RRType.A : undefined;
+    case 2: {
+      const a = t.charCodeAt(0) | 0x20;
+      const b = t.charCodeAt(1) | 0x20;
+      if (a === 0x6e && b === 0x73) return RRType.NS;
+      if (a === 0x6d && b === 0x78) return RRType.MX;
+      return undefined;
+    }
+    case 4:
+      return (t.charCodeAt(0) | 0x20) === 0x61 &&
+        (t.charCodeAt(1) | 0x20) === 0x61 &&
+        (t.charCodeAt(2) | 0x20) === 0x61 &&
+        (t.charCodeAt(3) | 0x20) === 0x61
+        ? RRType.AAAA
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
 function typeOfToken(text: string): number | undefined {
   let t = typeCache.get(text);
   if (t !== undefined) return t;
@@ -296,7 +323,7 @@ const scratch = new Uint8Array(65536);
  * CNAME, PTR, MX, SOA (decimal numbers) and TXT without escapes — written straight into the slab: the same octets
  * `rdataFromText` makes (its field parser, builder, copy and check cost more than the record).
  * Undefined for anything else, or anything it is not sure of: `rdataFromText` then decides,
- * with its errors. The RDATA tokens are `tokens[start…]`.
+ * with its errors. The RDATA tokens are `tokens[start, end)`.
  */
 export function fastRdata(
   slab: RdataSlab,
@@ -304,8 +331,9 @@ export function fastRdata(
   tokens: readonly ZoneToken[],
   origin: Name | undefined,
   start = 0,
+  end = tokens.length,
 ): Uint8Array | undefined {
-  const n = tokens.length - start;
+  const n = end - start;
   if (n <= 0) return undefined;
   const first = tokens[start];
   // RFC 3597 §5: `\#` introduces the generic form.
@@ -594,6 +622,8 @@ class ZoneParser {
   #ownerName: Name | undefined;
   #originChanged = false;
   readonly #slab = new RdataSlab();
+  /** Every line through the ZoneLexer and `entry` (ParseOptions.slowPath). */
+  readonly #slowOnly: boolean;
 
   constructor(opts: ParseOptions, origin: Name | undefined) {
     this.maxErrors = opts.maxErrors ?? 100;
@@ -601,6 +631,7 @@ class ZoneParser {
     this.maxRecords = opts.maxRecords ?? Number.POSITIVE_INFINITY;
     this.maxRecordsName = opts.maxRecordsName ?? 'the record limit';
     this.#sink = opts.sink;
+    this.#slowOnly = opts.slowPath === true;
     this.#fallback = opts.fallbackOrigin;
     this.zoneOrigin = origin;
     this.zoneClass = opts.class;
@@ -667,18 +698,56 @@ class ZoneParser {
     this.files.push(file);
     this.#dir = dir;
     try {
-      const lexer = new ZoneLexer(octets ? text : toOctetString(text));
+      const src = octets ? text : toOctetString(text);
+      const n = src.length;
+      // Each line is read by the LineScanner when it can (no token objects made) and taken by
+      // the fast record path when it can; the rest goes the general way: the line's tokens to
+      // `entry`, or (parentheses, escapes, open quotes) the ZoneLexer reads the entry.
+      const scanner = this.#slowOnly ? undefined : new LineScanner();
+      let pos = 0;
+      let line = 1;
       let first = true;
-      for (let e = lexer.next(); e !== undefined && !this.stopped; e = lexer.next()) {
-        if (first && this.#depth > 0 && e.inheritOwner && !e.error)
-          this.warn(e.line, 'the first record of an included file inherits the owner of the including file');
-        first = false;
-        try {
-          this.entry(e);
-        } catch (err) {
-          if (err instanceof ParseFault) this.error(err.code, err.line || e.line, err.message);
-          else throw err;
+      while (pos < n && !this.stopped) {
+        if (scanner?.scan(src, pos, line)) {
+          if (scanner.count > 0) {
+            const inherit = scanner.inheritOwner;
+            if (first && this.#depth > 0 && inherit)
+              this.warn(
+                line,
+                'the first record of an included file inherits the owner of the including file',
+              );
+            first = false;
+            try {
+              if (!this.fastRecord(scanner, line))
+                this.entry({ tokens: scanner.copy(), line, inheritOwner: inherit });
+            } catch (err) {
+              if (err instanceof ParseFault) this.error(err.code, err.line || line, err.message);
+              else throw err;
+            }
+          }
+          pos = scanner.end + 1;
+          line++;
+          continue;
         }
+        const lexer = new ZoneLexer(src, line, pos);
+        // Without the scanner, the lexer reads the whole text (one entry per call).
+        for (let e = lexer.next(); e !== undefined && !this.stopped; e = lexer.next()) {
+          if (first && this.#depth > 0 && e.inheritOwner && !e.error)
+            this.warn(
+              e.line,
+              'the first record of an included file inherits the owner of the including file',
+            );
+          first = false;
+          try {
+            this.entry(e);
+          } catch (err) {
+            if (err instanceof ParseFault) this.error(err.code, err.line || e.line, err.message);
+            else throw err;
+          }
+          if (scanner) break;
+        }
+        pos = scanner ? lexer.pos : n;
+        line = lexer.line;
       }
     } finally {
       this.#file = savedFile;
@@ -745,6 +814,82 @@ class ZoneParser {
       if (this.fallbackOrigin) this.scope.origin = this.fallbackOrigin;
     }
     return this.scope.origin;
+  }
+
+  /**
+   * The common record line, `[owner] [ttl] [IN] type rdata…` with an origin known, taken
+   * straight from the scanner's tokens: what `entry` would do with them, for less. Answers
+   * false, having changed nothing that `entry` would not change the same way, for any line it
+   * is not sure of (a directive, another class, no origin yet, an inherited owner right after
+   * `$ORIGIN`, anything refused): `entry` then takes the line and says what is wrong.
+   */
+  fastRecord(scan: LineScanner, line: number): boolean {
+    const scope = this.scope;
+    const origin = scope.origin;
+    if (origin === undefined) return false;
+    const toks = scan.tokens;
+    const count = scan.count;
+    let owner: Name | undefined;
+    let i = 0;
+    if (scan.inheritOwner) {
+      owner = scope.lastOwner;
+      if (owner === undefined || this.#originChanged) return false;
+    } else {
+      const t = toks[0];
+      if (t.quoted || t.text.charCodeAt(0) === 0x24 /* $ */) return false;
+      try {
+        owner = this.owner(t.text, line);
+      } catch {
+        return false;
+      }
+      i = 1;
+    }
+    let ttl = -1;
+    let cls = 0;
+    for (let k = 0; k < 2 && i < count; k++) {
+      const t = toks[i];
+      if (t.quoted) break;
+      const text = t.text;
+      const c0 = text.charCodeAt(0);
+      if (ttl < 0 && c0 >= 0x30 && c0 <= 0x39) {
+        try {
+          ttl = parseTtl(text);
+        } catch {
+          return false;
+        }
+        i++;
+        continue;
+      }
+      if (cls === 0 && text.length === 2 && (c0 | 0x20) === 0x69 && (text.charCodeAt(1) | 0x20) === 0x6e) {
+        cls = 1;
+        i++;
+        continue;
+      }
+      break;
+    }
+    if (i + 1 >= count) return false;
+    const typeTok = toks[i];
+    if (typeTok.quoted) return false;
+    const type = fastTypeOf(typeTok.text) ?? typeOfToken(typeTok.text);
+    if (type === undefined || isMetaType(type)) return false;
+    const zcls = this.zoneClass ?? (cls === 0 ? 1 : cls);
+    if (cls !== 0 && cls !== zcls) return false;
+    const slab = this.#slab;
+    let rdata = fastRdata(slab, type, toks, origin, i + 1, count);
+    if (rdata === undefined) {
+      try {
+        rdata = slab.copy(rdataFromText(type, toks.slice(i + 1, count), origin));
+      } catch {
+        return false;
+      }
+    }
+    // What entry and addRecord change before the TTL is settled.
+    if (!scan.inheritOwner) scope.lastOwner = owner;
+    this.#originChanged = false;
+    if (this.zoneOrigin === undefined) this.zoneOrigin = origin;
+    this.zoneClass = zcls;
+    this.finishRecord(owner, ttl < 0 ? undefined : ttl, type, rdata, line);
+    return true;
   }
 
   /** `[ttl] [class] type rdata…` from token `i` on, for `owner`. */
@@ -833,6 +978,12 @@ class ZoneParser {
       const tname = typeToText(type);
       throw new ParseFault('ZONE_ERR_RDATA', msg.startsWith(tname) ? msg : `${tname}: ${msg}`, line);
     }
+    this.finishRecord(owner, ttl, type, rdata, line);
+  }
+
+  /** A record with its RDATA made: its TTL settled, then given to the sink or kept. */
+  finishRecord(owner: Name, ttl: number | undefined, type: number, rdata: Uint8Array, line: number): void {
+    const zcls = this.zoneClass as number;
     const scope = this.scope;
     if (ttl !== undefined) {
       scope.lastTtl = ttl;
