@@ -13,7 +13,14 @@ export class RdataSlab {
   static readonly FIRST = 256;
   #buf: Uint8Array | undefined;
   #used = 0;
-  #next = RdataSlab.FIRST;
+  #next: number;
+  readonly #max: number;
+
+  /** Buffers of `first` octets, doubling up to `max`. */
+  constructor(first = RdataSlab.FIRST, max = RdataSlab.MAX) {
+    this.#next = first;
+    this.#max = max;
+  }
 
   /** A copy of `rdata` in the slab (or `rdata` itself when it is large). */
   copy(rdata: Uint8Array): Uint8Array {
@@ -22,7 +29,7 @@ export class RdataSlab {
     let buf = this.#buf;
     if (buf === undefined || this.#used + n > buf.length) {
       buf = this.#buf = new Uint8Array(Math.max(this.#next, n));
-      this.#next = Math.min(this.#next * 2, RdataSlab.MAX);
+      this.#next = Math.min(this.#next * 2, this.#max);
       this.#used = 0;
     }
     const view = new Uint8Array(buf.buffer, this.#used, n);
@@ -36,7 +43,7 @@ export class RdataSlab {
     let buf = this.#buf;
     if (buf === undefined || this.#used + n > buf.length) {
       buf = this.#buf = new Uint8Array(Math.max(this.#next, n));
-      this.#next = Math.min(this.#next * 2, RdataSlab.MAX);
+      this.#next = Math.min(this.#next * 2, this.#max);
       this.#used = 0;
     }
     const at = this.#used;
