@@ -12,7 +12,8 @@
  * For the big zone it also times the compile thread's path both ways: `loadZoneText` (a Zone
  * graph) and `loadZoneTextColumns` (src/zone/column-zone.ts), each followed by compileZone.
  *
- * Each phase of loading is timed on its own (parseZone, Zone.build, checkZone), then
+ * Each phase of loading is timed on its own (parseZone, Zone.build, checkZone; parseZone also
+ * with `slowPath`, the general path alone, interleaved), then
  * loadZoneText whole, per record and (many zones) per zone. For the many small zones it also
  * times the compile thread's pipeline: text → Zone → image with each Zone dropped at once (the
  * heap then holds no Zone objects while compiling), and the same from one file per zone
@@ -86,6 +87,7 @@ function bigShape(records: number): Shape {
 
 function run(shape: Shape, runs: number, reference: boolean): void {
   const parse: number[] = [];
+  const parseSlow: number[] = [];
   const build: number[] = [];
   const check: number[] = [];
   const load: number[] = [];
@@ -98,10 +100,18 @@ function run(shape: Shape, runs: number, reference: boolean): void {
   for (let r = 0; r < runs; r++) {
     // The phases of loadZoneText one at a time over every text (parse, build, check), then
     // loadZoneText itself (the three and what joins them) keeping the Zones for the compilers.
-    let c = cpuMillis();
-    const parsed: ParsedZone[] = [];
-    for (const t of shape.texts) parsed.push(parseZone(t.text, { origin: t.origin, octets: true }));
-    parse.push(cpuMillis() - c);
+    // The parser's general path alone (`slowPath`: every line through ZoneLexer and `entry`, as
+    // before the fast path) beside it, order alternating; its results are dropped.
+    let c: number;
+    let parsed: ParsedZone[] = [];
+    for (const slow of r % 2 === 0 ? [true, false] : [false, true]) {
+      c = cpuMillis();
+      const out: ParsedZone[] = [];
+      for (const t of shape.texts)
+        out.push(parseZone(t.text, { origin: t.origin, octets: true, slowPath: slow }));
+      (slow ? parseSlow : parse).push(cpuMillis() - c);
+      if (!slow) parsed = out;
+    }
     c = cpuMillis();
     const built: Zone[] = [];
     for (const p of parsed) built.push(Zone.build(p.origin!, p.records, p.class));
@@ -144,6 +154,7 @@ function run(shape: Shape, runs: number, reference: boolean): void {
     `${((ms * 1000) / records).toFixed(2)}${n > 1 ? ` (${((ms * 1000) / n).toFixed(1)} per zone)` : ''}`;
   console.log(`${shape.label} (${records} records), ${runs} runs, median µs CPU per record:`);
   console.log(`  parse (parseZone): ${us(median(parse))}`);
+  console.log(`  parse, general path only (slowPath): ${us(median(parseSlow))}`);
   console.log(`  build (Zone.build): ${us(median(build))}`);
   console.log(`  check (checkZone): ${us(median(check))}`);
   console.log(`  parse + build + check (loadZoneText): ${us(median(load))}`);
