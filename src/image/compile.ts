@@ -102,14 +102,38 @@ interface Entry {
   reason: number;
 }
 
-/** Growing little-endian byte buffer. */
+/**
+ * Growing little-endian byte buffer: its own array, grown by copying, or (`over`) a window
+ * from `base` onwards of a resizable ArrayBuffer, grown in place by resizing it (no copy, no
+ * second buffer: a big zone's TEMPLATES section is written where the image will hold it).
+ */
 class Bytes {
   buf = new Uint8Array(1024);
   len = 0;
+  #rab: ArrayBuffer | undefined;
+  #base = 0;
+
+  /** A buffer writing into `rab` from `base` on (`rab` resizable), starting with `capacity` octets. */
+  static over(rab: ArrayBuffer, base: number, capacity: number): Bytes {
+    const b = new Bytes();
+    b.#rab = rab;
+    b.#base = base;
+    (rab as ResizableArrayBuffer).resize(base + capacity);
+    b.buf = new Uint8Array(rab, base, capacity);
+    return b;
+  }
+
   ensure(n: number): void {
     if (this.len + n <= this.buf.length) return;
     let cap = this.buf.length * 2;
     while (cap < this.len + n) cap *= 2;
+    const rab = this.#rab;
+    if (rab !== undefined) {
+      // Past maxByteLength this throws RangeError: the image could not be a valid one.
+      (rab as ResizableArrayBuffer).resize(this.#base + cap);
+      this.buf = new Uint8Array(rab, this.#base, cap);
+      return;
+    }
     const b = new Uint8Array(cap);
     b.set(this.buf.subarray(0, this.len));
     this.buf = b;
@@ -163,18 +187,29 @@ export function compileRecords(origin: Name, records: Iterable<RR>, opts: Compil
 export function compileZone(zone: CompilableZone, opts: CompileOptions = {}): Uint8Array {
   const nodes = canonicalOrder(zone);
   const withTemplates = opts.templates !== false;
-  const templates = templateScratch;
-  templates.len = 0;
+  const sizes = measure(zone, nodes);
+  // A big zone (a ColumnZone) is compiled in place: the image is one resizable buffer, the
+  // sections before ANSWERS sized now, the templates written right after them as they are
+  // made (grown in place), then moved up past ANSWERS once its size is known. No template
+  // scratch lives beside the finished image, and nothing is copied but that one move.
+  let rab: ArrayBuffer | undefined;
+  let templates = templateScratch;
+  if (withTemplates && opts.allocate === undefined && zone instanceof ColumnZone && RESIZABLE) {
+    rab = new (ArrayBuffer as ResizableArrayBufferConstructor)(sizes.beforeAnswers, {
+      maxByteLength: MAX_IMAGE,
+    });
+    templates = Bytes.over(rab, sizes.beforeAnswers, Math.max(1 << 16, nodes.length * 64));
+  } else templates.len = 0;
   try {
     const ctx = new TemplateBuilder(zone, opts.answer ?? {}, templates);
     const table = nodeTable.reset(nodes.length);
     // Each name's templates go to typed arrays at once: no per-name object lives to the layout.
     if (withTemplates) for (let i = 0; i < nodes.length; i++) table.put(i, ctx.forNode(nodes.node(i)));
     else for (let i = 0; i < nodes.length; i++) table.put(i, NO_TEMPLATES);
-    return layout(zone, nodes, table, templates, ctx.negative, withTemplates, opts.allocate);
+    return layout(zone, nodes, sizes, table, templates, ctx.negative, withTemplates, opts.allocate, rab);
   } finally {
     // A big zone's templates and tables are not kept alive by the scratch.
-    if (templates.buf.length > 1 << 20) templateScratch = new Bytes();
+    if (templateScratch.buf.length > 1 << 20) templateScratch = new Bytes();
     if (nodeTable.nodata.length > 1 << 16) nodeTable = new NodeTable();
   }
 }
@@ -308,16 +343,26 @@ const NO_TEMPLATES: NodeTemplates = { entries: [], nodata: undefined, referral: 
 /** The TEMPLATES section under construction, reused from one compile to the next. */
 let templateScratch = new Bytes();
 
-/** Lays the image out in one buffer sized up front; every section written in place. */
-function layout(
-  zone: CompilableZone,
-  nodes: OrderedNames,
-  table: NodeTable,
-  templates: Bytes,
-  negative: Tpl | undefined,
-  withTemplates: boolean,
-  allocate: ((bytes: number) => Uint8Array) | undefined,
-): Uint8Array {
+/** `ArrayBuffer` with ES2024's resizing (Node 20 has it; the ES2022 typings do not). */
+type ResizableArrayBuffer = ArrayBuffer & { resize(bytes: number): void };
+type ResizableArrayBufferConstructor = new (bytes: number, opts: { maxByteLength: number }) => ArrayBuffer;
+const RESIZABLE = typeof (ArrayBuffer.prototype as Partial<ResizableArrayBuffer>).resize === 'function';
+/** An image's length is a u32 (its header's TOTAL_LENGTH). */
+const MAX_IMAGE = 0xffff_fffc;
+
+/** The sizes of an image's sections that do not depend on its templates. */
+interface Sizes {
+  namedataLen: number;
+  rdataLen: number;
+  totalRrsets: number;
+  spelled: boolean;
+  spellLen: number;
+  slots: number;
+  /** Where ANSWERS starts: the header, the section table and the sections before it. */
+  beforeAnswers: number;
+}
+
+function measure(zone: CompilableZone, nodes: OrderedNames): Sizes {
   const originKey = zone.origin.key;
   let namedataLen = 0;
   let rdataLen = 0;
@@ -350,9 +395,39 @@ function layout(
     }
   }
   spellLen = (spellLen + 3) & ~3;
-  const totalEntries = table.entries;
   let slots = 8;
   while (slots < nodes.length * 2) slots *= 2;
+  const beforeAnswers =
+    HEADER_SIZE +
+    (spelled ? SECTION_IDS_SPELLED : SECTION_IDS).length * SECTION_ENTRY_SIZE +
+    ((originKey.length + 3) & ~3) +
+    nodes.length * NAME_RECORD_SIZE +
+    namedataLen +
+    8 +
+    slots * 4 +
+    totalRrsets * RRSET_RECORD_SIZE +
+    rdataLen;
+  return { namedataLen, rdataLen, totalRrsets, spelled, spellLen, slots, beforeAnswers };
+}
+
+/**
+ * Lays the image out in one buffer sized up front; every section written in place. With
+ * `rab`, the templates are already in it from `measured.beforeAnswers` on (compileZone).
+ */
+function layout(
+  zone: CompilableZone,
+  nodes: OrderedNames,
+  measured: Sizes,
+  table: NodeTable,
+  templates: Bytes,
+  negative: Tpl | undefined,
+  withTemplates: boolean,
+  allocate: ((bytes: number) => Uint8Array) | undefined,
+  rab: ArrayBuffer | undefined,
+): Uint8Array {
+  const originKey = zone.origin.key;
+  const { namedataLen, rdataLen, totalRrsets, spelled, spellLen, slots } = measured;
+  const totalEntries = table.entries;
 
   const sectionIds = spelled ? SECTION_IDS_SPELLED : SECTION_IDS;
   const sizes = [
@@ -377,7 +452,21 @@ function layout(
   const absTpl = (t: Tpl | undefined): number => (t === undefined ? NONE : oTemplates + t.at);
   const absAt = (at: number): number => (at < 0 ? NONE : oTemplates + at);
 
-  const out = (allocate ?? ((n: number) => new Uint8Array(n)))(total);
+  let out: Uint8Array;
+  if (rab !== undefined) {
+    if (oAnswers !== measured.beforeAnswers) throw new Error('image layout: ANSWERS moved');
+    // The templates were written at ANSWERS' start: move them up to their section. The
+    // octets past them read 0 (a resizable buffer's new octets are zeros).
+    const n = templates.len;
+    if (total > oAnswers + templates.buf.length) (rab as ResizableArrayBuffer).resize(total);
+    out = new Uint8Array(rab, 0, total);
+    out.copyWithin(oTemplates, oAnswers, oAnswers + n);
+    // Nothing was written past the templates' old end: SPELLING and the padding read 0.
+    if (total < rab.byteLength) {
+      (rab as ResizableArrayBuffer).resize(total);
+      out = new Uint8Array(rab, 0, total);
+    }
+  } else out = (allocate ?? ((n: number) => new Uint8Array(n)))(total);
   if (out.length !== total) throw new RangeError(`allocator returned ${out.length} octets, ${total} asked`);
   // An allocator may hand back used memory; padding and reserved octets must read 0.
   if (allocate !== undefined) out.fill(0);
@@ -523,7 +612,7 @@ function layout(
     }
   }
   // Template bodies hold absolute message offsets only; the record itself is position-free.
-  out.set(templates.view(), oTemplates);
+  if (rab === undefined) out.set(templates.view(), oTemplates);
   return out;
 }
 
