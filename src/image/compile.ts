@@ -27,7 +27,7 @@ import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { compressibleNameOffsets, rdataTarget } from '../wire/rdata.js';
 import { nameLengthAt } from '../wire/rdata-wire.js';
-import { ColumnZone } from '../zone/column-zone.js';
+import { ColumnZone, type ZoneColumns } from '../zone/column-zone.js';
 import { NodeFlag, type RRset, Zone, type ZoneNode } from '../zone/zone.js';
 import {
   ANSWER_ENTRY_SIZE,
@@ -204,7 +204,13 @@ export function compileZone(zone: CompilableZone, opts: CompileOptions = {}): Ui
     const ctx = new TemplateBuilder(zone, opts.answer ?? {}, templates);
     const table = nodeTable.reset(nodes.length);
     // Each name's templates go to typed arrays at once: no per-name object lives to the layout.
-    if (withTemplates) for (let i = 0; i < nodes.length; i++) table.put(i, ctx.forNode(nodes.node(i)));
+    if (withTemplates && nodes instanceof ColumnOrder) {
+      // A big zone: its plain names written from the columns, the others from their nodes.
+      const cols = (zone as ColumnZone).columns();
+      for (let i = 0; i < nodes.length; i++)
+        if (!ctx.columnPlain(cols, nodes.index(i), nodes.key(i), table, i))
+          table.put(i, ctx.forNode(nodes.node(i)));
+    } else if (withTemplates) for (let i = 0; i < nodes.length; i++) table.put(i, ctx.forNode(nodes.node(i)));
     else for (let i = 0; i < nodes.length; i++) table.put(i, NO_TEMPLATES);
     return layout(zone, nodes, sizes, table, templates, ctx.negative, withTemplates, opts.allocate, rab);
   } finally {
@@ -299,6 +305,50 @@ class NodeTable {
     return this;
   }
 
+  /**
+   * Name `i`'s entries `plainQtypes[0, n)` → templates `plainAts[0, n)` (QTYPEs distinct, in
+   * any order: written sorted), its NODATA template `nodata`, no referral.
+   */
+  putPlain(i: number, n: number, nodata: number): void {
+    this.nodata[i] = nodata;
+    this.referral[i] = -1;
+    const e = this.entries;
+    this.entryFirst[i] = e;
+    this.entryCount[i] = n;
+    if (e + n > this.eQtype.length) this.#grow(e + n);
+    const q = this.eQtype;
+    const t = this.eTpl;
+    for (let k = 0; k < n; k++) {
+      // Insertion sort by QTYPE: a handful of entries.
+      const qt = plainQtypes[k];
+      const at = plainAts[k];
+      let j = e + k - 1;
+      while (j >= e && q[j] > qt) {
+        q[j + 1] = q[j];
+        t[j + 1] = t[j];
+        j--;
+      }
+      q[j + 1] = qt;
+      t[j + 1] = at;
+    }
+    this.eReason.fill(0, e, e + n);
+    this.entries = e + n;
+  }
+
+  #grow(need: number): void {
+    let n = this.eQtype.length;
+    while (n < need) n *= 2;
+    const q = new Uint16Array(n);
+    q.set(this.eQtype);
+    this.eQtype = q;
+    const t = new Int32Array(n);
+    t.set(this.eTpl);
+    this.eTpl = t;
+    const r2 = new Uint8Array(n);
+    r2.set(this.eReason);
+    this.eReason = r2;
+  }
+
   put(i: number, r: NodeTemplates): void {
     this.nodata[i] = r.nodata === undefined ? -1 : r.nodata.at;
     this.referral[i] = r.referral === undefined ? -1 : r.referral.at;
@@ -306,19 +356,7 @@ class NodeTable {
     let e = this.entries;
     this.entryFirst[i] = e;
     this.entryCount[i] = list.length;
-    if (e + list.length > this.eQtype.length) {
-      let n = this.eQtype.length;
-      while (n < e + list.length) n *= 2;
-      const q = new Uint16Array(n);
-      q.set(this.eQtype);
-      this.eQtype = q;
-      const t = new Int32Array(n);
-      t.set(this.eTpl);
-      this.eTpl = t;
-      const r2 = new Uint8Array(n);
-      r2.set(this.eReason);
-      this.eReason = r2;
-    }
+    if (e + list.length > this.eQtype.length) this.#grow(e + list.length);
     for (let k = 0; k < list.length; k++, e++) {
       const x = list[k];
       this.eQtype[e] = x.qtype;
@@ -330,6 +368,10 @@ class NodeTable {
 }
 
 let nodeTable = new NodeTable();
+
+/** Answer entries of one plain name (TemplateBuilder.columnPlain), before they are sorted. */
+const plainQtypes = new Int32Array(64);
+const plainAts = new Int32Array(64);
 
 /** What `TemplateBuilder.forNode` gives for one name. */
 interface NodeTemplates {
@@ -1501,6 +1543,101 @@ class TemplateBuilder {
     return e.tpl !== undefined && e.tpl.dnsFlags === shared.dnsFlags ? e.tpl : undefined;
   }
 
+  /**
+   * What `forNode` makes for name `idx` of a ColumnZone (its key `key`, canonical index `i`),
+   * written from the columns without making its node, when the name is plain: not the root,
+   * not a wildcard, no cut at or above it, at least one RRset and every one of a type whose
+   * RDATA holds no name the encoder may compress (not NS, CNAME, SOA, MX, PTR, MINFO …), nor
+   * SRV or DS (`#exactData`'s `#plainData` case for each RRset), and the zone's negative
+   * template serving its NODATA. Each RRset's template is `#plainData`'s, octet for octet,
+   * written straight into TEMPLATES; ANY is the lowest type's. False (nothing written) when
+   * the name is not plain: the caller makes the node.
+   */
+  columnPlain(cols: ZoneColumns, idx: number, key: string, table: NodeTable, i: number): boolean {
+    if ((cols.flags[idx] & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) return false;
+    if (key.length <= 1 || (key.charCodeAt(0) === 1 && key.charCodeAt(1) === 0x2a)) return false;
+    const { setType, setNext, setFirst, recLen, recNext } = cols;
+    let sets = 0;
+    for (let t = cols.firstSet[idx]; t >= 0; t = setNext[t]) {
+      if (!plainType(setType[t])) return false;
+      // Every template must stay under the 65,535-octet limit (else the encoder decides).
+      let size = 12 + key.length + 4;
+      for (let r = setFirst[t]; r >= 0; r = recNext[r]) size += 12 + recLen[r];
+      if (size > MESSAGE_LIMIT) return false;
+      sets++;
+    }
+    if (sets === 0 || sets >= plainQtypes.length) return false;
+    const neg = this.negative;
+    if (neg === undefined || (neg.tflags & TemplateFlag.SHIFTABLE) === 0) return false;
+    const originKey = this.zone.origin.key;
+    if (key !== originKey && this.#negativeWatch.has(labelBelow(key, originKey.length))) return false;
+    const { setTtl, recOff, slab } = cols;
+    const cls = this.zone.class;
+    const out = this.out;
+    let n = 0;
+    let lowest = 0x10000;
+    let lowestAt = -1;
+    for (let t = cols.firstSet[idx]; t >= 0; t = setNext[t]) {
+      const type = setType[t];
+      const ttl = setTtl[t];
+      let body = 0;
+      let count = 0;
+      for (let r = setFirst[t]; r >= 0; r = recNext[r]) {
+        body += 12 + recLen[r];
+        count++;
+      }
+      const start = out.len;
+      const size = (TEMPLATE_HEADER_SIZE + body + 3) & ~3;
+      out.ensure(size);
+      const b = out.buf;
+      put32(b, start, size);
+      put32(b, start + 4, TEMPLATE_HEADER_SIZE);
+      put32(b, start + 8, body);
+      put32(b, start + 12, body);
+      put16(b, start + 16, count);
+      put32(b, start + 18, 0);
+      put16(b, start + 22, 0);
+      put16(b, start + 24, 0x0400);
+      b[start + 26] = key.length;
+      b[start + 27] = key.length;
+      put32(b, start + 28, 0);
+      let p = start + TEMPLATE_HEADER_SIZE;
+      for (let r = setFirst[t]; r >= 0; r = recNext[r]) {
+        const len = recLen[r];
+        b[p] = 0xc0;
+        b[p + 1] = 12;
+        b[p + 2] = type >> 8;
+        b[p + 3] = type;
+        b[p + 4] = cls >> 8;
+        b[p + 5] = cls;
+        b[p + 6] = ttl >>> 24;
+        b[p + 7] = ttl >>> 16;
+        b[p + 8] = ttl >>> 8;
+        b[p + 9] = ttl;
+        b[p + 10] = len >> 8;
+        b[p + 11] = len;
+        p += 12;
+        const at = recOff[r];
+        if (len <= 32) for (let k = 0; k < len; k++) b[p + k] = slab[at + k];
+        else b.set(slab.subarray(at, at + len), p);
+        p += len;
+      }
+      while (p < start + size) b[p++] = 0;
+      out.len = start + size;
+      plainQtypes[n] = type;
+      plainAts[n++] = start;
+      if (type < lowest) {
+        lowest = type;
+        lowestAt = start;
+      }
+    }
+    // RFC 8482 answer to ANY: the lowest type's RRset, the same bytes as asking for it.
+    plainQtypes[n] = RRType.ANY;
+    plainAts[n++] = lowestAt;
+    table.putPlain(i, n, neg.at);
+    return true;
+  }
+
   forNode(node: ZoneNode): NodeTemplates {
     const entries: Entry[] = [];
     const res = { entries, nodata: undefined as Tpl | undefined, referral: undefined as Tpl | undefined };
@@ -1567,6 +1704,33 @@ class TemplateBuilder {
       entries[j + 1] = e;
     }
     return res;
+  }
+}
+
+/**
+ * A type whose RDATA holds no name the template encoder may compress (compressibleNameOffsets
+ * is empty: not an RFC 1035 name type), not SRV (its targets' addresses go in additional) and
+ * not DS (answered by the engine): `#exactData` writes its template with `#plainData`.
+ */
+function plainType(type: number): boolean {
+  switch (type) {
+    case RRType.NS:
+    case RRType.MD:
+    case RRType.MF:
+    case RRType.CNAME:
+    case RRType.MB:
+    case RRType.MG:
+    case RRType.MR:
+    case RRType.PTR:
+    case RRType.MX:
+    case RRType.SOA:
+    case RRType.MINFO:
+    case RRType.SRV:
+    case RRType.DS:
+    case RRType.ANY:
+      return false;
+    default:
+      return true;
   }
 }
 
