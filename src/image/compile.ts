@@ -210,7 +210,11 @@ export function compileZone(zone: CompilableZone, opts: CompileOptions = {}): Ui
       for (let i = 0; i < nodes.length; i++)
         if (!ctx.columnPlain(cols, nodes.index(i), nodes.key(i), table, i))
           table.put(i, ctx.forNode(nodes.node(i)));
-    } else if (withTemplates) for (let i = 0; i < nodes.length; i++) table.put(i, ctx.forNode(nodes.node(i)));
+    } else if (withTemplates)
+      for (let i = 0; i < nodes.length; i++) {
+        const node = nodes.node(i);
+        if (!ctx.nodePlain(node, table, i)) table.put(i, ctx.forNode(node));
+      }
     else for (let i = 0; i < nodes.length; i++) table.put(i, NO_TEMPLATES);
     return layout(zone, nodes, sizes, table, templates, ctx.negative, withTemplates, opts.allocate, rab);
   } finally {
@@ -857,6 +861,11 @@ class TemplateEncoder {
 
   /** Starts a message with `qname` (class IN) as its question. */
   begin(qname: Name, qtype: number): void {
+    this.beginWire(qname.wire, qname.key, qtype);
+  }
+
+  /** `begin` for the QNAME of wire form `wire` and case-folded key `key`. */
+  beginWire(wire: string, key: string, qtype: number): void {
     this.#gen = (this.#gen + 1) >>> 0;
     if (this.#gen === 0) {
       this.#slotGen.fill(0);
@@ -867,7 +876,7 @@ class TemplateEncoder {
     this.len = 12;
     this.an = this.ns = this.ar = 0;
     this.pointers = 0;
-    this.#writeName(qname.wire, qname.key);
+    this.#writeName(wire, key);
     const buf = this.buf;
     buf[this.len++] = qtype >> 8;
     buf[this.len++] = qtype & 0xff;
@@ -1454,11 +1463,15 @@ class TemplateBuilder {
 
   #negativeTemplate(): Tpl | undefined {
     const zone = this.zone;
-    const origin = zone.origin.toLowerCase();
     // The engine's NXDOMAIN for a name under the apex (the placeholder itself) when there is
     // no wildcard or DNAME at the apex; else the apex's NODATA. Either is the SOA with the negative TTL
     // in authority, the body of both NXDOMAIN and NODATA (the reader sets the RCODE).
     const atApex = (zone.apex.flags & (NodeFlag.WILDCARD_CHILD | NodeFlag.DNAME)) !== 0;
+    if (!atApex && !this.#highNames) {
+      const plain = this.#plainNegative();
+      if (plain !== null) return plain;
+    }
+    const origin = zone.origin.toLowerCase();
     const e = this.#shiftable(origin, ABSENT_TYPE, (q) =>
       atApex || this.#highNames ? this.#answer(atApex ? origin : q, ABSENT_TYPE) : this.#nxdomain(),
     );
@@ -1467,6 +1480,67 @@ class TemplateBuilder {
     if (e.tpl.an !== 0 || e.tpl.ns !== 1 || e.tpl.ar !== 0) return undefined;
     this.#clearRcode(e.tpl);
     return e.tpl;
+  }
+
+  /**
+   * What `#shiftable(origin, ABSENT_TYPE, () => this.#nxdomain())` makes, with the RCODE
+   * cleared (#negativeTemplate), written without an AnswerResult, a placeholder Name or the
+   * generic watch and patch search: the SOA with the negative TTL in authority after the
+   * question `\xff.origin`; the watch labels are those of the SOA's MNAME and RNAME under the
+   * apex (its owner is the apex); the patches are the pointers not aimed at the QNAME. Null
+   * when the general path must decide (a name through octets 0xfe/0xff, a body too long to
+   * shift, a full compression table).
+   */
+  #plainNegative(): Tpl | undefined | null {
+    const zone = this.zone;
+    const a = zone.origin.key;
+    if (a.length + 5 > 255) return null;
+    const soa = zone.soa;
+    const rd = soa.rdata[0];
+    const qname = `\x01\xff${a}`;
+    const w = encoder;
+    w.beginWire(qname, qname, ABSENT_TYPE);
+    if (!w.rrset(1, soa.name, soa.type, soa.class, Math.min(soa.ttl, zone.soaMinimum), soa.rdata)) return null;
+    const length = w.len - w.qEnd;
+    if (w.targets >= MAX_TARGETS - 16 || 12 + 255 + 4 + length > SHIFT_LIMIT) return null;
+    const watch: string[] = [];
+    for (let k = 0, off = 0; k < 2; k++) {
+      // MNAME then RNAME (compressibleNameOffsets of SOA), each up to its root label.
+      let p = off;
+      while (p < rd.length && rd[p] !== 0) p += rd[p] + 1;
+      let key = '';
+      for (let j = off; j <= p && j < rd.length; j++) {
+        const c = rd[j];
+        if (c >= 0xfe) return null;
+        key += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
+      }
+      if (isUnder(key, a)) {
+        const label = labelBelow(key, a.length);
+        if (!watch.includes(label)) watch.push(label);
+      }
+      off = p + 1;
+    }
+    if (watch.length > 255) return null;
+    const patches: number[] = [];
+    const at = w.ptrAt;
+    const to = w.ptrTo;
+    for (let i = 0; i < w.pointers; i++) if (to[i] !== 12) patches.push(at[i]);
+    return this.#place({
+      buf: w.buf,
+      start: w.qEnd,
+      length,
+      requiredLength: length,
+      an: 0,
+      ns: w.ns,
+      arRequired: 0,
+      arOptional: 0,
+      dnsFlags: 0x0400,
+      qnameLength: qname.length,
+      anchorLength: a.length,
+      patches,
+      watch,
+      tflags: TemplateFlag.SHIFTABLE,
+    });
   }
 
   /**
@@ -1632,6 +1706,84 @@ class TemplateBuilder {
       }
     }
     // RFC 8482 answer to ANY: the lowest type's RRset, the same bytes as asking for it.
+    plainQtypes[n] = RRType.ANY;
+    plainAts[n++] = lowestAt;
+    table.putPlain(i, n, neg.at);
+    return true;
+  }
+
+  /** `columnPlain` for a Zone's node: the same test, the same octets, read from its RRsets. */
+  nodePlain(node: ZoneNode, table: NodeTable, i: number): boolean {
+    if ((node.flags & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) return false;
+    const key = node.name.key;
+    if (key.length <= 1 || (key.charCodeAt(0) === 1 && key.charCodeAt(1) === 0x2a)) return false;
+    const sets = node.rrsets;
+    if (sets.length === 0 || sets.length >= plainQtypes.length) return false;
+    for (let k = 0; k < sets.length; k++) {
+      const set = sets[k];
+      if (!plainType(set.type)) return false;
+      const rdata = set.rdata;
+      let size = 12 + key.length + 4;
+      for (let r = 0; r < rdata.length; r++) size += 12 + rdata[r].length;
+      if (size > MESSAGE_LIMIT) return false;
+    }
+    const neg = this.negative;
+    if (neg === undefined || (neg.tflags & TemplateFlag.SHIFTABLE) === 0) return false;
+    const originKey = this.zone.origin.key;
+    if (key !== originKey && this.#negativeWatch.has(labelBelow(key, originKey.length))) return false;
+    const out = this.out;
+    let n = 0;
+    let lowest = 0x10000;
+    let lowestAt = -1;
+    for (let k = 0; k < sets.length; k++) {
+      const { type, class: cls, ttl, rdata } = sets[k];
+      let body = 0;
+      for (let r = 0; r < rdata.length; r++) body += 12 + rdata[r].length;
+      const start = out.len;
+      const size = (TEMPLATE_HEADER_SIZE + body + 3) & ~3;
+      out.ensure(size);
+      const b = out.buf;
+      put32(b, start, size);
+      put32(b, start + 4, TEMPLATE_HEADER_SIZE);
+      put32(b, start + 8, body);
+      put32(b, start + 12, body);
+      put16(b, start + 16, rdata.length);
+      put32(b, start + 18, 0);
+      put16(b, start + 22, 0);
+      put16(b, start + 24, 0x0400);
+      b[start + 26] = key.length;
+      b[start + 27] = key.length;
+      put32(b, start + 28, 0);
+      let p = start + TEMPLATE_HEADER_SIZE;
+      for (let r = 0; r < rdata.length; r++) {
+        const rd = rdata[r];
+        const len = rd.length;
+        b[p] = 0xc0;
+        b[p + 1] = 12;
+        b[p + 2] = type >> 8;
+        b[p + 3] = type;
+        b[p + 4] = cls >> 8;
+        b[p + 5] = cls;
+        b[p + 6] = ttl >>> 24;
+        b[p + 7] = ttl >>> 16;
+        b[p + 8] = ttl >>> 8;
+        b[p + 9] = ttl;
+        b[p + 10] = len >> 8;
+        b[p + 11] = len;
+        p += 12;
+        if (len <= 32) for (let j = 0; j < len; j++) b[p + j] = rd[j];
+        else b.set(rd, p);
+        p += len;
+      }
+      while (p < start + size) b[p++] = 0;
+      out.len = start + size;
+      plainQtypes[n] = type;
+      plainAts[n++] = start;
+      if (type < lowest) {
+        lowest = type;
+        lowestAt = start;
+      }
+    }
     plainQtypes[n] = RRType.ANY;
     plainAts[n++] = lowestAt;
     table.putPlain(i, n, neg.at);
