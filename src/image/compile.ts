@@ -1140,6 +1140,24 @@ function namesOf(result: AnswerResult): string[] {
 function targetKey(type: number, rdata: Uint8Array): string {
   const pos = type === RRType.MX ? 2 : type === RRType.SRV ? 6 : 0;
   const end = pos + nameLengthAt(rdata, pos);
+  return foldedLatin1(rdata, pos, end);
+}
+
+const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
+
+/**
+ * The octets `b[start, end)` as a latin1 string with A–Z folded: one flat string made at once
+ * when there is nothing to fold (a string built a character at a time is a chain the Map
+ * lookups that follow must flatten first).
+ */
+function foldedLatin1(b: Uint8Array, start: number, end: number): string {
+  let k = start;
+  while (k < end && (b[k] < 0x41 || b[k] > 0x5a)) k++;
+  if (k === end) return latin1Slice.call(b, start, end);
+  return foldedChars(b, start, end);
+}
+
+function foldedChars(rdata: Uint8Array, pos: number, end: number): string {
   let s = '';
   for (let i = pos; i < end; i++) {
     const c = rdata[i];
@@ -1508,12 +1526,9 @@ class TemplateBuilder {
       // MNAME then RNAME (compressibleNameOffsets of SOA), each up to its root label.
       let p = off;
       while (p < rd.length && rd[p] !== 0) p += rd[p] + 1;
-      let key = '';
-      for (let j = off; j <= p && j < rd.length; j++) {
-        const c = rd[j];
-        if (c >= 0xfe) return null;
-        key += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
-      }
+      const end = Math.min(p + 1, rd.length);
+      for (let j = off; j < end; j++) if (rd[j] >= 0xfe) return null;
+      const key = foldedLatin1(rd, off, end);
       if (isUnder(key, a)) {
         const label = labelBelow(key, a.length);
         if (!watch.includes(label)) watch.push(label);
