@@ -14,6 +14,7 @@
 import { closeSync, constants, fstatSync, openSync, type Stats, statSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { type CompilableZone, compileZone } from '../../image/compile.js';
+import { ColumnZone } from '../../zone/column-zone.js';
 import { loadZoneText, loadZoneTextColumns, readLatin1Fd, ZoneParseError } from '../../zone/index.js';
 import {
   type CompileBatch,
@@ -103,8 +104,55 @@ const loaderFor = (text: string): typeof loadZoneText | typeof loadZoneTextColum
   text.length >= COLUMN_ZONE_TEXT ? loadZoneTextColumns : loadZoneText;
 // --- end bigzone ---
 
-/** Runs one job; never throws. A compiled image is a whole ArrayBuffer of its own. */
-export function runCompile(job: CompileJob): CompileOutcome {
+/**
+ * Where a batch's small images are compiled: one buffer, each image written in place by
+ * `compileZone` (its `allocate` option), so a small zone costs neither an ArrayBuffer of its
+ * own (allocated, then swept by the GC) nor a copy into the batch's transferred buffer. An
+ * image that does not fit (or is large) gets a buffer of its own.
+ */
+export class ImageArena {
+  /** A resizable ArrayBuffer (grown in place, cut to what was used by `take`). */
+  readonly #rab: ResizableBuffer;
+  used = 0;
+  constructor() {
+    this.#rab = new (ArrayBuffer as unknown as ResizableBufferConstructor)(ARENA_START, {
+      maxByteLength: ARENA_MAX,
+    });
+  }
+  readonly allocate = (n: number): Uint8Array => {
+    const rab = this.#rab;
+    if (n > SMALL_IMAGE || this.used + n > ARENA_MAX) return new Uint8Array(n);
+    if (this.used + n > rab.byteLength)
+      rab.resize(Math.min(ARENA_MAX, Math.max(this.used + n, rab.byteLength * 2)));
+    const at = this.used;
+    this.used = at + n;
+    return new Uint8Array(rab, at, n);
+  };
+  /** The image lies in this arena. */
+  holds(image: Uint8Array): boolean {
+    return image.buffer === this.#rab;
+  }
+  /** The arena cut to the images in it (views of them stay valid), as one buffer to transfer. */
+  take(): Uint8Array {
+    this.#rab.resize(this.used);
+    return new Uint8Array(this.#rab, 0, this.used);
+  }
+}
+
+/** `ArrayBuffer` with ES2024's resizing (Node 20 has it; the ES2022 typings do not). */
+type ResizableBuffer = ArrayBuffer & { resize(bytes: number): void };
+type ResizableBufferConstructor = new (bytes: number, opts: { maxByteLength: number }) => ResizableBuffer;
+/** An arena starts with room for ~36 images of a 10-record zone (~1.7 KiB each) and doubles. */
+const ARENA_START = 64 * 1024;
+/** Past this, a batch's images get buffers of their own (copied into one, as before arenas). */
+const ARENA_MAX = 64 * 1024 * 1024;
+const ARENAS = typeof (ArrayBuffer.prototype as Partial<ResizableBuffer>).resize === 'function';
+
+/**
+ * Runs one job; never throws. A compiled image is a whole ArrayBuffer of its own, or (a
+ * `Zone`'s, with `arena`) a view into the arena.
+ */
+export function runCompile(job: CompileJob, arena?: ImageArena): CompileOutcome {
   const label = job.kind === 'file' ? job.path : job.name;
   let warnings: string[] = NONE;
   let zone: CompilableZone;
@@ -133,8 +181,13 @@ export function runCompile(job: CompileJob): CompileOutcome {
     return failed;
   }
   try {
-    let image = compileZone(zone);
-    if (image.byteOffset !== 0 || image.byteLength !== image.buffer.byteLength) image = image.slice();
+    // A ColumnZone (a big zone) is compiled in place in a buffer of its own (compile.ts).
+    let image =
+      arena !== undefined && !(zone instanceof ColumnZone)
+        ? compileZone(zone, { allocate: arena.allocate })
+        : compileZone(zone);
+    if (!arena?.holds(image) && (image.byteOffset !== 0 || image.byteLength !== image.buffer.byteLength))
+      image = image.slice();
     const done: CompileOutcome = {
       ok: true,
       key: zone.origin.key,
@@ -167,13 +220,20 @@ const SMALL_IMAGE = 256 * 1024;
 export function runBatch(req: CompileBatchRequest): { batch: CompileBatch; transfer: ArrayBuffer[] } {
   const n = req.kind === 'file' ? req.paths.length : req.names.length;
   const results: CompileOutcome[] = new Array(n);
+  const arena = ARENAS ? new ImageArena() : undefined;
   for (let i = 0; i < n; i++)
     results[i] =
       req.kind === 'file'
-        ? runCompile({ kind: 'file', path: req.paths[i], sig: req.sigs[i] || undefined })
-        : runCompile({ kind: 'text', name: req.names[i], text: req.texts[i] });
+        ? runCompile({ kind: 'file', path: req.paths[i], sig: req.sigs[i] || undefined }, arena)
+        : runCompile({ kind: 'text', name: req.names[i], text: req.texts[i] }, arena);
   let total = 0;
-  for (const o of results) if (o.ok && o.image.length <= SMALL_IMAGE) total += o.image.length;
+  // Every small image in the arena: the arena is the batch's buffer, nothing is copied.
+  let inArena = true;
+  for (const o of results)
+    if (o.ok && o.image.length <= SMALL_IMAGE) {
+      total += o.image.length;
+      if (!arena?.holds(o.image)) inArena = false;
+    }
   const batch: CompileBatch = {
     status: new Uint8Array(n),
     keys: new Array(n).fill(''),
@@ -184,7 +244,7 @@ export function runBatch(req: CompileBatchRequest): { batch: CompileBatch; trans
     lengths: new Array(n).fill(0),
     large: [],
     problems: [],
-    shared: new Uint8Array(total),
+    shared: inArena && arena !== undefined ? arena.take() : new Uint8Array(total),
   };
   const transfer: ArrayBuffer[] = [batch.shared.buffer as ArrayBuffer];
   let at = 0;
@@ -201,7 +261,8 @@ export function runBatch(req: CompileBatchRequest): { batch: CompileBatch; trans
     batch.origins[i] = o.origin;
     batch.serials[i] = o.serial;
     batch.lengths[i] = o.image.length;
-    if (o.image.length <= SMALL_IMAGE) {
+    if (o.image.length <= SMALL_IMAGE && inArena) batch.at[i] = o.image.byteOffset;
+    else if (o.image.length <= SMALL_IMAGE) {
       batch.shared.set(o.image, at);
       batch.at[i] = at;
       at += o.image.length;
