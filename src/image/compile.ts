@@ -103,41 +103,70 @@ interface Entry {
 }
 
 /**
- * Growing little-endian byte buffer: its own array, grown by copying, or (`over`) a window
- * from `base` onwards of a resizable ArrayBuffer, grown in place by resizing it (no copy, no
- * second buffer: a big zone's TEMPLATES section is written where the image will hold it).
+ * Growing little-endian byte buffer: its own array, grown by copying; or (`over`) one whose
+ * octets go to a resizable ArrayBuffer from `base` on, staged in a plain buffer and copied in
+ * (one `set`, the resizable buffer grown in place) whenever the stage is full — a big zone's
+ * TEMPLATES section written where the image will hold it, without a second copy of it
+ * (single stores into a resizable buffer cost V8 11 several times more than into a plain one).
+ * Positions a writer takes from `len` are in `buf`; `total`/`flushed + len` is the offset in
+ * the section.
  */
 class Bytes {
   buf = new Uint8Array(1024);
   len = 0;
+  /** Octets already copied to the resizable buffer (0 without one). */
+  flushed = 0;
   #rab: ArrayBuffer | undefined;
   #base = 0;
 
-  /** A buffer writing into `rab` from `base` on (`rab` resizable), starting with `capacity` octets. */
-  static over(rab: ArrayBuffer, base: number, capacity: number): Bytes {
+  /** A buffer writing into `rab` (resizable) from `base` on, through a stage of `stage` octets. */
+  static over(rab: ArrayBuffer, base: number, stage: number): Bytes {
     const b = new Bytes();
     b.#rab = rab;
     b.#base = base;
-    (rab as ResizableArrayBuffer).resize(base + capacity);
-    b.buf = new Uint8Array(rab, base, capacity);
+    b.buf = new Uint8Array(stage);
     return b;
   }
 
+  /** Octets written so far (the section's length). */
+  get total(): number {
+    return this.flushed + this.len;
+  }
+
+  /** After this, `buf` has room for `n` octets at `len` (which may have moved to 0). */
   ensure(n: number): void {
     if (this.len + n <= this.buf.length) return;
-    let cap = this.buf.length * 2;
-    while (cap < this.len + n) cap *= 2;
-    const rab = this.#rab;
-    if (rab !== undefined) {
-      // Past maxByteLength this throws RangeError: the image could not be a valid one.
-      (rab as ResizableArrayBuffer).resize(this.#base + cap);
-      this.buf = new Uint8Array(rab, this.#base, cap);
+    if (this.#rab !== undefined) {
+      this.flush();
+      if (n <= this.buf.length) return;
+      this.buf = new Uint8Array(Math.max(n, this.buf.length * 2));
       return;
     }
+    let cap = this.buf.length * 2;
+    while (cap < this.len + n) cap *= 2;
     const b = new Uint8Array(cap);
     b.set(this.buf.subarray(0, this.len));
     this.buf = b;
   }
+
+  /** Copies the stage to the resizable buffer (grown to hold it). */
+  flush(): void {
+    const rab = this.#rab;
+    if (rab === undefined || this.len === 0) return;
+    const at = this.#base + this.flushed;
+    // Past maxByteLength this throws RangeError: the image could not be a valid one.
+    if (rab.byteLength < at + this.len) (rab as ResizableArrayBuffer).resize(at + this.len);
+    new Uint8Array(rab, at, this.len).set(this.buf.subarray(0, this.len));
+    this.flushed += this.len;
+    this.len = 0;
+  }
+
+  /** Sets the octet at section offset `at` (staged or already copied). */
+  patch(at: number, v: number): void {
+    if (at >= this.flushed) this.buf[at - this.flushed] = v;
+    else new Uint8Array(this.#rab as ArrayBuffer, this.#base + at, 1)[0] = v;
+  }
+
   u8(v: number): void {
     this.ensure(1);
     this.buf[this.len++] = v & 0xff;
@@ -198,7 +227,7 @@ export function compileZone(zone: CompilableZone, opts: CompileOptions = {}): Ui
     rab = new (ArrayBuffer as ResizableArrayBufferConstructor)(sizes.beforeAnswers, {
       maxByteLength: MAX_IMAGE,
     });
-    templates = Bytes.over(rab, sizes.beforeAnswers, Math.max(1 << 16, nodes.length * 64));
+    templates = Bytes.over(rab, sizes.beforeAnswers, 1 << 20);
   } else templates.len = 0;
   try {
     const ctx = new TemplateBuilder(zone, opts.answer ?? {}, templates);
@@ -484,7 +513,7 @@ function layout(
     totalRrsets * RRSET_RECORD_SIZE,
     rdataLen,
     totalEntries * ANSWER_ENTRY_SIZE,
-    templates.len,
+    templates.total,
   ];
   if (spelled) sizes.push(nodes.length * 4 + spellLen);
   const starts: number[] = [];
@@ -503,15 +532,12 @@ function layout(
     if (oAnswers !== measured.beforeAnswers) throw new Error('image layout: ANSWERS moved');
     // The templates were written at ANSWERS' start: move them up to their section. The
     // octets past them read 0 (a resizable buffer's new octets are zeros).
-    const n = templates.len;
-    if (total > oAnswers + templates.buf.length) (rab as ResizableArrayBuffer).resize(total);
+    templates.flush();
+    const n = templates.total;
+    (rab as ResizableArrayBuffer).resize(total);
     out = new Uint8Array(rab, 0, total);
-    out.copyWithin(oTemplates, oAnswers, oAnswers + n);
     // Nothing was written past the templates' old end: SPELLING and the padding read 0.
-    if (total < rab.byteLength) {
-      (rab as ResizableArrayBuffer).resize(total);
-      out = new Uint8Array(rab, 0, total);
-    }
+    out.copyWithin(oTemplates, oAnswers, oAnswers + n);
   } else out = (allocate ?? ((n: number) => new Uint8Array(n)))(total);
   if (out.length !== total) throw new RangeError(`allocator returned ${out.length} octets, ${total} asked`);
   // An allocator may hand back used memory; padding and reserved octets must read 0.
@@ -546,6 +572,11 @@ function layout(
   hash.fill(0, 0, slots);
 
   const cols = zone instanceof ColumnZone ? zone.columns() : undefined;
+  if (cols !== undefined && rab !== undefined) {
+    // In place in the resizable buffer: the sections written through plain stages.
+    writeColumns(out, nodes as ColumnOrder, cols, table, hash, slotMask, starts, absAt);
+    return finish(out, nodes, spelled, starts, hash, oHash, slots, templates, oTemplates, rab);
+  }
   let pName = oNames;
   let pNamedata = oNamedata;
   let pRrset = oRrsets;
@@ -640,8 +671,25 @@ function layout(
       answerCount++;
     }
   }
+  return finish(out, nodes, spelled, starts, hash, oHash, slots, templates, oTemplates, rab);
+}
+
+/** The hash slots, SPELLING and (without `rab`) the templates: the end of `layout`. */
+function finish(
+  out: Uint8Array,
+  nodes: OrderedNames,
+  spelled: boolean,
+  starts: number[],
+  hash: Uint32Array,
+  oHash: number,
+  slots: number,
+  templates: Bytes,
+  oTemplates: number,
+  rab: ArrayBuffer | undefined,
+): Uint8Array {
   const slot0 = oHash + 8;
-  for (let k = 0; k < slots; k++) if (hash[k] !== 0) put32(out, slot0 + k * 4, hash[k]);
+  if (LITTLE_ENDIAN) out.set(new Uint8Array(hash.buffer, 0, slots * 4), slot0);
+  else for (let k = 0; k < slots; k++) if (hash[k] !== 0) put32(out, slot0 + k * 4, hash[k]);
   if (hash.length > 1 << 16) hashScratch = new Uint32Array(64);
   if (spelled) {
     const oSpell = starts[8];
@@ -660,6 +708,139 @@ function layout(
   // Template bodies hold absolute message offsets only; the record itself is position-free.
   if (rab === undefined) out.set(templates.view(), oTemplates);
   return out;
+}
+
+/**
+ * Part of one section, written in a plain buffer and copied into `out` (one `set`) when full:
+ * single stores into an array over a resizable buffer cost V8 11 several times more.
+ */
+class Stage {
+  buf: Uint8Array;
+  n = 0;
+  /** Where buf[0] goes in `out`. */
+  at: number;
+  readonly #out: Uint8Array;
+  constructor(out: Uint8Array, at: number) {
+    this.#out = out;
+    this.at = at;
+    this.buf = new Uint8Array(1 << 16);
+  }
+  /** Room for `k` more octets at `n` (which may move to 0). */
+  room(k: number): void {
+    if (this.n + k <= this.buf.length) return;
+    this.flush();
+    if (k > this.buf.length) this.buf = new Uint8Array(k * 2);
+  }
+  flush(): void {
+    this.#out.set(this.buf.subarray(0, this.n), this.at);
+    this.at += this.n;
+    this.n = 0;
+  }
+  /** The offset in `out` of the next octet. */
+  get pos(): number {
+    return this.at + this.n;
+  }
+}
+
+/**
+ * `layout`'s loop for a ColumnZone compiled in place: NAMES, NAMEDATA, RRSETS, RDATA and
+ * ANSWERS from the columns through stages (the same octets as the loop in `layout`), and
+ * the hash slots.
+ */
+function writeColumns(
+  out: Uint8Array,
+  nodes: ColumnOrder,
+  cols: ZoneColumns,
+  table: NodeTable,
+  hash: Uint32Array,
+  slotMask: number,
+  starts: number[],
+  absAt: (at: number) => number,
+): void {
+  const sName = new Stage(out, starts[1]);
+  const sData = new Stage(out, starts[2]);
+  const sSet = new Stage(out, starts[4]);
+  const sRd = new Stage(out, starts[5]);
+  const sAns = new Stage(out, starts[6]);
+  const { flags: nameFlags, firstSet, setNext, setType, setTtl, setFirst, recNext, recOff, recLen, slab } = cols;
+  let rrsetCount = 0;
+  let answerCount = 0;
+  for (let i = 0; i < nodes.length; i++) {
+    const key = nodes.key(i);
+    let s = fnv1aString(key) & slotMask;
+    while (hash[s] !== 0) s = (s + 1) & slotMask;
+    hash[s] = i + 1;
+    const idx = nodes.index(i);
+    let setCount = 0;
+    let flags = nameFlags[idx] & 31;
+    for (let t = firstSet[idx]; t >= 0; t = setNext[t]) {
+      setCount++;
+      if (setType[t] === RRType.CNAME) flags |= NameFlag.HAS_CNAME;
+    }
+    if (key.charCodeAt(0) === 1 && key.charCodeAt(1) === 0x2a) flags |= NameFlag.IS_WILDCARD;
+    if (setCount === 0) flags |= NameFlag.EMPTY;
+    sName.room(NAME_RECORD_SIZE);
+    sData.room(1 + key.length);
+    nameRecord(sName.buf, sName.n, sData.pos, flags, rrsetCount, setCount, answerCount, table, i, absAt);
+    sName.n += NAME_RECORD_SIZE;
+    const d = sData.buf;
+    let pd = sData.n;
+    d[pd++] = key.length;
+    for (let k = 0; k < key.length; k++) d[pd++] = key.charCodeAt(k);
+    sData.n = pd;
+    for (let t = firstSet[idx]; t >= 0; t = setNext[t]) {
+      let count = 0;
+      let octets = 0;
+      for (let r = setFirst[t]; r >= 0; r = recNext[r]) {
+        count++;
+        octets += 2 + recLen[r];
+      }
+      sSet.room(RRSET_RECORD_SIZE);
+      sRd.room(octets);
+      const b = sSet.buf;
+      const p = sSet.n;
+      put32(b, p, i);
+      put16(b, p + 4, setType[t]);
+      put16(b, p + 6, count);
+      put32(b, p + 8, setTtl[t]);
+      put32(b, p + 12, sRd.pos);
+      sSet.n = p + RRSET_RECORD_SIZE;
+      rrsetCount++;
+      const rb = sRd.buf;
+      let pr = sRd.n;
+      for (let r = setFirst[t]; r >= 0; r = recNext[r]) {
+        const at = recOff[r];
+        const n = recLen[r];
+        rb[pr] = n >> 8;
+        rb[pr + 1] = n;
+        pr += 2;
+        if (n <= 32) for (let k = 0; k < n; k++) rb[pr + k] = slab[at + k];
+        else rb.set(slab.subarray(at, at + n), pr);
+        pr += n;
+      }
+      sRd.n = pr;
+    }
+    const first = table.entryFirst[i];
+    const last = first + table.entryCount[i];
+    sAns.room((last - first) * ANSWER_ENTRY_SIZE);
+    const ab = sAns.buf;
+    let pa = sAns.n;
+    for (let e = first; e < last; e++) {
+      const at = table.eTpl[e];
+      put16(ab, pa, table.eQtype[e]);
+      ab[pa + 2] = at >= 0 ? AnswerEntryKind.TEMPLATE : AnswerEntryKind.FALLBACK;
+      ab[pa + 3] = table.eReason[e];
+      put32(ab, pa + 4, absAt(at));
+      pa += ANSWER_ENTRY_SIZE;
+      answerCount++;
+    }
+    sAns.n = pa;
+  }
+  sName.flush();
+  sData.flush();
+  sSet.flush();
+  sRd.flush();
+  sAns.flush();
 }
 
 /** Writes name `i`'s record of the NAMES section at `p`; returns the next record's offset. */
@@ -685,6 +866,9 @@ function nameRecord(
   put32(out, p + 28, absAt(table.referral[i]));
   return p + NAME_RECORD_SIZE;
 }
+
+/** The slots are u32 little-endian: copied as they are when the machine's order is that. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** The hash slots of the image being laid out (reused). */
 let hashScratch = new Uint32Array(64);
@@ -715,12 +899,12 @@ const SECTION_IDS_SPELLED = [...SECTION_IDS, SectionId.SPELLING];
 
 /** Writes a template record at the end of `b`; returns its offset. */
 function writeTemplate(b: Bytes, t: TplParts): number {
-  const start = b.len;
   let watchBytes = 0;
   for (const w of t.watch) watchBytes += w.length;
   const bodyOffset = (TEMPLATE_HEADER_SIZE + t.patches.length * 2 + watchBytes + 3) & ~3;
   const size = (bodyOffset + t.length + 3) & ~3;
   b.ensure(size);
+  const start = b.len;
   const h = b.buf;
   put32(h, start, size);
   put32(h, start + 4, bodyOffset);
@@ -748,7 +932,7 @@ function writeTemplate(b: Bytes, t: TplParts): number {
   else buf.set(body.subarray(from, from + n), b.len);
   b.len += n;
   while (b.len < start + size) buf[b.len++] = 0;
-  return start;
+  return b.flushed + start;
 }
 
 /** An encoded answer: the message after the question (a view of the encoder's scratch), and its parts. */
@@ -1211,8 +1395,8 @@ class TemplateBuilder {
   /** Clears the RCODE of a placed template (negative bodies serve NXDOMAIN and NODATA). */
   #clearRcode(t: Tpl): void {
     t.dnsFlags &= ~0x000f;
-    this.out.buf[t.at + T.DNS_FLAGS] = t.dnsFlags & 0xff;
-    this.out.buf[t.at + T.DNS_FLAGS + 1] = t.dnsFlags >> 8;
+    this.out.patch(t.at + T.DNS_FLAGS, t.dnsFlags & 0xff);
+    this.out.patch(t.at + T.DNS_FLAGS + 1, t.dnsFlags >> 8);
   }
 
   #answer(name: Name, qtype: number): AnswerResult {
@@ -1675,9 +1859,9 @@ class TemplateBuilder {
         body += 12 + recLen[r];
         count++;
       }
-      const start = out.len;
       const size = (TEMPLATE_HEADER_SIZE + body + 3) & ~3;
       out.ensure(size);
+      const start = out.len;
       const b = out.buf;
       put32(b, start, size);
       put32(b, start + 4, TEMPLATE_HEADER_SIZE);
@@ -1714,10 +1898,10 @@ class TemplateBuilder {
       while (p < start + size) b[p++] = 0;
       out.len = start + size;
       plainQtypes[n] = type;
-      plainAts[n++] = start;
+      plainAts[n++] = out.flushed + start;
       if (type < lowest) {
         lowest = type;
-        lowestAt = start;
+        lowestAt = out.flushed + start;
       }
     }
     // RFC 8482 answer to ANY: the lowest type's RRset, the same bytes as asking for it.
@@ -1754,9 +1938,9 @@ class TemplateBuilder {
       const { type, class: cls, ttl, rdata } = sets[k];
       let body = 0;
       for (let r = 0; r < rdata.length; r++) body += 12 + rdata[r].length;
-      const start = out.len;
       const size = (TEMPLATE_HEADER_SIZE + body + 3) & ~3;
       out.ensure(size);
+      const start = out.len;
       const b = out.buf;
       put32(b, start, size);
       put32(b, start + 4, TEMPLATE_HEADER_SIZE);
@@ -1793,10 +1977,10 @@ class TemplateBuilder {
       while (p < start + size) b[p++] = 0;
       out.len = start + size;
       plainQtypes[n] = type;
-      plainAts[n++] = start;
+      plainAts[n++] = out.flushed + start;
       if (type < lowest) {
         lowest = type;
-        lowestAt = start;
+        lowestAt = out.flushed + start;
       }
     }
     plainQtypes[n] = RRType.ANY;

@@ -105,48 +105,32 @@ const loaderFor = (text: string): typeof loadZoneText | typeof loadZoneTextColum
 // --- end bigzone ---
 
 /**
- * Where a batch's small images are compiled: one buffer, each image written in place by
- * `compileZone` (its `allocate` option), so a small zone costs neither an ArrayBuffer of its
- * own (allocated, then swept by the GC) nor a copy into the batch's transferred buffer. An
- * image that does not fit (or is large) gets a buffer of its own.
+ * Where a batch's small images are compiled: one buffer, reused from batch to batch, each
+ * image written in place by `compileZone` (its `allocate` option), so a small zone costs no
+ * ArrayBuffer of its own (allocated, then swept by the GC); the batch's transferred buffer is
+ * one copy of what the arena holds. An image that does not fit (or is large) gets a buffer of
+ * its own. (A plain buffer: writes into a resizable one cost V8 11 far more.)
  */
 export class ImageArena {
-  /** A resizable ArrayBuffer (grown in place, cut to what was used by `take`). */
-  readonly #rab: ResizableBuffer;
+  buf: Uint8Array;
   used = 0;
-  constructor() {
-    this.#rab = new (ArrayBuffer as unknown as ResizableBufferConstructor)(ARENA_START, {
-      maxByteLength: ARENA_MAX,
-    });
+  constructor(bytes: number) {
+    this.buf = new Uint8Array(bytes);
   }
   readonly allocate = (n: number): Uint8Array => {
-    const rab = this.#rab;
-    if (n > SMALL_IMAGE || this.used + n > ARENA_MAX) return new Uint8Array(n);
-    if (this.used + n > rab.byteLength)
-      rab.resize(Math.min(ARENA_MAX, Math.max(this.used + n, rab.byteLength * 2)));
+    if (n > SMALL_IMAGE || this.used + n > this.buf.length) return new Uint8Array(n);
     const at = this.used;
     this.used = at + n;
-    return new Uint8Array(rab, at, n);
+    return this.buf.subarray(at, at + n); // compileZone zeroes what an allocator hands it
   };
   /** The image lies in this arena. */
   holds(image: Uint8Array): boolean {
-    return image.buffer === this.#rab;
-  }
-  /** The arena cut to the images in it (views of them stay valid), as one buffer to transfer. */
-  take(): Uint8Array {
-    this.#rab.resize(this.used);
-    return new Uint8Array(this.#rab, 0, this.used);
+    return image.buffer === this.buf.buffer;
   }
 }
 
-/** `ArrayBuffer` with ES2024's resizing (Node 20 has it; the ES2022 typings do not). */
-type ResizableBuffer = ArrayBuffer & { resize(bytes: number): void };
-type ResizableBufferConstructor = new (bytes: number, opts: { maxByteLength: number }) => ResizableBuffer;
-/** An arena starts with room for ~36 images of a 10-record zone (~1.7 KiB each) and doubles. */
-const ARENA_START = 64 * 1024;
-/** Past this, a batch's images get buffers of their own (copied into one, as before arenas). */
-const ARENA_MAX = 64 * 1024 * 1024;
-const ARENAS = typeof (ArrayBuffer.prototype as Partial<ResizableBuffer>).resize === 'function';
+/** The thread's arena: room for ~600 images of a 10-record zone (~1.7 KiB each). */
+const arena = new ImageArena(1 << 20);
 
 /**
  * Runs one job; never throws. A compiled image is a whole ArrayBuffer of its own, or (a
@@ -220,19 +204,19 @@ const SMALL_IMAGE = 256 * 1024;
 export function runBatch(req: CompileBatchRequest): { batch: CompileBatch; transfer: ArrayBuffer[] } {
   const n = req.kind === 'file' ? req.paths.length : req.names.length;
   const results: CompileOutcome[] = new Array(n);
-  const arena = ARENAS ? new ImageArena() : undefined;
+  arena.used = 0;
   for (let i = 0; i < n; i++)
     results[i] =
       req.kind === 'file'
         ? runCompile({ kind: 'file', path: req.paths[i], sig: req.sigs[i] || undefined }, arena)
         : runCompile({ kind: 'text', name: req.names[i], text: req.texts[i] }, arena);
   let total = 0;
-  // Every small image in the arena: the arena is the batch's buffer, nothing is copied.
+  // Every small image in the arena: the batch's buffer is one copy of it.
   let inArena = true;
   for (const o of results)
     if (o.ok && o.image.length <= SMALL_IMAGE) {
       total += o.image.length;
-      if (!arena?.holds(o.image)) inArena = false;
+      if (!arena.holds(o.image)) inArena = false;
     }
   const batch: CompileBatch = {
     status: new Uint8Array(n),
@@ -244,7 +228,7 @@ export function runBatch(req: CompileBatchRequest): { batch: CompileBatch; trans
     lengths: new Array(n).fill(0),
     large: [],
     problems: [],
-    shared: inArena && arena !== undefined ? arena.take() : new Uint8Array(total),
+    shared: inArena ? arena.buf.slice(0, arena.used) : new Uint8Array(total),
   };
   const transfer: ArrayBuffer[] = [batch.shared.buffer as ArrayBuffer];
   let at = 0;
