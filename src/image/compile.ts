@@ -762,7 +762,18 @@ function writeColumns(
   const sSet = new Stage(out, starts[4]);
   const sRd = new Stage(out, starts[5]);
   const sAns = new Stage(out, starts[6]);
-  const { flags: nameFlags, firstSet, setNext, setType, setTtl, setFirst, recNext, recOff, recLen, slab } = cols;
+  const {
+    flags: nameFlags,
+    firstSet,
+    setNext,
+    setType,
+    setTtl,
+    setFirst,
+    recNext,
+    recOff,
+    recLen,
+    slab,
+  } = cols;
   let rrsetCount = 0;
   let answerCount = 0;
   for (let i = 0; i < nodes.length; i++) {
@@ -1702,7 +1713,8 @@ class TemplateBuilder {
     const qname = `\x01\xff${a}`;
     const w = encoder;
     w.beginWire(qname, qname, ABSENT_TYPE);
-    if (!w.rrset(1, soa.name, soa.type, soa.class, Math.min(soa.ttl, zone.soaMinimum), soa.rdata)) return null;
+    if (!w.rrset(1, soa.name, soa.type, soa.class, Math.min(soa.ttl, zone.soaMinimum), soa.rdata))
+      return null;
     const length = w.len - w.qEnd;
     if (w.targets >= MAX_TARGETS - 16 || 12 + 255 + 4 + length > SHIFT_LIMIT) return null;
     const watch: string[] = [];
