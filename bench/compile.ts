@@ -9,6 +9,9 @@
  *
  *   node --expose-gc dist/bench/compile.js [--zones N] [--records N] [--runs N] [--no-reference]
  *
+ * For the many small zones it also times the compile thread's `runBatch` (batches of 128 text
+ * jobs: parse, compile into the batch's arena, the columns posted back).
+ *
  * For the big zone it also times the compile thread's path both ways: `loadZoneText` (a Zone
  * graph) and `loadZoneTextColumns` (src/zone/column-zone.ts), each followed by compileZone.
  *
@@ -28,6 +31,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { compileZone } from '../src/image/compile.js';
+import { runBatch } from '../src/server/shared/compile-thread.js';
 import { checkZone } from '../src/zone/check.js';
 import { loadZoneFile, loadZoneText, loadZoneTextColumns } from '../src/zone/load.js';
 import { type ParsedZone, parseZone } from '../src/zone/parser.js';
@@ -224,6 +228,35 @@ function pipeline(shape: Shape, runs: number, reference: boolean): void {
 }
 
 /**
+ * The compile thread's batch path itself (`runBatch`, as a compile thread runs a message of
+ * `start`'s text jobs): batches of 128 zones, each parsed, compiled (a Zone's image written
+ * into the batch's arena) and packed into the batch's transferable columns. µs CPU per zone,
+ * medians of `runs`.
+ */
+function batchPipeline(shape: Shape, runs: number): void {
+  const times: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    heap();
+    const c = cpuMillis();
+    let ok = 0;
+    for (let i = 0; i < shape.texts.length; i += 128) {
+      const slice = shape.texts.slice(i, i + 128);
+      const { batch } = runBatch({
+        kind: 'text',
+        names: slice.map((t) => t.origin),
+        texts: slice.map((t) => t.text),
+      });
+      for (const st of batch.status) if (st === 0) ok++;
+    }
+    times.push(cpuMillis() - c);
+    if (ok !== shape.texts.length) throw new Error(`${shape.texts.length - ok} zones failed in runBatch`);
+  }
+  console.log(
+    `${shape.label}, the compile thread's runBatch (text jobs, 128 a batch), ${runs} runs, median µs CPU per zone: ${((median(times) * 1000) / shape.texts.length).toFixed(1)}`,
+  );
+}
+
+/**
  * As the compile thread runs for `serve --zone-dir`: each zone read from its own file
  * (loadZoneFile: read, parse, build, check), compiled, dropped. µs CPU per zone, medians.
  */
@@ -320,6 +353,7 @@ if (zones > 0) {
   const shape = manyShape(zones);
   run(shape, runs, reference);
   pipeline(shape, runs, reference);
+  batchPipeline(shape, runs);
   filePipeline(zones, runs);
 }
 if (records > 0) {

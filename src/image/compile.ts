@@ -27,7 +27,7 @@ import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { compressibleNameOffsets, rdataTarget } from '../wire/rdata.js';
 import { nameLengthAt } from '../wire/rdata-wire.js';
-import { ColumnZone } from '../zone/column-zone.js';
+import { ColumnZone, type ZoneColumns } from '../zone/column-zone.js';
 import { NodeFlag, type RRset, Zone, type ZoneNode } from '../zone/zone.js';
 import {
   ANSWER_ENTRY_SIZE,
@@ -102,18 +102,71 @@ interface Entry {
   reason: number;
 }
 
-/** Growing little-endian byte buffer. */
+/**
+ * Growing little-endian byte buffer: its own array, grown by copying; or (`over`) one whose
+ * octets go to a resizable ArrayBuffer from `base` on, staged in a plain buffer and copied in
+ * (one `set`, the resizable buffer grown in place) whenever the stage is full — a big zone's
+ * TEMPLATES section written where the image will hold it, without a second copy of it
+ * (single stores into a resizable buffer cost V8 11 several times more than into a plain one).
+ * Positions a writer takes from `len` are in `buf`; `total`/`flushed + len` is the offset in
+ * the section.
+ */
 class Bytes {
   buf = new Uint8Array(1024);
   len = 0;
+  /** Octets already copied to the resizable buffer (0 without one). */
+  flushed = 0;
+  #rab: ArrayBuffer | undefined;
+  #base = 0;
+
+  /** A buffer writing into `rab` (resizable) from `base` on, through a stage of `stage` octets. */
+  static over(rab: ArrayBuffer, base: number, stage: number): Bytes {
+    const b = new Bytes();
+    b.#rab = rab;
+    b.#base = base;
+    b.buf = new Uint8Array(stage);
+    return b;
+  }
+
+  /** Octets written so far (the section's length). */
+  get total(): number {
+    return this.flushed + this.len;
+  }
+
+  /** After this, `buf` has room for `n` octets at `len` (which may have moved to 0). */
   ensure(n: number): void {
     if (this.len + n <= this.buf.length) return;
+    if (this.#rab !== undefined) {
+      this.flush();
+      if (n <= this.buf.length) return;
+      this.buf = new Uint8Array(Math.max(n, this.buf.length * 2));
+      return;
+    }
     let cap = this.buf.length * 2;
     while (cap < this.len + n) cap *= 2;
     const b = new Uint8Array(cap);
     b.set(this.buf.subarray(0, this.len));
     this.buf = b;
   }
+
+  /** Copies the stage to the resizable buffer (grown to hold it). */
+  flush(): void {
+    const rab = this.#rab;
+    if (rab === undefined || this.len === 0) return;
+    const at = this.#base + this.flushed;
+    // Past maxByteLength this throws RangeError: the image could not be a valid one.
+    if (rab.byteLength < at + this.len) (rab as ResizableArrayBuffer).resize(at + this.len);
+    new Uint8Array(rab, at, this.len).set(this.buf.subarray(0, this.len));
+    this.flushed += this.len;
+    this.len = 0;
+  }
+
+  /** Sets the octet at section offset `at` (staged or already copied). */
+  patch(at: number, v: number): void {
+    if (at >= this.flushed) this.buf[at - this.flushed] = v;
+    else new Uint8Array(this.#rab as ArrayBuffer, this.#base + at, 1)[0] = v;
+  }
+
   u8(v: number): void {
     this.ensure(1);
     this.buf[this.len++] = v & 0xff;
@@ -163,18 +216,39 @@ export function compileRecords(origin: Name, records: Iterable<RR>, opts: Compil
 export function compileZone(zone: CompilableZone, opts: CompileOptions = {}): Uint8Array {
   const nodes = canonicalOrder(zone);
   const withTemplates = opts.templates !== false;
-  const templates = templateScratch;
-  templates.len = 0;
+  const sizes = measure(zone, nodes);
+  // A big zone (a ColumnZone) is compiled in place: the image is one resizable buffer, the
+  // sections before ANSWERS sized now, the templates written right after them as they are
+  // made (grown in place), then moved up past ANSWERS once its size is known. No template
+  // scratch lives beside the finished image, and nothing is copied but that one move.
+  let rab: ArrayBuffer | undefined;
+  let templates = templateScratch;
+  if (withTemplates && opts.allocate === undefined && zone instanceof ColumnZone && RESIZABLE) {
+    rab = new (ArrayBuffer as ResizableArrayBufferConstructor)(sizes.beforeAnswers, {
+      maxByteLength: MAX_IMAGE,
+    });
+    templates = Bytes.over(rab, sizes.beforeAnswers, 1 << 20);
+  } else templates.len = 0;
   try {
     const ctx = new TemplateBuilder(zone, opts.answer ?? {}, templates);
     const table = nodeTable.reset(nodes.length);
     // Each name's templates go to typed arrays at once: no per-name object lives to the layout.
-    if (withTemplates) for (let i = 0; i < nodes.length; i++) table.put(i, ctx.forNode(nodes.node(i)));
+    if (withTemplates && nodes instanceof ColumnOrder) {
+      // A big zone: its plain names written from the columns, the others from their nodes.
+      const cols = (zone as ColumnZone).columns();
+      for (let i = 0; i < nodes.length; i++)
+        if (!ctx.columnPlain(cols, nodes.index(i), nodes.key(i), table, i))
+          table.put(i, ctx.forNode(nodes.node(i)));
+    } else if (withTemplates)
+      for (let i = 0; i < nodes.length; i++) {
+        const node = nodes.node(i);
+        if (!ctx.nodePlain(node, table, i)) table.put(i, ctx.forNode(node));
+      }
     else for (let i = 0; i < nodes.length; i++) table.put(i, NO_TEMPLATES);
-    return layout(zone, nodes, table, templates, ctx.negative, withTemplates, opts.allocate);
+    return layout(zone, nodes, sizes, table, templates, ctx.negative, withTemplates, opts.allocate, rab);
   } finally {
     // A big zone's templates and tables are not kept alive by the scratch.
-    if (templates.buf.length > 1 << 20) templateScratch = new Bytes();
+    if (templateScratch.buf.length > 1 << 20) templateScratch = new Bytes();
     if (nodeTable.nodata.length > 1 << 16) nodeTable = new NodeTable();
   }
 }
@@ -264,6 +338,50 @@ class NodeTable {
     return this;
   }
 
+  /**
+   * Name `i`'s entries `plainQtypes[0, n)` → templates `plainAts[0, n)` (QTYPEs distinct, in
+   * any order: written sorted), its NODATA template `nodata`, no referral.
+   */
+  putPlain(i: number, n: number, nodata: number): void {
+    this.nodata[i] = nodata;
+    this.referral[i] = -1;
+    const e = this.entries;
+    this.entryFirst[i] = e;
+    this.entryCount[i] = n;
+    if (e + n > this.eQtype.length) this.#grow(e + n);
+    const q = this.eQtype;
+    const t = this.eTpl;
+    for (let k = 0; k < n; k++) {
+      // Insertion sort by QTYPE: a handful of entries.
+      const qt = plainQtypes[k];
+      const at = plainAts[k];
+      let j = e + k - 1;
+      while (j >= e && q[j] > qt) {
+        q[j + 1] = q[j];
+        t[j + 1] = t[j];
+        j--;
+      }
+      q[j + 1] = qt;
+      t[j + 1] = at;
+    }
+    this.eReason.fill(0, e, e + n);
+    this.entries = e + n;
+  }
+
+  #grow(need: number): void {
+    let n = this.eQtype.length;
+    while (n < need) n *= 2;
+    const q = new Uint16Array(n);
+    q.set(this.eQtype);
+    this.eQtype = q;
+    const t = new Int32Array(n);
+    t.set(this.eTpl);
+    this.eTpl = t;
+    const r2 = new Uint8Array(n);
+    r2.set(this.eReason);
+    this.eReason = r2;
+  }
+
   put(i: number, r: NodeTemplates): void {
     this.nodata[i] = r.nodata === undefined ? -1 : r.nodata.at;
     this.referral[i] = r.referral === undefined ? -1 : r.referral.at;
@@ -271,19 +389,7 @@ class NodeTable {
     let e = this.entries;
     this.entryFirst[i] = e;
     this.entryCount[i] = list.length;
-    if (e + list.length > this.eQtype.length) {
-      let n = this.eQtype.length;
-      while (n < e + list.length) n *= 2;
-      const q = new Uint16Array(n);
-      q.set(this.eQtype);
-      this.eQtype = q;
-      const t = new Int32Array(n);
-      t.set(this.eTpl);
-      this.eTpl = t;
-      const r2 = new Uint8Array(n);
-      r2.set(this.eReason);
-      this.eReason = r2;
-    }
+    if (e + list.length > this.eQtype.length) this.#grow(e + list.length);
     for (let k = 0; k < list.length; k++, e++) {
       const x = list[k];
       this.eQtype[e] = x.qtype;
@@ -295,6 +401,10 @@ class NodeTable {
 }
 
 let nodeTable = new NodeTable();
+
+/** Answer entries of one plain name (TemplateBuilder.columnPlain), before they are sorted. */
+const plainQtypes = new Int32Array(64);
+const plainAts = new Int32Array(64);
 
 /** What `TemplateBuilder.forNode` gives for one name. */
 interface NodeTemplates {
@@ -308,16 +418,26 @@ const NO_TEMPLATES: NodeTemplates = { entries: [], nodata: undefined, referral: 
 /** The TEMPLATES section under construction, reused from one compile to the next. */
 let templateScratch = new Bytes();
 
-/** Lays the image out in one buffer sized up front; every section written in place. */
-function layout(
-  zone: CompilableZone,
-  nodes: OrderedNames,
-  table: NodeTable,
-  templates: Bytes,
-  negative: Tpl | undefined,
-  withTemplates: boolean,
-  allocate: ((bytes: number) => Uint8Array) | undefined,
-): Uint8Array {
+/** `ArrayBuffer` with ES2024's resizing (Node 20 has it; the ES2022 typings do not). */
+type ResizableArrayBuffer = ArrayBuffer & { resize(bytes: number): void };
+type ResizableArrayBufferConstructor = new (bytes: number, opts: { maxByteLength: number }) => ArrayBuffer;
+const RESIZABLE = typeof (ArrayBuffer.prototype as Partial<ResizableArrayBuffer>).resize === 'function';
+/** An image's length is a u32 (its header's TOTAL_LENGTH). */
+const MAX_IMAGE = 0xffff_fffc;
+
+/** The sizes of an image's sections that do not depend on its templates. */
+interface Sizes {
+  namedataLen: number;
+  rdataLen: number;
+  totalRrsets: number;
+  spelled: boolean;
+  spellLen: number;
+  slots: number;
+  /** Where ANSWERS starts: the header, the section table and the sections before it. */
+  beforeAnswers: number;
+}
+
+function measure(zone: CompilableZone, nodes: OrderedNames): Sizes {
   const originKey = zone.origin.key;
   let namedataLen = 0;
   let rdataLen = 0;
@@ -350,9 +470,39 @@ function layout(
     }
   }
   spellLen = (spellLen + 3) & ~3;
-  const totalEntries = table.entries;
   let slots = 8;
   while (slots < nodes.length * 2) slots *= 2;
+  const beforeAnswers =
+    HEADER_SIZE +
+    (spelled ? SECTION_IDS_SPELLED : SECTION_IDS).length * SECTION_ENTRY_SIZE +
+    ((originKey.length + 3) & ~3) +
+    nodes.length * NAME_RECORD_SIZE +
+    namedataLen +
+    8 +
+    slots * 4 +
+    totalRrsets * RRSET_RECORD_SIZE +
+    rdataLen;
+  return { namedataLen, rdataLen, totalRrsets, spelled, spellLen, slots, beforeAnswers };
+}
+
+/**
+ * Lays the image out in one buffer sized up front; every section written in place. With
+ * `rab`, the templates are already in it from `measured.beforeAnswers` on (compileZone).
+ */
+function layout(
+  zone: CompilableZone,
+  nodes: OrderedNames,
+  measured: Sizes,
+  table: NodeTable,
+  templates: Bytes,
+  negative: Tpl | undefined,
+  withTemplates: boolean,
+  allocate: ((bytes: number) => Uint8Array) | undefined,
+  rab: ArrayBuffer | undefined,
+): Uint8Array {
+  const originKey = zone.origin.key;
+  const { namedataLen, rdataLen, totalRrsets, spelled, spellLen, slots } = measured;
+  const totalEntries = table.entries;
 
   const sectionIds = spelled ? SECTION_IDS_SPELLED : SECTION_IDS;
   const sizes = [
@@ -363,7 +513,7 @@ function layout(
     totalRrsets * RRSET_RECORD_SIZE,
     rdataLen,
     totalEntries * ANSWER_ENTRY_SIZE,
-    templates.len,
+    templates.total,
   ];
   if (spelled) sizes.push(nodes.length * 4 + spellLen);
   const starts: number[] = [];
@@ -377,7 +527,18 @@ function layout(
   const absTpl = (t: Tpl | undefined): number => (t === undefined ? NONE : oTemplates + t.at);
   const absAt = (at: number): number => (at < 0 ? NONE : oTemplates + at);
 
-  const out = (allocate ?? ((n: number) => new Uint8Array(n)))(total);
+  let out: Uint8Array;
+  if (rab !== undefined) {
+    if (oAnswers !== measured.beforeAnswers) throw new Error('image layout: ANSWERS moved');
+    // The templates were written at ANSWERS' start: move them up to their section. The
+    // octets past them read 0 (a resizable buffer's new octets are zeros).
+    templates.flush();
+    const n = templates.total;
+    (rab as ResizableArrayBuffer).resize(total);
+    out = new Uint8Array(rab, 0, total);
+    // Nothing was written past the templates' old end: SPELLING and the padding read 0.
+    out.copyWithin(oTemplates, oAnswers, oAnswers + n);
+  } else out = (allocate ?? ((n: number) => new Uint8Array(n)))(total);
   if (out.length !== total) throw new RangeError(`allocator returned ${out.length} octets, ${total} asked`);
   // An allocator may hand back used memory; padding and reserved octets must read 0.
   if (allocate !== undefined) out.fill(0);
@@ -411,6 +572,11 @@ function layout(
   hash.fill(0, 0, slots);
 
   const cols = zone instanceof ColumnZone ? zone.columns() : undefined;
+  if (cols !== undefined && rab !== undefined) {
+    // In place in the resizable buffer: the sections written through plain stages.
+    writeColumns(out, nodes as ColumnOrder, cols, table, hash, slotMask, starts, absAt);
+    return finish(out, nodes, spelled, starts, hash, oHash, slots, templates, oTemplates, rab);
+  }
   let pName = oNames;
   let pNamedata = oNamedata;
   let pRrset = oRrsets;
@@ -505,8 +671,25 @@ function layout(
       answerCount++;
     }
   }
+  return finish(out, nodes, spelled, starts, hash, oHash, slots, templates, oTemplates, rab);
+}
+
+/** The hash slots, SPELLING and (without `rab`) the templates: the end of `layout`. */
+function finish(
+  out: Uint8Array,
+  nodes: OrderedNames,
+  spelled: boolean,
+  starts: number[],
+  hash: Uint32Array,
+  oHash: number,
+  slots: number,
+  templates: Bytes,
+  oTemplates: number,
+  rab: ArrayBuffer | undefined,
+): Uint8Array {
   const slot0 = oHash + 8;
-  for (let k = 0; k < slots; k++) if (hash[k] !== 0) put32(out, slot0 + k * 4, hash[k]);
+  if (LITTLE_ENDIAN) out.set(new Uint8Array(hash.buffer, 0, slots * 4), slot0);
+  else for (let k = 0; k < slots; k++) if (hash[k] !== 0) put32(out, slot0 + k * 4, hash[k]);
   if (hash.length > 1 << 16) hashScratch = new Uint32Array(64);
   if (spelled) {
     const oSpell = starts[8];
@@ -523,8 +706,152 @@ function layout(
     }
   }
   // Template bodies hold absolute message offsets only; the record itself is position-free.
-  out.set(templates.view(), oTemplates);
+  if (rab === undefined) out.set(templates.view(), oTemplates);
   return out;
+}
+
+/**
+ * Part of one section, written in a plain buffer and copied into `out` (one `set`) when full:
+ * single stores into an array over a resizable buffer cost V8 11 several times more.
+ */
+class Stage {
+  buf: Uint8Array;
+  n = 0;
+  /** Where buf[0] goes in `out`. */
+  at: number;
+  readonly #out: Uint8Array;
+  constructor(out: Uint8Array, at: number) {
+    this.#out = out;
+    this.at = at;
+    this.buf = new Uint8Array(1 << 16);
+  }
+  /** Room for `k` more octets at `n` (which may move to 0). */
+  room(k: number): void {
+    if (this.n + k <= this.buf.length) return;
+    this.flush();
+    if (k > this.buf.length) this.buf = new Uint8Array(k * 2);
+  }
+  flush(): void {
+    this.#out.set(this.buf.subarray(0, this.n), this.at);
+    this.at += this.n;
+    this.n = 0;
+  }
+  /** The offset in `out` of the next octet. */
+  get pos(): number {
+    return this.at + this.n;
+  }
+}
+
+/**
+ * `layout`'s loop for a ColumnZone compiled in place: NAMES, NAMEDATA, RRSETS, RDATA and
+ * ANSWERS from the columns through stages (the same octets as the loop in `layout`), and
+ * the hash slots.
+ */
+function writeColumns(
+  out: Uint8Array,
+  nodes: ColumnOrder,
+  cols: ZoneColumns,
+  table: NodeTable,
+  hash: Uint32Array,
+  slotMask: number,
+  starts: number[],
+  absAt: (at: number) => number,
+): void {
+  const sName = new Stage(out, starts[1]);
+  const sData = new Stage(out, starts[2]);
+  const sSet = new Stage(out, starts[4]);
+  const sRd = new Stage(out, starts[5]);
+  const sAns = new Stage(out, starts[6]);
+  const {
+    flags: nameFlags,
+    firstSet,
+    setNext,
+    setType,
+    setTtl,
+    setFirst,
+    recNext,
+    recOff,
+    recLen,
+    slab,
+  } = cols;
+  let rrsetCount = 0;
+  let answerCount = 0;
+  for (let i = 0; i < nodes.length; i++) {
+    const key = nodes.key(i);
+    let s = fnv1aString(key) & slotMask;
+    while (hash[s] !== 0) s = (s + 1) & slotMask;
+    hash[s] = i + 1;
+    const idx = nodes.index(i);
+    let setCount = 0;
+    let flags = nameFlags[idx] & 31;
+    for (let t = firstSet[idx]; t >= 0; t = setNext[t]) {
+      setCount++;
+      if (setType[t] === RRType.CNAME) flags |= NameFlag.HAS_CNAME;
+    }
+    if (key.charCodeAt(0) === 1 && key.charCodeAt(1) === 0x2a) flags |= NameFlag.IS_WILDCARD;
+    if (setCount === 0) flags |= NameFlag.EMPTY;
+    sName.room(NAME_RECORD_SIZE);
+    sData.room(1 + key.length);
+    nameRecord(sName.buf, sName.n, sData.pos, flags, rrsetCount, setCount, answerCount, table, i, absAt);
+    sName.n += NAME_RECORD_SIZE;
+    const d = sData.buf;
+    let pd = sData.n;
+    d[pd++] = key.length;
+    for (let k = 0; k < key.length; k++) d[pd++] = key.charCodeAt(k);
+    sData.n = pd;
+    for (let t = firstSet[idx]; t >= 0; t = setNext[t]) {
+      let count = 0;
+      let octets = 0;
+      for (let r = setFirst[t]; r >= 0; r = recNext[r]) {
+        count++;
+        octets += 2 + recLen[r];
+      }
+      sSet.room(RRSET_RECORD_SIZE);
+      sRd.room(octets);
+      const b = sSet.buf;
+      const p = sSet.n;
+      put32(b, p, i);
+      put16(b, p + 4, setType[t]);
+      put16(b, p + 6, count);
+      put32(b, p + 8, setTtl[t]);
+      put32(b, p + 12, sRd.pos);
+      sSet.n = p + RRSET_RECORD_SIZE;
+      rrsetCount++;
+      const rb = sRd.buf;
+      let pr = sRd.n;
+      for (let r = setFirst[t]; r >= 0; r = recNext[r]) {
+        const at = recOff[r];
+        const n = recLen[r];
+        rb[pr] = n >> 8;
+        rb[pr + 1] = n;
+        pr += 2;
+        if (n <= 32) for (let k = 0; k < n; k++) rb[pr + k] = slab[at + k];
+        else rb.set(slab.subarray(at, at + n), pr);
+        pr += n;
+      }
+      sRd.n = pr;
+    }
+    const first = table.entryFirst[i];
+    const last = first + table.entryCount[i];
+    sAns.room((last - first) * ANSWER_ENTRY_SIZE);
+    const ab = sAns.buf;
+    let pa = sAns.n;
+    for (let e = first; e < last; e++) {
+      const at = table.eTpl[e];
+      put16(ab, pa, table.eQtype[e]);
+      ab[pa + 2] = at >= 0 ? AnswerEntryKind.TEMPLATE : AnswerEntryKind.FALLBACK;
+      ab[pa + 3] = table.eReason[e];
+      put32(ab, pa + 4, absAt(at));
+      pa += ANSWER_ENTRY_SIZE;
+      answerCount++;
+    }
+    sAns.n = pa;
+  }
+  sName.flush();
+  sData.flush();
+  sSet.flush();
+  sRd.flush();
+  sAns.flush();
 }
 
 /** Writes name `i`'s record of the NAMES section at `p`; returns the next record's offset. */
@@ -550,6 +877,9 @@ function nameRecord(
   put32(out, p + 28, absAt(table.referral[i]));
   return p + NAME_RECORD_SIZE;
 }
+
+/** The slots are u32 little-endian: copied as they are when the machine's order is that. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** The hash slots of the image being laid out (reused). */
 let hashScratch = new Uint32Array(64);
@@ -580,12 +910,12 @@ const SECTION_IDS_SPELLED = [...SECTION_IDS, SectionId.SPELLING];
 
 /** Writes a template record at the end of `b`; returns its offset. */
 function writeTemplate(b: Bytes, t: TplParts): number {
-  const start = b.len;
   let watchBytes = 0;
   for (const w of t.watch) watchBytes += w.length;
   const bodyOffset = (TEMPLATE_HEADER_SIZE + t.patches.length * 2 + watchBytes + 3) & ~3;
   const size = (bodyOffset + t.length + 3) & ~3;
   b.ensure(size);
+  const start = b.len;
   const h = b.buf;
   put32(h, start, size);
   put32(h, start + 4, bodyOffset);
@@ -613,7 +943,7 @@ function writeTemplate(b: Bytes, t: TplParts): number {
   else buf.set(body.subarray(from, from + n), b.len);
   b.len += n;
   while (b.len < start + size) buf[b.len++] = 0;
-  return start;
+  return b.flushed + start;
 }
 
 /** An encoded answer: the message after the question (a view of the encoder's scratch), and its parts. */
@@ -726,6 +1056,11 @@ class TemplateEncoder {
 
   /** Starts a message with `qname` (class IN) as its question. */
   begin(qname: Name, qtype: number): void {
+    this.beginWire(qname.wire, qname.key, qtype);
+  }
+
+  /** `begin` for the QNAME of wire form `wire` and case-folded key `key`. */
+  beginWire(wire: string, key: string, qtype: number): void {
     this.#gen = (this.#gen + 1) >>> 0;
     if (this.#gen === 0) {
       this.#slotGen.fill(0);
@@ -736,7 +1071,7 @@ class TemplateEncoder {
     this.len = 12;
     this.an = this.ns = this.ar = 0;
     this.pointers = 0;
-    this.#writeName(qname.wire, qname.key);
+    this.#writeName(wire, key);
     const buf = this.buf;
     buf[this.len++] = qtype >> 8;
     buf[this.len++] = qtype & 0xff;
@@ -1000,6 +1335,24 @@ function namesOf(result: AnswerResult): string[] {
 function targetKey(type: number, rdata: Uint8Array): string {
   const pos = type === RRType.MX ? 2 : type === RRType.SRV ? 6 : 0;
   const end = pos + nameLengthAt(rdata, pos);
+  return foldedLatin1(rdata, pos, end);
+}
+
+const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
+
+/**
+ * The octets `b[start, end)` as a latin1 string with A–Z folded: one flat string made at once
+ * when there is nothing to fold (a string built a character at a time is a chain the Map
+ * lookups that follow must flatten first).
+ */
+function foldedLatin1(b: Uint8Array, start: number, end: number): string {
+  let k = start;
+  while (k < end && (b[k] < 0x41 || b[k] > 0x5a)) k++;
+  if (k === end) return latin1Slice.call(b, start, end);
+  return foldedChars(b, start, end);
+}
+
+function foldedChars(rdata: Uint8Array, pos: number, end: number): string {
   let s = '';
   for (let i = pos; i < end; i++) {
     const c = rdata[i];
@@ -1053,8 +1406,8 @@ class TemplateBuilder {
   /** Clears the RCODE of a placed template (negative bodies serve NXDOMAIN and NODATA). */
   #clearRcode(t: Tpl): void {
     t.dnsFlags &= ~0x000f;
-    this.out.buf[t.at + T.DNS_FLAGS] = t.dnsFlags & 0xff;
-    this.out.buf[t.at + T.DNS_FLAGS + 1] = t.dnsFlags >> 8;
+    this.out.patch(t.at + T.DNS_FLAGS, t.dnsFlags & 0xff);
+    this.out.patch(t.at + T.DNS_FLAGS + 1, t.dnsFlags >> 8);
   }
 
   #answer(name: Name, qtype: number): AnswerResult {
@@ -1323,11 +1676,15 @@ class TemplateBuilder {
 
   #negativeTemplate(): Tpl | undefined {
     const zone = this.zone;
-    const origin = zone.origin.toLowerCase();
     // The engine's NXDOMAIN for a name under the apex (the placeholder itself) when there is
     // no wildcard or DNAME at the apex; else the apex's NODATA. Either is the SOA with the negative TTL
     // in authority, the body of both NXDOMAIN and NODATA (the reader sets the RCODE).
     const atApex = (zone.apex.flags & (NodeFlag.WILDCARD_CHILD | NodeFlag.DNAME)) !== 0;
+    if (!atApex && !this.#highNames) {
+      const plain = this.#plainNegative();
+      if (plain !== null) return plain;
+    }
+    const origin = zone.origin.toLowerCase();
     const e = this.#shiftable(origin, ABSENT_TYPE, (q) =>
       atApex || this.#highNames ? this.#answer(atApex ? origin : q, ABSENT_TYPE) : this.#nxdomain(),
     );
@@ -1336,6 +1693,65 @@ class TemplateBuilder {
     if (e.tpl.an !== 0 || e.tpl.ns !== 1 || e.tpl.ar !== 0) return undefined;
     this.#clearRcode(e.tpl);
     return e.tpl;
+  }
+
+  /**
+   * What `#shiftable(origin, ABSENT_TYPE, () => this.#nxdomain())` makes, with the RCODE
+   * cleared (#negativeTemplate), written without an AnswerResult, a placeholder Name or the
+   * generic watch and patch search: the SOA with the negative TTL in authority after the
+   * question `\xff.origin`; the watch labels are those of the SOA's MNAME and RNAME under the
+   * apex (its owner is the apex); the patches are the pointers not aimed at the QNAME. Null
+   * when the general path must decide (a name through octets 0xfe/0xff, a body too long to
+   * shift, a full compression table).
+   */
+  #plainNegative(): Tpl | undefined | null {
+    const zone = this.zone;
+    const a = zone.origin.key;
+    if (a.length + 5 > 255) return null;
+    const soa = zone.soa;
+    const rd = soa.rdata[0];
+    const qname = `\x01\xff${a}`;
+    const w = encoder;
+    w.beginWire(qname, qname, ABSENT_TYPE);
+    if (!w.rrset(1, soa.name, soa.type, soa.class, Math.min(soa.ttl, zone.soaMinimum), soa.rdata))
+      return null;
+    const length = w.len - w.qEnd;
+    if (w.targets >= MAX_TARGETS - 16 || 12 + 255 + 4 + length > SHIFT_LIMIT) return null;
+    const watch: string[] = [];
+    for (let k = 0, off = 0; k < 2; k++) {
+      // MNAME then RNAME (compressibleNameOffsets of SOA), each up to its root label.
+      let p = off;
+      while (p < rd.length && rd[p] !== 0) p += rd[p] + 1;
+      const end = Math.min(p + 1, rd.length);
+      for (let j = off; j < end; j++) if (rd[j] >= 0xfe) return null;
+      const key = foldedLatin1(rd, off, end);
+      if (isUnder(key, a)) {
+        const label = labelBelow(key, a.length);
+        if (!watch.includes(label)) watch.push(label);
+      }
+      off = p + 1;
+    }
+    if (watch.length > 255) return null;
+    const patches: number[] = [];
+    const at = w.ptrAt;
+    const to = w.ptrTo;
+    for (let i = 0; i < w.pointers; i++) if (to[i] !== 12) patches.push(at[i]);
+    return this.#place({
+      buf: w.buf,
+      start: w.qEnd,
+      length,
+      requiredLength: length,
+      an: 0,
+      ns: w.ns,
+      arRequired: 0,
+      arOptional: 0,
+      dnsFlags: 0x0400,
+      qnameLength: qname.length,
+      anchorLength: a.length,
+      patches,
+      watch,
+      tflags: TemplateFlag.SHIFTABLE,
+    });
   }
 
   /**
@@ -1412,6 +1828,179 @@ class TemplateBuilder {
     return e.tpl !== undefined && e.tpl.dnsFlags === shared.dnsFlags ? e.tpl : undefined;
   }
 
+  /**
+   * What `forNode` makes for name `idx` of a ColumnZone (its key `key`, canonical index `i`),
+   * written from the columns without making its node, when the name is plain: not the root,
+   * not a wildcard, no cut at or above it, at least one RRset and every one of a type whose
+   * RDATA holds no name the encoder may compress (not NS, CNAME, SOA, MX, PTR, MINFO …), nor
+   * SRV or DS (`#exactData`'s `#plainData` case for each RRset), and the zone's negative
+   * template serving its NODATA. Each RRset's template is `#plainData`'s, octet for octet,
+   * written straight into TEMPLATES; ANY is the lowest type's. False (nothing written) when
+   * the name is not plain: the caller makes the node.
+   */
+  columnPlain(cols: ZoneColumns, idx: number, key: string, table: NodeTable, i: number): boolean {
+    if ((cols.flags[idx] & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) return false;
+    if (key.length <= 1 || (key.charCodeAt(0) === 1 && key.charCodeAt(1) === 0x2a)) return false;
+    const { setType, setNext, setFirst, recLen, recNext } = cols;
+    let sets = 0;
+    for (let t = cols.firstSet[idx]; t >= 0; t = setNext[t]) {
+      if (!plainType(setType[t])) return false;
+      // Every template must stay under the 65,535-octet limit (else the encoder decides).
+      let size = 12 + key.length + 4;
+      for (let r = setFirst[t]; r >= 0; r = recNext[r]) size += 12 + recLen[r];
+      if (size > MESSAGE_LIMIT) return false;
+      sets++;
+    }
+    if (sets === 0 || sets >= plainQtypes.length) return false;
+    const neg = this.negative;
+    if (neg === undefined || (neg.tflags & TemplateFlag.SHIFTABLE) === 0) return false;
+    const originKey = this.zone.origin.key;
+    if (key !== originKey && this.#negativeWatch.has(labelBelow(key, originKey.length))) return false;
+    const { setTtl, recOff, slab } = cols;
+    const cls = this.zone.class;
+    const out = this.out;
+    let n = 0;
+    let lowest = 0x10000;
+    let lowestAt = -1;
+    for (let t = cols.firstSet[idx]; t >= 0; t = setNext[t]) {
+      const type = setType[t];
+      const ttl = setTtl[t];
+      let body = 0;
+      let count = 0;
+      for (let r = setFirst[t]; r >= 0; r = recNext[r]) {
+        body += 12 + recLen[r];
+        count++;
+      }
+      const size = (TEMPLATE_HEADER_SIZE + body + 3) & ~3;
+      out.ensure(size);
+      const start = out.len;
+      const b = out.buf;
+      put32(b, start, size);
+      put32(b, start + 4, TEMPLATE_HEADER_SIZE);
+      put32(b, start + 8, body);
+      put32(b, start + 12, body);
+      put16(b, start + 16, count);
+      put32(b, start + 18, 0);
+      put16(b, start + 22, 0);
+      put16(b, start + 24, 0x0400);
+      b[start + 26] = key.length;
+      b[start + 27] = key.length;
+      put32(b, start + 28, 0);
+      let p = start + TEMPLATE_HEADER_SIZE;
+      for (let r = setFirst[t]; r >= 0; r = recNext[r]) {
+        const len = recLen[r];
+        b[p] = 0xc0;
+        b[p + 1] = 12;
+        b[p + 2] = type >> 8;
+        b[p + 3] = type;
+        b[p + 4] = cls >> 8;
+        b[p + 5] = cls;
+        b[p + 6] = ttl >>> 24;
+        b[p + 7] = ttl >>> 16;
+        b[p + 8] = ttl >>> 8;
+        b[p + 9] = ttl;
+        b[p + 10] = len >> 8;
+        b[p + 11] = len;
+        p += 12;
+        const at = recOff[r];
+        if (len <= 32) for (let k = 0; k < len; k++) b[p + k] = slab[at + k];
+        else b.set(slab.subarray(at, at + len), p);
+        p += len;
+      }
+      while (p < start + size) b[p++] = 0;
+      out.len = start + size;
+      plainQtypes[n] = type;
+      plainAts[n++] = out.flushed + start;
+      if (type < lowest) {
+        lowest = type;
+        lowestAt = out.flushed + start;
+      }
+    }
+    // RFC 8482 answer to ANY: the lowest type's RRset, the same bytes as asking for it.
+    plainQtypes[n] = RRType.ANY;
+    plainAts[n++] = lowestAt;
+    table.putPlain(i, n, neg.at);
+    return true;
+  }
+
+  /** `columnPlain` for a Zone's node: the same test, the same octets, read from its RRsets. */
+  nodePlain(node: ZoneNode, table: NodeTable, i: number): boolean {
+    if ((node.flags & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) return false;
+    const key = node.name.key;
+    if (key.length <= 1 || (key.charCodeAt(0) === 1 && key.charCodeAt(1) === 0x2a)) return false;
+    const sets = node.rrsets;
+    if (sets.length === 0 || sets.length >= plainQtypes.length) return false;
+    for (let k = 0; k < sets.length; k++) {
+      const set = sets[k];
+      if (!plainType(set.type)) return false;
+      const rdata = set.rdata;
+      let size = 12 + key.length + 4;
+      for (let r = 0; r < rdata.length; r++) size += 12 + rdata[r].length;
+      if (size > MESSAGE_LIMIT) return false;
+    }
+    const neg = this.negative;
+    if (neg === undefined || (neg.tflags & TemplateFlag.SHIFTABLE) === 0) return false;
+    const originKey = this.zone.origin.key;
+    if (key !== originKey && this.#negativeWatch.has(labelBelow(key, originKey.length))) return false;
+    const out = this.out;
+    let n = 0;
+    let lowest = 0x10000;
+    let lowestAt = -1;
+    for (let k = 0; k < sets.length; k++) {
+      const { type, class: cls, ttl, rdata } = sets[k];
+      let body = 0;
+      for (let r = 0; r < rdata.length; r++) body += 12 + rdata[r].length;
+      const size = (TEMPLATE_HEADER_SIZE + body + 3) & ~3;
+      out.ensure(size);
+      const start = out.len;
+      const b = out.buf;
+      put32(b, start, size);
+      put32(b, start + 4, TEMPLATE_HEADER_SIZE);
+      put32(b, start + 8, body);
+      put32(b, start + 12, body);
+      put16(b, start + 16, rdata.length);
+      put32(b, start + 18, 0);
+      put16(b, start + 22, 0);
+      put16(b, start + 24, 0x0400);
+      b[start + 26] = key.length;
+      b[start + 27] = key.length;
+      put32(b, start + 28, 0);
+      let p = start + TEMPLATE_HEADER_SIZE;
+      for (let r = 0; r < rdata.length; r++) {
+        const rd = rdata[r];
+        const len = rd.length;
+        b[p] = 0xc0;
+        b[p + 1] = 12;
+        b[p + 2] = type >> 8;
+        b[p + 3] = type;
+        b[p + 4] = cls >> 8;
+        b[p + 5] = cls;
+        b[p + 6] = ttl >>> 24;
+        b[p + 7] = ttl >>> 16;
+        b[p + 8] = ttl >>> 8;
+        b[p + 9] = ttl;
+        b[p + 10] = len >> 8;
+        b[p + 11] = len;
+        p += 12;
+        if (len <= 32) for (let j = 0; j < len; j++) b[p + j] = rd[j];
+        else b.set(rd, p);
+        p += len;
+      }
+      while (p < start + size) b[p++] = 0;
+      out.len = start + size;
+      plainQtypes[n] = type;
+      plainAts[n++] = out.flushed + start;
+      if (type < lowest) {
+        lowest = type;
+        lowestAt = out.flushed + start;
+      }
+    }
+    plainQtypes[n] = RRType.ANY;
+    plainAts[n++] = lowestAt;
+    table.putPlain(i, n, neg.at);
+    return true;
+  }
+
   forNode(node: ZoneNode): NodeTemplates {
     const entries: Entry[] = [];
     const res = { entries, nodata: undefined as Tpl | undefined, referral: undefined as Tpl | undefined };
@@ -1478,6 +2067,33 @@ class TemplateBuilder {
       entries[j + 1] = e;
     }
     return res;
+  }
+}
+
+/**
+ * A type whose RDATA holds no name the template encoder may compress (compressibleNameOffsets
+ * is empty: not an RFC 1035 name type), not SRV (its targets' addresses go in additional) and
+ * not DS (answered by the engine): `#exactData` writes its template with `#plainData`.
+ */
+function plainType(type: number): boolean {
+  switch (type) {
+    case RRType.NS:
+    case RRType.MD:
+    case RRType.MF:
+    case RRType.CNAME:
+    case RRType.MB:
+    case RRType.MG:
+    case RRType.MR:
+    case RRType.PTR:
+    case RRType.MX:
+    case RRType.SOA:
+    case RRType.MINFO:
+    case RRType.SRV:
+    case RRType.DS:
+    case RRType.ANY:
+      return false;
+    default:
+      return true;
   }
 }
 

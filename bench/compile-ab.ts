@@ -1,0 +1,157 @@
+/**
+ * Side-by-side compile benchmark (issue 7): this checkout's compiler against another
+ * checkout's build (`--baseline DIR`, a worktree whose `dist/` is built), interleaved in one
+ * process so both see the same machine load — on a shared machine a ratio measured this way
+ * is far steadier than two runs' figures. Three workloads, each timed by process CPU (user +
+ * system), medians and minimums of `--runs`, the order alternating per run:
+ *
+ * - `compileZone` over `--zones` small zones (bench/many-zones.ts's 10-record text), µs/zone;
+ * - the compile thread's `runBatch` over the same texts (128 text jobs a batch: parse,
+ *   compile, the columns posted back), µs/zone;
+ * - `compileZone` of the `--records`-record zone (bench/zone-load.ts's generator) loaded as
+ *   columns (`loadZoneTextColumns`, each side its own), µs/record; the images are compared
+ *   octet for octet.
+ *
+ *   node --expose-gc dist/bench/compile-ab.js --baseline /work/main [--zones N] [--records N] [--runs N]
+ * @module
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { CompilableZone } from '../src/image/compile.js';
+import type { CompileBatch, CompileBatchRequest } from '../src/server/shared/compile-pool.js';
+import type { Zone } from '../src/zone/zone.js';
+import { manyZoneOrigin, manyZoneText } from './many-zones.js';
+import { median } from './stats.js';
+import { BIG_ORIGIN, generateBigZone } from './zone-load.js';
+
+interface Side {
+  label: string;
+  compileZone: (zone: CompilableZone) => Uint8Array;
+  runBatch: (req: CompileBatchRequest) => { batch: CompileBatch };
+  loadZoneText: (text: string, opts: { origin: string; octets: boolean }) => { zone: Zone };
+  loadZoneTextColumns: (text: string, opts: { origin: string; octets: boolean }) => { zone: CompilableZone };
+}
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : def;
+}
+
+async function side(label: string, dist: string): Promise<Side> {
+  const load = (p: string) => import(pathToFileURL(join(dist, p)).href);
+  const compile = await load('src/image/compile.js');
+  const thread = await load('src/server/shared/compile-thread.js');
+  const zone = await load('src/zone/load.js');
+  return {
+    label,
+    compileZone: compile.compileZone,
+    runBatch: thread.runBatch,
+    loadZoneText: zone.loadZoneText,
+    loadZoneTextColumns: zone.loadZoneTextColumns,
+  };
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+function cpuMicros(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+/** Runs `work(k)` for both sides `runs` times, alternating the order; returns µs per unit. */
+function interleave(runs: number, units: number, work: (k: number) => void): number[][] {
+  const out: number[][] = [[], []];
+  for (let r = 0; r < runs; r++)
+    for (const k of r % 2 === 0 ? [0, 1] : [1, 0]) {
+      gc?.();
+      const c = cpuMicros();
+      work(k);
+      out[k].push((cpuMicros() - c) / units);
+    }
+  return out;
+}
+
+function report(what: string, unit: string, sides: Side[], res: number[][]): void {
+  const fmt = (a: number[]) => `median ${median(a).toFixed(2)}, min ${Math.min(...a).toFixed(2)}`;
+  console.log(
+    `${what}: ${sides[0].label} ${fmt(res[0])} | ${sides[1].label} ${fmt(res[1])} ${unit}; ratio of medians ${(median(res[1]) / median(res[0])).toFixed(2)}`,
+  );
+}
+
+const baseline = arg('baseline', '');
+if (baseline === '') throw new Error('--baseline DIR (a checkout with a built dist/) is required');
+const zones = Number(arg('zones', '10000'));
+const records = Number(arg('records', '200000'));
+const runs = Number(arg('runs', '6'));
+const here = resolve(new URL('..', import.meta.url).pathname);
+const sides = [await side('baseline', join(resolve(baseline), 'dist')), await side('this', here)];
+console.log(
+  `load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')} (2 cores shared: figures are noisy; the ratio is the figure to read)`,
+);
+
+if (zones > 0) {
+  const texts: { origin: string; text: string }[] = [];
+  for (let i = 0; i < zones; i++) {
+    const origin = manyZoneOrigin(i, zones);
+    texts.push({ origin, text: manyZoneText(origin, i) });
+  }
+  const loaded = sides.map((s) =>
+    texts.map((t) => s.loadZoneText(t.text, { origin: t.origin, octets: true }).zone),
+  );
+  report(
+    `compileZone, ${zones} zones × 10 records`,
+    'µs/zone',
+    sides,
+    interleave(runs, zones, (k) => {
+      for (const z of loaded[k]) sides[k].compileZone(z);
+    }),
+  );
+  loaded.length = 0;
+  report(
+    `runBatch (parse + compile + columns), ${zones} zones × 10 records, 128 a batch`,
+    'µs/zone',
+    sides,
+    interleave(runs, zones, (k) => {
+      for (let i = 0; i < texts.length; i += 128) {
+        const s = texts.slice(i, i + 128);
+        sides[k].runBatch({ kind: 'text', names: s.map((t) => t.origin), texts: s.map((t) => t.text) });
+      }
+    }),
+  );
+}
+
+if (records > 0) {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-compile-ab-'));
+  let text: string;
+  try {
+    const file = join(dir, 'big.zone');
+    generateBigZone(file, records);
+    text = readFileSync(file, 'latin1');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // Each side loads the zone with its own loader (untimed), then compiles it (timed).
+  let count = 0;
+  const images: Uint8Array[] = [];
+  const res: number[][] = [[], []];
+  for (let r = 0; r < runs; r++)
+    for (const k of r % 2 === 0 ? [0, 1] : [1, 0]) {
+      let zone: CompilableZone | undefined = sides[k].loadZoneTextColumns(text, {
+        origin: BIG_ORIGIN,
+        octets: true,
+      }).zone;
+      count = zone.recordCount;
+      gc?.();
+      const c = cpuMicros();
+      images[k] = sides[k].compileZone(zone);
+      res[k].push((cpuMicros() - c) / count);
+      zone = undefined;
+    }
+  report(`compileZone of the ${count}-record zone from columns`, 'µs/record', sides, res);
+  const same = images[0].length === images[1].length && Buffer.compare(images[0], images[1]) === 0;
+  console.log(`  the two images are ${same ? 'identical' : 'DIFFERENT'} (${images[0].length} octets)`);
+  if (!same) process.exitCode = 1;
+}
