@@ -31,6 +31,7 @@
 
 #include "hooks.h"
 #include "mmap.h"
+#include "readfiles.h"
 #include "prefilter.h"
 #include "preparse.h"
 #include "shield.h"
@@ -866,6 +867,7 @@ NAPI_MODULE_INIT() {
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
   if (!sb_image_define(env, exports)) return NULL;
   if (!sb_mmap_define(env, exports)) return NULL;
+  if (!sb_readfiles_define(env, exports)) return NULL;
   if (!sb_shield_define(env, exports)) return NULL;
   return exports;
 }

@@ -25,6 +25,7 @@ import {
   STATUS_OK,
   STATUS_UNCHANGED,
 } from './compile-pool.js';
+import { readZoneFilesNative } from './file-batch.js';
 import { formatZoneProblem } from './zone-problem.js';
 
 function describe(name: string, err: unknown): string[] {
@@ -103,8 +104,11 @@ const loaderFor = (text: string): typeof loadZoneText | typeof loadZoneTextColum
   text.length >= COLUMN_ZONE_TEXT ? loadZoneTextColumns : loadZoneText;
 // --- end bigzone ---
 
-/** Runs one job; never throws. A compiled image is a whole ArrayBuffer of its own. */
-export function runCompile(job: CompileJob): CompileOutcome {
+/**
+ * Runs one job; never throws. A compiled image is a whole ArrayBuffer of its own. `read`: the
+ * file job's file, already read (`readZoneFilesNative`); else it is read here.
+ */
+export function runCompile(job: CompileJob, read?: FileRead): CompileOutcome {
   const label = job.kind === 'file' ? job.path : job.name;
   let warnings: string[] = NONE;
   let zone: CompilableZone;
@@ -112,7 +116,7 @@ export function runCompile(job: CompileJob): CompileOutcome {
   try {
     if (job.kind === 'file') {
       // `serve`: strict, with the zone checks (as loadZoneFile, which this is but for the read).
-      const read = readZoneFile(job.path, job.sig);
+      read ??= readZoneFile(job.path, job.sig);
       if ('skip' in read) return { ok: false, skip: read.skip, errors: NONE, warnings };
       sig = read.sig;
       if ('error' in read) throw read.error;
@@ -167,10 +171,12 @@ const SMALL_IMAGE = 256 * 1024;
 export function runBatch(req: CompileBatchRequest): { batch: CompileBatch; transfer: ArrayBuffer[] } {
   const n = req.kind === 'file' ? req.paths.length : req.names.length;
   const results: CompileOutcome[] = new Array(n);
+  // File jobs: the batch's files read in one native call when the addon is there.
+  const reads = req.kind === 'file' ? readZoneFilesNative(req.paths, req.sigs) : undefined;
   for (let i = 0; i < n; i++)
     results[i] =
       req.kind === 'file'
-        ? runCompile({ kind: 'file', path: req.paths[i], sig: req.sigs[i] || undefined })
+        ? runCompile({ kind: 'file', path: req.paths[i], sig: req.sigs[i] || undefined }, reads?.[i])
         : runCompile({ kind: 'text', name: req.names[i], text: req.texts[i] });
   let total = 0;
   for (const o of results) if (o.ok && o.image.length <= SMALL_IMAGE) total += o.image.length;
