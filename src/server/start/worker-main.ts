@@ -13,6 +13,8 @@ import { Responder } from '../../answer/respond.js';
 import { DnsCounters } from '../../telemetry/dns-counters.js';
 import type { QueryHandler, TransportContext } from '../../transport/handler.js';
 import { nativeStatsOf } from '../../transport/native-udp.js';
+// From shared/ directly: start/config.js would load start's whole option set (api/, control/).
+import { decodeDnsWorkerConfig, START_CONFIG_ENV } from '../shared/dns-worker-config.js';
 import { imageZoneLoader, type LoadCounters, openImageLimits, PackReader } from '../shared/images.js';
 import { type OpenListeners, openListeners } from '../shared/listeners.js';
 import { createRateLimitedReporter } from '../shared/log.js';
@@ -21,7 +23,6 @@ import { buildResponderOptions } from '../shared/options.js';
 import { shieldCounters, shieldSawTcp, startShield } from '../shared/shield.js';
 import { decodeSnapshotChunks, SNAPSHOT_FILE_NAME, SnapshotFileError } from '../shared/snapshot-file.js';
 import { setupWorkerProcess } from '../shared/worker-process.js';
-import { decodeDnsWorkerConfig, START_CONFIG_ENV } from './config.js';
 import {
   isZonesMessage,
   METRICS_INTERVAL_MS,
