@@ -67,15 +67,25 @@ export function encodeSnapshot(zones: Iterable<SnapshotZone>): Buffer {
   const packs = new Map<string, number>();
   let packText = '';
   const names: string[] = new Array(count);
+  const packOf = new Uint32Array(count);
+  // Refs come in runs of one pack: its index is looked up once per run.
+  let lastPack: string | undefined;
+  let lastIndex = 0;
   for (let i = 0; i < count; i++) {
     const z = list[i];
-    if (!packs.has(z.ref.pack)) {
-      if (!ASCII.test(z.ref.pack) || z.ref.pack.length === 0)
-        throw new SnapshotFileError(`pack name '${z.ref.pack}'`);
-      packs.set(z.ref.pack, packs.size);
-      packText += `${z.ref.pack}\n`;
+    const pack = z.ref.pack;
+    if (pack !== lastPack) {
+      let index = packs.get(pack);
+      if (index === undefined) {
+        if (!ASCII.test(pack) || pack.length === 0) throw new SnapshotFileError(`pack name '${pack}'`);
+        index = packs.size;
+        packs.set(pack, index);
+        packText += `${pack}\n`;
+      }
+      lastPack = pack;
+      lastIndex = index;
     }
-    if (!ASCII.test(z.name)) throw new SnapshotFileError(`zone name not in ASCII: ${z.name.slice(0, 64)}`);
+    packOf[i] = lastIndex;
     const { offset, length } = z.ref;
     if (
       !Number.isInteger(offset) ||
@@ -90,6 +100,11 @@ export function encodeSnapshot(zones: Iterable<SnapshotZone>): Buffer {
     names[i] = z.name;
   }
   const nameText = names.join('');
+  // One test over every name at once; the name at fault is looked for only when it fails.
+  if (!ASCII.test(nameText)) {
+    const bad = names.find((n) => !ASCII.test(n)) as string;
+    throw new SnapshotFileError(`zone name not in ASCII: ${bad.slice(0, 64)}`);
+  }
   const size = HEADER + count * PER_ZONE + packText.length + nameText.length;
   const out = Buffer.alloc(size);
   const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
@@ -106,7 +121,7 @@ export function encodeSnapshot(zones: Iterable<SnapshotZone>): Buffer {
     const z = list[i];
     dv.setFloat64(v + 8 * i, z.version, true);
     dv.setUint32(u + 4 * i, z.serial >>> 0, true);
-    dv.setUint32(u + 4 * (count + i), packs.get(z.ref.pack) as number, true);
+    dv.setUint32(u + 4 * (count + i), packOf[i], true);
     dv.setUint32(u + 4 * (2 * count + i), z.ref.offset, true);
     dv.setUint32(u + 4 * (3 * count + i), z.ref.length, true);
     end += names[i].length;
