@@ -5,13 +5,15 @@
  * zone (each opens its image when zones are opened on first query) and the memory after.
  *
  *   node --expose-gc dist/bench/worker-apply.js [--zones 100000] [--runs 3] [--cpu-prof]
- *     [--snapshot file|json|both]
+ *     [--snapshot file|json|chunks|both]
  *
  * `--snapshot`: how the snapshot reaches the worker, timed apart as `shipMs` (CPU of both
  * ends, in this one process): `file` (the servers' way since issue 7's cold-start work) — the
  * primary encodes one snapshot file (src/server/shared/snapshot-file.ts), the worker reads and
  * decodes it; `json` (before) — batches of 2,000 refs, each `JSON.stringify`d (as the cluster
- * IPC channel does) and parsed back; `both` alternates them, run by run.
+ * IPC channel does) and parsed back; `chunks` (the workers' way now) — the file encoded as
+ * `file`, then read, decoded and applied 2,000 zones at a time (`decodeSnapshotChunks`), all
+ * timed as the apply; `both` alternates `file` and `json`, run by run.
  *
  * The images are compiled once by this process into a temporary pack (removed at the end);
  * each run is a
@@ -30,7 +32,7 @@ import { Responder } from '../src/answer/respond.js';
 import { compileZone } from '../src/image/compile.js';
 import { type ImageRef, PackReader, PackWriter } from '../src/image/pack.js';
 import { imageZoneLoader, type LoadCounters, openImageLimits } from '../src/server/shared/images.js';
-import { decodeSnapshot, encodeSnapshot } from '../src/server/shared/snapshot-file.js';
+import { decodeSnapshot, decodeSnapshotChunks, encodeSnapshot } from '../src/server/shared/snapshot-file.js';
 import type { ZonePush } from '../src/server/start/protocol.js';
 import { ServedZoneTable } from '../src/server/start/zones.js';
 import { loadZoneText } from '../src/zone/load.js';
@@ -48,6 +50,8 @@ interface Figures {
   /** The snapshot's way to the worker: encoding by the primary and decoding by the worker. */
   shipMs: number;
   applyMs: number;
+  /** CPU time of the apply (with `chunks`: the file's read and decoding too). */
+  applyCpuMs: number;
   rssMB: number;
   heapMB: number;
   pssMB: number;
@@ -114,18 +118,20 @@ function child(dir: string): void {
   // The way from the primary's table to the worker's pushes, both ends timed (CPU, one process).
   const s0 = process.cpuUsage();
   let received: ZonePush[][];
-  if (arg('snapshot', 'file') === 'json') {
+  const how = arg('snapshot', 'file');
+  const path = join(dir, 'snapshot-1.sbsnap');
+  if (how === 'json') {
     const wire = batches.map((zones, b) =>
       JSON.stringify({ type: 'switchboard:zones', kind: 'snapshot', seq: b + 1, last: false, zones }),
     );
     received = wire.map((w) => (JSON.parse(w) as { zones: ZonePush[] }).zones);
   } else {
-    const path = join(dir, 'snapshot-1.sbsnap');
     writeFileSync(
       path,
       encodeSnapshot(names.map((name, i) => ({ name, version: 1, serial: 1, ref: refs[i] }))),
     );
-    received = [decodeSnapshot(readFileSync(path))];
+    // `chunks`: read and decoded in the apply, chunk by chunk, as a worker does now.
+    received = how === 'chunks' ? [] : [decodeSnapshot(readFileSync(path))];
   }
   const s1 = process.cpuUsage(s0);
   const shipMs = (s1.user + s1.system) / 1000;
@@ -133,10 +139,26 @@ function child(dir: string): void {
   for (const b of received) batches.push(b);
   received = [];
   gc?.();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const images = imageZoneLoader(reader, loads, openImageLimits());
   const table = new ServedZoneTable(images.load, images.release);
   const responder = new Responder(table.catalog());
+  if (how === 'chunks') {
+    const msg = {
+      type: 'switchboard:zones' as const,
+      kind: 'snapshot' as const,
+      seq: 1,
+      last: false,
+      zones: [],
+    };
+    decodeSnapshotChunks(readFileSync(path), 2000, (zones) => {
+      const r = table.apply({ ...msg, zones });
+      if (r.errors.length > 0) throw new Error(r.errors[0]);
+    });
+    const r = table.apply({ ...msg, last: true });
+    if (r.changed) responder.setCatalog(table.catalog());
+  }
   batches.forEach((zones, b) => {
     const r = table.apply({
       type: 'switchboard:zones',
@@ -149,6 +171,8 @@ function child(dir: string): void {
     if (r.changed) responder.setCatalog(table.catalog());
   });
   const applyMs = performance.now() - t0;
+  const c1 = process.cpuUsage(c0);
+  const applyCpuMs = (c1.user + c1.system) / 1000;
   batches.length = 0;
   const m1 = memory();
   // The last zone's first query (a zone nobody asked yet).
@@ -176,6 +200,7 @@ function child(dir: string): void {
   const out: Figures = {
     shipMs,
     applyMs,
+    applyCpuMs,
     ...m1,
     firstQueryUs,
     allFirstMs,
@@ -239,7 +264,7 @@ function main(): void {
     const med = (k: keyof Figures, of = all) => Math.round(median(of.map((f) => f[k])) * 10) / 10;
     for (const [how, of] of byMode)
       console.log(
-        `snapshot as ${how}: ship ${med('shipMs', of)} ms CPU, apply ${med('applyMs', of)} ms (medians of ${of.length})`,
+        `snapshot as ${how}: ship ${med('shipMs', of)} ms CPU, apply ${med('applyMs', of)} ms, ${med('applyCpuMs', of)} ms CPU (medians of ${of.length})`,
       );
     console.log(
       `${n} zones, medians of ${runs} runs: apply ${med('applyMs')} ms; after apply RSS ${med('rssMB')} MB, heap ${med('heapMB')} MB, PSS ${med('pssMB')} MB; ` +

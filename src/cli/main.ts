@@ -9,23 +9,11 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { buildServeConfig, type ServeOptionsInput } from '../server/serve/config.js';
 import { runPrimary } from '../server/serve/primary.js';
-import { runSingleProcess } from '../server/serve/single.js';
 import { ConfigError, DEFAULT_DNS } from '../server/shared/options.js';
-import {
-  API_KEY_ENV,
-  buildStartConfig,
-  DEFAULT_DATA_DIR,
-  DEFAULT_HTTP,
-  DEFAULT_MAX_TTL,
-  type StartOptionsInput,
-} from '../server/start/config.js';
-import { registerAccountCommands } from './account-commands.js';
-import { registerAuditCommand } from './audit-command.js';
-import { EXIT_USAGE } from './client-common.js';
-import { registerDrillCommand } from './drill-command.js';
-import { registerRecordCommands } from './record-commands.js';
-import { registerTokenCommands } from './token-commands.js';
-import { registerZoneCommands } from './zone-commands.js';
+import type { StartOptionsInput } from '../server/start/config.js';
+
+/** `EXIT_USAGE` of client-common.ts (not imported: `serve` does not load the HTTP client). */
+const EXIT_USAGE = 2;
 
 /** The package version, read from package.json next to dist/ (unknown when not found). */
 function readVersion(): string {
@@ -125,10 +113,37 @@ function buildProgram(): Command {
     .action((opts: ServeOptionsInput) =>
       runServer(async () => {
         const config = buildServeConfig({ ...opts, serverVersion: readVersion() });
-        return config.workers === 0 ? await runSingleProcess(config) : await runPrimary(config);
+        if (config.workers !== 0) return await runPrimary(config);
+        const { runSingleProcess } = await import('../server/serve/single.js');
+        return await runSingleProcess(config);
       }),
     );
 
+  return program;
+}
+
+/**
+ * Registers every command but `serve` (their modules loaded now: `switchboard serve` alone
+ * skips them, ~60 ms of CPU before a cold start's first zone is compiled).
+ */
+async function registerOthers(program: Command): Promise<void> {
+  const [
+    { API_KEY_ENV, buildStartConfig, DEFAULT_DATA_DIR, DEFAULT_HTTP, DEFAULT_MAX_TTL },
+    { registerAccountCommands },
+    { registerAuditCommand },
+    { registerDrillCommand },
+    { registerRecordCommands },
+    { registerTokenCommands },
+    { registerZoneCommands },
+  ] = await Promise.all([
+    import('../server/start/config.js'),
+    import('./account-commands.js'),
+    import('./audit-command.js'),
+    import('./drill-command.js'),
+    import('./record-commands.js'),
+    import('./token-commands.js'),
+    import('./zone-commands.js'),
+  ]);
   const start = program
     .command('start')
     .description('run the platform: control plane (HTTP API + store) and DNS workers serving its zones live')
@@ -208,12 +223,12 @@ function buildProgram(): Command {
   registerAccountCommands(program);
   registerAuditCommand(program);
   registerDrillCommand(program);
-
-  return program;
 }
 
 try {
-  await buildProgram().parseAsync(process.argv);
+  const program = buildProgram();
+  if (process.argv[2] !== 'serve') await registerOthers(program);
+  await program.parseAsync(process.argv);
 } catch (err) {
   // The client commands throw their usage errors (commander has printed the message):
   // exit 2 for those, 0 for --help.

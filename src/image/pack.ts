@@ -596,6 +596,19 @@ function loadMmap(): MmapAddon | false {
   return mmapAddon;
 }
 
+/**
+ * A whole file mapped read-only and shared (the addon's `mapFile`), or undefined when this
+ * process cannot map (no addon, SWITCHBOARD_PACK_MMAP=0): then the caller reads it. The
+ * mapping lives as long as the returned buffer (and any view of it); the file must not be
+ * truncated meanwhile (a write in place is seen, a rename over it is not).
+ * @throws the addon's ERR_MMAP error when the file cannot be opened or mapped
+ */
+export function mapWholeFile(path: string): Buffer | undefined {
+  const addon = loadMmap();
+  if (addon === false) return undefined;
+  return Buffer.from(addon.mapFile(path));
+}
+
 /** Whether packs are memory-mapped in this process, and why not. */
 export function packMmapStatus(): { mapped: boolean; reason: string } {
   const ok = loadMmap() !== false;

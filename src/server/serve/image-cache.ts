@@ -24,17 +24,20 @@
 import { createHash, type Hash } from 'node:crypto';
 import {
   closeSync,
+  existsSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VERSION as IMAGE_VERSION } from '../../image/format.js';
+import { mapWholeFile } from '../../image/pack.js';
 
 const MAGIC = 0x43494253; // `SBIC`
 const CACHE_VERSION = 1;
@@ -80,6 +83,16 @@ export function cacheFileOf(cacheDir: string, zoneDir: string): string {
   return join(cacheDir, `${createHash('sha1').update(zoneDir).digest('hex')}.sbcache`);
 }
 
+/** The cache file mapped, or undefined when it is empty or this process cannot map. */
+function mapCache(path: string): Buffer | undefined {
+  try {
+    if (statSync(path).size === 0) return undefined; // nothing to map: the read says truncated
+  } catch {
+    return undefined; // the read reports it
+  }
+  return mapWholeFile(path);
+}
+
 /**
  * Reads a cache file: its entries by zone file name, or why none is used (absent, corrupt,
  * another compiler).
@@ -90,9 +103,14 @@ export function readImageCache(
 ): { entries: Map<string, CachedImage> } | { why: string } {
   let b: Buffer;
   try {
-    b = readFileSync(path);
+    // Mapped when the addon can (a cache of 100,000 zones is ~185 MB: reading it into the
+    // heap cost ~0.25 s of the primary's CPU, mapping it nothing); its images are copied into
+    // the packs as they are taken. The cache is only ever replaced by a rename, never
+    // rewritten in place, so the mapping stays whole.
+    b = mapCache(path) ?? readFileSync(path);
   } catch (err) {
-    return { why: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'none yet' : (err as Error).message };
+    if (!existsSync(path)) return { why: 'none yet' };
+    return { why: (err as Error).message };
   }
   if (b.length < 16 + DIGEST) return { why: 'truncated' };
   const body = b.subarray(0, b.length - DIGEST);

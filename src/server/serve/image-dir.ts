@@ -215,7 +215,7 @@ export class CompiledZoneDir {
           sig: hit.sig,
         };
       }
-      if (o.ok && o.sig !== undefined)
+      if (o.ok && o.sig !== undefined && openCache !== undefined)
         toCache(
           names[i],
           { sig: o.sig, key: o.key, origin: o.origin, serial: o.serial, image: o.image },

@@ -84,7 +84,7 @@ export interface CompileBatch {
   lengths: number[];
   /** Large images (over 256 KiB), each its own transferred buffer, in job order. */
   large: Uint8Array[];
-  /** `[job, errors, warnings]` for the jobs that have any. */
+  /** `[job, errors, warnings]` for the jobs that have any, in job order. */
   problems: [number, string[], string[]][];
   shared: Uint8Array;
 }
@@ -465,11 +465,18 @@ const NONE: string[] = [];
 /** A thread's answer back into one outcome per job. */
 function batchOutcomes(b: CompileBatch, n: number): CompileOutcome[] {
   const out: CompileOutcome[] = new Array(n);
-  const problems = new Map<number, [string[], string[]]>();
-  for (const [i, errors, warnings] of b.problems) problems.set(i, [errors, warnings]);
+  // `problems` is in job order: walked alongside (no map, no pair made per job).
+  const problems = b.problems;
+  let p = 0;
   let large = 0;
   for (let i = 0; i < n; i++) {
-    const [errors, warnings] = problems.get(i) ?? [NONE, NONE];
+    let errors = NONE;
+    let warnings = NONE;
+    while (p < problems.length && problems[p][0] < i) p++;
+    if (p < problems.length && problems[p][0] === i) {
+      errors = problems[p][1];
+      warnings = problems[p][2];
+    }
     const sig = b.sigs[i];
     const status = b.status[i];
     let o: CompileOutcome;

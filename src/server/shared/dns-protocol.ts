@@ -48,7 +48,7 @@ export interface ZonesMessage {
   last: boolean;
   zones: ZonePush[];
   /**
-   * `--images on`, snapshots: the zones are in this snapshot file of the pack folder
+   * `--images on`, snapshots only: the zones are in this snapshot file of the pack folder
    * (snapshot-file.ts; a name, no path), applied before `zones`.
    */
   file?: string;

@@ -161,12 +161,14 @@ export class ImageShipper {
         if (!have) continue;
         this.#zones.delete(c.name);
         retired.push(have.ref);
-        pushes.push({ name: c.name, version: c.version, serial: c.serial, text: null });
+        if (send) pushes.push({ name: c.name, version: c.version, serial: c.serial, text: null });
         continue;
       }
       const ref = c.ref ?? refs[nextRef++];
       this.#zones.set(c.name, { name: c.name, version: c.version, serial: c.serial, ref });
       if (have) retired.push(have.ref);
+      // Not sent (a cold start: the workers get the set as their snapshot): no push made.
+      if (!send) continue;
       const push: ZonePush = { name: c.name, version: c.version, serial: c.serial, text: null, ref };
       if (c.reset) push.reset = true;
       pushes.push(push);

@@ -129,3 +129,33 @@ describe('snapshot file', () => {
     assert.ok(!existsSync(path2), 'close removes every snapshot file');
   });
 });
+
+describe('snapshot file in chunks', () => {
+  test('the same pushes in order, at most `chunk` at a time; a bad file throws before any', async () => {
+    const { decodeSnapshotChunks } = await import('./snapshot-file.js');
+    const list = zones(1001);
+    const file = encodeSnapshot(list);
+    const sizes: number[] = [];
+    const got: unknown[] = [];
+    decodeSnapshotChunks(file, 250, (chunk) => {
+      sizes.push(chunk.length);
+      got.push(...chunk);
+    });
+    assert.deepEqual(sizes, [250, 250, 250, 250, 1]);
+    assert.deepEqual(got, decodeSnapshot(file));
+    // A name end out of range in the last zone: nothing handed out.
+    const bad = Buffer.from(file);
+    const count = 1001;
+    const endAt = 32 + 8 * count + 4 * (4 * count + count - 1);
+    bad.writeUInt32LE(bad.readUInt32LE(endAt) + 1, endAt);
+    let calls = 0;
+    assert.throws(
+      () =>
+        decodeSnapshotChunks(bad, 250, () => {
+          calls++;
+        }),
+      SnapshotFileError,
+    );
+    assert.equal(calls, 0);
+  });
+});

@@ -67,15 +67,25 @@ export function encodeSnapshot(zones: Iterable<SnapshotZone>): Buffer {
   const packs = new Map<string, number>();
   let packText = '';
   const names: string[] = new Array(count);
+  const packOf = new Uint32Array(count);
+  // Refs come in runs of one pack: its index is looked up once per run.
+  let lastPack: string | undefined;
+  let lastIndex = 0;
   for (let i = 0; i < count; i++) {
     const z = list[i];
-    if (!packs.has(z.ref.pack)) {
-      if (!ASCII.test(z.ref.pack) || z.ref.pack.length === 0)
-        throw new SnapshotFileError(`pack name '${z.ref.pack}'`);
-      packs.set(z.ref.pack, packs.size);
-      packText += `${z.ref.pack}\n`;
+    const pack = z.ref.pack;
+    if (pack !== lastPack) {
+      let index = packs.get(pack);
+      if (index === undefined) {
+        if (!ASCII.test(pack) || pack.length === 0) throw new SnapshotFileError(`pack name '${pack}'`);
+        index = packs.size;
+        packs.set(pack, index);
+        packText += `${pack}\n`;
+      }
+      lastPack = pack;
+      lastIndex = index;
     }
-    if (!ASCII.test(z.name)) throw new SnapshotFileError(`zone name not in ASCII: ${z.name.slice(0, 64)}`);
+    packOf[i] = lastIndex;
     const { offset, length } = z.ref;
     if (
       !Number.isInteger(offset) ||
@@ -90,6 +100,11 @@ export function encodeSnapshot(zones: Iterable<SnapshotZone>): Buffer {
     names[i] = z.name;
   }
   const nameText = names.join('');
+  // One test over every name at once; the name at fault is looked for only when it fails.
+  if (!ASCII.test(nameText)) {
+    const bad = names.find((n) => !ASCII.test(n)) as string;
+    throw new SnapshotFileError(`zone name not in ASCII: ${bad.slice(0, 64)}`);
+  }
   const size = HEADER + count * PER_ZONE + packText.length + nameText.length;
   const out = Buffer.alloc(size);
   const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
@@ -106,7 +121,7 @@ export function encodeSnapshot(zones: Iterable<SnapshotZone>): Buffer {
     const z = list[i];
     dv.setFloat64(v + 8 * i, z.version, true);
     dv.setUint32(u + 4 * i, z.serial >>> 0, true);
-    dv.setUint32(u + 4 * (count + i), packs.get(z.ref.pack) as number, true);
+    dv.setUint32(u + 4 * (count + i), packOf[i], true);
     dv.setUint32(u + 4 * (2 * count + i), z.ref.offset, true);
     dv.setUint32(u + 4 * (3 * count + i), z.ref.length, true);
     end += names[i].length;
@@ -123,6 +138,21 @@ export function encodeSnapshot(zones: Iterable<SnapshotZone>): Buffer {
  * @throws SnapshotFileError when the octets are not a whole, well-formed snapshot
  */
 export function decodeSnapshot(b: Uint8Array): ZonePush[] {
+  const out: ZonePush[] = [];
+  decodeSnapshotChunks(b, Number.POSITIVE_INFINITY, (zones) => {
+    for (const z of zones) out.push(z);
+  });
+  return out;
+}
+
+/**
+ * Decodes a snapshot file and hands its pushes to `each` in order, at most `chunk` at a time
+ * (a worker applies each chunk before the next is made: 100,000 pushes never live at once, so
+ * they die young instead of being copied into the old generation). The whole file is checked
+ * before the first chunk: a bad file throws before `each` is called.
+ * @throws SnapshotFileError when the octets are not a whole, well-formed snapshot
+ */
+export function decodeSnapshotChunks(b: Uint8Array, chunk: number, each: (zones: ZonePush[]) => void): void {
   if (b.byteLength < HEADER) throw new SnapshotFileError(`${b.byteLength} octets, shorter than its header`);
   // The columns are read as typed arrays, which need aligned octets: a copy when they are not.
   const buf = b.byteOffset % 8 === 0 ? b : new Uint8Array(b);
@@ -148,9 +178,9 @@ export function decodeSnapshot(b: Uint8Array): ZonePush[] {
     if (count > 0) throw new SnapshotFileError('pack names not ended by a newline');
   } else packNames.pop();
   const packCount = packNames.length;
-  const out: ZonePush[] = new Array(count);
-  let start = packLength;
   const limit = packLength + nameLength;
+  // Every zone checked first, nothing made.
+  let start = packLength;
   for (let i = 0; i < count; i++) {
     const v = versions[i];
     const pack = u[count + i];
@@ -158,15 +188,25 @@ export function decodeSnapshot(b: Uint8Array): ZonePush[] {
     if (pack >= packCount) throw new SnapshotFileError(`zone ${i}: pack index ${pack} of ${packCount}`);
     if (end < start || end > limit) throw new SnapshotFileError(`zone ${i}: name ends out of range`);
     if (!Number.isSafeInteger(v)) throw new SnapshotFileError(`zone ${i}: version ${v} is not an integer`);
-    out[i] = {
-      name: text.slice(start, end),
-      version: v,
-      serial: u[i],
-      text: null,
-      ref: { pack: packNames[pack], offset: u[2 * count + i], length: u[3 * count + i] },
-    };
     start = end;
   }
   if (start !== limit) throw new SnapshotFileError(`${limit - start} octets of names after the last zone`);
-  return out;
+  const size = Math.max(1, Math.min(chunk, count));
+  start = packLength;
+  for (let from = 0; from < count; from += size) {
+    const to = Math.min(count, from + size);
+    const out: ZonePush[] = new Array(to - from);
+    for (let i = from; i < to; i++) {
+      const end = packLength + u[4 * count + i];
+      out[i - from] = {
+        name: text.slice(start, end),
+        version: versions[i],
+        serial: u[i],
+        text: null,
+        ref: { pack: packNames[u[count + i]], offset: u[2 * count + i], length: u[3 * count + i] },
+      };
+      start = end;
+    }
+    each(out);
+  }
 }

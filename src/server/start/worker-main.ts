@@ -13,22 +13,23 @@ import { Responder } from '../../answer/respond.js';
 import { DnsCounters } from '../../telemetry/dns-counters.js';
 import type { QueryHandler, TransportContext } from '../../transport/handler.js';
 import { nativeStatsOf } from '../../transport/native-udp.js';
+// From shared/ directly: start/config.js would load start's whole option set (api/, control/).
+import { decodeDnsWorkerConfig, START_CONFIG_ENV } from '../shared/dns-worker-config.js';
 import { imageZoneLoader, type LoadCounters, openImageLimits, PackReader } from '../shared/images.js';
 import { type OpenListeners, openListeners } from '../shared/listeners.js';
 import { createRateLimitedReporter } from '../shared/log.js';
 import { type NativeAnswers, startNativeAnswers } from '../shared/native-answers.js';
 import { buildResponderOptions } from '../shared/options.js';
 import { shieldCounters, shieldSawTcp, startShield } from '../shared/shield.js';
-import { decodeSnapshot, SNAPSHOT_FILE_NAME, SnapshotFileError } from '../shared/snapshot-file.js';
+import { decodeSnapshotChunks, SNAPSHOT_FILE_NAME, SnapshotFileError } from '../shared/snapshot-file.js';
 import { setupWorkerProcess } from '../shared/worker-process.js';
-import { decodeDnsWorkerConfig, START_CONFIG_ENV } from './config.js';
 import {
   isZonesMessage,
   METRICS_INTERVAL_MS,
   type StartWorkerMessage,
   type ZonesMessage,
 } from './protocol.js';
-import { parseTextPush, ServedZoneTable, type ZonePushLoader } from './zones.js';
+import { type ApplyResult, parseTextPush, ServedZoneTable, type ZonePushLoader } from './zones.js';
 
 let listeners: OpenListeners | undefined;
 const worker = setupWorkerProcess('dns', () => listeners?.closeAll());
@@ -140,32 +141,42 @@ function countApplied(msg: ZonesMessage, before: (number | undefined)[], errors:
   return n;
 }
 
+/** Zones applied at a time from a snapshot file (their pushes die young, chunk by chunk). */
+const SNAPSHOT_CHUNK = 2000;
+
 /**
- * The zones of a snapshot sent as a file of the pack folder (`--images on`), read in one call.
- * @throws SnapshotFileError (or the read's error) when it cannot be read
+ * Applies a snapshot sent as a file of the pack folder (`--images on`), read in one call and
+ * applied in chunks (the table holds a snapshot as pending until its last zone is in), then
+ * the zones the message itself carries.
+ * @throws SnapshotFileError (or the read's error) when it cannot be read; then nothing of it
+ *   was applied
  */
-function snapshotFromFile(msg: ZonesMessage & { file: string }): ZonesMessage {
+function applySnapshotFile(msg: ZonesMessage & { file: string }): ApplyResult {
   if (!config.packDir || !SNAPSHOT_FILE_NAME.test(msg.file))
     throw new SnapshotFileError(`unexpected snapshot file '${msg.file}'`);
-  const zones = decodeSnapshot(readFileSync(join(config.packDir, msg.file)));
-  for (const z of msg.zones) zones.push(z);
-  return { ...msg, zones };
+  const bytes = readFileSync(join(config.packDir, msg.file));
+  const errors: string[] = [];
+  decodeSnapshotChunks(bytes, SNAPSHOT_CHUNK, (zones) => {
+    for (const e of table.apply({ ...msg, zones, last: false }).errors) errors.push(e);
+  });
+  const result = table.apply(msg);
+  return { ...result, errors: errors.length > 0 ? [...errors, ...result.errors] : result.errors };
 }
 
 function onZones(received: ZonesMessage): void {
   if (received.kind === 'snapshot' && snapshotStartedAt === 0) snapshotStartedAt = performance.now();
-  let msg = received;
-  if (received.file !== undefined) {
+  const msg = received;
+  const before = msg.kind === 'update' ? msg.zones.map((z) => table.versionOf(z.name)) : [];
+  let result: ApplyResult;
+  if (msg.file !== undefined && msg.kind === 'snapshot') {
     try {
-      msg = snapshotFromFile({ ...received, file: received.file });
+      result = applySnapshotFile({ ...msg, file: msg.file });
     } catch (err) {
       // Without its snapshot the worker cannot serve: it exits, and is restarted.
       fail(err, 70);
       return;
     }
-  }
-  const before = msg.kind === 'update' ? msg.zones.map((z) => table.versionOf(z.name)) : [];
-  const result = table.apply(msg);
+  } else result = table.apply(msg);
   if (msg.kind === 'update' && result.changed)
     counters.countZoneUpdates(countApplied(msg, before, result.errors));
   // The swap is one assignment inside the Responder: a query sees the old Catalog or the new one.
