@@ -156,7 +156,12 @@ class Gen {
       ttl: 3600,
       records: ['ns1.p.test.', 'ns.example.net.'],
     });
-    c.set(keyOf('ns1.p.test.', RRType.A), { owner: 'ns1.p.test.', type: RRType.A, ttl: 3600, records: ['192.0.2.53'] });
+    c.set(keyOf('ns1.p.test.', RRType.A), {
+      owner: 'ns1.p.test.',
+      type: RRType.A,
+      ttl: 3600,
+      records: ['192.0.2.53'],
+    });
     for (let i = 0; i < sets; i++) this.change(c);
     return c;
   }
@@ -175,7 +180,8 @@ class Gen {
     if (what < 0.45 && existing.length > 0) {
       // add a record to an RRset, or change its TTL
       const s = this.pick(existing);
-      if (s.type !== RRType.CNAME && s.type !== RRType.DNAME) s.records = [...new Set([...s.records, this.rdata(s.type)])];
+      if (s.type !== RRType.CNAME && s.type !== RRType.DNAME)
+        s.records = [...new Set([...s.records, this.rdata(s.type)])];
       else s.ttl = 60 + this.int(1000);
       return [{ key: keyOf(s.owner, s.type), owner: s.owner, type: s.type }];
     }
@@ -250,7 +256,12 @@ describe('patched images', () => {
     const c: Content = new Map();
     const g = new Gen(7);
     g.soa(c);
-    c.set(keyOf(ORIGIN, RRType.NS), { owner: ORIGIN, type: RRType.NS, ttl: 3600, records: ['ns.example.net.'] });
+    c.set(keyOf(ORIGIN, RRType.NS), {
+      owner: ORIGIN,
+      type: RRType.NS,
+      ttl: 3600,
+      records: ['ns.example.net.'],
+    });
     for (let i = 0; i < COLUMN_ZONE_RECORDS + 100; i++)
       c.set(keyOf(`h${i}.${ORIGIN}`, RRType.A), {
         owner: `h${i}.${ORIGIN}`,
@@ -259,9 +270,19 @@ describe('patched images', () => {
         records: [`10.0.${(i >> 8) & 255}.${i & 255}`],
       });
     const base = compileText(render(c));
-    c.set(keyOf(`h5.${ORIGIN}`, RRType.A), { owner: `h5.${ORIGIN}`, type: RRType.A, ttl: 300, records: ['10.9.9.9'] });
+    c.set(keyOf(`h5.${ORIGIN}`, RRType.A), {
+      owner: `h5.${ORIGIN}`,
+      type: RRType.A,
+      ttl: 300,
+      records: ['10.9.9.9'],
+    });
     c.delete(keyOf(`h6.${ORIGIN}`, RRType.A));
-    c.set(keyOf(`new.${ORIGIN}`, RRType.TXT), { owner: `new.${ORIGIN}`, type: RRType.TXT, ttl: 60, records: ['"hi"'] });
+    c.set(keyOf(`new.${ORIGIN}`, RRType.TXT), {
+      owner: `new.${ORIGIN}`,
+      type: RRType.TXT,
+      ttl: 60,
+      records: ['"hi"'],
+    });
     g.soa(c);
     const patches = [
       patchOf(c, keyOf(`h5.${ORIGIN}`, RRType.A), `h5.${ORIGIN}`, RRType.A),
@@ -275,14 +296,25 @@ describe('patched images', () => {
   test('refuses owners spelled with capitals (the text would decide the spelling)', () => {
     const g = new Gen(3);
     const c = g.zone(3);
-    c.set(keyOf(`Www.${ORIGIN}`, RRType.A), { owner: `Www.${ORIGIN}`, type: RRType.A, ttl: 60, records: ['192.0.2.1'] });
+    c.set(keyOf(`Www.${ORIGIN}`, RRType.A), {
+      owner: `Www.${ORIGIN}`,
+      type: RRType.A,
+      ttl: 60,
+      records: ['192.0.2.1'],
+    });
     const mixed = openImage(compileText(render(c)));
     assert.throws(() => compilePatched(mixed, []), PatchRefusedError);
     c.delete(keyOf(`Www.${ORIGIN}`, RRType.A));
     const plain = openImage(compileText(render(c)));
-    c.set(keyOf(`Mail.${ORIGIN}`, RRType.A), { owner: `Mail.${ORIGIN}`, type: RRType.A, ttl: 60, records: ['192.0.2.2'] });
+    c.set(keyOf(`Mail.${ORIGIN}`, RRType.A), {
+      owner: `Mail.${ORIGIN}`,
+      type: RRType.A,
+      ttl: 60,
+      records: ['192.0.2.2'],
+    });
     assert.throws(
-      () => compilePatched(plain, [patchOf(c, keyOf(`Mail.${ORIGIN}`, RRType.A), `Mail.${ORIGIN}`, RRType.A)]),
+      () =>
+        compilePatched(plain, [patchOf(c, keyOf(`Mail.${ORIGIN}`, RRType.A), `Mail.${ORIGIN}`, RRType.A)]),
       PatchRefusedError,
     );
   });

@@ -128,25 +128,33 @@ function* patchedRecords(
     const name = wire === origin.key ? origin : Name.fromWire(wire);
     const first = u32(b, rec + N.RRSET_FIRST);
     const count = u32(b, rec + N.RRSET_COUNT);
-    // The base's RRsets and the changed ones, merged by rank (both in rank order; a changed
-    // type replaces the base's).
-    const extra = changed ? [...changed.values()].sort((x, y) => rank(x.type) - rank(y.type)) : [];
-    let e = 0;
+    if (!changed) {
+      for (let s = 0; s < count; s++) {
+        const set = base.rrsets + (first + s) * RRSET_RECORD_SIZE;
+        const type = u16(b, set + R.TYPE);
+        if (type === RRType.SOA && name === origin && soaPatch) continue; // written first
+        yield* baseRecords(b, set, name, type, cls);
+      }
+      continue;
+    }
+    // A changed name: its RRsets, the changed ones in place of the base's, by rank (the base's
+    // own order is kept for the others, whatever it is: sort is stable).
+    const sets: { type: number; set: number; patch?: RRsetPatch }[] = [];
     for (let s = 0; s < count; s++) {
       const set = base.rrsets + (first + s) * RRSET_RECORD_SIZE;
       const type = u16(b, set + R.TYPE);
-      while (e < extra.length && rank(extra[e].type) < rank(type)) yield* emitPatch(extra[e++], name, cls);
-      if (e < extra.length && extra[e].type === type) {
-        yield* emitPatch(extra[e++], name, cls);
-        continue;
-      }
-      if (type === RRType.SOA && name === origin) {
-        if (!soaPatch) yield* baseRecords(b, set, name, type, cls);
-        continue;
-      }
-      yield* baseRecords(b, set, name, type, cls);
+      if (!changed.has(type)) sets.push({ type, set });
     }
-    while (e < extra.length) yield* emitPatch(extra[e++], name, cls);
+    for (const p of changed.values()) sets.push({ type: p.type, set: -1, patch: p });
+    sets.sort((x, y) => rank(x.type) - rank(y.type));
+    for (const e of sets) {
+      if (e.type === RRType.SOA && name === origin) {
+        if (!soaPatch) yield* baseRecords(b, e.set, name, e.type, cls);
+        continue;
+      }
+      if (e.patch) yield* patchRecords(e.patch, name, cls);
+      else yield* baseRecords(b, e.set, name, e.type, cls);
+    }
   }
   // Names the base does not hold, in key order.
   const added = [...byName.keys()].filter((k) => !seen.has(k)).sort();
@@ -154,12 +162,8 @@ function* patchedRecords(
     const sets = [...(byName.get(key) as Map<number, RRsetPatch>).values()].sort(
       (x, y) => rank(x.type) - rank(y.type),
     );
-    for (const p of sets) if (!(p.type === RRType.SOA && key === origin.key)) yield* patchRecords(p, p.name, cls);
-  }
-
-  function* emitPatch(p: RRsetPatch, name: Name, c: number): Generator<RR> {
-    if (p.type === RRType.SOA && name === origin) return; // written first
-    yield* patchRecords(p, name, c);
+    for (const p of sets)
+      if (!(p.type === RRType.SOA && key === origin.key)) yield* patchRecords(p, p.name, cls);
   }
 }
 
