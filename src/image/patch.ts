@@ -17,12 +17,13 @@
  * others) or in the change, or a base image of another class.
  * @module
  */
+
+import { RRType } from '../wire/constants.js';
 import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
-import { RRType } from '../wire/constants.js';
 import { ColumnZone } from '../zone/column-zone.js';
 import { Zone } from '../zone/zone.js';
-import { type CompilableZone, compileZone, type CompileOptions } from './compile.js';
+import { type CompilableZone, type CompileOptions, compileZone } from './compile.js';
 import { N, NAME_RECORD_SIZE, NameFlag, R, RRSET_RECORD_SIZE } from './format.js';
 import type { ZoneImage } from './reader.js';
 
