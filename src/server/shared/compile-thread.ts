@@ -15,6 +15,7 @@ import { closeSync, constants, fstatSync, openSync, type Stats, statSync } from 
 import { parentPort } from 'node:worker_threads';
 import { type CompilableZone, compileZone } from '../../image/compile.js';
 import { loadZoneText, loadZoneTextColumns, readLatin1Fd, ZoneParseError } from '../../zone/index.js';
+import { runPatch } from './compile-patch.js';
 import {
   type CompileBatch,
   type CompileBatchRequest,
@@ -105,6 +106,7 @@ const loaderFor = (text: string): typeof loadZoneText | typeof loadZoneTextColum
 
 /** Runs one job; never throws. A compiled image is a whole ArrayBuffer of its own. */
 export function runCompile(job: CompileJob): CompileOutcome {
+  if (job.kind === 'patch') return runPatch(job);
   const label = job.kind === 'file' ? job.path : job.name;
   let warnings: string[] = NONE;
   let zone: CompilableZone;
@@ -171,7 +173,15 @@ export function runBatch(req: CompileBatchRequest): { batch: CompileBatch; trans
     results[i] =
       req.kind === 'file'
         ? runCompile({ kind: 'file', path: req.paths[i], sig: req.sigs[i] || undefined })
-        : runCompile({ kind: 'text', name: req.names[i], text: req.texts[i] });
+        : req.kind === 'patch'
+          ? runPatch({
+              kind: 'patch',
+              name: req.names[i],
+              dir: req.dirs[i],
+              ref: req.refs[i],
+              changes: req.changes[i],
+            })
+          : runCompile({ kind: 'text', name: req.names[i], text: req.texts[i] });
   let total = 0;
   for (const o of results) if (o.ok && o.image.length <= SMALL_IMAGE) total += o.image.length;
   const batch: CompileBatch = {

@@ -305,6 +305,8 @@ export async function runStart(
           broadcast: (msg) => broadcaster.broadcast(msg),
           // The workers' snapshot: one file in the pack folder, read by each worker in one call.
           snapshotFileZones: 1,
+          // A zone whose diff cannot be applied to its image is compiled from its text.
+          readZone: (name) => control.servedZone(name),
           log,
         });
         const close = async () => {
@@ -349,6 +351,8 @@ export async function runStart(
     // The workers are fed from here: the feed subscribes to changes before it reads the zones.
     feed = new ZoneFeed(control, (msg) => broadcast(msg), {
       log,
+      // --images on: a change is sent as its diff, and the shipper patches the zone's image.
+      patches: images !== undefined,
       onPublished: (ms) => metrics.observeZonePublish(ms / 1000),
     });
     const zoneCount = feed;
@@ -365,6 +369,7 @@ export async function runStart(
       for (const m of feed.snapshot()) images.shipper.ship(m, images.compiler);
       await images.shipper.shipped();
       images.compiler.shrink(); // the threads' heaps go before the workers load the images
+      feed.dropTexts(); // the images hold the zones now
       onEarlyStop = undefined;
       if (earlyStop) {
         dropEarly();
