@@ -511,6 +511,12 @@ export interface ControlPlaneOptions {
   zoneWork?: 'thread' | 'inline';
   /** How long versions, audit rows and deleted zones are kept (additive). */
   retention?: RetentionOptions;
+  /**
+   * Render a big zone's served text with each change, so that `servedZone` need not read and
+   * render its rows (default true). `start --images on` reads a change's diff instead
+   * (`servedChanges`) and turns it off.
+   */
+  servedText?: boolean;
 }
 
 /** Limits of the control plane (issue 3 §5). */

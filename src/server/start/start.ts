@@ -212,6 +212,9 @@ export async function runStart(
   log.info(formatUdpIoLine(udpIo));
   logKernelSettings(log, config.dns.udpRecvBufferSize);
 
+  // --images on: changes go to the images as diffs (SWITCHBOARD_IMAGE_PATCHES=off: every change
+  // read and compiled whole, as before; for comparison).
+  const patches = config.images === true && env.SWITCHBOARD_IMAGE_PATCHES !== 'off';
   let d: StartDeps;
   let metrics: PrimaryMetrics;
   try {
@@ -232,6 +235,8 @@ export async function runStart(
       database: config.database,
       ...(config.limits ? { retention: config.limits.retention } : {}),
       ...(config.nameservers ? { defaults: { nameservers: config.nameservers } } : {}),
+      // --images on: changes reach the images as diffs; no change renders a big zone's text.
+      ...(patches ? { servedText: false } : {}),
       limits: {
         ...(config.maxTtl !== undefined ? { maxTtl: config.maxTtl } : {}),
         ...(config.maxRecordsPerRequest !== undefined
@@ -352,7 +357,7 @@ export async function runStart(
     feed = new ZoneFeed(control, (msg) => broadcast(msg), {
       log,
       // --images on: a change is sent as its diff, and the shipper patches the zone's image.
-      patches: images !== undefined,
+      patches,
       onPublished: (ms) => metrics.observeZonePublish(ms / 1000),
     });
     const zoneCount = feed;
