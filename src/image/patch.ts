@@ -104,6 +104,7 @@ function rank(type: number): number {
 /**
  * The new zone's records in the served text's order: the apex SOA, then name by name (the
  * base's names in canonical order, then the names the patches add) each name's RRsets by type.
+ * One generator, no delegation (`yield*` per RRset cost a third of the walk on big zones).
  */
 function* patchedRecords(
   base: ZoneImage,
@@ -111,75 +112,68 @@ function* patchedRecords(
   byName: Map<string, Map<number, RRsetPatch>>,
 ): Generator<RR> {
   const b = base.bytes;
+  const text = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   const cls = 1;
-  const apexSets = byName.get(origin.key);
   // The SOA first, as the text has it.
-  const soaPatch = apexSets?.get(RRType.SOA);
-  if (soaPatch) yield* patchRecords(soaPatch, origin, cls);
+  const soaPatch = byName.get(origin.key)?.get(RRType.SOA);
+  if (soaPatch)
+    for (const rdata of soaPatch.rdata)
+      yield { name: origin, type: RRType.SOA, class: cls, ttl: soaPatch.ttl, rdata };
   const nameCount = base.nameCount;
   const seen = new Set<string>();
+  /** A changed name's RRsets: base ones (`set` ≥ 0) and patches, sorted by rank. */
+  const sets: { type: number; set: number; patch: RRsetPatch | undefined }[] = [];
   for (let i = 0; i < nameCount; i++) {
     const rec = base.names + i * NAME_RECORD_SIZE;
     const flags = u32(b, rec + N.FLAGS);
     const at = u32(b, rec + N.NAMEDATA);
-    const wire = latin1.decode(b.subarray(at + 1, at + 1 + b[at]));
+    const wire = text.toString('latin1', at + 1, at + 1 + b[at]);
     const changed = byName.get(wire);
     if (changed) seen.add(wire);
     if (flags & NameFlag.EMPTY && !changed) continue;
     const name = wire === origin.key ? origin : Name.fromWire(wire);
     const first = u32(b, rec + N.RRSET_FIRST);
     const count = u32(b, rec + N.RRSET_COUNT);
-    if (!changed) {
-      for (let s = 0; s < count; s++) {
-        const set = base.rrsets + (first + s) * RRSET_RECORD_SIZE;
-        const type = u16(b, set + R.TYPE);
-        if (type === RRType.SOA && name === origin && soaPatch) continue; // written first
-        yield* baseRecords(b, set, name, type, cls);
-      }
-      continue;
-    }
-    // A changed name: its RRsets, the changed ones in place of the base's, by rank (the base's
-    // own order is kept for the others, whatever it is: sort is stable).
-    const sets: { type: number; set: number; patch?: RRsetPatch }[] = [];
+    sets.length = 0;
     for (let s = 0; s < count; s++) {
       const set = base.rrsets + (first + s) * RRSET_RECORD_SIZE;
       const type = u16(b, set + R.TYPE);
-      if (!changed.has(type)) sets.push({ type, set });
+      if (changed?.has(type)) continue;
+      if (type === RRType.SOA && name === origin && soaPatch) continue; // written first
+      sets.push({ type, set, patch: undefined });
     }
-    for (const p of changed.values()) sets.push({ type: p.type, set: -1, patch: p });
-    sets.sort((x, y) => rank(x.type) - rank(y.type));
+    if (changed) {
+      // The changed RRsets in place of the base's, by rank (the others keep the base's order
+      // among themselves: the sort is stable).
+      for (const p of changed.values())
+        if (!(p.type === RRType.SOA && name === origin)) sets.push({ type: p.type, set: -1, patch: p });
+      sets.sort((x, y) => rank(x.type) - rank(y.type));
+    }
     for (const e of sets) {
-      if (e.type === RRType.SOA && name === origin) {
-        if (!soaPatch) yield* baseRecords(b, e.set, name, e.type, cls);
+      if (e.patch) {
+        for (const rdata of e.patch.rdata) yield { name, type: e.type, class: cls, ttl: e.patch.ttl, rdata };
         continue;
       }
-      if (e.patch) yield* patchRecords(e.patch, name, cls);
-      else yield* baseRecords(b, e.set, name, e.type, cls);
+      // RDATA: per record a u16 big-endian length, then the octets.
+      const n = u16(b, e.set + R.COUNT);
+      const ttl = u32(b, e.set + R.TTL);
+      let r = u32(b, e.set + R.RDATA);
+      for (let k = 0; k < n; k++) {
+        const len = (b[r] << 8) | b[r + 1];
+        yield { name, type: e.type, class: cls, ttl, rdata: b.subarray(r + 2, r + 2 + len) };
+        r += 2 + len;
+      }
     }
   }
   // Names the base does not hold, in key order.
   const added = [...byName.keys()].filter((k) => !seen.has(k)).sort();
   for (const key of added) {
-    const sets = [...(byName.get(key) as Map<number, RRsetPatch>).values()].sort(
+    const list = [...(byName.get(key) as Map<number, RRsetPatch>).values()].sort(
       (x, y) => rank(x.type) - rank(y.type),
     );
-    for (const p of sets)
-      if (!(p.type === RRType.SOA && key === origin.key)) yield* patchRecords(p, p.name, cls);
-  }
-}
-
-function* patchRecords(p: RRsetPatch, name: Name, cls: number): Generator<RR> {
-  for (const rdata of p.rdata) yield { name, type: p.type, class: cls, ttl: p.ttl, rdata };
-}
-
-/** The records of the base's RRset at `set` (RDATA: u16 big-endian length, then the octets). */
-function* baseRecords(b: Uint8Array, set: number, name: Name, type: number, cls: number): Generator<RR> {
-  const n = u16(b, set + R.COUNT);
-  const ttl = u32(b, set + R.TTL);
-  let at = u32(b, set + R.RDATA);
-  for (let r = 0; r < n; r++) {
-    const len = (b[at] << 8) | b[at + 1];
-    yield { name, type, class: cls, ttl, rdata: b.subarray(at + 2, at + 2 + len) };
-    at += 2 + len;
+    for (const p of list) {
+      if (p.type === RRType.SOA && key === origin.key) continue;
+      for (const rdata of p.rdata) yield { name: p.name, type: p.type, class: cls, ttl: p.ttl, rdata };
+    }
   }
 }
