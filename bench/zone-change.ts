@@ -128,7 +128,8 @@ async function measure(mode: 'patch' | 'text', records: number, changes: number)
       name: ZONE,
       zonefile: bigZone(records),
     });
-    if (created.status !== 201) throw new Error(`creating the zone: HTTP ${created.status}`);
+    if (created.status !== 201)
+      throw new Error(`creating the zone: HTTP ${created.status} ${JSON.stringify(created.body).slice(0, 300)}`);
     const last = records - 1;
     await untilEveryWorker(
       p.dnsPort,
