@@ -26,10 +26,39 @@ function arg(name: string, dflt: string): string {
   return i >= 0 ? (process.argv[i + 1] ?? dflt) : dflt;
 }
 
-function bigZone(records: number): string {
+/** Records per request: a request may use at most 1.5 GiB, so a big zone goes in parts. */
+const PART = 200_000;
+
+const address = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+
+function zoneFile(records: number): string {
   const lines = [`$ORIGIN ${ZONE}`, '$TTL 300', '@ NS ns1.example.net.'];
-  for (let i = 0; i < records; i++) lines.push(`h${i} A 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+  for (let i = 0; i < records; i++) lines.push(`h${i} A ${address(i)}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** Creates the zone with `records` A records h0…: the first part as a zone file, the rest added by PATCHes. */
+async function createBigZone(api: string, key: string, records: number): Promise<void> {
+  const first = Math.min(records, PART);
+  const created = await callApi(api, key, 'POST', '/api/v1/zones', { name: ZONE, zonefile: zoneFile(first) });
+  if (created.status !== 201)
+    throw new Error(
+      `creating the zone: HTTP ${created.status} ${JSON.stringify(created.body).slice(0, 300)}`,
+    );
+  for (let from = first; from < records; from += PART) {
+    const changes = [];
+    for (let i = from; i < Math.min(records, from + PART); i++)
+      changes.push({
+        op: 'replace',
+        name: `h${i}.${ZONE}`,
+        type: 'A',
+        ttl: 300,
+        records: [{ content: address(i) }],
+      });
+    const r = await callApi(api, key, 'PATCH', `/api/v1/zones/${ZONE}/rrsets`, { changes });
+    if (r.status !== 200)
+      throw new Error(`adding records: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+  }
 }
 
 /** Sends `name` A from fresh sockets until every worker (by NSID) answers `want`; ms from `from`. */
@@ -124,21 +153,9 @@ async function measure(mode: 'patch' | 'text', records: number, changes: number)
       scope: { admin: false, access: 'write' },
     });
     const key = (tok.body as { secret: string }).secret;
-    const created = await callApi(p.api, key, 'POST', '/api/v1/zones', {
-      name: ZONE,
-      zonefile: bigZone(records),
-    });
-    if (created.status !== 201)
-      throw new Error(`creating the zone: HTTP ${created.status} ${JSON.stringify(created.body).slice(0, 300)}`);
+    await createBigZone(p.api, key, records);
     const last = records - 1;
-    await untilEveryWorker(
-      p.dnsPort,
-      `h${last}.${ZONE}`,
-      `10.${(last >> 16) & 255}.${(last >> 8) & 255}.${last & 255}`,
-      2,
-      performance.now(),
-      300_000,
-    );
+    await untilEveryWorker(p.dnsPort, `h${last}.${ZONE}`, address(last), 2, performance.now(), 300_000);
     for (let k = 0; k < changes; k++) {
       // Let the creation's (or the last change's) work finish, then take the idle rate.
       await new Promise((r) => setTimeout(r, 3000));
