@@ -193,6 +193,9 @@ export class StoreControlPlane implements ControlPlane {
   servedZone(...a: Args<'servedZone'>) {
     return this.#serving.servedZone(...a);
   }
+  servedChanges(...a: Args<'servedChanges'>) {
+    return this.#serving.servedChanges(...a);
+  }
   isEmpty() {
     return this.#serving.isEmpty();
   }

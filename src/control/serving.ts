@@ -3,12 +3,21 @@
  * @module
  */
 import type { PlaneContext } from './context.js';
-import { parseZoneName, type RRsetState, renderServedText } from './records.js';
-import { contentIdOf, rowToRRset } from './rows.js';
-import type { ServedZone } from './types.js';
+import { parseZoneName, type RRsetState, renderServedText, rrsetKey } from './records.js';
+import { contentIdOf, parseChanges, rowToRRset } from './rows.js';
+import type { ServedChanges, ServedRRsetChange, ServedZone } from './types.js';
 
 /** Zones per query when listing every zone for the DNS workers. */
 const SERVED_PAGE = 1000;
+
+/**
+ * `servedChanges` answers null beyond this many changed RRsets (default): a change that
+ * big costs about what reading and compiling the whole zone does.
+ */
+export const SERVED_CHANGES_MAX = 20_000;
+
+/** Version kinds whose stored diff is not against the version before it as served. */
+const NOT_A_DIFF = new Set(['create', 'restore']);
 
 /** What the DNS workers read from the control plane. */
 export class Serving {
@@ -43,6 +52,7 @@ export class Serving {
           serial: z.serial,
           version: Number(z.version),
           text: renderServedText(byZone.get(contentIdOf(z)) ?? []),
+          id: z.id,
         };
       if (page.zones.length < SERVED_PAGE) return;
       after = page.zones[page.zones.length - 1].name;
@@ -61,14 +71,57 @@ export class Serving {
       const zone = await repo.getZoneByName(zname);
       if (!zone) return null;
       const kept = this.#ctx.servedAt(zone.id, Number(zone.version));
-      if (kept) return kept;
+      if (kept) return { ...kept, id: zone.id };
       const rows = await repo.getRRsets(contentIdOf(zone));
+      // In owner-key and type order, as servedZones reads them (src/image/patch.ts writes a
+      // zone's records in that order too).
       return {
         name: zone.name,
         serial: zone.serial,
         version: Number(zone.version),
         text: renderServedText(rows.map(rowToRRset)),
+        id: zone.id,
       };
+    });
+  }
+
+  async servedChanges(
+    name: string,
+    since: { id: string; version: number },
+    maxRRsets = SERVED_CHANGES_MAX,
+  ): Promise<ServedChanges | null> {
+    this.#ctx.checkOpen();
+    let zname: string;
+    try {
+      zname = parseZoneName(name).toString();
+    } catch {
+      return null;
+    }
+    return this.#ctx.store.read(async (repo) => {
+      const zone = await repo.getZoneByName(zname);
+      if (!zone || zone.id !== since.id) return null;
+      const version = Number(zone.version);
+      if (version < since.version) return null;
+      const rows = version === since.version ? [] : await repo.versionsAfter(zone.id, since.version);
+      // Every version in between, none pruned (newest first).
+      if (rows.length !== version - since.version) return null;
+      const after = new Map<string, RRsetState | { gone: RRsetState }>();
+      for (let i = rows.length - 1; i >= 0; i--) {
+        const row = rows[i];
+        if (Number(row.version) !== since.version + rows.length - i || NOT_A_DIFF.has(row.kind)) return null;
+        for (const { before, after: now } of parseChanges(row.changes)) {
+          const s = now ?? before;
+          if (!s) continue;
+          after.set(rrsetKey(s.nameKey, s.type), now ?? { gone: s });
+        }
+        if (after.size > maxRRsets) return null;
+      }
+      const changes: ServedRRsetChange[] = [];
+      for (const s of after.values()) {
+        if ('gone' in s) changes.push({ owner: s.gone.name, type: s.gone.type, ttl: s.gone.ttl, text: '' });
+        else changes.push({ owner: s.name, type: s.type, ttl: s.ttl, text: renderServedText([s]) });
+      }
+      return { name: zone.name, id: zone.id, version, serial: zone.serial, changes };
     });
   }
 

@@ -303,6 +303,30 @@ export interface ServedZone {
   version: number;
   /** Master-file text (absolute names) of every enabled record, SOA first. */
   text: string;
+  /** The zone's id: a zone deleted and created again under the same name has a new one. */
+  id?: string;
+}
+
+/**
+ * One RRset a zone's changes touched, as it is after them (`servedChanges`): its owner as
+ * stored (case kept), type, TTL, and its enabled records as master-file lines in the served
+ * text's form (`''`: the RRset is gone, or all its records are disabled).
+ */
+export interface ServedRRsetChange {
+  owner: string;
+  type: number;
+  ttl: number;
+  text: string;
+}
+
+/** A zone's changes from one version to its current one (`servedChanges`). */
+export interface ServedChanges {
+  name: string;
+  id: string;
+  /** The current version and serial: applying `changes` to the older version gives them. */
+  version: number;
+  serial: number;
+  changes: ServedRRsetChange[];
 }
 
 /** Stable error codes; the API maps them to HTTP statuses in one table. */
@@ -443,6 +467,18 @@ export interface ControlPlane {
   servedZones(): AsyncIterable<ServedZone>;
   /** One zone's current content, or null when it no longer exists. */
   servedZone(name: string): Promise<ServedZone | null>;
+  /**
+   * What changed in zone `name` since version `since.version` of the zone with id `since.id`:
+   * every RRset changed by the versions after it, as it is now. Null when that cannot be said
+   * from the stored diffs (the zone is gone or is another zone of that name, a version in
+   * between was pruned, a restore) or when more than `maxRRsets` RRsets changed: then read
+   * the whole zone (`servedZone`).
+   */
+  servedChanges(
+    name: string,
+    since: { id: string; version: number },
+    maxRRsets?: number,
+  ): Promise<ServedChanges | null>;
 
   /**
    * At start (no principal): with `secret` (SWITCHBOARD_API_KEY), makes sure that exact key
@@ -475,6 +511,12 @@ export interface ControlPlaneOptions {
   zoneWork?: 'thread' | 'inline';
   /** How long versions, audit rows and deleted zones are kept (additive). */
   retention?: RetentionOptions;
+  /**
+   * Render a big zone's served text with each change, so that `servedZone` need not read and
+   * render its rows (default true). `start --images on` reads a change's diff instead
+   * (`servedChanges`) and turns it off.
+   */
+  servedText?: boolean;
 }
 
 /** Limits of the control plane (issue 3 §5). */

@@ -65,8 +65,14 @@ export interface ZoneDefaults {
   hostmaster?: string;
 }
 
-/** One unit of work: a change of an existing zone (import, RRset changes, rollback), or a new zone's content. */
-export type ZoneJob =
+/**
+ * One unit of work: a change of an existing zone (import, RRset changes, rollback), or a new
+ * zone's content. `noServedText`: do not render a big zone's served text with the work
+ * (ControlPlaneOptions.servedText false).
+ */
+export type ZoneJob = ZoneJobKind & { noServedText?: boolean };
+
+type ZoneJobKind =
   | {
       kind: 'import';
       origin: string;
@@ -468,6 +474,7 @@ export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: Reco
     if (work.recordCount >= SERVED_TEXT_MIN) work.rrsetsJson = JSON.stringify(rrsets);
     else work.rrsets = rrsets;
   }
-  if (work.recordCount >= SERVED_TEXT_MIN) work.servedText = renderServedText(draft.values());
+  if (work.recordCount >= SERVED_TEXT_MIN && job.noServedText !== true)
+    work.servedText = renderServedText(draft.values());
   return { work, draft, memo: kept };
 }

@@ -366,6 +366,7 @@ export class Zones {
       limits: this.#editLimits(),
       budget,
     };
+    if (this.#ctx.opts.servedText === false) job.noServedText = true;
     const { work: settled, ticket } = await this.#runner.run(job, undefined, isSmallJob(job, 0));
     const zoneId = randomUUID();
     let committed = false;
@@ -686,6 +687,7 @@ export class Zones {
         await this.#budget(p, base.account_id, Number(base.record_count)),
         repo,
       );
+      if (this.#ctx.opts.servedText === false) job.noServedText = true;
       return this.#runner.run(
         job,
         {

@@ -328,8 +328,15 @@ export class Repo {
 
   // ---- rrsets ----
 
+  /** A content's RRsets by owner key and type (the primary key's order: the served text's). */
   async getRRsets(zoneId: string): Promise<RRsetRow[]> {
-    return this.db.selectFrom('rrsets').selectAll().where('zone_id', '=', zoneId).execute();
+    return this.db
+      .selectFrom('rrsets')
+      .selectAll()
+      .where('zone_id', '=', zoneId)
+      .orderBy('name_key')
+      .orderBy('type')
+      .execute();
   }
 
   /** One RRset of a content (the apex SOA, say). */

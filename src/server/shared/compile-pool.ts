@@ -27,6 +27,8 @@
 import { availableParallelism } from 'node:os';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
+import type { ImageRef } from '../../image/pack.js';
+import type { PatchChange } from './dns-protocol.js';
 
 /** What a compile outcome is: compiled, failed, or (file jobs, nothing compiled) skipped. */
 export type CompileOutcome =
@@ -59,7 +61,8 @@ export type CompileOutcome =
 /** A batch of jobs of one kind, as posted to a thread (columns: cheap to clone). */
 export type CompileBatchRequest =
   | { kind: 'file'; paths: string[]; sigs: string[] }
-  | { kind: 'text'; names: string[]; texts: string[] };
+  | { kind: 'text'; names: string[]; texts: string[] }
+  | { kind: 'patch'; names: string[]; dirs: string[]; refs: ImageRef[]; changes: PatchChange[][] };
 
 /** `CompileBatch.status` values. */
 export const STATUS_OK = 0;
@@ -95,7 +98,24 @@ export interface CompileBatch {
  */
 export type CompileJob =
   | { kind: 'file'; path: string; sig?: string }
-  | { kind: 'text'; name: string; text: string };
+  | { kind: 'text'; name: string; text: string }
+  | PatchJob;
+
+/**
+ * `start`: zone `name`'s next image from its image at `ref` (in the pack folder `dir`) and the
+ * RRsets its changes left (src/image/patch.ts). Fails when the patch is refused or the base
+ * cannot be read: the caller compiles the zone's text instead.
+ */
+export interface PatchJob {
+  kind: 'patch';
+  name: string;
+  dir: string;
+  ref: ImageRef;
+  changes: PatchChange[];
+}
+
+/** A patch job whose base image is this big (octets) is compiled in a batch of its own (large). */
+export const LARGE_PATCH_BASE = 512 * 1024;
 
 /** Pool tuning. */
 export interface CompilePoolOptions {
@@ -265,7 +285,10 @@ export class CompilePool {
       while (i < jobs.length && batchJobs.length < this.#batchJobs && chars < this.#batchBytes) {
         const job = jobs[i];
         if (job.kind !== kind) break;
-        if (job.kind === 'text' && job.text.length >= this.#largeChars) {
+        if (
+          (job.kind === 'text' && job.text.length >= this.#largeChars) ||
+          (job.kind === 'patch' && job.ref.length >= LARGE_PATCH_BASE)
+        ) {
           // A large job is a batch of its own.
           if (batchJobs.length > 0) break;
           large = true;
@@ -455,6 +478,16 @@ function batchRequest(jobs: readonly CompileJob[]): CompileBatchRequest {
   if (jobs[0].kind === 'file') {
     const files = jobs as Extract<CompileJob, { kind: 'file' }>[];
     return { kind: 'file', paths: files.map((j) => j.path), sigs: files.map((j) => j.sig ?? '') };
+  }
+  if (jobs[0].kind === 'patch') {
+    const patches = jobs as PatchJob[];
+    return {
+      kind: 'patch',
+      names: patches.map((j) => j.name),
+      dirs: patches.map((j) => j.dir),
+      refs: patches.map((j) => j.ref),
+      changes: patches.map((j) => j.changes),
+    };
   }
   const texts = jobs as Extract<CompileJob, { kind: 'text' }>[];
   return { kind: 'text', names: texts.map((j) => j.name), texts: texts.map((j) => j.text) };

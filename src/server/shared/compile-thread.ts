@@ -16,6 +16,7 @@ import { parentPort } from 'node:worker_threads';
 import { type CompilableZone, compileZone } from '../../image/compile.js';
 import { ColumnZone } from '../../zone/column-zone.js';
 import { loadZoneText, loadZoneTextColumns, readLatin1Fd, ZoneParseError } from '../../zone/index.js';
+import { runPatch } from './compile-patch.js';
 import {
   type CompileBatch,
   type CompileBatchRequest,
@@ -137,6 +138,7 @@ const arena = new ImageArena(1 << 20);
  * `Zone`'s, with `arena`) a view into the arena.
  */
 export function runCompile(job: CompileJob, arena?: ImageArena): CompileOutcome {
+  if (job.kind === 'patch') return runPatch(job);
   const label = job.kind === 'file' ? job.path : job.name;
   let warnings: string[] = NONE;
   let zone: CompilableZone;
@@ -209,7 +211,15 @@ export function runBatch(req: CompileBatchRequest): { batch: CompileBatch; trans
     results[i] =
       req.kind === 'file'
         ? runCompile({ kind: 'file', path: req.paths[i], sig: req.sigs[i] || undefined }, arena)
-        : runCompile({ kind: 'text', name: req.names[i], text: req.texts[i] }, arena);
+        : req.kind === 'patch'
+          ? runPatch({
+              kind: 'patch',
+              name: req.names[i],
+              dir: req.dirs[i],
+              ref: req.refs[i],
+              changes: req.changes[i],
+            })
+          : runCompile({ kind: 'text', name: req.names[i], text: req.texts[i] }, arena);
   let total = 0;
   // Every small image in the arena: the batch's buffer is one copy of it.
   let inArena = true;

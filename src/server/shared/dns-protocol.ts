@@ -32,6 +32,26 @@ export interface ZonePush {
    * the worker takes it although it holds this version already.
    */
   moved?: boolean;
+  /**
+   * `start --images on`, in the primary only (never sent to a worker; then `text` is null):
+   * the zone's changes since version `from`, from the control plane's diff, instead of its
+   * whole text. The image shipper builds the new image from the image of `from`.
+   */
+  patch?: ZonePatch;
+}
+
+/** One RRset as a change left it: owner (as stored), type, TTL, its served lines ('' = gone). */
+export interface PatchChange {
+  owner: string;
+  type: number;
+  ttl: number;
+  text: string;
+}
+
+/** A zone's changes since version `from` (ZonePush.patch). */
+export interface ZonePatch {
+  from: number;
+  changes: PatchChange[];
 }
 
 /**

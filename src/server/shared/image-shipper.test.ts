@@ -318,3 +318,128 @@ describe('ImageShipper', () => {
     writer.close();
   });
 });
+
+describe('ImageShipper: zones changed by diffs (start --images on)', () => {
+  const A_TEST = 'p.test.';
+  const lines = (serial: number, extra: string[]) =>
+    [
+      `${A_TEST}\t3600\tIN\tSOA\tns1.${A_TEST} hostmaster.${A_TEST} ${serial} 10800 3600 604800 3600`,
+      `${A_TEST}\t3600\tIN\tNS\tns1.${A_TEST}`,
+      `ns1.${A_TEST}\t300\tIN\tA\t192.0.2.53`,
+      ...extra,
+    ].join('\n') + '\n';
+  const soa = (serial: number) => ({
+    owner: A_TEST,
+    type: 6,
+    ttl: 3600,
+    text: `${A_TEST}\t3600\tIN\tSOA\tns1.${A_TEST} hostmaster.${A_TEST} ${serial} 10800 3600 604800 3600\n`,
+  });
+  const www = (ip: string | null) => ({
+    owner: `www.${A_TEST}`,
+    type: 1,
+    ttl: 300,
+    text: ip === null ? '' : `www.${A_TEST}\t300\tIN\tA\t${ip}\n`,
+  });
+  const patchMsg = (
+    seq: number,
+    version: number,
+    from: number,
+    changes: ReturnType<typeof www>[],
+  ): ZonesMessage => ({
+    type: 'switchboard:zones',
+    kind: 'update',
+    seq,
+    last: true,
+    zones: [{ name: A_TEST, version, serial: version, text: null, patch: { from, changes } }],
+  });
+
+  async function setup(
+    t: { after: (f: () => Promise<void>) => void },
+    readZone?: (n: string) => Promise<{ version: number; serial: number; text: string } | null>,
+  ) {
+    const writer = new PackWriter();
+    const reader = new PackReader(writer.dir);
+    const pool = new CompilePool({ threads: 1 });
+    const infos: string[] = [];
+    const errors: string[] = [];
+    const shipper = new ImageShipper(writer, {
+      broadcast: () => {},
+      ...(readZone ? { readZone } : {}),
+      log: { error: (m) => errors.push(m), warn: () => {}, info: (m) => infos.push(m) },
+    });
+    t.after(async () => {
+      shipper.close();
+      await pool.close();
+      writer.close();
+    });
+    shipper.ship(text('snapshot', 1, [[A_TEST, 1, lines(1, [])]]), pool);
+    await shipper.shipped();
+    shipper.snapshot(0);
+    const served = () => reader.open((shipper.get(A_TEST) as { ref: ImageRef }).ref);
+    const want = (t2: string) => compileZone(loadZoneText(t2, { origin: A_TEST, strict: false }).zone);
+    return { shipper, pool, served, want, infos, errors };
+  }
+
+  test('a diff patches the served image: the image of the new text, no text read', async (t) => {
+    let reads = 0;
+    const s = await setup(t, async () => {
+      reads++;
+      return null;
+    });
+    s.shipper.ship(patchMsg(2, 2, 1, [soa(2), www('192.0.2.80')]), s.pool);
+    await s.shipper.shipped();
+    assert.equal(s.shipper.get(A_TEST)?.version, 2);
+    assert.deepEqual(
+      Buffer.from(s.served()),
+      Buffer.from(s.want(lines(2, [`www.${A_TEST}\t300\tIN\tA\t192.0.2.80`]))),
+    );
+    assert.deepEqual(s.shipper.patchStats, { patched: 1, fullReads: 0 });
+    assert.equal(reads, 0);
+    assert.match(s.infos.join('\n'), /1 patched, 0 compiled from text/);
+  });
+
+  test('a burst of diffs to one zone is merged into one patch from the served version', async (t) => {
+    const s = await setup(t);
+    // Three messages given at once: the first has not taken its turn when the others arrive.
+    s.shipper.ship(patchMsg(2, 2, 1, [soa(2), www('192.0.2.1')]), s.pool);
+    s.shipper.ship(patchMsg(3, 3, 2, [soa(3), www('192.0.2.2')]), s.pool);
+    s.shipper.ship(patchMsg(4, 4, 3, [soa(4), { ...www(null), owner: `old.${A_TEST}` }]), s.pool);
+    await s.shipper.shipped();
+    assert.equal(s.shipper.get(A_TEST)?.version, 4);
+    assert.deepEqual(
+      Buffer.from(s.served()),
+      Buffer.from(s.want(lines(4, [`www.${A_TEST}\t300\tIN\tA\t192.0.2.2`]))),
+    );
+    assert.deepEqual(s.shipper.patchStats, { patched: 1, fullReads: 0 });
+  });
+
+  test('a diff whose base is not served, or that the patch refuses, is compiled from the text read', async (t) => {
+    let now = { version: 3, serial: 3, text: lines(3, [`www.${A_TEST}\t300\tIN\tA\t192.0.2.3`]) };
+    const s = await setup(t, async () => now);
+    // From version 2, which was never served (its compile failed, say): the text is read.
+    s.shipper.ship(patchMsg(2, 3, 2, [soa(3), www('192.0.2.3')]), s.pool);
+    await s.shipper.shipped();
+    assert.equal(s.shipper.get(A_TEST)?.version, 3);
+    assert.deepEqual(Buffer.from(s.served()), Buffer.from(s.want(now.text)));
+    assert.deepEqual(s.shipper.patchStats, { patched: 0, fullReads: 1 });
+    // An owner spelled with capitals: refused, the text read and compiled.
+    now = {
+      version: 4,
+      serial: 4,
+      text: lines(4, [`Mixed.${A_TEST}\t300\tIN\tA\t192.0.2.4`, `www.${A_TEST}\t300\tIN\tA\t192.0.2.3`]),
+    };
+    s.shipper.ship(
+      patchMsg(3, 4, 3, [
+        soa(4),
+        { ...www('192.0.2.4'), owner: `Mixed.${A_TEST}`, text: `Mixed.${A_TEST}\t300\tIN\tA\t192.0.2.4\n` },
+      ]),
+      s.pool,
+    );
+    await s.shipper.shipped();
+    assert.equal(s.shipper.get(A_TEST)?.version, 4);
+    assert.deepEqual(Buffer.from(s.served()), Buffer.from(s.want(now.text)));
+    assert.deepEqual(s.shipper.patchStats, { patched: 0, fullReads: 2 });
+    assert.match(s.infos.join('\n'), /spelled with capitals; compiling its text/);
+    assert.deepEqual(s.errors, []);
+  });
+});

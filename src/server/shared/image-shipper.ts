@@ -14,8 +14,8 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { refKey } from '../../image/pack.js';
-import type { CompileJob, CompilePool } from './compile-pool.js';
-import type { ZonePush, ZonesMessage } from './dns-protocol.js';
+import type { CompileJob, CompileOutcome, CompilePool } from './compile-pool.js';
+import type { PatchChange, ZonePush, ZonesMessage } from './dns-protocol.js';
 import type { ImageRef, PackWriter } from './images.js';
 import type { Logger } from './log.js';
 import { encodeSnapshot, snapshotFileName } from './snapshot-file.js';
@@ -62,8 +62,28 @@ export interface ImageShipperOptions {
    * refs (default: never; the primaries pass 1).
    */
   snapshotFileZones?: number;
+  /**
+   * `start`: reads a zone's current text and version (the control plane's `servedZone`), for
+   * a push carrying a patch that cannot be applied (its base image is not the one served, the
+   * patch was refused or failed): the zone is then compiled from that text. Without it such a
+   * push is logged and the zone keeps its image until its next change.
+   */
+  readZone?: (name: string) => Promise<{ version: number; serial: number; text: string } | null>;
   log?: Logger;
 }
+
+/** Images built from diffs and from text because a diff could not be used (`patchStats`). */
+export interface PatchStats {
+  /** Images built from the previous image and the diff. */
+  patched: number;
+  /** Pushes with a diff compiled from the zone's text instead (base not served, refused, failed). */
+  fullReads: number;
+}
+
+/** A log line summing patch counts at most this often (ms); the first one at once. */
+const PATCH_LOG_MS = 10_000;
+/** Patches of images at least this big get a line of their own (with the time taken). */
+const PATCH_LOG_BYTES = 1024 * 1024;
 
 /** Holds the served images and ships references. */
 export class ImageShipper {
@@ -98,10 +118,16 @@ export class ImageShipper {
    * For `ship`: per zone, the newest push given and not yet compiled (with the reset of any
    * push it superseded). A push that is not its zone's entry when its turn comes is skipped.
    */
-  readonly #wanted = new Map<string, { push: ZonePush; reset: boolean }>();
+  readonly #wanted = new Map<string, { push: ZonePush; reset: boolean; source: ZonePush }>();
+  readonly #readZone: ImageShipperOptions['readZone'];
+  /** Counts of the diff path (`start`): for logs and tests. */
+  readonly patchStats: PatchStats = { patched: 0, fullReads: 0 };
+  #patchLogAt = Number.NEGATIVE_INFINITY;
+  #patchLogged: PatchStats = { patched: 0, fullReads: 0 };
 
   constructor(writer: PackWriter, opts: ImageShipperOptions) {
     this.#writer = writer;
+    this.#readZone = opts.readZone;
     this.#broadcast = opts.broadcast;
     this.#batchZones = opts.batchZones ?? 2000;
     this.#compactDead = opts.compactDeadBytes ?? COMPACT_DEAD_BYTES;
@@ -200,7 +226,11 @@ export class ImageShipper {
       const prev = this.#wanted.get(p.name);
       // An older version given later (without a reset) does not supersede a newer one.
       if (prev && !p.reset && p.version < prev.push.version) continue;
-      this.#wanted.set(p.name, { push: p, reset: p.reset === true || prev?.reset === true });
+      this.#wanted.set(p.name, {
+        push: prev && !p.reset ? mergePatches(prev.push, p) : p,
+        reset: p.reset === true || prev?.reset === true,
+        source: p,
+      });
     }
     // A message waits only for the earlier ones that carry one of its zones: each zone's
     // versions go out in order, and a small change is not held up behind another tenant's
@@ -214,41 +244,147 @@ export class ImageShipper {
         const taken: { push: ZonePush; reset: boolean }[] = [];
         for (const p of msg.zones) {
           const w = this.#wanted.get(p.name);
-          if (w?.push !== p) continue; // superseded: a later message carries a newer version
+          if (w?.source !== p) continue; // superseded: a later message carries a newer version
           this.#wanted.delete(p.name);
           taken.push(w);
         }
         // One compileMany: the pool cuts it into batches (one message per batch, no promise
-        // per zone) and bounds what waits in its queue.
+        // per zone) and bounds what waits in its queue. A push with a diff whose base is the
+        // image served is patched; one whose base is not (an earlier compile failed) is
+        // compiled from the zone's text, read now.
         const jobs: CompileJob[] = [];
         const at: number[] = [];
-        taken.forEach(({ push: p }, i) => {
+        const full: number[] = [];
+        taken.forEach(({ push: p, reset }, i) => {
+          if (p.patch) {
+            const base = this.#zones.get(p.name);
+            if (!reset && base !== undefined && p.version <= base.version) return; // nothing new
+            if (reset || base?.version !== p.patch.from) {
+              full.push(i);
+              return;
+            }
+            at[i] = jobs.length;
+            jobs.push({
+              kind: 'patch',
+              name: p.name,
+              dir: this.#writer.dir,
+              ref: base.ref,
+              changes: p.patch.changes,
+            });
+            return;
+          }
           if (p.text === null) return;
           at[i] = jobs.length;
           jobs.push({ kind: 'text', name: p.name, text: p.text });
         });
+        const started = performance.now();
         const compiled = await pool.compileMany(jobs);
+        const took = performance.now() - started;
         const outcomes = taken.map((_, i) => (at[i] === undefined ? null : compiled[at[i]]));
         if (this.#closed) return; // stopping: the compile jobs failed as the pool closed
-        const changes: ImageChange[] = [];
-        taken.forEach(({ push: p, reset }, i) => {
+        // Patches that failed (refused: owners spelled with capitals; a base that could not be
+        // read) go the text way too.
+        taken.forEach(({ push: p }, i) => {
           const o = outcomes[i];
-          const change: ImageChange = { name: p.name, version: p.version, serial: p.serial };
+          if (!p.patch || o === null) return;
+          if (o.ok) {
+            this.patchStats.patched++;
+            if (o.image.length >= PATCH_LOG_BYTES)
+              this.#log?.info(
+                `zone ${p.name} version ${p.version}: image patched from version ${p.patch.from} ` +
+                  `(${p.patch.changes.length} RRsets changed, ${o.image.length} octets) in ${Math.round(took)} ms`,
+              );
+          } else {
+            this.#log?.info(
+              `zone ${p.name} version ${p.version}: ${o.errors.join('; ')}; compiling its text`,
+            );
+            outcomes[i] = null;
+            full.push(i);
+          }
+        });
+        const changes: ImageChange[] = [];
+        const fullDone = await this.#compileRead(
+          full.map((i) => taken[i].push.name),
+          pool,
+        );
+        if (this.#closed) return;
+        const read = new Map(full.map((i, k) => [i, fullDone[k]]));
+        taken.forEach(({ push: p, reset }, i) => {
+          const r = read.get(i);
+          if (r === null) return; // logged, or the zone is gone (its removal follows from the feed)
+          const version = r?.version ?? p.version;
+          const serial = r?.serial ?? p.serial;
+          const o = r ? r.outcome : outcomes[i];
+          const change: ImageChange = { name: p.name, version, serial };
           if (reset) change.reset = true;
-          if (o === null) changes.push(change);
-          else if (o.ok) changes.push({ ...change, image: o.image });
+          if (o === null) {
+            if (!p.patch) changes.push(change); // a removal (a patch with nothing new: nothing)
+          } else if (o.ok) changes.push({ ...change, image: o.image });
           else
             this.#log?.error(
-              `zone ${p.name} version ${p.version} not compiled, previous version kept: ${o.errors.join('; ')}`,
+              `zone ${p.name} version ${version} not compiled, previous version kept: ${o.errors.join('; ')}`,
             );
         });
         this.publish(changes, msg.kind === 'update');
+        this.#logPatchStats();
       })
       .catch((err: unknown) => this.#log?.error(`publishing zone images failed: ${(err as Error).message}`));
     for (const n of names) this.#inflight.set(n, done);
     void done.finally(() => {
       for (const n of names) if (this.#inflight.get(n) === done) this.#inflight.delete(n);
     });
+  }
+
+  /**
+   * Zones whose diff could not be used: each read whole now (`readZone`) and compiled from its
+   * text. Per name: the version read and its outcome, or null (no reader, the zone is gone,
+   * the read failed: logged).
+   */
+  async #compileRead(
+    names: string[],
+    pool: CompilePool,
+  ): Promise<({ version: number; serial: number; outcome: CompileOutcome } | null)[]> {
+    if (names.length === 0) return [];
+    const readZone = this.#readZone;
+    if (!readZone) {
+      for (const n of names)
+        this.#log?.error(`zone ${n}: its diff cannot be applied and no zone text can be read`);
+      return names.map(() => null);
+    }
+    this.patchStats.fullReads += names.length;
+    const zones = await Promise.all(
+      names.map((n) =>
+        readZone(n).catch((err: unknown) => {
+          this.#log?.error(`reading zone ${n} to compile it failed: ${(err as Error).message}`);
+          return null;
+        }),
+      ),
+    );
+    const jobs: CompileJob[] = [];
+    const at: number[] = [];
+    zones.forEach((z, i) => {
+      if (z === null) return;
+      at[i] = jobs.length;
+      jobs.push({ kind: 'text', name: names[i], text: z.text });
+    });
+    const outcomes = await pool.compileMany(jobs);
+    return zones.map((z, i) =>
+      z === null ? null : { version: z.version, serial: z.serial, outcome: outcomes[at[i]] },
+    );
+  }
+
+  /** The patch counts, at most once per PATCH_LOG_MS (the first at once). */
+  #logPatchStats(): void {
+    const s = this.patchStats;
+    const last = this.#patchLogged;
+    if (s.patched === last.patched && s.fullReads === last.fullReads) return;
+    const now = performance.now();
+    if (now - this.#patchLogAt < PATCH_LOG_MS) return;
+    this.#patchLogAt = now;
+    this.#patchLogged = { ...s };
+    this.#log?.info(
+      `zone images from the control plane's diffs: ${s.patched} patched, ${s.fullReads} compiled from text instead (since start)`,
+    );
   }
 
   /** Resolves once every message given to `ship` so far is published. */
@@ -455,4 +591,19 @@ export class ImageShipper {
   #message(kind: ZonesMessage['kind'], zones: ZonePush[], last: boolean): ZonesMessage {
     return { type: 'switchboard:zones', kind, seq: ++this.#seq, last, zones };
   }
+}
+
+/**
+ * The push that supersedes `prev` (both wanted for one zone, neither taken yet): `next`, or,
+ * when both carry diffs and `next`'s starts where `prev`'s ends, one diff from `prev`'s base
+ * to `next`'s version (the later RRset wins). Anything else keeps `next` as it is: a diff
+ * whose base is then not served is compiled from the zone's text.
+ */
+function mergePatches(prev: ZonePush, next: ZonePush): ZonePush {
+  if (!prev.patch || !next.patch || next.patch.from !== prev.version) return next;
+  const byKey = new Map<string, PatchChange>();
+  const keyOf = (c: PatchChange) => `${c.owner.toLowerCase()}/${c.type}`;
+  for (const c of prev.patch.changes) byKey.set(keyOf(c), c);
+  for (const c of next.patch.changes) byKey.set(keyOf(c), c);
+  return { ...next, patch: { from: prev.patch.from, changes: [...byKey.values()] } };
 }

@@ -250,3 +250,109 @@ describe('ZoneFeed', () => {
     feed.close();
   });
 });
+
+/** A source that also reads diffs (`servedChanges`): the zone's id and its changes by version. */
+class DiffSource extends FakeSource {
+  readonly ids = new Map<string, string>();
+  diffReads = 0;
+  /** When false, servedChanges answers null (pruned history, another zone of the name). */
+  diffs = true;
+
+  override set(name: string, address: string, version?: number): void {
+    if (!this.ids.has(name)) this.ids.set(name, `id-${name}-${this.ids.size}`);
+    super.set(name, address, version);
+    const z = this.zones.get(name) as ServedZone;
+    z.id = this.ids.get(name);
+  }
+
+  override delete(name: string): void {
+    this.ids.delete(name);
+    super.delete(name);
+  }
+
+  async servedChanges(name: string, since: { id: string; version: number }) {
+    this.diffReads++;
+    const z = this.zones.get(name);
+    if (!this.diffs || !z || z.id !== since.id || z.version < since.version) return null;
+    const www = z.text.split('\n').find((l) => l.startsWith('www.')) ?? '';
+    return {
+      name,
+      id: z.id,
+      version: z.version,
+      serial: z.serial,
+      changes:
+        z.version === since.version ? [] : [{ owner: `www.${name}`, type: 1, ttl: 60, text: `${www}\n` }],
+    };
+  }
+}
+
+describe('ZoneFeed with patches (--images on)', () => {
+  test('a held zone goes as its diff since the version held; texts dropped; a new zone or a null diff is read whole', async () => {
+    const src = new DiffSource();
+    src.set('a.test.', '192.0.2.1');
+    const sent: ZonesMessage[] = [];
+    const feed = new ZoneFeed(src, (m) => sent.push(m), { coalesceMs: 0, patches: true });
+    await feed.load();
+    assert.equal(feed.snapshot().length, 1);
+    feed.dropTexts();
+    assert.equal(feed.get('a.test.')?.text, '');
+    assert.throws(() => feed.snapshot(), /no zone text/);
+
+    src.set('a.test.', '192.0.2.2');
+    await feed.settled();
+    const p = sent.at(-1)?.zones[0];
+    assert.equal(p?.text, null);
+    assert.deepEqual(p?.patch, {
+      from: 1,
+      changes: [{ owner: 'www.a.test.', type: 1, ttl: 60, text: 'www.a.test. 60 IN A 192.0.2.2\n' }],
+    });
+    assert.equal(p?.version, 2);
+    assert.equal(src.reads, 0);
+
+    // A zone the feed does not hold is read whole.
+    src.set('b.test.', '192.0.2.3');
+    await feed.settled();
+    assert.equal(sent.at(-1)?.zones[0].text?.includes('192.0.2.3'), true);
+    assert.equal(src.reads, 1);
+    assert.equal(feed.get('b.test.')?.text, '', 'kept without its text');
+
+    // The diff cannot say: read whole.
+    src.diffs = false;
+    src.set('a.test.', '192.0.2.4');
+    await feed.settled();
+    assert.equal(sent.at(-1)?.zones[0].text?.includes('192.0.2.4'), true);
+    assert.equal(sent.at(-1)?.zones[0].patch, undefined);
+    src.diffs = true;
+
+    // Deleted, then created again under the same name: another id, read whole.
+    const before = sent.length;
+    src.delete('a.test.');
+    await feed.settled();
+    assert.equal(sent.at(-1)?.zones[0].text, null);
+    src.set('a.test.', '192.0.2.5', 7);
+    await feed.settled();
+    const again = sent.at(-1)?.zones[0];
+    assert.equal(again?.patch, undefined);
+    assert.equal(again?.text?.includes('192.0.2.5'), true);
+    assert.equal(sent.length, before + 2);
+
+    // An event without a new version (the diff is empty): nothing sent.
+    src.emit({ zone: 'a.test.', version: 7, deleted: false });
+    await feed.settled();
+    assert.equal(sent.length, before + 2);
+    feed.close();
+  });
+
+  test('without patches (or a source without diffs) the feed sends text as before', async () => {
+    const src = new DiffSource();
+    src.set('a.test.', '192.0.2.1');
+    const sent: ZonesMessage[] = [];
+    const feed = new ZoneFeed(src, (m) => sent.push(m), { coalesceMs: 0 });
+    await feed.load();
+    src.set('a.test.', '192.0.2.2');
+    await feed.settled();
+    assert.equal(sent.at(-1)?.zones[0].text?.includes('192.0.2.2'), true);
+    assert.equal(src.diffReads, 0);
+    feed.close();
+  });
+});

@@ -10,9 +10,15 @@
  *   newer one. Workers also carry each zone's version and ignore older ones (defence in depth).
  * - A worker that (re)starts gets the feed's current set as a snapshot; the feed's messages
  *   after that follow on the same ordered IPC channel.
+ * - With `patches` (`--images on`): a zone held at a version is read as its changes since
+ *   that version (the control plane's diff, `servedChanges`) rather than whole, and pushed
+ *   as a `patch` the image shipper applies to the served image; the whole zone is read only
+ *   when the diff cannot say (another zone of that name, pruned versions, a big import).
+ *   Once the cold compile is done the feed keeps no zone text (`dropTexts`): the images hold
+ *   the zones.
  * @module
  */
-import type { ServedZone, ZoneChangeEvent } from '../../control/types.js';
+import type { ServedChanges, ServedZone, ZoneChangeEvent } from '../../control/types.js';
 import type { Logger } from '../shared/log.js';
 import type { ZonePush, ZonesMessage } from './protocol.js';
 
@@ -21,6 +27,8 @@ export interface ZoneSource {
   onZoneChange(listener: (ev: ZoneChangeEvent) => void): () => void;
   servedZones(): AsyncIterable<ServedZone>;
   servedZone(name: string): Promise<ServedZone | null>;
+  /** A zone's changes since a version (the control plane's diff): with `patches`. */
+  servedChanges?(name: string, since: { id: string; version: number }): Promise<ServedChanges | null>;
 }
 
 /** Feed tuning. */
@@ -41,6 +49,11 @@ export interface ZoneFeedOptions {
    * first change event not yet sent (metrics: zone publish latency).
    */
   onPublished?: (latencyMs: number) => void;
+  /**
+   * Push a held zone's changes as a `patch` (its diff since the version held) instead of its
+   * text, when the source can read diffs (`--images on`: the shipper patches the image).
+   */
+  patches?: boolean;
 }
 
 /** Feeds the DNS workers from the control plane. */
@@ -54,6 +67,9 @@ export class ZoneFeed {
   readonly #retryMs: number;
   readonly #log: Logger | undefined;
   readonly #onPublished: ((latencyMs: number) => void) | undefined;
+  readonly #patches: boolean;
+  /** `dropTexts` was called: zones are held without their text. */
+  #textless = false;
   /** When each pending zone's oldest unsent change was noticed (performance.now()). */
   readonly #noticedAt = new Map<string, number>();
   readonly #zones = new Map<string, ServedZone>();
@@ -76,6 +92,17 @@ export class ZoneFeed {
     this.#retryMs = opts.retryMs ?? 500;
     this.#log = opts.log;
     this.#onPublished = opts.onPublished;
+    this.#patches = opts.patches === true && source.servedChanges !== undefined;
+  }
+
+  /**
+   * Forgets every zone's text, keeping name, version, serial and id (`--images on`, once the
+   * images are compiled: 100,000 zones' texts are ~100 MB the primary needs no more). Changes
+   * are then sent as patches, or as text read for the push; `snapshot` cannot be called.
+   */
+  dropTexts(): void {
+    this.#textless = true;
+    for (const [name, z] of this.#zones) this.#zones.set(name, withoutText(z));
   }
 
   /** Number of zones held. */
@@ -112,6 +139,7 @@ export class ZoneFeed {
 
   /** The current set as snapshot messages, for a worker that just started. */
   snapshot(): ZonesMessage[] {
+    if (this.#textless) throw new Error('internal: the zone feed holds no zone text (dropTexts)');
     const out: ZonesMessage[] = [];
     const pushes: ZonePush[] = [];
     for (const z of this.#zones.values()) pushes.push(toPush(z, false));
@@ -167,11 +195,20 @@ export class ZoneFeed {
     try {
       // Read the zones (a few at a time); the results are applied in name order below.
       const results = new Map<string, ServedZone | null>();
+      const patched = new Map<string, ServedChanges>();
       let next = 0;
       const readOne = async (): Promise<void> => {
         while (next < names.length) {
           const name = names[next++];
           try {
+            const had = this.#zones.get(name);
+            if (this.#patches && had?.id !== undefined && this.#source.servedChanges) {
+              const changes = await this.#source.servedChanges(name, { id: had.id, version: had.version });
+              if (changes !== null) {
+                patched.set(name, changes);
+                continue;
+              }
+            }
             results.set(name, await this.#source.servedZone(name));
           } catch (err) {
             failed.push(name);
@@ -182,6 +219,26 @@ export class ZoneFeed {
       await Promise.all(Array.from({ length: Math.min(this.#concurrency, names.length) }, readOne));
       if (this.#closed) return;
       for (const name of names) {
+        const changes = patched.get(name);
+        if (changes !== undefined) {
+          const had = this.#zones.get(name) as ServedZone;
+          if (changes.version === had.version) continue;
+          pushes.push({
+            name,
+            version: changes.version,
+            serial: changes.serial,
+            text: null,
+            patch: { from: had.version, changes: changes.changes },
+          });
+          this.#zones.set(name, {
+            name,
+            version: changes.version,
+            serial: changes.serial,
+            text: '',
+            id: changes.id,
+          });
+          continue;
+        }
         if (!results.has(name)) continue;
         const now = results.get(name) ?? null;
         const had = this.#zones.get(name);
@@ -191,10 +248,10 @@ export class ZoneFeed {
           pushes.push({ name, version: had.version, serial: had.serial, text: null });
           continue;
         }
-        if (had && had.version === now.version && had.text === now.text) continue;
+        if (had && had.version === now.version && sameContent(had, now, this.#textless)) continue;
         // A lower version than the one held: the zone was deleted and created again in between.
         pushes.push(toPush(now, had !== undefined && now.version < had.version));
-        this.#zones.set(name, now);
+        this.#zones.set(name, this.#textless ? withoutText(now) : now);
       }
       for (const batch of this.#batches(pushes)) this.#broadcast(this.#message('update', batch, true));
       if (this.#onPublished) {
@@ -252,6 +309,22 @@ export class ZoneFeed {
   #message(kind: ZonesMessage['kind'], zones: ZonePush[], last: boolean): ZonesMessage {
     return { type: 'switchboard:zones', kind, seq: ++this.#seq, last, zones };
   }
+}
+
+/** The zone held without its text. */
+function withoutText(z: ServedZone): ServedZone {
+  const out: ServedZone = { name: z.name, version: z.version, serial: z.serial, text: '' };
+  if (z.id !== undefined) out.id = z.id;
+  return out;
+}
+
+/**
+ * Two reads of one version hold the same content: the same text, or, with the text dropped,
+ * the same zone (a zone deleted and created again may reach the same version number).
+ */
+function sameContent(had: ServedZone, now: ServedZone, textless: boolean): boolean {
+  if (!textless) return had.text === now.text;
+  return had.id !== undefined && had.id === now.id;
 }
 
 function toPush(z: ServedZone, reset: boolean): ZonePush {

@@ -212,6 +212,9 @@ export async function runStart(
   log.info(formatUdpIoLine(udpIo));
   logKernelSettings(log, config.dns.udpRecvBufferSize);
 
+  // --images on: changes go to the images as diffs (SWITCHBOARD_IMAGE_PATCHES=off: every change
+  // read and compiled whole, as before; for comparison).
+  const patches = config.images === true && env.SWITCHBOARD_IMAGE_PATCHES !== 'off';
   let d: StartDeps;
   let metrics: PrimaryMetrics;
   try {
@@ -232,6 +235,8 @@ export async function runStart(
       database: config.database,
       ...(config.limits ? { retention: config.limits.retention } : {}),
       ...(config.nameservers ? { defaults: { nameservers: config.nameservers } } : {}),
+      // --images on: changes reach the images as diffs; no change renders a big zone's text.
+      ...(patches ? { servedText: false } : {}),
       limits: {
         ...(config.maxTtl !== undefined ? { maxTtl: config.maxTtl } : {}),
         ...(config.maxRecordsPerRequest !== undefined
@@ -305,6 +310,8 @@ export async function runStart(
           broadcast: (msg) => broadcaster.broadcast(msg),
           // The workers' snapshot: one file in the pack folder, read by each worker in one call.
           snapshotFileZones: 1,
+          // A zone whose diff cannot be applied to its image is compiled from its text.
+          readZone: (name) => control.servedZone(name),
           log,
         });
         const close = async () => {
@@ -349,6 +356,8 @@ export async function runStart(
     // The workers are fed from here: the feed subscribes to changes before it reads the zones.
     feed = new ZoneFeed(control, (msg) => broadcast(msg), {
       log,
+      // --images on: a change is sent as its diff, and the shipper patches the zone's image.
+      patches,
       onPublished: (ms) => metrics.observeZonePublish(ms / 1000),
     });
     const zoneCount = feed;
@@ -365,6 +374,7 @@ export async function runStart(
       for (const m of feed.snapshot()) images.shipper.ship(m, images.compiler);
       await images.shipper.shipped();
       images.compiler.shrink(); // the threads' heaps go before the workers load the images
+      feed.dropTexts(); // the images hold the zones now
       onEarlyStop = undefined;
       if (earlyStop) {
         dropEarly();
