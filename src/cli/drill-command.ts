@@ -14,7 +14,9 @@ import {
   DrillConfigError,
   dyn2016,
   htmlReport,
+  parseMetricsUrl,
   parseTarget,
+  prioritizeResolvers,
   readScenarioFile,
   runDrill,
   type Scenario,
@@ -51,6 +53,8 @@ interface DrillCliOptions {
   label?: string;
   writeZones?: string;
   cpus?: string;
+  targetMetrics?: string;
+  cache: boolean;
 }
 
 function int(name: string, text: string, min: number, max: number): number {
@@ -106,6 +110,8 @@ async function drillAction(o: DrillCliOptions): Promise<number> {
       multiple: num('--multiple', o.multiple, 0, 100),
     });
   else scenario = readScenarioFile(o.scenario);
+  const targetMetrics = o.targetMetrics !== undefined ? parseMetricsUrl(o.targetMetrics) : undefined;
+  const nice = prioritizeResolvers();
   const report = await runDrill({
     target,
     stops,
@@ -128,6 +134,10 @@ async function drillAction(o: DrillCliOptions): Promise<number> {
     targetPid: o.targetPid !== undefined ? int('--target-pid', o.targetPid, 1, 2 ** 22) : undefined,
     progress: o.progress,
     label: o.label,
+    targetMetrics,
+    cache: o.cache,
+    senderNice: nice.senderNice,
+    drillNice: nice.drillNice,
   });
   process.stdout.write(textReport(report));
   if (o.json) writeFileSync(o.json, `${JSON.stringify(report, null, 1)}\n`);
@@ -177,6 +187,11 @@ export function registerDrillCommand(program: Command): void {
     )
     .option('--cpus <list>', 'pin the drill and its senders to these CPUs (taskset), apart from the target')
     .option('--target-pid <pid>', "report the target's CPU and RSS (the process and its descendants)")
+    .option(
+      '--target-metrics <url>',
+      "the target's Prometheus page (http on loopback): its drop, shed and RRL counters per phase",
+    )
+    .option('--no-cache', 'resolvers send every lookup (default: they cache answers for their TTL)')
     .option('--json <file>', 'write the report as JSON')
     .option('--html <file>', 'write the report as one self-contained HTML page')
     .option('--label <text>', 'a description of the target for the report')

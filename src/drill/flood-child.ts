@@ -394,8 +394,12 @@ process.on('message', async (msg: { type: string } & Record<string, unknown>) =>
       }
       await openNode(cfg);
     }
+    const ports = addon
+      ? [addon.port(fd)].filter((x) => x > 0)
+      : [...nodeSockets.values()].map((s) => s.address().port);
     process.send?.({
       type: 'ready',
+      ports,
       io: addon ? (gso > 1 ? `native-gso${gso}` : 'native') : 'node',
       sources: cfg.family === 6 ? 1 : addon ? cfg.bots + cfg.resolverAddresses.length : nodeSockets.size,
     });

@@ -7,11 +7,19 @@
  */
 import { FloodPool, type FloodTotals } from './flood.js';
 import { type AttackKind, type AttackMix, KINDS, TCP_COUNTERS } from './flood-protocol.js';
+import { type MetricSample, metricDeltas, scrapeMetrics } from './metrics.js';
 import { COUNTS_PER_KIND } from './native.js';
 import { makeResolvers, RESOLVER_CLASSES, type ResolverClass } from './population.js';
 import { cpuSet, cpusAllowed, processTree, sampleTarget, type TargetSample } from './proc.js';
-import { type QueryRecord, Resolvers } from './resolvers.js';
+import {
+  emptyCounters,
+  type FailureCause,
+  type QueryRecord,
+  type ResolverCounters,
+  Resolvers,
+} from './resolvers.js';
 import type { Scenario } from './scenario.js';
+import { type KernelLosses, kernelLosses, type SocketOwners, sampleSockets } from './sockets.js';
 import { type LegitStats, percent, StatsBuilder } from './stats.js';
 import type { DrillTarget, HardStops } from './target.js';
 import type { ZoneSetShape } from './zones.js';
@@ -44,6 +52,44 @@ export interface DrillOptions {
   readonly progress?: boolean;
   /** Description of the target for the report (e.g. 'switchboard --io native'). */
   readonly label?: string;
+  /** The target's Prometheus page (loopback http), read at each phase boundary. */
+  readonly targetMetrics?: URL;
+  /** Resolvers cache answers for their TTL (default true; false: every lookup is sent). */
+  readonly cache?: boolean;
+  /** Nice value of the sender processes (default 10); see prioritizeResolvers(). */
+  readonly senderNice?: number;
+  /** Nice value of this process (for the report). */
+  readonly drillNice?: number;
+}
+
+/**
+ * Where the legitimate queries of a phase went (docs/DRILL.md "Where the lost queries went").
+ * The resolvers' figures are of the queries started in the phase; the kernel's and the
+ * target's are of the phase's wall-clock interval.
+ */
+export interface LossReport {
+  /** Every try and answer of the legitimate resolvers. */
+  readonly resolvers: ResolverCounters;
+  /** Failed queries by what their resolver saw. */
+  readonly failedBy: Record<FailureCause, number>;
+  /** UDP tries that got no answer at all (tries - answers). */
+  readonly unansweredTries: number;
+  /** The kernel's counters (the target's sockets, the drill's, the host's). */
+  readonly kernel: KernelLosses;
+  /** Legitimate share of the UDP datagrams sent to the target in the phase. */
+  readonly legitShare: number;
+  /**
+   * Legitimate tries that the target's full receive queue most likely dropped: the queue is
+   * FIFO, so a legitimate datagram is dropped with the same odds as any other
+   * (legitShare x the target's queue overflows).
+   */
+  readonly legitInTargetQueue: number;
+  /** The same for the target's socket filter (the shield's BPF prefilter), an upper bound. */
+  readonly legitInTargetFilter: number;
+  /** Legitimate answers lost in the drill's own resolver sockets (exact). */
+  readonly legitInDrillQueue: number;
+  /** What the target's counters say it dropped, shed or slipped (with --target-metrics). */
+  readonly targetCounters?: MetricSample;
 }
 
 /** One step of the capacity search. */
@@ -94,6 +140,8 @@ export interface PhaseReport {
   };
   /** The drill's own CPU (its process and the senders): near 1 core per CPU it has means it was the limit. */
   readonly drill: { readonly cpuCores: number };
+  /** Where the lost legitimate queries went. */
+  readonly losses?: LossReport;
 }
 
 export interface TimelinePoint {
@@ -122,6 +170,11 @@ export interface DrillReport {
     /** CPUs the drill may run on, and the target (with --target-pid); they should not overlap. */
     readonly drillCpus: string;
     readonly targetCpus?: string;
+    /** Nice values: the resolvers' process, the senders. */
+    readonly drillNice?: number;
+    readonly senderNice?: number;
+    /** Whether the resolvers cache answers (TTL, RFC 2308 negative caching). */
+    readonly resolverCache: boolean;
   };
   readonly population: {
     readonly resolvers: Record<string, number>;
@@ -156,6 +209,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
     perResolverRate: opts.perResolverRate,
     typoShare: opts.typoShare,
     record: (r) => records.push(r),
+    cache: opts.cache,
   });
   await resolvers.open();
   let pool: FloodPool | undefined;
@@ -182,6 +236,8 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
   };
   const phases: PhaseReport[] = [];
   const timeline: TimelinePoint[] = [];
+  const kernel: KernelLosses[] = [];
+  const counterDeltas: (MetricSample | undefined)[] = [];
   let capacity: CapacityResult | undefined;
   let progressTimer: NodeJS.Timeout | undefined;
   try {
@@ -203,7 +259,15 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
       ),
       io: opts.io,
       gso: opts.gso ?? 8,
+      senderNice: opts.senderNice,
     });
+    const owners: SocketOwners = {
+      targetPort: opts.target.port,
+      resolvers: resolvers.socketKeys(),
+      senderPorts: new Set(pool.ports),
+    };
+    let sockBefore = sampleSockets(owners);
+    let metricsBefore = await scrapeMetrics(opts.targetMetrics);
     const p = pool;
     const needCapacity =
       opts.scenario === undefined || opts.scenario.phases.some((ph) => ph.attack?.multiple);
@@ -265,6 +329,12 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
         await wait(ph.seconds * 1000);
         const elapsed = (performance.now() - phaseStart) / 1000;
         const after = await p.switchRate(0, {});
+        const sockAfter = sampleSockets(owners);
+        const metricsAfter = await scrapeMetrics(opts.targetMetrics);
+        kernel.push(kernelLosses(sockBefore, sockAfter));
+        counterDeltas.push(metricDeltas(metricsBefore, metricsAfter));
+        sockBefore = sockAfter;
+        metricsBefore = metricsAfter;
         if (rssTimer) clearInterval(rssTimer);
         const tEnd = opts.targetPid ? sampleTarget(opts.targetPid) : undefined;
         const selfEnd = drillSample(opts.targetPid);
@@ -286,6 +356,16 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
       clearInterval(progressTimer);
       if (opts.progress) process.stderr.write('\n');
       fillLegit(phases, records, timeline, opts.shape.zones, opts.victim);
+      phases.forEach((ph, i) => {
+        (ph as { losses?: LossReport }).losses = lossReport(
+          resolvers.counters[i] ?? emptyCounters(),
+          records,
+          i,
+          kernel[i],
+          counterDeltas[i],
+          ph.attack,
+        );
+      });
     }
   } finally {
     clearInterval(watchdog);
@@ -315,6 +395,9 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
       senders: opts.senders,
       drillCpus: cpusAllowed(process.pid),
       targetCpus: opts.targetPid ? cpusAllowed(opts.targetPid) : undefined,
+      drillNice: opts.drillNice,
+      senderNice: opts.senderNice ?? 10,
+      resolverCache: opts.cache !== false,
     },
     population: {
       resolvers: byClass,
@@ -372,6 +455,32 @@ async function measureCapacity(
     if (hi === 0) rate *= 2;
   }
   return { qps: best, measured: true, senderLimited, steps };
+}
+
+/** Puts a phase's counters together: see LossReport. */
+export function lossReport(
+  c: ResolverCounters,
+  records: readonly QueryRecord[],
+  phase: number,
+  kernel: KernelLosses,
+  targetCounters: MetricSample | undefined,
+  attack: AttackStats,
+): LossReport {
+  const failedBy: Record<FailureCause, number> = { noAnswer: 0, wrongAnswer: 0, truncated: 0 };
+  for (const r of records) if (r.phase === phase && !r.ok && r.cause) failedBy[r.cause]++;
+  const attackSent = Object.values(attack.sent).reduce((a, b) => a + b, 0);
+  const legitShare = c.udpTries + attackSent === 0 ? 0 : c.udpTries / (c.udpTries + attackSent);
+  return {
+    resolvers: c,
+    failedBy,
+    unansweredTries: Math.max(0, c.udpTries - c.udpAnswers),
+    kernel,
+    legitShare: round4(legitShare),
+    legitInTargetQueue: Math.round(legitShare * kernel.targetQueueFull),
+    legitInTargetFilter: Math.round(legitShare * kernel.targetFilter),
+    legitInDrillQueue: kernel.drillResolverDrops,
+    targetCounters,
+  };
 }
 
 function emptyLegit(zones: number): PhaseReport['legit'] {
