@@ -127,7 +127,7 @@ async function drillAction(o: DrillCliOptions): Promise<number> {
       ? int('--senders', o.senders, 1, 64)
       : Math.max(1, Math.min(4, availableParallelism() - 1)),
     io: o.io === 'native' || o.io === 'node' ? o.io : 'auto',
-    gso: int('--gso', o.gso, 1, 16),
+    gso: int('--gso', o.gso, 1, 64),
     capacity: o.capacity !== undefined ? num('--capacity', o.capacity, 1, 100_000_000) : undefined,
     capacityStart:
       o.capacityStart !== undefined ? num('--capacity-start', o.capacityStart, 100, 100_000_000) : undefined,
