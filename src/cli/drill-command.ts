@@ -182,8 +182,8 @@ export function registerDrillCommand(program: Command): void {
     .option('--io <path>', "attack I/O: 'native' (sendmmsg addon), 'node' (dgram), 'auto'", 'auto')
     .option(
       '--gso <n>',
-      'native path: attack queries per UDP GSO message, all from one source (1 = off)',
-      '8',
+      'native path: attack queries per UDP GSO message, all from one source (1 = off, at most 64)',
+      '16',
     )
     .option('--cpus <list>', 'pin the drill and its senders to these CPUs (taskset), apart from the target')
     .option('--target-pid <pid>', "report the target's CPU and RSS (the process and its descendants)")

@@ -41,7 +41,7 @@ export interface DrillOptions {
   readonly typoShare: number;
   readonly senders: number;
   readonly io: 'auto' | 'native' | 'node';
-  /** Random-subdomain queries per UDP GSO message from one source (native path; 1 = off). Default 8. */
+  /** Random-subdomain queries per UDP GSO message from one source (native path; 1 = off). Default 16. */
   readonly gso?: number;
   /** The target's capacity (queries per second): skips the measurement when given. */
   readonly capacity?: number;
@@ -258,7 +258,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
         opts.stops.maxPackets - Math.min(legitAllowance, opts.stops.maxPackets / 2),
       ),
       io: opts.io,
-      gso: opts.gso ?? 8,
+      gso: opts.gso ?? 16,
       senderNice: opts.senderNice,
     });
     const owners: SocketOwners = {
