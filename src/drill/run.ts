@@ -10,7 +10,8 @@ import { type AttackKind, type AttackMix, KINDS, TCP_COUNTERS } from './flood-pr
 import { type MetricSample, metricDeltas, scrapeMetrics } from './metrics.js';
 import { COUNTS_PER_KIND } from './native.js';
 import { makeResolvers, RESOLVER_CLASSES, type ResolverClass } from './population.js';
-import { cpuSet, cpusAllowed, processTree, sampleTarget, type TargetSample } from './proc.js';
+import { cpuSet, cpusAllowed, isAlive, processTree, treeCpuSeconds } from './proc.js';
+import { TargetSampler } from './proc-sampler.js';
 import {
   emptyCounters,
   type FailureCause,
@@ -240,6 +241,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
   const counterDeltas: (MetricSample | undefined)[] = [];
   let capacity: CapacityResult | undefined;
   let progressTimer: NodeJS.Timeout | undefined;
+  let sampler: TargetSampler | undefined;
   try {
     // The senders share the packet budget left after a generous allowance for the resolvers.
     const legitAllowance = Math.ceil(opts.perResolverRate * opts.resolvers * 20 * opts.stops.maxSeconds);
@@ -279,12 +281,17 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
       resolvers.start(t0);
       let phaseName = '';
       let lastFlood = p.totals();
-      let lastSample = opts.targetPid ? sampleTarget(opts.targetPid) : undefined;
+      // CPU from /proc/PID/stat here (cheap); memory from the sampler thread (smaps_rollup is slow).
+      const pid = opts.targetPid;
+      sampler = pid ? new TargetSampler(pid, 1000) : undefined;
+      await sampler?.next();
+      const cpuNow = () => (pid ? treeCpuSeconds(pid) : 0);
+      let lastCpu = cpuNow();
       let lastT = t0;
       const tick = () => {
         const now = performance.now();
         const f = p.totals();
-        const s = opts.targetPid ? sampleTarget(opts.targetPid) : undefined;
+        const cpu = cpuNow();
         const dt = (now - lastT) / 1000;
         const point: TimelinePoint = {
           t: Math.round((now - t0) / 100) / 10,
@@ -293,12 +300,12 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
           legitAnswered: 0,
           attackSent: Math.round((sum(f.sent) - sum(lastFlood.sent)) / dt),
           attackAnswered: Math.round((sum(f.answered) - sum(lastFlood.answered)) / dt),
-          cpuCores: s && lastSample ? round2((s.cpuSeconds - lastSample.cpuSeconds) / dt) : undefined,
-          rssBytes: s?.rssBytes,
+          cpuCores: pid ? round2((cpu - lastCpu) / dt) : undefined,
+          rssBytes: sampler?.latest?.rssBytes,
         };
         timeline.push(point);
         lastFlood = f;
-        lastSample = s;
+        lastCpu = cpu;
         lastT = now;
         if (opts.progress) progressLine(point, records, resolvers.sent, totalSeconds);
       };
@@ -312,17 +319,9 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
         const rate = ph.attack
           ? (ph.attack.rate ?? Math.round((ph.attack.multiple ?? 0) * (capacity?.qps ?? 0)))
           : 0;
-        const tStart = opts.targetPid ? sampleTarget(opts.targetPid) : undefined;
+        const cpuStart = cpuNow();
         const selfStart = drillSample(opts.targetPid);
-        let rssPeak = tStart?.rssBytes ?? 0;
-        let pssPeak = tStart?.pssBytes ?? 0;
-        const rssTimer = opts.targetPid
-          ? setInterval(() => {
-              const t = sampleTarget(opts.targetPid!);
-              rssPeak = Math.max(rssPeak, t.rssBytes);
-              pssPeak = Math.max(pssPeak, t.pssBytes);
-            }, 500)
-          : undefined;
+        sampler?.resetPeaks();
         resolvers.setPhase(i, ph.classes);
         p.setRate(rate, ph.attack?.mix ?? {}, ph.attack?.tcp);
         const phaseStart = performance.now();
@@ -335,15 +334,22 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
         counterDeltas.push(metricDeltas(metricsBefore, metricsAfter));
         sockBefore = sockAfter;
         metricsBefore = metricsAfter;
-        if (rssTimer) clearInterval(rssTimer);
-        const tEnd = opts.targetPid ? sampleTarget(opts.targetPid) : undefined;
+        const cpuEnd = cpuNow();
         const selfEnd = drillSample(opts.targetPid);
         phases.push({
           name: ph.name,
           seconds: round2(elapsed),
           legit: emptyLegit(opts.shape.zones),
           attack: attackStats(rate, before, after),
-          target: tStart && tEnd ? targetStats(tStart, tEnd, elapsed, rssPeak, pssPeak) : undefined,
+          target:
+            pid && sampler
+              ? {
+                  cpuCores: round2((cpuEnd - cpuStart) / Math.max(elapsed, 0.001)),
+                  rssPeakBytes: sampler.rssPeak,
+                  pssPeakBytes: sampler.pssPeak,
+                  alive: isAlive(pid),
+                }
+              : undefined,
           drill: { cpuCores: round2((selfEnd.cpuSeconds - selfStart.cpuSeconds) / Math.max(elapsed, 0.001)) },
         });
         before = after;
@@ -370,6 +376,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
   } finally {
     clearInterval(watchdog);
     if (progressTimer) clearInterval(progressTimer);
+    await sampler?.close();
     await pool?.stop();
     resolvers.close();
   }
@@ -572,15 +579,6 @@ function attackStats(rate: number, before: FloodTotals, after: FloodTotals): Att
   return { rate, sent, answered, rcodes, behind: after.behind - before.behind, tcp };
 }
 
-function targetStats(a: TargetSample, b: TargetSample, seconds: number, rssPeak: number, pssPeak: number) {
-  return {
-    cpuCores: round2((b.cpuSeconds - a.cpuSeconds) / Math.max(seconds, 0.001)),
-    rssPeakBytes: Math.max(rssPeak, b.rssBytes),
-    pssPeakBytes: Math.max(pssPeak, b.pssBytes),
-    alive: b.alive,
-  };
-}
-
 function progressLine(p: TimelinePoint, records: QueryRecord[], legitSent: number, total: number): void {
   const done = Math.min(1, p.t / Math.max(total, 1));
   const bar = `${'#'.repeat(Math.round(done * 20))}${'.'.repeat(20 - Math.round(done * 20))}`;
@@ -617,7 +615,7 @@ export function sharesCpu(r: DrillReport): boolean {
 
 /** The drill's own CPU: its process tree, less the target's when the target is its child (a benchmark starts it). */
 function drillSample(targetPid: number | undefined): { cpuSeconds: number } {
-  const self = sampleTarget(process.pid);
-  if (targetPid === undefined || !processTree(process.pid).includes(targetPid)) return self;
-  return { cpuSeconds: self.cpuSeconds - sampleTarget(targetPid).cpuSeconds };
+  const self = treeCpuSeconds(process.pid);
+  if (targetPid === undefined || !processTree(process.pid).includes(targetPid)) return { cpuSeconds: self };
+  return { cpuSeconds: self - treeCpuSeconds(targetPid) };
 }
