@@ -62,6 +62,10 @@ export function textReport(r: DrillReport): string {
       out.push(
         `  attack sent ${sent} answered ${ans} (${percent(ans / sent)}): ${kinds}; behind ${a.behind}`,
       );
+      if (a.rate)
+        out.push(
+          `  attack sent ${Math.round(sent / ph.seconds)}/s of ${a.rate}/s offered (${percent(sent / ph.seconds / a.rate)})`,
+        );
       out.push(`  answers by rcode: ${JSON.stringify(a.rcodes)}`);
     }
     if (a.tcp && a.tcp.tried > 0) out.push(`  tcp flood: ${JSON.stringify(a.tcp)}`);

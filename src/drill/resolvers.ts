@@ -456,6 +456,13 @@ export class Resolvers {
   }
 
   private onAnswer(q: Query, m: Uint8Array, now: number): void {
+    // Past the give-up time (its last timeout is due but its timer ran late): a failure, as a
+    // resolver that gave up on time would have counted it.
+    if (now - q.started > GIVE_UP_MS) {
+      this.counters[q.phase].lateAnswers++;
+      this.finish(q, false, GIVE_UP_MS);
+      return;
+    }
     const info = readResponse(m, q.name, q.qtype);
     const c = this.counters[q.phase];
     if (!info) {
