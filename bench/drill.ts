@@ -186,7 +186,7 @@ function summaryRows(name: string, r: DrillReport): string[] {
   const drillCpu = Math.max(0, ...waves.map((p) => p.drill.cpuCores));
   lossRows.push(...lossSummary(name, r));
   return [
-    `| ${name} | ${r.capacity?.qps ?? '-'}${r.capacity?.senderLimited ? ' (sender-limited)' : ''} | ${attackRate} / ${Math.round(sent / Math.max(secs, 1))} | ${cell(worst((p) => p.legit.byZoneGroup.others))} | ${cell(worst((p) => p.legit.byZoneGroup.victim))} | ${['steady', 'new', 'nat', 'plain', 'storm'].map((c) => cell(worst((p) => p.legit.byClass[c]))).join(' | ')} | ${(rss / 2 ** 20).toFixed(0)} / ${(pss / 2 ** 20).toFixed(0)} MiB | ${drillCpu} |`,
+    `| ${name} | ${r.capacity?.qps ?? '-'}${r.capacity?.senderLimited ? ' (sender-limited)' : ''} | ${attackRate} / ${Math.round(sent / Math.max(secs, 1))} (${r.capacity?.qps ? (sent / Math.max(secs, 1) / r.capacity.qps).toFixed(2) : '-'}×) | ${cell(worst((p) => p.legit.byZoneGroup.others))} | ${cell(worst((p) => p.legit.byZoneGroup.victim))} | ${['steady', 'new', 'nat', 'plain', 'storm'].map((c) => cell(worst((p) => p.legit.byClass[c]))).join(' | ')} | ${(rss / 2 ** 20).toFixed(0)} / ${(pss / 2 ** 20).toFixed(0)} MiB | ${drillCpu} |`,
   ];
 }
 
@@ -289,7 +289,7 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   process.stdout.write(
-    `\nWorst wave per column: legitimate success / p99 (failures at 3200 ms). Reports in ${out}\n\n| server | capacity q/s | attack offered / sent per s | other zones | victim names | steady | new | nat | plain | storm | target RSS / PSS peak | drill CPU in waves |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n`,
+    `\nWorst wave per column: legitimate success / p99 (failures at 3200 ms). Reports in ${out}\n\n| server | capacity q/s | attack offered / sent per s (sent × capacity) | other zones | victim names | steady | new | nat | plain | storm | target RSS / PSS peak | drill CPU in waves |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n`,
   );
   process.stdout.write(
     `\nWhere the legitimate tries went, per wave (docs/DRILL.md):\n\n| server | wave | attack sent / offered per s | legit UDP tries / unanswered | target socket drops | legit lost in target queue (est.) | drill resolver / sender socket drops | legit TCP tries / answered | failed: no answer / wrong / truncated | timeouts handled late | cache hits | target counters |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n${lossRows.join('\n')}\n`,

@@ -64,7 +64,7 @@ export function textReport(r: DrillReport): string {
       );
       if (a.rate)
         out.push(
-          `  attack sent ${Math.round(sent / ph.seconds)}/s of ${a.rate}/s offered (${percent(sent / ph.seconds / a.rate)})`,
+          `  attack sent ${Math.round(sent / ph.seconds)}/s of ${a.rate}/s offered (${percent(sent / ph.seconds / a.rate)}${c?.qps ? `; ${(sent / ph.seconds / c.qps).toFixed(2)}x the capacity` : ''})`,
         );
       out.push(`  answers by rcode: ${JSON.stringify(a.rcodes)}`);
     }
