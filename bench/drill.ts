@@ -156,7 +156,7 @@ function lossSummary(name: string, r: DrillReport): string[] {
           .join(', ')
       : 'n/a';
     out.push(
-      `| ${name} | ${p.name} | ${Math.round(sent / p.seconds)} / ${p.attack.rate} | ${c.udpTries} / ${l.unansweredTries} (${pct(l.unansweredTries / Math.max(1, c.udpTries))}) | ${k.targetSocketDrops} (${pct(dropShare)} of all sent; filter ~${k.targetFilter}) | ~${l.legitInTargetQueue} | ${k.drillResolverDrops} / ${k.drillSenderDrops} | ${c.tcpTries} / ${c.tcpAnswers} | ${l.failedBy.noAnswer} / ${l.failedBy.wrongAnswer} / ${l.failedBy.truncated} | ${c.timeoutsLate50ms} (worst tick ${c.maxTickLagMs} ms) | ${c.cacheHits} | ${shield || '-'} |`,
+      `| ${name} | ${p.name} | ${Math.round(sent / p.seconds)} / ${p.attack.rate} | ${c.udpTries} / ${l.unansweredTries} (${pct(l.unansweredTries / Math.max(1, c.udpTries))}) | ${k.targetSocketDrops} (${pct(dropShare)} of all sent; filter ~${k.targetFilter}) | ~${l.legitInTargetQueue} | ~${l.legitAfterRead} | ${k.drillResolverDrops} / ${k.drillSenderDrops} | ${c.tcpTries} / ${c.tcpAnswers} | ${l.failedBy.noAnswer} / ${l.failedBy.wrongAnswer} / ${l.failedBy.truncated} | ${c.timeoutsLate50ms} (worst tick ${c.maxTickLagMs} ms) | ${c.cacheHits} | ${shield || '-'} |`,
     );
   }
   return out;
@@ -292,7 +292,7 @@ async function main(): Promise<void> {
     `\nWorst wave per column: legitimate success / p99 (failures at 3200 ms). Reports in ${out}\n\n| server | capacity q/s | attack offered / sent per s (sent × capacity) | other zones | victim names | steady | new | nat | plain | storm | target RSS / PSS peak | drill CPU in waves |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n`,
   );
   process.stdout.write(
-    `\nWhere the legitimate tries went, per wave (docs/DRILL.md):\n\n| server | wave | attack sent / offered per s | legit UDP tries / unanswered | target socket drops | legit lost in target queue (est.) | drill resolver / sender socket drops | legit TCP tries / answered | failed: no answer / wrong / truncated | timeouts handled late | cache hits | target counters |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n${lossRows.join('\n')}\n`,
+    `\nWhere the legitimate tries went, per wave (docs/DRILL.md):\n\n| server | wave | attack sent / offered per s | legit UDP tries / unanswered | target socket drops | legit lost in target queue (est.) | legit lost after the read (est.) | drill resolver / sender socket drops | legit TCP tries / answered | failed: no answer / wrong / truncated | timeouts handled late | cache hits | target counters |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n${lossRows.join('\n')}\n`,
   );
 }
 

@@ -89,6 +89,12 @@ export interface LossReport {
   readonly legitInTargetFilter: number;
   /** Legitimate answers lost in the drill's own resolver sockets (exact). */
   readonly legitInDrillQueue: number;
+  /**
+   * Unanswered tries the kernel figures do not explain: dropped by the target after reading
+   * them (the shield, RRL, overload shedding: see targetCounters), or answered after the
+   * drill stopped waiting. Rough: the queue and filter figures are estimates.
+   */
+  readonly legitAfterRead: number;
   /** What the target's counters say it dropped, shed or slipped (with --target-metrics). */
   readonly targetCounters?: MetricSample;
 }
@@ -486,6 +492,13 @@ export function lossReport(
     legitInTargetQueue: Math.round(legitShare * kernel.targetQueueFull),
     legitInTargetFilter: Math.round(legitShare * kernel.targetFilter),
     legitInDrillQueue: kernel.drillResolverDrops,
+    legitAfterRead: Math.max(
+      0,
+      Math.max(0, c.udpTries - c.udpAnswers) -
+        Math.round(legitShare * kernel.targetQueueFull) -
+        Math.round(legitShare * kernel.targetFilter) -
+        kernel.drillResolverDrops,
+    ),
     targetCounters,
   };
 }
