@@ -292,7 +292,7 @@ async function main(): Promise<void> {
     `\nWorst wave per column: legitimate success / p99 (failures at 3200 ms). Reports in ${out}\n\n| server | capacity q/s | attack offered / sent per s (sent × capacity) | other zones | victim names | steady | new | nat | plain | storm | target RSS / PSS peak | drill CPU in waves |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n`,
   );
   process.stdout.write(
-    `\nWhere the legitimate tries went, per wave (docs/DRILL.md):\n\n| server | wave | attack sent / offered per s | legit UDP tries / unanswered | target socket drops | legit lost in target queue (est.) | legit lost after the read (est.) | drill resolver / sender socket drops | legit TCP tries / answered | failed: no answer / wrong / truncated | timeouts handled late | cache hits | target counters |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n${lossRows.join('\n')}\n`,
+    `\nWhere the legitimate tries went, per wave (docs/DRILL.md):\n\n| server | wave | attack sent / offered per s | legit UDP tries / unanswered | target socket drops | legit lost in target queue (est.) | legit lost to the filter or after the read (est.) | drill resolver / sender socket drops | legit TCP tries / answered | failed: no answer / wrong / truncated | timeouts handled late | cache hits | target counters |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n${lossRows.join('\n')}\n`,
   );
 }
 

@@ -91,7 +91,7 @@ export function lossLines(l: LossReport): string[] {
   if (k.readable)
     out.push(
       `lost in the kernel: target sockets dropped ${k.targetSocketDrops} (queue full ~${k.targetQueueFull}, socket filter ~${k.targetFilter}); legit share of datagrams sent ${percent(l.legitShare, 2)} -> ~${l.legitInTargetQueue} legit tries lost in the target's queue, ~${l.legitInTargetFilter} to its filter; drill's resolver sockets dropped ${k.drillResolverDrops} answers, senders' sockets ${k.drillSenderDrops}; host RcvbufErrors ${k.hostRcvbufErrors}, InErrors ${k.hostInErrors}`,
-      `unanswered legit tries the kernel does not explain: ~${l.legitAfterRead} (dropped by the target after reading them: shield, RRL, overload shedding)`,
+      `unanswered legit tries the queues do not explain: ~${l.legitAfterRead} (refused by the target's socket filter, or dropped after the read: shield, RRL, overload shedding)`,
     );
   else out.push('lost in the kernel: /proc/net/udp not readable');
   out.push(

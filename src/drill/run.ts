@@ -85,14 +85,18 @@ export interface LossReport {
    * (legitShare x the target's queue overflows).
    */
   readonly legitInTargetQueue: number;
-  /** The same for the target's socket filter (the shield's BPF prefilter), an upper bound. */
+  /**
+   * The same odds applied to the target's socket filter (the shield's BPF prefilter): a loose
+   * upper bound, since the filter aims at the bots' /24s (only the `nat` class shares them).
+   */
   readonly legitInTargetFilter: number;
   /** Legitimate answers lost in the drill's own resolver sockets (exact). */
   readonly legitInDrillQueue: number;
   /**
-   * Unanswered tries the kernel figures do not explain: dropped by the target after reading
-   * them (the shield, RRL, overload shedding: see targetCounters), or answered after the
-   * drill stopped waiting. Rough: the queue and filter figures are estimates.
+   * Unanswered tries the queue figures do not explain (unanswered - legitInTargetQueue -
+   * legitInDrillQueue): refused by the target's socket filter, or dropped by the target after
+   * reading them (the shield, RRL, overload shedding: see targetCounters). Rough: the queue
+   * figure is an estimate.
    */
   readonly legitAfterRead: number;
   /** What the target's counters say it dropped, shed or slipped (with --target-metrics). */
@@ -496,7 +500,6 @@ export function lossReport(
       0,
       Math.max(0, c.udpTries - c.udpAnswers) -
         Math.round(legitShare * kernel.targetQueueFull) -
-        Math.round(legitShare * kernel.targetFilter) -
         kernel.drillResolverDrops,
     ),
     targetCounters,
