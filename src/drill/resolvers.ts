@@ -34,7 +34,7 @@ export const MAX_CACHE_TTL_S = 86_400;
 /**
  * Why a failed query failed, as its resolver saw it: no answer to any try; only wrong answers
  * (wrong RCODE or records, SERVFAIL, REFUSED, FORMERR); only truncated answers (TC=1) and no
- * TCP answer (or the class does not use TCP); or answers arrived only after the give-up.
+ * TCP answer (or the class does not use TCP). An answer after the give-up time is none.
  */
 export type FailureCause = 'noAnswer' | 'wrongAnswer' | 'truncated';
 
