@@ -449,8 +449,7 @@ async function measureCapacity(
   let hi = 0; // lowest offered rate answered < 99% (0: none yet)
   let best = 0; // highest rate actually sent at a step answered >= 99%
   let senderLimited = false;
-  for (let step = 0; step < 14 && !aborted(); step++) {
-    const offered = hi > 0 ? Math.round((lo + hi) / 2) : rate;
+  const tryRate = async (offered: number): Promise<CapacityStep> => {
     const before = await pool.switchRate(offered, mix);
     await wait(1000);
     const stopped = await pool.switchRate(0, mix);
@@ -459,7 +458,20 @@ async function measureCapacity(
     const sent = sum(stopped.sent) - sum(before.sent);
     const answered = sum(after.answered) - sum(before.answered);
     const ratio = sent === 0 ? 0 : answered / sent;
-    steps.push({ offered, sent, answered, ratio: round4(ratio) });
+    const s = { offered, sent, answered, ratio: round4(ratio) };
+    steps.push(s);
+    return s;
+  };
+  for (let step = 0; step < 14 && !aborted(); step++) {
+    const offered = hi > 0 ? Math.round((lo + hi) / 2) : rate;
+    let s = await tryRate(offered);
+    // One more try before a rate counts as too much: on a shared machine one second can be
+    // lost to someone else's work (the target or the drill not scheduled), not to overload.
+    if (s.ratio < 0.99 && !aborted()) {
+      const again = await tryRate(offered);
+      if (again.ratio > s.ratio) s = again;
+    }
+    const { sent, ratio } = s;
     if (ratio >= 0.99) {
       lo = offered;
       best = Math.max(best, sent);
