@@ -453,8 +453,17 @@ async function measureCapacity(
     const before = await pool.switchRate(offered, mix);
     await wait(1000);
     const stopped = await pool.switchRate(0, mix);
-    await wait(300); // late answers
-    const after = await pool.switchRate(0, mix);
+    // Late answers: wait until they stop coming (at least 300 ms, at most 2 s), so that a
+    // server running behind is not credited with this step's answers in the next step.
+    await wait(300);
+    let after = await pool.switchRate(0, mix);
+    for (let waited = 300; waited < 2000 && !aborted(); waited += 200) {
+      await wait(200);
+      const later = await pool.switchRate(0, mix);
+      const moved = sum(later.answered) !== sum(after.answered);
+      after = later;
+      if (!moved) break;
+    }
     const sent = sum(stopped.sent) - sum(before.sent);
     const answered = sum(after.answered) - sum(before.answered);
     const ratio = sent === 0 ? 0 : answered / sent;
