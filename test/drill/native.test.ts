@@ -117,6 +117,11 @@ test('the addon sends each datagram from its own 127.x source (GSO runs from one
       TypeError,
     );
     assert.throws(() => a.drain(fd, new Uint32Array(3), 10), TypeError);
+    // port(): the socket's local port (its drops are read from /proc/net/udp by that port).
+    const local = a.port(fd);
+    assert.ok(local > 0 && local < 65536, `port ${local}`);
+    assert.ok(a.port(-1) < 0, 'a bad descriptor gives -errno');
+    assert.throws(() => (a.port as () => number)(), TypeError);
     assert.throws(
       () => a.send(fd, 4, dst, port, buf, offsets, lengths, srcs, 2, new Uint16Array(1)),
       TypeError,
