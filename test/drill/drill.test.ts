@@ -87,6 +87,25 @@ test('no attack: every legitimate query of every class is answered right, first 
   assert.equal(r.io.resolverCache, true);
 });
 
+test('resolvers cache answers for their TTL: with --no-cache the same lookups send more queries', async () => {
+  const scenario = parseScenario({ phases: [{ name: 'calm', seconds: 2, classes: ['steady', 'plain'] }] });
+  const cached = await runDrill(options(sb!, { scenario, resolvers: 20, perResolverRate: 40 }));
+  const uncached = await runDrill(
+    options(sb!, { scenario, resolvers: 20, perResolverRate: 40, cache: false }),
+  );
+  const a = cached.phases[0].losses!.resolvers;
+  const b = uncached.phases[0].losses!.resolvers;
+  assert.equal(b.cacheHits, 0);
+  assert.equal(uncached.io.resolverCache, false);
+  // Same seed, same lookups: every cache hit is a query the uncached run sent.
+  assert.ok(a.cacheHits > 100, `cache hits ${a.cacheHits}`);
+  assert.ok(
+    b.udpTries > a.udpTries + a.cacheHits * 0.5,
+    `uncached ${b.udpTries}, cached ${a.udpTries} + ${a.cacheHits}`,
+  );
+  assert.ok(cached.phases[0].legit.all.success >= 0.99 && uncached.phases[0].legit.all.success >= 0.99);
+});
+
 test('a flood far above capacity makes legitimate first tries fail; calm again afterwards', async () => {
   const scenario = parseScenario({
     phases: [
