@@ -24,9 +24,11 @@ import {
   htmlReport,
   prioritizeResolvers,
   runDrill,
+  sendCeiling,
   textReport,
   writeZoneFiles,
 } from '../src/drill/index.js';
+import { DYN_MIX } from '../src/drill/scenario.js';
 import type { LegitStats } from '../src/drill/stats.js';
 import {
   findCommand,
@@ -213,6 +215,29 @@ async function main(): Promise<void> {
     `drill bench: ${new Date().toISOString()}, ${cpus().length} CPUs (${cpus()[0]?.model}), load ${loadavg()
       .map((x) => x.toFixed(2))
       .join(' ')}; server on CPU ${serverCpu}, drill on CPU ${drillCpu}\n`,
+  );
+  // What the senders can send at all from this CPU now (before any server runs).
+  const ceiling = await sendCeiling(
+    {
+      senders: Number(a.senders),
+      seed: 1,
+      zones: shape.zones,
+      names: shape.names,
+      victim: 0,
+      bots: Number(a.bots),
+      resolverAddresses: [],
+      deadline: Date.now() + 30_000,
+      maxPackets: 100_000_000,
+      io: 'auto',
+      gso: Number(a.gso),
+      senderNice: nice.senderNice,
+    },
+    DYN_MIX,
+  );
+  process.stdout.write(
+    ceiling === undefined
+      ? 'drill send ceiling: unknown (no native addon)\n'
+      : `drill send ceiling: ${ceiling} datagrams/s (the dyn-2016 mix against a socket nobody reads, ${a.senders} senders, --gso ${a.gso}; an attack of ${a.multiple}x a capacity above ${Math.round(ceiling / Number(a.multiple))} q/s cannot be sent from this CPU now)\n`,
   );
   try {
     const capacities = new Map<string, number>();

@@ -14,7 +14,7 @@ import {
   KINDS,
   type TcpFlood,
 } from './flood-protocol.js';
-import { COUNTS_PER_KIND } from './native.js';
+import { COUNTS_PER_KIND, loadDrillAddon } from './native.js';
 import type { DrillTarget } from './target.js';
 
 /** Summed counters of every sender. */
@@ -208,5 +208,37 @@ export class FloodPool {
   /** Kills every sender (by its PID). */
   kill(): void {
     for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  }
+}
+
+/**
+ * The most the senders can send here and now: the attack `mix` at an unreachable rate against
+ * a loopback socket that nobody reads (the addon's, drained never), for `ms`. Datagrams per
+ * second, or undefined without the native addon. A target's queue costs the sender about what
+ * this socket's does, so a server whose capacity times the multiple is above this cannot be
+ * drilled at that multiple from this CPU.
+ */
+export async function sendCeiling(
+  opts: Omit<FloodPoolOptions, 'target'>,
+  mix: AttackMix,
+  ms = 1500,
+): Promise<number | undefined> {
+  const addon = loadDrillAddon().addon;
+  if (!addon) return undefined;
+  const fd = addon.open(4);
+  if (fd < 0) return undefined;
+  let pool: FloodPool | undefined;
+  try {
+    const port = addon.port(fd);
+    pool = await FloodPool.start({ ...opts, target: { host: '127.0.0.1', port, family: 4 } });
+    const before = await pool.switchRate(50_000_000, mix);
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, ms));
+    const after = await pool.switchRate(0, mix);
+    const sent = after.sent.reduce((x, y) => x + y, 0) - before.sent.reduce((x, y) => x + y, 0);
+    return Math.round(sent / ((performance.now() - t0) / 1000));
+  } finally {
+    await pool?.stop();
+    addon.close(fd);
   }
 }

@@ -4,7 +4,7 @@
  * @module
  */
 
-export { prioritizeResolvers } from './flood.js';
+export { prioritizeResolvers, sendCeiling } from './flood.js';
 export { parseMetricsUrl } from './metrics.js';
 export { htmlReport, lossLines, textReport } from './report.js';
 export { type DrillOptions, type DrillReport, runDrill } from './run.js';
