@@ -58,7 +58,7 @@ export function prioritizeResolvers(): { drillNice: number; senderNice: number }
 
 /** The attack sender processes. */
 export class FloodPool {
-  readonly children: ChildProcess[] = [];
+  private readonly children: ChildProcess[] = [];
   private readonly last: FloodMessage[] = [];
   /** Children whose answer to the latest rate change is awaited, and who waits. */
   private awaiting = 0;
