@@ -16,18 +16,23 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   type DrillReport,
   dyn2016,
   htmlReport,
+  prioritizeResolvers,
   runDrill,
+  sendCeiling,
   textReport,
   writeZoneFiles,
 } from '../src/drill/index.js';
+import { DYN_MIX } from '../src/drill/scenario.js';
 import type { LegitStats } from '../src/drill/stats.js';
 import {
   findCommand,
+  findFreePort,
   listDescendants,
   listZoneFiles,
   type Peer,
@@ -39,7 +44,7 @@ import {
 const { values: a } = parseArgs({
   options: {
     servers: { type: 'string', default: 'switchboard,switchboard-dry-run,nsd,knot' },
-    gso: { type: 'string', default: '8' },
+    gso: { type: 'string', default: '16' },
     multiple: { type: 'string', default: '3' },
     baseline: { type: 'string', default: '10' },
     wave: { type: 'string', default: '20' },
@@ -55,8 +60,16 @@ const { values: a } = parseArgs({
     'switchboard-args': { type: 'string', default: '' },
     rrl: { type: 'string', default: '200' },
     capacity: { type: 'string' },
+    cache: { type: 'string', default: 'on' },
   },
 });
+
+/** Whether this build's `serve` has --metrics ADDR:PORT (the shield's counters per phase). */
+function serveHasMetrics(): boolean {
+  const bin = process.env.SWITCHBOARD_BIN ?? fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  const r = spawnSync(process.execPath, [bin, 'serve', '--help'], { encoding: 'utf8' });
+  return /--metrics <addr>/.test(r.stdout ?? '');
+}
 
 const shape = { zones: 8, names: 1000 };
 const serverCpu = Number(a['server-cpu']);
@@ -76,21 +89,24 @@ async function start(
   name: string,
   dir: string,
   limiting: boolean,
-): Promise<{ peer: Peer; label: string } | undefined> {
+): Promise<{ peer: Peer; label: string; metrics?: URL } | undefined> {
   const workers = Number(a.workers);
   if (name.startsWith('switchboard')) {
     const shield = !limiting ? 'off' : name === 'switchboard-dry-run' ? 'dry-run' : 'on';
-    const rrl = limiting ? ['--rrl', `responses=${a.rrl},slip=2`] : [];
+    const rrl = limiting && Number(a.rrl) > 0 ? ['--rrl', `responses=${a.rrl},slip=2`] : [];
+    const metricsPort = limiting && hasMetrics ? await findFreePort() : 0;
     const extra = [
       '--shield',
       shield,
       ...rrl,
       ...(a['switchboard-args'] ? a['switchboard-args'].split(' ').filter(Boolean) : []),
     ];
-    const peer = await startSwitchboard(dir, { workers, cpu: serverCpu, args: extra });
+    const metricsArgs = metricsPort ? ['--metrics', `127.0.0.1:${metricsPort}`] : [];
+    const peer = await startSwitchboard(dir, { workers, cpu: serverCpu, args: [...extra, ...metricsArgs] });
     return {
       peer,
       label: `switchboard serve --workers ${workers} ${extra.join(' ')} (default I/O path: native)`,
+      metrics: metricsPort ? new URL(`http://127.0.0.1:${metricsPort}/metrics`) : undefined,
     };
   }
   if (name === 'nsd') {
@@ -123,6 +139,35 @@ async function start(
   throw new Error(`unknown server '${name}'`);
 }
 
+const lossRows: string[] = [];
+
+/** Per wave: where the legitimate tries that got no answer went (docs/DRILL.md). */
+function lossSummary(name: string, r: DrillReport): string[] {
+  const out: string[] = [];
+  for (const p of r.phases) {
+    const l = p.losses;
+    if (!l || !p.name.startsWith('wave')) continue;
+    const c = l.resolvers;
+    const k = l.kernel;
+    const sent = Object.values(p.attack.sent).reduce((x, y) => x + y, 0);
+    const dropShare = k.targetSocketDrops / Math.max(1, sent + c.udpTries);
+    const shield = l.targetCounters
+      ? Object.entries(l.targetCounters)
+          .filter(([n]) => /shed|rrl|decisions_total\{decision="(dropped|truncated)"|dropped/.test(n))
+          .map(([n, v]) => `${n.replace(/^switchboard_dns_/, '')} ${v}`)
+          .join(', ')
+      : 'n/a';
+    out.push(
+      `| ${name} | ${p.name} | ${Math.round(sent / p.seconds)} / ${p.attack.rate} | ${c.udpTries} / ${l.unansweredTries} (${pct(l.unansweredTries / Math.max(1, c.udpTries))}) | ${k.targetSocketDrops} (${pct(dropShare)} of all sent; filter ~${k.targetFilter}) | ~${l.legitInTargetQueue} | ~${l.legitAfterRead} | ${k.drillResolverDrops} / ${k.drillSenderDrops} | ${c.tcpTries} / ${c.tcpAnswers} | ${l.failedBy.noAnswer} / ${l.failedBy.wrongAnswer} / ${l.failedBy.truncated} | ${c.timeoutsLate50ms} (worst tick ${c.maxTickLagMs} ms) | ${c.cacheHits} | ${shield || '-'} |`,
+    );
+  }
+  return out;
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(1)}%`;
+}
+
 function cell(s: LegitStats | undefined): string {
   if (!s || s.queries === 0) return '-';
   return `${(s.success * 100).toFixed(2)}% / ${s.p99Ms.toFixed(0)} ms`;
@@ -141,14 +186,19 @@ function summaryRows(name: string, r: DrillReport): string[] {
   const rss = Math.max(0, ...r.phases.map((p) => p.target?.rssPeakBytes ?? 0));
   const pss = Math.max(0, ...r.phases.map((p) => p.target?.pssPeakBytes ?? 0));
   const drillCpu = Math.max(0, ...waves.map((p) => p.drill.cpuCores));
+  lossRows.push(...lossSummary(name, r));
   return [
-    `| ${name} | ${r.capacity?.qps ?? '-'}${r.capacity?.senderLimited ? ' (sender-limited)' : ''} | ${attackRate} / ${Math.round(sent / Math.max(secs, 1))} | ${cell(worst((p) => p.legit.byZoneGroup.others))} | ${cell(worst((p) => p.legit.byZoneGroup.victim))} | ${['steady', 'new', 'nat', 'plain', 'storm'].map((c) => cell(worst((p) => p.legit.byClass[c]))).join(' | ')} | ${(rss / 2 ** 20).toFixed(0)} / ${(pss / 2 ** 20).toFixed(0)} MiB | ${drillCpu} |`,
+    `| ${name} | ${r.capacity?.qps ?? '-'}${r.capacity?.senderLimited ? ' (sender-limited)' : ''} | ${attackRate} / ${Math.round(sent / Math.max(secs, 1))} (${r.capacity?.qps ? (sent / Math.max(secs, 1) / r.capacity.qps).toFixed(2) : '-'}×) | ${cell(worst((p) => p.legit.byZoneGroup.others))} | ${cell(worst((p) => p.legit.byZoneGroup.victim))} | ${['steady', 'new', 'nat', 'plain', 'storm'].map((c) => cell(worst((p) => p.legit.byClass[c]))).join(' | ')} | ${(rss / 2 ** 20).toFixed(0)} / ${(pss / 2 ** 20).toFixed(0)} MiB | ${drillCpu} |`,
   ];
 }
+
+const hasMetrics = serveHasMetrics();
 
 async function main(): Promise<void> {
   // The drill and its sender processes (forked later: they inherit it) on their own CPU.
   spawnSync('taskset', ['-p', '-c', String(drillCpu), String(process.pid)], { stdio: 'ignore' });
+  // The resolvers above the senders (nice -5 when allowed; the senders then at 0, else 10).
+  const nice = prioritizeResolvers();
   const dir = mkdtempSync(join(tmpdir(), 'sb-drill-zones-'));
   writeZoneFiles(dir, shape);
   const out = resolve(a.out);
@@ -165,6 +215,29 @@ async function main(): Promise<void> {
     `drill bench: ${new Date().toISOString()}, ${cpus().length} CPUs (${cpus()[0]?.model}), load ${loadavg()
       .map((x) => x.toFixed(2))
       .join(' ')}; server on CPU ${serverCpu}, drill on CPU ${drillCpu}\n`,
+  );
+  // What the senders can send at all from this CPU now (before any server runs).
+  const ceiling = await sendCeiling(
+    {
+      senders: Number(a.senders),
+      seed: 1,
+      zones: shape.zones,
+      names: shape.names,
+      victim: 0,
+      bots: Number(a.bots),
+      resolverAddresses: [],
+      deadline: Date.now() + 30_000,
+      maxPackets: 100_000_000,
+      io: 'auto',
+      gso: Number(a.gso),
+      senderNice: nice.senderNice,
+    },
+    DYN_MIX,
+  );
+  process.stdout.write(
+    ceiling === undefined
+      ? 'drill send ceiling: unknown (no native addon)\n'
+      : `drill send ceiling: ${ceiling} datagrams/s (the dyn-2016 mix against a socket nobody reads, ${a.senders} senders, --gso ${a.gso}; an attack of ${a.multiple}x a capacity above ${Math.round(ceiling / Number(a.multiple))} q/s cannot be sent from this CPU now)\n`,
   );
   try {
     const capacities = new Map<string, number>();
@@ -183,6 +256,9 @@ async function main(): Promise<void> {
         io: 'auto' as const,
         gso: Number(a.gso),
         progress: process.stderr.isTTY,
+        cache: a.cache !== 'off',
+        senderNice: nice.senderNice,
+        drillNice: nice.drillNice,
       };
       // Capacity first, with rate limiting off (the issue's rule), once per server.
       if (!capacities.has(family)) {
@@ -212,7 +288,7 @@ async function main(): Promise<void> {
         process.stdout.write(`${name}: not installed, skipped\n`);
         continue;
       }
-      const { peer, label } = started;
+      const { peer, label, metrics } = started;
       try {
         pinTree(peer.pid, serverCpu);
         const report = await runDrill({
@@ -222,6 +298,7 @@ async function main(): Promise<void> {
           targetPid: peer.pid,
           capacity: capacities.get(family),
           label,
+          targetMetrics: metrics,
         });
         process.stdout.write(textReport(report));
         writeFileSync(join(out, `${name}.json`), `${JSON.stringify(report, null, 1)}\n`);
@@ -237,7 +314,10 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   process.stdout.write(
-    `\nWorst wave per column: legitimate success / p99 (failures at 3200 ms). Reports in ${out}\n\n| server | capacity q/s | attack offered / sent per s | other zones | victim names | steady | new | nat | plain | storm | target RSS / PSS peak | drill CPU in waves |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n`,
+    `\nWorst wave per column: legitimate success / p99 (failures at 3200 ms). Reports in ${out}\n\n| server | capacity q/s | attack offered / sent per s (sent × capacity) | other zones | victim names | steady | new | nat | plain | storm | target RSS / PSS peak | drill CPU in waves |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n`,
+  );
+  process.stdout.write(
+    `\nWhere the legitimate tries went, per wave (docs/DRILL.md):\n\n| server | wave | attack sent / offered per s | legit UDP tries / unanswered | target socket drops | legit lost in target queue (est.) | legit lost to the filter or after the read (est.) | drill resolver / sender socket drops | legit TCP tries / answered | failed: no answer / wrong / truncated | timeouts handled late | cache hits | target counters |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n${lossRows.join('\n')}\n`,
   );
 }
 

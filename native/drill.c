@@ -49,6 +49,15 @@ int drill_open(int family) {
   return fd;
 }
 
+int drill_port(int fd) {
+  struct sockaddr_storage a;
+  socklen_t len = sizeof a;
+  if (getsockname(fd, (struct sockaddr *)&a, &len) != 0) return -errno;
+  if (a.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&a)->sin_port);
+  if (a.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&a)->sin6_port);
+  return -EAFNOSUPPORT;
+}
+
 int drill_send(int fd, int family, uint32_t dst, uint16_t port, const uint8_t *buf, size_t buf_len,
                const uint32_t *offsets, const uint16_t *lengths, const uint32_t *srcs, const uint16_t *segs,
                int count) {

@@ -22,6 +22,9 @@
  * port 0, with big buffers. Returns the fd, or -errno. */
 int drill_open(int family);
 
+/* The local port of the socket (the drill reports its drops from /proc/net/udp), or -errno. */
+int drill_port(int fd);
+
 /* Sends `count` (<= DRILL_BATCH) messages to dst (IPv4 address in network order, or the v6
  * loopback when family is 6) : port. Message i is buf[offsets[i] .. offsets[i]+lengths[i]),
  * sent from srcs[i] (IPv4, network order; 0 = the kernel's choice). When segs is not NULL and

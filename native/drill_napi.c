@@ -1,6 +1,6 @@
 /*
  * N-API glue of the drill's sender (drill.h): open(family), send(fd, family, dst, port, buf,
- * offsets, lengths, srcs, count[, segs]), drain(fd, counts, budget), close(fd). Argument types and
+ * offsets, lengths, srcs, count[, segs]), drain(fd, counts, budget), port(fd), close(fd). Argument types and
  * array sizes are checked here; nothing is kept between calls.
  */
 #include <node_api.h>
@@ -101,11 +101,22 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return num(env, fd >= 0 ? close(fd) : -1);
 }
 
+static napi_value js_port(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) return throw_type(env, "port: fd");
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  return num(env, drill_port(fd));
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
       {"send", NULL, js_send, NULL, NULL, NULL, napi_default, NULL},
       {"drain", NULL, js_drain, NULL, NULL, NULL, napi_default, NULL},
+      {"port", NULL, js_port, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

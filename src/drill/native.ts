@@ -24,6 +24,8 @@ export interface DrillAddon {
     segs?: Uint16Array,
   ): number;
   drain(fd: number, counts: Uint32Array, budget: number): number;
+  /** The socket's local port, or -errno. */
+  port(fd: number): number;
   close(fd: number): number;
 }
 

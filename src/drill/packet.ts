@@ -98,7 +98,16 @@ export interface ResponseInfo {
   readonly ancount: number;
   /** The COOKIE option's data (client + server cookie), when the response has one. */
   readonly cookie?: Uint8Array;
+  /** Smallest TTL of the answer section's records (undefined when it has none). */
+  readonly ttl?: number;
+  /**
+   * How long a negative answer may be cached (RFC 2308 §5): the smaller of the authority
+   * section SOA's TTL and its MINIMUM field (undefined without a SOA).
+   */
+  readonly negativeTtl?: number;
 }
+
+const TYPE_SOA = 6;
 
 /** Skips a (possibly compressed) name; returns the offset after it, or -1. */
 function skipName(m: Uint8Array, p: number): number {
@@ -141,14 +150,23 @@ export function readResponse(m: Uint8Array, name: Uint8Array, qtype: number): Re
   p += 4;
   const a: number[] = [];
   let cookie: Uint8Array | undefined;
+  let ttl: number | undefined;
+  let negativeTtl: number | undefined;
   const total = an + ns + ar;
   for (let r = 0; r < total; r++) {
     p = skipName(m, p);
     if (p < 0 || p + 10 > m.length) break;
     const type = (m[p] << 8) | m[p + 1];
+    const rrTtl = ((m[p + 4] << 24) | (m[p + 5] << 16) | (m[p + 6] << 8) | m[p + 7]) >>> 0;
     const rdlen = (m[p + 8] << 8) | m[p + 9];
     p += 10;
     if (p + rdlen > m.length) break;
+    if (r < an && type !== TYPE_OPT) ttl = ttl === undefined ? rrTtl : Math.min(ttl, rrTtl);
+    if (r >= an && r < an + ns && type === TYPE_SOA && rdlen >= 22) {
+      const e = p + rdlen;
+      const minimum = ((m[e - 4] << 24) | (m[e - 3] << 16) | (m[e - 2] << 8) | m[e - 1]) >>> 0;
+      negativeTtl = Math.min(rrTtl, minimum);
+    }
     if (r < an && type === TYPE_A && rdlen === 4)
       a.push(((m[p] << 24) | (m[p + 1] << 16) | (m[p + 2] << 8) | m[p + 3]) >>> 0);
     if (r >= an + ns && type === TYPE_OPT) {
@@ -164,5 +182,5 @@ export function readResponse(m: Uint8Array, name: Uint8Array, qtype: number): Re
     }
     p += rdlen;
   }
-  return { id, rcode, tc, aa, a, ancount: an, cookie };
+  return { id, rcode, tc, aa, a, ancount: an, cookie, ttl, negativeTtl };
 }

@@ -87,6 +87,23 @@ export function sampleTarget(pid: number): TargetSample {
   return { cpuSeconds: ticks / TICKS, rssBytes: rss, pssBytes: pss, processes: tree.length, alive: true };
 }
 
+/** CPU seconds used so far by `pid` and its descendants (cheap: /proc/PID/stat only). */
+export function treeCpuSeconds(pid: number): number {
+  let ticks = 0;
+  for (const p of processTree(pid)) ticks += readStat(p)?.cpuTicks ?? 0;
+  return ticks / TICKS;
+}
+
+/** True while the process exists (and is not a zombie). */
+export function isAlive(pid: number): boolean {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2, text.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 /** The CPUs a process may run on (`Cpus_allowed_list` of /proc/PID/status), e.g. "0-1" or "1". */
 export function cpusAllowed(pid: number): string {
   try {

@@ -5,7 +5,7 @@
  */
 
 import { CLASS_MEANING, type ResolverClass } from './population.js';
-import { type DrillReport, type PhaseReport, sharesCpu, type TimelinePoint } from './run.js';
+import { type DrillReport, type LossReport, type PhaseReport, sharesCpu, type TimelinePoint } from './run.js';
 import { type LegitStats, percent } from './stats.js';
 
 function legitCell(s: LegitStats | undefined): string {
@@ -62,6 +62,10 @@ export function textReport(r: DrillReport): string {
       out.push(
         `  attack sent ${sent} answered ${ans} (${percent(ans / sent)}): ${kinds}; behind ${a.behind}`,
       );
+      if (a.rate)
+        out.push(
+          `  attack sent ${Math.round(sent / ph.seconds)}/s of ${a.rate}/s offered (${percent(sent / ph.seconds / a.rate)}${c?.qps ? `; ${(sent / ph.seconds / c.qps).toFixed(2)}x the capacity` : ''})`,
+        );
       out.push(`  answers by rcode: ${JSON.stringify(a.rcodes)}`);
     }
     if (a.tcp && a.tcp.tried > 0) out.push(`  tcp flood: ${JSON.stringify(a.tcp)}`);
@@ -70,8 +74,36 @@ export function textReport(r: DrillReport): string {
         `  target: ${ph.target.cpuCores} cores, RSS peak ${mib(ph.target.rssPeakBytes)}, PSS peak ${mib(ph.target.pssPeakBytes)}${ph.target.alive ? '' : ' (NOT RUNNING)'}`,
       );
     out.push(`  drill: ${ph.drill.cpuCores} cores (resolvers and senders)`);
+    if (ph.losses) out.push(...lossLines(ph.losses).map((l) => `  ${l}`));
   }
   return `${out.join('\n')}\n`;
+}
+
+/** The phase's "where the lost queries went", as lines of text. */
+export function lossLines(l: LossReport): string[] {
+  const c = l.resolvers;
+  const k = l.kernel;
+  const failed = l.failedBy.noAnswer + l.failedBy.wrongAnswer + l.failedBy.truncated;
+  const out = [
+    `legit tries: UDP ${c.udpTries} sent, ${c.udpAnswers} answered, ${l.unansweredTries} unanswered; TCP ${c.tcpTries} sent, ${c.tcpAnswers} answered; ${c.cacheHits} lookups answered from the resolvers' caches`,
+    `legit failed queries: ${failed} (no answer ${l.failedBy.noAnswer}, only wrong answers ${l.failedBy.wrongAnswer}, only truncated ${l.failedBy.truncated}); answers wrong ${c.wrongAnswers}${Object.keys(c.wrongRcodes).length ? ` ${JSON.stringify(c.wrongRcodes)}` : ''}, truncated ${c.truncatedAnswers}, BADCOOKIE ${c.badcookieAnswers}, late or duplicate ${c.lateAnswers}`,
+  ];
+  if (k.readable)
+    out.push(
+      `lost in the kernel: target sockets dropped ${k.targetSocketDrops} (queue full ~${k.targetQueueFull}, socket filter ~${k.targetFilter}); legit share of datagrams sent ${percent(l.legitShare, 2)} -> ~${l.legitInTargetQueue} legit tries lost in the target's queue, ~${l.legitInTargetFilter} to its filter; drill's resolver sockets dropped ${k.drillResolverDrops} answers, senders' sockets ${k.drillSenderDrops}; host RcvbufErrors ${k.hostRcvbufErrors}, InErrors ${k.hostInErrors}`,
+      `unanswered legit tries the queues do not explain: ~${l.legitAfterRead} (refused by the target's socket filter, or dropped after the read: shield, RRL, overload shedding)`,
+    );
+  else out.push('lost in the kernel: /proc/net/udp not readable');
+  out.push(
+    `drill clock: ${c.ticksLate50ms} of ${c.ticks} ticks late > 50 ms (worst ${c.maxTickLagMs} ms), ${c.timeoutsLate50ms} try timeouts handled > 50 ms late`,
+  );
+  if (l.targetCounters) {
+    const moved = Object.entries(l.targetCounters)
+      .map(([n, v]) => `${n.replace(/^switchboard_dns_/, '')} ${v}`)
+      .join(', ');
+    out.push(`target's counters: ${moved || 'none moved'}`);
+  }
+  return out;
 }
 
 function esc(s: string): string {
@@ -107,7 +139,13 @@ function phaseHtml(ph: PhaseReport): string {
     : '';
   return `<h3>${esc(ph.name)} (${ph.seconds} s${a.rate ? `, attack ${a.rate}/s offered` : ''})</h3>
 <table><tr><th>legitimate</th><th>success</th><th>first try</th><th>p50 ms</th><th>p99 ms</th><th>TCP</th><th>queries</th></tr>${rows}</table>
-${a.rate ? `<table><tr><th>attack kind</th><th>sent</th><th>answered</th></tr>${kinds}</table><p>Answers by RCODE: ${esc(JSON.stringify(a.rcodes))}; senders behind by ${a.behind}</p>` : ''}${a.tcp && a.tcp.tried > 0 ? `<p>TCP floods: ${esc(JSON.stringify(a.tcp))}</p>` : ''}${target}<p>Drill: ${ph.drill.cpuCores} cores (resolvers and senders).</p>`;
+${a.rate ? `<table><tr><th>attack kind</th><th>sent</th><th>answered</th></tr>${kinds}</table><p>Answers by RCODE: ${esc(JSON.stringify(a.rcodes))}; senders behind by ${a.behind}</p>` : ''}${a.tcp && a.tcp.tried > 0 ? `<p>TCP floods: ${esc(JSON.stringify(a.tcp))}</p>` : ''}${target}<p>Drill: ${ph.drill.cpuCores} cores (resolvers and senders).</p>${
+    ph.losses
+      ? `<p><b>Where the lost queries went</b></p><ul>${lossLines(ph.losses)
+          .map((l) => `<li>${esc(l)}</li>`)
+          .join('')}</ul>`
+      : ''
+  }`;
 }
 
 /** The SVG timeline: legitimate success (left axis, %) and attack sent/answered per second (right axis). */

@@ -28,6 +28,64 @@ export const GIVE_UP_MS = TRY_TIMEOUT_MS * MAX_TRIES;
 /** What a query asked. */
 export type QueryKind = 'name' | 'typo' | 'aaaa' | 'big';
 
+/** The longest a resolver keeps an answer (BIND's max-cache-ttl is a week; a day is common). */
+export const MAX_CACHE_TTL_S = 86_400;
+
+/**
+ * Why a failed query failed, as its resolver saw it: no answer to any try; only wrong answers
+ * (wrong RCODE or records, SERVFAIL, REFUSED, FORMERR); only truncated answers (TC=1) and no
+ * TCP answer (or the class does not use TCP). An answer after the give-up time is none.
+ */
+export type FailureCause = 'noAnswer' | 'wrongAnswer' | 'truncated';
+
+/** Per-phase counters of the resolvers (every try, every answer; not per query). */
+export interface ResolverCounters {
+  /** Lookups answered from the resolver's cache (never sent). */
+  cacheHits: number;
+  /** UDP datagrams sent (first tries, retries, BADCOOKIE retries). */
+  udpTries: number;
+  /** UDP answers received that match a try (any RCODE, TC or not). */
+  udpAnswers: number;
+  /** TCP tries (after TC=1) and TCP answers received. */
+  tcpTries: number;
+  tcpAnswers: number;
+  /** Answers that were wrong (counted as none) and truncated answers (TC=1). */
+  wrongAnswers: number;
+  truncatedAnswers: number;
+  badcookieAnswers: number;
+  /** Answers that arrived for a query already finished (after its give-up, or a duplicate). */
+  lateAnswers: number;
+  /** The drill's own clock: timer callbacks that ran late, and the worst lateness (ms). */
+  ticks: number;
+  ticksLate50ms: number;
+  maxTickLagMs: number;
+  /** Try timeouts handled more than 50 ms after they were due (the drill, not the server, was slow). */
+  timeoutsLate50ms: number;
+  /** Wrong answers by RCODE name. */
+  wrongRcodes: Record<string, number>;
+}
+
+export function emptyCounters(): ResolverCounters {
+  return {
+    cacheHits: 0,
+    udpTries: 0,
+    udpAnswers: 0,
+    tcpTries: 0,
+    tcpAnswers: 0,
+    wrongAnswers: 0,
+    truncatedAnswers: 0,
+    badcookieAnswers: 0,
+    lateAnswers: 0,
+    ticks: 0,
+    ticksLate50ms: 0,
+    maxTickLagMs: 0,
+    timeoutsLate50ms: 0,
+    wrongRcodes: {},
+  };
+}
+
+const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
+
 /** One finished legitimate query. */
 export interface QueryRecord {
   readonly phase: number;
@@ -41,6 +99,8 @@ export interface QueryRecord {
   readonly latencyMs: number;
   /** Whole seconds since the run started, when the query was first sent. */
   readonly startSecond: number;
+  /** Why it failed (failed queries only). */
+  readonly cause?: FailureCause;
 }
 
 interface Expect {
@@ -66,6 +126,11 @@ interface Query {
   tries: number;
   tcp: boolean;
   done: boolean;
+  /** Its cache key. */
+  readonly key: string;
+  /** Answers it got that did not count: wrong, truncated. */
+  wrong: number;
+  truncated: number;
 }
 
 interface Resolver {
@@ -79,6 +144,8 @@ interface Resolver {
   cookie?: Uint8Array;
   /** Last time one of its tries timed out (storm trigger). */
   lastSlow: number;
+  /** Its cache: "qtype/name" -> when the entry expires (performance.now() ms). */
+  readonly cache: Map<string, number>;
 }
 
 /** Settings of the resolvers. */
@@ -94,6 +161,13 @@ export interface ResolverOptions {
   readonly record: (q: QueryRecord) => void;
   /** Called per datagram or TCP query sent. */
   readonly onSend?: () => void;
+  /**
+   * Cache answers for their TTL and negative answers for the SOA's (RFC 2308), as resolvers do
+   * (default true): a resolver then asks the server for a name once per TTL.
+   */
+  readonly cache?: boolean;
+  /** SO_RCVBUF asked for each resolver socket (default 4 MiB; the kernel caps it at rmem_max). */
+  readonly recvBufferSize?: number;
 }
 
 /** The legitimate resolvers of one run. */
@@ -111,6 +185,8 @@ export class Resolvers {
   private active = new Set<ResolverClass>();
   private phase = 0;
   private inFlight = 0;
+  /** Counters per phase (index = phase). */
+  readonly counters: ResolverCounters[] = [emptyCounters()];
   /** Datagrams and TCP queries sent. */
   sent = 0;
 
@@ -127,6 +203,7 @@ export class Resolvers {
       acc: this.rand(),
       nextId: Math.floor(this.rand() * 65536),
       lastSlow: -1e9,
+      cache: new Map(),
       cookie: spec.modern ? Uint8Array.from({ length: 8 }, () => Math.floor(this.rand() * 256)) : undefined,
     }));
   }
@@ -138,7 +215,10 @@ export class Resolvers {
       this.resolvers.map(
         (r) =>
           new Promise<void>((resolve, reject) => {
-            const s = createSocket(v6 ? 'udp6' : 'udp4');
+            const s = createSocket({
+              type: v6 ? 'udp6' : 'udp4',
+              recvBufferSize: this.opts.recvBufferSize ?? 4 << 20,
+            });
             s.once('error', reject);
             s.on('message', (m) => this.onMessage(r, m));
             s.bind(0, v6 ? '::1' : numberToIpv4(r.spec.address), () => {
@@ -152,17 +232,39 @@ export class Resolvers {
     );
   }
 
+  /** "address:port" of every resolver socket, as /proc/net/udp shows them (sockets.ts). */
+  socketKeys(): Set<string> {
+    const out = new Set<string>();
+    for (const r of this.resolvers) {
+      if (!r.socket) continue;
+      const a = r.socket.address();
+      out.add(`${a.family === 'IPv6' ? '0:0:0:0:0:0:0:1' : a.address}:${a.port}`);
+    }
+    return out;
+  }
+
   /** Starts sending (time zero of the run is `t0`, from performance.now()). */
   start(t0: number): void {
     this.t0 = t0;
     this.lastTick = performance.now();
-    this.timer = setInterval(() => this.tick(), 10);
+    // The timeouts are handled after the poll phase (setImmediate), so that answers already
+    // waiting in the sockets when the loop wakes up late are read before their tries expire.
+    this.timer = setInterval(() => {
+      this.tick();
+      setImmediate(() => this.expire(performance.now()));
+    }, 10);
   }
 
   /** The classes that send from now on, and the phase new queries belong to. */
   setPhase(phase: number, active: Iterable<ResolverClass>): void {
     this.phase = phase;
+    while (this.counters.length <= phase) this.counters.push(emptyCounters());
     this.active = new Set(active);
+  }
+
+  /** The counters of the phase queries are started in now. */
+  private get now(): ResolverCounters {
+    return this.counters[this.phase];
   }
 
   /** Stops starting queries; the ones in flight finish (answer or give-up). */
@@ -183,9 +285,13 @@ export class Resolvers {
 
   private tick(): void {
     const now = performance.now();
+    const lag = now - this.lastTick - 10;
+    const c = this.now;
+    c.ticks++;
+    if (lag > 50) c.ticksLate50ms++;
+    if (lag > c.maxTickLagMs) c.maxTickLagMs = Math.round(lag);
     const dt = Math.min(0.1, (now - this.lastTick) / 1000);
     this.lastTick = now;
-    this.expire(now);
     if (this.active.size === 0) return;
     const base = this.opts.perResolverRate * dt;
     for (const r of this.resolvers) {
@@ -236,6 +342,15 @@ export class Resolvers {
         expect = { rcode: 0, a: ((a << 24) | (b << 16) | (c << 8) | d) >>> 0 };
       }
     }
+    const key = `${qtype}/${text}`;
+    if (this.opts.cache !== false) {
+      const until = r.cache.get(key);
+      if (until !== undefined && until > now) {
+        this.now.cacheHits++;
+        return;
+      }
+      if (until !== undefined) r.cache.delete(key);
+    }
     const q: Query = {
       r,
       zone,
@@ -250,6 +365,9 @@ export class Resolvers {
       tries: 0,
       tcp: false,
       done: false,
+      wrong: 0,
+      truncated: 0,
+      key,
     };
     this.inFlight++;
     this.sendUdp(q, now);
@@ -276,6 +394,7 @@ export class Resolvers {
     r.pending.set(q.id, q);
     const bytes = this.buildQuery(q, true);
     this.count();
+    this.counters[q.phase].udpTries++;
     r.socket?.send(bytes, this.opts.target.port, this.opts.target.host);
     this.timeouts.push({ q, tries: q.tries, at: now + TRY_TIMEOUT_MS });
   }
@@ -292,6 +411,7 @@ export class Resolvers {
     frame[1] = query.length & 255;
     frame.set(query, 2);
     this.count();
+    this.counters[q.phase].tcpTries++;
     const v6 = this.opts.target.family === 6;
     const sock = connect({
       host: this.opts.target.host,
@@ -309,7 +429,11 @@ export class Resolvers {
       const len = got.readUInt16BE(0);
       if (got.length < 2 + len) return;
       finish();
-      if (q.done || q.tries !== tries) return;
+      this.counters[q.phase].tcpAnswers++;
+      if (q.done || q.tries !== tries) {
+        this.counters[q.phase].lateAnswers++;
+        return;
+      }
       this.onAnswer(q, got.subarray(2, 2 + len), performance.now());
     });
   }
@@ -322,21 +446,42 @@ export class Resolvers {
   private onMessage(r: Resolver, m: Buffer): void {
     if (m.length < 12) return;
     const q = r.pending.get((m[0] << 8) | m[1]);
-    if (!q || q.done) return;
+    if (!q || q.done) {
+      // An answer to a try of a query already given up (its IDs are forgotten then) or answered.
+      this.now.lateAnswers++;
+      return;
+    }
+    this.counters[q.phase].udpAnswers++;
     this.onAnswer(q, m, performance.now());
   }
 
   private onAnswer(q: Query, m: Uint8Array, now: number): void {
+    // Past the give-up time (its last timeout is due but its timer ran late): a failure, as a
+    // resolver that gave up on time would have counted it.
+    if (now - q.started > GIVE_UP_MS) {
+      this.counters[q.phase].lateAnswers++;
+      this.finish(q, false, GIVE_UP_MS);
+      return;
+    }
     const info = readResponse(m, q.name, q.qtype);
-    if (!info) return;
+    const c = this.counters[q.phase];
+    if (!info) {
+      c.wrongAnswers++;
+      c.wrongRcodes.malformed = (c.wrongRcodes.malformed ?? 0) + 1;
+      q.wrong++;
+      return;
+    }
     if (info.cookie && q.r.spec.modern && info.cookie.length >= 16) q.r.cookie = info.cookie;
     // BADCOOKIE (RFC 7873 §5.3): a resolver that speaks cookies retries at once with the
     // server cookie it was just given, as BIND and Unbound do — no timeout in between.
+    if (info.rcode === BADCOOKIE) c.badcookieAnswers++;
     if (info.rcode === BADCOOKIE && q.r.spec.modern && !q.tcp && q.tries < MAX_TRIES && info.cookie) {
       this.sendUdp(q, now);
       return;
     }
     if (info.tc) {
+      c.truncatedAnswers++;
+      q.truncated++;
       if (q.r.spec.modern && !q.tcp && q.tries < MAX_TRIES) this.sendTcp(q, now);
       return; // the plain class waits for its timeout and retries over UDP
     }
@@ -346,8 +491,22 @@ export class Resolvers {
       (e.a === undefined || info.a.includes(e.a)) &&
       (!e.nonEmpty || info.ancount > 0) &&
       (e.a !== undefined || e.nonEmpty || e.rcode !== 0 || info.ancount === 0);
-    if (right) this.finish(q, true, now - q.started);
+    if (right) {
+      if (this.opts.cache !== false) {
+        // RFC 2308 §5: a negative answer (NXDOMAIN, NODATA) for the SOA's min(TTL, MINIMUM).
+        const negative = e.rcode === 3 || (e.a === undefined && !e.nonEmpty);
+        const ttl = negative ? info.negativeTtl : info.ttl;
+        if (ttl !== undefined && ttl > 0) q.r.cache.set(q.key, now + Math.min(ttl, MAX_CACHE_TTL_S) * 1000);
+      }
+      this.finish(q, true, now - q.started);
+      return;
+    }
     // A wrong answer (SERVFAIL, REFUSED, …) is treated as no answer: the timer retries.
+    c.wrongAnswers++;
+    q.wrong++;
+    const name = RCODE_NAMES[info.rcode] ?? `RCODE${info.rcode}`;
+    const label = info.rcode === e.rcode ? `${name} (wrong records)` : name;
+    c.wrongRcodes[label] = (c.wrongRcodes[label] ?? 0) + 1;
   }
 
   private finish(q: Query, ok: boolean, latency: number): void {
@@ -365,14 +524,16 @@ export class Resolvers {
       tcp: q.tcp,
       latencyMs: ok ? latency : GIVE_UP_MS,
       startSecond: Math.floor((q.started - this.t0) / 1000),
+      cause: ok ? undefined : q.wrong > 0 ? 'wrongAnswer' : q.truncated > 0 ? 'truncated' : 'noAnswer',
     });
   }
 
   private expire(now: number): void {
     const list = this.timeouts;
     while (this.timeoutHead < list.length && list[this.timeoutHead].at <= now) {
-      const { q, tries } = list[this.timeoutHead++];
+      const { q, tries, at } = list[this.timeoutHead++];
       if (q.done || q.tries !== tries) continue;
+      if (now - at > 50) this.counters[q.phase].timeoutsLate50ms++;
       q.r.lastSlow = now;
       if (q.tries >= MAX_TRIES || now - q.started >= GIVE_UP_MS) this.finish(q, false, GIVE_UP_MS);
       else this.sendUdp(q, now);

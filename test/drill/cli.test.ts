@@ -24,6 +24,11 @@ test('drill refuses a target off loopback, and refuses to run without both hard 
     [['--target', '127.0.0.1:53', ...stops, '--resolvers', '0'], /--resolvers/],
     [['--target', '127.0.0.1:53', ...stops, '--scenario', '/nonexistent.json'], /--scenario/],
     [['--max-seconds', '5', '--max-packets', '5'], /--target: required/],
+    [
+      ['--target', '127.0.0.1:53', ...stops, '--target-metrics', 'http://10.0.0.1:9100/metrics'],
+      /--target-metrics: an http:\/\/ URL on 127\.0\.0\.0\/8/,
+    ],
+    [['--target', '127.0.0.1:53', ...stops, '--gso', '65'], /--gso/],
   ] as const) {
     const r = await runCli(['drill', ...args]);
     assert.equal(r.code, 1, `${args.join(' ')}: ${r.err}`);

@@ -76,6 +76,34 @@ test('no attack: every legitimate query of every class is answered right, first 
   assert.ok(calm.target?.alive && calm.target.rssPeakBytes > 0 && calm.target.pssPeakBytes > 0);
   assert.ok(calm.drill.cpuCores > 0);
   assert.ok(r.timeline.length >= 2);
+  // Where queries went: every try answered, none lost in the kernel; resolvers cache (TTL 3600,
+  // negative answers 300 s), so popular names are asked once.
+  const l = calm.losses!;
+  assert.equal(l.unansweredTries, 0, JSON.stringify(l.resolvers));
+  assert.equal(l.kernel.targetSocketDrops, 0);
+  assert.equal(l.kernel.drillResolverDrops, 0);
+  assert.ok(l.resolvers.cacheHits > 50, `cache hits ${l.resolvers.cacheHits}`);
+  assert.equal(l.resolvers.udpTries + l.resolvers.tcpTries >= calm.legit.all.queries, true);
+  assert.equal(r.io.resolverCache, true);
+});
+
+test('resolvers cache answers for their TTL: with --no-cache the same lookups send more queries', async () => {
+  const scenario = parseScenario({ phases: [{ name: 'calm', seconds: 2, classes: ['steady', 'plain'] }] });
+  const cached = await runDrill(options(sb!, { scenario, resolvers: 20, perResolverRate: 40 }));
+  const uncached = await runDrill(
+    options(sb!, { scenario, resolvers: 20, perResolverRate: 40, cache: false }),
+  );
+  const a = cached.phases[0].losses!.resolvers;
+  const b = uncached.phases[0].losses!.resolvers;
+  assert.equal(b.cacheHits, 0);
+  assert.equal(uncached.io.resolverCache, false);
+  // Same seed, same lookups: every cache hit is a query the uncached run sent.
+  assert.ok(a.cacheHits > 100, `cache hits ${a.cacheHits}`);
+  assert.ok(
+    b.udpTries > a.udpTries + a.cacheHits * 0.5,
+    `uncached ${b.udpTries}, cached ${a.udpTries} + ${a.cacheHits}`,
+  );
+  assert.ok(cached.phases[0].legit.all.success >= 0.99 && uncached.phases[0].legit.all.success >= 0.99);
 });
 
 test('a flood far above capacity makes legitimate first tries fail; calm again afterwards', async () => {
@@ -98,6 +126,16 @@ test('a flood far above capacity makes legitimate first tries fail; calm again a
     `first try: calm ${calm.legit.all.firstTry}, flood ${flood.legit.all.firstTry}`,
   );
   assert.ok(flood.legit.all.p99Ms > calm.legit.all.p99Ms);
+  // The lost tries are found: the target's socket queue overflowed (FIFO: legitimate datagrams
+  // dropped with the attack's odds), and the drill's own sockets lost none.
+  const l = flood.losses!;
+  assert.ok(l.unansweredTries > 0, JSON.stringify(l.resolvers));
+  assert.ok(
+    l.kernel.targetSocketDrops > sent * 0.05,
+    `target drops ${l.kernel.targetSocketDrops} of ${sent}`,
+  );
+  assert.ok(l.legitInTargetQueue > 0);
+  assert.equal(l.kernel.drillResolverDrops, 0);
   // Once its tries time out, the storm class multiplies its rate (10-20x per resolver).
   const rate = (ph: typeof calm) => (ph.legit.byClass.storm?.queries ?? 0) / ph.seconds;
   assert.ok(rate(flood) > 3 * rate(calm), `storm: calm ${rate(calm)}/s, flood ${rate(flood)}/s`);

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
+import { sendCeiling } from '../../src/drill/flood.js';
 import { COUNTS_PER_KIND, loadDrillAddon, toNetworkOrder } from '../../src/drill/native.js';
 import { ipv4ToNumber } from '../../src/drill/target.js';
 import { findCommand } from '../helpers/peers.js';
@@ -117,6 +118,11 @@ test('the addon sends each datagram from its own 127.x source (GSO runs from one
       TypeError,
     );
     assert.throws(() => a.drain(fd, new Uint32Array(3), 10), TypeError);
+    // port(): the socket's local port (its drops are read from /proc/net/udp by that port).
+    const local = a.port(fd);
+    assert.ok(local > 0 && local < 65536, `port ${local}`);
+    assert.ok(a.port(-1) < 0, 'a bad descriptor gives -errno');
+    assert.throws(() => (a.port as () => number)(), TypeError);
     assert.throws(
       () => a.send(fd, 4, dst, port, buf, offsets, lengths, srcs, 2, new Uint16Array(1)),
       TypeError,
@@ -130,4 +136,29 @@ test('the addon sends each datagram from its own 127.x source (GSO runs from one
     a.close(fd);
     server.close();
   }
+});
+
+test('the send ceiling: the senders flood a socket nobody reads for a moment and stop', {
+  skip: loadDrillAddon().addon ? false : 'the drill addon is not built',
+}, async () => {
+  const started = Date.now();
+  const rate = await sendCeiling(
+    {
+      senders: 1,
+      seed: 3,
+      zones: 2,
+      names: 50,
+      victim: 0,
+      bots: 300,
+      resolverAddresses: [],
+      deadline: Date.now() + 10_000,
+      maxPackets: 2_000_000,
+      io: 'native',
+      gso: 8,
+    },
+    { 'rs-bots': 1, direct: 1 },
+    400,
+  );
+  assert.ok(rate !== undefined && rate > 1000, `rate ${rate}`);
+  assert.ok(Date.now() - started < 8000);
 });

@@ -165,7 +165,15 @@ test('HTML report: self-contained (no external asset, no script) with an SVG tim
     target: '127.0.0.1:53',
     startedAt: 'now',
     seed: 1,
-    io: { legit: 'l', attack: 'a', attackSources: 1, senders: 1, drillCpus: '1', targetCpus: '0-1' },
+    io: {
+      legit: 'l',
+      attack: 'a',
+      attackSources: 1,
+      senders: 1,
+      drillCpus: '1',
+      targetCpus: '0-1',
+      resolverCache: true,
+    },
     population: { resolvers: { steady: 1 }, bots: 1, zones: 1, names: 1, victim: 'z0.drill' },
     phases: [
       {

@@ -1,0 +1,193 @@
+/**
+ * Where datagrams were lost in the kernel: the per-socket `drops` counters of /proc/net/udp and
+ * /proc/net/udp6 (a datagram the socket's receive queue had no room for, or that a socket
+ * filter refused) and the host-wide UDP counters of /proc/net/snmp (RcvbufErrors: queue
+ * overflows only; InErrors: overflows, filter drops and bad checksums). The drill reads them at
+ * each phase boundary and splits the sockets into the target's (its port), the drill's
+ * resolvers' and the drill's attack senders' (their local address:port), and everything else.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+
+/** One UDP socket of the network namespace. */
+export interface UdpSocketRow {
+  /** Local address as text (IPv4 dotted, or IPv6 in hex groups). */
+  readonly address: string;
+  readonly port: number;
+  readonly family: 4 | 6;
+  /** Octets waiting in its receive queue. */
+  readonly rxQueue: number;
+  /** Datagrams dropped since it was created (queue full, or refused by a socket filter). */
+  readonly drops: number;
+}
+
+/** Parses the text of /proc/net/udp or /proc/net/udp6. Lines that do not parse are skipped. */
+export function parseProcUdp(text: string, family: 4 | 6): UdpSocketRow[] {
+  const out: UdpSocketRow[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
+    if (f.length < 13 || !/^\d+:$/.test(f[0])) continue;
+    const [addrHex, portHex] = f[1].split(':');
+    const queues = f[4].split(':');
+    const drops = Number(f[f.length - 1]);
+    const port = Number.parseInt(portHex ?? '', 16);
+    if (!addrHex || !Number.isFinite(port) || !Number.isFinite(drops)) continue;
+    out.push({
+      address: family === 4 ? hexToIpv4(addrHex) : hexToIpv6(addrHex),
+      port,
+      family,
+      rxQueue: Number.parseInt(queues[1] ?? '0', 16) || 0,
+      drops,
+    });
+  }
+  return out;
+}
+
+/** The kernel writes the IPv4 address as the in_addr's 32 bits in host order (little-endian here). */
+function hexToIpv4(hex: string): string {
+  const n = Number.parseInt(hex, 16) >>> 0;
+  return [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, n >>> 24].join('.');
+}
+
+/** Four 32-bit words, each in host order: shown as 8 groups (enough to tell ::1 from ::). */
+function hexToIpv6(hex: string): string {
+  const groups: string[] = [];
+  for (let w = 0; w < 4; w++) {
+    const n = Number.parseInt(hex.slice(w * 8, w * 8 + 8), 16) >>> 0;
+    const b = [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, n >>> 24];
+    groups.push(((b[0] << 8) | b[1]).toString(16), ((b[2] << 8) | b[3]).toString(16));
+  }
+  return groups.join(':');
+}
+
+/** The host's UDP counters (the `Udp:` lines of /proc/net/snmp), by name. */
+export function parseSnmpUdp(text: string): Record<string, number> {
+  const lines = text.split('\n').filter((l) => l.startsWith('Udp:'));
+  if (lines.length < 2) return {};
+  const names = lines[0].split(/\s+/).slice(1);
+  const values = lines[1].split(/\s+/).slice(1).map(Number);
+  const out: Record<string, number> = {};
+  names.forEach((n, i) => {
+    if (Number.isFinite(values[i])) out[n] = values[i];
+  });
+  return out;
+}
+
+/** Which sockets belong to whom. */
+export interface SocketOwners {
+  /** The target's UDP port (every socket bound to it, any address: SO_REUSEPORT groups). */
+  readonly targetPort: number;
+  /** "address:port" of each of the drill's resolver sockets. */
+  readonly resolvers: ReadonlySet<string>;
+  /** Local ports of the attack senders' sockets (bound to the wildcard). */
+  readonly senderPorts: ReadonlySet<number>;
+}
+
+/** Drops and queues at one moment, summed per owner. */
+export interface SocketSample {
+  readonly targetDrops: number;
+  readonly targetSockets: number;
+  readonly targetQueued: number;
+  readonly resolverDrops: number;
+  readonly senderDrops: number;
+  /** Host-wide: datagrams dropped because a receive queue was full. */
+  readonly rcvbufErrors: number;
+  /** Host-wide: every UDP receive error (queue full, socket filter, checksum). */
+  readonly inErrors: number;
+  /** False when /proc could not be read (not Linux): every figure is then 0. */
+  readonly readable: boolean;
+}
+
+/** Reads /proc now. */
+export function sampleSockets(owners: SocketOwners): SocketSample {
+  let rows: UdpSocketRow[] = [];
+  let readable = true;
+  try {
+    rows = parseProcUdp(readFileSync('/proc/net/udp', 'utf8'), 4);
+  } catch {
+    readable = false;
+  }
+  try {
+    rows = rows.concat(parseProcUdp(readFileSync('/proc/net/udp6', 'utf8'), 6));
+  } catch {
+    // no IPv6
+  }
+  let snmp: Record<string, number> = {};
+  try {
+    snmp = parseSnmpUdp(readFileSync('/proc/net/snmp', 'utf8'));
+  } catch {
+    // not Linux
+  }
+  return {
+    ...classify(rows, owners),
+    rcvbufErrors: snmp.RcvbufErrors ?? 0,
+    inErrors: snmp.InErrors ?? 0,
+    readable,
+  };
+}
+
+/** Sums the rows per owner. */
+export function classify(
+  rows: readonly UdpSocketRow[],
+  owners: SocketOwners,
+): Omit<SocketSample, 'rcvbufErrors' | 'inErrors' | 'readable'> {
+  let targetDrops = 0;
+  let targetSockets = 0;
+  let targetQueued = 0;
+  let resolverDrops = 0;
+  let senderDrops = 0;
+  for (const r of rows) {
+    if (r.port === owners.targetPort) {
+      targetDrops += r.drops;
+      targetSockets++;
+      targetQueued += r.rxQueue;
+    } else if (owners.resolvers.has(`${r.address}:${r.port}`)) resolverDrops += r.drops;
+    else if (owners.senderPorts.has(r.port)) senderDrops += r.drops;
+  }
+  return { targetDrops, targetSockets, targetQueued, resolverDrops, senderDrops };
+}
+
+/** What was lost in the kernel between two samples. */
+export interface KernelLosses {
+  /** Datagrams the target's sockets dropped (queue full, or its socket filter: the shield's BPF prefilter). */
+  readonly targetSocketDrops: number;
+  /**
+   * Of those, an estimate of the queue overflows: the host's RcvbufErrors less the drill's
+   * own sockets' drops (every other socket on the host counts too: an upper bound when others run).
+   */
+  readonly targetQueueFull: number;
+  /** The rest of the target's drops: its socket filter refused them (0 without one). */
+  readonly targetFilter: number;
+  /** Answers to the legitimate resolvers lost in the drill's own receive queues. */
+  readonly drillResolverDrops: number;
+  /** Answers to the attack lost in the senders' receive queues ("answered" undercounts by this). */
+  readonly drillSenderDrops: number;
+  /** Host-wide receive errors (every socket on the machine). */
+  readonly hostRcvbufErrors: number;
+  readonly hostInErrors: number;
+  readonly readable: boolean;
+}
+
+/** The losses between samples a and b. */
+export function kernelLosses(a: SocketSample, b: SocketSample): KernelLosses {
+  const d = (x: number, y: number) => Math.max(0, y - x);
+  const targetSocketDrops = d(a.targetDrops, b.targetDrops);
+  const drillResolverDrops = d(a.resolverDrops, b.resolverDrops);
+  const drillSenderDrops = d(a.senderDrops, b.senderDrops);
+  const hostRcvbufErrors = d(a.rcvbufErrors, b.rcvbufErrors);
+  const queueFull = Math.min(
+    targetSocketDrops,
+    Math.max(0, hostRcvbufErrors - drillResolverDrops - drillSenderDrops),
+  );
+  return {
+    targetSocketDrops,
+    targetQueueFull: queueFull,
+    targetFilter: targetSocketDrops - queueFull,
+    drillResolverDrops,
+    drillSenderDrops,
+    hostRcvbufErrors,
+    hostInErrors: d(a.inErrors, b.inErrors),
+    readable: a.readable && b.readable,
+  };
+}

@@ -1,0 +1,255 @@
+/**
+ * The drill's loss accounting without a server: /proc/net/udp and /proc/net/snmp parsing, the
+ * split of drops between the target, the drill's resolvers and its senders, the target's
+ * Prometheus counters, and the TTLs a resolver caches answers for (RFC 2308 for negatives).
+ * Then, on loopback, a socket nobody reads: its drops are found under the target's port.
+ */
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { test } from 'node:test';
+import { metricDeltas, parseMetrics, parseMetricsUrl } from '../../src/drill/metrics.js';
+import { loadDrillAddon } from '../../src/drill/native.js';
+import { readResponse, wireName } from '../../src/drill/packet.js';
+import { emptyCounters } from '../../src/drill/resolvers.js';
+import { lossReport } from '../../src/drill/run.js';
+import {
+  classify,
+  kernelLosses,
+  parseProcUdp,
+  parseSnmpUdp,
+  type SocketSample,
+  sampleSockets,
+} from '../../src/drill/sockets.js';
+
+const PROC_UDP = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+16243: 0100007F:150F 00000000:0000 07 00000000:00000200 00:00000000 00000000     0        0 5486407 2 000000007cb8b689 1234
+16250: 0100017F:D431 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 5486408 2 000000007cb8b690 7
+16251: 00000000:DCFB 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 5486409 2 000000007cb8b691 3
+16252: 0100007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 5486410 2 000000007cb8b692 99
+garbage line
+`;
+
+test('/proc/net/udp: address, port, queue and drops per socket; owners summed apart', () => {
+  const rows = parseProcUdp(PROC_UDP, 4);
+  assert.equal(rows.length, 4);
+  assert.deepEqual(rows[0], { address: '127.0.0.1', port: 5391, family: 4, rxQueue: 512, drops: 1234 });
+  assert.equal(rows[1].address, '127.1.0.1');
+  assert.equal(rows[2].address, '0.0.0.0');
+  const v6 = parseProcUdp(
+    '  sl local rem\n  5: 00000000000000000000000001000000:150F 00000000000000000000000000000000:0000 07 00000000:00000000 00:00000000 00000000 0 0 1 2 0 5\n',
+    6,
+  );
+  assert.equal(v6[0].address, '0:0:0:0:0:0:0:1');
+  assert.equal(v6[0].drops, 5);
+  const owners = { targetPort: 5391, resolvers: new Set(['127.1.0.1:54321']), senderPorts: new Set([56571]) };
+  assert.deepEqual(classify(rows, owners), {
+    targetDrops: 1234,
+    targetSockets: 1,
+    targetQueued: 512,
+    resolverDrops: 7,
+    senderDrops: 3,
+  });
+});
+
+test('/proc/net/snmp: the Udp counters by name', () => {
+  const snmp = parseSnmpUdp(
+    'Ip: Forwarding DefaultTTL\nIp: 1 64\nUdp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors\nUdp: 10 2 30 40 25 0\n',
+  );
+  assert.equal(snmp.RcvbufErrors, 25);
+  assert.equal(snmp.InErrors, 30);
+  assert.deepEqual(parseSnmpUdp('nothing'), {});
+});
+
+test('kernel losses: queue overflows = host RcvbufErrors less the drill’s own drops; the rest of the target’s drops are its filter', () => {
+  const a: SocketSample = {
+    targetDrops: 100,
+    targetSockets: 1,
+    targetQueued: 0,
+    resolverDrops: 5,
+    senderDrops: 10,
+    rcvbufErrors: 1000,
+    inErrors: 1000,
+    readable: true,
+  };
+  const b: SocketSample = {
+    ...a,
+    targetDrops: 700,
+    resolverDrops: 15,
+    senderDrops: 30,
+    rcvbufErrors: 1430,
+    inErrors: 1630,
+  };
+  const k = kernelLosses(a, b);
+  assert.equal(k.targetSocketDrops, 600);
+  assert.equal(k.drillResolverDrops, 10);
+  assert.equal(k.drillSenderDrops, 20);
+  assert.equal(k.targetQueueFull, 400, '430 overflows, 30 of them in the drill');
+  assert.equal(k.targetFilter, 200);
+  // The legitimate share of what was sent: 1000 legit of 10000 datagrams.
+  const c = { ...emptyCounters(), udpTries: 1000, udpAnswers: 900 };
+  const attack = {
+    rate: 1,
+    sent: { 'rs-resolvers': 9000, 'rs-bots': 0, direct: 0, large: 0 },
+    answered: { 'rs-resolvers': 0, 'rs-bots': 0, direct: 0, large: 0 },
+    rcodes: {},
+    behind: 0,
+    tcp: { tried: 0, established: 0, answered: 0, failed: 0, slowClosedByServer: 0, slowOpen: 0 },
+  };
+  const records = [
+    {
+      phase: 0,
+      cls: 'steady',
+      zone: 0,
+      kind: 'name',
+      ok: false,
+      tries: 4,
+      tcp: false,
+      latencyMs: 3200,
+      startSecond: 0,
+      cause: 'noAnswer',
+    },
+    {
+      phase: 0,
+      cls: 'plain',
+      zone: 1,
+      kind: 'big',
+      ok: false,
+      tries: 4,
+      tcp: false,
+      latencyMs: 3200,
+      startSecond: 0,
+      cause: 'truncated',
+    },
+    {
+      phase: 1,
+      cls: 'plain',
+      zone: 1,
+      kind: 'name',
+      ok: false,
+      tries: 4,
+      tcp: false,
+      latencyMs: 3200,
+      startSecond: 0,
+      cause: 'noAnswer',
+    },
+  ] as const;
+  const l = lossReport(c, records, 0, k, undefined, attack);
+  assert.equal(l.unansweredTries, 100);
+  assert.equal(l.legitShare, 0.1);
+  assert.equal(l.legitInTargetQueue, 40);
+  assert.equal(l.legitInTargetFilter, 20);
+  assert.equal(l.legitInDrillQueue, 10);
+  assert.equal(l.legitAfterRead, 50, '100 unanswered - 40 queue - 10 drill');
+  assert.deepEqual(l.failedBy, { noAnswer: 1, wrongAnswer: 0, truncated: 1 });
+});
+
+test('metrics: loopback http only; the drop, shed and RRL counters kept; deltas of what moved', () => {
+  assert.equal(parseMetricsUrl('http://127.0.0.1:9100/metrics').port, '9100');
+  assert.equal(parseMetricsUrl('http://[::1]:9100/metrics').port, '9100');
+  for (const bad of [
+    'https://127.0.0.1/metrics',
+    'http://10.0.0.1:9100/metrics',
+    'http://localhost/metrics',
+    'x',
+  ])
+    assert.throws(() => parseMetricsUrl(bad), /--target-metrics/, bad);
+  const page = `# HELP switchboard_dns_rrl_responses_total x
+# TYPE switchboard_dns_rrl_responses_total counter
+switchboard_dns_rrl_responses_total{action="dropped"} 10
+switchboard_dns_rrl_responses_total{action="slipped"} 4
+switchboard_dns_shield_shed_total{reason="zone-budget",tier="unknown"} 7
+switchboard_dns_queries_total{transport="udp"} 100
+switchboard_dns_zones_served{worker="0"} 8
+`;
+  const a = parseMetrics(page);
+  assert.equal(a['switchboard_dns_rrl_responses_total{action="dropped"}'], 10);
+  assert.equal(a['switchboard_dns_zones_served{worker="0"}'], undefined, 'gauges of other things left out');
+  const b = parseMetrics(page.replace('} 10', '} 25').replace('} 100', '} 160'));
+  assert.deepEqual(metricDeltas(a, b), {
+    'switchboard_dns_rrl_responses_total{action="dropped"}': 15,
+    'switchboard_dns_queries_total{transport="udp"}': 60,
+  });
+  assert.equal(metricDeltas(undefined, b), undefined);
+});
+
+/** A response to n1.z0.drill (A or AAAA) with the given sections. */
+function response(
+  rcode: number,
+  answerTtl: number | undefined,
+  soa?: { ttl: number; minimum: number },
+): Uint8Array {
+  const name = wireName('n1.z0.drill');
+  const out: number[] = [
+    0x12,
+    0x34,
+    0x84,
+    rcode,
+    0,
+    1,
+    0,
+    answerTtl === undefined ? 0 : 1,
+    0,
+    soa ? 1 : 0,
+    0,
+    0,
+  ];
+  out.push(...name, 0, 1, 0, 1);
+  const u32 = (x: number) => [(x >>> 24) & 255, (x >>> 16) & 255, (x >>> 8) & 255, x & 255];
+  if (answerTtl !== undefined) out.push(0xc0, 12, 0, 1, 0, 1, ...u32(answerTtl), 0, 4, 10, 0, 0, 1);
+  if (soa) {
+    const rdata = [
+      0xc0,
+      15,
+      0xc0,
+      15,
+      ...u32(1),
+      ...u32(7200),
+      ...u32(3600),
+      ...u32(1209600),
+      ...u32(soa.minimum),
+    ];
+    out.push(0xc0, 15, 0, 6, 0, 1, ...u32(soa.ttl), 0, rdata.length, ...rdata);
+  }
+  return Uint8Array.from(out);
+}
+
+test('TTLs a resolver caches for: the answer’s smallest TTL; a negative answer min(SOA TTL, MINIMUM) (RFC 2308 §5)', () => {
+  const name = wireName('n1.z0.drill');
+  const pos = readResponse(response(0, 3600), name, 1);
+  assert.equal(pos?.ttl, 3600);
+  assert.equal(pos?.negativeTtl, undefined);
+  const nx = readResponse(response(3, undefined, { ttl: 3600, minimum: 300 }), name, 1);
+  assert.equal(nx?.rcode, 3);
+  assert.equal(nx?.ttl, undefined);
+  assert.equal(nx?.negativeTtl, 300);
+  assert.equal(readResponse(response(0, undefined, { ttl: 60, minimum: 300 }), name, 1)?.negativeTtl, 60);
+});
+
+const addon = loadDrillAddon().addon;
+test('on loopback: datagrams a socket had no room for are counted as the target’s drops', {
+  skip: addon ? false : 'the drill addon is not built',
+}, async () => {
+  // The addon's socket is read only when asked (drain): nobody reads it here, its queue fills.
+  const fd = addon!.open(4);
+  assert.ok(fd >= 0);
+  const port = addon!.port(fd);
+  try {
+    const owners = { targetPort: port, resolvers: new Set<string>(), senderPorts: new Set<number>() };
+    const before = sampleSockets(owners);
+    assert.equal(before.targetSockets, 1);
+    const sender = createSocket('udp4');
+    const payload = Buffer.alloc(1400);
+    // 8 MiB asked for (4 MiB under the default rmem_max; each datagram costs more than its size).
+    for (let i = 0; i < 12_000; i++)
+      await new Promise<void>((r) => sender.send(payload, port, '127.0.0.1', () => r()));
+    const after = sampleSockets(owners);
+    sender.close();
+    const k = kernelLosses(before, after);
+    assert.ok(k.readable);
+    assert.ok(k.targetSocketDrops > 0, `drops ${k.targetSocketDrops}`);
+    assert.ok(after.targetQueued > 0);
+    assert.ok(k.hostRcvbufErrors >= k.targetQueueFull);
+  } finally {
+    addon!.close(fd);
+  }
+});
