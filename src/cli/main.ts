@@ -122,6 +122,10 @@ function buildProgram(): Command {
     .option('--rrl <spec>', RRL_HELP)
     .option('--cookie-secret <hex>', COOKIE_SECRET_HELP, collect)
     .option('--shield-allow <prefix>', SHIELD_ALLOW_HELP, collect)
+    .option(
+      '--metrics <addr>',
+      "the DNS plane's Prometheus metrics at http://ADDR:PORT/metrics ([IPv6]:PORT; default: none)",
+    )
     .action((opts: ServeOptionsInput) =>
       runServer(async () => {
         const config = buildServeConfig({ ...opts, serverVersion: readVersion() });

@@ -14,8 +14,11 @@ export type TransportName = (typeof TRANSPORTS)[number];
 /**
  * Response-code labels, in slot order. RFC 1035 §4.1.1 and RFC 2136 §2.2 define the 4-bit
  * header RCODEs; the ones an authoritative server sends get their own slot, the rest `other`.
- * Extended RCODEs (RFC 6891 §6.1.3: BADVERS) live in the OPT record and show here by their
- * low four bits (BADVERS = 16 → NOERROR), since the header is all the counter reads.
+ * Extended RCODEs (RFC 6891 §6.1.3) keep their upper eight bits in the OPT record; the header
+ * holds the low four, which is all the counter reads. BADCOOKIE (23, RFC 7873 §8) shows as
+ * header RCODE 7 — YXRRSET's number, but that is an UPDATE answer (RFC 2136) and Switchboard
+ * answers UPDATE with NOTIMP — so header 7 is counted as BADCOOKIE. BADVERS (16) shows as
+ * NOERROR (its low four bits are 0).
  */
 export const RCODE_LABELS = [
   'NOERROR',
@@ -24,13 +27,18 @@ export const RCODE_LABELS = [
   'NXDOMAIN',
   'NOTIMP',
   'REFUSED',
+  'BADCOOKIE',
   'other',
 ] as const;
+
+/** The header RCODE (low four bits) of BADCOOKIE (extended RCODE 23 = 0x17). */
+const BADCOOKIE_HEADER_RCODE = 23 & 0x0f;
 
 /** Header RCODE (0–15) → slot in RCODE_LABELS. */
 export const RCODE_SLOT: Readonly<Uint8Array> = (() => {
   const slots = new Uint8Array(16).fill(RCODE_LABELS.length - 1);
   for (let rcode = 0; rcode <= 5; rcode++) slots[rcode] = rcode;
+  slots[BADCOOKIE_HEADER_RCODE] = RCODE_LABELS.indexOf('BADCOOKIE');
   return slots;
 })();
 

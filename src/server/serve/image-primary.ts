@@ -21,6 +21,7 @@ import { createLogger, describeError } from '../shared/log.js';
 import type { ServeConfig } from './config.js';
 import { cacheFileOf, IMAGE_CACHE_ENV, ImageCacheWriter, readImageCache } from './image-cache.js';
 import { CompiledZoneDir } from './image-dir.js';
+import { type ServeMetrics, startServeMetrics } from './metrics.js';
 import type { PrimaryIo } from './primary.js';
 import { formatReloadLine, formatStartLine, logZoneReport } from './report.js';
 
@@ -66,6 +67,15 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   log.info(formatUdpIoLine(udp));
   logKernelSettings(log, config.udpRecvBufferSize);
   config.udpIo = udp.io;
+  // `--metrics ADDR:PORT`: the workers' reports served on a listener of its own.
+  let served: ServeMetrics | undefined;
+  try {
+    served = await startServeMetrics(config, log);
+  } catch (err) {
+    log.error(describeError(err));
+    dropEarly();
+    return 1;
+  }
 
   const writer = new PackWriter();
   const packDir = writer.dir;
@@ -115,6 +125,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     await reloads.catch(() => {});
     await pool?.stop();
     await closeImages();
+    await served?.close();
     resolveExit?.(code);
   };
 
@@ -146,6 +157,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
         if (!started) workerFailedEarly();
         break;
       case 'switchboard:metrics':
+        served?.metrics.dns.update(slot, msg.incarnation, msg);
         break;
     }
   };
@@ -180,6 +192,8 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
       ready.delete(slot);
       helloDuringCompile.delete(slot);
       shipper.gone(slot);
+      served?.metrics.dns.workerExited(slot);
+      if (restartInMs !== null) served?.metrics.countWorkerRestart();
       const how = signal ? `signal ${signal}` : `code ${code}`;
       if (restartInMs !== null && !started) {
         log.error(`worker ${slot} exited before serving (${how})`);
@@ -198,6 +212,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
       await compiler.close();
       await pool?.stop();
       await closeImages();
+      await served?.close();
     })();
   };
   onEarlyStop = stopEarly;

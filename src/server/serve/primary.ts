@@ -8,9 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { WorkerPool } from '../../transport/cluster.js';
 import { logKernelSettings } from '../shared/kernel.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
-import { createLogger, type Logger } from '../shared/log.js';
+import { createLogger, describeError, type Logger } from '../shared/log.js';
 import { CONFIG_ENV, encodeServeConfig, type ServeConfig } from './config.js';
 import { runImagePrimary } from './image-primary.js';
+import { type ServeMetrics, startServeMetrics } from './metrics.js';
 import { isWorkerMessage, type ReloadedMessage, type WorkerMessage } from './protocol.js';
 import { formatReloadLine, formatStartLine, logZoneReport } from './report.js';
 
@@ -32,6 +33,24 @@ export function runPrimary(config: ServeConfig, io?: Partial<PrimaryIo>): Promis
   // --images on: the primary compiles every zone once; the workers serve the shared images.
   if (config.images) return runImagePrimary(config, io);
   const log = io?.log ?? createLogger('primary');
+  // `--metrics ADDR:PORT`: bound before the workers start; a bind failure is fatal.
+  if (config.metrics !== undefined)
+    return startServeMetrics(config, log).then(
+      (served) => runPool(config, log, io, served),
+      (err: unknown) => {
+        log.error(describeError(err));
+        return 1;
+      },
+    );
+  return runPool(config, log, io, undefined);
+}
+
+function runPool(
+  config: ServeConfig,
+  log: Logger,
+  io: Partial<PrimaryIo> | undefined,
+  served: ServeMetrics | undefined,
+): Promise<number> {
   const print = io?.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const count = config.workers;
   // Decided once here (one log line), handed to every worker in its config.
@@ -57,6 +76,8 @@ export function runPrimary(config: ServeConfig, io?: Partial<PrimaryIo>): Promis
       },
       onExit: (slot, code, signal, restartInMs) => {
         ready.delete(slot);
+        served?.metrics.dns.workerExited(slot);
+        if (restartInMs !== null && started) served?.metrics.countWorkerRestart();
         if (waiter?.slot === slot) waiter.resolve(null);
         if (restartInMs !== null && !started) {
           // Dying before serving at all is a start-up failure, not a crash to retry forever.
@@ -87,6 +108,9 @@ export function runPrimary(config: ServeConfig, io?: Partial<PrimaryIo>): Promis
             print(formatStartLine(msg.zones, config.listen, count));
             if (hupBeforeStart) void reloadAll();
           }
+          break;
+        case 'switchboard:metrics':
+          served?.metrics.dns.update(slot, msg.incarnation, msg);
           break;
         case 'switchboard:reloaded':
           if (waiter && waiter.slot === slot && waiter.gen === msg.gen) waiter.resolve(msg);
@@ -154,6 +178,7 @@ export function runPrimary(config: ServeConfig, io?: Partial<PrimaryIo>): Promis
       stopping = true;
       waiter?.resolve(null);
       await pool.stop();
+      await served?.close();
       resolveExit(code);
     };
     // A SIGHUP before every worker is up is kept for when they are: the folder may have

@@ -8,6 +8,7 @@ import { logKernelSettings } from '../shared/kernel.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError, type Logger } from '../shared/log.js';
 import type { ServeConfig } from './config.js';
+import { type ServeMetrics, startServeMetrics } from './metrics.js';
 import { formatReloadLine, formatStartLine, logZoneReport } from './report.js';
 import { startServer } from './serve.js';
 import { loadZoneFileForServer } from './zone-loader.js';
@@ -28,12 +29,18 @@ export async function runSingleProcess(
     log.info(
       '--images on: one process (--workers 0) loads its zones itself; images are shared between worker processes',
     );
+  let served: ServeMetrics | undefined;
   try {
+    served = await startServeMetrics(config, log);
     server = await startServer(config, { log, loader: loadZoneFileForServer });
   } catch (err) {
     log.error(describeError(err));
+    await served?.close();
     return 1;
   }
+  // `--metrics`: this process is the only "worker" (slot 0), its report read at each scrape.
+  const report = server.metricsReport;
+  if (served && report) served.metrics.beforeScrape = () => served.metrics.dns.update(0, 'single', report());
   logZoneReport(log, server.initialReport, 'load');
   const zones = server.zones();
   if (zones.length === 0) log.warn('no zone loaded: every query is answered REFUSED');
@@ -56,10 +63,13 @@ export async function runSingleProcess(
       if (stopping) process.exit(1);
       stopping = true;
       log.info(`${signal}: stopping`);
-      server.close().then(
-        () => resolve(0),
-        () => resolve(0),
-      );
+      server
+        .close()
+        .then(() => served?.close())
+        .then(
+          () => resolve(0),
+          () => resolve(0),
+        );
     };
     process.on('SIGHUP', onHup);
     process.on('SIGTERM', () => onStop('SIGTERM'));

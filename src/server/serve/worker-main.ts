@@ -4,6 +4,8 @@
  * @module
  */
 
+import { randomUUID } from 'node:crypto';
+import { METRICS_INTERVAL_MS } from '../shared/dns-protocol.js';
 import { describeError } from '../shared/log.js';
 import { setupWorkerProcess } from '../shared/worker-process.js';
 import { CONFIG_ENV, decodeServeConfig } from './config.js';
@@ -34,6 +36,14 @@ async function main(): Promise<void> {
     process.exit(0);
   }
   send({ type: 'switchboard:ready', zones: running.zones(), report: running.initialReport });
+  // `--metrics`: the counters to the primary once a second (as `start`'s workers do).
+  const report = running.metricsReport;
+  if (report) {
+    const incarnation = randomUUID();
+    const sendMetrics = () => send({ type: 'switchboard:metrics', incarnation, ...report() });
+    sendMetrics();
+    setInterval(sendMetrics, METRICS_INTERVAL_MS).unref();
+  }
 
   process.on('message', (msg: unknown) => {
     if (!isReloadRequest(msg)) return;
