@@ -194,6 +194,9 @@ unsigned sb_shield_prefilter(const uint32_t **prefixes, unsigned *n);
 /* The calling thread's shield, NULL when off. configure replaces it (NULL config: off). */
 sb_shield *sb_shield_thread(void);
 int sb_shield_configure(const sb_shield_config *cfg); /* 0, or -1: bad settings or no memory (old one kept) */
+/* A new cookie secret set (RFC 9018 rollover) for the calling thread's shield, its tables kept:
+ * `n` (1..3) secrets of 16 octets, the first makes cookies. 0, 1 when no shield is on, -1 bad n. */
+int sb_shield_set_secrets(const uint8_t *secrets, unsigned n);
 
 /* What admission decided for one datagram, kept until its answer is sent (for RRL). */
 typedef struct sb_verdict {

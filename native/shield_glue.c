@@ -87,6 +87,15 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   return 0;
 }
 
+int sb_shield_set_secrets(const uint8_t *secrets, unsigned n) {
+  if (n < 1 || n > 3) return -1;
+  if (g_shield == NULL) return 1;
+  /* Only the secrets change: the tables (sources, zones, RRL, blocks) stay as they are. */
+  memcpy(g_shield->cfg.secrets, secrets, 16 * (size_t)n);
+  g_shield->cfg.nsecrets = n;
+  return 0;
+}
+
 /* The source as 4 octets (IPv4, or IPv4-mapped IPv6) or 16; its length (0: unknown family). */
 static uint8_t source_octets(const void *sa, uint8_t out[16]) {
   const struct sockaddr *a = sa;

@@ -11,6 +11,8 @@
  *                    lostEvents, top: [zoneKey, queries/s, missing/s][] (the 10 busiest) } | null
  *                   (events are drained by the call)
  *   shieldNoteTcp(address: Uint8Array(4|16)): a completed TCP handshake from it
+ *   shieldSetSecrets(secrets: Uint8Array(16 × n, 1 ≤ n ≤ 3)): true when a shield is on and
+ *                    now checks and makes cookies with them (its tables kept); false when off
  */
 #include <node_api.h>
 #include <stdlib.h>
@@ -203,6 +205,19 @@ static napi_value js_note_tcp(napi_env env, napi_callback_info info) {
   return u;
 }
 
+static napi_value js_set_secrets(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], r;
+  SCHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *sec;
+  size_t n;
+  if (argc < 1 || !typed(env, argv[0], napi_uint8_array, (void **)&sec, &n) || n % 16 != 0 || n < 16 || n > 48)
+    return bad(env, "shieldSetSecrets(secrets: Uint8Array(16n), 1 <= n <= 3)");
+  int rc = sb_shield_set_secrets(sec, (unsigned)(n / 16));
+  SCHECK(napi_get_boolean(env, rc == 0, &r));
+  return r;
+}
+
 static void cleanup(void *arg) {
   (void)arg;
   sb_shield_configure(NULL);
@@ -213,6 +228,7 @@ int sb_shield_define(napi_env env, napi_value exports) {
       {"shieldConfigure", NULL, js_configure, NULL, NULL, NULL, napi_default, NULL},
       {"shieldStats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
       {"shieldNoteTcp", NULL, js_note_tcp, NULL, NULL, NULL, napi_default, NULL},
+      {"shieldSetSecrets", NULL, js_set_secrets, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return 0;
   napi_add_env_cleanup_hook(env, cleanup, NULL);

@@ -66,6 +66,8 @@ export interface NativeShieldAddon {
   shieldConfigure(mode: number, numbers: Float64Array, secrets: Uint8Array, allow: Uint8Array): void;
   shieldStats(): NativeShieldStats | null;
   shieldNoteTcp(address: Uint8Array): void;
+  /** New cookie secrets (16 × n octets, n 1..3; the first makes), the tables kept; false when off. */
+  shieldSetSecrets(secrets: Uint8Array): boolean;
 }
 
 const MODES = { off: 0, on: 1, 'dry-run': 2 } as const;

@@ -297,6 +297,8 @@ describe('the shield on the native UDP path', { skip, timeout: 120_000 }, () => 
       [['--rrl', 'responses=5'], /need --shield on or --shield dry-run/],
       [['--shield', 'on', '--cookie-secret', 'abc'], /--cookie-secret #1/],
       [['--shield', 'on', '--shield-allow', '10.0.0.0/33'], /--shield-allow: '10.0.0.0\/33'/],
+      [['--shield', 'on', '--cookie-rotate', '1w'], /--cookie-rotate must be off or a duration/],
+      [['--cookie-rotate', '1d'], /need --shield on or --shield dry-run/],
     ] as const) {
       const r = spawnSync(
         process.execPath,

@@ -68,6 +68,8 @@ export interface ServeOptionsInput {
   rrl?: string;
   cookieSecret?: string[];
   shieldAllow?: string[];
+  /** `--cookie-rotate off|DURATION`. */
+  cookieRotate?: string;
   /** `--metrics ADDR:PORT`. */
   metrics?: string;
 }

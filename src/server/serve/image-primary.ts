@@ -18,6 +18,7 @@ import { collectGarbage, formatLoads, PackWriter } from '../shared/images.js';
 import { logKernelSettings } from '../shared/kernel.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError } from '../shared/log.js';
+import { startCookieRotation } from '../shared/shield.js';
 import type { ServeConfig } from './config.js';
 import { cacheFileOf, IMAGE_CACHE_ENV, ImageCacheWriter, readImageCache } from './image-cache.js';
 import { CompiledZoneDir } from './image-dir.js';
@@ -123,6 +124,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     shipper.close();
     await compiler.close();
     await reloads.catch(() => {});
+    cookies?.close();
     await pool?.stop();
     await closeImages();
     await served?.close();
@@ -132,6 +134,8 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   const onWorkerMessage = (slot: number, msg: StartWorkerMessage) => {
     switch (msg.type) {
       case 'switchboard:hello':
+        // The cookie secrets in force (a restarted worker's config holds the first ones).
+        if (cookies) pool?.send(slot, cookies.current());
         if (published) sendSnapshot(slot);
         else helloDuringCompile.add(slot);
         break;
@@ -162,6 +166,14 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     }
   };
 
+  // The shield's cookie secret, rotated here and handed to every worker at once (docs/SHIELD.md).
+  const cookies = startCookieRotation(
+    config.shield,
+    (m) => {
+      for (const slot of pool?.liveSlots() ?? []) pool?.send(slot, m);
+    },
+    log,
+  );
   // The workers are forked now, while the zones compile: they boot, load their modules and
   // wait for the snapshot, so only reading it (one file) and binding are left after the compile.
   pool = new WorkerPool({
@@ -210,6 +222,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   const stopEarly = () => {
     stoppedEarly ??= (async () => {
       await compiler.close();
+      cookies?.close();
       await pool?.stop();
       await closeImages();
       await served?.close();

@@ -9,6 +9,7 @@ import { WorkerPool } from '../../transport/cluster.js';
 import { logKernelSettings } from '../shared/kernel.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError, type Logger } from '../shared/log.js';
+import { startCookieRotation } from '../shared/shield.js';
 import { CONFIG_ENV, encodeServeConfig, type ServeConfig } from './config.js';
 import { runImagePrimary } from './image-primary.js';
 import { type ServeMetrics, startServeMetrics } from './metrics.js';
@@ -94,6 +95,8 @@ function runPool(
       switch (msg.type) {
         case 'switchboard:ready':
           ready.add(slot);
+          // The cookie secrets in force (a restarted worker's config holds the first ones).
+          if (cookies) pool.send(slot, cookies.current());
           if (!reportedInitial) {
             // Every worker reads the same folder: log its findings once.
             reportedInitial = true;
@@ -177,6 +180,7 @@ function runPool(
       if (stopping) return;
       stopping = true;
       waiter?.resolve(null);
+      cookies?.close();
       await pool.stop();
       await served?.close();
       resolveExit(code);
@@ -202,6 +206,14 @@ function runPool(
     process.on('SIGHUP', onHup);
     process.on('SIGTERM', () => onStop('SIGTERM'));
     process.on('SIGINT', () => onStop('SIGINT'));
+    // The shield's cookie secret, rotated here and handed to every worker at once (docs/SHIELD.md).
+    const cookies = startCookieRotation(
+      config.shield,
+      (m) => {
+        for (const slot of pool.liveSlots()) pool.send(slot, m);
+      },
+      log,
+    );
     pool.start();
   });
 }

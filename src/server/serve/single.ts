@@ -7,6 +7,7 @@
 import { logKernelSettings } from '../shared/kernel.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError, type Logger } from '../shared/log.js';
+import { applyCookieSecrets, startCookieRotation } from '../shared/shield.js';
 import type { ServeConfig } from './config.js';
 import { type ServeMetrics, startServeMetrics } from './metrics.js';
 import { formatReloadLine, formatStartLine, logZoneReport } from './report.js';
@@ -45,6 +46,8 @@ export async function runSingleProcess(
   const zones = server.zones();
   if (zones.length === 0) log.warn('no zone loaded: every query is answered REFUSED');
   print(formatStartLine(zones, config.listen, 0));
+  // The shield's cookie secret, rotated on a schedule (here the one process takes each set).
+  const cookies = startCookieRotation(config.shield, applyCookieSecrets, log);
   return new Promise<number>((resolve) => {
     let stopping = false;
     // The handler stays installed while stopping: SIGHUP's default action would kill us.
@@ -62,6 +65,7 @@ export async function runSingleProcess(
     const onStop = (signal: string) => {
       if (stopping) process.exit(1);
       stopping = true;
+      cookies?.close();
       log.info(`${signal}: stopping`);
       server
         .close()

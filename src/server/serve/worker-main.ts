@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { METRICS_INTERVAL_MS } from '../shared/dns-protocol.js';
 import { describeError } from '../shared/log.js';
+import { applyCookieSecrets, isCookieSecretsMessage } from '../shared/shield.js';
 import { setupWorkerProcess } from '../shared/worker-process.js';
 import { CONFIG_ENV, decodeServeConfig } from './config.js';
 import { isReloadRequest, type WorkerMessage } from './protocol.js';
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
   }
 
   process.on('message', (msg: unknown) => {
+    if (isCookieSecretsMessage(msg)) applyCookieSecrets(msg);
     if (!isReloadRequest(msg)) return;
     running.reload().then(
       (report) => send({ type: 'switchboard:reloaded', gen: msg.gen, zones: running.zones(), report }),

@@ -7,6 +7,12 @@
  */
 import type { Catalog } from '../../answer/catalog.js';
 import { shieldSettings } from '../../shield/config.js';
+import {
+  CookieRotation,
+  DEFAULT_COOKIE_ROTATE_MS,
+  parseCookieRotate,
+  rolloverDelay,
+} from '../../shield/cookie-rotation.js';
 import { addressOctets, parsePrefix } from '../../shield/prefix-set.js';
 import type { ShieldCounters } from '../../telemetry/dns-counters.js';
 import { configureNativeShield, nativeZoneKey } from '../../transport/native-shield.js';
@@ -20,6 +26,27 @@ export interface ShieldFlags {
   /** 32 hex digits each; the first makes cookies. */
   cookieSecrets: string[];
   allow: string[];
+  /** `--cookie-rotate`: a new secret every this many ms, made by the primary (0: never). */
+  cookieRotateMs?: number;
+}
+
+/** Primary → worker: the cookie secrets to use from now on (32 hex digits each; the first makes). */
+export interface CookieSecretsMessage {
+  type: 'switchboard:cookie-secrets';
+  secrets: string[];
+}
+
+/** Narrows an IPC message to a cookie secrets message (1 to 3 secrets of 32 hex digits). */
+export function isCookieSecretsMessage(msg: unknown): msg is CookieSecretsMessage {
+  if (typeof msg !== 'object' || msg === null) return false;
+  const m = msg as { type?: unknown; secrets?: unknown };
+  return (
+    m.type === 'switchboard:cookie-secrets' &&
+    Array.isArray(m.secrets) &&
+    m.secrets.length >= 1 &&
+    m.secrets.length <= 3 &&
+    m.secrets.every((x) => typeof x === 'string' && /^[0-9a-f]{32}$/.test(x))
+  );
 }
 
 /**
@@ -32,10 +59,13 @@ export function resolveShieldFlags(input: {
   rrl?: string;
   cookieSecret?: string[];
   shieldAllow?: string[];
+  cookieRotate?: string;
 }): ShieldFlags | undefined {
   let settings: ReturnType<typeof shieldSettings>;
+  let rotateMs: number | undefined;
   try {
     settings = shieldSettings(input);
+    rotateMs = input.cookieRotate === undefined ? undefined : parseCookieRotate(input.cookieRotate);
   } catch (e) {
     throw new ConfigError((e as Error).message);
   }
@@ -43,19 +73,115 @@ export function resolveShieldFlags(input: {
     if (
       input.rrl !== undefined ||
       (input.cookieSecret ?? []).length > 0 ||
-      (input.shieldAllow ?? []).length > 0
+      (input.shieldAllow ?? []).length > 0 ||
+      input.cookieRotate !== undefined
     )
-      throw new ConfigError('--rrl, --cookie-secret and --shield-allow need --shield on or --shield dry-run');
+      throw new ConfigError(
+        '--rrl, --cookie-secret, --cookie-rotate and --shield-allow need --shield on or --shield dry-run',
+      );
     return undefined;
   }
   const secrets = settings.cookieSecrets.map((s) => Buffer.from(s).toString('hex'));
-  if (secrets.length === 0)
-    secrets.push(Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('hex'));
-  return { mode: settings.mode, rrl: input.rrl, cookieSecrets: secrets, allow: input.shieldAllow ?? [] };
+  // A secret the operator gives is theirs to rotate (they may share it with other servers):
+  // rotated here only when --cookie-rotate asks. A secret made here is rotated daily.
+  const given = secrets.length > 0;
+  if (!given) secrets.push(Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('hex'));
+  return {
+    mode: settings.mode,
+    rrl: input.rrl,
+    cookieSecrets: secrets,
+    allow: input.shieldAllow ?? [],
+    cookieRotateMs: rotateMs ?? (given ? 0 : DEFAULT_COOKIE_ROTATE_MS),
+  };
 }
 
-/** The native shield of this process, when on (for `shieldSawTcp`). */
-let active: { noteTcp(address: Uint8Array): void } | undefined;
+/** A running rotation in a primary. */
+export interface CookieRotationTimer {
+  /** The message with the set in force now (for a worker that starts or restarts). */
+  current(): CookieSecretsMessage;
+  close(): void;
+}
+
+/**
+ * In the primary: rotates the cookie secret every `flags.cookieRotateMs` (RFC 9018 rollover:
+ * the next secret accepted first, made `rolloverDelay` later) and hands every set to
+ * `broadcast`, which sends it to every worker at once. Undefined when nothing rotates.
+ */
+export function startCookieRotation(
+  flags: ShieldFlags | undefined,
+  broadcast: (msg: CookieSecretsMessage) => void,
+  log: { info(m: string): void },
+): CookieRotationTimer | undefined {
+  const period = flags?.cookieRotateMs ?? 0;
+  if (flags === undefined || flags.mode === 'off' || period <= 0) return undefined;
+  const given = flags.cookieSecrets.map((h) => Uint8Array.from(Buffer.from(h, 'hex')));
+  const rotation = new CookieRotation(given[0]);
+  // The operator's other secrets (already accepted) are kept until the first rotation.
+  let set: Uint8Array[] = given;
+  const message = (): CookieSecretsMessage => ({
+    type: 'switchboard:cookie-secrets',
+    secrets: set.map((k) => Buffer.from(k).toString('hex')),
+  });
+  const delay = rolloverDelay(period);
+  let timer: NodeJS.Timeout | undefined;
+  const announce = (): void => {
+    set = rotation.announce();
+    broadcast(message());
+    timer = setTimeout(promote, delay);
+    timer.unref();
+  };
+  const promote = (): void => {
+    set = rotation.promote();
+    broadcast(message());
+    log.info(
+      `shield: cookie secret rotated (${rotation.rotations} since start; the previous one accepted until the next rotation in ${formatPeriod(period)})`,
+    );
+    timer = setTimeout(announce, period - delay);
+    timer.unref();
+  };
+  timer = setTimeout(announce, period - delay);
+  timer.unref();
+  log.info(
+    `shield: cookie secret rotated every ${formatPeriod(period)} (RFC 9018 rollover, shared by every worker)`,
+  );
+  return {
+    current: message,
+    close: () => clearTimeout(timer),
+  };
+}
+
+function formatPeriod(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+  ] as const)
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms / 1000}s`;
+}
+
+/** The secrets the primary handed this worker last (hex), overriding the flags' once given. */
+let handedSecrets: string[] | undefined;
+
+/**
+ * In a worker: takes the primary's cookie secrets. The native shield (when on) checks and makes
+ * cookies with them from the next datagram, its tables kept; a shield started later uses them.
+ */
+export function applyCookieSecrets(msg: CookieSecretsMessage): void {
+  handedSecrets = msg.secrets.slice();
+  active?.setSecrets(secretBytes(handedSecrets));
+}
+
+function secretBytes(hex: readonly string[]): Uint8Array {
+  const out = new Uint8Array(16 * hex.length);
+  hex.forEach((h, i) => {
+    out.set(Buffer.from(h, 'hex'), 16 * i);
+  });
+  return out;
+}
+
+/** The native shield of this process, when on (for `shieldSawTcp` and new cookie secrets). */
+let active: { noteTcp(address: Uint8Array): void; setSecrets(secrets: Uint8Array): void } | undefined;
 /** Its counters as last read (once a second), attacked zones by name. */
 let latest: ShieldCounters | undefined;
 
@@ -101,7 +227,11 @@ export function startShield(
     log.warn(`--shield ignored: ${status.reason}`);
     return undefined;
   }
-  const s = shieldSettings({ shield: flags.mode, rrl: flags.rrl, cookieSecret: flags.cookieSecrets });
+  const s = shieldSettings({
+    shield: flags.mode,
+    rrl: flags.rrl,
+    cookieSecret: handedSecrets ?? flags.cookieSecrets,
+  });
   configureNativeShield(status.addon, {
     mode: s.mode,
     secrets: s.cookieSecrets,
@@ -155,7 +285,10 @@ export function startShield(
       top: st.top.slice(0, 10).map(([key, q, nx]) => [nameOf(key), q, nx] as const),
     };
   };
-  active = { noteTcp: (a) => status.addon.shieldNoteTcp(a) };
+  active = {
+    noteTcp: (a) => status.addon.shieldNoteTcp(a),
+    setSecrets: (k) => status.addon.shieldSetSecrets(k),
+  };
   const timer = setInterval(poll, 1000);
   timer.unref();
   return {

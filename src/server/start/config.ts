@@ -112,6 +112,8 @@ export interface StartOptionsInput {
   rrl?: string;
   cookieSecret?: string[];
   shieldAllow?: string[];
+  /** `--cookie-rotate off|DURATION`. */
+  cookieRotate?: string;
 }
 
 /**

@@ -18,7 +18,13 @@ import { type OpenListeners, openListeners } from '../shared/listeners.js';
 import { createRateLimitedReporter } from '../shared/log.js';
 import { type NativeAnswers, startNativeAnswers } from '../shared/native-answers.js';
 import { buildResponderOptions } from '../shared/options.js';
-import { shieldCounters, shieldSawTcp, startShield } from '../shared/shield.js';
+import {
+  applyCookieSecrets,
+  isCookieSecretsMessage,
+  shieldCounters,
+  shieldSawTcp,
+  startShield,
+} from '../shared/shield.js';
 import { decodeSnapshot, SNAPSHOT_FILE_NAME, SnapshotFileError } from '../shared/snapshot-file.js';
 import { setupWorkerProcess } from '../shared/worker-process.js';
 import { decodeDnsWorkerConfig, START_CONFIG_ENV } from './config.js';
@@ -182,5 +188,6 @@ function onZones(received: ZonesMessage): void {
 
 process.on('message', (msg: unknown) => {
   if (isZonesMessage(msg)) onZones(msg);
+  else if (isCookieSecretsMessage(msg)) applyCookieSecrets(msg);
 });
 send({ type: 'switchboard:hello' });
