@@ -134,6 +134,8 @@ export const GAUGE_COUNT = 7;
 export const MAX_ATTACKED_REPORTED = 32;
 /** Most zones a report lists as its busiest. */
 export const MAX_TOP_ZONES = 10;
+/** Most zones opted into the metrics (`--shield-zone NAME:metrics=on`) a report lists. */
+export const MAX_WATCHED_ZONES = 100;
 
 /** What a worker sends the primary: cumulative counters and current gauges. */
 export interface DnsReport {
@@ -145,6 +147,8 @@ export interface DnsReport {
   attacked?: string[];
   /** This worker's busiest zones: [name, queries/s, missing names/s] (at most 10). */
   topZones?: [string, number, number][];
+  /** Zones opted into the metrics, tracked now: [name, queries/s, missing names/s] (at most 100). */
+  watchedZones?: [string, number, number][];
 }
 
 /** True when `r` has the shape of a report of this build. */
@@ -159,15 +163,16 @@ export function isDnsReport(r: unknown): r is DnsReport {
     counters.every(isCount) &&
     gauges.every(isCount) &&
     isNameList((r as { attacked?: unknown }).attacked) &&
-    isTopList((r as { topZones?: unknown }).topZones)
+    isTopList((r as { topZones?: unknown }).topZones, MAX_TOP_ZONES) &&
+    isTopList((r as { watchedZones?: unknown }).watchedZones, MAX_WATCHED_ZONES)
   );
 }
 
-function isTopList(v: unknown): boolean {
+function isTopList(v: unknown, max: number): boolean {
   return (
     v === undefined ||
     (Array.isArray(v) &&
-      v.length <= MAX_TOP_ZONES &&
+      v.length <= max &&
       v.every(
         (row) =>
           Array.isArray(row) &&

@@ -70,6 +70,8 @@ export interface ServeOptionsInput {
   shieldAllow?: string[];
   /** `--cookie-rotate off|DURATION`. */
   cookieRotate?: string;
+  /** `--shield-zone NAME:key=value,…` (repeatable). */
+  shieldZone?: string[];
   /** `--metrics ADDR:PORT`. */
   metrics?: string;
 }

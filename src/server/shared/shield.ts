@@ -6,7 +6,7 @@
  * @module
  */
 import type { Catalog } from '../../answer/catalog.js';
-import { shieldSettings } from '../../shield/config.js';
+import { parseShieldZones, shieldSettings, zoneRrlRates } from '../../shield/config.js';
 import {
   CookieRotation,
   DEFAULT_COOKIE_ROTATE_MS,
@@ -15,8 +15,10 @@ import {
 } from '../../shield/cookie-rotation.js';
 import { addressOctets, parsePrefix } from '../../shield/prefix-set.js';
 import type { ShieldCounters } from '../../telemetry/dns-counters.js';
+import { MAX_WATCHED_ZONES } from '../../telemetry/dns-layout.js';
 import { configureNativeShield, nativeZoneKey } from '../../transport/native-shield.js';
 import { nativeUdpStatus } from '../../transport/native-udp.js';
+import { Name } from '../../wire/name.js';
 import { ConfigError } from './options.js';
 
 /** The shield's flags as they travel to workers (JSON). */
@@ -28,6 +30,8 @@ export interface ShieldFlags {
   allow: string[];
   /** `--cookie-rotate`: a new secret every this many ms, made by the primary (0: never). */
   cookieRotateMs?: number;
+  /** `--shield-zone NAME:key=value,…` as given (checked by the primary). */
+  zones?: string[];
 }
 
 /** Primary → worker: the cookie secrets to use from now on (32 hex digits each; the first makes). */
@@ -60,12 +64,14 @@ export function resolveShieldFlags(input: {
   cookieSecret?: string[];
   shieldAllow?: string[];
   cookieRotate?: string;
+  shieldZone?: string[];
 }): ShieldFlags | undefined {
   let settings: ReturnType<typeof shieldSettings>;
   let rotateMs: number | undefined;
   try {
     settings = shieldSettings(input);
     rotateMs = input.cookieRotate === undefined ? undefined : parseCookieRotate(input.cookieRotate);
+    parseShieldZones(input.shieldZone ?? []);
   } catch (e) {
     throw new ConfigError((e as Error).message);
   }
@@ -74,10 +80,11 @@ export function resolveShieldFlags(input: {
       input.rrl !== undefined ||
       (input.cookieSecret ?? []).length > 0 ||
       (input.shieldAllow ?? []).length > 0 ||
-      input.cookieRotate !== undefined
+      input.cookieRotate !== undefined ||
+      (input.shieldZone ?? []).length > 0
     )
       throw new ConfigError(
-        '--rrl, --cookie-secret, --cookie-rotate and --shield-allow need --shield on or --shield dry-run',
+        '--rrl, --cookie-secret, --cookie-rotate, --shield-allow and --shield-zone need --shield on or --shield dry-run',
       );
     return undefined;
   }
@@ -92,6 +99,7 @@ export function resolveShieldFlags(input: {
     cookieSecrets: secrets,
     allow: input.shieldAllow ?? [],
     cookieRotateMs: rotateMs ?? (given ? 0 : DEFAULT_COOKIE_ROTATE_MS),
+    ...(input.shieldZone?.length ? { zones: input.shieldZone } : {}),
   };
 }
 
@@ -232,11 +240,21 @@ export function startShield(
     rrl: flags.rrl,
     cookieSecret: handedSecrets ?? flags.cookieSecrets,
   });
+  const zones = parseShieldZones(flags.zones ?? []);
+  const zoneRrl = zones.some((z) => z.rrl !== undefined);
   configureNativeShield(status.addon, {
     mode: s.mode,
     secrets: s.cookieSecrets,
     allow: flags.allow.map((p) => parsePrefix(p)),
-    rrl: s.rrl,
+    // A zone's own RRL rates need the limiter even when the server limits nothing (its rates 0).
+    rrl: s.rrl ?? (zoneRrl ? { responsesPerSecond: 0 } : null),
+    zoneSettings: zones.map((z) => ({
+      key: nativeZoneKey(Buffer.from(Name.parse(z.name).key, 'latin1')),
+      minNxPerSecond: z.minNxPerSecond,
+      budgetFloor: z.budgetFloor,
+      rrlRates: zoneRrlRates(z, s.rrl),
+      metrics: z.metrics,
+    })),
   });
   log.info(
     `shield ${flags.mode} on the native UDP path: admission before answering` +
@@ -246,6 +264,9 @@ export function startShield(
       (s.rrl ? `, response-rate limiting ${flags.rrl}` : ', no response-rate limiting') +
       `, cookies checked (${s.cookieSecrets.length} secret${s.cookieSecrets.length === 1 ? '' : 's'})` +
       (flags.allow.length ? `, ${flags.allow.length} allowed prefixes` : '') +
+      (zones.length
+        ? `, ${zones.length} zone${zones.length === 1 ? '' : 's'} with settings of their own (${zones.filter((z) => z.metrics).length} in the metrics)`
+        : '') +
       '; before the socket queue: a BPF filter on the socket drops IPv4 /24s that flood directly (IPv6 sources are shed in the native path)',
   );
   // Zone keys → names: an index of the catalog made when a key is first asked for, and again
@@ -283,6 +304,9 @@ export function startShield(
       ...st,
       attacked: st.attacked.slice(0, 32).map(nameOf),
       top: st.top.slice(0, 10).map(([key, q, nx]) => [nameOf(key), q, nx] as const),
+      watched: (st.watched ?? [])
+        .slice(0, MAX_WATCHED_ZONES)
+        .map(([key, q, nx]) => [nameOf(key), q, nx] as const),
     };
   };
   active = {

@@ -114,6 +114,8 @@ export interface StartOptionsInput {
   shieldAllow?: string[];
   /** `--cookie-rotate off|DURATION`. */
   cookieRotate?: string;
+  /** `--shield-zone NAME:key=value,…` (repeatable). */
+  shieldZone?: string[];
 }
 
 /**
