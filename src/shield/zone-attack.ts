@@ -226,6 +226,24 @@ export class ZoneAttackDetector {
     return out;
   }
 
+  /**
+   * The rates of zone `zone` at `nowMs` as `top` computes them, when it is tracked now
+   * (for the zones opted into the metrics); undefined otherwise.
+   */
+  ratesOf(zone: number, nowMs: number): { queriesPerSecond: number; missingPerSecond: number } | undefined {
+    const s = this.#table.find(zone >>> 0);
+    if (s < 0 || this.#key[s] !== zone >>> 0) return undefined;
+    const gap = Math.floor(nowMs / 1000) - this.#second[s];
+    let q = this.#qRate[s];
+    let nx = this.#nxRate[s];
+    if (gap >= 1) {
+      const decay = (1 - ALPHA) ** (Math.min(gap, MAX_FOLD) - 1);
+      q = (q + ALPHA * (this.#queries[s] - q)) * decay;
+      nx = (nx + ALPHA * (this.#missing[s] - nx)) * decay;
+    }
+    return { queriesPerSecond: q, missingPerSecond: nx };
+  }
+
   /** Smoothed rates of the zone in `slot` (for metrics and events). */
   rates(slot: number): { missingPerSecond: number; queriesPerSecond: number; baselinePerSecond: number } {
     return {

@@ -16,7 +16,7 @@ import { openListeners } from '../shared/listeners.js';
 import { createRateLimitedReporter, type Logger } from '../shared/log.js';
 import { startNativeAnswers } from '../shared/native-answers.js';
 import { buildResponderOptions, ConfigError } from '../shared/options.js';
-import { shieldCounters, shieldSawTcp, startShield } from '../shared/shield.js';
+import { shieldCounters, shieldSawTcp, startShield, withNodeShield } from '../shared/shield.js';
 import type { ServeConfig } from './config.js';
 import type { ZoneSummary } from './report.js';
 import { loadZoneDir, type ZoneDirReport, type ZoneFileLoader, type ZoneSet } from './zone-dir.js';
@@ -66,11 +66,16 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
     new Catalog([...zones.values()].map((z) => z.zone)),
     buildResponderOptions(config),
   );
-  const answer: QueryHandler = (query, ctx) => {
-    // A query over TCP proves its source address (the shield's `tcp` tier).
-    if (ctx.transport === 'tcp') shieldSawTcp(ctx.address);
-    return responder.respond(query, ctx);
-  };
+  // --shield with --io node: the shield in front of the UDP queries (docs/SHIELD.md).
+  const answer: QueryHandler = withNodeShield(
+    config,
+    (query, ctx) => {
+      // A query over TCP proves its source address (the shield's `tcp` tier).
+      if (ctx.transport === 'tcp') shieldSawTcp(ctx.address);
+      return responder.respond(query, ctx);
+    },
+    () => responder.catalog,
+  );
   // `--metrics`: every query counted (a few typed-array increments); without it, nothing added.
   const counters = config.metrics !== undefined ? new DnsCounters() : undefined;
   const handler: QueryHandler = counters ? counters.wrapHandler<TransportContext>(answer) : answer;

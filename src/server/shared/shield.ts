@@ -16,7 +16,10 @@ import {
 import { addressOctets, parsePrefix } from '../../shield/prefix-set.js';
 import type { ShieldCounters } from '../../telemetry/dns-counters.js';
 import { MAX_WATCHED_ZONES } from '../../telemetry/dns-layout.js';
-import { configureNativeShield, nativeZoneKey } from '../../transport/native-shield.js';
+import { NodeShield, type ZoneClassifier, type ZoneSignal } from '../../shield/node-shield.js';
+import type { QueryHandler } from '../../transport/handler.js';
+import { configureNativeShield, type NativeShieldStats, nativeZoneKey } from '../../transport/native-shield.js';
+import { RRType } from '../../wire/constants.js';
 import { nativeUdpStatus } from '../../transport/native-udp.js';
 import { Name } from '../../wire/name.js';
 import { ConfigError } from './options.js';
@@ -216,59 +219,108 @@ export interface RunningShield {
 }
 
 /**
- * Configures this worker's native shield, if the flags turn it on. Logs what runs. The zone
- * attack events are read every second and logged with the zone's name.
+ * Configures this worker's shield, if the flags turn it on: the native path's (C) or, with
+ * `--io node`, the Node path's (src/shield/node-shield.ts, through `withNodeShield`). Logs what
+ * runs. The zone attack events are read every second and logged with the zone's name.
  */
 export function startShield(
-  config: { shield?: ShieldFlags; udpIo?: string; nativeAnswers?: boolean },
+  config: { shield?: ShieldFlags; udpIo?: string; nativeAnswers?: boolean; ednsSize?: number },
   log: { info(m: string): void; warn(m: string): void },
   catalog: () => Catalog,
 ): RunningShield | undefined {
   const flags = config.shield;
   if (flags === undefined || flags.mode === 'off') return undefined;
-  if (config.udpIo !== 'native') {
-    log.warn('--shield ignored: it runs on the native UDP path only so far (--io native)');
-    return undefined;
-  }
-  const status = nativeUdpStatus();
-  if (!status.ok) {
-    log.warn(`--shield ignored: ${status.reason}`);
-    return undefined;
-  }
   const s = shieldSettings({
     shield: flags.mode,
     rrl: flags.rrl,
     cookieSecret: handedSecrets ?? flags.cookieSecrets,
   });
+  const mode = s.mode === 'dry-run' ? 'dry-run' : 'on';
   const zones = parseShieldZones(flags.zones ?? []);
   const zoneRrl = zones.some((z) => z.rrl !== undefined);
-  configureNativeShield(status.addon, {
-    mode: s.mode,
-    secrets: s.cookieSecrets,
-    allow: flags.allow.map((p) => parsePrefix(p)),
-    // A zone's own RRL rates need the limiter even when the server limits nothing (its rates 0).
-    rrl: s.rrl ?? (zoneRrl ? { responsesPerSecond: 0 } : null),
-    zoneSettings: zones.map((z) => ({
-      key: nativeZoneKey(Buffer.from(Name.parse(z.name).key, 'latin1')),
-      minNxPerSecond: z.minNxPerSecond,
-      budgetFloor: z.budgetFloor,
-      rrlRates: zoneRrlRates(z, s.rrl),
-      metrics: z.metrics,
-    })),
-  });
-  log.info(
-    `shield ${flags.mode} on the native UDP path: admission before answering` +
-      (config.nativeAnswers
-        ? ' (zone signals from the zone images)'
-        : ' (no zone signal: --native-answers is off)') +
-      (s.rrl ? `, response-rate limiting ${flags.rrl}` : ', no response-rate limiting') +
-      `, cookies checked (${s.cookieSecrets.length} secret${s.cookieSecrets.length === 1 ? '' : 's'})` +
-      (flags.allow.length ? `, ${flags.allow.length} allowed prefixes` : '') +
-      (zones.length
-        ? `, ${zones.length} zone${zones.length === 1 ? '' : 's'} with settings of their own (${zones.filter((z) => z.metrics).length} in the metrics)`
-        : '') +
-      '; before the socket queue: a BPF filter on the socket drops IPv4 /24s that flood directly (IPv6 sources are shed in the native path)',
-  );
+  const zoneSettings = zones.map((z) => ({
+    key: nativeZoneKey(Buffer.from(Name.parse(z.name).key, 'latin1')),
+    minNxPerSecond: z.minNxPerSecond,
+    budgetFloor: z.budgetFloor,
+    rrlRates: zoneRrlRates(z, s.rrl),
+    metrics: z.metrics,
+  }));
+  const zonesText = zones.length
+    ? `, ${zones.length} zone${zones.length === 1 ? '' : 's'} with settings of their own (${zones.filter((z) => z.metrics).length} in the metrics)`
+    : '';
+  const rrlText = s.rrl ? `, response-rate limiting ${flags.rrl}` : ', no response-rate limiting';
+  const cookiesText = `, cookies checked (${s.cookieSecrets.length} secret${s.cookieSecrets.length === 1 ? '' : 's'})`;
+  const allowText = flags.allow.length ? `, ${flags.allow.length} allowed prefixes` : '';
+  let stats: () => NativeShieldStats | null;
+  let off: () => void;
+  if (config.udpIo === 'native') {
+    const status = nativeUdpStatus();
+    if (!status.ok) {
+      log.warn(`--shield ignored: ${status.reason}`);
+      return undefined;
+    }
+    configureNativeShield(status.addon, {
+      mode: s.mode,
+      secrets: s.cookieSecrets,
+      allow: flags.allow.map((p) => parsePrefix(p)),
+      // A zone's own RRL rates need the limiter even when the server limits nothing (its rates 0).
+      rrl: s.rrl ?? (zoneRrl ? { responsesPerSecond: 0 } : null),
+      zoneSettings,
+    });
+    log.info(
+      `shield ${flags.mode} on the native UDP path: admission before answering` +
+        (config.nativeAnswers
+          ? ' (zone signals from the zone images)'
+          : ' (no zone signal: --native-answers is off)') +
+        rrlText +
+        cookiesText +
+        allowText +
+        zonesText +
+        '; before the socket queue: a BPF filter on the socket drops IPv4 /24s that flood directly (IPv6 sources are shed in the native path)',
+    );
+    active = {
+      noteTcp: (a) => status.addon.shieldNoteTcp(a),
+      setSecrets: (k) => status.addon.shieldSetSecrets(k),
+    };
+    stats = () => status.addon.shieldStats();
+    off = () =>
+      status.addon.shieldConfigure(0, new Float64Array(28), new Uint8Array(0), new Uint8Array(0));
+  } else {
+    const shield = new NodeShield({
+      mode,
+      secrets: s.cookieSecrets,
+      allow: s.allow,
+      rrl: s.rrl,
+      zoneSettings: new Map(zoneSettings.map((z) => [z.key, z])),
+      ednsSize: config.ednsSize,
+    });
+    nodeShield = shield;
+    log.info(
+      `shield ${flags.mode} on the Node UDP path: admission before answering (zone signals from the served zones)` +
+        rrlText +
+        cookiesText +
+        allowText +
+        zonesText +
+        '; no kernel prefilter on this path (direct floods are shed after the read)',
+    );
+    active = {
+      noteTcp: (a) => shield.noteTcp(a, performance.now()),
+      setSecrets: (k) => {
+        const list: Uint8Array[] = [];
+        for (let i = 0; i < k.length; i += 16) list.push(k.slice(i, i + 16));
+        shield.setSecrets(list);
+        return true;
+      },
+    };
+    stats = () => {
+      const now = performance.now();
+      shield.tick(now);
+      return shield.stats(now);
+    };
+    off = () => {
+      if (nodeShield === shield) nodeShield = undefined;
+    };
+  }
   // Zone keys → names: an index of the catalog made when a key is first asked for, and again
   // only when the catalog was swapped (one walk per catalog, not per lookup).
   let indexed: Catalog | undefined;
@@ -285,7 +337,7 @@ export function startShield(
   };
   let blocked = 0;
   const poll = (): void => {
-    const st = status.addon.shieldStats();
+    const st = stats();
     if (st === null) return;
     if (st.blocked !== blocked) {
       log.info(
@@ -309,10 +361,6 @@ export function startShield(
         .map(([key, q, nx]) => [nameOf(key), q, nx] as const),
     };
   };
-  active = {
-    noteTcp: (a) => status.addon.shieldNoteTcp(a),
-    setSecrets: (k) => status.addon.shieldSetSecrets(k),
-  };
   const timer = setInterval(poll, 1000);
   timer.unref();
   return {
@@ -320,7 +368,75 @@ export function startShield(
       clearInterval(timer);
       active = undefined;
       latest = undefined;
-      status.addon.shieldConfigure(0, new Float64Array(28), new Uint8Array(0), new Uint8Array(0));
+      off();
     },
+  };
+}
+
+/** The Node path's shield of this process, when on (`withNodeShield` routes UDP through it). */
+let nodeShield: NodeShield | undefined;
+
+/**
+ * With `--shield on|dry-run` and the Node UDP path: `handler` with the shield in front of its
+ * UDP queries (once `startShield` has made it; TCP untouched). Otherwise `handler` itself, so
+ * the default path gains nothing per query.
+ */
+export function withNodeShield(
+  config: { shield?: ShieldFlags; udpIo?: string },
+  handler: QueryHandler,
+  catalog: () => Catalog,
+): QueryHandler {
+  if (config.shield === undefined || config.shield.mode === 'off' || config.udpIo === 'native') return handler;
+  const classify = zoneClassifier(catalog);
+  return (query, ctx) => {
+    const shield = nodeShield;
+    if (shield === undefined || ctx.transport !== 'udp') return handler(query, ctx);
+    return shield.handle(query, ctx.address, performance.now(), classify, () => handler(query, ctx));
+  };
+}
+
+/**
+ * The zone of a pre-parsed query and whether its name exists, from the served catalog: the
+ * native path's image classification (image.c sb_image_classify) on the zone model — the
+ * exact name, else a delegation or DNAME above it, else a wildcard at its closest encloser.
+ */
+export function zoneClassifier(catalog: () => Catalog): ZoneClassifier {
+  const keys = new WeakMap<object, number>();
+  const out: ZoneSignal = { inZone: false, exists: true, zoneKey: 0 };
+  const starts: number[] = [];
+  return (view) => {
+    out.inZone = false;
+    out.exists = true;
+    out.zoneKey = 0;
+    if (view.qclass !== 1) return out;
+    const zone = catalog().findFolded(view.folded, view.qnameLength, view.labelCount);
+    if (zone === undefined) return out;
+    let key = keys.get(zone);
+    if (key === undefined) {
+      key = nativeZoneKey(Buffer.from(zone.origin.key, 'latin1'));
+      keys.set(zone, key);
+    }
+    out.inZone = true;
+    out.zoneKey = key;
+    const qkey = view.foldedWire();
+    if (zone.nodes.get(qkey) !== undefined) return out;
+    // Label starts of the name, the root's included; the origin starts at one of them.
+    starts.length = 0;
+    for (let p = 0; p < qkey.length; p += qkey.charCodeAt(p) + 1) {
+      starts.push(p);
+      if (qkey.charCodeAt(p) === 0) break;
+    }
+    const origin = qkey.length - zone.origin.key.length;
+    let encloser = -1;
+    for (let i = starts.indexOf(origin); i >= 0; i--) {
+      const node = zone.nodes.get(qkey.slice(starts[i]));
+      if (node === undefined) break;
+      if (starts[i] !== origin && node.get(RRType.NS) !== undefined) return out;
+      if (i > 0 && node.get(RRType.DNAME) !== undefined) return out;
+      encloser = starts[i];
+    }
+    if (encloser >= 0 && zone.nodes.get(`\x01*${qkey.slice(encloser)}`) !== undefined) return out;
+    out.exists = false;
+    return out;
   };
 }

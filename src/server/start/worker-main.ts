@@ -24,6 +24,7 @@ import {
   shieldCounters,
   shieldSawTcp,
   startShield,
+  withNodeShield,
 } from '../shared/shield.js';
 import { decodeSnapshot, SNAPSHOT_FILE_NAME, SnapshotFileError } from '../shared/snapshot-file.js';
 import { setupWorkerProcess } from '../shared/worker-process.js';
@@ -83,11 +84,18 @@ function currentLoads(): LoadCounters {
 const responder = new Responder(table.catalog(), buildResponderOptions(config, slot));
 const counters = new DnsCounters();
 // The counting wrapper reads the RCODE and TC bit from the response header: no decoding.
-const handler: QueryHandler = counters.wrapHandler<TransportContext>((query, ctx) => {
-  // A query over TCP proves its source address (the shield's `tcp` tier).
-  if (ctx.transport === 'tcp') shieldSawTcp(ctx.address);
-  return responder.respond(query, ctx);
-});
+const handler: QueryHandler = counters.wrapHandler<TransportContext>(
+  // --shield with --io node: the shield in front of the UDP queries (docs/SHIELD.md).
+  withNodeShield(
+    config,
+    (query, ctx) => {
+      // A query over TCP proves its source address (the shield's `tcp` tier).
+      if (ctx.transport === 'tcp') shieldSawTcp(ctx.address);
+      return responder.respond(query, ctx);
+    },
+    () => responder.catalog,
+  ),
+);
 const incarnation = randomUUID();
 let metricsTimer: NodeJS.Timeout | undefined;
 
