@@ -73,16 +73,25 @@ describe('cookie secret rotation (--cookie-rotate)', { skip, timeout: 120_000 },
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  for (const [what, workers, images] of [
-    ['workers serving images', 2, 'on'],
-    ['workers parsing zone files', 1, 'off'],
-    ['one process', 0, 'off'],
+  for (const [what, workers, images, io] of [
+    ['workers serving images', 2, 'on', 'native'],
+    ['workers parsing zone files', 1, 'off', 'native'],
+    ['one process', 0, 'off', 'native'],
+    ['the Node UDP path', 1, 'on', 'node'],
   ] as const) {
     test(`${what}: the previous secret's cookie verifies after a rotation, not after two`, async () => {
       const peer = await startSwitchboard(dir, {
         workers,
-        io: 'native',
-        args: ['--images', images, '--native-answers', '--shield', 'on', '--cookie-rotate', '4s'],
+        io,
+        args: [
+          '--images',
+          images,
+          ...(io === 'native' ? ['--native-answers'] : []),
+          '--shield',
+          'on',
+          '--cookie-rotate',
+          '4s',
+        ],
       });
       try {
         assert.match(peer.output(), /shield: cookie secret rotated every 4s/);
