@@ -20,7 +20,7 @@
  */
 import { RRType } from '../wire/constants.js';
 import { QueryView } from '../wire/query-view.js';
-import { Admission, Admit, OverloadMeter, type OverloadConfig } from './admission.js';
+import { Admission, Admit, type OverloadConfig, OverloadMeter } from './admission.js';
 import {
   CookieSecrets,
   CookieStatus,
@@ -29,10 +29,10 @@ import {
   cookieStillFresh,
   writeCookie,
 } from './cookies.js';
-import { PrefixSet, addressOctets } from './prefix-set.js';
+import { addressOctets, type PrefixSet } from './prefix-set.js';
 import { ResponseKind, ResponseRateLimiter, RrlAction, type RrlConfig } from './rrl.js';
-import { SourceTable, type SourceTableConfig, Tier } from './sources.js';
-import { ZoneAttackDetector, type ZoneAttackConfig, type ZoneFloors } from './zone-attack.js';
+import { SourceTable, type SourceTableConfig } from './sources.js';
+import { type ZoneAttackConfig, ZoneAttackDetector, type ZoneFloors } from './zone-attack.js';
 
 /** What the Node shield is configured with (as the native shield: transport/native-shield.ts). */
 export interface NodeShieldSettings {
@@ -322,7 +322,13 @@ export class NodeShield {
   }
 
   /** RRL on the reply's header (the kinds and keys of shield_glue.c's sb_shield_after). */
-  #rateLimit(ans: Uint8Array, addr: Uint8Array, signal: ZoneSignal, parsed: boolean, nowMs: number): RrlAction {
+  #rateLimit(
+    ans: Uint8Array,
+    addr: Uint8Array,
+    signal: ZoneSignal,
+    parsed: boolean,
+    nowMs: number,
+  ): RrlAction {
     const rrl = this.#rrl as ResponseRateLimiter;
     const rcode = ans[3] & 0x0f;
     const an = (ans[6] << 8) | ans[7];
@@ -346,7 +352,8 @@ export class NodeShield {
       kind = ResponseKind.error;
       h = 0;
     }
-    const rates = signal.inZone && signal.zoneKey ? this.#zoneSettings?.get(signal.zoneKey)?.rrlRates : undefined;
+    const rates =
+      signal.inZone && signal.zoneKey ? this.#zoneSettings?.get(signal.zoneKey)?.rrlRates : undefined;
     return rrl.decide(rrl.blockHash(addr), kind, h, nowMs, rates);
   }
 
@@ -397,7 +404,11 @@ export class NodeShield {
   ): Uint8Array {
     const secrets = this.#secrets;
     if (secrets === undefined || cookieAt < 0) return reply;
-    if (cookie !== CookieStatus.clientOnly && cookie !== CookieStatus.invalid && cookie !== CookieStatus.valid)
+    if (
+      cookie !== CookieStatus.clientOnly &&
+      cookie !== CookieStatus.invalid &&
+      cookie !== CookieStatus.valid
+    )
       return reply;
     const limit = Math.min(Math.max(512, this.view.edns ? this.view.udpSize : 512), this.#ednsSize);
     if (reply.length + COOKIE_GROWTH > limit) return reply;

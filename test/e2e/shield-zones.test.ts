@@ -137,7 +137,6 @@ describe('per-zone shield settings (--shield-zone)', { skip, timeout: 120_000 },
       assert.equal(b.tally.full, 30, `example.: ${JSON.stringify(b.tally)}`);
       a.close();
       b.close();
-
     } finally {
       await peer.stop();
     }

@@ -13,14 +13,18 @@ import {
   parseCookieRotate,
   rolloverDelay,
 } from '../../shield/cookie-rotation.js';
+import { NodeShield, type ZoneClassifier, type ZoneSignal } from '../../shield/node-shield.js';
 import { addressOctets, parsePrefix } from '../../shield/prefix-set.js';
 import type { ShieldCounters } from '../../telemetry/dns-counters.js';
 import { MAX_WATCHED_ZONES } from '../../telemetry/dns-layout.js';
-import { NodeShield, type ZoneClassifier, type ZoneSignal } from '../../shield/node-shield.js';
 import type { QueryHandler } from '../../transport/handler.js';
-import { configureNativeShield, type NativeShieldStats, nativeZoneKey } from '../../transport/native-shield.js';
-import { RRType } from '../../wire/constants.js';
+import {
+  configureNativeShield,
+  type NativeShieldStats,
+  nativeZoneKey,
+} from '../../transport/native-shield.js';
 import { nativeUdpStatus } from '../../transport/native-udp.js';
+import { RRType } from '../../wire/constants.js';
 import { Name } from '../../wire/name.js';
 import { ConfigError } from './options.js';
 
@@ -283,8 +287,7 @@ export function startShield(
       setSecrets: (k) => status.addon.shieldSetSecrets(k),
     };
     stats = () => status.addon.shieldStats();
-    off = () =>
-      status.addon.shieldConfigure(0, new Float64Array(28), new Uint8Array(0), new Uint8Array(0));
+    off = () => status.addon.shieldConfigure(0, new Float64Array(28), new Uint8Array(0), new Uint8Array(0));
   } else {
     const shield = new NodeShield({
       mode,
@@ -386,7 +389,8 @@ export function withNodeShield(
   handler: QueryHandler,
   catalog: () => Catalog,
 ): QueryHandler {
-  if (config.shield === undefined || config.shield.mode === 'off' || config.udpIo === 'native') return handler;
+  if (config.shield === undefined || config.shield.mode === 'off' || config.udpIo === 'native')
+    return handler;
   const classify = zoneClassifier(catalog);
   return (query, ctx) => {
     const shield = nodeShield;
