@@ -95,7 +95,7 @@ export const COOKIE_STATUSES = ['none', 'malformed', 'client-only', 'invalid', '
 
 const SHIELD_BASE = TRANSPORTS.length * TRANSPORT_BLOCK + 6;
 
-/** Indexes of the shield's counters (native path, `--shield`), after the worker-wide ones. */
+/** Indexes of the shield's counters (`--shield`, native or Node path), after the worker-wide ones. */
 export const S = {
   /** First of SHIELD_DECISIONS.length: datagrams by what the shield decided before answering. */
   decisions: SHIELD_BASE,

@@ -199,7 +199,7 @@ function registerShieldMetrics(registry: Registry, dns: DnsAggregator): void {
     });
   byLabel(
     'switchboard_dns_shield_decisions_total',
-    'UDP datagrams the shield decided on before answering (native path, --shield), by decision.',
+    'UDP datagrams the shield decided on before answering (--shield), by decision.',
     'decision',
     SHIELD_DECISIONS.map((d, i) => [d, S.decisions + i] as const),
   );
