@@ -135,6 +135,8 @@ export class NodeShield {
     wouldBadcookie: 0,
   };
   readonly #cookies = [0, 0, 0, 0, 0];
+  /** The IPv4 source of the datagram being decided (reused: nothing keeps it). */
+  readonly #v4 = new Uint8Array(4);
 
   constructor(s: NodeShieldSettings) {
     this.#dry = s.mode === 'dry-run';
@@ -182,12 +184,14 @@ export class NodeShield {
     this.#countTurn();
     const c = this.#c;
     c.seen++;
-    let addr: Uint8Array;
-    try {
-      addr = addressOctets(address);
-    } catch {
-      c.answered++;
-      return answer();
+    let addr: Uint8Array | undefined = ipv4Octets(address, this.#v4);
+    if (addr === undefined) {
+      try {
+        addr = addressOctets(address);
+      } catch {
+        c.answered++;
+        return answer();
+      }
     }
     const view = this.view;
     const parsed = view.parse(query);
@@ -428,6 +432,32 @@ export class NodeShield {
     out[opt + 10] = n & 0xff;
     return out;
   }
+}
+
+/**
+ * The octets of a dotted-quad IPv4 address (as dgram gives it, or IPv4-mapped `::ffff:a.b.c.d`)
+ * written into `out`; undefined for anything else (the caller parses it fully).
+ */
+export function ipv4Octets(text: string, out: Uint8Array): Uint8Array | undefined {
+  let i = text.length > 7 && text.charCodeAt(0) === 0x3a ? text.lastIndexOf(':') + 1 : 0;
+  if (i > 0 && text.slice(0, i).toLowerCase() !== '::ffff:') return undefined;
+  for (let part = 0; part < 4; part++) {
+    let v = 0;
+    let digits = 0;
+    for (; i < text.length; i++) {
+      const c = text.charCodeAt(i) - 0x30;
+      if (c < 0 || c > 9) break;
+      v = v * 10 + c;
+      digits++;
+    }
+    if (digits === 0 || digits > 3 || v > 255) return undefined;
+    out[part] = v;
+    if (part < 3) {
+      if (text.charCodeAt(i) !== 0x2e) return undefined;
+      i++;
+    }
+  }
+  return i === text.length ? out : undefined;
 }
 
 /** FNV-1a of the folded QNAME. */

@@ -143,3 +143,26 @@ describe('NodeShield (the shield on the Node UDP path)', () => {
     assert.equal(full, 2);
   });
 });
+
+describe('ipv4Octets', () => {
+  test('dotted quads and IPv4-mapped addresses; anything else is left to the full parser', async () => {
+    const { ipv4Octets } = await import('../../shield/node-shield.js');
+    const out = new Uint8Array(4);
+    assert.deepEqual(ipv4Octets('192.0.2.255', out), Uint8Array.of(192, 0, 2, 255));
+    assert.deepEqual(ipv4Octets('::ffff:10.1.2.3', out), Uint8Array.of(10, 1, 2, 3));
+    assert.deepEqual(ipv4Octets('::FFFF:10.1.2.4', out), Uint8Array.of(10, 1, 2, 4));
+    for (const bad of [
+      '',
+      '1.2.3',
+      '1.2.3.4.5',
+      '256.1.1.1',
+      '1..2.3',
+      '1.2.3.4 ',
+      '::1',
+      '2001:db8::1',
+      '::fffe:1.2.3.4',
+      '0001.2.3.4',
+    ])
+      assert.equal(ipv4Octets(bad, out), undefined, bad);
+  });
+});
