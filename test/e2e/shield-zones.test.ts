@@ -77,70 +77,71 @@ describe('per-zone shield settings (--shield-zone)', { skip, timeout: 120_000 },
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test("a zone's own detector floor, RRL rate and metrics opt-in", async () => {
-    const metricsPort = await findFreePort();
-    const peer = await startSwitchboard(dir, {
-      workers: 1,
-      io: 'native',
-      args: [
-        '--native-answers',
-        '--shield',
-        'on',
-        '--shield-zone',
-        'example.:min-nx=100000',
-        '--shield-zone',
-        'other.:responses=5,metrics=on',
-        '--metrics',
-        `127.0.0.1:${metricsPort}`,
-      ],
-    });
-    try {
-      assert.match(peer.output(), /2 zones with settings of their own \(1 in the metrics\)/);
-      // 12 zones busier than other.: it is not among a worker's 10 busiest, yet exported.
-      const c = await client('127.0.62.1');
-      for (let s = 0; s < 3; s++) {
-        for (const z of busy) for (let i = 0; i < 10; i++) c.send(`www.${z}`, peer.port);
-        c.send('other.', peer.port);
-        await settle(300);
-      }
-      c.close();
-      let exp = parseExposition('');
-      for (let i = 0; i < 20; i++) {
-        exp = parseExposition(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
-        if (sampleValue(exp, 'switchboard_dns_zone_queries_per_second', { zone: 'other.' }) !== undefined)
-          break;
-        await settle(250);
-      }
-      const zones = exp.samples
-        .filter((x) => x.name === 'switchboard_dns_zone_queries_per_second')
-        .map((x) => x.labels.zone);
-      assert.ok(zones.includes('other.'), `exported zones: ${zones.join(' ')}`);
-      assert.ok(zones.length <= 11, `10 busiest + other.: ${zones.join(' ')}`);
-      assert.ok(zones.filter((z) => busy.includes(z)).length === 10, zones.join(' '));
-      // The same flood that gets a zone with the default floor (200) called attacked
-      // (shield.test.ts) leaves example. alone: its floor is 100,000 missing names a second.
-      const r = await flood(peer, 'example.', 4);
-      await settle(1200);
-      assert.doesNotMatch(peer.output(), /example\. is under a random-subdomain attack/);
-      assert.equal(r.answered, r.sent, `example.: ${JSON.stringify(r)}`);
+  for (const io of ['native', 'node'] as const)
+    test(`${io} UDP path: a zone's own detector floor, RRL rate and metrics opt-in`, async () => {
+      const metricsPort = await findFreePort();
+      const peer = await startSwitchboard(dir, {
+        workers: 1,
+        io,
+        args: [
+          ...(io === 'native' ? ['--native-answers'] : []),
+          '--shield',
+          'on',
+          '--shield-zone',
+          'example.:min-nx=100000',
+          '--shield-zone',
+          'other.:responses=5,metrics=on',
+          '--metrics',
+          `127.0.0.1:${metricsPort}`,
+        ],
+      });
+      try {
+        assert.match(peer.output(), /2 zones with settings of their own \(1 in the metrics\)/);
+        // 12 zones busier than other.: it is not among a worker's 10 busiest, yet exported.
+        const c = await client('127.0.62.1');
+        for (let s = 0; s < 3; s++) {
+          for (const z of busy) for (let i = 0; i < 10; i++) c.send(`www.${z}`, peer.port);
+          c.send('other.', peer.port);
+          await settle(300);
+        }
+        c.close();
+        let exp = parseExposition('');
+        for (let i = 0; i < 20; i++) {
+          exp = parseExposition(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+          if (sampleValue(exp, 'switchboard_dns_zone_queries_per_second', { zone: 'other.' }) !== undefined)
+            break;
+          await settle(250);
+        }
+        const zones = exp.samples
+          .filter((x) => x.name === 'switchboard_dns_zone_queries_per_second')
+          .map((x) => x.labels.zone);
+        assert.ok(zones.includes('other.'), `exported zones: ${zones.join(' ')}`);
+        assert.ok(zones.length <= 11, `10 busiest + other.: ${zones.join(' ')}`);
+        assert.ok(zones.filter((z) => busy.includes(z)).length === 10, zones.join(' '));
+        // The same flood that gets a zone with the default floor (200) called attacked
+        // (shield.test.ts) leaves example. alone: its floor is 100,000 missing names a second.
+        const r = await flood(peer, 'example.', 4);
+        await settle(1200);
+        assert.doesNotMatch(peer.output(), /example\. is under a random-subdomain attack/);
+        assert.equal(r.answered, r.sent, `example.: ${JSON.stringify(r)}`);
 
-      // other.'s own RRL rate (5 a second, slip 2) limits its answers; example.'s are not limited.
-      const a = await client('127.0.60.1');
-      const b = await client('127.0.61.1');
-      for (let i = 0; i < 30; i++) {
-        a.send('www.other.', peer.port);
-        b.send('www.example.', peer.port);
+        // other.'s own RRL rate (5 a second, slip 2) limits its answers; example.'s are not limited.
+        const a = await client('127.0.60.1');
+        const b = await client('127.0.61.1');
+        for (let i = 0; i < 30; i++) {
+          a.send('www.other.', peer.port);
+          b.send('www.example.', peer.port);
+        }
+        await settle(600);
+        assert.ok(a.tally.full >= 5 && a.tally.full <= 7, `other.: ${JSON.stringify(a.tally)}`);
+        assert.ok(a.tally.truncated >= 10, `other.: ${JSON.stringify(a.tally)}`);
+        assert.equal(b.tally.full, 30, `example.: ${JSON.stringify(b.tally)}`);
+        a.close();
+        b.close();
+      } finally {
+        await peer.stop();
       }
-      await settle(600);
-      assert.ok(a.tally.full >= 5 && a.tally.full <= 7, `other.: ${JSON.stringify(a.tally)}`);
-      assert.ok(a.tally.truncated >= 10, `other.: ${JSON.stringify(a.tally)}`);
-      assert.equal(b.tally.full, 30, `example.: ${JSON.stringify(b.tally)}`);
-      a.close();
-      b.close();
-    } finally {
-      await peer.stop();
-    }
-  });
+    });
 
   test('bad --shield-zone values are refused naming the flag', async () => {
     const { spawnSync } = await import('node:child_process');
