@@ -20,7 +20,7 @@
  */
 import { RRType } from '../wire/constants.js';
 import { QueryView } from '../wire/query-view.js';
-import { Admission, Admit, type OverloadConfig, OverloadMeter } from './admission.js';
+import { Admission, type AdmissionInput, Admit, type OverloadConfig, OverloadMeter } from './admission.js';
 import {
   CookieSecrets,
   CookieStatus,
@@ -135,6 +135,15 @@ export class NodeShield {
     wouldBadcookie: 0,
   };
   readonly #cookies = [0, 0, 0, 0, 0];
+  /** Admission's input, reused per datagram. */
+  readonly #input: AdmissionInput = {
+    tier: 0,
+    inZone: false,
+    exists: true,
+    zoneAttacked: false,
+    withinZoneBudget: true,
+    overload: 0,
+  };
   /** The IPv4 source of the datagram being decided (reused: nothing keeps it). */
   readonly #v4 = new Uint8Array(4);
 
@@ -216,12 +225,13 @@ export class NodeShield {
       if (attacked && !exists) within = this.#zones.admitMissing(slot, nowMs);
     }
     if (this.#overload.level === 0 && !attacked && parsed) this.#sources.noteCalmQuery(key, exists, nowMs);
-    const reply = (r: Uint8Array | null): Uint8Array | null =>
-      r === null ? null : this.#withCookie(query, cookieAt, cookie, addr, wall, r);
+    // Our cookie goes into every reply to a client cookie (none otherwise: no work).
+    const cookied = cookieAt >= 0 && this.#secrets !== undefined;
     if (allowed) {
       c.allowed++;
       c.answered++;
-      return reply(answer());
+      const r = answer();
+      return cookied && r !== null ? this.#withCookie(query, cookieAt, cookie, addr, wall, r) : r;
     }
     if (cookie === CookieStatus.malformed && !this.#dry) {
       c.formerr++;
@@ -236,17 +246,18 @@ export class NodeShield {
       if (this.#dry) c.wouldBadcookie++;
       else {
         c.badcookie++;
-        return reply(this.#shortReply(query, false, 23));
+        const r = this.#shortReply(query, false, 23);
+        return r !== null ? this.#withCookie(query, cookieAt, cookie, addr, wall, r) : null;
       }
     }
-    const verdict = this.#admission.decide({
-      tier,
-      inZone: classified,
-      exists,
-      zoneAttacked: attacked,
-      withinZoneBudget: within,
-      overload: this.#overload.level,
-    });
+    const input = this.#input;
+    input.tier = tier;
+    input.inZone = classified;
+    input.exists = exists;
+    input.zoneAttacked = attacked;
+    input.withinZoneBudget = within;
+    input.overload = this.#overload.level;
+    const verdict = this.#admission.decide(input);
     if (this.#dry) {
       if (verdict === Admit.drop) c.wouldDrop++;
       if (verdict === Admit.truncate) c.wouldTruncate++;
@@ -255,7 +266,8 @@ export class NodeShield {
       return null;
     } else if (verdict === Admit.truncate) {
       c.truncated++;
-      return reply(this.#shortReply(query, true, 0));
+      const r = this.#shortReply(query, true, 0);
+      return cookied && r !== null ? this.#withCookie(query, cookieAt, cookie, addr, wall, r) : r;
     }
     c.answered++;
     const ans = answer();
@@ -268,10 +280,11 @@ export class NodeShield {
       }
       if (action === RrlAction.slip) {
         c.rrlSlipped++;
-        return reply(this.#shortReply(query, true, 0));
+        const r = this.#shortReply(query, true, 0);
+        return cookied && r !== null ? this.#withCookie(query, cookieAt, cookie, addr, wall, r) : r;
       }
     }
-    return reply(ans);
+    return cookied ? this.#withCookie(query, cookieAt, cookie, addr, wall, ans) : ans;
   }
 
   /** Once a second: the attacked zones brought up to now (a flood's end noticed without queries). */

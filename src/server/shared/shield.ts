@@ -413,7 +413,9 @@ export function zoneClassifier(catalog: () => Catalog): ZoneClassifier {
     out.exists = true;
     out.zoneKey = 0;
     if (view.qclass !== 1) return out;
-    const zone = catalog().findFolded(view.folded, view.qnameLength, view.labelCount);
+    // One string of the name, for the zone's lookup and the nodes' (keys are folded wire strings).
+    const qkey = view.foldedWire();
+    const zone = catalog().findKey(qkey);
     if (zone === undefined) return out;
     let key = keys.get(zone);
     if (key === undefined) {
@@ -422,7 +424,6 @@ export function zoneClassifier(catalog: () => Catalog): ZoneClassifier {
     }
     out.inZone = true;
     out.zoneKey = key;
-    const qkey = view.foldedWire();
     if (zone.nodes.get(qkey) !== undefined) return out;
     // Label starts of the name, the root's included; the origin starts at one of them.
     starts.length = 0;
