@@ -289,7 +289,12 @@ for (const io of ['native', 'node'] as const)
           let exp = parseExposition('');
           for (let i = 0; i < 20; i++) {
             exp = parseExposition(await (await fetch(`${p.api}/metrics`)).text());
-            if (sampleValue(exp, 'switchboard_dns_zone_under_attack', { zone: 'example.com.' }) === 1) break;
+            // The attack state and every flood datagram counted: a report taken after the flood.
+            if (
+              sampleValue(exp, 'switchboard_dns_zone_under_attack', { zone: 'example.com.' }) === 1 &&
+              (sampleValue(exp, 'switchboard_dns_queries_total', { transport: 'udp' }) ?? 0) >= r.floodSent
+            )
+              break;
             await settle(250);
           }
           assert.equal(sampleValue(exp, 'switchboard_dns_zone_under_attack', { zone: 'example.com.' }), 1);
