@@ -248,8 +248,13 @@ static int rrl_charge(sb_rrl *r, uint32_t b, double rate) {
 }
 
 int sb_rrl_decide(sb_rrl *r, uint32_t block, unsigned kind, uint32_t name_hash, double now_ms) {
+  return sb_rrl_decide_rates(r, block, kind, name_hash, now_ms, NULL);
+}
+
+int sb_rrl_decide_rates(sb_rrl *r, uint32_t block, unsigned kind, uint32_t name_hash, double now_ms,
+                        const double *rates) {
   if (kind > 4) kind = 4;
-  double rate = r->rates[kind];
+  double rate = rates != NULL ? rates[kind] : r->rates[kind];
   int limited = 0;
   uint32_t bucket = 0;
   if (rate > 0) {
@@ -279,6 +284,20 @@ int sb_rrl_decide(sb_rrl *r, uint32_t block, unsigned kind, uint32_t name_hash, 
     return SB_RRL_SEND;
   }
   return slip ? SB_RRL_SLIP : SB_RRL_DROP;
+}
+
+/* ================= config.ts: per-zone settings ================= */
+
+const sb_zone_setting *sb_zone_setting_find(const sb_zone_setting *s, unsigned n, uint32_t key) {
+  unsigned lo = 0, hi = n;
+  while (lo < hi) {
+    unsigned mid = lo + (hi - lo) / 2;
+    if (s[mid].key < key)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < n && s[lo].key == key ? &s[lo] : NULL;
 }
 
 /* ================= zone-attack.ts ================= */
@@ -313,8 +332,10 @@ int sb_zones_init(sb_zones *z, double min_nx, double factor, double share, doubl
   z->token_stamp = calloc(n, 8);
   z->attacked = calloc(n, 1);
   z->calm = calloc(n, 2);
+  z->min_nx_of = calloc(n, 8);
+  z->floor_of = calloc(n, 8);
   if (!z->key || !z->queries || !z->missing || !z->second || !z->q_rate || !z->nx_rate || !z->baseline ||
-      !z->tokens || !z->token_stamp || !z->attacked || !z->calm) {
+      !z->tokens || !z->token_stamp || !z->attacked || !z->calm || !z->min_nx_of || !z->floor_of) {
     sb_zones_free(z);
     return -1;
   }
@@ -334,7 +355,14 @@ void sb_zones_free(sb_zones *z) {
   free(z->token_stamp);
   free(z->attacked);
   free(z->calm);
+  free(z->min_nx_of);
+  free(z->floor_of);
   memset(z, 0, sizeof(*z));
+}
+
+void sb_zones_set_settings(sb_zones *z, const sb_zone_setting *settings, unsigned n) {
+  z->settings = settings;
+  z->nsettings = settings != NULL ? n : 0;
 }
 
 static void zones_event(sb_zones *z, uint32_t slot, int state) {
@@ -349,12 +377,12 @@ static void zones_event(sb_zones *z, uint32_t slot, int state) {
 
 static void zones_decide(sb_zones *z, uint32_t slot, double now_ms) {
   double nx = z->nx_rate[slot], q = z->q_rate[slot], base = z->baseline[slot];
-  int hot = nx >= z->min_nx && nx >= z->factor * base && nx >= z->share * q;
+  int hot = nx >= z->min_nx_of[slot] && nx >= z->factor * base && nx >= z->share * q;
   if (z->attacked[slot] == 0) {
     if (hot) {
       z->attacked[slot] = 1;
       z->calm[slot] = 0;
-      z->tokens[slot] = fmax(z->floor_, 2 * base);
+      z->tokens[slot] = fmax(z->floor_of[slot], 2 * base);
       z->token_stamp[slot] = now_ms;
       zones_event(z, slot, 1);
     } else {
@@ -396,6 +424,9 @@ uint32_t sb_zones_observe(sb_zones *z, uint32_t zone, int exists, double now_ms)
     z->baseline[slot] = 0;
     z->attacked[slot] = 0;
     z->calm[slot] = 0;
+    const sb_zone_setting *st = sb_zone_setting_find(z->settings, z->nsettings, zone);
+    z->min_nx_of[slot] = st != NULL && st->min_nx >= 0 ? st->min_nx : z->min_nx;
+    z->floor_of[slot] = st != NULL && st->budget_floor >= 0 ? st->budget_floor : z->floor_;
   } else if (second > z->second[slot]) {
     zones_roll(z, slot, second, now_ms);
   }
@@ -406,7 +437,7 @@ uint32_t sb_zones_observe(sb_zones *z, uint32_t zone, int exists, double now_ms)
 
 int sb_zones_admit_missing(sb_zones *z, uint32_t slot, double now_ms) {
   if (slot >= z->table.size || z->attacked[slot] != 1) return 1;
-  double rate = fmax(z->floor_, 2 * z->baseline[slot]);
+  double rate = fmax(z->floor_of[slot], 2 * z->baseline[slot]);
   double elapsed = now_ms - z->token_stamp[slot];
   if (elapsed > 0) {
     z->tokens[slot] = fmin(rate, z->tokens[slot] + (rate * elapsed) / 1000);
@@ -421,6 +452,18 @@ void sb_zones_sweep(sb_zones *z, double now_ms) {
   double second = floor(now_ms / 1000);
   for (uint32_t s = 0; s < z->table.size; s++)
     if (z->attacked[s] && second > z->second[s]) zones_roll(z, s, second, now_ms);
+}
+
+void sb_zones_rates(const sb_zones *z, uint32_t slot, double now_ms, double *q_rate, double *nx_rate) {
+  double gap = floor(now_ms / 1000) - z->second[slot];
+  double q = z->q_rate[slot], nx = z->nx_rate[slot];
+  if (gap >= 1) {
+    double decay = pow(1 - ZA_ALPHA, fmin(gap, ZA_MAX_FOLD) - 1);
+    q = (q + ZA_ALPHA * (z->queries[slot] - q)) * decay;
+    nx = (nx + ZA_ALPHA * (z->missing[slot] - nx)) * decay;
+  }
+  *q_rate = q;
+  *nx_rate = nx;
 }
 
 unsigned sb_zones_top(const sb_zones *z, double now_ms, uint32_t *out, double *q_rate, double *nx_rate, unsigned max) {

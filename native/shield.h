@@ -68,6 +68,21 @@ int sb_rrl_init(sb_rrl *r, const double rates[5], double all, unsigned window, u
 void sb_rrl_free(sb_rrl *r);
 uint32_t sb_rrl_block(const sb_rrl *r, const uint8_t *addr, size_t addr_len);
 int sb_rrl_decide(sb_rrl *r, uint32_t block, unsigned kind, uint32_t name_hash, double now_ms);
+/* The same with the five rates given (a zone's own, --shield-zone); NULL: the limiter's. */
+int sb_rrl_decide_rates(sb_rrl *r, uint32_t block, unsigned kind, uint32_t name_hash, double now_ms,
+                        const double *rates);
+
+/* ---- per-zone settings (--shield-zone; config.ts) ---- */
+#define SB_SHIELD_MAX_ZONE_SETTINGS 1024
+typedef struct sb_zone_setting {
+  uint32_t key;         /* the zone's key (FNV-1a of its origin's wire form) */
+  double min_nx;        /* the detector's floor; < 0: the server's */
+  double budget_floor;  /* an attacked zone's budget floor; < 0: the server's */
+  double rrl_rates[5];  /* RRL rates by kind, each < 0: the server's (resolved by the shield) */
+  int metrics;          /* reported in the metrics whatever its rank */
+} sb_zone_setting;
+/* The setting of `key` in `s` (n entries sorted by key), or NULL. */
+const sb_zone_setting *sb_zone_setting_find(const sb_zone_setting *s, unsigned n, uint32_t key);
 
 /* ---- random-subdomain detection per zone (zone-attack.ts) ---- */
 typedef struct sb_zones {
@@ -77,6 +92,10 @@ typedef struct sb_zones {
   double *second, *q_rate, *nx_rate, *baseline, *tokens, *token_stamp;
   uint8_t *attacked;
   uint16_t *calm;
+  /* Per slot: the detector's floor and the budget floor (the zone's setting, else the server's). */
+  double *min_nx_of, *floor_of;
+  const sb_zone_setting *settings; /* sorted by key; not owned */
+  unsigned nsettings;
   /* Changes since the caller last drained them: slot and new state. */
   uint32_t events[64];
   uint8_t event_state[64];
@@ -86,6 +105,10 @@ typedef struct sb_zones {
 int sb_zones_init(sb_zones *z, double min_nx, double factor, double share, double hold, double budget_floor,
                   uint32_t table_size);
 void sb_zones_free(sb_zones *z);
+/* Per-zone floors, taken by a zone's slot when it is claimed (call before observing). */
+void sb_zones_set_settings(sb_zones *z, const sb_zone_setting *settings, unsigned n);
+/* The rates of `slot` as a roll at now_ms would leave them (what sb_zones_top ranks by). */
+void sb_zones_rates(const sb_zones *z, uint32_t slot, double now_ms, double *q_rate, double *nx_rate);
 uint32_t sb_zones_observe(sb_zones *z, uint32_t zone, int exists, double now_ms);
 int sb_zones_admit_missing(sb_zones *z, uint32_t slot, double now_ms);
 /* Rolls the attacked zones up to now (the TS sweep; attacked slots found by a table walk). */
@@ -164,10 +187,14 @@ typedef struct sb_shield_config {
    * 16×); 0 turns it off. Never a /24 where a source of good standing was seen in 10 minutes,
    * nor one touching the allow-list. */
   double prefilter_threshold, prefilter_seconds;
+  /* Per-zone settings (--shield-zone), sorted by key; configure copies them. */
+  const sb_zone_setting *zone_settings;
+  unsigned nzone_settings;
 } sb_shield_config;
 
 typedef struct sb_shield {
-  sb_shield_config cfg;
+  sb_shield_config cfg; /* cfg.zone_settings points at zone_settings below */
+  sb_zone_setting *zone_settings; /* owned, sorted; RRL rates resolved against the server's */
   sb_sources sources;
   sb_zones zones;
   sb_admission adm;
@@ -194,6 +221,9 @@ unsigned sb_shield_prefilter(const uint32_t **prefixes, unsigned *n);
 /* The calling thread's shield, NULL when off. configure replaces it (NULL config: off). */
 sb_shield *sb_shield_thread(void);
 int sb_shield_configure(const sb_shield_config *cfg); /* 0, or -1: bad settings or no memory (old one kept) */
+/* A new cookie secret set (RFC 9018 rollover) for the calling thread's shield, its tables kept:
+ * `n` (1..3) secrets of 16 octets, the first makes cookies. 0, 1 when no shield is on, -1 bad n. */
+int sb_shield_set_secrets(const uint8_t *secrets, unsigned n);
 
 /* What admission decided for one datagram, kept until its answer is sent (for RRL). */
 typedef struct sb_verdict {

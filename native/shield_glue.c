@@ -22,8 +22,14 @@ sb_shield *sb_shield_thread(void) { return g_shield; }
 
 static __thread unsigned g_prefilter_version = 0;
 
+static int cmp_setting(const void *a, const void *b) {
+  uint32_t x = ((const sb_zone_setting *)a)->key, y = ((const sb_zone_setting *)b)->key;
+  return x < y ? -1 : x > y;
+}
+
 static void shield_free(sb_shield *sh) {
   if (sh == NULL) return;
+  free(sh->zone_settings);
   sb_table_free(&sh->blocks);
   free(sh->blk_key);
   free(sh->blk_sheds);
@@ -45,12 +51,37 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   }
   if (cfg->mode != SB_SHIELD_ON && cfg->mode != SB_SHIELD_DRY_RUN) return -1;
   if (cfg->nsecrets > 3 || cfg->nallow > SB_SHIELD_MAX_ALLOW) return -1;
+  if (cfg->nzone_settings > SB_SHIELD_MAX_ZONE_SETTINGS || (cfg->nzone_settings > 0 && cfg->zone_settings == NULL))
+    return -1;
   for (unsigned i = 0; i < cfg->nallow; i++)
     if (!((cfg->allow_len[i] == 4 && cfg->allow_bits[i] <= 32) || (cfg->allow_len[i] == 16 && cfg->allow_bits[i] <= 128)))
       return -1;
   sb_shield *sh = calloc(1, sizeof(*sh));
   if (sh == NULL) return -1;
   sh->cfg = *cfg;
+  sh->cfg.zone_settings = NULL;
+  sh->cfg.nzone_settings = 0;
+  if (cfg->nzone_settings > 0) {
+    sh->zone_settings = malloc(cfg->nzone_settings * sizeof(sb_zone_setting));
+    if (sh->zone_settings == NULL) {
+      free(sh);
+      return -1;
+    }
+    memcpy(sh->zone_settings, cfg->zone_settings, cfg->nzone_settings * sizeof(sb_zone_setting));
+    qsort(sh->zone_settings, cfg->nzone_settings, sizeof(sb_zone_setting), cmp_setting);
+    for (unsigned i = 0; i < cfg->nzone_settings; i++) {
+      /* RRL rates: the zone's where given, else the server's (0 when RRL is off for the server). */
+      for (int k = 0; k < 5; k++)
+        if (sh->zone_settings[i].rrl_rates[k] < 0) sh->zone_settings[i].rrl_rates[k] = cfg->rrl_on ? cfg->rrl_rates[k] : 0;
+      if (i > 0 && sh->zone_settings[i].key == sh->zone_settings[i - 1].key) {
+        free(sh->zone_settings);
+        free(sh);
+        return -1;
+      }
+    }
+    sh->cfg.zone_settings = sh->zone_settings;
+    sh->cfg.nzone_settings = cfg->nzone_settings;
+  }
   if (sb_sources_init(&sh->sources, cfg->source_table, cfg->history_min, cfg->history_share, cfg->tcp_seconds,
                       cfg->cookie_seconds) != 0 ||
       sb_zones_init(&sh->zones, cfg->zone_min_nx, cfg->zone_factor, cfg->zone_share, cfg->zone_hold, cfg->zone_floor,
@@ -59,6 +90,7 @@ int sb_shield_configure(const sb_shield_config *cfg) {
     shield_free(sh);
     return -1;
   }
+  sb_zones_set_settings(&sh->zones, sh->zone_settings, sh->cfg.nzone_settings);
   if (cfg->rrl_on && sb_rrl_init(&sh->rrl, cfg->rrl_rates, cfg->rrl_all, cfg->rrl_window, cfg->rrl_slip, cfg->rrl_v4,
                                  cfg->rrl_v6, cfg->rrl_table, cfg->mode == SB_SHIELD_DRY_RUN) != 0) {
     sh->cfg.rrl_on = 0;
@@ -84,6 +116,15 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   sh->blocked_version = ++g_prefilter_version;
   shield_free(g_shield);
   g_shield = sh;
+  return 0;
+}
+
+int sb_shield_set_secrets(const uint8_t *secrets, unsigned n) {
+  if (n < 1 || n > 3) return -1;
+  if (g_shield == NULL) return 1;
+  /* Only the secrets change: the tables (sources, zones, RRL, blocks) stay as they are. */
+  memcpy(g_shield->cfg.secrets, secrets, 16 * (size_t)n);
+  g_shield->cfg.nsecrets = n;
   return 0;
 }
 
@@ -365,7 +406,13 @@ int sb_shield_after(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, co
     kind = 4; /* errors: per block */
     h = 0;
   }
-  int r = sb_rrl_decide(&sh->rrl, sb_rrl_block(&sh->rrl, v->addr, v->addr_len), kind, h, now_ms);
+  /* A zone with settings of its own has its own rates (resolved at configure). */
+  const double *rates = NULL;
+  if (sh->cfg.nzone_settings > 0 && v->in_zone && v->zone_key) {
+    const sb_zone_setting *st = sb_zone_setting_find(sh->zone_settings, sh->cfg.nzone_settings, v->zone_key);
+    if (st != NULL) rates = st->rrl_rates;
+  }
+  int r = sb_rrl_decide_rates(&sh->rrl, sb_rrl_block(&sh->rrl, v->addr, v->addr_len), kind, h, now_ms, rates);
   if (r == SB_RRL_DROP) sh->rrl_dropped++;
   if (r == SB_RRL_SLIP) sh->rrl_slipped++;
   /* Rate limited positive answers and referrals (a valid-name or large-answer flood) count;

@@ -3,14 +3,19 @@
  * settings come from src/transport/native-shield.ts, which documents the numbers' order.
  *
  *   shieldConfigure(mode, numbers: Float64Array(28), secrets: Uint8Array(16 × n ≤ 3),
- *                   allow: Uint8Array(18 × n: [length 4|16, bits, 16 octets]))
+ *                   allow: Uint8Array(18 × n: [length 4|16, bits, 16 octets]),
+ *                   zones?: Float64Array(9 × n ≤ 1024: [key, minNx, budgetFloor, rrl rates ×5, metrics];
+ *                   a value < 0 keeps the server's))
  *                      mode 0 turns it off; throws ERR_NATIVE_UDP_ARGS on bad settings
  *   shieldStats(): { seen, answered, dropped, truncated, allowed, wouldDrop, wouldTruncate,
  *                    rrlDropped, rrlSlipped, cookies[5], overload, shedBudget[4],
  *                    shedOverload[4], attacked: number[], events: [zoneKey, attacked][],
- *                    lostEvents, top: [zoneKey, queries/s, missing/s][] (the 10 busiest) } | null
+ *                    lostEvents, top: [zoneKey, queries/s, missing/s][] (the 10 busiest),
+ *                    watched: [zoneKey, queries/s, missing/s][] (zones set with metrics, tracked now) } | null
  *                   (events are drained by the call)
  *   shieldNoteTcp(address: Uint8Array(4|16)): a completed TCP handshake from it
+ *   shieldSetSecrets(secrets: Uint8Array(16 × n, 1 ≤ n ≤ 3)): true when a shield is on and
+ *                    now checks and makes cookies with them (its tables kept); false when off
  */
 #include <node_api.h>
 #include <stdlib.h>
@@ -43,11 +48,18 @@ static napi_value bad(napi_env env, const char *msg) {
 }
 
 static napi_value js_configure(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4], u;
+  size_t argc = 5;
+  napi_value argv[5], u;
   SCHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int32_t mode = 0;
-  double *num;
+  double *num, *zs = NULL;
+  size_t nzs = 0;
+  napi_valuetype zt = napi_undefined;
+  if (argc >= 5) SCHECK(napi_typeof(env, argv[4], &zt));
+  if (zt != napi_undefined &&
+      (!typed(env, argv[4], napi_float64_array, (void **)&zs, &nzs) || nzs % 9 != 0 ||
+       nzs / 9 > SB_SHIELD_MAX_ZONE_SETTINGS))
+    return bad(env, "shieldConfigure(…, zones: Float64Array(9n), n <= 1024)");
   uint8_t *sec, *allow;
   size_t nnum, nsec, nallow;
   if (argc < 4 || napi_get_value_int32(env, argv[0], &mode) != napi_ok ||
@@ -91,7 +103,26 @@ static napi_value js_configure(napi_env env, napi_callback_info info) {
   c->overload_hold = num[25];
   c->prefilter_threshold = num[26];
   c->prefilter_seconds = num[27];
+  sb_zone_setting *settings = NULL;
+  if (nzs > 0) {
+    settings = calloc(nzs / 9, sizeof(*settings));
+    if (settings == NULL) {
+      free(c);
+      return bad(env, "out of memory");
+    }
+    for (size_t i = 0; i < nzs / 9; i++) {
+      const double *e = zs + 9 * i;
+      settings[i].key = (uint32_t)e[0];
+      settings[i].min_nx = e[1];
+      settings[i].budget_floor = e[2];
+      for (int k = 0; k < 5; k++) settings[i].rrl_rates[k] = e[3 + k];
+      settings[i].metrics = e[8] != 0;
+    }
+    c->zone_settings = settings;
+    c->nzone_settings = (unsigned)(nzs / 9);
+  }
   int r = sb_shield_configure(mode == 0 ? NULL : c);
+  free(settings);
   free(c);
   if (r != 0) {
     napi_throw_range_error(env, "ERR_NATIVE_UDP_ARGS", "shieldConfigure: settings out of range (or out of memory)");
@@ -182,6 +213,29 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
     SCHECK(napi_set_element(env, top, i, row));
   }
   SCHECK(napi_set_named_property(env, o, "top", top));
+  /* Zones opted into the metrics (--shield-zone …,metrics=on) that are tracked now. */
+  napi_value watched;
+  SCHECK(napi_create_array(env, &watched));
+  uint32_t nw = 0;
+  double now_ms = (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+  for (unsigned i = 0; i < sh->cfg.nzone_settings; i++) {
+    const sb_zone_setting *st = &sh->zone_settings[i];
+    if (!st->metrics) continue;
+    int32_t slot = sb_table_find(&sh->zones.table, st->key);
+    if (slot < 0 || sh->zones.key[slot] != st->key) continue;
+    double wq, wnx;
+    sb_zones_rates(&sh->zones, (uint32_t)slot, now_ms, &wq, &wnx);
+    napi_value row, v;
+    SCHECK(napi_create_array_with_length(env, 3, &row));
+    SCHECK(napi_create_uint32(env, st->key, &v));
+    SCHECK(napi_set_element(env, row, 0, v));
+    SCHECK(napi_create_double(env, wq, &v));
+    SCHECK(napi_set_element(env, row, 1, v));
+    SCHECK(napi_create_double(env, wnx, &v));
+    SCHECK(napi_set_element(env, row, 2, v));
+    SCHECK(napi_set_element(env, watched, nw++, row));
+  }
+  SCHECK(napi_set_named_property(env, o, "watched", watched));
   return o;
 }
 
@@ -203,6 +257,19 @@ static napi_value js_note_tcp(napi_env env, napi_callback_info info) {
   return u;
 }
 
+static napi_value js_set_secrets(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], r;
+  SCHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *sec;
+  size_t n;
+  if (argc < 1 || !typed(env, argv[0], napi_uint8_array, (void **)&sec, &n) || n % 16 != 0 || n < 16 || n > 48)
+    return bad(env, "shieldSetSecrets(secrets: Uint8Array(16n), 1 <= n <= 3)");
+  int rc = sb_shield_set_secrets(sec, (unsigned)(n / 16));
+  SCHECK(napi_get_boolean(env, rc == 0, &r));
+  return r;
+}
+
 static void cleanup(void *arg) {
   (void)arg;
   sb_shield_configure(NULL);
@@ -213,6 +280,7 @@ int sb_shield_define(napi_env env, napi_value exports) {
       {"shieldConfigure", NULL, js_configure, NULL, NULL, NULL, napi_default, NULL},
       {"shieldStats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
       {"shieldNoteTcp", NULL, js_note_tcp, NULL, NULL, NULL, napi_default, NULL},
+      {"shieldSetSecrets", NULL, js_set_secrets, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return 0;
   napi_add_env_cleanup_hook(env, cleanup, NULL);

@@ -9,7 +9,9 @@
  *   cookie-check QHEX AT LEN ADDRHEX NOW SECRETHEX[,SECRETHEX...]  -> status
  *   rrl-new R0 R1 R2 R3 R4 ALL WINDOW SLIP V4 V6 TABLE DRY
  *   rrl ADDRHEX KIND NAMEHASH NOW                   -> action
+ *   rrlz ADDRHEX KIND NAMEHASH NOW R0 R1 R2 R3 R4   -> action, with a zone's own rates
  *   rrl-counters                                    -> sent dropped0..4 slipped0..4 evictions
+ *   zset KEY MINNX FLOOR                            (a zone's own floors for the next zones-new; < 0: the server's)
  *   zones-new MINNX FACTOR SHARE HOLD FLOOR TABLE
  *   zobs ZONE EXISTS NOW                            -> attacked(0/1)
  *   zadmit ZONE NOW                                 -> 0/1 (the zone's slot from its last zobs)
@@ -157,6 +159,8 @@ int main(void) {
   /* zone key -> its slot at the last zobs (small linear map: scripts use few zones) */
   uint32_t zkeys[1024], zslots[1024];
   unsigned nz = 0;
+  static sb_zone_setting zsettings[64];
+  unsigned nzs = 0;
   memset(&adm, 0, sizeof(adm));
   sb_overload_init(&ovl, 0.5, 0.5, 2);
   unsigned long ops = 0;
@@ -208,6 +212,25 @@ int main(void) {
       uint32_t block = sb_rrl_block(&rrl, addr, al);
       printf("%d\n", sb_rrl_decide(&rrl, block, (unsigned)atoi(argv[2]), (uint32_t)strtoul(argv[3], NULL, 10),
                                    strtod(argv[4], NULL)));
+    } else if (!strcmp(op, "rrlz") && argc == 10 && have_rrl) {
+      size_t al = unhex(argv[1], addr, 16);
+      uint32_t block = sb_rrl_block(&rrl, addr, al);
+      double zr[5];
+      for (int i = 0; i < 5; i++) zr[i] = strtod(argv[5 + i], NULL);
+      printf("%d\n", sb_rrl_decide_rates(&rrl, block, (unsigned)atoi(argv[2]), (uint32_t)strtoul(argv[3], NULL, 10),
+                                         strtod(argv[4], NULL), zr));
+    } else if (!strcmp(op, "zset") && argc == 4 && nzs < 64) {
+      sb_zone_setting *st = &zsettings[nzs++];
+      memset(st, 0, sizeof(*st));
+      st->key = (uint32_t)strtoul(argv[1], NULL, 10);
+      st->min_nx = strtod(argv[2], NULL);
+      st->budget_floor = strtod(argv[3], NULL);
+      /* kept sorted by key (insertion) */
+      for (unsigned i = nzs - 1; i > 0 && zsettings[i - 1].key > zsettings[i].key; i--) {
+        sb_zone_setting t = zsettings[i];
+        zsettings[i] = zsettings[i - 1];
+        zsettings[i - 1] = t;
+      }
     } else if (!strcmp(op, "rrl-counters") && have_rrl) {
       printf("%.0f", rrl.sent);
       for (int i = 0; i < 5; i++) printf(" %.0f", rrl.dropped[i]);
@@ -218,6 +241,7 @@ int main(void) {
       if (sb_zones_init(&zones, strtod(argv[1], NULL), strtod(argv[2], NULL), strtod(argv[3], NULL),
                         strtod(argv[4], NULL), strtod(argv[5], NULL), (uint32_t)atol(argv[6])) != 0)
         return 3;
+      sb_zones_set_settings(&zones, zsettings, nzs);
       have_zones = 1;
       nz = 0;
     } else if (!strcmp(op, "zobs") && argc == 4 && have_zones) {

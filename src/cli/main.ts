@@ -37,6 +37,10 @@ const RRL_HELP =
   "response-rate limiting with --shield: 'responses=N[,nxdomains=N][,nodata=N][,referrals=N][,errors=N][,all=N][,window=S][,slip=N][,ipv4=LEN][,ipv6=LEN][,table=N]' (BIND's rate-limit, per client block) or 'off'";
 const COOKIE_SECRET_HELP =
   'DNS cookie secret, 32 hex digits (RFC 9018; repeatable: the first makes cookies, up to two more are accepted; default: a random one at start)';
+const COOKIE_ROTATE_HELP =
+  'a new DNS cookie secret this often, made by the primary for every worker, the previous one accepted one more period (RFC 9018): off, or e.g. 1d, 12h, 30m (default 1d; off when --cookie-secret is given)';
+const SHIELD_ZONE_HELP =
+  "one zone's own shield settings: NAME:key=value,... with min-nx, budget (the random-subdomain detector's floor and budget), responses, nxdomains, nodata, referrals, errors (RRL rates), metrics=on (its rates exported); repeatable, at most 1024 zones";
 const SHIELD_ALLOW_HELP = 'a prefix the shield never sheds, limits or blocks: ADDR/LEN (repeatable)';
 const NATIVE_ANSWERS_HELP =
   'on the native UDP path, answer plain queries from compiled zone images in C (env SWITCHBOARD_NATIVE_ANSWERS=1; off by default)';
@@ -110,6 +114,12 @@ function buildProgram(): Command {
     .option('--rrl <spec>', RRL_HELP)
     .option('--cookie-secret <hex>', COOKIE_SECRET_HELP, collect)
     .option('--shield-allow <prefix>', SHIELD_ALLOW_HELP, collect)
+    .option('--cookie-rotate <duration>', COOKIE_ROTATE_HELP)
+    .option('--shield-zone <spec>', SHIELD_ZONE_HELP, collect)
+    .option(
+      '--metrics <addr>',
+      "the DNS plane's Prometheus metrics at http://ADDR:PORT/metrics ([IPv6]:PORT; default: none)",
+    )
     .action((opts: ServeOptionsInput) =>
       runServer(async () => {
         const config = buildServeConfig({ ...opts, serverVersion: readVersion() });
@@ -162,7 +172,9 @@ async function registerOthers(program: Command): Promise<void> {
     .option('--shield <mode>', SHIELD_HELP)
     .option('--rrl <spec>', RRL_HELP)
     .option('--cookie-secret <hex>', COOKIE_SECRET_HELP, collect)
-    .option('--shield-allow <prefix>', SHIELD_ALLOW_HELP, collect);
+    .option('--shield-allow <prefix>', SHIELD_ALLOW_HELP, collect)
+    .option('--cookie-rotate <duration>', COOKIE_ROTATE_HELP)
+    .option('--shield-zone <spec>', SHIELD_ZONE_HELP, collect);
   addAnswerOptions(start)
     .option(
       '--nameservers <names>',

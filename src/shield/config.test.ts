@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseRrlSpec, parseShieldMode, shieldSettings } from './config.js';
+import {
+  MAX_METRICS_ZONES,
+  MAX_SHIELD_ZONES,
+  parseRrlSpec,
+  parseShieldMode,
+  parseShieldZone,
+  parseShieldZones,
+  shieldSettings,
+  zoneRrlRates,
+} from './config.js';
 import { addressOctets } from './prefix-set.js';
 import { ResponseRateLimiter } from './rrl.js';
 
@@ -51,5 +60,56 @@ describe('shield settings', () => {
       /--cookie-secret #1: a cookie secret is 32 hexadecimal digits/,
     );
     assert.throws(() => shieldSettings({ shieldAllow: ['8.8.8.0/40'] }), /--shield-allow: '8.8.8.0\/40'/);
+  });
+});
+
+describe('--shield-zone', () => {
+  test('a zone name and its own fields; the name absolute and lower case', () => {
+    assert.deepEqual(
+      parseShieldZone('Example.COM:min-nx=1000,budget=200,responses=20,nxdomains=5,metrics=on'),
+      {
+        name: 'example.com.',
+        minNxPerSecond: 1000,
+        budgetFloor: 200,
+        rrl: { responses: 20, nxdomains: 5 },
+        metrics: true,
+      },
+    );
+    assert.deepEqual(parseShieldZone('example.org.:metrics=off'), { name: 'example.org.', metrics: false });
+  });
+
+  test('bad specs name the zone and the field', () => {
+    for (const [text, want] of [
+      ['example.com', /expected NAME:key=value/],
+      [':budget=1', /expected NAME:key=value/],
+      ['a..b:budget=1', /is not a domain name/],
+      ['example.com:bogus=1', /unknown field 'bogus'/],
+      ['example.com:budget=x', /budget must be a number/],
+      ['example.com:min-nx=0', /min-nx must be 1\.\.10000000/],
+      ['example.com:metrics=yes', /metrics must be on or off/],
+      ['example.com:budget=1,budget=2', /budget given twice/],
+    ] as const)
+      assert.throws(() => parseShieldZone(text), want, text);
+    assert.throws(() => parseShieldZones(['a.:budget=1', 'A.:budget=2']), /a\. given twice/);
+    assert.throws(
+      () => parseShieldZones(Array.from({ length: MAX_SHIELD_ZONES + 1 }, (_, i) => `z${i}.:budget=1`)),
+      /at most 1024 zones/,
+    );
+    assert.throws(
+      () => parseShieldZones(Array.from({ length: MAX_METRICS_ZONES + 1 }, (_, i) => `z${i}.:metrics=on`)),
+      /at most 100 zones with metrics=on/,
+    );
+    assert.equal(
+      parseShieldZones(Array.from({ length: MAX_SHIELD_ZONES }, (_, i) => `z${i}.:budget=1`)).length,
+      1024,
+    );
+  });
+
+  test("a zone's RRL rates: its own, else its responses, else the server's", () => {
+    const server = parseRrlSpec('responses=10,nxdomains=4');
+    assert.equal(zoneRrlRates(parseShieldZone('a.:budget=1'), server), undefined);
+    assert.deepEqual(zoneRrlRates(parseShieldZone('a.:nodata=2'), server), [10, 4, 2, 10, 10]);
+    assert.deepEqual(zoneRrlRates(parseShieldZone('a.:responses=3,errors=1'), server), [3, 3, 3, 3, 1]);
+    assert.deepEqual(zoneRrlRates(parseShieldZone('a.:nxdomains=7'), null), [0, 7, 0, 0, 0]);
   });
 });

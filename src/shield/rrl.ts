@@ -168,10 +168,17 @@ export class ResponseRateLimiter {
    * Decides the fate of one response to the block `block` (blockHash()) of kind `kind`;
    * `nameHash` says which responses are the same (see the kinds above; ignored for errors);
    * `nowMs` is a monotonic clock in milliseconds. In dry run the answer is always `send`
-   * and the counters say what would have happened.
+   * and the counters say what would have happened. `rates`: the five rates by kind of the
+   * response's zone when it has its own (`--shield-zone`); absent: the limiter's.
    */
-  decide(block: number, kind: ResponseKind, nameHash: number, nowMs: number): RrlAction {
-    const rate = this.#rates[kind];
+  decide(
+    block: number,
+    kind: ResponseKind,
+    nameHash: number,
+    nowMs: number,
+    rates?: ArrayLike<number>,
+  ): RrlAction {
+    const rate = rates !== undefined ? rates[kind] : this.#rates[kind];
     let limited = false;
     let bucket = -1;
     if (rate > 0) {

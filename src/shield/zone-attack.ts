@@ -30,6 +30,17 @@ export interface ZoneAttackConfig {
   budgetFloor?: number;
   /** Zones tracked at once. Default 16,384. */
   tableSize?: number;
+  /**
+   * Per-zone floors (`--shield-zone`), by zone key: a zone's own `minNxPerSecond` and
+   * `budgetFloor`, taken by its slot when it is first tracked. Others use the ones above.
+   */
+  zones?: ReadonlyMap<number, ZoneFloors>;
+}
+
+/** A zone's own detector floor and budget floor (either may be absent: the server's). */
+export interface ZoneFloors {
+  minNxPerSecond?: number;
+  budgetFloor?: number;
 }
 
 /** What a state change reports. */
@@ -71,6 +82,10 @@ export class ZoneAttackDetector {
   readonly #calm: Uint16Array;
   readonly #tokens: Float64Array;
   readonly #tokenStamp: Float64Array;
+  /** Per slot: the detector's floor and the budget floor (the zone's own, else the server's). */
+  readonly #minNxOf: Float64Array;
+  readonly #floorOf: Float64Array;
+  readonly #zones: ReadonlyMap<number, ZoneFloors> | undefined;
   /** Slots of the zones attacked now (few). */
   readonly #under = new Set<number>();
   readonly #rank = (slot: number): number => (this.#attacked[slot] ? 1e15 : this.#second[slot]);
@@ -99,6 +114,15 @@ export class ZoneAttackDetector {
     this.#calm = new Uint16Array(n);
     this.#tokens = new Float64Array(n);
     this.#tokenStamp = new Float64Array(n);
+    this.#minNxOf = new Float64Array(n);
+    this.#floorOf = new Float64Array(n);
+    if (config.zones !== undefined) {
+      for (const [zone, f] of config.zones) {
+        if (f.minNxPerSecond !== undefined) num(`zone ${zone} minNxPerSecond`, f.minNxPerSecond, 1, 1e7);
+        if (f.budgetFloor !== undefined) num(`zone ${zone} budgetFloor`, f.budgetFloor, 0, 1e7);
+      }
+      this.#zones = config.zones;
+    }
   }
 
   /** Called on every change of state (enter or leave). */
@@ -125,6 +149,9 @@ export class ZoneAttackDetector {
       this.#baseline[slot] = 0;
       this.#attacked[slot] = 0;
       this.#calm[slot] = 0;
+      const own = this.#zones?.get(zone >>> 0);
+      this.#minNxOf[slot] = own?.minNxPerSecond ?? this.#minNx;
+      this.#floorOf[slot] = own?.budgetFloor ?? this.#floor;
     } else if (second > this.#second[slot]) this.#roll(slot, second, nowMs);
     this.#queries[slot]++;
     if (!exists) this.#missing[slot]++;
@@ -142,7 +169,7 @@ export class ZoneAttackDetector {
    */
   admitMissing(slot: number, nowMs: number): boolean {
     if (this.#attacked[slot] !== 1) return true;
-    const rate = Math.max(this.#floor, 2 * this.#baseline[slot]);
+    const rate = Math.max(this.#floorOf[slot], 2 * this.#baseline[slot]);
     const elapsed = nowMs - this.#tokenStamp[slot];
     if (elapsed > 0) {
       this.#tokens[slot] = Math.min(rate, this.#tokens[slot] + (rate * elapsed) / 1000);
@@ -199,6 +226,24 @@ export class ZoneAttackDetector {
     return out;
   }
 
+  /**
+   * The rates of zone `zone` at `nowMs` as `top` computes them, when it is tracked now
+   * (for the zones opted into the metrics); undefined otherwise.
+   */
+  ratesOf(zone: number, nowMs: number): { queriesPerSecond: number; missingPerSecond: number } | undefined {
+    const s = this.#table.find(zone >>> 0);
+    if (s < 0 || this.#key[s] !== zone >>> 0) return undefined;
+    const gap = Math.floor(nowMs / 1000) - this.#second[s];
+    let q = this.#qRate[s];
+    let nx = this.#nxRate[s];
+    if (gap >= 1) {
+      const decay = (1 - ALPHA) ** (Math.min(gap, MAX_FOLD) - 1);
+      q = (q + ALPHA * (this.#queries[s] - q)) * decay;
+      nx = (nx + ALPHA * (this.#missing[s] - nx)) * decay;
+    }
+    return { queriesPerSecond: q, missingPerSecond: nx };
+  }
+
   /** Smoothed rates of the zone in `slot` (for metrics and events). */
   rates(slot: number): { missingPerSecond: number; queriesPerSecond: number; baselinePerSecond: number } {
     return {
@@ -229,12 +274,12 @@ export class ZoneAttackDetector {
     const nx = this.#nxRate[slot];
     const q = this.#qRate[slot];
     const base = this.#baseline[slot];
-    const hot = nx >= this.#minNx && nx >= this.#factor * base && nx >= this.#share * q;
+    const hot = nx >= this.#minNxOf[slot] && nx >= this.#factor * base && nx >= this.#share * q;
     if (this.#attacked[slot] === 0) {
       if (hot) {
         this.#attacked[slot] = 1;
         this.#calm[slot] = 0;
-        this.#tokens[slot] = Math.max(this.#floor, 2 * base);
+        this.#tokens[slot] = Math.max(this.#floorOf[slot], 2 * base);
         this.#tokenStamp[slot] = nowMs;
         this.#under.add(slot);
         this.#emit(slot, true, nowMs);

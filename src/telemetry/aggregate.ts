@@ -18,6 +18,7 @@ interface Live {
   gauges: number[];
   attacked: string[];
   topZones: [string, number, number][];
+  watchedZones: [string, number, number][];
 }
 
 /** How many retired incarnations are remembered (to ignore their late reports). */
@@ -44,6 +45,7 @@ export class DnsAggregator {
       gauges: report.gauges.slice(),
       attacked: report.attacked?.slice() ?? [],
       topZones: report.topZones?.map(([z, q, nx]) => [z, q, nx]) ?? [],
+      watchedZones: report.watchedZones?.map(([z, q, nx]) => [z, q, nx]) ?? [],
     });
     return true;
   }
@@ -103,11 +105,14 @@ export class DnsAggregator {
     return [...all].sort();
   }
 
-  /** The busiest zones of the live workers, rates summed per zone: name → [queries/s, missing/s]. */
+  /**
+   * The busiest zones of the live workers and the zones opted into the metrics, rates summed
+   * per zone over the workers that report it: name → [queries/s, missing/s].
+   */
   topZones(): Map<string, [number, number]> {
     const out = new Map<string, [number, number]>();
     for (const live of this.#live.values())
-      for (const [z, q, nx] of live.topZones) {
+      for (const [z, q, nx] of uniqueRows(live.topZones, live.watchedZones)) {
         const r = out.get(z) ?? [0, 0];
         r[0] += q;
         r[1] += nx;
@@ -122,4 +127,14 @@ export class DnsAggregator {
     for (const live of this.#live.values()) for (let i = 0; i < GAUGE_COUNT; i++) out[i] += live.gauges[i];
     return out;
   }
+}
+
+/** The rows of `top` and of `watched` not in `top` (a watched zone may also be among the busiest). */
+function uniqueRows(
+  top: readonly [string, number, number][],
+  watched: readonly [string, number, number][],
+): [string, number, number][] {
+  if (watched.length === 0) return top as [string, number, number][];
+  const names = new Set(top.map((r) => r[0]));
+  return [...top, ...watched.filter((r) => !names.has(r[0]))];
 }

@@ -25,6 +25,7 @@ describe('DnsCounters', () => {
       response(2),
       response(4),
       response(9), // NOTAUTH: other
+      response(7), // BADCOOKIE (23: its low four bits in the header)
       response(0, true),
       null,
     ];
@@ -36,7 +37,7 @@ describe('DnsCounters', () => {
     h(q, { transport: 'tcp' });
     h(q, { transport: 'tcp' });
     const r = c.report().counters;
-    assert.equal(r[blockOf('udp') + Q.received], 9);
+    assert.equal(r[blockOf('udp') + Q.received], 10);
     assert.equal(r[blockOf('udp') + Q.dropped], 1);
     assert.equal(r[blockOf('udp') + Q.truncated], 1);
     assert.equal(r[rcodeIndex('udp', 'NOERROR')], 2);
@@ -46,6 +47,7 @@ describe('DnsCounters', () => {
     assert.equal(r[rcodeIndex('udp', 'SERVFAIL')], 1);
     assert.equal(r[rcodeIndex('udp', 'NOTIMP')], 1);
     assert.equal(r[rcodeIndex('udp', 'other')], 1);
+    assert.equal(r[rcodeIndex('udp', 'BADCOOKIE')], 1);
     assert.equal(r[blockOf('tcp') + Q.received], 2);
     assert.equal(r[rcodeIndex('tcp', 'NOERROR')], 1);
     assert.equal(r[rcodeIndex('tcp', 'NXDOMAIN')], 1);

@@ -18,6 +18,7 @@ import {
   GAUGE_COUNT,
   MAX_ATTACKED_REPORTED,
   MAX_TOP_ZONES,
+  MAX_WATCHED_ZONES,
   Q,
   RCODE_SLOT,
   S,
@@ -86,6 +87,8 @@ export interface ShieldCounters {
   attacked: readonly string[];
   /** The busiest zones: [name, queries/s, missing names/s] (at most 10). */
   top?: readonly (readonly [string, number, number])[];
+  /** Zones opted into the metrics, tracked now: [name, queries/s, missing names/s] (at most 100). */
+  watched?: readonly (readonly [string, number, number])[];
 }
 
 /** Where a report takes the numbers this module does not count itself. */
@@ -203,6 +206,9 @@ export class DnsCounters {
       gauges,
       attacked: sh.attacked.slice(0, MAX_ATTACKED_REPORTED),
       topZones: (sh.top ?? []).slice(0, MAX_TOP_ZONES).map(([z, q, nx]) => [z, q, nx]),
+      ...(sh.watched?.length
+        ? { watchedZones: sh.watched.slice(0, MAX_WATCHED_ZONES).map(([z, q, nx]) => [z, q, nx]) }
+        : {}),
     };
   }
 }

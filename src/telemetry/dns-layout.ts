@@ -14,8 +14,11 @@ export type TransportName = (typeof TRANSPORTS)[number];
 /**
  * Response-code labels, in slot order. RFC 1035 §4.1.1 and RFC 2136 §2.2 define the 4-bit
  * header RCODEs; the ones an authoritative server sends get their own slot, the rest `other`.
- * Extended RCODEs (RFC 6891 §6.1.3: BADVERS) live in the OPT record and show here by their
- * low four bits (BADVERS = 16 → NOERROR), since the header is all the counter reads.
+ * Extended RCODEs (RFC 6891 §6.1.3) keep their upper eight bits in the OPT record; the header
+ * holds the low four, which is all the counter reads. BADCOOKIE (23, RFC 7873 §8) shows as
+ * header RCODE 7 — YXRRSET's number, but that is an UPDATE answer (RFC 2136) and Switchboard
+ * answers UPDATE with NOTIMP — so header 7 is counted as BADCOOKIE. BADVERS (16) shows as
+ * NOERROR (its low four bits are 0).
  */
 export const RCODE_LABELS = [
   'NOERROR',
@@ -24,13 +27,18 @@ export const RCODE_LABELS = [
   'NXDOMAIN',
   'NOTIMP',
   'REFUSED',
+  'BADCOOKIE',
   'other',
 ] as const;
+
+/** The header RCODE (low four bits) of BADCOOKIE (extended RCODE 23 = 0x17). */
+const BADCOOKIE_HEADER_RCODE = 23 & 0x0f;
 
 /** Header RCODE (0–15) → slot in RCODE_LABELS. */
 export const RCODE_SLOT: Readonly<Uint8Array> = (() => {
   const slots = new Uint8Array(16).fill(RCODE_LABELS.length - 1);
   for (let rcode = 0; rcode <= 5; rcode++) slots[rcode] = rcode;
+  slots[BADCOOKIE_HEADER_RCODE] = RCODE_LABELS.indexOf('BADCOOKIE');
   return slots;
 })();
 
@@ -87,7 +95,7 @@ export const COOKIE_STATUSES = ['none', 'malformed', 'client-only', 'invalid', '
 
 const SHIELD_BASE = TRANSPORTS.length * TRANSPORT_BLOCK + 6;
 
-/** Indexes of the shield's counters (native path, `--shield`), after the worker-wide ones. */
+/** Indexes of the shield's counters (`--shield`, native or Node path), after the worker-wide ones. */
 export const S = {
   /** First of SHIELD_DECISIONS.length: datagrams by what the shield decided before answering. */
   decisions: SHIELD_BASE,
@@ -126,6 +134,8 @@ export const GAUGE_COUNT = 7;
 export const MAX_ATTACKED_REPORTED = 32;
 /** Most zones a report lists as its busiest. */
 export const MAX_TOP_ZONES = 10;
+/** Most zones opted into the metrics (`--shield-zone NAME:metrics=on`) a report lists. */
+export const MAX_WATCHED_ZONES = 100;
 
 /** What a worker sends the primary: cumulative counters and current gauges. */
 export interface DnsReport {
@@ -137,6 +147,8 @@ export interface DnsReport {
   attacked?: string[];
   /** This worker's busiest zones: [name, queries/s, missing names/s] (at most 10). */
   topZones?: [string, number, number][];
+  /** Zones opted into the metrics, tracked now: [name, queries/s, missing names/s] (at most 100). */
+  watchedZones?: [string, number, number][];
 }
 
 /** True when `r` has the shape of a report of this build. */
@@ -151,15 +163,16 @@ export function isDnsReport(r: unknown): r is DnsReport {
     counters.every(isCount) &&
     gauges.every(isCount) &&
     isNameList((r as { attacked?: unknown }).attacked) &&
-    isTopList((r as { topZones?: unknown }).topZones)
+    isTopList((r as { topZones?: unknown }).topZones, MAX_TOP_ZONES) &&
+    isTopList((r as { watchedZones?: unknown }).watchedZones, MAX_WATCHED_ZONES)
   );
 }
 
-function isTopList(v: unknown): boolean {
+function isTopList(v: unknown, max: number): boolean {
   return (
     v === undefined ||
     (Array.isArray(v) &&
-      v.length <= MAX_TOP_ZONES &&
+      v.length <= max &&
       v.every(
         (row) =>
           Array.isArray(row) &&

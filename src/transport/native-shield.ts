@@ -24,6 +24,19 @@ export interface NativeShieldSettings {
    * one worker) is dropped by the socket's BPF filter for `seconds` (doubled on each repeat,
    * up to 16×); threshold 0 turns it off. Default 200 and 30. */
   prefilter?: { threshold: number; seconds: number };
+  /** Zones with settings of their own (`--shield-zone`), at most 1024; -1 (or absent) keeps the server's. */
+  zoneSettings?: NativeZoneSetting[];
+}
+
+/** One zone's own settings as the native shield takes them. */
+export interface NativeZoneSetting {
+  /** nativeZoneKey of its origin. */
+  key: number;
+  minNxPerSecond?: number;
+  budgetFloor?: number;
+  /** The five RRL rates by kind, resolved (config.ts zoneRrlRates); absent: the server's. */
+  rrlRates?: readonly number[];
+  metrics?: boolean;
 }
 
 /** The native shield's counters (shieldStats), since it was configured. */
@@ -59,13 +72,23 @@ export interface NativeShieldStats {
   blocked: number;
   /** The 10 busiest zones tracked: [zone key, queries/s, missing names/s], busiest first. */
   top: [number, number, number][];
+  /** Zones set with metrics=on that are tracked now: [zone key, queries/s, missing names/s]. */
+  watched?: [number, number, number][];
 }
 
 /** The addon's shield functions (native/shield_napi.c). */
 export interface NativeShieldAddon {
-  shieldConfigure(mode: number, numbers: Float64Array, secrets: Uint8Array, allow: Uint8Array): void;
+  shieldConfigure(
+    mode: number,
+    numbers: Float64Array,
+    secrets: Uint8Array,
+    allow: Uint8Array,
+    zones?: Float64Array,
+  ): void;
   shieldStats(): NativeShieldStats | null;
   shieldNoteTcp(address: Uint8Array): void;
+  /** New cookie secrets (16 × n octets, n 1..3; the first makes), the tables kept; false when off. */
+  shieldSetSecrets(secrets: Uint8Array): boolean;
 }
 
 const MODES = { off: 0, on: 1, 'dry-run': 2 } as const;
@@ -126,7 +149,17 @@ export function configureNativeShield(addon: NativeShieldAddon, s: NativeShieldS
     allow[18 * i + 1] = p.length;
     allow.set(p.octets, 18 * i + 2);
   });
-  addon.shieldConfigure(MODES[s.mode], shieldNumbers(s), secrets, allow);
+  const zs = s.zoneSettings ?? [];
+  if (zs.length > 1024) throw new RangeError('at most 1024 zones with settings of their own');
+  const zones = new Float64Array(9 * zs.length);
+  zs.forEach((z, i) => {
+    zones[9 * i] = z.key >>> 0;
+    zones[9 * i + 1] = z.minNxPerSecond ?? -1;
+    zones[9 * i + 2] = z.budgetFloor ?? -1;
+    for (let k = 0; k < 5; k++) zones[9 * i + 3 + k] = z.rrlRates?.[k] ?? -1;
+    zones[9 * i + 8] = z.metrics ? 1 : 0;
+  });
+  addon.shieldConfigure(MODES[s.mode], shieldNumbers(s), secrets, allow, zs.length > 0 ? zones : undefined);
 }
 
 /** The key the native shield files a zone under: FNV-1a of its origin's case-folded wire form. */

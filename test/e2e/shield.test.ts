@@ -70,244 +70,277 @@ async function client(
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('the shield on the native UDP path', { skip, timeout: 120_000 }, () => {
-  let dir: string;
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'sb-shield-'));
-    writeFileSync(join(dir, 'example.zone'), ZONE);
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
-
-  const serve = (args: string[]): Promise<Peer> =>
-    startSwitchboard(dir, { workers: 0, io: 'native', args: ['--native-answers', ...args] });
-
-  test('RRL: a /24 gets its rate of one answer, the surplus alternately dropped and truncated (slip 2); the next /24 has its own', async () => {
-    const peer = await serve(['--shield', 'on', '--rrl', 'responses=5,slip=2']);
-    try {
-      assert.match(
-        peer.output(),
-        /shield on on the native UDP path: admission before answering \(zone signals from the zone images\), response-rate limiting responses=5,slip=2/,
-      );
-      const a = await client('127.0.42.1');
-      const b = await client('127.0.42.2'); // same /24 as a
-      const c = await client('127.0.43.1');
-      for (let i = 0; i < 30; i++) a.send(buildQuery({ id: i, name: 'www.example.', type: 1 }), peer.port);
-      await settle(300);
-      for (let i = 0; i < 10; i++) b.send(buildQuery({ id: i, name: 'www.example.', type: 1 }), peer.port);
-      for (let i = 0; i < 10; i++) c.send(buildQuery({ id: i, name: 'www.example.', type: 1 }), peer.port);
-      await settle(500);
-      // 5 a second, a burst of one second's worth: 5 answers (6 if a credit came in meanwhile),
-      // then every second limited response truncated.
-      assert.ok(a.tally.full >= 5 && a.tally.full <= 6, `a: ${JSON.stringify(a.tally)}`);
-      assert.ok(Math.abs(a.tally.truncated - (30 - a.tally.full) / 2) <= 1, `a: ${JSON.stringify(a.tally)}`);
-      assert.ok(b.tally.full <= 2, `b shares a's block: ${JSON.stringify(b.tally)}`);
-      assert.ok(b.tally.truncated >= 4, `b: ${JSON.stringify(b.tally)}`);
-      assert.ok(c.tally.full >= 5, `c has its own block: ${JSON.stringify(c.tally)}`);
-      for (const x of [a, b, c]) assert.equal(x.tally.badReplies, 0);
-      // A truncated reply is one dig reads and retries over TCP from.
-      const dig = spawnSync(
-        'dig',
-        [
-          '+tries=1',
-          '+time=2',
-          '-b',
-          '127.0.42.3',
-          '-p',
-          String(peer.port),
-          '@127.0.0.1',
-          'www.example',
-          'A',
-        ],
-        {
-          encoding: 'utf8',
-        },
-      );
-      if (dig.status === 0) assert.match(dig.stdout, /status: NOERROR/);
-      for (const x of [a, b, c]) x.close();
-    } finally {
-      await peer.stop();
-    }
-  });
-
-  test('the kernel prefilter: a /24 that keeps being rate limited is dropped before the socket queue; its neighbours are not', async () => {
-    const peer = await serve(['--shield', 'on', '--rrl', 'responses=5,window=1,slip=0']);
-    try {
-      assert.match(peer.output(), /a BPF filter on the socket drops IPv4 \/24s that flood directly/);
-      const bot = await client('127.0.99.1');
-      for (let i = 0; i < 15; i++) {
-        for (let j = 0; j < 100; j++)
-          bot.send(buildQuery({ id: (i * 100 + j) & 0xffff, name: 'www.example.', type: 1 }), peer.port);
-        await settle(100);
-      }
-      for (let i = 0; i < 30 && !/kernel prefilter drops 1 IPv4 \/24 /.test(peer.output()); i++)
-        await settle(100);
-      assert.match(peer.output(), /shield: the kernel prefilter drops 1 IPv4 \/24 /);
-      await settle(1500); // RRL's window (1 s) has passed: RRL alone would answer again
-      const blocked = await client('127.0.99.3');
-      const neighbour = await client('127.0.98.3');
-      for (let i = 0; i < 5; i++) {
-        blocked.send(buildQuery({ id: i, name: 'www.example.', type: 1 }), peer.port);
-        neighbour.send(buildQuery({ id: i, name: 'www.example.', type: 1 }), peer.port);
-        await settle(100);
-      }
-      await settle(300);
-      assert.equal(
-        blocked.tally.full + blocked.tally.truncated,
-        0,
-        `blocked /24: ${JSON.stringify(blocked.tally)}`,
-      );
-      assert.equal(neighbour.tally.full, 5, `neighbour: ${JSON.stringify(neighbour.tally)}`);
-      for (const c of [bot, blocked, neighbour]) c.close();
-    } finally {
-      await peer.stop();
-    }
-  });
-
-  async function flood(peer: { port: number }, seconds: number, zone = 'example.') {
-    const bots = await Promise.all(Array.from({ length: 20 }, (_, i) => client(`127.0.${10 + i}.1`)));
-    const resolver = await client('127.0.200.1');
-    let id = 0;
-    const t0 = Date.now();
-    while (Date.now() - t0 < seconds * 1000) {
-      for (let i = 0; i < 150; i++) {
-        const name = `x${Math.random().toString(36).slice(2)}.${zone}`;
-        bots[i % bots.length].send(buildQuery({ id: id++ & 0xffff, name, type: 1 }), peer.port);
-      }
-      resolver.send(buildQuery({ id: id++ & 0xffff, name: `www.${zone}`, type: 1 }), peer.port);
-      await settle(100);
-    }
-    await settle(400);
-    const sum = (k: 'sent' | 'full' | 'truncated') => bots.reduce((n, b) => n + b.tally[k], 0);
-    const result = {
-      floodSent: sum('sent'),
-      floodAnswered: sum('full') + sum('truncated'),
-      resolver: resolver.tally,
-    };
-    for (const b of bots) b.close();
-    resolver.close();
-    return result;
-  }
-
-  test('a random-subdomain flood: the zone is called attacked, its missing names shed, its existing name answered every time', async () => {
-    const peer = await serve(['--shield', 'on']);
-    try {
-      const r = await flood(peer, 5);
-      await settle(1200);
-      assert.match(peer.output(), /shield: example\. is under a random-subdomain attack/);
-      assert.equal(r.resolver.full, r.resolver.sent, `resolver: ${JSON.stringify(r.resolver)}`);
-      assert.ok(r.floodAnswered < r.floodSent * 0.5, `flood answered ${r.floodAnswered} of ${r.floodSent}`);
-    } finally {
-      await peer.stop();
-    }
-  });
-
-  test('cookies: a malformed COOKIE gets FORMERR; during an attack a missing name asked with a client cookie gets BADCOOKIE and a cookie', async () => {
-    const peer = await serve(['--shield', 'on']);
-    try {
-      const ask = async (name: string, cookie: Uint8Array, from = '127.0.201.1') => {
-        const q = buildQuery({
-          id: 77,
-          name,
-          type: 1,
-          edns: { udpSize: 1232, options: [{ code: 10, data: cookie }] },
-        });
-        const r = decodeMessage(
-          await queryUdp(q, {
-            host: '127.0.0.1',
-            port: peer.port,
-            timeoutMs: 1500,
-            retries: 1,
-            localAddress: from,
-          }),
-        );
-        return { rcode: fullRcode(r), cookie: findEdnsOption(r.edns, 10)?.data };
-      };
-      const malformed = await ask('www.example.', Uint8Array.of(1, 2, 3, 4, 5));
-      assert.equal(malformed.rcode, 1, 'FORMERR');
-      const calm = await ask('nothere.example.', Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8));
-      assert.equal(calm.rcode, 3, 'calm: NXDOMAIN, with our cookie');
-      assert.equal(calm.cookie?.length, 24);
-      await flood(peer, 3);
-      assert.match(peer.output(), /is under a random-subdomain attack/);
-      const bad = await ask('nothere.example.', Uint8Array.of(8, 7, 6, 5, 4, 3, 2, 1));
-      assert.equal(bad.rcode, 23, 'BADCOOKIE');
-      assert.equal(bad.cookie?.length, 24, 'with a fresh cookie');
-      // Existing names are still answered, cookie or not.
-      assert.equal((await ask('www.example.', Uint8Array.of(8, 7, 6, 5, 4, 3, 2, 1))).rcode, 0);
-    } finally {
-      await peer.stop();
-    }
-  });
-
-  test('dry run: the same flood is answered in full (and the attack still reported)', async () => {
-    const peer = await serve(['--shield', 'dry-run']);
-    try {
-      const r = await flood(peer, 4);
-      await settle(1200);
-      assert.match(peer.output(), /shield dry-run on the native UDP path/);
-      assert.equal(r.floodAnswered, r.floodSent);
-      assert.equal(r.resolver.full, r.resolver.sent);
-      assert.match(peer.output(), /is under a random-subdomain attack/);
-    } finally {
-      await peer.stop();
-    }
-  });
-
-  test("switchboard start: the shield's metrics on /metrics (decisions, attacked zone by name)", async () => {
-    const dataDir = makeDataDir();
-    const p = await startPlatform({
-      dataDir,
-      workers: 1,
-      extraArgs: ['--io', 'native', '--native-answers', '--shield', 'on', '--rrl', 'responses=50'],
+// The same tests on both UDP paths where they apply (the kernel prefilter is native only).
+for (const io of ['native', 'node'] as const)
+  describe(`the shield on the ${io} UDP path`, {
+    skip: io === 'native' ? skip : false,
+    timeout: 120_000,
+  }, () => {
+    const pathLine = io === 'native' ? 'the native UDP path' : 'the Node UDP path';
+    const signals =
+      io === 'native' ? 'zone signals from the zone images' : 'zone signals from the served zones';
+    const nativeOnly = io === 'native' ? {} : { skip: 'native path only' };
+    let dir: string;
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'sb-shield-'));
+      writeFileSync(join(dir, 'example.zone'), ZONE);
     });
-    try {
-      const r = await flood({ port: p.dnsPort }, 3, 'example.com.');
-      assert.equal(r.resolver.full, r.resolver.sent, `resolver: ${JSON.stringify(r.resolver)}`);
-      let exp = parseExposition('');
-      for (let i = 0; i < 20; i++) {
-        exp = parseExposition(await (await fetch(`${p.api}/metrics`)).text());
-        if (sampleValue(exp, 'switchboard_dns_zone_under_attack', { zone: 'example.com.' }) === 1) break;
-        await settle(250);
-      }
-      assert.equal(sampleValue(exp, 'switchboard_dns_zone_under_attack', { zone: 'example.com.' }), 1);
-      assert.ok(
-        (sampleValue(exp, 'switchboard_dns_shield_decisions_total', { decision: 'dropped' }) ?? 0) > 0,
-      );
-      assert.ok(
-        (sampleValue(exp, 'switchboard_dns_shield_shed_total', { reason: 'zone-budget', tier: 'unknown' }) ??
-          0) > 0,
-      );
-      assert.equal(
-        sampleValue(exp, 'switchboard_dns_shield_overload_level', { worker: '0' }) !== undefined,
-        true,
-      );
-      assert.ok(
-        (sampleValue(exp, 'switchboard_dns_queries_total', { transport: 'udp' }) ?? 0) >= r.floodSent,
-      );
-    } finally {
-      await p.stop();
-      removeDataDir(dataDir);
-    }
-  });
+    after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('bad settings are refused before anything is served, naming the flag', () => {
-    for (const [args, want] of [
-      [['--shield', 'maybe'], /--shield must be off, on or dry-run/],
-      [['--shield', 'on', '--rrl', 'responses=5,bogus=1'], /--rrl: unknown field 'bogus'/],
-      [['--rrl', 'responses=5'], /need --shield on or --shield dry-run/],
-      [['--shield', 'on', '--cookie-secret', 'abc'], /--cookie-secret #1/],
-      [['--shield', 'on', '--shield-allow', '10.0.0.0/33'], /--shield-allow: '10.0.0.0\/33'/],
-    ] as const) {
-      const r = spawnSync(
-        process.execPath,
-        [switchboardBin(), 'serve', '--zone-dir', dir, '--listen', '127.0.0.1:0', ...args],
-        {
-          encoding: 'utf8',
-          timeout: 20_000,
-        },
-      );
-      assert.notEqual(r.status, 0, args.join(' '));
-      assert.match(r.stderr, want, args.join(' '));
+    const serve = (args: string[]): Promise<Peer> =>
+      startSwitchboard(dir, { workers: 0, io, args: io === 'native' ? ['--native-answers', ...args] : args });
+
+    test('RRL: a /24 gets its rate of one answer, the surplus alternately dropped and truncated (slip 2); the next /24 has its own', async () => {
+      const peer = await serve(['--shield', 'on', '--rrl', 'responses=5,slip=2']);
+      try {
+        assert.ok(
+          peer
+            .output()
+            .includes(
+              `shield on on ${pathLine}: admission before answering (${signals}), response-rate limiting responses=5,slip=2`,
+            ),
+          peer.output(),
+        );
+        const a = await client('127.0.42.1');
+        const b = await client('127.0.42.2'); // same /24 as a
+        const c = await client('127.0.43.1');
+        for (let i = 0; i < 30; i++) a.send(buildQuery({ id: i, name: 'www.example.', type: 1 }), peer.port);
+        await settle(300);
+        for (let i = 0; i < 10; i++) b.send(buildQuery({ id: i, name: 'www.example.', type: 1 }), peer.port);
+        for (let i = 0; i < 10; i++) c.send(buildQuery({ id: i, name: 'www.example.', type: 1 }), peer.port);
+        await settle(500);
+        // 5 a second, a burst of one second's worth: 5 answers (6 if a credit came in meanwhile),
+        // then every second limited response truncated.
+        assert.ok(a.tally.full >= 5 && a.tally.full <= 6, `a: ${JSON.stringify(a.tally)}`);
+        assert.ok(
+          Math.abs(a.tally.truncated - (30 - a.tally.full) / 2) <= 1,
+          `a: ${JSON.stringify(a.tally)}`,
+        );
+        assert.ok(b.tally.full <= 2, `b shares a's block: ${JSON.stringify(b.tally)}`);
+        assert.ok(b.tally.truncated >= 4, `b: ${JSON.stringify(b.tally)}`);
+        assert.ok(c.tally.full >= 5, `c has its own block: ${JSON.stringify(c.tally)}`);
+        for (const x of [a, b, c]) assert.equal(x.tally.badReplies, 0);
+        // A truncated reply is one dig reads and retries over TCP from.
+        const dig = spawnSync(
+          'dig',
+          [
+            '+tries=1',
+            '+time=2',
+            '-b',
+            '127.0.42.3',
+            '-p',
+            String(peer.port),
+            '@127.0.0.1',
+            'www.example',
+            'A',
+          ],
+          {
+            encoding: 'utf8',
+          },
+        );
+        if (dig.status === 0) assert.match(dig.stdout, /status: NOERROR/);
+        for (const x of [a, b, c]) x.close();
+      } finally {
+        await peer.stop();
+      }
+    });
+
+    test(
+      'the kernel prefilter: a /24 that keeps being rate limited is dropped before the socket queue; its neighbours are not',
+      nativeOnly,
+      async () => {
+        const peer = await serve(['--shield', 'on', '--rrl', 'responses=5,window=1,slip=0']);
+        try {
+          assert.match(peer.output(), /a BPF filter on the socket drops IPv4 \/24s that flood directly/);
+          const bot = await client('127.0.99.1');
+          for (let i = 0; i < 15; i++) {
+            for (let j = 0; j < 100; j++)
+              bot.send(buildQuery({ id: (i * 100 + j) & 0xffff, name: 'www.example.', type: 1 }), peer.port);
+            await settle(100);
+          }
+          for (let i = 0; i < 30 && !/kernel prefilter drops 1 IPv4 \/24 /.test(peer.output()); i++)
+            await settle(100);
+          assert.match(peer.output(), /shield: the kernel prefilter drops 1 IPv4 \/24 /);
+          await settle(1500); // RRL's window (1 s) has passed: RRL alone would answer again
+          const blocked = await client('127.0.99.3');
+          const neighbour = await client('127.0.98.3');
+          for (let i = 0; i < 5; i++) {
+            blocked.send(buildQuery({ id: i, name: 'www.example.', type: 1 }), peer.port);
+            neighbour.send(buildQuery({ id: i, name: 'www.example.', type: 1 }), peer.port);
+            await settle(100);
+          }
+          await settle(300);
+          assert.equal(
+            blocked.tally.full + blocked.tally.truncated,
+            0,
+            `blocked /24: ${JSON.stringify(blocked.tally)}`,
+          );
+          assert.equal(neighbour.tally.full, 5, `neighbour: ${JSON.stringify(neighbour.tally)}`);
+          for (const c of [bot, blocked, neighbour]) c.close();
+        } finally {
+          await peer.stop();
+        }
+      },
+    );
+
+    async function flood(peer: { port: number }, seconds: number, zone = 'example.') {
+      const bots = await Promise.all(Array.from({ length: 20 }, (_, i) => client(`127.0.${10 + i}.1`)));
+      const resolver = await client('127.0.200.1');
+      let id = 0;
+      const t0 = Date.now();
+      while (Date.now() - t0 < seconds * 1000) {
+        for (let i = 0; i < 150; i++) {
+          const name = `x${Math.random().toString(36).slice(2)}.${zone}`;
+          bots[i % bots.length].send(buildQuery({ id: id++ & 0xffff, name, type: 1 }), peer.port);
+        }
+        resolver.send(buildQuery({ id: id++ & 0xffff, name: `www.${zone}`, type: 1 }), peer.port);
+        await settle(100);
+      }
+      await settle(400);
+      const sum = (k: 'sent' | 'full' | 'truncated') => bots.reduce((n, b) => n + b.tally[k], 0);
+      const result = {
+        floodSent: sum('sent'),
+        floodAnswered: sum('full') + sum('truncated'),
+        resolver: resolver.tally,
+      };
+      for (const b of bots) b.close();
+      resolver.close();
+      return result;
     }
+
+    test('a random-subdomain flood: the zone is called attacked, its missing names shed, its existing name answered every time', async () => {
+      const peer = await serve(['--shield', 'on']);
+      try {
+        const r = await flood(peer, 5);
+        await settle(1200);
+        assert.match(peer.output(), /shield: example\. is under a random-subdomain attack/);
+        assert.equal(r.resolver.full, r.resolver.sent, `resolver: ${JSON.stringify(r.resolver)}`);
+        assert.ok(r.floodAnswered < r.floodSent * 0.5, `flood answered ${r.floodAnswered} of ${r.floodSent}`);
+      } finally {
+        await peer.stop();
+      }
+    });
+
+    test('cookies: a malformed COOKIE gets FORMERR; during an attack a missing name asked with a client cookie gets BADCOOKIE and a cookie', async () => {
+      const peer = await serve(['--shield', 'on']);
+      try {
+        const ask = async (name: string, cookie: Uint8Array, from = '127.0.201.1') => {
+          const q = buildQuery({
+            id: 77,
+            name,
+            type: 1,
+            edns: { udpSize: 1232, options: [{ code: 10, data: cookie }] },
+          });
+          const r = decodeMessage(
+            await queryUdp(q, {
+              host: '127.0.0.1',
+              port: peer.port,
+              timeoutMs: 1500,
+              retries: 1,
+              localAddress: from,
+            }),
+          );
+          return { rcode: fullRcode(r), cookie: findEdnsOption(r.edns, 10)?.data };
+        };
+        const malformed = await ask('www.example.', Uint8Array.of(1, 2, 3, 4, 5));
+        assert.equal(malformed.rcode, 1, 'FORMERR');
+        const calm = await ask('nothere.example.', Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8));
+        assert.equal(calm.rcode, 3, 'calm: NXDOMAIN, with our cookie');
+        assert.equal(calm.cookie?.length, 24);
+        await flood(peer, 3);
+        assert.match(peer.output(), /is under a random-subdomain attack/);
+        const bad = await ask('nothere.example.', Uint8Array.of(8, 7, 6, 5, 4, 3, 2, 1));
+        assert.equal(bad.rcode, 23, 'BADCOOKIE');
+        assert.equal(bad.cookie?.length, 24, 'with a fresh cookie');
+        // Existing names are still answered, cookie or not.
+        assert.equal((await ask('www.example.', Uint8Array.of(8, 7, 6, 5, 4, 3, 2, 1))).rcode, 0);
+      } finally {
+        await peer.stop();
+      }
+    });
+
+    test('dry run: the same flood is answered in full (and the attack still reported)', async () => {
+      const peer = await serve(['--shield', 'dry-run']);
+      try {
+        const r = await flood(peer, 4);
+        await settle(1200);
+        assert.ok(peer.output().includes(`shield dry-run on ${pathLine}`), peer.output());
+        assert.equal(r.floodAnswered, r.floodSent);
+        assert.equal(r.resolver.full, r.resolver.sent);
+        assert.match(peer.output(), /is under a random-subdomain attack/);
+      } finally {
+        await peer.stop();
+      }
+    });
+
+    test(
+      "switchboard start: the shield's metrics on /metrics (decisions, attacked zone by name)",
+      nativeOnly,
+      async () => {
+        const dataDir = makeDataDir();
+        const p = await startPlatform({
+          dataDir,
+          workers: 1,
+          extraArgs: ['--io', 'native', '--native-answers', '--shield', 'on', '--rrl', 'responses=50'],
+        });
+        try {
+          const r = await flood({ port: p.dnsPort }, 3, 'example.com.');
+          assert.equal(r.resolver.full, r.resolver.sent, `resolver: ${JSON.stringify(r.resolver)}`);
+          let exp = parseExposition('');
+          for (let i = 0; i < 20; i++) {
+            exp = parseExposition(await (await fetch(`${p.api}/metrics`)).text());
+            // The attack state and every flood datagram counted: a report taken after the flood.
+            if (
+              sampleValue(exp, 'switchboard_dns_zone_under_attack', { zone: 'example.com.' }) === 1 &&
+              (sampleValue(exp, 'switchboard_dns_queries_total', { transport: 'udp' }) ?? 0) >= r.floodSent
+            )
+              break;
+            await settle(250);
+          }
+          assert.equal(sampleValue(exp, 'switchboard_dns_zone_under_attack', { zone: 'example.com.' }), 1);
+          assert.ok(
+            (sampleValue(exp, 'switchboard_dns_shield_decisions_total', { decision: 'dropped' }) ?? 0) > 0,
+          );
+          assert.ok(
+            (sampleValue(exp, 'switchboard_dns_shield_shed_total', {
+              reason: 'zone-budget',
+              tier: 'unknown',
+            }) ?? 0) > 0,
+          );
+          assert.equal(
+            sampleValue(exp, 'switchboard_dns_shield_overload_level', { worker: '0' }) !== undefined,
+            true,
+          );
+          assert.ok(
+            (sampleValue(exp, 'switchboard_dns_queries_total', { transport: 'udp' }) ?? 0) >= r.floodSent,
+          );
+        } finally {
+          await p.stop();
+          removeDataDir(dataDir);
+        }
+      },
+    );
+
+    test('bad settings are refused before anything is served, naming the flag', nativeOnly, () => {
+      for (const [args, want] of [
+        [['--shield', 'maybe'], /--shield must be off, on or dry-run/],
+        [['--shield', 'on', '--rrl', 'responses=5,bogus=1'], /--rrl: unknown field 'bogus'/],
+        [['--rrl', 'responses=5'], /need --shield on or --shield dry-run/],
+        [['--shield', 'on', '--cookie-secret', 'abc'], /--cookie-secret #1/],
+        [['--shield', 'on', '--shield-allow', '10.0.0.0/33'], /--shield-allow: '10.0.0.0\/33'/],
+        [['--shield', 'on', '--cookie-rotate', '1w'], /--cookie-rotate must be off or a duration/],
+        [['--cookie-rotate', '1d'], /need --shield on or --shield dry-run/],
+      ] as const) {
+        const r = spawnSync(
+          process.execPath,
+          [switchboardBin(), 'serve', '--zone-dir', dir, '--listen', '127.0.0.1:0', ...args],
+          {
+            encoding: 'utf8',
+            timeout: 20_000,
+          },
+        );
+        assert.notEqual(r.status, 0, args.join(' '));
+        assert.match(r.stderr, want, args.join(' '));
+      }
+    });
   });
-});

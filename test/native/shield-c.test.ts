@@ -93,6 +93,9 @@ function randomBytes(rand: () => number, n: number): Uint8Array {
   return Uint8Array.from({ length: n }, () => Math.floor(rand() * 256));
 }
 
+/** A zone's own RRL rates by kind (--shield-zone), in the RRL comparison. */
+const ZONE_RATES = [3, 1, 0, 2, 4];
+
 describe('the shield in C agrees with its TypeScript reference (ASan/UBSan)', {
   skip,
   timeout: 300_000,
@@ -173,7 +176,14 @@ describe('the shield in C agrees with its TypeScript reference (ASan/UBSan)', {
           rand() < 0.6 ? hot[Math.floor(rand() * hot.length)] : randomBytes(rand, rand() < 0.8 ? 4 : 16);
         const kind = Math.floor(rand() * 5) as ResponseKind;
         const name = Math.floor(rand() * 8);
-        s.op(`rrl ${hex(addr)} ${kind} ${name} ${now}`, rrl.decide(rrl.blockHash(addr), kind, name, now));
+        if (name === 7) {
+          // A zone with rates of its own (--shield-zone): names 7 are its.
+          s.op(
+            `rrlz ${hex(addr)} ${kind} ${name} ${now} ${ZONE_RATES.join(' ')}`,
+            rrl.decide(rrl.blockHash(addr), kind, name, now, ZONE_RATES),
+          );
+        } else
+          s.op(`rrl ${hex(addr)} ${kind} ${name} ${now}`, rrl.decide(rrl.blockHash(addr), kind, name, now));
       }
       const c = rrl.counters();
       const k = ['answer', 'nxdomain', 'nodata', 'referral', 'error'] as const;
@@ -188,6 +198,13 @@ describe('the shield in C agrees with its TypeScript reference (ASan/UBSan)', {
   test('random-subdomain detection: calm zones, a flood, its budget and its end', () => {
     const rand = seededRandom(1021);
     const s = new Script();
+    // Zones with floors of their own (--shield-zone): the victim's budget raised, a busy zone's
+    // and a rare zone's detector floors changed, one setting keeping the server's floor.
+    const own: [number, number, number][] = [
+      [7, 60, 35],
+      [3, 1, -1],
+      [150, -1, 5],
+    ];
     const d = new ZoneAttackDetector({
       minNxPerSecond: 50,
       factor: 10,
@@ -195,7 +212,14 @@ describe('the shield in C agrees with its TypeScript reference (ASan/UBSan)', {
       holdSeconds: 5,
       budgetFloor: 20,
       tableSize: 64,
+      zones: new Map(
+        own.map(([k, m, f]) => [
+          k,
+          { ...(m >= 0 ? { minNxPerSecond: m } : {}), ...(f >= 0 ? { budgetFloor: f } : {}) },
+        ]),
+      ),
     });
+    for (const [k, m, f] of own) s.op(`zset ${k} ${m} ${f}`);
     s.op('zones-new 50 10 0.5 5 20 64');
     const slots = new Map<number, number>();
     for (let second = 0; second < 120; second++) {

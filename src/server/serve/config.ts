@@ -6,6 +6,7 @@
 
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { type MetricsAddress, parseMetricsAddress } from '../../telemetry/metrics-address.js';
 import { TransportError } from '../../transport/errors.js';
 import { type ListenAddress, parseListenAddresses } from '../../transport/listen-address.js';
 import {
@@ -36,6 +37,8 @@ export interface ServeConfig extends DnsServingSettings {
   /** `--images on|off` (SWITCHBOARD_IMAGES sets the default; on unless given or set off): the
    * primary compiles each zone file once and the workers serve the shared images. */
   images?: boolean;
+  /** `--metrics ADDR:PORT`: the DNS plane's Prometheus metrics on a listener of their own. */
+  metrics?: MetricsAddress;
 }
 
 /** Raw options as the CLI hands them over (strings, possibly missing). */
@@ -65,6 +68,12 @@ export interface ServeOptionsInput {
   rrl?: string;
   cookieSecret?: string[];
   shieldAllow?: string[];
+  /** `--cookie-rotate off|DURATION`. */
+  cookieRotate?: string;
+  /** `--shield-zone NAME:key=value,…` (repeatable). */
+  shieldZone?: string[];
+  /** `--metrics ADDR:PORT`. */
+  metrics?: string;
 }
 
 /**
@@ -113,6 +122,13 @@ export function buildServeConfig(input: ServeOptionsInput, cwd = process.cwd()):
   };
   const shield = resolveShieldFlags(input);
   if (shield !== undefined) config.shield = shield;
+  if (input.metrics !== undefined) {
+    try {
+      config.metrics = parseMetricsAddress(input.metrics);
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
+  }
   applyAnswerOptions(config, input);
   return config;
 }

@@ -18,9 +18,11 @@ import { collectGarbage, formatLoads, PackWriter } from '../shared/images.js';
 import { logKernelSettings } from '../shared/kernel.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError } from '../shared/log.js';
+import { startCookieRotation } from '../shared/shield.js';
 import type { ServeConfig } from './config.js';
 import { cacheFileOf, IMAGE_CACHE_ENV, ImageCacheWriter, readImageCache } from './image-cache.js';
 import { CompiledZoneDir } from './image-dir.js';
+import { type ServeMetrics, startServeMetrics } from './metrics.js';
 import type { PrimaryIo } from './primary.js';
 import { formatReloadLine, formatStartLine, logZoneReport } from './report.js';
 
@@ -66,6 +68,15 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   log.info(formatUdpIoLine(udp));
   logKernelSettings(log, config.udpRecvBufferSize);
   config.udpIo = udp.io;
+  // `--metrics ADDR:PORT`: the workers' reports served on a listener of its own.
+  let served: ServeMetrics | undefined;
+  try {
+    served = await startServeMetrics(config, log);
+  } catch (err) {
+    log.error(describeError(err));
+    dropEarly();
+    return 1;
+  }
 
   const writer = new PackWriter();
   const packDir = writer.dir;
@@ -113,14 +124,18 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     shipper.close();
     await compiler.close();
     await reloads.catch(() => {});
+    cookies?.close();
     await pool?.stop();
     await closeImages();
+    await served?.close();
     resolveExit?.(code);
   };
 
   const onWorkerMessage = (slot: number, msg: StartWorkerMessage) => {
     switch (msg.type) {
       case 'switchboard:hello':
+        // The cookie secrets in force (a restarted worker's config holds the first ones).
+        if (cookies) pool?.send(slot, cookies.current());
         if (published) sendSnapshot(slot);
         else helloDuringCompile.add(slot);
         break;
@@ -146,10 +161,19 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
         if (!started) workerFailedEarly();
         break;
       case 'switchboard:metrics':
+        served?.metrics.dns.update(slot, msg.incarnation, msg);
         break;
     }
   };
 
+  // The shield's cookie secret, rotated here and handed to every worker at once (docs/SHIELD.md).
+  const cookies = startCookieRotation(
+    config.shield,
+    (m) => {
+      for (const slot of pool?.liveSlots() ?? []) pool?.send(slot, m);
+    },
+    log,
+  );
   // The workers are forked now, while the zones compile: they boot, load their modules and
   // wait for the snapshot, so only reading it (one file) and binding are left after the compile.
   pool = new WorkerPool({
@@ -180,6 +204,8 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
       ready.delete(slot);
       helloDuringCompile.delete(slot);
       shipper.gone(slot);
+      served?.metrics.dns.workerExited(slot);
+      if (restartInMs !== null) served?.metrics.countWorkerRestart();
       const how = signal ? `signal ${signal}` : `code ${code}`;
       if (restartInMs !== null && !started) {
         log.error(`worker ${slot} exited before serving (${how})`);
@@ -196,8 +222,10 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   const stopEarly = () => {
     stoppedEarly ??= (async () => {
       await compiler.close();
+      cookies?.close();
       await pool?.stop();
       await closeImages();
+      await served?.close();
     })();
   };
   onEarlyStop = stopEarly;

@@ -8,9 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { WorkerPool } from '../../transport/cluster.js';
 import { logKernelSettings } from '../shared/kernel.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
-import { createLogger, type Logger } from '../shared/log.js';
+import { createLogger, describeError, type Logger } from '../shared/log.js';
+import { startCookieRotation } from '../shared/shield.js';
 import { CONFIG_ENV, encodeServeConfig, type ServeConfig } from './config.js';
 import { runImagePrimary } from './image-primary.js';
+import { type ServeMetrics, startServeMetrics } from './metrics.js';
 import { isWorkerMessage, type ReloadedMessage, type WorkerMessage } from './protocol.js';
 import { formatReloadLine, formatStartLine, logZoneReport } from './report.js';
 
@@ -32,6 +34,24 @@ export function runPrimary(config: ServeConfig, io?: Partial<PrimaryIo>): Promis
   // --images on: the primary compiles every zone once; the workers serve the shared images.
   if (config.images) return runImagePrimary(config, io);
   const log = io?.log ?? createLogger('primary');
+  // `--metrics ADDR:PORT`: bound before the workers start; a bind failure is fatal.
+  if (config.metrics !== undefined)
+    return startServeMetrics(config, log).then(
+      (served) => runPool(config, log, io, served),
+      (err: unknown) => {
+        log.error(describeError(err));
+        return 1;
+      },
+    );
+  return runPool(config, log, io, undefined);
+}
+
+function runPool(
+  config: ServeConfig,
+  log: Logger,
+  io: Partial<PrimaryIo> | undefined,
+  served: ServeMetrics | undefined,
+): Promise<number> {
   const print = io?.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const count = config.workers;
   // Decided once here (one log line), handed to every worker in its config.
@@ -57,6 +77,8 @@ export function runPrimary(config: ServeConfig, io?: Partial<PrimaryIo>): Promis
       },
       onExit: (slot, code, signal, restartInMs) => {
         ready.delete(slot);
+        served?.metrics.dns.workerExited(slot);
+        if (restartInMs !== null && started) served?.metrics.countWorkerRestart();
         if (waiter?.slot === slot) waiter.resolve(null);
         if (restartInMs !== null && !started) {
           // Dying before serving at all is a start-up failure, not a crash to retry forever.
@@ -73,6 +95,8 @@ export function runPrimary(config: ServeConfig, io?: Partial<PrimaryIo>): Promis
       switch (msg.type) {
         case 'switchboard:ready':
           ready.add(slot);
+          // The cookie secrets in force (a restarted worker's config holds the first ones).
+          if (cookies) pool.send(slot, cookies.current());
           if (!reportedInitial) {
             // Every worker reads the same folder: log its findings once.
             reportedInitial = true;
@@ -87,6 +111,9 @@ export function runPrimary(config: ServeConfig, io?: Partial<PrimaryIo>): Promis
             print(formatStartLine(msg.zones, config.listen, count));
             if (hupBeforeStart) void reloadAll();
           }
+          break;
+        case 'switchboard:metrics':
+          served?.metrics.dns.update(slot, msg.incarnation, msg);
           break;
         case 'switchboard:reloaded':
           if (waiter && waiter.slot === slot && waiter.gen === msg.gen) waiter.resolve(msg);
@@ -153,7 +180,9 @@ export function runPrimary(config: ServeConfig, io?: Partial<PrimaryIo>): Promis
       if (stopping) return;
       stopping = true;
       waiter?.resolve(null);
+      cookies?.close();
       await pool.stop();
+      await served?.close();
       resolveExit(code);
     };
     // A SIGHUP before every worker is up is kept for when they are: the folder may have
@@ -177,6 +206,14 @@ export function runPrimary(config: ServeConfig, io?: Partial<PrimaryIo>): Promis
     process.on('SIGHUP', onHup);
     process.on('SIGTERM', () => onStop('SIGTERM'));
     process.on('SIGINT', () => onStop('SIGINT'));
+    // The shield's cookie secret, rotated here and handed to every worker at once (docs/SHIELD.md).
+    const cookies = startCookieRotation(
+      config.shield,
+      (m) => {
+        for (const slot of pool.liveSlots()) pool.send(slot, m);
+      },
+      log,
+    );
     pool.start();
   });
 }

@@ -2,6 +2,7 @@
  * Messages between the primary and its workers over the cluster IPC channel.
  * @module
  */
+import type { WorkerMetricsMessage } from '../shared/dns-protocol.js';
 import type { ZoneSummary } from './report.js';
 import type { ZoneDirReport } from './zone-dir.js';
 
@@ -34,14 +35,19 @@ export interface FatalMessage {
   code?: string;
 }
 
-/** Anything a worker sends. */
-export type WorkerMessage = ReadyMessage | ReloadedMessage | FatalMessage;
+/** Anything a worker sends (`switchboard:metrics` with `--metrics` only, once a second). */
+export type WorkerMessage = ReadyMessage | ReloadedMessage | FatalMessage | WorkerMetricsMessage;
 
 /** Narrows an IPC message to a worker message. */
 export function isWorkerMessage(msg: unknown): msg is WorkerMessage {
   if (typeof msg !== 'object' || msg === null) return false;
   const t = (msg as { type?: unknown }).type;
-  return t === 'switchboard:ready' || t === 'switchboard:reloaded' || t === 'switchboard:fatal';
+  return (
+    t === 'switchboard:ready' ||
+    t === 'switchboard:reloaded' ||
+    t === 'switchboard:fatal' ||
+    t === 'switchboard:metrics'
+  );
 }
 
 /** Narrows an IPC message to a reload request. */

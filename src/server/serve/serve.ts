@@ -6,14 +6,17 @@
  */
 import { Catalog } from '../../answer/catalog.js';
 import { Responder } from '../../answer/respond.js';
-import type { QueryHandler } from '../../transport/handler.js';
+import { DnsCounters } from '../../telemetry/dns-counters.js';
+import type { DnsReport } from '../../telemetry/dns-layout.js';
+import type { QueryHandler, TransportContext } from '../../transport/handler.js';
+import { nativeStatsOf } from '../../transport/native-udp.js';
 import type { TcpListener } from '../../transport/tcp.js';
 import type { UdpListener } from '../../transport/udp.js';
 import { openListeners } from '../shared/listeners.js';
 import { createRateLimitedReporter, type Logger } from '../shared/log.js';
 import { startNativeAnswers } from '../shared/native-answers.js';
 import { buildResponderOptions, ConfigError } from '../shared/options.js';
-import { shieldSawTcp, startShield } from '../shared/shield.js';
+import { shieldCounters, shieldSawTcp, startShield, withNodeShield } from '../shared/shield.js';
 import type { ServeConfig } from './config.js';
 import type { ZoneSummary } from './report.js';
 import { loadZoneDir, type ZoneDirReport, type ZoneFileLoader, type ZoneSet } from './zone-dir.js';
@@ -30,6 +33,8 @@ export interface RunningServer {
   reload(): Promise<ZoneDirReport>;
   /** Stops listening and closes connections. */
   close(): Promise<void>;
+  /** `--metrics`: this process's DNS counters (docs/METRICS.md); undefined without the flag. */
+  metricsReport?: () => DnsReport;
 }
 
 /** Dependencies of a server process. */
@@ -61,11 +66,19 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
     new Catalog([...zones.values()].map((z) => z.zone)),
     buildResponderOptions(config),
   );
-  const handler: QueryHandler = (query, ctx) => {
-    // A query over TCP proves its source address (the shield's `tcp` tier).
-    if (ctx.transport === 'tcp') shieldSawTcp(ctx.address);
-    return responder.respond(query, ctx);
-  };
+  // --shield with --io node: the shield in front of the UDP queries (docs/SHIELD.md).
+  const answer: QueryHandler = withNodeShield(
+    config,
+    (query, ctx) => {
+      // A query over TCP proves its source address (the shield's `tcp` tier).
+      if (ctx.transport === 'tcp') shieldSawTcp(ctx.address);
+      return responder.respond(query, ctx);
+    },
+    () => responder.catalog,
+  );
+  // `--metrics`: every query counted (a few typed-array increments); without it, nothing added.
+  const counters = config.metrics !== undefined ? new DnsCounters() : undefined;
+  const handler: QueryHandler = counters ? counters.wrapHandler<TransportContext>(answer) : answer;
   const onError = createRateLimitedReporter(deps.log);
 
   const { udp, tcp, closeAll: closeListeners } = await openListeners(config, handler, onError);
@@ -111,5 +124,16 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
       return run;
     },
     close: closeAll,
+    ...(counters && {
+      metricsReport: () =>
+        counters.report({
+          cache: () => responder.cacheStats(),
+          tcp: () => tcp.map((l) => l.stats),
+          // Queries answered in C (--native-answers) and shed by the shield are counted there.
+          nativeUdp: () => udp.flatMap((l) => nativeStatsOf(l) ?? []),
+          zones: () => zones.size,
+          shield: shieldCounters,
+        }),
+    }),
   };
 }

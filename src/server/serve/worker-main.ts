@@ -4,7 +4,10 @@
  * @module
  */
 
+import { randomUUID } from 'node:crypto';
+import { METRICS_INTERVAL_MS } from '../shared/dns-protocol.js';
 import { describeError } from '../shared/log.js';
+import { applyCookieSecrets, isCookieSecretsMessage } from '../shared/shield.js';
 import { setupWorkerProcess } from '../shared/worker-process.js';
 import { CONFIG_ENV, decodeServeConfig } from './config.js';
 import { isReloadRequest, type WorkerMessage } from './protocol.js';
@@ -34,8 +37,17 @@ async function main(): Promise<void> {
     process.exit(0);
   }
   send({ type: 'switchboard:ready', zones: running.zones(), report: running.initialReport });
+  // `--metrics`: the counters to the primary once a second (as `start`'s workers do).
+  const report = running.metricsReport;
+  if (report) {
+    const incarnation = randomUUID();
+    const sendMetrics = () => send({ type: 'switchboard:metrics', incarnation, ...report() });
+    sendMetrics();
+    setInterval(sendMetrics, METRICS_INTERVAL_MS).unref();
+  }
 
   process.on('message', (msg: unknown) => {
+    if (isCookieSecretsMessage(msg)) applyCookieSecrets(msg);
     if (!isReloadRequest(msg)) return;
     running.reload().then(
       (report) => send({ type: 'switchboard:reloaded', gen: msg.gen, zones: running.zones(), report }),

@@ -6,11 +6,26 @@
  * @module
  */
 import type { Catalog } from '../../answer/catalog.js';
-import { shieldSettings } from '../../shield/config.js';
+import { parseShieldZones, shieldSettings, zoneRrlRates } from '../../shield/config.js';
+import {
+  CookieRotation,
+  DEFAULT_COOKIE_ROTATE_MS,
+  parseCookieRotate,
+  rolloverDelay,
+} from '../../shield/cookie-rotation.js';
+import { NodeShield, type ZoneClassifier, type ZoneSignal } from '../../shield/node-shield.js';
 import { addressOctets, parsePrefix } from '../../shield/prefix-set.js';
 import type { ShieldCounters } from '../../telemetry/dns-counters.js';
-import { configureNativeShield, nativeZoneKey } from '../../transport/native-shield.js';
+import { MAX_WATCHED_ZONES } from '../../telemetry/dns-layout.js';
+import type { QueryHandler } from '../../transport/handler.js';
+import {
+  configureNativeShield,
+  type NativeShieldStats,
+  nativeZoneKey,
+} from '../../transport/native-shield.js';
 import { nativeUdpStatus } from '../../transport/native-udp.js';
+import { RRType } from '../../wire/constants.js';
+import { Name } from '../../wire/name.js';
 import { ConfigError } from './options.js';
 
 /** The shield's flags as they travel to workers (JSON). */
@@ -20,6 +35,29 @@ export interface ShieldFlags {
   /** 32 hex digits each; the first makes cookies. */
   cookieSecrets: string[];
   allow: string[];
+  /** `--cookie-rotate`: a new secret every this many ms, made by the primary (0: never). */
+  cookieRotateMs?: number;
+  /** `--shield-zone NAME:key=value,…` as given (checked by the primary). */
+  zones?: string[];
+}
+
+/** Primary → worker: the cookie secrets to use from now on (32 hex digits each; the first makes). */
+export interface CookieSecretsMessage {
+  type: 'switchboard:cookie-secrets';
+  secrets: string[];
+}
+
+/** Narrows an IPC message to a cookie secrets message (1 to 3 secrets of 32 hex digits). */
+export function isCookieSecretsMessage(msg: unknown): msg is CookieSecretsMessage {
+  if (typeof msg !== 'object' || msg === null) return false;
+  const m = msg as { type?: unknown; secrets?: unknown };
+  return (
+    m.type === 'switchboard:cookie-secrets' &&
+    Array.isArray(m.secrets) &&
+    m.secrets.length >= 1 &&
+    m.secrets.length <= 3 &&
+    m.secrets.every((x) => typeof x === 'string' && /^[0-9a-f]{32}$/.test(x))
+  );
 }
 
 /**
@@ -32,10 +70,15 @@ export function resolveShieldFlags(input: {
   rrl?: string;
   cookieSecret?: string[];
   shieldAllow?: string[];
+  cookieRotate?: string;
+  shieldZone?: string[];
 }): ShieldFlags | undefined {
   let settings: ReturnType<typeof shieldSettings>;
+  let rotateMs: number | undefined;
   try {
     settings = shieldSettings(input);
+    rotateMs = input.cookieRotate === undefined ? undefined : parseCookieRotate(input.cookieRotate);
+    parseShieldZones(input.shieldZone ?? []);
   } catch (e) {
     throw new ConfigError((e as Error).message);
   }
@@ -43,19 +86,117 @@ export function resolveShieldFlags(input: {
     if (
       input.rrl !== undefined ||
       (input.cookieSecret ?? []).length > 0 ||
-      (input.shieldAllow ?? []).length > 0
+      (input.shieldAllow ?? []).length > 0 ||
+      input.cookieRotate !== undefined ||
+      (input.shieldZone ?? []).length > 0
     )
-      throw new ConfigError('--rrl, --cookie-secret and --shield-allow need --shield on or --shield dry-run');
+      throw new ConfigError(
+        '--rrl, --cookie-secret, --cookie-rotate, --shield-allow and --shield-zone need --shield on or --shield dry-run',
+      );
     return undefined;
   }
   const secrets = settings.cookieSecrets.map((s) => Buffer.from(s).toString('hex'));
-  if (secrets.length === 0)
-    secrets.push(Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('hex'));
-  return { mode: settings.mode, rrl: input.rrl, cookieSecrets: secrets, allow: input.shieldAllow ?? [] };
+  // A secret the operator gives is theirs to rotate (they may share it with other servers):
+  // rotated here only when --cookie-rotate asks. A secret made here is rotated daily.
+  const given = secrets.length > 0;
+  if (!given) secrets.push(Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('hex'));
+  return {
+    mode: settings.mode,
+    rrl: input.rrl,
+    cookieSecrets: secrets,
+    allow: input.shieldAllow ?? [],
+    cookieRotateMs: rotateMs ?? (given ? 0 : DEFAULT_COOKIE_ROTATE_MS),
+    ...(input.shieldZone?.length ? { zones: input.shieldZone } : {}),
+  };
 }
 
-/** The native shield of this process, when on (for `shieldSawTcp`). */
-let active: { noteTcp(address: Uint8Array): void } | undefined;
+/** A running rotation in a primary. */
+export interface CookieRotationTimer {
+  /** The message with the set in force now (for a worker that starts or restarts). */
+  current(): CookieSecretsMessage;
+  close(): void;
+}
+
+/**
+ * In the primary: rotates the cookie secret every `flags.cookieRotateMs` (RFC 9018 rollover:
+ * the next secret accepted first, made `rolloverDelay` later) and hands every set to
+ * `broadcast`, which sends it to every worker at once. Undefined when nothing rotates.
+ */
+export function startCookieRotation(
+  flags: ShieldFlags | undefined,
+  broadcast: (msg: CookieSecretsMessage) => void,
+  log: { info(m: string): void },
+): CookieRotationTimer | undefined {
+  const period = flags?.cookieRotateMs ?? 0;
+  if (flags === undefined || flags.mode === 'off' || period <= 0) return undefined;
+  const given = flags.cookieSecrets.map((h) => Uint8Array.from(Buffer.from(h, 'hex')));
+  const rotation = new CookieRotation(given[0]);
+  // The operator's other secrets (already accepted) are kept until the first rotation.
+  let set: Uint8Array[] = given;
+  const message = (): CookieSecretsMessage => ({
+    type: 'switchboard:cookie-secrets',
+    secrets: set.map((k) => Buffer.from(k).toString('hex')),
+  });
+  const delay = rolloverDelay(period);
+  let timer: NodeJS.Timeout | undefined;
+  const announce = (): void => {
+    set = rotation.announce();
+    broadcast(message());
+    timer = setTimeout(promote, delay);
+    timer.unref();
+  };
+  const promote = (): void => {
+    set = rotation.promote();
+    broadcast(message());
+    log.info(
+      `shield: cookie secret rotated (${rotation.rotations} since start; the previous one accepted until the next rotation in ${formatPeriod(period)})`,
+    );
+    timer = setTimeout(announce, period - delay);
+    timer.unref();
+  };
+  timer = setTimeout(announce, period - delay);
+  timer.unref();
+  log.info(
+    `shield: cookie secret rotated every ${formatPeriod(period)} (RFC 9018 rollover, shared by every worker)`,
+  );
+  return {
+    current: message,
+    close: () => clearTimeout(timer),
+  };
+}
+
+function formatPeriod(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+  ] as const)
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms / 1000}s`;
+}
+
+/** The secrets the primary handed this worker last (hex), overriding the flags' once given. */
+let handedSecrets: string[] | undefined;
+
+/**
+ * In a worker: takes the primary's cookie secrets. The native shield (when on) checks and makes
+ * cookies with them from the next datagram, its tables kept; a shield started later uses them.
+ */
+export function applyCookieSecrets(msg: CookieSecretsMessage): void {
+  handedSecrets = msg.secrets.slice();
+  active?.setSecrets(secretBytes(handedSecrets));
+}
+
+function secretBytes(hex: readonly string[]): Uint8Array {
+  const out = new Uint8Array(16 * hex.length);
+  hex.forEach((h, i) => {
+    out.set(Buffer.from(h, 'hex'), 16 * i);
+  });
+  return out;
+}
+
+/** The native shield of this process, when on (for `shieldSawTcp` and new cookie secrets). */
+let active: { noteTcp(address: Uint8Array): void; setSecrets(secrets: Uint8Array): void } | undefined;
 /** Its counters as last read (once a second), attacked zones by name. */
 let latest: ShieldCounters | undefined;
 
@@ -82,42 +223,107 @@ export interface RunningShield {
 }
 
 /**
- * Configures this worker's native shield, if the flags turn it on. Logs what runs. The zone
- * attack events are read every second and logged with the zone's name.
+ * Configures this worker's shield, if the flags turn it on: the native path's (C) or, with
+ * `--io node`, the Node path's (src/shield/node-shield.ts, through `withNodeShield`). Logs what
+ * runs. The zone attack events are read every second and logged with the zone's name.
  */
 export function startShield(
-  config: { shield?: ShieldFlags; udpIo?: string; nativeAnswers?: boolean },
+  config: { shield?: ShieldFlags; udpIo?: string; nativeAnswers?: boolean; ednsSize?: number },
   log: { info(m: string): void; warn(m: string): void },
   catalog: () => Catalog,
 ): RunningShield | undefined {
   const flags = config.shield;
   if (flags === undefined || flags.mode === 'off') return undefined;
-  if (config.udpIo !== 'native') {
-    log.warn('--shield ignored: it runs on the native UDP path only so far (--io native)');
-    return undefined;
-  }
-  const status = nativeUdpStatus();
-  if (!status.ok) {
-    log.warn(`--shield ignored: ${status.reason}`);
-    return undefined;
-  }
-  const s = shieldSettings({ shield: flags.mode, rrl: flags.rrl, cookieSecret: flags.cookieSecrets });
-  configureNativeShield(status.addon, {
-    mode: s.mode,
-    secrets: s.cookieSecrets,
-    allow: flags.allow.map((p) => parsePrefix(p)),
-    rrl: s.rrl,
+  const s = shieldSettings({
+    shield: flags.mode,
+    rrl: flags.rrl,
+    cookieSecret: handedSecrets ?? flags.cookieSecrets,
   });
-  log.info(
-    `shield ${flags.mode} on the native UDP path: admission before answering` +
-      (config.nativeAnswers
-        ? ' (zone signals from the zone images)'
-        : ' (no zone signal: --native-answers is off)') +
-      (s.rrl ? `, response-rate limiting ${flags.rrl}` : ', no response-rate limiting') +
-      `, cookies checked (${s.cookieSecrets.length} secret${s.cookieSecrets.length === 1 ? '' : 's'})` +
-      (flags.allow.length ? `, ${flags.allow.length} allowed prefixes` : '') +
-      '; before the socket queue: a BPF filter on the socket drops IPv4 /24s that flood directly (IPv6 sources are shed in the native path)',
-  );
+  const mode = s.mode === 'dry-run' ? 'dry-run' : 'on';
+  const zones = parseShieldZones(flags.zones ?? []);
+  const zoneRrl = zones.some((z) => z.rrl !== undefined);
+  const zoneSettings = zones.map((z) => ({
+    key: nativeZoneKey(Buffer.from(Name.parse(z.name).key, 'latin1')),
+    minNxPerSecond: z.minNxPerSecond,
+    budgetFloor: z.budgetFloor,
+    rrlRates: zoneRrlRates(z, s.rrl),
+    metrics: z.metrics,
+  }));
+  const zonesText = zones.length
+    ? `, ${zones.length} zone${zones.length === 1 ? '' : 's'} with settings of their own (${zones.filter((z) => z.metrics).length} in the metrics)`
+    : '';
+  const rrlText = s.rrl ? `, response-rate limiting ${flags.rrl}` : ', no response-rate limiting';
+  const cookiesText = `, cookies checked (${s.cookieSecrets.length} secret${s.cookieSecrets.length === 1 ? '' : 's'})`;
+  const allowText = flags.allow.length ? `, ${flags.allow.length} allowed prefixes` : '';
+  let stats: () => NativeShieldStats | null;
+  let off: () => void;
+  if (config.udpIo === 'native') {
+    const status = nativeUdpStatus();
+    if (!status.ok) {
+      log.warn(`--shield ignored: ${status.reason}`);
+      return undefined;
+    }
+    configureNativeShield(status.addon, {
+      mode: s.mode,
+      secrets: s.cookieSecrets,
+      allow: flags.allow.map((p) => parsePrefix(p)),
+      // A zone's own RRL rates need the limiter even when the server limits nothing (its rates 0).
+      rrl: s.rrl ?? (zoneRrl ? { responsesPerSecond: 0 } : null),
+      zoneSettings,
+    });
+    log.info(
+      `shield ${flags.mode} on the native UDP path: admission before answering` +
+        (config.nativeAnswers
+          ? ' (zone signals from the zone images)'
+          : ' (no zone signal: --native-answers is off)') +
+        rrlText +
+        cookiesText +
+        allowText +
+        zonesText +
+        '; before the socket queue: a BPF filter on the socket drops IPv4 /24s that flood directly (IPv6 sources are shed in the native path)',
+    );
+    active = {
+      noteTcp: (a) => status.addon.shieldNoteTcp(a),
+      setSecrets: (k) => status.addon.shieldSetSecrets(k),
+    };
+    stats = () => status.addon.shieldStats();
+    off = () => status.addon.shieldConfigure(0, new Float64Array(28), new Uint8Array(0), new Uint8Array(0));
+  } else {
+    const shield = new NodeShield({
+      mode,
+      secrets: s.cookieSecrets,
+      allow: s.allow,
+      rrl: s.rrl,
+      zoneSettings: new Map(zoneSettings.map((z) => [z.key, z])),
+      ednsSize: config.ednsSize,
+    });
+    nodeShield = shield;
+    log.info(
+      `shield ${flags.mode} on the Node UDP path: admission before answering (zone signals from the served zones)` +
+        rrlText +
+        cookiesText +
+        allowText +
+        zonesText +
+        '; no kernel prefilter on this path (direct floods are shed after the read)',
+    );
+    active = {
+      noteTcp: (a) => shield.noteTcp(a, performance.now()),
+      setSecrets: (k) => {
+        const list: Uint8Array[] = [];
+        for (let i = 0; i < k.length; i += 16) list.push(k.slice(i, i + 16));
+        shield.setSecrets(list);
+        return true;
+      },
+    };
+    stats = () => {
+      const now = performance.now();
+      shield.tick(now);
+      return shield.stats(now);
+    };
+    off = () => {
+      if (nodeShield === shield) nodeShield = undefined;
+    };
+  }
   // Zone keys → names: an index of the catalog made when a key is first asked for, and again
   // only when the catalog was swapped (one walk per catalog, not per lookup).
   let indexed: Catalog | undefined;
@@ -134,7 +340,7 @@ export function startShield(
   };
   let blocked = 0;
   const poll = (): void => {
-    const st = status.addon.shieldStats();
+    const st = stats();
     if (st === null) return;
     if (st.blocked !== blocked) {
       log.info(
@@ -153,9 +359,11 @@ export function startShield(
       ...st,
       attacked: st.attacked.slice(0, 32).map(nameOf),
       top: st.top.slice(0, 10).map(([key, q, nx]) => [nameOf(key), q, nx] as const),
+      watched: (st.watched ?? [])
+        .slice(0, MAX_WATCHED_ZONES)
+        .map(([key, q, nx]) => [nameOf(key), q, nx] as const),
     };
   };
-  active = { noteTcp: (a) => status.addon.shieldNoteTcp(a) };
   const timer = setInterval(poll, 1000);
   timer.unref();
   return {
@@ -163,7 +371,77 @@ export function startShield(
       clearInterval(timer);
       active = undefined;
       latest = undefined;
-      status.addon.shieldConfigure(0, new Float64Array(28), new Uint8Array(0), new Uint8Array(0));
+      off();
     },
+  };
+}
+
+/** The Node path's shield of this process, when on (`withNodeShield` routes UDP through it). */
+let nodeShield: NodeShield | undefined;
+
+/**
+ * With `--shield on|dry-run` and the Node UDP path: `handler` with the shield in front of its
+ * UDP queries (once `startShield` has made it; TCP untouched). Otherwise `handler` itself, so
+ * the default path gains nothing per query.
+ */
+export function withNodeShield(
+  config: { shield?: ShieldFlags; udpIo?: string },
+  handler: QueryHandler,
+  catalog: () => Catalog,
+): QueryHandler {
+  if (config.shield === undefined || config.shield.mode === 'off' || config.udpIo === 'native')
+    return handler;
+  const classify = zoneClassifier(catalog);
+  return (query, ctx) => {
+    const shield = nodeShield;
+    if (shield === undefined || ctx.transport !== 'udp') return handler(query, ctx);
+    return shield.handle(query, ctx.address, performance.now(), classify, () => handler(query, ctx));
+  };
+}
+
+/**
+ * The zone of a pre-parsed query and whether its name exists, from the served catalog: the
+ * native path's image classification (image.c sb_image_classify) on the zone model — the
+ * exact name, else a delegation or DNAME above it, else a wildcard at its closest encloser.
+ */
+export function zoneClassifier(catalog: () => Catalog): ZoneClassifier {
+  const keys = new WeakMap<object, number>();
+  const out: ZoneSignal = { inZone: false, exists: true, zoneKey: 0 };
+  const starts: number[] = [];
+  return (view) => {
+    out.inZone = false;
+    out.exists = true;
+    out.zoneKey = 0;
+    if (view.qclass !== 1) return out;
+    // One string of the name, for the zone's lookup and the nodes' (keys are folded wire strings).
+    const qkey = view.foldedWire();
+    const zone = catalog().findKey(qkey);
+    if (zone === undefined) return out;
+    let key = keys.get(zone);
+    if (key === undefined) {
+      key = nativeZoneKey(Buffer.from(zone.origin.key, 'latin1'));
+      keys.set(zone, key);
+    }
+    out.inZone = true;
+    out.zoneKey = key;
+    if (zone.nodes.get(qkey) !== undefined) return out;
+    // Label starts of the name, the root's included; the origin starts at one of them.
+    starts.length = 0;
+    for (let p = 0; p < qkey.length; p += qkey.charCodeAt(p) + 1) {
+      starts.push(p);
+      if (qkey.charCodeAt(p) === 0) break;
+    }
+    const origin = qkey.length - zone.origin.key.length;
+    let encloser = -1;
+    for (let i = starts.indexOf(origin); i >= 0; i--) {
+      const node = zone.nodes.get(qkey.slice(starts[i]));
+      if (node === undefined) break;
+      if (starts[i] !== origin && node.get(RRType.NS) !== undefined) return out;
+      if (i > 0 && node.get(RRType.DNAME) !== undefined) return out;
+      encloser = starts[i];
+    }
+    if (encloser >= 0 && zone.nodes.get(`\x01*${qkey.slice(encloser)}`) !== undefined) return out;
+    out.exists = false;
+    return out;
   };
 }

@@ -112,6 +112,10 @@ export interface StartOptionsInput {
   rrl?: string;
   cookieSecret?: string[];
   shieldAllow?: string[];
+  /** `--cookie-rotate off|DURATION`. */
+  cookieRotate?: string;
+  /** `--shield-zone NAME:key=value,…` (repeatable). */
+  shieldZone?: string[];
 }
 
 /**

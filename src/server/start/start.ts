@@ -26,6 +26,7 @@ import { collectGarbage, formatLoads, PackWriter } from '../shared/images.js';
 import { logKernelSettings } from '../shared/kernel.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError, type Logger } from '../shared/log.js';
+import { startCookieRotation } from '../shared/shield.js';
 import { ZoneBroadcaster } from './broadcast.js';
 import {
   API_KEY_ENV,
@@ -416,10 +417,19 @@ export async function runStart(
     let stopping = false;
 
     const stopPruning = schedulePruning(control, log);
+    // The shield's cookie secret, rotated here and handed to every worker at once (docs/SHIELD.md).
+    const cookies = startCookieRotation(
+      config.dns.shield,
+      (m) => {
+        for (const slot of pool?.liveSlots() ?? []) pool?.send(slot, m);
+      },
+      log,
+    );
     const stop = async (code: number) => {
       if (stopping) return;
       stopping = true;
       stopPruning();
+      cookies?.close();
       zoneFeed.close();
       await images?.shipper.shipped();
       await apiServer.close().catch((err) => log.error(`closing the API: ${describeError(err)}`));
@@ -432,6 +442,8 @@ export async function runStart(
     const onWorkerMessage = (slot: number, msg: StartWorkerMessage) => {
       switch (msg.type) {
         case 'switchboard:hello':
+          // The cookie secrets in force (a restarted worker's config holds the first ones).
+          if (cookies) pool?.send(slot, cookies.current());
           // The snapshot and the updates after it share this slot's ordered IPC channel.
           for (const m of images ? images.shipper.snapshot(slot) : zoneFeed.snapshot()) pool?.send(slot, m);
           synced.add(slot);

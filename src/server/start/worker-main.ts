@@ -20,7 +20,14 @@ import { type OpenListeners, openListeners } from '../shared/listeners.js';
 import { createRateLimitedReporter } from '../shared/log.js';
 import { type NativeAnswers, startNativeAnswers } from '../shared/native-answers.js';
 import { buildResponderOptions } from '../shared/options.js';
-import { shieldCounters, shieldSawTcp, startShield } from '../shared/shield.js';
+import {
+  applyCookieSecrets,
+  isCookieSecretsMessage,
+  shieldCounters,
+  shieldSawTcp,
+  startShield,
+  withNodeShield,
+} from '../shared/shield.js';
 import { decodeSnapshotChunks, SNAPSHOT_FILE_NAME, SnapshotFileError } from '../shared/snapshot-file.js';
 import { setupWorkerProcess } from '../shared/worker-process.js';
 import {
@@ -78,11 +85,18 @@ function currentLoads(): LoadCounters {
 const responder = new Responder(table.catalog(), buildResponderOptions(config, slot));
 const counters = new DnsCounters();
 // The counting wrapper reads the RCODE and TC bit from the response header: no decoding.
-const handler: QueryHandler = counters.wrapHandler<TransportContext>((query, ctx) => {
-  // A query over TCP proves its source address (the shield's `tcp` tier).
-  if (ctx.transport === 'tcp') shieldSawTcp(ctx.address);
-  return responder.respond(query, ctx);
-});
+const handler: QueryHandler = counters.wrapHandler<TransportContext>(
+  // --shield with --io node: the shield in front of the UDP queries (docs/SHIELD.md).
+  withNodeShield(
+    config,
+    (query, ctx) => {
+      // A query over TCP proves its source address (the shield's `tcp` tier).
+      if (ctx.transport === 'tcp') shieldSawTcp(ctx.address);
+      return responder.respond(query, ctx);
+    },
+    () => responder.catalog,
+  ),
+);
 const incarnation = randomUUID();
 let metricsTimer: NodeJS.Timeout | undefined;
 
@@ -193,5 +207,6 @@ function onZones(received: ZonesMessage): void {
 
 process.on('message', (msg: unknown) => {
   if (isZonesMessage(msg)) onZones(msg);
+  else if (isCookieSecretsMessage(msg)) applyCookieSecrets(msg);
 });
 send({ type: 'switchboard:hello' });

@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { buildQuery, exampleCatalog, UDP } from '../../../test/helpers/answer-fixtures.js';
+import { Responder } from '../../answer/respond.js';
+import { CookieStatus, checkCookie, cookieClock } from '../../shield/cookies.js';
+import { NodeShield } from '../../shield/node-shield.js';
+import { PrefixSet } from '../../shield/prefix-set.js';
+import { nativeZoneKey } from '../../transport/native-shield.js';
+import { EdnsOption, RRType } from '../../wire/constants.js';
+import { decodeMessage } from '../../wire/decode.js';
+import { findEdnsOption } from '../../wire/edns.js';
+import { fullRcode } from '../../wire/message.js';
+import { Name } from '../../wire/name.js';
+import { QueryView } from '../../wire/query-view.js';
+import { zoneClassifier } from './shield.js';
+
+const catalog = exampleCatalog();
+const classify = zoneClassifier(() => catalog);
+const EXAMPLE_KEY = nativeZoneKey(Buffer.from(Name.parse('example.').key, 'latin1'));
+
+function signal(name: string, type = RRType.A) {
+  const v = new QueryView();
+  assert.ok(v.parse(buildQuery(name, type)));
+  return { ...classify(v) };
+}
+
+describe("zoneClassifier (the Node path's zone signal, as image.c classifies)", () => {
+  test('exact names, delegations, DNAMEs, wildcards and empty non-terminals exist; others are missing', () => {
+    for (const name of [
+      'www.example.',
+      'example.',
+      'foo.deleg.example.', // below a delegation: a referral
+      'a.b.deleg.example.',
+      'x.wild.example.', // wildcard
+      'b.ent.example.', // an empty non-terminal
+      'zz.ent.example.', // *.ent
+      'q.dname.example.', // below a DNAME
+    ])
+      assert.deepEqual(signal(name), { inZone: true, exists: true, zoneKey: EXAMPLE_KEY }, name);
+    for (const name of ['nothere.example.', 'a.nothere.example.', 'x.www.example.'])
+      assert.deepEqual(signal(name), { inZone: true, exists: false, zoneKey: EXAMPLE_KEY }, name);
+    assert.equal(signal('nothere.child.example.').exists, false);
+    assert.notEqual(signal('host.child.example.').zoneKey, EXAMPLE_KEY);
+    assert.deepEqual(signal('www.elsewhere.test.'), { inZone: false, exists: true, zoneKey: 0 });
+  });
+});
+
+describe('NodeShield (the shield on the Node UDP path)', () => {
+  const secret = new Uint8Array(16).fill(7);
+  const responder = new Responder(catalog, {});
+  const make = (extra: Partial<ConstructorParameters<typeof NodeShield>[0]> = {}) =>
+    new NodeShield({ mode: 'on', secrets: [secret], allow: new PrefixSet(), rrl: null, ...extra });
+  const run = (shield: NodeShield, q: Uint8Array, from = '192.0.2.77', now = 1000) =>
+    shield.handle(q, from, now, classify, () => responder.respond(q, UDP));
+  const client = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8);
+  const withCookie = (name: string, data: Uint8Array) =>
+    buildQuery(name, RRType.A, { edns: { options: [{ code: EdnsOption.COOKIE, data }] } });
+
+  test('a malformed COOKIE option gets FORMERR; a client cookie gets our server cookie in the answer', () => {
+    const sh = make();
+    const formerr = decodeMessage(run(sh, withCookie('www.example.', Uint8Array.of(1, 2, 3))) as Uint8Array);
+    assert.equal(fullRcode(formerr), 1);
+    const q = withCookie('www.example.', client);
+    const r = decodeMessage(run(sh, q) as Uint8Array);
+    assert.equal(fullRcode(r), 0);
+    assert.equal(r.answers.length, 1);
+    const cookie = findEdnsOption(r.edns, EdnsOption.COOKIE)?.data as Uint8Array;
+    assert.equal(cookie.length, 24);
+    assert.deepEqual(cookie.subarray(0, 8), client);
+    // What we sent verifies under our secret for that address, and is sent back as it is.
+    const again = withCookie('www.example.', cookie);
+    const view = new QueryView();
+    assert.ok(view.parse(again));
+    const secrets = { current: secret, accepted: [] } as never;
+    assert.equal(
+      checkCookie(
+        again,
+        view.cookieAt,
+        view.cookieLength,
+        Uint8Array.of(192, 0, 2, 77),
+        cookieClock(),
+        secrets,
+      ),
+      CookieStatus.valid,
+    );
+    assert.deepEqual(findEdnsOption(decodeMessage(run(sh, again) as Uint8Array).edns, 10)?.data, cookie);
+    assert.deepEqual(sh.stats(1000).cookies, [0, 1, 1, 0, 1]);
+  });
+
+  test('a random-subdomain flood: the zone is called attacked, missing names shed (BADCOOKIE for cookie clients), existing names answered', () => {
+    const sh = make({ zones: { minNxPerSecond: 50, holdSeconds: 2, budgetFloor: 5 } });
+    let t = 0;
+    for (let s = 0; s < 4; s++)
+      for (let i = 0; i < 200; i++) {
+        t = s * 1000 + i * 4;
+        run(sh, buildQuery(`r${s}x${i}.example.`, RRType.A, { id: i }), `198.51.100.${i % 200}`, t);
+      }
+    const st = sh.stats(t);
+    assert.deepEqual(st.attacked, [EXAMPLE_KEY]);
+    assert.deepEqual(st.events, [[EXAMPLE_KEY, 1]]);
+    assert.ok(st.dropped > 300, `dropped ${st.dropped}`);
+    assert.ok(st.shedBudget[0] > 300);
+    // An existing name is answered; a missing one from a cookie client gets BADCOOKIE and a cookie.
+    assert.equal(
+      fullRcode(decodeMessage(run(sh, buildQuery('www.example.', RRType.A), '203.0.113.1', t) as Uint8Array)),
+      0,
+    );
+    const bad = decodeMessage(run(sh, withCookie('zzz.example.', client), '203.0.113.2', t) as Uint8Array);
+    assert.equal(fullRcode(bad), 23);
+    assert.equal(findEdnsOption(bad.edns, 10)?.data.length, 24);
+  });
+
+  test('dry run counts and sheds nothing; RRL slips every second limited answer; the allow-list is never limited', () => {
+    const dry = make({ mode: 'dry-run', zones: { minNxPerSecond: 50, budgetFloor: 5 } });
+    let answered = 0;
+    for (let s = 0; s < 4; s++)
+      for (let i = 0; i < 200; i++)
+        if (run(dry, buildQuery(`r${s}x${i}.example.`, RRType.A), `198.51.100.${i % 200}`, s * 1000 + i * 4))
+          answered++;
+    assert.equal(answered, 800);
+    assert.ok(dry.stats(4000).wouldDrop > 300);
+
+    const rrl = make({ rrl: { responsesPerSecond: 5, slip: 2 }, allow: new PrefixSet(['192.0.2.0/24']) });
+    const tally = { full: 0, tc: 0, none: 0 };
+    for (let i = 0; i < 30; i++) {
+      const r = run(rrl, buildQuery('www.example.', RRType.A, { id: i }), '198.51.100.9', 1000);
+      if (r === null) tally.none++;
+      else if (r[2] & 0x02) tally.tc++;
+      else tally.full++;
+    }
+    assert.deepEqual(tally, { full: 5, tc: 12, none: 13 });
+    let allowed = 0;
+    for (let i = 0; i < 30; i++)
+      if (run(rrl, buildQuery('www.example.', RRType.A), '192.0.2.1', 1000)) allowed++;
+    assert.equal(allowed, 30);
+    // A zone's own RRL rate applies with the server's RRL off.
+    const own = make({ zoneSettings: new Map([[EXAMPLE_KEY, { rrlRates: [2, 2, 2, 2, 2] }]]) });
+    let full = 0;
+    for (let i = 0; i < 10; i++) {
+      const r = run(own, buildQuery('www.example.', RRType.A), '198.51.100.9', 1000);
+      if (r && (r[2] & 0x02) === 0) full++;
+    }
+    assert.equal(full, 2);
+  });
+});
+
+describe('ipv4Octets', () => {
+  test('dotted quads and IPv4-mapped addresses; anything else is left to the full parser', async () => {
+    const { ipv4Octets } = await import('../../shield/node-shield.js');
+    const out = new Uint8Array(4);
+    assert.deepEqual(ipv4Octets('192.0.2.255', out), Uint8Array.of(192, 0, 2, 255));
+    assert.deepEqual(ipv4Octets('::ffff:10.1.2.3', out), Uint8Array.of(10, 1, 2, 3));
+    assert.deepEqual(ipv4Octets('::FFFF:10.1.2.4', out), Uint8Array.of(10, 1, 2, 4));
+    for (const bad of [
+      '',
+      '1.2.3',
+      '1.2.3.4.5',
+      '256.1.1.1',
+      '1..2.3',
+      '1.2.3.4 ',
+      '::1',
+      '2001:db8::1',
+      '::fffe:1.2.3.4',
+      '0001.2.3.4',
+    ])
+      assert.equal(ipv4Octets(bad, out), undefined, bad);
+  });
+});

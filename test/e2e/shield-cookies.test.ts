@@ -1,0 +1,125 @@
+/**
+ * The cookie secret rotated on a schedule (`--cookie-rotate`, RFC 9018 rollover), end to end on
+ * the native path: the primary makes each secret and hands it to every worker; a server cookie
+ * made before a rotation still verifies after it (the server sends it back unchanged, as it does
+ * a valid cookie under half an hour old), and one made two rotations ago does not (a new cookie
+ * comes back). Skips without the native addon (SWITCHBOARD_REQUIRE_PEERS=1 fails).
+ * @module
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { nativeUdpStatus } from '../../src/transport/native-udp.js';
+import { decodeMessage } from '../../src/wire/decode.js';
+import { findEdnsOption } from '../../src/wire/edns.js';
+import { fullRcode } from '../../src/wire/message.js';
+import { buildQuery, queryUdp } from '../helpers/dns-client.js';
+import { type Peer, startSwitchboard } from '../helpers/peers.js';
+import { skipOrFail } from '../helpers/require-peers.js';
+
+const native = nativeUdpStatus();
+const skip = skipOrFail(native.ok ? false : `the native UDP addon is not available: ${native.reason}`);
+
+const ZONE = `$ORIGIN example.
+$TTL 300
+@ SOA ns1 hostmaster 1 3600 600 86400 300
+@ NS ns1
+ns1 A 127.0.0.1
+www A 192.0.2.1
+`;
+
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const CLIENT = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8);
+
+/** Asks www.example. A with `cookie` as the COOKIE option; the answer's RCODE and cookie. */
+async function ask(
+  peer: Peer,
+  cookie: Uint8Array,
+): Promise<{ rcode: number; cookie: Uint8Array | undefined }> {
+  const q = buildQuery({
+    id: 9,
+    name: 'www.example.',
+    type: 1,
+    edns: { udpSize: 1232, options: [{ code: 10, data: cookie }] },
+  });
+  const r = decodeMessage(
+    await queryUdp(q, {
+      host: '127.0.0.1',
+      port: peer.port,
+      timeoutMs: 1500,
+      retries: 2,
+      localAddress: '127.0.77.1',
+    }),
+  );
+  return { rcode: fullRcode(r), cookie: findEdnsOption(r.edns, 10)?.data };
+}
+
+const rotations = (peer: Peer) =>
+  (peer.output().match(/shield: cookie secret rotated \(\d+ since start/g) ?? []).length;
+
+async function waitRotations(peer: Peer, n: number): Promise<void> {
+  for (let i = 0; i < 200 && rotations(peer) < n; i++) await settle(100);
+  assert.ok(rotations(peer) >= n, `rotation ${n} not logged:\n${peer.output()}`);
+  await settle(400); // the workers take the set over IPC
+}
+
+describe('cookie secret rotation (--cookie-rotate)', { skip, timeout: 120_000 }, () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sb-shield-cookies-'));
+    writeFileSync(join(dir, 'example.zone'), ZONE);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const [what, workers, images, io] of [
+    ['workers serving images', 2, 'on', 'native'],
+    ['workers parsing zone files', 1, 'off', 'native'],
+    ['one process', 0, 'off', 'native'],
+    ['the Node UDP path', 1, 'on', 'node'],
+  ] as const) {
+    test(`${what}: the previous secret's cookie verifies after a rotation, not after two`, async () => {
+      const peer = await startSwitchboard(dir, {
+        workers,
+        io,
+        args: [
+          '--images',
+          images,
+          ...(io === 'native' ? ['--native-answers'] : []),
+          '--shield',
+          'on',
+          '--cookie-rotate',
+          '4s',
+        ],
+      });
+      try {
+        assert.match(peer.output(), /shield: cookie secret rotated every 4s/);
+        // A cookie made with the secret in force now (no rotation under way while it is made).
+        let made: Uint8Array | undefined;
+        let at = 0;
+        for (let i = 0; i < 10 && made === undefined; i++) {
+          at = rotations(peer);
+          const r = await ask(peer, CLIENT);
+          assert.equal(r.rcode, 0);
+          if (rotations(peer) === at) made = r.cookie;
+        }
+        assert.ok(made !== undefined && made.length === 24, 'a server cookie came back');
+        assert.deepEqual((await ask(peer, made)).cookie, made, 'valid and fresh: sent back as it is');
+        await waitRotations(peer, at + 1);
+        const once = await ask(peer, made);
+        assert.equal(once.rcode, 0);
+        assert.deepEqual(once.cookie, made, 'one rotation later the previous secret still verifies it');
+        await waitRotations(peer, at + 2);
+        const twice = await ask(peer, made);
+        assert.equal(twice.rcode, 0, 'not under attack: answered, with a new cookie');
+        assert.equal(twice.cookie?.length, 24);
+        assert.notDeepEqual(twice.cookie, made, 'two rotations later it is not ours any more');
+        // The new cookie is good.
+        assert.deepEqual((await ask(peer, twice.cookie as Uint8Array)).cookie, twice.cookie);
+      } finally {
+        await peer.stop();
+      }
+    });
+  }
+});
