@@ -159,8 +159,21 @@ for (const zoneWork of ['inline', 'thread'] as const)
         // The change and the SOA: 3 RRsets.
         assert.equal((await cp.servedChanges('gone.test', { id: v1.id, version: 1 }))?.changes.length, 3);
         assert.equal(await cp.servedChanges('gone.test', { id: v1.id, version: 1 }, 2), null);
+        // A change of many records goes the whole way before its diff is parsed (records added
+        // + removed over 4× the RRset limit), even when it touches few RRsets.
+        const v2 = await cp.servedZone('gone.test');
+        assert.ok(v2?.id);
+        const many = Array.from({ length: 50 }, (_, i) => ({ content: `192.0.2.${i + 10}` }));
+        await cp.changeRRsets(admin, 'gone.test', [
+          { op: 'replace', name: 'c.gone.test', type: 'A', ttl: 60, records: many },
+        ]);
+        assert.equal(await cp.servedChanges('gone.test', { id: v2.id, version: v2.version }, 10), null);
+        assert.equal(
+          (await cp.servedChanges('gone.test', { id: v2.id, version: v2.version }, 20))?.changes.length,
+          2,
+        );
         assert.equal(await cp.servedChanges('gone.test', { id: 'not-this-zone', version: 1 }), null);
-        assert.equal(await cp.servedChanges('gone.test', { id: v1.id, version: 3 }), null);
+        assert.equal(await cp.servedChanges('gone.test', { id: v1.id, version: 4 }), null);
         assert.equal(await cp.servedChanges('nowhere.test', { id: v1.id, version: 1 }), null);
         assert.equal(await cp.servedChanges('bad name!', { id: v1.id, version: 1 }), null);
         await cp.deleteZone(admin, 'gone.test');
