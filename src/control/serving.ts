@@ -19,6 +19,15 @@ export const SERVED_CHANGES_MAX = 20_000;
 /** Version kinds whose stored diff is not against the version before it as served. */
 const NOT_A_DIFF = new Set(['create', 'restore']);
 
+/** `name` as a zone name in its stored spelling, or null when it cannot be one. */
+function zoneNameOrNull(name: string): string | null {
+  try {
+    return parseZoneName(name).toString();
+  } catch {
+    return null;
+  }
+}
+
 /** What the DNS workers read from the control plane. */
 export class Serving {
   readonly #ctx: PlaneContext;
@@ -61,12 +70,8 @@ export class Serving {
 
   async servedZone(name: string): Promise<ServedZone | null> {
     this.#ctx.checkOpen();
-    let zname: string;
-    try {
-      zname = parseZoneName(name).toString();
-    } catch {
-      return null;
-    }
+    const zname = zoneNameOrNull(name);
+    if (zname === null) return null;
     return this.#ctx.store.read(async (repo) => {
       const zone = await repo.getZoneByName(zname);
       if (!zone) return null;
@@ -91,12 +96,8 @@ export class Serving {
     maxRRsets = SERVED_CHANGES_MAX,
   ): Promise<ServedChanges | null> {
     this.#ctx.checkOpen();
-    let zname: string;
-    try {
-      zname = parseZoneName(name).toString();
-    } catch {
-      return null;
-    }
+    const zname = zoneNameOrNull(name);
+    if (zname === null) return null;
     return this.#ctx.store.read(async (repo) => {
       const zone = await repo.getZoneByName(zname);
       if (!zone || zone.id !== since.id) return null;
