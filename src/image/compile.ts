@@ -26,7 +26,7 @@ import { writeTypeClassTtl } from '../wire/encode.js';
 import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { compressibleNameOffsets, rdataTarget } from '../wire/rdata.js';
-import { nameLengthAt } from '../wire/rdata-wire.js';
+import { hasCompressibleNames, nameLengthAt } from '../wire/rdata-wire.js';
 import { ColumnZone, type ZoneColumns } from '../zone/column-zone.js';
 import { NodeFlag, type RRset, Zone, type ZoneNode } from '../zone/zone.js';
 import {
@@ -2076,25 +2076,7 @@ class TemplateBuilder {
  * not DS (answered by the engine): `#exactData` writes its template with `#plainData`.
  */
 function plainType(type: number): boolean {
-  switch (type) {
-    case RRType.NS:
-    case RRType.MD:
-    case RRType.MF:
-    case RRType.CNAME:
-    case RRType.MB:
-    case RRType.MG:
-    case RRType.MR:
-    case RRType.PTR:
-    case RRType.MX:
-    case RRType.SOA:
-    case RRType.MINFO:
-    case RRType.SRV:
-    case RRType.DS:
-    case RRType.ANY:
-      return false;
-    default:
-      return true;
-  }
+  return type !== RRType.SRV && type !== RRType.DS && type !== RRType.ANY && !hasCompressibleNames(type);
 }
 
 /**

@@ -663,6 +663,29 @@ const AT_TWO: readonly number[] = Object.freeze([2]);
 const NONE: readonly number[] = Object.freeze([]);
 
 /**
+ * Whether `type`'s RDATA holds names an encoder may compress (the types `compressibleOffsets`
+ * gives offsets for: the RFC 1035 name types). Keep the two in step.
+ */
+export function hasCompressibleNames(type: number): boolean {
+  switch (type) {
+    case RRType.NS:
+    case RRType.MD:
+    case RRType.MF:
+    case RRType.CNAME:
+    case RRType.MB:
+    case RRType.MG:
+    case RRType.MR:
+    case RRType.PTR:
+    case RRType.MX:
+    case RRType.SOA:
+    case RRType.MINFO:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
  * Offsets of names an encoder may compress: only in the RFC 1035 types (RFC 3597 §4); not
  * DNAME (RFC 6672 §2.5), not SRV (RFC 2782), not the RFC 3597 "decompress only" types.
  */
