@@ -501,12 +501,13 @@ unsigned sb_zones_top(const sb_zones *z, double now_ms, uint32_t *out, double *q
 /* ================= sources.ts ================= */
 
 #define NEVER (-1e15)
+/* How long earned history lasts after the last calm credit that qualified: a day. */
+#define HISTORY_MS 86400000.0
 
 static int source_slot_tier(const sb_sources *s, uint32_t slot, double now_ms) {
   if (now_ms - s->cookie_at[slot] < s->cookie_ms) return SB_TIER_COOKIE;
   if (now_ms - s->tcp_at[slot] < s->tcp_ms) return SB_TIER_TCP;
-  uint32_t good = s->good[slot];
-  if (good >= s->history_min && good >= s->history_share * ((double)good + s->bad[slot])) return SB_TIER_HISTORY;
+  if (now_ms - s->history_at[slot] < HISTORY_MS) return SB_TIER_HISTORY;
   return SB_TIER_UNKNOWN;
 }
 
@@ -530,7 +531,8 @@ int sb_sources_init(sb_sources *s, uint32_t table_size, uint32_t history_min, do
   s->cookie_at = calloc(n, 8);
   s->seen = calloc(n, 8);
   s->credited = calloc(n, 8);
-  if (!s->good || !s->bad || !s->tcp_at || !s->cookie_at || !s->seen || !s->credited) {
+  s->history_at = calloc(n, 8);
+  if (!s->good || !s->bad || !s->tcp_at || !s->cookie_at || !s->seen || !s->credited || !s->history_at) {
     sb_sources_free(s);
     return -1;
   }
@@ -545,6 +547,7 @@ void sb_sources_free(sb_sources *s) {
   free(s->cookie_at);
   free(s->seen);
   free(s->credited);
+  free(s->history_at);
   memset(s, 0, sizeof(*s));
 }
 
@@ -569,6 +572,7 @@ static uint32_t sources_claim(sb_sources *s, uint32_t key, double now_ms) {
     s->tcp_at[slot] = NEVER;
     s->cookie_at[slot] = NEVER;
     s->credited[slot] = NEVER;
+    s->history_at[slot] = NEVER;
   }
   s->seen[slot] = now_ms;
   return slot;
@@ -584,6 +588,15 @@ void sb_sources_note_calm(sb_sources *s, uint32_t key, int exists, double now_ms
   } else if (s->bad[slot] < UINT32_MAX) {
     s->bad[slot]++;
   }
+  /* Earned history is kept (sources.ts): a resolver that forwards a random-subdomain flood
+   * before its zone is called attacked keeps its standing. */
+  uint32_t good = s->good[slot];
+  if (good >= s->history_min && good >= s->history_share * ((double)good + s->bad[slot])) s->history_at[slot] = now_ms;
+}
+
+int sb_sources_used_tcp(const sb_sources *s, uint32_t key, double now_ms) {
+  int32_t slot = sb_table_find(&s->table, key);
+  return slot >= 0 && now_ms - s->tcp_at[slot] < s->tcp_ms;
 }
 
 void sb_sources_note_tcp(sb_sources *s, uint32_t key, double now_ms) { s->tcp_at[sources_claim(s, key, now_ms)] = now_ms; }
@@ -596,8 +609,19 @@ void sb_sources_note_cookie(sb_sources *s, uint32_t key, double now_ms) {
 
 #define STRANGER_SLIP 4
 
+/* TC=1 for a source seen on TCP; for others within the budget, else a drop (admission.ts). */
+static int admission_truncate(sb_admission *a, int used_tcp, double now_ms) {
+  if (used_tcp) return SB_ADMIT_TRUNCATE;
+  double dt = fmax(0, now_ms - a->tc_at);
+  a->tc_at = now_ms;
+  a->tc_tokens = fmin(SB_NO_TCP_TRUNCATIONS_PER_SECOND, a->tc_tokens + (dt * SB_NO_TCP_TRUNCATIONS_PER_SECOND) / 1000);
+  if (a->tc_tokens < 1) return SB_ADMIT_DROP;
+  a->tc_tokens -= 1;
+  return SB_ADMIT_TRUNCATE;
+}
+
 int sb_admission_decide(sb_admission *a, int tier, int in_zone, int exists, int zone_attacked, int within_budget,
-                        int overload) {
+                        int overload, int used_tcp, double now_ms) {
   if (tier < 0 || tier > 3) tier = SB_TIER_UNKNOWN;
   int verified = tier >= SB_TIER_TCP;
   int missing = !in_zone || !exists;
@@ -605,7 +629,7 @@ int sb_admission_decide(sb_admission *a, int tier, int in_zone, int exists, int 
     a->shed_budget[tier]++;
     if (!verified) return SB_ADMIT_DROP;
     a->budget_slip ^= 1;
-    return a->budget_slip == 1 ? SB_ADMIT_TRUNCATE : SB_ADMIT_DROP;
+    return a->budget_slip == 1 ? admission_truncate(a, used_tcp, now_ms) : SB_ADMIT_DROP;
   }
   if (overload <= 0 || verified) return SB_ADMIT_ANSWER;
   if (overload == 1) {
@@ -619,7 +643,7 @@ int sb_admission_decide(sb_admission *a, int tier, int in_zone, int exists, int 
     if (tier == SB_TIER_UNKNOWN) {
       a->slip = (a->slip + 1) % STRANGER_SLIP;
       a->shed_overload[tier]++;
-      return a->slip == 0 ? SB_ADMIT_TRUNCATE : SB_ADMIT_DROP;
+      return a->slip == 0 ? admission_truncate(a, used_tcp, now_ms) : SB_ADMIT_DROP;
     }
     if (missing) {
       a->shed_overload[tier]++;

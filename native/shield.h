@@ -127,7 +127,7 @@ typedef struct sb_sources {
   uint32_t history_min;
   double history_share, tcp_ms, cookie_ms, now;
   uint32_t *good, *bad;
-  double *tcp_at, *cookie_at, *seen, *credited;
+  double *tcp_at, *cookie_at, *seen, *credited, *history_at;
 } sb_sources;
 int sb_sources_init(sb_sources *s, uint32_t table_size, uint32_t history_min, double history_share,
                     double tcp_seconds, double cookie_seconds);
@@ -136,6 +136,8 @@ uint32_t sb_sources_key(const uint8_t *addr, size_t addr_len);
 int sb_sources_tier(sb_sources *s, uint32_t key, int cookie_valid, double now_ms);
 void sb_sources_note_calm(sb_sources *s, uint32_t key, int exists, double now_ms);
 void sb_sources_note_tcp(sb_sources *s, uint32_t key, double now_ms);
+/* Whether key completed a TCP handshake within the TCP tier's time, whatever its tier. */
+int sb_sources_used_tcp(const sb_sources *s, uint32_t key, double now_ms);
 void sb_sources_note_cookie(sb_sources *s, uint32_t key, double now_ms);
 
 /* ---- admission (admission.ts) ---- */
@@ -145,12 +147,17 @@ void sb_sources_note_cookie(sb_sources *s, uint32_t key, double now_ms);
 /* The batch loop's own verdicts (shield_glue.c), beside admission's: */
 #define SB_ADMIT_FORMERR 3   /* a malformed COOKIE option (RFC 7873 §5.2.2) */
 #define SB_ADMIT_BADCOOKIE 4 /* under attack or overload, a cookie client without a valid one */
+/* TC=1 answers a second, at most, to sources not seen on TCP (admission.ts). */
+#define SB_NO_TCP_TRUNCATIONS_PER_SECOND 100
+/* Distinct hosts of a /24 shedding missing names in one second before they count toward a block. */
+#define SB_PREFILTER_NX_HOSTS 16
 typedef struct sb_admission {
   unsigned slip, budget_slip;
   double shed_budget[4], shed_overload[4];
+  double tc_tokens, tc_at;
 } sb_admission;
 int sb_admission_decide(sb_admission *a, int tier, int in_zone, int exists, int zone_attacked, int within_budget,
-                        int overload);
+                        int overload, int used_tcp, double now_ms);
 
 typedef struct sb_overload {
   double behind, tau, hold, share, at, level_at, saturated_since;
@@ -203,8 +210,9 @@ typedef struct sb_shield {
   double last_sweep;
   /* the prefilter's state: per IPv4 /24 */
   sb_table blocks;
-  uint32_t *blk_key, *blk_sheds;
+  uint32_t *blk_key, *blk_sheds, *blk_nx_sheds;
   uint8_t *blk_strikes;
+  uint8_t *blk_hosts; /* 32 octets a /24: which hosts shed missing names this second */
   double *blk_good_until, *blk_until, *blk_seen;
   uint32_t blocked[512];
   unsigned nblocked, blocked_version;

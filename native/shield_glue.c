@@ -33,6 +33,8 @@ static void shield_free(sb_shield *sh) {
   sb_table_free(&sh->blocks);
   free(sh->blk_key);
   free(sh->blk_sheds);
+  free(sh->blk_nx_sheds);
+  free(sh->blk_hosts);
   free(sh->blk_strikes);
   free(sh->blk_good_until);
   free(sh->blk_until);
@@ -105,11 +107,13 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   uint32_t nb = sh->blocks.size;
   sh->blk_key = calloc(nb, 4);
   sh->blk_sheds = calloc(nb, 4);
+  sh->blk_nx_sheds = calloc(nb, 4);
+  sh->blk_hosts = calloc(nb, 32);
   sh->blk_strikes = calloc(nb, 1);
   sh->blk_good_until = calloc(nb, 8);
   sh->blk_until = calloc(nb, 8);
   sh->blk_seen = calloc(nb, 8);
-  if (!sh->blk_key || !sh->blk_sheds || !sh->blk_strikes || !sh->blk_good_until || !sh->blk_until || !sh->blk_seen) {
+  if (!sh->blk_key || !sh->blk_sheds || !sh->blk_nx_sheds || !sh->blk_hosts || !sh->blk_strikes || !sh->blk_good_until || !sh->blk_until || !sh->blk_seen) {
     shield_free(sh);
     return -1;
   }
@@ -210,6 +214,8 @@ static uint32_t block_slot(sb_shield *sh, uint32_t p24, double now_ms) {
   if (sh->blocks.claimed) {
     sh->blk_key[slot] = p24;
     sh->blk_sheds[slot] = 0;
+    sh->blk_nx_sheds[slot] = 0;
+    memset(sh->blk_hosts + 32 * (size_t)slot, 0, 32);
     sh->blk_strikes[slot] = 0;
     sh->blk_good_until[slot] = 0;
     sh->blk_until[slot] = 0;
@@ -229,6 +235,25 @@ static void note_shed(sb_shield *sh, const sb_verdict *v, double now_ms) {
   uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
   uint32_t slot = block_slot(sh, p24, now_ms);
   if (sh->blk_sheds[slot] < UINT32_MAX) sh->blk_sheds[slot]++;
+}
+
+/* A stranger's query for a missing name (or no zone of ours) shed by an attacked zone's budget or
+ * for overload: a random-subdomain flood. It counts toward a block only with many hosts of the
+ * /24 doing it in one second (bots; a resolver's /24 shows few addresses, and one with a source of
+ * good standing is never blocked anyway). */
+static void note_nx_shed(sb_shield *sh, const sb_verdict *v, double now_ms) {
+  if (sh->cfg.prefilter_threshold <= 0 || v->addr_len != 4 || v->allowed) return;
+  uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
+  uint32_t slot = block_slot(sh, p24, now_ms);
+  if (sh->blk_nx_sheds[slot] < UINT32_MAX) sh->blk_nx_sheds[slot]++;
+  sh->blk_hosts[32 * (size_t)slot + (v->addr[3] >> 3)] |= (uint8_t)(1u << (v->addr[3] & 7));
+}
+
+/* Distinct hosts of the /24 in slot that shed missing names this second. */
+static unsigned nx_hosts(const sb_shield *sh, uint32_t slot) {
+  unsigned n = 0;
+  for (size_t i = 0; i < 32; i++) n += (unsigned)__builtin_popcount(sh->blk_hosts[32 * (size_t)slot + i]);
+  return n;
 }
 
 /* Whether an allow-listed prefix overlaps the /24 p24. */
@@ -256,8 +281,9 @@ static void prefilter_second(sb_shield *sh, double now_ms) {
   unsigned n = 0;
   for (uint32_t s = 0; s < sh->blocks.size; s++) {
     if (sh->blocks.keys[s] == 0) continue;
-    if (sh->blk_sheds[s] >= sh->cfg.prefilter_threshold && now_ms >= sh->blk_good_until[s] &&
-        !allow_touches(sh, sh->blk_key[s])) {
+    int flood = sh->blk_sheds[s] >= sh->cfg.prefilter_threshold ||
+                (sh->blk_nx_sheds[s] >= sh->cfg.prefilter_threshold && nx_hosts(sh, s) >= SB_PREFILTER_NX_HOSTS);
+    if (flood && now_ms >= sh->blk_good_until[s] && !allow_touches(sh, sh->blk_key[s])) {
       if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
         sh->would_block++;
       } else if (sh->blk_until[s] <= now_ms) {
@@ -268,6 +294,10 @@ static void prefilter_second(sb_shield *sh, double now_ms) {
       }
     }
     sh->blk_sheds[s] = 0;
+    if (sh->blk_nx_sheds[s] != 0) {
+      sh->blk_nx_sheds[s] = 0;
+      memset(sh->blk_hosts + 32 * (size_t)s, 0, 32);
+    }
     if (sh->blk_until[s] > now_ms && n < 512) next[n++] = sh->blk_key[s];
     else if (sh->blk_until[s] > 0 && sh->blk_until[s] <= now_ms) sh->blk_until[s] = 0;
   }
@@ -338,6 +368,8 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
     if (attacked && !exists) within = sb_zones_admit_missing(&sh->zones, slot, now_ms);
   }
   if (sh->overload.level == 0 && !attacked && pp->status == 0) sb_sources_note_calm(&sh->sources, key, exists, now_ms);
+  /* Where admission may answer TC=1: is it worth it (has the source used TCP)? */
+  int used_tcp = (sh->overload.level >= 2 || (attacked && !exists)) && sb_sources_used_tcp(&sh->sources, key, now_ms);
   if (v->allowed) {
     sh->allowed++;
     sh->answered++;
@@ -360,12 +392,18 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
       return SB_ADMIT_BADCOOKIE;
     }
   }
-  double shed_before = sh->adm.shed_overload[tier];
-  int verdict = sb_admission_decide(&sh->adm, tier, in_zone, exists, attacked, within, sh->overload.level);
-  /* Only what a direct flood sends counts toward a kernel block: existing names (a random-
-   * subdomain flood comes through resolvers, which must never be blocked). */
-  if (sh->adm.shed_overload[tier] != shed_before && tier == SB_TIER_UNKNOWN && in_zone && exists)
-    note_shed(sh, v, now_ms);
+  double shed_before = sh->adm.shed_overload[tier] + sh->adm.shed_budget[tier];
+  int verdict =
+      sb_admission_decide(&sh->adm, tier, in_zone, exists, attacked, within, sh->overload.level, used_tcp, now_ms);
+  /* Toward a kernel block: strangers' existing names shed (a direct flood), and strangers'
+   * missing names shed from many hosts of one /24 (bots' random subdomains; a random-subdomain
+   * flood through resolvers comes from few addresses of a /24, or from ones of good standing). */
+  if (tier == SB_TIER_UNKNOWN && sh->adm.shed_overload[tier] + sh->adm.shed_budget[tier] != shed_before) {
+    if (in_zone && exists)
+      note_shed(sh, v, now_ms);
+    else
+      note_nx_shed(sh, v, now_ms);
+  }
   if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
     if (verdict == SB_ADMIT_DROP) sh->would_drop++;
     if (verdict == SB_ADMIT_TRUNCATE) sh->would_truncate++;

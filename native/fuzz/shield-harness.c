@@ -296,9 +296,12 @@ int main(void) {
     } else if (!strcmp(op, "scookie") && argc == 3 && have_sources) {
       size_t al = unhex(argv[1], addr, 16);
       sb_sources_note_cookie(&sources, sb_sources_key(addr, al), strtod(argv[2], NULL));
-    } else if (!strcmp(op, "adm") && argc == 7) {
+    } else if (!strcmp(op, "utcp") && argc == 3 && have_sources) {
+      size_t al = unhex(argv[1], addr, 16);
+      printf("%d\n", sb_sources_used_tcp(&sources, sb_sources_key(addr, al), strtod(argv[2], NULL)));
+    } else if (!strcmp(op, "adm") && argc == 9) {
       printf("%d\n", sb_admission_decide(&adm, atoi(argv[1]), atoi(argv[2]), atoi(argv[3]), atoi(argv[4]),
-                                         atoi(argv[5]), atoi(argv[6])));
+                                         atoi(argv[5]), atoi(argv[6]), atoi(argv[7]), strtod(argv[8], NULL)));
     } else if (!strcmp(op, "pf") && argc == 3) {
       printf("%s\n", prefilter_check((unsigned)atoi(argv[1]), (uint32_t)strtoul(argv[2], NULL, 10)) ? "ok" : "refused");
     } else if (!strcmp(op, "ovl-new") && argc == 4) {

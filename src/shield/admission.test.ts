@@ -66,16 +66,18 @@ describe('source tiers', () => {
   });
 });
 
-describe('admission', () => {
-  const base: AdmissionInput = {
-    tier: Tier.unknown,
-    inZone: true,
-    exists: true,
-    zoneAttacked: false,
-    withinZoneBudget: true,
-    overload: 0,
-  };
+const base: AdmissionInput = {
+  tier: Tier.unknown,
+  inZone: true,
+  exists: true,
+  zoneAttacked: false,
+  withinZoneBudget: true,
+  overload: 0,
+  usedTcp: true,
+  nowMs: 0,
+};
 
+describe('admission', () => {
   test('calm: everything is answered', () => {
     const a = new Admission();
     for (const tier of [0, 1, 2, 3] as Tier[])
@@ -119,6 +121,57 @@ describe('admission', () => {
       Admit.drop,
       'not our zone',
     );
+  });
+});
+
+describe('TC=1 only where TCP answers', () => {
+  test('a source not seen on TCP gets TC=1 within 100 a second and is dropped beyond; one seen on TCP keeps its slip', () => {
+    const a = new Admission();
+    const stranger = { ...base, overload: 2, usedTcp: false };
+    // At level 2 one stranger in four would be truncated: 4,000 datagrams in 1 s → 1,000 would.
+    let tc = 0;
+    for (let i = 0; i < 4000; i++)
+      if (a.decide({ ...stranger, nowMs: 10_000 + i / 4 }) === Admit.truncate) tc++;
+    assert.ok(
+      tc >= 100 && tc <= 202,
+      `truncated ${tc}: the budget's burst (100) and one second's refill (100)`,
+    );
+    const seen = [0, 1, 2, 3, 4, 5, 6, 7].map(() => a.decide({ ...stranger, usedTcp: true, nowMs: 11_000 }));
+    assert.equal(seen.filter((x) => x === Admit.truncate).length, 2, 'seen on TCP: one in four, no budget');
+    // The budget is shared with an attacked zone's slip for verified sources that never used TCP.
+    const over = { ...base, tier: Tier.cookie, exists: false, zoneAttacked: true, withinZoneBudget: false };
+    const noTcp = Array.from({ length: 400 }, () => a.decide({ ...over, usedTcp: false, nowMs: 11_000 }));
+    assert.equal(noTcp.filter((x) => x === Admit.truncate).length, 0, 'the budget is spent for this instant');
+    const later = Array.from({ length: 400 }, () => a.decide({ ...over, usedTcp: false, nowMs: 20_000 }));
+    assert.equal(later.filter((x) => x === Admit.truncate).length, 100, 'refilled to its burst of 100');
+  });
+});
+
+describe('history', () => {
+  test('earned history is kept when the resolver later forwards missing names; a burst still buys none', () => {
+    const s = new SourceTable({ tableSize: 1024 });
+    const a = s.key(v4(192, 0, 2, 9));
+    for (let i = 0; i < 7; i++) s.noteCalmQuery(a, true, i * 1000);
+    assert.equal(s.tier(a, false, 7000), Tier.unknown, '7 calm seconds: not yet (default 8)');
+    for (let i = 0; i < 1000; i++) s.noteCalmQuery(a, true, 6500 + i / 10);
+    assert.equal(s.tier(a, false, 6700), Tier.unknown, 'a burst in the same second buys nothing');
+    s.noteCalmQuery(a, true, 7000);
+    assert.equal(s.tier(a, false, 7100), Tier.history);
+    // A random-subdomain flood through it before the zone is called attacked: missing names
+    // credited for 30 calm seconds would have taken the share under 80%; it keeps its history.
+    for (let i = 0; i < 30; i++) s.noteCalmQuery(a, false, 8000 + i * 1000);
+    assert.equal(s.tier(a, false, 40_000), Tier.history);
+    // The last credit that still qualified: 8 good of 10 at 9,000 (80%).
+    assert.equal(
+      s.tier(a, false, 9000 + 86_400_000 - 1),
+      Tier.history,
+      'a day from its last qualifying credit',
+    );
+    assert.equal(s.tier(a, false, 9000 + 86_400_000), Tier.unknown);
+    assert.equal(s.usedTcp(a, 7000), false);
+    s.noteTcp(a, 8000);
+    assert.equal(s.usedTcp(a, 8000 + 3_599_999), true);
+    assert.equal(s.usedTcp(a, 8000 + 3_600_000), false);
   });
 });
 

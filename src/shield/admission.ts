@@ -13,6 +13,8 @@
  * 3. level 2: all strangers' queries but one in `strangerSlip` sent truncated; sources with a
  *    history asking for missing names;
  * 4. level 3: everything but verified sources (cookie, TCP) and history sources' existing names.
+ * Where these truncate, only a source seen on TCP lately is sure of its TC=1; others get one
+ * within a small budget a second (NO_TCP_TRUNCATIONS_PER_SECOND) and are dropped beyond it.
  * Existing names of zones not attacked, asked by verified sources, are never shed here (RRL,
  * after the answer, still applies to them).
  */
@@ -37,14 +39,25 @@ export interface AdmissionInput {
   withinZoneBudget: boolean;
   /** 0 (keeping up) .. 3 (drowning), from OverloadMeter. */
   overload: number;
+  /** The source completed a TCP handshake lately (SourceTable.usedTcp): a TC=1 answer helps it. */
+  usedTcp: boolean;
+  /** Now (ms): the TC=1 budget of sources not seen on TCP refills with time. */
+  nowMs: number;
 }
 
 /** One in this many shed strangers' datagrams at overload level 2 is truncated rather than dropped. */
 const STRANGER_SLIP = 4;
+/** TC=1 answers a second, at most, to sources not seen on TCP (where admission would truncate):
+ * beyond it they are dropped. TC=1 defends only while TCP answers, and a source that never
+ * used TCP is a spoofed one or a resolver that will not retry over TCP (it waits for its
+ * timeout either way); the budget still lets a new resolver find TCP. */
+export const NO_TCP_TRUNCATIONS_PER_SECOND = 100;
 
 export class Admission {
   #slip = 0;
   #budgetSlip = 0;
+  #tcTokens = 0;
+  #tcAt = 0;
   /** Datagrams shed so far, by reason then tier. */
   readonly shed = {
     'zone-budget': new Float64Array(4),
@@ -58,7 +71,7 @@ export class Admission {
       this.shed['zone-budget'][q.tier]++;
       if (!verified) return Admit.drop;
       this.#budgetSlip ^= 1;
-      return this.#budgetSlip === 1 ? Admit.truncate : Admit.drop;
+      return this.#budgetSlip === 1 ? this.#truncate(q) : Admit.drop;
     }
     const level = q.overload;
     if (level <= 0 || verified) return Admit.answer;
@@ -69,12 +82,26 @@ export class Admission {
     if (level === 2) {
       if (q.tier === Tier.unknown) {
         this.#slip = (this.#slip + 1) % STRANGER_SLIP;
-        return this.#overload(q.tier, this.#slip === 0 ? Admit.truncate : Admit.drop);
+        return this.#overload(q.tier, this.#slip === 0 ? this.#truncate(q) : Admit.drop);
       }
       return missing ? this.#overload(q.tier, Admit.drop) : Admit.answer;
     }
     if (q.tier === Tier.history && !missing) return Admit.answer;
     return this.#overload(q.tier, Admit.drop);
+  }
+
+  /** TC=1 for a source seen on TCP; for others within NO_TCP_TRUNCATIONS_PER_SECOND, else a drop. */
+  #truncate(q: AdmissionInput): Admit {
+    if (q.usedTcp) return Admit.truncate;
+    const dt = Math.max(0, q.nowMs - this.#tcAt);
+    this.#tcAt = q.nowMs;
+    this.#tcTokens = Math.min(
+      NO_TCP_TRUNCATIONS_PER_SECOND,
+      this.#tcTokens + (dt * NO_TCP_TRUNCATIONS_PER_SECOND) / 1000,
+    );
+    if (this.#tcTokens < 1) return Admit.drop;
+    this.#tcTokens -= 1;
+    return Admit.truncate;
   }
 
   #overload(tier: Tier, action: Admit): Admit {

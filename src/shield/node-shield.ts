@@ -143,6 +143,8 @@ export class NodeShield {
     zoneAttacked: false,
     withinZoneBudget: true,
     overload: 0,
+    usedTcp: false,
+    nowMs: 0,
   };
   /** The IPv4 source of the datagram being decided (reused: nothing keeps it). */
   readonly #v4 = new Uint8Array(4);
@@ -257,6 +259,8 @@ export class NodeShield {
     input.zoneAttacked = attacked;
     input.withinZoneBudget = within;
     input.overload = this.#overload.level;
+    input.usedTcp = (input.overload >= 2 || (attacked && !exists)) && this.#sources.usedTcp(key, nowMs);
+    input.nowMs = nowMs;
     const verdict = this.#admission.decide(input);
     if (this.#dry) {
       if (verdict === Admit.drop) c.wouldDrop++;

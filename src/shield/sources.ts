@@ -6,6 +6,8 @@
  * | `cookie`  | this query carries a server cookie we made for this address (RFC 7873)   |
  * | `tcp`     | this address completed a TCP handshake with us lately: it is real        |
  * | `history` | this address asked, in calm times, mostly for names that exist, over time   |
+ * |           | (once earned it lasts a day from its last calm credit: a resolver that later |
+ * |           | forwards a random-subdomain flood keeps it)                                  |
  * | `unknown` | none of that (a spoofed source looks like this, and so does a new resolver) |
  *
  * A query without a valid cookie from an address that has been sending valid cookies is
@@ -25,7 +27,7 @@ export interface SourceTableConfig {
   /** Addresses remembered at once. Default 262,144 (~7 MB). */
   tableSize?: number;
   /** Calm seconds (at most one query a second counts) asking for existing names before an
-   * address has a history. Default 20. */
+   * address has a history. Default 8. */
   historyMin?: number;
   /** The share of an address's calm queries that must be for existing names. Default 0.8. */
   historyShare?: number;
@@ -36,6 +38,8 @@ export interface SourceTableConfig {
 }
 
 const NEVER = -1e15;
+/** How long earned history lasts after the last calm credit that qualified: a day. */
+const HISTORY_MS = 86_400_000;
 
 export class SourceTable {
   readonly #table: BoundedTable;
@@ -50,6 +54,8 @@ export class SourceTable {
   readonly #seen: Float64Array;
   /** When the slot's history last counted a query (at most one a second). */
   readonly #credited: Float64Array;
+  /** When the slot last qualified for history (a calm credit with enough good ones). */
+  readonly #historyAt: Float64Array;
   #now = 0;
   readonly #rank = (slot: number): number => this.#slotTier(slot, this.#now) * 1e13 + this.#seen[slot];
 
@@ -58,7 +64,7 @@ export class SourceTable {
     if (!Number.isInteger(size) || size < 16 || size > 1 << 24)
       throw new RangeError('tableSize must be 16..16777216');
     this.#table = new BoundedTable(size, 8);
-    this.#historyMin = config.historyMin ?? 20;
+    this.#historyMin = config.historyMin ?? 8;
     this.#historyShare = config.historyShare ?? 0.8;
     if (!(this.#historyShare >= 0 && this.#historyShare <= 1))
       throw new RangeError('historyShare must be 0..1');
@@ -71,6 +77,7 @@ export class SourceTable {
     this.#cookieAt = new Float64Array(n);
     this.#seen = new Float64Array(n);
     this.#credited = new Float64Array(n);
+    this.#historyAt = new Float64Array(n);
   }
 
   /** Addresses the table can hold. */
@@ -106,6 +113,19 @@ export class SourceTable {
     this.#credited[slot] = nowMs;
     if (exists) this.#good[slot] = Math.min(this.#good[slot] + 1, 0xffffffff);
     else this.#bad[slot] = Math.min(this.#bad[slot] + 1, 0xffffffff);
+    const good = this.#good[slot];
+    // Earned history is kept (a day from the last credit that qualified): the random-subdomain
+    // flood of 2016 came through real resolvers, and the missing names it makes them ask in the
+    // second or two before a zone is called attacked must not take their standing away.
+    if (good >= this.#historyMin && good >= this.#historyShare * (good + this.#bad[slot]))
+      this.#historyAt[slot] = nowMs;
+  }
+
+  /** Whether `key` completed a TCP handshake within the TCP tier's time (whatever its tier):
+   * a TC=1 answer is worth sending to it. */
+  usedTcp(key: number, nowMs: number): boolean {
+    const slot = this.#table.find(key);
+    return slot >= 0 && nowMs - this.#tcpAt[slot] < this.#tcpMs;
   }
 
   /** Records a completed TCP handshake from `key`. */
@@ -132,6 +152,7 @@ export class SourceTable {
       this.#tcpAt[slot] = NEVER;
       this.#cookieAt[slot] = NEVER;
       this.#credited[slot] = NEVER;
+      this.#historyAt[slot] = NEVER;
     }
     this.#seen[slot] = nowMs;
     return slot;
@@ -140,9 +161,7 @@ export class SourceTable {
   #slotTier(slot: number, nowMs: number): Tier {
     if (nowMs - this.#cookieAt[slot] < this.#cookieMs) return Tier.cookie;
     if (nowMs - this.#tcpAt[slot] < this.#tcpMs) return Tier.tcp;
-    const good = this.#good[slot];
-    if (good >= this.#historyMin && good >= this.#historyShare * (good + this.#bad[slot]))
-      return Tier.history;
+    if (nowMs - this.#historyAt[slot] < HISTORY_MS) return Tier.history;
     return Tier.unknown;
   }
 }

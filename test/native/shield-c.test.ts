@@ -274,13 +274,17 @@ describe('the shield in C agrees with its TypeScript reference (ASan/UBSan)', {
       } else if (r < 0.58) {
         src.noteCookie(key, now);
         s.op(`scookie ${hex(addr)} ${now}`);
+      } else if (r < 0.62) {
+        s.op(`utcp ${hex(addr)} ${now}`, src.usedTcp(key, now) ? 1 : 0);
       } else {
         const cookie = rand() < 0.1;
         s.op(`stier ${hex(addr)} ${cookie ? 1 : 0} ${now}`, src.tier(key, cookie, now));
       }
     }
     const adm = new Admission();
+    let admNow = 0;
     for (let i = 0; i < 5000; i++) {
+      admNow += rand() * 20;
       const tier = Math.floor(rand() * 4) as Tier;
       const b = () => rand() < 0.5;
       const input = {
@@ -290,10 +294,12 @@ describe('the shield in C agrees with its TypeScript reference (ASan/UBSan)', {
         zoneAttacked: b(),
         withinZoneBudget: b(),
         overload: Math.floor(rand() * 4),
+        usedTcp: rand() < 0.3,
+        nowMs: admNow,
       };
       const verdict: Admit = adm.decide(input);
       s.op(
-        `adm ${tier} ${+input.inZone} ${+input.exists} ${+input.zoneAttacked} ${+input.withinZoneBudget} ${input.overload}`,
+        `adm ${tier} ${+input.inZone} ${+input.exists} ${+input.zoneAttacked} ${+input.withinZoneBudget} ${input.overload} ${+input.usedTcp} ${input.nowMs}`,
         verdict,
       );
     }
