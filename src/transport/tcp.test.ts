@@ -4,7 +4,12 @@ import { connect, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import type { QueryHandler } from './handler.js';
 import { parseListenAddress } from './listen-address.js';
-import { createTcpListener, type TcpListener, type TcpListenerOptions } from './tcp.js';
+import {
+  createTcpListener,
+  PRESSURE_FIRST_QUERY_MS,
+  type TcpListener,
+  type TcpListenerOptions,
+} from './tcp.js';
 
 /** Echo handler: the query with QR set; `0xff` at offset 12 throws, `0xfe` answers nothing. */
 const echo: QueryHandler = (q) => {
@@ -265,7 +270,7 @@ describe('TCP listener (RFC 7766)', () => {
     for (const s of [b, other, d]) s.sock.destroy();
   });
 
-  test('connections over the per-process limit are closed at once', async (t) => {
+  test('connections over the per-process limit are closed at once when every open one is mid-query', async (t) => {
     const { listener } = await withListener(t, { maxConnections: 2 });
     const a = await openClient(listener.port, '127.0.0.1', '127.0.0.2');
     const b = await openClient(listener.port, '127.0.0.1', '127.0.0.3');
@@ -273,6 +278,10 @@ describe('TCP listener (RFC 7766)', () => {
     assert.equal(idOf(await a.next()), 80);
     await b.write(frame(query(81)));
     assert.equal(idOf(await b.next()), 81);
+    // Both begin another query: neither is silent nor idle.
+    await a.write(frame(query(83)).subarray(0, 5));
+    await b.write(frame(query(84)).subarray(0, 5));
+    await pause();
     const c = await openClient(listener.port, '127.0.0.1', '127.0.0.4');
     c.sock.write(frame(query(82)));
     assert.equal(await c.next(), null);
@@ -292,16 +301,38 @@ describe('TCP listener (RFC 7766)', () => {
     assert.equal(await silent1.next(), null);
     await silent2.write(frame(query(86)));
     assert.equal(idOf(await silent2.next()), 86);
-    assert.equal(listener.stats.evicted, 1);
-    // Now both have asked: a newcomer is refused, nobody is evicted.
+    // Under pressure a silent connection may also go as too slow (over a second on a busy machine).
+    assert.equal(listener.stats.evicted + listener.stats.slowClosed, 1);
+    // Now both have asked and wait between queries: a newcomer takes the place of the one
+    // least recently active (busy, whose answer went out before silent2's).
     const late = await openClient(listener.port, '127.0.0.1', '127.0.0.5');
-    late.sock.write(frame(query(87)));
-    assert.equal(await late.next(), null);
-    assert.equal(listener.stats.refused, 1);
-    assert.equal(listener.stats.evicted, 1);
+    assert.equal(await busy.next(), null);
+    assert.equal(listener.stats.evictedIdle, 1);
+    await late.write(frame(query(87)));
+    assert.equal(idOf(await late.next()), 87);
+    assert.equal(listener.stats.refused, 0);
     while (listener.stats.open !== 2) await pause();
-    assert.equal(idOf(await busy.write(frame(query(88))).then(() => busy.next())), 88);
-    for (const s of [busy, silent2]) s.sock.destroy();
+    assert.equal(idOf(await silent2.write(frame(query(88))).then(() => silent2.next())), 88);
+    for (const s of [late, silent2]) s.sock.destroy();
+  });
+
+  test('under pressure a connection that sent no complete query within a second makes way for newcomers', async (t) => {
+    const { listener } = await withListener(t, { maxConnections: 4 });
+    // Slow TCP: one octet of the length prefix, then nothing.
+    const slow = [
+      await openClient(listener.port, '127.0.0.1', '127.0.0.2'),
+      await openClient(listener.port, '127.0.0.1', '127.0.0.3'),
+    ];
+    for (const c of slow) await c.write(Buffer.from([0]));
+    await new Promise((r) => setTimeout(r, PRESSURE_FIRST_QUERY_MS + 200));
+    // Half the limit is in use: the next arrival closes both slow ones (not at the limit yet).
+    const real = await openClient(listener.port, '127.0.0.1', '127.0.0.4');
+    for (const c of slow) assert.equal(await c.next(), null);
+    assert.equal(listener.stats.slowClosed, 2);
+    assert.equal(listener.stats.evicted, 0);
+    await real.write(frame(query(89)));
+    assert.equal(idOf(await real.next()), 89);
+    real.sock.destroy();
   });
 
   test('a response too large for a frame is dropped and reported', async (t) => {

@@ -38,6 +38,11 @@ export interface TcpStats {
   idleClosed: number;
   /** Connections that had sent no complete query, closed to make room at the process limit. */
   evicted: number;
+  /** Connections between queries (answered, nothing pending), closed to make room at the limit. */
+  evictedIdle: number;
+  /** Connections closed for sending no complete query within PRESSURE_FIRST_QUERY_MS while
+   * half the process limit or more was in use. */
+  slowClosed: number;
 }
 
 /** A listening TCP server. */
@@ -59,6 +64,14 @@ export const DEFAULT_TCP_MAX_PER_CLIENT = 32;
 
 /** A DNS header is 12 octets (RFC 1035 §4.1.1); a shorter frame cannot be a message. */
 const MIN_FRAME = 12;
+/**
+ * Under pressure (half the process limit in use or more) a new connection must complete its
+ * first query within this long, not the idle timeout: a flood of slow connections (one octet
+ * of the length, then nothing) then turns over in a second instead of holding its slots for
+ * the idle timeout, and a resolver's TCP retry finds room. A real client sends its query in
+ * the same round trip as the handshake's end.
+ */
+export const PRESSURE_FIRST_QUERY_MS = 1000;
 
 /**
  * Starts a TCP listener answering each framed query with `handler`.
@@ -71,28 +84,57 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
   const maxConnections = opts.maxConnections ?? DEFAULT_TCP_MAX_CONNECTIONS;
   const maxPerClient = opts.maxConnectionsPerClient ?? DEFAULT_TCP_MAX_PER_CLIENT;
   const label = `TCP ${formatListenAddress(address)}`;
-  const stats: TcpStats = { accepted: 0, open: 0, refused: 0, malformed: 0, idleClosed: 0, evicted: 0 };
+  const stats: TcpStats = {
+    accepted: 0,
+    open: 0,
+    refused: 0,
+    malformed: 0,
+    idleClosed: 0,
+    evicted: 0,
+    evictedIdle: 0,
+    slowClosed: 0,
+  };
   const perClient = new Map<string, number>();
   const sockets = new Set<Socket>();
-  // Connections that have not sent a complete query yet, oldest first (a Set keeps insertion
-  // order): at the process limit the oldest of them makes room for a newcomer, so a flood of
-  // connections that never ask anything cannot lock real clients out.
-  const silent = new Set<Socket>();
+  // Connections that have not sent a complete query yet, oldest first (a Map keeps insertion
+  // order), with when they were accepted: at the process limit the oldest of them makes room for
+  // a newcomer, so a flood of connections that never ask anything cannot lock real clients out;
+  // under pressure those older than PRESSURE_FIRST_QUERY_MS are closed as others arrive.
+  const silent = new Map<Socket, number>();
+  // Connections between queries (every frame answered, none begun), least recently active
+  // first: at the limit with no silent connection left, the oldest of them makes room.
+  const idle = new Set<Socket>();
   const evictedSockets = new Set<Socket>();
+  const evict = (victim: Socket) => {
+    silent.delete(victim);
+    idle.delete(victim);
+    // 'close' comes later and does the accounting; count the slot as free now.
+    victim.destroy();
+    stats.open--;
+    evictedSockets.add(victim);
+  };
 
   // allowHalfOpen: a client may send its queries and shut down its side; we still answer
   // (RFC 7766 §6.2.4 lets a client close after sending), then close ours.
   const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     const client = socket.remoteAddress ?? '';
     const count = perClient.get(client) ?? 0;
-    if (count < maxPerClient && stats.open >= maxConnections && silent.size > 0) {
-      const oldest = silent.values().next().value as Socket;
-      silent.delete(oldest);
-      stats.evicted++;
-      // 'close' comes later and does the accounting; count the slot as free now.
-      oldest.destroy();
-      stats.open--;
-      evictedSockets.add(oldest);
+    if (stats.open * 2 >= maxConnections) {
+      const now = performance.now();
+      for (const [old, since] of silent) {
+        if (now - since < PRESSURE_FIRST_QUERY_MS) break;
+        stats.slowClosed++;
+        evict(old);
+      }
+    }
+    if (count < maxPerClient && stats.open >= maxConnections) {
+      if (silent.size > 0) {
+        stats.evicted++;
+        evict(silent.keys().next().value as Socket);
+      } else if (idle.size > 0) {
+        stats.evictedIdle++;
+        evict(idle.values().next().value as Socket);
+      }
     }
     if (stats.open >= maxConnections || count >= maxPerClient) {
       stats.refused++;
@@ -103,10 +145,11 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     stats.accepted++;
     stats.open++;
     sockets.add(socket);
-    silent.add(socket);
+    silent.set(socket, performance.now());
     socket.once('close', () => {
       sockets.delete(socket);
       silent.delete(socket);
+      idle.delete(socket);
       // An evicted socket's slot was freed when it was evicted.
       if (!evictedSockets.delete(socket)) stats.open--;
       const n = (perClient.get(client) ?? 1) - 1;
@@ -229,6 +272,7 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
 
     /** Parses and answers the frames of `chunk` until it ends or our writes are blocked. */
     function consume(chunk: Buffer): void {
+      idle.delete(socket);
       const n = chunk.length;
       let off = 0;
       const answeredBefore = answeredCount;
@@ -287,6 +331,8 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
         // (Re)arm the deadline for a frame begun in this read; a finished frame disarms it.
         const partial = frame !== null || lengthHigh >= 0;
         if (!partial || answeredCount !== answeredBefore) clearFrameTimer();
+        // Between queries: a candidate to make room at the limit (least recently active first).
+        if (!partial && answeredCount > 0 && !blocked && !closing && pending === null) idle.add(socket);
         if (partial && frameTimer === null && !closing) {
           frameTimer = setTimeout(() => {
             frameTimer = null;
