@@ -53,6 +53,10 @@ export interface TcpCounters {
   idleClosed: number;
   /** Absent from listeners of builds before it was counted. */
   evicted?: number;
+  /** Idle connections closed at the limit to make room (counted as `evicted`). */
+  evictedIdle?: number;
+  /** Connections without a first query within a second under pressure (counted as `idle`). */
+  slowClosed?: number;
 }
 
 /** The answers a native UDP socket sent from C (NativeUdpStats): the handler never saw them. */
@@ -180,8 +184,8 @@ export class DnsCounters {
       counters[C.tcpAccepted] += s.accepted;
       counters[C.tcpRejected] += s.refused;
       counters[C.tcpMalformed] += s.malformed;
-      counters[C.tcpIdleClosed] += s.idleClosed;
-      counters[C.tcpEvicted] += s.evicted ?? 0;
+      counters[C.tcpIdleClosed] += s.idleClosed + (s.slowClosed ?? 0);
+      counters[C.tcpEvicted] += (s.evicted ?? 0) + (s.evictedIdle ?? 0);
       gauges[G.tcpOpen] += s.open;
     }
     gauges[G.zonesServed] = sources.zones?.() ?? 0;
