@@ -38,6 +38,8 @@ export interface SourceTableConfig {
 }
 
 const NEVER = -1e15;
+/** Calm seconds that earn history by default (SourceTableConfig.historyMin). */
+export const DEFAULT_HISTORY_MIN = 8;
 /** How long earned history lasts after the last calm credit that qualified: a day. */
 const HISTORY_MS = 86_400_000;
 
@@ -64,7 +66,7 @@ export class SourceTable {
     if (!Number.isInteger(size) || size < 16 || size > 1 << 24)
       throw new RangeError('tableSize must be 16..16777216');
     this.#table = new BoundedTable(size, 8);
-    this.#historyMin = config.historyMin ?? 8;
+    this.#historyMin = config.historyMin ?? DEFAULT_HISTORY_MIN;
     this.#historyShare = config.historyShare ?? 0.8;
     if (!(this.#historyShare >= 0 && this.#historyShare <= 1))
       throw new RangeError('historyShare must be 0..1');

@@ -6,7 +6,7 @@
  */
 import type { OverloadConfig } from '../shield/admission.js';
 import type { RrlConfig } from '../shield/rrl.js';
-import type { SourceTableConfig } from '../shield/sources.js';
+import { DEFAULT_HISTORY_MIN, type SourceTableConfig } from '../shield/sources.js';
 import type { ZoneAttackConfig } from '../shield/zone-attack.js';
 
 /** What the native shield is configured with. */
@@ -123,7 +123,7 @@ export function shieldNumbers(s: NativeShieldSettings): Float64Array {
     z.budgetFloor ?? 50,
     z.tableSize ?? 16384,
     src.tableSize ?? 262144,
-    src.historyMin ?? 20,
+    src.historyMin ?? DEFAULT_HISTORY_MIN,
     src.historyShare ?? 0.8,
     src.tcpSeconds ?? 3600,
     src.cookieSeconds ?? 3600,
