@@ -532,7 +532,8 @@ int sb_sources_init(sb_sources *s, uint32_t table_size, uint32_t history_min, do
   s->seen = calloc(n, 8);
   s->credited = calloc(n, 8);
   s->history_at = calloc(n, 8);
-  if (!s->good || !s->bad || !s->tcp_at || !s->cookie_at || !s->seen || !s->credited || !s->history_at) {
+  s->tc_at = calloc(n, 8);
+  if (!s->good || !s->bad || !s->tcp_at || !s->cookie_at || !s->seen || !s->credited || !s->history_at || !s->tc_at) {
     sb_sources_free(s);
     return -1;
   }
@@ -548,6 +549,7 @@ void sb_sources_free(sb_sources *s) {
   free(s->seen);
   free(s->credited);
   free(s->history_at);
+  free(s->tc_at);
   memset(s, 0, sizeof(*s));
 }
 
@@ -573,6 +575,7 @@ static uint32_t sources_claim(sb_sources *s, uint32_t key, double now_ms) {
     s->cookie_at[slot] = NEVER;
     s->credited[slot] = NEVER;
     s->history_at[slot] = NEVER;
+    s->tc_at[slot] = NEVER;
   }
   s->seen[slot] = now_ms;
   return slot;
@@ -594,12 +597,23 @@ void sb_sources_note_calm(sb_sources *s, uint32_t key, int exists, double now_ms
   if (good >= s->history_min && good >= s->history_share * ((double)good + s->bad[slot])) s->history_at[slot] = now_ms;
 }
 
-int sb_sources_used_tcp(const sb_sources *s, uint32_t key, double now_ms) {
+int sb_sources_used_tcp(const sb_sources *s, uint32_t key, int cookie_valid, double now_ms) {
   int32_t slot = sb_table_find(&s->table, key);
-  return slot >= 0 && now_ms - s->tcp_at[slot] < s->tcp_ms;
+  if (slot < 0) return 0;
+  if (!cookie_valid && now_ms - s->cookie_at[slot] < s->cookie_ms) return 0;
+  return now_ms - s->tcp_at[slot] < s->tcp_ms;
 }
 
-void sb_sources_note_tcp(sb_sources *s, uint32_t key, double now_ms) { s->tcp_at[sources_claim(s, key, now_ms)] = now_ms; }
+void sb_sources_note_truncated(sb_sources *s, uint32_t key, double now_ms) {
+  s->tc_at[sources_claim(s, key, now_ms)] = now_ms;
+}
+
+int sb_sources_note_tcp(sb_sources *s, uint32_t key, double now_ms) {
+  int32_t slot = sb_table_find(&s->table, key);
+  if (slot < 0 || !(now_ms - s->tc_at[slot] < SB_TC_FOLLOW_MS)) return 0;
+  s->tcp_at[sources_claim(s, key, now_ms)] = now_ms;
+  return 1;
+}
 
 void sb_sources_note_cookie(sb_sources *s, uint32_t key, double now_ms) {
   s->cookie_at[sources_claim(s, key, now_ms)] = now_ms;

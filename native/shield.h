@@ -127,7 +127,7 @@ typedef struct sb_sources {
   uint32_t history_min;
   double history_share, tcp_ms, cookie_ms, now;
   uint32_t *good, *bad;
-  double *tcp_at, *cookie_at, *seen, *credited, *history_at;
+  double *tcp_at, *cookie_at, *seen, *credited, *history_at, *tc_at;
 } sb_sources;
 int sb_sources_init(sb_sources *s, uint32_t table_size, uint32_t history_min, double history_share,
                     double tcp_seconds, double cookie_seconds);
@@ -135,9 +135,14 @@ void sb_sources_free(sb_sources *s);
 uint32_t sb_sources_key(const uint8_t *addr, size_t addr_len);
 int sb_sources_tier(sb_sources *s, uint32_t key, int cookie_valid, double now_ms);
 void sb_sources_note_calm(sb_sources *s, uint32_t key, int exists, double now_ms);
-void sb_sources_note_tcp(sb_sources *s, uint32_t key, double now_ms);
-/* Whether key completed a TCP handshake within the TCP tier's time, whatever its tier. */
-int sb_sources_used_tcp(const sb_sources *s, uint32_t key, double now_ms);
+/* A query answered over TCP: the tcp tier when key was sent a TC=1 within SB_TC_FOLLOW_MS; 1 if so. */
+int sb_sources_note_tcp(sb_sources *s, uint32_t key, double now_ms);
+/* key was sent a TC=1 answer. */
+void sb_sources_note_truncated(sb_sources *s, uint32_t key, double now_ms);
+#define SB_TC_FOLLOW_MS 60000.0
+/* Whether key came back over TCP within the TCP tier's time, whatever its tier (0 for a query
+ * without a cookie from a cookie speaker). */
+int sb_sources_used_tcp(const sb_sources *s, uint32_t key, int cookie_valid, double now_ms);
 void sb_sources_note_cookie(sb_sources *s, uint32_t key, double now_ms);
 
 /* ---- admission (admission.ts) ---- */

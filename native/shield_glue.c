@@ -369,7 +369,7 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
   }
   if (sh->overload.level == 0 && !attacked && pp->status == 0) sb_sources_note_calm(&sh->sources, key, exists, now_ms);
   /* Where admission may answer TC=1: is it worth it (has the source used TCP)? */
-  int used_tcp = (sh->overload.level >= 2 || (attacked && !exists)) && sb_sources_used_tcp(&sh->sources, key, now_ms);
+  int used_tcp = (sh->overload.level >= 2 || (attacked && !exists)) && sb_sources_used_tcp(&sh->sources, key, cookie == SB_COOKIE_VALID, now_ms);
   if (v->allowed) {
     sh->allowed++;
     sh->answered++;
@@ -410,17 +410,21 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
     sh->answered++;
     return SB_ADMIT_ANSWER;
   }
-  if (verdict == SB_ADMIT_DROP)
+  if (verdict == SB_ADMIT_DROP) {
     sh->dropped++;
-  else if (verdict == SB_ADMIT_TRUNCATE)
+  } else if (verdict == SB_ADMIT_TRUNCATE) {
     sh->truncated++;
-  else
+    sb_sources_note_truncated(&sh->sources, key, now_ms);
+  } else
     sh->answered++;
   return verdict;
 }
 
 int sb_shield_after(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, const sb_verdict *v, const uint8_t *ans,
                     size_t alen, double now_ms) {
+  /* An answer too large for the client's UDP size: it will come back over TCP (the tcp tier). */
+  if (v->addr_len != 0 && alen >= 12 && (ans[2] & 0x02))
+    sb_sources_note_truncated(&sh->sources, sb_sources_key(v->addr, v->addr_len), now_ms);
   if (!sh->cfg.rrl_on || v->allowed || v->addr_len == 0 || alen < 12) return SB_RRL_SEND;
   unsigned rcode = ans[3] & 0x0f;
   unsigned an = ((unsigned)ans[6] << 8) | ans[7];
@@ -452,7 +456,10 @@ int sb_shield_after(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, co
   }
   int r = sb_rrl_decide_rates(&sh->rrl, sb_rrl_block(&sh->rrl, v->addr, v->addr_len), kind, h, now_ms, rates);
   if (r == SB_RRL_DROP) sh->rrl_dropped++;
-  if (r == SB_RRL_SLIP) sh->rrl_slipped++;
+  if (r == SB_RRL_SLIP) {
+    sh->rrl_slipped++;
+    sb_sources_note_truncated(&sh->sources, sb_sources_key(v->addr, v->addr_len), now_ms);
+  }
   /* Rate limited positive answers and referrals (a valid-name or large-answer flood) count;
    * NXDOMAIN, NODATA and errors (random names: resolvers) never do. */
   if (r != SB_RRL_SEND && v->tier < SB_TIER_HISTORY && (kind == 0 || kind == 3)) note_shed(sh, v, now_ms);

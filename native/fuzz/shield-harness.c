@@ -292,13 +292,16 @@ int main(void) {
       sb_sources_note_calm(&sources, sb_sources_key(addr, al), atoi(argv[2]), strtod(argv[3], NULL));
     } else if (!strcmp(op, "stcp") && argc == 3 && have_sources) {
       size_t al = unhex(argv[1], addr, 16);
-      sb_sources_note_tcp(&sources, sb_sources_key(addr, al), strtod(argv[2], NULL));
+      printf("%d\n", sb_sources_note_tcp(&sources, sb_sources_key(addr, al), strtod(argv[2], NULL)));
+    } else if (!strcmp(op, "strunc") && argc == 3 && have_sources) {
+      size_t al = unhex(argv[1], addr, 16);
+      sb_sources_note_truncated(&sources, sb_sources_key(addr, al), strtod(argv[2], NULL));
     } else if (!strcmp(op, "scookie") && argc == 3 && have_sources) {
       size_t al = unhex(argv[1], addr, 16);
       sb_sources_note_cookie(&sources, sb_sources_key(addr, al), strtod(argv[2], NULL));
-    } else if (!strcmp(op, "utcp") && argc == 3 && have_sources) {
+    } else if (!strcmp(op, "utcp") && argc == 4 && have_sources) {
       size_t al = unhex(argv[1], addr, 16);
-      printf("%d\n", sb_sources_used_tcp(&sources, sb_sources_key(addr, al), strtod(argv[2], NULL)));
+      printf("%d\n", sb_sources_used_tcp(&sources, sb_sources_key(addr, al), atoi(argv[2]), strtod(argv[3], NULL)));
     } else if (!strcmp(op, "adm") && argc == 9) {
       printf("%d\n", sb_admission_decide(&adm, atoi(argv[1]), atoi(argv[2]), atoi(argv[3]), atoi(argv[4]),
                                          atoi(argv[5]), atoi(argv[6]), atoi(argv[7]), strtod(argv[8], NULL)));

@@ -20,7 +20,10 @@ describe('source tiers', () => {
     const b = s.key(v4(192, 0, 2, 2));
     for (let i = 0; i < 50; i++) s.noteCalmQuery(b, i % 2 === 0, i * 1000);
     assert.equal(s.tier(b, false, 100_000), Tier.unknown);
-    s.noteTcp(b, 100_000);
+    assert.equal(s.noteTcp(b, 100_000), false, "TCP on its own (a bot's connection flood) buys nothing");
+    assert.equal(s.tier(b, false, 100_000), Tier.unknown);
+    s.noteTruncated(b, 99_000);
+    assert.equal(s.noteTcp(b, 100_000), true, 'TCP after our TC=1: a resolver following it');
     assert.equal(s.tier(b, false, 100_100), Tier.tcp);
     assert.equal(s.tier(b, false, 100_000 + 3_600_000), Tier.unknown, 'the handshake vouches for an hour');
     assert.equal(s.tier(b, true, 0), Tier.cookie, 'a valid cookie on the query itself');
@@ -30,6 +33,7 @@ describe('source tiers', () => {
     const s = new SourceTable({ tableSize: 1024, historyMin: 1 });
     const a = s.key(v4(198, 51, 100, 7));
     s.noteCalmQuery(a, true, 0);
+    s.noteTruncated(a, 0);
     s.noteTcp(a, 0);
     s.noteCookie(a, 0);
     assert.equal(s.tier(a, true, 1000), Tier.cookie);
@@ -56,7 +60,10 @@ describe('source tiers', () => {
       const k = s.key(v4(10, 1, i, 1));
       known.push(k);
       for (let j = 0; j < 3; j++) s.noteCalmQuery(k, true, j * 1000);
-      if (i % 2) s.noteTcp(k, 5);
+      if (i % 2) {
+        s.noteTruncated(k, 4);
+        s.noteTcp(k, 5);
+      }
     }
     for (let i = 0; i < 1_000_000; i++)
       s.noteCalmQuery(s.key(v4(100, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff)), false, 10 + i / 1000);
@@ -168,10 +175,19 @@ describe('history', () => {
       'a day from its last qualifying credit',
     );
     assert.equal(s.tier(a, false, 9000 + 86_400_000), Tier.unknown);
-    assert.equal(s.usedTcp(a, 7000), false);
+    assert.equal(s.usedTcp(a, false, 7000), false);
+    s.noteTruncated(a, 7500);
     s.noteTcp(a, 8000);
-    assert.equal(s.usedTcp(a, 8000 + 3_599_999), true);
-    assert.equal(s.usedTcp(a, 8000 + 3_600_000), false);
+    assert.equal(s.usedTcp(a, false, 8000 + 3_599_999), true);
+    assert.equal(s.usedTcp(a, false, 8000 + 3_600_000), false);
+    s.noteCookie(a, 9000);
+    assert.equal(s.usedTcp(a, false, 9000), false, 'a cookie speaker without its cookie: not its own query');
+    assert.equal(s.usedTcp(a, true, 9000), true);
+    assert.equal(
+      s.noteTcp(a, 7500 + 60_000),
+      false,
+      'a TCP query over a minute after the TC=1 lifts nothing',
+    );
   });
 });
 

@@ -175,9 +175,9 @@ export class NodeShield {
     this.#secrets = secrets.length > 0 ? new CookieSecrets(secrets[0], secrets.slice(1)) : undefined;
   }
 
-  /** A completed TCP handshake (and a query over it) from `address`: the `tcp` tier. */
-  noteTcp(address: Uint8Array, nowMs: number): void {
-    this.#sources.noteTcp(this.#sources.key(address), nowMs);
+  /** A query answered over TCP from `address`: the `tcp` tier when it follows a TC=1 of ours. */
+  noteTcp(address: Uint8Array, nowMs: number): boolean {
+    return this.#sources.noteTcp(this.#sources.key(address), nowMs);
   }
 
   /**
@@ -259,7 +259,9 @@ export class NodeShield {
     input.zoneAttacked = attacked;
     input.withinZoneBudget = within;
     input.overload = this.#overload.level;
-    input.usedTcp = (input.overload >= 2 || (attacked && !exists)) && this.#sources.usedTcp(key, nowMs);
+    input.usedTcp =
+      (input.overload >= 2 || (attacked && !exists)) &&
+      this.#sources.usedTcp(key, cookie === CookieStatus.valid, nowMs);
     input.nowMs = nowMs;
     const verdict = this.#admission.decide(input);
     if (this.#dry) {
@@ -270,12 +272,15 @@ export class NodeShield {
       return null;
     } else if (verdict === Admit.truncate) {
       c.truncated++;
+      this.#sources.noteTruncated(key, nowMs);
       const r = this.#shortReply(query, true, 0);
       return cookied && r !== null ? this.#withCookie(query, cookieAt, cookie, addr, wall, r) : r;
     }
     c.answered++;
     const ans = answer();
     if (ans === null) return null;
+    // An answer too large for the client's UDP size: it will come back over TCP.
+    if (ans.length >= HEADER && (ans[2] & 0x02) !== 0) this.#sources.noteTruncated(key, nowMs);
     if (this.#rrl !== undefined && ans.length >= HEADER) {
       const action = this.#rateLimit(ans, addr, signal, parsed, nowMs);
       if (action === RrlAction.drop) {
@@ -284,6 +289,7 @@ export class NodeShield {
       }
       if (action === RrlAction.slip) {
         c.rrlSlipped++;
+        this.#sources.noteTruncated(key, nowMs);
         const r = this.#shortReply(query, true, 0);
         return cookied && r !== null ? this.#withCookie(query, cookieAt, cookie, addr, wall, r) : r;
       }

@@ -4,7 +4,7 @@
  * | tier      | meaning                                                                  |
  * | --------- | ------------------------------------------------------------------------ |
  * | `cookie`  | this query carries a server cookie we made for this address (RFC 7873)   |
- * | `tcp`     | this address completed a TCP handshake with us lately: it is real        |
+ * | `tcp`     | this address came back over TCP after a TC=1 answer of ours lately       |
  * | `history` | this address asked, in calm times, mostly for names that exist, over time   |
  * |           | (once earned it lasts a day from its last calm credit: a resolver that later |
  * |           | forwards a random-subdomain flood keeps it)                                  |
@@ -42,6 +42,8 @@ const NEVER = -1e15;
 export const DEFAULT_HISTORY_MIN = 8;
 /** How long earned history lasts after the last calm credit that qualified: a day. */
 const HISTORY_MS = 86_400_000;
+/** A TCP query lifts its address to the `tcp` tier within this long of a TC=1 answer to it. */
+export const TC_FOLLOW_MS = 60_000;
 
 export class SourceTable {
   readonly #table: BoundedTable;
@@ -58,6 +60,8 @@ export class SourceTable {
   readonly #credited: Float64Array;
   /** When the slot last qualified for history (a calm credit with enough good ones). */
   readonly #historyAt: Float64Array;
+  /** When the slot was last sent a TC=1 answer. */
+  readonly #tcAt: Float64Array;
   #now = 0;
   readonly #rank = (slot: number): number => this.#slotTier(slot, this.#now) * 1e13 + this.#seen[slot];
 
@@ -80,6 +84,7 @@ export class SourceTable {
     this.#seen = new Float64Array(n);
     this.#credited = new Float64Array(n);
     this.#historyAt = new Float64Array(n);
+    this.#tcAt = new Float64Array(n);
   }
 
   /** Addresses the table can hold. */
@@ -124,15 +129,32 @@ export class SourceTable {
   }
 
   /** Whether `key` completed a TCP handshake within the TCP tier's time (whatever its tier):
-   * a TC=1 answer is worth sending to it. */
-  usedTcp(key: number, nowMs: number): boolean {
+   * a TC=1 answer is worth sending to it. False for a query without a cookie from an address
+   * that sends them (not the resolver's own). */
+  usedTcp(key: number, cookieValid: boolean, nowMs: number): boolean {
     const slot = this.#table.find(key);
-    return slot >= 0 && nowMs - this.#tcpAt[slot] < this.#tcpMs;
+    if (slot < 0) return false;
+    // A cookie speaker's query without its cookie is not its own: no TC=1 for it.
+    if (!cookieValid && nowMs - this.#cookieAt[slot] < this.#cookieMs) return false;
+    return nowMs - this.#tcpAt[slot] < this.#tcpMs;
   }
 
-  /** Records a completed TCP handshake from `key`. */
-  noteTcp(key: number, nowMs: number): void {
+  /** Records that `key` was sent a TC=1 answer (ours, or one too large for its UDP size). */
+  noteTruncated(key: number, nowMs: number): void {
+    this.#tcAt[this.#claim(key, nowMs)] = nowMs;
+  }
+
+  /**
+   * Records a query from `key` answered over TCP. It lifts the address to the `tcp` tier only
+   * when the address was sent a TC=1 answer within TC_FOLLOW_MS: a resolver following our
+   * truncation. A bot's own TCP connection flood (a full handshake from a real address, then a
+   * valid name) does not buy its UDP flood the tier. Returns whether it did.
+   */
+  noteTcp(key: number, nowMs: number): boolean {
+    const slot = this.#table.find(key);
+    if (slot < 0 || !(nowMs - this.#tcAt[slot] < TC_FOLLOW_MS)) return false;
     this.#tcpAt[this.#claim(key, nowMs)] = nowMs;
+    return true;
   }
 
   /** Records a query from `key` with a valid server cookie. */
@@ -155,6 +177,7 @@ export class SourceTable {
       this.#cookieAt[slot] = NEVER;
       this.#credited[slot] = NEVER;
       this.#historyAt[slot] = NEVER;
+      this.#tcAt[slot] = NEVER;
     }
     this.#seen[slot] = nowMs;
     return slot;

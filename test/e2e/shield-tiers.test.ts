@@ -3,8 +3,9 @@
  * - a resolver that speaks neither cookies nor TCP (the drill's `plain` class) reaches the
  *   `history` tier from calm-time questions alone, and keeps it while a random-subdomain flood
  *   comes through it (its missing names are shed as `history`, not as a stranger's);
- * - under an attack, TC=1 goes to sources that have used TCP; a source that never did (here a
- *   cookie-verified one) gets TC=1 only within a small budget a second and is dropped beyond;
+ * - under an attack, TC=1 goes to sources that came back over TCP after a TC=1; a source that
+ *   never did (here a cookie-verified one) gets TC=1 only within a small budget a second and is
+ *   dropped beyond; a source whose only TCP was its own (a connection flood) stays a stranger;
  * - native path: the kernel prefilter takes a bot /24's random-subdomain traffic before the
  *   socket queue (many hosts of the /24 shed), never a resolver's /24 (one host flooding).
  * Clients are real UDP/TCP sockets bound to their own loopback addresses.
@@ -33,6 +34,7 @@ $TTL 300
 @ NS ns1
 ns1 A 127.0.0.1
 www A 192.0.2.1
+big TXT ${Array.from({ length: 6 }, (_, i) => `"${String(i).repeat(200)}"`).join(' ')}
 `;
 
 interface Tally {
@@ -143,11 +145,21 @@ for (const io of ['native', 'node'] as const)
       }
     });
 
-    test('under an attack TC=1 goes to a source that used TCP; one that never did is dropped beyond a budget', async () => {
+    test('under an attack TC=1 goes to a source that came back over TCP after a TC=1; one that never did is dropped beyond a budget; TCP on its own buys nothing', async () => {
       const peer = await serve(['--shield', 'on']);
       try {
-        // The TCP source: one query over TCP.
+        // The TCP source: an answer too large for UDP (TC=1), then the same over TCP, as a
+        // resolver does. (TCP on its own — a bot's connection flood — lifts nothing.)
         const tcpFrom = '127.0.202.1';
+        const truncated = await queryUdp(buildQuery({ id: 3, name: 'big.example.', type: 16 }), {
+          port: peer.port,
+          localAddress: tcpFrom,
+        });
+        assert.equal(truncated[2] & 0x02, 0x02, 'TC=1 over UDP');
+        await queryTcp(buildQuery({ id: 4, name: 'big.example.', type: 16 }), {
+          port: peer.port,
+          localAddress: tcpFrom,
+        });
         const viaTcp = decodeMessage(
           await queryTcp(buildQuery({ id: 1, name: 'www.example.', type: 1 }), {
             port: peer.port,
@@ -174,6 +186,13 @@ for (const io of ['native', 'node'] as const)
         const cookie = full as Uint8Array;
         const tcp = await client(tcpFrom);
         const cookied = await client(cookieFrom);
+        // A bot that asked over TCP without a TC=1 first (a connection flood) is still a stranger.
+        const tcpBotFrom = '127.0.204.1';
+        await queryTcp(buildQuery({ id: 5, name: 'www.example.', type: 1 }), {
+          port: peer.port,
+          localAddress: tcpBotFrom,
+        });
+        const tcpBot = await client(tcpBotFrom);
         const flood = await bots(20, (i) => `127.0.${10 + i}.1`);
         let id = 100;
         // Bots first: the zone is called attacked.
@@ -193,6 +212,8 @@ for (const io of ['native', 'node'] as const)
             for (let i = 0; i < 10; i++)
               tcp.send(buildQuery({ id: id++ & 0xffff, name: randomName(), type: 1 }), peer.port);
             for (let i = 0; i < 10; i++)
+              tcpBot.send(buildQuery({ id: id++ & 0xffff, name: randomName(), type: 1 }), peer.port);
+            for (let i = 0; i < 10; i++)
               cookied.send(
                 buildQuery({
                   id: id++ & 0xffff,
@@ -211,13 +232,15 @@ for (const io of ['native', 'node'] as const)
           await settle(100);
         }
         await settle(500);
-        const msg = `TCP source ${JSON.stringify(tcp.tally)}, cookie source ${JSON.stringify(cookied.tally)}`;
+        const msg = `TCP source ${JSON.stringify(tcp.tally)}, cookie source ${JSON.stringify(cookied.tally)}, TCP bot ${JSON.stringify(tcpBot.tally)}`;
+        // The TCP-flooding bot is a stranger: its missing names beyond the budget are dropped.
+        assert.ok(tcpBot.tally.truncated === 0 && tcpBot.tally.full < 200, msg);
         // Half of the TCP source's over-budget names come back TC=1 (less what the zone's budget answered).
         assert.ok(tcp.tally.truncated >= 400, msg);
         // The cookie source: at most the budget's burst (100) and its refill (100 a second).
         assert.ok(cookied.tally.truncated <= 220, msg);
         assert.ok(cookied.tally.truncated >= 50, `some, within the budget: ${msg}`);
-        for (const c of [tcp, cookied, ...flood]) c.close();
+        for (const c of [tcp, cookied, tcpBot, ...flood]) c.close();
       } finally {
         await peer.stop();
       }

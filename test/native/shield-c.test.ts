@@ -268,14 +268,17 @@ describe('the shield in C agrees with its TypeScript reference (ASan/UBSan)', {
         const exists = rand() < 0.85;
         src.noteCalmQuery(key, exists, now);
         s.op(`scalm ${hex(addr)} ${exists ? 1 : 0} ${now}`);
+      } else if (r < 0.53) {
+        src.noteTruncated(key, now);
+        s.op(`strunc ${hex(addr)} ${now}`);
       } else if (r < 0.55) {
-        src.noteTcp(key, now);
-        s.op(`stcp ${hex(addr)} ${now}`);
+        s.op(`stcp ${hex(addr)} ${now}`, src.noteTcp(key, now) ? 1 : 0);
       } else if (r < 0.58) {
         src.noteCookie(key, now);
         s.op(`scookie ${hex(addr)} ${now}`);
       } else if (r < 0.62) {
-        s.op(`utcp ${hex(addr)} ${now}`, src.usedTcp(key, now) ? 1 : 0);
+        const cookie = rand() < 0.5;
+        s.op(`utcp ${hex(addr)} ${cookie ? 1 : 0} ${now}`, src.usedTcp(key, cookie, now) ? 1 : 0);
       } else {
         const cookie = rand() < 0.1;
         s.op(`stier ${hex(addr)} ${cookie ? 1 : 0} ${now}`, src.tier(key, cookie, now));
