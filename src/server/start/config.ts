@@ -28,6 +28,14 @@ import {
 import { parseImages } from '../shared/images.js';
 import { parseUdpIo, type UdpIoChoice } from '../shared/listeners.js';
 import { applyAnswerOptions, ConfigError, DEFAULT_DNS, parseInteger } from '../shared/options.js';
+import type { ShieldPolicy } from '../../control/types.js';
+import {
+  MAX_METRICS_ZONES,
+  MAX_SHIELD_ZONES,
+  parseShieldZone,
+  parseShieldZones,
+  type ShieldZoneSetting,
+} from '../../shield/config.js';
 import { resolveShieldFlags } from '../shared/shield.js';
 import { metricsAccessOf, parseLimitFlags, type StartLimits } from './limits.js';
 
@@ -72,6 +80,11 @@ export interface StartConfig {
   maxTtl?: number;
   /** Most records one request may make (`--max-records-per-request`; absent: 200000). */
   maxRecordsPerRequest?: number;
+  /**
+   * Per-zone shield settings through the API: the platform's caps (1,024 zones and 100 in the
+   * metrics, less those `--shield-zone` sets) and what tenants may set (`--shield-tenant`).
+   */
+  shieldPolicy?: ShieldPolicy;
 }
 
 /** Raw options as the CLI hands them over. */
@@ -116,6 +129,37 @@ export interface StartOptionsInput {
   cookieRotate?: string;
   /** `--shield-zone NAME:key=value,…` (repeatable). */
   shieldZone?: string[];
+  /** `--shield-tenant off|key=max,…`: the per-zone settings tenants may set, and their ceilings. */
+  shieldTenant?: string;
+}
+
+/**
+ * The per-zone shield policy of the API: caps less the flags' zones; `--shield-tenant`
+ * (`min-nx=N,budget=N,responses=N,…,metrics=on`, the `--shield-zone` fields: each one tenants
+ * may set, at most N) or `off` (default: tenants read their zones' settings only).
+ * @throws ConfigError naming the flag
+ */
+export function shieldPolicyOf(input: { shieldZone?: string[]; shieldTenant?: string }): ShieldPolicy {
+  let flagZones: ShieldZoneSetting[];
+  try {
+    flagZones = parseShieldZones(input.shieldZone ?? []);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  const policy: ShieldPolicy = {
+    maxZones: MAX_SHIELD_ZONES - flagZones.length,
+    maxMetricsZones: Math.max(0, MAX_METRICS_ZONES - flagZones.filter((z) => z.metrics).length),
+  };
+  const t = input.shieldTenant?.trim();
+  if (t === undefined || t === 'off') return policy;
+  let parsed: ShieldZoneSetting;
+  try {
+    parsed = parseShieldZone(`tenant.:${t}`);
+  } catch (e) {
+    throw new ConfigError(`--shield-tenant: ${(e as Error).message.replace(/^--shield-zone 'tenant\.:[^']*': /, '')}`);
+  }
+  const { name: _name, ...ceilings } = parsed;
+  return { ...policy, tenant: ceilings };
 }
 
 /**
@@ -195,6 +239,7 @@ export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()):
     dns,
     io: parseUdpIo(input.io),
     images: parseImages(input.images),
+    shieldPolicy: shieldPolicyOf(input),
   };
 }
 
