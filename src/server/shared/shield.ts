@@ -215,6 +215,8 @@ let handedZones: ShieldZoneSetting[] = [];
  * started later uses them.
  */
 export function applyShieldZones(msg: ShieldZonesMessage): void {
+  // The same list again (a worker's hello and a read after it) changes nothing.
+  if (JSON.stringify(msg.zones) === JSON.stringify(handedZones)) return;
   handedZones = msg.zones.slice();
   active?.setZones(handedZones);
 }
