@@ -105,7 +105,8 @@ typedef struct sb_zones {
 int sb_zones_init(sb_zones *z, double min_nx, double factor, double share, double hold, double budget_floor,
                   uint32_t table_size);
 void sb_zones_free(sb_zones *z);
-/* Per-zone floors, taken by a zone's slot when it is claimed (call before observing). */
+/* Per-zone floors, taken by a zone's slot when it is claimed, and at once by the zones tracked
+ * when called on a running detector (settings pushed to a worker). */
 void sb_zones_set_settings(sb_zones *z, const sb_zone_setting *settings, unsigned n);
 /* The rates of `slot` as a roll at now_ms would leave them (what sb_zones_top ranks by). */
 void sb_zones_rates(const sb_zones *z, uint32_t slot, double now_ms, double *q_rate, double *nx_rate);

@@ -159,15 +159,8 @@ int sb_shield_set_zone_settings(const sb_zone_setting *settings, unsigned n) {
   sh->zone_settings = copy;
   sh->cfg.zone_settings = copy;
   sh->cfg.nzone_settings = n;
+  /* Zones tracked now take their floors at once. */
   sb_zones_set_settings(&sh->zones, copy, n);
-  /* Zones tracked now take their floors (a zone takes them when first tracked otherwise). */
-  sb_zones *z = &sh->zones;
-  for (uint32_t slot = 0; slot < z->table.size; slot++) {
-    if (z->table.keys[slot] == 0) continue;
-    const sb_zone_setting *st = sb_zone_setting_find(copy, n, z->key[slot]);
-    z->min_nx_of[slot] = st != NULL && st->min_nx >= 0 ? st->min_nx : z->min_nx;
-    z->floor_of[slot] = st != NULL && st->budget_floor >= 0 ? st->budget_floor : z->floor_;
-  }
   return 0;
 }
 
