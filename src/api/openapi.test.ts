@@ -66,7 +66,17 @@ describe('OpenAPI document', () => {
     });
     assert.deepEqual(doc.security, [{ apiKey: [] }, { bearer: [] }]);
     const tagNames = doc.tags.map((t: { name: string }) => t.name);
-    for (const t of ['accounts', 'tokens', 'zones', 'rrsets', 'zonefile', 'versions', 'audit', 'shield', 'powerdns']) {
+    for (const t of [
+      'accounts',
+      'tokens',
+      'zones',
+      'rrsets',
+      'zonefile',
+      'versions',
+      'audit',
+      'shield',
+      'powerdns',
+    ]) {
       assert.ok(tagNames.includes(t), t);
     }
   });
@@ -146,7 +156,9 @@ describe('OpenAPI document', () => {
 
 function tagsKnown(tags: string[]): boolean {
   return tags.every((t) =>
-    ['accounts', 'tokens', 'zones', 'rrsets', 'zonefile', 'versions', 'audit', 'shield', 'system'].includes(t),
+    ['accounts', 'tokens', 'zones', 'rrsets', 'zonefile', 'versions', 'audit', 'shield', 'system'].includes(
+      t,
+    ),
   );
 }
 

@@ -95,10 +95,18 @@ for (const backend of backends)
       assert.equal(put.json.setBy, 'operator');
       assert.equal(events, 1);
       // The same again changes nothing: no event, no audit row.
-      await req('PUT', shield('a.test'), { minNxPerSecond: 5000, budgetFloor: 20, rrl: { responses: 5 }, metrics: true });
+      await req('PUT', shield('a.test'), {
+        minNxPerSecond: 5000,
+        budgetFloor: 20,
+        rrl: { responses: 5 },
+        metrics: true,
+      });
       assert.equal(events, 1);
       assert.deepEqual(await control.shieldZones(), [
-        { name: 'a.test.', settings: { minNxPerSecond: 5000, budgetFloor: 20, rrl: { responses: 5 }, metrics: true } },
+        {
+          name: 'a.test.',
+          settings: { minNxPerSecond: 5000, budgetFloor: 20, rrl: { responses: 5 }, metrics: true },
+        },
       ]);
       // PUT replaces every member.
       const smaller = await req('PUT', shield('A.Test'), { rrl: { nxdomains: 7 } });
@@ -138,13 +146,19 @@ for (const backend of backends)
         assert.match(JSON.stringify(r.json), new RegExp(field), JSON.stringify(r.json));
       }
       // The control plane checks the same rules without the HTTP schema (other callers).
-      await assert.rejects(control.setZoneShield(control.systemPrincipal(), 'bad.test', { minNxPerSecond: 1e8 }), {
-        code: 'CTL_ERR_VALIDATION',
-        field: 'settings.minNxPerSecond',
-      });
-      await assert.rejects(control.setZoneShield(control.systemPrincipal(), 'bad.test', { rrl: { nodata: Number.NaN } }), {
-        field: 'settings.rrl.nodata',
-      });
+      await assert.rejects(
+        control.setZoneShield(control.systemPrincipal(), 'bad.test', { minNxPerSecond: 1e8 }),
+        {
+          code: 'CTL_ERR_VALIDATION',
+          field: 'settings.minNxPerSecond',
+        },
+      );
+      await assert.rejects(
+        control.setZoneShield(control.systemPrincipal(), 'bad.test', { rrl: { nodata: Number.NaN } }),
+        {
+          field: 'settings.rrl.nodata',
+        },
+      );
       assert.deepEqual((await req('GET', shield('bad.test'))).json.settings, { budgetFloor: 10 });
       await req('DELETE', shield('bad.test'));
     });
@@ -167,7 +181,10 @@ for (const backend of backends)
       assert.equal((await req('PUT', shield('c3.test'), { budgetFloor: 2 })).status, 200);
       // A deleted zone's settings go with it, and free its place.
       assert.equal((await req('DELETE', '/api/v1/zones/c3.test')).status, 204);
-      assert.equal((await control.shieldZones()).some((z) => z.name === 'c3.test.'), false);
+      assert.equal(
+        (await control.shieldZones()).some((z) => z.name === 'c3.test.'),
+        false,
+      );
       assert.equal((await req('PUT', shield('c4.test'), { budgetFloor: 1 })).status, 200);
       for (const z of ['c1.test', 'c2.test', 'c4.test']) await req('DELETE', shield(z));
     });
@@ -213,7 +230,10 @@ for (const backend of backends)
       });
       // A read-only token reads, and may not write.
       assert.equal((await req('GET', shield('t1.test'), undefined, reader.json.secret)).status, 200);
-      assert.equal((await req('PUT', shield('t1.test'), { minNxPerSecond: 900 }, reader.json.secret)).status, 403);
+      assert.equal(
+        (await req('PUT', shield('t1.test'), { minNxPerSecond: 900 }, reader.json.secret)).status,
+        403,
+      );
       // The operator pins the zone: the tenant can no longer change or remove it.
       assert.equal((await req('PUT', shield('t1.test'), { rrl: { responses: 2 } })).status, 200);
       const pinned = await req('DELETE', shield('t1.test'), undefined, t1.key);
@@ -233,8 +253,16 @@ for (const backend of backends)
       try {
         const sys = closed.systemPrincipal();
         const acc = await closed.createAccount(sys, { name: 'x' });
-        const tok = await closed.createToken(sys, { name: 'x', accountId: acc.id, scope: { admin: false, access: 'write' } });
-        await closed.createZone(sys, { name: 'x.test', accountId: acc.id, nameservers: ['ns1.example.net.'] });
+        const tok = await closed.createToken(sys, {
+          name: 'x',
+          accountId: acc.id,
+          scope: { admin: false, access: 'write' },
+        });
+        await closed.createZone(sys, {
+          name: 'x.test',
+          accountId: acc.id,
+          nameservers: ['ns1.example.net.'],
+        });
         const p = await closed.authenticate(tok.secret);
         assert.ok(p);
         assert.deepEqual((await closed.getZoneShield(p, 'x.test')).settings, {});
@@ -247,7 +275,9 @@ for (const backend of backends)
       }
     });
 
-    it('another replica hears of a change (PostgreSQL NOTIFY)', { skip: backend.name !== 'postgres' }, async () => {
+    it('another replica hears of a change (PostgreSQL NOTIFY)', {
+      skip: backend.name !== 'postgres',
+    }, async () => {
       assert.ok(db);
       const second = await openControlPlane({ dataDir: dir, database: db.url });
       try {

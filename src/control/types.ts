@@ -488,7 +488,12 @@ export interface ControlPlane {
    * within the platform's caps and the tenants' ceilings (ShieldPolicy); one `zone.shield`
    * audit row when something changed; no new version (the served content is the same).
    */
-  setZoneShield(p: Principal, name: string, input: unknown, opts?: { comment?: string }): Promise<ZoneShieldInfo>;
+  setZoneShield(
+    p: Principal,
+    name: string,
+    input: unknown,
+    opts?: { comment?: string },
+  ): Promise<ZoneShieldInfo>;
   /** Removes a zone's own shield settings (the server's apply again). */
   deleteZoneShield(p: Principal, name: string, opts?: { comment?: string }): Promise<ZoneShieldInfo>;
   /** Every zone's own shield settings, for the DNS workers. */

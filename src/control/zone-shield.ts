@@ -30,9 +30,6 @@ type RrlKind = keyof NonNullable<ZoneShieldSettings['rrl']>;
 const RRL_KINDS: readonly RrlKind[] = ['responses', 'nxdomains', 'nodata', 'referrals', 'errors'];
 const TOP_FIELDS = ['minNxPerSecond', 'budgetFloor', 'rrl', 'metrics'];
 
-/** The flag's key of an API field (for the ranges of ZONE_NUMBERS and the messages). */
-const FLAG_KEY: Record<string, string> = { minNxPerSecond: 'min-nx', budgetFloor: 'budget' };
-
 function range(flagKey: string): [number, number] {
   const spec = ZONE_NUMBERS[flagKey];
   return [spec[2], spec[3]];
@@ -60,7 +57,8 @@ export function parseZoneShieldSettings(input: unknown, prefix = 'settings'): Zo
   const out: ZoneShieldSettings = {};
   if (o.minNxPerSecond !== undefined)
     out.minNxPerSecond = checkNumber(o.minNxPerSecond, `${prefix}.minNxPerSecond`, 'min-nx');
-  if (o.budgetFloor !== undefined) out.budgetFloor = checkNumber(o.budgetFloor, `${prefix}.budgetFloor`, 'budget');
+  if (o.budgetFloor !== undefined)
+    out.budgetFloor = checkNumber(o.budgetFloor, `${prefix}.budgetFloor`, 'budget');
   if (o.rrl !== undefined) {
     const r = o.rrl;
     if (typeof r !== 'object' || r === null || Array.isArray(r))
@@ -75,7 +73,8 @@ export function parseZoneShieldSettings(input: unknown, prefix = 'settings'): Zo
     if (Object.keys(rates).length > 0) out.rrl = rates;
   }
   if (o.metrics !== undefined) {
-    if (typeof o.metrics !== 'boolean') throw invalid(`${prefix}.metrics must be true or false`, `${prefix}.metrics`);
+    if (typeof o.metrics !== 'boolean')
+      throw invalid(`${prefix}.metrics must be true or false`, `${prefix}.metrics`);
     if (o.metrics) out.metrics = true;
   }
   return out;
@@ -94,12 +93,17 @@ export function checkTenantShield(s: ZoneShieldSettings, tenant: ZoneShieldSetti
     throw new ControlError('CTL_ERR_FORBIDDEN', why, field);
   };
   if (tenant === undefined)
-    deny('settings', "a zone's shield settings are set by the operator (start --shield-tenant opens some to tenants)");
+    deny(
+      'settings',
+      "a zone's shield settings are set by the operator (start --shield-tenant opens some to tenants)",
+    );
   const t = tenant as ZoneShieldSettings;
   const within = (v: number | undefined, max: number | undefined, field: string, flagKey: string): void => {
     if (v === undefined) return;
-    if (max === undefined) deny(field, `tenants may not set ${field} (the operator has not opened ${flagKey})`);
-    if (v > (max as number)) deny(field, `${field} may be at most ${max} for tenants (the operator's ceiling)`);
+    if (max === undefined)
+      deny(field, `tenants may not set ${field} (the operator has not opened ${flagKey})`);
+    if (v > (max as number))
+      deny(field, `${field} may be at most ${max} for tenants (the operator's ceiling)`);
   };
   within(s.minNxPerSecond, t.minNxPerSecond, 'settings.minNxPerSecond', 'min-nx');
   within(s.budgetFloor, t.budgetFloor, 'settings.budgetFloor', 'budget');
@@ -109,7 +113,10 @@ export function checkTenantShield(s: ZoneShieldSettings, tenant: ZoneShieldSetti
     within(v, t.rrl?.[k], `settings.rrl.${k}`, k);
   }
   if (s.metrics && !t.metrics)
-    deny('settings.metrics', 'tenants may not put a zone in the metrics (the operator has not opened metrics=on)');
+    deny(
+      'settings.metrics',
+      'tenants may not put a zone in the metrics (the operator has not opened metrics=on)',
+    );
 }
 
 /** The settings as stored (JSON), or {} for a row that cannot be read back. */
@@ -144,7 +151,12 @@ export class ZoneShields {
     });
   }
 
-  setZoneShield(p: Principal, name: string, input: unknown, opts?: { comment?: string }): Promise<ZoneShieldInfo> {
+  setZoneShield(
+    p: Principal,
+    name: string,
+    input: unknown,
+    opts?: { comment?: string },
+  ): Promise<ZoneShieldInfo> {
     return this.#write(p, name, input, opts);
   }
 
@@ -155,11 +167,18 @@ export class ZoneShields {
   async shieldZones(): Promise<ServedShieldZone[]> {
     this.#ctx.checkOpen();
     const rows = await this.#ctx.store.repo.listZoneShields();
-    return rows.map((r) => ({ name: r.name, settings: settingsOf(r.settings) })).filter((z) => !isEmpty(z.settings));
+    return rows
+      .map((r) => ({ name: r.name, settings: settingsOf(r.settings) }))
+      .filter((z) => !isEmpty(z.settings));
   }
 
   /** `input` undefined: delete. */
-  async #write(p: Principal, name: string, input: unknown, opts?: { comment?: string }): Promise<ZoneShieldInfo> {
+  async #write(
+    p: Principal,
+    name: string,
+    input: unknown,
+    opts?: { comment?: string },
+  ): Promise<ZoneShieldInfo> {
     this.#ctx.checkOpen();
     const zname = this.#ctx.zoneName(name).toString();
     const comment = typeof opts?.comment === 'string' ? opts.comment : undefined;
@@ -208,7 +227,12 @@ export class ZoneShields {
   }
 
   /** The platform-wide caps, counted under a lock that orders every replica's writers. */
-  async #checkCaps(repo: Repo, zone: string, before: ZoneShieldSettings, after: ZoneShieldSettings): Promise<void> {
+  async #checkCaps(
+    repo: Repo,
+    zone: string,
+    before: ZoneShieldSettings,
+    after: ZoneShieldSettings,
+  ): Promise<void> {
     const adding = isEmpty(before);
     const addingMetrics = after.metrics === true && before.metrics !== true;
     if (!adding && !addingMetrics) return;

@@ -81,7 +81,10 @@ export interface ShieldZoneSetting {
  * The numeric fields of `--shield-zone`: [setting, RRL kind, lowest, highest]. The control
  * plane checks the API's per-zone settings with the same table.
  */
-export const ZONE_NUMBERS: Record<string, [keyof ShieldZoneSetting | 'rrl', string | undefined, number, number]> = {
+export const ZONE_NUMBERS: Record<
+  string,
+  [keyof ShieldZoneSetting | 'rrl', string | undefined, number, number]
+> = {
   'min-nx': ['minNxPerSecond', undefined, 1, 1e7],
   budget: ['budgetFloor', undefined, 0, 1e7],
   responses: ['rrl', 'responses', 0, 1e7],

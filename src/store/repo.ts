@@ -282,7 +282,10 @@ export class Repo {
   async countZoneShields(): Promise<{ zones: number; metrics: number }> {
     const r = await this.db
       .selectFrom('zone_shield')
-      .select((eb) => [eb.fn.countAll<number | string>().as('zones'), eb.fn.sum<number | string>('metrics').as('metrics')])
+      .select((eb) => [
+        eb.fn.countAll<number | string>().as('zones'),
+        eb.fn.sum<number | string>('metrics').as('metrics'),
+      ])
       .executeTakeFirst();
     return { zones: Number(r?.zones ?? 0), metrics: Number(r?.metrics ?? 0) };
   }
@@ -302,7 +305,8 @@ export class Repo {
    * advisory lock), so two cannot both take the platform's last slot. SQLite has one writer.
    */
   async lockZoneShields(): Promise<void> {
-    if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${ZONE_SHIELD_LOCK})`.execute(this.db);
+    if (this.dialect === 'postgres')
+      await sql`select pg_advisory_xact_lock(${ZONE_SHIELD_LOCK})`.execute(this.db);
   }
 
   /** Zones of the account: its counter, kept by triggers (migration 4), not a count of rows. */

@@ -260,7 +260,14 @@ describe('the shield in C agrees with its TypeScript reference (ASan/UBSan)', {
     // Mid-flood: the victim's floor raised above its flood (it leaves after the hold), a rare
     // zone's budget set, then everything back to the server's floors (it is attacked again).
     const pushes = new Map<number, [number, number, number][]>([
-      [30, [[7, 100000, -1], [150, -1, 5], [3, 1, 40]]],
+      [
+        30,
+        [
+          [7, 100000, -1],
+          [150, -1, 5],
+          [3, 1, 40],
+        ],
+      ],
       [50, []],
     ]);
     const slots = new Map<number, number>();

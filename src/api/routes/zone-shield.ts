@@ -28,7 +28,8 @@ export const zoneShieldSettingsSchema = {
       type: 'number',
       minimum: 1,
       maximum: 1e7,
-      description: 'The detector floor: missing names a second below which the zone is never called attacked (min-nx).',
+      description:
+        'The detector floor: missing names a second below which the zone is never called attacked (min-nx).',
     },
     budgetFloor: {
       type: 'number',
@@ -90,7 +91,10 @@ export function registerZoneShieldRoutes(app: FastifyInstance, control: ControlP
         tags: ['shield'],
         summary: "A zone's own shield settings",
         params: zoneParams,
-        response: { 200: { ...infoSchema, description: 'The settings ({} when none)' }, ...errorResponses(401, 404) },
+        response: {
+          200: { ...infoSchema, description: 'The settings ({} when none)' },
+          ...errorResponses(401, 404),
+        },
       },
     },
     async (request) => control.getZoneShield(principalOf(request), zoneOf(request)),
@@ -117,7 +121,12 @@ export function registerZoneShieldRoutes(app: FastifyInstance, control: ControlP
       },
     },
     async (request) =>
-      control.setZoneShield(principalOf(request), zoneOf(request), request.body, optsOf(request.query.comment)),
+      control.setZoneShield(
+        principalOf(request),
+        zoneOf(request),
+        request.body,
+        optsOf(request.query.comment),
+      ),
   );
 
   app.delete<{ Params: { zone: string }; Querystring: { comment?: string } }>(
@@ -128,7 +137,10 @@ export function registerZoneShieldRoutes(app: FastifyInstance, control: ControlP
         summary: "Remove a zone's own shield settings (the server's apply again)",
         params: zoneParams,
         querystring: commentQuery,
-        response: { 200: { ...infoSchema, description: 'The settings now ({})' }, ...errorResponses(401, 403, 404) },
+        response: {
+          200: { ...infoSchema, description: 'The settings now ({})' },
+          ...errorResponses(401, 403, 404),
+        },
       },
     },
     async (request) =>

@@ -180,10 +180,12 @@ export function mergeShieldZones(
     const rrl = a.rrl || f.rrl ? { ...a.rrl, ...f.rrl } : undefined;
     out.push({
       name: f.name,
-      ...(f.minNxPerSecond ?? a.minNxPerSecond) !== undefined
+      ...((f.minNxPerSecond ?? a.minNxPerSecond) !== undefined
         ? { minNxPerSecond: f.minNxPerSecond ?? a.minNxPerSecond }
-        : {},
-      ...((f.budgetFloor ?? a.budgetFloor) !== undefined ? { budgetFloor: f.budgetFloor ?? a.budgetFloor } : {}),
+        : {}),
+      ...((f.budgetFloor ?? a.budgetFloor) !== undefined
+        ? { budgetFloor: f.budgetFloor ?? a.budgetFloor }
+        : {}),
       ...(rrl ? { rrl } : {}),
       ...((f.metrics ?? a.metrics) !== undefined ? { metrics: f.metrics ?? a.metrics } : {}),
     });
@@ -221,7 +223,7 @@ export function applyShieldZones(msg: ShieldZonesMessage): void {
   active?.setZones(handedZones);
 }
 
-/** A running rotation in a primary. *//** A running rotation in a primary. */
+/** A running rotation in a primary. */ /** A running rotation in a primary. */
 export interface CookieRotationTimer {
   /** The message with the set in force now (for a worker that starts or restarts). */
   current(): CookieSecretsMessage;
@@ -415,7 +417,9 @@ export function startShield(
       setZones: (api) => {
         try {
           setNativeZoneSettings(status.addon, merged(api));
-          log.info(`shield: zone settings changed (${api.length} from the API, ${flagZones.length} from flags)`);
+          log.info(
+            `shield: zone settings changed (${api.length} from the API, ${flagZones.length} from flags)`,
+          );
         } catch (e) {
           log.warn(`shield: zone settings not taken, the previous ones kept: ${(e as Error).message}`);
         }
@@ -445,7 +449,9 @@ export function startShield(
       setZones: (api) => {
         try {
           shield.setZoneSettings(new Map(merged(api).map((z) => [z.key, z])));
-          log.info(`shield: zone settings changed (${api.length} from the API, ${flagZones.length} from flags)`);
+          log.info(
+            `shield: zone settings changed (${api.length} from the API, ${flagZones.length} from flags)`,
+          );
         } catch (e) {
           log.warn(`shield: zone settings not taken, the previous ones kept: ${(e as Error).message}`);
         }

@@ -7,6 +7,14 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { DEFAULT_MAX_TTL, MAX_TTL_RFC, parseHostName } from '../../control/records.js';
+import type { ShieldPolicy } from '../../control/types.js';
+import {
+  MAX_METRICS_ZONES,
+  MAX_SHIELD_ZONES,
+  parseShieldZone,
+  parseShieldZones,
+  type ShieldZoneSetting,
+} from '../../shield/config.js';
 import { TransportError } from '../../transport/errors.js';
 import {
   type ListenAddress,
@@ -28,14 +36,6 @@ import {
 import { parseImages } from '../shared/images.js';
 import { parseUdpIo, type UdpIoChoice } from '../shared/listeners.js';
 import { applyAnswerOptions, ConfigError, DEFAULT_DNS, parseInteger } from '../shared/options.js';
-import type { ShieldPolicy } from '../../control/types.js';
-import {
-  MAX_METRICS_ZONES,
-  MAX_SHIELD_ZONES,
-  parseShieldZone,
-  parseShieldZones,
-  type ShieldZoneSetting,
-} from '../../shield/config.js';
 import { resolveShieldFlags } from '../shared/shield.js';
 import { metricsAccessOf, parseLimitFlags, type StartLimits } from './limits.js';
 
@@ -156,7 +156,9 @@ export function shieldPolicyOf(input: { shieldZone?: string[]; shieldTenant?: st
   try {
     parsed = parseShieldZone(`tenant.:${t}`);
   } catch (e) {
-    throw new ConfigError(`--shield-tenant: ${(e as Error).message.replace(/^--shield-zone 'tenant\.:[^']*': /, '')}`);
+    throw new ConfigError(
+      `--shield-tenant: ${(e as Error).message.replace(/^--shield-zone 'tenant\.:[^']*': /, '')}`,
+    );
   }
   const { name: _name, ...ceilings } = parsed;
   return { ...policy, tenant: ceilings };
