@@ -248,6 +248,57 @@ for (const backend of backends)
       await req('DELETE', shield('t1.test'));
     });
 
+    it('PowerDNS API: the settings as X-SWITCHBOARD-SHIELD zone metadata', async () => {
+      const Z = '/api/v1/servers/localhost/zones';
+      await zone('pdns.test');
+      const t = await tenant('shield-pdns');
+      await zone('pdns-other.test', t.key);
+      const kind = `${Z}/pdns.test./metadata/X-SWITCHBOARD-SHIELD`;
+      assert.deepEqual((await req('GET', kind)).json, {
+        kind: 'X-SWITCHBOARD-SHIELD',
+        metadata: [],
+        type: 'Metadata',
+      });
+      const put = await req('PUT', kind, { metadata: ['min-nx=5000,responses=5,metrics=on'] });
+      assert.equal(put.status, 200, JSON.stringify(put.json));
+      assert.deepEqual(put.json.metadata, ['min-nx=5000,responses=5,metrics=on']);
+      assert.deepEqual((await req('GET', shield('pdns.test'))).json.settings, {
+        minNxPerSecond: 5000,
+        rrl: { responses: 5 },
+        metrics: true,
+      });
+      assert.deepEqual((await req('GET', `${Z}/pdns.test./metadata`)).json, [
+        { kind: 'SOA-EDIT-API', metadata: ['DEFAULT'], type: 'Metadata' },
+        { kind: 'X-SWITCHBOARD-SHIELD', metadata: ['min-nx=5000,responses=5,metrics=on'], type: 'Metadata' },
+      ]);
+      // A bad field: 422 naming it, nothing changed; another kind is not set here.
+      const bad = await req('PUT', kind, { metadata: ['budget=-1'] });
+      assert.equal(bad.status, 422);
+      assert.match(bad.json.error, /budget must be a number/);
+      assert.equal((await req('PUT', kind, { metadata: ['a=1', 'b=2'] })).status, 422);
+      assert.equal(
+        (await req('PUT', `${Z}/pdns.test./metadata/ALLOW-AXFR-FROM`, { metadata: ['AUTO-NS'] })).status,
+        422,
+      );
+      assert.deepEqual((await req('GET', shield('pdns.test'))).json.settings.rrl, { responses: 5 });
+      // Another account's zone: 404, whatever the body.
+      assert.equal(
+        (await req('GET', `${Z}/pdns-other.test./metadata`, undefined, (await tenant('shield-pdns2')).key))
+          .status,
+        404,
+      );
+      assert.equal(
+        (await req('PUT', kind.replace('pdns.test.', 'pdns.test.'), { metadata: ['budget=1'] }, t.key))
+          .status,
+        404,
+      );
+      assert.equal((await req('PUT', kind, { metadata: ['bogus'] }, t.key)).status, 404);
+      // Removed.
+      assert.equal((await req('DELETE', kind)).status, 204);
+      assert.deepEqual((await req('GET', shield('pdns.test'))).json.settings, {});
+      assert.equal((await req('GET', `${Z}/pdns.test./metadata`)).json.length, 1);
+    });
+
     it('without --shield-tenant, tenants read only', async () => {
       const closed = await openControlPlane({ dataDir: mkdtempSync(join(tmpdir(), 'sb-shieldapi-closed-')) });
       try {

@@ -6,8 +6,8 @@
  * @module
  */
 import type { Command } from 'commander';
+import { formatShieldSpec, parseShieldSpec } from '../control/shield-spec.js';
 import type { ZoneShieldInfo, ZoneShieldSettings } from '../control/types.js';
-import { parseShieldZone } from '../shield/config.js';
 import {
   absoluteZone,
   addCommonOptions,
@@ -18,36 +18,13 @@ import {
 } from './client-common.js';
 import { formatJson, formatTime } from './output.js';
 
-/**
- * `min-nx=N,budget=N,responses=N,…,metrics=on|off` (the `--shield-zone` fields) → the API's
- * settings. `none` (or an empty text) is no setting at all. @throws UsageError naming the field
- */
-export function parseShieldSpec(spec: string): ZoneShieldSettings {
-  const text = spec.trim();
-  if (text === '' || text === 'none') return {};
-  let parsed: ReturnType<typeof parseShieldZone>;
+/** The settings text of `zone shield set`. @throws UsageError naming the field */
+function settingsOf(spec: string): ZoneShieldSettings {
   try {
-    parsed = parseShieldZone(`x.:${text}`);
+    return parseShieldSpec(spec);
   } catch (e) {
-    throw new UsageError((e as Error).message.replace(/^--shield-zone 'x\.:[^']*': /, `'${text}': `));
+    throw new UsageError((e as Error).message);
   }
-  const out: ZoneShieldSettings = {};
-  if (parsed.minNxPerSecond !== undefined) out.minNxPerSecond = parsed.minNxPerSecond;
-  if (parsed.budgetFloor !== undefined) out.budgetFloor = parsed.budgetFloor;
-  if (parsed.rrl !== undefined) out.rrl = parsed.rrl;
-  if (parsed.metrics) out.metrics = true;
-  return out;
-}
-
-/** The settings in the `--shield-zone` form (`none` when empty). */
-export function formatShieldSpec(s: ZoneShieldSettings): string {
-  const parts: string[] = [];
-  if (s.minNxPerSecond !== undefined) parts.push(`min-nx=${s.minNxPerSecond}`);
-  if (s.budgetFloor !== undefined) parts.push(`budget=${s.budgetFloor}`);
-  for (const k of ['responses', 'nxdomains', 'nodata', 'referrals', 'errors'] as const)
-    if (s.rrl?.[k] !== undefined) parts.push(`${k}=${s.rrl[k]}`);
-  if (s.metrics) parts.push('metrics=on');
-  return parts.length === 0 ? 'none' : parts.join(',');
 }
 
 function formatInfo(i: ZoneShieldInfo): string {
@@ -86,7 +63,7 @@ export function registerZoneShieldCommands(zone: Command): void {
       .option('--comment <text>', 'kept in the audit row'),
   ).action((name: string, spec: string, opts: CommonOptions & { comment?: string }) =>
     runClientAction(opts, async ({ api, json, out }) => {
-      const settings = parseShieldSpec(spec);
+      const settings = settingsOf(spec);
       const res = await api.request<ZoneShieldInfo>('PUT', `${zonePath(name)}/shield`, {
         json: settings,
         query: { comment: opts.comment },
