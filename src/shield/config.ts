@@ -1,6 +1,7 @@
 /**
- * The shield's settings as an operator writes them (server flags; per-zone settings come
- * later), parsed into the mechanisms' configurations with errors that name the field at fault.
+ * The shield's settings as an operator writes them (server flags; a zone's own settings also
+ * through `start`'s API: src/control/zone-shield.ts, checked with ZONE_NUMBERS), parsed into the
+ * mechanisms' configurations with errors that name the field at fault.
  *
  * - `--shield off|on|dry-run`
  * - `--rrl off` or `--rrl responses=N[,nxdomains=N][,nodata=N][,referrals=N][,errors=N][,all=N]
