@@ -16,6 +16,9 @@
  *   shieldNoteTcp(address: Uint8Array(4|16)): a completed TCP handshake from it
  *   shieldSetSecrets(secrets: Uint8Array(16 × n, 1 ≤ n ≤ 3)): true when a shield is on and
  *                    now checks and makes cookies with them (its tables kept); false when off
+ *   shieldSetZones(zones: Float64Array(9 × n ≤ 1024), as shieldConfigure's): new per-zone settings
+ *                    (the control plane's, pushed to a running worker), its tables kept; true when
+ *                    a shield is on, false when off; throws ERR_NATIVE_UDP_ARGS on bad settings
  */
 #include <math.h>
 #include <node_api.h>

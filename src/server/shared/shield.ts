@@ -375,9 +375,18 @@ export function startShield(
       metrics: z.metrics,
     }));
   };
-  const zones = mergeShieldZones(flagZones, handedZones).zones;
+  let fromApi = handedZones;
+  let zoneSettings: NativeZoneSetting[];
+  try {
+    zoneSettings = merged(fromApi);
+  } catch (e) {
+    // Not expected (the primary sends stored zone names): the flags' settings alone then.
+    log.warn(`shield: zone settings from the API not taken: ${(e as Error).message}`);
+    fromApi = [];
+    zoneSettings = merged(fromApi);
+  }
+  const zones = mergeShieldZones(flagZones, fromApi).zones;
   const zoneRrl = zones.some((z) => z.rrl !== undefined);
-  const zoneSettings = merged(handedZones);
   const zonesText = zones.length
     ? `, ${zones.length} zone${zones.length === 1 ? '' : 's'} with settings of their own (${zones.filter((z) => z.metrics).length} in the metrics)`
     : '';
