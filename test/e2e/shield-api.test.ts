@@ -19,6 +19,7 @@ import {
   runCli,
   startPlatform,
 } from '../helpers/platform.js';
+import { parseExposition } from '../helpers/prometheus.js';
 import { skipOrFail } from '../helpers/require-peers.js';
 
 const native = nativeUdpStatus();
@@ -125,6 +126,55 @@ describe("a zone's shield settings through start's API", { timeout: 180_000 }, (
         await waitForLog(p, /shield: zone settings changed \(2 from the API, 1 from flags\)/, 1);
         const flagWins = await burst(p.dnsPort, 'www.free.test.');
         assert.ok(limited(flagWins), `free.test. (flag responses=5, API 1000): ${JSON.stringify(flagWins)}`);
+      } finally {
+        await p.stop();
+        removeDataDir(dataDir);
+      }
+    });
+
+  for (const io of ['native', 'node'] as const)
+    test(`${io} UDP path: metrics opted in through the API export a quiet zone beside the 10 busiest`, {
+      skip: io === 'native' ? skipOrFail(native.ok ? false : `no native addon: ${native.reason}`) : false,
+    }, async () => {
+      const dataDir = makeDataDir();
+      const args = ['--io', io, ...(io === 'native' ? ['--native-answers'] : []), '--shield', 'on'];
+      const p = await startPlatform({ dataDir, workers: 1, apiKey: KEY, extraArgs: args });
+      const busy = Array.from({ length: 12 }, (_, i) => `b${i}.test.`);
+      const exported = async () =>
+        parseExposition(await (await fetch(`${p.api}/metrics`)).text())
+          .samples.filter((x) => x.name === 'switchboard_dns_zone_queries_per_second')
+          .map((x) => x.labels.zone);
+      // 12 zones busier than quiet.test.: it is not among the worker's 10 busiest.
+      const traffic = async (seconds: number) => {
+        const sock = dgram.createSocket('udp4');
+        await new Promise<void>((r) => sock.bind(0, '127.0.99.1', () => r()));
+        for (let s = 0; s < seconds * 3; s++) {
+          for (const z of busy)
+            for (let i = 0; i < 10; i++)
+              sock.send(buildQuery({ id: i, name: `www.${z}`, type: 1 }), p.dnsPort, '127.0.0.1');
+          sock.send(buildQuery({ id: 1, name: 'www.quiet.test.', type: 1 }), p.dnsPort, '127.0.0.1');
+          await settle(330);
+        }
+        sock.close();
+      };
+      try {
+        for (const z of [...busy, 'quiet.test.']) {
+          const r = await callApi(p.api, KEY, 'POST', '/api/v1/zones', { name: z, zonefile: zoneText(z) });
+          assert.equal(r.status, 201, JSON.stringify(r.body));
+        }
+        await traffic(2);
+        assert.ok(!(await exported()).includes('quiet.test.'), 'not exported before the opt-in');
+        const put = await callApi(p.api, KEY, 'PUT', '/api/v1/zones/quiet.test/shield', { metrics: true });
+        assert.equal(put.status, 200, JSON.stringify(put.body));
+        await waitForLog(p, /shield: zone settings changed \(1 from the API/, 1);
+        // Reports come once a second: traffic, then a report that carries quiet.test. (bounded).
+        let zones: string[] = [];
+        for (let i = 0; i < 10 && !zones.includes('quiet.test.'); i++) {
+          await traffic(1);
+          zones = await exported();
+        }
+        assert.ok(zones.includes('quiet.test.'), `exported zones: ${zones.join(' ')}`);
+        assert.ok(zones.length <= 11, `10 busiest + quiet.test.: ${zones.join(' ')}`);
       } finally {
         await p.stop();
         removeDataDir(dataDir);
