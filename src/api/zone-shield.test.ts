@@ -326,6 +326,20 @@ for (const backend of backends)
       }
     });
 
+    it('concurrent writers cannot pass the cap together', async () => {
+      const names = ['k1.test', 'k2.test', 'k3.test', 'k4.test', 'k5.test'];
+      for (const z of names) await zone(z);
+      assert.deepEqual(await control.shieldZones(), []);
+      const results = await Promise.all(names.map((z) => req('PUT', shield(z), { budgetFloor: 5 })));
+      assert.deepEqual(
+        results.map((r) => r.status).sort(),
+        [200, 200, 200, 403, 403],
+        JSON.stringify(results.map((r) => r.json)),
+      );
+      assert.equal((await control.shieldZones()).length, 3);
+      for (const z of names) await req('DELETE', shield(z));
+    });
+
     it('another replica hears of a change (PostgreSQL NOTIFY)', {
       skip: backend.name !== 'postgres',
     }, async () => {
