@@ -221,6 +221,7 @@ export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()):
     dataDir: resolve(cwd, input.data ?? DEFAULT_DATA_DIR),
     database: input.database,
     ...(nameservers ? { nameservers } : {}),
+    shieldPolicy: shieldPolicyOf(input),
     // RFC 2181 §8: a TTL is at most 2^31-1.
     ...(input.maxTtl !== undefined
       ? { maxTtl: parseInteger('--max-ttl', input.maxTtl, 0, MAX_TTL_RFC, 0) }
@@ -241,7 +242,6 @@ export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()):
     dns,
     io: parseUdpIo(input.io),
     images: parseImages(input.images),
-    shieldPolicy: shieldPolicyOf(input),
   };
 }
 
