@@ -7,13 +7,17 @@
  *   never did (here a cookie-verified one) gets TC=1 only within a small budget a second and is
  *   dropped beyond; a source whose only TCP was its own (a connection flood) stays a stranger;
  * - native path: the kernel prefilter takes a bot /24's random-subdomain traffic before the
- *   socket queue (many hosts of the /24 shed), never a resolver's /24 (one host flooding).
+ *   socket queue (many hosts of the /24 shed), never a resolver's /24 (one host flooding);
+ * - TCP: a connection flood (connections that ask once and sit) at the connection limit does
+ *   not lock a resolver's TCP retry out.
  * Clients are real UDP/TCP sockets bound to their own loopback addresses.
  * @module
  */
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -291,3 +295,50 @@ for (const io of ['native', 'node'] as const)
       },
     );
   });
+
+describe('TCP under a connection flood (the drill waves’ TCP floods)', { timeout: 60_000 }, () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sb-shield-tcp-'));
+    writeFileSync(join(dir, 'example.zone'), ZONE);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('connections that asked once and sit at the connection limit do not lock resolvers’ TCP retries out', async () => {
+    const peer = await startSwitchboard(dir, {
+      workers: 0,
+      args: ['--shield', 'on', '--tcp-max-connections', '20'],
+    });
+    const held: Socket[] = [];
+    try {
+      // Bots fill the limit: 20 connections that each ask one valid name and keep the
+      // connection open (none is silent: before, a newcomer was then refused).
+      const q = buildQuery({ id: 7, name: 'www.example.', type: 1 });
+      const framed = Buffer.concat([Buffer.from([q.length >> 8, q.length & 0xff]), Buffer.from(q)]);
+      for (let i = 0; i < 20; i++) {
+        const sock = connect({ host: '127.0.0.1', port: peer.port, localAddress: `127.0.90.${i + 1}` });
+        sock.on('error', () => {});
+        held.push(sock);
+        await once(sock, 'connect');
+        sock.write(framed);
+        await once(sock, 'data');
+      }
+      // Resolvers' TCP retries: each takes the place of the least recently active idle one.
+      for (const n of [1, 2, 3]) {
+        const r = decodeMessage(
+          await queryTcp(buildQuery({ id: 100 + n, name: 'www.example.', type: 1 }), {
+            port: peer.port,
+            localAddress: `127.0.91.${n}`,
+            timeoutMs: 3000,
+          }),
+        );
+        assert.equal(r.id, 100 + n);
+        assert.equal(r.flags & 0x0f, 0);
+        assert.equal(r.answers.length, 1);
+      }
+    } finally {
+      for (const s of held) s.destroy();
+      await peer.stop();
+    }
+  });
+});
