@@ -99,9 +99,11 @@ describe('/metrics with --io native --native-answers', { skip: missing, timeout:
       ['switchboard_dns_responses_truncated_total', { transport: 'udp' }, 1],
     ]);
     // C answered most of them: they never reached the Responder's cache (JS answers all
-    // REFUSED ones: no zone image serves them).
+    // REFUSED ones: no zone image serves them; and each worker's first query of the zone, which
+    // installs its image in C: images are installed lazily, at most 2 here; the bound was 4 with
+    // images installed at start).
     const hits = sampleValue(exp, 'switchboard_dns_response_cache_hits_total', { transport: 'udp' }) ?? 0;
     const misses = sampleValue(exp, 'switchboard_dns_response_cache_misses_total', { transport: 'udp' }) ?? 0;
-    assert.ok(hits + misses <= 4, `the Responder saw ${hits + misses} of 14 queries: C answered the rest`);
+    assert.ok(hits + misses <= 6, `the Responder saw ${hits + misses} of 14 queries: C answered the rest`);
   });
 });

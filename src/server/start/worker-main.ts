@@ -119,7 +119,12 @@ async function bindAndReport(loadMs: number): Promise<void> {
   try {
     listeners = await openListeners(config, handler, createRateLimitedReporter(log));
     native = startNativeAnswers(config, log);
-    native?.sync(responder.catalog);
+    if (native) {
+      native.sync(responder.catalog);
+      log.info(
+        `native answers: ${native.stats().served} zones served in C (each image installed on its zone's first query)`,
+      );
+    }
     startShield(config, log, () => responder.catalog);
   } catch (err) {
     fail(err, 78);
