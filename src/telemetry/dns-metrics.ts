@@ -49,7 +49,7 @@ export function registerDnsMetrics(registry: Registry, dns: DnsAggregator): void
   );
   perTransport(
     'switchboard_dns_response_cache_hits_total',
-    'Queries answered from the response cache, by transport.',
+    'Queries answered from the response cache, by transport (JS answers only: a query answered in C from a zone image is no cache lookup).',
     Q.cacheHits,
   );
   perTransport(
