@@ -58,6 +58,11 @@ export function registerDnsMetrics(registry: Registry, dns: DnsAggregator): void
     Q.cacheMisses,
   );
   perTransport(
+    'switchboard_dns_native_answers_total',
+    'Queries answered in C from zone images (--native-answers), by transport (UDP only): no response-cache lookup.',
+    Q.answeredC,
+  );
+  perTransport(
     'switchboard_dns_response_cache_stale_total',
     'Response-cache lookups that found an entry built from a zone changed since, by transport.',
     Q.cacheStale,

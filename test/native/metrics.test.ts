@@ -109,6 +109,8 @@ describe('/metrics with --io native --native-answers', { skip: missing, timeout:
     const hits = sampleValue(exp, 'switchboard_dns_response_cache_hits_total', { transport: 'udp' }) ?? 0;
     const misses = sampleValue(exp, 'switchboard_dns_response_cache_misses_total', { transport: 'udp' }) ?? 0;
     assert.ok(hits + misses <= 6, `the Responder saw ${hits + misses} of 14 queries: C answered the rest`);
+    const inC = sampleValue(exp, 'switchboard_dns_native_answers_total', { transport: 'udp' }) ?? 0;
+    assert.equal(hits + misses + inC, 14, 'every query a cache lookup or a C answer');
   });
 });
 
@@ -164,6 +166,10 @@ describe('serve --metrics with C answers on by default (--images on, native path
         (sampleValue(e, 'switchboard_dns_response_cache_hits_total', { transport: 'udp' }) ?? 0) +
         (sampleValue(e, 'switchboard_dns_response_cache_misses_total', { transport: 'udp' }) ?? 0);
       assert.ok(seen(exp) - seen(base) <= 2, `the Responder saw ${seen(exp) - seen(base)} of 11 queries`);
+      // Every query is a cache lookup or a C answer (switchboard_dns_native_answers_total).
+      const inC = (e: Exposition) =>
+        sampleValue(e, 'switchboard_dns_native_answers_total', { transport: 'udp' }) ?? 0;
+      assert.equal(seen(exp) - seen(base) + inC(exp) - inC(base), 11);
     } finally {
       await peer.stop();
       rmSync(dir, { recursive: true, force: true });
