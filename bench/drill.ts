@@ -61,8 +61,36 @@ const { values: a } = parseArgs({
     rrl: { type: 'string', default: '200' },
     capacity: { type: 'string' },
     cache: { type: 'string', default: 'on' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+
+if (a.help) {
+  process.stdout.write(
+    [
+      'Usage: node dist/bench/drill.js [options]   (npm run bench:drill)',
+      '',
+      'The dyn-2016 drill against each server in turn: capacity measured first (rate limiting off),',
+      'then the attack at --multiple x that capacity. Loopback only; every run stops by itself.',
+      '',
+      '  --servers LIST        switchboard,switchboard-dry-run,nsd,knot (default: all four)',
+      '  --multiple N          attack rate as a multiple of the measured capacity (default 3)',
+      '  --baseline S --wave S --calm S   phase lengths in seconds (default 10, 20, 10)',
+      '  --resolvers N --bots N           simulated resolvers and bot addresses (default 200, 10000)',
+      '  --legit-rate QPS      legitimate queries per second in calm times (default 2000)',
+      '  --senders N --gso N   attack sender processes and datagrams per sendmmsg segment (default 2, 16)',
+      '  --server-cpu N --drill-cpu N     CPUs the server and the drill are pinned to (default 0, 1)',
+      '  --workers N           DNS workers of Switchboard (default 1)',
+      '  --rrl N               responses per second per /24 for every server with RRL (default 200)',
+      '  --cache on|off        resolvers cache answers per TTL (default on)',
+      '  --capacity QPS        skip the capacity measurement (smoke runs only)',
+      '  --switchboard-args "..."         extra arguments for switchboard serve',
+      '  --out DIR             where the JSON and HTML reports go (default $TMPDIR/switchboard-drill)',
+      '',
+    ].join('\n'),
+  );
+  process.exit(0);
+}
 
 /** Whether this build's `serve` has --metrics ADDR:PORT (the shield's counters per phase). */
 function serveHasMetrics(): boolean {

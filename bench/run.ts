@@ -4,9 +4,7 @@
  * and the machine in docs/PERFORMANCE.md (between its `bench:results` markers; the control
  * plane between its own, see bench/control-plane.ts, which also takes its own flags).
  *
- * Usage: node dist/bench/run.js [--quick] [--suite dnsperf,zone-load,control-plane,fairness] [--duration S]
- *   [--rounds N] [--latency-duration S] [--latency-qps N] [--names N]
- *   [--servers switchboard,nsd,trivial,knot,switchboard-native,switchboard-node] [--zone-records N] [--no-doc]
+ * Usage: `node dist/bench/run.js --help` (USAGE below; docs/PERFORMANCE.md "Config").
  * @module
  */
 import { spawnSync } from 'node:child_process';
@@ -79,7 +77,43 @@ interface Options {
   quick: boolean;
 }
 
+const USAGE = `Usage: node dist/bench/run.js [--quick] [--suite ${ALL_SUITES.join(',')}]
+  [--duration S] [--rounds N] [--latency-duration S] [--latency-qps N] [--names N]
+  [--servers switchboard,switchboard-native,switchboard-native-c,nsd,knot,trivial,...] [--expected-qps N]
+  [--scaling-clients N] [--many-zones N] [--many-zones-servers text,images,nsd,knot]
+  [--zone-records N] [--baseline-bin PATH] [--no-doc] [--doc]
+See docs/PERFORMANCE.md "Config".
+`;
+
+/** Flags that take a value, and flags that stand alone: anything else is a mistake, not a default run. */
+const VALUE_FLAGS = new Set([
+  '--suite',
+  '--duration',
+  '--rounds',
+  '--latency-duration',
+  '--latency-qps',
+  '--names',
+  '--servers',
+  '--zone-records',
+  '--many-zones',
+  '--many-zones-servers',
+  '--scaling-clients',
+  '--expected-qps',
+  '--baseline-bin',
+]);
+const BARE_FLAGS = new Set(['--quick', '--no-doc', '--doc', '--help', '-h']);
+
 function parseArgs(argv: string[]): Options {
+  for (let k = 0; k < argv.length; k++) {
+    if (VALUE_FLAGS.has(argv[k])) {
+      if (k + 1 >= argv.length) throw new Error(`${argv[k]} needs a value\n${USAGE}`);
+      k++;
+    } else if (!BARE_FLAGS.has(argv[k])) throw new Error(`unknown argument '${argv[k]}'\n${USAGE}`);
+  }
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
   const quick = argv.includes('--quick');
   const get = (flag: string, dflt: string): string => {
     const i = argv.indexOf(flag);

@@ -363,6 +363,14 @@ void sb_zones_free(sb_zones *z) {
 void sb_zones_set_settings(sb_zones *z, const sb_zone_setting *settings, unsigned n) {
   z->settings = settings;
   z->nsettings = settings != NULL ? n : 0;
+  /* Zones tracked now take their floors at once (settings pushed to a running worker; at
+   * configure the table is empty). zone-attack.ts setZones does the same. */
+  for (uint32_t slot = 0; slot < z->table.size; slot++) {
+    if (z->table.keys[slot] == 0) continue;
+    const sb_zone_setting *st = sb_zone_setting_find(z->settings, z->nsettings, z->key[slot]);
+    z->min_nx_of[slot] = st != NULL && st->min_nx >= 0 ? st->min_nx : z->min_nx;
+    z->floor_of[slot] = st != NULL && st->budget_floor >= 0 ? st->budget_floor : z->floor_;
+  }
 }
 
 static void zones_event(sb_zones *z, uint32_t slot, int state) {

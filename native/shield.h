@@ -105,7 +105,8 @@ typedef struct sb_zones {
 int sb_zones_init(sb_zones *z, double min_nx, double factor, double share, double hold, double budget_floor,
                   uint32_t table_size);
 void sb_zones_free(sb_zones *z);
-/* Per-zone floors, taken by a zone's slot when it is claimed (call before observing). */
+/* Per-zone floors, taken by a zone's slot when it is claimed, and at once by the zones tracked
+ * when called on a running detector (settings pushed to a worker). */
 void sb_zones_set_settings(sb_zones *z, const sb_zone_setting *settings, unsigned n);
 /* The rates of `slot` as a roll at now_ms would leave them (what sb_zones_top ranks by). */
 void sb_zones_rates(const sb_zones *z, uint32_t slot, double now_ms, double *q_rate, double *nx_rate);
@@ -224,6 +225,10 @@ int sb_shield_configure(const sb_shield_config *cfg); /* 0, or -1: bad settings 
 /* A new cookie secret set (RFC 9018 rollover) for the calling thread's shield, its tables kept:
  * `n` (1..3) secrets of 16 octets, the first makes cookies. 0, 1 when no shield is on, -1 bad n. */
 int sb_shield_set_secrets(const uint8_t *secrets, unsigned n);
+/* New per-zone settings (at most SB_SHIELD_MAX_ZONE_SETTINGS, keys unique; RRL rates < 0: the
+ * server's), the tables kept: zones tracked now take their floors at once, and a zone rate
+ * starts the RRL when the shield had none. 0 done, 1 no shield on this thread, -1 refused. */
+int sb_shield_set_zone_settings(const sb_zone_setting *settings, unsigned n);
 
 /* What admission decided for one datagram, kept until its answer is sent (for RRL). */
 typedef struct sb_verdict {

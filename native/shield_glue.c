@@ -119,6 +119,51 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   return 0;
 }
 
+int sb_shield_set_zone_settings(const sb_zone_setting *settings, unsigned n) {
+  if (n > SB_SHIELD_MAX_ZONE_SETTINGS || (n > 0 && settings == NULL)) return -1;
+  sb_shield *sh = g_shield;
+  if (sh == NULL) return 1;
+  sb_zone_setting *copy = NULL;
+  int zone_rates = 0;
+  if (n > 0) {
+    copy = malloc(n * sizeof(*copy));
+    if (copy == NULL) return -1;
+    memcpy(copy, settings, n * sizeof(*copy));
+    qsort(copy, n, sizeof(*copy), cmp_setting);
+    for (unsigned i = 0; i < n; i++) {
+      if (i > 0 && copy[i].key == copy[i - 1].key) {
+        free(copy);
+        return -1;
+      }
+      for (int k = 0; k < 5; k++) {
+        if (copy[i].rrl_rates[k] >= 0) zone_rates = 1;
+        /* As at configure: the zone's rate where given, else the server's (0: RRL off). */
+        if (copy[i].rrl_rates[k] < 0) copy[i].rrl_rates[k] = sh->cfg.rrl_on ? sh->cfg.rrl_rates[k] : 0;
+      }
+    }
+  }
+  if (zone_rates && !sh->cfg.rrl_on) {
+    /* The server limits nothing: a limiter whose own rates are 0, so only such zones are limited
+     * (with the server's window and slip), as configure makes it when a flag sets a zone rate. */
+    double zero[5] = {0, 0, 0, 0, 0};
+    if (sb_rrl_init(&sh->rrl, zero, 0, sh->cfg.rrl_window, sh->cfg.rrl_slip, sh->cfg.rrl_v4, sh->cfg.rrl_v6,
+                    sh->cfg.rrl_table, sh->cfg.mode == SB_SHIELD_DRY_RUN) != 0) {
+      free(copy);
+      return -1;
+    }
+    memcpy(sh->cfg.rrl_rates, zero, sizeof(zero));
+    sh->cfg.rrl_all = 0;
+    sh->cfg.rrl_on = 1;
+  }
+  free(sh->zone_settings);
+  sh->zone_settings = copy;
+  sh->cfg.zone_settings = copy;
+  sh->cfg.nzone_settings = n;
+  /* Zones tracked now take their floors at once. */
+  sb_zones_set_settings(&sh->zones, copy, n);
+  return 0;
+}
+
 int sb_shield_set_secrets(const uint8_t *secrets, unsigned n) {
   if (n < 1 || n > 3) return -1;
   if (g_shield == NULL) return 1;

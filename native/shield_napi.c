@@ -16,7 +16,11 @@
  *   shieldNoteTcp(address: Uint8Array(4|16)): a completed TCP handshake from it
  *   shieldSetSecrets(secrets: Uint8Array(16 × n, 1 ≤ n ≤ 3)): true when a shield is on and
  *                    now checks and makes cookies with them (its tables kept); false when off
+ *   shieldSetZones(zones: Float64Array(9 × n ≤ 1024), as shieldConfigure's): new per-zone settings
+ *                    (the control plane's, pushed to a running worker), its tables kept; true when
+ *                    a shield is on, false when off; throws ERR_NATIVE_UDP_ARGS on bad settings
  */
+#include <math.h>
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +48,32 @@ static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **d
 
 static napi_value bad(napi_env env, const char *msg) {
   napi_throw_type_error(env, "ERR_NATIVE_UDP_ARGS", msg);
+  return NULL;
+}
+
+/*
+ * Zone settings from 9 numbers each (key, min-nx, budget, five RRL rates, metrics), every
+ * number checked before a cast (a NaN or out-of-range double cast to an integer is undefined
+ * behaviour): key an integer in 0..2^32-1, the others -1 ("the server's") or 0..1e9. NULL when
+ * refused or out of memory; the caller frees.
+ */
+static sb_zone_setting *zone_settings_of(const double *zs, size_t n) {
+  sb_zone_setting *settings = calloc(n > 0 ? n : 1, sizeof(*settings));
+  if (settings == NULL) return NULL;
+  for (size_t i = 0; i < n; i++) {
+    const double *e = zs + 9 * i;
+    if (!(e[0] >= 0 && e[0] <= 4294967295.0 && e[0] == floor(e[0]))) goto refused;
+    for (int k = 1; k < 9; k++)
+      if (!(e[k] == -1 || (e[k] >= 0 && e[k] <= 1e9))) goto refused;
+    settings[i].key = (uint32_t)e[0];
+    settings[i].min_nx = e[1];
+    settings[i].budget_floor = e[2];
+    for (int k = 0; k < 5; k++) settings[i].rrl_rates[k] = e[3 + k];
+    settings[i].metrics = e[8] > 0;
+  }
+  return settings;
+refused:
+  free(settings);
   return NULL;
 }
 
@@ -105,18 +135,10 @@ static napi_value js_configure(napi_env env, napi_callback_info info) {
   c->prefilter_seconds = num[27];
   sb_zone_setting *settings = NULL;
   if (nzs > 0) {
-    settings = calloc(nzs / 9, sizeof(*settings));
+    settings = zone_settings_of(zs, nzs / 9);
     if (settings == NULL) {
       free(c);
-      return bad(env, "out of memory");
-    }
-    for (size_t i = 0; i < nzs / 9; i++) {
-      const double *e = zs + 9 * i;
-      settings[i].key = (uint32_t)e[0];
-      settings[i].min_nx = e[1];
-      settings[i].budget_floor = e[2];
-      for (int k = 0; k < 5; k++) settings[i].rrl_rates[k] = e[3 + k];
-      settings[i].metrics = e[8] != 0;
+      return bad(env, "shieldConfigure: zone settings out of range (or out of memory)");
     }
     c->zone_settings = settings;
     c->nzone_settings = (unsigned)(nzs / 9);
@@ -270,6 +292,31 @@ static napi_value js_set_secrets(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/* shieldSetZones(zones: Float64Array(9n)): new per-zone settings, the tables kept. */
+static napi_value js_set_zones(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], r;
+  SCHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  double *zs;
+  size_t nzs;
+  if (argc < 1 || !typed(env, argv[0], napi_float64_array, (void **)&zs, &nzs) || nzs % 9 != 0 ||
+      nzs / 9 > SB_SHIELD_MAX_ZONE_SETTINGS)
+    return bad(env, "shieldSetZones(zones: Float64Array(9n), n <= 1024)");
+  sb_zone_setting *settings = zone_settings_of(zs, nzs / 9);
+  if (settings == NULL) {
+    napi_throw_range_error(env, "ERR_NATIVE_UDP_ARGS", "shieldSetZones: settings out of range (or out of memory)");
+    return NULL;
+  }
+  int rc = sb_shield_set_zone_settings(settings, (unsigned)(nzs / 9));
+  free(settings);
+  if (rc < 0) {
+    napi_throw_range_error(env, "ERR_NATIVE_UDP_ARGS", "shieldSetZones: a zone twice (or out of memory)");
+    return NULL;
+  }
+  SCHECK(napi_get_boolean(env, rc == 0, &r));
+  return r;
+}
+
 static void cleanup(void *arg) {
   (void)arg;
   sb_shield_configure(NULL);
@@ -281,6 +328,7 @@ int sb_shield_define(napi_env env, napi_value exports) {
       {"shieldStats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
       {"shieldNoteTcp", NULL, js_note_tcp, NULL, NULL, NULL, napi_default, NULL},
       {"shieldSetSecrets", NULL, js_set_secrets, NULL, NULL, NULL, napi_default, NULL},
+      {"shieldSetZones", NULL, js_set_zones, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return 0;
   napi_add_env_cleanup_hook(env, cleanup, NULL);

@@ -12,6 +12,8 @@
  *   rrlz ADDRHEX KIND NAMEHASH NOW R0 R1 R2 R3 R4   -> action, with a zone's own rates
  *   rrl-counters                                    -> sent dropped0..4 slipped0..4 evictions
  *   zset KEY MINNX FLOOR                            (a zone's own floors for the next zones-new; < 0: the server's)
+ *   zclear                                          (no zone floors of their own: for the next zset/zapply)
+ *   zapply                                          (the zset floors given to the running detector, its table kept)
  *   zones-new MINNX FACTOR SHARE HOLD FLOOR TABLE
  *   zobs ZONE EXISTS NOW                            -> attacked(0/1)
  *   zadmit ZONE NOW                                 -> 0/1 (the zone's slot from its last zobs)
@@ -231,6 +233,10 @@ int main(void) {
         zsettings[i] = zsettings[i - 1];
         zsettings[i - 1] = t;
       }
+    } else if (!strcmp(op, "zclear") && argc == 1) {
+      nzs = 0;
+    } else if (!strcmp(op, "zapply") && argc == 1 && have_zones) {
+      sb_zones_set_settings(&zones, zsettings, nzs);
     } else if (!strcmp(op, "rrl-counters") && have_rrl) {
       printf("%.0f", rrl.sent);
       for (int i = 0; i < 5; i++) printf(" %.0f", rrl.dropped[i]);

@@ -218,7 +218,12 @@ export class Responder {
   setCatalog(catalog: Catalog): void {
     const before = this.#catalog;
     this.#catalog = catalog;
-    this.#stamps?.applyChanges(before, diffCatalogs(before, catalog));
+    if (this.#stamps === undefined) return;
+    // From no zones (a worker's first catalog): every change is an addition enclosed by no zone,
+    // which kills only the stamp of lookups that found no zone — once, not once per zone (a
+    // first catalog of 100,000 zones took 25–35 ms to diff against the empty one).
+    if (before.size === 0) this.#stamps.killNowhere();
+    else this.#stamps.applyChanges(before, diffCatalogs(before, catalog));
   }
 
   /**

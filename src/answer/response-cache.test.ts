@@ -304,6 +304,19 @@ describe('cached responses', () => {
     assert.equal(decodeMessage(r.respond(q, UDP)!).flags & 0xf, 5);
   });
 
+  test('from an empty catalog to zones: a cached REFUSED becomes the zone answer (twice over)', () => {
+    const r = new Responder(new Catalog([]), { cache: { admission: 'first' } });
+    const q = buildQuery('www.example.', A);
+    for (let i = 0; i < 3; i++) assert.equal(decodeMessage(r.respond(q, UDP)!).flags & 0xf, 5);
+    r.setCatalog(exampleCatalog());
+    assert.equal(decodeMessage(r.respond(q, UDP)!).answers.length, 1);
+    // Emptied and filled again: the same holds the second time.
+    r.setCatalog(new Catalog([]));
+    for (let i = 0; i < 3; i++) assert.equal(decodeMessage(r.respond(q, UDP)!).flags & 0xf, 5);
+    r.setCatalog(exampleCatalog());
+    assert.equal(decodeMessage(r.respond(q, UDP)!).answers.length, 1);
+  });
+
   test('patchResponse does not touch the stored bytes', () => {
     const stored = Uint8Array.from(
       new Responder(exampleCatalog()).respond(buildQuery('www.example.', A), UDP)!,

@@ -772,11 +772,14 @@ export class ZoneStamps {
       // serves names that were in no zone.
       const enclosing = before.find(c.after.origin);
       if (enclosing !== undefined) this.#killZone(enclosing.origin.key);
-      else {
-        this.#nowhere.live = false;
-        this.#nowhere = new CacheStamp();
-      }
+      else this.killNowhere();
     }
+  }
+
+  /** Kills the stamp of lookups that found no zone (a zone now serves names that were in none). */
+  killNowhere(): void {
+    this.#nowhere.live = false;
+    this.#nowhere = new CacheStamp();
   }
 
   /** Zone stamps held: for tests and metrics. */

@@ -20,6 +20,7 @@ import { registerAccountRoutes } from './routes/accounts.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerDeletedZoneRoutes } from './routes/deleted-zones.js';
 import { registerTokenRoutes } from './routes/tokens.js';
+import { registerZoneShieldRoutes } from './routes/zone-shield.js';
 import { registerZoneRoutes, ZONEFILE_MEDIA_TYPE } from './routes/zones.js';
 import { addSharedSchemas } from './schemas.js';
 import { AJV_OPTIONS, validators } from './validation.js';
@@ -149,6 +150,7 @@ export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Pr
         { name: 'zonefile', description: 'Import and export in master-file format (text/dns)' },
         { name: 'versions', description: 'Zone versions: list, diff, roll back' },
         { name: 'audit', description: 'Audit log' },
+        { name: 'shield', description: "A zone's own shield settings (rate limits, attack floors, metrics)" },
         { name: 'system', description: 'Health and this document' },
         { name: 'powerdns', description: 'PowerDNS-compatible API (PowerDNS Authoritative HTTP API v1)' },
       ],
@@ -213,6 +215,7 @@ export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Pr
   registerZoneRoutes(app, control);
   registerAuditRoutes(app, control);
   registerDeletedZoneRoutes(app, control);
+  registerZoneShieldRoutes(app, control);
   registerPdnsRoutes(app, control, { version });
   return app;
 }

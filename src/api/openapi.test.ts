@@ -25,6 +25,9 @@ const nativeRoutes: [string, string][] = [
   ['get', '/api/v1/zones/{zone}/versions'],
   ['get', '/api/v1/zones/{zone}/versions/{version}'],
   ['post', '/api/v1/zones/{zone}/rollback'],
+  ['get', '/api/v1/zones/{zone}/shield'],
+  ['put', '/api/v1/zones/{zone}/shield'],
+  ['delete', '/api/v1/zones/{zone}/shield'],
   ['get', '/api/v1/audit'],
   ['get', '/api/v1/deleted-zones'],
   ['get', '/api/v1/deleted-zones/{id}'],
@@ -63,7 +66,17 @@ describe('OpenAPI document', () => {
     });
     assert.deepEqual(doc.security, [{ apiKey: [] }, { bearer: [] }]);
     const tagNames = doc.tags.map((t: { name: string }) => t.name);
-    for (const t of ['accounts', 'tokens', 'zones', 'rrsets', 'zonefile', 'versions', 'audit', 'powerdns']) {
+    for (const t of [
+      'accounts',
+      'tokens',
+      'zones',
+      'rrsets',
+      'zonefile',
+      'versions',
+      'audit',
+      'shield',
+      'powerdns',
+    ]) {
       assert.ok(tagNames.includes(t), t);
     }
   });
@@ -143,7 +156,9 @@ describe('OpenAPI document', () => {
 
 function tagsKnown(tags: string[]): boolean {
   return tags.every((t) =>
-    ['accounts', 'tokens', 'zones', 'rrsets', 'zonefile', 'versions', 'audit', 'system'].includes(t),
+    ['accounts', 'tokens', 'zones', 'rrsets', 'zonefile', 'versions', 'audit', 'shield', 'system'].includes(
+      t,
+    ),
   );
 }
 

@@ -174,7 +174,12 @@ async function registerOthers(program: Command): Promise<void> {
     .option('--cookie-secret <hex>', COOKIE_SECRET_HELP, collect)
     .option('--shield-allow <prefix>', SHIELD_ALLOW_HELP, collect)
     .option('--cookie-rotate <duration>', COOKIE_ROTATE_HELP)
-    .option('--shield-zone <spec>', SHIELD_ZONE_HELP, collect);
+    .option('--shield-zone <spec>', SHIELD_ZONE_HELP, collect)
+    .option(
+      '--shield-tenant <spec>',
+      "what tenants may set of their zones' shield settings through the API: 'off' (default: operators only) or " +
+        'min-nx=N,budget=N,responses=N,nxdomains=N,nodata=N,referrals=N,errors=N,metrics=on (each field opened, at most N)',
+    );
   addAnswerOptions(start)
     .option(
       '--nameservers <names>',

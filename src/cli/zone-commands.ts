@@ -1,5 +1,5 @@
 /**
- * `switchboard zone create|list|show|import|export|rm|versions|diff|rollback`: zones through
+ * `switchboard zone create|list|show|import|export|rm|versions|diff|rollback|shield`: zones through
  * the native API.
  * @module
  */
@@ -32,6 +32,7 @@ import {
 } from './client-common.js';
 import { formatDryRun, formatJson, formatTable, formatTime } from './output.js';
 import { registerDeletedZoneCommands } from './zone-deleted-commands.js';
+import { registerZoneShieldCommands } from './zone-shield-commands.js';
 
 /** RFC 4027 §2: the media type of master-file text. */
 const ZONEFILE_TYPE = 'text/dns';
@@ -78,6 +79,7 @@ function formatZoneHeader(z: ZoneInfo, names: Map<string, string>): string {
 export function registerZoneCommands(program: Command): void {
   const zone = program.command('zone').description('manage zones through the API').exitOverride();
   registerDeletedZoneCommands(zone);
+  registerZoneShieldCommands(zone);
 
   addCommonOptions(
     zone

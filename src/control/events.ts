@@ -15,6 +15,7 @@ export const ZONE_CHANGE_CHANNEL = 'switchboard_zone_change';
 export class ChangeEvents {
   readonly #store: Store;
   readonly #listeners = new Set<(ev: ZoneChangeEvent) => void>();
+  readonly #shieldListeners = new Set<() => void>();
   /** Identifies this replica in NOTIFY payloads, so its own changes are emitted once. */
   readonly #replica = randomUUID();
   /** Version of every zone as last emitted (PostgreSQL): what a resync compares against. */
@@ -37,6 +38,8 @@ export class ChangeEvents {
     this.#feed = await this.#store.listen(ZONE_CHANGE_CHANNEL, {
       onMessage: (payload) => this.#onNotify(payload),
       onReconnect: () => {
+        // Shield settings changed meanwhile are read again whole (they are few).
+        this.emitShield();
         this.#resync().catch(() => {
           // The next reconnect or change brings it back in line.
         });
@@ -45,13 +48,17 @@ export class ChangeEvents {
   }
 
   #onNotify(payload: string): void {
-    let ev: ZoneChangeEvent & { origin?: string };
+    let ev: ZoneChangeEvent & { origin?: string; shield?: boolean };
     try {
-      ev = JSON.parse(payload) as ZoneChangeEvent & { origin?: string };
+      ev = JSON.parse(payload) as ZoneChangeEvent & { origin?: string; shield?: boolean };
     } catch {
       return;
     }
     if (typeof ev?.zone !== 'string' || ev.origin === this.#replica) return;
+    if (ev.shield === true) {
+      this.emitShield();
+      return;
+    }
     this.emit({ zone: ev.zone, version: Number(ev.version), deleted: ev.deleted === true });
   }
 
@@ -88,6 +95,36 @@ export class ChangeEvents {
     await this.#store.notify(repo, ZONE_CHANGE_CHANNEL, JSON.stringify({ ...ev, origin: this.#replica }));
   }
 
+  /**
+   * Announces a change of a zone's shield settings to the other replicas, inside the
+   * transaction that makes it (same channel as zone changes, `shield: true`: no version).
+   */
+  async notifyShield(repo: Repo, zone: string): Promise<void> {
+    await this.#store.notify(
+      repo,
+      ZONE_CHANGE_CHANNEL,
+      JSON.stringify({ zone, shield: true, origin: this.#replica }),
+    );
+  }
+
+  /** Tells this process's listeners that some zone's shield settings changed (after commit). */
+  emitShield(): void {
+    for (const l of this.#shieldListeners) {
+      try {
+        l();
+      } catch {
+        // as for zone changes
+      }
+    }
+  }
+
+  onShieldChange(listener: () => void): () => void {
+    this.#shieldListeners.add(listener);
+    return () => {
+      this.#shieldListeners.delete(listener);
+    };
+  }
+
   onZoneChange(listener: (ev: ZoneChangeEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => {
@@ -97,5 +134,6 @@ export class ChangeEvents {
 
   clear(): void {
     this.#listeners.clear();
+    this.#shieldListeners.clear();
   }
 }

@@ -22,6 +22,7 @@ import { Retention } from './retention.js';
 import { Serving } from './serving.js';
 import { Tokens } from './tokens.js';
 import type { ControlPlane, ControlPlaneOptions, ZoneChangeEvent } from './types.js';
+import { ZoneShields } from './zone-shield.js';
 import { Zones } from './zones.js';
 
 export { DEFAULT_ACCOUNT } from './context.js';
@@ -40,6 +41,7 @@ export class StoreControlPlane implements ControlPlane {
   readonly #retention: Retention;
   readonly #deleted: DeletedZones;
   readonly #serving: Serving;
+  readonly #shields: ZoneShields;
 
   private constructor(store: Store, opts: ControlPlaneOptions) {
     this.#events = new ChangeEvents(store);
@@ -51,6 +53,7 @@ export class StoreControlPlane implements ControlPlane {
     this.#retention = new Retention(this.#ctx, () => this.#zones.collect());
     this.#deleted = new DeletedZones(this.#ctx, this.#retention, this.#zones);
     this.#serving = new Serving(this.#ctx);
+    this.#shields = new ZoneShields(this.#ctx, opts.shield);
   }
 
   /** Opens the store (migrating it) and, with PostgreSQL, starts listening for changes. */
@@ -150,6 +153,24 @@ export class StoreControlPlane implements ControlPlane {
   }
   exportZone(...a: Args<'exportZone'>) {
     return this.#zones.exportZone(...a);
+  }
+
+  // ---- per-zone shield settings ----
+
+  getZoneShield(...a: Args<'getZoneShield'>) {
+    return this.#shields.getZoneShield(...a);
+  }
+  setZoneShield(...a: Args<'setZoneShield'>) {
+    return this.#shields.setZoneShield(...a);
+  }
+  deleteZoneShield(...a: Args<'deleteZoneShield'>) {
+    return this.#shields.deleteZoneShield(...a);
+  }
+  shieldZones() {
+    return this.#shields.shieldZones();
+  }
+  onShieldChange(listener: () => void): () => void {
+    return this.#events.onShieldChange(listener);
   }
 
   // ---- versions and audit ----

@@ -289,6 +289,54 @@ export interface PageRequest {
   limit?: number;
 }
 
+/**
+ * A zone's own shield settings (docs/SHIELD.md "Per-zone settings"): the API form of
+ * `--shield-zone NAME:min-nx=…,budget=…,responses=…,metrics=on`. Absent members keep the
+ * server's.
+ */
+export interface ZoneShieldSettings {
+  /** The detector's floor: missing names a second below which the zone is never called attacked. */
+  minNxPerSecond?: number;
+  /** Missing-name answers a second the zone still gets while attacked, at least. */
+  budgetFloor?: number;
+  /** The zone's own RRL rates by kind (a kind not given takes `responses`, else the server's). */
+  rrl?: { responses?: number; nxdomains?: number; nodata?: number; referrals?: number; errors?: number };
+  /** Its query and missing-name rates exported whatever its rank. */
+  metrics?: boolean;
+}
+
+/** A zone's stored shield settings (`GET /api/v1/zones/{zone}/shield`). */
+export interface ZoneShieldInfo {
+  zone: string;
+  /** Empty when the zone has none through the API (the server's and the flags' apply). */
+  settings: ZoneShieldSettings;
+  /** Who wrote them last: an administrator (`operator`) or the zone's account (`tenant`). */
+  setBy?: 'operator' | 'tenant';
+  updatedAt?: string;
+}
+
+/** One zone's settings for the DNS workers (`shieldZones`). */
+export interface ServedShieldZone {
+  /** Absolute, lower case. */
+  name: string;
+  settings: ZoneShieldSettings;
+}
+
+/**
+ * Who may set what (`ControlPlaneOptions.shield`). Administrators set any valid value; a
+ * tenant's token (write access to the zone) only the fields of `tenant`, each at most its
+ * value (a rate of 0, "no limit", never), `metrics` only when `tenant.metrics` is true — and
+ * never over settings an administrator wrote. Without `tenant`, tenants read only.
+ */
+export interface ShieldPolicy {
+  /** Zones that may have settings through the API, platform-wide (default 1024). */
+  maxZones?: number;
+  /** Of them, zones in the metrics (default 100). */
+  maxMetricsZones?: number;
+  /** The tenants' ceilings (`start --shield-tenant`); absent: tenants may not set settings. */
+  tenant?: ZoneShieldSettings;
+}
+
 /** A zone changed (or went away): the serving side reloads it. */
 export interface ZoneChangeEvent {
   zone: string;
@@ -433,6 +481,26 @@ export interface ControlPlane {
     opts?: ChangeOptions,
   ): Promise<ZoneInfo>;
 
+  /** A zone's own shield settings (empty when it has none). */
+  getZoneShield(p: Principal, name: string): Promise<ZoneShieldInfo>;
+  /**
+   * Replaces a zone's own shield settings (`{}` removes them), checked as the flag checks them,
+   * within the platform's caps and the tenants' ceilings (ShieldPolicy); one `zone.shield`
+   * audit row when something changed; no new version (the served content is the same).
+   */
+  setZoneShield(
+    p: Principal,
+    name: string,
+    input: unknown,
+    opts?: { comment?: string },
+  ): Promise<ZoneShieldInfo>;
+  /** Removes a zone's own shield settings (the server's apply again). */
+  deleteZoneShield(p: Principal, name: string, opts?: { comment?: string }): Promise<ZoneShieldInfo>;
+  /** Every zone's own shield settings, for the DNS workers. */
+  shieldZones(): Promise<ServedShieldZone[]>;
+  /** Subscribes to changes of any zone's shield settings (every replica's, with PostgreSQL). */
+  onShieldChange(listener: () => void): () => void;
+
   listVersions(p: Principal, name: string, page?: PageRequest): Promise<Page<ZoneVersion>>;
   getVersion(p: Principal, name: string, version: number): Promise<VersionDiff>;
   /** Makes the content of `version` current again, as a new version (none if it is current). */
@@ -509,6 +577,8 @@ export interface ControlPlaneOptions {
    * thread ('inline').
    */
   zoneWork?: 'thread' | 'inline';
+  /** Per-zone shield settings: the platform's caps and what tenants may set (additive). */
+  shield?: ShieldPolicy;
   /** How long versions, audit rows and deleted zones are kept (additive). */
   retention?: RetentionOptions;
   /**

@@ -1,6 +1,7 @@
 /**
- * The shield's settings as an operator writes them (server flags; per-zone settings come
- * later), parsed into the mechanisms' configurations with errors that name the field at fault.
+ * The shield's settings as an operator writes them (server flags; a zone's own settings also
+ * through `start`'s API: src/control/zone-shield.ts, checked with ZONE_NUMBERS), parsed into the
+ * mechanisms' configurations with errors that name the field at fault.
  *
  * - `--shield off|on|dry-run`
  * - `--rrl off` or `--rrl responses=N[,nxdomains=N][,nodata=N][,referrals=N][,errors=N][,all=N]
@@ -77,7 +78,14 @@ export interface ShieldZoneSetting {
   metrics?: boolean;
 }
 
-const ZONE_NUMBERS: Record<string, [keyof ShieldZoneSetting | 'rrl', string | undefined, number, number]> = {
+/**
+ * The numeric fields of `--shield-zone`: [setting, RRL kind, lowest, highest]. The control
+ * plane checks the API's per-zone settings with the same table.
+ */
+export const ZONE_NUMBERS: Record<
+  string,
+  [keyof ShieldZoneSetting | 'rrl', string | undefined, number, number]
+> = {
   'min-nx': ['minNxPerSecond', undefined, 1, 1e7],
   budget: ['budgetFloor', undefined, 0, 1e7],
   responses: ['rrl', 'responses', 0, 1e7],

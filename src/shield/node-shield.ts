@@ -112,8 +112,9 @@ export class NodeShield {
   readonly #zones: ZoneAttackDetector;
   readonly #admission = new Admission();
   readonly #overload: OverloadMeter;
-  readonly #rrl: ResponseRateLimiter | undefined;
-  readonly #zoneSettings: NodeShieldSettings['zoneSettings'];
+  #rrl: ResponseRateLimiter | undefined;
+  #zoneSettings: NodeShieldSettings['zoneSettings'];
+  readonly #rrlWhenZoned: ConstructorParameters<typeof ResponseRateLimiter>[0];
   readonly #ednsSize: number;
   readonly #events: [number, number][] = [];
   #lostEvents = 0;
@@ -163,8 +164,23 @@ export class NodeShield {
     const zoneRrl = [...(s.zoneSettings?.values() ?? [])].some((z) => z.rrlRates !== undefined);
     const rrl = s.rrl ?? (zoneRrl ? { responsesPerSecond: 0 } : null);
     this.#rrl = rrl ? new ResponseRateLimiter({ ...rrl, dryRun: this.#dry }) : undefined;
+    this.#rrlWhenZoned = { responsesPerSecond: 0, dryRun: this.#dry };
     this.#zoneSettings = s.zoneSettings;
     this.#ednsSize = s.ednsSize ?? 1232;
+  }
+
+  /**
+   * New per-zone settings (pushed to a running worker), the tables kept: floors of zones
+   * tracked now change at once, rates from the next answer; a zone rate starts the limiter
+   * (its own rates 0) when the server had none — as the native shield's shieldSetZones.
+   */
+  setZoneSettings(zoneSettings: NonNullable<NodeShieldSettings['zoneSettings']>): void {
+    const floors = new Map<number, ZoneFloors>();
+    for (const [k, v] of zoneSettings) floors.set(k, v);
+    this.#zones.setZones(floors);
+    if (this.#rrl === undefined && [...zoneSettings.values()].some((z) => z.rrlRates !== undefined))
+      this.#rrl = new ResponseRateLimiter(this.#rrlWhenZoned);
+    this.#zoneSettings = zoneSettings;
   }
 
   /** New cookie secrets (RFC 9018 rollover), the tables kept. */

@@ -85,7 +85,7 @@ export class ZoneAttackDetector {
   /** Per slot: the detector's floor and the budget floor (the zone's own, else the server's). */
   readonly #minNxOf: Float64Array;
   readonly #floorOf: Float64Array;
-  readonly #zones: ReadonlyMap<number, ZoneFloors> | undefined;
+  #zones: ReadonlyMap<number, ZoneFloors> | undefined;
   /** Slots of the zones attacked now (few). */
   readonly #under = new Set<number>();
   readonly #rank = (slot: number): number => (this.#attacked[slot] ? 1e15 : this.#second[slot]);
@@ -122,6 +122,27 @@ export class ZoneAttackDetector {
         if (f.budgetFloor !== undefined) num(`zone ${zone} budgetFloor`, f.budgetFloor, 0, 1e7);
       }
       this.#zones = config.zones;
+    }
+  }
+
+  /**
+   * New per-zone floors (settings pushed to a running worker), the table kept: zones tracked
+   * now take theirs at once. The C shield's sb_shield_set_zone_settings does the same.
+   * @throws RangeError for a floor out of range (nothing changed)
+   */
+  setZones(zones: ReadonlyMap<number, ZoneFloors>): void {
+    for (const [zone, f] of zones) {
+      if (f.minNxPerSecond !== undefined && !(f.minNxPerSecond >= 1 && f.minNxPerSecond <= 1e7))
+        throw new RangeError(`zone ${zone} minNxPerSecond must be 1..10000000`);
+      if (f.budgetFloor !== undefined && !(f.budgetFloor >= 0 && f.budgetFloor <= 1e7))
+        throw new RangeError(`zone ${zone} budgetFloor must be 0..10000000`);
+    }
+    this.#zones = zones;
+    for (let slot = 0; slot < this.#key.length; slot++) {
+      if (!this.#table.holds(slot)) continue;
+      const own = zones.get(this.#key[slot]);
+      this.#minNxOf[slot] = own?.minNxPerSecond ?? this.#minNx;
+      this.#floorOf[slot] = own?.budgetFloor ?? this.#floor;
     }
   }
 

@@ -426,6 +426,25 @@ export const migrations: readonly Migration[] = [
       await db.schema.alterTable('deleted_zones').dropColumn('rrsets').execute();
     },
   },
+  {
+    version: 9,
+    name: 'zone-shield',
+    async up(db) {
+      // A zone's own shield settings set through the API (docs/SHIELD.md "Per-zone settings"):
+      // one row per zone that has any, removed with the zone (the row lock of the zone orders
+      // writers; a deleted zone's settings go with it and a restored zone has none). `metrics`
+      // copies the JSON's metrics flag so the platform-wide cap is one count; `set_by_admin`:
+      // written by an administrator (then a tenant may not change it).
+      await db.schema
+        .createTable('zone_shield')
+        .addColumn('zone_id', 'text', (c) => c.primaryKey().references('zones.id').onDelete('cascade'))
+        .addColumn('settings', 'text', (c) => c.notNull())
+        .addColumn('metrics', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('set_by_admin', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 ];
 
 /**

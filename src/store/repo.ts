@@ -15,9 +15,13 @@ import type {
   RRsetsTable,
   TokensTable,
   UsersTable,
+  ZoneShieldTable,
   ZonesTable,
   ZoneVersionsTable,
 } from './schema.js';
+
+/** Arbitrary constant key of the advisory lock of shield settings' writers ("sbsh"). */
+const ZONE_SHIELD_LOCK = 0x73627368;
 
 /** Which SQL database is behind the store. */
 export type StoreDialect = 'sqlite' | 'postgres';
@@ -243,6 +247,66 @@ export class Repo {
 
   async updateZone(id: string, patch: Updateable<ZonesTable>): Promise<void> {
     await this.db.updateTable('zones').set(patch).where('id', '=', id).execute();
+  }
+
+  // ---- zone shield settings (migration 9) ----
+
+  /** The stored shield settings of a zone (JSON), if any. */
+  async getZoneShield(zoneId: string): Promise<Selectable<ZoneShieldTable> | undefined> {
+    return this.db.selectFrom('zone_shield').selectAll().where('zone_id', '=', zoneId).executeTakeFirst();
+  }
+
+  /** Sets (inserts or replaces) a zone's shield settings. */
+  async putZoneShield(row: Insertable<ZoneShieldTable>): Promise<void> {
+    await this.db
+      .insertInto('zone_shield')
+      .values(row)
+      .onConflict((oc) =>
+        oc.column('zone_id').doUpdateSet({
+          settings: row.settings,
+          metrics: row.metrics,
+          set_by_admin: row.set_by_admin,
+          updated_at: row.updated_at,
+        }),
+      )
+      .execute();
+  }
+
+  /** Removes a zone's shield settings; false when it had none. */
+  async deleteZoneShield(zoneId: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('zone_shield').where('zone_id', '=', zoneId).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  /** Zones with shield settings, and those of them in the metrics (platform-wide caps). */
+  async countZoneShields(): Promise<{ zones: number; metrics: number }> {
+    const r = await this.db
+      .selectFrom('zone_shield')
+      .select((eb) => [
+        eb.fn.countAll<number | string>().as('zones'),
+        eb.fn.sum<number | string>('metrics').as('metrics'),
+      ])
+      .executeTakeFirst();
+    return { zones: Number(r?.zones ?? 0), metrics: Number(r?.metrics ?? 0) };
+  }
+
+  /** Every zone's shield settings with the zone's name (at most the platform cap: 1,024 rows). */
+  async listZoneShields(): Promise<Array<{ name: string; settings: string }>> {
+    return this.db
+      .selectFrom('zone_shield')
+      .innerJoin('zones', 'zones.id', 'zone_shield.zone_id')
+      .select(['zones.name as name', 'zone_shield.settings as settings'])
+      .orderBy('zones.name')
+      .execute();
+  }
+
+  /**
+   * Serializes the writers of shield settings across replicas (PostgreSQL: a transaction-scoped
+   * advisory lock), so two cannot both take the platform's last slot. SQLite has one writer.
+   */
+  async lockZoneShields(): Promise<void> {
+    if (this.dialect === 'postgres')
+      await sql`select pg_advisory_xact_lock(${ZONE_SHIELD_LOCK})`.execute(this.db);
   }
 
   /** Zones of the account: its counter, kept by triggers (migration 4), not a count of rows. */

@@ -174,6 +174,21 @@ export interface DeletedZonesTable {
   content_id: string;
 }
 
+/**
+ * zone_shield: a zone's own shield settings set through the API (migration 9); the row goes
+ * with its zone (ON DELETE CASCADE).
+ */
+export interface ZoneShieldTable {
+  zone_id: string;
+  /** JSON: `{minNxPerSecond?, budgetFloor?, rrl?: {responses?, …}, metrics?}`. */
+  settings: string;
+  /** 1 when the settings put the zone in the metrics (the platform-wide cap counts these). */
+  metrics: number;
+  /** 1 when an administrator wrote them (a tenant may then not change them). */
+  set_by_admin: number;
+  updated_at: string;
+}
+
 /** The whole database. */
 export interface Database {
   accounts: AccountsTable;
@@ -185,4 +200,5 @@ export interface Database {
   audit_log: AuditLogTable;
   content_gc: ContentGcTable;
   deleted_zones: DeletedZonesTable;
+  zone_shield: ZoneShieldTable;
 }

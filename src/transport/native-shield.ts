@@ -89,6 +89,8 @@ export interface NativeShieldAddon {
   shieldNoteTcp(address: Uint8Array): void;
   /** New cookie secrets (16 × n octets, n 1..3; the first makes), the tables kept; false when off. */
   shieldSetSecrets(secrets: Uint8Array): boolean;
+  /** New per-zone settings (zoneSettingsArray), the tables kept; false when off. @throws RangeError */
+  shieldSetZones?(zones: Float64Array): boolean;
 }
 
 const MODES = { off: 0, on: 1, 'dry-run': 2 } as const;
@@ -150,6 +152,12 @@ export function configureNativeShield(addon: NativeShieldAddon, s: NativeShieldS
     allow.set(p.octets, 18 * i + 2);
   });
   const zs = s.zoneSettings ?? [];
+  const zones = zoneSettingsArray(zs);
+  addon.shieldConfigure(MODES[s.mode], shieldNumbers(s), secrets, allow, zs.length > 0 ? zones : undefined);
+}
+
+/** Zone settings as the addon takes them: 9 numbers each, -1 for "the server's". */
+export function zoneSettingsArray(zs: readonly NativeZoneSetting[]): Float64Array {
   if (zs.length > 1024) throw new RangeError('at most 1024 zones with settings of their own');
   const zones = new Float64Array(9 * zs.length);
   zs.forEach((z, i) => {
@@ -159,7 +167,17 @@ export function configureNativeShield(addon: NativeShieldAddon, s: NativeShieldS
     for (let k = 0; k < 5; k++) zones[9 * i + 3 + k] = z.rrlRates?.[k] ?? -1;
     zones[9 * i + 8] = z.metrics ? 1 : 0;
   });
-  addon.shieldConfigure(MODES[s.mode], shieldNumbers(s), secrets, allow, zs.length > 0 ? zones : undefined);
+  return zones;
+}
+
+/**
+ * New per-zone settings for the calling thread's running native shield, its tables kept
+ * (zones tracked now take their floors at once). False when no shield runs here.
+ * @throws RangeError on settings the addon refuses (nothing changed)
+ */
+export function setNativeZoneSettings(addon: NativeShieldAddon, zs: readonly NativeZoneSetting[]): boolean {
+  if (addon.shieldSetZones === undefined) throw new RangeError('this addon cannot change zone settings');
+  return addon.shieldSetZones(zoneSettingsArray(zs));
 }
 
 /** The key the native shield files a zone under: FNV-1a of its origin's case-folded wire form. */

@@ -245,6 +245,69 @@ describe('the shield in C agrees with its TypeScript reference (ASan/UBSan)', {
     compare(s);
   });
 
+  test('zone floors changed on a running detector (settings pushed to a worker), table kept', () => {
+    const rand = seededRandom(4242);
+    const s = new Script();
+    const d = new ZoneAttackDetector({
+      minNxPerSecond: 50,
+      factor: 10,
+      minNxShare: 0.5,
+      holdSeconds: 3,
+      budgetFloor: 20,
+      tableSize: 64,
+    });
+    s.op('zones-new 50 10 0.5 3 20 64');
+    // Mid-flood: the victim's floor raised above its flood (it leaves after the hold), a rare
+    // zone's budget set, then everything back to the server's floors (it is attacked again).
+    const pushes = new Map<number, [number, number, number][]>([
+      [
+        30,
+        [
+          [7, 100000, -1],
+          [150, -1, 5],
+          [3, 1, 40],
+        ],
+      ],
+      [50, []],
+    ]);
+    const slots = new Map<number, number>();
+    for (let second = 0; second < 70; second++) {
+      const push = pushes.get(second);
+      if (push !== undefined) {
+        s.op('zclear');
+        for (const [k, m, f] of push) s.op(`zset ${k} ${m} ${f}`);
+        s.op('zapply');
+        d.setZones(
+          new Map(
+            push.map(([k, m, f]) => [
+              k,
+              { ...(m >= 0 ? { minNxPerSecond: m } : {}), ...(f >= 0 ? { budgetFloor: f } : {}) },
+            ]),
+          ),
+        );
+      }
+      const flood = second >= 20;
+      for (let zone = 1; zone <= 200; zone++) {
+        const n = zone === 7 ? (flood ? 300 : 10) : zone <= 5 ? 20 : rand() < 0.03 ? 1 : 0;
+        for (let i = 0; i < n; i++) {
+          const t = second * 1000 + rand() * 999;
+          const exists = zone === 7 && flood ? rand() < 0.05 : rand() < 0.9;
+          const slot = d.observe(zone, exists, t);
+          slots.set(zone, slot);
+          s.op(`zobs ${zone} ${exists ? 1 : 0} ${t}`, d.isAttacked(slot) ? 1 : 0);
+          if (!exists) s.op(`zadmit ${zone} ${t}`, d.admitMissing(slots.get(zone)!, t) ? 1 : 0);
+        }
+      }
+      d.sweep(second * 1000 + 999);
+      const attacked = d.attackedZones().sort((a, b) => a - b);
+      s.op(`zsweep ${second * 1000 + 999}`, attacked.length === 0 ? '-' : attacked.join(' '));
+      if (second === 29) assert.deepEqual(attacked, [7], 'the flood is seen before the push');
+      if (second === 45) assert.deepEqual(attacked, [], 'the raised floor ends it');
+      if (second === 60) assert.deepEqual(attacked, [7], 'the server floor again: attacked again');
+    }
+    compare(s);
+  });
+
   test('source tiers through a crowded table, admission and the overload meter', () => {
     const rand = seededRandom(7873);
     const s = new Script();

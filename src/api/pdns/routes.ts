@@ -9,6 +9,7 @@
  * @module
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { formatShieldSpec, parseShieldSpec } from '../../control/shield-spec.js';
 import {
   ControlError,
   type ControlPlane,
@@ -17,6 +18,7 @@ import {
   type RRsetChange,
   type RRsetData,
   type ZoneInfo,
+  type ZoneShieldSettings,
 } from '../../control/types.js';
 import { principalOf } from '../auth.js';
 import type { DecodedPdnsCreate, DecodedPdnsPatch } from '../body-decode.js';
@@ -48,6 +50,9 @@ import {
   tags,
   zoneIdParams,
 } from './schemas.js';
+
+/** The custom metadata kind of a zone's own shield settings (PowerDNS keeps `X-` kinds for such). */
+export const SHIELD_KIND = 'X-SWITCHBOARD-SHIELD';
 
 function zoneNameOf(request: FastifyRequest<{ Params: { zone_id: string } }>): string {
   return zoneNameOfId(request.params.zone_id);
@@ -435,10 +440,121 @@ export function registerPdnsRoutes(
       },
     },
     async (request) => {
-      const zone = await control.getZone(principalOf(request), zoneNameOf(request));
+      const p = principalOf(request);
+      const zone = await control.getZone(p, zoneNameOf(request));
       // PowerDNS stores SOA-EDIT-API for every zone created through its API (`DEFAULT` when
       // the POST has none) and keeps `""` as a value; every Switchboard zone has one likewise.
-      return [{ kind: 'SOA-EDIT-API', metadata: [zone.soaEditApi], type: 'Metadata' }];
+      const out = [{ kind: 'SOA-EDIT-API', metadata: [zone.soaEditApi], type: 'Metadata' }];
+      // A custom kind (PowerDNS keeps X- kinds for such): the zone's own shield settings.
+      const shield = await control.getZoneShield(p, zone.name);
+      if (Object.keys(shield.settings).length > 0)
+        out.push({ kind: SHIELD_KIND, metadata: [formatShieldSpec(shield.settings)], type: 'Metadata' });
+      return out;
+    },
+  );
+
+  const kindParams = {
+    type: 'object',
+    properties: { ...zoneIdParams.properties, metadata_kind: { type: 'string', minLength: 1 } },
+    required: ['zone_id', 'metadata_kind'],
+  } as const;
+  const kindOf = (request: FastifyRequest<{ Params: { metadata_kind: string } }>): string =>
+    request.params.metadata_kind.toUpperCase();
+
+  app.get<{ Params: { zone_id: string; metadata_kind: string } }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id/metadata/:metadata_kind`,
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'One kind of zone metadata (PowerDNS; SOA-EDIT-API, X-SWITCHBOARD-SHIELD)',
+        params: kindParams,
+      },
+    },
+    async (request) => {
+      const p = principalOf(request);
+      const zone = await control.getZone(p, zoneNameOf(request));
+      const kind = kindOf(request);
+      if (kind === 'SOA-EDIT-API') return { kind, metadata: [zone.soaEditApi], type: 'Metadata' };
+      if (kind === SHIELD_KIND) {
+        const shield = await control.getZoneShield(p, zone.name);
+        const has = Object.keys(shield.settings).length > 0;
+        return { kind, metadata: has ? [formatShieldSpec(shield.settings)] : [], type: 'Metadata' };
+      }
+      return { kind: request.params.metadata_kind, metadata: [], type: 'Metadata' };
+    },
+  );
+
+  app.put<{ Params: { zone_id: string; metadata_kind: string }; Body: unknown }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id/metadata/:metadata_kind`,
+    {
+      config,
+      preValidation,
+      schema: {
+        tags,
+        summary: "Set the zone's shield settings as X-SWITCHBOARD-SHIELD metadata (PowerDNS)",
+        params: kindParams,
+      },
+    },
+    async (request) => {
+      const p = principalOf(request);
+      const name = zoneNameOf(request);
+      const kind = kindOf(request);
+      if (kind !== SHIELD_KIND) {
+        // Visibility first: another account's zone is 404 whatever the kind.
+        await control.getZone(p, name);
+        throw new ControlError(
+          'CTL_ERR_VALIDATION',
+          `only ${SHIELD_KIND} metadata is set here (SOA-EDIT-API: PUT the zone with soa_edit_api)`,
+          'metadata_kind',
+        );
+      }
+      const b = request.body as { metadata?: unknown } | undefined;
+      const values = b?.metadata;
+      if (!Array.isArray(values) || values.length > 1 || values.some((v) => typeof v !== 'string')) {
+        await control.getZone(p, name);
+        throw new ControlError(
+          'CTL_ERR_VALIDATION',
+          `${SHIELD_KIND} takes one string, as --shield-zone takes it after the name (min-nx=N,budget=N,responses=N,…,metrics=on), or [] for none`,
+          'metadata',
+        );
+      }
+      let settings: ZoneShieldSettings;
+      try {
+        settings = values.length === 0 ? {} : parseShieldSpec(values[0] as string);
+      } catch (e) {
+        await control.getZone(p, name);
+        throw new ControlError('CTL_ERR_VALIDATION', (e as Error).message, 'metadata[0]');
+      }
+      const info = await control.setZoneShield(p, name, settings);
+      const has = Object.keys(info.settings).length > 0;
+      return { kind: SHIELD_KIND, metadata: has ? [formatShieldSpec(info.settings)] : [], type: 'Metadata' };
+    },
+  );
+
+  app.delete<{ Params: { zone_id: string; metadata_kind: string } }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id/metadata/:metadata_kind`,
+    {
+      config,
+      schema: {
+        tags,
+        summary: "Remove the zone's shield settings (X-SWITCHBOARD-SHIELD metadata; PowerDNS)",
+        params: kindParams,
+      },
+    },
+    async (request, reply) => {
+      const p = principalOf(request);
+      const name = zoneNameOf(request);
+      if (kindOf(request) !== SHIELD_KIND) {
+        await control.getZone(p, name);
+        throw new ControlError(
+          'CTL_ERR_VALIDATION',
+          `only ${SHIELD_KIND} metadata is removed here`,
+          'metadata_kind',
+        );
+      }
+      await control.deleteZoneShield(p, name);
+      return reply.code(204).send();
     },
   );
 

@@ -12,7 +12,7 @@ import { findEdnsOption } from '../../wire/edns.js';
 import { fullRcode } from '../../wire/message.js';
 import { Name } from '../../wire/name.js';
 import { QueryView } from '../../wire/query-view.js';
-import { zoneClassifier } from './shield.js';
+import { isShieldZonesMessage, mergeShieldZones, zoneClassifier } from './shield.js';
 
 const catalog = exampleCatalog();
 const classify = zoneClassifier(() => catalog);
@@ -164,5 +164,58 @@ describe('ipv4Octets', () => {
       '0001.2.3.4',
     ])
       assert.equal(ipv4Octets(bad, out), undefined, bad);
+  });
+});
+
+describe("zones' shield settings from the control plane (start)", () => {
+  test('merged with --shield-zone: the flag wins field by field, the others from the API', () => {
+    const flags = [
+      { name: 'a.test.', minNxPerSecond: 500, rrl: { responses: 5 } },
+      { name: 'b.test.', metrics: true },
+    ];
+    const api = [
+      { name: 'a.test.', minNxPerSecond: 9000, budgetFloor: 30, rrl: { responses: 1000, nxdomains: 7 } },
+      { name: 'C.Test.', metrics: true },
+    ];
+    const { zones, dropped } = mergeShieldZones(flags, api);
+    assert.equal(dropped, 0);
+    assert.deepEqual(zones, [
+      { name: 'a.test.', minNxPerSecond: 500, budgetFloor: 30, rrl: { responses: 5, nxdomains: 7 } },
+      { name: 'b.test.', metrics: true },
+      { name: 'c.test.', metrics: true },
+    ]);
+  });
+
+  test('bounded as the flag is: 1,024 zones (flags first), 100 in the metrics', () => {
+    const flags = Array.from({ length: 1000 }, (_, i) => ({ name: `f${i}.test.`, metrics: i < 90 }));
+    const api = Array.from({ length: 40 }, (_, i) => ({ name: `a${i}.test.`, metrics: true }));
+    const { zones, dropped } = mergeShieldZones(flags, api);
+    assert.equal(zones.length, 1024);
+    assert.equal(zones.filter((z) => z.metrics).length, 100);
+    // 24 API zones fit, 10 of them with their metrics; 16 left out, 14 without their metrics.
+    assert.equal(dropped, 16 + 14);
+  });
+
+  test('the IPC message is checked: shape and the flag ranges', () => {
+    const ok = {
+      type: 'switchboard:shield-zones',
+      zones: [{ name: 'a.test.', rrl: { responses: 5 }, metrics: true }],
+    };
+    assert.equal(isShieldZonesMessage(ok), true);
+    assert.equal(isShieldZonesMessage({ type: 'switchboard:shield-zones', zones: [] }), true);
+    for (const z of [
+      { name: 'a.test' },
+      { name: 'a.test.', minNxPerSecond: 0 },
+      { name: 'a.test.', budgetFloor: Number.NaN },
+      { name: 'a.test.', rrl: { responses: 1e8 } },
+      { name: 'a.test.', metrics: 'on' },
+      null,
+    ])
+      assert.equal(
+        isShieldZonesMessage({ type: 'switchboard:shield-zones', zones: [z] }),
+        false,
+        JSON.stringify(z),
+      );
+    assert.equal(isShieldZonesMessage({ type: 'switchboard:cookie-secrets', zones: [] }), false);
   });
 });

@@ -6,7 +6,15 @@
  * @module
  */
 import type { Catalog } from '../../answer/catalog.js';
-import { parseShieldZones, shieldSettings, zoneRrlRates } from '../../shield/config.js';
+import {
+  MAX_METRICS_ZONES,
+  MAX_SHIELD_ZONES,
+  parseShieldZones,
+  type ShieldZoneSetting,
+  shieldSettings,
+  ZONE_NUMBERS,
+  zoneRrlRates,
+} from '../../shield/config.js';
 import {
   CookieRotation,
   DEFAULT_COOKIE_ROTATE_MS,
@@ -21,7 +29,9 @@ import type { QueryHandler } from '../../transport/handler.js';
 import {
   configureNativeShield,
   type NativeShieldStats,
+  type NativeZoneSetting,
   nativeZoneKey,
+  setNativeZoneSettings,
 } from '../../transport/native-shield.js';
 import { nativeUdpStatus } from '../../transport/native-udp.js';
 import { RRType } from '../../wire/constants.js';
@@ -110,7 +120,110 @@ export function resolveShieldFlags(input: {
   };
 }
 
-/** A running rotation in a primary. */
+/**
+ * Primary → worker: every zone's own settings from the control plane (`start`: the API's
+ * `/zones/{zone}/shield`), the whole list each time (at most 1,024). The worker merges them
+ * with its `--shield-zone` flags (the flag wins, field by field) and hands the result to its
+ * running shield, the tables kept.
+ */
+export interface ShieldZonesMessage {
+  type: 'switchboard:shield-zones';
+  zones: ShieldZoneSetting[];
+}
+
+function validNumber(v: unknown, flagKey: string): boolean {
+  const spec = ZONE_NUMBERS[flagKey];
+  return v === undefined || (typeof v === 'number' && v >= spec[2] && v <= spec[3]);
+}
+
+/** Narrows an IPC message to a shield zones message (each setting in the flag's ranges). */
+export function isShieldZonesMessage(msg: unknown): msg is ShieldZonesMessage {
+  if (typeof msg !== 'object' || msg === null) return false;
+  const m = msg as { type?: unknown; zones?: unknown };
+  if (m.type !== 'switchboard:shield-zones' || !Array.isArray(m.zones) || m.zones.length > MAX_SHIELD_ZONES)
+    return false;
+  return m.zones.every((z: unknown) => {
+    if (typeof z !== 'object' || z === null) return false;
+    const x = z as ShieldZoneSetting;
+    if (typeof x.name !== 'string' || !x.name.endsWith('.')) return false;
+    if (!validNumber(x.minNxPerSecond, 'min-nx') || !validNumber(x.budgetFloor, 'budget')) return false;
+    if (x.metrics !== undefined && typeof x.metrics !== 'boolean') return false;
+    if (x.rrl === undefined) return true;
+    if (typeof x.rrl !== 'object' || x.rrl === null) return false;
+    return (['responses', 'nxdomains', 'nodata', 'referrals', 'errors'] as const).every((k) =>
+      validNumber(x.rrl?.[k], k),
+    );
+  });
+}
+
+/**
+ * The flags' zone settings merged with the control plane's: a zone in both takes each field
+ * from the flag when the flag sets it (the process's flags are the operator's last word), else
+ * the API's. Bounded as the flag is: at most MAX_SHIELD_ZONES zones (flags first) and
+ * MAX_METRICS_ZONES with metrics — the control plane keeps its zones within what the flags
+ * leave, so nothing is cut unless the two disagree about the bound.
+ */
+export function mergeShieldZones(
+  flags: readonly ShieldZoneSetting[],
+  api: readonly ShieldZoneSetting[],
+): { zones: ShieldZoneSetting[]; dropped: number } {
+  const byName = new Map<string, ShieldZoneSetting>();
+  for (const z of api) byName.set(z.name.toLowerCase(), { ...z, name: z.name.toLowerCase() });
+  const out: ShieldZoneSetting[] = [];
+  for (const f of flags) {
+    const a = byName.get(f.name);
+    byName.delete(f.name);
+    if (a === undefined) {
+      out.push(f);
+      continue;
+    }
+    const rrl = a.rrl || f.rrl ? { ...a.rrl, ...f.rrl } : undefined;
+    out.push({
+      name: f.name,
+      ...((f.minNxPerSecond ?? a.minNxPerSecond) !== undefined
+        ? { minNxPerSecond: f.minNxPerSecond ?? a.minNxPerSecond }
+        : {}),
+      ...((f.budgetFloor ?? a.budgetFloor) !== undefined
+        ? { budgetFloor: f.budgetFloor ?? a.budgetFloor }
+        : {}),
+      ...(rrl ? { rrl } : {}),
+      ...((f.metrics ?? a.metrics) !== undefined ? { metrics: f.metrics ?? a.metrics } : {}),
+    });
+  }
+  let dropped = 0;
+  let metrics = out.filter((z) => z.metrics).length;
+  for (const z of byName.values()) {
+    if (out.length >= MAX_SHIELD_ZONES) {
+      dropped++;
+      continue;
+    }
+    if (z.metrics && metrics >= MAX_METRICS_ZONES) {
+      out.push({ ...z, metrics: false });
+      dropped++;
+      continue;
+    }
+    if (z.metrics) metrics++;
+    out.push(z);
+  }
+  return { zones: out, dropped };
+}
+
+/** The control plane's zone settings handed to this worker last (until then none). */
+let handedZones: ShieldZoneSetting[] = [];
+
+/**
+ * In a worker: takes the control plane's zone settings. The running shield (native or Node
+ * path) takes them merged with the flags' from the next datagram, its tables kept; a shield
+ * started later uses them.
+ */
+export function applyShieldZones(msg: ShieldZonesMessage): void {
+  // The same list again (a worker's hello and a read after it) changes nothing.
+  if (JSON.stringify(msg.zones) === JSON.stringify(handedZones)) return;
+  handedZones = msg.zones.slice();
+  active?.setZones(handedZones);
+}
+
+/** A running rotation in a primary. */ /** A running rotation in a primary. */
 export interface CookieRotationTimer {
   /** The message with the set in force now (for a worker that starts or restarts). */
   current(): CookieSecretsMessage;
@@ -195,8 +308,14 @@ function secretBytes(hex: readonly string[]): Uint8Array {
   return out;
 }
 
-/** The native shield of this process, when on (for `shieldSawTcp` and new cookie secrets). */
-let active: { noteTcp(address: Uint8Array): void; setSecrets(secrets: Uint8Array): void } | undefined;
+/** The shield of this process, when on (for `shieldSawTcp`, new cookie secrets, new zone settings). */
+let active:
+  | {
+      noteTcp(address: Uint8Array): void;
+      setSecrets(secrets: Uint8Array): void;
+      setZones(api: readonly ShieldZoneSetting[]): void;
+    }
+  | undefined;
 /** Its counters as last read (once a second), attacked zones by name. */
 let latest: ShieldCounters | undefined;
 
@@ -240,15 +359,34 @@ export function startShield(
     cookieSecret: handedSecrets ?? flags.cookieSecrets,
   });
   const mode = s.mode === 'dry-run' ? 'dry-run' : 'on';
-  const zones = parseShieldZones(flags.zones ?? []);
+  const flagZones = parseShieldZones(flags.zones ?? []);
+  // The flags' zone settings with the control plane's (start), merged; the flag wins.
+  const merged = (api: readonly ShieldZoneSetting[]): NativeZoneSetting[] => {
+    const m = mergeShieldZones(flagZones, api);
+    if (m.dropped > 0)
+      log.warn(
+        `shield: ${m.dropped} zone settings from the API left out: the table holds ${MAX_SHIELD_ZONES} zones, ${MAX_METRICS_ZONES} in the metrics`,
+      );
+    return m.zones.map((z) => ({
+      key: nativeZoneKey(Buffer.from(Name.parse(z.name).key, 'latin1')),
+      minNxPerSecond: z.minNxPerSecond,
+      budgetFloor: z.budgetFloor,
+      rrlRates: zoneRrlRates(z, s.rrl),
+      metrics: z.metrics,
+    }));
+  };
+  let fromApi = handedZones;
+  let zoneSettings: NativeZoneSetting[];
+  try {
+    zoneSettings = merged(fromApi);
+  } catch (e) {
+    // Not expected (the primary sends stored zone names): the flags' settings alone then.
+    log.warn(`shield: zone settings from the API not taken: ${(e as Error).message}`);
+    fromApi = [];
+    zoneSettings = merged(fromApi);
+  }
+  const zones = mergeShieldZones(flagZones, fromApi).zones;
   const zoneRrl = zones.some((z) => z.rrl !== undefined);
-  const zoneSettings = zones.map((z) => ({
-    key: nativeZoneKey(Buffer.from(Name.parse(z.name).key, 'latin1')),
-    minNxPerSecond: z.minNxPerSecond,
-    budgetFloor: z.budgetFloor,
-    rrlRates: zoneRrlRates(z, s.rrl),
-    metrics: z.metrics,
-  }));
   const zonesText = zones.length
     ? `, ${zones.length} zone${zones.length === 1 ? '' : 's'} with settings of their own (${zones.filter((z) => z.metrics).length} in the metrics)`
     : '';
@@ -285,6 +423,16 @@ export function startShield(
     active = {
       noteTcp: (a) => status.addon.shieldNoteTcp(a),
       setSecrets: (k) => status.addon.shieldSetSecrets(k),
+      setZones: (api) => {
+        try {
+          setNativeZoneSettings(status.addon, merged(api));
+          log.info(
+            `shield: zone settings changed (${api.length} from the API, ${flagZones.length} from flags)`,
+          );
+        } catch (e) {
+          log.warn(`shield: zone settings not taken, the previous ones kept: ${(e as Error).message}`);
+        }
+      },
     };
     stats = () => status.addon.shieldStats();
     off = () => status.addon.shieldConfigure(0, new Float64Array(28), new Uint8Array(0), new Uint8Array(0));
@@ -307,6 +455,16 @@ export function startShield(
         '; no kernel prefilter on this path (direct floods are shed after the read)',
     );
     active = {
+      setZones: (api) => {
+        try {
+          shield.setZoneSettings(new Map(merged(api).map((z) => [z.key, z])));
+          log.info(
+            `shield: zone settings changed (${api.length} from the API, ${flagZones.length} from flags)`,
+          );
+        } catch (e) {
+          log.warn(`shield: zone settings not taken, the previous ones kept: ${(e as Error).message}`);
+        }
+      },
       noteTcp: (a) => shield.noteTcp(a, performance.now()),
       setSecrets: (k) => {
         const list: Uint8Array[] = [];

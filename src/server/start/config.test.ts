@@ -7,6 +7,7 @@ import {
   decodeDnsWorkerConfig,
   encodeDnsWorkerConfig,
   redactDatabaseUrl,
+  shieldPolicyOf,
 } from './config.js';
 
 describe('buildStartConfig', () => {
@@ -108,5 +109,40 @@ describe('buildStartConfig', () => {
     assert.throws(() => decodeDnsWorkerConfig(undefined), ConfigError);
     assert.equal(redactDatabaseUrl('postgres://u:secret@h:5432/db'), 'postgres://u:***@h:5432/db');
     assert.equal(redactDatabaseUrl('postgres://h/db'), 'postgres://h/db');
+  });
+});
+
+describe('per-zone shield settings through the API (start)', () => {
+  test('the caps leave room for the --shield-zone flags; --shield-tenant opens fields up to a value', () => {
+    assert.deepEqual(shieldPolicyOf({}), { maxZones: 1024, maxMetricsZones: 100 });
+    assert.deepEqual(
+      shieldPolicyOf({
+        shieldZone: ['a.test:responses=5,metrics=on', 'b.test:min-nx=1000'],
+        shieldTenant: 'min-nx=2000,responses=50,metrics=on',
+      }),
+      {
+        maxZones: 1022,
+        maxMetricsZones: 99,
+        tenant: { minNxPerSecond: 2000, rrl: { responses: 50 }, metrics: true },
+      },
+    );
+    assert.equal(shieldPolicyOf({ shieldTenant: 'off' }).tenant, undefined);
+    const config = buildStartConfig({ shield: 'on', shieldTenant: 'budget=100' });
+    assert.deepEqual(config.shieldPolicy?.tenant, { budgetFloor: 100 });
+  });
+
+  test('a bad --shield-tenant is refused naming the flag and the field', () => {
+    assert.throws(
+      () => shieldPolicyOf({ shieldTenant: 'bogus=1' }),
+      (e: Error) => {
+        assert.ok(e instanceof ConfigError);
+        assert.match(e.message, /^--shield-tenant: unknown field 'bogus'/);
+        return true;
+      },
+    );
+    assert.throws(
+      () => shieldPolicyOf({ shieldTenant: 'min-nx=0' }),
+      /--shield-tenant: min-nx must be 1\.\.10000000/,
+    );
   });
 });

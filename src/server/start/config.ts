@@ -7,6 +7,14 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { DEFAULT_MAX_TTL, MAX_TTL_RFC, parseHostName } from '../../control/records.js';
+import type { ShieldPolicy } from '../../control/types.js';
+import {
+  MAX_METRICS_ZONES,
+  MAX_SHIELD_ZONES,
+  parseShieldZone,
+  parseShieldZones,
+  type ShieldZoneSetting,
+} from '../../shield/config.js';
 import { TransportError } from '../../transport/errors.js';
 import {
   type ListenAddress,
@@ -73,6 +81,11 @@ export interface StartConfig {
   maxTtl?: number;
   /** Most records one request may make (`--max-records-per-request`; absent: 200000). */
   maxRecordsPerRequest?: number;
+  /**
+   * Per-zone shield settings through the API: the platform's caps (1,024 zones and 100 in the
+   * metrics, less those `--shield-zone` sets) and what tenants may set (`--shield-tenant`).
+   */
+  shieldPolicy?: ShieldPolicy;
 }
 
 /** Raw options as the CLI hands them over. */
@@ -117,6 +130,39 @@ export interface StartOptionsInput {
   cookieRotate?: string;
   /** `--shield-zone NAME:key=value,…` (repeatable). */
   shieldZone?: string[];
+  /** `--shield-tenant off|key=max,…`: the per-zone settings tenants may set, and their ceilings. */
+  shieldTenant?: string;
+}
+
+/**
+ * The per-zone shield policy of the API: caps less the flags' zones; `--shield-tenant`
+ * (`min-nx=N,budget=N,responses=N,…,metrics=on`, the `--shield-zone` fields: each one tenants
+ * may set, at most N) or `off` (default: tenants read their zones' settings only).
+ * @throws ConfigError naming the flag
+ */
+export function shieldPolicyOf(input: { shieldZone?: string[]; shieldTenant?: string }): ShieldPolicy {
+  let flagZones: ShieldZoneSetting[];
+  try {
+    flagZones = parseShieldZones(input.shieldZone ?? []);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  const policy: ShieldPolicy = {
+    maxZones: MAX_SHIELD_ZONES - flagZones.length,
+    maxMetricsZones: Math.max(0, MAX_METRICS_ZONES - flagZones.filter((z) => z.metrics).length),
+  };
+  const t = input.shieldTenant?.trim();
+  if (t === undefined || t === 'off') return policy;
+  let parsed: ShieldZoneSetting;
+  try {
+    parsed = parseShieldZone(`tenant.:${t}`);
+  } catch (e) {
+    throw new ConfigError(
+      `--shield-tenant: ${(e as Error).message.replace(/^--shield-zone 'tenant\.:[^']*': /, '')}`,
+    );
+  }
+  const { name: _name, ...ceilings } = parsed;
+  return { ...policy, tenant: ceilings };
 }
 
 /**
@@ -177,6 +223,7 @@ export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()):
     dataDir: resolve(cwd, input.data ?? DEFAULT_DATA_DIR),
     database: input.database,
     ...(nameservers ? { nameservers } : {}),
+    shieldPolicy: shieldPolicyOf(input),
     // RFC 2181 §8: a TTL is at most 2^31-1.
     ...(input.maxTtl !== undefined
       ? { maxTtl: parseInteger('--max-ttl', input.maxTtl, 0, MAX_TTL_RFC, 0) }

@@ -26,7 +26,7 @@ import { collectGarbage, formatLoads, PackWriter } from '../shared/images.js';
 import { logKernelSettings } from '../shared/kernel.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError, type Logger } from '../shared/log.js';
-import { startCookieRotation } from '../shared/shield.js';
+import { type ShieldZonesMessage, startCookieRotation } from '../shared/shield.js';
 import { ZoneBroadcaster } from './broadcast.js';
 import {
   API_KEY_ENV,
@@ -236,6 +236,7 @@ export async function runStart(
       database: config.database,
       ...(config.limits ? { retention: config.limits.retention } : {}),
       ...(config.nameservers ? { defaults: { nameservers: config.nameservers } } : {}),
+      ...(config.shieldPolicy ? { shield: config.shieldPolicy } : {}),
       // servedText stays on with the image patches: a change its diff cannot carry (an import,
       // a restore, too many RRsets) is then read whole from the text the zone-work thread
       // rendered with the change, not rendered on this loop (which held every tenant's API calls
@@ -427,11 +428,19 @@ export async function runStart(
       },
       log,
     );
+    // Zones' own shield settings from the API, the whole list to every worker at each change
+    // (and to a worker that says hello); a deleted zone's settings go with it.
+    const shieldZones = config.dns.shield
+      ? shieldZonesFeed(control, log, (m) => {
+          for (const slot of pool?.liveSlots() ?? []) pool?.send(slot, m);
+        })
+      : undefined;
     const stop = async (code: number) => {
       if (stopping) return;
       stopping = true;
       stopPruning();
       cookies?.close();
+      shieldZones?.close();
       zoneFeed.close();
       await images?.shipper.shipped();
       await apiServer.close().catch((err) => log.error(`closing the API: ${describeError(err)}`));
@@ -446,6 +455,7 @@ export async function runStart(
         case 'switchboard:hello':
           // The cookie secrets in force (a restarted worker's config holds the first ones).
           if (cookies) pool?.send(slot, cookies.current());
+          if (shieldZones) pool?.send(slot, shieldZones.current());
           // The snapshot and the updates after it share this slot's ordered IPC channel.
           for (const m of images ? images.shipper.snapshot(slot) : zoneFeed.snapshot()) pool?.send(slot, m);
           synced.add(slot);
@@ -551,6 +561,58 @@ function staggerCharsFrom(env: NodeJS.ProcessEnv): number | undefined {
   if (v === 'never') return Number.POSITIVE_INFINITY;
   const n = Number(v);
   return Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+/**
+ * The zones' own shield settings of the control plane as a message for the DNS workers: read
+ * at start and again after every change of them (any replica's) or deletion of a zone, one
+ * read at a time (a change during a read reads again), each new list handed to `broadcast`.
+ */
+function shieldZonesFeed(
+  control: ControlPlane,
+  log: { info(m: string): void; error(m: string): void },
+  broadcast: (m: ShieldZonesMessage) => void,
+): { current(): ShieldZonesMessage; close(): void } {
+  let message: ShieldZonesMessage = { type: 'switchboard:shield-zones', zones: [] };
+  let reading = false;
+  let again = false;
+  let closed = false;
+  const read = async (): Promise<void> => {
+    if (reading) {
+      again = true;
+      return;
+    }
+    reading = true;
+    try {
+      do {
+        again = false;
+        const zones = await control.shieldZones();
+        if (closed) return;
+        message = {
+          type: 'switchboard:shield-zones',
+          zones: zones.map((z) => ({ name: z.name, ...z.settings })),
+        };
+        broadcast(message);
+      } while (again && !closed);
+    } catch (err) {
+      if (!closed) log.error(`shield: zone settings not read: ${describeError(err)}`);
+    } finally {
+      reading = false;
+    }
+  };
+  const offShield = control.onShieldChange(() => void read());
+  const offZones = control.onZoneChange((ev) => {
+    if (ev.deleted) void read();
+  });
+  void read();
+  return {
+    current: () => message,
+    close() {
+      closed = true;
+      offShield();
+      offZones();
+    },
+  };
 }
 
 /** The first retention pass runs this long after start, then every `PRUNE_EVERY_MS`. */

@@ -22,7 +22,9 @@ import { type NativeAnswers, startNativeAnswers } from '../shared/native-answers
 import { buildResponderOptions } from '../shared/options.js';
 import {
   applyCookieSecrets,
+  applyShieldZones,
   isCookieSecretsMessage,
+  isShieldZonesMessage,
   shieldCounters,
   shieldSawTcp,
   startShield,
@@ -209,5 +211,6 @@ function onZones(received: ZonesMessage): void {
 process.on('message', (msg: unknown) => {
   if (isZonesMessage(msg)) onZones(msg);
   else if (isCookieSecretsMessage(msg)) applyCookieSecrets(msg);
+  else if (isShieldZonesMessage(msg)) applyShieldZones(msg);
 });
 send({ type: 'switchboard:hello' });
