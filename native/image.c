@@ -434,8 +434,8 @@ void sb_images_clear(void) {
   cat.miss_len = 0;
 }
 
-size_t sb_images_count(void) { return cat.images; }
-size_t sb_images_served(void) { return cat.count; }
+size_t sb_images_count(void) { return cat.count; }
+size_t sb_images_installed(void) { return cat.images; }
 size_t sb_images_bytes(void) { return cat.bytes; }
 
 static void note_miss(zone_ent *e) {
@@ -793,17 +793,17 @@ int sb_image_classify(const sb_preparse *pp, const uint8_t *pkt, size_t len, uin
   query q;
   if (!load(pp, pkt, len, &q)) return 0;
   if (q.qclass != 1) return 0;
-  const sb_image *img = NULL;
+  const zone_ent *zone = NULL;
   for (int i = 0; i <= q.labels; i++) {
-    const zone_ent *found = find_ent(q.fold, (size_t)q.lab[i], (size_t)q.qlen);
-    if (found != NULL) {
-      img = found->img; /* NULL: served, no image yet: not classified */
-      break;
-    }
+    zone = find_ent(q.fold, (size_t)q.lab[i], (size_t)q.qlen);
+    if (zone != NULL) break;
   }
-  if (img == NULL) return 0;
-  *zone_key = fnv1a(img->b, img->origin, img->origin + img->origin_len);
+  if (zone == NULL) return 0;
+  /* The entry's hash is the FNV-1a of its folded origin: the zone's key, image or not. */
+  *zone_key = zone->hash;
   *exists = 1;
+  const sb_image *img = zone->img;
+  if (img == NULL) return 1; /* served, no image yet (lazy install): the name's existence unknown */
   if (find_in(img, q.fold, 0, (size_t)q.qlen) >= 0) return 1;
   int olen = (int)img->origin_len;
   int first = -1;

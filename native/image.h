@@ -49,9 +49,9 @@ int sb_images_serve(const uint8_t *origin, size_t len);
 int sb_images_remove(const uint8_t *origin, size_t len);
 int sb_images_uninstall(const uint8_t *origin, size_t len);
 void sb_images_clear(void);
-/* Images installed / origins served. */
+/* Origins served (the zones C knows: with or without an image) / images installed. */
 size_t sb_images_count(void);
-size_t sb_images_served(void);
+size_t sb_images_installed(void);
 /* Moves the miss list (origins asked for since the last call that were served without an
  * image, each once, as concatenated folded wire names) to out and empties it; returns its
  * length (0 when none, or when it would not fit `cap`: give SB_IMAGES_MISS_CAP). */
@@ -82,9 +82,10 @@ size_t sb_image_answer(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap)
 struct sb_preparse;
 size_t sb_image_answer_pp(const struct sb_preparse *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap);
 
-/* For the shield's admission: 1 when the QNAME's closest served zone has an image installed (class IN, a query C
+/* For the shield's admission: 1 when the QNAME has a closest served zone (class IN, a query C
  * could answer), with *zone_key = the FNV-1a of the zone's origin and *exists = whether the
- * image answers it with data, a referral, a DNAME or a wildcard (0: NXDOMAIN); else 0. */
+ * image answers it with data, a referral, a DNAME or a wildcard (0: NXDOMAIN; 1 while the zone
+ * has no image installed yet: unknown, never counted as NXDOMAIN); else 0. */
 int sb_image_classify(const struct sb_preparse *pp, const uint8_t *pkt, size_t len, uint32_t *zone_key, int *exists);
 
 #endif

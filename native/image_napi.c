@@ -248,9 +248,9 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value o, v;
   ICHECK(napi_create_object(env, &o));
-  ICHECK(napi_create_double(env, (double)sb_images_count(), &v));
+  ICHECK(napi_create_double(env, (double)sb_images_installed(), &v));
   ICHECK(napi_set_named_property(env, o, "zones", v));
-  ICHECK(napi_create_double(env, (double)sb_images_served(), &v));
+  ICHECK(napi_create_double(env, (double)sb_images_count(), &v));
   ICHECK(napi_set_named_property(env, o, "served", v));
   ICHECK(napi_create_double(env, (double)sb_images_bytes(), &v));
   ICHECK(napi_set_named_property(env, o, "bytes", v));

@@ -298,7 +298,7 @@ int main(int argc, char **argv) {
   printf("packets %lu wellformed %lu opt %lu\n", packets, wellformed, with_opt);
   if (use_images) {
     printf("images %lu accepted %lu answered %lu\n", images, accepted, answered);
-    printf("serve %lu served %zu misses %lu\n", served_calls, sb_images_served(), misses_taken);
+    printf("serve %lu served %zu misses %lu\n", served_calls, sb_images_count(), misses_taken);
     sb_images_clear();
     sb_images_set_nsid(NULL, 0);
   }
