@@ -131,7 +131,9 @@ export class NativeAnswers {
     if (misses === null || catalog === undefined) return;
     for (let at = 0; at < misses.length; ) {
       const start = at;
-      while (misses[at] !== 0) at += misses[at] + 1;
+      // Whole names (the addon writes them so); bounded by the length all the same.
+      while (at < misses.length && misses[at] !== 0) at += misses[at] + 1;
+      if (at >= misses.length) break;
       at++;
       const key = String.fromCharCode(...misses.subarray(start, at));
       const zone = catalog.getKey(key);
