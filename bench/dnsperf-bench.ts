@@ -311,7 +311,14 @@ function contenders(opts: DnsperfBenchOptions, zoneDir: string): Contender[] {
     // The two UDP paths side by side (`--io`, docs/NATIVE.md); run.ts asks for 'switchboard-native'
     // only when the CLI under test has --io.
     'switchboard-node': sb('Switchboard node UDP', 1, 'node'),
-    'switchboard-native': sb('Switchboard native UDP', 1, 'native'),
+    // Without the C answers (on by default with images since issue 7), so the row keeps meaning
+    // "the native batches, every answer by the Responder".
+    'switchboard-native': {
+      label: 'Switchboard native UDP --native-answers off',
+      command: `taskset -c ${cpu} node dist/src/cli/main.js serve --workers 1 --io native --native-answers off`,
+      start: () =>
+        startSwitchboard(zoneDir, { workers: 1, cpu, io: 'native', args: ['--native-answers', 'off'] }),
+    },
     // Plain queries answered in C from compiled zone images (`--native-answers`, docs/NATIVE.md).
     'switchboard-native-c': {
       label: 'Switchboard native UDP --native-answers',

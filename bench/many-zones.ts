@@ -119,7 +119,8 @@ export interface ManyZonesOptions {
   workers: number;
   rounds?: number;
   /** Which servers run (default all): `text` (serve, every worker parses every zone), `images`
-   * (serve --images on: compiled once by the primary, shared by the workers), `nsd`, `knot`. */
+   * (serve --images on: compiled once by the primary, shared by the workers), `images-c-off`
+   * (the same with --native-answers off), `nsd`, `knot`. */
   servers?: readonly string[];
   log: (line: string) => void;
 }
@@ -154,6 +155,19 @@ export async function runManyZonesBench(
         label: `Switchboard serve --workers ${w} --images on`,
         command: `node dist/src/cli/main.js serve --workers ${w} --images on`,
         start: () => startSwitchboard(zoneDir, { workers: w, args: ['--images', 'on'], ...ready }),
+      });
+    // The same without C answers (on by default with images over the native path): A/B of the
+    // lazy installs' cost at a cold start.
+    if (want('images-c-off'))
+      servers.push({
+        label: `Switchboard serve --workers ${w} --images on --native-answers off`,
+        command: `node dist/src/cli/main.js serve --workers ${w} --images on --native-answers off`,
+        start: () =>
+          startSwitchboard(zoneDir, {
+            workers: w,
+            args: ['--images', 'on', '--native-answers', 'off'],
+            ...ready,
+          }),
       });
     if (findCommand('nsd') && want('nsd'))
       servers.push({

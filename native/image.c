@@ -269,28 +269,38 @@ const uint8_t *sb_image_origin(const sb_image *img, size_t *len) {
   return img->b + img->origin;
 }
 
-/* ---- the per-thread table of zones ---- */
+/* ---- the per-thread table of zones ----
+ * One entry per SERVED origin (sb_images_serve: the zones JS serves, handed over in bulk),
+ * with its image once installed (NULL until then). The answer finds the closest enclosing
+ * served origin of the QNAME; when that zone has no image yet it notes the origin in the miss
+ * list (JS drains it after its batch, opens the image and installs it) and hands the datagram
+ * to JS. So an origin served without an image never lets a parent's image answer for it. */
 
 typedef struct zone_ent {
   struct zone_ent *next;
   uint32_t hash;
-  sb_image *img;
+  sb_image *img; /* NULL: served, image not installed (JS answers) */
+  uint8_t pending; /* in the miss list */
+  uint8_t len;     /* origin length, 1..255 */
+  uint8_t name[];  /* the origin, case-folded wire form */
 } zone_ent;
+
+/* The miss list: origins asked for with no image, as concatenated wire names (bounded: when
+ * full, further misses are not noted until it is drained; their queries go to JS all the same). */
+#define MISS_CAP SB_IMAGES_MISS_CAP
 
 typedef struct {
   zone_ent **buckets;
-  size_t nbuckets, count, bytes;
+  size_t nbuckets, count, images, bytes;
   int enabled;
   unsigned edns_size;
   uint8_t *nsid; /* our NSID payload (sb_images_set_nsid), NULL when none */
   size_t nsid_len;
+  size_t miss_len;
+  uint8_t miss[MISS_CAP];
 } catalog;
 
-static __thread catalog cat = {NULL, 0, 0, 0, 0, 1232, NULL, 0};
-
-static int same_origin(const sb_image *img, const uint8_t *name, size_t n) {
-  return img->origin_len == n && memcmp(img->b + img->origin, name, n) == 0;
-}
+static __thread catalog cat = {NULL, 0, 0, 0, 0, 0, 1232, NULL, 0, 0, {0}};
 
 static int grow(void) {
   size_t nb = cat.nbuckets ? cat.nbuckets * 2 : 64;
@@ -312,50 +322,92 @@ static int grow(void) {
   return 0;
 }
 
+/* The entry of the origin name[start, end) (folded), or NULL. */
+static zone_ent *find_ent(const uint8_t *name, size_t start, size_t end) {
+  if (cat.nbuckets == 0) return NULL;
+  size_t n = end - start;
+  uint32_t h = fnv1a(name, start, end);
+  for (zone_ent *e = cat.buckets[h & (cat.nbuckets - 1)]; e; e = e->next)
+    if (e->hash == h && e->len == n && memcmp(e->name, name + start, n) == 0) return e;
+  return NULL;
+}
+
+/* A new entry for the folded origin name[0, n) (1 <= n <= 255, a checked name); NULL when out
+ * of memory. */
+static zone_ent *add_ent(const uint8_t *name, size_t n) {
+  if ((cat.count + 1 > cat.nbuckets) && grow() != 0) return NULL;
+  zone_ent *e = malloc(sizeof(*e) + n);
+  if (e == NULL) return NULL;
+  memcpy(e->name, name, n);
+  e->len = (uint8_t)n;
+  e->hash = fnv1a(name, 0, n);
+  e->img = NULL;
+  e->pending = 0;
+  size_t k = e->hash & (cat.nbuckets - 1);
+  e->next = cat.buckets[k];
+  cat.buckets[k] = e;
+  cat.count++;
+  return e;
+}
+
+static void drop_image(zone_ent *e) {
+  if (e->img == NULL) return;
+  cat.bytes -= e->img->len;
+  cat.images--;
+  sb_image_free(e->img);
+  e->img = NULL;
+}
+
 int sb_images_install(sb_image *img) {
   const uint8_t *o = img->b + img->origin;
-  uint32_t h = fnv1a(o, 0, img->origin_len);
-  if (cat.nbuckets > 0) {
-    for (zone_ent *e = cat.buckets[h & (cat.nbuckets - 1)]; e; e = e->next)
-      if (e->hash == h && same_origin(e->img, o, img->origin_len)) {
-        /* The batch loop runs on this same thread: no batch is reading the old image now. */
-        cat.bytes -= e->img->len;
-        sb_image_free(e->img);
-        e->img = img;
-        cat.bytes += img->len;
-        return 0;
-      }
-  }
-  if ((cat.count + 1 > cat.nbuckets) && grow() != 0) {
-    sb_image_free(img);
-    return -1;
-  }
-  zone_ent *e = malloc(sizeof(*e));
+  zone_ent *e = find_ent(o, 0, img->origin_len);
+  if (e == NULL) e = add_ent(o, img->origin_len);
   if (e == NULL) {
     sb_image_free(img);
     return -1;
   }
-  e->hash = h;
+  /* The batch loop runs on this same thread: no batch is reading the old image now. */
+  drop_image(e);
   e->img = img;
-  size_t k = h & (cat.nbuckets - 1);
-  e->next = cat.buckets[k];
-  cat.buckets[k] = e;
-  cat.count++;
+  cat.images++;
   cat.bytes += img->len;
   return 0;
 }
 
-int sb_images_remove(const uint8_t *origin, size_t len) {
-  if (cat.nbuckets == 0) return 0;
-  uint32_t h = fnv1a(origin, 0, len);
+/* Folds name[0, len) into out (256 octets) when it is exactly one uncompressed name. */
+static int fold_name(const uint8_t *name, size_t len, uint8_t *out) {
+  if (name == NULL || len < 1 || len > 255 || !check_name(name, 0, len)) return 0;
+  for (size_t i = 0; i < len; i++) {
+    uint8_t c = name[i];
+    out[i] = (c >= 0x41 && c <= 0x5A) ? (uint8_t)(c | 0x20) : c;
+  }
+  /* Length octets are < 64, never in A..Z: folding them is harmless. */
+  return 1;
+}
+
+int sb_images_serve(const uint8_t *name, size_t len) {
+  uint8_t f[256];
+  if (!fold_name(name, len, f)) return -1;
+  if (find_ent(f, 0, len) != NULL) return 0;
+  return add_ent(f, len) != NULL ? 1 : -2;
+}
+
+static int remove_ent(const uint8_t *name, size_t len, int keep_served) {
+  uint8_t f[256];
+  if (cat.nbuckets == 0 || !fold_name(name, len, f)) return 0;
+  uint32_t h = fnv1a(f, 0, len);
   zone_ent **pp = &cat.buckets[h & (cat.nbuckets - 1)];
   for (; *pp; pp = &(*pp)->next) {
     zone_ent *e = *pp;
-    if (e->hash == h && same_origin(e->img, origin, len)) {
+    if (e->hash == h && e->len == len && memcmp(e->name, f, len) == 0) {
+      if (keep_served) {
+        int had = e->img != NULL;
+        drop_image(e);
+        return had;
+      }
       *pp = e->next;
       cat.count--;
-      cat.bytes -= e->img->len;
-      sb_image_free(e->img);
+      drop_image(e);
       free(e);
       return 1;
     }
@@ -363,23 +415,52 @@ int sb_images_remove(const uint8_t *origin, size_t len) {
   return 0;
 }
 
+int sb_images_remove(const uint8_t *origin, size_t len) { return remove_ent(origin, len, 0); }
+int sb_images_uninstall(const uint8_t *origin, size_t len) { return remove_ent(origin, len, 1); }
+
 void sb_images_clear(void) {
   for (size_t i = 0; i < cat.nbuckets; i++) {
     zone_ent *e = cat.buckets[i];
     while (e) {
       zone_ent *next = e->next;
-      sb_image_free(e->img);
+      drop_image(e);
       free(e);
       e = next;
     }
   }
   free(cat.buckets);
   cat.buckets = NULL;
-  cat.nbuckets = cat.count = cat.bytes = 0;
+  cat.nbuckets = cat.count = cat.images = cat.bytes = 0;
+  cat.miss_len = 0;
 }
 
 size_t sb_images_count(void) { return cat.count; }
+size_t sb_images_installed(void) { return cat.images; }
 size_t sb_images_bytes(void) { return cat.bytes; }
+
+static void note_miss(zone_ent *e) {
+  if (e->pending || cat.miss_len + e->len > MISS_CAP) return;
+  memcpy(cat.miss + cat.miss_len, e->name, e->len);
+  cat.miss_len += e->len;
+  e->pending = 1;
+}
+
+size_t sb_images_take_misses(uint8_t *out, size_t cap) {
+  size_t n = cat.miss_len;
+  if (n > cap) n = 0; /* never partly: the caller gives MISS_CAP or more */
+  if (n > 0) memcpy(out, cat.miss, n);
+  /* Clear the pending marks of the origins still served (the list holds whole names). */
+  for (size_t p = 0; p < cat.miss_len;) {
+    size_t s = p;
+    while (p < cat.miss_len && cat.miss[p] != 0) p += (size_t)cat.miss[p] + 1;
+    if (p >= cat.miss_len) break; /* cannot happen: note_miss copies whole names */
+    p++;
+    zone_ent *e = find_ent(cat.miss, s, p);
+    if (e != NULL) e->pending = 0;
+  }
+  cat.miss_len = 0;
+  return n;
+}
 
 void sb_images_configure(int enabled, unsigned edns_size) {
   cat.enabled = enabled;
@@ -402,14 +483,6 @@ int sb_images_set_nsid(const uint8_t *nsid, size_t len) {
   cat.nsid = copy;
   cat.nsid_len = len;
   return 0;
-}
-
-static const sb_image *exact_zone(const uint8_t *name, size_t start, size_t end) {
-  if (cat.nbuckets == 0) return NULL;
-  uint32_t h = fnv1a(name, start, end);
-  for (zone_ent *e = cat.buckets[h & (cat.nbuckets - 1)]; e; e = e->next)
-    if (e->hash == h && same_origin(e->img, name + start, end - start)) return e->img;
-  return NULL;
 }
 
 /* ---- the answer (reader.ts respondFromImage, parseQuery) ---- */
@@ -690,19 +763,23 @@ size_t sb_image_answer_pp(const sb_preparse *pp, const uint8_t *pkt, size_t len,
   if (!load(pp, pkt, len, &q)) return 0;
   if (q.qclass != 1) return 0;
   if (q.qtype == 251 || q.qtype == 252) return 0;
-  const sb_image *img = NULL;
+  zone_ent *zone = NULL;
   for (int i = 0; i <= q.labels; i++) {
-    const sb_image *found = exact_zone(q.fold, (size_t)q.lab[i], (size_t)q.qlen);
+    zone_ent *found = find_ent(q.fold, (size_t)q.lab[i], (size_t)q.qlen);
     if (found == NULL) continue;
-    if (i == 0 && q.qtype == 43 && q.labels > 0 && img == NULL) {
-      img = found;
+    if (i == 0 && q.qtype == 43 && q.labels > 0 && zone == NULL) {
+      zone = found;
       continue;
     }
-    img = found;
+    zone = found;
     break;
   }
-  if (img == NULL) return 0;
-  return answer_in(img, &q, out, cap);
+  if (zone == NULL) return 0;
+  if (zone->img == NULL) {
+    note_miss(zone);
+    return 0;
+  }
+  return answer_in(zone->img, &q, out, cap);
 }
 
 /* For the shield's admission (shield.c, hooks.h): is the query for one of the zones installed
@@ -716,17 +793,17 @@ int sb_image_classify(const sb_preparse *pp, const uint8_t *pkt, size_t len, uin
   query q;
   if (!load(pp, pkt, len, &q)) return 0;
   if (q.qclass != 1) return 0;
-  const sb_image *img = NULL;
+  const zone_ent *zone = NULL;
   for (int i = 0; i <= q.labels; i++) {
-    const sb_image *found = exact_zone(q.fold, (size_t)q.lab[i], (size_t)q.qlen);
-    if (found != NULL) {
-      img = found;
-      break;
-    }
+    zone = find_ent(q.fold, (size_t)q.lab[i], (size_t)q.qlen);
+    if (zone != NULL) break;
   }
-  if (img == NULL) return 0;
-  *zone_key = fnv1a(img->b, img->origin, img->origin + img->origin_len);
+  if (zone == NULL) return 0;
+  /* The entry's hash is the FNV-1a of its folded origin: the zone's key, image or not. */
+  *zone_key = zone->hash;
   *exists = 1;
+  const sb_image *img = zone->img;
+  if (img == NULL) return 1; /* served, no image yet (lazy install): the name's existence unknown */
   if (find_in(img, q.fold, 0, (size_t)q.qlen) >= 0) return 1;
   int olen = (int)img->origin_len;
   int first = -1;

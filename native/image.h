@@ -30,15 +30,33 @@ void sb_image_free(sb_image *img);
 /* The image's origin (case-folded wire form) and its length. */
 const uint8_t *sb_image_origin(const sb_image *img, size_t *len);
 
-/* The calling thread's table of images (each JS thread has its own). install takes ownership
- * and replaces (frees) the image of the same origin; remove frees it. Returns 0 on success,
- * -1 when out of memory (the image is then freed). An image is freed only by these calls, on
- * the thread that answers from the table, so no answer is ever reading an image being freed
- * (the addon's batch loop and its install/remove calls run on the same JS thread). */
+/* The calling thread's table of SERVED origins, each with its image once installed (each JS
+ * thread has its own). The answer picks the closest enclosing served origin of the QNAME; when
+ * that origin has no image yet, it notes the origin in the miss list and returns 0 (JS answers,
+ * then installs the image), so images can be installed lazily, on each zone's first query.
+ *
+ * serve adds an origin without an image (any case; folded here): 1 added, 0 already served,
+ * -1 not exactly one uncompressed name of 1..255 octets, -2 out of memory.
+ * install takes ownership and replaces (frees) the image of the same origin, serving the
+ * origin if it was not: 0 on success, -1 when out of memory (the image is then freed).
+ * remove stops serving the origin and frees its image; uninstall frees the image only (the
+ * origin stays served: JS answers it until an image is installed again); both return 1 when
+ * they found something to remove. An image is freed only by these calls, on the thread that
+ * answers from the table, so no answer is ever reading an image being freed (the addon's batch
+ * loop and its install/remove calls run on the same JS thread). */
 int sb_images_install(sb_image *img);
+int sb_images_serve(const uint8_t *origin, size_t len);
 int sb_images_remove(const uint8_t *origin, size_t len);
+int sb_images_uninstall(const uint8_t *origin, size_t len);
 void sb_images_clear(void);
+/* Origins served (the zones C knows: with or without an image) / images installed. */
 size_t sb_images_count(void);
+size_t sb_images_installed(void);
+/* Moves the miss list (origins asked for since the last call that were served without an
+ * image, each once, as concatenated folded wire names) to out and empties it; returns its
+ * length (0 when none, or when it would not fit `cap`: give SB_IMAGES_MISS_CAP). */
+#define SB_IMAGES_MISS_CAP 8192
+size_t sb_images_take_misses(uint8_t *out, size_t cap);
 /* Octets of the installed images (referenced where they are, not copied). */
 size_t sb_images_bytes(void);
 
@@ -64,9 +82,10 @@ size_t sb_image_answer(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap)
 struct sb_preparse;
 size_t sb_image_answer_pp(const struct sb_preparse *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap);
 
-/* For the shield's admission: 1 when the QNAME is in an installed zone (class IN, a query C
+/* For the shield's admission: 1 when the QNAME has a closest served zone (class IN, a query C
  * could answer), with *zone_key = the FNV-1a of the zone's origin and *exists = whether the
- * image answers it with data, a referral, a DNAME or a wildcard (0: NXDOMAIN); else 0. */
+ * image answers it with data, a referral, a DNAME or a wildcard (0: NXDOMAIN; 1 while the zone
+ * has no image installed yet: unknown, never counted as NXDOMAIN); else 0. */
 int sb_image_classify(const struct sb_preparse *pp, const uint8_t *pkt, size_t len, uint32_t *zone_key, int *exists);
 
 #endif

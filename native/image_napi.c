@@ -11,11 +11,18 @@
  * answer reads them without checking them again. A detached buffer is refused at install.
  *
  *   imageInstall(bytes: Uint8Array): number        validates, keeps a reference; throws ERR_IMAGE_FORMAT
- *   imageRemove(origin: Uint8Array): boolean       origin in case-folded wire form
+ *                                                  (serves its origin too)
+ *   imageServe(origins: Uint8Array): number        origins served (concatenated wire names; each
+ *                                                  without an image until installed); the number added
+ *   imageRemove(origins: Uint8Array, keepServed?: boolean): number
+ *                                                  concatenated wire names: stop serving them (or,
+ *                                                  keepServed, drop their images only); the number found
+ *   imageMisses(): Uint8Array | null               origins asked for with no image since the last call
  *   imageClear(): void
  *   imageConfigure(enabled: boolean, ednsSize: number, nsid?: Uint8Array): void
  *                                                  the batch hook on/off, our EDNS size, our NSID
- *   imageStats(): { zones, bytes, enabled }        bytes: octets referenced (not copied)
+ *   imageStats(): { zones, served, bytes, enabled } zones: images installed; served: origins;
+ *                                                  bytes: octets referenced (not copied)
  *   answerForTest(query: Uint8Array): Uint8Array | null        the C answer (hook on or off)
  */
 #include <node_api.h>
@@ -108,17 +115,98 @@ static napi_value js_install(napi_env env, napi_callback_info info) {
   return r;
 }
 
-static napi_value js_remove(napi_env env, napi_callback_info info) {
+/* Walks `len` octets of concatenated uncompressed names: the number of names, or -1 when they
+ * are not exactly that (each 1..255 octets, labels <= 63, ending in the root label). */
+static long count_names(const uint8_t *d, size_t len) {
+  long n = 0;
+  size_t p = 0;
+  while (p < len) {
+    size_t s = p;
+    for (;;) {
+      if (p >= len) return -1;
+      uint8_t l = d[p];
+      if (l > 63) return -1;
+      p += (size_t)l + 1;
+      if (p - s > 255) return -1;
+      if (l == 0) break;
+    }
+    n++;
+  }
+  return n;
+}
+
+/* The name starting at d[p] (checked by count_names): its length. */
+static size_t name_len_at(const uint8_t *d, size_t p) {
+  size_t s = p;
+  while (d[p] != 0) p += (size_t)d[p] + 1;
+  return p + 1 - s;
+}
+
+static napi_value js_serve(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], r;
   ICHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   const uint8_t *d;
   size_t len;
-  if (argc < 1 || !get_bytes(env, argv[0], &d, &len)) {
-    napi_throw_type_error(env, "ERR_NATIVE_UDP_ARGS", "imageRemove(Uint8Array)");
+  if (argc < 1 || !get_bytes(env, argv[0], &d, &len) || count_names(d, len) < 0) {
+    napi_throw_type_error(env, "ERR_NATIVE_UDP_ARGS", "imageServe(Uint8Array of concatenated wire names)");
     return NULL;
   }
-  ICHECK(napi_get_boolean(env, sb_images_remove(d, len) == 1, &r));
+  /* Checked whole first: a bad list changes nothing. */
+  uint32_t added = 0;
+  for (size_t p = 0; p < len;) {
+    size_t n = name_len_at(d, p);
+    int rc = sb_images_serve(d + p, n);
+    if (rc == -2) {
+      napi_throw_error(env, "ERR_IMAGE_MEMORY", "imageServe: out of memory");
+      return NULL;
+    }
+    if (rc == 1) added++;
+    p += n;
+  }
+  ICHECK(napi_create_uint32(env, added, &r));
+  return r;
+}
+
+static napi_value js_remove(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], r;
+  ICHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  const uint8_t *d;
+  size_t len;
+  bool keep = false;
+  napi_valuetype t2 = napi_undefined;
+  if (argc >= 2) ICHECK(napi_typeof(env, argv[1], &t2));
+  if (argc < 1 || !get_bytes(env, argv[0], &d, &len) || count_names(d, len) < 0 ||
+      (t2 != napi_undefined && napi_get_value_bool(env, argv[1], &keep) != napi_ok)) {
+    napi_throw_type_error(env, "ERR_NATIVE_UDP_ARGS",
+                          "imageRemove(Uint8Array of concatenated wire names, keepServed?: boolean)");
+    return NULL;
+  }
+  uint32_t found = 0;
+  for (size_t p = 0; p < len;) {
+    size_t n = name_len_at(d, p);
+    if ((keep ? sb_images_uninstall(d + p, n) : sb_images_remove(d + p, n)) == 1) found++;
+    p += n;
+  }
+  ICHECK(napi_create_uint32(env, found, &r));
+  return r;
+}
+
+static napi_value js_misses(napi_env env, napi_callback_info info) {
+  (void)info;
+  static __thread uint8_t buf[SB_IMAGES_MISS_CAP];
+  napi_value r;
+  size_t n = sb_images_take_misses(buf, sizeof(buf));
+  if (n == 0) {
+    ICHECK(napi_get_null(env, &r));
+    return r;
+  }
+  void *ab_data;
+  napi_value ab;
+  ICHECK(napi_create_arraybuffer(env, n, &ab_data, &ab));
+  memcpy(ab_data, buf, n);
+  ICHECK(napi_create_typedarray(env, napi_uint8_array, n, ab, 0, &r));
   return r;
 }
 
@@ -160,8 +248,10 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value o, v;
   ICHECK(napi_create_object(env, &o));
-  ICHECK(napi_create_double(env, (double)sb_images_count(), &v));
+  ICHECK(napi_create_double(env, (double)sb_images_installed(), &v));
   ICHECK(napi_set_named_property(env, o, "zones", v));
+  ICHECK(napi_create_double(env, (double)sb_images_count(), &v));
+  ICHECK(napi_set_named_property(env, o, "served", v));
   ICHECK(napi_create_double(env, (double)sb_images_bytes(), &v));
   ICHECK(napi_set_named_property(env, o, "bytes", v));
   ICHECK(napi_get_boolean(env, sb_images_enabled() != 0, &v));
@@ -214,7 +304,9 @@ static void cleanup(void *arg) {
 int sb_image_define(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"imageInstall", NULL, js_install, NULL, NULL, NULL, napi_default, NULL},
+      {"imageServe", NULL, js_serve, NULL, NULL, NULL, napi_default, NULL},
       {"imageRemove", NULL, js_remove, NULL, NULL, NULL, napi_default, NULL},
+      {"imageMisses", NULL, js_misses, NULL, NULL, NULL, napi_default, NULL},
       {"imageClear", NULL, js_clear, NULL, NULL, NULL, napi_default, NULL},
       {"imageConfigure", NULL, js_configure, NULL, NULL, NULL, napi_default, NULL},
       {"imageStats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},

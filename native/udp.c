@@ -369,8 +369,10 @@ static void process_batch(sb_sock *s, unsigned n) {
         c_used = 0;
       }
       /* The images read here are installed and released only by imageInstall/imageRemove/
-       * imageClear, which run on this same JS thread, never while this loop runs: an image
-       * cannot be released under the answer (keep the batch loop on the JS thread). */
+       * imageClear, which run on this same JS thread, never while this loop runs (the lazy
+       * installs run inside onBatch, after this batch's C answers were copied and sent, and
+       * no pointer into an image is kept across that call): an image cannot be released under
+       * the answer (keep the batch loop on the JS thread). */
       uint8_t *ans = s->c_answers + c_used;
       size_t alen = sb_hook_answer(&pp, pkt, len, ans, SB_C_MAX);
       if (alen >= 12 && alen <= SB_C_MAX && sh != NULL) {

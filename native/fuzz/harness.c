@@ -19,6 +19,10 @@
  *                          every corpus packet is pre-parsed and answered again. The table is
  *                          also configured with an NSID, so the options walk and the NSID
  *                          append run. Prints a second line "images I accepted A answered N".
+ *                          Every third image also serves origins without images (hostile octets,
+ *                          a corpus QNAME and its suffixes), drops some images and origins, and
+ *                          after each image the miss list is taken into a buffer of exactly its
+ *                          cap and checked (third line "serve S served O misses M").
  *
  * Prints "packets N wellformed W opt O" on success. With -DSB_LIBFUZZER it is instead a
  * libFuzzer target (clang -fsanitize=fuzzer,address,undefined), for coverage-guided runs
@@ -92,6 +96,82 @@ static void answer_one(const uint8_t *pkt, size_t len) {
 
 static void release_copy(void *arg) { free(arg); }
 
+static unsigned long served_calls, misses_taken;
+
+/* Takes the miss list into a buffer of exactly the cap and checks it holds whole names. */
+static void take_misses(size_t cap) {
+  uint8_t *buf = (uint8_t *)malloc(cap ? cap : 1);
+  if (buf == NULL) abort();
+  size_t n = sb_images_take_misses(buf, cap);
+  if (n > cap) abort();
+  for (size_t p = 0; p < n;) {
+    size_t s = p;
+    while (p < n && buf[p] != 0) {
+      if (buf[p] > 63) abort();
+      p += (size_t)buf[p] + 1;
+    }
+    if (p >= n || p + 1 - s > 255) {
+      fprintf(stderr, "invariant broken: miss list is not whole names\n");
+      abort();
+    }
+    p++;
+    misses_taken++;
+  }
+  free(buf);
+}
+
+/* Serves origins without images (lazy installs): hostile octets (mostly refused: not exactly one
+ * name), and the QNAME of the next corpus packet to answer and each of its suffixes, in the case
+ * it was sent (kept in `round` to be dropped after the answers). Each name is copied into a
+ * buffer of exactly its length. */
+#define SB_ROUND 130
+static uint8_t *round_names[SB_ROUND];
+static size_t round_len[SB_ROUND], round_n;
+
+static void serve_some(const uint8_t *bytes, size_t len, unsigned long k) {
+  size_t n = len < 300 ? len : 300;
+  uint8_t *copy = (uint8_t *)malloc(n ? n : 1);
+  if (copy == NULL) abort();
+  if (n) memcpy(copy, bytes, n);
+  served_calls++;
+  if (sb_images_serve(copy, n) == 1) (void)sb_images_remove(copy, n);
+  free(copy);
+  if (corpus_n == 0) return;
+  size_t i = (corpus_next + k % SB_PER_IMAGE) % corpus_n;
+  sb_preparse pp;
+  sb_preparse_packet(corpus[i], corpus_len[i], &pp);
+  if (pp.status != 0 || pp.qname_len < 1 || 12u + pp.qname_len > corpus_len[i]) return;
+  const uint8_t *qn = corpus[i] + 12;
+  for (size_t at = 0; at < pp.qname_len && round_n < SB_ROUND;) {
+    size_t l = pp.qname_len - at;
+    uint8_t *name = (uint8_t *)malloc(l);
+    if (name == NULL) abort();
+    memcpy(name, qn + at, l);
+    served_calls++;
+    int rc = sb_images_serve(name, l);
+    if (rc == -1) abort(); /* a checked QNAME's suffix is a name */
+    if (rc == 1) {
+      round_names[round_n] = name;
+      round_len[round_n++] = l;
+    } else
+      free(name);
+    if (qn[at] == 0) break;
+    at += (size_t)qn[at] + 1;
+  }
+}
+
+/* Drops what serve_some served: the images only (the origins stay served) or the origins. */
+static void drop_round(int keep_served) {
+  for (size_t r = 0; r < round_n; r++) {
+    if (keep_served)
+      (void)sb_images_uninstall(round_names[r], round_len[r]);
+    else
+      (void)sb_images_remove(round_names[r], round_len[r]);
+    free(round_names[r]);
+  }
+  round_n = 0;
+}
+
 /* Validates one image (read in place: the buffer is the image's until it is released); installs
  * it when accepted, replacing the one of the same origin; then answers the next corpus packets.
  * Returns 1 when it took the buffer. */
@@ -104,10 +184,15 @@ static int install_image(uint8_t *bytes, size_t len) {
     took = 1; /* freed by sb_image_free, also when install fails */
     if (sb_images_install(img) != 0) abort();
   }
+  if (images % 3 == 0) serve_some(bytes, len, images);
   for (size_t k = 0; k < SB_PER_IMAGE && corpus_n > 0; k++) {
     size_t i = corpus_next++ % corpus_n;
     answer_one(corpus[i], corpus_len[i]);
   }
+  /* The miss list, into a buffer of exactly the cap (or one too small: nothing taken). */
+  take_misses(images % 5 == 0 ? 64 : SB_IMAGES_MISS_CAP);
+  /* Mostly removed again, so most answers still run on the images; 1 in 7 stays served. */
+  drop_round(images % 7 == 0);
   return took;
 }
 
@@ -213,6 +298,7 @@ int main(int argc, char **argv) {
   printf("packets %lu wellformed %lu opt %lu\n", packets, wellformed, with_opt);
   if (use_images) {
     printf("images %lu accepted %lu answered %lu\n", images, accepted, answered);
+    printf("serve %lu served %zu misses %lu\n", served_calls, sb_images_count(), misses_taken);
     sb_images_clear();
     sb_images_set_nsid(NULL, 0);
   }

@@ -43,7 +43,7 @@ const SHIELD_ZONE_HELP =
   "one zone's own shield settings: NAME:key=value,... with min-nx, budget (the random-subdomain detector's floor and budget), responses, nxdomains, nodata, referrals, errors (RRL rates), metrics=on (its rates exported); repeatable, at most 1024 zones";
 const SHIELD_ALLOW_HELP = 'a prefix the shield never sheds, limits or blocks: ADDR/LEN (repeatable)';
 const NATIVE_ANSWERS_HELP =
-  'on the native UDP path, answer plain queries from compiled zone images in C (env SWITCHBOARD_NATIVE_ANSWERS=1; off by default)';
+  'on|off: on the native UDP path, answer plain queries from the zone images in C (env SWITCHBOARD_NATIVE_ANSWERS; default: on with --images on)';
 const IO_HELP =
   "UDP path: 'native' (batched recvmmsg/sendmmsg addon), 'node' (dgram) or 'auto' (native when the addon loads and --workers is 0 or --images is on, else node; default, or env SWITCHBOARD_IO)";
 
@@ -108,7 +108,7 @@ function buildProgram(): Command {
       '--tcp-max-per-client <n>',
       'open TCP connections allowed per client address per worker (default 32)',
     )
-    .option('--native-answers', NATIVE_ANSWERS_HELP)
+    .option('--native-answers [on|off]', NATIVE_ANSWERS_HELP)
     .option('--images <on|off>', IMAGES_HELP)
     .option('--shield <mode>', SHIELD_HELP)
     .option('--rrl <spec>', RRL_HELP)
@@ -167,7 +167,7 @@ async function registerOthers(program: Command): Promise<void> {
     .option('--http <addr>', `HTTP API address: ADDR:PORT or [IPv6]:PORT (default ${DEFAULT_HTTP})`)
     .option('--workers <n>', 'DNS worker processes (default: number of CPUs)')
     .option('--io <path>', IO_HELP)
-    .option('--native-answers', NATIVE_ANSWERS_HELP)
+    .option('--native-answers [on|off]', NATIVE_ANSWERS_HELP)
     .option('--images <on|off>', IMAGES_HELP)
     .option('--shield <mode>', SHIELD_HELP)
     .option('--rrl <spec>', RRL_HELP)

@@ -173,6 +173,7 @@ export class DnsCounters {
     for (const s of sources.nativeUdp?.() ?? []) {
       const b = blockOf('udp');
       counters[b + Q.received] += s.answeredC;
+      counters[b + Q.answeredC] += s.answeredC;
       const byRcode = s.answeredCByRcode ?? [];
       for (let r = 0; r < 16; r++) counters[b + Q.rcode + RCODE_SLOT[r]] += byRcode[r] ?? 0;
       counters[b + Q.truncated] += s.answeredCTruncated ?? 0;

@@ -58,10 +58,12 @@ export const Q = {
   cacheMisses: 4 + RCODE_LABELS.length,
   /** Response-cache lookups that found an entry built from a zone changed since. */
   cacheStale: 5 + RCODE_LABELS.length,
+  /** Queries answered in C from zone images (`--native-answers`; UDP only): never a cache lookup. */
+  answeredC: 6 + RCODE_LABELS.length,
 } as const;
 
 /** Counters per transport block. */
-export const TRANSPORT_BLOCK = 6 + RCODE_LABELS.length;
+export const TRANSPORT_BLOCK = 7 + RCODE_LABELS.length;
 
 /** Index of the first counter of `transport`'s block. */
 export function blockOf(transport: TransportName): number {

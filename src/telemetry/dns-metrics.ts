@@ -49,13 +49,18 @@ export function registerDnsMetrics(registry: Registry, dns: DnsAggregator): void
   );
   perTransport(
     'switchboard_dns_response_cache_hits_total',
-    'Queries answered from the response cache, by transport.',
+    'Queries answered from the response cache, by transport (JS answers only: a query answered in C from a zone image is no cache lookup).',
     Q.cacheHits,
   );
   perTransport(
     'switchboard_dns_response_cache_misses_total',
     'Response-cache lookups that found no valid entry (stale ones included), by transport.',
     Q.cacheMisses,
+  );
+  perTransport(
+    'switchboard_dns_native_answers_total',
+    'Queries answered in C from zone images (--native-answers), by transport (UDP only): no response-cache lookup.',
+    Q.answeredC,
   );
   perTransport(
     'switchboard_dns_response_cache_stale_total',

@@ -97,14 +97,25 @@ export interface NativeUdpAddon extends NativeShieldAddon {
    * image is replaced, removed or cleared. They must not change or be detached meanwhile.
    * Returns the origin's length. */
   imageInstall(bytes: Uint8Array): number;
-  /** Removes this thread's image of `origin` (case-folded wire form). */
-  imageRemove(origin: Uint8Array): boolean;
+  /**
+   * Serves the origins (concatenated uncompressed wire names, any case) without images: C hands
+   * their queries to JS and notes them in the miss list until an image is installed (lazy
+   * installs: a parent's image never answers for a served child). Returns how many were new.
+   */
+  imageServe(origins: Uint8Array): number;
+  /**
+   * Stops serving the origins (concatenated wire names) and drops their images; with
+   * `keepServed` drops the images only. Returns how many were found.
+   */
+  imageRemove(origins: Uint8Array, keepServed?: boolean): number;
+  /** The origins asked for since the last call that were served without an image (concatenated folded wire names), or null. */
+  imageMisses(): Uint8Array | null;
   imageClear(): void;
   /** Turns answering from images in the batch loop on or off; `ednsSize` and `nsid` (the NSID
    * payload, none when undefined) as the Responder's options. */
   imageConfigure(enabled: boolean, ednsSize: number, nsid?: Uint8Array): void;
   /** `bytes`: octets of the installed images (referenced where they are, not copied). */
-  imageStats(): { zones: number; bytes: number; enabled: boolean };
+  imageStats(): { zones: number; served: number; bytes: number; enabled: boolean };
   /** The C answer to a UDP query from this thread's images (whether or not the hook is on), or null. */
   answerForTest(query: Uint8Array): Uint8Array | null;
 }
@@ -224,6 +235,17 @@ export function nativeStatsOf(listener: UdpListener): NativeUdpStats | undefined
   return typeof l.stats === 'function' ? l.stats() : undefined;
 }
 
+/**
+ * Called after each batch JS answered (this thread's; `--native-answers`: installs the images
+ * of the zones C handed over because they had none yet, see native-answers.ts).
+ */
+let afterJsBatch: (() => void) | undefined;
+
+/** Sets (or clears) the hook run after each batch JS answered on this thread's native sockets. */
+export function setAfterJsBatch(hook: (() => void) | undefined): void {
+  afterJsBatch = hook;
+}
+
 /** Largest payload one UDP datagram can carry over IPv4 (65535 − 20 − 8). */
 const MAX_UDP_PAYLOAD = 65507;
 
@@ -290,6 +312,13 @@ export async function createNativeUdpListener(opts: UdpListenerOptions): Promise
       k++;
       // Keep each answer 8-aligned (cheap, and friendly to the copy).
       used += (reply.length + 7) & ~7;
+    }
+    if (afterJsBatch !== undefined) {
+      try {
+        afterJsBatch();
+      } catch (err) {
+        onError(`${where}: after-batch hook failed`, err);
+      }
     }
     return k;
   };

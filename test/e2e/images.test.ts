@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ENTRY_HEADER_SIZE, ENTRY_TAG, PACK_HEADER_SIZE, packMmapStatus } from '../../src/image/pack.js';
 import { openImage } from '../../src/image/reader.js';
+import { nativeUdpStatus } from '../../src/transport/native-udp.js';
 import { exampleZones } from '../helpers/paths.js';
 import { listChildren, skipUnlessCommands, switchboardBin } from '../helpers/peers.js';
 import { callApi, type Platform, startPlatform, waitForEveryWorker } from '../helpers/platform.js';
@@ -292,6 +293,14 @@ describe('serve --images on with its own TMPDIR: signals during the cold compile
     const s = await spawnServe(3);
     t.after(s.cleanup);
     await s.until(/switchboard: serving 3 zones/);
+    // With the addon, C answers are on (the default with images over the native path): C must
+    // not answer z1.test. from an image validated before the corruption. (The suite may be run
+    // on the node path, or with C answers off, through the environment.)
+    const cAnswers =
+      nativeUdpStatus().ok &&
+      process.env.SWITCHBOARD_IO !== 'node' &&
+      !['off', '0'].includes(process.env.SWITCHBOARD_NATIVE_ANSWERS ?? '');
+    if (cAnswers) await s.until(/native answers: 3 zones served in C/);
     // Find z1.test.'s image in the pack (entries: u32 length, u32 tag, the image) and break its
     // magic: the worker has not opened it (no query yet), so it finds it at the first query.
     const [packDir] = readdirSync(s.packs);

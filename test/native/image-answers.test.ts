@@ -331,7 +331,7 @@ describe('C answers from zone images', { skip: missing }, () => {
       const view = new Uint8Array(sab, 101, image.length);
       view.set(image);
       addon.imageInstall(view);
-      assert.deepEqual(addon.imageStats(), { zones: 1, bytes: image.length, enabled: false });
+      assert.deepEqual(addon.imageStats(), { zones: 1, served: 1, bytes: image.length, enabled: false });
       assert.deepEqual(Buffer.from(addon.answerForTest(pkt)!), want);
       // Read where it is: the address octets of www's A record, changed in place, show in the
       // next answer (never done by the server: the bytes must not change while installed).
@@ -502,7 +502,7 @@ describe('C answers from zone images', { skip: missing }, () => {
       installFresh(); // replaces the first: its reference is released
       await settle(1);
       assert.equal(collected, 1, 'replaced');
-      assert.equal(addon.imageRemove(origin), true);
+      assert.equal(addon.imageRemove(origin), 1);
       await settle(2);
       assert.equal(collected, 2, 'removed');
       installFresh();
@@ -600,7 +600,7 @@ describe('C answers from zone images', { skip: missing }, () => {
       addon.answerForTest(pkt); // reads inside the (possibly odd but valid) image only
     }
     addon.imageClear();
-    assert.deepEqual(addon.imageStats(), { zones: 0, bytes: 0, enabled: false });
+    assert.deepEqual(addon.imageStats(), { zones: 0, served: 0, bytes: 0, enabled: false });
   });
 
   test('a native socket with NativeAnswers: plain queries answered in C, the rest by JS, all as the Responder', async () => {
@@ -621,10 +621,11 @@ describe('C answers from zone images', { skip: missing }, () => {
     const answers = new NativeAnswers(nat.addon, 1232);
     try {
       const r = answers.sync(catalog);
-      assert.equal(r.failed.length, 0, r.failed.join('; '));
-      assert.equal(answers.stats().zones, byOrigin.size);
+      assert.equal(r.served, byOrigin.size);
+      // Lazy: origins served, no image installed before a query.
+      assert.deepEqual([answers.stats().served, answers.stats().zones], [byOrigin.size, 0]);
       const cases: [string, number, Edns | undefined][] = [
-        ['\x03www\x07example\x00', 1, undefined], // exact
+        ['\x03www\x07example\x00', 1, undefined], // exact: JS (no image yet), which installs it
         ['\x04nope\x07example\x00', 1, { size: 1232, do: true, nsid: false }], // NXDOMAIN
         ['\x03www\x07example\x00', 15, undefined], // NODATA
         ['\x03www\x07example\x00', 1, { size: 1232, do: false, nsid: true }], // NSID asked, none configured
@@ -636,28 +637,32 @@ describe('C answers from zone images', { skip: missing }, () => {
         const pkt = buildQuery(100 + i, 0x0100, qname, qtype, e);
         const got = await queryUdp(pkt, { port: listener.port, timeoutMs: 2000, retries: 2 });
         assert.deepEqual(Buffer.from(got), Buffer.from(responder.respond(pkt, { transport: 'udp' })!));
+        if (i === 0) assert.equal(answers.stats().zones, 1, "the first query installed example.'s image");
       }
-      // Stats: C answered all but the EDNS version 1 query (JS), counted by RCODE for the metrics.
+      // Stats: C answered all but the first (no image yet) and the EDNS version 1 query (JS),
+      // counted by RCODE for the metrics.
       const st = listener.stats();
-      assert.ok(st.answeredC >= 6, `answeredC ${st.answeredC}`);
-      assert.ok(jsCalls >= 1);
+      assert.ok(st.answeredC >= 5, `answeredC ${st.answeredC}`);
+      assert.ok(jsCalls >= 2);
+      assert.equal(answers.installs, 1);
       assert.equal(st.answeredCByRcode.length, 16);
       assert.equal(
         st.answeredCByRcode.reduce((a, b) => a + b, 0),
         st.answeredC,
       );
       assert.ok(st.answeredCByRcode[3] >= 1, 'the NXDOMAIN answered in C is counted');
-      // A zone change replaces its image; a removed zone's image goes away.
-      const smaller = new Catalog([...byOrigin.values()].slice(1));
+      // A removed zone's origin and image go away (derived catalog: the diff is O(changes)).
+      const first = [...byOrigin.values()][0];
+      const smaller = catalog.withZones([], [first.origin]);
       const r2 = answers.sync(smaller);
       assert.equal(r2.removed, 1);
-      assert.equal(answers.stats().zones, byOrigin.size - 1);
+      assert.equal(answers.stats().served, byOrigin.size - 1);
     } finally {
       answers.close();
       await listener.close();
     }
   });
-  test('NativeAnswers.sync: a changed zone replaces its image, a removed zone stops C answers', () => {
+  test('NativeAnswers: lazy installs on the miss list; a changed zone loses its image until its next query', () => {
     const nat = NativeAnswers.available();
     assert.ok(nat.ok);
     const answers = new NativeAnswers(nat.addon, 1232);
@@ -666,27 +671,41 @@ describe('C answers from zone images', { skip: missing }, () => {
       const v2 = loadZoneText(EXAMPLE.replace('www A 192.0.2.3', 'www A 192.0.2.99'), {
         origin: 'example.',
       }).zone;
-      const pkt = buildQuery(9, 0x0100, '\x03www\x07example\x00', 1);
+      const pkt = buildQuery(9, 0x0100, '\x03www\x07EXAMPLE\x00', 1);
       const asC = () => nat.addon.answerForTest(pkt);
-      assert.equal(answers.sync(new Catalog([v1])).installed, 1);
-      assert.deepEqual(
-        Buffer.from(asC()!),
-        Buffer.from(new Responder(new Catalog([v1]), { cache: false }).respond(pkt, { transport: 'udp' })!),
-      );
-      const r = answers.sync(new Catalog([v2]));
-      assert.deepEqual([r.installed, r.removed], [1, 0]);
-      assert.deepEqual(
-        Buffer.from(asC()!),
-        Buffer.from(new Responder(new Catalog([v2]), { cache: false }).respond(pkt, { transport: 'udp' })!),
-      );
-      assert.equal(answers.sync(new Catalog([v2])).installed, 0, 'an unchanged Zone is not compiled again');
-      assert.equal(answers.sync(new Catalog([])).removed, 1);
+      const c1 = new Catalog([v1]);
+      assert.equal(answers.sync(c1).served, 1);
+      assert.equal(asC(), null, 'served without an image: handed to JS');
       assert.equal(asC(), null);
+      answers.installMisses();
+      assert.equal(answers.installs, 1, 'one install for two misses');
+      assert.deepEqual(
+        Buffer.from(asC()!),
+        Buffer.from(new Responder(c1, { cache: false }).respond(pkt, { transport: 'udp' })!),
+      );
+      const c2 = c1.withZones([v2]);
+      // Proportional to the change: neither catalog's zones are walked for a derived catalog.
+      const walked = () => assert.fail('sync walked every zone of a catalog derived with withZones');
+      Object.defineProperty(c1, 'zones', { get: walked });
+      Object.defineProperty(c2, 'zones', { get: walked });
+      const r = answers.sync(c2);
+      assert.deepEqual([r.served, r.removed, r.dropped], [0, 0, 1]);
+      assert.equal(asC(), null, "the old version's image is gone; JS answers until it is installed");
+      answers.installMisses();
+      assert.deepEqual(
+        Buffer.from(asC()!),
+        Buffer.from(new Responder(c2, { cache: false }).respond(pkt, { transport: 'udp' })!),
+      );
+      assert.deepEqual(answers.sync(c2), { served: 0, removed: 0, dropped: 0 }, 'the same catalog: nothing');
+      const c3 = c2.withZones([], [v2.origin]);
+      assert.equal(answers.sync(c3).removed, 1);
+      assert.equal(asC(), null);
+      assert.equal(nat.addon.imageMisses(), null, 'not served: no miss');
     } finally {
       answers.close();
     }
   });
-  test('NativeAnswers.sync: a zone whose image fails keeps the zones above it out of C too, and is not compiled again', () => {
+  test('NativeAnswers: a child zone without an image is never answered by its parent; a failed image stays with JS', () => {
     const nat = NativeAnswers.available();
     assert.ok(nat.ok);
     const compiled: string[] = [];
@@ -695,33 +714,72 @@ describe('C answers from zone images', { skip: missing }, () => {
       if (z.origin.toString() === 'sub.example.') throw new Error('cannot compile');
       return compileZone(z);
     };
-    const answers = new NativeAnswers(nat.addon, 1232, compile);
+    const failures: string[] = [];
+    const answers = new NativeAnswers(nat.addon, 1232, compile, undefined, (m) => failures.push(m));
     try {
       const parent = loadZoneText(EXAMPLE, { origin: 'example.' }).zone;
       const child = loadZoneText(CHILD, { origin: 'sub.example.' }).zone;
       const inChild = buildQuery(3, 0x0100, '\x03www\x03sub\x07example\x00', 1);
       const inParent = buildQuery(4, 0x0100, '\x03www\x07example\x00', 1);
-      const r = answers.sync(new Catalog([parent, child]));
-      assert.equal(r.failed.length, 1);
-      // Without the rule the parent's image would answer www.sub.example with a referral.
+      const catalog = new Catalog([parent, child]);
+      answers.sync(catalog);
+      assert.equal(nat.addon.answerForTest(inParent), null);
+      answers.installMisses();
+      assert.deepEqual(compiled, ['example.']);
+      assert.notEqual(nat.addon.answerForTest(inParent), null, 'the parent answers in C once installed');
+      // Without the served child origin, the parent's image would answer www.sub.example (a referral).
       assert.equal(
         nat.addon.answerForTest(inChild),
         null,
         "the parent's image must not answer the child's names",
       );
-      assert.equal(
-        nat.addon.answerForTest(inParent),
-        null,
-        'the parent is left to JS while its child has no image',
-      );
+      assert.equal(Buffer.from(nat.addon.imageMisses()!).toString('latin1'), '\x03sub\x07example\x00');
+      // The miss was taken above: ask again so installMisses sees it.
+      nat.addon.answerForTest(inChild);
+      answers.installMisses();
+      assert.equal(failures.length, 1);
+      assert.match(failures[0], /^sub\.example\.: cannot compile/);
+      assert.equal(nat.addon.answerForTest(inChild), null, 'a failed zone stays with JS');
       compiled.length = 0;
-      answers.sync(new Catalog([parent, child]));
+      answers.installMisses();
       assert.deepEqual(compiled, [], 'a failed zone is not compiled again until it changes');
-      // The child leaves: the parent gets its image back.
-      answers.sync(new Catalog([parent]));
-      assert.notEqual(nat.addon.answerForTest(inParent), null);
+      // The DS of the child's apex is the parent's: answered in C from the parent's image.
+      const ds = buildQuery(5, 0x0100, '\x03sub\x07example\x00', 43);
+      assert.deepEqual(
+        Buffer.from(nat.addon.answerForTest(ds)!),
+        Buffer.from(new Responder(catalog, { cache: false }).respond(ds, { transport: 'udp' })!),
+      );
     } finally {
       answers.close();
+    }
+  });
+  test('imageServe/imageRemove: bad name lists are refused whole', () => {
+    const addon = nativeUdpStatus();
+    assert.ok(addon.ok);
+    const a = addon.addon;
+    a.imageClear();
+    try {
+      const good = Buffer.from('\x01a\x04test\x00\x01B\x04TEST\x00', 'latin1');
+      for (const bad of [
+        Buffer.from('\x01a\x04test', 'latin1'), // no root label
+        Buffer.from('\x01a\x04test\x00\x05ab', 'latin1'), // cut short
+        Buffer.from(`\x40${'a'.repeat(64)}\x00`, 'latin1'), // label > 63
+        Buffer.from(`${`\x3f${'a'.repeat(63)}`.repeat(4)}\x00`, 'latin1'), // 257 octets
+        Buffer.from('\xc0\x0c', 'latin1'), // a pointer
+      ]) {
+        assert.throws(() => a.imageServe(Buffer.concat([good, bad])), /imageServe/);
+        assert.throws(() => a.imageRemove(bad), /imageRemove/);
+      }
+      assert.equal(a.imageStats().served, 0, 'nothing of a refused list was served');
+      assert.equal(a.imageServe(good), 2);
+      assert.equal(a.imageServe(good), 0, 'already served');
+      assert.equal(a.imageServe(new Uint8Array(0)), 0);
+      assert.equal(a.imageStats().served, 2);
+      assert.equal(a.imageRemove(Buffer.from('\x01b\x04test\x00', 'latin1')), 1, 'case-insensitive');
+      assert.equal(a.imageRemove(Buffer.from('\x01b\x04test\x00', 'latin1')), 0);
+      assert.equal(a.imageStats().served, 1);
+    } finally {
+      a.imageClear();
     }
   });
 });
@@ -737,7 +795,7 @@ describe('the serve e2e and the differential with --native-answers', {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       SWITCHBOARD_IO: 'native',
-      SWITCHBOARD_NATIVE_ANSWERS: '1',
+      SWITCHBOARD_NATIVE_ANSWERS: 'on',
     };
     delete env.NODE_TEST_CONTEXT;
     const child = spawn(

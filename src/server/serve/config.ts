@@ -18,6 +18,7 @@ import { DEFAULT_UDP_RECV_BUFFER, DEFAULT_UDP_SEND_BUFFER } from '../../transpor
 import type { DnsServingSettings } from '../shared/dns-worker-config.js';
 import { parseImages } from '../shared/images.js';
 import { parseUdpIo, type UdpIo, type UdpIoChoice } from '../shared/listeners.js';
+import { parseNativeAnswers } from '../shared/native-answers-option.js';
 import { applyAnswerOptions, ConfigError, DEFAULT_DNS, parseInteger } from '../shared/options.js';
 import { resolveShieldFlags } from '../shared/shield.js';
 
@@ -59,8 +60,8 @@ export interface ServeOptionsInput {
   tcpMaxPerClient?: string | number;
   /** `--io native|node|auto`. */
   io?: string;
-  /** `--native-answers`. */
-  nativeAnswers?: boolean;
+  /** `--native-answers [on|off|auto]` (true: given without a value). */
+  nativeAnswers?: string | boolean;
   /** `--images on|off`. */
   images?: string;
   /** `--shield off|on|dry-run`, `--rrl`, `--cookie-secret` (repeatable), `--shield-allow` (repeatable). */
@@ -82,6 +83,7 @@ export interface ServeOptionsInput {
  */
 export function buildServeConfig(input: ServeOptionsInput, cwd = process.cwd()): ServeConfig {
   if (!input.zoneDir) throw new ConfigError('--zone-dir is required');
+  const images = parseImages(input.images);
   let listen: ListenAddress[];
   try {
     listen = parseListenAddresses(input.listen && input.listen.length > 0 ? input.listen : [DEFAULT_DNS]);
@@ -117,8 +119,8 @@ export function buildServeConfig(input: ServeOptionsInput, cwd = process.cwd()):
     udpRecvBufferSize: DEFAULT_UDP_RECV_BUFFER,
     udpSendBufferSize: DEFAULT_UDP_SEND_BUFFER,
     io: parseUdpIo(input.io),
-    nativeAnswers: input.nativeAnswers === true || process.env.SWITCHBOARD_NATIVE_ANSWERS === '1',
-    images: parseImages(input.images),
+    images,
+    nativeAnswers: parseNativeAnswers(input.nativeAnswers, images),
   };
   const shield = resolveShieldFlags(input);
   if (shield !== undefined) config.shield = shield;

@@ -82,17 +82,18 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
   const onError = createRateLimitedReporter(deps.log);
 
   const { udp, tcp, closeAll: closeListeners } = await openListeners(config, handler, onError);
-  const native = startNativeAnswers(config, deps.log);
+  // This process parses its zones (no shared images): C answers only when asked for explicitly
+  // (each zone compiled on its first query); `auto`, the default with --images on, is off here.
+  const native = startNativeAnswers({ ...config, nativeAnswers: config.nativeAnswers === true }, deps.log);
   const shield = startShield(config, deps.log, () => responder.catalog);
   const syncNative = (): void => {
-    for (const f of native?.sync(responder.catalog).failed ?? [])
-      deps.log.warn(`zone image not installed, JS answers it: ${f}`);
+    native?.sync(responder.catalog);
   };
   syncNative();
-  if (native) {
-    const st = native.stats();
-    deps.log.info(`native answers: ${st.zones} zone images, ${st.bytes} octets (read in place by the addon)`);
-  }
+  if (native)
+    deps.log.info(
+      `native answers: ${native.stats().served} zones served in C (each compiled on its first query)`,
+    );
   const closeAll = async (): Promise<void> => {
     await closeListeners();
     shield?.close();

@@ -5,6 +5,7 @@
  */
 import type { ListenAddress } from '../../transport/listen-address.js';
 import type { UdpIo } from './listeners.js';
+import type { NativeAnswersMode } from './native-answers-option.js';
 import { ConfigError } from './options.js';
 import type { ShieldFlags } from './shield.js';
 
@@ -30,9 +31,10 @@ export interface DnsServingSettings {
   tcpMaxConnectionsPerClient: number;
   udpRecvBufferSize: number;
   udpSendBufferSize: number;
-  /** `--native-answers` (or SWITCHBOARD_NATIVE_ANSWERS=1): on the native UDP path, answer from
-   * compiled zone images in C (native/image.c). Off by default. */
-  nativeAnswers?: boolean;
+  /** `--native-answers [on|off]` (or SWITCHBOARD_NATIVE_ANSWERS): on the native UDP path, answer
+   * from compiled zone images in C (native/image.c). `'auto'` (the default with `--images on`):
+   * on when the workers serve images over the native path. */
+  nativeAnswers?: NativeAnswersMode;
   /** `--shield`, `--rrl`, `--cookie-secret`, `--shield-allow` (docs/SHIELD.md), checked by the
    * primary, with the cookie secret every worker shares; absent: off. */
   shield?: ShieldFlags;

@@ -1,70 +1,90 @@
 /**
  * Answers in C from compiled zone images (`--native-answers`, native/image.c): keeps the
- * addon's per-thread table of images in step with the Catalog a worker serves. Each zone is
- * compiled (src/image `compileZone`) when it first appears or when its Zone object changes,
- * and installed in the addon, which validates it and reads it in place (it holds a reference
- * to the bytes until the image is replaced or removed); zones that left the Catalog are
- * removed. The batch loop runs on this same thread, so an install or removal happens between
- * two batches, never under one.
+ * addon's per-thread table in step with the Catalog a worker serves.
  *
- * Memory: images sit beside the JS zones (about the size of the zone's wire data plus its
- * templates); `stats().bytes` says how much.
+ * Lazy, as JS opens images: `sync` hands the addon the ORIGINS served (in bulk, only those
+ * that changed: `diffCatalogs`, O(changes) for a catalog derived with `withZones`), without
+ * images. C finds the closest enclosing served zone of each QNAME; when that zone has no image
+ * yet it hands the datagram to JS and notes the origin. After each batch JS answered,
+ * `installMisses` (the native socket's after-batch hook) installs the images of those zones:
+ * a `LazyImageZone` is opened as for a query (its validation, its errors: a zone whose image
+ * cannot be opened stays with JS, which answers SERVFAIL), an `ImageZone` gives its bytes, a
+ * parsed `Zone` (`--images off`) is compiled. The addon validates the bytes again and reads them
+ * in place (it holds a reference until the image is replaced or removed). A zone whose Zone
+ * object changes loses its image (its origin stays served) until its next query.
+ * The batch loop runs on this same thread, so an install or removal never happens under a C
+ * answer being written.
+ *
+ * Memory: only images of zones queried since they last changed are referenced (the mapped
+ * pack octets, or the compiled bytes with `--images off`); `stats()` says how many.
  * @module
  */
-import type { Catalog } from '../../answer/catalog.js';
+import { type Catalog, diffCatalogs } from '../../answer/catalog.js';
 import { compileZone } from '../../image/compile.js';
 import { ImageZone, LazyImageZone } from '../../image/zone-view.js';
-import { type NativeUdpAddon, nativeUdpStatus } from '../../transport/native-udp.js';
+import { type NativeUdpAddon, nativeUdpStatus, setAfterJsBatch } from '../../transport/native-udp.js';
 import type { ServedZone, Zone } from '../../zone/zone.js';
+import type { NativeAnswersMode } from './native-answers-option.js';
 import { buildResponderOptions } from './options.js';
 
-/** The case-folded wire form of a zone's origin (as images store it). */
-function foldedOrigin(zone: ServedZone): Uint8Array {
-  const w = zone.origin.wire;
-  const out = new Uint8Array(w.length);
-  for (let i = 0; i < w.length; i++) {
-    const c = w.charCodeAt(i);
-    out[i] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
-  }
-  return out;
-}
-
-/** A name's key and the keys of every ancestor (keys are case-folded wire names). */
-function ancestorKeys(key: string): string[] {
-  const out = [key];
-  for (let i = 0; i < key.length - 1; ) {
-    i += key.charCodeAt(i) + 1;
-    out.push(key.slice(i));
-  }
-  return out;
-}
-
 export interface NativeAnswersSync {
-  installed: number;
+  /** Origins newly served in C (without images: installed on their first query). */
+  served: number;
+  /** Origins no longer served. */
   removed: number;
-  /** Zones whose image could not be compiled or installed: answered by JS. */
-  failed: string[];
+  /** Images dropped because their zone changed (installed again on its next query). */
+  dropped: number;
 }
 
-/** Installs and replaces the images of a worker's zones in the native addon. */
+/** Appends the latin1 key (a folded wire name) to `out` at `at`; returns the new offset. */
+function putKey(out: Uint8Array, at: number, key: string): number {
+  for (let i = 0; i < key.length; i++) out[at + i] = key.charCodeAt(i);
+  return at + key.length;
+}
+
+/** The keys as concatenated wire names (one buffer: one addon call). */
+function concatKeys(keys: string[]): Uint8Array {
+  let n = 0;
+  for (const k of keys) n += k.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const k of keys) at = putKey(out, at, k);
+  return out;
+}
+
+/** Keeps the addon's served origins and images in step with a worker's zones. */
 export class NativeAnswers {
   readonly #addon: NativeUdpAddon;
-  readonly #installed = new Map<string, { zone: ServedZone; origin: Uint8Array }>();
-  /** Zones whose image failed, by origin key: not compiled again until their Zone changes. */
-  readonly #failed = new Map<string, ServedZone>();
+  /** The catalog last synced (the origins C serves are its zones'). */
+  #catalog: Catalog | undefined;
+  /** The zone whose image is installed, by origin key. */
+  readonly #installed = new Map<string, ServedZone>();
+  /** Zones whose image failed: left to JS until their Zone object changes. */
+  #failed = new WeakSet<ServedZone>();
   readonly #compile: (zone: Zone) => Uint8Array;
+  readonly #onFailed: ((message: string) => void) | undefined;
+  /** Images installed on first query, and failures, since the start. */
+  installs = 0;
+  failures = 0;
 
-  /** Turns the C answers on with the Responder's EDNS size and NSID (`compile`: for tests). */
+  /**
+   * Turns the C answers on with the Responder's EDNS size and NSID (`compile`: for tests) and
+   * hooks `installMisses` after every batch JS answers on this thread's native sockets.
+   * `onFailed`: told when a zone's image cannot be installed (JS answers it).
+   */
   constructor(
     addon: NativeUdpAddon,
     ednsSize = 1232,
     compile: (zone: Zone) => Uint8Array = compileZone,
     nsid?: Uint8Array,
+    onFailed?: (message: string) => void,
   ) {
     this.#addon = addon;
     this.#compile = compile;
+    this.#onFailed = onFailed;
     addon.imageClear();
     addon.imageConfigure(true, ednsSize, nsid);
+    setAfterJsBatch(() => this.installMisses());
   }
 
   /** The addon when it loaded, else why not. */
@@ -74,73 +94,99 @@ export class NativeAnswers {
   }
 
   /**
-   * Brings the addon's images in step with `catalog`. Never throws for a bad zone. A zone
-   * without an image is answered by JS; so are the zones above it (C picks the longest origin
-   * that HAS an image, so a parent's image would otherwise answer for the child's names).
+   * Brings the addon's served origins in step with `catalog`: new origins served (no image
+   * yet), removed ones dropped, the image of a changed zone dropped. O(changes) when `catalog`
+   * was derived from the last one synced with `Catalog.withZones`. Never throws for a bad zone.
    */
   sync(catalog: Catalog): NativeAnswersSync {
-    const result: NativeAnswersSync = { installed: 0, removed: 0, failed: [] };
-    const want = new Map<string, ServedZone>();
-    for (const zone of catalog.zones) want.set(zone.origin.key, zone);
-    for (const [key, zone] of this.#failed) if (want.get(key) !== zone) this.#failed.delete(key);
-    // Origins kept out of C: the failed zones and every served zone above one of them.
-    const blocked = new Set<string>();
-    const block = (key: string) => {
-      for (const up of ancestorKeys(key)) blocked.add(up);
-    };
-    for (const key of this.#failed.keys()) block(key);
-    for (const [key, zone] of want) {
-      if (blocked.has(key) || this.#installed.get(key)?.zone === zone) continue;
-      try {
-        // An ImageZone already is an image (issue 7): install its bytes as they are; a zone
-        // opened on first query (LazyImageZone) hands its stored octets unopened (C validates).
-        const image =
-          zone instanceof ImageZone
-            ? zone.image.bytes
-            : zone instanceof LazyImageZone
-              ? zone.bytes()
-              : this.#compile(zone as Zone);
-        this.#addon.imageInstall(image);
-        this.#installed.set(key, { zone, origin: foldedOrigin(zone) });
-        result.installed++;
-      } catch (err) {
-        this.#failed.set(key, zone);
-        block(key);
-        result.failed.push(`${zone.origin}: ${(err as Error).message}`);
+    const result: NativeAnswersSync = { served: 0, removed: 0, dropped: 0 };
+    const prev = this.#catalog;
+    if (prev === catalog) return result;
+    const add: string[] = [];
+    const remove: string[] = [];
+    const drop: string[] = [];
+    if (prev === undefined) for (const z of catalog.zones) add.push(z.origin.key);
+    else
+      for (const c of diffCatalogs(prev, catalog)) {
+        if (c.after === undefined) {
+          remove.push(c.key);
+          this.#installed.delete(c.key);
+        } else if (c.before === undefined) add.push(c.key);
+        else if (this.#installed.delete(c.key)) drop.push(c.key);
       }
-    }
-    for (const [key, entry] of this.#installed) {
-      if (want.get(key) === entry.zone && !blocked.has(key)) continue;
-      this.#addon.imageRemove(entry.origin);
-      this.#installed.delete(key);
-      if (!want.has(key)) result.removed++;
-    }
+    this.#catalog = catalog;
+    if (remove.length > 0) result.removed = this.#addon.imageRemove(concatKeys(remove));
+    if (drop.length > 0) result.dropped = this.#addon.imageRemove(concatKeys(drop), true);
+    if (add.length > 0) result.served = this.#addon.imageServe(concatKeys(add));
     return result;
   }
 
-  /** Images installed and their octets (read in place by the addon, not copied). */
-  stats(): { zones: number; bytes: number; enabled: boolean } {
+  /**
+   * Installs the images of the zones C handed to JS for want of one (the addon's miss list):
+   * run after each batch JS answered. Cheap when the list is empty (one addon call).
+   */
+  installMisses(): void {
+    const misses = this.#addon.imageMisses();
+    const catalog = this.#catalog;
+    if (misses === null || catalog === undefined) return;
+    for (let at = 0; at < misses.length; ) {
+      const start = at;
+      // Whole names (the addon writes them so); bounded by the length all the same.
+      while (at < misses.length && misses[at] !== 0) at += misses[at] + 1;
+      if (at >= misses.length) break;
+      at++;
+      const key = String.fromCharCode(...misses.subarray(start, at));
+      const zone = catalog.getKey(key);
+      if (zone === undefined || this.#failed.has(zone) || this.#installed.get(key) === zone) continue;
+      try {
+        const bytes =
+          zone instanceof LazyImageZone
+            ? zone.opened().image.bytes
+            : zone instanceof ImageZone
+              ? zone.image.bytes
+              : this.#compile(zone as Zone);
+        this.#addon.imageInstall(bytes);
+        this.#installed.set(key, zone);
+        this.installs++;
+      } catch (err) {
+        // JS keeps answering this zone (a LazyImageZone that cannot be opened: SERVFAIL, and
+        // its pool already logged why).
+        this.#failed.add(zone);
+        this.failures++;
+        if (!(zone instanceof LazyImageZone)) this.#onFailed?.(`${zone.origin}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Images installed, origins served, octets referenced (read in place, not copied). */
+  stats(): { zones: number; served: number; bytes: number; enabled: boolean } {
     return this.#addon.imageStats();
   }
 
   /** Turns the C answers off and frees every image. */
   close(): void {
+    setAfterJsBatch(undefined);
     this.#addon.imageConfigure(false, 1232);
     this.#addon.imageClear();
     this.#installed.clear();
-    this.#failed.clear();
+    this.#failed = new WeakSet();
+    this.#catalog = undefined;
   }
 }
 
 /**
- * The C answers of one worker when `--native-answers` is on and the UDP path is native, else
- * undefined (said once in the log). Call `sync` after every Catalog swap.
+ * The C answers of one worker when `--native-answers` is on (or `auto`, the default with
+ * `--images on`) and the UDP path is native, else undefined (an explicit `on` that cannot run is
+ * said once in the log). Call `sync` after every Catalog swap.
  */
 export function startNativeAnswers(
-  config: { nativeAnswers?: boolean; udpIo?: string; ednsSize?: number; nsid?: string },
+  config: { nativeAnswers?: NativeAnswersMode; udpIo?: string; ednsSize?: number; nsid?: string },
   log: { info(m: string): void; warn(m: string): void },
 ): NativeAnswers | undefined {
-  if (config.nativeAnswers !== true) return undefined;
+  const mode = config.nativeAnswers;
+  if (mode === undefined || mode === false) return undefined;
+  // 'auto' (the default with --images on): on over the native path, silently off otherwise.
+  if (mode === 'auto' && config.udpIo !== 'native') return undefined;
   if (config.udpIo !== 'native') {
     log.warn('--native-answers ignored: the UDP path is not native (--io)');
     return undefined;
@@ -152,5 +198,7 @@ export function startNativeAnswers(
   }
   // The same NSID octets as this worker's Responder (`{worker}` = its slot).
   const { nsid } = buildResponderOptions(config);
-  return new NativeAnswers(a.addon, config.ednsSize ?? 1232, compileZone, nsid);
+  return new NativeAnswers(a.addon, config.ednsSize ?? 1232, compileZone, nsid, (m) =>
+    log.warn(`zone image not installed, JS answers it: ${m}`),
+  );
 }

@@ -347,7 +347,7 @@ export interface RunningShield {
  * runs. The zone attack events are read every second and logged with the zone's name.
  */
 export function startShield(
-  config: { shield?: ShieldFlags; udpIo?: string; nativeAnswers?: boolean; ednsSize?: number },
+  config: { shield?: ShieldFlags; udpIo?: string; nativeAnswers?: boolean | 'auto'; ednsSize?: number },
   log: { info(m: string): void; warn(m: string): void },
   catalog: () => Catalog,
 ): RunningShield | undefined {

@@ -35,6 +35,7 @@ import {
 } from '../shared/dns-worker-config.js';
 import { parseImages } from '../shared/images.js';
 import { parseUdpIo, type UdpIoChoice } from '../shared/listeners.js';
+import { parseNativeAnswers } from '../shared/native-answers-option.js';
 import { applyAnswerOptions, ConfigError, DEFAULT_DNS, parseInteger } from '../shared/options.js';
 import { resolveShieldFlags } from '../shared/shield.js';
 import { metricsAccessOf, parseLimitFlags, type StartLimits } from './limits.js';
@@ -118,8 +119,8 @@ export interface StartOptionsInput {
   io?: string;
   /** `--images on|off`. */
   images?: string;
-  /** `--native-answers`. */
-  nativeAnswers?: boolean;
+  /** `--native-answers [on|off|auto]` (true: given without a value). */
+  nativeAnswers?: string | boolean;
   /** `--shield`, `--rrl`, `--cookie-secret` (repeatable), `--shield-allow` (repeatable). */
   shield?: string;
   rrl?: string;
@@ -169,6 +170,7 @@ export function shieldPolicyOf(input: { shieldZone?: string[]; shieldTenant?: st
  * @throws ConfigError SERVER_ERR_CONFIG
  */
 export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()): StartConfig {
+  const images = parseImages(input.images);
   const parse = <T>(flag: string, fn: () => T): T => {
     try {
       return fn();
@@ -190,7 +192,7 @@ export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()):
     tcpMaxConnectionsPerClient: DEFAULT_TCP_MAX_PER_CLIENT,
     udpRecvBufferSize: DEFAULT_UDP_RECV_BUFFER,
     udpSendBufferSize: DEFAULT_UDP_SEND_BUFFER,
-    nativeAnswers: input.nativeAnswers === true || process.env.SWITCHBOARD_NATIVE_ANSWERS === '1',
+    nativeAnswers: parseNativeAnswers(input.nativeAnswers, images),
   };
   const shield = resolveShieldFlags(input);
   if (shield !== undefined) dns.shield = shield;
@@ -241,7 +243,7 @@ export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()):
     workers: parseInteger('--workers', input.workers, 1, 256, availableParallelism()),
     dns,
     io: parseUdpIo(input.io),
-    images: parseImages(input.images),
+    images,
   };
 }
 

@@ -114,18 +114,19 @@ function sendMetrics(): void {
   send({ type: 'switchboard:metrics', incarnation, ...report });
 }
 let snapshotStartedAt = 0;
-/** `--native-answers`: the images answered in C (undefined when off). */
+/** `--native-answers` (default with images on): the zones answered in C (undefined when off). */
 let native: NativeAnswers | undefined;
-
-function reportNative(r: { failed: string[] } | undefined): void {
-  for (const f of r?.failed ?? []) log.warn(`zone image not installed, JS answers it: ${f}`);
-}
 
 async function bindAndReport(loadMs: number): Promise<void> {
   try {
     listeners = await openListeners(config, handler, createRateLimitedReporter(log));
     native = startNativeAnswers(config, log);
-    reportNative(native?.sync(responder.catalog));
+    if (native) {
+      native.sync(responder.catalog);
+      log.info(
+        `native answers: ${native.stats().served} zones served in C (each image installed on its zone's first query)`,
+      );
+    }
     startShield(config, log, () => responder.catalog);
   } catch (err) {
     fail(err, 78);
@@ -198,7 +199,7 @@ function onZones(received: ZonesMessage): void {
   // The swap is one assignment inside the Responder: a query sees the old Catalog or the new one.
   if (result.changed) {
     responder.setCatalog(table.catalog());
-    reportNative(native?.sync(responder.catalog));
+    native?.sync(responder.catalog);
   }
   for (const e of result.errors) log.error(`zone not loaded, previous version kept: ${e}`);
   if (result.snapshotDone) {
