@@ -239,8 +239,11 @@ export class CompilePool {
    * back to the system): after a cold compile, before the DNS workers load the images, so the
    * two peaks do not add up. The next job starts threads again.
    */
-  shrink(): void {
-    for (const t of [...this.#threads]) if (t.batches.length === 0) this.#retire(t);
+  shrink(): Promise<void> {
+    const ended: Promise<unknown>[] = [];
+    for (const t of [...this.#threads]) if (t.batches.length === 0) ended.push(this.#retire(t));
+    // Resolves once those threads are gone (their heaps freed): a caller may wait for it.
+    return Promise.all(ended).then(() => {});
   }
 
   /** Compiles one zone; resolves (never rejects) once done, waiting first for queue room. */
@@ -465,11 +468,12 @@ export class CompilePool {
     }
   }
 
-  #retire(thread: Thread): void {
-    if (thread.batches.length > 0 || !this.#threads.delete(thread)) return;
+  /** Ends a thread holding no job; resolves once it is gone (never rejects). */
+  #retire(thread: Thread): Promise<unknown> {
+    if (thread.batches.length > 0 || !this.#threads.delete(thread)) return Promise.resolve();
     if (thread.idleTimer) clearTimeout(thread.idleTimer);
     this.#remember(thread);
-    void thread.worker.terminate();
+    return thread.worker.terminate().catch(() => {});
   }
 }
 
