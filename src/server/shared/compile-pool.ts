@@ -224,11 +224,13 @@ export class CompilePool {
   }
 
   /**
-   * Starts every thread now, before any job (a cold load lists its folder meanwhile: a thread
-   * takes ~0.1 s to load its modules). Unused, they exit after `idleMs` as idle ones do.
+   * Starts every thread now (or `count` of them), before any job (a cold load lists its
+   * folder meanwhile: a thread takes ~0.1 s to load its modules). Unused, they exit after
+   * `idleMs` as idle ones do.
    */
-  prestart(): void {
-    while (!this.#closed && this.#threads.size < this.#size) {
+  prestart(count = this.#size): void {
+    const n = Math.min(this.#size, count);
+    while (!this.#closed && this.#threads.size < n) {
       const t = this.#spawn();
       t.idleTimer = setTimeout(() => this.#retire(t), this.#idleMs).unref();
     }
