@@ -107,6 +107,12 @@ const loaderFor = (text: string): typeof loadZoneText | typeof loadZoneTextColum
   text.length >= COLUMN_ZONE_TEXT ? loadZoneTextColumns : loadZoneText;
 
 /**
+ * A file text of at least this many octets (~600,000 records) is freed by a full collection
+ * after its load, before its compile (a smaller one: the thread's own collections do).
+ */
+const COLLECT_TEXT = 16 << 20;
+
+/**
  * Loads a file's text and lets go of it: the caller keeps no reference to the text (`read`
  * loses it here), so a collection after the load frees it before the compile.
  */
@@ -179,18 +185,20 @@ export function runCompile(job: CompileJob, arena?: ImageArena): CompileOutcome 
       if ('skip' in read) return { ok: false, skip: read.skip, errors: NONE, warnings };
       sig = read.sig;
       if ('error' in read) throw read.error;
+      const octets = read.text.length;
       const loaded = loadRead(read, job.path);
       if (loaded.warnings.length > 0) warnings = loaded.warnings.map((w) => formatZoneProblem(job.path, w));
       zone = loaded.zone;
+      // bigzone: the text read (a big file's: its octets twice, as read and as a string) and
+      // the load's garbage go before the image is made beside the columns (docs/IMAGE.md
+      // "Big zones"). Only for a text worth it: a full collection costs ~50 ms.
+      if (octets >= COLLECT_TEXT) collectGarbage();
     } else {
       // `start`: not strict, as parseZonePush (the control plane validated every record).
       const loaded = loaderFor(job.text)(job.text, { origin: job.name, file: job.name, strict: false });
       if (loaded.warnings.length > 0) warnings = loaded.warnings.map((w) => formatZoneProblem(job.name, w));
       zone = loaded.zone;
     }
-    // bigzone: the text read (a big file's: its octets twice, as read and as a string) and the
-    // load's garbage go before the image is made beside the columns (docs/IMAGE.md "Big zones").
-    if (zone instanceof ColumnZone && job.kind === 'file') collectGarbage();
   } catch (err) {
     if (err instanceof ZoneParseError && err.warnings.length > 0)
       warnings = err.warnings.map((w) => formatZoneProblem(label, w));
