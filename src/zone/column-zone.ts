@@ -318,6 +318,8 @@ export class ColumnZone {
  */
 export class ColumnZoneStream {
   #b: Builder | undefined;
+  /** Records expected (a hint: the columns start at about this size, then grow as needed). */
+  readonly #expect: number;
   /** Records given before the zone's origin was known (kept, built at `finish`). */
   #early: RR[] | undefined;
   #lastName: Name | undefined;
@@ -327,7 +329,17 @@ export class ColumnZoneStream {
   #first = true;
   /** Per record (in order): its owner's key and its type (for locating findings). */
   readonly keys: string[] = [];
-  types = new Int32Array(1024);
+  types: Int32Array<ArrayBuffer>;
+
+  /**
+   * `expect`: about how many records will come (`expectedRecords` of the text): the columns
+   * are made that big at once instead of grown by doubling (each doubling a copy of every
+   * column). Only a hint: a wrong guess costs a regrowth or some zeroed, never-touched pages.
+   */
+  constructor(expect = 0) {
+    this.#expect = Math.min(Math.max(expect | 0, 1024), 1 << 26);
+    this.types = new Int32Array(this.#expect);
+  }
 
   /** One record; `origin`: the zone's origin if known yet. */
   add(rr: RR, origin: Name | undefined): void {
@@ -344,7 +356,7 @@ export class ColumnZoneStream {
       this.#early.push(rr);
       return;
     }
-    this.#b ??= new Builder(origin, rr.class);
+    this.#b ??= new Builder(origin, rr.class, this.#expect);
     this.#add(this.#b, rr);
   }
 
@@ -371,7 +383,7 @@ export class ColumnZoneStream {
     if (b !== undefined && (b.origin.key !== origin.key || b.cls !== cls))
       throw new Error(`internal: records were built under ${b.origin}, the zone is ${origin}`);
     if (b === undefined) {
-      b = new Builder(origin, cls);
+      b = new Builder(origin, cls, this.#expect);
       this.#lastName = undefined;
       for (const rr of this.#early ?? []) this.#add(b, rr);
       this.#early = undefined;
@@ -386,21 +398,21 @@ class Builder {
   readonly index = new Map<string, number>();
   readonly wires: string[] = [];
   names = 0;
-  flags: Uint8Array<ArrayBuffer> = new Uint8Array(1024);
-  firstSet: Int32Array<ArrayBuffer> = new Int32Array(1024);
-  lastSet: Int32Array<ArrayBuffer> = new Int32Array(1024);
+  flags: Uint8Array<ArrayBuffer>;
+  firstSet: Int32Array<ArrayBuffer>;
+  lastSet: Int32Array<ArrayBuffer>;
   sets = 0;
-  setType: Int32Array<ArrayBuffer> = new Int32Array(1024);
-  setTtl: Int32Array<ArrayBuffer> = new Int32Array(1024);
-  setNext: Int32Array<ArrayBuffer> = new Int32Array(1024);
-  setFirst: Int32Array<ArrayBuffer> = new Int32Array(1024);
-  setLast: Int32Array<ArrayBuffer> = new Int32Array(1024);
-  setCount: Int32Array<ArrayBuffer> = new Int32Array(1024);
+  setType: Int32Array<ArrayBuffer>;
+  setTtl: Int32Array<ArrayBuffer>;
+  setNext: Int32Array<ArrayBuffer>;
+  setFirst: Int32Array<ArrayBuffer>;
+  setLast: Int32Array<ArrayBuffer>;
+  setCount: Int32Array<ArrayBuffer>;
   recs = 0;
-  recOff: Int32Array<ArrayBuffer> = new Int32Array(1024);
-  recLen: Int32Array<ArrayBuffer> = new Int32Array(1024);
-  recNext: Int32Array<ArrayBuffer> = new Int32Array(1024);
-  slab: Uint8Array<ArrayBuffer> = new Uint8Array(64 * 1024);
+  recOff: Int32Array<ArrayBuffer>;
+  recLen: Int32Array<ArrayBuffer>;
+  recNext: Int32Array<ArrayBuffer>;
+  slab: Uint8Array<ArrayBuffer>;
   used = 0;
   count = 0;
   readonly warnings: ZoneWarning[] = [];
@@ -412,10 +424,26 @@ class Builder {
   readonly origin: Name;
   readonly cls: number;
 
-  constructor(origin: Name, cls: number) {
+  /** `expect`: records expected (at least 1,024): every column starts that long. */
+  constructor(origin: Name, cls: number, expect = 1024) {
     this.origin = origin;
     this.cls = cls;
     this.#originKey = origin.key;
+    // A name or an RRset per record at most; RDATA ~16 octets a record on average (the
+    // slab grows by doubling past that).
+    this.flags = new Uint8Array(expect);
+    this.firstSet = new Int32Array(expect);
+    this.lastSet = new Int32Array(expect);
+    this.setType = new Int32Array(expect);
+    this.setTtl = new Int32Array(expect);
+    this.setNext = new Int32Array(expect);
+    this.setFirst = new Int32Array(expect);
+    this.setLast = new Int32Array(expect);
+    this.setCount = new Int32Array(expect);
+    this.recOff = new Int32Array(expect);
+    this.recLen = new Int32Array(expect);
+    this.recNext = new Int32Array(expect);
+    this.slab = new Uint8Array(Math.max(64 * 1024, expect * 16));
     this.#name(origin.key, origin.wire);
   }
 
@@ -563,6 +591,12 @@ class Builder {
     while (key !== origin) {
       const skip = key.charCodeAt(0) + 1;
       const wild = key.charCodeAt(0) === 1 && key.charCodeAt(1) === 0x2a;
+      if (key.length - skip === origin.length) {
+        // The parent is the origin (every name here lies at or under it): name 0, no slice
+        // to make and hash.
+        this.flags[0] |= NodeFlag.HAS_CHILDREN | (wild ? NodeFlag.WILDCARD_CHILD : 0);
+        return;
+      }
       const parentKey = key.slice(skip);
       const existing = this.index.get(parentKey);
       if (existing !== undefined) {
@@ -595,8 +629,11 @@ class Builder {
     for (const [key, i] of this.index) {
       let k = key;
       while (k !== originKey) {
-        k = k.slice(k.charCodeAt(0) + 1);
-        const anc = this.index.get(k);
+        const skip = k.charCodeAt(0) + 1;
+        // The origin's length: the origin itself (every key lies at or under it), name 0.
+        const atOrigin = k.length - skip === originKey.length;
+        k = atOrigin ? originKey : k.slice(skip);
+        const anc = atOrigin ? 0 : this.index.get(k);
         // RFC 6672 §2.4: nothing may exist below a DNAME, the apex's included.
         const mask = k === originKey ? NodeFlag.DNAME : NodeFlag.DELEGATION | NodeFlag.DNAME;
         if (anc !== undefined && (this.flags[anc] & mask) !== 0) {

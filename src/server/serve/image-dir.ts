@@ -121,10 +121,14 @@ export class CompiledZoneDir {
    *   stored is released and nothing is remembered.
    */
   async load(): Promise<{ report: ZoneDirReport; changes: ImageChange[]; commit: () => void }> {
-    this.#pool.prestart(); // the threads load their modules while the folder is listed
+    // One thread loads its modules while the folder is listed; the others once there is more
+    // than one file for them (a folder of one big zone: no idle thread's heap or start-up beside
+    // the compile).
+    this.#pool.prestart(1);
     let names: string[];
     try {
       names = (await readdir(this.#dir)).filter(isZoneFileName).sort();
+      if (names.length > 1) this.#pool.prestart();
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
       return {

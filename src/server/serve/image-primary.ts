@@ -26,6 +26,9 @@ import { type ServeMetrics, startServeMetrics } from './metrics.js';
 import type { PrimaryIo } from './primary.js';
 import { formatReloadLine, formatStartLine, logZoneReport } from './report.js';
 
+/** An image at least this big is collected before the workers map it (see below). */
+const BIG_IMAGE = 32 * 1024 * 1024;
+
 /** Runs the workers until SIGTERM or SIGINT; resolves with the exit code (as `runPrimary`). */
 export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryIo>): Promise<number> {
   const log = io?.log ?? createLogger('primary');
@@ -296,8 +299,30 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     return 1;
   }
   first.commit();
+  // --- bigzone: a big image's buffer goes before the workers map it ---
+  let largest = 0;
+  for (const c of first.changes) largest = Math.max(largest, c.ref?.length ?? c.image?.length ?? 0);
   first.changes.length = 0; // the compiled images are in the packs now: let their buffers go
-  compiler.shrink(); // the threads' heaps go before the workers load the images (a SIGHUP starts them again)
+  // The threads' heaps go before the workers load the images (a SIGHUP starts them again).
+  const shrunk = compiler.shrink();
+  // A big zone: its compile thread's heap (the columns, ~100 MiB for 1,000,000 records) is
+  // freed once the thread has exited, and the image it transferred (~140 MiB), written into a
+  // pack, by a collection. Both are waited for (tens of milliseconds: the primary's heap is
+  // small with few zones) before the workers map the pack, so the primary's peak and the
+  // workers' do not add up (docs/IMAGE.md "Big zones"). With many small zones the collection
+  // waits until every worker serves, as before (their heap is big; a collection costs more).
+  if (largest >= BIG_IMAGE) {
+    await shrunk;
+    // A stop signal while waiting: as one during the compile.
+    if (stoppedEarly) {
+      cacheWriter()?.abort();
+      dropEarly();
+      await stoppedEarly;
+      return failedEarly ? 1 : 0;
+    }
+    collectGarbage();
+  }
+  // --- end bigzone ---
   published = true;
   for (const slot of helloDuringCompile) sendSnapshot(slot);
   helloDuringCompile.clear();

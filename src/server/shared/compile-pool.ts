@@ -224,11 +224,13 @@ export class CompilePool {
   }
 
   /**
-   * Starts every thread now, before any job (a cold load lists its folder meanwhile: a thread
-   * takes ~0.1 s to load its modules). Unused, they exit after `idleMs` as idle ones do.
+   * Starts every thread now (or `count` of them), before any job (a cold load lists its
+   * folder meanwhile: a thread takes ~0.1 s to load its modules). Unused, they exit after
+   * `idleMs` as idle ones do.
    */
-  prestart(): void {
-    while (!this.#closed && this.#threads.size < this.#size) {
+  prestart(count = this.#size): void {
+    const n = Math.min(this.#size, count);
+    while (!this.#closed && this.#threads.size < n) {
       const t = this.#spawn();
       t.idleTimer = setTimeout(() => this.#retire(t), this.#idleMs).unref();
     }
@@ -239,8 +241,11 @@ export class CompilePool {
    * back to the system): after a cold compile, before the DNS workers load the images, so the
    * two peaks do not add up. The next job starts threads again.
    */
-  shrink(): void {
-    for (const t of [...this.#threads]) if (t.batches.length === 0) this.#retire(t);
+  shrink(): Promise<void> {
+    const ended: Promise<unknown>[] = [];
+    for (const t of [...this.#threads]) if (t.batches.length === 0) ended.push(this.#retire(t));
+    // Resolves once those threads are gone (their heaps freed): a caller may wait for it.
+    return Promise.all(ended).then(() => {});
   }
 
   /** Compiles one zone; resolves (never rejects) once done, waiting first for queue room. */
@@ -465,11 +470,12 @@ export class CompilePool {
     }
   }
 
-  #retire(thread: Thread): void {
-    if (thread.batches.length > 0 || !this.#threads.delete(thread)) return;
+  /** Ends a thread holding no job; resolves once it is gone (never rejects). */
+  #retire(thread: Thread): Promise<unknown> {
+    if (thread.batches.length > 0 || !this.#threads.delete(thread)) return Promise.resolve();
     if (thread.idleTimer) clearTimeout(thread.idleTimer);
     this.#remember(thread);
-    void thread.worker.terminate();
+    return thread.worker.terminate().catch(() => {});
   }
 }
 
