@@ -295,12 +295,13 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     await stoppedEarly;
     return 1;
   }
-  first.commit();
   first.changes.length = 0; // the compiled images are in the packs now: let their buffers go
-  compiler.shrink(); // the threads' heaps go before the workers load the images (a SIGHUP starts them again)
   published = true;
+  // The workers waiting get their snapshot first: the rest is off the path to the first answer.
   for (const slot of helloDuringCompile) sendSnapshot(slot);
   helloDuringCompile.clear();
+  first.commit(); // before any reload: reloads run once every worker serves
+  compiler.shrink(); // the threads' heaps go before the workers load the images (a SIGHUP starts them again)
   logZoneReport(log, first.report, 'load');
   if (caching) {
     const why = cacheWriter()?.commit();
