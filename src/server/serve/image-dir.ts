@@ -117,10 +117,19 @@ export class CompiledZoneDir {
    * if publishing fails (a full disk), the next load compares against what is really served
    * and compiles the changed files again, rather than think they are unchanged.
    *
+   * `settled`, if given, is called while the threads compile, each time more files are
+   * settled (in file name order), with the changes so far: the same array the load returns,
+   * which only grows (the zones no file serves any more are added after the last call). A cold
+   * start publishes them as they come, so little is left to publish after the compile. (If
+   * the load then throws, the changes handed were void: their images are released.)
+   *
    * @throws Error when the images cannot be stored (with a store): then every image this load
    *   stored is released and nothing is remembered.
    */
-  async load(): Promise<{ report: ZoneDirReport; changes: ImageChange[]; commit: () => void }> {
+  async load(
+    opts: { settled?: (changes: readonly ImageChange[]) => void } = {},
+  ): Promise<{ report: ZoneDirReport; changes: ImageChange[]; commit: () => void }> {
+    const settled = opts.settled;
     this.#pool.prestart(); // the threads load their modules while the folder is listed
     let names: string[];
     try {
@@ -256,12 +265,10 @@ export class CompiledZoneDir {
     let next = 0;
     // Settles the files whose outcome is back (and, with a store, whose image is stored).
     const advance = () => {
-      while (
-        next < names.length &&
-        back[next] === 1 &&
-        (store === undefined || images[next] === undefined)
-      )
+      const had = changes.length;
+      while (next < names.length && back[next] === 1 && (store === undefined || images[next] === undefined))
         settle(next++);
+      if (settled !== undefined && changes.length > had) settled(changes);
     };
     // Stores the images of `pending` in one write: after that only their refs are kept.
     const flush = () => {

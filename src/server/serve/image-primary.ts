@@ -13,7 +13,7 @@ import { WorkerPool } from '../../transport/cluster.js';
 import { CompilePool } from '../shared/compile-pool.js';
 import { isStartWorkerMessage, type StartWorkerMessage } from '../shared/dns-protocol.js';
 import { encodeDnsWorkerConfig, START_CONFIG_ENV } from '../shared/dns-worker-config.js';
-import { ImageShipper } from '../shared/image-shipper.js';
+import { type ImageChange, ImageShipper } from '../shared/image-shipper.js';
 import { collectGarbage, formatLoads, PackWriter } from '../shared/images.js';
 import { logKernelSettings } from '../shared/kernel.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
@@ -25,6 +25,9 @@ import { CompiledZoneDir } from './image-dir.js';
 import { type ServeMetrics, startServeMetrics } from './metrics.js';
 import type { PrimaryIo } from './primary.js';
 import { formatReloadLine, formatStartLine, logZoneReport } from './report.js';
+
+/** The first load's settled changes are published in slices of at least this many zones. */
+const PUBLISH_EVERY = 5000;
 
 /** Runs the workers until SIGTERM or SIGINT; resolves with the exit code (as `runPrimary`). */
 export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryIo>): Promise<number> {
@@ -260,8 +263,21 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   }
   const cacheWriter = () => dir.cacheWriter;
   let first: Awaited<ReturnType<CompiledZoneDir['load']>>;
+  // The first load's changes are published as they are settled, while the threads compile
+  // (nothing is sent: the workers get the whole set as their snapshot once it is done), so
+  // only the last ones are left after the compile. A failed load ends serve (below).
+  let publishedUpTo = 0;
+  const publishSettled = (changes: readonly ImageChange[]) => {
+    if (changes.length - publishedUpTo < PUBLISH_EVERY) return;
+    try {
+      shipper.publish(changes.slice(publishedUpTo), false);
+      publishedUpTo = changes.length;
+    } catch {
+      // published with the rest after the load, where a failure is reported
+    }
+  };
   try {
-    first = await dir.load();
+    first = await dir.load({ settled: publishSettled });
   } catch (err) {
     cacheWriter()?.abort();
     // The images cannot be stored (a full disk): nothing to serve.
@@ -286,7 +302,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     return 1;
   }
   try {
-    shipper.publish(first.changes, false);
+    shipper.publish(first.changes.slice(publishedUpTo), false);
   } catch (err) {
     cacheWriter()?.abort();
     log.error(describeError(err));
