@@ -1361,6 +1361,9 @@ function foldedChars(rdata: Uint8Array, pos: number, end: number): string {
   return s;
 }
 
+/** A negative template watching no label. */
+const NOT_WATCHED = { has: (_label: string): boolean => false };
+
 /** The body of a template `#plainData` writes (grown for a big RRset, never shrunk past 64 KiB). */
 let plainScratch = new Uint8Array(4096);
 
@@ -1371,7 +1374,8 @@ class TemplateBuilder {
   /** The TEMPLATES section, written as templates are made. */
   readonly out: Bytes;
   readonly negative: Tpl | undefined;
-  readonly #negativeWatch: Set<string>;
+  /** The negative template's watch labels (a Set only when there are many: a zone's are few). */
+  readonly #negativeWatch: { has(label: string): boolean };
 
   readonly #answerOpts: AnswerOptions;
   /** Some name of the zone has an octet 0xfe or 0xff (the placeholders' labels). */
@@ -1387,7 +1391,13 @@ class TemplateBuilder {
         break;
       }
     this.negative = this.#negativeTemplate();
-    this.#negativeWatch = new Set(this.negative?.watch ?? []);
+    const watch = this.negative?.watch ?? NO_STRINGS;
+    this.#negativeWatch =
+      watch.length > 8
+        ? new Set(watch)
+        : watch.length === 0
+          ? NOT_WATCHED
+          : { has: (l) => watch.includes(l) };
   }
 
   #place(parts: TplParts): Tpl {
@@ -1469,11 +1479,9 @@ class TemplateBuilder {
    */
   #exactData(name: Name, set: RRset): Entry {
     const qtype = set.type;
-    if (
-      qtype !== RRType.SRV &&
-      name.wire.length > 1 &&
-      compressibleNameOffsets(qtype, set.rdata[0]).length === 0
-    ) {
+    // (hasCompressibleNames: the types compressibleNameOffsets gives offsets for, asked
+    // without the offsets array it makes for an SOA.)
+    if (qtype !== RRType.SRV && name.wire.length > 1 && !hasCompressibleNames(qtype)) {
       const plain = this.#plainData(name, set);
       if (plain !== undefined) return plain;
     }
@@ -1791,10 +1799,12 @@ class TemplateBuilder {
   }
 
   /** Referral templates of cuts, by cut name key (built once each). */
-  readonly #referrals = new Map<string, Tpl | undefined>();
+  #referrals: Map<string, Tpl | undefined> | undefined;
 
   #referralOf(cut: ZoneNode): Tpl | undefined {
     const key = cut.name.key;
+    // Made with the first cut: most zones have none.
+    this.#referrals ??= new Map();
     if (!this.#referrals.has(key)) {
       const name = cut.name.toLowerCase();
       this.#referrals.set(key, this.#shiftable(name, RRType.A, (q) => this.#answer(q, RRType.A)).tpl);
