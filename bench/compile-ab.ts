@@ -5,7 +5,11 @@
  * is far steadier than two runs' figures. Three workloads, each timed by process CPU (user +
  * system), medians and minimums of `--runs`, the order alternating per run:
  *
- * - `compileZone` over `--zones` small zones (bench/many-zones.ts's 10-record text), µs/zone;
+ * - `Zone.build` and `checkZone` over `--zones` small zones (bench/many-zones.ts's 10-record
+ *   text, each side parsing it with its own parser, untimed), µs/zone;
+ * - `compileZone` over the same zones, µs/zone, each image written into one reused buffer
+ *   (the compile thread's arena does that: no ArrayBuffer per image), the images compared
+ *   octet for octet;
  * - the compile thread's `runBatch` over the same texts (128 text jobs a batch: parse,
  *   compile, the columns posted back), µs/zone;
  * - `compileZone` of the `--records`-record zone (bench/zone-load.ts's generator) loaded as
@@ -19,8 +23,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { CompilableZone } from '../src/image/compile.js';
+import type { CompilableZone, CompileOptions } from '../src/image/compile.js';
 import type { CompileBatch, CompileBatchRequest } from '../src/server/shared/compile-pool.js';
+import type { RR } from '../src/wire/message.js';
+import type { Name } from '../src/wire/name.js';
+import type { ParsedZone } from '../src/zone/parser.js';
 import type { Zone } from '../src/zone/zone.js';
 import { manyZoneOrigin, manyZoneText } from './many-zones.js';
 import { median } from './stats.js';
@@ -28,7 +35,10 @@ import { BIG_ORIGIN, generateBigZone } from './zone-load.js';
 
 interface Side {
   label: string;
-  compileZone: (zone: CompilableZone) => Uint8Array;
+  compileZone: (zone: CompilableZone, opts?: CompileOptions) => Uint8Array;
+  parseZone: (text: string, opts: { origin: string; octets: boolean }) => ParsedZone;
+  build: (origin: Name, records: RR[], cls: number) => Zone;
+  checkZone: (zone: Zone, records: RR[]) => unknown[];
   runBatch: (req: CompileBatchRequest) => { batch: CompileBatch };
   loadZoneText: (text: string, opts: { origin: string; octets: boolean }) => { zone: Zone };
   loadZoneTextColumns: (text: string, opts: { origin: string; octets: boolean }) => { zone: CompilableZone };
@@ -44,9 +54,15 @@ async function side(label: string, dist: string): Promise<Side> {
   const compile = await load('src/image/compile.js');
   const thread = await load('src/server/shared/compile-thread.js');
   const zone = await load('src/zone/load.js');
+  const parser = await load('src/zone/parser.js');
+  const built = await load('src/zone/zone.js');
+  const check = await load('src/zone/check.js');
   return {
     label,
     compileZone: compile.compileZone,
+    parseZone: parser.parseZone,
+    build: (origin, records, cls) => built.Zone.build(origin, records, cls),
+    checkZone: check.checkZone,
     runBatch: thread.runBatch,
     loadZoneText: zone.loadZoneText,
     loadZoneTextColumns: zone.loadZoneTextColumns,
@@ -59,12 +75,18 @@ function cpuMicros(): number {
   return u.user + u.system;
 }
 
-/** Runs `work(k)` for both sides `runs` times, alternating the order; returns µs per unit. */
-function interleave(runs: number, units: number, work: (k: number) => void): number[][] {
+/**
+ * Runs `work(k)` for both sides `runs` times, alternating the order; returns µs per unit.
+ * After each forced collection the run waits for V8's background threads to finish sweeping:
+ * process CPU counts them, and a full collection of a heap of 20,000 Zones left ~10 µs a zone
+ * of their work in the run that followed it.
+ */
+async function interleave(runs: number, units: number, work: (k: number) => void): Promise<number[][]> {
   const out: number[][] = [[], []];
   for (let r = 0; r < runs; r++)
     for (const k of r % 2 === 0 ? [0, 1] : [1, 0]) {
       gc?.();
+      await new Promise((resolve) => setTimeout(resolve, 300));
       const c = cpuMicros();
       work(k);
       out[k].push((cpuMicros() - c) / units);
@@ -98,23 +120,58 @@ if (zones > 0) {
     const origin = manyZoneOrigin(i, zones);
     texts.push({ origin, text: manyZoneText(origin, i) });
   }
+  const parsed = sides.map((s) => texts.map((t) => s.parseZone(t.text, { origin: t.origin, octets: true })));
+  let built: Zone[][] = [[], []];
+  report(
+    `Zone.build, ${zones} zones × 10 records`,
+    'µs/zone',
+    sides,
+    await interleave(runs, zones, (k) => {
+      const out: Zone[] = [];
+      for (const p of parsed[k]) out.push(sides[k].build(p.origin as Name, p.records, p.class));
+      built[k] = out;
+    }),
+  );
+  report(
+    `checkZone, ${zones} zones × 10 records`,
+    'µs/zone',
+    sides,
+    await interleave(runs, zones, (k) => {
+      let n = 0;
+      for (let i = 0; i < zones; i++) n += sides[k].checkZone(built[k][i], parsed[k][i].records).length;
+      if (n < 0) console.log(n);
+    }),
+  );
+  built = [[], []];
+  parsed.length = 0;
   const loaded = sides.map((s) =>
     texts.map((t) => s.loadZoneText(t.text, { origin: t.origin, octets: true }).zone),
   );
+  // One buffer for every image (as the compile thread's arena): the allocation is not timed.
+  const arena = new Uint8Array(1 << 20);
+  const allocate = (n: number): Uint8Array => arena.subarray(0, n);
   report(
     `compileZone, ${zones} zones × 10 records`,
     'µs/zone',
     sides,
-    interleave(runs, zones, (k) => {
-      for (const z of loaded[k]) sides[k].compileZone(z);
+    await interleave(runs, zones, (k) => {
+      for (const z of loaded[k]) sides[k].compileZone(z, { allocate });
     }),
   );
+  let differ = 0;
+  for (let i = 0; i < zones; i++) {
+    const a = sides[0].compileZone(loaded[0][i]);
+    const b = sides[1].compileZone(loaded[1][i]);
+    if (a.length !== b.length || Buffer.compare(a, b) !== 0) differ++;
+  }
+  console.log(`  images: ${differ === 0 ? 'every one identical' : `${differ} DIFFERENT`}`);
+  if (differ > 0) process.exitCode = 1;
   loaded.length = 0;
   report(
     `runBatch (parse + compile + columns), ${zones} zones × 10 records, 128 a batch`,
     'µs/zone',
     sides,
-    interleave(runs, zones, (k) => {
+    await interleave(runs, zones, (k) => {
       for (let i = 0; i < texts.length; i += 128) {
         const s = texts.slice(i, i + 128);
         sides[k].runBatch({ kind: 'text', names: s.map((t) => t.origin), texts: s.map((t) => t.text) });

@@ -4,7 +4,7 @@
  * as the cold start does, then the same folder loaded again unchanged (a SIGHUP with nothing
  * changed). No DNS worker runs, so the figure is the compile phase only.
  *
- *   node dist/bench/compile-pipeline.js [--dir DIR] [--zones 100000] [--threads N] [--runs 3]
+ *   node dist/bench/compile-pipeline.js [--dir DIR] [--zones 100000] [--threads N] [--depth N] [--runs 3]
  *
  * DIR (default: a temp folder of `--zones` many-zones files, removed at the end) is only read.
  * Prints per run: the cold load + publish time and CPU time (all threads of the process: a
@@ -31,6 +31,7 @@ function arg(name: string): string | undefined {
 
 const runs = Number(arg('runs') ?? 3);
 const threads = arg('threads') !== undefined ? Number(arg('threads')) : undefined;
+const depth = arg('depth') !== undefined ? Number(arg('depth')) : undefined;
 let dir = arg('dir');
 let made: string | undefined;
 if (dir === undefined) {
@@ -45,15 +46,26 @@ const idle: number[] = [];
 const cpu: number[] = [];
 try {
   for (let r = 0; r < runs; r++) {
-    const pool = new CompilePool(threads !== undefined ? { threads } : {});
+    const pool = new CompilePool({
+      ...(threads !== undefined ? { threads } : {}),
+      ...(depth !== undefined ? { depth } : {}),
+    });
     const writer = new PackWriter();
     const shipper = new ImageShipper(writer, { broadcast: () => {} });
     const zones = new CompiledZoneDir(dir, pool, writer); // stored during the load, as serve does
     try {
       const c0 = process.cpuUsage();
       const t0 = performance.now();
-      const first = await zones.load();
-      shipper.publish(first.changes, false);
+      // Published as serve does: slices of 5,000 settled changes while the threads compile.
+      let upTo = 0;
+      const first = await zones.load({
+        settled: (changes) => {
+          if (changes.length - upTo < 5000) return;
+          shipper.publish(changes.slice(upTo), false);
+          upTo = changes.length;
+        },
+      });
+      shipper.publish(first.changes.slice(upTo), false);
       first.commit();
       const t1 = performance.now();
       const c1 = process.cpuUsage();

@@ -1361,6 +1361,30 @@ function foldedChars(rdata: Uint8Array, pos: number, end: number): string {
   return s;
 }
 
+/**
+ * The parts of an exact template for its own QNAME (AA, NOERROR, no required additional, no
+ * patches or watch labels), reused by `#placeExact` and `#plainData`: `#place` keeps none of it.
+ */
+const exactParts: TplParts = {
+  buf: new Uint8Array(0),
+  start: 0,
+  length: 0,
+  requiredLength: 0,
+  an: 0,
+  ns: 0,
+  arRequired: 0,
+  arOptional: 0,
+  dnsFlags: 0x0400,
+  qnameLength: 0,
+  anchorLength: 0,
+  patches: NO_NUMBERS,
+  watch: NO_STRINGS,
+  tflags: 0,
+};
+
+/** A negative template watching no label. */
+const NOT_WATCHED = { has: (_label: string): boolean => false };
+
 /** The body of a template `#plainData` writes (grown for a big RRset, never shrunk past 64 KiB). */
 let plainScratch = new Uint8Array(4096);
 
@@ -1371,7 +1395,8 @@ class TemplateBuilder {
   /** The TEMPLATES section, written as templates are made. */
   readonly out: Bytes;
   readonly negative: Tpl | undefined;
-  readonly #negativeWatch: Set<string>;
+  /** The negative template's watch labels (a Set only when there are many: a zone's are few). */
+  readonly #negativeWatch: { has(label: string): boolean };
 
   readonly #answerOpts: AnswerOptions;
   /** Some name of the zone has an octet 0xfe or 0xff (the placeholders' labels). */
@@ -1387,7 +1412,13 @@ class TemplateBuilder {
         break;
       }
     this.negative = this.#negativeTemplate();
-    this.#negativeWatch = new Set(this.negative?.watch ?? []);
+    const watch = this.negative?.watch ?? NO_STRINGS;
+    this.#negativeWatch =
+      watch.length > 8
+        ? new Set(watch)
+        : watch.length === 0
+          ? NOT_WATCHED
+          : { has: (l) => watch.includes(l) };
   }
 
   #place(parts: TplParts): Tpl {
@@ -1441,24 +1472,19 @@ class TemplateBuilder {
 
   /** Places the template just encoded for exactly its QNAME: AA, NOERROR, nothing from outside the zone. */
   #placeExact(name: Name, qtype: number, requiredEnd: number): Entry {
-    const enc = encoder.parts(requiredEnd, 0);
-    const tpl = this.#place({
-      buf: enc.buf,
-      start: enc.start,
-      length: enc.length,
-      requiredLength: enc.requiredLength,
-      an: enc.an,
-      ns: enc.ns,
-      arRequired: 0,
-      arOptional: enc.arOptional,
-      dnsFlags: 0x0400,
-      qnameLength: name.length,
-      anchorLength: name.length,
-      patches: NO_NUMBERS,
-      watch: NO_STRINGS,
-      tflags: 0,
-    });
-    return { qtype, tpl, reason: 0 };
+    // What `encoder.parts(requiredEnd, 0)` gives, in the reused parts (nothing keeps them).
+    const w = encoder;
+    const p = exactParts;
+    p.buf = w.buf;
+    p.start = w.qEnd;
+    p.length = w.len - w.qEnd;
+    p.requiredLength = requiredEnd - w.qEnd;
+    p.an = w.an;
+    p.ns = w.ns;
+    p.arOptional = w.ar;
+    p.qnameLength = name.length;
+    p.anchorLength = name.length;
+    return { qtype, tpl: this.#place(p), reason: 0 };
   }
 
   /**
@@ -1469,11 +1495,9 @@ class TemplateBuilder {
    */
   #exactData(name: Name, set: RRset): Entry {
     const qtype = set.type;
-    if (
-      qtype !== RRType.SRV &&
-      name.wire.length > 1 &&
-      compressibleNameOffsets(qtype, set.rdata[0]).length === 0
-    ) {
+    // (hasCompressibleNames: the types compressibleNameOffsets gives offsets for, asked
+    // without the offsets array it makes for an SOA.)
+    if (qtype !== RRType.SRV && name.wire.length > 1 && !hasCompressibleNames(qtype)) {
       const plain = this.#plainData(name, set);
       if (plain !== undefined) return plain;
     }
@@ -1533,23 +1557,17 @@ class TemplateBuilder {
       else b.set(rd, p);
       p += n;
     }
-    const tpl = this.#place({
-      buf: b,
-      start: 0,
-      length: p,
-      requiredLength: p,
-      an: rdata.length,
-      ns: 0,
-      arRequired: 0,
-      arOptional: 0,
-      dnsFlags: 0x0400,
-      qnameLength: name.length,
-      anchorLength: name.length,
-      patches: NO_NUMBERS,
-      watch: NO_STRINGS,
-      tflags: 0,
-    });
-    return { qtype: type, tpl, reason: 0 };
+    const parts = exactParts;
+    parts.buf = b;
+    parts.start = 0;
+    parts.length = p;
+    parts.requiredLength = p;
+    parts.an = rdata.length;
+    parts.ns = 0;
+    parts.arOptional = 0;
+    parts.qnameLength = name.length;
+    parts.anchorLength = name.length;
+    return { qtype: type, tpl: this.#place(parts), reason: 0 };
   }
 
   /**
@@ -1791,10 +1809,12 @@ class TemplateBuilder {
   }
 
   /** Referral templates of cuts, by cut name key (built once each). */
-  readonly #referrals = new Map<string, Tpl | undefined>();
+  #referrals: Map<string, Tpl | undefined> | undefined;
 
   #referralOf(cut: ZoneNode): Tpl | undefined {
     const key = cut.name.key;
+    // Made with the first cut: most zones have none.
+    this.#referrals ??= new Map();
     if (!this.#referrals.has(key)) {
       const name = cut.name.toLowerCase();
       this.#referrals.set(key, this.#shiftable(name, RRType.A, (q) => this.#answer(q, RRType.A)).tpl);
@@ -2026,35 +2046,42 @@ class TemplateBuilder {
     node: ZoneNode,
     name: Name,
   ): { entries: Entry[]; nodata: Tpl | undefined; referral: Tpl | undefined } {
-    const entries: Entry[] = [];
-    const res = { entries, nodata: undefined as Tpl | undefined, referral: undefined as Tpl | undefined };
     const wild = node.name.isWildcard ? node.name.parent().toLowerCase() : undefined;
-    const make = (qtype: number): Entry =>
-      wild !== undefined
-        ? this.#shiftable(wild, qtype, (q) => this.#answer(q, qtype))
-        : this.#exact(name, qtype);
-    if (node.rrsets.length === 0) {
-      res.nodata = wild !== undefined ? this.negative : this.#nodataFor(node);
-      return res;
-    }
-    let lowest = node.rrsets[0];
-    for (const set of node.rrsets) {
-      entries.push(
-        wild === undefined && set.type !== RRType.DS ? this.#exactData(name, set) : make(set.type),
-      );
-      if (set.type < lowest.type) lowest = set;
+    const sets = node.rrsets;
+    if (sets.length === 0)
+      return {
+        entries: [],
+        nodata: wild !== undefined ? this.negative : this.#nodataFor(node),
+        referral: undefined,
+      };
+    // Sized for the RRsets and ANY (a push onto [] reserves 17 slots); a CNAME's chases pushed.
+    const entries: Entry[] = new Array(sets.length + 1);
+    let lowest = sets[0];
+    let any = 0;
+    for (let k = 0; k < sets.length; k++) {
+      const set = sets[k];
+      entries[k] =
+        wild === undefined && set.type !== RRType.DS
+          ? this.#exactData(name, set)
+          : this.#make(wild, name, set.type);
+      if (set.type < lowest.type) {
+        lowest = set;
+        any = k;
+      }
     }
     // RFC 8482 answer to ANY: the lowest type's RRset, the same bytes as asking for it.
-    const any = entries.find((e) => e.qtype === lowest.type)!;
-    entries.push({ qtype: RRType.ANY, tpl: any.tpl, reason: any.reason });
+    entries[sets.length] = { qtype: RRType.ANY, tpl: entries[any].tpl, reason: entries[any].reason };
+    let nodata: Tpl | undefined;
     if (node.get(RRType.CNAME)) {
       for (const t of CNAME_CHASE_TYPES)
         if (!node.get(t))
-          entries.push((wild === undefined ? this.#exactChase(node, name, t) : undefined) ?? make(t));
+          entries.push(
+            (wild === undefined ? this.#exactChase(node, name, t) : undefined) ?? this.#make(wild, name, t),
+          );
     } else if (wild !== undefined) {
-      res.nodata = this.negative;
+      nodata = this.negative;
     } else {
-      res.nodata = this.#nodataFor(node);
+      nodata = this.#nodataFor(node);
     }
     // By QTYPE (insertion sort: a handful of entries, each QTYPE once).
     for (let i = 1; i < entries.length; i++) {
@@ -2066,7 +2093,14 @@ class TemplateBuilder {
       }
       entries[j + 1] = e;
     }
-    return res;
+    return { entries, nodata, referral: undefined };
+  }
+
+  /** The entry of `qtype` at a wildcard (`wild`: the name it stands in under) or at exactly `name`. */
+  #make(wild: Name | undefined, name: Name, qtype: number): Entry {
+    return wild !== undefined
+      ? this.#shiftable(wild, qtype, (q) => this.#answer(q, qtype))
+      : this.#exact(name, qtype);
   }
 }
 

@@ -74,12 +74,21 @@ function cutAbove(zone: Zone, name: Name): ZoneNode | undefined {
   return cutAboveKey(zone, name.key);
 }
 
-/** `cutAbove` of the name whose key is `key`, walking keys (no Name made per ancestor). */
+/**
+ * `cutAbove` of the name whose key is `key`, walking keys (no Name made per ancestor). The
+ * step to the origin (the last one, and for most names of a zone the only one) looks the apex
+ * up by the origin's own key: no slice of `key` is made and hashed for it.
+ */
 function cutAboveKey(zone: Zone, key: string): ZoneNode | undefined {
   const originKey = zone.origin.key;
   let k = key;
   while (k !== originKey && k.length > 1) {
-    k = k.slice(k.charCodeAt(0) + 1);
+    const next = k.charCodeAt(0) + 1;
+    if (k.length - next === originKey.length && k.endsWith(originKey)) {
+      const apex = zone.nodes.get(originKey);
+      return apex?.has(NodeFlag.DNAME) ? apex : undefined;
+    }
+    k = k.slice(next);
     const anc = zone.nodes.get(k);
     if (!anc) continue;
     if (k === originKey) return anc.has(NodeFlag.DNAME) ? anc : undefined;
@@ -95,6 +104,11 @@ function cutAboveKey(zone: Zone, key: string): ZoneNode | undefined {
  */
 function targetKeyAt(rd: Uint8Array, pos: number): string {
   const end = pos + nameLengthAt(rd, pos);
+  // One flat string made at once when there is nothing to fold (a string built a character
+  // at a time is a chain of ~25 strings the Map lookup that follows must flatten first).
+  let k = pos;
+  while (k < end && (rd[k] < 0x41 || rd[k] > 0x5a)) k++;
+  if (k === end) return latin1Slice.call(rd, pos, end);
   let s = '';
   for (let i = pos; i < end; i++) {
     const c = rd[i];
@@ -102,6 +116,8 @@ function targetKeyAt(rd: Uint8Array, pos: number): string {
   }
   return s;
 }
+
+const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
 
 /** `Name.isSubdomainOf` on keys. */
 function keyIsUnder(k: string, a: string): boolean {

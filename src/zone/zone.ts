@@ -215,13 +215,16 @@ export class Zone implements ServedZone {
     const apex = new ZoneNode(origin);
     nodes.set(origin.key, apex);
 
-    // Records of one owner come together and share its Name (the parser's): test it once.
+    // Records of one owner come together and share its Name (the parser's): test it once,
+    // and look its node up once (`lastNode`: the node of `lastName`, once there is one).
     let lastName: Name | undefined;
     let lastInZone = false;
+    let lastNode: ZoneNode | undefined;
     for (const rr of records) {
       if (rr.name !== lastName) {
         lastName = rr.name;
         lastInZone = lastName.isSubdomainOf(origin);
+        lastNode = undefined;
       }
       if (!lastInZone) {
         warnings.push({ name: rr.name.toString(), message: `out of zone data ignored (zone ${origin})` });
@@ -231,7 +234,8 @@ export class Zone implements ServedZone {
         warnings.push({ name: rr.name.toString(), message: 'record of another class ignored' });
         continue;
       }
-      let node = nodes.get(rr.name.key);
+      let node = lastNode ?? nodes.get(rr.name.key);
+      lastNode = node;
       let set = node?.get(rr.type);
       if (!set) {
         // Array literals get exactly the room they need; a push onto [] reserves 17 slots.
@@ -242,7 +246,8 @@ export class Zone implements ServedZone {
         else {
           node = new ZoneNode(rr.name, [set]);
           nodes.set(rr.name.key, node);
-          addAncestors(nodes, node.name, origin);
+          addAncestors(nodes, node.name, origin, apex);
+          lastNode = node;
         }
         continue;
       } else {
@@ -301,12 +306,18 @@ function isDuplicate(seen: Map<RRset, Set<string>>, set: RRset, rdata: Uint8Arra
   return false;
 }
 
-/** Creates the empty non-terminal nodes between `name` and the origin. */
-function addAncestors(nodes: Map<string, ZoneNode>, name: Name, origin: Name): void {
+/**
+ * Creates the empty non-terminal nodes between `name` and the origin. `apex` is the origin's
+ * node: a parent whose key is as long as the origin's is the origin (`name` is under it), so
+ * that step (for most names the only one) makes and hashes no slice of the key.
+ */
+function addAncestors(nodes: Map<string, ZoneNode>, name: Name, origin: Name, apex: ZoneNode): void {
   let child = name;
+  const originLength = origin.key.length;
   while (child.key !== origin.key) {
     // Looked up by key first: the parent's Name is made only when its node is (an ENT).
-    const existing = nodes.get(child.key.slice(child.key.charCodeAt(0) + 1));
+    const cut = child.key.charCodeAt(0) + 1;
+    const existing = child.key.length - cut === originLength ? apex : nodes.get(child.key.slice(cut));
     if (existing) {
       existing.flags |= NodeFlag.HAS_CHILDREN;
       if (child.isWildcard) existing.flags |= NodeFlag.WILDCARD_CHILD;

@@ -328,6 +328,12 @@ export interface SwitchboardOptions extends StartOptions {
   io?: 'native' | 'node';
   /** More `serve` flags (e.g. `--native-answers`). */
   args?: string[];
+  /**
+   * The origin probed to tell the server is up; default: the first zone file's, found by
+   * reading every file of the folder (a benchmark that knows it passes it, so that listing
+   * 100,000 files is not timed as the server's start).
+   */
+  firstOrigin?: string;
 }
 
 /** Starts `node BIN serve --zone-dir DIR --listen HOST:PORT [--workers N]`. */
@@ -349,8 +355,7 @@ export async function startSwitchboard(zoneDir: string, opts: SwitchboardOptions
   if (opts.workers !== undefined) argv.push('--workers', String(opts.workers));
   if (opts.io !== undefined) argv.push('--io', opts.io);
   if (opts.args) argv.push(...opts.args);
-  const zones = listZoneFiles(zoneDir);
-  const first = zones[0]?.origin ?? '.';
+  const first = opts.firstOrigin ?? listZoneFiles(zoneDir)[0]?.origin ?? '.';
   return launch('switchboard', argv, dir, host, port, first, opts);
 }
 

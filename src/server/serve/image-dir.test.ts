@@ -169,6 +169,60 @@ describe('CompiledZoneDir', () => {
     assert.equal(writer.stats().images, 9);
   });
 
+  test('settled in file order as batches come back out of order: the same report and changes with a store as without', async (t) => {
+    // More files than one store write (256) and small batches on two threads, so outcomes
+    // come back out of order and files are settled while others still compile; duplicate
+    // origins (the first file by name wins) and failures spread through the folder.
+    const dir = mkdtempSync(join(tmpdir(), 'sb-imagedir-'));
+    const pool = new CompilePool({ threads: 2, batchJobs: 3 });
+    const writer = new PackWriter();
+    t.after(() => {
+      writer.close();
+      rmSync(dir, { recursive: true, force: true });
+      return pool.close();
+    });
+    const n = 700;
+    for (let i = 0; i < n; i++) {
+      const name = `f${String(i).padStart(4, '0')}.example.zone`;
+      if (i % 97 === 5) writeFileSync(join(dir, name), zoneText(null, 1, 'oops IN A not-an-address'));
+      else if (i % 50 === 49)
+        writeFileSync(join(dir, name), zoneText(`f${String(i - 40).padStart(4, '0')}.example.`, 7));
+      else writeFileSync(join(dir, name), zoneText(null, i + 1));
+    }
+    const summary = (r: Awaited<ReturnType<CompiledZoneDir['load']>>) => ({
+      files: r.report.files.map((f) => [f.file, f.status, f.origin, f.serial, f.errors.length]),
+      changes: r.changes.map((c) => [c.name, c.serial, c.version]),
+    });
+    // `settled` sees the changes grow while the threads compile, in file order.
+    const seen: number[] = [];
+    let handed: readonly unknown[] | undefined;
+    const stored = await new CompiledZoneDir(dir, pool, writer).load({
+      settled: (changes) => {
+        handed = changes;
+        seen.push(changes.length);
+      },
+    });
+    const plain = await new CompiledZoneDir(dir, pool).load();
+    assert.deepEqual(summary(stored), summary(plain));
+    assert.equal(handed, stored.changes); // the array the load returns
+    assert.ok(seen.length > 1, `settled called ${seen.length} times`);
+    assert.ok(seen.every((k, j) => j === 0 || k > seen[j - 1]));
+    assert.equal(seen[seen.length - 1], stored.changes.length);
+    const failed = stored.report.files.filter((f) => f.status === 'failed');
+    const bad = [...Array(n).keys()].filter((i) => i % 97 === 5).length;
+    const dups = [...Array(n).keys()].filter(
+      (i) => i % 50 === 49 && i % 97 !== 5 && (i - 40) % 97 !== 5,
+    ).length;
+    assert.equal(failed.length, bad + dups);
+    assert.equal(stored.changes.length, n - bad - dups);
+    assert.ok(stored.changes.every((c) => c.ref !== undefined && c.image === undefined));
+    assert.equal(writer.stats().images, n - bad - dups); // the losers' images were released
+    assert.deepEqual(
+      stored.changes.map((c) => c.name),
+      stored.report.files.filter((f) => f.status === 'loaded').map((f) => f.origin?.toLowerCase()),
+    );
+  });
+
   test('with a store that cannot write (a full disk): the load throws, keeps nothing, and the next load compiles again', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-imagedir-'));
     const pool = new CompilePool({ threads: 1, batchJobs: 1 });

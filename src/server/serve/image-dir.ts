@@ -117,10 +117,19 @@ export class CompiledZoneDir {
    * if publishing fails (a full disk), the next load compares against what is really served
    * and compiles the changed files again, rather than think they are unchanged.
    *
+   * `settled`, if given, is called while the threads compile, each time more files are
+   * settled (in file name order), with the changes so far: the same array the load returns,
+   * which only grows (the zones no file serves any more are added after the last call). A cold
+   * start publishes them as they come, so little is left to publish after the compile. (If
+   * the load then throws, the changes handed were void: their images are released.)
+   *
    * @throws Error when the images cannot be stored (with a store): then every image this load
    *   stored is released and nothing is remembered.
    */
-  async load(): Promise<{ report: ZoneDirReport; changes: ImageChange[]; commit: () => void }> {
+  async load(
+    opts: { settled?: (changes: readonly ImageChange[]) => void } = {},
+  ): Promise<{ report: ZoneDirReport; changes: ImageChange[]; commit: () => void }> {
+    const settled = opts.settled;
     // One thread loads its modules while the folder is listed; the others once there is more
     // than one file for them (a folder of one big zone: no idle thread's heap or start-up beside
     // the compile).
@@ -182,94 +191,30 @@ export class CompiledZoneDir {
     });
     this.fromCache = 0;
     const outcomes: (FileOutcome | null)[] = new Array(names.length).fill(null);
+    /** 1 once the file's outcome came back (its outcome may be null: vanished). */
+    const back = new Uint8Array(names.length);
     const images: (Uint8Array | undefined)[] = new Array(names.length);
     const store = this.#store;
     const refs: (ImageRef | undefined)[] = new Array(names.length);
     const stored: ImageRef[] = [];
     let pending: number[] = [];
     let storeError: unknown;
-    // Stores the images of `pending` in one write: after that only their refs are kept.
-    const flush = () => {
-      const batch = pending;
-      pending = [];
-      if (store === undefined || batch.length === 0 || storeError !== undefined) return;
-      try {
-        const got = store.addMany(batch.map((i) => images[i] as Uint8Array));
-        batch.forEach((i, k) => {
-          refs[i] = got[k];
-          images[i] = undefined;
-          stored.push(got[k]);
-        });
-      } catch (err) {
-        storeError = err;
-      }
-    };
-    await this.#pool.compileEach(jobs, (i, o) => {
-      const hit = !o.ok && o.skip === 'unchanged' && !known.has(names[i]) ? cache?.get(names[i]) : undefined;
-      if (hit !== undefined) {
-        // Unchanged since it was cached: its cached image, as if compiled now.
-        this.fromCache++;
-        o = {
-          ok: true,
-          key: hit.key,
-          origin: hit.origin,
-          serial: hit.serial,
-          image: hit.image,
-          warnings: NONE,
-          sig: hit.sig,
-        };
-      }
-      if (o.ok && o.sig !== undefined && openCache !== undefined)
-        toCache(
-          names[i],
-          { sig: o.sig, key: o.key, origin: o.origin, serial: o.serial, image: o.image },
-          hit === undefined,
-        );
-      if (o.ok) {
-        images[i] = o.image;
-        if (store !== undefined && storeError === undefined && pending.push(i) >= STORE_EVERY) flush();
-        outcomes[i] = {
-          sig: o.sig ?? '',
-          ok: true,
-          key: o.key,
-          origin: o.origin,
-          serial: o.serial,
-          errors: NONE,
-          warnings: o.warnings.length > 0 ? o.warnings : NONE,
-        };
-      } else if (o.skip === 'unchanged') outcomes[i] = known.get(names[i]) as FileOutcome;
-      else if (o.skip === undefined)
-        // No fingerprint (it could not be opened, or the pool is closing): read it again next time.
-        outcomes[i] = {
-          sig: o.sig ?? '',
-          ok: false,
-          errors: o.errors,
-          warnings: o.warnings.length > 0 ? o.warnings : NONE,
-        };
-      // absent: vanished since readdir, or not a regular file
-    });
-    flush();
-    if (storeError !== undefined) {
-      try {
-        for (const r of stored) store?.release(r);
-      } catch {
-        // the writer is closed (the server is stopping): its packs are gone with it
-      }
-      throw new Error(
-        `cannot store the zone images, zones unchanged: ${storeError instanceof Error ? storeError.message : String(storeError)}`,
-      );
-    }
 
+    // The served set and the report are built in file name order as the outcomes come back
+    // (the first file by name wins an origin, so file i is settled once every file before it
+    // is): on a cold start of 100,000 files this runs on this loop while the threads compile,
+    // not after the last batch (~0.3-0.4 s there).
     const previous = this.#served;
     const served = new Map<string, ServedFile>();
     const files: ZoneFileReport[] = [];
     const origins = new Map<string, string>(); // origin key → file that holds it
-    const version = ++this.#version;
+    // The publish generation of this load's images (taken once the load cannot fail).
+    const version = this.#version + 1;
     // Changes by zone name: new images, and zones no file serves any more.
     const changes: ImageChange[] = [];
-    for (let i = 0; i < names.length; i++) {
+    const settle = (i: number) => {
       const o = outcomes[i];
-      if (o === null) continue;
+      if (o === null) return;
       const file = names[i];
       const report: ZoneFileReport = { file, status: 'failed', errors: o.errors, warnings: o.warnings };
       files.push(report);
@@ -319,11 +264,99 @@ export class CompiledZoneDir {
         report.origin = zone.origin;
         report.serial = zone.serial;
       }
+    };
+    /** Files before `next` are settled. */
+    let next = 0;
+    // Settles the files whose outcome is back (and, with a store, whose image is stored).
+    const advance = () => {
+      const had = changes.length;
+      while (next < names.length && back[next] === 1 && (store === undefined || images[next] === undefined))
+        settle(next++);
+      if (settled !== undefined && changes.length > had) settled(changes);
+    };
+    // Stores the images of `pending` in one write: after that only their refs are kept.
+    const flush = () => {
+      const batch = pending;
+      pending = [];
+      if (store === undefined || batch.length === 0 || storeError !== undefined) return;
+      try {
+        const got = store.addMany(batch.map((i) => images[i] as Uint8Array));
+        batch.forEach((i, k) => {
+          refs[i] = got[k];
+          images[i] = undefined;
+          stored.push(got[k]);
+        });
+      } catch (err) {
+        storeError = err;
+        return;
+      }
+      advance();
+    };
+    await this.#pool.compileEach(jobs, (i, o) => {
+      back[i] = 1;
+      const hit = !o.ok && o.skip === 'unchanged' && !known.has(names[i]) ? cache?.get(names[i]) : undefined;
+      if (hit !== undefined) {
+        // Unchanged since it was cached: its cached image, as if compiled now.
+        this.fromCache++;
+        o = {
+          ok: true,
+          key: hit.key,
+          origin: hit.origin,
+          serial: hit.serial,
+          image: hit.image,
+          warnings: NONE,
+          sig: hit.sig,
+        };
+      }
+      if (o.ok && o.sig !== undefined && openCache !== undefined)
+        toCache(
+          names[i],
+          { sig: o.sig, key: o.key, origin: o.origin, serial: o.serial, image: o.image },
+          hit === undefined,
+        );
+      if (o.ok) {
+        images[i] = o.image;
+        outcomes[i] = {
+          sig: o.sig ?? '',
+          ok: true,
+          key: o.key,
+          origin: o.origin,
+          serial: o.serial,
+          errors: NONE,
+          warnings: o.warnings.length > 0 ? o.warnings : NONE,
+        };
+        // (After its outcome is set: the flush settles the files it stored.)
+        if (store !== undefined && storeError === undefined && pending.push(i) >= STORE_EVERY) flush();
+      } else if (o.skip === 'unchanged') outcomes[i] = known.get(names[i]) as FileOutcome;
+      else if (o.skip === undefined)
+        // No fingerprint (it could not be opened, or the pool is closing): read it again next time.
+        outcomes[i] = {
+          sig: o.sig ?? '',
+          ok: false,
+          errors: o.errors,
+          warnings: o.warnings.length > 0 ? o.warnings : NONE,
+        };
+      // absent: vanished since readdir, or not a regular file
+      if (i === next) advance();
+    });
+    flush();
+    if (storeError !== undefined) {
+      try {
+        for (const r of stored) store?.release(r);
+      } catch {
+        // the writer is closed (the server is stopping): its packs are gone with it
+      }
+      throw new Error(
+        `cannot store the zone images, zones unchanged: ${storeError instanceof Error ? storeError.message : String(storeError)}`,
+      );
     }
+    this.#version = version;
+    advance();
     // Stored images no change took (a file that lost its origin to an earlier one) go now.
     if (store !== undefined) for (const r of refs) if (r !== undefined) store.release(r);
-    const present = new Set(names);
-    const removed = [...previous.keys()].filter((f) => !present.has(f));
+    // (A cold start has nothing to compare with: no set of 100,000 names made for it.)
+    const present = previous.size > 0 || known.size > 0 ? new Set(names) : undefined;
+    const removed = present === undefined ? [] : [...previous.keys()].filter((f) => !present.has(f));
     // A zone that moved to another file (same name, new image) is a put above; a name that
     // left is removed: its version is the new generation, above any it had. (The name is the
     // origin in lower case and the key its case-folded wire form: one served key, one name.)
@@ -337,7 +370,8 @@ export class CompiledZoneDir {
         const o = outcomes[i];
         if (o !== null && known.get(names[i]) !== o) known.set(names[i], o);
       }
-      for (const file of this.#outcomes.keys()) if (!present.has(file)) this.#outcomes.delete(file);
+      if (present !== undefined)
+        for (const file of this.#outcomes.keys()) if (!present.has(file)) this.#outcomes.delete(file);
       this.#served = served;
     };
     return { report: { files, removed }, changes, commit };

@@ -13,7 +13,7 @@ import { WorkerPool } from '../../transport/cluster.js';
 import { CompilePool } from '../shared/compile-pool.js';
 import { isStartWorkerMessage, type StartWorkerMessage } from '../shared/dns-protocol.js';
 import { encodeDnsWorkerConfig, START_CONFIG_ENV } from '../shared/dns-worker-config.js';
-import { ImageShipper } from '../shared/image-shipper.js';
+import { type ImageChange, ImageShipper } from '../shared/image-shipper.js';
 import { collectGarbage, formatLoads, PackWriter } from '../shared/images.js';
 import { logKernelSettings } from '../shared/kernel.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
@@ -28,6 +28,8 @@ import { formatReloadLine, formatStartLine, logZoneReport } from './report.js';
 
 /** An image at least this big is collected before the workers map it (see below). */
 const BIG_IMAGE = 32 * 1024 * 1024;
+/** The first load's settled changes are published in slices of at least this many zones. */
+const PUBLISH_EVERY = 5000;
 
 /** Runs the workers until SIGTERM or SIGINT; resolves with the exit code (as `runPrimary`). */
 export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryIo>): Promise<number> {
@@ -263,8 +265,21 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   }
   const cacheWriter = () => dir.cacheWriter;
   let first: Awaited<ReturnType<CompiledZoneDir['load']>>;
+  // The first load's changes are published as they are settled, while the threads compile
+  // (nothing is sent: the workers get the whole set as their snapshot once it is done), so
+  // only the last ones are left after the compile. A failed load ends serve (below).
+  let publishedUpTo = 0;
+  const publishSettled = (changes: readonly ImageChange[]) => {
+    if (changes.length - publishedUpTo < PUBLISH_EVERY) return;
+    try {
+      shipper.publish(changes.slice(publishedUpTo), false);
+      publishedUpTo = changes.length;
+    } catch {
+      // published with the rest after the load, where a failure is reported
+    }
+  };
   try {
-    first = await dir.load();
+    first = await dir.load({ settled: publishSettled });
   } catch (err) {
     cacheWriter()?.abort();
     // The images cannot be stored (a full disk): nothing to serve.
@@ -289,7 +304,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     return 1;
   }
   try {
-    shipper.publish(first.changes, false);
+    shipper.publish(first.changes.slice(publishedUpTo), false);
   } catch (err) {
     cacheWriter()?.abort();
     log.error(describeError(err));
@@ -298,8 +313,6 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     await stoppedEarly;
     return 1;
   }
-  first.commit();
-  // --- bigzone: a big image's buffer goes before the workers map it ---
   let largest = 0;
   for (const c of first.changes) largest = Math.max(largest, c.ref?.length ?? c.image?.length ?? 0);
   first.changes.length = 0; // the compiled images are in the packs now: let their buffers go
@@ -322,10 +335,11 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     }
     collectGarbage();
   }
-  // --- end bigzone ---
   published = true;
+  // The workers waiting get their snapshot first: the rest is off the path to the first answer.
   for (const slot of helloDuringCompile) sendSnapshot(slot);
   helloDuringCompile.clear();
+  first.commit(); // before any reload: reloads run once every worker serves
   logZoneReport(log, first.report, 'load');
   if (caching) {
     const why = cacheWriter()?.commit();
