@@ -19,7 +19,7 @@ const allowed: Record<string, readonly string[]> = {
   telemetry: [],
   shield: ['wire'],
   drill: [],
-  control: ['store', 'zone', 'wire'],
+  control: ['store', 'shield', 'zone', 'wire'],
   api: ['control', 'telemetry'],
   server: ['api', 'control', 'store', 'telemetry', 'shield', 'transport', 'image', 'answer', 'zone', 'wire'],
   cli: ['server', 'api', 'control', 'transport', 'answer', 'drill', 'zone', 'wire'],
