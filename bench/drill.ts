@@ -9,11 +9,11 @@
  * Usage: node dist/bench/drill.js [--servers switchboard,switchboard-dry-run,nsd,knot] [--gso 8] [--multiple 3] [--baseline S]
  *   [--wave S] [--calm S] [--resolvers N] [--bots N] [--legit-rate QPS] [--senders N]
  *   [--server-cpu 0] [--drill-cpu 1] [--workers 1] [--out DIR] [--switchboard-args "..."]
- *   [--rrl 200] [--capacity QPS (skip the measurement: smoke runs only)]
+ *   [--rrl 200] [--capacity QPS (skip the measurement: smoke runs only)] [--server-cpu-share F]
  * @module
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +61,7 @@ const { values: a } = parseArgs({
     rrl: { type: 'string', default: '200' },
     capacity: { type: 'string' },
     cache: { type: 'string', default: 'on' },
+    'server-cpu-share': { type: 'string', default: '1' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -81,6 +82,8 @@ if (a.help) {
       '  --senders N --gso N   attack sender processes and datagrams per sendmmsg segment (default 2, 16)',
       '  --server-cpu N --drill-cpu N     CPUs the server and the drill are pinned to (default 0, 1)',
       '  --workers N           DNS workers of Switchboard (default 1)',
+      '  --server-cpu-share F  give each server only F of its CPU (0 < F <= 1, a cgroup CPU quota, root;',
+      '                        capacity and drill alike): lets a 2-core machine send 3x a fast server',
       '  --rrl N               responses per second per /24 for every server with RRL (default 200)',
       '  --cache on|off        resolvers cache answers per TTL (default on)',
       '  --capacity QPS        skip the capacity measurement (smoke runs only)',
@@ -108,6 +111,74 @@ function pinTree(pid: number, cpu: number): void {
   for (const p of [pid, ...listDescendants(pid)])
     spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(p)], { stdio: 'ignore' });
 }
+
+/**
+ * `--server-cpu-share F`: the server's process tree in a cgroup of its own with a CPU quota of
+ * F of one CPU (cgroup v2 `cpu.max`, or v1 `cpu.cfs_quota_us`), for its capacity measurement
+ * and its drill alike. On a 2-core machine the drill has one CPU to send from, and on loopback
+ * the sender pays for delivering each datagram: against a server that answers in ~3 µs it
+ * cannot send 3x the server's capacity, but it can send 3x the capacity of a server held to a
+ * share of its CPU — the same overload ratio, the kernel's queue in front of it unchanged.
+ */
+class CpuQuota {
+  readonly dir: string;
+  readonly #v2: boolean;
+
+  constructor(share: number) {
+    if (!(share > 0 && share <= 1)) throw new Error(`--server-cpu-share ${share}: must be in (0, 1]`);
+    const name = `switchboard-drill-${process.pid}`;
+    const v2root = '/sys/fs/cgroup';
+    const v1root = '/sys/fs/cgroup/cpu';
+    // A short period (10 ms): the server runs in slices of F × 10 ms, so the throttling itself adds
+    // at most ~10 ms to an answer (a 100 ms period would add up to 100 ms to the p99).
+    const period = 10_000;
+    const quota = Math.max(1000, Math.round(share * period));
+    if (
+      existsSync(join(v2root, 'cgroup.controllers')) &&
+      readFileSync(join(v2root, 'cgroup.controllers'), 'utf8').includes('cpu')
+    ) {
+      this.#v2 = true;
+      writeFileSync(join(v2root, 'cgroup.subtree_control'), '+cpu');
+      this.dir = join(v2root, name);
+      mkdirSync(this.dir);
+      writeFileSync(join(this.dir, 'cpu.max'), `${quota} ${period}`);
+    } else if (existsSync(join(v1root, 'cpu.cfs_quota_us'))) {
+      this.#v2 = false;
+      this.dir = join(v1root, name);
+      mkdirSync(this.dir);
+      writeFileSync(join(this.dir, 'cpu.cfs_period_us'), String(period));
+      writeFileSync(join(this.dir, 'cpu.cfs_quota_us'), String(quota));
+    } else
+      throw new Error(
+        '--server-cpu-share: no cgroup CPU controller found (cgroup v2 cpu.max or v1 cpu.cfs_quota_us)',
+      );
+  }
+
+  /** Moves every process of the tree under `pid` into the quota (their later children follow). */
+  add(pid: number): void {
+    for (const p of [pid, ...listDescendants(pid)]) {
+      try {
+        writeFileSync(join(this.dir, 'cgroup.procs'), String(p));
+      } catch {
+        // gone already
+      }
+    }
+  }
+
+  /** Removes the cgroup (its processes have exited by then). */
+  remove(): void {
+    try {
+      rmdirSync(this.dir);
+    } catch (err) {
+      process.stderr.write(
+        `drill bench: cannot remove ${this.dir} (${this.#v2 ? 'v2' : 'v1'}): ${String(err)}\n`,
+      );
+    }
+  }
+}
+
+const cpuShare = Number(a['server-cpu-share']);
+const quota = cpuShare < 1 ? new CpuQuota(cpuShare) : undefined;
 
 /**
  * Starts a contender: with `limiting`, as drilled (the shield on or in dry run, NSD's RRL,
@@ -242,7 +313,9 @@ async function main(): Promise<void> {
   process.stdout.write(
     `drill bench: ${new Date().toISOString()}, ${cpus().length} CPUs (${cpus()[0]?.model}), load ${loadavg()
       .map((x) => x.toFixed(2))
-      .join(' ')}; server on CPU ${serverCpu}, drill on CPU ${drillCpu}\n`,
+      .join(
+        ' ',
+      )}; server on CPU ${serverCpu}${quota ? ` held to ${cpuShare} of it (cgroup ${quota.dir})` : ''}, drill on CPU ${drillCpu}\n`,
   );
   // What the senders can send at all from this CPU now (before any server runs).
   const ceiling = await sendCeiling(
@@ -299,6 +372,7 @@ async function main(): Promise<void> {
           }
           try {
             pinTree(plain.peer.pid, serverCpu);
+            quota?.add(plain.peer.pid);
             const r = await runDrill({
               ...common,
               target: { host: plain.peer.host, port: plain.peer.port, family: 4 },
@@ -319,6 +393,7 @@ async function main(): Promise<void> {
       const { peer, label, metrics } = started;
       try {
         pinTree(peer.pid, serverCpu);
+        quota?.add(peer.pid);
         const report = await runDrill({
           ...common,
           target: { host: peer.host, port: peer.port, family: 4 },
@@ -340,6 +415,7 @@ async function main(): Promise<void> {
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    quota?.remove();
   }
   process.stdout.write(
     `\nWorst wave per column: legitimate success / p99 (failures at 3200 ms). Reports in ${out}\n\n| server | capacity q/s | attack offered / sent per s (sent × capacity) | other zones | victim names | steady | new | nat | plain | storm | target RSS / PSS peak | drill CPU in waves |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n`,
