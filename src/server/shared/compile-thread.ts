@@ -12,8 +12,6 @@
  * @module
  */
 import { closeSync, constants, fstatSync, openSync, type Stats, statSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { parentPort } from 'node:worker_threads';
 import { type CompilableZone, compileZone } from '../../image/compile.js';
 import { ColumnZone } from '../../zone/column-zone.js';
@@ -29,6 +27,7 @@ import {
   STATUS_OK,
   STATUS_UNCHANGED,
 } from './compile-pool.js';
+import { collectGarbage } from './gc.js';
 import { formatZoneProblem } from './zone-problem.js';
 
 function describe(name: string, err: unknown): string[] {
@@ -96,7 +95,7 @@ function ioError(path: string, err: unknown): ZoneParseError {
   return new ZoneParseError([{ code: 'ZONE_ERR_IO', file: path, line: 0, message: (err as Error).message }]);
 }
 
-// --- bigzone: the big-zone path (src/zone/column-zone.ts, docs/IMAGE.md) ---
+// The big-zone path (src/zone/column-zone.ts, docs/IMAGE.md).
 /**
  * Zone text of at least this many octets (~35,000 records) is loaded as columns
  * (`loadZoneTextColumns`): no graph of per-record objects lives through the compile. The same
@@ -124,21 +123,6 @@ function loadRead(
   read.text = '';
   return loaderFor(text)(text, { file, octets: true });
 }
-
-let fullGc: (() => void) | null | undefined;
-/** A full collection (gc exposed on first use; nothing if that fails). */
-function collectGarbage(): void {
-  if (fullGc === undefined) {
-    try {
-      setFlagsFromString('--expose-gc');
-      fullGc = runInNewContext('gc') as () => void;
-    } catch {
-      fullGc = null;
-    }
-  }
-  fullGc?.();
-}
-// --- end bigzone ---
 
 /**
  * Where a batch's small images are compiled: one buffer, reused from batch to batch, each
