@@ -70,6 +70,13 @@ export class WorkerPool {
 
   /** Forks every worker. */
   start(): void {
+    // TCP: every worker accepts from the shared listening socket itself (SCHED_NONE), not the
+    // primary accepting each connection and passing it over IPC (Node's default on Linux). Under
+    // a TCP connection flood the round-robin primary paid an accept and a descriptor passing per
+    // connection and fell behind: its accept queue filled with connections the flood had closed
+    // (thousands in CLOSE-WAIT) and resolvers' TCP retries waited behind them — in the drill at
+    // 3x with each server held to a quarter core, 2 of 10,467 legitimate TCP tries were answered.
+    cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: this.#opts.exec, args: [] });
     for (let i = 0; i < this.#opts.count; i++) {
       this.#slots.push({ worker: null, startedAt: 0, failures: 0, timer: null });
