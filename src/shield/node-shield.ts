@@ -18,6 +18,7 @@
  * to send or null, as a handler does.
  * @module
  */
+
 import { RRType } from '../wire/constants.js';
 import { QueryView } from '../wire/query-view.js';
 import { Admission, type AdmissionInput, Admit, type OverloadConfig, OverloadMeter } from './admission.js';
@@ -32,6 +33,7 @@ import {
 import { addressOctets, type PrefixSet } from './prefix-set.js';
 import { ResponseKind, ResponseRateLimiter, RrlAction, type RrlConfig } from './rrl.js';
 import { SourceTable, type SourceTableConfig } from './sources.js';
+import type { ShieldStats } from './stats.js';
 import { type ZoneAttackConfig, ZoneAttackDetector, type ZoneFloors } from './zone-attack.js';
 
 /** What the Node shield is configured with (as the native shield: transport/native-shield.ts). */
@@ -62,34 +64,6 @@ export interface ZoneSignal {
 
 /** Classifies the query `view` parsed. */
 export type ZoneClassifier = (view: QueryView) => ZoneSignal;
-
-/** Counters in the shape of the native shield's (NativeShieldStats). */
-export interface NodeShieldStats {
-  seen: number;
-  answered: number;
-  dropped: number;
-  truncated: number;
-  allowed: number;
-  wouldDrop: number;
-  wouldTruncate: number;
-  rrlDropped: number;
-  rrlSlipped: number;
-  formerr: number;
-  badcookie: number;
-  wouldBadcookie: number;
-  cookies: number[];
-  overload: number;
-  shedBudget: number[];
-  shedOverload: number[];
-  attacked: number[];
-  events: [number, number][];
-  lostEvents: number;
-  blocksMade: number;
-  wouldBlock: number;
-  blocked: number;
-  top: [number, number, number][];
-  watched: [number, number, number][];
-}
 
 /** libuv reads at most this many datagrams per socket and wake-up (uv__udp_recvmsg). */
 const UV_READS_PER_WAKEUP = 32;
@@ -319,7 +293,7 @@ export class NodeShield {
   }
 
   /** The counters, attacked zones, events since the last call (drained), busiest zones. */
-  stats(nowMs: number): NodeShieldStats {
+  stats(nowMs: number): ShieldStats {
     const c = this.#c;
     const events = this.#events.splice(0);
     const watched: [number, number, number][] = [];

@@ -4,9 +4,11 @@
  * defaults are src/shield's; the C code does the same arithmetic (test/native/shield-c.test.ts).
  * @module
  */
+
 import type { OverloadConfig } from '../shield/admission.js';
 import type { RrlConfig } from '../shield/rrl.js';
 import { DEFAULT_HISTORY_MIN, type SourceTableConfig } from '../shield/sources.js';
+import type { ShieldStats } from '../shield/stats.js';
 import type { ZoneAttackConfig } from '../shield/zone-attack.js';
 
 /** What the native shield is configured with. */
@@ -39,42 +41,8 @@ export interface NativeZoneSetting {
   metrics?: boolean;
 }
 
-/** The native shield's counters (shieldStats), since it was configured. */
-export interface NativeShieldStats {
-  seen: number;
-  answered: number;
-  dropped: number;
-  truncated: number;
-  allowed: number;
-  wouldDrop: number;
-  wouldTruncate: number;
-  rrlDropped: number;
-  rrlSlipped: number;
-  /** FORMERR for a malformed COOKIE option; BADCOOKIE sent (or, in dry run, that would be). */
-  formerr: number;
-  badcookie: number;
-  wouldBadcookie: number;
-  /** Queries by cookie status: none, malformed, client only, invalid, valid. */
-  cookies: number[];
-  /** 0 (keeping up) .. 3 (drowning). */
-  overload: number;
-  /** Shed by an attacked zone's budget and by overload, per tier (unknown, history, tcp, cookie). */
-  shedBudget: number[];
-  shedOverload: number[];
-  /** Keys (FNV-1a of the origin's wire form) of the zones attacked now. */
-  attacked: number[];
-  /** State changes since the last call: [zone key, 1 entered / 0 left]. */
-  events: [number, number][];
-  lostEvents: number;
-  /** Blocks the prefilter made (or, in dry run, would have), and /24s blocked now. */
-  blocksMade: number;
-  wouldBlock: number;
-  blocked: number;
-  /** The 10 busiest zones tracked: [zone key, queries/s, missing names/s], busiest first. */
-  top: [number, number, number][];
-  /** Zones set with metrics=on that are tracked now: [zone key, queries/s, missing names/s]. */
-  watched?: [number, number, number][];
-}
+/** The native shield's counters (shieldStats): the shape both paths share. */
+export type NativeShieldStats = ShieldStats;
 
 /** The addon's shield functions (native/shield_napi.c). */
 export interface NativeShieldAddon {

@@ -1,0 +1,44 @@
+/**
+ * The counters a shield reports (both UDP paths).
+ * @module
+ */
+/**
+ * The shield's counters since it was configured: the native shield's (shieldStats in
+ * native/shield_napi.c) and the Node path's (NodeShield.stats) have this one shape, so metrics
+ * read either the same way.
+ */
+export interface ShieldStats {
+  seen: number;
+  answered: number;
+  dropped: number;
+  truncated: number;
+  allowed: number;
+  wouldDrop: number;
+  wouldTruncate: number;
+  rrlDropped: number;
+  rrlSlipped: number;
+  /** FORMERR for a malformed COOKIE option; BADCOOKIE sent (or, in dry run, that would be). */
+  formerr: number;
+  badcookie: number;
+  wouldBadcookie: number;
+  /** Queries by cookie status: none, malformed, client only, invalid, valid. */
+  cookies: number[];
+  /** 0 (keeping up) .. 3 (drowning). */
+  overload: number;
+  /** Shed by an attacked zone's budget and by overload, per tier (unknown, history, tcp, cookie). */
+  shedBudget: number[];
+  shedOverload: number[];
+  /** Keys (FNV-1a of the origin's wire form) of the zones attacked now. */
+  attacked: number[];
+  /** State changes since the last call: [zone key, 1 entered / 0 left]. */
+  events: [number, number][];
+  lostEvents: number;
+  /** Blocks the prefilter made (or, in dry run, would have), and /24s blocked now. */
+  blocksMade: number;
+  wouldBlock: number;
+  blocked: number;
+  /** The 10 busiest zones tracked: [zone key, queries/s, missing names/s], busiest first. */
+  top: [number, number, number][];
+  /** Zones set with metrics=on that are tracked now: [zone key, queries/s, missing names/s]. */
+  watched?: [number, number, number][];
+}
