@@ -39,6 +39,8 @@ const COOKIE_SECRET_HELP =
   'DNS cookie secret, 32 hex digits (RFC 9018; repeatable: the first makes cookies, up to two more are accepted; default: a random one at start)';
 const COOKIE_ROTATE_HELP =
   'a new DNS cookie secret this often, made by the primary for every worker, the previous one accepted one more period (RFC 9018): off, or e.g. 1d, 12h, 30m (default 1d; off when --cookie-secret is given)';
+const TRANSFER_KEY_HELP =
+  "a TSIG key NAME:ALGORITHM:SECRET (base64; hmac-sha256 …) that may transfer every zone: the platform's edge key (repeatable)";
 const SHIELD_ZONE_HELP =
   "one zone's own shield settings: NAME:key=value,... with min-nx, budget (the random-subdomain detector's floor and budget), responses, nxdomains, nodata, referrals, errors (RRL rates), metrics=on (its rates exported); repeatable, at most 1024 zones";
 const SHIELD_ALLOW_HELP = 'a prefix the shield never sheds, limits or blocks: ADDR/LEN (repeatable)';
@@ -116,6 +118,12 @@ function buildProgram(): Command {
     .option('--shield-allow <prefix>', SHIELD_ALLOW_HELP, collect)
     .option('--cookie-rotate <duration>', COOKIE_ROTATE_HELP)
     .option('--shield-zone <spec>', SHIELD_ZONE_HELP, collect)
+    .option('--transfer-key <spec>', TRANSFER_KEY_HELP, collect)
+    .option(
+      '--allow-axfr-from <prefix>',
+      'an address or prefix that may transfer (AXFR/IXFR) every zone without a key (repeatable; default: none)',
+      collect,
+    )
     .option(
       '--metrics <addr>',
       "the DNS plane's Prometheus metrics at http://ADDR:PORT/metrics ([IPv6]:PORT; default: none)",
@@ -175,6 +183,7 @@ async function registerOthers(program: Command): Promise<void> {
     .option('--shield-allow <prefix>', SHIELD_ALLOW_HELP, collect)
     .option('--cookie-rotate <duration>', COOKIE_ROTATE_HELP)
     .option('--shield-zone <spec>', SHIELD_ZONE_HELP, collect)
+    .option('--transfer-key <spec>', TRANSFER_KEY_HELP, collect)
     .option(
       '--shield-tenant <spec>',
       "what tenants may set of their zones' shield settings through the API: 'off' (default: operators only) or " +

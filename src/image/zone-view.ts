@@ -159,6 +159,20 @@ export class ImageZone implements ServedZone {
     return i < 0 ? undefined : this.#node(i);
   }
 
+  /** How many names (nodes, empty non-terminals included) the image holds. */
+  get nodeCount(): number {
+    return this.image.nameCount;
+  }
+
+  /**
+   * The node of name index `i` (0 ≤ i < nodeCount, canonical order), made anew and not cached:
+   * a zone transfer (src/xfr/) walks every name once and must not flush the query path's cache.
+   */
+  nodeAt(i: number): ImageNode {
+    if (!(i >= 0 && i < this.image.nameCount)) throw new RangeError(`zone image: no name ${i}`);
+    return this.#make(i);
+  }
+
   /** Index of the name whose folded wire form is `key`, or -1. */
   #find(key: string): number {
     const img = this.image;

@@ -19,5 +19,24 @@ export interface TransportContext {
  */
 export type QueryHandler = (query: Uint8Array, ctx: TransportContext) => Uint8Array | null;
 
+/**
+ * A response of several messages (a zone transfer, RFC 5936): `next` returns them one at a
+ * time, null after the last; `close` is called once, when the last was taken or the
+ * connection went away first.
+ */
+export interface ResponseStream {
+  next(): Uint8Array | null;
+  close(): void;
+}
+
+/**
+ * Sees every TCP query before the handler: undefined leaves it to the handler; otherwise its
+ * one response (or null: none) or a stream of them (src/xfr/: transfers and TSIG).
+ */
+export type StreamHandler = (
+  query: Uint8Array,
+  ctx: TransportContext,
+) => Uint8Array | ResponseStream | null | undefined;
+
 /** Receives failures the transports survive (handler exceptions, socket errors). */
 export type TransportErrorSink = (message: string, err: unknown) => void;

@@ -7,13 +7,21 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { TransportError } from './errors.js';
-import type { QueryHandler, TransportContext, TransportErrorSink } from './handler.js';
+import type {
+  QueryHandler,
+  ResponseStream,
+  StreamHandler,
+  TransportContext,
+  TransportErrorSink,
+} from './handler.js';
 import { formatListenAddress, type ListenAddress } from './listen-address.js';
 
 /** TCP listener options. */
 export interface TcpListenerOptions {
   address: ListenAddress;
   handler: QueryHandler;
+  /** Sees each query first; may answer it with a stream of messages (zone transfers). */
+  streams?: StreamHandler;
   /** Called for failures that are survived; never called per query on success. */
   onError?: TransportErrorSink;
   /** Close a connection after this long without any octet received or sent (ms). */
@@ -64,6 +72,8 @@ export const DEFAULT_TCP_MAX_PER_CLIENT = 32;
 
 /** A DNS header is 12 octets (RFC 1035 §4.1.1); a shorter frame cannot be a message. */
 const MIN_FRAME = 12;
+/** Messages of a response stream written per turn of the event loop (each up to 64 KiB). */
+const STREAM_MESSAGES_PER_TURN = 4;
 /**
  * Under pressure (half the process limit in use or more) a new connection must complete its
  * first query within this long, not the idle timeout: a flood of slow connections (one octet
@@ -78,7 +88,7 @@ export const PRESSURE_FIRST_QUERY_MS = 1000;
  * @throws TransportError TRANSPORT_ERR_BIND
  */
 export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener> {
-  const { address, handler } = opts;
+  const { address, handler, streams } = opts;
   const onError = opts.onError ?? (() => {});
   const idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_TCP_IDLE_TIMEOUT_MS;
   const maxConnections = opts.maxConnections ?? DEFAULT_TCP_MAX_CONNECTIONS;
@@ -182,6 +192,16 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
       frameTimer = null;
     };
     socket.once('close', clearFrameTimer);
+    // A multi-message response being written (src/xfr/): while it runs no other frame is
+    // answered (RFC 7766 §7 lets responses to later queries wait), and it is written a few
+    // messages per turn of the event loop so one big transfer never holds the loop.
+    let stream: ResponseStream | null = null;
+    const endStream = () => {
+      const s = stream;
+      stream = null;
+      s?.close();
+    };
+    socket.once('close', endStream);
 
     socket.setTimeout(idleTimeoutMs);
     socket.on('timeout', () => {
@@ -203,6 +223,10 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
       socket.end();
     };
     socket.on('drain', () => {
+      if (stream !== null) {
+        pump();
+        return;
+      }
       blocked = false;
       if (closing) return;
       const rest = pending;
@@ -217,7 +241,7 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
       // is answered ('end' comes even while paused, so frames held back by back-pressure are
       // answered first, on 'drain'); an incomplete trailing frame is dropped.
       peerEnded = true;
-      if (pending === null) finish();
+      if (pending === null && stream === null) finish();
     });
 
     /** Answers one complete frame; false when the connection must stop. */
@@ -225,7 +249,15 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
       if (answeredCount++ === 0) silent.delete(socket);
       let reply: Uint8Array | null;
       try {
-        reply = handler(query, ctx);
+        const r = streams?.(query, ctx);
+        if (r !== undefined && r !== null && !(r instanceof Uint8Array)) {
+          stream = r;
+          blocked = true;
+          socket.pause();
+          setImmediate(pump);
+          return true;
+        }
+        reply = r === undefined ? handler(query, ctx) : r;
       } catch (err) {
         // A client waiting on an answer that will never come is better told by a close;
         // answers already written still go out first.
@@ -252,6 +284,62 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
       }
       return true;
     };
+
+    /** Writes the stream's next messages: until the socket pushes back or a turn's share is sent. */
+    function pump(): void {
+      if (stream === null) return;
+      if (closing || socket.destroyed) {
+        endStream();
+        return;
+      }
+      let sent = 0;
+      let ok = true;
+      socket.cork();
+      try {
+        while (ok && sent < STREAM_MESSAGES_PER_TURN) {
+          let msg: Uint8Array | null;
+          try {
+            msg = stream.next();
+          } catch (err) {
+            onError(`${label}: response stream failed`, err);
+            endStream();
+            closing = true;
+            socket.end();
+            return;
+          }
+          if (msg === null) {
+            endStream();
+            break;
+          }
+          sent++;
+          const out = Buffer.allocUnsafe(msg.length + 2);
+          out.writeUInt16BE(msg.length, 0);
+          out.set(msg, 2);
+          ok = socket.write(out);
+        }
+      } finally {
+        socket.uncork();
+      }
+      if (stream !== null) {
+        // Pushed back: 'drain' resumes; else the next turn does, after other work had its turn.
+        if (ok) setImmediate(pump);
+        return;
+      }
+      if (!ok) {
+        // The last messages are queued: 'drain' goes on with what the client sent meanwhile.
+        return;
+      }
+      blocked = false;
+      const rest = pending;
+      pending = null;
+      if (rest !== null) consume(rest);
+      if (blocked || closing) return;
+      if (peerEnded) finish();
+      else {
+        idle.add(socket);
+        socket.resume();
+      }
+    }
 
     const reject = () => {
       stats.malformed++;

@@ -21,6 +21,7 @@ import { parseUdpIo, type UdpIo, type UdpIoChoice } from '../shared/listeners.js
 import { parseNativeAnswers } from '../shared/native-answers-option.js';
 import { applyAnswerOptions, ConfigError, DEFAULT_DNS, parseInteger } from '../shared/options.js';
 import { resolveShieldFlags } from '../shared/shield.js';
+import { resolveTransferFlags } from '../shared/transfers.js';
 
 /** The environment variable carrying the config to worker processes. */
 export const CONFIG_ENV = 'SWITCHBOARD_SERVE_CONFIG';
@@ -75,6 +76,10 @@ export interface ServeOptionsInput {
   shieldZone?: string[];
   /** `--metrics ADDR:PORT`. */
   metrics?: string;
+  /** `--transfer-key NAME:ALG:SECRET` (repeatable). */
+  transferKey?: string[];
+  /** `--allow-axfr-from PREFIX` (repeatable). */
+  allowAxfrFrom?: string[];
 }
 
 /**
@@ -124,6 +129,8 @@ export function buildServeConfig(input: ServeOptionsInput, cwd = process.cwd()):
   };
   const shield = resolveShieldFlags(input);
   if (shield !== undefined) config.shield = shield;
+  const transfers = resolveTransferFlags(input);
+  if (transfers !== undefined) config.transfers = transfers;
   if (input.metrics !== undefined) {
     try {
       config.metrics = parseMetricsAddress(input.metrics);

@@ -17,6 +17,7 @@ import { createRateLimitedReporter, type Logger } from '../shared/log.js';
 import { startNativeAnswers } from '../shared/native-answers.js';
 import { buildResponderOptions, ConfigError } from '../shared/options.js';
 import { shieldCounters, shieldSawTcp, startShield, withNodeShield } from '../shared/shield.js';
+import { startTransfers } from '../shared/transfers.js';
 import type { ServeConfig } from './config.js';
 import type { ZoneSummary } from './report.js';
 import { loadZoneDir, type ZoneDirReport, type ZoneFileLoader, type ZoneSet } from './zone-dir.js';
@@ -78,10 +79,19 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
   );
   // `--metrics`: every query counted (a few typed-array increments); without it, nothing added.
   const counters = config.metrics !== undefined ? new DnsCounters() : undefined;
-  const handler: QueryHandler = counters ? counters.wrapHandler<TransportContext>(answer) : answer;
+  // Zone transfers and TSIG-signed queries (docs/TRANSFERS.md) before the Responder.
+  const transfers = startTransfers(config.transfers, () => responder.catalog, deps.log, config.ednsSize);
+  const signedOrAnswer = transfers.service.wrap(answer);
+  const handler: QueryHandler = counters
+    ? counters.wrapHandler<TransportContext>(signedOrAnswer)
+    : signedOrAnswer;
   const onError = createRateLimitedReporter(deps.log);
 
-  const { udp, tcp, closeAll: closeListeners } = await openListeners(config, handler, onError);
+  const {
+    udp,
+    tcp,
+    closeAll: closeListeners,
+  } = await openListeners(config, handler, onError, transfers.service.streams);
   // This process parses its zones (no shared images): C answers only when asked for explicitly
   // (each zone compiled on its first query); `auto`, the default with --images on, is off here.
   const native = startNativeAnswers({ ...config, nativeAnswers: config.nativeAnswers === true }, deps.log);

@@ -8,6 +8,7 @@ import type { UdpIo } from './listeners.js';
 import type { NativeAnswersMode } from './native-answers-option.js';
 import { ConfigError } from './options.js';
 import type { ShieldFlags } from './shield.js';
+import type { TransferFlags } from './transfers.js';
 
 /** The environment variable carrying the DNS config to `start` worker processes. */
 export const START_CONFIG_ENV = 'SWITCHBOARD_START_CONFIG';
@@ -38,6 +39,8 @@ export interface DnsServingSettings {
   /** `--shield`, `--rrl`, `--cookie-secret`, `--shield-allow` (docs/SHIELD.md), checked by the
    * primary, with the cookie secret every worker shares; absent: off. */
   shield?: ShieldFlags;
+  /** `--transfer-key` (repeatable) and `--allow-axfr-from` (serve; repeatable): docs/TRANSFERS.md. */
+  transfers?: TransferFlags;
 }
 
 /** What a DNS worker of `switchboard start` needs; JSON-serialisable. */

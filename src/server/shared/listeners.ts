@@ -3,7 +3,7 @@
  * `serve` and `start` workers).
  * @module
  */
-import type { QueryHandler } from '../../transport/handler.js';
+import type { QueryHandler, StreamHandler } from '../../transport/handler.js';
 import type { ListenAddress } from '../../transport/listen-address.js';
 import { createNativeUdpListener, nativeUdpStatus } from '../../transport/native-udp.js';
 import { createTcpListener, type TcpListener } from '../../transport/tcp.js';
@@ -108,6 +108,7 @@ export async function openListeners(
   config: ListenerSettings,
   handler: QueryHandler,
   onError: (message: string, err: unknown) => void,
+  streams?: StreamHandler,
 ): Promise<OpenListeners> {
   const udp: UdpListener[] = [];
   const tcp: TcpListener[] = [];
@@ -130,6 +131,7 @@ export async function openListeners(
         await createTcpListener({
           address,
           handler,
+          streams,
           onError,
           idleTimeoutMs: config.tcpIdleTimeoutMs,
           maxConnections: config.tcpMaxConnections,

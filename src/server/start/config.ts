@@ -38,6 +38,7 @@ import { parseUdpIo, type UdpIoChoice } from '../shared/listeners.js';
 import { parseNativeAnswers } from '../shared/native-answers-option.js';
 import { applyAnswerOptions, ConfigError, DEFAULT_DNS, parseInteger } from '../shared/options.js';
 import { resolveShieldFlags } from '../shared/shield.js';
+import { resolveTransferFlags } from '../shared/transfers.js';
 import { metricsAccessOf, parseLimitFlags, type StartLimits } from './limits.js';
 
 export {
@@ -132,6 +133,8 @@ export interface StartOptionsInput {
   shieldZone?: string[];
   /** `--shield-tenant off|key=max,…`: the per-zone settings tenants may set, and their ceilings. */
   shieldTenant?: string;
+  /** `--transfer-key NAME:ALG:SECRET` (repeatable): keys that may transfer every zone (edges). */
+  transferKey?: string[];
 }
 
 /**
@@ -196,6 +199,8 @@ export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()):
   };
   const shield = resolveShieldFlags(input);
   if (shield !== undefined) dns.shield = shield;
+  const transfers = resolveTransferFlags({ transferKey: input.transferKey });
+  if (transfers !== undefined) dns.transfers = transfers;
   applyAnswerOptions(dns, input);
   let nameservers: string[] | undefined;
   if (input.nameservers !== undefined && input.nameservers.trim() !== '') {

@@ -31,6 +31,7 @@ import {
   withNodeShield,
 } from '../shared/shield.js';
 import { decodeSnapshotChunks, SNAPSHOT_FILE_NAME, SnapshotFileError } from '../shared/snapshot-file.js';
+import { applyTransferZones, isTransferZonesMessage, startTransfers } from '../shared/transfers.js';
 import { setupWorkerProcess } from '../shared/worker-process.js';
 import {
   isZonesMessage,
@@ -86,16 +87,19 @@ function currentLoads(): LoadCounters {
 // `{worker}` in the NSID and the identity becomes this worker's slot: which worker answered.
 const responder = new Responder(table.catalog(), buildResponderOptions(config, slot));
 const counters = new DnsCounters();
+// Zone transfers and TSIG-signed queries (docs/TRANSFERS.md) before the Responder; each zone's
+// transfer settings come from the primary (`switchboard:transfer-zones`).
+const transfers = startTransfers(config.transfers, () => responder.catalog, log, config.ednsSize);
 // The counting wrapper reads the RCODE and TC bit from the response header: no decoding.
 const handler: QueryHandler = counters.wrapHandler<TransportContext>(
   // --shield with --io node: the shield in front of the UDP queries (docs/SHIELD.md).
   withNodeShield(
     config,
-    (query, ctx) => {
+    transfers.service.wrap((query, ctx) => {
       // A query over TCP proves its source address (the shield's `tcp` tier).
       if (ctx.transport === 'tcp') shieldSawTcp(ctx.address);
       return responder.respond(query, ctx);
-    },
+    }),
     () => responder.catalog,
   ),
 );
@@ -119,7 +123,12 @@ let native: NativeAnswers | undefined;
 
 async function bindAndReport(loadMs: number): Promise<void> {
   try {
-    listeners = await openListeners(config, handler, createRateLimitedReporter(log));
+    listeners = await openListeners(
+      config,
+      handler,
+      createRateLimitedReporter(log),
+      transfers.service.streams,
+    );
     native = startNativeAnswers(config, log);
     if (native) {
       native.sync(responder.catalog);
@@ -212,5 +221,6 @@ process.on('message', (msg: unknown) => {
   if (isZonesMessage(msg)) onZones(msg);
   else if (isCookieSecretsMessage(msg)) applyCookieSecrets(msg);
   else if (isShieldZonesMessage(msg)) applyShieldZones(msg);
+  else if (isTransferZonesMessage(msg)) applyTransferZones(transfers.acl, msg, log);
 });
 send({ type: 'switchboard:hello' });

@@ -1,0 +1,126 @@
+/**
+ * Zone transfers in a DNS-serving process (`serve` and `start` workers): the flags
+ * (`--transfer-key NAME:ALG:SECRET`, `--allow-axfr-from PREFIX`, both repeatable) checked once
+ * in the primary, and each worker's `TransferService` (src/xfr/) in front of its Responder.
+ * With `start`, each zone's own settings (keys of its account, `master_tsig_key_ids`,
+ * `ALLOW-AXFR-FROM`) arrive from the primary as `switchboard:transfer-zones` messages after
+ * every change, as the zones' shield settings do (docs/TRANSFERS.md).
+ * @module
+ */
+import type { Catalog } from '../../answer/catalog.js';
+import { Name } from '../../wire/name.js';
+import { isTransferPrefix, TransferAcl, type ZoneTransferSettings } from '../../xfr/acl.js';
+import { TransferService } from '../../xfr/service.js';
+import { makeTsigKey, parseTsigKeySpec, type TsigKey, TsigKeyError } from '../../xfr/tsig.js';
+import type { Logger } from './log.js';
+import { ConfigError } from './options.js';
+
+/** The transfer flags as the processes carry them (JSON: secrets as given, base64). */
+export interface TransferFlags {
+  /** `--transfer-key` specs, checked. */
+  keys: string[];
+  /** `--allow-axfr-from` prefixes, checked. */
+  allowFrom: string[];
+}
+
+/**
+ * Checks `--transfer-key` and `--allow-axfr-from`; undefined when neither is given.
+ * @throws ConfigError naming the flag (never the secret)
+ */
+export function resolveTransferFlags(input: {
+  transferKey?: string[];
+  allowAxfrFrom?: string[];
+}): TransferFlags | undefined {
+  const keys = input.transferKey ?? [];
+  const allowFrom = input.allowAxfrFrom ?? [];
+  if (keys.length === 0 && allowFrom.length === 0) return undefined;
+  const names = new Set<string>();
+  for (const spec of keys) {
+    let key: TsigKey;
+    try {
+      key = parseTsigKeySpec(spec);
+    } catch (err) {
+      if (err instanceof TsigKeyError) throw new ConfigError(`--transfer-key: ${err.message}`);
+      throw err;
+    }
+    if (names.has(key.name.key)) throw new ConfigError(`--transfer-key: key ${key.name} given twice`);
+    names.add(key.name.key);
+  }
+  for (const p of allowFrom)
+    if (!isTransferPrefix(p)) throw new ConfigError(`--allow-axfr-from: '${p}' is not an address or prefix`);
+  return { keys, allowFrom };
+}
+
+/** One zone's transfer settings as the primary sends them (secrets base64). */
+export interface ZoneTransferWire {
+  zone: string;
+  keys: { name: string; algorithm: string; secret: string }[];
+  allowKeys: string[];
+  allowFrom: string[];
+  autoNs: boolean;
+}
+
+/** The message carrying every zone's transfer settings (the whole set each time). */
+export interface TransferZonesMessage {
+  type: 'switchboard:transfer-zones';
+  zones: ZoneTransferWire[];
+}
+
+export function isTransferZonesMessage(msg: unknown): msg is TransferZonesMessage {
+  return (
+    typeof msg === 'object' &&
+    msg !== null &&
+    (msg as { type?: unknown }).type === 'switchboard:transfer-zones'
+  );
+}
+
+/** The worker's transfer service over `catalog`, with the flags' keys and allow-list. */
+export function startTransfers(
+  flags: TransferFlags | undefined,
+  catalog: () => Catalog,
+  log: Logger,
+  ednsSize: number | undefined,
+): { service: TransferService; acl: TransferAcl } {
+  const acl = new TransferAcl((flags?.keys ?? []).map(parseTsigKeySpec), flags?.allowFrom ?? []);
+  const service = new TransferService({
+    acl,
+    catalog,
+    ednsSize,
+    onTransfer: (e) => {
+      if (e.outcome === 'started' || e.outcome === 'done') return;
+      log.info(`transfer ${e.type} ${e.zone} to ${e.address}${e.key ? ` key ${e.key}` : ''}: ${e.outcome}`);
+    },
+  });
+  return { service, acl };
+}
+
+/** Applies a `switchboard:transfer-zones` message to `acl` (a bad key is left out, logged by name). */
+export function applyTransferZones(acl: TransferAcl, msg: TransferZonesMessage, log: Logger): void {
+  const zones = new Map<string, ZoneTransferSettings>();
+  for (const z of msg.zones) {
+    const keys: TsigKey[] = [];
+    for (const k of z.keys) {
+      try {
+        keys.push(makeTsigKey(k.name, k.algorithm, k.secret));
+      } catch {
+        log.error(`zone ${z.zone}: TSIG key ${k.name} cannot be used`);
+      }
+    }
+    let zone: Name;
+    try {
+      zone = Name.parse(z.zone);
+    } catch {
+      continue;
+    }
+    const allowKeys: string[] = [];
+    for (const n of z.allowKeys) {
+      try {
+        allowKeys.push(Name.parse(n.endsWith('.') ? n : `${n}.`).key);
+      } catch {
+        // A name the control plane checked; nothing to allow otherwise.
+      }
+    }
+    zones.set(zone.key, { keys, allowKeys, allowFrom: z.allowFrom, autoNs: z.autoNs });
+  }
+  acl.setZones(zones);
+}

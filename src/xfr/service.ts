@@ -1,0 +1,340 @@
+/**
+ * The DNS side of transfers: sees each query before the Responder and takes the ones that are
+ * its business — AXFR and IXFR over TCP, and any query signed with TSIG (a secondary's SOA
+ * check is signed with its transfer key and wants a signed answer). Everything else goes on to
+ * the Responder untouched, after a few octet reads.
+ *
+ * A transfer: the TSIG checked against the edge keys and the keys of the zone's account
+ * (acl.ts), the ACL, the concurrency limits (per source address and in total per process; edge
+ * keys exempt), then a stream of messages (axfr.ts) the TCP transport writes a few per turn.
+ * IXFR is answered as RFC 1995 §4 allows when no increment is kept: one SOA when the client is
+ * current, else the whole zone in AXFR form (journals come with issue 9's next part).
+ * @module
+ */
+import type { Catalog } from '../answer/catalog.js';
+import type { QueryHandler, ResponseStream, StreamHandler, TransportContext } from '../transport/handler.js';
+import { Flag, Opcode, Rcode, RRClass, RRType } from '../wire/constants.js';
+import { decodeMessage } from '../wire/decode.js';
+import { MessageWriter } from '../wire/encode.js';
+import { WireFormatError } from '../wire/errors.js';
+import type { Edns, Message, Question } from '../wire/message.js';
+import { readSoa } from '../wire/rdata.js';
+import type { ServedZone } from '../zone/zone.js';
+import type { TransferAcl } from './acl.js';
+import { fullTransfer, soaOnly, type TransferHeader, transferFlags } from './axfr.js';
+import {
+  findTsig,
+  signTsigError,
+  type TsigKey,
+  type TsigRecord,
+  TsigSigner,
+  verifyTsigRequest,
+} from './tsig.js';
+
+/** Default concurrent transfers from one source address (per DNS worker process). */
+export const DEFAULT_TRANSFERS_PER_SOURCE = 4;
+/** Default concurrent transfers in total (per DNS worker process). */
+export const DEFAULT_TRANSFERS_TOTAL = 32;
+
+export interface TransferServiceOptions {
+  acl: TransferAcl;
+  /** The catalog queries are answered from now (the Responder's). */
+  catalog: () => Catalog;
+  perSource?: number;
+  total?: number;
+  /** Our EDNS payload size (the OPT of transfer messages). */
+  ednsSize?: number;
+  /** Told of each transfer begun or refused (no secrets: key names only). */
+  onTransfer?: (event: TransferEvent) => void;
+}
+
+export interface TransferEvent {
+  zone: string;
+  address: string;
+  type: 'AXFR' | 'IXFR';
+  key?: string;
+  outcome: 'started' | 'refused' | 'limited' | 'done' | 'aborted';
+  serial?: number;
+}
+
+/** Counters of this process's transfers (for metrics and tests). */
+export interface TransferStats {
+  started: number;
+  refused: number;
+  limited: number;
+  tsigFailures: number;
+  active: number;
+}
+
+const CLASSIC_UDP = 512;
+
+export class TransferService {
+  readonly #acl: TransferAcl;
+  readonly #catalog: () => Catalog;
+  readonly #perSource: number;
+  readonly #total: number;
+  readonly #ednsSize: number;
+  readonly #onTransfer: ((e: TransferEvent) => void) | undefined;
+  readonly #bySource = new Map<string, number>();
+  #active = 0;
+  readonly stats: TransferStats = { started: 0, refused: 0, limited: 0, tsigFailures: 0, active: 0 };
+
+  constructor(opts: TransferServiceOptions) {
+    this.#acl = opts.acl;
+    this.#catalog = opts.catalog;
+    this.#perSource = opts.perSource ?? DEFAULT_TRANSFERS_PER_SOURCE;
+    this.#total = opts.total ?? DEFAULT_TRANSFERS_TOTAL;
+    this.#ednsSize = opts.ednsSize ?? 1232;
+    this.#onTransfer = opts.onTransfer;
+  }
+
+  /** The hook for the TCP listeners (`streams`). */
+  readonly streams: StreamHandler = (query, ctx) => this.#handle(query, ctx, undefined);
+
+  /** `handler` with signed queries taken here first (both transports). */
+  wrap(handler: QueryHandler): QueryHandler {
+    return (query, ctx) => {
+      const r = this.#handle(query, ctx, handler);
+      if (r === undefined) return handler(query, ctx);
+      // Over UDP no stream is made (transfers are TCP only).
+      return r instanceof Uint8Array || r === null ? r : null;
+    };
+  }
+
+  /**
+   * undefined: not ours. `handler`: the Responder, for signed ordinary queries (over TCP the
+   * listener's own handler answers unsigned ones, so `streams` passes undefined and a signed
+   * query is answered through `answerSigned` with the handler given to `wrap`).
+   */
+  #handle(
+    query: Uint8Array,
+    ctx: TransportContext,
+    handler: QueryHandler | undefined,
+  ): Uint8Array | ResponseStream | null | undefined {
+    const peek = peekQuery(query);
+    if (peek === undefined) return undefined;
+    const transfer =
+      ctx.transport === 'tcp' &&
+      peek.opcode === Opcode.QUERY &&
+      (peek.qtype === RRType.AXFR || peek.qtype === RRType.IXFR);
+    // The TCP hook (`streams`) takes transfers only; signed queries reach `wrap`'s handler.
+    if (!transfer && (!peek.maybeSigned || handler === undefined)) return undefined;
+    const tsig = peek.maybeSigned ? findTsig(query) : undefined;
+    if (!transfer && tsig === undefined) return undefined;
+    // Signed NOTIFY and UPDATE come with issue 9's next parts: the Responder says NOTIMP.
+    if (peek.opcode !== Opcode.QUERY) return undefined;
+    if (tsig === 'malformed') return formErr(query);
+    const bare = tsig === undefined ? query : stripTsig(query, tsig);
+    let msg: Message;
+    try {
+      msg = decodeMessage(bare);
+    } catch (err) {
+      if (err instanceof WireFormatError) return formErr(query);
+      throw err;
+    }
+    const q = msg.questions.length === 1 ? msg.questions[0] : undefined;
+    if (q === undefined) return transfer || tsig !== undefined ? formErr(query) : undefined;
+    const catalog = this.#catalog();
+    const zone = catalog.find(q.name);
+    // Verify the signature against the keys this zone may be signed with.
+    let signer: TsigSigner | undefined;
+    let key: TsigKey | undefined;
+    if (tsig !== undefined) {
+      const verdict = verifyTsigRequest(query, tsig, (name) => this.#acl.keyFor(zone?.origin.key, name));
+      if (!verdict.ok) {
+        this.stats.tsigFailures++;
+        if (verdict.rcode === Rcode.FORMERR) return formErr(query);
+        const flags = transferFlags(msg.flags, 0) & ~Flag.AA;
+        const bytes = shortMessage(msg.id, flags | Rcode.NOTAUTH, q, undefined);
+        return signTsigError(bytes, verdict);
+      }
+      key = verdict.key;
+      signer = new TsigSigner(key, tsig.mac);
+    }
+    if (!transfer) {
+      const answer = handler?.(bare, ctx);
+      if (answer === undefined || answer === null) return answer === null ? null : undefined;
+      return this.#signOrTruncate(answer, key!, (tsig as TsigRecord).mac, msg, q, ctx);
+    }
+    const type = q.type === RRType.AXFR ? 'AXFR' : 'IXFR';
+    const opt: Edns | undefined = msg.edns && {
+      udpSize: this.#ednsSize,
+      extendedRcode: 0,
+      version: 0,
+      flags: 0,
+      options: [],
+    };
+    const refuse = (outcome: 'refused' | 'limited'): Uint8Array => {
+      if (outcome === 'refused') this.stats.refused++;
+      else this.stats.limited++;
+      this.#onTransfer?.({
+        zone: q.name.toString(),
+        address: ctx.address,
+        type,
+        key: key?.name.toString(),
+        outcome,
+      });
+      const bytes = shortMessage(msg.id, (transferFlags(msg.flags, 0) & ~Flag.AA) | Rcode.REFUSED, q, opt);
+      return signer ? signer.sign(bytes) : bytes;
+    };
+    // Only a zone's apex is transferred, only IN, and only by those allowed (RFC 5936 §4.2).
+    if (q.class !== RRClass.IN || zone === undefined || zone.origin.key !== q.name.key)
+      return refuse('refused');
+    if (!this.#acl.allows(zone, ctx.address, key, catalog)) return refuse('refused');
+    const header: TransferHeader = { id: msg.id, flags: transferFlags(msg.flags), question: q, opt, signer };
+    if (type === 'IXFR') {
+      const theirs = msg.authority.find((rr) => rr.type === RRType.SOA);
+      if (theirs !== undefined && !serialBehind(readSerial(theirs.rdata), zone.serial))
+        return soaOnly(zone, header);
+    }
+    const exempt = this.#acl.isEdgeKey(key);
+    const source = ctx.address;
+    if (!exempt) {
+      const n = this.#bySource.get(source) ?? 0;
+      if (n >= this.#perSource || this.#active >= this.#total) return refuse('limited');
+      this.#bySource.set(source, n + 1);
+      this.#active++;
+    }
+    this.stats.started++;
+    this.stats.active++;
+    const event: TransferEvent = {
+      zone: zone.origin.toString(),
+      address: source,
+      type,
+      key: key?.name.toString(),
+      outcome: 'started',
+      serial: zone.serial,
+    };
+    this.#onTransfer?.(event);
+    return this.#stream(zone, header, exempt, source, event);
+  }
+
+  #stream(
+    zone: ServedZone,
+    header: TransferHeader,
+    exempt: boolean,
+    source: string,
+    event: TransferEvent,
+  ): ResponseStream {
+    const messages = fullTransfer(zone, header);
+    let open = true;
+    let finished = false;
+    return {
+      next: () => {
+        if (!open) return null;
+        const r = messages.next();
+        if (r.done) {
+          finished = true;
+          return null;
+        }
+        return r.value;
+      },
+      close: () => {
+        if (!open) return;
+        open = false;
+        this.stats.active--;
+        if (!exempt) {
+          this.#active--;
+          const n = (this.#bySource.get(source) ?? 1) - 1;
+          if (n <= 0) this.#bySource.delete(source);
+          else this.#bySource.set(source, n);
+        }
+        this.#onTransfer?.({ ...event, outcome: finished ? 'done' : 'aborted' });
+      },
+    };
+  }
+
+  /** A signed ordinary answer; over UDP, one that no longer fits is sent TC=1 (RFC 8945 §5.3). */
+  #signOrTruncate(
+    answer: Uint8Array,
+    key: TsigKey,
+    requestMac: Uint8Array,
+    msg: Message,
+    q: Question,
+    ctx: TransportContext,
+  ): Uint8Array {
+    const signed = new TsigSigner(key, requestMac).sign(answer);
+    if (ctx.transport === 'tcp') return signed;
+    const limit = msg.edns ? Math.max(CLASSIC_UDP, Math.min(msg.edns.udpSize, this.#ednsSize)) : CLASSIC_UDP;
+    if (signed.length <= limit) return signed;
+    const flags = (answer[2] << 8) | answer[3] | Flag.TC;
+    return new TsigSigner(key, requestMac).sign(shortMessage(msg.id, flags, q, undefined));
+  }
+}
+
+/** What the first octets of a query say, without decoding it. */
+function peekQuery(q: Uint8Array): { opcode: number; qtype: number; maybeSigned: boolean } | undefined {
+  if (q.length < 12 || (q[2] & 0x80) !== 0) return undefined;
+  const opcode = (q[2] >> 3) & 0xf;
+  const qd = (q[4] << 8) | q[5];
+  const an = (q[6] << 8) | q[7];
+  const ns = (q[8] << 8) | q[9];
+  const ar = (q[10] << 8) | q[11];
+  if (qd !== 1) return { opcode, qtype: -1, maybeSigned: ar > 0 };
+  let at = 12;
+  while (at < q.length && q[at] !== 0) {
+    if ((q[at] & 0xc0) !== 0) return { opcode, qtype: -1, maybeSigned: ar > 0 };
+    at += q[at] + 1;
+  }
+  at++;
+  if (at + 4 > q.length) return { opcode, qtype: -1, maybeSigned: ar > 0 };
+  const qtype = (q[at] << 8) | q[at + 1];
+  at += 4;
+  // The common case: nothing after the question but one OPT owned by the root.
+  let maybeSigned = ar > 0;
+  if (
+    ar === 1 &&
+    an === 0 &&
+    ns === 0 &&
+    at + 3 <= q.length &&
+    q[at] === 0 &&
+    q[at + 1] === 0 &&
+    q[at + 2] === RRType.OPT
+  )
+    maybeSigned = false;
+  return { opcode, qtype, maybeSigned };
+}
+
+/** The query without its TSIG RR (ARCOUNT − 1), for the Responder. */
+function stripTsig(query: Uint8Array, tsig: TsigRecord): Uint8Array {
+  const out = Uint8Array.from(query.subarray(0, tsig.offset));
+  const ar = ((out[10] << 8) | out[11]) - 1;
+  out[10] = ar >> 8;
+  out[11] = ar & 0xff;
+  return out;
+}
+
+/** A response of header and question (and OPT): REFUSED, NOTAUTH … */
+function shortMessage(id: number, flags: number, q: Question, opt: Edns | undefined): Uint8Array {
+  const w = new MessageWriter(512);
+  w.header(id, flags);
+  w.question(q);
+  if (opt) w.opt(opt);
+  return w.finish();
+}
+
+/** FORMERR echoing the ID and opcode (RFC 1035 §4.1.1), nothing else trusted. */
+function formErr(query: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12);
+  out[0] = query[0];
+  out[1] = query[1];
+  out[2] = 0x80 | (query[2] & 0x78) | (query[2] & 0x01);
+  out[3] = Rcode.FORMERR;
+  return out;
+}
+
+function readSerial(rdata: Uint8Array): number {
+  try {
+    return readSoa(rdata).serial;
+  } catch {
+    return -1;
+  }
+}
+
+/** RFC 1982: is serial `a` before `b`? (-1: unreadable, always behind.) */
+export function serialBehind(a: number, b: number): boolean {
+  if (a < 0) return true;
+  if (a === b) return false;
+  const d = (b - a) >>> 0;
+  return d > 0 && d < 0x80000000;
+}
