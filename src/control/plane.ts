@@ -21,6 +21,7 @@ import { History } from './history.js';
 import { Retention } from './retention.js';
 import { Serving } from './serving.js';
 import { Tokens } from './tokens.js';
+import { TsigKeys } from './tsig-keys.js';
 import type { ControlPlane, ControlPlaneOptions, ZoneChangeEvent } from './types.js';
 import { ZoneShields } from './zone-shield.js';
 import { Zones } from './zones.js';
@@ -42,6 +43,7 @@ export class StoreControlPlane implements ControlPlane {
   readonly #deleted: DeletedZones;
   readonly #serving: Serving;
   readonly #shields: ZoneShields;
+  readonly #tsig: TsigKeys;
 
   private constructor(store: Store, opts: ControlPlaneOptions) {
     this.#events = new ChangeEvents(store);
@@ -54,6 +56,7 @@ export class StoreControlPlane implements ControlPlane {
     this.#deleted = new DeletedZones(this.#ctx, this.#retention, this.#zones);
     this.#serving = new Serving(this.#ctx);
     this.#shields = new ZoneShields(this.#ctx, opts.shield);
+    this.#tsig = new TsigKeys(this.#ctx);
   }
 
   /** Opens the store (migrating it) and, with PostgreSQL, starts listening for changes. */
@@ -171,6 +174,33 @@ export class StoreControlPlane implements ControlPlane {
   }
   onShieldChange(listener: () => void): () => void {
     return this.#events.onShieldChange(listener);
+  }
+
+  // ---- TSIG keys and who may transfer a zone ----
+
+  listTsigKeys(...a: Args<'listTsigKeys'>) {
+    return this.#tsig.listTsigKeys(...a);
+  }
+  getTsigKey(...a: Args<'getTsigKey'>) {
+    return this.#tsig.getTsigKey(...a);
+  }
+  createTsigKey(...a: Args<'createTsigKey'>) {
+    return this.#tsig.createTsigKey(...a);
+  }
+  updateTsigKey(...a: Args<'updateTsigKey'>) {
+    return this.#tsig.updateTsigKey(...a);
+  }
+  deleteTsigKey(...a: Args<'deleteTsigKey'>) {
+    return this.#tsig.deleteTsigKey(...a);
+  }
+  getZoneTransfer(...a: Args<'getZoneTransfer'>) {
+    return this.#tsig.getZoneTransfer(...a);
+  }
+  setZoneTransfer(...a: Args<'setZoneTransfer'>) {
+    return this.#tsig.setZoneTransfer(...a);
+  }
+  transferZones() {
+    return this.#tsig.transferZones();
   }
 
   // ---- versions and audit ----

@@ -6,6 +6,7 @@
  * zone names are case-folded; types are mnemonics (`A`, `TYPE65534`).
  * @module
  */
+import type { ServedTransferZone, TsigKeyInfo, ZoneTransferInfo } from './tsig-keys.js';
 
 /** What a token may do. */
 export type Access = 'read' | 'write';
@@ -500,6 +501,29 @@ export interface ControlPlane {
   shieldZones(): Promise<ServedShieldZone[]>;
   /** Subscribes to changes of any zone's shield settings (every replica's, with PostgreSQL). */
   onShieldChange(listener: () => void): () => void;
+
+  // ---- TSIG keys and who may transfer a zone (control/tsig-keys.ts; docs/TRANSFERS.md) ----
+
+  /** The keys of the principal's account, without secrets. */
+  listTsigKeys(p: Principal): Promise<TsigKeyInfo[]>;
+  /** One key of the principal's account, by name, with its secret. */
+  getTsigKey(p: Principal, name: string): Promise<TsigKeyInfo>;
+  /** A new key (`key` absent: one is generated); returned with its secret. */
+  createTsigKey(
+    p: Principal,
+    input: { name?: unknown; algorithm?: unknown; key?: unknown },
+  ): Promise<TsigKeyInfo>;
+  /** Changes a key's name, algorithm or secret. */
+  updateTsigKey(
+    p: Principal,
+    name: string,
+    input: { name?: unknown; algorithm?: unknown; key?: unknown },
+  ): Promise<TsigKeyInfo>;
+  deleteTsigKey(p: Principal, name: string): Promise<void>;
+  getZoneTransfer(p: Principal, zone: string): Promise<ZoneTransferInfo>;
+  setZoneTransfer(p: Principal, zone: string, input: Partial<ZoneTransferInfo>): Promise<ZoneTransferInfo>;
+  /** Every zone's transfer settings with its account's keys, secrets included (DNS workers only). */
+  transferZones(): Promise<ServedTransferZone[]>;
 
   listVersions(p: Principal, name: string, page?: PageRequest): Promise<Page<ZoneVersion>>;
   getVersion(p: Principal, name: string, version: number): Promise<VersionDiff>;

@@ -445,6 +445,34 @@ export const migrations: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 10,
+    name: 'transfers',
+    async up(db) {
+      // Zone transfers (docs/TRANSFERS.md): an account's TSIG keys, named uniquely within the
+      // account only (tenants' key names may collide: a zone's transfer is checked against its
+      // own account's keys), removed with the account; and a zone's transfer settings (the
+      // PowerDNS field master_tsig_key_ids and metadata ALLOW-AXFR-FROM), removed with the zone.
+      await db.schema
+        .createTable('tsig_keys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('algorithm', 'text', (c) => c.notNull())
+        .addColumn('secret', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('tsig_keys_account_name', ['account_id', 'name'])
+        .execute();
+      await db.schema
+        .createTable('zone_transfer')
+        .addColumn('zone_id', 'text', (c) => c.primaryKey().references('zones.id').onDelete('cascade'))
+        .addColumn('tsig_keys', 'text', (c) => c.notNull())
+        .addColumn('allow_from', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 ];
 
 /**

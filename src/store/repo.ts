@@ -14,9 +14,11 @@ import type {
   DeletedZonesTable,
   RRsetsTable,
   TokensTable,
+  TsigKeysTable,
   UsersTable,
   ZoneShieldTable,
   ZonesTable,
+  ZoneTransferTable,
   ZoneVersionsTable,
 } from './schema.js';
 
@@ -247,6 +249,84 @@ export class Repo {
 
   async updateZone(id: string, patch: Updateable<ZonesTable>): Promise<void> {
     await this.db.updateTable('zones').set(patch).where('id', '=', id).execute();
+  }
+
+  // ---- TSIG keys and zone transfer settings (migration 10) ----
+
+  /** An account's TSIG keys, by name. */
+  async listTsigKeys(accountId: string): Promise<Selectable<TsigKeysTable>[]> {
+    return this.db
+      .selectFrom('tsig_keys')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .orderBy('name')
+      .execute();
+  }
+
+  /** One of an account's keys by its folded name. */
+  async getTsigKey(accountId: string, name: string): Promise<Selectable<TsigKeysTable> | undefined> {
+    return this.db
+      .selectFrom('tsig_keys')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+  }
+
+  async insertTsigKey(row: Insertable<TsigKeysTable>): Promise<void> {
+    await this.db.insertInto('tsig_keys').values(row).execute();
+  }
+
+  async updateTsigKey(id: string, patch: Updateable<TsigKeysTable>): Promise<void> {
+    await this.db.updateTable('tsig_keys').set(patch).where('id', '=', id).execute();
+  }
+
+  async deleteTsigKey(id: string): Promise<void> {
+    await this.db.deleteFrom('tsig_keys').where('id', '=', id).execute();
+  }
+
+  async getZoneTransfer(zoneId: string): Promise<Selectable<ZoneTransferTable> | undefined> {
+    return this.db.selectFrom('zone_transfer').selectAll().where('zone_id', '=', zoneId).executeTakeFirst();
+  }
+
+  /** Sets (inserts or replaces) a zone's transfer settings. */
+  async putZoneTransfer(row: Insertable<ZoneTransferTable>): Promise<void> {
+    await this.db
+      .insertInto('zone_transfer')
+      .values(row)
+      .onConflict((oc) =>
+        oc
+          .column('zone_id')
+          .doUpdateSet({ tsig_keys: row.tsig_keys, allow_from: row.allow_from, updated_at: row.updated_at }),
+      )
+      .execute();
+  }
+
+  async deleteZoneTransfer(zoneId: string): Promise<void> {
+    await this.db.deleteFrom('zone_transfer').where('zone_id', '=', zoneId).execute();
+  }
+
+  /** Every zone's transfer settings with the zone's name and account. */
+  async listZoneTransfers(): Promise<
+    Array<{ name: string; account_id: string; tsig_keys: string; allow_from: string }>
+  > {
+    return this.db
+      .selectFrom('zone_transfer')
+      .innerJoin('zones', 'zones.id', 'zone_transfer.zone_id')
+      .select([
+        'zones.name as name',
+        'zones.account_id as account_id',
+        'zone_transfer.tsig_keys as tsig_keys',
+        'zone_transfer.allow_from as allow_from',
+      ])
+      .orderBy('zones.name')
+      .execute();
+  }
+
+  /** The TSIG keys of the given accounts. */
+  async tsigKeysOfAccounts(accountIds: readonly string[]): Promise<Selectable<TsigKeysTable>[]> {
+    if (accountIds.length === 0) return [];
+    return this.db.selectFrom('tsig_keys').selectAll().where('account_id', 'in', accountIds).execute();
   }
 
   // ---- zone shield settings (migration 9) ----

@@ -189,6 +189,36 @@ export interface ZoneShieldTable {
   updated_at: string;
 }
 
+/**
+ * tsig_keys: an account's TSIG keys (migration 10). `name` is the key's folded absolute name
+ * (unique per account, not across accounts: two tenants may both have `transfer.`).
+ */
+export interface TsigKeysTable {
+  id: string;
+  account_id: string;
+  name: string;
+  /** `hmac-sha256` … (src/xfr/tsig.ts `TSIG_ALGORITHMS`). */
+  algorithm: string;
+  /** The secret, base64. */
+  secret: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/**
+ * zone_transfer: who may transfer a zone (migration 10): the PowerDNS zone field
+ * `master_tsig_key_ids` (names of keys of the zone's account) and metadata `ALLOW-AXFR-FROM`;
+ * the row goes with its zone.
+ */
+export interface ZoneTransferTable {
+  zone_id: string;
+  /** JSON array of key names (folded, absolute). */
+  tsig_keys: string;
+  /** JSON array of `ALLOW-AXFR-FROM` values (prefixes, `AUTO-NS`). */
+  allow_from: string;
+  updated_at: string;
+}
+
 /** The whole database. */
 export interface Database {
   accounts: AccountsTable;
@@ -201,4 +231,6 @@ export interface Database {
   content_gc: ContentGcTable;
   deleted_zones: DeletedZonesTable;
   zone_shield: ZoneShieldTable;
+  tsig_keys: TsigKeysTable;
+  zone_transfer: ZoneTransferTable;
 }

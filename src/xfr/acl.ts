@@ -96,13 +96,7 @@ export class TransferAcl {
   allows(zone: ServedZone, address: string, key: TsigKey | undefined, catalog: Catalog): boolean {
     if (this.isEdgeKey(key)) return true;
     const s = this.#zones.get(zone.origin.key);
-    if (
-      key !== undefined &&
-      s !== undefined &&
-      s.allowKeys.has(key.name.key) &&
-      s.keys.get(key.name.key) === key
-    )
-      return true;
+    if (key && s?.allowKeys.has(key.name.key) && s.keys.get(key.name.key) === key) return true;
     let octets: Uint8Array;
     try {
       octets = addressOctets(address);

@@ -4,6 +4,7 @@
  * zone body checked and read.
  * @module
  */
+import type { ZoneTransferInfo } from '../../control/tsig-keys.js';
 import {
   ControlError,
   type RRsetChange,
@@ -51,6 +52,7 @@ export interface PdnsZoneSettings {
   soa_edit_api?: string | null;
   masters?: string[] | null;
   dnssec?: boolean | null;
+  master_tsig_key_ids?: string[] | null;
   [other: string]: unknown;
 }
 
@@ -136,7 +138,11 @@ export function pdnsRRset(r: RRsetData): PdnsRRset {
 }
 
 /** A zone as PowerDNS shows one zone (`rrsets` null leaves them out, as `?rrsets=false`). */
-export function pdnsZoneDetail(z: ZoneDetail, rrsets: RRsetData[] | null): Record<string, unknown> {
+export function pdnsZoneDetail(
+  z: ZoneDetail,
+  rrsets: RRsetData[] | null,
+  transfer?: ZoneTransferInfo,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {
     account: z.accountLabel,
     api_rectify: false,
@@ -146,7 +152,7 @@ export function pdnsZoneDetail(z: ZoneDetail, rrsets: RRsetData[] | null): Recor
     id: zoneIdOfName(z.name),
     kind: z.kind,
     last_check: 0,
-    master_tsig_key_ids: [],
+    master_tsig_key_ids: (transfer?.masterTsigKeyIds ?? []).map(zoneIdOfName),
     masters: [],
     name: z.name,
     notified_serial: notifiedSerialOf(z),

@@ -10,6 +10,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { formatShieldSpec, parseShieldSpec } from '../../control/shield-spec.js';
+import type { ZoneTransferInfo } from '../../control/tsig-keys.js';
 import {
   ControlError,
   type ControlPlane,
@@ -50,6 +51,23 @@ import {
   tags,
   zoneIdParams,
 } from './schemas.js';
+import { registerTsigKeyRoutes } from './tsigkeys.js';
+
+/** Metadata kinds PowerDNS 4.7 does not let the API set (`isValidMetadataKind`'s protected list). */
+const PROTECTED_KINDS = new Set([
+  'API-RECTIFY',
+  'AXFR-MASTER-TSIG',
+  'LUA-AXFR-SCRIPT',
+  'NSEC3NARROW',
+  'NSEC3PARAM',
+  'PRESIGNED',
+  'TSIG-ALLOW-AXFR',
+]);
+
+/** A name without its final dot (PowerDNS's metadata values of key names). */
+function noDot(name: string): string {
+  return name.endsWith('.') ? name.slice(0, -1) : name;
+}
 
 /** The custom metadata kind of a zone's own shield settings (PowerDNS keeps `X-` kinds for such). */
 export const SHIELD_KIND = 'X-SWITCHBOARD-SHIELD';
@@ -108,6 +126,8 @@ export function registerPdnsRoutes(
       jsonParser(request, body, (err, value) => (err ? reject(err) : resolve(value)));
     });
   };
+
+  registerTsigKeyRoutes(app, control, preValidation);
 
   app.get(
     '/api',
@@ -228,6 +248,20 @@ export function registerPdnsRoutes(
         await control.checkNewZone(p, { name, ...(accountId !== undefined ? { accountId } : {}) });
         throw err;
       }
+      const keyIds = b.master_tsig_key_ids ?? [];
+      // Keys checked before the zone is made where the principal's account is the zone's.
+      if (keyIds.length > 0 && p.accountId !== null && accountId === undefined) {
+        const names = new Set((await control.listTsigKeys(p)).map((k) => k.name));
+        keyIds.forEach((id, i) => {
+          const n = zoneNameOfId(id).toLowerCase();
+          if (!names.has(n))
+            throw new ControlError(
+              'CTL_ERR_VALIDATION',
+              `A TSIG key with the name '${id}' does not exist`,
+              `master_tsig_key_ids[${i}]`,
+            );
+        });
+      }
       const zone = await control
         .createZone(p, {
           name,
@@ -239,10 +273,22 @@ export function registerPdnsRoutes(
         .catch((err: unknown) => {
           throw remapMetadataField(err);
         });
+      let transfer: ZoneTransferInfo | undefined;
+      if (keyIds.length > 0) {
+        try {
+          transfer = await control.setZoneTransfer(p, zone.name, {
+            masterTsigKeyIds: keyIds.map((id) => zoneNameOfId(id)),
+          });
+        } catch (err) {
+          // Nothing half-made: the zone goes again.
+          await control.deleteZone(p, zone.name).catch(() => {});
+          throw err;
+        }
+      }
       reply.code(201).header('location', urlOfZone(zone.name));
       const withRRsets = queryFlag(request.query.rrsets);
       if (zone.rrsetsJson === undefined || !withRRsets)
-        return pdnsZoneDetail(zone, withRRsets ? zone.rrsets : null);
+        return pdnsZoneDetail(zone, withRRsets ? zone.rrsets : null, transfer);
       // A big zone: its RRsets put in PowerDNS's shape in the zone-work thread, spliced as text.
       const json = await decodeOffLoop<string>(
         control,
@@ -279,9 +325,11 @@ export function registerPdnsRoutes(
       },
     },
     async (request) => {
-      const zone = await control.getZone(principalOf(request), zoneNameOf(request));
+      const p = principalOf(request);
+      const zone = await control.getZone(p, zoneNameOf(request));
+      const transfer = await control.getZoneTransfer(p, zone.name);
       const q = request.query;
-      if (!queryFlag(q.rrsets)) return pdnsZoneDetail(zone, null);
+      if (!queryFlag(q.rrsets)) return pdnsZoneDetail(zone, null, transfer);
       const name =
         q.rrset_name === undefined ? undefined : absoluteName(q.rrset_name, 'rrset_name').toLowerCase();
       const type = q.rrset_type?.toUpperCase();
@@ -291,6 +339,7 @@ export function registerPdnsRoutes(
           (r) =>
             (name === undefined || r.name.toLowerCase() === name) && (type === undefined || r.type === type),
         ),
+        transfer,
       );
     },
   );
@@ -366,6 +415,10 @@ export function registerPdnsRoutes(
         await control.updateZoneMetadata(p, zone, {});
         throw err;
       }
+      if (Array.isArray(b.master_tsig_key_ids))
+        await control.setZoneTransfer(p, zone, {
+          masterTsigKeyIds: b.master_tsig_key_ids.map((id) => zoneNameOfId(String(id))),
+        });
       await control.updateZoneMetadata(p, zone, metadataOfBody(b)).catch((err: unknown) => {
         throw remapMetadataField(err);
       });
@@ -449,6 +502,15 @@ export function registerPdnsRoutes(
       const shield = await control.getZoneShield(p, zone.name);
       if (Object.keys(shield.settings).length > 0)
         out.push({ kind: SHIELD_KIND, metadata: [formatShieldSpec(shield.settings)], type: 'Metadata' });
+      const transfer = await control.getZoneTransfer(p, zone.name);
+      if (transfer.allowAxfrFrom.length > 0)
+        out.push({ kind: 'ALLOW-AXFR-FROM', metadata: transfer.allowAxfrFrom, type: 'Metadata' });
+      if (transfer.masterTsigKeyIds.length > 0)
+        out.push({
+          kind: 'TSIG-ALLOW-AXFR',
+          metadata: transfer.masterTsigKeyIds.map(noDot),
+          type: 'Metadata',
+        });
       return out;
     },
   );
@@ -481,6 +543,14 @@ export function registerPdnsRoutes(
         const has = Object.keys(shield.settings).length > 0;
         return { kind, metadata: has ? [formatShieldSpec(shield.settings)] : [], type: 'Metadata' };
       }
+      if (kind === 'ALLOW-AXFR-FROM' || kind === 'TSIG-ALLOW-AXFR') {
+        const t = await control.getZoneTransfer(p, zone.name);
+        return {
+          kind,
+          metadata: kind === 'ALLOW-AXFR-FROM' ? t.allowAxfrFrom : t.masterTsigKeyIds.map(noDot),
+          type: 'Metadata',
+        };
+      }
       return { kind: request.params.metadata_kind, metadata: [], type: 'Metadata' };
     },
   );
@@ -500,6 +570,16 @@ export function registerPdnsRoutes(
       const p = principalOf(request);
       const name = zoneNameOf(request);
       const kind = kindOf(request);
+      if (kind === 'ALLOW-AXFR-FROM') {
+        const values = (request.body as { metadata?: unknown } | undefined)?.metadata;
+        const t = await control.setZoneTransfer(p, name, { allowAxfrFrom: values as string[] });
+        return { kind, metadata: t.allowAxfrFrom, type: 'Metadata' };
+      }
+      if (PROTECTED_KINDS.has(kind)) {
+        await control.getZone(p, name);
+        // PowerDNS 4.7 answers these kinds so (TSIG-ALLOW-AXFR: set master_tsig_key_ids).
+        throw new ControlError('CTL_ERR_VALIDATION', `Unsupported metadata kind '${kind}'`, 'metadata_kind');
+      }
       if (kind !== SHIELD_KIND) {
         // Visibility first: another account's zone is 404 whatever the kind.
         await control.getZone(p, name);
@@ -545,6 +625,10 @@ export function registerPdnsRoutes(
     async (request, reply) => {
       const p = principalOf(request);
       const name = zoneNameOf(request);
+      if (kindOf(request) === 'ALLOW-AXFR-FROM') {
+        await control.setZoneTransfer(p, name, { allowAxfrFrom: [] });
+        return reply.code(204).send();
+      }
       if (kindOf(request) !== SHIELD_KIND) {
         await control.getZone(p, name);
         throw new ControlError(

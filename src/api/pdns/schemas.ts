@@ -37,6 +37,11 @@ export const zoneSettingsProperties = {
     description: 'Only [] (Switchboard does not transfer zones in).',
   },
   dnssec: { type: ['boolean', 'null'], description: 'Only false (no signing yet).' },
+  master_tsig_key_ids: {
+    type: ['array', 'null'],
+    items: { type: 'string', minLength: 1 },
+    description: "Ids of TSIG keys of the zone's account that may transfer (AXFR) the zone.",
+  },
 } as const;
 
 /** The body of a zone creation (also compiled in the zone-work thread: body-decode.ts). */

@@ -27,6 +27,7 @@ import { logKernelSettings } from '../shared/kernel.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError, type Logger } from '../shared/log.js';
 import { type ShieldZonesMessage, startCookieRotation } from '../shared/shield.js';
+import type { TransferZonesMessage } from '../shared/transfers.js';
 import { ZoneBroadcaster } from './broadcast.js';
 import {
   API_KEY_ENV,
@@ -435,12 +436,17 @@ export async function runStart(
           for (const slot of pool?.liveSlots() ?? []) pool?.send(slot, m);
         })
       : undefined;
+    // Zones' transfer settings with their accounts' keys (docs/TRANSFERS.md), likewise.
+    const transferZones = transferZonesFeed(control, log, (m) => {
+      for (const slot of pool?.liveSlots() ?? []) pool?.send(slot, m);
+    });
     const stop = async (code: number) => {
       if (stopping) return;
       stopping = true;
       stopPruning();
       cookies?.close();
       shieldZones?.close();
+      transferZones.close();
       zoneFeed.close();
       await images?.shipper.shipped();
       await apiServer.close().catch((err) => log.error(`closing the API: ${describeError(err)}`));
@@ -456,6 +462,7 @@ export async function runStart(
           // The cookie secrets in force (a restarted worker's config holds the first ones).
           if (cookies) pool?.send(slot, cookies.current());
           if (shieldZones) pool?.send(slot, shieldZones.current());
+          pool?.send(slot, transferZones.current());
           // The snapshot and the updates after it share this slot's ordered IPC channel.
           for (const m of images ? images.shipper.snapshot(slot) : zoneFeed.snapshot()) pool?.send(slot, m);
           synced.add(slot);
@@ -610,6 +617,56 @@ function shieldZonesFeed(
     close() {
       closed = true;
       offShield();
+      offZones();
+    },
+  };
+}
+
+/**
+ * The zones' transfer settings (with their accounts' TSIG keys) as a message for the DNS
+ * workers: read at start and after every change of keys or settings (they are announced on
+ * the shield settings' channel) or deletion of a zone, one read at a time.
+ */
+function transferZonesFeed(
+  control: ControlPlane,
+  log: { info(m: string): void; error(m: string): void },
+  broadcast: (m: TransferZonesMessage) => void,
+): { current(): TransferZonesMessage; close(): void } {
+  let message: TransferZonesMessage = { type: 'switchboard:transfer-zones', zones: [] };
+  let reading = false;
+  let again = false;
+  let closed = false;
+  const read = async (): Promise<void> => {
+    if (reading) {
+      again = true;
+      return;
+    }
+    reading = true;
+    try {
+      do {
+        again = false;
+        const zones = await control.transferZones();
+        if (closed) return;
+        message = { type: 'switchboard:transfer-zones', zones: zones.map((z) => ({ zone: z.name, ...z })) };
+        broadcast(message);
+      } while (again && !closed);
+    } catch (err) {
+      // Never the keys' secrets: the error is the store's.
+      if (!closed) log.error(`transfers: zone settings not read: ${describeError(err)}`);
+    } finally {
+      reading = false;
+    }
+  };
+  const offSettings = control.onShieldChange(() => void read());
+  const offZones = control.onZoneChange((ev) => {
+    if (ev.deleted) void read();
+  });
+  void read();
+  return {
+    current: () => message,
+    close() {
+      closed = true;
+      offSettings();
       offZones();
     },
   };
