@@ -319,7 +319,10 @@ async function servedTransferZones(repo: Repo): Promise<ServedTransferZone[]> {
   const byAccount = new Map<string, { name: string; algorithm: string; secret: string }[]>();
   for (const k of keys) {
     let list = byAccount.get(k.account_id);
-    if (!list) byAccount.set(k.account_id, (list = []));
+    if (!list) {
+      list = [];
+      byAccount.set(k.account_id, list);
+    }
     list.push({ name: k.name, algorithm: k.algorithm, secret: k.secret });
   }
   return rows.map((r) => {
