@@ -226,8 +226,25 @@ async function launch(
   return { name, host, port, pid: child.pid!, dir, output: () => out, stop };
 }
 
+/** A TSIG key as NSD and Knot configure one (secret base64). */
+export interface TsigKeySpec {
+  name: string;
+  algorithm: string;
+  secret: string;
+}
+
+/**
+ * Serve the zones as a secondary of `primary` (`HOST@PORT`), transferring them (with `key`
+ * when given) instead of loading their files: ready once the first zone's SOA is answered.
+ */
+export interface SecondaryOf {
+  primary: string;
+  key?: TsigKeySpec;
+}
+
 /** Options for NSD. */
 export interface NsdOptions extends StartOptions {
+  secondary?: SecondaryOf;
   /** NSD `server-count` (server processes). Default 1. */
   serverCount?: number;
   /** `rrl-ratelimit` (responses per second per /24); default 0 = RRL off. */
@@ -240,6 +257,7 @@ export async function startNsd(zones: ZoneSpec[], opts: NsdOptions = {}): Promis
   assertLoopback(host);
   const port = opts.port ?? (await findFreePort(host));
   const dir = mkdtempSync(join(tmpdir(), 'sb-nsd-'));
+  const sec = opts.secondary;
   const conf = [
     'server:',
     `  ip-address: ${host}@${port}`,
@@ -259,7 +277,14 @@ export async function startNsd(zones: ZoneSpec[], opts: NsdOptions = {}): Promis
     '  zonefiles-write: 0',
     'remote-control:',
     '  control-enable: no',
-    ...zones.flatMap((z) => ['zone:', `  name: "${z.origin}"`, `  zonefile: "${z.file}"`]),
+    ...(sec?.key
+      ? ['key:', `  name: "${sec.key.name}"`, `  algorithm: ${sec.key.algorithm}`, `  secret: "${sec.key.secret}"`]
+      : []),
+    ...zones.flatMap((z) =>
+      sec
+        ? ['zone:', `  name: "${z.origin}"`, `  request-xfr: ${sec.primary} ${sec.key ? sec.key.name : 'NOKEY'}`]
+        : ['zone:', `  name: "${z.origin}"`, `  zonefile: "${z.file}"`],
+    ),
     '',
   ].join('\n');
   const file = join(dir, 'nsd.conf');
@@ -276,6 +301,7 @@ export interface KnotOptions extends StartOptions {
   moduleSections?: string[];
   /** `global-module:` of the default template (e.g. `mod-cookies/default`). */
   globalModule?: string;
+  secondary?: SecondaryOf;
 }
 
 /** Starts knotd in the foreground serving `zones` (no journal, no zone file write-back). */
@@ -285,6 +311,7 @@ export async function startKnot(zones: ZoneSpec[], opts: KnotOptions = {}): Prom
   const port = opts.port ?? (await findFreePort(host));
   const dir = mkdtempSync(join(tmpdir(), 'sb-knot-'));
   const workers = opts.workers ?? 1;
+  const sec = opts.secondary;
   const conf = [
     'server:',
     `    rundir: "${dir}"`,
@@ -298,6 +325,12 @@ export async function startKnot(zones: ZoneSpec[], opts: KnotOptions = {}): Prom
     'database:',
     `    storage: "${dir}"`,
     ...(opts.moduleSections ?? []),
+    ...(sec?.key
+      ? ['key:', `  - id: ${sec.key.name}`, `    algorithm: ${sec.key.algorithm}`, `    secret: ${sec.key.secret}`]
+      : []),
+    ...(sec
+      ? ['remote:', '  - id: primary', `    address: ${sec.primary}`, ...(sec.key ? [`    key: ${sec.key.name}`] : [])]
+      : []),
     'template:',
     '  - id: default',
     `    storage: "${dir}"`,
@@ -307,7 +340,11 @@ export async function startKnot(zones: ZoneSpec[], opts: KnotOptions = {}): Prom
     '    journal-content: none',
     ...(opts.globalModule ? [`    global-module: ${opts.globalModule}`] : []),
     'zone:',
-    ...zones.flatMap((z) => [`  - domain: "${z.origin}"`, `    file: "${z.file}"`]),
+    ...zones.flatMap((z) =>
+      sec
+        ? [`  - domain: "${z.origin}"`, `    file: "${join(dir, `${z.origin}zone`)}"`, '    master: primary']
+        : [`  - domain: "${z.origin}"`, `    file: "${z.file}"`],
+    ),
     '',
   ].join('\n');
   const file = join(dir, 'knot.conf');
