@@ -65,7 +65,9 @@ async function exchange(
     const r = reply(q);
     if (r) sock.send(r, rinfo.port, rinfo.address);
   });
-  const child = spawn(cmd, ['@127.0.0.1', '-p', String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, ['@127.0.0.1', '-p', String(port), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (d) => {
     output += d;
@@ -90,13 +92,17 @@ describe('TSIG with kdig and dig', { skip }, () => {
     test(`${alg}: kdig's signed query verifies, and kdig accepts our signed answer`, async () => {
       const key = makeTsigKey('tsig-test.example', alg, SECRET);
       let verdictOk = false;
-      const r = await exchange('kdig', ['-y', `${alg}:tsig-test.example:${SECRET}`, 'SOA', 'example.com', ...kdigTiming], (q) => {
-        const tsig = findTsig(q);
-        assert.ok(tsig !== undefined && tsig !== 'malformed');
-        const v = verifyTsigRequest(q, tsig, lookupOf(key));
-        verdictOk = v.ok;
-        return new TsigSigner(key, tsig.mac).sign(answerOf(q));
-      });
+      const r = await exchange(
+        'kdig',
+        ['-y', `${alg}:tsig-test.example:${SECRET}`, 'SOA', 'example.com', ...kdigTiming],
+        (q) => {
+          const tsig = findTsig(q);
+          assert.ok(tsig !== undefined && tsig !== 'malformed');
+          const v = verifyTsigRequest(q, tsig, lookupOf(key));
+          verdictOk = v.ok;
+          return new TsigSigner(key, tsig.mac).sign(answerOf(q));
+        },
+      );
       assert.ok(verdictOk, 'the request did not verify');
       assert.equal(r.code, 0, r.output);
       assert.match(r.output, /status: NOERROR/);
@@ -107,11 +113,15 @@ describe('TSIG with kdig and dig', { skip }, () => {
   test('kdig rejects an answer whose MAC does not match (so the checks above mean something)', async () => {
     const key = makeTsigKey('tsig-test.example', 'hmac-sha256', SECRET);
     const wrong = makeTsigKey('tsig-test.example', 'hmac-sha256', OTHER);
-    const r = await exchange('kdig', ['-y', `hmac-sha256:tsig-test.example:${SECRET}`, 'SOA', 'example.com', ...kdigTiming], (q) => {
-      const tsig = findTsig(q) as TsigRecord;
-      assert.ok(verifyTsigRequest(q, tsig, lookupOf(key)).ok);
-      return new TsigSigner(wrong, tsig.mac).sign(answerOf(q));
-    });
+    const r = await exchange(
+      'kdig',
+      ['-y', `hmac-sha256:tsig-test.example:${SECRET}`, 'SOA', 'example.com', ...kdigTiming],
+      (q) => {
+        const tsig = findTsig(q) as TsigRecord;
+        assert.ok(verifyTsigRequest(q, tsig, lookupOf(key)).ok);
+        return new TsigSigner(wrong, tsig.mac).sign(answerOf(q));
+      },
+    );
     assert.match(r.output, /WARNING: reply verification .*failed to verify TSIG/, r.output);
   });
 
@@ -142,37 +152,49 @@ describe('TSIG with kdig and dig', { skip }, () => {
   test('BADTIME: answered signed with the client time, ours in Other Data; kdig verifies and reports it', async () => {
     const key = makeTsigKey('tsig-test.example', 'hmac-sha256', SECRET);
     let verdict: ReturnType<typeof verifyTsigRequest> | undefined;
-    const r = await exchange('kdig', ['-y', `hmac-sha256:tsig-test.example:${SECRET}`, 'SOA', 'example.com', ...kdigTiming], (q) => {
-      const tsig = findTsig(q) as TsigRecord;
-      // Our clock 1,000 s ahead of the client's: outside its fudge of 300.
-      verdict = verifyTsigRequest(q, tsig, lookupOf(key), tsigNow() + 1000);
-      if (verdict.ok) return undefined;
-      const head = answerOf(q);
-      head[3] = 9;
-      return signTsigError(head, verdict, tsigNow() + 1000);
-    });
+    const r = await exchange(
+      'kdig',
+      ['-y', `hmac-sha256:tsig-test.example:${SECRET}`, 'SOA', 'example.com', ...kdigTiming],
+      (q) => {
+        const tsig = findTsig(q) as TsigRecord;
+        // Our clock 1,000 s ahead of the client's: outside its fudge of 300.
+        verdict = verifyTsigRequest(q, tsig, lookupOf(key), tsigNow() + 1000);
+        if (verdict.ok) return undefined;
+        const head = answerOf(q);
+        head[3] = 9;
+        return signTsigError(head, verdict, tsigNow() + 1000);
+      },
+    );
     assert.ok(verdict && !verdict.ok && verdict.error === TsigError.BADTIME && verdict.key !== undefined);
     assert.match(r.output, /BADTIME/, r.output);
   });
 
   test('truncated MACs (dig hmac-sha256-128): accepted; below max(10, half the hash): FORMERR', async () => {
     const key = makeTsigKey('tsig-test.example', 'hmac-sha256', SECRET);
-    const ok = await exchange('dig', ['-y', `hmac-sha256-128:tsig-test.example:${SECRET}`, 'SOA', 'example.com', ...digTiming], (q) => {
-      const tsig = findTsig(q) as TsigRecord;
-      assert.equal(tsig.mac.length, 16);
-      const v = verifyTsigRequest(q, tsig, lookupOf(key));
-      assert.ok(v.ok, 'a 128-bit truncated MAC must verify');
-      return new TsigSigner(key, tsig.mac).sign(answerOf(q));
-    });
+    const ok = await exchange(
+      'dig',
+      ['-y', `hmac-sha256-128:tsig-test.example:${SECRET}`, 'SOA', 'example.com', ...digTiming],
+      (q) => {
+        const tsig = findTsig(q) as TsigRecord;
+        assert.equal(tsig.mac.length, 16);
+        const v = verifyTsigRequest(q, tsig, lookupOf(key));
+        assert.ok(v.ok, 'a 128-bit truncated MAC must verify');
+        return new TsigSigner(key, tsig.mac).sign(answerOf(q));
+      },
+    );
     assert.match(ok.output, /status: NOERROR/, ok.output);
     assert.doesNotMatch(ok.output, /Couldn't verify|failed/i, ok.output);
     let short: ReturnType<typeof verifyTsigRequest> | undefined;
-    await exchange('dig', ['-y', `hmac-sha256-80:tsig-test.example:${SECRET}`, 'SOA', 'example.com', ...digTiming], (q) => {
-      const tsig = findTsig(q) as TsigRecord;
-      assert.equal(tsig.mac.length, 10);
-      short = verifyTsigRequest(q, tsig, lookupOf(key));
-      return undefined;
-    });
+    await exchange(
+      'dig',
+      ['-y', `hmac-sha256-80:tsig-test.example:${SECRET}`, 'SOA', 'example.com', ...digTiming],
+      (q) => {
+        const tsig = findTsig(q) as TsigRecord;
+        assert.equal(tsig.mac.length, 10);
+        short = verifyTsigRequest(q, tsig, lookupOf(key));
+        return undefined;
+      },
+    );
     assert.ok(short && !short.ok && short.rcode === 1, 'a 10-octet MAC of SHA-256 is FORMERR');
   });
 });
@@ -217,7 +239,13 @@ describe('TSIG records and keys', () => {
     assert.equal(k.algorithm, 'hmac-sha256');
     assert.equal(k.name.toString(), 'edge1.');
     assert.equal(parseTsigKeySpec(`old:hmac-md5.sig-alg.reg.int:${SECRET}`).algorithm, 'hmac-md5');
-    for (const bad of ['edge1', `edge1:${SECRET}`, 'edge1:hmac-sha999:AAAA', 'edge1:hmac-sha256:not base64!', 'edge1:hmac-sha256:'])
+    for (const bad of [
+      'edge1',
+      `edge1:${SECRET}`,
+      'edge1:hmac-sha999:AAAA',
+      'edge1:hmac-sha256:not base64!',
+      'edge1:hmac-sha256:',
+    ])
       assert.throws(
         () => parseTsigKeySpec(bad),
         (e: Error) => !e.message.includes('not base64!') && !e.message.includes(SECRET),

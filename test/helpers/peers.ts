@@ -278,11 +278,20 @@ export async function startNsd(zones: ZoneSpec[], opts: NsdOptions = {}): Promis
     'remote-control:',
     '  control-enable: no',
     ...(sec?.key
-      ? ['key:', `  name: "${sec.key.name}"`, `  algorithm: ${sec.key.algorithm}`, `  secret: "${sec.key.secret}"`]
+      ? [
+          'key:',
+          `  name: "${sec.key.name}"`,
+          `  algorithm: ${sec.key.algorithm}`,
+          `  secret: "${sec.key.secret}"`,
+        ]
       : []),
     ...zones.flatMap((z) =>
       sec
-        ? ['zone:', `  name: "${z.origin}"`, `  request-xfr: ${sec.primary} ${sec.key ? sec.key.name : 'NOKEY'}`]
+        ? [
+            'zone:',
+            `  name: "${z.origin}"`,
+            `  request-xfr: ${sec.primary} ${sec.key ? sec.key.name : 'NOKEY'}`,
+          ]
         : ['zone:', `  name: "${z.origin}"`, `  zonefile: "${z.file}"`],
     ),
     '',
@@ -326,10 +335,20 @@ export async function startKnot(zones: ZoneSpec[], opts: KnotOptions = {}): Prom
     `    storage: "${dir}"`,
     ...(opts.moduleSections ?? []),
     ...(sec?.key
-      ? ['key:', `  - id: ${sec.key.name}`, `    algorithm: ${sec.key.algorithm}`, `    secret: ${sec.key.secret}`]
+      ? [
+          'key:',
+          `  - id: ${sec.key.name}`,
+          `    algorithm: ${sec.key.algorithm}`,
+          `    secret: ${sec.key.secret}`,
+        ]
       : []),
     ...(sec
-      ? ['remote:', '  - id: primary', `    address: ${sec.primary}`, ...(sec.key ? [`    key: ${sec.key.name}`] : [])]
+      ? [
+          'remote:',
+          '  - id: primary',
+          `    address: ${sec.primary}`,
+          ...(sec.key ? [`    key: ${sec.key.name}`] : []),
+        ]
       : []),
     'template:',
     '  - id: default',

@@ -199,6 +199,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
         udpIo: udp.io,
         nativeAnswers: config.nativeAnswers,
         shield: config.shield,
+        transfers: config.transfers,
         packDir,
       }),
     },
