@@ -277,7 +277,7 @@ for (const backend of backends)
       assert.match(bad.json.error, /budget must be a number/);
       assert.equal((await req('PUT', kind, { metadata: ['a=1', 'b=2'] })).status, 422);
       assert.equal(
-        (await req('PUT', `${Z}/pdns.test./metadata/ALLOW-AXFR-FROM`, { metadata: ['AUTO-NS'] })).status,
+        (await req('PUT', `${Z}/pdns.test./metadata/ALSO-NOTIFY`, { metadata: ['192.0.2.1'] })).status,
         422,
       );
       assert.deepEqual((await req('GET', shield('pdns.test'))).json.settings.rrl, { responses: 5 });

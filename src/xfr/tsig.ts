@@ -391,6 +391,17 @@ export class TsigSigner {
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * `message` (a request without TSIG) signed with `key` (RFC 8945 §4.3.3: the message and the
+ * variables, no prior MAC): the client side, for NOTIFY and transfers in (and tests).
+ */
+export function signTsigRequest(message: Uint8Array, key: TsigKey, now = tsigNow()): Uint8Array {
+  const algorithmName = Name.parse(TSIG_ALGORITHMS[key.algorithm].wire);
+  const body = Buffer.from(message.buffer, message.byteOffset, message.length);
+  const mac = macOf(key, [body, variables({ keyName: key.name, algorithmName }, now, TSIG_FUDGE, 0, EMPTY)]);
+  return appendTsig(message, key.name, algorithmName, now, mac, (message[0] << 8) | message[1], 0, EMPTY);
+}
+
 function timersOf(now: number): Buffer {
   const b = Buffer.alloc(8);
   write48(b, 0, now);

@@ -22,7 +22,19 @@ const allowed: Record<string, readonly string[]> = {
   xfr: ['answer', 'image', 'shield', 'transport', 'zone', 'wire'],
   control: ['store', 'shield', 'xfr', 'zone', 'wire'],
   api: ['control', 'telemetry'],
-  server: ['api', 'control', 'store', 'telemetry', 'shield', 'transport', 'xfr', 'image', 'answer', 'zone', 'wire'],
+  server: [
+    'api',
+    'control',
+    'store',
+    'telemetry',
+    'shield',
+    'transport',
+    'xfr',
+    'image',
+    'answer',
+    'zone',
+    'wire',
+  ],
   cli: ['server', 'api', 'control', 'transport', 'answer', 'drill', 'zone', 'wire'],
 };
 

@@ -22,8 +22,11 @@ const PDNS = '/api/v1/servers/localhost';
 
 function kdig(port: number, ...args: string[]): Promise<string> {
   return new Promise((resolve) => {
-    execFile('kdig', ['@127.0.0.1', '-p', String(port), '+time=3', '+retry=1', ...args], { timeout: 30_000 }, (_e, out, err) =>
-      resolve(`${out}${err}`),
+    execFile(
+      'kdig',
+      ['@127.0.0.1', '-p', String(port), '+time=3', '+retry=1', ...args],
+      { timeout: 30_000 },
+      (_e, out, err) => resolve(`${out}${err}`),
     );
   });
 }
@@ -35,7 +38,9 @@ function axfrCount(text: string): number {
 
 /** rcode and sorted answer RDATA of `name type` at a server. */
 async function answer(port: number, name: string, type: number): Promise<string> {
-  const r = decodeMessage(await queryUdp(buildQuery({ name, type, edns: { udpSize: 1232 } }), { port, timeoutMs: 1000 }));
+  const r = decodeMessage(
+    await queryUdp(buildQuery({ name, type, edns: { udpSize: 1232 } }), { port, timeoutMs: 1000 }),
+  );
   const rcode = r.flags & 15;
   return `${rcode} ${r.answers
     .filter((a) => a.type === type)
@@ -67,14 +72,23 @@ describe('start: TSIG keys, transfer settings, NSD and Knot as secondaries', { s
   let keyB: Json;
   const peers: Peer[] = [];
 
-  const call = (key: string, method: string, path: string, body?: unknown) => callApi(p.api, key, method, path, body);
+  const call = (key: string, method: string, path: string, body?: unknown) =>
+    callApi(p.api, key, method, path, body);
 
   before(async () => {
-    p = await startPlatform({ apiKey: ADMIN, workers: 1, extraArgs: ['--transfer-key', `edge1:hmac-sha256:${EDGE}`] });
+    p = await startPlatform({
+      apiKey: ADMIN,
+      workers: 1,
+      extraArgs: ['--transfer-key', `edge1:hmac-sha256:${EDGE}`],
+    });
     const tokenOf = async (name: string): Promise<string> => {
       const acc = await call(ADMIN, 'POST', '/api/v1/accounts', { name });
       assert.equal(acc.status, 201);
-      const tok = await call(ADMIN, 'POST', '/api/v1/tokens', { name, accountId: acc.body.id, scope: { access: 'write' } });
+      const tok = await call(ADMIN, 'POST', '/api/v1/tokens', {
+        name,
+        accountId: acc.body.id,
+        scope: { access: 'write' },
+      });
       return tok.body.secret as string;
     };
     a = await tokenOf('tenant-a');
@@ -97,11 +111,18 @@ describe('start: TSIG keys, transfer settings, NSD and Knot as secondaries', { s
     keyA = made.body;
     // Tenant B has a key of the same name, its own secret.
     const secretB = Buffer.from('tenant-b-secret-of-the-same-named-key').toString('base64');
-    const madeB = await call(b, 'POST', `${PDNS}/tsigkeys`, { name: 'transfer.', algorithm: 'hmac-sha256', key: secretB });
+    const madeB = await call(b, 'POST', `${PDNS}/tsigkeys`, {
+      name: 'transfer.',
+      algorithm: 'hmac-sha256',
+      key: secretB,
+    });
     assert.equal(madeB.status, 201);
     assert.equal(madeB.body.key, secretB);
     keyB = madeB.body;
-    const odd = await call(a, 'POST', `${PDNS}/tsigkeys`, { name: 'odd\\.name.example', algorithm: 'hmac-sha512' });
+    const odd = await call(a, 'POST', `${PDNS}/tsigkeys`, {
+      name: 'odd\\.name.example',
+      algorithm: 'hmac-sha512',
+    });
     assert.equal(odd.status, 201);
     assert.equal(odd.body.id, 'odd\\.name.example.'.replace('\\', '=5C'));
     const list = await call(a, 'GET', `${PDNS}/tsigkeys`);
@@ -115,8 +136,14 @@ describe('start: TSIG keys, transfer settings, NSD and Knot as secondaries', { s
     );
     const one = await call(a, 'GET', `${PDNS}/tsigkeys/transfer.`);
     assert.equal(one.body.key, keyA.key);
-    assert.equal((await call(a, 'POST', `${PDNS}/tsigkeys`, { name: 'transfer', algorithm: 'hmac-sha256' })).status, 409);
-    assert.equal((await call(a, 'POST', `${PDNS}/tsigkeys`, { name: 'x', algorithm: 'hmac-sha999' })).status, 422);
+    assert.equal(
+      (await call(a, 'POST', `${PDNS}/tsigkeys`, { name: 'transfer', algorithm: 'hmac-sha256' })).status,
+      409,
+    );
+    assert.equal(
+      (await call(a, 'POST', `${PDNS}/tsigkeys`, { name: 'x', algorithm: 'hmac-sha999' })).status,
+      422,
+    );
     // PUT renames; DELETE removes.
     const renamed = await call(a, 'PUT', `${PDNS}/tsigkeys/${odd.body.id}`, { name: 'renamed' });
     assert.equal(renamed.status, 200);
@@ -137,32 +164,88 @@ describe('start: TSIG keys, transfer settings, NSD and Knot as secondaries', { s
       nameservers: ['ns1.tenant-a.test.'],
       master_tsig_key_ids: ['transfer.'],
       rrsets: [
-        { name: 'ns1.tenant-a.test.', type: 'A', ttl: 300, records: [{ content: '127.0.0.1', disabled: false }] },
-        { name: 'www.tenant-a.test.', type: 'A', ttl: 300, records: [{ content: '192.0.2.10', disabled: false }, { content: '192.0.2.11', disabled: false }] },
-        { name: 'www.tenant-a.test.', type: 'TXT', ttl: 60, records: [{ content: '"v=spf1 -all"', disabled: false }] },
-        { name: 'tenant-a.test.', type: 'MX', ttl: 300, records: [{ content: '10 mail.tenant-a.test.', disabled: false }] },
-        { name: 'mail.tenant-a.test.', type: 'AAAA', ttl: 300, records: [{ content: '2001:db8::25', disabled: false }] },
+        {
+          name: 'ns1.tenant-a.test.',
+          type: 'A',
+          ttl: 300,
+          records: [{ content: '127.0.0.1', disabled: false }],
+        },
+        {
+          name: 'www.tenant-a.test.',
+          type: 'A',
+          ttl: 300,
+          records: [
+            { content: '192.0.2.10', disabled: false },
+            { content: '192.0.2.11', disabled: false },
+          ],
+        },
+        {
+          name: 'www.tenant-a.test.',
+          type: 'TXT',
+          ttl: 60,
+          records: [{ content: '"v=spf1 -all"', disabled: false }],
+        },
+        {
+          name: 'tenant-a.test.',
+          type: 'MX',
+          ttl: 300,
+          records: [{ content: '10 mail.tenant-a.test.', disabled: false }],
+        },
+        {
+          name: 'mail.tenant-a.test.',
+          type: 'AAAA',
+          ttl: 300,
+          records: [{ content: '2001:db8::25', disabled: false }],
+        },
       ],
     });
     assert.equal(za.status, 201, JSON.stringify(za.body));
     assert.deepEqual(za.body.master_tsig_key_ids, ['transfer.']);
-    const zb = await call(b, 'POST', `${PDNS}/zones`, { name: 'tenant-b.test.', kind: 'Native', nameservers: ['ns1.tenant-b.test.'], master_tsig_key_ids: ['transfer.'] });
+    const zb = await call(b, 'POST', `${PDNS}/zones`, {
+      name: 'tenant-b.test.',
+      kind: 'Native',
+      nameservers: ['ns1.tenant-b.test.'],
+      master_tsig_key_ids: ['transfer.'],
+    });
     assert.equal(zb.status, 201);
     // A key B does not have: 422, and no zone made.
-    const bad = await call(b, 'POST', `${PDNS}/zones`, { name: 'tenant-b2.test.', kind: 'Native', nameservers: ['ns1.tenant-b2.test.'], master_tsig_key_ids: ['other.'] });
+    const bad = await call(b, 'POST', `${PDNS}/zones`, {
+      name: 'tenant-b2.test.',
+      kind: 'Native',
+      nameservers: ['ns1.tenant-b2.test.'],
+      master_tsig_key_ids: ['other.'],
+    });
     assert.equal(bad.status, 422);
     assert.equal((await call(b, 'GET', `${PDNS}/zones/tenant-b2.test.`)).status, 404);
     const put = await call(b, 'PUT', `${PDNS}/zones/tenant-b.test.`, { master_tsig_key_ids: ['nope.'] });
     assert.equal(put.status, 422);
-    assert.deepEqual((await call(b, 'GET', `${PDNS}/zones/tenant-b.test.`)).body.master_tsig_key_ids, ['transfer.']);
-    const protectedKind = await call(a, 'PUT', `${PDNS}/zones/tenant-a.test./metadata/TSIG-ALLOW-AXFR`, { metadata: ['transfer'] });
+    assert.deepEqual((await call(b, 'GET', `${PDNS}/zones/tenant-b.test.`)).body.master_tsig_key_ids, [
+      'transfer.',
+    ]);
+    const protectedKind = await call(a, 'PUT', `${PDNS}/zones/tenant-a.test./metadata/TSIG-ALLOW-AXFR`, {
+      metadata: ['transfer'],
+    });
     assert.equal(protectedKind.status, 422);
     assert.match(protectedKind.body.error, /Unsupported metadata kind 'TSIG-ALLOW-AXFR'/);
     const md = await call(a, 'GET', `${PDNS}/zones/tenant-a.test./metadata/TSIG-ALLOW-AXFR`);
     assert.deepEqual(md.body.metadata, ['transfer']);
     // Another tenant's zone: 404 whatever the kind.
-    assert.equal((await call(b, 'PUT', `${PDNS}/zones/tenant-a.test./metadata/ALLOW-AXFR-FROM`, { metadata: ['127.0.0.0/8'] })).status, 404);
-    assert.equal((await call(a, 'PUT', `${PDNS}/zones/tenant-a.test./metadata/ALLOW-AXFR-FROM`, { metadata: ['not an address'] })).status, 422);
+    assert.equal(
+      (
+        await call(b, 'PUT', `${PDNS}/zones/tenant-a.test./metadata/ALLOW-AXFR-FROM`, {
+          metadata: ['127.0.0.0/8'],
+        })
+      ).status,
+      404,
+    );
+    assert.equal(
+      (
+        await call(a, 'PUT', `${PDNS}/zones/tenant-a.test./metadata/ALLOW-AXFR-FROM`, {
+          metadata: ['not an address'],
+        })
+      ).status,
+      422,
+    );
   });
 
   test('DNS: each tenant’s key transfers its zone only; the edge key every zone; ALLOW-AXFR-FROM and AUTO-NS by address', async () => {
@@ -178,9 +261,17 @@ describe('start: TSIG keys, transfer settings, NSD and Knot as secondaries', { s
     assert.equal(axfrCount(ok), 9, ok);
     assert.doesNotMatch(ok, /WARNING|failed/i);
     // A's key against B's zone: B's zone is checked with B's keys: a MAC that does not match.
-    assert.match(await kdig(port, '-y', `hmac-sha256:transfer:${keyA.key}`, 'AXFR', 'tenant-b.test'), /BADSIG/);
-    assert.match(await kdig(port, '-y', `hmac-sha256:transfer:${keyB.key}`, 'AXFR', 'tenant-a.test'), /BADSIG/);
-    assert.ok(axfrCount(await kdig(port, '-y', `hmac-sha256:transfer:${keyB.key}`, 'AXFR', 'tenant-b.test')) > 0);
+    assert.match(
+      await kdig(port, '-y', `hmac-sha256:transfer:${keyA.key}`, 'AXFR', 'tenant-b.test'),
+      /BADSIG/,
+    );
+    assert.match(
+      await kdig(port, '-y', `hmac-sha256:transfer:${keyB.key}`, 'AXFR', 'tenant-a.test'),
+      /BADSIG/,
+    );
+    assert.ok(
+      axfrCount(await kdig(port, '-y', `hmac-sha256:transfer:${keyB.key}`, 'AXFR', 'tenant-b.test')) > 0,
+    );
     // The default account's example zones: no tenant key is known there.
     assert.match(await kdig(port, '-y', `hmac-sha256:transfer:${keyA.key}`, 'AXFR', 'example.com'), /BADKEY/);
     // The edge key: every zone.
@@ -188,7 +279,14 @@ describe('start: TSIG keys, transfer settings, NSD and Knot as secondaries', { s
       assert.ok(axfrCount(await kdig(port, '-y', `hmac-sha256:edge1:${EDGE}`, 'AXFR', z)) > 0, z);
     // By address.
     assert.match(await kdig(port, '-b', '127.0.0.3', 'AXFR', 'tenant-a.test'), /REFUSED/);
-    assert.equal((await call(a, 'PUT', `${PDNS}/zones/tenant-a.test./metadata/ALLOW-AXFR-FROM`, { metadata: ['127.0.0.3', 'AUTO-NS'] })).status, 200);
+    assert.equal(
+      (
+        await call(a, 'PUT', `${PDNS}/zones/tenant-a.test./metadata/ALLOW-AXFR-FROM`, {
+          metadata: ['127.0.0.3', 'AUTO-NS'],
+        })
+      ).status,
+      200,
+    );
     const t0 = Date.now();
     while (axfrCount(await kdig(port, '-b', '127.0.0.3', 'AXFR', 'tenant-a.test')) !== 9) {
       assert.ok(Date.now() - t0 < 10_000, 'ALLOW-AXFR-FROM did not reach the worker');
@@ -197,7 +295,10 @@ describe('start: TSIG keys, transfer settings, NSD and Knot as secondaries', { s
     // AUTO-NS: ns1.tenant-a.test. is 127.0.0.1.
     assert.equal(axfrCount(await kdig(port, '-b', '127.0.0.1', 'AXFR', 'tenant-a.test')), 9);
     assert.match(await kdig(port, '-b', '127.0.0.4', 'AXFR', 'tenant-a.test'), /REFUSED/);
-    assert.equal((await call(a, 'DELETE', `${PDNS}/zones/tenant-a.test./metadata/ALLOW-AXFR-FROM`)).status, 204);
+    assert.equal(
+      (await call(a, 'DELETE', `${PDNS}/zones/tenant-a.test./metadata/ALLOW-AXFR-FROM`)).status,
+      204,
+    );
   });
 
   for (const kind of ['nsd', 'knot'] as const) {
@@ -207,7 +308,10 @@ describe('start: TSIG keys, transfer settings, NSD and Knot as secondaries', { s
         key: { name: 'transfer', algorithm: 'hmac-sha256', secret: keyA.key as string },
       };
       const zones = [{ origin: 'tenant-a.test.', file: '' }];
-      const peer = kind === 'nsd' ? await startNsd(zones, { secondary, readyTimeoutMs: 20_000 }) : await startKnot(zones, { secondary, readyTimeoutMs: 20_000 });
+      const peer =
+        kind === 'nsd'
+          ? await startNsd(zones, { secondary, readyTimeoutMs: 20_000 })
+          : await startKnot(zones, { secondary, readyTimeoutMs: 20_000 });
       peers.push(peer);
       const zone = await call(a, 'GET', `${PDNS}/zones/tenant-a.test.?rrsets=false`);
       await waitForSerial(peer.port, 'tenant-a.test.', zone.body.serial);
@@ -222,7 +326,11 @@ describe('start: TSIG keys, transfer settings, NSD and Knot as secondaries', { s
         ['missing.tenant-a.test.', 1],
       ];
       for (const [name, type] of questions)
-        assert.equal(await answer(peer.port, name, type), await answer(p.dnsPort, name, type), `${kind}: ${name} ${type}\n${peer.output()}`);
+        assert.equal(
+          await answer(peer.port, name, type),
+          await answer(p.dnsPort, name, type),
+          `${kind}: ${name} ${type}\n${peer.output()}`,
+        );
     });
   }
 });

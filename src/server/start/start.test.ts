@@ -80,6 +80,9 @@ class FakeControl {
         for (const z of [...self.zones.values()]) yield z;
       },
       servedZone: async (name: string) => self.zones.get(name) ?? null,
+      // No transfer settings (docs/TRANSFERS.md): the primary's feed reads an empty list.
+      transferZones: async () => [],
+      onShieldChange: () => () => {},
       close: async () => {
         self.closed = true;
       },
