@@ -68,8 +68,14 @@ const servers: { name: string; start: () => Promise<Peer> }[] = [
         readyTimeoutMs: 120_000,
       }),
   },
-  { name: 'nsd', start: () => startNsd([{ origin, file }], { readyTimeoutMs: 120_000 }) },
-  { name: 'knot', start: () => startKnot([{ origin, file }], { readyTimeoutMs: 120_000 }) },
+  {
+    name: 'nsd',
+    start: () => startNsd([{ origin, file }], { provideXfr: '127.0.0.1', readyTimeoutMs: 120_000 }),
+  },
+  {
+    name: 'knot',
+    start: () => startKnot([{ origin, file }], { provideXfr: '127.0.0.1', readyTimeoutMs: 120_000 }),
+  },
 ];
 const results = new Map<string, { ms: number[]; cpu: number[]; messages: number; records: number }>();
 try {

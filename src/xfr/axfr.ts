@@ -48,52 +48,81 @@ export interface TransferHeader {
  */
 export function* fullTransfer(zone: ServedZone, h: TransferHeader): Generator<Uint8Array> {
   const soa = zone.soa;
-  const records = recordsOf(zone);
+  const apexKey = zone.origin.key;
+  const nodes = nodesOf(zone);
+  // The cursor: the node being written, its RRset and record; `stage` 0 = opening SOA,
+  // 1 = the zone's records, 2 = closing SOA, 3 = done.
+  let node: ServedNode | undefined;
+  let set = 0;
+  let rec = 0;
+  let stage = 0;
   let first = true;
-  let pending: Rec | undefined = {
-    name: soa.name,
-    type: soa.type,
-    cls: soa.class,
-    ttl: soa.ttl,
-    rdata: soa.rdata[0],
-  };
-  let closing = false;
-  let done = false;
-  while (!done) {
+  while (stage < 3) {
     const w = new MessageWriter(h.maxSize ?? MAX_TRANSFER_MESSAGE);
     w.header(h.id, h.flags);
     if (first) w.question(h.question);
     if (h.opt) w.reserve(11);
     if (h.signer) w.reserve(h.signer.overhead);
     let count = 0;
-    for (;;) {
-      if (pending === undefined) {
-        const next = records.next();
-        if (!next.done) pending = next.value;
-        else if (!closing) {
-          closing = true;
-          pending = { name: soa.name, type: soa.type, cls: soa.class, ttl: soa.ttl, rdata: soa.rdata[0] };
-        } else {
-          done = true;
+    fill: for (;;) {
+      if (stage === 0 || stage === 2) {
+        if (
+          !w.rr(Section.Answer, {
+            name: soa.name,
+            type: soa.type,
+            class: soa.class,
+            ttl: soa.ttl,
+            rdata: soa.rdata[0],
+          })
+        )
           break;
+        count++;
+        stage++;
+        if (stage === 3) break;
+        continue;
+      }
+      if (node === undefined) {
+        const next = nodes.next();
+        if (next.done) {
+          stage = 2;
+          continue;
         }
+        node = next.value;
+        set = 0;
+        rec = 0;
       }
-      if (
-        !w.rr(Section.Answer, {
-          name: pending.name,
-          type: pending.type,
-          class: pending.cls,
-          ttl: pending.ttl,
-          rdata: pending.rdata,
-        })
-      ) {
-        if (count === 0)
-          throw new RangeError(`zone ${zone.origin}: a record of ${pending.name} does not fit a message`);
-        break;
+      const sets = node.rrsets;
+      const skipSoa = node.name.key === apexKey;
+      while (set < sets.length) {
+        const rs = sets[set];
+        if (skipSoa && rs.type === RRType.SOA) {
+          set++;
+          continue;
+        }
+        const rdata = rs.rdata;
+        while (rec < rdata.length) {
+          if (
+            !w.rr(Section.Answer, {
+              name: rs.name,
+              type: rs.type,
+              class: rs.class,
+              ttl: rs.ttl,
+              rdata: rdata[rec],
+            })
+          ) {
+            if (count === 0)
+              throw new RangeError(`zone ${zone.origin}: a record of ${rs.name} does not fit a message`);
+            break fill;
+          }
+          count++;
+          rec++;
+        }
+        set++;
+        rec = 0;
       }
-      count++;
-      pending = undefined;
+      node = undefined;
     }
+    if (count === 0 && stage < 3) throw new RangeError(`zone ${zone.origin}: the SOA does not fit a message`);
     if (h.opt) w.opt(h.opt);
     first = false;
     const msg = w.finish();
@@ -111,27 +140,6 @@ export function soaOnly(zone: ServedZone, h: TransferHeader): Uint8Array {
   if (h.opt) w.opt(h.opt);
   const msg = w.finish();
   return h.signer ? h.signer.sign(msg) : msg;
-}
-
-interface Rec {
-  name: ServedNode['name'];
-  type: number;
-  cls: number;
-  ttl: number;
-  rdata: Uint8Array;
-}
-
-/** Every record but the apex SOA. */
-function* recordsOf(zone: ServedZone): Generator<Rec> {
-  const apexKey = zone.origin.key;
-  for (const node of nodesOf(zone)) {
-    const isApex = node.name.key === apexKey;
-    for (const set of node.rrsets) {
-      if (isApex && set.type === RRType.SOA) continue;
-      for (const rdata of set.rdata)
-        yield { name: set.name, type: set.type, cls: set.class, ttl: set.ttl, rdata };
-    }
-  }
 }
 
 /** The header flags of a transfer's messages. */

@@ -245,6 +245,8 @@ export interface SecondaryOf {
 /** Options for NSD. */
 export interface NsdOptions extends StartOptions {
   secondary?: SecondaryOf;
+  /** Let this address transfer (AXFR) the zones unsigned (benchmarks). */
+  provideXfr?: string;
   /** NSD `server-count` (server processes). Default 1. */
   serverCount?: number;
   /** `rrl-ratelimit` (responses per second per /24); default 0 = RRL off. */
@@ -292,7 +294,12 @@ export async function startNsd(zones: ZoneSpec[], opts: NsdOptions = {}): Promis
             `  name: "${z.origin}"`,
             `  request-xfr: ${sec.primary} ${sec.key ? sec.key.name : 'NOKEY'}`,
           ]
-        : ['zone:', `  name: "${z.origin}"`, `  zonefile: "${z.file}"`],
+        : [
+            'zone:',
+            `  name: "${z.origin}"`,
+            `  zonefile: "${z.file}"`,
+            ...(opts.provideXfr ? [`  provide-xfr: ${opts.provideXfr} NOKEY`] : []),
+          ],
     ),
     '',
   ].join('\n');
@@ -311,6 +318,8 @@ export interface KnotOptions extends StartOptions {
   /** `global-module:` of the default template (e.g. `mod-cookies/default`). */
   globalModule?: string;
   secondary?: SecondaryOf;
+  /** Let this address transfer (AXFR) the zones unsigned (benchmarks). */
+  provideXfr?: string;
 }
 
 /** Starts knotd in the foreground serving `zones` (no journal, no zone file write-back). */
@@ -350,6 +359,9 @@ export async function startKnot(zones: ZoneSpec[], opts: KnotOptions = {}): Prom
           ...(sec.key ? [`    key: ${sec.key.name}`] : []),
         ]
       : []),
+    ...(opts.provideXfr
+      ? ['acl:', '  - id: provide-xfr', `    address: ${opts.provideXfr}`, '    action: transfer']
+      : []),
     'template:',
     '  - id: default',
     `    storage: "${dir}"`,
@@ -357,6 +369,7 @@ export async function startKnot(zones: ZoneSpec[], opts: KnotOptions = {}): Prom
     '    zonefile-sync: -1',
     '    zonefile-load: whole',
     '    journal-content: none',
+    ...(opts.provideXfr ? ['    acl: provide-xfr'] : []),
     ...(opts.globalModule ? [`    global-module: ${opts.globalModule}`] : []),
     'zone:',
     ...zones.flatMap((z) =>
