@@ -255,6 +255,49 @@ for (const mode of modes) {
       assert.match(d, new RegExp(`XFR size: ${BIG + 1} records`), d);
       assert.doesNotMatch(d, /Couldn't verify|failed/i);
     });
+
+    test('a transfer to a client that does not read holds neither the worker nor other clients; it completes when read', async () => {
+      const sock = await connectFrom('127.0.0.2', port);
+      try {
+        sock.pause();
+        sock.write(frame(buildQuery({ id: 21, name: 'big.test.', type: AXFR })));
+        // The worker is writing into a full socket: other clients are answered meanwhile.
+        await new Promise((r) => setTimeout(r, 300));
+        for (let i = 0; i < 5; i++) {
+          const r = await queryUdp(buildQuery({ id: 100 + i, name: `h${i * 7 + 1}.big.test.`, type: A }), { port });
+          assert.equal(readHeader(r).rcode, 0);
+        }
+        const other = await FramedClient.connect('127.0.0.1', port);
+        other.sock.write(frame(buildQuery({ id: 31, name: 'www.small.test.', type: A })));
+        const m = await other.next();
+        other.sock.destroy();
+        assert.ok(m && readHeader(m).id === 31);
+        // Now read: every record arrives.
+        let records = 0;
+        let soas = 0;
+        let buf = Buffer.alloc(0);
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`stalled at ${records} records`)), 30_000);
+          sock.on('data', (d: Buffer) => {
+            buf = Buffer.concat([buf, d]);
+            while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+              const msg = decodeMessage(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+              buf = buf.subarray(2 + buf.readUInt16BE(0));
+              records += msg.answers.length;
+              soas += msg.answers.filter((r) => r.type === SOA).length;
+            }
+            if (soas >= 2) {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+          sock.resume();
+        });
+        assert.equal(records, BIG + 1);
+      } finally {
+        sock.destroy();
+      }
+    });
   });
 }
 
