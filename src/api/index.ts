@@ -20,6 +20,7 @@ import { registerAccountRoutes } from './routes/accounts.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerDeletedZoneRoutes } from './routes/deleted-zones.js';
 import { registerTokenRoutes } from './routes/tokens.js';
+import { registerTransferRoutes } from './routes/transfers.js';
 import { registerZoneShieldRoutes } from './routes/zone-shield.js';
 import { registerZoneRoutes, ZONEFILE_MEDIA_TYPE } from './routes/zones.js';
 import { addSharedSchemas } from './schemas.js';
@@ -151,6 +152,10 @@ export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Pr
         { name: 'versions', description: 'Zone versions: list, diff, roll back' },
         { name: 'audit', description: 'Audit log' },
         { name: 'shield', description: "A zone's own shield settings (rate limits, attack floors, metrics)" },
+        {
+          name: 'transfers',
+          description: 'TSIG keys and who may transfer (AXFR) a zone (docs/TRANSFERS.md)',
+        },
         { name: 'system', description: 'Health and this document' },
         { name: 'powerdns', description: 'PowerDNS-compatible API (PowerDNS Authoritative HTTP API v1)' },
       ],
@@ -216,6 +221,7 @@ export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Pr
   registerAuditRoutes(app, control);
   registerDeletedZoneRoutes(app, control);
   registerZoneShieldRoutes(app, control);
+  registerTransferRoutes(app, control);
   registerPdnsRoutes(app, control, { version });
   return app;
 }

@@ -152,6 +152,7 @@ async function registerOthers(program: Command): Promise<void> {
     { registerDrillCommand },
     { registerRecordCommands },
     { registerTokenCommands },
+    { registerTsigKeyCommands },
     { registerZoneCommands },
   ] = await Promise.all([
     import('../server/start/config.js'),
@@ -160,6 +161,7 @@ async function registerOthers(program: Command): Promise<void> {
     import('./drill-command.js'),
     import('./record-commands.js'),
     import('./token-commands.js'),
+    import('./tsigkey-commands.js'),
     import('./zone-commands.js'),
   ]);
   const start = program
@@ -246,6 +248,7 @@ async function registerOthers(program: Command): Promise<void> {
   registerZoneCommands(program);
   registerRecordCommands(program);
   registerTokenCommands(program);
+  registerTsigKeyCommands(program);
   registerAccountCommands(program);
   registerAuditCommand(program);
   registerDrillCommand(program);

@@ -31,6 +31,7 @@ import {
   zonePath,
 } from './client-common.js';
 import { formatDryRun, formatJson, formatTable, formatTime } from './output.js';
+import { registerZoneTransferCommands } from './tsigkey-commands.js';
 import { registerDeletedZoneCommands } from './zone-deleted-commands.js';
 import { registerZoneShieldCommands } from './zone-shield-commands.js';
 
@@ -80,6 +81,7 @@ export function registerZoneCommands(program: Command): void {
   const zone = program.command('zone').description('manage zones through the API').exitOverride();
   registerDeletedZoneCommands(zone);
   registerZoneShieldCommands(zone);
+  registerZoneTransferCommands(zone);
 
   addCommonOptions(
     zone

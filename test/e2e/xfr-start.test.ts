@@ -13,7 +13,14 @@ import { decodeMessage } from '../../src/wire/decode.js';
 import { rdataToText } from '../../src/wire/rdata.js';
 import { buildQuery, queryUdp } from '../helpers/dns-client.js';
 import { type Peer, skipUnlessCommands, startKnot, startNsd } from '../helpers/peers.js';
-import { callApi, type Json, type Platform, removeDataDir, startPlatform } from '../helpers/platform.js';
+import {
+  callApi,
+  type Json,
+  type Platform,
+  removeDataDir,
+  runCli,
+  startPlatform,
+} from '../helpers/platform.js';
 
 const skip = skipUnlessCommands('kdig', 'nsd', 'knotd');
 const ADMIN = 'sb_e2e_xfr_start_admin_key_0123456789';
@@ -299,6 +306,44 @@ describe('start: TSIG keys, transfer settings, NSD and Knot as secondaries', { s
       (await call(a, 'DELETE', `${PDNS}/zones/tenant-a.test./metadata/ALLOW-AXFR-FROM`)).status,
       204,
     );
+  });
+
+  test('native API and CLI: tsigkey create/list/show/rm, zone transfer set/show', async () => {
+    const cli = (args: string[]) => runCli(args, { SWITCHBOARD_URL: p.api, SWITCHBOARD_API_KEY: a });
+    const made = await cli(['tsigkey', 'create', 'cli-key', '--algorithm', 'hmac-sha512']);
+    assert.equal(made.code, 0, made.err);
+    assert.match(made.out, /name +cli-key\.\nalgorithm +hmac-sha512\nsecret +\S{40,}/);
+    const list = await cli(['tsigkey', 'list']);
+    assert.match(list.out, /cli-key\. +hmac-sha512/);
+    assert.doesNotMatch(list.out, /secret|==/);
+    const native = await call(a, 'GET', '/api/v1/tsigkeys/cli-key');
+    assert.equal(native.status, 200);
+    assert.equal(native.body.algorithm, 'hmac-sha512');
+    assert.ok(native.body.key.length > 40);
+    const set = await cli([
+      'zone',
+      'transfer',
+      'set',
+      'tenant-a.test',
+      '--key',
+      'cli-key',
+      '--allow',
+      '192.0.2.0/24',
+    ]);
+    assert.equal(set.code, 0, set.err);
+    assert.match(set.out, /keys +cli-key\.\nallow from +192\.0\.2\.0\/24/);
+    assert.deepEqual((await call(a, 'GET', '/api/v1/zones/tenant-a.test/transfer')).body, {
+      masterTsigKeyIds: ['cli-key.'],
+      allowAxfrFrom: ['192.0.2.0/24'],
+    });
+    // B cannot name A's key, nor see A's zone's settings.
+    assert.equal((await call(b, 'GET', '/api/v1/tsigkeys/cli-key')).status, 404);
+    assert.equal((await call(b, 'GET', '/api/v1/zones/tenant-a.test/transfer')).status, 404);
+    // Back as it was for the secondaries below; the key goes.
+    const back = await cli(['zone', 'transfer', 'set', 'tenant-a.test', '--key', 'transfer', '--no-allow']);
+    assert.equal(back.code, 0, back.err);
+    assert.equal((await cli(['tsigkey', 'rm', 'cli-key'])).code, 0);
+    assert.equal((await call(a, 'GET', '/api/v1/tsigkeys/cli-key')).status, 404);
   });
 
   for (const kind of ['nsd', 'knot'] as const) {

@@ -264,7 +264,9 @@ for (const mode of modes) {
         // The worker is writing into a full socket: other clients are answered meanwhile.
         await new Promise((r) => setTimeout(r, 300));
         for (let i = 0; i < 5; i++) {
-          const r = await queryUdp(buildQuery({ id: 100 + i, name: `h${i * 7 + 1}.big.test.`, type: A }), { port });
+          const r = await queryUdp(buildQuery({ id: 100 + i, name: `h${i * 7 + 1}.big.test.`, type: A }), {
+            port,
+          });
           assert.equal(readHeader(r).rcode, 0);
         }
         const other = await FramedClient.connect('127.0.0.1', port);
