@@ -28,6 +28,13 @@ const nativeRoutes: [string, string][] = [
   ['get', '/api/v1/zones/{zone}/shield'],
   ['put', '/api/v1/zones/{zone}/shield'],
   ['delete', '/api/v1/zones/{zone}/shield'],
+  ['get', '/api/v1/zones/{zone}/transfer'],
+  ['put', '/api/v1/zones/{zone}/transfer'],
+  ['get', '/api/v1/tsigkeys'],
+  ['post', '/api/v1/tsigkeys'],
+  ['get', '/api/v1/tsigkeys/{name}'],
+  ['put', '/api/v1/tsigkeys/{name}'],
+  ['delete', '/api/v1/tsigkeys/{name}'],
   ['get', '/api/v1/audit'],
   ['get', '/api/v1/deleted-zones'],
   ['get', '/api/v1/deleted-zones/{id}'],
@@ -75,6 +82,7 @@ describe('OpenAPI document', () => {
       'versions',
       'audit',
       'shield',
+      'transfers',
       'powerdns',
     ]) {
       assert.ok(tagNames.includes(t), t);
@@ -156,9 +164,18 @@ describe('OpenAPI document', () => {
 
 function tagsKnown(tags: string[]): boolean {
   return tags.every((t) =>
-    ['accounts', 'tokens', 'zones', 'rrsets', 'zonefile', 'versions', 'audit', 'shield', 'system'].includes(
-      t,
-    ),
+    [
+      'accounts',
+      'tokens',
+      'zones',
+      'rrsets',
+      'zonefile',
+      'versions',
+      'audit',
+      'shield',
+      'transfers',
+      'system',
+    ].includes(t),
   );
 }
 
