@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { seededRandom } from '../../test/helpers/prng.js';
 import { Catalog } from '../answer/catalog.js';
 import { compileZone } from '../image/compile.js';
 import { openImage } from '../image/reader.js';
@@ -152,5 +153,39 @@ describe('TransferService', () => {
     const fromImage = drain(service(image).streams(query(RRType.AXFR), tcp('127.0.0.2')) as ResponseStream);
     const fromZone = drain(service(zone).streams(query(RRType.AXFR), tcp('127.0.0.2')) as ResponseStream);
     assert.deepEqual([...fromImage].sort(), [...fromZone].sort());
+  });
+
+  test('hostile input: truncated and mutated signed queries never throw; each gets FORMERR, NOTAUTH, REFUSED or nothing', () => {
+    const s = service();
+    const answerAll = s.wrap(() => new Uint8Array(12));
+    const base = signTsigRequest(query(RRType.AXFR, 7), edge);
+    const soa = signTsigRequest(query(RRType.SOA, 8), edge);
+    const rand = seededRandom(20261204);
+    let streams = 0;
+    for (let i = 0; i < 5000; i++) {
+      const src = i % 2 === 0 ? base : soa;
+      let m: Uint8Array;
+      if (i % 5 === 0) m = src.subarray(0, Math.floor(rand() * src.length));
+      else {
+        m = Uint8Array.from(src);
+        const flips = 1 + Math.floor(rand() * 4);
+        for (let k = 0; k < flips; k++) m[Math.floor(rand() * m.length)] = Math.floor(rand() * 256);
+      }
+      for (const ctx of [tcp('127.0.0.9'), { transport: 'udp' as const, address: '127.0.0.9', port: 1 }]) {
+        const r = ctx.transport === 'tcp' ? s.streams(m, ctx) : answerAll(m, ctx);
+        if (r === null || r === undefined) continue;
+        if (r instanceof Uint8Array) {
+          assert.ok(r.length >= 12);
+          assert.ok([0, 1, 5, 9].includes(r[3] & 15), `rcode ${r[3] & 15}`);
+          continue;
+        }
+        // A mutation that still verifies (flipped octets in the question's case, say): drain it.
+        streams++;
+        drain(r);
+      }
+    }
+    assert.equal(s.stats.active, 0);
+    assert.ok(s.stats.tsigFailures > 100, `${s.stats.tsigFailures} TSIG failures`);
+    void streams;
   });
 });

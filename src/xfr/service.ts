@@ -180,7 +180,21 @@ export class TransferService {
     // Only a zone's apex is transferred, only IN, and only by those allowed (RFC 5936 §4.2).
     if (q.class !== RRClass.IN || zone === undefined || zone.origin.key !== q.name.key)
       return refuse('refused');
-    if (!this.#acl.allows(zone, ctx.address, key, catalog)) return refuse('refused');
+    let allowed: boolean;
+    try {
+      allowed = this.#acl.allows(zone, ctx.address, key, catalog);
+    } catch {
+      // AUTO-NS reads the zone's apex: an image that cannot be opened allows nobody by address.
+      allowed = false;
+    }
+    if (!allowed) return refuse('refused');
+    // An image that cannot be opened (logged by the worker) is SERVFAIL here, as its queries are.
+    try {
+      void zone.soa;
+    } catch {
+      const bytes = shortMessage(msg.id, (transferFlags(msg.flags, 0) & ~Flag.AA) | Rcode.SERVFAIL, q, opt);
+      return signer ? signer.sign(bytes) : bytes;
+    }
     const header: TransferHeader = { id: msg.id, flags: transferFlags(msg.flags), question: q, opt, signer };
     if (type === 'IXFR') {
       const theirs = msg.authority.find((rr) => rr.type === RRType.SOA);
