@@ -25,6 +25,7 @@ import {
   SHIELD_TIERS,
   TRANSPORT_BLOCK,
   TRANSPORTS,
+  X,
 } from './dns-layout.js';
 
 /** What a query handler needs to know of its context here. */
@@ -107,6 +108,17 @@ export interface ReportSources {
   zones?: () => number;
   /** The shield's counters (undefined when it is off). */
   shield?: () => ShieldCounters | undefined;
+  /** The zone transfer service's counters (src/xfr/service.ts `TransferStats`). */
+  transfers?: () => TransferCounters;
+}
+
+/** A worker's zone transfer counters (cumulative, but `active`). */
+export interface TransferCounters {
+  started: number;
+  refused: number;
+  limited: number;
+  tsigFailures: number;
+  active: number;
 }
 
 /** RFC 1035 §4.1.1: the RCODE is the low four bits of the header's fourth octet. */
@@ -190,6 +202,14 @@ export class DnsCounters {
       gauges[G.tcpOpen] += s.open;
     }
     gauges[G.zonesServed] = sources.zones?.() ?? 0;
+    const xfr = sources.transfers?.();
+    if (xfr !== undefined) {
+      counters[X.transfers] = xfr.started;
+      counters[X.transfers + 1] = xfr.refused;
+      counters[X.transfers + 2] = xfr.limited;
+      counters[X.tsigFailures] = xfr.tsigFailures;
+      gauges[G.transfersActive] = xfr.active;
+    }
     const sh = sources.shield?.();
     if (sh === undefined) return { counters, gauges };
     [sh.answered, sh.dropped, sh.truncated, sh.formerr, sh.badcookie].forEach((v, i) => {

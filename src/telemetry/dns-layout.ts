@@ -114,8 +114,19 @@ export const S = {
   wouldBadcookie: SHIELD_BASE + 22,
 } as const;
 
+/** Outcomes of zone transfer requests (docs/TRANSFERS.md), in slot order from `X.transfers`. */
+export const TRANSFER_OUTCOMES = ['started', 'refused', 'limited'] as const;
+
+/** Indexes of the zone transfer counters, after the shield's. */
+export const X = {
+  /** First of TRANSFER_OUTCOMES.length: AXFR/IXFR requests by outcome. */
+  transfers: SHIELD_BASE + 23,
+  /** Signed requests whose TSIG failed (BADKEY, BADSIG, BADTIME, FORMERR). */
+  tsigFailures: SHIELD_BASE + 26,
+} as const;
+
 /** Length of a report's `counters`. */
-export const COUNTER_COUNT = SHIELD_BASE + 23;
+export const COUNTER_COUNT = SHIELD_BASE + 27;
 
 /** Indexes of a report's `gauges` (values that go up and down; dropped when a worker dies). */
 export const G = {
@@ -127,10 +138,12 @@ export const G = {
   cacheBytes: 4,
   /** The shield's overload level (0 keeping up .. 3 drowning). */
   overload: 6,
+  /** Zone transfers being written now. */
+  transfersActive: 7,
 } as const;
 
 /** Length of a report's `gauges`. */
-export const GAUGE_COUNT = 7;
+export const GAUGE_COUNT = 8;
 
 /** Most zone names a report lists as under attack. */
 export const MAX_ATTACKED_REPORTED = 32;

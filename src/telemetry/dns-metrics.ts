@@ -17,7 +17,9 @@ import {
   SHIELD_DECISIONS,
   SHIELD_REASONS,
   SHIELD_TIERS,
+  TRANSFER_OUTCOMES,
   TRANSPORTS,
+  X,
 } from './dns-layout.js';
 
 /** Registers the DNS plane's metrics in `registry`: values read from `dns` at each scrape. */
@@ -112,6 +114,32 @@ export function registerDnsMetrics(registry: Registry, dns: DnsAggregator): void
       this.inc({ reason: 'idle' }, totals[C.tcpIdleClosed]);
       this.inc({ reason: 'malformed' }, totals[C.tcpMalformed]);
       this.inc({ reason: 'evicted' }, totals[C.tcpEvicted]);
+    },
+  });
+  new Counter({
+    name: 'switchboard_dns_transfers_total',
+    help: 'Zone transfer requests (AXFR, IXFR over TCP) by outcome: started, refused (not allowed, not a zone), limited (over the concurrent transfer limits).',
+    labelNames: ['outcome'],
+    registers,
+    collect() {
+      const totals = dns.counters();
+      this.reset();
+      TRANSFER_OUTCOMES.forEach((outcome, i) => {
+        this.inc({ outcome }, totals[X.transfers + i]);
+      });
+    },
+  });
+  workerWide(
+    'switchboard_dns_tsig_failures_total',
+    'Signed requests whose TSIG did not verify (BADKEY, BADSIG, BADTIME, or a malformed MAC).',
+    X.tsigFailures,
+  );
+  new Gauge({
+    name: 'switchboard_dns_transfers_active',
+    help: 'Zone transfers being written now, over all DNS workers.',
+    registers,
+    collect() {
+      this.set(dns.gauges()[G.transfersActive]);
     },
   });
   new Gauge({

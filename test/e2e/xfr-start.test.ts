@@ -306,6 +306,19 @@ describe('start: TSIG keys, transfer settings, NSD and Knot as secondaries', { s
       (await call(a, 'DELETE', `${PDNS}/zones/tenant-a.test./metadata/ALLOW-AXFR-FROM`)).status,
       204,
     );
+    // Counted in /metrics (the workers report every second).
+    const metric = async (re: RegExp): Promise<number> => {
+      const text = await (await fetch(`${p.api}/metrics`)).text();
+      return Number(re.exec(text)?.[1] ?? -1);
+    };
+    const until = Date.now() + 5000;
+    while ((await metric(/^switchboard_dns_transfers_total\{outcome="started"\} (\d+)/m)) < 7) {
+      assert.ok(Date.now() < until, 'transfers not counted in /metrics');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok((await metric(/^switchboard_dns_transfers_total\{outcome="refused"\} (\d+)/m)) >= 2);
+    assert.ok((await metric(/^switchboard_dns_tsig_failures_total (\d+)/m)) >= 3);
+    assert.equal(await metric(/^switchboard_dns_transfers_active (\d+)/m), 0);
   });
 
   test('native API and CLI: tsigkey create/list/show/rm, zone transfer set/show', async () => {

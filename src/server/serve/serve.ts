@@ -144,6 +144,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
           nativeUdp: () => udp.flatMap((l) => nativeStatsOf(l) ?? []),
           zones: () => zones.size,
           shield: shieldCounters,
+          transfers: () => transfers.service.stats,
         }),
     }),
   };

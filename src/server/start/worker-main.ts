@@ -114,6 +114,7 @@ function sendMetrics(): void {
     nativeUdp: () => (listeners?.udp ?? []).flatMap((l) => nativeStatsOf(l) ?? []),
     zones: () => table.size,
     shield: shieldCounters,
+    transfers: () => transfers.service.stats,
   });
   send({ type: 'switchboard:metrics', incarnation, ...report });
 }
