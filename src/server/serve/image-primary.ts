@@ -93,6 +93,8 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     },
     // The workers' snapshot: one file in the pack folder, read by each worker in one call.
     snapshotFileZones: 1,
+    // The first load's snapshot is streamed to the workers as it is published (below).
+    sendTo: (slot, msg) => pool?.send(slot, msg) ?? false,
     log,
   });
   // The images go into the packs as their batches come back, while the threads compile on.
@@ -142,7 +144,9 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
         // The cookie secrets in force (a restarted worker's config holds the first ones).
         if (cookies) pool?.send(slot, cookies.current());
         if (published) sendSnapshot(slot);
-        else helloDuringCompile.add(slot);
+        // During the first compile: the parts of the snapshot published so far, the rest as
+        // it comes (or, if none is streamed, the whole snapshot once it is published).
+        else if (!shipper.streamTo(slot)) helloDuringCompile.add(slot);
         break;
       case 'switchboard:start-ready':
         ready.add(slot);
@@ -269,6 +273,10 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   // (nothing is sent: the workers get the whole set as their snapshot once it is done), so
   // only the last ones are left after the compile. A failed load ends serve (below).
   let publishedUpTo = 0;
+  // Each of those publishes is sent at once to the workers that said hello, as one part of
+  // their snapshot (a file), which they apply while the threads compile: at the compile's end
+  // only the last part and the catalog are left for them (image-shipper.ts).
+  if (!stoppedEarly) shipper.streamSnapshot({ maxImage: BIG_IMAGE });
   const publishSettled = (changes: readonly ImageChange[]) => {
     if (changes.length - publishedUpTo < PUBLISH_EVERY) return;
     try {
@@ -336,7 +344,9 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     collectGarbage();
   }
   published = true;
-  // The workers waiting get their snapshot first: the rest is off the path to the first answer.
+  // The workers waiting get their snapshot (or its end) first: the rest is off the path to
+  // the first answer.
+  shipper.finishStream();
   for (const slot of helloDuringCompile) sendSnapshot(slot);
   helloDuringCompile.clear();
   first.commit(); // before any reload: reloads run once every worker serves

@@ -36,20 +36,13 @@ export interface NativeAnswersSync {
   dropped: number;
 }
 
-/** Appends the latin1 key (a folded wire name) to `out` at `at`; returns the new offset. */
-function putKey(out: Uint8Array, at: number, key: string): number {
-  for (let i = 0; i < key.length; i++) out[at + i] = key.charCodeAt(i);
-  return at + key.length;
-}
-
-/** The keys as concatenated wire names (one buffer: one addon call). */
+/**
+ * The keys (latin1 strings: folded wire names) as concatenated wire names (one buffer: one
+ * addon call). One join and one native latin1 encode: a worker's first sync hands 100,000
+ * origins over while its code is still cold, where a loop per octet costs several times more.
+ */
 function concatKeys(keys: string[]): Uint8Array {
-  let n = 0;
-  for (const k of keys) n += k.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const k of keys) at = putKey(out, at, k);
-  return out;
+  return Buffer.from(keys.join(''), 'latin1');
 }
 
 /** Keeps the addon's served origins and images in step with a worker's zones. */
