@@ -273,6 +273,11 @@ export class Catalog {
     return (this.#map ?? this.#materialize()).values();
   }
 
+  /** The origin keys of `zones`, in the same order. */
+  get keys(): IterableIterator<string> {
+    return (this.#map ?? this.#materialize()).keys();
+  }
+
   /** Number of zones served. */
   get size(): number {
     return this.#size;
