@@ -28,6 +28,12 @@ import { formatReloadLine, formatStartLine, logZoneReport } from './report.js';
 
 /** An image at least this big is collected before the workers map it (see below). */
 const BIG_IMAGE = 32 * 1024 * 1024;
+/**
+ * `on`: the first snapshot is streamed to the workers during the compile (off by default: on
+ * the shared 2-core machine it was measured on, it cost the workers more CPU than the tail it
+ * removed; docs/PERFORMANCE.md, manyzones3).
+ */
+export const SNAPSHOT_STREAM_ENV = 'SWITCHBOARD_SNAPSHOT_STREAM';
 /** The first load's settled changes are published in slices of at least this many zones. */
 const PUBLISH_EVERY = 5000;
 
@@ -273,10 +279,12 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   // (nothing is sent: the workers get the whole set as their snapshot once it is done), so
   // only the last ones are left after the compile. A failed load ends serve (below).
   let publishedUpTo = 0;
-  // Each of those publishes is sent at once to the workers that said hello, as one part of
-  // their snapshot (a file), which they apply while the threads compile: at the compile's end
-  // only the last part and the catalog are left for them (image-shipper.ts).
-  if (!stoppedEarly) shipper.streamSnapshot({ maxImage: BIG_IMAGE });
+  // With SWITCHBOARD_SNAPSHOT_STREAM=on, each of those publishes is sent at once to the
+  // workers that said hello, as one part of their snapshot (a file), which they apply while
+  // the threads compile: at the compile's end only the last part and the catalog are left for
+  // them (image-shipper.ts). Else they get the whole snapshot once the load is done.
+  if (!stoppedEarly && process.env[SNAPSHOT_STREAM_ENV] === 'on')
+    shipper.streamSnapshot({ maxImage: BIG_IMAGE });
   const publishSettled = (changes: readonly ImageChange[]) => {
     if (changes.length - publishedUpTo < PUBLISH_EVERY) return;
     try {
