@@ -280,6 +280,7 @@ static void note_shed(sb_shield *sh, const sb_verdict *v, double now_ms) {
   uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
   uint32_t slot = block_slot(sh, p24, now_ms);
   if (sh->blk_sheds[slot] < UINT32_MAX) sh->blk_sheds[slot]++;
+  if (sh->blk_sheds[slot] == (uint32_t)sh->cfg.prefilter_threshold) sh->block_pending = 1;
 }
 
 /* A stranger's query for a missing name (or no zone of ours) shed by an attacked zone's budget or
@@ -292,6 +293,10 @@ static void note_nx_shed(sb_shield *sh, const sb_verdict *v, double now_ms) {
   uint32_t slot = block_slot(sh, p24, now_ms);
   if (sh->blk_nx_sheds[slot] < UINT32_MAX) sh->blk_nx_sheds[slot]++;
   sh->blk_hosts[32 * (size_t)slot + (v->addr[3] >> 3)] |= (uint8_t)(1u << (v->addr[3] & 7));
+  /* Over the threshold: a block to consider now (the host count is checked then; every 64th shed
+   * past the threshold asks again, for a /24 whose hosts were still too few). */
+  uint32_t t = (uint32_t)sh->cfg.prefilter_threshold;
+  if (sh->blk_nx_sheds[slot] >= t && ((sh->blk_nx_sheds[slot] - t) & 63) == 0) sh->block_pending = 1;
 }
 
 /* Distinct hosts of the /24 in slot that shed missing names this second. */
@@ -319,18 +324,23 @@ static int cmp_u32(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-/* Once a second: block the /24s over the threshold, let expired blocks go. */
-static void prefilter_second(sb_shield *sh, double now_ms) {
+/* Block the /24s over the threshold and let expired blocks go: once a second (`sweep`: the
+ * counts then start a new second), and as soon as a /24 crosses the threshold within the second
+ * (not `sweep`: counts kept; at most every SB_PREFILTER_EARLY_MS) — a flood of 3,000 datagrams a
+ * second from a /24 is blocked ~70 ms after it starts, not at the end of its second. */
+static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
   if (sh->cfg.prefilter_threshold <= 0) return;
   uint32_t next[512];
   unsigned n = 0;
+  sh->block_pending = 0;
+  sh->last_early = now_ms;
   for (uint32_t s = 0; s < sh->blocks.size; s++) {
     if (sh->blocks.keys[s] == 0) continue;
     int flood = sh->blk_sheds[s] >= sh->cfg.prefilter_threshold ||
                 (sh->blk_nx_sheds[s] >= sh->cfg.prefilter_threshold && nx_hosts(sh, s) >= SB_PREFILTER_NX_HOSTS);
     if (flood && now_ms >= sh->blk_good_until[s] && !allow_touches(sh, sh->blk_key[s])) {
       if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
-        sh->would_block++;
+        if (sweep) sh->would_block++; /* once per /24 and second, as before */
       } else if (sh->blk_until[s] <= now_ms) {
         unsigned strikes = sh->blk_strikes[s] < 4 ? sh->blk_strikes[s] : 4;
         sh->blk_until[s] = now_ms + sh->cfg.prefilter_seconds * 1000 * (double)(1u << strikes);
@@ -338,10 +348,12 @@ static void prefilter_second(sb_shield *sh, double now_ms) {
         sh->blocks_made++;
       }
     }
-    sh->blk_sheds[s] = 0;
-    if (sh->blk_nx_sheds[s] != 0) {
-      sh->blk_nx_sheds[s] = 0;
-      memset(sh->blk_hosts + 32 * (size_t)s, 0, 32);
+    if (sweep) {
+      sh->blk_sheds[s] = 0;
+      if (sh->blk_nx_sheds[s] != 0) {
+        sh->blk_nx_sheds[s] = 0;
+        memset(sh->blk_hosts + 32 * (size_t)s, 0, 32);
+      }
     }
     if (sh->blk_until[s] > now_ms && n < 512) next[n++] = sh->blk_key[s];
     else if (sh->blk_until[s] > 0 && sh->blk_until[s] <= now_ms) sh->blk_until[s] = 0;
@@ -516,7 +528,9 @@ void sb_shield_clock(sb_shield *sh, double now_ms) {
   if (now_ms - sh->last_sweep >= 1000) {
     sh->last_sweep = now_ms;
     sb_zones_sweep(&sh->zones, now_ms);
-    prefilter_second(sh, now_ms);
+    prefilter_scan(sh, now_ms, 1);
+  } else if (sh->block_pending && sh->cfg.mode == SB_SHIELD_ON && now_ms - sh->last_early >= SB_PREFILTER_EARLY_MS) {
+    prefilter_scan(sh, now_ms, 0);
   }
 }
 
