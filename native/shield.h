@@ -145,6 +145,9 @@ void sb_sources_note_truncated(sb_sources *s, uint32_t key, double now_ms);
  * without a cookie from a cookie speaker). */
 int sb_sources_used_tcp(const sb_sources *s, uint32_t key, int cookie_valid, double now_ms);
 void sb_sources_note_cookie(sb_sources *s, uint32_t key, double now_ms);
+/* Whether the source has a calm-time history now (whatever its tier: a history source that also
+ * used TCP is in the tcp tier). */
+int sb_sources_has_history(sb_sources *s, uint32_t key, double now_ms);
 
 /* ---- admission (admission.ts) ---- */
 #define SB_ADMIT_ANSWER 0

@@ -417,7 +417,12 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
   if (cookie == SB_COOKIE_VALID) sb_sources_note_cookie(&sh->sources, key, now_ms);
   int tier = sb_sources_tier(&sh->sources, key, cookie == SB_COOKIE_VALID, now_ms);
   v->tier = (uint8_t)tier;
-  if (tier >= SB_TIER_HISTORY) note_good(sh, v, now_ms);
+  /* Good standing, which keeps the source's /24 out of the kernel prefilter: a valid cookie or a
+   * calm-time history. The tcp tier alone is not enough: a bot that was sent a TC=1 and then
+   * joins its own connection flood earns it (the drill's bots did, wave after wave, and their
+   * /24s could no longer be blocked). */
+  if (tier == SB_TIER_COOKIE || (tier >= SB_TIER_HISTORY && sb_sources_has_history(&sh->sources, key, now_ms)))
+    note_good(sh, v, now_ms);
   int attacked = 0, within = 1;
   if (classified) {
     uint32_t slot = sb_zones_observe(&sh->zones, zone_key, exists, now_ms);

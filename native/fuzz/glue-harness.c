@@ -19,7 +19,8 @@
  *     2. "early": a fresh shield (prefilter threshold 200), the worker held behind (overload
  *        level 2), a direct flood of an existing name (the first image's origin, SOA) from 20
  *        hosts of 10.9.9.0/24 at 10 datagrams a simulated millisecond, and the same from an
- *        allow-listed /24 (10.9.7.0/24). Prints "early crossed C blocked B allowed-blocked 0|1":
+ *        allow-listed /24 (10.9.7.0/24); one host of 10.9.9.0/24 has the tcp tier (it does not keep
+ *        the /24 out: only a cookie or a calm-time history does). Prints "early crossed C blocked B allowed-blocked 0|1":
  *        the simulated ms at which the /24's sheds crossed the threshold and at which it entered
  *        the blocked set (the test requires B - C <= SB_PREFILTER_EARLY_MS + 1, not a second).
  */
@@ -259,6 +260,12 @@ static void early(const uint8_t *origin, size_t olen) {
     sb_shield_batch(sh, 16, 16, now);
   }
   if (sh->overload.level < 2) fail("overload level did not reach 2");
+  /* 10.9.9.200 has the tcp tier only (sent a TC=1, then came back over TCP): it does not keep
+   * its /24 out of the prefilter; it asks along with the flood. */
+  uint8_t tcp_host[4] = {10, 9, 9, 200};
+  uint32_t tcp_key = sb_sources_key(tcp_host, 4);
+  sb_sources_note_truncated(&sh->sources, tcp_key, now);
+  sb_sources_note_tcp(&sh->sources, tcp_key, now);
   uint8_t pkt[300];
   size_t len = query(pkt, origin, olen, 1);
   double crossed = -1, blocked = -1, start = now; /* the flood starts at the next millisecond */
@@ -274,7 +281,8 @@ static void early(const uint8_t *origin, size_t olen) {
         struct sockaddr_in *a = (struct sockaddr_in *)&ss;
         a->sin_family = AF_INET;
         a->sin_port = htons(1000);
-        a->sin_addr.s_addr = htonl((10u << 24) | (9u << 16) | ((from ? 7u : 9u) << 8) | (uint32_t)(1 + (ms * 10 + k) % 20));
+        uint32_t host = k == 9 ? 200 : (uint32_t)(1 + (ms * 10 + k) % 20);
+        a->sin_addr.s_addr = htonl((10u << 24) | (9u << 16) | ((from ? 7u : 9u) << 8) | host);
         sb_preparse pp;
         sb_preparse_packet(pkt, len, &pp);
         sb_verdict v;
