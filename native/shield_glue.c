@@ -275,12 +275,22 @@ static void note_good(sb_shield *sh, const sb_verdict *v, double now_ms) {
   sh->blk_good_until[block_slot(sh, p24, now_ms)] = now_ms + 600000;
 }
 
+/* The threshold a /24's count of this second is held to: the whole of it at the second's sweep,
+ * and before, its share of the time gone since the sweep (at least a tenth): a /24 is blocked once
+ * its rate so far this second, measured over 100 ms or more, reaches the threshold a second. */
+static double pf_threshold(const sb_shield *sh, double now_ms, int sweep) {
+  double f = sweep ? 1 : (now_ms - sh->last_sweep) / 1000;
+  if (f < 0.1) f = 0.1;
+  if (f > 1) f = 1;
+  return sh->cfg.prefilter_threshold * f;
+}
+
 static void note_shed(sb_shield *sh, const sb_verdict *v, double now_ms) {
   if (sh->cfg.prefilter_threshold <= 0 || v->addr_len != 4 || v->allowed) return;
   uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
   uint32_t slot = block_slot(sh, p24, now_ms);
   if (sh->blk_sheds[slot] < UINT32_MAX) sh->blk_sheds[slot]++;
-  if (sh->blk_sheds[slot] == (uint32_t)sh->cfg.prefilter_threshold) sh->block_pending = 1;
+  if ((sh->blk_sheds[slot] & 7) == 0 && sh->blk_sheds[slot] >= pf_threshold(sh, now_ms, 0)) sh->block_pending = 1;
 }
 
 /* A stranger's query for a missing name (or no zone of ours) shed by an attacked zone's budget or
@@ -293,10 +303,8 @@ static void note_nx_shed(sb_shield *sh, const sb_verdict *v, double now_ms) {
   uint32_t slot = block_slot(sh, p24, now_ms);
   if (sh->blk_nx_sheds[slot] < UINT32_MAX) sh->blk_nx_sheds[slot]++;
   sh->blk_hosts[32 * (size_t)slot + (v->addr[3] >> 3)] |= (uint8_t)(1u << (v->addr[3] & 7));
-  /* Over the threshold: a block to consider now (the host count is checked then; every 64th shed
-   * past the threshold asks again, for a /24 whose hosts were still too few). */
-  uint32_t t = (uint32_t)sh->cfg.prefilter_threshold;
-  if (sh->blk_nx_sheds[slot] >= t && ((sh->blk_nx_sheds[slot] - t) & 63) == 0) sh->block_pending = 1;
+  /* Over the threshold so far: a block to consider now (the host count is checked then). */
+  if ((sh->blk_nx_sheds[slot] & 7) == 0 && sh->blk_nx_sheds[slot] >= pf_threshold(sh, now_ms, 0)) sh->block_pending = 1;
 }
 
 /* Distinct hosts of the /24 in slot that shed missing names this second. */
@@ -325,19 +333,23 @@ static int cmp_u32(const void *a, const void *b) {
 }
 
 /* Block the /24s over the threshold and let expired blocks go: once a second (`sweep`: the
- * counts then start a new second), and as soon as a /24 crosses the threshold within the second
- * (not `sweep`: counts kept; at most every SB_PREFILTER_EARLY_MS) — a flood of 3,000 datagrams a
- * second from a /24 is blocked ~70 ms after it starts, not at the end of its second. */
+ * counts then start a new second), and as soon as a /24's count so far this second reaches the
+ * threshold prorated to the time gone (not `sweep`: counts kept; at most every
+ * SB_PREFILTER_EARLY_MS) — a /24 whose datagrams are shed at 400 a second is blocked ~100 ms
+ * after the shedding starts, not at the end of its second (nor, with a flat threshold, never,
+ * when the shedding starts late in the second). */
 static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
   if (sh->cfg.prefilter_threshold <= 0) return;
   uint32_t next[512];
   unsigned n = 0;
+  /* Before the sweep (sweep: last_sweep is now): the threshold prorated to the second so far. */
+  double threshold = pf_threshold(sh, now_ms, sweep);
   sh->block_pending = 0;
   sh->last_early = now_ms;
   for (uint32_t s = 0; s < sh->blocks.size; s++) {
     if (sh->blocks.keys[s] == 0) continue;
-    int flood = sh->blk_sheds[s] >= sh->cfg.prefilter_threshold ||
-                (sh->blk_nx_sheds[s] >= sh->cfg.prefilter_threshold && nx_hosts(sh, s) >= SB_PREFILTER_NX_HOSTS);
+    int flood = sh->blk_sheds[s] >= threshold ||
+                (sh->blk_nx_sheds[s] >= threshold && nx_hosts(sh, s) >= SB_PREFILTER_NX_HOSTS);
     if (flood && now_ms >= sh->blk_good_until[s] && !allow_touches(sh, sh->blk_key[s])) {
       if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
         if (sweep) sh->would_block++; /* once per /24 and second, as before */

@@ -20,9 +20,12 @@
  *        level 2), a direct flood of an existing name (the first image's origin, SOA) from 20
  *        hosts of 10.9.9.0/24 at 10 datagrams a simulated millisecond, and the same from an
  *        allow-listed /24 (10.9.7.0/24); one host of 10.9.9.0/24 has the tcp tier (it does not keep
- *        the /24 out: only a cookie or a calm-time history does). Prints "early crossed C blocked B allowed-blocked 0|1":
- *        the simulated ms at which the /24's sheds crossed the threshold and at which it entered
- *        the blocked set (the test requires B - C <= SB_PREFILTER_EARLY_MS + 1, not a second).
+ *        the /24 out: only a cookie or a calm-time history does), and 10.9.5.0/24 is shed at 100 a
+ *        second, under the threshold, for 2 s. Prints "early crossed C blocked B allowed-blocked
+ *        0|1 slow-blocked 0|1": the simulated ms (from the flood's start) at which the /24's sheds
+ *        reached a tenth of the threshold (the earliest a block may be made: over 100 ms) and at
+ *        which it entered the blocked set (the test requires B - C <= SB_PREFILTER_EARLY_MS + 1
+ *        and B <= 100, where it took up to a second), and whether the others ever were.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -270,33 +273,39 @@ static void early(const uint8_t *origin, size_t olen) {
   size_t len = query(pkt, origin, olen, 1);
   double crossed = -1, blocked = -1, start = now; /* the flood starts at the next millisecond */
   int allowed_blocked = 0;
-  for (int ms = 0; ms < 1000 && blocked < 0; ms++) {
+  int slow_blocked = 0;
+  for (int ms = 0; ms < 2000; ms++) {
     now += 1;
     sb_shield_clock(sh, now);
     sb_shield_batch(sh, 16, 16, now);
     for (int k = 0; k < 10; k++) {
-      for (int from = 0; from < 2; from++) {
+      for (int from = 0; from < 3; from++) {
+        /* from 2: 10.9.5.0/24 at 100 a second (one every 10 ms), under the threshold */
+        if (from == 2 && (k != 0 || ms % 10 != 0)) continue;
         struct sockaddr_storage ss;
         memset(&ss, 0, sizeof(ss));
         struct sockaddr_in *a = (struct sockaddr_in *)&ss;
         a->sin_family = AF_INET;
         a->sin_port = htons(1000);
         uint32_t host = k == 9 ? 200 : (uint32_t)(1 + (ms * 10 + k) % 20);
-        a->sin_addr.s_addr = htonl((10u << 24) | (9u << 16) | ((from ? 7u : 9u) << 8) | host);
+        uint32_t net = from == 0 ? 9u : from == 1 ? 7u : 5u;
+        a->sin_addr.s_addr = htonl((10u << 24) | (9u << 16) | (net << 8) | host);
         sb_preparse pp;
         sb_preparse_packet(pkt, len, &pp);
         sb_verdict v;
         sb_shield_admit(sh, &pp, pkt, len, &ss, now, &v);
       }
     }
-    if (crossed < 0 && sh->adm.shed_overload[SB_TIER_UNKNOWN] >= c.prefilter_threshold) crossed = now;
+    /* The earliest a block may be made: the threshold's tenth, over the first 100 ms. */
+    if (crossed < 0 && sh->adm.shed_overload[SB_TIER_UNKNOWN] >= c.prefilter_threshold / 10) crossed = now;
     check_blocked();
     if (is_blocked((10u << 24) | (9u << 16) | (7u << 8))) allowed_blocked = 1;
     if (blocked < 0 && is_blocked((10u << 24) | (9u << 16) | (9u << 8))) blocked = now;
+    if (is_blocked((10u << 24) | (9u << 16) | (5u << 8))) slow_blocked = 1;
   }
   /* The clock call that makes the block comes at the start of the next millisecond's batch. */
-  printf("early crossed %.0f blocked %.0f allowed-blocked %d\n", crossed < 0 ? -1 : crossed - start,
-         blocked < 0 ? -1 : blocked - start, allowed_blocked);
+  printf("early crossed %.0f blocked %.0f allowed-blocked %d slow-blocked %d\n", crossed < 0 ? -1 : crossed - start,
+         blocked < 0 ? -1 : blocked - start, allowed_blocked, slow_blocked);
 }
 
 int main(int argc, char **argv) {

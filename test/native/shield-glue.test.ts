@@ -4,8 +4,8 @@
  * from the addon's own sources) installs the corpus zones' images and runs hostile and corpus
  * queries from many sources through admission, the replies it writes, RRL after the C answer and
  * the prefilter's blocked set; then a direct flood from one /24 while the worker is behind, which
- * must enter the blocked set within SB_PREFILTER_EARLY_MS (simulated clock) of crossing the
- * threshold, and an allow-listed /24 never. Without a C compiler it skips (fails with
+ * must enter the blocked set within 100 ms (simulated clock) of its start, and an allow-listed
+ * /24 or one shed under the threshold a second never. Without a C compiler it skips (fails with
  * SWITCHBOARD_REQUIRE_PEERS=1).
  * @module
  */
@@ -126,13 +126,17 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
     assert.ok(fuzz, r.stdout);
     assert.equal(Number(fuzz[1]), packets.length * 4);
     assert.ok(Number(fuzz[2]) > 0, 'some queries answered');
-    const early = /^early crossed (-?\d+) blocked (-?\d+) allowed-blocked (\d)$/m.exec(r.stdout);
+    const early = /^early crossed (-?\d+) blocked (-?\d+) allowed-blocked (\d) slow-blocked (\d)$/m.exec(
+      r.stdout,
+    );
     assert.ok(early, r.stdout);
     const [crossed, blocked] = [Number(early[1]), Number(early[2])];
     assert.ok(crossed >= 0 && blocked >= crossed, r.stdout);
     // Simulated milliseconds: blocked at the first clock call after the crossing (the early
     // rebuild), not at the end of the second.
     assert.ok(blocked - crossed <= 51, `blocked ${blocked - crossed} ms after crossing: ${r.stdout}`);
+    assert.ok(blocked <= 100, `blocked ${blocked} ms after the flood started: ${r.stdout}`);
     assert.equal(early[3], '0', 'an allow-listed /24 is never blocked');
+    assert.equal(early[4], '0', 'a /24 shed under the threshold a second is never blocked');
   });
 });
