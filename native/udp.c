@@ -3,7 +3,7 @@
  *
  * One socket per JS thread (one per cluster worker): bound with SO_REUSEPORT, registered with
  * the thread's own libuv loop through a uv_poll_t. When it turns readable the socket is drained
- * with recvmmsg(MSG_DONTWAIT) in batches of SB_BATCH, at most SB_MAX_BATCHES batches per
+ * with recvmmsg(MSG_DONTWAIT) in batches of SB_BATCH, at most SB_WAKE_BATCHES batches per
  * wake-up (level-triggered: the loop calls again if more is queued). For every batch:
  *   1. each datagram is pre-parsed in C (preparse.c) and its descriptor filled in the input
  *      buffer shared with JS; the admission hook and the zone-image hook run (hooks.h);
@@ -41,7 +41,14 @@ int sb_shield_define(napi_env env, napi_value exports); /* shield_napi.c */
 
 #define SB_BATCH 64
 #define SB_MAX_TCP_FILTERED 8
+/* The overload meter's allowance: a run of full batches this long (1,024 datagrams) read
+ * without the socket running dry means the worker is behind (shield.c's overload meter). */
 #define SB_MAX_BATCHES 16
+/* Batches one wake-up reads at most before it returns to libuv: the TCP listener and its
+ * connections run between wake-ups, so a quarter of the meter's allowance gives them four
+ * turns where they had one while the UDP socket never runs dry (the drill at a worker's quota:
+ * ~90 TCP queries a second answered, resolvers' TC=1 retries lost). */
+#define SB_WAKE_BATCHES 4
 #define SB_SLOT 4096
 #define SB_IN_DESC_WORDS 16
 #define SB_IN_DATA_OFF (SB_BATCH * SB_IN_DESC_WORDS * 4)
@@ -97,6 +104,7 @@ typedef struct sb_sock {
    * closed with this socket): a blocked /24's SYNs never take a place in the accept queue. */
   int tcp_fds[SB_MAX_TCP_FILTERED];
   unsigned ntcp;
+  unsigned full_run; /* full batches read by consecutive full wake-ups (the overload meter's run) */
   uint64_t c_rcode[16]; /* C answers by header RCODE (for the DNS counters: JS never sees them) */
   uint64_t c_tc;        /* C answers with TC=1 */
 } sb_sock;
@@ -450,12 +458,12 @@ static void process_batch(sb_sock *s, unsigned n) {
   napi_close_handle_scope(env, scope);
 }
 
-/* Drains the socket: at most SB_MAX_BATCHES batches; returns how many full batches were read
- * (SB_MAX_BATCHES: the queue still held more, this wake-up could not empty it). */
+/* Drains the socket: at most SB_WAKE_BATCHES batches; returns how many full batches were read
+ * (SB_WAKE_BATCHES: the queue may hold more, this wake-up did not empty it). */
 static unsigned drain(sb_sock *s) {
   unsigned full = 0;
   int errors = 0;
-  for (int b = 0; b < SB_MAX_BATCHES && !s->closed;) {
+  for (int b = 0; b < SB_WAKE_BATCHES && !s->closed;) {
     for (unsigned i = 0; i < SB_BATCH; i++) {
       struct msghdr *m = &s->rmsg[i].msg_hdr;
       s->riov[i].iov_base = s->in + SB_IN_DATA_OFF + (size_t)i * SB_SLOT;
@@ -524,7 +532,16 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   /* The shield's overload meter: a wake-up that read its whole allowance of full batches left
    * datagrams waiting — the worker is behind. (A burst that one wake-up empties is not.) */
   sb_shield *sh = sb_shield_thread();
-  if (sh != NULL) sb_shield_batch(sh, full, SB_MAX_BATCHES, s->batch_now);
+  if (sh != NULL) {
+    /* The meter reads runs of SB_MAX_BATCHES: consecutive wake-ups that each read their whole
+     * allowance add up, and a run is reported when it reaches SB_MAX_BATCHES full batches (behind)
+     * or ends in a wake-up that emptied the socket (what one wake-up of SB_MAX_BATCHES read). */
+    s->full_run += full;
+    if (s->full_run >= SB_MAX_BATCHES || full < SB_WAKE_BATCHES) {
+      sb_shield_batch(sh, s->full_run >= SB_MAX_BATCHES ? SB_MAX_BATCHES : s->full_run, SB_MAX_BATCHES, s->batch_now);
+      s->full_run = 0;
+    }
+  }
   apply_prefilter(s);
 }
 
@@ -894,7 +911,7 @@ static napi_value js_layout(napi_env env, napi_callback_info info) {
   set_num(env, o, "outDataOffset", SB_OUT_DATA_OFF);
   set_num(env, o, "outDataCap", SB_OUT_DATA_CAP);
   set_num(env, o, "outSize", SB_OUT_SIZE);
-  set_num(env, o, "maxBatchesPerWakeup", SB_MAX_BATCHES);
+  set_num(env, o, "maxBatchesPerWakeup", SB_WAKE_BATCHES);
   set_num(env, o, "version", 1);
   return o;
 }
