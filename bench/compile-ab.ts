@@ -12,9 +12,9 @@
  *   octet for octet;
  * - the compile thread's `runBatch` over the same texts (128 text jobs a batch: parse,
  *   compile, the columns posted back), µs/zone;
- * - `compileZone` of the `--records`-record zone (bench/zone-load.ts's generator) loaded as
- *   columns (`loadZoneTextColumns`, each side its own), µs/record; the images are compared
- *   octet for octet.
+ * - `loadZoneTextColumns` of the `--records`-record zone (bench/zone-load.ts's generator), and
+ *   `compileZone` of the columns it made (each side its own), µs/record; the images are
+ *   compared octet for octet.
  *
  *   node --expose-gc dist/bench/compile-ab.js --baseline /work/main [--zones N] [--records N] [--runs N]
  * @module
@@ -190,23 +190,28 @@ if (records > 0) {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  // Each side loads the zone with its own loader (untimed), then compiles it (timed).
+  // Each side loads the zone with its own loader, then compiles it: both timed.
   let count = 0;
   const images: Uint8Array[] = [];
   const res: number[][] = [[], []];
+  const loads: number[][] = [[], []];
   for (let r = 0; r < runs; r++)
     for (const k of r % 2 === 0 ? [0, 1] : [1, 0]) {
+      gc?.();
+      const l = cpuMicros();
       let zone: CompilableZone | undefined = sides[k].loadZoneTextColumns(text, {
         origin: BIG_ORIGIN,
         octets: true,
       }).zone;
       count = zone.recordCount;
+      loads[k].push((cpuMicros() - l) / count);
       gc?.();
       const c = cpuMicros();
       images[k] = sides[k].compileZone(zone);
       res[k].push((cpuMicros() - c) / count);
       zone = undefined;
     }
+  report(`loadZoneTextColumns of the ${count}-record zone`, 'µs/record', sides, loads);
   report(`compileZone of the ${count}-record zone from columns`, 'µs/record', sides, res);
   const same = images[0].length === images[1].length && Buffer.compare(images[0], images[1]) === 0;
   console.log(`  the two images are ${same ? 'identical' : 'DIFFERENT'} (${images[0].length} octets)`);

@@ -391,6 +391,25 @@ async function main(): Promise<void> {
         continue;
       }
       const { peer, label, metrics } = started;
+      // The server's log lines, each with the UTC time it was first seen (checked every 50 ms):
+      // when a zone was called attacked and a /24 blocked, against the report's phases.
+      const stamped: string[] = [];
+      const counted = new Map<string, number>();
+      const stamp = (): void => {
+        const now = new Date().toISOString();
+        const seen = new Map<string, number>();
+        const text = peer.output();
+        // The output keeps its last 20,000 characters: then its first line may be cut.
+        for (const line of text.split('\n').slice(text.length >= 20000 ? 1 : 0, -1)) {
+          const n = (seen.get(line) ?? 0) + 1;
+          seen.set(line, n);
+          if (n > (counted.get(line) ?? 0)) {
+            counted.set(line, n);
+            stamped.push(`${now} ${line}`);
+          }
+        }
+      };
+      const stamper = setInterval(stamp, 50);
       try {
         pinTree(peer.pid, serverCpu);
         quota?.add(peer.pid);
@@ -410,6 +429,10 @@ async function main(): Promise<void> {
         const crashed = report.phases.some((p) => p.target && !p.target.alive);
         if (crashed) rows.push(`| ${name} | CRASHED during the run |`);
       } finally {
+        // The server's log lines with their times, beside the report.
+        clearInterval(stamper);
+        stamp();
+        writeFileSync(join(out, `${name}.log`), `${stamped.join('\n')}\n`);
         await peer.stop();
       }
     }

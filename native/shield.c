@@ -573,6 +573,11 @@ int sb_sources_tier(sb_sources *s, uint32_t key, int cookie_valid, double now_ms
   return source_slot_tier(s, (uint32_t)slot, now_ms);
 }
 
+int sb_sources_has_history(sb_sources *s, uint32_t key, double now_ms) {
+  int32_t slot = sb_table_find(&s->table, key);
+  return slot >= 0 && now_ms - s->history_at[slot] < HISTORY_MS;
+}
+
 static uint32_t sources_claim(sb_sources *s, uint32_t key, double now_ms) {
   s->now = now_ms;
   uint32_t slot = sb_table_claim(&s->table, key, sources_rank, s);

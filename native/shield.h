@@ -145,6 +145,9 @@ void sb_sources_note_truncated(sb_sources *s, uint32_t key, double now_ms);
  * without a cookie from a cookie speaker). */
 int sb_sources_used_tcp(const sb_sources *s, uint32_t key, int cookie_valid, double now_ms);
 void sb_sources_note_cookie(sb_sources *s, uint32_t key, double now_ms);
+/* Whether the source has a calm-time history now (whatever its tier: a history source that also
+ * used TCP is in the tcp tier). */
+int sb_sources_has_history(sb_sources *s, uint32_t key, double now_ms);
 
 /* ---- admission (admission.ts) ---- */
 #define SB_ADMIT_ANSWER 0
@@ -157,6 +160,9 @@ void sb_sources_note_cookie(sb_sources *s, uint32_t key, double now_ms);
 #define SB_NO_TCP_TRUNCATIONS_PER_SECOND 100
 /* Distinct hosts of a /24 shedding missing names in one second before they count toward a block. */
 #define SB_PREFILTER_NX_HOSTS 16
+/* A /24 that crosses the threshold within a second is blocked then, not at the second's end:
+ * the blocked set is rebuilt at most this often (ms) between the once-a-second sweeps. */
+#define SB_PREFILTER_EARLY_MS 50
 typedef struct sb_admission {
   unsigned slip, budget_slip;
   double shed_budget[4], shed_overload[4];
@@ -214,6 +220,10 @@ typedef struct sb_shield {
   sb_overload overload;
   sb_rrl rrl;
   double last_sweep;
+  /* A /24 crossed the threshold within the current second (a block to make before the sweep),
+   * and when the blocked set was last rebuilt between sweeps (at most every SB_PREFILTER_EARLY_MS). */
+  int block_pending;
+  double last_early;
   /* the prefilter's state: per IPv4 /24 */
   sb_table blocks;
   uint32_t *blk_key, *blk_sheds, *blk_nx_sheds;

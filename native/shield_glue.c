@@ -275,11 +275,22 @@ static void note_good(sb_shield *sh, const sb_verdict *v, double now_ms) {
   sh->blk_good_until[block_slot(sh, p24, now_ms)] = now_ms + 600000;
 }
 
+/* The threshold a /24's count of this second is held to: the whole of it at the second's sweep,
+ * and before, its share of the time gone since the sweep (at least a tenth): a /24 is blocked once
+ * its rate so far this second, measured over 100 ms or more, reaches the threshold a second. */
+static double pf_threshold(const sb_shield *sh, double now_ms, int sweep) {
+  double f = sweep ? 1 : (now_ms - sh->last_sweep) / 1000;
+  if (f < 0.1) f = 0.1;
+  if (f > 1) f = 1;
+  return sh->cfg.prefilter_threshold * f;
+}
+
 static void note_shed(sb_shield *sh, const sb_verdict *v, double now_ms) {
   if (sh->cfg.prefilter_threshold <= 0 || v->addr_len != 4 || v->allowed) return;
   uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
   uint32_t slot = block_slot(sh, p24, now_ms);
   if (sh->blk_sheds[slot] < UINT32_MAX) sh->blk_sheds[slot]++;
+  if ((sh->blk_sheds[slot] & 7) == 0 && sh->blk_sheds[slot] >= pf_threshold(sh, now_ms, 0)) sh->block_pending = 1;
 }
 
 /* A stranger's query for a missing name (or no zone of ours) shed by an attacked zone's budget or
@@ -292,6 +303,8 @@ static void note_nx_shed(sb_shield *sh, const sb_verdict *v, double now_ms) {
   uint32_t slot = block_slot(sh, p24, now_ms);
   if (sh->blk_nx_sheds[slot] < UINT32_MAX) sh->blk_nx_sheds[slot]++;
   sh->blk_hosts[32 * (size_t)slot + (v->addr[3] >> 3)] |= (uint8_t)(1u << (v->addr[3] & 7));
+  /* Over the threshold so far: a block to consider now (the host count is checked then). */
+  if ((sh->blk_nx_sheds[slot] & 7) == 0 && sh->blk_nx_sheds[slot] >= pf_threshold(sh, now_ms, 0)) sh->block_pending = 1;
 }
 
 /* Distinct hosts of the /24 in slot that shed missing names this second. */
@@ -319,18 +332,27 @@ static int cmp_u32(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-/* Once a second: block the /24s over the threshold, let expired blocks go. */
-static void prefilter_second(sb_shield *sh, double now_ms) {
+/* Block the /24s over the threshold and let expired blocks go: once a second (`sweep`: the
+ * counts then start a new second), and as soon as a /24's count so far this second reaches the
+ * threshold prorated to the time gone (not `sweep`: counts kept; at most every
+ * SB_PREFILTER_EARLY_MS) — a /24 whose datagrams are shed at 400 a second is blocked ~100 ms
+ * after the shedding starts, not at the end of its second (nor, with a flat threshold, never,
+ * when the shedding starts late in the second). */
+static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
   if (sh->cfg.prefilter_threshold <= 0) return;
   uint32_t next[512];
   unsigned n = 0;
+  /* Before the sweep (sweep: last_sweep is now): the threshold prorated to the second so far. */
+  double threshold = pf_threshold(sh, now_ms, sweep);
+  sh->block_pending = 0;
+  sh->last_early = now_ms;
   for (uint32_t s = 0; s < sh->blocks.size; s++) {
     if (sh->blocks.keys[s] == 0) continue;
-    int flood = sh->blk_sheds[s] >= sh->cfg.prefilter_threshold ||
-                (sh->blk_nx_sheds[s] >= sh->cfg.prefilter_threshold && nx_hosts(sh, s) >= SB_PREFILTER_NX_HOSTS);
+    int flood = sh->blk_sheds[s] >= threshold ||
+                (sh->blk_nx_sheds[s] >= threshold && nx_hosts(sh, s) >= SB_PREFILTER_NX_HOSTS);
     if (flood && now_ms >= sh->blk_good_until[s] && !allow_touches(sh, sh->blk_key[s])) {
       if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
-        sh->would_block++;
+        if (sweep) sh->would_block++; /* once per /24 and second, as before */
       } else if (sh->blk_until[s] <= now_ms) {
         unsigned strikes = sh->blk_strikes[s] < 4 ? sh->blk_strikes[s] : 4;
         sh->blk_until[s] = now_ms + sh->cfg.prefilter_seconds * 1000 * (double)(1u << strikes);
@@ -338,10 +360,12 @@ static void prefilter_second(sb_shield *sh, double now_ms) {
         sh->blocks_made++;
       }
     }
-    sh->blk_sheds[s] = 0;
-    if (sh->blk_nx_sheds[s] != 0) {
-      sh->blk_nx_sheds[s] = 0;
-      memset(sh->blk_hosts + 32 * (size_t)s, 0, 32);
+    if (sweep) {
+      sh->blk_sheds[s] = 0;
+      if (sh->blk_nx_sheds[s] != 0) {
+        sh->blk_nx_sheds[s] = 0;
+        memset(sh->blk_hosts + 32 * (size_t)s, 0, 32);
+      }
     }
     if (sh->blk_until[s] > now_ms && n < 512) next[n++] = sh->blk_key[s];
     else if (sh->blk_until[s] > 0 && sh->blk_until[s] <= now_ms) sh->blk_until[s] = 0;
@@ -405,7 +429,12 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
   if (cookie == SB_COOKIE_VALID) sb_sources_note_cookie(&sh->sources, key, now_ms);
   int tier = sb_sources_tier(&sh->sources, key, cookie == SB_COOKIE_VALID, now_ms);
   v->tier = (uint8_t)tier;
-  if (tier >= SB_TIER_HISTORY) note_good(sh, v, now_ms);
+  /* Good standing, which keeps the source's /24 out of the kernel prefilter: a valid cookie or a
+   * calm-time history. The tcp tier alone is not enough: a bot that was sent a TC=1 and then
+   * joins its own connection flood earns it (the drill's bots did, wave after wave, and their
+   * /24s could no longer be blocked). */
+  if (tier == SB_TIER_COOKIE || (tier >= SB_TIER_HISTORY && sb_sources_has_history(&sh->sources, key, now_ms)))
+    note_good(sh, v, now_ms);
   int attacked = 0, within = 1;
   if (classified) {
     uint32_t slot = sb_zones_observe(&sh->zones, zone_key, exists, now_ms);
@@ -516,7 +545,9 @@ void sb_shield_clock(sb_shield *sh, double now_ms) {
   if (now_ms - sh->last_sweep >= 1000) {
     sh->last_sweep = now_ms;
     sb_zones_sweep(&sh->zones, now_ms);
-    prefilter_second(sh, now_ms);
+    prefilter_scan(sh, now_ms, 1);
+  } else if (sh->block_pending && sh->cfg.mode == SB_SHIELD_ON && now_ms - sh->last_early >= SB_PREFILTER_EARLY_MS) {
+    prefilter_scan(sh, now_ms, 0);
   }
 }
 

@@ -3,7 +3,7 @@
  *
  * One socket per JS thread (one per cluster worker): bound with SO_REUSEPORT, registered with
  * the thread's own libuv loop through a uv_poll_t. When it turns readable the socket is drained
- * with recvmmsg(MSG_DONTWAIT) in batches of SB_BATCH, at most SB_MAX_BATCHES batches per
+ * with recvmmsg(MSG_DONTWAIT) in batches of SB_BATCH, at most SB_WAKE_BATCHES batches per
  * wake-up (level-triggered: the loop calls again if more is queued). For every batch:
  *   1. each datagram is pre-parsed in C (preparse.c) and its descriptor filled in the input
  *      buffer shared with JS; the admission hook and the zone-image hook run (hooks.h);
@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <node_api.h>
@@ -39,7 +40,15 @@ int sb_image_define(napi_env env, napi_value exports);  /* image_napi.c */
 int sb_shield_define(napi_env env, napi_value exports); /* shield_napi.c */
 
 #define SB_BATCH 64
+#define SB_MAX_TCP_FILTERED 8
+/* The overload meter's allowance: a run of full batches this long (1,024 datagrams) read
+ * without the socket running dry means the worker is behind (shield.c's overload meter). */
 #define SB_MAX_BATCHES 16
+/* Batches one wake-up reads at most before it returns to libuv: the TCP listener and its
+ * connections run between wake-ups, so a quarter of the meter's allowance gives them four
+ * turns where they had one while the UDP socket never runs dry (the drill at a worker's quota:
+ * ~90 TCP queries a second answered, resolvers' TC=1 retries lost). */
+#define SB_WAKE_BATCHES 4
 #define SB_SLOT 4096
 #define SB_IN_DESC_WORDS 16
 #define SB_IN_DATA_OFF (SB_BATCH * SB_IN_DESC_WORDS * 4)
@@ -91,6 +100,11 @@ typedef struct sb_sock {
   uint64_t shield_dropped, shield_truncated, rrl_dropped, rrl_slipped, rrl_dropped_c;
   unsigned prefilter_version, prefilter_prefixes; /* the kernel filter on this socket */
   uint64_t prefilter_updates, prefilter_errors;
+  /* TCP listening sockets that carry the same filter (their own duplicates of the descriptors,
+   * closed with this socket): a blocked /24's SYNs never take a place in the accept queue. */
+  int tcp_fds[SB_MAX_TCP_FILTERED];
+  unsigned ntcp;
+  unsigned full_run; /* full batches read by consecutive full wake-ups (the overload meter's run) */
   uint64_t c_rcode[16]; /* C answers by header RCODE (for the DNS counters: JS never sees them) */
   uint64_t c_tc;        /* C answers with TC=1 */
 } sb_sock;
@@ -444,12 +458,12 @@ static void process_batch(sb_sock *s, unsigned n) {
   napi_close_handle_scope(env, scope);
 }
 
-/* Drains the socket: at most SB_MAX_BATCHES batches; returns how many full batches were read
- * (SB_MAX_BATCHES: the queue still held more, this wake-up could not empty it). */
+/* Drains the socket: at most SB_WAKE_BATCHES batches; returns how many full batches were read
+ * (SB_WAKE_BATCHES: the queue may hold more, this wake-up did not empty it). */
 static unsigned drain(sb_sock *s) {
   unsigned full = 0;
   int errors = 0;
-  for (int b = 0; b < SB_MAX_BATCHES && !s->closed;) {
+  for (int b = 0; b < SB_WAKE_BATCHES && !s->closed;) {
     for (unsigned i = 0; i < SB_BATCH; i++) {
       struct msghdr *m = &s->rmsg[i].msg_hdr;
       s->riov[i].iov_base = s->in + SB_IN_DATA_OFF + (size_t)i * SB_SLOT;
@@ -481,6 +495,31 @@ static unsigned drain(sb_sock *s) {
   return full;
 }
 
+/* The kernel prefilter: the shield's blocked /24s, as a BPF program on this socket and on the
+ * TCP listening sockets given to filterTcp (when the set changed since the last time). */
+static void apply_prefilter(sb_sock *s) {
+  const uint32_t *pfx;
+  unsigned np;
+  unsigned want = sb_shield_prefilter(&pfx, &np);
+  if (want == s->prefilter_version || s->closed) return;
+  struct sock_filter prog[SB_PREFILTER_INSNS];
+  unsigned len = 0;
+  int r = 0;
+  if (np > 0) {
+    len = sb_prefilter_build(pfx, np, 24, prog, SB_PREFILTER_INSNS);
+    if (len == 0) r = -1;
+  }
+  if (r == 0) r = sb_prefilter_attach(s->fd, np ? prog : NULL, len);
+  for (unsigned i = 0; i < s->ntcp && r == 0; i++) r = sb_prefilter_attach(s->tcp_fds[i], np ? prog : NULL, len);
+  if (r == 0) {
+    s->prefilter_prefixes = np;
+    s->prefilter_updates++;
+  } else {
+    s->prefilter_errors++;
+  }
+  s->prefilter_version = want;
+}
+
 static void on_readable(uv_poll_t *h, int status, int events) {
   sb_sock *s = (sb_sock *)h->data;
   (void)events;
@@ -493,28 +532,17 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   /* The shield's overload meter: a wake-up that read its whole allowance of full batches left
    * datagrams waiting — the worker is behind. (A burst that one wake-up empties is not.) */
   sb_shield *sh = sb_shield_thread();
-  if (sh != NULL) sb_shield_batch(sh, full, SB_MAX_BATCHES, s->batch_now);
-  /* The kernel prefilter: the shield's blocked /24s, as a BPF program on this socket. */
-  const uint32_t *pfx;
-  unsigned np;
-  unsigned want = sb_shield_prefilter(&pfx, &np);
-  if (want != s->prefilter_version && !s->closed) {
-    int r;
-    if (np == 0) {
-      r = sb_prefilter_attach(s->fd, NULL, 0);
-    } else {
-      struct sock_filter prog[SB_PREFILTER_INSNS];
-      unsigned len = sb_prefilter_build(pfx, np, 24, prog, SB_PREFILTER_INSNS);
-      r = len ? sb_prefilter_attach(s->fd, prog, len) : -1;
+  if (sh != NULL) {
+    /* The meter reads runs of SB_MAX_BATCHES: consecutive wake-ups that each read their whole
+     * allowance add up, and a run is reported when it reaches SB_MAX_BATCHES full batches (behind)
+     * or ends in a wake-up that emptied the socket (what one wake-up of SB_MAX_BATCHES read). */
+    s->full_run += full;
+    if (s->full_run >= SB_MAX_BATCHES || full < SB_WAKE_BATCHES) {
+      sb_shield_batch(sh, s->full_run >= SB_MAX_BATCHES ? SB_MAX_BATCHES : s->full_run, SB_MAX_BATCHES, s->batch_now);
+      s->full_run = 0;
     }
-    if (r == 0) {
-      s->prefilter_prefixes = np;
-      s->prefilter_updates++;
-    } else {
-      s->prefilter_errors++;
-    }
-    s->prefilter_version = want;
   }
+  apply_prefilter(s);
 }
 
 static void on_uv_closed(uv_handle_t *h) {
@@ -538,6 +566,8 @@ static void release_refs(sb_sock *s) {
 static void do_close(sb_sock *s) {
   if (s->closed) return;
   s->closed = 1;
+  for (unsigned i = 0; i < s->ntcp; i++) close(s->tcp_fds[i]);
+  s->ntcp = 0;
   uv_poll_stop(&s->poll);
   uv_close((uv_handle_t *)&s->poll, on_uv_closed);
 }
@@ -767,6 +797,36 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* filterTcp(handle, fd): the TCP listening socket `fd` (a descriptor of this process) carries
+ * this socket's prefilter from now on. The socket is duplicated (F_DUPFD_CLOEXEC) and the
+ * duplicate closed with this socket, so a number reused after the TCP listener closed is never
+ * touched. Returns false when it cannot be taken (not a socket, or SB_MAX_TCP_FILTERED already). */
+static napi_value js_filter_tcp(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sb_sock *s = argc >= 1 ? get_sock(env, argv[0]) : NULL;
+  int32_t fd = -1;
+  if (s == NULL || argc < 2 || napi_get_value_int32(env, argv[1], &fd) != napi_ok || fd < 0)
+    return throw_error(env, "ERR_NATIVE_UDP_ARGS", "filterTcp(handle, fd)");
+  int ok = 0;
+  if (!s->closed && s->ntcp < SB_MAX_TCP_FILTERED) {
+    int type = 0;
+    socklen_t tl = sizeof(type);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_STREAM) {
+      int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+      if (d >= 0) {
+        s->tcp_fds[s->ntcp++] = d;
+        s->prefilter_version = 0; /* attach the current set to it at the next wake-up */
+        ok = 1;
+      }
+    }
+  }
+  napi_value b;
+  CHECK(napi_get_boolean(env, ok, &b));
+  return b;
+}
+
 static void set_num(napi_env env, napi_value obj, const char *key, double v) {
   napi_value n;
   if (napi_create_double(env, v, &n) == napi_ok) napi_set_named_property(env, obj, key, n);
@@ -851,7 +911,7 @@ static napi_value js_layout(napi_env env, napi_callback_info info) {
   set_num(env, o, "outDataOffset", SB_OUT_DATA_OFF);
   set_num(env, o, "outDataCap", SB_OUT_DATA_CAP);
   set_num(env, o, "outSize", SB_OUT_SIZE);
-  set_num(env, o, "maxBatchesPerWakeup", SB_MAX_BATCHES);
+  set_num(env, o, "maxBatchesPerWakeup", SB_WAKE_BATCHES);
   set_num(env, o, "version", 1);
   return o;
 }
@@ -861,6 +921,7 @@ NAPI_MODULE_INIT() {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
       {"flush", NULL, js_flush, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+      {"filterTcp", NULL, js_filter_tcp, NULL, NULL, NULL, napi_default, NULL},
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
       {"preparse", NULL, js_preparse, NULL, NULL, NULL, napi_default, NULL},
       {"layout", NULL, js_layout, NULL, NULL, NULL, napi_default, NULL},

@@ -62,6 +62,7 @@ for (const backend of backends)
           maxZones: 3,
           maxMetricsZones: 1,
           tenant: { minNxPerSecond: 1000, rrl: { responses: 50, nxdomains: 20 }, metrics: false },
+          tenantZones: 1,
         },
       });
       await control.bootstrapAdmin(ADMIN);
@@ -246,6 +247,28 @@ for (const backend of backends)
         updatedAt: (await req('GET', shield('t1.test'))).json.updatedAt,
       });
       await req('DELETE', shield('t1.test'));
+    });
+
+    it('per account: a tenant gives at most tenantZones of its zones settings; the operator is not counted', async () => {
+      const t = await tenant('shield-cap');
+      await zone('cap1.test', t.key);
+      await zone('cap2.test', t.key);
+      assert.equal((await req('PUT', shield('cap1.test'), { minNxPerSecond: 500 }, t.key)).status, 200);
+      const over = await req('PUT', shield('cap2.test'), { minNxPerSecond: 500 }, t.key);
+      assert.equal(over.status, 403, JSON.stringify(over.json));
+      assert.equal(over.json.code, 'CTL_ERR_QUOTA');
+      assert.equal(over.json.field, 'settings');
+      assert.match(over.json.error, /zones=N/);
+      assert.deepEqual((await req('GET', shield('cap2.test'), undefined, t.key)).json.settings, {});
+      // Changing the zone it has is not adding one.
+      assert.equal((await req('PUT', shield('cap1.test'), { minNxPerSecond: 600 }, t.key)).status, 200);
+      // The operator's pin on another zone of the account neither counts nor is refused.
+      assert.equal((await req('PUT', shield('cap2.test'), { budgetFloor: 3 })).status, 200);
+      await req('DELETE', shield('cap2.test'));
+      // Freed by removing the first, the place takes the second.
+      assert.equal((await req('DELETE', shield('cap1.test'), undefined, t.key)).status, 200);
+      assert.equal((await req('PUT', shield('cap2.test'), { minNxPerSecond: 500 }, t.key)).status, 200);
+      await req('DELETE', shield('cap2.test'));
     });
 
     it('PowerDNS API: the settings as X-SWITCHBOARD-SHIELD zone metadata', async () => {

@@ -189,7 +189,8 @@ async function registerOthers(program: Command): Promise<void> {
     .option(
       '--shield-tenant <spec>',
       "what tenants may set of their zones' shield settings through the API: 'off' (default: operators only) or " +
-        'min-nx=N,budget=N,responses=N,nxdomains=N,nodata=N,referrals=N,errors=N,metrics=on (each field opened, at most N)',
+        'min-nx=N,budget=N,responses=N,nxdomains=N,nodata=N,referrals=N,errors=N,metrics=on (each field opened, at most N), ' +
+        'zones=N,metrics-zones=N (zones of one account with settings its tenants wrote; default 32 and 5)',
     );
   addAnswerOptions(start)
     .option(

@@ -336,6 +336,13 @@ export interface ShieldPolicy {
   maxMetricsZones?: number;
   /** The tenants' ceilings (`start --shield-tenant`); absent: tenants may not set settings. */
   tenant?: ZoneShieldSettings;
+  /**
+   * Zones of one account whose settings its tenants may hold (`--shield-tenant zones=N`,
+   * default 32): one account cannot take the platform's places. The operator's pins do not count.
+   */
+  tenantZones?: number;
+  /** Of them, zones in the metrics (`--shield-tenant metrics-zones=N`, default 5). */
+  tenantMetricsZones?: number;
 }
 
 /** A zone changed (or went away): the serving side reloads it. */

@@ -13,7 +13,13 @@
  * NOT_FOUND, as everywhere.
  * @module
  */
-import { MAX_METRICS_ZONES, MAX_SHIELD_ZONES, ZONE_NUMBERS } from '../shield/config.js';
+import {
+  DEFAULT_TENANT_METRICS_ZONES,
+  DEFAULT_TENANT_SHIELD_ZONES,
+  MAX_METRICS_ZONES,
+  MAX_SHIELD_ZONES,
+  ZONE_NUMBERS,
+} from '../shield/config.js';
 import type { Repo } from '../store/index.js';
 import { requireWrite } from './access.js';
 import { invalid, now, type PlaneContext } from './context.js';
@@ -134,12 +140,16 @@ export class ZoneShields {
   readonly #maxZones: number;
   readonly #maxMetrics: number;
   readonly #tenant: ZoneShieldSettings | undefined;
+  readonly #tenantZones: number;
+  readonly #tenantMetrics: number;
 
   constructor(ctx: PlaneContext, policy: ShieldPolicy | undefined) {
     this.#ctx = ctx;
     this.#maxZones = Math.max(0, Math.min(policy?.maxZones ?? MAX_SHIELD_ZONES, MAX_SHIELD_ZONES));
     this.#maxMetrics = Math.max(0, Math.min(policy?.maxMetricsZones ?? MAX_METRICS_ZONES, MAX_METRICS_ZONES));
     this.#tenant = policy?.tenant;
+    this.#tenantZones = policy?.tenantZones ?? DEFAULT_TENANT_SHIELD_ZONES;
+    this.#tenantMetrics = policy?.tenantMetricsZones ?? DEFAULT_TENANT_METRICS_ZONES;
   }
 
   async getZoneShield(p: Principal, name: string): Promise<ZoneShieldInfo> {
@@ -204,7 +214,7 @@ export class ZoneShields {
       if (isEmpty(after)) {
         await repo.deleteZoneShield(zone.id);
       } else {
-        await this.#checkCaps(repo, zone.name, before, after);
+        await this.#checkCaps(repo, p, zone, before, after);
         await repo.putZoneShield({
           zone_id: zone.id,
           settings: JSON.stringify(after),
@@ -226,17 +236,39 @@ export class ZoneShields {
     return info;
   }
 
-  /** The platform-wide caps, counted under a lock that orders every replica's writers. */
+  /**
+   * The platform-wide caps, and a tenant's per-account ones (so that one account cannot take
+   * the platform's places), counted under a lock that orders every replica's writers.
+   */
   async #checkCaps(
     repo: Repo,
-    zone: string,
+    p: Principal,
+    z: { name: string; account_id: string },
     before: ZoneShieldSettings,
     after: ZoneShieldSettings,
   ): Promise<void> {
+    const zone = z.name;
     const adding = isEmpty(before);
     const addingMetrics = after.metrics === true && before.metrics !== true;
     if (!adding && !addingMetrics) return;
     await repo.lockZoneShields();
+    if (!p.scope.admin) {
+      const mine = await repo.countTenantZoneShields(z.account_id);
+      if (adding && mine.zones + 1 > this.#tenantZones)
+        throw new ControlError(
+          'CTL_ERR_QUOTA',
+          `an account's tenants may give at most ${this.#tenantZones} of its zones shield settings of their ` +
+            `own (start --shield-tenant zones=N): ${zone} cannot be added`,
+          'settings',
+        );
+      if (addingMetrics && mine.metrics + 1 > this.#tenantMetrics)
+        throw new ControlError(
+          'CTL_ERR_QUOTA',
+          `an account's tenants may put at most ${this.#tenantMetrics} of its zones in the per-zone metrics ` +
+            '(start --shield-tenant metrics-zones=N)',
+          'settings.metrics',
+        );
+    }
     const n = await repo.countZoneShields();
     if (adding && n.zones + 1 > this.#maxZones)
       throw new ControlError(

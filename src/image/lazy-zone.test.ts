@@ -6,13 +6,15 @@
  * (The octet-for-octet proof against Zones is in zone-view.test.ts.)
  */
 import assert from 'node:assert/strict';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Catalog } from '../answer/catalog.js';
 import { Responder } from '../answer/respond.js';
 import { Name } from '../wire/name.js';
 import { loadZoneText } from '../zone/load.js';
 import { compileZone } from './compile.js';
-import { type ImageRef, PackReader, PackWriter } from './pack.js';
+import { type ImageRef, PackReader, PackWriter, packMmapStatus } from './pack.js';
 import { ImageFormatError, openImage, type ZoneImage } from './reader.js';
 import { EAGER_OPEN_BYTES, ImageZonePool, type LazyImageZone } from './zone-view.js';
 
@@ -257,6 +259,93 @@ describe('zones opened on first query', () => {
       assert.ok(!z.isOpen);
       assert.equal(z.recordCount, 6);
       assert.equal(pool.reopens, 1);
+    } finally {
+      writer.close();
+    }
+  });
+});
+
+describe('an image in a pack of its own: its CRC-32 in the pack header, its first open not validated in full', () => {
+  /** Writes `octets` into the pack file at `at` (what a worker's mapping then sees). */
+  const spoil = (writer: PackWriter, ref: ImageRef, at: number, octets: Uint8Array): void => {
+    const fd = openSync(join(writer.dir, ref.pack), 'r+');
+    writeSync(fd, octets, 0, octets.length, at);
+    closeSync(fd);
+  };
+  const readers = (dir: string): [string, PackReader][] => [
+    ...(packMmapStatus().mapped ? [['mapped', new PackReader(dir)] as [string, PackReader]] : []),
+    ['copy', new PackReader(dir, { mmap: false })],
+  ];
+
+  test('verified: true for the intact image only; a flipped octet, a changed CRC or a shared pack: false', () => {
+    const img = compiled(1);
+    // Packs of 1 KiB: the ~1.7 KiB image gets a pack of its own; the small one shares.
+    const writer = new PackWriter(undefined, { packBytes: 1024 });
+    try {
+      const own = writer.add(img);
+      const small = compileZone(
+        loadZoneText('$ORIGIN s.test.\n@ 60 SOA ns h 1 1 1 1 1\n@ 60 NS ns\n', { strict: false }).zone,
+      );
+      assert.ok(small.length + 72 <= 1024, `${small.length}`);
+      const shared = writer.add(small);
+      for (const [how, reader] of readers(writer.dir)) {
+        assert.equal(reader.verified(own, reader.open(own)), true, how);
+        assert.equal(reader.verified(shared, reader.open(shared)), false, `${how}: a shared pack`);
+      }
+      for (const at of [0, 64, Math.floor(img.length / 2), img.length - 1]) {
+        spoil(writer, own, own.offset + at, Uint8Array.of(img[at] ^ 0x10));
+        for (const [how, reader] of readers(writer.dir))
+          assert.equal(reader.verified(own, reader.open(own)), false, `${how}: octet ${at} flipped`);
+        spoil(writer, own, own.offset + at, Uint8Array.of(img[at]));
+      }
+      // The header's CRC (offset 40) changed: the intact image no longer matches it.
+      const readerNow = new PackReader(writer.dir, { mmap: false });
+      const head = new Uint8Array(4);
+      spoil(writer, own, 40, head);
+      assert.equal(readerNow.verified(own, readerNow.open(own)), false, 'CRC field zeroed');
+    } finally {
+      writer.close();
+    }
+  });
+
+  test('intact: opened without the deep validation, same answers; corrupted in its pack: SERVFAIL as before', () => {
+    const writer = new PackWriter(undefined, { packBytes: 1024 });
+    try {
+      const refs = [0, 1, 2].map((i) => writer.add(compiled(i)));
+      for (const [how, reader] of readers(writer.dir)) {
+        const pool = new ImageZonePool((r) => reader.open(r), { verified: (r, b) => reader.verified(r, b) });
+        const zones = refs.map((r, i) => pool.zone(Name.parse(`z${i}.test.`), r));
+        const responder = new Responder(new Catalog(zones), { cache: false });
+        const r = responder.respond(query('www.z2.test.', 1), { transport: 'udp' });
+        assert.deepEqual([...(r as Uint8Array).subarray(-4)], [198, 51, 100, 2], how);
+        assert.equal(pool.verifiedOpens, 1, how);
+        assert.equal(pool.firstOpens, 1, how);
+      }
+      // z1's image corrupted in its pack after it was written (the octets the deep validation
+      // refuses, as in the test above): the CRC no longer matches, so it is validated in full.
+      const bad = compiled(1).slice();
+      bad.fill(0xee, 64, bad.length - 8);
+      spoil(writer, refs[1], refs[1].offset + 64, bad.subarray(64, bad.length - 8));
+      for (const [how, reader] of readers(writer.dir)) {
+        const errors: Error[] = [];
+        const pool = new ImageZonePool((r) => reader.open(r), {
+          verified: (r, b) => reader.verified(r, b),
+          onError: (_z, err) => errors.push(err),
+        });
+        const zones = refs.map((r, i) => pool.zone(Name.parse(`z${i}.test.`), r));
+        const responder = new Responder(new Catalog(zones), { cache: false });
+        for (let k = 0; k < 2; k++) {
+          assert.equal(
+            rcode(responder.respond(query('www.z1.test.', 1, k), { transport: 'udp' })),
+            SERVFAIL,
+            how,
+          );
+          assert.equal(rcode(responder.respond(query('www.z0.test.', 1, k), { transport: 'udp' })), 0, how);
+        }
+        assert.equal(errors.length, 1, how);
+        assert.ok(errors[0] instanceof ImageFormatError, String(errors[0]));
+        assert.equal(pool.verifiedOpens, 1, `${how}: z0 only`);
+      }
     } finally {
       writer.close();
     }

@@ -285,6 +285,12 @@ export interface ImageZonePoolOptions {
   maxNodes?: number;
   /** Told once per zone whose image cannot be opened (its queries are then answered SERVFAIL). */
   onError?: (zone: LazyImageZone, err: Error) => void;
+  /**
+   * True when an image's octets are known to be the ones its writer stored (`PackReader.verified`:
+   * a checksum its pack carries): its first open then skips the deep validation (header and
+   * section table checked only, as a reopen). Default: every image validated in full.
+   */
+  verified?: (ref: ImageRef, bytes: Uint8Array) => boolean;
 }
 
 /**
@@ -298,6 +304,7 @@ export class ImageZonePool {
   readonly maxNodes: number;
   readonly #read: (ref: ImageRef) => Uint8Array;
   readonly #onError: ((zone: LazyImageZone, err: Error) => void) | undefined;
+  readonly #verified: ((ref: ImageRef, bytes: Uint8Array) => boolean) | undefined;
   /** The open zones; a closed slot is undefined and listed in #free. */
   readonly #ring: (LazyImageZone | undefined)[] = [];
   readonly #free: number[] = [];
@@ -308,6 +315,8 @@ export class ImageZonePool {
   #nodes = 0;
   /** Images opened (validated) for the first time. */
   firstOpens = 0;
+  /** Of the first opens, images whose checksum matched (not validated in full). */
+  verifiedOpens = 0;
   /** Images opened again after being closed (header checks only). */
   reopens = 0;
   /** Zones closed to keep within the bounds. */
@@ -321,6 +330,7 @@ export class ImageZonePool {
     this.maxZones = Math.max(1, Math.floor(opts.maxZones ?? DEFAULT_OPEN_ZONES));
     this.maxNodes = Math.max(0, Math.floor(opts.maxNodes ?? DEFAULT_OPEN_NODES));
     this.#onError = opts.onError;
+    this.#verified = opts.verified;
   }
 
   /** ImageZones open now. */
@@ -353,6 +363,17 @@ export class ImageZonePool {
   /** @internal the octets of `z`'s image. */
   _read(z: LazyImageZone): Uint8Array {
     return this.#read({ pack: z.pack, offset: z.offset, length: z.length });
+  }
+
+  /** @internal `bytes` (z's image) match the checksum their pack carries (counted). */
+  _verified(z: LazyImageZone, bytes: Uint8Array): boolean {
+    if (
+      this.#verified === undefined ||
+      !this.#verified({ pack: z.pack, offset: z.offset, length: z.length }, bytes)
+    )
+      return false;
+    this.verifiedOpens++;
+    return true;
   }
 
   /** @internal `z` was opened: take a slot, closing another zone when full. */
@@ -497,7 +518,10 @@ export class LazyImageZone implements ServedZone {
     if (this.#error !== undefined) throw this.#error;
     let zone: ImageZone;
     try {
-      const image = openImage(this.#pool._read(this), { validated: this.#validated });
+      const bytes = this.#pool._read(this);
+      // A first open validates in full, unless the pack's checksum says these are the octets
+      // the primary stored (compiler output): then the header and section table only.
+      const image = openImage(bytes, { validated: this.#validated || this.#pool._verified(this, bytes) });
       if (!isKey(image.origin, this.origin.key))
         throw new ImageFormatError(`the image at ${this.pack}:${this.offset} is not of zone ${this.origin}`);
       // Counted while this is the zone's open ImageZone only (a closed one holds no budget).

@@ -63,6 +63,10 @@ export function parseRrlSpec(text: string): RrlConfig | null {
 export const MAX_SHIELD_ZONES = 1024;
 /** Most zones opted into the per-zone metrics (series are few by design). */
 export const MAX_METRICS_ZONES = 100;
+/** Zones of one account with settings its tenants wrote, unless `--shield-tenant zones=N` says otherwise. */
+export const DEFAULT_TENANT_SHIELD_ZONES = 32;
+/** Of them, zones in the metrics, unless `--shield-tenant metrics-zones=N` says otherwise. */
+export const DEFAULT_TENANT_METRICS_ZONES = 5;
 
 /** One zone's own settings (`--shield-zone`); absent fields keep the server's. */
 export interface ShieldZoneSetting {

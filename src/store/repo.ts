@@ -370,6 +370,24 @@ export class Repo {
     return { zones: Number(r?.zones ?? 0), metrics: Number(r?.metrics ?? 0) };
   }
 
+  /**
+   * The zones of one account whose settings a tenant wrote (not the operator's pins), and those
+   * of them in the metrics: the per-account caps of `start --shield-tenant zones=N,metrics-zones=N`.
+   */
+  async countTenantZoneShields(accountId: string): Promise<{ zones: number; metrics: number }> {
+    const r = await this.db
+      .selectFrom('zone_shield')
+      .innerJoin('zones', 'zones.id', 'zone_shield.zone_id')
+      .where('zones.account_id', '=', accountId)
+      .where('zone_shield.set_by_admin', '=', 0)
+      .select((eb) => [
+        eb.fn.countAll<number | string>().as('zones'),
+        eb.fn.sum<number | string>('zone_shield.metrics').as('metrics'),
+      ])
+      .executeTakeFirst();
+    return { zones: Number(r?.zones ?? 0), metrics: Number(r?.metrics ?? 0) };
+  }
+
   /** Every zone's shield settings with the zone's name (at most the platform cap: 1,024 rows). */
   async listZoneShields(): Promise<Array<{ name: string; settings: string }>> {
     return this.db

@@ -87,6 +87,9 @@ export interface NativeUdpAddon extends NativeShieldAddon {
   ): [handle: object, input: ArrayBuffer, output: ArrayBuffer, port: number];
   flush(handle: object, count: number): void;
   close(handle: object): void;
+  /** The TCP listening socket `fd` carries this socket's kernel prefilter from now on (a
+   * duplicate of the descriptor, closed with this socket); false when it cannot be taken. */
+  filterTcp(handle: object, fd: number): boolean;
   stats(handle: object): NativeUdpStats;
   /** [status, flags, qnameLen, qtype, qclass, optSize, ednsVersion, labels, questionEnd] */
   preparse(bytes: Uint8Array): number[];
@@ -227,6 +230,15 @@ function loadAndCheck(): NativeUdpStatus {
 /** A native listener: a UdpListener plus its counters. */
 export interface NativeUdpListener extends UdpListener {
   stats(): NativeUdpStats;
+  /** The shield's kernel prefilter on a TCP listening socket too (docs/SHIELD.md): the blocked
+   * /24s' SYNs are dropped before they take a place in its accept queue. */
+  filterTcp(fd: number): boolean;
+}
+
+/** Puts the kernel prefilter of `udp` (when it is a native listener) on the TCP socket `fd` too. */
+export function filterTcpWith(udp: UdpListener, fd: number | undefined): boolean {
+  const l = udp as Partial<NativeUdpListener>;
+  return fd !== undefined && typeof l.filterTcp === 'function' && l.filterTcp(fd);
 }
 
 /** The counters of `listener` when it is a native one, else undefined (the node path). */
@@ -351,6 +363,7 @@ export async function createNativeUdpListener(opts: UdpListenerOptions): Promise
     address,
     port: bound,
     stats: () => addon.stats(handle),
+    filterTcp: (fd) => !closed && addon.filterTcp(handle, fd),
     close: async () => {
       if (closed) return;
       closed = true;

@@ -59,6 +59,8 @@ export interface TcpListener {
   /** The port actually bound (differs from `address.port` when that was 0). */
   readonly port: number;
   readonly stats: Readonly<TcpStats>;
+  /** The listening socket's descriptor (for the shield's kernel prefilter), when Node exposes it. */
+  readonly fd?: number;
   /** Stops accepting, lets open connections finish writing, then closes them. */
   close(graceMs?: number): Promise<void>;
 }
@@ -449,10 +451,12 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
         server.on('error', (err) => onError(`${label}: server error`, err));
         const bound = server.address();
         const port = typeof bound === 'object' && bound !== null ? bound.port : address.port;
+        const fd = (server as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
         resolve({
           address,
           port,
           stats,
+          fd: typeof fd === 'number' && fd >= 0 ? fd : undefined,
           close: async (graceMs = 1000) => {
             const serverClosed = new Promise<void>((done) => server.close(() => done()));
             const open = [...sockets];

@@ -17,7 +17,7 @@ import { nativeUdpStatus } from '../../src/transport/native-udp.js';
 import { decodeMessage } from '../../src/wire/decode.js';
 import { findEdnsOption } from '../../src/wire/edns.js';
 import { fullRcode } from '../../src/wire/message.js';
-import { buildQuery, queryUdp } from '../helpers/dns-client.js';
+import { buildQuery, queryTcp, queryUdp } from '../helpers/dns-client.js';
 import { type Peer, startSwitchboard, switchboardBin } from '../helpers/peers.js';
 import { makeDataDir, removeDataDir, startPlatform } from '../helpers/platform.js';
 import { parseExposition, sampleValue } from '../helpers/prometheus.js';
@@ -146,7 +146,7 @@ for (const io of ['native', 'node'] as const)
     });
 
     test(
-      'the kernel prefilter: a /24 that keeps being rate limited is dropped before the socket queue; its neighbours are not',
+      'the kernel prefilter: a /24 that keeps being rate limited is dropped before the socket queue, over UDP and TCP; its neighbours are not',
       nativeOnly,
       async () => {
         const peer = await serve(['--shield', 'on', '--rrl', 'responses=5,window=1,slip=0']);
@@ -176,6 +176,16 @@ for (const io of ['native', 'node'] as const)
             `blocked /24: ${JSON.stringify(blocked.tally)}`,
           );
           assert.equal(neighbour.tally.full, 5, `neighbour: ${JSON.stringify(neighbour.tally)}`);
+          // The same program is on the TCP listener: the blocked /24's SYNs never reach the accept
+          // queue (its connection is not even established), the neighbour's query is answered.
+          const q = buildQuery({ id: 7, name: 'www.example.', type: 1 });
+          const viaTcp = (from: string) =>
+            queryTcp(q, { port: peer.port, localAddress: from, timeoutMs: 1500 }).then(
+              (m) => `answered rcode ${m[3] & 15}`,
+              (e: Error) => `failed: ${e.message}`,
+            );
+          assert.equal(await viaTcp('127.0.98.4'), 'answered rcode 0');
+          assert.match(await viaTcp('127.0.99.4'), /^failed: /);
           for (const c of [bot, blocked, neighbour]) c.close();
         } finally {
           await peer.stop();

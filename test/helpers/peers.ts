@@ -15,7 +15,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,7 +117,7 @@ export async function findFreePort(host = '127.0.0.1'): Promise<number> {
       });
     });
     const udpFree = await new Promise<boolean>((res) => {
-      const s = createSocket('udp4');
+      const s = createSocket(isIP(host) === 6 ? 'udp6' : 'udp4');
       s.once('error', () => res(false));
       s.bind(port, host, () => s.close(() => res(true)));
     });
@@ -419,7 +419,7 @@ export async function startSwitchboard(zoneDir: string, opts: SwitchboardOptions
     '--zone-dir',
     resolve(zoneDir),
     '--listen',
-    `${host}:${port}`,
+    isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`,
   ];
   if (opts.workers !== undefined) argv.push('--workers', String(opts.workers));
   if (opts.io !== undefined) argv.push('--io', opts.io);

@@ -121,7 +121,10 @@ export function imageZoneLoader(
 ): ImageZoneLoader {
   counters.mapped = reader.mapped;
   counters.imagesOpened = 0;
-  const pool = new ImageZonePool((ref) => reader.open(ref), opts);
+  const pool = new ImageZonePool((ref) => reader.open(ref), {
+    verified: (ref, bytes) => reader.verified(ref, bytes),
+    ...opts,
+  });
   return {
     pool,
     load(push) {

@@ -5,7 +5,7 @@
  */
 import type { QueryHandler, StreamHandler } from '../../transport/handler.js';
 import type { ListenAddress } from '../../transport/listen-address.js';
-import { createNativeUdpListener, nativeUdpStatus } from '../../transport/native-udp.js';
+import { createNativeUdpListener, filterTcpWith, nativeUdpStatus } from '../../transport/native-udp.js';
 import { createTcpListener, type TcpListener } from '../../transport/tcp.js';
 import { createUdpListener, type UdpListener } from '../../transport/udp.js';
 import { ConfigError } from './options.js';
@@ -127,17 +127,19 @@ export async function openListeners(
           sendBufferSize: config.udpSendBufferSize,
         }),
       );
-      tcp.push(
-        await createTcpListener({
-          address,
-          handler,
-          streams,
-          onError,
-          idleTimeoutMs: config.tcpIdleTimeoutMs,
-          maxConnections: config.tcpMaxConnections,
-          maxConnectionsPerClient: config.tcpMaxConnectionsPerClient,
-        }),
-      );
+      const t = await createTcpListener({
+        address,
+        handler,
+        streams,
+        onError,
+        idleTimeoutMs: config.tcpIdleTimeoutMs,
+        maxConnections: config.tcpMaxConnections,
+        maxConnectionsPerClient: config.tcpMaxConnectionsPerClient,
+      });
+      tcp.push(t);
+      // The shield's kernel prefilter (native path) on the TCP listener too: a blocked /24's
+      // connection flood never fills the accept queue resolvers' TCP retries need.
+      filterTcpWith(udp[udp.length - 1], t.fd);
     }
   } catch (err) {
     await closeAll();

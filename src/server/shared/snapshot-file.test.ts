@@ -6,6 +6,7 @@ import { Catalog } from '../../answer/catalog.js';
 import { compileZone } from '../../image/compile.js';
 import { loadZoneText } from '../../zone/load.js';
 import { ServedZoneTable } from '../start/zones.js';
+import type { ZonesMessage } from './dns-protocol.js';
 import { ImageShipper } from './image-shipper.js';
 import { imageZoneLoader, PackReader, PackWriter } from './images.js';
 import {
@@ -127,6 +128,162 @@ describe('snapshot file', () => {
     assert.ok(existsSync(path2), 'the newest stays for the next hello');
     shipper.close();
     assert.ok(!existsSync(path2), 'close removes every snapshot file');
+  });
+});
+
+describe('a snapshot streamed during the first load', () => {
+  const text = (n: string, serial: number) =>
+    `${n} 3600 IN SOA ns1.${n} h.${n} ${serial} 1 1 1 1\n${n} 3600 IN NS ns1.${n}\nns1.${n} 300 IN A 192.0.2.1\n`;
+  const image = (n: string, serial: number) =>
+    compileZone(loadZoneText(text(n, serial), { origin: n, file: n }).zone);
+  const change = (name: string, version = 1) => ({
+    name,
+    version,
+    serial: version,
+    image: image(name, version),
+  });
+
+  /** A worker: applies the messages as worker-main does (a file's zones, then the message's). */
+  function worker(dir: string) {
+    const images = imageZoneLoader(new PackReader(dir), { textParses: 0, imageOpens: 0 });
+    const table = new ServedZoneTable((p) => images.load(p), images.release);
+    const done: boolean[] = [];
+    const apply = (m: ZonesMessage) => {
+      if (m.file !== undefined)
+        table.apply({ ...m, zones: decodeSnapshot(readFileSync(join(dir, m.file))), last: false });
+      done.push(table.apply(m).snapshotDone);
+    };
+    return { table, done, apply };
+  }
+
+  test('parts go out as they are published, to workers that said hello before or after; served at the end only', (t) => {
+    const writer = new PackWriter();
+    const sent = new Map<number, ZonesMessage[]>();
+    const shipper = new ImageShipper(writer, {
+      broadcast: () => {},
+      snapshotFileZones: 1,
+      sendTo: (slot, m) => {
+        sent.set(slot, [...(sent.get(slot) ?? []), m]);
+        return true;
+      },
+    });
+    t.after(() => {
+      shipper.close();
+      writer.close();
+    });
+    shipper.streamSnapshot();
+    assert.equal(shipper.streamTo(0), true);
+    shipper.publish([change('a.example.'), change('b.example.')], false);
+    assert.equal(sent.get(0)?.length, 1);
+    // Slot 1 says hello after the first part: it gets it at once.
+    assert.equal(shipper.streamTo(1), true);
+    assert.equal(sent.get(1)?.length, 1);
+    shipper.publish([change('c.example.')], false);
+    const parts = (sent.get(0) ?? []).map((m) => m.file as string);
+    assert.equal(parts.length, 2);
+    for (const m of sent.get(0) ?? []) {
+      assert.ok(m.file !== undefined && SNAPSHOT_FILE_NAME.test(m.file), String(m.file));
+      assert.equal(m.last, false);
+      assert.equal(m.kind, 'snapshot');
+    }
+    const w0 = worker(writer.dir);
+    for (const m of sent.get(0) ?? []) w0.apply(m);
+    assert.deepEqual(w0.done, [false, false]);
+    assert.equal(w0.table.size, 0, 'nothing served before the last message');
+    shipper.finishStream();
+    assert.equal(shipper.streaming, false);
+    const w1 = worker(writer.dir);
+    for (const m of sent.get(1) ?? []) w1.apply(m);
+    w0.apply((sent.get(0) ?? []).at(-1) as ZonesMessage);
+    for (const w of [w0, w1]) {
+      assert.equal(w.done.at(-1), true);
+      assert.equal(w.table.size, 3);
+      assert.equal(w.table.catalog().size, 3);
+    }
+    assert.deepEqual(shipper.slots().sort(), [0, 1], 'both hold the set: updates go to them');
+    // The parts stay until every worker sent them serves.
+    shipper.started(0);
+    assert.ok(parts.every((f) => existsSync(join(writer.dir, f))));
+    shipper.started(1);
+    assert.ok(
+      parts.every((f) => !existsSync(join(writer.dir, f))),
+      'parts removed once loaded',
+    );
+    // A hello after the stream: the whole set, as before.
+    const [late] = shipper.snapshot(2);
+    assert.equal(decodeSnapshot(readFileSync(join(writer.dir, late.file as string))).length, 3);
+  });
+
+  test('a publish that is not a pure addition (or a big image) ends the stream with the whole set', (t) => {
+    const writer = new PackWriter();
+    const sent: ZonesMessage[] = [];
+    const shipper = new ImageShipper(writer, {
+      broadcast: () => {},
+      snapshotFileZones: 1,
+      sendTo: (_slot, m) => {
+        sent.push(m);
+        return true;
+      },
+    });
+    t.after(() => {
+      shipper.close();
+      writer.close();
+    });
+    shipper.streamSnapshot();
+    shipper.streamTo(0);
+    shipper.publish([change('a.example.'), change('b.example.')], false);
+    // a replaced, b removed: not streamed.
+    shipper.publish(
+      [change('a.example.', 2), { name: 'b.example.', version: 2, serial: 2 }, change('c.example.', 2)],
+      false,
+    );
+    assert.equal(sent.length, 1);
+    const w = worker(writer.dir);
+    w.apply(sent[0]);
+    shipper.finishStream();
+    for (const m of sent.slice(1)) w.apply(m);
+    assert.equal(w.done.at(-1), true);
+    assert.equal(w.table.size, 2);
+    assert.equal(w.table.versionOf('a.example.'), 2);
+    assert.equal(w.table.versionOf('b.example.'), undefined, 'the removed zone a part carried is gone');
+    assert.equal(w.table.versionOf('c.example.'), 2);
+
+    // An image of maxImage octets or more: nothing streamed, the whole set at the end.
+    const writer2 = new PackWriter();
+    const sent2: ZonesMessage[] = [];
+    const shipper2 = new ImageShipper(writer2, {
+      broadcast: () => {},
+      snapshotFileZones: 1,
+      sendTo: (_slot, m) => {
+        sent2.push(m);
+        return true;
+      },
+    });
+    t.after(() => {
+      shipper2.close();
+      writer2.close();
+    });
+    shipper2.streamSnapshot({ maxImage: 1 });
+    shipper2.streamTo(0);
+    shipper2.publish([change('a.example.')], false);
+    assert.equal(sent2.length, 0);
+    shipper2.finishStream();
+    const w2 = worker(writer2.dir);
+    for (const m of sent2) w2.apply(m);
+    assert.equal(w2.done.at(-1), true);
+    assert.equal(w2.table.size, 1);
+  });
+
+  test('without sendTo, or once zones are served, nothing is streamed', (t) => {
+    const writer = new PackWriter();
+    const shipper = new ImageShipper(writer, { broadcast: () => {}, snapshotFileZones: 1 });
+    t.after(() => {
+      shipper.close();
+      writer.close();
+    });
+    shipper.streamSnapshot();
+    assert.equal(shipper.streamTo(0), false);
+    assert.equal(shipper.streaming, false);
   });
 });
 

@@ -124,7 +124,22 @@ describe('per-zone shield settings through the API (start)', () => {
         maxZones: 1022,
         maxMetricsZones: 99,
         tenant: { minNxPerSecond: 2000, rrl: { responses: 50 }, metrics: true },
+        tenantZones: 32,
+        tenantMetricsZones: 5,
       },
+    );
+    // The per-account caps are the flag's own fields, anywhere in the list.
+    const capped = shieldPolicyOf({ shieldTenant: 'zones=3,responses=20,metrics-zones=0' });
+    assert.deepEqual(capped.tenant, { rrl: { responses: 20 } });
+    assert.equal(capped.tenantZones, 3);
+    assert.equal(capped.tenantMetricsZones, 0);
+    assert.throws(
+      () => shieldPolicyOf({ shieldTenant: 'zones=2000' }),
+      /--shield-tenant: zones must be 0\.\.1024/,
+    );
+    assert.throws(
+      () => shieldPolicyOf({ shieldTenant: 'metrics-zones=x' }),
+      /--shield-tenant: metrics-zones must be 0\.\.100/,
     );
     assert.equal(shieldPolicyOf({ shieldTenant: 'off' }).tenant, undefined);
     const config = buildStartConfig({ shield: 'on', shieldTenant: 'budget=100' });

@@ -9,6 +9,8 @@ import { resolve } from 'node:path';
 import { DEFAULT_MAX_TTL, MAX_TTL_RFC, parseHostName } from '../../control/records.js';
 import type { ShieldPolicy } from '../../control/types.js';
 import {
+  DEFAULT_TENANT_METRICS_ZONES,
+  DEFAULT_TENANT_SHIELD_ZONES,
   MAX_METRICS_ZONES,
   MAX_SHIELD_ZONES,
   parseShieldZone,
@@ -156,16 +158,40 @@ export function shieldPolicyOf(input: { shieldZone?: string[]; shieldTenant?: st
   };
   const t = input.shieldTenant?.trim();
   if (t === undefined || t === 'off') return policy;
+  // The per-account caps (`zones=N`, `metrics-zones=N`) are this flag's own; the rest are
+  // `--shield-zone`'s fields, each a ceiling.
+  const caps: Record<string, number> = {
+    zones: DEFAULT_TENANT_SHIELD_ZONES,
+    'metrics-zones': DEFAULT_TENANT_METRICS_ZONES,
+  };
+  const fields: string[] = [];
+  for (const part of t.split(',')) {
+    const [key, value] = part.split('=', 2).map((x) => x.trim());
+    if (key !== undefined && key in caps) {
+      const max = key === 'zones' ? MAX_SHIELD_ZONES : MAX_METRICS_ZONES;
+      const n = Number(value);
+      if (!/^\d+$/.test(value ?? '') || n > max)
+        throw new ConfigError(
+          `--shield-tenant: ${key} must be 0..${max} (zones of one account), got '${value ?? ''}'`,
+        );
+      caps[key] = n;
+    } else fields.push(part);
+  }
   let parsed: ShieldZoneSetting;
   try {
-    parsed = parseShieldZone(`tenant.:${t}`);
+    parsed = parseShieldZone(`tenant.:${fields.join(',')}`);
   } catch (e) {
     throw new ConfigError(
       `--shield-tenant: ${(e as Error).message.replace(/^--shield-zone 'tenant\.:[^']*': /, '')}`,
     );
   }
   const { name: _name, ...ceilings } = parsed;
-  return { ...policy, tenant: ceilings };
+  return {
+    ...policy,
+    tenant: ceilings,
+    tenantZones: caps.zones,
+    tenantMetricsZones: caps['metrics-zones'],
+  };
 }
 
 /**

@@ -1,0 +1,344 @@
+/*
+ * Standalone harness for the batch loop's shield policy (../shield_glue.c: admission order, the
+ * replies it writes, RRL after the answer, the kernel prefilter's accounting and blocked set),
+ * with the zone images of ../image.c and the pre-parse of ../preparse.c — the same sources the
+ * addon compiles. Built with -fsanitize=address,undefined by test/native/shield-glue.test.ts:
+ *
+ *   glue-harness IMAGES CORPUS
+ *     IMAGES and CORPUS hold records [u32 big-endian length][octets] (as native/fuzz/harness.c):
+ *     zone images (each installed when valid) and packets. Then:
+ *
+ *     1. "fuzz": every corpus packet, copied into a buffer of exactly its length, from a source
+ *        picked by a seeded generator (IPv4 in a few /24s, IPv4-mapped IPv6, IPv6, an unknown
+ *        family), at a clock that advances by a random step, goes through what udp.c does with
+ *        it: pre-parse, sb_shield_admit, the reply admission asks for (sb_shield_write_reply,
+ *        sb_shield_add_cookie into buffers of exactly their cap) or the C answer
+ *        (sb_image_answer_pp), sb_shield_after on it and on hostile reply octets, the clock, the
+ *        overload meter, and the blocked set (sorted, at most 512, and a program built from it).
+ *        Prints "fuzz N admitted A blocked B".
+ *     2. "early": a fresh shield (prefilter threshold 200), the worker held behind (overload
+ *        level 2), a direct flood of an existing name (the first image's origin, SOA) from 20
+ *        hosts of 10.9.9.0/24 at 10 datagrams a simulated millisecond, and the same from an
+ *        allow-listed /24 (10.9.7.0/24); one host of 10.9.9.0/24 has the tcp tier (it does not keep
+ *        the /24 out: only a cookie or a calm-time history does), and 10.9.5.0/24 is shed at 100 a
+ *        second, under the threshold, for 2 s. Prints "early crossed C blocked B allowed-blocked
+ *        0|1 slow-blocked 0|1": the simulated ms (from the flood's start) at which the /24's sheds
+ *        reached a tenth of the threshold (the earliest a block may be made: over 100 ms) and at
+ *        which it entered the blocked set (the test requires B - C <= SB_PREFILTER_EARLY_MS + 1
+ *        and B <= 100, where it took up to a second), and whether the others ever were.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <linux/filter.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "../image.h"
+#include "../prefilter.h"
+#include "../preparse.h"
+#include "../shield.h"
+
+typedef struct {
+  uint8_t **v;
+  size_t *len;
+  size_t n;
+} records;
+
+static void fail(const char *what) {
+  fprintf(stderr, "glue-harness: %s\n", what);
+  abort();
+}
+
+static records read_records(const char *path) {
+  records r = {NULL, NULL, 0};
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) fail("cannot open an input file");
+  size_t cap = 0;
+  for (;;) {
+    uint8_t h[4];
+    if (fread(h, 1, 4, f) != 4) break;
+    size_t l = ((size_t)h[0] << 24) | ((size_t)h[1] << 16) | ((size_t)h[2] << 8) | h[3];
+    if (l > (1u << 28)) fail("record too long");
+    uint8_t *b = malloc(l ? l : 1);
+    if (b == NULL || fread(b, 1, l, f) != l) fail("short record");
+    if (r.n == cap) {
+      cap = cap ? cap * 2 : 64;
+      r.v = realloc(r.v, cap * sizeof(*r.v));
+      r.len = realloc(r.len, cap * sizeof(*r.len));
+      if (r.v == NULL || r.len == NULL) fail("no memory");
+    }
+    r.v[r.n] = b;
+    r.len[r.n++] = l;
+  }
+  fclose(f);
+  return r;
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint32_t next(void) {
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return (uint32_t)(rng >> 16);
+}
+
+static void config(sb_shield_config *c, int mode) {
+  memset(c, 0, sizeof(*c));
+  c->mode = mode;
+  for (int i = 0; i < 16; i++) c->secrets[0][i] = (uint8_t)(i * 7 + 1);
+  c->nsecrets = 1;
+  c->nallow = 1;
+  c->allow_len[0] = 4;
+  c->allow_bits[0] = 24;
+  c->allow[0][0] = 10;
+  c->allow[0][1] = 9;
+  c->allow[0][2] = 7;
+  c->rrl_on = 1;
+  for (int k = 0; k < 5; k++) c->rrl_rates[k] = 20;
+  c->rrl_window = 15;
+  c->rrl_slip = 2;
+  c->rrl_v4 = 24;
+  c->rrl_v6 = 56;
+  c->rrl_table = 4096;
+  c->zone_min_nx = 200;
+  c->zone_factor = 10;
+  c->zone_share = 0.5;
+  c->zone_hold = 10;
+  c->zone_floor = 50;
+  c->zone_table = 1024;
+  c->source_table = 4096;
+  c->history_min = 8;
+  c->history_share = 0.8;
+  c->tcp_seconds = 3600;
+  c->cookie_seconds = 3600;
+  c->overload_behind = 0.5;
+  c->overload_smoothing = 0.5;
+  c->overload_hold = 2;
+  c->prefilter_threshold = 200;
+  c->prefilter_seconds = 30;
+}
+
+static void source(struct sockaddr_storage *ss, uint32_t pick) {
+  memset(ss, 0, sizeof(*ss));
+  unsigned kind = pick % 8;
+  if (kind < 5) {
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons(5353);
+    uint32_t ip = (10u << 24) | ((uint32_t)(next() % 6) << 8) | (next() & 0xff);
+    a->sin_addr.s_addr = htonl(ip);
+  } else if (kind < 7) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(5353);
+    for (int i = 0; i < 16; i++) a->sin6_addr.s6_addr[i] = (uint8_t)next();
+    if (kind == 5) {
+      memset(a->sin6_addr.s6_addr, 0, 10);
+      a->sin6_addr.s6_addr[10] = 0xff;
+      a->sin6_addr.s6_addr[11] = 0xff;
+    }
+  } else {
+    ss->ss_family = AF_UNIX; /* an unknown family: answered, nothing noted */
+  }
+}
+
+/* The blocked set is sorted, bounded, and makes a program. */
+static unsigned check_blocked(void) {
+  const uint32_t *pfx;
+  unsigned n;
+  sb_shield_prefilter(&pfx, &n);
+  if (n > 512) fail("more than 512 blocked /24s");
+  for (unsigned i = 1; i < n; i++)
+    if (pfx[i] <= pfx[i - 1]) fail("blocked set not sorted");
+  if (n > 0) {
+    static struct sock_filter prog[SB_PREFILTER_INSNS];
+    if (sb_prefilter_build(pfx, n, 24, prog, SB_PREFILTER_INSNS) == 0) fail("no program for the blocked set");
+  }
+  return n;
+}
+
+static int is_blocked(uint32_t p24) {
+  const uint32_t *pfx;
+  unsigned n;
+  sb_shield_prefilter(&pfx, &n);
+  for (unsigned i = 0; i < n; i++)
+    if (pfx[i] == p24) return 1;
+  return 0;
+}
+
+static void fuzz(records *corpus) {
+  sb_shield_config c;
+  config(&c, SB_SHIELD_ON);
+  if (sb_shield_configure(&c) != 0) fail("configure");
+  sb_shield *sh = sb_shield_thread();
+  double now = 1000;
+  unsigned admitted = 0, blocked = 0;
+  for (size_t round = 0; round < 4; round++) {
+    for (size_t i = 0; i < corpus->n; i++) {
+      size_t len = corpus->len[i];
+      uint8_t *pkt = malloc(len ? len : 1);
+      if (pkt == NULL) fail("no memory");
+      memcpy(pkt, corpus->v[i], len);
+      now += (double)(next() % 2000) / 100; /* 0..20 ms */
+      if (next() % 64 == 0) now += 1500;
+      sb_shield_clock(sh, now);
+      sb_preparse pp;
+      sb_preparse_packet(pkt, len, &pp);
+      struct sockaddr_storage src;
+      source(&src, next());
+      sb_verdict v;
+      int a = sb_shield_admit(sh, &pp, pkt, len, &src, now, &v);
+      if (a < SB_ADMIT_ANSWER || a > SB_ADMIT_BADCOOKIE) fail("admission out of range");
+      size_t limit = sb_shield_udp_limit(&pp);
+      if (a == SB_ADMIT_TRUNCATE || a == SB_ADMIT_FORMERR || a == SB_ADMIT_BADCOOKIE) {
+        size_t cap = len + 11 + 28;
+        uint8_t *out = malloc(cap);
+        if (out == NULL) fail("no memory");
+        unsigned rcode = a == SB_ADMIT_FORMERR ? 1 : a == SB_ADMIT_BADCOOKIE ? 23 : 0;
+        size_t tl = sb_shield_write_reply(&pp, pkt, len, out, cap - 28, a == SB_ADMIT_TRUNCATE, rcode);
+        if (tl > cap - 28) fail("reply past its cap");
+        if (tl > 0) {
+          size_t nl = sb_shield_add_cookie(sh, &v, pkt, out, tl, cap, limit);
+          if (nl > cap || (nl != tl && nl != tl + 28)) fail("cookie past its cap");
+        }
+        free(out);
+      } else if (a == SB_ADMIT_ANSWER) {
+        admitted++;
+        size_t cap = 1232 + 28;
+        uint8_t *ans = malloc(cap);
+        if (ans == NULL) fail("no memory");
+        size_t alen = pp.status == 0 ? sb_image_answer_pp(&pp, pkt, len, ans, cap - 28) : 0;
+        if (alen > cap - 28) fail("answer past its cap");
+        if (alen >= 12) {
+          int r = sb_shield_after(sh, &pp, pkt, &v, ans, alen, now);
+          if (r != SB_RRL_SEND && r != SB_RRL_DROP && r != SB_RRL_SLIP) fail("RRL out of range");
+          size_t nl = sb_shield_add_cookie(sh, &v, pkt, ans, alen, cap, limit);
+          if (nl > cap) fail("cookie past its cap");
+        }
+        /* Hostile reply octets of every length up to 40, in a buffer of exactly that length. */
+        size_t hl = next() % 41;
+        uint8_t *hostile = malloc(hl ? hl : 1);
+        if (hostile == NULL) fail("no memory");
+        for (size_t k = 0; k < hl; k++) hostile[k] = (uint8_t)next();
+        sb_shield_after(sh, &pp, pkt, &v, hostile, hl, now);
+        free(hostile);
+        free(ans);
+      }
+      sb_shield_batch(sh, next() % 17, 16, now);
+      unsigned b = check_blocked();
+      if (b > blocked) blocked = b;
+      free(pkt);
+    }
+  }
+  printf("fuzz %zu admitted %u blocked %u\n", corpus->n * 4, admitted, blocked);
+}
+
+/* A query for `name` (wire form) of type SOA, id `id`. */
+static size_t query(uint8_t *out, const uint8_t *name, size_t nlen, uint16_t id) {
+  memset(out, 0, 12);
+  out[0] = (uint8_t)(id >> 8);
+  out[1] = (uint8_t)id;
+  out[5] = 1;
+  memcpy(out + 12, name, nlen);
+  out[12 + nlen] = 0;
+  out[13 + nlen] = 6;
+  out[14 + nlen] = 0;
+  out[15 + nlen] = 1;
+  return 16 + nlen;
+}
+
+static void early(const uint8_t *origin, size_t olen) {
+  sb_shield_config c;
+  config(&c, SB_SHIELD_ON);
+  c.rrl_on = 0;
+  if (sb_shield_configure(&c) != 0) fail("configure");
+  sb_shield *sh = sb_shield_thread();
+  double now = 500000.5;
+  /* The worker behind: every wake-up reads its whole allowance. */
+  for (int i = 0; i < 400; i++) {
+    now += 1;
+    sb_shield_batch(sh, 16, 16, now);
+  }
+  if (sh->overload.level < 2) fail("overload level did not reach 2");
+  /* 10.9.9.200 has the tcp tier only (sent a TC=1, then came back over TCP): it does not keep
+   * its /24 out of the prefilter; it asks along with the flood. */
+  uint8_t tcp_host[4] = {10, 9, 9, 200};
+  uint32_t tcp_key = sb_sources_key(tcp_host, 4);
+  sb_sources_note_truncated(&sh->sources, tcp_key, now);
+  sb_sources_note_tcp(&sh->sources, tcp_key, now);
+  uint8_t pkt[300];
+  size_t len = query(pkt, origin, olen, 1);
+  double crossed = -1, blocked = -1, start = now; /* the flood starts at the next millisecond */
+  int allowed_blocked = 0;
+  int slow_blocked = 0;
+  for (int ms = 0; ms < 2000; ms++) {
+    now += 1;
+    sb_shield_clock(sh, now);
+    sb_shield_batch(sh, 16, 16, now);
+    for (int k = 0; k < 10; k++) {
+      for (int from = 0; from < 3; from++) {
+        /* from 2: 10.9.5.0/24 at 100 a second (one every 10 ms), under the threshold */
+        if (from == 2 && (k != 0 || ms % 10 != 0)) continue;
+        struct sockaddr_storage ss;
+        memset(&ss, 0, sizeof(ss));
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons(1000);
+        uint32_t host = k == 9 ? 200 : (uint32_t)(1 + (ms * 10 + k) % 20);
+        uint32_t net = from == 0 ? 9u : from == 1 ? 7u : 5u;
+        a->sin_addr.s_addr = htonl((10u << 24) | (9u << 16) | (net << 8) | host);
+        sb_preparse pp;
+        sb_preparse_packet(pkt, len, &pp);
+        sb_verdict v;
+        sb_shield_admit(sh, &pp, pkt, len, &ss, now, &v);
+      }
+    }
+    /* The earliest a block may be made: the threshold's tenth, over the first 100 ms. */
+    if (crossed < 0 && sh->adm.shed_overload[SB_TIER_UNKNOWN] >= c.prefilter_threshold / 10) crossed = now;
+    check_blocked();
+    if (is_blocked((10u << 24) | (9u << 16) | (7u << 8))) allowed_blocked = 1;
+    if (blocked < 0 && is_blocked((10u << 24) | (9u << 16) | (9u << 8))) blocked = now;
+    if (is_blocked((10u << 24) | (9u << 16) | (5u << 8))) slow_blocked = 1;
+  }
+  /* The clock call that makes the block comes at the start of the next millisecond's batch. */
+  printf("early crossed %.0f blocked %.0f allowed-blocked %d slow-blocked %d\n", crossed < 0 ? -1 : crossed - start,
+         blocked < 0 ? -1 : blocked - start, allowed_blocked, slow_blocked);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: glue-harness IMAGES CORPUS\n");
+    return 2;
+  }
+  records images = read_records(argv[1]);
+  records corpus = read_records(argv[2]);
+  sb_images_configure(1, 1232);
+  const uint8_t *origin = NULL;
+  size_t olen = 0;
+  for (size_t i = 0; i < images.n; i++) {
+    const char *why = NULL;
+    sb_image *img = sb_image_open(images.v[i], images.len[i], NULL, NULL, &why);
+    if (img == NULL) continue;
+    if (sb_images_install(img) != 0) {
+      sb_image_free(img);
+      continue;
+    }
+    if (origin == NULL) origin = sb_image_origin(img, &olen);
+  }
+  if (origin == NULL) fail("no valid image");
+  if (olen > 255) fail("origin too long");
+  fuzz(&corpus);
+  early(origin, olen);
+  sb_shield_configure(NULL);
+  sb_images_clear();
+  for (size_t i = 0; i < images.n; i++) free(images.v[i]);
+  for (size_t i = 0; i < corpus.n; i++) free(corpus.v[i]);
+  free(images.v);
+  free(images.len);
+  free(corpus.v);
+  free(corpus.len);
+  return 0;
+}
