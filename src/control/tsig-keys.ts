@@ -48,6 +48,36 @@ export interface ServedTransferZone {
 export const MAX_TSIG_KEYS = 100;
 export const MAX_TRANSFER_VALUES = 100;
 
+/**
+ * A key renamed (`to`) or deleted (`to` undefined) in one transaction with the zones of its
+ * account that name it in `master_tsig_key_ids`: they follow the rename, or lose the key (a
+ * zone left with no key and no address loses its row). Returns the zones changed.
+ */
+async function followKey(
+  repo: Repo,
+  account: string,
+  from: string,
+  to: string | undefined,
+): Promise<string[]> {
+  const changed: string[] = [];
+  for (const row of await repo.zoneTransfersOfAccount(account)) {
+    const keys = JSON.parse(row.tsig_keys) as string[];
+    if (!keys.includes(from)) continue;
+    const next = [...new Set(keys.flatMap((k) => (k !== from ? [k] : to === undefined ? [] : [to])))];
+    const allow = JSON.parse(row.allow_from) as string[];
+    if (next.length === 0 && allow.length === 0) await repo.deleteZoneTransfer(row.zone_id);
+    else
+      await repo.putZoneTransfer({
+        zone_id: row.zone_id,
+        tsig_keys: JSON.stringify(next),
+        allow_from: row.allow_from,
+        updated_at: now(),
+      });
+    changed.push(row.name);
+  }
+  return changed;
+}
+
 function invalid(message: string, field: string): ControlError {
   return new ControlError('CTL_ERR_VALIDATION', message, field);
 }
@@ -204,10 +234,12 @@ export class TsigKeys {
           'name',
         );
       await repo.updateTsigKey(row.id, { name, algorithm, secret, updated_at: now() });
+      const zones = name !== row.name ? await followKey(repo, account, row.name, name) : [];
       await this.#ctx.audit(repo, p, 'tsigkey.update', name, account, {
         ...(name !== row.name ? { renamedFrom: row.name } : {}),
         algorithm,
         keyChanged: secret !== row.secret,
+        ...(zones.length > 0 ? { zones } : {}),
       });
       await this.#ctx.events.notifyShield(repo, name);
       return { name, algorithm, key: secret };
@@ -225,7 +257,15 @@ export class TsigKeys {
       const row = await repo.getTsigKey(account, folded);
       if (!row) throw keyNotFound(name);
       await repo.deleteTsigKey(row.id);
-      await this.#ctx.audit(repo, p, 'tsigkey.delete', row.name, account);
+      const zones = await followKey(repo, account, row.name, undefined);
+      await this.#ctx.audit(
+        repo,
+        p,
+        'tsigkey.delete',
+        row.name,
+        account,
+        zones.length > 0 ? { zones } : undefined,
+      );
       await this.#ctx.events.notifyShield(repo, row.name);
     });
     this.#changed();

@@ -306,6 +306,23 @@ export class Repo {
     await this.db.deleteFrom('zone_transfer').where('zone_id', '=', zoneId).execute();
   }
 
+  /** The transfer settings of one account's zones (a key's rename or deletion follows into them). */
+  async zoneTransfersOfAccount(
+    accountId: string,
+  ): Promise<Array<{ zone_id: string; name: string; tsig_keys: string; allow_from: string }>> {
+    return this.db
+      .selectFrom('zone_transfer')
+      .innerJoin('zones', 'zones.id', 'zone_transfer.zone_id')
+      .where('zones.account_id', '=', accountId)
+      .select([
+        'zone_transfer.zone_id as zone_id',
+        'zones.name as name',
+        'zone_transfer.tsig_keys as tsig_keys',
+        'zone_transfer.allow_from as allow_from',
+      ])
+      .execute();
+  }
+
   /** Every zone's transfer settings with the zone's name and account. */
   async listZoneTransfers(): Promise<
     Array<{ name: string; account_id: string; tsig_keys: string; allow_from: string }>

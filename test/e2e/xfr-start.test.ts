@@ -255,6 +255,25 @@ describe('start: TSIG keys, transfer settings, NSD and Knot as secondaries', { s
     );
   });
 
+  test('a key renamed or deleted: the zones naming it in master_tsig_key_ids follow (another tenant’s key of that name untouched)', async () => {
+    const zone = `${PDNS}/zones/tenant-a.test.`;
+    assert.equal(
+      (await call(a, 'POST', `${PDNS}/tsigkeys`, { name: 'roll', algorithm: 'hmac-sha256' })).status,
+      201,
+    );
+    assert.equal((await call(a, 'PUT', zone, { master_tsig_key_ids: ['transfer.', 'roll.'] })).status, 204);
+    const renamed = await call(a, 'PUT', `${PDNS}/tsigkeys/roll.`, { name: 'rolled' });
+    assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+    assert.deepEqual((await call(a, 'GET', zone)).body.master_tsig_key_ids, ['transfer.', 'rolled.']);
+    assert.equal((await call(a, 'DELETE', `${PDNS}/tsigkeys/rolled.`)).status, 204);
+    assert.deepEqual((await call(a, 'GET', zone)).body.master_tsig_key_ids, ['transfer.']);
+    assert.deepEqual((await call(b, 'GET', `${PDNS}/zones/tenant-b.test.`)).body.master_tsig_key_ids, [
+      'transfer.',
+    ]);
+    const audit = await call(ADMIN, 'GET', '/api/v1/audit?action=tsigkey.delete');
+    assert.deepEqual(audit.body.items[0]?.detail, { zones: ['tenant-a.test.'] }); // newest first
+  });
+
   test('DNS: each tenant’s key transfers its zone only; the edge key every zone; ALLOW-AXFR-FROM and AUTO-NS by address', async () => {
     const port = p.dnsPort;
     // The settings reach the worker after the change: wait for the first success.
