@@ -571,16 +571,22 @@ function staggerCharsFrom(env: NodeJS.ProcessEnv): number | undefined {
 }
 
 /**
- * The zones' own shield settings of the control plane as a message for the DNS workers: read
- * at start and again after every change of them (any replica's) or deletion of a zone, one
- * read at a time (a change during a read reads again), each new list handed to `broadcast`.
+ * A per-zone settings list of the control plane as a message for the DNS workers: read at
+ * start and again after every change of them (any replica's; shield and transfer settings and
+ * TSIG keys are announced on the shield settings' channel) or deletion of a zone, one read at a
+ * time (a change during a read reads again), each new message handed to `broadcast`.
+ * `what` names the list in the error line — never its content (the transfer list carries the
+ * keys' secrets).
  */
-function shieldZonesFeed(
+function settingsFeed<M>(
   control: ControlPlane,
-  log: { info(m: string): void; error(m: string): void },
-  broadcast: (m: ShieldZonesMessage) => void,
-): { current(): ShieldZonesMessage; close(): void } {
-  let message: ShieldZonesMessage = { type: 'switchboard:shield-zones', zones: [] };
+  log: { error(m: string): void },
+  what: string,
+  initial: M,
+  readMessage: () => Promise<M>,
+  broadcast: (m: M) => void,
+): { current(): M; close(): void } {
+  let message = initial;
   let reading = false;
   let again = false;
   let closed = false;
@@ -593,66 +599,13 @@ function shieldZonesFeed(
     try {
       do {
         again = false;
-        const zones = await control.shieldZones();
+        const next = await readMessage();
         if (closed) return;
-        message = {
-          type: 'switchboard:shield-zones',
-          zones: zones.map((z) => ({ name: z.name, ...z.settings })),
-        };
+        message = next;
         broadcast(message);
       } while (again && !closed);
     } catch (err) {
-      if (!closed) log.error(`shield: zone settings not read: ${describeError(err)}`);
-    } finally {
-      reading = false;
-    }
-  };
-  const offShield = control.onShieldChange(() => void read());
-  const offZones = control.onZoneChange((ev) => {
-    if (ev.deleted) void read();
-  });
-  void read();
-  return {
-    current: () => message,
-    close() {
-      closed = true;
-      offShield();
-      offZones();
-    },
-  };
-}
-
-/**
- * The zones' transfer settings (with their accounts' TSIG keys) as a message for the DNS
- * workers: read at start and after every change of keys or settings (they are announced on
- * the shield settings' channel) or deletion of a zone, one read at a time.
- */
-function transferZonesFeed(
-  control: ControlPlane,
-  log: { info(m: string): void; error(m: string): void },
-  broadcast: (m: TransferZonesMessage) => void,
-): { current(): TransferZonesMessage; close(): void } {
-  let message: TransferZonesMessage = { type: 'switchboard:transfer-zones', zones: [] };
-  let reading = false;
-  let again = false;
-  let closed = false;
-  const read = async (): Promise<void> => {
-    if (reading) {
-      again = true;
-      return;
-    }
-    reading = true;
-    try {
-      do {
-        again = false;
-        const zones = await control.transferZones();
-        if (closed) return;
-        message = { type: 'switchboard:transfer-zones', zones: zones.map((z) => ({ zone: z.name, ...z })) };
-        broadcast(message);
-      } while (again && !closed);
-    } catch (err) {
-      // Never the keys' secrets: the error is the store's.
-      if (!closed) log.error(`transfers: zone settings not read: ${describeError(err)}`);
+      if (!closed) log.error(`${what}: zone settings not read: ${describeError(err)}`);
     } finally {
       reading = false;
     }
@@ -670,6 +623,44 @@ function transferZonesFeed(
       offZones();
     },
   };
+}
+
+/** The zones' own shield settings, for the DNS workers. */
+function shieldZonesFeed(
+  control: ControlPlane,
+  log: { error(m: string): void },
+  broadcast: (m: ShieldZonesMessage) => void,
+): { current(): ShieldZonesMessage; close(): void } {
+  return settingsFeed<ShieldZonesMessage>(
+    control,
+    log,
+    'shield',
+    { type: 'switchboard:shield-zones', zones: [] },
+    async () => ({
+      type: 'switchboard:shield-zones',
+      zones: (await control.shieldZones()).map((z) => ({ name: z.name, ...z.settings })),
+    }),
+    broadcast,
+  );
+}
+
+/** The zones' transfer settings with their accounts' TSIG keys, for the DNS workers. */
+function transferZonesFeed(
+  control: ControlPlane,
+  log: { error(m: string): void },
+  broadcast: (m: TransferZonesMessage) => void,
+): { current(): TransferZonesMessage; close(): void } {
+  return settingsFeed<TransferZonesMessage>(
+    control,
+    log,
+    'transfers',
+    { type: 'switchboard:transfer-zones', zones: [] },
+    async () => ({
+      type: 'switchboard:transfer-zones',
+      zones: (await control.transferZones()).map((z) => ({ zone: z.name, ...z })),
+    }),
+    broadcast,
+  );
 }
 
 /** The first retention pass runs this long after start, then every `PRUNE_EVERY_MS`. */
