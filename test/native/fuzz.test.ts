@@ -18,55 +18,22 @@ import { typeFromString } from '../../src/wire/constants.js';
 import { loadZoneFile } from '../../src/zone/load.js';
 import { buildQuery, type QuerySpec } from '../helpers/dns-client.js';
 import { hostilePackets } from '../helpers/hostile-packets.js';
-import { findCommand } from '../helpers/peers.js';
 import { seededRandom } from '../helpers/prng.js';
 import { skipOrFail } from '../helpers/require-peers.js';
+import { buildHarness, packRecords, SANITIZER_ENV } from '../helpers/sanitizer.js';
 
-const compiler = findCommand('gcc') ?? findCommand('cc') ?? findCommand('clang');
 const dir = mkdtempSync(join(tmpdir(), 'sb-fuzz-'));
 const harness = join(dir, 'harness');
 
 /** Builds the harness; returns why it cannot be built, or false. */
 function build(): false | string {
-  if (!compiler)
-    return 'no C compiler (gcc, cc or clang) to build the sanitizer harness (apt-get install gcc)';
-  const r = spawnSync(
-    compiler,
-    [
-      '-std=gnu11',
-      '-g',
-      '-O1',
-      '-fsanitize=address,undefined',
-      '-fno-sanitize-recover=all',
-      '-fno-omit-frame-pointer',
-      resolve('native/preparse.c'),
-      resolve('native/image.c'),
-      resolve('native/fuzz/harness.c'),
-      '-o',
-      harness,
-    ],
-    { encoding: 'utf8', timeout: 120_000 },
-  );
-  if (r.status !== 0)
-    return `${compiler} cannot build the harness with -fsanitize=address,undefined: ${(r.stderr || r.error?.message || '').trim().split('\n')[0]}`;
-  return false;
+  return buildHarness('sanitizer harness', harness, ['preparse.c', 'image.c', 'fuzz/harness.c']);
 }
 
 const skip = skipOrFail(build());
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Packets as [u32 BE length][octets]... */
-function pack(packets: Uint8Array[]): Buffer {
-  const size = packets.reduce((n, p) => n + 4 + p.length, 0);
-  const out = Buffer.alloc(size);
-  let at = 0;
-  for (const p of packets) {
-    out.writeUInt32BE(p.length, at);
-    out.set(p, at + 4);
-    at += 4 + p.length;
-  }
-  return out;
-}
+const pack = packRecords;
 
 /** The differential corpus (test/interop/corpus/queries.txt) as queries, each in EDNS variants. */
 function corpusQueries(): Uint8Array[] {
@@ -160,8 +127,7 @@ describe('native pre-parse under ASan/UBSan', { skip, timeout: 300_000 }, () => 
       timeout: 240_000,
       env: {
         ...process.env,
-        ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0',
-        UBSAN_OPTIONS: 'print_stacktrace=1',
+        ...SANITIZER_ENV,
       },
     });
     assert.equal(r.stderr, '', 'sanitizer or invariant report');
@@ -225,8 +191,7 @@ describe('native pre-parse under ASan/UBSan', { skip, timeout: 300_000 }, () => 
       timeout: 240_000,
       env: {
         ...process.env,
-        ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0',
-        UBSAN_OPTIONS: 'print_stacktrace=1',
+        ...SANITIZER_ENV,
       },
     });
     assert.equal(r.stderr, '', 'sanitizer or invariant report');

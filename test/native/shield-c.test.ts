@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Admission, type Admit, OverloadMeter } from '../../src/shield/admission.js';
 import { CookieSecrets, checkCookie, writeCookie } from '../../src/shield/cookies.js';
@@ -19,39 +19,18 @@ import { type ResponseKind, ResponseRateLimiter } from '../../src/shield/rrl.js'
 import { sipHash24 } from '../../src/shield/siphash.js';
 import { SourceTable, type Tier } from '../../src/shield/sources.js';
 import { ZoneAttackDetector } from '../../src/shield/zone-attack.js';
-import { findCommand } from '../helpers/peers.js';
 import { seededRandom } from '../helpers/prng.js';
 import { skipOrFail } from '../helpers/require-peers.js';
+import { buildHarness } from '../helpers/sanitizer.js';
 
-const compiler = findCommand('gcc') ?? findCommand('cc') ?? findCommand('clang');
 const dir = mkdtempSync(join(tmpdir(), 'sb-shield-c-'));
 const harness = join(dir, 'shield-harness');
 
 function build(): false | string {
-  if (!compiler) return 'no C compiler (gcc, cc or clang) to build the shield harness (apt-get install gcc)';
-  const r = spawnSync(
-    compiler,
-    [
-      '-std=gnu11',
-      '-g',
-      '-O1',
-      '-Wall',
-      '-Wextra',
-      '-fsanitize=address,undefined',
-      '-fno-sanitize-recover=all',
-      '-fno-omit-frame-pointer',
-      resolve('native/shield.c'),
-      resolve('native/prefilter.c'),
-      resolve('native/fuzz/shield-harness.c'),
-      '-o',
-      harness,
-      '-lm',
-    ],
-    { encoding: 'utf8', timeout: 120_000 },
-  );
-  if (r.status !== 0)
-    return `${compiler} cannot build the shield harness: ${(r.stderr || '').trim().split('\n')[0]}`;
-  return false;
+  return buildHarness('shield harness', harness, ['shield.c', 'prefilter.c', 'fuzz/shield-harness.c'], {
+    warnings: true,
+    libs: ['-lm'],
+  });
 }
 
 const skip = skipOrFail(build());

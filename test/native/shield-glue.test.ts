@@ -20,54 +20,26 @@ import { typeFromString } from '../../src/wire/constants.js';
 import { loadZoneFile } from '../../src/zone/load.js';
 import { buildQuery } from '../helpers/dns-client.js';
 import { hostilePackets } from '../helpers/hostile-packets.js';
-import { findCommand } from '../helpers/peers.js';
 import { seededRandom } from '../helpers/prng.js';
 import { skipOrFail } from '../helpers/require-peers.js';
+import { buildHarness, packRecords, SANITIZER_ENV } from '../helpers/sanitizer.js';
 
-const compiler = findCommand('gcc') ?? findCommand('cc') ?? findCommand('clang');
 const dir = mkdtempSync(join(tmpdir(), 'sb-glue-'));
 const harness = join(dir, 'glue-harness');
 
 function build(): false | string {
-  if (!compiler) return 'no C compiler (gcc, cc or clang) to build the glue harness (apt-get install gcc)';
-  const r = spawnSync(
-    compiler,
-    [
-      '-std=gnu11',
-      '-g',
-      '-O1',
-      '-Wall',
-      '-Wextra',
-      '-fsanitize=address,undefined',
-      '-fno-sanitize-recover=all',
-      '-fno-omit-frame-pointer',
-      ...['shield_glue.c', 'shield.c', 'prefilter.c', 'preparse.c', 'image.c', 'fuzz/glue-harness.c'].map(
-        (f) => resolve('native', f),
-      ),
-      '-o',
-      harness,
-      '-lm',
-    ],
-    { encoding: 'utf8', timeout: 120_000 },
+  return buildHarness(
+    'glue harness',
+    harness,
+    ['shield_glue.c', 'shield.c', 'prefilter.c', 'preparse.c', 'image.c', 'fuzz/glue-harness.c'],
+    { warnings: true, libs: ['-lm'] },
   );
-  if (r.status !== 0)
-    return `${compiler} cannot build the glue harness: ${(r.stderr || '').trim().split('\n')[0]}`;
-  return false;
 }
 
 const skip = skipOrFail(build());
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function pack(records: Uint8Array[]): Buffer {
-  const out = Buffer.alloc(records.reduce((n, p) => n + 4 + p.length, 0));
-  let at = 0;
-  for (const p of records) {
-    out.writeUInt32BE(p.length, at);
-    out.set(p, at + 4);
-    at += 4 + p.length;
-  }
-  return out;
-}
+const pack = packRecords;
 
 describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, timeout: 300_000 }, () => {
   test('hostile and corpus queries through admission, replies, RRL and the blocked set; a flood blocked within 50 ms of crossing', () => {
@@ -116,8 +88,7 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
       timeout: 240_000,
       env: {
         ...process.env,
-        ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0',
-        UBSAN_OPTIONS: 'print_stacktrace=1',
+        ...SANITIZER_ENV,
       },
     });
     assert.equal(r.stderr, '', 'sanitizer or invariant report');
