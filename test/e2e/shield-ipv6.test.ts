@@ -10,7 +10,6 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +33,7 @@ import {
 } from '../helpers/netns.js';
 import { type Peer, startSwitchboard } from '../helpers/peers.js';
 import { skipOrFail } from '../helpers/require-peers.js';
+import { tallyClient } from '../helpers/tally-client.js';
 
 const inside = process.env[NETNS_ENV] === NETNS_PREFIX && inOwnNetns();
 
@@ -86,31 +86,10 @@ if (process.env[NETNS_ENV] !== undefined && !inside) {
   const native = nativeUdpStatus();
   const nativeSkip = native.ok ? false : `the native UDP addon is not available: ${native.reason}`;
 
-  interface Tally {
-    sent: number;
-    full: number;
-    truncated: number;
-    rcodes: Record<number, number>;
-  }
-
-  /** A client on its own IPv6 source address; counts what comes back. */
+  /** A client on its own IPv6 source address in the namespace, sending to the server's port. */
   async function client(address: string, port: number) {
-    const sock = dgram.createSocket('udp6');
-    await new Promise<void>((r) => sock.bind(0, address, () => r()));
-    const tally: Tally = { sent: 0, full: 0, truncated: 0, rcodes: {} };
-    sock.on('message', (m) => {
-      if (m[2] & 0x02) tally.truncated++;
-      else tally.full++;
-      tally.rcodes[m[3] & 15] = (tally.rcodes[m[3] & 15] ?? 0) + 1;
-    });
-    return {
-      send(q: Uint8Array) {
-        tally.sent++;
-        sock.send(q, port, NETNS_SERVER);
-      },
-      tally,
-      close: () => sock.close(),
-    };
+    const c = await tallyClient(address, NETNS_SERVER);
+    return { send: (q: Uint8Array) => c.send(q, port), tally: c.tally, close: c.close };
   }
 
   const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));

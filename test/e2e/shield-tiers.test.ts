@@ -14,7 +14,6 @@
  * @module
  */
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -28,6 +27,7 @@ import { buildQuery, queryTcp, queryUdp } from '../helpers/dns-client.js';
 import { findFreePort, type Peer, startSwitchboard } from '../helpers/peers.js';
 import { parseExposition, sampleValue } from '../helpers/prometheus.js';
 import { skipOrFail } from '../helpers/require-peers.js';
+import { tallyClient } from '../helpers/tally-client.js';
 
 const native = nativeUdpStatus();
 const skip = skipOrFail(native.ok ? false : `the native UDP addon is not available: ${native.reason}`);
@@ -41,31 +41,7 @@ www A 192.0.2.1
 big TXT ${Array.from({ length: 6 }, (_, i) => `"${String(i).repeat(200)}"`).join(' ')}
 `;
 
-interface Tally {
-  sent: number;
-  full: number;
-  truncated: number;
-}
-
-async function client(
-  address: string,
-): Promise<{ send(q: Uint8Array, port: number): void; tally: Tally; close(): void }> {
-  const sock = dgram.createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, address, () => r()));
-  const tally: Tally = { sent: 0, full: 0, truncated: 0 };
-  sock.on('message', (m) => {
-    if (m[2] & 0x02) tally.truncated++;
-    else tally.full++;
-  });
-  return {
-    send(q, port) {
-      tally.sent++;
-      sock.send(q, port, '127.0.0.1');
-    },
-    tally,
-    close: () => sock.close(),
-  };
-}
+const client = (address: string) => tallyClient(address);
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const randomName = () => `x${Math.random().toString(36).slice(2)}.example.`;

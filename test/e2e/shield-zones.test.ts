@@ -7,16 +7,15 @@
  * @module
  */
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { nativeUdpStatus } from '../../src/transport/native-udp.js';
-import { buildQuery } from '../helpers/dns-client.js';
 import { findFreePort, type Peer, startSwitchboard } from '../helpers/peers.js';
 import { parseExposition } from '../helpers/prometheus.js';
 import { skipOrFail } from '../helpers/require-peers.js';
+import { tallyClient } from '../helpers/tally-client.js';
 
 const native = nativeUdpStatus();
 const skip = skipOrFail(native.ok ? false : `the native UDP addon is not available: ${native.reason}`);
@@ -32,23 +31,10 @@ www A 192.0.2.1
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A client on its own loopback address; counts full and truncated replies. */
+/** A client on its own loopback address; `send(name, port)` asks for `name` A. */
 async function client(address: string) {
-  const sock = dgram.createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, address, () => r()));
-  const tally = { sent: 0, full: 0, truncated: 0 };
-  sock.on('message', (m) => {
-    if (m[2] & 0x02) tally.truncated++;
-    else tally.full++;
-  });
-  let id = 0;
-  return {
-    send(name: string, port: number) {
-      tally.sent++;
-      sock.send(buildQuery({ id: id++ & 0xffff, name, type: 1 }), port, '127.0.0.1');
-    },
-    tally,
-    close: () => sock.close(),
-  };
+  const c = await tallyClient(address);
+  return { send: c.sendName, tally: c.tally, close: c.close };
 }
 
 /** Random names under `zone` from 20 bot addresses, 1,500 a second for `seconds`. */

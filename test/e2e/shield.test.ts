@@ -8,7 +8,6 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +21,7 @@ import { type Peer, startSwitchboard, switchboardBin } from '../helpers/peers.js
 import { makeDataDir, removeDataDir, startPlatform } from '../helpers/platform.js';
 import { parseExposition, sampleValue } from '../helpers/prometheus.js';
 import { skipOrFail } from '../helpers/require-peers.js';
+import { tallyClient } from '../helpers/tally-client.js';
 
 const native = nativeUdpStatus();
 const skip = skipOrFail(native.ok ? false : `the native UDP addon is not available: ${native.reason}`);
@@ -34,39 +34,7 @@ ns1 A 127.0.0.1
 www A 192.0.2.1
 `;
 
-interface Tally {
-  sent: number;
-  full: number;
-  truncated: number;
-  rcodes: Record<number, number>;
-  badReplies: number;
-}
-
-/** A client on its own loopback address; counts what comes back. */
-async function client(
-  address: string,
-): Promise<{ send(q: Uint8Array, port: number): void; tally: Tally; close(): void }> {
-  const sock = dgram.createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, address, () => r()));
-  const tally: Tally = { sent: 0, full: 0, truncated: 0, rcodes: {}, badReplies: 0 };
-  const ids = new Set<number>();
-  sock.on('message', (m) => {
-    const id = (m[0] << 8) | m[1];
-    if (!ids.has(id) || (m[2] & 0x80) === 0 || ((m[4] << 8) | m[5]) !== 1) tally.badReplies++;
-    if (m[2] & 0x02) tally.truncated++;
-    else tally.full++;
-    tally.rcodes[m[3] & 15] = (tally.rcodes[m[3] & 15] ?? 0) + 1;
-  });
-  return {
-    send(q, port) {
-      ids.add((q[0] << 8) | q[1]);
-      tally.sent++;
-      sock.send(q, port, '127.0.0.1');
-    },
-    tally,
-    close: () => sock.close(),
-  };
-}
+const client = (address: string) => tallyClient(address);
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

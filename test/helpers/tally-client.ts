@@ -1,0 +1,58 @@
+/**
+ * A UDP client on a source address of its own (a loopback address, or one of a test network
+ * namespace's prefix) that counts what comes back: answers in full, truncated ones, by RCODE,
+ * and replies that are not answers to what it asked. The shield's end-to-end tests use it to
+ * play resolvers and bots.
+ * @module
+ */
+import dgram from 'node:dgram';
+import { isIP } from 'node:net';
+import { assertLoopback, buildQuery } from './dns-client.js';
+
+/** What a client sent and got back. */
+export interface Tally {
+  sent: number;
+  full: number;
+  truncated: number;
+  rcodes: Record<number, number>;
+  /** Replies to no query of ours, without QR, or without one question. */
+  badReplies: number;
+}
+
+export interface TallyClient {
+  /** Sends a query (its ID remembered) to `port` on the client's target. */
+  send(q: Uint8Array, port: number): void;
+  /** Sends an A query for `name` with the next ID. */
+  sendName(name: string, port: number): void;
+  readonly tally: Tally;
+  close(): void;
+}
+
+/** A client bound to `address`, sending to `target` (default 127.0.0.1). */
+export async function tallyClient(address: string, target = '127.0.0.1'): Promise<TallyClient> {
+  assertLoopback(address);
+  assertLoopback(target);
+  const sock = dgram.createSocket(isIP(address) === 6 ? 'udp6' : 'udp4');
+  await new Promise<void>((r) => sock.bind(0, address, () => r()));
+  const tally: Tally = { sent: 0, full: 0, truncated: 0, rcodes: {}, badReplies: 0 };
+  const ids = new Set<number>();
+  sock.on('message', (m) => {
+    const id = (m[0] << 8) | m[1];
+    if (!ids.has(id) || (m[2] & 0x80) === 0 || ((m[4] << 8) | m[5]) !== 1) tally.badReplies++;
+    if (m[2] & 0x02) tally.truncated++;
+    else tally.full++;
+    tally.rcodes[m[3] & 15] = (tally.rcodes[m[3] & 15] ?? 0) + 1;
+  });
+  let next = 0;
+  const send = (q: Uint8Array, port: number): void => {
+    ids.add((q[0] << 8) | q[1]);
+    tally.sent++;
+    sock.send(q, port, target);
+  };
+  return {
+    send,
+    sendName: (name, port) => send(buildQuery({ id: next++ & 0xffff, name, type: 1 }), port),
+    tally,
+    close: () => sock.close(),
+  };
+}
