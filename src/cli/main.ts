@@ -187,6 +187,11 @@ async function registerOthers(program: Command): Promise<void> {
     .option('--shield-zone <spec>', SHIELD_ZONE_HELP, collect)
     .option('--transfer-key <spec>', TRANSFER_KEY_HELP, collect)
     .option(
+      '--outbound-allow <prefix>',
+      'a special-purpose range (loopback, private, link-local, …) tenants may still name as masters or NOTIFY targets (repeatable; default: none)',
+      collect,
+    )
+    .option(
       '--shield-tenant <spec>',
       "what tenants may set of their zones' shield settings through the API: 'off' (default: operators only) or " +
         'min-nx=N,budget=N,responses=N,nxdomains=N,nodata=N,referrals=N,errors=N,metrics=on (each field opened, at most N), ' +

@@ -29,6 +29,7 @@ import {
   DEFAULT_TCP_MAX_PER_CLIENT,
 } from '../../transport/tcp.js';
 import { DEFAULT_UDP_RECV_BUFFER, DEFAULT_UDP_SEND_BUFFER } from '../../transport/udp.js';
+import { OutboundPolicy } from '../../xfr/outbound.js';
 import {
   type DnsWorkerConfig,
   decodeDnsWorkerConfig,
@@ -89,6 +90,11 @@ export interface StartConfig {
    * metrics, less those `--shield-zone` sets) and what tenants may set (`--shield-tenant`).
    */
   shieldPolicy?: ShieldPolicy;
+  /**
+   * Where tenants may aim the platform (secondary zones' masters, ALSO-NOTIFY, NOTIFY targets):
+   * special-purpose ranges refused unless `--outbound-allow PREFIX` (repeatable) opens them.
+   */
+  outbound: OutboundPolicy;
 }
 
 /** Raw options as the CLI hands them over. */
@@ -137,6 +143,8 @@ export interface StartOptionsInput {
   shieldTenant?: string;
   /** `--transfer-key NAME:ALG:SECRET` (repeatable): keys that may transfer every zone (edges). */
   transferKey?: string[];
+  /** `--outbound-allow PREFIX` (repeatable): a special-purpose range tenants may name as a target. */
+  outboundAllow?: string[];
 }
 
 /**
@@ -248,9 +256,16 @@ export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()):
   } catch (err) {
     throw new ConfigError((err as Error).message, { cause: err });
   }
+  let outbound: OutboundPolicy;
+  try {
+    outbound = new OutboundPolicy(input.outboundAllow ?? []);
+  } catch (err) {
+    throw new ConfigError(`--outbound-allow: ${(err as Error).message}`, { cause: err });
+  }
   return {
     limits,
     metricsAccess,
+    outbound,
     dataDir: resolve(cwd, input.data ?? DEFAULT_DATA_DIR),
     database: input.database,
     ...(nameservers ? { nameservers } : {}),
