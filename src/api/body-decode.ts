@@ -86,7 +86,7 @@ const ROUTES: Record<
 };
 
 /** The keys of a PowerDNS zone body that PUT reads (checkUnsupportedSettings, metadataOfBody). */
-const SETTINGS = ['kind', 'account', 'soa_edit_api', 'masters', 'dnssec'] as const;
+const SETTINGS = ['kind', 'account', 'soa_edit_api', 'masters', 'dnssec', 'slave_tsig_key_ids'] as const;
 
 type Validate = ((data: unknown, ctx?: unknown) => unknown) & { errors?: unknown };
 type JsonParser = (

@@ -19,6 +19,7 @@ import { DeletedZones } from './deleted.js';
 import { ChangeEvents } from './events.js';
 import { History } from './history.js';
 import { Retention } from './retention.js';
+import { Secondaries } from './secondary.js';
 import { Serving } from './serving.js';
 import { Tokens } from './tokens.js';
 import { TsigKeys } from './tsig-keys.js';
@@ -44,6 +45,7 @@ export class StoreControlPlane implements ControlPlane {
   readonly #serving: Serving;
   readonly #shields: ZoneShields;
   readonly #tsig: TsigKeys;
+  readonly #secondaries: Secondaries;
 
   private constructor(store: Store, opts: ControlPlaneOptions) {
     this.#events = new ChangeEvents(store);
@@ -57,6 +59,8 @@ export class StoreControlPlane implements ControlPlane {
     this.#serving = new Serving(this.#ctx);
     this.#shields = new ZoneShields(this.#ctx, opts.shield);
     this.#tsig = new TsigKeys(this.#ctx);
+    this.#secondaries = new Secondaries(this.#ctx);
+    this.#zones.secondaries = this.#secondaries;
   }
 
   /** Opens the store (migrating it) and, with PostgreSQL, starts listening for changes. */
@@ -201,6 +205,30 @@ export class StoreControlPlane implements ControlPlane {
   }
   transferZones() {
     return this.#tsig.transferZones();
+  }
+
+  // ---- secondary zones ----
+
+  getZoneSecondary(...a: Args<'getZoneSecondary'>) {
+    return this.#secondaries.getZoneSecondary(...a);
+  }
+  setZoneSecondary(...a: Args<'setZoneSecondary'>) {
+    return this.#secondaries.setZoneSecondary(...a);
+  }
+  requestSecondaryRefresh(...a: Args<'requestSecondaryRefresh'>) {
+    return this.#secondaries.requestSecondaryRefresh(...a);
+  }
+  onSecondaryRefresh(...a: Args<'onSecondaryRefresh'>) {
+    return this.#secondaries.onSecondaryRefresh(...a);
+  }
+  secondaryZones() {
+    return this.#secondaries.secondaryZones();
+  }
+  recordSecondaryCheck(...a: Args<'recordSecondaryCheck'>) {
+    return this.#secondaries.recordSecondaryCheck(...a);
+  }
+  transferIn(...a: Args<'transferIn'>) {
+    return this.#zones.transferIn(...a);
   }
 
   // ---- versions and audit ----

@@ -28,6 +28,14 @@ function zoneNameOrNull(name: string): string | null {
   }
 }
 
+/**
+ * A secondary zone before its first transfer (its placeholder content at serial 0): not given
+ * to the DNS workers, which answer its names REFUSED rather than made-up data.
+ */
+function neverTransferred(z: { kind?: string; serial: number | string }): boolean {
+  return z.kind === 'Slave' && Number(z.serial) === 0;
+}
+
 /** What the DNS workers read from the control plane. */
 export class Serving {
   readonly #ctx: PlaneContext;
@@ -56,13 +64,14 @@ export class Serving {
         list.push(rowToRRset(r));
       }
       for (const z of page.zones)
-        yield {
-          name: z.name,
-          serial: z.serial,
-          version: Number(z.version),
-          text: renderServedText(byZone.get(contentIdOf(z)) ?? []),
-          id: z.id,
-        };
+        if (!neverTransferred(z))
+          yield {
+            name: z.name,
+            serial: z.serial,
+            version: Number(z.version),
+            text: renderServedText(byZone.get(contentIdOf(z)) ?? []),
+            id: z.id,
+          };
       if (page.zones.length < SERVED_PAGE) return;
       after = page.zones[page.zones.length - 1].name;
     }
@@ -74,7 +83,7 @@ export class Serving {
     if (zname === null) return null;
     return this.#ctx.store.read(async (repo) => {
       const zone = await repo.getZoneByName(zname);
-      if (!zone) return null;
+      if (!zone || neverTransferred(zone)) return null;
       const kept = this.#ctx.servedAt(zone.id, Number(zone.version));
       if (kept) return { ...kept, id: zone.id };
       const rows = await repo.getRRsets(contentIdOf(zone));

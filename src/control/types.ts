@@ -6,6 +6,8 @@
  * zone names are case-folded; types are mnemonics (`A`, `TYPE65534`).
  * @module
  */
+import type { OutboundPolicy } from '../xfr/outbound.js';
+import type { SecondaryCheck, SecondaryZone, ZoneSecondaryInfo } from './secondary.js';
 import type { ServedTransferZone, TsigKeyInfo, ZoneTransferInfo } from './tsig-keys.js';
 
 /** What a token may do. */
@@ -89,7 +91,7 @@ export interface RRsetData {
  * AXFR) once Switchboard does that. Secondary kinds (Slave, Consumer) and catalog producers
  * are refused until zone transfers exist.
  */
-export type ZoneKind = 'Native' | 'Master';
+export type ZoneKind = 'Native' | 'Master' | 'Slave';
 
 /**
  * Settings kept with a zone that are not its content (additive): changing them makes no new
@@ -111,7 +113,7 @@ export interface ZoneMetadata {
 
 /** The metadata a caller sets: absent members stay as they are (at creation: the defaults). */
 export interface ZoneMetadataInput {
-  /** `Native` or `Master`, any letter case (`Primary` = `Master`). */
+  /** `Native`, `Master` or `Slave`, any letter case (`Primary` = `Master`, `Secondary` = `Slave`). */
   kind?: string;
   soaEditApi?: string;
   accountLabel?: string;
@@ -446,6 +448,9 @@ export interface ControlPlane {
       rrsets?: RRsetData[] | JsonList;
       zonefile?: string;
       nameservers?: string[];
+      /** Kind Slave: its masters (ADDR:PORT) and transfer key (docs/TRANSFERS.md). */
+      masters?: unknown;
+      slaveTsigKeyIds?: unknown;
     } & ZoneMetadataInput,
   ): Promise<ZoneDetail & { warnings?: string[]; rrsetsJson?: string }>;
   /**
@@ -531,6 +536,28 @@ export interface ControlPlane {
   setZoneTransfer(p: Principal, zone: string, input: Partial<ZoneTransferInfo>): Promise<ZoneTransferInfo>;
   /** Every zone's transfer settings with its account's keys, secrets included (DNS workers only). */
   transferZones(): Promise<ServedTransferZone[]>;
+  /** A secondary zone's masters, key and refresh state (null: not a secondary zone). */
+  getZoneSecondary(p: Principal, zone: string): Promise<ZoneSecondaryInfo | null>;
+  /** Sets masters (non-empty: the zone becomes Slave; empty: Native again) and/or the key. */
+  setZoneSecondary(
+    p: Principal,
+    zone: string,
+    input: { masters?: unknown; slaveTsigKeyIds?: unknown },
+  ): Promise<ZoneSecondaryInfo | null>;
+  /** PowerDNS's axfr-retrieve: asks this process's refresher to transfer the zone now. */
+  requestSecondaryRefresh(p: Principal, zone: string): Promise<void>;
+  /** The refresher's subscription to `requestSecondaryRefresh` (zone names). */
+  onSecondaryRefresh(listener: (zone: string) => void): () => void;
+  /** Every secondary zone with its key's secret (the refresher in `start`). */
+  secondaryZones(): Promise<SecondaryZone[]>;
+  /** Records the outcome of a secondary zone's refresh. */
+  recordSecondaryCheck(zoneId: string, check: SecondaryCheck): Promise<void>;
+  /**
+   * A secondary zone's content as transferred (master-file text), checked like any zone and
+   * written as its next version with the primary's serial kept; the account's record quota
+   * applies. `zoneId`: the zone the transfer was for (another zone of that name: refused).
+   */
+  transferIn(zoneId: string, zone: string, text: string, comment: string): Promise<ZoneChangeResult>;
 
   listVersions(p: Principal, name: string, page?: PageRequest): Promise<Page<ZoneVersion>>;
   getVersion(p: Principal, name: string, version: number): Promise<VersionDiff>;
@@ -618,6 +645,11 @@ export interface ControlPlaneOptions {
    * (`servedChanges`) and turns it off.
    */
   servedText?: boolean;
+  /**
+   * Where tenants may aim the platform (a secondary zone's `masters`): `start --outbound-allow`
+   * (default: every special-purpose range refused).
+   */
+  outbound?: OutboundPolicy;
 }
 
 /** Limits of the control plane (issue 3 §5). */

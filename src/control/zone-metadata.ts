@@ -21,7 +21,7 @@ const MAX_SOA_EDIT_API = 64;
 const MAX_ACCOUNT_LABEL = 255;
 
 /** Kinds of zones that are secondaries or catalogs: they need zone transfers. */
-const TRANSFER_KINDS = new Set(['slave', 'secondary', 'consumer', 'producer']);
+const TRANSFER_KINDS = new Set(['consumer', 'producer']);
 
 function invalid(message: string, field: string): ControlError {
   return new ControlError('CTL_ERR_VALIDATION', message, field);
@@ -29,17 +29,18 @@ function invalid(message: string, field: string): ControlError {
 
 /** The kind named by `v` (any letter case; Primary = Master, as PowerDNS reads it). */
 export function parseZoneKind(v: unknown, field = 'kind'): ZoneKind {
-  if (typeof v !== 'string') throw invalid('kind must be Native or Master', field);
+  if (typeof v !== 'string') throw invalid('kind must be Native, Master or Slave', field);
   const k = v.toLowerCase();
   if (k === 'native') return 'Native';
   if (k === 'master' || k === 'primary') return 'Master';
+  if (k === 'slave' || k === 'secondary') return 'Slave';
   if (TRANSFER_KINDS.has(k))
     throw invalid(
-      `zones of kind ${v} are not supported until Switchboard transfers zones (AXFR/IXFR, catalog ` +
-        'zones): create a Native or Master zone',
+      `zones of kind ${v} are not supported until Switchboard has catalog zones: create a Native, ` +
+        'Master or Slave zone',
       field,
     );
-  throw invalid(`unknown zone kind '${quoted(String(v))}': use Native or Master`, field);
+  throw invalid(`unknown zone kind '${quoted(String(v))}': use Native, Master or Slave`, field);
 }
 
 /**
@@ -98,7 +99,7 @@ export function metadataOfRow(r: {
   account_label?: string;
 }): ZoneMetadata {
   return {
-    kind: r.kind === 'Master' ? 'Master' : 'Native',
+    kind: r.kind === 'Master' || r.kind === 'Slave' ? r.kind : 'Native',
     soaEditApi: r.soa_edit_api ?? DEFAULT_METADATA.soaEditApi,
     accountLabel: r.account_label ?? DEFAULT_METADATA.accountLabel,
   };

@@ -78,6 +78,8 @@ type ZoneJobKind =
       origin: string;
       serial: number;
       text: string;
+      /** A zone transferred in: its SOA serial is the primary's, kept as it is (no bump). */
+      keepSerial?: boolean;
       limits: EditLimits;
       budget: RecordBudget;
       dryRun?: boolean;
@@ -355,7 +357,7 @@ export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: Reco
       const soa = current.get(soaKey);
       if (!draft.has(soaKey) && soa) draft.set(soaKey, soa);
       locate = locateInZonefile(parsed);
-      oldSerial = job.serial;
+      oldSerial = job.keepSerial === true ? undefined : job.serial;
       break;
     }
     case 'change': {

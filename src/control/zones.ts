@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Repo, ZoneRow } from '../store/index.js';
 import type { Name } from '../wire/name.js';
-import { isAccountWide, requireWrite, scopeAllowsZone } from './access.js';
+import { isAccountWide, requireWrite, SYSTEM_PRINCIPAL, scopeAllowsZone } from './access.js';
 import { checkIfMatch, DEFAULT_ACCOUNT, invalid, listedAccount, now, type PlaneContext } from './context.js';
 import { exportContent, type RecordBudget } from './edit.js';
 import { InlineZoneWork, SplitZoneWork, ThreadZoneWork } from './offload.js';
@@ -16,6 +16,7 @@ import { checkQuota } from './quota.js';
 import { parseZoneName, toRRsetData } from './records.js';
 import { prunedVersion, retentionOf } from './retention.js';
 import { contentIdOf, contentOf, sortedRRsets, toZoneInfo } from './rows.js';
+import { PLACEHOLDER_ZONEFILE, refuseSecondaryWrite, type Secondaries } from './secondary.js';
 import {
   abandonContent,
   adoptContent,
@@ -129,6 +130,8 @@ export class Zones {
   #collecting = false;
   #collectAgain = false;
   #closing = false;
+  /** Secondary zones' settings (set by the plane after construction). */
+  secondaries: Secondaries | undefined;
 
   constructor(ctx: PlaneContext) {
     this.#ctx = ctx;
@@ -339,6 +342,8 @@ export class Zones {
       rrsets?: RRsetData[] | JsonList;
       zonefile?: string;
       nameservers?: string[];
+      masters?: unknown;
+      slaveTsigKeyIds?: unknown;
     } & ZoneMetadataInput,
   ): Promise<ZoneDetail & { warnings?: string[]; rrsetsJson?: string }> {
     // Authorization and a taken name come first: PowerDNS answers a duplicate zone with 409
@@ -346,6 +351,19 @@ export class Zones {
     const origin = await this.#precheckCreate(p, input);
     const zname = origin.toString();
     const metadata = mergeMetadata(DEFAULT_METADATA, input);
+    // A secondary zone: masters checked now; its content comes by transfer (a placeholder at
+    // serial 0, never served, until the first one).
+    let masters: string[] | undefined;
+    if (metadata.kind === 'Slave') {
+      const secondaries = this.secondaries as Secondaries;
+      masters = secondaries.checkMasters(input.masters);
+      if (input.rrsets !== undefined && !(Array.isArray(input.rrsets) && input.rrsets.length === 0))
+        throw invalid('a Slave zone gets its records from its masters: rrsets must be empty', 'rrsets');
+      if (input.zonefile !== undefined)
+        throw invalid('a Slave zone gets its records from its masters: no zone file', 'zonefile');
+      input = { ...input, rrsets: undefined, zonefile: PLACEHOLDER_ZONEFILE, nameservers: undefined };
+    } else if (input.masters != null && !(Array.isArray(input.masters) && input.masters.length === 0))
+      throw invalid('masters are for zones of kind Slave', 'masters');
     // The zone quota, before any work (the creating transaction checks again, with the records).
     if (!p.scope.admin)
       await checkQuota(
@@ -405,6 +423,12 @@ export class Zones {
           content_id: contentId,
         };
         await repo.insertZone(row);
+        if (masters !== undefined) {
+          const secondaries = this.secondaries as Secondaries;
+          const key = await secondaries.checkKey(repo, accountId, input.slaveTsigKeyIds);
+          await secondaries.put(repo, zoneId, masters, key);
+          await this.#ctx.events.notifyShield(repo, zname);
+        }
         if (stageId !== undefined) await adoptContent(repo, stageId);
         else await this.#insertSlices(repo, contentId, settled.rows);
         await repo.insertVersion({
@@ -432,6 +456,7 @@ export class Zones {
         return row;
       });
       committed = true;
+      if (masters !== undefined) this.#ctx.events.emitShield();
       this.#runner.committed(ticket, zoneId, 1);
       this.#ctx.rememberServed(
         settled.servedText !== undefined
@@ -580,9 +605,43 @@ export class Zones {
   /** Checks, before the transaction, that `p` may write the zone (cheap early refusal). */
   async #precheckWrite(p: Principal, name: string): Promise<Name> {
     const origin = this.#ctx.zoneName(name);
-    await this.#ctx.visibleZone(this.#ctx.store.repo, p, origin.toString());
+    const zone = await this.#ctx.visibleZone(this.#ctx.store.repo, p, origin.toString());
     requireWrite(p);
+    refuseSecondaryWrite(zone);
     return origin;
+  }
+
+  /**
+   * A secondary zone's transferred content (master-file text) as its next version: the import
+   * path (parsed, checked, diffed off the request loop when big; the account's record quota),
+   * with the primary's serial kept. Written as the zone's account (no administrator's
+   * exemption); refused when the zone is gone, was re-created, or is no longer Slave.
+   */
+  async transferIn(zoneId: string, name: string, text: string, comment: string): Promise<ZoneChangeResult> {
+    this.#ctx.checkOpen();
+    const origin = this.#ctx.zoneName(name);
+    const zone = await this.#ctx.store.repo.getZoneByName(origin.toString());
+    if (!zone || zone.id !== zoneId || zone.kind !== 'Slave')
+      throw new ControlError('CTL_ERR_NOT_FOUND', `secondary zone ${origin} not found`);
+    const p: Principal = {
+      tokenId: SYSTEM_PRINCIPAL.tokenId,
+      accountId: zone.account_id,
+      scope: { admin: false, access: 'write' },
+      remote: 'zone transfer',
+    };
+    return this.#offloaded(p, origin, { comment }, 'import', (z, budget) => {
+      if (z.id !== zoneId || z.kind !== 'Slave')
+        throw new ControlError('CTL_ERR_NOT_FOUND', `secondary zone ${origin} not found`);
+      return {
+        kind: 'import',
+        origin: origin.toString(),
+        serial: z.serial,
+        text,
+        keepSerial: true,
+        limits: this.#editLimits(),
+        budget,
+      };
+    });
   }
 
   async changeRRsets(
@@ -831,6 +890,10 @@ export class Zones {
       const after = mergeMetadata(before, input);
       const changes = diffMetadata(before, after);
       if (Object.keys(changes).length === 0) return toZoneInfo(zone);
+      // Slave needs masters (set with them: setZoneSecondary); leaving Slave drops them.
+      if (after.kind === 'Slave' && !(await repo.getZoneSecondary(zone.id)))
+        throw invalid('a Slave zone needs masters (ADDR:PORT)', 'masters');
+      if (before.kind === 'Slave' && after.kind !== 'Slave') await repo.deleteZoneSecondary(zone.id);
       // Metadata is not content: the served zone, its version and its serial stay.
       const patch = { kind: after.kind, soa_edit_api: after.soaEditApi, account_label: after.accountLabel };
       await repo.updateZone(zone.id, patch);

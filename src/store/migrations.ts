@@ -473,6 +473,29 @@ export const migrations: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 12,
+    name: 'secondary-zones',
+    async up(db) {
+      // Secondary zones (docs/TRANSFERS.md "Secondary role"): a zone of kind Slave has one row
+      // here, removed with it: its masters (JSON list of ADDR:PORT, in order), the name of the
+      // key of its account that signs the transfers in (PowerDNS `slave_tsig_key_ids`), and the
+      // state of its refreshes (last check, last success, serial received, master used, error).
+      // Version 11 is left to the IXFR-out work (a gap is fine: see the note above).
+      await db.schema
+        .createTable('zone_secondary')
+        .addColumn('zone_id', 'text', (c) => c.primaryKey().references('zones.id').onDelete('cascade'))
+        .addColumn('masters', 'text', (c) => c.notNull())
+        .addColumn('tsig_key', 'text')
+        .addColumn('last_check', 'text')
+        .addColumn('last_success', 'text')
+        .addColumn('notified_serial', 'bigint')
+        .addColumn('master_used', 'text')
+        .addColumn('last_error', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 ];
 
 /**

@@ -16,6 +16,7 @@ import type {
   TokensTable,
   TsigKeysTable,
   UsersTable,
+  ZoneSecondaryTable,
   ZoneShieldTable,
   ZonesTable,
   ZoneTransferTable,
@@ -344,6 +345,47 @@ export class Repo {
   async tsigKeysOfAccounts(accountIds: readonly string[]): Promise<Selectable<TsigKeysTable>[]> {
     if (accountIds.length === 0) return [];
     return this.db.selectFrom('tsig_keys').selectAll().where('account_id', 'in', accountIds).execute();
+  }
+
+  // ---- secondary zones (migration 12) ----
+
+  async getZoneSecondary(zoneId: string): Promise<Selectable<ZoneSecondaryTable> | undefined> {
+    return this.db.selectFrom('zone_secondary').selectAll().where('zone_id', '=', zoneId).executeTakeFirst();
+  }
+
+  /** Sets (inserts or replaces) a zone's masters and key; its refresh state is kept. */
+  async putZoneSecondary(row: Insertable<ZoneSecondaryTable>): Promise<void> {
+    await this.db
+      .insertInto('zone_secondary')
+      .values(row)
+      .onConflict((oc) =>
+        oc
+          .column('zone_id')
+          .doUpdateSet({ masters: row.masters, tsig_key: row.tsig_key, updated_at: row.updated_at }),
+      )
+      .execute();
+  }
+
+  /** Records the outcome of a refresh (only the members given). */
+  async updateZoneSecondary(zoneId: string, patch: Updateable<ZoneSecondaryTable>): Promise<void> {
+    await this.db.updateTable('zone_secondary').set(patch).where('zone_id', '=', zoneId).execute();
+  }
+
+  async deleteZoneSecondary(zoneId: string): Promise<void> {
+    await this.db.deleteFrom('zone_secondary').where('zone_id', '=', zoneId).execute();
+  }
+
+  /** Every secondary zone with its zone's name, account and serial. */
+  async listZoneSecondaries(): Promise<
+    Array<Selectable<ZoneSecondaryTable> & { name: string; account_id: string; serial: number | string }>
+  > {
+    return this.db
+      .selectFrom('zone_secondary')
+      .innerJoin('zones', 'zones.id', 'zone_secondary.zone_id')
+      .selectAll('zone_secondary')
+      .select(['zones.name as name', 'zones.account_id as account_id', 'zones.serial as serial'])
+      .orderBy('zones.name')
+      .execute();
   }
 
   // ---- zone shield settings (migration 9) ----

@@ -219,6 +219,28 @@ export interface ZoneTransferTable {
   updated_at: string;
 }
 
+/**
+ * zone_secondary: a secondary zone's masters, transfer key and refresh state (migration 12);
+ * the row goes with its zone.
+ */
+export interface ZoneSecondaryTable {
+  zone_id: string;
+  /** JSON array of `ADDR:PORT` / `[V6]:PORT`, in the order they are tried. */
+  masters: string;
+  /** Name (folded, absolute) of a TSIG key of the zone's account, or null: unsigned. */
+  tsig_key: string | null;
+  /** ISO time of the last SOA check or transfer attempt. */
+  last_check: string | null;
+  /** ISO time of the last check that found the zone current or transferred it. */
+  last_success: string | null;
+  /** Serial a NOTIFY announced last. */
+  notified_serial: number | string | null;
+  /** The master of the last successful check. */
+  master_used: string | null;
+  last_error: string | null;
+  updated_at: string;
+}
+
 /** The whole database. */
 export interface Database {
   accounts: AccountsTable;
@@ -233,4 +255,5 @@ export interface Database {
   zone_shield: ZoneShieldTable;
   tsig_keys: TsigKeysTable;
   zone_transfer: ZoneTransferTable;
+  zone_secondary: ZoneSecondaryTable;
 }

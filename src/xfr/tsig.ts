@@ -482,3 +482,83 @@ export function signTsigError(
   }
   return appendTsig(message, t.keyName, t.algorithmName, t.timeSigned, EMPTY, id, verdict.error, EMPTY);
 }
+
+/** Most unsigned messages in a row a signed transfer may carry (RFC 8945 §5.3.1: 99). */
+export const TSIG_MAX_UNSIGNED = 99;
+
+/**
+ * The client side of a signed exchange (RFC 8945 §5.3.1, §5.4): checks each response to one
+ * signed request, in the order received — the first with the request's MAC and all the TSIG
+ * variables, each later signed one with the prior MAC, every message since it, and the timers.
+ * Messages without TSIG between signed ones are taken (at most 99 in a row) and covered by the
+ * next MAC; the last message of an exchange must be signed (`finish`). A response whose key,
+ * algorithm, MAC or time is wrong, or that carries a TSIG error, fails with the reason.
+ */
+export class TsigVerifier {
+  readonly key: TsigKey;
+  #prior: Uint8Array;
+  #first = true;
+  #pending: Uint8Array[] = [];
+  #lastSigned = false;
+
+  /** `request`: the request as sent, signed (its MAC starts the chain). */
+  constructor(key: TsigKey, request: Uint8Array) {
+    this.key = key;
+    const t = findTsig(request);
+    if (t === undefined || t === 'malformed') throw new TsigKeyError('the request is not signed');
+    this.#prior = t.mac;
+  }
+
+  /** Checks one response; returns the reason it fails, or undefined when it passes. */
+  verify(msg: Uint8Array, now = tsigNow()): string | undefined {
+    const tsig = findTsig(msg);
+    if (tsig === 'malformed') return 'malformed TSIG';
+    if (tsig === undefined) {
+      if (this.#first) return 'the response is not signed';
+      if (this.#pending.length >= TSIG_MAX_UNSIGNED)
+        return `more than ${TSIG_MAX_UNSIGNED} unsigned messages in a row`;
+      this.#pending.push(msg);
+      this.#lastSigned = false;
+      return undefined;
+    }
+    if (!tsig.keyName.equals(this.key.name)) return `signed with another key (${tsig.keyName})`;
+    if (tsigAlgorithmOf(tsig.algorithmName.toString()) !== this.key.algorithm)
+      return 'signed with another algorithm';
+    if (tsig.error !== TsigError.NOERROR) return `TSIG error ${tsigErrorName(tsig.error)}`;
+    const full = TSIG_ALGORITHMS[this.key.algorithm].size;
+    if (tsig.mac.length > full || tsig.mac.length < Math.max(10, Math.ceil(full / 2))) return 'bad MAC size';
+    const prior = Buffer.concat([u16(this.#prior.length), this.#prior]);
+    const computed = this.#first
+      ? macOf(this.key, [
+          prior,
+          unsignedMessage(msg, tsig),
+          variables(tsig, tsig.timeSigned, tsig.fudge, tsig.error, tsig.other),
+        ])
+      : macOf(this.key, [prior, ...this.#pending, unsignedMessage(msg, tsig), timersOfMessage(tsig)]);
+    if (!timingSafeEqual(computed.subarray(0, tsig.mac.length), tsig.mac)) return 'bad MAC (BADSIG)';
+    if (Math.abs(now - tsig.timeSigned) > tsig.fudge) return 'time outside the fudge (BADTIME)';
+    this.#first = false;
+    this.#pending = [];
+    this.#prior = tsig.mac;
+    this.#lastSigned = true;
+    return undefined;
+  }
+
+  /** Whether the last message checked was signed (an exchange must end signed). */
+  get endsSigned(): boolean {
+    return this.#lastSigned;
+  }
+}
+
+function timersOfMessage(tsig: TsigRecord): Buffer {
+  const b = Buffer.alloc(8);
+  write48(b, 0, tsig.timeSigned);
+  b.writeUInt16BE(tsig.fudge, 6);
+  return b;
+}
+
+/** A TSIG error's name, for messages. */
+export function tsigErrorName(code: number): string {
+  for (const [k, v] of Object.entries(TsigError)) if (v === code) return k;
+  return String(code);
+}

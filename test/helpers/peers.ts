@@ -170,7 +170,7 @@ export async function waitForAnswer(
   throw new Error(`no answer for ${name} SOA on ${host}:${port} within ${timeoutMs} ms`);
 }
 
-async function launch(
+export async function launch(
   name: Peer['name'],
   argv: string[],
   dir: string,

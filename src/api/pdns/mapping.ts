@@ -4,6 +4,7 @@
  * zone body checked and read.
  * @module
  */
+import type { ZoneSecondaryInfo } from '../../control/secondary.js';
 import type { ZoneTransferInfo } from '../../control/tsig-keys.js';
 import {
   ControlError,
@@ -51,6 +52,7 @@ export interface PdnsZoneSettings {
   account?: string | null;
   soa_edit_api?: string | null;
   masters?: string[] | null;
+  slave_tsig_key_ids?: string[] | null;
   dnssec?: boolean | null;
   master_tsig_key_ids?: string[] | null;
   [other: string]: unknown;
@@ -103,8 +105,16 @@ export function serverObject(version: string): Record<string, string> {
  * is outstanding: the current serial. Clients that wait for `notified_serial == serial` (or
  * alert while it differs) then go on instead of waiting forever.
  */
-export function notifiedSerialOf(z: ZoneInfo): number {
+export function notifiedSerialOf(z: ZoneInfo, secondary?: ZoneSecondaryInfo | null): number {
+  // A Slave zone: the serial its primary last announced in a NOTIFY (PowerDNS's meaning there).
+  if (z.kind === 'Slave') return secondary?.notifiedSerial ?? 0;
   return z.kind === 'Master' ? z.serial : 0;
+}
+
+/** PowerDNS's `last_check`: seconds since the epoch of a Slave zone's last refresh (0: none). */
+function lastCheckOf(secondary: ZoneSecondaryInfo | null | undefined): number {
+  const t = secondary?.lastCheck;
+  return t ? Math.floor(Date.parse(t) / 1000) : 0;
 }
 
 /** A zone as PowerDNS lists it. */
@@ -142,6 +152,7 @@ export function pdnsZoneDetail(
   z: ZoneDetail,
   rrsets: RRsetData[] | null,
   transfer?: ZoneTransferInfo,
+  secondary?: ZoneSecondaryInfo | null,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {
     account: z.accountLabel,
@@ -151,18 +162,18 @@ export function pdnsZoneDetail(
     edited_serial: z.serial,
     id: zoneIdOfName(z.name),
     kind: z.kind,
-    last_check: 0,
+    last_check: lastCheckOf(secondary),
     master_tsig_key_ids: (transfer?.masterTsigKeyIds ?? []).map(zoneIdOfName),
-    masters: [],
+    masters: secondary?.masters ?? [],
     name: z.name,
-    notified_serial: notifiedSerialOf(z),
+    notified_serial: notifiedSerialOf(z, secondary),
     nsec3narrow: false,
     nsec3param: '',
   };
   if (rrsets !== null) out.rrsets = rrsets.map(pdnsRRset);
   Object.assign(out, {
     serial: z.serial,
-    slave_tsig_key_ids: [],
+    slave_tsig_key_ids: (secondary?.slaveTsigKeyIds ?? []).map(zoneIdOfName),
     soa_edit: '',
     soa_edit_api: z.soaEditApi,
     url: urlOfZone(z.name),
@@ -250,17 +261,12 @@ export function rrsetsOfPdnsCreate(rrsets: PdnsRRsetInput[]): RRsetData[] {
 }
 
 /**
- * Checks the settings of a POST or PUT that the control plane has no notion of: `masters`
- * (zones are not transferred in) and `dnssec` (no signing yet). The kind first, so that a
- * secondary zone with its primaries is refused for being a secondary.
+ * Checks the settings of a POST or PUT that the control plane has no notion of: `dnssec` (no
+ * signing yet). The kind first (catalog kinds are refused). `masters` and
+ * `slave_tsig_key_ids` are the control plane's (secondary zones: checked there).
  */
 export function checkUnsupportedSettings(b: PdnsZoneSettings): void {
   if (typeof b.kind === 'string') parseZoneKind(b.kind, 'kind');
-  if (b.masters != null && b.masters.length > 0)
-    throw unprocessable(
-      'masters must be empty: Switchboard does not transfer zones in (no secondary zones yet)',
-      'masters',
-    );
   if (b.dnssec === true) throw unprocessable('DNSSEC signing is not supported yet', 'dnssec');
 }
 

@@ -212,8 +212,9 @@ export function registerPdnsRoutes(
         summary: 'Create a zone (PowerDNS)',
         description:
           'Takes name, nameservers, rrsets or zone (master-file text), and the zone settings kind ' +
-          '(Native, Master), soa_edit_api and account, which are kept and reported back. masters must ' +
-          'be empty; soa_edit, api_rectify and the like are accepted and ignored. An administrator ' +
+          '(Native, Master, Slave), soa_edit_api and account, which are kept and reported back. A Slave ' +
+          'zone takes masters (ADDR:PORT) and slave_tsig_key_ids, and no records (they come by zone ' +
+          'transfer); soa_edit, api_rectify and the like are accepted and ignored. An administrator ' +
           'whose `account` is the id of a Switchboard account puts the zone in that account.',
         querystring: { type: 'object', properties: { rrsets: { type: 'string', enum: ['true', 'false'] } } },
         body: pdnsCreateBodySchema,
@@ -268,6 +269,10 @@ export function registerPdnsRoutes(
           ...(accountId !== undefined ? { accountId } : {}),
           ...(b.zone != null ? { zonefile: b.zone } : { rrsets }),
           ...(b.nameservers != null && b.nameservers.length > 0 ? { nameservers: b.nameservers } : {}),
+          ...(b.masters != null ? { masters: b.masters } : {}),
+          ...(b.slave_tsig_key_ids != null
+            ? { slaveTsigKeyIds: b.slave_tsig_key_ids.map((id) => zoneNameOfId(String(id))) }
+            : {}),
           ...metadata,
         })
         .catch((err: unknown) => {
@@ -287,8 +292,9 @@ export function registerPdnsRoutes(
       }
       reply.code(201).header('location', urlOfZone(zone.name));
       const withRRsets = queryFlag(request.query.rrsets);
+      const secondary = zone.kind === 'Slave' ? await control.getZoneSecondary(p, zone.name) : null;
       if (zone.rrsetsJson === undefined || !withRRsets)
-        return pdnsZoneDetail(zone, withRRsets ? zone.rrsets : null, transfer);
+        return pdnsZoneDetail(zone, withRRsets ? zone.rrsets : null, transfer, secondary);
       // A big zone: its RRsets put in PowerDNS's shape in the zone-work thread, spliced as text.
       const json = await decodeOffLoop<string>(
         control,
@@ -328,8 +334,9 @@ export function registerPdnsRoutes(
       const p = principalOf(request);
       const zone = await control.getZone(p, zoneNameOf(request));
       const transfer = await control.getZoneTransfer(p, zone.name);
+      const secondary = zone.kind === 'Slave' ? await control.getZoneSecondary(p, zone.name) : null;
       const q = request.query;
-      if (!queryFlag(q.rrsets)) return pdnsZoneDetail(zone, null, transfer);
+      if (!queryFlag(q.rrsets)) return pdnsZoneDetail(zone, null, transfer, secondary);
       const name =
         q.rrset_name === undefined ? undefined : absoluteName(q.rrset_name, 'rrset_name').toLowerCase();
       const type = q.rrset_type?.toUpperCase();
@@ -340,6 +347,7 @@ export function registerPdnsRoutes(
             (name === undefined || r.name.toLowerCase() === name) && (type === undefined || r.type === type),
         ),
         transfer,
+        secondary,
       );
     },
   );
@@ -392,10 +400,11 @@ export function registerPdnsRoutes(
       bodyLimit: BULK_BODY_LIMIT,
       schema: {
         tags,
-        summary: 'Change zone settings (PowerDNS): kind, soa_edit_api, account',
+        summary: 'Change zone settings (PowerDNS): kind, soa_edit_api, account, masters',
         description:
           'Settings given as strings change, the others stay; not a content change (no new version, ' +
-          'no serial bump). nameservers are only read at creation; masters must be empty.',
+          'no serial bump). nameservers are only read at creation. masters (non-empty) make the zone ' +
+          'a Slave zone; [] on a Slave zone makes it Native (its records stay).',
         params: zoneIdParams,
         body: pdnsSettingsBodySchema,
         response: { 204: { description: 'Changed', type: 'null' } },
@@ -419,6 +428,15 @@ export function registerPdnsRoutes(
         await control.setZoneTransfer(p, zone, {
           masterTsigKeyIds: b.master_tsig_key_ids.map((id) => zoneNameOfId(String(id))),
         });
+      // Secondary settings: masters (and the kind Slave they bring), the transfer key.
+      const slaveKeys = Array.isArray(b.slave_tsig_key_ids)
+        ? { slaveTsigKeyIds: b.slave_tsig_key_ids.map((id) => zoneNameOfId(String(id))) }
+        : {};
+      const toSlave = typeof b.kind === 'string' && /^(slave|secondary)$/i.test(b.kind);
+      if (Array.isArray(b.masters) && (b.masters.length > 0 || !toSlave))
+        await control.setZoneSecondary(p, zone, { masters: b.masters, ...slaveKeys });
+      else if (Array.isArray(b.slave_tsig_key_ids) && (await control.getZoneSecondary(p, zone)) !== null)
+        await control.setZoneSecondary(p, zone, slaveKeys);
       await control.updateZoneMetadata(p, zone, metadataOfBody(b)).catch((err: unknown) => {
         throw remapMetadataField(err);
       });
@@ -470,6 +488,26 @@ export function registerPdnsRoutes(
     async (request) => {
       await control.getZone(principalOf(request), zoneNameOf(request));
       return { result: 'Notification queued' };
+    },
+  );
+
+  app.put<{ Params: { zone_id: string } }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id/axfr-retrieve`,
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Transfer a Slave zone from its masters now (PowerDNS)',
+        description:
+          'Starts an AXFR from the masters, in order, whatever the serials say; 422 for a zone of another kind.',
+        params: zoneIdParams,
+      },
+    },
+    async (request) => {
+      const p = principalOf(request);
+      const zone = zoneNameOf(request);
+      await control.requestSecondaryRefresh(p, zone);
+      return { result: `Added retrieval request for '${absoluteName(zone, 'zone')}' from primary` };
     },
   );
 

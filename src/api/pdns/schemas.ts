@@ -28,13 +28,22 @@ export const rrsetInput = {
 } as const;
 /** The zone settings in a body schema: typed, but open (clients send whole Zone objects back). */
 export const zoneSettingsProperties = {
-  kind: { type: ['string', 'null'], description: 'Native or Master (Primary); secondary kinds are refused.' },
+  kind: {
+    type: ['string', 'null'],
+    description: 'Native, Master (Primary) or Slave (Secondary: needs masters); catalog kinds are refused.',
+  },
   account: { type: ['string', 'null'], description: 'Free text, kept and reported.' },
   soa_edit_api: { type: ['string', 'null'], description: 'Kept and reported; serials always go up by one.' },
   masters: {
     type: ['array', 'null'],
     items: { type: 'string' },
-    description: 'Only [] (Switchboard does not transfer zones in).',
+    description:
+      "A Slave zone's primaries, ADDR, ADDR:PORT or [V6]:PORT, tried in order (addresses the operator's --outbound-allow policy permits).",
+  },
+  slave_tsig_key_ids: {
+    type: ['array', 'null'],
+    items: { type: 'string', minLength: 1 },
+    description: "A Slave zone's transfer key: the id of a TSIG key of the zone's account (at most one).",
   },
   dnssec: { type: ['boolean', 'null'], description: 'Only false (no signing yet).' },
   master_tsig_key_ids: {

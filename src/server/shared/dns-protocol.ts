@@ -5,7 +5,9 @@
  * happens. One IPC channel delivers in order, so a worker sees the primary's history in order.
  * @module
  */
+
 import type { DnsReport } from '../../telemetry/dns-layout.js';
+import type { NotifyInMessage } from '../../xfr/secondary/notify-in.js';
 import type { ImageRef, LoadCounters } from './images.js';
 
 /** One zone's content as pushed to a worker; `text: null` means the zone is gone. */
@@ -125,7 +127,8 @@ export type StartWorkerMessage =
   | StartReadyMessage
   | AppliedMessage
   | StartFatalMessage
-  | WorkerMetricsMessage;
+  | WorkerMetricsMessage
+  | NotifyInMessage;
 
 const WORKER_TYPES = new Set([
   'switchboard:hello',
@@ -133,6 +136,7 @@ const WORKER_TYPES = new Set([
   'switchboard:applied',
   'switchboard:fatal',
   'switchboard:metrics',
+  'switchboard:notify-in',
 ]);
 
 /** Narrows an IPC message to a `start` worker message. */

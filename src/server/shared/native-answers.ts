@@ -54,6 +54,8 @@ export class NativeAnswers {
   readonly #installed = new Map<string, ServedZone>();
   /** Zones whose image failed: left to JS until their Zone object changes. */
   #failed = new WeakSet<ServedZone>();
+  /** Origin keys answered by JS alone (see `hold`). */
+  #held: ReadonlySet<string> = new Set();
   readonly #compile: (zone: Zone) => Uint8Array;
   readonly #onFailed: ((message: string) => void) | undefined;
   /** Images installed on first query, and failures, since the start. */
@@ -139,6 +141,19 @@ export class NativeAnswers {
   }
 
   /**
+   * Zones JS answers alone (an expired secondary zone: SERVFAIL, docs/TRANSFERS.md): their
+   * images dropped and not installed again while held; the origins stay served, so C hands
+   * their queries to JS. `keys`: the origin keys held now (replaces the last set).
+   */
+  hold(keys: ReadonlySet<string>): void {
+    const drop: string[] = [];
+    for (const k of keys) if (!this.#held.has(k)) drop.push(k);
+    this.#held = new Set(keys);
+    for (const k of drop) this.#installed.delete(k);
+    if (drop.length > 0) this.#addon.imageRemove(concatKeys(drop), true);
+  }
+
+  /**
    * Before the first `sync`: hands C the origins of zones about to be served (a snapshot's
    * part, applied while the primary still compiles: the worker does not serve yet, and no
    * socket of it is open), so the first sync is left with only the origins not handed yet
@@ -168,7 +183,13 @@ export class NativeAnswers {
       at++;
       const key = String.fromCharCode(...misses.subarray(start, at));
       const zone = catalog.getKey(key);
-      if (zone === undefined || this.#failed.has(zone) || this.#installed.get(key) === zone) continue;
+      if (
+        zone === undefined ||
+        this.#failed.has(zone) ||
+        this.#held.has(key) ||
+        this.#installed.get(key) === zone
+      )
+        continue;
       try {
         const bytes =
           zone instanceof LazyImageZone

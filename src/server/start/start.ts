@@ -40,6 +40,7 @@ import { findExampleZoneDir, importExampleZones } from './examples.js';
 import { ZoneFeed } from './feed.js';
 import { checkSeededApiKey, metricsAccessOf } from './limits.js';
 import { isStartWorkerMessage, type StartWorkerMessage, type ZonesMessage } from './protocol.js';
+import { startSecondaries } from './secondaries.js';
 
 /** What `start` needs of the HTTP API: a Fastify instance, not yet listening. */
 export interface ApiServer {
@@ -238,6 +239,7 @@ export async function runStart(
       ...(config.limits ? { retention: config.limits.retention } : {}),
       ...(config.nameservers ? { defaults: { nameservers: config.nameservers } } : {}),
       ...(config.shieldPolicy ? { shield: config.shieldPolicy } : {}),
+      outbound: config.outbound,
       // servedText stays on with the image patches: a change its diff cannot carry (an import,
       // a restore, too many RRsets) is then read whole from the text the zone-work thread
       // rendered with the change, not rendered on this loop (which held every tenant's API calls
@@ -440,6 +442,10 @@ export async function runStart(
     const transferZones = transferZonesFeed(control, log, (m) => {
       for (const slot of pool?.liveSlots() ?? []) pool?.send(slot, m);
     });
+    // Secondary zones: SOA timers, transfers in, NOTIFY relayed by the workers (docs/TRANSFERS.md).
+    const secondaries = startSecondaries(control, config, log, metrics, (m) => {
+      for (const slot of pool?.liveSlots() ?? []) pool?.send(slot, m);
+    });
     const stop = async (code: number) => {
       if (stopping) return;
       stopping = true;
@@ -447,6 +453,7 @@ export async function runStart(
       cookies?.close();
       shieldZones?.close();
       transferZones.close();
+      secondaries.close();
       zoneFeed.close();
       await images?.shipper.shipped();
       await apiServer.close().catch((err) => log.error(`closing the API: ${describeError(err)}`));
@@ -463,6 +470,7 @@ export async function runStart(
           if (cookies) pool?.send(slot, cookies.current());
           if (shieldZones) pool?.send(slot, shieldZones.current());
           pool?.send(slot, transferZones.current());
+          pool?.send(slot, secondaries.current());
           // The snapshot and the updates after it share this slot's ordered IPC channel.
           for (const m of images ? images.shipper.snapshot(slot) : zoneFeed.snapshot()) pool?.send(slot, m);
           synced.add(slot);
@@ -494,6 +502,9 @@ export async function runStart(
           break;
         case 'switchboard:metrics':
           metrics.dns.update(slot, msg.incarnation, msg);
+          break;
+        case 'switchboard:notify-in':
+          secondaries.notified(msg);
           break;
         case 'switchboard:fatal':
           log.error(`DNS worker ${slot} cannot serve: ${msg.message}`);

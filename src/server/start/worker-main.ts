@@ -13,6 +13,11 @@ import { Responder } from '../../answer/respond.js';
 import { DnsCounters } from '../../telemetry/dns-counters.js';
 import type { QueryHandler, TransportContext } from '../../transport/handler.js';
 import { nativeStatsOf } from '../../transport/native-udp.js';
+import {
+  isSecondaryZonesMessage,
+  SecondaryInbound,
+  type SecondaryZonesMessage,
+} from '../../xfr/secondary/notify-in.js';
 // From shared/ directly: start/config.js would load start's whole option set (api/, control/).
 import { decodeDnsWorkerConfig, START_CONFIG_ENV } from '../shared/dns-worker-config.js';
 import { imageZoneLoader, type LoadCounters, openImageLimits, PackReader } from '../shared/images.js';
@@ -96,16 +101,21 @@ const counters = new DnsCounters();
 // Zone transfers and TSIG-signed queries (docs/TRANSFERS.md) before the Responder; each zone's
 // transfer settings come from the primary (`switchboard:transfer-zones`).
 const transfers = startTransfers(config.transfers, () => responder.catalog, log, config.ednsSize);
+// Secondary zones (docs/TRANSFERS.md "Secondary role"): NOTIFY from their masters, relayed to the
+// primary; SERVFAIL for expired ones. Their list comes from the primary (`switchboard:secondary-zones`).
+const secondaryIn = new SecondaryInbound((m) => send(m));
 // The counting wrapper reads the RCODE and TC bit from the response header: no decoding.
 const handler: QueryHandler = counters.wrapHandler<TransportContext>(
   // --shield with --io node: the shield in front of the UDP queries (docs/SHIELD.md).
   withNodeShield(
     config,
-    transfers.service.wrap((query, ctx) => {
-      // A query over TCP proves its source address (the shield's `tcp` tier).
-      if (ctx.transport === 'tcp') shieldSawTcp(ctx.address);
-      return responder.respond(query, ctx);
-    }),
+    secondaryIn.wrap(
+      transfers.service.wrap((query, ctx) => {
+        // A query over TCP proves its source address (the shield's `tcp` tier).
+        if (ctx.transport === 'tcp') shieldSawTcp(ctx.address);
+        return responder.respond(query, ctx);
+      }),
+    ),
     () => responder.catalog,
   ),
 );
@@ -245,10 +255,17 @@ function onZones(received: ZonesMessage): void {
     send({ type: 'switchboard:applied', seq: msg.seq, errors: result.errors, loads: currentLoads() });
 }
 
+/** The secondary zones' list: NOTIFY checks, and expired zones kept out of the C answers (JS says SERVFAIL). */
+function applySecondaryZones(msg: SecondaryZonesMessage): void {
+  secondaryIn.apply(msg);
+  native?.hold(secondaryIn.expiredKeys());
+}
+
 process.on('message', (msg: unknown) => {
   if (isZonesMessage(msg)) onZones(msg);
   else if (isCookieSecretsMessage(msg)) applyCookieSecrets(msg);
   else if (isShieldZonesMessage(msg)) applyShieldZones(msg);
   else if (isTransferZonesMessage(msg)) applyTransferZones(transfers.acl, msg, log);
+  else if (isSecondaryZonesMessage(msg)) applySecondaryZones(msg);
 });
 send({ type: 'switchboard:hello' });

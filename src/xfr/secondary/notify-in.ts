@@ -1,0 +1,246 @@
+/**
+ * A DNS worker's part of the secondary role (docs/TRANSFERS.md "Secondary role"): NOTIFY in
+ * (RFC 1996) for secondary zones, and SERVFAIL for expired ones.
+ *
+ * A NOTIFY (opcode 4) whose question names a secondary zone is answered here: NOERROR with AA
+ * and the question echoed (RFC 1996 §4.7) only when it comes from one of the zone's masters'
+ * addresses and, when the zone has a transfer key, is signed with it (TSIG checked; the answer
+ * signed); from another address REFUSED; a wrong signature NOTAUTH (BADSIG/BADKEY, §5.3.2 of
+ * RFC 8945). An accepted NOTIFY is relayed to the primary process (`onNotify`), at most once per
+ * second per zone from this worker (the refresher rate-limits again). NOTIFY for other zones is
+ * left to the Responder (NOTIMP), as before.
+ *
+ * Queries for a zone that has expired (no successful refresh within its SOA expire) are
+ * answered SERVFAIL, as BIND and Knot do. The cost on the query path is one opcode read and,
+ * only while some zone is expired, one name walk against the short expired list.
+ * @module
+ */
+import type { QueryHandler } from '../../transport/handler.js';
+import { Flag, Opcode, Rcode, RRType } from '../../wire/constants.js';
+import { decodeMessage } from '../../wire/decode.js';
+import { MessageWriter } from '../../wire/encode.js';
+import type { Message } from '../../wire/message.js';
+import { Name } from '../../wire/name.js';
+import { readSoa } from '../../wire/rdata.js';
+import {
+  findTsig,
+  makeTsigKey,
+  signTsigError,
+  type TsigKey,
+  TsigSigner,
+  verifyTsigRequest,
+} from '../tsig.js';
+
+/** One secondary zone as the primary sends it to the workers (secret base64). */
+export interface SecondaryZoneWire {
+  zone: string;
+  /** The masters' addresses (ports do not matter for a NOTIFY's source). */
+  masters: string[];
+  key: { name: string; algorithm: string; secret: string } | null;
+}
+
+/** Primary → workers: every secondary zone, and the expired ones. */
+export interface SecondaryZonesMessage {
+  type: 'switchboard:secondary-zones';
+  zones: SecondaryZoneWire[];
+  expired: string[];
+}
+
+/** Worker → primary: an accepted NOTIFY. */
+export interface NotifyInMessage {
+  type: 'switchboard:notify-in';
+  zone: string;
+  address: string;
+  serial?: number;
+}
+
+export function isSecondaryZonesMessage(msg: unknown): msg is SecondaryZonesMessage {
+  return (
+    typeof msg === 'object' &&
+    msg !== null &&
+    (msg as { type?: unknown }).type === 'switchboard:secondary-zones'
+  );
+}
+
+export function isNotifyInMessage(msg: unknown): msg is NotifyInMessage {
+  return (
+    typeof msg === 'object' &&
+    msg !== null &&
+    (msg as { type?: unknown }).type === 'switchboard:notify-in' &&
+    typeof (msg as { zone?: unknown }).zone === 'string' &&
+    typeof (msg as { address?: unknown }).address === 'string'
+  );
+}
+
+interface ZoneEntry {
+  name: string;
+  masters: Set<string>;
+  key: TsigKey | undefined;
+  /** The key could not be made: every NOTIFY is refused. */
+  broken: boolean;
+}
+
+/** Least time between two relays of one zone's NOTIFY from one worker. */
+const RELAY_INTERVAL_MS = 1000;
+
+function plainAddress(a: string): string {
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
+export class SecondaryInbound {
+  #zones = new Map<string, ZoneEntry>();
+  /** Expired zones' origin keys. */
+  #expired: Name[] = [];
+  readonly #lastRelay = new Map<string, number>();
+  readonly #onNotify: (m: NotifyInMessage) => void;
+  readonly stats = { notifyAccepted: 0, notifyRefused: 0, expiredAnswers: 0 };
+
+  constructor(onNotify: (m: NotifyInMessage) => void) {
+    this.#onNotify = onNotify;
+  }
+
+  apply(msg: SecondaryZonesMessage): void {
+    const zones = new Map<string, ZoneEntry>();
+    for (const z of msg.zones) {
+      let origin: Name;
+      try {
+        origin = Name.parse(z.zone);
+      } catch {
+        continue;
+      }
+      let key: TsigKey | undefined;
+      let broken = false;
+      if (z.key)
+        try {
+          key = makeTsigKey(z.key.name, z.key.algorithm, z.key.secret);
+        } catch {
+          broken = true;
+        }
+      zones.set(origin.key, {
+        name: origin.toString(),
+        masters: new Set(z.masters.map(plainAddress)),
+        key,
+        broken,
+      });
+    }
+    this.#zones = zones;
+    const expired: Name[] = [];
+    for (const e of msg.expired)
+      try {
+        expired.push(Name.parse(e));
+      } catch {
+        // A name the control plane stored; nothing to fail otherwise.
+      }
+    this.#expired = expired;
+  }
+
+  /** The expired zones' origin keys (kept out of the C answers). */
+  expiredKeys(): Set<string> {
+    return new Set(this.#expired.map((n) => n.key));
+  }
+
+  wrap(handler: QueryHandler): QueryHandler {
+    return (query, ctx) => {
+      if (query.length >= 12 && (query[2] & 0x80) === 0) {
+        const opcode = (query[2] >> 3) & 0xf;
+        if (opcode === Opcode.NOTIFY && this.#zones.size > 0) {
+          const r = this.#notify(query, ctx.address);
+          if (r !== undefined) return r;
+        } else if (opcode === Opcode.QUERY && this.#expired.length > 0) {
+          const r = this.#servfailIfExpired(query);
+          if (r !== undefined) return r;
+        }
+      }
+      return handler(query, ctx);
+    };
+  }
+
+  /** SERVFAIL for a query inside an expired zone (the question name walked, bounds-checked). */
+  #servfailIfExpired(query: Uint8Array): Uint8Array | undefined {
+    let msg: Message;
+    try {
+      msg = decodeMessage(query);
+    } catch {
+      return undefined;
+    }
+    const q = msg.questions[0];
+    if (msg.questions.length !== 1 || q === undefined) return undefined;
+    for (const e of this.#expired)
+      if (q.name.isSubdomainOf(e)) {
+        this.stats.expiredAnswers++;
+        return this.#short(msg, Rcode.SERVFAIL, false);
+      }
+    return undefined;
+  }
+
+  #short(msg: Message, rcode: number, aa: boolean, opcode: number = Opcode.QUERY): Uint8Array {
+    const w = new MessageWriter(512);
+    w.header(msg.id, Flag.QR | (opcode << 11) | (aa ? Flag.AA : 0) | (msg.flags & Flag.RD) | rcode);
+    if (msg.questions.length === 1) w.question(msg.questions[0]);
+    return w.finish();
+  }
+
+  /** The answer to a NOTIFY for a secondary zone, or undefined when it names none. */
+  #notify(query: Uint8Array, address: string): Uint8Array | undefined {
+    const tsig = findTsig(query);
+    if (tsig === 'malformed') return undefined;
+    let msg: Message;
+    try {
+      msg = decodeMessage(tsig === undefined ? query : stripped(query, tsig.offset));
+    } catch {
+      return undefined;
+    }
+    const q = msg.questions[0];
+    if (msg.questions.length !== 1 || q === undefined) return undefined;
+    const zone = this.#zones.get(q.name.key);
+    if (!zone) return undefined;
+    const refuse = (): Uint8Array => {
+      this.stats.notifyRefused++;
+      return this.#short(msg, Rcode.REFUSED, false, Opcode.NOTIFY);
+    };
+    if (!zone.masters.has(plainAddress(address)) || zone.broken) return refuse();
+    let signer: TsigSigner | undefined;
+    if (zone.key) {
+      if (tsig === undefined) return refuse();
+      const key = zone.key;
+      const verdict = verifyTsigRequest(query, tsig, (n) => (n.equals(key.name) ? key : undefined));
+      if (!verdict.ok) {
+        this.stats.notifyRefused++;
+        const bytes = this.#short(msg, verdict.rcode, false, Opcode.NOTIFY);
+        return verdict.rcode === Rcode.NOTAUTH ? signTsigError(bytes, verdict) : bytes;
+      }
+      signer = new TsigSigner(key, tsig.mac);
+    }
+    this.stats.notifyAccepted++;
+    // RFC 1996 §3.7: the SOA in the answer section is a hint (its serial).
+    let serial: number | undefined;
+    const soa = msg.answers.find((r) => r.type === RRType.SOA && r.name.equals(q.name));
+    if (soa)
+      try {
+        serial = readSoa(soa.rdata).serial;
+      } catch {
+        serial = undefined;
+      }
+    const now = Date.now();
+    if (now - (this.#lastRelay.get(q.name.key) ?? 0) >= RELAY_INTERVAL_MS) {
+      this.#lastRelay.set(q.name.key, now);
+      this.#onNotify({
+        type: 'switchboard:notify-in',
+        zone: zone.name,
+        address: plainAddress(address),
+        ...(serial !== undefined ? { serial } : {}),
+      });
+    }
+    const bytes = this.#short(msg, Rcode.NOERROR, true, Opcode.NOTIFY);
+    return signer ? signer.sign(bytes) : bytes;
+  }
+}
+
+/** The message without its TSIG RR (ARCOUNT − 1). */
+function stripped(query: Uint8Array, offset: number): Uint8Array {
+  const out = query.slice(0, offset);
+  const ar = ((out[10] << 8) | out[11]) - 1;
+  out[10] = ar >> 8;
+  out[11] = ar & 0xff;
+  return out;
+}

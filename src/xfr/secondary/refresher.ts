@@ -1,0 +1,420 @@
+/**
+ * The secondary zones' refresher (`start`'s primary process; docs/TRANSFERS.md "Secondary
+ * role"): for each zone of kind Slave, the SOA timers of RFC 1035 §4.3.5 — a SOA query to each
+ * master in order every `refresh` seconds (every `retry` after a failure), an AXFR when the
+ * master's serial is greater (RFC 1982) or the zone was never transferred — and expiry when no
+ * check succeeded for `expire` seconds. A NOTIFY from a master (relayed by a DNS worker) or
+ * PowerDNS's `axfr-retrieve` checks at once.
+ *
+ * Timers are clamped: refresh to [60 s, 1 day], retry to [30 s, 1 hour] and at most refresh,
+ * expire to [1 hour, 30 days] and at least refresh + retry. Transfers run at most
+ * `maxActive` at a time (platform) and `maxPerAccount` per account, queued in due order:
+ * one slow master holds one slot, nobody else's. Everything here is I/O and timers; the
+ * transferred text is parsed and checked by the control plane's zone work (a worker thread for
+ * big zones), never on this loop in one piece.
+ * @module
+ */
+
+import { serialGreater } from '../../control/serial.js';
+import type { ControlPlane } from '../../control/types.js';
+import { Name } from '../../wire/name.js';
+import { type OutboundPolicy, parseOutboundTarget } from '../outbound.js';
+import { makeTsigKey, type TsigKey } from '../tsig.js';
+import {
+  DEFAULT_TRANSFER_LIMITS,
+  querySoa,
+  type SoaTimers,
+  type TransferLimits,
+  transferZone,
+} from './client.js';
+
+/** Clamped SOA timers, in seconds. */
+export interface Timers {
+  refresh: number;
+  retry: number;
+  expire: number;
+}
+
+export const TIMER_BOUNDS = {
+  refresh: [60, 86_400],
+  retry: [30, 3_600],
+  expire: [3_600, 30 * 86_400],
+} as const;
+
+/** Timers before any SOA was seen (the placeholder's, RFC 1912's suggestions). */
+const INITIAL: Timers = { refresh: 3600, retry: 600, expire: 604_800 };
+
+/** The SOA's timers within the bounds stated in the module comment. */
+export function clampTimers(t: { refresh: number; retry: number; expire: number }): Timers {
+  const clamp = (v: number, [lo, hi]: readonly [number, number]) => Math.min(hi, Math.max(lo, v));
+  const refresh = clamp(t.refresh, TIMER_BOUNDS.refresh);
+  const retry = Math.min(clamp(t.retry, TIMER_BOUNDS.retry), refresh);
+  const expire = Math.max(clamp(t.expire, TIMER_BOUNDS.expire), refresh + retry);
+  return { refresh, retry, expire };
+}
+
+/** The least time between two checks of one zone that NOTIFY can cause (rate limit). */
+export const NOTIFY_MIN_INTERVAL_MS = 2000;
+
+interface ZoneState {
+  name: string;
+  origin: Name;
+  id: string;
+  accountId: string;
+  serial: number;
+  masters: string[];
+  key: TsigKey | undefined;
+  keyBroken: boolean;
+  /** Ever transferred (else: transfer whatever the serials say). */
+  loaded: boolean;
+  timers: Timers;
+  /** When the next check is due (ms since the epoch). */
+  due: number;
+  /** Last successful check (ms), for expiry. */
+  lastSuccess: number;
+  lastNotify: number;
+  /** A forced transfer is asked (axfr-retrieve). */
+  force: boolean;
+  running: boolean;
+  /** Asked again while running: check once more after. */
+  again: boolean;
+  expired: boolean;
+}
+
+export interface RefresherStats {
+  transfersOk: number;
+  transfersFailed: number;
+  checksOk: number;
+  checksFailed: number;
+  zonesExpired: number;
+  active: number;
+}
+
+export interface RefresherOptions {
+  control: ControlPlane;
+  policy: OutboundPolicy;
+  log: { info(m: string): void; error(m: string): void };
+  maxActive?: number;
+  maxPerAccount?: number;
+  limits?: Partial<TransferLimits>;
+  /** Called when a zone expires or comes back (the DNS workers' SERVFAIL list). */
+  onExpiredChange?: (expired: readonly string[]) => void;
+}
+
+export class SecondaryRefresher {
+  readonly #opts: RefresherOptions;
+  readonly #zones = new Map<string, ZoneState>();
+  readonly #perAccount = new Map<string, number>();
+  readonly #stats: RefresherStats = {
+    transfersOk: 0,
+    transfersFailed: 0,
+    checksOk: 0,
+    checksFailed: 0,
+    zonesExpired: 0,
+    active: 0,
+  };
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #reloading: Promise<void> | undefined;
+  #reloadAgain = false;
+  readonly #unsubscribe: Array<() => void> = [];
+
+  constructor(opts: RefresherOptions) {
+    this.#opts = opts;
+  }
+
+  get stats(): RefresherStats {
+    return { ...this.#stats, active: this.#stats.active };
+  }
+
+  /** Reads the secondary zones and starts the timers; re-reads on every settings or zone change. */
+  async start(): Promise<void> {
+    const c = this.#opts.control;
+    this.#unsubscribe.push(c.onSecondaryRefresh((zone) => this.retrieve(zone)));
+    this.#unsubscribe.push(c.onShieldChange(() => void this.reload()));
+    this.#unsubscribe.push(
+      c.onZoneChange((ev) => {
+        if (ev.deleted || !this.#zones.has(ev.zone)) void this.reload();
+      }),
+    );
+    await this.reload();
+    this.#timer = setInterval(() => this.#tick(), 1000);
+    this.#timer.unref();
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    for (const u of this.#unsubscribe) u();
+  }
+
+  /** Re-reads the list of secondary zones (one read at a time; asked again meanwhile: once more). */
+  reload(): Promise<void> {
+    if (this.#reloading) {
+      this.#reloadAgain = true;
+      return this.#reloading;
+    }
+    this.#reloading = this.#reload()
+      .catch((err) => this.#opts.log.error(`secondary zones: cannot read them: ${(err as Error).message}`))
+      .finally(() => {
+        this.#reloading = undefined;
+        if (this.#reloadAgain && !this.#closed) {
+          this.#reloadAgain = false;
+          void this.reload();
+        }
+      });
+    return this.#reloading;
+  }
+
+  async #reload(): Promise<void> {
+    if (this.#closed) return;
+    const list = await this.#opts.control.secondaryZones();
+    const seen = new Set<string>();
+    const now = Date.now();
+    for (const z of list) {
+      seen.add(z.name);
+      let key: TsigKey | undefined;
+      let keyBroken = false;
+      if (z.key) {
+        try {
+          key = makeTsigKey(z.key.name, z.key.algorithm, z.key.secret);
+        } catch {
+          keyBroken = true;
+        }
+      }
+      const old = this.#zones.get(z.name);
+      if (old && old.id === z.id) {
+        const mastersChanged = old.masters.join(' ') !== z.masters.join(' ');
+        const keyChanged = old.key?.name.key !== key?.name.key;
+        old.masters = z.masters;
+        old.key = key;
+        old.keyBroken = keyBroken;
+        old.serial = z.serial;
+        if (mastersChanged || keyChanged) old.due = now;
+        continue;
+      }
+      const lastSuccess = z.lastSuccess === null ? now : Date.parse(z.lastSuccess);
+      this.#zones.set(z.name, {
+        name: z.name,
+        origin: Name.parse(z.name),
+        id: z.id,
+        accountId: z.accountId,
+        serial: z.serial,
+        masters: z.masters,
+        key,
+        keyBroken,
+        loaded: z.serial !== 0 || z.lastSuccess !== null,
+        timers: INITIAL,
+        due: now,
+        lastSuccess,
+        lastNotify: 0,
+        force: false,
+        running: false,
+        again: false,
+        expired: false,
+      });
+    }
+    let expiredChanged = false;
+    for (const [name, z] of this.#zones)
+      if (!seen.has(name)) {
+        this.#zones.delete(name);
+        if (z.expired) expiredChanged = true;
+      }
+    if (expiredChanged) this.#expiredChanged();
+    this.#tick();
+  }
+
+  /** PowerDNS's axfr-retrieve: a transfer now, whatever the serials. */
+  retrieve(zone: string): void {
+    const z = this.#zones.get(zone);
+    if (!z) {
+      // Created a moment ago: the list is read again, then it is due anyway.
+      void this.reload();
+      return;
+    }
+    z.force = true;
+    this.#askNow(z);
+  }
+
+  /**
+   * A NOTIFY for `zone` from `address` (already checked by the DNS worker against the zone's
+   * masters and key): a check now, at most once per NOTIFY_MIN_INTERVAL_MS per zone. Returns
+   * false when the zone is not a secondary zone here or `address` is not one of its masters.
+   */
+  notify(zone: string, address: string, serial?: number): boolean {
+    const z = this.#zones.get(zone);
+    if (!z) return false;
+    if (!this.isMaster(zone, address)) return false;
+    const now = Date.now();
+    if (serial !== undefined)
+      void this.#opts.control
+        .recordSecondaryCheck(z.id, { ok: true, notifiedSerial: serial })
+        .catch(() => {});
+    if (now - z.lastNotify < NOTIFY_MIN_INTERVAL_MS) {
+      z.due = Math.min(z.due, z.lastNotify + NOTIFY_MIN_INTERVAL_MS);
+      return true;
+    }
+    z.lastNotify = now;
+    this.#askNow(z);
+    return true;
+  }
+
+  /** Whether `address` is one of the zone's masters (any port). */
+  isMaster(zone: string, address: string): boolean {
+    const z = this.#zones.get(zone);
+    if (!z) return false;
+    const a = address.startsWith('::ffff:') ? address.slice(7) : address;
+    return z.masters.some((m) => {
+      try {
+        return parseOutboundTarget(m).address === a;
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  /** The secondary zones' names with their masters' addresses and keys (the DNS workers' NOTIFY check). */
+  notifySettings(): Array<{ zone: string; masters: string[]; key: string | null }> {
+    return [...this.#zones.values()].map((z) => ({
+      zone: z.name,
+      masters: z.masters.flatMap((m) => {
+        try {
+          return [parseOutboundTarget(m).address];
+        } catch {
+          return [];
+        }
+      }),
+      key: z.key ? z.key.name.toString() : null,
+    }));
+  }
+
+  /** Names of the zones expired now. */
+  expired(): string[] {
+    return [...this.#zones.values()].filter((z) => z.expired).map((z) => z.name);
+  }
+
+  #askNow(z: ZoneState): void {
+    if (z.running) z.again = true;
+    else z.due = Date.now();
+    this.#tick();
+  }
+
+  #tick(): void {
+    if (this.#closed) return;
+    const now = Date.now();
+    let expiredChanged = false;
+    for (const z of this.#zones.values()) {
+      // Expiry (RFC 1035 §4.3.5): no successful check for `expire` seconds.
+      const expired = z.loaded && now - z.lastSuccess > z.timers.expire * 1000;
+      if (expired !== z.expired) {
+        z.expired = expired;
+        expiredChanged = true;
+        if (expired)
+          this.#opts.log.error(
+            `secondary zone ${z.name}: expired (no successful refresh for ${z.timers.expire} s): answered SERVFAIL`,
+          );
+      }
+    }
+    if (expiredChanged) this.#expiredChanged();
+    const maxActive = this.#opts.maxActive ?? 8;
+    const maxPer = this.#opts.maxPerAccount ?? 2;
+    const due = [...this.#zones.values()]
+      .filter((z) => !z.running && z.due <= now)
+      .sort((a, b) => a.due - b.due);
+    for (const z of due) {
+      if (this.#stats.active >= maxActive) break;
+      if ((this.#perAccount.get(z.accountId) ?? 0) >= maxPer) continue;
+      this.#run(z);
+    }
+  }
+
+  #expiredChanged(): void {
+    const list = this.expired();
+    this.#stats.zonesExpired = list.length;
+    this.#opts.onExpiredChange?.(list);
+  }
+
+  #run(z: ZoneState): void {
+    z.running = true;
+    z.again = false;
+    this.#stats.active++;
+    this.#perAccount.set(z.accountId, (this.#perAccount.get(z.accountId) ?? 0) + 1);
+    const force = z.force;
+    z.force = false;
+    this.#check(z, force)
+      .catch((err) => this.#opts.log.error(`secondary zone ${z.name}: ${(err as Error).message}`))
+      .finally(() => {
+        z.running = false;
+        this.#stats.active--;
+        this.#perAccount.set(z.accountId, (this.#perAccount.get(z.accountId) ?? 1) - 1);
+        if (z.again) z.due = Date.now();
+        this.#tick();
+      });
+  }
+
+  /** One refresh: each master in order until one answers (and transfers, when needed). */
+  async #check(z: ZoneState, force: boolean): Promise<void> {
+    const errors: string[] = [];
+    if (z.keyBroken) errors.push('its TSIG key cannot be used');
+    for (const m of z.keyBroken ? [] : z.masters) {
+      let target: ReturnType<OutboundPolicy['check']>;
+      try {
+        // The policy again: the operator may have closed a prefix since the zone was set up.
+        target = this.#opts.policy.check(m);
+      } catch (err) {
+        errors.push(`${m}: ${(err as Error).message}`);
+        continue;
+      }
+      try {
+        let soa: SoaTimers | undefined;
+        if (!force && z.loaded) {
+          soa = await querySoa(target, z.origin, z.key);
+          if (!serialGreater(soa.serial, z.serial)) {
+            // Current (or the master is behind: RFC 1982 says keep ours).
+            z.timers = clampTimers(soa);
+            this.#succeeded(z);
+            this.#stats.checksOk++;
+            await this.#opts.control.recordSecondaryCheck(z.id, { ok: true, masterUsed: m });
+            return;
+          }
+        }
+        const limits = { ...DEFAULT_TRANSFER_LIMITS, ...this.#opts.limits };
+        const got = await transferZone(target, z.origin, z.key, limits);
+        const result = await this.#opts.control.transferIn(
+          z.id,
+          z.name,
+          got.text,
+          `AXFR from ${m}: serial ${got.serial}, ${got.records} records`,
+        );
+        z.serial = Number(result.serial);
+        z.loaded = true;
+        z.timers = clampTimers(got.timers);
+        this.#succeeded(z);
+        this.#stats.transfersOk++;
+        this.#opts.log.info(
+          `secondary zone ${z.name}: AXFR from ${m}: serial ${got.serial}, ${got.records} records, ${got.bytes} octets${result.changed ? '' : ' (no change)'}`,
+        );
+        await this.#opts.control.recordSecondaryCheck(z.id, { ok: true, masterUsed: m });
+        return;
+      } catch (err) {
+        errors.push(`${m}: ${(err as Error).message}`);
+      }
+    }
+    this.#stats.transfersFailed++;
+    z.due = Date.now() + z.timers.retry * 1000;
+    const error = errors.join('; ') || 'no masters';
+    this.#opts.log.error(`secondary zone ${z.name}: refresh failed: ${error}`);
+    await this.#opts.control
+      .recordSecondaryCheck(z.id, { ok: false, error: error.slice(0, 1000) })
+      .catch(() => {});
+  }
+
+  #succeeded(z: ZoneState): void {
+    z.lastSuccess = Date.now();
+    z.due = z.lastSuccess + z.timers.refresh * 1000;
+    if (z.expired) {
+      z.expired = false;
+      this.#expiredChanged();
+    }
+  }
+}
