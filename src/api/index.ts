@@ -19,6 +19,7 @@ import { DEFAULT_RAW_BODY_BYTES, RawJsonBody, SMALL_BODY_LIMIT } from './raw-bod
 import { registerAccountRoutes } from './routes/accounts.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerDeletedZoneRoutes } from './routes/deleted-zones.js';
+import { registerSecondaryRoutes } from './routes/secondary.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerTransferRoutes } from './routes/transfers.js';
 import { registerZoneShieldRoutes } from './routes/zone-shield.js';
@@ -154,7 +155,7 @@ export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Pr
         { name: 'shield', description: "A zone's own shield settings (rate limits, attack floors, metrics)" },
         {
           name: 'transfers',
-          description: 'TSIG keys and who may transfer (AXFR) a zone (docs/TRANSFERS.md)',
+          description: 'TSIG keys, who may transfer (AXFR) a zone, secondary zones (docs/TRANSFERS.md)',
         },
         { name: 'system', description: 'Health and this document' },
         { name: 'powerdns', description: 'PowerDNS-compatible API (PowerDNS Authoritative HTTP API v1)' },
@@ -222,6 +223,7 @@ export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Pr
   registerDeletedZoneRoutes(app, control);
   registerZoneShieldRoutes(app, control);
   registerTransferRoutes(app, control);
+  registerSecondaryRoutes(app, control);
   registerPdnsRoutes(app, control, { version });
   return app;
 }

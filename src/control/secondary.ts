@@ -46,6 +46,11 @@ export interface SecondaryZone {
   masters: string[];
   key: { name: string; algorithm: string; secret: string } | null;
   lastSuccess: string | null;
+  /**
+   * Most records a transfer of the zone may bring: the account's record quota less what its
+   * other zones hold (a transfer past it is cut off, not stored), at most the per-request ceiling.
+   */
+  maxRecords: number;
 }
 
 /** What one refresh found, as the refresher records it. */
@@ -212,7 +217,14 @@ export class Secondaries {
     const rows = await repo.listZoneSecondaries();
     const keys = await repo.tsigKeysOfAccounts([...new Set(rows.map((r) => r.account_id))]);
     const byKey = new Map(keys.map((k) => [`${k.account_id} ${k.name}`, k]));
+    const quota = new Map<string, { max: number; used: number }>();
+    for (const a of new Set(rows.map((r) => r.account_id))) {
+      const account = await repo.getAccount(a);
+      quota.set(a, { max: Number(account?.max_records ?? 0), used: await repo.sumRecords(a) });
+    }
+    const ceiling = this.#ctx.limits.maxRecordsPerRequest;
     return rows.map((r) => {
+      const q = quota.get(r.account_id) ?? { max: 0, used: 0 };
       const k = r.tsig_key === null ? undefined : byKey.get(`${r.account_id} ${r.tsig_key}`);
       return {
         name: r.name,
@@ -222,6 +234,7 @@ export class Secondaries {
         masters: parseList(r.masters),
         key: k ? { name: k.name, algorithm: k.algorithm, secret: k.secret } : null,
         lastSuccess: r.last_success,
+        maxRecords: Math.min(ceiling, Math.max(0, q.max - (q.used - Number(r.record_count)))),
       };
     });
   }

@@ -377,13 +377,25 @@ export class Repo {
 
   /** Every secondary zone with its zone's name, account and serial. */
   async listZoneSecondaries(): Promise<
-    Array<Selectable<ZoneSecondaryTable> & { name: string; account_id: string; serial: number | string }>
+    Array<
+      Selectable<ZoneSecondaryTable> & {
+        name: string;
+        account_id: string;
+        serial: number | string;
+        record_count: number | string;
+      }
+    >
   > {
     return this.db
       .selectFrom('zone_secondary')
       .innerJoin('zones', 'zones.id', 'zone_secondary.zone_id')
       .selectAll('zone_secondary')
-      .select(['zones.name as name', 'zones.account_id as account_id', 'zones.serial as serial'])
+      .select([
+        'zones.name as name',
+        'zones.account_id as account_id',
+        'zones.serial as serial',
+        'zones.record_count as record_count',
+      ])
       .orderBy('zones.name')
       .execute();
   }

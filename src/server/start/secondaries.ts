@@ -9,7 +9,7 @@ import { Counter, Gauge } from 'prom-client';
 import type { ControlPlane } from '../../control/types.js';
 import type { PrimaryMetrics } from '../../telemetry/primary-metrics.js';
 import type { NotifyInMessage, SecondaryZonesMessage } from '../../xfr/secondary/notify-in.js';
-import { SecondaryRefresher } from '../../xfr/secondary/refresher.js';
+import { SecondaryRefresher, testLowerBounds } from '../../xfr/secondary/refresher.js';
 import type { Logger } from '../shared/log.js';
 import type { StartConfig } from './config.js';
 
@@ -47,6 +47,7 @@ export function startSecondaries(
     policy: config.outbound,
     log,
     onExpiredChange: () => publish(),
+    lowerBounds: testLowerBounds(process.env.SWITCHBOARD_SECONDARY_MIN_TIMERS),
   });
   // The workers' list follows the control plane's (keys' secrets as the NOTIFY check needs them).
   const reread = async (): Promise<void> => {

@@ -103,7 +103,10 @@ const counters = new DnsCounters();
 const transfers = startTransfers(config.transfers, () => responder.catalog, log, config.ednsSize);
 // Secondary zones (docs/TRANSFERS.md "Secondary role"): NOTIFY from their masters, relayed to the
 // primary; SERVFAIL for expired ones. Their list comes from the primary (`switchboard:secondary-zones`).
-const secondaryIn = new SecondaryInbound((m) => send(m));
+const secondaryIn = new SecondaryInbound(
+  (m) => send(m),
+  (text) => log.info(text),
+);
 // The counting wrapper reads the RCODE and TC bit from the response header: no decoding.
 const handler: QueryHandler = counters.wrapHandler<TransportContext>(
   // --shield with --io node: the shield in front of the UDP queries (docs/SHIELD.md).

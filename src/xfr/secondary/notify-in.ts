@@ -93,10 +93,23 @@ export class SecondaryInbound {
   #expired: Name[] = [];
   readonly #lastRelay = new Map<string, number>();
   readonly #onNotify: (m: NotifyInMessage) => void;
+  readonly #onRefused: ((text: string) => void) | undefined;
+  #lastRefusedLog = 0;
   readonly stats = { notifyAccepted: 0, notifyRefused: 0, expiredAnswers: 0 };
 
-  constructor(onNotify: (m: NotifyInMessage) => void) {
+  /** `onRefused`: a line saying why a NOTIFY was refused (at most one a second). */
+  constructor(onNotify: (m: NotifyInMessage) => void, onRefused?: (text: string) => void) {
     this.#onNotify = onNotify;
+    this.#onRefused = onRefused;
+  }
+
+  #refused(zone: string, address: string, why: string): void {
+    this.stats.notifyRefused++;
+    const now = Date.now();
+    if (this.#onRefused && now - this.#lastRefusedLog >= 1000) {
+      this.#lastRefusedLog = now;
+      this.#onRefused(`NOTIFY for ${zone} from ${address} refused: ${why}`);
+    }
   }
 
   apply(msg: SecondaryZonesMessage): void {
@@ -194,18 +207,19 @@ export class SecondaryInbound {
     if (msg.questions.length !== 1 || q === undefined) return undefined;
     const zone = this.#zones.get(q.name.key);
     if (!zone) return undefined;
-    const refuse = (): Uint8Array => {
-      this.stats.notifyRefused++;
+    const refuse = (why: string): Uint8Array => {
+      this.#refused(zone.name, address, why);
       return this.#short(msg, Rcode.REFUSED, false, Opcode.NOTIFY);
     };
-    if (!zone.masters.has(plainAddress(address)) || zone.broken) return refuse();
+    if (!zone.masters.has(plainAddress(address))) return refuse('not from one of its masters');
+    if (zone.broken) return refuse('its TSIG key cannot be used');
     let signer: TsigSigner | undefined;
     if (zone.key) {
-      if (tsig === undefined) return refuse();
+      if (tsig === undefined) return refuse('not signed with its transfer key');
       const key = zone.key;
       const verdict = verifyTsigRequest(query, tsig, (n) => (n.equals(key.name) ? key : undefined));
       if (!verdict.ok) {
-        this.stats.notifyRefused++;
+        this.#refused(zone.name, address, `TSIG error ${verdict.error} (rcode ${verdict.rcode})`);
         const bytes = this.#short(msg, verdict.rcode, false, Opcode.NOTIFY);
         return verdict.rcode === Rcode.NOTAUTH ? signTsigError(bytes, verdict) : bytes;
       }
@@ -236,9 +250,10 @@ export class SecondaryInbound {
   }
 }
 
-/** The message without its TSIG RR (ARCOUNT − 1). */
+/** The message without its TSIG RR (ARCOUNT − 1): a copy (over TCP `query` is a Buffer, whose slice is a view). */
 function stripped(query: Uint8Array, offset: number): Uint8Array {
-  const out = query.slice(0, offset);
+  const out = new Uint8Array(offset);
+  out.set(query.subarray(0, offset));
   const ar = ((out[10] << 8) | out[11]) - 1;
   out[10] = ar >> 8;
   out[11] = ar & 0xff;

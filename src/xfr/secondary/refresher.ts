@@ -44,13 +44,29 @@ export const TIMER_BOUNDS = {
 /** Timers before any SOA was seen (the placeholder's, RFC 1912's suggestions). */
 const INITIAL: Timers = { refresh: 3600, retry: 600, expire: 604_800 };
 
-/** The SOA's timers within the bounds stated in the module comment. */
-export function clampTimers(t: { refresh: number; retry: number; expire: number }): Timers {
-  const clamp = (v: number, [lo, hi]: readonly [number, number]) => Math.min(hi, Math.max(lo, v));
-  const refresh = clamp(t.refresh, TIMER_BOUNDS.refresh);
-  const retry = Math.min(clamp(t.retry, TIMER_BOUNDS.retry), refresh);
-  const expire = Math.max(clamp(t.expire, TIMER_BOUNDS.expire), refresh + retry);
+/**
+ * The SOA's timers within the bounds stated in the module comment. `lower`: other lower bounds
+ * (tests only: `SWITCHBOARD_SECONDARY_MIN_TIMERS=REFRESH,RETRY,EXPIRE` seconds, so that expiry
+ * can be seen in seconds).
+ */
+export function clampTimers(
+  t: { refresh: number; retry: number; expire: number },
+  lower?: readonly [number, number, number],
+): Timers {
+  const clamp = (v: number, [lo, hi]: readonly [number, number], low?: number) =>
+    Math.min(hi, Math.max(low ?? lo, v));
+  const refresh = clamp(t.refresh, TIMER_BOUNDS.refresh, lower?.[0]);
+  const retry = Math.min(clamp(t.retry, TIMER_BOUNDS.retry, lower?.[1]), refresh);
+  const expire = Math.max(clamp(t.expire, TIMER_BOUNDS.expire, lower?.[2]), refresh + retry);
   return { refresh, retry, expire };
+}
+
+/** `SWITCHBOARD_SECONDARY_MIN_TIMERS` (tests): three positive integers, else undefined. */
+export function testLowerBounds(text: string | undefined): [number, number, number] | undefined {
+  if (text === undefined) return undefined;
+  const parts = text.split(',').map(Number);
+  if (parts.length !== 3 || !parts.every((n) => Number.isInteger(n) && n > 0)) return undefined;
+  return [parts[0], parts[1], parts[2]];
 }
 
 /** The least time between two checks of one zone that NOTIFY can cause (rate limit). */
@@ -65,6 +81,8 @@ interface ZoneState {
   masters: string[];
   key: TsigKey | undefined;
   keyBroken: boolean;
+  /** Most records a transfer may bring (the account's quota left). */
+  maxRecords: number;
   /** Ever transferred (else: transfer whatever the serials say). */
   loaded: boolean;
   timers: Timers;
@@ -99,6 +117,8 @@ export interface RefresherOptions {
   limits?: Partial<TransferLimits>;
   /** Called when a zone expires or comes back (the DNS workers' SERVFAIL list). */
   onExpiredChange?: (expired: readonly string[]) => void;
+  /** Lower timer bounds instead of the stated ones (tests; see `clampTimers`). */
+  lowerBounds?: readonly [number, number, number];
 }
 
 export class SecondaryRefresher {
@@ -190,6 +210,7 @@ export class SecondaryRefresher {
         old.key = key;
         old.keyBroken = keyBroken;
         old.serial = z.serial;
+        old.maxRecords = z.maxRecords;
         if (mastersChanged || keyChanged) old.due = now;
         continue;
       }
@@ -203,6 +224,7 @@ export class SecondaryRefresher {
         masters: z.masters,
         key,
         keyBroken,
+        maxRecords: z.maxRecords,
         loaded: z.serial !== 0 || z.lastSuccess !== null,
         timers: INITIAL,
         due: now,
@@ -371,7 +393,7 @@ export class SecondaryRefresher {
           soa = await querySoa(target, z.origin, z.key);
           if (!serialGreater(soa.serial, z.serial)) {
             // Current (or the master is behind: RFC 1982 says keep ours).
-            z.timers = clampTimers(soa);
+            z.timers = clampTimers(soa, this.#opts.lowerBounds);
             this.#succeeded(z);
             this.#stats.checksOk++;
             await this.#opts.control.recordSecondaryCheck(z.id, { ok: true, masterUsed: m });
@@ -379,6 +401,8 @@ export class SecondaryRefresher {
           }
         }
         const limits = { ...DEFAULT_TRANSFER_LIMITS, ...this.#opts.limits };
+        // The account's record quota bounds the transfer itself.
+        limits.maxRecords = Math.min(limits.maxRecords, z.maxRecords);
         const got = await transferZone(target, z.origin, z.key, limits);
         const result = await this.#opts.control.transferIn(
           z.id,
@@ -388,7 +412,7 @@ export class SecondaryRefresher {
         );
         z.serial = Number(result.serial);
         z.loaded = true;
-        z.timers = clampTimers(got.timers);
+        z.timers = clampTimers(got.timers, this.#opts.lowerBounds);
         this.#succeeded(z);
         this.#stats.transfersOk++;
         this.#opts.log.info(
