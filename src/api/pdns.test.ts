@@ -223,9 +223,13 @@ for (const { name: backend, skip } of backends) {
         assert.equal(r.status, 422, `${JSON.stringify(body)}: ${r.text}`);
         assert.deepEqual(shapeOfKeys(r.json, observed.error), observed.error);
       }
+      // A Slave zone's masters are checked against the operator's outbound policy (192.0.2.0/24,
+      // documentation, is refused by default); a Native zone takes no masters.
       const slave = await api.req('POST', Z, { key: t.key, body: cases[2] });
-      assert.equal(slave.json.field, 'kind');
-      assert.match(slave.json.error, /not supported until Switchboard transfers zones/);
+      assert.equal(slave.json.field, 'masters[0]');
+      assert.match(slave.json.error, /documentation.*--outbound-allow/);
+      const native = await api.req('POST', Z, { key: t.key, body: cases[8] });
+      assert.equal(native.json.field, 'masters');
       const soa = await api.req('POST', Z, { key: t.key, body: cases[9] });
       assert.equal(soa.json.field, 'soa_edit_api');
       const list = await api.req('GET', Z, { key: t.key });
@@ -430,10 +434,10 @@ for (const { name: backend, skip } of backends) {
 
       // Refused: 422 with the field, nothing changed.
       const refusals: [Record<string, unknown>, string][] = [
-        [{ kind: 'Slave', masters: ['192.0.2.53'] }, 'kind'],
-        [{ kind: 'Slave' }, 'kind'],
+        [{ kind: 'Slave', masters: ['192.0.2.53'] }, 'masters[0]'],
+        [{ kind: 'Slave' }, 'masters'],
         [{ kind: 'Consumer' }, 'kind'],
-        [{ masters: ['192.0.2.53'] }, 'masters'],
+        [{ masters: ['192.0.2.53'] }, 'masters[0]'],
         [{ dnssec: true }, 'dnssec'],
         [{ soa_edit_api: 'not a word' }, 'soa_edit_api'],
         [{ kind: 'Master', account: 'x'.repeat(300) }, 'account'],

@@ -608,12 +608,14 @@ for (const backend of [sqlite, postgres]) {
 
         // Refusals change nothing.
         const unchanged = await cp.getZone(pA, 'meta.example');
-        await rejectsWith(
-          cp.updateZoneMetadata(pA, 'meta.example', { kind: 'Slave' }),
-          'CTL_ERR_VALIDATION',
-          'kind',
-        );
-        for (const kind of ['Secondary', 'consumer', 'Producer', 'Bogus', ''])
+        // Slave (Secondary) needs masters: set with them (setZoneSecondary), not as a bare kind.
+        for (const kind of ['Slave', 'Secondary'])
+          await rejectsWith(
+            cp.updateZoneMetadata(pA, 'meta.example', { kind }),
+            'CTL_ERR_VALIDATION',
+            'masters',
+          );
+        for (const kind of ['consumer', 'Producer', 'Bogus', ''])
           await rejectsWith(
             cp.updateZoneMetadata(pA, 'meta.example', { kind, soaEditApi: 'EPOCH' }),
             'CTL_ERR_VALIDATION',
@@ -636,7 +638,7 @@ for (const backend of [sqlite, postgres]) {
         await rejectsWith(
           cp.createZone(pA, { name: 'slave.example', nameservers: NS, kind: 'Slave' }),
           'CTL_ERR_VALIDATION',
-          'kind',
+          'masters',
         );
         assert.deepEqual(await cp.getZone(pA, 'meta.example'), unchanged);
 
@@ -690,7 +692,7 @@ for (const backend of [sqlite, postgres]) {
         await rejectsWith(
           cp.createZone(pB, { name: 'free.example', nameservers: NS, kind: 'Slave' }),
           'CTL_ERR_VALIDATION',
-          'kind',
+          'masters',
         );
         await rejectsWith(cp.getZone(admin, 'free.example'), 'CTL_ERR_NOT_FOUND');
         await rejectsWith(cp.checkNewZone(pB, { name: 'bad name.' }), 'CTL_ERR_VALIDATION', 'name');

@@ -154,10 +154,11 @@ export class Secondaries {
     this.#ctx.checkOpen();
     const zname = this.#ctx.zoneName(zoneName).toString();
     const emptied = Array.isArray(input.masters) && input.masters.length === 0;
-    const masters = input.masters === undefined || emptied ? undefined : this.checkMasters(input.masters);
     const out = await this.#ctx.write(async (repo) => {
       const zone = await this.#ctx.visibleZone(repo, p, zname, true);
       requireWrite(p);
+      // After who may: an unknown zone is 404 and a read-only key 403 whatever the masters say.
+      const masters = input.masters === undefined || emptied ? undefined : this.checkMasters(input.masters);
       const row = await repo.getZoneSecondary(zone.id);
       const before = infoOf(row);
       if (emptied) {

@@ -24,7 +24,7 @@ import { buildQuery as buildClientQuery } from '../../src/xfr/secondary/client.j
 import { makeTsigKey, signTsigRequest } from '../../src/xfr/tsig.js';
 import { buildQuery, queryUdp } from '../helpers/dns-client.js';
 import { findCommand, findFreePort, launch, type Peer, skipUnlessCommands } from '../helpers/peers.js';
-import { callApi, type Json, type Platform, removeDataDir, startPlatform } from '../helpers/platform.js';
+import { callApi, type Platform, removeDataDir, startPlatform } from '../helpers/platform.js';
 
 const skip = skipUnlessCommands('nsd', 'knotd');
 const ADMIN = 'sb_e2e_secondary_admin_key_0123456789';
@@ -492,7 +492,7 @@ async function startFakePrimary(): Promise<{ port: number; mode: string; close()
   const state = { port, mode: 'bad-mac', close: () => {} };
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
-  const respond = (query: Uint8Array, zoneName: Name, records: ReturnType<typeof rr>[]): Uint8Array =>
+  const respond = (query: Uint8Array, records: ReturnType<typeof rr>[]): Uint8Array =>
     encodeMessage({
       id: (query[0] << 8) | query[1],
       flags: 0x8000 | 0x0400,
@@ -541,18 +541,18 @@ async function startFakePrimary(): Promise<{ port: number; mode: string; close()
           'hmac-sha256',
           Buffer.from('not-the-secret-at-all-000').toString('base64'),
         );
-        const body = respond(q, zone, [soa, rr(`www.${z}`, RRType.A, a4('192.0.2.66')), soa]);
+        const body = respond(q, [soa, rr(`www.${z}`, RRType.A, a4('192.0.2.66')), soa]);
         send(signTsigRequest(body, wrong));
       } else if (state.mode === 'too-many') {
         const recs = [soa, rr(z, RRType.NS, new Uint8Array(wire(`ns1.${z}`)))];
         for (let i = 0; i < 30; i++) recs.push(rr(`h${i}.${z}`, RRType.A, a4(`192.0.2.${i + 1}`)));
         recs.push(soa);
-        send(respond(q, zone, recs));
+        send(respond(q, recs));
       } else {
         // Never finishes: the SOA and a few records, then silence with the connection open.
         const recs = [soa];
         for (let i = 0; i < 5; i++) recs.push(rr(`e${i}.${z}`, RRType.A, a4('192.0.2.1')));
-        send(respond(q, zone, recs));
+        send(respond(q, recs));
       }
     });
   });

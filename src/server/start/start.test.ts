@@ -83,6 +83,9 @@ class FakeControl {
       // No transfer settings (docs/TRANSFERS.md): the primary's feed reads an empty list.
       transferZones: async () => [],
       onShieldChange: () => () => {},
+      // No secondary zones: the refresher reads an empty list.
+      secondaryZones: async () => [],
+      onSecondaryRefresh: () => () => {},
       close: async () => {
         self.closed = true;
       },
