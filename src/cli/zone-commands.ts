@@ -33,6 +33,7 @@ import {
 import { formatDryRun, formatJson, formatTable, formatTime } from './output.js';
 import { registerZoneTransferCommands } from './tsigkey-commands.js';
 import { registerDeletedZoneCommands } from './zone-deleted-commands.js';
+import { registerZoneSecondaryCommands } from './zone-secondary-commands.js';
 import { registerZoneShieldCommands } from './zone-shield-commands.js';
 
 /** RFC 4027 §2: the media type of master-file text. */
@@ -82,6 +83,7 @@ export function registerZoneCommands(program: Command): void {
   registerDeletedZoneCommands(zone);
   registerZoneShieldCommands(zone);
   registerZoneTransferCommands(zone);
+  registerZoneSecondaryCommands(zone);
 
   addCommonOptions(
     zone

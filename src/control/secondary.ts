@@ -55,7 +55,8 @@ export interface SecondaryZone {
 
 /** What one refresh found, as the refresher records it. */
 export interface SecondaryCheck {
-  ok: boolean;
+  /** Undefined: not a refresh (a NOTIFY's serial only). */
+  ok?: boolean;
   masterUsed?: string;
   error?: string;
   notifiedSerial?: number;
@@ -246,8 +247,11 @@ export class Secondaries {
     const at = new Date().toISOString();
     await this.#ctx.write(async (repo) => {
       await repo.updateZoneSecondary(zoneId, {
-        last_check: at,
-        ...(check.ok ? { last_success: at, last_error: null } : { last_error: check.error ?? 'failed' }),
+        ...(check.ok === undefined
+          ? {}
+          : check.ok
+            ? { last_check: at, last_success: at, last_error: null }
+            : { last_check: at, last_error: check.error ?? 'failed' }),
         ...(check.masterUsed !== undefined ? { master_used: check.masterUsed } : {}),
         ...(check.notifiedSerial !== undefined ? { notified_serial: check.notifiedSerial } : {}),
       });

@@ -24,7 +24,7 @@ import { buildQuery as buildClientQuery } from '../../src/xfr/secondary/client.j
 import { makeTsigKey, signTsigRequest } from '../../src/xfr/tsig.js';
 import { buildQuery, queryUdp } from '../helpers/dns-client.js';
 import { findCommand, findFreePort, launch, type Peer, skipUnlessCommands } from '../helpers/peers.js';
-import { callApi, type Platform, removeDataDir, startPlatform } from '../helpers/platform.js';
+import { callApi, type Platform, removeDataDir, runCli, startPlatform } from '../helpers/platform.js';
 
 const skip = skipUnlessCommands('nsd', 'knotd');
 const ADMIN = 'sb_e2e_secondary_admin_key_0123456789';
@@ -322,6 +322,23 @@ describe('start: secondary zones from NSD and Knot primaries', { skip }, () => {
     assert.equal(native.status, 201);
     const n = await call(tenant, 'PUT', `${PDNS}/zones/native-sec.test./axfr-retrieve`);
     assert.equal(n.status, 422);
+  });
+
+  test('the CLI: zone secondary show, retrieve', async () => {
+    const cli = (args: string[]) => runCli(args, { SWITCHBOARD_URL: p.api, SWITCHBOARD_API_KEY: tenant });
+    const show = await cli(['zone', 'secondary', 'show', nsdZone]);
+    assert.equal(show.code, 0, show.err);
+    assert.match(show.out, new RegExp(`masters +127\\.0\\.0\\.1:${nsd.port}`));
+    assert.match(show.out, /key +xfrkey\./);
+    assert.match(show.out, /notified serial 2026120402/);
+    assert.match(show.out, /last error +-/);
+    const json = await cli(['zone', 'secondary', 'show', nsdZone, '--json']);
+    assert.equal(JSON.parse(json.out).masterUsed, `127.0.0.1:${nsd.port}`);
+    const r = await cli(['zone', 'secondary', 'retrieve', nsdZone]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /requested/);
+    const native = await cli(['zone', 'secondary', 'show', 'native-sec.test.']);
+    assert.notEqual(native.code, 0);
   });
 
   test('a Knot primary: AXFR with TSIG, then a NOTIFY-triggered refresh', async () => {

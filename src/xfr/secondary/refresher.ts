@@ -225,7 +225,7 @@ export class SecondaryRefresher {
         key,
         keyBroken,
         maxRecords: z.maxRecords,
-        loaded: z.serial !== 0 || z.lastSuccess !== null,
+        loaded: z.lastSuccess !== null,
         timers: INITIAL,
         due: now,
         lastSuccess,
@@ -269,9 +269,7 @@ export class SecondaryRefresher {
     if (!this.isMaster(zone, address)) return false;
     const now = Date.now();
     if (serial !== undefined)
-      void this.#opts.control
-        .recordSecondaryCheck(z.id, { ok: true, notifiedSerial: serial })
-        .catch(() => {});
+      void this.#opts.control.recordSecondaryCheck(z.id, { notifiedSerial: serial }).catch(() => {});
     if (now - z.lastNotify < NOTIFY_MIN_INTERVAL_MS) {
       z.due = Math.min(z.due, z.lastNotify + NOTIFY_MIN_INTERVAL_MS);
       return true;
