@@ -1,6 +1,6 @@
 /**
- * The secondary role's pure parts: the client-side TSIG check of a multi-message answer
- * (`TsigVerifier`, RFC 8945 §5.3.1) against the server-side signer, and the SOA timer bounds.
+ * The secondary role's client-side TSIG check of a multi-message answer (`TsigVerifier`,
+ * RFC 8945 §5.3.1) against the server-side signer.
  * NSD and Knot as real primaries: test/e2e/secondary.test.ts.
  * @module
  */
@@ -10,7 +10,6 @@ import { RRType } from '../../wire/constants.js';
 import { Name } from '../../wire/name.js';
 import { findTsig, makeTsigKey, type TsigRecord, TsigSigner, TsigVerifier } from '../tsig.js';
 import { buildQuery } from './client.js';
-import { clampTimers, TIMER_BOUNDS, testLowerBounds } from './refresher.js';
 
 const SECRET = Buffer.from('secondary-unit-test-secret-0123456789').toString('base64');
 const OTHER = Buffer.from('another-secret-for-the-unit-test-0000').toString('base64');
@@ -75,47 +74,5 @@ describe('TsigVerifier: a signed transfer checked message by message', () => {
     assert.equal(v.verify(response(query, 1)), undefined);
     // Our server signs every message (its MAC covers only its own): not a valid MAC over two.
     assert.match(v.verify(signer.sign(response(query, 2))) ?? '', /bad MAC/);
-  });
-});
-
-describe('SOA timers of secondary zones', () => {
-  test('clamped: refresh [60 s, 1 day], retry [30 s, 1 h] and ≤ refresh, expire [1 h, 30 d] and ≥ refresh + retry', () => {
-    assert.deepEqual(clampTimers({ refresh: 3600, retry: 600, expire: 604800 }), {
-      refresh: 3600,
-      retry: 600,
-      expire: 604800,
-    });
-    assert.deepEqual(clampTimers({ refresh: 0, retry: 0, expire: 0 }), {
-      refresh: TIMER_BOUNDS.refresh[0],
-      retry: TIMER_BOUNDS.retry[0],
-      expire: TIMER_BOUNDS.expire[0],
-    });
-    assert.deepEqual(clampTimers({ refresh: 2 ** 32 - 1, retry: 2 ** 32 - 1, expire: 2 ** 32 - 1 }), {
-      refresh: 86400,
-      retry: 3600,
-      expire: 30 * 86400,
-    });
-    // retry never above refresh; expire at least refresh + retry.
-    assert.deepEqual(clampTimers({ refresh: 60, retry: 3000, expire: 10 }), {
-      refresh: 60,
-      retry: 60,
-      expire: 3600,
-    });
-    assert.deepEqual(clampTimers({ refresh: 86400, retry: 3600, expire: 3600 }), {
-      refresh: 86400,
-      retry: 3600,
-      expire: 90000,
-    });
-  });
-
-  test('the tests-only lower bounds', () => {
-    assert.deepEqual(testLowerBounds('1,1,4'), [1, 1, 4]);
-    for (const bad of [undefined, '', '1,1', '0,1,4', 'a,b,c', '1,1,4,5'])
-      assert.equal(testLowerBounds(bad), undefined);
-    assert.deepEqual(clampTimers({ refresh: 1, retry: 1, expire: 4 }, [1, 1, 4]), {
-      refresh: 1,
-      retry: 1,
-      expire: 4,
-    });
   });
 });

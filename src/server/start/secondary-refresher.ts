@@ -18,15 +18,15 @@
 import { serialGreater } from '../../control/serial.js';
 import type { ControlPlane } from '../../control/types.js';
 import { Name } from '../../wire/name.js';
-import { type OutboundPolicy, parseOutboundTarget } from '../outbound.js';
-import { makeTsigKey, type TsigKey } from '../tsig.js';
+import { type OutboundPolicy, parseOutboundTarget } from '../../xfr/outbound.js';
 import {
   DEFAULT_TRANSFER_LIMITS,
   querySoa,
   type SoaTimers,
   type TransferLimits,
   transferZone,
-} from './client.js';
+} from '../../xfr/secondary/client.js';
+import { makeTsigKey, type TsigKey } from '../../xfr/tsig.js';
 
 /** Clamped SOA timers, in seconds. */
 export interface Timers {
