@@ -335,7 +335,7 @@ for (const { name: backend, skip } of backends) {
         assert.equal(misspelt.json.field, 'knd');
         const secondary = await api.req('PATCH', path, { key: t.key, body: { kind: 'Slave' } });
         assert.equal(secondary.status, 422);
-        assert.equal(secondary.json.field, 'kind');
+        assert.equal(secondary.json.field, 'masters');
         assert.equal(
           (await api.req('PATCH', path, { key: t.readKey, body: { kind: 'Master' } })).status,
           403,

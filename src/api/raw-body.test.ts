@@ -180,7 +180,7 @@ describe('big request bodies off the request loop', () => {
         422,
         undefined,
       ],
-      [{ name: 'c1.test', nameservers: NS, kind: 'Slave' }, 422, 'kind'],
+      [{ name: 'c1.test', nameservers: NS, kind: 'Slave' }, 422, 'masters'],
       [{ name: 'z.test', nameservers: NS }, 409, 'name'],
       [{ nameservers: NS }, 400, 'name'],
     ];
