@@ -401,7 +401,9 @@ export class SecondaryRefresher {
         const limits = { ...DEFAULT_TRANSFER_LIMITS, ...this.#opts.limits };
         // The account's record quota bounds the transfer itself.
         limits.maxRecords = Math.min(limits.maxRecords, z.maxRecords);
+        const t0 = performance.now();
         const got = await transferZone(target, z.origin, z.key, limits);
+        const t1 = performance.now();
         const result = await this.#opts.control.transferIn(
           z.id,
           z.name,
@@ -414,7 +416,7 @@ export class SecondaryRefresher {
         this.#succeeded(z);
         this.#stats.transfersOk++;
         this.#opts.log.info(
-          `secondary zone ${z.name}: AXFR from ${m}: serial ${got.serial}, ${got.records} records, ${got.bytes} octets${result.changed ? '' : ' (no change)'}`,
+          `secondary zone ${z.name}: AXFR from ${m}: serial ${got.serial}, ${got.records} records, ${got.bytes} octets in ${Math.round(t1 - t0)} ms, stored in ${Math.round(performance.now() - t1)} ms${result.changed ? '' : ' (no change)'}`,
         );
         await this.#opts.control.recordSecondaryCheck(z.id, { ok: true, masterUsed: m });
         return;
