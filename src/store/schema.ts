@@ -66,7 +66,7 @@ export interface ZonesTable {
   record_count: number;
   created_at: string;
   updated_at: string;
-  /** Zone kind as PowerDNS names it: 'Native' or 'Master' (migration 2). */
+  /** Zone kind as PowerDNS names it: 'Native', 'Master' or 'Slave' (migration 2; Slave: migration 12's zone_secondary). */
   kind: DefaultedText;
   /** PowerDNS SOA-EDIT-API as the client set it, default 'DEFAULT' (migration 2). */
   soa_edit_api: DefaultedText;
