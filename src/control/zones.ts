@@ -881,7 +881,8 @@ export class Zones {
     this.#ctx.checkOpen();
     const zname = this.#ctx.zoneName(name).toString();
     const comment = typeof opts?.comment === 'string' ? opts.comment : undefined;
-    return this.#ctx.write(async (repo) => {
+    let leftSecondary = false;
+    const info = await this.#ctx.write(async (repo) => {
       // The row lock orders this with content changes of the zone (PostgreSQL).
       const zone = await this.#ctx.visibleZone(repo, p, zname, true);
       requireWrite(p);
@@ -893,7 +894,12 @@ export class Zones {
       // Slave needs masters (set with them: setZoneSecondary); leaving Slave drops them.
       if (after.kind === 'Slave' && !(await repo.getZoneSecondary(zone.id)))
         throw invalid('a Slave zone needs masters (ADDR:PORT)', 'masters');
-      if (before.kind === 'Slave' && after.kind !== 'Slave') await repo.deleteZoneSecondary(zone.id);
+      if (before.kind === 'Slave' && after.kind !== 'Slave') {
+        await repo.deleteZoneSecondary(zone.id);
+        // The refresher and the workers' NOTIFY list follow (the settings channel).
+        await this.#ctx.events.notifyShield(repo, zone.name);
+        leftSecondary = true;
+      }
       // Metadata is not content: the served zone, its version and its serial stay.
       const patch = { kind: after.kind, soa_edit_api: after.soaEditApi, account_label: after.accountLabel };
       await repo.updateZone(zone.id, patch);
@@ -904,6 +910,8 @@ export class Zones {
       });
       return toZoneInfo({ ...zone, ...patch });
     });
+    if (leftSecondary) this.#ctx.events.emitShield();
+    return info;
   }
 
   async exportZone(p: Principal, name: string): Promise<string> {

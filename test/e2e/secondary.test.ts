@@ -367,6 +367,26 @@ describe('start: secondary zones from NSD and Knot primaries', { skip }, () => {
     // Knot sends its NOTIFY over TCP, signed.
     await waitFor('Knot change served', async () => (await serialAt(p.dnsPort, origin)) === 8, 15_000);
     assert.equal(await answer(p.dnsPort, `knot-new.${origin}`, RRType.A), '0 300 192.0.2.88');
+    // Native again: its transferred records stay and are editable; it is no longer refreshed.
+    const native = await call(tenant, 'PUT', `${PDNS}/zones/${origin}`, { kind: 'Native' });
+    assert.equal(native.status, 204, JSON.stringify(native.body));
+    assert.equal((await call(tenant, 'GET', `/api/v1/zones/${origin}/secondary`)).status, 404);
+    const patch = await call(tenant, 'PATCH', `${PDNS}/zones/${origin}`, {
+      rrsets: [
+        {
+          name: `x.${origin}`,
+          type: 'A',
+          ttl: 60,
+          changetype: 'REPLACE',
+          records: [{ content: '192.0.2.7' }],
+        },
+      ],
+    });
+    assert.equal(patch.status, 204, JSON.stringify(patch.body));
+    await waitFor(
+      'the edit served',
+      async () => (await answer(p.dnsPort, `x.${origin}`, RRType.A)) === '0 60 192.0.2.7',
+    );
   });
 
   test('expiry: the primary gone past the SOA expire, SERVFAIL; back on the next good transfer', async () => {

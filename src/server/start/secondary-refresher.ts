@@ -154,7 +154,8 @@ export class SecondaryRefresher {
     this.#unsubscribe.push(c.onShieldChange(() => void this.reload()));
     this.#unsubscribe.push(
       c.onZoneChange((ev) => {
-        if (ev.deleted || !this.#zones.has(ev.zone)) void this.reload();
+        // Settings changes come on the settings channel; a deleted secondary zone here.
+        if (ev.deleted && this.#zones.has(ev.zone)) void this.reload();
       }),
     );
     await this.reload();
