@@ -16,6 +16,7 @@ import { type ChangeFeed, openStore, type Store } from '../store/index.js';
 import { Accounts } from './accounts.js';
 import { PlaneContext } from './context.js';
 import { DeletedZones } from './deleted.js';
+import { DnsUpdates } from './dns-updates.js';
 import { ChangeEvents } from './events.js';
 import { History } from './history.js';
 import { Retention } from './retention.js';
@@ -44,6 +45,7 @@ export class StoreControlPlane implements ControlPlane {
   readonly #serving: Serving;
   readonly #shields: ZoneShields;
   readonly #tsig: TsigKeys;
+  readonly #updates: DnsUpdates;
 
   private constructor(store: Store, opts: ControlPlaneOptions) {
     this.#events = new ChangeEvents(store);
@@ -57,6 +59,7 @@ export class StoreControlPlane implements ControlPlane {
     this.#serving = new Serving(this.#ctx);
     this.#shields = new ZoneShields(this.#ctx, opts.shield);
     this.#tsig = new TsigKeys(this.#ctx);
+    this.#updates = new DnsUpdates(this.#ctx, this.#zones);
   }
 
   /** Opens the store (migrating it) and, with PostgreSQL, starts listening for changes. */
@@ -201,6 +204,18 @@ export class StoreControlPlane implements ControlPlane {
   }
   transferZones() {
     return this.#tsig.transferZones();
+  }
+
+  // ---- dynamic update (RFC 2136) ----
+
+  getZoneUpdatePolicy(...a: Args<'getZoneUpdatePolicy'>) {
+    return this.#updates.getZoneUpdatePolicy(...a);
+  }
+  setZoneUpdatePolicy(...a: Args<'setZoneUpdatePolicy'>) {
+    return this.#updates.setZoneUpdatePolicy(...a);
+  }
+  dnsUpdate(...a: Args<'dnsUpdate'>) {
+    return this.#updates.dnsUpdate(...a);
   }
 
   // ---- versions and audit ----

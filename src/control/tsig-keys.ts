@@ -16,6 +16,7 @@ import { isTransferPrefix } from '../xfr/acl.js';
 import { generateTsigSecret, makeTsigKey, TsigKeyError, tsigAlgorithmOf } from '../xfr/tsig.js';
 import { requireAccountWide, requireWrite } from './access.js';
 import type { PlaneContext } from './context.js';
+import { followUpdateKey } from './dns-updates.js';
 import { quoted } from './records.js';
 import { ControlError, type Principal } from './types.js';
 
@@ -234,7 +235,13 @@ export class TsigKeys {
           'name',
         );
       await repo.updateTsigKey(row.id, { name, algorithm, secret, updated_at: now() });
-      const zones = name !== row.name ? await followKey(repo, account, row.name, name) : [];
+      const zones =
+        name !== row.name
+          ? [
+              ...(await followKey(repo, account, row.name, name)),
+              ...(await followUpdateKey(repo, account, row.name, name)),
+            ]
+          : [];
       await this.#ctx.audit(repo, p, 'tsigkey.update', name, account, {
         ...(name !== row.name ? { renamedFrom: row.name } : {}),
         algorithm,
@@ -257,7 +264,10 @@ export class TsigKeys {
       const row = await repo.getTsigKey(account, folded);
       if (!row) throw keyNotFound(name);
       await repo.deleteTsigKey(row.id);
-      const zones = await followKey(repo, account, row.name, undefined);
+      const zones = [
+        ...(await followKey(repo, account, row.name, undefined)),
+        ...(await followUpdateKey(repo, account, row.name, undefined)),
+      ];
       await this.#ctx.audit(
         repo,
         p,

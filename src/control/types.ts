@@ -6,6 +6,8 @@
  * zone names are case-folded; types are mnemonics (`A`, `TYPE65534`).
  * @module
  */
+
+import type { DnsUpdateRequest, DnsUpdateResult, ZoneUpdatePolicy } from './dns-updates.js';
 import type { ServedTransferZone, TsigKeyInfo, ZoneTransferInfo } from './tsig-keys.js';
 
 /** What a token may do. */
@@ -190,6 +192,8 @@ export interface ZoneChangeResult extends ZoneInfo {
   addedRecords?: string[];
   /** Findings that do not refuse the change (an in-zone NS target without an address). */
   warnings?: string[];
+  /** A DNS UPDATE that was not applied: its RCODE (RFC 2136 §2.2) and why (not in API answers). */
+  dnsUpdate?: { rcode: number; reason: string };
 }
 
 /** A zone version (every change is one, issue 3 §2). */
@@ -531,6 +535,16 @@ export interface ControlPlane {
   setZoneTransfer(p: Principal, zone: string, input: Partial<ZoneTransferInfo>): Promise<ZoneTransferInfo>;
   /** Every zone's transfer settings with its account's keys, secrets included (DNS workers only). */
   transferZones(): Promise<ServedTransferZone[]>;
+
+  /** Who may change a zone with DNS UPDATE (PowerDNS metadata TSIG-ALLOW-DNSUPDATE, ALLOW-DNSUPDATE-FROM). */
+  getZoneUpdatePolicy(p: Principal, zone: string): Promise<ZoneUpdatePolicy>;
+  setZoneUpdatePolicy(
+    p: Principal,
+    zone: string,
+    input: Partial<ZoneUpdatePolicy>,
+  ): Promise<ZoneUpdatePolicy>;
+  /** An UPDATE relayed by a DNS worker (TSIG verified there): its RCODE; never throws. */
+  dnsUpdate(req: DnsUpdateRequest): Promise<DnsUpdateResult>;
 
   listVersions(p: Principal, name: string, page?: PageRequest): Promise<Page<ZoneVersion>>;
   getVersion(p: Principal, name: string, version: number): Promise<VersionDiff>;

@@ -473,6 +473,23 @@ export const migrations: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 13,
+    name: 'dns-update',
+    async up(db) {
+      // Who may change a zone with DNS UPDATE (RFC 2136; docs/TRANSFERS.md "Dynamic update"):
+      // PowerDNS's metadata TSIG-ALLOW-DNSUPDATE (names of keys of the zone's account) and
+      // ALLOW-DNSUPDATE-FROM (prefixes); no row: updates refused. The row goes with its zone.
+      // (Migrations 11 and 12 are the secondary role's and IXFR's.)
+      await db.schema
+        .createTable('zone_update')
+        .addColumn('zone_id', 'text', (c) => c.primaryKey().references('zones.id').onDelete('cascade'))
+        .addColumn('tsig_keys', 'text', (c) => c.notNull())
+        .addColumn('allow_from', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 ];
 
 /**

@@ -19,6 +19,7 @@ import type {
   ZoneShieldTable,
   ZonesTable,
   ZoneTransferTable,
+  ZoneUpdateTable,
   ZoneVersionsTable,
 } from './schema.js';
 
@@ -337,6 +338,44 @@ export class Repo {
         'zone_transfer.allow_from as allow_from',
       ])
       .orderBy('zones.name')
+      .execute();
+  }
+
+  async getZoneUpdate(zoneId: string): Promise<Selectable<ZoneUpdateTable> | undefined> {
+    return this.db.selectFrom('zone_update').selectAll().where('zone_id', '=', zoneId).executeTakeFirst();
+  }
+
+  /** Sets (inserts or replaces) who may change a zone with DNS UPDATE. */
+  async putZoneUpdate(row: Insertable<ZoneUpdateTable>): Promise<void> {
+    await this.db
+      .insertInto('zone_update')
+      .values(row)
+      .onConflict((oc) =>
+        oc
+          .column('zone_id')
+          .doUpdateSet({ tsig_keys: row.tsig_keys, allow_from: row.allow_from, updated_at: row.updated_at }),
+      )
+      .execute();
+  }
+
+  async deleteZoneUpdate(zoneId: string): Promise<void> {
+    await this.db.deleteFrom('zone_update').where('zone_id', '=', zoneId).execute();
+  }
+
+  /** The DNS UPDATE settings of one account's zones (a key's rename or deletion follows into them). */
+  async zoneUpdatesOfAccount(
+    accountId: string,
+  ): Promise<Array<{ zone_id: string; name: string; tsig_keys: string; allow_from: string }>> {
+    return this.db
+      .selectFrom('zone_update')
+      .innerJoin('zones', 'zones.id', 'zone_update.zone_id')
+      .where('zones.account_id', '=', accountId)
+      .select([
+        'zone_update.zone_id as zone_id',
+        'zones.name as name',
+        'zone_update.tsig_keys as tsig_keys',
+        'zone_update.allow_from as allow_from',
+      ])
       .execute();
   }
 

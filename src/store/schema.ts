@@ -219,6 +219,19 @@ export interface ZoneTransferTable {
   updated_at: string;
 }
 
+/**
+ * zone_update: who may change a zone with DNS UPDATE (migration 13): PowerDNS's metadata
+ * `TSIG-ALLOW-DNSUPDATE` (names of keys of the zone's account) and `ALLOW-DNSUPDATE-FROM`.
+ */
+export interface ZoneUpdateTable {
+  zone_id: string;
+  /** JSON array of key names (folded, absolute). */
+  tsig_keys: string;
+  /** JSON array of prefixes. */
+  allow_from: string;
+  updated_at: string;
+}
+
 /** The whole database. */
 export interface Database {
   accounts: AccountsTable;
@@ -233,4 +246,5 @@ export interface Database {
   zone_shield: ZoneShieldTable;
   tsig_keys: TsigKeysTable;
   zone_transfer: ZoneTransferTable;
+  zone_update: ZoneUpdateTable;
 }
