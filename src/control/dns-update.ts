@@ -127,7 +127,10 @@ export function applyDnsUpdate(
   for (const s of current.values()) {
     if (enabledRecords(s).length === 0) continue;
     let set = byName.get(s.nameKey);
-    if (set === undefined) byName.set(s.nameKey, (set = new Set()));
+    if (set === undefined) {
+      set = new Set();
+      byName.set(s.nameKey, set);
+    }
     set.add(s.type);
   }
 
@@ -156,7 +159,10 @@ export function applyDnsUpdate(
         return fail(Rcode.FORMERR, `prerequisite ${rr.name}: type ${rr.type} is not a record type`);
       const key = rrsetKey(nameKey, rr.type);
       let w = wanted.get(key);
-      if (w === undefined) wanted.set(key, (w = { nameKey, type: rr.type, ids: new Set() }));
+      if (w === undefined) {
+        w = { nameKey, type: rr.type, ids: new Set() };
+        wanted.set(key, w);
+      }
       w.ids.add(rdataIdentity(rr.type, fromHex(rr.rdata)));
     } else
       return fail(Rcode.FORMERR, `prerequisite ${rr.name}: class ${rr.class} is not the zone's, ANY or NONE`);
