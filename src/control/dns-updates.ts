@@ -193,6 +193,28 @@ export class DnsUpdates {
   }
 
   /**
+   * The TSIG keys an UPDATE of `zone` may be signed with: its account's (undefined: no such
+   * zone). For the DNS side, which verifies the signature before relaying the update.
+   */
+  async zoneAccountKeys(
+    zone: string,
+  ): Promise<{ name: string; algorithm: string; secret: string }[] | undefined> {
+    this.#ctx.checkOpen();
+    let zname: string;
+    try {
+      zname = this.#ctx.zoneName(zone).toString();
+    } catch {
+      return undefined;
+    }
+    return this.#ctx.store.read(async (repo) => {
+      const row = await repo.getZoneByName(zname);
+      if (!row) return undefined;
+      const keys = await repo.tsigKeysOfAccounts([row.account_id]);
+      return keys.map((k) => ({ name: k.name, algorithm: k.algorithm, secret: k.secret }));
+    });
+  }
+
+  /**
    * An UPDATE relayed by a DNS worker: the zone's policy, then the update as a change of the
    * zone on behalf of its account. Never throws: every outcome is an RCODE.
    */

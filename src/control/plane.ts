@@ -214,6 +214,9 @@ export class StoreControlPlane implements ControlPlane {
   setZoneUpdatePolicy(...a: Args<'setZoneUpdatePolicy'>) {
     return this.#updates.setZoneUpdatePolicy(...a);
   }
+  zoneAccountKeys(...a: Args<'zoneAccountKeys'>) {
+    return this.#updates.zoneAccountKeys(...a);
+  }
   dnsUpdate(...a: Args<'dnsUpdate'>) {
     return this.#updates.dnsUpdate(...a);
   }

@@ -206,7 +206,7 @@ export interface ZoneVersion {
   remote: string | null;
   comment: string | null;
   /** What made the version (additive field). */
-  kind?: 'create' | 'change' | 'import' | 'rollback' | 'restore';
+  kind?: 'create' | 'change' | 'import' | 'rollback' | 'restore' | 'update';
   /** Counts of records added and removed by this version. */
   added: number;
   removed: number;
@@ -543,7 +543,9 @@ export interface ControlPlane {
     zone: string,
     input: Partial<ZoneUpdatePolicy>,
   ): Promise<ZoneUpdatePolicy>;
-  /** An UPDATE relayed by a DNS worker (TSIG verified there): its RCODE; never throws. */
+  /** The TSIG keys of a zone's account (undefined: no such zone), for verifying an UPDATE's signature. */
+  zoneAccountKeys(zone: string): Promise<{ name: string; algorithm: string; secret: string }[] | undefined>;
+  /** An UPDATE whose TSIG was verified against zoneAccountKeys: its RCODE; never throws. */
   dnsUpdate(req: DnsUpdateRequest): Promise<DnsUpdateResult>;
 
   listVersions(p: Principal, name: string, page?: PageRequest): Promise<Page<ZoneVersion>>;

@@ -310,7 +310,7 @@ function peekQuery(q: Uint8Array): { opcode: number; qtype: number; maybeSigned:
 }
 
 /** The query without its TSIG RR (ARCOUNT − 1), for the Responder. */
-function stripTsig(query: Uint8Array, tsig: TsigRecord): Uint8Array {
+export function stripTsig(query: Uint8Array, tsig: TsigRecord): Uint8Array {
   const out = Uint8Array.from(query.subarray(0, tsig.offset));
   const ar = ((out[10] << 8) | out[11]) - 1;
   out[10] = ar >> 8;

@@ -9,6 +9,7 @@
  * @module
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZoneUpdatePolicy } from '../../control/dns-updates.js';
 import { formatShieldSpec, parseShieldSpec } from '../../control/shield-spec.js';
 import type { ZoneTransferInfo } from '../../control/tsig-keys.js';
 import {
@@ -54,6 +55,13 @@ import {
 import { registerTsigKeyRoutes } from './tsigkeys.js';
 
 /** Metadata kinds PowerDNS 4.7 does not let the API set (`isValidMetadataKind`'s protected list). */
+/** Who may change a zone with DNS UPDATE (RFC 2136): PowerDNS's metadata kinds (src/control/dns-updates.ts). */
+const UPDATE_KINDS = new Set(['ALLOW-DNSUPDATE-FROM', 'TSIG-ALLOW-DNSUPDATE']);
+
+function updateValues(kind: string, u: ZoneUpdatePolicy): string[] {
+  return kind === 'ALLOW-DNSUPDATE-FROM' ? u.allowDnsupdateFrom : u.tsigAllowDnsupdate.map(noDot);
+}
+
 const PROTECTED_KINDS = new Set([
   'API-RECTIFY',
   'AXFR-MASTER-TSIG',
@@ -511,6 +519,15 @@ export function registerPdnsRoutes(
           metadata: transfer.masterTsigKeyIds.map(noDot),
           type: 'Metadata',
         });
+      const update = await control.getZoneUpdatePolicy(p, zone.name);
+      if (update.allowDnsupdateFrom.length > 0)
+        out.push({ kind: 'ALLOW-DNSUPDATE-FROM', metadata: update.allowDnsupdateFrom, type: 'Metadata' });
+      if (update.tsigAllowDnsupdate.length > 0)
+        out.push({
+          kind: 'TSIG-ALLOW-DNSUPDATE',
+          metadata: update.tsigAllowDnsupdate.map(noDot),
+          type: 'Metadata',
+        });
       return out;
     },
   );
@@ -551,6 +568,10 @@ export function registerPdnsRoutes(
           type: 'Metadata',
         };
       }
+      if (UPDATE_KINDS.has(kind)) {
+        const u = await control.getZoneUpdatePolicy(p, zone.name);
+        return { kind, metadata: updateValues(kind, u), type: 'Metadata' };
+      }
       return { kind: request.params.metadata_kind, metadata: [], type: 'Metadata' };
     },
   );
@@ -574,6 +595,17 @@ export function registerPdnsRoutes(
         const values = (request.body as { metadata?: unknown } | undefined)?.metadata;
         const t = await control.setZoneTransfer(p, name, { allowAxfrFrom: values as string[] });
         return { kind, metadata: t.allowAxfrFrom, type: 'Metadata' };
+      }
+      if (UPDATE_KINDS.has(kind)) {
+        const values = (request.body as { metadata?: unknown } | undefined)?.metadata;
+        const u = await control.setZoneUpdatePolicy(
+          p,
+          name,
+          kind === 'ALLOW-DNSUPDATE-FROM'
+            ? { allowDnsupdateFrom: values as string[] }
+            : { tsigAllowDnsupdate: values as string[] },
+        );
+        return { kind, metadata: updateValues(kind, u), type: 'Metadata' };
       }
       if (PROTECTED_KINDS.has(kind)) {
         await control.getZone(p, name);
@@ -627,6 +659,16 @@ export function registerPdnsRoutes(
       const name = zoneNameOf(request);
       if (kindOf(request) === 'ALLOW-AXFR-FROM') {
         await control.setZoneTransfer(p, name, { allowAxfrFrom: [] });
+        return reply.code(204).send();
+      }
+      if (UPDATE_KINDS.has(kindOf(request))) {
+        await control.setZoneUpdatePolicy(
+          p,
+          name,
+          kindOf(request) === 'ALLOW-DNSUPDATE-FROM'
+            ? { allowDnsupdateFrom: [] }
+            : { tsigAllowDnsupdate: [] },
+        );
         return reply.code(204).send();
       }
       if (kindOf(request) !== SHIELD_KIND) {

@@ -119,13 +119,42 @@ export interface WorkerMetricsMessage extends DnsReport {
   incarnation: string;
 }
 
+/**
+ * Worker → primary (`start` only): a DNS UPDATE (RFC 2136) as received, for the control
+ * plane (src/xfr/update.ts); the worker answers the client with the primary's
+ * `switchboard:dns-update-answer` of the same `id`.
+ */
+export interface DnsUpdateRelayMessage {
+  type: 'switchboard:dns-update';
+  id: number;
+  /** The message's octets, base64. */
+  query: string;
+  address: string;
+}
+
+/** Primary → worker: the answer to a relayed UPDATE (base64; null: send none). */
+export interface DnsUpdateAnswerMessage {
+  type: 'switchboard:dns-update-answer';
+  id: number;
+  response: string | null;
+}
+
+export function isDnsUpdateAnswerMessage(msg: unknown): msg is DnsUpdateAnswerMessage {
+  return (
+    typeof msg === 'object' &&
+    msg !== null &&
+    (msg as { type?: unknown }).type === 'switchboard:dns-update-answer'
+  );
+}
+
 /** Anything a `start` worker sends. */
 export type StartWorkerMessage =
   | HelloMessage
   | StartReadyMessage
   | AppliedMessage
   | StartFatalMessage
-  | WorkerMetricsMessage;
+  | WorkerMetricsMessage
+  | DnsUpdateRelayMessage;
 
 const WORKER_TYPES = new Set([
   'switchboard:hello',
@@ -133,6 +162,7 @@ const WORKER_TYPES = new Set([
   'switchboard:applied',
   'switchboard:fatal',
   'switchboard:metrics',
+  'switchboard:dns-update',
 ]);
 
 /** Narrows an IPC message to a `start` worker message. */

@@ -20,6 +20,7 @@ import type { PrimaryMetrics } from '../../telemetry/primary-metrics.js';
 import { countZoneChanges } from '../../telemetry/zone-changes.js';
 import { WorkerPool } from '../../transport/cluster.js';
 import { formatListenAddress, type ListenAddress } from '../../transport/listen-address.js';
+import { rcodeName } from '../../wire/constants.js';
 import { CompilePool } from '../shared/compile-pool.js';
 import { ImageShipper } from '../shared/image-shipper.js';
 import { collectGarbage, formatLoads, PackWriter } from '../shared/images.js';
@@ -255,6 +256,15 @@ export async function runStart(
     log.error(`cannot open the store: ${describeError(err)}`);
     return 1;
   }
+  // DNS UPDATE (RFC 2136) relayed by the workers: checked and applied here (src/xfr/update.ts).
+  const { UpdateHandler } = await import('../../xfr/update.js');
+  const updateHandler = new UpdateHandler(control, {
+    onUpdate: (e) =>
+      log.info(
+        `dns update ${e.zone} from ${e.address}${e.key ? ` key ${e.key}` : ''}: ${rcodeName(e.rcode)}` +
+          `${e.changed ? ` (serial ${e.serial})` : ''}${e.reason ? `: ${e.reason}` : ''}`,
+      ),
+  });
   const storeText = config.database
     ? `PostgreSQL ${redactDatabaseUrl(config.database)}`
     : `SQLite ${join(config.dataDir, 'switchboard.db')}`;
@@ -495,6 +505,21 @@ export async function runStart(
         case 'switchboard:metrics':
           metrics.dns.update(slot, msg.incarnation, msg);
           break;
+        case 'switchboard:dns-update': {
+          const answer = (response: Uint8Array | null) =>
+            pool?.send(slot, {
+              type: 'switchboard:dns-update-answer',
+              id: msg.id,
+              response: response === null ? null : Buffer.from(response).toString('base64'),
+            });
+          updateHandler
+            .handle(new Uint8Array(Buffer.from(msg.query, 'base64')), msg.address)
+            .then(answer, (err) => {
+              log.error(`dns update from ${msg.address} failed: ${describeError(err)}`);
+              answer(null);
+            });
+          break;
+        }
         case 'switchboard:fatal':
           log.error(`DNS worker ${slot} cannot serve: ${msg.message}`);
           // Before the platform is up a failure is a configuration problem (an address that
@@ -510,6 +535,7 @@ export async function runStart(
       env: {
         [START_CONFIG_ENV]: encodeDnsWorkerConfig({
           ...config.dns,
+          updates: true,
           udpIo: udpIo.io,
           ...(images ? { packDir: images.packDir } : {}),
         }),

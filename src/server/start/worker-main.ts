@@ -32,8 +32,10 @@ import {
 } from '../shared/shield.js';
 import { decodeSnapshotChunks, SNAPSHOT_FILE_NAME, SnapshotFileError } from '../shared/snapshot-file.js';
 import { applyTransferZones, isTransferZonesMessage, startTransfers } from '../shared/transfers.js';
+import { UpdateRelay } from '../shared/update-relay.js';
 import { setupWorkerProcess } from '../shared/worker-process.js';
 import {
+  isDnsUpdateAnswerMessage,
   isZonesMessage,
   METRICS_INTERVAL_MS,
   type StartWorkerMessage,
@@ -96,6 +98,8 @@ const counters = new DnsCounters();
 // Zone transfers and TSIG-signed queries (docs/TRANSFERS.md) before the Responder; each zone's
 // transfer settings come from the primary (`switchboard:transfer-zones`).
 const transfers = startTransfers(config.transfers, () => responder.catalog, log, config.ednsSize);
+// `start`: DNS UPDATEs go to the primary's control plane (docs/TRANSFERS.md "Dynamic update").
+const updates = config.updates === true ? new UpdateRelay(send) : undefined;
 // The counting wrapper reads the RCODE and TC bit from the response header: no decoding.
 const handler: QueryHandler = counters.wrapHandler<TransportContext>(
   // --shield with --io node: the shield in front of the UDP queries (docs/SHIELD.md).
@@ -104,6 +108,10 @@ const handler: QueryHandler = counters.wrapHandler<TransportContext>(
     transfers.service.wrap((query, ctx) => {
       // A query over TCP proves its source address (the shield's `tcp` tier).
       if (ctx.transport === 'tcp') shieldSawTcp(ctx.address);
+      if (updates !== undefined) {
+        const r = updates.handle(query, ctx);
+        if (r !== undefined) return r;
+      }
       return responder.respond(query, ctx);
     }),
     () => responder.catalog,
@@ -250,5 +258,6 @@ process.on('message', (msg: unknown) => {
   else if (isCookieSecretsMessage(msg)) applyCookieSecrets(msg);
   else if (isShieldZonesMessage(msg)) applyShieldZones(msg);
   else if (isTransferZonesMessage(msg)) applyTransferZones(transfers.acl, msg, log);
+  else if (isDnsUpdateAnswerMessage(msg)) updates?.answer(msg);
 });
 send({ type: 'switchboard:hello' });
