@@ -16,6 +16,7 @@ import { rdataToText } from '../../src/wire/rdata.js';
 import { buildQuery, queryUdp } from '../helpers/dns-client.js';
 import { skipUnlessCommands } from '../helpers/peers.js';
 import { callApi, type Platform, removeDataDir, startPlatform } from '../helpers/platform.js';
+import { postgresSkipReason, startPostgres } from '../helpers/postgres.js';
 
 const skip = skipUnlessCommands('nsupdate', 'knsupdate');
 const ADMIN = 'sb_e2e_dns_update_admin_key_0123456789';
@@ -277,3 +278,66 @@ for (const io of paths)
       assert.match(p.stdout() + p.stderr(), /dns update dyn-a\.test\. from 127\.0\.0\.1: REFUSED/);
     });
   });
+
+describe('start on PostgreSQL: an UPDATE through one replica is served by the other', {
+  skip: skip || postgresSkipReason(),
+}, () => {
+  test('nsupdate to replica B, answered by replica A', async (t) => {
+    const db = await startPostgres();
+    t.after(() => db.stop());
+    const a = await startPlatform({ database: db.url, workers: 1, apiKey: ADMIN });
+    t.after(async () => {
+      await a.stop();
+      removeDataDir(a.dataDir);
+    });
+    const b = await startPlatform({ database: db.url, workers: 1, apiKey: ADMIN });
+    t.after(async () => {
+      await b.stop();
+      removeDataDir(b.dataDir);
+    });
+    const key = await callApi(a.api, ADMIN, 'POST', '/api/v1/accounts', { name: 'pg-tenant' });
+    const tok = await callApi(a.api, ADMIN, 'POST', '/api/v1/tokens', {
+      name: 'pg',
+      accountId: key.body.id,
+      scope: { access: 'write' },
+    });
+    const tenant = tok.body.secret as string;
+    const k = await callApi(a.api, tenant, 'POST', `${PDNS}/tsigkeys`, {
+      name: 'pgkey',
+      algorithm: 'hmac-sha512',
+    });
+    assert.equal(k.status, 201);
+    const z = await callApi(a.api, tenant, 'POST', `${PDNS}/zones`, {
+      name: 'pg-dyn.test.',
+      kind: 'Master',
+      nameservers: ['ns1.pg-dyn.test.'],
+      rrsets: [
+        {
+          name: 'ns1.pg-dyn.test.',
+          type: 'A',
+          ttl: 300,
+          records: [{ content: '192.0.2.53', disabled: false }],
+        },
+      ],
+    });
+    assert.equal(z.status, 201, JSON.stringify(z.body));
+    const put = await callApi(
+      a.api,
+      tenant,
+      'PUT',
+      `${PDNS}/zones/pg-dyn.test./metadata/TSIG-ALLOW-DNSUPDATE`,
+      {
+        metadata: ['pgkey'],
+      },
+    );
+    assert.equal(put.status, 200);
+    await waitFor(b.dnsPort, 'ns1.pg-dyn.test.', 1, '0 192.0.2.53');
+    const r = await client(
+      'nsupdate',
+      ['-y', `hmac-sha512:pgkey:${k.body.key}`],
+      `server 127.0.0.1 ${b.dnsPort}\nupdate add pg.pg-dyn.test. 60 AAAA 2001:db8::7\nsend\n`,
+    );
+    assert.equal(r.code, 0, r.out);
+    await waitFor(a.dnsPort, 'pg.pg-dyn.test.', 28, '0 2001:db8::7');
+  });
+});
