@@ -23,7 +23,13 @@ import { UpdateHandler } from './update.js';
 const ZONE = Name.parse('upd.test.');
 const A = (text: string) => Uint8Array.from(text.split('.').map(Number));
 
-function update(id: number, prereqs: RR[], updates: RR[], zone = ZONE, ztype: number = RRType.SOA): Uint8Array {
+function update(
+  id: number,
+  prereqs: RR[],
+  updates: RR[],
+  zone = ZONE,
+  ztype: number = RRType.SOA,
+): Uint8Array {
   return encodeMessage({
     id,
     flags: Opcode.UPDATE << 11,
