@@ -12,13 +12,12 @@
  * @module
  */
 import { addressOctets as addressOctetsOf, PrefixSet, parsePrefix } from '../shield/prefix-set.js';
-import type { Repo } from '../store/index.js';
 import { Rcode } from '../wire/constants.js';
 import { requireWrite } from './access.js';
 import type { PlaneContext } from './context.js';
 import type { UpdateRR } from './dns-update.js';
 import { quoted } from './records.js';
-import { tsigKeyName } from './tsig-keys.js';
+import { parseList, tsigKeyName } from './tsig-keys.js';
 import { ControlError, type Principal } from './types.js';
 import type { Zones } from './zones.js';
 
@@ -62,15 +61,6 @@ function invalid(message: string, field: string): ControlError {
   return new ControlError('CTL_ERR_VALIDATION', message, field);
 }
 
-function parseList(text: string): string[] {
-  try {
-    const v = JSON.parse(text) as unknown;
-    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-  } catch {
-    return [];
-  }
-}
-
 function policyOf(row: { tsig_keys: string; allow_from: string } | undefined): ZoneUpdatePolicy {
   return row
     ? { tsigAllowDnsupdate: parseList(row.tsig_keys), allowDnsupdateFrom: parseList(row.allow_from) }
@@ -92,34 +82,6 @@ export function checkAllowDnsupdateFrom(values: unknown, field = 'metadata'): st
     out.push(v.trim());
   });
   return [...new Set(out)];
-}
-
-/**
- * A key renamed (`to`) or deleted (`to` undefined) follows into the zones of its account that
- * allow it to update (same transaction as the key's change). Returns the zones changed.
- */
-export async function followUpdateKey(
-  repo: Repo,
-  account: string,
-  from: string,
-  to: string | undefined,
-): Promise<string[]> {
-  const changed: string[] = [];
-  for (const row of await repo.zoneUpdatesOfAccount(account)) {
-    const keys = parseList(row.tsig_keys);
-    if (!keys.includes(from)) continue;
-    const next = [...new Set(keys.flatMap((k) => (k !== from ? [k] : to === undefined ? [] : [to])))];
-    if (next.length === 0 && parseList(row.allow_from).length === 0) await repo.deleteZoneUpdate(row.zone_id);
-    else
-      await repo.putZoneUpdate({
-        zone_id: row.zone_id,
-        tsig_keys: JSON.stringify(next),
-        allow_from: row.allow_from,
-        updated_at: new Date().toISOString(),
-      });
-    changed.push(row.name);
-  }
-  return changed;
 }
 
 export class DnsUpdates {

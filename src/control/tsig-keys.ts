@@ -16,7 +16,6 @@ import { isTransferPrefix } from '../xfr/acl.js';
 import { generateTsigSecret, makeTsigKey, TsigKeyError, tsigAlgorithmOf } from '../xfr/tsig.js';
 import { requireAccountWide, requireWrite } from './access.js';
 import type { PlaneContext } from './context.js';
-import { followUpdateKey } from './dns-updates.js';
 import { quoted } from './records.js';
 import { ControlError, type Principal } from './types.js';
 
@@ -49,26 +48,35 @@ export interface ServedTransferZone {
 export const MAX_TSIG_KEYS = 100;
 export const MAX_TRANSFER_VALUES = 100;
 
+/** One zone's row of keys and prefixes (transfer or update settings), as followKeyIn reads it. */
+export interface KeyListRow {
+  zone_id: string;
+  name: string;
+  tsig_keys: string;
+  allow_from: string;
+}
+
 /**
- * A key renamed (`to`) or deleted (`to` undefined) in one transaction with the zones of its
- * account that name it in `master_tsig_key_ids`: they follow the rename, or lose the key (a
- * zone left with no key and no address loses its row). Returns the zones changed.
+ * A key renamed (`to`) or deleted (`to` undefined) follows into `rows` (zone settings that name
+ * keys: transfer's `master_tsig_key_ids`, update's `TSIG-ALLOW-DNSUPDATE`): each row naming it
+ * is rewritten through `put`, or removed through `remove` when left with no key and no prefix.
+ * Returns the zones changed.
  */
-async function followKey(
-  repo: Repo,
-  account: string,
+export async function followKeyIn(
+  rows: readonly KeyListRow[],
   from: string,
   to: string | undefined,
+  put: (row: { zone_id: string; tsig_keys: string; allow_from: string; updated_at: string }) => Promise<void>,
+  remove: (zoneId: string) => Promise<void>,
 ): Promise<string[]> {
   const changed: string[] = [];
-  for (const row of await repo.zoneTransfersOfAccount(account)) {
-    const keys = JSON.parse(row.tsig_keys) as string[];
+  for (const row of rows) {
+    const keys = parseList(row.tsig_keys);
     if (!keys.includes(from)) continue;
     const next = [...new Set(keys.flatMap((k) => (k !== from ? [k] : to === undefined ? [] : [to])))];
-    const allow = JSON.parse(row.allow_from) as string[];
-    if (next.length === 0 && allow.length === 0) await repo.deleteZoneTransfer(row.zone_id);
+    if (next.length === 0 && parseList(row.allow_from).length === 0) await remove(row.zone_id);
     else
-      await repo.putZoneTransfer({
+      await put({
         zone_id: row.zone_id,
         tsig_keys: JSON.stringify(next),
         allow_from: row.allow_from,
@@ -77,6 +85,34 @@ async function followKey(
     changed.push(row.name);
   }
   return changed;
+}
+
+/**
+ * A key renamed or deleted in one transaction with the zones of its account that name it in
+ * `master_tsig_key_ids` or `TSIG-ALLOW-DNSUPDATE`: they follow the rename, or lose the key.
+ */
+async function followKey(
+  repo: Repo,
+  account: string,
+  from: string,
+  to: string | undefined,
+): Promise<string[]> {
+  return [
+    ...(await followKeyIn(
+      await repo.zoneTransfersOfAccount(account),
+      from,
+      to,
+      (r) => repo.putZoneTransfer(r),
+      (id) => repo.deleteZoneTransfer(id),
+    )),
+    ...(await followKeyIn(
+      await repo.zoneUpdatesOfAccount(account),
+      from,
+      to,
+      (r) => repo.putZoneUpdate(r),
+      (id) => repo.deleteZoneUpdate(id),
+    )),
+  ];
 }
 
 function invalid(message: string, field: string): ControlError {
@@ -235,13 +271,7 @@ export class TsigKeys {
           'name',
         );
       await repo.updateTsigKey(row.id, { name, algorithm, secret, updated_at: now() });
-      const zones =
-        name !== row.name
-          ? [
-              ...(await followKey(repo, account, row.name, name)),
-              ...(await followUpdateKey(repo, account, row.name, name)),
-            ]
-          : [];
+      const zones = name !== row.name ? await followKey(repo, account, row.name, name) : [];
       await this.#ctx.audit(repo, p, 'tsigkey.update', name, account, {
         ...(name !== row.name ? { renamedFrom: row.name } : {}),
         algorithm,
@@ -264,10 +294,7 @@ export class TsigKeys {
       const row = await repo.getTsigKey(account, folded);
       if (!row) throw keyNotFound(name);
       await repo.deleteTsigKey(row.id);
-      const zones = [
-        ...(await followKey(repo, account, row.name, undefined)),
-        ...(await followUpdateKey(repo, account, row.name, undefined)),
-      ];
+      const zones = await followKey(repo, account, row.name, undefined);
       await this.#ctx.audit(
         repo,
         p,
@@ -387,7 +414,8 @@ async function servedTransferZones(repo: Repo): Promise<ServedTransferZone[]> {
   });
 }
 
-function parseList(text: string): string[] {
+/** A JSON list of strings as stored (anything else: empty). */
+export function parseList(text: string): string[] {
   try {
     const v = JSON.parse(text) as unknown;
     return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];

@@ -163,4 +163,14 @@ describe('UpdateHandler over a real control plane', () => {
     // Unsigned mutations are refused by the policy: nothing was added by them.
     assert.doesNotMatch(await cp.exportZone(tenant, 'upd.test.'), /c\.upd\.test\./);
   });
+
+  test('a key renamed or deleted follows into TSIG-ALLOW-DNSUPDATE', async () => {
+    await cp.updateTsigKey(tenant, 'upd', { name: 'upd2' });
+    assert.deepEqual((await cp.getZoneUpdatePolicy(tenant, 'upd.test.')).tsigAllowDnsupdate, ['upd2.']);
+    await cp.deleteTsigKey(tenant, 'upd2');
+    assert.deepEqual(await cp.getZoneUpdatePolicy(tenant, 'upd.test.'), {
+      tsigAllowDnsupdate: [],
+      allowDnsupdateFrom: [],
+    });
+  });
 });
