@@ -30,6 +30,8 @@ const nativeRoutes: [string, string][] = [
   ['delete', '/api/v1/zones/{zone}/shield'],
   ['get', '/api/v1/zones/{zone}/transfer'],
   ['put', '/api/v1/zones/{zone}/transfer'],
+  ['get', '/api/v1/zones/{zone}/dns-update'],
+  ['put', '/api/v1/zones/{zone}/dns-update'],
   ['get', '/api/v1/tsigkeys'],
   ['post', '/api/v1/tsigkeys'],
   ['get', '/api/v1/tsigkeys/{name}'],

@@ -30,6 +30,7 @@ import {
   UsageError,
   zonePath,
 } from './client-common.js';
+import { registerZoneDnsUpdateCommands } from './dns-update-commands.js';
 import { formatDryRun, formatJson, formatTable, formatTime } from './output.js';
 import { registerZoneTransferCommands } from './tsigkey-commands.js';
 import { registerDeletedZoneCommands } from './zone-deleted-commands.js';
@@ -82,6 +83,7 @@ export function registerZoneCommands(program: Command): void {
   registerDeletedZoneCommands(zone);
   registerZoneShieldCommands(zone);
   registerZoneTransferCommands(zone);
+  registerZoneDnsUpdateCommands(zone);
 
   addCommonOptions(
     zone

@@ -15,7 +15,7 @@ import { decodeMessage } from '../../src/wire/decode.js';
 import { rdataToText } from '../../src/wire/rdata.js';
 import { buildQuery, queryUdp } from '../helpers/dns-client.js';
 import { skipUnlessCommands } from '../helpers/peers.js';
-import { callApi, type Platform, removeDataDir, startPlatform } from '../helpers/platform.js';
+import { callApi, type Platform, removeDataDir, runCli, startPlatform } from '../helpers/platform.js';
 import { postgresSkipReason, startPostgres } from '../helpers/postgres.js';
 
 const skip = skipUnlessCommands('nsupdate', 'knsupdate');
@@ -268,6 +268,34 @@ for (const io of paths)
       await waitFor(p.dnsPort, 'f.dyn-a.test.', 1, '0 192.0.2.13');
       const del = await call(a, 'DELETE', `${PDNS}/zones/dyn-a.test./metadata/ALLOW-DNSUPDATE-FROM`);
       assert.equal(del.status, 204);
+    });
+
+    test('the native API and the CLI (zone dns-update show|set) read and set the same settings', async () => {
+      const cli = (args: string[]) => runCli(args, { SWITCHBOARD_URL: p.api, SWITCHBOARD_API_KEY: a });
+      let r = await cli([
+        'zone',
+        'dns-update',
+        'set',
+        'dyn-a.test.',
+        '--key',
+        'upd',
+        '--allow',
+        '127.0.0.0/8',
+      ]);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /keys\s+upd\./);
+      const got = await call(a, 'GET', '/api/v1/zones/dyn-a.test./dns-update');
+      assert.equal(got.status, 200);
+      assert.deepEqual(got.body, { tsigAllowDnsupdate: ['upd.'], allowDnsupdateFrom: ['127.0.0.0/8'] });
+      const bad = await call(a, 'PUT', '/api/v1/zones/dyn-a.test./dns-update', { allowDnsupdateFrom: ['x'] });
+      assert.equal(bad.status, 422);
+      assert.match(JSON.stringify(bad.body), /metadata\[0\]|allowDnsupdateFrom/);
+      r = await cli(['zone', 'dns-update', 'set', 'dyn-a.test.', '--no-allow']);
+      assert.equal(r.code, 0, r.err);
+      r = await cli(['zone', 'dns-update', 'show', 'dyn-a.test.', '--json']);
+      assert.deepEqual(JSON.parse(r.out), { tsigAllowDnsupdate: ['upd.'], allowDnsupdateFrom: [] });
+      // Tenant B cannot read or set tenant A's.
+      assert.equal((await call(b, 'GET', '/api/v1/zones/dyn-a.test./dns-update')).status, 404);
     });
 
     test('the platform log says what each update did', () => {
