@@ -163,7 +163,12 @@ function defaultServers(baseline: boolean): string[] {
 function scalingServers(): string[] {
   const servers = ['switchboard', 'switchboard-w2'];
   if (switchboardHasIo())
-    servers.push('switchboard-native', 'switchboard-native-w2', 'switchboard-native-c', 'switchboard-native-c-w2');
+    servers.push(
+      'switchboard-native',
+      'switchboard-native-w2',
+      'switchboard-native-c',
+      'switchboard-native-c-w2',
+    );
   servers.push('nsd', 'nsd-2');
   return servers;
 }
@@ -268,7 +273,11 @@ function scalingLines(results: ServerResult[]): string[] {
   const by = new Map(results.map((r) => [r.label, r.median.qpsPerCpu]));
   const pairs: [string, string, boolean][] = [
     ['Switchboard', 'Switchboard --workers 2', true],
-    ['Switchboard native UDP --native-answers off', 'Switchboard native UDP --native-answers off --workers 2', true],
+    [
+      'Switchboard native UDP --native-answers off',
+      'Switchboard native UDP --native-answers off --workers 2',
+      true,
+    ],
     ['Switchboard native UDP --native-answers', 'Switchboard native UDP --native-answers --workers 2', true],
     ['NSD', 'NSD server-count 2', false],
   ];
