@@ -8,10 +8,12 @@
  *
  *   node dist/bench/cold-start-ab.js [--zones 100000] [--pairs 3] [--workers 2] [--dir DIR]
  *     [--a dist/src/cli/main.js] [--b PATH] [--a-env K=V,...] [--b-env K=V,...] [--args '...']
+ *     [--a-node '--flag ...'] [--b-node '--flag ...']
  *
  * `--dir`: the zone folder, written once if it does not hold N zone files (kept, so the files
  * are in the page cache for every run; default /tmp/sb-cold-start-N). `--a`/`--b`: the CLI of
- * each side (default both this build: then tell them apart with `--a-env`/`--b-env`).
+ * each side (default both this build: then tell them apart with `--a-env`/`--b-env`, or with
+ * Node flags for the primary, `--a-node`/`--b-node`, which its workers inherit).
  * @module
  */
 import { existsSync, readdirSync } from 'node:fs';
@@ -82,8 +84,18 @@ async function main(): Promise<void> {
   const dir = resolve(arg('dir', `/tmp/sb-cold-start-${n}`));
   const extra = arg('args', '').split(' ').filter(Boolean);
   const sides = [
-    { label: 'A', bin: resolve(arg('a', 'dist/src/cli/main.js')), env: parseEnv(arg('a-env', '')) },
-    { label: 'B', bin: resolve(arg('b', 'dist/src/cli/main.js')), env: parseEnv(arg('b-env', '')) },
+    {
+      label: 'A',
+      bin: resolve(arg('a', 'dist/src/cli/main.js')),
+      env: parseEnv(arg('a-env', '')),
+      node: arg('a-node', '').split(' ').filter(Boolean),
+    },
+    {
+      label: 'B',
+      bin: resolve(arg('b', 'dist/src/cli/main.js')),
+      env: parseEnv(arg('b-env', '')),
+      node: arg('b-node', '').split(' ').filter(Boolean),
+    },
   ];
   if (!existsSync(dir) || readdirSync(dir).length !== n) {
     console.log(`writing ${n} zones into ${dir}`);
@@ -103,6 +115,7 @@ async function main(): Promise<void> {
       try {
         peer = await startSwitchboard(dir, {
           bin: side.bin,
+          nodeArgs: side.node,
           workers,
           args: extra,
           firstOrigin: last,
@@ -129,7 +142,7 @@ async function main(): Promise<void> {
     const r = runs[k];
     const f = (xs: number[]) => median(xs).toFixed(2);
     console.log(
-      `${side.label} (${side.bin}${Object.keys(side.env).length > 0 ? ` ${JSON.stringify(side.env)}` : ''}): ` +
+      `${side.label} (${[...side.node, side.bin].join(' ')}${Object.keys(side.env).length > 0 ? ` ${JSON.stringify(side.env)}` : ''}): ` +
         `last zone ${f(r.map((x) => x.seconds))} s [${r.map((x) => x.seconds.toFixed(2)).join(', ')}], ` +
         `CPU ${f(r.map((x) => x.cpu))} s [${r.map((x) => x.cpu.toFixed(2)).join(', ')}], ` +
         `primary ${f(r.map((x) => x.primaryCpu))} s, workers ${f(r.flatMap((x) => x.workersCpu))} s each (medians of ${r.length})`,
