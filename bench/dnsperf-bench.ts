@@ -127,6 +127,13 @@ export interface DnsperfBenchOptions {
   clients?: number;
   /** The highest QPS expected of any server, to size random-name files (default 250,000). */
   expectedQps?: number;
+  /**
+   * dnsperf `-Q` on the throughput runs (default none: as fast as the server answers). A rate
+   * every server keeps up with compares CPU per query at the same load, which a machine shared
+   * with other work does not skew (dnsperf starved of its CPU leaves a server half idle, and an
+   * idle server spends more CPU per query than a saturated one).
+   */
+  throughputQps?: number;
   /** Another build of the CLI (a copy of an older dist/) for the `switchboard-baseline` contender. */
   baselineBin?: string;
 }
@@ -202,6 +209,7 @@ function dnsperfArgs(peer: Peer, opts: DnsperfBenchOptions, queryFile: QueryFile
     '100',
     '-t',
     '2',
+    ...(opts.throughputQps !== undefined ? ['-Q', String(opts.throughputQps)] : []),
   ];
 }
 

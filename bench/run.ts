@@ -71,6 +71,8 @@ interface Options {
   /** `--many-zones-servers text,images,nsd,knot`: which servers the zones suite runs (default all). */
   manyZonesServers?: string[];
   scalingClients: number;
+  /** dnsperf -Q on the throughput runs (undefined: unbounded). */
+  throughputQps: number | undefined;
   expectedQps: number;
   baselineBin: string | undefined;
   writeDoc: boolean;
@@ -80,7 +82,7 @@ interface Options {
 const USAGE = `Usage: node dist/bench/run.js [--quick] [--suite ${ALL_SUITES.join(',')}]
   [--duration S] [--rounds N] [--latency-duration S] [--latency-qps N] [--names N]
   [--servers switchboard,switchboard-native,switchboard-native-c,nsd,knot,trivial,...] [--expected-qps N]
-  [--scaling-clients N] [--many-zones N] [--many-zones-servers text,images,nsd,knot]
+  [--scaling-clients N] [--throughput-qps N] [--many-zones N] [--many-zones-servers text,images,nsd,knot]
   [--zone-records N] [--baseline-bin PATH] [--no-doc] [--doc]
 See docs/PERFORMANCE.md "Config".
 `;
@@ -98,6 +100,7 @@ const VALUE_FLAGS = new Set([
   '--many-zones',
   '--many-zones-servers',
   '--scaling-clients',
+  '--throughput-qps',
   '--expected-qps',
   '--baseline-bin',
 ]);
@@ -115,6 +118,12 @@ function parseArgs(argv: string[]): Options {
     process.exit(0);
   }
   const quick = argv.includes('--quick');
+  const positive = (flag: string, v: string): number => {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < 1)
+      throw new Error(`${flag} must be a whole number of at least 1, got '${v}'`);
+    return n;
+  };
   const get = (flag: string, dflt: string): string => {
     const i = argv.indexOf(flag);
     return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
@@ -141,6 +150,9 @@ function parseArgs(argv: string[]): Options {
       ? get('--many-zones-servers', '').split(',')
       : undefined,
     scalingClients: Number(get('--scaling-clients', '16')),
+    throughputQps: argv.includes('--throughput-qps')
+      ? positive('--throughput-qps', get('--throughput-qps', ''))
+      : undefined,
     expectedQps: Number(get('--expected-qps', '250000')),
     baselineBin: argv.includes('--baseline-bin') ? resolve(get('--baseline-bin', '')) : undefined,
     // Quick runs are for trying the harness; only full runs are recorded unless asked.
@@ -423,6 +435,7 @@ async function mixSuite(
     mix,
     clients,
     expectedQps: opts.expectedQps,
+    throughputQps: opts.throughputQps,
     baselineBin: opts.baselineBin,
   });
   const t = dnsperfTable(results);
@@ -436,7 +449,7 @@ async function mixSuite(
   const setup =
     `${MIX_DESCRIPTIONS[mix]} (zone of ${fmt(opts.names)} names${namesNote}); ` +
     `server on CPU 1${scaling ? ' (both workers on that one CPU: CPU per query must not grow with workers)' : ''}, ` +
-    `dnsperf on CPU 0 (-c ${clients} -q 100); ${opts.rounds} round(s) of ${opts.durationS} s; ` +
+    `dnsperf on CPU 0 (-c ${clients} -q 100${opts.throughputQps !== undefined ? ` -Q ${opts.throughputQps}` : ''}); ${opts.rounds} round(s) of ${opts.durationS} s; ` +
     `medians; CPU of the whole server process tree from /proc; ` +
     `latency from a separate ${opts.latencyDurationS} s run at ${opts.latencyQps} qps (dnsperf -v)`;
   const repeats = results.flatMap((r) =>
