@@ -128,10 +128,10 @@ export interface DnsperfBenchOptions {
   /** The highest QPS expected of any server, to size random-name files (default 250,000). */
   expectedQps?: number;
   /**
-   * dnsperf `-Q` on the throughput runs (default none: as fast as the server answers). A rate
-   * every server keeps up with compares CPU per query at the same load, which a machine shared
-   * with other work does not skew (dnsperf starved of its CPU leaves a server half idle, and an
-   * idle server spends more CPU per query than a saturated one).
+   * dnsperf `-Q` on the throughput runs (default none: as fast as the server answers): a rate
+   * every server keeps up with compares CPU per query at the same offered load. (CPU per query
+   * still depends on how many queries a wake-up drains, so on a loaded machine on how long the
+   * server waits for its CPU.)
    */
   throughputQps?: number;
   /** Another build of the CLI (a copy of an older dist/) for the `switchboard-baseline` contender. */
