@@ -281,8 +281,9 @@ function ratioLines(results: ServerResult[], mix: Mix): string[] {
 }
 
 /** Worker scaling: queries per CPU-second with 2 workers / with 1, per pair in the results. */
-function scalingLines(results: ServerResult[]): string[] {
+function scalingLines(results: ServerResult[], durationS: number, bounded: boolean): string[] {
   const by = new Map(results.map((r) => [r.label, r.median.qpsPerCpu]));
+  const cpu = new Map(results.map((r) => [r.label, r.median.cpuSeconds]));
   const pairs: [string, string, boolean][] = [
     ['Switchboard', 'Switchboard --workers 2', true],
     [
@@ -299,8 +300,15 @@ function scalingLines(results: ServerResult[]): string[] {
     const b = by.get(two);
     if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b)) continue;
     const r = b / a;
+    // Unbounded runs compare saturated servers: one that got well under its CPU's time (a
+    // machine busy with other work) drained bigger batches per wake-up than the other.
+    const c = cpu.get(one) ?? 0;
+    const starved =
+      !bounded && c < 0.8 * durationS
+        ? ` — ${one} used ${c.toFixed(2)} CPU s of ${durationS} s: not saturated (a loaded machine?), so this ratio is not the workers' cost`
+        : '';
     lines.push(
-      `${two} / ${one} queries per CPU-second: ${r.toFixed(2)}×${target ? verdict(r, TARGETS.workerScaling) : ' (reference)'}`,
+      `${two} / ${one} queries per CPU-second: ${r.toFixed(2)}×${target ? verdict(r, TARGETS.workerScaling) : ' (reference)'}${starved}`,
     );
   }
   return lines;
@@ -439,7 +447,9 @@ async function mixSuite(
     baselineBin: opts.baselineBin,
   });
   const t = dnsperfTable(results);
-  const ratios = scaling ? scalingLines(results) : ratioLines(results, mix);
+  const ratios = scaling
+    ? scalingLines(results, opts.durationS, opts.throughputQps !== undefined)
+    : ratioLines(results, mix);
   const title = scaling ? 'Worker scaling' : MIX_TITLES[mix];
   const fileNames = Math.max(0, ...results.flatMap((r) => r.throughput.map((x) => x.names)));
   const namesNote =
