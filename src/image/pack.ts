@@ -701,6 +701,28 @@ export function discardPackedImage(dir: string, packed: PackedImage): boolean {
 // ---------------------------------------------------------------------------------------------
 // Reader
 
+let trimHeap: (() => boolean) | null | undefined;
+
+/**
+ * Gives the free memory of every malloc arena back to the system (glibc's `malloc_trim(0)`,
+ * the addon's `trimHeap`); false without the addon or when nothing was released. After a big
+ * zone's compile thread has exited, its arena still holds the ~100 MiB of column and scratch
+ * buffers it freed (glibc's raised thresholds keep them): `serve` calls this once then.
+ */
+export function trimNativeHeap(): boolean {
+  if (trimHeap === undefined) {
+    trimHeap = null;
+    if (process.platform === 'linux')
+      try {
+        const addon = createRequire(import.meta.url)(nativeAddonPath()) as { trimHeap?: unknown };
+        if (typeof addon.trimHeap === 'function') trimHeap = addon.trimHeap as () => boolean;
+      } catch {
+        // no addon: nothing to trim with
+      }
+  }
+  return trimHeap?.() === true;
+}
+
 /** The addon function this module uses (native/mmap.c). */
 interface MmapAddon {
   mapFile(path: string): ArrayBuffer;
