@@ -570,6 +570,13 @@ export class PackWriter {
       return;
     }
     for (const name of this.packs.keys()) rmSync(join(this.dir, name), { force: true });
+    // Images compile threads wrote for this writer and it never adopted (a thread that died).
+    try {
+      for (const f of readdirSync(this.dir))
+        if (PACKED_NAME.test(f)) rmSync(join(this.dir, f), { force: true });
+    } catch {
+      // the folder is gone or unreadable: nothing of ours to remove
+    }
     rmSync(join(this.dir, LOCK_NAME), { force: true });
   }
 
