@@ -373,6 +373,8 @@ export interface ServedRRsetChange {
   type: number;
   ttl: number;
   text: string;
+  /** Its served lines at the version the changes start from ('' = none): IXFR's removals. */
+  was?: string;
 }
 
 /** A zone's changes from one version to its current one (`servedChanges`). */

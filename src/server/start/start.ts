@@ -40,6 +40,7 @@ import { findExampleZoneDir, importExampleZones } from './examples.js';
 import { ZoneFeed } from './feed.js';
 import { checkSeededApiKey, metricsAccessOf } from './limits.js';
 import { isStartWorkerMessage, type StartWorkerMessage, type ZonesMessage } from './protocol.js';
+import { PrimaryJournal } from './transfer-journal.js';
 
 /** What `start` needs of the HTTP API: a Fastify instance, not yet listening. */
 export interface ApiServer {
@@ -263,6 +264,10 @@ export async function runStart(
   const synced = new Set<number>();
   const ready = new Set<number>();
   let pool: WorkerPool | undefined;
+  // The IXFR journal: entries go to every live worker (a worker that says hello gets it whole).
+  const journal = new PrimaryJournal((m) => {
+    for (const slot of pool?.liveSlots() ?? []) pool?.send(slot, m);
+  });
   // Big updates reach one worker at a time, so the others keep answering while it parses.
   const broadcaster = new ZoneBroadcaster(
     {
@@ -363,6 +368,8 @@ export async function runStart(
       log,
       // --images on: a change is sent as its diff, and the shipper patches the zone's image.
       patches,
+      // Each diff also becomes an IXFR journal entry, sent to the workers (docs/TRANSFERS.md).
+      onJournal: (name, step) => journal.step(name, step),
       onPublished: (ms) => metrics.observeZonePublish(ms / 1000),
     });
     const zoneCount = feed;
@@ -463,6 +470,7 @@ export async function runStart(
           if (cookies) pool?.send(slot, cookies.current());
           if (shieldZones) pool?.send(slot, shieldZones.current());
           pool?.send(slot, transferZones.current());
+          pool?.send(slot, journal.current());
           // The snapshot and the updates after it share this slot's ordered IPC channel.
           for (const m of images ? images.shipper.snapshot(slot) : zoneFeed.snapshot()) pool?.send(slot, m);
           synced.add(slot);
