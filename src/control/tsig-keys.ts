@@ -199,7 +199,8 @@ export class TsigKeys {
         updated_at: at,
       });
       await this.#ctx.audit(repo, p, 'tsigkey.create', name, account, { algorithm });
-      await this.#ctx.events.notifyShield(repo, name);
+      // A key's change concerns every zone of its account that names it (zone unsaid).
+      await this.#ctx.events.notifySettings(repo, '', ['transfer']);
     });
     this.#changed();
     return { name, algorithm, key: secret };
@@ -241,7 +242,8 @@ export class TsigKeys {
         keyChanged: secret !== row.secret,
         ...(zones.length > 0 ? { zones } : {}),
       });
-      await this.#ctx.events.notifyShield(repo, name);
+      // A key's change concerns every zone of its account that names it (zone unsaid).
+      await this.#ctx.events.notifySettings(repo, '', ['transfer']);
       return { name, algorithm, key: secret };
     });
     this.#changed();
@@ -266,7 +268,7 @@ export class TsigKeys {
         account,
         zones.length > 0 ? { zones } : undefined,
       );
-      await this.#ctx.events.notifyShield(repo, row.name);
+      await this.#ctx.events.notifySettings(repo, '', ['transfer']);
     });
     this.#changed();
   }
@@ -329,7 +331,7 @@ export class TsigKeys {
         from: before,
         to: after,
       });
-      await this.#ctx.events.notifyShield(repo, zone.name);
+      await this.#ctx.events.notifySettings(repo, zone.name, ['transfer']);
       return { info: after, changed: true };
     });
     if (out.changed) this.#changed();
@@ -344,12 +346,11 @@ export class TsigKeys {
   }
 
   /**
-   * After a change committed: the settings' listeners (`onShieldChange`, which the feeds of
-   * shield and transfer settings both follow) are told here; other replicas hear it on the
-   * same channel (`notifyShield` in the transaction).
+   * After a change committed: the settings' listeners (`onSettingsChange`, kind `transfer`) are
+   * told here; other replicas hear it on the same channel (`notifySettings` in the transaction).
    */
   #changed(): void {
-    this.#ctx.events.emitShield();
+    this.#ctx.events.emitSettings({ kinds: ['transfer'] });
   }
 }
 

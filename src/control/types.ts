@@ -368,6 +368,19 @@ export interface ServedZone {
  * stored (case kept), type, TTL, and its enabled records as master-file lines in the served
  * text's form (`''`: the RRset is gone, or all its records are disabled).
  */
+/**
+ * What changed in a zone's settings (one channel for all of them, docs/TRANSFERS.md):
+ * `shield` (its shield settings), `transfer` (transfer settings, ALSO-NOTIFY, TSIG keys of its
+ * account), `notify` (a NOTIFY asked for through the API: this replica only).
+ */
+export type ZoneSettingsKind = 'shield' | 'transfer' | 'notify';
+
+export interface ZoneSettingsChange {
+  /** The zone (undefined: any, e.g. after a lost LISTEN connection). */
+  zone?: string;
+  kinds: ZoneSettingsKind[];
+}
+
 export interface ServedRRsetChange {
   owner: string;
   type: number;
@@ -510,6 +523,8 @@ export interface ControlPlane {
   shieldZones(): Promise<ServedShieldZone[]>;
   /** Subscribes to changes of any zone's shield settings (every replica's, with PostgreSQL). */
   onShieldChange(listener: () => void): () => void;
+  /** Zone settings changes: shield, transfer (and TSIG keys), NOTIFY requests. */
+  onSettingsChange(listener: (change: ZoneSettingsChange) => void): () => void;
 
   // ---- TSIG keys and who may transfer a zone (control/tsig-keys.ts; docs/TRANSFERS.md) ----
 

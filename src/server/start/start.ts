@@ -580,8 +580,8 @@ function staggerCharsFrom(env: NodeJS.ProcessEnv): number | undefined {
 
 /**
  * A per-zone settings list of the control plane as a message for the DNS workers: read at
- * start and again after every change of them (any replica's; shield and transfer settings and
- * TSIG keys are announced on the shield settings' channel) or deletion of a zone, one read at a
+ * start and again after every change of its kind (any replica's, on the one zone-settings
+ * channel: `onSettingsChange`, kind `shield` or `transfer`) or deletion of a zone, one read at a
  * time (a change during a read reads again), each new message handed to `broadcast`.
  * `what` names the list in the error line — never its content (the transfer list carries the
  * keys' secrets).
@@ -589,7 +589,7 @@ function staggerCharsFrom(env: NodeJS.ProcessEnv): number | undefined {
 function settingsFeed<M>(
   control: ControlPlane,
   log: { error(m: string): void },
-  what: string,
+  what: 'shield' | 'transfer',
   initial: M,
   readMessage: () => Promise<M>,
   broadcast: (m: M) => void,
@@ -618,7 +618,10 @@ function settingsFeed<M>(
       reading = false;
     }
   };
-  const offSettings = control.onShieldChange(() => void read());
+  // One channel for every zone setting: this list is read again when its kind changed.
+  const offSettings = control.onSettingsChange((c) => {
+    if (c.kinds.includes(what)) void read();
+  });
   const offZones = control.onZoneChange((ev) => {
     if (ev.deleted) void read();
   });
@@ -661,7 +664,7 @@ function transferZonesFeed(
   return settingsFeed<TransferZonesMessage>(
     control,
     log,
-    'transfers',
+    'transfer',
     { type: 'switchboard:transfer-zones', zones: [] },
     async () => ({
       type: 'switchboard:transfer-zones',
