@@ -203,6 +203,10 @@ export class StoreControlPlane implements ControlPlane {
   setZoneTransfer(...a: Args<'setZoneTransfer'>) {
     return this.#tsig.setZoneTransfer(...a);
   }
+
+  notifyZone(...a: Args<'notifyZone'>) {
+    return this.#tsig.notifyZone(...a);
+  }
   transferZones() {
     return this.#tsig.transferZones();
   }

@@ -6,6 +6,7 @@
  * zone names are case-folded; types are mnemonics (`A`, `TYPE65534`).
  * @module
  */
+import type { OutboundPolicy } from '../xfr/outbound.js';
 import type { ServedTransferZone, TsigKeyInfo, ZoneTransferInfo } from './tsig-keys.js';
 
 /** What a token may do. */
@@ -546,6 +547,8 @@ export interface ControlPlane {
   deleteTsigKey(p: Principal, name: string): Promise<void>;
   getZoneTransfer(p: Principal, zone: string): Promise<ZoneTransferInfo>;
   setZoneTransfer(p: Principal, zone: string, input: Partial<ZoneTransferInfo>): Promise<ZoneTransferInfo>;
+  /** Asks this replica to send NOTIFY for the zone now (docs/TRANSFERS.md, "NOTIFY"). */
+  notifyZone(p: Principal, zone: string): Promise<{ zone: string; serial: number }>;
   /** Every zone's transfer settings with its account's keys, secrets included (DNS workers only). */
   transferZones(): Promise<ServedTransferZone[]>;
 
@@ -627,6 +630,11 @@ export interface ControlPlaneOptions {
   zoneWork?: 'thread' | 'inline';
   /** Per-zone shield settings: the platform's caps and what tenants may set (additive). */
   shield?: ShieldPolicy;
+  /**
+   * Where tenants may aim the platform (`ALSO-NOTIFY`; `start --outbound-allow`): default, every
+   * special-purpose range refused (src/xfr/outbound.ts).
+   */
+  outbound?: OutboundPolicy;
   /** How long versions, audit rows and deleted zones are kept (additive). */
   retention?: RetentionOptions;
   /**

@@ -473,6 +473,18 @@ export const migrations: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 11,
+    name: 'also-notify',
+    async up(db) {
+      // NOTIFY targets of a zone beside its secondaries (PowerDNS metadata ALSO-NOTIFY:
+      // ADDR, ADDR:PORT, [V6]:PORT), checked against the outbound policy when written.
+      await db.schema
+        .alterTable('zone_transfer')
+        .addColumn('also_notify', 'text', (c) => c.notNull().defaultTo('[]'))
+        .execute();
+    },
+  },
 ];
 
 /**

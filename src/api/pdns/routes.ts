@@ -457,21 +457,6 @@ export function registerPdnsRoutes(
       ),
   );
 
-  app.put<{ Params: { zone_id: string } }>(
-    `${PDNS_SERVER_URL}/zones/:zone_id/notify`,
-    {
-      config,
-      schema: {
-        tags,
-        summary: 'Queue a NOTIFY (PowerDNS; changes already reach every server)',
-        params: zoneIdParams,
-      },
-    },
-    async (request) => {
-      await control.getZone(principalOf(request), zoneNameOf(request));
-      return { result: 'Notification queued' };
-    },
-  );
 
   app.put<{ Params: { zone_id: string } }>(
     `${PDNS_SERVER_URL}/zones/:zone_id/rectify`,
@@ -479,6 +464,22 @@ export function registerPdnsRoutes(
     async (request) => {
       await control.getZone(principalOf(request), zoneNameOf(request));
       return { result: 'Rectified' };
+    },
+  );
+
+  app.put<{ Params: { zone_id: string } }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id/notify`,
+    {
+      config,
+      schema: {
+        tags,
+        summary: "Send NOTIFY to the zone's ALSO-NOTIFY targets now (PowerDNS)",
+        params: zoneIdParams,
+      },
+    },
+    async (request) => {
+      await control.notifyZone(principalOf(request), zoneNameOf(request));
+      return { result: 'Notification queued' };
     },
   );
 
@@ -505,6 +506,8 @@ export function registerPdnsRoutes(
       const transfer = await control.getZoneTransfer(p, zone.name);
       if (transfer.allowAxfrFrom.length > 0)
         out.push({ kind: 'ALLOW-AXFR-FROM', metadata: transfer.allowAxfrFrom, type: 'Metadata' });
+      if (transfer.alsoNotify.length > 0)
+        out.push({ kind: 'ALSO-NOTIFY', metadata: transfer.alsoNotify, type: 'Metadata' });
       if (transfer.masterTsigKeyIds.length > 0)
         out.push({
           kind: 'TSIG-ALLOW-AXFR',
@@ -543,11 +546,16 @@ export function registerPdnsRoutes(
         const has = Object.keys(shield.settings).length > 0;
         return { kind, metadata: has ? [formatShieldSpec(shield.settings)] : [], type: 'Metadata' };
       }
-      if (kind === 'ALLOW-AXFR-FROM' || kind === 'TSIG-ALLOW-AXFR') {
+      if (kind === 'ALLOW-AXFR-FROM' || kind === 'TSIG-ALLOW-AXFR' || kind === 'ALSO-NOTIFY') {
         const t = await control.getZoneTransfer(p, zone.name);
         return {
           kind,
-          metadata: kind === 'ALLOW-AXFR-FROM' ? t.allowAxfrFrom : t.masterTsigKeyIds.map(noDot),
+          metadata:
+            kind === 'ALLOW-AXFR-FROM'
+              ? t.allowAxfrFrom
+              : kind === 'ALSO-NOTIFY'
+                ? t.alsoNotify
+                : t.masterTsigKeyIds.map(noDot),
           type: 'Metadata',
         };
       }
@@ -574,6 +582,11 @@ export function registerPdnsRoutes(
         const values = (request.body as { metadata?: unknown } | undefined)?.metadata;
         const t = await control.setZoneTransfer(p, name, { allowAxfrFrom: values as string[] });
         return { kind, metadata: t.allowAxfrFrom, type: 'Metadata' };
+      }
+      if (kind === 'ALSO-NOTIFY') {
+        const values = (request.body as { metadata?: unknown } | undefined)?.metadata;
+        const t = await control.setZoneTransfer(p, name, { alsoNotify: values as string[] });
+        return { kind, metadata: t.alsoNotify, type: 'Metadata' };
       }
       if (PROTECTED_KINDS.has(kind)) {
         await control.getZone(p, name);
@@ -627,6 +640,10 @@ export function registerPdnsRoutes(
       const name = zoneNameOf(request);
       if (kindOf(request) === 'ALLOW-AXFR-FROM') {
         await control.setZoneTransfer(p, name, { allowAxfrFrom: [] });
+        return reply.code(204).send();
+      }
+      if (kindOf(request) === 'ALSO-NOTIFY') {
+        await control.setZoneTransfer(p, name, { alsoNotify: [] });
         return reply.code(204).send();
       }
       if (kindOf(request) !== SHIELD_KIND) {

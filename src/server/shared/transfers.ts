@@ -65,6 +65,9 @@ export interface ZoneTransferWire {
   allowKeys: string[];
   allowFrom: string[];
   autoNs: boolean;
+  /** `start`'s primary only (NOTIFY out): ALSO-NOTIFY targets and the zone's account. */
+  alsoNotify?: string[];
+  account?: string;
 }
 
 /** The message carrying every zone's transfer settings (the whole set each time). */

@@ -20,6 +20,7 @@ import type { PrimaryMetrics } from '../../telemetry/primary-metrics.js';
 import { countZoneChanges } from '../../telemetry/zone-changes.js';
 import { WorkerPool } from '../../transport/cluster.js';
 import { formatListenAddress, type ListenAddress } from '../../transport/listen-address.js';
+import { NotifySender } from '../../xfr/notify.js';
 import { CompilePool } from '../shared/compile-pool.js';
 import { ImageShipper } from '../shared/image-shipper.js';
 import { collectGarbage, formatLoads, PackWriter } from '../shared/images.js';
@@ -39,6 +40,7 @@ import {
 import { findExampleZoneDir, importExampleZones } from './examples.js';
 import { ZoneFeed } from './feed.js';
 import { checkSeededApiKey, metricsAccessOf } from './limits.js';
+import { NotifyOut } from './notify-out.js';
 import { isStartWorkerMessage, type StartWorkerMessage, type ZonesMessage } from './protocol.js';
 import { PrimaryJournal } from './transfer-journal.js';
 
@@ -239,6 +241,7 @@ export async function runStart(
       ...(config.limits ? { retention: config.limits.retention } : {}),
       ...(config.nameservers ? { defaults: { nameservers: config.nameservers } } : {}),
       ...(config.shieldPolicy ? { shield: config.shieldPolicy } : {}),
+      outbound: config.outbound,
       // servedText stays on with the image patches: a change its diff cannot carry (an import,
       // a restore, too many RRsets) is then read whole from the text the zone-work thread
       // rendered with the change, not rendered on this loop (which held every tenant's API calls
@@ -268,11 +271,24 @@ export async function runStart(
   const journal = new PrimaryJournal((m) => {
     for (const slot of pool?.liveSlots() ?? []) pool?.send(slot, m);
   });
+  // NOTIFY out (docs/TRANSFERS.md): to each zone's ALSO-NOTIFY targets once the workers serve
+  // its new version; the targets come from the transfer settings' feed (set below).
+  const notifySender = new NotifySender({
+    policy: config.outbound,
+    onDone: (e) => {
+      if (e.outcome !== 'acked')
+        log.warn(`NOTIFY ${e.zone} serial ${e.serial} to ${e.target}: ${e.outcome} (${e.reason ?? ''})`);
+    },
+  });
+  let notifySettings: () => TransferZonesMessage = () => ({ type: 'switchboard:transfer-zones', zones: [] });
+  const notifyOut = new NotifyOut(notifySender, () => notifySettings());
+  metrics.notifyStats = () => notifySender.stats;
   // Big updates reach one worker at a time, so the others keep answering while it parses.
   const broadcaster = new ZoneBroadcaster(
     {
       slots: () => synced,
       send: (slot, msg) => {
+        notifyOut.sent(slot, msg);
         if (pool?.send(slot, msg)) return true;
         synced.delete(slot);
         return false;
@@ -447,6 +463,13 @@ export async function runStart(
     const transferZones = transferZonesFeed(control, log, (m) => {
       for (const slot of pool?.liveSlots() ?? []) pool?.send(slot, m);
     });
+    notifySettings = () => transferZones.current();
+    // `PUT …/notify` through this replica's API: NOTIFY now, at the serial the workers were sent.
+    const offNotify = control.onSettingsChange((c) => {
+      if (!c.kinds.includes('notify') || c.zone === undefined) return;
+      const held = zoneFeed.get(c.zone);
+      if (held) notifyOut.request(c.zone, held.serial);
+    });
     const stop = async (code: number) => {
       if (stopping) return;
       stopping = true;
@@ -454,6 +477,9 @@ export async function runStart(
       cookies?.close();
       shieldZones?.close();
       transferZones.close();
+      offNotify();
+      notifyOut.close();
+      notifySender.close();
       zoneFeed.close();
       await images?.shipper.shipped();
       await apiServer.close().catch((err) => log.error(`closing the API: ${describeError(err)}`));
@@ -498,6 +524,7 @@ export async function runStart(
         case 'switchboard:applied':
           for (const e of msg.errors) log.error(`DNS worker ${slot}: ${e}`);
           broadcaster.applied(slot, msg.seq);
+          notifyOut.applied(slot, msg.seq);
           images?.shipper.acked(slot, msg.seq);
           break;
         case 'switchboard:metrics':
@@ -528,6 +555,7 @@ export async function runStart(
       onExit: (slot, code, signal, restartInMs) => {
         synced.delete(slot);
         broadcaster.gone(slot);
+        notifyOut.gone(slot);
         images?.shipper.gone(slot);
         ready.delete(slot);
         // Its last report's counters move into the slot's base: totals never go backwards.
