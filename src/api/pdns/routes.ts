@@ -457,7 +457,6 @@ export function registerPdnsRoutes(
       ),
   );
 
-
   app.put<{ Params: { zone_id: string } }>(
     `${PDNS_SERVER_URL}/zones/:zone_id/rectify`,
     { config, schema: { tags, summary: 'Rectify a zone (PowerDNS; nothing to do)', params: zoneIdParams } },
