@@ -30,6 +30,7 @@ const nativeRoutes: [string, string][] = [
   ['delete', '/api/v1/zones/{zone}/shield'],
   ['get', '/api/v1/zones/{zone}/transfer'],
   ['put', '/api/v1/zones/{zone}/transfer'],
+  ['put', '/api/v1/zones/{zone}/notify'],
   ['get', '/api/v1/tsigkeys'],
   ['post', '/api/v1/tsigkeys'],
   ['get', '/api/v1/tsigkeys/{name}'],

@@ -142,6 +142,7 @@ export class NotifySender {
   }
 
   close(): void {
+    if (this.#closed) return;
     this.#closed = true;
     for (const p of this.#pending.values()) clearTimeout(p.timer);
     for (const a of this.#accounts.values()) clearTimeout(a.timer);
@@ -187,7 +188,7 @@ export class NotifySender {
       this.#platform.take();
       this.#send(p);
     }
-    this.#accounts.delete(account);
+    // The account's bucket stays (its rate must not start afresh): one per account.
   }
 
   #send(p: Pending): void {
