@@ -26,6 +26,7 @@ export class NotifyOut {
   readonly #sender: NotifySender;
   readonly #settings: () => TransferZonesMessage;
   readonly #releaseMs: number;
+  readonly #slots: () => Iterable<number>;
   /** Zone → the serial last wanted (a moved image or a resent version is not NOTIFYed again). */
   readonly #last = new Map<string, number>();
   readonly #wanted = new Map<string, Wanted>();
@@ -35,9 +36,19 @@ export class NotifyOut {
     | { of: TransferZonesMessage; byZone: Map<string, TransferZonesMessage['zones'][number]> }
     | undefined;
 
-  constructor(sender: NotifySender, settings: () => TransferZonesMessage, releaseMs = NOTIFY_RELEASE_MS) {
+  /**
+   * `slots`: the workers that take updates now — a new version waits for all of them, also those
+   * a staggered (big) update reaches later.
+   */
+  constructor(
+    sender: NotifySender,
+    settings: () => TransferZonesMessage,
+    slots: () => Iterable<number>,
+    releaseMs = NOTIFY_RELEASE_MS,
+  ) {
     this.#sender = sender;
     this.#settings = settings;
+    this.#slots = slots;
     this.#releaseMs = releaseMs;
   }
 
@@ -60,7 +71,7 @@ export class NotifyOut {
         const name = z.name;
         const timer = setTimeout(() => this.#release(name), this.#releaseMs);
         timer.unref();
-        w = { serial: z.serial, waiting: new Set(), timer };
+        w = { serial: z.serial, waiting: new Set(this.#slots()), timer };
         this.#wanted.set(z.name, w);
       }
       w.waiting.add(slot);
