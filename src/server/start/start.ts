@@ -281,7 +281,11 @@ export async function runStart(
     },
   });
   let notifySettings: () => TransferZonesMessage = () => ({ type: 'switchboard:transfer-zones', zones: [] });
-  const notifyOut = new NotifyOut(notifySender, () => notifySettings(), () => synced);
+  const notifyOut = new NotifyOut(
+    notifySender,
+    () => notifySettings(),
+    () => synced,
+  );
   metrics.notifyStats = () => notifySender.stats;
   // Big updates reach one worker at a time, so the others keep answering while it parses.
   const broadcaster = new ZoneBroadcaster(
