@@ -1,7 +1,7 @@
 /**
  * IXFR and NOTIFY out of `switchboard start` (docs/TRANSFERS.md): kdig's `IXFR=serial` gets the
  * condensed difference equal to the two AXFRs' difference, one SOA when current (TCP) and over
- * UDP; ALSO-NOTIFY checked against the outbound policy (422 naming the field); NSD and Knot as
+ * UDP; ALSO-NOTIFY checked against the outbound policy (422 naming the field), POST …/metadata adding values; NSD and Knot as
  * secondaries with the tenant's key get a signed NOTIFY after an API change and pull the new
  * serial by IXFR without waiting for the SOA refresh (3 hours); `PUT …/notify` and
  * `switchboard zone notify`; the NOTIFY and IXFR counters on /metrics.
@@ -220,6 +220,23 @@ describe('start: IXFR from the version history, NOTIFY out', { skip }, () => {
     assert.equal(v6.body.field, 'ALSO-NOTIFY[0]');
     const all = await call(a, 'GET', `${PDNS}/zones/${ZONE}/metadata`);
     assert.ok(all.body.some((m: Json) => m.kind === 'ALSO-NOTIFY'));
+    // POST adds values (PowerDNS): those there stay; other kinds 422.
+    const added = await call(a, 'POST', `${PDNS}/zones/${ZONE}/metadata`, {
+      kind: 'ALSO-NOTIFY',
+      metadata: ['127.0.0.10:5301', '127.0.0.9'],
+    });
+    assert.equal(added.status, 201, JSON.stringify(added.body));
+    assert.deepEqual(added.body.metadata, ['127.0.0.9:53', '[::ffff:127.0.0.2]:5399', '127.0.0.10:5301']);
+    const refused = await call(a, 'POST', `${PDNS}/zones/${ZONE}/metadata`, {
+      kind: 'ALSO-NOTIFY',
+      metadata: ['10.1.1.1'],
+    });
+    assert.equal(refused.status, 422);
+    assert.equal(
+      (await call(a, 'POST', `${PDNS}/zones/${ZONE}/metadata`, { kind: 'TSIG-ALLOW-AXFR', metadata: ['x'] }))
+        .status,
+      422,
+    );
     assert.equal((await call(a, 'DELETE', `${PDNS}/zones/${ZONE}/metadata/ALSO-NOTIFY`)).status, 204);
     const native = await call(a, 'GET', `/api/v1/zones/${ZONE}/transfer`);
     assert.deepEqual(native.body.alsoNotify, []);

@@ -517,6 +517,56 @@ export function registerPdnsRoutes(
     },
   );
 
+  // PowerDNS: POST adds values to a kind (those already there stay); the list kinds only.
+  app.post<{ Params: { zone_id: string }; Body: unknown }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id/metadata`,
+    {
+      config,
+      preValidation,
+      schema: {
+        tags,
+        summary: 'Add values to ALLOW-AXFR-FROM or ALSO-NOTIFY metadata (PowerDNS)',
+        params: zoneIdParams,
+      },
+    },
+    async (request, reply) => {
+      const p = principalOf(request);
+      const name = zoneNameOf(request);
+      const b = request.body as { kind?: unknown; metadata?: unknown } | undefined;
+      const kind = typeof b?.kind === 'string' ? b.kind.toUpperCase() : '';
+      if (kind !== 'ALLOW-AXFR-FROM' && kind !== 'ALSO-NOTIFY') {
+        await control.getZone(p, name);
+        throw new ControlError(
+          'CTL_ERR_VALIDATION',
+          PROTECTED_KINDS.has(kind)
+            ? `Unsupported metadata kind '${kind}'`
+            : 'values are added here to ALLOW-AXFR-FROM and ALSO-NOTIFY only (PUT sets a kind)',
+          'kind',
+        );
+      }
+      if (!Array.isArray(b?.metadata)) {
+        await control.getZone(p, name);
+        throw new ControlError('CTL_ERR_VALIDATION', 'metadata must be a list of strings', 'metadata');
+      }
+      const had = await control.getZoneTransfer(p, name);
+      const t =
+        kind === 'ALLOW-AXFR-FROM'
+          ? await control.setZoneTransfer(p, name, {
+              allowAxfrFrom: [...new Set([...had.allowAxfrFrom, ...(b.metadata as string[])])],
+            })
+          : await control.setZoneTransfer(p, name, {
+              alsoNotify: [...had.alsoNotify, ...(b.metadata as string[])],
+            });
+      return reply
+        .code(201)
+        .send({
+          kind,
+          metadata: kind === 'ALLOW-AXFR-FROM' ? t.allowAxfrFrom : t.alsoNotify,
+          type: 'Metadata',
+        });
+    },
+  );
+
   const kindParams = {
     type: 'object',
     properties: { ...zoneIdParams.properties, metadata_kind: { type: 'string', minLength: 1 } },
