@@ -557,13 +557,11 @@ export function registerPdnsRoutes(
           : await control.setZoneTransfer(p, name, {
               alsoNotify: [...had.alsoNotify, ...(b.metadata as string[])],
             });
-      return reply
-        .code(201)
-        .send({
-          kind,
-          metadata: kind === 'ALLOW-AXFR-FROM' ? t.allowAxfrFrom : t.alsoNotify,
-          type: 'Metadata',
-        });
+      return reply.code(201).send({
+        kind,
+        metadata: kind === 'ALLOW-AXFR-FROM' ? t.allowAxfrFrom : t.alsoNotify,
+        type: 'Metadata',
+      });
     },
   );
 
