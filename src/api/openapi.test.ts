@@ -32,6 +32,7 @@ const nativeRoutes: [string, string][] = [
   ['put', '/api/v1/zones/{zone}/transfer'],
   ['get', '/api/v1/zones/{zone}/dns-update'],
   ['put', '/api/v1/zones/{zone}/dns-update'],
+  ['put', '/api/v1/zones/{zone}/notify'],
   ['get', '/api/v1/tsigkeys'],
   ['post', '/api/v1/tsigkeys'],
   ['get', '/api/v1/tsigkeys/{name}'],

@@ -23,7 +23,7 @@ import { Retention } from './retention.js';
 import { Serving } from './serving.js';
 import { Tokens } from './tokens.js';
 import { TsigKeys } from './tsig-keys.js';
-import type { ControlPlane, ControlPlaneOptions, ZoneChangeEvent } from './types.js';
+import type { ControlPlane, ControlPlaneOptions, ZoneChangeEvent, ZoneSettingsChange } from './types.js';
 import { ZoneShields } from './zone-shield.js';
 import { Zones } from './zones.js';
 
@@ -175,6 +175,10 @@ export class StoreControlPlane implements ControlPlane {
   shieldZones() {
     return this.#shields.shieldZones();
   }
+  onSettingsChange(listener: (change: ZoneSettingsChange) => void): () => void {
+    return this.#events.onSettingsChange(listener);
+  }
+
   onShieldChange(listener: () => void): () => void {
     return this.#events.onShieldChange(listener);
   }
@@ -201,6 +205,10 @@ export class StoreControlPlane implements ControlPlane {
   }
   setZoneTransfer(...a: Args<'setZoneTransfer'>) {
     return this.#tsig.setZoneTransfer(...a);
+  }
+
+  notifyZone(...a: Args<'notifyZone'>) {
+    return this.#tsig.notifyZone(...a);
   }
   transferZones() {
     return this.#tsig.transferZones();

@@ -6,7 +6,7 @@
  * zone names are case-folded; types are mnemonics (`A`, `TYPE65534`).
  * @module
  */
-
+import type { OutboundPolicy } from '../xfr/outbound.js';
 import type { DnsUpdateRequest, DnsUpdateResult, ZoneUpdatePolicy } from './dns-updates.js';
 import type { ServedTransferZone, TsigKeyInfo, ZoneTransferInfo } from './tsig-keys.js';
 
@@ -372,11 +372,26 @@ export interface ServedZone {
  * stored (case kept), type, TTL, and its enabled records as master-file lines in the served
  * text's form (`''`: the RRset is gone, or all its records are disabled).
  */
+/**
+ * What changed in a zone's settings (one channel for all of them, docs/TRANSFERS.md):
+ * `shield` (its shield settings), `transfer` (transfer settings, ALSO-NOTIFY, TSIG keys of its
+ * account), `notify` (a NOTIFY asked for through the API: this replica only).
+ */
+export type ZoneSettingsKind = 'shield' | 'transfer' | 'notify';
+
+export interface ZoneSettingsChange {
+  /** The zone (undefined: any, e.g. after a lost LISTEN connection). */
+  zone?: string;
+  kinds: ZoneSettingsKind[];
+}
+
 export interface ServedRRsetChange {
   owner: string;
   type: number;
   ttl: number;
   text: string;
+  /** Its served lines at the version the changes start from ('' = none): IXFR's removals. */
+  was?: string;
 }
 
 /** A zone's changes from one version to its current one (`servedChanges`). */
@@ -512,6 +527,8 @@ export interface ControlPlane {
   shieldZones(): Promise<ServedShieldZone[]>;
   /** Subscribes to changes of any zone's shield settings (every replica's, with PostgreSQL). */
   onShieldChange(listener: () => void): () => void;
+  /** Zone settings changes: shield, transfer (and TSIG keys), NOTIFY requests. */
+  onSettingsChange(listener: (change: ZoneSettingsChange) => void): () => void;
 
   // ---- TSIG keys and who may transfer a zone (control/tsig-keys.ts; docs/TRANSFERS.md) ----
 
@@ -533,6 +550,8 @@ export interface ControlPlane {
   deleteTsigKey(p: Principal, name: string): Promise<void>;
   getZoneTransfer(p: Principal, zone: string): Promise<ZoneTransferInfo>;
   setZoneTransfer(p: Principal, zone: string, input: Partial<ZoneTransferInfo>): Promise<ZoneTransferInfo>;
+  /** Asks this replica to send NOTIFY for the zone now (docs/TRANSFERS.md, "NOTIFY"). */
+  notifyZone(p: Principal, zone: string): Promise<{ zone: string; serial: number }>;
   /** Every zone's transfer settings with its account's keys, secrets included (DNS workers only). */
   transferZones(): Promise<ServedTransferZone[]>;
 
@@ -626,6 +645,11 @@ export interface ControlPlaneOptions {
   zoneWork?: 'thread' | 'inline';
   /** Per-zone shield settings: the platform's caps and what tenants may set (additive). */
   shield?: ShieldPolicy;
+  /**
+   * Where tenants may aim the platform (`ALSO-NOTIFY`; `start --outbound-allow`): default, every
+   * special-purpose range refused (src/xfr/outbound.ts).
+   */
+  outbound?: OutboundPolicy;
   /** How long versions, audit rows and deleted zones are kept (additive). */
   retention?: RetentionOptions;
   /**

@@ -296,9 +296,12 @@ export class Repo {
       .insertInto('zone_transfer')
       .values(row)
       .onConflict((oc) =>
-        oc
-          .column('zone_id')
-          .doUpdateSet({ tsig_keys: row.tsig_keys, allow_from: row.allow_from, updated_at: row.updated_at }),
+        oc.column('zone_id').doUpdateSet({
+          tsig_keys: row.tsig_keys,
+          allow_from: row.allow_from,
+          also_notify: row.also_notify ?? '[]',
+          updated_at: row.updated_at,
+        }),
       )
       .execute();
   }
@@ -310,7 +313,9 @@ export class Repo {
   /** The transfer settings of one account's zones (a key's rename or deletion follows into them). */
   async zoneTransfersOfAccount(
     accountId: string,
-  ): Promise<Array<{ zone_id: string; name: string; tsig_keys: string; allow_from: string }>> {
+  ): Promise<
+    Array<{ zone_id: string; name: string; tsig_keys: string; allow_from: string; also_notify: string }>
+  > {
     return this.db
       .selectFrom('zone_transfer')
       .innerJoin('zones', 'zones.id', 'zone_transfer.zone_id')
@@ -320,13 +325,14 @@ export class Repo {
         'zones.name as name',
         'zone_transfer.tsig_keys as tsig_keys',
         'zone_transfer.allow_from as allow_from',
+        'zone_transfer.also_notify as also_notify',
       ])
       .execute();
   }
 
   /** Every zone's transfer settings with the zone's name and account. */
   async listZoneTransfers(): Promise<
-    Array<{ name: string; account_id: string; tsig_keys: string; allow_from: string }>
+    Array<{ name: string; account_id: string; tsig_keys: string; allow_from: string; also_notify: string }>
   > {
     return this.db
       .selectFrom('zone_transfer')
@@ -336,6 +342,7 @@ export class Repo {
         'zones.account_id as account_id',
         'zone_transfer.tsig_keys as tsig_keys',
         'zone_transfer.allow_from as allow_from',
+        'zone_transfer.also_notify as also_notify',
       ])
       .orderBy('zones.name')
       .execute();

@@ -216,6 +216,8 @@ export interface ZoneTransferTable {
   tsig_keys: string;
   /** JSON array of `ALLOW-AXFR-FROM` values (prefixes, `AUTO-NS`). */
   allow_from: string;
+  /** JSON array of `ALSO-NOTIFY` targets (migration 11). */
+  also_notify: Generated<string>;
   updated_at: string;
 }
 

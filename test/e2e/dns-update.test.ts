@@ -159,6 +159,17 @@ for (const io of paths)
         metadata: ['not-a-prefix'],
       });
       assert.equal(badFrom.status, 422);
+      // POST adds values (PowerDNS), DELETE removes the kind.
+      const added = await call(a, 'POST', `${PDNS}/zones/dyn-a.test./metadata`, {
+        kind: 'ALLOW-DNSUPDATE-FROM',
+        metadata: ['192.0.2.0/24'],
+      });
+      assert.equal(added.status, 201, JSON.stringify(added.body));
+      assert.deepEqual(added.body.metadata, ['192.0.2.0/24']);
+      assert.equal(
+        (await call(a, 'DELETE', `${PDNS}/zones/dyn-a.test./metadata/ALLOW-DNSUPDATE-FROM`)).status,
+        204,
+      );
       // Another account's zone: not found.
       const other = await call(b, 'PUT', `${PDNS}/zones/dyn-a.test./metadata/TSIG-ALLOW-DNSUPDATE`, {
         metadata: ['upd'],

@@ -46,6 +46,8 @@ export interface PatchChange {
   type: number;
   ttl: number;
   text: string;
+  /** Its lines at version `from` ('' = none): the IXFR journal's removals (src/xfr/journal.ts). */
+  was?: string;
 }
 
 /** A zone's changes since version `from` (ZonePush.patch). */

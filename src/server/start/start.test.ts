@@ -83,6 +83,7 @@ class FakeControl {
       // No transfer settings (docs/TRANSFERS.md): the primary's feed reads an empty list.
       transferZones: async () => [],
       onShieldChange: () => () => {},
+      onSettingsChange: () => () => {},
       close: async () => {
         self.closed = true;
       },

@@ -21,6 +21,7 @@ import { countZoneChanges } from '../../telemetry/zone-changes.js';
 import { WorkerPool } from '../../transport/cluster.js';
 import { formatListenAddress, type ListenAddress } from '../../transport/listen-address.js';
 import { rcodeName } from '../../wire/constants.js';
+import { NotifySender } from '../../xfr/notify.js';
 import { CompilePool } from '../shared/compile-pool.js';
 import { ImageShipper } from '../shared/image-shipper.js';
 import { collectGarbage, formatLoads, PackWriter } from '../shared/images.js';
@@ -40,7 +41,9 @@ import {
 import { findExampleZoneDir, importExampleZones } from './examples.js';
 import { ZoneFeed } from './feed.js';
 import { checkSeededApiKey, metricsAccessOf } from './limits.js';
+import { NotifyOut } from './notify-out.js';
 import { isStartWorkerMessage, type StartWorkerMessage, type ZonesMessage } from './protocol.js';
+import { PrimaryJournal } from './transfer-journal.js';
 
 /** What `start` needs of the HTTP API: a Fastify instance, not yet listening. */
 export interface ApiServer {
@@ -239,6 +242,7 @@ export async function runStart(
       ...(config.limits ? { retention: config.limits.retention } : {}),
       ...(config.nameservers ? { defaults: { nameservers: config.nameservers } } : {}),
       ...(config.shieldPolicy ? { shield: config.shieldPolicy } : {}),
+      outbound: config.outbound,
       // servedText stays on with the image patches: a change its diff cannot carry (an import,
       // a restore, too many RRsets) is then read whole from the text the zone-work thread
       // rendered with the change, not rendered on this loop (which held every tenant's API calls
@@ -273,11 +277,32 @@ export async function runStart(
   const synced = new Set<number>();
   const ready = new Set<number>();
   let pool: WorkerPool | undefined;
+  // The IXFR journal: entries go to every live worker (a worker that says hello gets it whole).
+  const journal = new PrimaryJournal((m) => {
+    for (const slot of pool?.liveSlots() ?? []) pool?.send(slot, m);
+  });
+  // NOTIFY out (docs/TRANSFERS.md): to each zone's ALSO-NOTIFY targets once the workers serve
+  // its new version; the targets come from the transfer settings' feed (set below).
+  const notifySender = new NotifySender({
+    policy: config.outbound,
+    onDone: (e) => {
+      if (e.outcome !== 'acked')
+        log.warn(`NOTIFY ${e.zone} serial ${e.serial} to ${e.target}: ${e.outcome} (${e.reason ?? ''})`);
+    },
+  });
+  let notifySettings: () => TransferZonesMessage = () => ({ type: 'switchboard:transfer-zones', zones: [] });
+  const notifyOut = new NotifyOut(
+    notifySender,
+    () => notifySettings(),
+    () => synced,
+  );
+  metrics.notifyStats = () => notifySender.stats;
   // Big updates reach one worker at a time, so the others keep answering while it parses.
   const broadcaster = new ZoneBroadcaster(
     {
       slots: () => synced,
       send: (slot, msg) => {
+        notifyOut.sent(slot, msg);
         if (pool?.send(slot, msg)) return true;
         synced.delete(slot);
         return false;
@@ -373,6 +398,8 @@ export async function runStart(
       log,
       // --images on: a change is sent as its diff, and the shipper patches the zone's image.
       patches,
+      // Each diff also becomes an IXFR journal entry, sent to the workers (docs/TRANSFERS.md).
+      onJournal: (name, step) => journal.step(name, step),
       onPublished: (ms) => metrics.observeZonePublish(ms / 1000),
     });
     const zoneCount = feed;
@@ -450,6 +477,13 @@ export async function runStart(
     const transferZones = transferZonesFeed(control, log, (m) => {
       for (const slot of pool?.liveSlots() ?? []) pool?.send(slot, m);
     });
+    notifySettings = () => transferZones.current();
+    // `PUT …/notify` through this replica's API: NOTIFY now, at the serial the workers were sent.
+    const offNotify = control.onSettingsChange((c) => {
+      if (!c.kinds.includes('notify') || c.zone === undefined) return;
+      const held = zoneFeed.get(c.zone);
+      if (held) notifyOut.request(c.zone, held.serial);
+    });
     const stop = async (code: number) => {
       if (stopping) return;
       stopping = true;
@@ -457,6 +491,9 @@ export async function runStart(
       cookies?.close();
       shieldZones?.close();
       transferZones.close();
+      offNotify();
+      notifyOut.close();
+      notifySender.close();
       zoneFeed.close();
       await images?.shipper.shipped();
       await apiServer.close().catch((err) => log.error(`closing the API: ${describeError(err)}`));
@@ -473,6 +510,7 @@ export async function runStart(
           if (cookies) pool?.send(slot, cookies.current());
           if (shieldZones) pool?.send(slot, shieldZones.current());
           pool?.send(slot, transferZones.current());
+          pool?.send(slot, journal.current());
           // The snapshot and the updates after it share this slot's ordered IPC channel.
           for (const m of images ? images.shipper.snapshot(slot) : zoneFeed.snapshot()) pool?.send(slot, m);
           synced.add(slot);
@@ -500,6 +538,7 @@ export async function runStart(
         case 'switchboard:applied':
           for (const e of msg.errors) log.error(`DNS worker ${slot}: ${e}`);
           broadcaster.applied(slot, msg.seq);
+          notifyOut.applied(slot, msg.seq);
           images?.shipper.acked(slot, msg.seq);
           break;
         case 'switchboard:metrics':
@@ -546,6 +585,7 @@ export async function runStart(
       onExit: (slot, code, signal, restartInMs) => {
         synced.delete(slot);
         broadcaster.gone(slot);
+        notifyOut.gone(slot);
         images?.shipper.gone(slot);
         ready.delete(slot);
         // Its last report's counters move into the slot's base: totals never go backwards.
@@ -598,8 +638,8 @@ function staggerCharsFrom(env: NodeJS.ProcessEnv): number | undefined {
 
 /**
  * A per-zone settings list of the control plane as a message for the DNS workers: read at
- * start and again after every change of them (any replica's; shield and transfer settings and
- * TSIG keys are announced on the shield settings' channel) or deletion of a zone, one read at a
+ * start and again after every change of its kind (any replica's, on the one zone-settings
+ * channel: `onSettingsChange`, kind `shield` or `transfer`) or deletion of a zone, one read at a
  * time (a change during a read reads again), each new message handed to `broadcast`.
  * `what` names the list in the error line — never its content (the transfer list carries the
  * keys' secrets).
@@ -607,7 +647,7 @@ function staggerCharsFrom(env: NodeJS.ProcessEnv): number | undefined {
 function settingsFeed<M>(
   control: ControlPlane,
   log: { error(m: string): void },
-  what: string,
+  what: 'shield' | 'transfer',
   initial: M,
   readMessage: () => Promise<M>,
   broadcast: (m: M) => void,
@@ -636,7 +676,10 @@ function settingsFeed<M>(
       reading = false;
     }
   };
-  const offSettings = control.onShieldChange(() => void read());
+  // One channel for every zone setting: this list is read again when its kind changed.
+  const offSettings = control.onSettingsChange((c) => {
+    if (c.kinds.includes(what)) void read();
+  });
   const offZones = control.onZoneChange((ev) => {
     if (ev.deleted) void read();
   });
@@ -679,7 +722,7 @@ function transferZonesFeed(
   return settingsFeed<TransferZonesMessage>(
     control,
     log,
-    'transfers',
+    'transfer',
     { type: 'switchboard:transfer-zones', zones: [] },
     async () => ({
       type: 'switchboard:transfer-zones',

@@ -31,7 +31,13 @@ import {
   withNodeShield,
 } from '../shared/shield.js';
 import { decodeSnapshotChunks, SNAPSHOT_FILE_NAME, SnapshotFileError } from '../shared/snapshot-file.js';
-import { applyTransferZones, isTransferZonesMessage, startTransfers } from '../shared/transfers.js';
+import {
+  applyTransferJournal,
+  applyTransferZones,
+  isTransferJournalMessage,
+  isTransferZonesMessage,
+  startTransfers,
+} from '../shared/transfers.js';
 import { UpdateRelay } from '../shared/update-relay.js';
 import { setupWorkerProcess } from '../shared/worker-process.js';
 import {
@@ -232,5 +238,6 @@ process.on('message', (msg: unknown) => {
   else if (isShieldZonesMessage(msg)) applyShieldZones(msg);
   else if (isTransferZonesMessage(msg)) applyTransferZones(transfers.acl, msg, log);
   else if (isDnsUpdateAnswerMessage(msg)) updates?.answer(msg);
+  else if (isTransferJournalMessage(msg)) applyTransferJournal(transfers.journal, msg);
 });
 send({ type: 'switchboard:hello' });
