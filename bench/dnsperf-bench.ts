@@ -127,6 +127,13 @@ export interface DnsperfBenchOptions {
   clients?: number;
   /** The highest QPS expected of any server, to size random-name files (default 250,000). */
   expectedQps?: number;
+  /**
+   * dnsperf `-Q` on the throughput runs (default none: as fast as the server answers): a rate
+   * every server keeps up with compares CPU per query at the same offered load. (CPU per query
+   * still depends on how many queries a wake-up drains, so on a loaded machine on how long the
+   * server waits for its CPU.)
+   */
+  throughputQps?: number;
   /** Another build of the CLI (a copy of an older dist/) for the `switchboard-baseline` contender. */
   baselineBin?: string;
 }
@@ -202,6 +209,7 @@ function dnsperfArgs(peer: Peer, opts: DnsperfBenchOptions, queryFile: QueryFile
     '100',
     '-t',
     '2',
+    ...(opts.throughputQps !== undefined ? ['-Q', String(opts.throughputQps)] : []),
   ];
 }
 
@@ -327,7 +335,18 @@ function contenders(opts: DnsperfBenchOptions, zoneDir: string): Contender[] {
     },
     // Worker scaling: two workers on the same single CPU as one (CPU per query must not grow).
     'switchboard-w2': sb('Switchboard --workers 2', 2, node),
-    'switchboard-native-w2': sb('Switchboard native UDP --workers 2', 2, 'native'),
+    // The native pairs with the same --native-answers on both sides (scaling compares them).
+    'switchboard-native-w2': {
+      label: 'Switchboard native UDP --native-answers off --workers 2',
+      command: `taskset -c ${cpu} node dist/src/cli/main.js serve --workers 2 --io native --native-answers off`,
+      start: () =>
+        startSwitchboard(zoneDir, { workers: 2, cpu, io: 'native', args: ['--native-answers', 'off'] }),
+    },
+    'switchboard-native-c-w2': {
+      label: 'Switchboard native UDP --native-answers --workers 2',
+      command: `taskset -c ${cpu} node dist/src/cli/main.js serve --workers 2 --io native --native-answers`,
+      start: () => startSwitchboard(zoneDir, { workers: 2, cpu, io: 'native', args: ['--native-answers'] }),
+    },
     // Another build (before/after in one run): `--baseline-bin PATH/dist/src/cli/main.js`, on
     // the same UDP path as the 'switchboard' row (the node path, when the CLI under test has --io).
     'switchboard-baseline': {

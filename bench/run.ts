@@ -71,6 +71,8 @@ interface Options {
   /** `--many-zones-servers text,images,nsd,knot`: which servers the zones suite runs (default all). */
   manyZonesServers?: string[];
   scalingClients: number;
+  /** dnsperf -Q on the throughput runs (undefined: unbounded). */
+  throughputQps: number | undefined;
   expectedQps: number;
   baselineBin: string | undefined;
   writeDoc: boolean;
@@ -80,7 +82,7 @@ interface Options {
 const USAGE = `Usage: node dist/bench/run.js [--quick] [--suite ${ALL_SUITES.join(',')}]
   [--duration S] [--rounds N] [--latency-duration S] [--latency-qps N] [--names N]
   [--servers switchboard,switchboard-native,switchboard-native-c,nsd,knot,trivial,...] [--expected-qps N]
-  [--scaling-clients N] [--many-zones N] [--many-zones-servers text,images,nsd,knot]
+  [--scaling-clients N] [--throughput-qps N] [--many-zones N] [--many-zones-servers text,images,nsd,knot]
   [--zone-records N] [--baseline-bin PATH] [--no-doc] [--doc]
 See docs/PERFORMANCE.md "Config".
 `;
@@ -98,6 +100,7 @@ const VALUE_FLAGS = new Set([
   '--many-zones',
   '--many-zones-servers',
   '--scaling-clients',
+  '--throughput-qps',
   '--expected-qps',
   '--baseline-bin',
 ]);
@@ -115,6 +118,12 @@ function parseArgs(argv: string[]): Options {
     process.exit(0);
   }
   const quick = argv.includes('--quick');
+  const positive = (flag: string, v: string): number => {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < 1)
+      throw new Error(`${flag} must be a whole number of at least 1, got '${v}'`);
+    return n;
+  };
   const get = (flag: string, dflt: string): string => {
     const i = argv.indexOf(flag);
     return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
@@ -141,6 +150,9 @@ function parseArgs(argv: string[]): Options {
       ? get('--many-zones-servers', '').split(',')
       : undefined,
     scalingClients: Number(get('--scaling-clients', '16')),
+    throughputQps: argv.includes('--throughput-qps')
+      ? positive('--throughput-qps', get('--throughput-qps', ''))
+      : undefined,
     expectedQps: Number(get('--expected-qps', '250000')),
     baselineBin: argv.includes('--baseline-bin') ? resolve(get('--baseline-bin', '')) : undefined,
     // Quick runs are for trying the harness; only full runs are recorded unless asked.
@@ -162,7 +174,13 @@ function defaultServers(baseline: boolean): string[] {
 /** Worker scaling: Switchboard with 1 and 2 workers (each I/O path), NSD with 1 and 2 servers. */
 function scalingServers(): string[] {
   const servers = ['switchboard', 'switchboard-w2'];
-  if (switchboardHasIo()) servers.push('switchboard-native', 'switchboard-native-w2');
+  if (switchboardHasIo())
+    servers.push(
+      'switchboard-native',
+      'switchboard-native-w2',
+      'switchboard-native-c',
+      'switchboard-native-c-w2',
+    );
   servers.push('nsd', 'nsd-2');
   return servers;
 }
@@ -263,11 +281,17 @@ function ratioLines(results: ServerResult[], mix: Mix): string[] {
 }
 
 /** Worker scaling: queries per CPU-second with 2 workers / with 1, per pair in the results. */
-function scalingLines(results: ServerResult[]): string[] {
+function scalingLines(results: ServerResult[], durationS: number, bounded: boolean): string[] {
   const by = new Map(results.map((r) => [r.label, r.median.qpsPerCpu]));
+  const cpu = new Map(results.map((r) => [r.label, r.median.cpuSeconds]));
   const pairs: [string, string, boolean][] = [
     ['Switchboard', 'Switchboard --workers 2', true],
-    ['Switchboard native UDP', 'Switchboard native UDP --workers 2', true],
+    [
+      'Switchboard native UDP --native-answers off',
+      'Switchboard native UDP --native-answers off --workers 2',
+      true,
+    ],
+    ['Switchboard native UDP --native-answers', 'Switchboard native UDP --native-answers --workers 2', true],
     ['NSD', 'NSD server-count 2', false],
   ];
   const lines: string[] = [];
@@ -276,8 +300,15 @@ function scalingLines(results: ServerResult[]): string[] {
     const b = by.get(two);
     if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b)) continue;
     const r = b / a;
+    // Unbounded runs compare saturated servers: one that got well under its CPU's time (a
+    // machine busy with other work) drained bigger batches per wake-up than the other.
+    const c = cpu.get(one) ?? 0;
+    const starved =
+      !bounded && c < 0.8 * durationS
+        ? ` — ${one} used ${c.toFixed(2)} CPU s of ${durationS} s: not saturated (a loaded machine?), so this ratio is not the workers' cost`
+        : '';
     lines.push(
-      `${two} / ${one} queries per CPU-second: ${r.toFixed(2)}×${target ? verdict(r, TARGETS.workerScaling) : ' (reference)'}`,
+      `${two} / ${one} queries per CPU-second: ${r.toFixed(2)}×${target ? verdict(r, TARGETS.workerScaling) : ' (reference)'}${starved}`,
     );
   }
   return lines;
@@ -412,10 +443,13 @@ async function mixSuite(
     mix,
     clients,
     expectedQps: opts.expectedQps,
+    throughputQps: opts.throughputQps,
     baselineBin: opts.baselineBin,
   });
   const t = dnsperfTable(results);
-  const ratios = scaling ? scalingLines(results) : ratioLines(results, mix);
+  const ratios = scaling
+    ? scalingLines(results, opts.durationS, opts.throughputQps !== undefined)
+    : ratioLines(results, mix);
   const title = scaling ? 'Worker scaling' : MIX_TITLES[mix];
   const fileNames = Math.max(0, ...results.flatMap((r) => r.throughput.map((x) => x.names)));
   const namesNote =
@@ -425,7 +459,7 @@ async function mixSuite(
   const setup =
     `${MIX_DESCRIPTIONS[mix]} (zone of ${fmt(opts.names)} names${namesNote}); ` +
     `server on CPU 1${scaling ? ' (both workers on that one CPU: CPU per query must not grow with workers)' : ''}, ` +
-    `dnsperf on CPU 0 (-c ${clients} -q 100); ${opts.rounds} round(s) of ${opts.durationS} s; ` +
+    `dnsperf on CPU 0 (-c ${clients} -q 100${opts.throughputQps !== undefined ? ` -Q ${opts.throughputQps}` : ''}); ${opts.rounds} round(s) of ${opts.durationS} s; ` +
     `medians; CPU of the whole server process tree from /proc; ` +
     `latency from a separate ${opts.latencyDurationS} s run at ${opts.latencyQps} qps (dnsperf -v)`;
   const repeats = results.flatMap((r) =>

@@ -5,7 +5,7 @@
  * zone (each opens its image when zones are opened on first query) and the memory after.
  *
  *   node --expose-gc dist/bench/worker-apply.js [--zones 100000] [--runs 3] [--cpu-prof]
- *     [--snapshot file|json|chunks|parts|both] [--native]
+ *     [--snapshot file|json|chunks|both]
  *
  * `--snapshot`: how the snapshot reaches the worker, timed apart as `shipMs` (CPU of both
  * ends, in this one process): `file` (the servers' way since issue 7's cold-start work) — the
@@ -13,14 +13,7 @@
  * decodes it; `json` (before) — batches of 2,000 refs, each `JSON.stringify`d (as the cluster
  * IPC channel does) and parsed back; `chunks` (the workers' way now) — the file encoded as
  * `file`, then read, decoded and applied 2,000 zones at a time (`decodeSnapshotChunks`), all
- * timed as the apply; `parts` (`serve`'s cold start now) — the snapshot streamed in part
- * files of 5,000 zones as the primary publishes them during its compile, each read, decoded
- * and applied as `chunks` (the apply is all of them), and `tailCpuMs` the CPU of what is left
- * once the compile is done: the last part, the snapshot's end and the catalog swap (with
- * the other modes, `tailCpuMs` is the whole apply: all of it waits for the compile's end);
- * `both` alternates `file` and `json`, run by run. `--native` (with the addon built): the
- * native answers' origins too, as a worker with `--native-answers` hands them over (with
- * `parts`, each part's ahead; then the first sync).
+ * timed as the apply; `both` alternates `file` and `json`, run by run.
  *
  * The images are compiled once by this process into a temporary pack (removed at the end);
  * each run is a
@@ -39,13 +32,7 @@ import { Responder } from '../src/answer/respond.js';
 import { compileZone } from '../src/image/compile.js';
 import { type ImageRef, PackReader, PackWriter } from '../src/image/pack.js';
 import { imageZoneLoader, type LoadCounters, openImageLimits } from '../src/server/shared/images.js';
-import { NativeAnswers } from '../src/server/shared/native-answers.js';
-import {
-  decodeSnapshot,
-  decodeSnapshotChunks,
-  encodeSnapshot,
-  snapshotPartFileName,
-} from '../src/server/shared/snapshot-file.js';
+import { decodeSnapshot, decodeSnapshotChunks, encodeSnapshot } from '../src/server/shared/snapshot-file.js';
 import type { ZonePush } from '../src/server/start/protocol.js';
 import { ServedZoneTable } from '../src/server/start/zones.js';
 import { loadZoneText } from '../src/zone/load.js';
@@ -65,8 +52,6 @@ interface Figures {
   applyMs: number;
   /** CPU time of the apply (with `chunks`: the file's read and decoding too). */
   applyCpuMs: number;
-  /** CPU time of what is left of the apply once the compile is done (see `parts`). */
-  tailCpuMs: number;
   rssMB: number;
   heapMB: number;
   pssMB: number;
@@ -135,21 +120,7 @@ function child(dir: string): void {
   let received: ZonePush[][];
   const how = arg('snapshot', 'file');
   const path = join(dir, 'snapshot-1.sbsnap');
-  /** `parts`: the part files, as the primary writes them while it compiles. */
-  const parts: string[] = [];
-  if (how === 'parts') {
-    for (let i = 0; i < names.length; i += 5000) {
-      const part = join(dir, snapshotPartFileName(parts.length + 1));
-      writeFileSync(
-        part,
-        encodeSnapshot(
-          names.slice(i, i + 5000).map((name, k) => ({ name, version: 1, serial: 1, ref: refs[i + k] })),
-        ),
-      );
-      parts.push(part);
-    }
-    received = [];
-  } else if (how === 'json') {
+  if (how === 'json') {
     const wire = batches.map((zones, b) =>
       JSON.stringify({ type: 'switchboard:zones', kind: 'snapshot', seq: b + 1, last: false, zones }),
     );
@@ -170,41 +141,9 @@ function child(dir: string): void {
   gc?.();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  // `--native`: the addon's origins too (as a worker with --native-answers).
-  const addon = process.argv.includes('--native') ? NativeAnswers.available() : undefined;
-  if (addon !== undefined && !addon.ok) throw new Error(`--native: ${addon.reason}`);
-  const native = addon?.ok ? new NativeAnswers(addon.addon, 1232) : undefined;
-  let ahead: string[] | undefined;
   const images = imageZoneLoader(reader, loads, openImageLimits());
-  const table = new ServedZoneTable((push) => {
-    const zone = images.load(push);
-    ahead?.push(zone.origin.key);
-    return zone;
-  }, images.release);
+  const table = new ServedZoneTable(images.load, images.release);
   const responder = new Responder(table.catalog());
-  let tail = c0;
-  if (how === 'parts') {
-    const msg = {
-      type: 'switchboard:zones' as const,
-      kind: 'snapshot' as const,
-      seq: 1,
-      last: false,
-      zones: [],
-    };
-    parts.forEach((part, p) => {
-      if (p === parts.length - 1) tail = process.cpuUsage();
-      if (native) ahead = [];
-      decodeSnapshotChunks(readFileSync(part), 2000, (zones) => {
-        const r = table.apply({ ...msg, zones });
-        if (r.errors.length > 0) throw new Error(r.errors[0]);
-      });
-      if (ahead !== undefined) native?.serveAhead(ahead);
-      ahead = undefined;
-    });
-    if (parts.length === 0) tail = process.cpuUsage();
-    const r = table.apply({ ...msg, last: true });
-    if (r.changed) responder.setCatalog(table.catalog());
-  }
   if (how === 'chunks') {
     const msg = {
       type: 'switchboard:zones' as const,
@@ -231,13 +170,9 @@ function child(dir: string): void {
     if (r.errors.length > 0) throw new Error(r.errors[0]);
     if (r.changed) responder.setCatalog(table.catalog());
   });
-  native?.sync(responder.catalog);
   const applyMs = performance.now() - t0;
   const c1 = process.cpuUsage(c0);
   const applyCpuMs = (c1.user + c1.system) / 1000;
-  const t1u = process.cpuUsage(tail);
-  const tailCpuMs = (t1u.user + t1u.system) / 1000;
-  native?.close();
   batches.length = 0;
   const m1 = memory();
   // The last zone's first query (a zone nobody asked yet).
@@ -266,7 +201,6 @@ function child(dir: string): void {
     shipMs,
     applyMs,
     applyCpuMs,
-    tailCpuMs,
     ...m1,
     firstQueryUs,
     allFirstMs,
@@ -314,17 +248,7 @@ function main(): void {
       const flags = process.argv.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', 'prof'] : [];
       const out = execFileSync(
         process.execPath,
-        [
-          '--expose-gc',
-          ...flags,
-          self,
-          '--child',
-          '--pack',
-          writer.dir,
-          '--snapshot',
-          how,
-          ...(process.argv.includes('--native') ? ['--native'] : []),
-        ],
+        ['--expose-gc', ...flags, self, '--child', '--pack', writer.dir, '--snapshot', how],
         {
           encoding: 'utf8',
           maxBuffer: 1 << 20,
@@ -340,7 +264,7 @@ function main(): void {
     const med = (k: keyof Figures, of = all) => Math.round(median(of.map((f) => f[k])) * 10) / 10;
     for (const [how, of] of byMode)
       console.log(
-        `snapshot as ${how}: ship ${med('shipMs', of)} ms CPU, apply ${med('applyMs', of)} ms, ${med('applyCpuMs', of)} ms CPU, after the compile ${med('tailCpuMs', of)} ms CPU (medians of ${of.length})`,
+        `snapshot as ${how}: ship ${med('shipMs', of)} ms CPU, apply ${med('applyMs', of)} ms, ${med('applyCpuMs', of)} ms CPU (medians of ${of.length})`,
       );
     console.log(
       `${n} zones, medians of ${runs} runs: apply ${med('applyMs')} ms; after apply RSS ${med('rssMB')} MB, heap ${med('heapMB')} MB, PSS ${med('pssMB')} MB; ` +

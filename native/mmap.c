@@ -27,6 +27,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 /* Longest path accepted (PATH_MAX includes the terminating zero). */
 #define SB_MAP_PATH_MAX 4096
@@ -121,9 +124,29 @@ static napi_value js_map_file(napi_env env, napi_callback_info info) {
   return ab;
 }
 
+/*
+ * trimHeap(): boolean — glibc's malloc_trim(0): the free memory of every malloc arena given
+ * back to the system (true when any was). A compile thread's big zone leaves ~100 MiB of
+ * freed ArrayBuffer backing stores in its arena after the thread has exited (glibc raises its
+ * mmap and trim thresholds as large blocks are freed, so they are not returned on their own);
+ * `serve` calls this once after such a compile, before the workers map the image. No
+ * arguments, no input: false where the C library has no malloc_trim.
+ */
+static napi_value js_trim_heap(napi_env env, napi_callback_info info) {
+  (void)info;
+  int released = 0;
+#ifdef __GLIBC__
+  released = malloc_trim(0);
+#endif
+  napi_value out;
+  if (napi_get_boolean(env, released != 0, &out) != napi_ok) return NULL;
+  return out;
+}
+
 int sb_mmap_define(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mapFile", NULL, js_map_file, NULL, NULL, NULL, napi_default, NULL},
+      {"trimHeap", NULL, js_trim_heap, NULL, NULL, NULL, napi_default, NULL},
   };
   return napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) == napi_ok;
 }

@@ -897,6 +897,84 @@ static napi_value js_preparse(napi_env env, napi_callback_info info) {
   return arr;
 }
 
+/* A peer token (peer/sendTo): where and from where to answer one datagram later — the source's
+ * address and the pktinfo of the address it was sent to, as a reply of the batch would carry. */
+typedef struct sb_peer_token {
+  uint32_t namelen;
+  uint32_t ctllen;
+  struct sockaddr_storage name;
+  uint8_t ctl[SB_CTL];
+} sb_peer_token;
+
+/* peer(handle, index): during a batch's JS call, a token for answering datagram `index` later
+ * (a DNS UPDATE relayed to the control plane); undefined outside a batch or for a bad index. */
+static napi_value js_peer(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], out;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sb_sock *s = argc >= 1 ? get_sock(env, argv[0]) : NULL;
+  uint32_t idx = 0;
+  if (s == NULL || argc < 2 || napi_get_value_uint32(env, argv[1], &idx) != napi_ok)
+    return throw_error(env, "ERR_NATIVE_UDP_ARGS", "peer(handle, index)");
+  if (!s->in_callback || s->closed || idx >= s->cur_n || idx >= SB_BATCH) return NULL;
+  void *data = NULL;
+  CHECK(napi_create_buffer(env, sizeof(sb_peer_token), &data, &out));
+  sb_peer_token t;
+  memset(&t, 0, sizeof(t));
+  socklen_t nl = s->rmsg[idx].msg_hdr.msg_namelen;
+  if (nl > sizeof(t.name)) nl = sizeof(t.name);
+  memcpy(&t.name, &s->raddr[idx], nl);
+  t.namelen = nl;
+  t.ctllen = (uint32_t)reply_pktinfo(s, idx, t.ctl);
+  memcpy(data, &t, sizeof(t));
+  return out;
+}
+
+/* sendTo(handle, token, bytes): sends one datagram as a reply to the datagram the token is of
+ * (peer()); false when it could not be sent (closed socket, bad token, too long, EAGAIN). */
+static napi_value js_send_to(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], res;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sb_sock *s = argc >= 1 ? get_sock(env, argv[0]) : NULL;
+  bool is_ta1 = false, is_ta2 = false;
+  if (s == NULL || argc < 3 || napi_is_typedarray(env, argv[1], &is_ta1) != napi_ok ||
+      napi_is_typedarray(env, argv[2], &is_ta2) != napi_ok || !is_ta1 || !is_ta2)
+    return throw_error(env, "ERR_NATIVE_UDP_ARGS", "sendTo(handle, token, Uint8Array)");
+  napi_typedarray_type tt1, tt2;
+  size_t tlen, dlen;
+  void *tdata, *ddata;
+  CHECK(napi_get_typedarray_info(env, argv[1], &tt1, &tlen, &tdata, NULL, NULL));
+  CHECK(napi_get_typedarray_info(env, argv[2], &tt2, &dlen, &ddata, NULL, NULL));
+  bool ok = false;
+  sb_peer_token t;
+  if (!s->closed && tt1 == napi_uint8_array && tt2 == napi_uint8_array && tlen == sizeof(t) && dlen > 0 &&
+      dlen <= 65507) {
+    memcpy(&t, tdata, sizeof(t));
+    if (t.namelen > 0 && t.namelen <= sizeof(t.name) && t.ctllen <= SB_CTL) {
+      struct iovec iov = {.iov_base = ddata, .iov_len = dlen};
+      struct msghdr h;
+      memset(&h, 0, sizeof(h));
+      h.msg_name = &t.name;
+      h.msg_namelen = t.namelen;
+      h.msg_iov = &iov;
+      h.msg_iovlen = 1;
+      if (t.ctllen > 0) {
+        h.msg_control = t.ctl;
+        h.msg_controllen = t.ctllen;
+      }
+      ssize_t r;
+      do r = sendmsg(s->fd, &h, MSG_DONTWAIT);
+      while (r < 0 && errno == EINTR);
+      ok = r == (ssize_t)dlen;
+      if (ok) s->sent++;
+      else s->send_errors++;
+    }
+  }
+  CHECK(napi_get_boolean(env, ok, &res));
+  return res;
+}
+
 /* layout(): the buffer layout constants, so JS never hard-codes them. */
 static napi_value js_layout(napi_env env, napi_callback_info info) {
   (void)info;
@@ -925,6 +1003,8 @@ NAPI_MODULE_INIT() {
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
       {"preparse", NULL, js_preparse, NULL, NULL, NULL, napi_default, NULL},
       {"layout", NULL, js_layout, NULL, NULL, NULL, napi_default, NULL},
+      {"peer", NULL, js_peer, NULL, NULL, NULL, napi_default, NULL},
+      {"sendTo", NULL, js_send_to, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
   if (!sb_image_define(env, exports)) return NULL;

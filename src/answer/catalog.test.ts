@@ -219,39 +219,3 @@ describe('Catalog.findFolded', () => {
     assert.equal(c0.findFolded(f.bytes, f.length, f.labels), a);
   });
 });
-
-describe('Catalog.builder', () => {
-  test('zone by zone, with replacements and removals: the catalog new Catalog() builds of what is left', () => {
-    const rng = seededRandom(7);
-    const origins = ['test.', 'a.test.', 'b.a.test.', 'c.test.', 'x.y.z.test.', 'other.', 'deep.b.a.test.'];
-    const held = new Map<string, Zone>();
-    const b = Catalog.builder();
-    for (let i = 0; i < 400; i++) {
-      const o = origins[Math.floor(rng() * origins.length)];
-      const had = held.get(o);
-      if (had !== undefined && rng() < 0.3) {
-        b.delete(had);
-        held.delete(o);
-      } else {
-        const z = zone(o, `192.0.2.${i % 250}`);
-        b.set(z);
-        held.set(o, z);
-      }
-      // Deleting a zone no longer served there changes nothing.
-      if (had !== undefined && held.get(o) !== had) b.delete(had);
-    }
-    assert.equal(b.size, held.size);
-    const built = b.build();
-    const fresh = new Catalog(held.values());
-    assert.equal(built.size, fresh.size);
-    assert.equal(built.imageCount, fresh.imageCount);
-    const names = [...origins, 'www.b.a.test.', 'q.deep.b.a.test.', 'nope.', 'w.x.y.z.test.', 'z.test.'];
-    assert.deepEqual(served(built, names), served(fresh, names));
-    for (const n of names) assert.equal(built.find(Name.parse(n)), fresh.find(Name.parse(n)), n);
-    assert.throws(() => b.build(), /already built/);
-    assert.throws(() => b.set(zone('late.')), /already built/);
-    // It derives like any catalog.
-    const next = built.withZones([zone('new.test.')]);
-    assert.deepEqual(next.changesSince(built), [Name.parse('new.test.').key]);
-  });
-});

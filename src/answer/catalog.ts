@@ -23,22 +23,6 @@ import type { ServedZone } from '../zone/zone.js';
 
 let nextCatalogId = 1;
 
-/**
- * Builds one Catalog zone by zone (`Catalog.builder()`): a DNS worker fills one as the parts
- * of its snapshot come in, while the primary still compiles, so that the last part leaves
- * only its own zones to add, not a map of every zone to build.
- */
-export interface CatalogBuilder {
-  /** Serves `zone` at its origin, replacing the zone there. */
-  set(zone: ServedZone): void;
-  /** Stops serving `zone` (nothing when another zone is served at its origin now). */
-  delete(zone: ServedZone): void;
-  /** Zones it holds. */
-  readonly size: number;
-  /** The Catalog of the zones it holds, the same as `new Catalog(zones)`; once only. */
-  build(): Catalog;
-}
-
 /** An immutable set of zones; a new Catalog is built and swapped in on reload. */
 export class Catalog {
   /** The zones by origin key, while this is the newest catalog of its line; else null. */
@@ -79,46 +63,6 @@ export class Catalog {
       if (z.respondFromTemplate !== undefined) this.#images++;
       this.#depths[labelCount(key)]++;
     }
-  }
-
-  /** A catalog built zone by zone (see CatalogBuilder). */
-  static builder(): CatalogBuilder {
-    const map = new Map<string, ServedZone>();
-    const depths = new Int32Array(128);
-    let images = 0;
-    let built = false;
-    return {
-      set(zone) {
-        if (built) throw new Error('CatalogBuilder: already built');
-        const key = zone.origin.key;
-        const had = map.get(key);
-        if (had === undefined) depths[labelCount(key)]++;
-        else if (had.respondFromTemplate !== undefined) images--;
-        if (zone.respondFromTemplate !== undefined) images++;
-        map.set(key, zone);
-      },
-      delete(zone) {
-        if (built) throw new Error('CatalogBuilder: already built');
-        const key = zone.origin.key;
-        if (map.get(key) !== zone) return;
-        map.delete(key);
-        depths[labelCount(key)]--;
-        if (zone.respondFromTemplate !== undefined) images--;
-      },
-      get size() {
-        return map.size;
-      },
-      build() {
-        if (built) throw new Error('CatalogBuilder: already built');
-        built = true;
-        const c = new Catalog();
-        c.#map = map;
-        c.#size = map.size;
-        c.#images = images;
-        c.#depths = depths;
-        return c;
-      },
-    };
   }
 
   /**
@@ -271,11 +215,6 @@ export class Catalog {
    */
   get zones(): IterableIterator<ServedZone> {
     return (this.#map ?? this.#materialize()).values();
-  }
-
-  /** The origin keys of `zones`, in the same order. */
-  get keys(): IterableIterator<string> {
-    return (this.#map ?? this.#materialize()).keys();
   }
 
   /** Number of zones served. */

@@ -19,6 +19,7 @@ import { DEFAULT_RAW_BODY_BYTES, RawJsonBody, SMALL_BODY_LIMIT } from './raw-bod
 import { registerAccountRoutes } from './routes/accounts.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerDeletedZoneRoutes } from './routes/deleted-zones.js';
+import { registerDnsUpdateRoutes } from './routes/dns-update.js';
 import { registerSecondaryRoutes } from './routes/secondary.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerTransferRoutes } from './routes/transfers.js';
@@ -224,6 +225,7 @@ export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Pr
   registerZoneShieldRoutes(app, control);
   registerTransferRoutes(app, control);
   registerSecondaryRoutes(app, control);
+  registerDnsUpdateRoutes(app, control);
   registerPdnsRoutes(app, control, { version });
   return app;
 }

@@ -318,7 +318,7 @@ export const sharedSchemas: readonly Record<string, unknown>[] = [
       comment: nullableString,
       kind: {
         type: 'string',
-        enum: ['create', 'change', 'import', 'rollback', 'restore'],
+        enum: ['create', 'change', 'import', 'rollback', 'restore', 'update'],
         description: 'What made the version.',
       },
       added: { type: 'integer', description: 'Record lines added (disabled ones included).' },
@@ -342,7 +342,7 @@ export const sharedSchemas: readonly Record<string, unknown>[] = [
       comment: nullableString,
       kind: {
         type: 'string',
-        enum: ['create', 'change', 'import', 'rollback', 'restore'],
+        enum: ['create', 'change', 'import', 'rollback', 'restore', 'update'],
         description: 'What made the version.',
       },
       added: { type: 'integer' },

@@ -26,7 +26,8 @@ function formatTransfer(zone: string, t: ZoneTransferInfo): string {
   return (
     `zone        ${zone}\n` +
     `keys        ${t.masterTsigKeyIds.join(', ') || '-'}\n` +
-    `allow from  ${t.allowAxfrFrom.join(', ') || '-'}\n`
+    `allow from  ${t.allowAxfrFrom.join(', ') || '-'}\n` +
+    `also notify ${(t.alsoNotify ?? []).join(', ') || '-'}\n`
   );
 }
 
@@ -93,8 +94,20 @@ export function registerTsigKeyCommands(program: Command): void {
   );
 }
 
-/** Registers `zone transfer` under the `zone` command. */
+/** Registers `zone transfer` and `zone notify` under the `zone` command. */
 export function registerZoneTransferCommands(zone: Command): void {
+  addCommonOptions(
+    zone
+      .command('notify')
+      .description('send NOTIFY for a zone to its ALSO-NOTIFY targets now')
+      .argument('<zone>', 'zone name'),
+  ).action((name: string, opts: CommonOptions) =>
+    runClientAction(opts, async ({ api, json, out }) => {
+      const res = await api.request<{ zone: string; serial: number }>('PUT', `${zonePath(name)}/notify`);
+      out(json ? formatJson(res.body) : `NOTIFY queued for ${res.body.zone} serial ${res.body.serial}\n`);
+    }),
+  );
+
   const transfer = zone.command('transfer').description('who may transfer (AXFR) a zone').exitOverride();
 
   addCommonOptions(
@@ -116,15 +129,27 @@ export function registerZoneTransferCommands(zone: Command): void {
       .option('--key <name>', "a key of the zone's account (repeatable)", collect)
       .option('--no-keys', 'no key may transfer')
       .option('--allow <prefix>', 'an address, prefix or AUTO-NS (repeatable)', collect)
-      .option('--no-allow', 'no address may transfer unsigned'),
+      .option('--no-allow', 'no address may transfer unsigned')
+      .option('--notify <target>', 'an ALSO-NOTIFY target: ADDR, ADDR:PORT, [V6]:PORT (repeatable)', collect)
+      .option('--no-notify', 'no ALSO-NOTIFY target'),
   ).action(
-    (name: string, opts: CommonOptions & { key?: string[]; keys?: boolean; allow?: string[] | false }) =>
+    (
+      name: string,
+      opts: CommonOptions & {
+        key?: string[];
+        keys?: boolean;
+        allow?: string[] | false;
+        notify?: string[] | false;
+      },
+    ) =>
       runClientAction(opts, async ({ api, json, out }) => {
         const body: Partial<ZoneTransferInfo> = {};
         if (opts.key) body.masterTsigKeyIds = opts.key;
         else if (opts.keys === false) body.masterTsigKeyIds = [];
         if (Array.isArray(opts.allow)) body.allowAxfrFrom = opts.allow;
         else if (opts.allow === false) body.allowAxfrFrom = [];
+        if (Array.isArray(opts.notify)) body.alsoNotify = opts.notify;
+        else if (opts.notify === false) body.alsoNotify = [];
         const res = await api.request<ZoneTransferInfo>('PUT', `${zonePath(name)}/transfer`, { json: body });
         out(json ? formatJson(res.body) : formatTransfer(name, res.body));
       }),

@@ -30,6 +30,7 @@ import {
   UsageError,
   zonePath,
 } from './client-common.js';
+import { registerZoneDnsUpdateCommands } from './dns-update-commands.js';
 import { formatDryRun, formatJson, formatTable, formatTime } from './output.js';
 import { registerZoneTransferCommands } from './tsigkey-commands.js';
 import { registerDeletedZoneCommands } from './zone-deleted-commands.js';
@@ -84,6 +85,7 @@ export function registerZoneCommands(program: Command): void {
   registerZoneShieldCommands(zone);
   registerZoneTransferCommands(zone);
   registerZoneSecondaryCommands(zone);
+  registerZoneDnsUpdateCommands(zone);
 
   addCommonOptions(
     zone

@@ -6,16 +6,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ChangeFeed, Repo, Store } from '../store/index.js';
-import type { ZoneChangeEvent } from './types.js';
+import type { ZoneChangeEvent, ZoneSettingsChange, ZoneSettingsKind } from './types.js';
 
 /** The NOTIFY channel of zone changes (issue 3: every replica LISTENs on it). */
 export const ZONE_CHANGE_CHANNEL = 'switchboard_zone_change';
+
+/** Settings kinds announced to the other replicas ('notify' requests stay in their replica). */
+const ANNOUNCED_KINDS: readonly ZoneSettingsKind[] = ['shield', 'transfer'];
 
 /** Zone change events: emitted here, announced to and received from the other replicas. */
 export class ChangeEvents {
   readonly #store: Store;
   readonly #listeners = new Set<(ev: ZoneChangeEvent) => void>();
-  readonly #shieldListeners = new Set<() => void>();
+  readonly #settingsListeners = new Set<(change: ZoneSettingsChange) => void>();
   /** Identifies this replica in NOTIFY payloads, so its own changes are emitted once. */
   readonly #replica = randomUUID();
   /** Version of every zone as last emitted (PostgreSQL): what a resync compares against. */
@@ -38,8 +41,8 @@ export class ChangeEvents {
     this.#feed = await this.#store.listen(ZONE_CHANGE_CHANNEL, {
       onMessage: (payload) => this.#onNotify(payload),
       onReconnect: () => {
-        // Shield settings changed meanwhile are read again whole (they are few).
-        this.emitShield();
+        // Settings changed meanwhile are read again whole (they are few).
+        this.emitSettings({ kinds: [...ANNOUNCED_KINDS] });
         this.#resync().catch(() => {
           // The next reconnect or change brings it back in line.
         });
@@ -48,15 +51,21 @@ export class ChangeEvents {
   }
 
   #onNotify(payload: string): void {
-    let ev: ZoneChangeEvent & { origin?: string; shield?: boolean };
+    let ev: ZoneChangeEvent & { origin?: string; shield?: boolean; settings?: unknown };
     try {
-      ev = JSON.parse(payload) as ZoneChangeEvent & { origin?: string; shield?: boolean };
+      ev = JSON.parse(payload) as ZoneChangeEvent & { origin?: string; shield?: boolean; settings?: unknown };
     } catch {
       return;
     }
     if (typeof ev?.zone !== 'string' || ev.origin === this.#replica) return;
+    if (Array.isArray(ev.settings)) {
+      const kinds = ev.settings.filter((k): k is ZoneSettingsKind => ANNOUNCED_KINDS.includes(k));
+      if (kinds.length > 0) this.emitSettings(ev.zone === '' ? { kinds } : { zone: ev.zone, kinds });
+      return;
+    }
+    // A replica of before the settings channel (`shield: true`: shield and transfer settings).
     if (ev.shield === true) {
-      this.emitShield();
+      this.emitSettings({ zone: ev.zone, kinds: ['shield', 'transfer'] });
       return;
     }
     this.emit({ zone: ev.zone, version: Number(ev.version), deleted: ev.deleted === true });
@@ -96,33 +105,52 @@ export class ChangeEvents {
   }
 
   /**
-   * Announces a change of a zone's shield settings to the other replicas, inside the
-   * transaction that makes it (same channel as zone changes, `shield: true`: no version).
+   * Announces a change of a zone's settings (`kinds`: shield, transfer, …) to the other replicas,
+   * inside the transaction that makes it: on the zone-change channel with payload
+   * `{"zone": …, "settings": ["transfer"], "origin": …}` (no version: the zone did not change).
    */
-  async notifyShield(repo: Repo, zone: string): Promise<void> {
+  async notifySettings(repo: Repo, zone: string, kinds: readonly ZoneSettingsKind[]): Promise<void> {
     await this.#store.notify(
       repo,
       ZONE_CHANGE_CHANNEL,
-      JSON.stringify({ zone, shield: true, origin: this.#replica }),
+      JSON.stringify({ zone, settings: kinds, origin: this.#replica }),
     );
   }
 
-  /** Tells this process's listeners that some zone's shield settings changed (after commit). */
-  emitShield(): void {
-    for (const l of this.#shieldListeners) {
+  /** Tells this process's listeners that a zone's settings changed (after commit). */
+  emitSettings(change: ZoneSettingsChange): void {
+    for (const l of this.#settingsListeners) {
       try {
-        l();
+        l(change);
       } catch {
         // as for zone changes
       }
     }
   }
 
-  onShieldChange(listener: () => void): () => void {
-    this.#shieldListeners.add(listener);
+  /** Listens to settings changes (this replica's and, with PostgreSQL, the others'). */
+  onSettingsChange(listener: (change: ZoneSettingsChange) => void): () => void {
+    this.#settingsListeners.add(listener);
     return () => {
-      this.#shieldListeners.delete(listener);
+      this.#settingsListeners.delete(listener);
     };
+  }
+
+  /** `notifySettings(repo, zone, ['shield'])`. */
+  async notifyShield(repo: Repo, zone: string): Promise<void> {
+    await this.notifySettings(repo, zone, ['shield']);
+  }
+
+  /** `emitSettings` of a shield change (zone unsaid: every zone's shield settings are read). */
+  emitShield(zone?: string): void {
+    this.emitSettings(zone === undefined ? { kinds: ['shield'] } : { zone, kinds: ['shield'] });
+  }
+
+  /** Listens to shield settings changes only. */
+  onShieldChange(listener: () => void): () => void {
+    return this.onSettingsChange((c) => {
+      if (c.kinds.includes('shield')) listener();
+    });
   }
 
   onZoneChange(listener: (ev: ZoneChangeEvent) => void): () => void {
@@ -134,6 +162,6 @@ export class ChangeEvents {
 
   clear(): void {
     this.#listeners.clear();
-    this.#shieldListeners.clear();
+    this.#settingsListeners.clear();
   }
 }

@@ -16,6 +16,7 @@ import { type ChangeFeed, openStore, type Store } from '../store/index.js';
 import { Accounts } from './accounts.js';
 import { PlaneContext } from './context.js';
 import { DeletedZones } from './deleted.js';
+import { DnsUpdates } from './dns-updates.js';
 import { ChangeEvents } from './events.js';
 import { History } from './history.js';
 import { Retention } from './retention.js';
@@ -23,7 +24,7 @@ import { Secondaries } from './secondary.js';
 import { Serving } from './serving.js';
 import { Tokens } from './tokens.js';
 import { TsigKeys } from './tsig-keys.js';
-import type { ControlPlane, ControlPlaneOptions, ZoneChangeEvent } from './types.js';
+import type { ControlPlane, ControlPlaneOptions, ZoneChangeEvent, ZoneSettingsChange } from './types.js';
 import { ZoneShields } from './zone-shield.js';
 import { Zones } from './zones.js';
 
@@ -46,6 +47,7 @@ export class StoreControlPlane implements ControlPlane {
   readonly #shields: ZoneShields;
   readonly #tsig: TsigKeys;
   readonly #secondaries: Secondaries;
+  readonly #updates: DnsUpdates;
 
   private constructor(store: Store, opts: ControlPlaneOptions) {
     this.#events = new ChangeEvents(store);
@@ -61,6 +63,7 @@ export class StoreControlPlane implements ControlPlane {
     this.#tsig = new TsigKeys(this.#ctx);
     this.#secondaries = new Secondaries(this.#ctx);
     this.#zones.secondaries = this.#secondaries;
+    this.#updates = new DnsUpdates(this.#ctx, this.#zones);
   }
 
   /** Opens the store (migrating it) and, with PostgreSQL, starts listening for changes. */
@@ -176,6 +179,10 @@ export class StoreControlPlane implements ControlPlane {
   shieldZones() {
     return this.#shields.shieldZones();
   }
+  onSettingsChange(listener: (change: ZoneSettingsChange) => void): () => void {
+    return this.#events.onSettingsChange(listener);
+  }
+
   onShieldChange(listener: () => void): () => void {
     return this.#events.onShieldChange(listener);
   }
@@ -203,6 +210,10 @@ export class StoreControlPlane implements ControlPlane {
   setZoneTransfer(...a: Args<'setZoneTransfer'>) {
     return this.#tsig.setZoneTransfer(...a);
   }
+
+  notifyZone(...a: Args<'notifyZone'>) {
+    return this.#tsig.notifyZone(...a);
+  }
   transferZones() {
     return this.#tsig.transferZones();
   }
@@ -229,6 +240,21 @@ export class StoreControlPlane implements ControlPlane {
   }
   transferIn(...a: Args<'transferIn'>) {
     return this.#zones.transferIn(...a);
+  }
+
+  // ---- dynamic update (RFC 2136) ----
+
+  getZoneUpdatePolicy(...a: Args<'getZoneUpdatePolicy'>) {
+    return this.#updates.getZoneUpdatePolicy(...a);
+  }
+  setZoneUpdatePolicy(...a: Args<'setZoneUpdatePolicy'>) {
+    return this.#updates.setZoneUpdatePolicy(...a);
+  }
+  zoneAccountKeys(...a: Args<'zoneAccountKeys'>) {
+    return this.#updates.zoneAccountKeys(...a);
+  }
+  dnsUpdate(...a: Args<'dnsUpdate'>) {
+    return this.#updates.dnsUpdate(...a);
   }
 
   // ---- versions and audit ----

@@ -123,20 +123,27 @@ export class Serving {
       for (const row of rows) records += Number(row.added) + Number(row.removed);
       if (records > 4 * maxRRsets) return null;
       const after = new Map<string, RRsetState | { gone: RRsetState }>();
+      // Each RRset as it was at `since` (its first change's `before`; null: none then).
+      const was = new Map<string, RRsetState | null>();
       for (let i = rows.length - 1; i >= 0; i--) {
         const row = rows[i];
         if (Number(row.version) !== since.version + rows.length - i || NOT_A_DIFF.has(row.kind)) return null;
         for (const { before, after: now } of parseChanges(row.changes)) {
           const s = now ?? before;
           if (!s) continue;
-          after.set(rrsetKey(s.nameKey, s.type), now ?? { gone: s });
+          const key = rrsetKey(s.nameKey, s.type);
+          if (!was.has(key)) was.set(key, before ?? null);
+          after.set(key, now ?? { gone: s });
         }
         if (after.size > maxRRsets) return null;
       }
       const changes: ServedRRsetChange[] = [];
-      for (const s of after.values()) {
-        if ('gone' in s) changes.push({ owner: s.gone.name, type: s.gone.type, ttl: s.gone.ttl, text: '' });
-        else changes.push({ owner: s.name, type: s.type, ttl: s.ttl, text: renderServedText([s]) });
+      for (const [key, s] of after) {
+        const before = was.get(key);
+        const old = before ? renderServedText([before]) : '';
+        if ('gone' in s)
+          changes.push({ owner: s.gone.name, type: s.gone.type, ttl: s.gone.ttl, text: '', was: old });
+        else changes.push({ owner: s.name, type: s.type, ttl: s.ttl, text: renderServedText([s]), was: old });
       }
       return { name: zone.name, id: zone.id, version, serial: zone.serial, changes };
     });

@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Repo } from '../store/index.js';
 import { isTransferPrefix } from '../xfr/acl.js';
+import { formatOutboundTarget, OutboundPolicy } from '../xfr/outbound.js';
 import { generateTsigSecret, makeTsigKey, TsigKeyError, tsigAlgorithmOf } from '../xfr/tsig.js';
 import { requireAccountWide, requireWrite } from './access.js';
 import type { PlaneContext } from './context.js';
@@ -33,6 +34,8 @@ export interface ZoneTransferInfo {
   masterTsigKeyIds: string[];
   /** `ALLOW-AXFR-FROM` values: addresses, prefixes, `AUTO-NS`. */
   allowAxfrFrom: string[];
+  /** `ALSO-NOTIFY` targets (`ADDR`, `ADDR:PORT`, `[V6]:PORT`), allowed by the outbound policy. */
+  alsoNotify: string[];
 }
 
 /** A zone's transfer settings with its account's keys, for the DNS workers (secrets included). */
@@ -42,16 +45,69 @@ export interface ServedTransferZone {
   allowKeys: string[];
   allowFrom: string[];
   autoNs: boolean;
+  /** `ALSO-NOTIFY` targets, and the zone's account (NOTIFY's rate limits). */
+  alsoNotify: string[];
+  account: string;
 }
 
 /** Most keys per account, and values per setting. */
 export const MAX_TSIG_KEYS = 100;
 export const MAX_TRANSFER_VALUES = 100;
 
+/** One zone's row of keys and prefixes (transfer or update settings), as followKeyIn reads it. */
+export interface KeyListRow {
+  zone_id: string;
+  name: string;
+  tsig_keys: string;
+  allow_from: string;
+  /** Transfer settings: ALSO-NOTIFY targets (a row keeps living while it has any). */
+  also_notify?: string;
+}
+
 /**
- * A key renamed (`to`) or deleted (`to` undefined) in one transaction with the zones of its
- * account that name it in `master_tsig_key_ids`: they follow the rename, or lose the key (a
- * zone left with no key and no address loses its row). Returns the zones changed.
+ * A key renamed (`to`) or deleted (`to` undefined) follows into `rows` (zone settings that name
+ * keys: transfer's `master_tsig_key_ids`, update's `TSIG-ALLOW-DNSUPDATE`): each row naming it
+ * is rewritten through `put`, or removed through `remove` when left with no key, no prefix and
+ * no ALSO-NOTIFY target.
+ * Returns the zones changed.
+ */
+export async function followKeyIn(
+  rows: readonly KeyListRow[],
+  from: string,
+  to: string | undefined,
+  put: (row: {
+    zone_id: string;
+    tsig_keys: string;
+    allow_from: string;
+    also_notify?: string;
+    updated_at: string;
+  }) => Promise<void>,
+  remove: (zoneId: string) => Promise<void>,
+): Promise<string[]> {
+  const changed: string[] = [];
+  for (const row of rows) {
+    const keys = parseList(row.tsig_keys);
+    if (!keys.includes(from)) continue;
+    const next = [...new Set(keys.flatMap((k) => (k !== from ? [k] : to === undefined ? [] : [to])))];
+    const also = parseList(row.also_notify ?? '[]');
+    if (next.length === 0 && parseList(row.allow_from).length === 0 && also.length === 0)
+      await remove(row.zone_id);
+    else
+      await put({
+        zone_id: row.zone_id,
+        tsig_keys: JSON.stringify(next),
+        allow_from: row.allow_from,
+        ...(row.also_notify !== undefined ? { also_notify: row.also_notify } : {}),
+        updated_at: now(),
+      });
+    changed.push(row.name);
+  }
+  return changed;
+}
+
+/**
+ * A key renamed or deleted in one transaction with the zones of its account that name it in
+ * `master_tsig_key_ids` or `TSIG-ALLOW-DNSUPDATE`: they follow the rename, or lose the key.
  */
 async function followKey(
   repo: Repo,
@@ -59,23 +115,28 @@ async function followKey(
   from: string,
   to: string | undefined,
 ): Promise<string[]> {
-  const changed: string[] = [];
-  for (const row of await repo.zoneTransfersOfAccount(account)) {
-    const keys = JSON.parse(row.tsig_keys) as string[];
-    if (!keys.includes(from)) continue;
-    const next = [...new Set(keys.flatMap((k) => (k !== from ? [k] : to === undefined ? [] : [to])))];
-    const allow = JSON.parse(row.allow_from) as string[];
-    if (next.length === 0 && allow.length === 0) await repo.deleteZoneTransfer(row.zone_id);
-    else
-      await repo.putZoneTransfer({
-        zone_id: row.zone_id,
-        tsig_keys: JSON.stringify(next),
-        allow_from: row.allow_from,
-        updated_at: now(),
-      });
-    changed.push(row.name);
-  }
-  return changed;
+  return [
+    ...(await followKeyIn(
+      await repo.zoneTransfersOfAccount(account),
+      from,
+      to,
+      (r) => repo.putZoneTransfer(r),
+      (id) => repo.deleteZoneTransfer(id),
+    )),
+    ...(await followKeyIn(
+      await repo.zoneUpdatesOfAccount(account),
+      from,
+      to,
+      (r) =>
+        repo.putZoneUpdate({
+          zone_id: r.zone_id,
+          tsig_keys: r.tsig_keys,
+          allow_from: r.allow_from,
+          updated_at: r.updated_at,
+        }),
+      (id) => repo.deleteZoneUpdate(id),
+    )),
+  ];
 }
 
 function invalid(message: string, field: string): ControlError {
@@ -199,7 +260,8 @@ export class TsigKeys {
         updated_at: at,
       });
       await this.#ctx.audit(repo, p, 'tsigkey.create', name, account, { algorithm });
-      await this.#ctx.events.notifyShield(repo, name);
+      // A key's change concerns every zone of its account that names it (zone unsaid).
+      await this.#ctx.events.notifySettings(repo, '', ['transfer']);
     });
     this.#changed();
     return { name, algorithm, key: secret };
@@ -241,7 +303,8 @@ export class TsigKeys {
         keyChanged: secret !== row.secret,
         ...(zones.length > 0 ? { zones } : {}),
       });
-      await this.#ctx.events.notifyShield(repo, name);
+      // A key's change concerns every zone of its account that names it (zone unsaid).
+      await this.#ctx.events.notifySettings(repo, '', ['transfer']);
       return { name, algorithm, key: secret };
     });
     this.#changed();
@@ -266,7 +329,7 @@ export class TsigKeys {
         account,
         zones.length > 0 ? { zones } : undefined,
       );
-      await this.#ctx.events.notifyShield(repo, row.name);
+      await this.#ctx.events.notifySettings(repo, '', ['transfer']);
     });
     this.#changed();
   }
@@ -314,26 +377,47 @@ export class TsigKeys {
         after.masterTsigKeyIds = [...new Set(names)];
       }
       if (input.allowAxfrFrom !== undefined) after.allowAxfrFrom = checkAllowAxfrFrom(input.allowAxfrFrom);
+      if (input.alsoNotify !== undefined)
+        after.alsoNotify = checkAlsoNotify(input.alsoNotify, this.#ctx.opts.outbound ?? DEFAULT_POLICY);
       requireWrite(p);
       if (JSON.stringify(before) === JSON.stringify(after)) return { info: after, changed: false };
-      if (after.masterTsigKeyIds.length === 0 && after.allowAxfrFrom.length === 0)
+      if (
+        after.masterTsigKeyIds.length === 0 &&
+        after.allowAxfrFrom.length === 0 &&
+        after.alsoNotify.length === 0
+      )
         await repo.deleteZoneTransfer(zone.id);
       else
         await repo.putZoneTransfer({
           zone_id: zone.id,
           tsig_keys: JSON.stringify(after.masterTsigKeyIds),
           allow_from: JSON.stringify(after.allowAxfrFrom),
+          also_notify: JSON.stringify(after.alsoNotify),
           updated_at: now(),
         });
       await this.#ctx.audit(repo, p, 'zone.transfer', zone.name, zone.account_id, {
         from: before,
         to: after,
       });
-      await this.#ctx.events.notifyShield(repo, zone.name);
+      await this.#ctx.events.notifySettings(repo, zone.name, ['transfer']);
       return { info: after, changed: true };
     });
     if (out.changed) this.#changed();
     return out.info;
+  }
+
+  /**
+   * Asks for a NOTIFY of the zone to its targets now (PowerDNS `PUT …/notify`): a write of the
+   * zone's account (or an administrator). Heard by this replica's NOTIFY sender only
+   * (`onSettingsChange`, kind `notify`); nothing is stored.
+   */
+  async notifyZone(p: Principal, zoneName: string): Promise<{ zone: string; serial: number }> {
+    this.#ctx.checkOpen();
+    const zname = this.#ctx.zoneName(zoneName).toString();
+    const zone = await this.#ctx.visibleZone(this.#ctx.store.repo, p, zname);
+    requireWrite(p);
+    this.#ctx.events.emitSettings({ zone: zone.name, kinds: ['notify'] });
+    return { zone: zone.name, serial: zone.serial };
   }
 
   /** Every zone with transfer settings, with its account's keys (for the DNS workers). */
@@ -344,12 +428,11 @@ export class TsigKeys {
   }
 
   /**
-   * After a change committed: the settings' listeners (`onShieldChange`, which the feeds of
-   * shield and transfer settings both follow) are told here; other replicas hear it on the
-   * same channel (`notifyShield` in the transaction).
+   * After a change committed: the settings' listeners (`onSettingsChange`, kind `transfer`) are
+   * told here; other replicas hear it on the same channel (`notifySettings` in the transaction).
    */
   #changed(): void {
-    this.#ctx.events.emitShield();
+    this.#ctx.events.emitSettings({ kinds: ['transfer'] });
   }
 }
 
@@ -373,11 +456,14 @@ async function servedTransferZones(repo: Repo): Promise<ServedTransferZone[]> {
       allowKeys: parseList(r.tsig_keys),
       allowFrom: allowFrom.filter((v) => v !== 'AUTO-NS'),
       autoNs: allowFrom.includes('AUTO-NS'),
+      alsoNotify: parseList(r.also_notify),
+      account: r.account_id,
     };
   });
 }
 
-function parseList(text: string): string[] {
+/** A JSON list of strings as stored (anything else: empty). */
+export function parseList(text: string): string[] {
   try {
     const v = JSON.parse(text) as unknown;
     return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
@@ -386,10 +472,39 @@ function parseList(text: string): string[] {
   }
 }
 
-function infoOf(row: { tsig_keys: string; allow_from: string } | undefined): ZoneTransferInfo {
+function infoOf(
+  row: { tsig_keys: string; allow_from: string; also_notify?: string } | undefined,
+): ZoneTransferInfo {
   return row
-    ? { masterTsigKeyIds: parseList(row.tsig_keys), allowAxfrFrom: parseList(row.allow_from) }
-    : { masterTsigKeyIds: [], allowAxfrFrom: [] };
+    ? {
+        masterTsigKeyIds: parseList(row.tsig_keys),
+        allowAxfrFrom: parseList(row.allow_from),
+        alsoNotify: parseList(row.also_notify ?? '[]'),
+      }
+    : { masterTsigKeyIds: [], allowAxfrFrom: [], alsoNotify: [] };
+}
+
+/** Without `start --outbound-allow`: every special-purpose range refused. */
+const DEFAULT_POLICY = new OutboundPolicy([]);
+
+/**
+ * The ALSO-NOTIFY values, checked (form and the operator's outbound policy: a loopback, private
+ * or link-local address is refused unless opened with --outbound-allow), in the form
+ * `formatOutboundTarget` gives; the field named is `ALSO-NOTIFY[i]`.
+ */
+function checkAlsoNotify(values: unknown, policy: OutboundPolicy, field = 'ALSO-NOTIFY'): string[] {
+  if (!Array.isArray(values) || values.length > MAX_TRANSFER_VALUES)
+    throw invalid(`${field} takes a list of at most ${MAX_TRANSFER_VALUES} values`, field);
+  const out: string[] = [];
+  for (const [i, v] of values.entries()) {
+    if (typeof v !== 'string') throw invalid(`${field} values are strings`, `${field}[${i}]`);
+    try {
+      out.push(formatOutboundTarget(policy.check(v.trim())));
+    } catch (err) {
+      throw invalid(`${field}: '${quoted(v)}': ${(err as Error).message}`, `${field}[${i}]`);
+    }
+  }
+  return [...new Set(out)];
 }
 
 /** A key name from a URL (a bad name finds nothing: NOT_FOUND, as for zones). */

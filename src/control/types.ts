@@ -7,6 +7,7 @@
  * @module
  */
 import type { OutboundPolicy } from '../xfr/outbound.js';
+import type { DnsUpdateRequest, DnsUpdateResult, ZoneUpdatePolicy } from './dns-updates.js';
 import type { SecondaryCheck, SecondaryZone, ZoneSecondaryInfo } from './secondary.js';
 import type { ServedTransferZone, TsigKeyInfo, ZoneTransferInfo } from './tsig-keys.js';
 
@@ -192,6 +193,8 @@ export interface ZoneChangeResult extends ZoneInfo {
   addedRecords?: string[];
   /** Findings that do not refuse the change (an in-zone NS target without an address). */
   warnings?: string[];
+  /** A DNS UPDATE that was not applied: its RCODE (RFC 2136 §2.2) and why (not in API answers). */
+  dnsUpdate?: { rcode: number; reason: string };
 }
 
 /** A zone version (every change is one, issue 3 §2). */
@@ -204,7 +207,7 @@ export interface ZoneVersion {
   remote: string | null;
   comment: string | null;
   /** What made the version (additive field). */
-  kind?: 'create' | 'change' | 'import' | 'rollback' | 'restore';
+  kind?: 'create' | 'change' | 'import' | 'rollback' | 'restore' | 'update';
   /** Counts of records added and removed by this version. */
   added: number;
   removed: number;
@@ -370,11 +373,26 @@ export interface ServedZone {
  * stored (case kept), type, TTL, and its enabled records as master-file lines in the served
  * text's form (`''`: the RRset is gone, or all its records are disabled).
  */
+/**
+ * What changed in a zone's settings (one channel for all of them, docs/TRANSFERS.md):
+ * `shield` (its shield settings), `transfer` (transfer settings, ALSO-NOTIFY, TSIG keys of its
+ * account), `notify` (a NOTIFY asked for through the API: this replica only).
+ */
+export type ZoneSettingsKind = 'shield' | 'transfer' | 'notify';
+
+export interface ZoneSettingsChange {
+  /** The zone (undefined: any, e.g. after a lost LISTEN connection). */
+  zone?: string;
+  kinds: ZoneSettingsKind[];
+}
+
 export interface ServedRRsetChange {
   owner: string;
   type: number;
   ttl: number;
   text: string;
+  /** Its served lines at the version the changes start from ('' = none): IXFR's removals. */
+  was?: string;
 }
 
 /** A zone's changes from one version to its current one (`servedChanges`). */
@@ -513,6 +531,8 @@ export interface ControlPlane {
   shieldZones(): Promise<ServedShieldZone[]>;
   /** Subscribes to changes of any zone's shield settings (every replica's, with PostgreSQL). */
   onShieldChange(listener: () => void): () => void;
+  /** Zone settings changes: shield, transfer (and TSIG keys), NOTIFY requests. */
+  onSettingsChange(listener: (change: ZoneSettingsChange) => void): () => void;
 
   // ---- TSIG keys and who may transfer a zone (control/tsig-keys.ts; docs/TRANSFERS.md) ----
 
@@ -534,6 +554,8 @@ export interface ControlPlane {
   deleteTsigKey(p: Principal, name: string): Promise<void>;
   getZoneTransfer(p: Principal, zone: string): Promise<ZoneTransferInfo>;
   setZoneTransfer(p: Principal, zone: string, input: Partial<ZoneTransferInfo>): Promise<ZoneTransferInfo>;
+  /** Asks this replica to send NOTIFY for the zone now (docs/TRANSFERS.md, "NOTIFY"). */
+  notifyZone(p: Principal, zone: string): Promise<{ zone: string; serial: number }>;
   /** Every zone's transfer settings with its account's keys, secrets included (DNS workers only). */
   transferZones(): Promise<ServedTransferZone[]>;
   /** A secondary zone's masters, key and refresh state (null: not a secondary zone). */
@@ -558,6 +580,18 @@ export interface ControlPlane {
    * applies. `zoneId`: the zone the transfer was for (another zone of that name: refused).
    */
   transferIn(zoneId: string, zone: string, text: string, comment: string): Promise<ZoneChangeResult>;
+
+  /** Who may change a zone with DNS UPDATE (PowerDNS metadata TSIG-ALLOW-DNSUPDATE, ALLOW-DNSUPDATE-FROM). */
+  getZoneUpdatePolicy(p: Principal, zone: string): Promise<ZoneUpdatePolicy>;
+  setZoneUpdatePolicy(
+    p: Principal,
+    zone: string,
+    input: Partial<ZoneUpdatePolicy>,
+  ): Promise<ZoneUpdatePolicy>;
+  /** The TSIG keys of a zone's account (undefined: no such zone), for verifying an UPDATE's signature. */
+  zoneAccountKeys(zone: string): Promise<{ name: string; algorithm: string; secret: string }[] | undefined>;
+  /** An UPDATE whose TSIG was verified against zoneAccountKeys: its RCODE; never throws. */
+  dnsUpdate(req: DnsUpdateRequest): Promise<DnsUpdateResult>;
 
   listVersions(p: Principal, name: string, page?: PageRequest): Promise<Page<ZoneVersion>>;
   getVersion(p: Principal, name: string, version: number): Promise<VersionDiff>;
@@ -637,6 +671,12 @@ export interface ControlPlaneOptions {
   zoneWork?: 'thread' | 'inline';
   /** Per-zone shield settings: the platform's caps and what tenants may set (additive). */
   shield?: ShieldPolicy;
+  /**
+   * Where tenants may aim the platform (`ALSO-NOTIFY`, a secondary zone's `masters`; `start
+   * --outbound-allow`): default, every
+   * special-purpose range refused (src/xfr/outbound.ts).
+   */
+  outbound?: OutboundPolicy;
   /** How long versions, audit rows and deleted zones are kept (additive). */
   retention?: RetentionOptions;
   /**
@@ -645,11 +685,6 @@ export interface ControlPlaneOptions {
    * (`servedChanges`) and turns it off.
    */
   servedText?: boolean;
-  /**
-   * Where tenants may aim the platform (a secondary zone's `masters`): `start --outbound-allow`
-   * (default: every special-purpose range refused).
-   */
-  outbound?: OutboundPolicy;
 }
 
 /** Limits of the control plane (issue 3 §5). */

@@ -6,8 +6,9 @@
  * serving other tenants; the caller writes the result in its transaction.
  * @module
  */
-import { RRType } from '../wire/constants.js';
+import { Rcode, RRType } from '../wire/constants.js';
 import { Name } from '../wire/name.js';
+import { applyDnsUpdate, type UpdateRR } from './dns-update.js';
 import {
   applyChanges,
   buildAndCheck,
@@ -105,6 +106,17 @@ type ZoneJobKind =
       dryRun?: boolean;
     }
   | {
+      /** A DNS UPDATE (RFC 2136) relayed by a DNS worker (dns-update.ts). */
+      kind: 'update';
+      origin: string;
+      serial: number;
+      zclass: number;
+      prereqs: UpdateRR[];
+      updates: UpdateRR[];
+      limits: EditLimits;
+      dryRun?: boolean;
+    }
+  | {
       kind: 'create';
       origin: string;
       input: CreateInput;
@@ -140,6 +152,11 @@ export interface ZoneWork {
   stageId?: string;
   /** Findings that do not refuse the content (an in-zone NS target without an address). */
   warnings: string[];
+  /**
+   * update: the RCODE when the update was not applied (a prerequisite failed, or it was
+   * malformed or refused: RFC 2136 §3), with the reason for the log.
+   */
+  dnsUpdate?: { rcode: number; reason: string };
   /** Dry runs: the record lines the change would remove and add (`changeLines`). */
   lines?: { removed: string[]; added: string[] };
   /** create: the new zone's RRsets in canonical order (the response). */
@@ -385,6 +402,23 @@ export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: Reco
       oldSerial = job.serial;
       break;
     }
+    case 'update': {
+      const outcome = applyDnsUpdate(current, origin, job.zclass, job.prereqs, job.updates, job.limits);
+      if (outcome.rcode !== Rcode.NOERROR) {
+        const reason = 'reason' in outcome ? outcome.reason : '';
+        return {
+          work: { ...noopWork(job.serial, current), dnsUpdate: { rcode: outcome.rcode, reason } },
+          draft: current,
+          memo: currentMemo,
+        };
+      }
+      draft = (outcome as { draft: ZoneContent }).draft;
+      locate = (nameKey, type) => ({
+        where: `the update of ${nameKey}${type === undefined ? '' : ` type ${type}`}: `,
+      });
+      oldSerial = job.serial;
+      break;
+    }
     case 'create': {
       const made = initialContent(origin, job.input, job.limits, job.defaults, job.budget);
       draft = made.content;
@@ -398,17 +432,7 @@ export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: Reco
     // Nothing to change (an identical import, removing a record already gone): no new version.
     return {
       work: {
-        noop: true,
-        serial: job.serial,
-        recordCount: countRecords(current.values()),
-        added: 0,
-        removed: 0,
-        changes: '[]',
-        rewrite: false,
-        stage: false,
-        deletes: [],
-        rows: [],
-        warnings: [],
+        ...noopWork(job.serial, current),
         ...(job.dryRun ? { lines: { removed: [], added: [] } } : {}),
       },
       draft: current,
@@ -479,4 +503,21 @@ export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: Reco
   if (work.recordCount >= SERVED_TEXT_MIN && job.noServedText !== true)
     work.servedText = renderServedText(draft.values());
   return { work, draft, memo: kept };
+}
+
+/** The work of a job that changes nothing: no new version. */
+function noopWork(serial: number, current: ZoneContent): ZoneWork {
+  return {
+    noop: true,
+    serial,
+    recordCount: countRecords(current.values()),
+    added: 0,
+    removed: 0,
+    changes: '[]',
+    rewrite: false,
+    stage: false,
+    deletes: [],
+    rows: [],
+    warnings: [],
+  };
 }

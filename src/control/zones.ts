@@ -9,6 +9,7 @@ import type { Repo, ZoneRow } from '../store/index.js';
 import type { Name } from '../wire/name.js';
 import { isAccountWide, requireWrite, SYSTEM_PRINCIPAL, scopeAllowsZone } from './access.js';
 import { checkIfMatch, DEFAULT_ACCOUNT, invalid, listedAccount, now, type PlaneContext } from './context.js';
+import type { UpdateRR } from './dns-update.js';
 import { exportContent, type RecordBudget } from './edit.js';
 import { InlineZoneWork, SplitZoneWork, ThreadZoneWork } from './offload.js';
 import { decodeCursor, isStringCursor, makePage, pageLimit } from './paging.js';
@@ -58,7 +59,7 @@ type MakeJob = (zone: ZoneRow, budget: RecordBudget, repo: Repo) => ZoneJob | Pr
 const MAX_ATTEMPTS = 5;
 
 /** The kinds of content change that go through `#offloaded`. */
-type ChangeKind = 'change' | 'import' | 'rollback';
+type ChangeKind = 'change' | 'import' | 'rollback' | 'update';
 
 /** Zones and requests up to this many records are worked on the calling thread (~1 ms). */
 const SMALL_RECORDS = 500;
@@ -80,6 +81,8 @@ function isSmallJob(job: ZoneJob, zoneRecords: number): boolean {
       return job.text.length <= SMALL_TEXT;
     case 'rollback':
       return job.undo.reduce((n, u) => n + u.length, 0) <= SMALL_TEXT;
+    case 'update':
+      return job.prereqs.length + job.updates.length <= SMALL_RECORDS;
     case 'create':
       return (
         !isJsonList(job.input.rrsets) &&
@@ -108,6 +111,7 @@ function resultOf(
     out.addedRecords = work.lines?.added ?? [];
   }
   if (changed && work.warnings.length > 0) out.warnings = work.warnings;
+  if (work.dnsUpdate !== undefined) out.dnsUpdate = work.dnsUpdate;
   return out;
 }
 
@@ -668,6 +672,29 @@ export class Zones {
         dryRun: opts?.dryRun === true,
       };
     });
+  }
+
+  /**
+   * A DNS UPDATE (RFC 2136) of the zone `origin` on behalf of `p` (dns-update-policy.ts has
+   * checked who may): run as any change — in the zone-work thread against the zone as last
+   * committed, the account's quota checked in the transaction, a new version when it changed.
+   * `dnsUpdate` in the result: the RCODE when the update was not applied.
+   */
+  async dnsUpdate(
+    p: Principal,
+    origin: Name,
+    u: { zclass: number; prereqs: UpdateRR[]; updates: UpdateRR[] },
+  ): Promise<ZoneChangeResult> {
+    this.#ctx.checkOpen();
+    return this.#offloaded(p, origin, { comment: 'DNS UPDATE' }, 'update', (zone) => ({
+      kind: 'update',
+      origin: origin.toString(),
+      serial: zone.serial,
+      zclass: u.zclass,
+      prereqs: u.prereqs,
+      updates: u.updates,
+      limits: this.#editLimits(),
+    }));
   }
 
   /** See ControlPlane.decodeBody: on the zone-work thread, where big jobs run. */

@@ -8,7 +8,18 @@
  * compile thread takes that path for big zone text with the same result.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
@@ -27,7 +38,7 @@ import {
   NameTable,
   Zone,
 } from '../zone/index.js';
-import { compileZone } from './compile.js';
+import { compileZone, compileZoneToFile } from './compile.js';
 import { openImage } from './reader.js';
 
 type Opts = LoadOptions & { file?: string; octets?: boolean };
@@ -100,7 +111,43 @@ function compare(text: string, opts: Opts, label: string): string | undefined {
   }
   if (typeof want === 'string' || typeof got === 'string')
     return want === got ? undefined : `${label}: compile ${String(want)} vs ${String(got)}`;
-  return Buffer.from(got).equals(Buffer.from(want)) ? undefined : `${label}: images differ`;
+  if (!Buffer.from(got).equals(Buffer.from(want))) return `${label}: images differ`;
+  const inFile = compiledToFile(b.zone);
+  return Buffer.from(inFile).equals(Buffer.from(want))
+    ? undefined
+    : `${label}: the image written to a file differs`;
+}
+
+/** Where `compiledToFile` writes (one file for the whole run, emptied each time). */
+let scratchFile: { dir: string; fd: number } | undefined;
+
+/**
+ * `compileZoneToFile`'s image (written in pieces, never whole in memory), at an offset past
+ * octets that must stay as they are, read back.
+ */
+function compiledToFile(zone: ColumnZone | Zone): Uint8Array {
+  if (scratchFile === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-columns-file-'));
+    scratchFile = { dir, fd: openSync(join(dir, 'image'), 'w+') };
+    process.on('exit', () => {
+      closeSync((scratchFile as { fd: number }).fd);
+      rmSync(dir, { recursive: true, force: true });
+    });
+  }
+  const fd = scratchFile.fd;
+  ftruncateSync(fd, 0);
+  const base = 72;
+  const length = compileZoneToFile(zone, fd, base);
+  const size = statSync(join(scratchFile.dir, 'image')).size;
+  assert.equal(size, base + length, 'the file ends where the image does');
+  const all = new Uint8Array(size);
+  let done = 0;
+  while (done < size) done += readSync(fd, all, done, size - done, done);
+  assert.ok(
+    all.subarray(0, base).every((v) => v === 0),
+    'nothing written before the base',
+  );
+  return all.subarray(base);
 }
 
 /** Zone files under `dir` (recursively), as compile-identity.test.ts walks them. */

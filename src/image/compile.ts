@@ -11,6 +11,7 @@
  * @module
  */
 
+import { readSync, writeSync } from 'node:fs';
 import {
   AnswerKind,
   type AnswerOptions,
@@ -103,6 +104,46 @@ interface Entry {
 }
 
 /**
+ * Where `compileZoneToFile` writes an image: a file, the image's octet 0 at `base`. Written in
+ * pieces (`pwrite`), never whole in this process's memory; a hole never written reads 0.
+ */
+class ImageFile {
+  constructor(
+    readonly fd: number,
+    readonly base: number,
+  ) {}
+  /** Writes `src` at image offset `at`. */
+  write(src: Uint8Array, at: number): void {
+    let done = 0;
+    while (done < src.length) done += writeSync(this.fd, src, done, src.length - done, this.base + at + done);
+  }
+  /** Reads `into.length` octets from image offset `at`. */
+  read(into: Uint8Array, at: number): void {
+    let done = 0;
+    while (done < into.length) {
+      const n = readSync(this.fd, into, done, into.length - done, this.base + at + done);
+      if (n === 0) throw new Error(`image file: short read at ${this.base + at + done}`);
+      done += n;
+    }
+  }
+  /**
+   * Moves `n` octets from image offset `from` up to `to` (>= from; the ranges may overlap):
+   * copied from the end down, each piece read before anything it overlaps is written.
+   */
+  moveUp(from: number, to: number, n: number): void {
+    if (to === from || n === 0) return;
+    const piece = new Uint8Array(Math.min(n, 4 << 20));
+    for (let end = n; end > 0; ) {
+      const k = Math.min(piece.length, end);
+      const chunk = piece.subarray(0, k);
+      this.read(chunk, from + end - k);
+      this.write(chunk, to + end - k);
+      end -= k;
+    }
+  }
+}
+
+/**
  * Growing little-endian byte buffer: its own array, grown by copying; or (`over`) one whose
  * octets go to a resizable ArrayBuffer from `base` on, staged in a plain buffer and copied in
  * (one `set`, the resizable buffer grown in place) whenever the stage is full — a big zone's
@@ -116,11 +157,14 @@ class Bytes {
   len = 0;
   /** Octets already copied to the resizable buffer (0 without one). */
   flushed = 0;
-  #rab: ArrayBuffer | undefined;
+  #rab: ArrayBuffer | ImageFile | undefined;
   #base = 0;
 
-  /** A buffer writing into `rab` (resizable) from `base` on, through a stage of `stage` octets. */
-  static over(rab: ArrayBuffer, base: number, stage: number): Bytes {
+  /**
+   * A buffer writing into `rab` (a resizable buffer, or an image file) from `base` on, through
+   * a stage of `stage` octets.
+   */
+  static over(rab: ArrayBuffer | ImageFile, base: number, stage: number): Bytes {
     const b = new Bytes();
     b.#rab = rab;
     b.#base = base;
@@ -154,9 +198,10 @@ class Bytes {
     const rab = this.#rab;
     if (rab === undefined || this.len === 0) return;
     const at = this.#base + this.flushed;
+    if (rab instanceof ImageFile) rab.write(this.buf.subarray(0, this.len), at);
     // Past maxByteLength this throws RangeError: the image could not be a valid one.
-    if (rab.byteLength < at + this.len) (rab as ResizableArrayBuffer).resize(at + this.len);
-    new Uint8Array(rab, at, this.len).set(this.buf.subarray(0, this.len));
+    else if (rab.byteLength < at + this.len) (rab as ResizableArrayBuffer).resize(at + this.len);
+    if (!(rab instanceof ImageFile)) new Uint8Array(rab, at, this.len).set(this.buf.subarray(0, this.len));
     this.flushed += this.len;
     this.len = 0;
   }
@@ -164,6 +209,7 @@ class Bytes {
   /** Sets the octet at section offset `at` (staged or already copied). */
   patch(at: number, v: number): void {
     if (at >= this.flushed) this.buf[at - this.flushed] = v;
+    else if (this.#rab instanceof ImageFile) this.#rab.write(Uint8Array.of(v), this.#base + at);
     else new Uint8Array(this.#rab as ArrayBuffer, this.#base + at, 1)[0] = v;
   }
 
@@ -214,6 +260,38 @@ export function compileRecords(origin: Name, records: Iterable<RR>, opts: Compil
  * section scratch are shared by the calls of one thread (an `allocate` must not compile).
  */
 export function compileZone(zone: CompilableZone, opts: CompileOptions = {}): Uint8Array {
+  return compile(zone, opts, undefined) as Uint8Array;
+}
+
+/**
+ * Compiles `zone` into file `fd`, the image's first octet at `base`; returns the image's
+ * length. The octets are `compileZone`'s. A ColumnZone's image (a big zone, compiled in place)
+ * is written in pieces as it is made — its templates through a 1 MiB stage, moved up past
+ * ANSWERS in the file, the other sections through their stages — so it is never whole in
+ * this process's memory; any other zone's is compiled in memory and written once. The file
+ * must read 0 where nothing was written (new, or a hole) from `base` on.
+ */
+export function compileZoneToFile(
+  zone: CompilableZone,
+  fd: number,
+  base: number,
+  opts: CompileOptions = {},
+): number {
+  const file = new ImageFile(fd, base);
+  if (!(zone instanceof ColumnZone) || opts.templates === false || opts.allocate !== undefined) {
+    const image = compileZone(zone, opts);
+    file.write(image, 0);
+    return image.length;
+  }
+  return compile(zone, opts, file) as number;
+}
+
+/** `compileZone`, or with `file` (a ColumnZone's, with templates) into a file: the length. */
+function compile(
+  zone: CompilableZone,
+  opts: CompileOptions,
+  file: ImageFile | undefined,
+): Uint8Array | number {
   const nodes = canonicalOrder(zone);
   const withTemplates = opts.templates !== false;
   const sizes = measure(zone, nodes);
@@ -223,7 +301,8 @@ export function compileZone(zone: CompilableZone, opts: CompileOptions = {}): Ui
   // scratch lives beside the finished image, and nothing is copied but that one move.
   let rab: ArrayBuffer | undefined;
   let templates = templateScratch;
-  if (withTemplates && opts.allocate === undefined && zone instanceof ColumnZone && RESIZABLE) {
+  if (file !== undefined) templates = Bytes.over(file, sizes.beforeAnswers, 1 << 20);
+  else if (withTemplates && opts.allocate === undefined && zone instanceof ColumnZone && RESIZABLE) {
     rab = new (ArrayBuffer as ResizableArrayBufferConstructor)(sizes.beforeAnswers, {
       maxByteLength: MAX_IMAGE,
     });
@@ -245,7 +324,18 @@ export function compileZone(zone: CompilableZone, opts: CompileOptions = {}): Ui
         if (!ctx.nodePlain(node, table, i)) table.put(i, ctx.forNode(node));
       }
     else for (let i = 0; i < nodes.length; i++) table.put(i, NO_TEMPLATES);
-    return layout(zone, nodes, sizes, table, templates, ctx.negative, withTemplates, opts.allocate, rab);
+    return layout(
+      zone,
+      nodes,
+      sizes,
+      table,
+      templates,
+      ctx.negative,
+      withTemplates,
+      opts.allocate,
+      rab,
+      file,
+    );
   } finally {
     // A big zone's templates and tables are not kept alive by the scratch.
     if (templateScratch.buf.length > 1 << 20) templateScratch = new Bytes();
@@ -499,7 +589,8 @@ function layout(
   withTemplates: boolean,
   allocate: ((bytes: number) => Uint8Array) | undefined,
   rab: ArrayBuffer | undefined,
-): Uint8Array {
+  file?: ImageFile,
+): Uint8Array | number {
   const originKey = zone.origin.key;
   const { namedataLen, rdataLen, totalRrsets, spelled, spellLen, slots } = measured;
   const totalEntries = table.entries;
@@ -528,7 +619,14 @@ function layout(
   const absAt = (at: number): number => (at < 0 ? NONE : oTemplates + at);
 
   let out: Uint8Array;
-  if (rab !== undefined) {
+  if (file !== undefined) {
+    if (oAnswers !== measured.beforeAnswers) throw new Error('image layout: ANSWERS moved');
+    // As with `rab`, in the file: the templates move up past ANSWERS; what follows them was
+    // never written (reads 0). `out` is only the header, the section table and the origin.
+    templates.flush();
+    file.moveUp(oAnswers, oTemplates, templates.total);
+    out = new Uint8Array(oNames);
+  } else if (rab !== undefined) {
     if (oAnswers !== measured.beforeAnswers) throw new Error('image layout: ANSWERS moved');
     // The templates were written at ANSWERS' start: move them up to their section. The
     // octets past them read 0 (a resizable buffer's new octets are zeros).
@@ -539,7 +637,8 @@ function layout(
     // Nothing was written past the templates' old end: SPELLING and the padding read 0.
     out.copyWithin(oTemplates, oAnswers, oAnswers + n);
   } else out = (allocate ?? ((n: number) => new Uint8Array(n)))(total);
-  if (out.length !== total) throw new RangeError(`allocator returned ${out.length} octets, ${total} asked`);
+  if (file === undefined && out.length !== total)
+    throw new RangeError(`allocator returned ${out.length} octets, ${total} asked`);
   // An allocator may hand back used memory; padding and reserved octets must read 0.
   if (allocate !== undefined) out.fill(0);
   put32(out, H.MAGIC, MAGIC);
@@ -565,13 +664,19 @@ function layout(
   for (let i = 0; i < originKey.length; i++) out[oOrigin + i] = originKey.charCodeAt(i);
 
   // Hash table: open addressing, load ≤ 1/2; slots hold name index + 1.
-  put32(out, oHash, slots);
+  if (file === undefined) put32(out, oHash, slots);
   const slotMask = slots - 1;
   if (hashScratch.length < slots) hashScratch = new Uint32Array(slots);
   const hash = hashScratch;
   hash.fill(0, 0, slots);
 
   const cols = zone instanceof ColumnZone ? zone.columns() : undefined;
+  if (cols !== undefined && file !== undefined) {
+    // Into the file: the sections through the same stages, then the rest, the head last.
+    writeColumns(file, nodes as ColumnOrder, cols, table, hash, slotMask, starts, absAt);
+    finishFile(file, out, nodes, spelled, starts, hash, oHash, slots, total);
+    return total;
+  }
   if (cols !== undefined && rab !== undefined) {
     // In place in the resizable buffer: the sections written through plain stages.
     writeColumns(out, nodes as ColumnOrder, cols, table, hash, slotMask, starts, absAt);
@@ -711,6 +816,47 @@ function finish(
 }
 
 /**
+ * `finish` for an image written into a file: the hash section, SPELLING (each built in a
+ * buffer of its own and written once) and `head` (the header, the section table and the
+ * origin) at offset 0. The octets `finish` writes into an image in memory.
+ */
+function finishFile(
+  file: ImageFile,
+  head: Uint8Array,
+  nodes: OrderedNames,
+  spelled: boolean,
+  starts: number[],
+  hash: Uint32Array,
+  oHash: number,
+  slots: number,
+  total: number,
+): void {
+  const section = new Uint8Array(8 + slots * 4);
+  put32(section, 0, slots);
+  if (LITTLE_ENDIAN) section.set(new Uint8Array(hash.buffer, 0, slots * 4), 8);
+  else for (let k = 0; k < slots; k++) if (hash[k] !== 0) put32(section, 8 + k * 4, hash[k]);
+  file.write(section, oHash);
+  if (hash.length > 1 << 16) hashScratch = new Uint32Array(64);
+  if (spelled) {
+    const oSpell = starts[8];
+    const sp = new Uint8Array(total - oSpell);
+    let p = nodes.length * 4;
+    for (let i = 0; i < nodes.length; i++) {
+      const wire = nodes.wire(i);
+      if (wire === nodes.key(i)) {
+        put32(sp, i * 4, NONE);
+        continue;
+      }
+      put32(sp, i * 4, oSpell + p);
+      sp[p++] = wire.length;
+      for (let k = 0; k < wire.length; k++) sp[p++] = wire.charCodeAt(k);
+    }
+    file.write(sp, oSpell);
+  }
+  file.write(head, 0);
+}
+
+/**
  * Part of one section, written in a plain buffer and copied into `out` (one `set`) when full:
  * single stores into an array over a resizable buffer cost V8 11 several times more.
  */
@@ -719,8 +865,8 @@ class Stage {
   n = 0;
   /** Where buf[0] goes in `out`. */
   at: number;
-  readonly #out: Uint8Array;
-  constructor(out: Uint8Array, at: number) {
+  readonly #out: Uint8Array | ImageFile;
+  constructor(out: Uint8Array | ImageFile, at: number) {
     this.#out = out;
     this.at = at;
     this.buf = new Uint8Array(1 << 16);
@@ -732,7 +878,8 @@ class Stage {
     if (k > this.buf.length) this.buf = new Uint8Array(k * 2);
   }
   flush(): void {
-    this.#out.set(this.buf.subarray(0, this.n), this.at);
+    if (this.#out instanceof ImageFile) this.#out.write(this.buf.subarray(0, this.n), this.at);
+    else this.#out.set(this.buf.subarray(0, this.n), this.at);
     this.at += this.n;
     this.n = 0;
   }
@@ -748,7 +895,7 @@ class Stage {
  * the hash slots.
  */
 function writeColumns(
-  out: Uint8Array,
+  out: Uint8Array | ImageFile,
   nodes: ColumnOrder,
   cols: ZoneColumns,
   table: NodeTable,

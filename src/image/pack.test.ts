@@ -19,6 +19,7 @@ import {
   rmSync,
   statSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -36,6 +37,7 @@ import { loadZoneFile } from '../zone/load.js';
 import { compileZone } from './compile.js';
 import {
   DEFAULT_PACK_BYTES,
+  discardPackedImage,
   type ImageRef,
   PACK_HEADER_SIZE,
   PackError,
@@ -43,6 +45,8 @@ import {
   PackWriter,
   packMmapStatus,
   refKey,
+  trimNativeHeap,
+  writePackedImage,
 } from './pack.js';
 import { openImage, parseQuery, respondFromImage } from './reader.js';
 import { ImageZone } from './zone-view.js';
@@ -111,6 +115,64 @@ for (const mode of ['mapped', 'copy'] as const) {
         assert.equal(s.images, 8);
         assert.equal(s.packs, 1);
         assert.equal(s.dead, 0);
+      } finally {
+        w.close();
+      }
+    });
+
+    test('an image written into the folder by another thread (writePackedImage) is adopted as a CHECKED pack of its own', () => {
+      const w = new PackWriter(newDir(), { packBytes: 1024 });
+      try {
+        const r = reader(w.dir);
+        const small = w.add(image(100, 1));
+        const imgs = [1, 7, 8, 5000, 1 << 20].map((n, i) => image(n, i + 10));
+        for (const img of imgs) {
+          // Written in pieces at the base given, as compileZoneToFile does.
+          const packed = writePackedImage(w.dir, (fd, base) => {
+            for (let at = 0; at < img.length; at += 3000)
+              writeSync(fd, img, at, Math.min(3000, img.length - at), base + at);
+            return img.length;
+          });
+          assert.equal(packed.length, img.length);
+          assert.ok(existsSync(join(w.dir, packed.file)));
+          const ref = w.adopt(packed);
+          assert.ok(!existsSync(join(w.dir, packed.file)), 'renamed to a pack name');
+          assert.equal(ref.offset, PACK_HEADER_SIZE + 8);
+          assert.equal(
+            statSync(join(w.dir, ref.pack)).size,
+            PACK_HEADER_SIZE + Math.ceil((8 + img.length) / 8) * 8,
+          );
+          const got = r.open(ref);
+          assert.deepEqual(got, img);
+          assert.equal(r.verified(ref, got), true, 'its CRC-32 in the pack header');
+          assert.equal(w.release(ref), true);
+          assert.ok(!existsSync(join(w.dir, ref.pack)), 'its last release unlinks it');
+        }
+        assert.deepEqual(r.open(small), image(100, 1));
+        // A file that is not what its description says is refused, and removed.
+        const bad = writePackedImage(w.dir, (fd, base) => {
+          writeSync(fd, image(64, 3), 0, 64, base);
+          return 64;
+        });
+        assert.throws(() => w.adopt({ ...bad, length: 56 }), PackError);
+        assert.ok(!existsSync(join(w.dir, bad.file)));
+        assert.throws(() => w.adopt({ file: '../x.sbtmp', length: 8, crc: 0 }), /bad file name/);
+        const gone = writePackedImage(w.dir, (fd, base) => {
+          writeSync(fd, image(64, 4), 0, 64, base);
+          return 64;
+        });
+        assert.equal(discardPackedImage(w.dir, gone), true);
+        assert.ok(!existsSync(join(w.dir, gone.file)));
+        // A writer that throws leaves no file.
+        assert.throws(() =>
+          writePackedImage(w.dir, () => {
+            throw new Error('compile failed');
+          }),
+        );
+        assert.deepEqual(
+          readdirSync(w.dir).filter((f) => f.endsWith('.sbtmp')),
+          [],
+        );
       } finally {
         w.close();
       }
@@ -472,7 +534,9 @@ describe('pack writer', () => {
     const w2 = new PackWriter(dir);
     w2.add(image(10, 1));
     writeFileSync(join(dir, 'other-file'), 'x');
-    assert.equal(readdirSync(dir).length, 3); // lock, pack, other-file
+    // An image a compile thread wrote that was never adopted (the thread died): ours too.
+    writePackedImage(dir, (fd, base) => writeSync(fd, image(9, 2), 0, 9, base));
+    assert.equal(readdirSync(dir).length, 4); // lock, pack, other-file, the image
     w2.close();
     assert.deepEqual(readdirSync(dir), ['other-file']);
   });
@@ -521,15 +585,22 @@ describe('pack writer', () => {
     w.close();
     // A writer killed without cleaning up: its lock and pack stay behind.
     const url = pathToFileURL(resolve('dist/src/image/pack.js')).href;
-    const crashScript = `import { PackWriter } from ${JSON.stringify(url)}; const w = new PackWriter(${JSON.stringify(dir)}); w.add(new Uint8Array(9)); process.kill(process.pid, 'SIGKILL');`;
+    // (and an image a compile thread wrote that was never adopted)
+    const crashScript = `import { PackWriter, writePackedImage } from ${JSON.stringify(url)}; import { writeSync } from 'node:fs'; const w = new PackWriter(${JSON.stringify(dir)}); w.add(new Uint8Array(9)); writePackedImage(${JSON.stringify(dir)}, (fd, base) => writeSync(fd, new Uint8Array(9).fill(1), 0, 9, base)); process.kill(process.pid, 'SIGKILL');`;
     const crashed = spawnSync(process.execPath, ['--input-type=module', '-e', crashScript], {
       encoding: 'utf8',
     });
     assert.equal(crashed.signal, 'SIGKILL', crashed.stderr);
     assert.equal(packFiles(dir).length, 1);
     assert.ok(existsSync(join(dir, 'writer.lock')));
+    assert.equal(readdirSync(dir).filter((f) => f.endsWith('.sbtmp')).length, 1);
     const w2 = new PackWriter(dir);
     assert.equal(packFiles(dir).length, 0, 'the stale pack was removed');
+    assert.equal(
+      readdirSync(dir).filter((f) => f.endsWith('.sbtmp')).length,
+      0,
+      'and the image never adopted',
+    );
     assert.equal(readFileSync(join(dir, 'writer.lock'), 'utf8').trim(), String(process.pid));
     w2.close();
     // A live writer in another process is refused.
@@ -635,6 +706,14 @@ describe('pack reader fallback', () => {
 });
 
 describe('native mapFile', { skip: mappedSkip }, () => {
+  test('trimHeap (malloc_trim after a big compile): callable any time, says whether memory went back', () => {
+    // Freed blocks of a thread's arena (as a compile thread leaves them) are there to give back.
+    const held: Uint8Array[] = [];
+    for (let i = 0; i < 64; i++) held.push(new Uint8Array(256 * 1024).fill(i));
+    held.length = 0;
+    for (let i = 0; i < 3; i++) assert.equal(typeof trimNativeHeap(), 'boolean');
+  });
+
   test('mapFile: the whole file, or a clear error with errno text', () => {
     const mapFile = (
       createRequire(import.meta.url)(nativeAddonPath()) as { mapFile: (p: unknown) => ArrayBuffer }

@@ -51,6 +51,7 @@ import {
   readdirSync,
   readFileSync,
   readSync,
+  renameSync,
   rmSync,
   writeFileSync,
   writeSync,
@@ -107,6 +108,8 @@ const FLAG_CHECKED = 1;
 /** Pack file names this module writes (and the only names a reader accepts). */
 const PACK_NAME = /^pack-[0-9]{6,}-[0-9a-f]{8}\.sbpack$/;
 const LOCK_NAME = 'writer.lock';
+/** An image written by `writePackedImage`, not yet adopted by the folder's writer. */
+const PACKED_NAME = /^image-[0-9a-f]{16}\.sbtmp$/;
 
 const align = (n: number): number => Math.ceil(n / PACK_ALIGN) * PACK_ALIGN;
 
@@ -309,7 +312,8 @@ export class PackWriter {
     heldDirs.add(this.dir);
     // One writer per directory: any pack here was left by a writer that is gone (refs to it
     // died with that writer; mappings a process still holds stay valid after the unlink).
-    for (const f of readdirSync(this.dir)) if (PACK_NAME.test(f)) rmSync(join(this.dir, f), { force: true });
+    for (const f of readdirSync(this.dir))
+      if (PACK_NAME.test(f) || PACKED_NAME.test(f)) rmSync(join(this.dir, f), { force: true });
   }
 
   /** Appends an image (one write); its octets are never rewritten while the ref is live. */
@@ -394,6 +398,67 @@ export class PackWriter {
     pack.entries.set(offset, length);
     if (pack !== this.current) this.seal(pack);
     return { pack: pack.name, offset, length };
+  }
+
+  /**
+   * Takes an image another thread wrote into this folder (`writePackedImage`) as a pack of
+   * its own: checks the file (its name, its size, the entry header), writes the pack header
+   * (with the image's CRC-32: `CHECKED`) and renames it to a pack name. The image was never in
+   * this thread's memory and nothing of it is copied. On any failure the file is removed and
+   * a PackError (or the I/O error) thrown.
+   */
+  adopt(packed: PackedImage): ImageRef {
+    this.assertOpen();
+    const file = packed?.file;
+    if (typeof file !== 'string' || !PACKED_NAME.test(file))
+      throw new PackError(`adopt: bad file name ${JSON.stringify(file)}`);
+    const path = join(this.dir, file);
+    try {
+      const { length, crc } = packed;
+      if (
+        !Number.isSafeInteger(length) ||
+        length < 1 ||
+        PACK_HEADER_SIZE + align(ENTRY_HEADER_SIZE + length) > MAX_CAPACITY
+      )
+        throw new PackError(`adopt ${file}: bad length ${length}`);
+      if (!Number.isSafeInteger(crc) || crc < 0 || crc > 0xffff_ffff)
+        throw new PackError(`adopt ${file}: bad CRC`);
+      const capacity = PACK_HEADER_SIZE + align(ENTRY_HEADER_SIZE + length);
+      const name = `pack-${String(++this.seq).padStart(6, '0')}-${randomBytes(4).toString('hex')}.sbpack`;
+      const fd = openSync(path, 'r+');
+      try {
+        const size = fstatSync(fd).size;
+        if (size !== capacity)
+          throw new PackError(`adopt ${file}: ${size} octets, a pack of this image has ${capacity}`);
+        const entry = Buffer.alloc(ENTRY_HEADER_SIZE);
+        readAll(fd, entry, PACK_HEADER_SIZE);
+        checkEntry(
+          { pack: file, offset: PACK_HEADER_SIZE + ENTRY_HEADER_SIZE, length },
+          entry.readUInt32LE(0),
+          entry.readUInt32LE(4),
+        );
+        writeAll(fd, packHeader(capacity, crc), 0);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(path, join(this.dir, name));
+      const need = capacity - PACK_HEADER_SIZE;
+      const offset = PACK_HEADER_SIZE + ENTRY_HEADER_SIZE;
+      this.packs.set(name, {
+        name,
+        capacity,
+        end: capacity,
+        live: need,
+        dead: 0,
+        fd: undefined,
+        entries: new Map([[offset, length]]),
+        draining: false,
+      });
+      return { pack: name, offset, length };
+    } catch (err) {
+      rmSync(path, { force: true });
+      throw err;
+    }
   }
 
   /** Writes the staged entries to the current pack. */
@@ -505,6 +570,13 @@ export class PackWriter {
       return;
     }
     for (const name of this.packs.keys()) rmSync(join(this.dir, name), { force: true });
+    // Images compile threads wrote for this writer and it never adopted (a thread that died).
+    try {
+      for (const f of readdirSync(this.dir))
+        if (PACKED_NAME.test(f)) rmSync(join(this.dir, f), { force: true });
+    } catch {
+      // the folder is gone or unreadable: nothing of ours to remove
+    }
     rmSync(join(this.dir, LOCK_NAME), { force: true });
   }
 
@@ -518,18 +590,7 @@ export class PackWriter {
     const fd = openSync(join(this.dir, name), 'wx+', 0o644);
     try {
       ftruncateSync(fd, capacity);
-      const header = Buffer.alloc(PACK_HEADER_SIZE);
-      header.writeUInt32LE(PACK_MAGIC, H.MAGIC);
-      header.writeUInt16LE(PACK_VERSION, H.VERSION);
-      header.writeUInt16LE(PACK_HEADER_SIZE, H.HEADER_SIZE);
-      header.writeUInt32LE(capacity, H.CAPACITY);
-      header.writeUInt32LE(PACK_ALIGN, H.ALIGN);
-      randomBytes(16).copy(header, H.ID);
-      if (crc !== undefined) {
-        header.writeUInt32LE(FLAG_CHECKED, H.FLAGS);
-        header.writeUInt32LE(crc >>> 0, H.CRC);
-      }
-      writeAll(fd, header, 0);
+      writeAll(fd, packHeader(capacity, crc), 0);
     } catch (err) {
       closeQuietly(fd);
       rmSync(join(this.dir, name), { force: true });
@@ -567,8 +628,107 @@ export class PackWriter {
   }
 }
 
+/** A pack file's header: `crc` given, the pack of one image with its CRC-32 (`CHECKED`). */
+function packHeader(capacity: number, crc?: number): Buffer {
+  const header = Buffer.alloc(PACK_HEADER_SIZE);
+  header.writeUInt32LE(PACK_MAGIC, H.MAGIC);
+  header.writeUInt16LE(PACK_VERSION, H.VERSION);
+  header.writeUInt16LE(PACK_HEADER_SIZE, H.HEADER_SIZE);
+  header.writeUInt32LE(capacity, H.CAPACITY);
+  header.writeUInt32LE(PACK_ALIGN, H.ALIGN);
+  randomBytes(16).copy(header, H.ID);
+  if (crc !== undefined) {
+    header.writeUInt32LE(FLAG_CHECKED, H.FLAGS);
+    header.writeUInt32LE(crc >>> 0, H.CRC);
+  }
+  return header;
+}
+
+/** An image `writePackedImage` wrote into a pack folder, for its writer to `adopt`. */
+export interface PackedImage {
+  /** File name inside the pack folder (`image-<16 hex>.sbtmp`). */
+  file: string;
+  /** The image's length in octets. */
+  length: number;
+  /** The image's CRC-32 (zlib's). */
+  crc: number;
+}
+
+/**
+ * Writes one image into a new file of pack folder `dir` laid out as a pack of its own (the
+ * entry header at 64, the image at 72, the size exactly that entry), for the folder's writer
+ * to `adopt` (which writes the pack header and names it): a compile thread's big image goes
+ * to the file as it is made (`write(fd, base)` writes the image at `base` into a new, empty
+ * file and returns its length), never whole in memory, and the writer's thread copies
+ * nothing. The CRC-32 is taken over the file's octets (read back: the page cache). On any
+ * failure the file is removed and the error thrown. A file never adopted (its writer's
+ * process died first) is removed by the next writer of the folder.
+ */
+export function writePackedImage(dir: string, write: (fd: number, base: number) => number): PackedImage {
+  const file = `image-${randomBytes(8).toString('hex')}.sbtmp`;
+  const path = join(dir, file);
+  const fd = openSync(path, 'wx+', 0o644);
+  try {
+    const base = PACK_HEADER_SIZE + ENTRY_HEADER_SIZE;
+    const length = write(fd, base);
+    if (
+      !Number.isSafeInteger(length) ||
+      length < 1 ||
+      PACK_HEADER_SIZE + align(ENTRY_HEADER_SIZE + length) > MAX_CAPACITY
+    )
+      throw new PackError(`packed image of ${length} octets`);
+    const entry = Buffer.alloc(ENTRY_HEADER_SIZE);
+    entry.writeUInt32LE(length, 0);
+    entry.writeUInt32LE(ENTRY_TAG, 4);
+    writeAll(fd, entry, PACK_HEADER_SIZE);
+    ftruncateSync(fd, PACK_HEADER_SIZE + align(ENTRY_HEADER_SIZE + length));
+    const piece = Buffer.allocUnsafe(Math.min(length, STAGE_BYTES));
+    let crc = 0;
+    for (let at = 0; at < length; at += piece.length) {
+      const chunk = piece.subarray(0, Math.min(piece.length, length - at));
+      readAll(fd, chunk, base + at);
+      crc = crc32(chunk, crc);
+    }
+    return { file, length, crc: crc >>> 0 };
+  } catch (err) {
+    rmSync(path, { force: true });
+    throw err;
+  } finally {
+    closeQuietly(fd);
+  }
+}
+
+/** Removes an image `writePackedImage` wrote that will not be adopted (false: not such a name). */
+export function discardPackedImage(dir: string, packed: PackedImage): boolean {
+  if (typeof packed?.file !== 'string' || !PACKED_NAME.test(packed.file)) return false;
+  rmSync(join(dir, packed.file), { force: true });
+  return true;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reader
+
+let trimHeap: (() => boolean) | null | undefined;
+
+/**
+ * Gives the free memory of every malloc arena back to the system (glibc's `malloc_trim(0)`,
+ * the addon's `trimHeap`); false without the addon or when nothing was released. After a big
+ * zone's compile thread has exited, its arena still holds the ~100 MiB of column and scratch
+ * buffers it freed (glibc's raised thresholds keep them): `serve` calls this once then.
+ */
+export function trimNativeHeap(): boolean {
+  if (trimHeap === undefined) {
+    trimHeap = null;
+    if (process.platform === 'linux')
+      try {
+        const addon = createRequire(import.meta.url)(nativeAddonPath()) as { trimHeap?: unknown };
+        if (typeof addon.trimHeap === 'function') trimHeap = addon.trimHeap as () => boolean;
+      } catch {
+        // no addon: nothing to trim with
+      }
+  }
+  return trimHeap?.() === true;
+}
 
 /** The addon function this module uses (native/mmap.c). */
 interface MmapAddon {

@@ -474,6 +474,18 @@ export const migrations: readonly Migration[] = [
     },
   },
   {
+    version: 11,
+    name: 'also-notify',
+    async up(db) {
+      // NOTIFY targets of a zone beside its secondaries (PowerDNS metadata ALSO-NOTIFY:
+      // ADDR, ADDR:PORT, [V6]:PORT), checked against the outbound policy when written.
+      await db.schema
+        .alterTable('zone_transfer')
+        .addColumn('also_notify', 'text', (c) => c.notNull().defaultTo('[]'))
+        .execute();
+    },
+  },
+  {
     version: 12,
     name: 'secondary-zones',
     async up(db) {
@@ -492,6 +504,23 @@ export const migrations: readonly Migration[] = [
         .addColumn('notified_serial', 'bigint')
         .addColumn('master_used', 'text')
         .addColumn('last_error', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+  {
+    version: 13,
+    name: 'dns-update',
+    async up(db) {
+      // Who may change a zone with DNS UPDATE (RFC 2136; docs/TRANSFERS.md "Dynamic update"):
+      // PowerDNS's metadata TSIG-ALLOW-DNSUPDATE (names of keys of the zone's account) and
+      // ALLOW-DNSUPDATE-FROM (prefixes); no row: updates refused. The row goes with its zone.
+      // (11 is ALSO-NOTIFY's, 12 the secondary role's.)
+      await db.schema
+        .createTable('zone_update')
+        .addColumn('zone_id', 'text', (c) => c.primaryKey().references('zones.id').onDelete('cascade'))
+        .addColumn('tsig_keys', 'text', (c) => c.notNull())
+        .addColumn('allow_from', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .execute();
     },

@@ -20,6 +20,7 @@ import type {
   ZoneShieldTable,
   ZonesTable,
   ZoneTransferTable,
+  ZoneUpdateTable,
   ZoneVersionsTable,
 } from './schema.js';
 
@@ -296,9 +297,12 @@ export class Repo {
       .insertInto('zone_transfer')
       .values(row)
       .onConflict((oc) =>
-        oc
-          .column('zone_id')
-          .doUpdateSet({ tsig_keys: row.tsig_keys, allow_from: row.allow_from, updated_at: row.updated_at }),
+        oc.column('zone_id').doUpdateSet({
+          tsig_keys: row.tsig_keys,
+          allow_from: row.allow_from,
+          also_notify: row.also_notify ?? '[]',
+          updated_at: row.updated_at,
+        }),
       )
       .execute();
   }
@@ -310,7 +314,9 @@ export class Repo {
   /** The transfer settings of one account's zones (a key's rename or deletion follows into them). */
   async zoneTransfersOfAccount(
     accountId: string,
-  ): Promise<Array<{ zone_id: string; name: string; tsig_keys: string; allow_from: string }>> {
+  ): Promise<
+    Array<{ zone_id: string; name: string; tsig_keys: string; allow_from: string; also_notify: string }>
+  > {
     return this.db
       .selectFrom('zone_transfer')
       .innerJoin('zones', 'zones.id', 'zone_transfer.zone_id')
@@ -320,13 +326,14 @@ export class Repo {
         'zones.name as name',
         'zone_transfer.tsig_keys as tsig_keys',
         'zone_transfer.allow_from as allow_from',
+        'zone_transfer.also_notify as also_notify',
       ])
       .execute();
   }
 
   /** Every zone's transfer settings with the zone's name and account. */
   async listZoneTransfers(): Promise<
-    Array<{ name: string; account_id: string; tsig_keys: string; allow_from: string }>
+    Array<{ name: string; account_id: string; tsig_keys: string; allow_from: string; also_notify: string }>
   > {
     return this.db
       .selectFrom('zone_transfer')
@@ -336,8 +343,47 @@ export class Repo {
         'zones.account_id as account_id',
         'zone_transfer.tsig_keys as tsig_keys',
         'zone_transfer.allow_from as allow_from',
+        'zone_transfer.also_notify as also_notify',
       ])
       .orderBy('zones.name')
+      .execute();
+  }
+
+  async getZoneUpdate(zoneId: string): Promise<Selectable<ZoneUpdateTable> | undefined> {
+    return this.db.selectFrom('zone_update').selectAll().where('zone_id', '=', zoneId).executeTakeFirst();
+  }
+
+  /** Sets (inserts or replaces) who may change a zone with DNS UPDATE. */
+  async putZoneUpdate(row: Insertable<ZoneUpdateTable>): Promise<void> {
+    await this.db
+      .insertInto('zone_update')
+      .values(row)
+      .onConflict((oc) =>
+        oc
+          .column('zone_id')
+          .doUpdateSet({ tsig_keys: row.tsig_keys, allow_from: row.allow_from, updated_at: row.updated_at }),
+      )
+      .execute();
+  }
+
+  async deleteZoneUpdate(zoneId: string): Promise<void> {
+    await this.db.deleteFrom('zone_update').where('zone_id', '=', zoneId).execute();
+  }
+
+  /** The DNS UPDATE settings of one account's zones (a key's rename or deletion follows into them). */
+  async zoneUpdatesOfAccount(
+    accountId: string,
+  ): Promise<Array<{ zone_id: string; name: string; tsig_keys: string; allow_from: string }>> {
+    return this.db
+      .selectFrom('zone_update')
+      .innerJoin('zones', 'zones.id', 'zone_update.zone_id')
+      .where('zones.account_id', '=', accountId)
+      .select([
+        'zone_update.zone_id as zone_id',
+        'zones.name as name',
+        'zone_update.tsig_keys as tsig_keys',
+        'zone_update.allow_from as allow_from',
+      ])
       .execute();
   }
 

@@ -216,6 +216,21 @@ export interface ZoneTransferTable {
   tsig_keys: string;
   /** JSON array of `ALLOW-AXFR-FROM` values (prefixes, `AUTO-NS`). */
   allow_from: string;
+  /** JSON array of `ALSO-NOTIFY` targets (migration 11). */
+  also_notify: Generated<string>;
+  updated_at: string;
+}
+
+/**
+ * zone_update: who may change a zone with DNS UPDATE (migration 13): PowerDNS's metadata
+ * `TSIG-ALLOW-DNSUPDATE` (names of keys of the zone's account) and `ALLOW-DNSUPDATE-FROM`.
+ */
+export interface ZoneUpdateTable {
+  zone_id: string;
+  /** JSON array of key names (folded, absolute). */
+  tsig_keys: string;
+  /** JSON array of prefixes. */
+  allow_from: string;
   updated_at: string;
 }
 
@@ -256,4 +271,5 @@ export interface Database {
   tsig_keys: TsigKeysTable;
   zone_transfer: ZoneTransferTable;
   zone_secondary: ZoneSecondaryTable;
+  zone_update: ZoneUpdateTable;
 }

@@ -119,6 +119,10 @@ export interface TransferCounters {
   limited: number;
   tsigFailures: number;
   active: number;
+  axfr?: number;
+  ixfr?: number;
+  ixfrFull?: number;
+  ixfrCurrent?: number;
 }
 
 /** RFC 1035 §4.1.1: the RCODE is the low four bits of the header's fourth octet. */
@@ -208,6 +212,9 @@ export class DnsCounters {
       counters[X.transfers + 1] = xfr.refused;
       counters[X.transfers + 2] = xfr.limited;
       counters[X.tsigFailures] = xfr.tsigFailures;
+      [xfr.axfr, xfr.ixfr, xfr.ixfrFull, xfr.ixfrCurrent].forEach((v, i) => {
+        counters[X.served + i] = v ?? 0;
+      });
       gauges[G.transfersActive] = xfr.active;
     }
     const sh = sources.shield?.();

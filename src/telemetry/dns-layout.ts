@@ -117,16 +117,21 @@ export const S = {
 /** Outcomes of zone transfer requests (docs/TRANSFERS.md), in slot order from `X.transfers`. */
 export const TRANSFER_OUTCOMES = ['started', 'refused', 'limited'] as const;
 
+/** Forms of the transfers served (AXFR; IXFR as a difference, as the whole zone, as one SOA). */
+export const TRANSFER_FORMS = ['axfr', 'ixfr', 'ixfr-full', 'ixfr-current'] as const;
+
 /** Indexes of the zone transfer counters, after the shield's. */
 export const X = {
   /** First of TRANSFER_OUTCOMES.length: AXFR/IXFR requests by outcome. */
   transfers: SHIELD_BASE + 23,
   /** Signed requests whose TSIG failed (BADKEY, BADSIG, BADTIME, FORMERR). */
   tsigFailures: SHIELD_BASE + 26,
+  /** First of TRANSFER_FORMS.length: transfers served by form. */
+  served: SHIELD_BASE + 27,
 } as const;
 
 /** Length of a report's `counters`. */
-export const COUNTER_COUNT = SHIELD_BASE + 27;
+export const COUNTER_COUNT = SHIELD_BASE + 31;
 
 /** Indexes of a report's `gauges` (values that go up and down; dropped when a worker dies). */
 export const G = {

@@ -17,6 +17,7 @@ import {
   SHIELD_DECISIONS,
   SHIELD_REASONS,
   SHIELD_TIERS,
+  TRANSFER_FORMS,
   TRANSFER_OUTCOMES,
   TRANSPORTS,
   X,
@@ -126,6 +127,19 @@ export function registerDnsMetrics(registry: Registry, dns: DnsAggregator): void
       this.reset();
       TRANSFER_OUTCOMES.forEach((outcome, i) => {
         this.inc({ outcome }, totals[X.transfers + i]);
+      });
+    },
+  });
+  new Counter({
+    name: 'switchboard_dns_transfers_served_total',
+    help: 'Zone transfers served, by form: axfr; ixfr (a difference from the journal), ixfr-full (the whole zone: the journal could not say), ixfr-current (one SOA: the client is current, or asked over UDP).',
+    labelNames: ['form'],
+    registers,
+    collect() {
+      const totals = dns.counters();
+      this.reset();
+      TRANSFER_FORMS.forEach((form, i) => {
+        this.inc({ form }, totals[X.served + i]);
       });
     },
   });

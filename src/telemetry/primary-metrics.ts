@@ -55,6 +55,13 @@ export class PrimaryMetrics implements HttpMetricsSink {
   readonly dns = new DnsAggregator();
   /** Zones held for the workers now (set once the zone feed exists). */
   zoneCount: () => number = () => 0;
+  /** NOTIFY out's counters (src/xfr/notify.ts; set once the sender exists). */
+  notifyStats: () => { sent: number; acked: number; failed: number; dropped: number } = () => ({
+    sent: 0,
+    acked: 0,
+    failed: 0,
+    dropped: 0,
+  });
 
   readonly #http: Counter<'method' | 'route' | 'status_class'>;
   readonly #httpDuration: Histogram<'method' | 'route'>;
@@ -101,6 +108,18 @@ export class PrimaryMetrics implements HttpMetricsSink {
       help: 'Time from a zone change event to the zone being sent to the DNS workers.',
       buckets: PUBLISH_BUCKETS,
       registers,
+    });
+    new Counter({
+      name: 'switchboard_notify_total',
+      help: "NOTIFY messages (RFC 1996) sent (retries included), and NOTIFYs that ended acked (NOERROR), failed (no answer after the retries, an error RCODE, a target the outbound policy refuses) or dropped (over an account's rate limit queue).",
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        const n = zones.notifyStats();
+        this.reset();
+        for (const outcome of ['sent', 'acked', 'failed', 'dropped'] as const)
+          this.inc({ outcome }, n[outcome]);
+      },
     });
     this.#workerRestarts = new Counter({
       name: 'switchboard_dns_worker_restarts_total',

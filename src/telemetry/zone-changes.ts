@@ -13,6 +13,8 @@ export const ZONE_CHANGE_METHODS = {
   rollback: 'rollback',
   deleteZone: 'delete',
   restoreZone: 'restore',
+  // DNS UPDATE (RFC 2136): counted when it wrote a version (`changed`).
+  dnsUpdate: 'update',
 } as const;
 
 /** A kind of zone change: create, change, import, rollback, delete or restore. */

@@ -11,7 +11,17 @@ export interface TransportContext {
   transport: 'udp' | 'tcp';
   address: string;
   port: number;
+  /**
+   * Asks to answer this query later (a DNS UPDATE relayed to the control plane): called during
+   * the handler, which then returns null; the function it gives sends the answer once (null:
+   * none). Over TCP the connection answers nothing else until then (RFC 7766 §7 lets later
+   * responses wait). Absent or undefined: this transport cannot answer later.
+   */
+  defer?: () => DeferredReply | undefined;
 }
+
+/** Sends a deferred answer (once; later calls are ignored); null sends nothing. */
+export type DeferredReply = (response: Uint8Array | null) => void;
 
 /**
  * Turns the bytes of one query into the bytes of its response, or null to send nothing.
@@ -22,10 +32,12 @@ export type QueryHandler = (query: Uint8Array, ctx: TransportContext) => Uint8Ar
 /**
  * A response of several messages (a zone transfer, RFC 5936): `next` returns them one at a
  * time, null after the last; `close` is called once, when the last was taken or the
- * connection went away first.
+ * connection went away first. A deferred answer (TransportContext.defer) is a stream of one
+ * message that is undefined until it arrives.
  */
 export interface ResponseStream {
-  next(): Uint8Array | null;
+  /** The next message; null after the last; undefined: not yet — the stream's owner wakes the writer. */
+  next(): Uint8Array | null | undefined;
   close(): void;
 }
 

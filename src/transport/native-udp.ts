@@ -86,6 +86,10 @@ export interface NativeUdpAddon extends NativeShieldAddon {
     onBatch: (count: number) => number,
   ): [handle: object, input: ArrayBuffer, output: ArrayBuffer, port: number];
   flush(handle: object, count: number): void;
+  /** During a batch's JS call: a token for answering datagram `index` later (undefined: cannot). */
+  peer?(handle: object, index: number): Uint8Array | undefined;
+  /** Sends `bytes` as a reply to the datagram of `token` (peer()); false when not sent. */
+  sendTo?(handle: object, token: Uint8Array, bytes: Uint8Array): boolean;
   close(handle: object): void;
   /** The TCP listening socket `fd` carries this socket's kernel prefilter from now on (a
    * duplicate of the descriptor, closed with this socket); false when it cannot be taken. */
@@ -280,6 +284,27 @@ export async function createNativeUdpListener(opts: UdpListenerOptions): Promise
   const where = `UDP ${formatListenAddress(address)}`;
   // One context object per socket, overwritten per datagram (as in udp.ts).
   const ctx: TransportContext = { transport: 'udp', address: '', port: 0 };
+  // The datagram being handled now, for a deferred answer (ctx.defer: a DNS UPDATE).
+  let current = 0;
+  if (addon.peer !== undefined && addon.sendTo !== undefined) {
+    const peer = addon.peer;
+    const sendTo = addon.sendTo;
+    ctx.defer = () => {
+      if (closed) return undefined;
+      const token = peer(handle, current);
+      if (token === undefined) return undefined;
+      let sent = false;
+      return (response) => {
+        if (sent || closed || response === null || response.length > MAX_UDP_PAYLOAD) return;
+        sent = true;
+        try {
+          sendTo(handle, token, response);
+        } catch (err) {
+          onError(`${where}: deferred send failed`, err);
+        }
+      };
+    };
+  }
   let inWords: Uint32Array;
   let inBytes: Uint8Array;
   let outWords: Uint32Array;
@@ -302,6 +327,7 @@ export async function createNativeUdpListener(opts: UdpListenerOptions): Promise
       const len = inWords[d + IN.length];
       ctx.port = inWords[d + IN.port];
       ctx.address = names.of(inWords, d + IN.address, inWords[d + IN.family]);
+      current = i;
       let reply: Uint8Array | null;
       try {
         reply = handler(inBytes.subarray(off, off + len), ctx);

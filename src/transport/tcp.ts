@@ -173,6 +173,29 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
 
   function serveConnection(socket: Socket, client: string): void {
     const ctx: TransportContext = { transport: 'tcp', address: client, port: socket.remotePort ?? 0 };
+    // A deferred answer asked for by the handler now being called (ctx.defer): becomes the
+    // connection's stream when the handler returns.
+    let deferred: ResponseStream | null = null;
+    ctx.defer = () => {
+      let response: Uint8Array | null | undefined;
+      let taken = false;
+      const d: ResponseStream = {
+        next: () => {
+          if (response === undefined) return undefined;
+          if (taken) return null;
+          taken = true;
+          return response;
+        },
+        close: () => {},
+      };
+      deferred = d;
+      return (r) => {
+        if (response !== undefined) return;
+        response = r;
+        // Still this connection's stream: write it on the next turn.
+        if (stream === d) setImmediate(pump);
+      };
+    };
     // Frame assembly state: the first octet of a split length prefix, and a frame being filled.
     let lengthHigh = -1;
     let frame: Buffer | null = null;
@@ -259,7 +282,17 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
           setImmediate(pump);
           return true;
         }
+        deferred = null;
         reply = r === undefined ? handler(query, ctx) : r;
+        if (deferred !== null) {
+          // Answered later: nothing else on this connection until then.
+          stream = deferred;
+          deferred = null;
+          blocked = true;
+          socket.pause();
+          setImmediate(pump);
+          return true;
+        }
       } catch (err) {
         // A client waiting on an answer that will never come is better told by a close;
         // answers already written still go out first.
@@ -296,10 +329,12 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
       }
       let sent = 0;
       let ok = true;
+      // A deferred answer not there yet: its arrival wakes pump again.
+      let waiting = false;
       socket.cork();
       try {
         while (ok && sent < STREAM_MESSAGES_PER_TURN) {
-          let msg: Uint8Array | null;
+          let msg: Uint8Array | null | undefined;
           try {
             msg = stream.next();
           } catch (err) {
@@ -308,6 +343,10 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
             closing = true;
             socket.end();
             return;
+          }
+          if (msg === undefined) {
+            waiting = true;
+            break;
           }
           if (msg === null) {
             endStream();
@@ -324,7 +363,7 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
       }
       if (stream !== null) {
         // Pushed back: 'drain' resumes; else the next turn does, after other work had its turn.
-        if (ok) setImmediate(pump);
+        if (ok && !waiting) setImmediate(pump);
         return;
       }
       if (!ok) {

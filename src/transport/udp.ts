@@ -60,6 +60,21 @@ export function createUdpListener(opts: UdpListenerOptions): Promise<UdpListener
   });
   // One context object per socket, overwritten per datagram: no allocation on the hot path.
   const ctx: TransportContext = { transport: 'udp', address: '', port: 0 };
+  // A deferred answer goes to the address and port of the query being handled now.
+  ctx.defer = () => {
+    const to = ctx.address;
+    const port = ctx.port;
+    let sent = false;
+    return (response) => {
+      if (sent || response === null || response.length > MAX_UDP_PAYLOAD) return;
+      sent = true;
+      try {
+        socket.send(response, port, to);
+      } catch (err) {
+        onError(`UDP ${formatListenAddress(address)}: send failed`, err);
+      }
+    };
+  };
 
   return new Promise((resolve, reject) => {
     const onBindError = (err: Error) => {

@@ -193,6 +193,12 @@ export const Rcode = {
   BADCOOKIE: 23,
 } as const;
 
+/** The mnemonic of an RCODE (RFC 6895 §2.3), or RCODEn. */
+export function rcodeName(rcode: number): string {
+  for (const [name, value] of Object.entries(Rcode)) if (value === rcode && name !== 'BADSIG') return name;
+  return `RCODE${rcode}`;
+}
+
 /** Header flag bits within the 16-bit flags word (RFC 1035 §4.1.1, RFC 4035 §3.1.6). */
 export const Flag = {
   QR: 0x8000,

@@ -10,8 +10,9 @@
 import { ImageZone, LazyImageZone } from '../image/zone-view.js';
 import { Flag, RRType } from '../wire/constants.js';
 import { MessageWriter, Section } from '../wire/encode.js';
-import type { Edns, Question } from '../wire/message.js';
+import type { Edns, Question, RR } from '../wire/message.js';
 import type { ServedNode, ServedZone } from '../zone/zone.js';
+import type { Difference } from './journal.js';
 import type { TsigSigner } from './tsig.js';
 
 /** Largest DNS message over TCP. */
@@ -145,4 +146,32 @@ export function soaOnly(zone: ServedZone, h: TransferHeader): Uint8Array {
 /** The header flags of a transfer's messages. */
 export function transferFlags(queryFlags: number, rcode = 0): number {
   return Flag.QR | (rcode === 0 ? Flag.AA : 0) | (queryFlags & (Flag.RD | Flag.CD)) | rcode;
+}
+
+/**
+ * The messages of an incremental transfer (RFC 1995 §4): the current SOA, then the condensed
+ * difference — the old SOA, the records removed, the new SOA, the records added — then the
+ * current SOA again. `diff.toSoa` is the zone's current SOA.
+ */
+export function* incrementalTransfer(diff: Difference, h: TransferHeader): Generator<Uint8Array> {
+  const records: RR[] = [diff.toSoa, diff.fromSoa, ...diff.del, diff.toSoa, ...diff.add, diff.toSoa];
+  let at = 0;
+  let first = true;
+  while (at < records.length) {
+    const w = new MessageWriter(h.maxSize ?? MAX_TRANSFER_MESSAGE);
+    w.header(h.id, h.flags);
+    if (first) w.question(h.question);
+    if (h.opt) w.reserve(11);
+    if (h.signer) w.reserve(h.signer.overhead);
+    let count = 0;
+    while (at < records.length && w.rr(Section.Answer, records[at])) {
+      at++;
+      count++;
+    }
+    if (count === 0) throw new RangeError(`a record of ${records[at].name} does not fit a message`);
+    if (h.opt) w.opt(h.opt);
+    first = false;
+    const msg = w.finish();
+    yield h.signer ? h.signer.sign(msg) : msg;
+  }
 }

@@ -76,7 +76,7 @@ function signed(q: Uint8Array): Uint8Array {
 
 function drain(s: ResponseStream): string[] {
   const out: string[] = [];
-  for (let m = s.next(); m !== null; m = s.next())
+  for (let m = s.next(); m !== null && m !== undefined; m = s.next())
     for (const rr of decodeMessage(m).answers)
       out.push(`${rr.name} ${rr.type} ${rdataToText(rr.type, rr.rdata)}`);
   s.close();

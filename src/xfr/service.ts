@@ -7,8 +7,9 @@
  * A transfer: the TSIG checked against the edge keys and the keys of the zone's account
  * (acl.ts), the ACL, the concurrency limits (per source address and in total per process; edge
  * keys exempt), then a stream of messages (axfr.ts) the TCP transport writes a few per turn.
- * IXFR is answered as RFC 1995 §4 allows when no increment is kept: one SOA when the client is
- * current, else the whole zone in AXFR form (journals come with issue 9's next part).
+ * IXFR (RFC 1995): one SOA when the client is current (RFC 1982) or asks over UDP; the condensed
+ * difference from the client's serial to the served one when the journal (journal.ts) holds
+ * it; else the whole zone in AXFR form (§4).
  * @module
  */
 import type { Catalog } from '../answer/catalog.js';
@@ -19,9 +20,15 @@ import { MessageWriter } from '../wire/encode.js';
 import { WireFormatError } from '../wire/errors.js';
 import type { Edns, Message, Question } from '../wire/message.js';
 import { readSoa } from '../wire/rdata.js';
-import type { ServedZone } from '../zone/zone.js';
 import type { TransferAcl } from './acl.js';
-import { fullTransfer, soaOnly, type TransferHeader, transferFlags } from './axfr.js';
+import { fullTransfer, incrementalTransfer, soaOnly, type TransferHeader, transferFlags } from './axfr.js';
+import {
+  type BoundedJournal,
+  condense,
+  type Difference,
+  type JournalEntry,
+  serialBehind,
+} from './journal.js';
 import {
   findTsig,
   signTsigError,
@@ -44,6 +51,11 @@ export interface TransferServiceOptions {
   total?: number;
   /** Our EDNS payload size (the OPT of transfer messages). */
   ednsSize?: number;
+  /**
+   * The IXFR journal (`start`: fed by the primary); without one, IXFR gets one SOA or the
+   * whole zone in AXFR form (RFC 1995 §4).
+   */
+  journal?: BoundedJournal<JournalEntry>;
   /** Told of each transfer begun or refused (no secrets: key names only). */
   onTransfer?: (event: TransferEvent) => void;
 }
@@ -64,6 +76,11 @@ export interface TransferStats {
   limited: number;
   tsigFailures: number;
   active: number;
+  /** Transfers served, by form: AXFR; IXFR as a difference, as the whole zone, as one SOA. */
+  axfr: number;
+  ixfr: number;
+  ixfrFull: number;
+  ixfrCurrent: number;
 }
 
 const CLASSIC_UDP = 512;
@@ -77,7 +94,18 @@ export class TransferService {
   readonly #onTransfer: ((e: TransferEvent) => void) | undefined;
   readonly #bySource = new Map<string, number>();
   #active = 0;
-  readonly stats: TransferStats = { started: 0, refused: 0, limited: 0, tsigFailures: 0, active: 0 };
+  readonly #journal: BoundedJournal<JournalEntry> | undefined;
+  readonly stats: TransferStats = {
+    started: 0,
+    refused: 0,
+    limited: 0,
+    tsigFailures: 0,
+    active: 0,
+    axfr: 0,
+    ixfr: 0,
+    ixfrFull: 0,
+    ixfrCurrent: 0,
+  };
 
   constructor(opts: TransferServiceOptions) {
     this.#acl = opts.acl;
@@ -86,6 +114,7 @@ export class TransferService {
     this.#total = opts.total ?? DEFAULT_TRANSFERS_TOTAL;
     this.#ednsSize = opts.ednsSize ?? 1232;
     this.#onTransfer = opts.onTransfer;
+    this.#journal = opts.journal;
   }
 
   /** The hook for the TCP listeners (`streams`). */
@@ -113,10 +142,11 @@ export class TransferService {
   ): Uint8Array | ResponseStream | null | undefined {
     const peek = peekQuery(query);
     if (peek === undefined) return undefined;
+    // IXFR over UDP is taken too when `wrap` sees it: answered with one SOA (RFC 1995 §2).
     const transfer =
-      ctx.transport === 'tcp' &&
       peek.opcode === Opcode.QUERY &&
-      (peek.qtype === RRType.AXFR || peek.qtype === RRType.IXFR);
+      ((ctx.transport === 'tcp' && peek.qtype === RRType.AXFR) ||
+        (peek.qtype === RRType.IXFR && (ctx.transport === 'tcp' || handler !== undefined)));
     // The TCP hook (`streams`) takes transfers only; signed queries reach `wrap`'s handler.
     if (!transfer && (!peek.maybeSigned || handler === undefined)) return undefined;
     const tsig = peek.maybeSigned ? findTsig(query) : undefined;
@@ -196,10 +226,18 @@ export class TransferService {
       return signer ? signer.sign(bytes) : bytes;
     }
     const header: TransferHeader = { id: msg.id, flags: transferFlags(msg.flags), question: q, opt, signer };
+    let diff: Difference | undefined;
     if (type === 'IXFR') {
       const theirs = msg.authority.find((rr) => rr.type === RRType.SOA);
-      if (theirs !== undefined && !serialBehind(readSerial(theirs.rdata), zone.serial))
+      const serial = theirs === undefined ? -1 : readSerial(theirs.rdata);
+      // Current (or ahead, RFC 1982), or over UDP: one SOA, the current one (RFC 1995 §2, §4:
+      // a UDP client behind retries over TCP).
+      if ((theirs !== undefined && !serialBehind(serial, zone.serial)) || ctx.transport !== 'tcp') {
+        this.stats.ixfrCurrent++;
         return soaOnly(zone, header);
+      }
+      const chain = serial < 0 ? undefined : this.#journal?.chain(zone.origin.key, serial, zone.serial);
+      if (chain !== undefined) diff = condense(chain);
     }
     const exempt = this.#acl.isEdgeKey(key);
     const source = ctx.address;
@@ -211,6 +249,9 @@ export class TransferService {
     }
     this.stats.started++;
     this.stats.active++;
+    if (type === 'AXFR') this.stats.axfr++;
+    else if (diff !== undefined) this.stats.ixfr++;
+    else this.stats.ixfrFull++;
     const event: TransferEvent = {
       zone: zone.origin.toString(),
       address: source,
@@ -220,17 +261,16 @@ export class TransferService {
       serial: zone.serial,
     };
     this.#onTransfer?.(event);
-    return this.#stream(zone, header, exempt, source, event);
+    const messages = diff !== undefined ? incrementalTransfer(diff, header) : fullTransfer(zone, header);
+    return this.#stream(messages, exempt, source, event);
   }
 
   #stream(
-    zone: ServedZone,
-    header: TransferHeader,
+    messages: Generator<Uint8Array>,
     exempt: boolean,
     source: string,
     event: TransferEvent,
   ): ResponseStream {
-    const messages = fullTransfer(zone, header);
     let open = true;
     let finished = false;
     return {
@@ -310,7 +350,7 @@ function peekQuery(q: Uint8Array): { opcode: number; qtype: number; maybeSigned:
 }
 
 /** The query without its TSIG RR (ARCOUNT − 1), for the Responder. */
-function stripTsig(query: Uint8Array, tsig: TsigRecord): Uint8Array {
+export function stripTsig(query: Uint8Array, tsig: TsigRecord): Uint8Array {
   const out = Uint8Array.from(query.subarray(0, tsig.offset));
   const ar = ((out[10] << 8) | out[11]) - 1;
   out[10] = ar >> 8;
@@ -345,10 +385,4 @@ function readSerial(rdata: Uint8Array): number {
   }
 }
 
-/** RFC 1982: is serial `a` before `b`? (-1: unreadable, always behind.) */
-export function serialBehind(a: number, b: number): boolean {
-  if (a < 0) return true;
-  if (a === b) return false;
-  const d = (b - a) >>> 0;
-  return d > 0 && d < 0x80000000;
-}
+export { serialBehind };

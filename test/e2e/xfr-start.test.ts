@@ -367,6 +367,7 @@ describe('start: TSIG keys, transfer settings, NSD and Knot as secondaries', { s
     assert.deepEqual((await call(a, 'GET', '/api/v1/zones/tenant-a.test/transfer')).body, {
       masterTsigKeyIds: ['cli-key.'],
       allowAxfrFrom: ['192.0.2.0/24'],
+      alsoNotify: [],
     });
     // B cannot name A's key, nor see A's zone's settings.
     assert.equal((await call(b, 'GET', '/api/v1/tsigkeys/cli-key')).status, 404);

@@ -240,6 +240,8 @@ export interface TsigKeySpec {
 export interface SecondaryOf {
   primary: string;
   key?: TsigKeySpec;
+  /** Take NOTIFY from the primary's address (with `key` when given); log transfers (info). */
+  allowNotify?: boolean;
 }
 
 /** Options for NSD. */
@@ -274,7 +276,7 @@ export async function startNsd(zones: ZoneSpec[], opts: NsdOptions = {}): Promis
     `  xfrdir: "${dir}"`,
     `  logfile: "${join(dir, 'nsd.log')}"`,
     `  server-count: ${opts.serverCount ?? 1}`,
-    '  verbosity: 0',
+    `  verbosity: ${sec?.allowNotify ? 2 : 0}`,
     `  rrl-ratelimit: ${opts.rrlRatelimit ?? 0}`,
     '  zonefiles-write: 0',
     'remote-control:',
@@ -293,6 +295,9 @@ export async function startNsd(zones: ZoneSpec[], opts: NsdOptions = {}): Promis
             'zone:',
             `  name: "${z.origin}"`,
             `  request-xfr: ${sec.primary} ${sec.key ? sec.key.name : 'NOKEY'}`,
+            ...(sec.allowNotify
+              ? [`  allow-notify: ${sec.primary.split('@')[0]} ${sec.key ? sec.key.name : 'NOKEY'}`]
+              : []),
           ]
         : [
             'zone:',
@@ -339,7 +344,7 @@ export async function startKnot(zones: ZoneSpec[], opts: KnotOptions = {}): Prom
     '    background-workers: 1',
     'log:',
     '  - target: stderr',
-    '    any: error',
+    `    any: ${sec?.allowNotify ? 'info' : 'error'}`,
     'database:',
     `    storage: "${dir}"`,
     ...(opts.moduleSections ?? []),
@@ -357,6 +362,15 @@ export async function startKnot(zones: ZoneSpec[], opts: KnotOptions = {}): Prom
           '  - id: primary',
           `    address: ${sec.primary}`,
           ...(sec.key ? [`    key: ${sec.key.name}`] : []),
+          ...(sec.allowNotify
+            ? [
+                'acl:',
+                '  - id: notify-from-primary',
+                `    address: ${sec.primary.split('@')[0]}`,
+                '    action: notify',
+                ...(sec.key ? [`    key: ${sec.key.name}`] : []),
+              ]
+            : []),
         ]
       : []),
     ...(opts.provideXfr
@@ -374,7 +388,12 @@ export async function startKnot(zones: ZoneSpec[], opts: KnotOptions = {}): Prom
     'zone:',
     ...zones.flatMap((z) =>
       sec
-        ? [`  - domain: "${z.origin}"`, `    file: "${join(dir, `${z.origin}zone`)}"`, '    master: primary']
+        ? [
+            `  - domain: "${z.origin}"`,
+            `    file: "${join(dir, `${z.origin}zone`)}"`,
+            '    master: primary',
+            ...(sec.allowNotify ? ['    acl: notify-from-primary'] : []),
+          ]
         : [`  - domain: "${z.origin}"`, `    file: "${z.file}"`],
     ),
     '',

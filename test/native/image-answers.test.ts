@@ -705,49 +705,6 @@ describe('C answers from zone images', { skip: missing }, () => {
       answers.close();
     }
   });
-  test('NativeAnswers.serveAhead: origins handed before the first sync; the sync adds the rest and removes the ones not served', () => {
-    const nat = NativeAnswers.available();
-    assert.ok(nat.ok);
-    const answers = new NativeAnswers(nat.addon, 1232);
-    try {
-      const zoneOf = (origin: string) =>
-        loadZoneText('@ 3600 SOA ns h 1 1 1 1 1\n@ 3600 NS ns\nns 3600 A 192.0.2.1\nwww 3600 A 192.0.2.3\n', {
-          origin,
-        }).zone;
-      const a = zoneOf('a.example.');
-      const b = zoneOf('b.example.');
-      const c = zoneOf('c.example.');
-      const gone = zoneOf('gone.example.');
-      // Parts of a snapshot: a, gone (twice: a zone replaced in a later part), then b.
-      answers.serveAhead([a.origin.key, gone.origin.key]);
-      answers.serveAhead([gone.origin.key, b.origin.key]);
-      assert.equal(answers.stats().served, 3, 'handed to C ahead');
-      // The snapshot's end: a, b and c served; gone was removed again.
-      const r = answers.sync(new Catalog([a, b, c]));
-      assert.deepEqual([r.served, r.removed], [1, 1]);
-      assert.equal(answers.stats().served, 3);
-      for (const [name, served] of [
-        ['\x03www\x01a\x07example\x00', true],
-        ['\x03www\x01c\x07example\x00', true],
-        ['\x03www\x04gone\x07example\x00', false],
-      ] as const) {
-        nat.addon.imageMisses();
-        assert.equal(nat.addon.answerForTest(buildQuery(9, 0x0100, name, 1)), null);
-        const misses = nat.addon.imageMisses();
-        assert.equal(
-          misses !== null && misses.length > 0,
-          served,
-          `${JSON.stringify(name)}: a miss only when served`,
-        );
-      }
-      // After the first sync it does nothing.
-      answers.serveAhead([gone.origin.key]);
-      assert.equal(answers.stats().served, 3);
-    } finally {
-      answers.close();
-    }
-  });
-
   test('NativeAnswers: a child zone without an image is never answered by its parent; a failed image stays with JS', () => {
     const nat = NativeAnswers.available();
     assert.ok(nat.ok);

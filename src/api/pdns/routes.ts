@@ -9,6 +9,7 @@
  * @module
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZoneUpdatePolicy } from '../../control/dns-updates.js';
 import { formatShieldSpec, parseShieldSpec } from '../../control/shield-spec.js';
 import type { ZoneTransferInfo } from '../../control/tsig-keys.js';
 import {
@@ -54,6 +55,13 @@ import {
 import { registerTsigKeyRoutes } from './tsigkeys.js';
 
 /** Metadata kinds PowerDNS 4.7 does not let the API set (`isValidMetadataKind`'s protected list). */
+/** Who may change a zone with DNS UPDATE (RFC 2136): PowerDNS's metadata kinds (src/control/dns-updates.ts). */
+const UPDATE_KINDS = new Set(['ALLOW-DNSUPDATE-FROM', 'TSIG-ALLOW-DNSUPDATE']);
+
+function updateValues(kind: string, u: ZoneUpdatePolicy): string[] {
+  return kind === 'ALLOW-DNSUPDATE-FROM' ? u.allowDnsupdateFrom : u.tsigAllowDnsupdate.map(noDot);
+}
+
 const PROTECTED_KINDS = new Set([
   'API-RECTIFY',
   'AXFR-MASTER-TSIG',
@@ -476,22 +484,6 @@ export function registerPdnsRoutes(
   );
 
   app.put<{ Params: { zone_id: string } }>(
-    `${PDNS_SERVER_URL}/zones/:zone_id/notify`,
-    {
-      config,
-      schema: {
-        tags,
-        summary: 'Queue a NOTIFY (PowerDNS; changes already reach every server)',
-        params: zoneIdParams,
-      },
-    },
-    async (request) => {
-      await control.getZone(principalOf(request), zoneNameOf(request));
-      return { result: 'Notification queued' };
-    },
-  );
-
-  app.put<{ Params: { zone_id: string } }>(
     `${PDNS_SERVER_URL}/zones/:zone_id/axfr-retrieve`,
     {
       config,
@@ -520,6 +512,22 @@ export function registerPdnsRoutes(
     },
   );
 
+  app.put<{ Params: { zone_id: string } }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id/notify`,
+    {
+      config,
+      schema: {
+        tags,
+        summary: "Send NOTIFY to the zone's ALSO-NOTIFY targets now (PowerDNS)",
+        params: zoneIdParams,
+      },
+    },
+    async (request) => {
+      await control.notifyZone(principalOf(request), zoneNameOf(request));
+      return { result: 'Notification queued' };
+    },
+  );
+
   app.get<{ Params: { zone_id: string } }>(
     `${PDNS_SERVER_URL}/zones/:zone_id/metadata`,
     {
@@ -543,13 +551,85 @@ export function registerPdnsRoutes(
       const transfer = await control.getZoneTransfer(p, zone.name);
       if (transfer.allowAxfrFrom.length > 0)
         out.push({ kind: 'ALLOW-AXFR-FROM', metadata: transfer.allowAxfrFrom, type: 'Metadata' });
+      if (transfer.alsoNotify.length > 0)
+        out.push({ kind: 'ALSO-NOTIFY', metadata: transfer.alsoNotify, type: 'Metadata' });
       if (transfer.masterTsigKeyIds.length > 0)
         out.push({
           kind: 'TSIG-ALLOW-AXFR',
           metadata: transfer.masterTsigKeyIds.map(noDot),
           type: 'Metadata',
         });
+      const update = await control.getZoneUpdatePolicy(p, zone.name);
+      if (update.allowDnsupdateFrom.length > 0)
+        out.push({ kind: 'ALLOW-DNSUPDATE-FROM', metadata: update.allowDnsupdateFrom, type: 'Metadata' });
+      if (update.tsigAllowDnsupdate.length > 0)
+        out.push({
+          kind: 'TSIG-ALLOW-DNSUPDATE',
+          metadata: update.tsigAllowDnsupdate.map(noDot),
+          type: 'Metadata',
+        });
       return out;
+    },
+  );
+
+  // PowerDNS: POST adds values to a kind (those already there stay); the list kinds only.
+  app.post<{ Params: { zone_id: string }; Body: unknown }>(
+    `${PDNS_SERVER_URL}/zones/:zone_id/metadata`,
+    {
+      config,
+      preValidation,
+      schema: {
+        tags,
+        summary:
+          'Add values to ALLOW-AXFR-FROM, ALSO-NOTIFY, ALLOW-DNSUPDATE-FROM or TSIG-ALLOW-DNSUPDATE metadata (PowerDNS)',
+        params: zoneIdParams,
+      },
+    },
+    async (request, reply) => {
+      const p = principalOf(request);
+      const name = zoneNameOf(request);
+      const b = request.body as { kind?: unknown; metadata?: unknown } | undefined;
+      const kind = typeof b?.kind === 'string' ? b.kind.toUpperCase() : '';
+      if (kind !== 'ALLOW-AXFR-FROM' && kind !== 'ALSO-NOTIFY' && !UPDATE_KINDS.has(kind)) {
+        await control.getZone(p, name);
+        throw new ControlError(
+          'CTL_ERR_VALIDATION',
+          PROTECTED_KINDS.has(kind)
+            ? `Unsupported metadata kind '${kind}'`
+            : 'values are added here to ALLOW-AXFR-FROM, ALSO-NOTIFY, ALLOW-DNSUPDATE-FROM and TSIG-ALLOW-DNSUPDATE only (PUT sets a kind)',
+          'kind',
+        );
+      }
+      if (!Array.isArray(b?.metadata)) {
+        await control.getZone(p, name);
+        throw new ControlError('CTL_ERR_VALIDATION', 'metadata must be a list of strings', 'metadata');
+      }
+      if (UPDATE_KINDS.has(kind)) {
+        const was = await control.getZoneUpdatePolicy(p, name);
+        const added = b.metadata as string[];
+        const u = await control.setZoneUpdatePolicy(
+          p,
+          name,
+          kind === 'ALLOW-DNSUPDATE-FROM'
+            ? { allowDnsupdateFrom: [...was.allowDnsupdateFrom, ...added] }
+            : { tsigAllowDnsupdate: [...was.tsigAllowDnsupdate, ...added] },
+        );
+        return reply.code(201).send({ kind, metadata: updateValues(kind, u), type: 'Metadata' });
+      }
+      const had = await control.getZoneTransfer(p, name);
+      const t =
+        kind === 'ALLOW-AXFR-FROM'
+          ? await control.setZoneTransfer(p, name, {
+              allowAxfrFrom: [...new Set([...had.allowAxfrFrom, ...(b.metadata as string[])])],
+            })
+          : await control.setZoneTransfer(p, name, {
+              alsoNotify: [...had.alsoNotify, ...(b.metadata as string[])],
+            });
+      return reply.code(201).send({
+        kind,
+        metadata: kind === 'ALLOW-AXFR-FROM' ? t.allowAxfrFrom : t.alsoNotify,
+        type: 'Metadata',
+      });
     },
   );
 
@@ -581,13 +661,22 @@ export function registerPdnsRoutes(
         const has = Object.keys(shield.settings).length > 0;
         return { kind, metadata: has ? [formatShieldSpec(shield.settings)] : [], type: 'Metadata' };
       }
-      if (kind === 'ALLOW-AXFR-FROM' || kind === 'TSIG-ALLOW-AXFR') {
+      if (kind === 'ALLOW-AXFR-FROM' || kind === 'TSIG-ALLOW-AXFR' || kind === 'ALSO-NOTIFY') {
         const t = await control.getZoneTransfer(p, zone.name);
         return {
           kind,
-          metadata: kind === 'ALLOW-AXFR-FROM' ? t.allowAxfrFrom : t.masterTsigKeyIds.map(noDot),
+          metadata:
+            kind === 'ALLOW-AXFR-FROM'
+              ? t.allowAxfrFrom
+              : kind === 'ALSO-NOTIFY'
+                ? t.alsoNotify
+                : t.masterTsigKeyIds.map(noDot),
           type: 'Metadata',
         };
+      }
+      if (UPDATE_KINDS.has(kind)) {
+        const u = await control.getZoneUpdatePolicy(p, zone.name);
+        return { kind, metadata: updateValues(kind, u), type: 'Metadata' };
       }
       return { kind: request.params.metadata_kind, metadata: [], type: 'Metadata' };
     },
@@ -612,6 +701,22 @@ export function registerPdnsRoutes(
         const values = (request.body as { metadata?: unknown } | undefined)?.metadata;
         const t = await control.setZoneTransfer(p, name, { allowAxfrFrom: values as string[] });
         return { kind, metadata: t.allowAxfrFrom, type: 'Metadata' };
+      }
+      if (kind === 'ALSO-NOTIFY') {
+        const values = (request.body as { metadata?: unknown } | undefined)?.metadata;
+        const t = await control.setZoneTransfer(p, name, { alsoNotify: values as string[] });
+        return { kind, metadata: t.alsoNotify, type: 'Metadata' };
+      }
+      if (UPDATE_KINDS.has(kind)) {
+        const values = (request.body as { metadata?: unknown } | undefined)?.metadata;
+        const u = await control.setZoneUpdatePolicy(
+          p,
+          name,
+          kind === 'ALLOW-DNSUPDATE-FROM'
+            ? { allowDnsupdateFrom: values as string[] }
+            : { tsigAllowDnsupdate: values as string[] },
+        );
+        return { kind, metadata: updateValues(kind, u), type: 'Metadata' };
       }
       if (PROTECTED_KINDS.has(kind)) {
         await control.getZone(p, name);
@@ -665,6 +770,20 @@ export function registerPdnsRoutes(
       const name = zoneNameOf(request);
       if (kindOf(request) === 'ALLOW-AXFR-FROM') {
         await control.setZoneTransfer(p, name, { allowAxfrFrom: [] });
+        return reply.code(204).send();
+      }
+      if (kindOf(request) === 'ALSO-NOTIFY') {
+        await control.setZoneTransfer(p, name, { alsoNotify: [] });
+        return reply.code(204).send();
+      }
+      if (UPDATE_KINDS.has(kindOf(request))) {
+        await control.setZoneUpdatePolicy(
+          p,
+          name,
+          kindOf(request) === 'ALLOW-DNSUPDATE-FROM'
+            ? { allowDnsupdateFrom: [] }
+            : { tsigAllowDnsupdate: [] },
+        );
         return reply.code(204).send();
       }
       if (kindOf(request) !== SHIELD_KIND) {

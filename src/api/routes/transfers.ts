@@ -47,6 +47,12 @@ const transferSchema = {
       items: { type: 'string' },
       description: 'Addresses, prefixes and `AUTO-NS` that may transfer the zone unsigned.',
     },
+    alsoNotify: {
+      type: 'array',
+      items: { type: 'string' },
+      description:
+        "NOTIFY targets beside the secondaries (`ADDR`, `ADDR:PORT`, `[V6]:PORT`), allowed by the operator's outbound policy.",
+    },
   },
   additionalProperties: false,
 } as const;
@@ -142,7 +148,29 @@ export function registerTransferRoutes(app: FastifyInstance, control: ControlPla
     },
     async (request) => control.getZoneTransfer(principalOf(request), absoluteName(request.params.zone)),
   );
-  app.put<{ Params: { zone: string }; Body: { masterTsigKeyIds?: string[]; allowAxfrFrom?: string[] } }>(
+  app.put<{ Params: { zone: string } }>(
+    '/api/v1/zones/:zone/notify',
+    {
+      schema: {
+        tags,
+        summary: "Send NOTIFY to the zone's ALSO-NOTIFY targets now",
+        params: zoneParams,
+        response: {
+          200: {
+            type: 'object',
+            properties: { zone: { type: 'string' }, serial: { type: 'integer' } },
+            additionalProperties: false,
+          },
+          ...errorResponses(401, 403, 404),
+        },
+      },
+    },
+    async (request) => control.notifyZone(principalOf(request), absoluteName(request.params.zone)),
+  );
+  app.put<{
+    Params: { zone: string };
+    Body: { masterTsigKeyIds?: string[]; allowAxfrFrom?: string[]; alsoNotify?: string[] };
+  }>(
     '/api/v1/zones/:zone/transfer',
     {
       schema: {

@@ -1,8 +1,19 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { BIG_ORIGIN, generateBigZone } from '../../../bench/zone-load.js';
+import { compileZone } from '../../image/compile.js';
+import { loadZoneText } from '../../zone/load.js';
 import { CompilePool } from '../shared/compile-pool.js';
 import { ImageShipper } from '../shared/image-shipper.js';
 import { PackReader, PackWriter } from '../shared/images.js';
@@ -249,5 +260,61 @@ describe('CompiledZoneDir', () => {
     const again = await images.load();
     assert.equal(again.changes.length, 300);
     assert.equal(writer.stats().images, 300);
+  });
+
+  test("a big zone's image is written into the pack folder by its thread and adopted: the same image, CHECKED, no file left", async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-imagedir-'));
+    const pool = new CompilePool({ threads: 2, batchJobs: 2 });
+    const writer = new PackWriter();
+    t.after(() => {
+      writer.close();
+      rmSync(dir, { recursive: true, force: true });
+      return pool.close();
+    });
+    // Over the column threshold (1 MiB of text); a second file with the same origin loses
+    // it (its adopted image is released), small zones beside them.
+    generateBigZone(join(dir, 'big.test.zone'), 45_000);
+    copyFileSync(join(dir, 'big.test.zone'), join(dir, 'zz-big.zone'));
+    for (let i = 0; i < 5; i++) writeFileSync(join(dir, `z${i}.example.zone`), zoneText(null, i + 1));
+    const tmpFiles = () => readdirSync(writer.dir).filter((f) => f.endsWith('.sbtmp'));
+    const stored = await new CompiledZoneDir(dir, pool, writer).load();
+    const plain = await new CompiledZoneDir(dir, pool).load();
+    const summary = (r: typeof stored) =>
+      r.report.files.map((f) => [f.file, f.status, f.origin, f.errors.length]);
+    assert.deepEqual(summary(stored), summary(plain));
+    assert.equal(stored.changes.length, 6);
+    assert.ok(stored.changes.every((c) => c.ref !== undefined && c.image === undefined));
+    assert.equal(writer.stats().images, 6, "the losing file's image was released");
+    assert.deepEqual(tmpFiles(), []);
+    const big = stored.changes.find((c) => c.name === BIG_ORIGIN);
+    assert.ok(big?.ref);
+    const want = compileZone(
+      loadZoneText(readFileSync(join(dir, 'big.test.zone'), 'latin1'), { origin: BIG_ORIGIN }).zone,
+    );
+    assert.deepEqual(
+      plain.changes.find((c) => c.name === BIG_ORIGIN)?.image,
+      want,
+      'compiled in memory without a store',
+    );
+    const reader = new PackReader(writer.dir);
+    t.after(() => reader.close());
+    const got = reader.open(big.ref);
+    assert.ok(Buffer.from(got).equals(Buffer.from(want)));
+    assert.equal(reader.verified(big.ref, got), true, 'a CHECKED pack of its own');
+    // A store that cannot take it (a full disk): the load throws and keeps nothing.
+    const full = {
+      dir: writer.dir,
+      addMany: (list: readonly Uint8Array[]) => writer.addMany(list),
+      release: (ref: Parameters<PackWriter['release']>[0]) => writer.release(ref),
+      adopt: () => {
+        throw new Error('ENOSPC: no space left on device, write');
+      },
+    };
+    const before = writer.stats().images;
+    const failing = new CompiledZoneDir(dir, pool, full);
+    await assert.rejects(failing.load(), /cannot store the zone images, zones unchanged: ENOSPC/);
+    assert.equal(writer.stats().images, before, 'what the failed load stored was released');
+    assert.deepEqual(failing.zones(), []);
+    assert.deepEqual(tmpFiles(), [], 'the image it could not take was removed');
   });
 });

@@ -10,6 +10,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { discardPackedImage, type PackedImage } from '../../image/pack.js';
 import type { CompileJob, CompilePool } from '../shared/compile-pool.js';
 import type { ImageChange } from '../shared/image-shipper.js';
 import type { ImageRef } from '../shared/images.js';
@@ -51,6 +52,12 @@ export interface ServedFile {
 export interface ImageStore {
   addMany(images: readonly Uint8Array[]): ImageRef[];
   release(ref: ImageRef): boolean;
+  /**
+   * With both (a PackWriter): the pack folder, where the compile threads write big images
+   * themselves (`writePackedImage`), and how such an image is taken (throws as `addMany`).
+   */
+  readonly dir?: string;
+  adopt?(packed: PackedImage): ImageRef;
 }
 
 /** Images stored in one write while a load compiles (about 400 KiB of 10-record zones). */
@@ -189,6 +196,11 @@ export class CompiledZoneDir {
       if (hit !== undefined) return { kind: 'file', path, sig: hit.sig };
       return { kind: 'file', path };
     });
+    // A big zone's image is written into the pack folder by its thread, as it is made, and
+    // adopted here: no copy of it in this process, no write on this loop. Not with an image
+    // cache being written (it needs the octets): those come back as before.
+    const packDir = this.#store?.adopt !== undefined && openCache === undefined ? this.#store.dir : undefined;
+    if (packDir !== undefined) for (const j of jobs) if (j.kind === 'file') j.packDir = packDir;
     this.fromCache = 0;
     const outcomes: (FileOutcome | null)[] = new Array(names.length).fill(null);
     /** 1 once the file's outcome came back (its outcome may be null: vanished). */
@@ -314,7 +326,33 @@ export class CompiledZoneDir {
           { sig: o.sig, key: o.key, origin: o.origin, serial: o.serial, image: o.image },
           hit === undefined,
         );
-      if (o.ok) {
+      if (o.ok && o.packed !== undefined) {
+        outcomes[i] = {
+          sig: o.sig ?? '',
+          ok: true,
+          key: o.key,
+          origin: o.origin,
+          serial: o.serial,
+          errors: NONE,
+          warnings: o.warnings.length > 0 ? o.warnings : NONE,
+        };
+        if (store?.adopt !== undefined && storeError === undefined)
+          try {
+            const ref = store.adopt(o.packed);
+            refs[i] = ref;
+            stored.push(ref);
+          } catch (err) {
+            storeError = err;
+          }
+        // Not taken (a failed store before, or this adopt failed): removed (PackWriter.adopt
+        // removes it itself when it fails).
+        if (refs[i] === undefined && packDir !== undefined)
+          try {
+            discardPackedImage(packDir, o.packed);
+          } catch {
+            // left for the folder's next writer, which removes it
+          }
+      } else if (o.ok) {
         images[i] = o.image;
         outcomes[i] = {
           sig: o.sig ?? '',

@@ -9,6 +9,7 @@
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { trimNativeHeap } from '../../image/pack.js';
 import { WorkerPool } from '../../transport/cluster.js';
 import { CompilePool } from '../shared/compile-pool.js';
 import { isStartWorkerMessage, type StartWorkerMessage } from '../shared/dns-protocol.js';
@@ -28,12 +29,6 @@ import { formatReloadLine, formatStartLine, logZoneReport } from './report.js';
 
 /** An image at least this big is collected before the workers map it (see below). */
 const BIG_IMAGE = 32 * 1024 * 1024;
-/**
- * `on`: the first snapshot is streamed to the workers during the compile (off by default: on
- * the shared 2-core machine it was measured on, it cost the workers more CPU than the tail it
- * removed; docs/PERFORMANCE.md, manyzones3).
- */
-export const SNAPSHOT_STREAM_ENV = 'SWITCHBOARD_SNAPSHOT_STREAM';
 /** The first load's settled changes are published in slices of at least this many zones. */
 const PUBLISH_EVERY = 5000;
 
@@ -99,8 +94,6 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     },
     // The workers' snapshot: one file in the pack folder, read by each worker in one call.
     snapshotFileZones: 1,
-    // The first load's snapshot is streamed to the workers as it is published (below).
-    sendTo: (slot, msg) => pool?.send(slot, msg) ?? false,
     log,
   });
   // The images go into the packs as their batches come back, while the threads compile on.
@@ -150,9 +143,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
         // The cookie secrets in force (a restarted worker's config holds the first ones).
         if (cookies) pool?.send(slot, cookies.current());
         if (published) sendSnapshot(slot);
-        // During the first compile: the parts of the snapshot published so far, the rest as
-        // it comes (or, if none is streamed, the whole snapshot once it is published).
-        else if (!shipper.streamTo(slot)) helloDuringCompile.add(slot);
+        else helloDuringCompile.add(slot);
         break;
       case 'switchboard:start-ready':
         ready.add(slot);
@@ -280,12 +271,6 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   // (nothing is sent: the workers get the whole set as their snapshot once it is done), so
   // only the last ones are left after the compile. A failed load ends serve (below).
   let publishedUpTo = 0;
-  // With SWITCHBOARD_SNAPSHOT_STREAM=on, each of those publishes is sent at once to the
-  // workers that said hello, as one part of their snapshot (a file), which they apply while
-  // the threads compile: at the compile's end only the last part and the catalog are left for
-  // them (image-shipper.ts). Else they get the whole snapshot once the load is done.
-  if (!stoppedEarly && process.env[SNAPSHOT_STREAM_ENV] === 'on')
-    shipper.streamSnapshot({ maxImage: BIG_IMAGE });
   const publishSettled = (changes: readonly ImageChange[]) => {
     if (changes.length - publishedUpTo < PUBLISH_EVERY) return;
     try {
@@ -351,11 +336,12 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
       return failedEarly ? 1 : 0;
     }
     collectGarbage();
+    // The exited thread's malloc arena still holds what it freed (its columns and scratch,
+    // ~110 MiB for 1,000,000 records): given back before the workers map the image.
+    trimNativeHeap();
   }
   published = true;
-  // The workers waiting get their snapshot (or its end) first: the rest is off the path to
-  // the first answer.
-  shipper.finishStream();
+  // The workers waiting get their snapshot first: the rest is off the path to the first answer.
   for (const slot of helloDuringCompile) sendSnapshot(slot);
   helloDuringCompile.clear();
   first.commit(); // before any reload: reloads run once every worker serves

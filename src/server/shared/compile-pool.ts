@@ -27,7 +27,7 @@
 import { availableParallelism } from 'node:os';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import type { ImageRef } from '../../image/pack.js';
+import type { ImageRef, PackedImage } from '../../image/pack.js';
 import type { PatchChange } from './dns-protocol.js';
 
 /** What a compile outcome is: compiled, failed, or (file jobs, nothing compiled) skipped. */
@@ -39,7 +39,14 @@ export type CompileOutcome =
       /** The origin as text (`example.com.`). */
       origin: string;
       serial: number;
+      /** The image (empty when `packed`). */
       image: Uint8Array;
+      /**
+       * File jobs given a `packDir`: a big zone's image (a ColumnZone's), written by the thread
+       * into that pack folder (`writePackedImage`) instead of `image`, for its writer to adopt
+       * or discard.
+       */
+      packed?: PackedImage;
       warnings: string[];
       /** File jobs: the fingerprint of the file as read (size:mtime:inode:ctime). */
       sig?: string;
@@ -60,7 +67,7 @@ export type CompileOutcome =
 
 /** A batch of jobs of one kind, as posted to a thread (columns: cheap to clone). */
 export type CompileBatchRequest =
-  | { kind: 'file'; paths: string[]; sigs: string[] }
+  | { kind: 'file'; paths: string[]; sigs: string[]; packDir?: string }
   | { kind: 'text'; names: string[]; texts: string[] }
   | { kind: 'patch'; names: string[]; dirs: string[]; refs: ImageRef[]; changes: PatchChange[][] };
 
@@ -87,6 +94,8 @@ export interface CompileBatch {
   lengths: number[];
   /** Large images (over 256 KiB), each its own transferred buffer, in job order. */
   large: Uint8Array[];
+  /** `[job, image]` for the images written into the pack folder (`packDir`), in job order. */
+  packed: [number, PackedImage][];
   /** `[job, errors, warnings]` for the jobs that have any, in job order. */
   problems: [number, string[], string[]][];
   shared: Uint8Array;
@@ -97,7 +106,13 @@ export interface CompileBatch {
  * is answered `skip: 'unchanged'` without reading when the file still has it.
  */
 export type CompileJob =
-  | { kind: 'file'; path: string; sig?: string }
+  | {
+      kind: 'file';
+      path: string;
+      sig?: string;
+      /** A pack folder: a big zone's image is written there by the thread (`packed`). */
+      packDir?: string;
+    }
   | { kind: 'text'; name: string; text: string }
   | PatchJob;
 
@@ -483,7 +498,14 @@ export class CompilePool {
 function batchRequest(jobs: readonly CompileJob[]): CompileBatchRequest {
   if (jobs[0].kind === 'file') {
     const files = jobs as Extract<CompileJob, { kind: 'file' }>[];
-    return { kind: 'file', paths: files.map((j) => j.path), sigs: files.map((j) => j.sig ?? '') };
+    const req: CompileBatchRequest = {
+      kind: 'file',
+      paths: files.map((j) => j.path),
+      sigs: files.map((j) => j.sig ?? ''),
+    };
+    // One folder for the batch: a compileEach call gives every job the same (image-dir.ts).
+    if (files[0].packDir !== undefined) req.packDir = files[0].packDir;
+    return req;
   }
   if (jobs[0].kind === 'patch') {
     const patches = jobs as PatchJob[];
@@ -500,6 +522,7 @@ function batchRequest(jobs: readonly CompileJob[]): CompileBatchRequest {
 }
 
 const NONE: string[] = [];
+const EMPTY = new Uint8Array(0);
 
 /** A thread's answer back into one outcome per job. */
 function batchOutcomes(b: CompileBatch, n: number): CompileOutcome[] {
@@ -508,6 +531,7 @@ function batchOutcomes(b: CompileBatch, n: number): CompileOutcome[] {
   const problems = b.problems;
   let p = 0;
   let large = 0;
+  let packed = 0;
   for (let i = 0; i < n; i++) {
     let errors = NONE;
     let warnings = NONE;
@@ -521,8 +545,12 @@ function batchOutcomes(b: CompileBatch, n: number): CompileOutcome[] {
     let o: CompileOutcome;
     if (status === STATUS_OK) {
       const at = b.at[i];
-      const image = at >= 0 ? b.shared.subarray(at, at + b.lengths[i]) : b.large[large++];
+      const inPack =
+        packed < b.packed.length && b.packed[packed][0] === i ? b.packed[packed++][1] : undefined;
+      const image =
+        inPack !== undefined ? EMPTY : at >= 0 ? b.shared.subarray(at, at + b.lengths[i]) : b.large[large++];
       o = { ok: true, key: b.keys[i], origin: b.origins[i], serial: b.serials[i], image, warnings };
+      if (inPack !== undefined) o.packed = inPack;
     } else if (status === STATUS_FAILED) o = { ok: false, errors, warnings };
     else
       o = {

@@ -13,7 +13,8 @@
  */
 import { closeSync, constants, fstatSync, openSync, type Stats, statSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { type CompilableZone, compileZone } from '../../image/compile.js';
+import { type CompilableZone, compileZone, compileZoneToFile } from '../../image/compile.js';
+import { type PackedImage, writePackedImage } from '../../image/pack.js';
 import { ColumnZone } from '../../zone/column-zone.js';
 import { loadZoneText, loadZoneTextColumns, readLatin1Fd, ZoneParseError } from '../../zone/index.js';
 import { runPatch } from './compile-patch.js';
@@ -42,6 +43,8 @@ export function fileSignature(st: Stats): string {
 
 /** Shared by the outcomes without errors or warnings. */
 const NONE: string[] = [];
+/** The image of an outcome whose image is in a pack folder (`packed`). */
+const NO_IMAGE = new Uint8Array(0);
 
 /**
  * O_NONBLOCK: opening a FIFO named `x.zone` must not hang the thread (the primary used to stat
@@ -190,6 +193,31 @@ export function runCompile(job: CompileJob, arena?: ImageArena): CompileOutcome 
     if (sig !== undefined) failed.sig = sig;
     return failed;
   }
+  // A big zone's image (columns) for a pack folder: written there as it is made, never whole
+  // in this thread's memory, and the primary copies nothing (it adopts the file). Should that
+  // fail (a full disk, or the compile itself), the zone is compiled in memory below: the same
+  // refusal, or an image the primary stores (or fails to, as before).
+  if (job.kind === 'file' && job.packDir !== undefined && zone instanceof ColumnZone) {
+    let packed: PackedImage | undefined;
+    try {
+      packed = writePackedImage(job.packDir, (fd, base) => compileZoneToFile(zone, fd, base));
+    } catch {
+      packed = undefined;
+    }
+    if (packed !== undefined) {
+      const done: CompileOutcome = {
+        ok: true,
+        key: zone.origin.key,
+        origin: zone.origin.toString(),
+        serial: zone.serial,
+        image: NO_IMAGE,
+        packed,
+        warnings,
+      };
+      if (sig !== undefined) done.sig = sig;
+      return done;
+    }
+  }
   try {
     // A ColumnZone (a big zone) is compiled in place in a buffer of its own (compile.ts).
     let image =
@@ -234,7 +262,10 @@ export function runBatch(req: CompileBatchRequest): { batch: CompileBatch; trans
   for (let i = 0; i < n; i++)
     results[i] =
       req.kind === 'file'
-        ? runCompile({ kind: 'file', path: req.paths[i], sig: req.sigs[i] || undefined }, arena)
+        ? runCompile(
+            { kind: 'file', path: req.paths[i], sig: req.sigs[i] || undefined, packDir: req.packDir },
+            arena,
+          )
         : req.kind === 'patch'
           ? runPatch({
               kind: 'patch',
@@ -248,7 +279,7 @@ export function runBatch(req: CompileBatchRequest): { batch: CompileBatch; trans
   // Every small image in the arena: the batch's buffer is one copy of it.
   let inArena = true;
   for (const o of results)
-    if (o.ok && o.image.length <= SMALL_IMAGE) {
+    if (o.ok && o.packed === undefined && o.image.length <= SMALL_IMAGE) {
       total += o.image.length;
       if (!arena.holds(o.image)) inArena = false;
     }
@@ -261,6 +292,7 @@ export function runBatch(req: CompileBatchRequest): { batch: CompileBatch; trans
     at: new Array(n).fill(-1),
     lengths: new Array(n).fill(0),
     large: [],
+    packed: [],
     problems: [],
     shared: inArena ? arena.buf.slice(0, arena.used) : new Uint8Array(total),
   };
@@ -278,6 +310,11 @@ export function runBatch(req: CompileBatchRequest): { batch: CompileBatch; trans
     batch.keys[i] = o.key;
     batch.origins[i] = o.origin;
     batch.serials[i] = o.serial;
+    if (o.packed !== undefined) {
+      batch.lengths[i] = o.packed.length;
+      batch.packed.push([i, o.packed]);
+      return;
+    }
     batch.lengths[i] = o.image.length;
     if (o.image.length <= SMALL_IMAGE && inArena) batch.at[i] = o.image.byteOffset;
     else if (o.image.length <= SMALL_IMAGE) {

@@ -48,6 +48,8 @@ export interface PatchChange {
   type: number;
   ttl: number;
   text: string;
+  /** Its lines at version `from` ('' = none): the IXFR journal's removals (src/xfr/journal.ts). */
+  was?: string;
 }
 
 /** A zone's changes since version `from` (ZonePush.patch). */
@@ -121,6 +123,34 @@ export interface WorkerMetricsMessage extends DnsReport {
   incarnation: string;
 }
 
+/**
+ * Worker → primary (`start` only): a DNS UPDATE (RFC 2136) as received, for the control
+ * plane (src/xfr/update.ts); the worker answers the client with the primary's
+ * `switchboard:dns-update-answer` of the same `id`.
+ */
+export interface DnsUpdateRelayMessage {
+  type: 'switchboard:dns-update';
+  id: number;
+  /** The message's octets, base64. */
+  query: string;
+  address: string;
+}
+
+/** Primary → worker: the answer to a relayed UPDATE (base64; null: send none). */
+export interface DnsUpdateAnswerMessage {
+  type: 'switchboard:dns-update-answer';
+  id: number;
+  response: string | null;
+}
+
+export function isDnsUpdateAnswerMessage(msg: unknown): msg is DnsUpdateAnswerMessage {
+  return (
+    typeof msg === 'object' &&
+    msg !== null &&
+    (msg as { type?: unknown }).type === 'switchboard:dns-update-answer'
+  );
+}
+
 /** Anything a `start` worker sends. */
 export type StartWorkerMessage =
   | HelloMessage
@@ -128,7 +158,8 @@ export type StartWorkerMessage =
   | AppliedMessage
   | StartFatalMessage
   | WorkerMetricsMessage
-  | NotifyInMessage;
+  | NotifyInMessage
+  | DnsUpdateRelayMessage;
 
 const WORKER_TYPES = new Set([
   'switchboard:hello',
@@ -137,6 +168,7 @@ const WORKER_TYPES = new Set([
   'switchboard:fatal',
   'switchboard:metrics',
   'switchboard:notify-in',
+  'switchboard:dns-update',
 ]);
 
 /** Narrows an IPC message to a `start` worker message. */

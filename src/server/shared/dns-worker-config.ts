@@ -49,6 +49,8 @@ export interface DnsWorkerConfig extends DnsServingSettings {
   udpIo?: UdpIo;
   /** `--images on`: the primary's image pack folder; zones arrive as image references. */
   packDir?: string;
+  /** `start`: DNS UPDATEs are relayed to the primary's control plane (else NOTIMP). */
+  updates?: boolean;
 }
 
 /** Serialises the DNS config for a worker's environment. */

@@ -18,7 +18,7 @@ import type { CompileJob, CompileOutcome, CompilePool } from './compile-pool.js'
 import type { PatchChange, ZonePush, ZonesMessage } from './dns-protocol.js';
 import type { ImageRef, PackWriter } from './images.js';
 import type { Logger } from './log.js';
-import { encodeSnapshot, snapshotFileName, snapshotPartFileName } from './snapshot-file.js';
+import { encodeSnapshot, snapshotFileName } from './snapshot-file.js';
 
 /**
  * Dead octets in the packs from which a compaction runs (when they are also more than the live
@@ -69,11 +69,6 @@ export interface ImageShipperOptions {
    * push is logged and the zone keeps its image until its next change.
    */
   readZone?: (name: string) => Promise<{ version: number; serial: number; text: string } | null>;
-  /**
-   * Sends a message to one worker (false: it is gone). Needed by `streamSnapshot`: the parts
-   * of a streamed snapshot go to the workers that said hello, before they hold a snapshot.
-   */
-  sendTo?: (slot: number, msg: ZonesMessage) => boolean;
   log?: Logger;
 }
 
@@ -90,20 +85,6 @@ const PATCH_LOG_MS = 10_000;
 /** Patches of images at least this big get a line of their own (with the time taken). */
 const PATCH_LOG_BYTES = 1024 * 1024;
 
-/** A snapshot streamed while the first load compiles (`ImageShipper.streamSnapshot`). */
-interface SnapshotStream {
-  /** The workers it goes to. */
-  slots: Set<number>;
-  /** Its part files so far, in order. */
-  parts: string[];
-  /** The zones the parts carried. */
-  names: string[];
-  /** A publish since could not be streamed (not a pure addition): it ends with the whole set. */
-  broken: boolean;
-  /** Images this big break the stream. */
-  maxImage: number;
-}
-
 /** Holds the served images and ships references. */
 export class ImageShipper {
   readonly #writer: PackWriter;
@@ -117,14 +98,7 @@ export class ImageShipper {
    * have not loaded them yet. A file goes once no slot waits for it and a newer one exists (or
    * at close).
    */
-  readonly #snapshotFiles = new Map<string, { gen: number; waiting: Set<number>; part?: boolean }>();
-  /**
-   * A snapshot streamed while the first load compiles (`streamSnapshot`): the part files
-   * written so far, the slots they went to, the names they carried, and whether a publish
-   * since could not be streamed (not a pure addition of new zones).
-   */
-  #stream: SnapshotStream | undefined;
-  readonly #sendTo: ((slot: number, msg: ZonesMessage) => boolean) | undefined;
+  readonly #snapshotFiles = new Map<string, { gen: number; waiting: Set<number> }>();
   /** Bumped whenever the served set changes (publish, compaction): names the snapshot files. */
   #gen = 0;
   #compacting = false;
@@ -154,7 +128,6 @@ export class ImageShipper {
   constructor(writer: PackWriter, opts: ImageShipperOptions) {
     this.#writer = writer;
     this.#readZone = opts.readZone;
-    this.#sendTo = opts.sendTo;
     this.#broadcast = opts.broadcast;
     this.#batchZones = opts.batchZones ?? 2000;
     this.#compactDead = opts.compactDeadBytes ?? COMPACT_DEAD_BYTES;
@@ -208,14 +181,8 @@ export class ImageShipper {
     for (const r of dropped) this.#writer.release(r);
     if (list.length > 0) this.#gen++;
     let nextRef = 0;
-    // A streamed snapshot (cold start): this publish's zones become one part file, if it only
-    // adds zones not served yet.
-    const stream = !send && this.#stream !== undefined && !this.#stream.broken ? this.#stream : undefined;
-    const added: ShippedZone[] | undefined = stream !== undefined ? [] : undefined;
     for (const c of list) {
       const have = this.#zones.get(c.name);
-      if (added !== undefined && (have !== undefined || (c.image === undefined && c.ref === undefined)))
-        (stream as SnapshotStream).broken = true;
       if (c.image === undefined && c.ref === undefined) {
         if (!have) continue;
         this.#zones.delete(c.name);
@@ -224,9 +191,7 @@ export class ImageShipper {
         continue;
       }
       const ref = c.ref ?? refs[nextRef++];
-      const shipped: ShippedZone = { name: c.name, version: c.version, serial: c.serial, ref };
-      this.#zones.set(c.name, shipped);
-      added?.push(shipped);
+      this.#zones.set(c.name, { name: c.name, version: c.version, serial: c.serial, ref });
       if (have) retired.push(have.ref);
       // Not sent (a cold start: the workers get the set as their snapshot): no push made.
       if (!send) continue;
@@ -236,8 +201,6 @@ export class ImageShipper {
     }
     if (!send) {
       for (const r of retired) this.#writer.release(r);
-      if (stream !== undefined && !stream.broken && added !== undefined && added.length > 0)
-        this.#streamPart(stream, added);
       return this.#seq;
     }
     for (let i = 0; i < pushes.length; i += this.#batchZones)
@@ -468,114 +431,6 @@ export class ImageShipper {
   }
 
   /**
-   * Streams the snapshot of the first load (a cold start, nothing served yet): from now until
-   * `finishStream`, each `publish(changes, false)` that only adds new zones is written as one
-   * part file (snapshot-file.ts, `snapshot-part-N`) and sent at once, as a snapshot message
-   * that is not the last, to every worker given to `streamTo`. A worker applies the parts
-   * while the threads compile on (its table holds them as a pending snapshot: it serves
-   * nothing until the last), so little is left for it once the compile is done. Needs
-   * `sendTo` and snapshot files. An image of `maxImage` octets or more is not streamed (a
-   * worker opens a big image as it applies it): the stream then ends with the whole set.
-   */
-  streamSnapshot(opts: { maxImage?: number } = {}): void {
-    if (this.#sendTo === undefined || this.#zones.size > 0 || this.#snapshotFileZones > 1) return;
-    this.#stream = {
-      slots: new Set(),
-      parts: [],
-      names: [],
-      broken: false,
-      maxImage: opts.maxImage ?? Number.POSITIVE_INFINITY,
-    };
-  }
-
-  /** True while a snapshot is streamed (`streamSnapshot` until `finishStream`). */
-  get streaming(): boolean {
-    return this.#stream !== undefined;
-  }
-
-  /**
-   * Worker `slot` (it said hello) gets the streamed snapshot: every part so far now, the
-   * next ones as they are published, the end at `finishStream`. False when no snapshot is
-   * streamed (then it is sent its snapshot once the load is published, as before).
-   */
-  streamTo(slot: number): boolean {
-    const stream = this.#stream;
-    if (stream === undefined) return false;
-    stream.slots.add(slot);
-    for (const file of stream.parts) {
-      (this.#snapshotFiles.get(file) as { waiting: Set<number> }).waiting.add(slot);
-      if (!this.#sendPart(slot, file)) return true;
-    }
-    return true;
-  }
-
-  /**
-   * Ends the streamed snapshot (the first load is published): each worker it went to is sent
-   * the last message, and holds the current set from then on (as after `snapshot`). A
-   * stream broken by a publish that was not a pure addition ends with the whole set (a
-   * snapshot file) and the removal of any zone a part carried that is not served now.
-   */
-  finishStream(): void {
-    const stream = this.#stream;
-    if (stream === undefined) return;
-    this.#stream = undefined;
-    const sendTo = this.#sendTo as (slot: number, msg: ZonesMessage) => boolean;
-    let gone: ZonePush[] | undefined;
-    for (const slot of stream.slots) {
-      let msgs: ZonesMessage[];
-      if (!stream.broken) {
-        msgs = [this.#message('snapshot', [], true)];
-        this.#acked.set(slot, this.#seq);
-      } else {
-        if (gone === undefined) {
-          gone = [];
-          for (const name of new Set(stream.names))
-            if (!this.#zones.has(name)) gone.push({ name, version: 0, serial: 0, text: null });
-        }
-        msgs = this.snapshot(slot);
-        msgs[msgs.length - 1].zones = [...msgs[msgs.length - 1].zones, ...gone];
-      }
-      for (const m of msgs)
-        if (!sendTo(slot, m)) {
-          this.gone(slot);
-          break;
-        }
-    }
-    this.#sweepSnapshotFiles();
-  }
-
-  /** Writes `zones` as the stream's next part file and sends it to the stream's workers. */
-  #streamPart(stream: SnapshotStream, zones: ShippedZone[]): void {
-    for (const z of zones)
-      if (z.ref.length >= stream.maxImage) {
-        stream.broken = true;
-        return;
-      }
-    const file = snapshotPartFileName(stream.parts.length + 1);
-    try {
-      writeFileSync(join(this.#writer.dir, file), encodeSnapshot(zones));
-    } catch (err) {
-      // A full disk: the workers get the whole set at the end instead.
-      this.#log?.warn(`zone snapshot part not written: ${(err as Error).message}`);
-      stream.broken = true;
-      return;
-    }
-    stream.parts.push(file);
-    for (const z of zones) stream.names.push(z.name);
-    this.#snapshotFiles.set(file, { gen: -1, waiting: new Set(stream.slots), part: true });
-    for (const slot of stream.slots) this.#sendPart(slot, file);
-  }
-
-  /** Sends part `file` of the streamed snapshot to `slot`; false (and forgotten) when it is gone. */
-  #sendPart(slot: number, file: string): boolean {
-    const msg = this.#message('snapshot', [], false);
-    msg.file = file;
-    if ((this.#sendTo as (slot: number, msg: ZonesMessage) => boolean)(slot, msg)) return true;
-    this.gone(slot);
-    return false;
-  }
-
-  /**
    * Worker `slot` applied message `seq`. An ack from a slot that holds no snapshot (it went
    * away, and its last message arrived late) is ignored: it must not hold releases back or
    * put the slot back among those broadcast to.
@@ -590,7 +445,6 @@ export class ImageShipper {
   /** Worker `slot` went away: nothing waits for it. */
   gone(slot: number): void {
     this.#acked.delete(slot);
-    this.#stream?.slots.delete(slot);
     this.#snapshotLoaded(slot);
     this.#releaseDue();
   }
@@ -620,15 +474,12 @@ export class ImageShipper {
     if (any) this.#sweepSnapshotFiles();
   }
 
-  /**
-   * Removes the snapshot files no worker waits for, but the newest (the next hello may take
-   * it) and the parts of a snapshot still streamed (a worker that says hello later takes them).
-   */
+  /** Removes the snapshot files no worker waits for, but the newest (the next hello may take it). */
   #sweepSnapshotFiles(all = false): void {
     let newest = -1;
-    for (const f of this.#snapshotFiles.values()) if (!f.part && f.gen > newest) newest = f.gen;
+    for (const f of this.#snapshotFiles.values()) if (f.gen > newest) newest = f.gen;
     for (const [name, f] of this.#snapshotFiles)
-      if (all || (f.waiting.size === 0 && (f.part ? this.#stream === undefined : f.gen !== newest))) {
+      if (all || (f.waiting.size === 0 && f.gen !== newest)) {
         this.#snapshotFiles.delete(name);
         try {
           rmSync(join(this.#writer.dir, name), { force: true });

@@ -61,11 +61,6 @@ export class NativeAnswers {
   /** Images installed on first query, and failures, since the start. */
   installs = 0;
   failures = 0;
-  /**
-   * Origins handed to C ahead of the first sync (`serveAhead`: the zones of a snapshot's
-   * parts, before the worker serves it); the first sync hands over only the others.
-   */
-  #ahead: string[] | undefined;
 
   /**
    * Turns the C answers on with the Responder's EDNS size and NSID (`compile`: for tests) and
@@ -105,27 +100,8 @@ export class NativeAnswers {
     const add: string[] = [];
     const remove: string[] = [];
     const drop: string[] = [];
-    const ahead = this.#ahead;
-    this.#ahead = undefined;
-    if (prev === undefined) {
-      // The usual case: the origins handed ahead are the catalog's, in its order (it was
-      // filled from the same parts): one walk comparing the same strings, nothing to hand.
-      let same = ahead !== undefined && ahead.length === catalog.size;
-      if (same) {
-        let i = 0;
-        for (const key of catalog.keys)
-          if (key !== (ahead as string[])[i++]) {
-            same = false;
-            break;
-          }
-      }
-      if (!same) {
-        const handed = new Set(ahead);
-        for (const key of catalog.keys) if (!handed.delete(key)) add.push(key);
-        // Handed ahead but not served (a zone the snapshot removed again, or whose load failed).
-        for (const key of handed) remove.push(key);
-      }
-    } else
+    if (prev === undefined) for (const z of catalog.zones) add.push(z.origin.key);
+    else
       for (const c of diffCatalogs(prev, catalog)) {
         if (c.after === undefined) {
           remove.push(c.key);
@@ -151,20 +127,6 @@ export class NativeAnswers {
     this.#held = new Set(keys);
     for (const k of drop) this.#installed.delete(k);
     if (drop.length > 0) this.#addon.imageRemove(concatKeys(drop), true);
-  }
-
-  /**
-   * Before the first `sync`: hands C the origins of zones about to be served (a snapshot's
-   * part, applied while the primary still compiles: the worker does not serve yet, and no
-   * socket of it is open), so the first sync is left with only the origins not handed yet
-   * (and removes those handed that the catalog does not serve). After the first sync: nothing.
-   */
-  serveAhead(keys: string[]): void {
-    if (this.#catalog !== undefined || keys.length === 0) return;
-    const ahead = this.#ahead ?? [];
-    this.#ahead = ahead;
-    for (const k of keys) ahead.push(k);
-    this.#addon.imageServe(concatKeys(keys));
   }
 
   /**

@@ -31,20 +31,12 @@ const PER_ZONE = 8 + 5 * 4;
 /** Printable ASCII: the only octets of names in presentation form and of pack names. */
 const ASCII = /^[\x20-\x7e]*$/;
 
-/**
- * The names a snapshot file may have in the pack folder (a worker reads nothing else): a whole
- * set (`snapshot-GEN`) or one part of a snapshot streamed during a cold start (`snapshot-part-N`).
- */
-export const SNAPSHOT_FILE_NAME = /^snapshot-(?:part-)?[0-9]{1,15}\.sbsnap$/;
+/** The names a snapshot file may have in the pack folder (a worker reads nothing else). */
+export const SNAPSHOT_FILE_NAME = /^snapshot-[0-9]{1,15}\.sbsnap$/;
 
 /** The file name of the snapshot of generation `gen` (the primary's count of zone-set changes). */
 export function snapshotFileName(gen: number): string {
   return `snapshot-${gen}.sbsnap`;
-}
-
-/** The file name of part `n` of a snapshot streamed while the first load compiles. */
-export function snapshotPartFileName(n: number): string {
-  return `snapshot-part-${n}.sbsnap`;
 }
 
 /** A snapshot file that cannot be written or read back. */

@@ -10,6 +10,13 @@
 import type { Catalog } from '../../answer/catalog.js';
 import { Name } from '../../wire/name.js';
 import { isTransferPrefix, TransferAcl, type ZoneTransferSettings } from '../../xfr/acl.js';
+import {
+  BoundedJournal,
+  entryFromWire,
+  type JournalEntry,
+  type JournalLimits,
+  type WireJournalEntry,
+} from '../../xfr/journal.js';
 import { TransferService } from '../../xfr/service.js';
 import { makeTsigKey, parseTsigKeySpec, type TsigKey, TsigKeyError } from '../../xfr/tsig.js';
 import type { Logger } from './log.js';
@@ -58,6 +65,9 @@ export interface ZoneTransferWire {
   allowKeys: string[];
   allowFrom: string[];
   autoNs: boolean;
+  /** `start`'s primary only (NOTIFY out): ALSO-NOTIFY targets and the zone's account. */
+  alsoNotify?: string[];
+  account?: string;
 }
 
 /** The message carrying every zone's transfer settings (the whole set each time). */
@@ -74,24 +84,67 @@ export function isTransferZonesMessage(msg: unknown): msg is TransferZonesMessag
   );
 }
 
+/**
+ * Primary → DNS workers: IXFR journal entries (src/xfr/journal.ts), in the order of the zone
+ * changes; `entry: null` starts a zone's history over. A worker that says hello gets the
+ * primary's whole journal in one message.
+ */
+export interface TransferJournalMessage {
+  type: 'switchboard:transfer-journal';
+  entries: { zone: string; entry: WireJournalEntry | null }[];
+}
+
+export function isTransferJournalMessage(msg: unknown): msg is TransferJournalMessage {
+  return (
+    typeof msg === 'object' &&
+    msg !== null &&
+    (msg as { type?: unknown }).type === 'switchboard:transfer-journal'
+  );
+}
+
+/** Applies a `switchboard:transfer-journal` message to a worker's journal. */
+export function applyTransferJournal(
+  journal: BoundedJournal<JournalEntry>,
+  msg: TransferJournalMessage,
+): void {
+  for (const { zone, entry } of msg.entries) {
+    let key: string;
+    try {
+      key = Name.parse(zone).key;
+    } catch {
+      continue;
+    }
+    if (entry === null) journal.reset(key);
+    else
+      try {
+        journal.append(key, entryFromWire(entry));
+      } catch {
+        journal.reset(key);
+      }
+  }
+}
+
 /** The worker's transfer service over `catalog`, with the flags' keys and allow-list. */
 export function startTransfers(
   flags: TransferFlags | undefined,
   catalog: () => Catalog,
   log: Logger,
   ednsSize: number | undefined,
-): { service: TransferService; acl: TransferAcl } {
+  journalLimits?: JournalLimits,
+): { service: TransferService; acl: TransferAcl; journal: BoundedJournal<JournalEntry> } {
   const acl = new TransferAcl((flags?.keys ?? []).map(parseTsigKeySpec), flags?.allowFrom ?? []);
+  const journal = new BoundedJournal<JournalEntry>(journalLimits);
   const service = new TransferService({
     acl,
     catalog,
     ednsSize,
+    journal,
     onTransfer: (e) => {
       if (e.outcome === 'started' || e.outcome === 'done') return;
       log.info(`transfer ${e.type} ${e.zone} to ${e.address}${e.key ? ` key ${e.key}` : ''}: ${e.outcome}`);
     },
   });
-  return { service, acl };
+  return { service, acl, journal };
 }
 
 /** Applies a `switchboard:transfer-zones` message to `acl` (a bad key is left out, logged by name). */

@@ -54,6 +54,19 @@ export interface ZoneFeedOptions {
    * text, when the source can read diffs (`--images on`: the shipper patches the image).
    */
   patches?: boolean;
+  /**
+   * The IXFR journal's feed (src/xfr/journal.ts): called for every zone pushed, in order, with
+   * its diff from the serial held to the new one when it was pushed as a patch, else with null
+   * (the zone's history starts over).
+   */
+  onJournal?: (name: string, step: JournalStep | null) => void;
+}
+
+/** One zone's change as the journal takes it: serials, and its RRsets then and now. */
+export interface JournalStep {
+  fromSerial: number;
+  toSerial: number;
+  changes: ServedChanges['changes'];
 }
 
 /** Feeds the DNS workers from the control plane. */
@@ -68,6 +81,7 @@ export class ZoneFeed {
   readonly #log: Logger | undefined;
   readonly #onPublished: ((latencyMs: number) => void) | undefined;
   readonly #patches: boolean;
+  readonly #onJournal: ((name: string, step: JournalStep | null) => void) | undefined;
   /** `dropTexts` was called: zones are held without their text. */
   #textless = false;
   /** When each pending zone's oldest unsent change was noticed (performance.now()). */
@@ -93,6 +107,7 @@ export class ZoneFeed {
     this.#log = opts.log;
     this.#onPublished = opts.onPublished;
     this.#patches = opts.patches === true && source.servedChanges !== undefined;
+    this.#onJournal = opts.onJournal;
   }
 
   /**
@@ -230,6 +245,7 @@ export class ZoneFeed {
             text: null,
             patch: { from: had.version, changes: changes.changes },
           });
+          this.#journal(name, { fromSerial: had.serial, toSerial: changes.serial, changes: changes.changes });
           this.#zones.set(name, {
             name,
             version: changes.version,
@@ -246,11 +262,13 @@ export class ZoneFeed {
           if (!had) continue;
           this.#zones.delete(name);
           pushes.push({ name, version: had.version, serial: had.serial, text: null });
+          this.#journal(name, null);
           continue;
         }
         if (had && had.version === now.version && sameContent(had, now, this.#textless)) continue;
         // A lower version than the one held: the zone was deleted and created again in between.
         pushes.push(toPush(now, had !== undefined && now.version < had.version));
+        this.#journal(name, null);
         this.#zones.set(name, this.#textless ? withoutText(now) : now);
       }
       for (const batch of this.#batches(pushes)) this.#broadcast(this.#message('update', batch, true));
@@ -274,6 +292,14 @@ export class ZoneFeed {
           failed.length > 0 && this.#pending.size === failed.length ? this.#retryMs : this.#coalesceMs,
         );
       this.#wakeIdle();
+    }
+  }
+
+  #journal(name: string, step: JournalStep | null): void {
+    try {
+      this.#onJournal?.(name, step);
+    } catch (err) {
+      this.#log?.error(`IXFR journal of zone ${name}: ${(err as Error).message}`);
     }
   }
 

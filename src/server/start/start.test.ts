@@ -86,6 +86,7 @@ class FakeControl {
       // No secondary zones: the refresher reads an empty list.
       secondaryZones: async () => [],
       onSecondaryRefresh: () => () => {},
+      onSettingsChange: () => () => {},
       close: async () => {
         self.closed = true;
       },

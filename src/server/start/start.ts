@@ -20,6 +20,8 @@ import type { PrimaryMetrics } from '../../telemetry/primary-metrics.js';
 import { countZoneChanges } from '../../telemetry/zone-changes.js';
 import { WorkerPool } from '../../transport/cluster.js';
 import { formatListenAddress, type ListenAddress } from '../../transport/listen-address.js';
+import { rcodeName } from '../../wire/constants.js';
+import { NotifySender } from '../../xfr/notify.js';
 import { CompilePool } from '../shared/compile-pool.js';
 import { ImageShipper } from '../shared/image-shipper.js';
 import { collectGarbage, formatLoads, PackWriter } from '../shared/images.js';
@@ -39,8 +41,10 @@ import {
 import { findExampleZoneDir, importExampleZones } from './examples.js';
 import { ZoneFeed } from './feed.js';
 import { checkSeededApiKey, metricsAccessOf } from './limits.js';
+import { NotifyOut } from './notify-out.js';
 import { isStartWorkerMessage, type StartWorkerMessage, type ZonesMessage } from './protocol.js';
 import { startSecondaries } from './secondaries.js';
+import { PrimaryJournal } from './transfer-journal.js';
 
 /** What `start` needs of the HTTP API: a Fastify instance, not yet listening. */
 export interface ApiServer {
@@ -257,6 +261,15 @@ export async function runStart(
     log.error(`cannot open the store: ${describeError(err)}`);
     return 1;
   }
+  // DNS UPDATE (RFC 2136) relayed by the workers: checked and applied here (src/xfr/update.ts).
+  const { UpdateHandler } = await import('../../xfr/update.js');
+  const updateHandler = new UpdateHandler(control, {
+    onUpdate: (e) =>
+      log.info(
+        `dns update ${e.zone} from ${e.address}${e.key ? ` key ${e.key}` : ''}: ${rcodeName(e.rcode)}` +
+          `${e.changed ? ` (serial ${e.serial})` : ''}${e.reason ? `: ${e.reason}` : ''}`,
+      ),
+  });
   const storeText = config.database
     ? `PostgreSQL ${redactDatabaseUrl(config.database)}`
     : `SQLite ${join(config.dataDir, 'switchboard.db')}`;
@@ -265,11 +278,32 @@ export async function runStart(
   const synced = new Set<number>();
   const ready = new Set<number>();
   let pool: WorkerPool | undefined;
+  // The IXFR journal: entries go to every live worker (a worker that says hello gets it whole).
+  const journal = new PrimaryJournal((m) => {
+    for (const slot of pool?.liveSlots() ?? []) pool?.send(slot, m);
+  });
+  // NOTIFY out (docs/TRANSFERS.md): to each zone's ALSO-NOTIFY targets once the workers serve
+  // its new version; the targets come from the transfer settings' feed (set below).
+  const notifySender = new NotifySender({
+    policy: config.outbound,
+    onDone: (e) => {
+      if (e.outcome !== 'acked')
+        log.warn(`NOTIFY ${e.zone} serial ${e.serial} to ${e.target}: ${e.outcome} (${e.reason ?? ''})`);
+    },
+  });
+  let notifySettings: () => TransferZonesMessage = () => ({ type: 'switchboard:transfer-zones', zones: [] });
+  const notifyOut = new NotifyOut(
+    notifySender,
+    () => notifySettings(),
+    () => synced,
+  );
+  metrics.notifyStats = () => notifySender.stats;
   // Big updates reach one worker at a time, so the others keep answering while it parses.
   const broadcaster = new ZoneBroadcaster(
     {
       slots: () => synced,
       send: (slot, msg) => {
+        notifyOut.sent(slot, msg);
         if (pool?.send(slot, msg)) return true;
         synced.delete(slot);
         return false;
@@ -365,6 +399,8 @@ export async function runStart(
       log,
       // --images on: a change is sent as its diff, and the shipper patches the zone's image.
       patches,
+      // Each diff also becomes an IXFR journal entry, sent to the workers (docs/TRANSFERS.md).
+      onJournal: (name, step) => journal.step(name, step),
       onPublished: (ms) => metrics.observeZonePublish(ms / 1000),
     });
     const zoneCount = feed;
@@ -446,6 +482,13 @@ export async function runStart(
     const secondaries = startSecondaries(control, config, log, metrics, (m) => {
       for (const slot of pool?.liveSlots() ?? []) pool?.send(slot, m);
     });
+    notifySettings = () => transferZones.current();
+    // `PUT …/notify` through this replica's API: NOTIFY now, at the serial the workers were sent.
+    const offNotify = control.onSettingsChange((c) => {
+      if (!c.kinds.includes('notify') || c.zone === undefined) return;
+      const held = zoneFeed.get(c.zone);
+      if (held) notifyOut.request(c.zone, held.serial);
+    });
     const stop = async (code: number) => {
       if (stopping) return;
       stopping = true;
@@ -454,6 +497,9 @@ export async function runStart(
       shieldZones?.close();
       transferZones.close();
       secondaries.close();
+      offNotify();
+      notifyOut.close();
+      notifySender.close();
       zoneFeed.close();
       await images?.shipper.shipped();
       await apiServer.close().catch((err) => log.error(`closing the API: ${describeError(err)}`));
@@ -471,6 +517,7 @@ export async function runStart(
           if (shieldZones) pool?.send(slot, shieldZones.current());
           pool?.send(slot, transferZones.current());
           pool?.send(slot, secondaries.current());
+          pool?.send(slot, journal.current());
           // The snapshot and the updates after it share this slot's ordered IPC channel.
           for (const m of images ? images.shipper.snapshot(slot) : zoneFeed.snapshot()) pool?.send(slot, m);
           synced.add(slot);
@@ -498,6 +545,7 @@ export async function runStart(
         case 'switchboard:applied':
           for (const e of msg.errors) log.error(`DNS worker ${slot}: ${e}`);
           broadcaster.applied(slot, msg.seq);
+          notifyOut.applied(slot, msg.seq);
           images?.shipper.acked(slot, msg.seq);
           break;
         case 'switchboard:metrics':
@@ -506,6 +554,21 @@ export async function runStart(
         case 'switchboard:notify-in':
           secondaries.notified(msg);
           break;
+        case 'switchboard:dns-update': {
+          const answer = (response: Uint8Array | null) =>
+            pool?.send(slot, {
+              type: 'switchboard:dns-update-answer',
+              id: msg.id,
+              response: response === null ? null : Buffer.from(response).toString('base64'),
+            });
+          updateHandler
+            .handle(new Uint8Array(Buffer.from(msg.query, 'base64')), msg.address)
+            .then(answer, (err) => {
+              log.error(`dns update from ${msg.address} failed: ${describeError(err)}`);
+              answer(null);
+            });
+          break;
+        }
         case 'switchboard:fatal':
           log.error(`DNS worker ${slot} cannot serve: ${msg.message}`);
           // Before the platform is up a failure is a configuration problem (an address that
@@ -521,6 +584,7 @@ export async function runStart(
       env: {
         [START_CONFIG_ENV]: encodeDnsWorkerConfig({
           ...config.dns,
+          updates: true,
           udpIo: udpIo.io,
           ...(images ? { packDir: images.packDir } : {}),
         }),
@@ -531,6 +595,7 @@ export async function runStart(
       onExit: (slot, code, signal, restartInMs) => {
         synced.delete(slot);
         broadcaster.gone(slot);
+        notifyOut.gone(slot);
         images?.shipper.gone(slot);
         ready.delete(slot);
         // Its last report's counters move into the slot's base: totals never go backwards.
@@ -583,8 +648,8 @@ function staggerCharsFrom(env: NodeJS.ProcessEnv): number | undefined {
 
 /**
  * A per-zone settings list of the control plane as a message for the DNS workers: read at
- * start and again after every change of them (any replica's; shield and transfer settings and
- * TSIG keys are announced on the shield settings' channel) or deletion of a zone, one read at a
+ * start and again after every change of its kind (any replica's, on the one zone-settings
+ * channel: `onSettingsChange`, kind `shield` or `transfer`) or deletion of a zone, one read at a
  * time (a change during a read reads again), each new message handed to `broadcast`.
  * `what` names the list in the error line — never its content (the transfer list carries the
  * keys' secrets).
@@ -592,7 +657,7 @@ function staggerCharsFrom(env: NodeJS.ProcessEnv): number | undefined {
 function settingsFeed<M>(
   control: ControlPlane,
   log: { error(m: string): void },
-  what: string,
+  what: 'shield' | 'transfer',
   initial: M,
   readMessage: () => Promise<M>,
   broadcast: (m: M) => void,
@@ -621,7 +686,10 @@ function settingsFeed<M>(
       reading = false;
     }
   };
-  const offSettings = control.onShieldChange(() => void read());
+  // One channel for every zone setting: this list is read again when its kind changed.
+  const offSettings = control.onSettingsChange((c) => {
+    if (c.kinds.includes(what)) void read();
+  });
   const offZones = control.onZoneChange((ev) => {
     if (ev.deleted) void read();
   });
@@ -664,7 +732,7 @@ function transferZonesFeed(
   return settingsFeed<TransferZonesMessage>(
     control,
     log,
-    'transfers',
+    'transfer',
     { type: 'switchboard:transfer-zones', zones: [] },
     async () => ({
       type: 'switchboard:transfer-zones',

@@ -36,9 +36,17 @@ import {
   withNodeShield,
 } from '../shared/shield.js';
 import { decodeSnapshotChunks, SNAPSHOT_FILE_NAME, SnapshotFileError } from '../shared/snapshot-file.js';
-import { applyTransferZones, isTransferZonesMessage, startTransfers } from '../shared/transfers.js';
+import {
+  applyTransferJournal,
+  applyTransferZones,
+  isTransferJournalMessage,
+  isTransferZonesMessage,
+  startTransfers,
+} from '../shared/transfers.js';
+import { UpdateRelay } from '../shared/update-relay.js';
 import { setupWorkerProcess } from '../shared/worker-process.js';
 import {
+  isDnsUpdateAnswerMessage,
   isZonesMessage,
   METRICS_INTERVAL_MS,
   type StartWorkerMessage,
@@ -77,14 +85,8 @@ const images = config.packDir
         ),
     })
   : undefined;
-/** While a snapshot part is applied: the origin keys of the zones it loads (`serveAhead`). */
-let aheadKeys: string[] | undefined;
 const load: ZonePushLoader = images
-  ? (push) => {
-      const zone = images.load(push);
-      aheadKeys?.push(zone.origin.key);
-      return zone;
-    }
+  ? (push) => images.load(push)
   : (push) => {
       loads.textParses++;
       return parseTextPush(push);
@@ -107,6 +109,8 @@ const secondaryIn = new SecondaryInbound(
   (m) => send(m),
   (text) => log.info(text),
 );
+// `start`: DNS UPDATEs go to the primary's control plane (docs/TRANSFERS.md "Dynamic update").
+const updates = config.updates === true ? new UpdateRelay(send) : undefined;
 // The counting wrapper reads the RCODE and TC bit from the response header: no decoding.
 const handler: QueryHandler = counters.wrapHandler<TransportContext>(
   // --shield with --io node: the shield in front of the UDP queries (docs/SHIELD.md).
@@ -116,6 +120,10 @@ const handler: QueryHandler = counters.wrapHandler<TransportContext>(
       transfers.service.wrap((query, ctx) => {
         // A query over TCP proves its source address (the shield's `tcp` tier).
         if (ctx.transport === 'tcp') shieldSawTcp(ctx.address);
+        if (updates !== undefined) {
+          const r = updates.handle(query, ctx);
+          if (r !== undefined) return r;
+        }
         return responder.respond(query, ctx);
       }),
     ),
@@ -137,22 +145,9 @@ function sendMetrics(): void {
   });
   send({ type: 'switchboard:metrics', incarnation, ...report });
 }
-/**
- * Time spent applying snapshot messages (a snapshot streamed in parts during the primary's
- * compile is applied a part at a time, with waits between them that are not counted).
- */
-let snapshotApplyMs = 0;
+let snapshotStartedAt = 0;
 /** `--native-answers` (default with images on): the zones answered in C (undefined when off). */
 let native: NativeAnswers | undefined;
-let nativeStarted = false;
-/** Starts the native answers once (at the first snapshot part, else at the bind). */
-function startNative(): NativeAnswers | undefined {
-  if (!nativeStarted) {
-    nativeStarted = true;
-    native = startNativeAnswers(config, log);
-  }
-  return native;
-}
 
 async function bindAndReport(loadMs: number): Promise<void> {
   try {
@@ -162,7 +157,7 @@ async function bindAndReport(loadMs: number): Promise<void> {
       createRateLimitedReporter(log),
       transfers.service.streams,
     );
-    startNative();
+    native = startNativeAnswers(config, log);
     if (native) {
       native.sync(responder.catalog);
       log.info(
@@ -223,11 +218,8 @@ function applySnapshotFile(msg: ZonesMessage & { file: string }): ApplyResult {
 }
 
 function onZones(received: ZonesMessage): void {
-  const startedAt = performance.now();
+  if (received.kind === 'snapshot' && snapshotStartedAt === 0) snapshotStartedAt = performance.now();
   const msg = received;
-  // A part of a snapshot streamed while the primary compiles (not the last message): its
-  // zones' origins are handed to C as they load, so the first sync is left with little.
-  if (msg.kind === 'snapshot' && !msg.last && !listeners && startNative() !== undefined) aheadKeys = [];
   const before = msg.kind === 'update' ? msg.zones.map((z) => table.versionOf(z.name)) : [];
   let result: ApplyResult;
   if (msg.file !== undefined && msg.kind === 'snapshot') {
@@ -239,10 +231,6 @@ function onZones(received: ZonesMessage): void {
       return;
     }
   } else result = table.apply(msg);
-  if (aheadKeys !== undefined) {
-    native?.serveAhead(aheadKeys);
-    aheadKeys = undefined;
-  }
   if (msg.kind === 'update' && result.changed)
     counters.countZoneUpdates(countApplied(msg, before, result.errors));
   // The swap is one assignment inside the Responder: a query sees the old Catalog or the new one.
@@ -251,9 +239,8 @@ function onZones(received: ZonesMessage): void {
     native?.sync(responder.catalog);
   }
   for (const e of result.errors) log.error(`zone not loaded, previous version kept: ${e}`);
-  if (msg.kind === 'snapshot') snapshotApplyMs += performance.now() - startedAt;
   if (result.snapshotDone) {
-    if (!listeners) void bindAndReport(Math.round(snapshotApplyMs));
+    if (!listeners) void bindAndReport(Math.round(performance.now() - snapshotStartedAt));
   } else if (msg.kind === 'update')
     send({ type: 'switchboard:applied', seq: msg.seq, errors: result.errors, loads: currentLoads() });
 }
@@ -270,5 +257,7 @@ process.on('message', (msg: unknown) => {
   else if (isShieldZonesMessage(msg)) applyShieldZones(msg);
   else if (isTransferZonesMessage(msg)) applyTransferZones(transfers.acl, msg, log);
   else if (isSecondaryZonesMessage(msg)) applySecondaryZones(msg);
+  else if (isDnsUpdateAnswerMessage(msg)) updates?.answer(msg);
+  else if (isTransferJournalMessage(msg)) applyTransferJournal(transfers.journal, msg);
 });
 send({ type: 'switchboard:hello' });

@@ -4,7 +4,7 @@
  * carries are parsed; the others keep their parsed Zone objects.
  * @module
  */
-import { Catalog, type CatalogBuilder } from '../../answer/catalog.js';
+import { Catalog } from '../../answer/catalog.js';
 import type { Name } from '../../wire/name.js';
 import { loadZoneText, type Zone, ZoneParseError } from '../../zone/index.js';
 import type { ServedZone } from '../../zone/zone.js';
@@ -65,11 +65,6 @@ export class ServedZoneTable {
   #current = new Map<string, Entry>();
   /** A snapshot being received (null when none is under way). */
   #pending: Map<string, Entry> | null = null;
-  /**
-   * Its Catalog, filled as its batches come in (a snapshot streamed in parts during the
-   * primary's compile leaves only the last part to add once the compile is done).
-   */
-  #pendingCatalog: CatalogBuilder | null = null;
   #catalog = new Catalog();
 
   /** Number of zones served. */
@@ -95,24 +90,17 @@ export class ServedZoneTable {
       // the whole set or none of it, never half.
       const into = this.#pending ?? new Map<string, Entry>();
       this.#pending = into;
-      const catalog = this.#pendingCatalog ?? Catalog.builder();
-      this.#pendingCatalog = catalog;
       for (const push of msg.zones) {
         if (isDeletion(push)) {
           const had = into.get(push.name);
           into.delete(push.name);
-          if (had !== undefined) {
-            catalog.delete(had.zone);
-            this.#release?.(had.zone);
-          }
+          if (had !== undefined) this.#release?.(had.zone);
           continue;
         }
         try {
           const zone = this.#load(push);
           const had = into.get(push.name);
           into.set(push.name, { zone, version: push.version, serial: push.serial });
-          if (had !== undefined) catalog.delete(had.zone);
-          catalog.set(zone);
           if (had !== undefined && had.zone !== zone) this.#release?.(had.zone);
         } catch (err) {
           errors.push(describeParseError(push.name, err));
@@ -124,8 +112,7 @@ export class ServedZoneTable {
           if (into.get(name)?.zone !== had.zone) this.#release(had.zone);
       this.#current = into;
       this.#pending = null;
-      this.#catalog = catalog.build();
-      this.#pendingCatalog = null;
+      this.#rebuild();
       return { changed: true, errors, snapshotDone: true };
     }
     let changed = false;
@@ -169,5 +156,10 @@ export class ServedZoneTable {
       this.#catalog = this.#catalog.withZones(put, remove);
     }
     return { changed, errors, snapshotDone: false };
+  }
+
+  #rebuild(): void {
+    // A new Catalog over the already-parsed zones: the one map copy costs ~1 ms per 10,000 zones.
+    this.#catalog = new Catalog([...this.#current.values()].map((e) => e.zone));
   }
 }

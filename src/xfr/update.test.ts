@@ -1,0 +1,176 @@
+/**
+ * DNS UPDATE on the wire (update.ts) over a real control plane (SQLite in a temporary
+ * folder): a signed update applied, the RFC 2136 RCODEs of a malformed message, the zone not
+ * here, a bad signature, the in-flight bound; and thousands of hostile mutations of a valid
+ * UPDATE, none of which may throw or change anything but what a valid update changes.
+ * @module
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { seededRandom } from '../../test/helpers/prng.js';
+import { openControlPlane } from '../control/index.js';
+import type { ControlPlane, Principal } from '../control/types.js';
+import { Opcode, Rcode, RRType } from '../wire/constants.js';
+import { encodeMessage } from '../wire/encode.js';
+import type { RR } from '../wire/message.js';
+import { Name } from '../wire/name.js';
+import { makeTsigKey, signTsigRequest, type TsigKey } from './tsig.js';
+import { UpdateHandler } from './update.js';
+
+const ZONE = Name.parse('upd.test.');
+const A = (text: string) => Uint8Array.from(text.split('.').map(Number));
+
+function update(
+  id: number,
+  prereqs: RR[],
+  updates: RR[],
+  zone = ZONE,
+  ztype: number = RRType.SOA,
+): Uint8Array {
+  return encodeMessage({
+    id,
+    flags: Opcode.UPDATE << 11,
+    questions: [{ name: zone, type: ztype, class: 1 }],
+    answers: prereqs,
+    authority: updates,
+    additional: [],
+  });
+}
+
+function rr(name: string, cls: number, type: number, ttl: number, rdata = new Uint8Array(0)): RR {
+  return { name: Name.parse(name), class: cls, type, ttl, rdata };
+}
+
+function rcodeOf(answer: Uint8Array | null): number {
+  assert.ok(answer !== null && answer.length >= 12);
+  assert.equal(answer[2] & 0x80, 0x80, 'QR set');
+  assert.equal((answer[2] >> 3) & 0xf, Opcode.UPDATE);
+  return answer[3] & 0xf;
+}
+
+describe('UpdateHandler over a real control plane', () => {
+  let dir: string;
+  let cp: ControlPlane;
+  let key: TsigKey;
+  let other: TsigKey;
+  let tenant: Principal;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sb-update-'));
+    cp = await openControlPlane({ dataDir: dir });
+    const admin = cp.systemPrincipal();
+    const acc = await cp.createAccount(admin, { name: 'tenant' });
+    tenant = { tokenId: 'test', accountId: acc.id, scope: { admin: false, access: 'write' } };
+    const k = await cp.createTsigKey(tenant, { name: 'upd', algorithm: 'hmac-sha256' });
+    key = makeTsigKey('upd', 'hmac-sha256', k.key as string);
+    other = makeTsigKey(
+      'upd',
+      'hmac-sha256',
+      Buffer.from('another secret of the same name').toString('base64'),
+    );
+    await cp.createZone(tenant, {
+      name: 'upd.test.',
+      nameservers: ['ns1.upd.test.'],
+      rrsets: [
+        { name: 'ns1.upd.test.', type: 'A', ttl: 300, records: [{ content: '192.0.2.53', disabled: false }] },
+      ],
+    });
+    await cp.setZoneUpdatePolicy(tenant, 'upd.test.', { tsigAllowDnsupdate: ['upd'] });
+  });
+  after(async () => {
+    await cp.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a signed update is applied and answered NOERROR, signed', async () => {
+    const h = new UpdateHandler(cp);
+    const q = signTsigRequest(update(1, [], [rr('a.upd.test.', 1, RRType.A, 60, A('192.0.2.1'))]), key);
+    const answer = await h.handle(q, '127.0.0.1');
+    assert.equal(rcodeOf(answer), Rcode.NOERROR);
+    // Signed: ARCOUNT 1 (the TSIG).
+    assert.equal(((answer as Uint8Array)[10] << 8) | (answer as Uint8Array)[11], 1);
+    const text = await cp.exportZone(tenant, 'upd.test.');
+    assert.match(text, /a\.upd\.test\.\s+60\s+IN\s+A\s+192\.0\.2\.1/);
+  });
+
+  test('RFC 2136 refusals: FORMERR, NOTAUTH, unsigned and bad keys, the in-flight bound', async () => {
+    const h = new UpdateHandler(cp);
+    const add = [rr('b.upd.test.', 1, RRType.A, 60, A('192.0.2.2'))];
+    assert.equal(
+      rcodeOf(await h.handle(signTsigRequest(update(2, [], add, ZONE, RRType.A), key), '127.0.0.1')),
+      Rcode.FORMERR,
+    );
+    assert.equal(
+      rcodeOf(await h.handle(update(3, [], add, Name.parse('elsewhere.test.')), '127.0.0.1')),
+      Rcode.NOTAUTH,
+    );
+    assert.equal(rcodeOf(await h.handle(update(4, [], add), '127.0.0.1')), Rcode.REFUSED);
+    assert.equal(
+      rcodeOf(await h.handle(signTsigRequest(update(5, [], add), other), '127.0.0.1')),
+      Rcode.NOTAUTH,
+    );
+    const none = new UpdateHandler(cp, { maxInFlight: 0 });
+    assert.equal(
+      rcodeOf(await none.handle(signTsigRequest(update(6, [], add), key), '127.0.0.1')),
+      Rcode.REFUSED,
+    );
+    // Not an UPDATE request: no answer from here.
+    const query = update(7, [], []);
+    query[2] = 0;
+    assert.equal(await h.handle(query, '127.0.0.1'), null);
+    assert.doesNotMatch(await cp.exportZone(tenant, 'upd.test.'), /b\.upd\.test\./);
+  });
+
+  test('hostile mutations of a valid UPDATE never throw; what is applied is only ever the valid add', async () => {
+    const h = new UpdateHandler(cp);
+    const rand = seededRandom(2136);
+    const int = (n: number) => Math.floor(rand() * n);
+    const base = update(
+      9,
+      [rr('a.upd.test.', 255, RRType.A, 0)],
+      [
+        rr('c.upd.test.', 1, RRType.A, 60, A('192.0.2.3')),
+        rr('a.upd.test.', 254, RRType.A, 0, A('192.0.2.99')),
+      ],
+    );
+    for (let i = 0; i < 1500; i++) {
+      let q = Uint8Array.from(base);
+      switch (int(5)) {
+        case 0:
+          q = q.subarray(0, int(q.length));
+          break;
+        case 1:
+          for (let k = 0; k < 1 + int(4); k++) q[int(q.length)] = int(256);
+          break;
+        case 2:
+          q[4 + 2 * int(4)] = int(4);
+          q[5 + 2 * int(4)] = int(256);
+          break;
+        case 3:
+          q = Uint8Array.from([...q, ...Array.from({ length: int(40) }, () => int(256))]);
+          break;
+        default:
+          q = Uint8Array.from({ length: int(300) }, () => int(256));
+      }
+      // Keep it an UPDATE request most of the time, so the parser is what is exercised.
+      if (q.length > 3 && rand() < 0.9) q[2] = (q[2] & 0x07) | (Opcode.UPDATE << 3);
+      const answer = await h.handle(q, '127.0.0.1');
+      if (answer !== null) assert.equal(answer[2] & 0x80, 0x80);
+    }
+    // Unsigned mutations are refused by the policy: nothing was added by them.
+    assert.doesNotMatch(await cp.exportZone(tenant, 'upd.test.'), /c\.upd\.test\./);
+  });
+
+  test('a key renamed or deleted follows into TSIG-ALLOW-DNSUPDATE', async () => {
+    await cp.updateTsigKey(tenant, 'upd', { name: 'upd2' });
+    assert.deepEqual((await cp.getZoneUpdatePolicy(tenant, 'upd.test.')).tsigAllowDnsupdate, ['upd2.']);
+    await cp.deleteTsigKey(tenant, 'upd2');
+    assert.deepEqual(await cp.getZoneUpdatePolicy(tenant, 'upd.test.'), {
+      tsigAllowDnsupdate: [],
+      allowDnsupdateFrom: [],
+    });
+  });
+});
