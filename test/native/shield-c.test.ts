@@ -220,6 +220,8 @@ describe('the shield in C agrees with its TypeScript reference (ASan/UBSan)', {
       s.op(`zsweep ${second * 1000 + 999}`, attacked.length === 0 ? '-' : attacked.join(' '));
       const busiest = d.top(second * 1000 + 999).map((r) => r.zone);
       s.op(`ztop ${second * 1000 + 999}`, busiest.length === 0 ? '-' : busiest.join(' '));
+      // The mid-second call: the flood is called within its first second (no roll yet).
+      if (second === 40) assert.ok(attacked.includes(7), 'the flood called within its first second');
     }
     compare(s);
   });
