@@ -596,6 +596,13 @@ int sb_sources_has_history(sb_sources *s, uint32_t key, double now_ms) {
   return slot >= 0 && now_ms - s->history_at[slot] < HISTORY_MS;
 }
 
+int sb_sources_vouched(const sb_sources *s, uint32_t key, double now_ms) {
+  int32_t slot = sb_table_find(&s->table, key);
+  if (slot < 0) return 0;
+  return now_ms - s->tc_at[slot] < SB_TC_GATE_MS || now_ms - s->tcp_at[slot] < s->tcp_ms ||
+         now_ms - s->cookie_at[slot] < s->cookie_ms || now_ms - s->history_at[slot] < HISTORY_MS;
+}
+
 static uint32_t sources_claim(sb_sources *s, uint32_t key, double now_ms) {
   s->now = now_ms;
   uint32_t slot = sb_table_claim(&s->table, key, sources_rank, s);

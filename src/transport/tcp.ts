@@ -51,6 +51,9 @@ export interface TcpStats {
   /** Connections closed for sending no complete query within PRESSURE_FIRST_QUERY_MS while
    * half the process limit or more was in use. */
   slowClosed: number;
+  /** Connections closed on arrival by the gate (`setGate`: the shield under overload), before
+   * any read; also counted in `refused`. */
+  gated: number;
 }
 
 /** A listening TCP server. */
@@ -61,6 +64,12 @@ export interface TcpListener {
   readonly stats: Readonly<TcpStats>;
   /** The listening socket's descriptor (for the shield's kernel prefilter), when Node exposes it. */
   readonly fd?: number;
+  /**
+   * A gate asked first for every connection accepted, with the client's address: false closes
+   * it at once, before any read (the shield's TCP gate, src/transport/native-udp.ts
+   * `tcpGateWith`). Undefined removes it.
+   */
+  setGate(gate: ((address: string) => boolean) | undefined): void;
   /** Stops accepting, lets open connections finish writing, then closes them. */
   close(graceMs?: number): Promise<void>;
 }
@@ -105,7 +114,9 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     evicted: 0,
     evictedIdle: 0,
     slowClosed: 0,
+    gated: 0,
   };
+  let gate: ((address: string) => boolean) | undefined;
   const perClient = new Map<string, number>();
   const sockets = new Set<Socket>();
   // Connections that have not sent a complete query yet, oldest first (a Map keeps insertion
@@ -130,6 +141,12 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
   // (RFC 7766 §6.2.4 lets a client close after sending), then close ours.
   const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     const client = socket.remoteAddress ?? '';
+    if (gate !== undefined && !gate(client)) {
+      stats.gated++;
+      stats.refused++;
+      socket.destroy();
+      return;
+    }
     const count = perClient.get(client) ?? 0;
     if (stats.open * 2 >= maxConnections) {
       const now = performance.now();
@@ -457,6 +474,9 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
           port,
           stats,
           fd: typeof fd === 'number' && fd >= 0 ? fd : undefined,
+          setGate: (g) => {
+            gate = g;
+          },
           close: async (graceMs = 1000) => {
             const serverClosed = new Promise<void>((done) => server.close(() => done()));
             const open = [...sockets];

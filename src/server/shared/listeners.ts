@@ -5,7 +5,12 @@
  */
 import type { QueryHandler, StreamHandler } from '../../transport/handler.js';
 import type { ListenAddress } from '../../transport/listen-address.js';
-import { createNativeUdpListener, filterTcpWith, nativeUdpStatus } from '../../transport/native-udp.js';
+import {
+  createNativeUdpListener,
+  filterTcpWith,
+  nativeUdpStatus,
+  tcpGateWith,
+} from '../../transport/native-udp.js';
 import { createTcpListener, type TcpListener } from '../../transport/tcp.js';
 import { createUdpListener, type UdpListener } from '../../transport/udp.js';
 import { ConfigError } from './options.js';
@@ -140,6 +145,8 @@ export async function openListeners(
       // The shield's kernel prefilter (native path) on the TCP listener too: a blocked /24's
       // connection flood never fills the accept queue resolvers' TCP retries need.
       filterTcpWith(udp[udp.length - 1], t.fd);
+      // And its TCP gate: under overload, connections from sources nothing vouches for closed on arrival.
+      t.setGate(tcpGateWith(udp[udp.length - 1]));
     }
   } catch (err) {
     await closeAll();
