@@ -9,6 +9,7 @@ import {
   PRESSURE_FIRST_QUERY_MS,
   type TcpListener,
   type TcpListenerOptions,
+  warmTcpPath,
 } from './tcp.js';
 
 /** Echo handler: the query with QR set; `0xff` at offset 12 throws, `0xfe` answers nothing. */
@@ -242,6 +243,10 @@ describe('TCP listener (RFC 7766)', () => {
     await c.closed;
     assert.equal(c.ended, true);
     assert.equal(listener.stats.idleClosed, 1);
+  });
+
+  test('warmTcpPath answers its connections on a private listener and leaves', async () => {
+    assert.equal(await warmTcpPath(40), 40);
   });
 
   test('a gate that says no closes the connection on arrival, before any read; removed, it answers again', async (t) => {

@@ -11,7 +11,7 @@ import {
   nativeUdpStatus,
   tcpGateWith,
 } from '../../transport/native-udp.js';
-import { createTcpListener, type TcpListener } from '../../transport/tcp.js';
+import { createTcpListener, type TcpListener, warmTcpPath } from '../../transport/tcp.js';
 import { createUdpListener, type UdpListener } from '../../transport/udp.js';
 import { ConfigError } from './options.js';
 
@@ -97,6 +97,9 @@ export interface ListenerSettings {
   udpIo?: UdpIo;
 }
 
+/** Whether this process warmed its TCP path (`warmTcpPath`, once). */
+let warmed = false;
+
 /** Open listeners and how to close them all. */
 export interface OpenListeners {
   udp: UdpListener[];
@@ -145,8 +148,14 @@ export async function openListeners(
       // The shield's kernel prefilter (native path) on the TCP listener too: a blocked /24's
       // connection flood never fills the accept queue resolvers' TCP retries need.
       filterTcpWith(udp[udp.length - 1], t.fd);
-      // And its TCP gate: under overload, connections from sources nothing vouches for closed on arrival.
-      t.setGate(tcpGateWith(udp[udp.length - 1]));
+      // And its TCP gate: under overload, connections from sources nothing vouches for closed on
+      // arrival; where there is one (the shield on), the TCP path is compiled now, not in a flood.
+      const gate = tcpGateWith(udp[udp.length - 1]);
+      t.setGate(gate);
+      if (gate !== undefined && !warmed) {
+        warmed = true;
+        void warmTcpPath();
+      }
     }
   } catch (err) {
     await closeAll();
