@@ -104,7 +104,7 @@ export const PRESSURE_FIRST_QUERY_MS = 1000;
  * quota). Touches no real listener's counters. Bounded: gives up after `timeoutMs`. Resolves to
  * the number of connections answered.
  */
-export async function warmTcpPath(connections = 1000, timeoutMs = 5000): Promise<number> {
+export async function warmTcpPath(connections = 300, timeoutMs = 3000): Promise<number> {
   const stub: QueryHandler = (q) => {
     const r = Uint8Array.from(q);
     r[2] |= 0x80;

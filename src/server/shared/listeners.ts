@@ -135,6 +135,14 @@ export async function openListeners(
           sendBufferSize: config.udpSendBufferSize,
         }),
       );
+      // The shield's TCP gate (native UDP path, shield on, one worker; undefined otherwise): where
+      // there is one, the TCP path is compiled before serving (a few hundred loopback connections
+      // to a private listener, ~0.1 CPU-s), not in a flood's first seconds under a CPU quota.
+      const gate = tcpGateWith(udp[udp.length - 1]);
+      if (gate !== undefined && !warmed) {
+        warmed = true;
+        await warmTcpPath(300);
+      }
       const t = await createTcpListener({
         address,
         handler,
@@ -148,14 +156,8 @@ export async function openListeners(
       // The shield's kernel prefilter (native path) on the TCP listener too: a blocked /24's
       // connection flood never fills the accept queue resolvers' TCP retries need.
       filterTcpWith(udp[udp.length - 1], t.fd);
-      // And its TCP gate: under overload, connections from sources nothing vouches for closed on
-      // arrival; where there is one (the shield on), the TCP path is compiled now, not in a flood.
-      const gate = tcpGateWith(udp[udp.length - 1]);
+      // And the gate: under overload, connections from sources nothing vouches for closed on arrival.
       t.setGate(gate);
-      if (gate !== undefined && !warmed) {
-        warmed = true;
-        void warmTcpPath();
-      }
     }
   } catch (err) {
     await closeAll();
