@@ -10,6 +10,7 @@ import {
   filterTcpWith,
   nativeUdpStatus,
   tcpGateWith,
+  WORKER_COUNT_ENV,
 } from '../../transport/native-udp.js';
 import { createTcpListener, type TcpListener, warmTcpPath } from '../../transport/tcp.js';
 import { createUdpListener, type UdpListener } from '../../transport/udp.js';
@@ -123,6 +124,13 @@ export async function openListeners(
   const closeAll = async () => {
     await Promise.all([...udp.map((l) => l.close()), ...tcp.map((l) => l.close())]);
   };
+  // Where the shield's TCP gate can be (the native UDP path, one worker), the TCP path is
+  // compiled before anything is bound (a few hundred loopback connections to a private listener,
+  // ~0.1 CPU-s): not in a flood's first seconds under a CPU quota, and not while serving.
+  if (config.udpIo === 'native' && !warmed && Number(process.env[WORKER_COUNT_ENV] ?? 1) <= 1) {
+    warmed = true;
+    await warmTcpPath(300);
+  }
   try {
     for (const address of config.listen) {
       const createUdp = config.udpIo === 'native' ? createNativeUdpListener : createUdpListener;
@@ -135,14 +143,8 @@ export async function openListeners(
           sendBufferSize: config.udpSendBufferSize,
         }),
       );
-      // The shield's TCP gate (native UDP path, shield on, one worker; undefined otherwise): where
-      // there is one, the TCP path is compiled before serving (a few hundred loopback connections
-      // to a private listener, ~0.1 CPU-s), not in a flood's first seconds under a CPU quota.
+      // The shield's TCP gate (native UDP path, one worker; undefined otherwise).
       const gate = tcpGateWith(udp[udp.length - 1]);
-      if (gate !== undefined && !warmed) {
-        warmed = true;
-        await warmTcpPath(300);
-      }
       const t = await createTcpListener({
         address,
         handler,
