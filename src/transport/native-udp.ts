@@ -242,6 +242,9 @@ export function filterTcpWith(udp: UdpListener, fd: number | undefined): boolean
   return fd !== undefined && typeof l.filterTcp === 'function' && l.filterTcp(fd);
 }
 
+/** The environment variable that turns the shield's TCP gate on (`on`; off otherwise). */
+export const TCP_GATE_ENV = 'SWITCHBOARD_TCP_GATE';
+
 /** The environment variable a worker pool sets to its number of workers (src/transport/cluster.ts). */
 export const WORKER_COUNT_ENV = 'SWITCHBOARD_WORKER_COUNT';
 
@@ -249,7 +252,7 @@ export const WORKER_COUNT_ENV = 'SWITCHBOARD_WORKER_COUNT';
  * The shield's TCP gate for the TCP listener beside `udp` (docs/SHIELD.md "TCP under floods"):
  * a function telling whether to serve a connection just accepted from an address, asking the
  * native shield of this thread (sb_shield_tcp_admit: under overload, a source nothing vouches
- * for is refused). Undefined on the node path, without the addon's entry, and with several
+ * for is refused). Only with SWITCHBOARD_TCP_GATE=on. Undefined on the node path, without the addon's entry, and with several
  * workers: they share one listening socket, so a resolver's TCP retry may reach a worker other
  * than the one that sent it the TC=1, whose table does not vouch for it.
  */
@@ -258,6 +261,9 @@ export function tcpGateWith(
   env: NodeJS.ProcessEnv = process.env,
 ): ((address: string) => boolean) | undefined {
   if (typeof (udp as Partial<NativeUdpListener>).filterTcp !== 'function') return undefined;
+  // Opt-in until a drill on a quiet machine shows it does not cost resolvers' TCP retries
+  // (docs/PERFORMANCE.md "shield5": two noisy runs where they fared much worse with it).
+  if (env[TCP_GATE_ENV] !== 'on') return undefined;
   if (Number(env[WORKER_COUNT_ENV] ?? 1) > 1) return undefined;
   const st = nativeUdpStatus();
   if (!st.ok || typeof st.addon.shieldTcpAdmit !== 'function') return undefined;

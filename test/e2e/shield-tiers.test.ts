@@ -307,10 +307,16 @@ describe('TCP under a connection flood (the drill waves’ TCP floods)', { timeo
     skip,
   }, async () => {
     const metricsPort = await findFreePort();
+    // The gate is opt-in (SWITCHBOARD_TCP_GATE=on; the server inherits this environment).
+    const saved = process.env.SWITCHBOARD_TCP_GATE;
+    process.env.SWITCHBOARD_TCP_GATE = 'on';
     const peer = await startSwitchboard(dir, {
       workers: 0,
       io: 'native',
       args: ['--native-answers', '--shield', 'on', '--metrics', `127.0.0.1:${metricsPort}`],
+    }).finally(() => {
+      if (saved === undefined) delete process.env.SWITCHBOARD_TCP_GATE;
+      else process.env.SWITCHBOARD_TCP_GATE = saved;
     });
     const flood = await Promise.all([1, 2, 3, 4].map((i) => client(`127.0.96.${i}`)));
     let stopped = false;
