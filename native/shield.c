@@ -305,6 +305,8 @@ const sb_zone_setting *sb_zone_setting_find(const sb_zone_setting *s, unsigned n
 #define ZA_ALPHA 0.5
 #define ZA_BASELINE_ALPHA (1.0 / 300)
 #define ZA_MAX_FOLD 30
+/* The mid-second call (zones_early) every this many missing names of a zone not attacked (2^n). */
+#define ZA_EARLY_EVERY 8u
 
 static double zones_rank(void *ctx, uint32_t slot) {
   sb_zones *z = ctx;
@@ -383,16 +385,32 @@ static void zones_event(sb_zones *z, uint32_t slot, int state) {
   }
 }
 
+static void zones_enter(sb_zones *z, uint32_t slot, double base, double now_ms) {
+  z->attacked[slot] = 1;
+  z->calm[slot] = 0;
+  z->tokens[slot] = fmax(z->floor_of[slot], 2 * base);
+  z->token_stamp[slot] = now_ms;
+  zones_event(z, slot, 1);
+}
+
+/* The mid-second call (zone-attack.ts #early): the rates as this second's roll would leave them
+ * if the second ended now; the missing names only grow until the roll, so a zone hot on these
+ * is one the roll would call attacked anyway. */
+static void zones_early(sb_zones *z, uint32_t slot, double now_ms) {
+  if (z->q_rate[slot] == 0) return; /* a zone's first second: the roll decides */
+  double nx = z->nx_rate[slot] + ZA_ALPHA * (z->missing[slot] - z->nx_rate[slot]);
+  /* The share against at least the last smoothed rate (the rest of the second brings its existing names). */
+  double q = fmax(z->q_rate[slot], z->q_rate[slot] + ZA_ALPHA * (z->queries[slot] - z->q_rate[slot]));
+  double base = z->baseline[slot];
+  if (nx >= z->min_nx_of[slot] && nx >= z->factor * base && nx >= z->share * q) zones_enter(z, slot, base, now_ms);
+}
+
 static void zones_decide(sb_zones *z, uint32_t slot, double now_ms) {
   double nx = z->nx_rate[slot], q = z->q_rate[slot], base = z->baseline[slot];
   int hot = nx >= z->min_nx_of[slot] && nx >= z->factor * base && nx >= z->share * q;
   if (z->attacked[slot] == 0) {
     if (hot) {
-      z->attacked[slot] = 1;
-      z->calm[slot] = 0;
-      z->tokens[slot] = fmax(z->floor_of[slot], 2 * base);
-      z->token_stamp[slot] = now_ms;
-      zones_event(z, slot, 1);
+      zones_enter(z, slot, base, now_ms);
     } else {
       z->baseline[slot] += ZA_BASELINE_ALPHA * (nx - base);
     }
@@ -439,7 +457,7 @@ uint32_t sb_zones_observe(sb_zones *z, uint32_t zone, int exists, double now_ms)
     zones_roll(z, slot, second, now_ms);
   }
   z->queries[slot]++;
-  if (!exists) z->missing[slot]++;
+  if (!exists && (++z->missing[slot] & (ZA_EARLY_EVERY - 1)) == 0 && z->attacked[slot] == 0) zones_early(z, slot, now_ms);
   return slot;
 }
 
@@ -576,6 +594,13 @@ int sb_sources_tier(sb_sources *s, uint32_t key, int cookie_valid, double now_ms
 int sb_sources_has_history(sb_sources *s, uint32_t key, double now_ms) {
   int32_t slot = sb_table_find(&s->table, key);
   return slot >= 0 && now_ms - s->history_at[slot] < HISTORY_MS;
+}
+
+int sb_sources_vouched(const sb_sources *s, uint32_t key, double now_ms) {
+  int32_t slot = sb_table_find(&s->table, key);
+  if (slot < 0) return 0;
+  return now_ms - s->tc_at[slot] < SB_TC_GATE_MS || now_ms - s->tcp_at[slot] < s->tcp_ms ||
+         now_ms - s->cookie_at[slot] < s->cookie_ms || now_ms - s->history_at[slot] < HISTORY_MS;
 }
 
 static uint32_t sources_claim(sb_sources *s, uint32_t key, double now_ms) {

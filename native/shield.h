@@ -148,6 +148,15 @@ void sb_sources_note_cookie(sb_sources *s, uint32_t key, double now_ms);
 /* Whether the source has a calm-time history now (whatever its tier: a history source that also
  * used TCP is in the tcp tier). */
 int sb_sources_has_history(sb_sources *s, uint32_t key, double now_ms);
+/* A TC=1 answer vouches for its source's TCP connections this long (a resolver's TCP retry comes
+ * at once; the bots that were sent one of the 100 TC=1 a second strangers get are let in this
+ * long only). */
+#define SB_TC_GATE_MS 5000.0
+/* Whether anything vouches for the source (sources.ts vouched): a TC=1 answer sent to it within
+ * SB_TC_GATE_MS, the tcp tier's time since it followed one, a cookie within the cookie time, or
+ * a calm-time history. A TCP connection from a source nothing vouches for is refused under
+ * overload (sb_shield_tcp_admit). */
+int sb_sources_vouched(const sb_sources *s, uint32_t key, double now_ms);
 
 /* ---- admission (admission.ts) ---- */
 #define SB_ADMIT_ANSWER 0
@@ -237,7 +246,19 @@ typedef struct sb_shield {
   /* counters since configured */
   double seen, answered, dropped, truncated, allowed, cookies[5], rrl_dropped, rrl_slipped, would_drop,
       would_truncate, formerr, badcookie, would_badcookie;
+  /* TCP connections closed on arrival under overload (nothing vouched for the source), and the
+   * same in dry run (counted, accepted). */
+  double tcp_refused, would_refuse_tcp;
 } sb_shield;
+
+/* The TCP gate of the calling thread's shield: whether to serve a TCP connection just accepted
+ * from `addr` (4 octets, or 16 for IPv6; IPv4-mapped addresses given as 4). Under overload
+ * (level >= 1), with the shield on, a source that is not allow-listed and that nothing vouches
+ * for (sb_sources_vouched) is refused: 0. A resolver comes to TCP after a TC=1 of ours; a
+ * connection flood from bot addresses does not, and costs a worker at its quota its accept,
+ * read and answer before its /24 is blocked (or always, where the /24 is shared with resolvers
+ * of good standing). 1 otherwise, and always without a shield on this thread. */
+int sb_shield_tcp_admit(const uint8_t *addr, size_t addr_len, double now_ms);
 
 /* The prefilter version a socket of this thread should carry (0: none), and its prefixes. */
 unsigned sb_shield_prefilter(const uint32_t **prefixes, unsigned *n);

@@ -378,6 +378,19 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
   }
 }
 
+int sb_shield_tcp_admit(const uint8_t *addr, size_t addr_len, double now_ms) {
+  sb_shield *sh = g_shield;
+  if (sh == NULL || sh->cfg.mode == SB_SHIELD_OFF || (addr_len != 4 && addr_len != 16)) return 1;
+  if (sh->overload.level < 1 || allowed(sh, addr, (uint8_t)addr_len)) return 1;
+  if (sb_sources_vouched(&sh->sources, sb_sources_key(addr, addr_len), now_ms)) return 1;
+  if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
+    sh->would_refuse_tcp++;
+    return 1;
+  }
+  sh->tcp_refused++;
+  return 0;
+}
+
 unsigned sb_shield_prefilter(const uint32_t **prefixes, unsigned *n) {
   sb_shield *sh = g_shield;
   if (sh == NULL || sh->cfg.mode != SB_SHIELD_ON || sh->cfg.prefilter_threshold <= 0) {

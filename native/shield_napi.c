@@ -14,6 +14,8 @@
  *                    watched: [zoneKey, queries/s, missing/s][] (zones set with metrics, tracked now) } | null
  *                   (events are drained by the call)
  *   shieldNoteTcp(address: Uint8Array(4|16)): a completed TCP handshake from it
+ *   shieldTcpAdmit(address: Uint8Array(4|16)): false when a TCP connection just accepted from it
+ *                    is to be closed at once (sb_shield_tcp_admit: overload, nothing vouches for it)
  *   shieldSetSecrets(secrets: Uint8Array(16 × n, 1 ≤ n ≤ 3)): true when a shield is on and
  *                    now checks and makes cookies with them (its tables kept); false when off
  *   shieldSetZones(zones: Float64Array(9 × n ≤ 1024), as shieldConfigure's): new per-zone settings
@@ -185,7 +187,8 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
            put(env, o, "lostEvents", sh->zones.lost_events) && put(env, o, "formerr", sh->formerr) &&
            put(env, o, "badcookie", sh->badcookie) && put(env, o, "wouldBadcookie", sh->would_badcookie) &&
            put(env, o, "blocksMade", sh->blocks_made) && put(env, o, "wouldBlock", sh->would_block) &&
-           put(env, o, "blocked", sh->nblocked);
+           put(env, o, "blocked", sh->nblocked) && put(env, o, "tcpRefused", sh->tcp_refused) &&
+           put(env, o, "wouldRefuseTcp", sh->would_refuse_tcp);
   if (!ok) return bad(env, "shieldStats");
   if ((a = array_of(env, sh->cookies, 5)) == NULL) return bad(env, "shieldStats");
   SCHECK(napi_set_named_property(env, o, "cookies", a));
@@ -279,6 +282,21 @@ static napi_value js_note_tcp(napi_env env, napi_callback_info info) {
   return u;
 }
 
+static napi_value js_tcp_admit(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], r;
+  SCHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *a;
+  size_t n;
+  if (argc < 1 || !typed(env, argv[0], napi_uint8_array, (void **)&a, &n) || (n != 4 && n != 16))
+    return bad(env, "shieldTcpAdmit(address: Uint8Array(4|16))");
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  int ok = sb_shield_tcp_admit(a, n, (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6);
+  SCHECK(napi_get_boolean(env, ok != 0, &r));
+  return r;
+}
+
 static napi_value js_set_secrets(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], r;
@@ -327,6 +345,7 @@ int sb_shield_define(napi_env env, napi_value exports) {
       {"shieldConfigure", NULL, js_configure, NULL, NULL, NULL, napi_default, NULL},
       {"shieldStats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
       {"shieldNoteTcp", NULL, js_note_tcp, NULL, NULL, NULL, napi_default, NULL},
+      {"shieldTcpAdmit", NULL, js_tcp_admit, NULL, NULL, NULL, napi_default, NULL},
       {"shieldSetSecrets", NULL, js_set_secrets, NULL, NULL, NULL, napi_default, NULL},
       {"shieldSetZones", NULL, js_set_zones, NULL, NULL, NULL, napi_default, NULL},
   };

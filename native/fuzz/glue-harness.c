@@ -303,6 +303,14 @@ static void early(const uint8_t *origin, size_t olen) {
     if (blocked < 0 && is_blocked((10u << 24) | (9u << 16) | (9u << 8))) blocked = now;
     if (is_blocked((10u << 24) | (9u << 16) | (5u << 8))) slow_blocked = 1;
   }
+  /* The TCP gate under overload: the source that followed a TC=1 is served, a stranger of the
+   * flood is refused, a malformed length is let through (the caller's to judge). */
+  uint8_t stranger[4] = {10, 9, 9, 150}; /* of the flood's /24, never seen */
+  if (sh->overload.level < 1) fail("no overload for the TCP gate");
+  if (sb_shield_tcp_admit(tcp_host, 4, now) != 1) fail("TCP gate refused a source that followed a TC=1");
+  double refused = sh->tcp_refused;
+  if (sb_shield_tcp_admit(stranger, 4, now) != 0 || sh->tcp_refused != refused + 1) fail("TCP gate admitted a stranger");
+  if (sb_shield_tcp_admit(stranger, 5, now) != 1) fail("TCP gate: a bad length is not its to refuse");
   /* The clock call that makes the block comes at the start of the next millisecond's batch. */
   printf("early crossed %.0f blocked %.0f allowed-blocked %d slow-blocked %d\n", crossed < 0 ? -1 : crossed - start,
          blocked < 0 ? -1 : blocked - start, allowed_blocked, slow_blocked);

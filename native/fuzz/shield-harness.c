@@ -21,6 +21,7 @@
  *   ztop NOW                                        -> the 10 busiest zone keys, busiest first ("-" for none)
  *   src-new TABLE HMIN HSHARE TCPSECONDS COOKIESECONDS
  *   stier ADDRHEX COOKIE NOW                        -> tier
+ *   svouch ADDRHEX NOW                              -> 0/1 (anything vouches for it: TCP gate)
  *   scalm ADDRHEX EXISTS NOW | stcp ADDRHEX NOW | scookie ADDRHEX NOW
  *   adm TIER INZONE EXISTS ATTACKED WITHIN OVERLOAD -> verdict
  *   ovl-new BEHIND SMOOTHING HOLD
@@ -293,6 +294,9 @@ int main(void) {
     } else if (!strcmp(op, "stier") && argc == 4 && have_sources) {
       size_t al = unhex(argv[1], addr, 16);
       printf("%d\n", sb_sources_tier(&sources, sb_sources_key(addr, al), atoi(argv[2]), strtod(argv[3], NULL)));
+    } else if (!strcmp(op, "svouch") && argc == 3 && have_sources) {
+      size_t al = unhex(argv[1], addr, 16);
+      printf("%d\n", sb_sources_vouched(&sources, sb_sources_key(addr, al), strtod(argv[2], NULL)));
     } else if (!strcmp(op, "scalm") && argc == 4 && have_sources) {
       size_t al = unhex(argv[1], addr, 16);
       sb_sources_note_calm(&sources, sb_sources_key(addr, al), atoi(argv[2]), strtod(argv[3], NULL));

@@ -44,6 +44,12 @@ export const DEFAULT_HISTORY_MIN = 8;
 const HISTORY_MS = 86_400_000;
 /** A TCP query lifts its address to the `tcp` tier within this long of a TC=1 answer to it. */
 export const TC_FOLLOW_MS = 60_000;
+/**
+ * A TC=1 answer vouches for its address's TCP connections this long (`vouched`): a resolver's
+ * TCP retry comes at once; a bot sent one of the few TC=1 answers strangers get is let in this
+ * long only.
+ */
+export const TC_GATE_MS = 5000;
 
 export class SourceTable {
   readonly #table: BoundedTable;
@@ -155,6 +161,23 @@ export class SourceTable {
     if (slot < 0 || !(nowMs - this.#tcAt[slot] < TC_FOLLOW_MS)) return false;
     this.#tcpAt[this.#claim(key, nowMs)] = nowMs;
     return true;
+  }
+
+  /**
+   * Whether anything vouches for `key`: a TC=1 answer sent to it within TC_GATE_MS, the `tcp`
+   * tier's time since it followed one, a valid cookie within the cookie time, or a calm-time
+   * history. Under overload a TCP connection from an address nothing vouches for is closed on
+   * arrival (docs/SHIELD.md "TCP under floods"): a resolver comes to TCP after our TC=1.
+   */
+  vouched(key: number, nowMs: number): boolean {
+    const slot = this.#table.find(key);
+    if (slot < 0) return false;
+    return (
+      nowMs - this.#tcAt[slot] < TC_GATE_MS ||
+      nowMs - this.#tcpAt[slot] < this.#tcpMs ||
+      nowMs - this.#cookieAt[slot] < this.#cookieMs ||
+      nowMs - this.#historyAt[slot] < HISTORY_MS
+    );
   }
 
   /** Records a query from `key` with a valid server cookie. */

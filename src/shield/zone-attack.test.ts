@@ -55,6 +55,45 @@ describe('random-subdomain detection per zone', () => {
     assert.deepEqual(d.attackedZones(), []);
   });
 
+  test('the mid-second call: a flood is called a few hundred queries in, not at the end of its second', () => {
+    const d = new ZoneAttackDetector();
+    const events: ZoneAttackEvent[] = [];
+    d.onChange((e) => events.push(e));
+    feed(d, 1, 0, 60, 50, 5);
+    // 5,000 missing names a second from 60 s on: this second's missing names, smoothed as the
+    // roll would (0.5 of them), pass the 200 floor at ~400 queries: ~80 ms in.
+    let calledAt = -1;
+    for (let i = 0; i < 5000; i++) {
+      const t = 60_000 + i / 5;
+      const slot = d.observe(1, false, t);
+      if (calledAt < 0 && d.isAttacked(slot)) calledAt = i;
+    }
+    assert.ok(calledAt >= 390 && calledAt <= 420, `called after ${calledAt} queries`);
+    assert.equal(events.length, 1);
+    assert.ok(events[0].at < 60_100, `entered at ${events[0].at}`);
+    // The roll that follows agrees (attacked, no second event); the budget holds from the start.
+    feed(d, 1, 61, 2, 50, 5000);
+    assert.equal(events.length, 1);
+    assert.deepEqual(d.attackedZones(), [1]);
+  });
+
+  test('the mid-second call calls nothing the roll would not: a burst under the smoothed floor, a busy zone', () => {
+    const d = new ZoneAttackDetector();
+    const events: ZoneAttackEvent[] = [];
+    d.onChange((e) => events.push(e));
+    // 390 missing names in one second after a calm minute: the roll smooths them to 195 < 200.
+    feed(d, 2, 0, 60, 50, 5);
+    feed(d, 2, 60, 1, 0, 390);
+    feed(d, 2, 61, 30, 50, 5);
+    // A zone whose missing names are under half its queries (share 0.5): interleaved for 5 s,
+    // then each second's missing names first (the projection judges the share against at
+    // least the last smoothed rate, so the first 4,000 of a second do not look a flood).
+    for (let s = 0; s < 5; s++) for (let i = 0; i < 9000; i++) d.observe(3, i % 9 >= 4, s * 1000 + i / 9);
+    feed(d, 3, 5, 25, 5000, 4000);
+    assert.equal(events.length, 0);
+    assert.deepEqual(d.attackedZones(), []);
+  });
+
   test('while attacked, missing names get the budget; other zones are untouched', () => {
     const d = new ZoneAttackDetector({ budgetFloor: 50 });
     feed(d, 1, 0, 60, 50, 5);

@@ -8,7 +8,9 @@
  * A zone enters the `attacked` state when, over the last seconds (rates smoothed per second),
  * its queries for missing names are all of: at least `minNxPerSecond`, at least `factor` ×
  * its calm baseline, and at least `minNxShare` of its queries. It leaves after `holdSeconds`
- * seconds in a row below those. While attacked, queries for its missing names are answered
+ * seconds in a row below those. Within a second it is also checked every EARLY_EVERY missing
+ * names against the rates this second's roll would give if it ended now (a flood is called
+ * within a few hundred of its queries). While attacked, queries for its missing names are answered
  * within a budget (`admitMissing`: max(`budgetFloor`, 2 × baseline) a second) and the rest
  * are shed; its existing names are not touched, nor are other zones.
  *
@@ -63,6 +65,8 @@ const ALPHA = 0.5;
 const BASELINE_ALPHA = 1 / 300;
 /** Seconds of silence after which a zone's rates are taken as zero without counting on. */
 const MAX_FOLD = 30;
+/** The mid-second call (`#early`) every this many missing names of a zone not attacked (2^n). */
+const EARLY_EVERY = 8;
 
 export class ZoneAttackDetector {
   readonly #minNx: number;
@@ -175,8 +179,40 @@ export class ZoneAttackDetector {
       this.#floorOf[slot] = own?.budgetFloor ?? this.#floor;
     } else if (second > this.#second[slot]) this.#roll(slot, second, nowMs);
     this.#queries[slot]++;
-    if (!exists) this.#missing[slot]++;
+    if (!exists && (++this.#missing[slot] & (EARLY_EVERY - 1)) === 0 && this.#attacked[slot] === 0)
+      this.#early(slot, nowMs);
     return slot;
+  }
+
+  /**
+   * The mid-second call: the rates as this second's roll would leave them if the second ended
+   * now. The missing names counted so far only grow until the roll, so a zone hot on these is
+   * one the roll would call attacked anyway; called now, its shedding (and the prefilter's
+   * blocks that follow it) start a few hundred queries into a flood, not up to a second later.
+   * A calm second's learning (the baseline) is still the roll's.
+   */
+  #early(slot: number, nowMs: number): void {
+    // Not in a zone's first second (no rate yet to judge its share against: the roll decides).
+    if (this.#qRate[slot] === 0) return;
+    const nx = this.#nxRate[slot] + ALPHA * (this.#missing[slot] - this.#nxRate[slot]);
+    // The share is judged against at least the zone's last smoothed rate: the rest of the
+    // second brings its existing names too (missing names first would otherwise look a flood).
+    const q = Math.max(
+      this.#qRate[slot],
+      this.#qRate[slot] + ALPHA * (this.#queries[slot] - this.#qRate[slot]),
+    );
+    const base = this.#baseline[slot];
+    if (nx >= this.#minNxOf[slot] && nx >= this.#factor * base && nx >= this.#share * q)
+      this.#enter(slot, base, nowMs);
+  }
+
+  #enter(slot: number, base: number, nowMs: number): void {
+    this.#attacked[slot] = 1;
+    this.#calm[slot] = 0;
+    this.#tokens[slot] = Math.max(this.#floorOf[slot], 2 * base);
+    this.#tokenStamp[slot] = nowMs;
+    this.#under.add(slot);
+    this.#emit(slot, true, nowMs);
   }
 
   /** Whether the zone in `slot` is attacked now. */
@@ -298,12 +334,7 @@ export class ZoneAttackDetector {
     const hot = nx >= this.#minNxOf[slot] && nx >= this.#factor * base && nx >= this.#share * q;
     if (this.#attacked[slot] === 0) {
       if (hot) {
-        this.#attacked[slot] = 1;
-        this.#calm[slot] = 0;
-        this.#tokens[slot] = Math.max(this.#floorOf[slot], 2 * base);
-        this.#tokenStamp[slot] = nowMs;
-        this.#under.add(slot);
-        this.#emit(slot, true, nowMs);
+        this.#enter(slot, base, nowMs);
       } else {
         // Only calm seconds teach the zone what normal is.
         this.#baseline[slot] += BASELINE_ALPHA * (nx - base);

@@ -101,7 +101,7 @@ export function registerDnsMetrics(registry: Registry, dns: DnsAggregator): void
   );
   workerWide(
     'switchboard_dns_tcp_connections_rejected_total',
-    'TCP connections closed on arrival because a connection limit was reached.',
+    "TCP connections closed on arrival: a connection limit reached, or the shield's TCP gate under overload.",
     C.tcpRejected,
   );
   new Counter({

@@ -148,7 +148,11 @@ export class WorkerPool {
     const s = this.#slots[slot];
     s.timer = null;
     if (this.#stopping) return;
-    const worker = cluster.fork({ ...this.#opts.env, SWITCHBOARD_WORKER_SLOT: String(slot) });
+    const worker = cluster.fork({
+      ...this.#opts.env,
+      SWITCHBOARD_WORKER_SLOT: String(slot),
+      SWITCHBOARD_WORKER_COUNT: String(this.#opts.count),
+    });
     s.worker = worker;
     s.startedAt = Date.now();
     worker.on('message', (msg: unknown) => this.#opts.onMessage?.(slot, msg));

@@ -55,6 +55,8 @@ export interface NativeShieldAddon {
   ): void;
   shieldStats(): NativeShieldStats | null;
   shieldNoteTcp(address: Uint8Array): void;
+  /** Whether to serve a TCP connection just accepted from `address` (sb_shield_tcp_admit). */
+  shieldTcpAdmit?(address: Uint8Array): boolean;
   /** New cookie secrets (16 × n octets, n 1..3; the first makes), the tables kept; false when off. */
   shieldSetSecrets(secrets: Uint8Array): boolean;
   /** New per-zone settings (zoneSettingsArray), the tables kept; false when off. @throws RangeError */

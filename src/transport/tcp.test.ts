@@ -9,6 +9,7 @@ import {
   PRESSURE_FIRST_QUERY_MS,
   type TcpListener,
   type TcpListenerOptions,
+  warmTcpPath,
 } from './tcp.js';
 
 /** Echo handler: the query with QR set; `0xff` at offset 12 throws, `0xfe` answers nothing. */
@@ -242,6 +243,35 @@ describe('TCP listener (RFC 7766)', () => {
     await c.closed;
     assert.equal(c.ended, true);
     assert.equal(listener.stats.idleClosed, 1);
+  });
+
+  test('warmTcpPath answers its connections on a private listener and leaves', async () => {
+    assert.equal(await warmTcpPath(40), 40);
+  });
+
+  test('a gate that says no closes the connection on arrival, before any read; removed, it answers again', async (t) => {
+    const { listener } = await withListener(t);
+    const asked: string[] = [];
+    listener.setGate((address) => {
+      asked.push(address);
+      return address !== '127.0.0.3';
+    });
+    const refused = await openClient(listener.port, '127.0.0.1', '127.0.0.3');
+    refused.sock.write(frame(query(80)));
+    assert.equal(await refused.next(), null);
+    assert.equal(listener.stats.gated, 1);
+    assert.equal(listener.stats.refused, 1);
+    assert.equal(listener.stats.accepted, 0);
+    const letIn = await openClient(listener.port, '127.0.0.1', '127.0.0.4');
+    await letIn.write(frame(query(81)));
+    assert.equal(idOf(await letIn.next()), 81);
+    assert.deepEqual(asked, ['127.0.0.3', '127.0.0.4']);
+    listener.setGate(undefined);
+    const again = await openClient(listener.port, '127.0.0.1', '127.0.0.3');
+    await again.write(frame(query(82)));
+    assert.equal(idOf(await again.next()), 82);
+    assert.equal(listener.stats.gated, 1);
+    for (const c of [letIn, again]) c.sock.destroy();
   });
 
   test('connections over the per-client limit are closed at once', async (t) => {

@@ -5,7 +5,7 @@
  * (RFC 7766 §6.2.3), and connection counts are capped per worker and per client address.
  * @module
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { TransportError } from './errors.js';
 import type {
   QueryHandler,
@@ -51,6 +51,9 @@ export interface TcpStats {
   /** Connections closed for sending no complete query within PRESSURE_FIRST_QUERY_MS while
    * half the process limit or more was in use. */
   slowClosed: number;
+  /** Connections closed on arrival by the gate (`setGate`: the shield under overload), before
+   * any read; also counted in `refused`. */
+  gated: number;
 }
 
 /** A listening TCP server. */
@@ -61,6 +64,12 @@ export interface TcpListener {
   readonly stats: Readonly<TcpStats>;
   /** The listening socket's descriptor (for the shield's kernel prefilter), when Node exposes it. */
   readonly fd?: number;
+  /**
+   * A gate asked first for every connection accepted, with the client's address: false closes
+   * it at once, before any read (the shield's TCP gate, src/transport/native-udp.ts
+   * `tcpGateWith`). Undefined removes it.
+   */
+  setGate(gate: ((address: string) => boolean) | undefined): void;
   /** Stops accepting, lets open connections finish writing, then closes them. */
   close(graceMs?: number): Promise<void>;
 }
@@ -86,6 +95,88 @@ const STREAM_MESSAGES_PER_TURN = 4;
 export const PRESSURE_FIRST_QUERY_MS = 1000;
 
 /**
+ * Warms this module's TCP path (and Node's net.Socket under it) in V8 before a flood does it
+ * under a CPU quota: `connections` loopback connections (8 at a time) to a private listener on
+ * 127.0.0.1 that answers with a stub, each sending two queries — the first frame split after its
+ * length prefix, the second in the same write as the first's rest — then closing. The first TCP
+ * connections of a cold process cost the listener ~3× what later ones do (bench/tcp-gate.ts,
+ * first round; run 11's profile of the drill's first wave: V8 compiling the TCP path under the
+ * quota). Touches no real listener's counters. Bounded: gives up after `timeoutMs`. Resolves to
+ * the number of connections answered.
+ */
+export async function warmTcpPath(connections = 300, timeoutMs = 3000): Promise<number> {
+  const stub: QueryHandler = (q) => {
+    const r = Uint8Array.from(q);
+    r[2] |= 0x80;
+    return r;
+  };
+  let listener: TcpListener;
+  try {
+    listener = await createTcpListener({ address: { host: '127.0.0.1', port: 0, family: 4 }, handler: stub });
+  } catch {
+    return 0;
+  }
+  const q = Uint8Array.of(
+    0x57,
+    0x41,
+    0x01,
+    0x00,
+    0,
+    1,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    4,
+    0x77,
+    0x61,
+    0x72,
+    0x6d,
+    0,
+    0,
+    1,
+    0,
+    1,
+  );
+  const head = Uint8Array.of(0, q.length);
+  const rest = Buffer.concat([q, head, q]);
+  const deadline = performance.now() + timeoutMs;
+  let left = connections;
+  let answered = 0;
+  const one = () =>
+    new Promise<void>((done) => {
+      const s = connect({ host: '127.0.0.1', port: listener.port });
+      let got = 0;
+      const timer = setTimeout(() => s.destroy(), 1000);
+      s.on('error', () => {});
+      s.on('connect', () => {
+        s.write(head);
+        setImmediate(() => s.write(rest));
+      });
+      s.on('data', (d) => {
+        got += d.length;
+        if (got >= 2 * (q.length + 2)) {
+          answered++;
+          s.end();
+        }
+      });
+      s.once('close', () => {
+        clearTimeout(timer);
+        done();
+      });
+    });
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (left-- > 0 && performance.now() < deadline) await one();
+    }),
+  );
+  await listener.close(100);
+  return answered;
+}
+
+/**
  * Starts a TCP listener answering each framed query with `handler`.
  * @throws TransportError TRANSPORT_ERR_BIND
  */
@@ -105,7 +196,9 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     evicted: 0,
     evictedIdle: 0,
     slowClosed: 0,
+    gated: 0,
   };
+  let gate: ((address: string) => boolean) | undefined;
   const perClient = new Map<string, number>();
   const sockets = new Set<Socket>();
   // Connections that have not sent a complete query yet, oldest first (a Map keeps insertion
@@ -130,6 +223,12 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
   // (RFC 7766 §6.2.4 lets a client close after sending), then close ours.
   const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     const client = socket.remoteAddress ?? '';
+    if (gate !== undefined && !gate(client)) {
+      stats.gated++;
+      stats.refused++;
+      socket.destroy();
+      return;
+    }
     const count = perClient.get(client) ?? 0;
     if (stats.open * 2 >= maxConnections) {
       const now = performance.now();
@@ -496,6 +595,9 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
           port,
           stats,
           fd: typeof fd === 'number' && fd >= 0 ? fd : undefined,
+          setGate: (g) => {
+            gate = g;
+          },
           close: async (graceMs = 1000) => {
             const serverClosed = new Promise<void>((done) => server.close(() => done()));
             const open = [...sockets];

@@ -272,6 +272,29 @@ for (const io of ['native', 'node'] as const)
     );
   });
 
+/** Sends `frame` over a new TCP connection from `localAddress`; the octets that came back before the close. */
+async function tcpExchange(
+  port: number,
+  localAddress: string,
+  frame: Buffer,
+  timeoutMs = 4000,
+): Promise<Buffer> {
+  const sock = connect({ host: '127.0.0.1', port, localAddress });
+  const got: Buffer[] = [];
+  sock.on('data', (d) => {
+    got.push(d);
+    const all = Buffer.concat(got);
+    if (all.length >= 2 && all.length >= 2 + all.readUInt16BE(0)) sock.destroy();
+  });
+  sock.on('error', () => {});
+  sock.on('connect', () => sock.write(frame));
+  const timer = setTimeout(() => sock.destroy(), timeoutMs);
+  // (not events.once: a reset is an 'error' here, an outcome like any close)
+  await new Promise((r) => sock.once('close', r));
+  clearTimeout(timer);
+  return Buffer.concat(got);
+}
+
 describe('TCP under a connection flood (the drill waves’ TCP floods)', { timeout: 60_000 }, () => {
   let dir: string;
   before(() => {
@@ -279,6 +302,84 @@ describe('TCP under a connection flood (the drill waves’ TCP floods)', { timeo
     writeFileSync(join(dir, 'example.zone'), ZONE);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('under overload the TCP gate closes a connection from a source nothing vouches for on arrival; a resolver following our TC=1 is answered', {
+    skip,
+  }, async () => {
+    const metricsPort = await findFreePort();
+    // The gate is opt-in (SWITCHBOARD_TCP_GATE=on; the server inherits this environment).
+    const saved = process.env.SWITCHBOARD_TCP_GATE;
+    process.env.SWITCHBOARD_TCP_GATE = 'on';
+    const peer = await startSwitchboard(dir, {
+      workers: 0,
+      io: 'native',
+      args: ['--native-answers', '--shield', 'on', '--metrics', `127.0.0.1:${metricsPort}`],
+    }).finally(() => {
+      if (saved === undefined) delete process.env.SWITCHBOARD_TCP_GATE;
+      else process.env.SWITCHBOARD_TCP_GATE = saved;
+    });
+    const flood = await Promise.all([1, 2, 3, 4].map((i) => client(`127.0.96.${i}`)));
+    let stopped = false;
+    let cycling = true;
+    try {
+      // The resolver: an answer too large for UDP comes back TC=1 (it vouches for its TCP 5 s).
+      const resolverFrom = '127.0.95.1';
+      const big = decodeMessage(
+        await queryUdp(buildQuery({ id: 1, name: 'big.example.', type: 16 }), {
+          port: peer.port,
+          localAddress: resolverFrom,
+        }),
+      );
+      assert.ok(big.flags & 0x0200, 'big.example. TXT is truncated over UDP');
+      // Overload: the server is stopped for 150 ms out of every 180 while a flood fills its
+      // socket queue, so its reads come back full (bounded: until the checks below are done).
+      const q = buildQuery({ id: 2, name: 'www.example.', type: 1 });
+      const sender = setInterval(() => {
+        for (const c of flood) for (let i = 0; i < 200; i++) c.send(q, peer.port);
+      }, 5);
+      const cycle = async () => {
+        while (cycling) {
+          process.kill(peer.pid, 'SIGSTOP');
+          stopped = true;
+          await settle(150);
+          process.kill(peer.pid, 'SIGCONT');
+          stopped = false;
+          await settle(30);
+        }
+      };
+      const cycler = cycle();
+      try {
+        let level = 0;
+        for (let i = 0; i < 40 && level < 1; i++) {
+          const exp = parseExposition(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+          level = sampleValue(exp, 'switchboard_dns_shield_overload_level', { worker: '0' }) ?? 0;
+          if (level < 1) await settle(100);
+        }
+        assert.ok(level >= 1, `overload level ${level}`);
+        const framed = (id: number) => {
+          const m = buildQuery({ id, name: 'www.example.', type: 1 });
+          return Buffer.concat([Buffer.from([m.length >> 8, m.length & 0xff]), Buffer.from(m)]);
+        };
+        const [stranger, resolver] = await Promise.all([
+          tcpExchange(peer.port, '127.0.97.1', framed(3)),
+          tcpExchange(peer.port, resolverFrom, framed(4)),
+        ]);
+        assert.equal(stranger.length, 0, 'the stranger is closed before any answer');
+        assert.ok(resolver.length > 14, 'the resolver following our TC=1 is answered');
+        assert.equal(decodeMessage(resolver.subarray(2)).id, 4);
+      } finally {
+        cycling = false;
+        clearInterval(sender);
+        await cycler;
+      }
+      const exp = parseExposition(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+      assert.ok((sampleValue(exp, 'switchboard_dns_tcp_connections_rejected_total') ?? 0) >= 1);
+    } finally {
+      if (stopped) process.kill(peer.pid, 'SIGCONT');
+      for (const c of flood) c.close();
+      await peer.stop();
+    }
+  });
 
   test('connections that asked once and sit at the connection limit do not lock resolvers’ TCP retries out', async () => {
     const peer = await startSwitchboard(dir, {

@@ -220,6 +220,8 @@ describe('the shield in C agrees with its TypeScript reference (ASan/UBSan)', {
       s.op(`zsweep ${second * 1000 + 999}`, attacked.length === 0 ? '-' : attacked.join(' '));
       const busiest = d.top(second * 1000 + 999).map((r) => r.zone);
       s.op(`ztop ${second * 1000 + 999}`, busiest.length === 0 ? '-' : busiest.join(' '));
+      // The mid-second call: the flood is called within its first second (no roll yet).
+      if (second === 40) assert.ok(attacked.includes(7), 'the flood called within its first second');
     }
     compare(s);
   });
@@ -300,6 +302,7 @@ describe('the shield in C agrees with its TypeScript reference (ASan/UBSan)', {
     s.op('src-new 256 5 0.8 30 20');
     const known = Array.from({ length: 100 }, () => randomBytes(rand, rand() < 0.7 ? 4 : 16));
     let now = 0;
+    const vouched = [0, 0];
     for (let i = 0; i < 30_000; i++) {
       now += rand() * 10;
       const addr =
@@ -321,11 +324,17 @@ describe('the shield in C agrees with its TypeScript reference (ASan/UBSan)', {
       } else if (r < 0.62) {
         const cookie = rand() < 0.5;
         s.op(`utcp ${hex(addr)} ${cookie ? 1 : 0} ${now}`, src.usedTcp(key, cookie, now) ? 1 : 0);
+      } else if (r < 0.66) {
+        // The TCP gate's question (sb_sources_vouched).
+        const v = src.vouched(key, now);
+        vouched[v ? 1 : 0]++;
+        s.op(`svouch ${hex(addr)} ${now}`, v ? 1 : 0);
       } else {
         const cookie = rand() < 0.1;
         s.op(`stier ${hex(addr)} ${cookie ? 1 : 0} ${now}`, src.tier(key, cookie, now));
       }
     }
+    assert.ok(vouched[0] > 100 && vouched[1] > 100, `vouched no/yes: ${vouched}`);
     const adm = new Admission();
     let admNow = 0;
     for (let i = 0; i < 5000; i++) {

@@ -5,8 +5,14 @@
  */
 import type { QueryHandler, StreamHandler } from '../../transport/handler.js';
 import type { ListenAddress } from '../../transport/listen-address.js';
-import { createNativeUdpListener, filterTcpWith, nativeUdpStatus } from '../../transport/native-udp.js';
-import { createTcpListener, type TcpListener } from '../../transport/tcp.js';
+import {
+  createNativeUdpListener,
+  filterTcpWith,
+  nativeUdpStatus,
+  tcpGateWith,
+  WORKER_COUNT_ENV,
+} from '../../transport/native-udp.js';
+import { createTcpListener, type TcpListener, warmTcpPath } from '../../transport/tcp.js';
 import { createUdpListener, type UdpListener } from '../../transport/udp.js';
 import { ConfigError } from './options.js';
 
@@ -92,6 +98,9 @@ export interface ListenerSettings {
   udpIo?: UdpIo;
 }
 
+/** Whether this process warmed its TCP path (`warmTcpPath`, once). */
+let warmed = false;
+
 /** Open listeners and how to close them all. */
 export interface OpenListeners {
   udp: UdpListener[];
@@ -115,6 +124,13 @@ export async function openListeners(
   const closeAll = async () => {
     await Promise.all([...udp.map((l) => l.close()), ...tcp.map((l) => l.close())]);
   };
+  // Where the shield's TCP gate can be (the native UDP path, one worker), the TCP path is
+  // compiled before anything is bound (a few hundred loopback connections to a private listener,
+  // ~0.1 CPU-s): not in a flood's first seconds under a CPU quota, and not while serving.
+  if (config.udpIo === 'native' && !warmed && Number(process.env[WORKER_COUNT_ENV] ?? 1) <= 1) {
+    warmed = true;
+    await warmTcpPath(300);
+  }
   try {
     for (const address of config.listen) {
       const createUdp = config.udpIo === 'native' ? createNativeUdpListener : createUdpListener;
@@ -127,6 +143,8 @@ export async function openListeners(
           sendBufferSize: config.udpSendBufferSize,
         }),
       );
+      // The shield's TCP gate (native UDP path, one worker; undefined otherwise).
+      const gate = tcpGateWith(udp[udp.length - 1]);
       const t = await createTcpListener({
         address,
         handler,
@@ -140,6 +158,8 @@ export async function openListeners(
       // The shield's kernel prefilter (native path) on the TCP listener too: a blocked /24's
       // connection flood never fills the accept queue resolvers' TCP retries need.
       filterTcpWith(udp[udp.length - 1], t.fd);
+      // And the gate: under overload, connections from sources nothing vouches for closed on arrival.
+      t.setGate(gate);
     }
   } catch (err) {
     await closeAll();
