@@ -8,8 +8,9 @@ import { describe, test } from 'node:test';
 import { Rcode, RRType } from '../wire/constants.js';
 import { Name } from '../wire/name.js';
 import { rdataFromText } from '../wire/rdata.js';
+import { CLASS_ANY, CLASS_NONE, type UpdateRR } from '../xfr/update-types.js';
 import { tokenizeText } from '../zone/lexer.js';
-import { applyDnsUpdate, CLASS_ANY, CLASS_NONE, rdataIdentity, type UpdateRR } from './dns-update.js';
+import { applyDnsUpdate, rdataIdentity } from './dns-update.js';
 import { applyChanges, prepareChanges } from './edit.js';
 import { nameKeyOf, rrsetKey, type ZoneContent } from './records.js';
 

@@ -15,6 +15,7 @@ import { Rcode, RRType } from '../wire/constants.js';
 import { Name } from '../wire/name.js';
 import { rdataToText, readSoa } from '../wire/rdata.js';
 import { compressibleOffsets } from '../wire/rdata-wire.js';
+import { CLASS_ANY, CLASS_NONE, TYPE_ANY, type UpdateRR } from '../xfr/update-types.js';
 import type { EditLimits } from './edit.js';
 import {
   enabledRecords,
@@ -28,21 +29,7 @@ import {
 } from './records.js';
 import { serialGreater } from './serial.js';
 
-/** CLASS ANY and NONE in the prerequisite and update sections (RFC 2136 §2.4, §2.5). */
-export const CLASS_ANY = 255;
-export const CLASS_NONE = 254;
-const TYPE_ANY = 255;
-
-/** One RR of the prerequisite or update section, as the DNS worker relays it. */
-export interface UpdateRR {
-  /** Owner, absolute presentation form. */
-  name: string;
-  class: number;
-  type: number;
-  ttl: number;
-  /** The RDATA's wire octets in hex ('' for RDLENGTH 0). */
-  rdata: string;
-}
+export type { UpdateRR };
 
 /** What an update did: its RCODE, and the new content when it is NOERROR. */
 export type UpdateOutcome =

@@ -13,9 +13,12 @@
  */
 import { addressOctets as addressOctetsOf, PrefixSet, parsePrefix } from '../shield/prefix-set.js';
 import { Rcode } from '../wire/constants.js';
+import type { DnsUpdateRequest, DnsUpdateResult } from '../xfr/update-types.js';
 import { requireWrite } from './access.js';
 import type { PlaneContext } from './context.js';
-import type { UpdateRR } from './dns-update.js';
+
+export type { DnsUpdateRequest, DnsUpdateResult };
+
 import { quoted } from './records.js';
 import { parseList, tsigKeyName } from './tsig-keys.js';
 import { ControlError, type Principal } from './types.js';
@@ -32,29 +35,6 @@ export interface ZoneUpdatePolicy {
   tsigAllowDnsupdate: string[];
   /** `ALLOW-DNSUPDATE-FROM`: prefixes. */
   allowDnsupdateFrom: string[];
-}
-
-/** An UPDATE as a DNS worker relays it. */
-export interface DnsUpdateRequest {
-  /** The zone section's name (absolute). */
-  zone: string;
-  zclass: number;
-  /** The name of the TSIG key that signed it (verified by the worker), if signed. */
-  key?: string;
-  /** The client's address. */
-  address: string;
-  prereqs: UpdateRR[];
-  updates: UpdateRR[];
-}
-
-/** What the worker answers: the RCODE, and for the log why. */
-export interface DnsUpdateResult {
-  rcode: number;
-  reason?: string;
-  /** The zone's serial after it (when applied). */
-  serial?: number;
-  /** A new version was written. */
-  changed: boolean;
 }
 
 function invalid(message: string, field: string): ControlError {
@@ -202,6 +182,9 @@ export class DnsUpdates {
         return { rcode: Rcode.NOTAUTH, reason: `not a zone here: ${zname}`, changed: false };
       const { zone, policy } = found;
       const refused = (reason: string): DnsUpdateResult => ({ rcode: Rcode.REFUSED, reason, changed: false });
+      // A secondary zone's content comes from its masters: updates go to its primary (not
+      // forwarded here, as BIND without update-forwarding).
+      if (zone.kind === 'Slave') return refused(`${zname} is a secondary zone: send updates to its primary`);
       if (policy.tsigAllowDnsupdate.length === 0 && policy.allowDnsupdateFrom.length === 0)
         return refused(
           `dynamic updates of ${zname} are not allowed (no TSIG-ALLOW-DNSUPDATE or ALLOW-DNSUPDATE-FROM)`,

@@ -173,4 +173,13 @@ describe('UpdateHandler over a real control plane', () => {
       allowDnsupdateFrom: [],
     });
   });
+
+  test('a secondary zone is REFUSED: its content comes from its masters', async () => {
+    // Nothing is ever sent to the master here: no refresher runs over a bare control plane.
+    await cp.createZone(tenant, { name: 'sec.test.', kind: 'Slave', masters: ['198.41.0.4:53'] } as never);
+    await cp.setZoneUpdatePolicy(tenant, 'sec.test.', { allowDnsupdateFrom: ['127.0.0.0/8'] });
+    const h = new UpdateHandler(cp);
+    const q = update(11, [], [rr('a.sec.test.', 1, RRType.A, 60, A('192.0.2.1'))], Name.parse('sec.test.'));
+    assert.equal(rcodeOf(await h.handle(q, '127.0.0.1')), Rcode.REFUSED);
+  });
 });

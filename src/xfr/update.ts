@@ -12,8 +12,6 @@
  * content, checks and diff) runs in the zone-work thread like every change.
  * @module
  */
-import { CLASS_ANY, CLASS_NONE, type UpdateRR } from '../control/dns-update.js';
-import type { DnsUpdateRequest, DnsUpdateResult } from '../control/dns-updates.js';
 import { Flag, Opcode, Rcode, RRType } from '../wire/constants.js';
 import { readName } from '../wire/decode.js';
 import { MessageWriter } from '../wire/encode.js';
@@ -22,6 +20,13 @@ import type { Name } from '../wire/name.js';
 import { readRdata } from '../wire/rdata.js';
 import { stripTsig } from './service.js';
 import { findTsig, makeTsigKey, signTsigError, type TsigKey, TsigSigner, verifyTsigRequest } from './tsig.js';
+import {
+  CLASS_ANY,
+  CLASS_NONE,
+  type DnsUpdateRequest,
+  type DnsUpdateResult,
+  type UpdateRR,
+} from './update-types.js';
 
 /** What the handler needs of the control plane. */
 export interface UpdateControl {
