@@ -23,7 +23,7 @@ import { rdataToText } from '../../src/wire/rdata.js';
 import { buildQuery as buildClientQuery } from '../../src/xfr/secondary/client.js';
 import { makeTsigKey, signTsigRequest } from '../../src/xfr/tsig.js';
 import { buildQuery, queryUdp } from '../helpers/dns-client.js';
-import { findCommand, findFreePort, launch, type Peer, skipUnlessCommands } from '../helpers/peers.js';
+import { findFreePort, type Peer, skipUnlessCommands, startKnot, startNsd } from '../helpers/peers.js';
 import { callApi, type Platform, removeDataDir, runCli, startPlatform } from '../helpers/platform.js';
 
 const skip = skipUnlessCommands('nsd', 'knotd');
@@ -86,51 +86,13 @@ async function startNsdPrimary(origin: string, file: string, notifyPort: number)
 
 /** Knot serving `origin` from `file`: transfers with `key` from 127.0.0.0/8, NOTIFY to `notifyPort`. */
 async function startKnotPrimary(origin: string, file: string, notifyPort: number): Promise<Peer> {
-  const host = '127.0.0.1';
-  const port = await findFreePort(host);
-  const dir = mkdtempSync(join(tmpdir(), 'sb-knot-primary-'));
-  const conf = [
-    'server:',
-    `    rundir: "${dir}"`,
-    `    listen: ${host}@${port}`,
-    '    udp-workers: 1',
-    '    tcp-workers: 1',
-    '    background-workers: 1',
-    'log:',
-    '  - target: stderr',
-    '    any: error',
-    'database:',
-    `    storage: "${dir}"`,
-    'key:',
-    '  - id: xfrkey',
-    '    algorithm: hmac-sha256',
-    `    secret: ${SECRET}`,
-    'remote:',
-    '  - id: switchboard',
-    `    address: 127.0.0.1@${notifyPort}`,
-    '    key: xfrkey',
-    'acl:',
-    '  - id: xfr',
-    '    address: 127.0.0.0/8',
-    '    key: xfrkey',
-    '    action: transfer',
-    'template:',
-    '  - id: default',
-    `    storage: "${dir}"`,
-    '    semantic-checks: off',
-    '    zonefile-sync: -1',
-    '    zonefile-load: whole',
-    '    journal-content: none',
-    'zone:',
-    `  - domain: "${origin}"`,
-    `    file: "${file}"`,
-    '    acl: xfr',
-    '    notify: switchboard',
-    '',
-  ].join('\n');
-  const cf = join(dir, 'knot.conf');
-  writeFileSync(cf, conf);
-  return launch('knot', [findCommand('knotd') ?? 'knotd', '-c', cf], dir, host, port, origin, {});
+  return startKnot([{ origin, file }], {
+    primaryTo: {
+      to: '127.0.0.0/8',
+      key: { name: 'xfrkey', algorithm: 'hmac-sha256', secret: SECRET },
+      notify: `127.0.0.1@${notifyPort}`,
+    },
+  });
 }
 
 /** A NOTIFY for `zone` sent from `from` (a loopback address), signed with `secret` when given; the answer's rcode. */
@@ -483,40 +445,14 @@ async function startNsdPrimaryOn(
   notifyPort: number,
   port: number,
 ): Promise<Peer> {
-  const host = '127.0.0.1';
-  const dir = mkdtempSync(join(tmpdir(), 'sb-nsd-primary-'));
-  const conf = [
-    'server:',
-    `  ip-address: ${host}@${port}`,
-    `  port: ${port}`,
-    '  username: ""',
-    '  chroot: ""',
-    '  database: ""',
-    `  zonesdir: "${dir}"`,
-    `  pidfile: "${join(dir, 'nsd.pid')}"`,
-    `  xfrdfile: "${join(dir, 'xfrd.state')}"`,
-    `  zonelistfile: "${join(dir, 'zone.list')}"`,
-    `  xfrdir: "${dir}"`,
-    `  logfile: "${join(dir, 'nsd.log')}"`,
-    '  server-count: 1',
-    '  rrl-ratelimit: 0',
-    '  zonefiles-write: 0',
-    'remote-control:',
-    '  control-enable: no',
-    'key:',
-    '  name: "xfrkey"',
-    '  algorithm: hmac-sha256',
-    `  secret: "${SECRET}"`,
-    'zone:',
-    `  name: "${origin}"`,
-    `  zonefile: "${file}"`,
-    '  provide-xfr: 127.0.0.0/8 xfrkey',
-    `  notify: 127.0.0.1@${notifyPort} xfrkey`,
-    '',
-  ].join('\n');
-  const cf = join(dir, 'nsd.conf');
-  writeFileSync(cf, conf);
-  return launch('nsd', [findCommand('nsd') ?? 'nsd', '-d', '-c', cf], dir, host, port, origin, {});
+  return startNsd([{ origin, file }], {
+    port,
+    primaryTo: {
+      to: '127.0.0.0/8',
+      key: { name: 'xfrkey', algorithm: 'hmac-sha256', secret: SECRET },
+      notify: `127.0.0.1@${notifyPort}`,
+    },
+  });
 }
 
 /**

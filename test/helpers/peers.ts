@@ -253,6 +253,11 @@ export interface NsdOptions extends StartOptions {
   serverCount?: number;
   /** `rrl-ratelimit` (responses per second per /24); default 0 = RRL off. */
   rrlRatelimit?: number;
+  /**
+   * Serve the zones as a primary with signed transfers: `provide-xfr` to `to` with `key`, and
+   * NOTIFY (signed) to `notify` (`HOST@PORT`) when given.
+   */
+  primaryTo?: { to: string; key: TsigKeySpec; notify?: string };
 }
 
 /** Starts NSD (`nsd -d -c FILE`) serving `zones`, with RRL off (unless `rrlRatelimit`) so tests and load are not rate limited. */
@@ -281,14 +286,10 @@ export async function startNsd(zones: ZoneSpec[], opts: NsdOptions = {}): Promis
     '  zonefiles-write: 0',
     'remote-control:',
     '  control-enable: no',
-    ...(sec?.key
-      ? [
-          'key:',
-          `  name: "${sec.key.name}"`,
-          `  algorithm: ${sec.key.algorithm}`,
-          `  secret: "${sec.key.secret}"`,
-        ]
-      : []),
+    ...((k) =>
+      k ? ['key:', `  name: "${k.name}"`, `  algorithm: ${k.algorithm}`, `  secret: "${k.secret}"`] : [])(
+      sec?.key ?? opts.primaryTo?.key,
+    ),
     ...zones.flatMap((z) =>
       sec
         ? [
@@ -304,6 +305,14 @@ export async function startNsd(zones: ZoneSpec[], opts: NsdOptions = {}): Promis
             `  name: "${z.origin}"`,
             `  zonefile: "${z.file}"`,
             ...(opts.provideXfr ? [`  provide-xfr: ${opts.provideXfr} NOKEY`] : []),
+            ...(opts.primaryTo
+              ? [
+                  `  provide-xfr: ${opts.primaryTo.to} ${opts.primaryTo.key.name}`,
+                  ...(opts.primaryTo.notify
+                    ? [`  notify: ${opts.primaryTo.notify} ${opts.primaryTo.key.name}`]
+                    : []),
+                ]
+              : []),
           ],
     ),
     '',
@@ -325,6 +334,8 @@ export interface KnotOptions extends StartOptions {
   secondary?: SecondaryOf;
   /** Let this address transfer (AXFR) the zones unsigned (benchmarks). */
   provideXfr?: string;
+  /** As NsdOptions.primaryTo: signed transfers to `to`, NOTIFY (signed) to `notify` (`HOST@PORT`). */
+  primaryTo?: { to: string; key: TsigKeySpec; notify?: string };
 }
 
 /** Starts knotd in the foreground serving `zones` (no journal, no zone file write-back). */
@@ -348,12 +359,25 @@ export async function startKnot(zones: ZoneSpec[], opts: KnotOptions = {}): Prom
     'database:',
     `    storage: "${dir}"`,
     ...(opts.moduleSections ?? []),
-    ...(sec?.key
+    ...((k) =>
+      k ? ['key:', `  - id: ${k.name}`, `    algorithm: ${k.algorithm}`, `    secret: ${k.secret}`] : [])(
+      sec?.key ?? opts.primaryTo?.key,
+    ),
+    ...(opts.primaryTo
       ? [
-          'key:',
-          `  - id: ${sec.key.name}`,
-          `    algorithm: ${sec.key.algorithm}`,
-          `    secret: ${sec.key.secret}`,
+          ...(opts.primaryTo.notify
+            ? [
+                'remote:',
+                '  - id: notify-target',
+                `    address: ${opts.primaryTo.notify}`,
+                `    key: ${opts.primaryTo.key.name}`,
+              ]
+            : []),
+          'acl:',
+          '  - id: signed-xfr',
+          `    address: ${opts.primaryTo.to}`,
+          `    key: ${opts.primaryTo.key.name}`,
+          '    action: transfer',
         ]
       : []),
     ...(sec
@@ -394,7 +418,13 @@ export async function startKnot(zones: ZoneSpec[], opts: KnotOptions = {}): Prom
             '    master: primary',
             ...(sec.allowNotify ? ['    acl: notify-from-primary'] : []),
           ]
-        : [`  - domain: "${z.origin}"`, `    file: "${z.file}"`],
+        : [
+            `  - domain: "${z.origin}"`,
+            `    file: "${z.file}"`,
+            ...(opts.primaryTo
+              ? ['    acl: signed-xfr', ...(opts.primaryTo.notify ? ['    notify: notify-target'] : [])]
+              : []),
+          ],
     ),
     '',
   ].join('\n');
