@@ -15,7 +15,14 @@ import { decodeMessage } from '../../src/wire/decode.js';
 import { rdataToText } from '../../src/wire/rdata.js';
 import { buildQuery, queryUdp } from '../helpers/dns-client.js';
 import { skipUnlessCommands } from '../helpers/peers.js';
-import { callApi, type Platform, removeDataDir, runCli, startPlatform } from '../helpers/platform.js';
+import {
+  callApi,
+  type Platform,
+  removeDataDir,
+  runCli,
+  startPlatform,
+  tenantToken,
+} from '../helpers/platform.js';
 import { postgresSkipReason, startPostgres } from '../helpers/postgres.js';
 
 const skip = skipUnlessCommands('nsupdate', 'knsupdate');
@@ -83,16 +90,7 @@ for (const io of paths)
 
     before(async () => {
       p = await startPlatform({ apiKey: ADMIN, workers: 2, extraArgs: ['--io', io] });
-      const tokenOf = async (name: string): Promise<string> => {
-        const acc = await call(ADMIN, 'POST', '/api/v1/accounts', { name });
-        assert.equal(acc.status, 201);
-        const tok = await call(ADMIN, 'POST', '/api/v1/tokens', {
-          name,
-          accountId: acc.body.id,
-          scope: { access: 'write' },
-        });
-        return tok.body.secret as string;
-      };
+      const tokenOf = (name: string) => tenantToken(p.api, ADMIN, name);
       a = await tokenOf('tenant-a');
       b = await tokenOf('tenant-b');
       const ka = await call(a, 'POST', `${PDNS}/tsigkeys`, { name: 'upd', algorithm: 'hmac-sha256' });
@@ -334,13 +332,7 @@ describe('start on PostgreSQL: an UPDATE through one replica is served by the ot
       await b.stop();
       removeDataDir(b.dataDir);
     });
-    const key = await callApi(a.api, ADMIN, 'POST', '/api/v1/accounts', { name: 'pg-tenant' });
-    const tok = await callApi(a.api, ADMIN, 'POST', '/api/v1/tokens', {
-      name: 'pg',
-      accountId: key.body.id,
-      scope: { access: 'write' },
-    });
-    const tenant = tok.body.secret as string;
+    const tenant = await tenantToken(a.api, ADMIN, 'pg-tenant');
     const k = await callApi(a.api, tenant, 'POST', `${PDNS}/tsigkeys`, {
       name: 'pgkey',
       algorithm: 'hmac-sha512',

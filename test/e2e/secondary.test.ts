@@ -24,7 +24,14 @@ import { buildQuery as buildClientQuery } from '../../src/xfr/secondary/client.j
 import { makeTsigKey, signTsigRequest } from '../../src/xfr/tsig.js';
 import { buildQuery, queryUdp } from '../helpers/dns-client.js';
 import { findFreePort, type Peer, skipUnlessCommands, startKnot, startNsd } from '../helpers/peers.js';
-import { callApi, type Platform, removeDataDir, runCli, startPlatform } from '../helpers/platform.js';
+import {
+  callApi,
+  type Platform,
+  removeDataDir,
+  runCli,
+  startPlatform,
+  tenantToken,
+} from '../helpers/platform.js';
 
 const skip = skipUnlessCommands('nsd', 'knotd');
 const ADMIN = 'sb_e2e_secondary_admin_key_0123456789';
@@ -131,19 +138,7 @@ describe('start: secondary zones from NSD and Knot primaries', { skip }, () => {
   before(async () => {
     process.env.SWITCHBOARD_SECONDARY_MIN_TIMERS = '1,1,4';
     p = await startPlatform({ apiKey: ADMIN, workers: 1, extraArgs: ['--outbound-allow', '127.0.0.0/8'] });
-    const tokenOf = async (name: string, maxRecords?: number): Promise<string> => {
-      const acc = await call(ADMIN, 'POST', '/api/v1/accounts', {
-        name,
-        ...(maxRecords !== undefined ? { maxRecords } : {}),
-      });
-      assert.equal(acc.status, 201, JSON.stringify(acc.body));
-      const tok = await call(ADMIN, 'POST', '/api/v1/tokens', {
-        name,
-        accountId: acc.body.id,
-        scope: { access: 'write' },
-      });
-      return tok.body.secret as string;
-    };
+    const tokenOf = (name: string, maxRecords?: number) => tenantToken(p.api, ADMIN, name, { maxRecords });
     tenant = await tokenOf('tenant-sec');
     other = await tokenOf('tenant-other', 20);
     const k = await call(tenant, 'POST', `${PDNS}/tsigkeys`, {

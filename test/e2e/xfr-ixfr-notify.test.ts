@@ -21,6 +21,7 @@ import {
   removeDataDir,
   runCli,
   startPlatform,
+  tenantToken,
 } from '../helpers/platform.js';
 
 const skip = skipUnlessCommands('kdig', 'nsd', 'knotd');
@@ -93,13 +94,7 @@ describe('start: IXFR from the version history, NOTIFY out', { skip }, () => {
 
   before(async () => {
     p = await startPlatform({ apiKey: ADMIN, workers: 2, extraArgs: ['--outbound-allow', '127.0.0.0/8'] });
-    const acc = await call(ADMIN, 'POST', '/api/v1/accounts', { name: 'tenant' });
-    const tok = await call(ADMIN, 'POST', '/api/v1/tokens', {
-      name: 'tenant',
-      accountId: acc.body.id,
-      scope: { access: 'write' },
-    });
-    a = tok.body.secret as string;
+    a = await tenantToken(p.api, ADMIN, 'tenant');
     key = (await call(a, 'POST', `${PDNS}/tsigkeys`, { name: 'transfer', algorithm: 'hmac-sha256' })).body;
     const z = await call(a, 'POST', `${PDNS}/zones`, {
       name: ZONE,

@@ -20,6 +20,7 @@ import {
   removeDataDir,
   runCli,
   startPlatform,
+  tenantToken,
 } from '../helpers/platform.js';
 
 const skip = skipUnlessCommands('kdig', 'nsd', 'knotd');
@@ -88,16 +89,7 @@ describe('start: TSIG keys, transfer settings, NSD and Knot as secondaries', { s
       workers: 1,
       extraArgs: ['--transfer-key', `edge1:hmac-sha256:${EDGE}`],
     });
-    const tokenOf = async (name: string): Promise<string> => {
-      const acc = await call(ADMIN, 'POST', '/api/v1/accounts', { name });
-      assert.equal(acc.status, 201);
-      const tok = await call(ADMIN, 'POST', '/api/v1/tokens', {
-        name,
-        accountId: acc.body.id,
-        scope: { access: 'write' },
-      });
-      return tok.body.secret as string;
-    };
+    const tokenOf = (name: string) => tenantToken(p.api, ADMIN, name);
     a = await tokenOf('tenant-a');
     b = await tokenOf('tenant-b');
   });

@@ -235,6 +235,30 @@ export async function callApi(
   return { status: res.status, body: parsed, headers: res.headers };
 }
 
+/**
+ * A new account `name` (with `maxRecords` when given) and a write token of it, made with the
+ * administrator key: the token's secret (tenants of the transfer, update and secondary e2e tests).
+ */
+export async function tenantToken(
+  base: string,
+  adminKey: string,
+  name: string,
+  opts: { maxRecords?: number } = {},
+): Promise<string> {
+  const acc = await callApi(base, adminKey, 'POST', '/api/v1/accounts', {
+    name,
+    ...(opts.maxRecords !== undefined ? { maxRecords: opts.maxRecords } : {}),
+  });
+  if (acc.status !== 201) throw new Error(`account ${name}: ${acc.status} ${JSON.stringify(acc.body)}`);
+  const tok = await callApi(base, adminKey, 'POST', '/api/v1/tokens', {
+    name,
+    accountId: acc.body.id,
+    scope: { access: 'write' },
+  });
+  if (tok.status !== 201) throw new Error(`token ${name}: ${tok.status} ${JSON.stringify(tok.body)}`);
+  return tok.body.secret as string;
+}
+
 /** One decoded UDP answer: rcode, answer RDATA as text, and which worker (NSID) answered. */
 export interface UdpAnswer {
   rcode: number;
