@@ -19,10 +19,9 @@ import { Opcode, RRType } from '../../src/wire/constants.js';
 import { decodeMessage } from '../../src/wire/decode.js';
 import { encodeMessage } from '../../src/wire/encode.js';
 import { Name } from '../../src/wire/name.js';
-import { rdataToText } from '../../src/wire/rdata.js';
 import { buildQuery as buildClientQuery } from '../../src/xfr/secondary/client.js';
 import { makeTsigKey, signTsigRequest } from '../../src/xfr/tsig.js';
-import { buildQuery, queryUdp } from '../helpers/dns-client.js';
+import { answerText } from '../helpers/dns-client.js';
 import { findFreePort, type Peer, skipUnlessCommands, startKnot, startNsd } from '../helpers/peers.js';
 import {
   callApi,
@@ -54,19 +53,6 @@ function zoneText(origin: string, serial: number, extra: string[] = []): string 
   ].join('\n');
 }
 
-/** rcode, AA and sorted answer RDATA of `name type` at a server. */
-async function answer(port: number, name: string, type: number): Promise<string> {
-  const r = decodeMessage(
-    await queryUdp(buildQuery({ name, type, edns: { udpSize: 1232 } }), { port, timeoutMs: 1000 }),
-  );
-  const rcode = r.flags & 15;
-  return `${rcode} ${r.answers
-    .filter((a) => a.type === type)
-    .map((a) => `${a.ttl} ${rdataToText(a.type, a.rdata)}`)
-    .sort()
-    .join(' | ')}`;
-}
-
 async function waitFor(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
@@ -81,7 +67,7 @@ async function waitFor(what: string, check: () => Promise<boolean>, ms = 20_000)
 }
 
 async function serialAt(port: number, zone: string): Promise<number | undefined> {
-  const a = await answer(port, zone, RRType.SOA);
+  const a = await answerText(port, zone, RRType.SOA);
   const m = /^0 \d+ \S+ \S+ (\d+) /.exec(a);
   return m ? Number(m[1]) : undefined;
 }
@@ -183,8 +169,8 @@ describe('start: secondary zones from NSD and Knot primaries', { skip }, () => {
       [`nope.${nsdZone}`, RRType.A],
     ] as const)
       assert.equal(
-        await answer(p.dnsPort, name, type),
-        await answer(nsd.port, name, type),
+        await answerText(p.dnsPort, name, type),
+        await answerText(nsd.port, name, type),
         `${name} ${type}`,
       );
     const got = await call(tenant, 'GET', `${PDNS}/zones/${nsdZone}`);
@@ -260,7 +246,7 @@ describe('start: secondary zones from NSD and Knot primaries', { skip }, () => {
     );
     const ms = Date.now() - t0;
     assert.ok(ms < 15_000);
-    assert.equal(await answer(p.dnsPort, `new.${nsdZone}`, RRType.A), '0 300 192.0.2.99');
+    assert.equal(await answerText(p.dnsPort, `new.${nsdZone}`, RRType.A), '0 300 192.0.2.99');
     // A NOTIFY signed with the key from the master's address: accepted (NOERROR).
     assert.equal(await sendNotify(p.dnsPort, nsdZone, '127.0.0.1', SECRET), 0);
     const got = await call(tenant, 'GET', `${PDNS}/zones/${nsdZone}`);
@@ -313,8 +299,8 @@ describe('start: secondary zones from NSD and Knot primaries', { skip }, () => {
     assert.equal(made.status, 201, JSON.stringify(made.body));
     await waitFor('Knot zone served', async () => (await serialAt(p.dnsPort, origin)) === 7);
     assert.equal(
-      await answer(p.dnsPort, `www.${origin}`, RRType.A),
-      await answer(knot.port, `www.${origin}`, RRType.A),
+      await answerText(p.dnsPort, `www.${origin}`, RRType.A),
+      await answerText(knot.port, `www.${origin}`, RRType.A),
     );
     writeFileSync(file, zoneText(origin, 8, ['knot-new IN A 192.0.2.88']));
     // Knot reloads a zone file whose modification time changed: make sure it did (same second).
@@ -323,7 +309,7 @@ describe('start: secondary zones from NSD and Knot primaries', { skip }, () => {
     process.kill(knot.pid, 'SIGHUP');
     // Knot sends its NOTIFY over TCP, signed.
     await waitFor('Knot change served', async () => (await serialAt(p.dnsPort, origin)) === 8, 15_000);
-    assert.equal(await answer(p.dnsPort, `knot-new.${origin}`, RRType.A), '0 300 192.0.2.88');
+    assert.equal(await answerText(p.dnsPort, `knot-new.${origin}`, RRType.A), '0 300 192.0.2.88');
     // Native again: its transferred records stay and are editable; it is no longer refreshed.
     const native = await call(tenant, 'PUT', `${PDNS}/zones/${origin}`, { kind: 'Native' });
     assert.equal(native.status, 204, JSON.stringify(native.body));
@@ -342,7 +328,7 @@ describe('start: secondary zones from NSD and Knot primaries', { skip }, () => {
     assert.equal(patch.status, 204, JSON.stringify(patch.body));
     await waitFor(
       'the edit served',
-      async () => (await answer(p.dnsPort, `x.${origin}`, RRType.A)) === '0 60 192.0.2.7',
+      async () => (await answerText(p.dnsPort, `x.${origin}`, RRType.A)) === '0 60 192.0.2.7',
     );
   });
 
@@ -365,7 +351,7 @@ describe('start: secondary zones from NSD and Knot primaries', { skip }, () => {
     await primary.stop();
     await waitFor(
       'SERVFAIL once expired',
-      async () => (await answer(p.dnsPort, `www.${origin}`, RRType.A)).startsWith('2 '),
+      async () => (await answerText(p.dnsPort, `www.${origin}`, RRType.A)).startsWith('2 '),
       15_000,
     );
     const state = await call(tenant, 'GET', `${PDNS}/zones/${origin}`);
@@ -375,7 +361,7 @@ describe('start: secondary zones from NSD and Knot primaries', { skip }, () => {
     peers.push(primary);
     await waitFor(
       'answered again',
-      async () => (await answer(p.dnsPort, `www.${origin}`, RRType.A)) === '0 300 192.0.2.10',
+      async () => (await answerText(p.dnsPort, `www.${origin}`, RRType.A)) === '0 300 192.0.2.10',
       15_000,
     );
   });
@@ -422,7 +408,7 @@ describe('start: secondary zones from NSD and Knot primaries', { skip }, () => {
         assert.match(state.body.lastError, why[mode], JSON.stringify(state.body));
         assert.equal(state.body.lastSuccess, null);
         // Never served: REFUSED (not our zone yet), and serial 0 in the API.
-        const a = await answer(p.dnsPort, `www.${zone}`, RRType.A);
+        const a = await answerText(p.dnsPort, `www.${zone}`, RRType.A);
         assert.ok(a.startsWith('5 '), `${mode}: ${a}`);
         const z = await call(key, 'GET', `${PDNS}/zones/${zone}`);
         assert.equal(z.body.serial, 0, `${mode}: ${JSON.stringify(z.body)}`);

@@ -8,10 +8,10 @@
  * @module
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { kdigAt } from '../helpers/dns-client.js';
 import { type Peer, skipUnlessCommands, startKnot, startNsd } from '../helpers/peers.js';
 import {
   callApi,
@@ -28,17 +28,6 @@ const skip = skipUnlessCommands('kdig', 'nsd', 'knotd');
 const ADMIN = 'sb_e2e_xfr_ixfr_admin_key_0123456789';
 const PDNS = '/api/v1/servers/localhost';
 const ZONE = 'ixfr.test.';
-
-function kdig(port: number, ...args: string[]): Promise<string> {
-  return new Promise((resolve) => {
-    execFile(
-      'kdig',
-      ['@127.0.0.1', '-p', String(port), '+time=3', '+retry=1', ...args],
-      { timeout: 30_000 },
-      (_e, out, err) => resolve(`${out}${err}`),
-    );
-  });
-}
 
 /** The records of a kdig transfer output, as `name ttl type rdata` (TSIG left out). */
 function records(text: string): string[] {
@@ -118,7 +107,7 @@ describe('start: IXFR from the version history, NOTIFY out', { skip }, () => {
   test('kdig IXFR=serial: the condensed difference equals the two AXFRs’ difference; one SOA when current', async () => {
     const s0 = await serial();
     await waitFor('first version served', () => served(s0), 10_000);
-    const axfr0 = records(await kdig(p.dnsPort, ...tsig(), 'AXFR', ZONE));
+    const axfr0 = records(await kdigAt(p.dnsPort, ...tsig(), 'AXFR', ZONE));
     assert.ok(axfr0.length >= 5, axfr0.join('\n'));
     // Several versions: an RRset replaced twice (a record added then removed again), one
     // deleted, one added, a TTL changed.
@@ -166,8 +155,8 @@ describe('start: IXFR from the version history, NOTIFY out', { skip }, () => {
     const s3 = await serial();
     assert.ok(s3 > s0);
     await waitFor('last version served', () => served(s3), 10_000);
-    const axfr3 = records(await kdig(p.dnsPort, ...tsig(), 'AXFR', ZONE));
-    const ixfr = records(await kdig(p.dnsPort, ...tsig(), `IXFR=${s0}`, ZONE));
+    const axfr3 = records(await kdigAt(p.dnsPort, ...tsig(), 'AXFR', ZONE));
+    const ixfr = records(await kdigAt(p.dnsPort, ...tsig(), `IXFR=${s0}`, ZONE));
     // current SOA, old SOA, deletions, current SOA, additions, current SOA.
     assert.equal(serialOf(ixfr[0]), s3, ixfr.join('\n'));
     assert.equal(serialOf(ixfr[1]), s0, ixfr.join('\n'));
@@ -184,16 +173,16 @@ describe('start: IXFR from the version history, NOTIFY out', { skip }, () => {
     // 192.0.2.2 added and kept: an addition; nothing of it among the deletions.
     assert.ok(!del.some((r) => r.includes('192.0.2.2')), del.join('\n'));
     // Current: one SOA (TCP); over UDP one SOA too (RFC 1995 §2: the client retries over TCP).
-    const current = records(await kdig(p.dnsPort, ...tsig(), `IXFR=${s3}`, ZONE));
+    const current = records(await kdigAt(p.dnsPort, ...tsig(), `IXFR=${s3}`, ZONE));
     assert.equal(current.length, 1, current.join('\n'));
-    const udp = records(await kdig(p.dnsPort, ...tsig(), '+notcp', `IXFR=${s0}`, ZONE));
+    const udp = records(await kdigAt(p.dnsPort, ...tsig(), '+notcp', `IXFR=${s0}`, ZONE));
     assert.equal(udp.length, 1, udp.join('\n'));
     assert.equal(serialOf(udp[0]), s3);
     // A serial the journal never held: the whole zone in AXFR form.
-    const full = records(await kdig(p.dnsPort, ...tsig(), `IXFR=${(s0 - 1) >>> 0}`, ZONE));
+    const full = records(await kdigAt(p.dnsPort, ...tsig(), `IXFR=${(s0 - 1) >>> 0}`, ZONE));
     assert.deepEqual(full.slice(1, -1).sort(), axfr3.slice(1, -1).sort());
     // Unsigned, not allowed by address: REFUSED.
-    assert.match(await kdig(p.dnsPort, `IXFR=${s0}`, ZONE), /REFUSED/);
+    assert.match(await kdigAt(p.dnsPort, `IXFR=${s0}`, ZONE), /REFUSED/);
   });
 
   test('ALSO-NOTIFY: the outbound policy at write time (422 naming the field), forms kept as given', async () => {

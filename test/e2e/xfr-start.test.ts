@@ -7,11 +7,8 @@
  * @module
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { decodeMessage } from '../../src/wire/decode.js';
-import { rdataToText } from '../../src/wire/rdata.js';
-import { buildQuery, queryUdp } from '../helpers/dns-client.js';
+import { answerText, kdigAt } from '../helpers/dns-client.js';
 import { type Peer, skipUnlessCommands, startKnot, startNsd } from '../helpers/peers.js';
 import {
   callApi,
@@ -28,33 +25,9 @@ const ADMIN = 'sb_e2e_xfr_start_admin_key_0123456789';
 const EDGE = Buffer.from('the-platform-edge-key-of-the-xfr-test!').toString('base64');
 const PDNS = '/api/v1/servers/localhost';
 
-function kdig(port: number, ...args: string[]): Promise<string> {
-  return new Promise((resolve) => {
-    execFile(
-      'kdig',
-      ['@127.0.0.1', '-p', String(port), '+time=3', '+retry=1', ...args],
-      { timeout: 30_000 },
-      (_e, out, err) => resolve(`${out}${err}`),
-    );
-  });
-}
-
 function axfrCount(text: string): number {
   const m = /Received \d+ B \((\d+) messages, (\d+) records\)/.exec(text);
   return m ? Number(m[2]) : -1;
-}
-
-/** rcode and sorted answer RDATA of `name type` at a server. */
-async function answer(port: number, name: string, type: number): Promise<string> {
-  const r = decodeMessage(
-    await queryUdp(buildQuery({ name, type, edns: { udpSize: 1232 } }), { port, timeoutMs: 1000 }),
-  );
-  const rcode = r.flags & 15;
-  return `${rcode} ${r.answers
-    .filter((a) => a.type === type)
-    .map((a) => `${a.ttl} ${rdataToText(a.type, a.rdata)}`)
-    .sort()
-    .join(' | ')}`;
 }
 
 async function waitForSerial(port: number, zone: string, serial: number, ms = 20_000): Promise<void> {
@@ -62,7 +35,7 @@ async function waitForSerial(port: number, zone: string, serial: number, ms = 20
   let last = '';
   while (Date.now() < deadline) {
     try {
-      last = await answer(port, zone, 6);
+      last = await answerText(port, zone, 6);
       if (new RegExp(`^0 .* ${serial} `).test(last)) return;
     } catch {
       // not yet
@@ -272,7 +245,7 @@ describe('start: TSIG keys, transfer settings, NSD and Knot as secondaries', { s
     const deadline = Date.now() + 10_000;
     let ok = '';
     while (Date.now() < deadline) {
-      ok = await kdig(port, '-y', `hmac-sha256:transfer:${keyA.key}`, 'AXFR', 'tenant-a.test');
+      ok = await kdigAt(port, '-y', `hmac-sha256:transfer:${keyA.key}`, 'AXFR', 'tenant-a.test');
       if (axfrCount(ok) > 0) break;
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -280,23 +253,26 @@ describe('start: TSIG keys, transfer settings, NSD and Knot as secondaries', { s
     assert.doesNotMatch(ok, /WARNING|failed/i);
     // A's key against B's zone: B's zone is checked with B's keys: a MAC that does not match.
     assert.match(
-      await kdig(port, '-y', `hmac-sha256:transfer:${keyA.key}`, 'AXFR', 'tenant-b.test'),
+      await kdigAt(port, '-y', `hmac-sha256:transfer:${keyA.key}`, 'AXFR', 'tenant-b.test'),
       /BADSIG/,
     );
     assert.match(
-      await kdig(port, '-y', `hmac-sha256:transfer:${keyB.key}`, 'AXFR', 'tenant-a.test'),
+      await kdigAt(port, '-y', `hmac-sha256:transfer:${keyB.key}`, 'AXFR', 'tenant-a.test'),
       /BADSIG/,
     );
     assert.ok(
-      axfrCount(await kdig(port, '-y', `hmac-sha256:transfer:${keyB.key}`, 'AXFR', 'tenant-b.test')) > 0,
+      axfrCount(await kdigAt(port, '-y', `hmac-sha256:transfer:${keyB.key}`, 'AXFR', 'tenant-b.test')) > 0,
     );
     // The default account's example zones: no tenant key is known there.
-    assert.match(await kdig(port, '-y', `hmac-sha256:transfer:${keyA.key}`, 'AXFR', 'example.com'), /BADKEY/);
+    assert.match(
+      await kdigAt(port, '-y', `hmac-sha256:transfer:${keyA.key}`, 'AXFR', 'example.com'),
+      /BADKEY/,
+    );
     // The edge key: every zone.
     for (const z of ['tenant-a.test', 'tenant-b.test', 'example.com'])
-      assert.ok(axfrCount(await kdig(port, '-y', `hmac-sha256:edge1:${EDGE}`, 'AXFR', z)) > 0, z);
+      assert.ok(axfrCount(await kdigAt(port, '-y', `hmac-sha256:edge1:${EDGE}`, 'AXFR', z)) > 0, z);
     // By address.
-    assert.match(await kdig(port, '-b', '127.0.0.3', 'AXFR', 'tenant-a.test'), /REFUSED/);
+    assert.match(await kdigAt(port, '-b', '127.0.0.3', 'AXFR', 'tenant-a.test'), /REFUSED/);
     assert.equal(
       (
         await call(a, 'PUT', `${PDNS}/zones/tenant-a.test./metadata/ALLOW-AXFR-FROM`, {
@@ -306,13 +282,13 @@ describe('start: TSIG keys, transfer settings, NSD and Knot as secondaries', { s
       200,
     );
     const t0 = Date.now();
-    while (axfrCount(await kdig(port, '-b', '127.0.0.3', 'AXFR', 'tenant-a.test')) !== 9) {
+    while (axfrCount(await kdigAt(port, '-b', '127.0.0.3', 'AXFR', 'tenant-a.test')) !== 9) {
       assert.ok(Date.now() - t0 < 10_000, 'ALLOW-AXFR-FROM did not reach the worker');
       await new Promise((r) => setTimeout(r, 200));
     }
     // AUTO-NS: ns1.tenant-a.test. is 127.0.0.1.
-    assert.equal(axfrCount(await kdig(port, '-b', '127.0.0.1', 'AXFR', 'tenant-a.test')), 9);
-    assert.match(await kdig(port, '-b', '127.0.0.4', 'AXFR', 'tenant-a.test'), /REFUSED/);
+    assert.equal(axfrCount(await kdigAt(port, '-b', '127.0.0.1', 'AXFR', 'tenant-a.test')), 9);
+    assert.match(await kdigAt(port, '-b', '127.0.0.4', 'AXFR', 'tenant-a.test'), /REFUSED/);
     assert.equal(
       (await call(a, 'DELETE', `${PDNS}/zones/tenant-a.test./metadata/ALLOW-AXFR-FROM`)).status,
       204,
@@ -397,8 +373,8 @@ describe('start: TSIG keys, transfer settings, NSD and Knot as secondaries', { s
       ];
       for (const [name, type] of questions)
         assert.equal(
-          await answer(peer.port, name, type),
-          await answer(p.dnsPort, name, type),
+          await answerText(peer.port, name, type),
+          await answerText(p.dnsPort, name, type),
           `${kind}: ${name} ${type}\n${peer.output()}`,
         );
     });

@@ -4,8 +4,11 @@
  * outside 127.0.0.0/8 and ::1, so nothing here can send traffic off the machine.
  * @module
  */
+import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { isIP, Socket as TcpSocket } from 'node:net';
+import { decodeMessage } from '../../src/wire/decode.js';
+import { rdataToText } from '../../src/wire/rdata.js';
 import { isNetnsTestAddress } from './netns.js';
 
 /** Thrown when a target is not a loopback address. */
@@ -265,4 +268,32 @@ export function readHeader(msg: Uint8Array): HeaderInfo {
     nscount: u16(8),
     arcount: u16(10),
   };
+}
+
+/**
+ * `kdig @127.0.0.1 -p PORT +time=3 +retry=1 ARGS…`: its output and errors as one text (never
+ * rejects; a missing kdig or a timeout shows in the text).
+ */
+export function kdigAt(port: number, ...args: string[]): Promise<string> {
+  return new Promise((resolve) => {
+    execFile(
+      'kdig',
+      ['@127.0.0.1', '-p', String(port), '+time=3', '+retry=1', ...args],
+      { timeout: 30_000 },
+      (_e, out, err) => resolve(`${out}${err}`),
+    );
+  });
+}
+
+/** `RCODE TTL RDATA | TTL RDATA…` (sorted) of `name type` asked over UDP at a loopback port. */
+export async function answerText(port: number, name: string, type: number): Promise<string> {
+  const r = decodeMessage(
+    await queryUdp(buildQuery({ name, type, edns: { udpSize: 1232 } }), { port, timeoutMs: 1000 }),
+  );
+  const rcode = r.flags & 15;
+  return `${rcode} ${r.answers
+    .filter((a) => a.type === type)
+    .map((a) => `${a.ttl} ${rdataToText(a.type, a.rdata)}`)
+    .sort()
+    .join(' | ')}`;
 }
