@@ -326,7 +326,7 @@ export class CompiledZoneDir {
           { sig: o.sig, key: o.key, origin: o.origin, serial: o.serial, image: o.image },
           hit === undefined,
         );
-      if (o.ok && o.packed !== undefined) {
+      if (o.ok)
         outcomes[i] = {
           sig: o.sig ?? '',
           ok: true,
@@ -336,6 +336,7 @@ export class CompiledZoneDir {
           errors: NONE,
           warnings: o.warnings.length > 0 ? o.warnings : NONE,
         };
+      if (o.ok && o.packed !== undefined) {
         if (store?.adopt !== undefined && storeError === undefined)
           try {
             const ref = store.adopt(o.packed);
@@ -354,15 +355,6 @@ export class CompiledZoneDir {
           }
       } else if (o.ok) {
         images[i] = o.image;
-        outcomes[i] = {
-          sig: o.sig ?? '',
-          ok: true,
-          key: o.key,
-          origin: o.origin,
-          serial: o.serial,
-          errors: NONE,
-          warnings: o.warnings.length > 0 ? o.warnings : NONE,
-        };
         // (After its outcome is set: the flush settles the files it stored.)
         if (store !== undefined && storeError === undefined && pending.push(i) >= STORE_EVERY) flush();
       } else if (o.skip === 'unchanged') outcomes[i] = known.get(names[i]) as FileOutcome;
