@@ -241,12 +241,14 @@ describe('start: TSIG keys, transfer settings, NSD and Knot as secondaries', { s
 
   test('DNS: each tenant’s key transfers its zone only; the edge key every zone; ALLOW-AXFR-FROM and AUTO-NS by address', async () => {
     const port = p.dnsPort;
-    // The settings reach the worker after the change: wait for the first success.
+    // The settings reach the worker after the changes: wait until both tenants' keys transfer
+    // their own zones (waiting for tenant A's alone raced tenant B's settings: BADKEY, not BADSIG).
     const deadline = Date.now() + 10_000;
     let ok = '';
     while (Date.now() < deadline) {
       ok = await kdigAt(port, '-y', `hmac-sha256:transfer:${keyA.key}`, 'AXFR', 'tenant-a.test');
-      if (axfrCount(ok) > 0) break;
+      const okB = await kdigAt(port, '-y', `hmac-sha256:transfer:${keyB.key}`, 'AXFR', 'tenant-b.test');
+      if (axfrCount(ok) > 0 && axfrCount(okB) > 0) break;
       await new Promise((r) => setTimeout(r, 200));
     }
     assert.equal(axfrCount(ok), 9, ok);

@@ -534,7 +534,7 @@ export function registerPdnsRoutes(
       config,
       schema: {
         tags,
-        summary: 'Zone metadata (PowerDNS; only SOA-EDIT-API)',
+        summary: 'Zone metadata (PowerDNS): SOA-EDIT-API, shield, transfer, ALSO-NOTIFY and DNS UPDATE kinds',
         params: zoneIdParams,
       },
     },
