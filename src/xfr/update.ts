@@ -10,6 +10,13 @@
  * Bounded: at most `maxInFlight` updates at once in the process (beyond: REFUSED at once), a
  * message is at most 64 KiB, and its records at most MAX_UPDATE_RRS; the heavy part (the zone's
  * content, checks and diff) runs in the zone-work thread like every change.
+ *
+ * Replays: TSIG accepts a message again as long as its time is within the fudge (RFC 8945
+ * §5.2.3 keeps no memory), and an UPDATE is not idempotent ("delete this, add that" replayed
+ * after a later change undoes it). Every signed UPDATE that verified is remembered
+ * (`SignedUpdateMemory`: key and MAC) until its time leaves its fudge: the same message again
+ * — an attacker's replay, or the client's own retransmission — is not applied again and gets
+ * the first one's answer.
  * @module
  */
 import { Flag, Opcode, Rcode, RRType } from '../wire/constants.js';
@@ -19,7 +26,17 @@ import { WireFormatError } from '../wire/errors.js';
 import type { Name } from '../wire/name.js';
 import { readRdata } from '../wire/rdata.js';
 import { stripTsig } from './service.js';
-import { findTsig, makeTsigKey, signTsigError, type TsigKey, TsigSigner, verifyTsigRequest } from './tsig.js';
+import {
+  findTsig,
+  makeTsigKey,
+  signTsigError,
+  TsigError,
+  type TsigKey,
+  type TsigRecord,
+  TsigSigner,
+  tsigNow,
+  verifyTsigRequest,
+} from './tsig.js';
 import {
   CLASS_ANY,
   CLASS_NONE,
@@ -48,6 +65,52 @@ export interface UpdateEvent {
 /** Updates handled at once in the process, at most (more: REFUSED at once). */
 export const DEFAULT_UPDATES_IN_FLIGHT = 64;
 
+/** Signed updates remembered at most (`SignedUpdateMemory`). */
+export const DEFAULT_UPDATES_REMEMBERED = 10_000;
+
+/**
+ * The signed UPDATEs seen while their time is within their fudge, by key and MAC, each with
+ * its answer (a promise while it is being applied). Bounded: at most `max` entries; when one
+ * must be forgotten before its time is up, every message signed at or before its time is
+ * refused from then on (`floor`), so a forgotten message can never be applied twice.
+ */
+export class SignedUpdateMemory {
+  readonly #max: number;
+  /** Insertion order = arrival order; `until`: the second after which its time is out of its fudge. */
+  readonly #seen = new Map<string, { until: number; signed: number; answer: Promise<Uint8Array> }>();
+  #floor = -1;
+
+  constructor(max = DEFAULT_UPDATES_REMEMBERED) {
+    this.#max = Math.max(1, max);
+  }
+
+  get size(): number {
+    return this.#seen.size;
+  }
+
+  /**
+   * The answer already given (or being made) to this message; 'too-old' when it is signed at
+   * or before the time of a message forgotten early; undefined when new — then `remember` it.
+   */
+  recall(id: string, signed: number): Promise<Uint8Array> | 'too-old' | undefined {
+    const had = this.#seen.get(id);
+    if (had !== undefined) return had.answer;
+    if (signed <= this.#floor) return 'too-old';
+    return undefined;
+  }
+
+  remember(id: string, signed: number, fudge: number, answer: Promise<Uint8Array>, now: number): void {
+    // Entries whose time left their fudge cannot verify again: dropped, oldest first (arrival
+    // order; a later one that is out already goes when it reaches the front).
+    for (const [k, e] of this.#seen) {
+      if (e.until >= now && this.#seen.size < this.#max) break;
+      this.#seen.delete(k);
+      if (e.until >= now) this.#floor = Math.max(this.#floor, e.signed);
+    }
+    this.#seen.set(id, { until: signed + fudge, signed, answer });
+  }
+}
+
 const HEADER = 12;
 
 function u16(b: Uint8Array, at: number): number {
@@ -67,14 +130,18 @@ export class UpdateHandler {
   readonly #control: UpdateControl;
   readonly #onUpdate: ((e: UpdateEvent) => void) | undefined;
   readonly #max: number;
+  readonly #memory: SignedUpdateMemory;
   #inFlight = 0;
+  /** Signed updates answered from the memory instead of applied again. */
+  replays = 0;
 
   constructor(
     control: UpdateControl,
-    opts: { maxInFlight?: number; onUpdate?: (e: UpdateEvent) => void } = {},
+    opts: { maxInFlight?: number; remembered?: number; onUpdate?: (e: UpdateEvent) => void } = {},
   ) {
     this.#control = control;
     this.#max = opts.maxInFlight ?? DEFAULT_UPDATES_IN_FLIGHT;
+    this.#memory = new SignedUpdateMemory(opts.remembered);
     this.#onUpdate = opts.onUpdate;
   }
 
@@ -98,7 +165,8 @@ export class UpdateHandler {
     }
   }
 
-  async #handle(query: Uint8Array, id: number, flags: number, address: string): Promise<Uint8Array> {
+  async #handle(query: Uint8Array, queryId: number, flags: number, address: string): Promise<Uint8Array> {
+    const id = queryId;
     // RFC 2136 §3.1.1: exactly one zone, of type SOA.
     if (u16(query, 4) !== 1) return answer(id, flags, Rcode.FORMERR);
     let zoneName: Name;
@@ -148,7 +216,60 @@ export class UpdateHandler {
       }
       key = verdict.key;
       signer = new TsigSigner(key, tsig.mac);
+      const seen = `${key.name.key}|${Buffer.from(tsig.mac).toString('base64')}`;
+      const had = this.#memory.recall(seen, tsig.timeSigned);
+      if (had === 'too-old') {
+        report({
+          rcode: Rcode.NOTAUTH,
+          reason: 'signed before an update forgotten early (BADTIME)',
+          changed: false,
+          key: key.name.toString(),
+        });
+        return signTsigError(answer(id, flags, Rcode.NOTAUTH, zone), {
+          ok: false,
+          rcode: Rcode.NOTAUTH,
+          error: TsigError.BADTIME,
+          tsig,
+          key,
+        });
+      }
+      if (had !== undefined) {
+        this.replays++;
+        report({
+          rcode: Rcode.NOERROR,
+          reason: 'the same signed message again: not applied again, the first answer sent',
+          changed: false,
+          key: key.name.toString(),
+        });
+        // The first answer, under this message's ID (TSIG's original ID keeps its MAC valid).
+        const first = Uint8Array.from(await had);
+        first[0] = queryId >> 8;
+        first[1] = queryId & 0xff;
+        return first;
+      }
+      const pending = this.#apply({ query, tsig, pos, zone, id, flags, address, key, signer, report });
+      this.#memory.remember(seen, tsig.timeSigned, tsig.fudge, pending, tsigNow());
+      return pending;
     }
+    return this.#apply({ query, tsig, pos, zone, id, flags, address, key, signer, report });
+  }
+
+  /** The sections read and the update applied; the answer, signed when the request was. */
+  async #apply(u: {
+    query: Uint8Array;
+    tsig: TsigRecord | undefined;
+    pos: number;
+    zone: { name: Name; zclass: number };
+    id: number;
+    flags: number;
+    address: string;
+    key: TsigKey | undefined;
+    signer: TsigSigner | undefined;
+    report: (e: Omit<UpdateEvent, 'zone' | 'address'>) => void;
+  }): Promise<Uint8Array> {
+    const { query, tsig, pos, zone, id, flags, address, key, signer, report } = u;
+    const zoneName = zone.name;
+    const zclass = zone.zclass;
     const sign = (bytes: Uint8Array): Uint8Array => (signer ? signer.sign(bytes) : bytes);
     const body = tsig === undefined ? query : stripTsig(query, tsig);
     let prereqs: UpdateRR[];
