@@ -124,6 +124,48 @@ describe('UpdateHandler over a real control plane', () => {
     assert.doesNotMatch(await cp.exportZone(tenant, 'upd.test.'), /b\.upd\.test\./);
   });
 
+  test('one account cannot hold every slot: its updates beyond its bound are REFUSED, another account’s go on', async () => {
+    // A control plane whose updates wait until released: the first account's two fill its bound.
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const slow = {
+      zoneAccountKeys: (zone: string) => cp.zoneAccountKeys(zone),
+      dnsUpdate: async (req: Parameters<ControlPlane['dnsUpdate']>[0]) => {
+        await gate;
+        return cp.dnsUpdate(req);
+      },
+    };
+    const h = new UpdateHandler(slow, { maxInFlightPerAccount: 2 });
+    const add = (name: string, id: number) =>
+      signTsigRequest(update(id, [], [rr(`${name}.upd.test.`, 1, RRType.A, 60, A('192.0.2.40'))]), key);
+    const held = [h.handle(add('p1', 40), '127.0.0.1'), h.handle(add('p2', 41), '127.0.0.1')];
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(rcodeOf(await h.handle(add('p3', 42), '127.0.0.1')), Rcode.REFUSED);
+    // Another account's zone is not held by the first one's bound.
+    const other = await cp.createAccount(cp.systemPrincipal(), { name: 'tenant-two' });
+    const two: Principal = {
+      tokenId: 'test2',
+      accountId: other.id,
+      scope: { admin: false, access: 'write' },
+    };
+    await cp.createZone(two, { name: 'two.test.', nameservers: ['ns1.upd.test.'] });
+    await cp.setZoneUpdatePolicy(two, 'two.test.', { allowDnsupdateFrom: ['127.0.0.0/8'] });
+    const elsewhere = update(
+      43,
+      [],
+      [rr('x.two.test.', 1, RRType.A, 60, A('192.0.2.41'))],
+      Name.parse('two.test.'),
+    );
+    const pending = h.handle(elsewhere, '127.0.0.1');
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    for (const r of held) assert.equal(rcodeOf(await r), Rcode.NOERROR);
+    assert.equal(rcodeOf(await pending), Rcode.NOERROR);
+    assert.equal(h.inFlight, 0);
+  });
+
   test('a signed update sent again (replay or retransmission) is not applied again: the first answer, this ID', async () => {
     const h = new UpdateHandler(cp);
     // "c does not exist, then add it": applied once.

@@ -7,7 +7,8 @@
  * plane (src/control/dns-updates.ts: who may, then the change as any other); the answer is
  * signed with the request's key.
  *
- * Bounded: at most `maxInFlight` updates at once in the process (beyond: REFUSED at once), a
+ * Bounded: at most `maxInFlight` updates at once in the process and `maxInFlightPerAccount` of
+ * one account's zones (beyond: REFUSED at once — no tenant can hold every slot), a
  * message is at most 64 KiB, and its records at most MAX_UPDATE_RRS; the heavy part (the zone's
  * content, checks and diff) runs in the zone-work thread like every change.
  *
@@ -47,7 +48,9 @@ import {
 
 /** What the handler needs of the control plane. */
 export interface UpdateControl {
-  zoneAccountKeys(zone: string): Promise<{ name: string; algorithm: string; secret: string }[] | undefined>;
+  zoneAccountKeys(
+    zone: string,
+  ): Promise<{ account: string; keys: { name: string; algorithm: string; secret: string }[] } | undefined>;
   dnsUpdate(req: DnsUpdateRequest): Promise<DnsUpdateResult>;
 }
 
@@ -64,6 +67,9 @@ export interface UpdateEvent {
 
 /** Updates handled at once in the process, at most (more: REFUSED at once). */
 export const DEFAULT_UPDATES_IN_FLIGHT = 64;
+
+/** Updates of one account's zones handled at once, at most (more: REFUSED): no tenant holds them all. */
+export const DEFAULT_UPDATES_IN_FLIGHT_PER_ACCOUNT = 8;
 
 /** Signed updates remembered at most (`SignedUpdateMemory`). */
 export const DEFAULT_UPDATES_REMEMBERED = 10_000;
@@ -130,17 +136,26 @@ export class UpdateHandler {
   readonly #control: UpdateControl;
   readonly #onUpdate: ((e: UpdateEvent) => void) | undefined;
   readonly #max: number;
+  readonly #maxPerAccount: number;
   readonly #memory: SignedUpdateMemory;
   #inFlight = 0;
+  /** Updates in flight per account (entries removed at 0). */
+  readonly #perAccount = new Map<string, number>();
   /** Signed updates answered from the memory instead of applied again. */
   replays = 0;
 
   constructor(
     control: UpdateControl,
-    opts: { maxInFlight?: number; remembered?: number; onUpdate?: (e: UpdateEvent) => void } = {},
+    opts: {
+      maxInFlight?: number;
+      maxInFlightPerAccount?: number;
+      remembered?: number;
+      onUpdate?: (e: UpdateEvent) => void;
+    } = {},
   ) {
     this.#control = control;
     this.#max = opts.maxInFlight ?? DEFAULT_UPDATES_IN_FLIGHT;
+    this.#maxPerAccount = opts.maxInFlightPerAccount ?? DEFAULT_UPDATES_IN_FLIGHT_PER_ACCOUNT;
     this.#memory = new SignedUpdateMemory(opts.remembered);
     this.#onUpdate = opts.onUpdate;
   }
@@ -165,8 +180,7 @@ export class UpdateHandler {
     }
   }
 
-  async #handle(query: Uint8Array, queryId: number, flags: number, address: string): Promise<Uint8Array> {
-    const id = queryId;
+  async #handle(query: Uint8Array, id: number, flags: number, address: string): Promise<Uint8Array> {
     // RFC 2136 §3.1.1: exactly one zone, of type SOA.
     if (u16(query, 4) !== 1) return answer(id, flags, Rcode.FORMERR);
     let zoneName: Name;
@@ -186,13 +200,41 @@ export class UpdateHandler {
     const zone = { name: zoneName, zclass };
     const tsig = findTsig(query);
     if (tsig === 'malformed') return answer(id, flags, Rcode.FORMERR, zone);
-    const keys = await this.#control.zoneAccountKeys(zoneName.toString());
+    const found = await this.#control.zoneAccountKeys(zoneName.toString());
     const report = (e: Omit<UpdateEvent, 'zone' | 'address'>): void =>
       this.#onUpdate?.({ zone: zoneName.toString(), address, ...e });
-    if (keys === undefined) {
+    if (found === undefined) {
       report({ rcode: Rcode.NOTAUTH, reason: 'not a zone here', changed: false });
       return answer(id, flags, Rcode.NOTAUTH, zone);
     }
+    const account = found.account;
+    const busy = this.#perAccount.get(account) ?? 0;
+    if (busy >= this.#maxPerAccount) {
+      report({ rcode: Rcode.REFUSED, reason: `the account has ${busy} updates in flight`, changed: false });
+      return answer(id, flags, Rcode.REFUSED, zone);
+    }
+    this.#perAccount.set(account, busy + 1);
+    try {
+      return await this.#verified(query, tsig, found.keys, pos, zone, id, flags, address, report);
+    } finally {
+      const n = (this.#perAccount.get(account) ?? 1) - 1;
+      if (n <= 0) this.#perAccount.delete(account);
+      else this.#perAccount.set(account, n);
+    }
+  }
+
+  /** The TSIG checked against the account's keys (and the replay memory), then applied. */
+  async #verified(
+    query: Uint8Array,
+    tsig: TsigRecord | undefined,
+    keys: { name: string; algorithm: string; secret: string }[],
+    pos: number,
+    zone: { name: Name; zclass: number },
+    id: number,
+    flags: number,
+    address: string,
+    report: (e: Omit<UpdateEvent, 'zone' | 'address'>) => void,
+  ): Promise<Uint8Array> {
     let signer: TsigSigner | undefined;
     let key: TsigKey | undefined;
     if (tsig !== undefined) {
@@ -243,8 +285,8 @@ export class UpdateHandler {
         });
         // The first answer, under this message's ID (TSIG's original ID keeps its MAC valid).
         const first = Uint8Array.from(await had);
-        first[0] = queryId >> 8;
-        first[1] = queryId & 0xff;
+        first[0] = id >> 8;
+        first[1] = id & 0xff;
         return first;
       }
       const pending = this.#apply({ query, tsig, pos, zone, id, flags, address, key, signer, report });
