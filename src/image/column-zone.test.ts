@@ -420,7 +420,7 @@ describe("NameTable (the column build's key → name index)", () => {
       }
       assert.equal(table.size, map.size);
       for (const [key, i] of map) assert.equal(table.find(key), i);
-      assert.deepEqual(table.keys, [...map.keys()]);
+      assert.deepEqual([...table.keys()], [...map.keys()]);
     }
   });
 });
