@@ -317,8 +317,7 @@ function compile(
       // A big zone: its plain names written from the columns, the others from their nodes.
       const cols = (zone as ColumnZone).columns();
       for (let i = 0; i < nodes.length; i++)
-        if (!ctx.columnPlain(cols, nodes.index(i), nodes.key(i), table, i))
-          table.put(i, ctx.forNode(nodes.node(i)));
+        if (!ctx.columnPlain(cols, nodes.index(i), nodes, table, i)) table.put(i, ctx.forNode(nodes.node(i)));
     } else if (withTemplates)
       for (let i = 0; i < nodes.length; i++) {
         const node = nodes.node(i);
@@ -1596,6 +1595,8 @@ class TemplateBuilder {
   readonly negative: Tpl | undefined;
   /** The negative template's watch labels (a Set only when there are many: a zone's are few). */
   readonly #negativeWatch: { has(label: string): boolean };
+  /** The negative template watches some label (`#negativeWatch` is not empty). */
+  readonly #watching: boolean;
 
   readonly #answerOpts: AnswerOptions;
   /** Some name of the zone has an octet 0xfe or 0xff (the placeholders' labels). */
@@ -1614,6 +1615,7 @@ class TemplateBuilder {
         }
     this.negative = this.#negativeTemplate();
     const watch = this.negative?.watch ?? NO_STRINGS;
+    this.#watching = watch.length > 0;
     this.#negativeWatch =
       watch.length > 8
         ? new Set(watch)
@@ -2059,15 +2061,19 @@ class TemplateBuilder {
    * written straight into TEMPLATES; ANY is the lowest type's. False (nothing written) when
    * the name is not plain: the caller makes the node.
    */
-  columnPlain(cols: ZoneColumns, idx: number, key: string, table: NodeTable, i: number): boolean {
+  columnPlain(cols: ZoneColumns, idx: number, nodes: ColumnOrder, table: NodeTable, i: number): boolean {
     if ((cols.flags[idx] & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) return false;
-    if (key.length <= 1 || (key.charCodeAt(0) === 1 && key.charCodeAt(1) === 0x2a)) return false;
+    // The key read as octets where the columns keep it (a string only for the watch labels).
+    const octets = nodes.octets;
+    const ko = nodes.keyOff(i);
+    const kn = nodes.keyLen(i);
+    if (kn <= 1 || (octets[ko] === 1 && octets[ko + 1] === 0x2a)) return false;
     const { setType, setNext, setFirst, recLen, recNext } = cols;
     let sets = 0;
     for (let t = cols.firstSet[idx]; t >= 0; t = setNext[t]) {
       if (!plainType(setType[t])) return false;
       // Every template must stay under the 65,535-octet limit (else the encoder decides).
-      let size = 12 + key.length + 4;
+      let size = 12 + kn + 4;
       for (let r = setFirst[t]; r >= 0; r = recNext[r]) size += 12 + recLen[r];
       if (size > MESSAGE_LIMIT) return false;
       sets++;
@@ -2075,8 +2081,11 @@ class TemplateBuilder {
     if (sets === 0 || sets >= plainQtypes.length) return false;
     const neg = this.negative;
     if (neg === undefined || (neg.tflags & TemplateFlag.SHIFTABLE) === 0) return false;
-    const originKey = this.zone.origin.key;
-    if (key !== originKey && this.#negativeWatch.has(labelBelow(key, originKey.length))) return false;
+    const originLength = this.zone.origin.key.length;
+    if (kn !== originLength && this.#watching) {
+      const key = latin1Slice.call(octets, ko, ko + kn);
+      if (this.#negativeWatch.has(labelBelow(key, originLength))) return false;
+    }
     const { setTtl, recOff, slab } = cols;
     const cls = this.zone.class;
     const out = this.out;
@@ -2104,8 +2113,8 @@ class TemplateBuilder {
       put32(b, start + 18, 0);
       put16(b, start + 22, 0);
       put16(b, start + 24, 0x0400);
-      b[start + 26] = key.length;
-      b[start + 27] = key.length;
+      b[start + 26] = kn;
+      b[start + 27] = kn;
       put32(b, start + 28, 0);
       let p = start + TEMPLATE_HEADER_SIZE;
       for (let r = setFirst[t]; r >= 0; r = recNext[r]) {
