@@ -89,8 +89,9 @@ export class NameTable {
     const names = Math.max(1024, expect | 0);
     this.off = new Int32Array(names);
     this.len = new Uint8Array(names);
-    // ~16 octets a key (one label under the origin, the origin's labels included).
-    this.octets = new Uint8Array(Math.max(16 * 1024, names * 16));
+    // ~20 octets a key (one label under the origin, the origin's labels included), and a few
+    // spellings: a regrowth copies them all.
+    this.octets = new Uint8Array(Math.max(16 * 1024, names * 24));
   }
 
   get size(): number {
