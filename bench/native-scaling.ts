@@ -269,6 +269,15 @@ export async function runNativeScaling(
       if (!a || !b || a.runs.length === 0 || b.runs.length === 0) continue;
       const ratio = perCpu(b) / perCpu(a);
       const cpuOne = median(a.runs.map((x) => x.cpu));
+      // Offered more than it took: queries dropped at its sockets. Without drops the sender was
+      // the limit, the server drained small batches, and its CPU per answer says little.
+      const dropShare = (r: NativeScalingResult) =>
+        median(r.runs.map((x) => x.serverDrops / Math.max(1, x.sent)));
+      const notOverloaded = [a, b].filter((r) => dropShare(r) < 0.01).map((r) => r.label);
+      const underfed =
+        notOverloaded.length > 0
+          ? ` — not offered more than it took (no queries dropped at its sockets: the sender was the limit): ${notOverloaded.join(', ')}`
+          : '';
       const starved =
         cpuOne < 0.8 * opts.durationS
           ? ` — ${a.label} used ${cpuOne.toFixed(2)} CPU s of ${opts.durationS} s: not saturated (a loaded machine, or the sender too slow), so this ratio is not the workers' cost`
@@ -278,7 +287,7 @@ export async function runNativeScaling(
           judged
             ? ` (target ≥ ${NATIVE_SCALING_TARGET.toFixed(2)}×: ${ratio >= NATIVE_SCALING_TARGET ? 'met' : 'NOT met'})`
             : ' (reference)'
-        }${starved}`,
+        }${starved}${underfed}`,
       );
     }
     for (const r of results) if (r.error) lines.push(`${r.label}: error: ${r.error}`);
