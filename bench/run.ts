@@ -16,6 +16,7 @@ import { runControlPlaneSuite } from './control-plane.js';
 import { runDnsperfBench, type ServerResult, switchboardHasIo } from './dnsperf-bench.js';
 import { runFairnessSuite } from './fairness.js';
 import { runManyZonesBench } from './many-zones.js';
+import { runNativeScaling } from './native-scaling.js';
 import { MIX_DESCRIPTIONS, type Mix } from './queries.js';
 import { fmt, formatMarkdownTable, formatTable } from './stats.js';
 import { type LoadResult, runZoneLoadBench } from './zone-load.js';
@@ -71,6 +72,10 @@ interface Options {
   /** `--many-zones-servers text,images,nsd,knot`: which servers the zones suite runs (default all). */
   manyZonesServers?: string[];
   scalingClients: number;
+  /** `--native-scaling-servers`: the scaling suite's native-path pairs under the drill's sender (bench/native-scaling.ts); `none` skips them. */
+  nativeScalingServers?: string[];
+  /** `--scaling-nice N`: nice value of the native scaling runs' server and sender (default 0). */
+  scalingNice: number;
   /** dnsperf -Q on the throughput runs (undefined: unbounded). */
   throughputQps: number | undefined;
   expectedQps: number;
@@ -82,7 +87,8 @@ interface Options {
 const USAGE = `Usage: node dist/bench/run.js [--quick] [--suite ${ALL_SUITES.join(',')}]
   [--duration S] [--rounds N] [--latency-duration S] [--latency-qps N] [--names N]
   [--servers switchboard,switchboard-native,switchboard-native-c,nsd,knot,trivial,...] [--expected-qps N]
-  [--scaling-clients N] [--throughput-qps N] [--many-zones N] [--many-zones-servers text,images,nsd,knot]
+  [--scaling-clients N] [--native-scaling-servers native,native-w2,native-c,native-c-w2,nsd,nsd-2|none]
+  [--scaling-nice N] [--throughput-qps N] [--many-zones N] [--many-zones-servers text,images,nsd,knot]
   [--zone-records N] [--baseline-bin PATH] [--no-doc] [--doc]
 See docs/PERFORMANCE.md "Config".
 `;
@@ -100,6 +106,8 @@ const VALUE_FLAGS = new Set([
   '--many-zones',
   '--many-zones-servers',
   '--scaling-clients',
+  '--native-scaling-servers',
+  '--scaling-nice',
   '--throughput-qps',
   '--expected-qps',
   '--baseline-bin',
@@ -150,6 +158,10 @@ function parseArgs(argv: string[]): Options {
       ? get('--many-zones-servers', '').split(',')
       : undefined,
     scalingClients: Number(get('--scaling-clients', '16')),
+    nativeScalingServers: argv.includes('--native-scaling-servers')
+      ? get('--native-scaling-servers', '').split(',')
+      : undefined,
+    scalingNice: Number(get('--scaling-nice', '0')),
     throughputQps: argv.includes('--throughput-qps')
       ? positive('--throughput-qps', get('--throughput-qps', ''))
       : undefined,
@@ -525,7 +537,22 @@ async function main(): Promise<void> {
     }
     if (opts.suites.includes('scaling')) {
       const r = await mixSuite(opts, 'existing', work, log, true);
-      if (r) record('scaling', r.title, r.markdown);
+      // The native path under a sender that saturates it (dnsperf on one core cannot).
+      const n =
+        opts.nativeScalingServers?.includes('none') === true
+          ? undefined
+          : await runNativeScaling({
+              rounds: opts.rounds,
+              durationS: opts.durationS,
+              nice: opts.scalingNice,
+              log,
+              ...(opts.nativeScalingServers ? { servers: opts.nativeScalingServers } : {}),
+            });
+      const markdown = [
+        ...(r?.markdown ?? []),
+        ...(n ? ['', "#### The native path under the drill's sender", '', ...n.markdown] : []),
+      ];
+      if (r || n) record('scaling', r?.title ?? 'Worker scaling', markdown);
     }
     if (opts.suites.includes('zones')) {
       const z = await runManyZonesBench({

@@ -118,6 +118,8 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   let reload: () => void = () => {};
   /** A worker failed before serving: exit code 1 once the compile is stopped. */
   let failedEarly = false;
+  /** The first load's bookkeeping and report, done once every worker serves (below). */
+  let finishFirst: () => void = () => {};
 
   const sendSnapshot = (slot: number) => {
     for (const m of shipper.snapshot(slot)) pool?.send(slot, m);
@@ -152,6 +154,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
         if (started) log.info(`worker ${slot} restarted, serving ${msg.zones} zones`);
         else if (ready.size === count) {
           started = true;
+          finishFirst();
           print(formatStartLine(dir.zones(), config.listen, count));
           // The compile's garbage goes now, off the path to the first answer.
           collectGarbage();
@@ -346,19 +349,25 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   // The workers waiting get their snapshot first: the rest is off the path to the first answer.
   for (const slot of helloDuringCompile) sendSnapshot(slot);
   helloDuringCompile.clear();
-  first.commit(); // before any reload: reloads run once every worker serves
-  logZoneReport(log, first.report, 'load');
-  if (caching) {
-    const why = cacheWriter()?.commit();
-    if (why) log.warn(`image cache not written: ${why}`);
-    log.info(
-      `image cache: ${dir.fromCache} zone images taken from it${cacheWriter() ? ', the cache rewritten' : ''}`,
-    );
-  }
-  log.info(
-    `compiled ${shipper.size} zone images in ${Math.round(performance.now() - compiling)} ms (${compiler.size} compile threads)`,
-  );
-  if (shipper.size === 0) log.warn('no zone loaded: every query is answered REFUSED');
+  const compiledMs = Math.round(performance.now() - compiling);
+  const loaded = first;
+  // What the load remembers (a Map entry per file: ~10 % of this loop's work over a cold
+  // start of 100,000 zones), its report and the image cache file are done once every worker
+  // serves, not while the workers apply their snapshot on the same cores; before the start
+  // line (which lists the served zones) and before any reload (which compares with them).
+  finishFirst = () => {
+    loaded.commit();
+    logZoneReport(log, loaded.report, 'load');
+    if (caching) {
+      const why = cacheWriter()?.commit();
+      if (why) log.warn(`image cache not written: ${why}`);
+      log.info(
+        `image cache: ${dir.fromCache} zone images taken from it${cacheWriter() ? ', the cache rewritten' : ''}`,
+      );
+    }
+    log.info(`compiled ${shipper.size} zone images in ${compiledMs} ms (${compiler.size} compile threads)`);
+    if (shipper.size === 0) log.warn('no zone loaded: every query is answered REFUSED');
+  };
 
   return new Promise<number>((resolve) => {
     resolveExit = resolve;

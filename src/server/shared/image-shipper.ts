@@ -18,7 +18,7 @@ import type { CompileJob, CompileOutcome, CompilePool } from './compile-pool.js'
 import type { PatchChange, ZonePush, ZonesMessage } from './dns-protocol.js';
 import type { ImageRef, PackWriter } from './images.js';
 import type { Logger } from './log.js';
-import { encodeSnapshot, snapshotFileName } from './snapshot-file.js';
+import { encodeSnapshot, SnapshotBuilder, snapshotFileName } from './snapshot-file.js';
 
 /**
  * Dead octets in the packs from which a compaction runs (when they are also more than the live
@@ -105,6 +105,12 @@ export class ImageShipper {
   /** Compactions run and images moved (for logs and tests). */
   readonly compactions = { runs: 0, moved: 0 };
   readonly #zones = new Map<string, ShippedZone>();
+  /**
+   * The first snapshot file's octets, built as a cold start publishes (a set only added to,
+   * in `#zones`' order), so the workers waiting for it wait only for its columns' copy:
+   * dropped at the first change that is not an addition, and once the first file is written.
+   */
+  #building: SnapshotBuilder | undefined;
   #seq = 0;
   #closed = false;
   /** Per worker slot: the last message it is known to hold (snapshot or acknowledged update). */
@@ -133,6 +139,7 @@ export class ImageShipper {
     this.#compactDead = opts.compactDeadBytes ?? COMPACT_DEAD_BYTES;
     this.#snapshotFileZones = opts.snapshotFileZones ?? Number.POSITIVE_INFINITY;
     this.#log = opts.log;
+    if (Number.isFinite(this.#snapshotFileZones)) this.#building = new SnapshotBuilder();
   }
 
   /** Number of zones served. */
@@ -152,6 +159,8 @@ export class ImageShipper {
    * then no zone changed and nothing was sent.
    */
   publish(changes: Iterable<ImageChange>, send = true): number {
+    // Past a cold start (an update goes out): the first snapshot is not built as it comes.
+    if (send) this.#building = undefined;
     const pushes: ZonePush[] = [];
     const retired: ImageRef[] = [];
     // New images go into the packs first, in as few writes as possible; a failed write
@@ -185,14 +194,24 @@ export class ImageShipper {
       const have = this.#zones.get(c.name);
       if (c.image === undefined && c.ref === undefined) {
         if (!have) continue;
+        this.#building = undefined;
         this.#zones.delete(c.name);
         retired.push(have.ref);
         if (send) pushes.push({ name: c.name, version: c.version, serial: c.serial, text: null });
         continue;
       }
       const ref = c.ref ?? refs[nextRef++];
-      this.#zones.set(c.name, { name: c.name, version: c.version, serial: c.serial, ref });
-      if (have) retired.push(have.ref);
+      const shipped = { name: c.name, version: c.version, serial: c.serial, ref };
+      this.#zones.set(c.name, shipped);
+      if (have) {
+        retired.push(have.ref);
+        this.#building = undefined;
+      } else if (this.#building !== undefined)
+        try {
+          this.#building.add(shipped);
+        } catch {
+          this.#building = undefined; // encoded whole when asked: the error is reported then
+        }
       // Not sent (a cold start: the workers get the set as their snapshot): no push made.
       if (!send) continue;
       const push: ZonePush = { name: c.name, version: c.version, serial: c.serial, text: null, ref };
@@ -462,7 +481,13 @@ export class ImageShipper {
   #writeSnapshotFile(): string {
     const name = snapshotFileName(this.#gen);
     if (this.#snapshotFiles.has(name)) return name;
-    writeFileSync(join(this.#writer.dir, name), encodeSnapshot(this.#zones.values()));
+    const built = this.#building;
+    this.#building = undefined;
+    const octets =
+      built !== undefined && built.count === this.#zones.size
+        ? built.finish()
+        : encodeSnapshot(this.#zones.values());
+    writeFileSync(join(this.#writer.dir, name), octets);
     this.#snapshotFiles.set(name, { gen: this.#gen, waiting: new Set() });
     this.#sweepSnapshotFiles();
     return name;
@@ -570,6 +595,7 @@ export class ImageShipper {
         if (to === undefined) continue;
         moves.delete(key);
         retired.push(z.ref);
+        this.#building = undefined;
         this.#zones.set(name, { ...z, ref: to });
         pushes.push({ name, version: z.version, serial: z.serial, text: null, ref: to, moved: true });
       }

@@ -12,6 +12,7 @@ import {
   decodeSnapshot,
   encodeSnapshot,
   SNAPSHOT_FILE_NAME,
+  SnapshotBuilder,
   SnapshotFileError,
   type SnapshotZone,
 } from './snapshot-file.js';
@@ -76,6 +77,88 @@ describe('snapshot file', () => {
     const shifted = Buffer.alloc(good.length + 1);
     good.copy(shifted, 1);
     assert.equal(decodeSnapshot(shifted.subarray(1)).length, 20);
+  });
+
+  test('built zone by zone (in slices, past its first capacity): the same octets as one encode; a bad zone adds nothing', () => {
+    for (const n of [0, 1, 17, 1500]) {
+      const list = zones(n);
+      const b = new SnapshotBuilder(16);
+      for (let i = 0; i < n; i += 7) for (const z of list.slice(i, i + 7)) b.add(z);
+      assert.equal(b.count, n);
+      assert.deepEqual(b.finish(), encodeSnapshot(list), `${n} zones`);
+    }
+    const b = new SnapshotBuilder();
+    b.add(zones(1)[0]);
+    assert.throws(() => b.add({ ...zones(2)[1], name: 'b\u00e9.example.' }), SnapshotFileError);
+    assert.throws(
+      () => b.add({ ...zones(2)[1], ref: { pack: 'p\n', offset: 0, length: 1 } }),
+      SnapshotFileError,
+    );
+    assert.throws(
+      () => b.add({ ...zones(2)[1], ref: { pack: 'p', offset: -1, length: 1 } }),
+      SnapshotFileError,
+    );
+    assert.equal(b.count, 1);
+    assert.deepEqual(b.finish(), encodeSnapshot(zones(1)));
+  });
+
+  test("the shipper's first file, built as a cold start publishes, is the set it serves (replacements and removals included)", (t) => {
+    const writer = new PackWriter();
+    const shipper = new ImageShipper(writer, { broadcast: () => {}, snapshotFileZones: 1 });
+    t.after(() => {
+      shipper.close();
+      writer.close();
+    });
+    const image = (n: string, serial: number) =>
+      compileZone(
+        loadZoneText(
+          `${n} 3600 IN SOA ns1.${n} h.${n} ${serial} 1 1 1 1\n${n} 3600 IN NS ns1.${n}\nns1.${n} 300 IN A 192.0.2.1\n`,
+          {
+            origin: n,
+            file: n,
+          },
+        ).zone,
+      );
+    const put = (name: string, version: number) => ({
+      name,
+      version,
+      serial: version,
+      image: image(name, version),
+    });
+    // Additions only, in two slices: the built file.
+    shipper.publish([put('a.example.', 1), put('b.example.', 1)], false);
+    shipper.publish([put('c.example.', 1)], false);
+    const [m] = shipper.snapshot(0);
+    const got = decodeSnapshot(readFileSync(join(writer.dir, m.file as string)));
+    assert.deepEqual(
+      got.map((z) => [z.name, z.version]),
+      [
+        ['a.example.', 1],
+        ['b.example.', 1],
+        ['c.example.', 1],
+      ],
+    );
+
+    // A replacement and a removal before the first file: it is encoded whole, as served.
+    const w2 = new PackWriter();
+    const s2 = new ImageShipper(w2, { broadcast: () => {}, snapshotFileZones: 1 });
+    t.after(() => {
+      s2.close();
+      w2.close();
+    });
+    s2.publish([put('a.example.', 1), put('b.example.', 1), put('c.example.', 1)], false);
+    s2.publish([put('a.example.', 2), { name: 'b.example.', version: 2, serial: 0 }], false);
+    s2.publish([put('d.example.', 1)], false);
+    const [m2] = s2.snapshot(0);
+    const got2 = decodeSnapshot(readFileSync(join(w2.dir, m2.file as string)));
+    assert.deepEqual(
+      got2.map((z) => [z.name, z.version]),
+      [
+        ['a.example.', 2],
+        ['c.example.', 1],
+        ['d.example.', 1],
+      ],
+    );
   });
 
   test('the shipper writes one file per generation, shared by the workers, removed once loaded and superseded', (t) => {

@@ -63,29 +63,54 @@ export interface SnapshotZone {
  */
 export function encodeSnapshot(zones: Iterable<SnapshotZone>): Buffer {
   const list = Array.isArray(zones) ? (zones as SnapshotZone[]) : [...zones];
-  const count = list.length;
-  const packs = new Map<string, number>();
-  let packText = '';
-  const names: string[] = new Array(count);
-  const packOf = new Uint32Array(count);
-  // Refs come in runs of one pack: its index is looked up once per run.
-  let lastPack: string | undefined;
-  let lastIndex = 0;
-  for (let i = 0; i < count; i++) {
-    const z = list[i];
+  const b = new SnapshotBuilder(list.length);
+  for (let i = 0; i < list.length; i++) b.add(list[i]);
+  return b.finish();
+}
+
+/**
+ * A snapshot encoded as its zones come, in that order (`encodeSnapshot` is one over a list):
+ * a cold start's primary adds each slice of zones as it publishes them, while the threads
+ * compile, so only copying the columns is left when the workers wait for the file. Each zone
+ * is checked as it is added (the same `SnapshotFileError`s as `encodeSnapshot`).
+ */
+export class SnapshotBuilder {
+  #count = 0;
+  #versions: Float64Array;
+  /** serial, pack index, offset, length, end of the name: one column each. */
+  #cols: Uint32Array[];
+  #names: string[] = [];
+  #nameEnd = 0;
+  readonly #packs = new Map<string, number>();
+  #packText = '';
+  /** Refs come in runs of one pack: its index is looked up once per run. */
+  #lastPack: string | undefined;
+  #lastIndex = 0;
+
+  constructor(capacity = 1024) {
+    const n = Math.max(16, capacity);
+    this.#versions = new Float64Array(n);
+    this.#cols = [0, 1, 2, 3, 4].map(() => new Uint32Array(n));
+  }
+
+  /** Zones added so far. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Adds one zone; throws SnapshotFileError (and adds nothing) when it cannot be encoded. */
+  add(z: SnapshotZone): void {
     const pack = z.ref.pack;
-    if (pack !== lastPack) {
-      let index = packs.get(pack);
-      if (index === undefined) {
+    let packIndex = this.#lastIndex;
+    let newPack = false;
+    if (pack !== this.#lastPack) {
+      const known = this.#packs.get(pack);
+      if (known === undefined) {
         if (!ASCII.test(pack) || pack.length === 0) throw new SnapshotFileError(`pack name '${pack}'`);
-        index = packs.size;
-        packs.set(pack, index);
-        packText += `${pack}\n`;
-      }
-      lastPack = pack;
-      lastIndex = index;
+        packIndex = this.#packs.size;
+        newPack = true;
+      } else packIndex = known;
     }
-    packOf[i] = lastIndex;
     const { offset, length } = z.ref;
     if (
       !Number.isInteger(offset) ||
@@ -97,41 +122,73 @@ export function encodeSnapshot(zones: Iterable<SnapshotZone>): Buffer {
     )
       throw new SnapshotFileError(`image ref out of range for ${z.name}`);
     if (!Number.isSafeInteger(z.version)) throw new SnapshotFileError(`version ${z.version} of ${z.name}`);
-    names[i] = z.name;
+    if (!ASCII.test(z.name)) throw new SnapshotFileError(`zone name not in ASCII: ${z.name.slice(0, 64)}`);
+    if (newPack) {
+      this.#packs.set(pack, packIndex);
+      this.#packText += `${pack}\n`;
+    }
+    this.#lastPack = pack;
+    this.#lastIndex = packIndex;
+    const i = this.#count;
+    if (i === this.#versions.length) this.#grow();
+    this.#nameEnd += z.name.length;
+    this.#versions[i] = z.version;
+    const c = this.#cols;
+    c[0][i] = z.serial >>> 0;
+    c[1][i] = packIndex;
+    c[2][i] = offset;
+    c[3][i] = length;
+    c[4][i] = this.#nameEnd;
+    this.#names.push(z.name);
+    this.#count = i + 1;
   }
-  const nameText = names.join('');
-  // One test over every name at once; the name at fault is looked for only when it fails.
-  if (!ASCII.test(nameText)) {
-    const bad = names.find((n) => !ASCII.test(n)) as string;
-    throw new SnapshotFileError(`zone name not in ASCII: ${bad.slice(0, 64)}`);
+
+  #grow(): void {
+    const n = this.#versions.length * 2;
+    const v = new Float64Array(n);
+    v.set(this.#versions);
+    this.#versions = v;
+    this.#cols = this.#cols.map((col) => {
+      const next = new Uint32Array(n);
+      next.set(col);
+      return next;
+    });
   }
-  const size = HEADER + count * PER_ZONE + packText.length + nameText.length;
-  const out = Buffer.alloc(size);
-  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  dv.setUint32(0, SNAPSHOT_MAGIC, true);
-  dv.setUint32(4, SNAPSHOT_VERSION, true);
-  dv.setUint32(8, count, true);
-  dv.setUint32(12, size, true);
-  dv.setUint32(16, packText.length, true);
-  dv.setUint32(20, nameText.length, true);
-  const v = HEADER;
-  const u = v + 8 * count;
-  let end = 0;
-  for (let i = 0; i < count; i++) {
-    const z = list[i];
-    dv.setFloat64(v + 8 * i, z.version, true);
-    dv.setUint32(u + 4 * i, z.serial >>> 0, true);
-    dv.setUint32(u + 4 * (count + i), packOf[i], true);
-    dv.setUint32(u + 4 * (2 * count + i), z.ref.offset, true);
-    dv.setUint32(u + 4 * (3 * count + i), z.ref.length, true);
-    end += names[i].length;
-    dv.setUint32(u + 4 * (4 * count + i), end, true);
+
+  /** The file's octets. */
+  finish(): Buffer {
+    const count = this.#count;
+    const nameText = this.#names.join('');
+    const packText = this.#packText;
+    const size = HEADER + count * PER_ZONE + packText.length + nameText.length;
+    const out = Buffer.alloc(size);
+    const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    dv.setUint32(0, SNAPSHOT_MAGIC, true);
+    dv.setUint32(4, SNAPSHOT_VERSION, true);
+    dv.setUint32(8, count, true);
+    dv.setUint32(12, size, true);
+    dv.setUint32(16, packText.length, true);
+    dv.setUint32(20, nameText.length, true);
+    // The columns as they are in memory when it is little-endian (every server this runs on);
+    // else value by value.
+    const u = HEADER + 8 * count;
+    if (LITTLE_ENDIAN) {
+      out.set(new Uint8Array(this.#versions.buffer, 0, 8 * count), HEADER);
+      for (let k = 0; k < 5; k++)
+        out.set(new Uint8Array(this.#cols[k].buffer, 0, 4 * count), u + 4 * k * count);
+    } else {
+      for (let i = 0; i < count; i++) dv.setFloat64(HEADER + 8 * i, this.#versions[i], true);
+      for (let k = 0; k < 5; k++)
+        for (let i = 0; i < count; i++) dv.setUint32(u + 4 * (k * count + i), this.#cols[k][i], true);
+    }
+    const p = u + 20 * count;
+    out.write(packText, p, 'latin1');
+    out.write(nameText, p + packText.length, 'latin1');
+    return out;
   }
-  const p = u + 20 * count;
-  out.write(packText, p, 'latin1');
-  out.write(nameText, p + packText.length, 'latin1');
-  return out;
 }
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * Decodes a snapshot file into the pushes it stands for (image refs, no text).
