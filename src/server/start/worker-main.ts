@@ -43,7 +43,7 @@ import {
   isTransferZonesMessage,
   startTransfers,
 } from '../shared/transfers.js';
-import { UpdateRelay } from '../shared/update-relay.js';
+import { refuseUpdate, UpdateRelay } from '../shared/update-relay.js';
 import { setupWorkerProcess } from '../shared/worker-process.js';
 import {
   isDnsUpdateAnswerMessage,
@@ -122,6 +122,9 @@ const handler: QueryHandler = counters.wrapHandler<TransportContext>(
         if (ctx.transport === 'tcp') shieldSawTcp(ctx.address);
         if (updates !== undefined) {
           const r = updates.handle(query, ctx);
+          if (r !== undefined) return r;
+        } else if (config.refuseUpdates === true) {
+          const r = refuseUpdate(query);
           if (r !== undefined) return r;
         }
         return responder.respond(query, ctx);

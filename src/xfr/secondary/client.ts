@@ -75,14 +75,20 @@ function randomId(): number {
   return b[0];
 }
 
-/** A query for `zone`/`type`, signed with `key` when given (returns the octets as sent). */
-export function buildQuery(zone: Name, type: number, key?: TsigKey, opcode = 0): Uint8Array {
+/** A query for `zone`/`type` (with `authority`: IXFR's SOA), signed with `key` when given (returns the octets as sent). */
+export function buildQuery(
+  zone: Name,
+  type: number,
+  key?: TsigKey,
+  opcode = 0,
+  authority: RR[] = [],
+): Uint8Array {
   const msg: Message = {
     id: randomId(),
     flags: (opcode & 0xf) << 11,
     questions: [{ name: zone, type, class: RRClass.IN }],
     answers: [],
-    authority: [],
+    authority,
     additional: [],
   };
   const bytes = encodeMessage(msg);
@@ -90,7 +96,7 @@ export function buildQuery(zone: Name, type: number, key?: TsigKey, opcode = 0):
 }
 
 /** Checks a response's header and question against the request; the message, decoded. */
-function checkResponse(
+export function checkResponse(
   bytes: Uint8Array,
   request: Uint8Array,
   zone: Name,
@@ -135,7 +141,7 @@ function recordsOf(msg: Message): RR[] {
   return msg.answers;
 }
 
-function checkTsig(verifier: TsigVerifier | undefined, bytes: Uint8Array): void {
+export function checkTsig(verifier: TsigVerifier | undefined, bytes: Uint8Array): void {
   if (!verifier) return;
   const why = verifier.verify(bytes);
   if (why !== undefined) throw new TransferError(`TSIG check failed: ${why}`);
@@ -177,7 +183,7 @@ function udpExchange(
  * A TCP connection reading length-prefixed messages (RFC 7766 §8), bounded: `onMessage` is
  * called for each; it returns true when the exchange is complete.
  */
-function tcpExchange(
+export function tcpExchange(
   target: OutboundTarget,
   query: Uint8Array,
   limits: TransferLimits,

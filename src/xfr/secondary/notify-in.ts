@@ -44,6 +44,12 @@ export interface SecondaryZonesMessage {
   type: 'switchboard:secondary-zones';
   zones: SecondaryZoneWire[];
   expired: string[];
+  /**
+   * `switchboard edge`: the one primary every zone comes from (its `zone` unused): a NOTIFY for
+   * any zone not in `zones` is checked against it (the edge's follower ignores zones it does not
+   * follow), so 100,000 zones need not be listed.
+   */
+  anyZone?: SecondaryZoneWire;
 }
 
 /** Worker → primary: an accepted NOTIFY. */
@@ -89,6 +95,8 @@ function plainAddress(a: string): string {
 
 export class SecondaryInbound {
   #zones = new Map<string, ZoneEntry>();
+  /** `anyZone`: the masters and key for every other zone (name filled in per NOTIFY). */
+  #any: ZoneEntry | undefined;
   /** Expired zones' origin keys. */
   #expired: Name[] = [];
   /** Their folded wire keys: a query's name is checked by its suffixes, not by decoding it. */
@@ -116,13 +124,7 @@ export class SecondaryInbound {
 
   apply(msg: SecondaryZonesMessage): void {
     const zones = new Map<string, ZoneEntry>();
-    for (const z of msg.zones) {
-      let origin: Name;
-      try {
-        origin = Name.parse(z.zone);
-      } catch {
-        continue;
-      }
+    const entryOf = (z: SecondaryZoneWire, name: string): ZoneEntry => {
       let key: TsigKey | undefined;
       let broken = false;
       if (z.key)
@@ -131,14 +133,19 @@ export class SecondaryInbound {
         } catch {
           broken = true;
         }
-      zones.set(origin.key, {
-        name: origin.toString(),
-        masters: new Set(z.masters.map(plainAddress)),
-        key,
-        broken,
-      });
+      return { name, masters: new Set(z.masters.map(plainAddress)), key, broken };
+    };
+    for (const z of msg.zones) {
+      let origin: Name;
+      try {
+        origin = Name.parse(z.zone);
+      } catch {
+        continue;
+      }
+      zones.set(origin.key, entryOf(z, origin.toString()));
     }
     this.#zones = zones;
+    this.#any = msg.anyZone ? entryOf(msg.anyZone, '') : undefined;
     const expired: Name[] = [];
     for (const e of msg.expired)
       try {
@@ -159,7 +166,7 @@ export class SecondaryInbound {
     return (query, ctx) => {
       if (query.length >= 12 && (query[2] & 0x80) === 0) {
         const opcode = (query[2] >> 3) & 0xf;
-        if (opcode === Opcode.NOTIFY && this.#zones.size > 0) {
+        if (opcode === Opcode.NOTIFY && (this.#zones.size > 0 || this.#any !== undefined)) {
           const r = this.#notify(query, ctx.address);
           if (r !== undefined) return r;
         } else if (opcode === Opcode.QUERY && this.#expired.length > 0) {
@@ -221,7 +228,8 @@ export class SecondaryInbound {
     }
     const q = msg.questions[0];
     if (msg.questions.length !== 1 || q === undefined) return undefined;
-    const zone = this.#zones.get(q.name.key);
+    const zone =
+      this.#zones.get(q.name.key) ?? (this.#any ? { ...this.#any, name: q.name.toString() } : undefined);
     if (!zone) return undefined;
     const refuse = (why: string): Uint8Array => {
       this.#refused(zone.name, address, why);
