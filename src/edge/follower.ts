@@ -343,6 +343,9 @@ export class EdgeFollower {
         try {
           const version = store.applyDiff(z.name, r.steps, r.timers);
           this.stats.ixfr++;
+          this.#o.log.info(
+            `zone ${z.name}: serial ${z.serial} → ${r.serial} by IXFR (${r.steps.length} difference${r.steps.length === 1 ? '' : 's'}, ${r.steps.reduce((n, s) => n + s.removed.length + s.added.length, 0)} records)`,
+          );
           this.#succeeded(z, r.timers);
           this.#changed(z, version, store.text(z.name) ?? '');
           return;
