@@ -87,6 +87,8 @@ export interface EdgeFollowerOptions {
   maxStaleMs: number;
   publish: (changes: EdgeZoneChange[]) => void;
   onStale: (zones: string[]) => void;
+  /** A successful check of the catalog (the edge's contact with its primary), ms since the epoch. */
+  onContact?: (at: number) => void;
   log: EdgeLog;
   floors?: TimerFloors;
   /** Checks and transfers at once (default 16). */
@@ -385,6 +387,12 @@ export class EdgeFollower {
     z.retry = t.retry;
     z.serial = timers.serial;
     z.lastSuccess = Date.now();
+    if (z.catalog) this.#o.onContact?.(z.lastSuccess);
+  }
+
+  /** The catalog's last successful check (ms since the epoch; 0: never). */
+  contactAt(): number {
+    return this.#zones.get(this.#catalogKey)?.lastSuccess ?? 0;
   }
 
   #changed(z: ZoneState, version: number, text: string): void {

@@ -134,6 +134,31 @@ describe('switchboard edge following a serve primary', { skip }, () => {
     assert.match(text, /REFUSED/);
   });
 
+  test('EDNS EXPIRE (RFC 7314) in SOA answers: the SOA expire less the time since the last contact', async () => {
+    const soa = (extra: string[]) =>
+      execFileSync(
+        'kdig',
+        [
+          '@127.0.0.2',
+          '-p',
+          String(edge!.port),
+          '+time=2',
+          '+retry=1',
+          'one.test',
+          'SOA',
+          '+expire',
+          ...extra,
+        ],
+        { timeout: 10_000 },
+      ).toString();
+    for (const extra of [[], ['+tcp']]) {
+      const m = /EXPIRE: (\d+)/.exec(soa(extra));
+      assert.ok(m, `no EXPIRE in the answer${extra.join(' ')}`);
+      // The member zones' SOA expire is 3600; the edge checked the catalog a moment ago.
+      assert.ok(Number(m[1]) <= 3600 && Number(m[1]) > 3500, m[0]);
+    }
+  });
+
   test('a signed NOTIFY from the primary brings a change; unsigned or wrongly signed ones are refused', async () => {
     writeZones(
       [

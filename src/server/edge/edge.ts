@@ -100,10 +100,14 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
   // What the workers need to check NOTIFY (from the primary, signed with the edge key) and
   // which zones are stale (SERVFAIL).
   let stale: string[] = [];
+  // EDNS EXPIRE counts from the last contact: the stored catalog's last success to begin with.
+  let contactAt = store.zone(config.catalog)?.lastSuccess ?? 0;
+  let contactSent = 0;
   const secondaryMessage = (): SecondaryZonesMessage => ({
     type: 'switchboard:secondary-zones',
     zones: [],
     expired: stale,
+    contactAt,
     anyZone: {
       zone: '.',
       masters: [config.primary.address],
@@ -114,6 +118,12 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
       },
     },
   });
+
+  const sendSecondary = () => {
+    contactSent = contactAt;
+    const m = secondaryMessage();
+    for (const slot of pool?.liveSlots() ?? []) pool?.send(slot, m);
+  };
 
   const follower = new EdgeFollower({
     store,
@@ -126,8 +136,12 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
     publish: (changes) => shipper.ship(message('update', changes, true), compiler),
     onStale: (zones) => {
       stale = zones;
-      const m = secondaryMessage();
-      for (const slot of pool?.liveSlots() ?? []) pool?.send(slot, m);
+      sendSecondary();
+    },
+    onContact: (at) => {
+      contactAt = at;
+      // At most once a second to the workers (EXPIRE is in seconds).
+      if (at - contactSent >= 1000) sendSecondary();
     },
   });
 

@@ -30,6 +30,7 @@ import {
   TsigSigner,
   verifyTsigRequest,
 } from '../tsig.js';
+import { addExpire, wantsExpire } from './expire.js';
 
 /** One secondary zone as the primary sends it to the workers (secret base64). */
 export interface SecondaryZoneWire {
@@ -50,6 +51,11 @@ export interface SecondaryZonesMessage {
    * follow), so 100,000 zones need not be listed.
    */
   anyZone?: SecondaryZoneWire;
+  /**
+   * `switchboard edge`: when it last heard from its primary (ms since the epoch): SOA queries
+   * asking for EDNS EXPIRE (RFC 7314) are answered with the seconds left (expire.ts).
+   */
+  contactAt?: number;
 }
 
 /** Worker → primary: an accepted NOTIFY. */
@@ -97,6 +103,7 @@ export class SecondaryInbound {
   #zones = new Map<string, ZoneEntry>();
   /** `anyZone`: the masters and key for every other zone (name filled in per NOTIFY). */
   #any: ZoneEntry | undefined;
+  #contactAt: number | undefined;
   /** Expired zones' origin keys. */
   #expired: Name[] = [];
   /** Their folded wire keys: a query's name is checked by its suffixes, not by decoding it. */
@@ -146,6 +153,7 @@ export class SecondaryInbound {
     }
     this.#zones = zones;
     this.#any = msg.anyZone ? entryOf(msg.anyZone, '') : undefined;
+    this.#contactAt = msg.contactAt;
     const expired: Name[] = [];
     for (const e of msg.expired)
       try {
@@ -169,9 +177,16 @@ export class SecondaryInbound {
         if (opcode === Opcode.NOTIFY && (this.#zones.size > 0 || this.#any !== undefined)) {
           const r = this.#notify(query, ctx.address);
           if (r !== undefined) return r;
-        } else if (opcode === Opcode.QUERY && this.#expired.length > 0) {
-          const r = this.#servfailIfExpired(query);
-          if (r !== undefined) return r;
+        } else if (opcode === Opcode.QUERY) {
+          if (this.#expired.length > 0) {
+            const r = this.#servfailIfExpired(query);
+            if (r !== undefined) return r;
+          }
+          const contactAt = this.#contactAt;
+          if (contactAt !== undefined && wantsExpire(query)) {
+            const r = handler(query, ctx);
+            return r === null ? r : addExpire(r, contactAt);
+          }
         }
       }
       return handler(query, ctx);
