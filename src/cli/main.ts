@@ -187,6 +187,7 @@ async function registerOthers(program: Command): Promise<void> {
     { registerAccountCommands },
     { registerAuditCommand },
     { registerDrillCommand },
+    { registerEdgeCommands },
     { registerRecordCommands },
     { registerTokenCommands },
     { registerTsigKeyCommands },
@@ -196,6 +197,7 @@ async function registerOthers(program: Command): Promise<void> {
     import('./account-commands.js'),
     import('./audit-command.js'),
     import('./drill-command.js'),
+    import('./edge-commands.js'),
     import('./record-commands.js'),
     import('./token-commands.js'),
     import('./tsigkey-commands.js'),
@@ -295,6 +297,7 @@ async function registerOthers(program: Command): Promise<void> {
   registerAccountCommands(program);
   registerAuditCommand(program);
   registerDrillCommand(program);
+  registerEdgeCommands(program);
 }
 
 try {

@@ -24,6 +24,7 @@ import { diffCatalog, parseCatalog } from '../xfr/catz/consume.js';
 import type { OutboundTarget } from '../xfr/outbound.js';
 import {
   DEFAULT_TRANSFER_LIMITS,
+  EDGE_NOTIFY_OPTION,
   querySoa,
   type SoaTimers,
   type TransferLimits,
@@ -94,6 +95,11 @@ export interface EdgeFollowerOptions {
   /** Checks and transfers at once (default 16). */
   concurrency?: number;
   limits?: TransferLimits;
+  /**
+   * `ADDR:PORT` where the primary may NOTIFY this edge, sent in every SOA check (signed):
+   * `start` learns its edges' NOTIFY addresses so (docs/EDGE.md).
+   */
+  notifyAddress?: string;
   /** SOA query timeout (ms; default 3000). */
   queryTimeoutMs?: number;
 }
@@ -155,8 +161,14 @@ export class EdgeFollower {
     notifies: 0,
   };
 
+  /** The EDNS options of the SOA checks (the NOTIFY address), or none. */
+  readonly #options: { code: number; data: Uint8Array }[] | undefined;
+
   constructor(opts: EdgeFollowerOptions) {
     this.#o = opts;
+    this.#options = opts.notifyAddress
+      ? [{ code: EDGE_NOTIFY_OPTION, data: new Uint8Array(Buffer.from(opts.notifyAddress, 'utf8')) }]
+      : undefined;
     this.#floors = opts.floors ?? DEFAULT_TIMER_FLOORS;
     this.#catalogKey = opts.catalog.toString().toLowerCase();
   }
@@ -324,7 +336,7 @@ export class EdgeFollower {
     const { primary, key, store } = this.#o;
     const limits = this.#o.limits ?? DEFAULT_TRANSFER_LIMITS;
     if (z.held) {
-      const soa = await querySoa(primary, z.origin, key, this.#o.queryTimeoutMs ?? 3000);
+      const soa = await querySoa(primary, z.origin, key, this.#o.queryTimeoutMs ?? 3000, this.#options);
       if (z.gone || this.#closed) return;
       if (!serialAfter(soa.serial, z.serial)) {
         // Current (or the primary is behind us: left alone, as RFC 1982 secondaries do).
@@ -360,6 +372,12 @@ export class EdgeFollower {
         this.#write(z, r.records, r.timers);
         return;
       }
+    }
+    // A zone not held: its SOA first all the same (it carries the NOTIFY address, and a zone the
+    // primary does not serve fails cheaply over UDP), then AXFR.
+    if (!z.held) {
+      await querySoa(primary, z.origin, key, this.#o.queryTimeoutMs ?? 3000, this.#options);
+      if (z.gone || this.#closed) return;
     }
     const r = await transferIn(primary, z.origin, key, undefined, limits);
     if (z.gone || this.#closed) return;

@@ -119,6 +119,14 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
     },
   });
 
+  // Where `start` may NOTIFY this edge: the first listen address, unless it is a wildcard.
+  const first = config.listen[0];
+  const notifyAddress =
+    first && first.host !== '0.0.0.0' && first.host !== '::'
+      ? first.host.includes(':')
+        ? `[${first.host}]:${first.port}`
+        : `${first.host}:${first.port}`
+      : undefined;
   const sendSecondary = () => {
     contactSent = contactAt;
     const m = secondaryMessage();
@@ -132,6 +140,7 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
     catalog: Name.parse(config.catalog),
     maxStaleMs: config.maxStaleMs,
     floors: timerFloorsFromEnv(),
+    ...(notifyAddress ? { notifyAddress } : {}),
     log,
     publish: (changes) => shipper.ship(message('update', changes, true), compiler),
     onStale: (zones) => {

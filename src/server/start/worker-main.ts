@@ -20,6 +20,7 @@ import {
 } from '../../xfr/secondary/notify-in.js';
 // From shared/ directly: start/config.js would load start's whole option set (api/, control/).
 import { decodeDnsWorkerConfig, START_CONFIG_ENV } from '../shared/dns-worker-config.js';
+import { EdgeSightings } from '../shared/edge-sightings.js';
 import { imageZoneLoader, type LoadCounters, openImageLimits, PackReader } from '../shared/images.js';
 import { type OpenListeners, openListeners } from '../shared/listeners.js';
 import { createRateLimitedReporter } from '../shared/log.js';
@@ -102,7 +103,16 @@ const responder = new Responder(table.catalog(), buildResponderOptions(config, s
 const counters = new DnsCounters();
 // Zone transfers and TSIG-signed queries (docs/TRANSFERS.md) before the Responder; each zone's
 // transfer settings come from the primary (`switchboard:transfer-zones`).
-const transfers = startTransfers(config.transfers, () => responder.catalog, log, config.ednsSize);
+// `start`: checks and transfers signed with an edge key, sent to the primary once a second (docs/EDGE.md).
+const sightings = config.updates === true && config.transfers ? new EdgeSightings() : undefined;
+const transfers = startTransfers(
+  config.transfers,
+  () => responder.catalog,
+  log,
+  config.ednsSize,
+  undefined,
+  sightings,
+);
 // Secondary zones (docs/TRANSFERS.md "Secondary role"): NOTIFY from their masters, relayed to the
 // primary; SERVFAIL for expired ones. Their list comes from the primary (`switchboard:secondary-zones`).
 const secondaryIn = new SecondaryInbound(
@@ -147,6 +157,8 @@ function sendMetrics(): void {
     transfers: () => transfers.service.stats,
   });
   send({ type: 'switchboard:metrics', incarnation, ...report });
+  const seen = sightings?.take();
+  if (seen) send(seen);
 }
 let snapshotStartedAt = 0;
 /** `--native-answers` (default with images on): the zones answered in C (undefined when off). */

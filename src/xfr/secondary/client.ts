@@ -13,7 +13,7 @@ import { isIP, Socket } from 'node:net';
 import { RRClass, RRType, typeToString } from '../../wire/constants.js';
 import { decodeMessage } from '../../wire/decode.js';
 import { encodeMessage } from '../../wire/encode.js';
-import type { Message, RR } from '../../wire/message.js';
+import type { EdnsOptionData, Message, RR } from '../../wire/message.js';
 import type { Name } from '../../wire/name.js';
 import { rdataToText, readSoa } from '../../wire/rdata.js';
 import type { OutboundTarget } from '../outbound.js';
@@ -75,13 +75,24 @@ function randomId(): number {
   return b[0];
 }
 
-/** A query for `zone`/`type` (with `authority`: IXFR's SOA), signed with `key` when given (returns the octets as sent). */
+/**
+ * `switchboard edge`'s NOTIFY address (docs/EDGE.md): an EDNS option of the local/experimental
+ * range (RFC 6891 §9) in the edge's signed SOA checks, holding `ADDR:PORT` as text, so that
+ * `start` learns where to NOTIFY the edge from a message the edge key signed.
+ */
+export const EDGE_NOTIFY_OPTION = 65301;
+
+/**
+ * A query for `zone`/`type` (with `authority`: IXFR's SOA; with `options`: an OPT carrying
+ * them), signed with `key` when given (returns the octets as sent).
+ */
 export function buildQuery(
   zone: Name,
   type: number,
   key?: TsigKey,
   opcode = 0,
   authority: RR[] = [],
+  options?: EdnsOptionData[],
 ): Uint8Array {
   const msg: Message = {
     id: randomId(),
@@ -90,6 +101,7 @@ export function buildQuery(
     answers: [],
     authority,
     additional: [],
+    ...(options ? { edns: { udpSize: 1232, extendedRcode: 0, version: 0, flags: 0, options } } : {}),
   };
   const bytes = encodeMessage(msg);
   return key ? signTsigRequest(bytes, key) : bytes;
@@ -263,14 +275,15 @@ export async function querySoa(
   zone: Name,
   key: TsigKey | undefined,
   timeoutMs = 5000,
+  options?: EdnsOptionData[],
 ): Promise<SoaTimers> {
-  const query = buildQuery(zone, RRType.SOA, key);
+  const query = buildQuery(zone, RRType.SOA, key, 0, [], options);
   let bytes = await udpExchange(target, query, timeoutMs);
   if (bytes === undefined)
     throw new TransferError(`no answer from ${target.address}:${target.port} to the SOA query`);
   if ((bytes[2] & (FLAG_TC >> 8)) !== 0) {
     let got: Uint8Array | undefined;
-    const tcpQuery = buildQuery(zone, RRType.SOA, key);
+    const tcpQuery = buildQuery(zone, RRType.SOA, key, 0, [], options);
     await tcpExchange(
       target,
       tcpQuery,
