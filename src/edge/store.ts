@@ -13,9 +13,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { typeToString } from '../wire/constants.js';
 import type { RR } from '../wire/message.js';
-import { rdataToText } from '../wire/rdata.js';
+import { recordLine } from '../xfr/secondary/ixfr-in.js';
 
 /** A zone as the store holds it (without its records). */
 export interface EdgeZoneRow {
@@ -49,7 +48,7 @@ interface DbZoneRow {
   is_catalog: number;
 }
 
-/** A record's identity for differences: owner (folded), type, class IN, RDATA (not the TTL). */
+/** A record's identity for differences: owner (folded), type, RDATA (not the TTL). */
 export function recordKey(rr: RR): Buffer {
   const owner = Buffer.from(rr.name.key, 'latin1');
   const out = Buffer.allocUnsafe(owner.length + 2 + rr.rdata.length);
@@ -59,10 +58,7 @@ export function recordKey(rr: RR): Buffer {
   return out;
 }
 
-/** A record as master-file text (absolute names), as the compile threads read it. */
-export function recordLine(rr: RR): string {
-  return `${rr.name.toString()} ${rr.ttl} IN ${typeToString(rr.type)} ${rdataToText(rr.type, rr.rdata)}`;
-}
+export { recordLine };
 
 /** The timers and serial a write records. */
 export interface ZoneSoa {

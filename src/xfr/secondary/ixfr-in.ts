@@ -16,10 +16,10 @@
  * zone and falls back to AXFR (transferRecords).
  * @module
  */
-import { RRClass, RRType } from '../../wire/constants.js';
+import { RRClass, RRType, typeToString } from '../../wire/constants.js';
 import type { RR } from '../../wire/message.js';
 import type { Name } from '../../wire/name.js';
-import { readSoa } from '../../wire/rdata.js';
+import { rdataToText, readSoa } from '../../wire/rdata.js';
 import type { OutboundTarget } from '../outbound.js';
 import { type TsigKey, TsigVerifier } from '../tsig.js';
 import {
@@ -200,4 +200,31 @@ export async function transferIn(
   if (form === 'incremental')
     return { kind: 'incremental', serial: timers.serial, timers, steps, bytes, messages };
   return { kind: 'full', serial: timers.serial, timers, records: full, bytes, messages };
+}
+
+/** A record's identity in a difference: owner (case-folded), type and RDATA — not the TTL. */
+export function recordKey(rr: RR): string {
+  return `${rr.name.key}|${rr.type}|${Buffer.from(rr.rdata).toString('base64')}`;
+}
+
+/** A record as a master-file line (absolute names), as AXFR in writes them. */
+export function recordLine(rr: RR): string {
+  return `${rr.name.toString()} ${rr.ttl} IN ${typeToString(rr.type)} ${rdataToText(rr.type, rr.rdata)}`;
+}
+
+/**
+ * `records` with the steps applied in order (removals, then additions, per step). A removal of a
+ * record that is not there throws TransferError: the difference is not against what we hold,
+ * so the caller transfers the zone whole instead.
+ */
+export function applySteps(records: readonly RR[], steps: readonly IxfrStep[]): RR[] {
+  const held = new Map<string, RR>();
+  for (const rr of records) held.set(recordKey(rr), rr);
+  for (const step of steps) {
+    for (const rr of step.removed)
+      if (!held.delete(recordKey(rr)))
+        throw new TransferError(`the difference removes ${recordLine(rr)}, which is not held`);
+    for (const rr of step.added) held.set(recordKey(rr), rr);
+  }
+  return [...held.values()];
 }
