@@ -151,6 +151,9 @@ export class EdgeFollower {
   #flush: NodeJS.Timeout | undefined;
   #stale = new Set<string>();
   #closed = false;
+  /** Members added by the catalog and not transferred yet; when the catalog changed them. */
+  #syncing = 0;
+  #syncSince = 0;
   readonly stats: FollowerStats = {
     checks: 0,
     current: 0,
@@ -373,9 +376,9 @@ export class EdgeFollower {
         return;
       }
     }
-    // A zone not held: its SOA first all the same (it carries the NOTIFY address, and a zone the
-    // primary does not serve fails cheaply over UDP), then AXFR.
-    if (!z.held) {
+    // The catalog not held yet: its SOA first all the same (the check carries the NOTIFY address:
+    // a new edge announces itself at once), then AXFR. Members go straight to AXFR.
+    if (!z.held && z.catalog) {
       await querySoa(primary, z.origin, key, this.#o.queryTimeoutMs ?? 3000, this.#options);
       if (z.gone || this.#closed) return;
     }
@@ -395,6 +398,10 @@ export class EdgeFollower {
     }
     const version = this.#o.store.replace(z.name, z.memberId, timers, records, z.catalog);
     this.#succeeded(z, timers);
+    if (!z.held && !z.catalog && this.#syncing > 0 && --this.#syncing === 0)
+      this.#o.log.info(
+        `catalog sync: every new member transferred and stored in ${Math.round(performance.now() - this.#syncSince)} ms (${this.served().length + 1} zones held)`,
+      );
     z.held = true;
     this.#changed(z, version, records.length === 0 ? '' : `${records.map(recordLine).join('\n')}\n`);
   }
@@ -463,6 +470,11 @@ export class EdgeFollower {
       this.#addPending(m.zone.toString().toLowerCase(), m.id, false, now);
     }
     for (const m of diff.added) this.#addPending(m.zone.toString().toLowerCase(), m.id, false, now);
+    const fresh = diff.added.length + diff.reset.length;
+    if (fresh > 0) {
+      if (this.#syncing === 0) this.#syncSince = performance.now();
+      this.#syncing += fresh;
+    }
     if (diff.added.length + diff.removed.length + diff.reset.length > 0)
       this.#o.log.info(
         `catalog ${this.#catalogKey}: ${parsed.members.length} members (${diff.added.length} new, ${diff.removed.length} removed, ${diff.reset.length} with a new ID)`,
@@ -471,6 +483,7 @@ export class EdgeFollower {
 
   #drop(z: ZoneState): void {
     z.gone = true;
+    if (!z.held && !z.catalog && this.#syncing > 0) this.#syncing--;
     this.#zones.delete(z.name);
     const version = this.#o.store.drop(z.name);
     if (version > 0) this.#queue({ name: z.name, version, serial: z.serial, text: null });

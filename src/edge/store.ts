@@ -1,6 +1,7 @@
 /**
  * The edge's state (`switchboard edge --state DIR`): one SQLite file, `DIR/edge.sqlite`, in WAL
- * mode with `synchronous = FULL`, holding every zone it follows (the catalog included): its
+ * mode with `synchronous = NORMAL` (a power loss may roll back the last commits, never tear
+ * one: the zones go back to a whole earlier version, re-checked at start), holding every zone it follows (the catalog included): its
  * member ID, serial, SOA timers, last check and last success, and its records, one row per
  * record. A transfer or a difference is written in one transaction: a crash (SIGKILL, power)
  * mid-write leaves the zone as it was before, never half-applied; a difference whose removals
@@ -80,7 +81,7 @@ export class EdgeStore {
     this.path = join(dir, 'edge.sqlite');
     this.#db = new BetterSqlite3(this.path);
     this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = FULL');
+    this.#db.pragma('synchronous = NORMAL');
     this.#db.exec(`
       CREATE TABLE IF NOT EXISTS zones (
         id INTEGER PRIMARY KEY,
