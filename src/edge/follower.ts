@@ -27,6 +27,7 @@ import {
   EDGE_NOTIFY_OPTION,
   querySoa,
   type SoaTimers,
+  TransferError,
   type TransferLimits,
 } from '../xfr/secondary/client.js';
 import { serialAfter, transferIn } from '../xfr/secondary/ixfr-in.js';
@@ -339,9 +340,16 @@ export class EdgeFollower {
     const { primary, key, store } = this.#o;
     const limits = this.#o.limits ?? DEFAULT_TRANSFER_LIMITS;
     if (z.held) {
-      const soa = await querySoa(primary, z.origin, key, this.#o.queryTimeoutMs ?? 3000, this.#options);
+      let soa: SoaTimers | undefined;
+      try {
+        soa = await querySoa(primary, z.origin, key, this.#o.queryTimeoutMs ?? 3000, this.#options);
+      } catch (err) {
+        // A primary that refuses plain queries for the zone (Knot for a catalog it generates)
+        // is asked by IXFR instead, whose answer says whether we are current.
+        if (!(err instanceof TransferError) || !/the master answered/.test(err.message)) throw err;
+      }
       if (z.gone || this.#closed) return;
-      if (!serialAfter(soa.serial, z.serial)) {
+      if (soa !== undefined && !serialAfter(soa.serial, z.serial)) {
         // Current (or the primary is behind us: left alone, as RFC 1982 secondaries do).
         this.stats.current++;
         this.#succeeded(z, soa);
@@ -379,7 +387,9 @@ export class EdgeFollower {
     // The catalog not held yet: its SOA first all the same (the check carries the NOTIFY address:
     // a new edge announces itself at once), then AXFR. Members go straight to AXFR.
     if (!z.held && z.catalog) {
-      await querySoa(primary, z.origin, key, this.#o.queryTimeoutMs ?? 3000, this.#options);
+      await querySoa(primary, z.origin, key, this.#o.queryTimeoutMs ?? 3000, this.#options).catch(() => {
+        // the AXFR says what is wrong, if anything
+      });
       if (z.gone || this.#closed) return;
     }
     const r = await transferIn(primary, z.origin, key, undefined, limits);

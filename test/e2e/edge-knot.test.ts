@@ -115,7 +115,11 @@ describe('switchboard edge following Knot (generated catalog, IXFR from its jour
 
   test("the members of Knot's catalog are served", async () => {
     for (const z of zones)
-      await eventually(`${z} served`, async () => (await ask(edge!, `www.${z}`)) === '0 192.0.2.41');
+      await eventually(`${z} served`, async () => (await ask(edge!, `www.${z}`)) === '0 192.0.2.41').catch(
+        (err: Error) => {
+          throw new Error(`${err.message}\nedge: ${edge!.stderr()}\nknot: ${knot!.output()}`);
+        },
+      );
     assert.equal((await ask(edge!, 'www.nope.test.')).split(' ')[0], '5');
   });
 
