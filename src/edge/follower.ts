@@ -138,6 +138,8 @@ export interface FollowerStats {
 }
 
 const TICK_MS = 250;
+/** How often the timers and staleness of every zone are scanned (ms). */
+const SCAN_MS = 1000;
 /** Changes are handed over at most this often (ms): a catalog of many new members compiles in batches. */
 const PUBLISH_DELAY_MS = 20;
 
@@ -155,6 +157,9 @@ export class EdgeFollower {
   /** Members added by the catalog and not transferred yet; when the catalog changed them. */
   #syncing = 0;
   #syncSince = 0;
+  /** Checks due now, in order (new members, NOTIFYs, timers found due by the scan). */
+  readonly #ready = new Set<ZoneState>();
+  #lastScan = 0;
   readonly stats: FollowerStats = {
     checks: 0,
     current: 0,
@@ -217,7 +222,7 @@ export class EdgeFollower {
         refresh: t.refresh,
         retry: t.retry,
         lastSuccess: row.lastSuccess,
-        nextAt: now,
+        nextAt: 0,
         busy: false,
         again: false,
         gone: false,
@@ -243,9 +248,33 @@ export class EdgeFollower {
     if (!z) return false;
     this.stats.notifies++;
     if (z.busy) z.again = true;
-    else z.nextAt = 0;
-    this.#tick();
+    else this.#due(z);
+    this.#drain();
     return true;
+  }
+
+  /** `z`'s check is due now: queued (a zone in the queue twice runs once). */
+  #due(z: ZoneState): void {
+    z.nextAt = 0;
+    this.#ready.add(z);
+  }
+
+  /** Runs queued checks up to the concurrency limit: O(1) per check started. */
+  #drain(): void {
+    if (this.#closed) return;
+    const limit = this.#o.concurrency ?? 16;
+    const cat = this.#zones.get(this.#catalogKey);
+    // The catalog first: members follow from it.
+    if (cat && this.#ready.has(cat) && !cat.busy && this.#running < limit) {
+      this.#ready.delete(cat);
+      this.#run(cat);
+    }
+    for (const z of this.#ready) {
+      if (this.#running >= limit) break;
+      this.#ready.delete(z);
+      if (z.busy || z.gone) continue;
+      this.#run(z);
+    }
   }
 
   #addPending(name: string, memberId: string, catalog: boolean, now: number): ZoneState {
@@ -266,21 +295,24 @@ export class EdgeFollower {
       failures: 0,
     };
     this.#zones.set(name, z);
+    this.#ready.add(z);
     return z;
   }
 
+  /**
+   * The timer: every TICK_MS the queue is drained; once a second every zone whose timer is due
+   * joins the queue and staleness is recomputed (one pass over the zones a second, not one per
+   * check: a catalog sync of 100,000 zones would otherwise walk them 100,000 times).
+   */
   #tick(): void {
     if (this.#closed) return;
     const now = Date.now();
-    const limit = this.#o.concurrency ?? 16;
-    // The catalog first: members follow from it.
-    const cat = this.#zones.get(this.#catalogKey);
-    if (cat && !cat.busy && cat.nextAt <= now && this.#running < limit) this.#run(cat);
-    for (const z of this.#zones.values()) {
-      if (this.#running >= limit) break;
-      if (!z.busy && z.nextAt <= now) this.#run(z);
+    if (now - this.#lastScan >= SCAN_MS) {
+      this.#lastScan = now;
+      for (const z of this.#zones.values()) if (!z.busy && z.nextAt <= now) this.#ready.add(z);
+      this.#updateStale(now);
     }
-    this.#updateStale(now);
+    this.#drain();
   }
 
   #updateStale(now: number): void {
@@ -330,9 +362,9 @@ export class EdgeFollower {
         this.#running--;
         if (z.again) {
           z.again = false;
-          z.nextAt = 0;
+          this.#due(z);
         }
-        if (!this.#closed) setImmediate(() => this.#tick());
+        if (!this.#closed) setImmediate(() => this.#drain());
       });
   }
 

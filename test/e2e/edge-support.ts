@@ -5,12 +5,13 @@
  * @module
  */
 import { createSocket } from 'node:dgram';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Name } from '../../src/wire/name.js';
 import { buildQuery } from '../../src/xfr/secondary/client.js';
 import { parseTsigKeySpec } from '../../src/xfr/tsig.js';
+import { atCleanup } from '../helpers/cleanup.js';
 import { assertLoopback } from '../helpers/dns-client.js';
 import { freePort, type ServeProcess, startSwitchboard } from './support.js';
 
@@ -46,6 +47,8 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeProcess> {
   assertLoopback(host);
   const port = o.port ?? (await freePort(host));
   const state = o.state ?? mkdtempSync(join(tmpdir(), 'sb-edge-state-'));
+  // A folder made here goes when this process ends, however it ends (the caller may remove it sooner).
+  if (o.state === undefined) atCleanup(() => rmSync(state, { recursive: true, force: true }));
   const args = [
     '--primary',
     o.primary,
