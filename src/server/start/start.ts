@@ -443,9 +443,17 @@ export async function runStart(
 
     const servedSerial = (name: string) =>
       images ? images.shipper.get(name)?.serial : feed?.get(name)?.serial;
-    metrics.edges = () => edges.list(servedSerial);
+    // One pass over every zone of every edge: at most once a second (a scrape reads it 4 times).
+    let edgeList: { at: number; list: ReturnType<EdgeRegistry['list']> } | undefined;
+    const listEdges = () => {
+      const now = Date.now();
+      if (edgeList === undefined || now - edgeList.at >= 1000)
+        edgeList = { at: now, list: edges.list(servedSerial) };
+      return edgeList.list;
+    };
+    metrics.edges = listEdges;
     api = await d.buildApi(control, {
-      edges: () => edges.list(servedSerial),
+      edges: listEdges,
       metrics,
       metricsAccess: config.metricsAccess ?? metricsAccessOf(undefined, config.http.host),
       ...(config.limits ? { limits: config.limits.api } : {}),
