@@ -504,7 +504,8 @@ typedef struct {
  * (each length against the RDATA's end, the RDATA exactly up to the end of the datagram):
  * status 0 means all of that holds. Returns 0 when JS must answer (status != 0, EDNS version
  * > 0). Options as the Responder: NSID (3) is answered with our NSID when one is configured;
- * COOKIE (10, no server cookies yet), padding (12) and unknown codes are ignored. */
+ * COOKIE (10, no server cookies yet), padding (12) and unknown codes are ignored; EXPIRE (9)
+ * with a SOA question goes to JS. */
 static int load(const sb_preparse *pp, const uint8_t *q, size_t len, query *out) {
   if (pp->status != 0 || pp->qname_len < 1 || (size_t)12 + pp->qname_len + 4 > len) return 0;
   out->qname = q + 12;
@@ -517,6 +518,8 @@ static int load(const sb_preparse *pp, const uint8_t *q, size_t len, query *out)
   out->do_flag = 0;
   if (pp->flags & SB_PF_OPT) {
     if (pp->edns_version != 0) return 0;
+    /* EXPIRE (RFC 7314) asked with a SOA: JS answers it (the edge adds the option). */
+    if ((pp->flags & SB_PF_EXPIRE) && pp->qtype == 6) return 0;
     out->edns = 1;
     out->do_flag = (pp->flags & SB_PF_DO) ? 0x8000 : 0;
     out->nsid = (pp->flags & SB_PF_NSID) != 0 && cat.nsid != NULL;

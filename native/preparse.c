@@ -113,6 +113,7 @@ void sb_preparse_packet(const uint8_t *pkt, size_t len, sb_preparse *out) {
     }
     if (code == 10) out->flags |= SB_PF_COOKIE;
     else if (code == 3) out->flags |= SB_PF_NSID;
+    else if (code == 9) out->flags |= SB_PF_EXPIRE;
     off += olen;
   }
   if (end != len) out->status |= SB_PP_TRAILING;

@@ -28,6 +28,7 @@
 #define SB_PF_RD 0x0008u        /* RD bit of the query */
 #define SB_PF_CD 0x0010u        /* CD bit of the query */
 #define SB_PF_NSID 0x0020u      /* an EDNS NSID option (code 3) is present */
+#define SB_PF_EXPIRE 0x0040u    /* an EDNS EXPIRE option (code 9, RFC 7314) is present */
 
 /* The result of sb_preparse. Offsets are from the start of the datagram. */
 typedef struct sb_preparse {

@@ -20,6 +20,7 @@ import { registerAccountRoutes } from './routes/accounts.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerDeletedZoneRoutes } from './routes/deleted-zones.js';
 import { registerDnsUpdateRoutes } from './routes/dns-update.js';
+import { type EdgeListing, registerEdgeRoutes } from './routes/edges.js';
 import { registerSecondaryRoutes } from './routes/secondary.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerTransferRoutes } from './routes/transfers.js';
@@ -61,6 +62,8 @@ export interface ApiOptions {
    * (raw-body.ts). Default 256 KiB; tests lower it to send small bodies down that path.
    */
   rawBodyBytes?: number;
+  /** `start`: the edges that follow it, for `GET /api/v1/edges` (docs/EDGE.md). */
+  edges?: () => EdgeListing[];
 }
 
 /** Where the OpenAPI document is served. */
@@ -226,6 +229,7 @@ export async function buildApi(control: ControlPlane, opts: ApiOptions = {}): Pr
   registerTransferRoutes(app, control);
   registerSecondaryRoutes(app, control);
   registerDnsUpdateRoutes(app, control);
+  if (opts.edges) registerEdgeRoutes(app, opts.edges);
   registerPdnsRoutes(app, control, { version });
   return app;
 }

@@ -137,6 +137,43 @@ function buildProgram(): Command {
       }),
     );
 
+  const edge = program
+    .command('edge')
+    .description(
+      "a DNS-only node: follows the control plane's fleet catalog, NOTIFY and IXFR with an edge key, and keeps serving from its state when the primary is unreachable (docs/EDGE.md)",
+    )
+    .requiredOption('--primary <addr>', 'the control plane to follow: ADDR:PORT or [IPv6]:PORT')
+    .requiredOption('--key <spec>', "the edge's transfer key NAME:ALG:SECRET (one of start's --transfer-key)")
+    .requiredOption('--state <dir>', 'folder of the crash-safe state store (edge.sqlite)')
+    .option(
+      '--listen <addr>',
+      `address to serve on: ADDR, ADDR:PORT, [IPv6]:PORT (repeatable; default ${DEFAULT_DNS})`,
+      collect,
+    )
+    .option('--pop <name>', "the point of presence, answered as NSID (default: the key's name)")
+    .option('--workers <n>', 'DNS worker processes (default: number of CPUs)')
+    .option('--catalog <name>', 'the fleet catalog zone to follow (default catalog.switchboard.invalid.)')
+    .option(
+      '--max-stale <duration>',
+      'answer the last good data this long without a successful check, then SERVFAIL (default 7d)',
+    )
+    .option('--io <path>', IO_HELP);
+  addAnswerOptions(edge)
+    .option('--native-answers [on|off]', NATIVE_ANSWERS_HELP)
+    .option('--shield <mode>', SHIELD_HELP)
+    .option('--rrl <spec>', RRL_HELP)
+    .option('--cookie-secret <hex>', COOKIE_SECRET_HELP, collect)
+    .option('--shield-allow <prefix>', SHIELD_ALLOW_HELP, collect)
+    .option('--cookie-rotate <duration>', COOKIE_ROTATE_HELP)
+    .action((opts: Record<string, unknown>) =>
+      runServer(async () => {
+        // Loaded on demand: `serve` does not load the edge's modules.
+        const { buildEdgeConfig } = await import('../server/edge/config.js');
+        const { runEdge } = await import('../server/edge/edge.js');
+        return await runEdge(buildEdgeConfig({ ...opts, serverVersion: readVersion() }));
+      }),
+    );
+
   return program;
 }
 
@@ -150,6 +187,7 @@ async function registerOthers(program: Command): Promise<void> {
     { registerAccountCommands },
     { registerAuditCommand },
     { registerDrillCommand },
+    { registerEdgeCommands },
     { registerRecordCommands },
     { registerTokenCommands },
     { registerTsigKeyCommands },
@@ -159,6 +197,7 @@ async function registerOthers(program: Command): Promise<void> {
     import('./account-commands.js'),
     import('./audit-command.js'),
     import('./drill-command.js'),
+    import('./edge-commands.js'),
     import('./record-commands.js'),
     import('./token-commands.js'),
     import('./tsigkey-commands.js'),
@@ -258,6 +297,7 @@ async function registerOthers(program: Command): Promise<void> {
   registerAccountCommands(program);
   registerAuditCommand(program);
   registerDrillCommand(program);
+  registerEdgeCommands(program);
 }
 
 try {

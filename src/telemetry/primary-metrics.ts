@@ -55,6 +55,12 @@ export class PrimaryMetrics implements HttpMetricsSink {
   readonly dns = new DnsAggregator();
   /** Zones held for the workers now (set once the zone feed exists). */
   zoneCount: () => number = () => 0;
+  /**
+   * The edges that follow this platform (docs/EDGE.md; set by `start`): one series per edge
+   * (POP), never per zone per edge.
+   */
+  edges: () => { pop: string; lastSeen: string; zones: number; behind: number; maxLagSeconds: number }[] =
+    () => [];
   /** NOTIFY out's counters (src/xfr/notify.ts; set once the sender exists). */
   notifyStats: () => { sent: number; acked: number; failed: number; dropped: number } = () => ({
     sent: 0,
@@ -121,6 +127,39 @@ export class PrimaryMetrics implements HttpMetricsSink {
           this.inc({ outcome }, n[outcome]);
       },
     });
+    const edgeGauge = (
+      name: string,
+      help: string,
+      value: (e: ReturnType<PrimaryMetrics['edges']>[number]) => number,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['pop'],
+        registers,
+        collect() {
+          this.reset();
+          for (const e of zones.edges()) this.set({ pop: e.pop }, value(e));
+        },
+      });
+    edgeGauge(
+      'switchboard_edge_zones',
+      'Zones an edge (switchboard edge, by POP) checked or transferred.',
+      (e) => e.zones,
+    );
+    edgeGauge(
+      'switchboard_edge_zones_behind',
+      'Zones whose serial at the edge is not the one served now.',
+      (e) => e.behind,
+    );
+    edgeGauge(
+      'switchboard_edge_lag_seconds',
+      'Age of the oldest change the edge has not taken (0: none).',
+      (e) => e.maxLagSeconds,
+    );
+    edgeGauge('switchboard_edge_last_seen_seconds', "Seconds since the edge's last check or transfer.", (e) =>
+      Math.max(0, Math.round((Date.now() - Date.parse(e.lastSeen)) / 1000)),
+    );
     this.#workerRestarts = new Counter({
       name: 'switchboard_dns_worker_restarts_total',
       help: 'DNS worker processes that exited and were restarted.',

@@ -18,7 +18,7 @@ import { Flag, Opcode, Rcode, RRClass, RRType } from '../wire/constants.js';
 import { decodeMessage } from '../wire/decode.js';
 import { MessageWriter } from '../wire/encode.js';
 import { WireFormatError } from '../wire/errors.js';
-import type { Edns, Message, Question } from '../wire/message.js';
+import type { Edns, EdnsOptionData, Message, Question } from '../wire/message.js';
 import { readSoa } from '../wire/rdata.js';
 import type { TransferAcl } from './acl.js';
 import { fullTransfer, incrementalTransfer, soaOnly, type TransferHeader, transferFlags } from './axfr.js';
@@ -58,6 +58,25 @@ export interface TransferServiceOptions {
   journal?: BoundedJournal<JournalEntry>;
   /** Told of each transfer begun or refused (no secrets: key names only). */
   onTransfer?: (event: TransferEvent) => void;
+  /**
+   * Told of each signed query that is not a transfer (a secondary's SOA check), once its TSIG
+   * verified: `start` learns its edges from the checks signed with an edge key (docs/EDGE.md).
+   */
+  onSignedQuery?: (event: SignedQueryEvent) => void;
+}
+
+export interface SignedQueryEvent {
+  /** The zone the question is in (its origin), when served. */
+  zone?: string;
+  /** The serial served for it now. */
+  serial?: number;
+  address: string;
+  key: string;
+  /** The key is an edge key (`--transfer-key`). */
+  edge: boolean;
+  qtype: number;
+  /** The query's EDNS options. */
+  options: readonly EdnsOptionData[];
 }
 
 export interface TransferEvent {
@@ -67,6 +86,8 @@ export interface TransferEvent {
   key?: string;
   outcome: 'started' | 'refused' | 'limited' | 'done' | 'aborted';
   serial?: number;
+  /** Signed with an edge key (`--transfer-key`). */
+  edge?: boolean;
 }
 
 /** Counters of this process's transfers (for metrics and tests). */
@@ -92,6 +113,7 @@ export class TransferService {
   readonly #total: number;
   readonly #ednsSize: number;
   readonly #onTransfer: ((e: TransferEvent) => void) | undefined;
+  readonly #onSignedQuery: ((e: SignedQueryEvent) => void) | undefined;
   readonly #bySource = new Map<string, number>();
   #active = 0;
   readonly #journal: BoundedJournal<JournalEntry> | undefined;
@@ -114,6 +136,7 @@ export class TransferService {
     this.#total = opts.total ?? DEFAULT_TRANSFERS_TOTAL;
     this.#ednsSize = opts.ednsSize ?? 1232;
     this.#onTransfer = opts.onTransfer;
+    this.#onSignedQuery = opts.onSignedQuery;
     this.#journal = opts.journal;
   }
 
@@ -182,6 +205,23 @@ export class TransferService {
       signer = new TsigSigner(key, tsig.mac);
     }
     if (!transfer) {
+      if (this.#onSignedQuery && key !== undefined) {
+        let serial: number | undefined;
+        try {
+          serial = zone?.serial;
+        } catch {
+          serial = undefined; // an image that cannot be opened
+        }
+        this.#onSignedQuery({
+          zone: zone?.origin.toString(),
+          serial,
+          address: ctx.address,
+          key: key.name.toString(),
+          edge: this.#acl.isEdgeKey(key),
+          qtype: q.type,
+          options: msg.edns?.options ?? [],
+        });
+      }
       const answer = handler?.(bare, ctx);
       if (answer === undefined || answer === null) return answer === null ? null : undefined;
       return this.#signOrTruncate(answer, key!, (tsig as TsigRecord).mac, msg, q, ctx);
@@ -259,6 +299,7 @@ export class TransferService {
       key: key?.name.toString(),
       outcome: 'started',
       serial: zone.serial,
+      ...(exempt ? { edge: true } : {}),
     };
     this.#onTransfer?.(event);
     const messages = diff !== undefined ? incrementalTransfer(diff, header) : fullTransfer(zone, header);

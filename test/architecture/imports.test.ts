@@ -19,10 +19,12 @@ const allowed: Record<string, readonly string[]> = {
   telemetry: [],
   shield: ['wire'],
   drill: [],
+  edge: ['xfr', 'zone', 'wire'],
   xfr: ['answer', 'image', 'shield', 'transport', 'zone', 'wire'],
   control: ['store', 'shield', 'xfr', 'zone', 'wire'],
   api: ['control', 'telemetry'],
   server: [
+    'edge',
     'api',
     'control',
     'store',
@@ -43,6 +45,8 @@ const serverAllowed: Record<string, readonly string[]> = {
   shared: [],
   serve: ['shared'],
   start: ['shared'],
+  // The edge checks its serving flags with serve's own config (one set of checks).
+  edge: ['shared', 'serve'],
 };
 
 /** The folders directly under `dir`. */
@@ -94,7 +98,7 @@ test('the module map lists exactly the folders of src/ and of src/server/', () =
     for (const t of targets) assert.ok(t in allowed, `${from} may import '${t}', which is not a module`);
 });
 
-test('serve and start import only shared pieces of src/server, per docs/ARCHITECTURE.md', () => {
+test('serve, start and edge import only shared pieces of src/server (edge: also serve config), per docs/ARCHITECTURE.md', () => {
   const server = resolve(repoRoot, 'src', 'server');
   const violations: string[] = [];
   for (const file of sources(server)) {

@@ -34,8 +34,24 @@ const START_LINE = /^switchboard: serving .*$/m;
  * BIN is $SWITCHBOARD_BIN or dist/src/cli/main.js.
  */
 export async function startServe(args: string[], timeoutMs = 30_000): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [switchboardBin(), 'serve', ...args], {
+  return startSwitchboard('serve', args, START_LINE, timeoutMs);
+}
+
+/**
+ * Spawns `node BIN COMMAND ARGS` and waits for a stdout line matching `startLine` (or its exit):
+ * `serve` above, `edge` in edge-support.ts. `env`: added to this process's environment.
+ */
+export async function startSwitchboard(
+  command: string,
+  args: string[],
+  startLinePattern: RegExp,
+  timeoutMs = 30_000,
+  env?: Record<string, string>,
+): Promise<ServeProcess> {
+  const START_LINE = startLinePattern;
+  const child = spawn(process.execPath, [switchboardBin(), command, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(env ? { env: { ...process.env, ...env } } : {}),
   });
   let out = '';
   let err = '';

@@ -8,6 +8,7 @@
 
 import type { DnsReport } from '../../telemetry/dns-layout.js';
 import type { NotifyInMessage } from '../../xfr/secondary/notify-in.js';
+import type { EdgesSeenMessage } from './edge-sightings.js';
 import type { ImageRef, LoadCounters } from './images.js';
 
 /** One zone's content as pushed to a worker; `text: null` means the zone is gone. */
@@ -159,7 +160,8 @@ export type StartWorkerMessage =
   | StartFatalMessage
   | WorkerMetricsMessage
   | NotifyInMessage
-  | DnsUpdateRelayMessage;
+  | DnsUpdateRelayMessage
+  | EdgesSeenMessage;
 
 const WORKER_TYPES = new Set([
   'switchboard:hello',
@@ -169,6 +171,7 @@ const WORKER_TYPES = new Set([
   'switchboard:metrics',
   'switchboard:notify-in',
   'switchboard:dns-update',
+  'switchboard:edges-seen',
 ]);
 
 /** Narrows an IPC message to a `start` worker message. */

@@ -51,6 +51,8 @@ export interface DnsWorkerConfig extends DnsServingSettings {
   packDir?: string;
   /** `start`: DNS UPDATEs are relayed to the primary's control plane (else NOTIMP). */
   updates?: boolean;
+  /** `edge`: DNS UPDATEs are answered REFUSED (docs/EDGE.md). */
+  refuseUpdates?: boolean;
 }
 
 /** Serialises the DNS config for a worker's environment. */

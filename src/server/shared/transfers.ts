@@ -17,8 +17,9 @@ import {
   type JournalLimits,
   type WireJournalEntry,
 } from '../../xfr/journal.js';
-import { TransferService } from '../../xfr/service.js';
+import { type SignedQueryEvent, TransferService } from '../../xfr/service.js';
 import { makeTsigKey, parseTsigKeySpec, type TsigKey, TsigKeyError } from '../../xfr/tsig.js';
+import type { EdgeSightings } from './edge-sightings.js';
 import type { Logger } from './log.js';
 import { ConfigError } from './options.js';
 
@@ -131,6 +132,7 @@ export function startTransfers(
   log: Logger,
   ednsSize: number | undefined,
   journalLimits?: JournalLimits,
+  sightings?: EdgeSightings,
 ): { service: TransferService; acl: TransferAcl; journal: BoundedJournal<JournalEntry> } {
   const acl = new TransferAcl((flags?.keys ?? []).map(parseTsigKeySpec), flags?.allowFrom ?? []);
   const journal = new BoundedJournal<JournalEntry>(journalLimits);
@@ -139,7 +141,9 @@ export function startTransfers(
     catalog,
     ednsSize,
     journal,
+    ...(sightings ? { onSignedQuery: (e: SignedQueryEvent) => sightings.signed(e) } : {}),
     onTransfer: (e) => {
+      sightings?.transfer(e);
       if (e.outcome === 'started' || e.outcome === 'done') return;
       log.info(`transfer ${e.type} ${e.zone} to ${e.address}${e.key ? ` key ${e.key}` : ''}: ${e.outcome}`);
     },

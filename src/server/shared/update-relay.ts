@@ -27,6 +27,16 @@ function headerOnly(query: Uint8Array, rcode: number): Uint8Array {
   return out;
 }
 
+/**
+ * `switchboard edge`: an UPDATE request (RFC 2136) answered REFUSED (the edge holds copies; the
+ * control plane takes updates); undefined for any other message.
+ */
+export function refuseUpdate(query: Uint8Array): Uint8Array | undefined {
+  if (query.length < 12 || (query[2] & 0x80) !== 0 || ((query[2] >> 3) & 0xf) !== Opcode.UPDATE)
+    return undefined;
+  return headerOnly(query, Rcode.REFUSED);
+}
+
 export class UpdateRelay {
   readonly #send: (msg: DnsUpdateRelayMessage) => void;
   readonly #pending = new Map<number, { reply: DeferredReply; timer: NodeJS.Timeout }>();

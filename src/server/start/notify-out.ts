@@ -26,6 +26,8 @@ export class NotifyOut {
   readonly #sender: NotifySender;
   readonly #settings: () => TransferZonesMessage;
   readonly #releaseMs: number;
+  /** Every NOTIFY released (the edges are NOTIFYed from here: start/edges.ts). */
+  readonly #onNotify: ((zone: string, serial: number) => void) | undefined;
   readonly #slots: () => Iterable<number>;
   /** Zone → the serial last wanted (a moved image or a resent version is not NOTIFYed again). */
   readonly #last = new Map<string, number>();
@@ -45,7 +47,9 @@ export class NotifyOut {
     settings: () => TransferZonesMessage,
     slots: () => Iterable<number>,
     releaseMs = NOTIFY_RELEASE_MS,
+    onNotify?: (zone: string, serial: number) => void,
   ) {
+    this.#onNotify = onNotify;
     this.#sender = sender;
     this.#settings = settings;
     this.#slots = slots;
@@ -136,6 +140,7 @@ export class NotifyOut {
   }
 
   #notify(zone: string, serial: number): void {
+    this.#onNotify?.(zone, serial);
     const job = this.#job(zone, serial);
     if (job !== undefined) this.#sender.notify(job);
   }

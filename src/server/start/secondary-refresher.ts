@@ -18,7 +18,7 @@
 import { serialGreater } from '../../control/serial.js';
 import type { ControlPlane } from '../../control/types.js';
 import { Name } from '../../wire/name.js';
-import { type OutboundPolicy, parseOutboundTarget } from '../../xfr/outbound.js';
+import { type OutboundPolicy, type OutboundTarget, parseOutboundTarget } from '../../xfr/outbound.js';
 import {
   DEFAULT_TRANSFER_LIMITS,
   querySoa,
@@ -26,7 +26,12 @@ import {
   type TransferLimits,
   transferZone,
 } from '../../xfr/secondary/client.js';
+import { applySteps, recordLine, transferIn, type XfrInResult } from '../../xfr/secondary/ixfr-in.js';
 import { makeTsigKey, type TsigKey } from '../../xfr/tsig.js';
+import { parseZoneText } from '../../zone/parser.js';
+
+/** Zones whose served text is bigger than this (characters) are not patched by IXFR here: AXFR. */
+export const IXFR_MAX_TEXT = 1024 * 1024;
 
 /** Clamped SOA timers, in seconds. */
 export interface Timers {
@@ -402,6 +407,9 @@ export class SecondaryRefresher {
         const limits = { ...DEFAULT_TRANSFER_LIMITS, ...this.#opts.limits };
         // The account's record quota bounds the transfer itself.
         limits.maxRecords = Math.min(limits.maxRecords, z.maxRecords);
+        // IXFR first (RFC 1995) when we hold the zone: a difference, or the whole zone in AXFR
+        // form; anything that does not apply (or fails) falls back to AXFR below.
+        if (soa !== undefined && (await this.#ixfr(z, target, m, limits))) return;
         const t0 = performance.now();
         const got = await transferZone(target, z.origin, z.key, limits);
         const t1 = performance.now();
@@ -432,6 +440,56 @@ export class SecondaryRefresher {
     await this.#opts.control
       .recordSecondaryCheck(z.id, { ok: false, error: error.slice(0, 1000) })
       .catch(() => {});
+  }
+
+  /**
+   * IXFR in: true when it brought the zone up to date (stored, or found current). A zone whose
+   * served text is bigger than IXFR_MAX_TEXT is left to AXFR (its difference would be applied
+   * to the parsed text on this loop); a failure is logged and AXFR follows.
+   */
+  async #ixfr(z: ZoneState, target: OutboundTarget, m: string, limits: TransferLimits): Promise<boolean> {
+    const t0 = performance.now();
+    let got: XfrInResult;
+    try {
+      got = await transferIn(target, z.origin, z.key, z.serial, limits);
+    } catch (err) {
+      this.#opts.log.info(
+        `secondary zone ${z.name}: IXFR from ${m} failed (${(err as Error).message}); AXFR`,
+      );
+      return false;
+    }
+    if (got.kind === 'current') return false; // the SOA said newer: let AXFR settle it
+    let text: string;
+    let what: string;
+    if (got.kind === 'full') {
+      text = `${got.records.map(recordLine).join('\n')}\n`;
+      what = `IXFR (whole zone) from ${m}: serial ${got.serial}, ${got.records.length} records`;
+    } else {
+      const held = await this.#opts.control.servedZone(z.name);
+      if (held === null || held.text.length > IXFR_MAX_TEXT) return false;
+      try {
+        const records = applySteps(parseZoneText(held.text, { origin: z.origin }), got.steps);
+        text = `${records.map(recordLine).join('\n')}\n`;
+      } catch (err) {
+        this.#opts.log.info(
+          `secondary zone ${z.name}: IXFR from ${m} does not apply (${(err as Error).message}); AXFR`,
+        );
+        return false;
+      }
+      what = `IXFR from ${m}: serial ${z.serial} → ${got.serial}, ${got.steps.length} differences`;
+    }
+    const t1 = performance.now();
+    const result = await this.#opts.control.transferIn(z.id, z.name, text, what);
+    z.serial = Number(result.serial);
+    z.loaded = true;
+    z.timers = clampTimers(got.timers, this.#opts.lowerBounds);
+    this.#succeeded(z);
+    this.#stats.transfersOk++;
+    this.#opts.log.info(
+      `secondary zone ${z.name}: ${what}, ${got.bytes} octets in ${Math.round(t1 - t0)} ms, stored in ${Math.round(performance.now() - t1)} ms${result.changed ? '' : ' (no change)'}`,
+    );
+    await this.#opts.control.recordSecondaryCheck(z.id, { ok: true, masterUsed: m });
+    return true;
   }
 
   #succeeded(z: ZoneState): void {

@@ -15,6 +15,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ApiLimits } from '../../api/limits.js';
+import type { EdgeListing } from '../../api/routes/edges.js';
 import type { ControlPlane, ControlPlaneOptions } from '../../control/types.js';
 import type { PrimaryMetrics } from '../../telemetry/primary-metrics.js';
 import { countZoneChanges } from '../../telemetry/zone-changes.js';
@@ -38,6 +39,7 @@ import {
   START_CONFIG_ENV,
   type StartConfig,
 } from './config.js';
+import { EdgeRegistry, startEdgeNotify } from './edges.js';
 import { findExampleZoneDir, importExampleZones } from './examples.js';
 import { ZoneFeed } from './feed.js';
 import { checkSeededApiKey, metricsAccessOf } from './limits.js';
@@ -61,6 +63,8 @@ export interface StartApiOptions {
   metricsAccess?: 'open' | 'key';
   /** The request limits (docs/API.md, "Limits"). */
   limits?: Partial<ApiLimits>;
+  /** The edges that follow this platform (`GET /api/v1/edges`, docs/EDGE.md). */
+  edges?: () => EdgeListing[];
 }
 
 /** The parts `start` composes (tests may pass fakes). */
@@ -99,6 +103,7 @@ async function loadDefaultDeps(version: string | undefined): Promise<StartDeps> 
         metrics: o?.metrics,
         ...(o?.metricsAccess ? { metricsAccess: o.metricsAccess } : {}),
         ...(o?.limits ? { limits: o.limits } : {}),
+        ...(o?.edges ? { edges: o.edges } : {}),
       })) as unknown as ApiServer,
   };
 }
@@ -292,10 +297,15 @@ export async function runStart(
     },
   });
   let notifySettings: () => TransferZonesMessage = () => ({ type: 'switchboard:transfer-zones', zones: [] });
+  // The edges (docs/EDGE.md): learnt from the workers' sightings, NOTIFYed on every new version.
+  const edges = new EdgeRegistry();
+  const edgeNotify = startEdgeNotify(edges, config.dns.transfers?.keys ?? [], log);
   const notifyOut = new NotifyOut(
     notifySender,
     () => notifySettings(),
     () => synced,
+    undefined,
+    (zone, serial) => edgeNotify.released(zone, serial),
   );
   metrics.notifyStats = () => notifySender.stats;
   // Big updates reach one worker at a time, so the others keep answering while it parses.
@@ -431,7 +441,19 @@ export async function runStart(
       );
     }
 
+    const servedSerial = (name: string) =>
+      images ? images.shipper.get(name)?.serial : feed?.get(name)?.serial;
+    // One pass over every zone of every edge: at most once a second (a scrape reads it 4 times).
+    let edgeList: { at: number; list: ReturnType<EdgeRegistry['list']> } | undefined;
+    const listEdges = () => {
+      const now = Date.now();
+      if (edgeList === undefined || now - edgeList.at >= 1000)
+        edgeList = { at: now, list: edges.list(servedSerial) };
+      return edgeList.list;
+    };
+    metrics.edges = listEdges;
     api = await d.buildApi(control, {
+      edges: listEdges,
       metrics,
       metricsAccess: config.metricsAccess ?? metricsAccessOf(undefined, config.http.host),
       ...(config.limits ? { limits: config.limits.api } : {}),
@@ -500,6 +522,7 @@ export async function runStart(
       offNotify();
       notifyOut.close();
       notifySender.close();
+      edgeNotify.close();
       zoneFeed.close();
       await images?.shipper.shipped();
       await apiServer.close().catch((err) => log.error(`closing the API: ${describeError(err)}`));
@@ -553,6 +576,9 @@ export async function runStart(
           break;
         case 'switchboard:notify-in':
           secondaries.notified(msg);
+          break;
+        case 'switchboard:edges-seen':
+          edges.seen(msg);
           break;
         case 'switchboard:dns-update': {
           const answer = (response: Uint8Array | null) =>

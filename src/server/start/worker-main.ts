@@ -20,6 +20,7 @@ import {
 } from '../../xfr/secondary/notify-in.js';
 // From shared/ directly: start/config.js would load start's whole option set (api/, control/).
 import { decodeDnsWorkerConfig, START_CONFIG_ENV } from '../shared/dns-worker-config.js';
+import { EdgeSightings } from '../shared/edge-sightings.js';
 import { imageZoneLoader, type LoadCounters, openImageLimits, PackReader } from '../shared/images.js';
 import { type OpenListeners, openListeners } from '../shared/listeners.js';
 import { createRateLimitedReporter } from '../shared/log.js';
@@ -43,7 +44,7 @@ import {
   isTransferZonesMessage,
   startTransfers,
 } from '../shared/transfers.js';
-import { UpdateRelay } from '../shared/update-relay.js';
+import { refuseUpdate, UpdateRelay } from '../shared/update-relay.js';
 import { setupWorkerProcess } from '../shared/worker-process.js';
 import {
   isDnsUpdateAnswerMessage,
@@ -102,7 +103,16 @@ const responder = new Responder(table.catalog(), buildResponderOptions(config, s
 const counters = new DnsCounters();
 // Zone transfers and TSIG-signed queries (docs/TRANSFERS.md) before the Responder; each zone's
 // transfer settings come from the primary (`switchboard:transfer-zones`).
-const transfers = startTransfers(config.transfers, () => responder.catalog, log, config.ednsSize);
+// `start`: checks and transfers signed with an edge key, sent to the primary once a second (docs/EDGE.md).
+const sightings = config.updates === true && config.transfers ? new EdgeSightings() : undefined;
+const transfers = startTransfers(
+  config.transfers,
+  () => responder.catalog,
+  log,
+  config.ednsSize,
+  undefined,
+  sightings,
+);
 // Secondary zones (docs/TRANSFERS.md "Secondary role"): NOTIFY from their masters, relayed to the
 // primary; SERVFAIL for expired ones. Their list comes from the primary (`switchboard:secondary-zones`).
 const secondaryIn = new SecondaryInbound(
@@ -122,6 +132,9 @@ const handler: QueryHandler = counters.wrapHandler<TransportContext>(
         if (ctx.transport === 'tcp') shieldSawTcp(ctx.address);
         if (updates !== undefined) {
           const r = updates.handle(query, ctx);
+          if (r !== undefined) return r;
+        } else if (config.refuseUpdates === true) {
+          const r = refuseUpdate(query);
           if (r !== undefined) return r;
         }
         return responder.respond(query, ctx);
@@ -144,6 +157,8 @@ function sendMetrics(): void {
     transfers: () => transfers.service.stats,
   });
   send({ type: 'switchboard:metrics', incarnation, ...report });
+  const seen = sightings?.take();
+  if (seen) send(seen);
 }
 let snapshotStartedAt = 0;
 /** `--native-answers` (default with images on): the zones answered in C (undefined when off). */

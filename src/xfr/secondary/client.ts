@@ -13,7 +13,7 @@ import { isIP, Socket } from 'node:net';
 import { RRClass, RRType, typeToString } from '../../wire/constants.js';
 import { decodeMessage } from '../../wire/decode.js';
 import { encodeMessage } from '../../wire/encode.js';
-import type { Message, RR } from '../../wire/message.js';
+import type { EdnsOptionData, Message, RR } from '../../wire/message.js';
 import type { Name } from '../../wire/name.js';
 import { rdataToText, readSoa } from '../../wire/rdata.js';
 import type { OutboundTarget } from '../outbound.js';
@@ -75,22 +75,40 @@ function randomId(): number {
   return b[0];
 }
 
-/** A query for `zone`/`type`, signed with `key` when given (returns the octets as sent). */
-export function buildQuery(zone: Name, type: number, key?: TsigKey, opcode = 0): Uint8Array {
+/**
+ * `switchboard edge`'s NOTIFY address (docs/EDGE.md): an EDNS option of the local/experimental
+ * range (RFC 6891 §9) in the edge's signed SOA checks, holding `ADDR:PORT` as text, so that
+ * `start` learns where to NOTIFY the edge from a message the edge key signed.
+ */
+export const EDGE_NOTIFY_OPTION = 65301;
+
+/**
+ * A query for `zone`/`type` (with `authority`: IXFR's SOA; with `options`: an OPT carrying
+ * them), signed with `key` when given (returns the octets as sent).
+ */
+export function buildQuery(
+  zone: Name,
+  type: number,
+  key?: TsigKey,
+  opcode = 0,
+  authority: RR[] = [],
+  options?: EdnsOptionData[],
+): Uint8Array {
   const msg: Message = {
     id: randomId(),
     flags: (opcode & 0xf) << 11,
     questions: [{ name: zone, type, class: RRClass.IN }],
     answers: [],
-    authority: [],
+    authority,
     additional: [],
+    ...(options ? { edns: { udpSize: 1232, extendedRcode: 0, version: 0, flags: 0, options } } : {}),
   };
   const bytes = encodeMessage(msg);
   return key ? signTsigRequest(bytes, key) : bytes;
 }
 
 /** Checks a response's header and question against the request; the message, decoded. */
-function checkResponse(
+export function checkResponse(
   bytes: Uint8Array,
   request: Uint8Array,
   zone: Name,
@@ -135,7 +153,7 @@ function recordsOf(msg: Message): RR[] {
   return msg.answers;
 }
 
-function checkTsig(verifier: TsigVerifier | undefined, bytes: Uint8Array): void {
+export function checkTsig(verifier: TsigVerifier | undefined, bytes: Uint8Array): void {
   if (!verifier) return;
   const why = verifier.verify(bytes);
   if (why !== undefined) throw new TransferError(`TSIG check failed: ${why}`);
@@ -177,7 +195,7 @@ function udpExchange(
  * A TCP connection reading length-prefixed messages (RFC 7766 §8), bounded: `onMessage` is
  * called for each; it returns true when the exchange is complete.
  */
-function tcpExchange(
+export function tcpExchange(
   target: OutboundTarget,
   query: Uint8Array,
   limits: TransferLimits,
@@ -257,14 +275,15 @@ export async function querySoa(
   zone: Name,
   key: TsigKey | undefined,
   timeoutMs = 5000,
+  options?: EdnsOptionData[],
 ): Promise<SoaTimers> {
-  const query = buildQuery(zone, RRType.SOA, key);
+  const query = buildQuery(zone, RRType.SOA, key, 0, [], options);
   let bytes = await udpExchange(target, query, timeoutMs);
   if (bytes === undefined)
     throw new TransferError(`no answer from ${target.address}:${target.port} to the SOA query`);
   if ((bytes[2] & (FLAG_TC >> 8)) !== 0) {
     let got: Uint8Array | undefined;
-    const tcpQuery = buildQuery(zone, RRType.SOA, key);
+    const tcpQuery = buildQuery(zone, RRType.SOA, key, 0, [], options);
     await tcpExchange(
       target,
       tcpQuery,

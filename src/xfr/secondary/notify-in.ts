@@ -30,6 +30,7 @@ import {
   TsigSigner,
   verifyTsigRequest,
 } from '../tsig.js';
+import { addExpire, wantsExpire } from './expire.js';
 
 /** One secondary zone as the primary sends it to the workers (secret base64). */
 export interface SecondaryZoneWire {
@@ -44,6 +45,17 @@ export interface SecondaryZonesMessage {
   type: 'switchboard:secondary-zones';
   zones: SecondaryZoneWire[];
   expired: string[];
+  /**
+   * `switchboard edge`: the one primary every zone comes from (its `zone` unused): a NOTIFY for
+   * any zone not in `zones` is checked against it (the edge's follower ignores zones it does not
+   * follow), so 100,000 zones need not be listed.
+   */
+  anyZone?: SecondaryZoneWire;
+  /**
+   * `switchboard edge`: when it last heard from its primary (ms since the epoch): SOA queries
+   * asking for EDNS EXPIRE (RFC 7314) are answered with the seconds left (expire.ts).
+   */
+  contactAt?: number;
 }
 
 /** Worker → primary: an accepted NOTIFY. */
@@ -89,6 +101,9 @@ function plainAddress(a: string): string {
 
 export class SecondaryInbound {
   #zones = new Map<string, ZoneEntry>();
+  /** `anyZone`: the masters and key for every other zone (name filled in per NOTIFY). */
+  #any: ZoneEntry | undefined;
+  #contactAt: number | undefined;
   /** Expired zones' origin keys. */
   #expired: Name[] = [];
   /** Their folded wire keys: a query's name is checked by its suffixes, not by decoding it. */
@@ -116,13 +131,7 @@ export class SecondaryInbound {
 
   apply(msg: SecondaryZonesMessage): void {
     const zones = new Map<string, ZoneEntry>();
-    for (const z of msg.zones) {
-      let origin: Name;
-      try {
-        origin = Name.parse(z.zone);
-      } catch {
-        continue;
-      }
+    const entryOf = (z: SecondaryZoneWire, name: string): ZoneEntry => {
       let key: TsigKey | undefined;
       let broken = false;
       if (z.key)
@@ -131,14 +140,20 @@ export class SecondaryInbound {
         } catch {
           broken = true;
         }
-      zones.set(origin.key, {
-        name: origin.toString(),
-        masters: new Set(z.masters.map(plainAddress)),
-        key,
-        broken,
-      });
+      return { name, masters: new Set(z.masters.map(plainAddress)), key, broken };
+    };
+    for (const z of msg.zones) {
+      let origin: Name;
+      try {
+        origin = Name.parse(z.zone);
+      } catch {
+        continue;
+      }
+      zones.set(origin.key, entryOf(z, origin.toString()));
     }
     this.#zones = zones;
+    this.#any = msg.anyZone ? entryOf(msg.anyZone, '') : undefined;
+    this.#contactAt = msg.contactAt;
     const expired: Name[] = [];
     for (const e of msg.expired)
       try {
@@ -159,12 +174,19 @@ export class SecondaryInbound {
     return (query, ctx) => {
       if (query.length >= 12 && (query[2] & 0x80) === 0) {
         const opcode = (query[2] >> 3) & 0xf;
-        if (opcode === Opcode.NOTIFY && this.#zones.size > 0) {
+        if (opcode === Opcode.NOTIFY && (this.#zones.size > 0 || this.#any !== undefined)) {
           const r = this.#notify(query, ctx.address);
           if (r !== undefined) return r;
-        } else if (opcode === Opcode.QUERY && this.#expired.length > 0) {
-          const r = this.#servfailIfExpired(query);
-          if (r !== undefined) return r;
+        } else if (opcode === Opcode.QUERY) {
+          if (this.#expired.length > 0) {
+            const r = this.#servfailIfExpired(query);
+            if (r !== undefined) return r;
+          }
+          const contactAt = this.#contactAt;
+          if (contactAt !== undefined && wantsExpire(query)) {
+            const r = handler(query, ctx);
+            return r === null ? r : addExpire(r, contactAt);
+          }
         }
       }
       return handler(query, ctx);
@@ -221,7 +243,8 @@ export class SecondaryInbound {
     }
     const q = msg.questions[0];
     if (msg.questions.length !== 1 || q === undefined) return undefined;
-    const zone = this.#zones.get(q.name.key);
+    const zone =
+      this.#zones.get(q.name.key) ?? (this.#any ? { ...this.#any, name: q.name.toString() } : undefined);
     if (!zone) return undefined;
     const refuse = (why: string): Uint8Array => {
       this.#refused(zone.name, address, why);

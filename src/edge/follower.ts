@@ -1,0 +1,533 @@
+/**
+ * The edge's follower (docs/EDGE.md): follows the fleet catalog (RFC 9432 v2) of one primary
+ * and every member zone it lists, with the edge's key, and keeps them in the edge's store.
+ *
+ * - One timer per zone (a 250 ms tick for all): a check asks the primary the zone's SOA (UDP,
+ *   TCP when truncated, signed, the answer's TSIG checked); a newer serial (RFC 1982), or a zone
+ *   never transferred, brings an IXFR (AXFR for a zone not held; a difference that does not
+ *   apply to what is held falls back to AXFR). Success: the next check after the SOA refresh;
+ *   failure: after its retry (both clamped, `clampTimers`).
+ * - NOTIFY (relayed by the DNS workers once checked: from the primary's address, signed with
+ *   the edge key) makes a zone's check due now.
+ * - The catalog's members are reconciled after each change of the catalog: new members are
+ *   transferred, members gone are dropped, members whose ID changed are dropped and
+ *   transferred anew (src/xfr/catz/consume.ts).
+ * - Each write is one store transaction; the changed zones' texts are handed to `publish` in
+ *   batches (the edge compiles and ships them to the DNS workers).
+ * - Staleness: a zone whose last successful check is older than `maxStaleMs` is `stale` — the
+ *   DNS workers answer it SERVFAIL until a check succeeds again (`onStale`, the whole list).
+ * @module
+ */
+import type { RR } from '../wire/message.js';
+import { Name } from '../wire/name.js';
+import { diffCatalog, parseCatalog } from '../xfr/catz/consume.js';
+import type { OutboundTarget } from '../xfr/outbound.js';
+import {
+  DEFAULT_TRANSFER_LIMITS,
+  EDGE_NOTIFY_OPTION,
+  querySoa,
+  type SoaTimers,
+  TransferError,
+  type TransferLimits,
+} from '../xfr/secondary/client.js';
+import { serialAfter, transferIn } from '../xfr/secondary/ixfr-in.js';
+import type { TsigKey } from '../xfr/tsig.js';
+import { parseZoneText } from '../zone/parser.js';
+import { DiffMismatchError, type EdgeStore, recordLine } from './store.js';
+
+/** The default fleet catalog's name (what `start` produces). */
+export const DEFAULT_FLEET_CATALOG = 'catalog.switchboard.invalid.';
+
+/** A zone change for the DNS workers: its new text, or null when no longer served. */
+export interface EdgeZoneChange {
+  name: string;
+  version: number;
+  serial: number;
+  text: string | null;
+}
+
+/** Minimal logger (server/shared/log.ts's Logger fits). */
+export interface EdgeLog {
+  info(text: string): void;
+  warn(text: string): void;
+  error(text: string): void;
+}
+
+/** Floors of the SOA timers, in seconds: refresh, retry (`SWITCHBOARD_EDGE_MIN_TIMERS=R,R` in tests). */
+export interface TimerFloors {
+  refresh: number;
+  retry: number;
+}
+
+export const DEFAULT_TIMER_FLOORS: TimerFloors = { refresh: 60, retry: 10 };
+
+/** The environment variable lowering the timer floors (tests only). */
+export const EDGE_MIN_TIMERS_ENV = 'SWITCHBOARD_EDGE_MIN_TIMERS';
+
+/** Reads `SWITCHBOARD_EDGE_MIN_TIMERS=REFRESH,RETRY` (seconds), else the defaults. */
+export function timerFloorsFromEnv(env: NodeJS.ProcessEnv = process.env): TimerFloors {
+  const v = env[EDGE_MIN_TIMERS_ENV];
+  if (!v) return DEFAULT_TIMER_FLOORS;
+  const [r, t] = v.split(',').map((x) => Number(x));
+  if (!(r > 0) || !(t > 0)) return DEFAULT_TIMER_FLOORS;
+  return { refresh: r, retry: t };
+}
+
+/** Refresh within [floor, 1 day], retry within [floor, 1 h] and at most refresh (seconds). */
+export function clampTimers(t: { refresh: number; retry: number }, floors: TimerFloors): TimerFloors {
+  const refresh = Math.min(Math.max(t.refresh, floors.refresh), 86_400);
+  const retry = Math.min(Math.max(t.retry, floors.retry), 3600, refresh);
+  return { refresh, retry };
+}
+
+export interface EdgeFollowerOptions {
+  store: EdgeStore;
+  primary: OutboundTarget;
+  key: TsigKey;
+  catalog: Name;
+  /** Past this long without a successful check a zone is answered SERVFAIL. */
+  maxStaleMs: number;
+  publish: (changes: EdgeZoneChange[]) => void;
+  onStale: (zones: string[]) => void;
+  /** A successful check of the catalog (the edge's contact with its primary), ms since the epoch. */
+  onContact?: (at: number) => void;
+  log: EdgeLog;
+  floors?: TimerFloors;
+  /** Checks and transfers at once (default 16). */
+  concurrency?: number;
+  limits?: TransferLimits;
+  /**
+   * `ADDR:PORT` where the primary may NOTIFY this edge, sent in every SOA check (signed):
+   * `start` learns its edges' NOTIFY addresses so (docs/EDGE.md).
+   */
+  notifyAddress?: string;
+  /** SOA query timeout (ms; default 3000). */
+  queryTimeoutMs?: number;
+}
+
+interface ZoneState {
+  name: string;
+  origin: Name;
+  memberId: string;
+  catalog: boolean;
+  /** Data held in the store (served unless stale). */
+  held: boolean;
+  serial: number;
+  refresh: number;
+  retry: number;
+  lastSuccess: number;
+  nextAt: number;
+  busy: boolean;
+  /** A NOTIFY came while a check ran: check again after it. */
+  again: boolean;
+  /** Not followed any more (removed from the catalog while its check ran). */
+  gone: boolean;
+  failures: number;
+  lastError?: string;
+}
+
+/** Counts for logs, metrics and tests. */
+export interface FollowerStats {
+  checks: number;
+  current: number;
+  axfr: number;
+  ixfr: number;
+  ixfrFallbacks: number;
+  failures: number;
+  notifies: number;
+}
+
+const TICK_MS = 250;
+/** How often the timers and staleness of every zone are scanned (ms). */
+const SCAN_MS = 1000;
+/** Changes are handed over at most this often (ms): a catalog of many new members compiles in batches. */
+const PUBLISH_DELAY_MS = 20;
+
+export class EdgeFollower {
+  readonly #o: EdgeFollowerOptions;
+  readonly #floors: TimerFloors;
+  readonly #zones = new Map<string, ZoneState>();
+  readonly #catalogKey: string;
+  #running = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #pending: EdgeZoneChange[] = [];
+  #flush: NodeJS.Timeout | undefined;
+  #stale = new Set<string>();
+  #closed = false;
+  /** Members added by the catalog and not transferred yet; when the catalog changed them. */
+  #syncing = 0;
+  #syncSince = 0;
+  /** Checks due now, in order (new members, NOTIFYs, timers found due by the scan). */
+  readonly #ready = new Set<ZoneState>();
+  #lastScan = 0;
+  readonly stats: FollowerStats = {
+    checks: 0,
+    current: 0,
+    axfr: 0,
+    ixfr: 0,
+    ixfrFallbacks: 0,
+    failures: 0,
+    notifies: 0,
+  };
+
+  /** The EDNS options of the SOA checks (the NOTIFY address), or none. */
+  readonly #options: { code: number; data: Uint8Array }[] | undefined;
+
+  constructor(opts: EdgeFollowerOptions) {
+    this.#o = opts;
+    this.#options = opts.notifyAddress
+      ? [{ code: EDGE_NOTIFY_OPTION, data: new Uint8Array(Buffer.from(opts.notifyAddress, 'utf8')) }]
+      : undefined;
+    this.#floors = opts.floors ?? DEFAULT_TIMER_FLOORS;
+    this.#catalogKey = opts.catalog.toString().toLowerCase();
+  }
+
+  /** Zones held and served (the catalog not counted). */
+  served(): { name: string; serial: number; memberId: string; lastSuccess: number }[] {
+    return [...this.#zones.values()]
+      .filter((z) => z.held && !z.catalog)
+      .map((z) => ({ name: z.name, serial: z.serial, memberId: z.memberId, lastSuccess: z.lastSuccess }));
+  }
+
+  /** Every zone followed, held or not (for tests and logs). */
+  zoneState(name: string): Readonly<ZoneState> | undefined {
+    return this.#zones.get(name.toLowerCase());
+  }
+
+  /** The stale zones now. */
+  stale(): string[] {
+    return [...this.#stale];
+  }
+
+  /**
+   * Loads the store's zones (their checks due at once: the edge catches up after a restart)
+   * and the members of the stored catalog, then runs.
+   */
+  start(now = Date.now()): void {
+    for (const row of this.#o.store.zones()) {
+      const catalog = row.name === this.#catalogKey;
+      if (row.catalog && !catalog) {
+        // A catalog followed before under another name: no longer.
+        this.#o.store.drop(row.name);
+        continue;
+      }
+      const t = clampTimers(row, this.#floors);
+      this.#zones.set(row.name, {
+        name: row.name,
+        origin: Name.parse(row.name),
+        memberId: row.memberId,
+        catalog,
+        held: true,
+        serial: row.serial,
+        refresh: t.refresh,
+        retry: t.retry,
+        lastSuccess: row.lastSuccess,
+        nextAt: 0,
+        busy: false,
+        again: false,
+        gone: false,
+        failures: 0,
+      });
+    }
+    if (!this.#zones.has(this.#catalogKey)) this.#addPending(this.#catalogKey, '', true, now);
+    else this.#reconcile(now);
+    this.#updateStale(now);
+    this.#timer = setInterval(() => this.#tick(), TICK_MS);
+    this.#tick();
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    if (this.#flush) clearTimeout(this.#flush);
+  }
+
+  /** A NOTIFY for `zone` (checked by a DNS worker): its check is due now. */
+  notify(zone: string): boolean {
+    const z = this.#zones.get(zone.toLowerCase());
+    if (!z) return false;
+    this.stats.notifies++;
+    if (z.busy) z.again = true;
+    else this.#due(z);
+    this.#drain();
+    return true;
+  }
+
+  /** `z`'s check is due now: queued (a zone in the queue twice runs once). */
+  #due(z: ZoneState): void {
+    z.nextAt = 0;
+    this.#ready.add(z);
+  }
+
+  /** Runs queued checks up to the concurrency limit: O(1) per check started. */
+  #drain(): void {
+    if (this.#closed) return;
+    const limit = this.#o.concurrency ?? 16;
+    const cat = this.#zones.get(this.#catalogKey);
+    // The catalog first: members follow from it.
+    if (cat && this.#ready.has(cat) && !cat.busy && this.#running < limit) {
+      this.#ready.delete(cat);
+      this.#run(cat);
+    }
+    for (const z of this.#ready) {
+      if (this.#running >= limit) break;
+      this.#ready.delete(z);
+      if (z.busy || z.gone) continue;
+      this.#run(z);
+    }
+  }
+
+  #addPending(name: string, memberId: string, catalog: boolean, now: number): ZoneState {
+    const z: ZoneState = {
+      name,
+      origin: Name.parse(name),
+      memberId,
+      catalog,
+      held: false,
+      serial: 0,
+      refresh: this.#floors.refresh,
+      retry: this.#floors.retry,
+      lastSuccess: now,
+      nextAt: 0,
+      busy: false,
+      again: false,
+      gone: false,
+      failures: 0,
+    };
+    this.#zones.set(name, z);
+    this.#ready.add(z);
+    return z;
+  }
+
+  /**
+   * The timer: every TICK_MS the queue is drained; once a second every zone whose timer is due
+   * joins the queue and staleness is recomputed (one pass over the zones a second, not one per
+   * check: a catalog sync of 100,000 zones would otherwise walk them 100,000 times).
+   */
+  #tick(): void {
+    if (this.#closed) return;
+    const now = Date.now();
+    if (now - this.#lastScan >= SCAN_MS) {
+      this.#lastScan = now;
+      for (const z of this.#zones.values()) if (!z.busy && z.nextAt <= now) this.#ready.add(z);
+      this.#updateStale(now);
+    }
+    this.#drain();
+  }
+
+  #updateStale(now: number): void {
+    const stale = new Set<string>();
+    for (const z of this.#zones.values())
+      if (z.held && !z.catalog && now - z.lastSuccess > this.#o.maxStaleMs) stale.add(z.name);
+    if (stale.size === this.#stale.size && [...stale].every((n) => this.#stale.has(n))) return;
+    const added = [...stale].filter((n) => !this.#stale.has(n));
+    if (added.length > 0)
+      this.#o.log.warn(
+        `${added.length} zones past --max-stale without a successful check: answered SERVFAIL (${added.slice(0, 5).join(', ')}${added.length > 5 ? ', …' : ''})`,
+      );
+    this.#stale = stale;
+    this.#o.onStale([...stale]);
+  }
+
+  #run(z: ZoneState): void {
+    z.busy = true;
+    this.#running++;
+    this.stats.checks++;
+    void this.#check(z)
+      .then(
+        () => {
+          z.failures = 0;
+          z.lastError = undefined;
+          z.nextAt = Date.now() + z.refresh * 1000;
+        },
+        (err: unknown) => {
+          this.stats.failures++;
+          z.failures++;
+          const why = (err as Error).message;
+          if (z.failures === 1 || why !== z.lastError)
+            this.#o.log.warn(`zone ${z.name}: check failed (retry in ${z.retry} s): ${why}`);
+          z.lastError = why;
+          z.nextAt = Date.now() + z.retry * 1000;
+          if (z.held && !z.gone) {
+            try {
+              this.#o.store.checked(z.name, false);
+            } catch {
+              // the store is closing
+            }
+          }
+        },
+      )
+      .finally(() => {
+        z.busy = false;
+        this.#running--;
+        if (z.again) {
+          z.again = false;
+          this.#due(z);
+        }
+        if (!this.#closed) setImmediate(() => this.#drain());
+      });
+  }
+
+  async #check(z: ZoneState): Promise<void> {
+    const { primary, key, store } = this.#o;
+    const limits = this.#o.limits ?? DEFAULT_TRANSFER_LIMITS;
+    if (z.held) {
+      let soa: SoaTimers | undefined;
+      try {
+        soa = await querySoa(primary, z.origin, key, this.#o.queryTimeoutMs ?? 3000, this.#options);
+      } catch (err) {
+        // A primary that refuses plain queries for the zone (Knot for a catalog it generates)
+        // is asked by IXFR instead, whose answer says whether we are current.
+        if (!(err instanceof TransferError) || !/the master answered/.test(err.message)) throw err;
+      }
+      if (z.gone || this.#closed) return;
+      if (soa !== undefined && !serialAfter(soa.serial, z.serial)) {
+        // Current (or the primary is behind us: left alone, as RFC 1982 secondaries do).
+        this.stats.current++;
+        this.#succeeded(z, soa);
+        store.checked(z.name, true);
+        return;
+      }
+      const r = await transferIn(primary, z.origin, key, z.serial, limits);
+      if (z.gone || this.#closed) return;
+      if (r.kind === 'current') {
+        this.stats.current++;
+        this.#succeeded(z, r.timers);
+        store.checked(z.name, true);
+        return;
+      }
+      if (r.kind === 'incremental') {
+        try {
+          const version = store.applyDiff(z.name, r.steps, r.timers);
+          this.stats.ixfr++;
+          this.#o.log.info(
+            `zone ${z.name}: serial ${z.serial} → ${r.serial} by IXFR (${r.steps.length} difference${r.steps.length === 1 ? '' : 's'}, ${r.steps.reduce((n, s) => n + s.removed.length + s.added.length, 0)} records)`,
+          );
+          this.#succeeded(z, r.timers);
+          this.#changed(z, version, store.text(z.name) ?? '');
+          return;
+        } catch (err) {
+          if (!(err instanceof DiffMismatchError)) throw err;
+          this.stats.ixfrFallbacks++;
+          this.#o.log.warn(`zone ${z.name}: IXFR does not apply (${err.message}); transferring it whole`);
+        }
+      } else {
+        this.#write(z, r.records, r.timers);
+        return;
+      }
+    }
+    // The catalog not held yet: its SOA first all the same (the check carries the NOTIFY address:
+    // a new edge announces itself at once), then AXFR. Members go straight to AXFR.
+    if (!z.held && z.catalog) {
+      await querySoa(primary, z.origin, key, this.#o.queryTimeoutMs ?? 3000, this.#options).catch(() => {
+        // the AXFR says what is wrong, if anything
+      });
+      if (z.gone || this.#closed) return;
+    }
+    const r = await transferIn(primary, z.origin, key, undefined, limits);
+    if (z.gone || this.#closed) return;
+    if (r.kind !== 'full') throw new Error('AXFR answered in another form');
+    this.#write(z, r.records, r.timers);
+  }
+
+  /** A whole zone transferred: stored and published (the catalog: reconciled). */
+  #write(z: ZoneState, records: RR[], timers: SoaTimers): void {
+    this.stats.axfr++;
+    if (z.catalog) {
+      // Checked before it replaces the stored catalog: a broken one changes nothing.
+      const parsed = parseCatalog(z.origin, records);
+      if (!parsed.ok) throw new Error(`catalog ${z.name} not taken: ${parsed.why}`);
+    }
+    const version = this.#o.store.replace(z.name, z.memberId, timers, records, z.catalog);
+    this.#succeeded(z, timers);
+    if (!z.held && !z.catalog && this.#syncing > 0 && --this.#syncing === 0)
+      this.#o.log.info(
+        `catalog sync: every new member transferred and stored in ${Math.round(performance.now() - this.#syncSince)} ms (${this.served().length + 1} zones held)`,
+      );
+    z.held = true;
+    this.#changed(z, version, records.length === 0 ? '' : `${records.map(recordLine).join('\n')}\n`);
+  }
+
+  #succeeded(z: ZoneState, timers: SoaTimers): void {
+    const t = clampTimers(timers, this.#floors);
+    z.refresh = t.refresh;
+    z.retry = t.retry;
+    z.serial = timers.serial;
+    z.lastSuccess = Date.now();
+    if (z.catalog) this.#o.onContact?.(z.lastSuccess);
+  }
+
+  /** The catalog's last successful check (ms since the epoch; 0: never). */
+  contactAt(): number {
+    return this.#zones.get(this.#catalogKey)?.lastSuccess ?? 0;
+  }
+
+  #changed(z: ZoneState, version: number, text: string): void {
+    if (z.catalog) {
+      this.#reconcile(Date.now());
+      return;
+    }
+    this.#queue({ name: z.name, version, serial: z.serial, text });
+  }
+
+  #queue(c: EdgeZoneChange): void {
+    this.#pending.push(c);
+    this.#flush ??= setTimeout(() => {
+      this.#flush = undefined;
+      const list = this.#pending;
+      this.#pending = [];
+      if (list.length > 0 && !this.#closed) this.#o.publish(list);
+    }, PUBLISH_DELAY_MS);
+  }
+
+  /** Members from the stored catalog: added, dropped, reset. */
+  #reconcile(now: number): void {
+    const text = this.#o.store.text(this.#catalogKey);
+    if (text === undefined) return;
+    let records: RR[];
+    try {
+      records = parseZoneText(text, { origin: this.#o.catalog });
+    } catch (err) {
+      this.#o.log.error(`catalog ${this.#catalogKey} as stored cannot be read: ${(err as Error).message}`);
+      return;
+    }
+    const have = new Map<string, string>();
+    for (const z of this.#zones.values()) if (!z.catalog) have.set(z.origin.key, z.memberId);
+    const parsed = parseCatalog(this.#o.catalog, records, have);
+    if (!parsed.ok) {
+      this.#o.log.error(`catalog ${this.#catalogKey} not taken: ${parsed.why}`);
+      return;
+    }
+    for (const why of parsed.ignored.slice(0, 10)) this.#o.log.warn(`catalog ${this.#catalogKey}: ${why}`);
+    const byKey = new Map<string, ZoneState>();
+    for (const z of this.#zones.values()) if (!z.catalog) byKey.set(z.origin.key, z);
+    const diff = diffCatalog(have, parsed.members);
+    for (const k of diff.removed) {
+      const z = byKey.get(k);
+      if (z) this.#drop(z);
+    }
+    for (const m of diff.reset) {
+      const z = byKey.get(m.zone.key);
+      if (z) this.#drop(z);
+      this.#addPending(m.zone.toString().toLowerCase(), m.id, false, now);
+    }
+    for (const m of diff.added) this.#addPending(m.zone.toString().toLowerCase(), m.id, false, now);
+    const fresh = diff.added.length + diff.reset.length;
+    if (fresh > 0) {
+      if (this.#syncing === 0) this.#syncSince = performance.now();
+      this.#syncing += fresh;
+    }
+    if (diff.added.length + diff.removed.length + diff.reset.length > 0)
+      this.#o.log.info(
+        `catalog ${this.#catalogKey}: ${parsed.members.length} members (${diff.added.length} new, ${diff.removed.length} removed, ${diff.reset.length} with a new ID)`,
+      );
+  }
+
+  #drop(z: ZoneState): void {
+    z.gone = true;
+    if (!z.held && !z.catalog && this.#syncing > 0) this.#syncing--;
+    this.#zones.delete(z.name);
+    const version = this.#o.store.drop(z.name);
+    if (version > 0) this.#queue({ name: z.name, version, serial: z.serial, text: null });
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * The edge's state (`switchboard edge --state DIR`): one SQLite file, `DIR/edge.sqlite`, in WAL
+ * mode with `synchronous = NORMAL` (a power loss may roll back the last commits, never tear
+ * one: the zones go back to a whole earlier version, re-checked at start), holding every zone it follows (the catalog included): its
+ * member ID, serial, SOA timers, last check and last success, and its records, one row per
+ * record. A transfer or a difference is written in one transaction: a crash (SIGKILL, power)
+ * mid-write leaves the zone as it was before, never half-applied; a difference whose removals
+ * are not all there rolls back whole (the caller then transfers the zone whole).
+ *
+ * One file for 100,000 zones: the records table is keyed by (zone, record key), `WITHOUT
+ * ROWID`, so a zone's records are contiguous and read in one range scan.
+ * @module
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import type { RR } from '../wire/message.js';
+import { recordLine } from '../xfr/secondary/ixfr-in.js';
+
+/** A zone as the store holds it (without its records). */
+export interface EdgeZoneRow {
+  name: string;
+  /** The catalog's member ID ('' for the catalog itself). */
+  memberId: string;
+  serial: number;
+  /** Set on every write from one sequence over all zones: the version the DNS workers are given. */
+  version: number;
+  refresh: number;
+  retry: number;
+  expire: number;
+  /** Milliseconds since the epoch (0: never). */
+  lastCheck: number;
+  lastSuccess: number;
+  /** 1: the catalog zone (followed, not served). */
+  catalog: boolean;
+}
+
+interface DbZoneRow {
+  id: number;
+  name: string;
+  member_id: string;
+  serial: number;
+  version: number;
+  refresh: number;
+  retry: number;
+  expire: number;
+  last_check: number;
+  last_success: number;
+  is_catalog: number;
+}
+
+/** A record's identity for differences: owner (folded), type, RDATA (not the TTL). */
+export function recordKey(rr: RR): Buffer {
+  const owner = Buffer.from(rr.name.key, 'latin1');
+  const out = Buffer.allocUnsafe(owner.length + 2 + rr.rdata.length);
+  owner.copy(out, 0);
+  out.writeUInt16BE(rr.type, owner.length);
+  out.set(rr.rdata, owner.length + 2);
+  return out;
+}
+
+export { recordLine };
+
+/** The timers and serial a write records. */
+export interface ZoneSoa {
+  serial: number;
+  refresh: number;
+  retry: number;
+  expire: number;
+}
+
+/** A difference could not be applied (a removal not there): nothing was written. */
+export class DiffMismatchError extends Error {}
+
+export class EdgeStore {
+  readonly #db: BetterSqlite3.Database;
+  readonly path: string;
+
+  constructor(dir: string) {
+    mkdirSync(dir, { recursive: true });
+    this.path = join(dir, 'edge.sqlite');
+    this.#db = new BetterSqlite3(this.path);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = NORMAL');
+    this.#db.exec(`
+      CREATE TABLE IF NOT EXISTS zones (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        member_id TEXT NOT NULL,
+        serial INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        refresh INTEGER NOT NULL,
+        retry INTEGER NOT NULL,
+        expire INTEGER NOT NULL,
+        last_check INTEGER NOT NULL,
+        last_success INTEGER NOT NULL,
+        is_catalog INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE TABLE IF NOT EXISTS records (
+        zone_id INTEGER NOT NULL,
+        rkey BLOB NOT NULL,
+        line TEXT NOT NULL,
+        PRIMARY KEY (zone_id, rkey)
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    `);
+  }
+
+  /** Versions are one sequence over every zone: a zone dropped and added again goes forward. */
+  #nextVersion(): number {
+    const row = this.#db.prepare("SELECT value FROM meta WHERE key = 'version'").pluck().get() as
+      | string
+      | undefined;
+    const next = (row === undefined ? 0 : Number(row)) + 1;
+    this.#db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)").run(String(next));
+    return next;
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  #row(r: DbZoneRow): EdgeZoneRow {
+    return {
+      name: r.name,
+      memberId: r.member_id,
+      serial: r.serial,
+      version: r.version,
+      refresh: r.refresh,
+      retry: r.retry,
+      expire: r.expire,
+      lastCheck: r.last_check,
+      lastSuccess: r.last_success,
+      catalog: r.is_catalog === 1,
+    };
+  }
+
+  /** Every zone held (the catalog included). */
+  zones(): EdgeZoneRow[] {
+    return (this.#db.prepare('SELECT * FROM zones ORDER BY name').all() as DbZoneRow[]).map((r) =>
+      this.#row(r),
+    );
+  }
+
+  zone(name: string): EdgeZoneRow | undefined {
+    const r = this.#db.prepare('SELECT * FROM zones WHERE name = ?').get(name) as DbZoneRow | undefined;
+    return r ? this.#row(r) : undefined;
+  }
+
+  /** The zone's records as master-file text (one line each), or undefined when not held. */
+  text(name: string): string | undefined {
+    const z = this.#db.prepare('SELECT id FROM zones WHERE name = ?').get(name) as { id: number } | undefined;
+    if (!z) return undefined;
+    const lines = this.#db
+      .prepare('SELECT line FROM records WHERE zone_id = ?')
+      .pluck()
+      .all(z.id) as string[];
+    return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+  }
+
+  /** Count of records of a zone. */
+  recordCount(name: string): number {
+    return this.#db
+      .prepare('SELECT count(*) FROM records WHERE zone_id = (SELECT id FROM zones WHERE name = ?)')
+      .pluck()
+      .get(name) as number;
+  }
+
+  /**
+   * Replaces a zone's records whole (a transfer in AXFR form), in one transaction; creates the
+   * zone when new. Returns the new version.
+   */
+  replace(
+    name: string,
+    memberId: string,
+    soa: ZoneSoa,
+    records: readonly RR[],
+    catalog = false,
+    now = Date.now(),
+  ): number {
+    const tx = this.#db.transaction(() => {
+      const have = this.#db.prepare('SELECT id, version FROM zones WHERE name = ?').get(name) as
+        | { id: number; version: number }
+        | undefined;
+      let id: number;
+      const version = this.#nextVersion();
+      if (have) {
+        id = have.id;
+        this.#db.prepare('DELETE FROM records WHERE zone_id = ?').run(id);
+        this.#db
+          .prepare(
+            'UPDATE zones SET member_id = ?, serial = ?, version = ?, refresh = ?, retry = ?, expire = ?, last_check = ?, last_success = ?, is_catalog = ? WHERE id = ?',
+          )
+          .run(
+            memberId,
+            soa.serial,
+            version,
+            soa.refresh,
+            soa.retry,
+            soa.expire,
+            now,
+            now,
+            catalog ? 1 : 0,
+            id,
+          );
+      } else {
+        id = Number(
+          this.#db
+            .prepare(
+              'INSERT INTO zones (name, member_id, serial, version, refresh, retry, expire, last_check, last_success, is_catalog) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            )
+            .run(
+              name,
+              memberId,
+              soa.serial,
+              version,
+              soa.refresh,
+              soa.retry,
+              soa.expire,
+              now,
+              now,
+              catalog ? 1 : 0,
+            ).lastInsertRowid,
+        );
+      }
+      const ins = this.#db.prepare('INSERT OR REPLACE INTO records (zone_id, rkey, line) VALUES (?, ?, ?)');
+      for (const rr of records) ins.run(id, recordKey(rr), recordLine(rr));
+      return version;
+    });
+    return tx.immediate();
+  }
+
+  /**
+   * Applies IXFR differences in order, in one transaction. Every removal must be there (else
+   * DiffMismatchError and nothing written). Returns the new version.
+   */
+  applyDiff(
+    name: string,
+    steps: readonly { removed: readonly RR[]; added: readonly RR[] }[],
+    soa: ZoneSoa,
+    now = Date.now(),
+  ): number {
+    const tx = this.#db.transaction(() => {
+      const have = this.#db.prepare('SELECT id, version FROM zones WHERE name = ?').get(name) as
+        | { id: number; version: number }
+        | undefined;
+      if (!have) throw new DiffMismatchError(`zone ${name} is not held`);
+      const del = this.#db.prepare('DELETE FROM records WHERE zone_id = ? AND rkey = ?');
+      const ins = this.#db.prepare('INSERT OR REPLACE INTO records (zone_id, rkey, line) VALUES (?, ?, ?)');
+      for (const step of steps) {
+        for (const rr of step.removed)
+          if (del.run(have.id, recordKey(rr)).changes !== 1)
+            throw new DiffMismatchError(`${recordLine(rr)}: removed by the difference but not held`);
+        for (const rr of step.added) ins.run(have.id, recordKey(rr), recordLine(rr));
+      }
+      const version = this.#nextVersion();
+      this.#db
+        .prepare(
+          'UPDATE zones SET serial = ?, version = ?, refresh = ?, retry = ?, expire = ?, last_check = ?, last_success = ? WHERE id = ?',
+        )
+        .run(soa.serial, version, soa.refresh, soa.retry, soa.expire, now, now, have.id);
+      return version;
+    });
+    return tx.immediate();
+  }
+
+  /** A check that found the zone current (`ok`) or failed. */
+  checked(name: string, ok: boolean, now = Date.now()): void {
+    if (ok)
+      this.#db
+        .prepare('UPDATE zones SET last_check = ?, last_success = ? WHERE name = ?')
+        .run(now, now, name);
+    else this.#db.prepare('UPDATE zones SET last_check = ? WHERE name = ?').run(now, name);
+  }
+
+  /** Drops a zone and its records (one transaction); the version of the removal, or 0 when not held. */
+  drop(name: string): number {
+    const tx = this.#db.transaction(() => {
+      const have = this.#db.prepare('SELECT id FROM zones WHERE name = ?').get(name) as
+        | { id: number }
+        | undefined;
+      if (!have) return 0;
+      this.#db.prepare('DELETE FROM records WHERE zone_id = ?').run(have.id);
+      this.#db.prepare('DELETE FROM zones WHERE id = ?').run(have.id);
+      return this.#nextVersion();
+    });
+    return tx.immediate();
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * The edges `start` knows (docs/EDGE.md, "The control plane's view"): every DNS worker notes the
+ * checks and transfers signed with an edge key (`--transfer-key`; the key's name is the POP)
+ * and sends them here once a second (`switchboard:edges-seen`, shared/edge-sightings.ts). Per
+ * POP: the addresses it came from, when it was last seen, the NOTIFY address it announced in
+ * its signed SOA checks, and per zone the serial it last checked or transferred.
+ *
+ * Bounded: POPs are the operator's edge keys (a handful); per POP one entry per zone, pruned to
+ * the zones served when listed. Lag: a zone whose serial at the edge is not the one served now
+ * is *behind*; its age counts from when the served serial changed (the registry notes when it
+ * first saw each zone's current serial).
+ * @module
+ */
+import { Name } from '../../wire/name.js';
+import { NotifySender, type NotifyStats } from '../../xfr/notify.js';
+import { OutboundPolicy, type OutboundTarget, parseOutboundTarget } from '../../xfr/outbound.js';
+import { parseTsigKeySpec, type TsigKey } from '../../xfr/tsig.js';
+import type { EdgeSighting, EdgesSeenMessage } from '../shared/edge-sightings.js';
+import type { Logger } from '../shared/log.js';
+
+/** One edge as listed by the API, the CLI and /metrics. */
+export interface EdgeInfo {
+  pop: string;
+  /** Source addresses seen, most recent first (at most 8). */
+  addresses: string[];
+  /** Where it asked to be NOTIFYed (`ADDR:PORT`), when it said. */
+  notify?: string;
+  /** ISO time of the last check or transfer. */
+  lastSeen: string;
+  /** Zones it checked or transferred (still served). */
+  zones: number;
+  /** Of those, zones whose serial at the edge is not the one served now. */
+  behind: number;
+  /** Seconds since the oldest of those changed on the platform (0: none behind). */
+  maxLagSeconds: number;
+  /** Up to 10 zones behind, as `zone edge-serial → served-serial`. */
+  behindZones: string[];
+}
+
+interface PopState {
+  pop: string;
+  addresses: Map<string, number>;
+  notify?: string;
+  notifyAt: number;
+  lastSeen: number;
+  zones: Map<string, { serial: number; at: number }>;
+}
+
+/** A POP not seen for this long is no longer NOTIFYed (it still lists). */
+export const EDGE_NOTIFY_FORGET_MS = 24 * 3600 * 1000;
+
+export class EdgeRegistry {
+  readonly #pops = new Map<string, PopState>();
+  /** Per zone: the serial served and when the registry first knew it (lag). */
+  readonly #served = new Map<string, { serial: number; since: number }>();
+  dropped = 0;
+
+  /** A worker's sightings. */
+  seen(msg: EdgesSeenMessage): void {
+    this.dropped += msg.dropped;
+    for (const e of msg.entries) this.#one(e);
+  }
+
+  #one(e: EdgeSighting): void {
+    if (typeof e.pop !== 'string' || typeof e.zone !== 'string') return;
+    let p = this.#pops.get(e.pop);
+    if (!p) {
+      p = { pop: e.pop, addresses: new Map(), notifyAt: 0, lastSeen: 0, zones: new Map() };
+      this.#pops.set(e.pop, p);
+    }
+    p.lastSeen = Math.max(p.lastSeen, e.at);
+    p.addresses.set(e.address, e.at);
+    if (p.addresses.size > 8) {
+      const oldest = [...p.addresses].sort((a, b) => a[1] - b[1])[0][0];
+      p.addresses.delete(oldest);
+    }
+    if (e.notify && e.at >= p.notifyAt) {
+      p.notify = e.notify;
+      p.notifyAt = e.at;
+    }
+    const zone = e.zone.toLowerCase();
+    const had = p.zones.get(zone);
+    if (!had || had.at <= e.at) p.zones.set(zone, { serial: e.serial, at: e.at });
+  }
+
+  /** The platform published `serial` of `zone` (the lag of edges behind counts from now). */
+  published(zone: string, serial: number | null, now = Date.now()): void {
+    const key = zone.toLowerCase();
+    if (serial === null) {
+      this.#served.delete(key);
+      for (const p of this.#pops.values()) p.zones.delete(key);
+      return;
+    }
+    if (this.#served.get(key)?.serial !== serial) this.#served.set(key, { serial, since: now });
+  }
+
+  /** The edges, with their lag against `servedSerial` (a zone not served: left out and pruned). */
+  list(servedSerial: (zone: string) => number | undefined, now = Date.now()): EdgeInfo[] {
+    const out: EdgeInfo[] = [];
+    for (const p of [...this.#pops.values()].sort((a, b) => a.pop.localeCompare(b.pop))) {
+      let zones = 0;
+      let behind = 0;
+      let maxLag = 0;
+      const behindZones: string[] = [];
+      for (const [zone, z] of [...p.zones]) {
+        const cur = servedSerial(zone);
+        if (cur === undefined) {
+          p.zones.delete(zone);
+          continue;
+        }
+        zones++;
+        if (z.serial === cur) continue;
+        behind++;
+        const since = this.#served.get(zone);
+        if (since && since.serial === cur) maxLag = Math.max(maxLag, Math.round((now - since.since) / 1000));
+        if (behindZones.length < 10) behindZones.push(`${zone} ${z.serial} → ${cur}`);
+      }
+      out.push({
+        pop: p.pop,
+        addresses: [...p.addresses].sort((a, b) => b[1] - a[1]).map(([a]) => a),
+        ...(p.notify ? { notify: p.notify } : {}),
+        lastSeen: new Date(p.lastSeen).toISOString(),
+        zones,
+        behind,
+        maxLagSeconds: maxLag,
+        behindZones,
+      });
+    }
+    return out;
+  }
+
+  /** The edges to NOTIFY: POP and `ADDR:PORT`, those seen within EDGE_NOTIFY_FORGET_MS. */
+  notifyTargets(now = Date.now()): { pop: string; target: string }[] {
+    const out: { pop: string; target: string }[] = [];
+    for (const p of this.#pops.values())
+      if (p.notify && now - p.lastSeen < EDGE_NOTIFY_FORGET_MS) out.push({ pop: p.pop, target: p.notify });
+    return out;
+  }
+}
+
+/** A NOTIFY to every edge on every version released (NotifyOut's hook), signed with its own key. */
+export interface EdgeNotify {
+  released(zone: string, serial: number): void;
+  close(): void;
+  readonly stats: NotifyStats;
+}
+
+/**
+ * NOTIFY to the edges: each edge that announced an address in its signed checks (seen within a
+ * day) gets a NOTIFY of every new version, signed with its own edge key (the key named by its
+ * POP), from a sender of its own — the edges are the operator's, so the tenants' outbound policy
+ * does not apply; each edge its own rate bucket (200/s), retries as for ALSO-NOTIFY.
+ */
+export function startEdgeNotify(
+  registry: EdgeRegistry,
+  keySpecs: readonly string[],
+  log: Logger,
+): EdgeNotify {
+  const keys = new Map<string, TsigKey>();
+  for (const spec of keySpecs)
+    try {
+      const k = parseTsigKeySpec(spec);
+      keys.set(k.name.toString(), k);
+    } catch {
+      // checked at start
+    }
+  const sender = new NotifySender({
+    policy: new OutboundPolicy(['0.0.0.0/0', '::/0']),
+    accountRate: 200,
+    platformRate: 1000,
+    onDone: (e) => {
+      if (e.outcome !== 'acked')
+        log.warn(`NOTIFY ${e.zone} serial ${e.serial} to edge ${e.target}: ${e.outcome} (${e.reason ?? ''})`);
+    },
+  });
+  return {
+    stats: sender.stats,
+    released(zone, serial) {
+      registry.published(zone, serial);
+      if (keys.size === 0) return;
+      let origin: Name;
+      try {
+        origin = Name.parse(zone);
+      } catch {
+        return;
+      }
+      for (const { pop, target } of registry.notifyTargets()) {
+        const key = keys.get(pop);
+        if (!key) continue; // a key no longer given: that edge is not NOTIFYed
+        let t: OutboundTarget;
+        try {
+          t = parseOutboundTarget(target);
+        } catch {
+          continue;
+        }
+        sender.notify({ zone: origin, serial, account: `edge ${pop}`, targets: [t], key });
+      }
+    },
+    close: () => sender.close(),
+  };
+}
