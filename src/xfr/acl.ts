@@ -24,6 +24,11 @@ export interface ZoneTransferSettings {
   allowFrom: readonly string[];
   /** `ALLOW-AXFR-FROM` holds `AUTO-NS`: the addresses of the zone's NS names may transfer. */
   autoNs: boolean;
+  /**
+   * A catalog zone (RFC 9432): its ordinary queries are answered only to those who may transfer
+   * it, others get REFUSED (a catalog lists customers' zones: not public).
+   */
+  catalog?: boolean;
 }
 
 interface CompiledZoneSettings {
@@ -47,6 +52,8 @@ export class TransferAcl {
   readonly #edge = new Map<string, TsigKey>();
   readonly #allowFrom: PrefixSet | undefined;
   #zones = new Map<string, CompiledZoneSettings>();
+  /** Catalog zones' origin keys. */
+  #catalogs: ReadonlySet<string> = new Set();
 
   /**
    * `edgeKeys`: may transfer every zone, exempt from the concurrency limits. `allowFrom`:
@@ -60,7 +67,9 @@ export class TransferAcl {
   /** Replaces every zone's settings (keyed by the zone's folded name, `Name.key`). */
   setZones(zones: ReadonlyMap<string, ZoneTransferSettings>): void {
     const next = new Map<string, CompiledZoneSettings>();
+    const catalogs = new Set<string>();
     for (const [zone, s] of zones) {
+      if (s.catalog === true) catalogs.add(zone);
       const allowFrom = s.allowFrom.filter(isTransferPrefix);
       next.set(zone, {
         keys: new Map(s.keys.map((k) => [k.name.key, k])),
@@ -70,6 +79,25 @@ export class TransferAcl {
       });
     }
     this.#zones = next;
+    this.#catalogs = catalogs;
+  }
+
+  /** The catalog zones' origin keys (their queries are held out of the C answers). */
+  catalogKeys(): ReadonlySet<string> {
+    return this.#catalogs;
+  }
+
+  /**
+   * The origin key of the catalog zone holding the name `key` (a folded wire key, `Name.key`),
+   * or undefined: one Set lookup per label, none when there is no catalog zone.
+   */
+  catalogOf(key: string): string | undefined {
+    if (this.#catalogs.size === 0) return undefined;
+    for (let i = 0; i < key.length; i += key.charCodeAt(i) + 1) {
+      const suffix = i === 0 ? key : key.slice(i);
+      if (this.#catalogs.has(suffix)) return suffix;
+    }
+    return undefined;
   }
 
   /**
