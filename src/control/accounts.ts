@@ -46,7 +46,11 @@ export class Accounts {
       created_at: now(),
     };
     if (row.name === SYSTEM_ACCOUNT)
-      throw new ControlError('CTL_ERR_CONFLICT', `account name ${SYSTEM_ACCOUNT} is reserved for the platform`, 'name');
+      throw new ControlError(
+        'CTL_ERR_CONFLICT',
+        `account name ${SYSTEM_ACCOUNT} is reserved for the platform`,
+        'name',
+      );
     await this.#ctx.write(async (repo) => {
       if (await repo.getAccountByName(row.name))
         throw new ControlError('CTL_ERR_CONFLICT', `an account named '${row.name}' exists`, 'name');

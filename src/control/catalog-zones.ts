@@ -40,7 +40,7 @@ export function refuseCatalogWrite(zone: ZoneRow): void {
     throw new ControlError(
       'CTL_ERR_VALIDATION',
       `zone ${zone.name} is a catalog zone (kind Producer): its records are generated from its members ` +
-        "(zones whose catalog field names it) and cannot be changed through the API",
+        '(zones whose catalog field names it) and cannot be changed through the API',
       'kind',
     );
 }
@@ -92,7 +92,8 @@ export class CatalogZones {
       await this.#ctx.events.notifySettings(repo, zone.name, ['catalog']);
       return true;
     }
-    if (typeof value !== 'string') throw invalid('catalog must be the name of a Producer zone, or ""', 'catalog');
+    if (typeof value !== 'string')
+      throw invalid('catalog must be the name of a Producer zone, or ""', 'catalog');
     let name: string;
     try {
       name = parseZoneName(value, 'catalog').toString();
@@ -100,7 +101,10 @@ export class CatalogZones {
       throw invalid(`catalog '${value.slice(0, 255)}' is not a zone name`, 'catalog');
     }
     if (zone.kind === 'Producer')
-      throw invalid(`zone ${zone.name} is a catalog zone (kind Producer): it cannot be a member of one`, 'catalog');
+      throw invalid(
+        `zone ${zone.name} is a catalog zone (kind Producer): it cannot be a member of one`,
+        'catalog',
+      );
     const producer = await repo.getZoneByName(name);
     if (!producer || producer.account_id !== zone.account_id)
       throw invalid(`catalog zone ${name} does not exist`, 'catalog');
@@ -148,15 +152,16 @@ export class CatalogZones {
   async ensureFleetCatalog(name: string): Promise<void> {
     this.#ctx.checkOpen();
     const zname = parseZoneName(name, 'name').toString();
-    const repo = this.#ctx.store.repo;
-    const account = await repo.ensureAccount({
-      id: randomUUID(),
-      name: SYSTEM_ACCOUNT,
-      max_zones: 1,
-      max_records: 0,
-      created_at: now(),
-    });
-    const zone = await repo.getZoneByName(zname);
+    const account = await this.#ctx.write((repo) =>
+      repo.ensureAccount({
+        id: randomUUID(),
+        name: SYSTEM_ACCOUNT,
+        max_zones: 1,
+        max_records: 0,
+        created_at: now(),
+      }),
+    );
+    const zone = await this.#ctx.store.repo.getZoneByName(zname);
     if (zone) {
       if (zone.account_id !== account.id || zone.kind !== 'Producer')
         throw new ControlError(
@@ -238,13 +243,20 @@ export class CatalogZones {
     for (const n of folded) zones.set(n, undefined);
     for (const z of rows) zones.set(z.name, memberOf(z, catalogs.get(z.id) ?? null));
     const producers = (
-      await repo.db.selectFrom('zones').select(['name', 'account_id']).where('kind', '=', 'Producer').execute()
+      await repo.db
+        .selectFrom('zones')
+        .select(['name', 'account_id'])
+        .where('kind', '=', 'Producer')
+        .execute()
     ).map((p) => ({ name: p.name, accountId: p.account_id }));
     return { zones, producers };
   }
 
   /** Writes RRset changes to catalog zone `catalog` as one version (the platform's own write). */
-  async writeCatalog(catalog: string, changes: readonly CatalogChange[]): Promise<{ serial: number; changed: boolean }> {
+  async writeCatalog(
+    catalog: string,
+    changes: readonly CatalogChange[],
+  ): Promise<{ serial: number; changed: boolean }> {
     const r = await this.#zones.catalogWrite(catalog, changes);
     return { serial: r.serial, changed: r.changed };
   }

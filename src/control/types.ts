@@ -6,12 +6,13 @@
  * zone names are case-folded; types are mnemonics (`A`, `TYPE65534`).
  * @module
  */
-import type { OutboundPolicy } from '../xfr/outbound.js';
-import type { DnsUpdateRequest, DnsUpdateResult, ZoneUpdatePolicy } from './dns-updates.js';
-import type { SecondaryCheck, SecondaryZone, ZoneSecondaryInfo } from './secondary.js';
+
 import type { CatalogChange } from '../xfr/catz/format.js';
 import type { CatalogMemberZone, CatalogZoneRef } from '../xfr/catz/producer.js';
+import type { OutboundPolicy } from '../xfr/outbound.js';
 import type { CatalogSnapshot } from './catalog-zones.js';
+import type { DnsUpdateRequest, DnsUpdateResult, ZoneUpdatePolicy } from './dns-updates.js';
+import type { SecondaryCheck, SecondaryZone, ZoneSecondaryInfo } from './secondary.js';
 import type { ServedTransferZone, TsigKeyInfo, ZoneTransferInfo } from './tsig-keys.js';
 
 /** What a token may do. */
@@ -580,7 +581,10 @@ export interface ControlPlane {
     names: readonly string[],
   ): Promise<{ zones: Map<string, CatalogMemberZone | undefined>; producers: CatalogZoneRef[] }>;
   /** Writes member changes to a catalog zone as one version (the platform's own write). */
-  writeCatalog?(catalog: string, changes: readonly CatalogChange[]): Promise<{ serial: number; changed: boolean }>;
+  writeCatalog?(
+    catalog: string,
+    changes: readonly CatalogChange[],
+  ): Promise<{ serial: number; changed: boolean }>;
   /** A secondary zone's masters, key and refresh state (null: not a secondary zone). */
   getZoneSecondary(p: Principal, zone: string): Promise<ZoneSecondaryInfo | null>;
   /** Sets masters (non-empty: the zone becomes Slave; empty: Native again) and/or the key. */

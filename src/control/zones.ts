@@ -7,11 +7,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Repo, ZoneRow } from '../store/index.js';
 import type { Name } from '../wire/name.js';
+import type { CatalogChange } from '../xfr/catz/format.js';
+import { emptyCatalogText } from '../xfr/catz/format.js';
 import { isAccountWide, requireWrite, SYSTEM_PRINCIPAL, scopeAllowsZone } from './access.js';
 import { type CatalogZones, catalogWriter, refuseCatalogWrite } from './catalog-zones.js';
 import { checkIfMatch, DEFAULT_ACCOUNT, invalid, listedAccount, now, type PlaneContext } from './context.js';
-import type { CatalogChange } from '../xfr/catz/format.js';
-import { emptyCatalogText } from '../xfr/catz/format.js';
 import type { UpdateRR } from './dns-update.js';
 import { exportContent, type RecordBudget } from './edit.js';
 import { InlineZoneWork, SplitZoneWork, ThreadZoneWork } from './offload.js';
@@ -342,7 +342,13 @@ export class Zones {
     // An administrator's list of every account leaves out the platform's own catalog zone.
     const notAccount =
       accountId === undefined ? await this.catalogs?.systemAccountId(this.#ctx.store.repo) : undefined;
-    const rows = await this.#ctx.store.repo.listZones({ accountId, notAccount, names, after, limit: limit + 1 });
+    const rows = await this.#ctx.store.repo.listZones({
+      accountId,
+      notAccount,
+      names,
+      after,
+      limit: limit + 1,
+    });
     return makePage(rows, limit, toZoneInfo, (r) => r.name);
   }
 
@@ -381,11 +387,20 @@ export class Zones {
     // one PTR per member written by start's catalog writer).
     if (metadata.kind === 'Producer') {
       if (input.rrsets !== undefined && !(Array.isArray(input.rrsets) && input.rrsets.length === 0))
-        throw invalid('a Producer (catalog) zone gets its records from its members: rrsets must be empty', 'rrsets');
+        throw invalid(
+          'a Producer (catalog) zone gets its records from its members: rrsets must be empty',
+          'rrsets',
+        );
       if (input.zonefile !== undefined && p !== SYSTEM_PRINCIPAL)
-        throw invalid('a Producer (catalog) zone gets its records from its members: no zone file', 'zonefile');
+        throw invalid(
+          'a Producer (catalog) zone gets its records from its members: no zone file',
+          'zonefile',
+        );
       if (input.catalog !== undefined && input.catalog !== null && input.catalog !== '')
-        throw invalid(`zone ${zname} is a catalog zone (kind Producer): it cannot be a member of one`, 'catalog');
+        throw invalid(
+          `zone ${zname} is a catalog zone (kind Producer): it cannot be a member of one`,
+          'catalog',
+        );
       input = { ...input, rrsets: undefined, zonefile: emptyCatalogText(zname), nameservers: undefined };
     }
     // The zone quota, before any work (the creating transaction checks again, with the records).
@@ -485,7 +500,8 @@ export class Zones {
       });
       committed = true;
       if (masters !== undefined) this.#ctx.events.emitShield();
-      if (metadata.kind === 'Producer') this.#ctx.events.emitSettings({ zone: zname, kinds: ['transfer', 'catalog'] });
+      if (metadata.kind === 'Producer')
+        this.#ctx.events.emitSettings({ zone: zname, kinds: ['transfer', 'catalog'] });
       else if (input.catalog !== undefined && input.catalog !== null && input.catalog !== '')
         this.#ctx.events.emitSettings({ zone: zname, kinds: ['catalog'] });
       this.#runner.committed(ticket, zoneId, 1);
@@ -663,11 +679,12 @@ export class Zones {
     this.#ctx.checkOpen();
     const origin = this.#ctx.zoneName(name);
     const zone = await this.#ctx.store.repo.getZoneByName(origin.toString());
-    if (!zone || zone.kind !== 'Producer')
+    if (zone?.kind !== 'Producer')
       throw new ControlError('CTL_ERR_NOT_FOUND', `catalog zone ${origin} not found`);
     const p = catalogWriter(zone.account_id);
     return this.#offloaded(p, origin, { comment: 'catalog members' }, 'change', (z) => {
-      if (z.kind !== 'Producer') throw new ControlError('CTL_ERR_NOT_FOUND', `catalog zone ${origin} not found`);
+      if (z.kind !== 'Producer')
+        throw new ControlError('CTL_ERR_NOT_FOUND', `catalog zone ${origin} not found`);
       return {
         kind: 'change',
         origin: origin.toString(),
@@ -989,7 +1006,10 @@ export class Zones {
             : 'a zone cannot become a catalog zone (kind Producer): create a new zone of that kind',
           'kind',
         );
-      if (input.catalog !== undefined && (await (this.catalogs as CatalogZones).setCatalog(repo, zone, input.catalog))) {
+      if (
+        input.catalog !== undefined &&
+        (await (this.catalogs as CatalogZones).setCatalog(repo, zone, input.catalog))
+      ) {
         catalogChanged = true;
         await this.#ctx.audit(repo, p, 'zone.catalog', zone.name, zone.account_id, {
           catalog: input.catalog ?? '',

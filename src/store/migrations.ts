@@ -540,7 +540,11 @@ export const migrations: readonly Migration[] = [
         .addColumn('catalog', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('zone_catalog_catalog').on('zone_catalog').columns(['account_id', 'catalog']).execute();
+      await db.schema
+        .createIndex('zone_catalog_catalog')
+        .on('zone_catalog')
+        .columns(['account_id', 'catalog'])
+        .execute();
     },
   },
 ];

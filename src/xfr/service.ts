@@ -153,7 +153,9 @@ export class TransferService {
     // A catalog zone's names (RFC 9432: the list of zones is not public) are answered only to
     // those who may transfer it; the others get REFUSED. Read only while there is a catalog zone.
     const inCatalog =
-      !transfer && handler !== undefined && peek.opcode === Opcode.QUERY ? this.#catalogZoneOf(query) : undefined;
+      !transfer && handler !== undefined && peek.opcode === Opcode.QUERY
+        ? this.#catalogZoneOf(query)
+        : undefined;
     // The TCP hook (`streams`) takes transfers only; signed queries reach `wrap`'s handler.
     if (!transfer && (!peek.maybeSigned || handler === undefined))
       return inCatalog === undefined ? undefined : this.#catalogQuery(query, ctx, undefined);

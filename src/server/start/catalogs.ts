@@ -32,7 +32,11 @@ export interface CatalogWriter {
  * Starts the writer over `control` (nothing when the control plane has no catalog zones).
  * `fleet`: the fleet catalog's name (made by `ensureFleetCatalog` before).
  */
-export function startCatalogWriter(control: ControlPlane, fleet: string | undefined, log: Logger): CatalogWriter {
+export function startCatalogWriter(
+  control: ControlPlane,
+  fleet: string | undefined,
+  log: Logger,
+): CatalogWriter {
   const snapshot = control.catalogSnapshot?.bind(control);
   const named = control.catalogZonesNamed?.bind(control);
   const write = control.writeCatalog?.bind(control);
@@ -87,7 +91,9 @@ export function startCatalogWriter(control: ControlPlane, fleet: string | undefi
         else if (names.length > 0) await incremental(names);
       } catch (err) {
         if (closed) return;
-        log.error(`catalog zones not brought up to date (again in ${RETRY_MS / 1000} s): ${describeError(err)}`);
+        log.error(
+          `catalog zones not brought up to date (again in ${RETRY_MS / 1000} s): ${describeError(err)}`,
+        );
         full = true;
         schedule(RETRY_MS);
       }

@@ -274,14 +274,19 @@ export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()):
   let fleetCatalog = DEFAULT_FLEET_CATALOG;
   if (input.fleetCatalog !== undefined)
     try {
-      fleetCatalog = Name.parse(input.fleetCatalog.endsWith('.') ? input.fleetCatalog : `${input.fleetCatalog}.`)
+      fleetCatalog = Name.parse(
+        input.fleetCatalog.endsWith('.') ? input.fleetCatalog : `${input.fleetCatalog}.`,
+      )
         .toString()
         .toLowerCase();
       if (fleetCatalog === '.') throw new Error('the root cannot be a catalog zone');
     } catch (err) {
-      throw new ConfigError(`--fleet-catalog: '${input.fleetCatalog}' is not a zone name: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new ConfigError(
+        `--fleet-catalog: '${input.fleetCatalog}' is not a zone name: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     }
   return {
     limits,

@@ -269,8 +269,7 @@ process.on('message', (msg: unknown) => {
   else if (isTransferZonesMessage(msg)) {
     applyTransferZones(transfers.acl, msg, log);
     native?.hold(heldKeys());
-  }
-  else if (isSecondaryZonesMessage(msg)) applySecondaryZones(msg);
+  } else if (isSecondaryZonesMessage(msg)) applySecondaryZones(msg);
   else if (isDnsUpdateAnswerMessage(msg)) updates?.answer(msg);
   else if (isTransferJournalMessage(msg)) applyTransferJournal(transfers.journal, msg);
 });
