@@ -15,7 +15,7 @@
 import type { Catalog } from '../answer/catalog.js';
 import type { QueryHandler, ResponseStream, StreamHandler, TransportContext } from '../transport/handler.js';
 import { Flag, Opcode, Rcode, RRClass, RRType } from '../wire/constants.js';
-import { decodeMessage, readName } from '../wire/decode.js';
+import { decodeMessage } from '../wire/decode.js';
 import { MessageWriter } from '../wire/encode.js';
 import { WireFormatError } from '../wire/errors.js';
 import type { Edns, Message, Question } from '../wire/message.js';
@@ -282,12 +282,7 @@ export class TransferService {
 
   /** The origin key of the catalog zone holding the question name (undefined: none, or unreadable). */
   #catalogZoneOf(query: Uint8Array): string | undefined {
-    if (this.#acl.catalogKeys().size === 0) return undefined;
-    try {
-      return this.#acl.catalogOf(readName(query, 12).name.key);
-    } catch {
-      return undefined;
-    }
+    return this.#acl.catalogAt(query, 12);
   }
 
   /**

@@ -22,6 +22,7 @@ import {
   type Json,
   type Platform,
   removeDataDir,
+  runCli,
   startPlatform,
   tenantToken,
 } from '../helpers/platform.js';
@@ -228,6 +229,21 @@ describe('start: catalog zones (fleet and per-account), Knot as consumer', { ski
     // The edge key transfers it too (as every zone); the fleet catalog does not list it.
     assert.equal(members(await kdigAt(p.dnsPort, ...EDGE, 'AXFR', 'cat.a.test.'), 'cat.a.test.').size, 2);
     assert.ok(!members(await fleetAxfr(), FLEET).has('cat.a.test.'));
+    // The CLI: a Producer zone made, a zone listed in it, shown, then in none.
+    const env = { SWITCHBOARD_URL: p.api, SWITCHBOARD_API_KEY: a };
+    const made2 = await runCli(['zone', 'create', 'cat2.a.test', '--kind', 'Producer'], env);
+    assert.equal(made2.code, 0, made2.err);
+    const listed = await runCli(['zone', 'catalog', 'two.a.test.', 'cat2.a.test'], env);
+    assert.equal(listed.code, 0, listed.err);
+    assert.equal((await runCli(['zone', 'catalog', 'two.a.test.'], env)).out, 'cat2.a.test.\n');
+    await waitFor(
+      'two.a.test. moved to cat2.a.test.',
+      async () =>
+        members(await kdigAt(p.dnsPort, ...EDGE, 'AXFR', 'cat2.a.test.'), 'cat2.a.test.').has('two.a.test.'),
+      10_000,
+    );
+    assert.equal((await runCli(['zone', 'catalog', 'two.a.test.', 'cat.a.test.'], env)).code, 0);
+    assert.equal((await runCli(['zone', 'rm', 'cat2.a.test.', '--yes'], env)).code, 0);
     // `catalog: ""` removes a member.
     assert.equal((await call(a, 'PUT', `${PDNS}/zones/one.a.test.`, { catalog: '' })).status, 204);
     await waitFor(

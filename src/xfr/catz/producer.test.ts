@@ -58,7 +58,10 @@ describe('catalog zones: planner', () => {
       zone(FLEET, { kind: 'Producer' }),
     ]);
     const fleet = plan.get(FLEET) ?? [];
-    assert.deepEqual(fleet.map((c) => (c.op === 'replace' ? c.records[0].content : '')).sort(), ['a.', 'slave2.']);
+    assert.deepEqual(fleet.map((c) => (c.op === 'replace' ? c.records[0].content : '')).sort(), [
+      'a.',
+      'slave2.',
+    ]);
     assert.equal(plan.get('cat.a.'), undefined);
   });
 
@@ -72,7 +75,10 @@ describe('catalog zones: planner', () => {
     ]);
     const changes = plan.get('cat.a.') ?? [];
     assert.equal(changes.length, 1);
-    assert.deepEqual(changes[0], addMember('cat.a.', memberId('cat.a.', 'id-one.a.', zone('x').createdAt), 'one.a.'));
+    assert.deepEqual(
+      changes[0],
+      addMember('cat.a.', memberId('cat.a.', 'id-one.a.', zone('x').createdAt), 'one.a.'),
+    );
   });
 
   test('created, unchanged, kind changed, deleted, re-created, moved: one change each', () => {
