@@ -6,7 +6,8 @@
  * of a catalog's names are REFUSED; member ids change when a zone is deleted and re-created, and
  * stay when its kind changes. Knot 3.2 (`catalog-role: interpret`) follows both catalogs over
  * TSIG: a zone created through the API appears on Knot and answers, a deleted one disappears, a
- * deleted and re-created one is served with its new data.
+ * deleted and re-created one is served with its new data; BIND 9.18 (`catalog-zones`) likewise
+ * with the fleet catalog.
  * @module
  */
 import assert from 'node:assert/strict';
@@ -392,5 +393,78 @@ describe('start: catalog zones (fleet and per-account), Knot as consumer', { ski
       20_000,
     );
     assert.match(knot.output(), /catalog/i);
+  });
+
+  test('BIND 9 follows the fleet catalog (catalog-zones, edge key): zones appear, disappear, come back', {
+    skip: skipUnlessCommands('named'),
+  }, async () => {
+    const host = '127.0.0.1';
+    const port = await findFreePort(host);
+    const dir = mkdtempSync(join(tmpdir(), 'sb-bind-catz-'));
+    const primary = `${host} port ${p.dnsPort} key "edge1"`;
+    const conf = [
+      `key "edge1" { algorithm hmac-sha256; secret "${EDGE_SECRET}"; };`,
+      'controls { };',
+      'options {',
+      `  directory "${dir}";`,
+      `  pid-file "${join(dir, 'named.pid')}";`,
+      `  listen-on port ${port} { ${host}; };`,
+      '  listen-on-v6 { none; };',
+      '  recursion no;',
+      '  dnssec-validation no;',
+      '  allow-new-zones yes;',
+      `  allow-notify { ${host}; };`,
+      '  catalog-zones {',
+      `    zone "${FLEET}" default-primaries { ${primary}; } in-memory yes min-update-interval 1;`,
+      '  };',
+      '};',
+      `zone "${FLEET}" { type secondary; file "${join(dir, 'fleet.db')}"; primaries { ${primary}; }; };`,
+      '',
+    ].join('\n');
+    writeFileSync(join(dir, 'named.conf'), conf);
+    // The fleet catalog's ALSO-NOTIFY: Knot's (if the test before ran) and this BIND.
+    const notify = [`${host}:${port}`, ...(knot ? [`${knot.host}:${knot.port}`] : [])];
+    const r = await call(ADMIN, 'PUT', `${PDNS}/zones/${FLEET}/metadata/ALSO-NOTIFY`, { metadata: notify });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    // `launch` names its peers; BIND is not among the helper's kinds (the name is only shown in errors).
+    const bind = await launch(
+      'bind' as Peer['name'],
+      [findCommand('named') ?? 'named', '-g', '-c', join(dir, 'named.conf')],
+      dir,
+      host,
+      port,
+      FLEET,
+      {},
+    );
+    try {
+      const onBind = (name: string) => answerText(port, name, 1);
+      await waitFor(
+        'b.test. on BIND',
+        async () => (await onBind('www.b.test.')).startsWith('0 300 192.0.2.1'),
+        20_000,
+      );
+      await createZone(b, 'bind.b.test.', {}, '192.0.2.101');
+      await waitFor(
+        'bind.b.test. on BIND',
+        async () => (await onBind('www.bind.b.test.')) === '0 300 192.0.2.101',
+        20_000,
+      );
+      assert.equal((await call(b, 'DELETE', `${PDNS}/zones/bind.b.test.`)).status, 204);
+      await waitFor(
+        'bind.b.test. gone from BIND',
+        async () => (await onBind('www.bind.b.test.')).startsWith('3 '),
+        20_000,
+      );
+      await createZone(b, 'bind.b.test.', {}, '192.0.2.102');
+      await waitFor(
+        'bind.b.test. back on BIND',
+        async () => (await onBind('www.bind.b.test.')) === '0 300 192.0.2.102',
+        20_000,
+      );
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${bind.output().slice(-4000)}`);
+    } finally {
+      await bind.stop();
+    }
   });
 });
