@@ -145,6 +145,11 @@ export class CatalogPlanner {
     return this.plan(zones);
   }
 
+  /** The zone names some catalog lists now (for a reconciliation done in parts). */
+  listed(): IterableIterator<string> {
+    return this.#of.keys();
+  }
+
   /** Records that `changes` were written to `catalog` (the index follows the catalog zone). */
   applied(catalog: string, changes: readonly CatalogChange[]): void {
     const name = foldName(catalog);
