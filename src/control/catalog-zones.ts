@@ -197,19 +197,28 @@ export class CatalogZones {
       }
       if (page.length < PAGE) break;
       after = page[page.length - 1].name;
+      await new Promise((r) => setImmediate(r));
     }
     const ptrs = new Map<string, { owner: string; target: string }[]>();
     for (const p of producerRows) {
       const list: { owner: string; target: string }[] = [];
-      const rows = await repo.db
-        .selectFrom('rrsets')
-        .select(['name', 'records'])
-        .where('zone_id', '=', p.content_id || p.id)
-        .where('type', '=', RRType.PTR)
-        .execute();
-      for (const r of rows)
-        for (const rec of JSON.parse(r.records) as { content: string }[])
-          list.push({ owner: r.name, target: rec.content });
+      // In pages: a catalog of 100,000 members is not one synchronous read on the primary's loop.
+      let afterKey: string | undefined;
+      for (;;) {
+        let q = repo.db
+          .selectFrom('rrsets')
+          .select(['name', 'name_key', 'records'])
+          .where('zone_id', '=', p.content_id || p.id)
+          .where('type', '=', RRType.PTR);
+        if (afterKey !== undefined) q = q.where('name_key', '>', afterKey);
+        const rows = await q.orderBy('name_key').limit(PAGE).execute();
+        for (const r of rows)
+          for (const rec of JSON.parse(r.records) as { content: string }[])
+            list.push({ owner: r.name, target: rec.content });
+        if (rows.length < PAGE) break;
+        afterKey = rows[rows.length - 1].name_key;
+        await new Promise((r) => setImmediate(r));
+      }
       ptrs.set(p.name, list);
     }
     return {
