@@ -20,6 +20,10 @@ missing() {
   command -v knotd >/dev/null 2>&1 || [ -x /usr/sbin/knotd ] || need="$need knot"
   command -v dnsperf >/dev/null 2>&1 || need="$need dnsperf"
   command -v named-checkzone >/dev/null 2>&1 || need="$need bind9-utils"
+  # BIND 9 itself: a secondary and a primary of Switchboard in the transfer tests.
+  command -v named >/dev/null 2>&1 || [ -x /usr/sbin/named ] || need="$need bind9"
+  # ldns-testns: scripted (and hostile) primaries for the secondary role's tests.
+  command -v ldns-testns >/dev/null 2>&1 || need="$need ldnsutils"
   # Control plane: a throw-away PostgreSQL cluster, and lego + pebble for the ACME DNS-01 test.
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$need postgresql"
   command -v lego >/dev/null 2>&1 || need="$need lego"

@@ -135,12 +135,13 @@ export class DnsUpdates {
   }
 
   /**
-   * The TSIG keys an UPDATE of `zone` may be signed with: its account's (undefined: no such
-   * zone). For the DNS side, which verifies the signature before relaying the update.
+   * The account of `zone` and the TSIG keys an UPDATE of it may be signed with: its account's
+   * (undefined: no such zone). For the DNS side, which verifies the signature before relaying
+   * the update and bounds each account's updates in flight.
    */
   async zoneAccountKeys(
     zone: string,
-  ): Promise<{ name: string; algorithm: string; secret: string }[] | undefined> {
+  ): Promise<{ account: string; keys: { name: string; algorithm: string; secret: string }[] } | undefined> {
     this.#ctx.checkOpen();
     let zname: string;
     try {
@@ -152,7 +153,10 @@ export class DnsUpdates {
       const row = await repo.getZoneByName(zname);
       if (!row) return undefined;
       const keys = await repo.tsigKeysOfAccounts([row.account_id]);
-      return keys.map((k) => ({ name: k.name, algorithm: k.algorithm, secret: k.secret }));
+      return {
+        account: row.account_id,
+        keys: keys.map((k) => ({ name: k.name, algorithm: k.algorithm, secret: k.secret })),
+      };
     });
   }
 

@@ -615,8 +615,10 @@ export interface ControlPlane {
     zone: string,
     input: Partial<ZoneUpdatePolicy>,
   ): Promise<ZoneUpdatePolicy>;
-  /** The TSIG keys of a zone's account (undefined: no such zone), for verifying an UPDATE's signature. */
-  zoneAccountKeys(zone: string): Promise<{ name: string; algorithm: string; secret: string }[] | undefined>;
+  /** A zone's account and its TSIG keys (undefined: no such zone), for verifying an UPDATE's signature. */
+  zoneAccountKeys(
+    zone: string,
+  ): Promise<{ account: string; keys: { name: string; algorithm: string; secret: string }[] } | undefined>;
   /** An UPDATE whose TSIG was verified against zoneAccountKeys: its RCODE; never throws. */
   dnsUpdate(req: DnsUpdateRequest): Promise<DnsUpdateResult>;
 

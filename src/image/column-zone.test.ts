@@ -168,7 +168,7 @@ function zoneFiles(dir: string): string[] {
   return files;
 }
 
-const LABELS = ['www', 'WWW', 'mail', 'ns1', 'Ns1', 'a', 'b', 'sub', 'x', '\\255', 'y', '*'];
+const LABELS = ['www', 'WWW', 'mail', 'ns1', 'Ns1', 'a', 'b', 'sub', 'x', '\\255', 'y', '*', 'z\\000'];
 
 /** A random zone text meant to hit every branch of Zone.build, seeded. */
 function randomZone(seed: number): { text: string; origin: string } {
@@ -420,7 +420,45 @@ describe("NameTable (the column build's key → name index)", () => {
       }
       assert.equal(table.size, map.size);
       for (const [key, i] of map) assert.equal(table.find(key), i);
-      assert.deepEqual(table.keys, [...map.keys()]);
+      assert.deepEqual([...table.keys()], [...map.keys()]);
+    }
+  });
+
+  test('a key added from its own octets (a suffix, as a parent name) is found as a string and as octets', () => {
+    const rand = seededRandom(11);
+    const table = new NameTable(0);
+    const map = new Map<string, number>();
+    for (let n = 0; n < 20_000; n++) {
+      // A wire-like key of 1–4 labels; each suffix of it looked up by its octets, then added.
+      let key = '';
+      const labels = 1 + Math.floor(rand() * 4);
+      for (let l = 0; l < labels; l++) {
+        const len = 1 + Math.floor(rand() * 3);
+        key += String.fromCharCode(len);
+        for (let k = 0; k < len; k++) key += String.fromCharCode(0x61 + Math.floor(rand() * 3));
+      }
+      key += '\x00';
+      if (table.find(key) >= 0) continue;
+      const i = table.add(key);
+      map.set(key, i);
+      let at = table.off[i];
+      let len = table.len[i];
+      while (len > 1) {
+        const skip = table.octets[at] + 1;
+        at += skip;
+        len -= skip;
+        const suffix = key.slice(key.length - len);
+        const want = map.get(suffix) ?? -1;
+        assert.equal(table.findAt(table.octets, at, len), want);
+        if (want >= 0) break;
+        map.set(suffix, table.addAt(at, len));
+      }
+    }
+    assert.equal(table.size, map.size);
+    for (const [key, i] of map) {
+      assert.equal(table.find(key), i);
+      assert.equal(table.key(i), key);
+      assert.equal(table.findAt(Buffer.from(key, 'latin1'), 0, key.length), i);
     }
   });
 });

@@ -7,7 +7,7 @@
  * placeholders' labels, mixed case, RRsets too big to shift or to answer).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
@@ -16,6 +16,7 @@ import { BIG_ORIGIN, generateBigZone } from '../../bench/zone-load.js';
 import { referenceCompileZone } from '../../test/helpers/image-reference.js';
 import { repoRoot, sharedTestdata } from '../../test/helpers/paths.js';
 import { seededRandom } from '../../test/helpers/prng.js';
+import { loadZoneFiles } from '../../test/helpers/zone-files.js';
 import type { AnswerOptions } from '../answer/answer.js';
 import { loadZoneFile, loadZoneText } from '../zone/load.js';
 import type { Zone } from '../zone/zone.js';
@@ -48,30 +49,6 @@ function compare(zone: Zone, label: string, answer?: AnswerOptions): string | un
   const at = firstDifference(got, want);
   if (at < 0) return undefined;
   return `${label}: ${got.length} octets vs the reference's ${want.length}, first difference at ${at}`;
-}
-
-/** Zone files under `dir` (recursively), loaded as image.test.ts loads them; failures skipped. */
-function loadAll(dir: string): { path: string; zone: Zone }[] {
-  const zones: { path: string; zone: Zone }[] = [];
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d).sort()) {
-      const p = join(d, e);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (
-        !/\.(md|txt|key|private|conf|out|in|json|py|sh|README)$/i.test(e) &&
-        statSync(p).size < 4_000_000
-      ) {
-        for (const opts of [{ strict: false }, { strict: false, origin: '.' }]) {
-          try {
-            zones.push({ path: p, zone: loadZoneFile(p, opts).zone });
-            break;
-          } catch {}
-        }
-      }
-    }
-  };
-  walk(dir);
-  return zones;
 }
 
 const LABELS = [
@@ -142,7 +119,7 @@ describe('compileZone writes the reference compiler’s octets', () => {
     const diffs: string[] = [];
     let n = 0;
     for (const dir of dirs)
-      for (const { path, zone } of loadAll(dir)) {
+      for (const { path, zone } of loadZoneFiles(dir).zones) {
         n++;
         const d = compare(zone, path);
         if (d) diffs.push(d);

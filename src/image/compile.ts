@@ -35,6 +35,7 @@ import {
   AnswerEntryKind,
   CNAME_CHASE_TYPES,
   Fallback,
+  fnv1a,
   fnv1aString,
   H,
   HEADER_SIZE,
@@ -316,8 +317,7 @@ function compile(
       // A big zone: its plain names written from the columns, the others from their nodes.
       const cols = (zone as ColumnZone).columns();
       for (let i = 0; i < nodes.length; i++)
-        if (!ctx.columnPlain(cols, nodes.index(i), nodes.key(i), table, i))
-          table.put(i, ctx.forNode(nodes.node(i)));
+        if (!ctx.columnPlain(cols, nodes.index(i), nodes, table, i)) table.put(i, ctx.forNode(nodes.node(i)));
     } else if (withTemplates)
       for (let i = 0; i < nodes.length; i++) {
         const node = nodes.node(i);
@@ -399,6 +399,22 @@ class ColumnOrder implements OrderedNames {
   /** The zone's name index of the i-th name. */
   index(i: number): number {
     return this.#order[i];
+  }
+  /** The octets the keys (and spellings) lie in (read after the load: no longer grown). */
+  get octets(): Uint8Array {
+    return this.#zone._index.octets;
+  }
+  /** Where the i-th name's key lies in `octets`. */
+  keyOff(i: number): number {
+    return this.#zone._index.off[this.#order[i]];
+  }
+  /** The i-th name's key length (also its spelling's). */
+  keyLen(i: number): number {
+    return this.#zone._index.len[this.#order[i]];
+  }
+  /** Where the i-th name's spelling lies in `octets`, -1 when spelled as its key. */
+  spelling(i: number): number {
+    return this.#zone.spellingAt(this.#order[i]);
   }
 }
 
@@ -532,7 +548,8 @@ function measure(zone: CompilableZone, nodes: OrderedNames): Sizes {
   let namedataLen = 0;
   let rdataLen = 0;
   let totalRrsets = 0;
-  for (let i = 0; i < nodes.length; i++) namedataLen += 1 + nodes.key(i).length;
+  if (nodes instanceof ColumnOrder) for (let i = 0; i < nodes.length; i++) namedataLen += 1 + nodes.keyLen(i);
+  else for (let i = 0; i < nodes.length; i++) namedataLen += 1 + nodes.key(i).length;
   if (zone instanceof ColumnZone) {
     // Counted in the columns: no node is made for it.
     const totals = zone.totals();
@@ -552,13 +569,20 @@ function measure(zone: CompilableZone, nodes: OrderedNames): Sizes {
   // SPELLING (only when some owner is not spelled in lower case): per name an offset, then names.
   let spelled = false;
   let spellLen = 0;
-  for (let i = 0; i < nodes.length; i++) {
-    const wire = nodes.wire(i);
-    if (wire !== nodes.key(i)) {
-      spelled = true;
-      spellLen += 1 + wire.length;
+  if (nodes instanceof ColumnOrder) {
+    for (let i = 0; i < nodes.length; i++)
+      if (nodes.spelling(i) >= 0) {
+        spelled = true;
+        spellLen += 1 + nodes.keyLen(i);
+      }
+  } else
+    for (let i = 0; i < nodes.length; i++) {
+      const wire = nodes.wire(i);
+      if (wire !== nodes.key(i)) {
+        spelled = true;
+        spellLen += 1 + wire.length;
+      }
     }
-  }
   spellLen = (spellLen + 3) & ~3;
   let slots = 8;
   while (slots < nodes.length * 2) slots *= 2;
@@ -799,20 +823,42 @@ function finish(
   if (spelled) {
     const oSpell = starts[8];
     let p = oSpell + nodes.length * 4;
-    for (let i = 0; i < nodes.length; i++) {
-      const wire = nodes.wire(i);
-      if (wire === nodes.key(i)) {
-        put32(out, oSpell + i * 4, NONE);
-        continue;
+    if (nodes instanceof ColumnOrder) p = spellColumns(out, oSpell, p, oSpell, nodes);
+    else
+      for (let i = 0; i < nodes.length; i++) {
+        const wire = nodes.wire(i);
+        if (wire === nodes.key(i)) {
+          put32(out, oSpell + i * 4, NONE);
+          continue;
+        }
+        put32(out, oSpell + i * 4, p);
+        out[p++] = wire.length;
+        for (let k = 0; k < wire.length; k++) out[p++] = wire.charCodeAt(k);
       }
-      put32(out, oSpell + i * 4, p);
-      out[p++] = wire.length;
-      for (let k = 0; k < wire.length; k++) out[p++] = wire.charCodeAt(k);
-    }
   }
   // Template bodies hold absolute message offsets only; the record itself is position-free.
   if (rab === undefined) out.set(templates.view(), oTemplates);
   return out;
+}
+
+/**
+ * SPELLING's offsets (at `o` in `out`) and names (from `p`) of a ColumnZone's names, read
+ * from its octets; `base`: what `o` is in the image. Returns the end.
+ */
+function spellColumns(out: Uint8Array, o: number, p: number, base: number, nodes: ColumnOrder): number {
+  const octets = nodes.octets;
+  for (let i = 0; i < nodes.length; i++) {
+    const w = nodes.spelling(i);
+    if (w < 0) {
+      put32(out, o + i * 4, NONE);
+      continue;
+    }
+    put32(out, o + i * 4, base + (p - o));
+    const n = nodes.keyLen(i);
+    out[p++] = n;
+    for (let k = 0; k < n; k++) out[p++] = octets[w + k];
+  }
+  return p;
 }
 
 /**
@@ -841,16 +887,18 @@ function finishFile(
     const oSpell = starts[8];
     const sp = new Uint8Array(total - oSpell);
     let p = nodes.length * 4;
-    for (let i = 0; i < nodes.length; i++) {
-      const wire = nodes.wire(i);
-      if (wire === nodes.key(i)) {
-        put32(sp, i * 4, NONE);
-        continue;
+    if (nodes instanceof ColumnOrder) p = spellColumns(sp, 0, p, oSpell, nodes);
+    else
+      for (let i = 0; i < nodes.length; i++) {
+        const wire = nodes.wire(i);
+        if (wire === nodes.key(i)) {
+          put32(sp, i * 4, NONE);
+          continue;
+        }
+        put32(sp, i * 4, oSpell + p);
+        sp[p++] = wire.length;
+        for (let k = 0; k < wire.length; k++) sp[p++] = wire.charCodeAt(k);
       }
-      put32(sp, i * 4, oSpell + p);
-      sp[p++] = wire.length;
-      for (let k = 0; k < wire.length; k++) sp[p++] = wire.charCodeAt(k);
-    }
     file.write(sp, oSpell);
   }
   file.write(head, 0);
@@ -923,9 +971,12 @@ function writeColumns(
   } = cols;
   let rrsetCount = 0;
   let answerCount = 0;
+  const octets = nodes.octets;
   for (let i = 0; i < nodes.length; i++) {
-    const key = nodes.key(i);
-    let s = fnv1aString(key) & slotMask;
+    // The key's octets, read where the columns keep them (no string).
+    const ko = nodes.keyOff(i);
+    const kn = nodes.keyLen(i);
+    let s = fnv1a(octets, ko, ko + kn) & slotMask;
     while (hash[s] !== 0) s = (s + 1) & slotMask;
     hash[s] = i + 1;
     const idx = nodes.index(i);
@@ -935,16 +986,16 @@ function writeColumns(
       setCount++;
       if (setType[t] === RRType.CNAME) flags |= NameFlag.HAS_CNAME;
     }
-    if (key.charCodeAt(0) === 1 && key.charCodeAt(1) === 0x2a) flags |= NameFlag.IS_WILDCARD;
+    if (octets[ko] === 1 && octets[ko + 1] === 0x2a) flags |= NameFlag.IS_WILDCARD;
     if (setCount === 0) flags |= NameFlag.EMPTY;
     sName.room(NAME_RECORD_SIZE);
-    sData.room(1 + key.length);
+    sData.room(1 + kn);
     nameRecord(sName.buf, sName.n, sData.pos, flags, rrsetCount, setCount, answerCount, table, i, absAt);
     sName.n += NAME_RECORD_SIZE;
     const d = sData.buf;
     let pd = sData.n;
-    d[pd++] = key.length;
-    for (let k = 0; k < key.length; k++) d[pd++] = key.charCodeAt(k);
+    d[pd++] = kn;
+    for (let k = 0; k < kn; k++) d[pd++] = octets[ko + k];
     sData.n = pd;
     for (let t = firstSet[idx]; t >= 0; t = setNext[t]) {
       let count = 0;
@@ -1544,6 +1595,8 @@ class TemplateBuilder {
   readonly negative: Tpl | undefined;
   /** The negative template's watch labels (a Set only when there are many: a zone's are few). */
   readonly #negativeWatch: { has(label: string): boolean };
+  /** The negative template watches some label (`#negativeWatch` is not empty). */
+  readonly #watching: boolean;
 
   readonly #answerOpts: AnswerOptions;
   /** Some name of the zone has an octet 0xfe or 0xff (the placeholders' labels). */
@@ -1553,13 +1606,16 @@ class TemplateBuilder {
     this.zone = zone;
     this.out = out;
     this.#answerOpts = answerOpts;
-    for (const key of zone.nodes.keys())
-      if (hasHighOctet(key)) {
-        this.#highNames = true;
-        break;
-      }
+    if (zone instanceof ColumnZone) this.#highNames = columnKeysHave(zone, (c) => c >= 0xfe);
+    else
+      for (const key of zone.nodes.keys())
+        if (hasHighOctet(key)) {
+          this.#highNames = true;
+          break;
+        }
     this.negative = this.#negativeTemplate();
     const watch = this.negative?.watch ?? NO_STRINGS;
+    this.#watching = watch.length > 0;
     this.#negativeWatch =
       watch.length > 8
         ? new Set(watch)
@@ -2005,15 +2061,19 @@ class TemplateBuilder {
    * written straight into TEMPLATES; ANY is the lowest type's. False (nothing written) when
    * the name is not plain: the caller makes the node.
    */
-  columnPlain(cols: ZoneColumns, idx: number, key: string, table: NodeTable, i: number): boolean {
+  columnPlain(cols: ZoneColumns, idx: number, nodes: ColumnOrder, table: NodeTable, i: number): boolean {
     if ((cols.flags[idx] & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) return false;
-    if (key.length <= 1 || (key.charCodeAt(0) === 1 && key.charCodeAt(1) === 0x2a)) return false;
+    // The key read as octets where the columns keep it (a string only for the watch labels).
+    const octets = nodes.octets;
+    const ko = nodes.keyOff(i);
+    const kn = nodes.keyLen(i);
+    if (kn <= 1 || (octets[ko] === 1 && octets[ko + 1] === 0x2a)) return false;
     const { setType, setNext, setFirst, recLen, recNext } = cols;
     let sets = 0;
     for (let t = cols.firstSet[idx]; t >= 0; t = setNext[t]) {
       if (!plainType(setType[t])) return false;
       // Every template must stay under the 65,535-octet limit (else the encoder decides).
-      let size = 12 + key.length + 4;
+      let size = 12 + kn + 4;
       for (let r = setFirst[t]; r >= 0; r = recNext[r]) size += 12 + recLen[r];
       if (size > MESSAGE_LIMIT) return false;
       sets++;
@@ -2021,8 +2081,11 @@ class TemplateBuilder {
     if (sets === 0 || sets >= plainQtypes.length) return false;
     const neg = this.negative;
     if (neg === undefined || (neg.tflags & TemplateFlag.SHIFTABLE) === 0) return false;
-    const originKey = this.zone.origin.key;
-    if (key !== originKey && this.#negativeWatch.has(labelBelow(key, originKey.length))) return false;
+    const originLength = this.zone.origin.key.length;
+    if (kn !== originLength && this.#watching) {
+      const key = latin1Slice.call(octets, ko, ko + kn);
+      if (this.#negativeWatch.has(labelBelow(key, originLength))) return false;
+    }
     const { setTtl, recOff, slab } = cols;
     const cls = this.zone.class;
     const out = this.out;
@@ -2050,8 +2113,8 @@ class TemplateBuilder {
       put32(b, start + 18, 0);
       put16(b, start + 22, 0);
       put16(b, start + 24, 0x0400);
-      b[start + 26] = key.length;
-      b[start + 27] = key.length;
+      b[start + 26] = kn;
+      b[start + 27] = kn;
       put32(b, start + 28, 0);
       let p = start + TEMPLATE_HEADER_SIZE;
       for (let r = setFirst[t]; r >= 0; r = recNext[r]) {
@@ -2275,18 +2338,20 @@ function canonicalOrder(zone: CompilableZone): OrderedNames {
   // An octet 0 inside a label would be ambiguous with the label end: then (for the whole
   // zone, so all keys compare alike) every octet is stored + 1.
   let shift = false;
-  for (const key of zone.nodes.keys())
-    if (key.indexOf('\x00') < key.length - 1) {
-      shift = true;
-      break;
-    }
+  if (zone instanceof ColumnZone) shift = columnKeysHave(zone, (c) => c === 0, true);
+  else
+    for (const key of zone.nodes.keys())
+      if (key.indexOf('\x00') < key.length - 1) {
+        shift = true;
+        break;
+      }
   let nodes: ZoneNode[] | undefined;
   if (zone instanceof ColumnZone) {
-    // By name index, from the columns' keys: no node is made to be sorted.
+    // By name index, from the columns' key octets: no node (nor key string) is made to be sorted.
+    const { octets, off, len } = zone._index;
     for (let i = 0; i < n; i++) {
-      const key = zone.keyAt(i);
       order[i] = i;
-      keys[i] = sortKey(key, key.length - originLength, shift);
+      keys[i] = sortKeyAt(octets, off[i], len[i] - originLength, shift);
     }
   } else {
     nodes = new Array(n);
@@ -2314,6 +2379,44 @@ function canonicalOrder(zone: CompilableZone): OrderedNames {
   const out: ZoneNode[] = new Array(n);
   for (let i = 0; i < n; i++) out[i] = nodes[order[i]];
   return new NodeArray(out);
+}
+
+/**
+ * True when some label octet of a ColumnZone's keys passes `test` (`labelsOnly`: the length
+ * octets and the final 0 not tested), read from its octets.
+ */
+function columnKeysHave(zone: ColumnZone, test: (c: number) => boolean, labelsOnly = false): boolean {
+  const { octets, off, len } = zone._index;
+  const n = zone.nameCount;
+  for (let i = 0; i < n; i++) {
+    const at = off[i];
+    const end = at + len[i];
+    if (!labelsOnly) {
+      for (let k = at; k < end; k++) if (test(octets[k])) return true;
+      continue;
+    }
+    for (let p = at; p < end - 1; p += octets[p] + 1)
+      for (let k = p + 1; k <= p + octets[p]; k++) if (test(octets[k])) return true;
+  }
+  return false;
+}
+
+/** `sortKey` of the key at `b[at, …)`, read from octets (a ColumnZone's). */
+function sortKeyAt(b: Uint8Array, at: number, stop: number, shift: boolean): string {
+  if (stop <= 0) return '';
+  const first = b[at] + 1;
+  if (first === stop && !shift) return latin1Slice.call(b, at + 1, at + stop);
+  const starts: number[] = [];
+  for (let i = 0; i < stop; i += b[at + i] + 1) starts.push(i);
+  let key = '';
+  for (let j = starts.length - 1; j >= 0; j--) {
+    const p = at + starts[j];
+    const len = b[p];
+    if (shift) for (let c = p + 1; c <= p + len; c++) key += String.fromCharCode(b[c] + 1);
+    else key += latin1Slice.call(b, p + 1, p + 1 + len);
+    if (j > 0) key += '\x00';
+  }
+  return key;
 }
 
 /**

@@ -5,15 +5,16 @@
  * the allowed reasons. Plus the validator against corrupted images.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { repoRoot, sharedTestdata } from '../../test/helpers/paths.js';
 import { seededRandom } from '../../test/helpers/prng.js';
+import { loadZoneFiles } from '../../test/helpers/zone-files.js';
 import { Catalog } from '../answer/catalog.js';
 import { Responder } from '../answer/respond.js';
 import { compareCanonical, Name } from '../wire/name.js';
-import { loadZoneFile, loadZoneText } from '../zone/load.js';
+import { loadZoneText } from '../zone/load.js';
 import { NodeFlag, type Zone } from '../zone/zone.js';
 import { compileRecords, compileZone, sharedAllocator } from './compile.js';
 import { FALLBACK_NAMES, Fallback } from './format.js';
@@ -193,35 +194,6 @@ function report(t: { diagnostic: (m: string) => void }, label: string, tally: Ta
 
 function assertClean(tally: Tally): void {
   assert.equal(tally.mismatches.length, 0, tally.mismatches.slice(0, 5).join('\n'));
-}
-
-/** Zone files under `dir` (recursively), each loaded as the test suite loads them; failures skipped. */
-function loadAll(dir: string): { zones: { path: string; zone: Zone }[]; skipped: number } {
-  const zones: { path: string; zone: Zone }[] = [];
-  let skipped = 0;
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d).sort()) {
-      const p = join(d, e);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (
-        !/\.(md|txt|key|private|conf|out|in|json|py|sh|README)$/i.test(e) &&
-        statSync(p).size < 4_000_000
-      ) {
-        // As `serve --zone-dir` would (origin from $ORIGIN or the file name), then as a root zone.
-        let zone: Zone | undefined;
-        for (const opts of [{ strict: false }, { strict: false, origin: '.' }]) {
-          try {
-            zone = loadZoneFile(p, opts).zone;
-            break;
-          } catch {}
-        }
-        if (zone) zones.push({ path: p, zone });
-        else skipped++;
-      }
-    }
-  };
-  walk(dir);
-  return { zones, skipped };
 }
 
 describe('zone images answer as the Responder', () => {
@@ -427,7 +399,7 @@ ns3.deep AAAA 2001:db8::15
 
   const corpus = resolve(repoRoot, 'test/interop/corpus/zones');
   test('test/interop/corpus/zones', { skip: existsSync(corpus) ? false : 'no corpus zones' }, (t) => {
-    const { zones } = loadAll(corpus);
+    const { zones } = loadZoneFiles(corpus);
     assert.ok(zones.length > 0);
     const tally = newTally();
     for (const [i, z] of zones.entries()) compareZone(z.zone, tally, 100 + i, 400);
@@ -456,7 +428,7 @@ ns3.deep AAAA 2001:db8::15
       ? false
       : `../shared/testdata/${folder} is not present (only in the team's workspace)`;
     test(`../shared/testdata/${folder}`, { skip }, (t) => {
-      const { zones, skipped } = loadAll(dir);
+      const { zones, skipped } = loadZoneFiles(dir);
       const tally = newTally();
       for (const [i, z] of zones.entries()) compareZone(z.zone, tally, 1000 + i);
       report(t, `${folder} (${zones.length} zones, ${skipped} files that do not load skipped)`, tally);

@@ -6,12 +6,13 @@
  * and without the response cache. Plus answer.test.ts-style cases over ImageZone.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { sharedTestdata } from '../../test/helpers/paths.js';
 import { listZoneFiles } from '../../test/helpers/peers.js';
 import { seededRandom } from '../../test/helpers/prng.js';
+import { loadZoneFiles } from '../../test/helpers/zone-files.js';
 import { AnswerKind, answerQuery } from '../answer/answer.js';
 import { Catalog } from '../answer/catalog.js';
 import { Responder, type ResponderOptions } from '../answer/respond.js';
@@ -258,34 +259,6 @@ function corpusQueries(): { qname: Name; qtype: number; v: Variant; line: string
   return out;
 }
 
-/** Zone files under `dir` (recursively), loaded as `serve --zone-dir` would; failures counted. */
-function loadAll(dir: string): { zones: { path: string; zone: Zone }[]; skipped: number } {
-  const zones: { path: string; zone: Zone }[] = [];
-  let skipped = 0;
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d).sort()) {
-      const p = join(d, e);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (
-        !/\.(md|txt|key|private|conf|out|in|json|py|sh|README)$/i.test(e) &&
-        statSync(p).size < 4_000_000
-      ) {
-        let zone: Zone | undefined;
-        for (const opts of [{ strict: false }, { strict: false, origin: '.' }]) {
-          try {
-            zone = loadZoneFile(p, opts).zone;
-            break;
-          } catch {}
-        }
-        if (zone) zones.push({ path: p, zone });
-        else skipped++;
-      }
-    }
-  };
-  walk(dir);
-  return { zones, skipped };
-}
-
 const example = `
 $ORIGIN Example.
 $TTL 3600
@@ -476,7 +449,7 @@ describe('a Responder over ImageZones answers as one over Zones', () => {
       t.skip(`${sharedTestdata} is not present (only in the team's workspace)`);
       return;
     }
-    const { zones, skipped } = loadAll(sharedTestdata);
+    const { zones, skipped } = loadZoneFiles(sharedTestdata);
     const tally = newTally();
     let seed = 11;
     for (const { zone } of zones) compareZones([zone], tally, seed++, 60);

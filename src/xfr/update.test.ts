@@ -124,6 +124,95 @@ describe('UpdateHandler over a real control plane', () => {
     assert.doesNotMatch(await cp.exportZone(tenant, 'upd.test.'), /b\.upd\.test\./);
   });
 
+  test('one account cannot hold every slot: its updates beyond its bound are REFUSED, another account’s go on', async () => {
+    // A control plane whose updates wait until released: the first account's two fill its bound.
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const slow = {
+      zoneAccountKeys: (zone: string) => cp.zoneAccountKeys(zone),
+      dnsUpdate: async (req: Parameters<ControlPlane['dnsUpdate']>[0]) => {
+        await gate;
+        return cp.dnsUpdate(req);
+      },
+    };
+    const h = new UpdateHandler(slow, { maxInFlightPerAccount: 2 });
+    const add = (name: string, id: number) =>
+      signTsigRequest(update(id, [], [rr(`${name}.upd.test.`, 1, RRType.A, 60, A('192.0.2.40'))]), key);
+    const held = [h.handle(add('p1', 40), '127.0.0.1'), h.handle(add('p2', 41), '127.0.0.1')];
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(rcodeOf(await h.handle(add('p3', 42), '127.0.0.1')), Rcode.REFUSED);
+    // Another account's zone is not held by the first one's bound.
+    const other = await cp.createAccount(cp.systemPrincipal(), { name: 'tenant-two' });
+    const two: Principal = {
+      tokenId: 'test2',
+      accountId: other.id,
+      scope: { admin: false, access: 'write' },
+    };
+    await cp.createZone(two, { name: 'two.test.', nameservers: ['ns1.upd.test.'] });
+    await cp.setZoneUpdatePolicy(two, 'two.test.', { allowDnsupdateFrom: ['127.0.0.0/8'] });
+    const elsewhere = update(
+      43,
+      [],
+      [rr('x.two.test.', 1, RRType.A, 60, A('192.0.2.41'))],
+      Name.parse('two.test.'),
+    );
+    const pending = h.handle(elsewhere, '127.0.0.1');
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    for (const r of held) assert.equal(rcodeOf(await r), Rcode.NOERROR);
+    assert.equal(rcodeOf(await pending), Rcode.NOERROR);
+    assert.equal(h.inFlight, 0);
+  });
+
+  test('a signed update sent again (replay or retransmission) is not applied again: the first answer, this ID', async () => {
+    const h = new UpdateHandler(cp);
+    // "c does not exist, then add it": applied once.
+    const first = signTsigRequest(
+      update(
+        20,
+        [rr('c.upd.test.', 254, RRType.ANY, 0)],
+        [rr('c.upd.test.', 1, RRType.A, 60, A('192.0.2.3'))],
+      ),
+      key,
+    );
+    assert.equal(rcodeOf(await h.handle(first, '127.0.0.1')), Rcode.NOERROR);
+    // Then removed by another update.
+    const remove = signTsigRequest(update(21, [], [rr('c.upd.test.', 255, RRType.ANY, 0)]), key);
+    assert.equal(rcodeOf(await h.handle(remove, '127.0.0.1')), Rcode.NOERROR);
+    assert.doesNotMatch(await cp.exportZone(tenant, 'upd.test.'), /c\.upd\.test\./);
+    // The first message again (within its fudge), under another header ID: the answer it had,
+    // nothing applied.
+    const replay = Uint8Array.from(first);
+    replay[0] = 0x12;
+    replay[1] = 0x34;
+    const again = (await h.handle(replay, '127.0.0.9')) as Uint8Array;
+    assert.equal(rcodeOf(again), Rcode.NOERROR);
+    assert.equal((again[0] << 8) | again[1], 0x1234);
+    assert.equal(h.replays, 1);
+    assert.doesNotMatch(await cp.exportZone(tenant, 'upd.test.'), /c\.upd\.test\./);
+  });
+
+  test('the memory of signed updates is bounded: one forgotten early makes older times BADTIME, never a second apply', async () => {
+    const h = new UpdateHandler(cp, { remembered: 1 });
+    const now = Math.floor(Date.now() / 1000);
+    const add = (name: string, id: number, at: number) =>
+      signTsigRequest(
+        update(id, [], [rr(`${name}.upd.test.`, 1, RRType.TXT, 60, Uint8Array.from([1, 120]))]),
+        key,
+        at,
+      );
+    const older = add('m1', 30, now - 10);
+    assert.equal(rcodeOf(await h.handle(older, '127.0.0.1')), Rcode.NOERROR);
+    assert.equal(rcodeOf(await h.handle(add('m2', 31, now - 5), '127.0.0.1')), Rcode.NOERROR);
+    // m1 was forgotten to make room: its replay, signed at or before its time, is refused.
+    const replay = (await h.handle(older, '127.0.0.1')) as Uint8Array;
+    assert.equal(rcodeOf(replay), Rcode.NOTAUTH);
+    // A message signed later than that is taken.
+    assert.equal(rcodeOf(await h.handle(add('m3', 32, now), '127.0.0.1')), Rcode.NOERROR);
+  });
+
   test('hostile mutations of a valid UPDATE never throw; what is applied is only ever the valid add', async () => {
     const h = new UpdateHandler(cp);
     const rand = seededRandom(2136);

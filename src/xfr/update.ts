@@ -7,9 +7,17 @@
  * plane (src/control/dns-updates.ts: who may, then the change as any other); the answer is
  * signed with the request's key.
  *
- * Bounded: at most `maxInFlight` updates at once in the process (beyond: REFUSED at once), a
+ * Bounded: at most `maxInFlight` updates at once in the process and `maxInFlightPerAccount` of
+ * one account's zones (beyond: REFUSED at once — no tenant can hold every slot), a
  * message is at most 64 KiB, and its records at most MAX_UPDATE_RRS; the heavy part (the zone's
  * content, checks and diff) runs in the zone-work thread like every change.
+ *
+ * Replays: TSIG accepts a message again as long as its time is within the fudge (RFC 8945
+ * §5.2.3 keeps no memory), and an UPDATE is not idempotent ("delete this, add that" replayed
+ * after a later change undoes it). Every signed UPDATE that verified is remembered
+ * (`SignedUpdateMemory`: key and MAC) until its time leaves its fudge: the same message again
+ * — an attacker's replay, or the client's own retransmission — is not applied again and gets
+ * the first one's answer.
  * @module
  */
 import { Flag, Opcode, Rcode, RRType } from '../wire/constants.js';
@@ -19,7 +27,17 @@ import { WireFormatError } from '../wire/errors.js';
 import type { Name } from '../wire/name.js';
 import { readRdata } from '../wire/rdata.js';
 import { stripTsig } from './service.js';
-import { findTsig, makeTsigKey, signTsigError, type TsigKey, TsigSigner, verifyTsigRequest } from './tsig.js';
+import {
+  findTsig,
+  makeTsigKey,
+  signTsigError,
+  TsigError,
+  type TsigKey,
+  type TsigRecord,
+  TsigSigner,
+  tsigNow,
+  verifyTsigRequest,
+} from './tsig.js';
 import {
   CLASS_ANY,
   CLASS_NONE,
@@ -30,7 +48,9 @@ import {
 
 /** What the handler needs of the control plane. */
 export interface UpdateControl {
-  zoneAccountKeys(zone: string): Promise<{ name: string; algorithm: string; secret: string }[] | undefined>;
+  zoneAccountKeys(
+    zone: string,
+  ): Promise<{ account: string; keys: { name: string; algorithm: string; secret: string }[] } | undefined>;
   dnsUpdate(req: DnsUpdateRequest): Promise<DnsUpdateResult>;
 }
 
@@ -47,6 +67,55 @@ export interface UpdateEvent {
 
 /** Updates handled at once in the process, at most (more: REFUSED at once). */
 export const DEFAULT_UPDATES_IN_FLIGHT = 64;
+
+/** Updates of one account's zones handled at once, at most (more: REFUSED): no tenant holds them all. */
+export const DEFAULT_UPDATES_IN_FLIGHT_PER_ACCOUNT = 8;
+
+/** Signed updates remembered at most (`SignedUpdateMemory`). */
+export const DEFAULT_UPDATES_REMEMBERED = 10_000;
+
+/**
+ * The signed UPDATEs seen while their time is within their fudge, by key and MAC, each with
+ * its answer (a promise while it is being applied). Bounded: at most `max` entries; when one
+ * must be forgotten before its time is up, every message signed at or before its time is
+ * refused from then on (`floor`), so a forgotten message can never be applied twice.
+ */
+export class SignedUpdateMemory {
+  readonly #max: number;
+  /** Insertion order = arrival order; `until`: the second after which its time is out of its fudge. */
+  readonly #seen = new Map<string, { until: number; signed: number; answer: Promise<Uint8Array> }>();
+  #floor = -1;
+
+  constructor(max = DEFAULT_UPDATES_REMEMBERED) {
+    this.#max = Math.max(1, max);
+  }
+
+  get size(): number {
+    return this.#seen.size;
+  }
+
+  /**
+   * The answer already given (or being made) to this message; 'too-old' when it is signed at
+   * or before the time of a message forgotten early; undefined when new — then `remember` it.
+   */
+  recall(id: string, signed: number): Promise<Uint8Array> | 'too-old' | undefined {
+    const had = this.#seen.get(id);
+    if (had !== undefined) return had.answer;
+    if (signed <= this.#floor) return 'too-old';
+    return undefined;
+  }
+
+  remember(id: string, signed: number, fudge: number, answer: Promise<Uint8Array>, now: number): void {
+    // Entries whose time left their fudge cannot verify again: dropped, oldest first (arrival
+    // order; a later one that is out already goes when it reaches the front).
+    for (const [k, e] of this.#seen) {
+      if (e.until >= now && this.#seen.size < this.#max) break;
+      this.#seen.delete(k);
+      if (e.until >= now) this.#floor = Math.max(this.#floor, e.signed);
+    }
+    this.#seen.set(id, { until: signed + fudge, signed, answer });
+  }
+}
 
 const HEADER = 12;
 
@@ -67,14 +136,27 @@ export class UpdateHandler {
   readonly #control: UpdateControl;
   readonly #onUpdate: ((e: UpdateEvent) => void) | undefined;
   readonly #max: number;
+  readonly #maxPerAccount: number;
+  readonly #memory: SignedUpdateMemory;
   #inFlight = 0;
+  /** Updates in flight per account (entries removed at 0). */
+  readonly #perAccount = new Map<string, number>();
+  /** Signed updates answered from the memory instead of applied again. */
+  replays = 0;
 
   constructor(
     control: UpdateControl,
-    opts: { maxInFlight?: number; onUpdate?: (e: UpdateEvent) => void } = {},
+    opts: {
+      maxInFlight?: number;
+      maxInFlightPerAccount?: number;
+      remembered?: number;
+      onUpdate?: (e: UpdateEvent) => void;
+    } = {},
   ) {
     this.#control = control;
     this.#max = opts.maxInFlight ?? DEFAULT_UPDATES_IN_FLIGHT;
+    this.#maxPerAccount = opts.maxInFlightPerAccount ?? DEFAULT_UPDATES_IN_FLIGHT_PER_ACCOUNT;
+    this.#memory = new SignedUpdateMemory(opts.remembered);
     this.#onUpdate = opts.onUpdate;
   }
 
@@ -118,13 +200,41 @@ export class UpdateHandler {
     const zone = { name: zoneName, zclass };
     const tsig = findTsig(query);
     if (tsig === 'malformed') return answer(id, flags, Rcode.FORMERR, zone);
-    const keys = await this.#control.zoneAccountKeys(zoneName.toString());
+    const found = await this.#control.zoneAccountKeys(zoneName.toString());
     const report = (e: Omit<UpdateEvent, 'zone' | 'address'>): void =>
       this.#onUpdate?.({ zone: zoneName.toString(), address, ...e });
-    if (keys === undefined) {
+    if (found === undefined) {
       report({ rcode: Rcode.NOTAUTH, reason: 'not a zone here', changed: false });
       return answer(id, flags, Rcode.NOTAUTH, zone);
     }
+    const account = found.account;
+    const busy = this.#perAccount.get(account) ?? 0;
+    if (busy >= this.#maxPerAccount) {
+      report({ rcode: Rcode.REFUSED, reason: `the account has ${busy} updates in flight`, changed: false });
+      return answer(id, flags, Rcode.REFUSED, zone);
+    }
+    this.#perAccount.set(account, busy + 1);
+    try {
+      return await this.#verified(query, tsig, found.keys, pos, zone, id, flags, address, report);
+    } finally {
+      const n = (this.#perAccount.get(account) ?? 1) - 1;
+      if (n <= 0) this.#perAccount.delete(account);
+      else this.#perAccount.set(account, n);
+    }
+  }
+
+  /** The TSIG checked against the account's keys (and the replay memory), then applied. */
+  async #verified(
+    query: Uint8Array,
+    tsig: TsigRecord | undefined,
+    keys: { name: string; algorithm: string; secret: string }[],
+    pos: number,
+    zone: { name: Name; zclass: number },
+    id: number,
+    flags: number,
+    address: string,
+    report: (e: Omit<UpdateEvent, 'zone' | 'address'>) => void,
+  ): Promise<Uint8Array> {
     let signer: TsigSigner | undefined;
     let key: TsigKey | undefined;
     if (tsig !== undefined) {
@@ -148,7 +258,60 @@ export class UpdateHandler {
       }
       key = verdict.key;
       signer = new TsigSigner(key, tsig.mac);
+      const seen = `${key.name.key}|${Buffer.from(tsig.mac).toString('base64')}`;
+      const had = this.#memory.recall(seen, tsig.timeSigned);
+      if (had === 'too-old') {
+        report({
+          rcode: Rcode.NOTAUTH,
+          reason: 'signed before an update forgotten early (BADTIME)',
+          changed: false,
+          key: key.name.toString(),
+        });
+        return signTsigError(answer(id, flags, Rcode.NOTAUTH, zone), {
+          ok: false,
+          rcode: Rcode.NOTAUTH,
+          error: TsigError.BADTIME,
+          tsig,
+          key,
+        });
+      }
+      if (had !== undefined) {
+        this.replays++;
+        report({
+          rcode: Rcode.NOERROR,
+          reason: 'the same signed message again: not applied again, the first answer sent',
+          changed: false,
+          key: key.name.toString(),
+        });
+        // The first answer, under this message's ID (TSIG's original ID keeps its MAC valid).
+        const first = Uint8Array.from(await had);
+        first[0] = id >> 8;
+        first[1] = id & 0xff;
+        return first;
+      }
+      const pending = this.#apply({ query, tsig, pos, zone, id, flags, address, key, signer, report });
+      this.#memory.remember(seen, tsig.timeSigned, tsig.fudge, pending, tsigNow());
+      return pending;
     }
+    return this.#apply({ query, tsig, pos, zone, id, flags, address, key, signer, report });
+  }
+
+  /** The sections read and the update applied; the answer, signed when the request was. */
+  async #apply(u: {
+    query: Uint8Array;
+    tsig: TsigRecord | undefined;
+    pos: number;
+    zone: { name: Name; zclass: number };
+    id: number;
+    flags: number;
+    address: string;
+    key: TsigKey | undefined;
+    signer: TsigSigner | undefined;
+    report: (e: Omit<UpdateEvent, 'zone' | 'address'>) => void;
+  }): Promise<Uint8Array> {
+    const { query, tsig, pos, zone, id, flags, address, key, signer, report } = u;
+    const zoneName = zone.name;
+    const zclass = zone.zclass;
     const sign = (bytes: Uint8Array): Uint8Array => (signer ? signer.sign(bytes) : bytes);
     const body = tsig === undefined ? query : stripTsig(query, tsig);
     let prereqs: UpdateRR[];

@@ -47,17 +47,36 @@ function hashKey(key: string): number {
   return h;
 }
 
+/** FNV-1a (32 bits) of `n` octets of `b` from `at` (hashKey of the same octets as a string). */
+function hashOctets(b: Uint8Array, at: number, n: number): number {
+  let h = 0x811c9dc5;
+  for (let i = at, end = at + n; i < end; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  return h;
+}
+
+const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
+
 /**
  * Key → name index of a ColumnZone: open addressing (linear probing) over one Int32Array,
- * two words a slot (the name index + 1, 0 = empty; the key's hash), the keys themselves in
- * one array by name index (insertion order = Zone.build's). A `Map` of ~600,000 string keys
- * cost the column build about a µs an operation; here a lookup is one hash of the key's
- * octets, a probe in one typed array (a slot's index and hash share a cache line) and one
- * string comparison only when the hashes are equal. At most 3/4 full.
+ * two words a slot (the name index + 1, 0 = empty; the key's hash). The keys are octets, not
+ * JS strings: one slab (`octets`) with an offset and a length per name index (insertion
+ * order = Zone.build's); a name's parent key is a suffix of its own, so an empty
+ * non-terminal added for a name (`addAt`) shares the octets of the name that made it. A big
+ * zone's ~600,000 keys are then a few typed arrays the garbage collector does not look into,
+ * instead of as many strings that survived every scavenge of the load into the old
+ * generation (bigzone4). A lookup is one hash of the key's octets, a probe in one typed
+ * array (a slot's index and hash share a cache line) and one comparison of octets only when
+ * the hashes are equal. At most 3/4 full. A key is at most 255 octets (a wire name).
  */
 export class NameTable {
-  /** Keys by name index. */
-  readonly keys: string[] = [];
+  /** The keys' octets (and a ColumnZone's spellings: `store`); read through `off`/`len`. */
+  octets: Uint8Array<ArrayBuffer>;
+  /** Octets used in `octets`. */
+  used = 0;
+  /** Per name index: where its key starts in `octets`, and its length. */
+  off: Int32Array<ArrayBuffer>;
+  len: Uint8Array<ArrayBuffer>;
+  #count = 0;
   #slots: Int32Array;
   #mask: number;
 
@@ -67,10 +86,27 @@ export class NameTable {
     while (cap * 3 < expect * 4 && cap < 1 << 27) cap *= 2;
     this.#slots = new Int32Array(cap * 2);
     this.#mask = cap - 1;
+    const names = Math.max(1024, expect | 0);
+    this.off = new Int32Array(names);
+    this.len = new Uint8Array(names);
+    // ~20 octets a key (one label under the origin, the origin's labels included), and a few
+    // spellings: a regrowth copies them all.
+    this.octets = new Uint8Array(Math.max(16 * 1024, names * 24));
   }
 
   get size(): number {
-    return this.keys.length;
+    return this.#count;
+  }
+
+  /** Key `i` as a string (made now: the table keeps none). */
+  key(i: number): string {
+    const at = this.off[i];
+    return latin1Slice.call(this.octets, at, at + this.len[i]);
+  }
+
+  /** The keys in name index order (each made as it is reached). */
+  *keys(): IterableIterator<string> {
+    for (let i = 0; i < this.#count; i++) yield this.key(i);
   }
 
   /** The name index of `key`, or -1 (then `add(key)` takes the free slot found here). */
@@ -78,6 +114,7 @@ export class NameTable {
     const h = hashKey(key);
     const slots = this.#slots;
     const mask = this.#mask;
+    const n = key.length;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const v = slots[i * 2];
       if (v === 0) {
@@ -86,26 +123,102 @@ export class NameTable {
         this.#missHash = h;
         return -1;
       }
-      if (slots[i * 2 + 1] === h && this.keys[v - 1] === key) return v - 1;
+      if (slots[i * 2 + 1] === h && this.len[v - 1] === n && this.#equals(v - 1, key)) return v - 1;
     }
+  }
+
+  /** The name index of the key in `b[at, at + n)`, or -1 (then `addAt` may take the free slot). */
+  findAt(b: Uint8Array, at: number, n: number): number {
+    const h = hashOctets(b, at, n);
+    const slots = this.#slots;
+    const mask = this.#mask;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const v = slots[i * 2];
+      if (v === 0) {
+        this.#missKey = undefined;
+        this.#missAt = b === this.octets ? at : -1;
+        this.#missSlot = i;
+        this.#missHash = h;
+        return -1;
+      }
+      if (slots[i * 2 + 1] === h && this.len[v - 1] === n && this.#equalsAt(v - 1, b, at, n)) return v - 1;
+    }
+  }
+
+  #equals(i: number, key: string): boolean {
+    const o = this.octets;
+    const at = this.off[i];
+    for (let k = 0; k < key.length; k++) if (o[at + k] !== key.charCodeAt(k)) return false;
+    return true;
+  }
+
+  #equalsAt(i: number, b: Uint8Array, at: number, n: number): boolean {
+    const o = this.octets;
+    const p = this.off[i];
+    for (let k = 0; k < n; k++) if (o[p + k] !== b[at + k]) return false;
+    return true;
   }
 
   /** The last key `find` did not find, and the free slot and hash it ended at. */
   #missKey: string | undefined;
+  /** The offset in `octets` of the last key `findAt` did not find there (-1: none). */
+  #missAt = -1;
   #missSlot = 0;
   #missHash = 0;
 
+  /** Copies `s`'s octets (a latin1 string) into `octets`: where they start. */
+  store(s: string): number {
+    const n = s.length;
+    if (this.used + n > this.octets.length) this.#growOctets(this.used + n);
+    const o = this.octets;
+    const at = this.used;
+    for (let k = 0; k < n; k++) o[at + k] = s.charCodeAt(k);
+    this.used = at + n;
+    return at;
+  }
+
   /** Adds `key` (not in the table) as the next name index, which it returns. */
   add(key: string): number {
-    const i = this.keys.length;
-    this.keys.push(key);
-    if (this.keys.length * 4 > (this.#mask + 1) * 3) this.#grow();
-    else if (key === this.#missKey) {
+    const reuse = key === this.#missKey;
+    return this.#insert(this.store(key), key.length, reuse);
+  }
+
+  /**
+   * Adds the key already in `octets` at `[at, at + n)` (a suffix of a key added before: a
+   * parent name's; not in the table) as the next name index, which it returns.
+   */
+  addAt(at: number, n: number): number {
+    return this.#insert(at, n, at === this.#missAt && this.#missKey === undefined);
+  }
+
+  #insert(at: number, n: number, reuse: boolean): number {
+    const i = this.#count++;
+    if (i >= this.off.length) {
+      const off = new Int32Array(this.off.length * 2);
+      off.set(this.off);
+      this.off = off;
+      const len = new Uint8Array(this.len.length * 2);
+      len.set(this.len);
+      this.len = len;
+    }
+    this.off[i] = at;
+    this.len[i] = n;
+    if (this.#count * 4 > (this.#mask + 1) * 3) this.#grow();
+    else if (reuse) {
       this.#slots[this.#missSlot * 2] = i + 1;
       this.#slots[this.#missSlot * 2 + 1] = this.#missHash;
-    } else this.#put(i + 1, hashKey(key));
+    } else this.#put(i + 1, hashOctets(this.octets, at, n));
     this.#missKey = undefined;
+    this.#missAt = -1;
     return i;
+  }
+
+  #growOctets(need: number): void {
+    let size = this.octets.length * 2;
+    while (size < need) size *= 2;
+    const o = new Uint8Array(size);
+    o.set(this.octets.subarray(0, this.used));
+    this.octets = o;
   }
 
   #put(value: number, h: number): void {
@@ -121,8 +234,8 @@ export class NameTable {
     const cap = (this.#mask + 1) * 2;
     this.#slots = new Int32Array(cap * 2);
     this.#mask = cap - 1;
-    const keys = this.keys;
-    for (let i = 0; i < keys.length; i++) this.#put(i + 1, hashKey(keys[i]));
+    const { octets, off, len } = this;
+    for (let i = 0; i < this.#count; i++) this.#put(i + 1, hashOctets(octets, off[i], len[i]));
   }
 }
 
@@ -164,7 +277,7 @@ export class ColumnNodes {
 
   /** Keys in the order `Zone.build` would have inserted them. */
   keys(): IterableIterator<string> {
-    return this.#zone._index.keys.values();
+    return this.#zone._index.keys();
   }
 
   /**
@@ -192,8 +305,12 @@ export class ColumnZone {
 
   /** @internal key → name index (insertion order = Zone.build's). */
   readonly _index: NameTable;
-  /** Per name: its wire form (the spelling of the Name that made it, as Zone.build keeps). */
-  readonly #wires: string[];
+  /**
+   * Per name: where its wire form (the spelling of the Name that made it, as Zone.build
+   * keeps) lies in the index's octets, or -1 when it is spelled as its key (lower case).
+   */
+  readonly #wireOff: Int32Array;
+  readonly #names: number;
   readonly #flags: Uint8Array;
   readonly #firstSet: Int32Array;
   /** Per RRset: type, TTL, next RRset of its name, first record. */
@@ -215,7 +332,8 @@ export class ColumnZone {
     this.origin = origin;
     this.class = cls;
     this._index = b.index;
-    this.#wires = b.wires;
+    this.#wireOff = b.wireOff;
+    this.#names = b.names;
     this.#flags = b.flags.subarray(0, b.names);
     this.#firstSet = b.firstSet;
     this.#setType = b.setType;
@@ -247,7 +365,7 @@ export class ColumnZone {
 
   /** Names in the zone, empty non-terminals included. */
   get nameCount(): number {
-    return this.#wires.length;
+    return this.#names;
   }
 
   /** SOA serial. */
@@ -273,12 +391,22 @@ export class ColumnZone {
 
   /** The case-folded key of name `i`. */
   keyAt(i: number): string {
-    return i === 0 ? this.origin.key : this._index.keys[i];
+    return i === 0 ? this.origin.key : this._index.key(i);
   }
 
   /** The wire form (spelling kept) of name `i`. */
   wireAt(i: number): string {
-    return this.#wires[i];
+    const w = this.#wireOff[i];
+    if (w < 0) return this._index.key(i);
+    return latin1Slice.call(this._index.octets, w, w + this._index.len[i]);
+  }
+
+  /**
+   * Where name `i`'s spelling lies in `_index.octets` (its length: the key's), or -1 when it
+   * is spelled as its key (`wireAt(i) === keyAt(i)`).
+   */
+  spellingAt(i: number): number {
+    return this.#wireOff[i];
   }
 
   /**
@@ -306,7 +434,7 @@ export class ColumnZone {
   totals(): { rrsets: number; rdataOctets: number } {
     let rrsets = 0;
     let octets = 0;
-    const n = this.#wires.length;
+    const n = this.#names;
     for (let i = 0; i < n; i++)
       for (let s = this.#firstSet[i]; s >= 0; s = this.#setNext[s]) {
         rrsets++;
@@ -344,7 +472,7 @@ export class ColumnZone {
   }
 
   #make(i: number): ZoneNode {
-    const name = i === 0 ? this.origin : Name.fromWire(this.#wires[i]);
+    const name = i === 0 ? this.origin : Name.fromWire(this.wireAt(i));
     const sets: RRset[] = [];
     const buf = this.#slab.buffer;
     const base = this.#slab.byteOffset;
@@ -401,8 +529,14 @@ export class ColumnZoneStream {
   /** The first record, then every SOA record, in order: `checkRecords` finds the same in them. */
   readonly checkList: RR[] = [];
   #first = true;
-  /** Per record (in order): its owner's key and its type (for locating findings). */
-  readonly keys: string[] = [];
+  /**
+   * Per record (in order): its owner's name index in the columns, or -1 - k for the k-th of
+   * `#otherKeys` (a record not built: out of zone, of another class, or given before the
+   * origin was known), and its type (for locating findings: `keyOf`, `types`).
+   */
+  #owner: Int32Array<ArrayBuffer>;
+  readonly #otherKeys: string[] = [];
+  #records = 0;
   types: Int32Array<ArrayBuffer>;
 
   /**
@@ -413,13 +547,27 @@ export class ColumnZoneStream {
   constructor(expect = 0) {
     this.#expect = Math.min(Math.max(expect | 0, 1024), 1 << 26);
     this.types = new Int32Array(this.#expect);
+    this.#owner = new Int32Array(this.#expect);
+  }
+
+  /** Records given so far. */
+  get count(): number {
+    return this.#records;
+  }
+
+  /** The owner key of record `i` (made now). */
+  keyOf(i: number): string {
+    const o = this.#owner[i];
+    return o < 0 ? this.#otherKeys[-1 - o] : (this.#b as Builder).index.key(o);
   }
 
   /** One record; `origin`: the zone's origin if known yet. */
   add(rr: RR, origin: Name | undefined): void {
-    const n = this.keys.length;
-    this.keys.push(rr.name.key);
-    if (n >= this.types.length) this.types = grow32(this.types, n + 1);
+    const n = this.#records++;
+    if (n >= this.types.length) {
+      this.types = grow32(this.types, n + 1);
+      this.#owner = grow32(this.#owner, n + 1);
+    }
     this.types[n] = rr.type;
     if (this.#first || rr.type === RRType.SOA) {
       this.#first = false;
@@ -428,13 +576,21 @@ export class ColumnZoneStream {
     if (origin === undefined || this.#early !== undefined) {
       this.#early ??= [];
       this.#early.push(rr);
+      this.#owner[n] = -1 - this.#otherKeys.length;
+      this.#otherKeys.push(rr.name.key);
       return;
     }
     this.#b ??= new Builder(origin, rr.class, this.#expect);
-    this.#add(this.#b, rr);
+    const i = this.#add(this.#b, rr);
+    if (i >= 0) this.#owner[n] = i;
+    else {
+      this.#owner[n] = -1 - this.#otherKeys.length;
+      this.#otherKeys.push(rr.name.key);
+    }
   }
 
-  #add(b: Builder, rr: RR): void {
+  /** The name index the record went to, or -1 (not built: out of zone, another class). */
+  #add(b: Builder, rr: RR): number {
     const origin = b.origin;
     if (rr.name !== this.#lastName) {
       this.#lastName = rr.name;
@@ -442,13 +598,13 @@ export class ColumnZoneStream {
     }
     if (!this.#lastInZone) {
       b.warnings.push({ name: rr.name.toString(), message: `out of zone data ignored (zone ${origin})` });
-      return;
+      return -1;
     }
     if (rr.class !== b.cls) {
       b.warnings.push({ name: rr.name.toString(), message: 'record of another class ignored' });
-      return;
+      return -1;
     }
-    b.add(rr);
+    return b.add(rr);
   }
 
   /** The zone, as `Zone.build(origin, records, cls)` makes it. Throws as it does. */
@@ -458,6 +614,7 @@ export class ColumnZoneStream {
       throw new Error(`internal: records were built under ${b.origin}, the zone is ${origin}`);
     if (b === undefined) {
       b = new Builder(origin, cls, this.#expect);
+      this.#b = b;
       this.#lastName = undefined;
       for (const rr of this.#early ?? []) this.#add(b, rr);
       this.#early = undefined;
@@ -470,7 +627,8 @@ export class ColumnZoneStream {
 /** The columns under construction (`ColumnZone.build`). */
 class Builder {
   readonly index: NameTable;
-  readonly wires: string[] = [];
+  /** Per name: its spelling's offset in the index's octets, -1 when spelled as its key. */
+  wireOff: Int32Array<ArrayBuffer>;
   names = 0;
   flags: Uint8Array<ArrayBuffer>;
   firstSet: Int32Array<ArrayBuffer>;
@@ -492,7 +650,7 @@ class Builder {
   readonly warnings: ZoneWarning[] = [];
   /** Octet keys of big RRsets' RDATA (Zone.build's duplicate test, linear for big RRsets). */
   readonly #seen = new Map<number, Set<string>>();
-  readonly #originKey: string;
+  readonly #originLength: number;
   #lastOwner: Name | undefined;
   #lastNode: number | undefined;
   readonly origin: Name;
@@ -502,13 +660,14 @@ class Builder {
   constructor(origin: Name, cls: number, expect = 1024) {
     this.origin = origin;
     this.cls = cls;
-    this.#originKey = origin.key;
+    this.#originLength = origin.key.length;
     // Names: about half the records in a big zone (the table doubles past that).
     this.index = new NameTable(expect >> 1);
     // A name or an RRset per record at most; RDATA ~16 octets a record on average (the
     // slab grows by doubling past that).
     this.flags = new Uint8Array(expect);
     this.firstSet = new Int32Array(expect);
+    this.wireOff = new Int32Array(expect);
     this.lastSet = new Int32Array(expect);
     this.setType = new Int32Array(expect);
     this.setTtl = new Int32Array(expect);
@@ -520,10 +679,31 @@ class Builder {
     this.recLen = new Int32Array(expect);
     this.recNext = new Int32Array(expect);
     this.slab = new Uint8Array(Math.max(64 * 1024, expect * 16));
+    this.index.find(origin.key);
     this.#name(origin.key, origin.wire);
   }
 
+  /** A new name (its key just missed in the index). */
   #name(key: string, wire: string): number {
+    const i = this.#slot();
+    this.index.add(key);
+    this.wireOff[i] = wire === key ? -1 : this.index.store(wire);
+    return i;
+  }
+
+  /**
+   * A new name whose key is in the index's octets at `[at, at + n)` (just missed there) and
+   * whose spelling is at `wire` (-1: the key's).
+   */
+  #nameAt(at: number, n: number, wire: number): number {
+    const i = this.#slot();
+    this.index.addAt(at, n);
+    this.wireOff[i] = wire;
+    return i;
+  }
+
+  /** The next name index, its columns grown and set empty. */
+  #slot(): number {
     const i = this.names++;
     if (i >= this.flags.length) {
       const f = new Uint8Array(this.flags.length * 2);
@@ -533,11 +713,10 @@ class Builder {
     if (i >= this.firstSet.length) {
       this.firstSet = grow32(this.firstSet, i + 1);
       this.lastSet = grow32(this.lastSet, i + 1);
+      this.wireOff = grow32(this.wireOff, i + 1);
     }
     this.firstSet[i] = -1;
     this.lastSet[i] = -1;
-    this.wires.push(wire);
-    this.index.add(key);
     return i;
   }
 
@@ -628,8 +807,8 @@ class Builder {
     return false;
   }
 
-  /** One record of the zone's class, at or under the origin. */
-  add(rr: RR): void {
+  /** One record of the zone's class, at or under the origin: its owner's name index. */
+  add(rr: RR): number {
     // The parser hands one Name to a run of records of one owner: looked up once per run.
     const found = rr.name === this.#lastOwner ? (this.#lastNode as number) : this.index.find(rr.name.key);
     const node = found < 0 ? undefined : found;
@@ -639,18 +818,20 @@ class Builder {
       else {
         const i = this.#name(rr.name.key, rr.name.wire);
         this.#record(this.#newSet(i, rr.type, rr.ttl), rr.rdata);
-        this.#ancestors(rr.name.key, rr.name.wire);
+        this.#ancestors(i);
         this.#lastNode = i;
+        this.#lastOwner = rr.name;
+        return i;
       }
       this.#lastOwner = rr.name;
-      if (node !== undefined) this.#lastNode = node;
-      return;
+      this.#lastNode = node;
+      return node;
     }
     this.#lastOwner = rr.name;
     this.#lastNode = node;
     if (this.#isDuplicate(set, rr.rdata)) {
       this.warnings.push({ name: rr.name.toString(), message: `duplicate ${rr.type} record ignored` });
-      return;
+      return node as number;
     }
     // RFC 4034 §3: RRSIGs at one name legitimately differ in TTL (Zone.build).
     const ttl = this.setTtl[set] >>> 0;
@@ -660,36 +841,55 @@ class Builder {
         message: `TTL ${rr.ttl} differs from the RRset's TTL ${ttl}; using ${ttl}`,
       });
     this.#record(set, rr.rdata);
+    return node as number;
   }
 
-  /** The empty non-terminals between a new name and the origin (Zone.build's addAncestors). */
-  #ancestors(key: string, wire: string): void {
-    const origin = this.#originKey;
-    while (key !== origin) {
-      const skip = key.charCodeAt(0) + 1;
-      const wild = key.charCodeAt(0) === 1 && key.charCodeAt(1) === 0x2a;
-      if (key.length - skip === origin.length) {
-        // The parent is the origin (every name here lies at or under it): name 0, no slice
-        // to make and hash.
-        this.flags[0] |= NodeFlag.HAS_CHILDREN | (wild ? NodeFlag.WILDCARD_CHILD : 0);
+  /**
+   * The empty non-terminals between new name `i` and the origin (Zone.build's addAncestors):
+   * each parent's key is a suffix of its child's octets, and so is its spelling.
+   */
+  #ancestors(i: number): void {
+    const index = this.index;
+    const originLength = this.#originLength;
+    let at = index.off[i];
+    let n = index.len[i];
+    let wire = this.wireOff[i];
+    for (;;) {
+      // `octets` is read anew each time round: adding a name may have grown it.
+      const octets = index.octets;
+      const skip = octets[at] + 1;
+      const wild = octets[at] === 1 && octets[at + 1] === 0x2a;
+      const bits = NodeFlag.HAS_CHILDREN | (wild ? NodeFlag.WILDCARD_CHILD : 0);
+      if (n - skip === originLength) {
+        // The parent is the origin (every name here lies at or under it): name 0, no lookup.
+        this.flags[0] |= bits;
         return;
       }
-      const parentKey = key.slice(skip);
-      const existing = this.index.find(parentKey);
+      at += skip;
+      n -= skip;
+      const existing = index.findAt(octets, at, n);
       if (existing >= 0) {
-        this.flags[existing] |= NodeFlag.HAS_CHILDREN | (wild ? NodeFlag.WILDCARD_CHILD : 0);
+        this.flags[existing] |= bits;
         return;
       }
-      const parentWire = wire.slice(skip);
-      const p = this.#name(parentKey, parentWire);
-      this.flags[p] |= NodeFlag.HAS_CHILDREN | (wild ? NodeFlag.WILDCARD_CHILD : 0);
-      key = parentKey;
-      wire = parentWire;
+      // The parent's spelling: the child's suffix, unless that is spelled as the key.
+      if (wire >= 0) {
+        wire += skip;
+        let same = true;
+        for (let k = 0; k < n; k++)
+          if (octets[wire + k] !== octets[at + k]) {
+            same = false;
+            break;
+          }
+        if (same) wire = -1;
+      }
+      const p = this.#nameAt(at, n, wire);
+      this.flags[p] |= bits;
     }
   }
 
   /** Delegations, DNAMEs and what lies below them (Zone.build's adjust). */
-  adjust(origin: Name): void {
+  adjust(_origin: Name): void {
     let cuts = 0;
     for (let i = 0; i < this.names; i++) {
       if (i !== 0 && this.#findSet(i, RRType.NS) >= 0) {
@@ -702,18 +902,21 @@ class Builder {
       }
     }
     if (cuts === 0) return;
-    const originKey = origin.key;
-    const keys = this.index.keys;
-    for (let i = 0; i < keys.length; i++) {
-      let k = keys[i];
-      while (k !== originKey) {
-        const skip = k.charCodeAt(0) + 1;
+    const index = this.index;
+    const octets = index.octets;
+    const originLength = this.#originLength;
+    for (let i = 1; i < this.names; i++) {
+      let at = index.off[i];
+      let n = index.len[i];
+      while (n !== originLength) {
+        const skip = octets[at] + 1;
+        at += skip;
+        n -= skip;
         // The origin's length: the origin itself (every key lies at or under it), name 0.
-        const atOrigin = k.length - skip === originKey.length;
-        k = atOrigin ? originKey : k.slice(skip);
-        const anc = atOrigin ? 0 : this.index.find(k);
+        const atOrigin = n === originLength;
+        const anc = atOrigin ? 0 : index.findAt(octets, at, n);
         // RFC 6672 §2.4: nothing may exist below a DNAME, the apex's included.
-        const mask = k === originKey ? NodeFlag.DNAME : NodeFlag.DELEGATION | NodeFlag.DNAME;
+        const mask = atOrigin ? NodeFlag.DNAME : NodeFlag.DELEGATION | NodeFlag.DNAME;
         if (anc >= 0 && (this.flags[anc] & mask) !== 0) {
           this.flags[i] |= NodeFlag.BELOW_CUT;
           break;

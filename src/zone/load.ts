@@ -182,8 +182,8 @@ export function loadZoneTextColumns(
   const origin = parsed.origin;
   if (!origin) throw noOrigin(file, warnings);
   const locator = new RecordLocator(parsed, {
-    count: stream.keys.length,
-    key: (i) => stream.keys[i],
+    count: stream.count,
+    key: (i) => stream.keyOf(i),
     type: (i) => stream.types[i],
   });
   let zone: ColumnZone;

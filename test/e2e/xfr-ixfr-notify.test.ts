@@ -1,7 +1,7 @@
 /**
  * IXFR and NOTIFY out of `switchboard start` (docs/TRANSFERS.md): kdig's `IXFR=serial` gets the
  * condensed difference equal to the two AXFRs' difference, one SOA when current (TCP) and over
- * UDP; ALSO-NOTIFY checked against the outbound policy (422 naming the field), POST …/metadata adding values; NSD and Knot as
+ * UDP; ALSO-NOTIFY checked against the outbound policy (422 naming the field), POST …/metadata adding values; NSD, Knot and BIND 9 as
  * secondaries with the tenant's key get a signed NOTIFY after an API change and pull the new
  * serial by IXFR without waiting for the SOA refresh (3 hours); `PUT …/notify` and
  * `switchboard zone notify`; the NOTIFY and IXFR counters on /metrics.
@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { kdigAt } from '../helpers/dns-client.js';
-import { type Peer, skipUnlessCommands, startKnot, startNsd } from '../helpers/peers.js';
+import { type Peer, skipUnlessCommands, startBind, startKnot, startNsd } from '../helpers/peers.js';
 import {
   callApi,
   type Json,
@@ -24,7 +24,7 @@ import {
   tenantToken,
 } from '../helpers/platform.js';
 
-const skip = skipUnlessCommands('kdig', 'nsd', 'knotd');
+const skip = skipUnlessCommands('kdig', 'nsd', 'knotd', 'named');
 const ADMIN = 'sb_e2e_xfr_ixfr_admin_key_0123456789';
 const PDNS = '/api/v1/servers/localhost';
 const ZONE = 'ixfr.test.';
@@ -226,7 +226,7 @@ describe('start: IXFR from the version history, NOTIFY out', { skip }, () => {
     assert.deepEqual(native.body.alsoNotify, []);
   });
 
-  for (const kind of ['nsd', 'knot'] as const)
+  for (const kind of ['nsd', 'knot', 'bind'] as const)
     test(`${kind} as a secondary: NOTIFY after an API change, then IXFR, without waiting for refresh`, async (t) => {
       const secondary = {
         primary: `127.0.0.1@${p.dnsPort}`,
@@ -237,7 +237,9 @@ describe('start: IXFR from the version history, NOTIFY out', { skip }, () => {
       const peer =
         kind === 'nsd'
           ? await startNsd(zones, { secondary, readyTimeoutMs: 20_000 })
-          : await startKnot(zones, { secondary, readyTimeoutMs: 20_000 });
+          : kind === 'knot'
+            ? await startKnot(zones, { secondary, readyTimeoutMs: 20_000 })
+            : await startBind(zones, { secondary, readyTimeoutMs: 20_000 });
       peers.push(peer);
       const set = await call(a, 'PUT', `/api/v1/zones/${ZONE}/transfer`, {
         alsoNotify: [`127.0.0.1:${peer.port}`],
@@ -273,13 +275,20 @@ describe('start: IXFR from the version history, NOTIFY out', { skip }, () => {
       const txt = await queryPlatform(peer.port, `${kind}.${ZONE}`, 16);
       assert.deepEqual(txt.answers, (await queryPlatform(p.dnsPort, `${kind}.${ZONE}`, 16)).answers);
       const log = kind === 'nsd' ? readFileSync(join(peer.dir, 'nsd.log'), 'utf8') : peer.output();
-      // NSD logs the NOTIFY (not the transfer's kind: the IXFR counter below says it); Knot both.
+      // NSD logs the NOTIFY (not the transfer's kind: the IXFR counter below says it); Knot and
+      // BIND both.
       assert.match(
         log,
-        kind === 'nsd' ? /notify for ixfr\.test\. from 127\.0\.0\.1/ : /notify, incoming/,
+        kind === 'nsd'
+          ? /notify for ixfr\.test\. from 127\.0\.0\.1/
+          : kind === 'knot'
+            ? /notify, incoming/
+            : /received notify for zone 'ixfr\.test': TSIG 'transfer'/,
         log,
       );
       if (kind === 'knot') assert.match(log, /IXFR, incoming, .*finished/, log);
+      // BIND 9.18 does not name the transfer's kind in its log: the IXFR counter below says it.
+      if (kind === 'bind') assert.match(log, new RegExp(`transferred serial ${s2}: TSIG 'transfer'`), log);
       await waitFor(`an IXFR served to ${kind}`, async () => (await metric(IXFR_SERVED)) > ixfrBefore, 5000);
       // Within seconds, not the 3-hour refresh.
       t.diagnostic(`${kind}: change to new serial at the secondary in ${took} ms`);
@@ -304,7 +313,7 @@ describe('start: IXFR from the version history, NOTIFY out', { skip }, () => {
     };
     const acked = /switchboard_notify_total\{outcome="acked"\} (\d+)/;
     const before = await metric(acked);
-    assert.ok(before >= 2, `NOTIFYs acked by NSD and Knot: ${before}`);
+    assert.ok(before >= 3, `NOTIFYs acked by NSD, Knot and BIND: ${before}`);
     const r = await call(a, 'PUT', `${PDNS}/zones/${ZONE}/notify`);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.deepEqual(r.body, { result: 'Notification queued' });
@@ -315,7 +324,7 @@ describe('start: IXFR from the version history, NOTIFY out', { skip }, () => {
     await waitFor('NOTIFY acked again', async () => (await metric(acked)) > before + 1, 5000);
     // Another account's zone cannot be notified (404).
     assert.equal((await call(ADMIN, 'PUT', `${PDNS}/zones/nonexistent.test./notify`)).status, 404);
-    // IXFR served as differences (NSD, Knot, kdig).
-    assert.ok((await metric(IXFR_SERVED)) >= 3);
+    // IXFR served as differences (NSD, Knot, BIND, kdig).
+    assert.ok((await metric(IXFR_SERVED)) >= 4);
   });
 });

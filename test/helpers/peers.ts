@@ -43,7 +43,7 @@ export interface ZoneSpec {
 
 /** A running server. */
 export interface Peer {
-  readonly name: 'nsd' | 'knot' | 'switchboard' | 'trivial';
+  readonly name: 'nsd' | 'knot' | 'bind' | 'switchboard' | 'trivial';
   readonly host: string;
   readonly port: number;
   /** PID of the main process (the one we spawned). */
@@ -432,6 +432,94 @@ export async function startKnot(zones: ZoneSpec[], opts: KnotOptions = {}): Prom
   writeFileSync(file, conf);
   const knotd = findCommand('knotd') ?? 'knotd';
   return launch('knot', [knotd, '-c', file], dir, host, port, zones[0].origin, opts);
+}
+
+/** Options for BIND 9. */
+export interface BindOptions extends StartOptions {
+  secondary?: SecondaryOf;
+  /**
+   * Serve the zones as a primary: transfers to `to` signed with `key`, NOTIFY (signed) to
+   * `notify` (`HOST@PORT`) when given; with `dynamic`, the zones take signed UPDATEs (BIND then
+   * keeps a journal, so it answers IXFR).
+   */
+  primaryTo?: { to: string; key: TsigKeySpec; notify?: string; dynamic?: boolean };
+}
+
+/** `HOST@PORT` as BIND writes an address with a port. */
+function bindAddress(at: string): string {
+  const [host, port] = at.split('@');
+  return port ? `${host} port ${port}` : host;
+}
+
+/**
+ * Starts BIND 9 (`named -g -c FILE`, foreground, logging to stderr) serving `zones` on
+ * `host:port`, recursion off; as a secondary of `opts.secondary.primary` or a primary
+ * (`opts.primaryTo`). Its files live in a folder of its own, removed by `stop`.
+ */
+export async function startBind(zones: ZoneSpec[], opts: BindOptions = {}): Promise<Peer> {
+  const host = opts.host ?? '127.0.0.1';
+  assertLoopback(host);
+  const port = opts.port ?? (await findFreePort(host));
+  const dir = mkdtempSync(join(tmpdir(), 'sb-bind-'));
+  const sec = opts.secondary;
+  const pri = opts.primaryTo;
+  const key = sec?.key ?? pri?.key;
+  const conf = [
+    'options {',
+    `  directory "${dir}";`,
+    `  pid-file "${join(dir, 'named.pid')}";`,
+    `  session-keyfile "${join(dir, 'session.key')}";`,
+    `  managed-keys-directory "${dir}";`,
+    `  listen-on port ${port} { ${host}; };`,
+    '  listen-on-v6 { none; };',
+    '  recursion no;',
+    '  dnssec-validation no;',
+    '  allow-query { any; };',
+    `  notify ${pri?.notify ? 'explicit' : 'no'};`,
+    // NOTIFY at once after a change (BIND waits 5 s by default).
+    '  notify-delay 0;',
+    // Transfers from the primary at once, not after BIND's start-up jitter.
+    '  serial-query-rate 100;',
+    '};',
+    'controls { };',
+    ...(key
+      ? [`key "${key.name}" {`, `  algorithm ${key.algorithm};`, `  secret "${key.secret}";`, '};']
+      : []),
+    ...zones.flatMap((z) =>
+      sec
+        ? [
+            `zone "${z.origin}" {`,
+            '  type secondary;',
+            `  file "${join(dir, `${z.origin}zone`)}";`,
+            `  primaries { ${bindAddress(sec.primary)}${sec.key ? ` key "${sec.key.name}"` : ''}; };`,
+            ...(sec.allowNotify ? [`  allow-notify { ${sec.primary.split('@')[0]}; };`] : []),
+            '};',
+          ]
+        : [
+            `zone "${z.origin}" {`,
+            '  type primary;',
+            // A dynamic zone is written by BIND (its journal next to it): work on a copy.
+            `  file "${pri?.dynamic ? join(dir, `${z.origin}zone`) : z.file}";`,
+            ...(pri
+              ? [
+                  `  allow-transfer { key "${pri.key.name}"; };`,
+                  ...(pri.notify
+                    ? [`  also-notify { ${bindAddress(pri.notify)} key "${pri.key.name}"; };`]
+                    : []),
+                  ...(pri.dynamic ? [`  allow-update { key "${pri.key.name}"; };`] : []),
+                ]
+              : ['  allow-transfer { any; };']),
+            '};',
+          ],
+    ),
+    '',
+  ].join('\n');
+  if (pri?.dynamic) for (const z of zones) writeFileSync(join(dir, `${z.origin}zone`), readFileSync(z.file));
+  const file = join(dir, 'named.conf');
+  writeFileSync(file, conf);
+  const named = findCommand('named') ?? 'named';
+  // -g: foreground, log to stderr; -4: IPv4 only; -n 1: one worker thread (these are 2 cores).
+  return launch('bind', [named, '-g', '-4', '-n', '1', '-c', file], dir, host, port, zones[0].origin, opts);
 }
 
 /** Options for Switchboard. */

@@ -72,6 +72,7 @@ interface Outcome {
 const VERSION_PREFIX: Record<Peer['name'], string> = {
   nsd: 'NSD ',
   knot: 'Knot DNS ',
+  bind: '9.',
   switchboard: 'Switchboard ',
   trivial: '',
 };

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
@@ -26,12 +26,13 @@ import { ImageCatalog, openImage, parseQuery, respondFromImage } from '../../src
 import { NativeAnswers } from '../../src/server/shared/native-answers.js';
 import { createNativeUdpListener, nativeUdpStatus } from '../../src/transport/native-udp.js';
 import { Name } from '../../src/wire/name.js';
-import { loadZoneFile, loadZoneText } from '../../src/zone/load.js';
+import { loadZoneText } from '../../src/zone/load.js';
 import { NodeFlag, type Zone } from '../../src/zone/zone.js';
 import { queryUdp } from '../helpers/dns-client.js';
 import { repoRoot, sharedTestdata } from '../helpers/paths.js';
 import { seededRandom } from '../helpers/prng.js';
 import { skipOrFail } from '../helpers/require-peers.js';
+import { loadZoneFiles } from '../helpers/zone-files.js';
 
 setFlagsFromString('--expose-gc');
 const native = nativeUdpStatus();
@@ -240,29 +241,6 @@ hostmaster.x A 192.0.2.6
 `;
 const CHILD =
   '$ORIGIN sub.example.\n$TTL 60\n@ SOA ns.sub.example. h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.5\nwww A 192.0.2.9\n';
-
-function loadAll(dir: string): Zone[] {
-  const zones: Zone[] = [];
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d).sort()) {
-      const p = join(d, e);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (
-        !/\.(md|txt|key|private|conf|out|in|json|py|sh|README)$/i.test(e) &&
-        statSync(p).size < 4_000_000
-      ) {
-        for (const opts of [{ strict: false }, { strict: false, origin: '.' }]) {
-          try {
-            zones.push(loadZoneFile(p, opts).zone);
-            break;
-          } catch {}
-        }
-      }
-    }
-  };
-  walk(dir);
-  return zones;
-}
 
 describe('C answers from zone images', { skip: missing }, () => {
   test('the hand-written zone and a child zone: C = Responder', (t) => {
@@ -539,7 +517,7 @@ describe('C answers from zone images', { skip: missing }, () => {
   });
 
   test('the interop corpus zones (one zone at a time and all together)', (t) => {
-    const zones = loadAll(resolve(repoRoot, 'test/interop/corpus/zones'));
+    const zones = loadZoneFiles(resolve(repoRoot, 'test/interop/corpus/zones')).zones.map((z) => z.zone);
     assert.ok(zones.length > 0);
     zones.forEach((z, i) => {
       check(t, `${z.origin}`, compare([z], 100 + i, 1232));
@@ -554,7 +532,7 @@ describe('C answers from zone images', { skip: missing }, () => {
       t.diagnostic('../shared/testdata absent: skipped');
       return;
     }
-    const zones = loadAll(sharedTestdata);
+    const zones = loadZoneFiles(sharedTestdata).zones.map((z) => z.zone);
     let total = 0;
     let inC = 0;
     zones.forEach((z, i) => {
@@ -604,7 +582,7 @@ describe('C answers from zone images', { skip: missing }, () => {
   });
 
   test('a native socket with NativeAnswers: plain queries answered in C, the rest by JS, all as the Responder', async () => {
-    const zones = loadAll(resolve(repoRoot, 'test/interop/corpus/zones'));
+    const zones = loadZoneFiles(resolve(repoRoot, 'test/interop/corpus/zones')).zones.map((z) => z.zone);
     const byOrigin = new Map(zones.map((z) => [z.origin.key, z]));
     const catalog = new Catalog([...byOrigin.values()]);
     const responder = new Responder(catalog, { cache: false });

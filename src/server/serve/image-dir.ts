@@ -159,7 +159,7 @@ export class CompiledZoneDir {
     // fingerprint, and the thread only stats it: unchanged, it is not read.
     const prefix = this.#prefix;
     const known = this.#outcomes;
-    const cache = this.#cache;
+    let cache = this.#cache;
     let openCache = this.#openCache;
     this.#cache = undefined;
     this.#openCache = undefined;
@@ -370,6 +370,11 @@ export class CompiledZoneDir {
       if (i === next) advance();
     });
     flush();
+    // The cache's entries (views of its mapping) are done with: let go here, since `commit`
+    // below shares this function's closure context and would keep them, and the mapped
+    // cache's pages, in the primary while the workers map the packs (bigzone4).
+    cache = undefined;
+    early.length = 0;
     if (storeError !== undefined) {
       try {
         for (const r of stored) store?.release(r);

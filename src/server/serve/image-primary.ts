@@ -253,17 +253,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   const caching = Boolean(cacheDir) && !stoppedEarly;
   if (caching) {
     compiler.prestart(); // the threads load their modules while the cache is read
-    const path = cacheFileOf(resolve(cacheDir as string), config.zoneDir);
-    const read = readImageCache(path);
-    if ('why' in read) log.info(`image cache ${path}: not used (${read.why})`);
-    dir.useCache('entries' in read ? read.entries : undefined, () => {
-      try {
-        return new ImageCacheWriter(path);
-      } catch (err) {
-        log.warn(`image cache ${path}: cannot be written: ${describeError(err)}`);
-        throw err;
-      }
-    });
+    useImageCache(dir, cacheFileOf(resolve(cacheDir as string), config.zoneDir), log);
   }
   const cacheWriter = () => dir.cacheWriter;
   let first: Awaited<ReturnType<CompiledZoneDir['load']>>;
@@ -339,6 +329,18 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     // The exited thread's malloc arena still holds what it freed (its columns and scratch,
     // ~110 MiB for 1,000,000 records): given back before the workers map the image.
     trimNativeHeap();
+    // An image taken from the image cache was read from its mapping (the whole file's SHA-1
+    // touched every page): the collection let the mapping go, but the addon's unmap runs as a
+    // finalizer, on a later turn of the loop. Waited for, so the primary does not hold the
+    // cache's pages (~140 MiB of a 1,000,000-record zone) while the workers map the pack
+    // (bigzone4: a warm start's peak).
+    if (dir.fromCache > 0) await new Promise((res) => setImmediate(res));
+    if (stoppedEarly) {
+      cacheWriter()?.abort();
+      dropEarly();
+      await stoppedEarly;
+      return failedEarly ? 1 : 0;
+    }
   }
   published = true;
   // The workers waiting get their snapshot first: the rest is off the path to the first answer.
@@ -412,5 +414,25 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     process.on('SIGTERM', () => onStop('SIGTERM'));
     process.on('SIGINT', () => onStop('SIGINT'));
     dropEarly();
+  });
+}
+
+/**
+ * The next load of `dir` takes its images from the cache at `path` (when it is usable) and
+ * writes a new one. A function of its own: the cache read (its entries, views of the mapped
+ * file) must not stay in a register of the suspended async serve function, which kept the
+ * cache's pages (~140 MiB of a 1,000,000-record zone) in the primary while the workers
+ * mapped the packs (bigzone4: a warm start's peak).
+ */
+function useImageCache(dir: CompiledZoneDir, path: string, log: ReturnType<typeof createLogger>): void {
+  const read = readImageCache(path);
+  if ('why' in read) log.info(`image cache ${path}: not used (${read.why})`);
+  dir.useCache('entries' in read ? read.entries : undefined, () => {
+    try {
+      return new ImageCacheWriter(path);
+    } catch (err) {
+      log.warn(`image cache ${path}: cannot be written: ${describeError(err)}`);
+      throw err;
+    }
   });
 }
