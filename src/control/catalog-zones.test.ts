@@ -132,6 +132,8 @@ async function exercise(cp: ControlPlane): Promise<void> {
     { owner: `${id}.zones.${FLEET}`, target: 'one.a.test.' },
   ]);
   assert.equal((await cp.writeCatalog(FLEET, [addMember(FLEET, id, 'one.a.test.')])).changed, false);
+  assert.deepEqual(await cp.catalogPtrs?.(FLEET), [{ owner: `${id}.zones.${FLEET}`, target: 'one.a.test.' }]);
+  assert.deepEqual(await cp.catalogPtrs?.('one.a.test.'), []);
   await cp.writeCatalog(FLEET, [removeMember(FLEET, id)]);
   assert.deepEqual((await cp.catalogSnapshot()).ptrs.get(FLEET), []);
   await rejects(

@@ -200,32 +200,41 @@ export class CatalogZones {
       await new Promise((r) => setImmediate(r));
     }
     const ptrs = new Map<string, { owner: string; target: string }[]>();
-    for (const p of producerRows) {
-      const list: { owner: string; target: string }[] = [];
-      // In pages: a catalog of 100,000 members is not one synchronous read on the primary's loop.
-      let afterKey: string | undefined;
-      for (;;) {
-        let q = repo.db
-          .selectFrom('rrsets')
-          .select(['name', 'name_key', 'records'])
-          .where('zone_id', '=', p.content_id || p.id)
-          .where('type', '=', RRType.PTR);
-        if (afterKey !== undefined) q = q.where('name_key', '>', afterKey);
-        const rows = await q.orderBy('name_key').limit(PAGE).execute();
-        for (const r of rows)
-          for (const rec of JSON.parse(r.records) as { content: string }[])
-            list.push({ owner: r.name, target: rec.content });
-        if (rows.length < PAGE) break;
-        afterKey = rows[rows.length - 1].name_key;
-        await new Promise((r) => setImmediate(r));
-      }
-      ptrs.set(p.name, list);
-    }
+    for (const p of producerRows) ptrs.set(p.name, await this.#ptrsOf(repo, p));
     return {
       zones,
       producers: producerRows.map((p) => ({ name: p.name, accountId: p.account_id })),
       ptrs,
     };
+  }
+
+  /** The PTR records (owner, target) of catalog zone `name` (none when it is not a Producer zone). */
+  async catalogPtrs(name: string): Promise<{ owner: string; target: string }[]> {
+    this.#ctx.checkOpen();
+    const repo = this.#ctx.store.repo;
+    const zone = await repo.getZoneByName(foldName(name));
+    return zone?.kind === 'Producer' ? this.#ptrsOf(repo, zone) : [];
+  }
+
+  /** A catalog zone's PTRs, read in pages (a catalog of 100,000 members is not one synchronous read). */
+  async #ptrsOf(repo: Repo, zone: ZoneRow): Promise<{ owner: string; target: string }[]> {
+    const list: { owner: string; target: string }[] = [];
+    let afterKey: string | undefined;
+    for (;;) {
+      let q = repo.db
+        .selectFrom('rrsets')
+        .select(['name', 'name_key', 'records'])
+        .where('zone_id', '=', zone.content_id || zone.id)
+        .where('type', '=', RRType.PTR);
+      if (afterKey !== undefined) q = q.where('name_key', '>', afterKey);
+      const rows = await q.orderBy('name_key').limit(PAGE).execute();
+      for (const r of rows)
+        for (const rec of JSON.parse(r.records) as { content: string }[])
+          list.push({ owner: r.name, target: rec.content });
+      if (rows.length < PAGE) return list;
+      afterKey = rows[rows.length - 1].name_key;
+      await new Promise((r) => setImmediate(r));
+    }
   }
 
   /** The zones named as the writer sees them (undefined: no such zone now), and the Producers. */

@@ -231,6 +231,9 @@ export class StoreControlPlane implements ControlPlane {
   catalogSnapshot() {
     return this.#catalogs.catalogSnapshot();
   }
+  catalogPtrs(name: string) {
+    return this.#catalogs.catalogPtrs(name);
+  }
   catalogZonesNamed(names: readonly string[]) {
     return this.#catalogs.catalogZonesNamed(names);
   }

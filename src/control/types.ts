@@ -576,6 +576,8 @@ export interface ControlPlane {
   ensureFleetCatalog?(name: string): Promise<void>;
   /** Every zone, every Producer zone and what each catalog lists (start's catalog writer). */
   catalogSnapshot?(): Promise<CatalogSnapshot>;
+  /** A catalog zone's PTR records (owner, target): a Producer zone the writer had not seen. */
+  catalogPtrs?(name: string): Promise<{ owner: string; target: string }[]>;
   /** The zones named (undefined: gone) and the Producer zones, for the writer's changes. */
   catalogZonesNamed?(
     names: readonly string[],

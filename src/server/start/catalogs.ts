@@ -49,6 +49,7 @@ export function startCatalogWriter(
   const snapshot = control.catalogSnapshot?.bind(control);
   const named = control.catalogZonesNamed?.bind(control);
   const write = control.writeCatalog?.bind(control);
+  const ptrsOf = control.catalogPtrs?.bind(control);
   if (!snapshot || !named || !write) return { ready: Promise.resolve(), close() {} };
   const planner = new CatalogPlanner(fleet);
   let closed = false;
@@ -109,6 +110,16 @@ export function startCatalogWriter(
     for (let at = 0; at < names.length && !closed; at += NAMES_PER_READ) {
       const r = await named(names.slice(at, at + NAMES_PER_READ));
       planner.setProducers(r.producers);
+      // A Producer zone not seen before (new, or restored with the PTRs it had): what it holds.
+      for (const p of r.producers)
+        if (!planner.knows(p.name) && ptrsOf) {
+          const ptrs = await ptrsOf(p.name);
+          const cleanup = planner.load(p.name, ptrs);
+          if (cleanup.length > 0) await writeAll(new Map([[p.name, cleanup]]));
+          // Its members are planned again next (a restored catalog's stale ones removed).
+          for (const m of ptrs) pending.add(m.target);
+          if (ptrs.length > 0) schedule();
+        }
       await writeAll(planner.plan(r.zones));
     }
   };

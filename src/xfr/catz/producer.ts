@@ -145,6 +145,11 @@ export class CatalogPlanner {
     return this.plan(zones);
   }
 
+  /** True when the index holds catalog `name` (loaded, or written to). */
+  knows(name: string): boolean {
+    return this.#members.has(foldName(name));
+  }
+
   /** The zone names some catalog lists now (for a reconciliation done in parts). */
   listed(): IterableIterator<string> {
     return this.#of.keys();
