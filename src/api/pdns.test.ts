@@ -213,7 +213,12 @@ for (const { name: backend, skip } of backends) {
         { name: 'bad4.test.', dnssec: true },
         { kind: 'Native' },
         { name: 'bad5.test.', kind: 'Consumer', nameservers: ['ns1.example.net.'] },
-        { name: 'bad6.test.', kind: 'Producer', nameservers: ['ns1.example.net.'] },
+        // A catalog zone's records are generated: none may be given.
+        {
+          name: 'bad6.test.',
+          kind: 'Producer',
+          rrsets: [{ name: 'x.bad6.test.', type: 'A', ttl: 1, records: [{ content: '192.0.2.1' }] }],
+        },
         { name: 'bad7.test.', kind: 'Hybrid', nameservers: ['ns1.example.net.'] },
         { name: 'bad8.test.', kind: 'Native', masters: ['192.0.2.53'], nameservers: ['ns1.example.net.'] },
         { name: 'bad9.test.', soa_edit_api: 'two words', nameservers: ['ns1.example.net.'] },

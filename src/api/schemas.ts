@@ -35,7 +35,15 @@ export const zoneMetadataProperties = {
     type: 'string',
     minLength: 1,
     description:
-      '`Native` or `Master` (PowerDNS zone kinds; any letter case, `Primary` = `Master`). Both are served alike.',
+      '`Native` or `Master` (PowerDNS zone kinds; any letter case, `Primary` = `Master`). Both are served alike. ' +
+      '`Producer`: a catalog zone (RFC 9432) listing the zones whose `catalog` names it, its records generated; ' +
+      'only at creation.',
+  },
+  catalog: {
+    type: 'string',
+    maxLength: 255,
+    description:
+      "The catalog zone (kind `Producer`, of the zone's own account) that lists this zone (PowerDNS's `catalog`); `''` removes it.",
   },
   soaEditApi: {
     type: 'string',
@@ -58,9 +66,14 @@ const zoneInfoProperties = {
   recordCount: { type: 'integer' },
   createdAt: timestamp,
   updatedAt: timestamp,
-  kind: { type: 'string', enum: ['Native', 'Master'], description: zoneMetadataProperties.kind.description },
+  kind: {
+    type: 'string',
+    enum: ['Native', 'Master', 'Slave', 'Producer'],
+    description: zoneMetadataProperties.kind.description,
+  },
   soaEditApi: { type: 'string', description: zoneMetadataProperties.soaEditApi.description },
   accountLabel: { type: 'string', description: zoneMetadataProperties.accountLabel.description },
+  catalog: { type: 'string', description: zoneMetadataProperties.catalog.description },
 } as const;
 
 const zoneInfoRequired = [

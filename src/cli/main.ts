@@ -231,6 +231,10 @@ async function registerOthers(program: Command): Promise<void> {
       collect,
     )
     .option(
+      '--fleet-catalog <name>',
+      'name of the catalog zone (RFC 9432) listing every zone, transferable with a --transfer-key only (default catalog.switchboard.invalid.)',
+    )
+    .option(
       '--shield-tenant <spec>',
       "what tenants may set of their zones' shield settings through the API: 'off' (default: operators only) or " +
         'min-nx=N,budget=N,responses=N,nxdomains=N,nodata=N,referrals=N,errors=N,metrics=on (each field opened, at most N), ' +

@@ -33,6 +33,7 @@ import {
 import { registerZoneDnsUpdateCommands } from './dns-update-commands.js';
 import { formatDryRun, formatJson, formatTable, formatTime } from './output.js';
 import { registerZoneTransferCommands } from './tsigkey-commands.js';
+import { registerZoneCatalogCommands } from './zone-catalog-commands.js';
 import { registerDeletedZoneCommands } from './zone-deleted-commands.js';
 import { registerZoneSecondaryCommands } from './zone-secondary-commands.js';
 import { registerZoneShieldCommands } from './zone-shield-commands.js';
@@ -86,6 +87,7 @@ export function registerZoneCommands(program: Command): void {
   registerZoneTransferCommands(zone);
   registerZoneSecondaryCommands(zone);
   registerZoneDnsUpdateCommands(zone);
+  registerZoneCatalogCommands(zone);
 
   addCommonOptions(
     zone
@@ -94,30 +96,47 @@ export function registerZoneCommands(program: Command): void {
       .argument('<name>', 'zone name (the final dot may be omitted)')
       .option('--file <file>', "the zone's content as a master file ('-' for stdin)")
       .option('--nameserver <name>', 'apex NS record (repeatable)', collect)
-      .option('--account <name>', 'administrators: the owning account (name or id)'),
-  ).action((name: string, opts: CommonOptions & { file?: string; nameserver?: string[]; account?: string }) =>
-    runClientAction(opts, async ({ api, json, out }) => {
-      const body: Record<string, unknown> = { name: absoluteZone(name) };
-      if (opts.file !== undefined) body.zonefile = readInput(opts.file);
-      if (opts.nameserver) body.nameservers = opts.nameserver;
-      if (opts.account !== undefined) body.accountId = await accountIdOf(api, opts.account);
-      const res = await api
-        .request<ZoneDetail & { warnings?: string[] }>('POST', '/api/v1/zones', { json: body })
-        .catch((err: unknown) => {
-          if (
-            opts.file !== undefined &&
-            err instanceof ApiRequestError &&
-            err.status === 422 &&
-            err.field === 'zonefile'
-          )
-            reportZoneFileErrors(opts.file, body.zonefile as string, name, err);
-          throw err;
-        });
-      for (const w of res.body.warnings ?? []) process.stderr.write(`switchboard: warning: ${w}\n`);
-      if (json) out(formatJson(res.body));
-      else
-        out(`created zone ${res.body.name} (serial ${res.body.serial}, ${res.body.recordCount} records)\n`);
-    }),
+      .option('--account <name>', 'administrators: the owning account (name or id)')
+      .option(
+        '--kind <kind>',
+        'Native (default), Master, or Producer: a catalog zone (RFC 9432) of its members',
+      )
+      .option('--catalog <zone>', 'the catalog zone (kind Producer, same account) that lists this zone'),
+  ).action(
+    (
+      name: string,
+      opts: CommonOptions & {
+        file?: string;
+        nameserver?: string[];
+        account?: string;
+        kind?: string;
+        catalog?: string;
+      },
+    ) =>
+      runClientAction(opts, async ({ api, json, out }) => {
+        const body: Record<string, unknown> = { name: absoluteZone(name) };
+        if (opts.kind !== undefined) body.kind = opts.kind;
+        if (opts.catalog !== undefined) body.catalog = absoluteZone(opts.catalog);
+        if (opts.file !== undefined) body.zonefile = readInput(opts.file);
+        if (opts.nameserver) body.nameservers = opts.nameserver;
+        if (opts.account !== undefined) body.accountId = await accountIdOf(api, opts.account);
+        const res = await api
+          .request<ZoneDetail & { warnings?: string[] }>('POST', '/api/v1/zones', { json: body })
+          .catch((err: unknown) => {
+            if (
+              opts.file !== undefined &&
+              err instanceof ApiRequestError &&
+              err.status === 422 &&
+              err.field === 'zonefile'
+            )
+              reportZoneFileErrors(opts.file, body.zonefile as string, name, err);
+            throw err;
+          });
+        for (const w of res.body.warnings ?? []) process.stderr.write(`switchboard: warning: ${w}\n`);
+        if (json) out(formatJson(res.body));
+        else
+          out(`created zone ${res.body.name} (serial ${res.body.serial}, ${res.body.recordCount} records)\n`);
+      }),
   );
 
   addCommonOptions(

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { canSeeAccount, requireAccountWide, requireAdmin, requireWrite } from './access.js';
+import { SYSTEM_ACCOUNT } from './catalog-zones.js';
 import { checkLabel, INT32_MAX, invalid, now, type PlaneContext } from './context.js';
 import { decodeCursor, isTimeCursor, makePage, pageLimit } from './paging.js';
 import { toAccount } from './rows.js';
@@ -44,6 +45,12 @@ export class Accounts {
       max_records: checkQuota(input.maxRecords, this.#ctx.limits.defaultMaxRecords, 'maxRecords'),
       created_at: now(),
     };
+    if (row.name === SYSTEM_ACCOUNT)
+      throw new ControlError(
+        'CTL_ERR_CONFLICT',
+        `account name ${SYSTEM_ACCOUNT} is reserved for the platform`,
+        'name',
+      );
     await this.#ctx.write(async (repo) => {
       if (await repo.getAccountByName(row.name))
         throw new ControlError('CTL_ERR_CONFLICT', `an account named '${row.name}' exists`, 'name');
@@ -65,6 +72,8 @@ export class Accounts {
     const rows = await this.#ctx.store.repo.listAccounts({
       onlyId: p.scope.admin ? undefined : (p.accountId as string),
       name: typeof page?.name === 'string' ? page.name : undefined,
+      // The platform's own account (the fleet catalog's, catalog-zones.ts) is not a tenant.
+      notName: SYSTEM_ACCOUNT,
       after,
       limit: limit + 1,
     });

@@ -189,6 +189,7 @@ export class DnsUpdates {
       // A secondary zone's content comes from its masters: updates go to its primary (not
       // forwarded here, as BIND without update-forwarding).
       if (zone.kind === 'Slave') return refused(`${zname} is a secondary zone: send updates to its primary`);
+      if (zone.kind === 'Producer') return refused(`${zname} is a catalog zone: its records are generated`);
       if (policy.tsigAllowDnsupdate.length === 0 && policy.allowDnsupdateFrom.length === 0)
         return refused(
           `dynamic updates of ${zname} are not allowed (no TSIG-ALLOW-DNSUPDATE or ALLOW-DNSUPDATE-FROM)`,

@@ -12,7 +12,7 @@ import type { ZoneChangeEvent, ZoneSettingsChange, ZoneSettingsKind } from './ty
 export const ZONE_CHANGE_CHANNEL = 'switchboard_zone_change';
 
 /** Settings kinds announced to the other replicas ('notify' requests stay in their replica). */
-const ANNOUNCED_KINDS: readonly ZoneSettingsKind[] = ['shield', 'transfer'];
+const ANNOUNCED_KINDS: readonly ZoneSettingsKind[] = ['shield', 'transfer', 'catalog'];
 
 /** Zone change events: emitted here, announced to and received from the other replicas. */
 export class ChangeEvents {

@@ -13,7 +13,9 @@
  * @module
  */
 import { type ChangeFeed, openStore, type Store } from '../store/index.js';
+import type { CatalogChange } from '../xfr/catz/format.js';
 import { Accounts } from './accounts.js';
+import { CatalogZones } from './catalog-zones.js';
 import { PlaneContext } from './context.js';
 import { DeletedZones } from './deleted.js';
 import { DnsUpdates } from './dns-updates.js';
@@ -48,6 +50,7 @@ export class StoreControlPlane implements ControlPlane {
   readonly #tsig: TsigKeys;
   readonly #secondaries: Secondaries;
   readonly #updates: DnsUpdates;
+  readonly #catalogs: CatalogZones;
 
   private constructor(store: Store, opts: ControlPlaneOptions) {
     this.#events = new ChangeEvents(store);
@@ -63,6 +66,8 @@ export class StoreControlPlane implements ControlPlane {
     this.#tsig = new TsigKeys(this.#ctx);
     this.#secondaries = new Secondaries(this.#ctx);
     this.#zones.secondaries = this.#secondaries;
+    this.#catalogs = new CatalogZones(this.#ctx, this.#zones);
+    this.#zones.catalogs = this.#catalogs;
     this.#updates = new DnsUpdates(this.#ctx, this.#zones);
   }
 
@@ -216,6 +221,24 @@ export class StoreControlPlane implements ControlPlane {
   }
   transferZones() {
     return this.#tsig.transferZones();
+  }
+
+  // ---- catalog zones (RFC 9432; control/catalog-zones.ts) ----
+
+  ensureFleetCatalog(name: string) {
+    return this.#catalogs.ensureFleetCatalog(name);
+  }
+  catalogSnapshot() {
+    return this.#catalogs.catalogSnapshot();
+  }
+  catalogPtrs(name: string) {
+    return this.#catalogs.catalogPtrs(name);
+  }
+  catalogZonesNamed(names: readonly string[]) {
+    return this.#catalogs.catalogZonesNamed(names);
+  }
+  writeCatalog(catalog: string, changes: readonly CatalogChange[]) {
+    return this.#catalogs.writeCatalog(catalog, changes);
   }
 
   // ---- secondary zones ----

@@ -48,6 +48,11 @@ export interface ServedTransferZone {
   /** `ALSO-NOTIFY` targets, and the zone's account (NOTIFY's rate limits). */
   alsoNotify: string[];
   account: string;
+  /**
+   * A catalog zone (kind Producer, RFC 9432): the workers answer its ordinary queries REFUSED
+   * unless the query may transfer it (docs/TRANSFERS.md "Catalog zones").
+   */
+  catalog?: boolean;
 }
 
 /** Most keys per account, and values per setting. */
@@ -448,7 +453,14 @@ async function servedTransferZones(repo: Repo): Promise<ServedTransferZone[]> {
     }
     list.push({ name: k.name, algorithm: k.algorithm, secret: k.secret });
   }
-  return rows.map((r) => {
+  // Catalog zones (kind Producer) are listed with or without transfer settings, marked.
+  const producers = await repo.db
+    .selectFrom('zones')
+    .select(['name', 'account_id'])
+    .where('kind', '=', 'Producer')
+    .execute();
+  const catalogs = new Set(producers.map((p) => p.name));
+  const out: ServedTransferZone[] = rows.map((r) => {
     const allowFrom = parseList(r.allow_from);
     return {
       name: r.name,
@@ -458,8 +470,23 @@ async function servedTransferZones(repo: Repo): Promise<ServedTransferZone[]> {
       autoNs: allowFrom.includes('AUTO-NS'),
       alsoNotify: parseList(r.also_notify),
       account: r.account_id,
+      ...(catalogs.has(r.name) ? { catalog: true } : {}),
     };
   });
+  const listed = new Set(rows.map((r) => r.name));
+  for (const p of producers)
+    if (!listed.has(p.name))
+      out.push({
+        name: p.name,
+        keys: [],
+        allowKeys: [],
+        allowFrom: [],
+        autoNs: false,
+        alsoNotify: [],
+        account: p.account_id,
+        catalog: true,
+      });
+  return out;
 }
 
 /** A JSON list of strings as stored (anything else: empty). */

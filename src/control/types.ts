@@ -6,7 +6,11 @@
  * zone names are case-folded; types are mnemonics (`A`, `TYPE65534`).
  * @module
  */
+
+import type { CatalogChange } from '../xfr/catz/format.js';
+import type { CatalogMemberZone, CatalogZoneRef } from '../xfr/catz/producer.js';
 import type { OutboundPolicy } from '../xfr/outbound.js';
+import type { CatalogSnapshot } from './catalog-zones.js';
 import type { DnsUpdateRequest, DnsUpdateResult, ZoneUpdatePolicy } from './dns-updates.js';
 import type { SecondaryCheck, SecondaryZone, ZoneSecondaryInfo } from './secondary.js';
 import type { ServedTransferZone, TsigKeyInfo, ZoneTransferInfo } from './tsig-keys.js';
@@ -92,7 +96,8 @@ export interface RRsetData {
  * AXFR) once Switchboard does that. Secondary kinds (Slave, Consumer) and catalog producers
  * are refused until zone transfers exist.
  */
-export type ZoneKind = 'Native' | 'Master' | 'Slave';
+/** Producer: a catalog zone (RFC 9432), its members generated (docs/TRANSFERS.md "Catalog zones"). */
+export type ZoneKind = 'Native' | 'Master' | 'Slave' | 'Producer';
 
 /**
  * Settings kept with a zone that are not its content (additive): changing them makes no new
@@ -118,6 +123,8 @@ export interface ZoneMetadataInput {
   kind?: string;
   soaEditApi?: string;
   accountLabel?: string;
+  /** PowerDNS's `catalog`: a Producer zone of the same account that lists the zone ('' or null: none). */
+  catalog?: unknown;
 }
 
 /** A zone's summary. `version` doubles as the ETag (optimistic concurrency). */
@@ -130,6 +137,8 @@ export interface ZoneInfo extends ZoneMetadata {
   recordCount: number;
   createdAt: string;
   updatedAt: string;
+  /** The catalog zone (kind Producer) that lists it, when one does (one zone's GET only). */
+  catalog?: string;
 }
 
 /** A zone with its current RRsets (sorted in canonical order). */
@@ -378,7 +387,8 @@ export interface ServedZone {
  * `shield` (its shield settings), `transfer` (transfer settings, ALSO-NOTIFY, TSIG keys of its
  * account), `notify` (a NOTIFY asked for through the API: this replica only).
  */
-export type ZoneSettingsKind = 'shield' | 'transfer' | 'notify';
+/** `catalog`: a zone's catalog field, or a Producer zone made or deleted (catalog zones, RFC 9432). */
+export type ZoneSettingsKind = 'shield' | 'transfer' | 'notify' | 'catalog';
 
 export interface ZoneSettingsChange {
   /** The zone (undefined: any, e.g. after a lost LISTEN connection). */
@@ -558,6 +568,25 @@ export interface ControlPlane {
   notifyZone(p: Principal, zone: string): Promise<{ zone: string; serial: number }>;
   /** Every zone's transfer settings with its account's keys, secrets included (DNS workers only). */
   transferZones(): Promise<ServedTransferZone[]>;
+
+  // ---- catalog zones (RFC 9432; control/catalog-zones.ts, docs/TRANSFERS.md "Catalog zones") ----
+  // Optional: `start` publishes catalogs only over a control plane that has them.
+
+  /** Makes sure the fleet catalog (a Producer zone of the system account) exists. */
+  ensureFleetCatalog?(name: string): Promise<void>;
+  /** Every zone, every Producer zone and what each catalog lists (start's catalog writer). */
+  catalogSnapshot?(): Promise<CatalogSnapshot>;
+  /** A catalog zone's PTR records (owner, target): a Producer zone the writer had not seen. */
+  catalogPtrs?(name: string): Promise<{ owner: string; target: string }[]>;
+  /** The zones named (undefined: gone) and the Producer zones, for the writer's changes. */
+  catalogZonesNamed?(
+    names: readonly string[],
+  ): Promise<{ zones: Map<string, CatalogMemberZone | undefined>; producers: CatalogZoneRef[] }>;
+  /** Writes member changes to a catalog zone as one version (the platform's own write). */
+  writeCatalog?(
+    catalog: string,
+    changes: readonly CatalogChange[],
+  ): Promise<{ serial: number; changed: boolean }>;
   /** A secondary zone's masters, key and refresh state (null: not a secondary zone). */
   getZoneSecondary(p: Principal, zone: string): Promise<ZoneSecondaryInfo | null>;
   /** Sets masters (non-empty: the zone becomes Slave; empty: Native again) and/or the key. */

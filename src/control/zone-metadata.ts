@@ -20,8 +20,8 @@ const MAX_SOA_EDIT_API = 64;
 /** Longest account label kept. */
 const MAX_ACCOUNT_LABEL = 255;
 
-/** Kinds of zones that are secondaries or catalogs: they need zone transfers. */
-const TRANSFER_KINDS = new Set(['consumer', 'producer']);
+/** Kinds of zones not supported yet. */
+const TRANSFER_KINDS = new Set(['consumer']);
 
 function invalid(message: string, field: string): ControlError {
   return new ControlError('CTL_ERR_VALIDATION', message, field);
@@ -34,10 +34,11 @@ export function parseZoneKind(v: unknown, field = 'kind'): ZoneKind {
   if (k === 'native') return 'Native';
   if (k === 'master' || k === 'primary') return 'Master';
   if (k === 'slave' || k === 'secondary') return 'Slave';
+  if (k === 'producer') return 'Producer';
   if (TRANSFER_KINDS.has(k))
     throw invalid(
-      `zones of kind ${v} are not supported until Switchboard has catalog zones: create a Native, ` +
-        'Master or Slave zone',
+      `zones of kind ${v} are not supported yet (catalog zones are produced, not consumed): create a Native, ` +
+        'Master, Slave or Producer zone',
       field,
     );
   throw invalid(`unknown zone kind '${quoted(String(v))}': use Native, Master or Slave`, field);
@@ -99,7 +100,7 @@ export function metadataOfRow(r: {
   account_label?: string;
 }): ZoneMetadata {
   return {
-    kind: r.kind === 'Master' || r.kind === 'Slave' ? r.kind : 'Native',
+    kind: r.kind === 'Master' || r.kind === 'Slave' || r.kind === 'Producer' ? r.kind : 'Native',
     soaEditApi: r.soa_edit_api ?? DEFAULT_METADATA.soaEditApi,
     accountLabel: r.account_label ?? DEFAULT_METADATA.accountLabel,
   };

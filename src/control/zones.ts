@@ -7,7 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Repo, ZoneRow } from '../store/index.js';
 import type { Name } from '../wire/name.js';
+import type { CatalogChange } from '../xfr/catz/format.js';
+import { emptyCatalogText } from '../xfr/catz/format.js';
 import { isAccountWide, requireWrite, SYSTEM_PRINCIPAL, scopeAllowsZone } from './access.js';
+import { type CatalogZones, catalogWriter, refuseCatalogWrite } from './catalog-zones.js';
 import { checkIfMatch, DEFAULT_ACCOUNT, invalid, listedAccount, now, type PlaneContext } from './context.js';
 import type { UpdateRR } from './dns-update.js';
 import { exportContent, type RecordBudget } from './edit.js';
@@ -136,6 +139,8 @@ export class Zones {
   #closing = false;
   /** Secondary zones' settings (set by the plane after construction). */
   secondaries: Secondaries | undefined;
+  /** Catalog zones (RFC 9432): the `catalog` field and Producer zones (set by the plane). */
+  catalogs: CatalogZones | undefined;
 
   constructor(ctx: PlaneContext) {
     this.#ctx = ctx;
@@ -334,7 +339,16 @@ export class Zones {
     const names = isAccountWide(p)
       ? undefined
       : (p.scope.zones ?? []).map((z) => (z.endsWith('.') ? z : `${z}.`).toLowerCase());
-    const rows = await this.#ctx.store.repo.listZones({ accountId, names, after, limit: limit + 1 });
+    // An administrator's list of every account leaves out the platform's own catalog zone.
+    const notAccount =
+      accountId === undefined ? await this.catalogs?.systemAccountId(this.#ctx.store.repo) : undefined;
+    const rows = await this.#ctx.store.repo.listZones({
+      accountId,
+      notAccount,
+      names,
+      after,
+      limit: limit + 1,
+    });
     return makePage(rows, limit, toZoneInfo, (r) => r.name);
   }
 
@@ -348,6 +362,7 @@ export class Zones {
       nameservers?: string[];
       masters?: unknown;
       slaveTsigKeyIds?: unknown;
+      catalog?: unknown;
     } & ZoneMetadataInput,
   ): Promise<ZoneDetail & { warnings?: string[]; rrsetsJson?: string }> {
     // Authorization and a taken name come first: PowerDNS answers a duplicate zone with 409
@@ -368,6 +383,26 @@ export class Zones {
       input = { ...input, rrsets: undefined, zonefile: PLACEHOLDER_ZONEFILE, nameservers: undefined };
     } else if (input.masters != null && !(Array.isArray(input.masters) && input.masters.length === 0))
       throw invalid('masters are for zones of kind Slave', 'masters');
+    // A catalog zone (RFC 9432): its records are generated (SOA, NS invalid., version "2", then
+    // one PTR per member written by start's catalog writer).
+    if (metadata.kind === 'Producer') {
+      if (input.rrsets !== undefined && !(Array.isArray(input.rrsets) && input.rrsets.length === 0))
+        throw invalid(
+          'a Producer (catalog) zone gets its records from its members: rrsets must be empty',
+          'rrsets',
+        );
+      if (input.zonefile !== undefined && p !== SYSTEM_PRINCIPAL)
+        throw invalid(
+          'a Producer (catalog) zone gets its records from its members: no zone file',
+          'zonefile',
+        );
+      if (input.catalog !== undefined && input.catalog !== null && input.catalog !== '')
+        throw invalid(
+          `zone ${zname} is a catalog zone (kind Producer): it cannot be a member of one`,
+          'catalog',
+        );
+      input = { ...input, rrsets: undefined, zonefile: emptyCatalogText(zname), nameservers: undefined };
+    }
     // The zone quota, before any work (the creating transaction checks again, with the records).
     if (!p.scope.admin)
       await checkQuota(
@@ -433,6 +468,10 @@ export class Zones {
           await secondaries.put(repo, zoneId, masters, key);
           await this.#ctx.events.notifyShield(repo, zname);
         }
+        if (input.catalog !== undefined && input.catalog !== null && input.catalog !== '')
+          await (this.catalogs as CatalogZones).setCatalog(repo, row, input.catalog);
+        // The workers refuse a catalog zone's ordinary queries: they learn it with the transfer settings.
+        if (metadata.kind === 'Producer') await this.#ctx.events.notifySettings(repo, zname, ['transfer']);
         if (stageId !== undefined) await adoptContent(repo, stageId);
         else await this.#insertSlices(repo, contentId, settled.rows);
         await repo.insertVersion({
@@ -461,6 +500,10 @@ export class Zones {
       });
       committed = true;
       if (masters !== undefined) this.#ctx.events.emitShield();
+      if (metadata.kind === 'Producer')
+        this.#ctx.events.emitSettings({ zone: zname, kinds: ['transfer', 'catalog'] });
+      else if (input.catalog !== undefined && input.catalog !== null && input.catalog !== '')
+        this.#ctx.events.emitSettings({ zone: zname, kinds: ['catalog'] });
       this.#runner.committed(ticket, zoneId, 1);
       this.#ctx.rememberServed(
         settled.servedText !== undefined
@@ -579,7 +622,12 @@ export class Zones {
     return this.#ctx.store.read(async (repo) => {
       const zone = await this.#ctx.visibleZone(repo, p, zname);
       const content = contentOf(await repo.getRRsets(contentIdOf(zone)));
-      return { ...toZoneInfo(zone), rrsets: sortedRRsets(content).map(toRRsetData) };
+      const catalog = (await this.catalogs?.catalogOf(repo, zone.id)) ?? '';
+      return {
+        ...toZoneInfo(zone),
+        ...(catalog !== '' ? { catalog } : {}),
+        rrsets: sortedRRsets(content).map(toRRsetData),
+      };
     });
   }
 
@@ -590,6 +638,12 @@ export class Zones {
       const zone = await this.#ctx.visibleZone(repo, p, zname, true);
       requireWrite(p);
       checkIfMatch(opts, zone);
+      if (zone.kind === 'Producer') {
+        const catalogs = this.catalogs as CatalogZones;
+        if (await catalogs.isSystemCatalog(repo, zone))
+          throw new ControlError('CTL_ERR_FORBIDDEN', `zone ${zone.name} is the platform's fleet catalog`);
+        await catalogs.producerDeleted(repo, zone);
+      }
       // Kept restorable with its history for the retention time (deleted.ts).
       await repo.softDeleteZone(zone, now(), p.tokenId);
       this.#runner.forget(zone.id);
@@ -612,7 +666,34 @@ export class Zones {
     const zone = await this.#ctx.visibleZone(this.#ctx.store.repo, p, origin.toString());
     requireWrite(p);
     refuseSecondaryWrite(zone);
+    refuseCatalogWrite(zone);
     return origin;
+  }
+
+  /**
+   * RRset changes of a catalog zone (kind Producer) by the platform's catalog writer: one
+   * version, as the zone's account with an administrator's exemption from quotas (a catalog's
+   * records are not the tenant's). Refused when the zone is not a Producer zone.
+   */
+  async catalogWrite(name: string, changes: readonly CatalogChange[]): Promise<ZoneChangeResult> {
+    this.#ctx.checkOpen();
+    const origin = this.#ctx.zoneName(name);
+    const zone = await this.#ctx.store.repo.getZoneByName(origin.toString());
+    if (zone?.kind !== 'Producer')
+      throw new ControlError('CTL_ERR_NOT_FOUND', `catalog zone ${origin} not found`);
+    const p = catalogWriter(zone.account_id);
+    return this.#offloaded(p, origin, { comment: 'catalog members' }, 'change', (z) => {
+      if (z.kind !== 'Producer')
+        throw new ControlError('CTL_ERR_NOT_FOUND', `catalog zone ${origin} not found`);
+      return {
+        kind: 'change',
+        origin: origin.toString(),
+        serial: z.serial,
+        changes: changes as RRsetChange[],
+        limits: this.#editLimits(),
+        dryRun: false,
+      };
+    });
   }
 
   /**
@@ -909,6 +990,7 @@ export class Zones {
     const zname = this.#ctx.zoneName(name).toString();
     const comment = typeof opts?.comment === 'string' ? opts.comment : undefined;
     let leftSecondary = false;
+    let catalogChanged = false;
     const info = await this.#ctx.write(async (repo) => {
       // The row lock orders this with content changes of the zone (PostgreSQL).
       const zone = await this.#ctx.visibleZone(repo, p, zname, true);
@@ -917,6 +999,22 @@ export class Zones {
       const before = metadataOfRow(zone);
       const after = mergeMetadata(before, input);
       const changes = diffMetadata(before, after);
+      if ((before.kind === 'Producer') !== (after.kind === 'Producer'))
+        throw invalid(
+          before.kind === 'Producer'
+            ? `zone ${zone.name} is a catalog zone (kind Producer): its kind cannot change (delete it instead)`
+            : 'a zone cannot become a catalog zone (kind Producer): create a new zone of that kind',
+          'kind',
+        );
+      if (
+        input.catalog !== undefined &&
+        (await (this.catalogs as CatalogZones).setCatalog(repo, zone, input.catalog))
+      ) {
+        catalogChanged = true;
+        await this.#ctx.audit(repo, p, 'zone.catalog', zone.name, zone.account_id, {
+          catalog: input.catalog ?? '',
+        });
+      }
       if (Object.keys(changes).length === 0) return toZoneInfo(zone);
       // Slave needs masters (set with them: setZoneSecondary); leaving Slave drops them.
       if (after.kind === 'Slave' && !(await repo.getZoneSecondary(zone.id)))
@@ -938,6 +1036,7 @@ export class Zones {
       return toZoneInfo({ ...zone, ...patch });
     });
     if (leftSecondary) this.#ctx.events.emitShield();
+    if (catalogChanged) this.#ctx.events.emitSettings({ zone: info.name, kinds: ['catalog'] });
     return info;
   }
 

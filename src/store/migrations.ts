@@ -525,6 +525,31 @@ export const migrations: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 14,
+    name: 'catalog-zones',
+    async up(db) {
+      // Catalog zones (RFC 9432; docs/TRANSFERS.md "Catalog zones"): a zone's PowerDNS field
+      // `catalog`, the name (folded, absolute) of a zone of kind Producer of the same account
+      // that lists it. The row goes with its zone; a Producer zone deleted takes its members'
+      // rows (control/catalog-zones.ts). The catalogs' content is ordinary zone content.
+      await db.schema
+        .createTable('zone_catalog')
+        .addColumn('zone_id', 'text', (c) => c.primaryKey().references('zones.id').onDelete('cascade'))
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('catalog', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('zone_catalog_catalog')
+        .on('zone_catalog')
+        .columns(['account_id', 'catalog'])
+        .execute();
+      // The catalog zones (kind Producer) are read after every change the catalog writer hears,
+      // and with every zone's transfer settings: an index, not a scan of 100,000 zones.
+      await db.schema.createIndex('zones_kind').on('zones').columns(['kind']).execute();
+    },
+  },
 ];
 
 /**

@@ -160,11 +160,14 @@ export class Repo {
   async listAccounts(opts: {
     onlyId?: string;
     name?: string;
+    /** Leave out the account of this name (the platform's own, switchboard-system). */
+    notName?: string;
     after?: TimeCursor;
     limit: number;
   }): Promise<AccountRow[]> {
     let q = this.db.selectFrom('accounts').selectAll();
     if (opts.onlyId !== undefined) q = q.where('id', '=', opts.onlyId);
+    if (opts.notName !== undefined) q = q.where('name', '<>', opts.notName);
     if (opts.name !== undefined) q = q.where('name', '=', opts.name);
     const after = opts.after;
     if (after)
@@ -553,12 +556,15 @@ export class Repo {
   /** Zones ordered by name, after `after`, optionally of one account or among `names`. */
   async listZones(opts: {
     accountId?: string;
+    /** Leave out this account's zones (the system account's catalog in an administrator's list). */
+    notAccount?: string;
     names?: readonly string[];
     after?: string;
     limit: number;
   }): Promise<ZoneRow[]> {
     let q = this.db.selectFrom('zones').selectAll();
     if (opts.accountId !== undefined) q = q.where('account_id', '=', opts.accountId);
+    if (opts.notAccount !== undefined) q = q.where('account_id', '<>', opts.notAccount);
     if (opts.names !== undefined) {
       if (opts.names.length === 0) return [];
       q = q.where('name', 'in', [...opts.names]);

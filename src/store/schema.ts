@@ -66,7 +66,7 @@ export interface ZonesTable {
   record_count: number;
   created_at: string;
   updated_at: string;
-  /** Zone kind as PowerDNS names it: 'Native', 'Master' or 'Slave' (migration 2; Slave: migration 12's zone_secondary). */
+  /** Zone kind as PowerDNS names it: 'Native', 'Master', 'Slave' or 'Producer' (migration 2; Slave: migration 12's zone_secondary; Producer: a catalog zone, migration 14). */
   kind: DefaultedText;
   /** PowerDNS SOA-EDIT-API as the client set it, default 'DEFAULT' (migration 2). */
   soa_edit_api: DefaultedText;
@@ -256,6 +256,19 @@ export interface ZoneSecondaryTable {
   updated_at: string;
 }
 
+/**
+ * zone_catalog: the per-account catalog zone (kind Producer, same account) that lists a zone
+ * (migration 14; PowerDNS's zone field `catalog`); the row goes with its zone.
+ */
+export interface ZoneCatalogTable {
+  zone_id: string;
+  /** The zone's account (the Producer zone named must be of it). */
+  account_id: string;
+  /** The Producer zone's name (folded, absolute). */
+  catalog: string;
+  updated_at: string;
+}
+
 /** The whole database. */
 export interface Database {
   accounts: AccountsTable;
@@ -272,4 +285,5 @@ export interface Database {
   zone_transfer: ZoneTransferTable;
   zone_secondary: ZoneSecondaryTable;
   zone_update: ZoneUpdateTable;
+  zone_catalog: ZoneCatalogTable;
 }

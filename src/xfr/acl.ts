@@ -24,6 +24,11 @@ export interface ZoneTransferSettings {
   allowFrom: readonly string[];
   /** `ALLOW-AXFR-FROM` holds `AUTO-NS`: the addresses of the zone's NS names may transfer. */
   autoNs: boolean;
+  /**
+   * A catalog zone (RFC 9432): its ordinary queries are answered only to those who may transfer
+   * it, others get REFUSED (a catalog lists customers' zones: not public).
+   */
+  catalog?: boolean;
 }
 
 interface CompiledZoneSettings {
@@ -47,6 +52,10 @@ export class TransferAcl {
   readonly #edge = new Map<string, TsigKey>();
   readonly #allowFrom: PrefixSet | undefined;
   #zones = new Map<string, CompiledZoneSettings>();
+  /** Catalog zones' origin keys. */
+  #catalogs: ReadonlySet<string> = new Set();
+  /** The same keys by their length in octets (a question name is matched without decoding it). */
+  #catalogsByLength = new Map<number, string[]>();
 
   /**
    * `edgeKeys`: may transfer every zone, exempt from the concurrency limits. `allowFrom`:
@@ -60,7 +69,9 @@ export class TransferAcl {
   /** Replaces every zone's settings (keyed by the zone's folded name, `Name.key`). */
   setZones(zones: ReadonlyMap<string, ZoneTransferSettings>): void {
     const next = new Map<string, CompiledZoneSettings>();
+    const catalogs = new Set<string>();
     for (const [zone, s] of zones) {
+      if (s.catalog === true) catalogs.add(zone);
       const allowFrom = s.allowFrom.filter(isTransferPrefix);
       next.set(zone, {
         keys: new Map(s.keys.map((k) => [k.name.key, k])),
@@ -70,6 +81,38 @@ export class TransferAcl {
       });
     }
     this.#zones = next;
+    this.#catalogs = catalogs;
+    const byLength = new Map<number, string[]>();
+    for (const k of catalogs) byLength.set(k.length, [...(byLength.get(k.length) ?? []), k]);
+    this.#catalogsByLength = byLength;
+  }
+
+  /**
+   * The origin key of the catalog zone holding the uncompressed name at `offset` of `msg` (a
+   * question name), or undefined — also for a name that is compressed, truncated or too long.
+   * Allocates nothing: the name's label offsets are walked, and only a suffix as long as some
+   * catalog zone's name is compared, octet by octet, ASCII letters folded.
+   */
+  catalogAt(msg: Uint8Array, offset: number): string | undefined {
+    if (this.#catalogs.size === 0) return undefined;
+    let end = offset;
+    while (end < msg.length && msg[end] !== 0) {
+      if ((msg[end] & 0xc0) !== 0) return undefined;
+      end += msg[end] + 1;
+    }
+    if (end >= msg.length || end - offset + 1 > 255) return undefined;
+    end++;
+    for (let at = offset; at < end; at += msg[at] + 1) {
+      const candidates = this.#catalogsByLength.get(end - at);
+      if (candidates !== undefined) for (const key of candidates) if (sameFolded(msg, at, key)) return key;
+      if (msg[at] === 0) break;
+    }
+    return undefined;
+  }
+
+  /** The catalog zones' origin keys (their queries are held out of the C answers). */
+  catalogKeys(): ReadonlySet<string> {
+    return this.#catalogs;
   }
 
   /**
@@ -134,6 +177,16 @@ function nameFromRdata(rdata: Uint8Array): Name | undefined {
   }
   if (at !== rdata.length - 1) return undefined;
   return Name.fromWire(Buffer.from(rdata.buffer, rdata.byteOffset, rdata.length).toString('latin1'));
+}
+
+/** `msg` from `at` equals the folded wire key `key` with ASCII letters folded. */
+function sameFolded(msg: Uint8Array, at: number, key: string): boolean {
+  for (let i = 0; i < key.length; i++) {
+    let c = msg[at + i];
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c !== key.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 function sameOctets(a: Uint8Array, b: Uint8Array): boolean {

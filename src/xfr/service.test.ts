@@ -115,6 +115,57 @@ describe('TransferService', () => {
     viaKey.close();
   });
 
+  test('a catalog zone: ordinary queries REFUSED unless the asker may transfer it; other zones untouched', () => {
+    const acl = new TransferAcl([edge]);
+    acl.setZones(
+      new Map([
+        [
+          zone.origin.key,
+          { keys: [], allowKeys: [], allowFrom: ['127.0.3.0/24'], autoNs: false, catalog: true },
+        ],
+      ]),
+    );
+    const other = loadZoneText(ZONE.replaceAll('x.test.', 'y.test.')).zone;
+    const s = new TransferService({ acl, catalog: () => new Catalog([zone, other]) });
+    let passed = 0;
+    const h = s.wrap(() => {
+      passed++;
+      return new Uint8Array([0, 1, 0x84, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    });
+    const ask = (name: string, ctx: TransportContext, sign = false): Uint8Array | null => {
+      const q = encodeMessage({
+        id: 7,
+        flags: 0,
+        questions: [{ name: Name.parse(name), type: RRType.A, class: 1 }],
+        answers: [],
+        authority: [],
+        additional: [],
+      });
+      return h(sign ? signed(q) : q, ctx) as Uint8Array | null;
+    };
+    const udp = (address: string): TransportContext => ({ transport: 'udp', address, port: 1 });
+    // Any name of the catalog zone, any letter case, UDP or TCP: REFUSED, the Responder not asked.
+    for (const name of ['x.test.', 'A.X.Test.', 'b.c.x.test.'])
+      for (const ctx of [udp('127.0.0.9'), tcp('127.0.0.9')]) {
+        const r = ask(name, ctx) as Uint8Array;
+        assert.equal(r[3] & 15, 5, name);
+        assert.equal(decodeMessage(r).id, 7);
+      }
+    assert.equal(passed, 0);
+    assert.equal(s.stats.catalogRefused, 6);
+    // Another zone, or a name that only ends like it: passed on.
+    ask('a.y.test.', udp('127.0.0.9'));
+    ask('ax.test.', udp('127.0.0.9'));
+    assert.equal(passed, 2);
+    // Allowed by address (ALLOW-AXFR-FROM) or signed with an edge key: answered (and signed).
+    ask('a.x.test.', udp('127.0.3.4'));
+    assert.equal(passed, 3);
+    const withKey = ask('a.x.test.', udp('127.0.0.9'), true) as Uint8Array;
+    assert.equal(passed, 4);
+    assert.ok(findTsig(withKey) !== undefined);
+    assert.equal(acl.catalogAt(new Uint8Array([1, 0x41]), 0), undefined, 'a truncated name matches nothing');
+  });
+
   test('limits: per source and in total, freed on close; edge keys exempt', () => {
     const s = service();
     const one = s.streams(query(RRType.AXFR), tcp('127.0.0.2')) as ResponseStream;

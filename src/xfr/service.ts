@@ -102,6 +102,8 @@ export interface TransferStats {
   ixfr: number;
   ixfrFull: number;
   ixfrCurrent: number;
+  /** Ordinary queries of catalog zones refused (not allowed to transfer them). */
+  catalogRefused: number;
 }
 
 const CLASSIC_UDP = 512;
@@ -127,6 +129,7 @@ export class TransferService {
     ixfr: 0,
     ixfrFull: 0,
     ixfrCurrent: 0,
+    catalogRefused: 0,
   };
 
   constructor(opts: TransferServiceOptions) {
@@ -170,10 +173,18 @@ export class TransferService {
       peek.opcode === Opcode.QUERY &&
       ((ctx.transport === 'tcp' && peek.qtype === RRType.AXFR) ||
         (peek.qtype === RRType.IXFR && (ctx.transport === 'tcp' || handler !== undefined)));
+    // A catalog zone's names (RFC 9432: the list of zones is not public) are answered only to
+    // those who may transfer it; the others get REFUSED. Read only while there is a catalog zone.
+    const inCatalog =
+      !transfer && handler !== undefined && peek.opcode === Opcode.QUERY
+        ? this.#catalogZoneOf(query)
+        : undefined;
     // The TCP hook (`streams`) takes transfers only; signed queries reach `wrap`'s handler.
-    if (!transfer && (!peek.maybeSigned || handler === undefined)) return undefined;
+    if (!transfer && (!peek.maybeSigned || handler === undefined))
+      return inCatalog === undefined ? undefined : this.#catalogQuery(query, ctx, undefined);
     const tsig = peek.maybeSigned ? findTsig(query) : undefined;
-    if (!transfer && tsig === undefined) return undefined;
+    if (!transfer && tsig === undefined)
+      return inCatalog === undefined ? undefined : this.#catalogQuery(query, ctx, undefined);
     // Signed NOTIFY and UPDATE come with issue 9's next parts: the Responder says NOTIMP.
     if (peek.opcode !== Opcode.QUERY) return undefined;
     if (tsig === 'malformed') return formErr(query);
@@ -205,6 +216,10 @@ export class TransferService {
       signer = new TsigSigner(key, tsig.mac);
     }
     if (!transfer) {
+      if (inCatalog !== undefined) {
+        const refused = this.#catalogQuery(bare, ctx, key);
+        if (refused !== undefined) return signer ? signer.sign(refused) : refused;
+      }
       if (this.#onSignedQuery && key !== undefined) {
         let serial: number | undefined;
         try {
@@ -304,6 +319,45 @@ export class TransferService {
     this.#onTransfer?.(event);
     const messages = diff !== undefined ? incrementalTransfer(diff, header) : fullTransfer(zone, header);
     return this.#stream(messages, exempt, source, event);
+  }
+
+  /** The origin key of the catalog zone holding the question name (undefined: none, or unreadable). */
+  #catalogZoneOf(query: Uint8Array): string | undefined {
+    return this.#acl.catalogAt(query, 12);
+  }
+
+  /**
+   * A query inside a catalog zone from `ctx.address` signed with `key` (verified; undefined:
+   * unsigned): undefined when it may transfer the zone (the Responder answers), else REFUSED.
+   */
+  #catalogQuery(query: Uint8Array, ctx: TransportContext, key: TsigKey | undefined): Uint8Array | undefined {
+    let msg: Message;
+    try {
+      msg = decodeMessage(query);
+    } catch {
+      return formErr(query);
+    }
+    const q = msg.questions.length === 1 ? msg.questions[0] : undefined;
+    if (q === undefined) return formErr(query);
+    const catalog = this.#catalog();
+    const zone = catalog.find(q.name);
+    let allowed = false;
+    if (zone !== undefined)
+      try {
+        allowed = this.#acl.allows(zone, ctx.address, key, catalog);
+      } catch {
+        allowed = false;
+      }
+    if (allowed) return undefined;
+    this.stats.catalogRefused++;
+    const opt: Edns | undefined = msg.edns && {
+      udpSize: this.#ednsSize,
+      extendedRcode: 0,
+      version: 0,
+      flags: 0,
+      options: [],
+    };
+    return shortMessage(msg.id, (transferFlags(msg.flags, 0) & ~Flag.AA) | Rcode.REFUSED, q, opt);
   }
 
   #stream(

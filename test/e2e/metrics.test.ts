@@ -99,10 +99,11 @@ describe('switchboard start: /metrics', () => {
       ],
     });
     assert.equal(changed.status, 200, JSON.stringify(changed.body));
-    // Both workers serve the new zone before any query is sent (read from the metrics: no query).
+    // Both workers serve the new zone before any query is sent (read from the metrics: no query):
+    // the two examples, this zone and the fleet catalog (docs/TRANSFERS.md "Catalog zones").
     await waitForMetrics(p, [
-      ['switchboard_dns_zones_served', { worker: '0' }, 3],
-      ['switchboard_dns_zones_served', { worker: '1' }, 3],
+      ['switchboard_dns_zones_served', { worker: '0' }, 4],
+      ['switchboard_dns_zones_served', { worker: '1' }, 4],
       ['switchboard_dns_queries_total', {}, 0],
     ]);
 
@@ -147,7 +148,7 @@ describe('switchboard start: /metrics', () => {
       ['switchboard_zone_changes_total', { kind: 'create' }, 3],
       ['switchboard_zone_changes_total', { kind: 'change' }, 1],
       ['switchboard_zone_changes_total', { kind: 'delete' }, 0],
-      ['switchboard_zones', {}, 3],
+      ['switchboard_zones', {}, 4],
       ['switchboard_http_requests_total', { method: 'POST', route: '/api/v1/zones', status_class: '2xx' }, 1],
       [
         'switchboard_http_requests_total',

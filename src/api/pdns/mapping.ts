@@ -55,6 +55,7 @@ export interface PdnsZoneSettings {
   slave_tsig_key_ids?: string[] | null;
   dnssec?: boolean | null;
   master_tsig_key_ids?: string[] | null;
+  catalog?: string | null;
   [other: string]: unknown;
 }
 
@@ -121,7 +122,7 @@ function lastCheckOf(secondary: ZoneSecondaryInfo | null | undefined): number {
 export function pdnsZoneSummary(z: ZoneInfo): Record<string, unknown> {
   return {
     account: z.accountLabel,
-    catalog: '',
+    catalog: z.catalog ?? '',
     dnssec: false,
     // The serial as served after SOA-EDIT, which Switchboard does not apply: the serial.
     edited_serial: z.serial,
@@ -157,7 +158,7 @@ export function pdnsZoneDetail(
   const out: Record<string, unknown> = {
     account: z.accountLabel,
     api_rectify: false,
-    catalog: '',
+    catalog: z.catalog ?? '',
     dnssec: false,
     edited_serial: z.serial,
     id: zoneIdOfName(z.name),
@@ -276,5 +277,6 @@ export function metadataOfBody(b: PdnsZoneSettings): ZoneMetadataInput {
   if (typeof b.kind === 'string') out.kind = b.kind;
   if (typeof b.soa_edit_api === 'string') out.soaEditApi = b.soa_edit_api;
   if (typeof b.account === 'string') out.accountLabel = b.account;
+  if (typeof b.catalog === 'string') out.catalog = b.catalog;
   return out;
 }

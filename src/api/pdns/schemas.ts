@@ -30,7 +30,13 @@ export const rrsetInput = {
 export const zoneSettingsProperties = {
   kind: {
     type: ['string', 'null'],
-    description: 'Native, Master (Primary) or Slave (Secondary: needs masters); catalog kinds are refused.',
+    description:
+      'Native, Master (Primary), Slave (Secondary: needs masters) or Producer (a catalog zone, RFC 9432: its records are generated); Consumer is refused.',
+  },
+  catalog: {
+    type: ['string', 'null'],
+    description:
+      "The catalog zone (kind Producer, of the zone's own account) that lists this zone; '' removes it from its catalog.",
   },
   account: { type: ['string', 'null'], description: 'Free text, kept and reported.' },
   soa_edit_api: { type: ['string', 'null'], description: 'Kept and reported; serials always go up by one.' },

@@ -311,6 +311,7 @@ export function registerZoneRoutes(app: FastifyInstance, control: ControlPlane):
       if (b.kind !== undefined) input.kind = b.kind;
       if (b.soaEditApi !== undefined) input.soaEditApi = b.soaEditApi;
       if (b.accountLabel !== undefined) input.accountLabel = b.accountLabel;
+      if (b.catalog !== undefined) input.catalog = b.catalog;
       const info = await control.updateZoneMetadata(
         principalOf(request),
         zone,

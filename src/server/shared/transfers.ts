@@ -69,6 +69,8 @@ export interface ZoneTransferWire {
   /** `start`'s primary only (NOTIFY out): ALSO-NOTIFY targets and the zone's account. */
   alsoNotify?: string[];
   account?: string;
+  /** A catalog zone (RFC 9432): ordinary queries REFUSED unless the query may transfer it. */
+  catalog?: boolean;
 }
 
 /** The message carrying every zone's transfer settings (the whole set each time). */
@@ -177,7 +179,13 @@ export function applyTransferZones(acl: TransferAcl, msg: TransferZonesMessage, 
         // A name the control plane checked; nothing to allow otherwise.
       }
     }
-    zones.set(zone.key, { keys, allowKeys, allowFrom: z.allowFrom, autoNs: z.autoNs });
+    zones.set(zone.key, {
+      keys,
+      allowKeys,
+      allowFrom: z.allowFrom,
+      autoNs: z.autoNs,
+      ...(z.catalog === true ? { catalog: true } : {}),
+    });
   }
   acl.setZones(zones);
 }

@@ -29,6 +29,8 @@ import {
   DEFAULT_TCP_MAX_PER_CLIENT,
 } from '../../transport/tcp.js';
 import { DEFAULT_UDP_RECV_BUFFER, DEFAULT_UDP_SEND_BUFFER } from '../../transport/udp.js';
+import { Name } from '../../wire/name.js';
+import { DEFAULT_FLEET_CATALOG } from '../../xfr/catz/format.js';
 import { OutboundPolicy } from '../../xfr/outbound.js';
 import {
   type DnsWorkerConfig,
@@ -95,6 +97,11 @@ export interface StartConfig {
    * special-purpose ranges refused unless `--outbound-allow PREFIX` (repeatable) opens them.
    */
   outbound: OutboundPolicy;
+  /**
+   * The fleet catalog's name (RFC 9432; `--fleet-catalog NAME`, default
+   * `catalog.switchboard.invalid.`): a catalog zone of every zone, transferable with an edge key only.
+   */
+  fleetCatalog?: string;
 }
 
 /** Raw options as the CLI hands them over. */
@@ -145,6 +152,8 @@ export interface StartOptionsInput {
   transferKey?: string[];
   /** `--outbound-allow PREFIX` (repeatable): a special-purpose range tenants may name as a target. */
   outboundAllow?: string[];
+  /** `--fleet-catalog NAME`: the fleet catalog zone's name. */
+  fleetCatalog?: string;
 }
 
 /**
@@ -262,10 +271,28 @@ export function buildStartConfig(input: StartOptionsInput, cwd = process.cwd()):
   } catch (err) {
     throw new ConfigError(`--outbound-allow: ${(err as Error).message}`, { cause: err });
   }
+  let fleetCatalog = DEFAULT_FLEET_CATALOG;
+  if (input.fleetCatalog !== undefined)
+    try {
+      fleetCatalog = Name.parse(
+        input.fleetCatalog.endsWith('.') ? input.fleetCatalog : `${input.fleetCatalog}.`,
+      )
+        .toString()
+        .toLowerCase();
+      if (fleetCatalog === '.') throw new Error('the root cannot be a catalog zone');
+    } catch (err) {
+      throw new ConfigError(
+        `--fleet-catalog: '${input.fleetCatalog}' is not a zone name: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
   return {
     limits,
     metricsAccess,
     outbound,
+    fleetCatalog,
     dataDir: resolve(cwd, input.data ?? DEFAULT_DATA_DIR),
     database: input.database,
     ...(nameservers ? { nameservers } : {}),

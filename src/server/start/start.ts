@@ -32,6 +32,7 @@ import { createLogger, describeError, type Logger } from '../shared/log.js';
 import { type ShieldZonesMessage, startCookieRotation } from '../shared/shield.js';
 import type { TransferZonesMessage } from '../shared/transfers.js';
 import { ZoneBroadcaster } from './broadcast.js';
+import { startCatalogWriter } from './catalogs.js';
 import {
   API_KEY_ENV,
   encodeDnsWorkerConfig,
@@ -403,6 +404,9 @@ export async function runStart(
         if (names.length > 0) log.info(`empty store: imported the example zones ${names.join(', ')}`);
       } else log.warn('empty store and no examples/zones folder found: serving no zone');
     }
+    // The fleet catalog (RFC 9432; docs/TRANSFERS.md "Catalog zones"): made before the feed loads,
+    // so the workers serve it from their first snapshot; its members are written below.
+    if (config.fleetCatalog !== undefined) await control.ensureFleetCatalog?.(config.fleetCatalog);
 
     // The workers are fed from here: the feed subscribes to changes before it reads the zones.
     feed = new ZoneFeed(control, (msg) => broadcast(msg), {
@@ -505,6 +509,8 @@ export async function runStart(
       for (const slot of pool?.liveSlots() ?? []) pool?.send(slot, m);
     });
     notifySettings = () => transferZones.current();
+    // Catalog zones: the fleet catalog and the accounts' Producer zones kept listing their members.
+    const catalogWriter = startCatalogWriter(control, config.fleetCatalog, log);
     // `PUT …/notify` through this replica's API: NOTIFY now, at the serial the workers were sent.
     const offNotify = control.onSettingsChange((c) => {
       if (!c.kinds.includes('notify') || c.zone === undefined) return;
@@ -518,6 +524,7 @@ export async function runStart(
       cookies?.close();
       shieldZones?.close();
       transferZones.close();
+      catalogWriter.close();
       secondaries.close();
       offNotify();
       notifyOut.close();

@@ -174,6 +174,7 @@ async function bindAndReport(loadMs: number): Promise<void> {
     );
     native = startNativeAnswers(config, log);
     if (native) {
+      native.hold(heldKeys());
       native.sync(responder.catalog);
       log.info(
         `native answers: ${native.stats().served} zones served in C (each image installed on its zone's first query)`,
@@ -260,18 +261,30 @@ function onZones(received: ZonesMessage): void {
     send({ type: 'switchboard:applied', seq: msg.seq, errors: result.errors, loads: currentLoads() });
 }
 
+/**
+ * Zones JS answers alone: expired secondary zones (SERVFAIL) and catalog zones (REFUSED unless
+ * the query may transfer them, docs/TRANSFERS.md "Catalog zones").
+ */
+function heldKeys(): Set<string> {
+  const keys = secondaryIn.expiredKeys();
+  for (const k of transfers.acl.catalogKeys()) keys.add(k);
+  return keys;
+}
+
 /** The secondary zones' list: NOTIFY checks, and expired zones kept out of the C answers (JS says SERVFAIL). */
 function applySecondaryZones(msg: SecondaryZonesMessage): void {
   secondaryIn.apply(msg);
-  native?.hold(secondaryIn.expiredKeys());
+  native?.hold(heldKeys());
 }
 
 process.on('message', (msg: unknown) => {
   if (isZonesMessage(msg)) onZones(msg);
   else if (isCookieSecretsMessage(msg)) applyCookieSecrets(msg);
   else if (isShieldZonesMessage(msg)) applyShieldZones(msg);
-  else if (isTransferZonesMessage(msg)) applyTransferZones(transfers.acl, msg, log);
-  else if (isSecondaryZonesMessage(msg)) applySecondaryZones(msg);
+  else if (isTransferZonesMessage(msg)) {
+    applyTransferZones(transfers.acl, msg, log);
+    native?.hold(heldKeys());
+  } else if (isSecondaryZonesMessage(msg)) applySecondaryZones(msg);
   else if (isDnsUpdateAnswerMessage(msg)) updates?.answer(msg);
   else if (isTransferJournalMessage(msg)) applyTransferJournal(transfers.journal, msg);
 });
