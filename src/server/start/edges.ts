@@ -49,8 +49,29 @@ interface PopState {
 /** A POP not seen for this long is no longer NOTIFYed (it still lists). */
 export const EDGE_NOTIFY_FORGET_MS = 24 * 3600 * 1000;
 
+/**
+ * What is kept of an edge across restarts of `start` (`EDGES_FILE` in the data folder): enough to
+ * NOTIFY it at once — a restarted control plane would otherwise learn its edges only at their
+ * next check of the catalog, an hour later with the catalog's SOA refresh.
+ */
+export interface SavedEdge {
+  pop: string;
+  notify?: string;
+  notifyAt: number;
+  lastSeen: number;
+  addresses: [string, number][];
+}
+
+/** The file in `start`'s data folder that keeps the edges (`SavedEdge[]`, JSON). */
+export const EDGES_FILE = 'edges.json';
+
+/** Edges kept at most (the operator's edge keys: a handful; a bound all the same). */
+const MAX_SAVED_EDGES = 1000;
+
 export class EdgeRegistry {
   readonly #pops = new Map<string, PopState>();
+  /** Something to save since the last `saved()`. */
+  #dirty = false;
   /** Per zone: the serial served and when the registry first knew it (lag). */
   readonly #served = new Map<string, { serial: number; since: number }>();
   dropped = 0;
@@ -59,6 +80,55 @@ export class EdgeRegistry {
   seen(msg: EdgesSeenMessage): void {
     this.dropped += msg.dropped;
     for (const e of msg.entries) this.#one(e);
+    if (msg.entries.length > 0) this.#dirty = true;
+  }
+
+  /** True when edges were seen since the last `saved()`. */
+  get dirty(): boolean {
+    return this.#dirty;
+  }
+
+  /** The edges as kept across restarts (clears `dirty`). */
+  saved(): SavedEdge[] {
+    this.#dirty = false;
+    return [...this.#pops.values()].slice(0, MAX_SAVED_EDGES).map((p) => ({
+      pop: p.pop,
+      ...(p.notify ? { notify: p.notify } : {}),
+      notifyAt: p.notifyAt,
+      lastSeen: p.lastSeen,
+      addresses: [...p.addresses],
+    }));
+  }
+
+  /**
+   * Edges kept by an earlier run (`saved()`'s JSON, read back): each becomes known as it was
+   * last seen (no zones yet: they come with its next check). Anything malformed is skipped.
+   * Returns how many were taken.
+   */
+  restore(data: unknown): number {
+    if (!Array.isArray(data)) return 0;
+    let n = 0;
+    for (const e of data.slice(0, MAX_SAVED_EDGES)) {
+      if (typeof e !== 'object' || e === null) continue;
+      const { pop, notify, notifyAt, lastSeen, addresses } = e as Partial<SavedEdge>;
+      if (typeof pop !== 'string' || pop === '' || this.#pops.has(pop)) continue;
+      if (!Number.isFinite(lastSeen) || !Number.isFinite(notifyAt)) continue;
+      if (notify !== undefined && typeof notify !== 'string') continue;
+      const addrs = new Map<string, number>();
+      if (Array.isArray(addresses))
+        for (const a of addresses.slice(0, 8))
+          if (Array.isArray(a) && typeof a[0] === 'string' && Number.isFinite(a[1])) addrs.set(a[0], a[1]);
+      this.#pops.set(pop, {
+        pop,
+        addresses: addrs,
+        ...(notify !== undefined ? { notify } : {}),
+        notifyAt: notifyAt as number,
+        lastSeen: lastSeen as number,
+        zones: new Map(),
+      });
+      n++;
+    }
+    return n;
   }
 
   #one(e: EdgeSighting): void {

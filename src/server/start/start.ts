@@ -11,7 +11,7 @@
  * `/metrics` on the API listener (docs/METRICS.md).
  * @module
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ApiLimits } from '../../api/limits.js';
@@ -40,7 +40,7 @@ import {
   START_CONFIG_ENV,
   type StartConfig,
 } from './config.js';
-import { EdgeRegistry, startEdgeNotify } from './edges.js';
+import { EDGES_FILE, EdgeRegistry, startEdgeNotify } from './edges.js';
 import { findExampleZoneDir, importExampleZones } from './examples.js';
 import { ZoneFeed } from './feed.js';
 import { checkSeededApiKey, metricsAccessOf } from './limits.js';
@@ -300,6 +300,29 @@ export async function runStart(
   let notifySettings: () => TransferZonesMessage = () => ({ type: 'switchboard:transfer-zones', zones: [] });
   // The edges (docs/EDGE.md): learnt from the workers' sightings, NOTIFYed on every new version.
   const edges = new EdgeRegistry();
+  // Kept across restarts (docs/EDGE.md): a restarted control plane NOTIFYs its edges at once.
+  const edgesFile = join(config.dataDir, EDGES_FILE);
+  try {
+    const n = edges.restore(JSON.parse(readFileSync(edgesFile, 'utf8')));
+    if (n > 0) log.info(`edges: ${n} known from ${edgesFile}`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      log.warn(
+        `edges: ${edgesFile} not read (${describeError(err)}): they are learnt again as they check in`,
+      );
+  }
+  const saveEdges = (): void => {
+    if (!edges.dirty) return;
+    try {
+      mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+      writeFileSync(`${edgesFile}.tmp`, JSON.stringify(edges.saved()), { mode: 0o600 });
+      renameSync(`${edgesFile}.tmp`, edgesFile);
+    } catch (err) {
+      log.warn(`edges: ${edgesFile} not written: ${describeError(err)}`);
+    }
+  };
+  const edgesSaver = setInterval(saveEdges, 5000);
+  edgesSaver.unref();
   const edgeNotify = startEdgeNotify(edges, config.dns.transfers?.keys ?? [], log);
   const notifyOut = new NotifyOut(
     notifySender,
@@ -530,6 +553,8 @@ export async function runStart(
       notifyOut.close();
       notifySender.close();
       edgeNotify.close();
+      clearInterval(edgesSaver);
+      saveEdges();
       zoneFeed.close();
       await images?.shipper.shipped();
       await apiServer.close().catch((err) => log.error(`closing the API: ${describeError(err)}`));

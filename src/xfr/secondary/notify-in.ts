@@ -7,7 +7,9 @@
  * addresses and, when the zone has a transfer key, is signed with it (TSIG checked; the answer
  * signed); from another address REFUSED; a wrong signature NOTAUTH (BADSIG/BADKEY, §5.3.2 of
  * RFC 8945). An accepted NOTIFY is relayed to the primary process (`onNotify`), at most once per
- * second per zone from this worker (the refresher rate-limits again). NOTIFY for other zones is
+ * second per zone from this worker (the refresher rate-limits again); one that comes sooner is
+ * relayed when that second is up (once, however many came), never dropped — a primary's two
+ * versions in a row must not leave the second one unfetched. NOTIFY for other zones is
  * left to the Responder (NOTIMP), as before.
  *
  * Queries for a zone that has expired (no successful refresh within its SOA expire) are
@@ -109,6 +111,8 @@ export class SecondaryInbound {
   /** Their folded wire keys: a query's name is checked by its suffixes, not by decoding it. */
   #expiredKeys = new Set<string>();
   readonly #lastRelay = new Map<string, number>();
+  /** Zones whose NOTIFY came within the interval: relayed when it is up (one timer per zone). */
+  readonly #deferred = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #onNotify: (m: NotifyInMessage) => void;
   readonly #onRefused: ((text: string) => void) | undefined;
   #lastRefusedLog = 0;
@@ -275,14 +279,26 @@ export class SecondaryInbound {
         serial = undefined;
       }
     const now = Date.now();
-    if (now - (this.#lastRelay.get(q.name.key) ?? 0) >= RELAY_INTERVAL_MS) {
-      this.#lastRelay.set(q.name.key, now);
-      this.#onNotify({
-        type: 'switchboard:notify-in',
-        zone: zone.name,
-        address: plainAddress(address),
-        ...(serial !== undefined ? { serial } : {}),
-      });
+    const relay: NotifyInMessage = {
+      type: 'switchboard:notify-in',
+      zone: zone.name,
+      address: plainAddress(address),
+      ...(serial !== undefined ? { serial } : {}),
+    };
+    const key = q.name.key;
+    const since = now - (this.#lastRelay.get(key) ?? 0);
+    if (since >= RELAY_INTERVAL_MS) {
+      this.#lastRelay.set(key, now);
+      this.#onNotify(relay);
+    } else if (!this.#deferred.has(key)) {
+      // Within the interval: relayed once when it is up (bounded: one timer per known zone).
+      const timer = setTimeout(() => {
+        this.#deferred.delete(key);
+        this.#lastRelay.set(key, Date.now());
+        this.#onNotify(relay);
+      }, RELAY_INTERVAL_MS - since);
+      timer.unref?.();
+      this.#deferred.set(key, timer);
     }
     const bytes = this.#short(msg, Rcode.NOERROR, true, Opcode.NOTIFY);
     return signer ? signer.sign(bytes) : bytes;
