@@ -236,7 +236,7 @@ for (const io of ['native', 'node'] as const)
               );
               assert.ok(dropped > r.floodSent * 0.5, `kernel drops ${dropped} of ${r.floodSent} sent`);
               assert.ok(
-                r.floodAnswered < r.floodSent * 0.2,
+                r.floodAnswered < r.floodSent * 0.4,
                 `flood answered ${r.floodAnswered} of ${r.floodSent}`,
               );
             } else {
