@@ -264,6 +264,7 @@ typedef struct sb_shield {
   uint32_t qf_refused[8];    /* zones that did not qualify, and until when (ms) */
   double qf_refused_until[8];
   double qf_made, qf_ended, qf_would_drop, qf_refusals;
+  int qf_off; /* SWITCHBOARD_QNAME_FILTER=off at configure: no zone enters the filter */
   /* TCP connections closed on arrival under overload (nothing vouched for the source), and the
    * same in dry run (counted, accepted). */
   double tcp_refused, would_refuse_tcp;

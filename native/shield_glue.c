@@ -118,6 +118,9 @@ int sb_shield_configure(const sb_shield_config *cfg) {
     shield_free(sh);
     return -1;
   }
+  /* The QNAME filter can be turned off for A/B runs (SWITCHBOARD_QNAME_FILTER=off). */
+  const char *qf_env = getenv("SWITCHBOARD_QNAME_FILTER");
+  sh->qf_off = qf_env != NULL && strcmp(qf_env, "off") == 0;
   sh->blocked_version = ++g_prefilter_version;
   shield_free(g_shield);
   g_shield = sh;
@@ -674,7 +677,7 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
   }
   if (classified && sh->cfg.prefilter_threshold > 0) {
     if (!exists && sh->nqf > 0) qf_note_missing(sh, zone_key, pkt, len);
-    if (attacked && !exists && sh->qf_candidate == 0 && sh->nqf < SB_QF_MAX_ZONES && qf_find(sh, zone_key) < 0)
+    if (attacked && !exists && !sh->qf_off && sh->qf_candidate == 0 && sh->nqf < SB_QF_MAX_ZONES && qf_find(sh, zone_key) < 0)
       sh->qf_candidate = zone_key;
   }
   if (sh->overload.level == 0 && !attacked && pp->status == 0) sb_sources_note_calm(&sh->sources, key, exists, now_ms);
