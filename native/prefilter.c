@@ -56,8 +56,8 @@ static void tree(emitter *e, const uint32_t *v, unsigned lo, unsigned hi) {
 }
 
 /* The source check: the IP version nibble (not 4: accept), the source masked, the search. */
-static void source_part(emitter *e, const uint32_t *prefixes, unsigned n, uint32_t mask) {
-  if (n == 0) {
+static void source_part(emitter *e, const uint32_t *prefixes, unsigned n, uint32_t mask, int always) {
+  if (n == 0 && !always) {
     emit(e, BPF_RET | BPF_K, 0, 0, 0xffffffffu);
     return;
   }
@@ -79,10 +79,10 @@ static int prefixes_ok(const uint32_t *prefixes, unsigned n, unsigned bits) {
 
 unsigned sb_prefilter_build(const uint32_t *prefixes, unsigned n, unsigned bits, struct sock_filter *out,
                             unsigned cap) {
-  if (!prefixes_ok(prefixes, n, bits) || n == 0) return 0;
+  if (!prefixes_ok(prefixes, n, bits)) return 0;
   uint32_t mask = bits == 32 ? 0xffffffffu : ~(0xffffffffu >> bits);
   emitter e = {out, cap, 0, 0};
-  source_part(&e, prefixes, n, mask);
+  source_part(&e, prefixes, n, mask, 1);
   return e.overflow ? 0 : e.n;
 }
 
@@ -432,7 +432,9 @@ unsigned sb_prefilter_build_qf(const uint32_t *prefixes, unsigned n, unsigned bi
         jalways(a, ACC);
         continue;
       }
-      unsigned mid = lo + (hi - lo) / 2;
+      /* Split at a whole number of full leaves (half of them, rounded up): leaves stay full. */
+      unsigned leaves = (hi - lo + QF_LEAF - 1) / QF_LEAF;
+      unsigned mid = lo + (leaves + 1) / 2 * QF_LEAF;
       emit(e, BPF_JMP | BPF_JGE | BPF_K, 0, 1, zone->hashes[mid]);
       unsigned ja = emit(e, BPF_JMP | BPF_JA, 0, 0, 0);
       if (sp + 2 > 32) {
@@ -456,7 +458,7 @@ unsigned sb_prefilter_build_qf(const uint32_t *prefixes, unsigned n, unsigned bi
     emit(e, BPF_RET | BPF_K, 0, 0, 0);
   }
   place(a, ACC);
-  source_part(e, prefixes, n, mask);
+  source_part(e, prefixes, n, mask, 0);
   unsigned len = resolve_labels(a) && !e->overflow ? e->n : 0;
   free(a);
   return len;

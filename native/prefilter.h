@@ -28,7 +28,7 @@ unsigned sb_prefilter_build(const uint32_t *prefixes, unsigned n, unsigned bits,
  * name running past the datagram) passes to user space, which decides as before. */
 #define SB_QF_MAX_ZONES 4
 /* Names (hashes) the programs of one socket hold, all zones together. */
-#define SB_QF_MAX_NAMES 1024
+#define SB_QF_MAX_NAMES 1280
 #define SB_QF_MAX_LABELS 12
 /* Zone origins longer than this (wire octets) are not filtered in the kernel. */
 #define SB_QF_MAX_ORIGIN 64

@@ -265,6 +265,15 @@ typedef struct sb_shield {
   double qf_refused_until[8];
   double qf_made, qf_ended, qf_would_drop, qf_refusals;
   int qf_off; /* SWITCHBOARD_QNAME_FILTER=off at configure: no zone enters the filter */
+  /* Missing names asked in calm times (not attacked), per zone: the ones asked again (typos,
+   * stale links) join the filter's set when their zone enters it, and are answered outside the
+   * attacked zone's budget; a random subdomain is never asked twice. */
+  sb_table known;
+  uint32_t *known_zone, *known_hash;
+  uint16_t *known_count;
+  double *known_seen;
+  double known_now;
+  double qf_known_added;
   /* TCP connections closed on arrival under overload (nothing vouched for the source), and the
    * same in dry run (counted, accepted). */
   double tcp_refused, would_refuse_tcp;
@@ -291,6 +300,9 @@ unsigned sb_shield_prefilter_zones(const sb_qf_zone **zones);
  * second (under it, user space sheds it cheaply enough); it leaves when its estimate stays under
  * the detector's floor for the detector's hold. */
 #define SB_QF_MIN_FLOOD 4000
+/* Calm-time missing names remembered (entries), and the most of them a zone's set takes. */
+#define SB_QF_KNOWN_TABLE 4096
+#define SB_QF_KNOWN_PER_ZONE 256
 
 /* The calling thread's shield, NULL when off. configure replaces it (NULL config: off). */
 sb_shield *sb_shield_thread(void);

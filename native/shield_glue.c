@@ -32,6 +32,11 @@ static void shield_free(sb_shield *sh) {
   free(sh->zone_settings);
   sb_table_free(&sh->blocks);
   for (unsigned i = 0; i < SB_QF_MAX_ZONES; i++) free(sh->qf[i].hashes);
+  sb_table_free(&sh->known);
+  free(sh->known_zone);
+  free(sh->known_hash);
+  free(sh->known_count);
+  free(sh->known_seen);
   free(sh->blk_key);
   free(sh->blk_sheds);
   free(sh->blk_nx_sheds);
@@ -115,6 +120,18 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   sh->blk_until = calloc(nb, 8);
   sh->blk_seen = calloc(nb, 8);
   if (!sh->blk_key || !sh->blk_sheds || !sh->blk_nx_sheds || !sh->blk_hosts || !sh->blk_strikes || !sh->blk_good_until || !sh->blk_until || !sh->blk_seen) {
+    shield_free(sh);
+    return -1;
+  }
+  if (sb_table_init(&sh->known, SB_QF_KNOWN_TABLE, 8) != 0) {
+    shield_free(sh);
+    return -1;
+  }
+  sh->known_zone = calloc(sh->known.size, 4);
+  sh->known_hash = calloc(sh->known.size, 4);
+  sh->known_count = calloc(sh->known.size, 2);
+  sh->known_seen = calloc(sh->known.size, 8);
+  if (!sh->known_zone || !sh->known_hash || !sh->known_count || !sh->known_seen) {
     shield_free(sh);
     return -1;
   }
@@ -389,6 +406,50 @@ static int cmp_hash(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+/* ---- calm-time missing names (the filter's known missing names) ---- */
+
+#define KNOWN_MS 600000 /* remembered 10 minutes from the last time asked */
+
+static double known_rank(void *ctx, uint32_t slot) {
+  const sb_shield *sh = ctx;
+  /* Keep names asked again and recently; give up the oldest asked-once name first. */
+  int again = sh->known_count[slot] >= 2 && sh->known_now - sh->known_seen[slot] < KNOWN_MS;
+  return (again ? 1e15 : 0) + sh->known_seen[slot];
+}
+
+/* The filter's hash of the QNAME of a datagram classified in zone `zone_key` (its labels in
+ * front of the zone's origin), or 0 with *ok 0 when it has none (no image, the apex, bad). */
+static uint32_t qname_qf_hash(const sb_preparse *pp, const uint8_t *pkt, size_t len, uint32_t zone_key, int *ok) {
+  *ok = 0;
+  const void *image;
+  const uint8_t *origin;
+  size_t olen;
+  size_t qlen = pp->qname_len;
+  if (qlen == 0 || 12 + qlen > len) return 0;
+  if (sb_images_names_of(zone_key, &image, &origin, &olen, NULL, NULL) != 0) return 0;
+  if (olen < 3 || olen >= qlen) return 0;
+  *ok = 1;
+  return sb_qf_hash(pkt + 12, (unsigned)(qlen - olen), pkt + 12 + (qlen - olen), (unsigned)olen);
+}
+
+/* A missing name asked in calm times: counted (once per 100 ms, so a resolver's burst of retries
+ * counts about once). */
+static void known_note(sb_shield *sh, uint32_t zone_key, uint32_t h, double now_ms) {
+  uint32_t key = sb_mix32(zone_key, h);
+  if (key == 0) key = 1;
+  sh->known_now = now_ms;
+  uint32_t slot = sb_table_claim(&sh->known, key, known_rank, sh);
+  if (sh->known.claimed) {
+    sh->known_zone[slot] = zone_key;
+    sh->known_hash[slot] = h;
+    sh->known_count[slot] = 1;
+    sh->known_seen[slot] = now_ms;
+    return;
+  }
+  if (now_ms - sh->known_seen[slot] >= 100 && sh->known_count[slot] < 0xffff) sh->known_count[slot]++;
+  sh->known_seen[slot] = now_ms;
+}
+
 typedef struct {
   uint32_t *out;
   unsigned n, cap, olen;
@@ -440,6 +501,16 @@ static int qf_load(sb_shield *sh, unsigned i, uint32_t key) {
     free(hashes);
     return 0;
   }
+  /* The zone's missing names asked again in calm times, the most recent first would be better;
+   * the table's order is good enough (bounded by SB_QF_KNOWN_PER_ZONE and the room left). */
+  unsigned known = 0;
+  for (uint32_t k = 0; k < sh->known.size && q.n < q.cap && known < SB_QF_KNOWN_PER_ZONE; k++) {
+    if (sh->known.keys[k] == 0 || sh->known_zone[k] != key || sh->known_count[k] < 2) continue;
+    if (sh->known_now - sh->known_seen[k] >= KNOWN_MS) continue;
+    hashes[q.n++] = sh->known_hash[k];
+    known++;
+  }
+  sh->qf_known_added += known;
   qsort(hashes, q.n, sizeof(uint32_t), cmp_hash);
   unsigned u = 0;
   for (unsigned k = 0; k < q.n; k++)
@@ -673,7 +744,29 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
   if (classified) {
     uint32_t slot = sb_zones_observe(&sh->zones, zone_key, exists, now_ms);
     attacked = sh->zones.attacked[slot];
-    if (attacked && !exists) within = sb_zones_admit_missing(&sh->zones, slot, now_ms);
+    int known = 0;
+    if (!exists && sh->cfg.prefilter_threshold > 0 && !sh->qf_off) {
+      /* Calm: remember the missing name. Attacked, in the filter: a missing name of its set was
+       * asked again in calm times (a typo, a stale link: not a random subdomain) — answered
+       * outside the zone's budget, as the kernel let it through. */
+      int ok = 0;
+      uint32_t h = qname_qf_hash(pp, pkt, len, zone_key, &ok);
+      if (ok && !attacked) known_note(sh, zone_key, h, now_ms);
+      if (ok && attacked) {
+        int i = qf_find(sh, zone_key);
+        if (i >= 0) {
+          const sb_qf_zone *z = &sh->qf_zones[i];
+          unsigned lo = 0, hi = z->nhashes;
+          while (lo < hi && !known) {
+            unsigned mid = lo + (hi - lo) / 2;
+            if (z->hashes[mid] == h) known = 1;
+            else if (z->hashes[mid] < h) lo = mid + 1;
+            else hi = mid;
+          }
+        }
+      }
+    }
+    if (attacked && !exists) within = known ? 1 : sb_zones_admit_missing(&sh->zones, slot, now_ms);
   }
   if (classified && sh->cfg.prefilter_threshold > 0) {
     if (!exists && sh->nqf > 0) qf_note_missing(sh, zone_key, pkt, len);

@@ -388,12 +388,14 @@ static void qf_scenario(void) {
     sb_shield *sh = sb_shield_thread();
     double now = 900000.5, start = now, engaged = -1, left = -1;
     uint8_t name[300];
-    /* Calm: existing names only, 5 s. */
+    /* Calm: existing names, 5 s; a typo asked every 200 ms (a missing name asked again). */
+    static const uint8_t typo[] = {5, 't', 'y', 'p', 'o', '1', 2, 'q', 'f', 4, 't', 'e', 's', 't', 0};
     for (int ms = 0; ms < 5000; ms++) {
       now += 1;
       sb_shield_clock(sh, now);
       unsigned k = (unsigned)ms % names.n;
       qf_send(sh, names.names[k], names.len[k], now, 1, 1);
+      if (ms % 200 == 0) qf_send(sh, typo, sizeof(typo), now, 1, 4);
     }
     start = now;
     /* The flood: 10 random names a millisecond (10,000 a second) for 6 s, through the kernel's
@@ -431,6 +433,23 @@ static void qf_scenario(void) {
       by_set += (unsigned)sb_qf_decide(zones, nz, pkt, len, 0xffffffffu);
     }
     if (by_set > 10) fail("qf: random names pass by the set");
+    /* The typo asked again in calm times: in the set, and answered outside the zone's budget. */
+    {
+      size_t len = query(pkt, typo, sizeof(typo), 1);
+      if (sb_qf_decide(zones, nz, pkt, len, 0xffffffffu) != 1) fail("qf: the calm-time typo is not in the set");
+      if (pass == 0)
+        for (int i = 0; i < 200; i++) {
+          struct sockaddr_storage ss;
+          memset(&ss, 0, sizeof(ss));
+          struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+          a->sin_family = AF_INET;
+          a->sin_addr.s_addr = htonl((10u << 24) | (7u << 16) | (uint32_t)(i + 1));
+          sb_preparse pp;
+          sb_preparse_packet(pkt, len, &pp);
+          sb_verdict v;
+          if (sb_shield_admit(sh, &pp, pkt, len, &ss, now, &v) != SB_ADMIT_ANSWER) fail("qf: the typo was shed");
+        }
+    }
     static struct sock_filter prog[SB_QF_INSNS];
     const uint32_t *pfx;
     unsigned np;
@@ -453,8 +472,8 @@ static void qf_scenario(void) {
       if (left < 0 && sh->nqf == 0) left = now - end;
     }
     if (left < 0) fail("qf: the zone never left the filter");
-    printf("qf %s engaged %.0f share %.4f estimate %.0f delivered %u of %u would-drop %.0f left %.0f\n",
-           pass == 0 ? "on" : "dry-run", engaged, share, estimate, delivered, sent, would, left);
+    printf("qf %s engaged %.0f share %.4f estimate %.0f delivered %u of %u would-drop %.0f left %.0f known %.0f\n",
+           pass == 0 ? "on" : "dry-run", engaged, share, estimate, delivered, sent, would, left, sh->qf_known_added);
   }
 }
 

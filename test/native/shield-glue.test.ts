@@ -125,7 +125,7 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
         .join('; '),
     );
     const qf =
-      /^qf on engaged (\d+) share ([\d.]+) estimate (\d+) delivered (\d+) of (\d+) would-drop \d+ left (\d+)$/m.exec(
+      /^qf on engaged (\d+) share ([\d.]+) estimate (\d+) delivered (\d+) of (\d+) would-drop \d+ left (\d+) known 1$/m.exec(
         r.stdout,
       );
     assert.ok(qf, r.stdout);
@@ -134,7 +134,7 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
     assert.ok(Number(qf[6]) <= 12_000, `left ${qf[6]} ms after the flood`);
     assert.match(
       r.stdout,
-      /^qf dry-run engaged \d+ share [\d.]+ estimate \d+ delivered (\d+) of \1 would-drop [1-9]\d* left \d+$/m,
+      /^qf dry-run engaged \d+ share [\d.]+ estimate \d+ delivered (\d+) of \1 would-drop [1-9]\d* left \d+ known 1$/m,
     );
     assert.equal(early[4], '0', 'a /24 shed under the threshold a second is never blocked');
   });
