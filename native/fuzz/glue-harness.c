@@ -26,6 +26,13 @@
  *        reached a tenth of the threshold (the earliest a block may be made: over 100 ms) and at
  *        which it entered the blocked set (the test requires B - C <= SB_PREFILTER_EARLY_MS + 1
  *        and B <= 100, where it took up to a second), and whether the others ever were.
+ *     3. "qf": the QNAME filter's policy on the zone qf.test. (the test adds its image): calm
+ *        existing names and a typo asked every 200 ms, then 10,000 random names a simulated
+ *        second through the kernel's decision (sb_qf_decide with random draws) once the zone is
+ *        in the filter. Every name of the zone and the typo must pass whatever the draw, the typo
+ *        be answered past the budget, the share and the estimate be sane, the zone leave after
+ *        the flood; in dry run nothing dropped and the drops counted. Prints "qf on|dry-run
+ *        engaged E share S estimate X delivered D of N would-drop W left L known K".
  */
 #include <stdint.h>
 #include <stdio.h>
