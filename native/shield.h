@@ -256,6 +256,7 @@ typedef struct sb_shield {
     double missing;          /* missing names of the zone read this second (what the kernel let through) */
     double quiet;            /* seconds in a row whose estimated flood was under the zone's floor */
     double estimate;         /* the last second's estimated flood (missing names a second, before the kernel) */
+    double refresh;          /* sweeps since the set was last read */
   } qf[SB_QF_MAX_ZONES];
   sb_qf_zone qf_zones[SB_QF_MAX_ZONES]; /* what the program is built from (hashes point into qf[]) */
   unsigned nqf;
@@ -273,7 +274,7 @@ typedef struct sb_shield {
   uint16_t *known_count;
   double *known_seen;
   double known_now;
-  double qf_known_added;
+  double qf_known_added; /* known missing names in the last set read */
   /* TCP connections closed on arrival under overload (nothing vouched for the source), and the
    * same in dry run (counted, accepted). */
   double tcp_refused, would_refuse_tcp;
@@ -295,11 +296,11 @@ unsigned sb_shield_prefilter_zones(const sb_qf_zone **zones);
 /* The share of an attacked zone's flood the QNAME filter lets through: about this many missing
  * names a second (at least twice the zone's floor), so its budget, its typos and the detector
  * still see it. */
-#define SB_QF_ADMIT_PER_SECOND 1000
+#define SB_QF_ADMIT_PER_SECOND 5000
 /* A zone enters the QNAME filter when its estimated flood is at least this many missing names a
  * second (under it, user space sheds it cheaply enough); it leaves when its estimate stays under
  * the detector's floor for the detector's hold. */
-#define SB_QF_MIN_FLOOD 4000
+#define SB_QF_MIN_FLOOD 10000
 /* Calm-time missing names remembered (entries), and the most of them a zone's set takes. */
 #define SB_QF_KNOWN_TABLE 4096
 #define SB_QF_KNOWN_PER_ZONE 256

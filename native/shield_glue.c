@@ -510,7 +510,7 @@ static int qf_load(sb_shield *sh, unsigned i, uint32_t key) {
     hashes[q.n++] = sh->known_hash[k];
     known++;
   }
-  sh->qf_known_added += known;
+  sh->qf_known_added = known; /* of the last set read */
   qsort(hashes, q.n, sizeof(uint32_t), cmp_hash);
   unsigned u = 0;
   for (unsigned k = 0; k < q.n; k++)
@@ -623,14 +623,20 @@ static void qf_clock(sb_shield *sh, double now_ms, int sweep, double elapsed_ms)
         changed = 1;
         continue;
       }
-      if (image != st->image) {
+      /* Every 5 s the set is read again: missing names asked again since (while the detector
+       * had the zone out of attack) join it; and at once when the image changed. */
+      st->refresh += 1;
+      int new_image = image != st->image;
+      if (new_image || st->refresh >= 5) {
+        st->refresh = 0;
+        unsigned had = z->nhashes;
         if (!qf_load(sh, i, st->key)) {
           qf_refuse(sh, st->key, now_ms);
           qf_remove(sh, i);
           changed = 1;
           continue;
         }
-        changed = 1;
+        if (new_image || z->nhashes != had) changed = 1;
       }
       uint32_t admit = qf_admit_of(flood);
       double was = z->admit, now = admit;
@@ -749,11 +755,10 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
       /* Calm: remember the missing name. Attacked, in the filter: a missing name of its set was
        * asked again in calm times (a typo, a stale link: not a random subdomain) — answered
        * outside the zone's budget, as the kernel let it through. */
-      int ok = 0;
-      uint32_t h = qname_qf_hash(pp, pkt, len, zone_key, &ok);
+      int ok = 0, i = attacked ? qf_find(sh, zone_key) : -1;
+      uint32_t h = !attacked || i >= 0 ? qname_qf_hash(pp, pkt, len, zone_key, &ok) : 0;
       if (ok && !attacked) known_note(sh, zone_key, h, now_ms);
       if (ok && attacked) {
-        int i = qf_find(sh, zone_key);
         if (i >= 0) {
           const sb_qf_zone *z = &sh->qf_zones[i];
           unsigned lo = 0, hi = z->nhashes;
