@@ -45,6 +45,8 @@ export interface ShieldStats {
   qfMade?: number;
   qfEnded?: number;
   qfRefusals?: number;
+  /** Known missing names (asked again in calm times) in the last set read. */
+  qfKnownAdded?: number;
   qfWouldDrop?: number;
   qfEstimate?: number;
   qfShare?: number;

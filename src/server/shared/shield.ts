@@ -509,7 +509,7 @@ export function startShield(
     }
     if ((st.qfZones ?? 0) !== qfZones) {
       log.info(
-        `shield: the kernel prefilter ${mode === 'dry-run' ? 'would drop' : 'drops'} the missing names of ${st.qfZones} attacked zone${st.qfZones === 1 ? '' : 's'} (was ${qfZones}; the first's flood ~${Math.round(st.qfEstimate ?? 0)}/s, ${((st.qfShare ?? 0) * 100).toPrecision(2)}% let through; ${st.qfMade} since start, ${st.qfRefusals} zones did not qualify)`,
+        `shield: the kernel prefilter ${mode === 'dry-run' ? 'would drop' : 'drops'} the missing names of ${st.qfZones} attacked zone${st.qfZones === 1 ? '' : 's'} (was ${qfZones}; the first's flood ~${Math.round(st.qfEstimate ?? 0)}/s, ${((st.qfShare ?? 0) * 100).toPrecision(2)}% let through, ${st.qfKnownAdded ?? 0} known missing names in its set; ${st.qfMade} since start, ${st.qfRefusals} zones did not qualify)`,
       );
       qfZones = st.qfZones ?? 0;
     }
