@@ -829,3 +829,55 @@ int sb_image_classify(const sb_preparse *pp, const uint8_t *pkt, size_t len, uin
   *exists = 0;
   return 1;
 }
+
+/* For the kernel prefilter's QNAME filter (shield_glue.c): the names of the zone `zone_key`. */
+int sb_images_names_of(uint32_t zone_key, const void **image, const uint8_t **origin, size_t *origin_len,
+                       sb_name_fn fn, void *ctx) {
+  if (cat.nbuckets == 0) return -1;
+  const zone_ent *zone = NULL;
+  for (const zone_ent *e = cat.buckets[zone_key & (cat.nbuckets - 1)]; e; e = e->next)
+    if (e->hash == zone_key) {
+      zone = e;
+      break;
+    }
+  if (zone == NULL || zone->img == NULL) return -1;
+  const sb_image *img = zone->img;
+  const uint8_t *b = img->b;
+  size_t olen = img->origin_len;
+  if (fn == NULL) {
+    /* Only which image, and the origin. */
+    *image = img;
+    *origin = zone->name;
+    *origin_len = zone->len;
+    return 0;
+  }
+  /* Another served zone below this one: its names would look like this zone's missing names. */
+  for (size_t i = 0; i < cat.nbuckets; i++)
+    for (const zone_ent *e = cat.buckets[i]; e; e = e->next)
+      if (e != zone && e->len > olen && memcmp(e->name + e->len - olen, zone->name, olen) == 0) {
+        /* a suffix at a label boundary? walk the labels of e->name */
+        size_t p = 0;
+        while (p < e->len && e->name[p] != 0) {
+          if (e->len - p == olen) break;
+          p += 1u + e->name[p];
+        }
+        if (p < e->len && e->len - p == olen) return -3;
+      }
+  *image = img;
+  *origin = zone->name;
+  *origin_len = zone->len;
+  int count = 0;
+  for (uint32_t n = 0; n < img->name_count; n++) {
+    uint32_t nd = name_u32(img, (int)n, N_NAMEDATA);
+    size_t len = b[nd];
+    uint32_t f = name_u32(img, (int)n, N_FLAGS);
+    int apex = len == olen;
+    if (!apex && (f & (NF_DELEGATION | NF_BELOW_CUT | NF_DNAME))) return -2;
+    if (f & NF_WILDCARD_CHILD) return -2;
+    if (len >= 2 && b[nd + 1] == 1 && b[nd + 2] == '*') return -2; /* a wildcard owner */
+    if (apex) continue;
+    if (fn(ctx, b + nd + 1, len) != 0) return -4;
+    count++;
+  }
+  return count;
+}

@@ -88,4 +88,15 @@ size_t sb_image_answer_pp(const struct sb_preparse *pp, const uint8_t *pkt, size
  * has no image installed yet: unknown, never counted as NXDOMAIN); else 0. */
 int sb_image_classify(const struct sb_preparse *pp, const uint8_t *pkt, size_t len, uint32_t *zone_key, int *exists);
 
+/* The names of the zone with key `zone_key` (sb_image_classify's), for the kernel prefilter's
+ * QNAME filter: `fn` is called with each name but the origin (folded wire form, the origin
+ * included at its end; return non-zero to stop), *image identifies the image (changes when it
+ * is replaced), *origin its folded origin. Returns the number of names, or -1 no such zone or
+ * no image, -2 the zone has a delegation, a DNAME or a wildcard (names exist beyond the list),
+ * -3 another served zone lies below it, -4 `fn` stopped. `fn` NULL: only *image and *origin
+ * (0, or -1). */
+typedef int (*sb_name_fn)(void *ctx, const uint8_t *name, size_t len);
+int sb_images_names_of(uint32_t zone_key, const void **image, const uint8_t **origin, size_t *origin_len,
+                       sb_name_fn fn, void *ctx);
+
 #endif

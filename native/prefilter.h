@@ -6,6 +6,7 @@
 #define SWITCHBOARD_PREFILTER_H
 
 #include <linux/filter.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Most prefixes one program holds (its instructions stay under BPF_MAXINSNS). */
@@ -18,6 +19,48 @@
  * returns its length, or 0 when they are not sorted or it does not fit `cap`. */
 unsigned sb_prefilter_build(const uint32_t *prefixes, unsigned n, unsigned bits, struct sock_filter *out,
                             unsigned cap);
+/* ---- the QNAME filter: an attacked zone's missing names dropped before the queue ----
+ * While a zone is under a random-subdomain attack, the UDP program also drops datagrams whose
+ * QNAME is under that zone, unless the name is one of the zone's names (a hash of its labels in
+ * front of the zone, in a sorted set searched in the program) or a random draw (SKF_AD_RANDOM)
+ * falls under the zone's admitted share. Everything odd (a short datagram, a response, QDCOUNT
+ * not 1, a compression pointer or a reserved label type, more than SB_QF_MAX_LABELS labels, a
+ * name running past the datagram) passes to user space, which decides as before. */
+#define SB_QF_MAX_ZONES 4
+/* Names (hashes) the programs of one socket hold, all zones together. */
+#define SB_QF_MAX_NAMES 1280
+#define SB_QF_MAX_LABELS 12
+/* Zone origins longer than this (wire octets) are not filtered in the kernel. */
+#define SB_QF_MAX_ORIGIN 64
+/* Octets of a name's labels in front of the zone that its hash covers (then its length). */
+#define SB_QF_HASH_OCTETS 32
+/* A program's bound (the kernel's BPF_MAXINSNS). */
+#define SB_QF_INSNS 4096
+
+typedef struct sb_qf_zone {
+  uint8_t origin[SB_QF_MAX_ORIGIN]; /* the zone's origin, folded wire form (lower case) */
+  unsigned origin_len, labels;      /* its octets (3..SB_QF_MAX_ORIGIN) and labels (root not counted) */
+  uint32_t admit;                   /* a name not in the set passes when a random u32 < admit */
+  const uint32_t *hashes;           /* sorted ascending, unique: sb_qf_hash of each name's prefix */
+  unsigned nhashes;
+} sb_qf_zone;
+
+/* The hash the program computes of a QNAME's labels in front of the zone (`prefix`, `plen`
+ * octets, 1..255) followed by the zone's origin (folded, `olen` octets): the octets from the
+ * name's start in big-endian words, each octet ORed with 0x20 (case-folded; other octets may
+ * merge, which only lets more names pass), the first SB_QF_HASH_OCTETS octets (rounded up to a
+ * word: the last word reads into the origin), seeded with plen. */
+uint32_t sb_qf_hash(const uint8_t *prefix, unsigned plen, const uint8_t *origin, unsigned olen);
+/* What the program decides for a UDP payload (the DNS message, `len` octets) with random draw
+ * `rnd`: 1 passes on (to the source check), 0 dropped. The reference the tests compare the
+ * kernel's and the dry run's decisions with. */
+int sb_qf_decide(const sb_qf_zone *zones, unsigned nz, const uint8_t *msg, size_t len, uint32_t rnd);
+/* Writes the UDP program: the QNAME filter of `nz` zones (0: none), then the source check of
+ * sb_prefilter_build; its length, or 0 when something does not fit (`cap`, a jump's reach, the
+ * bounds above). */
+unsigned sb_prefilter_build_qf(const uint32_t *prefixes, unsigned n, unsigned bits, const sb_qf_zone *zones,
+                               unsigned nz, struct sock_filter *out, unsigned cap);
+
 /* Attaches the program to the socket (replacing the one before); len 0 detaches. 0 or -1. */
 int sb_prefilter_attach(int fd, struct sock_filter *prog, unsigned len);
 

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "prefilter.h"
 #include "preparse.h"
 typedef sb_preparse sb_preparse_ref;
 
@@ -246,6 +247,34 @@ typedef struct sb_shield {
   /* counters since configured */
   double seen, answered, dropped, truncated, allowed, cookies[5], rrl_dropped, rrl_slipped, would_drop,
       would_truncate, formerr, badcookie, would_badcookie;
+  /* The prefilter's QNAME filter (docs/SHIELD.md): zones whose missing names the kernel drops
+   * while they are attacked, all names of each in the program, a share of the others admitted. */
+  struct sb_qf_state {
+    uint32_t key;
+    const void *image;       /* the image the names came from (refreshed when it changes) */
+    uint32_t *hashes;        /* owned */
+    double missing;          /* missing names of the zone read this second (what the kernel let through) */
+    double quiet;            /* seconds in a row whose estimated flood was under the zone's floor */
+    double estimate;         /* the last second's estimated flood (missing names a second, before the kernel) */
+    double refresh;          /* sweeps since the set was last read */
+  } qf[SB_QF_MAX_ZONES];
+  sb_qf_zone qf_zones[SB_QF_MAX_ZONES]; /* what the program is built from (hashes point into qf[]) */
+  unsigned nqf;
+  uint32_t qf_candidate;     /* an attacked zone to filter, at the next clock */
+  double qf_next_try;        /* no candidate taken before (a zone that does not qualify: every 10 s) */
+  uint32_t qf_refused[8];    /* zones that did not qualify, and until when (ms) */
+  double qf_refused_until[8];
+  double qf_made, qf_ended, qf_would_drop, qf_refusals;
+  int qf_off; /* SWITCHBOARD_QNAME_FILTER=off at configure: no zone enters the filter */
+  /* Missing names asked in calm times (not attacked), per zone: the ones asked again (typos,
+   * stale links) join the filter's set when their zone enters it, and are answered outside the
+   * attacked zone's budget; a random subdomain is never asked twice. */
+  sb_table known;
+  uint32_t *known_zone, *known_hash;
+  uint16_t *known_count;
+  double *known_seen;
+  double known_now;
+  double qf_known_added; /* known missing names in the last set read */
   /* TCP connections closed on arrival under overload (nothing vouched for the source), and the
    * same in dry run (counted, accepted). */
   double tcp_refused, would_refuse_tcp;
@@ -262,6 +291,19 @@ int sb_shield_tcp_admit(const uint8_t *addr, size_t addr_len, double now_ms);
 
 /* The prefilter version a socket of this thread should carry (0: none), and its prefixes. */
 unsigned sb_shield_prefilter(const uint32_t **prefixes, unsigned *n);
+/* The QNAME filter's zones of the same version (docs/SHIELD.md); 0 of them when none. */
+unsigned sb_shield_prefilter_zones(const sb_qf_zone **zones);
+/* The share of an attacked zone's flood the QNAME filter lets through: about this many missing
+ * names a second (at least twice the zone's floor), so its budget, its typos and the detector
+ * still see it. */
+#define SB_QF_ADMIT_PER_SECOND 5000
+/* A zone enters the QNAME filter when its estimated flood is at least this many missing names a
+ * second (under it, user space sheds it cheaply enough); it leaves when its estimate stays under
+ * the detector's floor for the detector's hold. */
+#define SB_QF_MIN_FLOOD 10000
+/* Calm-time missing names remembered (entries), and the most of them a zone's set takes. */
+#define SB_QF_KNOWN_TABLE 4096
+#define SB_QF_KNOWN_PER_ZONE 256
 
 /* The calling thread's shield, NULL when off. configure replaces it (NULL config: off). */
 sb_shield *sb_shield_thread(void);

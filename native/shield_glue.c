@@ -31,6 +31,12 @@ static void shield_free(sb_shield *sh) {
   if (sh == NULL) return;
   free(sh->zone_settings);
   sb_table_free(&sh->blocks);
+  for (unsigned i = 0; i < SB_QF_MAX_ZONES; i++) free(sh->qf[i].hashes);
+  sb_table_free(&sh->known);
+  free(sh->known_zone);
+  free(sh->known_hash);
+  free(sh->known_count);
+  free(sh->known_seen);
   free(sh->blk_key);
   free(sh->blk_sheds);
   free(sh->blk_nx_sheds);
@@ -117,6 +123,21 @@ int sb_shield_configure(const sb_shield_config *cfg) {
     shield_free(sh);
     return -1;
   }
+  if (sb_table_init(&sh->known, SB_QF_KNOWN_TABLE, 8) != 0) {
+    shield_free(sh);
+    return -1;
+  }
+  sh->known_zone = calloc(sh->known.size, 4);
+  sh->known_hash = calloc(sh->known.size, 4);
+  sh->known_count = calloc(sh->known.size, 2);
+  sh->known_seen = calloc(sh->known.size, 8);
+  if (!sh->known_zone || !sh->known_hash || !sh->known_count || !sh->known_seen) {
+    shield_free(sh);
+    return -1;
+  }
+  /* The QNAME filter can be turned off for A/B runs (SWITCHBOARD_QNAME_FILTER=off). */
+  const char *qf_env = getenv("SWITCHBOARD_QNAME_FILTER");
+  sh->qf_off = qf_env != NULL && strcmp(qf_env, "off") == 0;
   sh->blocked_version = ++g_prefilter_version;
   shield_free(g_shield);
   g_shield = sh;
@@ -378,6 +399,283 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
   }
 }
 
+/* ---- the prefilter's QNAME filter: an attacked zone's missing names dropped in the kernel ---- */
+
+static int cmp_hash(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* ---- calm-time missing names (the filter's known missing names) ---- */
+
+#define KNOWN_MS 600000 /* remembered 10 minutes from the last time asked */
+
+static double known_rank(void *ctx, uint32_t slot) {
+  const sb_shield *sh = ctx;
+  /* Keep names asked again and recently; give up the oldest asked-once name first. */
+  int again = sh->known_count[slot] >= 2 && sh->known_now - sh->known_seen[slot] < KNOWN_MS;
+  return (again ? 1e15 : 0) + sh->known_seen[slot];
+}
+
+/* The filter's hash of the QNAME of a datagram classified in zone `zone_key` (its labels in
+ * front of the zone's origin), or 0 with *ok 0 when it has none (no image, the apex, bad). */
+static uint32_t qname_qf_hash(const sb_preparse *pp, const uint8_t *pkt, size_t len, uint32_t zone_key, int *ok) {
+  *ok = 0;
+  const void *image;
+  const uint8_t *origin;
+  size_t olen;
+  size_t qlen = pp->qname_len;
+  if (qlen == 0 || 12 + qlen > len) return 0;
+  if (sb_images_names_of(zone_key, &image, &origin, &olen, NULL, NULL) != 0) return 0;
+  if (olen < 3 || olen >= qlen) return 0;
+  *ok = 1;
+  return sb_qf_hash(pkt + 12, (unsigned)(qlen - olen), pkt + 12 + (qlen - olen), (unsigned)olen);
+}
+
+/* A missing name asked in calm times: counted (once per 100 ms, so a resolver's burst of retries
+ * counts about once). */
+static void known_note(sb_shield *sh, uint32_t zone_key, uint32_t h, double now_ms) {
+  uint32_t key = sb_mix32(zone_key, h);
+  if (key == 0) key = 1;
+  sh->known_now = now_ms;
+  uint32_t slot = sb_table_claim(&sh->known, key, known_rank, sh);
+  if (sh->known.claimed) {
+    sh->known_zone[slot] = zone_key;
+    sh->known_hash[slot] = h;
+    sh->known_count[slot] = 1;
+    sh->known_seen[slot] = now_ms;
+    return;
+  }
+  if (now_ms - sh->known_seen[slot] >= 100 && sh->known_count[slot] < 0xffff) sh->known_count[slot]++;
+  sh->known_seen[slot] = now_ms;
+}
+
+typedef struct {
+  uint32_t *out;
+  unsigned n, cap, olen;
+} qf_names;
+
+static int qf_take(void *ctx, const uint8_t *name, size_t len) {
+  qf_names *q = ctx;
+  if (q->n >= q->cap) return 1;
+  if (len <= q->olen) return 0;
+  q->out[q->n++] = sb_qf_hash(name, (unsigned)(len - q->olen), name + len - q->olen, q->olen);
+  return 0;
+}
+
+static int qf_find(const sb_shield *sh, uint32_t key) {
+  for (unsigned i = 0; i < sh->nqf; i++)
+    if (sh->qf[i].key == key) return (int)i;
+  return -1;
+}
+
+static uint32_t qf_admit_of(double flood) {
+  double share = flood > SB_QF_ADMIT_PER_SECOND ? SB_QF_ADMIT_PER_SECOND / flood : 1;
+  if (share < 1.0 / 65536) share = 1.0 / 65536;
+  double a = share * 4294967296.0;
+  return a >= 4294967295.0 ? 0xffffffffu : (uint32_t)a;
+}
+
+/* The names of zone `key`'s image as the filter's set of zone slot i (the zone's origin
+ * copied): 1, or 0 when the zone does not qualify (no image, not a plain zone, too many names
+ * for the room left, an origin too long or too deep). */
+static int qf_load(sb_shield *sh, unsigned i, uint32_t key) {
+  const void *image;
+  const uint8_t *origin;
+  size_t olen;
+  unsigned used = 0;
+  for (unsigned k = 0; k < sh->nqf; k++)
+    if (k != i) used += sh->qf_zones[k].nhashes;
+  uint32_t *hashes = malloc(SB_QF_MAX_NAMES * sizeof(uint32_t));
+  if (hashes == NULL) return 0;
+  qf_names q = {hashes, 0, SB_QF_MAX_NAMES - used, 0};
+  /* The origin first (its length is needed to split each name). */
+  int r = sb_images_names_of(key, &image, &origin, &olen, NULL, NULL);
+  if (r == -1 || olen < 3 || olen > SB_QF_MAX_ORIGIN) {
+    free(hashes);
+    return 0;
+  }
+  q.olen = (unsigned)olen;
+  r = sb_images_names_of(key, &image, &origin, &olen, qf_take, &q);
+  if (r < 0) {
+    free(hashes);
+    return 0;
+  }
+  /* The zone's missing names asked again in calm times, the most recent first would be better;
+   * the table's order is good enough (bounded by SB_QF_KNOWN_PER_ZONE and the room left). */
+  unsigned known = 0;
+  for (uint32_t k = 0; k < sh->known.size && q.n < q.cap && known < SB_QF_KNOWN_PER_ZONE; k++) {
+    if (sh->known.keys[k] == 0 || sh->known_zone[k] != key || sh->known_count[k] < 2) continue;
+    if (sh->known_now - sh->known_seen[k] >= KNOWN_MS) continue;
+    hashes[q.n++] = sh->known_hash[k];
+    known++;
+  }
+  sh->qf_known_added = known; /* of the last set read */
+  qsort(hashes, q.n, sizeof(uint32_t), cmp_hash);
+  unsigned u = 0;
+  for (unsigned k = 0; k < q.n; k++)
+    if (u == 0 || hashes[k] != hashes[u - 1]) hashes[u++] = hashes[k];
+  sb_qf_zone *z = &sh->qf_zones[i];
+  memset(z->origin, 0, sizeof(z->origin));
+  memcpy(z->origin, origin, olen);
+  z->origin_len = (unsigned)olen;
+  unsigned labels = 0;
+  for (size_t p = 0; p < olen && origin[p] != 0; p += 1u + origin[p]) labels++;
+  if (labels < 1 || labels > SB_QF_MAX_LABELS - 2) {
+    free(hashes);
+    return 0;
+  }
+  z->labels = labels;
+  free(sh->qf[i].hashes);
+  sh->qf[i].hashes = hashes;
+  sh->qf[i].image = image;
+  z->hashes = hashes;
+  z->nhashes = u;
+  return 1;
+}
+
+static void qf_remove(sb_shield *sh, unsigned i) {
+  free(sh->qf[i].hashes);
+  for (unsigned k = i; k + 1 < sh->nqf; k++) {
+    sh->qf[k] = sh->qf[k + 1];
+    sh->qf_zones[k] = sh->qf_zones[k + 1];
+  }
+  sh->nqf--;
+  memset(&sh->qf[sh->nqf], 0, sizeof(sh->qf[0]));
+  memset(&sh->qf_zones[sh->nqf], 0, sizeof(sh->qf_zones[0]));
+  sh->qf_ended++;
+}
+
+static int qf_refused(sb_shield *sh, uint32_t key, double now_ms) {
+  for (unsigned k = 0; k < 8; k++)
+    if (sh->qf_refused[k] == key && sh->qf_refused_until[k] > now_ms) return 1;
+  return 0;
+}
+
+static void qf_refuse(sb_shield *sh, uint32_t key, double now_ms) {
+  unsigned at = 0;
+  for (unsigned k = 1; k < 8; k++)
+    if (sh->qf_refused_until[k] < sh->qf_refused_until[at]) at = k;
+  sh->qf_refused[at] = key;
+  sh->qf_refused_until[at] = now_ms + 10000;
+  sh->qf_refusals++;
+}
+
+/* A zone just called attacked joins the filter when it qualifies; once a second, each zone's
+ * flood is estimated from what the kernel let through (missing names read / share) and its share
+ * set so that about SB_QF_ADMIT_PER_SECOND get through; a zone whose estimated flood stayed under
+ * its floor for the detector's hold leaves; a zone whose image changed has its names read again. */
+static void qf_clock(sb_shield *sh, double now_ms, int sweep, double elapsed_ms) {
+  int changed = 0;
+  uint32_t key = sh->qf_candidate;
+  if (key != 0) {
+    sh->qf_candidate = 0;
+    if (sh->nqf < SB_QF_MAX_ZONES && qf_find(sh, key) < 0 && !qf_refused(sh, key, now_ms)) {
+      unsigned i = sh->nqf;
+      memset(&sh->qf[i], 0, sizeof(sh->qf[i]));
+      if (qf_load(sh, i, key)) {
+        sh->qf[i].key = key;
+        /* The first share from the detector's rates: the smoothed rate, or this second's so far. */
+        int32_t slot = sb_table_find(&sh->zones.table, key);
+        double flood = SB_QF_ADMIT_PER_SECOND;
+        if (slot >= 0 && sh->zones.key[slot] == key) {
+          double q, nx;
+          sb_zones_rates(&sh->zones, (uint32_t)slot, now_ms, &q, &nx);
+          double part = now_ms - sh->zones.second[slot] * 1000;
+          double now_rate = sh->zones.missing[slot] * 1000 / (part > 200 ? part : 200);
+          flood = nx > now_rate ? nx : now_rate;
+        }
+        if (flood < SB_QF_MIN_FLOOD) {
+          /* Shed in user space for now (a missing name asks again at the next 50 ms). */
+          free(sh->qf[i].hashes);
+          memset(&sh->qf[i], 0, sizeof(sh->qf[i]));
+          memset(&sh->qf_zones[i], 0, sizeof(sh->qf_zones[i]));
+        } else {
+          sh->qf_zones[i].admit = qf_admit_of(flood);
+          sh->qf[i].estimate = flood;
+          sh->nqf++;
+          sh->qf_made++;
+          changed = 1;
+        }
+      } else {
+        qf_refuse(sh, key, now_ms);
+      }
+    }
+  }
+  if (sweep && elapsed_ms > 0) {
+    for (unsigned i = 0; i < sh->nqf;) {
+      struct sb_qf_state *st = &sh->qf[i];
+      sb_qf_zone *z = &sh->qf_zones[i];
+      /* What the kernel let through is the share; in dry run it let everything through. */
+      double share = sh->cfg.mode == SB_SHIELD_DRY_RUN ? 1 : z->admit == 0 ? 1.0 / 4294967296.0 : z->admit / 4294967296.0;
+      double flood = st->missing * 1000 / elapsed_ms / share;
+      st->missing = 0;
+      st->estimate = flood;
+      int32_t slot = sb_table_find(&sh->zones.table, st->key);
+      double floor_nx = slot >= 0 && sh->zones.key[slot] == st->key ? sh->zones.min_nx_of[slot] : sh->zones.min_nx;
+      st->quiet = flood < floor_nx ? st->quiet + 1 : 0;
+      const void *image = NULL;
+      const uint8_t *origin;
+      size_t olen;
+      int present = sb_images_names_of(st->key, &image, &origin, &olen, NULL, NULL) != -1;
+      if (st->quiet >= sh->zones.hold || !present) {
+        qf_remove(sh, i);
+        changed = 1;
+        continue;
+      }
+      /* Every 5 s the set is read again: missing names asked again since (while the detector
+       * had the zone out of attack) join it; and at once when the image changed. */
+      st->refresh += 1;
+      int new_image = image != st->image;
+      if (new_image || st->refresh >= 5) {
+        st->refresh = 0;
+        unsigned had = z->nhashes;
+        if (!qf_load(sh, i, st->key)) {
+          qf_refuse(sh, st->key, now_ms);
+          qf_remove(sh, i);
+          changed = 1;
+          continue;
+        }
+        if (new_image || z->nhashes != had) changed = 1;
+      }
+      uint32_t admit = qf_admit_of(flood);
+      double was = z->admit, now = admit;
+      if (now > was * 1.5 || now * 1.5 < was) {
+        z->admit = admit;
+        changed = 1;
+      }
+      i++;
+    }
+  }
+  if (changed) sh->blocked_version = ++g_prefilter_version;
+}
+
+static uint64_t g_qf_rng = 0x9E3779B97F4A7C15ull;
+
+/* A missing name of a zone read while the filter holds it (what the kernel let through; in dry
+ * run all of it, and what the kernel would have dropped is counted). */
+static void qf_note_missing(sb_shield *sh, uint32_t zone_key, const uint8_t *pkt, size_t len) {
+  int i = qf_find(sh, zone_key);
+  if (i < 0) return;
+  sh->qf[i].missing++;
+  if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
+    g_qf_rng ^= g_qf_rng << 13;
+    g_qf_rng ^= g_qf_rng >> 7;
+    g_qf_rng ^= g_qf_rng << 17;
+    if (sb_qf_decide(sh->qf_zones, sh->nqf, pkt, len, (uint32_t)(g_qf_rng >> 17)) == 0) sh->qf_would_drop++;
+  }
+}
+
+unsigned sb_shield_prefilter_zones(const sb_qf_zone **zones) {
+  sb_shield *sh = g_shield;
+  if (sh == NULL || sh->cfg.mode != SB_SHIELD_ON || sh->cfg.prefilter_threshold <= 0) {
+    *zones = NULL;
+    return 0;
+  }
+  *zones = sh->qf_zones;
+  return sh->nqf;
+}
+
 int sb_shield_tcp_admit(const uint8_t *addr, size_t addr_len, double now_ms) {
   sb_shield *sh = g_shield;
   if (sh == NULL || sh->cfg.mode == SB_SHIELD_OFF || (addr_len != 4 && addr_len != 16)) return 1;
@@ -452,7 +750,33 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
   if (classified) {
     uint32_t slot = sb_zones_observe(&sh->zones, zone_key, exists, now_ms);
     attacked = sh->zones.attacked[slot];
-    if (attacked && !exists) within = sb_zones_admit_missing(&sh->zones, slot, now_ms);
+    int known = 0;
+    if (!exists && sh->cfg.prefilter_threshold > 0 && !sh->qf_off) {
+      /* Calm: remember the missing name. Attacked, in the filter: a missing name of its set was
+       * asked again in calm times (a typo, a stale link: not a random subdomain) — answered
+       * outside the zone's budget, as the kernel let it through. */
+      int ok = 0, i = attacked ? qf_find(sh, zone_key) : -1;
+      uint32_t h = !attacked || i >= 0 ? qname_qf_hash(pp, pkt, len, zone_key, &ok) : 0;
+      if (ok && !attacked) known_note(sh, zone_key, h, now_ms);
+      if (ok && attacked) {
+        if (i >= 0) {
+          const sb_qf_zone *z = &sh->qf_zones[i];
+          unsigned lo = 0, hi = z->nhashes;
+          while (lo < hi && !known) {
+            unsigned mid = lo + (hi - lo) / 2;
+            if (z->hashes[mid] == h) known = 1;
+            else if (z->hashes[mid] < h) lo = mid + 1;
+            else hi = mid;
+          }
+        }
+      }
+    }
+    if (attacked && !exists) within = known ? 1 : sb_zones_admit_missing(&sh->zones, slot, now_ms);
+  }
+  if (classified && sh->cfg.prefilter_threshold > 0) {
+    if (!exists && sh->nqf > 0) qf_note_missing(sh, zone_key, pkt, len);
+    if (attacked && !exists && !sh->qf_off && sh->qf_candidate == 0 && sh->nqf < SB_QF_MAX_ZONES && qf_find(sh, zone_key) < 0)
+      sh->qf_candidate = zone_key;
   }
   if (sh->overload.level == 0 && !attacked && pp->status == 0) sb_sources_note_calm(&sh->sources, key, exists, now_ms);
   /* Where admission may answer TC=1: is it worth it (has the source used TCP)? */
@@ -556,11 +880,18 @@ int sb_shield_after(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, co
 void sb_shield_clock(sb_shield *sh, double now_ms) {
   sh->wall = (uint32_t)time(NULL);
   if (now_ms - sh->last_sweep >= 1000) {
+    double elapsed = now_ms - sh->last_sweep;
     sh->last_sweep = now_ms;
     sb_zones_sweep(&sh->zones, now_ms);
     prefilter_scan(sh, now_ms, 1);
+    if (sh->cfg.prefilter_threshold > 0) qf_clock(sh, now_ms, 1, elapsed);
   } else if (sh->block_pending && sh->cfg.mode == SB_SHIELD_ON && now_ms - sh->last_early >= SB_PREFILTER_EARLY_MS) {
     prefilter_scan(sh, now_ms, 0);
+  }
+  /* A zone called attacked: into the QNAME filter when its flood is worth it (at most every 50 ms). */
+  if (sh->qf_candidate != 0 && now_ms >= sh->qf_next_try && sh->cfg.prefilter_threshold > 0) {
+    sh->qf_next_try = now_ms + SB_PREFILTER_EARLY_MS;
+    qf_clock(sh, now_ms, 0, 0);
   }
 }
 

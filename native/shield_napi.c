@@ -188,7 +188,11 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
            put(env, o, "badcookie", sh->badcookie) && put(env, o, "wouldBadcookie", sh->would_badcookie) &&
            put(env, o, "blocksMade", sh->blocks_made) && put(env, o, "wouldBlock", sh->would_block) &&
            put(env, o, "blocked", sh->nblocked) && put(env, o, "tcpRefused", sh->tcp_refused) &&
-           put(env, o, "wouldRefuseTcp", sh->would_refuse_tcp);
+           put(env, o, "wouldRefuseTcp", sh->would_refuse_tcp) && put(env, o, "qfZones", sh->nqf) &&
+           put(env, o, "qfMade", sh->qf_made) && put(env, o, "qfEnded", sh->qf_ended) &&
+           put(env, o, "qfWouldDrop", sh->qf_would_drop) && put(env, o, "qfRefusals", sh->qf_refusals) && put(env, o, "qfKnownAdded", sh->qf_known_added) &&
+           put(env, o, "qfEstimate", sh->nqf > 0 ? sh->qf[0].estimate : 0) &&
+           put(env, o, "qfShare", sh->nqf > 0 ? sh->qf_zones[0].admit / 4294967296.0 : 0);
   if (!ok) return bad(env, "shieldStats");
   if ((a = array_of(env, sh->cookies, 5)) == NULL) return bad(env, "shieldStats");
   SCHECK(napi_set_named_property(env, o, "cookies", a));

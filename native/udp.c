@@ -98,7 +98,7 @@ typedef struct sb_sock {
   sb_verdict sv[SB_BATCH];
   double batch_now;  /* the batch's monotonic clock (ms), when the shield is on */
   uint64_t shield_dropped, shield_truncated, rrl_dropped, rrl_slipped, rrl_dropped_c;
-  unsigned prefilter_version, prefilter_prefixes; /* the kernel filter on this socket */
+  unsigned prefilter_version, prefilter_prefixes, prefilter_zones; /* the kernel filter on this socket */
   uint64_t prefilter_updates, prefilter_errors;
   /* TCP listening sockets that carry the same filter (their own duplicates of the descriptors,
    * closed with this socket): a blocked /24's SYNs never take a place in the accept queue. */
@@ -497,22 +497,38 @@ static unsigned drain(sb_sock *s) {
 
 /* The kernel prefilter: the shield's blocked /24s, as a BPF program on this socket and on the
  * TCP listening sockets given to filterTcp (when the set changed since the last time). */
+static __thread struct sock_filter g_udp_prog[SB_QF_INSNS], g_tcp_prog[SB_PREFILTER_INSNS];
+
 static void apply_prefilter(sb_sock *s) {
   const uint32_t *pfx;
   unsigned np;
   unsigned want = sb_shield_prefilter(&pfx, &np);
   if (want == s->prefilter_version || s->closed) return;
-  struct sock_filter prog[SB_PREFILTER_INSNS];
-  unsigned len = 0;
+  /* The UDP socket's program: the QNAME filter of the attacked zones, then the source check; the
+   * TCP listeners' the source check only (their packets carry no DNS message at that offset). */
+  const sb_qf_zone *zones;
+  unsigned nz = sb_shield_prefilter_zones(&zones);
+  unsigned ulen = 0, tlen = 0;
   int r = 0;
-  if (np > 0) {
-    len = sb_prefilter_build(pfx, np, 24, prog, SB_PREFILTER_INSNS);
-    if (len == 0) r = -1;
+  if (np > 0 || nz > 0) {
+    ulen = sb_prefilter_build_qf(pfx, np, 24, zones, nz, g_udp_prog, SB_QF_INSNS);
+    if (ulen == 0 && nz > 0) {
+      /* Did not fit: the source check alone (counted as an error). */
+      s->prefilter_errors++;
+      nz = 0;
+      if (np > 0) ulen = sb_prefilter_build(pfx, np, 24, g_udp_prog, SB_QF_INSNS);
+    }
+    if (ulen == 0 && np > 0) r = -1;
   }
-  if (r == 0) r = sb_prefilter_attach(s->fd, np ? prog : NULL, len);
-  for (unsigned i = 0; i < s->ntcp && r == 0; i++) r = sb_prefilter_attach(s->tcp_fds[i], np ? prog : NULL, len);
+  if (np > 0) {
+    tlen = sb_prefilter_build(pfx, np, 24, g_tcp_prog, SB_PREFILTER_INSNS);
+    if (tlen == 0) r = -1;
+  }
+  if (r == 0) r = sb_prefilter_attach(s->fd, ulen ? g_udp_prog : NULL, ulen);
+  for (unsigned i = 0; i < s->ntcp && r == 0; i++) r = sb_prefilter_attach(s->tcp_fds[i], tlen ? g_tcp_prog : NULL, tlen);
   if (r == 0) {
     s->prefilter_prefixes = np;
+    s->prefilter_zones = nz;
     s->prefilter_updates++;
   } else {
     s->prefilter_errors++;
@@ -866,6 +882,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   set_num(env, o, "rrlSlipped", (double)s->rrl_slipped);
   set_num(env, o, "rrlDroppedC", (double)s->rrl_dropped_c);
   set_num(env, o, "prefilterPrefixes", (double)s->prefilter_prefixes);
+  set_num(env, o, "prefilterZones", (double)s->prefilter_zones);
   set_num(env, o, "prefilterUpdates", (double)s->prefilter_updates);
   set_num(env, o, "prefilterErrors", (double)s->prefilter_errors);
   return o;

@@ -26,6 +26,13 @@
  *        reached a tenth of the threshold (the earliest a block may be made: over 100 ms) and at
  *        which it entered the blocked set (the test requires B - C <= SB_PREFILTER_EARLY_MS + 1
  *        and B <= 100, where it took up to a second), and whether the others ever were.
+ *     3. "qf": the QNAME filter's policy on the zone qf.test. (the test adds its image): calm
+ *        existing names and a typo asked every 200 ms, then 30,000 random names a simulated
+ *        second through the kernel's decision (sb_qf_decide with random draws) once the zone is
+ *        in the filter. Every name of the zone and the typo must pass whatever the draw, the typo
+ *        be answered past the budget, the share and the estimate be sane, the zone leave after
+ *        the flood; in dry run nothing dropped and the drops counted. Prints "qf on|dry-run
+ *        engaged E share S estimate X delivered D of N would-drop W left L known K".
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -316,6 +323,167 @@ static void early(const uint8_t *origin, size_t olen) {
          blocked < 0 ? -1 : blocked - start, allowed_blocked, slow_blocked);
 }
 
+/* ---- 3. "qf": the QNAME filter's policy on the zone qf.test. (docs/SHIELD.md) ---- */
+
+typedef struct {
+  uint8_t names[256][64];
+  size_t len[256];
+  unsigned n;
+} name_list;
+
+static int take_name(void *ctx, const uint8_t *name, size_t len) {
+  name_list *l = ctx;
+  if (l->n >= 256 || len > 64) return 1;
+  memcpy(l->names[l->n], name, len);
+  l->len[l->n++] = len;
+  return 0;
+}
+
+static uint64_t qf_rng = 88172645463325252ull;
+static uint32_t qf_rand(void) {
+  qf_rng ^= qf_rng << 13;
+  qf_rng ^= qf_rng >> 7;
+  qf_rng ^= qf_rng << 17;
+  return (uint32_t)(qf_rng >> 20);
+}
+
+/* One datagram of the flood (a random label in front of the origin) or an existing name, from
+ * 10.8.x.y; `kernel`: first through the program's decision (what the kernel would let through). */
+static int qf_send(sb_shield *sh, const uint8_t *name, size_t nlen, double now, int kernel, uint32_t host) {
+  uint8_t pkt[300];
+  size_t len = query(pkt, name, nlen, (uint16_t)qf_rand());
+  if (kernel) {
+    const sb_qf_zone *zones;
+    unsigned nz = sb_shield_prefilter_zones(&zones);
+    if (nz > 0 && sb_qf_decide(zones, nz, pkt, len, qf_rand()) == 0) return 0;
+  }
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof(ss));
+  struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+  a->sin_family = AF_INET;
+  a->sin_port = htons(1000);
+  a->sin_addr.s_addr = htonl((10u << 24) | (8u << 16) | (host & 0xffff));
+  sb_preparse pp;
+  sb_preparse_packet(pkt, len, &pp);
+  sb_verdict v;
+  sb_shield_admit(sh, &pp, pkt, len, &ss, now, &v);
+  return 1;
+}
+
+static size_t random_name(uint8_t *out, const uint8_t *origin, size_t olen) {
+  out[0] = 12;
+  for (int i = 1; i <= 12; i++) out[i] = (uint8_t)('a' + qf_rand() % 26);
+  memcpy(out + 13, origin, olen);
+  return 13 + olen;
+}
+
+static void qf_scenario(void) {
+  static const uint8_t origin[] = {2, 'q', 'f', 4, 't', 'e', 's', 't', 0};
+  const size_t olen = sizeof(origin);
+  uint32_t key = 0x811C9DC5u;
+  for (size_t i = 0; i < olen; i++) key = (key ^ origin[i]) * 0x01000193u;
+  static name_list names;
+  const void *image;
+  const uint8_t *o;
+  size_t ol;
+  if (sb_images_names_of(key, &image, &o, &ol, take_name, &names) <= 0) fail("qf: the zone qf.test. is not plain");
+  for (int pass = 0; pass < 2; pass++) {
+    sb_shield_config c;
+    config(&c, pass == 0 ? SB_SHIELD_ON : SB_SHIELD_DRY_RUN);
+    c.rrl_on = 0;
+    if (sb_shield_configure(&c) != 0) fail("configure");
+    sb_shield *sh = sb_shield_thread();
+    double now = 900000.5, start = now, engaged = -1, left = -1;
+    uint8_t name[300];
+    /* Calm: existing names, 5 s; a typo asked every 200 ms (a missing name asked again). */
+    static const uint8_t typo[] = {5, 't', 'y', 'p', 'o', '1', 2, 'q', 'f', 4, 't', 'e', 's', 't', 0};
+    for (int ms = 0; ms < 5000; ms++) {
+      now += 1;
+      sb_shield_clock(sh, now);
+      unsigned k = (unsigned)ms % names.n;
+      qf_send(sh, names.names[k], names.len[k], now, 1, 1);
+      if (ms % 200 == 0) qf_send(sh, typo, sizeof(typo), now, 1, 4);
+    }
+    start = now;
+    /* The flood: 30 random names a millisecond (30,000 a second) for 6 s, through the kernel's
+     * decision once the zone is in the filter; an existing name every millisecond. */
+    unsigned delivered = 0, sent = 0;
+    for (int ms = 0; ms < 6000; ms++) {
+      now += 1;
+      sb_shield_clock(sh, now);
+      const sb_qf_zone *zones;
+      if (engaged < 0 && (pass == 0 ? sb_shield_prefilter_zones(&zones) > 0 : sh->nqf > 0)) engaged = now - start;
+      for (int k = 0; k < 30; k++) {
+        size_t n = random_name(name, origin, olen);
+        sent++;
+        delivered += (unsigned)qf_send(sh, name, n, now, 1, (uint32_t)(ms * 30 + k));
+      }
+      unsigned k = (unsigned)ms % names.n;
+      if (!qf_send(sh, names.names[k], names.len[k], now, 1, 2)) fail("qf: an existing name dropped");
+    }
+    if (engaged < 0) fail("qf: the zone never entered the filter");
+    const sb_qf_zone *zones = sh->qf_zones;
+    unsigned nz = sh->nqf;
+    if (nz != 1) fail("qf: not one zone in the filter");
+    /* Every name of the zone passes whatever the draw; random names (almost) never by the set. */
+    uint8_t pkt[300];
+    for (unsigned i = 0; i < names.n; i++) {
+      memcpy(name, names.names[i], names.len[i]);
+      for (size_t j = 0; j < names.len[i]; j++)
+        if (name[j] >= 'a' && name[j] <= 'z' && (qf_rand() & 1)) name[j] ^= 0x20;
+      size_t len = query(pkt, name, names.len[i], 1);
+      if (sb_qf_decide(zones, nz, pkt, len, 0xffffffffu) != 1) fail("qf: a name of the zone would be dropped");
+    }
+    unsigned by_set = 0;
+    for (int i = 0; i < 1000; i++) {
+      size_t len = query(pkt, name, random_name(name, origin, olen), 1);
+      by_set += (unsigned)sb_qf_decide(zones, nz, pkt, len, 0xffffffffu);
+    }
+    if (by_set > 10) fail("qf: random names pass by the set");
+    /* The typo asked again in calm times: in the set, and answered outside the zone's budget. */
+    {
+      size_t len = query(pkt, typo, sizeof(typo), 1);
+      if (sb_qf_decide(zones, nz, pkt, len, 0xffffffffu) != 1) fail("qf: the calm-time typo is not in the set");
+      if (pass == 0)
+        for (int i = 0; i < 200; i++) {
+          struct sockaddr_storage ss;
+          memset(&ss, 0, sizeof(ss));
+          struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+          a->sin_family = AF_INET;
+          a->sin_addr.s_addr = htonl((10u << 24) | (7u << 16) | (uint32_t)(i + 1));
+          sb_preparse pp;
+          sb_preparse_packet(pkt, len, &pp);
+          sb_verdict v;
+          if (sb_shield_admit(sh, &pp, pkt, len, &ss, now, &v) != SB_ADMIT_ANSWER) fail("qf: the typo was shed");
+        }
+    }
+    static struct sock_filter prog[SB_QF_INSNS];
+    const uint32_t *pfx;
+    unsigned np;
+    sb_shield_prefilter(&pfx, &np);
+    if (sb_prefilter_build_qf(pfx, np, 24, zones, nz, prog, SB_QF_INSNS) == 0) fail("qf: no program");
+    double share = zones[0].admit / 4294967296.0, estimate = sh->qf[0].estimate;
+    if (pass == 0 && (share < 0.02 || share > 0.5)) fail("qf: the share is off");
+    if (estimate < 15000 || estimate > 60000) fail("qf: the estimate is off");
+    if (pass == 0 && delivered > sent / 2) fail("qf: the kernel would let most of the flood through");
+    double would = sh->qf_would_drop;
+    if (pass == 1 && would < sent / 2) fail("qf: dry run did not count the drops");
+    if (pass == 1 && delivered != sent) fail("qf: dry run dropped");
+    /* The flood ends: existing names only; the zone leaves after the hold. */
+    double end = now;
+    for (int ms = 0; ms < 14000; ms++) {
+      now += 1;
+      sb_shield_clock(sh, now);
+      unsigned k = (unsigned)ms % names.n;
+      qf_send(sh, names.names[k], names.len[k], now, 1, 3);
+      if (left < 0 && sh->nqf == 0) left = now - end;
+    }
+    if (left < 0) fail("qf: the zone never left the filter");
+    printf("qf %s engaged %.0f share %.4f estimate %.0f delivered %u of %u would-drop %.0f left %.0f known %.0f\n",
+           pass == 0 ? "on" : "dry-run", engaged, share, estimate, delivered, sent, would, left, sh->qf_known_added);
+  }
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: glue-harness IMAGES CORPUS\n");
@@ -340,6 +508,7 @@ int main(int argc, char **argv) {
   if (olen > 255) fail("origin too long");
   fuzz(&corpus);
   early(origin, olen);
+  qf_scenario();
   sb_shield_configure(NULL);
   sb_images_clear();
   for (size_t i = 0; i < images.n; i++) free(images.v[i]);

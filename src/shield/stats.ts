@@ -37,6 +37,19 @@ export interface ShieldStats {
   blocksMade: number;
   wouldBlock: number;
   blocked: number;
+  /** The prefilter's QNAME filter (native path): attacked zones whose missing names the kernel
+   * drops now, zones taken and let go since start, zones that did not qualify, what dry run
+   * would have dropped, and the first zone's estimated flood (missing names a second before
+   * the kernel) and the share of it let through. */
+  qfZones?: number;
+  qfMade?: number;
+  qfEnded?: number;
+  qfRefusals?: number;
+  /** Known missing names (asked again in calm times) in the last set read. */
+  qfKnownAdded?: number;
+  qfWouldDrop?: number;
+  qfEstimate?: number;
+  qfShare?: number;
   /** The 10 busiest zones tracked: [zone key, queries/s, missing names/s], busiest first. */
   top: [number, number, number][];
   /** Zones set with metrics=on that are tracked now: [zone key, queries/s, missing names/s]. */

@@ -73,6 +73,8 @@ export interface NativeUdpStats {
   rrlDroppedC: number;
   /** The kernel prefilter on this socket: IPv4 /24s it drops now, programs attached, failures. */
   prefilterPrefixes: number;
+  /** Attacked zones whose missing names the program drops now (the QNAME filter). */
+  prefilterZones: number;
   prefilterUpdates: number;
   prefilterErrors: number;
 }

@@ -42,7 +42,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const pack = packRecords;
 
 describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, timeout: 300_000 }, () => {
-  test('hostile and corpus queries through admission, replies, RRL and the blocked set; a flood blocked within 50 ms of crossing', () => {
+  test('hostile and corpus queries through admission, replies, RRL and the blocked set; a flood blocked within 50 ms of crossing', (t) => {
     const zoneDir = resolve('test/interop/corpus/zones');
     const images: Uint8Array[] = [];
     for (const f of readdirSync(zoneDir).sort()) {
@@ -51,6 +51,13 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
       } catch {}
     }
     assert.ok(images.length > 0);
+    // A plain zone for the QNAME filter's scenario ("qf"): 120 names, no delegation or wildcard.
+    const qfZone = join(dir, 'qf.test.zone');
+    writeFileSync(
+      qfZone,
+      `$ORIGIN qf.test.\n$TTL 300\n@ SOA ns1 host 1 3600 600 86400 300\n@ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.2\nMail.Sub A 192.0.2.3\n${Array.from({ length: 117 }, (_, i) => `n${i} A 192.0.2.${i % 250}\n`).join('')}`,
+    );
+    images.push(compileZone(loadZoneFile(qfZone, { strict: false }).zone));
     const packets: Uint8Array[] = [];
     const names: string[] = [];
     let id = 1;
@@ -108,6 +115,27 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
     assert.ok(blocked - crossed <= 51, `blocked ${blocked - crossed} ms after crossing: ${r.stdout}`);
     assert.ok(blocked <= 100, `blocked ${blocked} ms after the flood started: ${r.stdout}`);
     assert.equal(early[3], '0', 'an allow-listed /24 is never blocked');
+    // The QNAME filter (the harness checks the rest: every name of the zone passes whatever the
+    // draw, random names are dropped but for the share, dry run drops nothing and counts).
+    t.diagnostic(
+      r.stdout
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('qf '))
+        .join('; '),
+    );
+    const qf =
+      /^qf on engaged (\d+) share ([\d.]+) estimate (\d+) delivered (\d+) of (\d+) would-drop \d+ left (\d+) known 1$/m.exec(
+        r.stdout,
+      );
+    assert.ok(qf, r.stdout);
+    assert.ok(Number(qf[1]) <= 1100, `the zone entered the filter ${qf[1]} ms into the flood`);
+    assert.ok(Number(qf[4]) < Number(qf[5]) * 0.3, `the kernel let ${qf[4]} of ${qf[5]} through`);
+    assert.ok(Number(qf[6]) <= 12_000, `left ${qf[6]} ms after the flood`);
+    assert.match(
+      r.stdout,
+      /^qf dry-run engaged \d+ share [\d.]+ estimate \d+ delivered (\d+) of \1 would-drop [1-9]\d* left \d+ known 1$/m,
+    );
     assert.equal(early[4], '0', 'a /24 shed under the threshold a second is never blocked');
   });
 });

@@ -497,6 +497,7 @@ export function startShield(
     return names.get(key) ?? `zone #${key}`;
   };
   let blocked = 0;
+  let qfZones = 0;
   const poll = (): void => {
     const st = stats();
     if (st === null) return;
@@ -505,6 +506,12 @@ export function startShield(
         `shield: the kernel prefilter drops ${st.blocked} IPv4 /24${st.blocked === 1 ? '' : 's'} (was ${blocked}; ${st.blocksMade} blocks since start)`,
       );
       blocked = st.blocked;
+    }
+    if ((st.qfZones ?? 0) !== qfZones) {
+      log.info(
+        `shield: the kernel prefilter ${mode === 'dry-run' ? 'would drop' : 'drops'} the missing names of ${st.qfZones} attacked zone${st.qfZones === 1 ? '' : 's'} (was ${qfZones}; the first's flood ~${Math.round(st.qfEstimate ?? 0)}/s, ${((st.qfShare ?? 0) * 100).toPrecision(2)}% let through, ${st.qfKnownAdded ?? 0} known missing names in its set; ${st.qfMade} since start, ${st.qfRefusals} zones did not qualify)`,
+      );
+      qfZones = st.qfZones ?? 0;
     }
     for (const [key, entered] of st.events) {
       log.info(

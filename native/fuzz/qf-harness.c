@@ -1,0 +1,363 @@
+/*
+ * Harness for the kernel prefilter's QNAME filter (../prefilter.c, docs/SHIELD.md "An attacked
+ * zone's missing names dropped in the kernel"). Built with -fsanitize=address,undefined by
+ * test/native/prefilter-qf.test.ts:
+ *
+ *   qf-harness SEED COUNT
+ *     1. Builds the UDP program for two attacked zones (z0.drill. with the names n0..n999 and
+ *        big, sub.example. with www and mail) and one blocked /24 (127.9.0.0/24), attaches it to
+ *        a loopback UDP socket, and sends COUNT seeded datagrams from 127.0.0.1: names of the set
+ *        in random letter case, random names under each zone, names of other zones, the apexes,
+ *        and hostile ones (truncated anywhere, compression pointers, reserved label types, more
+ *        labels than the program follows, responses, QDCOUNT 0 or 2, random octets, names longer
+ *        than the hash covers). Every zone's admitted share is 0, so each decision is certain:
+ *        the kernel's (the datagram arrived or not) must equal sb_qf_decide's for every one.
+ *     2. The same on ::1 when the host has it (the program reads the datagram from its UDP
+ *        header, whatever the IP version).
+ *     3. From 127.9.0.1 (the blocked /24): an existing name is dropped, the source check still
+ *        runs after the QNAME filter.
+ *     4. Bounds: the builder refuses unsorted hashes, more names than SB_QF_MAX_NAMES, origins
+ *        of a bad shape, too many zones; a program at the limits (SB_PREFILTER_MAX prefixes and
+ *        SB_QF_MAX_NAMES names) fits SB_QF_INSNS.
+ *   Prints "qf sent N passed P dropped D mismatches 0 v6 0|1 blocked 1 insns I".
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/filter.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../prefilter.h"
+
+static void fail(const char *what) {
+  fprintf(stderr, "qf-harness: %s (errno %d)\n", what, errno);
+  abort();
+}
+
+static uint64_t rng_state;
+static uint32_t rnd(void) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return (uint32_t)(rng_state >> 11);
+}
+
+static size_t to_wire(const char *name, uint8_t *out) {
+  size_t n = 0;
+  const char *p = name;
+  while (*p) {
+    const char *dot = strchr(p, '.');
+    size_t l = dot ? (size_t)(dot - p) : strlen(p);
+    out[n++] = (uint8_t)l;
+    memcpy(out + n, p, l);
+    n += l;
+    p += l;
+    if (*p == '.') p++;
+  }
+  out[n++] = 0;
+  return n;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* A zone of the harness: its origin and names (labels in front of it), hashed and sorted. */
+typedef struct {
+  sb_qf_zone z;
+  uint32_t hashes[SB_QF_MAX_NAMES];
+} hzone;
+
+static void make_zone(hzone *h, const char *origin, const char **prefixes, unsigned n) {
+  memset(h, 0, sizeof(*h));
+  h->z.origin_len = (unsigned)to_wire(origin, h->z.origin);
+  unsigned labels = 0;
+  for (unsigned p = 0; h->z.origin[p] != 0; p += 1u + h->z.origin[p]) labels++;
+  h->z.labels = labels;
+  for (unsigned i = 0; i < n; i++) {
+    uint8_t w[300];
+    size_t l = to_wire(prefixes[i], w) - 1; /* without the root octet */
+    h->hashes[i] = sb_qf_hash(w, (unsigned)l, h->z.origin, h->z.origin_len);
+  }
+  qsort(h->hashes, n, 4, cmp_u32);
+  unsigned u = 0;
+  for (unsigned i = 0; i < n; i++)
+    if (u == 0 || h->hashes[i] != h->hashes[u - 1]) h->hashes[u++] = h->hashes[i];
+  h->z.hashes = h->hashes;
+  h->z.nhashes = u;
+  h->z.admit = 0;
+}
+
+static void random_case(uint8_t *w, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (((w[i] | 0x20) >= 'a' && (w[i] | 0x20) <= 'z') && (rnd() & 1)) w[i] ^= 0x20;
+}
+
+/* A query for `name` (wire, n octets) of type A, EDNS or not. */
+static size_t query(uint8_t *out, const uint8_t *name, size_t n) {
+  uint32_t id = rnd();
+  uint8_t h[12] = {(uint8_t)id, (uint8_t)(id >> 8), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
+  memcpy(out, h, 12);
+  memcpy(out + 12, name, n);
+  size_t p = 12 + n;
+  out[p++] = 0;
+  out[p++] = 1;
+  out[p++] = 0;
+  out[p++] = 1;
+  if (rnd() & 1) {
+    static const uint8_t opt[11] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0};
+    memcpy(out + p, opt, 11);
+    out[11] = 1;
+    p += 11;
+  }
+  return p;
+}
+
+static const char *z0names[1001];
+static char z0buf[1001][16];
+
+static size_t make_packet(uint8_t *pkt, size_t cap) {
+  uint8_t name[300];
+  size_t n = 0;
+  char text[300];
+  unsigned kind = rnd() % 16;
+  switch (kind) {
+  case 0:
+  case 1:
+  case 2: /* a name of the set */
+    snprintf(text, sizeof(text), "%s.z0.drill", z0names[rnd() % 1001]);
+    break;
+  case 3: /* a random name under z0 */
+  case 4: {
+    char label[13];
+    for (int i = 0; i < 12; i++) label[i] = (char)('a' + rnd() % 26);
+    label[12] = 0;
+    snprintf(text, sizeof(text), "%s.z0.drill", label);
+    break;
+  }
+  case 5: /* deeper random names */
+    snprintf(text, sizeof(text), "x%u.n%u.z0.drill", rnd() % 100, rnd() % 1000);
+    break;
+  case 6:
+    snprintf(text, sizeof(text), "%s.sub.example", (rnd() & 1) ? "www" : (rnd() & 1) ? "mail" : "wwx");
+    break;
+  case 7: /* other zones, apexes, look-alikes */ {
+    static const char *other[] = {"z0.drill", "n5.z1.drill", "n5.z0.drillx", "n5.zz0.drill", "sub.example",
+                                  "example", "drill", "n5.z0.drill.z0.drill", "N5.Z0.DRILL", "n5.z0-drill",
+                                  "a.b.c.d.e.f.g.h.i.j.k.z0.drill", "a.b.c.d.e.f.g.h.i.j.z0.drill",
+                                  "a.b.c.d.e.f.g.h.i.z0.drill"};
+    snprintf(text, sizeof(text), "%s", other[rnd() % (sizeof(other) / sizeof(other[0]))]);
+    break;
+  }
+  case 8: { /* a long first label: more octets than the hash covers */
+    char label[64];
+    unsigned l = 20 + rnd() % 43;
+    for (unsigned i = 0; i < l; i++) label[i] = (char)('a' + rnd() % 26);
+    label[l] = 0;
+    snprintf(text, sizeof(text), "%s.%s.z0.drill", label, (rnd() & 1) ? "n1" : "q");
+    break;
+  }
+  default:
+    text[0] = 0;
+  }
+  if (text[0]) {
+    n = to_wire(text, name);
+    random_case(name, n);
+    size_t len = query(pkt, name, n);
+    return len <= cap ? len : cap;
+  }
+  /* hostile: start from a valid query and damage it */
+  snprintf(text, sizeof(text), "%s.z0.drill", (rnd() & 1) ? "n7" : "qqqqqqqqqqqq");
+  n = to_wire(text, name);
+  size_t len = query(pkt, name, n);
+  switch (rnd() % 8) {
+  case 0:
+    len = rnd() % (len + 1); /* truncated anywhere */
+    break;
+  case 1:
+    pkt[12 + (rnd() % n)] = (uint8_t)(0xC0 | (rnd() & 0x3f)); /* a pointer or a reserved type */
+    break;
+  case 2:
+    pkt[2] |= 0x80; /* a response */
+    break;
+  case 3:
+    pkt[5] = (uint8_t)(rnd() % 3); /* QDCOUNT 0, 1 or 2 */
+    break;
+  case 4:
+    for (size_t i = 0; i < len; i++)
+      if (rnd() % 8 == 0) pkt[i] = (uint8_t)rnd();
+    break;
+  case 5:
+    len = rnd() % 64;
+    for (size_t i = 0; i < len; i++) pkt[i] = (uint8_t)rnd();
+    break;
+  case 6:
+    pkt[12 + (rnd() % n)] = (uint8_t)(rnd() % 64); /* a length octet changed */
+    break;
+  default:
+    break;
+  }
+  return len;
+}
+
+static int sock_pair(int family, int *rx, int *tx, struct sockaddr_storage *to, socklen_t *tolen,
+                     const char *src) {
+  *rx = socket(family, SOCK_DGRAM, 0);
+  *tx = socket(family, SOCK_DGRAM, 0);
+  if (*rx < 0 || *tx < 0) return -1;
+  memset(to, 0, sizeof(*to));
+  if (family == AF_INET) {
+    struct sockaddr_in *a = (struct sockaddr_in *)to;
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(0x7f000001);
+    *tolen = sizeof(*a);
+    struct sockaddr_in s = {0};
+    s.sin_family = AF_INET;
+    inet_pton(AF_INET, src, &s.sin_addr);
+    if (bind(*tx, (struct sockaddr *)&s, sizeof(s)) != 0) return -1;
+  } else {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)to;
+    a->sin6_family = AF_INET6;
+    a->sin6_addr = in6addr_loopback;
+    *tolen = sizeof(*a);
+  }
+  if (bind(*rx, (struct sockaddr *)to, *tolen) != 0) return -1;
+  if (getsockname(*rx, (struct sockaddr *)to, tolen) != 0) return -1;
+  int big = 1 << 22;
+  setsockopt(*rx, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+  return 0;
+}
+
+/* Sends each packet and reads whether it arrived; counts mismatches with the reference. */
+static unsigned run(int family, const struct sock_filter *prog, unsigned plen, const sb_qf_zone *zones, unsigned nz,
+                    unsigned count, unsigned *passed, unsigned *dropped) {
+  int rx, tx;
+  struct sockaddr_storage to;
+  socklen_t tolen;
+  if (sock_pair(family, &rx, &tx, &to, &tolen, "127.0.0.1") != 0) {
+    if (family == AF_INET6) return ~0u;
+    fail("socket");
+  }
+  if (sb_prefilter_attach(rx, (struct sock_filter *)prog, plen) != 0) fail("attach");
+  unsigned mismatches = 0;
+  uint8_t pkt[600], back[700];
+  for (unsigned i = 0; i < count; i++) {
+    size_t len = make_packet(pkt, sizeof(pkt));
+    int want = sb_qf_decide(zones, nz, pkt, len, rnd());
+    if (sendto(tx, pkt, len, 0, (struct sockaddr *)&to, tolen) != (ssize_t)len) fail("sendto");
+    ssize_t r = recv(rx, back, sizeof(back), MSG_DONTWAIT);
+    int got = r >= 0;
+    if (got && ((size_t)r != len || memcmp(back, pkt, len) != 0)) fail("a different datagram arrived");
+    if (got != want) {
+      mismatches++;
+      if (mismatches <= 5) {
+        fprintf(stderr, "mismatch (kernel %d, reference %d), %zu octets:", got, want, len);
+        for (size_t k = 0; k < len && k < 80; k++) fprintf(stderr, " %02x", pkt[k]);
+        fprintf(stderr, "\n");
+      }
+    }
+    if (got) (*passed)++;
+    else (*dropped)++;
+  }
+  close(rx);
+  close(tx);
+  return mismatches;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 3) fail("usage: qf-harness SEED COUNT");
+  rng_state = strtoull(argv[1], NULL, 10) * 0x9E3779B97F4A7C15ull + 1;
+  unsigned count = (unsigned)strtoul(argv[2], NULL, 10);
+  for (int i = 0; i < 1000; i++) {
+    snprintf(z0buf[i], sizeof(z0buf[i]), "n%d", i);
+    z0names[i] = z0buf[i];
+  }
+  z0names[1000] = "big";
+  static hzone zs[2];
+  make_zone(&zs[0], "z0.drill", z0names, 1001);
+  const char *subnames[] = {"www", "mail"};
+  make_zone(&zs[1], "sub.example", subnames, 2);
+  sb_qf_zone zones[2] = {zs[0].z, zs[1].z};
+  uint32_t blocked[1] = {0x7f090000u};
+  static struct sock_filter prog[SB_QF_INSNS];
+  unsigned plen = sb_prefilter_build_qf(blocked, 1, 24, zones, 2, prog, SB_QF_INSNS);
+  if (plen == 0) fail("the program was not built");
+  unsigned passed = 0, dropped = 0;
+  unsigned mism = run(AF_INET, prog, plen, zones, 2, count, &passed, &dropped);
+  unsigned p6 = 0, d6 = 0;
+  unsigned mism6 = run(AF_INET6, prog, plen, zones, 2, count / 4, &p6, &d6);
+  int v6 = mism6 != ~0u;
+  if (v6) mism += mism6;
+  /* 3: the blocked /24, after the QNAME filter */
+  int rx, tx;
+  struct sockaddr_storage to;
+  socklen_t tolen;
+  if (sock_pair(AF_INET, &rx, &tx, &to, &tolen, "127.9.0.1") != 0) fail("socket (blocked)");
+  if (sb_prefilter_attach(rx, prog, plen) != 0) fail("attach (blocked)");
+  uint8_t pkt[600], name[64], back[600];
+  size_t n = to_wire("n5.z0.drill", name);
+  size_t len = query(pkt, name, n);
+  if (sendto(tx, pkt, len, 0, (struct sockaddr *)&to, tolen) != (ssize_t)len) fail("sendto (blocked)");
+  int blocked_ok = recv(rx, back, sizeof(back), MSG_DONTWAIT) < 0;
+  close(rx);
+  close(tx);
+  /* Certain cases, through the reference and the kernel (the run above compared them). */
+  static const struct {
+    const char *name;
+    int pass;
+  } certain[] = {{"n5.z0.drill", 1},   {"N999.z0.DRILL", 1}, {"big.Z0.drill", 1}, {"z0.drill", 1},
+                 {"qwertyuiopas.z0.drill", 0}, {"x.n5.z0.drill", 0}, {"www.sub.example", 1},
+                 {"wwx.sub.example", 0}, {"n5.z1.drill", 1},  {"n5.z0.drillx", 1}};
+  for (size_t i = 0; i < sizeof(certain) / sizeof(certain[0]); i++) {
+    n = to_wire(certain[i].name, name);
+    len = query(pkt, name, n);
+    if (sb_qf_decide(zones, 2, pkt, len, 0) != certain[i].pass) {
+      fprintf(stderr, "%s\n", certain[i].name);
+      fail("a certain case decided wrong");
+    }
+  }
+  /* 4: bounds */
+  uint32_t unsorted[2] = {5, 3};
+  sb_qf_zone bad = zones[1];
+  bad.hashes = unsorted;
+  bad.nhashes = 2;
+  if (sb_prefilter_build_qf(blocked, 1, 24, &bad, 1, prog, SB_QF_INSNS) != 0) fail("unsorted hashes taken");
+  sb_qf_zone many[SB_QF_MAX_ZONES + 1];
+  for (unsigned i = 0; i <= SB_QF_MAX_ZONES; i++) many[i] = zones[1];
+  if (sb_prefilter_build_qf(blocked, 1, 24, many, SB_QF_MAX_ZONES + 1, prog, SB_QF_INSNS) != 0)
+    fail("too many zones taken");
+  sb_qf_zone shape = zones[1];
+  shape.labels = 3;
+  if (sb_prefilter_build_qf(blocked, 1, 24, &shape, 1, prog, SB_QF_INSNS) != 0) fail("a wrong label count taken");
+  shape = zones[1];
+  shape.origin[0] = 0xC0;
+  if (sb_prefilter_build_qf(blocked, 1, 24, &shape, 1, prog, SB_QF_INSNS) != 0) fail("a pointer origin taken");
+  static uint32_t lots[SB_QF_MAX_NAMES + 1], pfx[SB_PREFILTER_MAX];
+  for (unsigned i = 0; i <= SB_QF_MAX_NAMES; i++) lots[i] = i * 4099u + 7;
+  for (unsigned i = 0; i < SB_PREFILTER_MAX; i++) pfx[i] = 0x0a000000u + (i << 8);
+  sb_qf_zone full = zones[0];
+  full.hashes = lots;
+  full.nhashes = SB_QF_MAX_NAMES + 1;
+  if (sb_prefilter_build_qf(pfx, SB_PREFILTER_MAX, 24, &full, 1, prog, SB_QF_INSNS) != 0) fail("too many names taken");
+  /* At the limits: the names split over every zone slot, the most prefixes. */
+  sb_qf_zone four[SB_QF_MAX_ZONES];
+  for (unsigned i = 0; i < SB_QF_MAX_ZONES; i++) {
+    four[i] = zones[0];
+    four[i].hashes = lots + i * (SB_QF_MAX_NAMES / SB_QF_MAX_ZONES);
+    four[i].nhashes = SB_QF_MAX_NAMES / SB_QF_MAX_ZONES;
+  }
+  unsigned insns = sb_prefilter_build_qf(pfx, SB_PREFILTER_MAX, 24, four, SB_QF_MAX_ZONES, prog, SB_QF_INSNS);
+  if (insns == 0 || insns > SB_QF_INSNS) fail("a program at the limits does not fit");
+  full.nhashes = SB_QF_MAX_NAMES;
+  unsigned insns1 = sb_prefilter_build_qf(pfx, SB_PREFILTER_MAX, 24, &full, 1, prog, SB_QF_INSNS);
+  if (insns1 == 0) fail("one zone at the limit does not fit");
+  printf("qf sent %u passed %u dropped %u mismatches %u v6 %d blocked %d insns %u\n", count + (v6 ? count / 4 : 0),
+         passed + p6, dropped + d6, mism, v6, blocked_ok, insns > insns1 ? insns : insns1);
+  return 0;
+}

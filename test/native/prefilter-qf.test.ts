@@ -1,0 +1,51 @@
+/**
+ * The kernel prefilter's QNAME filter (native/prefilter.c, docs/SHIELD.md "An attacked zone's
+ * missing names dropped in the kernel") under AddressSanitizer and UndefinedBehaviorSanitizer:
+ * the standalone harness (native/fuzz/qf-harness.c) attaches the program for two attacked zones
+ * and a blocked /24 to real loopback UDP sockets (IPv4, and IPv6 when the host has ::1) and sends
+ * seeded queries — names of the set in random case, random names under the zones, other zones,
+ * and hostile datagrams (truncated, pointers, reserved label types, too many labels, responses,
+ * QDCOUNT 0 or 2, random octets) — and requires the kernel's decision for every one to equal the
+ * C reference `sb_qf_decide` (the dry run's and the glue's). Then the bounds of the builder.
+ * Without a C compiler it skips (fails with SWITCHBOARD_REQUIRE_PEERS=1).
+ * @module
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { skipOrFail } from '../helpers/require-peers.js';
+import { buildHarness, SANITIZER_ENV } from '../helpers/sanitizer.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sb-qf-'));
+const harness = join(dir, 'qf-harness');
+const skip = skipOrFail(
+  buildHarness('QNAME filter harness', harness, ['prefilter.c', 'fuzz/qf-harness.c'], { warnings: true }),
+);
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the QNAME filter in the kernel (native/prefilter.c) under ASan/UBSan', {
+  skip,
+  timeout: 120_000,
+}, () => {
+  for (const seed of [1, 2, 3])
+    test(`seed ${seed}: the kernel decides every datagram as the reference does`, () => {
+      const r = spawnSync(harness, [String(seed), '12000'], {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, ...SANITIZER_ENV },
+      });
+      assert.equal(r.stderr, '', 'sanitizer or mismatch report');
+      assert.equal(r.status, 0, r.stdout);
+      const m =
+        /^qf sent (\d+) passed (\d+) dropped (\d+) mismatches (\d+) v6 ([01]) blocked 1 insns (\d+)$/m.exec(
+          r.stdout,
+        );
+      assert.ok(m, r.stdout);
+      assert.equal(m[4], '0', 'mismatches');
+      assert.ok(Number(m[2]) > 1000 && Number(m[3]) > 1000, `both decisions seen: ${r.stdout}`);
+      assert.ok(Number(m[6]) <= 4096, 'within BPF_MAXINSNS');
+    });
+});
