@@ -17,7 +17,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { answerText, kdigAt } from '../helpers/dns-client.js';
-import { findCommand, findFreePort, launch, type Peer, skipUnlessCommands } from '../helpers/peers.js';
+import {
+  findCommand,
+  findFreePort,
+  knotServerSections,
+  launch,
+  type Peer,
+  skipUnlessCommands,
+} from '../helpers/peers.js';
 import {
   callApi,
   type Json,
@@ -259,17 +266,7 @@ describe('start: catalog zones (fleet and per-account), Knot as consumer', { ski
     const port = await findFreePort(host);
     const dir = mkdtempSync(join(tmpdir(), 'sb-knot-catz-'));
     const conf = [
-      'server:',
-      `    rundir: "${dir}"`,
-      `    listen: ${host}@${port}`,
-      '    udp-workers: 1',
-      '    tcp-workers: 1',
-      '    background-workers: 1',
-      'log:',
-      '  - target: stderr',
-      '    any: info',
-      'database:',
-      `    storage: "${dir}"`,
+      ...knotServerSections(dir, `${host}@${port}`),
       'key:',
       '  - id: edge1',
       '    algorithm: hmac-sha256',

@@ -15,7 +15,14 @@ import { after, before, describe, test } from 'node:test';
 import { decodeMessage } from '../../src/wire/decode.js';
 import { rdataToText } from '../../src/wire/rdata.js';
 import { buildQuery, queryUdp } from '../helpers/dns-client.js';
-import { findCommand, findFreePort, launch, type Peer, skipUnlessCommands } from '../helpers/peers.js';
+import {
+  findCommand,
+  findFreePort,
+  knotServerSections,
+  launch,
+  type Peer,
+  skipUnlessCommands,
+} from '../helpers/peers.js';
 import { type EdgeProcess, eventually, memberZone, startEdge } from './edge-support.js';
 import { freePort } from './support.js';
 
@@ -50,17 +57,7 @@ describe('switchboard edge following Knot (generated catalog, IXFR from its jour
     writeFileSync(
       conf,
       [
-        'server:',
-        `    rundir: "${dir}"`,
-        `    listen: 127.0.0.1@${port}`,
-        '    udp-workers: 1',
-        '    tcp-workers: 1',
-        '    background-workers: 1',
-        'log:',
-        '  - target: stderr',
-        '    any: info',
-        'database:',
-        `    storage: "${dir}"`,
+        ...knotServerSections(dir, `127.0.0.1@${port}`),
         'key:',
         '  - id: pop-k.',
         '    algorithm: hmac-sha256',

@@ -13,7 +13,14 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { RRType } from '../../src/wire/constants.js';
 import { answerText } from '../helpers/dns-client.js';
-import { findCommand, findFreePort, launch, type Peer, skipUnlessCommands } from '../helpers/peers.js';
+import {
+  findCommand,
+  findFreePort,
+  knotServerSections,
+  launch,
+  type Peer,
+  skipUnlessCommands,
+} from '../helpers/peers.js';
 import { callApi, type Platform, startPlatform, tenantToken } from '../helpers/platform.js';
 import { eventually } from './edge-support.js';
 
@@ -52,17 +59,7 @@ describe("start's secondary zones take IXFR from Knot's journal", { skip }, () =
     writeFileSync(
       conf,
       [
-        'server:',
-        `    rundir: "${dir}"`,
-        `    listen: 127.0.0.1@${port}`,
-        '    udp-workers: 1',
-        '    tcp-workers: 1',
-        '    background-workers: 1',
-        'log:',
-        '  - target: stderr',
-        '    any: info',
-        'database:',
-        `    storage: "${dir}"`,
+        ...knotServerSections(dir, `127.0.0.1@${port}`),
         'key:',
         '  - id: xk',
         '    algorithm: hmac-sha256',

@@ -9,27 +9,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { decodeMessage } from '../../src/wire/decode.js';
-import { rdataToText } from '../../src/wire/rdata.js';
-import { buildQuery, queryUdp } from '../helpers/dns-client.js';
 import { callApi, type Platform, runCli, startPlatform } from '../helpers/platform.js';
-import { type EdgeProcess, eventually, startEdge } from './edge-support.js';
+import { askEdge, type EdgeProcess, eventually, startEdge } from './edge-support.js';
 
 const ADMIN = 'sb_edge_start_admin_key_0123456789abcdef';
 const SECRET = Buffer.from('the-edge-key-of-the-edge-start-test!!').toString('base64');
 const KEY = `fra1.:hmac-sha256:${SECRET}`;
 const ZONE = 'fleet.test.';
-
-async function ask(edge: EdgeProcess, name: string): Promise<string> {
-  try {
-    const r = decodeMessage(
-      await queryUdp(buildQuery({ name, type: 1 }), { host: edge.host, port: edge.port, timeoutMs: 1000 }),
-    );
-    return `${r.flags & 15} ${r.answers.map((a) => rdataToText(a.type, a.rdata)).join('|')}`;
-  } catch (err) {
-    return `error ${(err as Error).message}`;
-  }
-}
 
 describe('start learns its edges and NOTIFYs them', () => {
   let platform: Platform | undefined;
@@ -56,7 +42,10 @@ describe('start learns its edges and NOTIFYs them', () => {
       minTimers: '3600,600',
     });
     assert.ok(edge.startLine, edge.stderr());
-    await eventually('the member served', async () => (await ask(edge!, `www.${ZONE}`)) === '0 192.0.2.50');
+    await eventually(
+      'the member served',
+      async () => (await askEdge(edge!, `www.${ZONE}`)) === '0 192.0.2.50',
+    );
   });
   after(async () => {
     await edge?.stop();
@@ -92,7 +81,7 @@ describe('start learns its edges and NOTIFYs them', () => {
     assert.equal(res.status, 200, JSON.stringify(res.body));
     const ms = await eventually(
       'the change on the edge',
-      async () => (await ask(edge!, `www.${ZONE}`)) === '0 192.0.2.51',
+      async () => (await askEdge(edge!, `www.${ZONE}`)) === '0 192.0.2.51',
       5000,
     );
     assert.ok(ms < 1000, `took ${ms} ms`);

@@ -8,11 +8,13 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decodeMessage } from '../../src/wire/decode.js';
 import { Name } from '../../src/wire/name.js';
+import { rdataToText } from '../../src/wire/rdata.js';
 import { buildQuery } from '../../src/xfr/secondary/client.js';
 import { parseTsigKeySpec } from '../../src/xfr/tsig.js';
 import { atCleanup } from '../helpers/cleanup.js';
-import { assertLoopback } from '../helpers/dns-client.js';
+import { assertLoopback, buildQuery as buildClientQuery, queryUdp } from '../helpers/dns-client.js';
 import { freePort, type ServeProcess, startSwitchboard } from './support.js';
 
 export const EDGE_START_LINE = /^switchboard edge: .*$/m;
@@ -157,5 +159,26 @@ export async function eventually(what: string, fn: () => Promise<boolean>, ms = 
     if (await fn()) return Date.now() - t0;
     if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** `RCODE rdata|rdata` of `name`'s records of `type` (A by default) at the edge, over UDP ("error …" when none came). */
+export async function askEdge(edge: { host: string; port: number }, name: string, type = 1): Promise<string> {
+  try {
+    const r = decodeMessage(
+      await queryUdp(buildClientQuery({ name, type, edns: { udpSize: 1232 } }), {
+        host: edge.host,
+        port: edge.port,
+        timeoutMs: 1000,
+        retries: 1,
+      }),
+    );
+    return `${r.flags & 15} ${r.answers
+      .filter((a) => a.type === type)
+      .map((a) => rdataToText(a.type, a.rdata))
+      .sort()
+      .join('|')}`;
+  } catch (err) {
+    return `error ${(err as Error).message}`;
   }
 }

@@ -14,11 +14,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { decodeMessage } from '../../src/wire/decode.js';
-import { rdataToText } from '../../src/wire/rdata.js';
-import { buildQuery, queryUdp } from '../helpers/dns-client.js';
 import { skipUnlessCommands } from '../helpers/peers.js';
 import {
+  askEdge,
   catalogZone,
   type EdgeProcess,
   eventually,
@@ -32,28 +30,7 @@ const skip = skipUnlessCommands('kdig', 'nsupdate');
 const SECRET = Buffer.from('the-edge-key-secret-of-the-edge-e2e!!').toString('base64');
 const KEY = `pop-a.:hmac-sha256:${SECRET}`;
 const WRONG = `pop-a.:hmac-sha256:${Buffer.from('not-the-edge-key-secret-of-this-test!').toString('base64')}`;
-const A = 1;
-
-/** `RCODE rdata|rdata` of NAME A at the edge (UDP). */
-async function ask(edge: EdgeProcess, name: string, type = A): Promise<string> {
-  try {
-    const r = decodeMessage(
-      await queryUdp(buildQuery({ name, type, edns: { udpSize: 1232 } }), {
-        host: edge.host,
-        port: edge.port,
-        timeoutMs: 1000,
-        retries: 1,
-      }),
-    );
-    return `${r.flags & 15} ${r.answers
-      .filter((a) => a.type === type)
-      .map((a) => rdataToText(a.type, a.rdata))
-      .sort()
-      .join('|')}`;
-  } catch (err) {
-    return `error ${(err as Error).message}`;
-  }
-}
+const _A = 1;
 
 describe('switchboard edge following a serve primary', { skip }, () => {
   let dir: string;
@@ -108,11 +85,17 @@ describe('switchboard edge following a serve primary', { skip }, () => {
   });
 
   test('the catalog members are transferred and served; not the catalog, not other zones', async () => {
-    await eventually('one.test served', async () => (await ask(edge!, 'www.one.test.')) === '0 192.0.2.11');
-    await eventually('two.test served', async () => (await ask(edge!, 'www.two.test.')) === '0 192.0.2.21');
+    await eventually(
+      'one.test served',
+      async () => (await askEdge(edge!, 'www.one.test.')) === '0 192.0.2.11',
+    );
+    await eventually(
+      'two.test served',
+      async () => (await askEdge(edge!, 'www.two.test.')) === '0 192.0.2.21',
+    );
     // three.test is on the primary but not in the catalog; the catalog is not served.
-    assert.equal(await ask(edge!, 'www.three.test.'), '5 ');
-    assert.equal(await ask(edge!, 'version.catalog.switchboard.invalid.', 16), '5 ');
+    assert.equal(await askEdge(edge!, 'www.three.test.'), '5 ');
+    assert.equal(await askEdge(edge!, 'version.catalog.switchboard.invalid.', 16), '5 ');
   });
 
   test('NSID is the POP; UPDATE is REFUSED', async () => {
@@ -176,7 +159,7 @@ describe('switchboard edge following a serve primary', { skip }, () => {
     assert.equal(await sendNotify('one.test.', '127.0.0.2', edge!.port, '127.0.0.1', KEY), 0);
     const ms = await eventually(
       'the change on the edge',
-      async () => (await ask(edge!, 'www.one.test.')) === '0 192.0.2.12',
+      async () => (await askEdge(edge!, 'www.one.test.')) === '0 192.0.2.12',
       5000,
     );
     assert.ok(ms < 5000);
@@ -198,14 +181,14 @@ describe('switchboard edge following a serve primary', { skip }, () => {
     );
     await eventually(
       'three.test served',
-      async () => (await ask(edge!, 'www.three.test.')) === '0 192.0.2.31',
+      async () => (await askEdge(edge!, 'www.three.test.')) === '0 192.0.2.31',
     );
-    await eventually('two.test gone', async () => (await ask(edge!, 'www.two.test.')) === '5 ');
+    await eventually('two.test gone', async () => (await askEdge(edge!, 'www.two.test.')) === '5 ');
     // one.test: a new ID means its data is dropped and transferred anew, so the new record is
     // there although its serial did not change.
     await eventually(
       'one.test re-transferred',
-      async () => (await ask(edge!, 'www.one.test.')) === '0 192.0.2.13',
+      async () => (await askEdge(edge!, 'www.one.test.')) === '0 192.0.2.13',
     );
   });
 
@@ -213,14 +196,14 @@ describe('switchboard edge following a serve primary', { skip }, () => {
     primary!.child.kill('SIGKILL');
     await primary!.stop();
     primary = undefined;
-    assert.equal(await ask(edge!, 'www.one.test.'), '0 192.0.2.13');
+    assert.equal(await askEdge(edge!, 'www.one.test.'), '0 192.0.2.13');
     await new Promise((r) => setTimeout(r, 2500)); // a few failed checks
-    assert.equal(await ask(edge!, 'www.three.test.'), '0 192.0.2.31');
+    assert.equal(await askEdge(edge!, 'www.three.test.'), '0 192.0.2.31');
     await edge!.stop();
     edge = await startEdge({ primary: `127.0.0.1:${port}`, key: KEY, host: '127.0.0.2', state, pop: 'ams1' });
     assert.ok(edge.startLine, `edge did not restart:\n${edge.stderr()}`);
-    assert.equal(await ask(edge, 'www.one.test.'), '0 192.0.2.13');
-    assert.equal(await ask(edge, 'www.three.test.'), '0 192.0.2.31');
+    assert.equal(await askEdge(edge, 'www.one.test.'), '0 192.0.2.13');
+    assert.equal(await askEdge(edge, 'www.three.test.'), '0 192.0.2.31');
     // Back with a newer one.test.
     writeZones(
       [
@@ -231,7 +214,11 @@ describe('switchboard edge following a serve primary', { skip }, () => {
       { 'one.test.': [3, '192.0.2.14'] },
     );
     await startPrimary();
-    await eventually('caught up', async () => (await ask(edge!, 'www.one.test.')) === '0 192.0.2.14', 10_000);
+    await eventually(
+      'caught up',
+      async () => (await askEdge(edge!, 'www.one.test.')) === '0 192.0.2.14',
+      10_000,
+    );
   });
 
   test('past --max-stale without a successful check: SERVFAIL; the primary back: answers again', async () => {
@@ -248,11 +235,15 @@ describe('switchboard edge following a serve primary', { skip }, () => {
       maxStale: '3s',
     });
     assert.ok(edge.startLine, `edge did not restart:\n${edge.stderr()}`);
-    await eventually('SERVFAIL once stale', async () => (await ask(edge!, 'www.one.test.')) === '2 ', 10_000);
+    await eventually(
+      'SERVFAIL once stale',
+      async () => (await askEdge(edge!, 'www.one.test.')) === '2 ',
+      10_000,
+    );
     await startPrimary();
     await eventually(
       'answers again',
-      async () => (await ask(edge!, 'www.one.test.')) === '0 192.0.2.14',
+      async () => (await askEdge(edge!, 'www.one.test.')) === '0 192.0.2.14',
       10_000,
     );
   });

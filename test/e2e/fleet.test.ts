@@ -14,11 +14,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { decodeMessage } from '../../src/wire/decode.js';
-import { rdataToText } from '../../src/wire/rdata.js';
-import { buildQuery, queryUdp } from '../helpers/dns-client.js';
 import { callApi, type Platform, removeDataDir, startPlatform } from '../helpers/platform.js';
-import { type EdgeProcess, eventually, startEdge, startEdges } from './edge-support.js';
+import { askEdge, type EdgeProcess, eventually, startEdge, startEdges } from './edge-support.js';
 
 const ADMIN = 'sb_e2e_fleet_admin_key_0123456789abcdef';
 const KEYS = ['pop1', 'pop2', 'pop3'].map(
@@ -27,18 +24,6 @@ const KEYS = ['pop1', 'pop2', 'pop3'].map(
 );
 const A = 'fleet-a.test.';
 const B = 'fleet-b.test.';
-
-/** RCODE and the A records of `name` at `edge` ("error …" when no answer came). */
-async function ask(edge: EdgeProcess, name: string): Promise<string> {
-  try {
-    const r = decodeMessage(
-      await queryUdp(buildQuery({ name, type: 1 }), { host: edge.host, port: edge.port, timeoutMs: 1000 }),
-    );
-    return `${r.flags & 15} ${r.answers.map((a) => rdataToText(a.type, a.rdata)).join('|')}`;
-  } catch (err) {
-    return `error ${(err as Error).message}`;
-  }
-}
 
 function zoneFile(origin: string, www: string): string {
   return `$ORIGIN ${origin}\n@ 300 IN SOA ns1 hostmaster 1 3600 600 86400 300\n@ 300 IN NS ns1\nns1 300 IN A 192.0.2.1\nwww 300 IN A ${www}\n`;
@@ -66,7 +51,7 @@ describe('the fleet: start and three edges', () => {
   const onEvery = async (what: string, zone: string, want: string, ms: number): Promise<number[]> =>
     Promise.all(
       edges.map((e, i) =>
-        eventually(`${what} on edge ${i}`, async () => (await ask(e, `www.${zone}`)) === want, ms),
+        eventually(`${what} on edge ${i}`, async () => (await askEdge(e, `www.${zone}`)) === want, ms),
       ),
     );
 
@@ -121,7 +106,7 @@ describe('the fleet: start and three edges', () => {
     await platform!.kill();
     for (let round = 0; round < 3; round++) {
       for (const [i, e] of edges.entries())
-        assert.equal(await ask(e, `www.${B}`), '0 192.0.2.20', `edge ${i}`);
+        assert.equal(await askEdge(e, `www.${B}`), '0 192.0.2.20', `edge ${i}`);
       await new Promise((r) => setTimeout(r, 500));
     }
     const first = edges[0];
@@ -135,7 +120,7 @@ describe('the fleet: start and three edges', () => {
       pop: 'edge0',
       minTimers: '3600,600',
     });
-    assert.equal(await ask(edges[0], `www.${B}`), '0 192.0.2.20');
+    assert.equal(await askEdge(edges[0], `www.${B}`), '0 192.0.2.20');
     // Back, on the same folder and ports.
     platform = await startCentre(ports);
     await setWww(B, '192.0.2.21');

@@ -323,6 +323,31 @@ export async function startNsd(zones: ZoneSpec[], opts: NsdOptions = {}): Promis
   return launch('nsd', [nsd, '-d', '-c', file], dir, host, port, zones[0].origin, opts);
 }
 
+/**
+ * The `server:`, `log:` and `database:` sections of a knot.conf for a Knot run in `dir`,
+ * listening on `listen` (`HOST@PORT`): the part every Knot the tests start has in common.
+ */
+export function knotServerSections(
+  dir: string,
+  listen: string,
+  opts: { workers?: number; log?: 'info' | 'error' } = {},
+): string[] {
+  const workers = opts.workers ?? 1;
+  return [
+    'server:',
+    `    rundir: "${dir}"`,
+    `    listen: ${listen}`,
+    `    udp-workers: ${workers}`,
+    `    tcp-workers: ${workers}`,
+    '    background-workers: 1',
+    'log:',
+    '  - target: stderr',
+    `    any: ${opts.log ?? 'info'}`,
+    'database:',
+    `    storage: "${dir}"`,
+  ];
+}
+
 /** Options for Knot. */
 export interface KnotOptions extends StartOptions {
   /** Knot `udp-workers` / `tcp-workers`. Default 1 each. */
@@ -347,17 +372,7 @@ export async function startKnot(zones: ZoneSpec[], opts: KnotOptions = {}): Prom
   const workers = opts.workers ?? 1;
   const sec = opts.secondary;
   const conf = [
-    'server:',
-    `    rundir: "${dir}"`,
-    `    listen: ${host}@${port}`,
-    `    udp-workers: ${workers}`,
-    `    tcp-workers: ${workers}`,
-    '    background-workers: 1',
-    'log:',
-    '  - target: stderr',
-    `    any: ${sec?.allowNotify ? 'info' : 'error'}`,
-    'database:',
-    `    storage: "${dir}"`,
+    ...knotServerSections(dir, `${host}@${port}`, { workers, log: sec?.allowNotify ? 'info' : 'error' }),
     ...(opts.moduleSections ?? []),
     ...((k) =>
       k ? ['key:', `  - id: ${k.name}`, `    algorithm: ${k.algorithm}`, `    secret: ${k.secret}`] : [])(
