@@ -8,15 +8,22 @@ import { principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { errorResponses } from '../schemas.js';
 
-/** One edge as `start` lists it. */
+/** One edge as `start` lists it (EdgeRegistry.list). */
 export interface EdgeListing {
   pop: string;
+  /** Source addresses seen, most recent first (at most 8). */
   addresses: string[];
+  /** Where it asked to be NOTIFYed (`ADDR:PORT`), when it said. */
   notify?: string;
+  /** ISO time of the last check or transfer. */
   lastSeen: string;
+  /** Zones it checked or transferred (still served). */
   zones: number;
+  /** Of those, zones whose serial at the edge is not the one served now. */
   behind: number;
+  /** Seconds since the oldest of those changed on the platform (0: none behind). */
   maxLagSeconds: number;
+  /** Up to 10 zones behind, as `zone edge-serial → served-serial`. */
   behindZones: string[];
 }
 

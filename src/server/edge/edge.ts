@@ -21,7 +21,7 @@ import type { SecondaryZonesMessage } from '../../xfr/secondary/notify-in.js';
 import { parseTsigKeySpec } from '../../xfr/tsig.js';
 import { CompilePool } from '../shared/compile-pool.js';
 import { isStartWorkerMessage, type StartWorkerMessage, type ZonesMessage } from '../shared/dns-protocol.js';
-import { encodeDnsWorkerConfig, START_CONFIG_ENV } from '../shared/dns-worker-config.js';
+import { encodeDnsWorkerConfig, START_CONFIG_ENV, servingSettingsOf } from '../shared/dns-worker-config.js';
 import { ImageShipper } from '../shared/image-shipper.js';
 import { collectGarbage, PackWriter } from '../shared/images.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
@@ -227,20 +227,8 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
     exec: fileURLToPath(new URL('../start/worker-main.js', import.meta.url)),
     env: {
       [START_CONFIG_ENV]: encodeDnsWorkerConfig({
-        listen: config.listen,
-        nsid: config.nsid,
-        ednsSize: config.ednsSize,
-        identity: config.identity,
-        version: config.version,
-        tcpIdleTimeoutMs: config.tcpIdleTimeoutMs,
-        tcpMaxConnections: config.tcpMaxConnections,
-        tcpMaxConnectionsPerClient: config.tcpMaxConnectionsPerClient,
-        udpRecvBufferSize: config.udpRecvBufferSize,
-        udpSendBufferSize: config.udpSendBufferSize,
+        ...servingSettingsOf(config),
         udpIo: udp.io,
-        nativeAnswers: config.nativeAnswers,
-        shield: config.shield,
-        transfers: config.transfers,
         packDir: writer.dir,
         refuseUpdates: true,
       }),

@@ -13,7 +13,7 @@ import { trimNativeHeap } from '../../image/pack.js';
 import { WorkerPool } from '../../transport/cluster.js';
 import { CompilePool } from '../shared/compile-pool.js';
 import { isStartWorkerMessage, type StartWorkerMessage } from '../shared/dns-protocol.js';
-import { encodeDnsWorkerConfig, START_CONFIG_ENV } from '../shared/dns-worker-config.js';
+import { encodeDnsWorkerConfig, START_CONFIG_ENV, servingSettingsOf } from '../shared/dns-worker-config.js';
 import { type ImageChange, ImageShipper } from '../shared/image-shipper.js';
 import { collectGarbage, formatLoads, PackWriter } from '../shared/images.js';
 import { logKernelSettings } from '../shared/kernel.js';
@@ -190,20 +190,8 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     exec: fileURLToPath(new URL('../start/worker-main.js', import.meta.url)),
     env: {
       [START_CONFIG_ENV]: encodeDnsWorkerConfig({
-        listen: config.listen,
-        nsid: config.nsid,
-        ednsSize: config.ednsSize,
-        identity: config.identity,
-        version: config.version,
-        tcpIdleTimeoutMs: config.tcpIdleTimeoutMs,
-        tcpMaxConnections: config.tcpMaxConnections,
-        tcpMaxConnectionsPerClient: config.tcpMaxConnectionsPerClient,
-        udpRecvBufferSize: config.udpRecvBufferSize,
-        udpSendBufferSize: config.udpSendBufferSize,
+        ...servingSettingsOf(config),
         udpIo: udp.io,
-        nativeAnswers: config.nativeAnswers,
-        shield: config.shield,
-        transfers: config.transfers,
         packDir,
       }),
     },

@@ -55,6 +55,28 @@ export interface DnsWorkerConfig extends DnsServingSettings {
   refuseUpdates?: boolean;
 }
 
+/**
+ * The serving settings of a wider config (`serve`'s, `edge`'s), field by field: what a worker
+ * is given, and nothing else of the config (paths, the primary's own options).
+ */
+export function servingSettingsOf(c: DnsServingSettings): DnsServingSettings {
+  return {
+    listen: c.listen,
+    nsid: c.nsid,
+    ednsSize: c.ednsSize,
+    identity: c.identity,
+    version: c.version,
+    tcpIdleTimeoutMs: c.tcpIdleTimeoutMs,
+    tcpMaxConnections: c.tcpMaxConnections,
+    tcpMaxConnectionsPerClient: c.tcpMaxConnectionsPerClient,
+    udpRecvBufferSize: c.udpRecvBufferSize,
+    udpSendBufferSize: c.udpSendBufferSize,
+    nativeAnswers: c.nativeAnswers,
+    shield: c.shield,
+    transfers: c.transfers,
+  };
+}
+
 /** Serialises the DNS config for a worker's environment. */
 export function encodeDnsWorkerConfig(config: DnsWorkerConfig): string {
   return JSON.stringify(config);

@@ -11,6 +11,7 @@
  * first saw each zone's current serial).
  * @module
  */
+import type { EdgeListing } from '../../api/routes/edges.js';
 import { Name } from '../../wire/name.js';
 import { NotifySender, type NotifyStats } from '../../xfr/notify.js';
 import { OutboundPolicy, type OutboundTarget, parseOutboundTarget } from '../../xfr/outbound.js';
@@ -18,24 +19,8 @@ import { parseTsigKeySpec, type TsigKey } from '../../xfr/tsig.js';
 import type { EdgeSighting, EdgesSeenMessage } from '../shared/edge-sightings.js';
 import type { Logger } from '../shared/log.js';
 
-/** One edge as listed by the API, the CLI and /metrics. */
-export interface EdgeInfo {
-  pop: string;
-  /** Source addresses seen, most recent first (at most 8). */
-  addresses: string[];
-  /** Where it asked to be NOTIFYed (`ADDR:PORT`), when it said. */
-  notify?: string;
-  /** ISO time of the last check or transfer. */
-  lastSeen: string;
-  /** Zones it checked or transferred (still served). */
-  zones: number;
-  /** Of those, zones whose serial at the edge is not the one served now. */
-  behind: number;
-  /** Seconds since the oldest of those changed on the platform (0: none behind). */
-  maxLagSeconds: number;
-  /** Up to 10 zones behind, as `zone edge-serial → served-serial`. */
-  behindZones: string[];
-}
+/** One edge as listed by the API, the CLI and /metrics (the API's type: one definition). */
+export type EdgeInfo = EdgeListing;
 
 interface PopState {
   pop: string;
