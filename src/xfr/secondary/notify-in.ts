@@ -112,7 +112,8 @@ export class SecondaryInbound {
   #expiredKeys = new Set<string>();
   readonly #lastRelay = new Map<string, number>();
   /** Zones whose NOTIFY came within the interval: relayed when it is up (one timer per zone). */
-  readonly #deferred = new Map<string, ReturnType<typeof setTimeout>>();
+  /** The NOTIFY to relay when the interval is up: the latest one (its serial hint the newest). */
+  readonly #deferred = new Map<string, NotifyInMessage>();
   readonly #onNotify: (m: NotifyInMessage) => void;
   readonly #onRefused: ((text: string) => void) | undefined;
   #lastRefusedLog = 0;
@@ -290,15 +291,18 @@ export class SecondaryInbound {
     if (since >= RELAY_INTERVAL_MS) {
       this.#lastRelay.set(key, now);
       this.#onNotify(relay);
-    } else if (!this.#deferred.has(key)) {
-      // Within the interval: relayed once when it is up (bounded: one timer per known zone).
-      const timer = setTimeout(() => {
-        this.#deferred.delete(key);
-        this.#lastRelay.set(key, Date.now());
-        this.#onNotify(relay);
-      }, RELAY_INTERVAL_MS - since);
-      timer.unref?.();
-      this.#deferred.set(key, timer);
+    } else {
+      // Within the interval: the latest is relayed once when it is up (one timer per known zone).
+      if (!this.#deferred.has(key)) {
+        const timer = setTimeout(() => {
+          const latest = this.#deferred.get(key) ?? relay;
+          this.#deferred.delete(key);
+          this.#lastRelay.set(key, Date.now());
+          this.#onNotify(latest);
+        }, RELAY_INTERVAL_MS - since);
+        timer.unref?.();
+      }
+      this.#deferred.set(key, relay);
     }
     const bytes = this.#short(msg, Rcode.NOERROR, true, Opcode.NOTIFY);
     return signer ? signer.sign(bytes) : bytes;
