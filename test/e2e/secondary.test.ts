@@ -11,17 +11,15 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Opcode, RRType } from '../../src/wire/constants.js';
-import { decodeMessage } from '../../src/wire/decode.js';
-import { encodeMessage } from '../../src/wire/encode.js';
 import { Name } from '../../src/wire/name.js';
 import { buildQuery as buildClientQuery } from '../../src/xfr/secondary/client.js';
-import { makeTsigKey, signTsigRequest } from '../../src/xfr/tsig.js';
+import { makeTsigKey } from '../../src/xfr/tsig.js';
 import { answerText } from '../helpers/dns-client.js';
+import { startFakePrimary } from '../helpers/fake-primary.js';
 import { findFreePort, type Peer, skipUnlessCommands, startKnot, startNsd } from '../helpers/peers.js';
 import {
   callApi,
@@ -367,7 +365,7 @@ describe('start: secondary zones from NSD and Knot primaries', { skip }, () => {
   });
 
   test('hostile primaries: a bad MAC, more records than the quota, an endless transfer: nothing changes', async () => {
-    const fake = await startFakePrimary();
+    const fake = await startFakePrimary(makeTsigKey('xfrkey', 'hmac-sha256', SECRET));
     try {
       const why = {
         'bad-mac': /TSIG check failed: bad MAC/,
@@ -434,92 +432,4 @@ async function startNsdPrimaryOn(
       notify: `127.0.0.1@${notifyPort}`,
     },
   });
-}
-
-/**
- * A hostile primary on loopback TCP/UDP: answers SOA queries (serial 5) and AXFRs with
- * `bad-mac` (a signed-looking answer with a wrong MAC), `too-many` (30 records, past a
- * 20-record quota) or `endless` (a start, then silence: the idle bound ends it).
- */
-async function startFakePrimary(): Promise<{ port: number; mode: string; close(): void }> {
-  const port = await findFreePort('127.0.0.1');
-  const state = { port, mode: 'bad-mac', close: () => {} };
-  const sockets = new Set<Socket>();
-  const timers = new Set<NodeJS.Timeout>();
-  const respond = (query: Uint8Array, records: ReturnType<typeof rr>[]): Uint8Array =>
-    encodeMessage({
-      id: (query[0] << 8) | query[1],
-      flags: 0x8000 | 0x0400,
-      questions: decodeMessage(query).questions,
-      answers: records,
-      authority: [],
-      additional: [],
-    });
-  const rr = (name: string, type: number, rdata: Uint8Array) => ({
-    name: Name.parse(name),
-    type,
-    class: 1,
-    ttl: 300,
-    rdata,
-  });
-  const wire = (n: string): Buffer => Buffer.from(Name.parse(n).wire, 'latin1');
-  const a4 = (ip: string): Uint8Array => new Uint8Array(ip.split('.').map(Number));
-  const soaOf = (z: string): Uint8Array => {
-    const t = Buffer.alloc(20);
-    for (const [i, v] of [5, 3600, 600, 86400, 300].entries()) t.writeUInt32BE(v, i * 4);
-    return new Uint8Array(Buffer.concat([wire(`ns1.${z}`), wire(`h.${z}`), t]));
-  };
-  const server: Server = createServer((sock) => {
-    sockets.add(sock);
-    sock.on('close', () => sockets.delete(sock));
-    sock.on('error', () => {});
-    let buf = Buffer.alloc(0);
-    sock.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length < 2 || buf.length < 2 + buf.readUInt16BE(0)) return;
-      const q = new Uint8Array(buf.subarray(2, 2 + buf.readUInt16BE(0)));
-      const msg = decodeMessage(q);
-      const zone = msg.questions[0].name;
-      const z = zone.toString();
-      const soa = rr(z, RRType.SOA, soaOf(z));
-      const send = (m: Uint8Array) => {
-        const f = Buffer.alloc(2 + m.length);
-        f.writeUInt16BE(m.length, 0);
-        f.set(m, 2);
-        if (!sock.destroyed) sock.write(f);
-      };
-      if (state.mode === 'bad-mac') {
-        // Signed with another secret: the MAC does not verify.
-        const wrong = makeTsigKey(
-          'xfrkey',
-          'hmac-sha256',
-          Buffer.from('not-the-secret-at-all-000').toString('base64'),
-        );
-        const body = respond(q, [soa, rr(`www.${z}`, RRType.A, a4('192.0.2.66')), soa]);
-        send(signTsigRequest(body, wrong));
-      } else if (state.mode === 'too-many') {
-        const recs = [soa, rr(z, RRType.NS, new Uint8Array(wire(`ns1.${z}`)))];
-        for (let i = 0; i < 30; i++) recs.push(rr(`h${i}.${z}`, RRType.A, a4(`192.0.2.${i + 1}`)));
-        recs.push(soa);
-        send(respond(q, recs));
-      } else {
-        // Never finishes: the SOA and a few records, then silence with the connection open.
-        const recs = [soa];
-        for (let i = 0; i < 5; i++) recs.push(rr(`e${i}.${z}`, RRType.A, a4('192.0.2.1')));
-        send(respond(q, recs));
-      }
-    });
-  });
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-  // SOA over UDP (the refresher asks it only after a first transfer; answered all the same).
-  const udp = createSocket('udp4');
-  udp.on('message', () => {});
-  await new Promise<void>((r) => udp.bind(port, '127.0.0.1', r));
-  state.close = () => {
-    for (const t of timers) clearInterval(t);
-    for (const s of sockets) s.destroy();
-    server.close();
-    udp.close();
-  };
-  return state;
 }

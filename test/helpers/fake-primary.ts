@@ -39,7 +39,9 @@ export type FakeMode =
   /** A record of another zone inside the transfer. */
   | 'out-of-zone'
   /** The SOA and a few records, then silence with the connection open. */
-  | 'endless';
+  | 'endless'
+  /** A good transfer of 30 more A records (past a small record quota). */
+  | 'too-many';
 
 export interface FakePrimary {
   port: number;
@@ -131,6 +133,13 @@ export async function startFakePrimary(key: TsigKey): Promise<FakePrimary> {
         for (const m of answer(query, [[soa, ...body]], 'good')) send(m);
         sock.end();
         return;
+      case 'too-many': {
+        const many = Array.from({ length: 30 }, (_, i) =>
+          rr(`h${i}.${z}`, RRType.A, new Uint8Array([192, 0, 2, i + 1])),
+        );
+        for (const m of answer(query, [[soa, ...body, ...many, soa]], 'good')) send(m);
+        return;
+      }
       case 'endless':
         for (const m of answer(query, [[soa, body[0]]], 'good')) send(m);
         return;
