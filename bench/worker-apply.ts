@@ -5,15 +5,19 @@
  * zone (each opens its image when zones are opened on first query) and the memory after.
  *
  *   node --expose-gc dist/bench/worker-apply.js [--zones 100000] [--runs 3] [--cpu-prof]
- *     [--snapshot file|json|chunks|both]
+ *     [--snapshot file|json|chunks|columns|both|ab]
  *
  * `--snapshot`: how the snapshot reaches the worker, timed apart as `shipMs` (CPU of both
  * ends, in this one process): `file` (the servers' way since issue 7's cold-start work) — the
  * primary encodes one snapshot file (src/server/shared/snapshot-file.ts), the worker reads and
  * decodes it; `json` (before) — batches of 2,000 refs, each `JSON.stringify`d (as the cluster
- * IPC channel does) and parsed back; `chunks` (the workers' way now) — the file encoded as
+ * IPC channel does) and parsed back; `chunks` (the workers' way until manyzones6) — the file encoded as
  * `file`, then read, decoded and applied 2,000 zones at a time (`decodeSnapshotChunks`), all
- * timed as the apply; `both` alternates `file` and `json`, run by run.
+ * timed as the apply; `columns` (the workers' way now) — the file read and its columns made
+ * the table's base (`ServedZoneTable.applySnapshotFile`, each zone made on first use), timed
+ * as the apply; `both` alternates `file` and `json`, `ab` `chunks` and `columns`, run by run.
+ * The apply ends with the origin keys joined as a worker hands them to the native answers
+ * (`Catalog.keys`).
  *
  * The images are compiled once by this process into a temporary pack (removed at the end);
  * each run is a
@@ -32,7 +36,12 @@ import { Responder } from '../src/answer/respond.js';
 import { compileZone } from '../src/image/compile.js';
 import { type ImageRef, PackReader, PackWriter } from '../src/image/pack.js';
 import { imageZoneLoader, type LoadCounters, openImageLimits } from '../src/server/shared/images.js';
-import { decodeSnapshot, decodeSnapshotChunks, encodeSnapshot } from '../src/server/shared/snapshot-file.js';
+import {
+  decodeSnapshot,
+  decodeSnapshotChunks,
+  encodeSnapshot,
+  readSnapshotColumns,
+} from '../src/server/shared/snapshot-file.js';
 import type { ZonePush } from '../src/server/start/protocol.js';
 import { ServedZoneTable } from '../src/server/start/zones.js';
 import { loadZoneText } from '../src/zone/load.js';
@@ -131,7 +140,7 @@ function child(dir: string): void {
       encodeSnapshot(names.map((name, i) => ({ name, version: 1, serial: 1, ref: refs[i] }))),
     );
     // `chunks`: read and decoded in the apply, chunk by chunk, as a worker does now.
-    received = how === 'chunks' ? [] : [decodeSnapshot(readFileSync(path))];
+    received = how === 'chunks' || how === 'columns' ? [] : [decodeSnapshot(readFileSync(path))];
   }
   const s1 = process.cpuUsage(s0);
   const shipMs = (s1.user + s1.system) / 1000;
@@ -142,8 +151,23 @@ function child(dir: string): void {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const images = imageZoneLoader(reader, loads, openImageLimits());
-  const table = new ServedZoneTable(images.load, images.release);
+  const table = new ServedZoneTable(
+    images.load,
+    images.release,
+    how === 'columns' ? images.deferred : undefined,
+  );
   const responder = new Responder(table.catalog());
+  if (how === 'columns') {
+    const r = table.applySnapshotFile(readSnapshotColumns(readFileSync(path)), {
+      type: 'switchboard:zones',
+      kind: 'snapshot',
+      seq: 1,
+      last: true,
+      zones: [],
+    });
+    if (r.errors.length > 0) throw new Error(r.errors[0]);
+    if (r.changed) responder.setCatalog(table.catalog());
+  }
   if (how === 'chunks') {
     const msg = {
       type: 'switchboard:zones' as const,
@@ -170,6 +194,8 @@ function child(dir: string): void {
     if (r.errors.length > 0) throw new Error(r.errors[0]);
     if (r.changed) responder.setCatalog(table.catalog());
   });
+  // The origins as a worker hands them to the native answers (NativeAnswers.sync).
+  if (Buffer.from([...responder.catalog.keys].join(''), 'latin1').length === 0) throw new Error('no origins');
   const applyMs = performance.now() - t0;
   const c1 = process.cpuUsage(c0);
   const applyCpuMs = (c1.user + c1.system) / 1000;
@@ -243,8 +269,17 @@ function main(): void {
     const all: Figures[] = [];
     const mode = arg('snapshot', 'file');
     const byMode = new Map<string, Figures[]>();
-    for (let r = 0; r < runs * (mode === 'both' ? 2 : 1); r++) {
-      const how = mode === 'both' ? (r % 2 === 0 ? 'file' : 'json') : mode;
+    for (let r = 0; r < runs * (mode === 'both' || mode === 'ab' ? 2 : 1); r++) {
+      const how =
+        mode === 'both'
+          ? r % 2 === 0
+            ? 'file'
+            : 'json'
+          : mode === 'ab'
+            ? r % 2 === 0
+              ? 'chunks'
+              : 'columns'
+            : mode;
       const flags = process.argv.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', 'prof'] : [];
       const out = execFileSync(
         process.execPath,

@@ -16,6 +16,12 @@
  * invalidation looks at the catalog it just replaced) walk its undo records forward, one per
  * newer catalog. Deriving from an older catalog again copies its zones into a map of its own
  * (O(zones), the exception).
+ *
+ * A catalog may read through a `ZoneBase`: a big immutable set of zones whose objects are made
+ * on first use (a DNS worker's snapshot of 100,000 image zones: an open-addressing table over
+ * their names, no Map entry or object per zone until a query asks, `start/zones.ts`). Its map
+ * then holds only what differs from the base (a removed base zone as null), and every catalog
+ * derived from it shares the base.
  * @module
  */
 import type { Name } from '../wire/name.js';
@@ -23,10 +29,36 @@ import type { ServedZone } from '../zone/zone.js';
 
 let nextCatalogId = 1;
 
+/**
+ * A big immutable set of zones whose objects are made on first use, that a Catalog reads
+ * through for the origins its own map does not name.
+ */
+export interface ZoneBase {
+  /** Zones held. */
+  readonly size: number;
+  /** Of those, zones read from images (`ServedZone.respondFromTemplate`). */
+  readonly imageCount: number;
+  /** Adds the number of origins held at each label count to `depths`. */
+  countDepths(depths: Int32Array): void;
+  /** The zone at origin key `key` (made on the first ask, the same object after), or undefined. */
+  getKey(key: string): ServedZone | undefined;
+  /** Whether an origin key is held (no zone made). */
+  hasKey(key: string): boolean;
+  /** Every origin key held (no zone made). */
+  keys(): IterableIterator<string>;
+  /** The keys of `keys`, one after another (not necessarily in that order; no zone made). */
+  keyOctets(): Uint8Array;
+}
+
 /** An immutable set of zones; a new Catalog is built and swapped in on reload. */
 export class Catalog {
-  /** The zones by origin key, while this is the newest catalog of its line; else null. */
-  #map: Map<string, ServedZone> | null = new Map<string, ServedZone>();
+  /**
+   * The zones by origin key, while this is the newest catalog of its line; else null. Over a
+   * base: only the zones that differ from it (null: a base zone not served).
+   */
+  #map: Map<string, ServedZone | null> | null = new Map<string, ServedZone | null>();
+  /** The zones served where the map says nothing (shared by a line of derived catalogs). */
+  #base: ZoneBase | undefined;
   /** Once superseded: this catalog's zone at every origin the next catalog changed. */
   #undo: Map<string, ServedZone | undefined> | null = null;
   /** Once superseded: the catalog derived from this one, which took the map. */
@@ -55,14 +87,39 @@ export class Catalog {
   #lastKey = '';
   #lastLabels = 0;
 
-  constructor(zones: Iterable<ServedZone> = []) {
-    const map = this.#map as Map<string, ServedZone>;
+  /** `zones` served, over `base` when given (a zone of `zones` at a base origin replaces the base's). */
+  constructor(zones: Iterable<ServedZone> = [], base?: ZoneBase) {
+    const map = this.#map as Map<string, ServedZone | null>;
     for (const z of zones) map.set(z.origin.key, z);
     this.#size = map.size;
-    for (const [key, z] of map) {
-      if (z.respondFromTemplate !== undefined) this.#images++;
-      this.#depths[labelCount(key)]++;
+    if (base !== undefined) {
+      this.#base = base;
+      this.#size += base.size;
+      this.#images = base.imageCount;
+      base.countDepths(this.#depths);
     }
+    for (const [key, z] of map) {
+      if ((z as ServedZone).respondFromTemplate !== undefined) this.#images++;
+      const was = base?.hasKey(key) === true ? base.getKey(key) : undefined;
+      if (was === undefined) this.#depths[labelCount(key)]++;
+      else {
+        this.#size--;
+        if (was.respondFromTemplate !== undefined) this.#images--;
+      }
+    }
+  }
+
+  /** The zone `map` (this line's newest map, or a copy) serves at `key`, the base read through. */
+  #served(map: Map<string, ServedZone | null>, key: string): ServedZone | undefined {
+    const z = map.get(key);
+    if (z !== undefined) return z === null ? undefined : z;
+    return this.#base?.getKey(key);
+  }
+
+  /** Removes `key` from `map` (a base origin: marked not served). */
+  #unserve(map: Map<string, ServedZone | null>, key: string): void {
+    if (this.#base?.hasKey(key) === true) map.set(key, null);
+    else map.delete(key);
   }
 
   /**
@@ -81,32 +138,39 @@ export class Catalog {
     // What this catalog served at each origin touched (first value seen: before any change).
     const undo = new Map<string, ServedZone | undefined>();
     for (const name of removes) {
-      if (!undo.has(name.key)) undo.set(name.key, map.get(name.key));
-      map.delete(name.key);
+      if (!undo.has(name.key)) undo.set(name.key, this.#served(map, name.key));
+      this.#unserve(map, name.key);
     }
     for (const z of puts) {
       const key = z.origin.key;
-      if (!undo.has(key)) undo.set(key, map.get(key));
+      if (!undo.has(key)) undo.set(key, this.#served(map, key));
       map.set(key, z);
     }
     const changed: string[] = [];
     let images = this.#images;
+    let size = this.#size;
     const depths = this.#depths.slice();
     for (const [key, was] of undo) {
-      const now = map.get(key);
+      const now = this.#served(map, key);
       if (now !== was) {
         changed.push(key);
         if (was?.respondFromTemplate !== undefined) images--;
         if (now?.respondFromTemplate !== undefined) images++;
-        if (was === undefined) depths[labelCount(key)]++;
-        else if (now === undefined) depths[labelCount(key)]--;
+        if (was === undefined) {
+          depths[labelCount(key)]++;
+          size++;
+        } else if (now === undefined) {
+          depths[labelCount(key)]--;
+          size--;
+        }
       }
       // Unchanged origins need no undo entry: the next catalog answers the same for them.
       else undo.delete(key);
     }
     const c = new Catalog();
     c.#map = map;
-    c.#size = map.size;
+    c.#base = this.#base;
+    c.#size = size;
     c.#images = images;
     c.#depths = depths;
     c.#baseId = this.id;
@@ -145,7 +209,7 @@ export class Catalog {
     for (;;) {
       if (depths[labels] > 0) {
         const key = at === 0 ? nameKey : nameKey.slice(at);
-        const z = map !== null ? map.get(key) : this.getKey(key);
+        const z = map !== null ? this.#served(map, key) : this.getKey(key);
         if (z) return z;
       }
       if (labels === 0) return undefined;
@@ -206,15 +270,62 @@ export class Catalog {
       if (undo.has(key)) return undo.get(key);
       c = c.#next as Catalog;
     }
-    return c.#map.get(key);
+    return c.#served(c.#map, key);
   }
 
   /**
-   * Every zone served: in insertion order for the newest catalog of its line; a superseded
-   * catalog lists its zones from a copy (O(zones)), in no particular order.
+   * Every zone served: in insertion order for the newest catalog of its line without a base
+   * (over a base: the base's, then the others); a superseded catalog lists its zones from a
+   * copy (O(zones)), in no particular order. Makes every base zone not made yet.
    */
   get zones(): IterableIterator<ServedZone> {
-    return (this.#map ?? this.#materialize()).values();
+    const map = this.#map ?? this.#materialize();
+    const base = this.#base;
+    // Without a base the map holds no null.
+    if (base === undefined) return map.values() as IterableIterator<ServedZone>;
+    return Catalog.#overBase(
+      map,
+      base,
+      (key) => base.getKey(key) as ServedZone,
+      (z) => z,
+    );
+  }
+
+  /** Every origin key served (case-folded wire form), without making a base's zones. */
+  get keys(): IterableIterator<string> {
+    const map = this.#map ?? this.#materialize();
+    const base = this.#base;
+    if (base === undefined) return map.keys();
+    return Catalog.#overBase(
+      map,
+      base,
+      (key) => key,
+      (z) => z.origin.key,
+    );
+  }
+
+  /**
+   * Every origin key served, one after another (what the native answers take): a base's own
+   * octets when nothing differs from it, else the keys joined.
+   */
+  originOctets(): Uint8Array {
+    if (this.#base !== undefined && this.#map !== null && this.#map.size === 0) return this.#base.keyOctets();
+    return Buffer.from([...this.keys].join(''), 'latin1');
+  }
+
+  /** What `map` over `base` serves: the base's origins (or their replacements), then the others. */
+  static *#overBase<T>(
+    map: Map<string, ServedZone | null>,
+    base: ZoneBase,
+    fromBase: (key: string) => T,
+    fromMap: (z: ServedZone) => T,
+  ): IterableIterator<T> {
+    for (const key of base.keys()) {
+      const z = map.get(key);
+      if (z === undefined) yield fromBase(key);
+      else if (z !== null) yield fromMap(z);
+    }
+    for (const [key, z] of map) if (z !== null && !base.hasKey(key)) yield fromMap(z);
   }
 
   /** Number of zones served. */
@@ -234,7 +345,7 @@ export class Catalog {
 
   /** A new map of the zones a superseded catalog serves: the owner's, with the undo records
    * applied from the newest back to this one. */
-  #materialize(): Map<string, ServedZone> {
+  #materialize(): Map<string, ServedZone | null> {
     const chain: Catalog[] = [];
     let c: Catalog = this;
     while (c.#map === null) {
@@ -244,7 +355,7 @@ export class Catalog {
     const map = new Map(c.#map);
     for (let i = chain.length - 1; i >= 0; i--)
       for (const [key, zone] of chain[i].#undo as Map<string, ServedZone | undefined>) {
-        if (zone === undefined) map.delete(key);
+        if (zone === undefined) this.#unserve(map, key);
         else map.set(key, zone);
       }
     return map;

@@ -11,6 +11,7 @@ import { type ImageRef, PackReader, PackWriter } from '../../image/pack.js';
 import {
   DEFAULT_OPEN_NODES,
   DEFAULT_OPEN_ZONES,
+  EAGER_OPEN_BYTES,
   ImageZonePool,
   type ImageZonePoolOptions,
   LazyImageZone,
@@ -105,6 +106,16 @@ export interface ImageZoneLoader {
   load(push: { name: string; ref?: ImageRef }): ServedZone;
   /** What to give ServedZoneTable as `release`: closes a zone no longer served. */
   release(zone: ServedZone): void;
+  /**
+   * What to give ServedZoneTable as `deferred`: a snapshot file's zones of small images made on
+   * their first use (a big image is opened at apply, where a bad one is refused).
+   */
+  deferred: {
+    canDefer(length: number): boolean;
+    make(push: { name: string; ref?: ImageRef }): ServedZone;
+    taken(n: number): void;
+    readonly images: true;
+  };
   pool: ImageZonePool;
 }
 
@@ -125,14 +136,25 @@ export function imageZoneLoader(
     verified: (ref, bytes) => reader.verified(ref, bytes),
     ...opts,
   });
+  const make = (push: { name: string; ref?: ImageRef }): LazyImageZone => {
+    if (!push.ref) throw new Error('no image reference in this push (--images on)');
+    return pool.zone(originOf(push.name), push.ref);
+  };
   return {
     pool,
     load(push) {
-      if (!push.ref) throw new Error('no image reference in this push (--images on)');
-      const zone = pool.zone(originOf(push.name), push.ref);
+      const zone = make(push);
       counters.imageOpens++;
       counters.imagesOpened = pool.firstOpens;
       return zone;
+    },
+    deferred: {
+      canDefer: (length) => length < EAGER_OPEN_BYTES,
+      make,
+      taken(n) {
+        counters.imageOpens += n;
+      },
+      images: true,
     },
     release(zone) {
       if (zone instanceof LazyImageZone) zone.close();

@@ -100,8 +100,11 @@ export class NativeAnswers {
     const add: string[] = [];
     const remove: string[] = [];
     const drop: string[] = [];
-    if (prev === undefined) for (const z of catalog.zones) add.push(z.origin.key);
-    else
+    // The first catalog: every origin, as one buffer of keys (a snapshot's base gives its own).
+    if (prev === undefined) {
+      const all = catalog.originOctets();
+      if (all.length > 0) result.served = this.#addon.imageServe(all);
+    } else
       for (const c of diffCatalogs(prev, catalog)) {
         if (c.after === undefined) {
           remove.push(c.key);

@@ -210,6 +210,60 @@ export function decodeSnapshot(b: Uint8Array): ZonePush[] {
  * @throws SnapshotFileError when the octets are not a whole, well-formed snapshot
  */
 export function decodeSnapshotChunks(b: Uint8Array, chunk: number, each: (zones: ZonePush[]) => void): void {
+  const cols = readSnapshotColumns(b);
+  const { count } = cols;
+  const size = Math.max(1, Math.min(chunk, count));
+  for (let from = 0; from < count; from += size) {
+    const to = Math.min(count, from + size);
+    const out: ZonePush[] = new Array(to - from);
+    for (let i = from; i < to; i++) out[i - from] = snapshotPush(cols, i);
+    each(out);
+  }
+}
+
+/**
+ * A snapshot file's zones as its columns, checked whole (a worker builds its zone table
+ * straight from them: no object per zone, `start/zones.ts`). Names are ranges of `text`:
+ * zone `i`'s is `text.slice(nameStart(i), nameEnd[i])`.
+ */
+export interface SnapshotColumns {
+  count: number;
+  versions: Float64Array;
+  serials: Uint32Array;
+  packIndexes: Uint32Array;
+  offsets: Uint32Array;
+  lengths: Uint32Array;
+  /** Where each zone's name ends in `text` (it starts where the one before ends, the first at `namesStart`). */
+  nameEnds: Uint32Array;
+  /** The pack names, then the zone names (latin1: every octet is printable ASCII). */
+  text: string;
+  /** Where the zone names start in `text`. */
+  namesStart: number;
+  packNames: string[];
+}
+
+/** Zone `i`'s name (presentation form) of a snapshot's columns. */
+export function snapshotName(c: SnapshotColumns, i: number): string {
+  return c.text.slice(i === 0 ? c.namesStart : c.nameEnds[i - 1], c.nameEnds[i]);
+}
+
+/** Zone `i` of a snapshot's columns as the push it stands for. */
+export function snapshotPush(c: SnapshotColumns, i: number): ZonePush {
+  return {
+    name: snapshotName(c, i),
+    version: c.versions[i],
+    serial: c.serials[i],
+    text: null,
+    ref: { pack: c.packNames[c.packIndexes[i]], offset: c.offsets[i], length: c.lengths[i] },
+  };
+}
+
+/**
+ * Reads a snapshot file's columns (typed arrays over its octets, or over an aligned copy),
+ * every length, index and version checked.
+ * @throws SnapshotFileError when the octets are not a whole, well-formed snapshot
+ */
+export function readSnapshotColumns(b: Uint8Array): SnapshotColumns {
   if (b.byteLength < HEADER) throw new SnapshotFileError(`${b.byteLength} octets, shorter than its header`);
   // The columns are read as typed arrays, which need aligned octets: a copy when they are not.
   const buf = b.byteOffset % 8 === 0 ? b : new Uint8Array(b);
@@ -236,34 +290,30 @@ export function decodeSnapshotChunks(b: Uint8Array, chunk: number, each: (zones:
   } else packNames.pop();
   const packCount = packNames.length;
   const limit = packLength + nameLength;
-  // Every zone checked first, nothing made.
+  // Every zone checked first, nothing made; the name ends made absolute in `text` (a copy).
+  const nameEnds = new Uint32Array(count);
   let start = packLength;
   for (let i = 0; i < count; i++) {
     const v = versions[i];
     const pack = u[count + i];
     const end = packLength + u[4 * count + i];
+    nameEnds[i] = end;
     if (pack >= packCount) throw new SnapshotFileError(`zone ${i}: pack index ${pack} of ${packCount}`);
     if (end < start || end > limit) throw new SnapshotFileError(`zone ${i}: name ends out of range`);
     if (!Number.isSafeInteger(v)) throw new SnapshotFileError(`zone ${i}: version ${v} is not an integer`);
     start = end;
   }
   if (start !== limit) throw new SnapshotFileError(`${limit - start} octets of names after the last zone`);
-  const size = Math.max(1, Math.min(chunk, count));
-  start = packLength;
-  for (let from = 0; from < count; from += size) {
-    const to = Math.min(count, from + size);
-    const out: ZonePush[] = new Array(to - from);
-    for (let i = from; i < to; i++) {
-      const end = packLength + u[4 * count + i];
-      out[i - from] = {
-        name: text.slice(start, end),
-        version: versions[i],
-        serial: u[i],
-        text: null,
-        ref: { pack: packNames[u[count + i]], offset: u[2 * count + i], length: u[3 * count + i] },
-      };
-      start = end;
-    }
-    each(out);
-  }
+  return {
+    count,
+    versions,
+    serials: u.subarray(0, count),
+    packIndexes: u.subarray(count, 2 * count),
+    offsets: u.subarray(2 * count, 3 * count),
+    lengths: u.subarray(3 * count, 4 * count),
+    nameEnds,
+    text,
+    namesStart: packLength,
+    packNames,
+  };
 }

@@ -36,7 +36,7 @@ import {
   startShield,
   withNodeShield,
 } from '../shared/shield.js';
-import { decodeSnapshotChunks, SNAPSHOT_FILE_NAME, SnapshotFileError } from '../shared/snapshot-file.js';
+import { readSnapshotColumns, SNAPSHOT_FILE_NAME, SnapshotFileError } from '../shared/snapshot-file.js';
 import {
   applyTransferJournal,
   applyTransferZones,
@@ -92,7 +92,7 @@ const load: ZonePushLoader = images
       loads.textParses++;
       return parseTextPush(push);
     };
-const table = new ServedZoneTable(load, images?.release);
+const table = new ServedZoneTable(load, images?.release, images?.deferred);
 /** The load counters as of now (images opened so far included). */
 function currentLoads(): LoadCounters {
   if (images) loads.imagesOpened = images.pool.firstOpens;
@@ -211,26 +211,17 @@ function countApplied(msg: ZonesMessage, before: (number | undefined)[], errors:
   return n;
 }
 
-/** Zones applied at a time from a snapshot file (their pushes die young, chunk by chunk). */
-const SNAPSHOT_CHUNK = 2000;
-
 /**
- * Applies a snapshot sent as a file of the pack folder (`--images on`), read in one call and
- * applied in chunks (the table holds a snapshot as pending until its last zone is in), then
- * the zones the message itself carries.
+ * Applies a snapshot sent as a file of the pack folder (`--images on`), read in one call: its
+ * columns become the table's base, each zone made on its first use (`ServedZoneTable.applySnapshotFile`),
+ * then the zones the message itself carries.
  * @throws SnapshotFileError (or the read's error) when it cannot be read; then nothing of it
  *   was applied
  */
 function applySnapshotFile(msg: ZonesMessage & { file: string }): ApplyResult {
   if (!config.packDir || !SNAPSHOT_FILE_NAME.test(msg.file))
     throw new SnapshotFileError(`unexpected snapshot file '${msg.file}'`);
-  const bytes = readFileSync(join(config.packDir, msg.file));
-  const errors: string[] = [];
-  decodeSnapshotChunks(bytes, SNAPSHOT_CHUNK, (zones) => {
-    for (const e of table.apply({ ...msg, zones, last: false }).errors) errors.push(e);
-  });
-  const result = table.apply(msg);
-  return { ...result, errors: errors.length > 0 ? [...errors, ...result.errors] : result.errors };
+  return table.applySnapshotFile(readSnapshotColumns(readFileSync(join(config.packDir, msg.file))), msg);
 }
 
 function onZones(received: ZonesMessage): void {
