@@ -4,7 +4,7 @@ import { zoneFromText } from '../../test/helpers/answer-fixtures.js';
 import { seededRandom } from '../../test/helpers/prng.js';
 import { Name } from '../wire/name.js';
 import type { ServedZone, Zone } from '../zone/zone.js';
-import { Catalog, diffCatalogs } from './catalog.js';
+import { Catalog, diffCatalogs, type ZoneBase } from './catalog.js';
 
 function zone(origin: string, addr = '192.0.2.1'): Zone {
   return zoneFromText(origin, `$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A ${addr}\n`);
@@ -217,5 +217,121 @@ describe('Catalog.findFolded', () => {
     const c1 = c0.withZones([sub]);
     assert.equal(c1.findFolded(f.bytes, f.length, f.labels), sub);
     assert.equal(c0.findFolded(f.bytes, f.length, f.labels), a);
+  });
+});
+
+/** A ZoneBase over zones given, each handed out only once asked for (counted). */
+class TestBase implements ZoneBase {
+  readonly #zones: Map<string, ServedZone>;
+  made = new Set<string>();
+  constructor(zones: ServedZone[]) {
+    this.#zones = new Map(zones.map((z) => [z.origin.key, z]));
+  }
+  get size(): number {
+    return this.#zones.size;
+  }
+  get imageCount(): number {
+    return 0;
+  }
+  countDepths(depths: Int32Array): void {
+    for (const z of this.#zones.values()) depths[z.origin.labelCount]++;
+  }
+  getKey(key: string): ServedZone | undefined {
+    const z = this.#zones.get(key);
+    if (z !== undefined) this.made.add(key);
+    return z;
+  }
+  hasKey(key: string): boolean {
+    return this.#zones.has(key);
+  }
+  keys(): IterableIterator<string> {
+    return this.#zones.keys();
+  }
+  keyOctets(): Uint8Array {
+    return Buffer.from([...this.#zones.keys()].join(''), 'latin1');
+  }
+}
+
+describe('Catalog over a ZoneBase', () => {
+  const keysOf = (c: Catalog) => [...c.keys].sort();
+  const originsOf = (c: Catalog) => [...c.zones].map((z) => z.origin.key).sort();
+
+  test('answers as a catalog of the same zones, through random changes, old catalogs and diffs; base zones made only when asked', () => {
+    const rand = seededRandom(11);
+    const origins = ['.', 'test.', 'a.test.', 'b.test.', 'x.y.a.test.', 'org.', 'q.org.', 'deep.q.org.'];
+    for (let i = 0; i < 40; i++) origins.push(`z${i}.test.`);
+    const pick = () => origins[Math.floor(rand() * origins.length)];
+    const initial = origins.filter(() => rand() < 0.5).map((o) => zone(o));
+    const base = new TestBase(initial);
+    let withBase = new Catalog([], base);
+    let plain = new Catalog(initial);
+    assert.equal(base.made.size, 0, 'nothing made by the constructor');
+    assert.equal(withBase.size, plain.size);
+    assert.deepEqual(keysOf(withBase), keysOf(plain));
+    assert.equal(base.made.size, 0, 'nothing made by listing the keys');
+    assert.deepEqual(
+      [...Buffer.from(withBase.originOctets())].sort(),
+      [...Buffer.from(plain.originOctets())].sort(),
+    );
+    const names = [
+      'w.x.y.a.test.',
+      'a.test.',
+      'c.test.',
+      'www.z3.test.',
+      'deep.q.org.',
+      'e.deep.q.org.',
+      'n.',
+    ];
+    const history: [Catalog, Catalog][] = [[withBase, plain]];
+    for (let step = 0; step < 60; step++) {
+      const put: ServedZone[] = [];
+      const remove: Name[] = [];
+      for (let k = Math.floor(rand() * 4); k > 0; k--) put.push(zone(pick(), `192.0.2.${step}`));
+      for (let k = Math.floor(rand() * 3); k > 0; k--) remove.push(Name.parse(pick()));
+      const nextBase = withBase.withZones(put, remove);
+      const nextPlain = plain.withZones(put, remove);
+      // The same changes, zone for zone (base zones compared by their key: the objects are the base's).
+      const diff = (d: ReturnType<typeof diffCatalogs>) =>
+        d
+          .map(
+            (c) =>
+              `${c.key}:${c.before?.origin.key ?? '-'}>${c.after === undefined ? '-' : put.includes(c.after) ? 'new' : 'old'}`,
+          )
+          .sort();
+      assert.deepEqual(diff(diffCatalogs(withBase, nextBase)), diff(diffCatalogs(plain, nextPlain)));
+      withBase = nextBase;
+      plain = nextPlain;
+      history.push([withBase, plain]);
+      assert.equal(withBase.size, plain.size, `size at step ${step}`);
+    }
+    for (const [b, p] of history) {
+      assert.equal(b.size, p.size);
+      for (const o of origins)
+        assert.equal(b.get(Name.parse(o))?.origin.key, p.get(Name.parse(o))?.origin.key, o);
+      for (const n of names)
+        assert.equal(b.find(Name.parse(n))?.origin.key, p.find(Name.parse(n))?.origin.key, n);
+      assert.deepEqual(keysOf(b), keysOf(p));
+      assert.deepEqual(originsOf(b), originsOf(p));
+      assert.deepEqual([...Buffer.from(b.originOctets())].sort(), [...Buffer.from(p.originOctets())].sort());
+    }
+    // A base zone is the same object whenever asked, and a zone of a change the one put.
+    const first = initial[0];
+    assert.equal(new Catalog([], base).get(first.origin), first);
+  });
+
+  test('a zone given with the base replaces the base zone at its origin', () => {
+    const a = zone('a.test.');
+    const b = zone('b.test.');
+    const base = new TestBase([a, b]);
+    const a2 = zone('a.test.', '192.0.2.7');
+    const c = new Catalog([a2, zone('c.test.')], base);
+    assert.equal(c.size, 3);
+    assert.equal(c.get(a.origin), a2);
+    assert.equal(c.get(b.origin), b);
+    assert.deepEqual(originsOf(c), originsOf(new Catalog([a2, b, zone('c.test.')])));
+    const d = c.withZones([], [a.origin]);
+    assert.equal(d.size, 2);
+    assert.equal(d.get(a.origin), undefined);
+    assert.equal(c.get(a.origin), a2, 'the superseded catalog still serves it');
   });
 });

@@ -2,15 +2,18 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { Catalog } from '../../answer/catalog.js';
+import { Catalog, diffCatalogs } from '../../answer/catalog.js';
 import { compileZone } from '../../image/compile.js';
+import { Name } from '../../wire/name.js';
 import { loadZoneText } from '../../zone/load.js';
+import type { ZonesMessage } from '../start/protocol.js';
 import { ServedZoneTable } from '../start/zones.js';
 import { ImageShipper } from './image-shipper.js';
 import { imageZoneLoader, PackReader, PackWriter } from './images.js';
 import {
   decodeSnapshot,
   encodeSnapshot,
+  readSnapshotColumns,
   SNAPSHOT_FILE_NAME,
   SnapshotBuilder,
   SnapshotFileError,
@@ -240,5 +243,173 @@ describe('snapshot file in chunks', () => {
       SnapshotFileError,
     );
     assert.equal(calls, 0);
+  });
+});
+
+describe('a snapshot file as the zone table base (made on first use)', () => {
+  const text = (n: string, serial: number, a = '192.0.2.2') =>
+    `${n} 3600 IN SOA ns1.${n} h.${n} ${serial} 1 1 1 1\n${n} 3600 IN NS ns1.${n}\nns1.${n} 300 IN A 192.0.2.1\nwww.${n} 300 IN A ${a}\n`;
+  const image = (n: string, serial: number, a?: string) =>
+    compileZone(loadZoneText(text(n, serial, a), { origin: n, file: n }).zone);
+  const snapshotMsg: ZonesMessage = {
+    type: 'switchboard:zones',
+    kind: 'snapshot',
+    seq: 1,
+    last: true,
+    zones: [],
+  };
+  /** www.<name>'s A address as the table's catalog serves it (opening the image). */
+  const www = (table: ServedZoneTable, name: string) => {
+    const z = table.catalog().get(Name.parse(name));
+    const rrs = z?.get(Name.parse(`www.${name}`))?.get(1);
+    return rrs === undefined ? undefined : [...rrs.rdata[0]].join('.');
+  };
+
+  test('serves what the same pushes serve; zones made only when asked; updates and deletions over it', () => {
+    const writer = new PackWriter();
+    try {
+      const names = Array.from({ length: 300 }, (_, i) => `z${i}.Example.`.toLowerCase());
+      const list: SnapshotZone[] = names.map((name, i) => ({
+        name,
+        version: 10 + i,
+        serial: 1,
+        ref: writer.add(image(name, 1, `192.0.2.${i % 250}`)),
+      }));
+      // The same name twice: the later one is served, as the pushes would have it.
+      list.push({ ...list[5], version: 99, ref: writer.add(image(names[5], 2, '198.51.100.5')) });
+      const file = encodeSnapshot(list);
+      const reader = new PackReader(writer.dir);
+      const counters = { textParses: 0, imageOpens: 0 };
+      const images = imageZoneLoader(reader, counters);
+      let made = 0;
+      const deferred = {
+        ...images.deferred,
+        make: (p: Parameters<typeof images.deferred.make>[0]) => {
+          made++;
+          return images.deferred.make(p);
+        },
+      };
+      const released: string[] = [];
+      const table = new ServedZoneTable(
+        (p) => images.load(p),
+        (z) => released.push(z.origin.key),
+        deferred,
+      );
+      const r = table.applySnapshotFile(readSnapshotColumns(file), snapshotMsg);
+      assert.deepEqual(r.errors, []);
+      assert.equal(r.snapshotDone, true);
+      assert.equal(table.size, 300);
+      assert.equal(table.catalog().size, 300);
+      assert.equal(table.catalog().imageCount, 300);
+      assert.equal(counters.imageOpens, 301, 'every ref taken is counted');
+      assert.equal(made, 0, 'no zone made at apply');
+      assert.equal(table.versionOf('z7.example.'), 17);
+      assert.equal(table.versionOf('z5.example.'), 99);
+      assert.equal(table.versionOf('nothing.example.'), undefined);
+
+      // The same answers as the pushes applied one by one.
+      const pushTable = new ServedZoneTable((p) => images.load(p), images.release);
+      pushTable.apply({ ...snapshotMsg, zones: decodeSnapshot(file) });
+      for (const name of [names[0], names[5], names[299], 'other.example.'])
+        assert.equal(www(table, name), www(pushTable, name), name);
+      assert.equal(www(table, names[5]), '198.51.100.5');
+      assert.equal(made, 3, 'the zones asked, once each');
+      assert.equal(www(table, names[0]), www(pushTable, names[0]));
+      assert.equal(made, 3);
+      const c0 = table.catalog();
+      assert.equal(c0.find(Name.parse(`a.b.${names[42]}`))?.origin.key, Name.parse(names[42]).key);
+
+      // An update replaces one, deletes another, adds a third; an older version is ignored.
+      const r2 = table.apply({
+        type: 'switchboard:zones',
+        kind: 'update',
+        seq: 2,
+        last: true,
+        zones: [
+          {
+            name: names[0],
+            version: 11,
+            serial: 2,
+            text: null,
+            ref: writer.add(image(names[0], 2, '203.0.113.1')),
+          },
+          { name: names[1], version: 12, serial: 2, text: null },
+          {
+            name: 'new.example.',
+            version: 1,
+            serial: 1,
+            text: null,
+            ref: writer.add(image('new.example.', 1, '203.0.113.9')),
+          },
+          {
+            name: names[2],
+            version: 3,
+            serial: 2,
+            text: null,
+            ref: writer.add(image(names[2], 9, '203.0.113.3')),
+          },
+        ],
+      });
+      assert.deepEqual(r2.errors, []);
+      assert.equal(r2.changed, true);
+      assert.equal(table.size, 300);
+      assert.equal(www(table, names[0]), '203.0.113.1');
+      assert.equal(www(table, names[1]), undefined);
+      assert.equal(www(table, 'new.example.'), '203.0.113.9');
+      assert.equal(www(table, names[2]), www(pushTable, names[2]), 'an older version is not taken');
+      assert.equal(table.versionOf(names[0]), 11);
+      assert.equal(table.versionOf(names[1]), undefined);
+      assert.equal(table.versionOf(names[2]), 12);
+      assert.deepEqual(
+        diffCatalogs(c0, table.catalog())
+          .map((c) => c.key)
+          .sort(),
+        [names[0], names[1], 'new.example.'].map((n) => Name.parse(n).key).sort(),
+      );
+      assert.ok(released.includes(Name.parse(names[0]).key), 'the replaced zone (made) released');
+      assert.ok(released.includes(Name.parse(names[1]).key), 'the deleted zone released');
+      assert.equal([...table.catalog().keys].length, 300);
+
+      // A new snapshot releases every zone made of the old one.
+      const before = released.length;
+      table.applySnapshotFile(readSnapshotColumns(encodeSnapshot(list.slice(0, 10))), {
+        ...snapshotMsg,
+        seq: 3,
+      });
+      assert.equal(table.size, 10);
+      assert.ok(released.length > before);
+      assert.equal(www(table, names[299]), undefined);
+      assert.equal(www(table, names[3]), www(pushTable, names[3]));
+    } finally {
+      writer.close();
+    }
+  });
+
+  test('a name that is not plain is loaded at once, a bad one left out with an error', () => {
+    const writer = new PackWriter();
+    try {
+      const ok = 'a\\046b.example.';
+      const list: SnapshotZone[] = [
+        { name: ok, version: 1, serial: 1, ref: writer.add(image(ok, 1)) },
+        { name: 'plain.example.', version: 1, serial: 1, ref: writer.add(image('plain.example.', 1)) },
+        {
+          name: 'x..example.',
+          version: 1,
+          serial: 1,
+          ref: { pack: 'pack-000001-0123abcd.sbpack', offset: 0, length: 10 },
+        },
+      ];
+      const images = imageZoneLoader(new PackReader(writer.dir), { textParses: 0, imageOpens: 0 });
+      const table = new ServedZoneTable((p) => images.load(p), images.release, images.deferred);
+      const r = table.applySnapshotFile(readSnapshotColumns(encodeSnapshot(list)), snapshotMsg);
+      assert.equal(r.errors.length, 1);
+      assert.match(r.errors[0], /^x\.\.example\.: /);
+      assert.equal(table.size, 2);
+      assert.equal(www(table, ok), '192.0.2.2');
+      assert.equal(www(table, 'plain.example.'), '192.0.2.2');
+      assert.equal(table.versionOf(ok), 1);
+    } finally {
+      writer.close();
+    }
   });
 });
