@@ -172,7 +172,7 @@ class SnapshotBase implements ZoneBase {
           continue;
         }
         const key = zone.origin.key;
-        w = key.length | (labelCount(key) << 16);
+        w = key.length | (zone.origin.labelCount << 16);
         replaced = index.add(i, key);
         this.#made[i] = zone;
       }
@@ -240,13 +240,6 @@ class SnapshotBase implements ZoneBase {
       if (z !== undefined && index.has(i)) yield [index.keyAt(i), z];
     }
   }
-}
-
-/** Labels in a name key (case-folded wire form), the root's 0. */
-function labelCount(key: string): number {
-  let n = 0;
-  for (let p = 0; p < key.length && key.charCodeAt(p) !== 0; p += key.charCodeAt(p) + 1) n++;
-  return n;
 }
 
 /**
