@@ -10,7 +10,7 @@ import { typeToString } from '../wire/constants.js';
 import { Name } from '../wire/name.js';
 import { checkRecords, checkZone, type ZoneFinding } from './check.js';
 import { type ColumnZone, ColumnZoneStream } from './column-zone.js';
-import { parseIntoStream, type ThreadParsed } from './parse-thread.js';
+import { parseIntoStream, parseThroughChunks, type ThreadParsed } from './parse-thread.js';
 import {
   type ParsedZone,
   type ParseOptions,
@@ -164,12 +164,13 @@ export const PARSE_THREAD_TEXT = 4 << 20;
  * outlives the load) for compiling a big zone into an image. The same errors and warnings, in
  * the same order; `compileZone` makes the same image of either. A text of `PARSE_THREAD_TEXT`
  * octets or more is parsed in a second thread while this one builds the columns (`thread`:
- * true always, false never; the result is the same).
+ * true always, false never, 'inline' the thread's octet encoding in this thread, for tests;
+ * the result is the same).
  * @throws ZoneParseError
  */
 export function loadZoneTextColumns(
   text: string,
-  opts: LoadOptions & { file?: string; octets?: boolean; thread?: boolean } = {},
+  opts: LoadOptions & { file?: string; octets?: boolean; thread?: boolean | 'inline' } = {},
 ): LoadedColumnZone {
   const file = opts.file ?? '<text>';
   const named = opts.file;
@@ -185,19 +186,23 @@ export function loadZoneTextColumns(
   // side costs pages never touched, one on the low side a regrowth).
   const expect = text.length / 24;
   let stream = new ColumnZoneStream(expect);
-  let parsed: ThreadParsed | ReturnType<typeof parseZone> | undefined;
-  if (opts.thread ?? text.length >= PARSE_THREAD_TEXT) {
+  let parsed: ThreadParsed | undefined;
+  const thread = opts.thread ?? text.length >= PARSE_THREAD_TEXT;
+  if (thread !== false) {
     const fallbackOrigin = named !== undefined ? originFromFileName(named) : undefined;
-    parsed = parseIntoStream(text, { ...popts, fallbackOrigin }, stream);
+    const parse = thread === 'inline' ? parseThroughChunks : parseIntoStream;
+    parsed = parse(text, { ...popts, fallbackOrigin }, stream);
     if (parsed === undefined) stream = new ColumnZoneStream(expect);
   }
   if (parsed === undefined) {
     const into = stream;
-    parsed = parseZone(text, {
+    const p = parseZone(text, {
       ...popts,
       fallbackOrigin: named !== undefined ? () => originFromFileName(named) : undefined,
       sink: (rr, origin) => into.add(rr, origin),
     });
+    const at = p.recordLines as { lines: Int32Array; fileIndex: Int32Array };
+    parsed = { ...p, lines: at.lines, fileIndex: at.fileIndex };
   }
   const warnings = [...parsed.warnings];
   if (parsed.errors.length > 0) throw new ZoneParseError(parsed.errors, warnings);

@@ -1,14 +1,12 @@
 /**
- * The parse thread's code (src/zone/parse-thread.ts): `parseZone` over the text it is given,
- * each record written into chunks of octets (`ChunkEncoder`) posted to the caller as they
- * fill, then the parse's findings and record lines. Never throws: a fault of its own is a
- * `fail` message (the caller then parses in its own thread and meets it there).
+ * The parse thread's code (src/zone/parse-thread.ts): `parseToChunks` over the text it is
+ * given, each message posted to the caller and the shared counter bumped (the caller waits
+ * on it). Never throws: a fault of its own is a `fail` message (the caller then parses in
+ * its own thread and meets it there).
  * @module
  */
 import { workerData } from 'node:worker_threads';
-import { Name } from '../wire/name.js';
-import { ChunkEncoder, type ParseThreadData, type ParseThreadMessage } from './parse-thread.js';
-import { parseZone } from './parser.js';
+import { type ParseThreadData, type ParseThreadMessage, parseToChunks } from './parse-thread.js';
 
 const { text, opts, port, signal } = workerData as ParseThreadData;
 const counter = new Int32Array(signal);
@@ -20,30 +18,7 @@ function post(m: ParseThreadMessage, transfer: ArrayBuffer[] = []): void {
 }
 
 try {
-  const { originWire, originText, fallbackWire, ...rest } = opts;
-  const encoder = new ChunkEncoder(post);
-  const parsed = parseZone(text, {
-    ...rest,
-    origin: originWire !== undefined ? Name.fromWire(originWire) : originText,
-    fallbackOrigin: fallbackWire !== undefined ? Name.fromWire(fallbackWire) : undefined,
-    sink: encoder.add,
-  });
-  encoder.flush();
-  const lines = Int32Array.from(parsed.lines);
-  const fileIndex = Int32Array.from(parsed.fileIndex);
-  post(
-    {
-      t: 'done',
-      origin: parsed.origin?.wire,
-      class: parsed.class,
-      errors: parsed.errors,
-      warnings: parsed.warnings,
-      files: parsed.files,
-      lines,
-      fileIndex,
-    },
-    [lines.buffer, fileIndex.buffer],
-  );
+  parseToChunks(text, opts, post);
 } catch (err) {
   post({ t: 'fail', message: String((err as Error)?.message ?? err) });
 } finally {

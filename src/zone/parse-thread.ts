@@ -23,7 +23,7 @@ import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from '
 import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import type { ColumnZoneStream } from './column-zone.js';
-import type { ParseOptions, ZoneDiagnostic } from './parser.js';
+import { type ParseOptions, parseZone, type ZoneDiagnostic } from './parser.js';
 
 /** A record's owner is not the previous record's (its octets follow). */
 export const NEW_OWNER = 1;
@@ -42,15 +42,17 @@ export const CHUNK = 256 * 1024;
 /** No message from the thread for this long: it is taken for dead (the caller parses itself). */
 const SILENCE_MS = 60_000;
 
+/** `ParseOptions` as the worker is given them: without the sink, origins as wire strings. */
+export type PostedParseOptions = Omit<ParseOptions, 'sink' | 'origin' | 'fallbackOrigin'> & {
+  originWire?: string;
+  originText?: string;
+  fallbackWire?: string;
+};
+
 /** What the worker is given (`workerData`). */
 export interface ParseThreadData {
   text: string;
-  /** `ParseOptions` without the sink; origins as wire strings. */
-  opts: Omit<ParseOptions, 'sink' | 'origin' | 'fallbackOrigin'> & {
-    originWire?: string;
-    originText?: string;
-    fallbackWire?: string;
-  };
+  opts: PostedParseOptions;
   port: MessagePort;
   signal: SharedArrayBuffer;
 }
@@ -97,21 +99,10 @@ export function parseIntoStream(
   opts: ThreadParseOptions,
   stream: ColumnZoneStream,
 ): ThreadParsed | undefined {
-  const { origin, fallbackOrigin, ...rest } = opts;
   const channel = new MessageChannel();
   const signal = new SharedArrayBuffer(4);
   const counter = new Int32Array(signal);
-  const data: ParseThreadData = {
-    text,
-    opts: {
-      ...rest,
-      originWire: origin instanceof Name ? origin.wire : undefined,
-      originText: typeof origin === 'string' ? origin : undefined,
-      fallbackWire: fallbackOrigin?.wire,
-    },
-    port: channel.port2,
-    signal,
-  };
+  const data: ParseThreadData = { text, opts: postable(opts), port: channel.port2, signal };
   let worker: Worker;
   try {
     worker = new Worker(new URL('./parse-thread-entry.js', import.meta.url), {
@@ -141,25 +132,77 @@ export function parseIntoStream(
         continue;
       }
       const m = got.message as ParseThreadMessage;
-      if (m.t === 'chunk') decoder.decode(new Uint8Array(m.buf, 0, m.used));
-      else if (m.t === 'fail') return undefined;
-      else {
-        const o = m.origin;
-        return {
-          origin:
-            o === undefined ? undefined : decoder.origin?.wire === o ? decoder.origin : Name.fromWire(o),
-          class: m.class,
-          errors: m.errors,
-          warnings: m.warnings,
-          files: m.files,
-          lines: m.lines,
-          fileIndex: m.fileIndex,
-        };
-      }
+      if (m.t === 'fail') return undefined;
+      const done = decoder.take(m);
+      if (done !== undefined) return done;
     }
   } finally {
     port.close();
   }
+}
+
+/**
+ * What `parseIntoStream` does, in this thread: the same chunks made and read, without the
+ * worker and the port (tests: every zone through the octet encoding, for less).
+ */
+export function parseThroughChunks(
+  text: string,
+  opts: ThreadParseOptions,
+  stream: ColumnZoneStream,
+): ThreadParsed {
+  const decoder = new ChunkDecoder(stream);
+  let done: ThreadParsed | undefined;
+  parseToChunks(text, postable(opts), (m) => {
+    done = decoder.take(m) ?? done;
+  });
+  return done as ThreadParsed;
+}
+
+function postable(opts: ThreadParseOptions): PostedParseOptions {
+  const { origin, fallbackOrigin, ...rest } = opts;
+  return {
+    ...rest,
+    originWire: origin instanceof Name ? origin.wire : undefined,
+    originText: typeof origin === 'string' ? origin : undefined,
+    fallbackWire: fallbackOrigin?.wire,
+  };
+}
+
+/**
+ * The worker's work: `parseZone` of `text`, the records posted in chunks as they fill, then a
+ * `done` message with the findings and each record's line. Throws what `parseZone` throws.
+ */
+export function parseToChunks(
+  text: string,
+  opts: PostedParseOptions,
+  post: (m: ParseThreadMessage, transfer: ArrayBuffer[]) => void,
+): void {
+  const { originWire, originText, fallbackWire, ...rest } = opts;
+  const encoder = new ChunkEncoder(post);
+  const parsed = parseZone(text, {
+    ...rest,
+    origin: originWire !== undefined ? Name.fromWire(originWire) : originText,
+    fallbackOrigin: fallbackWire !== undefined ? Name.fromWire(fallbackWire) : undefined,
+    sink: encoder.add,
+  });
+  encoder.flush();
+  const { lines, fileIndex } = parsed.recordLines ?? {
+    lines: new Int32Array(0),
+    fileIndex: new Int32Array(0),
+  };
+  post(
+    {
+      t: 'done',
+      origin: parsed.origin?.wire,
+      class: parsed.class,
+      errors: parsed.errors,
+      warnings: parsed.warnings,
+      files: parsed.files,
+      lines,
+      fileIndex,
+    },
+    [lines.buffer as ArrayBuffer, fileIndex.buffer as ArrayBuffer],
+  );
 }
 
 /** Puts a chunk's records into a ColumnZoneStream (the calling thread's half). */
@@ -178,6 +221,25 @@ class ChunkDecoder {
 
   constructor(stream: ColumnZoneStream) {
     this.#stream = stream;
+  }
+
+  /** A chunk's records into the stream; the parse's result from the `done` message. */
+  take(m: ParseThreadMessage): ThreadParsed | undefined {
+    if (m.t === 'chunk') {
+      this.decode(new Uint8Array(m.buf, 0, m.used));
+      return undefined;
+    }
+    if (m.t !== 'done') return undefined;
+    const o = m.origin;
+    return {
+      origin: o === undefined ? undefined : this.origin?.wire === o ? this.origin : Name.fromWire(o),
+      class: m.class,
+      errors: m.errors,
+      warnings: m.warnings,
+      files: m.files,
+      lines: m.lines,
+      fileIndex: m.fileIndex,
+    };
   }
 
   decode(b: Uint8Array): void {
