@@ -5,9 +5,13 @@
  * `ColumnZoneStream` while the parser reads on. Parse and column build overlap on two cores;
  * the calling thread makes no Name, RR or RDATA view per record.
  *
- * Synchronous for the caller, as `loadZoneTextColumns` is: it waits on a shared counter the
- * worker bumps after each message (`Atomics.wait`) and takes the messages with
- * `receiveMessageOnPort`; no event loop turn is needed. The parse itself is the same
+ * The chunks go through a ring of `SLOTS` buffers in one SharedArrayBuffer (`Ring`): the
+ * worker fills a slot and counts it written, the caller reads it and counts it read, and the
+ * worker waits while every slot is unread — so the records in flight take 2 MiB at most, however
+ * far the parse runs ahead, and no buffer is allocated per chunk. Synchronous for the caller,
+ * as `loadZoneTextColumns` is: it waits on a shared counter the worker bumps after each slot
+ * and message (`Atomics.wait`) and takes the messages (the parse's result, or its failure)
+ * with `receiveMessageOnPort`; no event loop turn is needed. The parse itself is the same
  * `parseZone` (same records, errors, warnings and lines, `$INCLUDE` read by the worker): the
  * result is the one the in-thread parse gives. Should the thread not start, fail or fall
  * silent, the caller parses in its own thread instead (`parseIntoStream` answers undefined).
@@ -36,8 +40,20 @@ export const IN_ZONE = 8;
 /** An origin entry (not a record). */
 export const ORIGIN = 0xff;
 
-/** A chunk's size: the first records reach the builder after ~10,000 of them. */
+/**
+ * A chunk's size: the first records reach the builder after ~8,000 of them; more than the
+ * largest record (1 + 1 + 2 × 255 + 10 + 65,535 octets), so every record fits one.
+ */
 export const CHUNK = 256 * 1024;
+/** Slots of the ring. */
+const SLOTS = 8;
+/** The ring's counters (Int32 words): slots written, slots read, events (slots and messages). */
+const WRITTEN = 0;
+const READ = 1;
+const EVENTS = 2;
+/** Where the slots' lengths start (Int32 words), and where the slots start (octets). */
+const LENGTHS = 4;
+const SLOT_BASE = (LENGTHS + SLOTS) * 4;
 
 /** No message from the thread for this long: it is taken for dead (the caller parses itself). */
 const SILENCE_MS = 60_000;
@@ -54,12 +70,69 @@ export interface ParseThreadData {
   text: string;
   opts: PostedParseOptions;
   port: MessagePort;
-  signal: SharedArrayBuffer;
+  /** The ring (`Ring`). */
+  ring: SharedArrayBuffer;
+}
+
+/** The ring of chunks in a SharedArrayBuffer (see the module comment). */
+export class Ring {
+  readonly sab: SharedArrayBuffer;
+  readonly ctrl: Int32Array;
+  readonly #slots: Uint8Array[] = [];
+
+  constructor(sab = new SharedArrayBuffer(SLOT_BASE + SLOTS * CHUNK)) {
+    this.sab = sab;
+    this.ctrl = new Int32Array(sab, 0, LENGTHS + SLOTS);
+    for (let i = 0; i < SLOTS; i++) this.#slots.push(new Uint8Array(sab, SLOT_BASE + i * CHUNK, CHUNK));
+  }
+
+  /** Counts an event (a slot written, a message posted) and wakes the reader. */
+  event(): void {
+    Atomics.add(this.ctrl, EVENTS, 1);
+    Atomics.notify(this.ctrl, EVENTS);
+  }
+
+  /** The writer's next slot, once the reader has read it (waits; undefined after `silence` ms). */
+  free(silence = SILENCE_MS): Uint8Array | undefined {
+    const ctrl = this.ctrl;
+    const w = Atomics.load(ctrl, WRITTEN);
+    for (;;) {
+      const r = Atomics.load(ctrl, READ);
+      if (w - r < SLOTS) return this.#slots[w % SLOTS];
+      if (Atomics.wait(ctrl, READ, r, silence) === 'timed-out' && Atomics.load(ctrl, READ) === r)
+        return undefined;
+    }
+  }
+
+  /** The writer's slot filled with `used` octets. */
+  written(used: number): void {
+    const ctrl = this.ctrl;
+    const w = Atomics.load(ctrl, WRITTEN);
+    ctrl[LENGTHS + (w % SLOTS)] = used;
+    Atomics.store(ctrl, WRITTEN, w + 1);
+    this.event();
+  }
+
+  /** Every slot written and not yet read, each given to `read` (then counted read). */
+  drain(read: (b: Uint8Array, used: number) => void): void {
+    const ctrl = this.ctrl;
+    for (let r = Atomics.load(ctrl, READ); r < Atomics.load(ctrl, WRITTEN); r++) {
+      read(this.#slots[r % SLOTS], ctrl[LENGTHS + (r % SLOTS)]);
+      Atomics.store(ctrl, READ, r + 1);
+      Atomics.notify(ctrl, READ);
+    }
+  }
+}
+
+/** Where the encoder's chunks go: a buffer to fill, and the filled buffer sent. */
+export interface ChunkOut {
+  /** A buffer of `CHUNK` octets to fill (undefined: the reader is gone). */
+  next(): Uint8Array | undefined;
+  send(b: Uint8Array, used: number): void;
 }
 
 /** The worker's messages. */
 export type ParseThreadMessage =
-  | { t: 'chunk'; buf: ArrayBuffer; used: number }
   | {
       t: 'done';
       origin: string | undefined;
@@ -100,9 +173,9 @@ export function parseIntoStream(
   stream: ColumnZoneStream,
 ): ThreadParsed | undefined {
   const channel = new MessageChannel();
-  const signal = new SharedArrayBuffer(4);
-  const counter = new Int32Array(signal);
-  const data: ParseThreadData = { text, opts: postable(opts), port: channel.port2, signal };
+  const ring = new Ring();
+  const counter = ring.ctrl;
+  const data: ParseThreadData = { text, opts: postable(opts), port: channel.port2, ring: ring.sab };
   let worker: Worker;
   try {
     worker = new Worker(new URL('./parse-thread-entry.js', import.meta.url), {
@@ -119,13 +192,18 @@ export function parseIntoStream(
   // An error of the thread itself (out of memory) is seen as its silence below.
   worker.on('error', () => {});
   const decoder = new ChunkDecoder(stream);
+  const read = (b: Uint8Array, used: number): void => decoder.decode(b, used);
   const port = channel.port1;
   try {
     for (;;) {
-      const seen = Atomics.load(counter, 0);
+      const seen = Atomics.load(counter, EVENTS);
+      ring.drain(read);
       const got = receiveMessageOnPort(port);
       if (got === undefined) {
-        if (Atomics.wait(counter, 0, seen, SILENCE_MS) === 'timed-out' && Atomics.load(counter, 0) === seen) {
+        if (
+          Atomics.wait(counter, EVENTS, seen, SILENCE_MS) === 'timed-out' &&
+          Atomics.load(counter, EVENTS) === seen
+        ) {
           void worker.terminate();
           return undefined;
         }
@@ -133,6 +211,8 @@ export function parseIntoStream(
       }
       const m = got.message as ParseThreadMessage;
       if (m.t === 'fail') return undefined;
+      // Every slot was written before the message was posted.
+      ring.drain(read);
       const done = decoder.take(m);
       if (done !== undefined) return done;
     }
@@ -152,7 +232,9 @@ export function parseThroughChunks(
 ): ThreadParsed {
   const decoder = new ChunkDecoder(stream);
   let done: ThreadParsed | undefined;
-  parseToChunks(text, postable(opts), (m) => {
+  const buf = new Uint8Array(CHUNK);
+  const out: ChunkOut = { next: () => buf, send: (b, used) => decoder.decode(b, used) };
+  parseToChunks(text, postable(opts), out, (m) => {
     done = decoder.take(m) ?? done;
   });
   return done as ThreadParsed;
@@ -175,10 +257,11 @@ function postable(opts: ThreadParseOptions): PostedParseOptions {
 export function parseToChunks(
   text: string,
   opts: PostedParseOptions,
+  out: ChunkOut,
   post: (m: ParseThreadMessage, transfer: ArrayBuffer[]) => void,
 ): void {
   const { originWire, originText, fallbackWire, ...rest } = opts;
-  const encoder = new ChunkEncoder(post);
+  const encoder = new ChunkEncoder(out);
   const parsed = parseZone(text, {
     ...rest,
     origin: originWire !== undefined ? Name.fromWire(originWire) : originText,
@@ -218,17 +301,15 @@ class ChunkDecoder {
   #wireAt = 0;
   /** The current owner as a Name (made only for a record the stream takes as an RR). */
   #name: Name | undefined;
+  /** The current owner's octets kept past the end of a chunk (its slot is written anew). */
+  readonly #own = new Uint8Array(512);
 
   constructor(stream: ColumnZoneStream) {
     this.#stream = stream;
   }
 
-  /** A chunk's records into the stream; the parse's result from the `done` message. */
+  /** The parse's result from the `done` message. */
   take(m: ParseThreadMessage): ThreadParsed | undefined {
-    if (m.t === 'chunk') {
-      this.decode(new Uint8Array(m.buf, 0, m.used));
-      return undefined;
-    }
     if (m.t !== 'done') return undefined;
     const o = m.origin;
     return {
@@ -242,9 +323,9 @@ class ChunkDecoder {
     };
   }
 
-  decode(b: Uint8Array): void {
+  /** The records of `b[0, end)` into the stream. */
+  decode(b: Uint8Array, end: number): void {
     const stream = this.#stream;
-    const end = b.length;
     let p = 0;
     while (p < end) {
       const flags = b[p++];
@@ -303,6 +384,18 @@ class ChunkDecoder {
         );
       p += rdLen;
     }
+    if (this.#key === b) {
+      const own = this.#own;
+      const n = this.#len;
+      for (let k = 0; k < n; k++) own[k] = b[this.#keyAt + k];
+      this.#key = own;
+      this.#keyAt = 0;
+      if (this.#wire !== undefined) {
+        for (let k = 0; k < n; k++) own[256 + k] = b[this.#wireAt + k];
+        this.#wire = own;
+        this.#wireAt = 256;
+      }
+    }
   }
 }
 
@@ -314,30 +407,30 @@ function latin1(b: Uint8Array, at: number, n: number): string {
 
 /** The worker's half: records written into chunks, posted as they fill. */
 export class ChunkEncoder {
-  #buf = new Uint8Array(CHUNK);
+  #buf: Uint8Array | undefined;
   #used = 0;
   #lastName: Name | undefined;
   #lastOrigin: Name | undefined;
-  readonly #post: (m: ParseThreadMessage, transfer: ArrayBuffer[]) => void;
+  readonly #out: ChunkOut;
 
-  constructor(post: (m: ParseThreadMessage, transfer: ArrayBuffer[]) => void) {
-    this.#post = post;
+  constructor(out: ChunkOut) {
+    this.#out = out;
   }
 
+  /** The chunk with room for `n` more octets (the one filled sent first). */
   #room(n: number): Uint8Array {
-    if (this.#used + n > this.#buf.length) {
-      this.flush();
-      if (n > this.#buf.length) this.#buf = new Uint8Array(n);
-    }
-    return this.#buf;
+    if (this.#buf !== undefined && this.#used + n <= CHUNK) return this.#buf;
+    this.flush();
+    const b = this.#out.next();
+    if (b === undefined) throw new Error("the parse thread's reader is gone");
+    this.#buf = b;
+    return b;
   }
 
-  /** Posts what is written (if anything) and starts a new chunk. */
+  /** Sends what is written (if anything); the next record starts a new chunk. */
   flush(): void {
-    if (this.#used === 0) return;
-    const buf = this.#buf.buffer as ArrayBuffer;
-    this.#post({ t: 'chunk', buf, used: this.#used }, [buf]);
-    this.#buf = new Uint8Array(CHUNK);
+    if (this.#buf !== undefined && this.#used > 0) this.#out.send(this.#buf, this.#used);
+    this.#buf = undefined;
     this.#used = 0;
   }
 
