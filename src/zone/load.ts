@@ -201,7 +201,7 @@ export function loadZoneTextColumns(
       fallbackOrigin: named !== undefined ? () => originFromFileName(named) : undefined,
       sink: (rr, origin) => into.add(rr, origin),
     });
-    const at = p.recordLines as { lines: Int32Array; fileIndex: Int32Array };
+    const at = p.recordLines ?? { lines: new Int32Array(0), fileIndex: new Int32Array(0) };
     parsed = { ...p, lines: at.lines, fileIndex: at.fileIndex };
   }
   const warnings = [...parsed.warnings];
