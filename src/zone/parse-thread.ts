@@ -132,22 +132,12 @@ export interface ChunkOut {
 }
 
 /** The worker's messages. */
-export type ParseThreadMessage =
-  | {
-      t: 'done';
-      origin: string | undefined;
-      class: number;
-      errors: ZoneDiagnostic[];
-      warnings: ZoneDiagnostic[];
-      files: string[];
-      lines: Int32Array;
-      fileIndex: Int32Array;
-    }
-  | { t: 'fail'; message: string };
+export type ParseThreadMessage = ParseDone | { t: 'fail'; message: string };
 
-/** What `parseIntoStream` gives back: `ParsedZone` without records. */
-export interface ThreadParsed {
-  origin: Name | undefined;
+/** The parse's result as posted: the origin as its wire string. */
+interface ParseDone {
+  t: 'done';
+  origin: string | undefined;
   class: number;
   errors: ZoneDiagnostic[];
   warnings: ZoneDiagnostic[];
@@ -155,6 +145,9 @@ export interface ThreadParsed {
   lines: Int32Array;
   fileIndex: Int32Array;
 }
+
+/** What `parseIntoStream` gives back: `ParsedZone` without records. */
+export type ThreadParsed = Omit<ParseDone, 't' | 'origin'> & { origin: Name | undefined };
 
 /** Options of `parseIntoStream`: `parseZone`'s, the fallback origin already found. */
 export type ThreadParseOptions = Omit<ParseOptions, 'sink' | 'fallbackOrigin'> & {
