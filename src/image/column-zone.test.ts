@@ -38,6 +38,7 @@ import {
   NameTable,
   Zone,
 } from '../zone/index.js';
+import { PARSE_THREAD_TEXT } from '../zone/load.js';
 import { compileZone, compileZoneToFile } from './compile.js';
 import { openImage } from './reader.js';
 
@@ -397,6 +398,23 @@ describe('a zone loaded as columns is the zone loadZoneText builds, and compiles
       });
       const image = openImage(compileZone(zone));
       assert.equal(image.nameCount, zone.nameCount);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the compile thread parses text over PARSE_THREAD_TEXT in a thread of its own, with the same image', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-columns-'));
+    try {
+      const file = join(dir, 'big.test.zone');
+      generateBigZone(file, 380_000);
+      const text = readFileSync(file, 'latin1');
+      assert.ok(text.length >= PARSE_THREAD_TEXT, `${text.length} octets`);
+      const got = runCompile({ kind: 'file', path: file });
+      const want = loadZoneTextColumns(text, { file, octets: true, thread: false });
+      assert.ok(got.ok);
+      assert.ok(Buffer.from(got.image).equals(Buffer.from(compileZone(want.zone))));
+      assert.deepEqual(got.warnings, []);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

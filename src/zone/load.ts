@@ -153,11 +153,12 @@ export interface LoadedColumnZone {
 }
 
 /**
- * Zone text of at least this many octets (~150,000 records) is parsed in a thread of its own
- * by `loadZoneTextColumns` (src/zone/parse-thread.ts): the thread's start (~30 ms) is then
- * well paid for by the parse moved off the column build's thread.
+ * Zone text of at least this many octets (~350,000 records of the benchmark zone) is parsed
+ * in a thread of its own by `loadZoneTextColumns` (src/zone/parse-thread.ts): the thread's
+ * start (~0.1 s of CPU, on the other core, before the first records come) is then well paid
+ * for by the parse moved off the column build's thread (~0.5 µs a record).
  */
-export const PARSE_THREAD_TEXT = 4 << 20;
+export const PARSE_THREAD_TEXT = 8 << 20;
 
 /**
  * `loadZoneText`, keeping the zone as columns (`ColumnZone`: no graph of per-record objects
