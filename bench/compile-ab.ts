@@ -14,7 +14,9 @@
  *   compile, the columns posted back), µs/zone;
  * - `loadZoneTextColumns` of the `--records`-record zone (bench/zone-load.ts's generator), and
  *   `compileZone` of the columns it made (each side its own), µs/record; the images are
- *   compared octet for octet.
+ *   compared octet for octet. For the load also its wall time and the CPU of the calling
+ *   thread alone (a side that parses in a second thread, src/zone/parse-thread.ts, spends
+ *   process CPU in both).
  *
  *   node --expose-gc dist/bench/compile-ab.js --baseline /work/main [--zones N] [--records N] [--runs N]
  * @module
@@ -70,6 +72,17 @@ async function side(label: string, dist: string): Promise<Side> {
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
+
+/** CPU of this (the main) thread in µs, from /proc (10 ms ticks); 0 where there is no /proc. */
+function threadCpuMicros(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'latin1');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10_000;
+  } catch {
+    return 0;
+  }
+}
 function cpuMicros(): number {
   const u = process.cpuUsage();
   return u.user + u.system;
@@ -195,23 +208,32 @@ if (records > 0) {
   const images: Uint8Array[] = [];
   const res: number[][] = [[], []];
   const loads: number[][] = [[], []];
+  const walls: number[][] = [[], []];
+  const mains: number[][] = [[], []];
   for (let r = 0; r < runs; r++)
     for (const k of r % 2 === 0 ? [0, 1] : [1, 0]) {
       gc?.();
+      await new Promise((resolve) => setTimeout(resolve, 300));
       const l = cpuMicros();
+      const m = threadCpuMicros();
+      const w = performance.now();
       let zone: CompilableZone | undefined = sides[k].loadZoneTextColumns(text, {
         origin: BIG_ORIGIN,
         octets: true,
       }).zone;
       count = zone.recordCount;
       loads[k].push((cpuMicros() - l) / count);
+      walls[k].push(((performance.now() - w) * 1000) / count);
+      mains[k].push((threadCpuMicros() - m) / count);
       gc?.();
       const c = cpuMicros();
       images[k] = sides[k].compileZone(zone);
       res[k].push((cpuMicros() - c) / count);
       zone = undefined;
     }
-  report(`loadZoneTextColumns of the ${count}-record zone`, 'µs/record', sides, loads);
+  report(`loadZoneTextColumns of the ${count}-record zone, process CPU`, 'µs/record', sides, loads);
+  report(`  the same, CPU of the calling thread`, 'µs/record', sides, mains);
+  report(`  the same, wall`, 'µs/record', sides, walls);
   report(`compileZone of the ${count}-record zone from columns`, 'µs/record', sides, res);
   const same = images[0].length === images[1].length && Buffer.compare(images[0], images[1]) === 0;
   console.log(`  the two images are ${same ? 'identical' : 'DIFFERENT'} (${images[0].length} octets)`);

@@ -38,6 +38,7 @@ import {
   NameTable,
   Zone,
 } from '../zone/index.js';
+import { PARSE_THREAD_TEXT } from '../zone/load.js';
 import { compileZone, compileZoneToFile } from './compile.js';
 import { openImage } from './reader.js';
 
@@ -74,10 +75,30 @@ function dump(zone: Zone | ColumnZone): unknown[] {
   return out;
 }
 
-/** Loads `text` both ways; returns a message when anything differs. */
-function compare(text: string, opts: Opts, label: string): string | undefined {
+/**
+ * Loads `text` both ways; returns a message when anything differs. The columns also through
+ * the parse thread's octet chunks (`thread: 'inline'`, or the worker itself with `thread`
+ * true): the same outcome as the in-thread parse.
+ */
+function compare(
+  text: string,
+  opts: Opts,
+  label: string,
+  thread: boolean | 'inline' = 'inline',
+): string | undefined {
   const a = outcome(() => loadZoneText(text, opts));
-  const b = outcome(() => loadZoneTextColumns(text, opts));
+  const b = outcome(() => loadZoneTextColumns(text, { ...opts, thread: false }));
+  const c = outcome(() => loadZoneTextColumns(text, { ...opts, thread }));
+  try {
+    if ('thrown' in b || 'thrown' in c) assert.deepEqual(c, b);
+    else {
+      assert.deepEqual(c.warnings, b.warnings);
+      assert.deepEqual(c.errors, b.errors);
+      assert.deepEqual(dump(c.zone), dump(b.zone));
+    }
+  } catch {
+    return `${label}: the parse through chunks (${thread}) differs`;
+  }
   if ('thrown' in a || 'thrown' in b) {
     try {
       assert.deepEqual(b, a);
@@ -227,7 +248,8 @@ describe('a zone loaded as columns is the zone loadZoneText builds, and compiles
           { file: path, octets: true, strict: false },
         ]) {
           n++;
-          const d = compare(text, opts, path);
+          // Files that include others through the worker itself (it reads them).
+          const d = compare(text, opts, path, text.includes('$INCLUDE') ? true : 'inline');
           if (d) diffs.push(d);
         }
       }
@@ -287,7 +309,9 @@ describe('a zone loaded as columns is the zone loadZoneText builds, and compiles
       'a.z. 60 A 192.0.2.9\nz. 60 SOA ns.z. h.z. 1 2 3 4 5\n$ORIGIN z.\n@ NS ns\nns A 192.0.2.1\n',
       'x.y. 60 A 192.0.2.9\n$ORIGIN z.\n@ 60 SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n',
     ];
-    const diffs = texts.map((t, i) => compare(t, {}, `text ${i}`)).filter((d) => d !== undefined);
+    const diffs = texts
+      .flatMap((t, i) => [compare(t, {}, `text ${i}`), compare(t, {}, `text ${i}, thread`, true)])
+      .filter((d) => d !== undefined);
     assert.deepEqual(diffs, []);
   });
 
@@ -311,6 +335,7 @@ describe('a zone loaded as columns is the zone loadZoneText builds, and compiles
       '',
     ].join('\n');
     assert.equal(compare(text, { origin: 'z.' }, 'odd'), undefined);
+    assert.equal(compare(text, { origin: 'z.' }, 'odd, thread', true), undefined);
     assert.equal(compare(text, { origin: 'z.', strict: false }, 'odd, not strict'), undefined);
     const loaded = loadZoneTextColumns(text, { origin: 'z.', strict: false });
     assert.equal(loaded.zone.get(Name.parse('ns.z.'))?.get(RRType.A)?.ttl, 2147483648);
@@ -331,6 +356,10 @@ describe('a zone loaded as columns is the zone loadZoneText builds, and compiles
         outcome(() => loadZoneTextColumns(text, { origin: 'z.' })),
         a,
       );
+      assert.deepEqual(
+        outcome(() => loadZoneTextColumns(text, { origin: 'z.', thread: true })),
+        a,
+      );
     }
   });
 
@@ -345,7 +374,12 @@ describe('a zone loaded as columns is the zone loadZoneText builds, and compiles
     try {
       const file = join(dir, 'big.zone');
       generateBigZone(file, 20_000);
-      const d = compare(readFileSync(file, 'latin1'), { origin: BIG_ORIGIN, file, octets: true }, 'big zone');
+      const d = compare(
+        readFileSync(file, 'latin1'),
+        { origin: BIG_ORIGIN, file, octets: true },
+        'big zone',
+        true,
+      );
       if (d) diffs.push(d);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -364,6 +398,23 @@ describe('a zone loaded as columns is the zone loadZoneText builds, and compiles
       });
       const image = openImage(compileZone(zone));
       assert.equal(image.nameCount, zone.nameCount);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the compile thread parses text over PARSE_THREAD_TEXT in a thread of its own, with the same image', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-columns-'));
+    try {
+      const file = join(dir, 'big.test.zone');
+      generateBigZone(file, 380_000);
+      const text = readFileSync(file, 'latin1');
+      assert.ok(text.length >= PARSE_THREAD_TEXT, `${text.length} octets`);
+      const got = runCompile({ kind: 'file', path: file });
+      const want = loadZoneTextColumns(text, { file, octets: true, thread: false });
+      assert.ok(got.ok);
+      assert.ok(Buffer.from(got.image).equals(Buffer.from(compileZone(want.zone))));
+      assert.deepEqual(got.warnings, []);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

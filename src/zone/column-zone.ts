@@ -137,6 +137,8 @@ export class NameTable {
       if (v === 0) {
         this.#missKey = undefined;
         this.#missAt = b === this.octets ? at : -1;
+        this.#missFrom = b === this.octets ? undefined : b;
+        this.#missFromAt = at;
         this.#missSlot = i;
         this.#missHash = h;
         return -1;
@@ -165,6 +167,9 @@ export class NameTable {
   #missAt = -1;
   #missSlot = 0;
   #missHash = 0;
+  /** The other buffer (and offset there) of the last key `findAt` did not find (`addCopy`). */
+  #missFrom: Uint8Array | undefined;
+  #missFromAt = 0;
 
   /** Copies `s`'s octets (a latin1 string) into `octets`: where they start. */
   store(s: string): number {
@@ -181,6 +186,25 @@ export class NameTable {
   add(key: string): number {
     const reuse = key === this.#missKey;
     return this.#insert(this.store(key), key.length, reuse);
+  }
+
+  /** Copies `n` octets of `b` from `at` into `octets`: where they start. */
+  storeAt(b: Uint8Array, at: number, n: number): number {
+    if (this.used + n > this.octets.length) this.#growOctets(this.used + n);
+    const o = this.octets;
+    const to = this.used;
+    for (let k = 0; k < n; k++) o[to + k] = b[at + k];
+    this.used = to + n;
+    return to;
+  }
+
+  /**
+   * Adds the key at `b[at, at + n)` (another buffer: a chunk of the parse thread's records;
+   * not in the table) as the next name index, its octets copied; returns it.
+   */
+  addCopy(b: Uint8Array, at: number, n: number): number {
+    const reuse = b === this.#missFrom && at === this.#missFromAt && this.#missKey === undefined;
+    return this.#insert(this.storeAt(b, at, n), n, reuse);
   }
 
   /**
@@ -210,6 +234,7 @@ export class NameTable {
     } else this.#put(i + 1, hashOctets(this.octets, at, n));
     this.#missKey = undefined;
     this.#missAt = -1;
+    this.#missFrom = undefined;
     return i;
   }
 
@@ -589,6 +614,80 @@ export class ColumnZoneStream {
     }
   }
 
+  /** Records are being kept until the origin is known (`add` takes them, not `addOctets`). */
+  get waiting(): boolean {
+    return this.#early !== undefined;
+  }
+
+  /** The owner name index of the run of `addOctets` records (-1: not looked up yet). */
+  #runNode = -1;
+  #runInZone = false;
+
+  /**
+   * `add` of a record given as octets (the parse thread's, src/zone/parse-thread.ts) with the
+   * zone's origin known and no record waiting for it: `newOwner` false when its owner is the
+   * previous record's (the parser's same Name), `inZone` whether that owner lies at or under
+   * `origin`; the owner's key, spelling and RDATA as `Builder.addOctets` takes them.
+   */
+  addOctets(
+    origin: Name,
+    newOwner: boolean,
+    inZone: boolean,
+    key: Uint8Array,
+    at: number,
+    len: number,
+    wire: Uint8Array | undefined,
+    wireAt: number,
+    type: number,
+    cls: number,
+    ttl: number,
+    rd: Uint8Array,
+    rdAt: number,
+    rdLen: number,
+  ): void {
+    const n = this.#records++;
+    if (n >= this.types.length) {
+      this.types = grow32(this.types, n + 1);
+      this.#owner = grow32(this.#owner, n + 1);
+    }
+    this.types[n] = type;
+    if (this.#first || type === RRType.SOA) {
+      this.#first = false;
+      const text =
+        wire === undefined
+          ? latin1Slice.call(key, at, at + len)
+          : latin1Slice.call(wire, wireAt, wireAt + len);
+      this.checkList.push({
+        name: Name.fromWire(text),
+        type,
+        class: cls,
+        ttl,
+        rdata: rd.slice(rdAt, rdAt + rdLen),
+      });
+    }
+    this.#b ??= new Builder(origin, cls, this.#expect);
+    const b = this.#b;
+    this.#lastName = undefined;
+    if (newOwner) {
+      this.#runNode = -1;
+      this.#runInZone = inZone;
+    }
+    if (!this.#runInZone || cls !== b.cls) {
+      b.warnings.push({
+        name: nameText(key, at, len, wire, wireAt),
+        message: this.#runInZone
+          ? 'record of another class ignored'
+          : `out of zone data ignored (zone ${b.origin})`,
+      });
+      this.#owner[n] = -1 - this.#otherKeys.length;
+      this.#otherKeys.push(latin1Slice.call(key, at, at + len));
+      return;
+    }
+    const i = b.addOctets(this.#runNode, key, at, len, wire, wireAt, type, ttl, rd, rdAt, rdLen);
+    this.#runNode = i;
+    this.#owner[n] = i;
+  }
+
   /** The name index the record went to, or -1 (not built: out of zone, another class). */
   #add(b: Builder, rr: RR): number {
     const origin = b.origin;
@@ -622,6 +721,19 @@ export class ColumnZoneStream {
     b.adjust(origin);
     return ColumnZone._fromBuilder(b, origin, cls);
   }
+}
+
+/** A name given as octets (`addOctets`), as `Name.toString` shows it. */
+export function nameText(
+  key: Uint8Array,
+  at: number,
+  len: number,
+  wire: Uint8Array | undefined,
+  wireAt: number,
+): string {
+  return wire === undefined
+    ? Name.fromWire(latin1Slice.call(key, at, at + len)).toString()
+    : Name.fromWire(latin1Slice.call(wire, wireAt, wireAt + len)).toString();
 }
 
 /** The columns under construction (`ColumnZone.build`). */
@@ -725,14 +837,14 @@ class Builder {
     return -1;
   }
 
-  #record(set: number, rdata: Uint8Array): void {
+  /** A record of RRset `set`: its RDATA `rd[at, at + n)` copied into the slab. */
+  #record(set: number, rd: Uint8Array, from: number, n: number): void {
     const r = this.recs++;
     if (r >= this.recOff.length) {
       this.recOff = grow32(this.recOff, r + 1);
       this.recLen = grow32(this.recLen, r + 1);
       this.recNext = grow32(this.recNext, r + 1);
     }
-    const n = rdata.length;
     if (this.used + n > this.slab.length) {
       let size = this.slab.length * 2;
       while (size < this.used + n) size *= 2;
@@ -742,8 +854,8 @@ class Builder {
     }
     const at = this.used;
     const slab = this.slab;
-    if (n <= 32) for (let k = 0; k < n; k++) slab[at + k] = rdata[k];
-    else slab.set(rdata, at);
+    if (n <= 32) for (let k = 0; k < n; k++) slab[at + k] = rd[from + k];
+    else slab.set(from === 0 && n === rd.length ? rd : rd.subarray(from, from + n), at);
     this.used = at + n;
     this.recOff[r] = at;
     this.recLen[r] = n;
@@ -779,15 +891,14 @@ class Builder {
     return s;
   }
 
-  /** True when the RRset already holds `rdata` (Zone.build's isDuplicate). */
-  #isDuplicate(set: number, rdata: Uint8Array): boolean {
+  /** True when the RRset already holds RDATA `rd[from, from + n)` (Zone.build's isDuplicate). */
+  #isDuplicate(set: number, rd: Uint8Array, from: number, n: number): boolean {
     const slab = this.slab;
     if (this.setCount[set] < 16) {
-      const n = rdata.length;
       outer: for (let r = this.setFirst[set]; r >= 0; r = this.recNext[r]) {
         if (this.recLen[r] !== n) continue;
         const at = this.recOff[r];
-        for (let k = 0; k < n; k++) if (slab[at + k] !== rdata[k]) continue outer;
+        for (let k = 0; k < n; k++) if (slab[at + k] !== rd[from + k]) continue outer;
         return true;
       }
       return false;
@@ -801,7 +912,7 @@ class Builder {
         );
       this.#seen.set(set, keys);
     }
-    const k = Buffer.from(rdata.buffer, rdata.byteOffset, rdata.length).toString('latin1');
+    const k = latin1Slice.call(rd, from, from + n);
     if (keys.has(k)) return true;
     keys.add(k);
     return false;
@@ -814,10 +925,10 @@ class Builder {
     const node = found < 0 ? undefined : found;
     const set = node === undefined ? -1 : this.#findSet(node, rr.type);
     if (set < 0) {
-      if (node !== undefined) this.#record(this.#newSet(node, rr.type, rr.ttl), rr.rdata);
+      if (node !== undefined) this.#record(this.#newSet(node, rr.type, rr.ttl), rr.rdata, 0, rr.rdata.length);
       else {
         const i = this.#name(rr.name.key, rr.name.wire);
-        this.#record(this.#newSet(i, rr.type, rr.ttl), rr.rdata);
+        this.#record(this.#newSet(i, rr.type, rr.ttl), rr.rdata, 0, rr.rdata.length);
         this.#ancestors(i);
         this.#lastNode = i;
         this.#lastOwner = rr.name;
@@ -829,7 +940,7 @@ class Builder {
     }
     this.#lastOwner = rr.name;
     this.#lastNode = node;
-    if (this.#isDuplicate(set, rr.rdata)) {
+    if (this.#isDuplicate(set, rr.rdata, 0, rr.rdata.length)) {
       this.warnings.push({ name: rr.name.toString(), message: `duplicate ${rr.type} record ignored` });
       return node as number;
     }
@@ -840,8 +951,59 @@ class Builder {
         name: rr.name.toString(),
         message: `TTL ${rr.ttl} differs from the RRset's TTL ${ttl}; using ${ttl}`,
       });
-    this.#record(set, rr.rdata);
+    this.#record(set, rr.rdata, 0, rr.rdata.length);
     return node as number;
+  }
+
+  /**
+   * `add` of a record given as octets (a chunk of the parse thread's, src/zone/parse-thread.ts):
+   * the owner's key at `key[at, at + len)`, its spelling at `wire[wireAt, wireAt + len)`
+   * (`wire` undefined: spelled as the key), its name index `node` when known (-1: looked up
+   * here), the RDATA at `rd[rdAt, rdAt + rdLen)`. The same columns and warnings as `add`.
+   */
+  addOctets(
+    node: number,
+    key: Uint8Array,
+    at: number,
+    len: number,
+    wire: Uint8Array | undefined,
+    wireAt: number,
+    type: number,
+    ttl: number,
+    rd: Uint8Array,
+    rdAt: number,
+    rdLen: number,
+  ): number {
+    this.#lastOwner = undefined;
+    const found = node >= 0 ? node : this.index.findAt(key, at, len);
+    if (found < 0) {
+      const i = this.#slot();
+      this.index.addCopy(key, at, len);
+      this.wireOff[i] = wire === undefined ? -1 : this.index.storeAt(wire, wireAt, len);
+      this.#record(this.#newSet(i, type, ttl), rd, rdAt, rdLen);
+      this.#ancestors(i);
+      return i;
+    }
+    const set = this.#findSet(found, type);
+    if (set < 0) {
+      this.#record(this.#newSet(found, type, ttl), rd, rdAt, rdLen);
+      return found;
+    }
+    if (this.#isDuplicate(set, rd, rdAt, rdLen)) {
+      this.warnings.push({
+        name: nameText(key, at, len, wire, wireAt),
+        message: `duplicate ${type} record ignored`,
+      });
+      return found;
+    }
+    const was = this.setTtl[set] >>> 0;
+    if (was !== ttl && type !== RRType.RRSIG)
+      this.warnings.push({
+        name: nameText(key, at, len, wire, wireAt),
+        message: `TTL ${ttl} differs from the RRset's TTL ${was}; using ${was}`,
+      });
+    this.#record(set, rd, rdAt, rdLen);
+    return found;
   }
 
   /**

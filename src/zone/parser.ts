@@ -119,8 +119,10 @@ export interface ParseOptions {
   /**
    * Given every record as it is parsed, with the zone's origin as known then (undefined until
    * a record's origin is known), instead of collecting them: `records` of the result is then
-   * empty (`lines` and `fileIndex` are still kept). For a loader that keeps records its own
-   * way (a big zone's columns, `loadZoneTextColumns`).
+   * empty, and so are `lines` and `fileIndex`: each record's line and file are in
+   * `recordLines` instead (two typed arrays, not two arrays of a million numbers that the
+   * collector copies as they grow). For a loader that keeps records its own way (a big zone's
+   * columns, `loadZoneTextColumns`).
    */
   sink?: (rr: RR, origin: Name | undefined) => void;
   /** For tests: every line through the general lexer and record path (no LineScanner, no
@@ -134,6 +136,8 @@ export interface ParsedZone {
   /** `lines[i]` is the line of `records[i]` in `files[fileIndex[i]]`. */
   lines: number[];
   fileIndex: number[];
+  /** With a `sink`: `lines` and `fileIndex` of every record given to it, by record index. */
+  recordLines?: { lines: Int32Array; fileIndex: Int32Array };
   files: string[];
   /** The zone's origin: the given one, else the origin in effect at the first record. */
   origin: Name | undefined;
@@ -603,6 +607,9 @@ class ZoneParser {
   readonly #sink: ((rr: RR, origin: Name | undefined) => void) | undefined;
   readonly lines: number[] = [];
   readonly fileIndex: number[] = [];
+  /** With a sink: each record's line and file index (`ParsedZone.recordLines`). */
+  lineColumn: Int32Array<ArrayBuffer> = new Int32Array(0);
+  fileColumn: Int32Array<ArrayBuffer> = new Int32Array(0);
   readonly files: string[] = [];
   readonly errors: ZoneDiagnostic[] = [];
   readonly warnings: ZoneDiagnostic[] = [];
@@ -1014,11 +1021,26 @@ class ZoneParser {
     if (this.count >= this.maxRecords)
       if (!this.budget(1, line, () => `record ${this.count + 1} of the text`)) return;
     const rr = { name: owner, type, class: zcls, ttl, rdata };
-    if (this.#sink !== undefined) this.#sink(rr, this.zoneOrigin);
-    else this.records.push(rr);
-    this.count++;
-    this.lines.push(line);
-    this.fileIndex.push(this.#fileIdx);
+    const n = this.count;
+    if (this.#sink !== undefined) {
+      this.#sink(rr, this.zoneOrigin);
+      if (n >= this.lineColumn.length) {
+        const size = Math.max(1024, n * 2);
+        const lines = new Int32Array(size);
+        lines.set(this.lineColumn);
+        this.lineColumn = lines;
+        const files = new Int32Array(size);
+        files.set(this.fileColumn);
+        this.fileColumn = files;
+      }
+      this.lineColumn[n] = line;
+      this.fileColumn[n] = this.#fileIdx;
+    } else {
+      this.records.push(rr);
+      this.lines.push(line);
+      this.fileIndex.push(this.#fileIdx);
+    }
+    this.count = n + 1;
   }
 
   directive(word: string, tokens: readonly ZoneToken[], line: number): void {
@@ -1287,7 +1309,7 @@ export function parseZone(text: string, opts: ParseOptions = {}): ParsedZone {
     opts.file !== undefined ? dirname(opts.file) : opts.includeRoot,
     opts.octets ?? false,
   );
-  return {
+  const parsed: ParsedZone = {
     records: p.records,
     lines: p.lines,
     fileIndex: p.fileIndex,
@@ -1297,6 +1319,12 @@ export function parseZone(text: string, opts: ParseOptions = {}): ParsedZone {
     errors: p.errors,
     warnings: p.warnings,
   };
+  if (opts.sink !== undefined)
+    parsed.recordLines = {
+      lines: p.lineColumn.subarray(0, p.count),
+      fileIndex: p.fileColumn.subarray(0, p.count),
+    };
+  return parsed;
 }
 
 /**
