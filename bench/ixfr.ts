@@ -126,7 +126,13 @@ async function runSwitchboard(): Promise<Result> {
   const p = await startPlatform({
     apiKey: ADMIN,
     workers: 1,
-    extraArgs: [...NO_LIMIT_ARGS, '--transfer-key', `edge:hmac-sha256:${EDGE}`],
+    extraArgs: [
+      ...NO_LIMIT_ARGS,
+      '--max-records-per-request',
+      String(records + 10),
+      '--transfer-key',
+      `edge:hmac-sha256:${EDGE}`,
+    ],
     timeoutMs: 180_000,
   });
   try {
