@@ -359,8 +359,11 @@ export interface KnotOptions extends StartOptions {
   secondary?: SecondaryOf;
   /** Let this address transfer (AXFR) the zones unsigned (benchmarks). */
   provideXfr?: string;
-  /** As NsdOptions.primaryTo: signed transfers to `to`, NOTIFY (signed) to `notify` (`HOST@PORT`). */
-  primaryTo?: { to: string; key: TsigKeySpec; notify?: string };
+  /**
+   * As NsdOptions.primaryTo: signed transfers to `to`, NOTIFY (signed) to `notify` (`HOST@PORT`);
+   * with `dynamic`, signed UPDATEs from `to` too, kept in Knot's journal (so it answers IXFR).
+   */
+  primaryTo?: { to: string; key: TsigKeySpec; notify?: string; dynamic?: boolean };
 }
 
 /** Starts knotd in the foreground serving `zones` (no journal, no zone file write-back). */
@@ -392,7 +395,7 @@ export async function startKnot(zones: ZoneSpec[], opts: KnotOptions = {}): Prom
           '  - id: signed-xfr',
           `    address: ${opts.primaryTo.to}`,
           `    key: ${opts.primaryTo.key.name}`,
-          '    action: transfer',
+          opts.primaryTo.dynamic ? '    action: [transfer, update]' : '    action: transfer',
         ]
       : []),
     ...(sec
@@ -421,7 +424,7 @@ export async function startKnot(zones: ZoneSpec[], opts: KnotOptions = {}): Prom
     '    semantic-checks: off',
     '    zonefile-sync: -1',
     '    zonefile-load: whole',
-    '    journal-content: none',
+    `    journal-content: ${opts.primaryTo?.dynamic ? 'changes' : 'none'}`,
     ...(opts.provideXfr ? ['    acl: provide-xfr'] : []),
     ...(opts.globalModule ? [`    global-module: ${opts.globalModule}`] : []),
     'zone:',
