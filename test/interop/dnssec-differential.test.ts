@@ -234,6 +234,17 @@ export function signTestZone(dir: string, origin: string, kind: 'nsec' | 'nsec3'
   run('ldns-signzone', [...args, plain, ksk, zsk], work);
 }
 
+/**
+ * The serving paths: images answered in C (the default), parsed zones compiled for C
+ * (`--images off --native-answers on`), and the Node UDP path without C. A signed zone must be
+ * answered by the JS Responder on each (C never holds its image).
+ */
+const CONFIGS: { args: string[]; io?: 'native' | 'node' }[] = [
+  { args: ['--images', 'on'] },
+  { args: ['--images', 'off', '--native-answers', 'on'] },
+  { args: ['--images', 'off'], io: 'node' },
+];
+
 const skip = skipOrFail(
   skipUnlessCommands('nsd', 'knotd', 'ldns-keygen', 'ldns-signzone', 'dnssec-keygen', 'dnssec-signzone'),
 );
@@ -243,7 +254,8 @@ describe('dnssec differential: signed zones vs NSD and Knot', { skip, timeout: 3
   let dir: string;
   let nsd: Peer;
   let knot: Peer;
-  let sb: Peer;
+  /** One Switchboard per entry of CONFIGS. */
+  const sbs: Peer[] = [];
   const zones = [
     { origin: 'nsec.test.', kind: 'nsec' as const },
     { origin: 'nsec3.test.', kind: 'nsec3' as const },
@@ -267,8 +279,11 @@ describe('dnssec differential: signed zones vs NSD and Knot', { skip, timeout: 3
     peers.push(nsd);
     knot = await startKnot(specs);
     peers.push(knot);
-    sb = await startSwitchboard(zoneDir, { workers: 1, firstOrigin: zones[0].origin });
-    peers.push(sb);
+    for (const c of CONFIGS) {
+      const p = await startSwitchboard(zoneDir, { workers: 1, firstOrigin: zones[0].origin, ...c });
+      peers.push(p);
+      sbs.push(p);
+    }
   });
 
   after(async () => {
@@ -313,18 +328,21 @@ describe('dnssec differential: signed zones vs NSD and Knot', { skip, timeout: 3
       const id = (i * 7919 + 7) & 0xffff;
       const n = await ask(nsd, q, id, origins);
       const k = await ask(knot, q, id, origins);
-      const s = await ask(sb, q, id, origins);
-      if (s === undefined && !isAlive(sb.pid)) assert.fail(`Switchboard exited\n${sb.output()}`);
-      const a = s !== undefined && s === n;
-      const b = s !== undefined && s === k;
-      if (a) withNsd++;
-      if (b) withKnot++;
-      if (!a && !b) {
-        const label = `${q.name} ${typeToString(q.type)} ${q.tcp ? 'tcp' : `udp/${q.udpSize}`}${q.dnssecOk ? ' +do' : ''}${q.edns ? '' : ' noedns'}`;
-        failures.push(`${label}\n--- switchboard\n${s}\n--- nsd\n${n}\n--- knot\n${k}`);
+      for (let c = 0; c < sbs.length; c++) {
+        const sb = sbs[c];
+        const s = await ask(sb, q, id, origins);
+        if (s === undefined && !isAlive(sb.pid)) assert.fail(`Switchboard exited\n${sb.output()}`);
+        const a = s !== undefined && s === n;
+        const b = s !== undefined && s === k;
+        if (a) withNsd++;
+        if (b) withKnot++;
+        if (!a && !b) {
+          const label = `${q.name} ${typeToString(q.type)} ${q.tcp ? 'tcp' : `udp/${q.udpSize}`}${q.dnssecOk ? ' +do' : ''}${q.edns ? '' : ' noedns'} [${CONFIGS[c].args.join(' ')}]`;
+          failures.push(`${label}\n--- switchboard\n${s}\n--- nsd\n${n}\n--- knot\n${k}`);
+        }
       }
     }
-    t.diagnostic(`${asks.length} queries: ${withNsd} match NSD, ${withKnot} match Knot, ${failures.length} neither`);
+    t.diagnostic(`${asks.length} queries × ${sbs.length} configurations: ${withNsd} match NSD, ${withKnot} match Knot, ${failures.length} neither`);
     assert.equal(failures.length, 0, failures.join('\n\n'));
   });
 });
