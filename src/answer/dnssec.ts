@@ -230,9 +230,9 @@ export function rrsigsCovering(node: ServedNode, type: number): Uint8Array[] | u
     for (const rd of sigs.rdata) {
       if (rd.length < 18) continue;
       const t = (rd[0] << 8) | rd[1];
-      let list = m.get(t);
-      if (list === undefined) m.set(t, (list = []));
-      list.push(rd);
+      const list = m.get(t);
+      if (list === undefined) m.set(t, [rd]);
+      else list.push(rd);
     }
     byCovered.set(sigs, m);
   }
