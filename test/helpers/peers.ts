@@ -361,6 +361,8 @@ export interface KnotOptions extends StartOptions {
   provideXfr?: string;
   /** As NsdOptions.primaryTo: signed transfers to `to`, NOTIFY (signed) to `notify` (`HOST@PORT`). */
   primaryTo?: { to: string; key: TsigKeySpec; notify?: string };
+  /** `dnssec-signing: on` for the zones served from files: Knot makes keys and signs (default policy). */
+  dnssecSigning?: boolean;
 }
 
 /** Starts knotd in the foreground serving `zones` (no journal, no zone file write-back). */
@@ -436,6 +438,7 @@ export async function startKnot(zones: ZoneSpec[], opts: KnotOptions = {}): Prom
         : [
             `  - domain: "${z.origin}"`,
             `    file: "${z.file}"`,
+            ...(opts.dnssecSigning ? ['    dnssec-signing: on'] : []),
             ...(opts.primaryTo
               ? ['    acl: signed-xfr', ...(opts.primaryTo.notify ? ['    notify: notify-target'] : [])]
               : []),
