@@ -122,6 +122,19 @@ interface Step {
    * referrals carry their NSEC/NSEC3 proofs (RFC 4035 §3.1, RFC 5155 §7.2).
    */
   sec: SignedIndex | undefined;
+  /** RRSIG queries answered one RRset per type covered (`DnssecMode`). */
+  rrsigSplit: boolean;
+}
+
+/**
+ * How the Responder asks (RFC 3225): `do` — the query set DO, so a signed zone's answers carry
+ * RRSIGs and NSEC/NSEC3 proofs (dnssec.ts). Given at all (DO or not), an RRSIG query is
+ * answered one RRset per type covered, each with its covered RRset's TTL (`rrsigAnswer`).
+ * Without it (image compilation and its reference), the engine answers as before DNSSEC: the
+ * Responder never takes a signed zone's DO or RRSIG answers from an image.
+ */
+export interface DnssecMode {
+  do: boolean;
 }
 
 /**
@@ -140,7 +153,7 @@ export function answerQuery(
   qname: Name,
   qtype: number,
   opts: AnswerOptions = {},
-  dnssec = false,
+  dnssec?: DnssecMode,
 ): AnswerResult {
   const res: AnswerResult = {
     kind: AnswerKind.REFUSED,
@@ -156,8 +169,8 @@ export function answerQuery(
   if (!zone) return res;
   res.zone = zone;
   const maxChain = opts.maxChain ?? DEFAULT_MAX_CHAIN;
-  const sec = dnssec ? signedIndex(zone) : undefined;
-  const step: Step = { res, next: undefined, placed: new Set(), sec };
+  const sec = dnssec?.do ? signedIndex(zone) : undefined;
+  const step: Step = { res, next: undefined, placed: new Set(), sec, rrsigSplit: dnssec !== undefined };
   let name = qname;
   let visited: string[] | undefined;
   for (let hops = 0; ; hops++) {
@@ -277,7 +290,7 @@ function solveNode(
     placeAnswer(step, pick, owner, node);
     return AnswerKind.HIT;
   }
-  if (qtype === RRType.RRSIG) {
+  if (qtype === RRType.RRSIG && step.rrsigSplit) {
     const sigs = rrsigAnswer(node, owner);
     if (sigs) {
       for (const s of sigs) step.res.answer.push(s);

@@ -42,6 +42,7 @@ import {
   type AnswerKind,
   type AnswerOptions,
   answerQuery,
+  type DnssecMode,
   isAuthoritative,
   AnswerKind as Kind,
   rcodeOfKind,
@@ -338,7 +339,7 @@ export class Responder {
     // the query's spelling), else the name as spelled (a DNAME-synthesized target keeps it).
     const qname = Name.fromWire(folded ? view.foldedWire() : latin1(query, HEADER_LENGTH, view.qnameLength));
     // RFC 3225 §3: DNSSEC records only for a query that set DO.
-    const dnssec = view.edns && (view.ednsFlags & EDNS_DO) !== 0;
+    const dnssec = view.edns && (view.ednsFlags & EDNS_DO) !== 0 ? DNSSEC_DO : DNSSEC_PLAIN;
     const result = answerQuery(this.#catalog, qname, qtype, this.#answerOpts, dnssec);
     const kind = result.kind;
     const id = (query[0] << 8) | query[1];
@@ -558,7 +559,7 @@ export class Responder {
     }
     const qname = folded ? q.name.toLowerCase() : q.name;
     const question: Question = folded ? { name: qname, type: q.type, class: q.class } : q;
-    const dnssec = edns !== undefined && (edns.flags & EDNS_DO) !== 0;
+    const dnssec = edns !== undefined && (edns.flags & EDNS_DO) !== 0 ? DNSSEC_DO : DNSSEC_PLAIN;
     const result = answerQuery(this.#catalog, qname, q.type, this.#answerOpts, dnssec);
     let flags = base | rcodeOfKind(result.kind);
     if (isAuthoritative(result)) flags |= Flag.AA;
@@ -821,6 +822,10 @@ function fromView(
   }
   return out;
 }
+
+/** The engine's DNSSEC modes for a query with and without DO (answer.ts `DnssecMode`). */
+const DNSSEC_DO: DnssecMode = { do: true };
+const DNSSEC_PLAIN: DnssecMode = { do: false };
 
 /** `absent` of an answer that found its zone (`stampsOf`). */
 const NO_NAMES: readonly Name[] = [];
