@@ -11,6 +11,7 @@
  * (bounded: cleared when full), so a repeated name costs no hashing.
  * @module
  */
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { RRType } from '../wire/constants.js';
 import type { Name } from '../wire/name.js';
@@ -176,10 +177,27 @@ export function base32hex(bytes: Uint8Array): string {
   return out;
 }
 
+/** One-shot SHA-1 (`crypto.hash`, Node ≥ 20.12: no Hash object per call), else `createHash`. */
+const oneShot = (crypto as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
+
+function sha1(data: Uint8Array): Buffer {
+  return oneShot !== undefined ? oneShot('sha1', data, 'buffer') : createHash('sha1').update(data).digest();
+}
+
+/** Input of each hash round: a name (≤ 255 octets) or a digest, then the salt (≤ 255). */
+const hashInput = Buffer.allocUnsafe(512);
+
 /** RFC 5155 §5: IH(salt, x, k), SHA-1, of the name whose key (folded wire form) is `key`. */
 export function nsec3Hash(key: string, salt: Uint8Array, iterations: number): string {
-  let h = createHash('sha1').update(Buffer.from(key, 'latin1')).update(salt).digest();
-  for (let i = 0; i < iterations; i++) h = createHash('sha1').update(h).update(salt).digest();
+  const buf = hashInput;
+  const n = buf.write(key, 0, 'latin1');
+  buf.set(salt, n);
+  let h = sha1(buf.subarray(0, n + salt.length));
+  buf.set(salt, 20);
+  for (let i = 0; i < iterations; i++) {
+    buf.set(h, 0);
+    h = sha1(buf.subarray(0, 20 + salt.length));
+  }
   return base32hex(h);
 }
 
