@@ -211,8 +211,8 @@ function hashOf(chain: Nsec3Chain, key: string): string {
   return h;
 }
 
-/** Index of the last entry of `sorted` below `v` (wrapping to the last entry), or -1 when empty. */
-function coverIndex(sorted: string[], v: string): number {
+/** The first index of `sorted` whose entry is not below `v` (`sorted.length` when none). */
+function lowerBound(sorted: string[], v: string): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
@@ -220,17 +220,18 @@ function coverIndex(sorted: string[], v: string): number {
     if (sorted[mid] < v) lo = mid + 1;
     else hi = mid;
   }
+  return lo;
+}
+
+/** Index of the last entry of `sorted` below `v` (wrapping to the last entry), or -1 when empty. */
+function coverIndex(sorted: string[], v: string): number {
+  const lo = lowerBound(sorted, v);
   return lo === 0 ? sorted.length - 1 : lo - 1;
 }
 
+/** Index of `v` in `sorted`, or -1. */
 function exactIndex(sorted: string[], v: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid] < v) lo = mid + 1;
-    else hi = mid;
-  }
+  const lo = lowerBound(sorted, v);
   return lo < sorted.length && sorted[lo] === v ? lo : -1;
 }
 
