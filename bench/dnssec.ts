@@ -76,6 +76,12 @@ function run(r: Responder, qs: Uint8Array[]): number {
   return (d.user + d.system) / qs.length;
 }
 
+function note(results: Record<string, number[]>, key: string, v: number): void {
+  const list = results[key];
+  if (list === undefined) results[key] = [v];
+  else list.push(v);
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 const dir = mkdtempSync(join(tmpdir(), 'sb-bench-dnssec-'));
@@ -114,8 +120,8 @@ try {
       query(`h${i % hosts}.${ORIGIN}`, RRType.A, ++serial & 0xffff),
     );
     for (const [mode, r] of Object.entries(responders)) {
-      (results[`nxdomain ${mode}`] ??= []).push(run(r, nx));
-      (results[`positive ${mode}`] ??= []).push(run(r, hit));
+      note(results, `nxdomain ${mode}`, run(r, nx));
+      note(results, `positive ${mode}`, run(r, hit));
     }
   }
   for (const [k, v] of Object.entries(results))
