@@ -20,6 +20,7 @@ import { rdataTarget } from '../wire/rdata.js';
 import { NodeFlag, type RRset, type ServedNode, type ServedZone } from '../zone/zone.js';
 import type { Catalog } from './catalog.js';
 import {
+  isHiddenNsec3Owner,
   proveDelegation,
   proveNodata,
   proveNxdomain,
@@ -221,6 +222,11 @@ function findZone(catalog: Catalog, name: Name, qtype: number, res: AnswerResult
 /** One pass of RFC 1034 §4.3.2 step 3 inside `zone` for `name`. */
 function solveName(zone: ServedZone, name: Name, qtype: number, step: Step): AnswerKind | typeof FOLLOW {
   const node = zone.nodes.get(name.key);
+  if (node && step.sec && isHiddenNsec3Owner(step.sec, node)) {
+    solveNegative(zone, name, step);
+    proveNxdomain(step.sec, name, zone.origin, step.res.authority, step.placed);
+    return AnswerKind.NXDOMAIN;
+  }
   // Fast path: the name exists and no cut or DNAME lies above it.
   if (node && (node.flags & NodeFlag.BELOW_CUT) === 0) {
     // RFC 4035 §3.1.4.1: DS at a cut is parent-side data, answered authoritatively.

@@ -351,6 +351,18 @@ function closestEncloserProof(
   return ce;
 }
 
+/**
+ * RFC 5155 §7.2.8: an NSEC3 owner name is covered by another NSEC3 of the chain, so a query
+ * for it (any type, DO set) is answered as for a name that does not exist, as NSD and Knot do.
+ */
+export function isHiddenNsec3Owner(ix: SignedIndex, node: ServedNode): boolean {
+  return (
+    ix.nsec3 !== undefined &&
+    node.get(RRType.NSEC3) !== undefined &&
+    node.name.labelCount === ix.zone.origin.labelCount + 1
+  );
+}
+
 /** RFC 4035 §3.1.3.2 / RFC 5155 §7.2.2: NXDOMAIN for `name`, whose closest encloser is `ce`. */
 export function proveNxdomain(ix: SignedIndex, name: Name, ce: Name, out: RRset[], placed: Set<RRset>): void {
   if (ix.nsec3 !== undefined) {

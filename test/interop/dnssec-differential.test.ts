@@ -208,6 +208,8 @@ describe('dnssec differential: signed zones vs NSD and Knot', { skip, timeout: 3
   let dir: string;
   let nsd: Peer;
   let knot: Peer;
+  /** An NSEC3 owner name of each NSEC3 zone. */
+  const hashed = new Map<string, string>();
   /** One Switchboard per entry of CONFIGS. */
   const sbs: Peer[] = [];
   const zones = [
@@ -220,7 +222,13 @@ describe('dnssec differential: signed zones vs NSD and Knot', { skip, timeout: 3
     dir = mkdtempSync(join(tmpdir(), 'sb-dnssec-'));
     const zoneDir = join(dir, 'zones');
     mkdirSync(zoneDir);
-    for (const z of zones) signTestZone(dir, z.origin, z.kind, join(zoneDir, `${z.origin}zone`));
+    for (const z of zones) {
+      const file = join(zoneDir, `${z.origin}zone`);
+      signTestZone(dir, z.origin, z.kind, file);
+      // An NSEC3 owner (a hashed name), to ask for it as any other name.
+      const m = /^(\S+)\s+\d+\s+IN\s+NSEC3\s/m.exec(readFileSync(file, 'latin1'));
+      if (m) hashed.set(z.origin, m[1].toLowerCase());
+    }
     if (existsSync(rootZone)) {
       // `$ORIGIN .` first: the folder's rule takes the origin from it (else from the file name).
       writeFileSync(join(zoneDir, 'root.zone'), `$ORIGIN .\n${readFileSync(rootZone, 'latin1')}`, 'latin1');
@@ -271,6 +279,12 @@ describe('dnssec differential: signed zones vs NSD and Knot', { skip, timeout: 3
       add(z.origin, 'RRSIG', { dnssecOk: false });
       add(`www.${z.origin}`, 'RRSIG');
       add(`www.${z.origin}`, 'A', { edns: false });
+      const h = hashed.get(z.origin);
+      if (h !== undefined) {
+        add(h, 'NSEC3');
+        add(h, 'A');
+        add(`x.${h}`, 'A');
+      }
     }
     const origins = new Set([...zones.map((z) => Name.parse(z.origin).key), Name.ROOT.key]);
     let withNsd = 0;
