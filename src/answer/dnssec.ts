@@ -145,17 +145,24 @@ function sameParams(rd: Uint8Array, chain: Nsec3Chain): boolean {
  * a 0 — so a label sorts before any longer label it starts.
  */
 export function canonicalKey(key: string): string {
-  const starts: number[] = [];
-  for (let i = 0; i < key.length && key.charCodeAt(i) !== 0; i += key.charCodeAt(i) + 1) starts.push(i);
-  let out = '';
-  for (let s = starts.length - 1; s >= 0; s--) {
+  const starts = labelStarts;
+  let count = 0;
+  for (let i = 0; i < key.length && key.charCodeAt(i) !== 0; i += key.charCodeAt(i) + 1) starts[count++] = i;
+  // One code unit per octet plus one per label: never more than the key's length.
+  const out = keyUnits.length >= key.length ? keyUnits : (keyUnits = new Uint16Array(key.length * 2));
+  let p = 0;
+  for (let s = count - 1; s >= 0; s--) {
     const at = starts[s];
     const n = key.charCodeAt(at);
-    for (let k = 1; k <= n; k++) out += String.fromCharCode(key.charCodeAt(at + k) + 1);
-    out += '\0';
+    for (let k = 1; k <= n; k++) out[p++] = key.charCodeAt(at + k) + 1;
+    out[p++] = 0;
   }
-  return out;
+  return String.fromCharCode.apply(null, out.subarray(0, p) as unknown as number[]);
 }
+
+/** Scratch of `canonicalKey`: label offsets (a name has at most 127 labels) and code units. */
+const labelStarts = new Int32Array(128);
+let keyUnits = new Uint16Array(512);
 
 const B32HEX = '0123456789abcdefghijklmnopqrstuv';
 
