@@ -22,12 +22,12 @@ export const MAX_NSEC3_ITERATIONS = 2500;
 /** Hashes kept per zone before the cache is cleared. */
 const HASH_CACHE = 16_384;
 
-/** NSEC3 chain of a zone: hashes (base32hex, lower case) in order, their nodes. */
+/** NSEC3 chain of a zone: hashes (base32hex, lower case) in order, their owners' keys. */
 interface Nsec3Chain {
   iterations: number;
   salt: Buffer;
   hashes: string[];
-  nodes: ServedNode[];
+  owners: string[];
   /** name key → hash */
   cache: Map<string, string>;
 }
@@ -35,9 +35,12 @@ interface Nsec3Chain {
 /** What the proofs of one signed zone read. */
 export interface SignedIndex {
   zone: ServedZone;
-  /** NSEC owners in canonical order (sort keys) and their nodes; undefined for NSEC3 zones. */
+  /**
+   * NSEC owners in canonical order (sort keys) and their keys (`Name.key`; their nodes are
+   * looked up when a proof needs them, so the index holds no node); undefined for NSEC3 zones.
+   */
   nsecKeys: string[] | undefined;
-  nsecNodes: ServedNode[];
+  nsecOwners: string[];
   nsec3: Nsec3Chain | undefined;
 }
 
@@ -65,28 +68,45 @@ export function signedIndex(zone: ServedZone): SignedIndex | undefined {
   return ix ?? undefined;
 }
 
-/** Every node of a zone: a `Zone`'s map, an image's name table (an `ImageZone`, opened). */
-function nodesOf(zone: ServedZone): Iterable<ServedNode> {
+/**
+ * Calls `visit(keyOf, rdataOf)` for every name of `zone`: a `Zone`'s map, or an image's name table
+ * (an `ImageZone`, or a `LazyImageZone` opened) read in place, without making its nodes.
+ * `rdataOf(type)`: the name's first RDATA of that type, or undefined.
+ */
+function scanNames(
+  zone: ServedZone,
+  visit: (keyOf: () => string, rdataOf: (type: number) => Uint8Array | undefined) => void,
+): void {
   const z = zone as unknown as {
     nodes: unknown;
     opened?: () => unknown;
     nodeCount?: number;
-    nodeAt?: (i: number) => ServedNode;
+    keyAt?: (i: number) => string;
+    firstRdataAt?: (i: number, type: number) => Uint8Array | undefined;
   };
-  if (z.nodes instanceof Map) return z.nodes.values() as Iterable<ServedNode>;
-  const img = (typeof z.opened === 'function' ? z.opened() : z) as typeof z;
-  if (typeof img.nodeCount === 'number' && typeof img.nodeAt === 'function') {
-    const n = img.nodeCount;
-    const at = img.nodeAt.bind(img);
-    return (function* () {
-      for (let i = 0; i < n; i++) yield at(i);
-    })();
+  if (z.nodes instanceof Map) {
+    for (const node of (z.nodes as Map<string, ServedNode>).values())
+      visit(
+        () => node.name.key,
+        (type) => node.get(type)?.rdata[0],
+      );
+    return;
   }
-  return [];
+  const img = (typeof z.opened === 'function' ? z.opened() : z) as typeof z;
+  if (typeof img.nodeCount !== 'number' || img.keyAt === undefined || img.firstRdataAt === undefined) return;
+  const n = img.nodeCount;
+  for (let i = 0; i < n; i++) {
+    const at = i;
+    // The key only when asked: most names of a big zone are not what the index keeps.
+    visit(
+      () => img.keyAt!.call(img, at),
+      (type) => img.firstRdataAt!.call(img, at, type),
+    );
+  }
 }
 
 function buildIndex(zone: ServedZone): SignedIndex {
-  const ix: SignedIndex = { zone, nsecKeys: undefined, nsecNodes: [], nsec3: undefined };
+  const ix: SignedIndex = { zone, nsecKeys: undefined, nsecOwners: [], nsec3: undefined };
   const param = zone.apex.get(RRType.NSEC3PARAM);
   let chain: Nsec3Chain | undefined;
   if (param !== undefined) {
@@ -97,34 +117,38 @@ function buildIndex(zone: ServedZone): SignedIndex {
         iterations: (rd[2] << 8) | rd[3],
         salt: Buffer.from(rd.subarray(5, 5 + rd[4])),
         hashes: [],
-        nodes: [],
+        owners: [],
         cache: new Map(),
       };
       break;
     }
   }
-  const nsec: { key: string; node: ServedNode }[] = [];
-  const nsec3: { hash: string; node: ServedNode }[] = [];
-  for (const node of nodesOf(zone)) {
+  const nsec: { key: string; owner: string }[] = [];
+  const nsec3: { hash: string; owner: string }[] = [];
+  const hashLabels = zone.origin.labelCount + 1;
+  scanNames(zone, (keyOf, rdataOf) => {
     if (chain === undefined) {
-      if (node.get(RRType.NSEC) !== undefined) nsec.push({ key: canonicalKey(node.name.key), node });
-      continue;
+      if (rdataOf(RRType.NSEC) === undefined) return;
+      const key = keyOf();
+      nsec.push({ key: canonicalKey(key), owner: key });
+      return;
     }
-    const set = node.get(RRType.NSEC3);
-    if (set === undefined || node.name.labelCount !== zone.origin.labelCount + 1) continue;
-    // Only the chain NSEC3PARAM names (same algorithm, iterations and salt).
-    if (!set.rdata.some((rd) => sameParams(rd, chain))) continue;
-    nsec3.push({ hash: node.name.firstLabel().toLowerCase(), node });
-  }
+    // Only the chain NSEC3PARAM names (same algorithm, iterations and salt), one label down.
+    const rd = rdataOf(RRType.NSEC3);
+    if (rd === undefined || !sameParams(rd, chain)) return;
+    const key = keyOf();
+    if (labelsOf(key) !== hashLabels) return;
+    nsec3.push({ hash: key.slice(1, 1 + key.charCodeAt(0)), owner: key });
+  });
   if (chain !== undefined) {
     nsec3.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
     chain.hashes = nsec3.map((e) => e.hash);
-    chain.nodes = nsec3.map((e) => e.node);
+    chain.owners = nsec3.map((e) => e.owner);
     ix.nsec3 = chain;
   } else {
     nsec.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     ix.nsecKeys = nsec.map((e) => e.key);
-    ix.nsecNodes = nsec.map((e) => e.node);
+    ix.nsecOwners = nsec.map((e) => e.owner);
   }
   return ix;
 }
@@ -148,8 +172,8 @@ export function canonicalKey(key: string): string {
   const starts = labelStarts;
   let count = 0;
   for (let i = 0; i < key.length && key.charCodeAt(i) !== 0; i += key.charCodeAt(i) + 1) starts[count++] = i;
-  // One code unit per octet plus one per label: never more than the key's length.
-  const out = keyUnits.length >= key.length ? keyUnits : (keyUnits = new Uint16Array(key.length * 2));
+  // One code unit per octet of each label plus its end: never more than the key's length (≤ 255).
+  const out = keyUnits;
   let p = 0;
   for (let s = count - 1; s >= 0; s--) {
     const at = starts[s];
@@ -162,7 +186,7 @@ export function canonicalKey(key: string): string {
 
 /** Scratch of `canonicalKey`: label offsets (a name has at most 127 labels) and code units. */
 const labelStarts = new Int32Array(128);
-let keyUnits = new Uint16Array(512);
+const keyUnits = new Uint16Array(256);
 
 const B32HEX = '0123456789abcdefghijklmnopqrstuv';
 
@@ -292,6 +316,12 @@ function pushSigned(node: ServedNode, type: number, out: RRset[], placed: Set<RR
   if (sig !== undefined) out.push(sig);
 }
 
+/** `pushSigned` for the node of the zone at `owner` (a key from the index). */
+function pushOwned(ix: SignedIndex, owner: string, type: number, out: RRset[], placed: Set<RRset>): void {
+  const node = ix.zone.nodes.get(owner);
+  if (node !== undefined) pushSigned(node, type, out, placed);
+}
+
 // ---- proofs ---------------------------------------------------------------------------------
 
 /** Labels of a name key (the root has none). */
@@ -312,7 +342,7 @@ function ancestorKey(key: string, drop: number): string {
 function nsecCovering(ix: SignedIndex, key: string, out: RRset[], placed: Set<RRset>): void {
   const keys = ix.nsecKeys!;
   const i = coverIndex(keys, canonicalKey(key));
-  if (i >= 0) pushSigned(ix.nsecNodes[i], RRType.NSEC, out, placed);
+  if (i >= 0) pushOwned(ix, ix.nsecOwners[i], RRType.NSEC, out, placed);
 }
 
 /** The NSEC3 whose hash equals `key`'s, pushed; false when there is none. */
@@ -320,7 +350,7 @@ function nsec3Matching(ix: SignedIndex, key: string, out: RRset[], placed: Set<R
   const c = ix.nsec3!;
   const i = exactIndex(c.hashes, hashOf(c, key));
   if (i < 0) return false;
-  pushSigned(c.nodes[i], RRType.NSEC3, out, placed);
+  pushOwned(ix, c.owners[i], RRType.NSEC3, out, placed);
   return true;
 }
 
@@ -328,7 +358,7 @@ function nsec3Matching(ix: SignedIndex, key: string, out: RRset[], placed: Set<R
 function nsec3Covering(ix: SignedIndex, key: string, out: RRset[], placed: Set<RRset>): void {
   const c = ix.nsec3!;
   const i = coverIndex(c.hashes, hashOf(c, key));
-  if (i >= 0) pushSigned(c.nodes[i], RRType.NSEC3, out, placed);
+  if (i >= 0) pushOwned(ix, c.owners[i], RRType.NSEC3, out, placed);
 }
 
 /**
