@@ -21,6 +21,7 @@ import { NodeFlag, type RRset, type ServedNode, type ServedZone } from '../zone/
 import type { Catalog } from './catalog.js';
 import {
   isHiddenNsec3Owner,
+  isSignedZone,
   proveDelegation,
   proveNodata,
   proveNxdomain,
@@ -296,7 +297,8 @@ function solveNode(
     placeAnswer(step, pick, owner, node);
     return AnswerKind.HIT;
   }
-  if (qtype === RRType.RRSIG && step.rrsigSplit) {
+  // Only a signed zone's: an unsigned zone's RRSIG records stay one RRset, as its image has them.
+  if (qtype === RRType.RRSIG && step.rrsigSplit && isSignedZone(zone)) {
     const sigs = rrsigAnswer(node, owner);
     if (sigs) {
       for (const s of sigs) step.res.answer.push(s);

@@ -464,8 +464,8 @@ export function proveDelegation(ix: SignedIndex, cut: ServedNode, out: RRset[], 
 }
 
 /**
- * The answer to a query for type RRSIG at `node` (RFC 4035 §3.1.5 leaves it open; as NSD
- * answers): every RRSIG there, in one RRset per type covered, each with the TTL of the RRset
+ * The answer to a query for type RRSIG at `node` of a signed zone (RFC 4035 §3.1.5 leaves it
+ * open; as NSD answers): every RRSIG there, in one RRset per type covered, each with the TTL of the RRset
  * it covers (RFC 4034 §3; the RRSIG set's own TTL when that RRset is absent).
  */
 export function rrsigAnswer(node: ServedNode, owner: Name): RRset[] | undefined {
