@@ -19,6 +19,18 @@ import type { Name } from '../wire/name.js';
 import { rdataTarget } from '../wire/rdata.js';
 import { NodeFlag, type RRset, type ServedNode, type ServedZone } from '../zone/zone.js';
 import type { Catalog } from './catalog.js';
+import {
+  isHiddenNsec3Owner,
+  isSignedZone,
+  proveDelegation,
+  proveNodata,
+  proveNxdomain,
+  proveWildcard,
+  rrsigAnswer,
+  type SignedIndex,
+  signaturesOf,
+  signedIndex,
+} from './dnssec.js';
 
 /** How the lookup ended; the caller maps it to RCODE and AA (see `rcodeOfKind`). */
 export const AnswerKind = {
@@ -106,6 +118,25 @@ interface Step {
   next: Name | undefined;
   /** Sets already placed, so additional processing never repeats one. */
   placed: Set<RRset>;
+  /**
+   * The zone's proof index when the query set DO and the zone is signed (dnssec.ts): RRSIGs
+   * go with every authoritative RRset placed, and negative answers, wildcard expansions and
+   * referrals carry their NSEC/NSEC3 proofs (RFC 4035 §3.1, RFC 5155 §7.2).
+   */
+  sec: SignedIndex | undefined;
+  /** RRSIG queries answered one RRset per type covered (`DnssecMode`). */
+  rrsigSplit: boolean;
+}
+
+/**
+ * How the Responder asks (RFC 3225): `do` — the query set DO, so a signed zone's answers carry
+ * RRSIGs and NSEC/NSEC3 proofs (dnssec.ts). Given at all (DO or not), an RRSIG query is
+ * answered one RRset per type covered, each with its covered RRset's TTL (`rrsigAnswer`).
+ * Without it (image compilation and its reference), the engine answers as before DNSSEC: the
+ * Responder never takes a signed zone's DO or RRSIG answers from an image.
+ */
+export interface DnssecMode {
+  do: boolean;
 }
 
 /**
@@ -124,6 +155,7 @@ export function answerQuery(
   qname: Name,
   qtype: number,
   opts: AnswerOptions = {},
+  dnssec?: DnssecMode,
 ): AnswerResult {
   const res: AnswerResult = {
     kind: AnswerKind.REFUSED,
@@ -139,7 +171,8 @@ export function answerQuery(
   if (!zone) return res;
   res.zone = zone;
   const maxChain = opts.maxChain ?? DEFAULT_MAX_CHAIN;
-  const step: Step = { res, next: undefined, placed: new Set() };
+  const sec = dnssec?.do ? signedIndex(zone) : undefined;
+  const step: Step = { res, next: undefined, placed: new Set(), sec, rrsigSplit: dnssec !== undefined };
   let name = qname;
   let visited: string[] | undefined;
   for (let hops = 0; ; hops++) {
@@ -190,6 +223,11 @@ function findZone(catalog: Catalog, name: Name, qtype: number, res: AnswerResult
 /** One pass of RFC 1034 §4.3.2 step 3 inside `zone` for `name`. */
 function solveName(zone: ServedZone, name: Name, qtype: number, step: Step): AnswerKind | typeof FOLLOW {
   const node = zone.nodes.get(name.key);
+  if (node && step.sec && isHiddenNsec3Owner(step.sec, node)) {
+    solveNegative(zone, name, step);
+    proveNxdomain(step.sec, name, zone.origin, step.res.authority, step.placed);
+    return AnswerKind.NXDOMAIN;
+  }
   // Fast path: the name exists and no cut or DNAME lies above it.
   if (node && (node.flags & NodeFlag.BELOW_CUT) === 0) {
     // RFC 4035 §3.1.4.1: DS at a cut is parent-side data, answered authoritatively.
@@ -217,9 +255,15 @@ function solveName(zone: ServedZone, name: Name, qtype: number, step: Step): Ans
   // encloser is then deeper than the wildcard's parent.
   if ((encloser.flags & NodeFlag.WILDCARD_CHILD) !== 0) {
     const wild = zone.nodes.get(`\x01*${encloser.name.key}`);
-    if (wild) return solveNode(zone, wild, name, qtype, step);
+    if (wild) {
+      const kind = solveNode(zone, wild, name, qtype, step);
+      if (step.sec)
+        proveWildcard(step.sec, name, wild, kind === AnswerKind.NODATA, step.res.authority, step.placed);
+      return kind;
+    }
   }
   solveNegative(zone, name, step);
+  if (step.sec) proveNxdomain(step.sec, name, encloser.name, step.res.authority, step.placed);
   return AnswerKind.NXDOMAIN;
 }
 
@@ -242,6 +286,7 @@ function solveNode(
   if (sets.length === 0) {
     // An empty non-terminal exists (RFC 8020): NODATA, never NXDOMAIN.
     solveNegative(zone, owner, step);
+    if (step.sec && node.name.key === owner.key) proveNodata(step.sec, node, step.res.authority, step.placed);
     return AnswerKind.NODATA;
   }
   if (qtype === RRType.ANY) {
@@ -249,24 +294,34 @@ function solveNode(
     // does (NSD takes its first stored), the same over UDP and TCP like both of them.
     let pick = sets[0];
     for (let i = 1; i < sets.length; i++) if (sets[i].type < pick.type) pick = sets[i];
-    placeAnswer(step, pick, owner);
+    placeAnswer(step, pick, owner, node);
     return AnswerKind.HIT;
+  }
+  // Only a signed zone's: an unsigned zone's RRSIG records stay one RRset, as its image has them.
+  if (qtype === RRType.RRSIG && step.rrsigSplit && isSignedZone(zone)) {
+    const sigs = rrsigAnswer(node, owner);
+    if (sigs) {
+      for (const s of sigs) step.res.answer.push(s);
+      return AnswerKind.HIT;
+    }
   }
   const set = node.get(qtype);
   if (set) {
-    placeAnswer(step, set, owner);
+    placeAnswer(step, set, owner, node);
     return AnswerKind.HIT;
   }
   const cname = node.get(RRType.CNAME);
   if (cname && cname.rdata.length > 0) {
     // RFC 1034 §4.3.2 3.a: copy the CNAME, continue with its target.
-    placeAnswer(step, cname, owner);
+    placeAnswer(step, cname, owner, node);
     const target = rdataTarget(RRType.CNAME, cname.rdata[0]);
     if (!target) return AnswerKind.HIT;
     step.next = target;
     return FOLLOW;
   }
   solveNegative(zone, owner, step);
+  // A wildcard's NODATA proof is the caller's (solveName).
+  if (step.sec && node.name.key === owner.key) proveNodata(step.sec, node, step.res.authority, step.placed);
   return AnswerKind.NODATA;
 }
 
@@ -287,6 +342,9 @@ function solveDname(
   if (step.placed.has(dname)) return AnswerKind.HIT;
   step.res.answer.push(dname);
   step.placed.add(dname);
+  // The synthesized CNAME is unsigned (RFC 6672 §5.3.1): the DNAME's RRSIGs vouch for it.
+  const sig = step.sec ? signaturesOf(node, dname) : undefined;
+  if (sig) step.res.answer.push(sig);
   const target = rdataTarget(RRType.DNAME, dname.rdata[0]);
   if (!target) return AnswerKind.HIT;
   // RFC 6672 §2.2: a substituted name over 255 octets is YXDOMAIN, with the DNAME only.
@@ -314,6 +372,8 @@ function solveDname(
 function solveReferral(zone: ServedZone, cut: ServedNode, name: Name, step: Step): AnswerKind {
   const ns = cut.get(RRType.NS)!;
   step.res.authority.push(cut.name.key === name.key ? renamed(ns, name) : ns);
+  // RFC 4035 §3.1.4: the NS of a cut is unsigned; its DS and RRSIGs, or the proof of none.
+  if (step.sec) proveDelegation(step.sec, cut, step.res.authority, step.placed);
   const optional: RRset[] = [];
   for (const rdata of ns.rdata) {
     const target = rdataTarget(RRType.NS, rdata);
@@ -329,7 +389,10 @@ function solveReferral(zone: ServedZone, cut: ServedNode, name: Name, step: Step
 
 /** RFC 2308 §3: the zone's SOA in authority, its TTL the lesser of its own TTL and MINIMUM. */
 function solveNegative(zone: ServedZone, name: Name, step: Step): void {
-  step.res.authority.push(negativeSoa(zone, name));
+  const soa = negativeSoa(zone, name);
+  step.res.authority.push(soa);
+  const sig = step.sec ? signaturesOf(zone.apex, soa) : undefined;
+  if (sig) step.res.authority.push(sig);
 }
 
 const negativeSoaCache = new WeakMap<ServedZone, RRset>();
@@ -361,27 +424,33 @@ function solveAdditional(zone: ServedZone, step: Step): void {
       if (!target || target.isRoot) continue;
       const node = zone.nodes.get(target.key);
       if (!node || (node.flags & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) continue;
-      pushAddresses(node, step.res.additional, step.placed);
+      pushAddresses(node, step.res.additional, step.placed, step.sec !== undefined);
     }
   }
 }
 
-function pushAddresses(node: ServedNode, into: RRset[], placed: Set<RRset>): void {
-  const a = node.get(RRType.A);
-  if (a && !placed.has(a)) {
-    into.push(a);
-    placed.add(a);
-  }
-  const aaaa = node.get(RRType.AAAA);
-  if (aaaa && !placed.has(aaaa)) {
-    into.push(aaaa);
-    placed.add(aaaa);
+/** A and AAAA of `node` into `into`, each with its RRSIGs when `signed` (authoritative data). */
+function pushAddresses(node: ServedNode, into: RRset[], placed: Set<RRset>, signed = false): void {
+  for (const type of ADDRESS_TYPES) {
+    const set = node.get(type);
+    if (!set || placed.has(set)) continue;
+    into.push(set);
+    placed.add(set);
+    const sig = signed ? signaturesOf(node, set) : undefined;
+    if (sig) into.push(sig);
   }
 }
 
-function placeAnswer(step: Step, set: RRset, owner: Name): void {
+const ADDRESS_TYPES = [RRType.A, RRType.AAAA];
+
+/** `set` of `node` into the answer under `owner`, with its RRSIGs when DNSSEC is asked for. */
+function placeAnswer(step: Step, set: RRset, owner: Name, node: ServedNode): void {
   step.placed.add(set);
-  step.res.answer.push(set.name.wire === owner.wire ? set : renamed(set, owner));
+  const placed = set.name.wire === owner.wire ? set : renamed(set, owner);
+  step.res.answer.push(placed);
+  // RFC 4035 §3.1.1; an RRSIG query's answer is RRSIGs themselves, never signed again.
+  const sig = step.sec && set.type !== RRType.RRSIG ? signaturesOf(node, placed) : undefined;
+  if (sig) step.res.answer.push(sig);
 }
 
 /** The RRset under another owner: a wildcard expansion, or the query's own spelling. */

@@ -42,12 +42,14 @@ import {
   type AnswerKind,
   type AnswerOptions,
   answerQuery,
+  type DnssecMode,
   isAuthoritative,
   AnswerKind as Kind,
   rcodeOfKind,
 } from './answer.js';
 import { type Catalog, diffCatalogs } from './catalog.js';
 import { ChaosTable } from './chaos.js';
+import { isSignedZone } from './dnssec.js';
 import { type NegativeTail, negativeTail } from './negative-tail.js';
 import {
   type CacheStamp,
@@ -336,7 +338,9 @@ export class Responder {
     // As the full path: the folded name when the response may be cached (it is patched with
     // the query's spelling), else the name as spelled (a DNAME-synthesized target keeps it).
     const qname = Name.fromWire(folded ? view.foldedWire() : latin1(query, HEADER_LENGTH, view.qnameLength));
-    const result = answerQuery(this.#catalog, qname, qtype, this.#answerOpts);
+    // RFC 3225 §3: DNSSEC records only for a query that set DO.
+    const dnssec = view.edns && (view.ednsFlags & EDNS_DO) !== 0 ? DNSSEC_DO : DNSSEC_PLAIN;
+    const result = answerQuery(this.#catalog, qname, qtype, this.#answerOpts, dnssec);
     const kind = result.kind;
     const id = (query[0] << 8) | query[1];
     const base = Flag.QR | (((query[2] << 8) | query[3]) & COPIED_FLAGS);
@@ -429,6 +433,10 @@ export class Responder {
       }
     } else zone = this.#catalog.findFolded(view.folded, view.qnameLength, view.labelCount);
     if (zone?.respondFromTemplate === undefined) return undefined;
+    // A signed zone's image holds the answers without DNSSEC: DO queries go to the engine, and
+    // RRSIG queries (answered per type covered, dnssec.ts `rrsigAnswer`).
+    if (((view.edns && (view.ednsFlags & EDNS_DO) !== 0) || qtype === RRType.RRSIG) && isSignedZone(zone))
+      return undefined;
     this.#imageZone = zone;
     this.#imageAbsent = absent;
     // An answer is never longer than the limit (the question and OPT alone always fit in 512).
@@ -551,7 +559,8 @@ export class Responder {
     }
     const qname = folded ? q.name.toLowerCase() : q.name;
     const question: Question = folded ? { name: qname, type: q.type, class: q.class } : q;
-    const result = answerQuery(this.#catalog, qname, q.type, this.#answerOpts);
+    const dnssec = edns !== undefined && (edns.flags & EDNS_DO) !== 0 ? DNSSEC_DO : DNSSEC_PLAIN;
+    const result = answerQuery(this.#catalog, qname, q.type, this.#answerOpts, dnssec);
     let flags = base | rcodeOfKind(result.kind);
     if (isAuthoritative(result)) flags |= Flag.AA;
     const options: EdnsOptionData[] = [];
@@ -813,6 +822,10 @@ function fromView(
   }
   return out;
 }
+
+/** The engine's DNSSEC modes for a query with and without DO (answer.ts `DnssecMode`). */
+const DNSSEC_DO: DnssecMode = { do: true };
+const DNSSEC_PLAIN: DnssecMode = { do: false };
 
 /** `absent` of an answer that found its zone (`stampsOf`). */
 const NO_NAMES: readonly Name[] = [];

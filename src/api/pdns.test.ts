@@ -365,6 +365,51 @@ for (const { name: backend, skip } of backends) {
       ]);
     });
 
+    test('PRESIGNED: shown when the zone carries a DNSKEY and RRSIGs, read-only (as PowerDNS)', async () => {
+      const name = 'presigned.test.';
+      const c = await api.req('POST', Z, {
+        key: t.key,
+        body: { name, kind: 'Native', nameservers: ['ns1.example.net.'] },
+      });
+      assert.equal(c.status, 201, c.text);
+      const kind = `${Z}/${name}/metadata/PRESIGNED`;
+      assert.deepEqual((await api.req('GET', kind, { key: t.key })).json.metadata, []);
+      const sig = `DNSKEY 13 2 3600 20300101000000 20200101000000 1 ${name} ${'A'.repeat(86)}==`;
+      const patch = await api.req('PATCH', `${Z}/${name}`, {
+        key: t.key,
+        body: {
+          rrsets: [
+            {
+              name,
+              type: 'DNSKEY',
+              ttl: 3600,
+              changetype: 'REPLACE',
+              records: [{ content: `257 3 13 ${Buffer.alloc(64, 7).toString('base64')}`, disabled: false }],
+            },
+            {
+              name,
+              type: 'RRSIG',
+              ttl: 3600,
+              changetype: 'REPLACE',
+              records: [{ content: sig, disabled: false }],
+            },
+          ],
+        },
+      });
+      assert.equal(patch.status, 204, patch.text);
+      assert.deepEqual((await api.req('GET', kind, { key: t.key })).json.metadata, ['1']);
+      const all = (await api.req('GET', `${Z}/${name}/metadata`, { key: t.key })).json as { kind: string }[];
+      assert.ok(all.some((m) => m.kind === 'PRESIGNED'));
+      const put = await api.req('PUT', kind, { key: t.key, body: { metadata: ['0'] } });
+      assert.equal(put.status, 422);
+      assert.match(put.json.error, /Unsupported metadata kind 'PRESIGNED'/);
+      const post = await api.req('POST', `${Z}/${name}/metadata`, {
+        key: t.key,
+        body: { kind: 'PRESIGNED', metadata: ['1'] },
+      });
+      assert.equal(post.status, 422);
+    });
+
     test('PUT changes kind, soa_edit_api and account: GET shows them, no new version, one audit row', async () => {
       await api.req('POST', Z, {
         key: t.key,

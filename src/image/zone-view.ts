@@ -173,6 +173,33 @@ export class ImageZone implements ServedZone {
     return this.#make(i);
   }
 
+  /** The folded key (`Name.key`) of name index `i` (0 ≤ i < nodeCount), no node made. */
+  keyAt(i: number): string {
+    const img = this.image;
+    const nd = img.dv.getUint32(img.names + i * NAME_RECORD_SIZE + N.NAMEDATA, true);
+    return latin1(img.bytes, nd + 1, img.bytes[nd]);
+  }
+
+  /**
+   * The first RDATA of name index `i`'s RRset of `type`, or undefined when it has none; read
+   * from the image, no node made (the DNSSEC proof index scans every name with it).
+   */
+  firstRdataAt(i: number, type: number): Uint8Array | undefined {
+    const img = this.image;
+    const dv = img.dv;
+    const r = img.names + i * NAME_RECORD_SIZE;
+    const first = dv.getUint32(r + N.RRSET_FIRST, true);
+    const count = dv.getUint32(r + N.RRSET_COUNT, true);
+    for (let k = 0; k < count; k++) {
+      const s = img.rrsets + (first + k) * RRSET_RECORD_SIZE;
+      if (dv.getUint16(s + R.TYPE, true) !== type || dv.getUint16(s + R.COUNT, true) === 0) continue;
+      const p = dv.getUint32(s + R.RDATA, true);
+      const b = img.bytes;
+      return b.subarray(p + 2, p + 2 + ((b[p] << 8) | b[p + 1]));
+    }
+    return undefined;
+  }
+
   /** Index of the name whose folded wire form is `key`, or -1. */
   #find(key: string): number {
     const img = this.image;

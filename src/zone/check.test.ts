@@ -35,6 +35,31 @@ describe('checkZone', () => {
     assert.deepEqual(findings('www A 192.0.2.1\n@ MX 10 www\nsub NS ns.sub\nns.sub A 192.0.2.9\n'), []);
   });
 
+  test('signed zones (served as received): the obvious is reported as warnings, never errors', () => {
+    const sig = (covered: string) =>
+      `RRSIG ${covered} 13 2 300 20300101000000 20200101000000 1 example. ${'A'.repeat(86)}==`;
+    const key = `DNSKEY 257 3 13 ${Buffer.alloc(64, 7).toString('base64')}`;
+    // RRSIG without DNSKEY: answered unsigned.
+    assert.deepEqual(warnings(`www A 192.0.2.1\nwww ${sig('A')}\n`), [
+      'example. 1 RRSIG records but no DNSKEY at the apex: the zone is answered unsigned',
+    ]);
+    // NSEC3PARAM without NSEC3.
+    assert.deepEqual(warnings('@ NSEC3PARAM 1 0 0 -\n'), [
+      'example. NSEC3PARAM without NSEC3 records (RFC 5155 §4): negative answers carry no proof',
+    ]);
+    // DNSKEY without RRSIG at the apex.
+    assert.deepEqual(warnings(`@ ${key}\n`), [
+      'example. DNSKEY at the apex but no RRSIG there: the zone is answered unsigned',
+    ]);
+    // A signed zone: RRsets without RRSIG and no NSEC/NSEC3 chain; the NS of a cut and glue are unsigned by rule.
+    const signed = `@ ${key}\n@ ${sig('DNSKEY')}\n@ ${sig('SOA')}\n@ ${sig('NS')}\nns ${sig('A')}\nsub NS ns.sub\nns.sub A 192.0.2.9\nwww A 192.0.2.1\n`;
+    assert.deepEqual(warnings(signed), [
+      'example. signed zone without NSEC or NSEC3 records: negative answers carry no proof',
+      'example. 1 RRsets have no RRSIG (first: www.example. A): served as received, validators will reject them',
+    ]);
+    assert.deepEqual(errors(signed), []);
+  });
+
   test('apex without NS is an error', () => {
     const head = '$ORIGIN example.\n$TTL 300\n@ SOA ns hostmaster 1 2 3 4 5\n';
     assert.deepEqual(errors('', head), ['example. no NS records at the zone apex']);

@@ -206,6 +206,7 @@ export function checkZone(zone: Zone, records?: readonly RR[]): ZoneFinding[] {
   // this one walk over the nodes (a second walk of a million-node map cost as much as the checks).
   const names: ZoneFinding[] = [];
   const originIsHost = isHostName(origin);
+  const signed = newSignedTally(zone);
   for (const node of zone.nodes.values()) {
     const sets = node.rrsets;
     if (sets.length === 0) continue;
@@ -234,6 +235,8 @@ export function checkZone(zone: Zone, records?: readonly RR[]): ZoneFinding[] {
 
     if (!isApex && node.get(RRType.SOA))
       err(node, RRType.SOA, `SOA record not at the top of the zone (${origin})`);
+
+    tallySigned(signed, node, sets);
 
     const cname = node.get(RRType.CNAME);
     if (cname) {
@@ -286,9 +289,100 @@ export function checkZone(zone: Zone, records?: readonly RR[]): ZoneFinding[] {
   }
 
   checkCds(zone, err);
+  reportSigned(zone, signed, warn);
   for (const f of names) out.push(f);
   for (const w of zone.warnings) out.push({ severity: 'warning', name: w.name, message: w.message });
   return out;
+}
+
+// ---- signed zones served as received (PRESIGNED) -------------------------------------------
+//
+// A zone that arrives signed is served as received (src/answer/dnssec.ts): we are not a
+// validator, so missing or expired signatures never refuse it. These warnings say when the zone
+// will not be answered as signed at all, or what a validating resolver will reject. Expired
+// signatures are not reported: a finding that depends on the day would make a zone's check
+// change without the zone changing (the root zone of 2020 expired long ago and is still
+// served, as NSD and Knot serve it).
+
+/** What the walk of `checkZone` notes about signatures. */
+interface SignedTally {
+  /** The apex holds DNSKEY and RRSIG: the zone is answered as signed. */
+  signed: boolean;
+  rrsigs: number;
+  nsec: number;
+  nsec3: number;
+  unsigned: number;
+  firstUnsigned: string | undefined;
+}
+
+function newSignedTally(zone: Zone): SignedTally {
+  const apex = zone.apex;
+  return {
+    signed: apex.get(RRType.DNSKEY) !== undefined && apex.get(RRType.RRSIG) !== undefined,
+    rrsigs: 0,
+    nsec: 0,
+    nsec3: 0,
+    unsigned: 0,
+    firstUnsigned: undefined,
+  };
+}
+
+/** Notes the RRSIGs of an authoritative node, and (signed zones) its RRsets no RRSIG covers. */
+function tallySigned(t: SignedTally, node: ZoneNode, sets: readonly RRset[]): void {
+  if (node.get(RRType.NSEC)) t.nsec++;
+  if (node.get(RRType.NSEC3)) t.nsec3++;
+  const sigs = node.get(RRType.RRSIG);
+  if (sigs === undefined && !t.signed) return;
+  let covered = 0n;
+  if (sigs !== undefined)
+    for (const rd of sigs.rdata) {
+      if (rd.length < 18) continue;
+      t.rrsigs++;
+      covered |= 1n << BigInt((rd[0] << 8) | rd[1]);
+    }
+  if (!t.signed) return;
+  const cut = node.has(NodeFlag.DELEGATION);
+  for (const s of sets) {
+    // RFC 4035 §2.2: the NS of a cut (and glue) is not signed; every other RRset is.
+    if (s.type === RRType.RRSIG || (cut && s.type !== RRType.DS && s.type !== RRType.NSEC)) continue;
+    if ((covered & (1n << BigInt(s.type))) !== 0n) continue;
+    t.unsigned++;
+    t.firstUnsigned ??= `${node.name} ${typeToString(s.type)}`;
+  }
+}
+
+function reportSigned(
+  zone: Zone,
+  t: SignedTally,
+  warn: (name: Name, type: number | undefined, message: string) => void,
+): void {
+  const apex = zone.apex;
+  const origin = zone.origin;
+  if (!t.signed) {
+    if (apex.get(RRType.DNSKEY))
+      warn(origin, RRType.DNSKEY, 'DNSKEY at the apex but no RRSIG there: the zone is answered unsigned');
+    else if (t.rrsigs > 0)
+      warn(
+        origin,
+        RRType.RRSIG,
+        `${t.rrsigs} RRSIG records but no DNSKEY at the apex: the zone is answered unsigned`,
+      );
+  }
+  if (apex.get(RRType.NSEC3PARAM) && t.nsec3 === 0)
+    warn(
+      origin,
+      RRType.NSEC3PARAM,
+      'NSEC3PARAM without NSEC3 records (RFC 5155 §4): negative answers carry no proof',
+    );
+  if (!t.signed) return;
+  if (t.nsec === 0 && t.nsec3 === 0)
+    warn(origin, RRType.NSEC, 'signed zone without NSEC or NSEC3 records: negative answers carry no proof');
+  if (t.unsigned > 0)
+    warn(
+      origin,
+      RRType.RRSIG,
+      `${t.unsigned} RRsets have no RRSIG (first: ${t.firstUnsigned}): served as received, validators will reject them`,
+    );
 }
 
 // ---- CDS / CDNSKEY (RFC 7344, RFC 8078) --------------------------------------------------

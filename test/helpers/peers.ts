@@ -364,6 +364,8 @@ export interface KnotOptions extends StartOptions {
    * with `dynamic`, signed UPDATEs from `to` too, kept in Knot's journal (so it answers IXFR).
    */
   primaryTo?: { to: string; key: TsigKeySpec; notify?: string; dynamic?: boolean };
+  /** `dnssec-signing: on` for the zones served from files: Knot makes keys and signs (default policy). */
+  dnssecSigning?: boolean;
 }
 
 /** Starts knotd in the foreground serving `zones` (no journal, no zone file write-back). */
@@ -439,6 +441,7 @@ export async function startKnot(zones: ZoneSpec[], opts: KnotOptions = {}): Prom
         : [
             `  - domain: "${z.origin}"`,
             `    file: "${z.file}"`,
+            ...(opts.dnssecSigning ? ['    dnssec-signing: on'] : []),
             ...(opts.primaryTo
               ? ['    acl: signed-xfr', ...(opts.primaryTo.notify ? ['    notify: notify-target'] : [])]
               : []),

@@ -19,6 +19,7 @@ import {
   type Principal,
   type RRsetChange,
   type RRsetData,
+  type ZoneDetail,
   type ZoneInfo,
   type ZoneShieldSettings,
 } from '../../control/types.js';
@@ -71,6 +72,23 @@ const PROTECTED_KINDS = new Set([
   'PRESIGNED',
   'TSIG-ALLOW-AXFR',
 ]);
+
+/**
+ * PowerDNS's PRESIGNED: the zone carries its own signatures (a DNSKEY RRset at the apex and
+ * RRSIGs) and is served as received, with DNSSEC answers (src/answer/dnssec.ts). PowerDNS sets
+ * it on an AXFR that brings signatures; here it is read from the content, whatever the kind
+ * (a Native/Master zone imported signed is served the same way). Read-only through the API, as
+ * in PowerDNS (PROTECTED_KINDS).
+ */
+function isPresigned(zone: ZoneDetail): boolean {
+  let dnskey = false;
+  let rrsig = false;
+  for (const r of zone.rrsets) {
+    if (r.type === 'RRSIG') rrsig = true;
+    else if (r.type === 'DNSKEY' && r.name.toLowerCase() === zone.name.toLowerCase()) dnskey = true;
+  }
+  return dnskey && rrsig;
+}
 
 /** A name without its final dot (PowerDNS's metadata values of key names). */
 function noDot(name: string): string {
@@ -568,6 +586,7 @@ export function registerPdnsRoutes(
           metadata: update.tsigAllowDnsupdate.map(noDot),
           type: 'Metadata',
         });
+      if (isPresigned(zone)) out.push({ kind: 'PRESIGNED', metadata: ['1'], type: 'Metadata' });
       return out;
     },
   );
@@ -678,6 +697,7 @@ export function registerPdnsRoutes(
         const u = await control.getZoneUpdatePolicy(p, zone.name);
         return { kind, metadata: updateValues(kind, u), type: 'Metadata' };
       }
+      if (kind === 'PRESIGNED') return { kind, metadata: isPresigned(zone) ? ['1'] : [], type: 'Metadata' };
       return { kind: request.params.metadata_kind, metadata: [], type: 'Metadata' };
     },
   );

@@ -20,6 +20,7 @@
  * @module
  */
 import { type Catalog, diffCatalogs } from '../../answer/catalog.js';
+import { isSignedZone } from '../../answer/dnssec.js';
 import { compileZone } from '../../image/compile.js';
 import { ImageZone, LazyImageZone } from '../../image/zone-view.js';
 import { type NativeUdpAddon, nativeUdpStatus, setAfterJsBatch } from '../../transport/native-udp.js';
@@ -152,7 +153,9 @@ export class NativeAnswers {
         zone === undefined ||
         this.#failed.has(zone) ||
         this.#held.has(key) ||
-        this.#installed.get(key) === zone
+        this.#installed.get(key) === zone ||
+        // A signed zone's image holds no DNSSEC answers: JS answers it (docs/IMAGE.md).
+        isSignedZone(zone)
       )
         continue;
       try {
