@@ -33,7 +33,7 @@ function zoneNameOrNull(name: string): string | null {
  * to the DNS workers, which answer its names REFUSED rather than made-up data.
  */
 function neverTransferred(z: { kind?: string; serial: number | string }): boolean {
-  return z.kind === 'Slave' && Number(z.serial) === 0;
+  return (z.kind === 'Slave' || z.kind === 'Consumer') && Number(z.serial) === 0;
 }
 
 /** What the DNS workers read from the control plane. */

@@ -32,6 +32,7 @@ import { createLogger, describeError, type Logger } from '../shared/log.js';
 import { type ShieldZonesMessage, startCookieRotation } from '../shared/shield.js';
 import type { TransferZonesMessage } from '../shared/transfers.js';
 import { ZoneBroadcaster } from './broadcast.js';
+import { startCatalogConsumers } from './catalog-consumer.js';
 import { startCatalogWriter } from './catalogs.js';
 import {
   API_KEY_ENV,
@@ -534,6 +535,8 @@ export async function runStart(
     notifySettings = () => transferZones.current();
     // Catalog zones: the fleet catalog and the accounts' Producer zones kept listing their members.
     const catalogWriter = startCatalogWriter(control, config.fleetCatalog, log);
+    // Consumer zones: their member zones kept in step with the catalogs they transfer.
+    const catalogConsumers = startCatalogConsumers(control, log);
     // `PUT …/notify` through this replica's API: NOTIFY now, at the serial the workers were sent.
     const offNotify = control.onSettingsChange((c) => {
       if (!c.kinds.includes('notify') || c.zone === undefined) return;
@@ -548,6 +551,7 @@ export async function runStart(
       shieldZones?.close();
       transferZones.close();
       catalogWriter.close();
+      catalogConsumers.close();
       secondaries.close();
       offNotify();
       notifyOut.close();
