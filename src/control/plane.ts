@@ -330,6 +330,9 @@ export class StoreControlPlane implements ControlPlane {
   servedZone(...a: Args<'servedZone'>) {
     return this.#serving.servedZone(...a);
   }
+  servedHistory(maxVersions: number) {
+    return this.#serving.servedHistory(maxVersions);
+  }
   servedChanges(...a: Args<'servedChanges'>) {
     return this.#serving.servedChanges(...a);
   }

@@ -410,6 +410,13 @@ export interface ServedRRsetChange {
   was?: string;
 }
 
+/** One stored version's diff as the IXFR journal takes it (`servedHistory`). */
+export interface ServedStep {
+  fromSerial: number;
+  toSerial: number;
+  changes: ServedRRsetChange[];
+}
+
 /** A zone's changes from one version to its current one (`servedChanges`). */
 export interface ServedChanges {
   name: string;
@@ -665,6 +672,14 @@ export interface ControlPlane {
   onZoneChange(listener: (ev: ZoneChangeEvent) => void): () => void;
   /** Every zone's current content, for the DNS workers at start. */
   servedZones(): AsyncIterable<ServedZone>;
+  /**
+   * The last stored diffs of every zone changed since its creation (at most `maxVersions`
+   * each), for the IXFR journal of a primary that starts. Optional: absent, the journal
+   * starts empty.
+   */
+  servedHistory?(
+    maxVersions: number,
+  ): AsyncIterable<{ name: string; id: string; serial: number; steps: ServedStep[] }>;
   /** One zone's current content, or null when it no longer exists. */
   servedZone(name: string): Promise<ServedZone | null>;
   /**
