@@ -113,8 +113,23 @@ export interface RefresherStats {
   active: number;
 }
 
+/**
+ * What the refresher needs of its zones' keeper: `start`'s control plane, or `serve`'s folder
+ * of last good copies (serve/secondaries.ts).
+ */
+export type RefresherControl = Pick<
+  ControlPlane,
+  | 'secondaryZones'
+  | 'transferIn'
+  | 'servedZone'
+  | 'recordSecondaryCheck'
+  | 'onSecondaryRefresh'
+  | 'onShieldChange'
+  | 'onZoneChange'
+>;
+
 export interface RefresherOptions {
-  control: ControlPlane;
+  control: RefresherControl;
   policy: OutboundPolicy;
   log: { info(m: string): void; error(m: string): void };
   maxActive?: number;
