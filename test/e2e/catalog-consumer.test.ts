@@ -33,25 +33,13 @@ import {
   switchboardBin,
 } from '../helpers/peers.js';
 import { callApi, type Platform, removeDataDir, startPlatform } from '../helpers/platform.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const skip = skipUnlessCommands('named', 'nsupdate', 'knotd');
 const ADMIN = 'sb_e2e_catalog_consumer_admin_key_0123';
 const PDNS = '/api/v1/servers/localhost';
 const SECRET = Buffer.from('the-catalog-consumer-transfer-key-01').toString('base64');
 const KEY = { name: 'catkey', algorithm: 'hmac-sha256', secret: SECRET };
-
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<number> {
-  const started = Date.now();
-  while (Date.now() - started < ms) {
-    try {
-      if (await check()) return Date.now() - started;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  assert.fail(`${what}: not within ${ms} ms`);
-}
 
 /** An account with a zone quota, a write token of it, and the transfer key in it. */
 async function account(api: string, name: string, maxZones: number): Promise<string> {

@@ -20,6 +20,7 @@ import {
   startPlatform,
   tenantToken,
 } from '../helpers/platform.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const skip = skipUnlessCommands('kdig');
 const ADMIN = 'sb_e2e_ixfr_restart_admin_key_012345';
@@ -38,15 +39,6 @@ function records(text: string): string[] {
 
 function serialOf(soaLine: string): number {
   return Number(soaLine.split(' ')[5]);
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, ms: number): Promise<void> {
-  const started = Date.now();
-  while (Date.now() - started < ms) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`${what}: not within ${ms} ms`);
 }
 
 describe('start: IXFR from the stored history after a restart', { skip }, () => {

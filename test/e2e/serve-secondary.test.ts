@@ -22,24 +22,12 @@ import {
   startBind,
   startSwitchboard,
 } from '../helpers/peers.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const skip = skipUnlessCommands('named', 'nsupdate');
 const SECRET = Buffer.from('the-serve-secondary-transfer-key-012').toString('base64');
 const KEY = { name: 'xfrkey', algorithm: 'hmac-sha256', secret: SECRET };
 const ORIGIN = 'serve-sec.test.';
-
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<number> {
-  const started = Date.now();
-  while (Date.now() - started < ms) {
-    try {
-      if (await check()) return Date.now() - started;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`${what}: not within ${ms} ms`);
-}
 
 async function serialAt(port: number): Promise<number | undefined> {
   const m = /^0 \d+ \S+ \S+ (\d+) /.exec(await answerText(port, ORIGIN, RRType.SOA));

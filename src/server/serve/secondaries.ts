@@ -14,11 +14,16 @@ import { readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import type { SecondaryZone } from '../../control/secondary.js';
 import type { ZoneChangeResult } from '../../control/types.js';
-import { OutboundPolicy, parseOutboundTarget } from '../../xfr/outbound.js';
+import { OutboundPolicy } from '../../xfr/outbound.js';
 import type { NotifyInMessage, SecondaryZonesMessage } from '../../xfr/secondary/notify-in.js';
 import { parseZoneText } from '../../zone/parser.js';
 import type { Logger } from '../shared/log.js';
-import { type RefresherControl, SecondaryRefresher, testLowerBounds } from '../start/secondary-refresher.js';
+import {
+  masterAddresses,
+  type RefresherControl,
+  SecondaryRefresher,
+  testLowerBounds,
+} from '../start/secondary-refresher.js';
 import type { ServeSecondary } from './config.js';
 
 export interface ServeSecondaries {
@@ -113,17 +118,7 @@ export function startServeSecondaries(opts: {
   };
   let message: SecondaryZonesMessage = {
     type: 'switchboard:secondary-zones',
-    zones: zones.map((z) => ({
-      zone: z.name,
-      masters: z.primaries.flatMap((m) => {
-        try {
-          return [parseOutboundTarget(m).address];
-        } catch {
-          return [];
-        }
-      }),
-      key: z.key ?? null,
-    })),
+    zones: zones.map((z) => ({ zone: z.name, masters: masterAddresses(z.primaries), key: z.key ?? null })),
     expired: [],
   };
   const refresher = new SecondaryRefresher({
