@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { kdigAt } from '../helpers/dns-client.js';
+import { kdigRecords, soaSerialOf } from '../helpers/kdig-records.js';
 import { skipUnlessCommands } from '../helpers/peers.js';
 import {
   callApi,
@@ -27,19 +28,8 @@ const ADMIN = 'sb_e2e_ixfr_restart_admin_key_012345';
 const PDNS = '/api/v1/servers/localhost';
 const ZONE = 'ixfr-restart.test.';
 
-/** The records of a kdig transfer output, as `name ttl type rdata` (TSIG left out). */
-function records(text: string): string[] {
-  return text
-    .split('\n')
-    .filter((l) => l !== '' && !l.startsWith(';'))
-    .map((l) => l.trim().split(/\s+/))
-    .filter((f) => f.length >= 5 && f[3] !== 'TSIG')
-    .map((f) => `${f[0].toLowerCase()} ${f[1]} ${f[3]} ${f.slice(4).join(' ')}`);
-}
-
-function serialOf(soaLine: string): number {
-  return Number(soaLine.split(' ')[5]);
-}
+const records = kdigRecords;
+const serialOf = soaSerialOf;
 
 describe('start: IXFR from the stored history after a restart', { skip }, () => {
   let p: Platform;
