@@ -245,7 +245,9 @@ export class CatalogConsumers {
         create.push(c);
       }
     }
-    create.sort((a, b) => (a.zone.key < b.zone.key ? -1 : a.zone.key > b.zone.key ? 1 : 0));
+    // In name order (as the quota's cut is stated: the first names are made).
+    const nameOf = (m: CatalogMember) => m.zone.toString().toLowerCase();
+    create.sort((a, b) => (nameOf(a) < nameOf(b) ? -1 : nameOf(a) > nameOf(b) ? 1 : 0));
     const account = await repo.getAccount(zone.account_id);
     let room = account ? Number(account.max_zones) - Number(account.zone_count) : 0;
     /** Other Consumer zones' catalogs, parsed once each (for `coo`). */
