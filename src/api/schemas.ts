@@ -37,7 +37,8 @@ export const zoneMetadataProperties = {
     description:
       '`Native` or `Master` (PowerDNS zone kinds; any letter case, `Primary` = `Master`). Both are served alike. ' +
       '`Producer`: a catalog zone (RFC 9432) listing the zones whose `catalog` names it, its records generated; ' +
-      'only at creation.',
+      "only at creation. `Slave`: a secondary zone (needs `masters`). `Consumer`: another provider's catalog zone, " +
+      'transferred from `masters`; its members become Slave zones of the account; only at creation.',
   },
   catalog: {
     type: 'string',
@@ -68,7 +69,7 @@ const zoneInfoProperties = {
   updatedAt: timestamp,
   kind: {
     type: 'string',
-    enum: ['Native', 'Master', 'Slave', 'Producer'],
+    enum: ['Native', 'Master', 'Slave', 'Producer', 'Consumer'],
     description: zoneMetadataProperties.kind.description,
   },
   soaEditApi: { type: 'string', description: zoneMetadataProperties.soaEditApi.description },

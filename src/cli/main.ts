@@ -125,6 +125,15 @@ function buildProgram(): Command {
       collect,
     )
     .option(
+      '--secondary <spec>',
+      'a zone followed from primaries: NAME=ADDR:PORT[,ADDR:PORT…][/KEYNAME:ALG:SECRET] (repeatable; needs --secondary-dir)',
+      collect,
+    )
+    .option(
+      '--secondary-dir <dir>',
+      "where the --secondary zones' last good copies are kept (NAME.zone files)",
+    )
+    .option(
       '--metrics <addr>',
       "the DNS plane's Prometheus metrics at http://ADDR:PORT/metrics ([IPv6]:PORT; default: none)",
     )

@@ -99,9 +99,16 @@ export function registerZoneCommands(program: Command): void {
       .option('--account <name>', 'administrators: the owning account (name or id)')
       .option(
         '--kind <kind>',
-        'Native (default), Master, or Producer: a catalog zone (RFC 9432) of its members',
+        'Native (default), Master, Producer: a catalog zone (RFC 9432) of its members, Slave or ' +
+          "Consumer: another provider's catalog zone (its members become Slave zones)",
       )
-      .option('--catalog <zone>', 'the catalog zone (kind Producer, same account) that lists this zone'),
+      .option('--catalog <zone>', 'the catalog zone (kind Producer, same account) that lists this zone')
+      .option(
+        '--masters <addr>',
+        'Slave or Consumer: a master ADDR, ADDR:PORT or [IPv6]:PORT (repeatable)',
+        collect,
+      )
+      .option('--key <name>', "Slave or Consumer: the transfer key (a TSIG key of the zone's account)"),
   ).action(
     (
       name: string,
@@ -111,12 +118,16 @@ export function registerZoneCommands(program: Command): void {
         account?: string;
         kind?: string;
         catalog?: string;
+        masters?: string[];
+        key?: string;
       },
     ) =>
       runClientAction(opts, async ({ api, json, out }) => {
         const body: Record<string, unknown> = { name: absoluteZone(name) };
         if (opts.kind !== undefined) body.kind = opts.kind;
         if (opts.catalog !== undefined) body.catalog = absoluteZone(opts.catalog);
+        if (opts.masters) body.masters = opts.masters;
+        if (opts.key !== undefined) body.slaveTsigKeyIds = [opts.key];
         if (opts.file !== undefined) body.zonefile = readInput(opts.file);
         if (opts.nameserver) body.nameservers = opts.nameserver;
         if (opts.account !== undefined) body.accountId = await accountIdOf(api, opts.account);

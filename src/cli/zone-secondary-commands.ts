@@ -6,6 +6,7 @@
  * @module
  */
 import type { Command } from 'commander';
+import type { ConsumerReport } from '../control/catalog-consumer.js';
 import type { ZoneSecondaryInfo } from '../control/secondary.js';
 import { addCommonOptions, type CommonOptions, runClientAction, zonePath } from './client-common.js';
 import { formatJson } from './output.js';
@@ -24,7 +25,20 @@ function formatSecondary(zone: string, s: ZoneSecondaryInfo | null): string {
     `last success    ${s.lastSuccess ?? '-'}\n` +
     `master used     ${s.masterUsed ?? '-'}\n` +
     `notified serial ${s.notifiedSerial ?? '-'}\n` +
-    `last error      ${s.lastError ?? '-'}\n`
+    `last error      ${s.lastError ?? '-'}\n` +
+    (s.consumer === undefined ? '' : formatConsumer(s.consumer))
+  );
+}
+
+/** A Consumer zone's last sync of its members. */
+function formatConsumer(c: ConsumerReport): string {
+  return (
+    `catalog serial  ${c.serial} (read ${c.at})\n` +
+    `members         ${c.members} (last sync: ${c.added} added, ${c.removed} removed, ${c.reset} re-created, ${c.moved} moved by coo)\n` +
+    (c.error !== undefined ? `catalog error   ${c.error}\n` : '') +
+    `refused         ${c.refusedTotal}\n` +
+    c.refused.map((r) => `  ${r.zone}: ${r.reason}\n`).join('') +
+    c.ignored.map((i) => `  ignored: ${i}\n`).join('')
   );
 }
 

@@ -188,7 +188,8 @@ export class DnsUpdates {
       const refused = (reason: string): DnsUpdateResult => ({ rcode: Rcode.REFUSED, reason, changed: false });
       // A secondary zone's content comes from its masters: updates go to its primary (not
       // forwarded here, as BIND without update-forwarding).
-      if (zone.kind === 'Slave') return refused(`${zname} is a secondary zone: send updates to its primary`);
+      if (zone.kind === 'Slave' || zone.kind === 'Consumer')
+        return refused(`${zname} is a secondary zone: send updates to its primary`);
       if (zone.kind === 'Producer') return refused(`${zname} is a catalog zone: its records are generated`);
       if (policy.tsigAllowDnsupdate.length === 0 && policy.allowDnsupdateFrom.length === 0)
         return refused(

@@ -15,6 +15,7 @@
 import { type ChangeFeed, openStore, type Store } from '../store/index.js';
 import type { CatalogChange } from '../xfr/catz/format.js';
 import { Accounts } from './accounts.js';
+import { CatalogConsumers } from './catalog-consumer.js';
 import { CatalogZones } from './catalog-zones.js';
 import { PlaneContext } from './context.js';
 import { DeletedZones } from './deleted.js';
@@ -51,6 +52,7 @@ export class StoreControlPlane implements ControlPlane {
   readonly #secondaries: Secondaries;
   readonly #updates: DnsUpdates;
   readonly #catalogs: CatalogZones;
+  readonly #consumers: CatalogConsumers;
 
   private constructor(store: Store, opts: ControlPlaneOptions) {
     this.#events = new ChangeEvents(store);
@@ -68,6 +70,7 @@ export class StoreControlPlane implements ControlPlane {
     this.#zones.secondaries = this.#secondaries;
     this.#catalogs = new CatalogZones(this.#ctx, this.#zones);
     this.#zones.catalogs = this.#catalogs;
+    this.#consumers = new CatalogConsumers(this.#ctx, this.#zones);
     this.#updates = new DnsUpdates(this.#ctx, this.#zones);
   }
 
@@ -240,6 +243,12 @@ export class StoreControlPlane implements ControlPlane {
   writeCatalog(catalog: string, changes: readonly CatalogChange[]) {
     return this.#catalogs.writeCatalog(catalog, changes);
   }
+  consumerZones() {
+    return this.#consumers.consumerZones();
+  }
+  syncConsumer(name: string) {
+    return this.#consumers.syncConsumer(name);
+  }
 
   // ---- secondary zones ----
 
@@ -320,6 +329,9 @@ export class StoreControlPlane implements ControlPlane {
   }
   servedZone(...a: Args<'servedZone'>) {
     return this.#serving.servedZone(...a);
+  }
+  servedHistory(maxVersions: number) {
+    return this.#serving.servedHistory(maxVersions);
   }
   servedChanges(...a: Args<'servedChanges'>) {
     return this.#serving.servedChanges(...a);

@@ -9,6 +9,7 @@
 import type { Repo, ZoneRow } from '../store/index.js';
 import { formatOutboundTarget, OutboundPolicy } from '../xfr/outbound.js';
 import { requireWrite } from './access.js';
+import { type ConsumerReport, consumerOfMember, refuseMemberChange } from './catalog-consumer.js';
 import type { PlaneContext } from './context.js';
 import { quoted } from './records.js';
 import { tsigKeyName } from './tsig-keys.js';
@@ -35,6 +36,8 @@ export interface ZoneSecondaryInfo {
   notifiedSerial: number | null;
   masterUsed: string | null;
   lastError: string | null;
+  /** A Consumer zone's last sync of its members (control/catalog-consumer.ts). */
+  consumer?: ConsumerReport;
 }
 
 /** A secondary zone as the refresher reads it (the key's secret included). */
@@ -159,6 +162,13 @@ export class Secondaries {
       const zone = await this.#ctx.visibleZone(repo, p, zname, true);
       requireWrite(p);
       // After who may: an unknown zone is 404 and a read-only key 403 whatever the masters say.
+      const consumer = await consumerOfMember(repo, zone.id);
+      if (consumer !== undefined) refuseMemberChange(zone, consumer);
+      if (emptied && zone.kind === 'Consumer')
+        throw invalid(
+          `zone ${zone.name} is a catalog zone (kind Consumer): it needs masters (delete it instead)`,
+          'masters',
+        );
       const masters = input.masters === undefined || emptied ? undefined : this.checkMasters(input.masters);
       const row = await repo.getZoneSecondary(zone.id);
       const before = infoOf(row);
@@ -180,7 +190,8 @@ export class Secondaries {
           ? await this.checkKey(repo, zone.account_id, input.slaveTsigKeyIds)
           : (row?.tsig_key ?? null);
       await this.put(repo, zone.id, nextMasters, key);
-      if (zone.kind !== 'Slave') await repo.updateZone(zone.id, { kind: 'Slave' });
+      if (zone.kind !== 'Slave' && zone.kind !== 'Consumer')
+        await repo.updateZone(zone.id, { kind: 'Slave' });
       await this.#ctx.audit(repo, p, 'zone.secondary', zone.name, zone.account_id, {
         from: before ? { masters: before.masters, key: before.slaveTsigKeyIds } : null,
         to: { masters: nextMasters, key: key === null ? [] : [key] },
@@ -201,8 +212,11 @@ export class Secondaries {
     const zname = this.#ctx.zoneName(zoneName).toString();
     const zone = await this.#ctx.visibleZone(this.#ctx.store.repo, p, zname);
     requireWrite(p);
-    if (zone.kind !== 'Slave')
-      throw invalid(`zone ${zone.name} is not a secondary zone (kind Slave): nothing to retrieve`, 'kind');
+    if (zone.kind !== 'Slave' && zone.kind !== 'Consumer')
+      throw invalid(
+        `zone ${zone.name} is not a secondary zone (kind Slave or Consumer): nothing to retrieve`,
+        'kind',
+      );
     for (const l of this.#refreshListeners) l(zone.name);
   }
 
@@ -269,11 +283,19 @@ export function infoOf(
         notified_serial: number | string | null;
         master_used: string | null;
         last_error: string | null;
+        consumer_report?: string | null;
       }
     | undefined,
 ): ZoneSecondaryInfo | null {
   if (!row) return null;
+  let consumer: ConsumerReport | undefined;
+  try {
+    if (row.consumer_report) consumer = JSON.parse(row.consumer_report) as ConsumerReport;
+  } catch {
+    consumer = undefined;
+  }
   return {
+    ...(consumer !== undefined ? { consumer } : {}),
     masters: parseList(row.masters),
     slaveTsigKeyIds: row.tsig_key === null ? [] : [row.tsig_key],
     lastCheck: row.last_check,
@@ -286,6 +308,13 @@ export function infoOf(
 
 /** Secondary zones' content comes from their masters: API changes are refused (422). */
 export function refuseSecondaryWrite(zone: ZoneRow): void {
+  if (zone.kind === 'Consumer')
+    throw new ControlError(
+      'CTL_ERR_VALIDATION',
+      `zone ${zone.name} is a catalog zone (kind Consumer): its records come from its masters by ` +
+        'zone transfer and cannot be changed through the API',
+      'kind',
+    );
   if (zone.kind === 'Slave')
     throw new ControlError(
       'CTL_ERR_VALIDATION',

@@ -5,7 +5,7 @@
 import type { PlaneContext } from './context.js';
 import { parseZoneName, type RRsetState, renderServedText, rrsetKey } from './records.js';
 import { contentIdOf, parseChanges, rowToRRset } from './rows.js';
-import type { ServedChanges, ServedRRsetChange, ServedZone } from './types.js';
+import type { ServedChanges, ServedRRsetChange, ServedStep, ServedZone } from './types.js';
 
 /** Zones per query when listing every zone for the DNS workers. */
 const SERVED_PAGE = 1000;
@@ -33,7 +33,7 @@ function zoneNameOrNull(name: string): string | null {
  * to the DNS workers, which answer its names REFUSED rather than made-up data.
  */
 function neverTransferred(z: { kind?: string; serial: number | string }): boolean {
-  return z.kind === 'Slave' && Number(z.serial) === 0;
+  return (z.kind === 'Slave' || z.kind === 'Consumer') && Number(z.serial) === 0;
 }
 
 /** What the DNS workers read from the control plane. */
@@ -147,6 +147,60 @@ export class Serving {
       }
       return { name: zone.name, id: zone.id, version, serial: zone.serial, changes };
     });
+  }
+
+  /**
+   * The stored history of every zone changed since its creation, for the IXFR journal of a
+   * primary that starts (docs/TRANSFERS.md "IXFR"): per zone, its last versions' diffs as the
+   * journal takes them, oldest first — at most `maxVersions`, back to the latest version that
+   * is not a diff (a create, restore or import read whole), a pruned one, or one that changed
+   * more than `maxRRsets` RRsets. Zones in name order, read a page at a time.
+   */
+  async *servedHistory(
+    maxVersions: number,
+    maxRRsets = SERVED_CHANGES_MAX,
+  ): AsyncIterable<{ name: string; id: string; serial: number; steps: ServedStep[] }> {
+    this.#ctx.checkOpen();
+    let after: string | undefined;
+    for (;;) {
+      let q = this.#ctx.store.repo.db
+        .selectFrom('zones')
+        .select(['name', 'id', 'version', 'serial', 'kind'])
+        .where('version', '>', 1);
+      if (after !== undefined) q = q.where('name', '>', after);
+      const page = await q.orderBy('name').limit(SERVED_PAGE).execute();
+      for (const z of page) {
+        if (neverTransferred(z)) continue;
+        const version = Number(z.version);
+        const rows = await this.#ctx.store.repo.versionsAfter(z.id, Math.max(0, version - maxVersions));
+        // Newest first: walked back while each is the diff of the version before it.
+        const steps: ServedStep[] = [];
+        let expect = version;
+        for (const row of rows) {
+          if (Number(row.version) !== expect || NOT_A_DIFF.has(row.kind) || expect <= 1) break;
+          if (Number(row.added) + Number(row.removed) > 4 * maxRRsets) break;
+          const changes: ServedRRsetChange[] = [];
+          for (const { before, after: now } of parseChanges(row.changes)) {
+            const s = now ?? before;
+            if (!s) continue;
+            changes.push({
+              owner: s.name,
+              type: s.type,
+              ttl: s.ttl,
+              text: now ? renderServedText([now]) : '',
+              was: before ? renderServedText([before]) : '',
+            });
+          }
+          if (changes.length > maxRRsets) break;
+          steps.push({ fromSerial: Number(row.from_serial), toSerial: Number(row.serial), changes });
+          expect--;
+        }
+        if (steps.length > 0)
+          yield { name: z.name, id: z.id, serial: Number(z.serial), steps: steps.reverse() };
+      }
+      if (page.length < SERVED_PAGE) return;
+      after = page[page.length - 1].name;
+    }
   }
 
   async isEmpty(): Promise<boolean> {

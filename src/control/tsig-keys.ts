@@ -453,11 +453,11 @@ async function servedTransferZones(repo: Repo): Promise<ServedTransferZone[]> {
     }
     list.push({ name: k.name, algorithm: k.algorithm, secret: k.secret });
   }
-  // Catalog zones (kind Producer) are listed with or without transfer settings, marked.
+  // Catalog zones (kind Producer or Consumer) are listed with or without transfer settings, marked.
   const producers = await repo.db
     .selectFrom('zones')
     .select(['name', 'account_id'])
-    .where('kind', '=', 'Producer')
+    .where('kind', 'in', ['Producer', 'Consumer'])
     .execute();
   const catalogs = new Set(producers.map((p) => p.name));
   const out: ServedTransferZone[] = rows.map((r) => {

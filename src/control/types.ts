@@ -10,6 +10,7 @@
 import type { CatalogChange } from '../xfr/catz/format.js';
 import type { CatalogMemberZone, CatalogZoneRef } from '../xfr/catz/producer.js';
 import type { OutboundPolicy } from '../xfr/outbound.js';
+import type { ConsumerReport } from './catalog-consumer.js';
 import type { CatalogSnapshot } from './catalog-zones.js';
 import type { DnsUpdateRequest, DnsUpdateResult, ZoneUpdatePolicy } from './dns-updates.js';
 import type { SecondaryCheck, SecondaryZone, ZoneSecondaryInfo } from './secondary.js';
@@ -96,8 +97,12 @@ export interface RRsetData {
  * AXFR) once Switchboard does that. Secondary kinds (Slave, Consumer) and catalog producers
  * are refused until zone transfers exist.
  */
-/** Producer: a catalog zone (RFC 9432), its members generated (docs/TRANSFERS.md "Catalog zones"). */
-export type ZoneKind = 'Native' | 'Master' | 'Slave' | 'Producer';
+/**
+ * Producer: a catalog zone (RFC 9432), its members generated (docs/TRANSFERS.md "Catalog zones").
+ * Consumer: another provider's catalog zone, transferred from `masters` as a Slave zone is; its
+ * members are kept as Slave zones of the same account (control/catalog-consumer.ts).
+ */
+export type ZoneKind = 'Native' | 'Master' | 'Slave' | 'Producer' | 'Consumer';
 
 /**
  * Settings kept with a zone that are not its content (additive): changing them makes no new
@@ -405,6 +410,13 @@ export interface ServedRRsetChange {
   was?: string;
 }
 
+/** One stored version's diff as the IXFR journal takes it (`servedHistory`). */
+export interface ServedStep {
+  fromSerial: number;
+  toSerial: number;
+  changes: ServedRRsetChange[];
+}
+
 /** A zone's changes from one version to its current one (`servedChanges`). */
 export interface ServedChanges {
   name: string;
@@ -587,6 +599,10 @@ export interface ControlPlane {
     catalog: string,
     changes: readonly CatalogChange[],
   ): Promise<{ serial: number; changed: boolean }>;
+  /** The names of the Consumer zones (control/catalog-consumer.ts; start's consumer driver). */
+  consumerZones?(): Promise<string[]>;
+  /** Brings a Consumer zone's member zones in step with its catalog (null: nothing to do). */
+  syncConsumer?(name: string): Promise<ConsumerReport | null>;
   /** A secondary zone's masters, key and refresh state (null: not a secondary zone). */
   getZoneSecondary(p: Principal, zone: string): Promise<ZoneSecondaryInfo | null>;
   /** Sets masters (non-empty: the zone becomes Slave; empty: Native again) and/or the key. */
@@ -656,6 +672,14 @@ export interface ControlPlane {
   onZoneChange(listener: (ev: ZoneChangeEvent) => void): () => void;
   /** Every zone's current content, for the DNS workers at start. */
   servedZones(): AsyncIterable<ServedZone>;
+  /**
+   * The last stored diffs of every zone changed since its creation (at most `maxVersions`
+   * each), for the IXFR journal of a primary that starts. Optional: absent, the journal
+   * starts empty.
+   */
+  servedHistory?(
+    maxVersions: number,
+  ): AsyncIterable<{ name: string; id: string; serial: number; steps: ServedStep[] }>;
   /** One zone's current content, or null when it no longer exists. */
   servedZone(name: string): Promise<ServedZone | null>;
   /**

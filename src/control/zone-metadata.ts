@@ -20,28 +20,23 @@ const MAX_SOA_EDIT_API = 64;
 /** Longest account label kept. */
 const MAX_ACCOUNT_LABEL = 255;
 
-/** Kinds of zones not supported yet. */
-const TRANSFER_KINDS = new Set(['consumer']);
-
 function invalid(message: string, field: string): ControlError {
   return new ControlError('CTL_ERR_VALIDATION', message, field);
 }
 
 /** The kind named by `v` (any letter case; Primary = Master, as PowerDNS reads it). */
 export function parseZoneKind(v: unknown, field = 'kind'): ZoneKind {
-  if (typeof v !== 'string') throw invalid('kind must be Native, Master or Slave', field);
+  if (typeof v !== 'string') throw invalid('kind must be Native, Master, Slave, Producer or Consumer', field);
   const k = v.toLowerCase();
   if (k === 'native') return 'Native';
   if (k === 'master' || k === 'primary') return 'Master';
   if (k === 'slave' || k === 'secondary') return 'Slave';
   if (k === 'producer') return 'Producer';
-  if (TRANSFER_KINDS.has(k))
-    throw invalid(
-      `zones of kind ${v} are not supported yet (catalog zones are produced, not consumed): create a Native, ` +
-        'Master, Slave or Producer zone',
-      field,
-    );
-  throw invalid(`unknown zone kind '${quoted(String(v))}': use Native, Master or Slave`, field);
+  if (k === 'consumer') return 'Consumer';
+  throw invalid(
+    `unknown zone kind '${quoted(String(v))}': use Native, Master, Slave, Producer or Consumer`,
+    field,
+  );
 }
 
 /**
@@ -100,7 +95,10 @@ export function metadataOfRow(r: {
   account_label?: string;
 }): ZoneMetadata {
   return {
-    kind: r.kind === 'Master' || r.kind === 'Slave' || r.kind === 'Producer' ? r.kind : 'Native',
+    kind:
+      r.kind === 'Master' || r.kind === 'Slave' || r.kind === 'Producer' || r.kind === 'Consumer'
+        ? r.kind
+        : 'Native',
     soaEditApi: r.soa_edit_api ?? DEFAULT_METADATA.soaEditApi,
     accountLabel: r.account_label ?? DEFAULT_METADATA.accountLabel,
   };

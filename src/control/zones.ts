@@ -10,6 +10,7 @@ import type { Name } from '../wire/name.js';
 import type { CatalogChange } from '../xfr/catz/format.js';
 import { emptyCatalogText } from '../xfr/catz/format.js';
 import { isAccountWide, requireWrite, SYSTEM_PRINCIPAL, scopeAllowsZone } from './access.js';
+import { consumerOfMember, membersOfConsumer, refuseMemberChange } from './catalog-consumer.js';
 import { type CatalogZones, catalogWriter, refuseCatalogWrite } from './catalog-zones.js';
 import { checkIfMatch, DEFAULT_ACCOUNT, invalid, listedAccount, now, type PlaneContext } from './context.js';
 import type { UpdateRR } from './dns-update.js';
@@ -363,6 +364,8 @@ export class Zones {
       masters?: unknown;
       slaveTsigKeyIds?: unknown;
       catalog?: unknown;
+      /** A member made by a Consumer zone (control/catalog-consumer.ts; never from the API). */
+      consumerMember?: { catalog: string; memberId: string };
     } & ZoneMetadataInput,
   ): Promise<ZoneDetail & { warnings?: string[]; rrsetsJson?: string }> {
     // Authorization and a taken name come first: PowerDNS answers a duplicate zone with 409
@@ -372,17 +375,24 @@ export class Zones {
     const metadata = mergeMetadata(DEFAULT_METADATA, input);
     // A secondary zone: masters checked now; its content comes by transfer (a placeholder at
     // serial 0, never served, until the first one).
+    // A Consumer zone (another provider's catalog) likewise, its members kept by catalog-consumer.ts.
     let masters: string[] | undefined;
-    if (metadata.kind === 'Slave') {
+    if (metadata.kind === 'Slave' || metadata.kind === 'Consumer') {
       const secondaries = this.secondaries as Secondaries;
       masters = secondaries.checkMasters(input.masters);
+      const k = metadata.kind;
       if (input.rrsets !== undefined && !(Array.isArray(input.rrsets) && input.rrsets.length === 0))
-        throw invalid('a Slave zone gets its records from its masters: rrsets must be empty', 'rrsets');
+        throw invalid(`a ${k} zone gets its records from its masters: rrsets must be empty`, 'rrsets');
       if (input.zonefile !== undefined)
-        throw invalid('a Slave zone gets its records from its masters: no zone file', 'zonefile');
+        throw invalid(`a ${k} zone gets its records from its masters: no zone file`, 'zonefile');
+      if (k === 'Consumer' && input.catalog !== undefined && input.catalog !== null && input.catalog !== '')
+        throw invalid(
+          `zone ${zname} is a catalog zone (kind Consumer): it cannot be a member of one`,
+          'catalog',
+        );
       input = { ...input, rrsets: undefined, zonefile: PLACEHOLDER_ZONEFILE, nameservers: undefined };
     } else if (input.masters != null && !(Array.isArray(input.masters) && input.masters.length === 0))
-      throw invalid('masters are for zones of kind Slave', 'masters');
+      throw invalid('masters are for zones of kind Slave or Consumer', 'masters');
     // A catalog zone (RFC 9432): its records are generated (SOA, NS invalid., version "2", then
     // one PTR per member written by start's catalog writer).
     if (metadata.kind === 'Producer') {
@@ -470,8 +480,20 @@ export class Zones {
         }
         if (input.catalog !== undefined && input.catalog !== null && input.catalog !== '')
           await (this.catalogs as CatalogZones).setCatalog(repo, row, input.catalog);
+        if (input.consumerMember !== undefined)
+          await repo.db
+            .insertInto('zone_catalog')
+            .values({
+              zone_id: zoneId,
+              account_id: accountId,
+              catalog: input.consumerMember.catalog,
+              member_id: input.consumerMember.memberId,
+              updated_at: at,
+            })
+            .execute();
         // The workers refuse a catalog zone's ordinary queries: they learn it with the transfer settings.
-        if (metadata.kind === 'Producer') await this.#ctx.events.notifySettings(repo, zname, ['transfer']);
+        if (metadata.kind === 'Producer' || metadata.kind === 'Consumer')
+          await this.#ctx.events.notifySettings(repo, zname, ['transfer']);
         if (stageId !== undefined) await adoptContent(repo, stageId);
         else await this.#insertSlices(repo, contentId, settled.rows);
         await repo.insertVersion({
@@ -502,6 +524,8 @@ export class Zones {
       if (masters !== undefined) this.#ctx.events.emitShield();
       if (metadata.kind === 'Producer')
         this.#ctx.events.emitSettings({ zone: zname, kinds: ['transfer', 'catalog'] });
+      else if (metadata.kind === 'Consumer')
+        this.#ctx.events.emitSettings({ zone: zname, kinds: ['transfer'] });
       else if (input.catalog !== undefined && input.catalog !== null && input.catalog !== '')
         this.#ctx.events.emitSettings({ zone: zname, kinds: ['catalog'] });
       this.#runner.committed(ticket, zoneId, 1);
@@ -632,32 +656,64 @@ export class Zones {
   }
 
   async deleteZone(p: Principal, name: string, opts?: ChangeOptions): Promise<void> {
+    return this.#deleteZone(p, name, opts, undefined);
+  }
+
+  /**
+   * A member zone of a Consumer zone deleted by it (control/catalog-consumer.ts): the member
+   * gone from the catalog, or re-created there (a new unique id). `zoneId`: the member it
+   * decided about (a zone re-created meanwhile is left alone).
+   */
+  deleteConsumerMember(p: Principal, name: string, zoneId: string, comment: string): Promise<void> {
+    return this.#deleteZone(p, name, { comment }, zoneId);
+  }
+
+  async #deleteZone(
+    p: Principal,
+    name: string,
+    opts: ChangeOptions | undefined,
+    memberId: string | undefined,
+  ): Promise<void> {
     this.#ctx.checkOpen();
     const zname = this.#ctx.zoneName(name).toString();
-    const ev = await this.#ctx.write(async (repo) => {
+    const events = await this.#ctx.write(async (repo) => {
       const zone = await this.#ctx.visibleZone(repo, p, zname, true);
       requireWrite(p);
       checkIfMatch(opts, zone);
+      const consumer = await consumerOfMember(repo, zone.id);
+      if (memberId !== undefined) {
+        if (zone.id !== memberId || consumer === undefined)
+          throw new ControlError('CTL_ERR_NOT_FOUND', `member zone ${zname} not found`);
+      } else if (consumer !== undefined) refuseMemberChange(zone, consumer);
       if (zone.kind === 'Producer') {
         const catalogs = this.catalogs as CatalogZones;
         if (await catalogs.isSystemCatalog(repo, zone))
           throw new ControlError('CTL_ERR_FORBIDDEN', `zone ${zone.name} is the platform's fleet catalog`);
         await catalogs.producerDeleted(repo, zone);
       }
-      // Kept restorable with its history for the retention time (deleted.ts).
-      await repo.softDeleteZone(zone, now(), p.tokenId);
-      this.#runner.forget(zone.id);
-      await this.#ctx.audit(repo, p, 'zone.delete', zone.name, zone.account_id, {
-        version: zone.version,
-        serial: zone.serial,
-        ...(opts?.comment ? { comment: opts.comment } : {}),
-      });
-      const e: ZoneChangeEvent = { zone: zone.name, version: Number(zone.version), deleted: true };
-      await this.#ctx.events.notify(repo, e);
-      return e;
+      const out: ZoneChangeEvent[] = [];
+      const remove = async (z: ZoneRow, comment: string | undefined) => {
+        // Kept restorable with its history for the retention time (deleted.ts).
+        await repo.softDeleteZone(z, now(), p.tokenId);
+        this.#runner.forget(z.id);
+        await this.#ctx.audit(repo, p, 'zone.delete', z.name, z.account_id, {
+          version: z.version,
+          serial: z.serial,
+          ...(comment ? { comment } : {}),
+        });
+        const e: ZoneChangeEvent = { zone: z.name, version: Number(z.version), deleted: true };
+        await this.#ctx.events.notify(repo, e);
+        out.push(e);
+      };
+      // A Consumer zone takes the members it made with it.
+      if (zone.kind === 'Consumer')
+        for (const m of await membersOfConsumer(repo, zone))
+          await remove(m, `member of catalog ${zone.name}, deleted with it`);
+      await remove(zone, opts?.comment);
+      return out;
     });
     // Its rows stay, under its content id, until the deleted zone is purged (retention.ts).
-    this.#ctx.events.emit(ev);
+    for (const ev of events) this.#ctx.events.emit(ev);
   }
 
   /** Checks, before the transaction, that `p` may write the zone (cheap early refusal). */
@@ -706,7 +762,7 @@ export class Zones {
     this.#ctx.checkOpen();
     const origin = this.#ctx.zoneName(name);
     const zone = await this.#ctx.store.repo.getZoneByName(origin.toString());
-    if (!zone || zone.id !== zoneId || zone.kind !== 'Slave')
+    if (!zone || zone.id !== zoneId || (zone.kind !== 'Slave' && zone.kind !== 'Consumer'))
       throw new ControlError('CTL_ERR_NOT_FOUND', `secondary zone ${origin} not found`);
     const p: Principal = {
       tokenId: SYSTEM_PRINCIPAL.tokenId,
@@ -715,7 +771,7 @@ export class Zones {
       remote: 'zone transfer',
     };
     return this.#offloaded(p, origin, { comment }, 'import', (z, budget) => {
-      if (z.id !== zoneId || z.kind !== 'Slave')
+      if (z.id !== zoneId || (z.kind !== 'Slave' && z.kind !== 'Consumer'))
         throw new ControlError('CTL_ERR_NOT_FOUND', `secondary zone ${origin} not found`);
       return {
         kind: 'import',
@@ -999,6 +1055,16 @@ export class Zones {
       const before = metadataOfRow(zone);
       const after = mergeMetadata(before, input);
       const changes = diffMetadata(before, after);
+      const consumer = await consumerOfMember(repo, zone.id);
+      if (consumer !== undefined && (changes.kind !== undefined || input.catalog !== undefined))
+        refuseMemberChange(zone, consumer);
+      if ((before.kind === 'Consumer') !== (after.kind === 'Consumer'))
+        throw invalid(
+          before.kind === 'Consumer'
+            ? `zone ${zone.name} is a catalog zone (kind Consumer): its kind cannot change (delete it instead)`
+            : 'a zone cannot become a catalog zone (kind Consumer): create a new zone of that kind',
+          'kind',
+        );
       if ((before.kind === 'Producer') !== (after.kind === 'Producer'))
         throw invalid(
           before.kind === 'Producer'

@@ -550,6 +550,19 @@ export const migrations: readonly Migration[] = [
       await db.schema.createIndex('zones_kind').on('zones').columns(['kind']).execute();
     },
   },
+  {
+    version: 15,
+    name: 'catalog-consumer',
+    async up(db) {
+      // The Consumer zone kind (RFC 9432 as a consumer; docs/TRANSFERS.md "Catalog zones
+      // (consumer)"): a member zone made by a Consumer zone names it in `zone_catalog.catalog`
+      // with the member's unique id (the label of its PTR in the catalog); null for the members
+      // of a Producer zone. A Consumer zone's last report (members refused: quota, a name
+      // another account or zone holds; properties ignored) is kept with its secondary row.
+      await db.schema.alterTable('zone_catalog').addColumn('member_id', 'text').execute();
+      await db.schema.alterTable('zone_secondary').addColumn('consumer_report', 'text').execute();
+    },
+  },
 ];
 
 /**

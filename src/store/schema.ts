@@ -253,6 +253,8 @@ export interface ZoneSecondaryTable {
   /** The master of the last successful check. */
   master_used: string | null;
   last_error: string | null;
+  /** A Consumer zone's last member report (JSON, migration 15); null otherwise. */
+  consumer_report?: string | null;
   updated_at: string;
 }
 
@@ -264,8 +266,10 @@ export interface ZoneCatalogTable {
   zone_id: string;
   /** The zone's account (the Producer zone named must be of it). */
   account_id: string;
-  /** The Producer zone's name (folded, absolute). */
+  /** The Producer zone's name (folded, absolute); or the Consumer zone's that made the zone. */
   catalog: string;
+  /** A Consumer's member: its unique id in the catalog (migration 15); null: a Producer's member. */
+  member_id?: string | null;
   updated_at: string;
 }
 

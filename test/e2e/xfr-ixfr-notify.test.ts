@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { kdigAt } from '../helpers/dns-client.js';
+import { kdigRecords, soaSerialOf } from '../helpers/kdig-records.js';
 import { type Peer, skipUnlessCommands, startBind, startKnot, startNsd } from '../helpers/peers.js';
 import {
   callApi,
@@ -29,19 +30,8 @@ const ADMIN = 'sb_e2e_xfr_ixfr_admin_key_0123456789';
 const PDNS = '/api/v1/servers/localhost';
 const ZONE = 'ixfr.test.';
 
-/** The records of a kdig transfer output, as `name ttl type rdata` (TSIG left out). */
-function records(text: string): string[] {
-  return text
-    .split('\n')
-    .filter((l) => l !== '' && !l.startsWith(';'))
-    .map((l) => l.trim().split(/\s+/))
-    .filter((f) => f.length >= 5 && f[3] !== 'TSIG')
-    .map((f) => `${f[0].toLowerCase()} ${f[1]} ${f[3]} ${f.slice(4).join(' ')}`);
-}
-
-function serialOf(soaLine: string): number {
-  return Number(soaLine.split(' ')[5]);
-}
+const records = kdigRecords;
+const serialOf = soaSerialOf;
 
 async function waitFor(what: string, check: () => Promise<boolean>, ms: number): Promise<number> {
   const started = Date.now();

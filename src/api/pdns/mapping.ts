@@ -108,7 +108,7 @@ export function serverObject(version: string): Record<string, string> {
  */
 export function notifiedSerialOf(z: ZoneInfo, secondary?: ZoneSecondaryInfo | null): number {
   // A Slave zone: the serial its primary last announced in a NOTIFY (PowerDNS's meaning there).
-  if (z.kind === 'Slave') return secondary?.notifiedSerial ?? 0;
+  if (z.kind === 'Slave' || z.kind === 'Consumer') return secondary?.notifiedSerial ?? 0;
   return z.kind === 'Master' ? z.serial : 0;
 }
 
@@ -263,7 +263,7 @@ export function rrsetsOfPdnsCreate(rrsets: PdnsRRsetInput[]): RRsetData[] {
 
 /**
  * Checks the settings of a POST or PUT that the control plane has no notion of: `dnssec` (no
- * signing yet). The kind first (catalog kinds are refused). `masters` and
+ * signing yet). The kind first (an unknown kind is refused). `masters` and
  * `slave_tsig_key_ids` are the control plane's (secondary zones: checked there).
  */
 export function checkUnsupportedSettings(b: PdnsZoneSettings): void {

@@ -238,9 +238,9 @@ export function registerPdnsRoutes(
         summary: 'Create a zone (PowerDNS)',
         description:
           'Takes name, nameservers, rrsets or zone (master-file text), and the zone settings kind ' +
-          '(Native, Master, Slave), soa_edit_api and account, which are kept and reported back. A Slave ' +
-          'zone takes masters (ADDR:PORT) and slave_tsig_key_ids, and no records (they come by zone ' +
-          'transfer); soa_edit, api_rectify and the like are accepted and ignored. An administrator ' +
+          '(Native, Master, Slave, Producer, Consumer), soa_edit_api and account, which are kept and reported ' +
+          'back. A Slave or Consumer zone takes masters (ADDR:PORT) and slave_tsig_key_ids, and no records ' +
+          "(they come by zone transfer; a Consumer zone's members become Slave zones); soa_edit, api_rectify and the like are accepted and ignored. An administrator " +
           'whose `account` is the id of a Switchboard account puts the zone in that account.',
         querystring: { type: 'object', properties: { rrsets: { type: 'string', enum: ['true', 'false'] } } },
         body: pdnsCreateBodySchema,
@@ -318,7 +318,10 @@ export function registerPdnsRoutes(
       }
       reply.code(201).header('location', urlOfZone(zone.name));
       const withRRsets = queryFlag(request.query.rrsets);
-      const secondary = zone.kind === 'Slave' ? await control.getZoneSecondary(p, zone.name) : null;
+      const secondary =
+        zone.kind === 'Slave' || zone.kind === 'Consumer'
+          ? await control.getZoneSecondary(p, zone.name)
+          : null;
       if (zone.rrsetsJson === undefined || !withRRsets)
         return pdnsZoneDetail(zone, withRRsets ? zone.rrsets : null, transfer, secondary);
       // A big zone: its RRsets put in PowerDNS's shape in the zone-work thread, spliced as text.
@@ -360,7 +363,10 @@ export function registerPdnsRoutes(
       const p = principalOf(request);
       const zone = await control.getZone(p, zoneNameOf(request));
       const transfer = await control.getZoneTransfer(p, zone.name);
-      const secondary = zone.kind === 'Slave' ? await control.getZoneSecondary(p, zone.name) : null;
+      const secondary =
+        zone.kind === 'Slave' || zone.kind === 'Consumer'
+          ? await control.getZoneSecondary(p, zone.name)
+          : null;
       const q = request.query;
       if (!queryFlag(q.rrsets)) return pdnsZoneDetail(zone, null, transfer, secondary);
       const name =
@@ -459,6 +465,11 @@ export function registerPdnsRoutes(
         ? { slaveTsigKeyIds: b.slave_tsig_key_ids.map((id) => zoneNameOfId(String(id))) }
         : {};
       const toSlave = typeof b.kind === 'string' && /^(slave|secondary)$/i.test(b.kind);
+      // Only a Consumer zone is one (a zone does not become a catalog): refused before anything changes.
+      if (typeof b.kind === 'string' && /^consumer$/i.test(b.kind))
+        await control.updateZoneMetadata(p, zone, { kind: b.kind }).catch((err: unknown) => {
+          throw remapMetadataField(err);
+        });
       if (Array.isArray(b.masters) && (b.masters.length > 0 || !toSlave))
         await control.setZoneSecondary(p, zone, { masters: b.masters, ...slaveKeys });
       else if (Array.isArray(b.slave_tsig_key_ids) && (await control.getZoneSecondary(p, zone)) !== null)

@@ -31,12 +31,12 @@ export const zoneSettingsProperties = {
   kind: {
     type: ['string', 'null'],
     description:
-      'Native, Master (Primary), Slave (Secondary: needs masters) or Producer (a catalog zone, RFC 9432: its records are generated); Consumer is refused.',
+      "Native, Master (Primary), Slave (Secondary: needs masters), Producer (a catalog zone, RFC 9432: its records are generated) or Consumer (another provider's catalog zone, transferred from masters: its members become Slave zones of the account).",
   },
   catalog: {
     type: ['string', 'null'],
     description:
-      "The catalog zone (kind Producer, of the zone's own account) that lists this zone; '' removes it from its catalog.",
+      "The catalog zone (kind Producer, of the zone's own account) that lists this zone; '' removes it from its catalog. A member of a Consumer zone shows that zone (read-only).",
   },
   account: { type: ['string', 'null'], description: 'Free text, kept and reported.' },
   soa_edit_api: { type: ['string', 'null'], description: 'Kept and reported; serials always go up by one.' },

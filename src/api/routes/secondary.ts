@@ -33,6 +33,38 @@ const secondarySchema = {
       type: ['string', 'null'],
       description: 'Why the last refresh failed (null after a success).',
     },
+    consumer: {
+      type: 'object',
+      description:
+        'A Consumer zone: its last sync of the member zones with the catalog (docs/TRANSFERS.md "Catalog zones (consumer)").',
+      properties: {
+        at: { type: 'string', description: 'When.' },
+        serial: { type: 'integer', description: "The catalog's serial read." },
+        members: { type: 'integer', description: 'Member zones served under the catalog.' },
+        added: { type: 'integer' },
+        removed: { type: 'integer' },
+        reset: { type: 'integer', description: 'Re-created: their unique id changed.' },
+        moved: { type: 'integer', description: 'Taken from another Consumer zone by its coo property.' },
+        refused: {
+          type: 'array',
+          description: 'Members not served (the first 100), with why.',
+          items: {
+            type: 'object',
+            properties: { zone: { type: 'string' }, reason: { type: 'string' } },
+          },
+        },
+        refusedTotal: { type: 'integer' },
+        ignored: {
+          type: 'array',
+          items: { type: 'string' },
+          description: 'What the parser ignored (the first 100).',
+        },
+        error: {
+          type: 'string',
+          description: 'The catalog could not be used (its members were left as they were).',
+        },
+      },
+    },
   },
 } as const;
 

@@ -38,6 +38,8 @@ interface CreateZoneBody extends ZoneMetadataInput {
   rrsets?: RRsetData[];
   zonefile?: string;
   nameservers?: string[];
+  masters?: string[];
+  slaveTsigKeyIds?: string[];
 }
 
 interface ChangeBody {
@@ -60,6 +62,17 @@ export const createZoneBodySchema = {
     rrsets: { type: 'array', items: ref('RRset') },
     zonefile: { type: 'string', description: 'The zone as master-file text.' },
     nameservers: { type: 'array', items: { type: 'string', minLength: 1 } },
+    masters: {
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+      description: 'A Slave or Consumer zone: its masters (`ADDR[:PORT]`, `[V6]:PORT`), tried in order.',
+    },
+    slaveTsigKeyIds: {
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+      maxItems: 1,
+      description: "A Slave or Consumer zone: the TSIG key (of the zone's account) of its transfers.",
+    },
     ...zoneMetadataProperties,
   },
   required: ['name'],

@@ -132,3 +132,44 @@ test('--shield: off leaves no shield in the config; on carries the flags and one
   assert.match(c.shield?.cookieSecrets[0] ?? '', /^[0-9a-f]{32}$/);
   assert.throws(() => buildServeConfig({ zoneDir: '/tmp', rrl: 'responses=5' }), /need --shield on/);
 });
+
+test('--secondary: zones followed from primaries, with --secondary-dir; bad values refused', () => {
+  const secret = Buffer.from('0123456789abcdef0123456789abcdef').toString('base64');
+  const c = buildServeConfig(
+    {
+      zoneDir: 'zones',
+      workers: 1,
+      secondary: [
+        'Example.COM=192.0.2.1,[2001:db8::1]:5353',
+        `b.test.=127.0.0.1:5301/xfr:hmac-sha256:${secret}`,
+      ],
+      secondaryDir: 'state',
+    },
+    '/srv',
+  );
+  assert.equal(c.secondaryDir, '/srv/state');
+  assert.deepEqual(c.secondaries, [
+    { name: 'example.com.', primaries: ['192.0.2.1:53', '[2001:db8::1]:5353'] },
+    {
+      name: 'b.test.',
+      primaries: ['127.0.0.1:5301'],
+      key: { name: 'xfr.', algorithm: 'hmac-sha256', secret },
+    },
+  ]);
+  const refused: [Record<string, unknown>, RegExp][] = [
+    [{ secondary: ['a.test.=127.0.0.1'] }, /needs --secondary-dir/],
+    [{ secondaryDir: 'state' }, /without --secondary/],
+    [{ secondary: ['a.test.'], secondaryDir: 's' }, /expected NAME=/],
+    [{ secondary: ['a.test.=not-an-address'], secondaryDir: 's' }, /primary 'not-an-address'/],
+    [{ secondary: ['a.test.=127.0.0.1/xfr:hmac-sha999:AAAA'], secondaryDir: 's' }, /key:/],
+    [{ secondary: ['a.test.=127.0.0.1', 'A.test=127.0.0.2'], secondaryDir: 's' }, /given twice/],
+    [{ secondary: ['a.test.=127.0.0.1'], secondaryDir: 's', images: 'off' }, /needs --images on/],
+    [{ secondary: ['a.test.=127.0.0.1'], secondaryDir: 'zones' }, /another folder/],
+  ];
+  for (const [input, re] of refused)
+    assert.throws(
+      () => buildServeConfig({ zoneDir: 'zones', workers: 1, ...input }, '/srv'),
+      (err: unknown) => isConfigError(err) && re.test((err as Error).message),
+      JSON.stringify(input),
+    );
+});

@@ -6,6 +6,7 @@
 
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { MAX_MASTERS } from '../../control/secondary.js';
 import { type MetricsAddress, parseMetricsAddress } from '../../telemetry/metrics-address.js';
 import { TransportError } from '../../transport/errors.js';
 import { type ListenAddress, parseListenAddresses } from '../../transport/listen-address.js';
@@ -15,6 +16,9 @@ import {
   DEFAULT_TCP_MAX_PER_CLIENT,
 } from '../../transport/tcp.js';
 import { DEFAULT_UDP_RECV_BUFFER, DEFAULT_UDP_SEND_BUFFER } from '../../transport/udp.js';
+import { Name } from '../../wire/name.js';
+import { formatOutboundTarget, parseOutboundTarget } from '../../xfr/outbound.js';
+import { parseTsigKeySpec } from '../../xfr/tsig.js';
 import type { DnsServingSettings } from '../shared/dns-worker-config.js';
 import { parseImages } from '../shared/images.js';
 import { parseUdpIo, type UdpIo, type UdpIoChoice } from '../shared/listeners.js';
@@ -41,6 +45,65 @@ export interface ServeConfig extends DnsServingSettings {
   images?: boolean;
   /** `--metrics ADDR:PORT`: the DNS plane's Prometheus metrics on a listener of their own. */
   metrics?: MetricsAddress;
+  /** `--secondary`: zones followed from primaries (docs/TRANSFERS.md "Secondary zones of serve"). */
+  secondaries?: ServeSecondary[];
+  /** `--secondary-dir DIR`: where their last good copies are kept (absolute). */
+  secondaryDir?: string;
+}
+
+/** A zone `serve` follows from primaries (`--secondary NAME=ADDR:PORT[,…][/KEYNAME:ALG:SECRET]`). */
+export interface ServeSecondary {
+  /** Absolute, folded. */
+  name: string;
+  /** `ADDR:PORT` / `[V6]:PORT`, tried in order. */
+  primaries: string[];
+  /** The TSIG key of its transfers and NOTIFYs (secret base64). */
+  key?: { name: string; algorithm: string; secret: string };
+}
+
+/**
+ * One `--secondary` value: `NAME=ADDR[:PORT][,ADDR[:PORT]…]` and optionally `/KEYNAME:ALG:SECRET`.
+ * @throws ConfigError naming the value
+ */
+export function parseServeSecondary(text: string): ServeSecondary {
+  const bad = (why: string) => new ConfigError(`--secondary '${text}': ${why}`);
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw bad('expected NAME=ADDR:PORT[,ADDR:PORT…][/KEYNAME:ALG:SECRET]');
+  let name: string;
+  try {
+    name = Name.parse(text.slice(0, eq).endsWith('.') ? text.slice(0, eq) : `${text.slice(0, eq)}.`)
+      .toString()
+      .toLowerCase();
+  } catch (err) {
+    throw bad(`not a zone name (${(err as Error).message})`);
+  }
+  const rest = text.slice(eq + 1);
+  const slash = rest.indexOf('/');
+  const list = slash < 0 ? rest : rest.slice(0, slash);
+  const primaries: string[] = [];
+  for (const p of list.split(',')) {
+    try {
+      primaries.push(formatOutboundTarget(parseOutboundTarget(p.trim())));
+    } catch (err) {
+      throw bad(`primary '${p}': ${(err as Error).message}`);
+    }
+  }
+  if (primaries.length === 0 || primaries.length > MAX_MASTERS) throw bad(`1 to ${MAX_MASTERS} primaries`);
+  const out: ServeSecondary = { name, primaries: [...new Set(primaries)] };
+  if (slash >= 0) {
+    const spec = rest.slice(slash + 1);
+    try {
+      const k = parseTsigKeySpec(spec);
+      out.key = {
+        name: k.name.toString(),
+        algorithm: k.algorithm,
+        secret: spec.slice(spec.lastIndexOf(':') + 1),
+      };
+    } catch (err) {
+      throw bad(`key: ${(err as Error).message}`);
+    }
+  }
+  return out;
 }
 
 /** Raw options as the CLI hands them over (strings, possibly missing). */
@@ -80,6 +143,10 @@ export interface ServeOptionsInput {
   transferKey?: string[];
   /** `--allow-axfr-from PREFIX` (repeatable). */
   allowAxfrFrom?: string[];
+  /** `--secondary NAME=ADDR:PORT[,…][/KEYNAME:ALG:SECRET]` (repeatable). */
+  secondary?: string[];
+  /** `--secondary-dir DIR`. */
+  secondaryDir?: string;
 }
 
 /**
@@ -138,6 +205,23 @@ export function buildServeConfig(input: ServeOptionsInput, cwd = process.cwd()):
       throw new ConfigError((err as Error).message);
     }
   }
+  if (input.secondary !== undefined && input.secondary.length > 0) {
+    if (!images) throw new ConfigError('--secondary needs --images on (the default)');
+    if (config.workers === 0)
+      throw new ConfigError('--secondary needs worker processes (--workers 1 or more)');
+    const list = input.secondary.map(parseServeSecondary);
+    const seen = new Set<string>();
+    for (const s of list) {
+      if (seen.has(s.name)) throw new ConfigError(`--secondary ${s.name}: given twice`);
+      seen.add(s.name);
+    }
+    config.secondaries = list;
+    if (!input.secondaryDir)
+      throw new ConfigError('--secondary needs --secondary-dir DIR (the last good copies)');
+    config.secondaryDir = resolve(cwd, input.secondaryDir);
+    if (config.secondaryDir === config.zoneDir)
+      throw new ConfigError('--secondary-dir must be another folder than --zone-dir');
+  } else if (input.secondaryDir !== undefined) throw new ConfigError('--secondary-dir without --secondary');
   applyAnswerOptions(config, input);
   return config;
 }

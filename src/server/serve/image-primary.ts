@@ -7,6 +7,7 @@
  * each worker: no worker stops answering, so the one-at-a-time reload is not needed).
  * @module
  */
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { trimNativeHeap } from '../../image/pack.js';
@@ -26,6 +27,7 @@ import { CompiledZoneDir } from './image-dir.js';
 import { type ServeMetrics, startServeMetrics } from './metrics.js';
 import type { PrimaryIo } from './primary.js';
 import { formatReloadLine, formatStartLine, logZoneReport } from './report.js';
+import { type ServeSecondaries, startServeSecondaries } from './secondaries.js';
 
 /** An image at least this big is collected before the workers map it (see below). */
 const BIG_IMAGE = 32 * 1024 * 1024;
@@ -98,6 +100,14 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   });
   // The images go into the packs as their batches come back, while the threads compile on.
   const dir = new CompiledZoneDir(config.zoneDir, compiler, writer);
+  // `--secondary`: the last good copies of the zones followed from primaries, a folder of their
+  // own compiled as the zone folder is (serve/secondaries.ts).
+  const secDir =
+    config.secondaryDir !== undefined
+      ? new CompiledZoneDir(config.secondaryDir, compiler, writer)
+      : undefined;
+  if (config.secondaryDir !== undefined) mkdirSync(config.secondaryDir, { recursive: true });
+  let secondaries: ServeSecondaries | undefined;
   const closeImages = async () => {
     shipper.close();
     await compiler.close();
@@ -132,6 +142,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     shipper.close();
     await compiler.close();
     await reloads.catch(() => {});
+    secondaries?.close();
     cookies?.close();
     await pool?.stop();
     await closeImages();
@@ -144,8 +155,12 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
       case 'switchboard:hello':
         // The cookie secrets in force (a restarted worker's config holds the first ones).
         if (cookies) pool?.send(slot, cookies.current());
+        if (secondaries) pool?.send(slot, secondaries.current());
         if (published) sendSnapshot(slot);
         else helloDuringCompile.add(slot);
+        break;
+      case 'switchboard:notify-in':
+        secondaries?.notified(msg);
         break;
       case 'switchboard:start-ready':
         ready.add(slot);
@@ -288,6 +303,13 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   }
   try {
     shipper.publish(first.changes.slice(publishedUpTo), false);
+    if (secDir !== undefined) {
+      const secFirst = await secDir.load();
+      if (secFirst.report.dirError)
+        throw new Error(`--secondary-dir ${config.secondaryDir}: ${secFirst.report.dirError}`);
+      shipper.publish(secFirst.changes, false);
+      secFirst.commit();
+    }
   } catch (err) {
     cacheWriter()?.abort();
     log.error(describeError(err));
@@ -354,7 +376,35 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
       );
     }
     log.info(`compiled ${shipper.size} zone images in ${compiledMs} ms (${compiler.size} compile threads)`);
-    if (shipper.size === 0) log.warn('no zone loaded: every query is answered REFUSED');
+    if (shipper.size === 0 && !config.secondaries)
+      log.warn('no zone loaded: every query is answered REFUSED');
+    if (secDir !== undefined && config.secondaries && config.secondaryDir !== undefined) {
+      const sd = secDir;
+      secondaries = startServeSecondaries({
+        zones: config.secondaries,
+        dir: config.secondaryDir,
+        served: (name) => sd.zones().find((z) => z.origin.toLowerCase() === name)?.serial,
+        // One at a time with SIGHUP's reloads: the shipper's publishes are ordered.
+        reload: () => {
+          const run = reloads.then(async () => {
+            if (stopping) return;
+            const next = await sd.load();
+            if (next.report.dirError) throw new Error(next.report.dirError);
+            if (next.report.files.some((f) => f.status !== 'loaded'))
+              logZoneReport(log, next.report, 'reload');
+            const seq = shipper.publish(next.changes);
+            next.commit();
+            await shipper.applied(seq);
+          });
+          reloads = run.catch(() => {});
+          return run;
+        },
+        broadcast: (m) => {
+          for (const slot of pool?.liveSlots() ?? []) pool?.send(slot, m);
+        },
+        log,
+      });
+    }
   };
 
   return new Promise<number>((resolve) => {

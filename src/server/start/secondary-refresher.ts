@@ -74,6 +74,17 @@ export function testLowerBounds(text: string | undefined): [number, number, numb
   return [parts[0], parts[1], parts[2]];
 }
 
+/** The addresses of masters (`ADDR:PORT`): a NOTIFY's source is checked against them, any port. */
+export function masterAddresses(masters: readonly string[]): string[] {
+  return masters.flatMap((m) => {
+    try {
+      return [parseOutboundTarget(m).address];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /** The least time between two checks of one zone that NOTIFY can cause (rate limit). */
 export const NOTIFY_MIN_INTERVAL_MS = 2000;
 
@@ -113,8 +124,23 @@ export interface RefresherStats {
   active: number;
 }
 
+/**
+ * What the refresher needs of its zones' keeper: `start`'s control plane, or `serve`'s folder
+ * of last good copies (serve/secondaries.ts).
+ */
+export type RefresherControl = Pick<
+  ControlPlane,
+  | 'secondaryZones'
+  | 'transferIn'
+  | 'servedZone'
+  | 'recordSecondaryCheck'
+  | 'onSecondaryRefresh'
+  | 'onShieldChange'
+  | 'onZoneChange'
+>;
+
 export interface RefresherOptions {
-  control: ControlPlane;
+  control: RefresherControl;
   policy: OutboundPolicy;
   log: { info(m: string): void; error(m: string): void };
   maxActive?: number;
@@ -303,13 +329,7 @@ export class SecondaryRefresher {
   notifySettings(): Array<{ zone: string; masters: string[]; key: string | null }> {
     return [...this.#zones.values()].map((z) => ({
       zone: z.name,
-      masters: z.masters.flatMap((m) => {
-        try {
-          return [parseOutboundTarget(m).address];
-        } catch {
-          return [];
-        }
-      }),
+      masters: masterAddresses(z.masters),
       key: z.key ? z.key.name.toString() : null,
     }));
   }

@@ -32,6 +32,7 @@ import { createLogger, describeError, type Logger } from '../shared/log.js';
 import { type ShieldZonesMessage, startCookieRotation } from '../shared/shield.js';
 import type { TransferZonesMessage } from '../shared/transfers.js';
 import { ZoneBroadcaster } from './broadcast.js';
+import { startCatalogConsumers } from './catalog-consumer.js';
 import { startCatalogWriter } from './catalogs.js';
 import {
   API_KEY_ENV,
@@ -349,6 +350,8 @@ export async function runStart(
   // must not kill the primary by its default action (the packs would stay behind): it stops
   // the cold compile, and the start exits 0 once what was opened is closed.
   let earlyStop: string | undefined;
+  /** Set when serving stops: the journal's rebuild from the store (below) stops too. */
+  let journalStopped = false;
   let onEarlyStop: (() => void) | undefined;
   const early = (why: string) => {
     if (earlyStop) return;
@@ -446,6 +449,29 @@ export async function runStart(
     images?.compiler.prestart(); // the compile threads load their modules while the store is read
     await feed.load();
     log.info(`loaded ${feed.size} zones from the store in ${Math.round(performance.now() - started)} ms`);
+    // The IXFR journal from the versions the store keeps (docs/TRANSFERS.md "IXFR"): an IXFR
+    // from a serial before this start is answered with a difference, not the whole zone.
+    const history = control.servedHistory?.(journal.journal.maxVersions);
+    if (history !== undefined && !earlyStop) {
+      const held = feed;
+      const rebuilding = performance.now();
+      void journal
+        .rebuild(
+          history,
+          (n) => held.get(n),
+          () => journalStopped || earlyStop !== undefined,
+        )
+        .then(
+          (r) =>
+            r.zones > 0 &&
+            log.info(
+              `IXFR journal: ${r.versions} stored versions of ${r.zones} zones journaled in ${Math.round(performance.now() - rebuilding)} ms`,
+            ),
+          (err: unknown) => {
+            if (!journalStopped) log.error(`IXFR journal not rebuilt from the store: ${describeError(err)}`);
+          },
+        );
+    }
     if (images) {
       onEarlyStop = () => void images.close();
       if (earlyStop) onEarlyStop();
@@ -534,6 +560,8 @@ export async function runStart(
     notifySettings = () => transferZones.current();
     // Catalog zones: the fleet catalog and the accounts' Producer zones kept listing their members.
     const catalogWriter = startCatalogWriter(control, config.fleetCatalog, log);
+    // Consumer zones: their member zones kept in step with the catalogs they transfer.
+    const catalogConsumers = startCatalogConsumers(control, log);
     // `PUT …/notify` through this replica's API: NOTIFY now, at the serial the workers were sent.
     const offNotify = control.onSettingsChange((c) => {
       if (!c.kinds.includes('notify') || c.zone === undefined) return;
@@ -543,11 +571,13 @@ export async function runStart(
     const stop = async (code: number) => {
       if (stopping) return;
       stopping = true;
+      journalStopped = true;
       stopPruning();
       cookies?.close();
       shieldZones?.close();
       transferZones.close();
       catalogWriter.close();
+      catalogConsumers.close();
       secondaries.close();
       offNotify();
       notifyOut.close();

@@ -3,7 +3,9 @@
  * diff becomes a journal entry here (the RRsets then and now compared, bounded in characters),
  * kept in the primary's bounded journal and sent to every DNS worker; a worker that says hello
  * gets the whole journal. Changes that cannot be journaled (sent whole, deleted, too big)
- * start the zone's history over, here and in the workers.
+ * start the zone's history over, here and in the workers. At start the journal is rebuilt
+ * from the versions the store keeps (`rebuild`), so an IXFR from a serial before a restart is
+ * still answered with a difference.
  * @module
  */
 import { Name } from '../../wire/name.js';
@@ -25,6 +27,8 @@ export class PrimaryJournal {
   #queued: TransferJournalMessage['entries'] = [];
   /** Entries journaled and changes that reset a zone's history (for tests and logs). */
   readonly stats = { entries: 0, resets: 0 };
+  /** Zones `step` was called for (the feed's changes since start): `rebuild` leaves them alone. */
+  readonly #touched = new Set<string>();
 
   constructor(
     send: (m: TransferJournalMessage) => void,
@@ -45,6 +49,7 @@ export class PrimaryJournal {
     } catch {
       return;
     }
+    this.#touched.add(key);
     const entry =
       step === null
         ? undefined
@@ -66,10 +71,50 @@ export class PrimaryJournal {
     }
   }
 
+  /**
+   * Rebuilds the journal from the store's history at start: each zone's stored diffs
+   * (`history`, oldest first), journaled as the feed's steps are — bounded by the same limits —
+   * when they end at the serial the workers serve (`served`: the feed's zone; the same zone id)
+   * and the feed has not journaled a change of the zone since. A turn of the loop per zone.
+   * @returns the zones and versions journaled
+   */
+  async rebuild(
+    history: AsyncIterable<{ name: string; id: string; serial: number; steps: JournalStep[] }>,
+    served: (zone: string) => { serial: number; id?: string } | undefined,
+    closed: () => boolean = () => false,
+  ): Promise<{ zones: number; versions: number }> {
+    const out = { zones: 0, versions: 0 };
+    for await (const h of history) {
+      if (closed()) break;
+      let key: string;
+      try {
+        key = Name.parse(h.name).key;
+      } catch {
+        continue;
+      }
+      const held = served(h.name);
+      const last = h.steps[h.steps.length - 1];
+      if (this.#touched.has(key) || held === undefined || held.id !== h.id || last?.toSerial !== held.serial)
+        continue;
+      const before = this.stats.entries;
+      for (const step of h.steps) this.step(h.name, step);
+      // Its steps are not the feed's: a change heard later is still journaled after them.
+      this.#touched.delete(key);
+      if (this.stats.entries > before) {
+        out.zones++;
+        out.versions += this.stats.entries - before;
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    return out;
+  }
+
   /** The whole journal, for a worker that starts. */
   current(): TransferJournalMessage {
     const entries: TransferJournalMessage['entries'] = [];
-    for (const [zone, entry] of this.journal.entries()) entries.push({ zone, entry });
+    // The journal is keyed by the names' wire form; the message carries names (the workers parse them).
+    for (const [key, entry] of this.journal.entries())
+      entries.push({ zone: Name.fromWire(key).toString(), entry });
     return { type: 'switchboard:transfer-journal', entries };
   }
 

@@ -72,6 +72,27 @@ describe('parseCatalog', () => {
     assert.equal(r.ignored.length, 3);
   });
 
+  test('coo (RFC 9432 §5.4.1): returned with its member; two coo PTRs or one of no member: ignored', () => {
+    const r = parseCatalog(
+      catalog,
+      records(
+        'version 0 IN TXT "2"',
+        'a.zones 0 IN PTR one.test.',
+        'coo.a.zones 0 IN PTR new-catalog.example.',
+        'b.zones 0 IN PTR two.test.',
+        'coo.b.zones 0 IN PTR x.example.',
+        'coo.b.zones 0 IN PTR y.example.',
+        'coo.gone.zones 0 IN PTR z.example.',
+      ),
+    );
+    assert.ok(r.ok);
+    if (!r.ok) return;
+    const byZone = new Map(r.members.map((m) => [m.zone.toString(), m]));
+    assert.equal(byZone.get('one.test.')?.coo?.toString(), 'new-catalog.example.');
+    assert.equal(byZone.get('two.test.')?.coo, undefined);
+    assert.equal(r.ignored.length, 2, r.ignored.join('; '));
+  });
+
   test('a zone listed twice: the ID held is kept, else the first ID', () => {
     const recs = records('version 0 IN TXT "2"', 'b.zones 0 IN PTR one.test.', 'a.zones 0 IN PTR one.test.');
     const fresh = parseCatalog(catalog, recs);

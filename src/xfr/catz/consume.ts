@@ -9,8 +9,10 @@
  *   more than one PTR is broken: ignored. A zone named by several member nodes is taken under
  *   the ID the consumer already has for it when that is among them (no re-transfer), else the
  *   first ID in canonical order; the others are reported as ignored.
- * - Properties (`coo`, `group`, custom `ext`) are not acted upon; a member zone that is the
- *   catalog itself or below it is ignored.
+ * - The `coo` property (§5.4.1: `coo.<id>.zones.<catalog> PTR <new catalog>`, one PTR) is
+ *   returned with its member for a consumer that follows several catalogs (`CatalogMember.coo`);
+ *   `group` and custom `ext` properties are not acted upon; a member zone that is the catalog
+ *   itself or below it is ignored.
  *
  * What the consumer does with a change (§5): a new member is transferred and served; a member
  * gone from the catalog is no longer served and its data dropped; a member whose ID changed
@@ -29,6 +31,8 @@ export interface CatalogMember {
   zone: Name;
   /** Its unique ID (the member node's first label, as it is: IDs compare case-insensitively). */
   id: string;
+  /** The catalog its `coo` property names (change of ownership, RFC 9432 §5.4.1), if any. */
+  coo?: Name;
 }
 
 export type CatalogParse =
@@ -62,10 +66,22 @@ export function parseCatalog(
   const versions: RR[] = [];
   /** Member node key → its ID label and PTRs. */
   const nodes = new Map<string, { id: string; targets: Name[] }>();
+  /** Member node key → the targets of its `coo` property. */
+  const coos = new Map<string, Name[]>();
   const ignored: string[] = [];
   for (const rr of records) {
     if (rr.type === RRType.TXT && rr.name.equals(versionNode)) versions.push(rr);
     else if (rr.type === RRType.PTR && rr.name.isSubdomainOf(zonesNode) && !rr.name.equals(zonesNode)) {
+      if (rr.name.labelCount === zonesNode.labelCount + 2 && rr.name.firstLabel().toLowerCase() === 'coo') {
+        try {
+          const target = Name.parse(rdataToText(RRType.PTR, rr.rdata));
+          const key = rr.name.parent().key;
+          coos.set(key, [...(coos.get(key) ?? []), target]);
+        } catch {
+          ignored.push(`${rr.name}: malformed PTR`);
+        }
+        continue;
+      }
       if (rr.name.labelCount !== zonesNode.labelCount + 1) {
         ignored.push(`${rr.name}: a PTR deeper than one label below zones (not a member)`);
         continue;
@@ -87,9 +103,15 @@ export function parseCatalog(
   const v = txtStrings(versions[0].rdata);
   if (v === undefined || v.length !== 1 || v[0] !== '2')
     return { ok: false, why: `catalog schema version ${JSON.stringify(v)} is not supported (only "2")` };
+  for (const [key, targets] of coos) {
+    const node = nodes.get(key);
+    if (node === undefined) ignored.push(`coo.${Name.fromWire(key).firstLabel()}: a property of no member`);
+    else if (targets.length !== 1)
+      ignored.push(`member ${node.id}: ${targets.length} coo PTR records (one is allowed)`);
+  }
   /** Zone key → candidate members. */
   const byZone = new Map<string, CatalogMember[]>();
-  for (const node of nodes.values()) {
+  for (const [nodeKey, node] of nodes) {
     if (node.targets.length !== 1) {
       ignored.push(`member ${node.id}: ${node.targets.length} PTR records (exactly one is required)`);
       continue;
@@ -100,7 +122,8 @@ export function parseCatalog(
       continue;
     }
     const list = byZone.get(zone.key) ?? [];
-    list.push({ zone, id: node.id });
+    const coo = coos.get(nodeKey);
+    list.push(coo?.length === 1 ? { zone, id: node.id, coo: coo[0] } : { zone, id: node.id });
     byZone.set(zone.key, list);
   }
   const members: CatalogMember[] = [];

@@ -36,7 +36,7 @@ export interface CatalogZoneRef {
 
 /** True for a zone the fleet catalog lists: not a catalog, and served (a Slave zone once transferred). */
 export function servedMember(z: CatalogMemberZone): boolean {
-  if (z.kind === 'Producer') return false;
+  if (z.kind === 'Producer' || z.kind === 'Consumer') return false;
   return !(z.kind === 'Slave' && z.serial === 0);
 }
 

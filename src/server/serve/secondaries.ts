@@ -1,0 +1,146 @@
+/**
+ * `switchboard serve --secondary NAME=ADDR:PORT[,…][/KEY] --secondary-dir DIR`: zones `serve`
+ * follows from primaries (docs/TRANSFERS.md "Secondary zones of serve"). `start`'s refresher
+ * (start/secondary-refresher.ts: SOA timers, NOTIFY, IXFR with AXFR fallback, TSIG, expiry) runs
+ * over this keeper instead of a control plane: a transferred zone is checked (parsed whole),
+ * written to DIR as `NAME.zone` (a temporary file renamed over the last one: a crash leaves the
+ * old copy or the new one), and the folder compiled and shipped to the workers as a SIGHUP
+ * reload is. At start the copies in DIR are served, and a copy's time is its last success (for
+ * expiry). The DNS workers (start's) check NOTIFY against the primaries and the key and answer
+ * an expired zone SERVFAIL, from the `switchboard:secondary-zones` message sent here.
+ * @module
+ */
+import { readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SecondaryZone } from '../../control/secondary.js';
+import type { ZoneChangeResult } from '../../control/types.js';
+import { OutboundPolicy } from '../../xfr/outbound.js';
+import type { NotifyInMessage, SecondaryZonesMessage } from '../../xfr/secondary/notify-in.js';
+import { parseZoneText } from '../../zone/parser.js';
+import type { Logger } from '../shared/log.js';
+import {
+  masterAddresses,
+  type RefresherControl,
+  SecondaryRefresher,
+  testLowerBounds,
+} from '../start/secondary-refresher.js';
+import type { ServeSecondary } from './config.js';
+
+export interface ServeSecondaries {
+  /** The workers' list (a worker that says hello gets it). */
+  current(): SecondaryZonesMessage;
+  /** A NOTIFY a worker accepted. */
+  notified(m: NotifyInMessage): void;
+  close(): void;
+}
+
+/**
+ * Starts following `zones`. `served(name)`: the serial served now from DIR (undefined: none);
+ * `reload()`: compiles DIR again and ships what changed (one at a time with the other reloads).
+ */
+export function startServeSecondaries(opts: {
+  zones: ServeSecondary[];
+  dir: string;
+  served: (name: string) => number | undefined;
+  reload: () => Promise<void>;
+  broadcast: (m: SecondaryZonesMessage) => void;
+  log: Logger;
+}): ServeSecondaries {
+  const { zones, dir, log } = opts;
+  const fileOf = (name: string) => join(dir, `${name}zone`);
+  const keeper: RefresherControl = {
+    async secondaryZones(): Promise<SecondaryZone[]> {
+      return zones.map((z) => {
+        let lastSuccess: string | null = null;
+        const serial = opts.served(z.name);
+        if (serial !== undefined)
+          try {
+            lastSuccess = statSync(fileOf(z.name)).mtime.toISOString();
+          } catch {
+            lastSuccess = null;
+          }
+        return {
+          name: z.name,
+          id: z.name,
+          accountId: z.name,
+          serial: serial ?? 0,
+          masters: z.primaries,
+          key: z.key ?? null,
+          lastSuccess,
+          maxRecords: Number.MAX_SAFE_INTEGER,
+        };
+      });
+    },
+    async transferIn(_id: string, name: string, text: string, comment: string): Promise<ZoneChangeResult> {
+      // Checked whole before it replaces the last good copy (a bad zone changes nothing).
+      const records = parseZoneText(text, { origin: name });
+      const soa = records.find((r) => r.type === 6);
+      if (soa === undefined) throw new Error('no SOA');
+      const file = fileOf(name);
+      const tmp = `${file}.${process.pid}.tmp`;
+      let before = '';
+      try {
+        before = readFileSync(file, 'utf8');
+      } catch {
+        before = '';
+      }
+      const changed = before !== text;
+      if (changed) {
+        writeFileSync(tmp, text);
+        renameSync(tmp, file);
+        await opts.reload();
+      }
+      log.info(`secondary zone ${name}: ${comment}`);
+      const serial = opts.served(name) ?? 0;
+      return { changed, serial, name } as unknown as ZoneChangeResult;
+    },
+    async servedZone(name: string) {
+      try {
+        const text = readFileSync(fileOf(name), 'utf8');
+        return { name, serial: opts.served(name) ?? 0, version: 0, text };
+      } catch {
+        return null;
+      }
+    },
+    // A good check: the copy's time says when it was last confirmed (expiry after a restart).
+    async recordSecondaryCheck(zone, check) {
+      if (check.ok !== true) return;
+      const now = new Date();
+      try {
+        utimesSync(fileOf(zone), now, now);
+      } catch {
+        // no copy yet
+      }
+    },
+    onSecondaryRefresh: () => () => {},
+    onShieldChange: () => () => {},
+    onZoneChange: () => () => {},
+  };
+  let message: SecondaryZonesMessage = {
+    type: 'switchboard:secondary-zones',
+    zones: zones.map((z) => ({ zone: z.name, masters: masterAddresses(z.primaries), key: z.key ?? null })),
+    expired: [],
+  };
+  const refresher = new SecondaryRefresher({
+    control: keeper,
+    // The operator names the primaries: every address may be one.
+    policy: new OutboundPolicy(['0.0.0.0/0', '::/0']),
+    log,
+    onExpiredChange: (expired) => {
+      message = { ...message, expired: [...expired] };
+      opts.broadcast(message);
+    },
+    lowerBounds: testLowerBounds(process.env.SWITCHBOARD_SECONDARY_MIN_TIMERS),
+  });
+  void refresher.start().catch((err) => log.error(`secondary zones: ${(err as Error).message}`));
+  opts.broadcast(message);
+  return {
+    current: () => message,
+    notified(m) {
+      refresher.notify(m.zone, m.address, m.serial);
+    },
+    close() {
+      refresher.close();
+    },
+  };
+}
