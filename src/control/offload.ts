@@ -10,6 +10,7 @@
 import { Worker } from 'node:worker_threads';
 import { sql } from 'kysely';
 import { Store } from '../store/index.js';
+import type { CheckedContent } from './incremental.js';
 import type { RecordMemo, ZoneContent } from './records.js';
 import { collectGarbage, type StageTarget, stageContent } from './staging.js';
 import { ControlError, type ControlErrorCode } from './types.js';
@@ -109,8 +110,14 @@ export async function runDecoder(decoder: string, route: string, bytes: Uint8Arr
 
 /** Cached content and outcomes awaiting their commit: the state a runner keeps per thread. */
 export class ZoneWorkState {
-  readonly #cache = new Map<string, { version: number; content: ZoneContent; memo: RecordMemo }>();
-  readonly #pending = new Map<number, { content: ZoneContent; memo: RecordMemo; records: number }>();
+  readonly #cache = new Map<
+    string,
+    { version: number; content: ZoneContent; memo: RecordMemo; checked?: CheckedContent }
+  >();
+  readonly #pending = new Map<
+    number,
+    { content: ZoneContent; memo: RecordMemo; records: number; checked?: CheckedContent }
+  >();
   #store: Store | undefined;
 
   /** Handles one message; the caller handles the next only once this one is answered. */
@@ -125,7 +132,12 @@ export class ZoneWorkState {
         this.#pending.delete(msg.id);
         this.#cache.delete(msg.zoneId);
         if (!p || p.records < CACHE_MIN_RECORDS) return undefined;
-        this.#cache.set(msg.zoneId, { version: msg.version, content: p.content, memo: p.memo });
+        this.#cache.set(msg.zoneId, {
+          version: msg.version,
+          content: p.content,
+          memo: p.memo,
+          ...(p.checked ? { checked: p.checked } : {}),
+        });
         while (this.#cache.size > CACHE_ZONES) {
           const oldest = this.#cache.keys().next().value;
           if (oldest === undefined) break;
@@ -193,22 +205,31 @@ export class ZoneWorkState {
   async #job(msg: Extract<ToWorker, { type: 'job' }>): Promise<FromWorker> {
     let content: ZoneContent = new Map();
     let memo: RecordMemo = new Map();
+    let checked: CheckedContent | undefined;
     if (msg.zoneId !== undefined) {
       const hit = this.#cache.get(msg.zoneId);
       if (hit && hit.version === msg.version) {
         content = hit.content;
         memo = hit.memo;
+        checked = hit.checked;
       } else if (msg.rows) content = contentOfRows(msg.rows);
       else return { type: 'miss', id: msg.id };
     }
     try {
-      const out = runZoneJob(msg.job, content, memo);
+      const out = runZoneJob(msg.job, content, memo, checked);
+      // Worked out in place: the cached version is gone (it comes back with the commit).
+      if (out.inPlace && msg.zoneId !== undefined) this.#cache.delete(msg.zoneId);
       if (out.work.stage && msg.stageFile !== undefined) {
         out.work.stageId = await stageContent(this.#target(msg.stageFile), out.work.rows);
         out.work.rows = [];
       }
       if (!out.work.noop)
-        this.#pending.set(msg.id, { content: out.draft, memo: out.memo, records: out.work.recordCount });
+        this.#pending.set(msg.id, {
+          content: out.draft,
+          memo: out.memo,
+          records: out.work.recordCount,
+          ...(out.checked ? { checked: out.checked } : {}),
+        });
       return { type: 'done', id: msg.id, work: out.work };
     } catch (err) {
       if (err instanceof ControlError)

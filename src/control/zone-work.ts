@@ -26,6 +26,7 @@ import {
   settleSerial,
   sortKeyOfName,
 } from './edit.js';
+import { type CheckedContent, checkedOf, incrementalChange } from './incremental.js';
 import {
   countRecords,
   decodeRecords,
@@ -178,6 +179,13 @@ export interface ZoneWorkOutcome {
   work: ZoneWork;
   draft: ZoneContent;
   memo: RecordMemo;
+  /** What the next change may trust of `draft` (incremental.ts); absent: not checked here. */
+  checked?: CheckedContent;
+  /**
+   * The change was worked out in place (incremental.ts): `draft` is the `current` given, now
+   * the new content, and `memo` the memo given: the caller's copy of the old version is gone.
+   */
+  inPlace?: boolean;
 }
 
 /** Above this many changed RRsets (and half the zone), rewrite the zone's rows in bulk. */
@@ -218,7 +226,8 @@ function storedOf(s: RRsetState): StoredRRset {
   return { name_key: s.nameKey, name: s.name, type: s.type, ttl: s.ttl, records: encodeRecords(s.records) };
 }
 
-function slices(states: Iterable<RRsetState>): string[] {
+/** Stored rows of `states` as JSON slices of at most ROW_SLICE. */
+export function slices(states: Iterable<RRsetState>): string[] {
   const out: string[] = [];
   let batch: StoredRRset[] = [];
   for (const s of states) {
@@ -360,7 +369,12 @@ export function sortedRRsets(content: ZoneContent): RRsetState[] {
  * checks before it may be written, and what to write. Throws ControlError as the in-process
  * path does (same messages and fields).
  */
-export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: RecordMemo): ZoneWorkOutcome {
+export function runZoneJob(
+  job: ZoneJob,
+  current: ZoneContent,
+  currentMemo: RecordMemo,
+  checked?: CheckedContent,
+): ZoneWorkOutcome {
   const origin = Name.parse(job.origin);
   let draft: ZoneContent;
   let locate: Locate;
@@ -382,6 +396,26 @@ export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: Reco
       // A JsonList was not counted on the request loop: counted now, before any record is parsed.
       if (job.budget) checkRequestBudget(changes, job.budget, 'rrsets');
       const prepared = prepareChanges(changes, origin, job.limits, 'rrsets');
+      if (checked && process.env.SWITCHBOARD_INCREMENTAL !== 'off') {
+        const done = incrementalChange(
+          prepared,
+          current,
+          currentMemo,
+          checked,
+          origin,
+          job.serial,
+          job.limits,
+          job.dryRun === true,
+        );
+        if (done)
+          return {
+            work: done.work,
+            draft: current,
+            memo: currentMemo,
+            checked: done.checked,
+            inPlace: !done.work.noop && job.dryRun !== true,
+          };
+      }
       draft = new Map(current);
       locate = locateInChanges(applyChanges(draft, prepared, job.limits));
       oldSerial = job.serial;
@@ -502,7 +536,7 @@ export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: Reco
   }
   if (work.recordCount >= SERVED_TEXT_MIN && job.noServedText !== true)
     work.servedText = renderServedText(draft.values());
-  return { work, draft, memo: kept };
+  return { work, draft, memo: kept, checked: checkedOf(draft, warnings, work.recordCount) };
 }
 
 /** The work of a job that changes nothing: no new version. */
