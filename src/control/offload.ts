@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { sql } from 'kysely';
 import { Store } from '../store/index.js';
 import type { CheckedContent } from './incremental.js';
-import type { RecordMemo, ZoneContent } from './records.js';
+import { type RecordMemo, renderServedText, type ZoneContent } from './records.js';
 import { collectGarbage, type StageTarget, stageContent } from './staging.js';
 import { ControlError, type ControlErrorCode } from './types.js';
 import { contentOfRows, runZoneJob, type StoredRRset, type ZoneJob, type ZoneWork } from './zone-work.js';
@@ -57,6 +57,11 @@ export interface ZoneWorkRunner {
   collect(): boolean;
   /** Runs `decodeBody(route, bytes)` of the module at URL `decoder` on the runner's thread. */
   decode(decoder: string, route: string, bytes: Uint8Array): Promise<unknown>;
+  /**
+   * The served text (`renderServedText`) of `zoneId` at `version`, rendered on the runner's
+   * thread from the content it keeps; undefined when it keeps no such version.
+   */
+  servedText(zoneId: string, version: number): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -76,12 +81,14 @@ export type ToWorker =
   | { type: 'discard'; id: number }
   | { type: 'forget'; zoneId: string }
   | { type: 'collect'; stageFile: string }
-  | { type: 'decode'; id: number; decoder: string; route: string; bytes: Uint8Array };
+  | { type: 'decode'; id: number; decoder: string; route: string; bytes: Uint8Array }
+  | { type: 'render'; id: number; zoneId: string; version: number };
 
 /** Messages from the worker. */
 export type FromWorker =
   | { type: 'done'; id: number; work: ZoneWork }
   | { type: 'decoded'; id: number; value: unknown }
+  | { type: 'rendered'; id: number; text?: string }
   | { type: 'miss'; id: number }
   | {
       type: 'error';
@@ -125,6 +132,11 @@ export class ZoneWorkState {
     switch (msg.type) {
       case 'decode':
         return this.decode(msg);
+      case 'render': {
+        const hit = this.#cache.get(msg.zoneId);
+        if (!hit || hit.version !== msg.version) return { type: 'rendered', id: msg.id };
+        return { type: 'rendered', id: msg.id, text: renderServedText(hit.content.values()) };
+      }
       case 'job':
         return this.#job(msg);
       case 'commit': {
@@ -288,6 +300,11 @@ export class InlineZoneWork implements ZoneWorkRunner {
     return runDecoder(decoder, route, bytes);
   }
 
+  async servedText(zoneId: string, version: number): Promise<string | undefined> {
+    const reply = await this.#state.handle({ type: 'render', id: this.#next++, zoneId, version });
+    return reply?.type === 'rendered' ? reply.text : undefined;
+  }
+
   async close(): Promise<void> {
     await this.#state.close();
   }
@@ -353,7 +370,7 @@ export class ThreadZoneWork implements ZoneWorkRunner {
     return w;
   }
 
-  #send(msg: Extract<ToWorker, { type: 'job' | 'decode' }>): Promise<FromWorker> {
+  #send(msg: Extract<ToWorker, { type: 'job' | 'decode' | 'render' }>): Promise<FromWorker> {
     if (this.#closed) return Promise.reject(new Error('the control plane is closed'));
     const w = this.#start();
     return new Promise<FromWorker>((resolve, reject) => {
@@ -401,6 +418,13 @@ export class ThreadZoneWork implements ZoneWorkRunner {
     if (reply.type === 'decoded') return reply.value;
     if (reply.type === 'error') throw errorOf(reply);
     throw new Error('zone work: no answer');
+  }
+
+  async servedText(zoneId: string, version: number): Promise<string | undefined> {
+    // A thread not started holds nothing.
+    if (!this.#worker) return undefined;
+    const reply = await this.#send({ type: 'render', id: this.#next++, zoneId, version });
+    return reply.type === 'rendered' ? reply.text : undefined;
   }
 
   collect(): boolean {
@@ -468,6 +492,10 @@ export class SplitZoneWork implements ZoneWorkRunner {
 
   collect(): boolean {
     return this.#big.collect();
+  }
+
+  async servedText(zoneId: string, version: number): Promise<string | undefined> {
+    return (await this.#big.servedText(zoneId, version)) ?? this.#small.servedText(zoneId, version);
   }
 
   /** Big bodies only come here: always the big runner (the worker thread). */
