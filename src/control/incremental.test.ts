@@ -83,6 +83,7 @@ function sameContent(a: ZoneContent, b: ZoneContent): void {
 
 /** Runs `job` the whole-zone way and the incremental way; both must agree. */
 function both(job: ZoneJob, incremental: boolean): void {
+  const dryRun = 'dryRun' in job && job.dryRun === true;
   const b = base();
   const whole = attempt(() => runZoneJob(job, new Map(b.draft), new Map(b.memo)));
   const content = new Map(b.draft);
@@ -95,12 +96,9 @@ function both(job: ZoneJob, incremental: boolean): void {
   }
   assert.ok('ok' in inc, 'error' in inc ? inc.error : '');
   assert.deepEqual(normal(inc.ok), normal(whole.ok));
-  assert.equal(
-    inc.ok.inPlace === true,
-    incremental && !whole.ok.work.noop && job.kind === 'change' && !job.dryRun,
-  );
-  if (!whole.ok.work.noop && !(job.kind === 'change' && job.dryRun))
-    sameContent(inc.ok.draft, whole.ok.draft);
+  assert.equal(inc.ok.inPlace === true, incremental && !whole.ok.work.noop && !dryRun);
+  assert.deepEqual(inc.ok.work.dnsUpdate, whole.ok.work.dnsUpdate);
+  if (!whole.ok.work.noop && !dryRun) sameContent(inc.ok.draft, whole.ok.draft);
   else sameContent(content, b.draft);
   // The next change may trust the result: same NS targets, warnings and count as a whole check.
   const again = runZoneJob(
@@ -256,6 +254,43 @@ describe('incremental change (the whole-zone path and the local one agree)', () 
       ),
       true,
     ));
+
+  const ip = (a: string) => Buffer.from(a.split('.').map(Number)).toString('hex');
+  const upd = (name: string, type: number, cls: number, ttl: number, rdata: string) => ({
+    name: `${name}.example.com.`,
+    class: cls,
+    type,
+    ttl,
+    rdata,
+  });
+  const update = (prereqs: unknown[], updates: unknown[]): ZoneJob =>
+    ({ kind: 'update', origin: ORIGIN, serial: 7, zclass: 1, prereqs, updates, limits }) as ZoneJob;
+  const updates: Array<[string, ZoneJob, boolean]> = [
+    ['an A added', update([], [upd('www', 1, 1, 300, ip('192.0.2.44'))]), true],
+    ['an A added at a new name', update([], [upd('dyn', 1, 1, 60, ip('192.0.2.45'))]), true],
+    ['an RRset deleted (class ANY)', update([], [upd('h3', 1, 255, 0, '')]), true],
+    ['a record deleted (class NONE)', update([], [upd('h4', 1, 254, 0, ip('10.0.0.4'))]), true],
+    ['every RRset of a name deleted', update([], [upd('h5', 255, 255, 0, '')]), true],
+    [
+      'a prerequisite met',
+      update([upd('h6', 1, 255, 0, '')], [upd('h6', 1, 1, 300, ip('192.0.2.46'))]),
+      true,
+    ],
+    [
+      'a prerequisite not met',
+      update([upd('nope', 255, 255, 0, '')], [upd('h6', 1, 1, 300, ip('192.0.2.46'))]),
+      false,
+    ],
+    [
+      'refused after a first update applied',
+      update([], [upd('h7', 1, 1, 300, ip('192.0.2.47')), upd('h7', 1, 1, 999999, ip('192.0.2.48'))]),
+      false,
+    ],
+    ['an A beside the CNAME (ignored)', update([], [upd('c', 1, 1, 300, ip('192.0.2.49'))]), false],
+    ['an NS target changed', update([], [upd('ns1', 1, 1, 300, ip('192.0.2.50'))]), false],
+    ['data below the DNAME', update([], [upd('x.d', 1, 1, 300, ip('192.0.2.51'))]), false],
+  ];
+  for (const [what, job, local] of updates) test(`DNS UPDATE, ${what}`, () => both(job, local));
 
   test('changes in a row stay in step with the whole-zone path', () => {
     let b = base();

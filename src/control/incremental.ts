@@ -92,9 +92,9 @@ export interface IncrementalOutcome {
 }
 
 /**
- * Applies `prepared` to `content` in place and checks it locally. Answers undefined (content
- * and memo as they were) when the change is not for this path or would be refused; a dry run
- * or a change that changes nothing leaves the content as it was too.
+ * Applies `prepared` (a change set) to `content` in place and checks it locally. Answers
+ * undefined (content and memo as they were) when the change is not for this path or would
+ * be refused; a dry run or a change that changes nothing leaves the content as it was too.
  */
 export function incrementalChange(
   prepared: readonly PreparedChange[],
@@ -107,12 +107,34 @@ export function incrementalChange(
   dryRun: boolean,
 ): IncrementalOutcome | undefined {
   if (prepared.length === 0 || prepared.length > INCREMENTAL_MAX_RRSETS) return undefined;
-  const names = new Map<string, Name>();
-  for (const c of prepared) {
-    if (!LOCAL_TYPES.has(c.type)) return undefined;
-    names.set(c.nameKey, c.name);
-  }
-  for (const [key, name] of names) if (!isLocalName(content, key, name, origin, checked)) return undefined;
+  for (const c of prepared) if (!LOCAL_TYPES.has(c.type)) return undefined;
+  return incrementalApply(
+    (draft) => {
+      applyChanges(draft, prepared, limits);
+    },
+    content,
+    memo,
+    checked,
+    origin,
+    oldSerial,
+    dryRun,
+  );
+}
+
+/**
+ * Runs `apply` (which changes the draft it is given through `set` and `delete` only, or
+ * throws) over `content` in place, then checks what it touched locally: the change set's
+ * path and the DNS UPDATE's. Undefined (content as it was): not for this path, decide whole.
+ */
+export function incrementalApply(
+  apply: (draft: ZoneContent) => void,
+  content: ZoneContent,
+  memo: RecordMemo,
+  checked: CheckedContent,
+  origin: Name,
+  oldSerial: number,
+  dryRun: boolean,
+): IncrementalOutcome | undefined {
   // The RRsets as they were, to undo the change (the first value seen of each key).
   const undo = new Map<string, RRsetState | undefined>();
   const logged: ZoneContent = new Proxy(content, {
@@ -138,8 +160,22 @@ export function incrementalChange(
     }
   };
   try {
-    applyChanges(logged, prepared, limits);
-    if (!cnameRuleHolds(content, names, undo)) {
+    apply(logged);
+    // What the change touched: few RRsets, of local types, at names checked locally.
+    const names = new Map<string, string>();
+    let local = undo.size <= INCREMENTAL_MAX_RRSETS;
+    for (const [key, before] of undo) {
+      const s = before ?? content.get(key);
+      if (!local) break;
+      if (!s) continue;
+      local = LOCAL_TYPES.has(s.type);
+      names.set(s.nameKey, s.name);
+    }
+    for (const [key, spelled] of names) {
+      if (!local) break;
+      local = isLocalName(content, key, Name.parse(spelled), origin, checked);
+    }
+    if (!local || !cnameRuleHolds(content, names, undo)) {
       restore();
       return undefined;
     }
@@ -220,7 +256,7 @@ function isLocalName(
  */
 function cnameRuleHolds(
   content: ZoneContent,
-  names: Map<string, Name>,
+  names: Map<string, string>,
   undo: Map<string, RRsetState | undefined>,
 ): boolean {
   for (const key of names.keys()) {

@@ -8,7 +8,7 @@
  */
 import { Rcode, RRType } from '../wire/constants.js';
 import { Name } from '../wire/name.js';
-import { applyDnsUpdate, type UpdateRR } from './dns-update.js';
+import { applyDnsUpdate, type UpdateOutcome, type UpdateRR } from './dns-update.js';
 import {
   applyChanges,
   buildAndCheck,
@@ -26,7 +26,7 @@ import {
   settleSerial,
   sortKeyOfName,
 } from './edit.js';
-import { type CheckedContent, checkedOf, incrementalChange } from './incremental.js';
+import { type CheckedContent, checkedOf, incrementalApply, incrementalChange } from './incremental.js';
 import {
   countRecords,
   decodeRecords,
@@ -437,6 +437,52 @@ export function runZoneJob(
       break;
     }
     case 'update': {
+      if (checked && process.env.SWITCHBOARD_INCREMENTAL !== 'off') {
+        // In place over the content; a failed update (its RCODE) undoes what it applied.
+        let failed: UpdateOutcome | undefined;
+        let done: ReturnType<typeof incrementalApply>;
+        try {
+          done = incrementalApply(
+            (into) => {
+              const o = applyDnsUpdate(
+                current,
+                origin,
+                job.zclass,
+                job.prereqs,
+                job.updates,
+                job.limits,
+                into,
+              );
+              if (o.rcode !== Rcode.NOERROR) {
+                failed = o;
+                throw failed;
+              }
+            },
+            current,
+            currentMemo,
+            checked,
+            origin,
+            job.serial,
+            job.dryRun === true,
+          );
+        } catch (err) {
+          if (err !== failed || failed === undefined) throw err;
+          const reason = 'reason' in failed ? failed.reason : '';
+          return {
+            work: { ...noopWork(job.serial, current), dnsUpdate: { rcode: failed.rcode, reason } },
+            draft: current,
+            memo: currentMemo,
+          };
+        }
+        if (done)
+          return {
+            work: done.work,
+            draft: current,
+            memo: currentMemo,
+            checked: done.checked,
+            inPlace: !done.work.noop && job.dryRun !== true,
+          };
+      }
       const outcome = applyDnsUpdate(current, origin, job.zclass, job.prereqs, job.updates, job.limits);
       if (outcome.rcode !== Rcode.NOERROR) {
         const reason = 'reason' in outcome ? outcome.reason : '';
