@@ -135,7 +135,12 @@ export class ZoneWorkState {
       case 'render': {
         const hit = this.#cache.get(msg.zoneId);
         if (!hit || hit.version !== msg.version) return { type: 'rendered', id: msg.id };
-        return { type: 'rendered', id: msg.id, text: renderServedText(hit.content.values()) };
+        // In owner-key and type order, as servedZone reads the rows (src/image/patch.ts builds
+        // a zone's records in that order too).
+        const sets = [...hit.content.values()].sort((a, b) =>
+          a.nameKey < b.nameKey ? -1 : a.nameKey > b.nameKey ? 1 : a.type - b.type,
+        );
+        return { type: 'rendered', id: msg.id, text: renderServedText(sets) };
       }
       case 'job':
         return this.#job(msg);
