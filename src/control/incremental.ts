@@ -33,7 +33,7 @@ import {
 } from './edit.js';
 import { nameKeyOf, type RecordMemo, type RRsetState, rrsetKey, type ZoneContent } from './records.js';
 import { storeChanges } from './rows.js';
-import { slices, type ZoneWork } from './zone-work.js';
+import { noopWork, slices, type ZoneWork } from './zone-work.js';
 
 /** What the zone-work thread knows of a content it checked (kept with it between changes). */
 export interface CheckedContent {
@@ -181,7 +181,8 @@ export function incrementalApply(
     }
     if (diffOf(content, undo).length === 0) {
       restore();
-      return { work: noop(oldSerial, checked, dryRun), checked };
+      const work = noopWork(oldSerial, checked.records);
+      return { work: dryRun ? { ...work, lines: { removed: [], added: [] } } : work, checked };
     }
     const serial = settleSerial(logged, origin, oldSerial);
     const diff = diffOf(content, undo);
@@ -290,21 +291,4 @@ function diffOf(content: ZoneContent, undo: Map<string, RRsetState | undefined>)
   for (const [key, b] of undo)
     if (!(b?.type === RRType.SOA || content.get(key)?.type === RRType.SOA)) add(key, b);
   return out;
-}
-
-function noop(serial: number, checked: CheckedContent, dryRun: boolean): ZoneWork {
-  return {
-    noop: true,
-    serial,
-    recordCount: checked.records,
-    added: 0,
-    removed: 0,
-    changes: '[]',
-    rewrite: false,
-    stage: false,
-    deletes: [],
-    rows: [],
-    warnings: [],
-    ...(dryRun ? { lines: { removed: [], added: [] } } : {}),
-  };
 }

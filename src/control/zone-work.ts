@@ -26,7 +26,13 @@ import {
   settleSerial,
   sortKeyOfName,
 } from './edit.js';
-import { type CheckedContent, checkedOf, incrementalApply, incrementalChange } from './incremental.js';
+import {
+  type CheckedContent,
+  checkedOf,
+  type IncrementalOutcome,
+  incrementalApply,
+  incrementalChange,
+} from './incremental.js';
 import {
   countRecords,
   decodeRecords,
@@ -407,14 +413,7 @@ export function runZoneJob(
           job.limits,
           job.dryRun === true,
         );
-        if (done)
-          return {
-            work: done.work,
-            draft: current,
-            memo: currentMemo,
-            checked: done.checked,
-            inPlace: !done.work.noop && job.dryRun !== true,
-          };
+        if (done) return inPlaceOutcome(done, current, currentMemo, job.dryRun === true);
       }
       draft = new Map(current);
       locate = locateInChanges(applyChanges(draft, prepared, job.limits));
@@ -469,25 +468,25 @@ export function runZoneJob(
           if (err !== failed || failed === undefined) throw err;
           const reason = 'reason' in failed ? failed.reason : '';
           return {
-            work: { ...noopWork(job.serial, current), dnsUpdate: { rcode: failed.rcode, reason } },
+            work: {
+              // Undone: the content is the checked one.
+              ...noopWork(job.serial, checked.records),
+              dnsUpdate: { rcode: failed.rcode, reason },
+            },
             draft: current,
             memo: currentMemo,
           };
         }
-        if (done)
-          return {
-            work: done.work,
-            draft: current,
-            memo: currentMemo,
-            checked: done.checked,
-            inPlace: !done.work.noop && job.dryRun !== true,
-          };
+        if (done) return inPlaceOutcome(done, current, currentMemo, job.dryRun === true);
       }
       const outcome = applyDnsUpdate(current, origin, job.zclass, job.prereqs, job.updates, job.limits);
       if (outcome.rcode !== Rcode.NOERROR) {
         const reason = 'reason' in outcome ? outcome.reason : '';
         return {
-          work: { ...noopWork(job.serial, current), dnsUpdate: { rcode: outcome.rcode, reason } },
+          work: {
+            ...noopWork(job.serial, countRecords(current.values())),
+            dnsUpdate: { rcode: outcome.rcode, reason },
+          },
           draft: current,
           memo: currentMemo,
         };
@@ -512,7 +511,7 @@ export function runZoneJob(
     // Nothing to change (an identical import, removing a record already gone): no new version.
     return {
       work: {
-        ...noopWork(job.serial, current),
+        ...noopWork(job.serial, countRecords(current.values())),
         ...(job.dryRun ? { lines: { removed: [], added: [] } } : {}),
       },
       draft: current,
@@ -585,12 +584,28 @@ export function runZoneJob(
   return { work, draft, memo: kept, checked: checkedOf(draft, warnings, work.recordCount) };
 }
 
-/** The work of a job that changes nothing: no new version. */
-function noopWork(serial: number, current: ZoneContent): ZoneWork {
+/** The outcome of a job worked out in place (incremental.ts) over `current`. */
+function inPlaceOutcome(
+  done: IncrementalOutcome,
+  current: ZoneContent,
+  memo: RecordMemo,
+  dryRun: boolean,
+): ZoneWorkOutcome {
+  return {
+    work: done.work,
+    draft: current,
+    memo,
+    checked: done.checked,
+    inPlace: !done.work.noop && !dryRun,
+  };
+}
+
+/** The work of a job that changes nothing (a zone of `records` records): no new version. */
+export function noopWork(serial: number, records: number): ZoneWork {
   return {
     noop: true,
     serial,
-    recordCount: countRecords(current.values()),
+    recordCount: records,
     added: 0,
     removed: 0,
     changes: '[]',
