@@ -292,6 +292,78 @@ describe('incremental change (the whole-zone path and the local one agree)', () 
   ];
   for (const [what, job, local] of updates) test(`DNS UPDATE, ${what}`, () => both(job, local));
 
+  test('random changes at random names: both ways agree (seeded)', () => {
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const names = [
+      'www',
+      'c',
+      'ns1',
+      'noaddr',
+      'sub',
+      'ns.sub',
+      'x.sub',
+      'd',
+      'x.d',
+      'mail',
+      'h1',
+      'h2',
+      'new',
+      'a.b',
+      '*',
+      '*.w',
+      ORIGIN,
+    ];
+    const records: Record<string, () => string> = {
+      A: () => `192.0.2.${rnd(250)}`,
+      TXT: () => `"t${rnd(5)}"`,
+      CNAME: () => `h${rnd(9)}.example.com.`,
+      MX: () => `${rnd(20)} h${rnd(9)}.example.com.`,
+      NS: () => `h${rnd(9)}.example.com.`,
+      DNAME: () => 'example.org.',
+    };
+    const types = Object.keys(records);
+    const ops = ['replace', 'add', 'remove', 'delete'];
+    let incremental = 0;
+    for (let i = 0; i < 300; i++) {
+      const changes = Array.from({ length: 1 + rnd(3) }, () => {
+        const n = names[rnd(names.length)];
+        const type = types[rnd(types.length)];
+        const op = ops[rnd(ops.length)];
+        return {
+          op,
+          name: n === ORIGIN ? ORIGIN : `${n}.example.com.`,
+          type,
+          ttl: 300,
+          records:
+            op === 'delete'
+              ? undefined
+              : Array.from({ length: 1 + rnd(2) }, () => ({ content: records[type]() })),
+        };
+      });
+      const b = base();
+      const job = change(changes);
+      const whole = attempt(() => runZoneJob(job, new Map(b.draft), new Map(b.memo)));
+      const content = new Map(b.draft);
+      const inc = attempt(() => runZoneJob(job, content, new Map(b.memo), b.checked));
+      const what = JSON.stringify(changes);
+      if ('error' in whole) {
+        assert.deepEqual(inc, whole, what);
+        sameContent(content, b.draft);
+        continue;
+      }
+      assert.ok('ok' in inc, `${what}: ${'error' in inc ? inc.error : ''}`);
+      assert.deepEqual(normal(inc.ok), normal(whole.ok), what);
+      if (!whole.ok.work.noop) sameContent(inc.ok.draft, whole.ok.draft);
+      if (inc.ok.inPlace) incremental++;
+    }
+    // Most of them are decided locally, some not: both paths were exercised.
+    assert.ok(incremental > 10 && incremental < 300, `${incremental} of 300 worked out in place`);
+  });
+
   test('changes in a row stay in step with the whole-zone path', () => {
     let b = base();
     let whole = { draft: new Map(b.draft), memo: new Map(b.memo) };
