@@ -4,8 +4,11 @@
  * platform spent on it (primary, its threads and the workers), with the image patched from the
  * control plane's diff (the default) and with every change read and compiled whole
  * (`SWITCHBOARD_IMAGE_PATCHES=off`, what `start` did before), side by side on one machine.
+ * Mode `whole`: patched from the diff, but the control plane works the change out over the
+ * whole zone (`SWITCHBOARD_INCREMENTAL=off`: copy, build, check and render it, as before
+ * src/control/incremental.ts).
  *
- * Usage: node dist/bench/zone-change.js [--records 100000,1000000] [--changes 5] [--modes patch,text]
+ * Usage: node dist/bench/zone-change.js [--records 100000,1000000] [--changes 5] [--modes patch,whole,text]
  * Loopback only; every run stops by itself (bounded changes, timeouts on every wait).
  * @module
  */
@@ -124,9 +127,19 @@ interface ChangeFigures {
   cpu: number[];
 }
 
-async function measure(mode: 'patch' | 'text', records: number, changes: number): Promise<ChangeFigures> {
+type Mode = 'patch' | 'whole' | 'text';
+
+const MODE_NAMES: Record<Mode, string> = {
+  patch: 'patched from the diff, change worked out incrementally',
+  whole: 'patched from the diff, change worked out over the whole zone',
+  text: 'read + compiled whole',
+};
+
+async function measure(mode: Mode, records: number, changes: number): Promise<ChangeFigures> {
   const saved = process.env.SWITCHBOARD_IMAGE_PATCHES;
-  process.env.SWITCHBOARD_IMAGE_PATCHES = mode === 'patch' ? 'on' : 'off';
+  const savedInc = process.env.SWITCHBOARD_INCREMENTAL;
+  process.env.SWITCHBOARD_IMAGE_PATCHES = mode === 'text' ? 'off' : 'on';
+  process.env.SWITCHBOARD_INCREMENTAL = mode === 'patch' ? 'on' : 'off';
   let p: Platform;
   try {
     p = await startPlatform({
@@ -138,6 +151,8 @@ async function measure(mode: 'patch' | 'text', records: number, changes: number)
   } finally {
     if (saved === undefined) delete process.env.SWITCHBOARD_IMAGE_PATCHES;
     else process.env.SWITCHBOARD_IMAGE_PATCHES = saved;
+    if (savedInc === undefined) delete process.env.SWITCHBOARD_INCREMENTAL;
+    else process.env.SWITCHBOARD_INCREMENTAL = savedInc;
   }
   const out: ChangeFigures = { ack: [], first: [], all: [], cpu: [] };
   try {
@@ -193,12 +208,12 @@ async function main(): Promise<void> {
     .split(',')
     .map((s) => Number(s));
   const changes = Number(arg('--changes', '5'));
-  const modes = arg('--modes', 'text,patch').split(',') as ('patch' | 'text')[];
+  const modes = arg('--modes', 'whole,patch').split(',') as Mode[];
   for (const records of sizes) {
     for (const mode of modes) {
       const f = await measure(mode, records, changes);
       console.log(
-        `${records} records, ${mode === 'patch' ? 'patched from the diff' : 'read + compiled whole'}: ` +
+        `${records} records, ${MODE_NAMES[mode]}: ` +
           `ack ${fmt(f.ack)} ms; ack → first worker ${fmt(f.first)} ms; ack → both workers ${fmt(f.all)} ms; ` +
           `CPU ${fmt(f.cpu, 2)} s (medians of ${changes} changes)`,
       );

@@ -1383,6 +1383,14 @@ for (const backend of [sqlite, postgres]) {
           z.rrsets.find((s) => s.name === 'h3.big.example.')?.records.map((r) => r.content),
           ['192.0.0.3'],
         );
+        // The last change was worked out in place (no text rendered with it): the served text
+        // comes from the zone-work thread's copy, the same as the rows give.
+        const served = await cp.servedZone('big.example');
+        let fromRows: string | undefined;
+        for await (const zone of cp.servedZones()) if (zone.name === 'big.example.') fromRows = zone.text;
+        assert.equal(served?.version, 4);
+        assert.ok(fromRows?.includes('h4.big.example.\t300\tIN\tTXT\t"four"'));
+        assert.equal(served?.text, fromRows);
       }));
 
     test('servedZones lists every zone with its text', () =>

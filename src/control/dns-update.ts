@@ -83,7 +83,8 @@ function fail(rcode: number, reason: string): UpdateOutcome {
 
 /**
  * Checks the prerequisites and applies the updates of one UPDATE message to `current`
- * (not changed: the result's `draft` is a new map). `zclass` is the zone section's class.
+ * (not changed: the result's `draft` is a new map, or `into` when given: a map over
+ * `current` that the caller can undo, see incremental.ts). `zclass` is the zone section's class.
  * Limits of the API apply (a TTL above the platform's maximum, an RRset above its size):
  * such an update is REFUSED with the reason, nothing applied.
  */
@@ -94,6 +95,7 @@ export function applyDnsUpdate(
   prereqs: readonly UpdateRR[],
   updates: readonly UpdateRR[],
   limits: EditLimits,
+  into?: ZoneContent,
 ): UpdateOutcome {
   const apexKey = nameKeyOf(origin);
   const names = new Map<string, Name>();
@@ -182,7 +184,7 @@ export function applyDnsUpdate(
   }
 
   // RFC 2136 §3.4.2: applied in order; some are silently ignored, as the RFC says.
-  const draft: ZoneContent = new Map(current);
+  const draft: ZoneContent = into ?? new Map(current);
   // The types stored at each name the updates touch (disabled records included), kept in step.
   const stored = new Map<string, Set<number>>();
   for (const rr of updates) stored.set(nameKeyOf(nameOf(rr.name) as Name), new Set());

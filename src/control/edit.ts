@@ -348,7 +348,7 @@ export interface RRsetChangeRecord {
  * records is no difference, so the same records in another order (a zone file sorted
  * otherwise, `record set` with the values swapped) change nothing.
  */
-function sameRRset(a: RRsetState, b: RRsetState): boolean {
+export function sameRRset(a: RRsetState, b: RRsetState): boolean {
   if (a.name !== b.name || a.ttl !== b.ttl || a.records.length !== b.records.length) return false;
   let inOrder = true;
   for (let i = 0; i < a.records.length && inOrder; i++)

@@ -113,6 +113,20 @@ for (const [name, runner] of [
         .then((r) => runner.discarded(r.ticket))
         .catch(() => {});
       assert.equal(read, 1);
+      // The kept version's served text, rendered where the content is; none of another version.
+      const served = await runner.servedText('z3', 3);
+      assert.ok(served?.includes('h1.w.test.\t60\tIN\tA\t10.9.9.9\n'), served?.slice(0, 200));
+      assert.equal(served?.split('\n').length, 3003 + 1);
+      assert.equal(await runner.servedText('z3', 2), undefined);
+      // A change worked out in place and then not committed: the kept version is gone with it,
+      // so the next change reads the rows rather than trust a content it changed.
+      const third = await runner.run(
+        { ...change, changes: [{ op: 'delete', name: 'h2.w.test.', type: 'A' }] } as ZoneJob,
+        { zoneId: 'z3', version: 3, rows: async () => [] },
+      );
+      assert.equal(third.work.recordCount, 3002);
+      runner.discarded(third.ticket);
+      assert.equal(await runner.servedText('z3', 3), undefined);
     });
   });
 }

@@ -10,7 +10,8 @@
 import { Worker } from 'node:worker_threads';
 import { sql } from 'kysely';
 import { Store } from '../store/index.js';
-import type { RecordMemo, ZoneContent } from './records.js';
+import type { CheckedContent } from './incremental.js';
+import { type RecordMemo, renderServedText, type ZoneContent } from './records.js';
 import { collectGarbage, type StageTarget, stageContent } from './staging.js';
 import { ControlError, type ControlErrorCode } from './types.js';
 import { contentOfRows, runZoneJob, type StoredRRset, type ZoneJob, type ZoneWork } from './zone-work.js';
@@ -56,6 +57,11 @@ export interface ZoneWorkRunner {
   collect(): boolean;
   /** Runs `decodeBody(route, bytes)` of the module at URL `decoder` on the runner's thread. */
   decode(decoder: string, route: string, bytes: Uint8Array): Promise<unknown>;
+  /**
+   * The served text (`renderServedText`) of `zoneId` at `version`, rendered on the runner's
+   * thread from the content it keeps; undefined when it keeps no such version.
+   */
+  servedText(zoneId: string, version: number): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -75,12 +81,14 @@ export type ToWorker =
   | { type: 'discard'; id: number }
   | { type: 'forget'; zoneId: string }
   | { type: 'collect'; stageFile: string }
-  | { type: 'decode'; id: number; decoder: string; route: string; bytes: Uint8Array };
+  | { type: 'decode'; id: number; decoder: string; route: string; bytes: Uint8Array }
+  | { type: 'render'; id: number; zoneId: string; version: number };
 
 /** Messages from the worker. */
 export type FromWorker =
   | { type: 'done'; id: number; work: ZoneWork }
   | { type: 'decoded'; id: number; value: unknown }
+  | { type: 'rendered'; id: number; text?: string }
   | { type: 'miss'; id: number }
   | {
       type: 'error';
@@ -109,8 +117,14 @@ export async function runDecoder(decoder: string, route: string, bytes: Uint8Arr
 
 /** Cached content and outcomes awaiting their commit: the state a runner keeps per thread. */
 export class ZoneWorkState {
-  readonly #cache = new Map<string, { version: number; content: ZoneContent; memo: RecordMemo }>();
-  readonly #pending = new Map<number, { content: ZoneContent; memo: RecordMemo; records: number }>();
+  readonly #cache = new Map<
+    string,
+    { version: number; content: ZoneContent; memo: RecordMemo; checked?: CheckedContent }
+  >();
+  readonly #pending = new Map<
+    number,
+    { content: ZoneContent; memo: RecordMemo; records: number; checked?: CheckedContent }
+  >();
   #store: Store | undefined;
 
   /** Handles one message; the caller handles the next only once this one is answered. */
@@ -118,6 +132,16 @@ export class ZoneWorkState {
     switch (msg.type) {
       case 'decode':
         return this.decode(msg);
+      case 'render': {
+        const hit = this.#cache.get(msg.zoneId);
+        if (!hit || hit.version !== msg.version) return { type: 'rendered', id: msg.id };
+        // In owner-key and type order, as servedZone reads the rows (src/image/patch.ts builds
+        // a zone's records in that order too).
+        const sets = [...hit.content.values()].sort((a, b) =>
+          a.nameKey < b.nameKey ? -1 : a.nameKey > b.nameKey ? 1 : a.type - b.type,
+        );
+        return { type: 'rendered', id: msg.id, text: renderServedText(sets) };
+      }
       case 'job':
         return this.#job(msg);
       case 'commit': {
@@ -125,7 +149,12 @@ export class ZoneWorkState {
         this.#pending.delete(msg.id);
         this.#cache.delete(msg.zoneId);
         if (!p || p.records < CACHE_MIN_RECORDS) return undefined;
-        this.#cache.set(msg.zoneId, { version: msg.version, content: p.content, memo: p.memo });
+        this.#cache.set(msg.zoneId, {
+          version: msg.version,
+          content: p.content,
+          memo: p.memo,
+          ...(p.checked ? { checked: p.checked } : {}),
+        });
         while (this.#cache.size > CACHE_ZONES) {
           const oldest = this.#cache.keys().next().value;
           if (oldest === undefined) break;
@@ -193,22 +222,31 @@ export class ZoneWorkState {
   async #job(msg: Extract<ToWorker, { type: 'job' }>): Promise<FromWorker> {
     let content: ZoneContent = new Map();
     let memo: RecordMemo = new Map();
+    let checked: CheckedContent | undefined;
     if (msg.zoneId !== undefined) {
       const hit = this.#cache.get(msg.zoneId);
       if (hit && hit.version === msg.version) {
         content = hit.content;
         memo = hit.memo;
+        checked = hit.checked;
       } else if (msg.rows) content = contentOfRows(msg.rows);
       else return { type: 'miss', id: msg.id };
     }
     try {
-      const out = runZoneJob(msg.job, content, memo);
+      const out = runZoneJob(msg.job, content, memo, checked);
+      // Worked out in place: the cached version is gone (it comes back with the commit).
+      if (out.inPlace && msg.zoneId !== undefined) this.#cache.delete(msg.zoneId);
       if (out.work.stage && msg.stageFile !== undefined) {
         out.work.stageId = await stageContent(this.#target(msg.stageFile), out.work.rows);
         out.work.rows = [];
       }
       if (!out.work.noop)
-        this.#pending.set(msg.id, { content: out.draft, memo: out.memo, records: out.work.recordCount });
+        this.#pending.set(msg.id, {
+          content: out.draft,
+          memo: out.memo,
+          records: out.work.recordCount,
+          ...(out.checked ? { checked: out.checked } : {}),
+        });
       return { type: 'done', id: msg.id, work: out.work };
     } catch (err) {
       if (err instanceof ControlError)
@@ -265,6 +303,11 @@ export class InlineZoneWork implements ZoneWorkRunner {
 
   decode(decoder: string, route: string, bytes: Uint8Array): Promise<unknown> {
     return runDecoder(decoder, route, bytes);
+  }
+
+  async servedText(zoneId: string, version: number): Promise<string | undefined> {
+    const reply = await this.#state.handle({ type: 'render', id: this.#next++, zoneId, version });
+    return reply?.type === 'rendered' ? reply.text : undefined;
   }
 
   async close(): Promise<void> {
@@ -332,7 +375,7 @@ export class ThreadZoneWork implements ZoneWorkRunner {
     return w;
   }
 
-  #send(msg: Extract<ToWorker, { type: 'job' | 'decode' }>): Promise<FromWorker> {
+  #send(msg: Extract<ToWorker, { type: 'job' | 'decode' | 'render' }>): Promise<FromWorker> {
     if (this.#closed) return Promise.reject(new Error('the control plane is closed'));
     const w = this.#start();
     return new Promise<FromWorker>((resolve, reject) => {
@@ -380,6 +423,13 @@ export class ThreadZoneWork implements ZoneWorkRunner {
     if (reply.type === 'decoded') return reply.value;
     if (reply.type === 'error') throw errorOf(reply);
     throw new Error('zone work: no answer');
+  }
+
+  async servedText(zoneId: string, version: number): Promise<string | undefined> {
+    // A thread not started holds nothing.
+    if (!this.#worker) return undefined;
+    const reply = await this.#send({ type: 'render', id: this.#next++, zoneId, version });
+    return reply.type === 'rendered' ? reply.text : undefined;
   }
 
   collect(): boolean {
@@ -447,6 +497,10 @@ export class SplitZoneWork implements ZoneWorkRunner {
 
   collect(): boolean {
     return this.#big.collect();
+  }
+
+  async servedText(zoneId: string, version: number): Promise<string | undefined> {
+    return (await this.#big.servedText(zoneId, version)) ?? this.#small.servedText(zoneId, version);
   }
 
   /** Big bodies only come here: always the big runner (the worker thread). */

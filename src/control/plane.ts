@@ -63,7 +63,7 @@ export class StoreControlPlane implements ControlPlane {
     this.#history = new History(this.#ctx);
     this.#retention = new Retention(this.#ctx, () => this.#zones.collect());
     this.#deleted = new DeletedZones(this.#ctx, this.#retention, this.#zones);
-    this.#serving = new Serving(this.#ctx);
+    this.#serving = new Serving(this.#ctx, (id, version) => this.#zones.servedText(id, version));
     this.#shields = new ZoneShields(this.#ctx, opts.shield);
     this.#tsig = new TsigKeys(this.#ctx);
     this.#secondaries = new Secondaries(this.#ctx);

@@ -6,6 +6,7 @@ import type { PlaneContext } from './context.js';
 import { parseZoneName, type RRsetState, renderServedText, rrsetKey } from './records.js';
 import { contentIdOf, parseChanges, rowToRRset } from './rows.js';
 import type { ServedChanges, ServedRRsetChange, ServedStep, ServedZone } from './types.js';
+import { SERVED_TEXT_MIN } from './zone-work.js';
 
 /** Zones per query when listing every zone for the DNS workers. */
 const SERVED_PAGE = 1000;
@@ -36,12 +37,18 @@ function neverTransferred(z: { kind?: string; serial: number | string }): boolea
   return (z.kind === 'Slave' || z.kind === 'Consumer') && Number(z.serial) === 0;
 }
 
+/** The served text of zone `zoneId` at `version` rendered off the request loop, if it can be. */
+export type RenderServed = (zoneId: string, version: number) => Promise<string | undefined>;
+
 /** What the DNS workers read from the control plane. */
 export class Serving {
   readonly #ctx: PlaneContext;
+  readonly #render: RenderServed | undefined;
 
-  constructor(ctx: PlaneContext) {
+  /** `render`: a big zone's served text from the zone-work thread's copy (see servedZone). */
+  constructor(ctx: PlaneContext, render?: RenderServed) {
     this.#ctx = ctx;
+    this.#render = render;
   }
 
   async *servedZones(): AsyncIterable<ServedZone> {
@@ -81,6 +88,26 @@ export class Serving {
     this.#ctx.checkOpen();
     const zname = zoneNameOrNull(name);
     if (zname === null) return null;
+    // A big zone changed by a small change (no text rendered with it: zone-work.ts
+    // incremental.ts): rendered by the zone-work thread from its copy of that version, not
+    // read and rendered on this loop. Asked outside the read (the thread may be busy).
+    if (this.#render) {
+      const zone = await this.#ctx.store.repo.getZoneByName(zname);
+      if (
+        zone &&
+        !neverTransferred(zone) &&
+        Number(zone.record_count) >= SERVED_TEXT_MIN &&
+        !this.#ctx.servedAt(zone.id, Number(zone.version))
+      ) {
+        const version = Number(zone.version);
+        const text = await this.#render(zone.id, version);
+        if (text !== undefined) {
+          const served = { name: zone.name, serial: zone.serial, version, text };
+          this.#ctx.rememberServed(served, zone.id);
+          return { ...served, id: zone.id };
+        }
+      }
+    }
     return this.#ctx.store.read(async (repo) => {
       const zone = await repo.getZoneByName(zname);
       if (!zone || neverTransferred(zone)) return null;

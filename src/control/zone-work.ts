@@ -8,7 +8,7 @@
  */
 import { Rcode, RRType } from '../wire/constants.js';
 import { Name } from '../wire/name.js';
-import { applyDnsUpdate, type UpdateRR } from './dns-update.js';
+import { applyDnsUpdate, type UpdateOutcome, type UpdateRR } from './dns-update.js';
 import {
   applyChanges,
   buildAndCheck,
@@ -26,6 +26,13 @@ import {
   settleSerial,
   sortKeyOfName,
 } from './edit.js';
+import {
+  type CheckedContent,
+  checkedOf,
+  type IncrementalOutcome,
+  incrementalApply,
+  incrementalChange,
+} from './incremental.js';
 import {
   countRecords,
   decodeRecords,
@@ -178,6 +185,13 @@ export interface ZoneWorkOutcome {
   work: ZoneWork;
   draft: ZoneContent;
   memo: RecordMemo;
+  /** What the next change may trust of `draft` (incremental.ts); absent: not checked here. */
+  checked?: CheckedContent;
+  /**
+   * The change was worked out in place (incremental.ts): `draft` is the `current` given, now
+   * the new content, and `memo` the memo given: the caller's copy of the old version is gone.
+   */
+  inPlace?: boolean;
 }
 
 /** Above this many changed RRsets (and half the zone), rewrite the zone's rows in bulk. */
@@ -218,7 +232,8 @@ function storedOf(s: RRsetState): StoredRRset {
   return { name_key: s.nameKey, name: s.name, type: s.type, ttl: s.ttl, records: encodeRecords(s.records) };
 }
 
-function slices(states: Iterable<RRsetState>): string[] {
+/** Stored rows of `states` as JSON slices of at most ROW_SLICE. */
+export function slices(states: Iterable<RRsetState>): string[] {
   const out: string[] = [];
   let batch: StoredRRset[] = [];
   for (const s of states) {
@@ -360,7 +375,12 @@ export function sortedRRsets(content: ZoneContent): RRsetState[] {
  * checks before it may be written, and what to write. Throws ControlError as the in-process
  * path does (same messages and fields).
  */
-export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: RecordMemo): ZoneWorkOutcome {
+export function runZoneJob(
+  job: ZoneJob,
+  current: ZoneContent,
+  currentMemo: RecordMemo,
+  checked?: CheckedContent,
+): ZoneWorkOutcome {
   const origin = Name.parse(job.origin);
   let draft: ZoneContent;
   let locate: Locate;
@@ -382,6 +402,19 @@ export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: Reco
       // A JsonList was not counted on the request loop: counted now, before any record is parsed.
       if (job.budget) checkRequestBudget(changes, job.budget, 'rrsets');
       const prepared = prepareChanges(changes, origin, job.limits, 'rrsets');
+      if (checked && process.env.SWITCHBOARD_INCREMENTAL !== 'off') {
+        const done = incrementalChange(
+          prepared,
+          current,
+          currentMemo,
+          checked,
+          origin,
+          job.serial,
+          job.limits,
+          job.dryRun === true,
+        );
+        if (done) return inPlaceOutcome(done, current, currentMemo, job.dryRun === true);
+      }
       draft = new Map(current);
       locate = locateInChanges(applyChanges(draft, prepared, job.limits));
       oldSerial = job.serial;
@@ -403,11 +436,57 @@ export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: Reco
       break;
     }
     case 'update': {
+      if (checked && process.env.SWITCHBOARD_INCREMENTAL !== 'off') {
+        // In place over the content; a failed update (its RCODE) undoes what it applied.
+        let failed: UpdateOutcome | undefined;
+        let done: ReturnType<typeof incrementalApply>;
+        try {
+          done = incrementalApply(
+            (into) => {
+              const o = applyDnsUpdate(
+                current,
+                origin,
+                job.zclass,
+                job.prereqs,
+                job.updates,
+                job.limits,
+                into,
+              );
+              if (o.rcode !== Rcode.NOERROR) {
+                failed = o;
+                throw failed;
+              }
+            },
+            current,
+            currentMemo,
+            checked,
+            origin,
+            job.serial,
+            job.dryRun === true,
+          );
+        } catch (err) {
+          if (err !== failed || failed === undefined) throw err;
+          const reason = 'reason' in failed ? failed.reason : '';
+          return {
+            work: {
+              // Undone: the content is the checked one.
+              ...noopWork(job.serial, checked.records),
+              dnsUpdate: { rcode: failed.rcode, reason },
+            },
+            draft: current,
+            memo: currentMemo,
+          };
+        }
+        if (done) return inPlaceOutcome(done, current, currentMemo, job.dryRun === true);
+      }
       const outcome = applyDnsUpdate(current, origin, job.zclass, job.prereqs, job.updates, job.limits);
       if (outcome.rcode !== Rcode.NOERROR) {
         const reason = 'reason' in outcome ? outcome.reason : '';
         return {
-          work: { ...noopWork(job.serial, current), dnsUpdate: { rcode: outcome.rcode, reason } },
+          work: {
+            ...noopWork(job.serial, countRecords(current.values())),
+            dnsUpdate: { rcode: outcome.rcode, reason },
+          },
           draft: current,
           memo: currentMemo,
         };
@@ -432,7 +511,7 @@ export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: Reco
     // Nothing to change (an identical import, removing a record already gone): no new version.
     return {
       work: {
-        ...noopWork(job.serial, current),
+        ...noopWork(job.serial, countRecords(current.values())),
         ...(job.dryRun ? { lines: { removed: [], added: [] } } : {}),
       },
       draft: current,
@@ -502,15 +581,31 @@ export function runZoneJob(job: ZoneJob, current: ZoneContent, currentMemo: Reco
   }
   if (work.recordCount >= SERVED_TEXT_MIN && job.noServedText !== true)
     work.servedText = renderServedText(draft.values());
-  return { work, draft, memo: kept };
+  return { work, draft, memo: kept, checked: checkedOf(draft, warnings, work.recordCount) };
 }
 
-/** The work of a job that changes nothing: no new version. */
-function noopWork(serial: number, current: ZoneContent): ZoneWork {
+/** The outcome of a job worked out in place (incremental.ts) over `current`. */
+function inPlaceOutcome(
+  done: IncrementalOutcome,
+  current: ZoneContent,
+  memo: RecordMemo,
+  dryRun: boolean,
+): ZoneWorkOutcome {
+  return {
+    work: done.work,
+    draft: current,
+    memo,
+    checked: done.checked,
+    inPlace: !done.work.noop && !dryRun,
+  };
+}
+
+/** The work of a job that changes nothing (a zone of `records` records): no new version. */
+export function noopWork(serial: number, records: number): ZoneWork {
   return {
     noop: true,
     serial,
-    recordCount: countRecords(current.values()),
+    recordCount: records,
     added: 0,
     removed: 0,
     changes: '[]',

@@ -240,6 +240,11 @@ export class Zones {
     this.#collect();
   }
 
+  /** The served text of a big zone at `version`, rendered by the zone-work thread if it holds it. */
+  servedText(zoneId: string, version: number): Promise<string | undefined> {
+    return this.#runner.servedText(zoneId, version);
+  }
+
   #collect(): void {
     // SQLite: on the zone-work thread's own connection, off the request loop.
     if (this.#closing || this.#runner.collect()) return;
