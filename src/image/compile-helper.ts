@@ -14,7 +14,14 @@ import { closeSync, openSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import type { HalfCompiler, HalfDone, HalfJob, HalfWrite } from './compile.js';
+import {
+  type HalfCompiler,
+  type HalfDone,
+  type HalfJob,
+  type HalfWrite,
+  SPLIT_NAMES,
+  SPLIT_SHARE,
+} from './compile.js';
 
 /** The control words shared with the thread: [READY] 1 once it listens; [DONE] 1 once a half is answered. */
 const READY = 0;
@@ -34,9 +41,17 @@ export class CompileHelper implements HalfCompiler {
   #busy = false;
   #closed = false;
 
-  /** `dir`: where the half's templates are written (the pack folder; default the temp folder). */
-  constructor(dir?: string) {
+  readonly minNames: number;
+  readonly share: number;
+
+  /**
+   * `dir`: where the half's templates are written (the pack folder; default the temp folder).
+   * `minNames` and `share`: see HalfCompiler (tests split small zones at chosen points).
+   */
+  constructor(dir?: string, opts: { minNames?: number; share?: number } = {}) {
     this.#dir = dir ?? tmpdir();
+    this.minNames = opts.minNames ?? SPLIT_NAMES;
+    this.share = opts.share ?? SPLIT_SHARE;
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
     this.#worker = new Worker(new URL('./compile-helper-thread.js', import.meta.url), {

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { readFileSync, readSync, writeSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import {
   AnswerKind,
   type AnswerOptions,
@@ -299,6 +299,10 @@ export function compileZoneToFile(
 export interface HalfCompiler {
   /** The thread is up and idle: a compile may be split now (else it runs whole here). */
   readonly ready: boolean;
+  /** Zones of fewer names are compiled whole (`SPLIT_NAMES`; tests split small ones). */
+  readonly minNames: number;
+  /** The first thread's share of the template work (`SPLIT_SHARE`; tests move the split). */
+  readonly share: number;
   start(job: HalfJob): void;
   wait(): HalfDone;
   write(job: HalfWrite): void;
@@ -378,8 +382,8 @@ export function compileHalf(
 
 /**
  * The helper thread's second part: its templates copied from its file to their place in the
- * image (after the first half's), and its names' records of NAMES, NAMEDATA, RRSETS, RDATA
- * and ANSWERS written where the names before them end (sums over those names' columns).
+ * image (after the first half's), its names' records of NAMES, NAMEDATA, RRSETS, RDATA and
+ * ANSWERS written where the names before them end (sums over those names' columns).
  */
 export function writeHalf(w: HalfWrite): void {
   const h = half;
@@ -430,7 +434,7 @@ export function writeHalf(w: HalfWrite): void {
  * moved on past names below a cut (a cut's referral template is shared by the names under it:
  * they stay in one half).
  */
-function splitPoint(cols: ZoneColumns, nodes: ColumnOrder): number {
+function splitPoint(cols: ZoneColumns, nodes: ColumnOrder, part: number): number {
   const n = nodes.length;
   const { flags, firstSet, setNext, setType } = cols;
   const weight = new Uint8Array(n);
@@ -448,21 +452,19 @@ function splitPoint(cols: ZoneColumns, nodes: ColumnOrder): number {
     weight[i] = w;
     total += w;
   }
-  const share = total * SPLIT_SHARE;
+  const share = total * part;
   let s = 0;
   for (let sum = 0; s < n && sum < share; s++) sum += weight[s];
   while (s < n && (flags[nodes.index(s)] & NodeFlag.BELOW_CUT) !== 0) s++;
   return s;
 }
 
-/** The first thread's share of the template work in a split compile, and a heavy name's weight. */
-const SPLIT_SHARE = Number(process.env.SB_SPLIT_SHARE ?? 0.5);
-const HEAVY = Number(process.env.SB_SPLIT_HEAVY ?? 12);
-
-function threadCpu(): number {
-  const f = readFileSync('/proc/thread-self/stat', 'latin1').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
-}
+/**
+ * The first thread's share of the template work in a split compile (a little under half: it
+ * writes more of the rest, the moved templates and the hash section), and a heavy name's weight.
+ */
+export const SPLIT_SHARE = 0.45;
+const HEAVY = 12;
 
 /** `compileZone`, or with `file` (a ColumnZone's, with templates) into a file: the length. */
 function compile(
@@ -500,8 +502,8 @@ function compile(
       // with a helper thread ready, the later names' templates made there meanwhile.
       const cols = (zone as ColumnZone).columns();
       let end = nodes.length;
-      if (file !== undefined && helper?.ready === true && end >= SPLIT_NAMES) {
-        end = splitPoint(cols, nodes);
+      if (file !== undefined && helper?.ready === true && end >= helper.minNames) {
+        end = splitPoint(cols, nodes, helper.share);
         split = helper;
         split.start({
           zone: (zone as ColumnZone).shared(),
@@ -512,19 +514,9 @@ function compile(
           fd: -1,
         });
       }
-      const t0 = performance.now();
-      const c0 = threadCpu();
       for (let i = 0; i < end; i++)
         if (!ctx.columnPlain(cols, nodes.index(i), nodes, table, i)) table.put(i, ctx.forNode(nodes.node(i)));
-      if (split !== undefined) {
-        const t1 = performance.now();
-        const c1 = threadCpu();
-        second = { ...split.wait(), from: end };
-        if (process.env.SB_SPLIT_DEBUG)
-          console.error(
-            `split at ${end}/${nodes.length}: first ${(t1 - t0).toFixed(0)} ms cpu ${c1 - c0}, waited ${(performance.now() - t1).toFixed(0)} ms`,
-          );
-      }
+      if (split !== undefined) second = { ...split.wait(), from: end };
     } else if (withTemplates)
       for (let i = 0; i < nodes.length; i++) {
         const node = nodes.node(i);
@@ -1134,11 +1126,7 @@ function finishFile(
   slots: number,
   total: number,
 ): void {
-  const section = new Uint8Array(8 + slots * 4);
-  put32(section, 0, slots);
-  if (LITTLE_ENDIAN) section.set(new Uint8Array(hash.buffer, 0, slots * 4), 8);
-  else for (let k = 0; k < slots; k++) if (hash[k] !== 0) put32(section, 8 + k * 4, hash[k]);
-  file.write(section, oHash);
+  file.write(hashSection(hash, slots), oHash);
   if (hash.length > 1 << 16) hashScratch = new Uint32Array(64);
   if (spelled) {
     const oSpell = starts[8];
@@ -1159,6 +1147,15 @@ function finishFile(
     file.write(sp, oSpell);
   }
   file.write(head, 0);
+}
+
+/** The HASH section of `slots` slots. */
+function hashSection(hash: Uint32Array, slots: number): Uint8Array {
+  const section = new Uint8Array(8 + slots * 4);
+  put32(section, 0, slots);
+  if (LITTLE_ENDIAN) section.set(new Uint8Array(hash.buffer, 0, slots * 4), 8);
+  else for (let k = 0; k < slots; k++) if (hash[k] !== 0) put32(section, 8 + k * 4, hash[k]);
+  return section;
 }
 
 /**
