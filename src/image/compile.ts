@@ -346,6 +346,9 @@ export interface HalfWrite {
  */
 export const SPLIT_NAMES = 50_000;
 
+/** Compiles split over two threads so far in this thread (for tests and benchmarks). */
+export const splitStats = { compiles: 0 };
+
 /** The second half in its thread, between `compileHalf` and `writeHalf`. */
 let half:
   | { zone: ColumnZone; nodes: ColumnOrder; table: NodeTable; from: number; fd: number; total: number }
@@ -505,6 +508,7 @@ function compile(
       if (file !== undefined && helper?.ready === true && end >= helper.minNames) {
         end = splitPoint(cols, nodes, helper.share);
         split = helper;
+        splitStats.compiles++;
         split.start({
           zone: (zone as ColumnZone).shared(),
           order: nodes.order,
