@@ -30,6 +30,9 @@ const DONE = 1;
 /** How long a half may take before the caller gives up on it (the compile then fails). */
 const HALF_TIMEOUT_MS = 10 * 60_000;
 
+/** The helper thread's young generation (MiB). */
+const HELPER_YOUNG_MB = 4;
+
 /** A helper thread for split compiles; `close` it when done. */
 export class CompileHelper implements HalfCompiler {
   readonly #worker: Worker;
@@ -57,6 +60,9 @@ export class CompileHelper implements HalfCompiler {
     this.#worker = new Worker(new URL('./compile-helper-thread.js', import.meta.url), {
       workerData: { ctl: this.#ctl, port: port2 },
       transferList: [port2],
+      // Its garbage is young and short-lived (nodes made and dropped per name): a small young
+      // generation keeps the thread's memory off the cold start's peak.
+      resourceLimits: { maxYoungGenerationSizeMb: HELPER_YOUNG_MB },
     });
     // A thread that failed to start or died is never ready: compiles run whole.
     this.#worker.on('error', () => Atomics.store(this.#ctl, READY, -1));

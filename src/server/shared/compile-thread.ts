@@ -117,8 +117,8 @@ const COLLECT_TEXT = 16 << 20;
 
 /**
  * A file text of at least this many octets (~300,000 records) going into a pack folder gets a
- * helper thread, started before its load so that it is up when the compile begins: the
- * compile then runs on two cores (`compileZoneToFile`'s split, docs/IMAGE.md "Big zones").
+ * helper thread for its compile, which then runs on two cores (`compileZoneToFile`'s split,
+ * docs/IMAGE.md "Big zones").
  */
 const SPLIT_TEXT = 8 << 20;
 
@@ -195,13 +195,16 @@ function compileJob(
       sig = read.sig;
       if ('error' in read) throw read.error;
       const octets = read.text.length;
+      const loaded = loadRead(read, job.path);
+      // Started after the load (its heap not on top of the load's peak), it comes up during
+      // the collection and the canonical sort below; if it is not up by then, the compile
+      // runs whole.
       if (job.packDir !== undefined && octets >= SPLIT_TEXT)
         try {
           helper.thread = new CompileHelper(job.packDir);
         } catch {
           // no second thread: the compile runs whole
         }
-      const loaded = loadRead(read, job.path);
       if (loaded.warnings.length > 0) warnings = loaded.warnings.map((w) => formatZoneProblem(job.path, w));
       zone = loaded.zone;
       // bigzone: the text read (a big file's: its octets twice, as read and as a string) and
