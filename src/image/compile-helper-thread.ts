@@ -29,3 +29,4 @@ port.on('message', (msg: ({ kind: 'half' } & HalfJob) | ({ kind: 'write' } & Hal
   Atomics.notify(ctl, 1);
 });
 Atomics.store(ctl, 0, 1);
+Atomics.notify(ctl, 0);

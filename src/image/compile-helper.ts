@@ -75,6 +75,16 @@ export class CompileHelper implements HalfCompiler {
     return !this.#closed && !this.#busy && Atomics.load(this.#ctl, READY) === 1;
   }
 
+  whenReady(ms: number): boolean {
+    const deadline = Date.now() + ms;
+    while (!this.#closed && Atomics.load(this.#ctl, READY) === 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      Atomics.wait(this.#ctl, READY, 0, left);
+    }
+    return this.ready;
+  }
+
   start(job: HalfJob): void {
     if (!this.ready) throw new Error('split compile: the helper thread is not ready');
     this.#closeFile();

@@ -99,6 +99,7 @@ describe('a big zone compiled in two threads', () => {
         whenReady(real);
         return {
           ready: true,
+          whenReady: () => true,
           minNames: 1,
           share: 0.5,
           start: (job) => real.start(job),

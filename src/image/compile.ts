@@ -299,6 +299,8 @@ export function compileZoneToFile(
 export interface HalfCompiler {
   /** The thread is up and idle: a compile may be split now (else it runs whole here). */
   readonly ready: boolean;
+  /** `ready`, waiting up to `ms` for a thread still starting. */
+  whenReady(ms: number): boolean;
   /** Zones of fewer names are compiled whole (`SPLIT_NAMES`; tests split small ones). */
   readonly minNames: number;
   /** The first thread's share of the template work (`SPLIT_SHARE`; tests move the split). */
@@ -345,6 +347,12 @@ export interface HalfWrite {
  * half the templates save.
  */
 export const SPLIT_NAMES = 50_000;
+
+/**
+ * How long a compile waits for a helper thread still starting (started after the load, it
+ * is usually up by the sort's end; the wait costs no CPU, and the split saves more).
+ */
+const READY_WAIT_MS = 500;
 
 /** Compiles split over two threads so far in this thread (for tests and benchmarks). */
 export const splitStats = { compiles: 0 };
@@ -505,7 +513,12 @@ function compile(
       // with a helper thread ready, the later names' templates made there meanwhile.
       const cols = (zone as ColumnZone).columns();
       let end = nodes.length;
-      if (file !== undefined && helper?.ready === true && end >= helper.minNames) {
+      if (
+        file !== undefined &&
+        helper !== undefined &&
+        end >= helper.minNames &&
+        helper.whenReady(READY_WAIT_MS)
+      ) {
         end = splitPoint(cols, nodes, helper.share);
         split = helper;
         splitStats.compiles++;
