@@ -130,11 +130,8 @@ function splitHelpers(): CompileHelper[] {
   if (helpers === undefined) {
     const made = [0.1, 0.5, 0.9].map((share) => new CompileHelper(undefined, { minNames: 1, share }));
     helpers = made;
-    const start = Date.now();
-    while (!made.every((h) => h.ready) && Date.now() - start < 30_000)
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
     assert.ok(
-      made.every((h) => h.ready),
+      made.every((h) => h.whenReady(30_000)),
       'the helper threads start',
     );
     process.on('exit', () => {

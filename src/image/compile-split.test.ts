@@ -35,10 +35,7 @@ import { CompileHelper } from './compile-helper.js';
 
 /** Blocks until `helper` is up (a test has nothing else to do meanwhile). */
 function whenReady(helper: CompileHelper): void {
-  const start = Date.now();
-  while (!helper.ready && Date.now() - start < 30_000)
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
-  assert.ok(helper.ready, 'the helper thread starts');
+  assert.ok(helper.whenReady(30_000), 'the helper thread starts');
 }
 
 /** `compileZoneToFile` into a new file in `dir`; the octets read back. */
