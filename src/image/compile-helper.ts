@@ -85,7 +85,7 @@ export class CompileHelper implements HalfCompiler {
     return this.ready;
   }
 
-  start(job: HalfJob): void {
+  start(job: Omit<HalfJob, 'fd'>): void {
     if (!this.ready) throw new Error('split compile: the helper thread is not ready');
     this.#closeFile();
     const path = join(this.#dir, `image-${randomBytes(8).toString('hex')}.sbhalf`);

@@ -305,7 +305,8 @@ export interface HalfCompiler {
   readonly minNames: number;
   /** The first thread's share of the template work (`SPLIT_SHARE`; tests move the split). */
   readonly share: number;
-  start(job: HalfJob): void;
+  /** Starts the half (the helper gives it the file it writes into: `HalfJob.fd`). */
+  start(job: Omit<HalfJob, 'fd'>): void;
   wait(): HalfDone;
   write(job: HalfWrite): void;
   finish(): void;
@@ -528,7 +529,6 @@ function compile(
           from: end,
           highNames: ctx.highNames,
           answer: opts.answer ?? {},
-          fd: -1,
         });
       }
       for (let i = 0; i < end; i++)
