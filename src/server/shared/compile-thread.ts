@@ -116,11 +116,11 @@ const loaderFor = (text: string): typeof loadZoneText | typeof loadZoneTextColum
 const COLLECT_TEXT = 16 << 20;
 
 /**
- * A file text of at least this many octets (~300,000 records) going into a pack folder gets a
+ * A file text of at least this many octets (~150,000 records) going into a pack folder gets a
  * helper thread for its compile, which then runs on two cores (`compileZoneToFile`'s split,
  * docs/IMAGE.md "Big zones").
  */
-const SPLIT_TEXT = 8 << 20;
+const SPLIT_TEXT = 4 << 20;
 
 /**
  * Loads a file's text and lets go of it: the caller keeps no reference to the text (`read`
