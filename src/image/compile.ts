@@ -28,7 +28,7 @@ import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { compressibleNameOffsets, rdataTarget } from '../wire/rdata.js';
 import { hasCompressibleNames, nameLengthAt } from '../wire/rdata-wire.js';
-import { ColumnZone, type ZoneColumns } from '../zone/column-zone.js';
+import { ColumnZone, type SharedColumnZone, type ZoneColumns } from '../zone/column-zone.js';
 import { NodeFlag, type RRset, Zone, type ZoneNode } from '../zone/zone.js';
 import {
   ANSWER_ENTRY_SIZE,
@@ -277,6 +277,7 @@ export function compileZoneToFile(
   fd: number,
   base: number,
   opts: CompileOptions = {},
+  helper?: HalfCompiler,
 ): number {
   const file = new ImageFile(fd, base);
   if (!(zone instanceof ColumnZone) || opts.templates === false || opts.allocate !== undefined) {
@@ -284,14 +285,205 @@ export function compileZoneToFile(
     file.write(image, 0);
     return image.length;
   }
-  return compile(zone, opts, file) as number;
+  return compile(zone, opts, file, helper) as number;
 }
+
+/**
+ * A second thread that takes part in a big zone's compile into a file (`compileZoneToFile`'s
+ * `helper`; src/image/compile-helper.ts): it makes the templates of the later names while
+ * the caller makes the earlier ones (`start`, `wait`), then copies them into the image and
+ * writes those names' parts of NAMES, NAMEDATA, RRSETS, RDATA and ANSWERS while the caller
+ * writes the rest (`write`, `finish`). `start` and `write` return at once; `wait` and
+ * `finish` block (and throw when the thread failed).
+ */
+export interface HalfCompiler {
+  /** The thread is up and idle: a compile may be split now (else it runs whole here). */
+  readonly ready: boolean;
+  /** `ready`, waiting up to `ms` for a thread still starting. */
+  whenReady(ms: number): boolean;
+  /** Zones of fewer names are compiled whole (`SPLIT_NAMES`; tests split small ones). */
+  readonly minNames: number;
+  /** The first thread's share of the template work (`SPLIT_SHARE`; tests move the split). */
+  readonly share: number;
+  /** Starts the half (the helper gives it the file it writes into: `HalfJob.fd`). */
+  start(job: Omit<HalfJob, 'fd'>): void;
+  wait(): HalfDone;
+  write(job: HalfWrite): void;
+  finish(): void;
+}
+
+/** What the second thread is given: the zone's columns and its canonical order. */
+export interface HalfJob {
+  zone: SharedColumnZone;
+  /** Name indexes in canonical order. */
+  order: Int32Array;
+  /** The first position in `order` the half makes templates for (to the end). */
+  from: number;
+  /** `TemplateBuilder`'s `#highNames` (read once, by the caller). */
+  highNames: boolean;
+  answer: AnswerOptions;
+  /** Where the half's templates are written meanwhile, from offset 0. */
+  fd: number;
+}
+
+/** The half's templates (octets) and answer entries. */
+export interface HalfDone {
+  total: number;
+  entries: number;
+}
+
+/** Where the half's parts go: the image file, its section starts, the first half's sizes. */
+export interface HalfWrite {
+  fd: number;
+  base: number;
+  starts: number[];
+  /** The first half's template octets and answer entries. */
+  firstTotal: number;
+  firstEntries: number;
+}
+
+/**
+ * A ColumnZone of at least this many names is split over two threads when a helper is ready:
+ * below it, the second thread's set-up (the zone rebuilt there, its code cold) costs more than
+ * half the templates save.
+ */
+export const SPLIT_NAMES = 50_000;
+
+/**
+ * How long a compile waits for a helper thread still starting (started after the load, it
+ * is usually up by the sort's end; the wait costs no CPU, and the split saves more).
+ */
+const READY_WAIT_MS = 500;
+
+/** Compiles split over two threads so far in this thread (for tests and benchmarks). */
+export const splitStats = { compiles: 0 };
+
+/** The second half in its thread, between `compileHalf` and `writeHalf`. */
+let half:
+  | { zone: ColumnZone; nodes: ColumnOrder; table: NodeTable; from: number; fd: number; total: number }
+  | undefined;
+
+/**
+ * The helper thread's first part (HalfCompiler): the templates of `zone`'s names from
+ * position `from` of `order` on, written into file `fd` from offset 0, and their answer
+ * table kept for `writeHalf`. A template offset in that table is ≥ 0 into that file, -1 none,
+ * ≤ -2 one of the first half's (the zone's negative template: `-2 - offset`).
+ */
+export function compileHalf(
+  zone: ColumnZone,
+  order: Int32Array,
+  from: number,
+  highNames: boolean,
+  answer: AnswerOptions,
+  fd: number,
+): HalfDone {
+  half = undefined;
+  const nodes = new ColumnOrder(zone, order);
+  const out = Bytes.over(new ImageFile(fd, 0), 0, 1 << 20);
+  const ctx = new TemplateBuilder(zone, answer, out, highNames);
+  const n = nodes.length;
+  const table = nodeTable.reset(n - from);
+  table.base = from;
+  const cols = zone.columns();
+  for (let i = from; i < n; i++)
+    if (!ctx.columnPlain(cols, nodes.index(i), nodes, table, i)) table.put(i, ctx.forNode(nodes.node(i)));
+  out.flush();
+  half = { zone, nodes, table, from, fd, total: out.total };
+  return { total: out.total, entries: table.entries };
+}
+
+/**
+ * The helper thread's second part: its templates copied from its file to their place in the
+ * image (after the first half's), its names' records of NAMES, NAMEDATA, RRSETS, RDATA and
+ * ANSWERS written where the names before them end (sums over those names' columns).
+ */
+export function writeHalf(w: HalfWrite): void {
+  const h = half;
+  half = undefined;
+  if (h === undefined) throw new Error('split compile: no half to write');
+  try {
+    const file = new ImageFile(w.fd, w.base);
+    const oTemplates = w.starts[7];
+    const piece = new Uint8Array(Math.min(h.total, 4 << 20));
+    for (let at = 0; at < h.total; at += piece.length) {
+      const chunk = piece.subarray(0, Math.min(piece.length, h.total - at));
+      new ImageFile(h.fd, 0).read(chunk, at);
+      file.write(chunk, oTemplates + w.firstTotal + at);
+    }
+    const { nodes, table, from } = h;
+    const cols = h.zone.columns();
+    const { firstSet, setNext, setFirst, recNext, recLen } = cols;
+    let data = 0;
+    let sets = 0;
+    let rd = 0;
+    for (let i = 0; i < from; i++) {
+      data += 1 + nodes.keyLen(i);
+      for (let t = firstSet[nodes.index(i)]; t >= 0; t = setNext[t]) {
+        sets++;
+        for (let r = setFirst[t]; r >= 0; r = recNext[r]) rd += 2 + recLen[r];
+      }
+    }
+    const firstTotal = w.firstTotal;
+    const absAt = (v: number): number =>
+      v === -1 ? NONE : v <= -2 ? oTemplates - 2 - v : oTemplates + firstTotal + v;
+    writeColumns(file, nodes, cols, table, from, nodes.length, absAt, {
+      name: w.starts[1] + from * NAME_RECORD_SIZE,
+      data: w.starts[2] + data,
+      set: w.starts[4] + sets * RRSET_RECORD_SIZE,
+      rd: w.starts[5] + rd,
+      ans: w.starts[6] + w.firstEntries * ANSWER_ENTRY_SIZE,
+      rrsets: sets,
+      answers: w.firstEntries,
+    });
+  } finally {
+    nodeTable = new NodeTable();
+  }
+}
+
+/**
+ * Where a split compile's second half starts: about half the template work on each side
+ * (a name written from the columns ~1, a name whose node is made ~12: the profile's ratio),
+ * moved on past names below a cut (a cut's referral template is shared by the names under it:
+ * they stay in one half).
+ */
+function splitPoint(cols: ZoneColumns, nodes: ColumnOrder, part: number): number {
+  const n = nodes.length;
+  const { flags, firstSet, setNext, setType } = cols;
+  const weight = new Uint8Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const idx = nodes.index(i);
+    let w = 1;
+    if ((flags[idx] & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0 || firstSet[idx] < 0) w = HEAVY;
+    else
+      for (let t = firstSet[idx]; t >= 0; t = setNext[t])
+        if (!plainType(setType[t])) {
+          w = HEAVY;
+          break;
+        }
+    weight[i] = w;
+    total += w;
+  }
+  const share = total * part;
+  let s = 0;
+  for (let sum = 0; s < n && sum < share; s++) sum += weight[s];
+  while (s < n && (flags[nodes.index(s)] & NodeFlag.BELOW_CUT) !== 0) s++;
+  return s;
+}
+
+/**
+ * The first thread's share of the template work in a split compile (a little under half: it
+ * writes more of the rest, the moved templates and the hash section), and a heavy name's weight.
+ */
+export const SPLIT_SHARE = 0.45;
+const HEAVY = 12;
 
 /** `compileZone`, or with `file` (a ColumnZone's, with templates) into a file: the length. */
 function compile(
   zone: CompilableZone,
   opts: CompileOptions,
   file: ImageFile | undefined,
+  helper?: HalfCompiler,
 ): Uint8Array | number {
   const nodes = canonicalOrder(zone);
   const withTemplates = opts.templates !== false;
@@ -309,22 +501,46 @@ function compile(
     });
     templates = Bytes.over(rab, sizes.beforeAnswers, 1 << 20);
   } else templates.len = 0;
+  /** The helper thread, once it has a half of this compile (it must end before we return). */
+  let split: HalfCompiler | undefined;
+  let second: (HalfDone & { from: number }) | undefined;
+  let posted = false;
   try {
     const ctx = new TemplateBuilder(zone, opts.answer ?? {}, templates);
     const table = nodeTable.reset(nodes.length);
     // Each name's templates go to typed arrays at once: no per-name object lives to the layout.
     if (withTemplates && nodes instanceof ColumnOrder) {
-      // A big zone: its plain names written from the columns, the others from their nodes.
+      // A big zone: its plain names written from the columns, the others from their nodes;
+      // with a helper thread ready, the later names' templates made there meanwhile.
       const cols = (zone as ColumnZone).columns();
-      for (let i = 0; i < nodes.length; i++)
+      let end = nodes.length;
+      if (
+        file !== undefined &&
+        helper !== undefined &&
+        end >= helper.minNames &&
+        helper.whenReady(READY_WAIT_MS)
+      ) {
+        end = splitPoint(cols, nodes, helper.share);
+        split = helper;
+        splitStats.compiles++;
+        split.start({
+          zone: (zone as ColumnZone).shared(),
+          order: nodes.order,
+          from: end,
+          highNames: ctx.highNames,
+          answer: opts.answer ?? {},
+        });
+      }
+      for (let i = 0; i < end; i++)
         if (!ctx.columnPlain(cols, nodes.index(i), nodes, table, i)) table.put(i, ctx.forNode(nodes.node(i)));
+      if (split !== undefined) second = { ...split.wait(), from: end };
     } else if (withTemplates)
       for (let i = 0; i < nodes.length; i++) {
         const node = nodes.node(i);
         if (!ctx.nodePlain(node, table, i)) table.put(i, ctx.forNode(node));
       }
     else for (let i = 0; i < nodes.length; i++) table.put(i, NO_TEMPLATES);
-    return layout(
+    const laid = layout(
       zone,
       nodes,
       sizes,
@@ -335,8 +551,27 @@ function compile(
       opts.allocate,
       rab,
       file,
+      second && {
+        ...second,
+        post: (w: HalfWrite): void => {
+          posted = true;
+          (split as HalfCompiler).write(w);
+        },
+      },
     );
+    if (posted) {
+      posted = false;
+      (split as HalfCompiler).finish();
+    }
+    return laid;
   } finally {
+    // The helper writes into the image file: never left writing when this returns or throws.
+    if (posted)
+      try {
+        (split as HalfCompiler).finish();
+      } catch {
+        // the compile fails anyway
+      }
     // A big zone's templates and tables are not kept alive by the scratch.
     if (templateScratch.buf.length > 1 << 20) templateScratch = new Bytes();
     if (nodeTable.nodata.length > 1 << 16) nodeTable = new NodeTable();
@@ -400,6 +635,10 @@ class ColumnOrder implements OrderedNames {
   index(i: number): number {
     return this.#order[i];
   }
+  /** The name indexes in canonical order. */
+  get order(): Int32Array {
+    return this.#order;
+  }
   /** The octets the keys (and spellings) lie in (read after the load: no longer grown). */
   get octets(): Uint8Array {
     return this.#zone._index.octets;
@@ -430,8 +669,11 @@ class NodeTable {
   eTpl = new Int32Array(256);
   eReason = new Uint8Array(256);
   entries = 0;
+  /** The name index of row 0 (a split compile's second half: its first name's). */
+  base = 0;
 
   reset(names: number): this {
+    this.base = 0;
     if (this.nodata.length < names) {
       let n = this.nodata.length;
       while (n < names) n *= 2;
@@ -448,7 +690,8 @@ class NodeTable {
    * Name `i`'s entries `plainQtypes[0, n)` → templates `plainAts[0, n)` (QTYPEs distinct, in
    * any order: written sorted), its NODATA template `nodata`, no referral.
    */
-  putPlain(i: number, n: number, nodata: number): void {
+  putPlain(name: number, n: number, nodata: number): void {
+    const i = name - this.base;
     this.nodata[i] = nodata;
     this.referral[i] = -1;
     const e = this.entries;
@@ -488,7 +731,8 @@ class NodeTable {
     this.eReason = r2;
   }
 
-  put(i: number, r: NodeTemplates): void {
+  put(name: number, r: NodeTemplates): void {
+    const i = name - this.base;
     this.nodata[i] = r.nodata === undefined ? -1 : r.nodata.at;
     this.referral[i] = r.referral === undefined ? -1 : r.referral.at;
     const list = r.entries;
@@ -614,10 +858,11 @@ function layout(
   allocate: ((bytes: number) => Uint8Array) | undefined,
   rab: ArrayBuffer | undefined,
   file?: ImageFile,
+  second?: HalfDone & { from: number; post: (w: HalfWrite) => void },
 ): Uint8Array | number {
   const originKey = zone.origin.key;
   const { namedataLen, rdataLen, totalRrsets, spelled, spellLen, slots } = measured;
-  const totalEntries = table.entries;
+  const totalEntries = table.entries + (second?.entries ?? 0);
 
   const sectionIds = spelled ? SECTION_IDS_SPELLED : SECTION_IDS;
   const sizes = [
@@ -628,7 +873,7 @@ function layout(
     totalRrsets * RRSET_RECORD_SIZE,
     rdataLen,
     totalEntries * ANSWER_ENTRY_SIZE,
-    templates.total,
+    templates.total + (second?.total ?? 0),
   ];
   if (spelled) sizes.push(nodes.length * 4 + spellLen);
   const starts: number[] = [];
@@ -695,15 +940,36 @@ function layout(
   hash.fill(0, 0, slots);
 
   const cols = zone instanceof ColumnZone ? zone.columns() : undefined;
+  const at0: ColumnStarts = {
+    name: oNames,
+    data: oNamedata,
+    set: oRrsets,
+    rd: oRdata,
+    ans: oAnswers,
+    rrsets: 0,
+    answers: 0,
+  };
   if (cols !== undefined && file !== undefined) {
     // Into the file: the sections through the same stages, then the rest, the head last.
-    writeColumns(file, nodes as ColumnOrder, cols, table, hash, slotMask, starts, absAt);
+    // Split: the helper thread copies its templates after ours (moved up already: it writes
+    // over where they were) and writes its names' records while we write ours.
+    const ordered = nodes as ColumnOrder;
+    const end = second?.from ?? nodes.length;
+    second?.post({
+      fd: file.fd,
+      base: file.base,
+      starts,
+      firstTotal: templates.total,
+      firstEntries: table.entries,
+    });
+    writeColumns(file, ordered, cols, table, 0, end, absAt, at0, hash, slotMask);
+    if (end < nodes.length) hashColumns(ordered, end, hash, slotMask);
     finishFile(file, out, nodes, spelled, starts, hash, oHash, slots, total);
     return total;
   }
   if (cols !== undefined && rab !== undefined) {
     // In place in the resizable buffer: the sections written through plain stages.
-    writeColumns(out, nodes as ColumnOrder, cols, table, hash, slotMask, starts, absAt);
+    writeColumns(out, nodes as ColumnOrder, cols, table, 0, nodes.length, absAt, at0, hash, slotMask);
     return finish(out, nodes, spelled, starts, hash, oHash, slots, templates, oTemplates, rab);
   }
   let pName = oNames;
@@ -877,11 +1143,7 @@ function finishFile(
   slots: number,
   total: number,
 ): void {
-  const section = new Uint8Array(8 + slots * 4);
-  put32(section, 0, slots);
-  if (LITTLE_ENDIAN) section.set(new Uint8Array(hash.buffer, 0, slots * 4), 8);
-  else for (let k = 0; k < slots; k++) if (hash[k] !== 0) put32(section, 8 + k * 4, hash[k]);
-  file.write(section, oHash);
+  file.write(hashSection(hash, slots), oHash);
   if (hash.length > 1 << 16) hashScratch = new Uint32Array(64);
   if (spelled) {
     const oSpell = starts[8];
@@ -902,6 +1164,15 @@ function finishFile(
     file.write(sp, oSpell);
   }
   file.write(head, 0);
+}
+
+/** The HASH section of `slots` slots. */
+function hashSection(hash: Uint32Array, slots: number): Uint8Array {
+  const section = new Uint8Array(8 + slots * 4);
+  put32(section, 0, slots);
+  if (LITTLE_ENDIAN) section.set(new Uint8Array(hash.buffer, 0, slots * 4), 8);
+  else for (let k = 0; k < slots; k++) if (hash[k] !== 0) put32(section, 8 + k * 4, hash[k]);
+  return section;
 }
 
 /**
@@ -937,26 +1208,51 @@ class Stage {
   }
 }
 
+/** Where a run of names' records start in each section, and the RRsets and entries before them. */
+interface ColumnStarts {
+  name: number;
+  data: number;
+  set: number;
+  rd: number;
+  ans: number;
+  rrsets: number;
+  answers: number;
+}
+
+/** The hash slots of names `from`.. (after those before them: the same probes). */
+function hashColumns(nodes: ColumnOrder, from: number, hash: Uint32Array, slotMask: number): void {
+  const octets = nodes.octets;
+  for (let i = from; i < nodes.length; i++) {
+    const ko = nodes.keyOff(i);
+    let s = fnv1a(octets, ko, ko + nodes.keyLen(i)) & slotMask;
+    while (hash[s] !== 0) s = (s + 1) & slotMask;
+    hash[s] = i + 1;
+  }
+}
+
 /**
  * `layout`'s loop for a ColumnZone compiled in place: NAMES, NAMEDATA, RRSETS, RDATA and
- * ANSWERS from the columns through stages (the same octets as the loop in `layout`), and
- * the hash slots.
+ * ANSWERS of names `from` to `to` from the columns through stages (the same octets as the
+ * loop in `layout`), from `at` on (a split compile's second half starts mid-section), and
+ * (`hash` given) their hash slots. `table` holds those names from its row `from - table.base`.
  */
 function writeColumns(
   out: Uint8Array | ImageFile,
   nodes: ColumnOrder,
   cols: ZoneColumns,
   table: NodeTable,
-  hash: Uint32Array,
-  slotMask: number,
-  starts: number[],
+  from: number,
+  to: number,
   absAt: (at: number) => number,
+  at: ColumnStarts,
+  hash?: Uint32Array,
+  slotMask = 0,
 ): void {
-  const sName = new Stage(out, starts[1]);
-  const sData = new Stage(out, starts[2]);
-  const sSet = new Stage(out, starts[4]);
-  const sRd = new Stage(out, starts[5]);
-  const sAns = new Stage(out, starts[6]);
+  const sName = new Stage(out, at.name);
+  const sData = new Stage(out, at.data);
+  const sSet = new Stage(out, at.set);
+  const sRd = new Stage(out, at.rd);
+  const sAns = new Stage(out, at.ans);
   const {
     flags: nameFlags,
     firstSet,
@@ -969,16 +1265,19 @@ function writeColumns(
     recLen,
     slab,
   } = cols;
-  let rrsetCount = 0;
-  let answerCount = 0;
+  let rrsetCount = at.rrsets;
+  let answerCount = at.answers;
   const octets = nodes.octets;
-  for (let i = 0; i < nodes.length; i++) {
+  const base = table.base;
+  for (let i = from; i < to; i++) {
     // The key's octets, read where the columns keep them (no string).
     const ko = nodes.keyOff(i);
     const kn = nodes.keyLen(i);
-    let s = fnv1a(octets, ko, ko + kn) & slotMask;
-    while (hash[s] !== 0) s = (s + 1) & slotMask;
-    hash[s] = i + 1;
+    if (hash !== undefined) {
+      let s = fnv1a(octets, ko, ko + kn) & slotMask;
+      while (hash[s] !== 0) s = (s + 1) & slotMask;
+      hash[s] = i + 1;
+    }
     const idx = nodes.index(i);
     let setCount = 0;
     let flags = nameFlags[idx] & 31;
@@ -990,7 +1289,18 @@ function writeColumns(
     if (setCount === 0) flags |= NameFlag.EMPTY;
     sName.room(NAME_RECORD_SIZE);
     sData.room(1 + kn);
-    nameRecord(sName.buf, sName.n, sData.pos, flags, rrsetCount, setCount, answerCount, table, i, absAt);
+    nameRecord(
+      sName.buf,
+      sName.n,
+      sData.pos,
+      flags,
+      rrsetCount,
+      setCount,
+      answerCount,
+      table,
+      i - base,
+      absAt,
+    );
     sName.n += NAME_RECORD_SIZE;
     const d = sData.buf;
     let pd = sData.n;
@@ -1029,8 +1339,8 @@ function writeColumns(
       }
       sRd.n = pr;
     }
-    const first = table.entryFirst[i];
-    const last = first + table.entryCount[i];
+    const first = table.entryFirst[i - base];
+    const last = first + table.entryCount[i - base];
     sAns.room((last - first) * ANSWER_ENTRY_SIZE);
     const ab = sAns.buf;
     let pa = sAns.n;
@@ -1591,7 +1901,7 @@ class TemplateBuilder {
   readonly zone: CompilableZone;
   #catalog: Catalog | undefined;
   /** The TEMPLATES section, written as templates are made. */
-  readonly out: Bytes;
+  out: Bytes;
   readonly negative: Tpl | undefined;
   /** The negative template's watch labels (a Set only when there are many: a zone's are few). */
   readonly #negativeWatch: { has(label: string): boolean };
@@ -1602,11 +1912,17 @@ class TemplateBuilder {
   /** Some name of the zone has an octet 0xfe or 0xff (the placeholders' labels). */
   #highNames = false;
 
-  constructor(zone: CompilableZone, answerOpts: AnswerOptions, out: Bytes) {
+  /**
+   * `highNames` given: the second half of a split compile (`compileHalf`), whose negative
+   * template is the first half's (made here too, to know it, but not written: its offset is
+   * `-2 - offset` in the first half's, HalfResult).
+   */
+  constructor(zone: CompilableZone, answerOpts: AnswerOptions, out: Bytes, highNames?: boolean) {
     this.zone = zone;
-    this.out = out;
+    this.out = highNames === undefined ? out : new Bytes();
     this.#answerOpts = answerOpts;
-    if (zone instanceof ColumnZone) this.#highNames = columnKeysHave(zone, (c) => c >= 0xfe);
+    if (highNames !== undefined) this.#highNames = highNames;
+    else if (zone instanceof ColumnZone) this.#highNames = columnKeysHave(zone, (c) => c >= 0xfe);
     else
       for (const key of zone.nodes.keys())
         if (hasHighOctet(key)) {
@@ -1614,6 +1930,10 @@ class TemplateBuilder {
           break;
         }
     this.negative = this.#negativeTemplate();
+    if (highNames !== undefined) {
+      if (this.negative !== undefined) this.negative.at = -2 - this.negative.at;
+      this.out = out;
+    }
     const watch = this.negative?.watch ?? NO_STRINGS;
     this.#watching = watch.length > 0;
     this.#negativeWatch =
@@ -1622,6 +1942,11 @@ class TemplateBuilder {
         : watch.length === 0
           ? NOT_WATCHED
           : { has: (l) => watch.includes(l) };
+  }
+
+  /** Some name of the zone has an octet 0xfe or 0xff. */
+  get highNames(): boolean {
+    return this.#highNames;
   }
 
   #place(parts: TplParts): Tpl {

@@ -30,12 +30,23 @@ import { NodeFlag, type RRset, ZoneBuildError, ZoneNode, type ZoneWarning } from
  */
 const GENERATION = 512;
 
+/**
+ * The columns live in SharedArrayBuffers: a second thread reads them where they lie (the split
+ * compile of a big zone, src/image/compile.ts; `ColumnZone.shared`), nothing copied.
+ */
+function i32(n: number): Int32Array<SharedArrayBuffer> {
+  return new Int32Array(new SharedArrayBuffer(n * 4));
+}
+function u8(n: number): Uint8Array<SharedArrayBuffer> {
+  return new Uint8Array(new SharedArrayBuffer(n));
+}
+
 /** A growable Int32Array column. */
-function grow32(a: Int32Array<ArrayBuffer>, need: number): Int32Array<ArrayBuffer> {
+function grow32(a: Int32Array<SharedArrayBuffer>, need: number): Int32Array<SharedArrayBuffer> {
   if (need <= a.length) return a;
   let n = a.length * 2;
   while (n < need) n *= 2;
-  const b = new Int32Array(n);
+  const b = i32(n);
   b.set(a);
   return b;
 }
@@ -70,32 +81,59 @@ const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: nu
  */
 export class NameTable {
   /** The keys' octets (and a ColumnZone's spellings: `store`); read through `off`/`len`. */
-  octets: Uint8Array<ArrayBuffer>;
+  octets: Uint8Array<SharedArrayBuffer>;
   /** Octets used in `octets`. */
   used = 0;
   /** Per name index: where its key starts in `octets`, and its length. */
-  off: Int32Array<ArrayBuffer>;
-  len: Uint8Array<ArrayBuffer>;
+  off: Int32Array<SharedArrayBuffer>;
+  len: Uint8Array<SharedArrayBuffer>;
   #count = 0;
   #slots: Int32Array;
   #mask: number;
 
-  /** `expect`: names expected (the table starts big enough for them, then doubles). */
-  constructor(expect = 1024) {
+  /**
+   * `expect`: names expected (the table starts big enough for them, then doubles). `over`: the
+   * parts of a table made elsewhere (`parts()`, another thread's): this one reads the same
+   * memory.
+   */
+  constructor(expect = 1024, over?: NameTableParts) {
+    if (over !== undefined) {
+      this.octets = over.octets;
+      this.used = over.used;
+      this.off = over.off;
+      this.len = over.len;
+      this.#count = over.count;
+      this.#slots = over.slots;
+      this.#mask = over.mask;
+      return;
+    }
     let cap = 1024;
     while (cap * 3 < expect * 4 && cap < 1 << 27) cap *= 2;
-    this.#slots = new Int32Array(cap * 2);
+    this.#slots = i32(cap * 2);
     this.#mask = cap - 1;
     const names = Math.max(1024, expect | 0);
-    this.off = new Int32Array(names);
-    this.len = new Uint8Array(names);
+    this.off = i32(names);
+    this.len = u8(names);
     // ~20 octets a key (one label under the origin, the origin's labels included), and a few
     // spellings: a regrowth copies them all.
-    this.octets = new Uint8Array(Math.max(16 * 1024, names * 24));
+    this.octets = u8(Math.max(16 * 1024, names * 24));
   }
 
   get size(): number {
     return this.#count;
+  }
+
+  /** What `new NameTable(0, parts)` needs to read this table (SharedArrayBuffers: not copied). */
+  parts(): NameTableParts {
+    return {
+      octets: this.octets,
+      used: this.used,
+      off: this.off,
+      len: this.len,
+      count: this.#count,
+      slots: this.#slots,
+      mask: this.#mask,
+    };
   }
 
   /** Key `i` as a string (made now: the table keeps none). */
@@ -218,10 +256,10 @@ export class NameTable {
   #insert(at: number, n: number, reuse: boolean): number {
     const i = this.#count++;
     if (i >= this.off.length) {
-      const off = new Int32Array(this.off.length * 2);
+      const off = i32(this.off.length * 2);
       off.set(this.off);
       this.off = off;
-      const len = new Uint8Array(this.len.length * 2);
+      const len = u8(this.len.length * 2);
       len.set(this.len);
       this.len = len;
     }
@@ -241,7 +279,7 @@ export class NameTable {
   #growOctets(need: number): void {
     let size = this.octets.length * 2;
     while (size < need) size *= 2;
-    const o = new Uint8Array(size);
+    const o = u8(size);
     o.set(this.octets.subarray(0, this.used));
     this.octets = o;
   }
@@ -257,11 +295,45 @@ export class NameTable {
 
   #grow(): void {
     const cap = (this.#mask + 1) * 2;
-    this.#slots = new Int32Array(cap * 2);
+    this.#slots = i32(cap * 2);
     this.#mask = cap - 1;
     const { octets, off, len } = this;
     for (let i = 0; i < this.#count; i++) this.#put(i + 1, hashOctets(octets, off[i], len[i]));
   }
+}
+
+/** A NameTable's memory and counts (`NameTable.parts`). */
+export interface NameTableParts {
+  octets: Uint8Array<SharedArrayBuffer>;
+  used: number;
+  off: Int32Array<SharedArrayBuffer>;
+  len: Uint8Array<SharedArrayBuffer>;
+  count: number;
+  slots: Int32Array;
+  mask: number;
+}
+
+/**
+ * A ColumnZone as another thread gets it (`ColumnZone.shared`, structured-clonable): its
+ * columns are SharedArrayBuffers, so `ColumnZone.fromShared` reads the same memory.
+ */
+export interface SharedColumnZone {
+  origin: string;
+  cls: number;
+  recordCount: number;
+  names: number;
+  index: NameTableParts;
+  wireOff: Int32Array;
+  flags: Uint8Array;
+  firstSet: Int32Array;
+  setType: Int32Array;
+  setTtl: Int32Array;
+  setNext: Int32Array;
+  setFirst: Int32Array;
+  recOff: Int32Array;
+  recLen: Int32Array;
+  recNext: Int32Array;
+  slab: Uint8Array;
 }
 
 /** `ColumnZone.columns()`: the typed arrays a ColumnZone is made of. */
@@ -531,6 +603,54 @@ export class ColumnZone {
     return stream.finish(origin, cls);
   }
 
+  /**
+   * The zone for another thread (`fromShared` there): its columns as they are (in
+   * SharedArrayBuffers, not copied) and its numbers. Its warnings stay here. Read only, both
+   * sides: the columns are never written after the build.
+   */
+  shared(): SharedColumnZone {
+    return {
+      origin: this.origin.wire,
+      cls: this.class,
+      recordCount: this.recordCount,
+      names: this.#names,
+      index: this._index.parts(),
+      wireOff: this.#wireOff,
+      flags: this.#flags,
+      firstSet: this.#firstSet,
+      setType: this.#setType,
+      setTtl: this.#setTtl,
+      setNext: this.#setNext,
+      setFirst: this.#setFirst,
+      recOff: this.#recOff,
+      recLen: this.#recLen,
+      recNext: this.#recNext,
+      slab: this.#slab,
+    };
+  }
+
+  /** The zone `shared()` gave (in another thread): the same names, RRsets and flags; no warnings. */
+  static fromShared(s: SharedColumnZone): ColumnZone {
+    const b = {
+      index: new NameTable(0, s.index),
+      wireOff: s.wireOff,
+      names: s.names,
+      flags: s.flags,
+      firstSet: s.firstSet,
+      setType: s.setType,
+      setTtl: s.setTtl,
+      setNext: s.setNext,
+      setFirst: s.setFirst,
+      recOff: s.recOff,
+      recLen: s.recLen,
+      recNext: s.recNext,
+      slab: s.slab,
+      count: s.recordCount,
+      warnings: [],
+    };
+    return new ColumnZone(b as unknown as Builder, Name.fromWire(s.origin), s.cls);
+  }
+
   /** @internal made by ColumnZoneStream.finish. */
   static _fromBuilder(b: Builder, origin: Name, cls: number): ColumnZone {
     return new ColumnZone(b, origin, cls);
@@ -559,10 +679,10 @@ export class ColumnZoneStream {
    * `#otherKeys` (a record not built: out of zone, of another class, or given before the
    * origin was known), and its type (for locating findings: `keyOf`, `types`).
    */
-  #owner: Int32Array<ArrayBuffer>;
+  #owner: Int32Array<SharedArrayBuffer>;
   readonly #otherKeys: string[] = [];
   #records = 0;
-  types: Int32Array<ArrayBuffer>;
+  types: Int32Array<SharedArrayBuffer>;
 
   /**
    * `expect`: about how many records will come (`expectedRecords` of the text): the columns
@@ -571,8 +691,8 @@ export class ColumnZoneStream {
    */
   constructor(expect = 0) {
     this.#expect = Math.min(Math.max(expect | 0, 1024), 1 << 26);
-    this.types = new Int32Array(this.#expect);
-    this.#owner = new Int32Array(this.#expect);
+    this.types = i32(this.#expect);
+    this.#owner = i32(this.#expect);
   }
 
   /** Records given so far. */
@@ -740,23 +860,23 @@ export function nameText(
 class Builder {
   readonly index: NameTable;
   /** Per name: its spelling's offset in the index's octets, -1 when spelled as its key. */
-  wireOff: Int32Array<ArrayBuffer>;
+  wireOff: Int32Array<SharedArrayBuffer>;
   names = 0;
-  flags: Uint8Array<ArrayBuffer>;
-  firstSet: Int32Array<ArrayBuffer>;
-  lastSet: Int32Array<ArrayBuffer>;
+  flags: Uint8Array<SharedArrayBuffer>;
+  firstSet: Int32Array<SharedArrayBuffer>;
+  lastSet: Int32Array<SharedArrayBuffer>;
   sets = 0;
-  setType: Int32Array<ArrayBuffer>;
-  setTtl: Int32Array<ArrayBuffer>;
-  setNext: Int32Array<ArrayBuffer>;
-  setFirst: Int32Array<ArrayBuffer>;
-  setLast: Int32Array<ArrayBuffer>;
-  setCount: Int32Array<ArrayBuffer>;
+  setType: Int32Array<SharedArrayBuffer>;
+  setTtl: Int32Array<SharedArrayBuffer>;
+  setNext: Int32Array<SharedArrayBuffer>;
+  setFirst: Int32Array<SharedArrayBuffer>;
+  setLast: Int32Array<SharedArrayBuffer>;
+  setCount: Int32Array<SharedArrayBuffer>;
   recs = 0;
-  recOff: Int32Array<ArrayBuffer>;
-  recLen: Int32Array<ArrayBuffer>;
-  recNext: Int32Array<ArrayBuffer>;
-  slab: Uint8Array<ArrayBuffer>;
+  recOff: Int32Array<SharedArrayBuffer>;
+  recLen: Int32Array<SharedArrayBuffer>;
+  recNext: Int32Array<SharedArrayBuffer>;
+  slab: Uint8Array<SharedArrayBuffer>;
   used = 0;
   count = 0;
   readonly warnings: ZoneWarning[] = [];
@@ -777,20 +897,20 @@ class Builder {
     this.index = new NameTable(expect >> 1);
     // A name or an RRset per record at most; RDATA ~16 octets a record on average (the
     // slab grows by doubling past that).
-    this.flags = new Uint8Array(expect);
-    this.firstSet = new Int32Array(expect);
-    this.wireOff = new Int32Array(expect);
-    this.lastSet = new Int32Array(expect);
-    this.setType = new Int32Array(expect);
-    this.setTtl = new Int32Array(expect);
-    this.setNext = new Int32Array(expect);
-    this.setFirst = new Int32Array(expect);
-    this.setLast = new Int32Array(expect);
-    this.setCount = new Int32Array(expect);
-    this.recOff = new Int32Array(expect);
-    this.recLen = new Int32Array(expect);
-    this.recNext = new Int32Array(expect);
-    this.slab = new Uint8Array(Math.max(64 * 1024, expect * 16));
+    this.flags = u8(expect);
+    this.firstSet = i32(expect);
+    this.wireOff = i32(expect);
+    this.lastSet = i32(expect);
+    this.setType = i32(expect);
+    this.setTtl = i32(expect);
+    this.setNext = i32(expect);
+    this.setFirst = i32(expect);
+    this.setLast = i32(expect);
+    this.setCount = i32(expect);
+    this.recOff = i32(expect);
+    this.recLen = i32(expect);
+    this.recNext = i32(expect);
+    this.slab = u8(Math.max(64 * 1024, expect * 16));
     this.index.find(origin.key);
     this.#name(origin.key, origin.wire);
   }
@@ -818,7 +938,7 @@ class Builder {
   #slot(): number {
     const i = this.names++;
     if (i >= this.flags.length) {
-      const f = new Uint8Array(this.flags.length * 2);
+      const f = u8(this.flags.length * 2);
       f.set(this.flags);
       this.flags = f;
     }
@@ -848,7 +968,7 @@ class Builder {
     if (this.used + n > this.slab.length) {
       let size = this.slab.length * 2;
       while (size < this.used + n) size *= 2;
-      const s = new Uint8Array(size);
+      const s = u8(size);
       s.set(this.slab.subarray(0, this.used));
       this.slab = s;
     }
