@@ -253,9 +253,11 @@ typedef struct sb_shield {
     uint32_t key;
     const void *image;       /* the image the names came from (refreshed when it changes) */
     uint32_t *hashes;        /* owned */
-    double missing;          /* missing names of the zone read this second (what the kernel let through) */
+    double missing;          /* missing names of the zone read since `since` (what the kernel let through) */
+    double since;            /* when the estimate's window started (ms): re-estimated every SB_QF_ESTIMATE_MS */
+    double peak;             /* the highest estimate of the second (what the hold judges) */
     double quiet;            /* seconds in a row whose estimated flood was under the zone's floor */
-    double estimate;         /* the last second's estimated flood (missing names a second, before the kernel) */
+    double estimate;         /* the last window's estimated flood (missing names a second, before the kernel) */
     double refresh;          /* sweeps since the set was last read */
   } qf[SB_QF_MAX_ZONES];
   sb_qf_zone qf_zones[SB_QF_MAX_ZONES]; /* what the program is built from (hashes point into qf[]) */
@@ -275,6 +277,9 @@ typedef struct sb_shield {
   double *known_seen;
   double known_now;
   double qf_known_added; /* known missing names in the last set read */
+  /* When (monotonic ms, 0: never) a zone was last called attacked, last entered the QNAME
+   * filter, and the blocked /24s last grew: for the worker's log lines (a wave's timeline). */
+  double attacked_at, qf_made_at, blocked_at;
   /* TCP connections closed on arrival under overload (nothing vouched for the source), and the
    * same in dry run (counted, accepted). */
   double tcp_refused, would_refuse_tcp;
@@ -301,6 +306,13 @@ unsigned sb_shield_prefilter_zones(const sb_qf_zone **zones);
  * second (under it, user space sheds it cheaply enough); it leaves when its estimate stays under
  * the detector's floor for the detector's hold. */
 #define SB_QF_MIN_FLOOD 10000
+/* A zone's flood is re-estimated (and its share re-sized) every this many ms: a share set from a
+ * wrong first estimate lets the worker be flooded for one window, not for a second. */
+#define SB_QF_ESTIMATE_MS 100
+/* A zone's first share assumes a flood of at least this many missing names a second: early in a
+ * flood the rate read is a low estimate (the worker reads at most its capacity; a second's
+ * first milliseconds say little), and too small a share costs only one window of typos. */
+#define SB_QF_FIRST_FLOOD 50000
 /* Calm-time missing names remembered (entries), and the most of them a zone's set takes. */
 #define SB_QF_KNOWN_TABLE 4096
 #define SB_QF_KNOWN_PER_ZONE 256

@@ -393,6 +393,7 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
   }
   qsort(next, n, sizeof(uint32_t), cmp_u32);
   if (n != sh->nblocked || memcmp(next, sh->blocked, n * sizeof(uint32_t)) != 0) {
+    if (n > sh->nblocked) sh->blocked_at = now_ms;
     memcpy(sh->blocked, next, n * sizeof(uint32_t));
     sh->nblocked = n;
     sh->blocked_version = ++g_prefilter_version;
@@ -561,6 +562,35 @@ static void qf_refuse(sb_shield *sh, uint32_t key, double now_ms) {
   sh->qf_refusals++;
 }
 
+/* Every SB_QF_ESTIMATE_MS (or at once with `force`), each filtered zone's flood is estimated from
+ * what the kernel let through since the last estimate (missing names read / the share) and its
+ * share re-sized when it is off by more than 1.5x. 1 when a share changed (the program is rebuilt). */
+static int qf_estimate(sb_shield *sh, double now_ms, int force) {
+  int changed = 0;
+  for (unsigned i = 0; i < sh->nqf; i++) {
+    struct sb_qf_state *st = &sh->qf[i];
+    sb_qf_zone *z = &sh->qf_zones[i];
+    double window = now_ms - st->since;
+    if (window < SB_QF_ESTIMATE_MS && !(force && window > 0)) continue;
+    /* What the kernel let through is the share; in dry run it let everything through. */
+    double share = sh->cfg.mode == SB_SHIELD_DRY_RUN ? 1 : z->admit == 0 ? 1.0 / 4294967296.0 : z->admit / 4294967296.0;
+    double flood = st->missing * 1000 / window / share;
+    st->missing = 0;
+    st->since = now_ms;
+    st->estimate = flood;
+    if (flood > st->peak) st->peak = flood;
+    uint32_t admit = qf_admit_of(flood);
+    double was = z->admit, now = admit;
+    /* A larger share only while the worker keeps up: behind, it reads less than got through and
+     * the estimate is low (a smaller share is always taken). */
+    if ((now > was * 1.5 && sh->overload.level == 0) || now * 1.5 < was) {
+      z->admit = admit;
+      changed = 1;
+    }
+  }
+  return changed;
+}
+
 /* A zone just called attacked joins the filter when it qualifies; once a second, each zone's
  * flood is estimated from what the kernel let through (missing names read / share) and its share
  * set so that about SB_QF_ADMIT_PER_SECOND get through; a zone whose estimated flood stayed under
@@ -591,10 +621,16 @@ static void qf_clock(sb_shield *sh, double now_ms, int sweep, double elapsed_ms)
           memset(&sh->qf[i], 0, sizeof(sh->qf[i]));
           memset(&sh->qf_zones[i], 0, sizeof(sh->qf_zones[i]));
         } else {
-          sh->qf_zones[i].admit = qf_admit_of(flood);
+          /* The first share errs small (SB_QF_FIRST_FLOOD): what gets through under a small share
+           * is read in full, so the next window's estimate is true; under too large a share the
+           * worker falls behind and reads less than got through, and the estimate stays low. */
+          sh->qf_zones[i].admit = qf_admit_of(flood > SB_QF_FIRST_FLOOD ? flood : SB_QF_FIRST_FLOOD);
           sh->qf[i].estimate = flood;
+          sh->qf[i].peak = flood;
+          sh->qf[i].since = now_ms;
           sh->nqf++;
           sh->qf_made++;
+          sh->qf_made_at = now_ms;
           changed = 1;
         }
       } else {
@@ -602,18 +638,16 @@ static void qf_clock(sb_shield *sh, double now_ms, int sweep, double elapsed_ms)
       }
     }
   }
-  if (sweep && elapsed_ms > 0) {
+  (void)elapsed_ms;
+  if (qf_estimate(sh, now_ms, sweep)) changed = 1;
+  if (sweep) {
     for (unsigned i = 0; i < sh->nqf;) {
       struct sb_qf_state *st = &sh->qf[i];
       sb_qf_zone *z = &sh->qf_zones[i];
-      /* What the kernel let through is the share; in dry run it let everything through. */
-      double share = sh->cfg.mode == SB_SHIELD_DRY_RUN ? 1 : z->admit == 0 ? 1.0 / 4294967296.0 : z->admit / 4294967296.0;
-      double flood = st->missing * 1000 / elapsed_ms / share;
-      st->missing = 0;
-      st->estimate = flood;
       int32_t slot = sb_table_find(&sh->zones.table, st->key);
       double floor_nx = slot >= 0 && sh->zones.key[slot] == st->key ? sh->zones.min_nx_of[slot] : sh->zones.min_nx;
-      st->quiet = flood < floor_nx ? st->quiet + 1 : 0;
+      st->quiet = st->peak < floor_nx ? st->quiet + 1 : 0;
+      st->peak = st->estimate;
       const void *image = NULL;
       const uint8_t *origin;
       size_t olen;
@@ -638,12 +672,7 @@ static void qf_clock(sb_shield *sh, double now_ms, int sweep, double elapsed_ms)
         }
         if (new_image || z->nhashes != had) changed = 1;
       }
-      uint32_t admit = qf_admit_of(flood);
-      double was = z->admit, now = admit;
-      if (now > was * 1.5 || now * 1.5 < was) {
-        z->admit = admit;
-        changed = 1;
-      }
+      (void)z;
       i++;
     }
   }
@@ -748,8 +777,10 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
     note_good(sh, v, now_ms);
   int attacked = 0, within = 1;
   if (classified) {
+    unsigned events = sh->zones.nevents;
     uint32_t slot = sb_zones_observe(&sh->zones, zone_key, exists, now_ms);
     attacked = sh->zones.attacked[slot];
+    if (attacked && sh->zones.nevents > events) sh->attacked_at = now_ms;
     int known = 0;
     if (!exists && sh->cfg.prefilter_threshold > 0 && !sh->qf_off) {
       /* Calm: remember the missing name. Attacked, in the filter: a missing name of its set was
@@ -882,11 +913,17 @@ void sb_shield_clock(sb_shield *sh, double now_ms) {
   if (now_ms - sh->last_sweep >= 1000) {
     double elapsed = now_ms - sh->last_sweep;
     sh->last_sweep = now_ms;
+    unsigned events = sh->zones.nevents;
     sb_zones_sweep(&sh->zones, now_ms);
+    for (unsigned e = events; e < sh->zones.nevents; e++)
+      if (sh->zones.event_state[e]) sh->attacked_at = now_ms;
     prefilter_scan(sh, now_ms, 1);
     if (sh->cfg.prefilter_threshold > 0) qf_clock(sh, now_ms, 1, elapsed);
-  } else if (sh->block_pending && sh->cfg.mode == SB_SHIELD_ON && now_ms - sh->last_early >= SB_PREFILTER_EARLY_MS) {
-    prefilter_scan(sh, now_ms, 0);
+  } else {
+    if (sh->block_pending && sh->cfg.mode == SB_SHIELD_ON && now_ms - sh->last_early >= SB_PREFILTER_EARLY_MS)
+      prefilter_scan(sh, now_ms, 0);
+    if (sh->nqf > 0 && sh->cfg.prefilter_threshold > 0 && qf_estimate(sh, now_ms, 0))
+      sh->blocked_version = ++g_prefilter_version;
   }
   /* A zone called attacked: into the QNAME filter when its flood is worth it (at most every 50 ms). */
   if (sh->qf_candidate != 0 && now_ms >= sh->qf_next_try && sh->cfg.prefilter_threshold > 0) {

@@ -484,6 +484,67 @@ static void qf_scenario(void) {
   }
 }
 
+/* A flood of 150,000 random names a second against a worker that reads at most 40 datagrams a
+ * millisecond (the rest overflow its queue): the zone's first share errs small and its flood is
+ * re-estimated every SB_QF_ESTIMATE_MS, so from 250 ms after it entered the filter the kernel
+ * lets through at most ~2x SB_QF_ADMIT_PER_SECOND (a share sized from what an overflowing worker
+ * read would let a third of the worker's reads be the flood until the next second).
+ * Prints "qf saturated engaged E first F worst W". */
+static void qf_saturated(void) {
+  static const uint8_t origin[] = {2, 'q', 'f', 4, 't', 'e', 's', 't', 0};
+  const size_t olen = sizeof(origin);
+  sb_shield_config c;
+  config(&c, SB_SHIELD_ON);
+  c.rrl_on = 0;
+  if (sb_shield_configure(&c) != 0) fail("configure");
+  sb_shield *sh = sb_shield_thread();
+  static name_list names;
+  const void *image;
+  const uint8_t *o;
+  size_t ol;
+  uint32_t key = 0x811C9DC5u;
+  for (size_t i = 0; i < olen; i++) key = (key ^ origin[i]) * 0x01000193u;
+  names.n = 0;
+  if (sb_images_names_of(key, &image, &o, &ol, take_name, &names) <= 0) fail("qf: the zone qf.test. is not plain");
+  double now = 2900000.5, start, engaged = -1;
+  for (int ms = 0; ms < 3000; ms++) {
+    now += 1;
+    sb_shield_clock(sh, now);
+    unsigned k = (unsigned)ms % names.n;
+    qf_send(sh, names.names[k], names.len[k], now, 1, 1);
+  }
+  start = now;
+  uint8_t name[300], pkt[300];
+  unsigned window = 0, worst = 0, first = 0;
+  for (int ms = 0; ms < 3000; ms++) {
+    now += 1;
+    sb_shield_clock(sh, now);
+    const sb_qf_zone *zones;
+    unsigned nz = sb_shield_prefilter_zones(&zones);
+    if (engaged < 0 && nz > 0) {
+      engaged = now - start;
+      first = (unsigned)(zones[0].admit / 4294967296.0 * 150000);
+    }
+    unsigned read = 0;
+    for (int k = 0; k < 150; k++) {
+      size_t n = random_name(name, origin, olen);
+      size_t len = query(pkt, name, n, 1);
+      if (nz > 0 && sb_qf_decide(zones, nz, pkt, len, qf_rand()) == 0) continue;
+      if (engaged >= 0) window++;
+      if (read++ >= 40) continue; /* the worker's queue overflowed */
+      qf_send(sh, name, n, now, 0, (uint32_t)(ms * 150 + k));
+    }
+    if (engaged >= 0 && (int)(now - start - engaged) % 100 == 0) {
+      if (now - start - engaged >= 250 && window > worst) worst = window;
+      window = 0;
+    }
+  }
+  if (engaged < 0) fail("qf saturated: the zone never entered the filter");
+  if (worst > 1000) fail("qf saturated: the kernel let through too much after its first window");
+  if (first > 15001) fail("qf saturated: the first share was not small");
+  printf("qf saturated engaged %.0f first %u worst %u\n", engaged, first, worst);
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: glue-harness IMAGES CORPUS\n");
@@ -509,6 +570,7 @@ int main(int argc, char **argv) {
   fuzz(&corpus);
   early(origin, olen);
   qf_scenario();
+  qf_saturated();
   sb_shield_configure(NULL);
   sb_images_clear();
   for (size_t i = 0; i < images.n; i++) free(images.v[i]);
