@@ -69,6 +69,21 @@ export function textReport(r: DrillReport): string {
       out.push(`  answers by rcode: ${JSON.stringify(a.rcodes)}`);
     }
     if (a.tcp && a.tcp.tried > 0) out.push(`  tcp flood: ${JSON.stringify(a.tcp)}`);
+    if (ph.onset) {
+      // The attack's first seconds per slice: where first tries are lost before the defences engage.
+      out.push(
+        `  first ${ph.onset.length * 100} ms${ph.startedAtMs ? ` (from ${new Date(ph.startedAtMs).toISOString().slice(11, 23)}Z)` : ''}: ms, attack/s, legit queries, answered, 1st try; 1st-try failures per class`,
+      );
+      for (const s of ph.onset) {
+        const lost = Object.entries(s.byClass)
+          .filter(([, v]) => v[2] < v[0])
+          .map(([cls, v]) => `${cls} ${v[0] - v[2]}/${v[0]}`)
+          .join(' ');
+        out.push(
+          `    +${String(s.fromMs).padStart(4)} ${String(s.attackPerSecond).padStart(7)} ${String(s.queries).padStart(4)} ${percent(s.queries ? s.answered / s.queries : 1).padStart(7)} ${percent(s.queries ? s.firstTry / s.queries : 1).padStart(7)}${lost ? `  ${lost}` : ''}`,
+        );
+      }
+    }
     if (ph.target)
       out.push(
         `  target: ${ph.target.cpuCores} cores, RSS peak ${mib(ph.target.rssPeakBytes)}, PSS peak ${mib(ph.target.pssPeakBytes)}${ph.target.alive ? '' : ' (NOT RUNNING)'}`,

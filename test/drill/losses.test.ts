@@ -106,6 +106,7 @@ test('kernel losses: queue overflows = host RcvbufErrors less the drill’s own 
       tcp: false,
       latencyMs: 3200,
       startSecond: 0,
+      startMs: 0,
       cause: 'noAnswer',
     },
     {
@@ -118,6 +119,7 @@ test('kernel losses: queue overflows = host RcvbufErrors less the drill’s own 
       tcp: false,
       latencyMs: 3200,
       startSecond: 0,
+      startMs: 0,
       cause: 'truncated',
     },
     {
@@ -130,6 +132,7 @@ test('kernel losses: queue overflows = host RcvbufErrors less the drill’s own 
       tcp: false,
       latencyMs: 3200,
       startSecond: 0,
+      startMs: 0,
       cause: 'noAnswer',
     },
   ] as const;
