@@ -268,6 +268,9 @@ typedef struct sb_shield {
   double qf_refused_until[8];
   double qf_made, qf_ended, qf_would_drop, qf_refusals;
   int qf_off; /* SWITCHBOARD_QNAME_FILTER=off at configure: no zone enters the filter */
+  /* SWITCHBOARD_QF_FAST=off at configure (A/B runs): the share re-sized once a second and the
+   * first share from the first estimate alone (shield6's policy). */
+  int qf_slow;
   /* Missing names asked in calm times (not attacked), per zone: the ones asked again (typos,
    * stale links) join the filter's set when their zone enters it, and are answered outside the
    * attacked zone's budget; a random subdomain is never asked twice. */

@@ -138,6 +138,8 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   /* The QNAME filter can be turned off for A/B runs (SWITCHBOARD_QNAME_FILTER=off). */
   const char *qf_env = getenv("SWITCHBOARD_QNAME_FILTER");
   sh->qf_off = qf_env != NULL && strcmp(qf_env, "off") == 0;
+  const char *fast_env = getenv("SWITCHBOARD_QF_FAST");
+  sh->qf_slow = fast_env != NULL && strcmp(fast_env, "off") == 0;
   sh->blocked_version = ++g_prefilter_version;
   shield_free(g_shield);
   g_shield = sh;
@@ -571,7 +573,7 @@ static int qf_estimate(sb_shield *sh, double now_ms, int force) {
     struct sb_qf_state *st = &sh->qf[i];
     sb_qf_zone *z = &sh->qf_zones[i];
     double window = now_ms - st->since;
-    if (window < SB_QF_ESTIMATE_MS && !(force && window > 0)) continue;
+    if (window < (sh->qf_slow ? 1000 : SB_QF_ESTIMATE_MS) && !(force && window > 0)) continue;
     /* What the kernel let through is the share; in dry run it let everything through. */
     double share = sh->cfg.mode == SB_SHIELD_DRY_RUN ? 1 : z->admit == 0 ? 1.0 / 4294967296.0 : z->admit / 4294967296.0;
     double flood = st->missing * 1000 / window / share;
@@ -583,7 +585,7 @@ static int qf_estimate(sb_shield *sh, double now_ms, int force) {
     double was = z->admit, now = admit;
     /* A larger share only while the worker keeps up: behind, it reads less than got through and
      * the estimate is low (a smaller share is always taken). */
-    if ((now > was * 1.5 && sh->overload.level == 0) || now * 1.5 < was) {
+    if ((now > was * 1.5 && (sh->overload.level == 0 || sh->qf_slow)) || now * 1.5 < was) {
       z->admit = admit;
       changed = 1;
     }
@@ -624,7 +626,7 @@ static void qf_clock(sb_shield *sh, double now_ms, int sweep, double elapsed_ms)
           /* The first share errs small (SB_QF_FIRST_FLOOD): what gets through under a small share
            * is read in full, so the next window's estimate is true; under too large a share the
            * worker falls behind and reads less than got through, and the estimate stays low. */
-          sh->qf_zones[i].admit = qf_admit_of(flood > SB_QF_FIRST_FLOOD ? flood : SB_QF_FIRST_FLOOD);
+          sh->qf_zones[i].admit = qf_admit_of(flood > SB_QF_FIRST_FLOOD || sh->qf_slow ? flood : SB_QF_FIRST_FLOOD);
           sh->qf[i].estimate = flood;
           sh->qf[i].peak = flood;
           sh->qf[i].since = now_ms;
