@@ -18,6 +18,7 @@ import {
   type QueryRecord,
   type ResolverCounters,
   Resolvers,
+  TRY_TIMEOUT_MS,
 } from './resolvers.js';
 import type { Scenario } from './scenario.js';
 import { type KernelLosses, kernelLosses, type SocketOwners, sampleSockets } from './sockets.js';
@@ -166,7 +167,8 @@ export const ONSET_SLICE_MS = 100;
 /**
  * One slice of an attack phase's first seconds: the attack the senders sent in it (a second's
  * rate), and the legitimate queries first sent in it — how many, answered (retries included),
- * answered on the first try — in all and per resolver class ([queries, answered, first try]).
+ * answered in time (before the first try's timeout: on the first UDP try, or over TCP right
+ * after a TC=1) — in all and per resolver class ([queries, answered, in time]).
  */
 export interface OnsetSlice {
   /** Milliseconds from the phase's start. */
@@ -174,7 +176,7 @@ export interface OnsetSlice {
   attackPerSecond: number;
   queries: number;
   answered: number;
-  firstTry: number;
+  inTime: number;
   readonly byClass: Record<string, [number, number, number]>;
 }
 
@@ -370,21 +372,25 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
               attackPerSecond: 0,
               queries: 0,
               answered: 0,
-              firstTry: 0,
+              inTime: 0,
               byClass: {},
             });
+          // The senders report every ~200 ms: what a report adds is spread over the slices since
+          // the one before.
           let lastSent = sum(p.totals().sent);
           let lastAt = phaseStart;
           onsetTimer = setInterval(() => {
             const now = performance.now();
             const sent = sum(p.totals().sent);
-            const k = Math.floor((lastAt - phaseStart) / ONSET_SLICE_MS);
-            if (onset[k] && now > lastAt)
-              onset[k].attackPerSecond = Math.round(((sent - lastSent) * 1000) / (now - lastAt));
+            if (sent === lastSent && now - phaseStart < ONSET_MS) return;
+            const rate = Math.round(((sent - lastSent) * 1000) / Math.max(now - lastAt, 1));
+            const from = Math.floor((lastAt - phaseStart) / ONSET_SLICE_MS);
+            const to = Math.min(onset.length, Math.ceil((now - phaseStart) / ONSET_SLICE_MS));
+            for (let k = Math.max(from, 0); k < to; k++) onset[k].attackPerSecond = rate;
             lastSent = sent;
             lastAt = now;
             if (now - phaseStart >= ONSET_MS) clearInterval(onsetTimer);
-          }, ONSET_SLICE_MS);
+          }, ONSET_SLICE_MS / 2);
         }
         await wait(ph.seconds * 1000);
         clearInterval(onsetTimer);
@@ -594,17 +600,21 @@ function emptyLegit(zones: number): PhaseReport['legit'] {
 }
 
 /** Fills each attack phase's onset slices from the queries first sent in them. */
-function fillOnset(phases: PhaseReport[], starts: readonly number[], records: readonly QueryRecord[]): void {
+export function fillOnset(
+  phases: PhaseReport[],
+  starts: readonly number[],
+  records: readonly QueryRecord[],
+): void {
   for (const r of records) {
     const ph = phases[r.phase];
     const start = starts[r.phase];
     if (!ph?.onset || start === undefined) continue;
     const slice = ph.onset[Math.floor((r.startMs - start) / ONSET_SLICE_MS)];
     if (!slice || r.startMs < start) continue;
-    const first = r.ok && r.tries === 1 ? 1 : 0;
+    const first = r.ok && r.latencyMs < TRY_TIMEOUT_MS ? 1 : 0;
     slice.queries++;
     slice.answered += r.ok ? 1 : 0;
-    slice.firstTry += first;
+    slice.inTime += first;
     const c = slice.byClass[r.cls] ?? [0, 0, 0];
     slice.byClass[r.cls] = c;
     c[0]++;
