@@ -271,6 +271,9 @@ typedef struct sb_shield {
   /* SWITCHBOARD_QF_FAST=off at configure (A/B runs): the share re-sized once a second and the
    * first share from the first estimate alone (shield6's policy). */
   int qf_slow;
+  /* SWITCHBOARD_DIRECT_BLOCKS=off (A/B runs): strangers' existing names answered while the worker
+   * is behind do not count toward a /24's block (only shed ones do, at overload level 2). */
+  int direct_off;
   /* Missing names asked in calm times (not attacked), per zone: the ones asked again (typos,
    * stale links) join the filter's set when their zone enters it, and are answered outside the
    * attacked zone's budget; a random subdomain is never asked twice. */

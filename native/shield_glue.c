@@ -138,6 +138,8 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   /* The QNAME filter can be turned off for A/B runs (SWITCHBOARD_QNAME_FILTER=off). */
   const char *qf_env = getenv("SWITCHBOARD_QNAME_FILTER");
   sh->qf_off = qf_env != NULL && strcmp(qf_env, "off") == 0;
+  const char *direct_env = getenv("SWITCHBOARD_DIRECT_BLOCKS");
+  sh->direct_off = direct_env != NULL && strcmp(direct_env, "off") == 0;
   const char *fast_env = getenv("SWITCHBOARD_QF_FAST");
   sh->qf_slow = fast_env != NULL && strcmp(fast_env, "off") == 0;
   sh->blocked_version = ++g_prefilter_version;
@@ -614,7 +616,7 @@ static void qf_clock(sb_shield *sh, double now_ms, int sweep, double elapsed_ms)
           double q, nx;
           sb_zones_rates(&sh->zones, (uint32_t)slot, now_ms, &q, &nx);
           double part = now_ms - sh->zones.second[slot] * 1000;
-          double now_rate = sh->zones.missing[slot] * 1000 / (part > 200 ? part : 200);
+          double now_rate = sh->zones.missing[slot] * 1000 / (part > (sh->qf_slow ? 200 : 50) ? part : (sh->qf_slow ? 200 : 50));
           flood = nx > now_rate ? nx : now_rate;
         }
         if (flood < SB_QF_MIN_FLOOD) {
@@ -847,6 +849,13 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
       note_shed(sh, v, now_ms);
     else
       note_nx_shed(sh, v, now_ms);
+  } else if (tier == SB_TIER_UNKNOWN && in_zone && exists && sh->overload.level >= 1 && !sh->direct_off) {
+    /* Strangers' existing names answered while the worker is behind count like their missing
+     * names shed: from many hosts of one /24 (bots' direct flood of valid names), a block. Level
+     * 1 sheds only missing names, so without this a direct flood waited for level 2 (the drill's
+     * wave 1 after the QNAME filter: the worker seldom reaches it, and the bots' /24s were blocked
+     * 2-3 s into the wave). */
+    note_nx_shed(sh, v, now_ms);
   }
   if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
     if (verdict == SB_ADMIT_DROP) sh->would_drop++;

@@ -484,6 +484,59 @@ static void qf_scenario(void) {
   }
 }
 
+/* A direct flood of existing names from 250 hosts of 10.9.8.0/24 (2 a millisecond) and the same
+ * from 2 hosts of 10.9.4.0/24 (a resolver pair nothing vouches for), while the worker is a little
+ * behind (overload level 1: only missing names shed): the many-host /24 is blocked within ~150 ms,
+ * the two-host one never; at level 0 neither. Prints "direct blocked B few-blocked F calm-blocked C". */
+static void direct(const uint8_t *origin, size_t olen) {
+  double blocked = -1;
+  int few = 0, calm = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    sb_shield_config c;
+    config(&c, SB_SHIELD_ON);
+    c.rrl_on = 0;
+    if (sb_shield_configure(&c) != 0) fail("configure");
+    sb_shield *sh = sb_shield_thread();
+    double now = 700000.5;
+    /* pass 0: three wake-ups in four read the whole allowance (level 1); pass 1: none. */
+    for (int i = 0; i < 400; i++) {
+      now += 1;
+      sb_shield_batch(sh, pass == 0 && i % 4 != 0 ? 16 : 2, 16, now);
+    }
+    if (pass == 0 && sh->overload.level != 1) fail("direct: overload level is not 1");
+    uint8_t pkt[300];
+    size_t len = query(pkt, origin, olen, 1);
+    double start = now;
+    for (int ms = 0; ms < 1500; ms++) {
+      now += 1;
+      sb_shield_clock(sh, now);
+      sb_shield_batch(sh, pass == 0 && ms % 4 != 0 ? 16 : 2, 16, now);
+      for (int k = 0; k < 4; k++) {
+        struct sockaddr_storage ss;
+        memset(&ss, 0, sizeof(ss));
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        uint32_t net = k < 2 ? 8u : 4u;
+        uint32_t host = k < 2 ? (uint32_t)(1 + (ms * 2 + k) % 250) : (uint32_t)(1 + k % 2);
+        a->sin_addr.s_addr = htonl((10u << 24) | (9u << 16) | (net << 8) | host);
+        sb_preparse pp;
+        sb_preparse_packet(pkt, len, &pp);
+        sb_verdict v;
+        if (sb_shield_admit(sh, &pp, pkt, len, &ss, now, &v) != SB_ADMIT_ANSWER) fail("direct: an existing name shed at level 1");
+      }
+      check_blocked();
+      int many = is_blocked((10u << 24) | (9u << 16) | (8u << 8));
+      if (pass == 0 && blocked < 0 && many) blocked = now - start;
+      if (pass == 1 && many) calm = 1;
+      if (is_blocked((10u << 24) | (9u << 16) | (4u << 8))) few = 1;
+    }
+  }
+  if (blocked < 0 || blocked > 250) fail("direct: the many-host /24 was not blocked within 250 ms");
+  if (few) fail("direct: a two-host /24 was blocked");
+  if (calm) fail("direct: blocked while the worker kept up");
+  printf("direct blocked %.0f few-blocked %d calm-blocked %d\n", blocked, few, calm);
+}
+
 /* A flood of 150,000 random names a second against a worker that reads at most 40 datagrams a
  * millisecond (the rest overflow its queue): the zone's first share errs small and its flood is
  * re-estimated every SB_QF_ESTIMATE_MS, so from 250 ms after it entered the filter the kernel
@@ -569,6 +622,7 @@ int main(int argc, char **argv) {
   if (olen > 255) fail("origin too long");
   fuzz(&corpus);
   early(origin, olen);
+  direct(origin, olen);
   qf_scenario();
   qf_saturated();
   sb_shield_configure(NULL);
