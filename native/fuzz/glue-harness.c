@@ -257,12 +257,17 @@ static size_t query(uint8_t *out, const uint8_t *name, size_t nlen, uint16_t id)
   return 16 + nlen;
 }
 
+/* A fresh shield on this thread in `mode`, RRL off (the scenarios below judge admission alone). */
+static sb_shield *fresh_shield(int mode, sb_shield_config *c) {
+  config(c, mode);
+  c->rrl_on = 0;
+  if (sb_shield_configure(c) != 0) fail("configure");
+  return sb_shield_thread();
+}
+
 static void early(const uint8_t *origin, size_t olen) {
   sb_shield_config c;
-  config(&c, SB_SHIELD_ON);
-  c.rrl_on = 0;
-  if (sb_shield_configure(&c) != 0) fail("configure");
-  sb_shield *sh = sb_shield_thread();
+  sb_shield *sh = fresh_shield(SB_SHIELD_ON, &c);
   double now = 500000.5;
   /* The worker behind: every wake-up reads its whole allowance. */
   for (int i = 0; i < 400; i++) {
@@ -389,10 +394,7 @@ static void qf_scenario(void) {
   if (sb_images_names_of(key, &image, &o, &ol, take_name, &names) <= 0) fail("qf: the zone qf.test. is not plain");
   for (int pass = 0; pass < 2; pass++) {
     sb_shield_config c;
-    config(&c, pass == 0 ? SB_SHIELD_ON : SB_SHIELD_DRY_RUN);
-    c.rrl_on = 0;
-    if (sb_shield_configure(&c) != 0) fail("configure");
-    sb_shield *sh = sb_shield_thread();
+    sb_shield *sh = fresh_shield(pass == 0 ? SB_SHIELD_ON : SB_SHIELD_DRY_RUN, &c);
     double now = 900000.5, start = now, engaged = -1, left = -1;
     uint8_t name[300];
     /* Calm: existing names, 5 s; a typo asked every 200 ms (a missing name asked again). */
@@ -493,10 +495,7 @@ static void direct(const uint8_t *origin, size_t olen) {
   int few = 0, calm = 0;
   for (int pass = 0; pass < 2; pass++) {
     sb_shield_config c;
-    config(&c, SB_SHIELD_ON);
-    c.rrl_on = 0;
-    if (sb_shield_configure(&c) != 0) fail("configure");
-    sb_shield *sh = sb_shield_thread();
+    sb_shield *sh = fresh_shield(SB_SHIELD_ON, &c);
     double now = 700000.5;
     /* pass 0: three wake-ups in four read the whole allowance (level 1); pass 1: none. */
     for (int i = 0; i < 400; i++) {
@@ -547,10 +546,7 @@ static void qf_saturated(void) {
   static const uint8_t origin[] = {2, 'q', 'f', 4, 't', 'e', 's', 't', 0};
   const size_t olen = sizeof(origin);
   sb_shield_config c;
-  config(&c, SB_SHIELD_ON);
-  c.rrl_on = 0;
-  if (sb_shield_configure(&c) != 0) fail("configure");
-  sb_shield *sh = sb_shield_thread();
+  sb_shield *sh = fresh_shield(SB_SHIELD_ON, &c);
   static name_list names;
   const void *image;
   const uint8_t *o;
