@@ -10,7 +10,11 @@ import { type LegitStats, percent } from './stats.js';
 
 function legitCell(s: LegitStats | undefined): string {
   if (!s || s.queries === 0) return '-';
-  return `${percent(s.success, 2)} (1st ${percent(s.firstTry, 0)}) p50 ${s.p50Ms.toFixed(1)} p99 ${s.p99Ms.toFixed(0)} ms n=${s.queries}`;
+  const split =
+    s.udpP99Ms !== undefined && s.tcp > 0
+      ? ` (UDP only ${s.udpP99Ms.toFixed(0)}, via TCP ${(s.tcpP99Ms ?? 0).toFixed(0)} ms, ${percent(s.tcp)} via TCP)`
+      : '';
+  return `${percent(s.success, 2)} (1st ${percent(s.firstTry, 0)}) p50 ${s.p50Ms.toFixed(1)} p99 ${s.p99Ms.toFixed(0)} ms${split} n=${s.queries}`;
 }
 
 function mib(b: number): string {
