@@ -263,6 +263,11 @@ typedef struct sb_shield {
   sb_qf_zone qf_zones[SB_QF_MAX_ZONES]; /* what the program is built from (hashes point into qf[]) */
   unsigned nqf;
   uint32_t qf_candidate;     /* an attacked zone to filter, at the next clock */
+  /* The missing names of an attacked zone not (yet) in the filter, counted since `since` (ms):
+   * its flood over the last window between candidate tries, which a burst shows at once where
+   * the second's count so far does not. */
+  uint32_t qf_cand_zone;
+  double qf_cand_missing, qf_cand_since;
   double qf_next_try;        /* no candidate taken before (a zone that does not qualify: every 10 s) */
   uint32_t qf_refused[8];    /* zones that did not qualify, and until when (ms) */
   double qf_refused_until[8];

@@ -619,6 +619,15 @@ static void qf_clock(sb_shield *sh, double now_ms, int sweep, double elapsed_ms)
           double now_rate = sh->zones.missing[slot] * 1000 / (part > (sh->qf_slow ? 200 : 50) ? part : (sh->qf_slow ? 200 : 50));
           flood = nx > now_rate ? nx : now_rate;
         }
+        /* The flood since the last try (about 50 ms): a burst shows at once. */
+        if (!sh->qf_slow && key == sh->qf_cand_zone && now_ms - sh->qf_cand_since >= 20) {
+          double burst = sh->qf_cand_missing * 1000 / (now_ms - sh->qf_cand_since);
+          if (burst > flood) flood = burst;
+        }
+        if (key == sh->qf_cand_zone) {
+          sh->qf_cand_missing = 0;
+          sh->qf_cand_since = now_ms;
+        }
         if (flood < SB_QF_MIN_FLOOD) {
           /* Shed in user space for now (a missing name asks again at the next 50 ms). */
           free(sh->qf[i].hashes);
@@ -810,8 +819,15 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
   }
   if (classified && sh->cfg.prefilter_threshold > 0) {
     if (!exists && sh->nqf > 0) qf_note_missing(sh, zone_key, pkt, len);
-    if (attacked && !exists && !sh->qf_off && sh->qf_candidate == 0 && sh->nqf < SB_QF_MAX_ZONES && qf_find(sh, zone_key) < 0)
-      sh->qf_candidate = zone_key;
+    if (attacked && !exists && !sh->qf_off && sh->nqf < SB_QF_MAX_ZONES && qf_find(sh, zone_key) < 0) {
+      if (sh->qf_candidate == 0) sh->qf_candidate = zone_key;
+      if (sh->qf_cand_zone != zone_key && (sh->qf_cand_zone == 0 || now_ms - sh->qf_cand_since > 1000)) {
+        sh->qf_cand_zone = zone_key;
+        sh->qf_cand_missing = 0;
+        sh->qf_cand_since = now_ms;
+      }
+      if (sh->qf_cand_zone == zone_key) sh->qf_cand_missing++;
+    }
   }
   if (sh->overload.level == 0 && !attacked && pp->status == 0) sb_sources_note_calm(&sh->sources, key, exists, now_ms);
   /* Where admission may answer TC=1: is it worth it (has the source used TCP)? */

@@ -555,15 +555,22 @@ static void qf_saturated(void) {
   for (size_t i = 0; i < olen; i++) key = (key ^ origin[i]) * 0x01000193u;
   names.n = 0;
   if (sb_images_names_of(key, &image, &o, &ol, take_name, &names) <= 0) fail("qf: the zone qf.test. is not plain");
-  double now = 2900000.5, start, engaged = -1;
+  double now = 2900000.5 + 100, start, engaged = -1; /* the burst starts 0.8 s past a second */
   for (int ms = 0; ms < 3000; ms++) {
     now += 1;
     sb_shield_clock(sh, now);
     unsigned k = (unsigned)ms % names.n;
     qf_send(sh, names.names[k], names.len[k], now, 1, 1);
   }
-  start = now;
   uint8_t name[300], pkt[300];
+  /* A lead-in of 6,000 random names a second for 700 ms: called attacked, under SB_QF_MIN_FLOOD. */
+  for (int ms = 0; ms < 700; ms++) {
+    now += 1;
+    sb_shield_clock(sh, now);
+    for (int k = 0; k < 6; k++) qf_send(sh, name, random_name(name, origin, olen), now, 1, (uint32_t)(ms * 6 + k));
+  }
+  if (sh->nqf != 0) fail("qf saturated: a flood under the minimum entered");
+  start = now;
   unsigned window = 0, worst = 0, first = 0;
   for (int ms = 0; ms < 3000; ms++) {
     now += 1;
@@ -591,6 +598,7 @@ static void qf_saturated(void) {
   if (engaged < 0) fail("qf saturated: the zone never entered the filter");
   if (worst > 1000) fail("qf saturated: the kernel let through too much after its first window");
   if (first > 15001) fail("qf saturated: the first share was not small");
+  if (engaged > 120) fail("qf saturated: the burst entered the filter late");
   printf("qf saturated engaged %.0f first %u worst %u\n", engaged, first, worst);
 }
 
