@@ -332,6 +332,14 @@ static void note_nx_shed(sb_shield *sh, const sb_verdict *v, double now_ms) {
   if ((sh->blk_nx_sheds[slot] & 7) == 0 && sh->blk_nx_sheds[slot] >= pf_threshold(sh, now_ms, 0)) sh->block_pending = 1;
 }
 
+/* Whether the source's /24 was blocked before (its strikes kept while its slot lives). */
+static int struck(const sb_shield *sh, const sb_verdict *v) {
+  if (v->addr_len != 4 || sh->cfg.prefilter_threshold <= 0) return 0;
+  uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
+  int32_t s = sb_table_find(&sh->blocks, sb_mix32(p24, 0x24));
+  return s >= 0 && sh->blk_key[s] == p24 && sh->blk_strikes[s] > 0;
+}
+
 /* Distinct hosts of the /24 in slot that shed missing names this second. */
 static unsigned nx_hosts(const sb_shield *sh, uint32_t slot) {
   unsigned n = 0;
@@ -865,12 +873,14 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
       note_shed(sh, v, now_ms);
     else
       note_nx_shed(sh, v, now_ms);
-  } else if (tier == SB_TIER_UNKNOWN && in_zone && exists && sh->overload.level >= 1 && !sh->direct_off) {
+  } else if (tier == SB_TIER_UNKNOWN && in_zone && exists && !sh->direct_off &&
+             (sh->overload.level >= 1 || struck(sh, v))) {
     /* Strangers' existing names answered while the worker is behind count like their missing
      * names shed: from many hosts of one /24 (bots' direct flood of valid names), a block. Level
      * 1 sheds only missing names, so without this a direct flood waited for level 2 (the drill's
      * wave 1 after the QNAME filter: the worker seldom reaches it, and the bots' /24s were blocked
-     * 2-3 s into the wave). */
+     * 2-3 s into the wave). A /24 blocked before counts at any level: when its block expires in
+     * the middle of its flood, it is blocked again before the worker falls behind. */
     note_nx_shed(sh, v, now_ms);
   }
   if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
