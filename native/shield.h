@@ -253,19 +253,32 @@ typedef struct sb_shield {
     uint32_t key;
     const void *image;       /* the image the names came from (refreshed when it changes) */
     uint32_t *hashes;        /* owned */
-    double missing;          /* missing names of the zone read this second (what the kernel let through) */
+    double missing;          /* missing names of the zone read since `since` (what the kernel let through) */
+    double since;            /* when the estimate's window started (ms): re-estimated every SB_QF_ESTIMATE_MS */
+    double peak;             /* the highest estimate of the second (what the hold judges) */
     double quiet;            /* seconds in a row whose estimated flood was under the zone's floor */
-    double estimate;         /* the last second's estimated flood (missing names a second, before the kernel) */
+    double estimate;         /* the last window's estimated flood (missing names a second, before the kernel) */
     double refresh;          /* sweeps since the set was last read */
   } qf[SB_QF_MAX_ZONES];
   sb_qf_zone qf_zones[SB_QF_MAX_ZONES]; /* what the program is built from (hashes point into qf[]) */
   unsigned nqf;
   uint32_t qf_candidate;     /* an attacked zone to filter, at the next clock */
+  /* The missing names of an attacked zone not (yet) in the filter, counted since `since` (ms):
+   * its flood over the last window between candidate tries, which a burst shows at once where
+   * the second's count so far does not. */
+  uint32_t qf_cand_zone;
+  double qf_cand_missing, qf_cand_since;
   double qf_next_try;        /* no candidate taken before (a zone that does not qualify: every 10 s) */
   uint32_t qf_refused[8];    /* zones that did not qualify, and until when (ms) */
   double qf_refused_until[8];
   double qf_made, qf_ended, qf_would_drop, qf_refusals;
   int qf_off; /* SWITCHBOARD_QNAME_FILTER=off at configure: no zone enters the filter */
+  /* SWITCHBOARD_QF_FAST=off at configure (A/B runs): the share re-sized once a second and the
+   * first share from the first estimate alone (shield6's policy). */
+  int qf_slow;
+  /* SWITCHBOARD_DIRECT_BLOCKS=off (A/B runs): strangers' existing names answered while the worker
+   * is behind do not count toward a /24's block (only shed ones do, at overload level 2). */
+  int direct_off;
   /* Missing names asked in calm times (not attacked), per zone: the ones asked again (typos,
    * stale links) join the filter's set when their zone enters it, and are answered outside the
    * attacked zone's budget; a random subdomain is never asked twice. */
@@ -275,6 +288,9 @@ typedef struct sb_shield {
   double *known_seen;
   double known_now;
   double qf_known_added; /* known missing names in the last set read */
+  /* When (monotonic ms, 0: never) a zone was last called attacked, last entered the QNAME
+   * filter, and the blocked /24s last grew: for the worker's log lines (a wave's timeline). */
+  double attacked_at, qf_made_at, blocked_at;
   /* TCP connections closed on arrival under overload (nothing vouched for the source), and the
    * same in dry run (counted, accepted). */
   double tcp_refused, would_refuse_tcp;
@@ -301,6 +317,13 @@ unsigned sb_shield_prefilter_zones(const sb_qf_zone **zones);
  * second (under it, user space sheds it cheaply enough); it leaves when its estimate stays under
  * the detector's floor for the detector's hold. */
 #define SB_QF_MIN_FLOOD 10000
+/* A zone's flood is re-estimated (and its share re-sized) every this many ms: a share set from a
+ * wrong first estimate lets the worker be flooded for one window, not for a second. */
+#define SB_QF_ESTIMATE_MS 100
+/* A zone's first share assumes a flood of at least this many missing names a second: early in a
+ * flood the rate read is a low estimate (the worker reads at most its capacity; a second's
+ * first milliseconds say little), and too small a share costs only one window of typos. */
+#define SB_QF_FIRST_FLOOD 50000
 /* Calm-time missing names remembered (entries), and the most of them a zone's set takes. */
 #define SB_QF_KNOWN_TABLE 4096
 #define SB_QF_KNOWN_PER_ZONE 256

@@ -138,6 +138,10 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   /* The QNAME filter can be turned off for A/B runs (SWITCHBOARD_QNAME_FILTER=off). */
   const char *qf_env = getenv("SWITCHBOARD_QNAME_FILTER");
   sh->qf_off = qf_env != NULL && strcmp(qf_env, "off") == 0;
+  const char *direct_env = getenv("SWITCHBOARD_DIRECT_BLOCKS");
+  sh->direct_off = direct_env != NULL && strcmp(direct_env, "off") == 0;
+  const char *fast_env = getenv("SWITCHBOARD_QF_FAST");
+  sh->qf_slow = fast_env != NULL && strcmp(fast_env, "off") == 0;
   sh->blocked_version = ++g_prefilter_version;
   shield_free(g_shield);
   g_shield = sh;
@@ -328,6 +332,14 @@ static void note_nx_shed(sb_shield *sh, const sb_verdict *v, double now_ms) {
   if ((sh->blk_nx_sheds[slot] & 7) == 0 && sh->blk_nx_sheds[slot] >= pf_threshold(sh, now_ms, 0)) sh->block_pending = 1;
 }
 
+/* Whether the source's /24 was blocked before (its strikes kept while its slot lives). */
+static int struck(const sb_shield *sh, const sb_verdict *v) {
+  if (v->addr_len != 4 || sh->cfg.prefilter_threshold <= 0) return 0;
+  uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
+  int32_t s = sb_table_find(&sh->blocks, sb_mix32(p24, 0x24));
+  return s >= 0 && sh->blk_key[s] == p24 && sh->blk_strikes[s] > 0;
+}
+
 /* Distinct hosts of the /24 in slot that shed missing names this second. */
 static unsigned nx_hosts(const sb_shield *sh, uint32_t slot) {
   unsigned n = 0;
@@ -393,6 +405,7 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
   }
   qsort(next, n, sizeof(uint32_t), cmp_u32);
   if (n != sh->nblocked || memcmp(next, sh->blocked, n * sizeof(uint32_t)) != 0) {
+    if (n > sh->nblocked) sh->blocked_at = now_ms;
     memcpy(sh->blocked, next, n * sizeof(uint32_t));
     sh->nblocked = n;
     sh->blocked_version = ++g_prefilter_version;
@@ -561,6 +574,35 @@ static void qf_refuse(sb_shield *sh, uint32_t key, double now_ms) {
   sh->qf_refusals++;
 }
 
+/* Every SB_QF_ESTIMATE_MS (or at once with `force`), each filtered zone's flood is estimated from
+ * what the kernel let through since the last estimate (missing names read / the share) and its
+ * share re-sized when it is off by more than 1.5x. 1 when a share changed (the program is rebuilt). */
+static int qf_estimate(sb_shield *sh, double now_ms, int force) {
+  int changed = 0;
+  for (unsigned i = 0; i < sh->nqf; i++) {
+    struct sb_qf_state *st = &sh->qf[i];
+    sb_qf_zone *z = &sh->qf_zones[i];
+    double window = now_ms - st->since;
+    if (window < (sh->qf_slow ? 1000 : SB_QF_ESTIMATE_MS) && !(force && window > 0)) continue;
+    /* What the kernel let through is the share; in dry run it let everything through. */
+    double share = sh->cfg.mode == SB_SHIELD_DRY_RUN ? 1 : z->admit == 0 ? 1.0 / 4294967296.0 : z->admit / 4294967296.0;
+    double flood = st->missing * 1000 / window / share;
+    st->missing = 0;
+    st->since = now_ms;
+    st->estimate = flood;
+    if (flood > st->peak) st->peak = flood;
+    uint32_t admit = qf_admit_of(flood);
+    double was = z->admit, now = admit;
+    /* A larger share only while the worker keeps up: behind, it reads less than got through and
+     * the estimate is low (a smaller share is always taken). */
+    if ((now > was * 1.5 && (sh->overload.level == 0 || sh->qf_slow)) || now * 1.5 < was) {
+      z->admit = admit;
+      changed = 1;
+    }
+  }
+  return changed;
+}
+
 /* A zone just called attacked joins the filter when it qualifies; once a second, each zone's
  * flood is estimated from what the kernel let through (missing names read / share) and its share
  * set so that about SB_QF_ADMIT_PER_SECOND get through; a zone whose estimated flood stayed under
@@ -582,8 +624,17 @@ static void qf_clock(sb_shield *sh, double now_ms, int sweep, double elapsed_ms)
           double q, nx;
           sb_zones_rates(&sh->zones, (uint32_t)slot, now_ms, &q, &nx);
           double part = now_ms - sh->zones.second[slot] * 1000;
-          double now_rate = sh->zones.missing[slot] * 1000 / (part > 200 ? part : 200);
+          double now_rate = sh->zones.missing[slot] * 1000 / (part > (sh->qf_slow ? 200 : 50) ? part : (sh->qf_slow ? 200 : 50));
           flood = nx > now_rate ? nx : now_rate;
+        }
+        /* The flood since the last try (about 50 ms): a burst shows at once. */
+        if (!sh->qf_slow && key == sh->qf_cand_zone && now_ms - sh->qf_cand_since >= 20) {
+          double burst = sh->qf_cand_missing * 1000 / (now_ms - sh->qf_cand_since);
+          if (burst > flood) flood = burst;
+        }
+        if (key == sh->qf_cand_zone) {
+          sh->qf_cand_missing = 0;
+          sh->qf_cand_since = now_ms;
         }
         if (flood < SB_QF_MIN_FLOOD) {
           /* Shed in user space for now (a missing name asks again at the next 50 ms). */
@@ -591,10 +642,16 @@ static void qf_clock(sb_shield *sh, double now_ms, int sweep, double elapsed_ms)
           memset(&sh->qf[i], 0, sizeof(sh->qf[i]));
           memset(&sh->qf_zones[i], 0, sizeof(sh->qf_zones[i]));
         } else {
-          sh->qf_zones[i].admit = qf_admit_of(flood);
+          /* The first share errs small (SB_QF_FIRST_FLOOD): what gets through under a small share
+           * is read in full, so the next window's estimate is true; under too large a share the
+           * worker falls behind and reads less than got through, and the estimate stays low. */
+          sh->qf_zones[i].admit = qf_admit_of(flood > SB_QF_FIRST_FLOOD || sh->qf_slow ? flood : SB_QF_FIRST_FLOOD);
           sh->qf[i].estimate = flood;
+          sh->qf[i].peak = flood;
+          sh->qf[i].since = now_ms;
           sh->nqf++;
           sh->qf_made++;
+          sh->qf_made_at = now_ms;
           changed = 1;
         }
       } else {
@@ -602,18 +659,16 @@ static void qf_clock(sb_shield *sh, double now_ms, int sweep, double elapsed_ms)
       }
     }
   }
-  if (sweep && elapsed_ms > 0) {
+  (void)elapsed_ms;
+  if (qf_estimate(sh, now_ms, sweep)) changed = 1;
+  if (sweep) {
     for (unsigned i = 0; i < sh->nqf;) {
       struct sb_qf_state *st = &sh->qf[i];
       sb_qf_zone *z = &sh->qf_zones[i];
-      /* What the kernel let through is the share; in dry run it let everything through. */
-      double share = sh->cfg.mode == SB_SHIELD_DRY_RUN ? 1 : z->admit == 0 ? 1.0 / 4294967296.0 : z->admit / 4294967296.0;
-      double flood = st->missing * 1000 / elapsed_ms / share;
-      st->missing = 0;
-      st->estimate = flood;
       int32_t slot = sb_table_find(&sh->zones.table, st->key);
       double floor_nx = slot >= 0 && sh->zones.key[slot] == st->key ? sh->zones.min_nx_of[slot] : sh->zones.min_nx;
-      st->quiet = flood < floor_nx ? st->quiet + 1 : 0;
+      st->quiet = st->peak < floor_nx ? st->quiet + 1 : 0;
+      st->peak = st->estimate;
       const void *image = NULL;
       const uint8_t *origin;
       size_t olen;
@@ -638,12 +693,7 @@ static void qf_clock(sb_shield *sh, double now_ms, int sweep, double elapsed_ms)
         }
         if (new_image || z->nhashes != had) changed = 1;
       }
-      uint32_t admit = qf_admit_of(flood);
-      double was = z->admit, now = admit;
-      if (now > was * 1.5 || now * 1.5 < was) {
-        z->admit = admit;
-        changed = 1;
-      }
+      (void)z;
       i++;
     }
   }
@@ -748,8 +798,10 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
     note_good(sh, v, now_ms);
   int attacked = 0, within = 1;
   if (classified) {
+    unsigned events = sh->zones.nevents;
     uint32_t slot = sb_zones_observe(&sh->zones, zone_key, exists, now_ms);
     attacked = sh->zones.attacked[slot];
+    if (attacked && sh->zones.nevents > events) sh->attacked_at = now_ms;
     int known = 0;
     if (!exists && sh->cfg.prefilter_threshold > 0 && !sh->qf_off) {
       /* Calm: remember the missing name. Attacked, in the filter: a missing name of its set was
@@ -775,8 +827,15 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
   }
   if (classified && sh->cfg.prefilter_threshold > 0) {
     if (!exists && sh->nqf > 0) qf_note_missing(sh, zone_key, pkt, len);
-    if (attacked && !exists && !sh->qf_off && sh->qf_candidate == 0 && sh->nqf < SB_QF_MAX_ZONES && qf_find(sh, zone_key) < 0)
-      sh->qf_candidate = zone_key;
+    if (attacked && !exists && !sh->qf_off && sh->nqf < SB_QF_MAX_ZONES && qf_find(sh, zone_key) < 0) {
+      if (sh->qf_candidate == 0) sh->qf_candidate = zone_key;
+      if (sh->qf_cand_zone != zone_key && (sh->qf_cand_zone == 0 || now_ms - sh->qf_cand_since > 1000)) {
+        sh->qf_cand_zone = zone_key;
+        sh->qf_cand_missing = 0;
+        sh->qf_cand_since = now_ms;
+      }
+      if (sh->qf_cand_zone == zone_key) sh->qf_cand_missing++;
+    }
   }
   if (sh->overload.level == 0 && !attacked && pp->status == 0) sb_sources_note_calm(&sh->sources, key, exists, now_ms);
   /* Where admission may answer TC=1: is it worth it (has the source used TCP)? */
@@ -814,6 +873,15 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
       note_shed(sh, v, now_ms);
     else
       note_nx_shed(sh, v, now_ms);
+  } else if (tier == SB_TIER_UNKNOWN && in_zone && exists && !sh->direct_off &&
+             (sh->overload.level >= 1 || struck(sh, v))) {
+    /* Strangers' existing names answered while the worker is behind count like their missing
+     * names shed: from many hosts of one /24 (bots' direct flood of valid names), a block. Level
+     * 1 sheds only missing names, so without this a direct flood waited for level 2 (the drill's
+     * wave 1 after the QNAME filter: the worker seldom reaches it, and the bots' /24s were blocked
+     * 2-3 s into the wave). A /24 blocked before counts at any level: when its block expires in
+     * the middle of its flood, it is blocked again before the worker falls behind. */
+    note_nx_shed(sh, v, now_ms);
   }
   if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
     if (verdict == SB_ADMIT_DROP) sh->would_drop++;
@@ -882,11 +950,17 @@ void sb_shield_clock(sb_shield *sh, double now_ms) {
   if (now_ms - sh->last_sweep >= 1000) {
     double elapsed = now_ms - sh->last_sweep;
     sh->last_sweep = now_ms;
+    unsigned events = sh->zones.nevents;
     sb_zones_sweep(&sh->zones, now_ms);
+    for (unsigned e = events; e < sh->zones.nevents; e++)
+      if (sh->zones.event_state[e]) sh->attacked_at = now_ms;
     prefilter_scan(sh, now_ms, 1);
     if (sh->cfg.prefilter_threshold > 0) qf_clock(sh, now_ms, 1, elapsed);
-  } else if (sh->block_pending && sh->cfg.mode == SB_SHIELD_ON && now_ms - sh->last_early >= SB_PREFILTER_EARLY_MS) {
-    prefilter_scan(sh, now_ms, 0);
+  } else {
+    if (sh->block_pending && sh->cfg.mode == SB_SHIELD_ON && now_ms - sh->last_early >= SB_PREFILTER_EARLY_MS)
+      prefilter_scan(sh, now_ms, 0);
+    if (sh->nqf > 0 && sh->cfg.prefilter_threshold > 0 && qf_estimate(sh, now_ms, 0))
+      sh->blocked_version = ++g_prefilter_version;
   }
   /* A zone called attacked: into the QNAME filter when its flood is worth it (at most every 50 ms). */
   if (sh->qf_candidate != 0 && now_ms >= sh->qf_next_try && sh->cfg.prefilter_threshold > 0) {

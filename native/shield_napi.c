@@ -194,6 +194,16 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
            put(env, o, "qfEstimate", sh->nqf > 0 ? sh->qf[0].estimate : 0) &&
            put(env, o, "qfShare", sh->nqf > 0 ? sh->qf_zones[0].admit / 4294967296.0 : 0);
   if (!ok) return bad(env, "shieldStats");
+  /* When things happened, as wall-clock ms since the epoch (0: never), for the log's timeline. */
+  struct timespec mono, wall;
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  clock_gettime(CLOCK_REALTIME, &wall);
+  double mono_ms = (double)mono.tv_sec * 1000 + (double)mono.tv_nsec / 1e6;
+  double wall_ms = (double)wall.tv_sec * 1000 + (double)wall.tv_nsec / 1e6;
+  const double at[3] = {sh->attacked_at, sh->qf_made_at, sh->blocked_at};
+  const char *at_names[3] = {"attackedAt", "qfMadeAt", "blockedAt"};
+  for (unsigned i = 0; i < 3; i++)
+    if (!put(env, o, at_names[i], at[i] > 0 ? wall_ms - (mono_ms - at[i]) : 0)) return bad(env, "shieldStats");
   if ((a = array_of(env, sh->cookies, 5)) == NULL) return bad(env, "shieldStats");
   SCHECK(napi_set_named_property(env, o, "cookies", a));
   if ((a = array_of(env, sh->adm.shed_budget, 4)) == NULL) return bad(env, "shieldStats");

@@ -10,7 +10,11 @@ import { type LegitStats, percent } from './stats.js';
 
 function legitCell(s: LegitStats | undefined): string {
   if (!s || s.queries === 0) return '-';
-  return `${percent(s.success, 2)} (1st ${percent(s.firstTry, 0)}) p50 ${s.p50Ms.toFixed(1)} p99 ${s.p99Ms.toFixed(0)} ms n=${s.queries}`;
+  const split =
+    s.udpP99Ms !== undefined && s.tcp > 0
+      ? ` (UDP only ${s.udpP99Ms.toFixed(0)}, via TCP ${(s.tcpP99Ms ?? 0).toFixed(0)} ms, ${percent(s.tcp)} via TCP)`
+      : '';
+  return `${percent(s.success, 2)} (1st ${percent(s.firstTry, 0)}) p50 ${s.p50Ms.toFixed(1)} p99 ${s.p99Ms.toFixed(0)} ms${split} n=${s.queries}`;
 }
 
 function mib(b: number): string {
@@ -69,6 +73,21 @@ export function textReport(r: DrillReport): string {
       out.push(`  answers by rcode: ${JSON.stringify(a.rcodes)}`);
     }
     if (a.tcp && a.tcp.tried > 0) out.push(`  tcp flood: ${JSON.stringify(a.tcp)}`);
+    if (ph.onset) {
+      // The attack's first seconds per slice: where first tries are lost before the defences engage.
+      out.push(
+        `  first ${ph.onset.length * 100} ms${ph.startedAtMs ? ` (from ${new Date(ph.startedAtMs).toISOString().slice(11, 23)}Z)` : ''}: ms, attack/s (senders' reports), legit queries, answered, answered < 800 ms; late or lost per class`,
+      );
+      for (const s of ph.onset) {
+        const lost = Object.entries(s.byClass)
+          .filter(([, v]) => v[2] < v[0])
+          .map(([cls, v]) => `${cls} ${v[0] - v[2]}/${v[0]}`)
+          .join(' ');
+        out.push(
+          `    +${String(s.fromMs).padStart(4)} ${String(s.attackPerSecond).padStart(7)} ${String(s.queries).padStart(4)} ${percent(s.queries ? s.answered / s.queries : 1).padStart(7)} ${percent(s.queries ? s.inTime / s.queries : 1).padStart(7)}${lost ? `  ${lost}` : ''}`,
+        );
+      }
+    }
     if (ph.target)
       out.push(
         `  target: ${ph.target.cpuCores} cores, RSS peak ${mib(ph.target.rssPeakBytes)}, PSS peak ${mib(ph.target.pssPeakBytes)}${ph.target.alive ? '' : ' (NOT RUNNING)'}`,

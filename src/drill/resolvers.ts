@@ -99,6 +99,8 @@ export interface QueryRecord {
   readonly latencyMs: number;
   /** Whole seconds since the run started, when the query was first sent. */
   readonly startSecond: number;
+  /** Milliseconds since the run started, when the query was first sent. */
+  readonly startMs: number;
   /** Why it failed (failed queries only). */
   readonly cause?: FailureCause;
 }
@@ -524,6 +526,7 @@ export class Resolvers {
       tcp: q.tcp,
       latencyMs: ok ? latency : GIVE_UP_MS,
       startSecond: Math.floor((q.started - this.t0) / 1000),
+      startMs: Math.round(q.started - this.t0),
       cause: ok ? undefined : q.wrong > 0 ? 'wrongAnswer' : q.truncated > 0 ? 'truncated' : 'noAnswer',
     });
   }

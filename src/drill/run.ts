@@ -18,6 +18,7 @@ import {
   type QueryRecord,
   type ResolverCounters,
   Resolvers,
+  TRY_TIMEOUT_MS,
 } from './resolvers.js';
 import type { Scenario } from './scenario.js';
 import { type KernelLosses, kernelLosses, type SocketOwners, sampleSockets } from './sockets.js';
@@ -153,6 +154,30 @@ export interface PhaseReport {
   readonly drill: { readonly cpuCores: number };
   /** Where the lost legitimate queries went. */
   readonly losses?: LossReport;
+  /** When the phase started: wall clock (ms since the epoch; to line up with a server's log). */
+  readonly startedAtMs?: number;
+  /** An attack phase's first seconds, per ONSET_SLICE_MS (see OnsetSlice). */
+  readonly onset?: OnsetSlice[];
+}
+
+/** The first ONSET_MS of an attack phase are reported per ONSET_SLICE_MS. */
+export const ONSET_MS = 3000;
+export const ONSET_SLICE_MS = 100;
+
+/**
+ * One slice of an attack phase's first seconds: the attack the senders sent in it (a second's
+ * rate), and the legitimate queries first sent in it — how many, answered (retries included),
+ * answered in time (before the first try's timeout: on the first UDP try, or over TCP right
+ * after a TC=1) — in all and per resolver class ([queries, answered, in time]).
+ */
+export interface OnsetSlice {
+  /** Milliseconds from the phase's start. */
+  readonly fromMs: number;
+  attackPerSecond: number;
+  queries: number;
+  answered: number;
+  inTime: number;
+  readonly byClass: Record<string, [number, number, number]>;
 }
 
 export interface TimelinePoint {
@@ -290,6 +315,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
       const t0 = performance.now();
       resolvers.start(t0);
       let phaseName = '';
+      const phaseStarts: number[] = [];
       let lastFlood = p.totals();
       // CPU from /proc/PID/stat here (cheap); memory from the sampler thread (smaps_rollup is slow).
       const pid = opts.targetPid;
@@ -335,7 +361,39 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
         resolvers.setPhase(i, ph.classes);
         p.setRate(rate, ph.attack?.mix ?? {}, ph.attack?.tcp);
         const phaseStart = performance.now();
+        const startedAtMs = Date.now();
+        // An attack phase's first seconds: the attack sent per slice (read every slice's length).
+        const onset: OnsetSlice[] = [];
+        let onsetTimer: NodeJS.Timeout | undefined;
+        if (rate > 0) {
+          for (let k = 0; k * ONSET_SLICE_MS < Math.min(ONSET_MS, ph.seconds * 1000); k++)
+            onset.push({
+              fromMs: k * ONSET_SLICE_MS,
+              attackPerSecond: 0,
+              queries: 0,
+              answered: 0,
+              inTime: 0,
+              byClass: {},
+            });
+          // The senders report every ~200 ms: what a report adds is spread over the slices since
+          // the one before.
+          let lastSent = sum(p.totals().sent);
+          let lastAt = phaseStart;
+          onsetTimer = setInterval(() => {
+            const now = performance.now();
+            const sent = sum(p.totals().sent);
+            if (sent === lastSent && now - phaseStart < ONSET_MS) return;
+            const rate = Math.round(((sent - lastSent) * 1000) / Math.max(now - lastAt, 1));
+            const from = Math.floor((lastAt - phaseStart) / ONSET_SLICE_MS);
+            const to = Math.min(onset.length, Math.ceil((now - phaseStart) / ONSET_SLICE_MS));
+            for (let k = Math.max(from, 0); k < to; k++) onset[k].attackPerSecond = rate;
+            lastSent = sent;
+            lastAt = now;
+            if (now - phaseStart >= ONSET_MS) clearInterval(onsetTimer);
+          }, ONSET_SLICE_MS / 2);
+        }
         await wait(ph.seconds * 1000);
+        clearInterval(onsetTimer);
         const elapsed = (performance.now() - phaseStart) / 1000;
         const after = await p.switchRate(0, {});
         const sockAfter = sampleSockets(owners);
@@ -361,7 +419,10 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
                 }
               : undefined,
           drill: { cpuCores: round2((selfEnd.cpuSeconds - selfStart.cpuSeconds) / Math.max(elapsed, 0.001)) },
+          startedAtMs,
+          onset: onset.length > 0 ? onset : undefined,
         });
+        phaseStarts.push(phaseStart - t0);
         before = after;
       }
       // No new queries; the ones in flight finish (answer or give-up) within 3.2 s.
@@ -372,6 +433,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
       clearInterval(progressTimer);
       if (opts.progress) process.stderr.write('\n');
       fillLegit(phases, records, timeline, opts.shape.zones, opts.victim);
+      fillOnset(phases, phaseStarts, records);
       phases.forEach((ph, i) => {
         (ph as { losses?: LossReport }).losses = lossReport(
           resolvers.counters[i] ?? emptyCounters(),
@@ -535,6 +597,30 @@ function emptyLegit(zones: number): PhaseReport['legit'] {
     byZoneGroup: { victim: e, victimTypos: e, others: e },
     byZone: new Array(zones).fill(e),
   };
+}
+
+/** Fills each attack phase's onset slices from the queries first sent in them. */
+export function fillOnset(
+  phases: PhaseReport[],
+  starts: readonly number[],
+  records: readonly QueryRecord[],
+): void {
+  for (const r of records) {
+    const ph = phases[r.phase];
+    const start = starts[r.phase];
+    if (!ph?.onset || start === undefined) continue;
+    const slice = ph.onset[Math.floor((r.startMs - start) / ONSET_SLICE_MS)];
+    if (!slice || r.startMs < start) continue;
+    const first = r.ok && r.latencyMs < TRY_TIMEOUT_MS ? 1 : 0;
+    slice.queries++;
+    slice.answered += r.ok ? 1 : 0;
+    slice.inTime += first;
+    const c = slice.byClass[r.cls] ?? [0, 0, 0];
+    slice.byClass[r.cls] = c;
+    c[0]++;
+    c[1] += r.ok ? 1 : 0;
+    c[2] += first;
+  }
 }
 
 /** Fills each phase's legitimate figures and the timeline's from the finished queries. */

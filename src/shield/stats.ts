@@ -50,6 +50,11 @@ export interface ShieldStats {
   qfWouldDrop?: number;
   qfEstimate?: number;
   qfShare?: number;
+  /** When (ms since the epoch, 0: never; native path) a zone was last called attacked, last
+   * entered the QNAME filter, and the blocked /24s last grew: the log lines' timeline. */
+  attackedAt?: number;
+  qfMadeAt?: number;
+  blockedAt?: number;
   /** The 10 busiest zones tracked: [zone key, queries/s, missing names/s], busiest first. */
   top: [number, number, number][];
   /** Zones set with metrics=on that are tracked now: [zone key, queries/s, missing names/s]. */

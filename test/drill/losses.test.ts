@@ -10,8 +10,9 @@ import { test } from 'node:test';
 import { metricDeltas, parseMetrics, parseMetricsUrl } from '../../src/drill/metrics.js';
 import { loadDrillAddon } from '../../src/drill/native.js';
 import { readResponse, wireName } from '../../src/drill/packet.js';
+import type { ResolverClass } from '../../src/drill/population.js';
 import { emptyCounters } from '../../src/drill/resolvers.js';
-import { lossReport } from '../../src/drill/run.js';
+import { fillOnset, lossReport, type PhaseReport } from '../../src/drill/run.js';
 import {
   classify,
   kernelLosses,
@@ -106,6 +107,7 @@ test('kernel losses: queue overflows = host RcvbufErrors less the drill’s own 
       tcp: false,
       latencyMs: 3200,
       startSecond: 0,
+      startMs: 0,
       cause: 'noAnswer',
     },
     {
@@ -118,6 +120,7 @@ test('kernel losses: queue overflows = host RcvbufErrors less the drill’s own 
       tcp: false,
       latencyMs: 3200,
       startSecond: 0,
+      startMs: 0,
       cause: 'truncated',
     },
     {
@@ -130,6 +133,7 @@ test('kernel losses: queue overflows = host RcvbufErrors less the drill’s own 
       tcp: false,
       latencyMs: 3200,
       startSecond: 0,
+      startMs: 0,
       cause: 'noAnswer',
     },
   ] as const;
@@ -252,4 +256,60 @@ test('on loopback: datagrams a socket had no room for are counted as the target�
   } finally {
     addon!.close(fd);
   }
+});
+
+test('an attack phase onset: queries bucketed per 100 ms from the phase start, answered and in time per class', () => {
+  const slices = Array.from({ length: 30 }, (_, k) => ({
+    fromMs: k * 100,
+    attackPerSecond: 0,
+    queries: 0,
+    answered: 0,
+    inTime: 0,
+    byClass: {},
+  }));
+  const phases = [{ name: 'baseline' }, { name: 'wave1', onset: slices }] as unknown as PhaseReport[];
+  const rec = (
+    phase: number,
+    startMs: number,
+    ok: boolean,
+    latencyMs: number,
+    cls: ResolverClass = 'steady',
+  ) =>
+    ({
+      phase,
+      cls,
+      zone: 0,
+      kind: 'name',
+      ok,
+      tries: ok ? 1 : 4,
+      tcp: false,
+      latencyMs,
+      startSecond: 0,
+      startMs,
+    }) as const;
+  fillOnset(
+    phases,
+    [0, 10_000],
+    [
+      rec(0, 9_990, true, 2), // baseline: no onset
+      rec(1, 10_000, true, 3),
+      rec(1, 10_050, true, 1_000, 'new'), // answered after a retry: not in time
+      rec(1, 10_150, false, 3_200, 'plain'),
+      rec(1, 12_999, true, 5),
+      rec(1, 13_000, true, 5), // past the onset
+    ],
+  );
+  assert.deepEqual(
+    [
+      slices[0].queries,
+      slices[0].answered,
+      slices[0].inTime,
+      slices[1].queries,
+      slices[1].answered,
+      slices[29].queries,
+    ],
+    [2, 2, 1, 1, 0, 1],
+  );
+  assert.deepEqual(slices[0].byClass, { steady: [1, 1, 1], new: [1, 1, 0] });
+  assert.deepEqual(slices[1].byClass, { plain: [1, 0, 0] });
 });

@@ -137,5 +137,12 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
       /^qf dry-run engaged \d+ share [\d.]+ estimate \d+ delivered (\d+) of \1 would-drop [1-9]\d* left \d+ known 1$/m,
     );
     assert.equal(early[4], '0', 'a /24 shed under the threshold a second is never blocked');
+    // A direct flood of valid names from many hosts of a /24, while the worker is a little behind.
+    const direct = /^direct blocked (\d+) few-blocked 0 calm-blocked 0 again (\d+)$/m.exec(r.stdout);
+    assert.ok(direct, r.stdout);
+    // A flood the worker cannot read in full: the share is right within a window or two (shield7).
+    const sat = /^qf saturated engaged (\d+) first (\d+) worst (\d+)$/m.exec(r.stdout);
+    assert.ok(sat, r.stdout);
+    assert.ok(Number(sat[3]) <= 1000, `let through ${sat[3]} in a 100 ms window after the first 250 ms`);
   });
 });

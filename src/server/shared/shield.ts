@@ -498,25 +498,28 @@ export function startShield(
   };
   let blocked = 0;
   let qfZones = 0;
+  // The time of an event the native stats carry (the log line itself comes with the 1 s poll).
+  const at = (ms: number | undefined, before: string, after = ''): string =>
+    ms ? `${before}${new Date(ms).toISOString().slice(11, 23)}Z${after}` : '';
   const poll = (): void => {
     const st = stats();
     if (st === null) return;
     if (st.blocked !== blocked) {
       log.info(
-        `shield: the kernel prefilter drops ${st.blocked} IPv4 /24${st.blocked === 1 ? '' : 's'} (was ${blocked}; ${st.blocksMade} blocks since start)`,
+        `shield: the kernel prefilter drops ${st.blocked} IPv4 /24${st.blocked === 1 ? '' : 's'} (was ${blocked}; ${st.blocksMade} blocks since start${at(st.blockedAt, ', the last added at ')})`,
       );
       blocked = st.blocked;
     }
     if ((st.qfZones ?? 0) !== qfZones) {
       log.info(
-        `shield: the kernel prefilter ${mode === 'dry-run' ? 'would drop' : 'drops'} the missing names of ${st.qfZones} attacked zone${st.qfZones === 1 ? '' : 's'} (was ${qfZones}; the first's flood ~${Math.round(st.qfEstimate ?? 0)}/s, ${((st.qfShare ?? 0) * 100).toPrecision(2)}% let through, ${st.qfKnownAdded ?? 0} known missing names in its set; ${st.qfMade} since start, ${st.qfRefusals} zones did not qualify)`,
+        `shield: the kernel prefilter ${mode === 'dry-run' ? 'would drop' : 'drops'} the missing names of ${st.qfZones} attacked zone${st.qfZones === 1 ? '' : 's'} (was ${qfZones}; the first's flood ~${Math.round(st.qfEstimate ?? 0)}/s, ${((st.qfShare ?? 0) * 100).toPrecision(2)}% let through, ${st.qfKnownAdded ?? 0} known missing names in its set; ${st.qfMade} since start, ${st.qfRefusals} zones did not qualify${at(st.qfMadeAt, '; the last entered at ')})`,
       );
       qfZones = st.qfZones ?? 0;
     }
     for (const [key, entered] of st.events) {
       log.info(
         entered
-          ? `shield: ${nameOf(key)} is under a random-subdomain attack: its missing names are answered within a budget`
+          ? `shield: ${nameOf(key)} is under a random-subdomain attack: its missing names are answered within a budget${at(st.attackedAt, ' (a zone was called attacked at ', ')')}`
           : `shield: ${nameOf(key)} is no longer under attack`,
       );
     }
