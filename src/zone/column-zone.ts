@@ -616,16 +616,7 @@ export class ColumnZone {
       names: this.#names,
       index: this._index.parts(),
       wireOff: this.#wireOff,
-      flags: this.#flags,
-      firstSet: this.#firstSet,
-      setType: this.#setType,
-      setTtl: this.#setTtl,
-      setNext: this.#setNext,
-      setFirst: this.#setFirst,
-      recOff: this.#recOff,
-      recLen: this.#recLen,
-      recNext: this.#recNext,
-      slab: this.#slab,
+      ...this.columns(),
     };
   }
 

@@ -1,7 +1,7 @@
 /**
  * `switchboard serve --secondary NAME=ADDR:PORT[,…][/KEY] --secondary-dir DIR`: zones `serve`
  * follows from primaries (docs/TRANSFERS.md "Secondary zones of serve"). `start`'s refresher
- * (start/secondary-refresher.ts: SOA timers, NOTIFY, IXFR with AXFR fallback, TSIG, expiry) runs
+ * (shared/secondary-refresher.ts: SOA timers, NOTIFY, IXFR with AXFR fallback, TSIG, expiry) runs
  * over this keeper instead of a control plane: a transferred zone is checked (parsed whole),
  * written to DIR as `NAME.zone` (a temporary file renamed over the last one: a crash leaves the
  * old copy or the new one), and the folder compiled and shipped to the workers as a SIGHUP
@@ -23,7 +23,7 @@ import {
   type RefresherControl,
   SecondaryRefresher,
   testLowerBounds,
-} from '../start/secondary-refresher.js';
+} from '../shared/secondary-refresher.js';
 import type { ServeSecondary } from './config.js';
 
 export interface ServeSecondaries {

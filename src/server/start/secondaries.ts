@@ -10,8 +10,8 @@ import type { ControlPlane } from '../../control/types.js';
 import type { PrimaryMetrics } from '../../telemetry/primary-metrics.js';
 import type { NotifyInMessage, SecondaryZonesMessage } from '../../xfr/secondary/notify-in.js';
 import type { Logger } from '../shared/log.js';
+import { SecondaryRefresher, testLowerBounds } from '../shared/secondary-refresher.js';
 import type { StartConfig } from './config.js';
-import { SecondaryRefresher, testLowerBounds } from './secondary-refresher.js';
 
 export interface Secondaries {
   /** The message every worker holds now (sent to a worker that says hello). */
