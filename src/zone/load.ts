@@ -157,6 +157,7 @@ export interface LoadedColumnZone {
  * in a thread of its own by `loadZoneTextColumns` (src/zone/parse-thread.ts): the thread's
  * start (~0.1 s of CPU, on the other core, before the first records come) is then well paid
  * for by the parse moved off the column build's thread (~0.5 µs a record).
+ * `SWITCHBOARD_PARSE_THREAD=off` turns it off (A/B runs).
  */
 export const PARSE_THREAD_TEXT = 8 << 20;
 
@@ -188,7 +189,8 @@ export function loadZoneTextColumns(
   const expect = text.length / 24;
   let stream = new ColumnZoneStream(expect);
   let parsed: ThreadParsed | undefined;
-  const thread = opts.thread ?? text.length >= PARSE_THREAD_TEXT;
+  const thread =
+    opts.thread ?? (text.length >= PARSE_THREAD_TEXT && process.env.SWITCHBOARD_PARSE_THREAD !== 'off');
   if (thread !== false) {
     const fallbackOrigin = named !== undefined ? originFromFileName(named) : undefined;
     const parse = thread === 'inline' ? parseThroughChunks : parseIntoStream;

@@ -118,7 +118,7 @@ const COLLECT_TEXT = 16 << 20;
 /**
  * A file text of at least this many octets (~150,000 records) going into a pack folder gets a
  * helper thread for its compile, which then runs on two cores (`compileZoneToFile`'s split,
- * docs/IMAGE.md "Big zones").
+ * docs/IMAGE.md "Big zones"); `SWITCHBOARD_COMPILE_SPLIT=off` turns it off (A/B runs).
  */
 const SPLIT_TEXT = 4 << 20;
 
@@ -199,7 +199,11 @@ function compileJob(
       // Started after the load (its heap not on top of the load's peak), it comes up during
       // the collection and the canonical sort below; if it is not up by then, the compile
       // runs whole.
-      if (job.packDir !== undefined && octets >= SPLIT_TEXT)
+      if (
+        job.packDir !== undefined &&
+        octets >= SPLIT_TEXT &&
+        process.env.SWITCHBOARD_COMPILE_SPLIT !== 'off'
+      )
         try {
           helper.thread = new CompileHelper(job.packDir);
         } catch {
