@@ -129,8 +129,10 @@ describe('a big zone compiled in two threads', () => {
     }
   });
 
-  test("serve's compile thread splits a big file's compile into the pack folder: the same image", () => {
+  test("serve's compile thread splits a big file's compile into the pack folder (SWITCHBOARD_COMPILE_SPLIT=on): the same image", () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-split-'));
+    const was = process.env.SWITCHBOARD_COMPILE_SPLIT;
+    process.env.SWITCHBOARD_COMPILE_SPLIT = 'on';
     try {
       // Over the compile thread's 4 MiB (the helper is started after the load).
       const { zone, file } = bigZone(dir, 200_000);
@@ -152,6 +154,8 @@ describe('a big zone compiled in two threads', () => {
         [],
       );
     } finally {
+      if (was === undefined) delete process.env.SWITCHBOARD_COMPILE_SPLIT;
+      else process.env.SWITCHBOARD_COMPILE_SPLIT = was;
       rmSync(dir, { recursive: true, force: true });
     }
   });

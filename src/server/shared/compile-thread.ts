@@ -118,7 +118,10 @@ const COLLECT_TEXT = 16 << 20;
 /**
  * A file text of at least this many octets (~150,000 records) going into a pack folder gets a
  * helper thread for its compile, which then runs on two cores (`compileZoneToFile`'s split,
- * docs/IMAGE.md "Big zones"); `SWITCHBOARD_COMPILE_SPLIT=off` turns it off (A/B runs).
+ * docs/IMAGE.md "Big zones") — only with `SWITCHBOARD_COMPILE_SPLIT=on`: on a quiet machine
+ * (2026-12-05 03:56–04:00 UTC, the 1,000,000-record zone) it gave no earlier answer (4.70 s
+ * without the parse thread, 4.30 s with it, against 4.68 and 4.27 s without the split) and
+ * 15–20 MiB more at the peak, over the 300 MB target; docs/PERFORMANCE.md "Quiet A/B".
  */
 const SPLIT_TEXT = 4 << 20;
 
@@ -199,11 +202,7 @@ function compileJob(
       // Started after the load (its heap not on top of the load's peak), it comes up during
       // the collection and the canonical sort below; if it is not up by then, the compile
       // runs whole.
-      if (
-        job.packDir !== undefined &&
-        octets >= SPLIT_TEXT &&
-        process.env.SWITCHBOARD_COMPILE_SPLIT !== 'off'
-      )
+      if (job.packDir !== undefined && octets >= SPLIT_TEXT && process.env.SWITCHBOARD_COMPILE_SPLIT === 'on')
         try {
           helper.thread = new CompileHelper(job.packDir);
         } catch {
