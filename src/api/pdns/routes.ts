@@ -55,7 +55,6 @@ import {
 } from './schemas.js';
 import { registerTsigKeyRoutes } from './tsigkeys.js';
 
-/** Metadata kinds PowerDNS 4.7 does not let the API set (`isValidMetadataKind`'s protected list). */
 /** Who may change a zone with DNS UPDATE (RFC 2136): PowerDNS's metadata kinds (src/control/dns-updates.ts). */
 const UPDATE_KINDS = new Set(['ALLOW-DNSUPDATE-FROM', 'TSIG-ALLOW-DNSUPDATE']);
 
@@ -63,6 +62,7 @@ function updateValues(kind: string, u: ZoneUpdatePolicy): string[] {
   return kind === 'ALLOW-DNSUPDATE-FROM' ? u.allowDnsupdateFrom : u.tsigAllowDnsupdate.map(noDot);
 }
 
+/** Metadata kinds PowerDNS 4.7 does not let the API set (`isValidMetadataKind`'s protected list). */
 const PROTECTED_KINDS = new Set([
   'API-RECTIFY',
   'AXFR-MASTER-TSIG',
