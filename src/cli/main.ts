@@ -134,6 +134,10 @@ function buildProgram(): Command {
       "where the --secondary zones' last good copies are kept (NAME.zone files)",
     )
     .option(
+      '--secondaries-file <file>',
+      'zones followed from primaries, one --secondary value a line (# comments): keeps TSIG secrets off the command line',
+    )
+    .option(
       '--metrics <addr>',
       "the DNS plane's Prometheus metrics at http://ADDR:PORT/metrics ([IPv6]:PORT; default: none)",
     )

@@ -128,9 +128,16 @@ describe('serve: a secondary zone of a BIND 9 primary', { skip }, () => {
     );
     assert.match(await answerText(servePort, 'static.test.', RRType.SOA), /^0 /);
 
-    // serve again, the primary still down: the last good copy is served.
+    // serve again, the primary still down: the last good copy is served. This time the zone
+    // comes from a --secondaries-file (its key off the command line).
     await serve.stop();
-    serve = await startSwitchboard(zoneDir, { port: servePort, workers: 1, args });
+    const list = join(dir, 'secondaries');
+    writeFileSync(list, `# followed from BIND\n${args[1]}\n`);
+    serve = await startSwitchboard(zoneDir, {
+      port: servePort,
+      workers: 1,
+      args: ['--secondaries-file', list, '--secondary-dir', stateDir],
+    });
     await waitFor(
       'the copy served after a restart',
       async () => (await serialAt(servePort)) === bindSerial,

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { availableParallelism, hostname } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { buildResponderOptions, ConfigError } from '../shared/options.js';
 import { buildServeConfig, decodeServeConfig, encodeServeConfig } from './config.js';
@@ -172,4 +174,77 @@ test('--secondary: zones followed from primaries, with --secondary-dir; bad valu
       (err: unknown) => isConfigError(err) && re.test((err as Error).message),
       JSON.stringify(input),
     );
+});
+
+test('--secondaries-file: one --secondary value a line, merged with the flags; errors name the line, not its secret', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-secfile-'));
+  try {
+    const secret = Buffer.from('0123456789abcdef0123456789abcdef').toString('base64');
+    const file = join(dir, 'secondaries');
+    writeFileSync(
+      file,
+      [
+        '# zones we follow',
+        '',
+        `b.test.=127.0.0.1:5301/xfr:hmac-sha256:${secret}   # Knot`,
+        '  c.test=192.0.2.7',
+      ].join('\n'),
+    );
+    const c = buildServeConfig(
+      {
+        zoneDir: 'zones',
+        workers: 1,
+        secondary: ['a.test.=192.0.2.1'],
+        secondariesFile: file,
+        secondaryDir: 'state',
+      },
+      '/srv',
+    );
+    assert.deepEqual(
+      c.secondaries?.map((s) => [s.name, s.primaries, s.key?.name]),
+      [
+        ['a.test.', ['192.0.2.1:53'], undefined],
+        ['b.test.', ['127.0.0.1:5301'], 'xfr.'],
+        ['c.test.', ['192.0.2.7:53'], undefined],
+      ],
+    );
+    // A file alone is enough; the same zone in the flags and the file is refused.
+    const alone = buildServeConfig(
+      { zoneDir: 'zones', workers: 1, secondariesFile: file, secondaryDir: 's' },
+      '/srv',
+    );
+    assert.equal(alone.secondaries?.length, 2);
+    const twice = (): unknown =>
+      buildServeConfig(
+        {
+          zoneDir: 'zones',
+          workers: 1,
+          secondary: ['c.test.=127.0.0.1'],
+          secondariesFile: file,
+          secondaryDir: 's',
+        },
+        '/srv',
+      );
+    assert.throws(twice, /given twice/);
+    // A bad line: the file and line named, the line's text (a secret) not echoed.
+    writeFileSync(file, `ok.test.=127.0.0.1\nbad.test.=127.0.0.1/xfr:hmac-sha999:${secret}\n`);
+    assert.throws(
+      () =>
+        buildServeConfig({ zoneDir: 'zones', workers: 1, secondariesFile: file, secondaryDir: 's' }, '/srv'),
+      (err: unknown) =>
+        isConfigError(err) &&
+        (err as Error).message.startsWith(`${file}:2: `) &&
+        !(err as Error).message.includes(secret),
+    );
+    assert.throws(
+      () =>
+        buildServeConfig(
+          { zoneDir: 'zones', workers: 1, secondariesFile: join(dir, 'none'), secondaryDir: 's' },
+          '/srv',
+        ),
+      /--secondaries-file/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

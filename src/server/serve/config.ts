@@ -4,6 +4,7 @@
  * @module
  */
 
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { MAX_MASTERS } from '../../control/secondary.js';
@@ -61,12 +62,41 @@ export interface ServeSecondary {
   key?: { name: string; algorithm: string; secret: string };
 }
 
+/** Most lines a `--secondaries-file` may hold (each a zone followed). */
+const MAX_SECONDARIES_FILE_LINES = 100_000;
+
+/**
+ * The zones of a `--secondaries-file`: one `--secondary` value a line (`NAME=ADDR[:PORT][,…]
+ * [/KEYNAME:ALG:SECRET]`), blank lines and `#` comments skipped. Keeps TSIG secrets out of the
+ * command line (which `ps` shows every user). An error names the file and line, never the
+ * line's text (it may hold a secret).
+ * @throws ConfigError
+ */
+export function readSecondariesFile(path: string): ServeSecondary[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`--secondaries-file ${path}: ${(err as Error).message}`);
+  }
+  const lines = text.split('\n');
+  if (lines.length > MAX_SECONDARIES_FILE_LINES)
+    throw new ConfigError(`--secondaries-file ${path}: over ${MAX_SECONDARIES_FILE_LINES} lines`);
+  const out: ServeSecondary[] = [];
+  lines.forEach((raw, i) => {
+    const line = raw.replace(/#.*/, '').trim();
+    if (line !== '') out.push(parseServeSecondary(line, `${path}:${i + 1}`));
+  });
+  return out;
+}
+
 /**
  * One `--secondary` value: `NAME=ADDR[:PORT][,ADDR[:PORT]…]` and optionally `/KEYNAME:ALG:SECRET`.
+ * @param where how an error names the value (default: the flag and the value itself)
  * @throws ConfigError naming the value
  */
-export function parseServeSecondary(text: string): ServeSecondary {
-  const bad = (why: string) => new ConfigError(`--secondary '${text}': ${why}`);
+export function parseServeSecondary(text: string, where = `--secondary '${text}'`): ServeSecondary {
+  const bad = (why: string) => new ConfigError(`${where}: ${why}`);
   const eq = text.indexOf('=');
   if (eq <= 0) throw bad('expected NAME=ADDR:PORT[,ADDR:PORT…][/KEYNAME:ALG:SECRET]');
   let name: string;
@@ -147,6 +177,8 @@ export interface ServeOptionsInput {
   secondary?: string[];
   /** `--secondary-dir DIR`. */
   secondaryDir?: string;
+  /** `--secondaries-file FILE`: one `--secondary` value a line (`#` comments). */
+  secondariesFile?: string;
 }
 
 /**
@@ -205,11 +237,13 @@ export function buildServeConfig(input: ServeOptionsInput, cwd = process.cwd()):
       throw new ConfigError((err as Error).message);
     }
   }
-  if (input.secondary !== undefined && input.secondary.length > 0) {
+  const fromFile =
+    input.secondariesFile !== undefined ? readSecondariesFile(resolve(cwd, input.secondariesFile)) : [];
+  if ((input.secondary !== undefined && input.secondary.length > 0) || fromFile.length > 0) {
     if (!images) throw new ConfigError('--secondary needs --images on (the default)');
     if (config.workers === 0)
       throw new ConfigError('--secondary needs worker processes (--workers 1 or more)');
-    const list = input.secondary.map(parseServeSecondary);
+    const list = [...(input.secondary ?? []).map((t) => parseServeSecondary(t)), ...fromFile];
     const seen = new Set<string>();
     for (const s of list) {
       if (seen.has(s.name)) throw new ConfigError(`--secondary ${s.name}: given twice`);
