@@ -20,6 +20,7 @@ import { CatalogZones } from './catalog-zones.js';
 import { PlaneContext } from './context.js';
 import { DeletedZones } from './deleted.js';
 import { DnsUpdates } from './dns-updates.js';
+import { EdgeRows, type StoredEdge } from './edges.js';
 import { ChangeEvents } from './events.js';
 import { History } from './history.js';
 import { Retention } from './retention.js';
@@ -53,6 +54,7 @@ export class StoreControlPlane implements ControlPlane {
   readonly #updates: DnsUpdates;
   readonly #catalogs: CatalogZones;
   readonly #consumers: CatalogConsumers;
+  readonly #edges: EdgeRows;
 
   private constructor(store: Store, opts: ControlPlaneOptions) {
     this.#events = new ChangeEvents(store);
@@ -71,6 +73,7 @@ export class StoreControlPlane implements ControlPlane {
     this.#catalogs = new CatalogZones(this.#ctx, this.#zones);
     this.#zones.catalogs = this.#catalogs;
     this.#consumers = new CatalogConsumers(this.#ctx, this.#zones);
+    this.#edges = new EdgeRows(this.#ctx);
     this.#updates = new DnsUpdates(this.#ctx, this.#zones);
   }
 
@@ -227,6 +230,15 @@ export class StoreControlPlane implements ControlPlane {
   }
 
   // ---- catalog zones (RFC 9432; control/catalog-zones.ts) ----
+
+  // ---- the edge registry (control/edges.ts; docs/EDGE.md) ----
+
+  writeEdges(edges: readonly StoredEdge[]) {
+    return this.#edges.writeEdges(edges);
+  }
+  readEdges() {
+    return this.#edges.readEdges();
+  }
 
   ensureFleetCatalog(name: string) {
     return this.#catalogs.ensureFleetCatalog(name);

@@ -13,8 +13,11 @@ import type { OutboundPolicy } from '../xfr/outbound.js';
 import type { ConsumerReport } from './catalog-consumer.js';
 import type { CatalogSnapshot } from './catalog-zones.js';
 import type { DnsUpdateRequest, DnsUpdateResult, ZoneUpdatePolicy } from './dns-updates.js';
+import type { StoredEdge } from './edges.js';
 import type { SecondaryCheck, SecondaryZone, ZoneSecondaryInfo } from './secondary.js';
 import type { ServedTransferZone, TsigKeyInfo, ZoneTransferInfo } from './tsig-keys.js';
+
+export type { StoredEdge } from './edges.js';
 
 /** What a token may do. */
 export type Access = 'read' | 'write';
@@ -599,6 +602,10 @@ export interface ControlPlane {
     catalog: string,
     changes: readonly CatalogChange[],
   ): Promise<{ serial: number; changed: boolean }>;
+  /** This replica's edge summaries, written to the store (control/edges.ts; start's registry). */
+  writeEdges?(edges: readonly StoredEdge[]): Promise<void>;
+  /** Every replica's edge summaries (control/edges.ts). */
+  readEdges?(): Promise<StoredEdge[]>;
   /** The names of the Consumer zones (control/catalog-consumer.ts; start's consumer driver). */
   consumerZones?(): Promise<string[]>;
   /** Brings a Consumer zone's member zones in step with its catalog (null: nothing to do). */

@@ -563,6 +563,34 @@ export const migrations: readonly Migration[] = [
       await db.schema.alterTable('zone_secondary').addColumn('consumer_report', 'text').execute();
     },
   },
+  {
+    version: 16,
+    name: 'edge-registry',
+    async up(db) {
+      // The edges `start` learns (docs/EDGE.md "The control plane's view"), shared by every
+      // replica on one database: per edge (POP) and replica one summary row, rewritten by that
+      // replica (batched, at most every 2 s, only when it changed, else every 30 s): addresses
+      // (JSON [[ADDR, ISO time]], newest 8), the NOTIFY address it announced, when it was last
+      // seen, how many zones it checked or transferred, how many are behind, since when the
+      // oldest change it has not taken is out, and up to 10 zones behind with their serials.
+      // Never one row per zone per edge (100,000 zones × 10 edges).
+      await db.schema
+        .createTable('edge_registry')
+        .addColumn('pop', 'text', (c) => c.notNull())
+        .addColumn('replica', 'text', (c) => c.notNull())
+        .addColumn('addresses', 'text', (c) => c.notNull())
+        .addColumn('notify', 'text')
+        .addColumn('notify_at', 'text')
+        .addColumn('last_seen', 'text', (c) => c.notNull())
+        .addColumn('zones', 'integer', (c) => c.notNull())
+        .addColumn('behind', 'integer', (c) => c.notNull())
+        .addColumn('lag_since', 'text')
+        .addColumn('behind_zones', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('edge_registry_pk', ['pop', 'replica'])
+        .execute();
+    },
+  },
 ];
 
 /**

@@ -273,6 +273,28 @@ export interface ZoneCatalogTable {
   updated_at: string;
 }
 
+/**
+ * edge_registry: one summary per edge (POP) per `start` replica (migration 16; docs/EDGE.md
+ * "The control plane's view"), written by that replica, read by every replica's listing.
+ */
+export interface EdgeRegistryTable {
+  pop: string;
+  /** The writing replica (a random id per process). */
+  replica: string;
+  /** JSON [[ADDR, ISO time]], newest first, at most 8. */
+  addresses: string;
+  notify: string | null;
+  notify_at: string | null;
+  last_seen: string;
+  zones: number;
+  behind: number;
+  /** ISO time the oldest change not taken by the edge was released; null: none behind. */
+  lag_since: string | null;
+  /** JSON array, up to 10 `ZONE EDGE-SERIAL → SERIAL`. */
+  behind_zones: string;
+  updated_at: string;
+}
+
 /** The whole database. */
 export interface Database {
   accounts: AccountsTable;
@@ -290,4 +312,5 @@ export interface Database {
   zone_secondary: ZoneSecondaryTable;
   zone_update: ZoneUpdateTable;
   zone_catalog: ZoneCatalogTable;
+  edge_registry: EdgeRegistryTable;
 }

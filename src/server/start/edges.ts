@@ -11,13 +11,15 @@
  * first saw each zone's current serial).
  * @module
  */
+import { randomUUID } from 'node:crypto';
 import type { EdgeListing } from '../../api/routes/edges.js';
+import type { StoredEdge } from '../../control/types.js';
 import { Name } from '../../wire/name.js';
 import { NotifySender, type NotifyStats } from '../../xfr/notify.js';
 import { OutboundPolicy, type OutboundTarget, parseOutboundTarget } from '../../xfr/outbound.js';
 import { parseTsigKeySpec, type TsigKey } from '../../xfr/tsig.js';
 import type { EdgeSighting, EdgesSeenMessage } from '../shared/edge-sightings.js';
-import type { Logger } from '../shared/log.js';
+import { describeError, type Logger } from '../shared/log.js';
 
 /** One edge as listed by the API, the CLI and /metrics (the API's type: one definition). */
 export type EdgeInfo = EdgeListing;
@@ -149,13 +151,20 @@ export class EdgeRegistry {
     if (this.#served.get(key)?.serial !== serial) this.#served.set(key, { serial, since: now });
   }
 
-  /** The edges, with their lag against `servedSerial` (a zone not served: left out and pruned). */
-  list(servedSerial: (zone: string) => number | undefined, now = Date.now()): EdgeInfo[] {
-    const out: EdgeInfo[] = [];
+  /**
+   * The edges as this replica summarises them (what it writes to the store, control/edges.ts),
+   * with their lag against `servedSerial` (a zone not served: left out and pruned).
+   */
+  summaries(
+    replica: string,
+    servedSerial: (zone: string) => number | undefined,
+    now = Date.now(),
+  ): StoredEdge[] {
+    const out: StoredEdge[] = [];
     for (const p of [...this.#pops.values()].sort((a, b) => a.pop.localeCompare(b.pop))) {
       let zones = 0;
       let behind = 0;
-      let maxLag = 0;
+      let lagSince: number | null = null;
       const behindZones: string[] = [];
       for (const [zone, z] of [...p.zones]) {
         const cur = servedSerial(zone);
@@ -167,21 +176,29 @@ export class EdgeRegistry {
         if (z.serial === cur) continue;
         behind++;
         const since = this.#served.get(zone);
-        if (since && since.serial === cur) maxLag = Math.max(maxLag, Math.round((now - since.since) / 1000));
+        if (since && since.serial === cur) lagSince = Math.min(lagSince ?? now, since.since);
         if (behindZones.length < 10) behindZones.push(`${zone} ${z.serial} → ${cur}`);
       }
       out.push({
         pop: p.pop,
-        addresses: [...p.addresses].sort((a, b) => b[1] - a[1]).map(([a]) => a),
+        replica,
+        addresses: [...p.addresses].sort((a, b) => b[1] - a[1]),
         ...(p.notify ? { notify: p.notify } : {}),
-        lastSeen: new Date(p.lastSeen).toISOString(),
+        notifyAt: p.notifyAt,
+        lastSeen: p.lastSeen,
         zones,
         behind,
-        maxLagSeconds: maxLag,
+        lagSince,
         behindZones,
+        updatedAt: now,
       });
     }
     return out;
+  }
+
+  /** The edges, with their lag against `servedSerial` (this replica's view only). */
+  list(servedSerial: (zone: string) => number | undefined, now = Date.now()): EdgeInfo[] {
+    return mergeEdges(this.summaries('', servedSerial, now), [], now);
   }
 
   /** The edges to NOTIFY: POP and `ADDR:PORT`, those seen within EDGE_NOTIFY_FORGET_MS. */
@@ -191,6 +208,146 @@ export class EdgeRegistry {
       if (p.notify && now - p.lastSeen < EDGE_NOTIFY_FORGET_MS) out.push({ pop: p.pop, target: p.notify });
     return out;
   }
+}
+
+/** A row whose replica has not rewritten it for this long is of a replica gone (or stopped). */
+export const EDGE_ROW_LIVE_MS = 2 * 60 * 1000;
+
+/**
+ * Every replica's view of the edges as one list (docs/EDGE.md "Listing"): per POP the union of the
+ * addresses (newest 8), the newest NOTIFY address, the latest `lastSeen`; the counts and lag from
+ * the row of a live replica (this one's `local`, or one rewritten within EDGE_ROW_LIVE_MS) that saw
+ * the edge last — an edge follows one primary, whose replica holds its per-zone serials — and from
+ * the newest row of any replica when no live replica saw it.
+ */
+export function mergeEdges(
+  local: readonly StoredEdge[],
+  stored: readonly StoredEdge[],
+  now = Date.now(),
+): EdgeInfo[] {
+  const byPop = new Map<string, StoredEdge[]>();
+  for (const e of [...local, ...stored]) {
+    const list = byPop.get(e.pop);
+    if (list) list.push(e);
+    else byPop.set(e.pop, [e]);
+  }
+  const out: EdgeInfo[] = [];
+  for (const [pop, rows] of [...byPop].sort((a, b) => a[0].localeCompare(b[0]))) {
+    const live = rows.filter((r) => local.includes(r) || now - r.updatedAt < EDGE_ROW_LIVE_MS);
+    const pick = (list: StoredEdge[]) =>
+      list.reduce((a, b) =>
+        b.lastSeen > a.lastSeen || (b.lastSeen === a.lastSeen && b.zones > a.zones) ? b : a,
+      );
+    const best = pick(live.length > 0 ? live : rows);
+    const addresses = new Map<string, number>();
+    for (const r of rows)
+      for (const [a, t] of r.addresses) addresses.set(a, Math.max(addresses.get(a) ?? 0, t));
+    let notify: StoredEdge | undefined;
+    for (const r of rows) if (r.notify && (!notify || r.notifyAt > notify.notifyAt)) notify = r;
+    out.push({
+      pop,
+      addresses: [...addresses]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 8)
+        .map(([a]) => a),
+      ...(notify?.notify ? { notify: notify.notify } : {}),
+      lastSeen: new Date(Math.max(...rows.map((r) => r.lastSeen))).toISOString(),
+      zones: best.zones,
+      behind: best.behind,
+      maxLagSeconds: best.lagSince === null ? 0 : Math.max(0, Math.round((now - best.lagSince) / 1000)),
+      behindZones: best.behindZones,
+    });
+  }
+  return out;
+}
+
+/** What the shared registry needs of the control plane (control/edges.ts). */
+export interface EdgeStoreAccess {
+  writeEdges?(edges: readonly StoredEdge[]): Promise<void>;
+  readEdges?(): Promise<StoredEdge[]>;
+}
+
+/** This replica's summaries go to the store at most this often (only when they changed)… */
+export const EDGE_SHARE_MS = 2000;
+/** …and at least this often (the other replicas tell a live replica's rows by their age). */
+export const EDGE_HEARTBEAT_MS = 30_000;
+
+/** The edges listed by every replica (the API, the CLI and /metrics). */
+export interface SharedEdges {
+  /** This replica's edges merged with the other replicas' (read every EDGE_SHARE_MS; ≤ 1 s old locally). */
+  list(): EdgeInfo[];
+  /** Writes the last summaries and stops. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The edge registry shared through the store (docs/EDGE.md "Listing"): every EDGE_SHARE_MS this
+ * replica writes the summaries that changed (one transaction; all of them every
+ * EDGE_HEARTBEAT_MS) and reads every replica's rows; `list()` merges them with its own view
+ * (`mergeEdges`). Without a store that keeps edges, the local view alone.
+ */
+export function startSharedEdges(
+  registry: EdgeRegistry,
+  store: EdgeStoreAccess,
+  servedSerial: (zone: string) => number | undefined,
+  log: Logger,
+): SharedEdges {
+  const replica = randomUUID();
+  let local: { at: number; rows: StoredEdge[] } | undefined;
+  let others: StoredEdge[] = [];
+  const written = new Map<string, string>();
+  let lastWrite = 0;
+  let running: Promise<void> | undefined;
+  let warned = false;
+  const summaries = (): StoredEdge[] => {
+    const now = Date.now();
+    if (local === undefined || now - local.at >= 1000)
+      local = { at: now, rows: registry.summaries(replica, servedSerial, now) };
+    return local.rows;
+  };
+  const sync = async (all: boolean): Promise<void> => {
+    if (!store.writeEdges || !store.readEdges) return;
+    const now = Date.now();
+    const rows = registry.summaries(replica, servedSerial, now);
+    local = { at: now, rows };
+    const heartbeat = all || now - lastWrite >= EDGE_HEARTBEAT_MS;
+    const changed = rows.filter((r) => {
+      const { updatedAt: _, ...rest } = r;
+      const text = JSON.stringify(rest);
+      if (!heartbeat && written.get(r.pop) === text) return false;
+      written.set(r.pop, text);
+      return true;
+    });
+    try {
+      if (changed.length > 0 || heartbeat) {
+        await store.writeEdges(changed);
+        lastWrite = now;
+      }
+      others = (await store.readEdges()).filter((r) => r.replica !== replica);
+      warned = false;
+    } catch (err) {
+      written.clear(); // written again next time
+      if (!warned) log.warn(`edges: the shared registry not synced: ${describeError(err)}`);
+      warned = true;
+    }
+  };
+  const tick = () => {
+    if (running) return;
+    running = sync(false).finally(() => {
+      running = undefined;
+    });
+  };
+  const timer = setInterval(tick, EDGE_SHARE_MS);
+  timer.unref();
+  tick();
+  return {
+    list: () => mergeEdges(summaries(), others),
+    async stop() {
+      clearInterval(timer);
+      await running;
+      await sync(true);
+    },
+  };
 }
 
 /** A NOTIFY to every edge on every version released (NotifyOut's hook), signed with its own key. */

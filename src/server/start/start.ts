@@ -41,7 +41,7 @@ import {
   START_CONFIG_ENV,
   type StartConfig,
 } from './config.js';
-import { EDGES_FILE, EdgeRegistry, startEdgeNotify } from './edges.js';
+import { EDGES_FILE, EdgeRegistry, type SharedEdges, startEdgeNotify, startSharedEdges } from './edges.js';
 import { findExampleZoneDir, importExampleZones } from './examples.js';
 import { ZoneFeed } from './feed.js';
 import { checkSeededApiKey, metricsAccessOf } from './limits.js';
@@ -323,6 +323,7 @@ export async function runStart(
     }
   };
   const edgesSaver = setInterval(saveEdges, 5000);
+  let sharedEdges: SharedEdges | undefined;
   edgesSaver.unref();
   const edgeNotify = startEdgeNotify(edges, config.dns.transfers?.keys ?? [], log);
   const notifyOut = new NotifyOut(
@@ -410,6 +411,7 @@ export async function runStart(
     await images?.close();
     feed?.close();
     await api?.close().catch(() => {});
+    await sharedEdges?.stop();
     await control.close().catch(() => {});
   };
   let apiBase: string;
@@ -496,14 +498,10 @@ export async function runStart(
 
     const servedSerial = (name: string) =>
       images ? images.shipper.get(name)?.serial : feed?.get(name)?.serial;
-    // One pass over every zone of every edge: at most once a second (a scrape reads it 4 times).
-    let edgeList: { at: number; list: ReturnType<EdgeRegistry['list']> } | undefined;
-    const listEdges = () => {
-      const now = Date.now();
-      if (edgeList === undefined || now - edgeList.at >= 1000)
-        edgeList = { at: now, list: edges.list(servedSerial) };
-      return edgeList.list;
-    };
+    // One pass over every zone of every edge: at most once a second (a scrape reads it 4 times);
+    // shared with the other replicas through the store (docs/EDGE.md "Listing").
+    sharedEdges = startSharedEdges(edges, control, servedSerial, log);
+    const listEdges = sharedEdges.list;
     metrics.edges = listEdges;
     api = await d.buildApi(control, {
       edges: listEdges,
@@ -585,6 +583,7 @@ export async function runStart(
       edgeNotify.close();
       clearInterval(edgesSaver);
       saveEdges();
+      await sharedEdges?.stop();
       zoneFeed.close();
       await images?.shipper.shipped();
       await apiServer.close().catch((err) => log.error(`closing the API: ${describeError(err)}`));
