@@ -170,7 +170,22 @@ function buildProgram(): Command {
       '--max-stale <duration>',
       'answer the last good data this long without a successful check, then SERVFAIL (default 7d)',
     )
-    .option('--io <path>', IO_HELP);
+    .option('--io <path>', IO_HELP)
+    .option(
+      '--transfer-key <spec>',
+      "a key (NAME:ALG:SECRET) the edge's own secondaries transfer every zone it serves with (repeatable; the first signs --notify)",
+      collect,
+    )
+    .option(
+      '--allow-axfr-from <prefix>',
+      "an address or prefix that may transfer the edge's zones without a key (repeatable)",
+      collect,
+    )
+    .option(
+      '--notify <addr>',
+      'a secondary of the edge, NOTIFYed of each new version: ADDR:PORT (repeatable)',
+      collect,
+    );
   addAnswerOptions(edge)
     .option('--native-answers [on|off]', NATIVE_ANSWERS_HELP)
     .option('--shield <mode>', SHIELD_HELP)

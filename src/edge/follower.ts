@@ -30,7 +30,7 @@ import {
   TransferError,
   type TransferLimits,
 } from '../xfr/secondary/client.js';
-import { serialAfter, transferIn } from '../xfr/secondary/ixfr-in.js';
+import { type IxfrStep, serialAfter, transferIn } from '../xfr/secondary/ixfr-in.js';
 import type { TsigKey } from '../xfr/tsig.js';
 import { parseZoneText } from '../zone/parser.js';
 import { DiffMismatchError, type EdgeStore, recordLine } from './store.js';
@@ -44,6 +44,8 @@ export interface EdgeZoneChange {
   version: number;
   serial: number;
   text: string | null;
+  /** The IXFR differences that made this version (absent: transferred whole, or dropped). */
+  steps?: IxfrStep[];
 }
 
 /** Minimal logger (server/shared/log.ts's Logger fits). */
@@ -404,7 +406,7 @@ export class EdgeFollower {
             `zone ${z.name}: serial ${z.serial} → ${r.serial} by IXFR (${r.steps.length} difference${r.steps.length === 1 ? '' : 's'}, ${r.steps.reduce((n, s) => n + s.removed.length + s.added.length, 0)} records)`,
           );
           this.#succeeded(z, r.timers);
-          this.#changed(z, version, store.text(z.name) ?? '');
+          this.#changed(z, version, store.text(z.name) ?? '', r.steps);
           return;
         } catch (err) {
           if (!(err instanceof DiffMismatchError)) throw err;
@@ -462,12 +464,12 @@ export class EdgeFollower {
     return this.#zones.get(this.#catalogKey)?.lastSuccess ?? 0;
   }
 
-  #changed(z: ZoneState, version: number, text: string): void {
+  #changed(z: ZoneState, version: number, text: string, steps?: IxfrStep[]): void {
     if (z.catalog) {
       this.#reconcile(Date.now());
       return;
     }
-    this.#queue({ name: z.name, version, serial: z.serial, text });
+    this.#queue({ name: z.name, version, serial: z.serial, text, ...(steps ? { steps } : {}) });
   }
 
   #queue(c: EdgeZoneChange): void {

@@ -27,6 +27,8 @@ export interface EdgeConfig extends Omit<ServeConfig, 'zoneDir'> {
   /** The catalog's name (absolute, lower case). */
   catalog: string;
   maxStaleMs: number;
+  /** `--notify ADDR:PORT`: the edge's own secondaries, NOTIFYed of every new version it serves. */
+  notify: OutboundTarget[];
 }
 
 export interface EdgeOptionsInput extends Omit<ServeOptionsInput, 'zoneDir'> {
@@ -36,6 +38,7 @@ export interface EdgeOptionsInput extends Omit<ServeOptionsInput, 'zoneDir'> {
   pop?: string;
   catalog?: string;
   maxStale?: string;
+  notify?: string[];
 }
 
 /** `7d`, `12h`, `30m`, `45s`, `1500ms` or plain seconds → milliseconds. */
@@ -75,6 +78,13 @@ export function buildEdgeConfig(input: EdgeOptionsInput, cwd = process.cwd()): E
   } catch (err) {
     throw new ConfigError(`--catalog: ${(err as Error).message}`);
   }
+  const notify: OutboundTarget[] = [];
+  for (const t of input.notify ?? [])
+    try {
+      notify.push(parseOutboundTarget(t));
+    } catch (err) {
+      throw new ConfigError(`--notify: ${(err as Error).message}`);
+    }
   const pop = input.pop ?? keyName.replace(/\.$/, '');
   if (pop.length === 0 || Buffer.byteLength(pop, 'utf8') > 512)
     throw new ConfigError('--pop: 1 to 512 octets');
@@ -93,5 +103,6 @@ export function buildEdgeConfig(input: EdgeOptionsInput, cwd = process.cwd()): E
     catalog,
     maxStaleMs:
       input.maxStale === undefined ? DEFAULT_MAX_STALE_MS : parseDuration('--max-stale', input.maxStale),
+    notify,
   };
 }

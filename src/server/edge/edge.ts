@@ -14,9 +14,12 @@
  */
 import { fileURLToPath } from 'node:url';
 import { EdgeFollower, type EdgeZoneChange, timerFloorsFromEnv } from '../../edge/follower.js';
+import { EdgeJournal } from '../../edge/journal.js';
 import { EdgeStore } from '../../edge/store.js';
 import { WorkerPool } from '../../transport/cluster.js';
 import { Name } from '../../wire/name.js';
+import { NotifySender } from '../../xfr/notify.js';
+import { OutboundPolicy } from '../../xfr/outbound.js';
 import type { SecondaryZonesMessage } from '../../xfr/secondary/notify-in.js';
 import { parseTsigKeySpec } from '../../xfr/tsig.js';
 import { CompilePool } from '../shared/compile-pool.js';
@@ -63,11 +66,14 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
   let pool: WorkerPool | undefined;
   const shipper = new ImageShipper(writer, {
     broadcast: (msg) => {
+      lastSeq = Math.max(lastSeq, msg.seq);
       for (const slot of shipper.slots()) if (!pool?.send(slot, msg)) shipper.gone(slot);
     },
     snapshotFileZones: 1,
     log,
   });
+  // The last update message sent to the workers (NOTIFY to --notify waits until they applied it).
+  let lastSeq = 0;
   let seq = 0;
   const message = (kind: 'snapshot' | 'update', zones: EdgeZoneChange[], last: boolean): ZonesMessage => ({
     type: 'switchboard:zones',
@@ -133,6 +139,54 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
     for (const slot of pool?.liveSlots() ?? []) pool?.send(slot, m);
   };
 
+  // An edge as a primary of further secondaries (docs/EDGE.md "An edge as a primary"): the
+  // workers answer AXFR/IXFR to --transfer-key / --allow-axfr-from (serve's checks); IXFR from
+  // the journal of the differences the follower applied; NOTIFY to --notify once every worker
+  // serves the new version, signed with the first --transfer-key.
+  const journal = config.transfers
+    ? new EdgeJournal((m) => {
+        for (const slot of pool?.liveSlots() ?? []) pool?.send(slot, m);
+      })
+    : undefined;
+  const notifyKey = config.transfers?.keys[0] ? parseTsigKeySpec(config.transfers.keys[0]) : undefined;
+  const downstream =
+    config.notify.length > 0
+      ? new NotifySender({
+          // The operator's own secondaries: every address given is allowed.
+          policy: new OutboundPolicy(['0.0.0.0/0', '::/0']),
+          accountRate: 1000,
+          platformRate: 1000,
+          onDone: (e) => {
+            if (e.outcome !== 'acked')
+              log.warn(
+                `NOTIFY ${e.zone} serial ${e.serial} to ${e.target}: ${e.outcome} (${e.reason ?? ''})`,
+              );
+          },
+        })
+      : undefined;
+  const notifyDownstream = (changes: EdgeZoneChange[]) => {
+    const sender = downstream;
+    if (!sender) return;
+    const served = changes.filter((c) => c.text !== null);
+    if (served.length === 0) return;
+    void shipper
+      .shipped()
+      .then(() => shipper.applied(lastSeq))
+      .then(() => {
+        for (const c of served) {
+          const now = shipper.get(c.name);
+          if (now === undefined || now.version !== c.version) continue; // a newer one follows
+          sender.notify({
+            zone: Name.parse(c.name),
+            serial: c.serial,
+            account: 'downstream',
+            targets: config.notify,
+            ...(notifyKey ? { key: notifyKey } : {}),
+          });
+        }
+      });
+  };
+
   const follower = new EdgeFollower({
     store,
     primary: config.primary,
@@ -142,7 +196,12 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
     floors: timerFloorsFromEnv(),
     ...(notifyAddress ? { notifyAddress } : {}),
     log,
-    publish: (changes) => shipper.ship(message('update', changes, true), compiler),
+    publish: (changes) => {
+      // The journal first: a worker uses an entry only once it serves the entry's serial.
+      for (const c of changes) journal?.changed(c.name, c.text === null ? undefined : c.steps);
+      shipper.ship(message('update', changes, true), compiler);
+      notifyDownstream(changes);
+    },
     onStale: (zones) => {
       stale = zones;
       sendSecondary();
@@ -172,6 +231,7 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
     if (stopping) return;
     stopping = true;
     follower.close();
+    downstream?.close();
     cookies?.close();
     await shipper.shipped().catch(() => {});
     shipper.close();
@@ -187,6 +247,7 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
       case 'switchboard:hello':
         if (cookies) pool?.send(slot, cookies.current());
         pool?.send(slot, secondaryMessage());
+        if (journal) pool?.send(slot, journal.current());
         for (const m of shipper.snapshot(slot)) pool?.send(slot, m);
         break;
       case 'switchboard:start-ready':
