@@ -64,6 +64,8 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
   const writer = new PackWriter();
   const compiler = new CompilePool();
   let pool: WorkerPool | undefined;
+  // The last update message sent to the workers (NOTIFY to --notify waits until they applied it).
+  let lastSeq = 0;
   const shipper = new ImageShipper(writer, {
     broadcast: (msg) => {
       lastSeq = Math.max(lastSeq, msg.seq);
@@ -72,8 +74,6 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
     snapshotFileZones: 1,
     log,
   });
-  // The last update message sent to the workers (NOTIFY to --notify waits until they applied it).
-  let lastSeq = 0;
   let seq = 0;
   const message = (kind: 'snapshot' | 'update', zones: EdgeZoneChange[], last: boolean): ZonesMessage => ({
     type: 'switchboard:zones',
@@ -152,7 +152,8 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
   const downstream =
     config.notify.length > 0
       ? new NotifySender({
-          // The operator's own secondaries: every address given is allowed.
+          // The operator's own secondaries: every address given is allowed. Bounded: 1,000/s, at
+          // most 1,000 waiting (a new edge's sync of 100,000 zones drops the rest, counted).
           policy: new OutboundPolicy(['0.0.0.0/0', '::/0']),
           accountRate: 1000,
           platformRate: 1000,
@@ -184,7 +185,8 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
             ...(notifyKey ? { key: notifyKey } : {}),
           });
         }
-      });
+      })
+      .catch((err) => log.warn(`NOTIFY to --notify not sent: ${describeError(err)}`));
   };
 
   const follower = new EdgeFollower({
