@@ -16,7 +16,7 @@ import { kdigRecords, soaSerialOf } from '../helpers/kdig-records.js';
 import { type Peer, skipUnlessCommands, startKnot, startNsd } from '../helpers/peers.js';
 import { callApi, type Platform, startPlatform } from '../helpers/platform.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { askEdge, type EdgeProcess, eventually, startEdge } from './edge-support.js';
+import { askEdge, createZoneAndCatalog, type EdgeProcess, eventually, startEdge } from './edge-support.js';
 import { freePort } from './support.js';
 
 const skip = skipUnlessCommands('knotd', 'nsd', 'kdig');
@@ -37,17 +37,7 @@ describe('an edge as a primary: Knot and NSD transfer from it, NOTIFY then IXFR'
 
   before(async () => {
     platform = await startPlatform({ apiKey: ADMIN, workers: 1, extraArgs: ['--transfer-key', EDGE_KEY] });
-    const zone = await callApi(platform.api, ADMIN, 'POST', '/api/v1/zones', {
-      name: ZONE,
-      // Long SOA timers: every change travels by NOTIFY, never by refresh.
-      zonefile: `$ORIGIN ${ZONE}\n@ 300 IN SOA ns1 hostmaster 1 3600 600 86400 300\n@ 300 IN NS ns1\nns1 300 IN A 192.0.2.1\nwww 300 IN A 192.0.2.80\nmail 300 IN A 192.0.2.3\n`,
-    });
-    assert.equal(zone.status, 201, JSON.stringify(zone.body));
-    const cat = await callApi(platform.api, ADMIN, 'POST', '/api/v1/zones', {
-      name: 'cat.test.',
-      zonefile: `$ORIGIN cat.test.\n@ 0 IN SOA invalid. invalid. 1 3600 600 86400 0\n@ 0 IN NS invalid.\nversion 0 IN TXT "2"\nd1.zones 0 IN PTR ${ZONE}\n`,
-    });
-    assert.equal(cat.status, 201, JSON.stringify(cat.body));
+    await createZoneAndCatalog(platform.api, ADMIN, ZONE, '192.0.2.80', 'd1', ['mail 300 IN A 192.0.2.3']);
     knotPort = await freePort();
     nsdPort = await freePort();
     // On 127.0.0.1: the secondaries take NOTIFY from their primary's address, and the edge's

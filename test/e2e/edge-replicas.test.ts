@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { callApi, type Platform, runCli, startPlatform } from '../helpers/platform.js';
 import { postgresSkipReason, startPostgres, type TestDatabase } from '../helpers/postgres.js';
-import { askEdge, type EdgeProcess, eventually, startEdge } from './edge-support.js';
+import { askEdge, createZoneAndCatalog, type EdgeProcess, eventually, startEdge } from './edge-support.js';
 
 const ADMIN = 'sb_edge_replicas_admin_key_0123456789abcdef';
 const SECRET = Buffer.from('the-edge-key-of-the-edge-replicas-test').toString('base64');
@@ -36,16 +36,7 @@ describe('two start replicas on one PostgreSQL list the same edges', { skip: pos
       workers: 1,
       extraArgs: ['--transfer-key', KEY],
     });
-    const zone = await callApi(a.api, ADMIN, 'POST', '/api/v1/zones', {
-      name: ZONE,
-      zonefile: `$ORIGIN ${ZONE}\n@ 300 IN SOA ns1 hostmaster 1 3600 600 86400 300\n@ 300 IN NS ns1\nns1 300 IN A 192.0.2.1\nwww 300 IN A 192.0.2.70\n`,
-    });
-    assert.equal(zone.status, 201, JSON.stringify(zone.body));
-    const cat = await callApi(a.api, ADMIN, 'POST', '/api/v1/zones', {
-      name: 'cat.test.',
-      zonefile: `$ORIGIN cat.test.\n@ 0 IN SOA invalid. invalid. 1 3600 600 86400 0\n@ 0 IN NS invalid.\nversion 0 IN TXT "2"\nr1.zones 0 IN PTR ${ZONE}\n`,
-    });
-    assert.equal(cat.status, 201, JSON.stringify(cat.body));
+    await createZoneAndCatalog(a.api, ADMIN, ZONE, '192.0.2.70', 'r1');
     edge = await startEdge({
       primary: `127.0.0.1:${a.dnsPort}`,
       key: KEY,

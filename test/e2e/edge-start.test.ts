@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { callApi, type Platform, runCli, startPlatform } from '../helpers/platform.js';
-import { askEdge, type EdgeProcess, eventually, startEdge } from './edge-support.js';
+import { askEdge, createZoneAndCatalog, type EdgeProcess, eventually, startEdge } from './edge-support.js';
 
 const ADMIN = 'sb_edge_start_admin_key_0123456789abcdef';
 const SECRET = Buffer.from('the-edge-key-of-the-edge-start-test!!').toString('base64');
@@ -23,17 +23,7 @@ describe('start learns its edges and NOTIFYs them', () => {
 
   before(async () => {
     platform = await startPlatform({ apiKey: ADMIN, workers: 1, extraArgs: ['--transfer-key', KEY] });
-    const zone = await callApi(platform.api, ADMIN, 'POST', '/api/v1/zones', {
-      name: ZONE,
-      // Long SOA timers: a change reaches the edge by NOTIFY, not by refresh.
-      zonefile: `$ORIGIN ${ZONE}\n@ 300 IN SOA ns1 hostmaster 1 3600 600 86400 300\n@ 300 IN NS ns1\nns1 300 IN A 192.0.2.1\nwww 300 IN A 192.0.2.50\n`,
-    });
-    assert.equal(zone.status, 201, JSON.stringify(zone.body));
-    const cat = await callApi(platform.api, ADMIN, 'POST', '/api/v1/zones', {
-      name: 'cat.test.',
-      zonefile: `$ORIGIN cat.test.\n@ 0 IN SOA invalid. invalid. 1 3600 600 86400 0\n@ 0 IN NS invalid.\nversion 0 IN TXT "2"\nf1.zones 0 IN PTR ${ZONE}\n`,
-    });
-    assert.equal(cat.status, 201, JSON.stringify(cat.body));
+    await createZoneAndCatalog(platform.api, ADMIN, ZONE, '192.0.2.50', 'f1');
     edge = await startEdge({
       primary: `127.0.0.1:${platform.dnsPort}`,
       key: KEY,

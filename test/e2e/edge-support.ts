@@ -15,6 +15,7 @@ import { buildQuery } from '../../src/xfr/secondary/client.js';
 import { parseTsigKeySpec } from '../../src/xfr/tsig.js';
 import { atCleanup } from '../helpers/cleanup.js';
 import { assertLoopback, buildQuery as buildClientQuery, queryUdp } from '../helpers/dns-client.js';
+import { callApi } from '../helpers/platform.js';
 import { freePort, type ServeProcess, startSwitchboard } from './support.js';
 
 export const EDGE_START_LINE = /^switchboard edge: .*$/m;
@@ -181,4 +182,37 @@ export async function askEdge(edge: { host: string; port: number }, name: string
   } catch (err) {
     return `error ${(err as Error).message}`;
   }
+}
+
+/**
+ * On a `start` at `api`: zone `zone` (long SOA timers, so changes travel by NOTIFY; `www` and
+ * any `extra` lines) and a hand-written catalog `cat.test.` listing it under member id `id`
+ * (the edge tests' `--catalog cat.test.`).
+ */
+export async function createZoneAndCatalog(
+  api: string,
+  admin: string,
+  zone: string,
+  www: string,
+  id: string,
+  extra: string[] = [],
+): Promise<void> {
+  const made = await callApi(api, admin, 'POST', '/api/v1/zones', {
+    name: zone,
+    zonefile: [
+      `$ORIGIN ${zone}`,
+      '@ 300 IN SOA ns1 hostmaster 1 3600 600 86400 300',
+      '@ 300 IN NS ns1',
+      'ns1 300 IN A 192.0.2.1',
+      `www 300 IN A ${www}`,
+      ...extra,
+      '',
+    ].join('\n'),
+  });
+  if (made.status !== 201) throw new Error(`zone ${zone}: ${made.status} ${JSON.stringify(made.body)}`);
+  const cat = await callApi(api, admin, 'POST', '/api/v1/zones', {
+    name: 'cat.test.',
+    zonefile: `$ORIGIN cat.test.\n@ 0 IN SOA invalid. invalid. 1 3600 600 86400 0\n@ 0 IN NS invalid.\nversion 0 IN TXT "2"\n${id}.zones 0 IN PTR ${zone}\n`,
+  });
+  if (cat.status !== 201) throw new Error(`catalog: ${cat.status} ${JSON.stringify(cat.body)}`);
 }
