@@ -172,7 +172,13 @@ export const PARSE_THREAD_TEXT = 8 << 20;
  */
 export function loadZoneTextColumns(
   text: string,
-  opts: LoadOptions & { file?: string; octets?: boolean; thread?: boolean | 'inline' } = {},
+  opts: LoadOptions & {
+    file?: string;
+    octets?: boolean;
+    thread?: boolean | 'inline';
+    /** Called at each stage of the load (the start-up trace, src/telemetry/start-trace.ts). */
+    stage?: (name: string) => void;
+  } = {},
 ): LoadedColumnZone {
   const file = opts.file ?? '<text>';
   const named = opts.file;
@@ -193,8 +199,10 @@ export function loadZoneTextColumns(
     opts.thread ?? (text.length >= PARSE_THREAD_TEXT && process.env.SWITCHBOARD_PARSE_THREAD !== 'off');
   if (thread !== false) {
     const fallbackOrigin = named !== undefined ? originFromFileName(named) : undefined;
-    const parse = thread === 'inline' ? parseThroughChunks : parseIntoStream;
-    parsed = parse(text, { ...popts, fallbackOrigin }, stream);
+    parsed =
+      thread === 'inline'
+        ? parseThroughChunks(text, { ...popts, fallbackOrigin }, stream)
+        : parseIntoStream(text, { ...popts, fallbackOrigin }, stream, opts.stage);
     if (parsed === undefined) stream = new ColumnZoneStream(expect);
   }
   if (parsed === undefined) {
@@ -207,6 +215,7 @@ export function loadZoneTextColumns(
     const at = p.recordLines ?? { lines: new Int32Array(0), fileIndex: new Int32Array(0) };
     parsed = { ...p, lines: at.lines, fileIndex: at.fileIndex };
   }
+  opts.stage?.('parsed, columns built');
   const warnings = [...parsed.warnings];
   if (parsed.errors.length > 0) throw new ZoneParseError(parsed.errors, warnings);
   const origin = parsed.origin;
@@ -221,7 +230,9 @@ export function loadZoneTextColumns(
   // checkRecords reads the first record and the SOA records only: the stream kept those.
   try {
     zone = stream.finish(origin, parsed.class);
+    opts.stage?.('zone finished');
     findings = checkZone(zone, stream.checkList);
+    opts.stage?.('checks done');
   } catch (err) {
     throw buildFailure(err, checkRecords(origin, stream.checkList), locator, file, warnings);
   }

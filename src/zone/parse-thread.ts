@@ -164,6 +164,7 @@ export function parseIntoStream(
   text: string,
   opts: ThreadParseOptions,
   stream: ColumnZoneStream,
+  stage?: (name: string) => void,
 ): ThreadParsed | undefined {
   const channel = new MessageChannel();
   const ring = new Ring();
@@ -181,11 +182,19 @@ export function parseIntoStream(
     channel.port1.close();
     return undefined;
   }
+  stage?.('parse thread created');
   worker.unref();
   // An error of the thread itself (out of memory) is seen as its silence below.
   worker.on('error', () => {});
   const decoder = new ChunkDecoder(stream);
-  const read = (b: Uint8Array, used: number): void => decoder.decode(b, used);
+  let first = stage !== undefined;
+  const read = (b: Uint8Array, used: number): void => {
+    if (first) {
+      first = false;
+      stage?.('first records from the parse thread');
+    }
+    decoder.decode(b, used);
+  };
   const port = channel.port1;
   try {
     for (;;) {

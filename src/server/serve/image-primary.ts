@@ -11,6 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { trimNativeHeap } from '../../image/pack.js';
+import { traceOrigin, traceStart } from '../../telemetry/start-trace.js';
 import { WorkerPool } from '../../transport/cluster.js';
 import { CompilePool } from '../shared/compile-pool.js';
 import { isStartWorkerMessage, type StartWorkerMessage } from '../shared/dns-protocol.js';
@@ -36,6 +37,8 @@ const PUBLISH_EVERY = 5000;
 
 /** Runs the workers until SIGTERM or SIGINT; resolves with the exit code (as `runPrimary`). */
 export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryIo>): Promise<number> {
+  traceOrigin('primary');
+  traceStart('primary', 'runImagePrimary');
   const log = io?.log ?? createLogger('primary');
   const print = io?.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   // Signals are caught from the first line (a signal that comes before would take its default
@@ -164,6 +167,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
         break;
       case 'switchboard:start-ready':
         ready.add(slot);
+        traceStart('primary', `worker ${slot} ready`);
         shipper.started(slot);
         if (msg.loads) log.info(`worker ${slot}: ${formatLoads(msg.loads)}`);
         if (started) log.info(`worker ${slot} restarted, serving ${msg.zones} zones`);
@@ -252,6 +256,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   }
   if (earlyStop) stopEarly();
   else pool.start();
+  traceStart('primary', 'workers forked, load starts');
   const compiling = performance.now();
   // SWITCHBOARD_IMAGE_CACHE=DIR: the images of the last start, taken for the files that did
   // not change (image-cache.ts); this start's images are cached for the next one.
@@ -278,6 +283,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   };
   try {
     first = await dir.load({ settled: publishSettled });
+    traceStart('primary', 'load done');
   } catch (err) {
     cacheWriter()?.abort();
     // The images cannot be stored (a full disk): nothing to serve.
@@ -356,9 +362,11 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     }
   }
   published = true;
+  traceStart('primary', 'images published');
   // The workers waiting get their snapshot first: the rest is off the path to the first answer.
   for (const slot of helloDuringCompile) sendSnapshot(slot);
   helloDuringCompile.clear();
+  traceStart('primary', 'snapshots sent');
   const compiledMs = Math.round(performance.now() - compiling);
   const loaded = first;
   // What the load remembers (a Map entry per file: ~10 % of this loop's work over a cold

@@ -16,6 +16,7 @@ import { parentPort } from 'node:worker_threads';
 import { type CompilableZone, compileZone, compileZoneToFile } from '../../image/compile.js';
 import { CompileHelper } from '../../image/compile-helper.js';
 import { type PackedImage, writePackedImage } from '../../image/pack.js';
+import { startTraceOn, traceStart } from '../../telemetry/start-trace.js';
 import { ColumnZone } from '../../zone/column-zone.js';
 import { loadZoneText, loadZoneTextColumns, readLatin1Fd, ZoneParseError } from '../../zone/index.js';
 import { runPatch } from './compile-patch.js';
@@ -135,7 +136,12 @@ function loadRead(
 ): ReturnType<typeof loadZoneText | typeof loadZoneTextColumns> {
   const text = read.text;
   read.text = '';
-  return loaderFor(text)(text, { file, octets: true });
+  return loaderFor(text)(text, { file, octets: true, stage: traceBig(text.length) });
+}
+
+/** The start-up trace's stages of a big file's load (src/telemetry/start-trace.ts). */
+function traceBig(octets: number): ((name: string) => void) | undefined {
+  return startTraceOn && octets >= COLUMN_ZONE_TEXT ? (name) => traceStart('compile', name) : undefined;
 }
 
 /**
@@ -198,7 +204,10 @@ function compileJob(
       sig = read.sig;
       if ('error' in read) throw read.error;
       const octets = read.text.length;
+      const stage = traceBig(octets);
+      stage?.(`file read (${octets} octets)`);
       const loaded = loadRead(read, job.path);
+      stage?.('loaded');
       // Started after the load (its heap not on top of the load's peak), it comes up during
       // the collection and the canonical sort below; if it is not up by then, the compile
       // runs whole.
@@ -214,6 +223,7 @@ function compileJob(
       // the load's garbage go before the image is made beside the columns (docs/IMAGE.md
       // "Big zones"). Only for a text worth it: a full collection costs ~50 ms.
       if (octets >= COLLECT_TEXT) collectGarbage();
+      stage?.('collected, compile starts');
     } else {
       // `start`: not strict, as parseZonePush (the control plane validated every record).
       const loaded = loaderFor(job.text)(job.text, { origin: job.name, file: job.name, strict: false });
@@ -241,6 +251,7 @@ function compileJob(
       packed = undefined;
     }
     if (packed !== undefined) {
+      traceStart('compile', 'compiled into the pack');
       const done: CompileOutcome = {
         ok: true,
         key: zone.origin.key,
@@ -365,7 +376,9 @@ export function runBatch(req: CompileBatchRequest): { batch: CompileBatch; trans
   return { batch, transfer };
 }
 
+traceStart('compile', 'thread up');
 parentPort?.on('message', (req: CompileBatchRequest) => {
+  traceStart('compile', 'batch received');
   const { batch, transfer } = runBatch(req);
   parentPort?.postMessage(batch, transfer);
 });
