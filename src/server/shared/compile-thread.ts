@@ -18,7 +18,14 @@ import { CompileHelper } from '../../image/compile-helper.js';
 import { type PackedImage, writePackedImage } from '../../image/pack.js';
 import { startTraceOn, traceStart } from '../../telemetry/start-trace.js';
 import { ColumnZone } from '../../zone/column-zone.js';
-import { loadZoneText, loadZoneTextColumns, readLatin1Fd, ZoneParseError } from '../../zone/index.js';
+import {
+  EarlyParse,
+  loadZoneText,
+  loadZoneTextColumns,
+  PARSE_THREAD_TEXT,
+  readLatin1Fd,
+  ZoneParseError,
+} from '../../zone/index.js';
 import { runPatch } from './compile-patch.js';
 import {
   type CompileBatch,
@@ -56,7 +63,7 @@ const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 
 type FileRead =
   | { skip: 'absent' | 'unchanged' }
-  | { text: string; sig: string }
+  | { text: string; sig: string; early?: EarlyParse }
   | { error: ZoneParseError; sig?: string };
 
 /**
@@ -84,12 +91,22 @@ export function readZoneFile(path: string, previous?: string): FileRead {
     return { error: ioError(path, err) };
   }
   let sig: string | undefined;
+  let early: EarlyParse | undefined;
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) return { skip: 'absent' };
     sig = fileSignature(st);
-    return { text: readLatin1Fd(fd, st.size), sig };
+    if (st.size >= PARSE_THREAD_TEXT && process.env.SWITCHBOARD_PARSE_THREAD !== 'off')
+      early = EarlyParse.start(st.size);
+    if (early === undefined) return { text: readLatin1Fd(fd, st.size), sig };
+    // A big file: its parse thread loads its code while the file is read into the octets it
+    // parses (docs/IMAGE.md "Big zones"); a file that grew past its size is read whole here.
+    if (early.readFd(fd)) return { text: '', sig, early };
+    const text = early.text() + readLatin1Fd(fd);
+    early.close();
+    return { text, sig };
   } catch (err) {
+    early?.close();
     return { error: ioError(path, err), sig };
   } finally {
     closeSync(fd);
@@ -131,11 +148,19 @@ const SPLIT_TEXT = 4 << 20;
  * loses it here), so a collection after the load frees it before the compile.
  */
 function loadRead(
-  read: { text: string },
+  read: { text: string; early?: EarlyParse },
   file: string,
 ): ReturnType<typeof loadZoneText | typeof loadZoneTextColumns> {
   const text = read.text;
   read.text = '';
+  const early = read.early;
+  read.early = undefined;
+  if (early !== undefined)
+    try {
+      return loadZoneTextColumns('', { file, octets: true, stage: traceBig(early.length), early });
+    } finally {
+      early.close();
+    }
   return loaderFor(text)(text, { file, octets: true, stage: traceBig(text.length) });
 }
 
@@ -203,7 +228,7 @@ function compileJob(
       if ('skip' in read) return { ok: false, skip: read.skip, errors: NONE, warnings };
       sig = read.sig;
       if ('error' in read) throw read.error;
-      const octets = read.text.length;
+      const octets = read.early?.length ?? read.text.length;
       const stage = traceBig(octets);
       stage?.(`file read (${octets} octets)`);
       const loaded = loadRead(read, job.path);
