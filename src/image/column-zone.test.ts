@@ -28,6 +28,7 @@ import { manyZoneOrigin, manyZoneText } from '../../bench/many-zones.js';
 import { BIG_ORIGIN, generateBigZone } from '../../bench/zone-load.js';
 import { repoRoot, sharedTestdata } from '../../test/helpers/paths.js';
 import { seededRandom } from '../../test/helpers/prng.js';
+import { BIG_FILE } from '../server/serve/image-primary.js';
 import { COLUMN_ZONE_TEXT, runCompile } from '../server/shared/compile-thread.js';
 import { RRType } from '../wire/constants.js';
 import { Name } from '../wire/name.js';
@@ -485,6 +486,10 @@ describe('a zone loaded as columns is the zone loadZoneText builds, and compiles
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test("serve's primary knows PARSE_THREAD_TEXT (it waits for such a file's compile to fork its workers)", () => {
+    assert.equal(BIG_FILE, PARSE_THREAD_TEXT);
   });
 
   test('the compile thread parses text over PARSE_THREAD_TEXT in a thread of its own, with the same image', () => {

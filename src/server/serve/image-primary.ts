@@ -7,8 +7,8 @@
  * each worker: no worker stops answering, so the one-at-a-time reload is not needed).
  * @module
  */
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { type Dir, mkdirSync, opendirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { trimNativeHeap } from '../../image/pack.js';
 import { traceOrigin, traceStart } from '../../telemetry/start-trace.js';
@@ -29,6 +29,7 @@ import { type ServeMetrics, startServeMetrics } from './metrics.js';
 import type { PrimaryIo } from './primary.js';
 import { formatReloadLine, formatStartLine, logZoneReport } from './report.js';
 import { type ServeSecondaries, startServeSecondaries } from './secondaries.js';
+import { isZoneFileName } from './zone-dir.js';
 
 /** An image at least this big is collected before the workers map it (see below). */
 const BIG_IMAGE = 32 * 1024 * 1024;
@@ -254,9 +255,25 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     failedEarly = true;
     stopEarly();
   }
+  // The workers are forked at once; with a big zone file in the folder, once its compile starts
+  // (its load done: parse and column build take both cores, the compile one), so that their
+  // start (~0.3 s of CPU each) does not slow the load, which is on the path to the first answer.
+  // (Not with the image cache: a warm start compiles nothing.)
+  let forked = false;
+  const fork = () => {
+    if (forked || earlyStop !== undefined || stoppedEarly !== undefined) return;
+    forked = true;
+    pool?.start();
+    traceStart('primary', 'workers forked');
+  };
   if (earlyStop) stopEarly();
-  else pool.start();
-  traceStart('primary', 'workers forked, load starts');
+  else if (!process.env[IMAGE_CACHE_ENV] && hasBigZoneFile(config.zoneDir)) {
+    compiler.onStage = (stage) => {
+      if (stage === 'compiling') fork();
+    };
+    compiler.prestart(1);
+  } else fork();
+  traceStart('primary', 'load starts');
   const compiling = performance.now();
   // SWITCHBOARD_IMAGE_CACHE=DIR: the images of the last start, taken for the files that did
   // not change (image-cache.ts); this start's images are cached for the next one.
@@ -284,6 +301,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   try {
     first = await dir.load({ settled: publishSettled });
     traceStart('primary', 'load done');
+    fork();
   } catch (err) {
     cacheWriter()?.abort();
     // The images cannot be stored (a full disk): nothing to serve.
@@ -470,6 +488,36 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     process.on('SIGINT', () => onStop('SIGINT'));
     dropEarly();
   });
+}
+
+/** A folder of at most this many entries is looked at for a big zone file before the fork. */
+const BIG_FILE_LOOK = 64;
+/**
+ * `PARSE_THREAD_TEXT` of src/zone/load.ts (the primary loads no zone code), from which a zone
+ * file's parse runs in a thread of its own and the compile thread says 'compiling'.
+ */
+export const BIG_FILE = 8 << 20;
+
+/**
+ * The zone folder (of at most `BIG_FILE_LOOK` entries: a big zone is served alone or with a
+ * few others) holds a `.zone` file of `BIG_FILE` octets or more, whose load runs on
+ * two threads (docs/IMAGE.md "Big zones"). False when it cannot be read (the load says why).
+ */
+function hasBigZoneFile(zoneDir: string): boolean {
+  let dir: Dir | undefined;
+  try {
+    dir = opendirSync(zoneDir);
+    for (let i = 0; i < BIG_FILE_LOOK; i++) {
+      const e = dir.readSync();
+      if (e === null) return false;
+      if (isZoneFileName(e.name) && statSync(join(zoneDir, e.name)).size >= BIG_FILE) return true;
+    }
+    return false;
+  } catch {
+    return false;
+  } finally {
+    dir?.closeSync();
+  }
 }
 
 /**

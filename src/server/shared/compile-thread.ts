@@ -249,6 +249,8 @@ function compileJob(
       // "Big zones"). Only for a text worth it: a full collection costs ~50 ms.
       if (octets >= COLLECT_TEXT) collectGarbage();
       stage?.('collected, compile starts');
+      // The primary forks its DNS workers now (image-primary.ts): the compile leaves a core free.
+      if (octets >= PARSE_THREAD_TEXT) parentPort?.postMessage({ stage: 'compiling' });
     } else {
       // `start`: not strict, as parseZonePush (the control plane validated every record).
       const loaded = loaderFor(job.text)(job.text, { origin: job.name, file: job.name, strict: false });
