@@ -221,7 +221,7 @@ export class CompilePool {
   /** Jobs done, for tests and logs (`skip` outcomes are counted in neither). */
   readonly stats = { compiled: 0, failed: 0, threadsStarted: 0 };
   /**
-   * Called when a thread reports a stage of a big file's compile (`COMPILE_STAGE` messages of
+   * Called when a thread reports a stage of a big file's compile (a `{ stage }` message of
    * compile-thread.ts: 'compiling', its load done), before the batch's answer.
    */
   onStage: ((stage: string) => void) | undefined;
