@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import {
+  appendFileSync,
   closeSync,
   existsSync,
   ftruncateSync,
@@ -27,11 +28,13 @@ import { manyZoneOrigin, manyZoneText } from '../../bench/many-zones.js';
 import { BIG_ORIGIN, generateBigZone } from '../../bench/zone-load.js';
 import { repoRoot, sharedTestdata } from '../../test/helpers/paths.js';
 import { seededRandom } from '../../test/helpers/prng.js';
+import { BIG_FILE } from '../server/serve/image-primary.js';
 import { COLUMN_ZONE_TEXT, runCompile } from '../server/shared/compile-thread.js';
 import { RRType } from '../wire/constants.js';
 import { Name } from '../wire/name.js';
 import {
   ColumnZone,
+  EarlyParse,
   type LoadOptions,
   loadZoneText,
   loadZoneTextColumns,
@@ -77,6 +80,23 @@ function dump(zone: Zone | ColumnZone): unknown[] {
 }
 
 /**
+ * `loadZoneTextColumns` through a parse thread started before the text is there (`EarlyParse`,
+ * the compile thread's path for a big file): the text's octets put where the file's read would.
+ */
+function loadEarly(text: string, opts: Opts): ReturnType<typeof loadZoneTextColumns> {
+  const octets = Buffer.from(text, 'latin1');
+  const early = EarlyParse.start(octets.length);
+  assert.ok(early);
+  early.octets.set(octets);
+  early.length = octets.length;
+  try {
+    return loadZoneTextColumns('', { ...opts, early });
+  } finally {
+    early.close();
+  }
+}
+
+/**
  * Loads `text` both ways; returns a message when anything differs. The columns also through
  * the parse thread's octet chunks (`thread: 'inline'`, or the worker itself with `thread`
  * true): the same outcome as the in-thread parse.
@@ -85,11 +105,13 @@ function compare(
   text: string,
   opts: Opts,
   label: string,
-  thread: boolean | 'inline' = 'inline',
+  thread: boolean | 'inline' | 'early' = 'inline',
 ): string | undefined {
   const a = outcome(() => loadZoneText(text, opts));
   const b = outcome(() => loadZoneTextColumns(text, { ...opts, thread: false }));
-  const c = outcome(() => loadZoneTextColumns(text, { ...opts, thread }));
+  const c = outcome(() =>
+    thread === 'early' ? loadEarly(text, opts) : loadZoneTextColumns(text, { ...opts, thread }),
+  );
   try {
     if ('thrown' in b || 'thrown' in c) assert.deepEqual(c, b);
     else {
@@ -333,7 +355,11 @@ describe('a zone loaded as columns is the zone loadZoneText builds, and compiles
       'x.y. 60 A 192.0.2.9\n$ORIGIN z.\n@ 60 SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n',
     ];
     const diffs = texts
-      .flatMap((t, i) => [compare(t, {}, `text ${i}`), compare(t, {}, `text ${i}, thread`, true)])
+      .flatMap((t, i) => [
+        compare(t, {}, `text ${i}`),
+        compare(t, {}, `text ${i}, thread`, true),
+        compare(t, {}, `text ${i}, early thread`, 'early'),
+      ])
       .filter((d) => d !== undefined);
     assert.deepEqual(diffs, []);
   });
@@ -359,6 +385,7 @@ describe('a zone loaded as columns is the zone loadZoneText builds, and compiles
     ].join('\n');
     assert.equal(compare(text, { origin: 'z.' }, 'odd'), undefined);
     assert.equal(compare(text, { origin: 'z.' }, 'odd, thread', true), undefined);
+    assert.equal(compare(text, { origin: 'z.' }, 'odd, early thread', 'early'), undefined);
     assert.equal(compare(text, { origin: 'z.', strict: false }, 'odd, not strict'), undefined);
     const loaded = loadZoneTextColumns(text, { origin: 'z.', strict: false });
     assert.equal(loaded.zone.get(Name.parse('ns.z.'))?.get(RRType.A)?.ttl, 2147483648);
@@ -383,6 +410,10 @@ describe('a zone loaded as columns is the zone loadZoneText builds, and compiles
         outcome(() => loadZoneTextColumns(text, { origin: 'z.', thread: true })),
         a,
       );
+      assert.deepEqual(
+        outcome(() => loadEarly(text, { origin: 'z.' })),
+        a,
+      );
     }
   });
 
@@ -397,13 +428,44 @@ describe('a zone loaded as columns is the zone loadZoneText builds, and compiles
     try {
       const file = join(dir, 'big.zone');
       generateBigZone(file, 20_000);
-      const d = compare(
-        readFileSync(file, 'latin1'),
-        { origin: BIG_ORIGIN, file, octets: true },
-        'big zone',
-        true,
-      );
+      const text = readFileSync(file, 'latin1');
+      const opts = { origin: BIG_ORIGIN, file, octets: true };
+      const d = compare(text, opts, 'big zone', true);
       if (d) diffs.push(d);
+      const e = compare(text, opts, 'big zone, early thread', 'early');
+      if (e) diffs.push(e);
+      // The file read into the early thread's octets, as the compile thread does; a file that
+      // grew past the size the thread was started for is seen (the rest read by the caller).
+      const fd = openSync(file, 'r');
+      try {
+        const early = EarlyParse.start(text.length);
+        assert.ok(early);
+        assert.equal(early.readFd(fd), true);
+        assert.equal(early.length, text.length);
+        assert.deepEqual(
+          dump(loadZoneTextColumns('', { ...opts, early }).zone),
+          dump(loadZoneText(text, opts).zone),
+        );
+        early.close();
+        const small = EarlyParse.start(1000);
+        assert.ok(small);
+        assert.equal(small.readFd(fd), true); // at the end: nothing more
+        assert.equal(small.length, 0);
+        small.close(); // never handed its text: the thread stops
+        const grown = EarlyParse.start(1000);
+        assert.ok(grown);
+        const again = openSync(file, 'r');
+        try {
+          assert.equal(grown.readFd(again), false);
+          assert.equal(grown.length, 1001);
+          assert.equal(grown.text(), text.slice(0, 1001));
+        } finally {
+          closeSync(again);
+          grown.close();
+        }
+      } finally {
+        closeSync(fd);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -426,6 +488,10 @@ describe('a zone loaded as columns is the zone loadZoneText builds, and compiles
     }
   });
 
+  test("serve's primary knows PARSE_THREAD_TEXT (it waits for such a file's compile to fork its workers)", () => {
+    assert.equal(BIG_FILE, PARSE_THREAD_TEXT);
+  });
+
   test('the compile thread parses text over PARSE_THREAD_TEXT in a thread of its own, with the same image', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-columns-'));
     try {
@@ -438,6 +504,19 @@ describe('a zone loaded as columns is the zone loadZoneText builds, and compiles
       assert.ok(got.ok);
       assert.ok(Buffer.from(got.image).equals(Buffer.from(compileZone(want.zone))));
       assert.deepEqual(got.warnings, []);
+      // The thread started before the read (the file's octets shared with it): a bad record
+      // at the end refuses the zone with the error the in-thread parse gives.
+      appendFileSync(file, 'bad A 192.0.2.300\nc CNAME x\nc A 192.0.2.1\n');
+      const bad = runCompile({ kind: 'file', path: file });
+      const thrown = outcome(() =>
+        loadZoneTextColumns(readFileSync(file, 'latin1'), { file, octets: true, thread: false }),
+      );
+      assert.equal(bad.ok, false);
+      assert.ok('thrown' in thrown);
+      const errs = (thrown.thrown as { errors: { line: number; message: string }[] }).errors;
+      assert.ok(errs.length > 0);
+      assert.equal(bad.errors.length, errs.length);
+      for (let i = 0; i < errs.length; i++) assert.ok(bad.errors[i].includes(errs[i].message), bad.errors[i]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

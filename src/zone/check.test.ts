@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Name } from '../wire/name.js';
 import { checkRecords, checkZone, keyTag, type ZoneFinding } from './check.js';
+import { ColumnZone } from './column-zone.js';
 import { parseZoneText } from './parser.js';
 import { Zone } from './zone.js';
 
@@ -12,10 +13,14 @@ $TTL 300
 ns     A    192.0.2.53
 `;
 
-function findings(body: string, head = HEAD): ZoneFinding[] {
-  const records = parseZoneText(head + body, { origin: 'example.' });
-  const zone = Zone.build(Name.parse('example.'), records);
-  return checkZone(zone, records);
+/** checkZone's findings of the zone as a `Zone`, the same as of the zone as a `ColumnZone`. */
+function findings(body: string, head = HEAD, origin = 'example.'): ZoneFinding[] {
+  const records = parseZoneText(head + body, { origin });
+  const zone = Zone.build(Name.parse(origin), records);
+  const got = checkZone(zone, records);
+  // Most names of a ColumnZone are checked from its columns, without a node (check.ts).
+  assert.deepEqual(checkZone(ColumnZone.build(Name.parse(origin), records), records), got);
+  return got;
 }
 
 function errors(body: string, head = HEAD): string[] {
@@ -304,6 +309,44 @@ describe('check-names (BIND policy, warnings only)', () => {
     assert.deepEqual(
       findings(`${body}\n`).filter((f) => f.code === 'ZONE_CHECK_NAMES' && f.severity !== 'warning'),
       [],
+    );
+  });
+
+  test('owners checked from the columns: spelling, wildcards, an origin that is no host name', () => {
+    const body = [
+      'D_E A 192.0.2.2',
+      'Ok-1 A 192.0.2.3',
+      '*.x_Y A 192.0.2.4',
+      '*.fine AAAA 2001:db8::1',
+      '*.fine TXT "t"',
+      'a.b.c-.d TXT "t"',
+      'a.b.c-.d A 192.0.2.5',
+      'gc._msdcs.z A 192.0.2.6',
+      'sub NS ns.sub',
+      'x_y.sub A 192.0.2.7',
+      'ns.sub A 192.0.2.8',
+    ].join('\n');
+    assert.deepEqual(names(`${body}\n`), [
+      'D_E.example. owner of A is not a host name',
+      '*.x_Y.example. owner of A is not a host name',
+      'a.b.c-.d.example. owner of A is not a host name',
+      // Glue is checked too (checked from its node: it lies below a cut).
+      'x_y.sub.example. owner of A is not a host name',
+    ]);
+    const head = '$ORIGIN x_y.example.\n$TTL 300\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.53\n';
+    assert.deepEqual(
+      findings('www A 192.0.2.1\ngc._msdcs A 192.0.2.2\n', head, 'x_y.example.')
+        .filter((f) => f.code === 'ZONE_CHECK_NAMES')
+        .map((f) => f.name),
+      // The apex's SOA MNAME, RNAME and NS target, then every A owner (none is a host name).
+      [
+        'x_y.example.',
+        'x_y.example.',
+        'x_y.example.',
+        'ns.x_y.example.',
+        'www.x_y.example.',
+        'gc._msdcs.x_y.example.',
+      ],
     );
   });
 

@@ -11,7 +11,7 @@ import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { rdataTarget } from '../wire/rdata.js';
 import { nameLengthAt } from '../wire/rdata-wire.js';
-import type { ColumnZone } from './column-zone.js';
+import type { ColumnZone, ZoneColumns } from './column-zone.js';
 import { type Zone as BuiltZone, NodeFlag, type RRset, type ZoneNode } from './zone.js';
 
 /** A zone the checks read: a `Zone`, or the same zone kept as columns (`ColumnZone`). */
@@ -207,7 +207,21 @@ export function checkZone(zone: Zone, records?: readonly RR[]): ZoneFinding[] {
   const names: ZoneFinding[] = [];
   const originIsHost = isHostName(origin);
   const signed = newSignedTally(zone);
-  for (const node of zone.nodes.values()) {
+  // A ColumnZone: a name whose checks are only its owner's check-names is checked from the
+  // columns, without a node made for it (most names of a big zone: see `columnNamesOnly`).
+  const columns = 'columns' in zone && !signed.signed ? zone : undefined;
+  const cols = columns?.columns();
+  const n = zone.nodes.size;
+  const all = columns === undefined ? zone.nodes.values() : undefined;
+  for (let i = 0; i < n; i++) {
+    if (
+      cols !== undefined &&
+      i > 0 &&
+      columnNamesOnly(columns as ColumnZone, cols, i, originIsHost ? origin.wire.length : -1, names)
+    )
+      continue;
+    const node =
+      all !== undefined ? (all.next().value as ZoneNode) : (columns as ColumnZone).nodeAt(i, false);
     const sets = node.rrsets;
     if (sets.length === 0) continue;
     checkNodeNames(node, sets, originIsHost ? origin.wire.length : -1, names);
@@ -563,6 +577,77 @@ for (const t of [
   RRType.PTR,
 ])
   NAMES_RULE[t] |= NAMES_RDATA;
+
+/**
+ * Types whose RRsets the walk of `checkZone` checks for more than their owner's check-names
+ * (or whose RDATA names check-names reads): a name holding one is checked from its node.
+ */
+const NODE_CHECKED = new Uint8Array(256);
+for (const t of [
+  RRType.SOA,
+  RRType.CNAME,
+  RRType.DNAME,
+  RRType.NSEC3,
+  RRType.NSEC,
+  RRType.RRSIG,
+  RRType.DS,
+  RRType.NS,
+  RRType.MX,
+  RRType.SRV,
+])
+  NODE_CHECKED[t] = 1;
+for (let t = 0; t < 256; t++) if ((NAMES_RULE[t] & NAMES_RDATA) !== 0) NODE_CHECKED[t] = 1;
+
+/** Node flags that make the walk of `checkZone` look at a name's node. */
+const NODE_FLAGS = NodeFlag.DELEGATION | NodeFlag.BELOW_CUT | NodeFlag.DNAME;
+
+/**
+ * `checkZone`'s walk over name `i` of an unsigned ColumnZone, from the columns, when all it
+ * checks is the owner's check-names: not the apex, no cut, nothing below one, no DNAME, and only
+ * types of no further check (`NODE_CHECKED`). Then the same finding `checkNodeNames` makes
+ * (the owner read as octets: its key, whose labels are host labels exactly when its
+ * spelling's are) is appended to `out`, and true is returned; false: the node is to be checked.
+ */
+function columnNamesOnly(
+  zone: ColumnZone,
+  c: ZoneColumns,
+  i: number,
+  originLength: number,
+  out: ZoneFinding[],
+): boolean {
+  if ((c.flags[i] & NODE_FLAGS) !== 0) return false;
+  let ownerType = -1;
+  for (let s = c.firstSet[i]; s >= 0; s = c.setNext[s]) {
+    const t = c.setType[s];
+    if (t < 256) {
+      if (NODE_CHECKED[t] !== 0) return false;
+      if (ownerType < 0 && (NAMES_RULE[t] & NAMES_OWNER) !== 0) ownerType = t;
+    }
+  }
+  if (ownerType < 0) return true;
+  const index = zone._index;
+  const b = index.octets;
+  const at = index.off[i];
+  const len = index.len[i];
+  const wild = b[at] === 1 && b[at + 1] === 0x2a;
+  if (originLength >= 0 && hostLabelsAt(b, wild ? at + 2 : at, at + len - originLength)) return true;
+  // Not a host name: the owner's findings as `checkNodeNames` makes them, from its node.
+  const node = zone.nodeAt(i, false);
+  checkNodeNames(node, node.rrsets, originLength, out);
+  return true;
+}
+
+/** `hostLabelsFrom` over octets: the labels of b from `i` on (up to `end`) are host-name labels. */
+function hostLabelsAt(b: Uint8Array, i: number, end: number): boolean {
+  for (let len = b[i]; len !== 0 && i < end; len = b[i]) {
+    for (let k = 1; k <= len; k++) {
+      const c = b[i + k];
+      if (!(isLdh(c) || (c === 0x2d && k !== 1 && k !== len))) return false;
+    }
+    i += len + 1;
+  }
+  return true;
+}
 
 /** A `ZONE_CHECK_NAMES` warning. */
 function nameFinding(owner: Name, type: number, message: string): ZoneFinding {

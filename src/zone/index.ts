@@ -8,6 +8,7 @@ export * from './column-zone.js';
 export * from './generate.js';
 export * from './lexer.js';
 export * from './load.js';
+export { EarlyParse } from './parse-thread.js';
 export * from './parser.js';
 export * from './printer.js';
 export * from './zone.js';

@@ -10,7 +10,7 @@ import { typeToString } from '../wire/constants.js';
 import { Name } from '../wire/name.js';
 import { checkRecords, checkZone, type ZoneFinding } from './check.js';
 import { type ColumnZone, ColumnZoneStream } from './column-zone.js';
-import { parseIntoStream, parseThroughChunks, type ThreadParsed } from './parse-thread.js';
+import { type EarlyParse, parseIntoStream, parseThroughChunks, type ThreadParsed } from './parse-thread.js';
 import {
   type ParsedZone,
   type ParseOptions,
@@ -172,7 +172,18 @@ export const PARSE_THREAD_TEXT = 8 << 20;
  */
 export function loadZoneTextColumns(
   text: string,
-  opts: LoadOptions & { file?: string; octets?: boolean; thread?: boolean | 'inline' } = {},
+  opts: LoadOptions & {
+    file?: string;
+    octets?: boolean;
+    thread?: boolean | 'inline';
+    /** Called at each stage of the load (the start-up trace, src/telemetry/start-trace.ts). */
+    stage?: (name: string) => void;
+    /**
+     * A parse thread started before the file was read, holding its octets (`text` is then
+     * ignored: the thread parses `early.octets`; should it fail, they are parsed here).
+     */
+    early?: EarlyParse;
+  } = {},
 ): LoadedColumnZone {
   const file = opts.file ?? '<text>';
   const named = opts.file;
@@ -186,17 +197,23 @@ export function loadZoneTextColumns(
   // Records go to the columns as they are parsed: no list of them is kept. The columns start
   // at about the text's record count (~28 octets a line in a big zone: a guess on the high
   // side costs pages never touched, one on the low side a regrowth).
-  const expect = text.length / 24;
+  const early = opts.early;
+  const expect = (early !== undefined ? early.length : text.length) / 24;
   let stream = new ColumnZoneStream(expect);
   let parsed: ThreadParsed | undefined;
   const thread =
-    opts.thread ?? (text.length >= PARSE_THREAD_TEXT && process.env.SWITCHBOARD_PARSE_THREAD !== 'off');
+    early !== undefined ||
+    (opts.thread ?? (text.length >= PARSE_THREAD_TEXT && process.env.SWITCHBOARD_PARSE_THREAD !== 'off'));
   if (thread !== false) {
     const fallbackOrigin = named !== undefined ? originFromFileName(named) : undefined;
-    const parse = thread === 'inline' ? parseThroughChunks : parseIntoStream;
-    parsed = parse(text, { ...popts, fallbackOrigin }, stream);
+    parsed =
+      thread === 'inline'
+        ? parseThroughChunks(text, { ...popts, fallbackOrigin }, stream)
+        : parseIntoStream(text, { ...popts, fallbackOrigin }, stream, opts.stage, early);
     if (parsed === undefined) stream = new ColumnZoneStream(expect);
   }
+  // The thread failed: the early thread's octets are parsed here.
+  if (parsed === undefined && early !== undefined) text = early.text();
   if (parsed === undefined) {
     const into = stream;
     const p = parseZone(text, {
@@ -207,6 +224,7 @@ export function loadZoneTextColumns(
     const at = p.recordLines ?? { lines: new Int32Array(0), fileIndex: new Int32Array(0) };
     parsed = { ...p, lines: at.lines, fileIndex: at.fileIndex };
   }
+  opts.stage?.('parsed, columns built');
   const warnings = [...parsed.warnings];
   if (parsed.errors.length > 0) throw new ZoneParseError(parsed.errors, warnings);
   const origin = parsed.origin;
@@ -221,7 +239,9 @@ export function loadZoneTextColumns(
   // checkRecords reads the first record and the SOA records only: the stream kept those.
   try {
     zone = stream.finish(origin, parsed.class);
+    opts.stage?.('zone finished');
     findings = checkZone(zone, stream.checkList);
+    opts.stage?.('checks done');
   } catch (err) {
     throw buildFailure(err, checkRecords(origin, stream.checkList), locator, file, warnings);
   }

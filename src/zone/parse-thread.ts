@@ -23,6 +23,7 @@
  * RDATA length (16), all big-endian, and the RDATA.
  * @module
  */
+import { readSync } from 'node:fs';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
@@ -51,6 +52,8 @@ const SLOTS = 8;
 const WRITTEN = 0;
 const READ = 1;
 const EVENTS = 2;
+/** An early thread's go (`EarlyParse`): 0 wait, 1 the text is read (a message says how long), -1 stop. */
+export const GO = 3;
 /** Where the slots' lengths start (Int32 words), and where the slots start (octets). */
 const LENGTHS = 4;
 const SLOT_BASE = (LENGTHS + SLOTS) * 4;
@@ -65,13 +68,24 @@ export type PostedParseOptions = Omit<ParseOptions, 'sink' | 'origin' | 'fallbac
   fallbackWire?: string;
 };
 
-/** What the worker is given (`workerData`). */
+/**
+ * What the worker is given (`workerData`): the text and the options; or (a thread started
+ * before the file is read, `EarlyParse`) the buffer the text is read into, the options and the
+ * text's length coming in a message once the ring's `GO` word is set.
+ */
 export interface ParseThreadData {
-  text: string;
-  opts: PostedParseOptions;
+  text?: string;
+  opts?: PostedParseOptions;
+  octets?: SharedArrayBuffer;
   port: MessagePort;
   /** The ring (`Ring`). */
   ring: SharedArrayBuffer;
+}
+
+/** The message that starts an `EarlyParse`'s thread: its options, the text's length. */
+export interface ParseThreadGo {
+  opts: PostedParseOptions;
+  length: number;
 }
 
 /** The ring of chunks in a SharedArrayBuffer (see the module comment). */
@@ -164,29 +178,30 @@ export function parseIntoStream(
   text: string,
   opts: ThreadParseOptions,
   stream: ColumnZoneStream,
+  stage?: (name: string) => void,
+  early?: EarlyParse,
 ): ThreadParsed | undefined {
-  const channel = new MessageChannel();
-  const ring = new Ring();
-  const counter = ring.ctrl;
-  const data: ParseThreadData = { text, opts: postable(opts), port: channel.port2, ring: ring.sab };
-  let worker: Worker;
-  try {
-    worker = new Worker(new URL('./parse-thread-entry.js', import.meta.url), {
-      workerData: data,
-      transferList: [channel.port2],
-      stdout: false,
-      stderr: false,
-    });
-  } catch {
-    channel.port1.close();
-    return undefined;
+  let thread: ParseThread | undefined;
+  if (early !== undefined) thread = early.go(postable(opts));
+  else {
+    const channel = new MessageChannel();
+    const ring = new Ring();
+    thread = spawn({ text, opts: postable(opts), port: channel.port2, ring: ring.sab }, channel, ring);
   }
-  worker.unref();
-  // An error of the thread itself (out of memory) is seen as its silence below.
-  worker.on('error', () => {});
+  if (thread === undefined) return undefined;
+  stage?.(early !== undefined ? 'text handed to the parse thread' : 'parse thread created');
+  const { worker, ring } = thread;
+  const counter = ring.ctrl;
   const decoder = new ChunkDecoder(stream);
-  const read = (b: Uint8Array, used: number): void => decoder.decode(b, used);
-  const port = channel.port1;
+  let first = stage !== undefined;
+  const read = (b: Uint8Array, used: number): void => {
+    if (first) {
+      first = false;
+      stage?.('first records from the parse thread');
+    }
+    decoder.decode(b, used);
+  };
+  const port = thread.port;
   try {
     for (;;) {
       const seen = Atomics.load(counter, EVENTS);
@@ -211,6 +226,113 @@ export function parseIntoStream(
     }
   } finally {
     port.close();
+  }
+}
+
+/** A parse thread as its caller holds it. */
+interface ParseThread {
+  worker: Worker;
+  ring: Ring;
+  /** The caller's end of the thread's port. */
+  port: MessagePort;
+}
+
+/** Starts the parse thread with `data` (undefined: it could not be started). */
+function spawn(data: ParseThreadData, channel: MessageChannel, ring: Ring): ParseThread | undefined {
+  let worker: Worker;
+  try {
+    worker = new Worker(new URL('./parse-thread-entry.js', import.meta.url), {
+      workerData: data,
+      transferList: [channel.port2],
+      stdout: false,
+      stderr: false,
+    });
+  } catch {
+    channel.port1.close();
+    return undefined;
+  }
+  worker.unref();
+  // An error of the thread itself (out of memory) is seen as its silence in parseIntoStream.
+  worker.on('error', () => {});
+  return { worker, ring, port: channel.port1 };
+}
+
+/**
+ * A parse thread started before its text is read (the start-up path of a big zone file,
+ * docs/IMAGE.md "Big zones"): the thread loads its code while the caller reads the file into
+ * `octets` (shared memory: the text is never copied to the thread as a string), then
+ * `parseIntoStream` hands it over (`go`) and the thread makes its string from those octets.
+ * `close` stops a thread that was never handed its text.
+ */
+export class EarlyParse {
+  /** Where the caller reads the text (the file's size + 1 octets: a file that grew is seen). */
+  readonly octets: Uint8Array<SharedArrayBuffer>;
+  /** The text's length, once read. */
+  length = 0;
+  #thread: ParseThread | undefined;
+  #went = false;
+
+  private constructor(octets: Uint8Array<SharedArrayBuffer>, thread: ParseThread) {
+    this.octets = octets;
+    this.#thread = thread;
+  }
+
+  /** Starts a thread for a text of at most `size` octets; undefined when it cannot be started. */
+  static start(size: number): EarlyParse | undefined {
+    let sab: SharedArrayBuffer;
+    try {
+      sab = new SharedArrayBuffer(size + 1);
+    } catch {
+      return undefined;
+    }
+    const channel = new MessageChannel();
+    const ring = new Ring();
+    const thread = spawn({ octets: sab, port: channel.port2, ring: ring.sab }, channel, ring);
+    return thread === undefined ? undefined : new EarlyParse(new Uint8Array(sab), thread);
+  }
+
+  /**
+   * Reads the rest of open file `fd` into `octets`; false when it does not fit (the file grew
+   * past the size it was started for: `length` octets read, the rest left to the caller).
+   */
+  readFd(fd: number): boolean {
+    const b = this.octets;
+    let n = 0;
+    for (;;) {
+      const got = readSync(fd, b, n, b.length - n, null);
+      n += got;
+      this.length = n;
+      if (got === 0) return true;
+      if (n === b.length) return false;
+    }
+  }
+
+  /** The text read (`length` octets) as a latin1 string: the caller's own parse, should the thread fail. */
+  text(): string {
+    return Buffer.from(this.octets.buffer, 0, this.length).toString('latin1');
+  }
+
+  /** Hands the thread its text (`length` octets of `octets`) and options; once. */
+  go(opts: PostedParseOptions): ParseThread | undefined {
+    const t = this.#thread;
+    if (t === undefined || this.#went) return undefined;
+    this.#went = true;
+    const m: ParseThreadGo = { opts, length: this.length };
+    t.port.postMessage(m);
+    Atomics.store(t.ring.ctrl, GO, 1);
+    Atomics.notify(t.ring.ctrl, GO);
+    return t;
+  }
+
+  /** Stops a thread that was not handed its text (a failed read, a text parsed otherwise). */
+  close(): void {
+    const t = this.#thread;
+    if (t === undefined || this.#went) return;
+    this.#thread = undefined;
+    Atomics.store(t.ring.ctrl, GO, -1);
+    Atomics.notify(t.ring.ctrl, GO);
+    t.port.close();
+    void t.worker.terminate();
   }
 }
 

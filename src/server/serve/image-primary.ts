@@ -7,10 +7,11 @@
  * each worker: no worker stops answering, so the one-at-a-time reload is not needed).
  * @module
  */
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { type Dir, mkdirSync, opendirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { trimNativeHeap } from '../../image/pack.js';
+import { traceOrigin, traceStart } from '../../telemetry/start-trace.js';
 import { WorkerPool } from '../../transport/cluster.js';
 import { CompilePool } from '../shared/compile-pool.js';
 import { isStartWorkerMessage, type StartWorkerMessage } from '../shared/dns-protocol.js';
@@ -28,6 +29,7 @@ import { type ServeMetrics, startServeMetrics } from './metrics.js';
 import type { PrimaryIo } from './primary.js';
 import { formatReloadLine, formatStartLine, logZoneReport } from './report.js';
 import { type ServeSecondaries, startServeSecondaries } from './secondaries.js';
+import { isZoneFileName } from './zone-dir.js';
 
 /** An image at least this big is collected before the workers map it (see below). */
 const BIG_IMAGE = 32 * 1024 * 1024;
@@ -36,6 +38,8 @@ const PUBLISH_EVERY = 5000;
 
 /** Runs the workers until SIGTERM or SIGINT; resolves with the exit code (as `runPrimary`). */
 export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryIo>): Promise<number> {
+  traceOrigin('primary');
+  traceStart('primary', 'runImagePrimary');
   const log = io?.log ?? createLogger('primary');
   const print = io?.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   // Signals are caught from the first line (a signal that comes before would take its default
@@ -164,6 +168,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
         break;
       case 'switchboard:start-ready':
         ready.add(slot);
+        traceStart('primary', `worker ${slot} ready`);
         shipper.started(slot);
         if (msg.loads) log.info(`worker ${slot}: ${formatLoads(msg.loads)}`);
         if (started) log.info(`worker ${slot} restarted, serving ${msg.zones} zones`);
@@ -250,8 +255,25 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     failedEarly = true;
     stopEarly();
   }
+  // The workers are forked at once; with a big zone file in the folder, once its compile starts
+  // (its load done: parse and column build take both cores, the compile one), so that their
+  // start (~0.3 s of CPU each) does not slow the load, which is on the path to the first answer.
+  // (Not with the image cache: a warm start compiles nothing.)
+  let forked = false;
+  const fork = () => {
+    if (forked || earlyStop !== undefined || stoppedEarly !== undefined) return;
+    forked = true;
+    pool?.start();
+    traceStart('primary', 'workers forked');
+  };
   if (earlyStop) stopEarly();
-  else pool.start();
+  else if (!process.env[IMAGE_CACHE_ENV] && hasBigZoneFile(config.zoneDir)) {
+    compiler.onStage = (stage) => {
+      if (stage === 'compiling') fork();
+    };
+    compiler.prestart(1);
+  } else fork();
+  traceStart('primary', 'load starts');
   const compiling = performance.now();
   // SWITCHBOARD_IMAGE_CACHE=DIR: the images of the last start, taken for the files that did
   // not change (image-cache.ts); this start's images are cached for the next one.
@@ -278,6 +300,8 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   };
   try {
     first = await dir.load({ settled: publishSettled });
+    traceStart('primary', 'load done');
+    fork();
   } catch (err) {
     cacheWriter()?.abort();
     // The images cannot be stored (a full disk): nothing to serve.
@@ -356,9 +380,11 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     }
   }
   published = true;
+  traceStart('primary', 'images published');
   // The workers waiting get their snapshot first: the rest is off the path to the first answer.
   for (const slot of helloDuringCompile) sendSnapshot(slot);
   helloDuringCompile.clear();
+  traceStart('primary', 'snapshots sent');
   const compiledMs = Math.round(performance.now() - compiling);
   const loaded = first;
   // What the load remembers (a Map entry per file: ~10 % of this loop's work over a cold
@@ -462,6 +488,36 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     process.on('SIGINT', () => onStop('SIGINT'));
     dropEarly();
   });
+}
+
+/** A folder of at most this many entries is looked at for a big zone file before the fork. */
+const BIG_FILE_LOOK = 64;
+/**
+ * `PARSE_THREAD_TEXT` of src/zone/load.ts (the primary loads no zone code), from which a zone
+ * file's parse runs in a thread of its own and the compile thread says 'compiling'.
+ */
+export const BIG_FILE = 8 << 20;
+
+/**
+ * The zone folder (of at most `BIG_FILE_LOOK` entries: a big zone is served alone or with a
+ * few others) holds a `.zone` file of `BIG_FILE` octets or more, whose load runs on
+ * two threads (docs/IMAGE.md "Big zones"). False when it cannot be read (the load says why).
+ */
+function hasBigZoneFile(zoneDir: string): boolean {
+  let dir: Dir | undefined;
+  try {
+    dir = opendirSync(zoneDir);
+    for (let i = 0; i < BIG_FILE_LOOK; i++) {
+      const e = dir.readSync();
+      if (e === null) return false;
+      if (isZoneFileName(e.name) && statSync(join(zoneDir, e.name)).size >= BIG_FILE) return true;
+    }
+    return false;
+  } catch {
+    return false;
+  } finally {
+    dir?.closeSync();
+  }
 }
 
 /**

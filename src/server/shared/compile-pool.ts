@@ -220,6 +220,11 @@ export class CompilePool {
   #retired = { active: 0, idle: 0 };
   /** Jobs done, for tests and logs (`skip` outcomes are counted in neither). */
   readonly stats = { compiled: 0, failed: 0, threadsStarted: 0 };
+  /**
+   * Called when a thread reports a stage of a big file's compile (a `{ stage }` message of
+   * compile-thread.ts: 'compiling', its load done), before the batch's answer.
+   */
+  onStage: ((stage: string) => void) | undefined;
 
   constructor(opts: CompilePoolOptions = {}) {
     this.#size = Math.max(1, opts.threads ?? defaultCompileThreads());
@@ -427,7 +432,11 @@ export class CompilePool {
     this.stats.threadsStarted++;
     const thread: Thread = { worker, batches: [], idleTimer: null, alone: false, large: false };
     this.#threads.add(thread);
-    worker.on('message', (answer: CompileBatch) => {
+    worker.on('message', (answer: CompileBatch | { stage: string }) => {
+      if ('stage' in answer) {
+        this.onStage?.(answer.stage);
+        return;
+      }
       const batch = thread.batches.shift();
       if (!batch) return;
       const outcomes = batchOutcomes(answer, batch.jobs.length);

@@ -16,8 +16,16 @@ import { parentPort } from 'node:worker_threads';
 import { type CompilableZone, compileZone, compileZoneToFile } from '../../image/compile.js';
 import { CompileHelper } from '../../image/compile-helper.js';
 import { type PackedImage, writePackedImage } from '../../image/pack.js';
+import { startTraceOn, traceStart } from '../../telemetry/start-trace.js';
 import { ColumnZone } from '../../zone/column-zone.js';
-import { loadZoneText, loadZoneTextColumns, readLatin1Fd, ZoneParseError } from '../../zone/index.js';
+import {
+  EarlyParse,
+  loadZoneText,
+  loadZoneTextColumns,
+  PARSE_THREAD_TEXT,
+  readLatin1Fd,
+  ZoneParseError,
+} from '../../zone/index.js';
 import { runPatch } from './compile-patch.js';
 import {
   type CompileBatch,
@@ -55,7 +63,7 @@ const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 
 type FileRead =
   | { skip: 'absent' | 'unchanged' }
-  | { text: string; sig: string }
+  | { text: string; sig: string; early?: EarlyParse }
   | { error: ZoneParseError; sig?: string };
 
 /**
@@ -83,12 +91,22 @@ export function readZoneFile(path: string, previous?: string): FileRead {
     return { error: ioError(path, err) };
   }
   let sig: string | undefined;
+  let early: EarlyParse | undefined;
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) return { skip: 'absent' };
     sig = fileSignature(st);
-    return { text: readLatin1Fd(fd, st.size), sig };
+    if (st.size >= PARSE_THREAD_TEXT && process.env.SWITCHBOARD_PARSE_THREAD !== 'off')
+      early = EarlyParse.start(st.size);
+    if (early === undefined) return { text: readLatin1Fd(fd, st.size), sig };
+    // A big file: its parse thread loads its code while the file is read into the octets it
+    // parses (docs/IMAGE.md "Big zones"); a file that grew past its size is read whole here.
+    if (early.readFd(fd)) return { text: '', sig, early };
+    const text = early.text() + readLatin1Fd(fd);
+    early.close();
+    return { text, sig };
   } catch (err) {
+    early?.close();
     return { error: ioError(path, err), sig };
   } finally {
     closeSync(fd);
@@ -130,12 +148,25 @@ const SPLIT_TEXT = 4 << 20;
  * loses it here), so a collection after the load frees it before the compile.
  */
 function loadRead(
-  read: { text: string },
+  read: { text: string; early?: EarlyParse },
   file: string,
 ): ReturnType<typeof loadZoneText | typeof loadZoneTextColumns> {
   const text = read.text;
   read.text = '';
-  return loaderFor(text)(text, { file, octets: true });
+  const early = read.early;
+  read.early = undefined;
+  if (early !== undefined)
+    try {
+      return loadZoneTextColumns('', { file, octets: true, stage: traceBig(early.length), early });
+    } finally {
+      early.close();
+    }
+  return loaderFor(text)(text, { file, octets: true, stage: traceBig(text.length) });
+}
+
+/** The start-up trace's stages of a big file's load (src/telemetry/start-trace.ts). */
+function traceBig(octets: number): ((name: string) => void) | undefined {
+  return startTraceOn && octets >= COLUMN_ZONE_TEXT ? (name) => traceStart('compile', name) : undefined;
 }
 
 /**
@@ -197,8 +228,11 @@ function compileJob(
       if ('skip' in read) return { ok: false, skip: read.skip, errors: NONE, warnings };
       sig = read.sig;
       if ('error' in read) throw read.error;
-      const octets = read.text.length;
+      const octets = read.early?.length ?? read.text.length;
+      const stage = traceBig(octets);
+      stage?.(`file read (${octets} octets)`);
       const loaded = loadRead(read, job.path);
+      stage?.('loaded');
       // Started after the load (its heap not on top of the load's peak), it comes up during
       // the collection and the canonical sort below; if it is not up by then, the compile
       // runs whole.
@@ -214,6 +248,9 @@ function compileJob(
       // the load's garbage go before the image is made beside the columns (docs/IMAGE.md
       // "Big zones"). Only for a text worth it: a full collection costs ~50 ms.
       if (octets >= COLLECT_TEXT) collectGarbage();
+      stage?.('collected, compile starts');
+      // The primary forks its DNS workers now (image-primary.ts): the compile leaves a core free.
+      if (octets >= PARSE_THREAD_TEXT) parentPort?.postMessage({ stage: 'compiling' });
     } else {
       // `start`: not strict, as parseZonePush (the control plane validated every record).
       const loaded = loaderFor(job.text)(job.text, { origin: job.name, file: job.name, strict: false });
@@ -241,6 +278,7 @@ function compileJob(
       packed = undefined;
     }
     if (packed !== undefined) {
+      traceStart('compile', 'compiled into the pack');
       const done: CompileOutcome = {
         ok: true,
         key: zone.origin.key,
@@ -365,7 +403,9 @@ export function runBatch(req: CompileBatchRequest): { batch: CompileBatch; trans
   return { batch, transfer };
 }
 
+traceStart('compile', 'thread up');
 parentPort?.on('message', (req: CompileBatchRequest) => {
+  traceStart('compile', 'batch received');
   const { batch, transfer } = runBatch(req);
   parentPort?.postMessage(batch, transfer);
 });

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Responder } from '../../answer/respond.js';
 import { DnsCounters } from '../../telemetry/dns-counters.js';
+import { traceOrigin, traceStart } from '../../telemetry/start-trace.js';
 import type { QueryHandler, TransportContext } from '../../transport/handler.js';
 import { nativeStatsOf } from '../../transport/native-udp.js';
 import {
@@ -189,6 +190,7 @@ async function bindAndReport(loadMs: number): Promise<void> {
     await listeners.closeAll();
     process.exit(0);
   }
+  traceStart('worker', 'listening, ready');
   send({
     type: 'switchboard:start-ready',
     zones: table.size,
@@ -225,7 +227,10 @@ function applySnapshotFile(msg: ZonesMessage & { file: string }): ApplyResult {
 }
 
 function onZones(received: ZonesMessage): void {
-  if (received.kind === 'snapshot' && snapshotStartedAt === 0) snapshotStartedAt = performance.now();
+  if (received.kind === 'snapshot' && snapshotStartedAt === 0) {
+    snapshotStartedAt = performance.now();
+    traceStart('worker', 'snapshot received');
+  }
   const msg = received;
   const before = msg.kind === 'update' ? msg.zones.map((z) => table.versionOf(z.name)) : [];
   let result: ApplyResult;
@@ -247,6 +252,7 @@ function onZones(received: ZonesMessage): void {
   }
   for (const e of result.errors) log.error(`zone not loaded, previous version kept: ${e}`);
   if (result.snapshotDone) {
+    traceStart('worker', 'snapshot applied');
     if (!listeners) void bindAndReport(Math.round(performance.now() - snapshotStartedAt));
   } else if (msg.kind === 'update')
     send({ type: 'switchboard:applied', seq: msg.seq, errors: result.errors, loads: currentLoads() });
@@ -279,4 +285,6 @@ process.on('message', (msg: unknown) => {
   else if (isDnsUpdateAnswerMessage(msg)) updates?.answer(msg);
   else if (isTransferJournalMessage(msg)) applyTransferJournal(transfers.journal, msg);
 });
+traceOrigin('worker');
+traceStart('worker', 'modules loaded, hello');
 send({ type: 'switchboard:hello' });

@@ -1,0 +1,154 @@
+/**
+ * One cold start's timeline: `serve --workers 2 --images on` over one big generated zone
+ * (bench/zone-load.ts's generator) with the start-up trace on (`SWITCHBOARD_TRACE_START=1`,
+ * src/telemetry/start-trace.ts), probed for the zone's SOA every 10 ms (not the test helpers'
+ * ~0.4 s steps). Prints each round's stages — ms since the spawn, the stage's thread's own CPU
+ * and its process's CPU at that point — and the medians over the rounds. With `--bin A,B` the
+ * builds' starts alternate (A/B), each build's medians printed apart. Loopback only; each
+ * server is stopped once it answered (or after 120 s).
+ *
+ *   node dist/bench/start-trace.js [--records 1000000] [--rounds 3] [--bin PATH/dist/src/cli/main.js,...]
+ * @module
+ */
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { killAtCleanup, killQuietly } from '../test/helpers/cleanup.js';
+import { buildQuery, readHeader } from '../test/helpers/dns-client.js';
+import { findFreePort, listDescendants, treeCpuSeconds } from '../test/helpers/peers.js';
+import { generateBigZone } from './zone-load.js';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : def;
+}
+
+const records = Number(arg('records', '1000000'));
+const rounds = Number(arg('rounds', '3'));
+const here = resolve(new URL('..', import.meta.url).pathname);
+const bins = arg('bin', join(here, 'src/cli/main.js')).split(',');
+const ORIGIN = 'big.test.';
+const LIMIT_MS = 120_000;
+
+/** Sends the SOA query every 10 ms until a reply comes (or `limitMs` passes); the reply's wall time. */
+function probe(port: number, limitMs: number): Promise<number | undefined> {
+  const sock = createSocket('udp4');
+  const q = buildQuery({ name: ORIGIN, type: 6, edns: { udpSize: 1232 } });
+  return new Promise((res) => {
+    const end = (at: number | undefined) => {
+      clearInterval(timer);
+      clearTimeout(limit);
+      sock.close();
+      res(at);
+    };
+    sock.on('message', (m) => {
+      if (readHeader(m).qr) end(Date.now());
+    });
+    sock.on('error', () => {});
+    const timer = setInterval(() => sock.send(q, port, '127.0.0.1'), 10);
+    const limit = setTimeout(() => end(undefined), limitMs);
+  });
+}
+
+interface Stage {
+  label: string;
+  ms: number;
+  threadCpu: number;
+  processCpu: number;
+}
+
+async function once(bin: string, dir: string): Promise<{ stages: Stage[]; cpu: number } | undefined> {
+  const port = await findFreePort();
+  const t0 = Date.now();
+  const child = spawn(
+    process.execPath,
+    [bin, 'serve', '--zone-dir', dir, '--listen', `127.0.0.1:${port}`, '--workers', '2', '--images', 'on'],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SWITCHBOARD_TRACE_START: '1' } },
+  );
+  const unkill = killAtCleanup(child);
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString('utf8');
+  });
+  const answered = await probe(port, LIMIT_MS);
+  const cpu = child.pid ? treeCpuSeconds(child.pid) : 0;
+  const rest = child.pid ? listDescendants(child.pid) : [];
+  const exited = new Promise((r) => child.once('exit', r));
+  if (child.pid) killQuietly(child.pid, 'SIGTERM');
+  const hard = setTimeout(() => child.pid && killQuietly(child.pid, 'SIGKILL'), 5000);
+  await exited;
+  clearTimeout(hard);
+  for (const p of rest) killQuietly(p, 'SIGKILL');
+  unkill();
+  if (answered === undefined) {
+    console.log(`no answer within ${LIMIT_MS} ms:\n${err.slice(-3000)}`);
+    return undefined;
+  }
+  const stages: Stage[] = [];
+  const workerOf = new Map<string, number>();
+  for (const line of err.split('\n')) {
+    const m = /^sb-trace (\S+) (\d+) (\d+) (\S+) (\S+) thread-cpu=(-?\d+) process-cpu=(\d+)$/.exec(line);
+    if (!m) continue;
+    let who = m[4];
+    // The two workers apart: by their process id, in the order they first spoke.
+    if (who === 'worker') {
+      if (!workerOf.has(m[2])) workerOf.set(m[2], workerOf.size);
+      who = `worker${workerOf.get(m[2])}`;
+    }
+    if (who === 'compile' && m[3] !== '0') who = `compile#${m[3]}`;
+    stages.push({
+      label: `${who}: ${m[5].replaceAll('_', ' ')}`,
+      ms: Number(m[1]) - t0,
+      threadCpu: Number(m[6]),
+      processCpu: Number(m[7]),
+    });
+  }
+  stages.sort((a, b) => a.ms - b.ms);
+  stages.push({ label: 'client: first answer', ms: answered - t0, threadCpu: -1, processCpu: -1 });
+  return { stages, cpu };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+const dir = mkdtempSync(join(tmpdir(), 'sb-start-trace-'));
+try {
+  generateBigZone(join(dir, 'big.test.zone'), records);
+  const runs = new Map<string, { stages: Stage[]; cpu: number }[]>(bins.map((b) => [b, []]));
+  for (let r = 0; r < rounds; r++)
+    for (const bin of r % 2 === 0 ? bins : [...bins].reverse()) {
+      const load = loadavg()[0].toFixed(1);
+      const got = await once(bin, dir);
+      if (!got) continue;
+      runs.get(bin)?.push(got);
+      console.log(
+        `\n${bin} round ${r + 1} (load ${load}): answered after ${got.stages.at(-1)?.ms} ms, ${got.cpu.toFixed(2)} CPU s`,
+      );
+      for (const s of got.stages)
+        console.log(
+          `  ${String(Math.round(s.ms)).padStart(6)} ms  ${s.label.padEnd(52)} ${s.threadCpu >= 0 ? `thread ${s.threadCpu} ms, process ${s.processCpu} ms` : ''}`,
+        );
+    }
+  for (const [bin, got] of runs) {
+    if (got.length === 0) continue;
+    console.log(`\n${bin}: medians of ${got.length} (ms since spawn; the thread's CPU ms)`);
+    // Stages by label, in the order of the first run.
+    for (const s of got[0].stages) {
+      const same = got.map((g) => g.stages.find((x) => x.label === s.label)).filter((x) => x !== undefined);
+      if (same.length !== got.length) continue;
+      const cpu = s.threadCpu >= 0 ? `  thread CPU ${median(same.map((x) => x.threadCpu))}` : '';
+      console.log(
+        `  ${String(Math.round(median(same.map((x) => x.ms)))).padStart(6)}  ${s.label.padEnd(52)}${cpu}`,
+      );
+    }
+    console.log(
+      `  CPU s of the server's processes at the answer: ${median(got.map((g) => g.cpu)).toFixed(2)}`,
+    );
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
