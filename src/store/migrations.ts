@@ -563,6 +563,21 @@ export const migrations: readonly Migration[] = [
       await db.schema.alterTable('zone_secondary').addColumn('consumer_report', 'text').execute();
     },
   },
+  {
+    version: 18,
+    name: 'catalog-properties',
+    async up(db) {
+      // RFC 9432 §4.4 properties in the catalogs Switchboard produces (docs/TRANSFERS.md "Catalog
+      // zones"): a member's groups (`group` TXT; JSON array, null: none), and after a move from
+      // one Producer zone of the account to another, the one it left (`coo` PTR there for a
+      // while), when, and the catalog whose name its unique id is made from (kept across moves, so
+      // consumers move the zone without a reset).
+      await db.schema.alterTable('zone_catalog').addColumn('groups', 'text').execute();
+      await db.schema.alterTable('zone_catalog').addColumn('coo_from', 'text').execute();
+      await db.schema.alterTable('zone_catalog').addColumn('coo_at', 'text').execute();
+      await db.schema.alterTable('zone_catalog').addColumn('id_from', 'text').execute();
+    },
+  },
 ];
 
 /**

@@ -270,6 +270,14 @@ export interface ZoneCatalogTable {
   catalog: string;
   /** A Consumer's member: its unique id in the catalog (migration 15); null: a Producer's member. */
   member_id?: string | null;
+  /** A Producer's member: its groups (RFC 9432 §4.4.2), a JSON array; null: none (migration 18). */
+  groups?: string | null;
+  /** The Producer zone it moved from (listed there with a `coo` property for a while; §4.4.1). */
+  coo_from?: string | null;
+  /** When it moved (ISO time). */
+  coo_at?: string | null;
+  /** The catalog whose name its unique id is made from (null: this one): kept across moves. */
+  id_from?: string | null;
   updated_at: string;
 }
 
