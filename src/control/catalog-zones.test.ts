@@ -174,6 +174,14 @@ async function exercise(cp: ControlPlane): Promise<void> {
   await cp.updateZoneMetadata(a, 'one.a.test', { catalog: 'cat.a.test.' });
   moved = (await cp.catalogZonesNamed(['one.a.test.'])).zones.get('one.a.test.');
   assert.equal(moved?.cooFrom, null);
+  // Deleted and restored: back in its catalog with its groups (migration 18 kept the row).
+  await cp.setCatalogGroups(a, 'one.a.test', ['green']);
+  const oneId = (await cp.getZone(a, 'one.a.test')).id;
+  await cp.deleteZone(a, 'one.a.test');
+  const restored = await cp.restoreZone(a, oneId);
+  assert.equal(restored.catalog, 'cat.a.test.');
+  assert.equal((await cp.getZone(a, 'one.a.test')).catalog, 'cat.a.test.');
+  assert.deepEqual(await cp.catalogGroups(a, 'one.a.test.'), ['green']);
 
   // The workers' list marks the catalog zones.
   const transfer = await cp.transferZones();

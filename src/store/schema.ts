@@ -172,6 +172,11 @@ export interface DeletedZonesTable {
    * by no zone, until the deleted zone is purged (then the id goes to content_gc).
    */
   content_id: string;
+  /**
+   * Its `zone_catalog` row at deletion, JSON `{catalog, member_id, groups, id_from}` (migration
+   * 18); null: in no catalog. A restore puts the zone back in its Producer catalog.
+   */
+  catalog?: string | null;
 }
 
 /**

@@ -5,7 +5,8 @@
  * - `group` (§4.4.2): a member's `CATALOG-GROUP` metadata is a `group` TXT in its Producer
  *   catalog; Knot 3.2 (`catalog-role: interpret`, `catalog-template: [default, blue]`) applies
  *   the template named by the group — each template stores its zones in its own folder, so the
- *   member's zone file shows which one Knot chose.
+ *   member's zone file shows which one Knot chose. Deleted and restored, a member is back in its
+ *   catalog under the same unique id, its group kept.
  * - `coo` (§4.4.1): a zone moved from one Producer zone of its account to another stays in the one
  *   it left with `coo` naming the new one, under the same unique id, for the hold
  *   (`SWITCHBOARD_CATALOG_COO_HOLD_MS`, seconds here), then leaves it. BIND 9.18 consuming both
@@ -202,6 +203,21 @@ describe('start: group and coo in the catalogs it produces, Knot and BIND as con
       assert.equal(file(blue, 'g1.p.test.'), false);
       assert.equal(file(plain, 'g2.p.test.'), false);
       t.diagnostic('Knot stored g1 with template plain, g2 (group "blue") with template blue');
+      // Deleted and restored (deleted.ts): back in its catalog under the same id, its group kept.
+      const listed = (await axfr(CAT1)).filter((l) => l.includes('g2.p.test.') || l.includes('"blue"'));
+      const g2 = await call('GET', '/api/v1/zones/g2.p.test.');
+      assert.equal((await call('DELETE', `${PDNS}/zones/g2.p.test.`)).status, 204);
+      await waitFor(
+        'g2 gone from the catalog',
+        async () => !(await axfr(CAT1)).some((l) => l.includes('g2.p.test.')),
+      );
+      const back = await call('POST', `/api/v1/deleted-zones/${g2.body.id}/restore`, {});
+      assert.ok(back.status === 200 || back.status === 201, JSON.stringify(back.body));
+      await waitFor('g2 back in the catalog, same id and group', async () => {
+        const now = (await axfr(CAT1)).filter((l) => l.includes('g2.p.test.') || l.includes('"blue"'));
+        return JSON.stringify(now) === JSON.stringify(listed);
+      });
+      assert.equal(listed.length, 2, listed.join('\n'));
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${knot.output().slice(-3000)}`);
     } finally {

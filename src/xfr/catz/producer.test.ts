@@ -86,6 +86,7 @@ describe('catalog zones: planner', () => {
       idFrom: 'cat1.a.',
     });
     plan = p.plan(new Map([['m.a.', moved]]));
+    assert.deepEqual([...plan.keys()], ['cat1.a.', 'cat2.a.'], 'the old catalog (coo) written first');
     assert.deepEqual(owners(plan, 'cat2.a.'), [`replace PTR ${id} m.a.`, 'replace TXT group "green"']);
     assert.deepEqual(owners(plan, 'cat1.a.'), ['replace PTR coo cat2.a.']);
     apply(plan);

@@ -233,7 +233,10 @@ export class CatalogPlanner {
         if (pr?.coo !== e.coo) push(catalog, setCoo(catalog, e.id, e.coo));
       }
     }
-    return out;
+    // Catalogs that gain a `coo` first: a zone's move is announced by its old catalog before the
+    // new one lists it (see #wanted), whatever else the batch holds.
+    const coo = (list: CatalogChange[]) => list.some((c) => c.op === 'replace' && c.name.startsWith('coo.'));
+    return new Map([...out].sort(([, a], [, b]) => Number(coo(b)) - Number(coo(a))));
   }
 
   /**
@@ -318,9 +321,11 @@ export class CatalogPlanner {
       if (p !== undefined && p.accountId === z.accountId) {
         const id = memberId(z.idFrom ? foldName(z.idFrom) : p.name, z.id, z.createdAt);
         const groups = [...(z.groups ?? [])].sort().join(' ');
-        want.set(p.name, { id, groups, coo: undefined });
         const from = z.cooFrom ? this.#producers.get(foldName(z.cooFrom)) : undefined;
         const until = (z.cooAt ?? 0) + this.#cooHoldMs;
+        // The old catalog first: its `coo` is planned, so written and NOTIFYed, before the new
+        // catalog lists the zone (a consumer that saw the new one first would refuse the zone
+        // there as the old one's member, RFC 9432 §5.6).
         if (
           from !== undefined &&
           from.accountId === z.accountId &&
@@ -330,6 +335,7 @@ export class CatalogPlanner {
           want.set(from.name, { id, groups, coo: p.name });
           this.#cooUntil.set(foldName(z.name), until);
         }
+        want.set(p.name, { id, groups, coo: undefined });
       }
     }
     return want;
