@@ -110,11 +110,11 @@ describe('serve: an unreachable primary held back beyond retry', { skip }, () =>
       .output()
       .split('\n')
       .filter((l) => l.includes(`secondary zone ${ORIGIN}: refresh failed`)).length;
+    // Each failed check here waits for its SOA query to time out (5 s) first; without the hold a
+    // check would follow every 1 s retry, about one per 6 s: the hold lines above are the proof.
     t.diagnostic(
-      `${failed} failed checks in ${downFor.toFixed(1)} s down (retry 1 s alone: ~${Math.round(downFor)})`,
+      `${failed} failed checks in ${downFor.toFixed(1)} s down (without the hold: ~${Math.round(downFor / 6)})`,
     );
-    // Fewer checks than one per retry (each one waits for its SOA query to time out or be refused).
-    assert.ok(failed <= 6, `${failed} failed checks`);
     // The zone is still served from the last good copy meanwhile.
     assert.equal(await www(), '0 300 192.0.2.1');
 
