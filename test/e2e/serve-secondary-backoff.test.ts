@@ -22,6 +22,7 @@ import {
   startSwitchboard,
 } from '../helpers/peers.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { writeSmallZone } from '../helpers/zone-files.js';
 
 const skip = skipUnlessCommands('named');
 const ORIGIN = 'backoff.test.';
@@ -32,20 +33,7 @@ const KEY = {
 };
 
 function zoneFile(dir: string, serial: number, address: string): string {
-  const file = join(dir, `${ORIGIN}${serial}.zone`);
-  writeFileSync(
-    file,
-    [
-      `$ORIGIN ${ORIGIN}`,
-      '$TTL 300',
-      `@ IN SOA ns1 hostmaster ${serial} 2 1 600 300`,
-      '@ IN NS ns1',
-      'ns1 IN A 127.0.0.1',
-      `www IN A ${address}`,
-      '',
-    ].join('\n'),
-  );
-  return file;
+  return writeSmallZone(join(dir, `${ORIGIN}${serial}.zone`), ORIGIN, serial, address, '2 1 600 300');
 }
 
 describe('serve: an unreachable primary held back beyond retry', { skip }, () => {

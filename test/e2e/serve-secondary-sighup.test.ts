@@ -21,6 +21,7 @@ import {
   startSwitchboard,
 } from '../helpers/peers.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { writeSmallZone } from '../helpers/zone-files.js';
 
 const skip = skipUnlessCommands('named');
 const KEY1 = {
@@ -35,20 +36,7 @@ const KEY2 = {
 };
 
 function zoneFile(dir: string, origin: string, serial: number, address: string): string {
-  const file = join(dir, `${origin}zone`);
-  writeFileSync(
-    file,
-    [
-      `$ORIGIN ${origin}`,
-      '$TTL 300',
-      `@ IN SOA ns1 hostmaster ${serial} 3600 600 86400 300`,
-      '@ IN NS ns1',
-      'ns1 IN A 127.0.0.1',
-      `www IN A ${address}`,
-      '',
-    ].join('\n'),
-  );
-  return file;
+  return writeSmallZone(join(dir, `${origin}zone`), origin, serial, address);
 }
 
 describe('serve: --secondaries-file read again on SIGHUP', { skip }, () => {
