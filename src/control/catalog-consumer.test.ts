@@ -2,7 +2,8 @@
  * Consumer zones in the control plane (docs/TRANSFERS.md "Catalog zones (consumer)"), on SQLite
  * and PostgreSQL (migration 15): a catalog transferred in makes its members Slave zones of the
  * account with the catalog's masters; the quota and another account's name refuse members
- * (reported); members are read-only; a member removed is deleted, one whose id changed is
+ * (reported); members are read-only and take the Consumer zone's new masters and key at once;
+ * a member removed is deleted, one whose id changed is
  * re-created; a catalog without version "2" changes nothing; deleting the Consumer zone deletes
  * its members. (With real producers: test/e2e/catalog-consumer.test.ts.)
  * @module
@@ -108,6 +109,18 @@ async function exercise(cp: ControlPlane): Promise<void> {
   await rejects(cp.updateZoneMetadata(a, CAT, { kind: 'Native' }), 'kind');
   await rejects(cp.setZoneSecondary(a, CAT, { masters: [] }), 'masters');
   await rejects(cp.changeRRsets(a, CAT, [{ op: 'delete', name: `version.${CAT}`, type: 'TXT' }]), 'kind');
+  // The Consumer zone's masters and key changed: its members take them at once (same
+  // transaction), not at the catalog's next version.
+  await cp.createTsigKey(a, { name: 'moved', algorithm: 'hmac-sha256' });
+  await cp.setZoneSecondary(a, CAT, { masters: ['192.0.2.54:5300'], slaveTsigKeyIds: ['moved'] });
+  for (const m of ['one.test.', 'three.test.', 'four.test.']) {
+    const sec = await cp.getZoneSecondary(a, m);
+    assert.deepEqual(sec?.masters, ['192.0.2.54:5300'], m);
+    assert.deepEqual(sec?.slaveTsigKeyIds, ['moved.'], m);
+  }
+  // Another account's zone is untouched; a member's own settings stay refused.
+  assert.equal(await cp.getZoneSecondary(b, 'taken.test.'), null);
+  await rejects(cp.setZoneSecondary(a, 'one.test.', { masters: ['192.0.2.55'] }), 'catalog');
   // The same sync again changes nothing.
   r = await cp.syncConsumer(CAT);
   assert.equal(r?.added, 0);

@@ -22,7 +22,8 @@
  * The catalog is parsed by the edge's parser (`xfr/catz/consume.ts`). What a sync did and what it
  * refused is kept with the zone's secondary row (`consumer_report`) and shown by
  * `GET /api/v1/zones/{zone}/secondary`. Members are read-only: their masters, key, kind and
- * catalog follow the Consumer zone; the API refuses to change or delete them (delete the member
+ * catalog follow the Consumer zone (a change of its masters or key reaches them in the same
+ * transaction: `followConsumer`, called by `setZoneSecondary`); the API refuses to change or delete them (delete the member
  * on the producer, or the Consumer zone, which takes its members with it).
  * @module
  */
@@ -98,6 +99,32 @@ export async function membersOfConsumer(repo: Repo, zone: ZoneRow): Promise<Zone
     if (z) out.push(z);
   }
   return out;
+}
+
+/**
+ * A Consumer zone's masters or key changed (inside the caller's transaction): its members take
+ * them in the same transaction, in one statement, so the refresher and the DNS workers' NOTIFY
+ * check see the new masters with the Consumer zone's (the settings channel, announced by the
+ * caller). Returns how many members changed.
+ */
+export async function followConsumer(
+  repo: Repo,
+  zone: ZoneRow,
+  masters: readonly string[],
+  key: string | null,
+): Promise<number> {
+  const members = repo.db
+    .selectFrom('zone_catalog')
+    .select('zone_id')
+    .where('account_id', '=', zone.account_id)
+    .where('catalog', '=', zone.name)
+    .where('member_id', 'is not', null);
+  const r = await repo.db
+    .updateTable('zone_secondary')
+    .set({ masters: JSON.stringify(masters), tsig_key: key, updated_at: new Date().toISOString() })
+    .where('zone_id', 'in', members)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
 }
 
 /** A member of a Consumer zone follows its catalog: the API does not change or delete it (422). */
@@ -296,23 +323,16 @@ export class CatalogConsumers {
         refuse(memberName, (err as Error).message);
       }
     }
-    // Members follow the Consumer zone's masters and key.
+    // Members follow the Consumer zone's masters and key (`setZoneSecondary` makes them follow at
+    // once; this catches members made by a sync that raced with such a change).
     const now = await this.#members(repo, zone);
     const want = JSON.stringify(masters);
     let followed = false;
-    for (const m of now.values())
-      if (m.masters !== want || m.key !== sec.tsig_key) {
-        followed = true;
-        await this.#ctx.write(async (r) => {
-          await r.putZoneSecondary({
-            zone_id: m.zoneId,
-            masters: want,
-            tsig_key: sec.tsig_key,
-            updated_at: new Date().toISOString(),
-          });
-          await this.#ctx.events.notifyShield(r, m.name);
-        });
-      }
+    if ([...now.values()].some((m) => m.masters !== want || m.key !== sec.tsig_key))
+      await this.#ctx.write(async (r) => {
+        followed = (await followConsumer(r, zone, masters, sec.tsig_key)) > 0;
+        if (followed) await this.#ctx.events.notifyShield(r, zone.name);
+      });
     report.members = now.size;
     await this.#save(zone, report);
     if (followed) this.#ctx.events.emitShield();

@@ -144,6 +144,45 @@ async function exercise(cp: ControlPlane): Promise<void> {
   assert.equal(named.zones.get('gone.test.'), undefined);
   assert.equal(named.zones.get('one.a.test.')?.catalog, 'cat.a.test.');
 
+  // Groups (CATALOG-GROUP): checked, kept sorted; refused for a zone in no catalog.
+  assert.ok(cp.setCatalogGroups && cp.catalogGroups);
+  assert.deepEqual(await cp.setCatalogGroups(a, 'one.a.test', ['red', 'blue', 'red']), ['blue', 'red']);
+  assert.deepEqual(await cp.catalogGroups(a, 'one.a.test.'), ['blue', 'red']);
+  await rejects(cp.setCatalogGroups(a, 'one.a.test', ['no spaces']), 'CTL_ERR_VALIDATION', 'CATALOG-GROUP');
+  await rejects(cp.setCatalogGroups(a, 'one.a.test', 'red'), 'CTL_ERR_VALIDATION', 'CATALOG-GROUP');
+  await rejects(cp.setCatalogGroups(a, 'cat.a.test', ['red']), 'CTL_ERR_VALIDATION', 'CATALOG-GROUP');
+  await rejects(cp.catalogGroups(b, 'one.a.test'), 'CTL_ERR_NOT_FOUND');
+  // Moved to a second Producer zone of the account: groups kept, where from and when recorded,
+  // the unique id's catalog kept (the writer lists it in both, coo in the old one, for a while).
+  await cp.createZone(a, { name: 'cat2.a.test.', kind: 'Producer' });
+  await cp.updateZoneMetadata(a, 'one.a.test', { catalog: 'cat2.a.test.' });
+  let moved = (await cp.catalogZonesNamed(['one.a.test.'])).zones.get('one.a.test.');
+  assert.equal(moved?.catalog, 'cat2.a.test.');
+  assert.deepEqual(moved?.groups, ['blue', 'red']);
+  assert.equal(moved?.cooFrom, 'cat.a.test.');
+  assert.equal(moved?.idFrom, 'cat.a.test.');
+  assert.ok(moved?.cooAt !== undefined && Math.abs(moved.cooAt - Date.now()) < 60_000);
+  // And back: from cat2 now, the id still made from the first catalog's name.
+  await cp.updateZoneMetadata(a, 'one.a.test', { catalog: 'cat.a.test.' });
+  moved = (await cp.catalogZonesNamed(['one.a.test.'])).zones.get('one.a.test.');
+  assert.equal(moved?.cooFrom, 'cat2.a.test.');
+  assert.equal(moved?.idFrom, 'cat.a.test.');
+  await cp.deleteZone(a, 'cat2.a.test.');
+  // Removed from its catalog: its groups go with it.
+  await cp.updateZoneMetadata(a, 'one.a.test', { catalog: '' });
+  assert.deepEqual(await cp.catalogGroups(a, 'one.a.test.'), []);
+  await cp.updateZoneMetadata(a, 'one.a.test', { catalog: 'cat.a.test.' });
+  moved = (await cp.catalogZonesNamed(['one.a.test.'])).zones.get('one.a.test.');
+  assert.equal(moved?.cooFrom, null);
+  // Deleted and restored: back in its catalog with its groups (migration 17 kept the row).
+  await cp.setCatalogGroups(a, 'one.a.test', ['green']);
+  const oneId = (await cp.getZone(a, 'one.a.test')).id;
+  await cp.deleteZone(a, 'one.a.test');
+  const restored = await cp.restoreZone(a, oneId);
+  assert.equal(restored.catalog, 'cat.a.test.');
+  assert.equal((await cp.getZone(a, 'one.a.test')).catalog, 'cat.a.test.');
+  assert.deepEqual(await cp.catalogGroups(a, 'one.a.test.'), ['green']);
+
   // The workers' list marks the catalog zones.
   const transfer = await cp.transferZones();
   assert.deepEqual(

@@ -10,11 +10,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Repo, ZoneRow } from '../store/index.js';
+import type { ZoneCatalogTable } from '../store/schema.js';
 import { RRType } from '../wire/constants.js';
 import type { CatalogChange } from '../xfr/catz/format.js';
-import { emptyCatalogText, foldName } from '../xfr/catz/format.js';
+import { emptyCatalogText, foldName, GROUP_NAME } from '../xfr/catz/format.js';
 import type { CatalogMemberZone, CatalogZoneRef } from '../xfr/catz/producer.js';
-import { SYSTEM_PRINCIPAL } from './access.js';
+import { requireWrite, SYSTEM_PRINCIPAL } from './access.js';
+import { refuseMemberChange } from './catalog-consumer.js';
 import { invalid, now, type PlaneContext } from './context.js';
 import { parseZoneName } from './records.js';
 import { ControlError, type Principal } from './types.js';
@@ -26,12 +28,19 @@ export const SYSTEM_ACCOUNT = 'switchboard-system';
 /** Zones read per query by `catalogSnapshot`. */
 const PAGE = 2000;
 
+/** A catalog zone's PTR record (owner, target), or with `type: 'TXT'` a TXT record (target: its text). */
+export interface CatalogRecord {
+  owner: string;
+  target: string;
+  type?: 'TXT';
+}
+
 /** What `start`'s catalog writer reads at start: every zone, every catalog and what it lists. */
 export interface CatalogSnapshot {
   zones: CatalogMemberZone[];
   producers: CatalogZoneRef[];
-  /** Each catalog zone's PTR records (owner, target). */
-  ptrs: Map<string, { owner: string; target: string }[]>;
+  /** Each catalog zone's PTR records (owner, target), and its TXT records (the `group` properties). */
+  ptrs: Map<string, CatalogRecord[]>;
 }
 
 /** A Producer zone's content is generated: the API's changes are refused (422). */
@@ -45,7 +54,14 @@ export function refuseCatalogWrite(zone: ZoneRow): void {
     );
 }
 
-function memberOf(z: ZoneRow, catalog: string | null): CatalogMemberZone {
+/** What the writer reads of a zone's `zone_catalog` row. */
+type CatalogRow = Pick<
+  ZoneCatalogTable,
+  'zone_id' | 'catalog' | 'groups' | 'coo_from' | 'coo_at' | 'id_from'
+>;
+const CATALOG_COLUMNS = ['zone_id', 'catalog', 'groups', 'coo_from', 'coo_at', 'id_from'] as const;
+
+function memberOf(z: ZoneRow, row: CatalogRow | undefined): CatalogMemberZone {
   return {
     name: z.name,
     id: z.id,
@@ -53,8 +69,29 @@ function memberOf(z: ZoneRow, catalog: string | null): CatalogMemberZone {
     accountId: z.account_id,
     kind: z.kind,
     serial: Number(z.serial),
-    catalog,
+    catalog: row?.catalog ?? null,
+    groups: row?.groups ? (JSON.parse(row.groups) as string[]) : [],
+    cooFrom: row?.coo_from ?? null,
+    ...(row?.coo_at ? { cooAt: Date.parse(row.coo_at) } : {}),
+    idFrom: row?.id_from ?? null,
   };
+}
+
+/** At most this many groups per member. */
+export const MAX_CATALOG_GROUPS = 8;
+
+/** A member's groups as given (`CATALOG-GROUP` metadata): checked, folded to a sorted unique list. */
+export function checkCatalogGroups(v: unknown, field = 'CATALOG-GROUP'): string[] {
+  if (
+    !Array.isArray(v) ||
+    v.length > MAX_CATALOG_GROUPS ||
+    !v.every((g) => typeof g === 'string' && GROUP_NAME.test(g))
+  )
+    throw invalid(
+      `catalog groups are a list of at most ${MAX_CATALOG_GROUPS} names of 1 to 63 letters, digits, '-', '_' or '.'`,
+      field,
+    );
+  return [...new Set(v as string[])].sort();
 }
 
 export class CatalogZones {
@@ -79,7 +116,10 @@ export class CatalogZones {
 
   /**
    * Sets (or, with '' or null, removes) the catalog `zone` names, inside the caller's
-   * transaction. The catalog must be a Producer zone of the zone's own account (another
+   * transaction. Moved from one Producer zone of the account to another, the zone keeps its
+   * groups and its unique id, and is listed in the one it left with a `coo` property naming the
+   * new one for a while (RFC 9432 §4.4.1; `start`'s writer, `CatalogPlanner`); removed (''), its
+   * groups go with it. The catalog must be a Producer zone of the zone's own account (another
    * account's, or a missing one: 422 naming `catalog`, "does not exist" — whether another
    * account has such a zone is not revealed); a Producer zone cannot be a member.
    * @returns whether it changed
@@ -112,13 +152,87 @@ export class CatalogZones {
       throw invalid(`zone ${name} is not a catalog zone (kind Producer)`, 'catalog');
     if (before === name) return false;
     const at = now();
+    const old = await repo.db
+      .selectFrom('zone_catalog')
+      .select(['catalog', 'member_id', 'groups', 'id_from'])
+      .where('zone_id', '=', zone.id)
+      .executeTakeFirst();
+    // A move between Producer zones (not a Consumer's member): coo in the one left.
+    const moved = old !== undefined && old.member_id == null;
     await repo.db.deleteFrom('zone_catalog').where('zone_id', '=', zone.id).execute();
     await repo.db
       .insertInto('zone_catalog')
-      .values({ zone_id: zone.id, account_id: zone.account_id, catalog: name, updated_at: at })
+      .values({
+        zone_id: zone.id,
+        account_id: zone.account_id,
+        catalog: name,
+        updated_at: at,
+        ...(moved
+          ? {
+              groups: old.groups ?? null,
+              coo_from: old.catalog,
+              coo_at: at,
+              id_from: old.id_from ?? old.catalog,
+            }
+          : {}),
+      })
       .execute();
     await this.#ctx.events.notifySettings(repo, zone.name, ['catalog']);
     return true;
+  }
+
+  /** The groups of `zone` in the Producer zone it names (`CATALOG-GROUP` metadata; [] when none). */
+  async catalogGroups(p: Principal, zoneName: string): Promise<string[]> {
+    this.#ctx.checkOpen();
+    const repo = this.#ctx.store.repo;
+    const zone = await this.#ctx.visibleZone(repo, p, this.#ctx.zoneName(zoneName).toString());
+    const row = await repo.db
+      .selectFrom('zone_catalog')
+      .select('groups')
+      .where('zone_id', '=', zone.id)
+      .executeTakeFirst();
+    return row?.groups ? (JSON.parse(row.groups) as string[]) : [];
+  }
+
+  /**
+   * Sets the groups of `zone` in the Producer zone its `catalog` field names (RFC 9432 §4.4.2;
+   * [] removes them). A zone that names no Producer zone: 422 (set `catalog` first); a Consumer's
+   * member follows its catalog (422).
+   */
+  async setCatalogGroups(p: Principal, zoneName: string, value: unknown): Promise<string[]> {
+    this.#ctx.checkOpen();
+    const groups = checkCatalogGroups(value);
+    const zname = this.#ctx.zoneName(zoneName).toString();
+    const changed = await this.#ctx.write(async (repo) => {
+      const zone = await this.#ctx.visibleZone(repo, p, zname, true);
+      requireWrite(p);
+      const row = await repo.db
+        .selectFrom('zone_catalog')
+        .select(['catalog', 'member_id', 'groups'])
+        .where('zone_id', '=', zone.id)
+        .executeTakeFirst();
+      if (row?.member_id != null) refuseMemberChange(zone, row.catalog);
+      if (!row)
+        throw invalid(
+          `zone ${zone.name} is in no catalog: set its catalog field to a Producer zone first`,
+          'CATALOG-GROUP',
+        );
+      const next = groups.length === 0 ? null : JSON.stringify(groups);
+      if ((row.groups ?? null) === next) return false;
+      await repo.db
+        .updateTable('zone_catalog')
+        .set({ groups: next, updated_at: now() })
+        .where('zone_id', '=', zone.id)
+        .execute();
+      await this.#ctx.audit(repo, p, 'zone.catalog', zone.name, zone.account_id, {
+        catalog: row.catalog,
+        groups,
+      });
+      await this.#ctx.events.notifySettings(repo, zone.name, ['catalog']);
+      return true;
+    });
+    if (changed) this.#ctx.events.emitSettings({ zone: zname, kinds: ['catalog'] });
+    return groups;
   }
 
   /** A Producer zone deleted: its members no longer name it (inside the deleting transaction). */
@@ -183,23 +297,23 @@ export class CatalogZones {
   async catalogSnapshot(): Promise<CatalogSnapshot> {
     this.#ctx.checkOpen();
     const repo = this.#ctx.store.repo;
-    const catalogs = new Map<string, string>();
-    for (const r of await repo.db.selectFrom('zone_catalog').select(['zone_id', 'catalog']).execute())
-      catalogs.set(r.zone_id, r.catalog);
+    const catalogs = new Map<string, CatalogRow>();
+    for (const r of await repo.db.selectFrom('zone_catalog').select(CATALOG_COLUMNS).execute())
+      catalogs.set(r.zone_id, r);
     const zones: CatalogMemberZone[] = [];
     const producerRows: ZoneRow[] = [];
     let after: string | undefined;
     for (;;) {
       const page = await repo.listZones({ after, limit: PAGE });
       for (const z of page) {
-        zones.push(memberOf(z, catalogs.get(z.id) ?? null));
+        zones.push(memberOf(z, catalogs.get(z.id)));
         if (z.kind === 'Producer') producerRows.push(z);
       }
       if (page.length < PAGE) break;
       after = page[page.length - 1].name;
       await new Promise((r) => setImmediate(r));
     }
-    const ptrs = new Map<string, { owner: string; target: string }[]>();
+    const ptrs = new Map<string, CatalogRecord[]>();
     for (const p of producerRows) ptrs.set(p.name, await this.#ptrsOf(repo, p));
     return {
       zones,
@@ -209,32 +323,43 @@ export class CatalogZones {
   }
 
   /** The PTR records (owner, target) of catalog zone `name` (none when it is not a Producer zone). */
-  async catalogPtrs(name: string): Promise<{ owner: string; target: string }[]> {
+  async catalogPtrs(name: string): Promise<CatalogRecord[]> {
     this.#ctx.checkOpen();
     const repo = this.#ctx.store.repo;
     const zone = await repo.getZoneByName(foldName(name));
     return zone?.kind === 'Producer' ? this.#ptrsOf(repo, zone) : [];
   }
 
-  /** A catalog zone's PTRs, read in pages (a catalog of 100,000 members is not one synchronous read). */
-  async #ptrsOf(repo: Repo, zone: ZoneRow): Promise<{ owner: string; target: string }[]> {
-    const list: { owner: string; target: string }[] = [];
-    let afterKey: string | undefined;
-    for (;;) {
-      let q = repo.db
-        .selectFrom('rrsets')
-        .select(['name', 'name_key', 'records'])
-        .where('zone_id', '=', zone.content_id || zone.id)
-        .where('type', '=', RRType.PTR);
-      if (afterKey !== undefined) q = q.where('name_key', '>', afterKey);
-      const rows = await q.orderBy('name_key').limit(PAGE).execute();
-      for (const r of rows)
-        for (const rec of JSON.parse(r.records) as { content: string }[])
-          list.push({ owner: r.name, target: rec.content });
-      if (rows.length < PAGE) return list;
-      afterKey = rows[rows.length - 1].name_key;
-      await new Promise((r) => setImmediate(r));
+  /**
+   * A catalog zone's PTRs, then its `group` properties' TXTs (`type: 'TXT'`), read in pages (a
+   * catalog of 100,000 members is not one synchronous read).
+   */
+  async #ptrsOf(repo: Repo, zone: ZoneRow): Promise<CatalogRecord[]> {
+    const list: CatalogRecord[] = [];
+    for (const type of [RRType.PTR, RRType.TXT]) {
+      let afterKey: string | undefined;
+      for (;;) {
+        let q = repo.db
+          .selectFrom('rrsets')
+          .select(['name', 'name_key', 'records'])
+          .where('zone_id', '=', zone.content_id || zone.id)
+          .where('type', '=', type);
+        if (afterKey !== undefined) q = q.where('name_key', '>', afterKey);
+        const rows = await q.orderBy('name_key').limit(PAGE).execute();
+        for (const r of rows)
+          if (type === RRType.PTR || r.name.toLowerCase().startsWith('group.'))
+            for (const rec of JSON.parse(r.records) as { content: string }[])
+              list.push(
+                type === RRType.TXT
+                  ? { owner: r.name, target: rec.content, type: 'TXT' }
+                  : { owner: r.name, target: rec.content },
+              );
+        if (rows.length < PAGE) break;
+        afterKey = rows[rows.length - 1].name_key;
+        await new Promise((r) => setImmediate(r));
+      }
     }
+    return list;
   }
 
   /** The zones named as the writer sees them (undefined: no such zone now), and the Producers. */
@@ -245,21 +370,21 @@ export class CatalogZones {
     const repo = this.#ctx.store.repo;
     const folded = names.map(foldName);
     const rows = folded.length > 0 ? await repo.zonesNamed(folded) : [];
-    const catalogs = new Map<string, string>();
+    const catalogs = new Map<string, CatalogRow>();
     if (rows.length > 0)
       for (const r of await repo.db
         .selectFrom('zone_catalog')
-        .select(['zone_id', 'catalog'])
+        .select(CATALOG_COLUMNS)
         .where(
           'zone_id',
           'in',
           rows.map((z) => z.id),
         )
         .execute())
-        catalogs.set(r.zone_id, r.catalog);
+        catalogs.set(r.zone_id, r);
     const zones = new Map<string, CatalogMemberZone | undefined>();
     for (const n of folded) zones.set(n, undefined);
-    for (const z of rows) zones.set(z.name, memberOf(z, catalogs.get(z.id) ?? null));
+    for (const z of rows) zones.set(z.name, memberOf(z, catalogs.get(z.id)));
     const producers = (
       await repo.db
         .selectFrom('zones')

@@ -194,6 +194,8 @@ export class DeletedZones {
       };
       await repo.removeDeletedZone(d.id);
       await repo.insertZone(row);
+      const catalog = await restoreCatalog(repo, d);
+      if (catalog !== undefined) await this.#ctx.events.notifySettings(repo, d.name, ['catalog']);
       const soa = draft.get(rrsetKey(apex, RRType.SOA));
       if (diff.length > 0 && soa) {
         await repo.deleteRRset(contentId, apex, RRType.SOA);
@@ -222,9 +224,46 @@ export class DeletedZones {
       });
       const ev = { zone: d.name, version, deleted: false };
       await this.#ctx.events.notify(repo, ev);
-      return { row, ev };
+      return { row, ev, catalog };
     });
     this.#ctx.events.emit(result.ev);
-    return toZoneInfo(result.row);
+    if (result.catalog !== undefined)
+      this.#ctx.events.emitSettings({ zone: result.row.name, kinds: ['catalog'] });
+    return {
+      ...toZoneInfo(result.row),
+      ...(result.catalog !== undefined ? { catalog: result.catalog } : {}),
+    };
   }
+}
+
+/**
+ * A restored zone's `catalog` field back (migration 17 kept its row with the deleted zone): when
+ * it named a Producer zone that still exists in its account, it names it again, with its groups
+ * and the catalog its unique id is made from (so consumers see the id it had). A Consumer's member
+ * comes back as a plain Slave zone (the catalog drops what it no longer lists). Returns the
+ * catalog named again, if any.
+ */
+async function restoreCatalog(repo: Repo, d: DeletedZoneRow): Promise<string | undefined> {
+  if (!d.catalog) return undefined;
+  let saved: { catalog?: unknown; member_id?: unknown; groups?: unknown; id_from?: unknown };
+  try {
+    saved = JSON.parse(d.catalog) as typeof saved;
+  } catch {
+    return undefined;
+  }
+  if (typeof saved.catalog !== 'string' || saved.member_id != null) return undefined;
+  const producer = await repo.getZoneByName(saved.catalog);
+  if (producer?.kind !== 'Producer' || producer.account_id !== d.account_id) return undefined;
+  await repo.db
+    .insertInto('zone_catalog')
+    .values({
+      zone_id: d.id,
+      account_id: d.account_id,
+      catalog: producer.name,
+      groups: typeof saved.groups === 'string' ? saved.groups : null,
+      id_from: typeof saved.id_from === 'string' ? saved.id_from : null,
+      updated_at: new Date().toISOString(),
+    })
+    .execute();
+  return producer.name;
 }

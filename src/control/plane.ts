@@ -28,7 +28,13 @@ import { Secondaries } from './secondary.js';
 import { Serving } from './serving.js';
 import { Tokens } from './tokens.js';
 import { TsigKeys } from './tsig-keys.js';
-import type { ControlPlane, ControlPlaneOptions, ZoneChangeEvent, ZoneSettingsChange } from './types.js';
+import type {
+  ControlPlane,
+  ControlPlaneOptions,
+  Principal,
+  ZoneChangeEvent,
+  ZoneSettingsChange,
+} from './types.js';
 import { ZoneShields } from './zone-shield.js';
 import { Zones } from './zones.js';
 
@@ -248,6 +254,12 @@ export class StoreControlPlane implements ControlPlane {
   }
   catalogPtrs(name: string) {
     return this.#catalogs.catalogPtrs(name);
+  }
+  catalogGroups(p: Principal, zone: string) {
+    return this.#catalogs.catalogGroups(p, zone);
+  }
+  setCatalogGroups(p: Principal, zone: string, groups: unknown) {
+    return this.#catalogs.setCatalogGroups(p, zone, groups);
   }
   catalogZonesNamed(names: readonly string[]) {
     return this.#catalogs.catalogZonesNamed(names);

@@ -9,7 +9,12 @@
 import type { Repo, ZoneRow } from '../store/index.js';
 import { formatOutboundTarget, OutboundPolicy } from '../xfr/outbound.js';
 import { requireWrite } from './access.js';
-import { type ConsumerReport, consumerOfMember, refuseMemberChange } from './catalog-consumer.js';
+import {
+  type ConsumerReport,
+  consumerOfMember,
+  followConsumer,
+  refuseMemberChange,
+} from './catalog-consumer.js';
 import type { PlaneContext } from './context.js';
 import { quoted } from './records.js';
 import { tsigKeyName } from './tsig-keys.js';
@@ -190,11 +195,14 @@ export class Secondaries {
           ? await this.checkKey(repo, zone.account_id, input.slaveTsigKeyIds)
           : (row?.tsig_key ?? null);
       await this.put(repo, zone.id, nextMasters, key);
+      // A Consumer zone's members take its masters and key now, not at the catalog's next version.
+      const followed = zone.kind === 'Consumer' ? await followConsumer(repo, zone, nextMasters, key) : 0;
       if (zone.kind !== 'Slave' && zone.kind !== 'Consumer')
         await repo.updateZone(zone.id, { kind: 'Slave' });
       await this.#ctx.audit(repo, p, 'zone.secondary', zone.name, zone.account_id, {
         from: before ? { masters: before.masters, key: before.slaveTsigKeyIds } : null,
         to: { masters: nextMasters, key: key === null ? [] : [key] },
+        ...(followed > 0 ? { members: followed } : {}),
       });
       await this.#ctx.events.notifyShield(repo, zone.name);
       return { info: infoOf(await repo.getZoneSecondary(zone.id)), zone, changed: true };

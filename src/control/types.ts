@@ -11,7 +11,7 @@ import type { CatalogChange } from '../xfr/catz/format.js';
 import type { CatalogMemberZone, CatalogZoneRef } from '../xfr/catz/producer.js';
 import type { OutboundPolicy } from '../xfr/outbound.js';
 import type { ConsumerReport } from './catalog-consumer.js';
-import type { CatalogSnapshot } from './catalog-zones.js';
+import type { CatalogRecord, CatalogSnapshot } from './catalog-zones.js';
 import type { DnsUpdateRequest, DnsUpdateResult, ZoneUpdatePolicy } from './dns-updates.js';
 import type { StoredEdge } from './edges.js';
 import type { SecondaryCheck, SecondaryZone, ZoneSecondaryInfo } from './secondary.js';
@@ -591,8 +591,12 @@ export interface ControlPlane {
   ensureFleetCatalog?(name: string): Promise<void>;
   /** Every zone, every Producer zone and what each catalog lists (start's catalog writer). */
   catalogSnapshot?(): Promise<CatalogSnapshot>;
-  /** A catalog zone's PTR records (owner, target): a Producer zone the writer had not seen. */
-  catalogPtrs?(name: string): Promise<{ owner: string; target: string }[]>;
+  /** A catalog zone's PTR (and `group` TXT) records: a Producer zone the writer had not seen. */
+  catalogPtrs?(name: string): Promise<CatalogRecord[]>;
+  /** A zone's groups in its Producer catalog (`CATALOG-GROUP` metadata; RFC 9432 §4.4.2). */
+  catalogGroups?(p: Principal, zone: string): Promise<string[]>;
+  /** Sets them ([] removes); 422 when the zone names no Producer zone. */
+  setCatalogGroups?(p: Principal, zone: string, groups: unknown): Promise<string[]>;
   /** The zones named (undefined: gone) and the Producer zones, for the writer's changes. */
   catalogZonesNamed?(
     names: readonly string[],

@@ -591,6 +591,24 @@ export const migrations: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 17,
+    name: 'catalog-properties',
+    async up(db) {
+      // RFC 9432 §4.4 properties in the catalogs Switchboard produces (docs/TRANSFERS.md "Catalog
+      // zones"): a member's groups (`group` TXT; JSON array, null: none), and after a move from
+      // one Producer zone of the account to another, the one it left (`coo` PTR there for a
+      // while), when, and the catalog whose name its unique id is made from (kept across moves, so
+      // consumers move the zone without a reset); and a deleted zone's catalog row.
+      await db.schema.alterTable('zone_catalog').addColumn('groups', 'text').execute();
+      await db.schema.alterTable('zone_catalog').addColumn('coo_from', 'text').execute();
+      await db.schema.alterTable('zone_catalog').addColumn('coo_at', 'text').execute();
+      await db.schema.alterTable('zone_catalog').addColumn('id_from', 'text').execute();
+      // A deleted zone's zone_catalog row (JSON; null: in no catalog), so a restore (deleted.ts)
+      // puts it back in its Producer catalog.
+      await db.schema.alterTable('deleted_zones').addColumn('catalog', 'text').execute();
+    },
+  },
 ];
 
 /**

@@ -60,7 +60,7 @@ export interface DeletedZoneRow extends Omit<Selectable<DeletedZonesTable>, 'ser
 }
 
 /** A deleted zone's row as listed (without its content id, the store's own business). */
-export type DeletedZoneSummaryRow = Omit<DeletedZoneRow, 'content_id'>;
+export type DeletedZoneSummaryRow = Omit<DeletedZoneRow, 'content_id' | 'catalog'>;
 
 /** A version row without its (possibly large) `changes`. */
 export type VersionSummaryRow = Omit<VersionRow, 'changes'>;
@@ -808,6 +808,12 @@ export class Repo {
    * stay in zone_versions, until `purgeDeletedZone`. Two one-row writes, whatever the size.
    */
   async softDeleteZone(zone: ZoneRow, at: string, by: string | null): Promise<void> {
+    // Its catalog membership, kept for a restore (the zone_catalog row goes with the zone).
+    const member = await this.db
+      .selectFrom('zone_catalog')
+      .select(['catalog', 'member_id', 'groups', 'id_from'])
+      .where('zone_id', '=', zone.id)
+      .executeTakeFirst();
     await this.db
       .insertInto('deleted_zones')
       .values({
@@ -826,6 +832,7 @@ export class Repo {
         deleted_by: by,
         // Rows of zones from before migration 7 are keyed by the zone id.
         content_id: zone.content_id || zone.id,
+        catalog: member ? JSON.stringify(member) : null,
       })
       .execute();
     await this.db.deleteFrom('zones').where('id', '=', zone.id).execute();

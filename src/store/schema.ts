@@ -172,6 +172,11 @@ export interface DeletedZonesTable {
    * by no zone, until the deleted zone is purged (then the id goes to content_gc).
    */
   content_id: string;
+  /**
+   * Its `zone_catalog` row at deletion, JSON `{catalog, member_id, groups, id_from}` (migration
+   * 17); null: in no catalog. A restore puts the zone back in its Producer catalog.
+   */
+  catalog?: string | null;
 }
 
 /**
@@ -270,6 +275,14 @@ export interface ZoneCatalogTable {
   catalog: string;
   /** A Consumer's member: its unique id in the catalog (migration 15); null: a Producer's member. */
   member_id?: string | null;
+  /** A Producer's member: its groups (RFC 9432 §4.4.2), a JSON array; null: none (migration 17). */
+  groups?: string | null;
+  /** The Producer zone it moved from (listed there with a `coo` property for a while; §4.4.1). */
+  coo_from?: string | null;
+  /** When it moved (ISO time). */
+  coo_at?: string | null;
+  /** The catalog whose name its unique id is made from (null: this one): kept across moves. */
+  id_from?: string | null;
   updated_at: string;
 }
 

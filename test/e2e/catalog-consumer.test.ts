@@ -9,6 +9,9 @@
  *   the account's zone quota refuses the excess, a name another account holds is not taken; the
  *   members are read-only and their `catalog` field names the Consumer zone; `coo` moves a
  *   member to another Consumer zone; deleting the Consumer zone takes its members.
+ * - Two BIND 9 producers of the same catalog: the Consumer zone's masters and key moved from the
+ *   first to the second reach its members at once (the members transfer the second's data,
+ *   signed with the second key, without a new catalog version).
  * - Knot 3.2 generates a catalog (`catalog-role: generate`) of its member zones: they appear on
  *   Switchboard (CLI `zone create --kind consumer --masters … --key …`) and answer as Knot does;
  *   a member dropped from Knot's configuration disappears, one added appears.
@@ -347,6 +350,94 @@ describe('start: Consumer zones following real producers', { skip }, () => {
     );
     await bind.stop();
     bind = undefined;
+  });
+
+  test("BIND 9 producers: the Consumer zone's masters and key moved to a second producer → its members follow at once", async (t) => {
+    const CAT = 'moved.cz.test.';
+    const names = ['a1.mv.test.', 'a2.mv.test.'];
+    const SECRET2 = Buffer.from('the-second-producer-transfer-key-02').toString('base64');
+    const KEY2 = { name: 'catkey2', algorithm: 'hmac-sha256', secret: SECRET2 };
+    // The same catalog (serial 1, same unique ids) on both producers; the members' data differ.
+    const producer = async (sub: string, serial: number, host: number, key: typeof KEY): Promise<Peer> => {
+      const d = mkdtempSync(join(dir, sub));
+      const catFile = join(d, `${CAT}zone`);
+      writeFileSync(
+        catFile,
+        [
+          `$ORIGIN ${CAT}`,
+          '$TTL 0',
+          '@ IN SOA invalid. invalid. 1 3600 600 86400 0',
+          '@ IN NS invalid.',
+          'version IN TXT "2"',
+          ...names.map((n, i) => `mv${i}.zones IN PTR ${n}`),
+          '',
+        ].join('\n'),
+      );
+      return startBind(
+        [
+          { origin: CAT, file: catFile },
+          ...names.map((n, i) => ({ origin: n, file: memberZone(d, n, host + i, serial) })),
+        ],
+        { primaryTo: { to: '127.0.0.0/8', key } },
+      );
+    };
+    const first = await producer('first-', 2026120501, 20, KEY);
+    const second = await producer('second-', 2026120502, 30, KEY2);
+    try {
+      const tenant = await account(p.api, 'mv-tenant', 10);
+      const k2 = await callApi(p.api, tenant, 'POST', `${PDNS}/tsigkeys`, {
+        name: KEY2.name,
+        algorithm: KEY2.algorithm,
+        key: SECRET2,
+      });
+      assert.equal(k2.status, 201, JSON.stringify(k2.body));
+      const made = await callApi(p.api, tenant, 'POST', `${PDNS}/zones`, {
+        name: CAT,
+        kind: 'Consumer',
+        masters: [`127.0.0.1:${first.port}`],
+        slave_tsig_key_ids: [KEY.name],
+      });
+      assert.equal(made.status, 201, JSON.stringify(made.body));
+      await waitFor('the members served as the first producer serves them', async () => {
+        for (const n of names) if (!(await sameAs(p.dnsPort, first.port, n))) return false;
+        return true;
+      });
+      const ids = await Promise.all(
+        names.map(async (n) => (await callApi(p.api, tenant, 'GET', `/api/v1/zones/${n}`)).body.id),
+      );
+      // The Consumer zone moved to the second producer, with its key.
+      const t0 = Date.now();
+      const put = await callApi(p.api, tenant, 'PUT', `/api/v1/zones/${CAT}/secondary`, {
+        masters: [`127.0.0.1:${second.port}`],
+        slaveTsigKeyIds: [KEY2.name],
+      });
+      assert.equal(put.status, 200, JSON.stringify(put.body));
+      // At once: the members name the new master and key when the PUT returns.
+      for (const n of names) {
+        const sec = await callApi(p.api, tenant, 'GET', `/api/v1/zones/${n}/secondary`);
+        assert.deepEqual(sec.body.masters, [`127.0.0.1:${second.port}`], n);
+        assert.deepEqual(sec.body.slaveTsigKeyIds, [`${KEY2.name}.`], n);
+      }
+      // The refresher checks them at once (their masters changed) and transfers the second
+      // producer's newer serial, signed with the second key; the catalog itself did not change.
+      await waitFor('the members served as the second producer serves them', async () => {
+        for (const n of names) if (!(await sameAs(p.dnsPort, second.port, n))) return false;
+        return true;
+      });
+      t.diagnostic(
+        `masters and key moved → members answering from the second producer in ${Date.now() - t0} ms`,
+      );
+      for (const [i, n] of names.entries()) {
+        const z = await callApi(p.api, tenant, 'GET', `/api/v1/zones/${n}`);
+        assert.equal(z.body.id, ids[i], `${n}: the same zone (not re-created)`);
+        const sec = await callApi(p.api, tenant, 'GET', `/api/v1/zones/${n}/secondary`);
+        assert.equal(sec.body.masterUsed, `127.0.0.1:${second.port}`, n);
+      }
+      assert.equal((await report(p.api, tenant, CAT)).serial, 1);
+    } finally {
+      await first.stop();
+      await second.stop();
+    }
   });
 
   test('Knot 3.2 generating a catalog (catalog-role: generate) with TSIG; the CLI makes the Consumer zone', async (t) => {

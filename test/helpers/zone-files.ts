@@ -6,7 +6,7 @@
  * zones.
  * @module
  */
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadZoneFile } from '../../src/zone/load.js';
 import type { Zone } from '../../src/zone/zone.js';
@@ -39,4 +39,30 @@ export function loadZoneFiles(
   };
   walk(dir);
   return { zones, skipped };
+}
+
+/**
+ * Writes a small zone to `file` (SOA with `serial` and `timers` — refresh retry expire minimum —,
+ * NS ns1, ns1 A 127.0.0.1, www A `address`) for a peer to serve; returns `file`.
+ */
+export function writeSmallZone(
+  file: string,
+  origin: string,
+  serial: number,
+  address: string,
+  timers = '3600 600 86400 300',
+): string {
+  writeFileSync(
+    file,
+    [
+      `$ORIGIN ${origin}`,
+      '$TTL 300',
+      `@ IN SOA ns1 hostmaster ${serial} ${timers}`,
+      '@ IN NS ns1',
+      'ns1 IN A 127.0.0.1',
+      `www IN A ${address}`,
+      '',
+    ].join('\n'),
+  );
+  return file;
 }

@@ -97,6 +97,12 @@ function noDot(name: string): string {
 
 /** The custom metadata kind of a zone's own shield settings (PowerDNS keeps `X-` kinds for such). */
 export const SHIELD_KIND = 'X-SWITCHBOARD-SHIELD';
+/**
+ * A member zone's groups in its Producer catalog (RFC 9432 §4.4.2; docs/TRANSFERS.md). PowerDNS
+ * keeps them as a zone option set by `pdnsutil set-option ZONE producer group …`, not through its
+ * API; here they are this metadata kind (GET, PUT, DELETE).
+ */
+export const CATALOG_GROUP_KIND = 'CATALOG-GROUP';
 
 function zoneNameOf(request: FastifyRequest<{ Params: { zone_id: string } }>): string {
   return zoneNameOfId(request.params.zone_id);
@@ -598,6 +604,8 @@ export function registerPdnsRoutes(
           type: 'Metadata',
         });
       if (isPresigned(zone)) out.push({ kind: 'PRESIGNED', metadata: ['1'], type: 'Metadata' });
+      const groups = (await control.catalogGroups?.(p, zone.name)) ?? [];
+      if (groups.length > 0) out.push({ kind: CATALOG_GROUP_KIND, metadata: groups, type: 'Metadata' });
       return out;
     },
   );
@@ -709,6 +717,8 @@ export function registerPdnsRoutes(
         return { kind, metadata: updateValues(kind, u), type: 'Metadata' };
       }
       if (kind === 'PRESIGNED') return { kind, metadata: isPresigned(zone) ? ['1'] : [], type: 'Metadata' };
+      if (kind === CATALOG_GROUP_KIND)
+        return { kind, metadata: (await control.catalogGroups?.(p, zone.name)) ?? [], type: 'Metadata' };
       return { kind: request.params.metadata_kind, metadata: [], type: 'Metadata' };
     },
   );
@@ -748,6 +758,10 @@ export function registerPdnsRoutes(
             : { tsigAllowDnsupdate: values as string[] },
         );
         return { kind, metadata: updateValues(kind, u), type: 'Metadata' };
+      }
+      if (kind === CATALOG_GROUP_KIND && control.setCatalogGroups) {
+        const values = (request.body as { metadata?: unknown } | undefined)?.metadata;
+        return { kind, metadata: await control.setCatalogGroups(p, name, values), type: 'Metadata' };
       }
       if (PROTECTED_KINDS.has(kind)) {
         await control.getZone(p, name);
@@ -815,6 +829,10 @@ export function registerPdnsRoutes(
             ? { allowDnsupdateFrom: [] }
             : { tsigAllowDnsupdate: [] },
         );
+        return reply.code(204).send();
+      }
+      if (kindOf(request) === CATALOG_GROUP_KIND && control.setCatalogGroups) {
+        await control.setCatalogGroups(p, name, []);
         return reply.code(204).send();
       }
       if (kindOf(request) !== SHIELD_KIND) {

@@ -4,7 +4,7 @@ import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { buildResponderOptions, ConfigError } from '../shared/options.js';
-import { buildServeConfig, decodeServeConfig, encodeServeConfig } from './config.js';
+import { buildServeConfig, decodeServeConfig, encodeServeConfig, rereadSecondaries } from './config.js';
 
 const isConfigError = (err: unknown) => err instanceof ConfigError && err.code === 'SERVER_ERR_CONFIG';
 
@@ -226,6 +226,35 @@ test('--secondaries-file: one --secondary value a line, merged with the flags; e
         '/srv',
       );
     assert.throws(twice, /given twice/);
+    // SIGHUP reads the file again (the flags' zones first); an empty file is a valid set.
+    writeFileSync(file, '# none yet\nd.test.=192.0.2.9:5300\n');
+    const withFlag = buildServeConfig(
+      {
+        zoneDir: 'zones',
+        workers: 1,
+        secondary: ['a.test.=192.0.2.1'],
+        secondariesFile: file,
+        secondaryDir: 's',
+      },
+      '/srv',
+    );
+    writeFileSync(file, 'e.test.=192.0.2.10\nd.test.=192.0.2.9:5301\n');
+    assert.deepEqual(
+      rereadSecondaries(withFlag).map((z) => [z.name, z.primaries]),
+      [
+        ['a.test.', ['192.0.2.1:53']],
+        ['e.test.', ['192.0.2.10:53']],
+        ['d.test.', ['192.0.2.9:5301']],
+      ],
+    );
+    writeFileSync(file, 'a.test.=192.0.2.3\n');
+    assert.throws(() => rereadSecondaries(withFlag), /given twice/);
+    writeFileSync(file, '');
+    assert.deepEqual(
+      buildServeConfig({ zoneDir: 'zones', workers: 1, secondariesFile: file, secondaryDir: 's' }, '/srv')
+        .secondaries,
+      [],
+    );
     // A bad line: the file and line named, the line's text (a secret) not echoed.
     writeFileSync(file, `ok.test.=127.0.0.1\nbad.test.=127.0.0.1/xfr:hmac-sha999:${secret}\n`);
     assert.throws(

@@ -50,6 +50,10 @@ export interface ServeConfig extends DnsServingSettings {
   secondaries?: ServeSecondary[];
   /** `--secondary-dir DIR`: where their last good copies are kept (absolute). */
   secondaryDir?: string;
+  /** `--secondaries-file FILE` (absolute): read again on SIGHUP (`rereadSecondaries`). */
+  secondariesFile?: string;
+  /** The zones of the `--secondary` flags (those of the file come after them). */
+  secondaryFlags?: ServeSecondary[];
 }
 
 /** A zone `serve` follows from primaries (`--secondary NAME=ADDR:PORT[,…][/KEYNAME:ALG:SECRET]`). */
@@ -88,6 +92,27 @@ export function readSecondariesFile(path: string): ServeSecondary[] {
     if (line !== '') out.push(parseServeSecondary(line, `${path}:${i + 1}`));
   });
   return out;
+}
+
+/** The flags' zones, then the file's (read now); a zone named twice is an error. */
+function mergeSecondaries(flags: readonly ServeSecondary[], file: string | undefined): ServeSecondary[] {
+  const list = [...flags, ...(file !== undefined ? readSecondariesFile(file) : [])];
+  const seen = new Set<string>();
+  for (const s of list) {
+    if (seen.has(s.name)) throw new ConfigError(`--secondary ${s.name}: given twice`);
+    seen.add(s.name);
+  }
+  return list;
+}
+
+/**
+ * The zones `serve` follows after a SIGHUP: the `--secondary` flags' and the `--secondaries-file`
+ * read again. A file that cannot be read or has an error throws (FILE:LINE, never the line):
+ * the caller keeps the running set.
+ * @throws ConfigError
+ */
+export function rereadSecondaries(config: ServeConfig): ServeSecondary[] {
+  return mergeSecondaries(config.secondaryFlags ?? config.secondaries ?? [], config.secondariesFile);
 }
 
 /**
@@ -237,19 +262,16 @@ export function buildServeConfig(input: ServeOptionsInput, cwd = process.cwd()):
       throw new ConfigError((err as Error).message);
     }
   }
-  const fromFile =
-    input.secondariesFile !== undefined ? readSecondariesFile(resolve(cwd, input.secondariesFile)) : [];
-  if ((input.secondary !== undefined && input.secondary.length > 0) || fromFile.length > 0) {
+  const file = input.secondariesFile !== undefined ? resolve(cwd, input.secondariesFile) : undefined;
+  // With a file, even an empty one: SIGHUP may bring zones into it.
+  if ((input.secondary !== undefined && input.secondary.length > 0) || file !== undefined) {
     if (!images) throw new ConfigError('--secondary needs --images on (the default)');
     if (config.workers === 0)
       throw new ConfigError('--secondary needs worker processes (--workers 1 or more)');
-    const list = [...(input.secondary ?? []).map((t) => parseServeSecondary(t)), ...fromFile];
-    const seen = new Set<string>();
-    for (const s of list) {
-      if (seen.has(s.name)) throw new ConfigError(`--secondary ${s.name}: given twice`);
-      seen.add(s.name);
-    }
-    config.secondaries = list;
+    const flags = (input.secondary ?? []).map((t) => parseServeSecondary(t));
+    config.secondaryFlags = flags;
+    if (file !== undefined) config.secondariesFile = file;
+    config.secondaries = mergeSecondaries(flags, file);
     if (!input.secondaryDir)
       throw new ConfigError('--secondary needs --secondary-dir DIR (the last good copies)');
     config.secondaryDir = resolve(cwd, input.secondaryDir);

@@ -22,7 +22,7 @@ import { logKernelSettings } from '../shared/kernel.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError } from '../shared/log.js';
 import { startCookieRotation } from '../shared/shield.js';
-import type { ServeConfig } from './config.js';
+import { rereadSecondaries, type ServeConfig } from './config.js';
 import { cacheFileOf, IMAGE_CACHE_ENV, ImageCacheWriter, readImageCache } from './image-cache.js';
 import { CompiledZoneDir } from './image-dir.js';
 import { type ServeMetrics, startServeMetrics } from './metrics.js';
@@ -471,6 +471,13 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
 
     const onHup = () => {
       if (stopping) return;
+      // `--secondaries-file` read again: a file with an error keeps the running set.
+      if (secondaries !== undefined && config.secondariesFile !== undefined)
+        try {
+          secondaries.update(rereadSecondaries(config));
+        } catch (err) {
+          log.error(`SIGHUP: ${describeError(err)}; the secondary zones followed stay as they were`);
+        }
       if (started) reload();
       else hupBeforeStart = true;
     };

@@ -7,10 +7,13 @@
  * old copy or the new one), and the folder compiled and shipped to the workers as a SIGHUP
  * reload is. At start the copies in DIR are served, and a copy's time is its last success (for
  * expiry). The DNS workers (start's) check NOTIFY against the primaries and the key and answer
- * an expired zone SERVFAIL, from the `switchboard:secondary-zones` message sent here.
+ * an expired zone SERVFAIL, from the `switchboard:secondary-zones` message sent here. On SIGHUP
+ * `update` takes the zones of `--secondaries-file` read again: zones added are transferred at
+ * once, zones removed are no longer followed nor served (their copies deleted), zones whose
+ * primaries or key changed are checked at once against the new ones.
  * @module
  */
-import { readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SecondaryZone } from '../../control/secondary.js';
 import type { ZoneChangeResult } from '../../control/types.js';
@@ -31,6 +34,8 @@ export interface ServeSecondaries {
   current(): SecondaryZonesMessage;
   /** A NOTIFY a worker accepted. */
   notified(m: NotifyInMessage): void;
+  /** The zones followed from now on (SIGHUP: the flags' and the file's read again). */
+  update(zones: ServeSecondary[]): void;
   close(): void;
 }
 
@@ -46,7 +51,10 @@ export function startServeSecondaries(opts: {
   broadcast: (m: SecondaryZonesMessage) => void;
   log: Logger;
 }): ServeSecondaries {
-  const { zones, dir, log } = opts;
+  const { dir, log } = opts;
+  let zones = opts.zones;
+  const wire = (list: readonly ServeSecondary[]) =>
+    list.map((z) => ({ zone: z.name, masters: masterAddresses(z.primaries), key: z.key ?? null }));
   const fileOf = (name: string) => join(dir, `${name}zone`);
   const keeper: RefresherControl = {
     async secondaryZones(): Promise<SecondaryZone[]> {
@@ -72,6 +80,8 @@ export function startServeSecondaries(opts: {
       });
     },
     async transferIn(_id: string, name: string, text: string, comment: string): Promise<ZoneChangeResult> {
+      // Removed from the file (SIGHUP) while this transfer ran: not written, not served.
+      if (!zones.some((z) => z.name === name)) throw new Error('no longer followed');
       // Checked whole before it replaces the last good copy (a bad zone changes nothing).
       const records = parseZoneText(text, { origin: name });
       const soa = records.find((r) => r.type === 6);
@@ -118,7 +128,7 @@ export function startServeSecondaries(opts: {
   };
   let message: SecondaryZonesMessage = {
     type: 'switchboard:secondary-zones',
-    zones: zones.map((z) => ({ zone: z.name, masters: masterAddresses(z.primaries), key: z.key ?? null })),
+    zones: wire(zones),
     expired: [],
   };
   const refresher = new SecondaryRefresher({
@@ -138,6 +148,44 @@ export function startServeSecondaries(opts: {
     current: () => message,
     notified(m) {
       refresher.notify(m.zone, m.address, m.serial);
+    },
+    update(next) {
+      const before = new Map(zones.map((z) => [z.name, z]));
+      const after = new Set(next.map((z) => z.name));
+      const added = next.filter((z) => !before.has(z.name)).map((z) => z.name);
+      const removed = zones.filter((z) => !after.has(z.name)).map((z) => z.name);
+      const changed = next
+        .filter((z) => {
+          const b = before.get(z.name);
+          return (
+            b !== undefined && JSON.stringify([b.primaries, b.key]) !== JSON.stringify([z.primaries, z.key])
+          );
+        })
+        .map((z) => z.name);
+      zones = next;
+      message = { ...message, zones: wire(zones), expired: message.expired.filter((n) => after.has(n)) };
+      opts.broadcast(message);
+      // The refresher reads the list again: new zones due now, changed primaries or key due now.
+      void refresher.reload();
+      if (removed.length > 0) {
+        // No longer followed: no longer served (the folder is what the workers serve).
+        for (const name of removed)
+          try {
+            unlinkSync(fileOf(name));
+          } catch {
+            // never transferred: no copy
+          }
+        opts
+          .reload()
+          .catch((err) =>
+            log.error(`secondary zones: removed zones still served: ${(err as Error).message}`),
+          );
+      }
+      const list = (what: string, names: string[]) =>
+        names.length > 0 ? `, ${what} ${names.join(' ')}` : '';
+      log.info(
+        `secondary zones: ${zones.length} followed${list('added', added)}${list('removed', removed)}${list('changed', changed)}`,
+      );
     },
     close() {
       refresher.close();

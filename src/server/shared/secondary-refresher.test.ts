@@ -5,7 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { clampTimers, TIMER_BOUNDS, testLowerBounds } from './secondary-refresher.js';
+import {
+  clampTimers,
+  MAX_MASTER_HOLD_S,
+  masterHold,
+  TIMER_BOUNDS,
+  testLowerBounds,
+  unreachable,
+} from './secondary-refresher.js';
 
 describe('SOA timers of secondary zones', () => {
   test('clamped: refresh [60 s, 1 day], retry [30 s, 1 h] and ≤ refresh, expire [1 h, 30 d] and ≥ refresh + retry', () => {
@@ -46,5 +53,19 @@ describe('SOA timers of secondary zones', () => {
       retry: 1,
       expire: 4,
     });
+  });
+
+  test('an unreachable master: held back retry, doubled each failure, capped; bad answers are not unreachability', () => {
+    assert.deepEqual(
+      [1, 2, 3, 4].map((n) => masterHold(30, n)),
+      [30, 60, 120, 240],
+    );
+    assert.equal(masterHold(600, 10), MAX_MASTER_HOLD_S);
+    assert.equal(masterHold(30, 1000), MAX_MASTER_HOLD_S);
+    assert.equal(unreachable(new Error('no answer from 192.0.2.1:53 to the SOA query')), true);
+    assert.equal(unreachable(new Error('UDP to 127.0.0.1:5300: recv ECONNREFUSED')), true);
+    assert.equal(unreachable(new Error('connect ECONNREFUSED 127.0.0.1:5300')), true);
+    assert.equal(unreachable(new Error('the master answered REFUSED')), false);
+    assert.equal(unreachable(new Error('TSIG check failed: BADSIG')), false);
   });
 });

@@ -6,6 +6,13 @@
  * check succeeded for `expire` seconds. A NOTIFY from a master (relayed by a DNS worker) or
  * PowerDNS's `axfr-retrieve` checks at once.
  *
+ * A master that does not answer (no answer to the SOA query, connection refused or unreachable)
+ * is held back, for every zone it serves, beyond the zone's `retry`: the first failure holds it
+ * for `retry`, each further one doubles the hold, up to MAX_MASTER_HOLD_S (after BIND's cache of
+ * unreachable primaries and Knot's growing retry); while held it is not asked (the next master
+ * is), and a zone whose masters are all held is checked again when the first hold ends. A good
+ * answer, a NOTIFY from the master's address or `axfr-retrieve` ends the hold.
+ *
  * Timers are clamped: refresh to [60 s, 1 day], retry to [30 s, 1 hour] and at most refresh,
  * expire to [1 hour, 30 days] and at least refresh + retry. Transfers run at most
  * `maxActive` at a time (platform) and `maxPerAccount` per account, queued in due order:
@@ -88,6 +95,21 @@ export function masterAddresses(masters: readonly string[]): string[] {
 /** The least time between two checks of one zone that NOTIFY can cause (rate limit). */
 export const NOTIFY_MIN_INTERVAL_MS = 2000;
 
+/** The longest an unreachable master is held back (seconds). */
+export const MAX_MASTER_HOLD_S = 3600;
+
+/** Whether a failure says the master could not be reached (as opposed to a bad answer). */
+export function unreachable(err: unknown): boolean {
+  return /no answer from|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|ECONNRESET/.test(
+    (err as Error)?.message ?? '',
+  );
+}
+
+/** The hold of a master after `fails` failures in a row (seconds): `retry`, doubled each time, capped. */
+export function masterHold(retry: number, fails: number): number {
+  return Math.min(MAX_MASTER_HOLD_S, retry * 2 ** Math.min(fails - 1, 20));
+}
+
 interface ZoneState {
   name: string;
   origin: Name;
@@ -164,6 +186,8 @@ export class SecondaryRefresher {
     zonesExpired: 0,
     active: 0,
   };
+  /** Unreachable masters (`ADDR:PORT`): failures in a row and when their hold ends (ms). */
+  readonly #held = new Map<string, { fails: number; until: number }>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   #reloading: Promise<void> | undefined;
@@ -287,6 +311,7 @@ export class SecondaryRefresher {
       return;
     }
     z.force = true;
+    for (const m of z.masters) this.#held.delete(m);
     this.#askNow(z);
   }
 
@@ -307,6 +332,8 @@ export class SecondaryRefresher {
       return true;
     }
     z.lastNotify = now;
+    // The master is up again: its hold ends.
+    for (const m of z.masters) if (masterAddresses([m])[0] === plainAddress(address)) this.#held.delete(m);
     this.#askNow(z);
     return true;
   }
@@ -402,7 +429,15 @@ export class SecondaryRefresher {
   async #check(z: ZoneState, force: boolean): Promise<void> {
     const errors: string[] = [];
     if (z.keyBroken) errors.push('its TSIG key cannot be used');
+    /** The earliest end of a hold that kept a master from being asked (ms). */
+    let heldUntil: number | undefined;
     for (const m of z.keyBroken ? [] : z.masters) {
+      const held = this.#held.get(m);
+      if (held !== undefined && !force && held.until > Date.now()) {
+        errors.push(`${m}: unreachable, not asked again before ${new Date(held.until).toISOString()}`);
+        heldUntil = Math.min(heldUntil ?? held.until, held.until);
+        continue;
+      }
       let target: ReturnType<OutboundPolicy['check']>;
       try {
         // The policy again: the operator may have closed a prefix since the zone was set up.
@@ -415,9 +450,11 @@ export class SecondaryRefresher {
         let soa: SoaTimers | undefined;
         if (!force && z.loaded) {
           soa = await querySoa(target, z.origin, z.key);
+          this.#held.delete(m);
           if (!serialGreater(soa.serial, z.serial)) {
             // Current (or the master is behind: RFC 1982 says keep ours).
             z.timers = clampTimers(soa, this.#opts.lowerBounds);
+            this.#held.delete(m);
             this.#succeeded(z);
             this.#stats.checksOk++;
             await this.#opts.control.recordSecondaryCheck(z.id, { ok: true, masterUsed: m });
@@ -442,6 +479,7 @@ export class SecondaryRefresher {
         z.serial = Number(result.serial);
         z.loaded = true;
         z.timers = clampTimers(got.timers, this.#opts.lowerBounds);
+        this.#held.delete(m);
         this.#succeeded(z);
         this.#stats.transfersOk++;
         this.#opts.log.info(
@@ -451,10 +489,25 @@ export class SecondaryRefresher {
         return;
       } catch (err) {
         errors.push(`${m}: ${(err as Error).message}`);
+        if (unreachable(err)) {
+          const was = this.#held.get(m);
+          // Checks of other zones that ran at the same time count as one failure.
+          if (was === undefined || was.until <= Date.now()) {
+            const fails = (was?.fails ?? 0) + 1;
+            const hold = masterHold(z.timers.retry, fails);
+            this.#held.set(m, { fails, until: Date.now() + hold * 1000 });
+            this.#opts.log.info(
+              `secondary master ${m}: unreachable (${fails} in a row): held back ${hold} s`,
+            );
+          }
+          const until = this.#held.get(m)?.until ?? 0;
+          heldUntil = Math.min(heldUntil ?? until, until);
+        }
       }
     }
     this.#stats.transfersFailed++;
-    z.due = Date.now() + z.timers.retry * 1000;
+    // Again after `retry`, or when the first hold of its masters ends if that is later.
+    z.due = Math.max(Date.now() + z.timers.retry * 1000, heldUntil ?? 0);
     const error = errors.join('; ') || 'no masters';
     this.#opts.log.error(`secondary zone ${z.name}: refresh failed: ${error}`);
     await this.#opts.control
@@ -520,4 +573,8 @@ export class SecondaryRefresher {
       this.#expiredChanged();
     }
   }
+}
+
+function plainAddress(a: string): string {
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
 }

@@ -3,14 +3,16 @@
  * and the accounts' Producer zones listing what they should. At start one reconciliation (every
  * zone against what the catalogs hold); then each zone change or catalog setting heard on the
  * change feed (any replica's) is batched for a short while and turned into the few RRset
- * changes it needs — one PTR added or removed per member, written as one version of each
- * catalog touched, never a rewrite of the catalog. The catalog zones then travel like any zone:
- * image patches, the IXFR journal, NOTIFY.
+ * changes it needs — one PTR added or removed per member (and its `group` and `coo`
+ * properties), written as one version of each catalog touched, never a rewrite of the catalog.
+ * A zone moved between two Producer zones stays in the one it left, with `coo`, for the hold
+ * (`COO_HOLD_MS`); a timer plans it again when the hold ends. The catalog zones then travel like
+ * any zone: image patches, the IXFR journal, NOTIFY.
  * @module
  */
 import type { ControlPlane } from '../../control/types.js';
 import type { CatalogChange } from '../../xfr/catz/format.js';
-import { type CatalogMemberZone, CatalogPlanner } from '../../xfr/catz/producer.js';
+import { type CatalogMemberZone, CatalogPlanner, COO_HOLD_MS } from '../../xfr/catz/producer.js';
 import { describeError, type Logger } from '../shared/log.js';
 
 /** Changes written per catalog version (a bigger reconciliation is several versions). */
@@ -30,6 +32,15 @@ const BATCH_MS = 50;
 const MAX_BATCH_MS = 5_000;
 /** After a failed write: a whole reconciliation this much later. */
 const RETRY_MS = 5_000;
+
+/**
+ * How long a moved zone stays listed, with `coo`, in the catalog it left: COO_HOLD_MS, or
+ * `SWITCHBOARD_CATALOG_COO_HOLD_MS` (tests only: a hold of seconds).
+ */
+export function cooHoldMs(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.SWITCHBOARD_CATALOG_COO_HOLD_MS);
+  return Number.isInteger(v) && v > 0 ? v : COO_HOLD_MS;
+}
 
 export interface CatalogWriter {
   /** Resolves once the first reconciliation is written (or failed, logged). */
@@ -51,7 +62,25 @@ export function startCatalogWriter(
   const write = control.writeCatalog?.bind(control);
   const ptrsOf = control.catalogPtrs?.bind(control);
   if (!snapshot || !named || !write) return { ready: Promise.resolve(), close() {} };
-  const planner = new CatalogPlanner(fleet);
+  const planner = new CatalogPlanner(fleet, { cooHoldMs: cooHoldMs() });
+  let cooTimer: NodeJS.Timeout | undefined;
+  /** A timer for the next end of a `coo` listing: its zone planned again then. */
+  const scheduleCoo = (): void => {
+    if (cooTimer !== undefined) clearTimeout(cooTimer);
+    cooTimer = undefined;
+    const next = planner.nextCooEnd();
+    if (closed || next === undefined) return;
+    cooTimer = setTimeout(
+      () => {
+        cooTimer = undefined;
+        for (const z of planner.cooEnded()) pending.add(z);
+        if (pending.size > 0) schedule();
+        scheduleCoo();
+      },
+      Math.min(2 ** 31 - 1, Math.max(0, next - Date.now()) + 10),
+    );
+    cooTimer.unref();
+  };
   let closed = false;
   let pending = new Set<string>();
   let full = true;
@@ -117,7 +146,7 @@ export function startCatalogWriter(
           const cleanup = planner.load(p.name, ptrs);
           if (cleanup.length > 0) await writeAll(new Map([[p.name, cleanup]]));
           // Its members are planned again next (a restored catalog's stale ones removed).
-          for (const m of ptrs) pending.add(m.target);
+          for (const m of ptrs) if (m.type === undefined) pending.add(m.target);
           if (ptrs.length > 0) schedule();
         }
       await writeAll(planner.plan(r.zones));
@@ -137,6 +166,7 @@ export function startCatalogWriter(
         if (wasFull) await reconcile();
         else if (names.length > 0) await incremental(names);
         lastWriteMs = performance.now() - started;
+        scheduleCoo();
       } catch (err) {
         if (closed) return;
         log.error(
@@ -171,6 +201,7 @@ export function startCatalogWriter(
     close() {
       closed = true;
       if (timer !== undefined) clearTimeout(timer);
+      if (cooTimer !== undefined) clearTimeout(cooTimer);
       offZones();
       offSettings();
     },

@@ -74,8 +74,56 @@ export function emptyCatalogText(catalog: string): string {
 
 /** One RRset change of a catalog zone, in the control plane's change form. */
 export type CatalogChange =
-  | { op: 'replace'; name: string; type: 'PTR'; ttl: number; records: { content: string }[] }
-  | { op: 'delete'; name: string; type: 'PTR' };
+  | { op: 'replace'; name: string; type: 'PTR' | 'TXT'; ttl: number; records: { content: string }[] }
+  | { op: 'delete'; name: string; type: 'PTR' | 'TXT' };
+
+/** A member's properties (RFC 9432 §4.4): its groups (`group` TXT) and a change of ownership (`coo` PTR). */
+export type CatalogProperty = 'group' | 'coo';
+
+/** The owner name of property `prop` of member `id`: `<prop>.<unique-id>.zones.<catalog>`. */
+export function propertyOwner(catalog: string, id: string, prop: CatalogProperty): string {
+  return `${prop}.${memberOwner(catalog, id)}`;
+}
+
+/** The property and member id of a property owner name (`group.<id>.zones.CATZ`…), or undefined. */
+export function propertyOf(
+  catalog: string,
+  owner: string,
+): { prop: CatalogProperty; id: string } | undefined {
+  const o = foldName(owner);
+  const dot = o.indexOf('.');
+  const prop = o.slice(0, dot);
+  if (prop !== 'group' && prop !== 'coo') return undefined;
+  const id = memberIdOf(catalog, o.slice(dot + 1));
+  return id === undefined ? undefined : { prop, id };
+}
+
+/**
+ * A group name this producer writes (§4.4.2: a TXT string whose meaning the producer and the
+ * consumer agree on; Knot matches it to a `catalog-template` id): 1 to 63 letters, digits,
+ * `-`, `_` or `.`, so it needs no quoting rules.
+ */
+export const GROUP_NAME = /^[A-Za-z0-9._-]{1,63}$/;
+
+/** The change that sets member `id`'s groups (none: the property removed). */
+export function setGroups(catalog: string, id: string, groups: readonly string[]): CatalogChange {
+  const name = propertyOwner(catalog, id, 'group');
+  if (groups.length === 0) return { op: 'delete', name, type: 'TXT' };
+  return {
+    op: 'replace',
+    name,
+    type: 'TXT',
+    ttl: CATZ_TTL,
+    records: groups.map((g) => ({ content: `"${g}"` })),
+  };
+}
+
+/** The change that sets member `id`'s change of ownership to catalog `to` (undefined: removed). */
+export function setCoo(catalog: string, id: string, to: string | undefined): CatalogChange {
+  const name = propertyOwner(catalog, id, 'coo');
+  if (to === undefined) return { op: 'delete', name, type: 'PTR' };
+  return { op: 'replace', name, type: 'PTR', ttl: CATZ_TTL, records: [{ content: foldName(to) }] };
+}
 
 /** The change that makes `zone` a member of `catalog` under `id`. */
 export function addMember(catalog: string, id: string, zone: string): CatalogChange {

@@ -47,6 +47,84 @@ describe('catalog zones: format', () => {
 });
 
 describe('catalog zones: planner', () => {
+  test('groups (§4.4.2) and a move between Producer zones with coo (§4.4.1), then the hold ends', () => {
+    let now = 1_000_000;
+    const p = new CatalogPlanner(undefined, { cooHoldMs: 60_000, now: () => now });
+    p.setProducers([
+      { name: 'cat1.a.', accountId: 'acct-a' },
+      { name: 'cat2.a.', accountId: 'acct-a' },
+      { name: 'cat.b.', accountId: 'acct-b' },
+    ]);
+    const apply = (plan: Map<string, ReturnType<typeof addMember>[]>) => {
+      for (const [c, changes] of plan) p.applied(c, changes);
+    };
+    const owners = (plan: Map<string, ReturnType<typeof addMember>[]>, c: string) =>
+      (plan.get(c) ?? []).map(
+        (x) =>
+          `${x.op} ${x.type} ${x.name.split('.')[0]}${x.op === 'replace' ? ` ${x.records.map((r) => r.content).join(' ')}` : ''}`,
+      );
+    // A member with groups: its PTR and one TXT per group.
+    let plan = p.reconcile([zone('m.a.', { catalog: 'cat1.a.', groups: ['red', 'blue'] })]);
+    const id = memberId('cat1.a.', 'id-m.a.', '2026-12-04T00:00:00.000Z');
+    assert.deepEqual(owners(plan, 'cat1.a.'), [`replace PTR ${id} m.a.`, 'replace TXT group "blue" "red"']);
+    apply(plan);
+    // The same again: nothing; groups changed: only the TXT; removed: deleted.
+    assert.equal(
+      p.plan(new Map([['m.a.', zone('m.a.', { catalog: 'cat1.a.', groups: ['blue', 'red'] })]])).size,
+      0,
+    );
+    plan = p.plan(new Map([['m.a.', zone('m.a.', { catalog: 'cat1.a.', groups: ['green'] })]]));
+    assert.deepEqual(owners(plan, 'cat1.a.'), ['replace TXT group "green"']);
+    apply(plan);
+    // Moved to cat2.a. (the control plane records where from, when, and the id's catalog): the
+    // same unique id in cat2.a.; cat1.a. keeps it with coo naming cat2.a.
+    const moved = zone('m.a.', {
+      catalog: 'cat2.a.',
+      groups: ['green'],
+      cooFrom: 'cat1.a.',
+      cooAt: now,
+      idFrom: 'cat1.a.',
+    });
+    plan = p.plan(new Map([['m.a.', moved]]));
+    assert.deepEqual([...plan.keys()], ['cat1.a.', 'cat2.a.'], 'the old catalog (coo) written first');
+    assert.deepEqual(owners(plan, 'cat2.a.'), [`replace PTR ${id} m.a.`, 'replace TXT group "green"']);
+    assert.deepEqual(owners(plan, 'cat1.a.'), ['replace PTR coo cat2.a.']);
+    apply(plan);
+    assert.equal(p.plan(new Map([['m.a.', moved]])).size, 0);
+    assert.equal(p.nextCooEnd(), now + 60_000);
+    assert.deepEqual(p.cooEnded(), []);
+    // The hold over: it leaves cat1.a. (PTR, group and coo).
+    now += 60_000;
+    assert.deepEqual(p.cooEnded(), ['m.a.']);
+    plan = p.plan(new Map([['m.a.', moved]]));
+    assert.deepEqual(owners(plan, 'cat1.a.'), [`delete PTR ${id}`, 'delete TXT group', 'delete PTR coo']);
+    assert.equal(plan.get('cat2.a.'), undefined);
+    apply(plan);
+    // coo only between Producer zones of the zone's account.
+    const other = zone('m.a.', {
+      catalog: 'cat2.a.',
+      groups: ['green'],
+      cooFrom: 'cat.b.',
+      cooAt: now,
+      idFrom: 'cat1.a.',
+    });
+    assert.equal(p.plan(new Map([['m.a.', other]])).size, 0);
+    // What a catalog holds is read back with its properties; properties of no member are removed.
+    const q = new CatalogPlanner(undefined, { cooHoldMs: 60_000, now: () => now });
+    q.setProducers([{ name: 'cat2.a.', accountId: 'acct-a' }]);
+    const cleanup = q.load('cat2.a.', [
+      { owner: `${id}.zones.cat2.a.`, target: 'm.a.' },
+      { owner: `group.${id}.zones.cat2.a.`, target: '"green"', type: 'TXT' },
+      { owner: 'group.stale.zones.cat2.a.', target: '"x"', type: 'TXT' },
+      { owner: 'coo.stale.zones.cat2.a.', target: 'cat9.a.' },
+    ]);
+    assert.deepEqual(
+      cleanup.map((c) => `${c.op} ${c.name}`),
+      ['delete group.stale.zones.cat2.a.', 'delete coo.stale.zones.cat2.a.'],
+    );
+    assert.equal(q.reconcile([moved]).size, 0);
+  });
+
   test('the fleet lists served zones; Producers and never-transferred Slave zones are not members', () => {
     const p = new CatalogPlanner(FLEET);
     p.setProducers([{ name: 'cat.a.', accountId: 'acct-a' }]);
