@@ -135,7 +135,10 @@ for (const file of files) {
       timed(() =>
         proofSection(names, {
           length: names.nodeCount,
-          key: (i) => names.keyAt(i),
+          key: (i) => {
+            const nd = img.dv.getUint32(img.names + i * 32, true);
+            return img.bytes.subarray(nd + 1, nd + 1 + img.bytes[nd]);
+          },
           rdata: (i, t) => names.firstRdataAt(i, t),
         }),
       )[1],

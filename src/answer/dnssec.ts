@@ -159,18 +159,23 @@ export function nsec3ParamsOf(
 }
 
 /**
- * The raw hash of an NSEC3 owner of the chain `params` names, from its NSEC3 RDATA and key:
- * the RDATA's parameters equal the chain's, the owner is one label below the apex
- * (`labels` = the apex's + 1) and that label is 32 base32hex characters; else undefined.
+ * The raw hash of an NSEC3 owner of the chain `params` names, from its NSEC3 RDATA and its
+ * key (`Name.key`, or the same octets: an image's or a column zone's name, read in place):
+ * the RDATA's parameters equal the chain's, the owner is one label below the apex (`labels`
+ * = the apex's + 1) and that label is 32 base32hex characters; else undefined.
  */
 export function nsec3OwnerHash(
-  key: string,
+  key: string | Uint8Array,
   rdata: Uint8Array,
   params: { iterations: number; salt: Uint8Array },
   labels: number,
 ): Uint8Array | undefined {
-  if (!sameParams(rdata, params) || labelsOf(key) !== labels) return undefined;
-  return base32hexDecode(key, 1, key.charCodeAt(0));
+  if (!sameParams(rdata, params)) return undefined;
+  const at = typeof key === 'string' ? (i: number) => key.charCodeAt(i) : (i: number) => key[i];
+  let n = 0;
+  for (let i = 0; i < key.length && at(i) !== 0; i += at(i) + 1) n++;
+  if (n !== labels) return undefined;
+  return base32hexDecode(key, 1, at(0));
 }
 
 /** The index of a signed `Zone` (or an image without its sections), from one pass over its names. */
@@ -332,17 +337,22 @@ export function nsec3Hash(key: string, salt: Uint8Array, iterations: number): st
 }
 
 /**
- * RFC 4648 §7 base32hex (no padding; either case) of `text[from, from + length)`, when that
+ * RFC 4648 §7 base32hex (no padding; either case) of `text[from, from + length)` (characters
+ * or octets), when that
  * is exactly the 32 characters of a 20-octet NSEC3 hash; else undefined.
  */
-export function base32hexDecode(text: string, from: number, length: number): Uint8Array | undefined {
+export function base32hexDecode(
+  text: string | Uint8Array,
+  from: number,
+  length: number,
+): Uint8Array | undefined {
   if (length !== 32 || from + length > text.length) return undefined;
   const out = new Uint8Array(NSEC3_HASH_SIZE);
   let acc = 0;
   let bits = 0;
   let o = 0;
   for (let i = from; i < from + length; i++) {
-    const c = text.charCodeAt(i) | 0x20;
+    const c = (typeof text === 'string' ? text.charCodeAt(i) : text[i]) | 0x20;
     const v = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x76 ? c - 0x61 + 10 : -1;
     if (v < 0) return undefined;
     acc = ((acc << 5) | v) & 0xfff;

@@ -1186,7 +1186,11 @@ function proofNames(zone: CompilableZone, nodes: OrderedNames): ProofNames {
     const cols = (zone as ColumnZone).columns();
     return {
       length: nodes.length,
-      key: (i) => nodes.key(i),
+      // The key's octets in place (name 0, the origin, is not in them: its key).
+      key: (i) =>
+        nodes.index(i) === 0
+          ? nodes.key(i)
+          : nodes.octets.subarray(nodes.keyOff(i), nodes.keyOff(i) + nodes.keyLen(i)),
       rdata: (i, type) => {
         for (let t = cols.firstSet[nodes.index(i)]; t >= 0; t = cols.setNext[t]) {
           if (cols.setType[t] !== type) continue;

@@ -35,7 +35,7 @@ import { Name } from '../wire/name.js';
 import { loadZoneText, loadZoneTextColumns, type Zone } from '../zone/index.js';
 import { compileZone, compileZoneToFile } from './compile.js';
 import { H, SECTION_ENTRY_SIZE, SectionId, VERSION } from './format.js';
-import { NSEC3_ENTRY_SIZE } from './proof-index.js';
+import { NSEC3_ENTRY_SIZE, sortByHash } from './proof-index.js';
 import { ImageFormatError, openImage } from './reader.js';
 import { ImageZone } from './zone-view.js';
 
@@ -118,6 +118,18 @@ function probeKeys(zone: Zone, random: () => number): string[] {
   keys.push(origin, `\x03\x00\x00\x00${origin}`, `\x01\xff${origin}`);
   return keys;
 }
+
+test('NSEC3 hashes sorted as octet strings, runs of equal first octets included', () => {
+  const random = seededRandom(3);
+  const count = 5000;
+  const hashes = new Uint8Array(count * 20);
+  for (let k = 0; k < hashes.length; k++) hashes[k] = Math.floor(random() * 256);
+  // Many entries share their first four octets (and some their first 19).
+  for (let k = 0; k < count; k += 3) hashes.copyWithin(k * 20, 0, k % 2 === 0 ? 4 : 19);
+  const hex = (k: number) => Buffer.from(hashes.subarray(k * 20, k * 20 + 20)).toString('hex');
+  const want = Array.from({ length: count }, (_, k) => hex(k)).sort();
+  assert.deepEqual(Array.from(sortByHash(hashes, count), hex), want);
+});
 
 describe('proof index section (NSEC_INDEX, NSEC3_INDEX)', { skip, timeout: 120_000 }, () => {
   let dir: string;
