@@ -35,6 +35,7 @@ import { Name } from '../wire/name.js';
 import { loadZoneText, loadZoneTextColumns, type Zone } from '../zone/index.js';
 import { compileZone, compileZoneToFile } from './compile.js';
 import { H, SECTION_ENTRY_SIZE, SectionId, VERSION } from './format.js';
+import { compilePatched, patchZone } from './patch.js';
 import { NSEC3_ENTRY_SIZE, sortByHash } from './proof-index.js';
 import { ImageFormatError, openImage } from './reader.js';
 import { ImageZone } from './zone-view.js';
@@ -193,6 +194,31 @@ describe('proof index section (NSEC_INDEX, NSEC3_INDEX)', { skip, timeout: 120_0
         assert.deepEqual(b.respond(q, TCP), a.respond(q, TCP), `${name} ${types[(n - 1) % types.length]}`);
       }
     });
+
+  test('a patched image (IXFR/API change) carries the section rebuilt: the new owner is in it', () => {
+    const origin = Name.parse(ORIGIN);
+    const base = openImage(compileZone(loadZoneText(texts.nsec, { origin, strict: false }).zone));
+    const name = Name.parse(`new.${ORIGIN}`);
+    const next = Uint8Array.from(Buffer.from(Name.parse(`www.${ORIGIN}`).key, 'latin1'));
+    const nsecRdata = new Uint8Array([...next, 0, 6, 0x40, 0, 0, 0, 0, 0x03]);
+    const patches = [
+      { name, type: RRType.A, ttl: 300, rdata: [new Uint8Array([192, 0, 2, 9])] },
+      { name, type: RRType.NSEC, ttl: 300, rdata: [nsecRdata] },
+    ];
+    const patched = compilePatched(base, patches);
+    const zone = patchZone(base, patches);
+    assert.deepEqual(compileZone(zone), patched);
+    const count = (b: Uint8Array) => {
+      const [at] = sectionOf(b, SectionId.NSEC_INDEX)!;
+      return new DataView(b.buffer, b.byteOffset).getUint32(at, true);
+    };
+    assert.equal(count(patched), count(base.bytes) + 1);
+    const iz = new ImageZone(openImage(patched), undefined, origin);
+    const fromZone = signedIndex(zone as Zone)!;
+    for (const key of [name.key, `\x01a${name.key}`, `\x01z${origin.key}`, `\x03nex${origin.key}`])
+      assert.equal(signedIndex(iz)!.proofs.nsecCover(key), fromZone.proofs.nsecCover(key), key);
+    assert.equal(signedIndex(iz)!.proofs.nsecCover(`\x01a${name.key}`), name.key);
+  });
 
   test('bad sections and version-1 images are refused at load; an unsigned zone has none', () => {
     const origin = Name.parse(ORIGIN);
