@@ -307,7 +307,7 @@ function compareName(img: ZoneImage, i: number, key: string, kc: number): number
     const pk = keyStarts[k];
     const la = b[pa];
     const lk = key.charCodeAt(pk);
-    const m = la < lk ? la : lk;
+    const m = Math.min(la, lk);
     for (let j = 1; j <= m; j++) {
       const d = b[pa + j] - key.charCodeAt(pk + j);
       if (d !== 0) return d;
