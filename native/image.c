@@ -120,7 +120,7 @@ sb_image *sb_image_open(const uint8_t *src, size_t len, sb_image_release_fn rele
   section sec[9];
   memset(sec, 0, sizeof(sec));
   if (u32(b, 0) != 0x495A4253u) FAIL("bad magic");
-  if (u16(b, 4) != 1) FAIL("version is not supported");
+  if (u16(b, 4) != 2) FAIL("version is not supported"); /* src/image/format.ts VERSION */
   if (u16(b, 6) < HEADER_SIZE) FAIL("bad header size");
   if (u32(b, 8) != len) FAIL("length differs from the header's");
   uint64_t count = u32(b, 12), table = u32(b, 16);

@@ -3,12 +3,20 @@
  * Knot do for a signed zone file): the RRSIGs and NSEC/NSEC3 records are the zone's own, we
  * only pick the right ones (RFC 4035 §3.1, RFC 5155 §7.2). No signing, no validation.
  *
- * A zone is signed when its apex holds a DNSKEY RRset and RRSIGs. Its index (built on the
- * first DO query that reaches it, one pass over its nodes, kept per zone object) holds the
- * NSEC owners in canonical order, or the NSEC3 hashes of the chain the apex's NSEC3PARAM
- * names, in order; a proof is a binary search. NSEC3 hashes of the names a query needs
- * (at most the query's labels + 2, each `iterations + 1` SHA-1s) are cached per zone
- * (bounded: cleared when full), so a repeated name costs no hashing.
+ * A zone is signed when its apex holds a DNSKEY RRset and RRSIGs. Its proof index holds the
+ * NSEC owners in canonical order, or the NSEC3 chain (the one the apex's NSEC3PARAM names)
+ * sorted by hash; a proof is a binary search. Where the index comes from (never built at a
+ * query on a zone read from an image):
+ * - a zone read from an image (`ImageZone`, `LazyImageZone`): the image's NSEC_INDEX or
+ *   NSEC3_INDEX section, written by the compiler (src/image/proof-index.ts) and read in
+ *   place (`ServedZone`'s optional `proofs()`): nothing is built on the worker;
+ * - a `Zone` (`--images off`: `serve`'s zone loader, `start`'s parsed text): built from its
+ *   nodes when the zone is loaded (`prepareSignedZone`, called by the loaders), kept per zone;
+ * - anything else (an image without the section, a zone no loader prepared): built on the
+ *   first DO query, as a last resort.
+ * NSEC3 hashes of the names a query needs (at most the query's labels + 2, each
+ * `iterations + 1` SHA-1s) are cached per index (bounded: cleared when full), so a repeated
+ * name costs no hashing.
  * @module
  */
 import * as crypto from 'node:crypto';
@@ -21,31 +29,36 @@ import type { RRset, ServedNode, ServedZone } from '../zone/zone.js';
 export const MAX_NSEC3_ITERATIONS = 2500;
 /** Hashes kept per zone before the cache is cleared. */
 const HASH_CACHE = 16_384;
+/** Octets of an NSEC3 hash (SHA-1, hash algorithm 1: the only one defined). */
+export const NSEC3_HASH_SIZE = 20;
 
-/** NSEC3 chain of a zone: hashes (base32hex, lower case) in order, their owners' keys. */
-interface Nsec3Chain {
-  iterations: number;
-  salt: Buffer;
-  hashes: string[];
-  owners: string[];
-  /** name key → hash */
-  cache: Map<string, string>;
+/**
+ * The lookups of a zone's proof index, whatever holds it. Owners are returned as keys
+ * (`Name.key`): the proof's node is looked up by it (one key made per record placed).
+ */
+export interface ZoneProofs {
+  /** The NSEC3 chain's parameters; undefined for an NSEC zone. */
+  readonly nsec3: { readonly iterations: number; readonly salt: Uint8Array } | undefined;
+  /** Whether it holds an NSEC chain (false for NSEC3, or a signed zone with neither). */
+  readonly nsec: boolean;
+  /** The owner of the NSEC whose span covers `key`: the last owner canonically before it (wrapping). */
+  nsecCover(key: string): string | undefined;
+  /** The owner of the NSEC3 whose hash is `hash` (20 octets). */
+  nsec3Match(hash: Uint8Array): string | undefined;
+  /** The owner of the NSEC3 whose span covers `hash`: the last hash before it (wrapping). */
+  nsec3Cover(hash: Uint8Array): string | undefined;
 }
 
 /** What the proofs of one signed zone read. */
 export interface SignedIndex {
   zone: ServedZone;
-  /**
-   * NSEC owners in canonical order (sort keys) and their keys (`Name.key`; their nodes are
-   * looked up when a proof needs them, so the index holds no node); undefined for NSEC3 zones.
-   */
-  nsecKeys: string[] | undefined;
-  nsecOwners: string[];
-  nsec3: Nsec3Chain | undefined;
+  proofs: ZoneProofs;
+  /** name key → NSEC3 hash (bounded); undefined for NSEC zones. */
+  hashes: Map<string, Uint8Array> | undefined;
 }
 
 const signed = new WeakMap<ServedZone, boolean>();
-const indexes = new WeakMap<ServedZone, SignedIndex | null>();
+const indexes = new WeakMap<object, SignedIndex | null>();
 
 /** Whether `zone` carries signatures: a DNSKEY RRset and RRSIGs at its apex (cached per zone). */
 export function isSignedZone(zone: ServedZone): boolean {
@@ -58,14 +71,38 @@ export function isSignedZone(zone: ServedZone): boolean {
   return s;
 }
 
-/** The proof index of a signed zone (built on first use), or undefined when it is not signed. */
+/** A zone that brings its proof index (an image's sections: src/image/zone-view.ts). */
+interface WithProofs {
+  proofs(): ZoneProofs | undefined;
+  /** The object the index is kept for (a `LazyImageZone`'s open `ImageZone`). */
+  proofKey?(): object;
+}
+
+/**
+ * The proof index of a signed zone, or undefined when it is not signed: an image's sections
+ * read in place, else the index `prepareSignedZone` built with the zone (else built now).
+ */
 export function signedIndex(zone: ServedZone): SignedIndex | undefined {
-  let ix = indexes.get(zone);
+  const w = zone as Partial<WithProofs>;
+  const key = typeof w.proofKey === 'function' ? w.proofKey() : zone;
+  let ix = indexes.get(key);
   if (ix === undefined) {
-    ix = isSignedZone(zone) ? buildIndex(zone) : null;
-    indexes.set(zone, ix);
+    if (!isSignedZone(zone)) ix = null;
+    else {
+      const proofs = (typeof w.proofs === 'function' ? w.proofs() : undefined) ?? buildProofs(zone);
+      ix = { zone, proofs, hashes: proofs.nsec3 !== undefined ? new Map() : undefined };
+    }
+    indexes.set(key, ix);
   }
   return ix ?? undefined;
+}
+
+/**
+ * Builds a signed zone's proof index now, with the zone (a loader's call: `--images off`
+ * zones), so that no query waits for it; nothing for an unsigned zone or one read from an image.
+ */
+export function prepareSignedZone(zone: ServedZone): void {
+  if (isSignedZone(zone)) signedIndex(zone);
 }
 
 /**
@@ -105,29 +142,50 @@ function scanNames(
   }
 }
 
-function buildIndex(zone: ServedZone): SignedIndex {
-  const ix: SignedIndex = { zone, nsecKeys: undefined, nsecOwners: [], nsec3: undefined };
-  const param = zone.apex.get(RRType.NSEC3PARAM);
-  let chain: Nsec3Chain | undefined;
-  if (param !== undefined) {
-    // RFC 5155 §4.2: hash algorithm, flags, iterations, salt length, salt. The first usable one.
-    for (const rd of param.rdata) {
-      if (rd.length < 5 || rd[0] !== 1 || rd.length !== 5 + rd[4]) continue;
-      chain = {
-        iterations: (rd[2] << 8) | rd[3],
-        salt: Buffer.from(rd.subarray(5, 5 + rd[4])),
-        hashes: [],
-        owners: [],
-        cache: new Map(),
-      };
-      break;
-    }
+/**
+ * The NSEC3 chain parameters of a signed zone: its apex's first NSEC3PARAM RDATA that
+ * names SHA-1 with a salt of the stated length (RFC 5155 §4.2: hash algorithm, flags,
+ * iterations, salt length, salt); undefined when there is none (the zone's proofs are NSEC).
+ */
+export function nsec3ParamsOf(
+  param: readonly Uint8Array[] | undefined,
+): { iterations: number; salt: Uint8Array } | undefined {
+  if (param === undefined) return undefined;
+  for (const rd of param) {
+    if (rd.length < 5 || rd[0] !== 1 || rd.length !== 5 + rd[4]) continue;
+    return { iterations: (rd[2] << 8) | rd[3], salt: Uint8Array.from(rd.subarray(5, 5 + rd[4])) };
   }
+  return undefined;
+}
+
+/**
+ * The raw hash of an NSEC3 owner of the chain `params` names, from its NSEC3 RDATA and its
+ * key (`Name.key`, or the same octets: an image's or a column zone's name, read in place):
+ * the RDATA's parameters equal the chain's, the owner is one label below the apex (`labels`
+ * = the apex's + 1) and that label is 32 base32hex characters; else undefined.
+ */
+export function nsec3OwnerHash(
+  key: string | Uint8Array,
+  rdata: Uint8Array,
+  params: { iterations: number; salt: Uint8Array },
+  labels: number,
+): Uint8Array | undefined {
+  if (!sameParams(rdata, params)) return undefined;
+  const at = typeof key === 'string' ? (i: number) => key.charCodeAt(i) : (i: number) => key[i];
+  let n = 0;
+  for (let i = 0; i < key.length && at(i) !== 0; i += at(i) + 1) n++;
+  if (n !== labels) return undefined;
+  return base32hexDecode(key, 1, at(0));
+}
+
+/** The index of a signed `Zone` (or an image without its sections), from one pass over its names. */
+function buildProofs(zone: ServedZone): ZoneProofs {
+  const params = nsec3ParamsOf(zone.apex.get(RRType.NSEC3PARAM)?.rdata);
   const nsec: { key: string; owner: string }[] = [];
   const nsec3: { hash: string; owner: string }[] = [];
   const hashLabels = zone.origin.labelCount + 1;
   scanNames(zone, (keyOf, rdataOf) => {
-    if (chain === undefined) {
+    if (params === undefined) {
       if (rdataOf(RRType.NSEC) === undefined) return;
       const key = keyOf();
       nsec.push({ key: canonicalKey(key), owner: key });
@@ -135,25 +193,66 @@ function buildIndex(zone: ServedZone): SignedIndex {
     }
     // Only the chain NSEC3PARAM names (same algorithm, iterations and salt), one label down.
     const rd = rdataOf(RRType.NSEC3);
-    if (rd === undefined || !sameParams(rd, chain)) return;
+    if (rd === undefined) return;
     const key = keyOf();
-    if (labelsOf(key) !== hashLabels) return;
-    nsec3.push({ hash: key.slice(1, 1 + key.charCodeAt(0)), owner: key });
+    const hash = nsec3OwnerHash(key, rd, params, hashLabels);
+    if (hash !== undefined) nsec3.push({ hash: latin1Of(hash), owner: key });
   });
-  if (chain !== undefined) {
-    nsec3.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
-    chain.hashes = nsec3.map((e) => e.hash);
-    chain.owners = nsec3.map((e) => e.owner);
-    ix.nsec3 = chain;
-  } else {
-    nsec.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    ix.nsecKeys = nsec.map((e) => e.key);
-    ix.nsecOwners = nsec.map((e) => e.owner);
+  const byKey = <T extends { owner: string }>(list: T[], k: (e: T) => string): void => {
+    list.sort((a, b) => (k(a) < k(b) ? -1 : k(a) > k(b) ? 1 : 0));
+  };
+  if (params !== undefined) {
+    byKey(nsec3, (e) => e.hash);
+    return new ArrayProofs(
+      params,
+      nsec3.map((e) => e.hash),
+      nsec3.map((e) => e.owner),
+    );
   }
-  return ix;
+  byKey(nsec, (e) => e.key);
+  return new ArrayProofs(
+    undefined,
+    nsec.map((e) => e.key),
+    nsec.map((e) => e.owner),
+  );
 }
 
-function sameParams(rd: Uint8Array, chain: Nsec3Chain): boolean {
+/** A proof index in JS arrays: sorted canonical keys (NSEC) or raw hashes as latin1 (NSEC3). */
+class ArrayProofs implements ZoneProofs {
+  readonly nsec3: { iterations: number; salt: Uint8Array } | undefined;
+  readonly nsec: boolean;
+  readonly #sorted: string[];
+  readonly #owners: string[];
+
+  constructor(
+    nsec3: { iterations: number; salt: Uint8Array } | undefined,
+    sorted: string[],
+    owners: string[],
+  ) {
+    this.nsec3 = nsec3;
+    this.nsec = nsec3 === undefined;
+    this.#sorted = sorted;
+    this.#owners = owners;
+  }
+
+  nsecCover(key: string): string | undefined {
+    return this.nsec ? this.#owners[coverIndex(this.#sorted, canonicalKey(key))] : undefined;
+  }
+
+  nsec3Match(hash: Uint8Array): string | undefined {
+    return this.nsec ? undefined : this.#owners[exactIndex(this.#sorted, latin1Of(hash))];
+  }
+
+  nsec3Cover(hash: Uint8Array): string | undefined {
+    return this.nsec ? undefined : this.#owners[coverIndex(this.#sorted, latin1Of(hash))];
+  }
+}
+
+function latin1Of(b: Uint8Array): string {
+  return String.fromCharCode.apply(null, b as unknown as number[]);
+}
+
+function sameParams(rd: Uint8Array, chain: { iterations: number; salt: Uint8Array }): boolean {
   // RFC 5155 §3.2: alg, flags, iterations (2), salt length, salt, ...
   if (rd.length < 5 || rd[0] !== 1) return false;
   if (((rd[2] << 8) | rd[3]) !== chain.iterations) return false;
@@ -218,8 +317,8 @@ function sha1(data: Uint8Array): Buffer {
 /** Input of each hash round: a name (≤ 255 octets) or a digest, then the salt (≤ 255). */
 const hashInput = Buffer.allocUnsafe(512);
 
-/** RFC 5155 §5: IH(salt, x, k), SHA-1, of the name whose key (folded wire form) is `key`. */
-export function nsec3Hash(key: string, salt: Uint8Array, iterations: number): string {
+/** RFC 5155 §5: IH(salt, x, k), SHA-1, of the name whose key (folded wire form) is `key`: 20 octets. */
+export function nsec3Digest(key: string, salt: Uint8Array, iterations: number): Buffer {
   const buf = hashInput;
   const n = buf.write(key, 0, 'latin1');
   buf.set(salt, n);
@@ -229,15 +328,51 @@ export function nsec3Hash(key: string, salt: Uint8Array, iterations: number): st
     buf.set(h, 0);
     h = sha1(buf.subarray(0, 20 + salt.length));
   }
-  return base32hex(h);
+  return h;
 }
 
-function hashOf(chain: Nsec3Chain, key: string): string {
-  let h = chain.cache.get(key);
+/** `nsec3Digest` in base32hex (lower case), as an NSEC3 owner's first label spells it. */
+export function nsec3Hash(key: string, salt: Uint8Array, iterations: number): string {
+  return base32hex(nsec3Digest(key, salt, iterations));
+}
+
+/**
+ * RFC 4648 §7 base32hex (no padding; either case) of `text[from, from + length)` (characters
+ * or octets), when that
+ * is exactly the 32 characters of a 20-octet NSEC3 hash; else undefined.
+ */
+export function base32hexDecode(
+  text: string | Uint8Array,
+  from: number,
+  length: number,
+): Uint8Array | undefined {
+  if (length !== 32 || from + length > text.length) return undefined;
+  const out = new Uint8Array(NSEC3_HASH_SIZE);
+  let acc = 0;
+  let bits = 0;
+  let o = 0;
+  for (let i = from; i < from + length; i++) {
+    const c = (typeof text === 'string' ? text.charCodeAt(i) : text[i]) | 0x20;
+    const v = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x76 ? c - 0x61 + 10 : -1;
+    if (v < 0) return undefined;
+    acc = ((acc << 5) | v) & 0xfff;
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  return out;
+}
+
+function hashOf(ix: SignedIndex, key: string): Uint8Array {
+  const cache = ix.hashes!;
+  let h = cache.get(key);
   if (h === undefined) {
-    h = nsec3Hash(key, chain.salt, Math.min(chain.iterations, MAX_NSEC3_ITERATIONS));
-    if (chain.cache.size >= HASH_CACHE) chain.cache.clear();
-    chain.cache.set(key, h);
+    const p = ix.proofs.nsec3!;
+    h = nsec3Digest(key, p.salt, Math.min(p.iterations, MAX_NSEC3_ITERATIONS));
+    if (cache.size >= HASH_CACHE) cache.clear();
+    cache.set(key, h);
   }
   return h;
 }
@@ -340,25 +475,22 @@ function ancestorKey(key: string, drop: number): string {
 
 /** The NSEC whose span covers the name `key` (the last owner before it, canonically). */
 function nsecCovering(ix: SignedIndex, key: string, out: RRset[], placed: Set<RRset>): void {
-  const keys = ix.nsecKeys!;
-  const i = coverIndex(keys, canonicalKey(key));
-  if (i >= 0) pushOwned(ix, ix.nsecOwners[i], RRType.NSEC, out, placed);
+  const owner = ix.proofs.nsecCover(key);
+  if (owner !== undefined) pushOwned(ix, owner, RRType.NSEC, out, placed);
 }
 
 /** The NSEC3 whose hash equals `key`'s, pushed; false when there is none. */
 function nsec3Matching(ix: SignedIndex, key: string, out: RRset[], placed: Set<RRset>): boolean {
-  const c = ix.nsec3!;
-  const i = exactIndex(c.hashes, hashOf(c, key));
-  if (i < 0) return false;
-  pushOwned(ix, c.owners[i], RRType.NSEC3, out, placed);
+  const owner = ix.proofs.nsec3Match(hashOf(ix, key));
+  if (owner === undefined) return false;
+  pushOwned(ix, owner, RRType.NSEC3, out, placed);
   return true;
 }
 
 /** The NSEC3 whose span covers `key`'s hash. */
 function nsec3Covering(ix: SignedIndex, key: string, out: RRset[], placed: Set<RRset>): void {
-  const c = ix.nsec3!;
-  const i = coverIndex(c.hashes, hashOf(c, key));
-  if (i >= 0) pushOwned(ix, c.owners[i], RRType.NSEC3, out, placed);
+  const owner = ix.proofs.nsec3Cover(hashOf(ix, key));
+  if (owner !== undefined) pushOwned(ix, owner, RRType.NSEC3, out, placed);
 }
 
 /**
@@ -394,7 +526,7 @@ function closestEncloserProof(
  */
 export function isHiddenNsec3Owner(ix: SignedIndex, node: ServedNode): boolean {
   return (
-    ix.nsec3 !== undefined &&
+    ix.proofs.nsec3 !== undefined &&
     node.get(RRType.NSEC3) !== undefined &&
     node.name.labelCount === ix.zone.origin.labelCount + 1
   );
@@ -402,12 +534,12 @@ export function isHiddenNsec3Owner(ix: SignedIndex, node: ServedNode): boolean {
 
 /** RFC 4035 §3.1.3.2 / RFC 5155 §7.2.2: NXDOMAIN for `name`, whose closest encloser is `ce`. */
 export function proveNxdomain(ix: SignedIndex, name: Name, ce: Name, out: RRset[], placed: Set<RRset>): void {
-  if (ix.nsec3 !== undefined) {
+  if (ix.proofs.nsec3 !== undefined) {
     const cpe = closestEncloserProof(ix, name.key, ce.key, out, placed);
     nsec3Covering(ix, `\x01*${cpe}`, out, placed);
     return;
   }
-  if (ix.nsecKeys === undefined) return;
+  if (!ix.proofs.nsec) return;
   nsecCovering(ix, name.key, out, placed);
   nsecCovering(ix, `\x01*${ce.key}`, out, placed);
 }
@@ -419,12 +551,12 @@ export function proveNxdomain(ix: SignedIndex, name: Name, ce: Name, out: RRset[
  * encloser and the opt-out NSEC3 covering the next closer name).
  */
 export function proveNodata(ix: SignedIndex, node: ServedNode, out: RRset[], placed: Set<RRset>): void {
-  if (ix.nsec3 !== undefined) {
+  if (ix.proofs.nsec3 !== undefined) {
     const key = node.name.key;
     if (!nsec3Matching(ix, key, out, placed)) closestEncloserProof(ix, key, key, out, placed);
     return;
   }
-  if (ix.nsecKeys === undefined) return;
+  if (!ix.proofs.nsec) return;
   if (node.get(RRType.NSEC) !== undefined) pushSigned(node, RRType.NSEC, out, placed);
   else nsecCovering(ix, node.name.key, out, placed);
 }
@@ -444,7 +576,7 @@ export function proveWildcard(
   placed: Set<RRset>,
 ): void {
   const ce = ancestorKey(wild.name.key, 1);
-  if (ix.nsec3 !== undefined) {
+  if (ix.proofs.nsec3 !== undefined) {
     if (nodata) nsec3Matching(ix, ce, out, placed);
     const qlabels = labelsOf(name.key);
     const celabels = labelsOf(ce);
@@ -452,7 +584,7 @@ export function proveWildcard(
     if (nodata) nsec3Matching(ix, wild.name.key, out, placed);
     return;
   }
-  if (ix.nsecKeys === undefined) return;
+  if (!ix.proofs.nsec) return;
   nsecCovering(ix, name.key, out, placed);
   if (nodata) pushSigned(wild, RRType.NSEC, out, placed);
 }

@@ -51,6 +51,7 @@ import {
   TemplateFlag,
   VERSION,
 } from './format.js';
+import { type ProofNames, type ProofSection, proofSection } from './proof-index.js';
 
 /** Compiler options. */
 export interface CompileOptions {
@@ -487,7 +488,9 @@ function compile(
 ): Uint8Array | number {
   const nodes = canonicalOrder(zone);
   const withTemplates = opts.templates !== false;
+  const proof = proofSection(zone, proofNames(zone, nodes));
   const sizes = measure(zone, nodes);
+  if (proof !== undefined) sizes.beforeAnswers += SECTION_ENTRY_SIZE;
   // A big zone (a ColumnZone) is compiled in place: the image is one resizable buffer, the
   // sections before ANSWERS sized now, the templates written right after them as they are
   // made (grown in place), then moved up past ANSWERS once its size is known. No template
@@ -558,6 +561,7 @@ function compile(
           (split as HalfCompiler).write(w);
         },
       },
+      proof,
     );
     if (posted) {
       posted = false;
@@ -859,12 +863,14 @@ function layout(
   rab: ArrayBuffer | undefined,
   file?: ImageFile,
   second?: HalfDone & { from: number; post: (w: HalfWrite) => void },
+  proof?: ProofSection,
 ): Uint8Array | number {
   const originKey = zone.origin.key;
   const { namedataLen, rdataLen, totalRrsets, spelled, spellLen, slots } = measured;
   const totalEntries = table.entries + (second?.entries ?? 0);
 
-  const sectionIds = spelled ? SECTION_IDS_SPELLED : SECTION_IDS;
+  const plainIds = spelled ? SECTION_IDS_SPELLED : SECTION_IDS;
+  const sectionIds = proof === undefined ? plainIds : [...plainIds, proof.id];
   const sizes = [
     (originKey.length + 3) & ~3,
     nodes.length * NAME_RECORD_SIZE,
@@ -876,6 +882,8 @@ function layout(
     templates.total + (second?.total ?? 0),
   ];
   if (spelled) sizes.push(nodes.length * 4 + spellLen);
+  // A signed zone's proof index (proof-index.ts): the last section.
+  if (proof !== undefined) sizes.push(proof.bytes.length);
   const starts: number[] = [];
   let at = HEADER_SIZE + sectionIds.length * SECTION_ENTRY_SIZE;
   for (const size of sizes) {
@@ -931,6 +939,11 @@ function layout(
     put32(out, e + 8, sizes[s]);
   }
   for (let i = 0; i < originKey.length; i++) out[oOrigin + i] = originKey.charCodeAt(i);
+  const proofAt = proof === undefined ? total : starts[starts.length - 1];
+  if (proof !== undefined) {
+    if (file !== undefined) file.write(proof.bytes, proofAt);
+    else out.set(proof.bytes, proofAt);
+  }
 
   // Hash table: open addressing, load ≤ 1/2; slots hold name index + 1.
   if (file === undefined) put32(out, oHash, slots);
@@ -964,7 +977,7 @@ function layout(
     });
     writeColumns(file, ordered, cols, table, 0, end, absAt, at0, hash, slotMask);
     if (end < nodes.length) hashColumns(ordered, end, hash, slotMask);
-    finishFile(file, out, nodes, spelled, starts, hash, oHash, slots, total);
+    finishFile(file, out, nodes, spelled, starts, hash, oHash, slots, proofAt);
     return total;
   }
   if (cols !== undefined && rab !== undefined) {
@@ -1141,6 +1154,7 @@ function finishFile(
   hash: Uint32Array,
   oHash: number,
   slots: number,
+  /** Where SPELLING ends (the image's end, or the proof index's start). */
   total: number,
 ): void {
   file.write(hashSection(hash, slots), oHash);
@@ -1164,6 +1178,34 @@ function finishFile(
     file.write(sp, oSpell);
   }
   file.write(head, 0);
+}
+
+/** The names in canonical order as the proof index reads them (only a signed zone's are read). */
+function proofNames(zone: CompilableZone, nodes: OrderedNames): ProofNames {
+  if (nodes instanceof ColumnOrder) {
+    const cols = (zone as ColumnZone).columns();
+    return {
+      length: nodes.length,
+      // The key's octets in place (name 0, the origin, is not in them: its key).
+      key: (i) =>
+        nodes.index(i) === 0
+          ? nodes.key(i)
+          : nodes.octets.subarray(nodes.keyOff(i), nodes.keyOff(i) + nodes.keyLen(i)),
+      rdata: (i, type) => {
+        for (let t = cols.firstSet[nodes.index(i)]; t >= 0; t = cols.setNext[t]) {
+          if (cols.setType[t] !== type) continue;
+          const r = cols.setFirst[t];
+          return r < 0 ? undefined : cols.slab.subarray(cols.recOff[r], cols.recOff[r] + cols.recLen[r]);
+        }
+        return undefined;
+      },
+    };
+  }
+  return {
+    length: nodes.length,
+    key: (i) => nodes.key(i),
+    rdata: (i, type) => nodes.node(i).get(type)?.rdata[0],
+  };
 }
 
 /** The HASH section of `slots` slots. */

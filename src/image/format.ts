@@ -1,5 +1,5 @@
 /**
- * The compiled zone image format, version 1: constants shared by the compiler, the reader
+ * The compiled zone image format, version 2: constants shared by the compiler, the reader
  * and the validator. docs/IMAGE.md describes every offset; keep the two in step (a C reader
  * is written from that page, not from this file).
  *
@@ -11,7 +11,8 @@
 
 /** "SBZI" */
 export const MAGIC = 0x495a4253;
-export const VERSION = 1;
+/** 2: a signed zone's image carries its proof index (NSEC_INDEX or NSEC3_INDEX); 1 had none. */
+export const VERSION = 2;
 export const HEADER_SIZE = 64;
 export const SECTION_ENTRY_SIZE = 12;
 /** A stored offset meaning "none". */
@@ -47,9 +48,11 @@ export const SectionId = {
   TEMPLATES: 8,
   /** Optional: owner names as the zone spelled them, where that differs from the folded form. */
   SPELLING: 9,
-  // Reserved, not written by version 1:
+  // Reserved, not written yet:
   RRSIG_INDEX: 16,
+  /** A signed zone's NSEC owners (name indexes, canonical order): proof-index.ts. */
   NSEC_INDEX: 17,
+  /** A signed zone's NSEC3 chain (raw hashes sorted, with their name indexes): proof-index.ts. */
   NSEC3_INDEX: 18,
   XFR_ORDER: 32,
 } as const;

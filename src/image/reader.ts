@@ -32,6 +32,7 @@ import {
   TemplateFlag,
   VERSION,
 } from './format.js';
+import { checkProofSection } from './proof-index.js';
 
 /** Why an image was refused at load. */
 export class ImageFormatError extends Error {
@@ -60,6 +61,10 @@ export class ZoneImage {
   readonly negative: number;
   readonly serial: number;
   readonly recordCount: number;
+  /** Offset of the proof index section (NSEC_INDEX or NSEC3_INDEX: proof-index.ts), or -1. */
+  readonly proofs: number;
+  /** Which proof index `proofs` is (its section id), 0 when none. */
+  readonly proofsId: number;
 
   /** @internal use openImage */
   constructor(
@@ -79,6 +84,8 @@ export class ZoneImage {
     this.negative = f.negative;
     this.serial = f.serial;
     this.recordCount = f.recordCount;
+    this.proofs = f.proofs;
+    this.proofsId = f.proofsId;
   }
 
   /**
@@ -104,7 +111,7 @@ export interface OpenImageOptions {
 }
 
 /**
- * Validates `bytes` as a version-1 image and returns a reader over it. Every offset the
+ * Validates `bytes` as a version-2 image and returns a reader over it. Every offset the
  * reader will follow is checked here, so reading never leaves the image; throws
  * ImageFormatError otherwise. Cost: one pass over the image (the header only, with
  * `validated`).
@@ -280,6 +287,16 @@ export function openImage(bytes: Uint8Array, opts?: OpenImageOptions): ZoneImage
   }
   const negative = u32(H.NEGATIVE_TEMPLATE);
   tplRef(negative, 'negative');
+  const nsec = sec.get(SectionId.NSEC_INDEX);
+  const nsec3 = sec.get(SectionId.NSEC3_INDEX);
+  if (nsec !== undefined && nsec3 !== undefined) fail('two proof indexes');
+  const proof = nsec ?? nsec3;
+  const proofsId =
+    nsec !== undefined ? SectionId.NSEC_INDEX : nsec3 !== undefined ? SectionId.NSEC3_INDEX : 0;
+  if (proof !== undefined) {
+    const bad = checkProofSection(bytes, proofsId, proof.at, proof.size, nameCount, deep);
+    if (bad !== undefined) fail(bad);
+  }
   return new ZoneImage(bytes, {
     originAt: origin.at,
     originLength,
@@ -293,12 +310,14 @@ export function openImage(bytes: Uint8Array, opts?: OpenImageOptions): ZoneImage
     negative,
     serial: u32(H.SERIAL),
     recordCount: u32(H.RECORD_COUNT),
+    proofs: proof !== undefined ? proof.at : -1,
+    proofsId,
   });
 }
 
-/** Section offsets and sizes by id (1..9) for `reopenImage`: scratch, reused. */
-const reAt = new Int32Array(10);
-const reSize = new Int32Array(10);
+/** Section offsets and sizes by id (1..18) for `reopenImage`: scratch, reused. */
+const reAt = new Int32Array(19);
+const reSize = new Int32Array(19);
 
 function le32(b: Uint8Array, o: number): number {
   return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
@@ -323,7 +342,7 @@ function reopenImage(b: Uint8Array): ZoneImage | undefined {
     const at = le32(b, e + 4);
     const size = le32(b, e + 8);
     if (at > len || size > len - at) return undefined;
-    if (id < 10) {
+    if (id < 19) {
       if (reAt[id] >= 0) return undefined;
       reAt[id] = at;
       reSize[id] = size;
@@ -341,6 +360,13 @@ function reopenImage(b: Uint8Array): ZoneImage | undefined {
     return undefined;
   const spelling = reAt[SectionId.SPELLING];
   if (spelling >= 0 && reSize[SectionId.SPELLING] < nameCount * 4) return undefined;
+  const nsec = reAt[SectionId.NSEC_INDEX];
+  const nsec3 = reAt[SectionId.NSEC3_INDEX];
+  if (nsec >= 0 && nsec3 >= 0) return undefined;
+  const proofsId = nsec >= 0 ? SectionId.NSEC_INDEX : nsec3 >= 0 ? SectionId.NSEC3_INDEX : 0;
+  const proofs = nsec >= 0 ? nsec : nsec3;
+  if (proofs >= 0 && checkProofSection(b, proofsId, proofs, reSize[proofsId], nameCount, false) !== undefined)
+    return undefined;
   return new ZoneImage(b, {
     originAt,
     originLength,
@@ -354,6 +380,8 @@ function reopenImage(b: Uint8Array): ZoneImage | undefined {
     negative: le32(b, H.NEGATIVE_TEMPLATE),
     serial: le32(b, H.SERIAL),
     recordCount: le32(b, H.RECORD_COUNT),
+    proofs,
+    proofsId,
   });
 }
 

@@ -18,6 +18,7 @@
  * of itself).
  * @module
  */
+import type { ZoneProofs } from '../answer/dnssec.js';
 import { RRType } from '../wire/constants.js';
 import { Name } from '../wire/name.js';
 import type { QueryView } from '../wire/query-view.js';
@@ -25,6 +26,7 @@ import { readSoa, type Soa } from '../wire/rdata.js';
 import type { RRset, ServedNode, ServedZone } from '../zone/zone.js';
 import { fnv1aString, H, N, NAME_RECORD_SIZE, R, RRSET_RECORD_SIZE } from './format.js';
 import type { ImageRef } from './pack.js';
+import { ImageProofs } from './proof-index.js';
 import {
   ImageFormatError,
   type ImageQuery,
@@ -86,6 +88,7 @@ export class ImageZone implements ServedZone {
   #soaData: Soa | undefined;
   #cur: Map<number, ImageNode> | undefined;
   #old: Map<number, ImageNode> | undefined;
+  #proofs: ImageProofs | undefined;
   /** The apex's name index (found once, at construction). */
   readonly #apexIndex: number;
   /** Told of every change in the number of nodes cached (`LazyImageZone`'s per-process budget). */
@@ -198,6 +201,18 @@ export class ImageZone implements ServedZone {
       return b.subarray(p + 2, p + 2 + ((b[p] << 8) | b[p + 1]));
     }
     return undefined;
+  }
+
+  /**
+   * The proof index of a signed zone, read in place from the image's NSEC_INDEX or
+   * NSEC3_INDEX section (proof-index.ts; `signedIndex` in src/answer/dnssec.ts asks), or
+   * undefined when the image has none.
+   */
+  proofs(): ZoneProofs | undefined {
+    const img = this.image;
+    if (img.proofs < 0) return undefined;
+    this.#proofs ??= new ImageProofs(img, img.proofsId, img.proofs, (i) => this.keyAt(i));
+    return this.#proofs;
   }
 
   /** Index of the name whose folded wire form is `key`, or -1. */
@@ -616,6 +631,16 @@ export class LazyImageZone implements ServedZone {
 
   get(name: Name | string): ServedNode | undefined {
     return this.opened().get(name);
+  }
+
+  /** The open image's proof index (`ImageZone.proofs`). */
+  proofs(): ZoneProofs | undefined {
+    return this.opened().proofs();
+  }
+
+  /** What a proof index is kept for: the open ImageZone (a reopen reads the section again). */
+  proofKey(): object {
+    return this.opened();
   }
 
   respondFromTemplate(

@@ -237,6 +237,12 @@ export function referenceCompileZone(zone: Zone, opts: CompileOptions = {}): Uin
     templates.len,
   ];
   if (spelled) sizes.push(nodes.length * 4 + spellNames.len);
+  // A signed zone's proof index (format version 2), last.
+  const proof = referenceProofSection(zone.apex, nodes, zone.origin.labelCount);
+  if (proof !== undefined) {
+    sectionIds.push(proof.id);
+    sizes.push(proof.bytes.length);
+  }
   const starts: number[] = [];
   let at = HEADER_SIZE + sectionIds.length * SECTION_ENTRY_SIZE;
   for (const s of sizes) {
@@ -320,7 +326,64 @@ export function referenceCompileZone(zone: Zone, opts: CompileOptions = {}): Uin
       dv.setUint32(oSpell + i * 4, spellRel[i] < 0 ? NONE : oSpellNames + spellRel[i], true);
     out.set(spellNames.view(), oSpellNames);
   }
+  if (proof !== undefined) out.set(proof.bytes, starts[starts.length - 1]);
   return out;
+}
+
+/**
+ * NSEC_INDEX / NSEC3_INDEX of a signed zone (DNSKEY and RRSIG at the apex), the plain way:
+ * NSEC owners' indexes in name order; or the chain of the apex's first usable NSEC3PARAM
+ * (SHA-1, salt length matching), its owners one label below the apex with a 32-character
+ * base32hex first label, sorted by the hash's hex text.
+ */
+function referenceProofSection(
+  apex: ZoneNode,
+  nodes: ZoneNode[],
+  apexLabels: number,
+): { id: number; bytes: Uint8Array } | undefined {
+  if (!apex.get(RRType.DNSKEY) || !apex.get(RRType.RRSIG)) return undefined;
+  const param = (apex.get(RRType.NSEC3PARAM)?.rdata ?? []).find(
+    (rd) => rd.length >= 5 && rd[0] === 1 && rd.length === 5 + rd[4],
+  );
+  if (param === undefined) {
+    const idx = nodes.flatMap((n, i) => (n.get(RRType.NSEC) ? [i] : []));
+    const b = Buffer.alloc(4 + idx.length * 4);
+    b.writeUInt32LE(idx.length, 0);
+    for (let k = 0; k < idx.length; k++) b.writeUInt32LE(idx[k], 4 + k * 4);
+    return { id: SectionId.NSEC_INDEX, bytes: new Uint8Array(b) };
+  }
+  const salt = Buffer.from(param.subarray(5));
+  const alphabet = '0123456789abcdefghijklmnopqrstuv';
+  const chain: { hex: string; index: number }[] = [];
+  nodes.forEach((n, index) => {
+    const rd = n.get(RRType.NSEC3)?.rdata[0];
+    if (rd === undefined || n.name.labelCount !== apexLabels + 1) return;
+    if (rd.length < 5 || rd[0] !== 1 || rd[2] !== param[2] || rd[3] !== param[3] || rd.length < 5 + rd[4])
+      return;
+    if (!Buffer.from(rd.subarray(5, 5 + rd[4])).equals(salt)) return;
+    const label = n.name.key.slice(1, 1 + n.name.key.charCodeAt(0)).toLowerCase();
+    if (label.length !== 32 || [...label].some((c) => !alphabet.includes(c))) return;
+    const bits = [...label].map((c) => alphabet.indexOf(c).toString(2).padStart(5, '0')).join('');
+    let hex = '';
+    for (let i = 0; i < 160; i += 8)
+      hex += parseInt(bits.slice(i, i + 8), 2)
+        .toString(16)
+        .padStart(2, '0');
+    chain.push({ hex, index });
+  });
+  chain.sort((a, b) => (a.hex < b.hex ? -1 : a.hex > b.hex ? 1 : 0));
+  const at0 = 8 + ((salt.length + 3) & ~3);
+  const b = Buffer.alloc(at0 + chain.length * 24);
+  b.writeUInt32LE(chain.length, 0);
+  b.writeUInt16LE((param[2] << 8) | param[3], 4);
+  b[6] = 1;
+  b[7] = salt.length;
+  salt.copy(b, 8);
+  chain.forEach((e, k) => {
+    Buffer.from(e.hex, 'hex').copy(b, at0 + k * 24);
+    b.writeUInt32LE(e.index, at0 + k * 24 + 20);
+  });
+  return { id: SectionId.NSEC3_INDEX, bytes: new Uint8Array(b) };
 }
 
 /** Writes a template record at the end of `b`; returns its offset. */

@@ -12,6 +12,7 @@
  * @module
  */
 import { Catalog, type ZoneBase } from '../../answer/catalog.js';
+import { prepareSignedZone } from '../../answer/dnssec.js';
 import { OriginIndex } from '../../answer/origin-index.js';
 import type { Name } from '../../wire/name.js';
 import { loadZoneText, type Zone, ZoneParseError } from '../../zone/index.js';
@@ -43,7 +44,10 @@ export interface ApplyResult {
  * @throws ZoneParseError
  */
 export function parseZonePush(push: ZonePush & { text: string }): Zone {
-  return loadZoneText(push.text, { origin: push.name, file: push.name, strict: false }).zone;
+  const zone = loadZoneText(push.text, { origin: push.name, file: push.name, strict: false }).zone;
+  // A signed zone's proof index, with the zone (a text push has no image to carry it).
+  prepareSignedZone(zone);
+  return zone;
 }
 
 function describeParseError(name: string, err: unknown): string {
