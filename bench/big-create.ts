@@ -7,7 +7,7 @@
  * 201, to the zone served (its SOA and a record answered), the replace's time to 200 and to the
  * new serial served, an AXFR's record count, and the primary's peak RSS (VmHWM, reset before
  * each step: the zone-work thread, the API, the compile threads are in it; the DNS worker is a
- * process of its own). `--alone` also runs the create's zone work (`runZoneJob`) in a child
+ * process of its own) and its CPU seconds over each step (all its threads). `--alone` also runs the create's zone work (`runZoneJob`) in a child
  * process with the thread's heap cap and reports its peak RSS and heap: the zone-work thread's
  * share on its own.
  *
@@ -61,6 +61,11 @@ function zoneText(serial: number, changed?: number): string {
 function peakMiB(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : -1;
+}
+/** CPU seconds `pid` has used (all its threads: /proc/PID/stat utime + stime, 100 Hz ticks). */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
 function resetPeak(pid: number): void {
   writeFileSync(`/proc/${pid}/clear_refs`, '5');
@@ -140,6 +145,7 @@ async function main(): Promise<void> {
     const text = zoneText(1);
     const idle = peakMiB(p.pid);
     resetPeak(p.pid);
+    let cpu0 = cpuSeconds(p.pid);
     let t0 = performance.now();
     const made = await callApi(p.api, tenant, 'POST', '/api/v1/servers/localhost/zones?rrsets=false', {
       name: ZONE,
@@ -151,6 +157,7 @@ async function main(): Promise<void> {
       throw new Error(`create: ${made.status} ${JSON.stringify(made.body).slice(0, 300)}`);
     await waitServed(p.dnsPort, `h${records - 4}.${ZONE}`, 1, '10.');
     const servedMs = performance.now() - t0;
+    const createCpu = cpuSeconds(p.pid) - cpu0;
     const createPeak = peakMiB(p.pid);
     const axfr = execFileSync(
       'kdig',
@@ -172,6 +179,7 @@ async function main(): Promise<void> {
     );
     const axfrRecords = Number(/\((\d+) messages, (\d+) records\)/.exec(axfr)?.[2] ?? -1);
     resetPeak(p.pid);
+    cpu0 = cpuSeconds(p.pid);
     t0 = performance.now();
     const replaced = await callApi(p.api, tenant, 'PUT', `/api/v1/zones/${ZONE}/zonefile`, zoneText(2, 7));
     const replaceMs = performance.now() - t0;
@@ -179,13 +187,16 @@ async function main(): Promise<void> {
       throw new Error(`replace: ${replaced.status} ${JSON.stringify(replaced.body).slice(0, 300)}`);
     await waitServed(p.dnsPort, `h7.${ZONE}`, 1, '192.0.2.1');
     const replaceServedMs = performance.now() - t0;
+    const replaceCpu = cpuSeconds(p.pid) - cpu0;
     Object.assign(result, {
       textMiB: Number((text.length / 1048576).toFixed(1)),
       createMs: Math.round(createMs),
       createServedMs: Math.round(servedMs),
+      createCpuS: Number(createCpu.toFixed(1)),
       axfrRecords,
       replaceMs: Math.round(replaceMs),
       replaceServedMs: Math.round(replaceServedMs),
+      replaceCpuS: Number(replaceCpu.toFixed(1)),
       replaceAdded: replaced.body.added,
       replaceRemoved: replaced.body.removed,
       primaryIdleMiB: idle,

@@ -77,9 +77,10 @@ export interface ZoneDefaults {
 /**
  * One unit of work: a change of an existing zone (import, RRset changes, rollback), or a new
  * zone's content. `noServedText`: do not render a big zone's served text with the work
- * (ControlPlaneOptions.servedText false).
+ * (ControlPlaneOptions.servedText false); `noRRsets`: a new zone's RRsets are not answered
+ * (PowerDNS `rrsets=false`): not made.
  */
-export type ZoneJob = ZoneJobKind & { noServedText?: boolean };
+export type ZoneJob = ZoneJobKind & { noServedText?: boolean; noRRsets?: boolean };
 
 type ZoneJobKind =
   | {
@@ -621,7 +622,7 @@ export function runZoneJob(
     deletes,
     rows,
   };
-  if (job.kind === 'create') {
+  if (job.kind === 'create' && job.noRRsets !== true) {
     const rrsets = sortedRRsets(draft).map(toRRsetData);
     if (work.recordCount >= SERVED_TEXT_MIN) work.rrsetsJson = JSON.stringify(rrsets);
     else work.rrsets = rrsets;
