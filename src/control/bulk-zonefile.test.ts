@@ -153,15 +153,39 @@ describe('bulk-zonefile: a zone file read as columns', () => {
     );
     assert.equal(made.work.recordCount, lines.length - 2 + 2);
     assert.equal(made.checked?.records, made.work.recordCount);
-    // The same text again, as an import over it: nothing changes.
+    // A one-record change after it is worked out in place (incremental.ts): the creation left
+    // the content and what it checked.
+    const change = runZoneJob(
+      {
+        kind: 'change',
+        origin: 'example.com.',
+        serial: 1,
+        changes: [
+          {
+            op: 'replace',
+            name: 'h3.example.com.',
+            type: 'A',
+            ttl: 300,
+            records: [{ content: '192.0.2.3' }],
+          },
+        ],
+        limits: LIMITS,
+      },
+      made.draft,
+      made.memo,
+      made.checked,
+    );
+    assert.equal(change.inPlace, true);
+    assert.equal(change.work.serial, 2);
+    // The text again, as an import over it (in place, the content is the changed one).
     const again = runZoneJob(
-      { kind: 'import', origin: 'example.com.', serial: 1, text, limits: LIMITS, budget: job.budget },
+      { kind: 'import', origin: 'example.com.', serial: 2, text, limits: LIMITS, budget: job.budget },
       made.draft,
       made.memo,
     );
     assert.equal(again.work.noop, false, 'the text has no ns2 and no SOA: the import removes ns2');
-    assert.equal(again.work.removed, 2);
-    assert.equal(again.work.added, 1);
-    assert.equal(again.work.serial, 2);
+    assert.equal(again.work.removed, 3);
+    assert.equal(again.work.added, 2);
+    assert.equal(again.work.serial, 3);
   });
 });
