@@ -137,7 +137,11 @@ async function runSwitchboard(): Promise<Result> {
   });
   try {
     const call = (method: string, path: string, body?: unknown) => callApi(p.api, ADMIN, method, path, body);
-    const made = await call('POST', `${PDNS}/zones`, { name: ZONE, kind: 'Native', zone: zoneText });
+    const made = await call('POST', `${PDNS}/zones?rrsets=false`, {
+      name: ZONE,
+      kind: 'Native',
+      zone: zoneText,
+    });
     if (made.status !== 201)
       throw new Error(`zone not created: ${made.status} ${JSON.stringify(made.body).slice(0, 300)}`);
     const serial = async (): Promise<number> =>

@@ -19,6 +19,7 @@ import {
   sortRecords,
   Zone,
   ZoneBuildError,
+  type ZoneFinding,
 } from '../zone/index.js';
 import {
   contentToRecords,
@@ -286,7 +287,16 @@ export function buildAndCheck(
     if (err instanceof ZoneBuildError) throw invalid(err.message);
     throw err;
   }
-  const findings = checkZone(zone);
+  gradeFindings(checkZone(zone), locate, warnings);
+  return zone;
+}
+
+/**
+ * `checkZone`'s findings graded as the API grades them (see buildAndCheck): the first error
+ * refuses the content, located through `locate`; the NS findings that do not refuse it are
+ * pushed to `warnings`.
+ */
+export function gradeFindings(findings: ZoneFinding[], locate: Locate, warnings?: string[]): void {
   const errors = findings.filter((f) =>
     f.code === 'ZONE_CHECK_NS_NO_GLUE'
       ? true
@@ -306,7 +316,6 @@ export function buildAndCheck(
     const why = f.code === 'ZONE_CHECK_NS_NO_GLUE' ? ': the glue must be in this zone (RFC 9471)' : '';
     throw invalid(`${l.where ?? ''}${what}: ${f.message}${why}${more}`, l.field);
   }
-  return zone;
 }
 
 /** The serial in the SOA of `content`. */

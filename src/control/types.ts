@@ -494,6 +494,8 @@ export interface ControlPlane {
       /** Kind Slave: its masters (ADDR:PORT) and transfer key (docs/TRANSFERS.md). */
       masters?: unknown;
       slaveTsigKeyIds?: unknown;
+      /** The caller does not answer with the RRsets: none are made (`rrsets` empty; additive). */
+      noRRsets?: boolean;
     } & ZoneMetadataInput,
   ): Promise<ZoneDetail & { warnings?: string[]; rrsetsJson?: string }>;
   /**

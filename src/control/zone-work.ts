@@ -8,6 +8,7 @@
  */
 import { Rcode, RRType } from '../wire/constants.js';
 import { Name } from '../wire/name.js';
+import { columnsContent, type ExtraRecord, isBulkZonefile } from './bulk-zonefile.js';
 import { applyDnsUpdate, type UpdateOutcome, type UpdateRR } from './dns-update.js';
 import {
   applyChanges,
@@ -76,9 +77,10 @@ export interface ZoneDefaults {
 /**
  * One unit of work: a change of an existing zone (import, RRset changes, rollback), or a new
  * zone's content. `noServedText`: do not render a big zone's served text with the work
- * (ControlPlaneOptions.servedText false).
+ * (ControlPlaneOptions.servedText false); `noRRsets`: a new zone's RRsets are not answered
+ * (PowerDNS `rrsets=false`): not made.
  */
-export type ZoneJob = ZoneJobKind & { noServedText?: boolean };
+export type ZoneJob = ZoneJobKind & { noServedText?: boolean; noRRsets?: boolean };
 
 type ZoneJobKind =
   | {
@@ -296,11 +298,29 @@ export function initialContent(
   limits: EditLimits,
   defaults: ZoneDefaults | undefined,
   budget?: RecordBudget,
-): { content: ZoneContent; locate: Locate } {
+): { content: ZoneContent; locate: Locate; warnings?: string[] } {
   let content: ZoneContent;
   let locate: Locate;
   if (isJsonList(input.rrsets)) input = { ...input, rrsets: listOf(input.rrsets) };
   const hasRRsets = Array.isArray(input.rrsets) && input.rrsets.length > 0;
+  if (isBulkZonefile(input.zonefile)) {
+    if (hasRRsets) throw invalid('give either rrsets or a zonefile, not both', 'zonefile');
+    const given = givenNameservers(input);
+    return columnsContent(input.zonefile, origin, limits, budget, (seen) => {
+      const ns = seen.ns.length > 0 || given.length > 0 ? given : defaultNameservers(defaults);
+      const add = ns.filter((n, i) => !seen.ns.includes(n) && ns.indexOf(n) === i);
+      if (seen.ns.length + add.length === 0)
+        throw invalid('a zone needs nameservers: give nameservers or an NS RRset at the apex', 'nameservers');
+      const extra: ExtraRecord[] = add.map((content) => ({ type: RRType.NS, ttl: GENERATED_TTL, content }));
+      if (!seen.soa)
+        extra.push({
+          type: RRType.SOA,
+          ttl: GENERATED_TTL,
+          content: defaultSoa(origin, seen.ns[0] ?? add[0], defaults),
+        });
+      return extra;
+    });
+  }
   if (input.zonefile !== undefined && input.zonefile !== null) {
     if (hasRRsets) throw invalid('give either rrsets or a zonefile, not both', 'zonefile');
     const z = parseZonefile(input.zonefile, origin, limits, budget);
@@ -320,17 +340,8 @@ export function initialContent(
   }
   const apex = nameKeyOf(origin);
   const nsKey = rrsetKey(apex, RRType.NS);
-  let nameservers: string[] = [];
-  if (input.nameservers !== undefined && input.nameservers !== null) {
-    if (!Array.isArray(input.nameservers))
-      throw invalid('nameservers must be a list of names', 'nameservers');
-    // RFC 952 / RFC 1123 host names: an NS target is a host ('bad name!' is a 422).
-    nameservers = input.nameservers.map((n, i) =>
-      parseHostName(typeof n === 'string' ? toOctets(n) : n, `nameservers[${i}]`),
-    );
-  }
-  if (nameservers.length === 0 && !content.has(nsKey))
-    nameservers = (defaults?.nameservers ?? []).map((n, i) => parseHostName(n, `defaults.nameservers[${i}]`));
+  let nameservers = givenNameservers(input);
+  if (nameservers.length === 0 && !content.has(nsKey)) nameservers = defaultNameservers(defaults);
   if (nameservers.length > 0) {
     const old = content.get(nsKey);
     const records = [...(old?.records ?? [])];
@@ -347,20 +358,39 @@ export function initialContent(
   if (!content.has(nsKey))
     throw invalid('a zone needs nameservers: give nameservers or an NS RRset at the apex', 'nameservers');
   const soaKey = rrsetKey(apex, RRType.SOA);
-  if (!content.has(soaKey)) {
-    const ns = content.get(nsKey)?.records[0]?.content ?? `ns1.${origin}`;
-    const hostmaster = defaults?.hostmaster
-      ? nameserver(defaults.hostmaster, 'defaults.hostmaster')
-      : `hostmaster.${origin}`;
+  if (!content.has(soaKey))
     content.set(soaKey, {
       name: origin.toString(),
       nameKey: apex,
       type: RRType.SOA,
       ttl: GENERATED_TTL,
-      records: [{ content: `${ns} ${hostmaster} 1 10800 3600 604800 3600`, disabled: false }],
+      records: [
+        { content: defaultSoa(origin, content.get(nsKey)?.records[0]?.content, defaults), disabled: false },
+      ],
     });
-  }
   return { content, locate };
+}
+
+/** The request's `nameservers`, checked as host names (RFC 952 / RFC 1123: 'bad name!' is a 422). */
+function givenNameservers(input: CreateInput): string[] {
+  if (input.nameservers === undefined || input.nameservers === null) return [];
+  if (!Array.isArray(input.nameservers)) throw invalid('nameservers must be a list of names', 'nameservers');
+  return input.nameservers.map((n, i) =>
+    parseHostName(typeof n === 'string' ? toOctets(n) : n, `nameservers[${i}]`),
+  );
+}
+
+/** The operator's default nameservers (for a zone created with none). */
+function defaultNameservers(defaults: ZoneDefaults | undefined): string[] {
+  return (defaults?.nameservers ?? []).map((n, i) => parseHostName(n, `defaults.nameservers[${i}]`));
+}
+
+/** The SOA content of a zone created without one: `ns` its first nameserver. */
+function defaultSoa(origin: Name, ns: string | undefined, defaults: ZoneDefaults | undefined): string {
+  const hostmaster = defaults?.hostmaster
+    ? nameserver(defaults.hostmaster, 'defaults.hostmaster')
+    : `hostmaster.${origin}`;
+  return `${ns ?? `ns1.${origin}`} ${hostmaster} 1 10800 3600 604800 3600`;
 }
 
 /** RRsets in canonical order (RFC 4034 §6.1 owner order, then type). */
@@ -385,8 +415,22 @@ export function runZoneJob(
   let draft: ZoneContent;
   let locate: Locate;
   let oldSerial: number | undefined;
+  /** The content was checked whole with the parse (column path): its NS warnings. */
+  let checkedWarnings: string[] | undefined;
   switch (job.kind) {
     case 'import': {
+      oldSerial = job.keepSerial === true ? undefined : job.serial;
+      if (isBulkZonefile(job.text)) {
+        // A zone file without an SOA keeps the zone's (with the next serial).
+        const soa = current.get(rrsetKey(nameKeyOf(origin), RRType.SOA));
+        const made = columnsContent(job.text, origin, job.limits, job.budget, (seen) =>
+          seen.soa || !soa ? [] : [{ type: RRType.SOA, ttl: soa.ttl, content: soa.records[0].content }],
+        );
+        draft = made.content;
+        locate = made.locate;
+        checkedWarnings = made.warnings;
+        break;
+      }
       const parsed = parseZonefile(job.text, origin, job.limits, job.budget);
       draft = new Map(parsed.content);
       const soaKey = rrsetKey(nameKeyOf(origin), RRType.SOA);
@@ -394,7 +438,6 @@ export function runZoneJob(
       const soa = current.get(soaKey);
       if (!draft.has(soaKey) && soa) draft.set(soaKey, soa);
       locate = locateInZonefile(parsed);
-      oldSerial = job.keepSerial === true ? undefined : job.serial;
       break;
     }
     case 'change': {
@@ -502,11 +545,13 @@ export function runZoneJob(
       const made = initialContent(origin, job.input, job.limits, job.defaults, job.budget);
       draft = made.content;
       locate = made.locate;
+      checkedWarnings = made.warnings;
       break;
     }
   }
   const memo: RecordMemo = new Map(currentMemo);
-  let diff = diffContent(current, draft);
+  // A new zone's diff is all of it: made once, below.
+  let diff = job.kind === 'create' ? [] : diffContent(current, draft);
   if (job.kind !== 'create' && diff.length === 0)
     // Nothing to change (an identical import, removing a record already gone): no new version.
     return {
@@ -517,9 +562,12 @@ export function runZoneJob(
       draft: current,
       memo: currentMemo,
     };
-  checkContentRules(draft, origin, locate);
-  const warnings: string[] = [];
-  buildAndCheck(draft, origin, locate, memo, warnings);
+  // Checked whole already when read as columns (bulk-zonefile.ts).
+  const warnings: string[] = checkedWarnings ?? [];
+  if (checkedWarnings === undefined) {
+    checkContentRules(draft, origin, locate);
+    buildAndCheck(draft, origin, locate, memo, warnings);
+  }
   const serial = settleSerial(draft, origin, oldSerial);
   diff = diffContent(current, draft);
   const { added, removed } = countChangeLines(diff);
@@ -574,7 +622,7 @@ export function runZoneJob(
     deletes,
     rows,
   };
-  if (job.kind === 'create') {
+  if (job.kind === 'create' && job.noRRsets !== true) {
     const rrsets = sortedRRsets(draft).map(toRRsetData);
     if (work.recordCount >= SERVED_TEXT_MIN) work.rrsetsJson = JSON.stringify(rrsets);
     else work.rrsets = rrsets;

@@ -371,6 +371,7 @@ export class Zones {
       catalog?: unknown;
       /** A member made by a Consumer zone (control/catalog-consumer.ts; never from the API). */
       consumerMember?: { catalog: string; memberId: string };
+      noRRsets?: boolean;
     } & ZoneMetadataInput,
   ): Promise<ZoneDetail & { warnings?: string[]; rrsetsJson?: string }> {
     // Authorization and a taken name come first: PowerDNS answers a duplicate zone with 409
@@ -439,6 +440,7 @@ export class Zones {
       budget,
     };
     if (this.#ctx.opts.servedText === false) job.noServedText = true;
+    if (input.noRRsets === true) job.noRRsets = true;
     const { work: settled, ticket } = await this.#runner.run(job, undefined, isSmallJob(job, 0));
     const zoneId = randomUUID();
     let committed = false;

@@ -300,6 +300,7 @@ export function registerPdnsRoutes(
           name,
           ...(accountId !== undefined ? { accountId } : {}),
           ...(b.zone != null ? { zonefile: b.zone } : { rrsets }),
+          ...(queryFlag(request.query.rrsets) ? {} : { noRRsets: true }),
           ...(b.nameservers != null && b.nameservers.length > 0 ? { nameservers: b.nameservers } : {}),
           ...(b.masters != null ? { masters: b.masters } : {}),
           ...(b.slave_tsig_key_ids != null
