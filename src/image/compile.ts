@@ -385,8 +385,7 @@ export function compileHalf(
   const table = nodeTable.reset(n - from);
   table.base = from;
   const cols = zone.columns();
-  for (let i = from; i < n; i++)
-    if (!ctx.columnPlain(cols, nodes.index(i), nodes, table, i)) table.put(i, ctx.forNode(nodes.node(i)));
+  for (let i = from; i < n; i++) ctx.columnName(cols, nodes.index(i), nodes, table, i);
   out.flush();
   half = { zone, nodes, table, from, fd, total: out.total };
   return { total: out.total, entries: table.entries };
@@ -531,8 +530,7 @@ function compile(
           answer: opts.answer ?? {},
         });
       }
-      for (let i = 0; i < end; i++)
-        if (!ctx.columnPlain(cols, nodes.index(i), nodes, table, i)) table.put(i, ctx.forNode(nodes.node(i)));
+      for (let i = 0; i < end; i++) ctx.columnName(cols, nodes.index(i), nodes, table, i);
       if (split !== undefined) second = { ...split.wait(), from: end };
     } else if (withTemplates)
       for (let i = 0; i < nodes.length; i++) {
@@ -690,7 +688,7 @@ class NodeTable {
    * Name `i`'s entries `plainQtypes[0, n)` → templates `plainAts[0, n)` (QTYPEs distinct, in
    * any order: written sorted), its NODATA template `nodata`, no referral.
    */
-  putPlain(name: number, n: number, nodata: number): void {
+  putPlain(name: number, n: number, nodata: number, reasons = false): void {
     const i = name - this.base;
     this.nodata[i] = nodata;
     this.referral[i] = -1;
@@ -700,20 +698,23 @@ class NodeTable {
     if (e + n > this.eQtype.length) this.#grow(e + n);
     const q = this.eQtype;
     const t = this.eTpl;
+    const why = this.eReason;
     for (let k = 0; k < n; k++) {
       // Insertion sort by QTYPE: a handful of entries.
       const qt = plainQtypes[k];
       const at = plainAts[k];
+      const reason = reasons && at < 0 ? plainReasons[k] : 0;
       let j = e + k - 1;
       while (j >= e && q[j] > qt) {
         q[j + 1] = q[j];
         t[j + 1] = t[j];
+        why[j + 1] = why[j];
         j--;
       }
       q[j + 1] = qt;
       t[j + 1] = at;
+      why[j + 1] = reason;
     }
-    this.eReason.fill(0, e, e + n);
     this.entries = e + n;
   }
 
@@ -755,6 +756,26 @@ let nodeTable = new NodeTable();
 /** Answer entries of one plain name (TemplateBuilder.columnPlain), before they are sorted. */
 const plainQtypes = new Int32Array(64);
 const plainAts = new Int32Array(64);
+/** Their fallback reasons where no template was made (`TemplateBuilder.columnData`). */
+const plainReasons = new Uint8Array(64);
+/** The target RRsets a template's additional section holds so far (`#encodedSetAt`). */
+const placedSets = new Int32Array(1024);
+/** `#columnChase`: the template would pass 65,535 octets. */
+const CHASE_TOO_LARGE = -2;
+
+/** The first RRset of `type` at name index `idx` of the columns, or -1. */
+function setOfType(cols: ZoneColumns, idx: number, type: number): number {
+  for (let t = cols.firstSet[idx]; t >= 0; t = cols.setNext[t]) if (cols.setType[t] === type) return t;
+  return -1;
+}
+
+/** The records of RRset `t` of the columns, as views of its slab. */
+function recordsOf(cols: ZoneColumns, t: number): Uint8Array[] {
+  const { setFirst, recNext, recOff, recLen, slab } = cols;
+  const out: Uint8Array[] = [];
+  for (let r = setFirst[t]; r >= 0; r = recNext[r]) out.push(slab.subarray(recOff[r], recOff[r] + recLen[r]));
+  return out;
+}
 
 /** What `TemplateBuilder.forNode` gives for one name. */
 interface NodeTemplates {
@@ -1605,16 +1626,29 @@ class TemplateEncoder {
     ttl: number,
     rdata: readonly Uint8Array[],
   ): boolean {
-    for (let i = 0; i < rdata.length; i++) if (!this.#rr(name, type, cls, ttl, rdata[i])) return false;
+    return this.rrsetWire(section, name.wire, name.key, type, cls, ttl, rdata);
+  }
+
+  /** `rrset` for the owner of wire form `wire` and case-folded key `key` (no Name made). */
+  rrsetWire(
+    section: number,
+    wire: string,
+    key: string,
+    type: number,
+    cls: number,
+    ttl: number,
+    rdata: readonly Uint8Array[],
+  ): boolean {
+    for (let i = 0; i < rdata.length; i++) if (!this.#rr(wire, key, type, cls, ttl, rdata[i])) return false;
     if (section === 0) this.an += rdata.length;
     else if (section === 1) this.ns += rdata.length;
     else this.ar += rdata.length;
     return true;
   }
 
-  #rr(name: Name, type: number, cls: number, ttl: number, rdata: Uint8Array): boolean {
+  #rr(wire: string, key: string, type: number, cls: number, ttl: number, rdata: Uint8Array): boolean {
     const names = compressibleNameOffsets(type, rdata);
-    if (!this.#writeName(name.wire, name.key) || this.len + 10 > MESSAGE_LIMIT) return false;
+    if (!this.#writeName(wire, key) || this.len + 10 > MESSAGE_LIMIT) return false;
     const buf = this.buf;
     const p = this.len;
     writeTypeClassTtl(buf, p, type, cls, ttl);
@@ -2000,7 +2034,11 @@ class TemplateBuilder {
 
   /** Places the template just encoded for exactly its QNAME: AA, NOERROR, nothing from outside the zone. */
   #placeExact(name: Name, qtype: number, requiredEnd: number): Entry {
-    // What `encoder.parts(requiredEnd, 0)` gives, in the reused parts (nothing keeps them).
+    return { qtype, tpl: this.#place(this.#exactParts(name.length, requiredEnd)), reason: 0 };
+  }
+
+  /** What `encoder.parts(requiredEnd, 0)` gives, in the reused parts (nothing keeps them). */
+  #exactParts(qnameLength: number, requiredEnd: number): TplParts {
     const w = encoder;
     const p = exactParts;
     p.buf = w.buf;
@@ -2010,9 +2048,9 @@ class TemplateBuilder {
     p.an = w.an;
     p.ns = w.ns;
     p.arOptional = w.ar;
-    p.qnameLength = name.length;
-    p.anchorLength = name.length;
-    return { qtype, tpl: this.#place(p), reason: 0 };
+    p.qnameLength = qnameLength;
+    p.anchorLength = qnameLength;
+    return p;
   }
 
   /**
@@ -2411,64 +2449,18 @@ class TemplateBuilder {
       const key = latin1Slice.call(octets, ko, ko + kn);
       if (this.#negativeWatch.has(labelBelow(key, originLength))) return false;
     }
-    const { setTtl, recOff, slab } = cols;
     const cls = this.zone.class;
-    const out = this.out;
     let n = 0;
     let lowest = 0x10000;
     let lowestAt = -1;
     for (let t = cols.firstSet[idx]; t >= 0; t = setNext[t]) {
       const type = setType[t];
-      const ttl = setTtl[t];
-      let body = 0;
-      let count = 0;
-      for (let r = setFirst[t]; r >= 0; r = recNext[r]) {
-        body += 12 + recLen[r];
-        count++;
-      }
-      const size = (TEMPLATE_HEADER_SIZE + body + 3) & ~3;
-      out.ensure(size);
-      const start = out.len;
-      const b = out.buf;
-      put32(b, start, size);
-      put32(b, start + 4, TEMPLATE_HEADER_SIZE);
-      put32(b, start + 8, body);
-      put32(b, start + 12, body);
-      put16(b, start + 16, count);
-      put32(b, start + 18, 0);
-      put16(b, start + 22, 0);
-      put16(b, start + 24, 0x0400);
-      b[start + 26] = kn;
-      b[start + 27] = kn;
-      put32(b, start + 28, 0);
-      let p = start + TEMPLATE_HEADER_SIZE;
-      for (let r = setFirst[t]; r >= 0; r = recNext[r]) {
-        const len = recLen[r];
-        b[p] = 0xc0;
-        b[p + 1] = 12;
-        b[p + 2] = type >> 8;
-        b[p + 3] = type;
-        b[p + 4] = cls >> 8;
-        b[p + 5] = cls;
-        b[p + 6] = ttl >>> 24;
-        b[p + 7] = ttl >>> 16;
-        b[p + 8] = ttl >>> 8;
-        b[p + 9] = ttl;
-        b[p + 10] = len >> 8;
-        b[p + 11] = len;
-        p += 12;
-        const at = recOff[r];
-        if (len <= 32) for (let k = 0; k < len; k++) b[p + k] = slab[at + k];
-        else b.set(slab.subarray(at, at + len), p);
-        p += len;
-      }
-      while (p < start + size) b[p++] = 0;
-      out.len = start + size;
+      const at = this.#plainSetAt(cols, t, kn, cls);
       plainQtypes[n] = type;
-      plainAts[n++] = out.flushed + start;
+      plainAts[n++] = at;
       if (type < lowest) {
         lowest = type;
-        lowestAt = out.flushed + start;
+        lowestAt = at;
       }
     }
     // RFC 8482 answer to ANY: the lowest type's RRset, the same bytes as asking for it.
@@ -2476,6 +2468,251 @@ class TemplateBuilder {
     plainAts[n++] = lowestAt;
     table.putPlain(i, n, neg.at);
     return true;
+  }
+
+  /**
+   * `#plainData`'s template for RRset `t` of the columns under a QNAME of `kn` octets (its
+   * octets, written straight into TEMPLATES); returns its offset there. The caller has checked
+   * that it stays under the 65,535-octet limit.
+   */
+  #plainSetAt(cols: ZoneColumns, t: number, kn: number, cls: number): number {
+    const { setType, setTtl, setFirst, recOff, recLen, recNext, slab } = cols;
+    const type = setType[t];
+    const ttl = setTtl[t];
+    let body = 0;
+    let count = 0;
+    for (let r = setFirst[t]; r >= 0; r = recNext[r]) {
+      body += 12 + recLen[r];
+      count++;
+    }
+    const size = (TEMPLATE_HEADER_SIZE + body + 3) & ~3;
+    const out = this.out;
+    out.ensure(size);
+    const start = out.len;
+    const b = out.buf;
+    put32(b, start, size);
+    put32(b, start + 4, TEMPLATE_HEADER_SIZE);
+    put32(b, start + 8, body);
+    put32(b, start + 12, body);
+    put16(b, start + 16, count);
+    put32(b, start + 18, 0);
+    put16(b, start + 22, 0);
+    put16(b, start + 24, 0x0400);
+    b[start + 26] = kn;
+    b[start + 27] = kn;
+    put32(b, start + 28, 0);
+    let p = start + TEMPLATE_HEADER_SIZE;
+    for (let r = setFirst[t]; r >= 0; r = recNext[r]) {
+      const len = recLen[r];
+      b[p] = 0xc0;
+      b[p + 1] = 12;
+      b[p + 2] = type >> 8;
+      b[p + 3] = type;
+      b[p + 4] = cls >> 8;
+      b[p + 5] = cls;
+      b[p + 6] = ttl >>> 24;
+      b[p + 7] = ttl >>> 16;
+      b[p + 8] = ttl >>> 8;
+      b[p + 9] = ttl;
+      b[p + 10] = len >> 8;
+      b[p + 11] = len;
+      p += 12;
+      const at = recOff[r];
+      if (len <= 32) for (let k = 0; k < len; k++) b[p + k] = slab[at + k];
+      else b.set(slab.subarray(at, at + len), p);
+      p += len;
+    }
+    while (p < start + size) b[p++] = 0;
+    out.len = start + size;
+    return out.flushed + start;
+  }
+
+  /** Name `i` (name index `idx`) of a ColumnZone: its templates into `table`, from the columns where it can. */
+  columnName(cols: ZoneColumns, idx: number, nodes: ColumnOrder, table: NodeTable, i: number): void {
+    if (!this.columnPlain(cols, idx, nodes, table, i) && !this.columnData(cols, idx, nodes, table, i))
+      table.put(i, this.forNode(nodes.node(i)));
+  }
+
+  /**
+   * What `forNode` makes for name `idx` of a ColumnZone (canonical index `i`) that
+   * `columnPlain` leaves — an RRset whose RDATA holds a name (NS, MX, SRV, CNAME, SOA, PTR …),
+   * a DS, a NODATA of its own, or no RRset — written from the columns without making its
+   * node, when the name is not the root, not a wildcard and has no cut at or above it:
+   * `#dataEntries`' templates in its order, each RRset's as `#exactData` writes it
+   * (`#plainData`'s octets for a plain type; the encoder over the records' octets, with the
+   * in-zone addresses of NS, MX and SRV targets read from the columns), a CNAME's chases as
+   * `#exactChase`, the engine (`#exact`) where those give up, the NODATA template
+   * `#nodataFor`'s (the node made only when it is not the zone's negative one). False
+   * (nothing written) for any other name: the caller makes the node.
+   */
+  columnData(cols: ZoneColumns, idx: number, nodes: ColumnOrder, table: NodeTable, i: number): boolean {
+    if ((cols.flags[idx] & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) return false;
+    const octets = nodes.octets;
+    const ko = nodes.keyOff(i);
+    const kn = nodes.keyLen(i);
+    if (kn <= 1 || (octets[ko] === 1 && octets[ko + 1] === 0x2a)) return false;
+    const { setType, setNext } = cols;
+    let sets = 0;
+    let cname = -1;
+    for (let t = cols.firstSet[idx]; t >= 0; t = setNext[t]) {
+      if (setType[t] === RRType.CNAME) cname = t;
+      sets++;
+    }
+    if (sets + CNAME_CHASE_TYPES.length + 1 > plainQtypes.length) return false;
+    const zone = this.zone as ColumnZone;
+    const key = latin1Slice.call(octets, ko, ko + kn);
+    const cls = zone.class;
+    let lower: Name | undefined;
+    let n = 0;
+    let lowest = 0x10000;
+    let lowestN = -1;
+    for (let t = cols.firstSet[idx]; t >= 0; t = setNext[t]) {
+      const type = setType[t];
+      let at = -1;
+      let reason = 0;
+      if (type === RRType.DS) {
+        lower ??= Name.fromWire(key);
+        const e = this.#exact(lower, type);
+        if (e.tpl !== undefined) at = e.tpl.at;
+        else reason = e.reason;
+      } else if (type !== RRType.SRV && !hasCompressibleNames(type) && this.#plainFits(cols, t, kn)) {
+        at = this.#plainSetAt(cols, t, kn, cls);
+      } else {
+        at = this.#encodedSetAt(cols, t, key, kn, cls);
+        if (at < 0) reason = Fallback.TOO_LARGE;
+      }
+      plainQtypes[n] = type;
+      plainAts[n] = at;
+      plainReasons[n] = reason;
+      if (type < lowest) {
+        lowest = type;
+        lowestN = n;
+      }
+      n++;
+    }
+    if (sets > 0) {
+      // RFC 8482 answer to ANY: the lowest type's RRset, the same bytes as asking for it.
+      plainQtypes[n] = RRType.ANY;
+      plainAts[n] = plainAts[lowestN];
+      plainReasons[n++] = plainReasons[lowestN];
+    }
+    let nodata = -1;
+    if (cname >= 0) {
+      for (const qtype of CNAME_CHASE_TYPES) {
+        if (setOfType(cols, idx, qtype) >= 0) continue;
+        let at = this.#columnChase(cols, cname, key, kn, qtype);
+        let reason = 0;
+        if (at === CHASE_TOO_LARGE) {
+          at = -1;
+          reason = Fallback.TOO_LARGE;
+        } else if (at < 0) {
+          lower ??= Name.fromWire(key);
+          const e = this.#exact(lower, qtype);
+          if (e.tpl !== undefined) at = e.tpl.at;
+          else reason = e.reason;
+        }
+        plainQtypes[n] = qtype;
+        plainAts[n] = at;
+        plainReasons[n++] = reason;
+      }
+    } else {
+      const neg = this.negative;
+      const originLength = zone.origin.key.length;
+      if (
+        neg !== undefined &&
+        (neg.tflags & TemplateFlag.SHIFTABLE) !== 0 &&
+        (kn === originLength || !this.#negativeWatch.has(labelBelow(key, originLength)))
+      )
+        nodata = neg.at;
+      else nodata = this.#nodataFor(zone.nodeAt(idx))?.at ?? -1;
+    }
+    table.putPlain(i, n, nodata, true);
+    return true;
+  }
+
+  /** `#plainData` would write RRset `t` under a QNAME of `kn` octets (under the 65,535-octet limit). */
+  #plainFits(cols: ZoneColumns, t: number, kn: number): boolean {
+    const { setFirst, recNext, recLen } = cols;
+    let size = 12 + kn + 4;
+    for (let r = setFirst[t]; r >= 0; r = recNext[r]) size += 12 + recLen[r];
+    return size <= MESSAGE_LIMIT;
+  }
+
+  /**
+   * `#exactData`'s encoder path for RRset `t` of the columns, owned by the QNAME (case-folded
+   * key `key`, `kn` octets): the RRset, then for NS, MX and SRV the A and AAAA RRsets of its
+   * targets held in the zone (not below a cut nor at one; each RRset once) in additional.
+   * Returns the template's offset, or -1 past 65,535 octets.
+   */
+  #encodedSetAt(cols: ZoneColumns, t: number, key: string, kn: number, cls: number): number {
+    const type = cols.setType[t];
+    const w = encoder;
+    w.beginWire(key, key, type);
+    if (!w.rrsetWire(0, key, key, type, cls, cols.setTtl[t] >>> 0, recordsOf(cols, t))) return -1;
+    const requiredEnd = w.len;
+    if (type === RRType.NS || type === RRType.MX || type === RRType.SRV) {
+      const zone = this.zone as ColumnZone;
+      const index = zone._index;
+      const { flags, setFirst, recNext, recOff, recLen, slab } = cols;
+      let placed = 0;
+      for (let r = setFirst[t]; r >= 0; r = recNext[r]) {
+        const rd = slab.subarray(recOff[r], recOff[r] + recLen[r]);
+        const tkey = targetKey(type, rd);
+        if (tkey.length === 1) continue; // '.': no service (RFC 7505, RFC 2782)
+        const ti = index.find(tkey);
+        if (ti < 0 || (flags[ti] & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) continue;
+        for (const at of ADDRESS_TYPES) {
+          const a = setOfType(cols, ti, at);
+          if (a < 0 || placedSets.subarray(0, placed).includes(a)) continue;
+          if (placed === placedSets.length) return this.#tooManyTargets();
+          placedSets[placed++] = a;
+          const wire = ti === 0 ? zone.origin.wire : zone.wireAt(ti);
+          if (!w.rrsetWire(2, wire, tkey, at, cls, cols.setTtl[a] >>> 0, recordsOf(cols, a))) return -1;
+        }
+      }
+    }
+    return this.#placeExactAt(kn, requiredEnd);
+  }
+
+  /** More distinct target RRsets than `placedSets` holds: not expected (the 65,535-octet limit comes first). */
+  #tooManyTargets(): never {
+    throw new Error('image compile: too many additional RRsets for one template');
+  }
+
+  /**
+   * `#exactChase` from the columns: the CNAME RRset `cname` of the QNAME (key `key`, `kn`
+   * octets) and its target's RRset of `qtype` when the target is a name of the zone, not the
+   * QNAME, not below a cut nor at one, holding that type. The template's offset; -1 when the
+   * engine must answer; CHASE_TOO_LARGE past 65,535 octets.
+   */
+  #columnChase(cols: ZoneColumns, cname: number, key: string, kn: number, qtype: number): number {
+    if ((this.#answerOpts.maxChain ?? DEFAULT_MAX_CHAIN) < 2) return -1;
+    const r = cols.setFirst[cname];
+    if (r < 0) return -1;
+    const zone = this.zone as ColumnZone;
+    const target = rdataTarget(
+      RRType.CNAME,
+      cols.slab.subarray(cols.recOff[r], cols.recOff[r] + cols.recLen[r]),
+    );
+    if (target === undefined || target.key === key || !target.isSubdomainOf(zone.origin)) return -1;
+    const ti = zone._index.find(target.key);
+    if (ti < 0 || (cols.flags[ti] & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) return -1;
+    const set = setOfType(cols, ti, qtype);
+    if (set < 0) return -1;
+    const cls = zone.class;
+    const w = encoder;
+    w.beginWire(key, key, qtype);
+    if (
+      !w.rrsetWire(0, key, key, RRType.CNAME, cls, cols.setTtl[cname] >>> 0, recordsOf(cols, cname)) ||
+      !w.rrsetWire(0, target.wire, target.key, qtype, cls, cols.setTtl[set] >>> 0, recordsOf(cols, set))
+    )
+      return CHASE_TOO_LARGE;
+    return this.#placeExactAt(kn, w.len);
+  }
+
+  /** `#placeExact` for a QNAME of `qnameLength` octets, placed without a Tpl: its offset. */
+  #placeExactAt(qnameLength: number, requiredEnd: number): number {
+    return writeTemplate(this.out, this.#exactParts(qnameLength, requiredEnd));
   }
 
   /** `columnPlain` for a Zone's node: the same test, the same octets, read from its RRsets. */
