@@ -2682,8 +2682,10 @@ class TemplateBuilder {
   /**
    * `#exactChase` from the columns: the CNAME RRset `cname` of the QNAME (key `key`, `kn`
    * octets) and its target's RRset of `qtype` when the target is a name of the zone, not the
-   * QNAME, not below a cut nor at one, holding that type. The template's offset; -1 when the
-   * engine must answer; CHASE_TOO_LARGE past 65,535 octets.
+   * QNAME, not below a cut nor at one, holding that type; or, when the target holds neither
+   * that type nor a CNAME, what the engine answers then (`#exact`): the CNAME and the
+   * negative SOA. The template's offset; -1 when the engine must answer; CHASE_TOO_LARGE
+   * past 65,535 octets.
    */
   #columnChase(cols: ZoneColumns, cname: number, key: string, kn: number, qtype: number): number {
     if ((this.#answerOpts.maxChain ?? DEFAULT_MAX_CHAIN) < 2) return -1;
@@ -2698,15 +2700,24 @@ class TemplateBuilder {
     const ti = zone._index.find(target.key);
     if (ti < 0 || (cols.flags[ti] & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) return -1;
     const set = setOfType(cols, ti, qtype);
-    if (set < 0) return -1;
+    // Without that type: the engine's NODATA at the target (not the apex, whose SOA could be
+    // renamed to the target's spelling, nor another CNAME, which it would follow), the CNAME
+    // and the zone's SOA with the negative TTL in authority (answer.ts solveNode, solveNegative).
+    if (set < 0 && (ti === 0 || setOfType(cols, ti, RRType.CNAME) >= 0)) return -1;
     const cls = zone.class;
     const w = encoder;
     w.beginWire(key, key, qtype);
-    if (
-      !w.rrsetWire(0, key, key, RRType.CNAME, cls, cols.setTtl[cname] >>> 0, recordsOf(cols, cname)) ||
-      !w.rrsetWire(0, target.wire, target.key, qtype, cls, cols.setTtl[set] >>> 0, recordsOf(cols, set))
-    )
+    if (!w.rrsetWire(0, key, key, RRType.CNAME, cls, cols.setTtl[cname] >>> 0, recordsOf(cols, cname)))
       return CHASE_TOO_LARGE;
+    if (set >= 0) {
+      if (!w.rrsetWire(0, target.wire, target.key, qtype, cls, cols.setTtl[set] >>> 0, recordsOf(cols, set)))
+        return CHASE_TOO_LARGE;
+    } else {
+      const soa = zone.soa;
+      const ttl = Math.min(soa.ttl, zone.soaMinimum);
+      if (!w.rrsetWire(1, soa.name.wire, soa.name.key, soa.type, soa.class, ttl, soa.rdata))
+        return CHASE_TOO_LARGE;
+    }
     return this.#placeExactAt(kn, w.len);
   }
 
