@@ -763,6 +763,12 @@ const placedSets = new Int32Array(1024);
 /** `#columnChase`: the template would pass 65,535 octets. */
 const CHASE_TOO_LARGE = -2;
 
+/** RRset `t` is one of the first `n` of `placedSets`. */
+function placedBefore(t: number, n: number): boolean {
+  for (let k = 0; k < n; k++) if (placedSets[k] === t) return true;
+  return false;
+}
+
 /** The first RRset of `type` at name index `idx` of the columns, or -1. */
 function setOfType(cols: ZoneColumns, idx: number, type: number): number {
   for (let t = cols.firstSet[idx]; t >= 0; t = cols.setNext[t]) if (cols.setType[t] === type) return t;
@@ -2663,7 +2669,7 @@ class TemplateBuilder {
         if (ti < 0 || (flags[ti] & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) continue;
         for (const at of ADDRESS_TYPES) {
           const a = setOfType(cols, ti, at);
-          if (a < 0 || placedSets.subarray(0, placed).includes(a)) continue;
+          if (a < 0 || placedBefore(a, placed)) continue;
           if (placed === placedSets.length) return this.#tooManyTargets();
           placedSets[placed++] = a;
           const wire = ti === 0 ? zone.origin.wire : zone.wireAt(ti);
