@@ -259,12 +259,22 @@ function columnShapesZone(seed: number): { text: string; origin: string } {
   if (rnd() < 0.2) lines.push('* TXT "apex wildcard"');
   // Two records of one RRset naming the same target (its addresses given once).
   if (rnd() < 0.5) lines.push('h1 A 192.0.2.1', 'm2 MX 1 h1', 'm2 MX 2 H1', 'm2 MX 3 ns.cut');
+  // A second cut: glue under it, its NS naming the first cut's glue (sibling glue) and itself.
+  if (rnd() < 0.5)
+    lines.push(
+      'sub NS ns.sub',
+      `sub NS ${pick(['ns.cut', 'sub', 'NS.Sub'])}`,
+      'ns.sub A 192.0.2.7',
+      'sub A 192.0.2.8',
+    );
+  if (rnd() < 0.3) lines.push('ns.cut AAAA 2001:db8::77', 'cut A 192.0.2.9');
   const count = 10 + Math.floor(rnd() * 40);
   for (let i = 0; i < count; i++) {
     const owner = pick(pool.slice(0, -1));
     const r = rnd();
     if (owner === 'cut' || owner === 'dn') {
-      if (owner === 'cut') lines.push(`cut NS ${pick(['ns.cut', 'x.cut', 'h1', 'out.other.'])}`);
+      if (owner === 'cut')
+        lines.push(`cut NS ${pick(['ns.cut', 'x.cut', 'h1', 'out.other.', 'cut', '@', 'ns.sub'])}`);
       else lines.push(`dn DNAME ${pick(['h1', 'out.other.', 'c1'])}`);
       if (rnd() < 0.3) lines.push(`${owner} DS 1 8 2 ${'ab'.repeat(32)}`);
     } else if (r < 0.2) lines.push(`${owner} A 192.0.2.${i & 255}`);

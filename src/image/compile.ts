@@ -688,10 +688,10 @@ class NodeTable {
    * Name `i`'s entries `plainQtypes[0, n)` → templates `plainAts[0, n)` (QTYPEs distinct, in
    * any order: written sorted), its NODATA template `nodata`, no referral.
    */
-  putPlain(name: number, n: number, nodata: number, reasons = false): void {
+  putPlain(name: number, n: number, nodata: number, reasons = false, referral = -1): void {
     const i = name - this.base;
     this.nodata[i] = nodata;
-    this.referral[i] = -1;
+    this.referral[i] = referral;
     const e = this.entries;
     this.entryFirst[i] = e;
     this.entryCount[i] = n;
@@ -758,8 +758,13 @@ const plainQtypes = new Int32Array(64);
 const plainAts = new Int32Array(64);
 /** Their fallback reasons where no template was made (`TemplateBuilder.columnData`). */
 const plainReasons = new Uint8Array(64);
-/** The target RRsets a template's additional section holds so far (`#encodedSetAt`). */
+/** The target RRsets a template's additional section holds so far (`#encodedSetAt`, `#encodeReferral`). */
 const placedSets = new Int32Array(1024);
+/** A referral's optional additional RRsets and their names' indexes, until the glue is written. */
+const optionalSets = new Int32Array(1024);
+const optionalNames = new Int32Array(1024);
+/** The label starts of a key (`#columnGlue`). */
+const labelStarts = new Int32Array(128);
 /** `#columnChase`: the template would pass 65,535 octets. */
 const CHASE_TOO_LARGE = -2;
 
@@ -2535,8 +2540,239 @@ class TemplateBuilder {
 
   /** Name `i` (name index `idx`) of a ColumnZone: its templates into `table`, from the columns where it can. */
   columnName(cols: ZoneColumns, idx: number, nodes: ColumnOrder, table: NodeTable, i: number): void {
-    if (!this.columnPlain(cols, idx, nodes, table, i) && !this.columnData(cols, idx, nodes, table, i))
+    if (
+      !this.columnPlain(cols, idx, nodes, table, i) &&
+      !this.columnData(cols, idx, nodes, table, i) &&
+      !this.columnCut(cols, idx, nodes, table, i)
+    )
       table.put(i, this.forNode(nodes.node(i)));
+  }
+
+  /**
+   * What `forNode` makes for name `idx` of a ColumnZone (canonical index `i`) at a cut (not a
+   * wildcard) or below one, written from the columns without making its node: at a cut its
+   * referral (`#referralOf`'s, `#columnReferral` when it can), the DS entry (the engine's) and
+   * the NODATA for DS; below a cut `#glueReferral`'s (the exact referral of a name the cut's
+   * referral writes, `#columnReferral` for its QNAME). False (nothing written) for any other
+   * name, and for a name below a cut when the apex has a DNAME: the caller makes the node.
+   */
+  columnCut(cols: ZoneColumns, idx: number, nodes: ColumnOrder, table: NodeTable, i: number): boolean {
+    const flags = cols.flags[idx];
+    const octets = nodes.octets;
+    const ko = nodes.keyOff(i);
+    const kn = nodes.keyLen(i);
+    if (kn <= 1 || (octets[ko] === 1 && octets[ko + 1] === 0x2a)) return false;
+    const zone = this.zone as ColumnZone;
+    if ((flags & NodeFlag.BELOW_CUT) !== 0) {
+      if ((cols.flags[0] & NodeFlag.DNAME) !== 0) return false;
+      table.putPlain(i, 0, -1, false, this.#columnGlue(cols, octets, ko, kn));
+      return true;
+    }
+    if ((flags & NodeFlag.DELEGATION) === 0) return false;
+    const key = latin1Slice.call(octets, ko, ko + kn);
+    const referral = this.#referralAt(cols, idx, key);
+    const ds = setOfType(cols, idx, RRType.DS);
+    let n = 0;
+    if (ds >= 0) {
+      const e = this.#exact(Name.fromWire(key), RRType.DS);
+      plainQtypes[n] = RRType.DS;
+      plainAts[n] = e.tpl === undefined ? -1 : e.tpl.at;
+      plainReasons[n++] = e.tpl === undefined ? e.reason : 0;
+    }
+    let nodata = -1;
+    if (ds < 0 && setOfType(cols, idx, RRType.CNAME) < 0) {
+      const neg = this.negative;
+      const originLength = zone.origin.key.length;
+      if (
+        neg !== undefined &&
+        (neg.tflags & TemplateFlag.SHIFTABLE) !== 0 &&
+        !this.#negativeWatch.has(labelBelow(key, originLength))
+      )
+        nodata = neg.at;
+      else nodata = this.#nodataFor(zone.nodeAt(idx), RRType.DS)?.at ?? -1;
+    }
+    table.putPlain(i, n, nodata, true, referral?.at ?? -1);
+    return true;
+  }
+
+  /**
+   * `#glueReferral` for the name below a cut whose key is `octets[ko, ko + kn)`: the cut is
+   * the highest name with NS on its path under the apex (none when a name on it is missing or
+   * has a DNAME first). The offset of its template, or -1.
+   */
+  #columnGlue(cols: ZoneColumns, octets: Uint8Array, ko: number, kn: number): number {
+    const zone = this.zone as ColumnZone;
+    const originLength = zone.origin.key.length;
+    // The key's label starts, the leftmost first; its suffixes from the shortest under the apex.
+    let labels = 0;
+    for (let p = 0; p < kn - originLength; p += octets[ko + p] + 1) labelStarts[labels++] = p;
+    let cut = -1;
+    let cutAt = 0;
+    for (let l = labels - 1; l >= 1; l--) {
+      const at = labelStarts[l];
+      const ti = zone._index.findAt(octets, ko + at, kn - at);
+      if (ti < 0) return -1;
+      const f = cols.flags[ti];
+      if ((f & NodeFlag.DNAME) !== 0 && (f & NodeFlag.DELEGATION) === 0) return -1;
+      if ((f & NodeFlag.DELEGATION) !== 0) {
+        cut = ti;
+        cutAt = at;
+        break;
+      }
+    }
+    if (cut < 0) return -1;
+    const cutKey = latin1Slice.call(octets, ko + cutAt, ko + kn);
+    const shared = this.#referralAt(cols, cut, cutKey);
+    if (shared === undefined) return -1;
+    const key = latin1Slice.call(octets, ko, ko + kn);
+    if (!shared.watch.includes(labelBelow(key, cutKey.length))) return -1;
+    let at = -1;
+    let dnsFlags = 0;
+    if (!this.#highNames && this.#encodeReferral(cols, cut, key, key)) {
+      at = this.#placeReferral(key.length, key.length, NO_NUMBERS, NO_STRINGS, 0).at;
+    } else {
+      const e = this.#exact(Name.fromWire(key), RRType.A);
+      if (e.tpl === undefined) return -1;
+      at = e.tpl.at;
+      dnsFlags = e.tpl.dnsFlags;
+    }
+    return dnsFlags === shared.dnsFlags ? at : -1;
+  }
+
+  /** `#referralOf` for the cut at name index `idx` (key `key`): made once, from the columns when it can. */
+  #referralAt(cols: ZoneColumns, idx: number, key: string): Tpl | undefined {
+    this.#referrals ??= new Map();
+    if (this.#referrals.has(key)) return this.#referrals.get(key);
+    const tpl = this.#columnReferral(cols, idx, key);
+    if (tpl === null) return this.#referralOf((this.zone as ColumnZone).nodeAt(idx));
+    this.#referrals.set(key, tpl);
+    return tpl;
+  }
+
+  /**
+   * What `#shiftable(cut, A, (q) => this.#answer(q, A))` makes for the cut at name index `idx`
+   * (key `key`), written from the columns: the engine's referral for the placeholder under it
+   * (answer.ts solveReferral, the `#encodeReferral` octets), its watch labels those of the NS
+   * targets under the cut, its patches the pointers not aimed at the QNAME. Null when the
+   * general path must decide (names through octets 0xfe/0xff, a full compression table, a
+   * body too long to shift, more than 255 watch labels, an NS record without a name).
+   */
+  #columnReferral(cols: ZoneColumns, idx: number, key: string): Tpl | undefined | null {
+    if (this.#highNames || key.length + 5 > 255) return null;
+    const qname = `\x01\xff${key}`;
+    if (!this.#encodeReferral(cols, idx, qname, qname)) return null;
+    const w = encoder;
+    if (w.targets >= MAX_TARGETS - 16 || 12 + 255 + 4 + (w.len - w.qEnd) > SHIFT_LIMIT) return null;
+    const watch: string[] = [];
+    const { setFirst, recNext, recOff, recLen, slab } = cols;
+    for (let r = setFirst[setOfType(cols, idx, RRType.NS)]; r >= 0; r = recNext[r]) {
+      // namesOf's names: the NS owner (the cut: not under itself), each NS target (the glue
+      // and additional owners are targets again).
+      const end = recOff[r] + recLen[r];
+      let p = recOff[r];
+      while (p < end && slab[p] !== 0) p += slab[p] + 1;
+      const tkey = foldedLatin1(slab, recOff[r], Math.min(p + 1, end));
+      if (hasHighOctet(tkey)) return null;
+      if (isUnder(tkey, key)) {
+        const label = labelBelow(tkey, key.length);
+        if (!watch.includes(label)) watch.push(label);
+      }
+    }
+    if (watch.length > 255) return null;
+    const patches: number[] = [];
+    const at = w.ptrAt;
+    const to = w.ptrTo;
+    for (let k = 0; k < w.pointers; k++) if (to[k] !== 12) patches.push(at[k]);
+    return this.#placeReferral(qname.length, key.length, patches, watch, TemplateFlag.SHIFTABLE);
+  }
+
+  /** Where the referral `#encodeReferral` wrote last has its required part end, and its glue records. */
+  #refRequiredEnd = 0;
+  #refGlue = 0;
+
+  /**
+   * Encodes the engine's referral to the cut at name index `cut` for a QNAME (wire `qwire`,
+   * key `qkey`) below it, asked for A: the cut's NS RRset in authority; the A and AAAA RRsets
+   * of its NS targets held in the zone, those under the cut as glue (required), the others
+   * as optional additional data, each RRset once, in NS record order (answer.ts solveReferral,
+   * pushAddresses). False past 65,535 octets, or for an NS record without a name.
+   */
+  #encodeReferral(cols: ZoneColumns, cut: number, qwire: string, qkey: string): boolean {
+    const zone = this.zone as ColumnZone;
+    const ns = setOfType(cols, cut, RRType.NS);
+    if (ns < 0) return false;
+    const cls = zone.class;
+    const w = encoder;
+    w.beginWire(qwire, qkey, RRType.A);
+    const cutKey = zone._index.key(cut);
+    const cutName = zone.wireAt(cut);
+    if (!w.rrsetWire(1, cutName, cutKey, RRType.NS, cls, cols.setTtl[ns] >>> 0, recordsOf(cols, ns)))
+      return false;
+    const { setFirst, recNext, recOff, recLen, slab, setTtl } = cols;
+    let placed = 0;
+    let optional = 0;
+    let glue = 0;
+    for (let r = setFirst[ns]; r >= 0; r = recNext[r]) {
+      const target = rdataTarget(RRType.NS, slab.subarray(recOff[r], recOff[r] + recLen[r]));
+      if (target === undefined) return false;
+      if (!target.isSubdomainOf(zone.origin)) continue;
+      const ti = zone._index.find(target.key);
+      if (ti < 0) continue;
+      const under = target.key === cutKey || isUnder(target.key, cutKey);
+      for (const type of ADDRESS_TYPES) {
+        const a = setOfType(cols, ti, type);
+        if (a < 0 || placedBefore(a, placed)) continue;
+        if (placed === placedSets.length) this.#tooManyTargets();
+        placedSets[placed++] = a;
+        if (!under) {
+          optionalSets[optional] = a;
+          optionalNames[optional++] = ti;
+          continue;
+        }
+        const wire = ti === 0 ? zone.origin.wire : zone.wireAt(ti);
+        if (!w.rrsetWire(2, wire, target.key, type, cls, setTtl[a] >>> 0, recordsOf(cols, a))) return false;
+        for (let g = setFirst[a]; g >= 0; g = recNext[g]) glue++;
+      }
+    }
+    this.#refRequiredEnd = w.len;
+    this.#refGlue = glue;
+    for (let k = 0; k < optional; k++) {
+      const a = optionalSets[k];
+      const ti = optionalNames[k];
+      const wire = ti === 0 ? zone.origin.wire : zone.wireAt(ti);
+      const tkey = zone.keyAt(ti);
+      if (!w.rrsetWire(2, wire, tkey, cols.setType[a], cls, setTtl[a] >>> 0, recordsOf(cols, a)))
+        return false;
+    }
+    return true;
+  }
+
+  /** Places the referral `#encodeReferral` wrote last (no AA, NOERROR, nothing from outside the zone). */
+  #placeReferral(
+    qnameLength: number,
+    anchorLength: number,
+    patches: number[],
+    watch: string[],
+    tflags: number,
+  ): Tpl {
+    const w = encoder;
+    const qEnd = w.qEnd;
+    return this.#place({
+      buf: w.buf,
+      start: qEnd,
+      length: w.len - qEnd,
+      requiredLength: this.#refRequiredEnd - qEnd,
+      an: 0,
+      ns: w.ns,
+      arRequired: this.#refGlue,
+      arOptional: w.ar - this.#refGlue,
+      dnsFlags: 0,
+      qnameLength,
+      anchorLength,
+      patches,
+      watch,
+      tflags,
+    });
   }
 
   /**
@@ -2604,9 +2840,10 @@ class TemplateBuilder {
     }
     let nodata = -1;
     if (cname >= 0) {
+      const ti = this.#chaseTarget(cols, cname, key);
       for (const qtype of CNAME_CHASE_TYPES) {
         if (setOfType(cols, idx, qtype) >= 0) continue;
-        let at = this.#columnChase(cols, cname, key, kn, qtype);
+        let at = ti < 0 ? -1 : this.#columnChase(cols, cname, ti, key, kn, qtype);
         let reason = 0;
         if (at === CHASE_TOO_LARGE) {
           at = -1;
@@ -2685,15 +2922,16 @@ class TemplateBuilder {
     throw new Error('image compile: too many additional RRsets for one template');
   }
 
+  /** The CNAME target `#chaseTarget` found last. */
+  #chased: Name | undefined;
+
   /**
-   * `#exactChase` from the columns: the CNAME RRset `cname` of the QNAME (key `key`, `kn`
-   * octets) and its target's RRset of `qtype` when the target is a name of the zone, not the
-   * QNAME, not below a cut nor at one, holding that type; or, when the target holds neither
-   * that type nor a CNAME, what the engine answers then (`#exact`): the CNAME and the
-   * negative SOA. The template's offset; -1 when the engine must answer; CHASE_TOO_LARGE
-   * past 65,535 octets.
+   * The name index of the target of CNAME RRset `cname` (its first record's, as `#exactChase`
+   * reads it; the Name in `#chased`) owned by the QNAME of key `key`, when the chases may be
+   * written from the columns: a chain limit of 2 or more, a target in the zone (not the QNAME)
+   * that is neither below a cut nor at one. Else -1: the engine answers.
    */
-  #columnChase(cols: ZoneColumns, cname: number, key: string, kn: number, qtype: number): number {
+  #chaseTarget(cols: ZoneColumns, cname: number, key: string): number {
     if ((this.#answerOpts.maxChain ?? DEFAULT_MAX_CHAIN) < 2) return -1;
     const r = cols.setFirst[cname];
     if (r < 0) return -1;
@@ -2705,6 +2943,21 @@ class TemplateBuilder {
     if (target === undefined || target.key === key || !target.isSubdomainOf(zone.origin)) return -1;
     const ti = zone._index.find(target.key);
     if (ti < 0 || (cols.flags[ti] & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) return -1;
+    this.#chased = target;
+    return ti;
+  }
+
+  /**
+   * `#exactChase` from the columns: the CNAME RRset `cname` of the QNAME (key `key`, `kn`
+   * octets) and the RRset of `qtype` of its target (name index `ti`, `#chaseTarget`'s) when
+   * the target holds that type; or, when the target holds neither
+   * that type nor a CNAME, what the engine answers then (`#exact`): the CNAME and the
+   * negative SOA. The template's offset; -1 when the engine must answer; CHASE_TOO_LARGE
+   * past 65,535 octets.
+   */
+  #columnChase(cols: ZoneColumns, cname: number, ti: number, key: string, kn: number, qtype: number): number {
+    const zone = this.zone as ColumnZone;
+    const target = this.#chased as Name;
     const set = setOfType(cols, ti, qtype);
     // Without that type: the engine's NODATA at the target (not the apex, whose SOA could be
     // renamed to the target's spelling, nor another CNAME, which it would follow), the CNAME
