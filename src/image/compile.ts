@@ -3164,35 +3164,28 @@ function plainType(type: number): boolean {
  */
 function canonicalOrder(zone: CompilableZone): OrderedNames {
   const n = zone.nodes.size;
-  const keys: string[] = new Array(n);
-  const order: number[] = new Array(n);
   const originLength = zone.origin.key.length;
   // An octet 0 inside a label would be ambiguous with the label end: then (for the whole
   // zone, so all keys compare alike) every octet is stored + 1.
   let shift = false;
-  if (zone instanceof ColumnZone) shift = columnKeysHave(zone, (c) => c === 0, true);
-  else
-    for (const key of zone.nodes.keys())
-      if (key.indexOf('\x00') < key.length - 1) {
-        shift = true;
-        break;
-      }
-  let nodes: ZoneNode[] | undefined;
   if (zone instanceof ColumnZone) {
     // By name index, from the columns' key octets: no node (nor key string) is made to be sorted.
-    const { octets, off, len } = zone._index;
-    for (let i = 0; i < n; i++) {
-      order[i] = i;
-      keys[i] = sortKeyAt(octets, off[i], len[i] - originLength, shift);
+    shift = columnKeysHave(zone, (c) => c === 0, true);
+    return new ColumnOrder(zone, columnOrder(zone, originLength, shift));
+  }
+  for (const key of zone.nodes.keys())
+    if (key.indexOf('\x00') < key.length - 1) {
+      shift = true;
+      break;
     }
-  } else {
-    nodes = new Array(n);
-    let i = 0;
-    for (const node of zone.nodes.values()) {
-      order[i] = i;
-      nodes[i] = node;
-      keys[i++] = sortKey(node.name.key, node.name.key.length - originLength, shift);
-    }
+  const keys: string[] = new Array(n);
+  const order: number[] = new Array(n);
+  const nodes: ZoneNode[] = new Array(n);
+  let k = 0;
+  for (const node of zone.nodes.values()) {
+    order[k] = k;
+    nodes[k] = node;
+    keys[k++] = sortKey(node.name.key, node.name.key.length - originLength, shift);
   }
   if (n <= 16) {
     // Insertion sort: a small zone's names (the sort builtin's set-up costs more).
@@ -3207,10 +3200,100 @@ function canonicalOrder(zone: CompilableZone): OrderedNames {
       order[j + 1] = x;
     }
   } else order.sort((a, b) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : 0));
-  if (nodes === undefined) return new ColumnOrder(zone as ColumnZone, Int32Array.from(order));
   const out: ZoneNode[] = new Array(n);
   for (let i = 0; i < n; i++) out[i] = nodes[order[i]];
   return new NodeArray(out);
+}
+
+/**
+ * `canonicalOrder` of a ColumnZone: its name indexes sorted by their sort keys (`sortKey`'s
+ * code units, here octets + 1 so that 0 can end a key), the keys written into one array from
+ * the columns' key octets and sorted by a multikey quicksort (Bentley and Sedgewick: a
+ * three-way partition on one position of the keys at a time, an explicit stack, insertion
+ * sort for short runs) — no key string is made and no comparator called. The keys of
+ * distinct names are distinct, so any correct sort gives the one order.
+ */
+function columnOrder(zone: ColumnZone, originLength: number, shift: boolean): Int32Array {
+  const n = zone.nodes.size;
+  const { octets, off, len } = zone._index;
+  let total = 0;
+  for (let i = 0; i < n; i++) total += Math.max(0, len[i] - originLength);
+  // Per key: its code units + 1 (1 the label separator), so a key's end (0) sorts first.
+  const kb = new Uint16Array(total);
+  const ko = new Int32Array(n + 1);
+  const starts = new Int32Array(128);
+  const add = shift ? 2 : 1;
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    ko[i] = p;
+    const at = off[i];
+    const stop = len[i] - originLength;
+    let labels = 0;
+    for (let k = 0; k < stop; k += octets[at + k] + 1) starts[labels++] = k;
+    for (let j = labels - 1; j >= 0; j--) {
+      const q = at + starts[j];
+      const end = q + octets[q];
+      for (let c = q + 1; c <= end; c++) kb[p++] = octets[c] + add;
+      if (j > 0) kb[p++] = 1;
+    }
+  }
+  ko[n] = p;
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  /** The code unit at `d` of key `i` (+ 1), 0 past its end. */
+  const at = (i: number, d: number): number => (ko[i] + d < ko[i + 1] ? kb[ko[i] + d] : 0);
+  const stack: number[] = [0, n, 0];
+  while (stack.length > 0) {
+    const d = stack.pop() as number;
+    const hi = stack.pop() as number;
+    const lo = stack.pop() as number;
+    if (hi - lo < 12) {
+      for (let i = lo + 1; i < hi; i++) {
+        const x = order[i];
+        let j = i - 1;
+        while (j >= lo && keyAfter(kb, ko, order[j], x, d)) {
+          order[j + 1] = order[j];
+          j--;
+        }
+        order[j + 1] = x;
+      }
+      continue;
+    }
+    // The median of three code units as the pivot.
+    const a = at(order[lo], d);
+    const b = at(order[(lo + hi) >>> 1], d);
+    const c = at(order[hi - 1], d);
+    const v = Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
+    let lt = lo;
+    let gt = hi - 1;
+    let i = lo;
+    while (i <= gt) {
+      const x = order[i];
+      const u = at(x, d);
+      if (u < v) {
+        order[i++] = order[lt];
+        order[lt++] = x;
+      } else if (u > v) {
+        order[i] = order[gt];
+        order[gt--] = x;
+      } else i++;
+    }
+    if (lt - lo > 1) stack.push(lo, lt, d);
+    if (hi - gt - 1 > 1) stack.push(gt + 1, hi, d);
+    // Keys that end at `d` are equal (one name at most): no deeper position to sort on.
+    if (v !== 0 && gt + 1 - lt > 1) stack.push(lt, gt + 1, d + 1);
+  }
+  return order;
+}
+
+/** Key `a` sorts after key `b` (both equal before position `d`). */
+function keyAfter(kb: Uint16Array, ko: Int32Array, a: number, b: number, d: number): boolean {
+  let p = ko[a] + d;
+  let q = ko[b] + d;
+  const pe = ko[a + 1];
+  const qe = ko[b + 1];
+  for (; p < pe && q < qe; p++, q++) if (kb[p] !== kb[q]) return kb[p] > kb[q];
+  return p < pe;
 }
 
 /**
@@ -3231,24 +3314,6 @@ function columnKeysHave(zone: ColumnZone, test: (c: number) => boolean, labelsOn
       for (let k = p + 1; k <= p + octets[p]; k++) if (test(octets[k])) return true;
   }
   return false;
-}
-
-/** `sortKey` of the key at `b[at, …)`, read from octets (a ColumnZone's). */
-function sortKeyAt(b: Uint8Array, at: number, stop: number, shift: boolean): string {
-  if (stop <= 0) return '';
-  const first = b[at] + 1;
-  if (first === stop && !shift) return latin1Slice.call(b, at + 1, at + stop);
-  const starts: number[] = [];
-  for (let i = 0; i < stop; i += b[at + i] + 1) starts.push(i);
-  let key = '';
-  for (let j = starts.length - 1; j >= 0; j--) {
-    const p = at + starts[j];
-    const len = b[p];
-    if (shift) for (let c = p + 1; c <= p + len; c++) key += String.fromCharCode(b[c] + 1);
-    else key += latin1Slice.call(b, p + 1, p + 1 + len);
-    if (j > 0) key += '\x00';
-  }
-  return key;
 }
 
 /**
