@@ -40,7 +40,6 @@ import {
 } from '../zone/index.js';
 import { PARSE_THREAD_TEXT } from '../zone/load.js';
 import { compileZone, compileZoneToFile } from './compile.js';
-import { CompileHelper } from './compile-helper.js';
 import { openImage } from './reader.js';
 
 type Opts = LoadOptions & { file?: string; octets?: boolean };
@@ -136,30 +135,7 @@ function compare(
   if (!Buffer.from(got).equals(Buffer.from(want))) return `${label}: images differ`;
   const inFile = compiledToFile(b.zone);
   if (!Buffer.from(inFile).equals(Buffer.from(want))) return `${label}: the image written to a file differs`;
-  // Split over two threads (any zone, at a few points of its names): the same octets.
-  for (const helper of splitHelpers()) {
-    const split = compiledToFile(b.zone, helper);
-    if (!Buffer.from(split).equals(Buffer.from(want)))
-      return `${label}: the image compiled in two threads (share ${helper.share}) differs`;
-  }
   return undefined;
-}
-
-/** Helper threads that split every zone, at about a tenth, half and nine tenths of its work. */
-let helpers: CompileHelper[] | undefined;
-function splitHelpers(): CompileHelper[] {
-  if (helpers === undefined) {
-    const made = [0.1, 0.5, 0.9].map((share) => new CompileHelper(undefined, { minNames: 1, share }));
-    helpers = made;
-    assert.ok(
-      made.every((h) => h.whenReady(30_000)),
-      'the helper threads start',
-    );
-    process.on('exit', () => {
-      for (const h of made) h.close();
-    });
-  }
-  return helpers;
 }
 
 /** Where `compiledToFile` writes (one file for the whole run, emptied each time). */
@@ -169,7 +145,7 @@ let scratchFile: { dir: string; fd: number } | undefined;
  * `compileZoneToFile`'s image (written in pieces, never whole in memory), at an offset past
  * octets that must stay as they are, read back.
  */
-function compiledToFile(zone: ColumnZone | Zone, helper?: CompileHelper): Uint8Array {
+function compiledToFile(zone: ColumnZone | Zone): Uint8Array {
   if (scratchFile === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'sb-columns-file-'));
     scratchFile = { dir, fd: openSync(join(dir, 'image'), 'w+') };
@@ -181,7 +157,7 @@ function compiledToFile(zone: ColumnZone | Zone, helper?: CompileHelper): Uint8A
   const fd = scratchFile.fd;
   ftruncateSync(fd, 0);
   const base = 72;
-  const length = compileZoneToFile(zone, fd, base, {}, helper);
+  const length = compileZoneToFile(zone, fd, base, {});
   const size = statSync(join(scratchFile.dir, 'image')).size;
   assert.equal(size, base + length, 'the file ends where the image does');
   const all = new Uint8Array(size);

@@ -28,7 +28,7 @@ import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { compressibleNameOffsets, rdataTarget } from '../wire/rdata.js';
 import { hasCompressibleNames, nameLengthAt } from '../wire/rdata-wire.js';
-import { ColumnZone, type SharedColumnZone, type ZoneColumns } from '../zone/column-zone.js';
+import { ColumnZone, type ZoneColumns } from '../zone/column-zone.js';
 import { NodeFlag, type RRset, Zone, type ZoneNode } from '../zone/zone.js';
 import {
   ANSWER_ENTRY_SIZE,
@@ -277,7 +277,6 @@ export function compileZoneToFile(
   fd: number,
   base: number,
   opts: CompileOptions = {},
-  helper?: HalfCompiler,
 ): number {
   const file = new ImageFile(fd, base);
   if (!(zone instanceof ColumnZone) || opts.templates === false || opts.allocate !== undefined) {
@@ -285,204 +284,14 @@ export function compileZoneToFile(
     file.write(image, 0);
     return image.length;
   }
-  return compile(zone, opts, file, helper) as number;
+  return compile(zone, opts, file) as number;
 }
-
-/**
- * A second thread that takes part in a big zone's compile into a file (`compileZoneToFile`'s
- * `helper`; src/image/compile-helper.ts): it makes the templates of the later names while
- * the caller makes the earlier ones (`start`, `wait`), then copies them into the image and
- * writes those names' parts of NAMES, NAMEDATA, RRSETS, RDATA and ANSWERS while the caller
- * writes the rest (`write`, `finish`). `start` and `write` return at once; `wait` and
- * `finish` block (and throw when the thread failed).
- */
-export interface HalfCompiler {
-  /** The thread is up and idle: a compile may be split now (else it runs whole here). */
-  readonly ready: boolean;
-  /** `ready`, waiting up to `ms` for a thread still starting. */
-  whenReady(ms: number): boolean;
-  /** Zones of fewer names are compiled whole (`SPLIT_NAMES`; tests split small ones). */
-  readonly minNames: number;
-  /** The first thread's share of the template work (`SPLIT_SHARE`; tests move the split). */
-  readonly share: number;
-  /** Starts the half (the helper gives it the file it writes into: `HalfJob.fd`). */
-  start(job: Omit<HalfJob, 'fd'>): void;
-  wait(): HalfDone;
-  write(job: HalfWrite): void;
-  finish(): void;
-}
-
-/** What the second thread is given: the zone's columns and its canonical order. */
-export interface HalfJob {
-  zone: SharedColumnZone;
-  /** Name indexes in canonical order. */
-  order: Int32Array;
-  /** The first position in `order` the half makes templates for (to the end). */
-  from: number;
-  /** `TemplateBuilder`'s `#highNames` (read once, by the caller). */
-  highNames: boolean;
-  answer: AnswerOptions;
-  /** Where the half's templates are written meanwhile, from offset 0. */
-  fd: number;
-}
-
-/** The half's templates (octets) and answer entries. */
-export interface HalfDone {
-  total: number;
-  entries: number;
-}
-
-/** Where the half's parts go: the image file, its section starts, the first half's sizes. */
-export interface HalfWrite {
-  fd: number;
-  base: number;
-  starts: number[];
-  /** The first half's template octets and answer entries. */
-  firstTotal: number;
-  firstEntries: number;
-}
-
-/**
- * A ColumnZone of at least this many names is split over two threads when a helper is ready:
- * below it, the second thread's set-up (the zone rebuilt there, its code cold) costs more than
- * half the templates save.
- */
-export const SPLIT_NAMES = 50_000;
-
-/**
- * How long a compile waits for a helper thread still starting (started after the load, it
- * is usually up by the sort's end; the wait costs no CPU, and the split saves more).
- */
-const READY_WAIT_MS = 500;
-
-/** Compiles split over two threads so far in this thread (for tests and benchmarks). */
-export const splitStats = { compiles: 0 };
-
-/** The second half in its thread, between `compileHalf` and `writeHalf`. */
-let half:
-  | { zone: ColumnZone; nodes: ColumnOrder; table: NodeTable; from: number; fd: number; total: number }
-  | undefined;
-
-/**
- * The helper thread's first part (HalfCompiler): the templates of `zone`'s names from
- * position `from` of `order` on, written into file `fd` from offset 0, and their answer
- * table kept for `writeHalf`. A template offset in that table is ≥ 0 into that file, -1 none,
- * ≤ -2 one of the first half's (the zone's negative template: `-2 - offset`).
- */
-export function compileHalf(
-  zone: ColumnZone,
-  order: Int32Array,
-  from: number,
-  highNames: boolean,
-  answer: AnswerOptions,
-  fd: number,
-): HalfDone {
-  half = undefined;
-  const nodes = new ColumnOrder(zone, order);
-  const out = Bytes.over(new ImageFile(fd, 0), 0, 1 << 20);
-  const ctx = new TemplateBuilder(zone, answer, out, highNames);
-  const n = nodes.length;
-  const table = nodeTable.reset(n - from);
-  table.base = from;
-  const cols = zone.columns();
-  for (let i = from; i < n; i++) ctx.columnName(cols, nodes.index(i), nodes, table, i);
-  out.flush();
-  half = { zone, nodes, table, from, fd, total: out.total };
-  return { total: out.total, entries: table.entries };
-}
-
-/**
- * The helper thread's second part: its templates copied from its file to their place in the
- * image (after the first half's), its names' records of NAMES, NAMEDATA, RRSETS, RDATA and
- * ANSWERS written where the names before them end (sums over those names' columns).
- */
-export function writeHalf(w: HalfWrite): void {
-  const h = half;
-  half = undefined;
-  if (h === undefined) throw new Error('split compile: no half to write');
-  try {
-    const file = new ImageFile(w.fd, w.base);
-    const oTemplates = w.starts[7];
-    const piece = new Uint8Array(Math.min(h.total, 4 << 20));
-    for (let at = 0; at < h.total; at += piece.length) {
-      const chunk = piece.subarray(0, Math.min(piece.length, h.total - at));
-      new ImageFile(h.fd, 0).read(chunk, at);
-      file.write(chunk, oTemplates + w.firstTotal + at);
-    }
-    const { nodes, table, from } = h;
-    const cols = h.zone.columns();
-    const { firstSet, setNext, setFirst, recNext, recLen } = cols;
-    let data = 0;
-    let sets = 0;
-    let rd = 0;
-    for (let i = 0; i < from; i++) {
-      data += 1 + nodes.keyLen(i);
-      for (let t = firstSet[nodes.index(i)]; t >= 0; t = setNext[t]) {
-        sets++;
-        for (let r = setFirst[t]; r >= 0; r = recNext[r]) rd += 2 + recLen[r];
-      }
-    }
-    const firstTotal = w.firstTotal;
-    const absAt = (v: number): number =>
-      v === -1 ? NONE : v <= -2 ? oTemplates - 2 - v : oTemplates + firstTotal + v;
-    writeColumns(file, nodes, cols, table, from, nodes.length, absAt, {
-      name: w.starts[1] + from * NAME_RECORD_SIZE,
-      data: w.starts[2] + data,
-      set: w.starts[4] + sets * RRSET_RECORD_SIZE,
-      rd: w.starts[5] + rd,
-      ans: w.starts[6] + w.firstEntries * ANSWER_ENTRY_SIZE,
-      rrsets: sets,
-      answers: w.firstEntries,
-    });
-  } finally {
-    nodeTable = new NodeTable();
-  }
-}
-
-/**
- * Where a split compile's second half starts: about half the template work on each side
- * (a name written from the columns ~1, a name whose node is made ~12: the profile's ratio),
- * moved on past names below a cut (a cut's referral template is shared by the names under it:
- * they stay in one half).
- */
-function splitPoint(cols: ZoneColumns, nodes: ColumnOrder, part: number): number {
-  const n = nodes.length;
-  const { flags, firstSet, setNext, setType } = cols;
-  const weight = new Uint8Array(n);
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    const idx = nodes.index(i);
-    let w = 1;
-    if ((flags[idx] & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0 || firstSet[idx] < 0) w = HEAVY;
-    else
-      for (let t = firstSet[idx]; t >= 0; t = setNext[t])
-        if (!plainType(setType[t])) {
-          w = HEAVY;
-          break;
-        }
-    weight[i] = w;
-    total += w;
-  }
-  const share = total * part;
-  let s = 0;
-  for (let sum = 0; s < n && sum < share; s++) sum += weight[s];
-  while (s < n && (flags[nodes.index(s)] & NodeFlag.BELOW_CUT) !== 0) s++;
-  return s;
-}
-
-/**
- * The first thread's share of the template work in a split compile (a little under half: it
- * writes more of the rest, the moved templates and the hash section), and a heavy name's weight.
- */
-export const SPLIT_SHARE = 0.45;
-const HEAVY = 12;
 
 /** `compileZone`, or with `file` (a ColumnZone's, with templates) into a file: the length. */
 function compile(
   zone: CompilableZone,
   opts: CompileOptions,
   file: ImageFile | undefined,
-  helper?: HalfCompiler,
 ): Uint8Array | number {
   const nodes = canonicalOrder(zone);
   const withTemplates = opts.templates !== false;
@@ -500,45 +309,21 @@ function compile(
     });
     templates = Bytes.over(rab, sizes.beforeAnswers, 1 << 20);
   } else templates.len = 0;
-  /** The helper thread, once it has a half of this compile (it must end before we return). */
-  let split: HalfCompiler | undefined;
-  let second: (HalfDone & { from: number }) | undefined;
-  let posted = false;
   try {
     const ctx = new TemplateBuilder(zone, opts.answer ?? {}, templates);
     const table = nodeTable.reset(nodes.length);
     // Each name's templates go to typed arrays at once: no per-name object lives to the layout.
     if (withTemplates && nodes instanceof ColumnOrder) {
-      // A big zone: its plain names written from the columns, the others from their nodes;
-      // with a helper thread ready, the later names' templates made there meanwhile.
+      // A big zone: its names written from the columns; a node made only where they cannot be.
       const cols = (zone as ColumnZone).columns();
-      let end = nodes.length;
-      if (
-        file !== undefined &&
-        helper !== undefined &&
-        end >= helper.minNames &&
-        helper.whenReady(READY_WAIT_MS)
-      ) {
-        end = splitPoint(cols, nodes, helper.share);
-        split = helper;
-        splitStats.compiles++;
-        split.start({
-          zone: (zone as ColumnZone).shared(),
-          order: nodes.order,
-          from: end,
-          highNames: ctx.highNames,
-          answer: opts.answer ?? {},
-        });
-      }
-      for (let i = 0; i < end; i++) ctx.columnName(cols, nodes.index(i), nodes, table, i);
-      if (split !== undefined) second = { ...split.wait(), from: end };
+      for (let i = 0; i < nodes.length; i++) ctx.columnName(cols, nodes.index(i), nodes, table, i);
     } else if (withTemplates)
       for (let i = 0; i < nodes.length; i++) {
         const node = nodes.node(i);
         if (!ctx.nodePlain(node, table, i)) table.put(i, ctx.forNode(node));
       }
     else for (let i = 0; i < nodes.length; i++) table.put(i, NO_TEMPLATES);
-    const laid = layout(
+    return layout(
       zone,
       nodes,
       sizes,
@@ -549,27 +334,8 @@ function compile(
       opts.allocate,
       rab,
       file,
-      second && {
-        ...second,
-        post: (w: HalfWrite): void => {
-          posted = true;
-          (split as HalfCompiler).write(w);
-        },
-      },
     );
-    if (posted) {
-      posted = false;
-      (split as HalfCompiler).finish();
-    }
-    return laid;
   } finally {
-    // The helper writes into the image file: never left writing when this returns or throws.
-    if (posted)
-      try {
-        (split as HalfCompiler).finish();
-      } catch {
-        // the compile fails anyway
-      }
     // A big zone's templates and tables are not kept alive by the scratch.
     if (templateScratch.buf.length > 1 << 20) templateScratch = new Bytes();
     if (nodeTable.nodata.length > 1 << 16) nodeTable = new NodeTable();
@@ -667,11 +433,8 @@ class NodeTable {
   eTpl = new Int32Array(256);
   eReason = new Uint8Array(256);
   entries = 0;
-  /** The name index of row 0 (a split compile's second half: its first name's). */
-  base = 0;
 
   reset(names: number): this {
-    this.base = 0;
     if (this.nodata.length < names) {
       let n = this.nodata.length;
       while (n < names) n *= 2;
@@ -689,7 +452,7 @@ class NodeTable {
    * any order: written sorted), its NODATA template `nodata`, no referral.
    */
   putPlain(name: number, n: number, nodata: number, reasons = false, referral = -1): void {
-    const i = name - this.base;
+    const i = name;
     this.nodata[i] = nodata;
     this.referral[i] = referral;
     const e = this.entries;
@@ -733,7 +496,7 @@ class NodeTable {
   }
 
   put(name: number, r: NodeTemplates): void {
-    const i = name - this.base;
+    const i = name;
     this.nodata[i] = r.nodata === undefined ? -1 : r.nodata.at;
     this.referral[i] = r.referral === undefined ? -1 : r.referral.at;
     const list = r.entries;
@@ -890,11 +653,10 @@ function layout(
   allocate: ((bytes: number) => Uint8Array) | undefined,
   rab: ArrayBuffer | undefined,
   file?: ImageFile,
-  second?: HalfDone & { from: number; post: (w: HalfWrite) => void },
 ): Uint8Array | number {
   const originKey = zone.origin.key;
   const { namedataLen, rdataLen, totalRrsets, spelled, spellLen, slots } = measured;
-  const totalEntries = table.entries + (second?.entries ?? 0);
+  const totalEntries = table.entries;
 
   const sectionIds = spelled ? SECTION_IDS_SPELLED : SECTION_IDS;
   const sizes = [
@@ -905,7 +667,7 @@ function layout(
     totalRrsets * RRSET_RECORD_SIZE,
     rdataLen,
     totalEntries * ANSWER_ENTRY_SIZE,
-    templates.total + (second?.total ?? 0),
+    templates.total,
   ];
   if (spelled) sizes.push(nodes.length * 4 + spellLen);
   const starts: number[] = [];
@@ -983,25 +745,13 @@ function layout(
   };
   if (cols !== undefined && file !== undefined) {
     // Into the file: the sections through the same stages, then the rest, the head last.
-    // Split: the helper thread copies its templates after ours (moved up already: it writes
-    // over where they were) and writes its names' records while we write ours.
-    const ordered = nodes as ColumnOrder;
-    const end = second?.from ?? nodes.length;
-    second?.post({
-      fd: file.fd,
-      base: file.base,
-      starts,
-      firstTotal: templates.total,
-      firstEntries: table.entries,
-    });
-    writeColumns(file, ordered, cols, table, 0, end, absAt, at0, hash, slotMask);
-    if (end < nodes.length) hashColumns(ordered, end, hash, slotMask);
+    writeColumns(file, nodes as ColumnOrder, cols, table, absAt, at0, hash, slotMask);
     finishFile(file, out, nodes, spelled, starts, hash, oHash, slots, total);
     return total;
   }
   if (cols !== undefined && rab !== undefined) {
     // In place in the resizable buffer: the sections written through plain stages.
-    writeColumns(out, nodes as ColumnOrder, cols, table, 0, nodes.length, absAt, at0, hash, slotMask);
+    writeColumns(out, nodes as ColumnOrder, cols, table, absAt, at0, hash, slotMask);
     return finish(out, nodes, spelled, starts, hash, oHash, slots, templates, oTemplates, rab);
   }
   let pName = oNames;
@@ -1251,34 +1001,20 @@ interface ColumnStarts {
   answers: number;
 }
 
-/** The hash slots of names `from`.. (after those before them: the same probes). */
-function hashColumns(nodes: ColumnOrder, from: number, hash: Uint32Array, slotMask: number): void {
-  const octets = nodes.octets;
-  for (let i = from; i < nodes.length; i++) {
-    const ko = nodes.keyOff(i);
-    let s = fnv1a(octets, ko, ko + nodes.keyLen(i)) & slotMask;
-    while (hash[s] !== 0) s = (s + 1) & slotMask;
-    hash[s] = i + 1;
-  }
-}
-
 /**
  * `layout`'s loop for a ColumnZone compiled in place: NAMES, NAMEDATA, RRSETS, RDATA and
- * ANSWERS of names `from` to `to` from the columns through stages (the same octets as the
- * loop in `layout`), from `at` on (a split compile's second half starts mid-section), and
- * (`hash` given) their hash slots. `table` holds those names from its row `from - table.base`.
+ * ANSWERS of its names from the columns through stages (the same octets as the loop in
+ * `layout`), from `at` on, and their hash slots.
  */
 function writeColumns(
   out: Uint8Array | ImageFile,
   nodes: ColumnOrder,
   cols: ZoneColumns,
   table: NodeTable,
-  from: number,
-  to: number,
   absAt: (at: number) => number,
   at: ColumnStarts,
-  hash?: Uint32Array,
-  slotMask = 0,
+  hash: Uint32Array,
+  slotMask: number,
 ): void {
   const sName = new Stage(out, at.name);
   const sData = new Stage(out, at.data);
@@ -1300,16 +1036,13 @@ function writeColumns(
   let rrsetCount = at.rrsets;
   let answerCount = at.answers;
   const octets = nodes.octets;
-  const base = table.base;
-  for (let i = from; i < to; i++) {
+  for (let i = 0; i < nodes.length; i++) {
     // The key's octets, read where the columns keep them (no string).
     const ko = nodes.keyOff(i);
     const kn = nodes.keyLen(i);
-    if (hash !== undefined) {
-      let s = fnv1a(octets, ko, ko + kn) & slotMask;
-      while (hash[s] !== 0) s = (s + 1) & slotMask;
-      hash[s] = i + 1;
-    }
+    let s = fnv1a(octets, ko, ko + kn) & slotMask;
+    while (hash[s] !== 0) s = (s + 1) & slotMask;
+    hash[s] = i + 1;
     const idx = nodes.index(i);
     let setCount = 0;
     let flags = nameFlags[idx] & 31;
@@ -1321,18 +1054,7 @@ function writeColumns(
     if (setCount === 0) flags |= NameFlag.EMPTY;
     sName.room(NAME_RECORD_SIZE);
     sData.room(1 + kn);
-    nameRecord(
-      sName.buf,
-      sName.n,
-      sData.pos,
-      flags,
-      rrsetCount,
-      setCount,
-      answerCount,
-      table,
-      i - base,
-      absAt,
-    );
+    nameRecord(sName.buf, sName.n, sData.pos, flags, rrsetCount, setCount, answerCount, table, i, absAt);
     sName.n += NAME_RECORD_SIZE;
     const d = sData.buf;
     let pd = sData.n;
@@ -1371,8 +1093,8 @@ function writeColumns(
       }
       sRd.n = pr;
     }
-    const first = table.entryFirst[i - base];
-    const last = first + table.entryCount[i - base];
+    const first = table.entryFirst[i];
+    const last = first + table.entryCount[i];
     sAns.room((last - first) * ANSWER_ENTRY_SIZE);
     const ab = sAns.buf;
     let pa = sAns.n;
@@ -1957,17 +1679,11 @@ class TemplateBuilder {
   /** Some name of the zone has an octet 0xfe or 0xff (the placeholders' labels). */
   #highNames = false;
 
-  /**
-   * `highNames` given: the second half of a split compile (`compileHalf`), whose negative
-   * template is the first half's (made here too, to know it, but not written: its offset is
-   * `-2 - offset` in the first half's, HalfResult).
-   */
-  constructor(zone: CompilableZone, answerOpts: AnswerOptions, out: Bytes, highNames?: boolean) {
+  constructor(zone: CompilableZone, answerOpts: AnswerOptions, out: Bytes) {
     this.zone = zone;
-    this.out = highNames === undefined ? out : new Bytes();
+    this.out = out;
     this.#answerOpts = answerOpts;
-    if (highNames !== undefined) this.#highNames = highNames;
-    else if (zone instanceof ColumnZone) this.#highNames = columnKeysHave(zone, (c) => c >= 0xfe);
+    if (zone instanceof ColumnZone) this.#highNames = columnKeysHave(zone, (c) => c >= 0xfe);
     else
       for (const key of zone.nodes.keys())
         if (hasHighOctet(key)) {
@@ -1975,10 +1691,6 @@ class TemplateBuilder {
           break;
         }
     this.negative = this.#negativeTemplate();
-    if (highNames !== undefined) {
-      if (this.negative !== undefined) this.negative.at = -2 - this.negative.at;
-      this.out = out;
-    }
     const watch = this.negative?.watch ?? NO_STRINGS;
     this.#watching = watch.length > 0;
     this.#negativeWatch =
@@ -1987,11 +1699,6 @@ class TemplateBuilder {
         : watch.length === 0
           ? NOT_WATCHED
           : { has: (l) => watch.includes(l) };
-  }
-
-  /** Some name of the zone has an octet 0xfe or 0xff. */
-  get highNames(): boolean {
-    return this.#highNames;
   }
 
   #place(parts: TplParts): Tpl {
