@@ -531,6 +531,40 @@ const labelStarts = new Int32Array(128);
 /** `#columnChase`: the template would pass 65,535 octets. */
 const CHASE_TOO_LARGE = -2;
 
+/**
+ * The header of a plain template (`#plainData`'s: exact, AA, NOERROR, the body all required,
+ * no patches or watch labels) of `size` octets with a body of `body` and `count` answers.
+ */
+function plainHeader(
+  b: Uint8Array,
+  start: number,
+  size: number,
+  body: number,
+  count: number,
+  qname: number,
+): void {
+  put32(b, start, size);
+  put32(b, start + 4, TEMPLATE_HEADER_SIZE);
+  put32(b, start + 8, body);
+  put32(b, start + 12, body);
+  put16(b, start + 16, count);
+  put32(b, start + 18, 0);
+  put16(b, start + 22, 0);
+  put16(b, start + 24, 0x0400);
+  b[start + 26] = qname;
+  b[start + 27] = qname;
+  put32(b, start + 28, 0);
+}
+
+/** A record's owner as the pointer to the question (0xc00c), TYPE, CLASS, TTL and RDLENGTH `len` at `p`. */
+function ownerPointer(b: Uint8Array, p: number, type: number, cls: number, ttl: number, len: number): void {
+  b[p] = 0xc0;
+  b[p + 1] = 12;
+  writeTypeClassTtl(b, p + 2, type, cls, ttl);
+  b[p + 10] = len >> 8;
+  b[p + 11] = len;
+}
+
 /** RRset `t` is one of the first `n` of `placedSets`. */
 function placedBefore(t: number, n: number): boolean {
   for (let k = 0; k < n; k++) if (placedSets[k] === t) return true;
@@ -2208,32 +2242,11 @@ class TemplateBuilder {
     out.ensure(size);
     const start = out.len;
     const b = out.buf;
-    put32(b, start, size);
-    put32(b, start + 4, TEMPLATE_HEADER_SIZE);
-    put32(b, start + 8, body);
-    put32(b, start + 12, body);
-    put16(b, start + 16, count);
-    put32(b, start + 18, 0);
-    put16(b, start + 22, 0);
-    put16(b, start + 24, 0x0400);
-    b[start + 26] = kn;
-    b[start + 27] = kn;
-    put32(b, start + 28, 0);
+    plainHeader(b, start, size, body, count, kn);
     let p = start + TEMPLATE_HEADER_SIZE;
     for (let r = setFirst[t]; r >= 0; r = recNext[r]) {
       const len = recLen[r];
-      b[p] = 0xc0;
-      b[p + 1] = 12;
-      b[p + 2] = type >> 8;
-      b[p + 3] = type;
-      b[p + 4] = cls >> 8;
-      b[p + 5] = cls;
-      b[p + 6] = ttl >>> 24;
-      b[p + 7] = ttl >>> 16;
-      b[p + 8] = ttl >>> 8;
-      b[p + 9] = ttl;
-      b[p + 10] = len >> 8;
-      b[p + 11] = len;
+      ownerPointer(b, p, type, cls, ttl, len);
       p += 12;
       const at = recOff[r];
       if (len <= 32) for (let k = 0; k < len; k++) b[p + k] = slab[at + k];
@@ -2723,33 +2736,12 @@ class TemplateBuilder {
       out.ensure(size);
       const start = out.len;
       const b = out.buf;
-      put32(b, start, size);
-      put32(b, start + 4, TEMPLATE_HEADER_SIZE);
-      put32(b, start + 8, body);
-      put32(b, start + 12, body);
-      put16(b, start + 16, rdata.length);
-      put32(b, start + 18, 0);
-      put16(b, start + 22, 0);
-      put16(b, start + 24, 0x0400);
-      b[start + 26] = key.length;
-      b[start + 27] = key.length;
-      put32(b, start + 28, 0);
+      plainHeader(b, start, size, body, rdata.length, key.length);
       let p = start + TEMPLATE_HEADER_SIZE;
       for (let r = 0; r < rdata.length; r++) {
         const rd = rdata[r];
         const len = rd.length;
-        b[p] = 0xc0;
-        b[p + 1] = 12;
-        b[p + 2] = type >> 8;
-        b[p + 3] = type;
-        b[p + 4] = cls >> 8;
-        b[p + 5] = cls;
-        b[p + 6] = ttl >>> 24;
-        b[p + 7] = ttl >>> 16;
-        b[p + 8] = ttl >>> 8;
-        b[p + 9] = ttl;
-        b[p + 10] = len >> 8;
-        b[p + 11] = len;
+        ownerPointer(b, p, type, cls, ttl, len);
         p += 12;
         if (len <= 32) for (let j = 0; j < len; j++) b[p + j] = rd[j];
         else b.set(rd, p);
