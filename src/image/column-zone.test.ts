@@ -381,6 +381,23 @@ describe('a zone loaded as columns is the zone loadZoneText builds, and compiles
     assert.deepEqual(diffs, []);
   });
 
+  test('an RRset naming hundreds of targets (MX to 600 names with A and AAAA, a cut with 300 NS in and out of it): the Zone’s image', () => {
+    const lines = ['$ORIGIN t.test.', '@ 300 SOA ns hm 1 2 3 4 5', '@ 300 NS ns', 'ns 300 A 192.0.2.1'];
+    for (let i = 0; i < 600; i++)
+      lines.push(`mx 300 MX ${i} m${i}`, `m${i} 300 A 192.0.2.${i & 255}`, `m${i} 300 AAAA 2001:db8::${i}`);
+    for (let i = 0; i < 300; i++)
+      lines.push(
+        `cut 300 NS ${i % 2 === 0 ? `g${i}.cut` : `m${i}`}`,
+        `g${i}.cut 300 A 198.51.100.${i & 255}`,
+      );
+    const text = `${lines.join('\n')}\n`;
+    const want = compileZone(loadZoneText(text, { origin: 't.test.' }).zone);
+    const zone = loadZoneTextColumns(text, { origin: 't.test.', thread: false }).zone;
+    assert.ok(zone instanceof ColumnZone);
+    assert.ok(Buffer.from(compileZone(zone)).equals(Buffer.from(want)));
+    assert.ok(Buffer.from(compiledToFile(zone)).equals(Buffer.from(want)));
+  });
+
   test('the canonical order of many names (octets 0 and 255, spellings, depths, prefixes): the Zone’s', () => {
     // compileZone sorts a ColumnZone's names with a multikey quicksort over octet keys (a
     // Zone's with a comparator over strings): the same order, so the same image.

@@ -522,10 +522,17 @@ const plainAts = new Int32Array(64);
 /** Their fallback reasons where no template was made (`TemplateBuilder.columnData`). */
 const plainReasons = new Uint8Array(64);
 /** The target RRsets a template's additional section holds so far (`#encodedSetAt`, `#encodeReferral`). */
-const placedSets = new Int32Array(1024);
+let placedSets = new Int32Array(256);
 /** A referral's optional additional RRsets and their names' indexes, until the glue is written. */
-const optionalSets = new Int32Array(1024);
-const optionalNames = new Int32Array(1024);
+let optionalSets = new Int32Array(256);
+let optionalNames = new Int32Array(256);
+
+/** `a` with twice the room, its octets kept (an RRset naming more targets than fit). */
+function doubled(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
+}
 /** The label starts of a key (`#columnGlue`). */
 const labelStarts = new Int32Array(128);
 /** `#columnChase`: the template would pass 65,535 octets. */
@@ -2442,9 +2449,13 @@ class TemplateBuilder {
       for (const type of ADDRESS_TYPES) {
         const a = setOfType(cols, ti, type);
         if (a < 0 || placedBefore(a, placed)) continue;
-        if (placed === placedSets.length) this.#tooManyTargets();
+        if (placed === placedSets.length) placedSets = doubled(placedSets);
         placedSets[placed++] = a;
         if (!under) {
+          if (optional === optionalSets.length) {
+            optionalSets = doubled(optionalSets);
+            optionalNames = doubled(optionalNames);
+          }
           optionalSets[optional] = a;
           optionalNames[optional++] = ti;
           continue;
@@ -2627,7 +2638,7 @@ class TemplateBuilder {
         for (const at of ADDRESS_TYPES) {
           const a = setOfType(cols, ti, at);
           if (a < 0 || placedBefore(a, placed)) continue;
-          if (placed === placedSets.length) return this.#tooManyTargets();
+          if (placed === placedSets.length) placedSets = doubled(placedSets);
           placedSets[placed++] = a;
           const wire = ti === 0 ? zone.origin.wire : zone.wireAt(ti);
           if (!w.rrsetWire(2, wire, tkey, at, cls, cols.setTtl[a] >>> 0, recordsOf(cols, a))) return -1;
@@ -2635,11 +2646,6 @@ class TemplateBuilder {
       }
     }
     return this.#placeExactAt(kn, requiredEnd);
-  }
-
-  /** More distinct target RRsets than `placedSets` holds: not expected (the 65,535-octet limit comes first). */
-  #tooManyTargets(): never {
-    throw new Error('image compile: too many additional RRsets for one template');
   }
 
   /** The CNAME target `#chaseTarget` found last. */
