@@ -781,8 +781,6 @@ function layout(
     set: oRrsets,
     rd: oRdata,
     ans: oAnswers,
-    rrsets: 0,
-    answers: 0,
   };
   if (cols !== undefined && file !== undefined) {
     // Into the file: the sections through the same stages, then the rest, the head last.
@@ -1031,15 +1029,13 @@ class Stage {
   }
 }
 
-/** Where a run of names' records start in each section, and the RRsets and entries before them. */
+/** Where each section's records start (`writeColumns`). */
 interface ColumnStarts {
   name: number;
   data: number;
   set: number;
   rd: number;
   ans: number;
-  rrsets: number;
-  answers: number;
 }
 
 /**
@@ -1074,8 +1070,8 @@ function writeColumns(
     recLen,
     slab,
   } = cols;
-  let rrsetCount = at.rrsets;
-  let answerCount = at.answers;
+  let rrsetCount = 0;
+  let answerCount = 0;
   const octets = nodes.octets;
   for (let i = 0; i < nodes.length; i++) {
     // The key's octets, read where the columns keep them (no string).
