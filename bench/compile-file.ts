@@ -2,8 +2,7 @@
  * A big zone's image compiled into memory (`compileZone`, what a compile thread transferred
  * to the primary, which then wrote it into a pack) against compiled straight into a pack
  * folder (`writePackedImage` + `compileZoneToFile`, what `serve`'s compile thread does now,
- * CRC-32 included), and the same split over two threads (a `CompileHelper`, as `serve`'s
- * compile thread does for a big file since bigcompile), alternated in one process over the
+ * CRC-32 included), alternated in one process over the
  * same ColumnZone, `--runs` rounds: CPU ms (user + system, every thread of the process) and
  * wall ms of each, and the memory-path's pack write timed apart (`PackWriter.add` of the
  * image: the primary's write before). The images are compared octet for octet.
@@ -15,7 +14,6 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileZone, compileZoneToFile } from '../src/image/compile.js';
-import { CompileHelper } from '../src/image/compile-helper.js';
 import { PackWriter, writePackedImage } from '../src/image/pack.js';
 import { loadZoneTextColumns } from '../src/zone/load.js';
 import { cpuMillis, median } from './stats.js';
@@ -42,12 +40,8 @@ try {
   const write: number[] = [];
   const toFile: number[] = [];
   const fileWall: number[] = [];
-  const split: number[] = [];
-  const splitWall: number[] = [];
-  const helper = new CompileHelper(packs);
-  while (!helper.ready) await new Promise((r) => setTimeout(r, 10));
   let same = true;
-  const ways = ['memory', 'file', 'split'];
+  const ways = ['memory', 'file'];
   for (let r = 0; r < runs; r++) {
     for (let k = 0; k < ways.length; k++) {
       const way = ways[(r + k) % ways.length];
@@ -63,11 +57,9 @@ try {
       } else {
         const c = cpuMillis();
         const t = performance.now();
-        const packed = writePackedImage(packs, (fd, base) =>
-          compileZoneToFile(zone, fd, base, {}, way === 'split' ? helper : undefined),
-        );
-        (way === 'split' ? split : toFile).push(cpuMillis() - c);
-        (way === 'split' ? splitWall : fileWall).push(performance.now() - t);
+        const packed = writePackedImage(packs, (fd, base) => compileZoneToFile(zone, fd, base, {}));
+        toFile.push(cpuMillis() - c);
+        fileWall.push(performance.now() - t);
         const ref = writer.adopt(packed);
         if (r < 2) {
           const want = compileZone(zone);
@@ -83,7 +75,6 @@ try {
     }
   }
   writer.close();
-  helper.close();
   console.log(
     `one zone of ${records} records, ${runs} runs alternated, median CPU ms (load ${loadavg()[0].toFixed(1)}):`,
   );
@@ -92,9 +83,6 @@ try {
   );
   console.log(
     `  into the pack folder (compileZoneToFile, CRC-32 included): ${median(toFile).toFixed(0)} (wall ${median(fileWall).toFixed(0)} ms)`,
-  );
-  console.log(
-    `  the same split over two threads: ${median(split).toFixed(0)} (wall ${median(splitWall).toFixed(0)} ms; runs ${splitWall.map((w) => w.toFixed(0)).join(', ')} against ${fileWall.map((w) => w.toFixed(0)).join(', ')})`,
   );
   console.log(same ? '  the images are identical' : '  THE IMAGES DIFFER');
   if (!same) process.exitCode = 1;

@@ -43,7 +43,6 @@ import {
 } from '../zone/index.js';
 import { PARSE_THREAD_TEXT } from '../zone/load.js';
 import { compileZone, compileZoneToFile } from './compile.js';
-import { CompileHelper } from './compile-helper.js';
 import { openImage } from './reader.js';
 
 type Opts = LoadOptions & { file?: string; octets?: boolean };
@@ -158,30 +157,7 @@ function compare(
   if (!Buffer.from(got).equals(Buffer.from(want))) return `${label}: images differ`;
   const inFile = compiledToFile(b.zone);
   if (!Buffer.from(inFile).equals(Buffer.from(want))) return `${label}: the image written to a file differs`;
-  // Split over two threads (any zone, at a few points of its names): the same octets.
-  for (const helper of splitHelpers()) {
-    const split = compiledToFile(b.zone, helper);
-    if (!Buffer.from(split).equals(Buffer.from(want)))
-      return `${label}: the image compiled in two threads (share ${helper.share}) differs`;
-  }
   return undefined;
-}
-
-/** Helper threads that split every zone, at about a tenth, half and nine tenths of its work. */
-let helpers: CompileHelper[] | undefined;
-function splitHelpers(): CompileHelper[] {
-  if (helpers === undefined) {
-    const made = [0.1, 0.5, 0.9].map((share) => new CompileHelper(undefined, { minNames: 1, share }));
-    helpers = made;
-    assert.ok(
-      made.every((h) => h.whenReady(30_000)),
-      'the helper threads start',
-    );
-    process.on('exit', () => {
-      for (const h of made) h.close();
-    });
-  }
-  return helpers;
 }
 
 /** Where `compiledToFile` writes (one file for the whole run, emptied each time). */
@@ -191,7 +167,7 @@ let scratchFile: { dir: string; fd: number } | undefined;
  * `compileZoneToFile`'s image (written in pieces, never whole in memory), at an offset past
  * octets that must stay as they are, read back.
  */
-function compiledToFile(zone: ColumnZone | Zone, helper?: CompileHelper): Uint8Array {
+function compiledToFile(zone: ColumnZone | Zone): Uint8Array {
   if (scratchFile === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'sb-columns-file-'));
     scratchFile = { dir, fd: openSync(join(dir, 'image'), 'w+') };
@@ -203,7 +179,7 @@ function compiledToFile(zone: ColumnZone | Zone, helper?: CompileHelper): Uint8A
   const fd = scratchFile.fd;
   ftruncateSync(fd, 0);
   const base = 72;
-  const length = compileZoneToFile(zone, fd, base, {}, helper);
+  const length = compileZoneToFile(zone, fd, base, {});
   const size = statSync(join(scratchFile.dir, 'image')).size;
   assert.equal(size, base + length, 'the file ends where the image does');
   const all = new Uint8Array(size);
@@ -235,6 +211,84 @@ function zoneFiles(dir: string): string[] {
 }
 
 const LABELS = ['www', 'WWW', 'mail', 'ns1', 'Ns1', 'a', 'b', 'sub', 'x', '\\255', 'y', '*', 'z\\000'];
+
+/**
+ * A random zone whose names point at each other (columnData's cases): a small pool of owners,
+ * NS/MX/SRV/CNAME targets mostly drawn from it, addresses and HTTPS at some, cuts with glue.
+ */
+function columnShapesZone(seed: number): { text: string; origin: string } {
+  const rnd = seededRandom(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+  const origin = rnd() < 0.3 ? 'Sh.Test.' : 'sh.test.';
+  const pool = [
+    'h1',
+    'H1',
+    'h2',
+    'h3',
+    'c1',
+    'c2',
+    'C3',
+    'm1',
+    'm2',
+    'cut',
+    'ns.cut',
+    'x.cut',
+    'a.b.ent',
+    'w.*',
+    'dn',
+  ];
+  const target = (): string =>
+    pick([
+      ...pool.filter((n) => !n.includes('*')),
+      '@',
+      'deep.dn',
+      'out.other.',
+      'h1.sh.test.',
+      'H2.SH.TEST.',
+    ]);
+  const lines = [
+    `$ORIGIN ${origin}`,
+    '$TTL 300',
+    '@ 600 SOA ns1 hostmaster 1 2 3 4 60',
+    '@ NS ns1',
+    'ns1 A 192.0.2.53',
+  ];
+  if (rnd() < 0.3) lines.push('@ AAAA 2001:db8::53');
+  if (rnd() < 0.2) lines.push('* TXT "apex wildcard"');
+  // Two records of one RRset naming the same target (its addresses given once).
+  if (rnd() < 0.5) lines.push('h1 A 192.0.2.1', 'm2 MX 1 h1', 'm2 MX 2 H1', 'm2 MX 3 ns.cut');
+  // A second cut: glue under it, its NS naming the first cut's glue (sibling glue) and itself.
+  if (rnd() < 0.5)
+    lines.push(
+      'sub NS ns.sub',
+      `sub NS ${pick(['ns.cut', 'sub', 'NS.Sub'])}`,
+      'ns.sub A 192.0.2.7',
+      'sub A 192.0.2.8',
+    );
+  if (rnd() < 0.3) lines.push('ns.cut AAAA 2001:db8::77', 'cut A 192.0.2.9');
+  const count = 10 + Math.floor(rnd() * 40);
+  for (let i = 0; i < count; i++) {
+    const owner = pick(pool.slice(0, -1));
+    const r = rnd();
+    if (owner === 'cut' || owner === 'dn') {
+      if (owner === 'cut')
+        lines.push(`cut NS ${pick(['ns.cut', 'x.cut', 'h1', 'out.other.', 'cut', '@', 'ns.sub'])}`);
+      else lines.push(`dn DNAME ${pick(['h1', 'out.other.', 'c1'])}`);
+      if (rnd() < 0.3) lines.push(`${owner} DS 1 8 2 ${'ab'.repeat(32)}`);
+    } else if (r < 0.2) lines.push(`${owner} A 192.0.2.${i & 255}`);
+    else if (r < 0.3) lines.push(`${owner} AAAA 2001:db8::${i.toString(16)}`);
+    else if (r < 0.35) lines.push(`${owner} HTTPS 1 . alpn=h2`);
+    else if (r < 0.5) lines.push(`${owner} MX ${i % 4} ${rnd() < 0.1 ? '.' : target()}`);
+    else if (r < 0.6) lines.push(`${owner} CNAME ${target()}`);
+    else if (r < 0.67) lines.push(`${owner} SRV 0 1 53 ${rnd() < 0.1 ? '.' : target()}`);
+    else if (r < 0.74) lines.push(`${owner} NS ${target()}`);
+    else if (r < 0.8) lines.push(`${owner} DS 1 8 2 ${'cd'.repeat(32)}`);
+    else if (r < 0.85) lines.push(`${owner} PTR ${target()}`);
+    else if (r < 0.9) lines.push(`${owner} TXT "t${i}"`);
+    else lines.push(`${owner} ${pick([60, 900])} A 198.51.100.${i & 255}`);
+  }
+  return { text: `${lines.join('\n')}\n`, origin };
+}
 
 /** A random zone text meant to hit every branch of Zone.build, seeded. */
 function randomZone(seed: number): { text: string; origin: string } {
@@ -320,6 +374,77 @@ describe('a zone loaded as columns is the zone loadZoneText builds, and compiles
     t.diagnostic(`${loaded} random zones loaded`);
     assert.ok(loaded > 200, `only ${loaded} random zones loaded`);
     assert.deepEqual(diffs, []);
+  });
+
+  test('names whose templates are written from the columns (targets, chases, glue, DS, wildcards, DNAME, ENTs), seeded', (t) => {
+    // compileZone writes a non-plain name of a ColumnZone from its columns (columnData):
+    // NS/MX/SRV targets in and out of the zone (with A and AAAA, twice, spelled otherwise, at
+    // or below cuts, '.'), CNAMEs to names with and without the type, to the apex, to other
+    // CNAMEs, below cuts and out of the zone, DS at names that are not cuts, glue below cuts,
+    // wildcards, DNAMEs and empty non-terminals beside them; also with a chain limit of 1.
+    const diffs: string[] = [];
+    let loaded = 0;
+    for (let seed = 1; seed <= 120; seed++) {
+      const { text, origin } = columnShapesZone(seed);
+      const d = compare(text, { origin, strict: false }, `seed ${seed}:\n${text}`);
+      if (d) diffs.push(d);
+      const a = outcome(() => loadZoneText(text, { origin, strict: false }));
+      const b = outcome(() => loadZoneTextColumns(text, { origin, strict: false, thread: false }));
+      if ('thrown' in a || 'thrown' in b) continue;
+      loaded++;
+      for (const answer of [{ maxChain: 1 }, { maxChain: 2 }]) {
+        const want = Buffer.from(compileZone(a.zone, { answer }));
+        if (!Buffer.from(compileZone(b.zone, { answer })).equals(want))
+          diffs.push(`seed ${seed} maxChain ${answer.maxChain}: images differ`);
+      }
+    }
+    t.diagnostic(`${loaded} zones compiled`);
+    assert.ok(loaded > 100, `only ${loaded} zones loaded`);
+    assert.deepEqual(diffs, []);
+  });
+
+  test('an RRset naming hundreds of targets (MX to 600 names with A and AAAA, a cut with 300 NS in and out of it): the Zone’s image', () => {
+    const lines = ['$ORIGIN t.test.', '@ 300 SOA ns hm 1 2 3 4 5', '@ 300 NS ns', 'ns 300 A 192.0.2.1'];
+    for (let i = 0; i < 600; i++)
+      lines.push(`mx 300 MX ${i} m${i}`, `m${i} 300 A 192.0.2.${i & 255}`, `m${i} 300 AAAA 2001:db8::${i}`);
+    for (let i = 0; i < 300; i++)
+      lines.push(
+        `cut 300 NS ${i % 2 === 0 ? `g${i}.cut` : `m${i}`}`,
+        `g${i}.cut 300 A 198.51.100.${i & 255}`,
+      );
+    const text = `${lines.join('\n')}\n`;
+    const want = compileZone(loadZoneText(text, { origin: 't.test.' }).zone);
+    const zone = loadZoneTextColumns(text, { origin: 't.test.', thread: false }).zone;
+    assert.ok(zone instanceof ColumnZone);
+    assert.ok(Buffer.from(compileZone(zone)).equals(Buffer.from(want)));
+    assert.ok(Buffer.from(compiledToFile(zone)).equals(Buffer.from(want)));
+  });
+
+  test('the canonical order of many names (octets 0 and 255, spellings, depths, prefixes): the Zone’s', () => {
+    // compileZone sorts a ColumnZone's names with a multikey quicksort over octet keys (a
+    // Zone's with a comparator over strings): the same order, so the same image.
+    for (const seed of [1, 2, 3]) {
+      const rnd = seededRandom(seed);
+      const alphabet = ['a', 'b', 'A', 'ab', 'b0', '\\000', '\\255', 'z\\000a', '-', 'a\\255'];
+      const label = (): string => {
+        let l = '';
+        const k = 1 + Math.floor(rnd() * 3);
+        for (let i = 0; i < k; i++) l += alphabet[Math.floor(rnd() * alphabet.length)];
+        return l;
+      };
+      const lines = ['$ORIGIN o.test.', '@ 300 SOA ns hm 1 2 3 4 5', '@ 300 NS ns', 'ns 300 A 192.0.2.1'];
+      for (let i = 0; i < 3000; i++) {
+        const depth = 1 + Math.floor(rnd() * 4);
+        const labels: string[] = [];
+        for (let d = 0; d < depth; d++) labels.push(label());
+        lines.push(`${labels.join('.')} 300 TXT "${i}"`);
+      }
+      const text = `${lines.join('\n')}\n`;
+      const want = compileZone(loadZoneText(text, { origin: 'o.test.', strict: false }).zone);
+      const zone = loadZoneTextColumns(text, { origin: 'o.test.', strict: false, thread: false }).zone;
+      assert.ok(zone instanceof ColumnZone);
+      assert.ok(Buffer.from(compileZone(zone)).equals(Buffer.from(want)), `seed ${seed}: images differ`);
+    }
   });
 
   test('records given directly: another class and out-of-zone owners are dropped with the same warnings', () => {

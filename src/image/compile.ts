@@ -28,7 +28,7 @@ import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { compressibleNameOffsets, rdataTarget } from '../wire/rdata.js';
 import { hasCompressibleNames, nameLengthAt } from '../wire/rdata-wire.js';
-import { ColumnZone, type SharedColumnZone, type ZoneColumns } from '../zone/column-zone.js';
+import { ColumnZone, type ZoneColumns } from '../zone/column-zone.js';
 import { NodeFlag, type RRset, Zone, type ZoneNode } from '../zone/zone.js';
 import {
   ANSWER_ENTRY_SIZE,
@@ -278,7 +278,6 @@ export function compileZoneToFile(
   fd: number,
   base: number,
   opts: CompileOptions = {},
-  helper?: HalfCompiler,
 ): number {
   const file = new ImageFile(fd, base);
   if (!(zone instanceof ColumnZone) || opts.templates === false || opts.allocate !== undefined) {
@@ -286,205 +285,14 @@ export function compileZoneToFile(
     file.write(image, 0);
     return image.length;
   }
-  return compile(zone, opts, file, helper) as number;
+  return compile(zone, opts, file) as number;
 }
-
-/**
- * A second thread that takes part in a big zone's compile into a file (`compileZoneToFile`'s
- * `helper`; src/image/compile-helper.ts): it makes the templates of the later names while
- * the caller makes the earlier ones (`start`, `wait`), then copies them into the image and
- * writes those names' parts of NAMES, NAMEDATA, RRSETS, RDATA and ANSWERS while the caller
- * writes the rest (`write`, `finish`). `start` and `write` return at once; `wait` and
- * `finish` block (and throw when the thread failed).
- */
-export interface HalfCompiler {
-  /** The thread is up and idle: a compile may be split now (else it runs whole here). */
-  readonly ready: boolean;
-  /** `ready`, waiting up to `ms` for a thread still starting. */
-  whenReady(ms: number): boolean;
-  /** Zones of fewer names are compiled whole (`SPLIT_NAMES`; tests split small ones). */
-  readonly minNames: number;
-  /** The first thread's share of the template work (`SPLIT_SHARE`; tests move the split). */
-  readonly share: number;
-  /** Starts the half (the helper gives it the file it writes into: `HalfJob.fd`). */
-  start(job: Omit<HalfJob, 'fd'>): void;
-  wait(): HalfDone;
-  write(job: HalfWrite): void;
-  finish(): void;
-}
-
-/** What the second thread is given: the zone's columns and its canonical order. */
-export interface HalfJob {
-  zone: SharedColumnZone;
-  /** Name indexes in canonical order. */
-  order: Int32Array;
-  /** The first position in `order` the half makes templates for (to the end). */
-  from: number;
-  /** `TemplateBuilder`'s `#highNames` (read once, by the caller). */
-  highNames: boolean;
-  answer: AnswerOptions;
-  /** Where the half's templates are written meanwhile, from offset 0. */
-  fd: number;
-}
-
-/** The half's templates (octets) and answer entries. */
-export interface HalfDone {
-  total: number;
-  entries: number;
-}
-
-/** Where the half's parts go: the image file, its section starts, the first half's sizes. */
-export interface HalfWrite {
-  fd: number;
-  base: number;
-  starts: number[];
-  /** The first half's template octets and answer entries. */
-  firstTotal: number;
-  firstEntries: number;
-}
-
-/**
- * A ColumnZone of at least this many names is split over two threads when a helper is ready:
- * below it, the second thread's set-up (the zone rebuilt there, its code cold) costs more than
- * half the templates save.
- */
-export const SPLIT_NAMES = 50_000;
-
-/**
- * How long a compile waits for a helper thread still starting (started after the load, it
- * is usually up by the sort's end; the wait costs no CPU, and the split saves more).
- */
-const READY_WAIT_MS = 500;
-
-/** Compiles split over two threads so far in this thread (for tests and benchmarks). */
-export const splitStats = { compiles: 0 };
-
-/** The second half in its thread, between `compileHalf` and `writeHalf`. */
-let half:
-  | { zone: ColumnZone; nodes: ColumnOrder; table: NodeTable; from: number; fd: number; total: number }
-  | undefined;
-
-/**
- * The helper thread's first part (HalfCompiler): the templates of `zone`'s names from
- * position `from` of `order` on, written into file `fd` from offset 0, and their answer
- * table kept for `writeHalf`. A template offset in that table is ≥ 0 into that file, -1 none,
- * ≤ -2 one of the first half's (the zone's negative template: `-2 - offset`).
- */
-export function compileHalf(
-  zone: ColumnZone,
-  order: Int32Array,
-  from: number,
-  highNames: boolean,
-  answer: AnswerOptions,
-  fd: number,
-): HalfDone {
-  half = undefined;
-  const nodes = new ColumnOrder(zone, order);
-  const out = Bytes.over(new ImageFile(fd, 0), 0, 1 << 20);
-  const ctx = new TemplateBuilder(zone, answer, out, highNames);
-  const n = nodes.length;
-  const table = nodeTable.reset(n - from);
-  table.base = from;
-  const cols = zone.columns();
-  for (let i = from; i < n; i++)
-    if (!ctx.columnPlain(cols, nodes.index(i), nodes, table, i)) table.put(i, ctx.forNode(nodes.node(i)));
-  out.flush();
-  half = { zone, nodes, table, from, fd, total: out.total };
-  return { total: out.total, entries: table.entries };
-}
-
-/**
- * The helper thread's second part: its templates copied from its file to their place in the
- * image (after the first half's), its names' records of NAMES, NAMEDATA, RRSETS, RDATA and
- * ANSWERS written where the names before them end (sums over those names' columns).
- */
-export function writeHalf(w: HalfWrite): void {
-  const h = half;
-  half = undefined;
-  if (h === undefined) throw new Error('split compile: no half to write');
-  try {
-    const file = new ImageFile(w.fd, w.base);
-    const oTemplates = w.starts[7];
-    const piece = new Uint8Array(Math.min(h.total, 4 << 20));
-    for (let at = 0; at < h.total; at += piece.length) {
-      const chunk = piece.subarray(0, Math.min(piece.length, h.total - at));
-      new ImageFile(h.fd, 0).read(chunk, at);
-      file.write(chunk, oTemplates + w.firstTotal + at);
-    }
-    const { nodes, table, from } = h;
-    const cols = h.zone.columns();
-    const { firstSet, setNext, setFirst, recNext, recLen } = cols;
-    let data = 0;
-    let sets = 0;
-    let rd = 0;
-    for (let i = 0; i < from; i++) {
-      data += 1 + nodes.keyLen(i);
-      for (let t = firstSet[nodes.index(i)]; t >= 0; t = setNext[t]) {
-        sets++;
-        for (let r = setFirst[t]; r >= 0; r = recNext[r]) rd += 2 + recLen[r];
-      }
-    }
-    const firstTotal = w.firstTotal;
-    const absAt = (v: number): number =>
-      v === -1 ? NONE : v <= -2 ? oTemplates - 2 - v : oTemplates + firstTotal + v;
-    writeColumns(file, nodes, cols, table, from, nodes.length, absAt, {
-      name: w.starts[1] + from * NAME_RECORD_SIZE,
-      data: w.starts[2] + data,
-      set: w.starts[4] + sets * RRSET_RECORD_SIZE,
-      rd: w.starts[5] + rd,
-      ans: w.starts[6] + w.firstEntries * ANSWER_ENTRY_SIZE,
-      rrsets: sets,
-      answers: w.firstEntries,
-    });
-  } finally {
-    nodeTable = new NodeTable();
-  }
-}
-
-/**
- * Where a split compile's second half starts: about half the template work on each side
- * (a name written from the columns ~1, a name whose node is made ~12: the profile's ratio),
- * moved on past names below a cut (a cut's referral template is shared by the names under it:
- * they stay in one half).
- */
-function splitPoint(cols: ZoneColumns, nodes: ColumnOrder, part: number): number {
-  const n = nodes.length;
-  const { flags, firstSet, setNext, setType } = cols;
-  const weight = new Uint8Array(n);
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    const idx = nodes.index(i);
-    let w = 1;
-    if ((flags[idx] & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0 || firstSet[idx] < 0) w = HEAVY;
-    else
-      for (let t = firstSet[idx]; t >= 0; t = setNext[t])
-        if (!plainType(setType[t])) {
-          w = HEAVY;
-          break;
-        }
-    weight[i] = w;
-    total += w;
-  }
-  const share = total * part;
-  let s = 0;
-  for (let sum = 0; s < n && sum < share; s++) sum += weight[s];
-  while (s < n && (flags[nodes.index(s)] & NodeFlag.BELOW_CUT) !== 0) s++;
-  return s;
-}
-
-/**
- * The first thread's share of the template work in a split compile (a little under half: it
- * writes more of the rest, the moved templates and the hash section), and a heavy name's weight.
- */
-export const SPLIT_SHARE = 0.45;
-const HEAVY = 12;
 
 /** `compileZone`, or with `file` (a ColumnZone's, with templates) into a file: the length. */
 function compile(
   zone: CompilableZone,
   opts: CompileOptions,
   file: ImageFile | undefined,
-  helper?: HalfCompiler,
 ): Uint8Array | number {
   const nodes = canonicalOrder(zone);
   const withTemplates = opts.templates !== false;
@@ -504,46 +312,21 @@ function compile(
     });
     templates = Bytes.over(rab, sizes.beforeAnswers, 1 << 20);
   } else templates.len = 0;
-  /** The helper thread, once it has a half of this compile (it must end before we return). */
-  let split: HalfCompiler | undefined;
-  let second: (HalfDone & { from: number }) | undefined;
-  let posted = false;
   try {
     const ctx = new TemplateBuilder(zone, opts.answer ?? {}, templates);
     const table = nodeTable.reset(nodes.length);
     // Each name's templates go to typed arrays at once: no per-name object lives to the layout.
     if (withTemplates && nodes instanceof ColumnOrder) {
-      // A big zone: its plain names written from the columns, the others from their nodes;
-      // with a helper thread ready, the later names' templates made there meanwhile.
+      // A big zone: its names written from the columns; a node made only where they cannot be.
       const cols = (zone as ColumnZone).columns();
-      let end = nodes.length;
-      if (
-        file !== undefined &&
-        helper !== undefined &&
-        end >= helper.minNames &&
-        helper.whenReady(READY_WAIT_MS)
-      ) {
-        end = splitPoint(cols, nodes, helper.share);
-        split = helper;
-        splitStats.compiles++;
-        split.start({
-          zone: (zone as ColumnZone).shared(),
-          order: nodes.order,
-          from: end,
-          highNames: ctx.highNames,
-          answer: opts.answer ?? {},
-        });
-      }
-      for (let i = 0; i < end; i++)
-        if (!ctx.columnPlain(cols, nodes.index(i), nodes, table, i)) table.put(i, ctx.forNode(nodes.node(i)));
-      if (split !== undefined) second = { ...split.wait(), from: end };
+      for (let i = 0; i < nodes.length; i++) ctx.columnName(cols, nodes.index(i), nodes, table, i);
     } else if (withTemplates)
       for (let i = 0; i < nodes.length; i++) {
         const node = nodes.node(i);
         if (!ctx.nodePlain(node, table, i)) table.put(i, ctx.forNode(node));
       }
     else for (let i = 0; i < nodes.length; i++) table.put(i, NO_TEMPLATES);
-    const laid = layout(
+    return layout(
       zone,
       nodes,
       sizes,
@@ -554,28 +337,9 @@ function compile(
       opts.allocate,
       rab,
       file,
-      second && {
-        ...second,
-        post: (w: HalfWrite): void => {
-          posted = true;
-          (split as HalfCompiler).write(w);
-        },
-      },
       proof,
     );
-    if (posted) {
-      posted = false;
-      (split as HalfCompiler).finish();
-    }
-    return laid;
   } finally {
-    // The helper writes into the image file: never left writing when this returns or throws.
-    if (posted)
-      try {
-        (split as HalfCompiler).finish();
-      } catch {
-        // the compile fails anyway
-      }
     // A big zone's templates and tables are not kept alive by the scratch.
     if (templateScratch.buf.length > 1 << 20) templateScratch = new Bytes();
     if (nodeTable.nodata.length > 1 << 16) nodeTable = new NodeTable();
@@ -673,11 +437,8 @@ class NodeTable {
   eTpl = new Int32Array(256);
   eReason = new Uint8Array(256);
   entries = 0;
-  /** The name index of row 0 (a split compile's second half: its first name's). */
-  base = 0;
 
   reset(names: number): this {
-    this.base = 0;
     if (this.nodata.length < names) {
       let n = this.nodata.length;
       while (n < names) n *= 2;
@@ -694,30 +455,33 @@ class NodeTable {
    * Name `i`'s entries `plainQtypes[0, n)` → templates `plainAts[0, n)` (QTYPEs distinct, in
    * any order: written sorted), its NODATA template `nodata`, no referral.
    */
-  putPlain(name: number, n: number, nodata: number): void {
-    const i = name - this.base;
+  putPlain(name: number, n: number, nodata: number, reasons = false, referral = -1): void {
+    const i = name;
     this.nodata[i] = nodata;
-    this.referral[i] = -1;
+    this.referral[i] = referral;
     const e = this.entries;
     this.entryFirst[i] = e;
     this.entryCount[i] = n;
     if (e + n > this.eQtype.length) this.#grow(e + n);
     const q = this.eQtype;
     const t = this.eTpl;
+    const why = this.eReason;
     for (let k = 0; k < n; k++) {
       // Insertion sort by QTYPE: a handful of entries.
       const qt = plainQtypes[k];
       const at = plainAts[k];
+      const reason = reasons && at < 0 ? plainReasons[k] : 0;
       let j = e + k - 1;
       while (j >= e && q[j] > qt) {
         q[j + 1] = q[j];
         t[j + 1] = t[j];
+        why[j + 1] = why[j];
         j--;
       }
       q[j + 1] = qt;
       t[j + 1] = at;
+      why[j + 1] = reason;
     }
-    this.eReason.fill(0, e, e + n);
     this.entries = e + n;
   }
 
@@ -736,7 +500,7 @@ class NodeTable {
   }
 
   put(name: number, r: NodeTemplates): void {
-    const i = name - this.base;
+    const i = name;
     this.nodata[i] = r.nodata === undefined ? -1 : r.nodata.at;
     this.referral[i] = r.referral === undefined ? -1 : r.referral.at;
     const list = r.entries;
@@ -759,6 +523,78 @@ let nodeTable = new NodeTable();
 /** Answer entries of one plain name (TemplateBuilder.columnPlain), before they are sorted. */
 const plainQtypes = new Int32Array(64);
 const plainAts = new Int32Array(64);
+/** Their fallback reasons where no template was made (`TemplateBuilder.columnData`). */
+const plainReasons = new Uint8Array(64);
+/** The target RRsets a template's additional section holds so far (`#encodedSetAt`, `#encodeReferral`). */
+let placedSets = new Int32Array(256);
+/** A referral's optional additional RRsets and their names' indexes, until the glue is written. */
+let optionalSets = new Int32Array(256);
+let optionalNames = new Int32Array(256);
+
+/** `a` with twice the room, its octets kept (an RRset naming more targets than fit). */
+function doubled(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+/** The label starts of a key (`#columnGlue`). */
+const labelStarts = new Int32Array(128);
+/** `#columnChase`: the template would pass 65,535 octets. */
+const CHASE_TOO_LARGE = -2;
+
+/**
+ * The header of a plain template (`#plainData`'s: exact, AA, NOERROR, the body all required,
+ * no patches or watch labels) of `size` octets with a body of `body` and `count` answers.
+ */
+function plainHeader(
+  b: Uint8Array,
+  start: number,
+  size: number,
+  body: number,
+  count: number,
+  qname: number,
+): void {
+  put32(b, start, size);
+  put32(b, start + 4, TEMPLATE_HEADER_SIZE);
+  put32(b, start + 8, body);
+  put32(b, start + 12, body);
+  put16(b, start + 16, count);
+  put32(b, start + 18, 0);
+  put16(b, start + 22, 0);
+  put16(b, start + 24, 0x0400);
+  b[start + 26] = qname;
+  b[start + 27] = qname;
+  put32(b, start + 28, 0);
+}
+
+/** A record's owner as the pointer to the question (0xc00c), TYPE, CLASS, TTL and RDLENGTH `len` at `p`. */
+function ownerPointer(b: Uint8Array, p: number, type: number, cls: number, ttl: number, len: number): void {
+  b[p] = 0xc0;
+  b[p + 1] = 12;
+  writeTypeClassTtl(b, p + 2, type, cls, ttl);
+  b[p + 10] = len >> 8;
+  b[p + 11] = len;
+}
+
+/** RRset `t` is one of the first `n` of `placedSets`. */
+function placedBefore(t: number, n: number): boolean {
+  for (let k = 0; k < n; k++) if (placedSets[k] === t) return true;
+  return false;
+}
+
+/** The first RRset of `type` at name index `idx` of the columns, or -1. */
+function setOfType(cols: ZoneColumns, idx: number, type: number): number {
+  for (let t = cols.firstSet[idx]; t >= 0; t = cols.setNext[t]) if (cols.setType[t] === type) return t;
+  return -1;
+}
+
+/** The records of RRset `t` of the columns, as views of its slab. */
+function recordsOf(cols: ZoneColumns, t: number): Uint8Array[] {
+  const { setFirst, recNext, recOff, recLen, slab } = cols;
+  const out: Uint8Array[] = [];
+  for (let r = setFirst[t]; r >= 0; r = recNext[r]) out.push(slab.subarray(recOff[r], recOff[r] + recLen[r]));
+  return out;
+}
 
 /** What `TemplateBuilder.forNode` gives for one name. */
 interface NodeTemplates {
@@ -862,12 +698,11 @@ function layout(
   allocate: ((bytes: number) => Uint8Array) | undefined,
   rab: ArrayBuffer | undefined,
   file?: ImageFile,
-  second?: HalfDone & { from: number; post: (w: HalfWrite) => void },
   proof?: ProofSection,
 ): Uint8Array | number {
   const originKey = zone.origin.key;
   const { namedataLen, rdataLen, totalRrsets, spelled, spellLen, slots } = measured;
-  const totalEntries = table.entries + (second?.entries ?? 0);
+  const totalEntries = table.entries;
 
   const plainIds = spelled ? SECTION_IDS_SPELLED : SECTION_IDS;
   const sectionIds = proof === undefined ? plainIds : [...plainIds, proof.id];
@@ -879,7 +714,7 @@ function layout(
     totalRrsets * RRSET_RECORD_SIZE,
     rdataLen,
     totalEntries * ANSWER_ENTRY_SIZE,
-    templates.total + (second?.total ?? 0),
+    templates.total,
   ];
   if (spelled) sizes.push(nodes.length * 4 + spellLen);
   // A signed zone's proof index (proof-index.ts): the last section.
@@ -959,30 +794,16 @@ function layout(
     set: oRrsets,
     rd: oRdata,
     ans: oAnswers,
-    rrsets: 0,
-    answers: 0,
   };
   if (cols !== undefined && file !== undefined) {
     // Into the file: the sections through the same stages, then the rest, the head last.
-    // Split: the helper thread copies its templates after ours (moved up already: it writes
-    // over where they were) and writes its names' records while we write ours.
-    const ordered = nodes as ColumnOrder;
-    const end = second?.from ?? nodes.length;
-    second?.post({
-      fd: file.fd,
-      base: file.base,
-      starts,
-      firstTotal: templates.total,
-      firstEntries: table.entries,
-    });
-    writeColumns(file, ordered, cols, table, 0, end, absAt, at0, hash, slotMask);
-    if (end < nodes.length) hashColumns(ordered, end, hash, slotMask);
+    writeColumns(file, nodes as ColumnOrder, cols, table, absAt, at0, hash, slotMask);
     finishFile(file, out, nodes, spelled, starts, hash, oHash, slots, proofAt);
     return total;
   }
   if (cols !== undefined && rab !== undefined) {
     // In place in the resizable buffer: the sections written through plain stages.
-    writeColumns(out, nodes as ColumnOrder, cols, table, 0, nodes.length, absAt, at0, hash, slotMask);
+    writeColumns(out, nodes as ColumnOrder, cols, table, absAt, at0, hash, slotMask);
     return finish(out, nodes, spelled, starts, hash, oHash, slots, templates, oTemplates, rab);
   }
   let pName = oNames;
@@ -1250,45 +1071,29 @@ class Stage {
   }
 }
 
-/** Where a run of names' records start in each section, and the RRsets and entries before them. */
+/** Where each section's records start (`writeColumns`). */
 interface ColumnStarts {
   name: number;
   data: number;
   set: number;
   rd: number;
   ans: number;
-  rrsets: number;
-  answers: number;
-}
-
-/** The hash slots of names `from`.. (after those before them: the same probes). */
-function hashColumns(nodes: ColumnOrder, from: number, hash: Uint32Array, slotMask: number): void {
-  const octets = nodes.octets;
-  for (let i = from; i < nodes.length; i++) {
-    const ko = nodes.keyOff(i);
-    let s = fnv1a(octets, ko, ko + nodes.keyLen(i)) & slotMask;
-    while (hash[s] !== 0) s = (s + 1) & slotMask;
-    hash[s] = i + 1;
-  }
 }
 
 /**
  * `layout`'s loop for a ColumnZone compiled in place: NAMES, NAMEDATA, RRSETS, RDATA and
- * ANSWERS of names `from` to `to` from the columns through stages (the same octets as the
- * loop in `layout`), from `at` on (a split compile's second half starts mid-section), and
- * (`hash` given) their hash slots. `table` holds those names from its row `from - table.base`.
+ * ANSWERS of its names from the columns through stages (the same octets as the loop in
+ * `layout`), from `at` on, and their hash slots.
  */
 function writeColumns(
   out: Uint8Array | ImageFile,
   nodes: ColumnOrder,
   cols: ZoneColumns,
   table: NodeTable,
-  from: number,
-  to: number,
   absAt: (at: number) => number,
   at: ColumnStarts,
-  hash?: Uint32Array,
-  slotMask = 0,
+  hash: Uint32Array,
+  slotMask: number,
 ): void {
   const sName = new Stage(out, at.name);
   const sData = new Stage(out, at.data);
@@ -1307,19 +1112,16 @@ function writeColumns(
     recLen,
     slab,
   } = cols;
-  let rrsetCount = at.rrsets;
-  let answerCount = at.answers;
+  let rrsetCount = 0;
+  let answerCount = 0;
   const octets = nodes.octets;
-  const base = table.base;
-  for (let i = from; i < to; i++) {
+  for (let i = 0; i < nodes.length; i++) {
     // The key's octets, read where the columns keep them (no string).
     const ko = nodes.keyOff(i);
     const kn = nodes.keyLen(i);
-    if (hash !== undefined) {
-      let s = fnv1a(octets, ko, ko + kn) & slotMask;
-      while (hash[s] !== 0) s = (s + 1) & slotMask;
-      hash[s] = i + 1;
-    }
+    let s = fnv1a(octets, ko, ko + kn) & slotMask;
+    while (hash[s] !== 0) s = (s + 1) & slotMask;
+    hash[s] = i + 1;
     const idx = nodes.index(i);
     let setCount = 0;
     let flags = nameFlags[idx] & 31;
@@ -1331,18 +1133,7 @@ function writeColumns(
     if (setCount === 0) flags |= NameFlag.EMPTY;
     sName.room(NAME_RECORD_SIZE);
     sData.room(1 + kn);
-    nameRecord(
-      sName.buf,
-      sName.n,
-      sData.pos,
-      flags,
-      rrsetCount,
-      setCount,
-      answerCount,
-      table,
-      i - base,
-      absAt,
-    );
+    nameRecord(sName.buf, sName.n, sData.pos, flags, rrsetCount, setCount, answerCount, table, i, absAt);
     sName.n += NAME_RECORD_SIZE;
     const d = sData.buf;
     let pd = sData.n;
@@ -1381,8 +1172,8 @@ function writeColumns(
       }
       sRd.n = pr;
     }
-    const first = table.entryFirst[i - base];
-    const last = first + table.entryCount[i - base];
+    const first = table.entryFirst[i];
+    const last = first + table.entryCount[i];
     sAns.room((last - first) * ANSWER_ENTRY_SIZE);
     const ab = sAns.buf;
     let pa = sAns.n;
@@ -1647,16 +1438,29 @@ class TemplateEncoder {
     ttl: number,
     rdata: readonly Uint8Array[],
   ): boolean {
-    for (let i = 0; i < rdata.length; i++) if (!this.#rr(name, type, cls, ttl, rdata[i])) return false;
+    return this.rrsetWire(section, name.wire, name.key, type, cls, ttl, rdata);
+  }
+
+  /** `rrset` for the owner of wire form `wire` and case-folded key `key` (no Name made). */
+  rrsetWire(
+    section: number,
+    wire: string,
+    key: string,
+    type: number,
+    cls: number,
+    ttl: number,
+    rdata: readonly Uint8Array[],
+  ): boolean {
+    for (let i = 0; i < rdata.length; i++) if (!this.#rr(wire, key, type, cls, ttl, rdata[i])) return false;
     if (section === 0) this.an += rdata.length;
     else if (section === 1) this.ns += rdata.length;
     else this.ar += rdata.length;
     return true;
   }
 
-  #rr(name: Name, type: number, cls: number, ttl: number, rdata: Uint8Array): boolean {
+  #rr(wire: string, key: string, type: number, cls: number, ttl: number, rdata: Uint8Array): boolean {
     const names = compressibleNameOffsets(type, rdata);
-    if (!this.#writeName(name.wire, name.key) || this.len + 10 > MESSAGE_LIMIT) return false;
+    if (!this.#writeName(wire, key) || this.len + 10 > MESSAGE_LIMIT) return false;
     const buf = this.buf;
     const p = this.len;
     writeTypeClassTtl(buf, p, type, cls, ttl);
@@ -1954,17 +1758,11 @@ class TemplateBuilder {
   /** Some name of the zone has an octet 0xfe or 0xff (the placeholders' labels). */
   #highNames = false;
 
-  /**
-   * `highNames` given: the second half of a split compile (`compileHalf`), whose negative
-   * template is the first half's (made here too, to know it, but not written: its offset is
-   * `-2 - offset` in the first half's, HalfResult).
-   */
-  constructor(zone: CompilableZone, answerOpts: AnswerOptions, out: Bytes, highNames?: boolean) {
+  constructor(zone: CompilableZone, answerOpts: AnswerOptions, out: Bytes) {
     this.zone = zone;
-    this.out = highNames === undefined ? out : new Bytes();
+    this.out = out;
     this.#answerOpts = answerOpts;
-    if (highNames !== undefined) this.#highNames = highNames;
-    else if (zone instanceof ColumnZone) this.#highNames = columnKeysHave(zone, (c) => c >= 0xfe);
+    if (zone instanceof ColumnZone) this.#highNames = columnKeysHave(zone, (c) => c >= 0xfe);
     else
       for (const key of zone.nodes.keys())
         if (hasHighOctet(key)) {
@@ -1972,10 +1770,6 @@ class TemplateBuilder {
           break;
         }
     this.negative = this.#negativeTemplate();
-    if (highNames !== undefined) {
-      if (this.negative !== undefined) this.negative.at = -2 - this.negative.at;
-      this.out = out;
-    }
     const watch = this.negative?.watch ?? NO_STRINGS;
     this.#watching = watch.length > 0;
     this.#negativeWatch =
@@ -1984,11 +1778,6 @@ class TemplateBuilder {
         : watch.length === 0
           ? NOT_WATCHED
           : { has: (l) => watch.includes(l) };
-  }
-
-  /** Some name of the zone has an octet 0xfe or 0xff. */
-  get highNames(): boolean {
-    return this.#highNames;
   }
 
   #place(parts: TplParts): Tpl {
@@ -2042,7 +1831,11 @@ class TemplateBuilder {
 
   /** Places the template just encoded for exactly its QNAME: AA, NOERROR, nothing from outside the zone. */
   #placeExact(name: Name, qtype: number, requiredEnd: number): Entry {
-    // What `encoder.parts(requiredEnd, 0)` gives, in the reused parts (nothing keeps them).
+    return { qtype, tpl: this.#place(this.#exactParts(name.length, requiredEnd)), reason: 0 };
+  }
+
+  /** What `encoder.parts(requiredEnd, 0)` gives, in the reused parts (nothing keeps them). */
+  #exactParts(qnameLength: number, requiredEnd: number): TplParts {
     const w = encoder;
     const p = exactParts;
     p.buf = w.buf;
@@ -2052,9 +1845,9 @@ class TemplateBuilder {
     p.an = w.an;
     p.ns = w.ns;
     p.arOptional = w.ar;
-    p.qnameLength = name.length;
-    p.anchorLength = name.length;
-    return { qtype, tpl: this.#place(p), reason: 0 };
+    p.qnameLength = qnameLength;
+    p.anchorLength = qnameLength;
+    return p;
   }
 
   /**
@@ -2453,64 +2246,18 @@ class TemplateBuilder {
       const key = latin1Slice.call(octets, ko, ko + kn);
       if (this.#negativeWatch.has(labelBelow(key, originLength))) return false;
     }
-    const { setTtl, recOff, slab } = cols;
     const cls = this.zone.class;
-    const out = this.out;
     let n = 0;
     let lowest = 0x10000;
     let lowestAt = -1;
     for (let t = cols.firstSet[idx]; t >= 0; t = setNext[t]) {
       const type = setType[t];
-      const ttl = setTtl[t];
-      let body = 0;
-      let count = 0;
-      for (let r = setFirst[t]; r >= 0; r = recNext[r]) {
-        body += 12 + recLen[r];
-        count++;
-      }
-      const size = (TEMPLATE_HEADER_SIZE + body + 3) & ~3;
-      out.ensure(size);
-      const start = out.len;
-      const b = out.buf;
-      put32(b, start, size);
-      put32(b, start + 4, TEMPLATE_HEADER_SIZE);
-      put32(b, start + 8, body);
-      put32(b, start + 12, body);
-      put16(b, start + 16, count);
-      put32(b, start + 18, 0);
-      put16(b, start + 22, 0);
-      put16(b, start + 24, 0x0400);
-      b[start + 26] = kn;
-      b[start + 27] = kn;
-      put32(b, start + 28, 0);
-      let p = start + TEMPLATE_HEADER_SIZE;
-      for (let r = setFirst[t]; r >= 0; r = recNext[r]) {
-        const len = recLen[r];
-        b[p] = 0xc0;
-        b[p + 1] = 12;
-        b[p + 2] = type >> 8;
-        b[p + 3] = type;
-        b[p + 4] = cls >> 8;
-        b[p + 5] = cls;
-        b[p + 6] = ttl >>> 24;
-        b[p + 7] = ttl >>> 16;
-        b[p + 8] = ttl >>> 8;
-        b[p + 9] = ttl;
-        b[p + 10] = len >> 8;
-        b[p + 11] = len;
-        p += 12;
-        const at = recOff[r];
-        if (len <= 32) for (let k = 0; k < len; k++) b[p + k] = slab[at + k];
-        else b.set(slab.subarray(at, at + len), p);
-        p += len;
-      }
-      while (p < start + size) b[p++] = 0;
-      out.len = start + size;
+      const at = this.#plainSetAt(cols, t, kn, cls);
       plainQtypes[n] = type;
-      plainAts[n++] = out.flushed + start;
+      plainAts[n++] = at;
       if (type < lowest) {
         lowest = type;
-        lowestAt = out.flushed + start;
+        lowestAt = at;
       }
     }
     // RFC 8482 answer to ANY: the lowest type's RRset, the same bytes as asking for it.
@@ -2518,6 +2265,488 @@ class TemplateBuilder {
     plainAts[n++] = lowestAt;
     table.putPlain(i, n, neg.at);
     return true;
+  }
+
+  /**
+   * `#plainData`'s template for RRset `t` of the columns under a QNAME of `kn` octets (its
+   * octets, written straight into TEMPLATES); returns its offset there. The caller has checked
+   * that it stays under the 65,535-octet limit.
+   */
+  #plainSetAt(cols: ZoneColumns, t: number, kn: number, cls: number): number {
+    const { setType, setTtl, setFirst, recOff, recLen, recNext, slab } = cols;
+    const type = setType[t];
+    const ttl = setTtl[t];
+    let body = 0;
+    let count = 0;
+    for (let r = setFirst[t]; r >= 0; r = recNext[r]) {
+      body += 12 + recLen[r];
+      count++;
+    }
+    const size = (TEMPLATE_HEADER_SIZE + body + 3) & ~3;
+    const out = this.out;
+    out.ensure(size);
+    const start = out.len;
+    const b = out.buf;
+    plainHeader(b, start, size, body, count, kn);
+    let p = start + TEMPLATE_HEADER_SIZE;
+    for (let r = setFirst[t]; r >= 0; r = recNext[r]) {
+      const len = recLen[r];
+      ownerPointer(b, p, type, cls, ttl, len);
+      p += 12;
+      const at = recOff[r];
+      if (len <= 32) for (let k = 0; k < len; k++) b[p + k] = slab[at + k];
+      else b.set(slab.subarray(at, at + len), p);
+      p += len;
+    }
+    while (p < start + size) b[p++] = 0;
+    out.len = start + size;
+    return out.flushed + start;
+  }
+
+  /** Name `i` (name index `idx`) of a ColumnZone: its templates into `table`, from the columns where it can. */
+  columnName(cols: ZoneColumns, idx: number, nodes: ColumnOrder, table: NodeTable, i: number): void {
+    if (
+      !this.columnPlain(cols, idx, nodes, table, i) &&
+      !this.columnData(cols, idx, nodes, table, i) &&
+      !this.columnCut(cols, idx, nodes, table, i)
+    )
+      table.put(i, this.forNode(nodes.node(i)));
+  }
+
+  /**
+   * What `forNode` makes for name `idx` of a ColumnZone (canonical index `i`) at a cut (not a
+   * wildcard) or below one, written from the columns without making its node: at a cut its
+   * referral (`#referralOf`'s, `#columnReferral` when it can), the DS entry (the engine's) and
+   * the NODATA for DS; below a cut `#glueReferral`'s (the exact referral of a name the cut's
+   * referral writes, `#columnReferral` for its QNAME). False (nothing written) for any other
+   * name, and for a name below a cut when the apex has a DNAME: the caller makes the node.
+   */
+  columnCut(cols: ZoneColumns, idx: number, nodes: ColumnOrder, table: NodeTable, i: number): boolean {
+    const flags = cols.flags[idx];
+    const octets = nodes.octets;
+    const ko = nodes.keyOff(i);
+    const kn = nodes.keyLen(i);
+    if (kn <= 1 || (octets[ko] === 1 && octets[ko + 1] === 0x2a)) return false;
+    const zone = this.zone as ColumnZone;
+    if ((flags & NodeFlag.BELOW_CUT) !== 0) {
+      if ((cols.flags[0] & NodeFlag.DNAME) !== 0) return false;
+      table.putPlain(i, 0, -1, false, this.#columnGlue(cols, octets, ko, kn));
+      return true;
+    }
+    if ((flags & NodeFlag.DELEGATION) === 0) return false;
+    const key = latin1Slice.call(octets, ko, ko + kn);
+    const referral = this.#referralAt(cols, idx, key);
+    const ds = setOfType(cols, idx, RRType.DS);
+    let n = 0;
+    if (ds >= 0) {
+      const e = this.#exact(Name.fromWire(key), RRType.DS);
+      plainQtypes[n] = RRType.DS;
+      plainAts[n] = e.tpl === undefined ? -1 : e.tpl.at;
+      plainReasons[n++] = e.tpl === undefined ? e.reason : 0;
+    }
+    let nodata = -1;
+    if (ds < 0 && setOfType(cols, idx, RRType.CNAME) < 0) {
+      const neg = this.negative;
+      const originLength = zone.origin.key.length;
+      if (
+        neg !== undefined &&
+        (neg.tflags & TemplateFlag.SHIFTABLE) !== 0 &&
+        !this.#negativeWatch.has(labelBelow(key, originLength))
+      )
+        nodata = neg.at;
+      else nodata = this.#nodataFor(zone.nodeAt(idx), RRType.DS)?.at ?? -1;
+    }
+    table.putPlain(i, n, nodata, true, referral?.at ?? -1);
+    return true;
+  }
+
+  /**
+   * `#glueReferral` for the name below a cut whose key is `octets[ko, ko + kn)`: the cut is
+   * the highest name with NS on its path under the apex (none when a name on it is missing or
+   * has a DNAME first). The offset of its template, or -1.
+   */
+  #columnGlue(cols: ZoneColumns, octets: Uint8Array, ko: number, kn: number): number {
+    const zone = this.zone as ColumnZone;
+    const originLength = zone.origin.key.length;
+    // The key's label starts, the leftmost first; its suffixes from the shortest under the apex.
+    let labels = 0;
+    for (let p = 0; p < kn - originLength; p += octets[ko + p] + 1) labelStarts[labels++] = p;
+    let cut = -1;
+    let cutAt = 0;
+    for (let l = labels - 1; l >= 1; l--) {
+      const at = labelStarts[l];
+      const ti = zone._index.findAt(octets, ko + at, kn - at);
+      if (ti < 0) return -1;
+      const f = cols.flags[ti];
+      if ((f & NodeFlag.DNAME) !== 0 && (f & NodeFlag.DELEGATION) === 0) return -1;
+      if ((f & NodeFlag.DELEGATION) !== 0) {
+        cut = ti;
+        cutAt = at;
+        break;
+      }
+    }
+    if (cut < 0) return -1;
+    const cutKey = latin1Slice.call(octets, ko + cutAt, ko + kn);
+    const shared = this.#referralAt(cols, cut, cutKey);
+    if (shared === undefined) return -1;
+    const key = latin1Slice.call(octets, ko, ko + kn);
+    if (!shared.watch.includes(labelBelow(key, cutKey.length))) return -1;
+    let at = -1;
+    let dnsFlags = 0;
+    if (!this.#highNames && this.#encodeReferral(cols, cut, key, key)) {
+      at = this.#placeReferral(key.length, key.length, NO_NUMBERS, NO_STRINGS, 0).at;
+    } else {
+      const e = this.#exact(Name.fromWire(key), RRType.A);
+      if (e.tpl === undefined) return -1;
+      at = e.tpl.at;
+      dnsFlags = e.tpl.dnsFlags;
+    }
+    return dnsFlags === shared.dnsFlags ? at : -1;
+  }
+
+  /** `#referralOf` for the cut at name index `idx` (key `key`): made once, from the columns when it can. */
+  #referralAt(cols: ZoneColumns, idx: number, key: string): Tpl | undefined {
+    this.#referrals ??= new Map();
+    if (this.#referrals.has(key)) return this.#referrals.get(key);
+    const tpl = this.#columnReferral(cols, idx, key);
+    if (tpl === null) return this.#referralOf((this.zone as ColumnZone).nodeAt(idx));
+    this.#referrals.set(key, tpl);
+    return tpl;
+  }
+
+  /**
+   * What `#shiftable(cut, A, (q) => this.#answer(q, A))` makes for the cut at name index `idx`
+   * (key `key`), written from the columns: the engine's referral for the placeholder under it
+   * (answer.ts solveReferral, the `#encodeReferral` octets), its watch labels those of the NS
+   * targets under the cut, its patches the pointers not aimed at the QNAME. Null when the
+   * general path must decide (names through octets 0xfe/0xff, a full compression table, a
+   * body too long to shift, more than 255 watch labels, an NS record without a name).
+   */
+  #columnReferral(cols: ZoneColumns, idx: number, key: string): Tpl | undefined | null {
+    if (this.#highNames || key.length + 5 > 255) return null;
+    const qname = `\x01\xff${key}`;
+    if (!this.#encodeReferral(cols, idx, qname, qname)) return null;
+    const w = encoder;
+    if (w.targets >= MAX_TARGETS - 16 || 12 + 255 + 4 + (w.len - w.qEnd) > SHIFT_LIMIT) return null;
+    const watch: string[] = [];
+    const { setFirst, recNext, recOff, recLen, slab } = cols;
+    for (let r = setFirst[setOfType(cols, idx, RRType.NS)]; r >= 0; r = recNext[r]) {
+      // namesOf's names: the NS owner (the cut: not under itself), each NS target (the glue
+      // and additional owners are targets again).
+      const end = recOff[r] + recLen[r];
+      let p = recOff[r];
+      while (p < end && slab[p] !== 0) p += slab[p] + 1;
+      const tkey = foldedLatin1(slab, recOff[r], Math.min(p + 1, end));
+      if (hasHighOctet(tkey)) return null;
+      if (isUnder(tkey, key)) {
+        const label = labelBelow(tkey, key.length);
+        if (!watch.includes(label)) watch.push(label);
+      }
+    }
+    if (watch.length > 255) return null;
+    const patches: number[] = [];
+    const at = w.ptrAt;
+    const to = w.ptrTo;
+    for (let k = 0; k < w.pointers; k++) if (to[k] !== 12) patches.push(at[k]);
+    return this.#placeReferral(qname.length, key.length, patches, watch, TemplateFlag.SHIFTABLE);
+  }
+
+  /** Where the referral `#encodeReferral` wrote last has its required part end, and its glue records. */
+  #refRequiredEnd = 0;
+  #refGlue = 0;
+
+  /**
+   * Encodes the engine's referral to the cut at name index `cut` for a QNAME (wire `qwire`,
+   * key `qkey`) below it, asked for A: the cut's NS RRset in authority; the A and AAAA RRsets
+   * of its NS targets held in the zone, those under the cut as glue (required), the others
+   * as optional additional data, each RRset once, in NS record order (answer.ts solveReferral,
+   * pushAddresses). False past 65,535 octets, or for an NS record without a name.
+   */
+  #encodeReferral(cols: ZoneColumns, cut: number, qwire: string, qkey: string): boolean {
+    const zone = this.zone as ColumnZone;
+    const ns = setOfType(cols, cut, RRType.NS);
+    if (ns < 0) return false;
+    const cls = zone.class;
+    const w = encoder;
+    w.beginWire(qwire, qkey, RRType.A);
+    const cutKey = zone._index.key(cut);
+    const cutName = zone.wireAt(cut);
+    if (!w.rrsetWire(1, cutName, cutKey, RRType.NS, cls, cols.setTtl[ns] >>> 0, recordsOf(cols, ns)))
+      return false;
+    const { setFirst, recNext, recOff, recLen, slab, setTtl } = cols;
+    let placed = 0;
+    let optional = 0;
+    let glue = 0;
+    for (let r = setFirst[ns]; r >= 0; r = recNext[r]) {
+      const target = rdataTarget(RRType.NS, slab.subarray(recOff[r], recOff[r] + recLen[r]));
+      if (target === undefined) return false;
+      if (!target.isSubdomainOf(zone.origin)) continue;
+      const ti = zone._index.find(target.key);
+      if (ti < 0) continue;
+      const under = target.key === cutKey || isUnder(target.key, cutKey);
+      for (const type of ADDRESS_TYPES) {
+        const a = setOfType(cols, ti, type);
+        if (a < 0 || placedBefore(a, placed)) continue;
+        if (placed === placedSets.length) placedSets = doubled(placedSets);
+        placedSets[placed++] = a;
+        if (!under) {
+          if (optional === optionalSets.length) {
+            optionalSets = doubled(optionalSets);
+            optionalNames = doubled(optionalNames);
+          }
+          optionalSets[optional] = a;
+          optionalNames[optional++] = ti;
+          continue;
+        }
+        const wire = ti === 0 ? zone.origin.wire : zone.wireAt(ti);
+        if (!w.rrsetWire(2, wire, target.key, type, cls, setTtl[a] >>> 0, recordsOf(cols, a))) return false;
+        for (let g = setFirst[a]; g >= 0; g = recNext[g]) glue++;
+      }
+    }
+    this.#refRequiredEnd = w.len;
+    this.#refGlue = glue;
+    for (let k = 0; k < optional; k++) {
+      const a = optionalSets[k];
+      const ti = optionalNames[k];
+      const wire = ti === 0 ? zone.origin.wire : zone.wireAt(ti);
+      const tkey = zone.keyAt(ti);
+      if (!w.rrsetWire(2, wire, tkey, cols.setType[a], cls, setTtl[a] >>> 0, recordsOf(cols, a)))
+        return false;
+    }
+    return true;
+  }
+
+  /** Places the referral `#encodeReferral` wrote last (no AA, NOERROR, nothing from outside the zone). */
+  #placeReferral(
+    qnameLength: number,
+    anchorLength: number,
+    patches: number[],
+    watch: string[],
+    tflags: number,
+  ): Tpl {
+    const w = encoder;
+    const qEnd = w.qEnd;
+    return this.#place({
+      buf: w.buf,
+      start: qEnd,
+      length: w.len - qEnd,
+      requiredLength: this.#refRequiredEnd - qEnd,
+      an: 0,
+      ns: w.ns,
+      arRequired: this.#refGlue,
+      arOptional: w.ar - this.#refGlue,
+      dnsFlags: 0,
+      qnameLength,
+      anchorLength,
+      patches,
+      watch,
+      tflags,
+    });
+  }
+
+  /**
+   * What `forNode` makes for name `idx` of a ColumnZone (canonical index `i`) that
+   * `columnPlain` leaves — an RRset whose RDATA holds a name (NS, MX, SRV, CNAME, SOA, PTR …),
+   * a DS, a NODATA of its own, or no RRset — written from the columns without making its
+   * node, when the name is not the root, not a wildcard and has no cut at or above it:
+   * `#dataEntries`' templates in its order, each RRset's as `#exactData` writes it
+   * (`#plainData`'s octets for a plain type; the encoder over the records' octets, with the
+   * in-zone addresses of NS, MX and SRV targets read from the columns), a CNAME's chases as
+   * `#exactChase`, the engine (`#exact`) where those give up, the NODATA template
+   * `#nodataFor`'s (the node made only when it is not the zone's negative one). False
+   * (nothing written) for any other name: the caller makes the node.
+   */
+  columnData(cols: ZoneColumns, idx: number, nodes: ColumnOrder, table: NodeTable, i: number): boolean {
+    if ((cols.flags[idx] & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) return false;
+    const octets = nodes.octets;
+    const ko = nodes.keyOff(i);
+    const kn = nodes.keyLen(i);
+    if (kn <= 1 || (octets[ko] === 1 && octets[ko + 1] === 0x2a)) return false;
+    const { setType, setNext } = cols;
+    let sets = 0;
+    let cname = -1;
+    for (let t = cols.firstSet[idx]; t >= 0; t = setNext[t]) {
+      if (setType[t] === RRType.CNAME) cname = t;
+      sets++;
+    }
+    if (sets + CNAME_CHASE_TYPES.length + 1 > plainQtypes.length) return false;
+    const zone = this.zone as ColumnZone;
+    const key = latin1Slice.call(octets, ko, ko + kn);
+    const cls = zone.class;
+    let lower: Name | undefined;
+    let n = 0;
+    let lowest = 0x10000;
+    let lowestN = -1;
+    for (let t = cols.firstSet[idx]; t >= 0; t = setNext[t]) {
+      const type = setType[t];
+      let at = -1;
+      let reason = 0;
+      if (type === RRType.DS) {
+        lower ??= Name.fromWire(key);
+        const e = this.#exact(lower, type);
+        if (e.tpl !== undefined) at = e.tpl.at;
+        else reason = e.reason;
+      } else if (type !== RRType.SRV && !hasCompressibleNames(type) && this.#plainFits(cols, t, kn)) {
+        at = this.#plainSetAt(cols, t, kn, cls);
+      } else {
+        at = this.#encodedSetAt(cols, t, key, kn, cls);
+        if (at < 0) reason = Fallback.TOO_LARGE;
+      }
+      plainQtypes[n] = type;
+      plainAts[n] = at;
+      plainReasons[n] = reason;
+      if (type < lowest) {
+        lowest = type;
+        lowestN = n;
+      }
+      n++;
+    }
+    if (sets > 0) {
+      // RFC 8482 answer to ANY: the lowest type's RRset, the same bytes as asking for it.
+      plainQtypes[n] = RRType.ANY;
+      plainAts[n] = plainAts[lowestN];
+      plainReasons[n++] = plainReasons[lowestN];
+    }
+    let nodata = -1;
+    if (cname >= 0) {
+      const ti = this.#chaseTarget(cols, cname, key);
+      for (const qtype of CNAME_CHASE_TYPES) {
+        if (setOfType(cols, idx, qtype) >= 0) continue;
+        let at = ti < 0 ? -1 : this.#columnChase(cols, cname, ti, key, kn, qtype);
+        let reason = 0;
+        if (at === CHASE_TOO_LARGE) {
+          at = -1;
+          reason = Fallback.TOO_LARGE;
+        } else if (at < 0) {
+          lower ??= Name.fromWire(key);
+          const e = this.#exact(lower, qtype);
+          if (e.tpl !== undefined) at = e.tpl.at;
+          else reason = e.reason;
+        }
+        plainQtypes[n] = qtype;
+        plainAts[n] = at;
+        plainReasons[n++] = reason;
+      }
+    } else {
+      const neg = this.negative;
+      const originLength = zone.origin.key.length;
+      if (
+        neg !== undefined &&
+        (neg.tflags & TemplateFlag.SHIFTABLE) !== 0 &&
+        (kn === originLength || !this.#negativeWatch.has(labelBelow(key, originLength)))
+      )
+        nodata = neg.at;
+      else nodata = this.#nodataFor(zone.nodeAt(idx))?.at ?? -1;
+    }
+    table.putPlain(i, n, nodata, true);
+    return true;
+  }
+
+  /** `#plainData` would write RRset `t` under a QNAME of `kn` octets (under the 65,535-octet limit). */
+  #plainFits(cols: ZoneColumns, t: number, kn: number): boolean {
+    const { setFirst, recNext, recLen } = cols;
+    let size = 12 + kn + 4;
+    for (let r = setFirst[t]; r >= 0; r = recNext[r]) size += 12 + recLen[r];
+    return size <= MESSAGE_LIMIT;
+  }
+
+  /**
+   * `#exactData`'s encoder path for RRset `t` of the columns, owned by the QNAME (case-folded
+   * key `key`, `kn` octets): the RRset, then for NS, MX and SRV the A and AAAA RRsets of its
+   * targets held in the zone (not below a cut nor at one; each RRset once) in additional.
+   * Returns the template's offset, or -1 past 65,535 octets.
+   */
+  #encodedSetAt(cols: ZoneColumns, t: number, key: string, kn: number, cls: number): number {
+    const type = cols.setType[t];
+    const w = encoder;
+    w.beginWire(key, key, type);
+    if (!w.rrsetWire(0, key, key, type, cls, cols.setTtl[t] >>> 0, recordsOf(cols, t))) return -1;
+    const requiredEnd = w.len;
+    if (type === RRType.NS || type === RRType.MX || type === RRType.SRV) {
+      const zone = this.zone as ColumnZone;
+      const index = zone._index;
+      const { flags, setFirst, recNext, recOff, recLen, slab } = cols;
+      let placed = 0;
+      for (let r = setFirst[t]; r >= 0; r = recNext[r]) {
+        const rd = slab.subarray(recOff[r], recOff[r] + recLen[r]);
+        const tkey = targetKey(type, rd);
+        if (tkey.length === 1) continue; // '.': no service (RFC 7505, RFC 2782)
+        const ti = index.find(tkey);
+        if (ti < 0 || (flags[ti] & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) continue;
+        for (const at of ADDRESS_TYPES) {
+          const a = setOfType(cols, ti, at);
+          if (a < 0 || placedBefore(a, placed)) continue;
+          if (placed === placedSets.length) placedSets = doubled(placedSets);
+          placedSets[placed++] = a;
+          const wire = ti === 0 ? zone.origin.wire : zone.wireAt(ti);
+          if (!w.rrsetWire(2, wire, tkey, at, cls, cols.setTtl[a] >>> 0, recordsOf(cols, a))) return -1;
+        }
+      }
+    }
+    return this.#placeExactAt(kn, requiredEnd);
+  }
+
+  /** The CNAME target `#chaseTarget` found last. */
+  #chased: Name | undefined;
+
+  /**
+   * The name index of the target of CNAME RRset `cname` (its first record's, as `#exactChase`
+   * reads it; the Name in `#chased`) owned by the QNAME of key `key`, when the chases may be
+   * written from the columns: a chain limit of 2 or more, a target in the zone (not the QNAME)
+   * that is neither below a cut nor at one. Else -1: the engine answers.
+   */
+  #chaseTarget(cols: ZoneColumns, cname: number, key: string): number {
+    if ((this.#answerOpts.maxChain ?? DEFAULT_MAX_CHAIN) < 2) return -1;
+    const r = cols.setFirst[cname];
+    if (r < 0) return -1;
+    const zone = this.zone as ColumnZone;
+    const target = rdataTarget(
+      RRType.CNAME,
+      cols.slab.subarray(cols.recOff[r], cols.recOff[r] + cols.recLen[r]),
+    );
+    if (target === undefined || target.key === key || !target.isSubdomainOf(zone.origin)) return -1;
+    const ti = zone._index.find(target.key);
+    if (ti < 0 || (cols.flags[ti] & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) return -1;
+    this.#chased = target;
+    return ti;
+  }
+
+  /**
+   * `#exactChase` from the columns: the CNAME RRset `cname` of the QNAME (key `key`, `kn`
+   * octets) and the RRset of `qtype` of its target (name index `ti`, `#chaseTarget`'s) when
+   * the target holds that type; or, when the target holds neither
+   * that type nor a CNAME, what the engine answers then (`#exact`): the CNAME and the
+   * negative SOA. The template's offset; -1 when the engine must answer; CHASE_TOO_LARGE
+   * past 65,535 octets.
+   */
+  #columnChase(cols: ZoneColumns, cname: number, ti: number, key: string, kn: number, qtype: number): number {
+    const zone = this.zone as ColumnZone;
+    const target = this.#chased as Name;
+    const set = setOfType(cols, ti, qtype);
+    // Without that type: the engine's NODATA at the target (not the apex, whose SOA could be
+    // renamed to the target's spelling, nor another CNAME, which it would follow), the CNAME
+    // and the zone's SOA with the negative TTL in authority (answer.ts solveNode, solveNegative).
+    if (set < 0 && (ti === 0 || setOfType(cols, ti, RRType.CNAME) >= 0)) return -1;
+    const cls = zone.class;
+    const w = encoder;
+    w.beginWire(key, key, qtype);
+    if (!w.rrsetWire(0, key, key, RRType.CNAME, cls, cols.setTtl[cname] >>> 0, recordsOf(cols, cname)))
+      return CHASE_TOO_LARGE;
+    if (set >= 0) {
+      if (!w.rrsetWire(0, target.wire, target.key, qtype, cls, cols.setTtl[set] >>> 0, recordsOf(cols, set)))
+        return CHASE_TOO_LARGE;
+    } else {
+      const soa = zone.soa;
+      const ttl = Math.min(soa.ttl, zone.soaMinimum);
+      if (!w.rrsetWire(1, soa.name.wire, soa.name.key, soa.type, soa.class, ttl, soa.rdata))
+        return CHASE_TOO_LARGE;
+    }
+    return this.#placeExactAt(kn, w.len);
+  }
+
+  /** `#placeExact` for a QNAME of `qnameLength` octets, placed without a Tpl: its offset. */
+  #placeExactAt(qnameLength: number, requiredEnd: number): number {
+    return writeTemplate(this.out, this.#exactParts(qnameLength, requiredEnd));
   }
 
   /** `columnPlain` for a Zone's node: the same test, the same octets, read from its RRsets. */
@@ -2551,33 +2780,12 @@ class TemplateBuilder {
       out.ensure(size);
       const start = out.len;
       const b = out.buf;
-      put32(b, start, size);
-      put32(b, start + 4, TEMPLATE_HEADER_SIZE);
-      put32(b, start + 8, body);
-      put32(b, start + 12, body);
-      put16(b, start + 16, rdata.length);
-      put32(b, start + 18, 0);
-      put16(b, start + 22, 0);
-      put16(b, start + 24, 0x0400);
-      b[start + 26] = key.length;
-      b[start + 27] = key.length;
-      put32(b, start + 28, 0);
+      plainHeader(b, start, size, body, rdata.length, key.length);
       let p = start + TEMPLATE_HEADER_SIZE;
       for (let r = 0; r < rdata.length; r++) {
         const rd = rdata[r];
         const len = rd.length;
-        b[p] = 0xc0;
-        b[p + 1] = 12;
-        b[p + 2] = type >> 8;
-        b[p + 3] = type;
-        b[p + 4] = cls >> 8;
-        b[p + 5] = cls;
-        b[p + 6] = ttl >>> 24;
-        b[p + 7] = ttl >>> 16;
-        b[p + 8] = ttl >>> 8;
-        b[p + 9] = ttl;
-        b[p + 10] = len >> 8;
-        b[p + 11] = len;
+        ownerPointer(b, p, type, cls, ttl, len);
         p += 12;
         if (len <= 32) for (let j = 0; j < len; j++) b[p + j] = rd[j];
         else b.set(rd, p);
@@ -2699,35 +2907,28 @@ function plainType(type: number): boolean {
  */
 function canonicalOrder(zone: CompilableZone): OrderedNames {
   const n = zone.nodes.size;
-  const keys: string[] = new Array(n);
-  const order: number[] = new Array(n);
   const originLength = zone.origin.key.length;
   // An octet 0 inside a label would be ambiguous with the label end: then (for the whole
   // zone, so all keys compare alike) every octet is stored + 1.
   let shift = false;
-  if (zone instanceof ColumnZone) shift = columnKeysHave(zone, (c) => c === 0, true);
-  else
-    for (const key of zone.nodes.keys())
-      if (key.indexOf('\x00') < key.length - 1) {
-        shift = true;
-        break;
-      }
-  let nodes: ZoneNode[] | undefined;
   if (zone instanceof ColumnZone) {
     // By name index, from the columns' key octets: no node (nor key string) is made to be sorted.
-    const { octets, off, len } = zone._index;
-    for (let i = 0; i < n; i++) {
-      order[i] = i;
-      keys[i] = sortKeyAt(octets, off[i], len[i] - originLength, shift);
+    shift = columnKeysHave(zone, (c) => c === 0, true);
+    return new ColumnOrder(zone, columnOrder(zone, originLength, shift));
+  }
+  for (const key of zone.nodes.keys())
+    if (key.indexOf('\x00') < key.length - 1) {
+      shift = true;
+      break;
     }
-  } else {
-    nodes = new Array(n);
-    let i = 0;
-    for (const node of zone.nodes.values()) {
-      order[i] = i;
-      nodes[i] = node;
-      keys[i++] = sortKey(node.name.key, node.name.key.length - originLength, shift);
-    }
+  const keys: string[] = new Array(n);
+  const order: number[] = new Array(n);
+  const nodes: ZoneNode[] = new Array(n);
+  let k = 0;
+  for (const node of zone.nodes.values()) {
+    order[k] = k;
+    nodes[k] = node;
+    keys[k++] = sortKey(node.name.key, node.name.key.length - originLength, shift);
   }
   if (n <= 16) {
     // Insertion sort: a small zone's names (the sort builtin's set-up costs more).
@@ -2742,10 +2943,100 @@ function canonicalOrder(zone: CompilableZone): OrderedNames {
       order[j + 1] = x;
     }
   } else order.sort((a, b) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : 0));
-  if (nodes === undefined) return new ColumnOrder(zone as ColumnZone, Int32Array.from(order));
   const out: ZoneNode[] = new Array(n);
   for (let i = 0; i < n; i++) out[i] = nodes[order[i]];
   return new NodeArray(out);
+}
+
+/**
+ * `canonicalOrder` of a ColumnZone: its name indexes sorted by their sort keys (`sortKey`'s
+ * code units, here octets + 1 so that 0 can end a key), the keys written into one array from
+ * the columns' key octets and sorted by a multikey quicksort (Bentley and Sedgewick: a
+ * three-way partition on one position of the keys at a time, an explicit stack, insertion
+ * sort for short runs) — no key string is made and no comparator called. The keys of
+ * distinct names are distinct, so any correct sort gives the one order.
+ */
+function columnOrder(zone: ColumnZone, originLength: number, shift: boolean): Int32Array {
+  const n = zone.nodes.size;
+  const { octets, off, len } = zone._index;
+  let total = 0;
+  for (let i = 0; i < n; i++) total += Math.max(0, len[i] - originLength);
+  // Per key: its code units + 1 (1 the label separator), so a key's end (0) sorts first.
+  const kb = new Uint16Array(total);
+  const ko = new Int32Array(n + 1);
+  const starts = new Int32Array(128);
+  const add = shift ? 2 : 1;
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    ko[i] = p;
+    const at = off[i];
+    const stop = len[i] - originLength;
+    let labels = 0;
+    for (let k = 0; k < stop; k += octets[at + k] + 1) starts[labels++] = k;
+    for (let j = labels - 1; j >= 0; j--) {
+      const q = at + starts[j];
+      const end = q + octets[q];
+      for (let c = q + 1; c <= end; c++) kb[p++] = octets[c] + add;
+      if (j > 0) kb[p++] = 1;
+    }
+  }
+  ko[n] = p;
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  /** The code unit at `d` of key `i` (+ 1), 0 past its end. */
+  const at = (i: number, d: number): number => (ko[i] + d < ko[i + 1] ? kb[ko[i] + d] : 0);
+  const stack: number[] = [0, n, 0];
+  while (stack.length > 0) {
+    const d = stack.pop() as number;
+    const hi = stack.pop() as number;
+    const lo = stack.pop() as number;
+    if (hi - lo < 12) {
+      for (let i = lo + 1; i < hi; i++) {
+        const x = order[i];
+        let j = i - 1;
+        while (j >= lo && keyAfter(kb, ko, order[j], x, d)) {
+          order[j + 1] = order[j];
+          j--;
+        }
+        order[j + 1] = x;
+      }
+      continue;
+    }
+    // The median of three code units as the pivot.
+    const a = at(order[lo], d);
+    const b = at(order[(lo + hi) >>> 1], d);
+    const c = at(order[hi - 1], d);
+    const v = Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
+    let lt = lo;
+    let gt = hi - 1;
+    let i = lo;
+    while (i <= gt) {
+      const x = order[i];
+      const u = at(x, d);
+      if (u < v) {
+        order[i++] = order[lt];
+        order[lt++] = x;
+      } else if (u > v) {
+        order[i] = order[gt];
+        order[gt--] = x;
+      } else i++;
+    }
+    if (lt - lo > 1) stack.push(lo, lt, d);
+    if (hi - gt - 1 > 1) stack.push(gt + 1, hi, d);
+    // Keys that end at `d` are equal (one name at most): no deeper position to sort on.
+    if (v !== 0 && gt + 1 - lt > 1) stack.push(lt, gt + 1, d + 1);
+  }
+  return order;
+}
+
+/** Key `a` sorts after key `b` (both equal before position `d`). */
+function keyAfter(kb: Uint16Array, ko: Int32Array, a: number, b: number, d: number): boolean {
+  let p = ko[a] + d;
+  let q = ko[b] + d;
+  const pe = ko[a + 1];
+  const qe = ko[b + 1];
+  for (; p < pe && q < qe; p++, q++) if (kb[p] !== kb[q]) return kb[p] > kb[q];
+  return p < pe;
 }
 
 /**
@@ -2766,24 +3057,6 @@ function columnKeysHave(zone: ColumnZone, test: (c: number) => boolean, labelsOn
       for (let k = p + 1; k <= p + octets[p]; k++) if (test(octets[k])) return true;
   }
   return false;
-}
-
-/** `sortKey` of the key at `b[at, …)`, read from octets (a ColumnZone's). */
-function sortKeyAt(b: Uint8Array, at: number, stop: number, shift: boolean): string {
-  if (stop <= 0) return '';
-  const first = b[at] + 1;
-  if (first === stop && !shift) return latin1Slice.call(b, at + 1, at + stop);
-  const starts: number[] = [];
-  for (let i = 0; i < stop; i += b[at + i] + 1) starts.push(i);
-  let key = '';
-  for (let j = starts.length - 1; j >= 0; j--) {
-    const p = at + starts[j];
-    const len = b[p];
-    if (shift) for (let c = p + 1; c <= p + len; c++) key += String.fromCharCode(b[c] + 1);
-    else key += latin1Slice.call(b, p + 1, p + 1 + len);
-    if (j > 0) key += '\x00';
-  }
-  return key;
 }
 
 /**

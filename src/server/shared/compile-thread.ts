@@ -14,7 +14,6 @@
 import { closeSync, constants, fstatSync, openSync, type Stats, statSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { type CompilableZone, compileZone, compileZoneToFile } from '../../image/compile.js';
-import { CompileHelper } from '../../image/compile-helper.js';
 import { type PackedImage, writePackedImage } from '../../image/pack.js';
 import { startTraceOn, traceStart } from '../../telemetry/start-trace.js';
 import { ColumnZone } from '../../zone/column-zone.js';
@@ -134,16 +133,6 @@ const loaderFor = (text: string): typeof loadZoneText | typeof loadZoneTextColum
 const COLLECT_TEXT = 16 << 20;
 
 /**
- * A file text of at least this many octets (~150,000 records) going into a pack folder gets a
- * helper thread for its compile, which then runs on two cores (`compileZoneToFile`'s split,
- * docs/IMAGE.md "Big zones") — only with `SWITCHBOARD_COMPILE_SPLIT=on`: on a quiet machine
- * (2026-12-05 03:56–04:00 UTC, the 1,000,000-record zone) it gave no earlier answer (4.70 s
- * without the parse thread, 4.30 s with it, against 4.68 and 4.27 s without the split) and
- * 15–20 MiB more at the peak, over the 300 MB target; docs/PERFORMANCE.md "Quiet A/B".
- */
-const SPLIT_TEXT = 4 << 20;
-
-/**
  * Loads a file's text and lets go of it: the caller keeps no reference to the text (`read`
  * loses it here), so a collection after the load frees it before the compile.
  */
@@ -203,20 +192,11 @@ const arena = new ImageArena(1 << 20);
  */
 export function runCompile(job: CompileJob, arena?: ImageArena): CompileOutcome {
   if (job.kind === 'patch') return runPatch(job);
-  const helper: { thread?: CompileHelper } = {};
-  try {
-    return compileJob(job, helper, arena);
-  } finally {
-    helper.thread?.close();
-  }
+  return compileJob(job, arena);
 }
 
-/** `runCompile` of a file or text job; `helper.thread`: a split compile's second thread, if started. */
-function compileJob(
-  job: Exclude<CompileJob, { kind: 'patch' }>,
-  helper: { thread?: CompileHelper },
-  arena?: ImageArena,
-): CompileOutcome {
+/** `runCompile` of a file or text job. */
+function compileJob(job: Exclude<CompileJob, { kind: 'patch' }>, arena?: ImageArena): CompileOutcome {
   const label = job.kind === 'file' ? job.path : job.name;
   let warnings: string[] = NONE;
   let zone: CompilableZone;
@@ -233,15 +213,6 @@ function compileJob(
       stage?.(`file read (${octets} octets)`);
       const loaded = loadRead(read, job.path);
       stage?.('loaded');
-      // Started after the load (its heap not on top of the load's peak), it comes up during
-      // the collection and the canonical sort below; if it is not up by then, the compile
-      // runs whole.
-      if (job.packDir !== undefined && octets >= SPLIT_TEXT && process.env.SWITCHBOARD_COMPILE_SPLIT === 'on')
-        try {
-          helper.thread = new CompileHelper(job.packDir);
-        } catch {
-          // no second thread: the compile runs whole
-        }
       if (loaded.warnings.length > 0) warnings = loaded.warnings.map((w) => formatZoneProblem(job.path, w));
       zone = loaded.zone;
       // bigzone: the text read (a big file's: its octets twice, as read and as a string) and
@@ -271,9 +242,7 @@ function compileJob(
   if (job.kind === 'file' && job.packDir !== undefined && zone instanceof ColumnZone) {
     let packed: PackedImage | undefined;
     try {
-      packed = writePackedImage(job.packDir, (fd, base) =>
-        compileZoneToFile(zone, fd, base, {}, helper.thread),
-      );
+      packed = writePackedImage(job.packDir, (fd, base) => compileZoneToFile(zone, fd, base, {}));
     } catch {
       packed = undefined;
     }
