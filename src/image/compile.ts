@@ -272,6 +272,67 @@ export function compileZone(zone: CompilableZone, opts: CompileOptions = {}): Ui
  * this process's memory; any other zone's is compiled in memory and written once. The file
  * must read 0 where nothing was written (new, or a hole) from `base` on.
  */
+/** What `templatesOf` makes: some names' templates, as a whole compile of their zone makes them. */
+export interface SomeTemplates {
+  /** The templates, the zone's negative template first (at 0), then each name's in the order given. */
+  bytes: Uint8Array;
+  /** The negative template's offset in `bytes` (0), or -1 when the zone has none. */
+  negative: number;
+  /** Per name given: where its templates start in `bytes` (and `ends[k]` where they end). */
+  starts: Int32Array;
+  ends: Int32Array;
+  /** Per name: NODATA and referral template offsets in `bytes`, -1 for none. */
+  nodata: Int32Array;
+  referral: Int32Array;
+  /** Per name: its answer entries `[entryFirst[k], entryFirst[k] + entryCount[k])` of the three arrays below. */
+  entryFirst: Int32Array;
+  entryCount: Int32Array;
+  eQtype: Uint16Array;
+  /** Template offset in `bytes`, or -1 with the fallback reason in `eReason`. */
+  eTpl: Int32Array;
+  eReason: Uint8Array;
+}
+
+/**
+ * The templates a whole compile of `zone` writes for `nodes` (in canonical order, each one of
+ * the zone's names) and the zone's negative template, made by the same per-name code
+ * (`nodePlain`, `forNode`); for src/image/patch.ts, which copies every other name's templates
+ * from the image it patches. `zone` may be any served zone that reads as the compiled one
+ * would (an `ImageZone` with some names replaced); `highNames`: some name of the zone has an
+ * octet 0xfe or 0xff (the compile works it out from the whole zone). Names below or at a cut
+ * are not given (their referrals are shared between names: a whole compile's matter).
+ */
+export function templatesOf(
+  zone: CompilableZone,
+  highNames: boolean,
+  nodes: readonly ZoneNode[],
+  answerOpts: AnswerOptions = {},
+): SomeTemplates {
+  const out = new Bytes();
+  const ctx = new TemplateBuilder(zone, answerOpts, out, highNames, false);
+  const table = new NodeTable().reset(Math.max(1, nodes.length));
+  const starts = new Int32Array(nodes.length);
+  const ends = new Int32Array(nodes.length);
+  for (let k = 0; k < nodes.length; k++) {
+    starts[k] = out.total;
+    if (!ctx.nodePlain(nodes[k], table, k)) table.put(k, ctx.forNode(nodes[k]));
+    ends[k] = out.total;
+  }
+  return {
+    bytes: out.view(),
+    negative: ctx.negative === undefined ? -1 : ctx.negative.at,
+    starts,
+    ends,
+    nodata: table.nodata,
+    referral: table.referral,
+    entryFirst: table.entryFirst,
+    entryCount: table.entryCount,
+    eQtype: table.eQtype,
+    eTpl: table.eTpl,
+    eReason: table.eReason,
+  };
+}
+
 export function compileZoneToFile(
   zone: CompilableZone,
   fd: number,
@@ -1917,9 +1978,15 @@ class TemplateBuilder {
    * template is the first half's (made here too, to know it, but not written: its offset is
    * `-2 - offset` in the first half's, HalfResult).
    */
-  constructor(zone: CompilableZone, answerOpts: AnswerOptions, out: Bytes, highNames?: boolean) {
+  constructor(
+    zone: CompilableZone,
+    answerOpts: AnswerOptions,
+    out: Bytes,
+    highNames?: boolean,
+    half = highNames !== undefined,
+  ) {
     this.zone = zone;
-    this.out = highNames === undefined ? out : new Bytes();
+    this.out = half ? new Bytes() : out;
     this.#answerOpts = answerOpts;
     if (highNames !== undefined) this.#highNames = highNames;
     else if (zone instanceof ColumnZone) this.#highNames = columnKeysHave(zone, (c) => c >= 0xfe);
@@ -1930,7 +1997,7 @@ class TemplateBuilder {
           break;
         }
     this.negative = this.#negativeTemplate();
-    if (highNames !== undefined) {
+    if (half) {
       if (this.negative !== undefined) this.negative.at = -2 - this.negative.at;
       this.out = out;
     }
