@@ -1453,14 +1453,16 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** The hash slots of the image being laid out (reused). */
 let hashScratch = new Uint32Array(64);
 
-function put32(b: Uint8Array, p: number, v: number): void {
+/** A u32, little-endian, at `p` (also src/image/patch.ts's). */
+export function put32(b: Uint8Array, p: number, v: number): void {
   b[p] = v;
   b[p + 1] = v >>> 8;
   b[p + 2] = v >>> 16;
   b[p + 3] = v >>> 24;
 }
 
-function put16(b: Uint8Array, p: number, v: number): void {
+/** A u16, little-endian, at `p`. */
+export function put16(b: Uint8Array, p: number, v: number): void {
   b[p] = v;
   b[p + 1] = v >>> 8;
 }

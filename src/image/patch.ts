@@ -24,7 +24,14 @@ import { Name } from '../wire/name.js';
 import { rdataTarget, readSoa, type Soa } from '../wire/rdata.js';
 import { ColumnZone } from '../zone/column-zone.js';
 import { type RRset, type ServedNode, type ServedZone, Zone, type ZoneNode } from '../zone/zone.js';
-import { type CompilableZone, type CompileOptions, compileZone, templatesOf } from './compile.js';
+import {
+  type CompilableZone,
+  type CompileOptions,
+  compileZone,
+  put16,
+  put32,
+  templatesOf,
+} from './compile.js';
 import {
   ANSWER_ENTRY_SIZE,
   AnswerEntryKind,
@@ -75,14 +82,9 @@ function u16(b: Uint8Array, o: number): number {
 
 const latin1 = new TextDecoder('latin1');
 
-/** The zone `base` holds with `patches` applied, ready for `compileZone`. */
-export function patchZone(base: ZoneImage, patches: readonly RRsetPatch[]): CompilableZone {
-  const b = base.bytes;
-  if (base.spelling >= 0) throw new PatchRefusedError('the zone spells owner names with capitals');
-  if (u16(b, 20) !== 1) throw new PatchRefusedError('the zone is not of class IN');
-  // Per owner key: its changed RRsets by type (the last given wins).
+/** Per owner key: its changed RRsets by type (the last given wins); refuses owners spelled with capitals. */
+function byOwner(patches: readonly RRsetPatch[]): Map<string, Map<number, RRsetPatch>> {
   const byName = new Map<string, Map<number, RRsetPatch>>();
-  let delta = 0;
   for (const p of patches) {
     if (p.name.wire !== p.name.key) throw new PatchRefusedError(`${p.name} is spelled with capitals`);
     let m = byName.get(p.name.key);
@@ -90,11 +92,19 @@ export function patchZone(base: ZoneImage, patches: readonly RRsetPatch[]): Comp
       m = new Map();
       byName.set(p.name.key, m);
     }
-    const had = m.get(p.type);
-    if (had) delta -= had.rdata.length;
     m.set(p.type, p);
-    delta += p.rdata.length;
   }
+  return byName;
+}
+
+/** The zone `base` holds with `patches` applied, ready for `compileZone`. */
+export function patchZone(base: ZoneImage, patches: readonly RRsetPatch[]): CompilableZone {
+  const b = base.bytes;
+  if (base.spelling >= 0) throw new PatchRefusedError('the zone spells owner names with capitals');
+  if (u16(b, 20) !== 1) throw new PatchRefusedError('the zone is not of class IN');
+  const byName = byOwner(patches);
+  let delta = 0;
+  for (const m of byName.values()) for (const p of m.values()) delta += p.rdata.length;
   const origin = Name.fromWire(latin1.decode(base.origin));
   const records = patchedRecords(base, origin, byName);
   // The record count decides the model as the text's length does in the compile thread; both
@@ -290,18 +300,6 @@ class PatchedZone implements ServedZone {
   }
 }
 
-function put32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v;
-  b[o + 1] = v >>> 8;
-  b[o + 2] = v >>> 16;
-  b[o + 3] = v >>> 24;
-}
-
-function put16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v;
-  b[o + 1] = v >>> 8;
-}
-
 /** The watch labels and flags of the template record at `at` (what decides which names share the negative one). */
 function watchOf(b: Uint8Array, at: number): string {
   const patches = u16(b, at + T.PATCH_COUNT);
@@ -370,16 +368,7 @@ function deltaImage(base: ZoneImage, patches: readonly RRsetPatch[], opts: Compi
   // The changes by owner (the last given wins), each owner a plain name of the base.
   const view = new ImageZone(base);
   const origin = view.origin;
-  const byName = new Map<string, Map<number, RRsetPatch>>();
-  for (const p of patches) {
-    if (p.name.wire !== p.name.key) throw new PatchRefusedError(`${p.name} is spelled with capitals`);
-    let m = byName.get(p.name.key);
-    if (!m) {
-      m = new Map();
-      byName.set(p.name.key, m);
-    }
-    m.set(p.type, p);
-  }
+  const byName = byOwner(patches);
   const changedIdx = new Map<number, ImageNode>();
   const changed = new Map<string, ImageNode>();
   let recordCount = base.recordCount;
