@@ -356,6 +356,7 @@ describe('ImageShipper: zones changed by diffs (start --images on)', () => {
   async function setup(
     t: { after: (f: () => Promise<void>) => void },
     readZone?: (n: string) => Promise<{ version: number; serial: number; text: string } | null>,
+    extra: string[] = [],
   ) {
     const writer = new PackWriter();
     const reader = new PackReader(writer.dir);
@@ -373,7 +374,7 @@ describe('ImageShipper: zones changed by diffs (start --images on)', () => {
       await pool.close();
       writer.close();
     });
-    shipper.ship(text('snapshot', 1, [[A_TEST, 1, lines(1, [])]]), pool);
+    shipper.ship(text('snapshot', 1, [[A_TEST, 1, lines(1, extra)]]), pool);
     await shipper.shipped();
     shipper.snapshot(0);
     const served = () => reader.open((shipper.get(A_TEST) as { ref: ImageRef }).ref);
@@ -399,8 +400,13 @@ describe('ImageShipper: zones changed by diffs (start --images on)', () => {
     assert.match(s.infos.join('\n'), /1 patched \(0 of them delta images\), 0 compiled from text/);
   });
 
-  test('a change to names the zone has is a delta image, sent to the workers as trusted', async (t) => {
-    const s = await setup(t);
+  test('a change to names the zone has is a delta image, sent to the workers as trusted when big', async (t) => {
+    // Over EAGER_OPEN_BYTES (a big image: the workers opened its version before on arrival).
+    const big = Array.from(
+      { length: 1500 },
+      (_, i) => `t${i}.${A_TEST}\t300\tIN\tTXT\t"${'x'.repeat(200)}"`,
+    ).sort();
+    const s = await setup(t, undefined, big);
     const ns1 = (ip: string) => ({
       owner: `ns1.${A_TEST}`,
       type: 1,
@@ -411,7 +417,7 @@ describe('ImageShipper: zones changed by diffs (start --images on)', () => {
     await s.shipper.shipped();
     assert.equal(s.shipper.get(A_TEST)?.version, 2);
     // ns1 is the apex NS's target: the apex (its NS answer's additional data) made again too.
-    const text2 = lines(2, []).replace('192.0.2.53', '192.0.2.54');
+    const text2 = lines(2, big).replace('192.0.2.53', '192.0.2.54');
     assert.deepEqual(Buffer.from(s.served()), Buffer.from(s.want(text2)));
     assert.deepEqual(s.shipper.patchStats, { patched: 1, deltas: 1, fullReads: 0 });
     const push = s.sent.flatMap((m) => m.zones).find((z) => z.name === A_TEST && z.version === 2);
@@ -428,7 +434,7 @@ describe('ImageShipper: zones changed by diffs (start --images on)', () => {
     }
     assert.deepEqual(
       Buffer.from(s.served()),
-      Buffer.from(s.want(lines(3, []).replace('192.0.2.53', '192.0.2.55'))),
+      Buffer.from(s.want(lines(3, big).replace('192.0.2.53', '192.0.2.55'))),
     );
     assert.deepEqual(s.shipper.patchStats, { patched: 2, deltas: 1, fullReads: 0 });
     const push3 = s.sent.flatMap((m) => m.zones).find((z) => z.name === A_TEST && z.version === 3);

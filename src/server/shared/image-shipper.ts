@@ -14,6 +14,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { refKey } from '../../image/pack.js';
+import { EAGER_OPEN_BYTES } from '../../image/zone-view.js';
 import type { CompileJob, CompileOutcome, CompilePool } from './compile-pool.js';
 import type { PatchChange, ZonePush, ZonesMessage } from './dns-protocol.js';
 import type { ImageRef, PackWriter } from './images.js';
@@ -220,8 +221,15 @@ export class ImageShipper {
       if (!send) continue;
       const push: ZonePush = { name: c.name, version: c.version, serial: c.serial, text: null, ref };
       if (c.reset) push.reset = true;
-      // A delta image: workers holding the version it was made from trust its unchanged parts.
-      if (c.trusted === true && have !== undefined && c.image !== undefined) push.trusted = true;
+      // A delta image the workers opened the version before of (a big one: opened on arrival)
+      // is opened trusting its unchanged parts; a small one is validated in full at first query.
+      if (
+        c.trusted === true &&
+        have !== undefined &&
+        c.image !== undefined &&
+        c.image.length >= EAGER_OPEN_BYTES
+      )
+        push.trusted = true;
       pushes.push(push);
     }
     if (!send) {
