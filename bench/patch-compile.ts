@@ -1,9 +1,10 @@
 /**
  * The compile thread's work for a one-record change to a big zone, in one process, side by
- * side: the text path (the zone's served text parsed — as columns from 1 MiB, as
+ * side: the delta path (src/image/patch.ts `patchImage`: only the changed names, the apex and
+ * the names reading them compiled again, the rest copied from the base image), the text path (the zone's served text parsed — as columns from 1 MiB, as
  * compile-thread does — and compiled) and the diff path (the served image opened, the records
- * read back with the change in place, built and compiled: src/image/patch.ts). Rounds
- * alternate between the two; medians. The serving side (DB read and render before the text
+ * read back with the change in place, built and compiled whole: src/image/patch.ts with
+ * SWITCHBOARD_DELTA_IMAGE=off). Rounds rotate the order of the three; medians, wall and CPU. The serving side (DB read and render before the text
  * path, the workers' open of the new image after both) is not in these figures: bench/zone-change.ts.
  *
  * Usage: node --expose-gc dist/bench/patch-compile.js [--records 100000,1000000] [--rounds 5]
@@ -52,6 +53,10 @@ function main(): void {
     const base = compileText(servedText(records, 1, '10.0.0.1'));
     const text: number[] = [];
     const patch: number[] = [];
+    const delta: number[] = [];
+    const textCpu: number[] = [];
+    const patchCpu: number[] = [];
+    const deltaCpu: number[] = [];
     for (let r = 0; r < rounds; r++) {
       const h1 = `10.200.0.${r}`;
       const newText = servedText(records, 2 + r, h1);
@@ -72,22 +77,40 @@ function main(): void {
           ).map((x) => x.rdata),
         },
       ];
-      const order = r % 2 === 0 ? ['text', 'patch'] : ['patch', 'text'];
+      const order = [
+        ['text', 'whole', 'delta'],
+        ['delta', 'text', 'whole'],
+        ['whole', 'delta', 'text'],
+      ][r % 3];
       let a: Uint8Array | undefined;
       let b: Uint8Array | undefined;
+      let c: Uint8Array | undefined;
       for (const which of order) {
         gc();
         const t = performance.now();
+        const c0 = process.cpuUsage();
         if (which === 'text') a = compileText(newText);
-        else b = compilePatched(openImage(base, { validated: true }), patches);
-        (which === 'text' ? text : patch).push(performance.now() - t);
+        else if (which === 'whole') {
+          process.env.SWITCHBOARD_DELTA_IMAGE = 'off';
+          b = compilePatched(openImage(base, { validated: true }), patches);
+          delete process.env.SWITCHBOARD_DELTA_IMAGE;
+        } else c = compilePatched(openImage(base, { validated: true }), patches);
+        const cpu = process.cpuUsage(c0);
+        (which === 'text' ? text : which === 'whole' ? patch : delta).push(performance.now() - t);
+        (which === 'text' ? textCpu : which === 'whole' ? patchCpu : deltaCpu).push(
+          (cpu.user + cpu.system) / 1000,
+        );
       }
       if (!a || !b || Buffer.compare(a, b) !== 0) throw new Error('the patched image differs from the text');
+      if (!c || Buffer.compare(a, c) !== 0) throw new Error('the delta image differs from the text');
     }
+    const ms = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(', ');
     console.log(
       `${records} records, one A record + the SOA changed: text parsed + compiled ${median(text).toFixed(0)} ms, ` +
-        `image patched + compiled ${median(patch).toFixed(0)} ms (ratio ${(median(patch) / median(text)).toFixed(2)}; medians of ${rounds}, ` +
-        `text ${text.map((x) => x.toFixed(0)).join(', ')}; patch ${patch.map((x) => x.toFixed(0)).join(', ')})`,
+        `image patched + compiled whole ${median(patch).toFixed(0)} ms (ratio ${(median(patch) / median(text)).toFixed(2)}), ` +
+        `delta image ${median(delta).toFixed(1)} ms (ratio ${(median(delta) / median(text)).toFixed(3)}); ` +
+        `CPU ms text ${median(textCpu).toFixed(0)}, whole ${median(patchCpu).toFixed(0)}, delta ${median(deltaCpu).toFixed(1)} ` +
+        `(medians of ${rounds}; wall text ${ms(text)}; whole ${ms(patch)}; delta ${ms(delta)}; CPU delta ${ms(deltaCpu)})`,
     );
   }
 }

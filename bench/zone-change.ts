@@ -8,7 +8,11 @@
  * whole zone (`SWITCHBOARD_INCREMENTAL=off`: copy, build, check and render it, as before
  * src/control/incremental.ts).
  *
- * Usage: node dist/bench/zone-change.js [--records 100000,1000000] [--changes 5] [--modes patch,whole,text]
+ * Mode `nodelta`: as `patch`, but the image compiled whole from the base image and the diff
+ * (`SWITCHBOARD_DELTA_IMAGE=off`: what `start` did before delta images), and its workers
+ * validating it in full.
+ *
+ * Usage: node dist/bench/zone-change.js [--records 100000,1000000] [--changes 5] [--modes patch,nodelta,whole,text]
  * Loopback only; every run stops by itself (bounded changes, timeouts on every wait).
  * @module
  */
@@ -127,10 +131,12 @@ interface ChangeFigures {
   cpu: number[];
 }
 
-type Mode = 'patch' | 'whole' | 'text';
+type Mode = 'patch' | 'nodelta' | 'whole' | 'text';
 
 const MODE_NAMES: Record<Mode, string> = {
   patch: 'patched from the diff, change worked out incrementally',
+  nodelta:
+    'patched from the diff but compiled whole (SWITCHBOARD_DELTA_IMAGE=off), change worked out incrementally',
   whole: 'patched from the diff, change worked out over the whole zone',
   text: 'read + compiled whole',
 };
@@ -138,8 +144,10 @@ const MODE_NAMES: Record<Mode, string> = {
 async function measure(mode: Mode, records: number, changes: number): Promise<ChangeFigures> {
   const saved = process.env.SWITCHBOARD_IMAGE_PATCHES;
   const savedInc = process.env.SWITCHBOARD_INCREMENTAL;
+  const savedDelta = process.env.SWITCHBOARD_DELTA_IMAGE;
   process.env.SWITCHBOARD_IMAGE_PATCHES = mode === 'text' ? 'off' : 'on';
-  process.env.SWITCHBOARD_INCREMENTAL = mode === 'patch' ? 'on' : 'off';
+  process.env.SWITCHBOARD_INCREMENTAL = mode === 'patch' || mode === 'nodelta' ? 'on' : 'off';
+  process.env.SWITCHBOARD_DELTA_IMAGE = mode === 'nodelta' ? 'off' : 'on';
   let p: Platform;
   try {
     p = await startPlatform({
@@ -153,6 +161,8 @@ async function measure(mode: Mode, records: number, changes: number): Promise<Ch
     else process.env.SWITCHBOARD_IMAGE_PATCHES = saved;
     if (savedInc === undefined) delete process.env.SWITCHBOARD_INCREMENTAL;
     else process.env.SWITCHBOARD_INCREMENTAL = savedInc;
+    if (savedDelta === undefined) delete process.env.SWITCHBOARD_DELTA_IMAGE;
+    else process.env.SWITCHBOARD_DELTA_IMAGE = savedDelta;
   }
   const out: ChangeFigures = { ack: [], first: [], all: [], cpu: [] };
   try {

@@ -273,6 +273,67 @@ export function compileZone(zone: CompilableZone, opts: CompileOptions = {}): Ui
  * this process's memory; any other zone's is compiled in memory and written once. The file
  * must read 0 where nothing was written (new, or a hole) from `base` on.
  */
+/** What `templatesOf` makes: some names' templates, as a whole compile of their zone makes them. */
+export interface SomeTemplates {
+  /** The templates, the zone's negative template first (at 0), then each name's in the order given. */
+  bytes: Uint8Array;
+  /** The negative template's offset in `bytes` (0), or -1 when the zone has none. */
+  negative: number;
+  /** Per name given: where its templates start in `bytes` (and `ends[k]` where they end). */
+  starts: Int32Array;
+  ends: Int32Array;
+  /** Per name: NODATA and referral template offsets in `bytes`, -1 for none. */
+  nodata: Int32Array;
+  referral: Int32Array;
+  /** Per name: its answer entries `[entryFirst[k], entryFirst[k] + entryCount[k])` of the three arrays below. */
+  entryFirst: Int32Array;
+  entryCount: Int32Array;
+  eQtype: Uint16Array;
+  /** Template offset in `bytes`, or -1 with the fallback reason in `eReason`. */
+  eTpl: Int32Array;
+  eReason: Uint8Array;
+}
+
+/**
+ * The templates a whole compile of `zone` writes for `nodes` (in canonical order, each one of
+ * the zone's names) and the zone's negative template, made by the same per-name code
+ * (`nodePlain`, `forNode`); for src/image/patch.ts, which copies every other name's templates
+ * from the image it patches. `zone` may be any served zone that reads as the compiled one
+ * would (an `ImageZone` with some names replaced); `highNames`: some name of the zone has an
+ * octet 0xfe or 0xff (the compile works it out from the whole zone). Names below or at a cut
+ * are not given (their referrals are shared between names: a whole compile's matter).
+ */
+export function templatesOf(
+  zone: CompilableZone,
+  highNames: boolean,
+  nodes: readonly ZoneNode[],
+  answerOpts: AnswerOptions = {},
+): SomeTemplates {
+  const out = new Bytes();
+  const ctx = new TemplateBuilder(zone, answerOpts, out, highNames);
+  const table = new NodeTable().reset(Math.max(1, nodes.length));
+  const starts = new Int32Array(nodes.length);
+  const ends = new Int32Array(nodes.length);
+  for (let k = 0; k < nodes.length; k++) {
+    starts[k] = out.total;
+    if (!ctx.nodePlain(nodes[k], table, k)) table.put(k, ctx.forNode(nodes[k]));
+    ends[k] = out.total;
+  }
+  return {
+    bytes: out.view(),
+    negative: ctx.negative === undefined ? -1 : ctx.negative.at,
+    starts,
+    ends,
+    nodata: table.nodata,
+    referral: table.referral,
+    entryFirst: table.entryFirst,
+    entryCount: table.entryCount,
+    eQtype: table.eQtype,
+    eTpl: table.eTpl,
+    eReason: table.eReason,
+  };
+}
+
 export function compileZoneToFile(
   zone: CompilableZone,
   fd: number,
@@ -1225,14 +1286,16 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** The hash slots of the image being laid out (reused). */
 let hashScratch = new Uint32Array(64);
 
-function put32(b: Uint8Array, p: number, v: number): void {
+/** A u32, little-endian, at `p` (also src/image/patch.ts's). */
+export function put32(b: Uint8Array, p: number, v: number): void {
   b[p] = v;
   b[p + 1] = v >>> 8;
   b[p + 2] = v >>> 16;
   b[p + 3] = v >>> 24;
 }
 
-function put16(b: Uint8Array, p: number, v: number): void {
+/** A u16, little-endian, at `p`. */
+export function put16(b: Uint8Array, p: number, v: number): void {
   b[p] = v;
   b[p + 1] = v >>> 8;
 }
@@ -1758,11 +1821,16 @@ class TemplateBuilder {
   /** Some name of the zone has an octet 0xfe or 0xff (the placeholders' labels). */
   #highNames = false;
 
-  constructor(zone: CompilableZone, answerOpts: AnswerOptions, out: Bytes) {
+  /**
+   * `highNames` given (a delta image's names compiled again, `templatesOf`): whether some name
+   * of the whole zone has a high octet, known from the base image — not scanned again here.
+   */
+  constructor(zone: CompilableZone, answerOpts: AnswerOptions, out: Bytes, highNames?: boolean) {
     this.zone = zone;
     this.out = out;
     this.#answerOpts = answerOpts;
-    if (zone instanceof ColumnZone) this.#highNames = columnKeysHave(zone, (c) => c >= 0xfe);
+    if (highNames !== undefined) this.#highNames = highNames;
+    else if (zone instanceof ColumnZone) this.#highNames = columnKeysHave(zone, (c) => c >= 0xfe);
     else
       for (const key of zone.nodes.keys())
         if (hasHighOctet(key)) {

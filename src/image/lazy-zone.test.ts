@@ -230,6 +230,42 @@ describe('zones opened on first query', () => {
     }
   });
 
+  test('a trusted ref (a delta image) opens on arrival with header checks only; a bad header is still refused', () => {
+    let extra = '';
+    for (let i = 0; extra.length < EAGER_OPEN_BYTES; i++) extra += `h${i} TXT "${'x'.repeat(200)}"\n`;
+    const big = compiled(0, extra);
+    // A template's octets changed (what only the full validation finds), and a bad magic.
+    const inner = big.slice();
+    const img = openImage(big);
+    inner.fill(0xee, img.answers, img.answers + 64);
+    const badHeader = big.slice();
+    badHeader[0] ^= 0xff;
+    const { writer, refs, reader } = packOf(
+      4,
+      new Map([
+        [0, big],
+        [1, inner],
+        [2, inner],
+        [3, badHeader],
+      ]),
+    );
+    try {
+      const pool = new ImageZonePool((r) => reader.open(r));
+      const z0 = pool.zone(Name.parse('z0.test.'), refs[0], false, true);
+      assert.ok(z0.isOpen);
+      assert.equal(pool.firstOpens, 1, 'a first open, counted as one');
+      // Trusted: not validated in full (the primary's compiler made it from a validated base);
+      // untrusted, the same octets are refused.
+      assert.ok(pool.zone(Name.parse('z0.test.'), refs[1], false, true).isOpen);
+      assert.throws(() => pool.zone(Name.parse('z0.test.'), refs[2]), ImageFormatError);
+      assert.throws(() => pool.zone(Name.parse('z0.test.'), refs[3], false, true), ImageFormatError);
+      const r = new Responder(new Catalog([z0]));
+      assert.equal(rcode(r.respond(query('h1.z0.test.', 16), { transport: 'udp' })), 0);
+    } finally {
+      writer.close();
+    }
+  });
+
   test('a reopen (header checks only) reads the same fields as a full validation', () => {
     for (let i = 0; i < 20; i++) {
       const bytes = compiled(i, i % 2 === 0 ? 'MiXed A 192.0.2.9\n*.w TXT "x"\n' : '');

@@ -21,11 +21,34 @@
 import { RRType } from '../wire/constants.js';
 import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
+import { rdataTarget, readSoa, type Soa } from '../wire/rdata.js';
 import { ColumnZone } from '../zone/column-zone.js';
-import { Zone } from '../zone/zone.js';
-import { type CompilableZone, type CompileOptions, compileZone } from './compile.js';
-import { N, NAME_RECORD_SIZE, NameFlag, R, RRSET_RECORD_SIZE } from './format.js';
+import { type RRset, type ServedNode, type ServedZone, Zone, type ZoneNode } from '../zone/zone.js';
+import {
+  type CompilableZone,
+  type CompileOptions,
+  compileZone,
+  put16,
+  put32,
+  templatesOf,
+} from './compile.js';
+import {
+  ANSWER_ENTRY_SIZE,
+  AnswerEntryKind,
+  H,
+  HEADER_SIZE,
+  N,
+  NAME_RECORD_SIZE,
+  NameFlag,
+  NONE,
+  R,
+  RRSET_RECORD_SIZE,
+  SECTION_ENTRY_SIZE,
+  T,
+  TEMPLATE_HEADER_SIZE,
+} from './format.js';
 import type { ZoneImage } from './reader.js';
+import { ImageNode, ImageZone } from './zone-view.js';
 
 /** One RRset as it is after the change: no records means it is gone. */
 export interface RRsetPatch {
@@ -59,14 +82,9 @@ function u16(b: Uint8Array, o: number): number {
 
 const latin1 = new TextDecoder('latin1');
 
-/** The zone `base` holds with `patches` applied, ready for `compileZone`. */
-export function patchZone(base: ZoneImage, patches: readonly RRsetPatch[]): CompilableZone {
-  const b = base.bytes;
-  if (base.spelling >= 0) throw new PatchRefusedError('the zone spells owner names with capitals');
-  if (u16(b, 20) !== 1) throw new PatchRefusedError('the zone is not of class IN');
-  // Per owner key: its changed RRsets by type (the last given wins).
+/** Per owner key: its changed RRsets by type (the last given wins); refuses owners spelled with capitals. */
+function byOwner(patches: readonly RRsetPatch[]): Map<string, Map<number, RRsetPatch>> {
   const byName = new Map<string, Map<number, RRsetPatch>>();
-  let delta = 0;
   for (const p of patches) {
     if (p.name.wire !== p.name.key) throw new PatchRefusedError(`${p.name} is spelled with capitals`);
     let m = byName.get(p.name.key);
@@ -74,11 +92,19 @@ export function patchZone(base: ZoneImage, patches: readonly RRsetPatch[]): Comp
       m = new Map();
       byName.set(p.name.key, m);
     }
-    const had = m.get(p.type);
-    if (had) delta -= had.rdata.length;
     m.set(p.type, p);
-    delta += p.rdata.length;
   }
+  return byName;
+}
+
+/** The zone `base` holds with `patches` applied, ready for `compileZone`. */
+export function patchZone(base: ZoneImage, patches: readonly RRsetPatch[]): CompilableZone {
+  const b = base.bytes;
+  if (base.spelling >= 0) throw new PatchRefusedError('the zone spells owner names with capitals');
+  if (u16(b, 20) !== 1) throw new PatchRefusedError('the zone is not of class IN');
+  const byName = byOwner(patches);
+  let delta = 0;
+  for (const m of byName.values()) for (const p of m.values()) delta += p.rdata.length;
   const origin = Name.fromWire(latin1.decode(base.origin));
   const records = patchedRecords(base, origin, byName);
   // The record count decides the model as the text's length does in the compile thread; both
@@ -87,13 +113,30 @@ export function patchZone(base: ZoneImage, patches: readonly RRsetPatch[]): Comp
   return big ? ColumnZone.build(origin, records) : Zone.build(origin, records);
 }
 
-/** `patchZone` then `compileZone`. */
+/**
+ * The next image: `patchImage` (only the names the change can affect compiled again) when it
+ * takes the change and `SWITCHBOARD_DELTA_IMAGE` is not `off`, else `patchZone` then
+ * `compileZone`. The octets are the same either way.
+ */
 export function compilePatched(
   base: ZoneImage,
   patches: readonly RRsetPatch[],
   opts: CompileOptions = {},
 ): Uint8Array {
-  return compileZone(patchZone(base, patches), opts);
+  return compilePatchedWith(base, patches, opts).image;
+}
+
+/** `compilePatched`, saying which way the image was made (`delta` undefined: compiled whole). */
+export function compilePatchedWith(
+  base: ZoneImage,
+  patches: readonly RRsetPatch[],
+  opts: CompileOptions = {},
+): { image: Uint8Array; delta: DeltaOutcome } {
+  const delta: DeltaOutcome = deltaImagesOn()
+    ? patchImage(base, patches, opts)
+    : { image: undefined, refused: 'off' };
+  if (delta.image !== undefined) return { image: delta.image, delta };
+  return { image: compileZone(patchZone(base, patches), opts), delta };
 }
 
 /** Ranks RRset types in a name as the served text orders them: the SOA first, then by type. */
@@ -176,4 +219,601 @@ function* patchedRecords(
       for (const rdata of p.rdata) yield { name: p.name, type: p.type, class: cls, ttl: p.ttl, rdata };
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delta images: only the names a change can affect compiled again (issue 9, issue 7 item 1)
+
+/** Why `patchImage` left a change to the whole compile (counted by the caller). */
+export type DeltaRefusal =
+  | 'off'
+  | 'layout'
+  | 'name added or removed'
+  | 'kind of name'
+  | 'kind of change'
+  | 'dname in zone'
+  | 'negative template'
+  | 'too many names'
+  | 'templates not in name order';
+
+/** The delta path's outcome: the image, or why the whole compile must make it. */
+export type DeltaOutcome =
+  | { image: Uint8Array; names: number; rebuilt: number; bytes: number }
+  | { image: undefined; refused: DeltaRefusal };
+
+/**
+ * At most this many names' templates made again (the changed names, the apex and the names
+ * whose answers read them); more and the whole compile is no slower than working out which
+ * may be copied, and an `ImageZone`'s node cache (4,096 a generation) keeps every node one
+ * object through the few answers made.
+ */
+export const DELTA_MAX_NAMES = 1024;
+
+/** `SWITCHBOARD_DELTA_IMAGE=off` (read per call): every patch compiled whole, as before deltaimage. */
+export function deltaImagesOn(): boolean {
+  return process.env.SWITCHBOARD_DELTA_IMAGE !== 'off';
+}
+
+/** Names whose own data a delta may change: not at or below a cut, no DNAME, not a wildcard, no CNAME, not empty. */
+const UNCHANGEABLE =
+  NameFlag.DELEGATION |
+  NameFlag.BELOW_CUT |
+  NameFlag.DNAME |
+  NameFlag.IS_WILDCARD |
+  NameFlag.HAS_CNAME |
+  NameFlag.EMPTY;
+/** Names whose templates a delta may make again: none whose referral another name shares. */
+const UNREBUILDABLE = NameFlag.DELEGATION | NameFlag.BELOW_CUT | NameFlag.DNAME | NameFlag.IS_WILDCARD;
+
+class Refused extends Error {
+  constructor(readonly why: DeltaRefusal) {
+    super(why);
+  }
+}
+
+/** A served zone over the base image with the changed names (and the SOA) replaced: what the template code reads. */
+class PatchedZone implements ServedZone {
+  readonly origin: Name;
+  readonly class = 1;
+  readonly nodes: { get(key: string): ServedNode | undefined } = this;
+  readonly warnings: readonly never[] = [];
+  readonly soaData: Soa;
+  readonly soaMinimum: number;
+  readonly serial: number;
+  constructor(
+    readonly view: ImageZone,
+    readonly changed: Map<string, ImageNode>,
+    readonly soa: RRset,
+    readonly recordCount: number,
+  ) {
+    this.origin = view.origin;
+    this.soaData = readSoa(soa.rdata[0]);
+    this.soaMinimum = this.soaData.minimum;
+    this.serial = this.soaData.serial;
+  }
+  get apex(): ServedNode {
+    return this.changed.get(this.origin.key) ?? this.view.apex;
+  }
+  get(name: Name | string): ServedNode | undefined {
+    const key = typeof name === 'string' ? name : name.key;
+    return this.changed.get(key) ?? this.view.nodeByKey(key);
+  }
+}
+
+/** The watch labels and flags of the template record at `at` (what decides which names share the negative one). */
+function watchOf(b: Uint8Array, at: number): string {
+  const patches = u16(b, at + T.PATCH_COUNT);
+  const n = b[at + T.WATCH_COUNT];
+  let p = at + TEMPLATE_HEADER_SIZE + patches * 2;
+  const labels: string[] = [String(b[at + T.TFLAGS])];
+  for (let k = 0; k < n; k++) {
+    labels.push(latin1.decode(b.subarray(p + 1, p + 1 + b[p])));
+    p += 1 + b[p];
+  }
+  return labels.join('\u0000');
+}
+
+/**
+ * The zone `base` holds with `patches` applied, compiled by copying every name's records,
+ * answer entries and templates from `base` but those of the names the change can affect —
+ * the changed owners, the apex (the SOA), the names whose answers hold the SOA (their own
+ * NODATA, CNAMEs to names without the type), the NS/MX/SRV owners whose additional data is a
+ * changed owner's addresses, and the CNAMEs that lead to any of these — which are made again by
+ * the compiler's own per-name code (`templatesOf`) over the base image with the changes laid on
+ * it. The octets are those `compileZone(patchZone(base, patches))` makes (patch.test.ts).
+ *
+ * Left to the whole compile (`image` undefined, with why): a name added or removed; a change
+ * at or below a cut, at a DNAME, a wildcard, a CNAME name or of an RRset of type CNAME, DNAME,
+ * DS, or NS/SOA off the apex; a zone with a DNAME; a cut (or a name below one, or a wildcard)
+ * whose answers the change reaches; more than `DELTA_MAX_NAMES` names to make again; a change
+ * of the SOA that changes which names share the negative template; a base image laid out other
+ * than the compiler lays it out now. The caller then compiles the whole zone (`compilePatched`).
+ */
+export function patchImage(
+  base: ZoneImage,
+  patches: readonly RRsetPatch[],
+  opts: CompileOptions = {},
+): DeltaOutcome {
+  try {
+    return deltaImage(base, patches, opts);
+  } catch (err) {
+    if (err instanceof Refused) return { image: undefined, refused: err.why };
+    throw err;
+  }
+}
+
+function deltaImage(base: ZoneImage, patches: readonly RRsetPatch[], opts: CompileOptions): DeltaOutcome {
+  const b = base.bytes;
+  if (opts.templates === false || opts.allocate !== undefined) throw new Refused('layout');
+  if (base.spelling >= 0) throw new PatchRefusedError('the zone spells owner names with capitals');
+  if (u16(b, H.CLASS) !== 1) throw new PatchRefusedError('the zone is not of class IN');
+  if ((u32(b, H.FLAGS) & 1) === 0) throw new Refused('layout');
+  // The sections as the compiler lays them out: ORIGIN … TEMPLATES, back to back.
+  if (u32(b, H.SECTION_COUNT) !== 8 || u32(b, H.SECTION_TABLE) !== HEADER_SIZE) throw new Refused('layout');
+  const start: number[] = [];
+  const size: number[] = [];
+  let expect = HEADER_SIZE + 8 * SECTION_ENTRY_SIZE;
+  for (let s = 0; s < 8; s++) {
+    const e = HEADER_SIZE + s * SECTION_ENTRY_SIZE;
+    if (u32(b, e) !== s + 1 || u32(b, e + 4) !== expect) throw new Refused('layout');
+    start.push(expect);
+    size.push(u32(b, e + 8));
+    expect += size[s];
+  }
+  if (expect !== b.length) throw new Refused('layout');
+  const [, oNames, , , oRrsets, oRdata, oAnswers, oTpl] = start;
+  const tplLen = size[7];
+  const nameCount = base.nameCount;
+
+  // The changes by owner (the last given wins), each owner a plain name of the base.
+  const view = new ImageZone(base);
+  const origin = view.origin;
+  const byName = byOwner(patches);
+  const changedIdx = new Map<number, ImageNode>();
+  const changed = new Map<string, ImageNode>();
+  let recordCount = base.recordCount;
+  let soa = view.soa;
+  for (const [key, m] of byName) {
+    const old = view.nodeByKey(key);
+    if (old === undefined) throw new Refused('name added or removed');
+    const flags = u32(b, oNames + old.index * NAME_RECORD_SIZE + N.FLAGS);
+    if ((flags & UNCHANGEABLE) !== 0) throw new Refused('kind of name');
+    const apex = key === origin.key;
+    const sets: RRset[] = [];
+    for (const set of old.rrsets)
+      if (!m.has(set.type)) sets.push(set);
+      else recordCount -= set.rdata.length;
+    for (const p of m.values()) {
+      const t = p.type;
+      if (t === RRType.CNAME || t === RRType.DNAME || t === RRType.DS) throw new Refused('kind of change');
+      // A zone that becomes signed needs its proof index (proof-index.ts), a section the delta
+      // layout does not make: DNSSEC types go to the whole compile. (A signed base image has
+      // nine sections and is refused above.)
+      if (
+        t === RRType.DNSKEY ||
+        t === RRType.RRSIG ||
+        t === RRType.NSEC ||
+        t === RRType.NSEC3 ||
+        t === RRType.NSEC3PARAM
+      )
+        throw new Refused('kind of change');
+      if ((t === RRType.NS || t === RRType.SOA) && !apex) throw new Refused('kind of change');
+      if ((t === RRType.NS || t === RRType.SOA) && p.rdata.length === 0) throw new Refused('kind of change');
+      if (t === RRType.SOA && p.rdata.length !== 1) throw new Refused('kind of change');
+      if (p.rdata.length > 0xffff) throw new Refused('kind of change');
+      // Duplicates are dropped by the build: left to it.
+      for (let x = 0; x < p.rdata.length; x++)
+        for (let y = x + 1; y < p.rdata.length; y++)
+          if (Buffer.compare(p.rdata[x], p.rdata[y]) === 0) throw new Refused('kind of change');
+      if (p.rdata.length === 0) continue;
+      const set: RRset = { name: old.name, type: t, class: 1, ttl: p.ttl, rdata: [...p.rdata] };
+      sets.push(set);
+      recordCount += p.rdata.length;
+      if (t === RRType.SOA) soa = set;
+    }
+    if (sets.length === 0) throw new Refused('name added or removed');
+    // The served text's order: the SOA first, then by type (stable: the base's order kept).
+    sets.sort((x, y) => rank(x.type) - rank(y.type));
+    const node = new ImageNode(old.name, sets, old.flags, old.index);
+    changed.set(key, node);
+    changedIdx.set(old.index, node);
+  }
+  const soaChanged = soa !== view.soa;
+
+  // Per name: its template region in the base (the templates placed while it was compiled, in
+  // name order after the negative one), and the earlier names whose templates it shares.
+  const tplAbs = (v: number): number => (v === NONE ? -1 : v - oTpl);
+  const negAbs = u32(b, H.NEGATIVE_TEMPLATE);
+  const negOld = tplAbs(negAbs);
+  if (negOld > 0) throw new Refused('negative template');
+  const negOldSize = negOld === 0 ? u32(b, oTpl) : 0;
+  const oldStart = new Int32Array(nameCount);
+  const oldEnd = new Int32Array(nameCount);
+  /** Names that must be made again (1), or must not be (never: checked at the end). */
+  const rebuild = new Uint8Array(nameCount);
+  /** Per name: the first name whose region may hold templates it placed and no name uses (or -1). */
+  const deadFrom = new Int32Array(nameCount).fill(-1);
+  /** Per name: one earlier name whose templates it uses (-1 none); more than one: refused. */
+  const uses = new Int32Array(nameCount).fill(-1);
+  let frontier = negOldSize;
+  let lastOwner = -1;
+  let hasDname = false;
+  /** One name's template references: offsets (relative to TEMPLATES), and which is its referral. */
+  let refs = new Int32Array(64);
+  let own = new Int32Array(64);
+  for (let i = 0; i < nameCount; i++) {
+    const rec = oNames + i * NAME_RECORD_SIZE;
+    if (u32(b, rec + N.FLAGS) & NameFlag.DNAME) hasDname = true;
+    const first = u32(b, rec + N.ANSWER_FIRST);
+    const count = u32(b, rec + N.ANSWER_COUNT);
+    if (count + 2 > refs.length) {
+      refs = new Int32Array(count + 2);
+      own = new Int32Array(count + 2);
+    }
+    let n = 0;
+    for (let e = 0; e < count; e++) {
+      const at = oAnswers + (first + e) * ANSWER_ENTRY_SIZE;
+      if (b[at + 2] === AnswerEntryKind.TEMPLATE) refs[n++] = tplAbs(u32(b, at + 4));
+    }
+    const nodata = u32(b, rec + N.NODATA_TEMPLATE);
+    if (nodata !== NONE) refs[n++] = tplAbs(nodata);
+    const withoutReferral = n;
+    const referral = u32(b, rec + N.REFERRAL_TEMPLATE);
+    if (referral !== NONE) refs[n++] = tplAbs(referral);
+    let owned = 0;
+    let maxOwn = -1;
+    let soaIn = false;
+    for (let k = 0; k < n; k++) {
+      const rel = refs[k];
+      if (rel < 0 || rel >= tplLen) throw new Refused('layout');
+      if (rel === negOld) continue;
+      // A template with the SOA in authority (NODATA, NXDOMAIN at a chain's end): made again
+      // when the SOA changes. A referral has NS there, not the SOA.
+      if (k < withoutReferral && u16(b, oTpl + rel + T.NS_COUNT) !== 0) soaIn = true;
+      if (rel >= frontier) {
+        own[owned++] = rel;
+        if (rel > maxOwn) maxOwn = rel;
+        continue;
+      }
+      const j = regionOf(oldStart, oldEnd, rel, i);
+      if (j < 0 || (uses[i] >= 0 && uses[i] !== j)) throw new Refused('templates not in name order');
+      uses[i] = j;
+    }
+    oldStart[i] = frontier;
+    if (maxOwn >= 0) {
+      let p = frontier;
+      let dead = false;
+      while (p <= maxOwn) {
+        const sz = u32(b, oTpl + p);
+        if (sz < TEMPLATE_HEADER_SIZE || (sz & 3) !== 0 || p + sz > tplLen) throw new Refused('layout');
+        let k = 0;
+        while (k < owned && own[k] !== p) k++;
+        if (k === owned) dead = true;
+        p += sz;
+      }
+      if (dead) deadFrom[i] = lastOwner + 1;
+      frontier = p;
+      lastOwner = i;
+    }
+    oldEnd[i] = frontier;
+    if (soaChanged && soaIn) rebuild[i] = 1;
+  }
+  if (frontier !== tplLen) throw new Refused('templates not in name order');
+  if (hasDname) throw new Refused('dname in zone');
+
+  // The changed names, the apex, and the names whose answers read a changed name's addresses
+  // (NS, MX, SRV targets) or lead to a name made again (CNAME), until nothing more is added.
+  const apexIndex = view.apex instanceof ImageNode ? view.apex.index : -1;
+  if (apexIndex < 0) throw new Refused('layout');
+  rebuild[apexIndex] = 1;
+  for (const i of changedIdx.keys()) rebuild[i] = 1;
+  const cnames: { owner: number; target: string }[] = [];
+  const rrsetCount = u32(b, H.RRSET_COUNT);
+  for (let s = 0; s < rrsetCount; s++) {
+    const at = oRrsets + s * RRSET_RECORD_SIZE;
+    const type = u16(b, at + R.TYPE);
+    if (type !== RRType.NS && type !== RRType.MX && type !== RRType.SRV && type !== RRType.CNAME) continue;
+    const owner = u32(b, at + R.OWNER);
+    let r = u32(b, at + R.RDATA);
+    const n = u16(b, at + R.COUNT);
+    for (let k = 0; k < n; k++) {
+      const len = (b[r] << 8) | b[r + 1];
+      const target = rdataTarget(type, b.subarray(r + 2, r + 2 + len));
+      r += 2 + len;
+      if (target === undefined) continue;
+      if (type === RRType.CNAME) cnames.push({ owner, target: target.key });
+      else if (changed.has(target.key)) rebuild[owner] = 1;
+    }
+  }
+  for (let grew = true; grew && cnames.length > 0; ) {
+    grew = false;
+    for (const c of cnames) {
+      if (rebuild[c.owner]) continue;
+      const t = view.nodeByKey(c.target);
+      if (t !== undefined && rebuild[t.index]) {
+        rebuild[c.owner] = 1;
+        grew = true;
+      }
+    }
+  }
+  // A name using an earlier name's templates is made again with it (in name order: the earlier is final).
+  let rebuilt = 0;
+  for (let i = 0; i < nameCount; i++) {
+    if (!rebuild[i] && uses[i] >= 0 && rebuild[uses[i]]) rebuild[i] = 1;
+    if (!rebuild[i]) continue;
+    if ((u32(b, oNames + i * NAME_RECORD_SIZE + N.FLAGS) & UNREBUILDABLE) !== 0 || uses[i] >= 0)
+      throw new Refused('kind of name');
+    if (++rebuilt > DELTA_MAX_NAMES) throw new Refused('too many names');
+  }
+  // Templates no name uses (rare) stay with the names around them: none of those made again.
+  for (let i = 0; i < nameCount; i++)
+    if (deadFrom[i] >= 0)
+      for (let j = deadFrom[i]; j <= i; j++) if (rebuild[j]) throw new Refused('templates not in name order');
+
+  // The names made again, by the compiler's per-name code over the patched view.
+  const zone = new PatchedZone(view, changed, soa, recordCount);
+  const order: number[] = [];
+  const nodes: ZoneNode[] = [];
+  for (let i = 0; i < nameCount; i++)
+    if (rebuild[i]) {
+      order.push(i);
+      nodes.push((changedIdx.get(i) ?? view.nodeAt(i)) as unknown as ZoneNode);
+    }
+  // Every name read through the view is one object (additional data is deduplicated by identity).
+  for (let k = 0; k < nodes.length; k++) {
+    const key = (nodes[k] as unknown as ImageNode).name.key;
+    nodes[k] = zone.get(key) as unknown as ZoneNode;
+  }
+  const made = templatesOf(
+    zone as unknown as CompilableZone,
+    highNames(base, oNames),
+    nodes,
+    opts.answer ?? {},
+  );
+  const negNew = made.negative;
+  if (negNew < 0 !== negOld < 0 || negNew > 0) throw new Refused('negative template');
+  const negNewSize = negNew === 0 ? u32(made.bytes, 0) : 0;
+  if (negNew === 0 && watchOf(made.bytes, 0) !== watchOf(b, oTpl)) throw new Refused('negative template');
+
+  // Where each name's templates go.
+  const newStart = new Int32Array(nameCount);
+  const slot = new Int32Array(nameCount).fill(-1);
+  let tplTotal = negNewSize;
+  for (let k = 0; k < order.length; k++) slot[order[k]] = k;
+  for (let i = 0; i < nameCount; i++) {
+    newStart[i] = tplTotal;
+    const k = slot[i];
+    tplTotal += k >= 0 ? made.ends[k] - made.starts[k] : oldEnd[i] - oldStart[i];
+  }
+
+  // Sizes: NAMES, NAMEDATA and HASH as they are; RRSETS, RDATA, ANSWERS and TEMPLATES anew.
+  let newRrsets = rrsetCount;
+  let rdataDelta = 0;
+  for (const [i, node] of changedIdx) {
+    const rec = oNames + i * NAME_RECORD_SIZE;
+    newRrsets += node.rrsets.length - u32(b, rec + N.RRSET_COUNT);
+    for (const set of node.rrsets) for (const rd of set.rdata) rdataDelta += 2 + rd.length;
+    const old = view.nodeAt(i);
+    for (const set of old.rrsets) for (const rd of set.rdata) rdataDelta -= 2 + rd.length;
+  }
+  const oldRdataUsed = rdataUsed(b, oRrsets, rrsetCount, oRdata);
+  const newRdata = (oldRdataUsed + rdataDelta + 3) & ~3;
+  let newEntries = size[6] / ANSWER_ENTRY_SIZE;
+  for (let k = 0; k < order.length; k++)
+    newEntries += made.entryCount[k] - u32(b, oNames + order[k] * NAME_RECORD_SIZE + N.ANSWER_COUNT);
+  const sizes = [
+    size[0],
+    size[1],
+    size[2],
+    size[3],
+    newRrsets * RRSET_RECORD_SIZE,
+    newRdata,
+    newEntries * ANSWER_ENTRY_SIZE,
+    tplTotal,
+  ];
+  const starts: number[] = [];
+  let at = HEADER_SIZE + 8 * SECTION_ENTRY_SIZE;
+  for (const s of sizes) {
+    starts.push(at);
+    at += s;
+  }
+  const total = at;
+  const nRrsets = starts[4];
+  const nRdata = starts[5];
+  const nAnswers = starts[6];
+  const nTpl = starts[7];
+  const out = new Uint8Array(total);
+  // Header, section table, ORIGIN, NAMES (rewritten below), NAMEDATA and HASH as they are.
+  out.set(b.subarray(0, oRrsets), 0);
+  put32(out, H.TOTAL_LENGTH, total);
+  put32(out, H.SERIAL, zone.serial);
+  put32(out, H.RRSET_COUNT, newRrsets);
+  put32(out, H.RECORD_COUNT, recordCount);
+  put32(out, H.NEGATIVE_TEMPLATE, negNew < 0 ? NONE : nTpl);
+  for (let s = 0; s < 8; s++) {
+    put32(out, HEADER_SIZE + s * SECTION_ENTRY_SIZE + 4, starts[s]);
+    put32(out, HEADER_SIZE + s * SECTION_ENTRY_SIZE + 8, sizes[s]);
+  }
+
+  /** A base template's offset (absolute) → the new image's. */
+  const moveOld = (abs: number, i: number): number => {
+    if (abs === NONE) return NONE;
+    const rel = abs - oTpl;
+    if (rel === negOld) return nTpl;
+    const j = rel >= oldStart[i] && rel < oldEnd[i] ? i : uses[i];
+    return nTpl + newStart[j] + (rel - oldStart[j]);
+  };
+  /** A made template's offset (in `made.bytes`, -1 none) → the new image's. */
+  const moveMade = (rel: number, k: number, i: number): number => {
+    if (rel < 0) return NONE;
+    if (rel === negNew) return nTpl;
+    if (rel < made.starts[k] || rel >= made.ends[k])
+      throw new Error('delta image: a made template shared between names');
+    return nTpl + newStart[i] + (rel - made.starts[k]);
+  };
+
+  // Templates: the negative one, then each name's, copied or made.
+  if (negNew === 0) out.set(made.bytes.subarray(0, negNewSize), nTpl);
+  for (let i = 0; i < nameCount; i++) {
+    const k = slot[i];
+    if (k >= 0) out.set(made.bytes.subarray(made.starts[k], made.ends[k]), nTpl + newStart[i]);
+  }
+  // Runs of names copied whole: their templates in one piece each.
+  for (let i = 0; i < nameCount; ) {
+    if (slot[i] >= 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < nameCount && slot[j] < 0) j++;
+    const from = oldStart[i];
+    const to = oldEnd[j - 1];
+    if (to > from) out.set(b.subarray(oTpl + from, oTpl + to), nTpl + newStart[i]);
+    i = j;
+  }
+
+  // RRSETS and RDATA: runs of unchanged names copied whole, their RDATA offsets moved; NAMES'
+  // fields rewritten in place (NAMES did not move); ANSWERS copied per run, offsets moved.
+  let pSet = nRrsets;
+  let pRd = nRdata;
+  let pAns = nAnswers;
+  let sets = 0;
+  let entries = 0;
+  for (let i = 0; i < nameCount; ) {
+    const node = changedIdx.get(i);
+    if (node !== undefined) {
+      const rec = oNames + i * NAME_RECORD_SIZE;
+      put32(out, rec + N.RRSET_FIRST, sets);
+      put32(out, rec + N.RRSET_COUNT, node.rrsets.length);
+      for (const set of node.rrsets) {
+        put32(out, pSet + R.OWNER, i);
+        put16(out, pSet + R.TYPE, set.type);
+        put16(out, pSet + R.COUNT, set.rdata.length);
+        put32(out, pSet + R.TTL, set.ttl);
+        put32(out, pSet + R.RDATA, pRd);
+        pSet += RRSET_RECORD_SIZE;
+        sets++;
+        for (const rd of set.rdata) {
+          out[pRd] = rd.length >> 8;
+          out[pRd + 1] = rd.length;
+          out.set(rd, pRd + 2);
+          pRd += 2 + rd.length;
+        }
+      }
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < nameCount && !changedIdx.has(j)) j++;
+    // Names [i, j): their RRsets are base RRsets [s0, s1), their RDATA one range.
+    const s0 = u32(b, oNames + i * NAME_RECORD_SIZE + N.RRSET_FIRST);
+    const lastRec = oNames + (j - 1) * NAME_RECORD_SIZE;
+    const s1 = u32(b, lastRec + N.RRSET_FIRST) + u32(b, lastRec + N.RRSET_COUNT);
+    const setShift = sets - s0;
+    if (setShift !== 0)
+      for (let k = i; k < j; k++) {
+        const rec = oNames + k * NAME_RECORD_SIZE + N.RRSET_FIRST;
+        put32(out, rec, u32(out, rec) + setShift);
+      }
+    if (s1 > s0) {
+      const from = oRrsets + s0 * RRSET_RECORD_SIZE;
+      out.set(b.subarray(from, oRrsets + s1 * RRSET_RECORD_SIZE), pSet);
+      const rd0 = u32(b, from + R.RDATA);
+      const last = oRrsets + (s1 - 1) * RRSET_RECORD_SIZE;
+      const rdEnd = rdataEnd(b, u32(b, last + R.RDATA), u16(b, last + R.COUNT));
+      const shift = pRd - rd0;
+      if (shift !== 0)
+        for (let s = 0, o = pSet + R.RDATA; s < s1 - s0; s++, o += RRSET_RECORD_SIZE)
+          put32(out, o, u32(out, o) + shift);
+      out.set(b.subarray(rd0, rdEnd), pRd);
+      pRd += rdEnd - rd0;
+      pSet += (s1 - s0) * RRSET_RECORD_SIZE;
+      sets += s1 - s0;
+    }
+    i = j;
+  }
+  for (let i = 0; i < nameCount; ) {
+    const k = slot[i];
+    if (k >= 0) {
+      const rec = oNames + i * NAME_RECORD_SIZE;
+      const first = made.entryFirst[k];
+      const count = made.entryCount[k];
+      put32(out, rec + N.ANSWER_FIRST, entries);
+      put32(out, rec + N.ANSWER_COUNT, count);
+      for (let e = first; e < first + count; e++, pAns += ANSWER_ENTRY_SIZE) {
+        const t = made.eTpl[e];
+        put16(out, pAns, made.eQtype[e]);
+        out[pAns + 2] = t >= 0 ? AnswerEntryKind.TEMPLATE : AnswerEntryKind.FALLBACK;
+        out[pAns + 3] = t >= 0 ? 0 : made.eReason[e];
+        put32(out, pAns + 4, moveMade(t, k, i));
+      }
+      entries += count;
+      put32(out, rec + N.NODATA_TEMPLATE, moveMade(made.nodata[k], k, i));
+      put32(out, rec + N.REFERRAL_TEMPLATE, moveMade(made.referral[k], k, i));
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < nameCount && slot[j] < 0) j++;
+    const e0 = u32(b, oNames + i * NAME_RECORD_SIZE + N.ANSWER_FIRST);
+    const lastRec = oNames + (j - 1) * NAME_RECORD_SIZE;
+    const e1 = u32(b, lastRec + N.ANSWER_FIRST) + u32(b, lastRec + N.ANSWER_COUNT);
+    out.set(b.subarray(oAnswers + e0 * ANSWER_ENTRY_SIZE, oAnswers + e1 * ANSWER_ENTRY_SIZE), pAns);
+    const entryShift = entries - e0;
+    for (let x = i; x < j; x++) {
+      const rec = oNames + x * NAME_RECORD_SIZE;
+      const count = u32(b, rec + N.ANSWER_COUNT);
+      if (entryShift !== 0) put32(out, rec + N.ANSWER_FIRST, u32(b, rec + N.ANSWER_FIRST) + entryShift);
+      for (let e = 0; e < count; e++, pAns += ANSWER_ENTRY_SIZE)
+        if (out[pAns + 2] === AnswerEntryKind.TEMPLATE) put32(out, pAns + 4, moveOld(u32(out, pAns + 4), x));
+      put32(out, rec + N.NODATA_TEMPLATE, moveOld(u32(b, rec + N.NODATA_TEMPLATE), x));
+      put32(out, rec + N.REFERRAL_TEMPLATE, moveOld(u32(b, rec + N.REFERRAL_TEMPLATE), x));
+    }
+    entries += e1 - e0;
+    i = j;
+  }
+  if (pSet !== nRdata || pAns !== nTpl || entries !== newEntries || sets !== newRrsets || pRd > nAnswers)
+    throw new Error('delta image: sections do not add up');
+  return { image: out, names: nameCount, rebuilt, bytes: made.bytes.length };
+}
+
+/** The last name before `upto` whose template region holds `rel` (regions are in name order), or -1. */
+function regionOf(oldStart: Int32Array, oldEnd: Int32Array, rel: number, upto: number): number {
+  let lo = 0;
+  let hi = upto - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (oldStart[mid] <= rel) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  for (let j = hi; j >= 0; j--) {
+    if (oldEnd[j] > rel) return oldStart[j] <= rel ? j : -1;
+    if (oldEnd[j] > oldStart[j]) return -1;
+  }
+  return -1;
+}
+
+/** The end of `count` records' RDATA from `at` (each a u16 big-endian length, then the octets). */
+function rdataEnd(b: Uint8Array, at: number, count: number): number {
+  let r = at;
+  for (let k = 0; k < count; k++) r += 2 + ((b[r] << 8) | b[r + 1]);
+  return r;
+}
+
+/** The RDATA section's octets in use (without the padding): the end of the last RRset's records. */
+function rdataUsed(b: Uint8Array, oRrsets: number, count: number, oRdata: number): number {
+  if (count === 0) return 0;
+  const last = oRrsets + (count - 1) * RRSET_RECORD_SIZE;
+  return rdataEnd(b, u32(b, last + R.RDATA), u16(b, last + R.COUNT)) - oRdata;
+}
+
+/** Some name of the image has an octet 0xfe or 0xff (what the compiler's `highNames` says of the zone). */
+function highNames(base: ZoneImage, oNames: number): boolean {
+  const b = base.bytes;
+  for (let i = 0; i < base.nameCount; i++) {
+    const at = u32(b, oNames + i * NAME_RECORD_SIZE + N.NAMEDATA);
+    const end = at + 1 + b[at];
+    for (let p = at + 1; p < end; p++) if (b[p] >= 0xfe) return true;
+  }
+  return false;
 }

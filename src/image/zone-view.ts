@@ -391,13 +391,13 @@ export class ImageZonePool {
    * more (whose validation would stall a first query), the image is opened now.
    * @throws ImageFormatError or PackError, when opened now and the image is bad
    */
-  zone(origin: Name, ref: ImageRef, eager = false): LazyImageZone {
+  zone(origin: Name, ref: ImageRef, eager = false, trusted = false): LazyImageZone {
     let pack = this.#packs.get(ref.pack);
     if (pack === undefined) {
       pack = ref.pack;
       this.#packs.set(pack, pack);
     }
-    const z = new LazyImageZone(this, origin, pack, ref.offset, ref.length);
+    const z = new LazyImageZone(this, origin, pack, ref.offset, ref.length, trusted);
     if (eager || ref.length >= EAGER_OPEN_BYTES) z._open(true);
     return z;
   }
@@ -508,8 +508,10 @@ export class LazyImageZone implements ServedZone {
   #zone: ImageZone | undefined;
   /** The error that made the image unusable, for good. */
   #error: Error | undefined;
-  /** The image passed a full validation once (reopens check its header only). */
+  /** The image passed a full validation once, or is trusted (reopens check its header only). */
   #validated = false;
+  /** Opened at least once (the pool counts first opens and reopens). */
+  #opened = false;
   /** @internal used since the pool's clock hand last passed. */
   _used = false;
   /** @internal the slot in the pool (-1: not open). */
@@ -517,9 +519,21 @@ export class LazyImageZone implements ServedZone {
   /** @internal nodes the open ImageZone caches. */
   _nodeCount = 0;
 
-  /** @internal use `ImageZonePool.zone`. */
-  constructor(pool: ImageZonePool, origin: Name, pack: string, offset: number, length: number) {
+  /**
+   * @internal use `ImageZonePool.zone`. `trusted`: a delta image (the primary's compiler made
+   * it from the version before; docs/IMAGE.md "Delta images"): its first open checks the header
+   * and section table only, as a reopen does.
+   */
+  constructor(
+    pool: ImageZonePool,
+    origin: Name,
+    pack: string,
+    offset: number,
+    length: number,
+    trusted = false,
+  ) {
     this.#pool = pool;
+    this.#validated = trusted;
     this.origin = origin;
     this.pack = pack;
     this.offset = offset;
@@ -583,7 +597,8 @@ export class LazyImageZone implements ServedZone {
       }
       throw err;
     }
-    const first = !this.#validated;
+    const first = !this.#opened;
+    this.#opened = true;
     this.#validated = true;
     this.#zone = zone;
     this._used = true;

@@ -144,13 +144,50 @@ describe('start --images on: a zone changed under queries, its images patched fr
     assert.ok(queries > 100, `only ${queries} queries`);
     // The first summary line is logged at once; every change so far was patched.
     const line =
-      /zone images from the control plane's diffs: (\d+) patched, (\d+) compiled from text instead/.exec(
+      /zone images from the control plane's diffs: (\d+) patched \(\d+ of them delta images\), (\d+) compiled from text instead/.exec(
         platform.stderr(),
       );
     assert.ok(line, platform.stderr());
     assert.ok(Number(line[1]) >= 1);
     assert.equal(Number(line[2]), 0);
     assert.doesNotMatch(platform.stderr(), /compiling its text|not compiled/);
+  });
+
+  test('changes that keep the names are delta images; their workers answer the new values', async () => {
+    // The summary line is logged at most every 10 s: the changes, a pause, one more change.
+    const change = async (v: number) => {
+      const res = await callApi(platform.api, key, 'PATCH', `/api/v1/zones/${ZONE}/rrsets`, {
+        changes: [
+          { op: 'replace', name: `c.${ZONE}`, type: 'A', ttl: 300, records: [{ content: `10.1.0.${v}` }] },
+          { op: 'replace', name: `h5.${ZONE}`, type: 'TXT', ttl: 300, records: [{ content: `"v${v}"` }] },
+        ],
+      });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      await waitForEveryWorker(
+        platform.dnsPort,
+        `c.${ZONE}`,
+        A,
+        2,
+        (a) => a.answers.join() === `10.1.0.${v}`,
+        10_000,
+      );
+    };
+    for (let v = 30; v < 33; v++) await change(v);
+    await new Promise((r) => setTimeout(r, 10_500));
+    await change(33);
+    const lines = [
+      ...platform
+        .stderr()
+        .matchAll(
+          /zone images from the control plane's diffs: (\d+) patched \((\d+) of them delta images\), (\d+) compiled from text instead/g,
+        ),
+    ];
+    const last = lines.at(-1);
+    assert.ok(last, platform.stderr());
+    assert.ok(Number(last[2]) >= 3, last[0]);
+    assert.equal(Number(last[3]), 0);
+    const stable = await ask(platform.dnsPort, `h7.${ZONE}`);
+    assert.deepEqual(stable.answers, ['10.0.0.7']);
   });
 
   test('a change the patch refuses (an owner spelled with capitals) is compiled from the text', async () => {

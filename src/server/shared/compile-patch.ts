@@ -2,12 +2,14 @@
  * The 'patch' job of a compile thread (`start --images on`): a zone's next image from the
  * image the primary serves now (opened from its pack, as a worker opens it) and the RRsets the
  * control plane's diff says changed (src/image/patch.ts), instead of parsing and compiling the
- * zone's whole text. Only the changed RRsets' lines are parsed.
+ * zone's whole text. Only the changed RRsets' lines are parsed; when the change keeps the
+ * zone's names and reaches few of them, only those are compiled again (`patchImage`, a delta
+ * image: the outcome's `delta`), else the zone is built from the image and compiled whole.
  * @module
  */
 
 import { PackReader } from '../../image/pack.js';
-import { compilePatched, type RRsetPatch } from '../../image/patch.js';
+import { compilePatchedWith, type RRsetPatch } from '../../image/patch.js';
 import { openImage } from '../../image/reader.js';
 import { Name } from '../../wire/name.js';
 import { parseZoneText } from '../../zone/index.js';
@@ -50,12 +52,14 @@ export function runPatch(job: PatchJob): CompileOutcome {
     const bytes = readerOf(job.dir).open(job.ref);
     // The primary's own image, compiled and stored by it (the pack entry's header was checked
     // by open): only its header and section table are read again. A worker still validates
-    // the new image in full when it opens it.
+    // the new image in full when it opens it, unless it is a delta image (docs/IMAGE.md
+    // "Delta images").
     const base = openImage(bytes, { validated: true });
-    let image = compilePatched(base, toPatches(job.name, job.changes));
+    const made = compilePatchedWith(base, toPatches(job.name, job.changes));
+    let image = made.image;
     if (image.byteOffset !== 0 || image.byteLength !== image.buffer.byteLength) image = image.slice();
     const now = openImage(image, { validated: true });
-    return {
+    const outcome: CompileOutcome = {
       ok: true,
       key: Name.fromWire(new TextDecoder('latin1').decode(now.origin)).key,
       origin: job.name,
@@ -63,6 +67,8 @@ export function runPatch(job: PatchJob): CompileOutcome {
       image,
       warnings: [],
     };
+    if (made.delta.image !== undefined) outcome.delta = made.delta.rebuilt;
+    return outcome;
   } catch (err) {
     return { ok: false, errors: [`${job.name}: not patched: ${(err as Error).message}`], warnings: [] };
   }

@@ -47,6 +47,12 @@ export type CompileOutcome =
        * or discard.
        */
       packed?: PackedImage;
+      /**
+       * Patch jobs: a delta image (src/image/patch.ts `patchImage`: only the names the change
+       * can affect compiled again, the rest copied from the base image), the number of names
+       * compiled again; undefined when the zone was compiled whole.
+       */
+      delta?: number;
       warnings: string[];
       /** File jobs: the fingerprint of the file as read (size:mtime:inode:ctime). */
       sig?: string;
@@ -98,6 +104,8 @@ export interface CompileBatch {
   packed: [number, PackedImage][];
   /** `[job, errors, warnings]` for the jobs that have any, in job order. */
   problems: [number, string[], string[]][];
+  /** `[job, names compiled again]` for the patch jobs made as delta images, in job order. */
+  deltas?: [number, number][];
   shared: Uint8Array;
 }
 
@@ -541,6 +549,8 @@ function batchOutcomes(b: CompileBatch, n: number): CompileOutcome[] {
   let p = 0;
   let large = 0;
   let packed = 0;
+  let delta = 0;
+  const deltas = b.deltas ?? [];
   for (let i = 0; i < n; i++) {
     let errors = NONE;
     let warnings = NONE;
@@ -560,6 +570,7 @@ function batchOutcomes(b: CompileBatch, n: number): CompileOutcome[] {
         inPack !== undefined ? EMPTY : at >= 0 ? b.shared.subarray(at, at + b.lengths[i]) : b.large[large++];
       o = { ok: true, key: b.keys[i], origin: b.origins[i], serial: b.serials[i], image, warnings };
       if (inPack !== undefined) o.packed = inPack;
+      if (delta < deltas.length && deltas[delta][0] === i) o.delta = deltas[delta++][1];
     } else if (status === STATUS_FAILED) o = { ok: false, errors, warnings };
     else
       o = {

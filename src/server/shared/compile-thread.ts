@@ -353,6 +353,10 @@ export function runBatch(req: CompileBatchRequest): { batch: CompileBatch; trans
     batch.keys[i] = o.key;
     batch.origins[i] = o.origin;
     batch.serials[i] = o.serial;
+    if (o.delta !== undefined) {
+      batch.deltas ??= [];
+      batch.deltas.push([i, o.delta]);
+    }
     if (o.packed !== undefined) {
       batch.lengths[i] = o.packed.length;
       batch.packed.push([i, o.packed]);

@@ -36,6 +36,13 @@ export interface ZonePush {
    */
   moved?: boolean;
   /**
+   * `--images on`: the image at `ref` is a delta image (src/image/patch.ts `patchImage`): the
+   * primary's compiler made it from the image of the version before, copying every name the
+   * change could not affect. The worker opens it checking its header and section table only
+   * (as a reopen does), not the whole image: docs/IMAGE.md "Delta images".
+   */
+  trusted?: boolean;
+  /**
    * `start --images on`, in the primary only (never sent to a worker; then `text` is null):
    * the zone's changes since version `from`, from the control plane's diff, instead of its
    * whole text. The image shipper builds the new image from the image of `from`.

@@ -356,14 +356,16 @@ describe('ImageShipper: zones changed by diffs (start --images on)', () => {
   async function setup(
     t: { after: (f: () => Promise<void>) => void },
     readZone?: (n: string) => Promise<{ version: number; serial: number; text: string } | null>,
+    extra: string[] = [],
   ) {
     const writer = new PackWriter();
     const reader = new PackReader(writer.dir);
     const pool = new CompilePool({ threads: 1 });
     const infos: string[] = [];
     const errors: string[] = [];
+    const sent: ZonesMessage[] = [];
     const shipper = new ImageShipper(writer, {
-      broadcast: () => {},
+      broadcast: (m) => sent.push(m),
       ...(readZone ? { readZone } : {}),
       log: { error: (m) => errors.push(m), warn: () => {}, info: (m) => infos.push(m) },
     });
@@ -372,12 +374,12 @@ describe('ImageShipper: zones changed by diffs (start --images on)', () => {
       await pool.close();
       writer.close();
     });
-    shipper.ship(text('snapshot', 1, [[A_TEST, 1, lines(1, [])]]), pool);
+    shipper.ship(text('snapshot', 1, [[A_TEST, 1, lines(1, extra)]]), pool);
     await shipper.shipped();
     shipper.snapshot(0);
     const served = () => reader.open((shipper.get(A_TEST) as { ref: ImageRef }).ref);
     const want = (t2: string) => compileZone(loadZoneText(t2, { origin: A_TEST, strict: false }).zone);
-    return { shipper, pool, served, want, infos, errors };
+    return { shipper, pool, served, want, infos, errors, sent };
   }
 
   test('a diff patches the served image: the image of the new text, no text read', async (t) => {
@@ -393,9 +395,50 @@ describe('ImageShipper: zones changed by diffs (start --images on)', () => {
       Buffer.from(s.served()),
       Buffer.from(s.want(lines(2, [`www.${A_TEST}\t300\tIN\tA\t192.0.2.80`]))),
     );
-    assert.deepEqual(s.shipper.patchStats, { patched: 1, fullReads: 0 });
+    assert.deepEqual(s.shipper.patchStats, { patched: 1, deltas: 0, fullReads: 0 });
     assert.equal(reads, 0);
-    assert.match(s.infos.join('\n'), /1 patched, 0 compiled from text/);
+    assert.match(s.infos.join('\n'), /1 patched \(0 of them delta images\), 0 compiled from text/);
+  });
+
+  test('a change to names the zone has is a delta image, sent to the workers as trusted when big', async (t) => {
+    // Over EAGER_OPEN_BYTES (a big image: the workers opened its version before on arrival).
+    const big = Array.from(
+      { length: 1500 },
+      (_, i) => `t${i}.${A_TEST}\t300\tIN\tTXT\t"${'x'.repeat(200)}"`,
+    ).sort();
+    const s = await setup(t, undefined, big);
+    const ns1 = (ip: string) => ({
+      owner: `ns1.${A_TEST}`,
+      type: 1,
+      ttl: 300,
+      text: `ns1.${A_TEST}\t300\tIN\tA\t${ip}\n`,
+    });
+    s.shipper.ship(patchMsg(2, 2, 1, [soa(2), ns1('192.0.2.54')]), s.pool);
+    await s.shipper.shipped();
+    assert.equal(s.shipper.get(A_TEST)?.version, 2);
+    // ns1 is the apex NS's target: the apex (its NS answer's additional data) made again too.
+    const text2 = lines(2, big).replace('192.0.2.53', '192.0.2.54');
+    assert.deepEqual(Buffer.from(s.served()), Buffer.from(s.want(text2)));
+    assert.deepEqual(s.shipper.patchStats, { patched: 1, deltas: 1, fullReads: 0 });
+    const push = s.sent.flatMap((m) => m.zones).find((z) => z.name === A_TEST && z.version === 2);
+    assert.equal(push?.trusted, true);
+    // SWITCHBOARD_DELTA_IMAGE=off (read by the compile thread per job): compiled whole, not trusted.
+    process.env.SWITCHBOARD_DELTA_IMAGE = 'off';
+    try {
+      const off = new CompilePool({ threads: 1 });
+      t.after(() => off.close());
+      s.shipper.ship(patchMsg(3, 3, 2, [soa(3), ns1('192.0.2.55')]), off);
+      await s.shipper.shipped();
+    } finally {
+      delete process.env.SWITCHBOARD_DELTA_IMAGE;
+    }
+    assert.deepEqual(
+      Buffer.from(s.served()),
+      Buffer.from(s.want(lines(3, big).replace('192.0.2.53', '192.0.2.55'))),
+    );
+    assert.deepEqual(s.shipper.patchStats, { patched: 2, deltas: 1, fullReads: 0 });
+    const push3 = s.sent.flatMap((m) => m.zones).find((z) => z.name === A_TEST && z.version === 3);
+    assert.equal(push3?.trusted, undefined);
   });
 
   test('a burst of diffs to one zone is merged into one patch from the served version', async (t) => {
@@ -410,7 +453,7 @@ describe('ImageShipper: zones changed by diffs (start --images on)', () => {
       Buffer.from(s.served()),
       Buffer.from(s.want(lines(4, [`www.${A_TEST}\t300\tIN\tA\t192.0.2.2`]))),
     );
-    assert.deepEqual(s.shipper.patchStats, { patched: 1, fullReads: 0 });
+    assert.deepEqual(s.shipper.patchStats, { patched: 1, deltas: 0, fullReads: 0 });
   });
 
   test('a diff whose base is not served, or that the patch refuses, is compiled from the text read', async (t) => {
@@ -421,7 +464,7 @@ describe('ImageShipper: zones changed by diffs (start --images on)', () => {
     await s.shipper.shipped();
     assert.equal(s.shipper.get(A_TEST)?.version, 3);
     assert.deepEqual(Buffer.from(s.served()), Buffer.from(s.want(now.text)));
-    assert.deepEqual(s.shipper.patchStats, { patched: 0, fullReads: 1 });
+    assert.deepEqual(s.shipper.patchStats, { patched: 0, deltas: 0, fullReads: 1 });
     // An owner spelled with capitals: refused, the text read and compiled.
     now = {
       version: 4,
@@ -438,7 +481,7 @@ describe('ImageShipper: zones changed by diffs (start --images on)', () => {
     await s.shipper.shipped();
     assert.equal(s.shipper.get(A_TEST)?.version, 4);
     assert.deepEqual(Buffer.from(s.served()), Buffer.from(s.want(now.text)));
-    assert.deepEqual(s.shipper.patchStats, { patched: 0, fullReads: 2 });
+    assert.deepEqual(s.shipper.patchStats, { patched: 0, deltas: 0, fullReads: 2 });
     assert.match(s.infos.join('\n'), /spelled with capitals; compiling its text/);
     assert.deepEqual(s.errors, []);
   });

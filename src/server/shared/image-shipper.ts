@@ -14,6 +14,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { refKey } from '../../image/pack.js';
+import { EAGER_OPEN_BYTES } from '../../image/zone-view.js';
 import type { CompileJob, CompileOutcome, CompilePool } from './compile-pool.js';
 import type { PatchChange, ZonePush, ZonesMessage } from './dns-protocol.js';
 import type { ImageRef, PackWriter } from './images.js';
@@ -46,6 +47,8 @@ export interface ImageChange {
   image?: Uint8Array;
   ref?: ImageRef;
   reset?: boolean;
+  /** `image` is a delta image (compile-patch.ts): the workers open it trusting its unchanged parts. */
+  trusted?: boolean;
 }
 
 /** Tuning and wiring. */
@@ -76,6 +79,8 @@ export interface ImageShipperOptions {
 export interface PatchStats {
   /** Images built from the previous image and the diff. */
   patched: number;
+  /** Of those, delta images: only the names the change reached compiled again (src/image/patch.ts). */
+  deltas: number;
   /** Pushes with a diff compiled from the zone's text instead (base not served, refused, failed). */
   fullReads: number;
 }
@@ -127,9 +132,9 @@ export class ImageShipper {
   readonly #wanted = new Map<string, { push: ZonePush; reset: boolean; source: ZonePush }>();
   readonly #readZone: ImageShipperOptions['readZone'];
   /** Counts of the diff path (`start`): for logs and tests. */
-  readonly patchStats: PatchStats = { patched: 0, fullReads: 0 };
+  readonly patchStats: PatchStats = { patched: 0, deltas: 0, fullReads: 0 };
   #patchLogAt = Number.NEGATIVE_INFINITY;
-  #patchLogged: PatchStats = { patched: 0, fullReads: 0 };
+  #patchLogged: PatchStats = { patched: 0, deltas: 0, fullReads: 0 };
 
   constructor(writer: PackWriter, opts: ImageShipperOptions) {
     this.#writer = writer;
@@ -216,6 +221,15 @@ export class ImageShipper {
       if (!send) continue;
       const push: ZonePush = { name: c.name, version: c.version, serial: c.serial, text: null, ref };
       if (c.reset) push.reset = true;
+      // A delta image the workers opened the version before of (a big one: opened on arrival)
+      // is opened trusting its unchanged parts; a small one is validated in full at first query.
+      if (
+        c.trusted === true &&
+        have !== undefined &&
+        c.image !== undefined &&
+        c.image.length >= EAGER_OPEN_BYTES
+      )
+        push.trusted = true;
       pushes.push(push);
     }
     if (!send) {
@@ -308,10 +322,11 @@ export class ImageShipper {
           if (!p.patch || o === null) return;
           if (o.ok) {
             this.patchStats.patched++;
+            if (o.delta !== undefined) this.patchStats.deltas++;
             if (o.image.length >= PATCH_LOG_BYTES)
               this.#log?.info(
                 `zone ${p.name} version ${p.version}: image patched from version ${p.patch.from} ` +
-                  `(${p.patch.changes.length} RRsets changed, ${o.image.length} octets) in ${Math.round(took)} ms`,
+                  `(${p.patch.changes.length} RRsets changed, ${o.image.length} octets${o.delta !== undefined ? `, a delta: ${o.delta} names compiled again` : ''}) in ${Math.round(took)} ms`,
               );
           } else {
             this.#log?.info(
@@ -338,7 +353,12 @@ export class ImageShipper {
           if (reset) change.reset = true;
           if (o === null) {
             if (!p.patch) changes.push(change); // a removal (a patch with nothing new: nothing)
-          } else if (o.ok) changes.push({ ...change, image: o.image });
+          } else if (o.ok)
+            changes.push(
+              o.delta !== undefined
+                ? { ...change, image: o.image, trusted: true }
+                : { ...change, image: o.image },
+            );
           else
             this.#log?.error(
               `zone ${p.name} version ${version} not compiled, previous version kept: ${o.errors.join('; ')}`,
@@ -402,7 +422,7 @@ export class ImageShipper {
     this.#patchLogAt = now;
     this.#patchLogged = { ...s };
     this.#log?.info(
-      `zone images from the control plane's diffs: ${s.patched} patched, ${s.fullReads} compiled from text instead (since start)`,
+      `zone images from the control plane's diffs: ${s.patched} patched (${s.deltas} of them delta images), ${s.fullReads} compiled from text instead (since start)`,
     );
   }
 

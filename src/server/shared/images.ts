@@ -136,9 +136,9 @@ export function imageZoneLoader(
     verified: (ref, bytes) => reader.verified(ref, bytes),
     ...opts,
   });
-  const make = (push: { name: string; ref?: ImageRef }): LazyImageZone => {
+  const make = (push: { name: string; ref?: ImageRef; trusted?: boolean }): LazyImageZone => {
     if (!push.ref) throw new Error('no image reference in this push (--images on)');
-    return pool.zone(originOf(push.name), push.ref);
+    return pool.zone(originOf(push.name), push.ref, false, push.trusted === true);
   };
   return {
     pool,
