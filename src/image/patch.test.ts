@@ -35,6 +35,9 @@ const TYPE_NAMES: Record<number, string> = {
   28: 'AAAA',
   33: 'SRV',
   39: 'DNAME',
+  46: 'RRSIG',
+  47: 'NSEC',
+  48: 'DNSKEY',
   257: 'CAA',
 };
 
@@ -345,6 +348,33 @@ describe('patched images', () => {
       deltas > compared / 3,
       `${deltas} of ${compared} by delta; refused ${JSON.stringify([...refused])}`,
     );
+  });
+
+  test('a change that signs the zone is compiled whole (its image gains the proof index)', () => {
+    const c: Content = new Map();
+    const put = (owner: string, type: number, records: string[]): void => {
+      c.set(keyOf(owner, type), { owner, type, ttl: 3600, records });
+    };
+    put(ORIGIN, RRType.SOA, ['ns.p.test. host.p.test. 1 3600 900 604800 300']);
+    put(ORIGIN, RRType.NS, ['ns.p.test.']);
+    put(`ns.${ORIGIN}`, RRType.A, ['192.0.2.1']);
+    put(`www.${ORIGIN}`, RRType.A, ['192.0.2.2']);
+    const base = compileText(render(c));
+    const key = 'mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==';
+    const sig = `20300101000000 20200101000000 12345 ${ORIGIN} ${key}`;
+    put(ORIGIN, RRType.DNSKEY, [`257 3 13 ${key}`]);
+    put(ORIGIN, RRType.RRSIG, [`SOA 13 2 3600 ${sig}`, `NS 13 2 3600 ${sig}`, `NSEC 13 2 300 ${sig}`]);
+    put(ORIGIN, RRType.NSEC, [`ns.${ORIGIN} NS SOA RRSIG NSEC DNSKEY`]);
+    put(`ns.${ORIGIN}`, RRType.NSEC, [`www.${ORIGIN} A NSEC`]);
+    put(`www.${ORIGIN}`, RRType.NSEC, [`${ORIGIN} A NSEC`]);
+    const patches = [RRType.DNSKEY, RRType.RRSIG, RRType.NSEC].map((t) =>
+      patchOf(c, keyOf(ORIGIN, t), ORIGIN, t),
+    );
+    for (const owner of [`ns.${ORIGIN}`, `www.${ORIGIN}`])
+      patches.push(patchOf(c, keyOf(owner, RRType.NSEC), owner, RRType.NSEC));
+    assert.equal(compare(base, c, patches), undefined);
+    assert.equal(lastDelta?.image, undefined);
+    assert.equal(lastDelta?.refused, 'kind of change');
   });
 
   test('SWITCHBOARD_DELTA_IMAGE=off compiles every patch whole, with the same octets', () => {
