@@ -143,7 +143,9 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
     // A cold start (shield8): the worker behind from the flood's first millisecond; the many-host
     // /24 is blocked before the smoothed overload level moves, a resolver's /24 (calm-time
     // history) and a two-host one never; later with the behind-now signal off.
-    const cold = /^cold blocked (\d+) level 0 nat-blocked 0 few-blocked 0 off-blocked (-?\d+)$/m.exec(r.stdout);
+    const cold = /^cold blocked (\d+) level 0 nat-blocked 0 few-blocked 0 off-blocked (-?\d+)$/m.exec(
+      r.stdout,
+    );
     assert.ok(cold, r.stdout);
     assert.ok(Number(cold[1]) <= 150, `blocked ${cold[1]} ms after falling behind`);
     // RRL-limited answers: a burst while the worker keeps up blocks nothing; a /24 kept over its
