@@ -315,13 +315,6 @@ static double pf_threshold(const sb_shield *sh, double now_ms, int sweep) {
   return sh->cfg.prefilter_threshold * f;
 }
 
-static void note_shed(sb_shield *sh, const sb_verdict *v, double now_ms) {
-  if (sh->cfg.prefilter_threshold <= 0 || v->addr_len != 4 || v->allowed) return;
-  uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
-  uint32_t slot = block_slot(sh, p24, now_ms);
-  if (sh->blk_sheds[slot] < UINT32_MAX) sh->blk_sheds[slot]++;
-  if ((sh->blk_sheds[slot] & 7) == 0 && sh->blk_sheds[slot] >= pf_threshold(sh, now_ms, 0)) sh->block_pending = 1;
-}
 
 /* Whether the worker is behind now: a full run of reads within SB_BEHIND_NOW_MS (the raw signal the
  * overload level smooths over 0.5 s). */
@@ -338,13 +331,17 @@ static double rrl_threshold(const sb_shield *sh, double now_ms, int sweep) {
   return sh->cfg.prefilter_threshold;
 }
 
-/* A positive answer or referral rate limited by RRL for a source below the history tier. */
-static void note_rrl(sb_shield *sh, const sb_verdict *v, double now_ms) {
+/* One more toward the source /24's block: a stranger's existing name shed (`rrl` 0: blk_sheds), or
+ * a positive answer or referral rate limited by RRL for a source below the history tier (`rrl` 1:
+ * blk_rrl, held to rrl_threshold). */
+static void note_count(sb_shield *sh, const sb_verdict *v, double now_ms, int rrl) {
   if (sh->cfg.prefilter_threshold <= 0 || v->addr_len != 4 || v->allowed) return;
   uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
   uint32_t slot = block_slot(sh, p24, now_ms);
-  if (sh->blk_rrl[slot] < UINT32_MAX) sh->blk_rrl[slot]++;
-  if ((sh->blk_rrl[slot] & 7) == 0 && sh->blk_rrl[slot] >= rrl_threshold(sh, now_ms, 0)) sh->block_pending = 1;
+  uint32_t *count = rrl ? &sh->blk_rrl[slot] : &sh->blk_sheds[slot];
+  if (*count < UINT32_MAX) (*count)++;
+  if ((*count & 7) == 0 && *count >= (rrl ? rrl_threshold(sh, now_ms, 0) : pf_threshold(sh, now_ms, 0)))
+    sh->block_pending = 1;
 }
 
 /* A stranger's query for a missing name (or no zone of ours) shed by an attacked zone's budget or
@@ -901,7 +898,7 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
    * flood through resolvers comes from few addresses of a /24, or from ones of good standing). */
   if (tier == SB_TIER_UNKNOWN && sh->adm.shed_overload[tier] + sh->adm.shed_budget[tier] != shed_before) {
     if (in_zone && exists)
-      note_shed(sh, v, now_ms);
+      note_count(sh, v, now_ms, 0);
     else
       note_nx_shed(sh, v, now_ms);
   } else if (tier == SB_TIER_UNKNOWN && in_zone && exists && !sh->direct_off &&
@@ -974,7 +971,7 @@ int sb_shield_after(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, co
   }
   /* Rate limited positive answers and referrals (a valid-name or large-answer flood) count;
    * NXDOMAIN, NODATA and errors (random names: resolvers) never do. */
-  if (r != SB_RRL_SEND && v->tier < SB_TIER_HISTORY && (kind == 0 || kind == 3)) note_rrl(sh, v, now_ms);
+  if (r != SB_RRL_SEND && v->tier < SB_TIER_HISTORY && (kind == 0 || kind == 3)) note_count(sh, v, now_ms, 1);
   return r;
 }
 

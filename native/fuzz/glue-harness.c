@@ -590,6 +590,16 @@ static int send_from(sb_shield *sh, const uint8_t *pkt, size_t len, uint32_t add
 
 #define NET(x) ((10u << 24) | (9u << 16) | ((uint32_t)(x) << 8))
 
+/* `ms` simulated milliseconds of the clock, each with a read of `got` full batches of 16. */
+static double ticks(sb_shield *sh, double now, int ms, unsigned got) {
+  for (int i = 0; i < ms; i++) {
+    now += 1;
+    sb_shield_clock(sh, now);
+    sb_shield_batch(sh, got, 16, now);
+  }
+  return now;
+}
+
 /* A cold start (shield8): the worker falls behind all at once (every wake-up reads its whole
  * allowance from the flood's first millisecond — a full run every 11 ms, as a worker reading ~93,000
  * datagrams a second reports them — as in the drill's wave 1), a direct flood of an
@@ -610,11 +620,9 @@ static void cold(const uint8_t *origin, size_t olen) {
     size_t len = query(pkt, origin, olen, 1);
     double now = 800000.5;
     /* 12 calm seconds: the resolver asks twice a second, the worker keeps up. */
-    for (int ms = 0; ms < 12000; ms++) {
-      now += 1;
-      sb_shield_clock(sh, now);
-      sb_shield_batch(sh, 2, 16, now);
-      if (ms % 500 == 0) send_from(sh, pkt, len, NET(5) | 251, now, 0);
+    for (int half = 0; half < 24; half++) {
+      send_from(sh, pkt, len, NET(5) | 251, now, 0);
+      now = ticks(sh, now, 500, 2);
     }
     if (sh->overload.level != 0) fail("cold: not calm");
     double start = now;
@@ -664,12 +672,7 @@ static void rrl_burst(const uint8_t *origin, size_t olen) {
     sb_shield *sh = sb_shield_thread();
     uint8_t pkt[300];
     size_t len = query(pkt, origin, olen, 1);
-    double now = 900000.5;
-    for (int ms = 0; ms < 1000; ms++) {
-      now += 1;
-      sb_shield_clock(sh, now);
-      sb_shield_batch(sh, pass == 1 ? 16 : 2, 16, now);
-    }
+    double now = ticks(sh, 900000.5, 1000, pass == 1 ? 16 : 2);
     /* Just after a sweep: the first ms of a second. */
     while (now - sh->last_sweep < 1000) now += 1;
     sb_shield_clock(sh, now);
