@@ -292,6 +292,9 @@ typedef struct sb_shield {
    * overload level 1 as before shield8. When (ms) a run of reads last came back full (behind). */
   int behind_now_off;
   double behind_at;
+  /* When (ms) the current run of full reads began (the worker behind since), and when the blocked
+   * set last grew from empty (a wave's first block): for the log's timeline. */
+  double behind_since, blocked_first_at;
   /* Missing names asked in calm times (not attacked), per zone: the ones asked again (typos,
    * stale links) join the filter's set when their zone enters it, and are answered outside the
    * attacked zone's budget; a random subdomain is never asked twice. */

@@ -434,6 +434,7 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
   qsort(next, n, sizeof(uint32_t), cmp_u32);
   if (n != sh->nblocked || memcmp(next, sh->blocked, n * sizeof(uint32_t)) != 0) {
     if (n > sh->nblocked) sh->blocked_at = now_ms;
+    if (sh->nblocked == 0 && n > 0) sh->blocked_first_at = now_ms;
     memcpy(sh->blocked, next, n * sizeof(uint32_t));
     sh->nblocked = n;
     sh->blocked_version = ++g_prefilter_version;
@@ -1001,7 +1002,10 @@ void sb_shield_clock(sb_shield *sh, double now_ms) {
 
 void sb_shield_batch(sb_shield *sh, unsigned got, unsigned capacity, double now_ms) {
   sb_overload_read(&sh->overload, got, capacity, now_ms);
-  if (capacity > 0 && got >= capacity) sh->behind_at = now_ms;
+  if (capacity > 0 && got >= capacity) {
+    if (sh->behind_at <= 0 || now_ms - sh->behind_at > SB_BEHIND_NOW_MS) sh->behind_since = now_ms;
+    sh->behind_at = now_ms;
+  }
 }
 
 size_t sb_shield_write_tc(const sb_preparse *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap) {
