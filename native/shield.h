@@ -173,6 +173,12 @@ int sb_sources_vouched(const sb_sources *s, uint32_t key, double now_ms);
 /* A /24 that crosses the threshold within a second is blocked then, not at the second's end:
  * the blocked set is rebuilt at most this often (ms) between the once-a-second sweeps. */
 #define SB_PREFILTER_EARLY_MS 50
+/* The worker is behind *now* (shield8): a run of SB_MAX_BATCHES full batches was read within
+ * this many ms — the socket queue is full or filling, whatever the smoothed overload level says
+ * yet (its 0.5 s smoothing reaches level 1 some 350 ms into a flood). Strangers' direct floods
+ * count toward a /24's block from then on, and rate-limited answers toward it at the prorated
+ * threshold (docs/SHIELD.md "Wave 1"). */
+#define SB_BEHIND_NOW_MS 100
 typedef struct sb_admission {
   unsigned slip, budget_slip;
   double shed_budget[4], shed_overload[4];
@@ -237,6 +243,9 @@ typedef struct sb_shield {
   /* the prefilter's state: per IPv4 /24 */
   sb_table blocks;
   uint32_t *blk_key, *blk_sheds, *blk_nx_sheds;
+  /* Rate-limited positive answers and referrals this second (a /24 over its RRL rate): they block
+   * at the whole threshold, or at the prorated one while the worker is behind (shield8). */
+  uint32_t *blk_rrl;
   uint8_t *blk_strikes;
   uint8_t *blk_hosts; /* 32 octets a /24: which hosts shed missing names this second */
   double *blk_good_until, *blk_until, *blk_seen;
@@ -279,6 +288,13 @@ typedef struct sb_shield {
   /* SWITCHBOARD_DIRECT_BLOCKS=off (A/B runs): strangers' existing names answered while the worker
    * is behind do not count toward a /24's block (only shed ones do, at overload level 2). */
   int direct_off;
+  /* SWITCHBOARD_BEHIND_NOW=off (A/B runs): the direct count and the prorated RRL count wait for
+   * overload level 1 as before shield8. When (ms) a run of reads last came back full (behind). */
+  int behind_now_off;
+  double behind_at;
+  /* When (ms) the current run of full reads began (the worker behind since), and when the blocked
+   * set last grew from empty (a wave's first block): for the log's timeline. */
+  double behind_since, blocked_first_at;
   /* Missing names asked in calm times (not attacked), per zone: the ones asked again (typos,
    * stale links) join the filter's set when their zone enters it, and are answered outside the
    * attacked zone's budget; a random subdomain is never asked twice. */

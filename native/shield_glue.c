@@ -40,6 +40,7 @@ static void shield_free(sb_shield *sh) {
   free(sh->blk_key);
   free(sh->blk_sheds);
   free(sh->blk_nx_sheds);
+  free(sh->blk_rrl);
   free(sh->blk_hosts);
   free(sh->blk_strikes);
   free(sh->blk_good_until);
@@ -114,12 +115,13 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   sh->blk_key = calloc(nb, 4);
   sh->blk_sheds = calloc(nb, 4);
   sh->blk_nx_sheds = calloc(nb, 4);
+  sh->blk_rrl = calloc(nb, 4);
   sh->blk_hosts = calloc(nb, 32);
   sh->blk_strikes = calloc(nb, 1);
   sh->blk_good_until = calloc(nb, 8);
   sh->blk_until = calloc(nb, 8);
   sh->blk_seen = calloc(nb, 8);
-  if (!sh->blk_key || !sh->blk_sheds || !sh->blk_nx_sheds || !sh->blk_hosts || !sh->blk_strikes || !sh->blk_good_until || !sh->blk_until || !sh->blk_seen) {
+  if (!sh->blk_key || !sh->blk_sheds || !sh->blk_nx_sheds || !sh->blk_rrl || !sh->blk_hosts || !sh->blk_strikes || !sh->blk_good_until || !sh->blk_until || !sh->blk_seen) {
     shield_free(sh);
     return -1;
   }
@@ -142,6 +144,8 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   sh->direct_off = direct_env != NULL && strcmp(direct_env, "off") == 0;
   const char *fast_env = getenv("SWITCHBOARD_QF_FAST");
   sh->qf_slow = fast_env != NULL && strcmp(fast_env, "off") == 0;
+  const char *behind_env = getenv("SWITCHBOARD_BEHIND_NOW");
+  sh->behind_now_off = behind_env != NULL && strcmp(behind_env, "off") == 0;
   sh->blocked_version = ++g_prefilter_version;
   shield_free(g_shield);
   g_shield = sh;
@@ -285,6 +289,7 @@ static uint32_t block_slot(sb_shield *sh, uint32_t p24, double now_ms) {
     sh->blk_key[slot] = p24;
     sh->blk_sheds[slot] = 0;
     sh->blk_nx_sheds[slot] = 0;
+    sh->blk_rrl[slot] = 0;
     memset(sh->blk_hosts + 32 * (size_t)slot, 0, 32);
     sh->blk_strikes[slot] = 0;
     sh->blk_good_until[slot] = 0;
@@ -310,12 +315,33 @@ static double pf_threshold(const sb_shield *sh, double now_ms, int sweep) {
   return sh->cfg.prefilter_threshold * f;
 }
 
-static void note_shed(sb_shield *sh, const sb_verdict *v, double now_ms) {
+
+/* Whether the worker is behind now: a full run of reads within SB_BEHIND_NOW_MS (the raw signal the
+ * overload level smooths over 0.5 s). */
+static int behind_now(const sb_shield *sh, double now_ms) {
+  return !sh->behind_now_off && sh->behind_at > 0 && now_ms - sh->behind_at <= SB_BEHIND_NOW_MS;
+}
+
+/* The threshold rate-limited answers are held to: RRL already keeps them cheap (a drop or a TC=1
+ * without an answer), so a block is for keeping them out of the socket queue — the prorated
+ * threshold while the worker is behind (or at level 1 and up), else the whole of it. A burst of a
+ * few dozen limited answers early in a second no longer blocks a /24 (the RRL e2e's flake). */
+static double rrl_threshold(const sb_shield *sh, double now_ms, int sweep) {
+  if (sh->behind_now_off || sh->overload.level >= 1 || behind_now(sh, now_ms)) return pf_threshold(sh, now_ms, sweep);
+  return sh->cfg.prefilter_threshold;
+}
+
+/* One more toward the source /24's block: a stranger's existing name shed (`rrl` 0: blk_sheds), or
+ * a positive answer or referral rate limited by RRL for a source below the history tier (`rrl` 1:
+ * blk_rrl, held to rrl_threshold). */
+static void note_count(sb_shield *sh, const sb_verdict *v, double now_ms, int rrl) {
   if (sh->cfg.prefilter_threshold <= 0 || v->addr_len != 4 || v->allowed) return;
   uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
   uint32_t slot = block_slot(sh, p24, now_ms);
-  if (sh->blk_sheds[slot] < UINT32_MAX) sh->blk_sheds[slot]++;
-  if ((sh->blk_sheds[slot] & 7) == 0 && sh->blk_sheds[slot] >= pf_threshold(sh, now_ms, 0)) sh->block_pending = 1;
+  uint32_t *count = rrl ? &sh->blk_rrl[slot] : &sh->blk_sheds[slot];
+  if (*count < UINT32_MAX) (*count)++;
+  if ((*count & 7) == 0 && *count >= (rrl ? rrl_threshold(sh, now_ms, 0) : pf_threshold(sh, now_ms, 0)))
+    sh->block_pending = 1;
 }
 
 /* A stranger's query for a missing name (or no zone of ours) shed by an attacked zone's budget or
@@ -377,11 +403,12 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
   unsigned n = 0;
   /* Before the sweep (sweep: last_sweep is now): the threshold prorated to the second so far. */
   double threshold = pf_threshold(sh, now_ms, sweep);
+  double rrl_at = rrl_threshold(sh, now_ms, sweep);
   sh->block_pending = 0;
   sh->last_early = now_ms;
   for (uint32_t s = 0; s < sh->blocks.size; s++) {
     if (sh->blocks.keys[s] == 0) continue;
-    int flood = sh->blk_sheds[s] >= threshold ||
+    int flood = sh->blk_sheds[s] >= threshold || sh->blk_rrl[s] >= rrl_at ||
                 (sh->blk_nx_sheds[s] >= threshold && nx_hosts(sh, s) >= SB_PREFILTER_NX_HOSTS);
     if (flood && now_ms >= sh->blk_good_until[s] && !allow_touches(sh, sh->blk_key[s])) {
       if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
@@ -395,6 +422,7 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
     }
     if (sweep) {
       sh->blk_sheds[s] = 0;
+      sh->blk_rrl[s] = 0;
       if (sh->blk_nx_sheds[s] != 0) {
         sh->blk_nx_sheds[s] = 0;
         memset(sh->blk_hosts + 32 * (size_t)s, 0, 32);
@@ -406,6 +434,7 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
   qsort(next, n, sizeof(uint32_t), cmp_u32);
   if (n != sh->nblocked || memcmp(next, sh->blocked, n * sizeof(uint32_t)) != 0) {
     if (n > sh->nblocked) sh->blocked_at = now_ms;
+    if (sh->nblocked == 0 && n > 0) sh->blocked_first_at = now_ms;
     memcpy(sh->blocked, next, n * sizeof(uint32_t));
     sh->nblocked = n;
     sh->blocked_version = ++g_prefilter_version;
@@ -870,17 +899,19 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
    * flood through resolvers comes from few addresses of a /24, or from ones of good standing). */
   if (tier == SB_TIER_UNKNOWN && sh->adm.shed_overload[tier] + sh->adm.shed_budget[tier] != shed_before) {
     if (in_zone && exists)
-      note_shed(sh, v, now_ms);
+      note_count(sh, v, now_ms, 0);
     else
       note_nx_shed(sh, v, now_ms);
   } else if (tier == SB_TIER_UNKNOWN && in_zone && exists && !sh->direct_off &&
-             (sh->overload.level >= 1 || struck(sh, v))) {
+             (sh->overload.level >= 1 || behind_now(sh, now_ms) || struck(sh, v))) {
     /* Strangers' existing names answered while the worker is behind count like their missing
      * names shed: from many hosts of one /24 (bots' direct flood of valid names), a block. Level
      * 1 sheds only missing names, so without this a direct flood waited for level 2 (the drill's
      * wave 1 after the QNAME filter: the worker seldom reaches it, and the bots' /24s were blocked
      * 2-3 s into the wave). A /24 blocked before counts at any level: when its block expires in
-     * the middle of its flood, it is blocked again before the worker falls behind. */
+     * the middle of its flood, it is blocked again before the worker falls behind. And from the
+     * first full run of reads (behind now), not from level 1: the smoothed level came ~0.7 s into
+     * the drill's cold wave 1, and the queue overflowed at the attack's odds until then (shield8). */
     note_nx_shed(sh, v, now_ms);
   }
   if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
@@ -941,7 +972,7 @@ int sb_shield_after(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, co
   }
   /* Rate limited positive answers and referrals (a valid-name or large-answer flood) count;
    * NXDOMAIN, NODATA and errors (random names: resolvers) never do. */
-  if (r != SB_RRL_SEND && v->tier < SB_TIER_HISTORY && (kind == 0 || kind == 3)) note_shed(sh, v, now_ms);
+  if (r != SB_RRL_SEND && v->tier < SB_TIER_HISTORY && (kind == 0 || kind == 3)) note_count(sh, v, now_ms, 1);
   return r;
 }
 
@@ -971,6 +1002,10 @@ void sb_shield_clock(sb_shield *sh, double now_ms) {
 
 void sb_shield_batch(sb_shield *sh, unsigned got, unsigned capacity, double now_ms) {
   sb_overload_read(&sh->overload, got, capacity, now_ms);
+  if (capacity > 0 && got >= capacity) {
+    if (sh->behind_at <= 0 || now_ms - sh->behind_at > SB_BEHIND_NOW_MS) sh->behind_since = now_ms;
+    sh->behind_at = now_ms;
+  }
 }
 
 size_t sb_shield_write_tc(const sb_preparse *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap) {

@@ -200,9 +200,9 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   clock_gettime(CLOCK_REALTIME, &wall);
   double mono_ms = (double)mono.tv_sec * 1000 + (double)mono.tv_nsec / 1e6;
   double wall_ms = (double)wall.tv_sec * 1000 + (double)wall.tv_nsec / 1e6;
-  const double at[3] = {sh->attacked_at, sh->qf_made_at, sh->blocked_at};
-  const char *at_names[3] = {"attackedAt", "qfMadeAt", "blockedAt"};
-  for (unsigned i = 0; i < 3; i++)
+  const double at[5] = {sh->attacked_at, sh->qf_made_at, sh->blocked_at, sh->blocked_first_at, sh->behind_since};
+  const char *at_names[5] = {"attackedAt", "qfMadeAt", "blockedAt", "blockedFirstAt", "behindSince"};
+  for (unsigned i = 0; i < 5; i++)
     if (!put(env, o, at_names[i], at[i] > 0 ? wall_ms - (mono_ms - at[i]) : 0)) return bad(env, "shieldStats");
   if ((a = array_of(env, sh->cookies, 5)) == NULL) return bad(env, "shieldStats");
   SCHECK(napi_set_named_property(env, o, "cookies", a));

@@ -33,6 +33,8 @@
  *        be answered past the budget, the share and the estimate be sane, the zone leave after
  *        the flood; in dry run nothing dropped and the drops counted. Prints "qf on|dry-run
  *        engaged E share S estimate X delivered D of N would-drop W left L known K".
+ *     Then "direct", "cold" and "rrl" (the /24 blocks of direct floods and rate-limited answers:
+ *     each described above its function), and "qf saturated".
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -567,6 +569,143 @@ static void direct(const uint8_t *origin, size_t olen) {
   printf("direct blocked %.0f few-blocked %d calm-blocked %d again %.0f\n", blocked, few, calm, again);
 }
 
+/* One query for `name` from a.b.c.d through admission (and, with `ans` given, RRL after it). */
+static int send_from(sb_shield *sh, const uint8_t *pkt, size_t len, uint32_t addr, double now, int with_rrl) {
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof(ss));
+  struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+  a->sin_family = AF_INET;
+  a->sin_addr.s_addr = htonl(addr);
+  sb_preparse pp;
+  sb_preparse_packet(pkt, len, &pp);
+  sb_verdict v;
+  int r = sb_shield_admit(sh, &pp, pkt, len, &ss, now, &v);
+  if (with_rrl && r == SB_ADMIT_ANSWER) {
+    /* A positive answer's header: QR AA, NOERROR, one answer. */
+    uint8_t ans[12] = {pkt[0], pkt[1], 0x84, 0, 0, 1, 0, 1, 0, 0, 0, 0};
+    sb_shield_after(sh, &pp, pkt, &v, ans, sizeof(ans), now);
+  }
+  return r;
+}
+
+#define NET(x) ((10u << 24) | (9u << 16) | ((uint32_t)(x) << 8))
+
+/* `ms` simulated milliseconds of the clock, each with a read of `got` full batches of 16. */
+static double ticks(sb_shield *sh, double now, int ms, unsigned got) {
+  for (int i = 0; i < ms; i++) {
+    now += 1;
+    sb_shield_clock(sh, now);
+    sb_shield_batch(sh, got, 16, now);
+  }
+  return now;
+}
+
+/* A cold start (shield8): the worker falls behind all at once (every wake-up reads its whole
+ * allowance from the flood's first millisecond — a full run every 11 ms, as a worker reading ~93,000
+ * datagrams a second reports them — as in the drill's wave 1), a direct flood of an
+ * existing name from 250 hosts of 10.9.8.0/24 and from 250 hosts of 10.9.5.0/24, where one
+ * resolver (10.9.5.251) earned a calm-time history before (the drill's `nat` class), and from 2
+ * hosts of 10.9.4.0/24. The many-host stranger /24 is blocked within ~100 ms, before the smoothed
+ * overload level reaches 1; the resolver's /24 and the two-host one never. Pass 1 is the same with
+ * the behind-now signal off (shield7's rule: from level 1). Prints "cold blocked B level L
+ * nat-blocked 0|1 few-blocked 0|1 off-blocked O". */
+static void cold(const uint8_t *origin, size_t olen) {
+  double blocked[2] = {-1, -1};
+  int level_then = -1, nat = 0, few = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    sb_shield_config c;
+    sb_shield *sh = fresh_shield(SB_SHIELD_ON, &c);
+    sh->behind_now_off = pass == 1;
+    uint8_t pkt[300];
+    size_t len = query(pkt, origin, olen, 1);
+    double now = 800000.5;
+    /* 12 calm seconds: the resolver asks twice a second, the worker keeps up. */
+    for (int half = 0; half < 24; half++) {
+      send_from(sh, pkt, len, NET(5) | 251, now, 0);
+      now = ticks(sh, now, 500, 2);
+    }
+    if (sh->overload.level != 0) fail("cold: not calm");
+    double start = now;
+    for (int ms = 0; ms < 1500; ms++) {
+      now += 1;
+      sb_shield_clock(sh, now);
+      /* A run of 16 full batches (1,024 datagrams) reported every 11 ms: ~93,000 read a second. */
+      if (ms % 11 == 0) sb_shield_batch(sh, 16, 16, now);
+      for (int k = 0; k < 2; k++) {
+        uint32_t host = (uint32_t)(1 + (ms * 2 + k) % 250);
+        send_from(sh, pkt, len, NET(8) | host, now, 0);
+        send_from(sh, pkt, len, NET(5) | host, now, 0);
+        send_from(sh, pkt, len, NET(4) | (uint32_t)(1 + k), now, 0);
+      }
+      if (ms % 100 == 0) send_from(sh, pkt, len, NET(5) | 251, now, 0);
+      check_blocked();
+      if (blocked[pass] < 0 && is_blocked(NET(8))) {
+        blocked[pass] = now - start;
+        if (pass == 0) level_then = sh->overload.level;
+      }
+      if (pass == 0 && is_blocked(NET(5))) nat = 1;
+      if (pass == 0 && is_blocked(NET(4))) few = 1;
+    }
+  }
+  if (blocked[0] < 0 || blocked[0] > 150) fail("cold: the many-host /24 was not blocked within 150 ms of falling behind");
+  if (level_then != 0) fail("cold: blocked only once the smoothed level was up");
+  if (nat) fail("cold: the /24 of a resolver with a history was blocked");
+  if (few) fail("cold: a two-host /24 was blocked");
+  if (blocked[1] >= 0 && blocked[1] <= blocked[0]) fail("cold: the behind-now signal did not make the block sooner");
+  printf("cold blocked %.0f level %d nat-blocked %d few-blocked %d off-blocked %.0f\n", blocked[0], level_then, nat, few,
+         blocked[1]);
+}
+
+/* RRL-limited answers and blocks (shield8): a burst of 40 identical queries from one host of
+ * 10.9.6.0/24 early in a second, RRL at 20 a second, the worker keeping up: ~20 limited answers,
+ * no block (they count at the whole threshold, 200, while the worker keeps up: a few dozen in the
+ * first 100 ms of a second blocked the /24 before). The same /24 kept at 1,000 a second: blocked
+ * once its limited answers reach 200 (~200 ms). While the worker is behind, the burst blocks (the
+ * prorated threshold). Prints "rrl burst-blocked 0|1 flood-blocked F behind-burst-blocked 0|1". */
+static void rrl_burst(const uint8_t *origin, size_t olen) {
+  int burst_blocked = 0, behind_blocked = 0;
+  double flood_blocked = -1;
+  for (int pass = 0; pass < 2; pass++) {
+    sb_shield_config c;
+    config(&c, SB_SHIELD_ON);
+    if (sb_shield_configure(&c) != 0) fail("configure");
+    sb_shield *sh = sb_shield_thread();
+    uint8_t pkt[300];
+    size_t len = query(pkt, origin, olen, 1);
+    double now = ticks(sh, 900000.5, 1000, pass == 1 ? 16 : 2);
+    /* Just after a sweep: the first ms of a second. */
+    while (now - sh->last_sweep < 1000) now += 1;
+    sb_shield_clock(sh, now);
+    if (pass == 1) sb_shield_batch(sh, 16, 16, now);
+    for (int i = 0; i < 40; i++) send_from(sh, pkt, len, NET(6) | 1, now, 1);
+    for (int ms = 0; ms < 150; ms++) {
+      now += 1;
+      sb_shield_clock(sh, now);
+      sb_shield_batch(sh, pass == 1 ? 16 : 2, 16, now);
+      check_blocked();
+      if (is_blocked(NET(6))) {
+        if (pass == 0) burst_blocked = 1;
+        else behind_blocked = 1;
+      }
+    }
+    if (pass == 1) break;
+    double start = now;
+    for (int ms = 0; ms < 1500 && flood_blocked < 0; ms++) {
+      now += 1;
+      sb_shield_clock(sh, now);
+      sb_shield_batch(sh, 2, 16, now);
+      send_from(sh, pkt, len, NET(6) | 1, now, 1);
+      check_blocked();
+      if (is_blocked(NET(6))) flood_blocked = now - start;
+    }
+  }
+  if (burst_blocked) fail("rrl: a burst of limited answers blocked its /24 while the worker kept up");
+  if (flood_blocked < 0 || flood_blocked > 400) fail("rrl: a /24 kept over its rate was not blocked within 400 ms");
+  if (!behind_blocked) fail("rrl: a burst of limited answers while the worker is behind did not block");
+  printf("rrl burst-blocked %d flood-blocked %.0f behind-burst-blocked %d\n", burst_blocked, flood_blocked,
+         behind_blocked);
+}
+
 /* A flood of 150,000 random names a second against a worker that reads at most 40 datagrams a
  * millisecond (the rest overflow its queue): the zone's first share errs small and its flood is
  * re-estimated every SB_QF_ESTIMATE_MS, so from 250 ms after it entered the filter the kernel
@@ -658,6 +797,8 @@ int main(int argc, char **argv) {
   fuzz(&corpus);
   early(origin, olen);
   direct(origin, olen);
+  cold(origin, olen);
+  rrl_burst(origin, olen);
   qf_scenario();
   qf_saturated();
   sb_shield_configure(NULL);

@@ -76,15 +76,16 @@ export function textReport(r: DrillReport): string {
     if (ph.onset) {
       // The attack's first seconds per slice: where first tries are lost before the defences engage.
       out.push(
-        `  first ${ph.onset.length * 100} ms${ph.startedAtMs ? ` (from ${new Date(ph.startedAtMs).toISOString().slice(11, 23)}Z)` : ''}: ms, attack/s (senders' reports), legit queries, answered, answered < 800 ms; late or lost per class`,
+        `  first ${ph.onset.length * 100} ms${ph.startedAtMs ? ` (from ${new Date(ph.startedAtMs).toISOString().slice(11, 23)}Z)` : ''}: ms, attack/s (senders' reports), legit queries, answered, answered < 800 ms; late or lost per class [of them: the attacked zone's typos, via TCP, UDP]`,
       );
       for (const s of ph.onset) {
         const lost = Object.entries(s.byClass)
           .filter(([, v]) => v[2] < v[0])
           .map(([cls, v]) => `${cls} ${v[0] - v[2]}/${v[0]}`)
           .join(' ');
+        const kinds = lost && s.late ? ` [typos ${s.late.typo}, TCP ${s.late.tcp}, UDP ${s.late.udp}]` : '';
         out.push(
-          `    +${String(s.fromMs).padStart(4)} ${String(s.attackPerSecond).padStart(7)} ${String(s.queries).padStart(4)} ${percent(s.queries ? s.answered / s.queries : 1).padStart(7)} ${percent(s.queries ? s.inTime / s.queries : 1).padStart(7)}${lost ? `  ${lost}` : ''}`,
+          `    +${String(s.fromMs).padStart(4)} ${String(s.attackPerSecond).padStart(7)} ${String(s.queries).padStart(4)} ${percent(s.queries ? s.answered / s.queries : 1).padStart(7)} ${percent(s.queries ? s.inTime / s.queries : 1).padStart(7)}${lost ? `  ${lost}${kinds}` : ''}`,
         );
       }
     }

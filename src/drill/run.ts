@@ -178,6 +178,12 @@ export interface OnsetSlice {
   answered: number;
   inTime: number;
   readonly byClass: Record<string, [number, number, number]>;
+  /**
+   * The queries not answered in time, by what they were: the attacked zone's typos (shed by
+   * design while it is attacked), queries that went to TCP after a TC=1 (the large TXT always),
+   * and the rest (UDP: a first try lost, answered at a retry or never). Absent in older reports.
+   */
+  late?: { typo: number; tcp: number; udp: number };
 }
 
 export interface TimelinePoint {
@@ -374,6 +380,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
               answered: 0,
               inTime: 0,
               byClass: {},
+              late: { typo: 0, tcp: 0, udp: 0 },
             });
           // The senders report every ~200 ms: what a report adds is spread over the slices since
           // the one before.
@@ -433,7 +440,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
       clearInterval(progressTimer);
       if (opts.progress) process.stderr.write('\n');
       fillLegit(phases, records, timeline, opts.shape.zones, opts.victim);
-      fillOnset(phases, phaseStarts, records);
+      fillOnset(phases, phaseStarts, records, opts.victim);
       phases.forEach((ph, i) => {
         (ph as { losses?: LossReport }).losses = lossReport(
           resolvers.counters[i] ?? emptyCounters(),
@@ -604,6 +611,7 @@ export function fillOnset(
   phases: PhaseReport[],
   starts: readonly number[],
   records: readonly QueryRecord[],
+  victim = 0,
 ): void {
   for (const r of records) {
     const ph = phases[r.phase];
@@ -620,6 +628,11 @@ export function fillOnset(
     c[0]++;
     c[1] += r.ok ? 1 : 0;
     c[2] += first;
+    if (!first && slice.late) {
+      if (r.kind === 'typo' && r.zone === victim) slice.late.typo++;
+      else if (r.tcp) slice.late.tcp++;
+      else slice.late.udp++;
+    }
   }
 }
 

@@ -55,6 +55,10 @@ export interface ShieldStats {
   attackedAt?: number;
   qfMadeAt?: number;
   blockedAt?: number;
+  /** When the blocked set last grew from empty (a wave's first block), and when the current run of
+   * full reads began (the worker behind since; shield8). Native path. */
+  blockedFirstAt?: number;
+  behindSince?: number;
   /** The 10 busiest zones tracked: [zone key, queries/s, missing names/s], busiest first. */
   top: [number, number, number][];
   /** Zones set with metrics=on that are tracked now: [zone key, queries/s, missing names/s]. */

@@ -266,6 +266,7 @@ test('an attack phase onset: queries bucketed per 100 ms from the phase start, a
     answered: 0,
     inTime: 0,
     byClass: {},
+    late: { typo: 0, tcp: 0, udp: 0 },
   }));
   const phases = [{ name: 'baseline' }, { name: 'wave1', onset: slices }] as unknown as PhaseReport[];
   const rec = (
@@ -274,15 +275,18 @@ test('an attack phase onset: queries bucketed per 100 ms from the phase start, a
     ok: boolean,
     latencyMs: number,
     cls: ResolverClass = 'steady',
+    kind: 'name' | 'typo' = 'name',
+    tcp = false,
+    zone = 0,
   ) =>
     ({
       phase,
       cls,
-      zone: 0,
-      kind: 'name',
+      zone,
+      kind,
       ok,
       tries: ok ? 1 : 4,
-      tcp: false,
+      tcp,
       latencyMs,
       startSecond: 0,
       startMs,
@@ -297,8 +301,14 @@ test('an attack phase onset: queries bucketed per 100 ms from the phase start, a
       rec(1, 10_150, false, 3_200, 'plain'),
       rec(1, 12_999, true, 5),
       rec(1, 13_000, true, 5), // past the onset
+      rec(1, 10_200, false, 3_200, 'steady', 'typo'), // the attacked zone's typo
+      rec(1, 10_210, false, 3_200, 'steady', 'typo', false, 3), // another zone's typo: UDP
+      rec(1, 10_220, true, 2_400, 'steady', 'name', true), // TC=1, then TCP late
+      rec(1, 10_230, true, 30, 'steady', 'name', true), // TC=1, then TCP in time
     ],
   );
+  assert.deepEqual(slices[2].late, { typo: 1, tcp: 1, udp: 1 });
+  assert.deepEqual(slices[0].late, { typo: 0, tcp: 0, udp: 1 });
   assert.deepEqual(
     [
       slices[0].queries,

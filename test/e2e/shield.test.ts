@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parseProcUdp } from '../../src/drill/sockets.js';
+import { parseProcUdp, parseSnmpUdp, type UdpSocketRow } from '../../src/drill/sockets.js';
 import { nativeUdpStatus } from '../../src/transport/native-udp.js';
 import { decodeMessage } from '../../src/wire/decode.js';
 import { findEdnsOption } from '../../src/wire/edns.js';
@@ -162,9 +162,41 @@ for (const io of ['native', 'node'] as const)
       },
     );
 
+    /** Datagrams the kernel dropped on UDP sockets that `which` picks (queue full, or a filter). */
+    const socketDrops = (which: (r: UdpSocketRow) => boolean): number =>
+      (['4', '6'] as const).reduce((n, v) => {
+        try {
+          const text = readFileSync(v === '4' ? '/proc/net/udp' : '/proc/net/udp6', 'utf8');
+          return (
+            n +
+            parseProcUdp(text, v === '4' ? 4 : 6)
+              .filter(which)
+              .reduce((m, r) => m + r.drops, 0)
+          );
+        } catch {
+          return n;
+        }
+      }, 0);
+    /** Datagrams the kernel dropped on the server's UDP sockets (its queue, or its socket filter). */
+    const kernelDrops = (port: number): number => socketDrops((r) => r.port === port);
+    /** The host's UDP receive-queue overflows (every socket's: an upper bound for one socket's). */
+    const queueOverflows = (): number => {
+      try {
+        return parseSnmpUdp(readFileSync('/proc/net/snmp', 'utf8')).RcvbufErrors ?? 0;
+      } catch {
+        return 0;
+      }
+    };
+
     async function flood(peer: { port: number }, seconds: number, zone = 'example.', perTick = 150) {
-      const bots = await Promise.all(Array.from({ length: 20 }, (_, i) => client(`127.0.${10 + i}.1`)));
+      const botAddresses = Array.from({ length: 20 }, (_, i) => `127.0.${10 + i}.1`);
+      const bots = await Promise.all(botAddresses.map((a) => client(a)));
       const resolver = await client('127.0.200.1');
+      const serverDrops0 = kernelDrops(peer.port);
+      // The clients' own sockets (each on its own address): their drops are answers lost on this
+      // side (a loaded machine stalls this process and their queues overflow), not the server's.
+      const clientDrops = () => socketDrops((r) => botAddresses.includes(r.address));
+      const clientDrops0 = clientDrops();
       let id = 0;
       const t0 = Date.now();
       while (Date.now() - t0 < seconds * 1000) {
@@ -175,11 +207,27 @@ for (const io of ['native', 'node'] as const)
         resolver.send(buildQuery({ id: id++ & 0xffff, name: `www.${zone}`, type: 1 }), peer.port);
         await settle(100);
       }
-      await settle(400);
       const sum = (k: 'sent' | 'full' | 'truncated') => bots.reduce((n, b) => n + b.tally[k], 0);
+      // Until every flood datagram is accounted for (answered, or dropped by a kernel queue or
+      // filter) or nothing has moved for 600 ms: a loaded server answers the tail late.
+      const accounted = () =>
+        sum('full') +
+        sum('truncated') +
+        (kernelDrops(peer.port) - serverDrops0) +
+        (clientDrops() - clientDrops0);
+      await settle(400);
+      for (let still = 0, last = accounted(), i = 0; i < 50 && last < sum('sent') && still < 6; i++) {
+        await settle(100);
+        const now = accounted();
+        still = now === last ? still + 1 : 0;
+        last = now;
+      }
       const result = {
         floodSent: sum('sent'),
         floodAnswered: sum('full') + sum('truncated'),
+        /** Flood answers the clients' sockets dropped, and datagrams the server's sockets dropped. */
+        floodClientDrops: clientDrops() - clientDrops0,
+        serverDrops: kernelDrops(peer.port) - serverDrops0,
         resolver: resolver.tally,
       };
       for (const b of bots) b.close();
@@ -200,22 +248,6 @@ for (const io of ['native', 'node'] as const)
       }
     });
 
-    /** Datagrams the kernel dropped on the server's UDP sockets (its queue, or its socket filter). */
-    const kernelDrops = (port: number): number =>
-      (['4', '6'] as const).reduce((n, v) => {
-        try {
-          const text = readFileSync(v === '4' ? '/proc/net/udp' : '/proc/net/udp6', 'utf8');
-          return (
-            n +
-            parseProcUdp(text, v === '4' ? 4 : 6)
-              .filter((r) => r.port === port)
-              .reduce((m, r) => m + r.drops, 0)
-          );
-        } catch {
-          return n;
-        }
-      }, 0);
-
     test(
       'the QNAME filter: a flood of 20,000 missing names a second is mostly dropped in the kernel (a share let through); the existing name keeps every answer; dry run drops nothing',
       nativeOnly,
@@ -223,12 +255,13 @@ for (const io of ['native', 'node'] as const)
         for (const mode of ['on', 'dry-run'] as const) {
           const peer = await serve(['--shield', mode]);
           try {
-            const before = kernelDrops(peer.port);
+            const overflows0 = queueOverflows();
             const r = await flood(peer, 6, 'example.', 2000);
+            const dropped = r.serverDrops;
+            const overflows = queueOverflows() - overflows0;
             await settle(1200);
-            const dropped = kernelDrops(peer.port) - before;
             t.diagnostic(
-              `${mode}: flood ${r.floodSent} sent, ${r.floodAnswered} answered, ${dropped} dropped by the kernel`,
+              `${mode}: flood ${r.floodSent} sent, ${r.floodAnswered} answered, ${dropped} dropped by the server's sockets (host queue overflows ${overflows}), ${r.floodClientDrops} answers dropped by the clients' sockets`,
             );
             assert.equal(r.resolver.full, r.resolver.sent, `${mode}: resolver ${JSON.stringify(r.resolver)}`);
             assert.match(peer.output(), /shield: example\. is under a random-subdomain attack/);
@@ -250,11 +283,16 @@ for (const io of ['native', 'node'] as const)
             } else {
               assert.doesNotMatch(peer.output(), /prefilter drops the missing names/);
               assert.match(peer.output(), /prefilter would drop the missing names of 1 attacked zone /);
-              assert.equal(dropped, 0, 'dry run: nothing dropped in the kernel');
-              // (not every answer: at this rate the test's own sockets overflow now and then)
-              assert.ok(
-                r.floodAnswered > r.floodSent * 0.9,
-                `dry run answered ${r.floodAnswered} of ${r.floodSent}`,
+              // Dry run: no socket filter drops anything. On a loaded machine the server's queue
+              // can overflow at this rate: whatever its sockets dropped is within the host's
+              // queue overflows (a filter's drops are not counted there).
+              assert.ok(dropped <= overflows, `dry run: ${dropped} dropped, ${overflows} queue overflows`);
+              // Every flood datagram answered but those a kernel queue dropped (the server's, or
+              // the clients' own sockets when this process stalls): the shield shed none.
+              assert.equal(
+                r.floodAnswered + dropped + r.floodClientDrops,
+                r.floodSent,
+                `dry run: ${JSON.stringify(r)}`,
               );
             }
           } finally {
@@ -308,7 +346,10 @@ for (const io of ['native', 'node'] as const)
         const r = await flood(peer, 4);
         await settle(1200);
         assert.ok(peer.output().includes(`shield dry-run on ${pathLine}`), peer.output());
-        assert.equal(r.floodAnswered, r.floodSent);
+        // Every flood datagram answered but those a kernel queue dropped (on a loaded machine this
+        // process stalls and its sockets overflow, or the server's does): the shield shed none.
+        assert.equal(r.floodAnswered + r.serverDrops + r.floodClientDrops, r.floodSent, JSON.stringify(r));
+        assert.ok(r.floodAnswered >= r.floodSent * 0.5, JSON.stringify(r));
         assert.equal(r.resolver.full, r.resolver.sent);
         assert.match(peer.output(), /is under a random-subdomain attack/);
       } finally {

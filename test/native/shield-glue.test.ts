@@ -140,6 +140,19 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
     // A direct flood of valid names from many hosts of a /24, while the worker is a little behind.
     const direct = /^direct blocked (\d+) few-blocked 0 calm-blocked 0 again (\d+)$/m.exec(r.stdout);
     assert.ok(direct, r.stdout);
+    // A cold start (shield8): the worker behind from the flood's first millisecond; the many-host
+    // /24 is blocked before the smoothed overload level moves, a resolver's /24 (calm-time
+    // history) and a two-host one never; later with the behind-now signal off.
+    const cold = /^cold blocked (\d+) level 0 nat-blocked 0 few-blocked 0 off-blocked (-?\d+)$/m.exec(
+      r.stdout,
+    );
+    assert.ok(cold, r.stdout);
+    assert.ok(Number(cold[1]) <= 150, `blocked ${cold[1]} ms after falling behind`);
+    // RRL-limited answers: a burst while the worker keeps up blocks nothing; a /24 kept over its
+    // rate is blocked; while behind, the burst blocks.
+    const rrl = /^rrl burst-blocked 0 flood-blocked (\d+) behind-burst-blocked 1$/m.exec(r.stdout);
+    assert.ok(rrl, r.stdout);
+    t.diagnostic(r.stdout.match(/^(cold|rrl|direct) .*$/gm)?.join('; ') ?? '');
     // A flood the worker cannot read in full: the share is right within a window or two (shield7).
     const sat = /^qf saturated engaged (\d+) first (\d+) worst (\d+)$/m.exec(r.stdout);
     assert.ok(sat, r.stdout);
