@@ -16,6 +16,7 @@ import { findFreePort, type Peer, startSwitchboard } from '../helpers/peers.js';
 import { parseExposition } from '../helpers/prometheus.js';
 import { skipOrFail } from '../helpers/require-peers.js';
 import { tallyClient } from '../helpers/tally-client.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const native = nativeUdpStatus();
 const skip = skipOrFail(native.ok ? false : `the native UDP addon is not available: ${native.reason}`);
@@ -82,7 +83,13 @@ describe('per-zone shield settings (--shield-zone)', { skip, timeout: 120_000 },
         ],
       });
       try {
-        assert.match(peer.output(), /2 zones with settings of their own \(1 in the metrics\)/);
+        // The worker logs its shield line when it sets the shield up, which may come after its
+        // socket answered the start-up probe (the node path): wait for it, bounded.
+        await waitFor(
+          'the shield line',
+          async () => /2 zones with settings of their own \(1 in the metrics\)/.test(peer.output()),
+          5000,
+        );
         // 12 zones busier than other.: it is not among a worker's 10 busiest, yet exported.
         const c = await client('127.0.62.1');
         for (let s = 0; s < 3; s++) {
