@@ -23,6 +23,7 @@ import { makeDataDir, removeDataDir, startPlatform } from '../helpers/platform.j
 import { parseExposition, sampleValue } from '../helpers/prometheus.js';
 import { skipOrFail } from '../helpers/require-peers.js';
 import { tallyClient } from '../helpers/tally-client.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const native = nativeUdpStatus();
 const skip = skipOrFail(native.ok ? false : `the native UDP addon is not available: ${native.reason}`);
@@ -120,7 +121,11 @@ for (const io of ['native', 'node'] as const)
       async () => {
         const peer = await serve(['--shield', 'on', '--rrl', 'responses=5,window=1,slip=0']);
         try {
-          assert.match(peer.output(), /a BPF filter on the socket drops IPv4 \/24s that flood directly/);
+          await waitFor(
+            'the shield line',
+            async () => /a BPF filter on the socket drops IPv4 \/24s that flood directly/.test(peer.output()),
+            5000,
+          );
           const bot = await client('127.0.99.1');
           for (let i = 0; i < 15; i++) {
             for (let j = 0; j < 100; j++)
