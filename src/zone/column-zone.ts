@@ -91,8 +91,21 @@ export class NameTable {
   #slots: Int32Array;
   #mask: number;
 
-  /** `expect`: names expected (the table starts big enough for them, then doubles). */
-  constructor(expect = 1024) {
+  /**
+   * `expect`: names expected (the table starts big enough for them, then doubles). `over`: the
+   * parts of a table made in another thread (`parts()`): this one reads the same memory.
+   */
+  constructor(expect = 1024, over?: NameTableParts) {
+    if (over !== undefined) {
+      this.octets = over.octets;
+      this.used = over.used;
+      this.off = over.off;
+      this.len = over.len;
+      this.#count = over.count;
+      this.#slots = over.slots;
+      this.#mask = over.mask;
+      return;
+    }
     let cap = 1024;
     while (cap * 3 < expect * 4 && cap < 1 << 27) cap *= 2;
     this.#slots = i32(cap * 2);
@@ -107,6 +120,19 @@ export class NameTable {
 
   get size(): number {
     return this.#count;
+  }
+
+  /** What `new NameTable(0, parts)` needs to read this table (SharedArrayBuffers: not copied). */
+  parts(): NameTableParts {
+    return {
+      octets: this.octets,
+      used: this.used,
+      off: this.off,
+      len: this.len,
+      count: this.#count,
+      slots: this.#slots,
+      mask: this.#mask,
+    };
   }
 
   /** Key `i` as a string (made now: the table keeps none). */
@@ -273,6 +299,42 @@ export class NameTable {
     const { octets, off, len } = this;
     for (let i = 0; i < this.#count; i++) this.#put(i + 1, hashOctets(octets, off[i], len[i]));
   }
+}
+
+/** A NameTable's memory and counts (`NameTable.parts`). */
+export interface NameTableParts {
+  octets: Uint8Array<SharedArrayBuffer>;
+  used: number;
+  off: Int32Array<SharedArrayBuffer>;
+  len: Uint8Array<SharedArrayBuffer>;
+  count: number;
+  slots: Int32Array;
+  mask: number;
+}
+
+/**
+ * A ColumnZone as another thread gets it (`ColumnZone.shared`, structured-clonable): its
+ * columns are SharedArrayBuffers, so `ColumnZone.fromShared` reads the same memory (the
+ * checks of a big zone run there while this thread compiles it: src/zone/check-thread.ts).
+ */
+export interface SharedColumnZone {
+  origin: string;
+  cls: number;
+  recordCount: number;
+  names: number;
+  index: NameTableParts;
+  wireOff: Int32Array;
+  warnings: readonly ZoneWarning[];
+  flags: Uint8Array;
+  firstSet: Int32Array;
+  setType: Int32Array;
+  setTtl: Int32Array;
+  setNext: Int32Array;
+  setFirst: Int32Array;
+  recOff: Int32Array;
+  recLen: Int32Array;
+  recNext: Int32Array;
+  slab: Uint8Array;
 }
 
 /** `ColumnZone.columns()`: the typed arrays a ColumnZone is made of. */
@@ -540,6 +602,46 @@ export class ColumnZone {
     const stream = new ColumnZoneStream();
     for (const rr of records) stream.add(rr, origin);
     return stream.finish(origin, cls);
+  }
+
+  /**
+   * The zone for another thread (`fromShared` there): its columns as they are (in
+   * SharedArrayBuffers, not copied), its numbers and warnings. Read only, both sides: the
+   * columns are never written after the build.
+   */
+  shared(): SharedColumnZone {
+    return {
+      origin: this.origin.wire,
+      cls: this.class,
+      recordCount: this.recordCount,
+      names: this.#names,
+      index: this._index.parts(),
+      wireOff: this.#wireOff,
+      warnings: this.warnings,
+      ...this.columns(),
+    };
+  }
+
+  /** The zone `shared()` gave (in another thread): the same names, RRsets, flags and warnings. */
+  static fromShared(s: SharedColumnZone): ColumnZone {
+    const b = {
+      index: new NameTable(0, s.index),
+      wireOff: s.wireOff,
+      names: s.names,
+      flags: s.flags,
+      firstSet: s.firstSet,
+      setType: s.setType,
+      setTtl: s.setTtl,
+      setNext: s.setNext,
+      setFirst: s.setFirst,
+      recOff: s.recOff,
+      recLen: s.recLen,
+      recNext: s.recNext,
+      slab: s.slab,
+      count: s.recordCount,
+      warnings: [...s.warnings],
+    };
+    return new ColumnZone(b as unknown as Builder, Name.fromWire(s.origin), s.cls);
   }
 
   /** @internal made by ColumnZoneStream.finish. */

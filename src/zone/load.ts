@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import { typeToString } from '../wire/constants.js';
 import { Name } from '../wire/name.js';
 import { checkRecords, checkZone, type ZoneFinding } from './check.js';
+import { ZoneCheckThread } from './check-thread.js';
 import { type ColumnZone, ColumnZoneStream } from './column-zone.js';
 import { type EarlyParse, parseIntoStream, parseThroughChunks, type ThreadParsed } from './parse-thread.js';
 import {
@@ -150,6 +151,24 @@ export interface LoadedColumnZone {
   zone: ColumnZone;
   warnings: ZoneDiagnostic[];
   errors: ZoneDiagnostic[];
+  /**
+   * With `checksLater`, when they run in a thread of their own: the zone checks, still under
+   * way. Nothing is to be made of the zone public before `finish` returned.
+   */
+  checks?: PendingChecks;
+}
+
+/** The checks of a zone loaded with `checksLater` (`LoadedColumnZone.checks`). */
+export interface PendingChecks {
+  /**
+   * Waits for the checks' findings: their warnings are added to the load's `warnings` (in the
+   * order the load without `checksLater` gives), their errors returned — or thrown as the
+   * load would (strict: a ZoneParseError with every error, located). Once.
+   * @throws ZoneParseError
+   */
+  finish(): { errors: ZoneDiagnostic[] };
+  /** Stops the checks (the zone is given up, nothing made of it). */
+  stop(): void;
 }
 
 /**
@@ -183,6 +202,13 @@ export function loadZoneTextColumns(
      * ignored: the thread parses `early.octets`; should it fail, they are parsed here).
      */
     early?: EarlyParse;
+    /**
+     * `checkZone` in a thread of its own, the load returning as soon as the zone is built:
+     * its `checks` are then to be finished before the zone is used (a text of
+     * `PARSE_THREAD_TEXT` octets or more only; a smaller one, or a thread that cannot be
+     * started, is checked here as without it).
+     */
+    checksLater?: boolean;
   } = {},
 ): LoadedColumnZone {
   const file = opts.file ?? '<text>';
@@ -237,15 +263,51 @@ export function loadZoneTextColumns(
   let zone: ColumnZone;
   let findings: ZoneFinding[];
   // checkRecords reads the first record and the SOA records only: the stream kept those.
+  const checkList = stream.checkList;
+  const fail = (err: unknown) => buildFailure(err, checkRecords(origin, checkList), locator, file, warnings);
+  let checker: ZoneCheckThread | undefined;
   try {
     zone = stream.finish(origin, parsed.class);
     opts.stage?.('zone finished');
-    findings = checkZone(zone, stream.checkList);
-    opts.stage?.('checks done');
+    const big = (early !== undefined ? early.length : text.length) >= PARSE_THREAD_TEXT;
+    if (opts.checksLater === true && big) checker = ZoneCheckThread.start(zone);
+    if (checker === undefined) {
+      findings = checkZone(zone, checkList);
+      opts.stage?.('checks done');
+    } else findings = [];
   } catch (err) {
-    throw buildFailure(err, checkRecords(origin, stream.checkList), locator, file, warnings);
+    throw fail(err);
   }
-  return { zone, warnings, ...sortFindings(findings, locator, file, warnings, opts.strict ?? true) };
+  const strict = opts.strict ?? true;
+  if (checker === undefined)
+    return { zone, warnings, ...sortFindings(findings, locator, file, warnings, strict) };
+  opts.stage?.('checks started in their thread');
+  const running = checker;
+  const built = zone;
+  let settled = false;
+  const checks: PendingChecks = {
+    finish: () => {
+      if (settled) throw new Error('the checks were finished or stopped already');
+      settled = true;
+      let found: ZoneFinding[];
+      try {
+        // checkZone(zone, records) is checkRecords' findings, then the zone's.
+        const got = running.wait();
+        found =
+          got !== undefined ? [...checkRecords(origin, checkList), ...got] : checkZone(built, checkList);
+      } catch (err) {
+        throw fail(err);
+      }
+      opts.stage?.('checks done');
+      return sortFindings(found, locator, file, warnings, strict);
+    },
+    stop: () => {
+      if (settled) return;
+      settled = true;
+      running.stop();
+    },
+  };
+  return { zone, warnings, errors: [], checks };
 }
 
 /** The error of a text that names no origin. */

@@ -14,7 +14,7 @@
 import { closeSync, constants, fstatSync, openSync, type Stats, statSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { type CompilableZone, compileZone, compileZoneToFile } from '../../image/compile.js';
-import { type PackedImage, writePackedImage } from '../../image/pack.js';
+import { discardPackedImage, type PackedImage, writePackedImage } from '../../image/pack.js';
 import { startTraceOn, traceStart } from '../../telemetry/start-trace.js';
 import { ColumnZone } from '../../zone/column-zone.js';
 import {
@@ -22,7 +22,9 @@ import {
   loadZoneText,
   loadZoneTextColumns,
   PARSE_THREAD_TEXT,
+  type PendingChecks,
   readLatin1Fd,
+  type ZoneDiagnostic,
   ZoneParseError,
 } from '../../zone/index.js';
 import { runPatch } from './compile-patch.js';
@@ -140,17 +142,25 @@ function loadRead(
   read: { text: string; early?: EarlyParse },
   file: string,
 ): ReturnType<typeof loadZoneText | typeof loadZoneTextColumns> {
+  // A big file's checks run in a thread of their own while this one compiles it (settled
+  // before the outcome: compileJob).
   const text = read.text;
   read.text = '';
   const early = read.early;
   read.early = undefined;
   if (early !== undefined)
     try {
-      return loadZoneTextColumns('', { file, octets: true, stage: traceBig(early.length), early });
+      return loadZoneTextColumns('', {
+        file,
+        octets: true,
+        stage: traceBig(early.length),
+        early,
+        checksLater: true,
+      });
     } finally {
       early.close();
     }
-  return loaderFor(text)(text, { file, octets: true, stage: traceBig(text.length) });
+  return loaderFor(text)(text, { file, octets: true, stage: traceBig(text.length), checksLater: true });
 }
 
 /** The start-up trace's stages of a big file's load (src/telemetry/start-trace.ts). */
@@ -201,6 +211,27 @@ function compileJob(job: Exclude<CompileJob, { kind: 'patch' }>, arena?: ImageAr
   let warnings: string[] = NONE;
   let zone: CompilableZone;
   let sig: string | undefined;
+  // A big file's checks, running in their thread while the zone compiles (load.ts
+  // `checksLater`): settled before any outcome, so a zone that fails one never serves.
+  let checks: PendingChecks | undefined;
+  let loadWarnings: ZoneDiagnostic[] = [];
+  /** The refusal the checks make (undefined: they passed, their warnings taken). */
+  const settle = (): CompileOutcome | undefined => {
+    const c = checks;
+    if (c === undefined) return undefined;
+    checks = undefined;
+    try {
+      c.finish();
+    } catch (err) {
+      if (err instanceof ZoneParseError && err.warnings.length > 0)
+        warnings = err.warnings.map((w) => formatZoneProblem(label, w));
+      const failed: CompileOutcome = { ok: false, errors: describe(label, err), warnings };
+      if (sig !== undefined) failed.sig = sig;
+      return failed;
+    }
+    if (loadWarnings.length > 0) warnings = loadWarnings.map((w) => formatZoneProblem(label, w));
+    return undefined;
+  };
   try {
     if (job.kind === 'file') {
       // `serve`: strict, with the zone checks (as loadZoneFile, which this is but for the read).
@@ -212,6 +243,8 @@ function compileJob(job: Exclude<CompileJob, { kind: 'patch' }>, arena?: ImageAr
       const stage = traceBig(octets);
       stage?.(`file read (${octets} octets)`);
       const loaded = loadRead(read, job.path);
+      checks = 'checks' in loaded ? loaded.checks : undefined;
+      loadWarnings = loaded.warnings;
       stage?.('loaded');
       if (loaded.warnings.length > 0) warnings = loaded.warnings.map((w) => formatZoneProblem(job.path, w));
       zone = loaded.zone;
@@ -229,6 +262,7 @@ function compileJob(job: Exclude<CompileJob, { kind: 'patch' }>, arena?: ImageAr
       zone = loaded.zone;
     }
   } catch (err) {
+    checks?.stop();
     if (err instanceof ZoneParseError && err.warnings.length > 0)
       warnings = err.warnings.map((w) => formatZoneProblem(label, w));
     const failed: CompileOutcome = { ok: false, errors: describe(label, err), warnings };
@@ -246,8 +280,13 @@ function compileJob(job: Exclude<CompileJob, { kind: 'patch' }>, arena?: ImageAr
     } catch {
       packed = undefined;
     }
+    if (packed !== undefined) traceStart('compile', 'compiled into the pack');
+    const refused = settle();
+    if (refused !== undefined) {
+      if (packed !== undefined) discardPackedImage(job.packDir, packed);
+      return refused;
+    }
     if (packed !== undefined) {
-      traceStart('compile', 'compiled into the pack');
       const done: CompileOutcome = {
         ok: true,
         key: zone.origin.key,
@@ -267,6 +306,8 @@ function compileJob(job: Exclude<CompileJob, { kind: 'patch' }>, arena?: ImageAr
       arena !== undefined && !(zone instanceof ColumnZone)
         ? compileZone(zone, { allocate: arena.allocate })
         : compileZone(zone);
+    const refused = settle();
+    if (refused !== undefined) return refused;
     if (!arena?.holds(image) && (image.byteOffset !== 0 || image.byteLength !== image.buffer.byteLength))
       image = image.slice();
     const done: CompileOutcome = {
@@ -280,6 +321,9 @@ function compileJob(job: Exclude<CompileJob, { kind: 'patch' }>, arena?: ImageAr
     if (sig !== undefined) done.sig = sig;
     return done;
   } catch (err) {
+    // The checks' refusal first, as when they ran before the compile.
+    const refused = settle();
+    if (refused !== undefined) return refused;
     const failed: CompileOutcome = {
       ok: false,
       errors: [`${label}: cannot compile: ${(err as Error).message}`],

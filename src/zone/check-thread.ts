@@ -1,0 +1,89 @@
+/**
+ * The checks of a big zone in a thread of their own (issue 7, docs/IMAGE.md "The start-up
+ * order of a big zone file"): `checkZone` over a ColumnZone, whose columns are
+ * SharedArrayBuffers the thread reads where they lie (`ColumnZone.shared`/`fromShared`), while
+ * the calling thread compiles the same zone. The caller publishes nothing before `wait` gave
+ * the findings: a zone that fails a check still never serves. Synchronous for the caller, as
+ * the load is: it waits on a shared word the thread sets once it posted its result
+ * (`Atomics.wait`) and takes the message with `receiveMessageOnPort`. Should the thread not
+ * start, fail or fall silent, `wait` answers undefined and the caller checks in its own thread
+ * (the same findings, or the same exception).
+ * @module
+ */
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import type { ZoneFinding } from './check.js';
+import type { ColumnZone, SharedColumnZone } from './column-zone.js';
+
+/** What the thread is given (`workerData`). */
+export interface CheckThreadData {
+  zone: SharedColumnZone;
+  port: MessagePort;
+  /** One Int32 word: 0 while checking, 1 once the result is posted. */
+  done: SharedArrayBuffer;
+}
+
+/** The thread's answer: `checkZone`'s findings, or its failure (the caller checks itself). */
+export type CheckThreadMessage = { t: 'done'; findings: ZoneFinding[] } | { t: 'fail' };
+
+/** No answer for this long: the thread is taken for dead (the caller checks itself). */
+const SILENCE_MS = 120_000;
+
+/** `checkZone(zone)` (no record list) running in a thread of its own. */
+export class ZoneCheckThread {
+  readonly #worker: Worker;
+  readonly #port: MessagePort;
+  readonly #done: Int32Array;
+
+  private constructor(worker: Worker, port: MessagePort, done: Int32Array) {
+    this.#worker = worker;
+    this.#port = port;
+    this.#done = done;
+  }
+
+  /** Starts checking `zone`; undefined when the thread cannot be started. */
+  static start(zone: ColumnZone): ZoneCheckThread | undefined {
+    const channel = new MessageChannel();
+    const done = new SharedArrayBuffer(4);
+    const data: CheckThreadData = { zone: zone.shared(), port: channel.port2, done };
+    let worker: Worker;
+    try {
+      worker = new Worker(new URL('./check-thread-entry.js', import.meta.url), {
+        workerData: data,
+        transferList: [channel.port2],
+        stdout: false,
+        stderr: false,
+      });
+    } catch {
+      channel.port1.close();
+      return undefined;
+    }
+    worker.unref();
+    // An error of the thread itself (out of memory) is seen as its silence in `wait`.
+    worker.on('error', () => {});
+    return new ZoneCheckThread(worker, channel.port1, new Int32Array(done));
+  }
+
+  /**
+   * The findings `checkZone(zone)` gives (waits for them); undefined when the thread failed or
+   * fell silent (it is stopped): the caller then runs `checkZone` itself. Once.
+   */
+  wait(): ZoneFinding[] | undefined {
+    try {
+      if (Atomics.wait(this.#done, 0, 0, SILENCE_MS) === 'timed-out' && Atomics.load(this.#done, 0) === 0) {
+        void this.#worker.terminate();
+        return undefined;
+      }
+      const got = receiveMessageOnPort(this.#port);
+      const m = got?.message as CheckThreadMessage | undefined;
+      return m?.t === 'done' ? m.findings : undefined;
+    } finally {
+      this.#port.close();
+    }
+  }
+
+  /** Stops the thread without waiting for its findings (the caller gave up on the zone). */
+  stop(): void {
+    this.#port.close();
+    void this.#worker.terminate();
+  }
+}
