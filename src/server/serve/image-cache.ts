@@ -45,8 +45,8 @@ const DIGEST = 20;
 /** Default bound of one cache file. */
 export const DEFAULT_CACHE_BYTES = 1024 * 1024 * 1024;
 
-/** The environment variable naming the cache folder (unset: no cache). */
-export const IMAGE_CACHE_ENV = 'SWITCHBOARD_IMAGE_CACHE';
+/** The environment variable naming the cache folder (unset: no cache; early-load.ts's). */
+export { IMAGE_CACHE_ENV } from './early-load.js';
 
 /** One cached image. */
 export interface CachedImage {

@@ -7,8 +7,8 @@
  * each worker: no worker stops answering, so the one-at-a-time reload is not needed).
  * @module
  */
-import { type Dir, mkdirSync, opendirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { trimNativeHeap } from '../../image/pack.js';
 import { traceOrigin, traceStart } from '../../telemetry/start-trace.js';
@@ -23,13 +23,16 @@ import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError } from '../shared/log.js';
 import { startCookieRotation } from '../shared/shield.js';
 import { rereadSecondaries, type ServeConfig } from './config.js';
-import { cacheFileOf, IMAGE_CACHE_ENV, ImageCacheWriter, readImageCache } from './image-cache.js';
+import { bigZoneFile, IMAGE_CACHE_ENV } from './early-load.js';
+import { cacheFileOf, ImageCacheWriter, readImageCache } from './image-cache.js';
 import { CompiledZoneDir } from './image-dir.js';
 import { type ServeMetrics, startServeMetrics } from './metrics.js';
 import type { PrimaryIo } from './primary.js';
 import { formatReloadLine, formatStartLine, logZoneReport } from './report.js';
 import { type ServeSecondaries, startServeSecondaries } from './secondaries.js';
-import { isZoneFileName } from './zone-dir.js';
+
+/** `BIG_FILE` of early-load.ts (tests import it from here). */
+export { BIG_FILE } from './early-load.js';
 
 /** An image at least this big is collected before the workers map it (see below). */
 const BIG_IMAGE = 32 * 1024 * 1024;
@@ -267,7 +270,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     traceStart('primary', 'workers forked');
   };
   if (earlyStop) stopEarly();
-  else if (!process.env[IMAGE_CACHE_ENV] && hasBigZoneFile(config.zoneDir)) {
+  else if (!process.env[IMAGE_CACHE_ENV] && bigZoneFile(config.zoneDir).big) {
     compiler.onStage = (stage) => {
       if (stage === 'compiling') fork();
     };
@@ -495,36 +498,6 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     process.on('SIGINT', () => onStop('SIGINT'));
     dropEarly();
   });
-}
-
-/** A folder of at most this many entries is looked at for a big zone file before the fork. */
-const BIG_FILE_LOOK = 64;
-/**
- * `PARSE_THREAD_TEXT` of src/zone/load.ts (the primary loads no zone code), from which a zone
- * file's parse runs in a thread of its own and the compile thread says 'compiling'.
- */
-export const BIG_FILE = 8 << 20;
-
-/**
- * The zone folder (of at most `BIG_FILE_LOOK` entries: a big zone is served alone or with a
- * few others) holds a `.zone` file of `BIG_FILE` octets or more, whose load runs on
- * two threads (docs/IMAGE.md "Big zones"). False when it cannot be read (the load says why).
- */
-function hasBigZoneFile(zoneDir: string): boolean {
-  let dir: Dir | undefined;
-  try {
-    dir = opendirSync(zoneDir);
-    for (let i = 0; i < BIG_FILE_LOOK; i++) {
-      const e = dir.readSync();
-      if (e === null) return false;
-      if (isZoneFileName(e.name) && statSync(join(zoneDir, e.name)).size >= BIG_FILE) return true;
-    }
-    return false;
-  } catch {
-    return false;
-  } finally {
-    dir?.closeSync();
-  }
 }
 
 /**

@@ -206,6 +206,46 @@ interface Thread {
   large: boolean;
 }
 
+/** The default heap caps of a compile thread (CompilePoolOptions `heapMb`, `youngMb`). */
+const DEFAULT_HEAP_MB = 2048;
+const DEFAULT_YOUNG_MB = 48;
+
+/**
+ * A compile thread started before the serve primary's modules were loaded (src/server/serve/
+ * early-load.ts: it loads a big zone file at once, `workerData.preload`); the first thread a
+ * pool with the default heap caps starts is this one. Unref'd until taken (never taken: it
+ * holds nothing up).
+ */
+let earlyThread: { worker: Worker; exited: boolean } | undefined;
+
+/** Starts the early compile thread (`earlyThread`), loading `preload` (a zone file's path). */
+export function startEarlyCompileThread(preload: string): void {
+  if (earlyThread !== undefined) return;
+  const worker = new Worker(new URL('./compile-thread.js', import.meta.url), {
+    resourceLimits: { maxOldGenerationSizeMb: DEFAULT_HEAP_MB, maxYoungGenerationSizeMb: DEFAULT_YOUNG_MB },
+    workerData: { preload },
+  });
+  const early = { worker, exited: false };
+  // Until a pool takes it: an error is its exit (a pool then starts a thread of its own).
+  worker.on('error', () => {});
+  worker.once('exit', () => {
+    early.exited = true;
+  });
+  worker.unref();
+  earlyThread = early;
+}
+
+/** The early thread for a pool with these caps, once (undefined: none, or it is gone). */
+function takeEarlyThread(heapMb: number, youngMb: number): Worker | undefined {
+  const early = earlyThread;
+  if (early === undefined || heapMb !== DEFAULT_HEAP_MB || youngMb !== DEFAULT_YOUNG_MB) return undefined;
+  earlyThread = undefined;
+  if (early.exited) return undefined;
+  early.worker.removeAllListeners();
+  early.worker.ref();
+  return early.worker;
+}
+
 /** Compiles zones on worker threads. */
 export class CompilePool {
   readonly #size: number;
@@ -237,8 +277,8 @@ export class CompilePool {
   constructor(opts: CompilePoolOptions = {}) {
     this.#size = Math.max(1, opts.threads ?? defaultCompileThreads());
     this.#maxQueue = Math.max(1, opts.maxQueue ?? 1024);
-    this.#heapMb = opts.heapMb ?? 2048;
-    this.#youngMb = opts.youngMb ?? 48;
+    this.#heapMb = opts.heapMb ?? DEFAULT_HEAP_MB;
+    this.#youngMb = opts.youngMb ?? DEFAULT_YOUNG_MB;
     this.#idleMs = opts.idleMs ?? 5000;
     this.#depth = Math.max(1, opts.depth ?? 3);
     this.#batchJobs = Math.max(1, opts.batchJobs ?? 128);
@@ -434,9 +474,11 @@ export class CompilePool {
   }
 
   #spawn(): Thread {
-    const worker = new Worker(new URL('./compile-thread.js', import.meta.url), {
-      resourceLimits: { maxOldGenerationSizeMb: this.#heapMb, maxYoungGenerationSizeMb: this.#youngMb },
-    });
+    const worker =
+      takeEarlyThread(this.#heapMb, this.#youngMb) ??
+      new Worker(new URL('./compile-thread.js', import.meta.url), {
+        resourceLimits: { maxOldGenerationSizeMb: this.#heapMb, maxYoungGenerationSizeMb: this.#youngMb },
+      });
     this.stats.threadsStarted++;
     const thread: Thread = { worker, batches: [], idleTimer: null, alone: false, large: false };
     this.#threads.add(thread);

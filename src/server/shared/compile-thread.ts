@@ -12,7 +12,7 @@
  * @module
  */
 import { closeSync, constants, fstatSync, openSync, type Stats, statSync } from 'node:fs';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { type CompilableZone, compileZone, compileZoneToFile } from '../../image/compile.js';
 import { discardPackedImage, type PackedImage, writePackedImage } from '../../image/pack.js';
 import { startTraceOn, traceStart } from '../../telemetry/start-trace.js';
@@ -235,14 +235,25 @@ function compileJob(job: Exclude<CompileJob, { kind: 'patch' }>, arena?: ImageAr
   try {
     if (job.kind === 'file') {
       // `serve`: strict, with the zone checks (as loadZoneFile, which this is but for the read).
-      const read = readZoneFile(job.path, job.sig);
-      if ('skip' in read) return { ok: false, skip: read.skip, errors: NONE, warnings };
-      sig = read.sig;
-      if ('error' in read) throw read.error;
-      const octets = read.early?.length ?? read.text.length;
+      // The file this thread loaded as it started (the CLI's early start), when unchanged.
+      const pre = takePreload(job.path, job.sig);
+      let octets: number;
+      let loaded: ReturnType<typeof loadRead>;
+      if (pre !== undefined) {
+        sig = pre.sig;
+        octets = pre.octets;
+        if (pre.loaded === undefined) throw pre.error;
+        loaded = pre.loaded;
+      } else {
+        const read = readZoneFile(job.path, job.sig);
+        if ('skip' in read) return { ok: false, skip: read.skip, errors: NONE, warnings };
+        sig = read.sig;
+        if ('error' in read) throw read.error;
+        octets = read.early?.length ?? read.text.length;
+        traceBig(octets)?.(`file read (${octets} octets)`);
+        loaded = loadRead(read, job.path);
+      }
       const stage = traceBig(octets);
-      stage?.(`file read (${octets} octets)`);
-      const loaded = loadRead(read, job.path);
       checks = 'checks' in loaded ? loaded.checks : undefined;
       loadWarnings = loaded.warnings;
       stage?.('loaded');
@@ -420,9 +431,61 @@ export function runBatch(req: CompileBatchRequest): { batch: CompileBatch; trans
   return { batch, transfer };
 }
 
+/**
+ * A big zone file loaded before its job came (`workerData.preload`: a thread the CLI started
+ * before the serve primary's modules were loaded, compile-pool.ts `startEarlyCompileThread`):
+ * the load (or the error it threw), the fingerprint of what was read. Taken by the job for
+ * the same path, when the file's fingerprint is still that; dropped after the first batch.
+ */
+let preloaded:
+  | { path: string; sig: string; octets: number; loaded?: ReturnType<typeof loadRead>; error?: unknown }
+  | undefined;
+
+/** Loads a big zone file now, for the job that will come for it (`preloaded`). */
+function preload(path: string): void {
+  const read = readZoneFile(path);
+  // Only a big file (read into its early parse thread's octets); anything else waits for its job.
+  if (!('text' in read) || read.early === undefined) return;
+  const octets = read.early.length;
+  traceBig(octets)?.(`file read (${octets} octets, before its job)`);
+  try {
+    preloaded = { path, sig: read.sig, octets, loaded: loadRead(read, path) };
+  } catch (err) {
+    preloaded = { path, sig: read.sig, octets, error: err };
+  }
+}
+
+/** The preloaded file, if it is `path` and unchanged (and not a reload's job, `previous` set). */
+function takePreload(path: string, previous: string | undefined): typeof preloaded {
+  const pre = preloaded;
+  if (pre === undefined || pre.path !== path || previous !== undefined) return undefined;
+  preloaded = undefined;
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch {
+    dropPreload(pre);
+    return undefined;
+  }
+  if (st.isFile() && fileSignature(st) === pre.sig) return pre;
+  dropPreload(pre);
+  return undefined;
+}
+
+function dropPreload(pre: NonNullable<typeof preloaded>): void {
+  if (pre.loaded !== undefined && 'checks' in pre.loaded) pre.loaded.checks?.stop();
+}
+
 traceStart('compile', 'thread up');
+const preloadPath = (workerData as { preload?: unknown } | null)?.preload;
+if (typeof preloadPath === 'string') preload(preloadPath);
 parentPort?.on('message', (req: CompileBatchRequest) => {
   traceStart('compile', 'batch received');
   const { batch, transfer } = runBatch(req);
+  // A preload no job took (another file came first, or it changed): let go of it.
+  if (preloaded !== undefined) {
+    dropPreload(preloaded);
+    preloaded = undefined;
+  }
   parentPort?.postMessage(batch, transfer);
 });
