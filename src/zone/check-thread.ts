@@ -10,9 +10,10 @@
  * (the same findings, or the same exception).
  * @module
  */
-import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
 import type { ZoneFinding } from './check.js';
 import type { ColumnZone, SharedColumnZone } from './column-zone.js';
+import { startLoadThread } from './parse-thread.js';
 
 /** What the thread is given (`workerData`). */
 export interface CheckThreadData {
@@ -45,21 +46,8 @@ export class ZoneCheckThread {
     const channel = new MessageChannel();
     const done = new SharedArrayBuffer(4);
     const data: CheckThreadData = { zone: zone.shared(), port: channel.port2, done };
-    let worker: Worker;
-    try {
-      worker = new Worker(new URL('./check-thread-entry.js', import.meta.url), {
-        workerData: data,
-        transferList: [channel.port2],
-        stdout: false,
-        stderr: false,
-      });
-    } catch {
-      channel.port1.close();
-      return undefined;
-    }
-    worker.unref();
-    // An error of the thread itself (out of memory) is seen as its silence in `wait`.
-    worker.on('error', () => {});
+    const worker = startLoadThread('./check-thread-entry.js', data, channel);
+    if (worker === undefined) return undefined;
     return new ZoneCheckThread(worker, channel.port1, new Int32Array(done));
   }
 

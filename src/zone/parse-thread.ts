@@ -237,11 +237,15 @@ interface ParseThread {
   port: MessagePort;
 }
 
-/** Starts the parse thread with `data` (undefined: it could not be started). */
-function spawn(data: ParseThreadData, channel: MessageChannel, ring: Ring): ParseThread | undefined {
+/**
+ * Starts a helper thread of the load (`entry` beside this module) given `data`, which holds
+ * `channel.port2` (transferred); unref'd, its own `error` ignored (its caller sees it as the
+ * thread's silence). Undefined when it could not be started (`channel.port1` closed).
+ */
+export function startLoadThread(entry: string, data: object, channel: MessageChannel): Worker | undefined {
   let worker: Worker;
   try {
-    worker = new Worker(new URL('./parse-thread-entry.js', import.meta.url), {
+    worker = new Worker(new URL(entry, import.meta.url), {
       workerData: data,
       transferList: [channel.port2],
       stdout: false,
@@ -252,9 +256,14 @@ function spawn(data: ParseThreadData, channel: MessageChannel, ring: Ring): Pars
     return undefined;
   }
   worker.unref();
-  // An error of the thread itself (out of memory) is seen as its silence in parseIntoStream.
   worker.on('error', () => {});
-  return { worker, ring, port: channel.port1 };
+  return worker;
+}
+
+/** Starts the parse thread with `data` (undefined: it could not be started). */
+function spawn(data: ParseThreadData, channel: MessageChannel, ring: Ring): ParseThread | undefined {
+  const worker = startLoadThread('./parse-thread-entry.js', data, channel);
+  return worker === undefined ? undefined : { worker, ring, port: channel.port1 };
 }
 
 /**

@@ -20,6 +20,12 @@ const START = /^switchboard: serving .*$/m;
 /** ~330,000 records: just over 8 MiB, the size from which the load takes two threads. */
 const RECORDS = 330_000;
 
+/** `serve --workers 2 --images on` over `dir`, waited for (the cold compile: up to 180 s). */
+function serveDir(dir: string, port: number, env?: Record<string, string>) {
+  const args = ['--zone-dir', dir, '--listen', `127.0.0.1:${port}`, '--workers', '2', '--images', 'on'];
+  return startSwitchboard('serve', args, START, 180_000, env);
+}
+
 describe('serve --images on, one big zone file loaded before the primary is up', { skip }, () => {
   const dirs: string[] = [];
   after(() => {
@@ -31,13 +37,7 @@ describe('serve --images on, one big zone file loaded before the primary is up',
     dirs.push(dir);
     generateBigZone(join(dir, 'big.test.zone'), RECORDS);
     const port = await freePort();
-    const s = await startSwitchboard(
-      'serve',
-      ['--zone-dir', dir, '--listen', `127.0.0.1:${port}`, '--workers', '2', '--images', 'on'],
-      START,
-      180_000,
-      { SWITCHBOARD_TRACE_START: '1' },
-    );
+    const s = await serveDir(dir, port, { SWITCHBOARD_TRACE_START: '1' });
     try {
       assert.match(s.startLine, /serving 1 zone \(big\.test\. serial 1\)/, s.stderr());
       // Written by the compile thread before it answered, but read from another pipe than the
@@ -66,12 +66,7 @@ describe('serve --images on, one big zone file loaded before the primary is up',
     generateBigZone(file, RECORDS);
     appendFileSync(file, 'late CNAME h1\nlate A 192.0.2.9\n');
     const port = await freePort();
-    const s = await startSwitchboard(
-      'serve',
-      ['--zone-dir', dir, '--listen', `127.0.0.1:${port}`, '--workers', '2', '--images', 'on'],
-      START,
-      180_000,
-    ).catch((err: Error) => err);
+    const s = await serveDir(dir, port).catch((err: Error) => err);
     if (s instanceof Error) {
       // serve refuses to start without a zone: the error names the check.
       assert.match(s.message, /late\.big\.test\.\/CNAME/);
