@@ -79,6 +79,8 @@ export function startEarlyLoad(
   if (!(images === true || images === 'on' || images === '1' || images === '')) return false;
   if (opts.workers !== undefined && !/^0*[1-9]\d*$/.test(String(opts.workers))) return false;
   if (env[IMAGE_CACHE_ENV] || env.SWITCHBOARD_PARSE_THREAD === 'off' || !opts.zoneDir) return false;
+  // A/B runs: the start as before this (the thread started by the primary, the file read by its job).
+  if (env.SWITCHBOARD_EARLY_LOAD === 'off') return false;
   const { only } = bigZoneFile(resolve(cwd, opts.zoneDir));
   if (only === undefined) return false;
   try {

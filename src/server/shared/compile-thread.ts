@@ -155,13 +155,24 @@ function loadRead(
         octets: true,
         stage: traceBig(early.length),
         early,
-        checksLater: true,
+        checksLater: CHECKS_LATER,
       });
     } finally {
       early.close();
     }
-  return loaderFor(text)(text, { file, octets: true, stage: traceBig(text.length), checksLater: true });
+  return loaderFor(text)(text, {
+    file,
+    octets: true,
+    stage: traceBig(text.length),
+    checksLater: CHECKS_LATER,
+  });
 }
+
+/**
+ * A big file's checks in a thread of their own, beside its compile (load.ts `checksLater`);
+ * `SWITCHBOARD_CHECK_THREAD=off` checks before the compile, in this thread (A/B runs).
+ */
+const CHECKS_LATER = process.env.SWITCHBOARD_CHECK_THREAD !== 'off';
 
 /** The start-up trace's stages of a big file's load (src/telemetry/start-trace.ts). */
 function traceBig(octets: number): ((name: string) => void) | undefined {
