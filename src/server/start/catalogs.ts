@@ -28,7 +28,7 @@ const NAMES_PER_READ = 500;
  * docs/PERFORMANCE.md), so under a steady stream of zones created and deleted the writer spends
  * at most about half its time writing, and each version carries more members.
  */
-const BATCH_MS = 50;
+const BATCH_MS = 20;
 const MAX_BATCH_MS = 5_000;
 /** After a failed write: a whole reconciliation this much later. */
 const RETRY_MS = 5_000;

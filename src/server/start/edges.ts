@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EdgeListing } from '../../api/routes/edges.js';
 import type { StoredEdge } from '../../control/types.js';
+import { EDGE_TRACE, traceLine } from '../../edge/trace.js';
 import { Name } from '../../wire/name.js';
 import { NotifySender, type NotifyStats } from '../../xfr/notify.js';
 import { OutboundPolicy, type OutboundTarget, parseOutboundTarget } from '../../xfr/outbound.js';
@@ -381,6 +382,8 @@ export function startEdgeNotify(
     accountRate: 200,
     platformRate: 1000,
     onDone: (e) => {
+      if (EDGE_TRACE)
+        log.info(traceLine(`start-notify-${e.outcome}`, e.zone, e.serial, `${e.target} ${e.attempts}`));
       if (e.outcome !== 'acked')
         log.warn(`NOTIFY ${e.zone} serial ${e.serial} to edge ${e.target}: ${e.outcome} (${e.reason ?? ''})`);
     },
@@ -388,6 +391,7 @@ export function startEdgeNotify(
   return {
     stats: sender.stats,
     released(zone, serial) {
+      if (EDGE_TRACE) log.info(traceLine('start-released', zone, serial));
       registry.published(zone, serial);
       if (keys.size === 0) return;
       let origin: Name;
@@ -405,7 +409,7 @@ export function startEdgeNotify(
         } catch {
           continue;
         }
-        sender.notify({ zone: origin, serial, account: `edge ${pop}`, targets: [t], key });
+        sender.notify({ zone: origin, serial, account: `edge ${pop}`, targets: [t], key, serialHint: true });
       }
     },
     close: () => sender.close(),
