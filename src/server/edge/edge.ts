@@ -150,6 +150,12 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
         for (const slot of pool?.liveSlots() ?? []) pool?.send(slot, m);
       })
     : undefined;
+  if (journal) {
+    // The journal kept in the store (written with each difference): IXFR from before a restart.
+    let n = 0;
+    for (const [zone, entry] of store.journal()) if (journal.load(zone, entry)) n++;
+    if (n > 0) log.info(`IXFR journal: ${n} differences of ${journal.journal.size} zones from the store`);
+  }
   const notifyKey = config.transfers?.keys[0] ? parseTsigKeySpec(config.transfers.keys[0]) : undefined;
   const downstream =
     config.notify.length > 0
