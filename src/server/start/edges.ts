@@ -32,6 +32,9 @@ interface PopState {
   notifyAt: number;
   lastSeen: number;
   zones: Map<string, { serial: number; at: number }>;
+  /** The catalog zone it follows (seen checking it); unknown: the fleet catalog. */
+  catalog?: string;
+  catalogAt?: number;
 }
 
 /** A POP not seen for this long is no longer NOTIFYed (it still lists). */
@@ -48,6 +51,8 @@ export interface SavedEdge {
   notifyAt: number;
   lastSeen: number;
   addresses: [string, number][];
+  /** The catalog zone it follows, when seen. */
+  catalog?: string;
 }
 
 /** The file in `start`'s data folder that keeps the edges (`SavedEdge[]`, JSON). */
@@ -63,6 +68,19 @@ export class EdgeRegistry {
   /** Per zone: the serial served and when the registry first knew it (lag). */
   readonly #served = new Map<string, { serial: number; since: number }>();
   dropped = 0;
+  /** The fleet catalog (lower case, absolute) and which zones are catalogs (`setCatalogs`). */
+  #fleet: string | undefined;
+  #isCatalog: (zone: string) => boolean = () => false;
+
+  /**
+   * What the registry needs to NOTIFY each edge only of the catalog it follows
+   * (docs/EDGE.md "NOTIFY"): the fleet catalog's name and a test for catalog zones (the fleet
+   * catalog and the accounts' Producer zones, start/catalogs.ts).
+   */
+  setCatalogs(fleet: string | undefined, isCatalog: (zone: string) => boolean): void {
+    this.#fleet = fleet?.toLowerCase();
+    this.#isCatalog = isCatalog;
+  }
 
   /** A worker's sightings. */
   seen(msg: EdgesSeenMessage): void {
@@ -85,6 +103,7 @@ export class EdgeRegistry {
       notifyAt: p.notifyAt,
       lastSeen: p.lastSeen,
       addresses: [...p.addresses],
+      ...(p.catalog ? { catalog: p.catalog } : {}),
     }));
   }
 
@@ -98,7 +117,7 @@ export class EdgeRegistry {
     let n = 0;
     for (const e of data.slice(0, MAX_SAVED_EDGES)) {
       if (typeof e !== 'object' || e === null) continue;
-      const { pop, notify, notifyAt, lastSeen, addresses } = e as Partial<SavedEdge>;
+      const { pop, notify, notifyAt, lastSeen, addresses, catalog } = e as Partial<SavedEdge>;
       if (typeof pop !== 'string' || pop === '' || this.#pops.has(pop)) continue;
       if (!Number.isFinite(lastSeen) || !Number.isFinite(notifyAt)) continue;
       if (notify !== undefined && typeof notify !== 'string') continue;
@@ -113,6 +132,9 @@ export class EdgeRegistry {
         notifyAt: notifyAt as number,
         lastSeen: lastSeen as number,
         zones: new Map(),
+        ...(typeof catalog === 'string' && catalog !== ''
+          ? { catalog: catalog.toLowerCase(), catalogAt: 0 }
+          : {}),
       });
       n++;
     }
@@ -137,6 +159,11 @@ export class EdgeRegistry {
       p.notifyAt = e.at;
     }
     const zone = e.zone.toLowerCase();
+    if (this.#isCatalog(zone) && e.at >= (p.catalogAt ?? 0)) {
+      if (p.catalog !== zone) this.#dirty = true;
+      p.catalog = zone;
+      p.catalogAt = e.at;
+    }
     const had = p.zones.get(zone);
     if (!had || had.at <= e.at) p.zones.set(zone, { serial: e.serial, at: e.at });
   }
@@ -202,11 +229,22 @@ export class EdgeRegistry {
     return mergeEdges(this.summaries('', servedSerial, now), [], now);
   }
 
-  /** The edges to NOTIFY: POP and `ADDR:PORT`, those seen within EDGE_NOTIFY_FORGET_MS. */
-  notifyTargets(now = Date.now()): { pop: string; target: string }[] {
+  /**
+   * The edges to NOTIFY of `zone` (every zone when not given): POP and `ADDR:PORT`, those seen
+   * within EDGE_NOTIFY_FORGET_MS. A catalog zone only to the edges that follow it: an edge
+   * follows one catalog (the one it is seen checking; the fleet catalog until seen) and every
+   * member of it — every zone served, for the fleet catalog. A member zone goes to every edge
+   * (an edge that follows a Producer zone, a subset, ignores the others' NOTIFYs).
+   */
+  notifyTargets(now = Date.now(), zone?: string): { pop: string; target: string }[] {
+    const key = zone?.toLowerCase();
+    const catalog = key !== undefined && this.#isCatalog(key);
     const out: { pop: string; target: string }[] = [];
-    for (const p of this.#pops.values())
-      if (p.notify && now - p.lastSeen < EDGE_NOTIFY_FORGET_MS) out.push({ pop: p.pop, target: p.notify });
+    for (const p of this.#pops.values()) {
+      if (!p.notify || now - p.lastSeen >= EDGE_NOTIFY_FORGET_MS) continue;
+      if (catalog && (p.catalog ?? this.#fleet) !== key) continue;
+      out.push({ pop: p.pop, target: p.notify });
+    }
     return out;
   }
 }
@@ -400,7 +438,7 @@ export function startEdgeNotify(
       } catch {
         return;
       }
-      for (const { pop, target } of registry.notifyTargets()) {
+      for (const { pop, target } of registry.notifyTargets(Date.now(), zone)) {
         const key = keys.get(pop);
         if (!key) continue; // a key no longer given: that edge is not NOTIFYed
         let t: OutboundTarget;
