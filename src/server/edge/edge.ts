@@ -13,7 +13,6 @@
  * @module
  */
 import { fileURLToPath } from 'node:url';
-import { EdgeCompilePool } from '../../edge/compile-small.js';
 import { EdgeFollower, type EdgeZoneChange, timerFloorsFromEnv } from '../../edge/follower.js';
 import { EdgeJournal } from '../../edge/journal.js';
 import { EdgeStore } from '../../edge/store.js';
@@ -31,6 +30,7 @@ import { collectGarbage, PackWriter } from '../shared/images.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError, type Logger } from '../shared/log.js';
 import { startCookieRotation } from '../shared/shield.js';
+import { EdgeCompilePool } from './compile-small.js';
 import type { EdgeConfig } from './config.js';
 
 /** Zones per snapshot message of the cold start. */

@@ -10,8 +10,8 @@
  * many zones, a big zone) every call goes to them, so a sync keeps its compile off this thread.
  * @module
  */
-import { type CompileJob, type CompileOutcome, CompilePool } from '../server/shared/compile-pool.js';
-import { runCompile } from '../server/shared/compile-thread.js';
+import { type CompileJob, type CompileOutcome, CompilePool } from '../shared/compile-pool.js';
+import { runCompile } from '../shared/compile-thread.js';
 
 /** At most this much zone text in one call is compiled on the calling thread (~1,000 records). */
 export const INLINE_COMPILE_CHARS = 64 * 1024;
