@@ -34,6 +34,7 @@ import { type IxfrStep, serialAfter, transferIn } from '../xfr/secondary/ixfr-in
 import type { TsigKey } from '../xfr/tsig.js';
 import { parseZoneText } from '../zone/parser.js';
 import { DiffMismatchError, type EdgeStore, recordLine } from './store.js';
+import { EDGE_TRACE, traceLine } from './trace.js';
 
 /** The default fleet catalog's name (what `start` produces). */
 export const DEFAULT_FLEET_CATALOG = 'catalog.switchboard.invalid.';
@@ -126,6 +127,8 @@ interface ZoneState {
   gone: boolean;
   failures: number;
   lastError?: string;
+  /** The serial a NOTIFY carried (RFC 1996 §3.7), newer than ours: the check goes straight to IXFR. */
+  hint?: number;
 }
 
 /** Counts for logs, metrics and tests. */
@@ -137,6 +140,8 @@ export interface FollowerStats {
   ixfrFallbacks: number;
   failures: number;
   notifies: number;
+  /** Checks that went straight to IXFR on a NOTIFY's serial (no SOA query). */
+  hinted: number;
 }
 
 const TICK_MS = 250;
@@ -153,7 +158,7 @@ export class EdgeFollower {
   #running = 0;
   #timer: NodeJS.Timeout | undefined;
   #pending: EdgeZoneChange[] = [];
-  #flush: NodeJS.Timeout | undefined;
+  #flush: NodeJS.Timeout | NodeJS.Immediate | undefined;
   #stale = new Set<string>();
   #closed = false;
   /** Members added by the catalog and not transferred yet; when the catalog changed them. */
@@ -170,6 +175,7 @@ export class EdgeFollower {
     ixfrFallbacks: 0,
     failures: 0,
     notifies: 0,
+    hinted: 0,
   };
 
   /** The EDNS options of the SOA checks (the NOTIFY address), or none. */
@@ -241,14 +247,30 @@ export class EdgeFollower {
   close(): void {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
-    if (this.#flush) clearTimeout(this.#flush);
+    if (this.#flush) {
+      clearTimeout(this.#flush as NodeJS.Timeout);
+      clearImmediate(this.#flush as NodeJS.Immediate);
+    }
   }
 
-  /** A NOTIFY for `zone` (checked by a DNS worker): its check is due now. */
-  notify(zone: string): boolean {
+  /**
+   * A NOTIFY for `zone` (checked by a DNS worker: from the primary, signed with the edge key):
+   * its check is due now. `serial`, the serial in the NOTIFY's answer section when it had one:
+   * newer than ours, the check skips its SOA query and asks IXFR at once (the IXFR's answer
+   * says whether we are current all the same).
+   */
+  notify(zone: string, serial?: number): boolean {
     const z = this.#zones.get(zone.toLowerCase());
     if (!z) return false;
     this.stats.notifies++;
+    if (
+      serial !== undefined &&
+      z.held &&
+      serialAfter(serial, z.serial) &&
+      (z.hint === undefined || serialAfter(serial, z.hint))
+    )
+      z.hint = serial;
+    if (EDGE_TRACE) this.#o.log.info(traceLine('edge-notify', z.name, z.serial));
     if (z.busy) z.again = true;
     else this.#due(z);
     this.#drain();
@@ -375,14 +397,23 @@ export class EdgeFollower {
     const limits = this.#o.limits ?? DEFAULT_TRANSFER_LIMITS;
     if (z.held) {
       let soa: SoaTimers | undefined;
-      try {
-        soa = await querySoa(primary, z.origin, key, this.#o.queryTimeoutMs ?? 3000, this.#options);
-      } catch (err) {
-        // A primary that refuses plain queries for the zone (Knot for a catalog it generates)
-        // is asked by IXFR instead, whose answer says whether we are current.
-        if (!(err instanceof TransferError) || !/the master answered/.test(err.message)) throw err;
+      const hint = z.hint;
+      z.hint = undefined;
+      if (hint !== undefined && serialAfter(hint, z.serial)) {
+        // The NOTIFY said a newer serial: no SOA query (one round trip less); the IXFR's answer
+        // is the check (a hint that was wrong: `current`).
+        this.stats.hinted++;
+      } else {
+        try {
+          soa = await querySoa(primary, z.origin, key, this.#o.queryTimeoutMs ?? 3000, this.#options);
+        } catch (err) {
+          // A primary that refuses plain queries for the zone (Knot for a catalog it generates)
+          // is asked by IXFR instead, whose answer says whether we are current.
+          if (!(err instanceof TransferError) || !/the master answered/.test(err.message)) throw err;
+        }
+        if (z.gone || this.#closed) return;
+        if (EDGE_TRACE) this.#o.log.info(traceLine('edge-soa', z.name, soa?.serial ?? '-'));
       }
-      if (z.gone || this.#closed) return;
       if (soa !== undefined && !serialAfter(soa.serial, z.serial)) {
         // Current (or the primary is behind us: left alone, as RFC 1982 secondaries do).
         this.stats.current++;
@@ -392,6 +423,8 @@ export class EdgeFollower {
       }
       const r = await transferIn(primary, z.origin, key, z.serial, limits);
       if (z.gone || this.#closed) return;
+      if (EDGE_TRACE)
+        this.#o.log.info(traceLine('edge-xfr', z.name, r.kind === 'current' ? '-' : r.serial, r.kind));
       if (r.kind === 'current') {
         this.stats.current++;
         this.#succeeded(z, r.timers);
@@ -401,6 +434,7 @@ export class EdgeFollower {
       if (r.kind === 'incremental') {
         try {
           const version = store.applyDiff(z.name, r.steps, r.timers);
+          if (EDGE_TRACE) this.#o.log.info(traceLine('edge-stored', z.name, r.serial));
           this.stats.ixfr++;
           this.#o.log.info(
             `zone ${z.name}: serial ${z.serial} → ${r.serial} by IXFR (${r.steps.length} difference${r.steps.length === 1 ? '' : 's'}, ${r.steps.reduce((n, s) => n + s.removed.length + s.added.length, 0)} records)`,
@@ -429,6 +463,7 @@ export class EdgeFollower {
     const r = await transferIn(primary, z.origin, key, undefined, limits);
     if (z.gone || this.#closed) return;
     if (r.kind !== 'full') throw new Error('AXFR answered in another form');
+    if (EDGE_TRACE) this.#o.log.info(traceLine('edge-xfr', z.name, r.serial, 'axfr'));
     this.#write(z, r.records, r.timers);
   }
 
@@ -441,6 +476,7 @@ export class EdgeFollower {
       if (!parsed.ok) throw new Error(`catalog ${z.name} not taken: ${parsed.why}`);
     }
     const version = this.#o.store.replace(z.name, z.memberId, timers, records, z.catalog);
+    if (EDGE_TRACE) this.#o.log.info(traceLine('edge-stored', z.name, timers.serial));
     this.#succeeded(z, timers);
     if (!z.held && !z.catalog && this.#syncing > 0 && --this.#syncing === 0)
       this.#o.log.info(
@@ -474,12 +510,16 @@ export class EdgeFollower {
 
   #queue(c: EdgeZoneChange): void {
     this.#pending.push(c);
-    this.#flush ??= setTimeout(() => {
+    if (this.#flush !== undefined) return;
+    const flush = () => {
       this.#flush = undefined;
       const list = this.#pending;
       this.#pending = [];
       if (list.length > 0 && !this.#closed) this.#o.publish(list);
-    }, PUBLISH_DELAY_MS);
+    };
+    // A change outside a catalog sync (NOTIFY → IXFR: one zone) goes out on the next turn of the
+    // loop; during a sync the changes gather for PUBLISH_DELAY_MS into fewer, bigger batches.
+    this.#flush = this.#syncing > 0 ? setTimeout(flush, PUBLISH_DELAY_MS) : setImmediate(flush);
   }
 
   /** Members from the stored catalog: added, dropped, reset. */

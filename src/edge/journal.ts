@@ -4,8 +4,9 @@
  * received (its old SOA and the records removed, its new SOA and the records added) — kept in a
  * bounded journal and sent to every DNS worker (`switchboard:transfer-journal`, the message
  * `start`'s workers take); a zone transferred whole (AXFR), dropped or re-created starts its
- * history over. A worker that says hello gets the whole journal. Kept in memory: after a restart
- * of the edge an IXFR from before it is answered with the whole zone (RFC 1995 §4 allows it).
+ * history over. A worker that says hello gets the whole journal. The same entries are written to
+ * the edge's store in the transaction that applies the difference (src/edge/store.ts, bounded
+ * alike), and read back at start (`load`): a restarted edge still answers IXFR from before.
  * @module
  */
 import type { RR } from '../wire/message.js';
@@ -87,6 +88,20 @@ export class EdgeJournal {
     }
     this.stats.entries += entries.length;
     this.#send({ type: 'switchboard:transfer-journal', entries });
+  }
+
+  /**
+   * An entry read back from the store at start (before any worker says hello: nothing is sent);
+   * false when it did not chain (the zone's history then starts at it).
+   */
+  load(zone: string, entry: WireJournalEntry): boolean {
+    let key: string;
+    try {
+      key = Name.parse(zone).key;
+    } catch {
+      return false;
+    }
+    return this.journal.append(key, entry);
   }
 
   /** The whole journal, for a worker that starts. */

@@ -105,3 +105,114 @@ test('SIGKILL in the middle of a write: the zone is whole, as before the write',
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** The step from serial `from` to `from + 1`: www's address `from` → `from + 1`. */
+const step = (from: number) => ({
+  from,
+  to: from + 1,
+  removed: recs(soa(from), `www 300 IN A 192.0.2.${from}`),
+  added: recs(soa(from + 1), `www 300 IN A 192.0.2.${from + 1}`),
+});
+
+test('the IXFR journal: written with each difference, read back after a reopen, bounded, reset by AXFR and drop', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-edge-store-'));
+  try {
+    let store = new EdgeStore(dir, { maxVersions: 3 });
+    store.replace(origin, 'm1', timers(1), recs(soa(1), '@ 300 IN NS ns1', 'www 300 IN A 192.0.2.1'));
+    assert.deepEqual(store.journalOf(origin), []);
+    store.applyDiff(origin, [step(1)], timers(2));
+    store.applyDiff(origin, [step(2), step(3)], timers(4));
+    assert.deepEqual(
+      store.journalOf(origin).map((e) => [e.from, e.to]),
+      [
+        [1, 2],
+        [2, 3],
+        [3, 4],
+      ],
+    );
+    const bytes = store.journalBytes;
+    assert.ok(bytes > 0);
+    // A difference that does not apply writes no journal entry either.
+    assert.throws(
+      () =>
+        store.applyDiff(
+          origin,
+          [{ ...step(4), removed: recs(soa(4), 'nope 300 IN A 192.0.2.9') }],
+          timers(5),
+        ),
+      DiffMismatchError,
+    );
+    assert.equal(store.journalOf(origin).length, 3);
+    assert.equal(store.journalBytes, bytes);
+    // Past maxVersions the oldest goes.
+    store.applyDiff(origin, [step(4)], timers(5));
+    assert.deepEqual(
+      store.journalOf(origin).map((e) => e.from),
+      [2, 3, 4],
+    );
+    store.close();
+    // Reopened (a restart): the same entries, in order, with their records.
+    store = new EdgeStore(dir, { maxVersions: 3 });
+    const all = [...store.journal()];
+    assert.deepEqual(
+      all.map(([z, e]) => [z, e.from, e.to]),
+      [
+        [origin, 2, 3],
+        [origin, 3, 4],
+        [origin, 4, 5],
+      ],
+    );
+    assert.equal(all[2][1].add.length, 1);
+    assert.equal(all[2][1].del.length, 1);
+    assert.equal(
+      store.journalBytes,
+      [...store.journal()].reduce((n, [, e]) => n + e.bytes, 0),
+    );
+    // A difference without its serials (not an IXFR step) starts the history over.
+    store.applyDiff(origin, [{ removed: step(5).removed, added: step(5).added }], timers(6));
+    assert.deepEqual(store.journalOf(origin), []);
+    store.applyDiff(origin, [step(6)], timers(7));
+    assert.equal(store.journalOf(origin).length, 1);
+    // Transferred whole: the history starts over.
+    store.replace(origin, 'm1', timers(9), recs(soa(9), '@ 300 IN NS ns1', 'www 300 IN A 192.0.2.9'));
+    assert.deepEqual(store.journalOf(origin), []);
+    store.applyDiff(origin, [step(9)], timers(10));
+    store.drop(origin);
+    assert.deepEqual([...store.journal()], []);
+    assert.equal(store.journalBytes, 0);
+    store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the IXFR journal in all: past its octets the zones changed least recently lose theirs', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-edge-store-'));
+  try {
+    const zoneRecs = (o: string) =>
+      parseZoneText(`${soa(1)}\n@ 300 IN NS ns1\nwww 300 IN A 192.0.2.1\n`, { origin: o });
+    const stepOf = (o: string) => ({
+      from: 1,
+      to: 2,
+      removed: parseZoneText(`${soa(1)}\nwww 300 IN A 192.0.2.1\n`, { origin: o }),
+      added: parseZoneText(`${soa(2)}\nwww 300 IN A 192.0.2.2\n`, { origin: o }),
+    });
+    // Room for about two zones' entries.
+    const probe = new EdgeStore(mkdtempSync(join(dir, 'probe-')));
+    probe.replace('a.test.', 'a', timers(1), zoneRecs('a.test.'));
+    probe.applyDiff('a.test.', [stepOf('a.test.')], timers(2));
+    const one = probe.journalBytes;
+    probe.close();
+    const store = new EdgeStore(dir, { maxTotalBytes: one * 2 + one / 2 });
+    for (const z of ['a.test.', 'b.test.', 'c.test.']) store.replace(z, z, timers(1), zoneRecs(z));
+    for (const z of ['a.test.', 'b.test.', 'c.test.']) store.applyDiff(z, [stepOf(z)], timers(2));
+    assert.deepEqual(
+      [...store.journal()].map(([z]) => z),
+      ['b.test.', 'c.test.'],
+    );
+    assert.equal(store.journalBytes, one * 2);
+    store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

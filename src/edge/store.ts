@@ -15,7 +15,15 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { RR } from '../wire/message.js';
-import { recordLine } from '../xfr/secondary/ixfr-in.js';
+import {
+  DEFAULT_JOURNAL_TOTAL_BYTES,
+  DEFAULT_JOURNAL_VERSIONS,
+  DEFAULT_JOURNAL_ZONE_BYTES,
+  type JournalLimits,
+  type WireJournalEntry,
+} from '../xfr/journal.js';
+import { type IxfrStep, recordLine } from '../xfr/secondary/ixfr-in.js';
+import { entryOfStep } from './journal.js';
 
 /** A zone as the store holds it (without its records). */
 export interface EdgeZoneRow {
@@ -69,6 +77,9 @@ export interface ZoneSoa {
   expire: number;
 }
 
+/** One difference sequence to apply: an IXFR step (without its serials: not journaled, the history starts over). */
+export type DiffStep = Pick<IxfrStep, 'removed' | 'added'> & Partial<Pick<IxfrStep, 'from' | 'to'>>;
+
 /** A difference could not be applied (a removal not there): nothing was written. */
 export class DiffMismatchError extends Error {}
 
@@ -77,8 +88,12 @@ export class EdgeStore {
   /** Statements compiled once (better-sqlite3 compiles on every `prepare`: a 100,000-zone sync made ~600,000). */
   readonly #statements = new Map<string, BetterSqlite3.Statement>();
   readonly path: string;
+  readonly #limits: Required<JournalLimits>;
+  /** Octets of the stored journal (kept in step with the table: read once at open). */
+  #journalBytes = 0;
 
-  constructor(dir: string) {
+  /** `journal`: the bounds of the stored IXFR journal (those of the in-memory one by default). */
+  constructor(dir: string, journal: JournalLimits = {}) {
     mkdirSync(dir, { recursive: true });
     this.path = join(dir, 'edge.sqlite');
     this.#db = new BetterSqlite3(this.path);
@@ -105,7 +120,124 @@ export class EdgeStore {
         PRIMARY KEY (zone_id, rkey)
       ) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS journal (
+        seq INTEGER PRIMARY KEY,
+        zone_id INTEGER NOT NULL,
+        from_serial INTEGER NOT NULL,
+        to_serial INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        entry TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS journal_zone ON journal (zone_id, seq);
     `);
+    this.#limits = {
+      maxVersions: journal.maxVersions ?? DEFAULT_JOURNAL_VERSIONS,
+      maxZoneBytes: journal.maxZoneBytes ?? DEFAULT_JOURNAL_ZONE_BYTES,
+      maxTotalBytes: journal.maxTotalBytes ?? DEFAULT_JOURNAL_TOTAL_BYTES,
+    };
+    this.#journalBytes =
+      (this.#stmt('SELECT coalesce(sum(bytes), 0) FROM journal').pluck().get() as number) ?? 0;
+  }
+
+  /** Octets (record wire size) of the stored journal, all zones. */
+  get journalBytes(): number {
+    return this.#journalBytes;
+  }
+
+  /**
+   * The stored journal, oldest first (one order over every zone: the order it was written in):
+   * what the edge's IXFR journal starts from after a restart (docs/EDGE.md "An edge as a primary").
+   */
+  *journal(): Generator<[string, WireJournalEntry]> {
+    const rows = this.#stmt(
+      'SELECT zones.name AS name, journal.entry AS entry FROM journal JOIN zones ON zones.id = journal.zone_id ORDER BY journal.seq',
+    ).iterate() as IterableIterator<{ name: string; entry: string }>;
+    for (const r of rows) yield [r.name, JSON.parse(r.entry) as WireJournalEntry];
+  }
+
+  /** A zone's stored journal entries, oldest first (tests). */
+  journalOf(name: string): WireJournalEntry[] {
+    return (
+      this.#stmt(
+        'SELECT entry FROM journal WHERE zone_id = (SELECT id FROM zones WHERE name = ?) ORDER BY seq',
+      )
+        .pluck()
+        .all(name) as string[]
+    ).map((e) => JSON.parse(e) as WireJournalEntry);
+  }
+
+  /** Forgets a zone's journal (inside a transaction); returns the octets removed. */
+  #clearJournal(zoneId: number): number {
+    const bytes = this.#stmt('SELECT sum(bytes) FROM journal WHERE zone_id = ?').pluck().get(zoneId) as
+      | number
+      | null;
+    if (bytes === null) return 0;
+    this.#stmt('DELETE FROM journal WHERE zone_id = ?').run(zoneId);
+    return bytes;
+  }
+
+  /**
+   * Appends the journal entries of IXFR `steps` to a zone's journal (inside applyDiff's
+   * transaction), under the rules of the in-memory journal (src/xfr/journal.ts): a step that is
+   * not a difference sequence, one too big, or one that does not follow the last entry starts
+   * the zone's history over; the oldest entries go beyond the versions and octets per zone.
+   * Returns the change of the stored octets.
+   */
+  #journalSteps(zoneId: number, steps: readonly DiffStep[]): number {
+    const { maxVersions, maxZoneBytes } = this.#limits;
+    let delta = 0;
+    const entries: WireJournalEntry[] = [];
+    for (const step of steps) {
+      const e = step.from === undefined || step.to === undefined ? undefined : entryOfStep(step as IxfrStep);
+      if (e === undefined || e.bytes > maxZoneBytes || maxVersions < 1) return -this.#clearJournal(zoneId);
+      entries.push(e);
+    }
+    if (entries.length === 0) return -this.#clearJournal(zoneId);
+    const last = this.#stmt('SELECT to_serial FROM journal WHERE zone_id = ? ORDER BY seq DESC LIMIT 1')
+      .pluck()
+      .get(zoneId) as number | undefined;
+    if (last !== undefined && last !== entries[0].from) delta -= this.#clearJournal(zoneId);
+    const ins = this.#stmt(
+      'INSERT INTO journal (zone_id, from_serial, to_serial, bytes, entry) VALUES (?, ?, ?, ?, ?)',
+    );
+    for (const e of entries) {
+      ins.run(zoneId, e.from, e.to, e.bytes, JSON.stringify(e));
+      delta += e.bytes;
+    }
+    // The per-zone bounds: the oldest entries go.
+    const rows = this.#stmt('SELECT seq, bytes FROM journal WHERE zone_id = ? ORDER BY seq').all(zoneId) as {
+      seq: number;
+      bytes: number;
+    }[];
+    let count = rows.length;
+    let bytes = rows.reduce((n, r) => n + r.bytes, 0);
+    const del = this.#stmt('DELETE FROM journal WHERE seq = ?');
+    for (const r of rows) {
+      if (count <= maxVersions && bytes <= maxZoneBytes) break;
+      del.run(r.seq);
+      count--;
+      bytes -= r.bytes;
+      delta -= r.bytes;
+    }
+    return delta;
+  }
+
+  /**
+   * Past the octets in all (the stored count and `pending`, this transaction's change so far):
+   * whole journals of the zones changed least recently go, not `keep`'s. Returns the change.
+   */
+  #trimJournal(keep: number, pending: number): number {
+    let delta = pending;
+    if (this.#journalBytes + delta <= this.#limits.maxTotalBytes) return 0;
+    const zones = this.#stmt(
+      'SELECT zone_id, sum(bytes) AS bytes FROM journal GROUP BY zone_id ORDER BY max(seq)',
+    ).all() as { zone_id: number; bytes: number }[];
+    for (const z of zones) {
+      if (this.#journalBytes + delta <= this.#limits.maxTotalBytes) break;
+      if (z.zone_id === keep) continue;
+      delta -= this.#clearJournal(z.zone_id);
+    }
+    return delta - pending;
   }
 
   /** Versions are one sequence over every zone: a zone dropped and added again goes forward. */
@@ -189,7 +321,12 @@ export class EdgeStore {
         | { id: number; version: number }
         | undefined;
       const version = this.#nextVersion();
-      if (have) this.#stmt('DELETE FROM records WHERE zone_id = ?').run(have.id);
+      // A zone transferred whole starts its history over.
+      let delta = 0;
+      if (have) {
+        this.#stmt('DELETE FROM records WHERE zone_id = ?').run(have.id);
+        delta -= this.#clearJournal(have.id);
+      }
       // One row per name: created, or its fields replaced.
       const id = (
         this.#stmt(
@@ -217,21 +354,18 @@ export class EdgeStore {
       ).id;
       const ins = this.#stmt('INSERT OR REPLACE INTO records (zone_id, rkey, line) VALUES (?, ?, ?)');
       for (const rr of records) ins.run(id, recordKey(rr), recordLine(rr));
-      return version;
+      return { version, delta };
     });
-    return tx.immediate();
+    const r = tx.immediate();
+    this.#journalBytes += r.delta;
+    return r.version;
   }
 
   /**
    * Applies IXFR differences in order, in one transaction. Every removal must be there (else
    * DiffMismatchError and nothing written). Returns the new version.
    */
-  applyDiff(
-    name: string,
-    steps: readonly { removed: readonly RR[]; added: readonly RR[] }[],
-    soa: ZoneSoa,
-    now = Date.now(),
-  ): number {
+  applyDiff(name: string, steps: readonly DiffStep[], soa: ZoneSoa, now = Date.now()): number {
     const tx = this.#db.transaction(() => {
       const have = this.#stmt('SELECT id, version FROM zones WHERE name = ?').get(name) as
         | { id: number; version: number }
@@ -249,9 +383,14 @@ export class EdgeStore {
       this.#stmt(
         'UPDATE zones SET serial = ?, version = ?, refresh = ?, retry = ?, expire = ?, last_check = ?, last_success = ? WHERE id = ?',
       ).run(soa.serial, version, soa.refresh, soa.retry, soa.expire, now, now, have.id);
-      return version;
+      // The differences join the zone's journal in this transaction: a crash keeps both or neither.
+      const added = this.#journalSteps(have.id, steps);
+      return { version, delta: added + this.#trimJournal(have.id, added) };
     });
-    return tx.immediate();
+    // Counted once committed (a difference that does not apply rolls back, counts nothing).
+    const r = tx.immediate();
+    this.#journalBytes += r.delta;
+    return r.version;
   }
 
   /** A check that found the zone current (`ok`) or failed. */
@@ -265,11 +404,14 @@ export class EdgeStore {
   drop(name: string): number {
     const tx = this.#db.transaction(() => {
       const have = this.#stmt('SELECT id FROM zones WHERE name = ?').get(name) as { id: number } | undefined;
-      if (!have) return 0;
+      if (!have) return { version: 0, delta: 0 };
       this.#stmt('DELETE FROM records WHERE zone_id = ?').run(have.id);
+      const delta = -this.#clearJournal(have.id);
       this.#stmt('DELETE FROM zones WHERE id = ?').run(have.id);
-      return this.#nextVersion();
+      return { version: this.#nextVersion(), delta };
     });
-    return tx.immediate();
+    const r = tx.immediate();
+    this.#journalBytes += r.delta;
+    return r.version;
   }
 }

@@ -169,3 +169,15 @@ describe('NOTIFY out', () => {
     p.close();
   });
 });
+
+test('notifyMessage: the serial as a hint in the answer section when asked (RFC 1996 §3.7)', async () => {
+  const { notifyMessage } = await import('./notify.js');
+  const { readSoa } = await import('../wire/rdata.js');
+  const plain = decodeMessage(notifyMessage(7, Name.parse('hint.test.')));
+  assert.equal(plain.answers.length, 0);
+  const hinted = decodeMessage(notifyMessage(7, Name.parse('hint.test.'), 4_000_000_001));
+  assert.equal(hinted.answers.length, 1);
+  assert.equal(hinted.answers[0].type, RRType.SOA);
+  assert.equal(hinted.answers[0].name.toString(), 'hint.test.');
+  assert.equal(readSoa(hinted.answers[0].rdata).serial, 4_000_000_001);
+});

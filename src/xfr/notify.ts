@@ -19,7 +19,7 @@ import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import { Flag, Opcode, RRClass, RRType } from '../wire/constants.js';
-import { MessageWriter } from '../wire/encode.js';
+import { MessageWriter, Section } from '../wire/encode.js';
 import type { Name } from '../wire/name.js';
 import type { OutboundPolicy, OutboundTarget } from './outbound.js';
 import { signTsigRequest, type TsigKey } from './tsig.js';
@@ -46,6 +46,12 @@ export interface NotifyJob {
   account: string;
   targets: OutboundTarget[];
   key?: TsigKey;
+  /**
+   * Carry the serial in the answer section (RFC 1996 §3.7: a hint the secondary may use), as a
+   * SOA whose names are the root and timers 0 — only its serial is meant (`start` to its edges,
+   * which go straight to IXFR when it is newer than theirs: docs/EDGE.md).
+   */
+  serialHint?: boolean;
 }
 
 export interface NotifyDone {
@@ -202,7 +208,7 @@ export class NotifySender {
     p.id = randomInt(1, 0x10000);
     this.#byId.set(`${p.target.address}|${p.target.port}|${p.id}`, p);
     p.attempts++;
-    let msg = notifyMessage(p.id, p.job.zone);
+    let msg = notifyMessage(p.id, p.job.zone, p.job.serialHint ? p.job.serial : undefined);
     if (p.job.key) msg = signTsigRequest(msg, p.job.key);
     const socket = this.#socket(isIP(p.target.address) === 6);
     this.stats.sent++;
@@ -273,9 +279,15 @@ export class NotifySender {
 }
 
 /** A NOTIFY request (RFC 1996 §3.7): opcode NOTIFY, AA, the zone's SOA as the question. */
-export function notifyMessage(id: number, zone: Name): Uint8Array {
+export function notifyMessage(id: number, zone: Name, serial?: number): Uint8Array {
   const w = new MessageWriter(512);
   w.header(id, (Opcode.NOTIFY << 11) | Flag.AA);
   w.question({ name: zone, type: RRType.SOA, class: RRClass.IN });
+  if (serial !== undefined) {
+    // MNAME and RNAME the root, the timers 0: the serial is the hint.
+    const rdata = new Uint8Array(2 + 20);
+    new DataView(rdata.buffer).setUint32(2, serial >>> 0);
+    w.rr(Section.Answer, { name: zone, type: RRType.SOA, class: RRClass.IN, ttl: 0, rdata });
+  }
   return w.finish();
 }

@@ -16,13 +16,13 @@ import { fileURLToPath } from 'node:url';
 import { EdgeFollower, type EdgeZoneChange, timerFloorsFromEnv } from '../../edge/follower.js';
 import { EdgeJournal } from '../../edge/journal.js';
 import { EdgeStore } from '../../edge/store.js';
+import { EDGE_TRACE, traceLine } from '../../edge/trace.js';
 import { WorkerPool } from '../../transport/cluster.js';
 import { Name } from '../../wire/name.js';
 import { NotifySender } from '../../xfr/notify.js';
 import { OutboundPolicy } from '../../xfr/outbound.js';
 import type { SecondaryZonesMessage } from '../../xfr/secondary/notify-in.js';
 import { parseTsigKeySpec } from '../../xfr/tsig.js';
-import { CompilePool } from '../shared/compile-pool.js';
 import { isStartWorkerMessage, type StartWorkerMessage, type ZonesMessage } from '../shared/dns-protocol.js';
 import { encodeDnsWorkerConfig, START_CONFIG_ENV, servingSettingsOf } from '../shared/dns-worker-config.js';
 import { ImageShipper } from '../shared/image-shipper.js';
@@ -30,6 +30,7 @@ import { collectGarbage, PackWriter } from '../shared/images.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError, type Logger } from '../shared/log.js';
 import { startCookieRotation } from '../shared/shield.js';
+import { EdgeCompilePool } from './compile-small.js';
 import type { EdgeConfig } from './config.js';
 
 /** Zones per snapshot message of the cold start. */
@@ -62,7 +63,8 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
   }
 
   const writer = new PackWriter();
-  const compiler = new CompilePool();
+  // Small changes compiled at once on this thread; the rest (a sync, big zones) on the threads.
+  const compiler = new EdgeCompilePool();
   let pool: WorkerPool | undefined;
   // The last update message sent to the workers (NOTIFY to --notify waits until they applied it).
   let lastSeq = 0;
@@ -148,6 +150,12 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
         for (const slot of pool?.liveSlots() ?? []) pool?.send(slot, m);
       })
     : undefined;
+  if (journal) {
+    // The journal kept in the store (written with each difference): IXFR from before a restart.
+    let n = 0;
+    for (const [zone, entry] of store.journal()) if (journal.load(zone, entry)) n++;
+    if (n > 0) log.info(`IXFR journal: ${n} differences of ${journal.journal.size} zones from the store`);
+  }
   const notifyKey = config.transfers?.keys[0] ? parseTsigKeySpec(config.transfers.keys[0]) : undefined;
   const downstream =
     config.notify.length > 0
@@ -201,7 +209,15 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
     publish: (changes) => {
       // The journal first: a worker uses an entry only once it serves the entry's serial.
       for (const c of changes) journal?.changed(c.name, c.text === null ? undefined : c.steps);
+      if (EDGE_TRACE) for (const c of changes) log.info(traceLine('edge-publish', c.name, c.serial));
       shipper.ship(message('update', changes, true), compiler);
+      if (EDGE_TRACE)
+        void shipper
+          .shipped()
+          .then(() => shipper.applied(lastSeq))
+          .then(() => {
+            for (const c of changes) log.info(traceLine('edge-applied', c.name, c.serial));
+          });
       notifyDownstream(changes);
     },
     onStale: (zones) => {
@@ -274,7 +290,7 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
         break;
       case 'switchboard:notify-in':
         // The worker checked the source address and the key; a zone not followed is ignored.
-        follower.notify(msg.zone);
+        follower.notify(msg.zone, msg.serial);
         break;
       case 'switchboard:fatal':
         log.error(`DNS worker ${slot} cannot serve: ${msg.message}`);

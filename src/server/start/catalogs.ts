@@ -11,7 +11,7 @@
  * @module
  */
 import type { ControlPlane } from '../../control/types.js';
-import type { CatalogChange } from '../../xfr/catz/format.js';
+import { type CatalogChange, foldName } from '../../xfr/catz/format.js';
 import { type CatalogMemberZone, CatalogPlanner, COO_HOLD_MS } from '../../xfr/catz/producer.js';
 import { describeError, type Logger } from '../shared/log.js';
 
@@ -28,7 +28,7 @@ const NAMES_PER_READ = 500;
  * docs/PERFORMANCE.md), so under a steady stream of zones created and deleted the writer spends
  * at most about half its time writing, and each version carries more members.
  */
-const BATCH_MS = 50;
+const BATCH_MS = 20;
 const MAX_BATCH_MS = 5_000;
 /** After a failed write: a whole reconciliation this much later. */
 const RETRY_MS = 5_000;
@@ -45,6 +45,8 @@ export function cooHoldMs(env: NodeJS.ProcessEnv = process.env): number {
 export interface CatalogWriter {
   /** Resolves once the first reconciliation is written (or failed, logged). */
   readonly ready: Promise<void>;
+  /** True for a catalog zone the writer keeps: the fleet catalog, or a Producer zone it loaded. */
+  isCatalog(zone: string): boolean;
   close(): void;
 }
 
@@ -61,7 +63,7 @@ export function startCatalogWriter(
   const named = control.catalogZonesNamed?.bind(control);
   const write = control.writeCatalog?.bind(control);
   const ptrsOf = control.catalogPtrs?.bind(control);
-  if (!snapshot || !named || !write) return { ready: Promise.resolve(), close() {} };
+  if (!snapshot || !named || !write) return { ready: Promise.resolve(), isCatalog: () => false, close() {} };
   const planner = new CatalogPlanner(fleet, { cooHoldMs: cooHoldMs() });
   let cooTimer: NodeJS.Timeout | undefined;
   /** A timer for the next end of a `coo` listing: its zone planned again then. */
@@ -196,8 +198,10 @@ export function startCatalogWriter(
   });
   flush();
   const ready = running;
+  const fleetKey = fleet === undefined ? undefined : foldName(fleet);
   return {
     ready,
+    isCatalog: (zone) => foldName(zone) === fleetKey || planner.knows(zone),
     close() {
       closed = true;
       if (timer !== undefined) clearTimeout(timer);

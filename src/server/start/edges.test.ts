@@ -107,3 +107,43 @@ test('mergeEdges: one entry per POP from every replica', () => {
   );
   assert.equal(mine[0].zones, 3);
 });
+
+test('NOTIFY targets: a catalog zone only to the edges that follow it, member zones to every edge', () => {
+  const reg = new EdgeRegistry();
+  const catalogs = new Set(['catalog.switchboard.invalid.', 'acme-cat.test.']);
+  reg.setCatalogs('catalog.switchboard.invalid.', (z) => catalogs.has(z.toLowerCase()));
+  const seen = (pop: string, zone: string, notify: string) =>
+    reg.seen({
+      type: 'switchboard:edges-seen',
+      dropped: 0,
+      entries: [{ pop, address: '127.0.0.1', zone, serial: 1, kind: 'check', at: T, notify }],
+    });
+  seen('fleet.', 'catalog.switchboard.invalid.', '127.0.0.2:53');
+  seen('acme.', 'acme-cat.test.', '127.0.0.3:53');
+  // Not seen checking any catalog yet: the fleet catalog's.
+  seen('new.', 'a.test.', '127.0.0.4:53');
+  const pops = (zone?: string) =>
+    reg
+      .notifyTargets(T, zone)
+      .map((t) => t.pop)
+      .sort();
+  assert.deepEqual(pops('catalog.switchboard.invalid.'), ['fleet.', 'new.']);
+  assert.deepEqual(pops('ACME-cat.test.'), ['acme.']);
+  assert.deepEqual(pops('a.test.'), ['acme.', 'fleet.', 'new.']);
+  assert.deepEqual(pops(), ['acme.', 'fleet.', 'new.']);
+  // The catalog followed is kept across restarts.
+  const again = new EdgeRegistry();
+  again.setCatalogs('catalog.switchboard.invalid.', (z) => catalogs.has(z.toLowerCase()));
+  assert.equal(again.restore(reg.saved()), 3);
+  assert.deepEqual(
+    again.notifyTargets(T, 'acme-cat.test.').map((t) => t.pop),
+    ['acme.'],
+  );
+  assert.deepEqual(
+    again
+      .notifyTargets(T, 'catalog.switchboard.invalid.')
+      .map((t) => t.pop)
+      .sort(),
+    ['fleet.', 'new.'],
+  );
+});

@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EdgeListing } from '../../api/routes/edges.js';
 import type { StoredEdge } from '../../control/types.js';
+import { EDGE_TRACE, traceLine } from '../../edge/trace.js';
 import { Name } from '../../wire/name.js';
 import { NotifySender, type NotifyStats } from '../../xfr/notify.js';
 import { OutboundPolicy, type OutboundTarget, parseOutboundTarget } from '../../xfr/outbound.js';
@@ -31,6 +32,9 @@ interface PopState {
   notifyAt: number;
   lastSeen: number;
   zones: Map<string, { serial: number; at: number }>;
+  /** The catalog zone it follows (seen checking it); unknown: the fleet catalog. */
+  catalog?: string;
+  catalogAt?: number;
 }
 
 /** A POP not seen for this long is no longer NOTIFYed (it still lists). */
@@ -47,6 +51,8 @@ export interface SavedEdge {
   notifyAt: number;
   lastSeen: number;
   addresses: [string, number][];
+  /** The catalog zone it follows, when seen. */
+  catalog?: string;
 }
 
 /** The file in `start`'s data folder that keeps the edges (`SavedEdge[]`, JSON). */
@@ -62,6 +68,19 @@ export class EdgeRegistry {
   /** Per zone: the serial served and when the registry first knew it (lag). */
   readonly #served = new Map<string, { serial: number; since: number }>();
   dropped = 0;
+  /** The fleet catalog (lower case, absolute) and which zones are catalogs (`setCatalogs`). */
+  #fleet: string | undefined;
+  #isCatalog: (zone: string) => boolean = () => false;
+
+  /**
+   * What the registry needs to NOTIFY each edge only of the catalog it follows
+   * (docs/EDGE.md "NOTIFY"): the fleet catalog's name and a test for catalog zones (the fleet
+   * catalog and the accounts' Producer zones, start/catalogs.ts).
+   */
+  setCatalogs(fleet: string | undefined, isCatalog: (zone: string) => boolean): void {
+    this.#fleet = fleet?.toLowerCase();
+    this.#isCatalog = isCatalog;
+  }
 
   /** A worker's sightings. */
   seen(msg: EdgesSeenMessage): void {
@@ -84,6 +103,7 @@ export class EdgeRegistry {
       notifyAt: p.notifyAt,
       lastSeen: p.lastSeen,
       addresses: [...p.addresses],
+      ...(p.catalog ? { catalog: p.catalog } : {}),
     }));
   }
 
@@ -97,7 +117,7 @@ export class EdgeRegistry {
     let n = 0;
     for (const e of data.slice(0, MAX_SAVED_EDGES)) {
       if (typeof e !== 'object' || e === null) continue;
-      const { pop, notify, notifyAt, lastSeen, addresses } = e as Partial<SavedEdge>;
+      const { pop, notify, notifyAt, lastSeen, addresses, catalog } = e as Partial<SavedEdge>;
       if (typeof pop !== 'string' || pop === '' || this.#pops.has(pop)) continue;
       if (!Number.isFinite(lastSeen) || !Number.isFinite(notifyAt)) continue;
       if (notify !== undefined && typeof notify !== 'string') continue;
@@ -112,6 +132,9 @@ export class EdgeRegistry {
         notifyAt: notifyAt as number,
         lastSeen: lastSeen as number,
         zones: new Map(),
+        ...(typeof catalog === 'string' && catalog !== ''
+          ? { catalog: catalog.toLowerCase(), catalogAt: 0 }
+          : {}),
       });
       n++;
     }
@@ -136,6 +159,11 @@ export class EdgeRegistry {
       p.notifyAt = e.at;
     }
     const zone = e.zone.toLowerCase();
+    if (this.#isCatalog(zone) && e.at >= (p.catalogAt ?? 0)) {
+      if (p.catalog !== zone) this.#dirty = true;
+      p.catalog = zone;
+      p.catalogAt = e.at;
+    }
     const had = p.zones.get(zone);
     if (!had || had.at <= e.at) p.zones.set(zone, { serial: e.serial, at: e.at });
   }
@@ -201,11 +229,22 @@ export class EdgeRegistry {
     return mergeEdges(this.summaries('', servedSerial, now), [], now);
   }
 
-  /** The edges to NOTIFY: POP and `ADDR:PORT`, those seen within EDGE_NOTIFY_FORGET_MS. */
-  notifyTargets(now = Date.now()): { pop: string; target: string }[] {
+  /**
+   * The edges to NOTIFY of `zone` (every zone when not given): POP and `ADDR:PORT`, those seen
+   * within EDGE_NOTIFY_FORGET_MS. A catalog zone only to the edges that follow it: an edge
+   * follows one catalog (the one it is seen checking; the fleet catalog until seen) and every
+   * member of it — every zone served, for the fleet catalog. A member zone goes to every edge
+   * (an edge that follows a Producer zone, a subset, ignores the others' NOTIFYs).
+   */
+  notifyTargets(now = Date.now(), zone?: string): { pop: string; target: string }[] {
+    const key = zone?.toLowerCase();
+    const catalog = key !== undefined && this.#isCatalog(key);
     const out: { pop: string; target: string }[] = [];
-    for (const p of this.#pops.values())
-      if (p.notify && now - p.lastSeen < EDGE_NOTIFY_FORGET_MS) out.push({ pop: p.pop, target: p.notify });
+    for (const p of this.#pops.values()) {
+      if (!p.notify || now - p.lastSeen >= EDGE_NOTIFY_FORGET_MS) continue;
+      if (catalog && (p.catalog ?? this.#fleet) !== key) continue;
+      out.push({ pop: p.pop, target: p.notify });
+    }
     return out;
   }
 }
@@ -381,6 +420,8 @@ export function startEdgeNotify(
     accountRate: 200,
     platformRate: 1000,
     onDone: (e) => {
+      if (EDGE_TRACE)
+        log.info(traceLine(`start-notify-${e.outcome}`, e.zone, e.serial, `${e.target} ${e.attempts}`));
       if (e.outcome !== 'acked')
         log.warn(`NOTIFY ${e.zone} serial ${e.serial} to edge ${e.target}: ${e.outcome} (${e.reason ?? ''})`);
     },
@@ -388,6 +429,7 @@ export function startEdgeNotify(
   return {
     stats: sender.stats,
     released(zone, serial) {
+      if (EDGE_TRACE) log.info(traceLine('start-released', zone, serial));
       registry.published(zone, serial);
       if (keys.size === 0) return;
       let origin: Name;
@@ -396,7 +438,7 @@ export function startEdgeNotify(
       } catch {
         return;
       }
-      for (const { pop, target } of registry.notifyTargets()) {
+      for (const { pop, target } of registry.notifyTargets(Date.now(), zone)) {
         const key = keys.get(pop);
         if (!key) continue; // a key no longer given: that edge is not NOTIFYed
         let t: OutboundTarget;
@@ -405,7 +447,7 @@ export function startEdgeNotify(
         } catch {
           continue;
         }
-        sender.notify({ zone: origin, serial, account: `edge ${pop}`, targets: [t], key });
+        sender.notify({ zone: origin, serial, account: `edge ${pop}`, targets: [t], key, serialHint: true });
       }
     },
     close: () => sender.close(),

@@ -558,6 +558,8 @@ export async function runStart(
     notifySettings = () => transferZones.current();
     // Catalog zones: the fleet catalog and the accounts' Producer zones kept listing their members.
     const catalogWriter = startCatalogWriter(control, config.fleetCatalog, log);
+    // Each edge is NOTIFYed of the catalog it follows only (docs/EDGE.md "NOTIFY").
+    edges.setCatalogs(config.fleetCatalog, (zone) => catalogWriter.isCatalog(zone));
     // Consumer zones: their member zones kept in step with the catalogs they transfer.
     const catalogConsumers = startCatalogConsumers(control, log);
     // `PUT …/notify` through this replica's API: NOTIFY now, at the serial the workers were sent.
