@@ -94,9 +94,15 @@ export function readZoneFile(path: string, previous?: string): FileRead {
   let early: EarlyParse | undefined;
   try {
     if (previous === SIG_LATER) {
-      // A small file, no fstat: read from offset 0, so a bigger one is read below as any other.
+      // A small file, no fstat: read from offset 0, so a bigger one (or one that is no longer
+      // a regular file: the read fails) is read below as any other.
       smallRead ??= Buffer.allocUnsafe(SMALL_READ);
-      const n = readSync(fd, smallRead, 0, SMALL_READ, 0);
+      let n = SMALL_READ;
+      try {
+        n = readSync(fd, smallRead, 0, SMALL_READ, 0);
+      } catch {
+        // read below, after the fstat
+      }
       if (n < SMALL_READ) return { text: smallRead.toString('latin1', 0, n) };
     }
     const st = fstatSync(fd);
