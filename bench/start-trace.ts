@@ -1,23 +1,25 @@
 /**
  * One cold start's timeline: `serve --workers 2 --images on` over one big generated zone
- * (bench/zone-load.ts's generator) with the start-up trace on (`SWITCHBOARD_TRACE_START=1`,
+ * (bench/zone-load.ts's generator), or with `--zones N` over N small zones (bench/many-zones.ts's
+ * folder, the last zone probed), with the start-up trace on (`SWITCHBOARD_TRACE_START=1`,
  * src/telemetry/start-trace.ts), probed for the zone's SOA every 10 ms (not the test helpers'
  * ~0.4 s steps). Prints each round's stages — ms since the spawn, the stage's thread's own CPU
  * and its process's CPU at that point — and the medians over the rounds. With `--bin A,B` the
  * builds' starts alternate (A/B), each build's medians printed apart. Loopback only; each
  * server is stopped once it answered (or after 120 s).
  *
- *   node dist/bench/start-trace.js [--records 1000000] [--rounds 3] [--bin PATH/dist/src/cli/main.js,...]
+ *   node dist/bench/start-trace.js [--records 1000000 | --zones 100000] [--rounds 3] [--bin PATH/dist/src/cli/main.js,...]
  * @module
  */
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { killAtCleanup, killQuietly } from '../test/helpers/cleanup.js';
 import { buildQuery, readHeader } from '../test/helpers/dns-client.js';
 import { findFreePort, listDescendants, treeCpuSeconds } from '../test/helpers/peers.js';
+import { manyZoneOrigin, writeManyZones } from './many-zones.js';
 import { generateBigZone } from './zone-load.js';
 
 function arg(name: string, def: string): string {
@@ -26,10 +28,12 @@ function arg(name: string, def: string): string {
 }
 
 const records = Number(arg('records', '1000000'));
+/** With `--zones N`: N small zones (the folder kept, as cold-start-ab's), the last one probed. */
+const zones = Number(arg('zones', '0'));
 const rounds = Number(arg('rounds', '3'));
 const here = resolve(new URL('..', import.meta.url).pathname);
 const bins = arg('bin', join(here, 'src/cli/main.js')).split(',');
-const ORIGIN = 'big.test.';
+const ORIGIN = zones > 0 ? manyZoneOrigin(zones - 1, zones) : 'big.test.';
 const LIMIT_MS = 120_000;
 
 /** Sends the SOA query every 10 ms until a reply comes (or `limitMs` passes); the reply's wall time. */
@@ -106,6 +110,18 @@ async function once(bin: string, dir: string): Promise<{ stages: Stage[]; cpu: n
     });
   }
   stages.sort((a, b) => a.ms - b.ms);
+  // A stage seen many times (a compile thread's batches of many zones): its first and last.
+  const seen = new Map<string, number>();
+  for (const s of stages) seen.set(s.label, (seen.get(s.label) ?? 0) + 1);
+  for (const [label, n] of seen) {
+    if (n < 3) continue;
+    const same = stages.filter((s) => s.label === label);
+    const first = same[0];
+    const last = same[n - 1];
+    first.label = `${label} (first of ${n})`;
+    last.label = `${label} (last of ${n})`;
+    for (let i = stages.length - 1; i >= 0; i--) if (stages[i].label === label) stages.splice(i, 1);
+  }
   stages.push({ label: 'client: first answer', ms: answered - t0, threadCpu: -1, processCpu: -1 });
   return { stages, cpu };
 }
@@ -115,9 +131,10 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-const dir = mkdtempSync(join(tmpdir(), 'sb-start-trace-'));
+const dir = zones > 0 ? `/tmp/sb-cold-start-${zones}` : mkdtempSync(join(tmpdir(), 'sb-start-trace-'));
 try {
-  generateBigZone(join(dir, 'big.test.zone'), records);
+  if (zones === 0) generateBigZone(join(dir, 'big.test.zone'), records);
+  else if (!existsSync(dir) || readdirSync(dir).length !== zones) writeManyZones(dir, zones);
   const runs = new Map<string, { stages: Stage[]; cpu: number }[]>(bins.map((b) => [b, []]));
   for (let r = 0; r < rounds; r++)
     for (const bin of r % 2 === 0 ? bins : [...bins].reverse()) {
@@ -150,5 +167,5 @@ try {
     );
   }
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  if (zones === 0) rmSync(dir, { recursive: true, force: true });
 }

@@ -228,8 +228,8 @@ describe('start --images on, 2 workers', { skip }, () => {
 });
 
 describe('serve --images on with its own TMPDIR: signals during the cold compile, a corrupted image', () => {
-  /** Spawns serve over `files` zone files, with its own TMPDIR (where its packs go). */
-  async function spawnServe(files: number) {
+  /** Spawns serve over `files` zone files (then `prepare` on their folder), with its own TMPDIR (where its packs go). */
+  async function spawnServe(files: number, prepare?: (zones: string) => void) {
     const dir = mkdtempSync(join(tmpdir(), 'sb-images-sig-'));
     const zones = join(dir, 'zones');
     const packs = join(dir, 'tmp');
@@ -240,6 +240,7 @@ describe('serve --images on with its own TMPDIR: signals during the cold compile
         join(zones, `z${i}.test.zone`),
         `$ORIGIN z${i}.test.\n$TTL 300\n@ IN SOA ns1.example.net. h.example.net. 1 7200 900 1209600 300\n  IN NS ns1.example.net.\nwww IN A 192.0.2.1\n`,
       );
+    prepare?.(zones);
     const port = await freePort();
     const child = spawn(
       process.execPath,
@@ -332,6 +333,37 @@ describe('serve --images on with its own TMPDIR: signals during the cold compile
         /zone image of z1\.test\. cannot be opened; its queries are answered SERVFAIL: zone image: bad magic/g,
       );
     assert.equal(lines?.length, 1, s.out());
+  });
+
+  test('1,500 files, read without their fstat at the start: a bad one refused by name, never served; the others answer; a SIGHUP serves an edit', async (t) => {
+    const zoneOf = (i: number, serial: number, a: string) =>
+      `$ORIGIN z${i}.test.\n$TTL 300\n@ IN SOA ns1.example.net. h.example.net. ${serial} 7200 900 1209600 300\n  IN NS ns1.example.net.\nwww IN A ${a}\n`;
+    let zones = '';
+    const s = await spawnServe(1500, (dir) => {
+      zones = dir;
+      writeFileSync(join(dir, 'z7.test.zone'), zoneOf(7, 1, 'not-an-address'));
+    });
+    t.after(s.cleanup);
+    await s.until(/switchboard: serving 1499 zones/);
+    assert.match(s.out(), /z7\.test\.zone:5: /);
+    assert.equal((await dig('127.0.0.1', s.port, 'www.z7.test', 'A')).status, 'REFUSED');
+    for (const i of [0, 6, 8, 1499]) {
+      const r = await dig('127.0.0.1', s.port, `www.z${i}.test`, 'A');
+      assert.equal(r.status, 'NOERROR', `z${i}`);
+      assert.match(r.answers.join('\n'), /^www\.z\d+\.test\.\s+A\s+192\.0\.2\.1$/);
+    }
+    // Files changed within 2 s of the load's start keep no fingerprint: the reload reads every
+    // file again, and serves the edit and the fixed file.
+    writeFileSync(join(zones, 'z3.test.zone'), zoneOf(3, 2, '192.0.2.33'));
+    writeFileSync(join(zones, 'z7.test.zone'), zoneOf(7, 2, '192.0.2.7'));
+    s.child.kill('SIGHUP');
+    await s.until(/reload: serving 1500 zones.*\(1 workers reloaded\)/);
+    const a = async (i: number) => (await dig('127.0.0.1', s.port, `www.z${i}.test`, 'A')).answers.join('\n');
+    assert.match(await a(3), /\s192\.0\.2\.33$/);
+    assert.match(await a(7), /\s192\.0\.2\.7$/);
+    assert.match(await a(9), /\s192\.0\.2\.1$/);
+    s.child.kill('SIGTERM');
+    assert.equal(await s.exited, 0, s.out());
   });
 
   test('SIGTERM while compiling: exit 0, the packs removed', async (t) => {

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import {
   copyFileSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -15,9 +17,10 @@ import { BIG_ORIGIN, generateBigZone } from '../../../bench/zone-load.js';
 import { compileZone } from '../../image/compile.js';
 import { loadZoneText } from '../../zone/load.js';
 import { CompilePool } from '../shared/compile-pool.js';
+import { fileSignature } from '../shared/compile-thread.js';
 import { ImageShipper } from '../shared/image-shipper.js';
 import { PackReader, PackWriter } from '../shared/images.js';
-import { CompiledZoneDir } from './image-dir.js';
+import { CompiledZoneDir, statSignature } from './image-dir.js';
 
 function zoneText(origin: string | null, serial: number, extra = ''): string {
   return [
@@ -110,6 +113,65 @@ describe('CompiledZoneDir', () => {
     // An unreadable folder changes nothing.
     const gone = await new CompiledZoneDir(join(dir, 'missing'), pool).load();
     assert.match(gone.report.dirError ?? '', /cannot read zone folder/);
+  });
+
+  test('a first load of many files reads them without fingerprints, takes those after its commit, and loads as a plain load', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-imagedir-'));
+    const pool = new CompilePool({ threads: 2 });
+    t.after(() => {
+      rmSync(dir, { recursive: true, force: true });
+      return pool.close();
+    });
+    for (let i = 0; i < 5; i++) writeFileSync(join(dir, `z${i}.example.zone`), zoneText(null, i + 1));
+    writeFileSync(join(dir, 'bad.example.zone'), zoneText(null, 1, 'oops IN A not-an-address'));
+    writeFileSync(join(dir, 'dup.zone'), zoneText('z1.example.', 9));
+    // Over the 64 KiB of one read: read after an fstat, as any file (and fingerprinted then).
+    const txt = Array.from({ length: 1500 }, (_, i) => `t${i} IN TXT "${'x'.repeat(40)}"`).join('\n');
+    writeFileSync(join(dir, 'big.example.zone'), zoneText(null, 7, txt));
+    assert.ok(statSync(join(dir, 'big.example.zone')).size > 64 * 1024);
+    mkdirSync(join(dir, 'folder.zone')); // not a regular file: skipped, as before
+    await new Promise((r) => setTimeout(r, 50)); // every ctime before the load's start
+    assert.equal(
+      statSignature(statSync(join(dir, 'dup.zone'))),
+      fileSignature(statSync(join(dir, 'dup.zone'))),
+    );
+
+    const view = (l: Awaited<ReturnType<CompiledZoneDir['load']>>) => ({
+      files: l.report.files.map((f) => [f.file, f.status, f.serial, f.errors.length]),
+      changes: l.changes.map((c) => [c.name, c.serial, Buffer.from(c.image ?? []).toString('base64')]),
+    });
+    const plain = await new CompiledZoneDir(dir, pool, undefined, { sigLaterFiles: 1e9 }).load();
+    const later = new CompiledZoneDir(dir, pool, undefined, { sigLaterFiles: 3, sigLaterMarginMs: 0 });
+    const first = await later.load();
+    assert.deepEqual(view(first), view(plain));
+    assert.equal(first.report.files.length, 8);
+    first.commit();
+    await later.fingerprinted();
+
+    // Every file fingerprinted: nothing is compiled again but the file that lost its origin.
+    const compiled = pool.stats.compiled + pool.stats.failed;
+    const same = await later.load();
+    assert.deepEqual(same.changes, []);
+    assert.equal(pool.stats.compiled + pool.stats.failed, compiled + 1);
+    same.commit();
+    writeFileSync(join(dir, 'z3.example.zone'), zoneText(null, 33));
+    const next = await later.load();
+    assert.deepEqual(
+      next.changes.map((c) => [c.name, c.serial]),
+      [['z3.example.', 33]],
+    );
+    next.commit();
+
+    // Files changed within the margin of the load's start are not trusted: read again next time.
+    const strict = new CompiledZoneDir(dir, pool, undefined, { sigLaterFiles: 3, sigLaterMarginMs: 60_000 });
+    const a = await strict.load();
+    a.commit();
+    await strict.fingerprinted();
+    const before = pool.stats.compiled + pool.stats.failed;
+    const b = await strict.load();
+    assert.deepEqual(view(b).files, view(a).files);
+    // 8 files read again (the big one was fingerprinted by its fstat, so 7 compiled again).
+    assert.equal(pool.stats.compiled + pool.stats.failed, before + 7);
   });
 
   test('a load that is not committed (its publish failed) is compiled again by the next one', async (t) => {

@@ -8,10 +8,11 @@
  * stats it and answers `unchanged`).
  * @module
  */
+import { type Stats, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { discardPackedImage, type PackedImage } from '../../image/pack.js';
-import type { CompileJob, CompilePool } from '../shared/compile-pool.js';
+import { type CompileJob, type CompilePool, SIG_LATER } from '../shared/compile-pool.js';
 import type { ImageChange } from '../shared/image-shipper.js';
 import type { ImageRef } from '../shared/images.js';
 import type { CachedImage, ImageCacheWriter } from './image-cache.js';
@@ -63,6 +64,32 @@ export interface ImageStore {
 /** Images stored in one write while a load compiles (about 400 KiB of 10-record zones). */
 const STORE_EVERY = 256;
 
+/**
+ * A first load of at least this many files reads them without their fingerprints
+ * (`SIG_LATER`: no fstat in the threads, on the path to the first answer) and takes them once
+ * the load is committed, stat by stat, off the path (`#fingerprint`).
+ */
+const SIG_LATER_FILES = 1000;
+/**
+ * A file fingerprinted after its read is trusted only when its ctime is older than the load's
+ * start by this much (coarse file-system clocks, timestamps of 1-2 s granularity): a file
+ * changed since (its ctime is then the change's) is read again at the next load.
+ */
+const SIG_LATER_MARGIN_MS = 2000;
+/** Files fingerprinted per turn of the loop. */
+const SIG_LATER_SLICE = 2000;
+
+/** A file's fingerprint from its stat: `fileSignature` of compile-thread.ts (not loaded here). */
+export function statSignature(st: Stats): string {
+  return `${st.size}:${st.mtimeMs}:${st.ino}:${st.ctimeMs}`;
+}
+
+/** Tuning of the first load's deferred fingerprints (tests). */
+export interface CompiledZoneDirOptions {
+  sigLaterFiles?: number;
+  sigLaterMarginMs?: number;
+}
+
 /** The zone folder as compiled images. */
 export class CompiledZoneDir {
   readonly #dir: string;
@@ -84,13 +111,19 @@ export class CompiledZoneDir {
   cacheWriter: ImageCacheWriter | undefined;
   /** Images the last load took from the cache (not compiled). */
   fromCache = 0;
+  readonly #sigLaterFiles: number;
+  readonly #sigLaterMarginMs: number;
+  /** The fingerprints a first load took after its commit (`SIG_LATER`): done when it resolves. */
+  #fingerprinted: Promise<void> = Promise.resolve();
 
   /**
    * With `store`, each load stores the new images as their batches come back (while the
    * threads go on compiling) and its changes carry refs instead of images: no image waits in
    * this process for the publish, and the publish writes nothing.
    */
-  constructor(dir: string, pool: CompilePool, store?: ImageStore) {
+  constructor(dir: string, pool: CompilePool, store?: ImageStore, opts: CompiledZoneDirOptions = {}) {
+    this.#sigLaterFiles = opts.sigLaterFiles ?? SIG_LATER_FILES;
+    this.#sigLaterMarginMs = opts.sigLaterMarginMs ?? SIG_LATER_MARGIN_MS;
     this.#dir = dir;
     this.#pool = pool;
     this.#store = store;
@@ -109,6 +142,11 @@ export class CompiledZoneDir {
   useCache(entries: Map<string, CachedImage> | undefined, open?: () => ImageCacheWriter): void {
     this.#cache = entries;
     this.#openCache = open;
+  }
+
+  /** Resolves once the fingerprints a first load took after its commit are in (tests). */
+  fingerprinted(): Promise<void> {
+    return this.#fingerprinted;
   }
 
   /** The zones served now, in file name order. */
@@ -142,8 +180,23 @@ export class CompiledZoneDir {
     // the compile).
     this.#pool.prestart(1);
     let names: string[];
+    /** Names the listing says are regular files (a first load of many: read with `SIG_LATER`). */
+    let regular: Set<string> | undefined;
     try {
-      names = (await readdir(this.#dir)).filter(isZoneFileName).sort();
+      const listed = await readdir(this.#dir, { withFileTypes: true });
+      names = [];
+      for (const e of listed) if (isZoneFileName(e.name)) names.push(e.name);
+      names.sort();
+      if (
+        names.length >= this.#sigLaterFiles &&
+        this.#outcomes.size === 0 &&
+        this.#served.size === 0 &&
+        this.#cache === undefined &&
+        this.#openCache === undefined
+      ) {
+        regular = new Set();
+        for (const e of listed) if (e.isFile() && isZoneFileName(e.name)) regular.add(e.name);
+      }
       if (names.length > 1) this.#pool.prestart();
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
@@ -194,8 +247,14 @@ export class CompiledZoneDir {
       // Cached on disk: unchanged, the cached image is taken.
       const hit = old === undefined ? cache?.get(name) : undefined;
       if (hit !== undefined) return { kind: 'file', path, sig: hit.sig };
+      if (regular?.has(name)) return { kind: 'file', path, sig: SIG_LATER };
       return { kind: 'file', path };
     });
+    regular = undefined;
+    // The wall time before any file is read (for the fingerprints taken after the load).
+    const startedAt = Date.now();
+    /** Files read with `SIG_LATER` whose outcome has no fingerprint: taken after the commit. */
+    const later: number[] = [];
     // A big zone's image is written into the pack folder by its thread, as it is made, and
     // adopted here: no copy of it in this process, no write on this loop. Not with an image
     // cache being written (it needs the octets): those come back as before.
@@ -217,7 +276,11 @@ export class CompiledZoneDir {
     // is): on a cold start of 100,000 files this runs on this loop while the threads compile,
     // not after the last batch (~0.3-0.4 s there).
     const previous = this.#served;
-    const served = new Map<string, ServedFile>();
+    /** A first load: no file was served before (no lookups in `previous`). */
+    const cold = previous.size === 0;
+    // The zones served, in file name order: made a Map by `commit` (on a cold start once every
+    // worker serves, not on this loop while the threads compile).
+    const served: ServedFile[] = [];
     const files: ZoneFileReport[] = [];
     const origins = new Map<string, string>(); // origin key → file that holds it
     // The publish generation of this load's images (taken once the load cannot fail).
@@ -241,7 +304,7 @@ export class CompiledZoneDir {
             `${prefix}${file}: zone ${o.origin} is already served from ${holder}`,
           ];
         else {
-          const old = previous.get(file);
+          const old = cold ? undefined : previous.get(file);
           if (image === undefined && ref === undefined) {
             // Unchanged and served: the same entry (a file whose image is not served is compiled).
             if (old !== undefined && old.key === o.key) zone = old;
@@ -263,7 +326,7 @@ export class CompiledZoneDir {
         }
       }
       if (zone) report.status = 'loaded';
-      else {
+      else if (!cold) {
         const old = previous.get(file);
         if (old && !origins.has(old.key)) {
           zone = old;
@@ -272,7 +335,7 @@ export class CompiledZoneDir {
       }
       if (zone) {
         origins.set(zone.key, file);
-        served.set(file, zone);
+        served.push(zone);
         report.origin = zone.origin;
         report.serial = zone.serial;
       }
@@ -367,6 +430,13 @@ export class CompiledZoneDir {
           warnings: o.warnings.length > 0 ? o.warnings : NONE,
         };
       // absent: vanished since readdir, or not a regular file
+      if (
+        o.sig === undefined &&
+        outcomes[i] !== null &&
+        jobs[i].kind === 'file' &&
+        (jobs[i] as { sig?: string }).sig === SIG_LATER
+      )
+        later.push(i);
       if (i === next) advance();
     });
     flush();
@@ -407,8 +477,40 @@ export class CompiledZoneDir {
       }
       if (present !== undefined)
         for (const file of this.#outcomes.keys()) if (!present.has(file)) this.#outcomes.delete(file);
-      this.#served = served;
+      const map = new Map<string, ServedFile>();
+      for (const z of served) map.set(z.file, z);
+      this.#served = map;
+      if (later.length > 0) this.#fingerprinted = this.#fingerprint(names, outcomes, later, startedAt);
     };
     return { report: { files, removed }, changes, commit };
+  }
+
+  /**
+   * Takes the fingerprints of the files a first load read without them (`SIG_LATER`), a slice
+   * per turn of the loop, so the next load skips those still unchanged. A file whose ctime is
+   * not older than the load's start (by the margin) may have changed since it was read: it
+   * keeps no fingerprint and the next load reads it again; so does one replaced or gone.
+   */
+  async #fingerprint(
+    names: readonly string[],
+    outcomes: readonly (FileOutcome | null)[],
+    later: readonly number[],
+    startedAt: number,
+  ): Promise<void> {
+    const before = startedAt - this.#sigLaterMarginMs;
+    for (let k = 0; k < later.length; k++) {
+      if (k > 0 && k % SIG_LATER_SLICE === 0) await new Promise((r) => setImmediate(r));
+      const i = later[k];
+      const o = outcomes[i];
+      // Only the outcome still remembered (a later load replaces it with its own).
+      if (o === null || o.sig !== '' || this.#outcomes.get(names[i]) !== o) continue;
+      let st: Stats | undefined;
+      try {
+        st = statSync(this.#prefix + names[i], { throwIfNoEntry: false });
+      } catch {
+        continue;
+      }
+      if (st?.isFile() && st.ctimeMs < before) o.sig = statSignature(st);
+    }
   }
 }

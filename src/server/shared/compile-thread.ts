@@ -11,7 +11,7 @@
  * answered `unchanged` after one stat when the file did not change.
  * @module
  */
-import { closeSync, constants, fstatSync, openSync, type Stats, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type CompilableZone, compileZone, compileZoneToFile } from '../../image/compile.js';
 import { discardPackedImage, type PackedImage, writePackedImage } from '../../image/pack.js';
@@ -33,6 +33,7 @@ import {
   type CompileBatchRequest,
   type CompileJob,
   type CompileOutcome,
+  SIG_LATER,
   STATUS_ABSENT,
   STATUS_FAILED,
   STATUS_OK,
@@ -64,7 +65,7 @@ const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 
 type FileRead =
   | { skip: 'absent' | 'unchanged' }
-  | { text: string; sig: string; early?: EarlyParse }
+  | { text: string; sig?: string; early?: EarlyParse }
   | { error: ZoneParseError; sig?: string };
 
 /**
@@ -74,7 +75,7 @@ type FileRead =
  * loadZoneFile would throw, with the same message.
  */
 export function readZoneFile(path: string, previous?: string): FileRead {
-  if (previous !== undefined) {
+  if (previous !== undefined && previous !== SIG_LATER) {
     let st: Stats;
     try {
       st = statSync(path);
@@ -94,6 +95,18 @@ export function readZoneFile(path: string, previous?: string): FileRead {
   let sig: string | undefined;
   let early: EarlyParse | undefined;
   try {
+    if (previous === SIG_LATER) {
+      // A small file, no fstat: read from offset 0, so a bigger one (or one that is no longer
+      // a regular file: the read fails) is read below as any other.
+      smallRead ??= Buffer.allocUnsafe(SMALL_READ);
+      let n = SMALL_READ;
+      try {
+        n = readSync(fd, smallRead, 0, SMALL_READ, 0);
+      } catch {
+        // read below, after the fstat
+      }
+      if (n < SMALL_READ) return { text: smallRead.toString('latin1', 0, n) };
+    }
     const st = fstatSync(fd);
     if (!st.isFile()) return { skip: 'absent' };
     sig = fileSignature(st);
@@ -113,6 +126,10 @@ export function readZoneFile(path: string, previous?: string): FileRead {
     closeSync(fd);
   }
 }
+
+/** `SIG_LATER` reads: a file shorter than this is read whole in one call (image-dir.ts). */
+const SMALL_READ = 64 * 1024;
+let smallRead: Buffer | undefined;
 
 function ioError(path: string, err: unknown): ZoneParseError {
   return new ZoneParseError([{ code: 'ZONE_ERR_IO', file: path, line: 0, message: (err as Error).message }]);

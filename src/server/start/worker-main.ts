@@ -173,6 +173,7 @@ async function bindAndReport(loadMs: number): Promise<void> {
       createRateLimitedReporter(log),
       transfers.service.streams,
     );
+    traceStart('worker', 'listeners open');
     native = startNativeAnswers(config, log);
     if (native) {
       native.hold(heldKeys());
@@ -180,6 +181,7 @@ async function bindAndReport(loadMs: number): Promise<void> {
       log.info(
         `native answers: ${native.stats().served} zones served in C (each image installed on its zone's first query)`,
       );
+      traceStart('worker', 'native answers synced');
     }
     startShield(config, log, () => responder.catalog);
   } catch (err) {
