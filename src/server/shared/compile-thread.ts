@@ -473,7 +473,7 @@ let preloaded:
 function preload(path: string): void {
   const read = readZoneFile(path);
   // Only a big file (read into its early parse thread's octets); anything else waits for its job.
-  if (!('text' in read) || read.early === undefined) return;
+  if (!('text' in read) || read.early === undefined || read.sig === undefined) return;
   const octets = read.early.length;
   traceBig(octets)?.(`file read (${octets} octets, before its job)`);
   try {
