@@ -139,11 +139,32 @@ export interface FollowerStats {
   notifies: number;
 }
 
+/** A zone's text for the compile threads: its record lines. */
+function textOf(lines: readonly string[]): string {
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
 const TICK_MS = 250;
 /** How often the timers and staleness of every zone are scanned (ms). */
 const SCAN_MS = 1000;
 /** Changes are handed over at most this often (ms): a catalog of many new members compiles in batches. */
 const PUBLISH_DELAY_MS = 20;
+/**
+ * Members transferred whole are stored in batches (one transaction, one commit, for many zones:
+ * a commit per zone was most of a catalog sync's CPU): at most this many zones a batch, written
+ * at most this long (ms) after the first of them arrived.
+ */
+const WRITE_BATCH = 500;
+const WRITE_DELAY_MS = 20;
+
+/** A member's whole transfer waiting for its batch's transaction. */
+interface PendingWrite {
+  z: ZoneState;
+  memberId: string;
+  records: RR[];
+  lines: string[];
+  timers: SoaTimers;
+}
 
 export class EdgeFollower {
   readonly #o: EdgeFollowerOptions;
@@ -156,6 +177,9 @@ export class EdgeFollower {
   #flush: NodeJS.Timeout | undefined;
   #stale = new Set<string>();
   #closed = false;
+  /** Whole transfers of members not stored yet (`#flushWrites`), and its timer. */
+  #writes: PendingWrite[] = [];
+  #writeTimer: NodeJS.Timeout | undefined;
   /** Members added by the catalog and not transferred yet; when the catalog changed them. */
   #syncing = 0;
   #syncSince = 0;
@@ -239,6 +263,8 @@ export class EdgeFollower {
   }
 
   close(): void {
+    // What was transferred is stored before the store closes (else transferred again at start).
+    this.#flushWrites();
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
     if (this.#flush) clearTimeout(this.#flush);
@@ -352,6 +378,7 @@ export class EdgeFollower {
           z.nextAt = Date.now() + z.retry * 1000;
           if (z.held && !z.gone) {
             try {
+              this.#flushWrites();
               this.#o.store.checked(z.name, false);
             } catch {
               // the store is closing
@@ -371,7 +398,13 @@ export class EdgeFollower {
   }
 
   async #check(z: ZoneState): Promise<void> {
-    const { primary, key, store } = this.#o;
+    const { primary, key } = this.#o;
+    // Every store call below (after the awaits) goes through `#store`: the pending batch first.
+    const store = {
+      checked: (name: string, ok: boolean) => this.#store().checked(name, ok),
+      applyDiff: (...a: Parameters<EdgeStore['applyDiff']>) => this.#store().applyDiff(...a),
+      text: (name: string) => this.#store().text(name),
+    };
     const limits = this.#o.limits ?? DEFAULT_TRANSFER_LIMITS;
     if (z.held) {
       let soa: SoaTimers | undefined;
@@ -432,7 +465,11 @@ export class EdgeFollower {
     this.#write(z, r.records, r.timers);
   }
 
-  /** A whole zone transferred: stored and published (the catalog: reconciled). */
+  /**
+   * A whole zone transferred: stored and published (the catalog: reconciled). A member not held
+   * yet (a catalog sync) joins the next batch (`#flushWrites`: one transaction for many zones);
+   * a zone held is replaced at once, after the pending batch.
+   */
   #write(z: ZoneState, records: RR[], timers: SoaTimers): void {
     this.stats.axfr++;
     if (z.catalog) {
@@ -440,14 +477,67 @@ export class EdgeFollower {
       const parsed = parseCatalog(z.origin, records);
       if (!parsed.ok) throw new Error(`catalog ${z.name} not taken: ${parsed.why}`);
     }
-    const version = this.#o.store.replace(z.name, z.memberId, timers, records, z.catalog);
+    const lines = records.map(recordLine);
+    if (!z.held && !z.catalog) {
+      this.#succeeded(z, timers);
+      this.#writes.push({ z, memberId: z.memberId, records, lines, timers });
+      if (this.#writes.length >= WRITE_BATCH) this.#flushWrites();
+      else this.#writeTimer ??= setTimeout(() => this.#flushWrites(), WRITE_DELAY_MS);
+      return;
+    }
+    const version = this.#store().replace(z.name, z.memberId, timers, records, z.catalog);
     this.#succeeded(z, timers);
-    if (!z.held && !z.catalog && this.#syncing > 0 && --this.#syncing === 0)
-      this.#o.log.info(
-        `catalog sync: every new member transferred and stored in ${Math.round(performance.now() - this.#syncSince)} ms (${this.served().length + 1} zones held)`,
-      );
     z.held = true;
-    this.#changed(z, version, records.length === 0 ? '' : `${records.map(recordLine).join('\n')}\n`);
+    this.#changed(z, version, textOf(lines));
+  }
+
+  /** The store, once the pending batch of whole transfers is written (the order of events kept). */
+  #store(): EdgeStore {
+    if (this.#writes.length > 0) this.#flushWrites();
+    return this.#o.store;
+  }
+
+  /**
+   * Stores the pending whole transfers of new members in one transaction, then publishes them.
+   * A batch that cannot be written leaves its zones not held: each is transferred again after
+   * its retry.
+   */
+  #flushWrites(): void {
+    if (this.#writeTimer) clearTimeout(this.#writeTimer);
+    this.#writeTimer = undefined;
+    const list = this.#writes;
+    if (list.length === 0 || this.#closed) return;
+    this.#writes = [];
+    let versions: number[];
+    try {
+      versions = this.#o.store.replaceMany(
+        list.map((w) => ({
+          name: w.z.name,
+          memberId: w.memberId,
+          soa: w.timers,
+          records: w.records,
+          lines: w.lines,
+        })),
+      );
+    } catch (err) {
+      this.#o.log.error(`${list.length} transferred zones not stored: ${(err as Error).message}`);
+      const at = Date.now();
+      for (const { z } of list) {
+        this.stats.failures++;
+        z.failures++;
+        z.nextAt = at + z.retry * 1000;
+      }
+      return;
+    }
+    for (let i = 0; i < list.length; i++) {
+      const { z, lines } = list[i];
+      if (!z.held && this.#syncing > 0 && --this.#syncing === 0)
+        this.#o.log.info(
+          `catalog sync: every new member transferred and stored in ${Math.round(performance.now() - this.#syncSince)} ms (${this.served().length + 1} zones held)`,
+        );
+      z.held = true;
+      this.#changed(z, versions[i], textOf(lines));
+    }
   }
 
   #succeeded(z: ZoneState, timers: SoaTimers): void {
@@ -484,7 +574,7 @@ export class EdgeFollower {
 
   /** Members from the stored catalog: added, dropped, reset. */
   #reconcile(now: number): void {
-    const text = this.#o.store.text(this.#catalogKey);
+    const text = this.#store().text(this.#catalogKey);
     if (text === undefined) return;
     let records: RR[];
     try {
@@ -529,7 +619,7 @@ export class EdgeFollower {
     z.gone = true;
     if (!z.held && !z.catalog && this.#syncing > 0) this.#syncing--;
     this.#zones.delete(z.name);
-    const version = this.#o.store.drop(z.name);
+    const version = this.#store().drop(z.name);
     if (version > 0) this.#queue({ name: z.name, version, serial: z.serial, text: null });
   }
 }
