@@ -30,6 +30,7 @@ import {
   TransferError,
   type TransferLimits,
 } from '../xfr/secondary/client.js';
+import { TransferConnections } from '../xfr/secondary/connection.js';
 import { type IxfrStep, serialAfter, transferIn } from '../xfr/secondary/ixfr-in.js';
 import type { TsigKey } from '../xfr/tsig.js';
 import { parseZoneText } from '../zone/parser.js';
@@ -105,6 +106,12 @@ export interface EdgeFollowerOptions {
   notifyAddress?: string;
   /** SOA query timeout (ms; default 3000). */
   queryTimeoutMs?: number;
+  /**
+   * Transfers over persistent, pipelined TCP connections to the primary (connection.ts):
+   * connections at most and queries outstanding on each (default 4 × 8); `false`: a connection
+   * per transfer.
+   */
+  connections?: { connections: number; pipeline: number } | false;
 }
 
 interface ZoneState {
@@ -196,6 +203,10 @@ export class EdgeFollower {
     notifies: 0,
   };
 
+  /** The persistent transfer connections (none: one connection per transfer). */
+  readonly #conns: TransferConnections | undefined;
+  readonly #exchange: Parameters<typeof transferIn>[5];
+
   /** The EDNS options of the SOA checks (the NOTIFY address), or none. */
   readonly #options: { code: number; data: Uint8Array }[] | undefined;
 
@@ -206,6 +217,11 @@ export class EdgeFollower {
       : undefined;
     this.#floors = opts.floors ?? DEFAULT_TIMER_FLOORS;
     this.#catalogKey = opts.catalog.toString().toLowerCase();
+    if (opts.connections !== false) {
+      const conns = new TransferConnections(opts.primary, opts.connections ?? {});
+      this.#conns = conns;
+      this.#exchange = (target, query, limits, onMessage) => conns.exchange(target, query, limits, onMessage);
+    }
   }
 
   /** Zones held and served (the catalog not counted). */
@@ -266,6 +282,7 @@ export class EdgeFollower {
     // What was transferred is stored before the store closes (else transferred again at start).
     this.#flushWrites();
     this.#closed = true;
+    this.#conns?.close();
     if (this.#timer) clearInterval(this.#timer);
     if (this.#flush) clearTimeout(this.#flush);
   }
@@ -423,7 +440,7 @@ export class EdgeFollower {
         store.checked(z.name, true);
         return;
       }
-      const r = await transferIn(primary, z.origin, key, z.serial, limits);
+      const r = await transferIn(primary, z.origin, key, z.serial, limits, this.#exchange);
       if (z.gone || this.#closed) return;
       if (r.kind === 'current') {
         this.stats.current++;
@@ -459,7 +476,7 @@ export class EdgeFollower {
       });
       if (z.gone || this.#closed) return;
     }
-    const r = await transferIn(primary, z.origin, key, undefined, limits);
+    const r = await transferIn(primary, z.origin, key, undefined, limits, this.#exchange);
     if (z.gone || this.#closed) return;
     if (r.kind !== 'full') throw new Error('AXFR answered in another form');
     this.#write(z, r.records, r.timers);
