@@ -117,7 +117,9 @@ class Connection {
       const x = this.#queue[0];
       if (x === undefined) {
         // Nothing asked: a server speaking out of turn.
-        this.#fail(new TransferError(`${this.#target.address}:${this.#target.port} sent an answer not asked for`));
+        this.#fail(
+          new TransferError(`${this.#target.address}:${this.#target.port} sent an answer not asked for`),
+        );
         return;
       }
       const len = this.#buf.readUInt16BE(0);
