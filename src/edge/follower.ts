@@ -193,6 +193,13 @@ export class EdgeFollower {
   /** Checks due now, in order (new members, NOTIFYs, timers found due by the scan). */
   readonly #ready = new Set<ZoneState>();
   #lastScan = 0;
+  /**
+   * No zone's timer is due and none goes stale before this (ms since the epoch; a lower bound,
+   * lowered whenever a timer is set): the scan skips its pass over every zone until then.
+   */
+  #nextScan = 0;
+  /** A `#drain` is queued for the next turn. */
+  #drainQueued = false;
   readonly stats: FollowerStats = {
     checks: 0,
     current: 0,
@@ -352,18 +359,35 @@ export class EdgeFollower {
   #tick(): void {
     if (this.#closed) return;
     const now = Date.now();
-    if (now - this.#lastScan >= SCAN_MS) {
+    if (now - this.#lastScan >= SCAN_MS && now >= this.#nextScan) {
       this.#lastScan = now;
-      for (const z of this.#zones.values()) if (!z.busy && z.nextAt <= now) this.#ready.add(z);
-      this.#updateStale(now);
+      let next = Number.POSITIVE_INFINITY;
+      for (const z of this.#zones.values())
+        if (!z.busy && z.nextAt <= now) this.#ready.add(z);
+        else if (!z.busy && z.nextAt < next) next = z.nextAt;
+      this.#nextScan = Math.min(next, this.#updateStale(now));
     }
     this.#drain();
   }
 
-  #updateStale(now: number): void {
+  /** A timer set to `at`: the scan looks again by then. */
+  #timerAt(at: number): void {
+    if (at < this.#nextScan) this.#nextScan = at;
+  }
+
+  /** Recomputes the stale set; returns when the next zone goes stale (a lower bound). */
+  #updateStale(now: number): number {
     const stale = new Set<string>();
+    let next = Number.POSITIVE_INFINITY;
     for (const z of this.#zones.values())
-      if (z.held && !z.catalog && now - z.lastSuccess > this.#o.maxStaleMs) stale.add(z.name);
+      if (z.held && !z.catalog)
+        if (now - z.lastSuccess > this.#o.maxStaleMs) stale.add(z.name);
+        else if (z.lastSuccess + this.#o.maxStaleMs < next) next = z.lastSuccess + this.#o.maxStaleMs;
+    this.#updateStaleSet(stale);
+    return next;
+  }
+
+  #updateStaleSet(stale: Set<string>): void {
     if (stale.size === this.#stale.size && [...stale].every((n) => this.#stale.has(n))) return;
     const added = [...stale].filter((n) => !this.#stale.has(n));
     if (added.length > 0)
@@ -384,6 +408,7 @@ export class EdgeFollower {
           z.failures = 0;
           z.lastError = undefined;
           z.nextAt = Date.now() + z.refresh * 1000;
+          this.#timerAt(z.nextAt);
         },
         (err: unknown) => {
           this.stats.failures++;
@@ -393,6 +418,7 @@ export class EdgeFollower {
             this.#o.log.warn(`zone ${z.name}: check failed (retry in ${z.retry} s): ${why}`);
           z.lastError = why;
           z.nextAt = Date.now() + z.retry * 1000;
+          this.#timerAt(z.nextAt);
           if (z.held && !z.gone) {
             try {
               this.#flushWrites();
@@ -410,7 +436,14 @@ export class EdgeFollower {
           z.again = false;
           this.#due(z);
         }
-        if (!this.#closed) setImmediate(() => this.#drain());
+        if (!this.#closed && !this.#drainQueued) {
+          // One drain for every check that ended in this turn.
+          this.#drainQueued = true;
+          setImmediate(() => {
+            this.#drainQueued = false;
+            this.#drain();
+          });
+        }
       });
   }
 
@@ -494,7 +527,7 @@ export class EdgeFollower {
       const parsed = parseCatalog(z.origin, records);
       if (!parsed.ok) throw new Error(`catalog ${z.name} not taken: ${parsed.why}`);
     }
-    const lines = records.map(recordLine);
+    const lines = z.catalog ? [] : records.map(recordLine);
     if (!z.held && !z.catalog) {
       this.#succeeded(z, timers);
       this.#writes.push({ z, memberId: z.memberId, records, lines, timers });
@@ -502,10 +535,19 @@ export class EdgeFollower {
       else this.#writeTimer ??= setTimeout(() => this.#flushWrites(), WRITE_DELAY_MS);
       return;
     }
-    const version = this.#store().replace(z.name, z.memberId, timers, records, z.catalog);
+    const [version] = this.#store().replaceMany([
+      {
+        name: z.name,
+        memberId: z.memberId,
+        soa: timers,
+        records,
+        catalog: z.catalog,
+        ...(z.catalog ? {} : { lines }),
+      },
+    ]);
     this.#succeeded(z, timers);
     z.held = true;
-    this.#changed(z, version, textOf(lines));
+    this.#changed(z, version, z.catalog ? '' : textOf(lines), undefined, records);
   }
 
   /** The store, once the pending batch of whole transfers is written (the order of events kept). */
@@ -543,6 +585,7 @@ export class EdgeFollower {
         this.stats.failures++;
         z.failures++;
         z.nextAt = at + z.retry * 1000;
+        this.#timerAt(z.nextAt);
       }
       return;
     }
@@ -563,6 +606,8 @@ export class EdgeFollower {
     z.retry = t.retry;
     z.serial = timers.serial;
     z.lastSuccess = Date.now();
+    // A stale zone answered again: the next tick says so; else it goes stale after this.
+    this.#timerAt(this.#stale.has(z.name) ? 0 : z.lastSuccess + this.#o.maxStaleMs);
     if (z.catalog) this.#o.onContact?.(z.lastSuccess);
   }
 
@@ -571,9 +616,10 @@ export class EdgeFollower {
     return this.#zones.get(this.#catalogKey)?.lastSuccess ?? 0;
   }
 
-  #changed(z: ZoneState, version: number, text: string, steps?: IxfrStep[]): void {
+  /** `records`: the catalog's whole, when transferred so (not read back from the store). */
+  #changed(z: ZoneState, version: number, text: string, steps?: IxfrStep[], records?: RR[]): void {
     if (z.catalog) {
-      this.#reconcile(Date.now());
+      this.#reconcile(Date.now(), records);
       return;
     }
     this.#queue({ name: z.name, version, serial: z.serial, text, ...(steps ? { steps } : {}) });
@@ -590,15 +636,18 @@ export class EdgeFollower {
   }
 
   /** Members from the stored catalog: added, dropped, reset. */
-  #reconcile(now: number): void {
-    const text = this.#store().text(this.#catalogKey);
-    if (text === undefined) return;
+  #reconcile(now: number, given?: RR[]): void {
     let records: RR[];
-    try {
-      records = parseZoneText(text, { origin: this.#o.catalog });
-    } catch (err) {
-      this.#o.log.error(`catalog ${this.#catalogKey} as stored cannot be read: ${(err as Error).message}`);
-      return;
+    if (given) records = given;
+    else {
+      const text = this.#store().text(this.#catalogKey);
+      if (text === undefined) return;
+      try {
+        records = parseZoneText(text, { origin: this.#o.catalog });
+      } catch (err) {
+        this.#o.log.error(`catalog ${this.#catalogKey} as stored cannot be read: ${(err as Error).message}`);
+        return;
+      }
     }
     const have = new Map<string, string>();
     for (const z of this.#zones.values()) if (!z.catalog) have.set(z.origin.key, z.memberId);
@@ -634,6 +683,7 @@ export class EdgeFollower {
 
   #drop(z: ZoneState): void {
     z.gone = true;
+    if (this.#stale.has(z.name)) this.#timerAt(0);
     if (!z.held && !z.catalog && this.#syncing > 0) this.#syncing--;
     this.#zones.delete(z.name);
     const version = this.#store().drop(z.name);

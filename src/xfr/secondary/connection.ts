@@ -89,11 +89,11 @@ class Connection {
     const framed = Buffer.allocUnsafe(2 + x.query.length);
     framed.writeUInt16BE(x.query.length, 0);
     framed.set(x.query, 2);
-    // The queries of one turn go out in one write.
+    // The queries of one turn of the event loop go out in one write.
     if (!this.#corked) {
       this.#corked = true;
       this.#sock.cork();
-      process.nextTick(() => {
+      setImmediate(() => {
         this.#corked = false;
         this.#sock.uncork();
       });
