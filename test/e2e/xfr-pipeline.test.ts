@@ -6,7 +6,8 @@
  *   every zone whole; a zone the primary refuses fails alone (its connection goes, the queries
  *   queued behind it are sent again on a new one and succeed);
  * - our server (`serve`) with kdig `+keepopen`: three AXFRs on one connection, each whole, and
- *   our client pipelining 12 on one connection.
+ *   our client pipelining 12 on one connection; a connection the server closed while idle is
+ *   noticed and the next transfer opens a new one.
  * @module
  */
 import assert from 'node:assert/strict';
@@ -21,6 +22,7 @@ import { TransferConnections } from '../../src/xfr/secondary/connection.js';
 import { transferIn, type XfrInResult } from '../../src/xfr/secondary/ixfr-in.js';
 import { parseTsigKeySpec } from '../../src/xfr/tsig.js';
 import { type Peer, skipUnlessCommands, startKnot, startNsd, type ZoneSpec } from '../helpers/peers.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { freePort, type ServeProcess, startServe } from './support.js';
 
 const SECRET = Buffer.from('pipelined-transfers-test-secret-000001').toString('base64');
@@ -160,6 +162,22 @@ describe('pipelined transfers on one TCP connection', () => {
       assert.doesNotMatch(out, /^;; (ERROR|WARNING)/m);
       await pipelined('127.0.0.1', port);
       await pipelined('127.0.0.1', port, 'not-served.pipe.test.');
+      // The server closes a connection idle for 10 s: seen as gone, the next transfer opens another.
+      const target = { address: '127.0.0.1', port };
+      const conns = new TransferConnections(target, { connections: 1, pipeline: 4 });
+      const xfr = (i: number) =>
+        transferIn(target, Name.parse(nameOf(i)), KEY, undefined, undefined, (t, q, l, m) =>
+          conns.exchange(t, q, l, m),
+        );
+      try {
+        checkWhole(0, await xfr(0));
+        assert.equal(conns.open, 1);
+        await waitFor('the idle connection closed by the server', async () => conns.open === 0, 30_000);
+        checkWhole(1, await xfr(1));
+        assert.equal(conns.open, 1);
+      } finally {
+        conns.close();
+      }
     } finally {
       await serve?.stop();
     }

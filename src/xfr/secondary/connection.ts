@@ -192,7 +192,7 @@ export class TransferConnections {
 
   /** Connections open now (for tests). */
   get open(): number {
-    return this.#conns.length;
+    return this.#conns.filter((c) => !c.dead).length;
   }
 
   /** `tcpExchange` (client.ts) over one of the persistent connections. */
