@@ -30,6 +30,7 @@ import {
   TransferError,
   type TransferLimits,
 } from '../xfr/secondary/client.js';
+import { TransferConnections } from '../xfr/secondary/connection.js';
 import { type IxfrStep, serialAfter, transferIn } from '../xfr/secondary/ixfr-in.js';
 import type { TsigKey } from '../xfr/tsig.js';
 import { parseZoneText } from '../zone/parser.js';
@@ -106,6 +107,12 @@ export interface EdgeFollowerOptions {
   notifyAddress?: string;
   /** SOA query timeout (ms; default 3000). */
   queryTimeoutMs?: number;
+  /**
+   * Transfers over persistent, pipelined TCP connections to the primary (connection.ts):
+   * connections at most and queries outstanding on each (default 4 × 8); `false`: a connection
+   * per transfer.
+   */
+  connections?: { connections: number; pipeline: number } | false;
 }
 
 interface ZoneState {
@@ -144,11 +151,32 @@ export interface FollowerStats {
   hinted: number;
 }
 
+/** A zone's text for the compile threads: its record lines. */
+function textOf(lines: readonly string[]): string {
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
 const TICK_MS = 250;
 /** How often the timers and staleness of every zone are scanned (ms). */
 const SCAN_MS = 1000;
 /** Changes are handed over at most this often (ms): a catalog of many new members compiles in batches. */
 const PUBLISH_DELAY_MS = 20;
+/**
+ * Members transferred whole are stored in batches (one transaction, one commit, for many zones:
+ * a commit per zone was most of a catalog sync's CPU): at most this many zones a batch, written
+ * at most this long (ms) after the first of them arrived.
+ */
+const WRITE_BATCH = 500;
+const WRITE_DELAY_MS = 20;
+
+/** A member's whole transfer waiting for its batch's transaction. */
+interface PendingWrite {
+  z: ZoneState;
+  memberId: string;
+  records: RR[];
+  lines: string[];
+  timers: SoaTimers;
+}
 
 export class EdgeFollower {
   readonly #o: EdgeFollowerOptions;
@@ -161,12 +189,22 @@ export class EdgeFollower {
   #flush: NodeJS.Timeout | NodeJS.Immediate | undefined;
   #stale = new Set<string>();
   #closed = false;
+  /** Whole transfers of members not stored yet (`#flushWrites`), and its timer. */
+  #writes: PendingWrite[] = [];
+  #writeTimer: NodeJS.Timeout | undefined;
   /** Members added by the catalog and not transferred yet; when the catalog changed them. */
   #syncing = 0;
   #syncSince = 0;
   /** Checks due now, in order (new members, NOTIFYs, timers found due by the scan). */
   readonly #ready = new Set<ZoneState>();
   #lastScan = 0;
+  /**
+   * No zone's timer is due and none goes stale before this (ms since the epoch; a lower bound,
+   * lowered whenever a timer is set): the scan skips its pass over every zone until then.
+   */
+  #nextScan = 0;
+  /** A `#drain` is queued for the next turn. */
+  #drainQueued = false;
   readonly stats: FollowerStats = {
     checks: 0,
     current: 0,
@@ -178,6 +216,10 @@ export class EdgeFollower {
     hinted: 0,
   };
 
+  /** The persistent transfer connections (none: one connection per transfer). */
+  readonly #conns: TransferConnections | undefined;
+  readonly #exchange: Parameters<typeof transferIn>[5];
+
   /** The EDNS options of the SOA checks (the NOTIFY address), or none. */
   readonly #options: { code: number; data: Uint8Array }[] | undefined;
 
@@ -188,6 +230,11 @@ export class EdgeFollower {
       : undefined;
     this.#floors = opts.floors ?? DEFAULT_TIMER_FLOORS;
     this.#catalogKey = opts.catalog.toString().toLowerCase();
+    if (opts.connections !== false) {
+      const conns = new TransferConnections(opts.primary, opts.connections ?? {});
+      this.#conns = conns;
+      this.#exchange = (target, query, limits, onMessage) => conns.exchange(target, query, limits, onMessage);
+    }
   }
 
   /** Zones held and served (the catalog not counted). */
@@ -245,7 +292,10 @@ export class EdgeFollower {
   }
 
   close(): void {
+    // What was transferred is stored before the store closes (else transferred again at start).
+    this.#flushWrites();
     this.#closed = true;
+    this.#conns?.close();
     if (this.#timer) clearInterval(this.#timer);
     if (this.#flush) {
       clearTimeout(this.#flush as NodeJS.Timeout);
@@ -331,18 +381,35 @@ export class EdgeFollower {
   #tick(): void {
     if (this.#closed) return;
     const now = Date.now();
-    if (now - this.#lastScan >= SCAN_MS) {
+    if (now - this.#lastScan >= SCAN_MS && now >= this.#nextScan) {
       this.#lastScan = now;
-      for (const z of this.#zones.values()) if (!z.busy && z.nextAt <= now) this.#ready.add(z);
-      this.#updateStale(now);
+      let next = Number.POSITIVE_INFINITY;
+      for (const z of this.#zones.values())
+        if (!z.busy && z.nextAt <= now) this.#ready.add(z);
+        else if (!z.busy && z.nextAt < next) next = z.nextAt;
+      this.#nextScan = Math.min(next, this.#updateStale(now));
     }
     this.#drain();
   }
 
-  #updateStale(now: number): void {
+  /** A timer set to `at`: the scan looks again by then. */
+  #timerAt(at: number): void {
+    if (at < this.#nextScan) this.#nextScan = at;
+  }
+
+  /** Recomputes the stale set; returns when the next zone goes stale (a lower bound). */
+  #updateStale(now: number): number {
     const stale = new Set<string>();
+    let next = Number.POSITIVE_INFINITY;
     for (const z of this.#zones.values())
-      if (z.held && !z.catalog && now - z.lastSuccess > this.#o.maxStaleMs) stale.add(z.name);
+      if (z.held && !z.catalog)
+        if (now - z.lastSuccess > this.#o.maxStaleMs) stale.add(z.name);
+        else if (z.lastSuccess + this.#o.maxStaleMs < next) next = z.lastSuccess + this.#o.maxStaleMs;
+    this.#updateStaleSet(stale);
+    return next;
+  }
+
+  #updateStaleSet(stale: Set<string>): void {
     if (stale.size === this.#stale.size && [...stale].every((n) => this.#stale.has(n))) return;
     const added = [...stale].filter((n) => !this.#stale.has(n));
     if (added.length > 0)
@@ -363,6 +430,7 @@ export class EdgeFollower {
           z.failures = 0;
           z.lastError = undefined;
           z.nextAt = Date.now() + z.refresh * 1000;
+          this.#timerAt(z.nextAt);
         },
         (err: unknown) => {
           this.stats.failures++;
@@ -372,8 +440,10 @@ export class EdgeFollower {
             this.#o.log.warn(`zone ${z.name}: check failed (retry in ${z.retry} s): ${why}`);
           z.lastError = why;
           z.nextAt = Date.now() + z.retry * 1000;
+          this.#timerAt(z.nextAt);
           if (z.held && !z.gone) {
             try {
+              this.#flushWrites();
               this.#o.store.checked(z.name, false);
             } catch {
               // the store is closing
@@ -388,12 +458,25 @@ export class EdgeFollower {
           z.again = false;
           this.#due(z);
         }
-        if (!this.#closed) setImmediate(() => this.#drain());
+        if (!this.#closed && !this.#drainQueued) {
+          // One drain for every check that ended in this turn.
+          this.#drainQueued = true;
+          setImmediate(() => {
+            this.#drainQueued = false;
+            this.#drain();
+          });
+        }
       });
   }
 
   async #check(z: ZoneState): Promise<void> {
-    const { primary, key, store } = this.#o;
+    const { primary, key } = this.#o;
+    // Every store call below (after the awaits) goes through `#store`: the pending batch first.
+    const store = {
+      checked: (name: string, ok: boolean) => this.#store().checked(name, ok),
+      applyDiff: (...a: Parameters<EdgeStore['applyDiff']>) => this.#store().applyDiff(...a),
+      text: (name: string) => this.#store().text(name),
+    };
     const limits = this.#o.limits ?? DEFAULT_TRANSFER_LIMITS;
     if (z.held) {
       let soa: SoaTimers | undefined;
@@ -421,7 +504,7 @@ export class EdgeFollower {
         store.checked(z.name, true);
         return;
       }
-      const r = await transferIn(primary, z.origin, key, z.serial, limits);
+      const r = await transferIn(primary, z.origin, key, z.serial, limits, this.#exchange);
       if (z.gone || this.#closed) return;
       if (EDGE_TRACE)
         this.#o.log.info(traceLine('edge-xfr', z.name, r.kind === 'current' ? '-' : r.serial, r.kind));
@@ -460,14 +543,18 @@ export class EdgeFollower {
       });
       if (z.gone || this.#closed) return;
     }
-    const r = await transferIn(primary, z.origin, key, undefined, limits);
+    const r = await transferIn(primary, z.origin, key, undefined, limits, this.#exchange);
     if (z.gone || this.#closed) return;
     if (r.kind !== 'full') throw new Error('AXFR answered in another form');
     if (EDGE_TRACE) this.#o.log.info(traceLine('edge-xfr', z.name, r.serial, 'axfr'));
     this.#write(z, r.records, r.timers);
   }
 
-  /** A whole zone transferred: stored and published (the catalog: reconciled). */
+  /**
+   * A whole zone transferred: stored and published (the catalog: reconciled). A member not held
+   * yet (a catalog sync) joins the next batch (`#flushWrites`: one transaction for many zones);
+   * a zone held is replaced at once, after the pending batch.
+   */
   #write(z: ZoneState, records: RR[], timers: SoaTimers): void {
     this.stats.axfr++;
     if (z.catalog) {
@@ -475,15 +562,78 @@ export class EdgeFollower {
       const parsed = parseCatalog(z.origin, records);
       if (!parsed.ok) throw new Error(`catalog ${z.name} not taken: ${parsed.why}`);
     }
-    const version = this.#o.store.replace(z.name, z.memberId, timers, records, z.catalog);
+    const lines = z.catalog ? [] : records.map(recordLine);
+    if (!z.held && !z.catalog) {
+      this.#succeeded(z, timers);
+      this.#writes.push({ z, memberId: z.memberId, records, lines, timers });
+      if (this.#writes.length >= WRITE_BATCH) this.#flushWrites();
+      else this.#writeTimer ??= setTimeout(() => this.#flushWrites(), WRITE_DELAY_MS);
+      return;
+    }
+    const [version] = this.#store().replaceMany([
+      {
+        name: z.name,
+        memberId: z.memberId,
+        soa: timers,
+        records,
+        catalog: z.catalog,
+        ...(z.catalog ? {} : { lines }),
+      },
+    ]);
     if (EDGE_TRACE) this.#o.log.info(traceLine('edge-stored', z.name, timers.serial));
     this.#succeeded(z, timers);
-    if (!z.held && !z.catalog && this.#syncing > 0 && --this.#syncing === 0)
-      this.#o.log.info(
-        `catalog sync: every new member transferred and stored in ${Math.round(performance.now() - this.#syncSince)} ms (${this.served().length + 1} zones held)`,
-      );
     z.held = true;
-    this.#changed(z, version, records.length === 0 ? '' : `${records.map(recordLine).join('\n')}\n`);
+    this.#changed(z, version, z.catalog ? '' : textOf(lines), undefined, records);
+  }
+
+  /** The store, once the pending batch of whole transfers is written (the order of events kept). */
+  #store(): EdgeStore {
+    if (this.#writes.length > 0) this.#flushWrites();
+    return this.#o.store;
+  }
+
+  /**
+   * Stores the pending whole transfers of new members in one transaction, then publishes them.
+   * A batch that cannot be written leaves its zones not held: each is transferred again after
+   * its retry.
+   */
+  #flushWrites(): void {
+    if (this.#writeTimer) clearTimeout(this.#writeTimer);
+    this.#writeTimer = undefined;
+    const list = this.#writes;
+    if (list.length === 0 || this.#closed) return;
+    this.#writes = [];
+    let versions: number[];
+    try {
+      versions = this.#o.store.replaceMany(
+        list.map((w) => ({
+          name: w.z.name,
+          memberId: w.memberId,
+          soa: w.timers,
+          records: w.records,
+          lines: w.lines,
+        })),
+      );
+    } catch (err) {
+      this.#o.log.error(`${list.length} transferred zones not stored: ${(err as Error).message}`);
+      const at = Date.now();
+      for (const { z } of list) {
+        this.stats.failures++;
+        z.failures++;
+        z.nextAt = at + z.retry * 1000;
+        this.#timerAt(z.nextAt);
+      }
+      return;
+    }
+    for (let i = 0; i < list.length; i++) {
+      const { z, lines } = list[i];
+      if (!z.held && this.#syncing > 0 && --this.#syncing === 0)
+        this.#o.log.info(
+          `catalog sync: every new member transferred and stored in ${Math.round(performance.now() - this.#syncSince)} ms (${this.served().length + 1} zones held)`,
+        );
+      z.held = true;
+      this.#changed(z, versions[i], textOf(lines));
+    }
   }
 
   #succeeded(z: ZoneState, timers: SoaTimers): void {
@@ -492,6 +642,8 @@ export class EdgeFollower {
     z.retry = t.retry;
     z.serial = timers.serial;
     z.lastSuccess = Date.now();
+    // A stale zone answered again: the next tick says so; else it goes stale after this.
+    this.#timerAt(this.#stale.has(z.name) ? 0 : z.lastSuccess + this.#o.maxStaleMs);
     if (z.catalog) this.#o.onContact?.(z.lastSuccess);
   }
 
@@ -500,9 +652,10 @@ export class EdgeFollower {
     return this.#zones.get(this.#catalogKey)?.lastSuccess ?? 0;
   }
 
-  #changed(z: ZoneState, version: number, text: string, steps?: IxfrStep[]): void {
+  /** `records`: the catalog's whole, when transferred so (not read back from the store). */
+  #changed(z: ZoneState, version: number, text: string, steps?: IxfrStep[], records?: RR[]): void {
     if (z.catalog) {
-      this.#reconcile(Date.now());
+      this.#reconcile(Date.now(), records);
       return;
     }
     this.#queue({ name: z.name, version, serial: z.serial, text, ...(steps ? { steps } : {}) });
@@ -523,15 +676,18 @@ export class EdgeFollower {
   }
 
   /** Members from the stored catalog: added, dropped, reset. */
-  #reconcile(now: number): void {
-    const text = this.#o.store.text(this.#catalogKey);
-    if (text === undefined) return;
+  #reconcile(now: number, given?: RR[]): void {
     let records: RR[];
-    try {
-      records = parseZoneText(text, { origin: this.#o.catalog });
-    } catch (err) {
-      this.#o.log.error(`catalog ${this.#catalogKey} as stored cannot be read: ${(err as Error).message}`);
-      return;
+    if (given) records = given;
+    else {
+      const text = this.#store().text(this.#catalogKey);
+      if (text === undefined) return;
+      try {
+        records = parseZoneText(text, { origin: this.#o.catalog });
+      } catch (err) {
+        this.#o.log.error(`catalog ${this.#catalogKey} as stored cannot be read: ${(err as Error).message}`);
+        return;
+      }
     }
     const have = new Map<string, string>();
     for (const z of this.#zones.values()) if (!z.catalog) have.set(z.origin.key, z.memberId);
@@ -567,9 +723,10 @@ export class EdgeFollower {
 
   #drop(z: ZoneState): void {
     z.gone = true;
+    if (this.#stale.has(z.name)) this.#timerAt(0);
     if (!z.held && !z.catalog && this.#syncing > 0) this.#syncing--;
     this.#zones.delete(z.name);
-    const version = this.#o.store.drop(z.name);
+    const version = this.#store().drop(z.name);
     if (version > 0) this.#queue({ name: z.name, version, serial: z.serial, text: null });
   }
 }

@@ -216,3 +216,44 @@ test('the IXFR journal in all: past its octets the zones changed least recently 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('replaceMany: several zones in one transaction, versions in order, a zone held replaced whole', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-edge-store-many-'));
+  try {
+    const store = new EdgeStore(dir);
+    const other = 'other.store.test.';
+    const v0 = store.replace(origin, 'm1', timers(1), recs(soa(1), 'old 300 IN A 192.0.2.9'));
+    const otherRecs = parseZoneText(
+      '@ 300 IN SOA ns1 hostmaster 7 60 10 3600 300\nwww 300 IN A 192.0.2.7\n',
+      {
+        origin: other,
+      },
+    );
+    const mine = recs(soa(2), 'www 300 IN A 192.0.2.2');
+    const [va, vb] = store.replaceMany([
+      // Lines given by the caller are stored as given.
+      {
+        name: origin,
+        memberId: 'm1',
+        soa: timers(2),
+        records: mine,
+        lines: mine.map((r) => `; line ${r.type}`),
+      },
+      { name: other, memberId: 'm2', soa: { ...timers(7) }, records: otherRecs },
+    ]);
+    assert.ok(v0 < va && va < vb, `versions ${v0} < ${va} < ${vb}`);
+    assert.equal(store.zone(origin)?.serial, 2);
+    assert.equal(store.zone(origin)?.version, va);
+    assert.equal(store.recordCount(origin), 2, 'the zone held is replaced whole (its old record gone)');
+    assert.match(store.text(origin) ?? '', /^; line 6$/m);
+    assert.equal(store.zone(other)?.memberId, 'm2');
+    assert.match(store.text(other) ?? '', /^www\.other\.store\.test\. 300 IN A 192\.0\.2\.7$/m);
+    assert.ok(
+      store.replace(origin, 'm1', timers(3), recs(soa(3))) > vb,
+      'the sequence goes on after a batch',
+    );
+    store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

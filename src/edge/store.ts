@@ -80,6 +80,17 @@ export interface ZoneSoa {
 /** One difference sequence to apply: an IXFR step (without its serials: not journaled, the history starts over). */
 export type DiffStep = Pick<IxfrStep, 'removed' | 'added'> & Partial<Pick<IxfrStep, 'from' | 'to'>>;
 
+/** One zone of `replaceMany`: its records, and their lines when the caller made them already. */
+export interface ZoneReplace {
+  name: string;
+  memberId: string;
+  soa: ZoneSoa;
+  records: readonly RR[];
+  /** `recordLine` of each record, in order (made here when absent). */
+  lines?: readonly string[];
+  catalog?: boolean;
+}
+
 /** A difference could not be applied (a removal not there): nothing was written. */
 export class DiffMismatchError extends Error {}
 
@@ -242,12 +253,21 @@ export class EdgeStore {
 
   /** Versions are one sequence over every zone: a zone dropped and added again goes forward. */
   #nextVersion(): number {
+    const next = this.#version() + 1;
+    this.#setVersion(next);
+    return next;
+  }
+
+  /** The last version given (0: none yet). */
+  #version(): number {
     const row = this.#stmt("SELECT value FROM meta WHERE key = 'version'").pluck().get() as
       | string
       | undefined;
-    const next = (row === undefined ? 0 : Number(row)) + 1;
-    this.#stmt("INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)").run(String(next));
-    return next;
+    return row === undefined ? 0 : Number(row);
+  }
+
+  #setVersion(v: number): void {
+    this.#stmt("INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)").run(String(v));
   }
 
   close(): void {
@@ -316,49 +336,67 @@ export class EdgeStore {
     catalog = false,
     now = Date.now(),
   ): number {
+    return this.replaceMany([{ name, memberId, soa, records, catalog }], now)[0];
+  }
+
+  /**
+   * Replaces several zones whole in ONE transaction (a catalog sync's transfers, batched: one
+   * commit for many zones instead of one each). Each zone is whole in it, so a crash leaves
+   * every zone of the batch as it was before (a new member: not held, transferred again).
+   * Returns the new versions, in order.
+   */
+  replaceMany(zones: readonly ZoneReplace[], now = Date.now()): number[] {
     const tx = this.#db.transaction(() => {
-      const have = this.#stmt('SELECT id, version FROM zones WHERE name = ?').get(name) as
-        | { id: number; version: number }
-        | undefined;
-      const version = this.#nextVersion();
-      // A zone transferred whole starts its history over.
+      const versions: number[] = [];
+      let version = this.#version();
+      // A zone transferred whole starts its history over (its journal cleared).
       let delta = 0;
-      if (have) {
-        this.#stmt('DELETE FROM records WHERE zone_id = ?').run(have.id);
-        delta -= this.#clearJournal(have.id);
-      }
+      const find = this.#stmt('SELECT id FROM zones WHERE name = ?');
+      const clear = this.#stmt('DELETE FROM records WHERE zone_id = ?');
       // One row per name: created, or its fields replaced.
-      const id = (
-        this.#stmt(
-          `INSERT INTO zones (name, member_id, serial, version, refresh, retry, expire, last_check, last_success, is_catalog)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT(name) DO UPDATE SET member_id = excluded.member_id, serial = excluded.serial,
-             version = excluded.version, refresh = excluded.refresh, retry = excluded.retry,
-             expire = excluded.expire, last_check = excluded.last_check,
-             last_success = excluded.last_success, is_catalog = excluded.is_catalog
-           RETURNING id`,
-        ).get(
-          name,
-          memberId,
-          soa.serial,
-          version,
-          soa.refresh,
-          soa.retry,
-          soa.expire,
-          now,
-          now,
-          catalog ? 1 : 0,
-        ) as {
-          id: number;
-        }
-      ).id;
+      const upsert = this.#stmt(
+        `INSERT INTO zones (name, member_id, serial, version, refresh, retry, expire, last_check, last_success, is_catalog)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(name) DO UPDATE SET member_id = excluded.member_id, serial = excluded.serial,
+           version = excluded.version, refresh = excluded.refresh, retry = excluded.retry,
+           expire = excluded.expire, last_check = excluded.last_check,
+           last_success = excluded.last_success, is_catalog = excluded.is_catalog
+         RETURNING id`,
+      );
       const ins = this.#stmt('INSERT OR REPLACE INTO records (zone_id, rkey, line) VALUES (?, ?, ?)');
-      for (const rr of records) ins.run(id, recordKey(rr), recordLine(rr));
-      return { version, delta };
+      for (const z of zones) {
+        const have = find.get(z.name) as { id: number } | undefined;
+        version++;
+        if (have) {
+          clear.run(have.id);
+          delta -= this.#clearJournal(have.id);
+        }
+        const { soa } = z;
+        const id = (
+          upsert.get(
+            z.name,
+            z.memberId,
+            soa.serial,
+            version,
+            soa.refresh,
+            soa.retry,
+            soa.expire,
+            now,
+            now,
+            z.catalog ? 1 : 0,
+          ) as { id: number }
+        ).id;
+        const { records, lines } = z;
+        for (let i = 0; i < records.length; i++)
+          ins.run(id, recordKey(records[i]), lines?.[i] ?? recordLine(records[i]));
+        versions.push(version);
+      }
+      this.#setVersion(version);
+      return { versions, delta };
     });
     const r = tx.immediate();
     this.#journalBytes += r.delta;
-    return r.version;
+    return r.versions;
   }
 
   /**

@@ -167,6 +167,12 @@ const POINTER_LIMIT = 0x4000;
  * node, an RRset and a `Name` per name and compressed every RDATA name). The same records in
  * the same order as `objectTransfer` (src/xfr/service.test.ts compares them).
  */
+/**
+ * Where image transfers build their messages (a 64 KiB zeroed buffer per transfer was most of a
+ * small zone's transfer; a generator never yields with a message half-built, so one is shared).
+ */
+const scratch = new Uint8Array(MAX_TRANSFER_MESSAGE);
+
 function* imageTransfer(img: ZoneImage, h: TransferHeader): Generator<Uint8Array> {
   const b = img.bytes;
   const dv = img.dv;
@@ -187,7 +193,8 @@ function* imageTransfer(img: ZoneImage, h: TransferHeader): Generator<Uint8Array
     }
   if (soaSet < 0 || dv.getUint16(img.rrsets + soaSet * RRSET_RECORD_SIZE + R.COUNT, true) !== 1)
     throw new RangeError('zone image: no single SOA at the apex');
-  const buf = new Uint8Array(max);
+  // Each message is built and copied out between two resumptions: one scratch for all transfers.
+  const buf = scratch;
   // The cursor: name, RRset (absolute index), records left in it and the next RDATA offset;
   // stage 0 = opening SOA, 1 = the walk, 2 = closing SOA, 3 = done.
   let stage = 0;

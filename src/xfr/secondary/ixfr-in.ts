@@ -80,7 +80,8 @@ function ourSoa(zone: Name, serial: number): RR {
 }
 
 /**
- * Reads a zone transfer answer (AXFR, or IXFR when `serial` is given) over TCP from `target`.
+ * Reads a zone transfer answer (AXFR, or IXFR when `serial` is given) over TCP from `target`
+ * (a connection of its own, or `exchange`'s: connection.ts's persistent, pipelined ones).
  * @throws TransferError (the zone is then left as it was)
  */
 export async function transferIn(
@@ -89,6 +90,7 @@ export async function transferIn(
   key: TsigKey | undefined,
   serial: number | undefined,
   limits: TransferLimits = DEFAULT_TRANSFER_LIMITS,
+  exchange: typeof tcpExchange = tcpExchange,
 ): Promise<XfrInResult> {
   const type = serial === undefined ? RRType.AXFR : RRType.IXFR;
   const query = buildQuery(zone, type, key, 0, serial === undefined ? [] : [ourSoa(zone, serial)]);
@@ -173,7 +175,7 @@ export async function transferIn(
     steps.push({ from: s, to: s, removed: [rr], added: [] });
     phase = 'del';
   };
-  await tcpExchange(target, query, limits, (m) => {
+  await exchange(target, query, limits, (m) => {
     bytes += m.length;
     const msg = checkResponse(m, query, zone, type, messages === 0);
     messages++;
