@@ -36,6 +36,31 @@ describe('CompilePool', () => {
     assert.equal(image.recordCount, 4);
   });
 
+  test('warm: an idle thread that exits is replaced by a fresh one, so the next job finds a thread started', async (t) => {
+    const pool = new CompilePool({ threads: 2, idleMs: 50, warm: 1 });
+    t.after(() => pool.close());
+    const job = (serial: number) =>
+      pool.compile({ kind: 'text', name: 'w.test.', text: zoneText('w.test.', serial, '192.0.2.1') });
+    assert.ok((await job(1)).ok);
+    assert.equal(pool.stats.threadsStarted, 1);
+    // The thread retires after 50 ms idle; a fresh one takes its place (bounded wait).
+    for (let i = 0; i < 100 && pool.stats.threadsStarted < 2; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.equal(pool.stats.threadsStarted, 2, 'a warm thread started after the idle one exited');
+    // The next job goes to that thread: no third start for it.
+    const started = pool.stats.threadsStarted;
+    assert.ok((await job(2)).ok);
+    assert.equal(pool.stats.threadsStarted, started);
+    // Without `warm`, an idle pool keeps no thread.
+    const cold = new CompilePool({ threads: 1, idleMs: 50 });
+    t.after(() => cold.close());
+    assert.ok(
+      (await cold.compile({ kind: 'text', name: 'c.test.', text: zoneText('c.test.', 1, '192.0.2.1') })).ok,
+    );
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(cold.stats.threadsStarted, 1);
+  });
+
   test('a zone that does not parse is reported with its line; the pool goes on', async (t) => {
     const pool = new CompilePool({ threads: 1 });
     t.after(() => pool.close());
