@@ -35,7 +35,6 @@ import {
   AnswerEntryKind,
   CNAME_CHASE_TYPES,
   Fallback,
-  fnv1a,
   fnv1aString,
   H,
   HEADER_SIZE,
@@ -1176,13 +1175,11 @@ function writeColumns(
   let rrsetCount = 0;
   let answerCount = 0;
   const octets = nodes.octets;
+  const homes = new Int32Array(nodes.length);
   for (let i = 0; i < nodes.length; i++) {
     // The key's octets, read where the columns keep them (no string).
     const ko = nodes.keyOff(i);
     const kn = nodes.keyLen(i);
-    let s = fnv1a(octets, ko, ko + kn) & slotMask;
-    while (hash[s] !== 0) s = (s + 1) & slotMask;
-    hash[s] = i + 1;
     const idx = nodes.index(i);
     let setCount = 0;
     let flags = nameFlags[idx] & 31;
@@ -1199,7 +1196,14 @@ function writeColumns(
     const d = sData.buf;
     let pd = sData.n;
     d[pd++] = kn;
-    for (let k = 0; k < kn; k++) d[pd++] = octets[ko + k];
+    // The key copied and hashed (FNV-1a, format.ts's `fnv1a`) in one pass over its octets.
+    let h = FNV_OFFSET;
+    for (let k = 0; k < kn; k++) {
+      const c = octets[ko + k];
+      d[pd++] = c;
+      h = Math.imul(h ^ c, FNV_PRIME);
+    }
+    homes[i] = h & slotMask;
     sData.n = pd;
     for (let t = firstSet[idx]; t >= 0; t = setNext[t]) {
       let count = 0;
@@ -1254,6 +1258,20 @@ function writeColumns(
   sSet.flush();
   sRd.flush();
   sAns.flush();
+  fillSlots(hash, homes, nodes.length, slotMask);
+}
+
+/**
+ * The hash slots of names `[0, n)` from their home slots, inserted in index order (open
+ * addressing, linear probing: the slots `layout`'s loop gives). A loop of its own: its cache
+ * misses into the table overlap, where inside `writeColumns`' loop each one stalled it.
+ */
+function fillSlots(hash: Uint32Array, homes: Int32Array, n: number, slotMask: number): void {
+  for (let i = 0; i < n; i++) {
+    let s = homes[i];
+    while (hash[s] !== 0) s = (s + 1) & slotMask;
+    hash[s] = i + 1;
+  }
 }
 
 /** Writes name `i`'s record of the NAMES section at `p`; returns the next record's offset. */
