@@ -1848,7 +1848,7 @@ class TemplateBuilder {
     this.out = out;
     this.#answerOpts = answerOpts;
     if (highNames !== undefined) this.#highNames = highNames;
-    else if (zone instanceof ColumnZone) this.#highNames = columnKeysHave(zone, (c) => c >= 0xfe);
+    else if (zone instanceof ColumnZone) this.#highNames = columnKeysHave(zone, 0xfe, true);
     else
       for (const key of zone.nodes.keys())
         if (hasHighOctet(key)) {
@@ -2999,7 +2999,7 @@ function canonicalOrder(zone: CompilableZone): OrderedNames {
   let shift = false;
   if (zone instanceof ColumnZone) {
     // By name index, from the columns' key octets: no node (nor key string) is made to be sorted.
-    shift = columnKeysHave(zone, (c) => c === 0, true);
+    shift = columnKeysHave(zone, 0, false);
     return new ColumnOrder(zone, columnOrder(zone, originLength, shift));
   }
   for (const key of zone.nodes.keys())
@@ -3069,10 +3069,16 @@ function columnOrder(zone: ColumnZone, originLength: number, shift: boolean): In
   ko[n] = p;
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  /** The code unit at `d` of key `i` (+ 1), 0 past its end. */
-  const at = (i: number, d: number): number => (ko[i] + d < ko[i + 1] ? kb[ko[i] + d] : 0);
-  const stack: number[] = [0, n, 0];
+  // Per position in `order`: the key's code units d, d + 1 and d + 2 (0 past its end) packed
+  // in 9 bits each (a unit is at most 0x101), moved with `order`: a partition reads this
+  // array in sequence instead of each key's units at random, and the units are read again
+  // from the keys only once every three positions (when a run of equal ones goes deeper).
+  const unit = new Int32Array(n);
+  packUnits(kb, ko, order, unit, 0, n, 0);
+  // Runs to sort: lo, hi, d and whether `unit` already holds their units at d (1) or not (0).
+  const stack: number[] = [0, n, 0, 1];
   while (stack.length > 0) {
+    const packed = stack.pop() as number;
     const d = stack.pop() as number;
     const hi = stack.pop() as number;
     const lo = stack.pop() as number;
@@ -3088,31 +3094,62 @@ function columnOrder(zone: ColumnZone, originLength: number, shift: boolean): In
       }
       continue;
     }
-    // The median of three code units as the pivot.
-    const a = at(order[lo], d);
-    const b = at(order[(lo + hi) >>> 1], d);
-    const c = at(order[hi - 1], d);
+    if (packed === 0) packUnits(kb, ko, order, unit, lo, hi, d);
+    // The median of three as the pivot.
+    const a = unit[lo];
+    const b = unit[(lo + hi) >>> 1];
+    const c = unit[hi - 1];
     const v = Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
     let lt = lo;
     let gt = hi - 1;
     let i = lo;
     while (i <= gt) {
-      const x = order[i];
-      const u = at(x, d);
+      const u = unit[i];
       if (u < v) {
-        order[i++] = order[lt];
-        order[lt++] = x;
+        const x = order[i];
+        order[i] = order[lt];
+        unit[i++] = unit[lt];
+        order[lt] = x;
+        unit[lt++] = u;
       } else if (u > v) {
+        const x = order[i];
         order[i] = order[gt];
-        order[gt--] = x;
+        unit[i] = unit[gt];
+        order[gt] = x;
+        unit[gt--] = u;
       } else i++;
     }
-    if (lt - lo > 1) stack.push(lo, lt, d);
-    if (hi - gt - 1 > 1) stack.push(gt + 1, hi, d);
-    // Keys that end at `d` are equal (one name at most): no deeper position to sort on.
-    if (v !== 0 && gt + 1 - lt > 1) stack.push(lt, gt + 1, d + 1);
+    if (lt - lo > 1) stack.push(lo, lt, d, 1);
+    if (hi - gt - 1 > 1) stack.push(gt + 1, hi, d, 1);
+    // Keys that end before d + 3 are equal (one name at most): no deeper position to sort on.
+    if ((v & 0x1ff) !== 0 && gt + 1 - lt > 1) stack.push(lt, gt + 1, d + 3, 0);
   }
   return order;
+}
+
+/** `unit[lo, hi)`: the code units d, d + 1 and d + 2 of the keys `order[lo, hi)`, packed. */
+function packUnits(
+  kb: Uint16Array,
+  ko: Int32Array,
+  order: Int32Array,
+  unit: Int32Array,
+  lo: number,
+  hi: number,
+  d: number,
+): void {
+  for (let i = lo; i < hi; i++) {
+    const x = order[i];
+    const p = ko[x] + d;
+    const e = ko[x + 1];
+    unit[i] =
+      p + 2 < e
+        ? (kb[p] << 18) | (kb[p + 1] << 9) | kb[p + 2]
+        : p + 1 < e
+          ? (kb[p] << 18) | (kb[p + 1] << 9)
+          : p < e
+            ? kb[p] << 18
+            : 0;
+  }
 }
 
 /** Key `a` sorts after key `b` (both equal before position `d`). */
@@ -3126,21 +3163,21 @@ function keyAfter(kb: Uint16Array, ko: Int32Array, a: number, b: number, d: numb
 }
 
 /**
- * True when some label octet of a ColumnZone's keys passes `test` (`labelsOnly`: the length
- * octets and the final 0 not tested), read from its octets.
+ * True when some label octet of a ColumnZone's keys is `c` (`atLeast`: is `c` or above), read
+ * from its octets (the length octets and the final 0 not tested).
  */
-function columnKeysHave(zone: ColumnZone, test: (c: number) => boolean, labelsOnly = false): boolean {
+function columnKeysHave(zone: ColumnZone, c: number, atLeast: boolean): boolean {
   const { octets, off, len } = zone._index;
   const n = zone.nameCount;
   for (let i = 0; i < n; i++) {
     const at = off[i];
-    const end = at + len[i];
-    if (!labelsOnly) {
-      for (let k = at; k < end; k++) if (test(octets[k])) return true;
-      continue;
+    const end = at + len[i] - 1;
+    for (let p = at; p < end; p += octets[p] + 1) {
+      const stop = p + octets[p];
+      if (atLeast) {
+        for (let k = p + 1; k <= stop; k++) if (octets[k] >= c) return true;
+      } else for (let k = p + 1; k <= stop; k++) if (octets[k] === c) return true;
     }
-    for (let p = at; p < end - 1; p += octets[p] + 1)
-      for (let k = p + 1; k <= p + octets[p]; k++) if (test(octets[k])) return true;
   }
   return false;
 }
