@@ -648,14 +648,6 @@ function setOfType(cols: ZoneColumns, idx: number, type: number): number {
   return -1;
 }
 
-/** The records of RRset `t` of the columns, as views of its slab. */
-function recordsOf(cols: ZoneColumns, t: number): Uint8Array[] {
-  const { setFirst, recNext, recOff, recLen, slab } = cols;
-  const out: Uint8Array[] = [];
-  for (let r = setFirst[t]; r >= 0; r = recNext[r]) out.push(slab.subarray(recOff[r], recOff[r] + recLen[r]));
-  return out;
-}
-
 /** What `TemplateBuilder.forNode` gives for one name. */
 interface NodeTemplates {
   entries: Entry[];
@@ -1536,6 +1528,64 @@ class TemplateEncoder {
     if (section === 0) this.an += rdata.length;
     else if (section === 1) this.ns += rdata.length;
     else this.ar += rdata.length;
+    return true;
+  }
+
+  /**
+   * `rrsetWire` for RRset `t` of the columns, its records read where the columns keep them: a
+   * view made per record only for a type with names to compress (`#rr`), none for the rest.
+   */
+  columnSetWire(
+    section: number,
+    wire: string,
+    key: string,
+    cls: number,
+    cols: ZoneColumns,
+    t: number,
+  ): boolean {
+    const { setType, setTtl, setFirst, recNext, recOff, recLen, slab } = cols;
+    const type = setType[t];
+    const ttl = setTtl[t] >>> 0;
+    const names = hasCompressibleNames(type);
+    let count = 0;
+    for (let r = setFirst[t]; r >= 0; r = recNext[r]) {
+      const at = recOff[r];
+      const n = recLen[r];
+      if (
+        !(names
+          ? this.#rr(wire, key, type, cls, ttl, slab.subarray(at, at + n))
+          : this.#rrOctets(wire, key, type, cls, ttl, slab, at, n))
+      )
+        return false;
+      count++;
+    }
+    if (section === 0) this.an += count;
+    else if (section === 1) this.ns += count;
+    else this.ar += count;
+    return true;
+  }
+
+  /** `#rr` for RDATA with no name to compress: `src[at, at + n)`, copied as it is. */
+  #rrOctets(
+    wire: string,
+    key: string,
+    type: number,
+    cls: number,
+    ttl: number,
+    src: Uint8Array,
+    at: number,
+    n: number,
+  ): boolean {
+    if (!this.#writeName(wire, key) || this.len + 10 + n > MESSAGE_LIMIT) return false;
+    const buf = this.buf;
+    const p = this.len;
+    writeTypeClassTtl(buf, p, type, cls, ttl);
+    buf[p + 8] = n >> 8;
+    buf[p + 9] = n & 0xff;
+    const q = p + 10;
+    if (n < 64) for (let j = 0; j < n; j++) buf[q + j] = src[at + j];
+    else buf.set(src.subarray(at, at + n), q);
+    this.len = q + n;
     return true;
   }
 
@@ -2557,9 +2607,8 @@ class TemplateBuilder {
     w.beginWire(qwire, qkey, RRType.A);
     const cutKey = zone._index.key(cut);
     const cutName = zone.wireAt(cut);
-    if (!w.rrsetWire(1, cutName, cutKey, RRType.NS, cls, cols.setTtl[ns] >>> 0, recordsOf(cols, ns)))
-      return false;
-    const { setFirst, recNext, recOff, recLen, slab, setTtl } = cols;
+    if (!w.columnSetWire(1, cutName, cutKey, cls, cols, ns)) return false;
+    const { setFirst, recNext, recOff, recLen, slab } = cols;
     let placed = 0;
     let optional = 0;
     let glue = 0;
@@ -2585,7 +2634,7 @@ class TemplateBuilder {
           continue;
         }
         const wire = ti === 0 ? zone.origin.wire : zone.wireAt(ti);
-        if (!w.rrsetWire(2, wire, target.key, type, cls, setTtl[a] >>> 0, recordsOf(cols, a))) return false;
+        if (!w.columnSetWire(2, wire, target.key, cls, cols, a)) return false;
         for (let g = setFirst[a]; g >= 0; g = recNext[g]) glue++;
       }
     }
@@ -2596,8 +2645,7 @@ class TemplateBuilder {
       const ti = optionalNames[k];
       const wire = ti === 0 ? zone.origin.wire : zone.wireAt(ti);
       const tkey = zone.keyAt(ti);
-      if (!w.rrsetWire(2, wire, tkey, cols.setType[a], cls, setTtl[a] >>> 0, recordsOf(cols, a)))
-        return false;
+      if (!w.columnSetWire(2, wire, tkey, cls, cols, a)) return false;
     }
     return true;
   }
@@ -2746,7 +2794,7 @@ class TemplateBuilder {
     const type = cols.setType[t];
     const w = encoder;
     w.beginWire(key, key, type);
-    if (!w.rrsetWire(0, key, key, type, cls, cols.setTtl[t] >>> 0, recordsOf(cols, t))) return -1;
+    if (!w.columnSetWire(0, key, key, cls, cols, t)) return -1;
     const requiredEnd = w.len;
     if (type === RRType.NS || type === RRType.MX || type === RRType.SRV) {
       const zone = this.zone as ColumnZone;
@@ -2765,7 +2813,7 @@ class TemplateBuilder {
           if (placed === placedSets.length) placedSets = doubled(placedSets);
           placedSets[placed++] = a;
           const wire = ti === 0 ? zone.origin.wire : zone.wireAt(ti);
-          if (!w.rrsetWire(2, wire, tkey, at, cls, cols.setTtl[a] >>> 0, recordsOf(cols, a))) return -1;
+          if (!w.columnSetWire(2, wire, tkey, cls, cols, a)) return -1;
         }
       }
     }
@@ -2816,11 +2864,9 @@ class TemplateBuilder {
     const cls = zone.class;
     const w = encoder;
     w.beginWire(key, key, qtype);
-    if (!w.rrsetWire(0, key, key, RRType.CNAME, cls, cols.setTtl[cname] >>> 0, recordsOf(cols, cname)))
-      return CHASE_TOO_LARGE;
+    if (!w.columnSetWire(0, key, key, cls, cols, cname)) return CHASE_TOO_LARGE;
     if (set >= 0) {
-      if (!w.rrsetWire(0, target.wire, target.key, qtype, cls, cols.setTtl[set] >>> 0, recordsOf(cols, set)))
-        return CHASE_TOO_LARGE;
+      if (!w.columnSetWire(0, target.wire, target.key, cls, cols, set)) return CHASE_TOO_LARGE;
     } else {
       const soa = zone.soa;
       const ttl = Math.min(soa.ttl, zone.soaMinimum);
