@@ -1030,7 +1030,13 @@ function finishFile(
   /** Where SPELLING ends (the image's end, or the proof index's start). */
   total: number,
 ): void {
-  file.write(hashSection(hash, slots), oHash);
+  if (LITTLE_ENDIAN) {
+    // The slots' octets written as they lie in `hash` (no 8 MiB copy for a big zone's).
+    const count = new Uint8Array(8);
+    put32(count, 0, slots);
+    file.write(count, oHash);
+    file.write(new Uint8Array(hash.buffer, 0, slots * 4), oHash + 8);
+  } else file.write(hashSection(hash, slots), oHash);
   if (hash.length > 1 << 16) hashScratch = new Uint32Array(64);
   if (spelled) {
     const oSpell = starts[8];
