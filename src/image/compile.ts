@@ -365,12 +365,8 @@ function compile(
   // scratch lives beside the finished image, and nothing is copied but that one move.
   let rab: ArrayBuffer | undefined;
   let templates = templateScratch;
-  if (file !== undefined) {
-    // Into a file: the templates written where TEMPLATES will start when the ANSWERS entries
-    // counted now are all there are (then nothing is moved), else moved up by `layout`.
-    sizes.templatesAt = sizes.beforeAnswers + answerEntriesAtLeast(zone as ColumnZone) * ANSWER_ENTRY_SIZE;
-    templates = Bytes.over(file, sizes.templatesAt, 1 << 20);
-  } else if (withTemplates && opts.allocate === undefined && zone instanceof ColumnZone && RESIZABLE) {
+  if (file !== undefined) templates = Bytes.over(file, sizes.beforeAnswers, 1 << 20);
+  else if (withTemplates && opts.allocate === undefined && zone instanceof ColumnZone && RESIZABLE) {
     rab = new (ArrayBuffer as ResizableArrayBufferConstructor)(sizes.beforeAnswers, {
       maxByteLength: MAX_IMAGE,
     });
@@ -681,8 +677,6 @@ interface Sizes {
   slots: number;
   /** Where ANSWERS starts: the header, the section table and the sections before it. */
   beforeAnswers: number;
-  /** Into a file: where the templates are written as they are made (`answerEntriesAtLeast`). */
-  templatesAt: number;
 }
 
 function measure(zone: CompilableZone, nodes: OrderedNames): Sizes {
@@ -738,55 +732,7 @@ function measure(zone: CompilableZone, nodes: OrderedNames): Sizes {
     slots * 4 +
     totalRrsets * RRSET_RECORD_SIZE +
     rdataLen;
-  return {
-    namedataLen,
-    rdataLen,
-    totalRrsets,
-    spelled,
-    spellLen,
-    slots,
-    beforeAnswers,
-    templatesAt: beforeAnswers,
-  };
-}
-
-/**
- * The ANSWERS entries a ColumnZone's names get, or fewer: `TemplateBuilder.columnName`'s count
- * for a name `columnPlain`, `columnData` or `columnCut` writes (its RRsets, ANY, a CNAME's
- * chases of types it lacks; a cut's DS; none below a cut), 0 for a name left to `forNode`.
- * Read from the columns in name-index order. Exact for a zone without such names.
- */
-function answerEntriesAtLeast(zone: ColumnZone): number {
-  const cols = zone.columns();
-  const { flags, firstSet, setNext, setType } = cols;
-  const { octets, off, len } = zone._index;
-  const n = zone.nameCount;
-  const chase = CNAME_CHASE_TYPES;
-  let total = 0;
-  for (let idx = 0; idx < n; idx++) {
-    const ko = off[idx];
-    if (len[idx] <= 1 || (octets[ko] === 1 && octets[ko + 1] === 0x2a)) continue;
-    const f = flags[idx];
-    if ((f & NodeFlag.BELOW_CUT) !== 0) continue;
-    let sets = 0;
-    let ds = false;
-    let cname = false;
-    let held = 0;
-    for (let t = firstSet[idx]; t >= 0; t = setNext[t]) {
-      const type = setType[t];
-      sets++;
-      if (type === RRType.DS) ds = true;
-      else if (type === RRType.CNAME) cname = true;
-      for (let k = 0; k < chase.length; k++) if (chase[k] === type) held++;
-    }
-    if ((f & NodeFlag.DELEGATION) !== 0) {
-      if (ds) total++;
-      continue;
-    }
-    if (sets + chase.length + 1 > plainQtypes.length) continue;
-    total += sets + (sets > 0 ? 1 : 0) + (cname ? chase.length - held : 0);
-  }
-  return total;
+  return { namedataLen, rdataLen, totalRrsets, spelled, spellLen, slots, beforeAnswers };
 }
 
 /**
@@ -842,8 +788,7 @@ function layout(
     // As with `rab`, in the file: the templates move up past ANSWERS; what follows them was
     // never written (reads 0). `out` is only the header, the section table and the origin.
     templates.flush();
-    if (measured.templatesAt > oTemplates) throw new Error('image layout: templates past their section');
-    file.moveUp(measured.templatesAt, oTemplates, templates.total);
+    file.moveUp(oAnswers, oTemplates, templates.total);
     out = new Uint8Array(oNames);
   } else if (rab !== undefined) {
     if (oAnswers !== measured.beforeAnswers) throw new Error('image layout: ANSWERS moved');
