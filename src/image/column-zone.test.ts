@@ -210,7 +210,22 @@ function zoneFiles(dir: string): string[] {
   return files;
 }
 
-const LABELS = ['www', 'WWW', 'mail', 'ns1', 'Ns1', 'a', 'b', 'sub', 'x', '\\255', 'y', '*', 'z\\000'];
+const LABELS = [
+  'www',
+  'WWW',
+  'mail',
+  'ns1',
+  'Ns1',
+  'a',
+  'b',
+  'sub',
+  'x',
+  '\\255',
+  '\\254',
+  'y',
+  '*',
+  'z\\000',
+];
 
 /**
  * A random zone whose names point at each other (columnData's cases): a small pool of owners,

@@ -35,7 +35,6 @@ import {
   AnswerEntryKind,
   CNAME_CHASE_TYPES,
   Fallback,
-  fnv1a,
   fnv1aString,
   H,
   HEADER_SIZE,
@@ -649,14 +648,6 @@ function setOfType(cols: ZoneColumns, idx: number, type: number): number {
   return -1;
 }
 
-/** The records of RRset `t` of the columns, as views of its slab. */
-function recordsOf(cols: ZoneColumns, t: number): Uint8Array[] {
-  const { setFirst, recNext, recOff, recLen, slab } = cols;
-  const out: Uint8Array[] = [];
-  for (let r = setFirst[t]; r >= 0; r = recNext[r]) out.push(slab.subarray(recOff[r], recOff[r] + recLen[r]));
-  return out;
-}
-
 /** What `TemplateBuilder.forNode` gives for one name. */
 interface NodeTemplates {
   entries: Entry[];
@@ -1039,7 +1030,13 @@ function finishFile(
   /** Where SPELLING ends (the image's end, or the proof index's start). */
   total: number,
 ): void {
-  file.write(hashSection(hash, slots), oHash);
+  if (LITTLE_ENDIAN) {
+    // The slots' octets written as they lie in `hash` (no 8 MiB copy for a big zone's).
+    const count = new Uint8Array(8);
+    put32(count, 0, slots);
+    file.write(count, oHash);
+    file.write(new Uint8Array(hash.buffer, 0, slots * 4), oHash + 8);
+  } else file.write(hashSection(hash, slots), oHash);
   if (hash.length > 1 << 16) hashScratch = new Uint32Array(64);
   if (spelled) {
     const oSpell = starts[8];
@@ -1176,13 +1173,11 @@ function writeColumns(
   let rrsetCount = 0;
   let answerCount = 0;
   const octets = nodes.octets;
+  const homes = new Int32Array(nodes.length);
   for (let i = 0; i < nodes.length; i++) {
     // The key's octets, read where the columns keep them (no string).
     const ko = nodes.keyOff(i);
     const kn = nodes.keyLen(i);
-    let s = fnv1a(octets, ko, ko + kn) & slotMask;
-    while (hash[s] !== 0) s = (s + 1) & slotMask;
-    hash[s] = i + 1;
     const idx = nodes.index(i);
     let setCount = 0;
     let flags = nameFlags[idx] & 31;
@@ -1199,7 +1194,14 @@ function writeColumns(
     const d = sData.buf;
     let pd = sData.n;
     d[pd++] = kn;
-    for (let k = 0; k < kn; k++) d[pd++] = octets[ko + k];
+    // The key copied and hashed (FNV-1a, format.ts's `fnv1a`) in one pass over its octets.
+    let h = FNV_OFFSET;
+    for (let k = 0; k < kn; k++) {
+      const c = octets[ko + k];
+      d[pd++] = c;
+      h = Math.imul(h ^ c, FNV_PRIME);
+    }
+    homes[i] = h & slotMask;
     sData.n = pd;
     for (let t = firstSet[idx]; t >= 0; t = setNext[t]) {
       let count = 0;
@@ -1254,6 +1256,20 @@ function writeColumns(
   sSet.flush();
   sRd.flush();
   sAns.flush();
+  fillSlots(hash, homes, nodes.length, slotMask);
+}
+
+/**
+ * The hash slots of names `[0, n)` from their home slots, inserted in index order (open
+ * addressing, linear probing: the slots `layout`'s loop gives). A loop of its own: its cache
+ * misses into the table overlap, where inside `writeColumns`' loop each one stalled it.
+ */
+function fillSlots(hash: Uint32Array, homes: Int32Array, n: number, slotMask: number): void {
+  for (let i = 0; i < n; i++) {
+    let s = homes[i];
+    while (hash[s] !== 0) s = (s + 1) & slotMask;
+    hash[s] = i + 1;
+  }
 }
 
 /** Writes name `i`'s record of the NAMES section at `p`; returns the next record's offset. */
@@ -1518,6 +1534,64 @@ class TemplateEncoder {
     if (section === 0) this.an += rdata.length;
     else if (section === 1) this.ns += rdata.length;
     else this.ar += rdata.length;
+    return true;
+  }
+
+  /**
+   * `rrsetWire` for RRset `t` of the columns, its records read where the columns keep them: a
+   * view made per record only for a type with names to compress (`#rr`), none for the rest.
+   */
+  columnSetWire(
+    section: number,
+    wire: string,
+    key: string,
+    cls: number,
+    cols: ZoneColumns,
+    t: number,
+  ): boolean {
+    const { setType, setTtl, setFirst, recNext, recOff, recLen, slab } = cols;
+    const type = setType[t];
+    const ttl = setTtl[t] >>> 0;
+    const names = hasCompressibleNames(type);
+    let count = 0;
+    for (let r = setFirst[t]; r >= 0; r = recNext[r]) {
+      const at = recOff[r];
+      const n = recLen[r];
+      if (
+        !(names
+          ? this.#rr(wire, key, type, cls, ttl, slab.subarray(at, at + n))
+          : this.#rrOctets(wire, key, type, cls, ttl, slab, at, n))
+      )
+        return false;
+      count++;
+    }
+    if (section === 0) this.an += count;
+    else if (section === 1) this.ns += count;
+    else this.ar += count;
+    return true;
+  }
+
+  /** `#rr` for RDATA with no name to compress: `src[at, at + n)`, copied as it is. */
+  #rrOctets(
+    wire: string,
+    key: string,
+    type: number,
+    cls: number,
+    ttl: number,
+    src: Uint8Array,
+    at: number,
+    n: number,
+  ): boolean {
+    if (!this.#writeName(wire, key) || this.len + 10 + n > MESSAGE_LIMIT) return false;
+    const buf = this.buf;
+    const p = this.len;
+    writeTypeClassTtl(buf, p, type, cls, ttl);
+    buf[p + 8] = n >> 8;
+    buf[p + 9] = n & 0xff;
+    const q = p + 10;
+    if (n < 64) for (let j = 0; j < n; j++) buf[q + j] = src[at + j];
+    else buf.set(src.subarray(at, at + n), q);
+    this.len = q + n;
     return true;
   }
 
@@ -1830,7 +1904,7 @@ class TemplateBuilder {
     this.out = out;
     this.#answerOpts = answerOpts;
     if (highNames !== undefined) this.#highNames = highNames;
-    else if (zone instanceof ColumnZone) this.#highNames = columnKeysHave(zone, (c) => c >= 0xfe);
+    else if (zone instanceof ColumnZone) this.#highNames = columnKeysHave(zone, 0xfe, true);
     else
       for (const key of zone.nodes.keys())
         if (hasHighOctet(key)) {
@@ -2539,9 +2613,8 @@ class TemplateBuilder {
     w.beginWire(qwire, qkey, RRType.A);
     const cutKey = zone._index.key(cut);
     const cutName = zone.wireAt(cut);
-    if (!w.rrsetWire(1, cutName, cutKey, RRType.NS, cls, cols.setTtl[ns] >>> 0, recordsOf(cols, ns)))
-      return false;
-    const { setFirst, recNext, recOff, recLen, slab, setTtl } = cols;
+    if (!w.columnSetWire(1, cutName, cutKey, cls, cols, ns)) return false;
+    const { setFirst, recNext, recOff, recLen, slab } = cols;
     let placed = 0;
     let optional = 0;
     let glue = 0;
@@ -2567,7 +2640,7 @@ class TemplateBuilder {
           continue;
         }
         const wire = ti === 0 ? zone.origin.wire : zone.wireAt(ti);
-        if (!w.rrsetWire(2, wire, target.key, type, cls, setTtl[a] >>> 0, recordsOf(cols, a))) return false;
+        if (!w.columnSetWire(2, wire, target.key, cls, cols, a)) return false;
         for (let g = setFirst[a]; g >= 0; g = recNext[g]) glue++;
       }
     }
@@ -2578,8 +2651,7 @@ class TemplateBuilder {
       const ti = optionalNames[k];
       const wire = ti === 0 ? zone.origin.wire : zone.wireAt(ti);
       const tkey = zone.keyAt(ti);
-      if (!w.rrsetWire(2, wire, tkey, cols.setType[a], cls, setTtl[a] >>> 0, recordsOf(cols, a)))
-        return false;
+      if (!w.columnSetWire(2, wire, tkey, cls, cols, a)) return false;
     }
     return true;
   }
@@ -2728,7 +2800,7 @@ class TemplateBuilder {
     const type = cols.setType[t];
     const w = encoder;
     w.beginWire(key, key, type);
-    if (!w.rrsetWire(0, key, key, type, cls, cols.setTtl[t] >>> 0, recordsOf(cols, t))) return -1;
+    if (!w.columnSetWire(0, key, key, cls, cols, t)) return -1;
     const requiredEnd = w.len;
     if (type === RRType.NS || type === RRType.MX || type === RRType.SRV) {
       const zone = this.zone as ColumnZone;
@@ -2747,7 +2819,7 @@ class TemplateBuilder {
           if (placed === placedSets.length) placedSets = doubled(placedSets);
           placedSets[placed++] = a;
           const wire = ti === 0 ? zone.origin.wire : zone.wireAt(ti);
-          if (!w.rrsetWire(2, wire, tkey, at, cls, cols.setTtl[a] >>> 0, recordsOf(cols, a))) return -1;
+          if (!w.columnSetWire(2, wire, tkey, cls, cols, a)) return -1;
         }
       }
     }
@@ -2798,11 +2870,9 @@ class TemplateBuilder {
     const cls = zone.class;
     const w = encoder;
     w.beginWire(key, key, qtype);
-    if (!w.rrsetWire(0, key, key, RRType.CNAME, cls, cols.setTtl[cname] >>> 0, recordsOf(cols, cname)))
-      return CHASE_TOO_LARGE;
+    if (!w.columnSetWire(0, key, key, cls, cols, cname)) return CHASE_TOO_LARGE;
     if (set >= 0) {
-      if (!w.rrsetWire(0, target.wire, target.key, qtype, cls, cols.setTtl[set] >>> 0, recordsOf(cols, set)))
-        return CHASE_TOO_LARGE;
+      if (!w.columnSetWire(0, target.wire, target.key, cls, cols, set)) return CHASE_TOO_LARGE;
     } else {
       const soa = zone.soa;
       const ttl = Math.min(soa.ttl, zone.soaMinimum);
@@ -2981,7 +3051,7 @@ function canonicalOrder(zone: CompilableZone): OrderedNames {
   let shift = false;
   if (zone instanceof ColumnZone) {
     // By name index, from the columns' key octets: no node (nor key string) is made to be sorted.
-    shift = columnKeysHave(zone, (c) => c === 0, true);
+    shift = columnKeysHave(zone, 0, false);
     return new ColumnOrder(zone, columnOrder(zone, originLength, shift));
   }
   for (const key of zone.nodes.keys())
@@ -3051,10 +3121,16 @@ function columnOrder(zone: ColumnZone, originLength: number, shift: boolean): In
   ko[n] = p;
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  /** The code unit at `d` of key `i` (+ 1), 0 past its end. */
-  const at = (i: number, d: number): number => (ko[i] + d < ko[i + 1] ? kb[ko[i] + d] : 0);
-  const stack: number[] = [0, n, 0];
+  // Per position in `order`: the key's code units d, d + 1 and d + 2 (0 past its end) packed
+  // in 9 bits each (a unit is at most 0x101), moved with `order`: a partition reads this
+  // array in sequence instead of each key's units at random, and the units are read again
+  // from the keys only once every three positions (when a run of equal ones goes deeper).
+  const unit = new Int32Array(n);
+  packUnits(kb, ko, order, unit, 0, n, 0);
+  // Runs to sort: lo, hi, d and whether `unit` already holds their units at d (1) or not (0).
+  const stack: number[] = [0, n, 0, 1];
   while (stack.length > 0) {
+    const packed = stack.pop() as number;
     const d = stack.pop() as number;
     const hi = stack.pop() as number;
     const lo = stack.pop() as number;
@@ -3070,31 +3146,62 @@ function columnOrder(zone: ColumnZone, originLength: number, shift: boolean): In
       }
       continue;
     }
-    // The median of three code units as the pivot.
-    const a = at(order[lo], d);
-    const b = at(order[(lo + hi) >>> 1], d);
-    const c = at(order[hi - 1], d);
+    if (packed === 0) packUnits(kb, ko, order, unit, lo, hi, d);
+    // The median of three as the pivot.
+    const a = unit[lo];
+    const b = unit[(lo + hi) >>> 1];
+    const c = unit[hi - 1];
     const v = Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
     let lt = lo;
     let gt = hi - 1;
     let i = lo;
     while (i <= gt) {
-      const x = order[i];
-      const u = at(x, d);
+      const u = unit[i];
       if (u < v) {
-        order[i++] = order[lt];
-        order[lt++] = x;
+        const x = order[i];
+        order[i] = order[lt];
+        unit[i++] = unit[lt];
+        order[lt] = x;
+        unit[lt++] = u;
       } else if (u > v) {
+        const x = order[i];
         order[i] = order[gt];
-        order[gt--] = x;
+        unit[i] = unit[gt];
+        order[gt] = x;
+        unit[gt--] = u;
       } else i++;
     }
-    if (lt - lo > 1) stack.push(lo, lt, d);
-    if (hi - gt - 1 > 1) stack.push(gt + 1, hi, d);
-    // Keys that end at `d` are equal (one name at most): no deeper position to sort on.
-    if (v !== 0 && gt + 1 - lt > 1) stack.push(lt, gt + 1, d + 1);
+    if (lt - lo > 1) stack.push(lo, lt, d, 1);
+    if (hi - gt - 1 > 1) stack.push(gt + 1, hi, d, 1);
+    // Keys that end before d + 3 are equal (one name at most): no deeper position to sort on.
+    if ((v & 0x1ff) !== 0 && gt + 1 - lt > 1) stack.push(lt, gt + 1, d + 3, 0);
   }
   return order;
+}
+
+/** `unit[lo, hi)`: the code units d, d + 1 and d + 2 of the keys `order[lo, hi)`, packed. */
+function packUnits(
+  kb: Uint16Array,
+  ko: Int32Array,
+  order: Int32Array,
+  unit: Int32Array,
+  lo: number,
+  hi: number,
+  d: number,
+): void {
+  for (let i = lo; i < hi; i++) {
+    const x = order[i];
+    const p = ko[x] + d;
+    const e = ko[x + 1];
+    unit[i] =
+      p + 2 < e
+        ? (kb[p] << 18) | (kb[p + 1] << 9) | kb[p + 2]
+        : p + 1 < e
+          ? (kb[p] << 18) | (kb[p + 1] << 9)
+          : p < e
+            ? kb[p] << 18
+            : 0;
+  }
 }
 
 /** Key `a` sorts after key `b` (both equal before position `d`). */
@@ -3108,21 +3215,21 @@ function keyAfter(kb: Uint16Array, ko: Int32Array, a: number, b: number, d: numb
 }
 
 /**
- * True when some label octet of a ColumnZone's keys passes `test` (`labelsOnly`: the length
- * octets and the final 0 not tested), read from its octets.
+ * True when some label octet of a ColumnZone's keys is `c` (`atLeast`: is `c` or above), read
+ * from its octets (the length octets and the final 0 not tested).
  */
-function columnKeysHave(zone: ColumnZone, test: (c: number) => boolean, labelsOnly = false): boolean {
+function columnKeysHave(zone: ColumnZone, c: number, atLeast: boolean): boolean {
   const { octets, off, len } = zone._index;
   const n = zone.nameCount;
   for (let i = 0; i < n; i++) {
     const at = off[i];
-    const end = at + len[i];
-    if (!labelsOnly) {
-      for (let k = at; k < end; k++) if (test(octets[k])) return true;
-      continue;
+    const end = at + len[i] - 1;
+    for (let p = at; p < end; p += octets[p] + 1) {
+      const stop = p + octets[p];
+      if (atLeast) {
+        for (let k = p + 1; k <= stop; k++) if (octets[k] >= c) return true;
+      } else for (let k = p + 1; k <= stop; k++) if (octets[k] === c) return true;
     }
-    for (let p = at; p < end - 1; p += octets[p] + 1)
-      for (let k = p + 1; k <= p + octets[p]; k++) if (test(octets[k])) return true;
   }
   return false;
 }
