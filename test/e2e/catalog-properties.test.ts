@@ -38,7 +38,7 @@ import {
   startPlatform,
   tenantToken,
 } from '../helpers/platform.js';
-import { waitFor } from '../helpers/wait-for.js';
+import { waitFor, waitForText } from '../helpers/wait-for.js';
 
 const skip = skipUnlessCommands('kdig', 'knotd', 'named');
 const ADMIN = 'sb_e2e_catalog_properties_admin_key_01';
@@ -322,7 +322,7 @@ describe('start: group and coo in the catalogs it produces, Knot and BIND as con
       }
       // BIND's log: the zone left the first catalog's ownership for the second's at the move
       // (coo), not when the first dropped it.
-      assert.match(bind.output(), /adding zone 'mv\.p\.test' from catalog 'cat2\.p\.test'/);
+      await waitForText('BIND', bind.output, /adding zone 'mv\.p\.test' from catalog 'cat2\.p\.test'/);
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${bind.output().slice(-4000)}`);
     } finally {

@@ -34,6 +34,7 @@ import {
   startPlatform,
   tenantToken,
 } from '../helpers/platform.js';
+import { waitForText } from '../helpers/wait-for.js';
 
 const skip = skipUnlessCommands('kdig', 'knotd');
 const ADMIN = 'sb_e2e_catalog_admin_key_0123456789abcdef';
@@ -389,7 +390,7 @@ describe('start: catalog zones (fleet and per-account), Knot as consumer', { ski
       async () => (await onKnot('www.three.a.test.')) === '0 300 192.0.2.33',
       20_000,
     );
-    assert.match(knot.output(), /catalog/i);
+    await waitForText('Knot', knot.output, /catalog/i);
   });
 
   test('BIND 9 follows the fleet catalog (catalog-zones, edge key): zones appear, disappear, come back', {
