@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { RRType } from '../../src/wire/constants.js';
+import { startBindCatalogConsumer } from '../helpers/catalog-zones.js';
 import { answerText, kdigAt } from '../helpers/dns-client.js';
 import { kdigRecords } from '../helpers/kdig-records.js';
 import {
@@ -227,43 +228,15 @@ describe('start: group and coo in the catalogs it produces, Knot and BIND as con
   test('coo: a zone moved between Producer zones; BIND 9 takes the change of ownership', async (t) => {
     const host = '127.0.0.1';
     const port = await findFreePort(host);
-    const dir = mkdtempSync(join(tmpdir(), 'sb-bind-coo-'));
     for (const c of [CAT1, CAT2]) await alsoNotify(c, [`${host}:${port}`]);
     await createMember('mv.p.test.', CAT1, '192.0.2.51');
-    const primary = `${host} port ${p.dnsPort} key "transfer"`;
-    const conf = [
-      `key "transfer" { algorithm hmac-sha256; secret "${key.key}"; };`,
-      'controls { };',
-      'options {',
-      `  directory "${dir}";`,
-      `  pid-file "${join(dir, 'named.pid')}";`,
-      `  listen-on port ${port} { ${host}; };`,
-      '  listen-on-v6 { none; };',
-      '  recursion no;',
-      '  dnssec-validation no;',
-      '  allow-new-zones yes;',
-      `  allow-notify { ${host}; };`,
-      '  catalog-zones {',
-      ...[CAT1, CAT2].map(
-        (c) => `    zone "${c}" default-primaries { ${primary}; } in-memory yes min-update-interval 1;`,
-      ),
-      '  };',
-      '};',
-      ...[CAT1, CAT2].map(
-        (c) => `zone "${c}" { type secondary; file "${join(dir, `${c}db`)}"; primaries { ${primary}; }; };`,
-      ),
-      '',
-    ].join('\n');
-    writeFileSync(join(dir, 'named.conf'), conf);
-    const bind = await launch(
-      'bind' as Peer['name'],
-      [findCommand('named') ?? 'named', '-g', '-c', join(dir, 'named.conf')],
-      dir,
+    const bind = await startBindCatalogConsumer({
+      catalogs: [CAT1, CAT2],
+      primaryPort: p.dnsPort,
+      key: { name: 'transfer', secret: key.key },
       host,
       port,
-      CAT1,
-      {},
-    );
+    });
     try {
       const onBind = () => answerText(port, 'www.mv.p.test.', RRType.A);
       // A catalog's serial on BIND, and here (signed: a catalog's queries are REFUSED otherwise).
