@@ -29,6 +29,11 @@ export interface FairnessResult {
   b: { all: Timings; reads: Timings; writes: Timings; errors: number };
   /** Tenant B's change-to-answer (ms): from the PATCH's 2xx to the new record in DNS. */
   changeToAnswer: Timings;
+  /**
+   * The control: tenant B's calls and change-to-answer in the second before A's first request,
+   * on the same platform and machine — what B's calls cost without A (tests compare with it).
+   */
+  calm: { all: Timings; changeToAnswer: Timings };
   alive: { samePid: boolean; api: number; dns: string[] };
 }
 
@@ -183,7 +188,7 @@ export async function runFairness(
   })();
 
   await sleep(1000);
-  const mark = { reads: reads.length, writes: writes.length };
+  const mark = { reads: reads.length, writes: writes.length, answers: answers.length };
   const bombText = generateBomb();
   const rssBefore = rssMb(platform.pid);
   let t = performance.now();
@@ -267,6 +272,10 @@ export async function runFairness(
     ...(create ? { create } : {}),
     b: { all: timings([...bReads, ...bWrites]), reads: timings(bReads), writes: timings(bWrites), errors },
     changeToAnswer: timings(answers),
+    calm: {
+      all: timings([...reads.slice(0, mark.reads), ...writes.slice(0, mark.writes)]),
+      changeToAnswer: timings(answers.slice(0, mark.answers)),
+    },
     alive,
   };
 }
