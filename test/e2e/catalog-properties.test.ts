@@ -246,19 +246,17 @@ describe('start: group and coo in the catalogs it produces, Knot and BIND as con
           : (await kdigAt(at, '-y', `hmac-sha256:transfer:${key.key}`, 'SOA', zone, '+short'))
               .trim()
               .split(/\s+/)[2];
+      /** BIND holds both catalogs' versions served here. */
+      const bindHasCatalogs = async () =>
+        (await soa(port, CAT1)) === (await soa(p.dnsPort, CAT1)) &&
+        (await soa(port, CAT2)) === (await soa(p.dnsPort, CAT2));
       await waitFor('mv.p.test. served by BIND', async () => (await onBind()) === '0 300 192.0.2.51', 30_000);
       // BIND applies a catalog's new version at most once per min-update-interval (1 s) and
       // defers a newer one: had the first catalog's coo version been deferred (the member added
       // less than 1 s before), BIND would see the second catalog's entry first and refuse it
       // ("another catalog zone already contains an entry") for good — seen at load 15. So the
       // move waits until BIND holds both catalogs' current versions, and 1.5 s more.
-      await waitFor(
-        'BIND has both catalogs as served here',
-        async () =>
-          (await soa(port, CAT1)) === (await soa(p.dnsPort, CAT1)) &&
-          (await soa(port, CAT2)) === (await soa(p.dnsPort, CAT2)),
-        20_000,
-      );
+      await waitFor('BIND has both catalogs as served here', bindHasCatalogs, 20_000);
       await new Promise((r) => setTimeout(r, 1500));
       const before = await axfr(CAT1);
       const ptr = before.find((l) => l.endsWith(' PTR mv.p.test.'));
@@ -278,13 +276,7 @@ describe('start: group and coo in the catalogs it produces, Knot and BIND as con
         );
       });
       // BIND sees both catalogs (NOTIFY) and moves the zone to the second.
-      await waitFor(
-        'BIND has both catalogs’ new versions',
-        async () =>
-          (await soa(port, CAT1)) === (await soa(p.dnsPort, CAT1)) &&
-          (await soa(port, CAT2)) === (await soa(p.dnsPort, CAT2)),
-        20_000,
-      );
+      await waitFor('BIND has both catalogs’ new versions', bindHasCatalogs, 20_000);
       // The hold ends: the first catalog drops the zone (PTR and coo).
       await waitFor(
         'the zone gone from the first catalog',
