@@ -15,8 +15,8 @@ import { makeDataDir, type Platform, removeDataDir, startPlatform } from '../hel
 const BOMB_MS = 5000;
 /**
  * Tenant B's worst call and p99 while A imports and PATCHes: the issue's bounds (p99 < 100 ms,
- * worst < 300 ms), on top of a control measured in the same run — B's own calls in the second
- * before A starts (`calm`, CALM_MS): on a quiet machine those cost a few ms, so the bounds are the
+ * worst < 300 ms), on top of a control measured in the same run — B's own calls while it runs
+ * alone before A starts (`calm`, CALM_MS): on a quiet machine those cost a few ms, so the bounds are the
  * issue's; at load 15–25 (2 cores shared with other runs) every call is slower, A or no A, and
  * the bounds say that A adds less than the issue's figures to what B's calls cost anyway.
  * Timing on a shared machine is noisy, so the scenario may run twice on a fresh platform: every
