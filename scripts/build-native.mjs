@@ -5,10 +5,14 @@
 // Switchboard then runs on the pure-Node UDP path (`--io node`).
 //
 // Run by `npm install` / `npm ci` (the `install` script). SWITCHBOARD_SKIP_NATIVE=1 skips it.
+//
+// --if-stale (run by `npm test`): builds only when a built addon (each target of binding.gyp)
+// is missing or older than native/*.c, native/*.h or binding.gyp, and says why; else prints
+// nothing. A stale addon would otherwise load and refuse what the newer TypeScript gives it.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -62,8 +66,30 @@ function lastErrorLine(text) {
   return (lines.at(0) ?? text.trim().split('\n').at(-1) ?? 'unknown error').trim().slice(0, 200);
 }
 
+/** Why the built addon is out of date (a target missing, sources newer), or undefined. */
+function staleness() {
+  const gyp = join(nativeDir, 'binding.gyp');
+  const names = [...readFileSync(gyp, 'utf8').matchAll(/["']target_name["']\s*:\s*["']([^"']+)["']/g)];
+  const targets = names.map((m) => join(nativeDir, 'build', 'Release', `${m[1]}.node`));
+  const missing = targets.find((t) => !existsSync(t));
+  if (missing) return `${relative(root, missing)} missing`;
+  const built = Math.min(...targets.map((t) => statSync(t).mtimeMs));
+  const newer = readdirSync(nativeDir)
+    .filter((f) => /\.[ch]$/.test(f) || f === 'binding.gyp')
+    .filter((f) => statSync(join(nativeDir, f)).mtimeMs > built);
+  if (newer.length === 0) return undefined;
+  const more = newer.length > 3 ? ` and ${newer.length - 3} more` : '';
+  return `native/${newer.slice(0, 3).join(', native/')}${more} newer than the built addon`;
+}
+
 try {
-  main();
+  if (process.argv.includes('--if-stale')) {
+    const why = staleness();
+    if (why) {
+      say(`rebuilding (${why})`);
+      main();
+    }
+  } else main();
 } catch (err) {
   say(`build failed (${err instanceof Error ? err.message : String(err)}); UDP uses the Node path`);
 }

@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { RRType } from '../../src/wire/constants.js';
+import { writeCatalogZone } from '../helpers/catalog-zones.js';
 import { answerText } from '../helpers/dns-client.js';
 import {
   findCommand,
@@ -138,34 +139,13 @@ describe('start: Consumer zones following real producers', { skip }, () => {
     const CAT2 = 'other.cz.test.';
     const members = ['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'taken'].map((m) => `${m}.cz.test.`);
     const files = members.map((m, i) => ({ origin: m, file: memberZone(dir, m, 10 + i) }));
-    const catFile = join(dir, `${CAT}zone`);
-    writeFileSync(
-      catFile,
-      [
-        `$ORIGIN ${CAT}`,
-        '$TTL 0',
-        '@ IN SOA invalid. invalid. 1 3600 600 86400 0',
-        '@ IN NS invalid.',
-        'version IN TXT "2"',
-        'id1.zones IN PTR m1.cz.test.',
-        'id2.zones IN PTR m2.cz.test.',
-        'idt.zones IN PTR taken.cz.test.',
-        'group.id1.zones IN TXT "ignored"',
-        '',
-      ].join('\n'),
-    );
-    const cat2File = join(dir, `${CAT2}zone`);
-    writeFileSync(
-      cat2File,
-      [
-        `$ORIGIN ${CAT2}`,
-        '$TTL 0',
-        '@ IN SOA invalid. invalid. 1 3600 600 86400 0',
-        '@ IN NS invalid.',
-        'version IN TXT "2"',
-        '',
-      ].join('\n'),
-    );
+    const catFile = writeCatalogZone(join(dir, `${CAT}zone`), CAT, [
+      'id1.zones IN PTR m1.cz.test.',
+      'id2.zones IN PTR m2.cz.test.',
+      'idt.zones IN PTR taken.cz.test.',
+      'group.id1.zones IN TXT "ignored"',
+    ]);
+    const cat2File = writeCatalogZone(join(dir, `${CAT2}zone`), CAT2, []);
     bind = await startBind([{ origin: CAT, file: catFile }, { origin: CAT2, file: cat2File }, ...files], {
       primaryTo: { to: '127.0.0.0/8', key: KEY, notify: `127.0.0.1@${p.dnsPort}`, dynamic: true },
     });
@@ -360,18 +340,10 @@ describe('start: Consumer zones following real producers', { skip }, () => {
     // The same catalog (serial 1, same unique ids) on both producers; the members' data differ.
     const producer = async (sub: string, serial: number, host: number, key: typeof KEY): Promise<Peer> => {
       const d = mkdtempSync(join(dir, sub));
-      const catFile = join(d, `${CAT}zone`);
-      writeFileSync(
-        catFile,
-        [
-          `$ORIGIN ${CAT}`,
-          '$TTL 0',
-          '@ IN SOA invalid. invalid. 1 3600 600 86400 0',
-          '@ IN NS invalid.',
-          'version IN TXT "2"',
-          ...names.map((n, i) => `mv${i}.zones IN PTR ${n}`),
-          '',
-        ].join('\n'),
+      const catFile = writeCatalogZone(
+        join(d, `${CAT}zone`),
+        CAT,
+        names.map((n, i) => `mv${i}.zones IN PTR ${n}`),
       );
       return startBind(
         [

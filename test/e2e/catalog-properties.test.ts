@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { RRType } from '../../src/wire/constants.js';
+import { startBindCatalogConsumer } from '../helpers/catalog-zones.js';
 import { answerText, kdigAt } from '../helpers/dns-client.js';
 import { kdigRecords } from '../helpers/kdig-records.js';
 import {
@@ -38,7 +39,7 @@ import {
   startPlatform,
   tenantToken,
 } from '../helpers/platform.js';
-import { waitFor } from '../helpers/wait-for.js';
+import { waitFor, waitForText } from '../helpers/wait-for.js';
 
 const skip = skipUnlessCommands('kdig', 'knotd', 'named');
 const ADMIN = 'sb_e2e_catalog_properties_admin_key_01';
@@ -227,43 +228,15 @@ describe('start: group and coo in the catalogs it produces, Knot and BIND as con
   test('coo: a zone moved between Producer zones; BIND 9 takes the change of ownership', async (t) => {
     const host = '127.0.0.1';
     const port = await findFreePort(host);
-    const dir = mkdtempSync(join(tmpdir(), 'sb-bind-coo-'));
     for (const c of [CAT1, CAT2]) await alsoNotify(c, [`${host}:${port}`]);
     await createMember('mv.p.test.', CAT1, '192.0.2.51');
-    const primary = `${host} port ${p.dnsPort} key "transfer"`;
-    const conf = [
-      `key "transfer" { algorithm hmac-sha256; secret "${key.key}"; };`,
-      'controls { };',
-      'options {',
-      `  directory "${dir}";`,
-      `  pid-file "${join(dir, 'named.pid')}";`,
-      `  listen-on port ${port} { ${host}; };`,
-      '  listen-on-v6 { none; };',
-      '  recursion no;',
-      '  dnssec-validation no;',
-      '  allow-new-zones yes;',
-      `  allow-notify { ${host}; };`,
-      '  catalog-zones {',
-      ...[CAT1, CAT2].map(
-        (c) => `    zone "${c}" default-primaries { ${primary}; } in-memory yes min-update-interval 1;`,
-      ),
-      '  };',
-      '};',
-      ...[CAT1, CAT2].map(
-        (c) => `zone "${c}" { type secondary; file "${join(dir, `${c}db`)}"; primaries { ${primary}; }; };`,
-      ),
-      '',
-    ].join('\n');
-    writeFileSync(join(dir, 'named.conf'), conf);
-    const bind = await launch(
-      'bind' as Peer['name'],
-      [findCommand('named') ?? 'named', '-g', '-c', join(dir, 'named.conf')],
-      dir,
+    const bind = await startBindCatalogConsumer({
+      catalogs: [CAT1, CAT2],
+      primaryPort: p.dnsPort,
+      key: { name: 'transfer', secret: key.key },
       host,
       port,
-      CAT1,
-      {},
-    );
+    });
     try {
       const onBind = () => answerText(port, 'www.mv.p.test.', RRType.A);
       // A catalog's serial on BIND, and here (signed: a catalog's queries are REFUSED otherwise).
@@ -273,7 +246,18 @@ describe('start: group and coo in the catalogs it produces, Knot and BIND as con
           : (await kdigAt(at, '-y', `hmac-sha256:transfer:${key.key}`, 'SOA', zone, '+short'))
               .trim()
               .split(/\s+/)[2];
+      /** BIND holds both catalogs' versions served here. */
+      const bindHasCatalogs = async () =>
+        (await soa(port, CAT1)) === (await soa(p.dnsPort, CAT1)) &&
+        (await soa(port, CAT2)) === (await soa(p.dnsPort, CAT2));
       await waitFor('mv.p.test. served by BIND', async () => (await onBind()) === '0 300 192.0.2.51', 30_000);
+      // BIND applies a catalog's new version at most once per min-update-interval (1 s) and
+      // defers a newer one: had the first catalog's coo version been deferred (the member added
+      // less than 1 s before), BIND would see the second catalog's entry first and refuse it
+      // ("another catalog zone already contains an entry") for good — seen at load 15. So the
+      // move waits until BIND holds both catalogs' current versions, and 1.5 s more.
+      await waitFor('BIND has both catalogs as served here', bindHasCatalogs, 20_000);
+      await new Promise((r) => setTimeout(r, 1500));
       const before = await axfr(CAT1);
       const ptr = before.find((l) => l.endsWith(' PTR mv.p.test.'));
       assert.ok(ptr, before.join('\n'));
@@ -292,13 +276,7 @@ describe('start: group and coo in the catalogs it produces, Knot and BIND as con
         );
       });
       // BIND sees both catalogs (NOTIFY) and moves the zone to the second.
-      await waitFor(
-        'BIND has both catalogs’ new versions',
-        async () =>
-          (await soa(port, CAT1)) === (await soa(p.dnsPort, CAT1)) &&
-          (await soa(port, CAT2)) === (await soa(p.dnsPort, CAT2)),
-        20_000,
-      );
+      await waitFor('BIND has both catalogs’ new versions', bindHasCatalogs, 20_000);
       // The hold ends: the first catalog drops the zone (PTR and coo).
       await waitFor(
         'the zone gone from the first catalog',
@@ -322,7 +300,7 @@ describe('start: group and coo in the catalogs it produces, Knot and BIND as con
       }
       // BIND's log: the zone left the first catalog's ownership for the second's at the move
       // (coo), not when the first dropped it.
-      assert.match(bind.output(), /adding zone 'mv\.p\.test' from catalog 'cat2\.p\.test'/);
+      await waitForText('BIND', bind.output, /adding zone 'mv\.p\.test' from catalog 'cat2\.p\.test'/);
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${bind.output().slice(-4000)}`);
     } finally {

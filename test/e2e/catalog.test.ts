@@ -16,6 +16,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { startBindCatalogConsumer } from '../helpers/catalog-zones.js';
 import { answerText, kdigAt } from '../helpers/dns-client.js';
 import {
   findCommand,
@@ -34,6 +35,7 @@ import {
   startPlatform,
   tenantToken,
 } from '../helpers/platform.js';
+import { waitForText } from '../helpers/wait-for.js';
 
 const skip = skipUnlessCommands('kdig', 'knotd');
 const ADMIN = 'sb_e2e_catalog_admin_key_0123456789abcdef';
@@ -389,7 +391,7 @@ describe('start: catalog zones (fleet and per-account), Knot as consumer', { ski
       async () => (await onKnot('www.three.a.test.')) === '0 300 192.0.2.33',
       20_000,
     );
-    assert.match(knot.output(), /catalog/i);
+    await waitForText('Knot', knot.output, /catalog/i);
   });
 
   test('BIND 9 follows the fleet catalog (catalog-zones, edge key): zones appear, disappear, come back', {
@@ -397,42 +399,17 @@ describe('start: catalog zones (fleet and per-account), Knot as consumer', { ski
   }, async () => {
     const host = '127.0.0.1';
     const port = await findFreePort(host);
-    const dir = mkdtempSync(join(tmpdir(), 'sb-bind-catz-'));
-    const primary = `${host} port ${p.dnsPort} key "edge1"`;
-    const conf = [
-      `key "edge1" { algorithm hmac-sha256; secret "${EDGE_SECRET}"; };`,
-      'controls { };',
-      'options {',
-      `  directory "${dir}";`,
-      `  pid-file "${join(dir, 'named.pid')}";`,
-      `  listen-on port ${port} { ${host}; };`,
-      '  listen-on-v6 { none; };',
-      '  recursion no;',
-      '  dnssec-validation no;',
-      '  allow-new-zones yes;',
-      `  allow-notify { ${host}; };`,
-      '  catalog-zones {',
-      `    zone "${FLEET}" default-primaries { ${primary}; } in-memory yes min-update-interval 1;`,
-      '  };',
-      '};',
-      `zone "${FLEET}" { type secondary; file "${join(dir, 'fleet.db')}"; primaries { ${primary}; }; };`,
-      '',
-    ].join('\n');
-    writeFileSync(join(dir, 'named.conf'), conf);
     // The fleet catalog's ALSO-NOTIFY: Knot's (if the test before ran) and this BIND.
     const notify = [`${host}:${port}`, ...(knot ? [`${knot.host}:${knot.port}`] : [])];
     const r = await call(ADMIN, 'PUT', `${PDNS}/zones/${FLEET}/metadata/ALSO-NOTIFY`, { metadata: notify });
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    // `launch` names its peers; BIND is not among the helper's kinds (the name is only shown in errors).
-    const bind = await launch(
-      'bind' as Peer['name'],
-      [findCommand('named') ?? 'named', '-g', '-c', join(dir, 'named.conf')],
-      dir,
+    const bind = await startBindCatalogConsumer({
+      catalogs: [FLEET],
+      primaryPort: p.dnsPort,
+      key: { name: 'edge1', secret: EDGE_SECRET },
       host,
       port,
-      FLEET,
-      {},
-    );
+    });
     try {
       const onBind = (name: string) => answerText(port, name, 1);
       await waitFor(

@@ -24,6 +24,7 @@ import {
   tenantToken,
 } from '../helpers/platform.js';
 import { postgresSkipReason, startPostgres } from '../helpers/postgres.js';
+import { waitForText } from '../helpers/wait-for.js';
 
 const skip = skipUnlessCommands('nsupdate', 'knsupdate');
 const ADMIN = 'sb_e2e_dns_update_admin_key_0123456789';
@@ -307,12 +308,15 @@ for (const io of paths)
       assert.equal((await call(b, 'GET', '/api/v1/zones/dyn-a.test./dns-update')).status, 404);
     });
 
-    test('the platform log says what each update did', () => {
-      assert.match(
-        p.stdout() + p.stderr(),
+    test('the platform log says what each update did', async () => {
+      // Written by the platform's processes as they go: read while waiting.
+      const log = () => p.stdout() + p.stderr();
+      await waitForText(
+        'the platform',
+        log,
         /dns update dyn-a\.test\. from 127\.0\.0\.1 key upd\.: NOERROR \(serial \d+\)/,
       );
-      assert.match(p.stdout() + p.stderr(), /dns update dyn-a\.test\. from 127\.0\.0\.1: REFUSED/);
+      await waitForText('the platform', log, /dns update dyn-a\.test\. from 127\.0\.0\.1: REFUSED/);
     });
   });
 

@@ -13,6 +13,7 @@ import { decodeMessage } from '../../src/wire/decode.js';
 import { rdataToText } from '../../src/wire/rdata.js';
 import { buildQuery, queryUdp } from '../helpers/dns-client.js';
 import { callApi, type Platform, startPlatform, waitForEveryWorker } from '../helpers/platform.js';
+import { waitFor, waitForText } from '../helpers/wait-for.js';
 
 const A = 1;
 const ZONE = 'live.test.';
@@ -142,11 +143,11 @@ describe('start --images on: a zone changed under queries, its images patched fr
     }
     assert.deepEqual(problems, [], `${problems.length} problems in ${queries} queries`);
     assert.ok(queries > 100, `only ${queries} queries`);
-    // The first summary line is logged at once; every change so far was patched.
-    const line =
-      /zone images from the control plane's diffs: (\d+) patched \(\d+ of them delta images\), (\d+) compiled from text instead/.exec(
-        platform.stderr(),
-      );
+    // The first summary line is logged at once (by the primary, perhaps after the workers answer
+    // the change); every change so far was patched.
+    const summary =
+      /zone images from the control plane's diffs: (\d+) patched \(\d+ of them delta images\), (\d+) compiled from text instead/;
+    const line = summary.exec(await waitForText('the primary', platform.stderr, summary));
     assert.ok(line, platform.stderr());
     assert.ok(Number(line[1]) >= 1);
     assert.equal(Number(line[2]), 0);
@@ -172,17 +173,20 @@ describe('start --images on: a zone changed under queries, its images patched fr
         10_000,
       );
     };
-    for (let v = 30; v < 33; v++) await change(v);
-    await new Promise((r) => setTimeout(r, 10_500));
-    await change(33);
-    const lines = [
+    const summaries = () => [
       ...platform
         .stderr()
         .matchAll(
           /zone images from the control plane's diffs: (\d+) patched \((\d+) of them delta images\), (\d+) compiled from text instead/g,
         ),
     ];
-    const last = lines.at(-1);
+    for (let v = 30; v < 33; v++) await change(v);
+    await new Promise((r) => setTimeout(r, 10_500));
+    const before = summaries().length;
+    await change(33);
+    // The line for the last change: the primary may log it after the workers answer it.
+    await waitFor('a summary line after the last change', async () => summaries().length > before, 15_000);
+    const last = summaries().at(-1);
     assert.ok(last, platform.stderr());
     assert.ok(Number(last[2]) >= 3, last[0]);
     assert.equal(Number(last[3]), 0);
@@ -205,7 +209,7 @@ describe('start --images on: a zone changed under queries, its images patched fr
       (a) => a.answers.join() === '10.3.0.1',
       10_000,
     );
-    assert.match(platform.stderr(), /spelled with capitals; compiling its text/);
+    await waitForText('the primary', platform.stderr, /spelled with capitals; compiling its text/);
     const stable = await ask(platform.dnsPort, `h7.${ZONE}`);
     assert.deepEqual(stable.answers, ['10.0.0.7']);
   });

@@ -29,6 +29,7 @@ import { nativeUdpStatus } from '../../src/transport/native-udp.js';
 import { exampleZones } from '../helpers/paths.js';
 import { listChildren, skipUnlessCommands, switchboardBin } from '../helpers/peers.js';
 import { callApi, type Platform, startPlatform, waitForEveryWorker } from '../helpers/platform.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { dig, freePort, kdig, type ServeProcess, startServe } from './support.js';
 
 const skip = skipUnlessCommands('dig', 'kdig');
@@ -91,7 +92,10 @@ describe('serve --images on, 2 workers', { skip }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('each worker opened the images and parsed no zone text', () => {
+  test('each worker opened the images and parsed no zone text', async () => {
+    // The primary's stderr, read by this process beside the start line on stdout: wait for it.
+    await on.waitForStderr(LOADS, 2, 15_000);
+    await on.waitForStderr(/compiled 2 zone images in \d+ ms/, 1, 15_000);
     const lines = loadLines(on.stderr());
     assert.deepEqual(lines.map(([slot]) => slot).sort(), [0, 1], on.stderr());
     for (const [, opened, parsed] of lines) {
@@ -144,6 +148,8 @@ describe('serve --images on, 2 workers', { skip }, () => {
     const before = loadLines(on.stderr()).length;
     process.kill(workers[0], 'SIGKILL');
     await on.waitForStderr(/worker \d+ restarted, serving 2 zones/);
+    // The restarted worker's load line may come after the restart line.
+    await on.waitForStderr(LOADS, before + 1, 15_000);
     const lines = loadLines(on.stderr());
     assert.equal(lines.length, before + 1);
     assert.deepEqual(lines.at(-1)?.slice(1), [2, 0]);
@@ -173,6 +179,8 @@ describe('start --images on, 2 workers', { skip }, () => {
       (a) => a.answers.includes('192.0.2.10'),
       10_000,
     );
+    // The primary logs a worker's load line when the worker reports: perhaps after it answered.
+    await waitFor('both load lines', async () => loadLines(platform.stderr()).length >= 2, 15_000);
     const lines = loadLines(platform.stderr());
     assert.equal(lines.length, 2, platform.stderr());
     for (const [, opened, parsed] of lines) {

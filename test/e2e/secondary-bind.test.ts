@@ -17,6 +17,7 @@ import { RRType } from '../../src/wire/constants.js';
 import { answerText } from '../helpers/dns-client.js';
 import { type Peer, skipUnlessCommands, startBind } from '../helpers/peers.js';
 import { callApi, type Platform, removeDataDir, startPlatform, tenantToken } from '../helpers/platform.js';
+import { waitForText } from '../helpers/wait-for.js';
 
 const skip = skipUnlessCommands('named', 'nsupdate');
 const ADMIN = 'sb_e2e_secondary_bind_admin_key_0123';
@@ -133,7 +134,7 @@ describe('start: a secondary zone of a BIND 9 primary', { skip }, () => {
       await answerText(p.dnsPort, `txt.${ORIGIN}`, RRType.TXT),
       await answerText(bind.port, `txt.${ORIGIN}`, RRType.TXT),
     );
-    assert.match(bind.output(), new RegExp(`sending notifies \\(serial ${bindSerial}\\)`), bind.output());
+    await waitForText('BIND', bind.output, new RegExp(`sending notifies \\(serial ${bindSerial}\\)`));
     // The zone's state through the native API: the serial and master used.
     const state = await callApi(p.api, tenant, 'GET', `/api/v1/zones/${ORIGIN}/secondary`);
     assert.equal(state.status, 200, JSON.stringify(state.body));

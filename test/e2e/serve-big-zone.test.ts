@@ -37,6 +37,8 @@ describe('serve --images on, one zone with an image over 32 MiB', { skip }, () =
   test('every worker maps the image and answers from it; SIGTERM exits 0', async () => {
     const s = serve as ServeProcess;
     assert.match(s.startLine, /serving 1 zone \(big\.test\. serial 1\)/, s.stderr());
+    // Logged on stderr before the start line on stdout: this process may read the pipes in any order.
+    await s.waitForStderr(/worker \d+: 1 zone images mapped/, 2, 15_000);
     assert.equal([...s.stderr().matchAll(/worker \d+: 1 zone images mapped/g)].length, 2, s.stderr());
     const soa = await dig('127.0.0.1', port, BIG_ORIGIN, 'SOA');
     assert.equal(soa.status, 'NOERROR');

@@ -4,7 +4,9 @@
  * BIND stopped, serve's refresher holds it back retry, 2·retry, 4·retry… (the timers lowered to
  * seconds by SWITCHBOARD_SECONDARY_MIN_TIMERS) and asks it less and less often; BIND started
  * again on the same port with a newer serial, the zone is transferred once the hold ends, and
- * the hold is forgotten.
+ * the hold is forgotten. While BIND is down a silent recorder holds its port (it answers nothing,
+ * as a stopped primary): the SOA queries serve actually sent must be spaced by the 5 s timeout
+ * plus the hold, not only logged as held.
  * @module
  */
 import assert from 'node:assert/strict';
@@ -21,6 +23,7 @@ import {
   startBind,
   startSwitchboard,
 } from '../helpers/peers.js';
+import { startQueryRecorder } from '../helpers/query-recorder.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { writeSmallZone } from '../helpers/zone-files.js';
 
@@ -80,9 +83,13 @@ describe('serve: an unreachable primary held back beyond retry', { skip }, () =>
     const www = () => answerText(port, `www.${ORIGIN}`, RRType.A);
     await waitFor('the zone from BIND', async () => (await www()) === '0 300 192.0.2.1');
 
-    // BIND gone: the hold doubles with each failure.
+    // BIND gone: the hold doubles with each failure. In its place, on its port, a recorder of the
+    // queries that arrive, answering none.
     await bind.stop();
     bind = undefined;
+    const recorder = await startQueryRecorder(bport);
+    t.after(() => recorder.close());
+    const soaQueries = () => recorder.queries.filter((q) => q.type === RRType.SOA);
     const downAt = Date.now();
     const held = (n: number, s: number) =>
       serve
@@ -105,6 +112,25 @@ describe('serve: an unreachable primary held back beyond retry', { skip }, () =>
     );
     // The zone is still served from the last good copy meanwhile.
     assert.equal(await www(), '0 300 192.0.2.1');
+
+    // What the primary received: the query after the 8 s hold, then the spacing of the last four
+    // (a query may have been lost while the port changed hands, so not counted from the first).
+    // Each check waits for its 5 s timeout, then the hold, then the refresher's next 1 s tick:
+    // a gap of 5 + hold (+ up to 1) s; without the hold it would be about 6 s every time.
+    const seen = soaQueries().length;
+    await waitFor('the SOA query after the 8 s hold', async () => soaQueries().length > seen, 30_000);
+    const last = soaQueries().slice(-4);
+    assert.equal(last.length, 4, `SOA queries received: ${JSON.stringify(recorder.queries)}`);
+    const gaps = last.slice(1).map((q, i) => (q.at - last[i].at) / 1000);
+    t.diagnostic(
+      `SOA queries after holds of 2, 4, 8 s came ${gaps.map((g) => g.toFixed(2)).join(', ')} s apart`,
+    );
+    for (const [i, hold] of [2, 4, 8].entries()) {
+      // Margins for a loaded machine: 0.75 s early (when the recorder saw each query), 5 s late.
+      assert.ok(gaps[i] >= 5 + hold - 0.75, `held ${hold} s: the next query came ${gaps[i]} s after`);
+      assert.ok(gaps[i] <= 5 + hold + 6, `held ${hold} s: the next query came ${gaps[i]} s after`);
+    }
+    await recorder.close();
 
     // BIND back on the same port with a newer serial: transferred once the hold (≤ 16 s) ends.
     bind = await startBind([{ origin: ORIGIN, file: zoneFile(dir, 2026120502, '192.0.2.2') }], {

@@ -22,7 +22,7 @@ import {
   startBind,
   startSwitchboard,
 } from '../helpers/peers.js';
-import { waitFor } from '../helpers/wait-for.js';
+import { waitFor, waitForText } from '../helpers/wait-for.js';
 
 const skip = skipUnlessCommands('named', 'nsupdate');
 const SECRET = Buffer.from('the-serve-secondary-transfer-key-012').toString('base64');
@@ -116,7 +116,11 @@ describe('serve: a secondary zone of a BIND 9 primary', { skip }, () => {
     await waitFor('the change served', async () => (await serialAt(servePort)) === bindSerial, 10_000);
     t.diagnostic(`UPDATE to BIND → answered by serve in ${Date.now() - started} ms`);
     assert.equal(await answerText(servePort, `new.${ORIGIN}`, RRType.A), '0 120 192.0.2.99');
-    assert.match(serve.output(), /secondary zone serve-sec\.test\.: (IXFR|AXFR) from 127\.0\.0\.1/);
+    await waitForText(
+      'serve',
+      serve.output,
+      /secondary zone serve-sec\.test\.: (IXFR|AXFR) from 127\.0\.0\.1/,
+    );
 
     // The primary gone: the zone expires (no good refresh for 22 s) and is answered SERVFAIL.
     await bind.stop();

@@ -24,6 +24,7 @@ import {
   startPlatform,
   tenantToken,
 } from '../helpers/platform.js';
+import { waitForText } from '../helpers/wait-for.js';
 
 const skip = skipUnlessCommands('kdig', 'nsd', 'knotd', 'named');
 const ADMIN = 'sb_e2e_xfr_ixfr_admin_key_0123456789';
@@ -264,21 +265,23 @@ describe('start: IXFR from the version history, NOTIFY out', { skip }, () => {
       );
       const txt = await queryPlatform(peer.port, `${kind}.${ZONE}`, 16);
       assert.deepEqual(txt.answers, (await queryPlatform(p.dnsPort, `${kind}.${ZONE}`, 16)).answers);
-      const log = kind === 'nsd' ? readFileSync(join(peer.dir, 'nsd.log'), 'utf8') : peer.output();
+      // The peer's log, read anew while waiting: it may write a line after it serves the change.
+      const log = () => (kind === 'nsd' ? readFileSync(join(peer.dir, 'nsd.log'), 'utf8') : peer.output());
       // NSD logs the NOTIFY (not the transfer's kind: the IXFR counter below says it); Knot and
       // BIND both.
-      assert.match(
+      await waitForText(
+        `${kind}'s log`,
         log,
         kind === 'nsd'
           ? /notify for ixfr\.test\. from 127\.0\.0\.1/
           : kind === 'knot'
             ? /notify, incoming/
             : /received notify for zone 'ixfr\.test': TSIG 'transfer'/,
-        log,
       );
-      if (kind === 'knot') assert.match(log, /IXFR, incoming, .*finished/, log);
+      if (kind === 'knot') await waitForText("knot's log", log, /IXFR, incoming, .*finished/);
       // BIND 9.18 does not name the transfer's kind in its log: the IXFR counter below says it.
-      if (kind === 'bind') assert.match(log, new RegExp(`transferred serial ${s2}: TSIG 'transfer'`), log);
+      if (kind === 'bind')
+        await waitForText("bind's log", log, new RegExp(`transferred serial ${s2}: TSIG 'transfer'`));
       await waitFor(`an IXFR served to ${kind}`, async () => (await metric(IXFR_SERVED)) > ixfrBefore, 5000);
       // Within seconds, not the 3-hour refresh.
       t.diagnostic(`${kind}: change to new serial at the secondary in ${took} ms`);

@@ -29,6 +29,12 @@ export interface FairnessResult {
   b: { all: Timings; reads: Timings; writes: Timings; errors: number };
   /** Tenant B's change-to-answer (ms): from the PATCH's 2xx to the new record in DNS. */
   changeToAnswer: Timings;
+  /**
+   * The control: tenant B's calls and change-to-answer (every write's) while B runs alone before
+   * A's first request (`calmMs`), on the same platform and machine — what B's calls cost without
+   * A (tests compare with it).
+   */
+  calm: { all: Timings; changeToAnswer: Timings };
   alive: { samePid: boolean; api: number; dns: string[] };
 }
 
@@ -94,7 +100,14 @@ export const FAIRNESS_START_ARGS = ['--limit', 'token-rate=0', '--limit', 'accou
 export async function runFairness(
   platform: Platform,
   adminKey: string,
-  opts: { records?: number; patchRRsets?: number; createRRsets?: number; log?: (line: string) => void } = {},
+  opts: {
+    records?: number;
+    patchRRsets?: number;
+    createRRsets?: number;
+    log?: (line: string) => void;
+    /** How long tenant B runs alone before A's first request (the control, `calm`); default 1 s. */
+    calmMs?: number;
+  } = {},
 ): Promise<FairnessResult> {
   const records = opts.records ?? 100_000;
   const patchRRsets = opts.patchRRsets ?? 0;
@@ -145,6 +158,7 @@ export async function runFairness(
   const answers: number[] = [];
   let errors = 0;
   let stop = false;
+  let calmOver = false;
   let n = 0;
   const tenantB = (async () => {
     const deadline = Date.now() + 600_000;
@@ -167,7 +181,8 @@ export async function runFairness(
         errors++;
         if (errors <= 3) log(`tenant B write: ${r2.status} ${JSON.stringify(r2.body)}`);
       }
-      if (n % 10 === 0 && r2.status === 200) {
+      // Every 10th write (every write while B runs alone: the control needs a few).
+      if ((n % 10 === 0 || !calmOver) && r2.status === 200) {
         for (let k = 0; k < 100 && !stop; k++) {
           const a = await queryPlatform(platform.dnsPort, 'w.b.test', 1).catch(() => undefined);
           if (a?.answers.includes(address)) {
@@ -182,8 +197,9 @@ export async function runFairness(
     }
   })();
 
-  await sleep(1000);
-  const mark = { reads: reads.length, writes: writes.length };
+  await sleep(opts.calmMs ?? 1000);
+  calmOver = true;
+  const mark = { reads: reads.length, writes: writes.length, answers: answers.length };
   const bombText = generateBomb();
   const rssBefore = rssMb(platform.pid);
   let t = performance.now();
@@ -267,6 +283,10 @@ export async function runFairness(
     ...(create ? { create } : {}),
     b: { all: timings([...bReads, ...bWrites]), reads: timings(bReads), writes: timings(bWrites), errors },
     changeToAnswer: timings(answers),
+    calm: {
+      all: timings([...reads.slice(0, mark.reads), ...writes.slice(0, mark.writes)]),
+      changeToAnswer: timings(answers.slice(0, mark.answers)),
+    },
     alive,
   };
 }

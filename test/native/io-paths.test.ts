@@ -15,6 +15,7 @@ import { nativeUdpStatus } from '../../src/transport/native-udp.js';
 import { buildQuery, queryUdp, readHeader } from '../helpers/dns-client.js';
 import { startSwitchboard, switchboardBin } from '../helpers/peers.js';
 import { skipOrFail } from '../helpers/require-peers.js';
+import { waitForText } from '../helpers/wait-for.js';
 
 const native = nativeUdpStatus();
 const nativeMissing = skipOrFail(
@@ -43,7 +44,11 @@ describe('--io end to end', { skip: nativeMissing }, () => {
       });
       assert.equal(readHeader(r).rcode, 0);
     }
-    assert.match(sb.output(), /UDP path: native \(.*--io native\)/);
+    await waitForText('the primary', sb.output, /UDP path: native \(.*--io native\)/);
+    // Both workers reported serving (the primary logs it once their start-up is over): only then
+    // does one line say that no worker logged its own.
+    await waitForText('worker 0 serving', sb.output, /worker 0: /);
+    await waitForText('worker 1 serving', sb.output, /worker 1: /);
     assert.equal(sb.output().match(/UDP path:/g)?.length, 1, 'one log line, from the primary');
   });
 
@@ -52,7 +57,7 @@ describe('--io end to end', { skip: nativeMissing }, () => {
     t.after(() => sb.stop());
     const r = await queryUdp(buildQuery({ name: 'www.example.', type: 1, id: 9 }), { port: sb.port });
     assert.equal(readHeader(r).id, 9);
-    assert.match(sb.output(), /UDP path: node \(dgram; --io node\)/);
+    await waitForText('the primary', sb.output, /UDP path: node \(dgram; --io node\)/);
   });
 
   test('a bad --io is refused with a message naming the flag', () => {

@@ -18,6 +18,7 @@ import { findFreePort, startSwitchboard } from '../helpers/peers.js';
 import { callApi, makeDataDir, type Platform, removeDataDir, startPlatform } from '../helpers/platform.js';
 import { type Exposition, parseExposition, sampleValue } from '../helpers/prometheus.js';
 import { skipOrFail } from '../helpers/require-peers.js';
+import { waitForText } from '../helpers/wait-for.js';
 
 const native = nativeUdpStatus();
 const missing = skipOrFail(native.ok ? false : `native addon unavailable: ${native.reason}`);
@@ -131,7 +132,8 @@ describe('serve --metrics with C answers on by default (--images on, native path
       args: ['--images', 'on', '--metrics', `127.0.0.1:${metricsPort}`],
     });
     try {
-      assert.match(peer.output(), /native answers: 1 zones served in C/);
+      // The worker logs it after its socket opened: the start-up probe may be answered first.
+      await waitForText('the worker', peer.output, /native answers: 1 zones served in C/);
       const url = `http://127.0.0.1:${metricsPort}/metrics`;
       const scrape = async () => parseExposition(await (await fetch(url)).text());
       const queries = (e: Exposition) =>

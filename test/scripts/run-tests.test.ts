@@ -1,6 +1,8 @@
 /**
  * scripts/run-tests.mjs fails the run when a `todo` test passes: its reporter
  * (scripts/todo-reporter.mjs) lists exactly the passing todos, and the runner exits 1 then.
+ * A file that outlives the per-file timeout fails with its name and last lines, its process
+ * tree is killed, and the run goes on.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -10,6 +12,8 @@ import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { repoRoot } from '../helpers/paths.js';
+import { isAlive } from '../helpers/procs.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'todo-reporter-'));
 
@@ -82,4 +86,55 @@ test('run-tests.mjs fails the run on a passing todo and names it; failing todos 
   );
   assert.equal(good.status, 0, `${good.stdout}${good.stderr}`);
   assert.doesNotMatch(good.stderr, /todo test/);
+});
+
+test('run-tests.mjs fails a file that outlives SWITCHBOARD_TEST_FILE_TIMEOUT, kills its tree and goes on', async () => {
+  const cwd = join(dir, 'hang');
+  mkdirSync(join(cwd, 'dist'), { recursive: true });
+  // A file that starts a process outside its process group (as a server a test starts may be),
+  // says something, and never ends; then an ordinary file that must still run.
+  writeFileSync(
+    join(cwd, 'dist', 'a-hang.test.js'),
+    `import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { test } from 'node:test';
+test('hangs', async () => {
+  const child = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
+  writeFileSync('sleep.pid', String(child.pid));
+  console.log('last words before the hang');
+  await new Promise(() => setInterval(() => {}, 60_000));
+});
+`,
+  );
+  writeFileSync(
+    join(cwd, 'dist', 'b-ok.test.js'),
+    "import { test } from 'node:test';\ntest('after the hang', () => {});\n",
+  );
+  const r = spawnSync(process.execPath, [resolve(repoRoot, 'scripts/run-tests.mjs')], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...childEnv(), SWITCHBOARD_TEST_FILE_TIMEOUT: '3' },
+    timeout: 60_000,
+  });
+  assert.equal(r.status, 1, `${r.stdout}${r.stderr}`);
+  assert.match(r.stderr, /dist\/a-hang\.test\.js still running after 3 s: failed/);
+  // Its last output lines, under the verdict.
+  assert.match(r.stderr, /still running[\s\S]*\| .*last words before the hang/);
+  assert.match(r.stderr, /timed out: dist\/a-hang\.test\.js/);
+  // The next file ran and passed.
+  assert.match(r.stdout, /ok 1 - after the hang/);
+  assert.doesNotMatch(r.stderr, /failed: dist\/b-ok/);
+  // The process outside its group was found through /proc and killed.
+  const sleeper = Number(readFileSync(join(cwd, 'sleep.pid'), 'utf8'));
+  await waitFor("the hung file's child gone", async () => !isAlive(sleeper), 10_000);
+});
+
+test('run-tests.mjs refuses a SWITCHBOARD_TEST_FILE_TIMEOUT that is not a number of seconds', () => {
+  const r = spawnSync(process.execPath, [resolve(repoRoot, 'scripts/run-tests.mjs'), 'none'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: { ...childEnv(), SWITCHBOARD_TEST_FILE_TIMEOUT: 'ten' },
+  });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /SWITCHBOARD_TEST_FILE_TIMEOUT must be a number of seconds/);
 });
