@@ -46,6 +46,8 @@ export interface EdgeZoneChange {
   text: string | null;
   /** The IXFR differences that made this version (absent: transferred whole, or dropped). */
   steps?: IxfrStep[];
+  /** With `steps`: the version they apply to (the zone's image is patched from it). */
+  from?: number;
 }
 
 /** Minimal logger (server/shared/log.ts's Logger fits). */
@@ -400,13 +402,14 @@ export class EdgeFollower {
       }
       if (r.kind === 'incremental') {
         try {
+          const from = store.zone(z.name)?.version;
           const version = store.applyDiff(z.name, r.steps, r.timers);
           this.stats.ixfr++;
           this.#o.log.info(
             `zone ${z.name}: serial ${z.serial} → ${r.serial} by IXFR (${r.steps.length} difference${r.steps.length === 1 ? '' : 's'}, ${r.steps.reduce((n, s) => n + s.removed.length + s.added.length, 0)} records)`,
           );
           this.#succeeded(z, r.timers);
-          this.#changed(z, version, store.text(z.name) ?? '', r.steps);
+          this.#changed(z, version, store.text(z.name) ?? '', r.steps, from);
           return;
         } catch (err) {
           if (!(err instanceof DiffMismatchError)) throw err;
@@ -464,12 +467,19 @@ export class EdgeFollower {
     return this.#zones.get(this.#catalogKey)?.lastSuccess ?? 0;
   }
 
-  #changed(z: ZoneState, version: number, text: string, steps?: IxfrStep[]): void {
+  #changed(z: ZoneState, version: number, text: string, steps?: IxfrStep[], from?: number): void {
     if (z.catalog) {
       this.#reconcile(Date.now());
       return;
     }
-    this.#queue({ name: z.name, version, serial: z.serial, text, ...(steps ? { steps } : {}) });
+    this.#queue({
+      name: z.name,
+      version,
+      serial: z.serial,
+      text,
+      ...(steps ? { steps } : {}),
+      ...(steps && from !== undefined ? { from } : {}),
+    });
   }
 
   #queue(c: EdgeZoneChange): void {

@@ -437,7 +437,12 @@ function deltaImage(base: ZoneImage, patches: readonly RRsetPatch[], opts: Compi
       }
       if (draft !== undefined) break;
       // An empty non-terminal the new name brings.
-      drafts.set(parentKey, { name: Name.fromWire(parentKey), sets: [], flags: NameFlag.HAS_CHILDREN, index: -1 });
+      drafts.set(parentKey, {
+        name: Name.fromWire(parentKey),
+        sets: [],
+        flags: NameFlag.HAS_CHILDREN,
+        index: -1,
+      });
       child = parentKey;
     }
   }
@@ -623,7 +628,8 @@ function deltaImage(base: ZoneImage, patches: readonly RRsetPatch[], opts: Compi
   // Templates no name uses (rare) stay with the names around them: none of those made again or gone.
   for (let i = 0; i < nameCount; i++)
     if (deadFrom[i] >= 0)
-      for (let j = deadFrom[i]; j <= i; j++) if (rebuild[j] || gone[j]) throw new Refused('templates not in name order');
+      for (let j = deadFrom[i]; j <= i; j++)
+        if (rebuild[j] || gone[j]) throw new Refused('templates not in name order');
 
   // The new names in canonical order: `src` the base's index of each, or -1 - k for addedList[k].
   addedList.sort((x, y) => compareKeys(x.name.key, y.name.key, originKey.length));
@@ -917,7 +923,8 @@ function deltaImage(base: ZoneImage, patches: readonly RRsetPatch[], opts: Compi
       const from = oldRec(i + x - n);
       const rec = newRec(x);
       const count = u32(b, from + N.ANSWER_COUNT);
-      if (entryShift !== 0 || structural) put32(out, rec + N.ANSWER_FIRST, u32(b, from + N.ANSWER_FIRST) + entryShift);
+      if (entryShift !== 0 || structural)
+        put32(out, rec + N.ANSWER_FIRST, u32(b, from + N.ANSWER_FIRST) + entryShift);
       for (let e = 0; e < count; e++, pAns += ANSWER_ENTRY_SIZE)
         if (out[pAns + 2] === AnswerEntryKind.TEMPLATE)
           put32(out, pAns + 4, moveOld(u32(out, pAns + 4), i + x - n));
@@ -1033,7 +1040,14 @@ function zeroOctets(b: Uint8Array, oNames: number, nameCount: number): boolean {
 }
 
 /** Base name `p` (key `pk`) keeps a child: a name below it (they follow it in canonical order) not gone. */
-function hasChild(b: Uint8Array, oNames: number, nameCount: number, p: number, pk: string, gone: Uint8Array): boolean {
+function hasChild(
+  b: Uint8Array,
+  oNames: number,
+  nameCount: number,
+  p: number,
+  pk: string,
+  gone: Uint8Array,
+): boolean {
   for (let j = p + 1; j < nameCount; j++) {
     if (!isBelow(keyOf(b, oNames, j), pk)) return false;
     if (!gone[j]) return true;
