@@ -38,7 +38,10 @@ import { DiffMismatchError, type EdgeStore, recordLine } from './store.js';
 /** The default fleet catalog's name (what `start` produces). */
 export const DEFAULT_FLEET_CATALOG = 'catalog.switchboard.invalid.';
 
-/** A zone change for the DNS workers: its new text, or null when no longer served. */
+/**
+ * A zone change for the DNS workers: its new text, or null when no longer served (with
+ * `diffsOnly`, a change by IXFR has `steps` and `from` and an empty text: not read).
+ */
 export interface EdgeZoneChange {
   name: string;
   version: number;
@@ -107,6 +110,12 @@ export interface EdgeFollowerOptions {
   notifyAddress?: string;
   /** SOA query timeout (ms; default 3000). */
   queryTimeoutMs?: number;
+  /**
+   * A zone changed by IXFR is published with its steps and `from` and an empty text (its
+   * image is patched by the difference; the reader of the publication reads the store's text
+   * itself if it needs it): the zone's whole text is not read from the store per change.
+   */
+  diffsOnly?: boolean;
 }
 
 interface ZoneState {
@@ -409,7 +418,9 @@ export class EdgeFollower {
             `zone ${z.name}: serial ${z.serial} → ${r.serial} by IXFR (${r.steps.length} difference${r.steps.length === 1 ? '' : 's'}, ${r.steps.reduce((n, s) => n + s.removed.length + s.added.length, 0)} records)`,
           );
           this.#succeeded(z, r.timers);
-          this.#changed(z, version, store.text(z.name) ?? '', r.steps, from);
+          // With `diffsOnly` the text is not read: the image is patched by the difference.
+          const text = this.#o.diffsOnly && from !== undefined ? '' : (store.text(z.name) ?? '');
+          this.#changed(z, version, text, r.steps, from);
           return;
         } catch (err) {
           if (!(err instanceof DiffMismatchError)) throw err;

@@ -82,6 +82,8 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
     log,
   });
   let seq = 0;
+  /** `SWITCHBOARD_IMAGE_PATCHES=off`: every change compiled from the zone's text (for comparison). */
+  const patches = process.env.SWITCHBOARD_IMAGE_PATCHES !== 'off';
   const message = (kind: 'snapshot' | 'update', zones: EdgeZoneChange[], last: boolean): ZonesMessage => ({
     type: 'switchboard:zones',
     kind,
@@ -94,10 +96,7 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
       version: z.version,
       serial: z.serial,
       text: z.text,
-      ...(z.steps &&
-      z.from !== undefined &&
-      z.text !== null &&
-      process.env.SWITCHBOARD_IMAGE_PATCHES !== 'off'
+      ...(z.steps && z.from !== undefined && z.text !== null && patches
         ? { patch: { from: z.from, changes: ixfrChanges(z.steps) } }
         : {}),
     })),
@@ -211,6 +210,8 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
 
   const follower = new EdgeFollower({
     store,
+    // IXFR'd zones patched by their difference (message() above): their text not read per change.
+    diffsOnly: patches,
     primary: config.primary,
     key,
     catalog: Name.parse(config.catalog),
