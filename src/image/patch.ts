@@ -320,7 +320,11 @@ function watchOf(b: Uint8Array, at: number): string {
  * the compiler's own per-name code (`templatesOf`) over the base image with the changes laid on
  * it. The octets are those `compileZone(patchZone(base, patches))` makes (patch.test.ts).
  *
- * Left to the whole compile (`image` undefined, with why): a name added or removed; a change
+ * Names added and removed are taken (NAMES, NAMEDATA and HASH laid out again, empty
+ * non-terminals and parents' `HAS_CHILDREN` worked out) unless the zone has a wildcard, the
+ * added name lies at or below a cut, is a wildcard, or has an octet 0 or 0xfe/0xff.
+ *
+ * Left to the whole compile (`image` undefined, with why): those names added or removed; a change
  * at or below a cut, at a DNAME, a wildcard, a CNAME name or of an RRset of type CNAME, DNAME,
  * DS, or NS/SOA off the apex; a zone with a DNAME; a cut (or a name below one, or a wildcard)
  * whose answers the change reaches; more than `DELTA_MAX_NAMES` names to make again; a change
