@@ -7,7 +7,10 @@
  * SWITCHBOARD_DELTA_IMAGE=off). Rounds rotate the order of the three; medians, wall and CPU. The serving side (DB read and render before the text
  * path, the workers' open of the new image after both) is not in these figures: bench/zone-change.ts.
  *
- * Usage: node --expose-gc dist/bench/patch-compile.js [--records 100000,1000000] [--rounds 5]
+ * `--op add`: the change adds a name (n0, n1 …) instead of replacing h1's address; `--op
+ * remove`: it removes h2, h3 … (their only RRset): names added and removed (ixfrdelta).
+ *
+ * Usage: node --expose-gc dist/bench/patch-compile.js [--records 100000,1000000] [--rounds 5] [--op replace|add|remove]
  * @module
  */
 import { compileZone } from '../src/image/compile.js';
@@ -25,15 +28,17 @@ function arg(name: string, dflt: string): string {
 }
 
 /** The served text's form: the SOA first, then by owner key and type. */
-function servedText(records: number, serial: number, h1: string): string {
+function servedText(records: number, serial: number, h1: string, op = 'replace', r = 0): string {
   const lines = [
     `${ORIGIN}\t3600\tIN\tSOA\tns1.example.net. h.${ORIGIN} ${serial} 7200 900 1209600 300`,
     `${ORIGIN}\t3600\tIN\tNS\tns1.example.net.`,
   ];
+  if (op === 'add') lines.push(`n${r}.${ORIGIN}\t300\tIN\tA\t10.201.0.${r}`);
   for (let i = 0; i < records; i++)
-    lines.push(
-      `h${i}.${ORIGIN}\t300\tIN\tA\t${i === 1 ? h1 : `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`}`,
-    );
+    if (op !== 'remove' || i !== 2 + r)
+      lines.push(
+        `h${i}.${ORIGIN}\t300\tIN\tA\t${i === 1 && op === 'replace' ? h1 : `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`}`,
+      );
   return `${lines.join('\n')}\n`;
 }
 
@@ -49,6 +54,7 @@ function gc(): void {
 function main(): void {
   const sizes = arg('--records', '100000,1000000').split(',').map(Number);
   const rounds = Number(arg('--rounds', '5'));
+  const op = arg('--op', 'replace');
   for (const records of sizes) {
     const base = compileText(servedText(records, 1, '10.0.0.1'));
     const text: number[] = [];
@@ -59,13 +65,20 @@ function main(): void {
     const deltaCpu: number[] = [];
     for (let r = 0; r < rounds; r++) {
       const h1 = `10.200.0.${r}`;
-      const newText = servedText(records, 2 + r, h1);
+      const newText = servedText(records, 2 + r, h1, op, r);
+      const changed =
+        op === 'add'
+          ? { name: `n${r}.${ORIGIN}`, line: `n${r}.${ORIGIN} 300 IN A 10.201.0.${r}` }
+          : op === 'remove'
+            ? { name: `h${2 + r}.${ORIGIN}`, line: '' }
+            : { name: `h1.${ORIGIN}`, line: `h1.${ORIGIN} 300 IN A ${h1}` };
       const patches: RRsetPatch[] = [
         {
-          name: Name.parse(`h1.${ORIGIN}`),
+          name: Name.parse(changed.name),
           type: 1,
           ttl: 300,
-          rdata: parseZoneText(`h1.${ORIGIN} 300 IN A ${h1}`, { origin: ORIGIN }).map((x) => x.rdata),
+          rdata:
+            changed.line === '' ? [] : parseZoneText(changed.line, { origin: ORIGIN }).map((x) => x.rdata),
         },
         {
           name: Name.parse(ORIGIN),
@@ -106,7 +119,7 @@ function main(): void {
     }
     const ms = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(', ');
     console.log(
-      `${records} records, one A record + the SOA changed: text parsed + compiled ${median(text).toFixed(0)} ms, ` +
+      `${records} records, ${op === 'add' ? 'a name added' : op === 'remove' ? 'a name removed' : 'one A record replaced'} + the SOA changed: text parsed + compiled ${median(text).toFixed(0)} ms, ` +
         `image patched + compiled whole ${median(patch).toFixed(0)} ms (ratio ${(median(patch) / median(text)).toFixed(2)}), ` +
         `delta image ${median(delta).toFixed(1)} ms (ratio ${(median(delta) / median(text)).toFixed(3)}); ` +
         `CPU ms text ${median(textCpu).toFixed(0)}, whole ${median(patchCpu).toFixed(0)}, delta ${median(deltaCpu).toFixed(1)} ` +

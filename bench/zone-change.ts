@@ -12,7 +12,11 @@
  * (`SWITCHBOARD_DELTA_IMAGE=off`: what `start` did before delta images), and its workers
  * validating it in full.
  *
- * Usage: node dist/bench/zone-change.js [--records 100000,1000000] [--changes 5] [--modes patch,nodelta,whole,text]
+ * `--ops`: what each change does — `replace` (h1's address, the default), `add` (a name the
+ * zone does not hold, n0, n1 …: the canonical order, the hash and the parent's flags change) or
+ * `remove` (h2, h3 …'s only RRset deleted: the name goes); each measured with every mode.
+ *
+ * Usage: node dist/bench/zone-change.js [--records 100000,1000000] [--changes 5] [--modes patch,nodelta,whole,text] [--ops replace,add,remove]
  * Loopback only; every run stops by itself (bounded changes, timeouts on every wait).
  * @module
  */
@@ -141,7 +145,38 @@ const MODE_NAMES: Record<Mode, string> = {
   text: 'read + compiled whole',
 };
 
-async function measure(mode: Mode, records: number, changes: number): Promise<ChangeFigures> {
+type Op = 'replace' | 'add' | 'remove';
+
+/** Change `k` of `op`: the PATCH's changes, the name asked and the answer that shows it served. */
+function changeOf(op: Op, k: number): { changes: unknown[]; name: string; want: string } {
+  const want = `10.200.${k >> 8}.${k & 255}`;
+  if (op === 'add') {
+    const name = `n${k}.${ZONE}`;
+    return {
+      changes: [{ op: 'replace', name, type: 'A', ttl: 300, records: [{ content: want }] }],
+      name,
+      want,
+    };
+  }
+  if (op === 'remove') {
+    // NXDOMAIN: no address in the answer.
+    const name = `h${k + 2}.${ZONE}`;
+    return { changes: [{ op: 'delete', name, type: 'A' }], name, want: '' };
+  }
+  const name = `h1.${ZONE}`;
+  return {
+    changes: [{ op: 'replace', name, type: 'A', ttl: 300, records: [{ content: want }] }],
+    name,
+    want,
+  };
+}
+
+async function measure(
+  mode: Mode,
+  records: number,
+  changes: number,
+  op: Op = 'replace',
+): Promise<ChangeFigures> {
   const saved = process.env.SWITCHBOARD_IMAGE_PATCHES;
   const savedInc = process.env.SWITCHBOARD_INCREMENTAL;
   const savedDelta = process.env.SWITCHBOARD_DELTA_IMAGE;
@@ -187,15 +222,13 @@ async function measure(mode: Mode, records: number, changes: number): Promise<Ch
       const idle0 = treeCpuSeconds(p.pid);
       await new Promise((r) => setTimeout(r, 1000));
       const idleRate = treeCpuSeconds(p.pid) - idle0;
-      const want = `10.200.${k >> 8}.${k & 255}`;
+      const { changes: body, name, want } = changeOf(op, k);
       const cpu0 = treeCpuSeconds(p.pid);
       const sent = performance.now();
-      const res = await callApi(p.api, key, 'PATCH', `/api/v1/zones/${ZONE}/rrsets`, {
-        changes: [{ op: 'replace', name: `h1.${ZONE}`, type: 'A', ttl: 300, records: [{ content: want }] }],
-      });
+      const res = await callApi(p.api, key, 'PATCH', `/api/v1/zones/${ZONE}/rrsets`, { changes: body });
       const acked = performance.now();
       if (res.status !== 200) throw new Error(`PATCH: HTTP ${res.status} ${JSON.stringify(res.body)}`);
-      const t = await untilEveryWorker(p.dnsPort, `h1.${ZONE}`, want, 2, acked, 120_000);
+      const t = await untilEveryWorker(p.dnsPort, name, want, 2, acked, 120_000);
       await new Promise((r) => setTimeout(r, 1000));
       const spent = (performance.now() - sent) / 1000;
       out.ack.push(acked - sent);
@@ -219,15 +252,17 @@ async function main(): Promise<void> {
     .map((s) => Number(s));
   const changes = Number(arg('--changes', '5'));
   const modes = arg('--modes', 'whole,patch').split(',') as Mode[];
+  const ops = arg('--ops', 'replace').split(',') as Op[];
   for (const records of sizes) {
-    for (const mode of modes) {
-      const f = await measure(mode, records, changes);
-      console.log(
-        `${records} records, ${MODE_NAMES[mode]}: ` +
-          `ack ${fmt(f.ack)} ms; ack → first worker ${fmt(f.first)} ms; ack → both workers ${fmt(f.all)} ms; ` +
-          `CPU ${fmt(f.cpu, 2)} s (medians of ${changes} changes)`,
-      );
-    }
+    for (const op of ops)
+      for (const mode of modes) {
+        const f = await measure(mode, records, changes, op);
+        console.log(
+          `${records} records, ${op === 'replace' ? 'a record replaced' : op === 'add' ? 'a name added' : 'a name removed'}, ${MODE_NAMES[mode]}: ` +
+            `ack ${fmt(f.ack)} ms; ack → first worker ${fmt(f.first)} ms; ack → both workers ${fmt(f.all)} ms; ` +
+            `CPU ${fmt(f.cpu, 2)} s (medians of ${changes} changes)`,
+        );
+      }
   }
 }
 

@@ -40,7 +40,10 @@ import { EDGE_TRACE, traceLine } from './trace.js';
 /** The default fleet catalog's name (what `start` produces). */
 export const DEFAULT_FLEET_CATALOG = 'catalog.switchboard.invalid.';
 
-/** A zone change for the DNS workers: its new text, or null when no longer served. */
+/**
+ * A zone change for the DNS workers: its new text, or null when no longer served (with
+ * `diffsOnly`, a change by IXFR has `steps` and `from` and an empty text: not read).
+ */
 export interface EdgeZoneChange {
   name: string;
   version: number;
@@ -48,6 +51,8 @@ export interface EdgeZoneChange {
   text: string | null;
   /** The IXFR differences that made this version (absent: transferred whole, or dropped). */
   steps?: IxfrStep[];
+  /** With `steps`: the version they apply to (the zone's image is patched from it). */
+  from?: number;
 }
 
 /** Minimal logger (server/shared/log.ts's Logger fits). */
@@ -113,6 +118,12 @@ export interface EdgeFollowerOptions {
    * per transfer.
    */
   connections?: { connections: number; pipeline: number } | false;
+  /**
+   * A zone changed by IXFR is published with its steps and `from` and an empty text (its
+   * image is patched by the difference; the reader of the publication reads the store's text
+   * itself if it needs it): the zone's whole text is not read from the store per change.
+   */
+  diffsOnly?: boolean;
 }
 
 interface ZoneState {
@@ -476,6 +487,7 @@ export class EdgeFollower {
       checked: (name: string, ok: boolean) => this.#store().checked(name, ok),
       applyDiff: (...a: Parameters<EdgeStore['applyDiff']>) => this.#store().applyDiff(...a),
       text: (name: string) => this.#store().text(name),
+      zone: (name: string) => this.#store().zone(name),
     };
     const limits = this.#o.limits ?? DEFAULT_TRANSFER_LIMITS;
     if (z.held) {
@@ -516,6 +528,7 @@ export class EdgeFollower {
       }
       if (r.kind === 'incremental') {
         try {
+          const from = store.zone(z.name)?.version;
           const version = store.applyDiff(z.name, r.steps, r.timers);
           if (EDGE_TRACE) this.#o.log.info(traceLine('edge-stored', z.name, r.serial));
           this.stats.ixfr++;
@@ -523,7 +536,9 @@ export class EdgeFollower {
             `zone ${z.name}: serial ${z.serial} → ${r.serial} by IXFR (${r.steps.length} difference${r.steps.length === 1 ? '' : 's'}, ${r.steps.reduce((n, s) => n + s.removed.length + s.added.length, 0)} records)`,
           );
           this.#succeeded(z, r.timers);
-          this.#changed(z, version, store.text(z.name) ?? '', r.steps);
+          // With `diffsOnly` the text is not read: the image is patched by the difference.
+          const text = this.#o.diffsOnly && from !== undefined ? '' : (store.text(z.name) ?? '');
+          this.#changed(z, version, text, r.steps, from);
           return;
         } catch (err) {
           if (!(err instanceof DiffMismatchError)) throw err;
@@ -583,7 +598,7 @@ export class EdgeFollower {
     if (EDGE_TRACE) this.#o.log.info(traceLine('edge-stored', z.name, timers.serial));
     this.#succeeded(z, timers);
     z.held = true;
-    this.#changed(z, version, z.catalog ? '' : textOf(lines), undefined, records);
+    this.#changed(z, version, z.catalog ? '' : textOf(lines), undefined, undefined, records);
   }
 
   /** The store, once the pending batch of whole transfers is written (the order of events kept). */
@@ -652,13 +667,30 @@ export class EdgeFollower {
     return this.#zones.get(this.#catalogKey)?.lastSuccess ?? 0;
   }
 
-  /** `records`: the catalog's whole, when transferred so (not read back from the store). */
-  #changed(z: ZoneState, version: number, text: string, steps?: IxfrStep[], records?: RR[]): void {
+  /**
+   * `records`: the catalog's whole, when transferred so (not read back from the store); `from`:
+   * the version the IXFR steps apply to.
+   */
+  #changed(
+    z: ZoneState,
+    version: number,
+    text: string,
+    steps?: IxfrStep[],
+    from?: number,
+    records?: RR[],
+  ): void {
     if (z.catalog) {
       this.#reconcile(Date.now(), records);
       return;
     }
-    this.#queue({ name: z.name, version, serial: z.serial, text, ...(steps ? { steps } : {}) });
+    this.#queue({
+      name: z.name,
+      version,
+      serial: z.serial,
+      text,
+      ...(steps ? { steps } : {}),
+      ...(steps && from !== undefined ? { from } : {}),
+    });
   }
 
   #queue(c: EdgeZoneChange): void {

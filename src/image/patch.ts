@@ -35,6 +35,7 @@ import {
 import {
   ANSWER_ENTRY_SIZE,
   AnswerEntryKind,
+  fnv1a,
   H,
   HEADER_SIZE,
   N,
@@ -254,14 +255,9 @@ export function deltaImagesOn(): boolean {
   return process.env.SWITCHBOARD_DELTA_IMAGE !== 'off';
 }
 
-/** Names whose own data a delta may change: not at or below a cut, no DNAME, not a wildcard, no CNAME, not empty. */
+/** Names whose own data a delta may change: not at or below a cut, no DNAME, not a wildcard, no CNAME. */
 const UNCHANGEABLE =
-  NameFlag.DELEGATION |
-  NameFlag.BELOW_CUT |
-  NameFlag.DNAME |
-  NameFlag.IS_WILDCARD |
-  NameFlag.HAS_CNAME |
-  NameFlag.EMPTY;
+  NameFlag.DELEGATION | NameFlag.BELOW_CUT | NameFlag.DNAME | NameFlag.IS_WILDCARD | NameFlag.HAS_CNAME;
 /** Names whose templates a delta may make again: none whose referral another name shares. */
 const UNREBUILDABLE = NameFlag.DELEGATION | NameFlag.BELOW_CUT | NameFlag.DNAME | NameFlag.IS_WILDCARD;
 
@@ -282,7 +278,8 @@ class PatchedZone implements ServedZone {
   readonly serial: number;
   constructor(
     readonly view: ImageZone,
-    readonly changed: Map<string, ImageNode>,
+    /** The names changed or added, by key; null: gone. */
+    readonly changed: Map<string, ImageNode | null>,
     readonly soa: RRset,
     readonly recordCount: number,
   ) {
@@ -292,11 +289,12 @@ class PatchedZone implements ServedZone {
     this.serial = this.soaData.serial;
   }
   get apex(): ServedNode {
-    return this.changed.get(this.origin.key) ?? this.view.apex;
+    return this.changed.get(this.origin.key) ?? this.view.apex; // never gone
   }
   get(name: Name | string): ServedNode | undefined {
     const key = typeof name === 'string' ? name : name.key;
-    return this.changed.get(key) ?? this.view.nodeByKey(key);
+    const node = this.changed.get(key);
+    return node === undefined ? this.view.nodeByKey(key) : (node ?? undefined);
   }
 }
 
@@ -322,7 +320,11 @@ function watchOf(b: Uint8Array, at: number): string {
  * the compiler's own per-name code (`templatesOf`) over the base image with the changes laid on
  * it. The octets are those `compileZone(patchZone(base, patches))` makes (patch.test.ts).
  *
- * Left to the whole compile (`image` undefined, with why): a name added or removed; a change
+ * Names added and removed are taken (NAMES, NAMEDATA and HASH laid out again, empty
+ * non-terminals and parents' `HAS_CHILDREN` worked out) unless the zone has a wildcard, the
+ * added name lies at or below a cut, is a wildcard, or has an octet 0 or 0xfe/0xff.
+ *
+ * Left to the whole compile (`image` undefined, with why): those names added or removed; a change
  * at or below a cut, at a DNAME, a wildcard, a CNAME name or of an RRset of type CNAME, DNAME,
  * DS, or NS/SOA off the apex; a zone with a DNAME; a cut (or a name below one, or a wildcard)
  * whose answers the change reaches; more than `DELTA_MAX_NAMES` names to make again; a change
@@ -361,64 +363,137 @@ function deltaImage(base: ZoneImage, patches: readonly RRsetPatch[], opts: Compi
     expect += size[s];
   }
   if (expect !== b.length) throw new Refused('layout');
-  const [, oNames, , , oRrsets, oRdata, oAnswers, oTpl] = start;
+  const [, oNames, oNamedata, , oRrsets, oRdata, oAnswers, oTpl] = start;
   const tplLen = size[7];
   const nameCount = base.nameCount;
 
-  // The changes by owner (the last given wins), each owner a plain name of the base.
+  // The changes by owner (the last given wins): names of the base changed, added or removed.
   const view = new ImageZone(base);
   const origin = view.origin;
+  const originKey = origin.key;
   const byName = byOwner(patches);
-  const changedIdx = new Map<number, ImageNode>();
-  const changed = new Map<string, ImageNode>();
+  /** The names whose data or flags change (their node after), by key; added ones have index -1. */
+  const drafts = new Map<string, Draft>();
+  /** Names of the base that are gone (their last RRset removed, or an empty non-terminal left with no child). */
+  const gone = new Uint8Array(nameCount);
+  const goneKeys = new Set<string>();
   let recordCount = base.recordCount;
   let soa = view.soa;
+  const leaves: number[] = [];
   for (const [key, m] of byName) {
     const old = view.nodeByKey(key);
-    if (old === undefined) throw new Refused('name added or removed');
+    if (old === undefined) {
+      // A name the base does not hold: a plain name in the zone, no wildcard, not below a cut
+      // (checked with its ancestors below).
+      const sets = setsAfter(undefined, m, false);
+      if (sets.sets.length === 0) continue; // nothing there before or after
+      if (!inZone(key, originKey) || (key.charCodeAt(0) === 1 && key.charCodeAt(1) === 0x2a))
+        throw new Refused('kind of name');
+      if (oddOctets(key)) throw new Refused('kind of name');
+      recordCount += sets.records;
+      drafts.set(key, { name: Name.fromWire(key), sets: sets.sets, flags: 0, index: -1 });
+      continue;
+    }
     const flags = u32(b, oNames + old.index * NAME_RECORD_SIZE + N.FLAGS);
     if ((flags & UNCHANGEABLE) !== 0) throw new Refused('kind of name');
-    const apex = key === origin.key;
-    const sets: RRset[] = [];
-    for (const set of old.rrsets)
-      if (!m.has(set.type)) sets.push(set);
-      else recordCount -= set.rdata.length;
-    for (const p of m.values()) {
-      const t = p.type;
-      if (t === RRType.CNAME || t === RRType.DNAME || t === RRType.DS) throw new Refused('kind of change');
-      // A zone that becomes signed needs its proof index (proof-index.ts), a section the delta
-      // layout does not make: DNSSEC types go to the whole compile. (A signed base image has
-      // nine sections and is refused above.)
-      if (
-        t === RRType.DNSKEY ||
-        t === RRType.RRSIG ||
-        t === RRType.NSEC ||
-        t === RRType.NSEC3 ||
-        t === RRType.NSEC3PARAM
-      )
-        throw new Refused('kind of change');
-      if ((t === RRType.NS || t === RRType.SOA) && !apex) throw new Refused('kind of change');
-      if ((t === RRType.NS || t === RRType.SOA) && p.rdata.length === 0) throw new Refused('kind of change');
-      if (t === RRType.SOA && p.rdata.length !== 1) throw new Refused('kind of change');
-      if (p.rdata.length > 0xffff) throw new Refused('kind of change');
-      // Duplicates are dropped by the build: left to it.
-      for (let x = 0; x < p.rdata.length; x++)
-        for (let y = x + 1; y < p.rdata.length; y++)
-          if (Buffer.compare(p.rdata[x], p.rdata[y]) === 0) throw new Refused('kind of change');
-      if (p.rdata.length === 0) continue;
-      const set: RRset = { name: old.name, type: t, class: 1, ttl: p.ttl, rdata: [...p.rdata] };
-      sets.push(set);
-      recordCount += p.rdata.length;
-      if (t === RRType.SOA) soa = set;
+    const apex = key === originKey;
+    const sets = setsAfter(old, m, apex);
+    recordCount += sets.records;
+    if (sets.soa !== undefined) soa = sets.soa;
+    if (sets.sets.length === 0 && (flags & NameFlag.HAS_CHILDREN) === 0) {
+      // Removed: its ancestors (empty non-terminals left with no child, a parent's flag) below.
+      if (oddOctets(key)) throw new Refused('kind of name');
+      gone[old.index] = 1;
+      goneKeys.add(key);
+      leaves.push(old.index);
+      continue;
     }
-    if (sets.length === 0) throw new Refused('name added or removed');
-    // The served text's order: the SOA first, then by type (stable: the base's order kept).
-    sets.sort((x, y) => rank(x.type) - rank(y.type));
-    const node = new ImageNode(old.name, sets, old.flags, old.index);
-    changed.set(key, node);
-    changedIdx.set(old.index, node);
+    drafts.set(key, { name: old.name, sets: sets.sets, flags: old.flags, index: old.index });
+  }
+  // Names added: their parents gain a child (and empty non-terminals are made up to a name
+  // the zone holds); names removed: their parents may lose their last one.
+  let structural = leaves.length > 0;
+  for (const [key, d] of [...drafts]) {
+    if (d.index >= 0) continue;
+    structural = true;
+    let child = key;
+    for (;;) {
+      const parentKey = child.slice(child.charCodeAt(0) + 1);
+      const draft = drafts.get(parentKey);
+      if (draft !== undefined) {
+        draft.flags |= NameFlag.HAS_CHILDREN;
+        if (draft.index < 0) break;
+      }
+      const parent = view.nodeByKey(parentKey);
+      if (parent !== undefined) {
+        if (goneKeys.has(parentKey)) throw new Refused('name added or removed');
+        const pf = u32(b, oNames + parent.index * NAME_RECORD_SIZE + N.FLAGS);
+        if ((pf & (NameFlag.DELEGATION | NameFlag.BELOW_CUT | NameFlag.DNAME | NameFlag.IS_WILDCARD)) !== 0)
+          throw new Refused('kind of name');
+        if (draft === undefined && (pf & NameFlag.HAS_CHILDREN) === 0)
+          drafts.set(parentKey, {
+            name: parent.name,
+            sets: [...parent.rrsets],
+            flags: parent.flags | NameFlag.HAS_CHILDREN,
+            index: parent.index,
+          });
+        break;
+      }
+      if (draft !== undefined) break;
+      // An empty non-terminal the new name brings.
+      drafts.set(parentKey, {
+        name: Name.fromWire(parentKey),
+        sets: [],
+        flags: NameFlag.HAS_CHILDREN,
+        index: -1,
+      });
+      child = parentKey;
+    }
+  }
+  for (let l = 0; l < leaves.length; l++) {
+    let child = leaves[l];
+    for (;;) {
+      const ck = keyOf(b, oNames, child);
+      const pk = ck.slice(ck.charCodeAt(0) + 1);
+      const parent = view.nodeByKey(pk);
+      if (parent === undefined) throw new Refused('layout');
+      const p = parent.index;
+      if (hasChild(b, oNames, nameCount, p, pk, gone) || hasDraftBelow(drafts, pk)) break;
+      const draft = drafts.get(pk);
+      const empty = draft !== undefined ? draft.sets.length === 0 : parent.rrsets.length === 0;
+      if (empty && pk !== originKey) {
+        // An empty non-terminal with no child left: gone too.
+        if (draft !== undefined) throw new Refused('name added or removed');
+        gone[p] = 1;
+        goneKeys.add(pk);
+        child = p;
+        continue;
+      }
+      if (draft !== undefined) draft.flags &= ~NameFlag.HAS_CHILDREN;
+      else
+        drafts.set(pk, {
+          name: parent.name,
+          sets: [...parent.rrsets],
+          flags: parent.flags & ~NameFlag.HAS_CHILDREN,
+          index: p,
+        });
+      break;
+    }
   }
   const soaChanged = soa !== view.soa;
+  /** The nodes after the change, by key (null: gone), and by the base's index. */
+  const changed = new Map<string, ImageNode | null>();
+  const changedIdx = new Map<number, ImageNode>();
+  const addedList: ImageNode[] = [];
+  for (const [key, d] of drafts) {
+    // The served text's order: the SOA first, then by type (stable: the base's order kept).
+    d.sets.sort((x, y) => rank(x.type) - rank(y.type));
+    const node = new ImageNode(d.name, d.sets, d.flags, d.index);
+    changed.set(key, node);
+    if (d.index >= 0) changedIdx.set(d.index, node);
+    else addedList.push(node);
+  }
+  for (const key of goneKeys) changed.set(key, null);
 
   // Per name: its template region in the base (the templates placed while it was compiled, in
   // name order after the negative one), and the earlier names whose templates it shares.
@@ -438,12 +513,15 @@ function deltaImage(base: ZoneImage, patches: readonly RRsetPatch[], opts: Compi
   let frontier = negOldSize;
   let lastOwner = -1;
   let hasDname = false;
+  let hasWildcard = false;
   /** One name's template references: offsets (relative to TEMPLATES), and which is its referral. */
   let refs = new Int32Array(64);
   let own = new Int32Array(64);
   for (let i = 0; i < nameCount; i++) {
     const rec = oNames + i * NAME_RECORD_SIZE;
-    if (u32(b, rec + N.FLAGS) & NameFlag.DNAME) hasDname = true;
+    const nameFlags = u32(b, rec + N.FLAGS);
+    if (nameFlags & NameFlag.DNAME) hasDname = true;
+    if (nameFlags & NameFlag.IS_WILDCARD) hasWildcard = true;
     const first = u32(b, rec + N.ANSWER_FIRST);
     const count = u32(b, rec + N.ANSWER_COUNT);
     if (count + 2 > refs.length) {
@@ -496,13 +574,16 @@ function deltaImage(base: ZoneImage, patches: readonly RRsetPatch[], opts: Compi
       lastOwner = i;
     }
     oldEnd[i] = frontier;
-    if (soaChanged && soaIn) rebuild[i] = 1;
+    if (soaChanged && soaIn && !gone[i]) rebuild[i] = 1;
   }
   if (frontier !== tplLen) throw new Refused('templates not in name order');
   if (hasDname) throw new Refused('dname in zone');
+  // A name added or removed: the zone has no wildcard (whose answers the names beside it
+  // decide), and its names sort as their keys' octets do (none with an octet 0 in a label).
+  if (structural && (hasWildcard || zeroOctets(b, oNames, nameCount))) throw new Refused('kind of name');
 
   // The changed names, the apex, and the names whose answers read a changed name's addresses
-  // (NS, MX, SRV targets) or lead to a name made again (CNAME), until nothing more is added.
+  // (NS, MX, SRV targets) or lead to a name made again or gone (CNAME), until nothing more is added.
   const apexIndex = view.apex instanceof ImageNode ? view.apex.index : -1;
   if (apexIndex < 0) throw new Refused('layout');
   rebuild[apexIndex] = 1;
@@ -514,6 +595,7 @@ function deltaImage(base: ZoneImage, patches: readonly RRsetPatch[], opts: Compi
     const type = u16(b, at + R.TYPE);
     if (type !== RRType.NS && type !== RRType.MX && type !== RRType.SRV && type !== RRType.CNAME) continue;
     const owner = u32(b, at + R.OWNER);
+    if (gone[owner]) continue;
     let r = u32(b, at + R.RDATA);
     const n = u16(b, at + R.COUNT);
     for (let k = 0; k < n; k++) {
@@ -521,8 +603,8 @@ function deltaImage(base: ZoneImage, patches: readonly RRsetPatch[], opts: Compi
       const target = rdataTarget(type, b.subarray(r + 2, r + 2 + len));
       r += 2 + len;
       if (target === undefined) continue;
-      if (type === RRType.CNAME) cnames.push({ owner, target: target.key });
-      else if (changed.has(target.key)) rebuild[owner] = 1;
+      if (changed.has(target.key)) rebuild[owner] = 1;
+      else if (type === RRType.CNAME) cnames.push({ owner, target: target.key });
     }
   }
   for (let grew = true; grew && cnames.length > 0; ) {
@@ -537,28 +619,59 @@ function deltaImage(base: ZoneImage, patches: readonly RRsetPatch[], opts: Compi
     }
   }
   // A name using an earlier name's templates is made again with it (in name order: the earlier is final).
-  let rebuilt = 0;
+  let rebuilt = addedList.length;
   for (let i = 0; i < nameCount; i++) {
-    if (!rebuild[i] && uses[i] >= 0 && rebuild[uses[i]]) rebuild[i] = 1;
+    if (gone[i]) continue;
+    if (!rebuild[i] && uses[i] >= 0 && (rebuild[uses[i]] || gone[uses[i]])) rebuild[i] = 1;
     if (!rebuild[i]) continue;
     if ((u32(b, oNames + i * NAME_RECORD_SIZE + N.FLAGS) & UNREBUILDABLE) !== 0 || uses[i] >= 0)
       throw new Refused('kind of name');
     if (++rebuilt > DELTA_MAX_NAMES) throw new Refused('too many names');
   }
-  // Templates no name uses (rare) stay with the names around them: none of those made again.
+  if (rebuilt > DELTA_MAX_NAMES) throw new Refused('too many names');
+  // Templates no name uses (rare) stay with the names around them: none of those made again or gone.
   for (let i = 0; i < nameCount; i++)
     if (deadFrom[i] >= 0)
-      for (let j = deadFrom[i]; j <= i; j++) if (rebuild[j]) throw new Refused('templates not in name order');
+      for (let j = deadFrom[i]; j <= i; j++)
+        if (rebuild[j] || gone[j]) throw new Refused('templates not in name order');
+
+  // The new names in canonical order: `src` the base's index of each, or -1 - k for addedList[k].
+  addedList.sort((x, y) => compareKeys(x.name.key, y.name.key, originKey.length));
+  const newCount = nameCount + addedList.length - goneKeys.size;
+  const src = new Int32Array(newCount);
+  {
+    let n = 0;
+    let i = 0;
+    for (let k = 0; k < addedList.length; k++) {
+      const key = addedList[k].name.key;
+      // The first base name after the added one.
+      let lo = i;
+      let hi = nameCount;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (compareKeys(keyOf(b, oNames, mid), key, originKey.length) < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      for (; i < lo; i++) if (!gone[i]) src[n++] = i;
+      src[n++] = -1 - k;
+    }
+    for (; i < nameCount; i++) if (!gone[i]) src[n++] = i;
+    if (n !== newCount) throw new Error('delta image: names do not add up');
+  }
+  const newOf = new Int32Array(nameCount).fill(-1);
+  for (let n = 0; n < newCount; n++) if (src[n] >= 0) newOf[src[n]] = n;
 
   // The names made again, by the compiler's per-name code over the patched view.
   const zone = new PatchedZone(view, changed, soa, recordCount);
   const order: number[] = [];
   const nodes: ZoneNode[] = [];
-  for (let i = 0; i < nameCount; i++)
-    if (rebuild[i]) {
-      order.push(i);
-      nodes.push((changedIdx.get(i) ?? view.nodeAt(i)) as unknown as ZoneNode);
+  for (let n = 0; n < newCount; n++) {
+    const i = src[n];
+    if (i < 0 || rebuild[i]) {
+      order.push(n);
+      nodes.push((i < 0 ? addedList[-1 - i] : (changedIdx.get(i) ?? view.nodeAt(i))) as unknown as ZoneNode);
     }
+  }
   // Every name read through the view is one object (additional data is deduplicated by identity).
   for (let k = 0; k < nodes.length; k++) {
     const key = (nodes[k] as unknown as ImageNode).name.key;
@@ -576,19 +689,22 @@ function deltaImage(base: ZoneImage, patches: readonly RRsetPatch[], opts: Compi
   if (negNew === 0 && watchOf(made.bytes, 0) !== watchOf(b, oTpl)) throw new Refused('negative template');
 
   // Where each name's templates go.
-  const newStart = new Int32Array(nameCount);
-  const slot = new Int32Array(nameCount).fill(-1);
+  const newStart = new Int32Array(newCount);
+  const slot = new Int32Array(newCount).fill(-1);
   let tplTotal = negNewSize;
   for (let k = 0; k < order.length; k++) slot[order[k]] = k;
-  for (let i = 0; i < nameCount; i++) {
-    newStart[i] = tplTotal;
-    const k = slot[i];
+  for (let n = 0; n < newCount; n++) {
+    newStart[n] = tplTotal;
+    const k = slot[n];
+    const i = src[n];
     tplTotal += k >= 0 ? made.ends[k] - made.starts[k] : oldEnd[i] - oldStart[i];
   }
 
-  // Sizes: NAMES, NAMEDATA and HASH as they are; RRSETS, RDATA, ANSWERS and TEMPLATES anew.
+  // Sizes: NAMES, NAMEDATA and HASH as they are (unless names come or go); RRSETS, RDATA,
+  // ANSWERS and TEMPLATES anew.
   let newRrsets = rrsetCount;
   let rdataDelta = 0;
+  let newEntries = size[6] / ANSWER_ENTRY_SIZE;
   for (const [i, node] of changedIdx) {
     const rec = oNames + i * NAME_RECORD_SIZE;
     newRrsets += node.rrsets.length - u32(b, rec + N.RRSET_COUNT);
@@ -596,16 +712,39 @@ function deltaImage(base: ZoneImage, patches: readonly RRsetPatch[], opts: Compi
     const old = view.nodeAt(i);
     for (const set of old.rrsets) for (const rd of set.rdata) rdataDelta -= 2 + rd.length;
   }
+  for (const node of addedList) {
+    newRrsets += node.rrsets.length;
+    for (const set of node.rrsets) for (const rd of set.rdata) rdataDelta += 2 + rd.length;
+  }
+  let namedataDelta = 0;
+  for (let i = 0; i < nameCount; i++) {
+    if (!gone[i]) continue;
+    const rec = oNames + i * NAME_RECORD_SIZE;
+    newRrsets -= u32(b, rec + N.RRSET_COUNT);
+    newEntries -= u32(b, rec + N.ANSWER_COUNT);
+    for (const set of view.nodeAt(i).rrsets) for (const rd of set.rdata) rdataDelta -= 2 + rd.length;
+    namedataDelta -= 1 + b[u32(b, rec + N.NAMEDATA)];
+  }
+  for (const node of addedList) namedataDelta += 1 + node.name.key.length;
   const oldRdataUsed = rdataUsed(b, oRrsets, rrsetCount, oRdata);
   const newRdata = (oldRdataUsed + rdataDelta + 3) & ~3;
-  let newEntries = size[6] / ANSWER_ENTRY_SIZE;
-  for (let k = 0; k < order.length; k++)
-    newEntries += made.entryCount[k] - u32(b, oNames + order[k] * NAME_RECORD_SIZE + N.ANSWER_COUNT);
+  for (let k = 0; k < order.length; k++) {
+    const i = src[order[k]];
+    newEntries += made.entryCount[k] - (i < 0 ? 0 : u32(b, oNames + i * NAME_RECORD_SIZE + N.ANSWER_COUNT));
+  }
+  let slots = u32(b, start[3]);
+  let namedataSize = size[2];
+  if (structural) {
+    const lastAt = u32(b, oNames + (nameCount - 1) * NAME_RECORD_SIZE + N.NAMEDATA);
+    namedataSize = (lastAt + 1 + b[lastAt] - oNamedata + namedataDelta + 3) & ~3;
+    slots = 8;
+    while (slots < newCount * 2) slots *= 2;
+  }
   const sizes = [
     size[0],
-    size[1],
-    size[2],
-    size[3],
+    newCount * NAME_RECORD_SIZE,
+    namedataSize,
+    structural ? 8 + slots * 4 : size[3],
     newRrsets * RRSET_RECORD_SIZE,
     newRdata,
     newEntries * ANSWER_ENTRY_SIZE,
@@ -618,15 +757,24 @@ function deltaImage(base: ZoneImage, patches: readonly RRsetPatch[], opts: Compi
     at += s;
   }
   const total = at;
+  const nNames = starts[1];
   const nRrsets = starts[4];
   const nRdata = starts[5];
   const nAnswers = starts[6];
   const nTpl = starts[7];
   const out = new Uint8Array(total);
-  // Header, section table, ORIGIN, NAMES (rewritten below), NAMEDATA and HASH as they are.
-  out.set(b.subarray(0, oRrsets), 0);
+  const oldRec = (i: number): number => oNames + i * NAME_RECORD_SIZE;
+  const newRec = (n: number): number => nNames + n * NAME_RECORD_SIZE;
+  // Header, section table and ORIGIN; NAMES, NAMEDATA and HASH as they are when the names are
+  // the same, else laid out again (name records copied in runs, fields rewritten below).
+  if (!structural) out.set(b.subarray(0, oRrsets), 0);
+  else {
+    out.set(b.subarray(0, oNames), 0);
+    layNames(b, out, src, addedList, oNames, nNames, starts[2], starts[3], slots);
+  }
   put32(out, H.TOTAL_LENGTH, total);
   put32(out, H.SERIAL, zone.serial);
+  put32(out, H.NAME_COUNT, newCount);
   put32(out, H.RRSET_COUNT, newRrsets);
   put32(out, H.RECORD_COUNT, recordCount);
   put32(out, H.NEGATIVE_TEMPLATE, negNew < 0 ? NONE : nTpl);
@@ -634,59 +782,74 @@ function deltaImage(base: ZoneImage, patches: readonly RRsetPatch[], opts: Compi
     put32(out, HEADER_SIZE + s * SECTION_ENTRY_SIZE + 4, starts[s]);
     put32(out, HEADER_SIZE + s * SECTION_ENTRY_SIZE + 8, sizes[s]);
   }
+  // A changed name's flags (an empty non-terminal filled or emptied, a child gained or lost).
+  for (let n = 0; n < newCount; n++) {
+    const i = src[n];
+    const node = i < 0 ? addedList[-1 - i] : changedIdx.get(i);
+    if (node !== undefined) put32(out, newRec(n) + N.FLAGS, imageFlags(node));
+  }
 
-  /** A base template's offset (absolute) → the new image's. */
+  /** A base template's offset (absolute) → the new image's (`i` the base's name index). */
   const moveOld = (abs: number, i: number): number => {
     if (abs === NONE) return NONE;
     const rel = abs - oTpl;
     if (rel === negOld) return nTpl;
     const j = rel >= oldStart[i] && rel < oldEnd[i] ? i : uses[i];
-    return nTpl + newStart[j] + (rel - oldStart[j]);
+    return nTpl + newStart[newOf[j]] + (rel - oldStart[j]);
   };
   /** A made template's offset (in `made.bytes`, -1 none) → the new image's. */
-  const moveMade = (rel: number, k: number, i: number): number => {
+  const moveMade = (rel: number, k: number, n: number): number => {
     if (rel < 0) return NONE;
     if (rel === negNew) return nTpl;
     if (rel < made.starts[k] || rel >= made.ends[k])
       throw new Error('delta image: a made template shared between names');
-    return nTpl + newStart[i] + (rel - made.starts[k]);
+    return nTpl + newStart[n] + (rel - made.starts[k]);
+  };
+  /** The end of the run of base names copied as they are from new name `n` (src consecutive, none in `skip`). */
+  const runEnd = (n: number, skip: (i: number) => boolean): number => {
+    const i = src[n];
+    let m = n + 1;
+    while (m < newCount && src[m] === i + (m - n) && !skip(src[m])) m++;
+    return m;
   };
 
   // Templates: the negative one, then each name's, copied or made.
   if (negNew === 0) out.set(made.bytes.subarray(0, negNewSize), nTpl);
-  for (let i = 0; i < nameCount; i++) {
-    const k = slot[i];
-    if (k >= 0) out.set(made.bytes.subarray(made.starts[k], made.ends[k]), nTpl + newStart[i]);
+  for (let n = 0; n < newCount; n++) {
+    const k = slot[n];
+    if (k >= 0) out.set(made.bytes.subarray(made.starts[k], made.ends[k]), nTpl + newStart[n]);
   }
   // Runs of names copied whole: their templates in one piece each.
-  for (let i = 0; i < nameCount; ) {
-    if (slot[i] >= 0) {
-      i++;
+  const remade = (i: number): boolean => rebuild[i] === 1;
+  for (let n = 0; n < newCount; ) {
+    if (slot[n] >= 0) {
+      n++;
       continue;
     }
-    let j = i;
-    while (j < nameCount && slot[j] < 0) j++;
-    const from = oldStart[i];
-    const to = oldEnd[j - 1];
-    if (to > from) out.set(b.subarray(oTpl + from, oTpl + to), nTpl + newStart[i]);
-    i = j;
+    const m = runEnd(n, remade);
+    const from = oldStart[src[n]];
+    const to = oldEnd[src[m - 1]];
+    if (to > from) out.set(b.subarray(oTpl + from, oTpl + to), nTpl + newStart[n]);
+    n = m;
   }
 
-  // RRSETS and RDATA: runs of unchanged names copied whole, their RDATA offsets moved; NAMES'
-  // fields rewritten in place (NAMES did not move); ANSWERS copied per run, offsets moved.
+  // RRSETS and RDATA: runs of unchanged names copied whole, their owners and RDATA offsets
+  // moved; NAMES' fields rewritten; ANSWERS copied per run, offsets moved.
   let pSet = nRrsets;
   let pRd = nRdata;
   let pAns = nAnswers;
   let sets = 0;
   let entries = 0;
-  for (let i = 0; i < nameCount; ) {
-    const node = changedIdx.get(i);
+  const isChanged = (i: number): boolean => changedIdx.has(i);
+  for (let n = 0; n < newCount; ) {
+    const i = src[n];
+    const node = i < 0 ? addedList[-1 - i] : changedIdx.get(i);
     if (node !== undefined) {
-      const rec = oNames + i * NAME_RECORD_SIZE;
+      const rec = newRec(n);
       put32(out, rec + N.RRSET_FIRST, sets);
       put32(out, rec + N.RRSET_COUNT, node.rrsets.length);
       for (const set of node.rrsets) {
-        put32(out, pSet + R.OWNER, i);
+        put32(out, pSet + R.OWNER, n);
         put16(out, pSet + R.TYPE, set.type);
         put16(out, pSet + R.COUNT, set.rdata.length);
         put32(out, pSet + R.TTL, set.ttl);
@@ -700,21 +863,18 @@ function deltaImage(base: ZoneImage, patches: readonly RRsetPatch[], opts: Compi
           pRd += 2 + rd.length;
         }
       }
-      i++;
+      n++;
       continue;
     }
-    let j = i;
-    while (j < nameCount && !changedIdx.has(j)) j++;
-    // Names [i, j): their RRsets are base RRsets [s0, s1), their RDATA one range.
-    const s0 = u32(b, oNames + i * NAME_RECORD_SIZE + N.RRSET_FIRST);
-    const lastRec = oNames + (j - 1) * NAME_RECORD_SIZE;
+    const m = runEnd(n, isChanged);
+    // Names [n, m) are base names [i, i + m - n): their RRsets base RRsets [s0, s1), their RDATA one range.
+    const s0 = u32(b, oldRec(i) + N.RRSET_FIRST);
+    const lastRec = oldRec(i + m - n - 1);
     const s1 = u32(b, lastRec + N.RRSET_FIRST) + u32(b, lastRec + N.RRSET_COUNT);
     const setShift = sets - s0;
-    if (setShift !== 0)
-      for (let k = i; k < j; k++) {
-        const rec = oNames + k * NAME_RECORD_SIZE + N.RRSET_FIRST;
-        put32(out, rec, u32(out, rec) + setShift);
-      }
+    if (setShift !== 0 || structural)
+      for (let k = n; k < m; k++)
+        put32(out, newRec(k) + N.RRSET_FIRST, u32(b, oldRec(i + k - n) + N.RRSET_FIRST) + setShift);
     if (s1 > s0) {
       const from = oRrsets + s0 * RRSET_RECORD_SIZE;
       out.set(b.subarray(from, oRrsets + s1 * RRSET_RECORD_SIZE), pSet);
@@ -722,20 +882,23 @@ function deltaImage(base: ZoneImage, patches: readonly RRsetPatch[], opts: Compi
       const last = oRrsets + (s1 - 1) * RRSET_RECORD_SIZE;
       const rdEnd = rdataEnd(b, u32(b, last + R.RDATA), u16(b, last + R.COUNT));
       const shift = pRd - rd0;
-      if (shift !== 0)
-        for (let s = 0, o = pSet + R.RDATA; s < s1 - s0; s++, o += RRSET_RECORD_SIZE)
-          put32(out, o, u32(out, o) + shift);
+      const ownerShift = n - i;
+      if (shift !== 0 || ownerShift !== 0)
+        for (let s = 0, o = pSet; s < s1 - s0; s++, o += RRSET_RECORD_SIZE) {
+          put32(out, o + R.RDATA, u32(out, o + R.RDATA) + shift);
+          if (ownerShift !== 0) put32(out, o + R.OWNER, u32(out, o + R.OWNER) + ownerShift);
+        }
       out.set(b.subarray(rd0, rdEnd), pRd);
       pRd += rdEnd - rd0;
       pSet += (s1 - s0) * RRSET_RECORD_SIZE;
       sets += s1 - s0;
     }
-    i = j;
+    n = m;
   }
-  for (let i = 0; i < nameCount; ) {
-    const k = slot[i];
+  for (let n = 0; n < newCount; ) {
+    const k = slot[n];
     if (k >= 0) {
-      const rec = oNames + i * NAME_RECORD_SIZE;
+      const rec = newRec(n);
       const first = made.entryFirst[k];
       const count = made.entryCount[k];
       put32(out, rec + N.ANSWER_FIRST, entries);
@@ -745,36 +908,242 @@ function deltaImage(base: ZoneImage, patches: readonly RRsetPatch[], opts: Compi
         put16(out, pAns, made.eQtype[e]);
         out[pAns + 2] = t >= 0 ? AnswerEntryKind.TEMPLATE : AnswerEntryKind.FALLBACK;
         out[pAns + 3] = t >= 0 ? 0 : made.eReason[e];
-        put32(out, pAns + 4, moveMade(t, k, i));
+        put32(out, pAns + 4, moveMade(t, k, n));
       }
       entries += count;
-      put32(out, rec + N.NODATA_TEMPLATE, moveMade(made.nodata[k], k, i));
-      put32(out, rec + N.REFERRAL_TEMPLATE, moveMade(made.referral[k], k, i));
-      i++;
+      put32(out, rec + N.NODATA_TEMPLATE, moveMade(made.nodata[k], k, n));
+      put32(out, rec + N.REFERRAL_TEMPLATE, moveMade(made.referral[k], k, n));
+      n++;
       continue;
     }
-    let j = i;
-    while (j < nameCount && slot[j] < 0) j++;
-    const e0 = u32(b, oNames + i * NAME_RECORD_SIZE + N.ANSWER_FIRST);
-    const lastRec = oNames + (j - 1) * NAME_RECORD_SIZE;
+    const m = runEnd(n, remade);
+    const i = src[n];
+    const e0 = u32(b, oldRec(i) + N.ANSWER_FIRST);
+    const lastRec = oldRec(i + m - n - 1);
     const e1 = u32(b, lastRec + N.ANSWER_FIRST) + u32(b, lastRec + N.ANSWER_COUNT);
     out.set(b.subarray(oAnswers + e0 * ANSWER_ENTRY_SIZE, oAnswers + e1 * ANSWER_ENTRY_SIZE), pAns);
     const entryShift = entries - e0;
-    for (let x = i; x < j; x++) {
-      const rec = oNames + x * NAME_RECORD_SIZE;
-      const count = u32(b, rec + N.ANSWER_COUNT);
-      if (entryShift !== 0) put32(out, rec + N.ANSWER_FIRST, u32(b, rec + N.ANSWER_FIRST) + entryShift);
+    for (let x = n; x < m; x++) {
+      const from = oldRec(i + x - n);
+      const rec = newRec(x);
+      const count = u32(b, from + N.ANSWER_COUNT);
+      if (entryShift !== 0 || structural)
+        put32(out, rec + N.ANSWER_FIRST, u32(b, from + N.ANSWER_FIRST) + entryShift);
       for (let e = 0; e < count; e++, pAns += ANSWER_ENTRY_SIZE)
-        if (out[pAns + 2] === AnswerEntryKind.TEMPLATE) put32(out, pAns + 4, moveOld(u32(out, pAns + 4), x));
-      put32(out, rec + N.NODATA_TEMPLATE, moveOld(u32(b, rec + N.NODATA_TEMPLATE), x));
-      put32(out, rec + N.REFERRAL_TEMPLATE, moveOld(u32(b, rec + N.REFERRAL_TEMPLATE), x));
+        if (out[pAns + 2] === AnswerEntryKind.TEMPLATE)
+          put32(out, pAns + 4, moveOld(u32(out, pAns + 4), i + x - n));
+      put32(out, rec + N.NODATA_TEMPLATE, moveOld(u32(b, from + N.NODATA_TEMPLATE), i + x - n));
+      put32(out, rec + N.REFERRAL_TEMPLATE, moveOld(u32(b, from + N.REFERRAL_TEMPLATE), i + x - n));
     }
     entries += e1 - e0;
-    i = j;
+    n = m;
   }
   if (pSet !== nRdata || pAns !== nTpl || entries !== newEntries || sets !== newRrsets || pRd > nAnswers)
     throw new Error('delta image: sections do not add up');
-  return { image: out, names: nameCount, rebuilt, bytes: made.bytes.length };
+  return { image: out, names: newCount, rebuilt, bytes: made.bytes.length };
+}
+
+/** A name after the change, while its flags are worked out (`index` the base's, -1 added). */
+interface Draft {
+  name: Name;
+  sets: RRset[];
+  flags: number;
+  index: number;
+}
+
+/** A name's RRsets after its patches (`old` undefined: a name the base does not hold), checked. */
+function setsAfter(
+  old: ImageNode | undefined,
+  m: Map<number, RRsetPatch>,
+  apex: boolean,
+): { sets: RRset[]; records: number; soa: RRset | undefined } {
+  const sets: RRset[] = [];
+  let records = 0;
+  let soa: RRset | undefined;
+  if (old !== undefined)
+    for (const set of old.rrsets)
+      if (!m.has(set.type)) sets.push(set);
+      else records -= set.rdata.length;
+  for (const p of m.values()) {
+    const t = p.type;
+    if (t === RRType.CNAME || t === RRType.DNAME || t === RRType.DS) throw new Refused('kind of change');
+    // A zone that becomes signed needs its proof index (proof-index.ts), a section the delta
+    // layout does not make: DNSSEC types go to the whole compile. (A signed base image has
+    // nine sections and is refused above.)
+    if (
+      t === RRType.DNSKEY ||
+      t === RRType.RRSIG ||
+      t === RRType.NSEC ||
+      t === RRType.NSEC3 ||
+      t === RRType.NSEC3PARAM
+    )
+      throw new Refused('kind of change');
+    if ((t === RRType.NS || t === RRType.SOA) && !apex) throw new Refused('kind of change');
+    if ((t === RRType.NS || t === RRType.SOA) && p.rdata.length === 0) throw new Refused('kind of change');
+    if (t === RRType.SOA && p.rdata.length !== 1) throw new Refused('kind of change');
+    if (p.rdata.length > 0xffff) throw new Refused('kind of change');
+    // Duplicates are dropped by the build: left to it.
+    for (let x = 0; x < p.rdata.length; x++)
+      for (let y = x + 1; y < p.rdata.length; y++)
+        if (Buffer.compare(p.rdata[x], p.rdata[y]) === 0) throw new Refused('kind of change');
+    if (p.rdata.length === 0) continue;
+    const name = old?.name ?? p.name;
+    const set: RRset = { name, type: t, class: 1, ttl: p.ttl, rdata: [...p.rdata] };
+    sets.push(set);
+    records += p.rdata.length;
+    if (t === RRType.SOA) soa = set;
+  }
+  return { sets, records, soa };
+}
+
+/** The FLAGS field of a name record for `node` (what the compiler's layout writes). */
+function imageFlags(node: ImageNode): number {
+  let flags = node.flags & 31;
+  if (node.get(RRType.CNAME)) flags |= NameFlag.HAS_CNAME;
+  if (node.name.isWildcard) flags |= NameFlag.IS_WILDCARD;
+  if (node.rrsets.length === 0) flags |= NameFlag.EMPTY;
+  return flags;
+}
+
+/** The folded key of base name `i`, read from NAMEDATA. */
+function keyOf(b: Uint8Array, oNames: number, i: number): string {
+  const at = u32(b, oNames + i * NAME_RECORD_SIZE + N.NAMEDATA);
+  return latin1.decode(b.subarray(at + 1, at + 1 + b[at]));
+}
+
+/** `key` is a name strictly below `originKey` (label by label). */
+function inZone(key: string, originKey: string): boolean {
+  if (key.length <= originKey.length || !key.endsWith(originKey)) return false;
+  let p = 0;
+  while (key.length - p > originKey.length) p += key.charCodeAt(p) + 1;
+  return key.length - p === originKey.length;
+}
+
+/** `key` is a name strictly below `parent` (label by label). */
+function isBelow(key: string, parent: string): boolean {
+  return inZone(key, parent);
+}
+
+/** An octet 0 inside a label, or 0xfe/0xff (each changes how the whole zone is compiled). */
+function oddOctets(key: string): boolean {
+  for (let p = 0; p < key.length - 1; p++) {
+    const c = key.charCodeAt(p);
+    if (c === 0 || c >= 0xfe) return true;
+  }
+  return false;
+}
+
+/** Some base name holds an octet 0 inside a label (the compiler then sorts octets + 1). */
+function zeroOctets(b: Uint8Array, oNames: number, nameCount: number): boolean {
+  for (let i = 0; i < nameCount; i++) {
+    const at = u32(b, oNames + i * NAME_RECORD_SIZE + N.NAMEDATA);
+    const end = at + b[at];
+    for (let p = at + 1; p < end; p++) if (b[p] === 0) return true;
+  }
+  return false;
+}
+
+/** Base name `p` (key `pk`) keeps a child: a name below it (they follow it in canonical order) not gone. */
+function hasChild(
+  b: Uint8Array,
+  oNames: number,
+  nameCount: number,
+  p: number,
+  pk: string,
+  gone: Uint8Array,
+): boolean {
+  for (let j = p + 1; j < nameCount; j++) {
+    if (!isBelow(keyOf(b, oNames, j), pk)) return false;
+    if (!gone[j]) return true;
+  }
+  return false;
+}
+
+/** Some added name (a draft of no base index) lies below `pk`. */
+function hasDraftBelow(drafts: Map<string, Draft>, pk: string): boolean {
+  for (const [key, d] of drafts) if (d.index < 0 && isBelow(key, pk)) return true;
+  return false;
+}
+
+/**
+ * The canonical order of two names of one zone (RFC 4034 §6.1, as the compiler's sort keys
+ * have it when no label holds an octet 0): label by label from the origin, octets compared.
+ */
+function compareKeys(a: string, b: string, originLength: number): number {
+  const x = reversedLabels(a, originLength);
+  const y = reversedLabels(b, originLength);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function reversedLabels(k: string, originLength: number): string {
+  const stop = k.length - originLength;
+  const starts: number[] = [];
+  for (let i = 0; i < stop; i += k.charCodeAt(i) + 1) starts.push(i);
+  let key = '';
+  for (let j = starts.length - 1; j >= 0; j--) {
+    const p = starts[j];
+    key += k.slice(p + 1, p + 1 + k.charCodeAt(p));
+    if (j > 0) key += '\x00';
+  }
+  return key;
+}
+
+/**
+ * NAMES, NAMEDATA and HASH of the new image when names come or go: the base's name records
+ * and names copied in runs (NAMEDATA offsets moved), an added name's written, every slot of
+ * HASH placed again (the compiler's open addressing, in name order).
+ */
+function layNames(
+  b: Uint8Array,
+  out: Uint8Array,
+  src: Int32Array,
+  added: readonly ImageNode[],
+  oNames: number,
+  nNames: number,
+  nNamedata: number,
+  nHash: number,
+  slots: number,
+): void {
+  const newCount = src.length;
+  let pNd = nNamedata;
+  for (let n = 0; n < newCount; ) {
+    const i = src[n];
+    const rec = nNames + n * NAME_RECORD_SIZE;
+    if (i < 0) {
+      const key = added[-1 - i].name.key;
+      put32(out, rec + N.NAMEDATA, pNd);
+      out[pNd] = key.length;
+      for (let k = 0; k < key.length; k++) out[pNd + 1 + k] = key.charCodeAt(k);
+      pNd += 1 + key.length;
+      n++;
+      continue;
+    }
+    let m = n + 1;
+    while (m < newCount && src[m] === i + (m - n)) m++;
+    out.set(b.subarray(oNames + i * NAME_RECORD_SIZE, oNames + (i + m - n) * NAME_RECORD_SIZE), rec);
+    const nd0 = u32(b, oNames + i * NAME_RECORD_SIZE + N.NAMEDATA);
+    const lastAt = u32(b, oNames + (i + m - n - 1) * NAME_RECORD_SIZE + N.NAMEDATA);
+    const nd1 = lastAt + 1 + b[lastAt];
+    out.set(b.subarray(nd0, nd1), pNd);
+    const shift = pNd - nd0;
+    if (shift !== 0)
+      for (let x = n; x < m; x++) {
+        const r = nNames + x * NAME_RECORD_SIZE + N.NAMEDATA;
+        put32(out, r, u32(out, r) + shift);
+      }
+    pNd += nd1 - nd0;
+    n = m;
+  }
+  put32(out, nHash, slots);
+  const mask = slots - 1;
+  const hash = new Uint32Array(slots);
+  for (let n = 0; n < newCount; n++) {
+    const at = u32(out, nNames + n * NAME_RECORD_SIZE + N.NAMEDATA);
+    let s = fnv1a(out, at + 1, at + 1 + out[at]) & mask;
+    while (hash[s] !== 0) s = (s + 1) & mask;
+    hash[s] = n + 1;
+  }
+  for (let s = 0; s < slots; s++) if (hash[s] !== 0) put32(out, nHash + 8 + s * 4, hash[s]);
 }
 
 /** The last name before `upto` whose template region holds `rel` (regions are in name order), or -1. */

@@ -132,4 +132,35 @@ describe('switchboard edge following Knot (generated catalog, IXFR from its jour
     await edge!.waitForStderr(/zone k1\.test\.: serial 1 → 2 by IXFR \(1 difference, 4 records\)/, 1, 5000);
     assert.equal(await ask(edge!, 'www.k2.test.'), '0 192.0.2.41');
   });
+
+  test("an IXFR's difference patches the zone's image (a delta image), a name added and one removed", async () => {
+    // The difference of the change before was a patch too.
+    await edge!.waitForStderr(/\d+ patched \([1-9]\d* of them delta images\), 0 compiled from text/, 1, 5000);
+    writeFileSync(
+      join(dir, 'k1.test.zone'),
+      memberZone('k1.test.', 3, '192.0.2.42').replace('www A', 'new.sub A 192.0.2.77\nwww A'),
+    );
+    execFileSync('knotc', ['-c', conf, 'zone-reload', 'k1.test.'], { timeout: 10_000 });
+    await eventually(
+      'the added name on the edge',
+      async () => (await ask(edge!, 'new.sub.k1.test.')) === '0 192.0.2.77',
+      10_000,
+    );
+    // The empty non-terminal the name brought answers NODATA; a name never there NXDOMAIN.
+    assert.equal(await ask(edge!, 'sub.k1.test.'), '0 ');
+    assert.equal((await ask(edge!, 'nope.k1.test.')).split(' ')[0], '3');
+    // The counts are logged at most every 10 s, after a change: the next one comes after that.
+    await new Promise((r) => setTimeout(r, 10_500));
+    writeFileSync(join(dir, 'k1.test.zone'), memberZone('k1.test.', 4, '192.0.2.42'));
+    execFileSync('knotc', ['-c', conf, 'zone-reload', 'k1.test.'], { timeout: 10_000 });
+    await eventually(
+      'the removed name gone on the edge',
+      async () => (await ask(edge!, 'new.sub.k1.test.')).split(' ')[0] === '3',
+      10_000,
+    );
+    assert.equal((await ask(edge!, 'sub.k1.test.')).split(' ')[0], '3');
+    assert.equal(await ask(edge!, 'www.k1.test.'), '0 192.0.2.42');
+    // Three changes by IXFR, each a delta image; none compiled from text.
+    await edge!.waitForStderr(/\d+ patched \(3 of them delta images\), 0 compiled from text/, 1, 5000);
+  });
 });

@@ -135,6 +135,13 @@ describe('start: a secondary zone of a BIND 9 primary', { skip }, () => {
       await answerText(bind.port, `txt.${ORIGIN}`, RRType.TXT),
     );
     await waitForText('BIND', bind.output, new RegExp(`sending notifies \\(serial ${bindSerial}\\)`));
+    // The IXFR's difference (a name added, one removed) reached the image as a patch of the
+    // served one, only the names it touches compiled again (a delta image: ixfrdelta).
+    await waitFor(
+      'the change patched as a delta image',
+      async () => /\d+ patched \([1-9]\d* of them delta images\), 0 compiled from text/.test(p.stderr()),
+      5000,
+    );
     // The zone's state through the native API: the serial and master used.
     const state = await callApi(p.api, tenant, 'GET', `/api/v1/zones/${ORIGIN}/secondary`);
     assert.equal(state.status, 200, JSON.stringify(state.body));

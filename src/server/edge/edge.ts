@@ -23,6 +23,7 @@ import { NotifySender } from '../../xfr/notify.js';
 import { OutboundPolicy } from '../../xfr/outbound.js';
 import type { SecondaryZonesMessage } from '../../xfr/secondary/notify-in.js';
 import { parseTsigKeySpec } from '../../xfr/tsig.js';
+import { ixfrChanges } from '../shared/compile-patch.js';
 import { isStartWorkerMessage, type StartWorkerMessage, type ZonesMessage } from '../shared/dns-protocol.js';
 import { encodeDnsWorkerConfig, START_CONFIG_ENV, servingSettingsOf } from '../shared/dns-worker-config.js';
 import { ImageShipper } from '../shared/image-shipper.js';
@@ -74,15 +75,33 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
       for (const slot of shipper.slots()) if (!pool?.send(slot, msg)) shipper.gone(slot);
     },
     snapshotFileZones: 1,
+    // A zone whose IXFR difference cannot patch its image: its stored text, compiled whole.
+    readZone: async (name) => {
+      const z = store.zone(name);
+      const text = store.text(name);
+      return z === undefined || text === undefined ? null : { version: z.version, serial: z.serial, text };
+    },
     log,
   });
   let seq = 0;
+  /** `SWITCHBOARD_IMAGE_PATCHES=off`: every change compiled from the zone's text (for comparison). */
+  const patches = process.env.SWITCHBOARD_IMAGE_PATCHES !== 'off';
   const message = (kind: 'snapshot' | 'update', zones: EdgeZoneChange[], last: boolean): ZonesMessage => ({
     type: 'switchboard:zones',
     kind,
     seq: ++seq,
     last,
-    zones: zones.map((z) => ({ name: z.name, version: z.version, serial: z.serial, text: z.text })),
+    // A zone changed by IXFR: its image patched by the difference (compile-patch.ts), its text
+    // compiled only when the patch cannot be applied (`readZone`).
+    zones: zones.map((z) => ({
+      name: z.name,
+      version: z.version,
+      serial: z.serial,
+      text: z.text,
+      ...(z.steps && z.from !== undefined && z.text !== null && patches
+        ? { patch: { from: z.from, changes: ixfrChanges(z.steps) } }
+        : {}),
+    })),
   });
 
   // The stored zones, compiled and served first: no question to the primary before.
@@ -199,6 +218,8 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
 
   const follower = new EdgeFollower({
     store,
+    // IXFR'd zones patched by their difference (message() above): their text not read per change.
+    diffsOnly: patches,
     primary: config.primary,
     key,
     catalog: Name.parse(config.catalog),

@@ -10,8 +10,12 @@
 
 import { PackReader } from '../../image/pack.js';
 import { compilePatchedWith, type RRsetPatch } from '../../image/patch.js';
-import { openImage } from '../../image/reader.js';
+import { openImage, type ZoneImage } from '../../image/reader.js';
+import { ImageZone } from '../../image/zone-view.js';
+import type { RR } from '../../wire/message.js';
 import { Name } from '../../wire/name.js';
+import type { IxfrStep } from '../../xfr/secondary/ixfr-in.js';
+import { recordLine } from '../../xfr/secondary/ixfr-in.js';
 import { parseZoneText } from '../../zone/index.js';
 import type { CompileOutcome, PatchJob } from './compile-pool.js';
 import type { PatchChange } from './dns-protocol.js';
@@ -28,11 +32,24 @@ function readerOf(dir: string): PackReader {
   return r;
 }
 
-/** The changes as RRset patches: each changed RRset's lines parsed, under the zone's origin. */
-export function toPatches(origin: string, changes: readonly PatchChange[]): RRsetPatch[] {
+/**
+ * The changes as RRset patches: each changed RRset's lines parsed, under the zone's origin; an
+ * IXFR's difference (`diff`) applied to the RRset `base` serves (its records less the removed,
+ * plus the added, in octet order as the edge's store lists them). A difference that does not
+ * apply (a record removed that is not there, records of two TTLs) throws: the zone's text is
+ * compiled instead.
+ */
+export function toPatches(origin: string, changes: readonly PatchChange[], base?: ZoneImage): RRsetPatch[] {
   const out: RRsetPatch[] = [];
+  let view: ImageZone | undefined;
   for (const c of changes) {
     const name = Name.parse(c.owner);
+    if (c.diff) {
+      if (base === undefined) throw new Error('an IXFR difference without the image it applies to');
+      view ??= new ImageZone(base);
+      out.push(applyDiff(view, name, c, origin));
+      continue;
+    }
     if (c.text === '') {
       out.push({ name, type: c.type, ttl: c.ttl, rdata: [] });
       continue;
@@ -55,7 +72,7 @@ export function runPatch(job: PatchJob): CompileOutcome {
     // the new image in full when it opens it, unless it is a delta image (docs/IMAGE.md
     // "Delta images").
     const base = openImage(bytes, { validated: true });
-    const made = compilePatchedWith(base, toPatches(job.name, job.changes));
+    const made = compilePatchedWith(base, toPatches(job.name, job.changes, base));
     let image = made.image;
     if (image.byteOffset !== 0 || image.byteLength !== image.buffer.byteLength) image = image.slice();
     const now = openImage(image, { validated: true });
@@ -72,4 +89,84 @@ export function runPatch(job: PatchJob): CompileOutcome {
   } catch (err) {
     return { ok: false, errors: [`${job.name}: not patched: ${(err as Error).message}`], warnings: [] };
   }
+}
+
+/** The records of `text` (one RRset's lines), checked to be of `name` and `type`. */
+function linesOf(text: string | undefined, origin: string, name: Name, type: number): RR[] {
+  if (text === undefined || text === '') return [];
+  const rrs = parseZoneText(text, { origin, file: origin });
+  for (const rr of rrs)
+    if (rr.type !== type || rr.name.key !== name.key)
+      throw new Error(`a difference of ${name} ${type} holds a record of ${rr.name} ${rr.type}`);
+  return rrs;
+}
+
+/** One IXFR difference (`diff`) applied to the RRset the image serves: the RRset after. */
+function applyDiff(view: ImageZone, name: Name, c: PatchChange, origin: string): RRsetPatch {
+  const held = view.nodeByKey(name.key)?.get(c.type);
+  const removed = linesOf(c.was, origin, name, c.type);
+  const added = linesOf(c.text, origin, name, c.type);
+  const same = (a: Uint8Array, b: Uint8Array) => Buffer.compare(a, b) === 0;
+  const rdata = [...(held?.rdata ?? [])];
+  for (const rr of removed) {
+    const at = rdata.findIndex((r) => same(r, rr.rdata));
+    if (at < 0) throw new Error(`${recordLine(rr)}: removed by the difference but not held`);
+    rdata.splice(at, 1);
+  }
+  let ttl = held?.ttl ?? 0;
+  if (added.length > 0) {
+    ttl = added[0].ttl;
+    if (added.some((rr) => rr.ttl !== ttl) || (rdata.length > 0 && held?.ttl !== ttl))
+      throw new Error(`${name} ${c.type}: records of two TTLs`);
+  }
+  for (const rr of added) if (!rdata.some((r) => same(r, rr.rdata))) rdata.push(rr.rdata);
+  rdata.sort((a, b) => Buffer.compare(a, b));
+  return { name, type: c.type, ttl, rdata };
+}
+
+/**
+ * IXFR differences (in order) as patch changes, one per RRset they touch: the records it
+ * lost and gained overall (`diff`), as `recordLine` writes them (`switchboard edge`).
+ */
+export function ixfrChanges(steps: readonly IxfrStep[]): PatchChange[] {
+  const sets = new Map<
+    string,
+    { owner: string; type: number; ttl: number; removed: Set<string>; added: Map<string, RR> }
+  >();
+  const setOf = (rr: RR) => {
+    const key = `${rr.name.key}/${rr.type}`;
+    let s = sets.get(key);
+    if (!s) {
+      s = { owner: rr.name.toString(), type: rr.type, ttl: rr.ttl, removed: new Set(), added: new Map() };
+      sets.set(key, s);
+    }
+    return s;
+  };
+  for (const step of steps) {
+    for (const rr of step.removed) {
+      const s = setOf(rr);
+      const line = recordLine(rr);
+      // Records compared by their RDATA: a removal names the record whatever TTL it gives.
+      const rkey = Buffer.from(rr.rdata).toString('latin1');
+      if (s.added.has(rkey)) s.added.delete(rkey);
+      else s.removed.add(line);
+    }
+    for (const rr of step.added) {
+      const s = setOf(rr);
+      s.added.set(Buffer.from(rr.rdata).toString('latin1'), rr);
+      s.ttl = rr.ttl;
+    }
+  }
+  const out: PatchChange[] = [];
+  const text = (lines: string[]) => (lines.length === 0 ? '' : `${lines.join('\n')}\n`);
+  for (const s of sets.values())
+    out.push({
+      owner: s.owner,
+      type: s.type,
+      ttl: s.ttl,
+      text: text([...s.added.values()].map(recordLine)),
+      was: text([...s.removed]),
+      diff: true,
+    });
+  return out;
 }

@@ -58,6 +58,12 @@ export interface PatchChange {
   text: string;
   /** Its lines at version `from` ('' = none): the IXFR journal's removals (src/xfr/journal.ts). */
   was?: string;
+  /**
+   * An IXFR's difference rather than the whole RRset (`switchboard edge`): `text` holds the
+   * records added, `was` the records removed; the RRset after is the served one's records
+   * less those, plus these (compile-patch.ts `ixfrChanges`).
+   */
+  diff?: true;
 }
 
 /** A zone's changes since version `from` (ZonePush.patch). */

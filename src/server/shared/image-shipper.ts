@@ -650,6 +650,25 @@ function mergePatches(prev: ZonePush, next: ZonePush): ZonePush {
   const byKey = new Map<string, PatchChange>();
   const keyOf = (c: PatchChange) => `${c.owner.toLowerCase()}/${c.type}`;
   for (const c of prev.patch.changes) byKey.set(keyOf(c), c);
-  for (const c of next.patch.changes) byKey.set(keyOf(c), c);
+  for (const c of next.patch.changes) {
+    const was = byKey.get(keyOf(c));
+    if (c.diff && was !== undefined) {
+      // An IXFR's difference after another change of the RRset: composed when both are
+      // differences, else (a whole RRset then a difference) not merged at all.
+      if (!was.diff) return next;
+      byKey.set(keyOf(c), composeDiffs(was, c));
+    } else byKey.set(keyOf(c), c);
+  }
   return { ...next, patch: { from: prev.patch.from, changes: [...byKey.values()] } };
+}
+
+/** Two IXFR differences of one RRset as one (lines compared as `recordLine` writes them). */
+function composeDiffs(a: PatchChange, b: PatchChange): PatchChange {
+  const lines = (t: string | undefined) => (t ?? '').split('\n').filter((l) => l !== '');
+  const bRemoved = new Set(lines(b.was));
+  const aAdded = new Set(lines(a.text));
+  const removed = new Set([...lines(a.was), ...[...bRemoved].filter((l) => !aAdded.has(l))]);
+  const added = new Set([...[...aAdded].filter((l) => !bRemoved.has(l)), ...lines(b.text)]);
+  const text = (s: Set<string>) => (s.size === 0 ? '' : `${[...s].join('\n')}\n`);
+  return { owner: b.owner, type: b.type, ttl: b.ttl, text: text(added), was: text(removed), diff: true };
 }
