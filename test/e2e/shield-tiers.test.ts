@@ -187,6 +187,7 @@ for (const io of ['native', 'node'] as const)
         assert.match(peer.output(), /shield: example\. is under a random-subdomain attack/);
         // Then each source asks 1,200 missing names in about a second, in runs of 10 (the slip of
         // one in two alternates across verified sources), the bots still flooding.
+        const sentFrom = performance.now();
         for (let t = 0; t < 10; t++) {
           for (let r = 0; r < 12; r++) {
             for (let i = 0; i < 10; i++)
@@ -211,14 +212,17 @@ for (const io of ['native', 'node'] as const)
             );
           await settle(100);
         }
+        // The TC=1 budget refills while the runs are sent (about a second; longer on a loaded machine).
+        const sendingSeconds = (performance.now() - sentFrom) / 1000;
         await settle(500);
-        const msg = `TCP source ${JSON.stringify(tcp.tally)}, cookie source ${JSON.stringify(cookied.tally)}, TCP bot ${JSON.stringify(tcpBot.tally)}`;
+        const msg = `TCP source ${JSON.stringify(tcp.tally)}, cookie source ${JSON.stringify(cookied.tally)}, TCP bot ${JSON.stringify(tcpBot.tally)}, sent in ${sendingSeconds.toFixed(2)} s`;
         // The TCP-flooding bot is a stranger: its missing names beyond the budget are dropped.
         assert.ok(tcpBot.tally.truncated === 0 && tcpBot.tally.full < 200, msg);
         // Half of the TCP source's over-budget names come back TC=1 (less what the zone's budget answered).
         assert.ok(tcp.tally.truncated >= 400, msg);
-        // The cookie source: at most the budget's burst (100) and its refill (100 a second).
-        assert.ok(cookied.tally.truncated <= 220, msg);
+        // The cookie source: at most the budget's burst (100) and its refill (100 a second) while
+        // the runs were sent, and the half second after them.
+        assert.ok(cookied.tally.truncated <= 100 + 100 * (sendingSeconds + 0.5) + 20, msg);
         assert.ok(cookied.tally.truncated >= 50, `some, within the budget: ${msg}`);
         for (const c of [tcp, cookied, tcpBot, ...flood]) c.close();
       } finally {
