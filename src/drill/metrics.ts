@@ -12,7 +12,7 @@ export type MetricSample = Record<string, number>;
 
 /** Which counters the drill keeps (the ones that say where datagrams went). */
 const KEEP =
-  /^switchboard_dns_(shield_decisions|shield_shed|shield_dry_run|rrl_responses|queries_dropped|responses_truncated|queries)_total$/;
+  /^switchboard_dns_(shield_decisions|shield_shed|shield_dry_run|rrl_responses|queries_dropped|responses_truncated|queries|tcp_connections_accepted|tcp_connections_rejected|tcp_connections_closed)_total$/;
 
 /** Checks a metrics URL: http on a loopback address. */
 export function parseMetricsUrl(text: string): URL {

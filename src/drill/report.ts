@@ -106,11 +106,15 @@ export function lossLines(l: LossReport): string[] {
   const failed = l.failedBy.noAnswer + l.failedBy.wrongAnswer + l.failedBy.truncated;
   const out = [
     `legit tries: UDP ${c.udpTries} sent, ${c.udpAnswers} answered, ${l.unansweredTries} unanswered; TCP ${c.tcpTries} sent, ${c.tcpAnswers} answered; ${c.cacheHits} lookups answered from the resolvers' caches`,
-    `legit failed queries: ${failed} (no answer ${l.failedBy.noAnswer}, only wrong answers ${l.failedBy.wrongAnswer}, only truncated ${l.failedBy.truncated}); answers wrong ${c.wrongAnswers}${Object.keys(c.wrongRcodes).length ? ` ${JSON.stringify(c.wrongRcodes)}` : ''}, truncated ${c.truncatedAnswers}, BADCOOKIE ${c.badcookieAnswers}, late or duplicate ${c.lateAnswers}`,
+    `legit failed queries: ${failed} (no answer ${l.failedBy.noAnswer}, only wrong answers ${l.failedBy.wrongAnswer}, only truncated ${l.failedBy.truncated}, of them ${l.failedTruncatedLarge ?? 0} for the large TXT); answers wrong ${c.wrongAnswers}${Object.keys(c.wrongRcodes).length ? ` ${JSON.stringify(c.wrongRcodes)}` : ''}, truncated ${c.truncatedAnswers} (${c.truncatedLarge ?? 0} of them the large TXT, by size; the rest the server's choice), BADCOOKIE ${c.badcookieAnswers}, late or duplicate ${c.lateAnswers}`,
   ];
+  if (c.tcpConnectMs)
+    out.push(
+      `legit TCP tries' connections: ${c.tcpConnected} established (handshake < 10 ms ${c.tcpConnectMs[0]}, < 100 ms ${c.tcpConnectMs[1]}, < 400 ms ${c.tcpConnectMs[2]}, later ${c.tcpConnectMs[3]}), ${c.tcpNoConnect} never established within the try, ${c.tcpRefused} refused or reset before, ${c.tcpClosedUnanswered} closed by the server unanswered, ${c.tcpUnanswered} established but unanswered within the try`,
+    );
   if (k.readable)
     out.push(
-      `lost in the kernel: target sockets dropped ${k.targetSocketDrops} (queue full ~${k.targetQueueFull}, socket filter ~${k.targetFilter}); legit share of datagrams sent ${percent(l.legitShare, 2)} -> ~${l.legitInTargetQueue} legit tries lost in the target's queue, ~${l.legitInTargetFilter} to its filter; drill's resolver sockets dropped ${k.drillResolverDrops} answers, senders' sockets ${k.drillSenderDrops}; host RcvbufErrors ${k.hostRcvbufErrors}, InErrors ${k.hostInErrors}`,
+      `lost in the kernel: target sockets dropped ${k.targetSocketDrops} (queue full ~${k.targetQueueFull}, socket filter ~${k.targetFilter}); legit share of datagrams sent ${percent(l.legitShare, 2)} -> ~${l.legitInTargetQueue} legit tries lost in the target's queue, ~${l.legitInTargetFilter} to its filter; drill's resolver sockets dropped ${k.drillResolverDrops} answers, senders' sockets ${k.drillSenderDrops}; host RcvbufErrors ${k.hostRcvbufErrors}, InErrors ${k.hostInErrors}; host TCP listen overflows ${k.hostListenOverflows ?? 0} (accept queue full), listen drops ${k.hostListenDrops ?? 0} (socket filter included), SYN cookies sent ${k.hostSyncookiesSent ?? 0}`,
       `unanswered legit tries the queues do not explain: ~${l.legitAfterRead} (refused by the target's socket filter, or dropped after the read: shield, RRL, overload shedding)`,
     );
   else out.push('lost in the kernel: /proc/net/udp not readable');

@@ -52,6 +52,22 @@ export interface ResolverCounters {
   /** Answers that were wrong (counted as none) and truncated answers (TC=1). */
   wrongAnswers: number;
   truncatedAnswers: number;
+  /** Of truncatedAnswers, those to the large TXT (too large for a 1232-octet EDNS answer: TC=1
+   * by size); the rest the server chose (its shield's TC=1, RRL's slip). */
+  truncatedLarge: number;
+  /**
+   * What became of each TCP try's connection: established (and how long the handshake took:
+   * < 10, < 100, < 400, >= 400 ms), never established before the try was given up (a SYN or
+   * the handshake's end lost: a listener's full accept queue, its socket filter), refused or
+   * reset before it was established, closed or reset by the server after it was established
+   * without an answer, and established but unanswered when the try was given up.
+   */
+  tcpConnected: number;
+  tcpConnectMs: [number, number, number, number];
+  tcpNoConnect: number;
+  tcpRefused: number;
+  tcpClosedUnanswered: number;
+  tcpUnanswered: number;
   badcookieAnswers: number;
   /** Answers that arrived for a query already finished (after its give-up, or a duplicate). */
   lateAnswers: number;
@@ -74,6 +90,13 @@ export function emptyCounters(): ResolverCounters {
     tcpAnswers: 0,
     wrongAnswers: 0,
     truncatedAnswers: 0,
+    truncatedLarge: 0,
+    tcpConnected: 0,
+    tcpConnectMs: [0, 0, 0, 0],
+    tcpNoConnect: 0,
+    tcpRefused: 0,
+    tcpClosedUnanswered: 0,
+    tcpUnanswered: 0,
     badcookieAnswers: 0,
     lateAnswers: 0,
     ticks: 0,
@@ -421,19 +444,46 @@ export class Resolvers {
       localAddress: v6 ? '::1' : numberToIpv4(r.spec.address),
     });
     let got = Buffer.alloc(0);
+    const c = this.counters[q.phase];
+    const opened = performance.now();
+    let connected = false;
+    let answered = false;
+    let timedOut = false;
+    let failed = false;
     const finish = () => sock.destroy();
-    sock.setTimeout(TRY_TIMEOUT_MS, finish);
-    sock.on('error', finish);
-    sock.on('connect', () => sock.write(frame));
+    sock.setTimeout(TRY_TIMEOUT_MS, () => {
+      timedOut = true;
+      finish();
+    });
+    sock.on('error', () => {
+      failed = true;
+      finish();
+    });
+    sock.on('connect', () => {
+      connected = true;
+      c.tcpConnected++;
+      const ms = performance.now() - opened;
+      c.tcpConnectMs[ms < 10 ? 0 : ms < 100 ? 1 : ms < 400 ? 2 : 3]++;
+      sock.write(frame);
+    });
+    sock.once('close', () => {
+      if (answered) return;
+      if (!connected) {
+        if (failed && !timedOut) c.tcpRefused++;
+        else c.tcpNoConnect++;
+      } else if (timedOut) c.tcpUnanswered++;
+      else c.tcpClosedUnanswered++;
+    });
     sock.on('data', (chunk) => {
       got = Buffer.concat([got, chunk]);
       if (got.length < 2) return;
       const len = got.readUInt16BE(0);
       if (got.length < 2 + len) return;
+      answered = true;
       finish();
-      this.counters[q.phase].tcpAnswers++;
+      c.tcpAnswers++;
       if (q.done || q.tries !== tries) {
-        this.counters[q.phase].lateAnswers++;
+        c.lateAnswers++;
         return;
       }
       this.onAnswer(q, got.subarray(2, 2 + len), performance.now());
@@ -483,6 +533,7 @@ export class Resolvers {
     }
     if (info.tc) {
       c.truncatedAnswers++;
+      if (q.kind === 'big') c.truncatedLarge++;
       q.truncated++;
       if (q.r.spec.modern && !q.tcp && q.tries < MAX_TRIES) this.sendTcp(q, now);
       return; // the plain class waits for its timeout and retries over UDP

@@ -74,6 +74,9 @@ export interface LossReport {
   readonly resolvers: ResolverCounters;
   /** Failed queries by what their resolver saw. */
   readonly failedBy: Record<FailureCause, number>;
+  /** Of failedBy.truncated, queries for the large TXT (TC=1 by size: only TCP can answer them);
+   * the rest were truncated by the server's choice (shield, RRL slip) or asked by `plain`. */
+  readonly failedTruncatedLarge: number;
   /** UDP tries that got no answer at all (tries - answers). */
   readonly unansweredTries: number;
   /** The kernel's counters (the target's sockets, the drill's, the host's). */
@@ -574,12 +577,18 @@ export function lossReport(
   attack: AttackStats,
 ): LossReport {
   const failedBy: Record<FailureCause, number> = { noAnswer: 0, wrongAnswer: 0, truncated: 0 };
-  for (const r of records) if (r.phase === phase && !r.ok && r.cause) failedBy[r.cause]++;
+  let failedTruncatedLarge = 0;
+  for (const r of records)
+    if (r.phase === phase && !r.ok && r.cause) {
+      failedBy[r.cause]++;
+      if (r.cause === 'truncated' && r.kind === 'big') failedTruncatedLarge++;
+    }
   const attackSent = Object.values(attack.sent).reduce((a, b) => a + b, 0);
   const legitShare = c.udpTries + attackSent === 0 ? 0 : c.udpTries / (c.udpTries + attackSent);
   return {
     resolvers: c,
     failedBy,
+    failedTruncatedLarge,
     unansweredTries: Math.max(0, c.udpTries - c.udpAnswers),
     kernel,
     legitShare: round4(legitShare),

@@ -63,7 +63,15 @@ function hexToIpv6(hex: string): string {
 
 /** The host's UDP counters (the `Udp:` lines of /proc/net/snmp), by name. */
 export function parseSnmpUdp(text: string): Record<string, number> {
-  const lines = text.split('\n').filter((l) => l.startsWith('Udp:'));
+  return parseProcCounters(text, 'Udp:');
+}
+
+/**
+ * One group of a /proc/net/snmp or /proc/net/netstat text (a line of names after `prefix`, then
+ * a line of values), by name: `Udp:` of snmp, `TcpExt:` of netstat (the listen queue's drops).
+ */
+export function parseProcCounters(text: string, prefix: string): Record<string, number> {
+  const lines = text.split('\n').filter((l) => l.startsWith(prefix));
   if (lines.length < 2) return {};
   const names = lines[0].split(/\s+/).slice(1);
   const values = lines[1].split(/\s+/).slice(1).map(Number);
@@ -95,6 +103,13 @@ export interface SocketSample {
   readonly rcvbufErrors: number;
   /** Host-wide: every UDP receive error (queue full, socket filter, checksum). */
   readonly inErrors: number;
+  /** Host-wide TCP (`TcpExt:` of /proc/net/netstat): connections a listener's full accept queue
+   * refused (ListenOverflows), SYNs and handshakes a listener dropped for any reason
+   * (ListenDrops: overflows, socket filter, no memory), SYN cookies sent (SyncookiesSent: the
+   * SYN queue was full). */
+  readonly listenOverflows: number;
+  readonly listenDrops: number;
+  readonly syncookiesSent: number;
   /** False when /proc could not be read (not Linux): every figure is then 0. */
   readonly readable: boolean;
 }
@@ -119,10 +134,19 @@ export function sampleSockets(owners: SocketOwners): SocketSample {
   } catch {
     // not Linux
   }
+  let tcp: Record<string, number> = {};
+  try {
+    tcp = parseProcCounters(readFileSync('/proc/net/netstat', 'utf8'), 'TcpExt:');
+  } catch {
+    // not Linux
+  }
   return {
     ...classify(rows, owners),
     rcvbufErrors: snmp.RcvbufErrors ?? 0,
     inErrors: snmp.InErrors ?? 0,
+    listenOverflows: tcp.ListenOverflows ?? 0,
+    listenDrops: tcp.ListenDrops ?? 0,
+    syncookiesSent: tcp.SyncookiesSent ?? 0,
     readable,
   };
 }
@@ -131,7 +155,10 @@ export function sampleSockets(owners: SocketOwners): SocketSample {
 export function classify(
   rows: readonly UdpSocketRow[],
   owners: SocketOwners,
-): Omit<SocketSample, 'rcvbufErrors' | 'inErrors' | 'readable'> {
+): Omit<
+  SocketSample,
+  'rcvbufErrors' | 'inErrors' | 'listenOverflows' | 'listenDrops' | 'syncookiesSent' | 'readable'
+> {
   let targetDrops = 0;
   let targetSockets = 0;
   let targetQueued = 0;
@@ -166,6 +193,12 @@ export interface KernelLosses {
   /** Host-wide receive errors (every socket on the machine). */
   readonly hostRcvbufErrors: number;
   readonly hostInErrors: number;
+  /** Host-wide TCP listen queue counters (SocketSample): handshakes the target's TCP listener
+   * (or any other on the host) refused with its accept queue full, every listener drop (socket
+   * filter included: the shield's blocked /24s' SYNs), SYN cookies sent. */
+  readonly hostListenOverflows: number;
+  readonly hostListenDrops: number;
+  readonly hostSyncookiesSent: number;
   readonly readable: boolean;
 }
 
@@ -188,6 +221,9 @@ export function kernelLosses(a: SocketSample, b: SocketSample): KernelLosses {
     drillSenderDrops,
     hostRcvbufErrors,
     hostInErrors: d(a.inErrors, b.inErrors),
+    hostListenOverflows: d(a.listenOverflows, b.listenOverflows),
+    hostListenDrops: d(a.listenDrops, b.listenDrops),
+    hostSyncookiesSent: d(a.syncookiesSent, b.syncookiesSent),
     readable: a.readable && b.readable,
   };
 }

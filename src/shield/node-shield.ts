@@ -108,6 +108,8 @@ export class NodeShield {
     formerr: 0,
     badcookie: 0,
     wouldBadcookie: 0,
+    tcpRefused: 0,
+    wouldRefuseTcp: 0,
   };
   readonly #cookies = [0, 0, 0, 0, 0];
   /** Admission's input, reused per datagram. */
@@ -168,6 +170,23 @@ export class NodeShield {
   /** A query answered over TCP from `address`: the `tcp` tier when it follows a TC=1 of ours. */
   noteTcp(address: Uint8Array, nowMs: number): boolean {
     return this.#sources.noteTcp(this.#sources.key(address), nowMs);
+  }
+
+  /**
+   * A TCP connection just accepted from `address`: false when it is a stranger under pressure —
+   * the worker behind (overload level >= 1), the address not on the allow-list and nothing
+   * vouching for it (SourceTable.vouched) — as the native shield's sb_shield_tcp_admit. In dry
+   * run never false (counted).
+   */
+  tcpAdmit(address: Uint8Array, nowMs: number): boolean {
+    if (this.#overload.level < 1 || (this.#allow.size > 0 && this.#allow.has(address))) return true;
+    if (this.#sources.vouched(this.#sources.key(address), nowMs)) return true;
+    if (this.#dry) {
+      this.#c.wouldRefuseTcp++;
+      return true;
+    }
+    this.#c.tcpRefused++;
+    return false;
   }
 
   /**

@@ -11,7 +11,6 @@ import {
   type NativeUdpListener,
   nativeUdpStatus,
   PREPARSE_STATUS as S,
-  tcpGateWith,
 } from './native-udp.js';
 
 const native = nativeUdpStatus();
@@ -399,23 +398,6 @@ describe('native UDP listener', { skip }, () => {
     // The same by interface number.
     const l2 = await createNativeUdpListener({ address: parseListenAddress('[::1%1]:0'), handler: echo });
     await l2.close();
-  });
-});
-
-describe('the shield TCP gate beside a listener (tcpGateWith)', { skip }, () => {
-  test('a gate for a native listener in a single worker, none with several workers or beside a Node listener', async (t) => {
-    const l = await createNativeUdpListener({ address: parseListenAddress('127.0.0.1:0'), handler: echo });
-    t.after(() => l.close());
-    assert.equal(tcpGateWith(l, {}), undefined, 'off unless SWITCHBOARD_TCP_GATE=on');
-    const gate = tcpGateWith(l, { SWITCHBOARD_TCP_GATE: 'on' });
-    assert.equal(typeof gate, 'function');
-    // No shield configured on this thread: every address (and any text) is let in.
-    for (const a of ['127.0.0.1', '::ffff:10.1.2.3', '::1', '2001:db8::1', '1.2.3', 'x', '300.1.1.1'])
-      assert.equal(gate!(a), true, a);
-    const on = { SWITCHBOARD_TCP_GATE: 'on' };
-    assert.equal(tcpGateWith(l, { ...on, SWITCHBOARD_WORKER_COUNT: '1' }) !== undefined, true);
-    assert.equal(tcpGateWith(l, { ...on, SWITCHBOARD_WORKER_COUNT: '2' }), undefined);
-    assert.equal(tcpGateWith({ address: l.address, port: l.port, close: async () => {} }, on), undefined);
   });
 });
 

@@ -15,7 +15,6 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { addressOctets } from '../shield/prefix-set.js';
 import { TransportError } from './errors.js';
 import type { TransportContext } from './handler.js';
 import { formatListenAddress } from './listen-address.js';
@@ -248,69 +247,12 @@ export function filterTcpWith(udp: UdpListener, fd: number | undefined): boolean
   return fd !== undefined && typeof l.filterTcp === 'function' && l.filterTcp(fd);
 }
 
-/** The environment variable that turns the shield's TCP gate on (`on`; off otherwise). */
+/** The environment variable that turns the shield's TCP gate off (`off`; on otherwise:
+ * src/server/shared/listeners.ts). */
 export const TCP_GATE_ENV = 'SWITCHBOARD_TCP_GATE';
 
 /** The environment variable a worker pool sets to its number of workers (src/transport/cluster.ts). */
 export const WORKER_COUNT_ENV = 'SWITCHBOARD_WORKER_COUNT';
-
-/**
- * The shield's TCP gate for the TCP listener beside `udp` (docs/SHIELD.md "TCP under floods"):
- * a function telling whether to serve a connection just accepted from an address, asking the
- * native shield of this thread (sb_shield_tcp_admit: under overload, a source nothing vouches
- * for is refused). Only with SWITCHBOARD_TCP_GATE=on. Undefined on the node path, without the addon's entry, and with several
- * workers: they share one listening socket, so a resolver's TCP retry may reach a worker other
- * than the one that sent it the TC=1, whose table does not vouch for it.
- */
-export function tcpGateWith(
-  udp: UdpListener,
-  env: NodeJS.ProcessEnv = process.env,
-): ((address: string) => boolean) | undefined {
-  if (typeof (udp as Partial<NativeUdpListener>).filterTcp !== 'function') return undefined;
-  // Opt-in until a drill on a quiet machine shows it does not cost resolvers' TCP retries
-  // (docs/PERFORMANCE.md "shield5": two noisy runs where they fared much worse with it).
-  if (env[TCP_GATE_ENV] !== 'on') return undefined;
-  if (Number(env[WORKER_COUNT_ENV] ?? 1) > 1) return undefined;
-  const st = nativeUdpStatus();
-  if (!st.ok || typeof st.addon.shieldTcpAdmit !== 'function') return undefined;
-  const addon = st.addon;
-  const v4 = new Uint8Array(4);
-  return (address) => {
-    const octets = ipv4Into(address, v4) ? v4 : octetsOrNull(address);
-    return octets === null || addon.shieldTcpAdmit!(octets);
-  };
-}
-
-/** Dotted IPv4 (or `::ffff:` + dotted) into `out`; false for anything else. */
-function ipv4Into(text: string, out: Uint8Array): boolean {
-  let i = text.length > 7 && text.charCodeAt(0) === 58 /* : */ ? text.lastIndexOf(':') + 1 : 0;
-  if (i > 0 && text.slice(0, i).toLowerCase() !== '::ffff:') return false;
-  for (let k = 0; k < 4; k++) {
-    let v = 0;
-    let digits = 0;
-    for (; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c < 48 || c > 57) break;
-      v = v * 10 + (c - 48);
-      if (++digits > 3) return false;
-    }
-    if (digits === 0 || v > 255) return false;
-    out[k] = v;
-    if (k < 3) {
-      if (text.charCodeAt(i) !== 46 /* . */) return false;
-      i++;
-    }
-  }
-  return i === text.length;
-}
-
-function octetsOrNull(text: string): Uint8Array | null {
-  try {
-    return addressOctets(text);
-  } catch {
-    return null;
-  }
-}
 
 /** The counters of `listener` when it is a native one, else undefined (the node path). */
 export function nativeStatsOf(listener: UdpListener): NativeUdpStats | undefined {

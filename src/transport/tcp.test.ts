@@ -5,8 +5,10 @@ import { describe, test } from 'node:test';
 import type { QueryHandler } from './handler.js';
 import { parseListenAddress } from './listen-address.js';
 import {
+  clientBlock,
   createTcpListener,
   PRESSURE_FIRST_QUERY_MS,
+  StrangerBudget,
   type TcpListener,
   type TcpListenerOptions,
   warmTcpPath,
@@ -249,29 +251,55 @@ describe('TCP listener (RFC 7766)', () => {
     assert.equal(await warmTcpPath(40), 40);
   });
 
-  test('a gate that says no closes the connection on arrival, before any read; removed, it answers again', async (t) => {
-    const { listener } = await withListener(t);
+  test('strangers (the gate says no) are served within their budget, per process and per /24; beyond it held unread, then closed; removed, it answers again', async (t) => {
+    const { listener } = await withListener(t, { strangersPerSecond: 2, strangersPerBlockPerSecond: 1 });
     const asked: string[] = [];
     listener.setGate((address) => {
       asked.push(address);
-      return address !== '127.0.0.3';
+      return !address.startsWith('127.0.3.') && !address.startsWith('127.0.4.');
     });
-    const refused = await openClient(listener.port, '127.0.0.1', '127.0.0.3');
-    refused.sock.write(frame(query(80)));
-    assert.equal(await refused.next(), null);
+    // The first stranger of 127.0.3.0/24 is within both budgets: answered.
+    const first = await openClient(listener.port, '127.0.0.1', '127.0.3.1');
+    await first.write(frame(query(80)));
+    assert.equal(idOf(await first.next()), 80);
+    // The second of the same /24 in the same second: held, never read, closed without an answer.
+    const held = await openClient(listener.port, '127.0.0.1', '127.0.3.2');
+    const heldAt = performance.now();
+    held.sock.write(frame(query(81)));
+    // Another /24's stranger still has the process's second token; a vouched address is let in.
+    const other = await openClient(listener.port, '127.0.0.1', '127.0.4.1');
+    await other.write(frame(query(82)));
+    assert.equal(idOf(await other.next()), 82);
+    const vouched = await openClient(listener.port, '127.0.0.1', '127.0.0.4');
+    await vouched.write(frame(query(83)));
+    assert.equal(idOf(await vouched.next()), 83);
+    assert.equal(await held.next(), null, 'the held stranger is closed unanswered');
+    assert.ok(performance.now() - heldAt >= PRESSURE_FIRST_QUERY_MS - 50, 'held until its deadline');
     assert.equal(listener.stats.gated, 1);
-    assert.equal(listener.stats.refused, 1);
-    assert.equal(listener.stats.accepted, 0);
-    const letIn = await openClient(listener.port, '127.0.0.1', '127.0.0.4');
-    await letIn.write(frame(query(81)));
-    assert.equal(idOf(await letIn.next()), 81);
-    assert.deepEqual(asked, ['127.0.0.3', '127.0.0.4']);
+    assert.equal(listener.stats.strangersServed, 2);
+    assert.deepEqual(asked, ['127.0.3.1', '127.0.3.2', '127.0.4.1', '127.0.0.4']);
     listener.setGate(undefined);
-    const again = await openClient(listener.port, '127.0.0.1', '127.0.0.3');
-    await again.write(frame(query(82)));
-    assert.equal(idOf(await again.next()), 82);
+    const again = await openClient(listener.port, '127.0.0.1', '127.0.3.3');
+    await again.write(frame(query(84)));
+    assert.equal(idOf(await again.next()), 84);
     assert.equal(listener.stats.gated, 1);
-    for (const c of [letIn, again]) c.sock.destroy();
+    for (const c of [first, other, vouched, again]) c.sock.destroy();
+  });
+
+  test('the strangers’ budget: a token bucket a second for the process, whole seconds per client block', () => {
+    const b = new StrangerBudget(3, 2);
+    assert.equal(b.take('10.0.0.1', 0), true);
+    assert.equal(b.take('10.0.0.2', 1), true);
+    assert.equal(b.take('10.0.0.3', 2), false, 'the /24 had its 2 this second');
+    assert.equal(b.take('::ffff:10.0.1.1', 3), true);
+    assert.equal(b.take('10.0.2.1', 4), false, 'the process had its 3');
+    assert.equal(b.take('10.0.2.1', 340), true, 'a token a third of a second later');
+    assert.equal(b.take('10.0.0.3', 1000), true, 'a new second for the /24');
+    assert.equal(clientBlock('192.0.2.77'), '192.0.2');
+    assert.equal(clientBlock('::ffff:192.0.2.77'), '192.0.2');
+    assert.equal(clientBlock('2001:db8:1:2345:6:7:8:9'), '2001:db8:1:23');
+    assert.equal(clientBlock('2001:db8:1:45:6:7:8:9'), '2001:db8:1:00');
+    assert.throws(() => new StrangerBudget(-1, 1), RangeError);
   });
 
   test('connections over the per-client limit are closed at once', async (t) => {

@@ -30,6 +30,11 @@ export interface TcpListenerOptions {
   maxConnections?: number;
   /** Most connections open at once from one client address; more are closed at once. */
   maxConnectionsPerClient?: number;
+  /** Strangers' connections served a second while the gate calls them strangers (`setGate`):
+   * the process's budget (default STRANGERS_PER_SECOND). */
+  strangersPerSecond?: number;
+  /** The same per client block (IPv4 /24, IPv6 /56; default STRANGERS_PER_BLOCK_PER_SECOND). */
+  strangersPerBlockPerSecond?: number;
 }
 
 /** Counters of one TCP listener (read by tests and metrics). */
@@ -51,9 +56,12 @@ export interface TcpStats {
   /** Connections closed for sending no complete query within PRESSURE_FIRST_QUERY_MS while
    * half the process limit or more was in use. */
   slowClosed: number;
-  /** Connections closed on arrival by the gate (`setGate`: the shield under overload), before
-   * any read; also counted in `refused`. */
+  /** Strangers' connections (`setGate` said false: the shield under overload, nothing vouches
+   * for the address) beyond the strangers' budget: held without being read, then closed
+   * (never answered); also counted in `refused`. */
   gated: number;
+  /** Strangers' connections served within the strangers' budget. */
+  strangersServed: number;
 }
 
 /** A listening TCP server. */
@@ -65,9 +73,13 @@ export interface TcpListener {
   /** The listening socket's descriptor (for the shield's kernel prefilter), when Node exposes it. */
   readonly fd?: number;
   /**
-   * A gate asked first for every connection accepted, with the client's address: false closes
-   * it at once, before any read (the shield's TCP gate, src/transport/native-udp.ts
-   * `tcpGateWith`). Undefined removes it.
+   * A gate asked first for every connection accepted, with the client's address: false calls it
+   * a stranger under pressure (the shield's TCP gate: overload, and nothing vouches for the
+   * address — src/server/shared/shield.ts `shieldTcpStanding`). Strangers are served within a
+   * budget a second (the process's and their /24's); beyond it a stranger's connection is held
+   * without being read (no CPU: a slow-connection flood gets no reason to reconnect at once),
+   * and closed after PRESSURE_FIRST_QUERY_MS or when a newcomer needs its slot. Undefined
+   * removes it.
    */
   setGate(gate: ((address: string) => boolean) | undefined): void;
   /** Stops accepting, lets open connections finish writing, then closes them. */
@@ -80,6 +92,66 @@ export const DEFAULT_TCP_IDLE_TIMEOUT_MS = 10_000;
 export const DEFAULT_TCP_MAX_CONNECTIONS = 1000;
 /** Default cap on open connections from one client address, per worker process. */
 export const DEFAULT_TCP_MAX_PER_CLIENT = 32;
+/**
+ * Strangers' connections served a second under pressure (the gate), per process and per client
+ * block: a new resolver that nothing vouches for yet still finds TCP, while a connection flood
+ * from unknown addresses (the bots' before their /24s are blocked, the `nat` /24s' always) costs
+ * at most this many reads and answers a second; the rest cost an accept and a close.
+ */
+export const STRANGERS_PER_SECOND = 64;
+export const STRANGERS_PER_BLOCK_PER_SECOND = 8;
+/** Client blocks the strangers' per-block budget tracks in one second (more: over budget). */
+const STRANGER_BLOCKS = 4096;
+
+/**
+ * The strangers' budget: `perSecond` connections a second for the process (a token bucket,
+ * one second deep) and `perBlock` a second per client block (IPv4 /24, IPv6 /56; counted in
+ * whole seconds, at most STRANGER_BLOCKS blocks a second).
+ */
+export class StrangerBudget {
+  readonly #perSecond: number;
+  readonly #perBlock: number;
+  #tokens: number;
+  #at = -1;
+  #second = -1;
+  readonly #blocks = new Map<string, number>();
+
+  constructor(perSecond = STRANGERS_PER_SECOND, perBlock = STRANGERS_PER_BLOCK_PER_SECOND) {
+    if (!(perSecond >= 0 && perBlock >= 0)) throw new RangeError('strangers a second must be >= 0');
+    this.#perSecond = perSecond;
+    this.#perBlock = perBlock;
+    this.#tokens = perSecond;
+  }
+
+  /** Takes one connection of `address` at `nowMs`; false when over the budget. */
+  take(address: string, nowMs: number): boolean {
+    if (this.#at >= 0)
+      this.#tokens = Math.min(this.#perSecond, this.#tokens + ((nowMs - this.#at) * this.#perSecond) / 1000);
+    this.#at = nowMs;
+    const second = Math.floor(nowMs / 1000);
+    if (second !== this.#second) {
+      this.#second = second;
+      this.#blocks.clear();
+    }
+    if (this.#tokens < 1) return false;
+    const block = clientBlock(address);
+    const used = this.#blocks.get(block) ?? 0;
+    if (used >= this.#perBlock || (used === 0 && this.#blocks.size >= STRANGER_BLOCKS)) return false;
+    this.#blocks.set(block, used + 1);
+    this.#tokens -= 1;
+    return true;
+  }
+}
+
+/** The client block of an address as text: IPv4 (or `::ffff:` IPv4) /24, IPv6 /56 (its first
+ * three groups and the high octet of the fourth, as written; `::` forms count as written). */
+export function clientBlock(address: string): string {
+  const v4 = address.lastIndexOf('.');
+  if (v4 > 0) return address.slice(address.lastIndexOf(':') + 1, v4);
+  const g = address.toLowerCase().split(':');
+  if (g.length < 4 || address.includes('::')) return address;
+  return `${g[0]}:${g[1]}:${g[2]}:${g[3].padStart(4, '0').slice(0, 2)}`;
+}
 
 /** A DNS header is 12 octets (RFC 1035 §4.1.1); a shorter frame cannot be a message. */
 const MIN_FRAME = 12;
@@ -186,6 +258,7 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
   const idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_TCP_IDLE_TIMEOUT_MS;
   const maxConnections = opts.maxConnections ?? DEFAULT_TCP_MAX_CONNECTIONS;
   const maxPerClient = opts.maxConnectionsPerClient ?? DEFAULT_TCP_MAX_PER_CLIENT;
+  const strangers = new StrangerBudget(opts.strangersPerSecond, opts.strangersPerBlockPerSecond);
   const label = `TCP ${formatListenAddress(address)}`;
   const stats: TcpStats = {
     accepted: 0,
@@ -197,6 +270,7 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     evictedIdle: 0,
     slowClosed: 0,
     gated: 0,
+    strangersServed: 0,
   };
   let gate: ((address: string) => boolean) | undefined;
   const perClient = new Map<string, number>();
@@ -223,11 +297,11 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
   // (RFC 7766 §6.2.4 lets a client close after sending), then close ours.
   const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     const client = socket.remoteAddress ?? '';
+    // A stranger under pressure beyond the strangers' budget: held, never read (below).
+    let hold = false;
     if (gate !== undefined && !gate(client)) {
-      stats.gated++;
-      stats.refused++;
-      socket.destroy();
-      return;
+      if (strangers.take(client, performance.now())) stats.strangersServed++;
+      else hold = true;
     }
     const count = perClient.get(client) ?? 0;
     if (stats.open * 2 >= maxConnections) {
@@ -249,6 +323,7 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     }
     if (stats.open >= maxConnections || count >= maxPerClient) {
       stats.refused++;
+      if (hold) stats.gated++;
       socket.destroy();
       return;
     }
@@ -257,6 +332,16 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     stats.open++;
     sockets.add(socket);
     silent.set(socket, performance.now());
+    if (hold) {
+      // Not read, not answered: silent until closed (after PRESSURE_FIRST_QUERY_MS, or sooner
+      // to make room at the limit). Closing at once would cost as much CPU and make a slow-
+      // connection flood reconnect at once; a held connection costs a slot and no CPU.
+      stats.gated++;
+      stats.refused++;
+      socket.pause();
+      socket.on('error', () => {});
+      socket.setTimeout(PRESSURE_FIRST_QUERY_MS, () => socket.destroy());
+    }
     socket.once('close', () => {
       sockets.delete(socket);
       silent.delete(socket);
@@ -267,7 +352,7 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
       if (n <= 0) perClient.delete(client);
       else perClient.set(client, n);
     });
-    serveConnection(socket, client);
+    if (!hold) serveConnection(socket, client);
   });
 
   function serveConnection(socket: Socket, client: string): void {

@@ -16,6 +16,7 @@ import { fillOnset, lossReport, type PhaseReport } from '../../src/drill/run.js'
 import {
   classify,
   kernelLosses,
+  parseProcCounters,
   parseProcUdp,
   parseSnmpUdp,
   type SocketSample,
@@ -59,6 +60,13 @@ test('/proc/net/snmp: the Udp counters by name', () => {
   assert.equal(snmp.RcvbufErrors, 25);
   assert.equal(snmp.InErrors, 30);
   assert.deepEqual(parseSnmpUdp('nothing'), {});
+  const tcp = parseProcCounters(
+    'TcpExt: SyncookiesSent SyncookiesRecv ListenOverflows ListenDrops\nTcpExt: 4 0 12 15\nIpExt: InNoRoutes\nIpExt: 0\n',
+    'TcpExt:',
+  );
+  assert.equal(tcp.ListenOverflows, 12);
+  assert.equal(tcp.ListenDrops, 15);
+  assert.equal(tcp.SyncookiesSent, 4);
 });
 
 test('kernel losses: queue overflows = host RcvbufErrors less the drill’s own drops; the rest of the target’s drops are its filter', () => {
@@ -70,6 +78,9 @@ test('kernel losses: queue overflows = host RcvbufErrors less the drill’s own 
     senderDrops: 10,
     rcvbufErrors: 1000,
     inErrors: 1000,
+    listenOverflows: 7,
+    listenDrops: 9,
+    syncookiesSent: 0,
     readable: true,
   };
   const b: SocketSample = {
@@ -79,8 +90,14 @@ test('kernel losses: queue overflows = host RcvbufErrors less the drill’s own 
     senderDrops: 30,
     rcvbufErrors: 1430,
     inErrors: 1630,
+    listenOverflows: 57,
+    listenDrops: 79,
+    syncookiesSent: 3,
   };
   const k = kernelLosses(a, b);
+  assert.equal(k.hostListenOverflows, 50);
+  assert.equal(k.hostListenDrops, 70);
+  assert.equal(k.hostSyncookiesSent, 3);
   assert.equal(k.targetSocketDrops, 600);
   assert.equal(k.drillResolverDrops, 10);
   assert.equal(k.drillSenderDrops, 20);

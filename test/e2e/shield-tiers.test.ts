@@ -187,6 +187,7 @@ for (const io of ['native', 'node'] as const)
         assert.match(peer.output(), /shield: example\. is under a random-subdomain attack/);
         // Then each source asks 1,200 missing names in about a second, in runs of 10 (the slip of
         // one in two alternates across verified sources), the bots still flooding.
+        const sentFrom = performance.now();
         for (let t = 0; t < 10; t++) {
           for (let r = 0; r < 12; r++) {
             for (let i = 0; i < 10; i++)
@@ -211,14 +212,17 @@ for (const io of ['native', 'node'] as const)
             );
           await settle(100);
         }
+        // The TC=1 budget refills while the runs are sent (about a second; longer on a loaded machine).
+        const sendingSeconds = (performance.now() - sentFrom) / 1000;
         await settle(500);
-        const msg = `TCP source ${JSON.stringify(tcp.tally)}, cookie source ${JSON.stringify(cookied.tally)}, TCP bot ${JSON.stringify(tcpBot.tally)}`;
+        const msg = `TCP source ${JSON.stringify(tcp.tally)}, cookie source ${JSON.stringify(cookied.tally)}, TCP bot ${JSON.stringify(tcpBot.tally)}, sent in ${sendingSeconds.toFixed(2)} s`;
         // The TCP-flooding bot is a stranger: its missing names beyond the budget are dropped.
         assert.ok(tcpBot.tally.truncated === 0 && tcpBot.tally.full < 200, msg);
         // Half of the TCP source's over-budget names come back TC=1 (less what the zone's budget answered).
         assert.ok(tcp.tally.truncated >= 400, msg);
-        // The cookie source: at most the budget's burst (100) and its refill (100 a second).
-        assert.ok(cookied.tally.truncated <= 220, msg);
+        // The cookie source: at most the budget's burst (100) and its refill (100 a second) while
+        // the runs were sent, and the half second after them.
+        assert.ok(cookied.tally.truncated <= 100 + 100 * (sendingSeconds + 0.5) + 20, msg);
         assert.ok(cookied.tally.truncated >= 50, `some, within the budget: ${msg}`);
         for (const c of [tcp, cookied, tcpBot, ...flood]) c.close();
       } finally {
@@ -303,83 +307,99 @@ describe('TCP under a connection flood (the drill waves’ TCP floods)', { timeo
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('under overload the TCP gate closes a connection from a source nothing vouches for on arrival; a resolver following our TC=1 is answered', {
-    skip,
-  }, async () => {
-    const metricsPort = await findFreePort();
-    // The gate is opt-in (SWITCHBOARD_TCP_GATE=on; the server inherits this environment).
-    const saved = process.env.SWITCHBOARD_TCP_GATE;
-    process.env.SWITCHBOARD_TCP_GATE = 'on';
-    const peer = await startSwitchboard(dir, {
-      workers: 0,
-      io: 'native',
-      args: ['--native-answers', '--shield', 'on', '--metrics', `127.0.0.1:${metricsPort}`],
-    }).finally(() => {
-      if (saved === undefined) delete process.env.SWITCHBOARD_TCP_GATE;
-      else process.env.SWITCHBOARD_TCP_GATE = saved;
-    });
-    const flood = await Promise.all([1, 2, 3, 4].map((i) => client(`127.0.96.${i}`)));
-    let stopped = false;
-    let cycling = true;
-    try {
-      // The resolver: an answer too large for UDP comes back TC=1 (it vouches for its TCP 5 s).
-      const resolverFrom = '127.0.95.1';
-      const big = decodeMessage(
-        await queryUdp(buildQuery({ id: 1, name: 'big.example.', type: 16 }), {
-          port: peer.port,
-          localAddress: resolverFrom,
-        }),
-      );
-      assert.ok(big.flags & 0x0200, 'big.example. TXT is truncated over UDP');
-      // Overload: the server is stopped for 150 ms out of every 180 while a flood fills its
-      // socket queue, so its reads come back full (bounded: until the checks below are done).
-      const q = buildQuery({ id: 2, name: 'www.example.', type: 1 });
-      const sender = setInterval(() => {
-        for (const c of flood) for (let i = 0; i < 200; i++) c.send(q, peer.port);
-      }, 5);
-      const cycle = async () => {
-        while (cycling) {
-          process.kill(peer.pid, 'SIGSTOP');
-          stopped = true;
-          await settle(150);
-          process.kill(peer.pid, 'SIGCONT');
-          stopped = false;
-          await settle(30);
-        }
-      };
-      const cycler = cycle();
+  for (const io of ['native', 'node'] as const)
+    test(`${io} path: under overload a strangers' TCP connection flood is served within its budget, the rest held unanswered; a resolver following our TC=1 is answered`, {
+      skip: io === 'native' ? skip : false,
+    }, async () => {
+      const metricsPort = await findFreePort();
+      // The gate is on by default (SWITCHBOARD_TCP_GATE=off turns it off).
+      const peer = await startSwitchboard(dir, {
+        workers: 0,
+        io,
+        args: [
+          ...(io === 'native' ? ['--native-answers'] : []),
+          '--shield',
+          'on',
+          '--metrics',
+          `127.0.0.1:${metricsPort}`,
+        ],
+      });
+      const flood = await Promise.all([1, 2, 3, 4].map((i) => client(`127.0.96.${i}`)));
+      let stopped = false;
+      let cycling = true;
       try {
-        let level = 0;
-        for (let i = 0; i < 40 && level < 1; i++) {
-          const exp = parseExposition(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
-          level = sampleValue(exp, 'switchboard_dns_shield_overload_level', { worker: '0' }) ?? 0;
-          if (level < 1) await settle(100);
-        }
-        assert.ok(level >= 1, `overload level ${level}`);
-        const framed = (id: number) => {
-          const m = buildQuery({ id, name: 'www.example.', type: 1 });
-          return Buffer.concat([Buffer.from([m.length >> 8, m.length & 0xff]), Buffer.from(m)]);
+        // The resolver: an answer too large for UDP comes back TC=1 (it vouches for its TCP 5 s).
+        const resolverFrom = '127.0.95.1';
+        const big = decodeMessage(
+          await queryUdp(buildQuery({ id: 1, name: 'big.example.', type: 16 }), {
+            port: peer.port,
+            localAddress: resolverFrom,
+          }),
+        );
+        assert.ok(big.flags & 0x0200, 'big.example. TXT is truncated over UDP');
+        // Overload: the server is stopped for 150 ms out of every 180 while a flood fills its
+        // socket queue, so its reads come back full (bounded: until the checks below are done).
+        const q = buildQuery({ id: 2, name: 'www.example.', type: 1 });
+        const sender = setInterval(() => {
+          for (const c of flood) for (let i = 0; i < 200; i++) c.send(q, peer.port);
+        }, 5);
+        const cycle = async () => {
+          while (cycling) {
+            process.kill(peer.pid, 'SIGSTOP');
+            stopped = true;
+            await settle(150);
+            process.kill(peer.pid, 'SIGCONT');
+            stopped = false;
+            await settle(30);
+          }
         };
-        const [stranger, resolver] = await Promise.all([
-          tcpExchange(peer.port, '127.0.97.1', framed(3)),
-          tcpExchange(peer.port, resolverFrom, framed(4)),
-        ]);
-        assert.equal(stranger.length, 0, 'the stranger is closed before any answer');
-        assert.ok(resolver.length > 14, 'the resolver following our TC=1 is answered');
-        assert.equal(decodeMessage(resolver.subarray(2)).id, 4);
+        const cycler = cycle();
+        try {
+          let level = 0;
+          for (let i = 0; i < 40 && level < 1; i++) {
+            const exp = parseExposition(
+              await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(),
+            );
+            level = sampleValue(exp, 'switchboard_dns_shield_overload_level', { worker: '0' }) ?? 0;
+            if (level < 1) await settle(100);
+          }
+          assert.ok(level >= 1, `overload level ${level}`);
+          const framed = (id: number) => {
+            const m = buildQuery({ id, name: 'www.example.', type: 1 });
+            return Buffer.concat([Buffer.from([m.length >> 8, m.length & 0xff]), Buffer.from(m)]);
+          };
+          // The bots' connection flood: 40 strangers of one /24 at once, each asking a valid name
+          // (a full handshake from a real address: nothing spoofed), and the resolver among them.
+          const t0 = performance.now();
+          const [resolver, ...strangers] = await Promise.all([
+            tcpExchange(peer.port, resolverFrom, framed(4)),
+            ...Array.from({ length: 40 }, (_, i) =>
+              tcpExchange(peer.port, `127.0.97.${i + 1}`, framed(10 + i)),
+            ),
+          ]);
+          const seconds = (performance.now() - t0) / 1000;
+          assert.ok(resolver.length > 14, 'the resolver following our TC=1 is answered');
+          assert.equal(decodeMessage(resolver.subarray(2)).id, 4);
+          const answered = strangers.filter((b) => b.length > 14).length;
+          // 8 a second per /24 (STRANGERS_PER_BLOCK_PER_SECOND), counted in whole seconds.
+          assert.ok(
+            answered <= 8 * (Math.ceil(seconds) + 1),
+            `${answered} strangers answered in ${seconds} s`,
+          );
+          assert.ok(answered < strangers.length, 'strangers beyond the budget are not answered');
+        } finally {
+          cycling = false;
+          clearInterval(sender);
+          await cycler;
+        }
+        const exp = parseExposition(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+        assert.ok((sampleValue(exp, 'switchboard_dns_tcp_connections_rejected_total') ?? 0) >= 1);
       } finally {
-        cycling = false;
-        clearInterval(sender);
-        await cycler;
+        if (stopped) process.kill(peer.pid, 'SIGCONT');
+        for (const c of flood) c.close();
+        await peer.stop();
       }
-      const exp = parseExposition(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
-      assert.ok((sampleValue(exp, 'switchboard_dns_tcp_connections_rejected_total') ?? 0) >= 1);
-    } finally {
-      if (stopped) process.kill(peer.pid, 'SIGCONT');
-      for (const c of flood) c.close();
-      await peer.stop();
-    }
-  });
+    });
 
   test('connections that asked once and sit at the connection limit do not lock resolvers’ TCP retries out', async () => {
     const peer = await startSwitchboard(dir, {

@@ -9,12 +9,13 @@ import {
   createNativeUdpListener,
   filterTcpWith,
   nativeUdpStatus,
-  tcpGateWith,
+  TCP_GATE_ENV,
   WORKER_COUNT_ENV,
 } from '../../transport/native-udp.js';
 import { createTcpListener, type TcpListener, warmTcpPath } from '../../transport/tcp.js';
 import { createUdpListener, type UdpListener } from '../../transport/udp.js';
 import { ConfigError } from './options.js';
+import { shieldTcpStanding } from './shield.js';
 
 /** The UDP path: the native batched socket (native/udp.c) or Node's dgram. */
 export type UdpIo = 'native' | 'node';
@@ -143,8 +144,14 @@ export async function openListeners(
           sendBufferSize: config.udpSendBufferSize,
         }),
       );
-      // The shield's TCP gate (native UDP path, one worker; undefined otherwise).
-      const gate = tcpGateWith(udp[udp.length - 1]);
+      // The shield's TCP gate: under overload, strangers' connections served within a budget
+      // (src/transport/tcp.ts). One worker only: with several, the workers share one listening
+      // socket and a resolver's TCP retry may reach a worker whose table does not vouch for it.
+      // SWITCHBOARD_TCP_GATE=off turns it off (the B side of an A/B).
+      const gate =
+        process.env[TCP_GATE_ENV] === 'off' || Number(process.env[WORKER_COUNT_ENV] ?? 1) > 1
+          ? undefined
+          : shieldTcpStanding;
       const t = await createTcpListener({
         address,
         handler,

@@ -21,7 +21,7 @@ import {
   parseCookieRotate,
   rolloverDelay,
 } from '../../shield/cookie-rotation.js';
-import { NodeShield, type ZoneClassifier, type ZoneSignal } from '../../shield/node-shield.js';
+import { ipv4Octets, NodeShield, type ZoneClassifier, type ZoneSignal } from '../../shield/node-shield.js';
 import { addressOctets, parsePrefix } from '../../shield/prefix-set.js';
 import type { ShieldCounters } from '../../telemetry/dns-counters.js';
 import { MAX_WATCHED_ZONES } from '../../telemetry/dns-layout.js';
@@ -312,6 +312,8 @@ function secretBytes(hex: readonly string[]): Uint8Array {
 let active:
   | {
       noteTcp(address: Uint8Array): void;
+      /** False: a stranger under pressure (overload, nothing vouches for the address). */
+      tcpAdmit(address: Uint8Array): boolean;
       setSecrets(secrets: Uint8Array): void;
       setZones(api: readonly ShieldZoneSetting[]): void;
     }
@@ -335,6 +337,30 @@ export function shieldSawTcp(address: string): void {
   } catch {
     // not an address we can key: nothing to remember
   }
+}
+
+/** The IPv4 octets of the address being judged (reused: nothing keeps them). */
+const standingV4 = new Uint8Array(4);
+
+/**
+ * The TCP listener's gate (src/transport/tcp.ts `setGate`): false when the shield is on, the
+ * worker is behind (overload level >= 1) and nothing vouches for `address` — no TC=1 of ours
+ * to it in the last 5 s, no TCP query after one, no valid cookie lately, no calm-time history
+ * (sources.ts `vouched`, shield.c `sb_sources_vouched`). The listener then serves it only within
+ * its strangers' budget. True when the shield is off (or not configured yet) and for text that
+ * is not an address.
+ */
+export function shieldTcpStanding(address: string): boolean {
+  if (active === undefined) return true;
+  let octets = ipv4Octets(address, standingV4);
+  if (octets === undefined) {
+    try {
+      octets = addressOctets(address);
+    } catch {
+      return true;
+    }
+  }
+  return active.tcpAdmit(octets);
 }
 
 export interface RunningShield {
@@ -422,6 +448,7 @@ export function startShield(
     );
     active = {
       noteTcp: (a) => status.addon.shieldNoteTcp(a),
+      tcpAdmit: (a) => status.addon.shieldTcpAdmit?.(a) ?? true,
       setSecrets: (k) => status.addon.shieldSetSecrets(k),
       setZones: (api) => {
         try {
@@ -466,6 +493,7 @@ export function startShield(
         }
       },
       noteTcp: (a) => shield.noteTcp(a, performance.now()),
+      tcpAdmit: (a) => shield.tcpAdmit(a, performance.now()),
       setSecrets: (k) => {
         const list: Uint8Array[] = [];
         for (let i = 0; i < k.length; i += 16) list.push(k.slice(i, i + 16));
