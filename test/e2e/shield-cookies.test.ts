@@ -18,6 +18,7 @@ import { fullRcode } from '../../src/wire/message.js';
 import { buildQuery, queryUdp } from '../helpers/dns-client.js';
 import { type Peer, startSwitchboard } from '../helpers/peers.js';
 import { skipOrFail } from '../helpers/require-peers.js';
+import { waitForText } from '../helpers/wait-for.js';
 
 const native = nativeUdpStatus();
 const skip = skipOrFail(native.ok ? false : `the native UDP addon is not available: ${native.reason}`);
@@ -94,7 +95,12 @@ describe('cookie secret rotation (--cookie-rotate)', { skip, timeout: 120_000 },
         ],
       });
       try {
-        assert.match(peer.output(), /shield: cookie secret rotated every 4s/);
+        await waitForText(
+          'the server log',
+          () => peer.output(),
+          /shield: cookie secret rotated every 4s/,
+          5000,
+        );
         // A cookie made with the secret in force now (no rotation under way while it is made).
         let made: Uint8Array | undefined;
         let at = 0;

@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { buildQuery, queryUdp } from '../helpers/dns-client.js';
 import { findFreePort, startSwitchboard, switchboardBin } from '../helpers/peers.js';
 import { type Exposition, parseExposition, sampleValue } from '../helpers/prometheus.js';
+import { waitForText } from '../helpers/wait-for.js';
 
 const ZONE = `$ORIGIN example.
 $TTL 300
@@ -47,7 +48,12 @@ describe('serve --metrics', { timeout: 120_000 }, () => {
         args: ['--images', images, '--metrics', `127.0.0.1:${metricsPort}`],
       });
       try {
-        assert.match(peer.output(), new RegExp(`metrics: http://127\\.0\\.0\\.1:${metricsPort}/metrics`));
+        await waitForText(
+          'the server log',
+          () => peer.output(),
+          new RegExp(`metrics: http://127\\.0\\.0\\.1:${metricsPort}/metrics`),
+          5000,
+        );
         const url = `http://127.0.0.1:${metricsPort}/metrics`;
         const scrape = async () => {
           const res = await fetch(url);

@@ -28,6 +28,7 @@ import { findFreePort, type Peer, startSwitchboard } from '../helpers/peers.js';
 import { parseExposition, sampleValue } from '../helpers/prometheus.js';
 import { skipOrFail } from '../helpers/require-peers.js';
 import { tallyClient } from '../helpers/tally-client.js';
+import { waitForText } from '../helpers/wait-for.js';
 
 const native = nativeUdpStatus();
 const skip = skipOrFail(native.ok ? false : `the native UDP addon is not available: ${native.reason}`);
@@ -93,7 +94,12 @@ for (const io of ['native', 'node'] as const)
             plain.send(buildQuery({ id: id++ & 0xffff, name: randomName(), type: 1 }), peer.port);
           await settle(100);
         }
-        assert.match(peer.output(), /shield: example\. is under a random-subdomain attack/);
+        await waitForText(
+          'the server log',
+          () => peer.output(),
+          /shield: example\. is under a random-subdomain attack/,
+          5000,
+        );
         const url = `http://127.0.0.1:${metricsPort}/metrics`;
         let history = 0;
         let unknown = 0;
@@ -184,7 +190,12 @@ for (const io of ['native', 'node'] as const)
             );
           await settle(100);
         }
-        assert.match(peer.output(), /shield: example\. is under a random-subdomain attack/);
+        await waitForText(
+          'the server log',
+          () => peer.output(),
+          /shield: example\. is under a random-subdomain attack/,
+          5000,
+        );
         // Then each source asks 1,200 missing names in about a second, in runs of 10 (the slip of
         // one in two alternates across verified sources), the bots still flooding.
         const sentFrom = performance.now();
