@@ -256,8 +256,8 @@ export interface LegoRun {
   timeoutMs?: number;
 }
 
-/** The command line of `lego … run` for `r` (without the environment). */
-export function legoArgs(r: LegoRun): string[] {
+/** The command line of `lego … run` for `r` (without the environment); `provider`: lego's DNS provider. */
+export function legoArgs(r: Omit<LegoRun, 'apiUrl' | 'apiKey'>, provider = 'pdns'): string[] {
   return [
     findCommand('lego') ?? 'lego',
     '--server',
@@ -266,7 +266,7 @@ export function legoArgs(r: LegoRun): string[] {
     '--email',
     `acme@${r.domain}`,
     '--dns',
-    'pdns',
+    provider,
     // lego finds the zone by SOA queries to its resolvers: ask Switchboard itself.
     '--dns.resolvers',
     r.resolver,
@@ -292,6 +292,35 @@ export function runLego(r: LegoRun): Promise<{ code: number | null; output: stri
       PDNS_TTL: '120',
       PDNS_PROPAGATION_TIMEOUT: '30',
       PDNS_POLLING_INTERVAL: '1',
+    },
+    r.timeoutMs ?? 120000,
+  );
+}
+
+/** What lego's rfc2136 provider needs: the server to send UPDATE to, and the TSIG key (RFC 2136 + RFC 8945). */
+export interface LegoRfc2136Run extends Omit<LegoRun, 'apiUrl' | 'apiKey'> {
+  /** HOST:PORT that receives the signed UPDATEs. */
+  nameserver: string;
+  tsig: { name: string; algorithm: string; secret: string };
+}
+
+/** Runs lego's DNS-01 flow with its rfc2136 provider (signed DNS UPDATEs, no HTTP API). */
+export function runLegoRfc2136(
+  r: LegoRfc2136Run,
+): Promise<{ code: number | null; output: string; timedOut: boolean }> {
+  assertLoopback(r.resolver.replace(/:\d+$/, ''));
+  assertLoopback(r.nameserver.replace(/:\d+$/, ''));
+  return runChild(
+    legoArgs(r, 'rfc2136'),
+    {
+      LEGO_CA_CERTIFICATES: r.caCert,
+      RFC2136_NAMESERVER: r.nameserver,
+      RFC2136_TSIG_KEY: r.tsig.name,
+      RFC2136_TSIG_ALGORITHM: r.tsig.algorithm,
+      RFC2136_TSIG_SECRET: r.tsig.secret,
+      RFC2136_TTL: '120',
+      RFC2136_PROPAGATION_TIMEOUT: '30',
+      RFC2136_POLLING_INTERVAL: '1',
     },
     r.timeoutMs ?? 120000,
   );

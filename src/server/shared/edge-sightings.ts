@@ -3,7 +3,9 @@
  * query or transfer signed with an edge key (`--transfer-key`) is noted — the key (the POP),
  * the source address, the zone and the serial served, and the NOTIFY address the edge sent in
  * its SOA checks — and sent to the primary once a second (`switchboard:edges-seen`), one entry
- * per (POP, zone), the newest kept. Bounded: at most MAX_PENDING entries wait; more are dropped
+ * per (POP, zone), the newest kept; a NOTIFY address this worker has not passed on before is sent
+ * at once (`onNewEdge`): a new edge that just checked the catalog must be NOTIFYed of a change made
+ * in the next second, or it waits for its SOA refresh. Bounded: at most MAX_PENDING entries wait; more are dropped
  * until the next flush (counted).
  * @module
  */
@@ -41,9 +43,20 @@ function notifyOf(options: readonly EdnsOptionData[]): string | undefined {
   return /^[0-9A-Fa-f.:[\]]+$/.test(text) ? text : undefined;
 }
 
+/** At most this many (POP, NOTIFY address) pairs remembered as passed on (then forgotten at once). */
+const MAX_KNOWN_NOTIFY = 10_000;
+
 export class EdgeSightings {
   #pending = new Map<string, EdgeSighting>();
   #dropped = 0;
+  /** (POP, NOTIFY address) pairs already passed on to the primary. */
+  #known = new Set<string>();
+  readonly #onNewEdge: (() => void) | undefined;
+
+  /** `onNewEdge`: called when a sighting carries a NOTIFY address not passed on before (send now). */
+  constructor(onNewEdge?: () => void) {
+    this.#onNewEdge = onNewEdge;
+  }
 
   #note(s: EdgeSighting): void {
     const k = `${s.pop}|${s.zone}`;
@@ -54,6 +67,14 @@ export class EdgeSightings {
     const had = this.#pending.get(k);
     // A transfer's serial is what the edge has; a later check keeps the NOTIFY address.
     this.#pending.set(k, had?.notify && !s.notify ? { ...s, notify: had.notify } : s);
+    if (s.notify !== undefined) {
+      const edge = `${s.pop}|${s.notify}`;
+      if (!this.#known.has(edge)) {
+        if (this.#known.size >= MAX_KNOWN_NOTIFY) this.#known.clear();
+        this.#known.add(edge);
+        this.#onNewEdge?.();
+      }
+    }
   }
 
   /** A signed non-transfer query (the TransferService's `onSignedQuery`). */

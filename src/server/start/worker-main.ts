@@ -105,7 +105,20 @@ const counters = new DnsCounters();
 // Zone transfers and TSIG-signed queries (docs/TRANSFERS.md) before the Responder; each zone's
 // transfer settings come from the primary (`switchboard:transfer-zones`).
 // `start`: checks and transfers signed with an edge key, sent to the primary once a second (docs/EDGE.md).
-const sightings = config.updates === true && config.transfers ? new EdgeSightings() : undefined;
+// An edge not seen before (its NOTIFY address new here) is passed on at once, on the next turn.
+let sightingsSoon = false;
+const sightings =
+  config.updates === true && config.transfers
+    ? new EdgeSightings(() => {
+        if (sightingsSoon) return;
+        sightingsSoon = true;
+        setImmediate(() => {
+          sightingsSoon = false;
+          const seen = sightings?.take();
+          if (seen) send(seen);
+        });
+      })
+    : undefined;
 const transfers = startTransfers(
   config.transfers,
   () => responder.catalog,
