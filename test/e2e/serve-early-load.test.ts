@@ -37,7 +37,8 @@ describe('serve --images on, one big zone file loaded before the primary is up',
     dirs.push(dir);
     generateBigZone(join(dir, 'big.test.zone'), RECORDS);
     const port = await freePort();
-    const s = await serveDir(dir, port, { SWITCHBOARD_TRACE_START: '1' });
+    // The check thread is opt-in (SWITCHBOARD_CHECK_THREAD=on): this test exercises it.
+    const s = await serveDir(dir, port, { SWITCHBOARD_TRACE_START: '1', SWITCHBOARD_CHECK_THREAD: 'on' });
     try {
       assert.match(s.startLine, /serving 1 zone \(big\.test\. serial 1\)/, s.stderr());
       // Written by the compile thread before it answered, but read from another pipe than the
@@ -66,7 +67,7 @@ describe('serve --images on, one big zone file loaded before the primary is up',
     generateBigZone(file, RECORDS);
     appendFileSync(file, 'late CNAME h1\nlate A 192.0.2.9\n');
     const port = await freePort();
-    const s = await serveDir(dir, port).catch((err: Error) => err);
+    const s = await serveDir(dir, port, { SWITCHBOARD_CHECK_THREAD: 'on' }).catch((err: Error) => err);
     if (s instanceof Error) {
       // serve refuses to start without a zone: the error names the check.
       assert.match(s.message, /late\.big\.test\.\/CNAME/);
