@@ -16,13 +16,20 @@ const BOMB_MS = 5000;
 /**
  * Tenant B's worst call and p99 while A imports and PATCHes: the issue's bounds (p99 < 100 ms,
  * worst < 300 ms), on top of a control measured in the same run — B's own calls while it runs
- * alone before A starts (`calm`, CALM_MS): on a quiet machine those cost a few ms, so the bounds are the
- * issue's; at load 15–25 (2 cores shared with other runs) every call is slower, A or no A, and
- * the bounds say that A adds less than the issue's figures to what B's calls cost anyway.
- * Timing on a shared machine is noisy, so the scenario may run twice on a fresh platform: every
- * functional check holds on each run, the timing bounds on at least one (a real stall of
- * seconds, what they replaced, fails both). bench/fairness.ts measures the same on a quiet
- * machine with medians (docs/PERFORMANCE.md).
+ * alone before A starts (`calm`, CALM_MS).
+ *
+ * What a loaded machine does to wall times is taken out by measuring it, not by wider bounds
+ * (test/helpers/sched.ts, `FairnessResult.b.loop`): from each call's wall time the test
+ * subtracts the time the primary's loop thread (or the test's own thread, whichever is longer)
+ * sat runnable in a run queue while other processes had the CPUs — `unstarved`. A loop held by
+ * A's work is not waiting in a run queue, it is running A's work: that time stays in. On a quiet
+ * machine the wait is ~0 and the bounds are the issue's on wall time; at load 10–20 the wait is
+ * most of a slow call. And, load or not, the CPU time the loop thread used during any one of
+ * B's calls stays under WORST_MS (`run`): a loop held by A's 100,000-record parse runs ~1 s of
+ * it during the call that waits (shown with the heavy work made inline: docs/TESTING.md).
+ * The scenario may run twice on a fresh platform: every functional check holds on each run,
+ * the timing bounds on at least one. bench/fairness.ts measures the same with medians
+ * (docs/PERFORMANCE.md).
  */
 const WORST_MS = 300;
 const P99_MS = 100;
@@ -92,14 +99,21 @@ describe('tenant fairness under switchboard start --workers 2', () => {
       const c = r.changeToAnswer;
       assert.ok(c.count >= 1, 'no change of tenant B reached the answers');
       const calm = r.calm;
-      // (No call finished in that second: no control, the issue's bounds alone.)
+      const loop = r.b.loop;
+      // (No call finished before A: no control, the issue's bounds alone.)
+      const ms = (v: number) => v.toFixed(0);
       const figures =
-        `tenant B: worst ${r.b.all.max.toFixed(0)} ms, p99 ${r.b.all.p99.toFixed(0)} ms over ${r.b.all.count} calls; change-to-answer worst ${c.max.toFixed(0)} ms` +
-        ` (before A: worst ${calm.all.max.toFixed(0)} ms, p99 ${calm.all.p99.toFixed(0)} ms over ${calm.all.count} calls; change-to-answer worst ${calm.changeToAnswer.max.toFixed(0)} ms)`;
+        `tenant B over ${r.b.all.count} calls: worst ${ms(r.b.all.max)} ms, p99 ${ms(r.b.all.p99)} ms on the wall; ` +
+        `unstarved worst ${ms(loop.unstarved.max)} ms, p99 ${ms(loop.unstarved.p99)} ms; loop CPU in one call worst ${ms(loop.run.max)} ms; ` +
+        `change-to-answer worst ${ms(c.max)} ms, unstarved ${ms(c.unstarved.max)} ms` +
+        ` (before A, ${calm.all.count} calls: unstarved worst ${ms(calm.loop.unstarved.max)} ms, p99 ${ms(calm.loop.unstarved.p99)} ms;` +
+        ` change-to-answer unstarved worst ${ms(calm.changeToAnswer.unstarved.max)} ms)`;
+      console.log(figures);
       const timingMiss =
-        r.b.all.max < WORST_MS + calm.all.max &&
-        r.b.all.p99 < P99_MS + calm.all.p99 &&
-        c.max < CHANGE_TO_ANSWER_MS + calm.changeToAnswer.max
+        loop.run.max < WORST_MS &&
+        loop.unstarved.max < WORST_MS + calm.loop.unstarved.max &&
+        loop.unstarved.p99 < P99_MS + calm.loop.unstarved.p99 &&
+        c.unstarved.max < CHANGE_TO_ANSWER_MS + calm.changeToAnswer.unstarved.max
           ? undefined
           : figures;
 

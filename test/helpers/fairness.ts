@@ -8,6 +8,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { callApi, type Json, type Platform, queryPlatform } from './platform.js';
+import { listChildren } from './procs.js';
+import { type SchedTimes, schedDelta, schedTimes } from './sched.js';
 
 /** Times of one kind of call (ms). */
 export interface Timings {
@@ -26,16 +28,32 @@ export interface FairnessResult {
   /** A's creation of a zone with many RRsets in one JSON POST (when asked for: `createRRsets`). */
   create?: { status: number; ms: number; rrsets: number; bytes: number };
   /** Tenant B's calls while A's requests ran (from A's first request to the import's end + 1 s). */
-  b: { all: Timings; reads: Timings; writes: Timings; errors: number };
+  b: { all: Timings; reads: Timings; writes: Timings; errors: number; loop: LoopTimings };
   /** Tenant B's change-to-answer (ms): from the PATCH's 2xx to the new record in DNS. */
-  changeToAnswer: Timings;
+  changeToAnswer: Timings & { unstarved: Timings };
   /**
    * The control: tenant B's calls and change-to-answer (every write's) while B runs alone before
    * A's first request (`calmMs`), on the same platform and machine — what B's calls cost without
    * A (tests compare with it).
    */
-  calm: { all: Timings; changeToAnswer: Timings };
+  calm: { all: Timings; changeToAnswer: Timings & { unstarved: Timings }; loop: LoopTimings };
   alive: { samePid: boolean; api: number; dns: string[] };
+}
+
+/**
+ * Tenant B's calls seen from the primary's main thread, the loop that serves every tenant's API
+ * (test/helpers/sched.ts), per call: `run`, the CPU time that thread used during the call (a
+ * loop held by A's work runs A's work meanwhile: up to seconds of CPU, whatever the load);
+ * `starved`, the longer of the times that thread and this process's own thread (the client)
+ * waited for a CPU meanwhile, kept off it by other processes; `unstarved`, the call's wall time
+ * less `starved`: what the call would have taken on a machine to itself (a loop held by A, or
+ * B queued behind A, stays in it). Without scheduler statistics `starved` is 0 and `unstarved`
+ * the wall time.
+ */
+export interface LoopTimings {
+  run: Timings;
+  unstarved: Timings;
+  starved: Timings;
 }
 
 function timings(list: number[]): Timings {
@@ -43,6 +61,19 @@ function timings(list: number[]): Timings {
   if (a.length === 0) return { count: 0, p50: 0, p99: 0, max: 0 };
   const at = (q: number) => a[Math.min(a.length - 1, Math.floor(q * a.length))];
   return { count: a.length, p50: at(0.5), p99: at(0.99), max: a[a.length - 1] };
+}
+
+function loopTimings(calls: { wall: number; loop: SchedTimes; client: SchedTimes }[]): LoopTimings {
+  const starved = calls.map((c) => Math.max(c.loop.waitMs, c.client.waitMs));
+  return {
+    run: timings(calls.map((c) => c.loop.runMs)),
+    unstarved: timings(calls.map((c, i) => c.wall - starved[i])),
+    starved: timings(starved),
+  };
+}
+
+function answerTimings(answers: number[], waits: number[]): Timings & { unstarved: Timings } {
+  return { ...timings(answers), unstarved: timings(answers.map((a, i) => a - (waits[i] ?? 0))) };
 }
 
 /** The primary's resident set (MiB), from /proc (worker threads included). */
@@ -156,6 +187,16 @@ export async function runFairness(
   const reads: number[] = [];
   const writes: number[] = [];
   const answers: number[] = [];
+  // Per call (reads and writes in call order; answers): the threads' scheduler times meanwhile.
+  const loopCalls: { wall: number; loop: SchedTimes; client: SchedTimes }[] = [];
+  const answerWaits: number[] = [];
+  const loop = () => schedTimes(platform.pid);
+  const client = () => schedTimes(process.pid);
+  // Change-to-answer crosses the primary (its compile threads) and the DNS workers: the least
+  // any of their main threads waited for a CPU meanwhile is time the chain was surely starved
+  // (or the client's own wait, when longer: it polls DNS).
+  const chain = [platform.pid, ...listChildren(platform.pid)];
+  const chainTimes = () => chain.map((p) => schedTimes(p));
   let errors = 0;
   let stop = false;
   let calmOver = false;
@@ -163,20 +204,32 @@ export async function runFairness(
   const tenantB = (async () => {
     const deadline = Date.now() + 600_000;
     while (!stop && Date.now() < deadline) {
+      let s = loop();
+      let c = client();
       let t = performance.now();
       const r1 = await api(tokenB, 'GET', n % 2 === 0 ? '/api/v1/zones/b.test.' : '/api/v1/zones');
       reads.push(performance.now() - t);
+      loopCalls.push({
+        wall: reads[reads.length - 1],
+        loop: schedDelta(s, loop()),
+        client: schedDelta(c, client()),
+      });
       if (r1.status !== 200) {
         errors++;
         if (errors <= 3) log(`tenant B read: ${r1.status} ${JSON.stringify(r1.body)}`);
       }
       const address = `192.0.2.${(n % 250) + 1}`;
+      s = loop();
+      c = client();
       t = performance.now();
       const r2 = await api(tokenB, 'PATCH', '/api/v1/zones/b.test./rrsets', {
         changes: [{ op: 'replace', name: 'w.b.test.', type: 'A', ttl: 60, records: [{ content: address }] }],
       });
       const acked = performance.now();
       writes.push(acked - t);
+      loopCalls.push({ wall: acked - t, loop: schedDelta(s, loop()), client: schedDelta(c, client()) });
+      const chainBefore = chainTimes();
+      const clientBefore = client();
       if (r2.status !== 200) {
         errors++;
         if (errors <= 3) log(`tenant B write: ${r2.status} ${JSON.stringify(r2.body)}`);
@@ -187,6 +240,8 @@ export async function runFairness(
           const a = await queryPlatform(platform.dnsPort, 'w.b.test', 1).catch(() => undefined);
           if (a?.answers.includes(address)) {
             answers.push(performance.now() - acked);
+            const waits = chainTimes().map((after, i) => schedDelta(chainBefore[i], after).waitMs);
+            answerWaits.push(Math.max(Math.min(...waits), schedDelta(clientBefore, client()).waitMs));
             break;
           }
           await sleep(5);
@@ -199,7 +254,12 @@ export async function runFairness(
 
   await sleep(opts.calmMs ?? 1000);
   calmOver = true;
-  const mark = { reads: reads.length, writes: writes.length, answers: answers.length };
+  const mark = {
+    reads: reads.length,
+    writes: writes.length,
+    answers: answers.length,
+    calls: loopCalls.length,
+  };
   const bombText = generateBomb();
   const rssBefore = rssMb(platform.pid);
   let t = performance.now();
@@ -281,11 +341,18 @@ export async function runFairness(
     import: { status: imported.status, ms: importMs, records },
     ...(patch ? { patch } : {}),
     ...(create ? { create } : {}),
-    b: { all: timings([...bReads, ...bWrites]), reads: timings(bReads), writes: timings(bWrites), errors },
-    changeToAnswer: timings(answers),
+    b: {
+      all: timings([...bReads, ...bWrites]),
+      reads: timings(bReads),
+      writes: timings(bWrites),
+      errors,
+      loop: loopTimings(loopCalls.slice(mark.calls)),
+    },
+    changeToAnswer: answerTimings(answers.slice(mark.answers), answerWaits.slice(mark.answers)),
     calm: {
       all: timings([...reads.slice(0, mark.reads), ...writes.slice(0, mark.writes)]),
-      changeToAnswer: timings(answers.slice(0, mark.answers)),
+      changeToAnswer: answerTimings(answers.slice(0, mark.answers), answerWaits.slice(0, mark.answers)),
+      loop: loopTimings(loopCalls.slice(0, mark.calls)),
     },
     alive,
   };
