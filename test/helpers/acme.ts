@@ -239,25 +239,36 @@ export function httpsGet(url: string, ca: Buffer): Promise<{ status: number; bod
   });
 }
 
-/** What lego needs to obtain a certificate through the pdns provider. */
+/**
+ * Where lego writes the challenge TXT: its `pdns` provider (the PowerDNS-compatible API) or its
+ * `rfc2136` provider (DNS UPDATEs signed with a TSIG key, RFC 2136 + RFC 8945).
+ */
+export type LegoProvider =
+  | { name: 'pdns' /** `http://127.0.0.1:PORT`. */; apiUrl: string; apiKey: string }
+  | {
+      name: 'rfc2136';
+      /** HOST:PORT that receives the signed UPDATEs. */
+      nameserver: string;
+      tsig: { name: string; algorithm: string; secret: string };
+    };
+
+/** What lego needs to obtain a certificate through a DNS-01 challenge. */
 export interface LegoRun {
   /** ACME directory (pebble). */
   server: string;
   /** CA certificate file lego must trust for the ACME server's HTTPS. */
   caCert: string;
-  /** Base URL of the PowerDNS-compatible API (`http://127.0.0.1:PORT`). */
-  apiUrl: string;
-  apiKey: string;
   /** HOST:PORT of the DNS server lego asks for the zone's SOA. */
   resolver: string;
   domain: string;
   /** Where lego keeps its account and certificates. */
   path: string;
+  provider: LegoProvider;
   timeoutMs?: number;
 }
 
-/** The command line of `lego … run` for `r` (without the environment); `provider`: lego's DNS provider. */
-export function legoArgs(r: Omit<LegoRun, 'apiUrl' | 'apiKey'>, provider = 'pdns'): string[] {
+/** The command line of `lego … run` for `r` (without the environment). */
+export function legoArgs(r: Omit<LegoRun, 'timeoutMs'>): string[] {
   return [
     findCommand('lego') ?? 'lego',
     '--server',
@@ -266,7 +277,7 @@ export function legoArgs(r: Omit<LegoRun, 'apiUrl' | 'apiKey'>, provider = 'pdns
     '--email',
     `acme@${r.domain}`,
     '--dns',
-    provider,
+    r.provider.name,
     // lego finds the zone by SOA queries to its resolvers: ask Switchboard itself.
     '--dns.resolvers',
     r.resolver,
@@ -280,48 +291,33 @@ export function legoArgs(r: Omit<LegoRun, 'apiUrl' | 'apiKey'>, provider = 'pdns
   ];
 }
 
-/** Runs lego's DNS-01 flow with the pdns provider; resolves with its exit code and output. */
+/** lego's environment for `provider`: where to write, and the same TTL and polling for both. */
+function legoProviderEnv(provider: LegoProvider): Record<string, string> {
+  const own: Record<string, string> =
+    provider.name === 'pdns'
+      ? { PDNS_API_URL: provider.apiUrl, PDNS_API_KEY: provider.apiKey }
+      : {
+          RFC2136_NAMESERVER: provider.nameserver,
+          RFC2136_TSIG_KEY: provider.tsig.name,
+          RFC2136_TSIG_ALGORITHM: provider.tsig.algorithm,
+          RFC2136_TSIG_SECRET: provider.tsig.secret,
+        };
+  const prefix = provider.name === 'pdns' ? 'PDNS' : 'RFC2136';
+  return {
+    ...own,
+    [`${prefix}_TTL`]: '120',
+    [`${prefix}_PROPAGATION_TIMEOUT`]: '30',
+    [`${prefix}_POLLING_INTERVAL`]: '1',
+  };
+}
+
+/** Runs lego's DNS-01 flow with `r.provider`; resolves with its exit code and output. */
 export function runLego(r: LegoRun): Promise<{ code: number | null; output: string; timedOut: boolean }> {
   assertLoopback(r.resolver.replace(/:\d+$/, ''));
+  if (r.provider.name === 'rfc2136') assertLoopback(r.provider.nameserver.replace(/:\d+$/, ''));
   return runChild(
     legoArgs(r),
-    {
-      LEGO_CA_CERTIFICATES: r.caCert,
-      PDNS_API_URL: r.apiUrl,
-      PDNS_API_KEY: r.apiKey,
-      PDNS_TTL: '120',
-      PDNS_PROPAGATION_TIMEOUT: '30',
-      PDNS_POLLING_INTERVAL: '1',
-    },
-    r.timeoutMs ?? 120000,
-  );
-}
-
-/** What lego's rfc2136 provider needs: the server to send UPDATE to, and the TSIG key (RFC 2136 + RFC 8945). */
-export interface LegoRfc2136Run extends Omit<LegoRun, 'apiUrl' | 'apiKey'> {
-  /** HOST:PORT that receives the signed UPDATEs. */
-  nameserver: string;
-  tsig: { name: string; algorithm: string; secret: string };
-}
-
-/** Runs lego's DNS-01 flow with its rfc2136 provider (signed DNS UPDATEs, no HTTP API). */
-export function runLegoRfc2136(
-  r: LegoRfc2136Run,
-): Promise<{ code: number | null; output: string; timedOut: boolean }> {
-  assertLoopback(r.resolver.replace(/:\d+$/, ''));
-  assertLoopback(r.nameserver.replace(/:\d+$/, ''));
-  return runChild(
-    legoArgs(r, 'rfc2136'),
-    {
-      LEGO_CA_CERTIFICATES: r.caCert,
-      RFC2136_NAMESERVER: r.nameserver,
-      RFC2136_TSIG_KEY: r.tsig.name,
-      RFC2136_TSIG_ALGORITHM: r.tsig.algorithm,
-      RFC2136_TSIG_SECRET: r.tsig.secret,
-      RFC2136_TTL: '120',
-      RFC2136_PROPAGATION_TIMEOUT: '30',
-      RFC2136_POLLING_INTERVAL: '1',
-    },
+    { LEGO_CA_CERTIFICATES: r.caCert, ...legoProviderEnv(r.provider) },
     r.timeoutMs ?? 120000,
   );
 }

@@ -14,10 +14,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   httpsGet,
+  type LegoRun,
   makeTestCa,
   type Pebble,
   runLego,
-  runLegoRfc2136,
   type SwitchboardServer,
   skipUnlessAcmeTools,
   startPebble,
@@ -99,76 +99,153 @@ function isTxtAt(line: string, owner: string): boolean {
   return f[0]?.toLowerCase() === owner.toLowerCase() && f.slice(1, 4).includes('TXT');
 }
 
-describe('ACME DNS-01: lego (pdns provider) + pebble against switchboard start', {
-  skip,
-  timeout: 240_000,
-}, () => {
+/** What each flow's set-up leaves for its tests. */
+interface AcmeRig {
+  work: string;
+  ca: TestCa;
+  server: SwitchboardServer;
+  pebble: Pebble;
+  /** A write token of the tenant that owns the zone: what a customer gives lego. */
+  tenantKey: string;
+  /** The zone's versions before lego ran. */
+  versionsBefore: VersionRow[];
+}
+
+/**
+ * Registers, in the calling `describe`, the set-up both flows share: a throw-away CA,
+ * `switchboard start --workers 1`, a tenant account with a write token, `zone` created the way
+ * PowerDNS clients do it (its in-zone name server with an address: glue for the parent), then
+ * `prepare` (what the flow adds), the versions so far, and pebble validating against
+ * Switchboard's own DNS; and the matching teardown. Returns the rig (set once `before` ran).
+ */
+function useAcmeRig(opts: {
+  tmpPrefix: string;
+  account: string;
+  token: string;
+  zone: string;
+  kind: 'Native' | 'Master';
+  prepare?: (server: SwitchboardServer, tenantKey: string) => Promise<void>;
+}): () => AcmeRig {
+  let rig: AcmeRig | undefined;
   let work = '';
-  let ca: TestCa;
   let server: SwitchboardServer | undefined;
   let pebble: Pebble | undefined;
-  let tenantKey = '';
-  let versionsBefore: VersionRow[] = [];
-
   before(async () => {
-    work = mkdtempSync(join(tmpdir(), 'sb-acme-'));
-    ca = makeTestCa(join(work, 'ca'));
+    work = mkdtempSync(join(tmpdir(), opts.tmpPrefix));
+    const ca = makeTestCa(join(work, 'ca'));
     server = await startSwitchboardServer({ dataDir: join(work, 'data'), apiKey: ADMIN_KEY, workers: 1 });
-
-    // A tenant of its own, with a write token for its account: what a customer gives lego.
-    const acct = await callApi(server, 'POST', '/api/v1/accounts', ADMIN_KEY, { name: 'acme-tenant' });
+    const acct = await callApi(server, 'POST', '/api/v1/accounts', ADMIN_KEY, { name: opts.account });
     expectOk(acct, 'create account');
-    const accountId = (acct.json as { id: string }).id;
     const tok = await callApi(server, 'POST', '/api/v1/tokens', ADMIN_KEY, {
-      name: 'lego',
-      accountId,
+      name: opts.token,
+      accountId: (acct.json as { id: string }).id,
       scope: { admin: false, access: 'write' },
     });
     expectOk(tok, 'create token');
-    tenantKey = (tok.json as { secret: string }).secret;
-
-    // The zone, created the way PowerDNS clients do it.
-    const zone = await callApi(server, 'POST', '/api/v1/servers/localhost/zones', tenantKey, {
-      name: ZONE,
-      kind: 'Native',
-      nameservers: [`ns1.${ZONE}`],
-      // The name server is inside the zone, so it needs an address (glue for the parent).
+    const tenantKey = (tok.json as { secret: string }).secret;
+    const created = await callApi(server, 'POST', '/api/v1/servers/localhost/zones', tenantKey, {
+      name: opts.zone,
+      kind: opts.kind,
+      nameservers: [`ns1.${opts.zone}`],
       rrsets: [
-        { name: `ns1.${ZONE}`, type: 'A', ttl: 3600, records: [{ content: '127.0.0.1', disabled: false }] },
+        {
+          name: `ns1.${opts.zone}`,
+          type: 'A',
+          ttl: 3600,
+          records: [{ content: '127.0.0.1', disabled: false }],
+        },
       ],
     });
-    expectOk(zone, 'create zone');
-    versionsBefore = await listVersions(server, tenantKey, ZONE);
-
+    expectOk(created, 'create zone');
+    await opts.prepare?.(server, tenantKey);
+    const versionsBefore = await listVersions(server, tenantKey, opts.zone);
     pebble = await startPebble({ dir: work, dnsServer: `${server.dnsHost}:${server.dnsPort}`, ca });
+    rig = { work, ca, server, pebble, tenantKey, versionsBefore };
   });
-
   after(async () => {
     await pebble?.stop();
     await server?.stop();
     if (work) rmSync(work, { recursive: true, force: true });
   });
+  return () => {
+    assert.ok(rig, 'the ACME set-up did not complete');
+    return rig;
+  };
+}
+
+/** lego's run in `rig` with `provider`, asserted to have finished with a certificate; its output and path. */
+async function legoObtains(
+  rig: AcmeRig,
+  domain: string,
+  provider: LegoRun['provider'],
+): Promise<{ legoPath: string; context: string }> {
+  const legoPath = join(rig.work, 'lego');
+  const run = await runLego({
+    server: rig.pebble.directory,
+    caCert: rig.ca.caCert,
+    resolver: `${rig.server.dnsHost}:${rig.server.dnsPort}`,
+    domain,
+    path: legoPath,
+    provider,
+    timeoutMs: 150_000,
+  });
+  const context = `lego output:\n${run.output}\npebble output (tail):\n${rig.pebble.output().slice(-4000)}\nswitchboard output (tail):\n${rig.server.output().slice(-4000)}`;
+  assert.equal(run.timedOut, false, `lego did not finish in time\n${context}`);
+  assert.equal(run.code, 0, `lego exited with ${run.code}\n${context}`);
+  const crt = join(legoPath, 'certificates', `${domain}.crt`);
+  assert.ok(existsSync(crt), `no certificate at ${crt}\n${context}`);
+  return { legoPath, context };
+}
+
+/**
+ * The zone's versions made since the rig's set-up: exactly two, the first adding the challenge
+ * TXT at `challenge`, the second removing it (and adding none); returned as [add, remove].
+ */
+async function challengeVersions(rig: AcmeRig, zone: string, challenge: string): Promise<VersionDiffBody[]> {
+  const known = new Set(rig.versionsBefore.map((v) => v.version));
+  const fresh = (await listVersions(rig.server, rig.tenantKey, zone)).filter((v) => !known.has(v.version));
+  assert.equal(fresh.length, 2, `expected 2 new versions (add, remove), got ${JSON.stringify(fresh)}`);
+  const diffs: VersionDiffBody[] = [];
+  for (const v of fresh) {
+    const r = await callApi(rig.server, 'GET', `/api/v1/zones/${zone}/versions/${v.version}`, rig.tenantKey);
+    expectOk(r, `version ${v.version}`);
+    diffs.push(r.json as VersionDiffBody);
+  }
+  const [add, remove] = diffs;
+  assert.ok(
+    add.addedRecords.some((l) => isTxtAt(l, challenge)),
+    `version ${add.version} should add the TXT: ${JSON.stringify(add)}`,
+  );
+  assert.ok(
+    remove.removedRecords.some((l) => isTxtAt(l, challenge)),
+    `version ${remove.version} should remove the TXT: ${JSON.stringify(remove)}`,
+  );
+  assert.equal(remove.addedRecords.filter((l) => isTxtAt(l, challenge)).length, 0);
+  return diffs;
+}
+
+describe('ACME DNS-01: lego (pdns provider) + pebble against switchboard start', {
+  skip,
+  timeout: 240_000,
+}, () => {
+  const rig = useAcmeRig({
+    tmpPrefix: 'sb-acme-',
+    account: 'acme-tenant',
+    token: 'lego',
+    zone: ZONE,
+    kind: 'Native',
+  });
 
   test('lego obtains a certificate through a DNS-01 challenge served by Switchboard', async () => {
-    assert.ok(server && pebble);
-    const legoPath = join(work, 'lego');
-    const run = await runLego({
-      server: pebble.directory,
-      caCert: ca.caCert,
-      apiUrl: server.apiUrl,
-      apiKey: tenantKey,
-      resolver: `${server.dnsHost}:${server.dnsPort}`,
-      domain: DOMAIN,
-      path: legoPath,
-      timeoutMs: 150_000,
+    const r = rig();
+    const { legoPath } = await legoObtains(r, DOMAIN, {
+      name: 'pdns',
+      apiUrl: r.server.apiUrl,
+      apiKey: r.tenantKey,
     });
-    const context = `lego output:\n${run.output}\npebble output (tail):\n${pebble.output().slice(-4000)}\nswitchboard output (tail):\n${server.output().slice(-4000)}`;
-    assert.equal(run.timedOut, false, `lego did not finish in time\n${context}`);
-    assert.equal(run.code, 0, `lego exited with ${run.code}\n${context}`);
 
-    // The certificate exists and names the domain in its subject alternative names.
+    // The certificate names the domain in its subject alternative names.
     const crt = join(legoPath, 'certificates', `${DOMAIN}.crt`);
-    assert.ok(existsSync(crt), `no certificate at ${crt}\n${context}`);
     const x509 = spawnSync('openssl', ['x509', '-in', crt, '-noout', '-subject', '-ext', 'subjectAltName'], {
       encoding: 'utf8',
     });
@@ -176,9 +253,9 @@ describe('ACME DNS-01: lego (pdns provider) + pebble against switchboard start',
     assert.match(x509.stdout, new RegExp(`DNS:${DOMAIN.replaceAll('.', '\\.')}(,|\\s|$)`));
 
     // And it chains to the root pebble issued it under (lego saved the intermediate beside it).
-    const root = await httpsGet(`${pebble.management}/roots/0`, readFileSync(ca.caCert));
+    const root = await httpsGet(`${r.pebble.management}/roots/0`, readFileSync(r.ca.caCert));
     assert.equal(root.status, 200);
-    const rootFile = join(work, 'pebble-root.pem');
+    const rootFile = join(r.work, 'pebble-root.pem');
     writeFileSync(rootFile, root.body);
     const verify = spawnSync(
       'openssl',
@@ -196,29 +273,10 @@ describe('ACME DNS-01: lego (pdns provider) + pebble against switchboard start',
   });
 
   test('the challenge TXT was added in one version and removed in the next', async () => {
-    assert.ok(server);
-    const versions = await listVersions(server, tenantKey, ZONE);
-    const known = new Set(versionsBefore.map((v) => v.version));
-    const fresh = versions.filter((v) => !known.has(v.version));
-    assert.equal(fresh.length, 2, `expected 2 new versions (add, remove), got ${JSON.stringify(fresh)}`);
-    const diffs: VersionDiffBody[] = [];
-    for (const v of fresh) {
-      const r = await callApi(server, 'GET', `/api/v1/zones/${ZONE}/versions/${v.version}`, tenantKey);
-      expectOk(r, `version ${v.version}`);
-      diffs.push(r.json as VersionDiffBody);
-    }
-    const [add, remove] = diffs;
-    assert.ok(
-      add.addedRecords.some((l) => isTxtAt(l, CHALLENGE)),
-      `version ${add.version} should add the TXT: ${JSON.stringify(add)}`,
-    );
-    assert.ok(
-      remove.removedRecords.some((l) => isTxtAt(l, CHALLENGE)),
-      `version ${remove.version} should remove the TXT: ${JSON.stringify(remove)}`,
-    );
-    assert.equal(remove.addedRecords.filter((l) => isTxtAt(l, CHALLENGE)).length, 0);
+    const r = rig();
+    const [add, remove] = await challengeVersions(r, ZONE, CHALLENGE);
     // Each change bumped the SOA serial by one (RFC 1982 arithmetic; no wrap here).
-    const last = versionsBefore[versionsBefore.length - 1];
+    const last = r.versionsBefore[r.versionsBefore.length - 1];
     if (last) {
       assert.equal(add.serial, (last.serial + 1) >>> 0);
       assert.equal(remove.serial, (last.serial + 2) >>> 0);
@@ -226,7 +284,7 @@ describe('ACME DNS-01: lego (pdns provider) + pebble against switchboard start',
   });
 
   test('the challenge TXT is gone from the DNS answers afterwards', async () => {
-    assert.ok(server);
+    const { server } = rig();
     // DNS follows the API within the change-to-answer time, not in the same instant: the
     // removal is compiled and shipped to the workers after the API answered (a compile thread
     // may have to start first), so ask until it shows or 5 s passed.
@@ -256,108 +314,43 @@ describe('ACME DNS-01: lego (rfc2136 provider: signed DNS UPDATE) + pebble again
 }, () => {
   const zone = 'upd.acme.test.';
   const domain = 'www.upd.acme.test';
-  const challenge = `_acme-challenge.${domain}.`;
-  let work = '';
-  let ca: TestCa;
-  let server: SwitchboardServer | undefined;
-  let pebble: Pebble | undefined;
-  let tenantKey = '';
   let secret = '';
-  let versionsBefore: VersionRow[] = [];
-
-  before(async () => {
-    work = mkdtempSync(join(tmpdir(), 'sb-acme-upd-'));
-    ca = makeTestCa(join(work, 'ca'));
-    server = await startSwitchboardServer({ dataDir: join(work, 'data'), apiKey: ADMIN_KEY, workers: 1 });
-    const acct = await callApi(server, 'POST', '/api/v1/accounts', ADMIN_KEY, { name: 'acme-upd' });
-    expectOk(acct, 'create account');
-    const tok = await callApi(server, 'POST', '/api/v1/tokens', ADMIN_KEY, {
-      name: 'upd',
-      accountId: (acct.json as { id: string }).id,
-      scope: { admin: false, access: 'write' },
-    });
-    expectOk(tok, 'create token');
-    tenantKey = (tok.json as { secret: string }).secret;
-    const created = await callApi(server, 'POST', '/api/v1/servers/localhost/zones', tenantKey, {
-      name: zone,
-      kind: 'Master',
-      nameservers: [`ns1.${zone}`],
-      rrsets: [
-        { name: `ns1.${zone}`, type: 'A', ttl: 3600, records: [{ content: '127.0.0.1', disabled: false }] },
-      ],
-    });
-    expectOk(created, 'create zone');
+  const rig = useAcmeRig({
+    tmpPrefix: 'sb-acme-upd-',
+    account: 'acme-upd',
+    token: 'upd',
+    zone,
+    kind: 'Master',
     // The tenant's TSIG key (generated by the server, as PowerDNS does without `key`), allowed
     // to update this zone and nothing else.
-    const key = await callApi(server, 'POST', '/api/v1/servers/localhost/tsigkeys', tenantKey, {
-      name: 'lego-upd',
-      algorithm: 'hmac-sha256',
-    });
-    expectOk(key, 'create TSIG key');
-    secret = (key.json as { key: string }).key;
-    expectOk(
-      await callApi(
-        server,
-        'PUT',
-        `/api/v1/servers/localhost/zones/${zone}/metadata/TSIG-ALLOW-DNSUPDATE`,
-        tenantKey,
-        {
-          metadata: ['lego-upd'],
-        },
-      ),
-      'TSIG-ALLOW-DNSUPDATE',
-    );
-    versionsBefore = await listVersions(server, tenantKey, zone);
-    pebble = await startPebble({ dir: work, dnsServer: `${server.dnsHost}:${server.dnsPort}`, ca });
-  });
-
-  after(async () => {
-    await pebble?.stop();
-    await server?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
+    prepare: async (server, tenantKey) => {
+      const key = await callApi(server, 'POST', '/api/v1/servers/localhost/tsigkeys', tenantKey, {
+        name: 'lego-upd',
+        algorithm: 'hmac-sha256',
+      });
+      expectOk(key, 'create TSIG key');
+      secret = (key.json as { key: string }).key;
+      expectOk(
+        await callApi(
+          server,
+          'PUT',
+          `/api/v1/servers/localhost/zones/${zone}/metadata/TSIG-ALLOW-DNSUPDATE`,
+          tenantKey,
+          { metadata: ['lego-upd'] },
+        ),
+        'TSIG-ALLOW-DNSUPDATE',
+      );
+    },
   });
 
   test('lego obtains a certificate; the challenge TXT came and went by signed UPDATEs, a version each', async () => {
-    assert.ok(server && pebble);
-    const legoPath = join(work, 'lego');
-    const run = await runLegoRfc2136({
-      server: pebble.directory,
-      caCert: ca.caCert,
-      resolver: `${server.dnsHost}:${server.dnsPort}`,
-      nameserver: `${server.dnsHost}:${server.dnsPort}`,
+    const r = rig();
+    await legoObtains(r, domain, {
+      name: 'rfc2136',
+      nameserver: `${r.server.dnsHost}:${r.server.dnsPort}`,
       tsig: { name: 'lego-upd.', algorithm: 'hmac-sha256.', secret },
-      domain,
-      path: legoPath,
-      timeoutMs: 150_000,
     });
-    const context = `lego output:\n${run.output}\nswitchboard output (tail):\n${server.output().slice(-4000)}`;
-    assert.equal(run.timedOut, false, `lego did not finish in time\n${context}`);
-    assert.equal(run.code, 0, `lego exited with ${run.code}\n${context}`);
-    assert.ok(existsSync(join(legoPath, 'certificates', `${domain}.crt`)), context);
-
     // Through the same versioned store as the API: one version adds the TXT, the next removes it.
-    const known = new Set(versionsBefore.map((v) => v.version));
-    const fresh = (await listVersions(server, tenantKey, zone)).filter((v) => !known.has(v.version));
-    assert.equal(fresh.length, 2, `expected 2 new versions (add, remove), got ${JSON.stringify(fresh)}`);
-    const [add, remove] = await Promise.all(
-      fresh.map(async (v) => {
-        const r = await callApi(
-          server as SwitchboardServer,
-          'GET',
-          `/api/v1/zones/${zone}/versions/${v.version}`,
-          tenantKey,
-        );
-        expectOk(r, `version ${v.version}`);
-        return r.json as VersionDiffBody;
-      }),
-    );
-    assert.ok(
-      add.addedRecords.some((l) => isTxtAt(l, challenge)),
-      JSON.stringify(add),
-    );
-    assert.ok(
-      remove.removedRecords.some((l) => isTxtAt(l, challenge)),
-      JSON.stringify(remove),
-    );
+    await challengeVersions(r, zone, `_acme-challenge.${domain}.`);
   });
 });
