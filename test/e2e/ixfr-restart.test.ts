@@ -14,18 +14,17 @@ import { kdigRecords, soaSerialOf } from '../helpers/kdig-records.js';
 import { skipUnlessCommands } from '../helpers/peers.js';
 import {
   callApi,
-  type Json,
   type Platform,
   queryPlatform,
   removeDataDir,
   startPlatform,
   tenantToken,
 } from '../helpers/platform.js';
+import { createTransferZone, type TransferZone } from '../helpers/transfer-zone.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const skip = skipUnlessCommands('kdig');
 const ADMIN = 'sb_e2e_ixfr_restart_admin_key_012345';
-const PDNS = '/api/v1/servers/localhost';
 const ZONE = 'ixfr-restart.test.';
 
 const records = kdigRecords;
@@ -34,36 +33,20 @@ const serialOf = soaSerialOf;
 describe('start: IXFR from the stored history after a restart', { skip }, () => {
   let p: Platform;
   let tenant: string;
-  let key: Json;
+  let zone: TransferZone;
   const call = (method: string, path: string, body?: unknown) => callApi(p.api, tenant, method, path, body);
-  const serial = async (): Promise<number> =>
-    (await call('GET', `${PDNS}/zones/${ZONE}?rrsets=false`)).body.serial as number;
-  const patch = async (rrsets: unknown[]): Promise<void> => {
-    const r = await call('PATCH', `${PDNS}/zones/${ZONE}`, { rrsets });
-    assert.equal(r.status, 204, JSON.stringify(r.body));
-  };
+  const serial = () => zone.serial();
+  const patch = (rrsets: unknown[]) => zone.patch(rrsets);
   const served = async (s: number): Promise<boolean> =>
     (await queryPlatform(p.dnsPort, ZONE, 6)).answers.some((x) => x.includes(` ${s} `));
-  const tsig = () => ['-y', `hmac-sha256:transfer:${key.key}`];
+  const tsig = () => zone.tsig();
   const start = (dataDir?: string) =>
     startPlatform({ apiKey: ADMIN, workers: 1, ...(dataDir !== undefined ? { dataDir } : {}) });
 
   before(async () => {
     p = await start();
     tenant = await tenantToken(p.api, ADMIN, 'tenant');
-    key = (await call('POST', `${PDNS}/tsigkeys`, { name: 'transfer', algorithm: 'hmac-sha256' })).body;
-    const z = await call('POST', `${PDNS}/zones`, {
-      name: ZONE,
-      kind: 'Native',
-      nameservers: [`ns1.${ZONE}`],
-      master_tsig_key_ids: ['transfer.'],
-      rrsets: [
-        { name: `ns1.${ZONE}`, type: 'A', ttl: 300, records: [{ content: '127.0.0.1', disabled: false }] },
-        { name: `www.${ZONE}`, type: 'A', ttl: 300, records: [{ content: '192.0.2.1', disabled: false }] },
-        { name: `old.${ZONE}`, type: 'TXT', ttl: 300, records: [{ content: '"old"', disabled: false }] },
-      ],
-    });
-    assert.equal(z.status, 201, JSON.stringify(z.body));
+    zone = await createTransferZone(call, ZONE);
   });
   after(async () => {
     await p?.stop();

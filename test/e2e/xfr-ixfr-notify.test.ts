@@ -24,11 +24,11 @@ import {
   startPlatform,
   tenantToken,
 } from '../helpers/platform.js';
+import { createTransferZone, PDNS, type TransferZone } from '../helpers/transfer-zone.js';
 import { waitForText } from '../helpers/wait-for.js';
 
 const skip = skipUnlessCommands('kdig', 'nsd', 'knotd', 'named');
 const ADMIN = 'sb_e2e_xfr_ixfr_admin_key_0123456789';
-const PDNS = '/api/v1/servers/localhost';
 const ZONE = 'ixfr.test.';
 
 const records = kdigRecords;
@@ -46,16 +46,12 @@ async function waitFor(what: string, check: () => Promise<boolean>, ms: number):
 describe('start: IXFR from the version history, NOTIFY out', { skip }, () => {
   let p: Platform;
   let a: string;
-  let key: Json;
+  let zone: TransferZone;
   const peers: Peer[] = [];
   const call = (k: string, method: string, path: string, body?: unknown) =>
     callApi(p.api, k, method, path, body);
-  const serial = async (): Promise<number> =>
-    (await call(a, 'GET', `${PDNS}/zones/${ZONE}?rrsets=false`)).body.serial as number;
-  const patch = async (rrsets: unknown[]): Promise<void> => {
-    const r = await call(a, 'PATCH', `${PDNS}/zones/${ZONE}`, { rrsets });
-    assert.equal(r.status, 204, JSON.stringify(r.body));
-  };
+  const serial = () => zone.serial();
+  const patch = (rrsets: unknown[]) => zone.patch(rrsets);
   /** Served by every worker (2): the SOA of a few UDP queries. */
   const served = async (s: number): Promise<boolean> => {
     for (let i = 0; i < 4; i++) {
@@ -64,7 +60,7 @@ describe('start: IXFR from the version history, NOTIFY out', { skip }, () => {
     }
     return true;
   };
-  const tsig = () => ['-y', `hmac-sha256:transfer:${key.key}`];
+  const tsig = () => zone.tsig();
   const metric = async (re: RegExp): Promise<number> => {
     const text = await (await fetch(`${p.api}/metrics`, { headers: { 'X-API-Key': ADMIN } })).text();
     const m = re.exec(text);
@@ -75,19 +71,7 @@ describe('start: IXFR from the version history, NOTIFY out', { skip }, () => {
   before(async () => {
     p = await startPlatform({ apiKey: ADMIN, workers: 2, extraArgs: ['--outbound-allow', '127.0.0.0/8'] });
     a = await tenantToken(p.api, ADMIN, 'tenant');
-    key = (await call(a, 'POST', `${PDNS}/tsigkeys`, { name: 'transfer', algorithm: 'hmac-sha256' })).body;
-    const z = await call(a, 'POST', `${PDNS}/zones`, {
-      name: ZONE,
-      kind: 'Native',
-      nameservers: [`ns1.${ZONE}`],
-      master_tsig_key_ids: ['transfer.'],
-      rrsets: [
-        { name: `ns1.${ZONE}`, type: 'A', ttl: 300, records: [{ content: '127.0.0.1', disabled: false }] },
-        { name: `www.${ZONE}`, type: 'A', ttl: 300, records: [{ content: '192.0.2.1', disabled: false }] },
-        { name: `old.${ZONE}`, type: 'TXT', ttl: 300, records: [{ content: '"old"', disabled: false }] },
-      ],
-    });
-    assert.equal(z.status, 201, JSON.stringify(z.body));
+    zone = await createTransferZone((method, path, body) => call(a, method, path, body), ZONE);
   });
   after(async () => {
     for (const peer of peers) await peer.stop();
@@ -221,7 +205,7 @@ describe('start: IXFR from the version history, NOTIFY out', { skip }, () => {
     test(`${kind} as a secondary: NOTIFY after an API change, then IXFR, without waiting for refresh`, async (t) => {
       const secondary = {
         primary: `127.0.0.1@${p.dnsPort}`,
-        key: { name: 'transfer', algorithm: 'hmac-sha256', secret: key.key as string },
+        key: { name: 'transfer', algorithm: 'hmac-sha256', secret: zone.key.key as string },
         allowNotify: true,
       };
       const zones = [{ origin: ZONE, file: '' }];
