@@ -16,6 +16,7 @@ import {
   startNsd,
   startSwitchboard,
 } from '../helpers/peers.js';
+import { shortDrillOptions } from '../helpers/short-drill.js';
 
 const shape = { zones: 4, names: 200 };
 let dir = '';
@@ -34,20 +35,7 @@ after(async () => {
 });
 
 function options(peer: Peer, more: Partial<DrillOptions>): DrillOptions {
-  return {
-    target: { host: peer.host, port: peer.port, family: 4 },
-    stops: { maxSeconds: 20, maxPackets: 5_000_000 },
-    seed: 42,
-    shape,
-    victim: 0,
-    resolvers: 60,
-    bots: 10_000,
-    perResolverRate: 10,
-    typoShare: 0.02,
-    senders: 1,
-    io: 'auto',
-    ...more,
-  };
+  return shortDrillOptions(peer, shape, more);
 }
 
 test('no attack: every legitimate query of every class is answered right, first try or over TCP', async () => {
