@@ -29,7 +29,12 @@ export interface FairnessResult {
   create?: { status: number; ms: number; rrsets: number; bytes: number };
   /** Tenant B's calls while A's requests ran (from A's first request to the import's end + 1 s). */
   b: { all: Timings; reads: Timings; writes: Timings; errors: number; loop: LoopTimings };
-  /** Tenant B's change-to-answer (ms): from the PATCH's 2xx to the new record in DNS. */
+  /**
+   * Tenant B's change-to-answer (ms): from the PATCH's 2xx to the new record in DNS, while A's
+   * requests ran (as `b`; before 2026-12-05 the calm phase's were counted here too); `unstarved`:
+   * less the least run-queue wait of the primary's and the DNS workers' main threads meanwhile
+   * (or the client's, when longer).
+   */
   changeToAnswer: Timings & { unstarved: Timings };
   /**
    * The control: tenant B's calls and change-to-answer (every write's) while B runs alone before
