@@ -249,6 +249,12 @@ typedef struct sb_shield {
   uint8_t *blk_strikes;
   uint8_t *blk_hosts; /* 32 octets a /24: which hosts shed missing names this second */
   double *blk_good_until, *blk_until, *blk_seen;
+  /* When the /24's counts of this second began (ms; 0: none yet): its rate is judged over its own
+   * time since then, not over the second's, so a flood that starts late in a second is blocked as
+   * soon as one that starts at the sweep (onset). */
+  double *blk_since;
+  /* SWITCHBOARD_OWN_WINDOW=off at configure (A/B runs): the rate over the second's time (shield8). */
+  int own_window_off;
   uint32_t blocked[512];
   unsigned nblocked, blocked_version;
   double blocks_made, would_block;
