@@ -179,6 +179,13 @@ int sb_sources_vouched(const sb_sources *s, uint32_t key, double now_ms);
  * count toward a /24's block from then on, and rate-limited answers toward it at the prorated
  * threshold (docs/SHIELD.md "Wave 1"). */
 #define SB_BEHIND_NOW_MS 100
+/* The onset trace: 20 slices of 100 ms from falling behind after 2 s of keeping up. Fields: read
+ * per tier (0-3), not answered per tier (4-7), /24s blocked (8), overload level (9), zones in the
+ * QNAME filter (10). */
+#define SB_ONSET_SLICES 20
+#define SB_ONSET_SLICE_MS 100
+#define SB_ONSET_CALM_MS 2000
+#define SB_ONSET_FIELDS 11
 typedef struct sb_admission {
   unsigned slip, budget_slip;
   double shed_budget[4], shed_overload[4];
@@ -316,6 +323,14 @@ typedef struct sb_shield {
   /* TCP connections closed on arrival under overload (nothing vouched for the source), and the
    * same in dry run (counted, accepted). */
   double tcp_refused, would_refuse_tcp;
+  /* The onset trace (accounting only): the first SB_ONSET_SLICES × 100 ms after the worker falls
+   * behind from calm (no full run of reads in the SB_ONSET_CALM_MS before), what admission decided
+   * per slice — datagrams read and not answered (dropped, TC=1, BADCOOKIE, FORMERR) per tier
+   * (unknown, history, tcp, cookie) — and the state at the slice's last datagram: /24s blocked,
+   * overload level, zones in the QNAME filter. Reported once by shieldStats when complete. */
+  double onset_start;     /* monotonic ms; 0: none */
+  int onset_reported;
+  uint32_t onset[SB_ONSET_SLICES][SB_ONSET_FIELDS];
 } sb_shield;
 
 /* The TCP gate of the calling thread's shield: whether to serve a TCP connection just accepted

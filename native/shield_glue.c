@@ -801,8 +801,30 @@ unsigned sb_shield_prefilter(const uint32_t **prefixes, unsigned *n) {
   return sh->blocked_version;
 }
 
+static int admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_t len, const void *src,
+                 double now_ms, sb_verdict *v);
+
 int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_t len, const void *src,
                     double now_ms, sb_verdict *v) {
+  int r = admit(sh, pp, pkt, len, src, now_ms, v);
+  /* The onset trace (accounting only). */
+  if (sh->onset_start > 0 && now_ms >= sh->onset_start) {
+    double d = (now_ms - sh->onset_start) / SB_ONSET_SLICE_MS;
+    if (d < SB_ONSET_SLICES) {
+      uint32_t *f = sh->onset[(unsigned)d];
+      unsigned tier = v->tier < 4 ? v->tier : 0;
+      f[tier]++;
+      if (r != SB_ADMIT_ANSWER) f[4 + tier]++;
+      f[8] = sh->nblocked;
+      f[9] = (uint32_t)sh->overload.level;
+      f[10] = sh->nqf;
+    }
+  }
+  return r;
+}
+
+static int admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_t len, const void *src,
+                 double now_ms, sb_verdict *v) {
   sh->seen++;
   memset(v, 0, sizeof(*v));
   v->addr_len = source_octets(src, v->addr);
@@ -1025,6 +1047,15 @@ void sb_shield_batch(sb_shield *sh, unsigned got, unsigned capacity, double now_
   sb_overload_read(&sh->overload, got, capacity, now_ms);
   if (capacity > 0 && got >= capacity) {
     if (sh->behind_at <= 0 || now_ms - sh->behind_at > SB_BEHIND_NOW_MS) sh->behind_since = now_ms;
+    /* Behind after keeping up for a while: a new onset trace, unless one is being taken or waits
+     * to be reported. */
+    if ((sh->behind_at <= 0 || now_ms - sh->behind_at > SB_ONSET_CALM_MS) &&
+        (sh->onset_start <= 0 || sh->onset_reported ||
+         now_ms - sh->onset_start > 60000)) {
+      memset(sh->onset, 0, sizeof(sh->onset));
+      sh->onset_start = now_ms;
+      sh->onset_reported = 0;
+    }
     sh->behind_at = now_ms;
   }
 }
