@@ -47,6 +47,7 @@ static void shield_free(sb_shield *sh) {
   free(sh->blk_until);
   free(sh->blk_seen);
   free(sh->blk_since);
+  free(sh->blk_carry);
   sb_sources_free(&sh->sources);
   sb_zones_free(&sh->zones);
   if (sh->cfg.rrl_on) sb_rrl_free(&sh->rrl);
@@ -123,7 +124,8 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   sh->blk_until = calloc(nb, 8);
   sh->blk_seen = calloc(nb, 8);
   sh->blk_since = calloc(nb, 8);
-  if (!sh->blk_key || !sh->blk_sheds || !sh->blk_nx_sheds || !sh->blk_rrl || !sh->blk_hosts || !sh->blk_strikes || !sh->blk_good_until || !sh->blk_until || !sh->blk_seen || !sh->blk_since) {
+  sh->blk_carry = calloc(nb, 1);
+  if (!sh->blk_carry ||!sh->blk_key || !sh->blk_sheds || !sh->blk_nx_sheds || !sh->blk_rrl || !sh->blk_hosts || !sh->blk_strikes || !sh->blk_good_until || !sh->blk_until || !sh->blk_seen || !sh->blk_since) {
     shield_free(sh);
     return -1;
   }
@@ -148,8 +150,8 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   sh->qf_slow = fast_env != NULL && strcmp(fast_env, "off") == 0;
   const char *behind_env = getenv("SWITCHBOARD_BEHIND_NOW");
   sh->behind_now_off = behind_env != NULL && strcmp(behind_env, "off") == 0;
-  const char *own_env = getenv("SWITCHBOARD_OWN_WINDOW");
-  sh->own_window_off = own_env != NULL && strcmp(own_env, "off") == 0;
+  const char *onset_env = getenv("SWITCHBOARD_ONSET");
+  sh->onset_off = onset_env != NULL && strcmp(onset_env, "off") == 0;
   sh->blocked_version = ++g_prefilter_version;
   shield_free(g_shield);
   g_shield = sh;
@@ -299,6 +301,7 @@ static uint32_t block_slot(sb_shield *sh, uint32_t p24, double now_ms) {
     sh->blk_good_until[slot] = 0;
     sh->blk_until[slot] = 0;
     sh->blk_since[slot] = 0;
+    sh->blk_carry[slot] = 0;
   }
   sh->blk_seen[slot] = now_ms;
   return slot;
@@ -326,7 +329,7 @@ static void note_good(sb_shield *sh, const sb_verdict *v, double now_ms) {
  * sweep always met. */
 static double pf_threshold(const sb_shield *sh, uint32_t slot, double now_ms, int sweep) {
   double from = sh->last_sweep;
-  if (!sh->own_window_off && sh->blk_since[slot] > from) from = sh->blk_since[slot];
+  if (!sh->onset_off && sh->blk_since[slot] > from) from = sh->blk_since[slot];
   double f = sweep ? 1 : (now_ms - from) / 1000;
   if (f < 0.1) f = 0.1;
   if (f > 1) f = 1;
@@ -423,13 +426,18 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
   unsigned n = 0;
   sh->block_pending = 0;
   sh->last_early = now_ms;
+  /* Distinct hosts a /24's missing names (or, while behind, its existing names) need: fewer while
+   * the worker is behind, the map then holding the last second's hosts too (onset). */
+  unsigned hosts_needed = !sh->onset_off && (sh->overload.level >= 1 || behind_now(sh, now_ms))
+                              ? SB_PREFILTER_NX_HOSTS_BEHIND
+                              : SB_PREFILTER_NX_HOSTS;
   for (uint32_t s = 0; s < sh->blocks.size; s++) {
     if (sh->blocks.keys[s] == 0) continue;
     /* Before the sweep: the threshold prorated to the /24's time so far this second. */
     double threshold = pf_threshold(sh, s, now_ms, sweep);
     double rrl_at = rrl_threshold(sh, s, now_ms, sweep);
     int flood = sh->blk_sheds[s] >= threshold || sh->blk_rrl[s] >= rrl_at ||
-                (sh->blk_nx_sheds[s] >= threshold && nx_hosts(sh, s) >= SB_PREFILTER_NX_HOSTS);
+                (sh->blk_nx_sheds[s] >= threshold && nx_hosts(sh, s) >= hosts_needed);
     if (flood && now_ms >= sh->blk_good_until[s] && !allow_touches(sh, sh->blk_key[s])) {
       if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
         if (sweep) sh->would_block++; /* once per /24 and second, as before */
@@ -444,10 +452,11 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
       sh->blk_sheds[s] = 0;
       sh->blk_rrl[s] = 0;
       sh->blk_since[s] = 0;
-      if (sh->blk_nx_sheds[s] != 0) {
-        sh->blk_nx_sheds[s] = 0;
-        memset(sh->blk_hosts + 32 * (size_t)s, 0, 32);
-      }
+      /* The host map: kept for one more second after a second with counts (onset), else cleared. */
+      int keep = !sh->onset_off && !sh->blk_carry[s] && sh->blk_nx_sheds[s] != 0;
+      if (!keep && (sh->blk_nx_sheds[s] != 0 || sh->blk_carry[s])) memset(sh->blk_hosts + 32 * (size_t)s, 0, 32);
+      sh->blk_carry[s] = (uint8_t)keep;
+      sh->blk_nx_sheds[s] = 0;
     }
     if (sh->blk_until[s] > now_ms && n < 512) next[n++] = sh->blk_key[s];
     else if (sh->blk_until[s] > 0 && sh->blk_until[s] <= now_ms) sh->blk_until[s] = 0;
@@ -818,6 +827,7 @@ int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, si
       f[8] = sh->nblocked;
       f[9] = (uint32_t)sh->overload.level;
       f[10] = sh->nqf;
+      if (behind_now(sh, now_ms)) f[11]++;
     }
   }
   return r;

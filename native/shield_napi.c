@@ -204,7 +204,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   const char *at_names[5] = {"attackedAt", "qfMadeAt", "blockedAt", "blockedFirstAt", "behindSince"};
   for (unsigned i = 0; i < 5; i++)
     if (!put(env, o, at_names[i], at[i] > 0 ? wall_ms - (mono_ms - at[i]) : 0)) return bad(env, "shieldStats");
-  /* The onset trace, once, when its last slice is over: {at, slices: [[11 numbers] × 20]}. */
+  /* The onset trace, once, when its last slice is over: {at, slices: [[12 numbers] × 20]}. */
   if (sh->onset_start > 0 && !sh->onset_reported &&
       mono_ms - sh->onset_start >= (double)SB_ONSET_SLICES * SB_ONSET_SLICE_MS) {
     napi_value tr, sl;
