@@ -130,7 +130,22 @@ test('a flood on a worker held to a tenth of a core: resolvers answered in time 
     inTime += s.inTime;
   }
   assert.ok(queries > 200, `legitimate queries in the first second: ${queries}`);
-  assert.ok(inTime >= queries * 0.9, `answered in time in the flood's first second: ${inTime} of ${queries}`);
+  // 2026-12-05, load 15-16 from other work, 4 runs each: 88-99.5% (median 99.3%) with this rule,
+  // 57-99% (median 79%) with SWITCHBOARD_ONSET=off.
+  assert.ok(inTime >= queries * 0.8, `answered in time in the flood's first second: ${inTime} of ${queries}`);
+  // The first /24 blocked within 450 ms of the worker falling behind (the same runs: 99-238 ms;
+  // 350-557 ms with SWITCHBOARD_ONSET=off).
+  const clock = (hms: string) => {
+    const [h, m, sec] = hms.replace('Z', '').split(':').map(Number);
+    return (h * 3600 + m * 60 + sec) * 1000;
+  };
+  const fell = /shield: onset: the worker fell behind at (\S+Z)/.exec(log)![1];
+  const first = /drops \d+ IPv4 \/24s \(was 0;.* the first at (\S+Z)/.exec(log)?.[1];
+  assert.ok(first, log);
+  assert.ok(
+    clock(first) - clock(fell) <= 450,
+    `first block ${clock(first) - clock(fell)} ms after falling behind`,
+  );
   // And every class through the whole flood, retries included.
   assert.ok(flood.legit.all.success >= 0.98, `flood: ${JSON.stringify(flood.legit.all)}`);
 });
