@@ -125,7 +125,7 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   sh->blk_seen = calloc(nb, 8);
   sh->blk_since = calloc(nb, 8);
   sh->blk_carry = calloc(nb, 1);
-  if (!sh->blk_carry ||!sh->blk_key || !sh->blk_sheds || !sh->blk_nx_sheds || !sh->blk_rrl || !sh->blk_hosts || !sh->blk_strikes || !sh->blk_good_until || !sh->blk_until || !sh->blk_seen || !sh->blk_since) {
+  if (!sh->blk_carry || !sh->blk_key || !sh->blk_sheds || !sh->blk_nx_sheds || !sh->blk_rrl || !sh->blk_hosts || !sh->blk_strikes || !sh->blk_good_until || !sh->blk_until || !sh->blk_seen || !sh->blk_since) {
     shield_free(sh);
     return -1;
   }
