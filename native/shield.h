@@ -170,6 +170,11 @@ int sb_sources_vouched(const sb_sources *s, uint32_t key, double now_ms);
 #define SB_NO_TCP_TRUNCATIONS_PER_SECOND 100
 /* Distinct hosts of a /24 shedding missing names in one second before they count toward a block. */
 #define SB_PREFILTER_NX_HOSTS 16
+/* The same while the worker is behind (now, or overload level >= 1), with the hosts of the /24's
+ * last second kept (onset): a bot /24 read at ~1,000 datagrams a second in bursts of 16 from one
+ * host showed 16 hosts only ~250 ms in (the drill's wave 1: blocks 390-650 ms after falling
+ * behind); 8 is still more than the "one or a few" addresses of a resolver's /24. */
+#define SB_PREFILTER_NX_HOSTS_BEHIND 8
 /* A /24 that crosses the threshold within a second is blocked then, not at the second's end:
  * the blocked set is rebuilt at most this often (ms) between the once-a-second sweeps. */
 #define SB_PREFILTER_EARLY_MS 50
@@ -179,6 +184,13 @@ int sb_sources_vouched(const sb_sources *s, uint32_t key, double now_ms);
  * count toward a /24's block from then on, and rate-limited answers toward it at the prorated
  * threshold (docs/SHIELD.md "Wave 1"). */
 #define SB_BEHIND_NOW_MS 100
+/* The onset trace: 20 slices of 100 ms from falling behind after 2 s of keeping up. Fields: read
+ * per tier (0-3), not answered per tier (4-7), /24s blocked (8), overload level (9), zones in the
+ * QNAME filter (10), datagrams read while the worker was behind now (11). */
+#define SB_ONSET_SLICES 20
+#define SB_ONSET_SLICE_MS 100
+#define SB_ONSET_CALM_MS 2000
+#define SB_ONSET_FIELDS 12
 typedef struct sb_admission {
   unsigned slip, budget_slip;
   double shed_budget[4], shed_overload[4];
@@ -249,6 +261,16 @@ typedef struct sb_shield {
   uint8_t *blk_strikes;
   uint8_t *blk_hosts; /* 32 octets a /24: which hosts shed missing names this second */
   double *blk_good_until, *blk_until, *blk_seen;
+  /* When the /24's counts of this second began (ms; 0: none yet): its rate is judged over its own
+   * time since then, not over the second's, so a flood that starts late in a second is blocked as
+   * soon as one that starts at the sweep (onset). */
+  double *blk_since;
+  /* Whether the /24's host map holds the hosts of the second before too (kept at one sweep, cleared
+   * at the next). */
+  uint8_t *blk_carry;
+  /* SWITCHBOARD_ONSET=off at configure (A/B runs): shield8's rules — the rate over the second's
+   * time, 16 hosts whatever the level, the host map cleared at every sweep. */
+  int onset_off;
   uint32_t blocked[512];
   unsigned nblocked, blocked_version;
   double blocks_made, would_block;
@@ -310,6 +332,15 @@ typedef struct sb_shield {
   /* TCP connections closed on arrival under overload (nothing vouched for the source), and the
    * same in dry run (counted, accepted). */
   double tcp_refused, would_refuse_tcp;
+  /* The onset trace (accounting only): the first SB_ONSET_SLICES × 100 ms after the worker falls
+   * behind from calm (no full run of reads in the SB_ONSET_CALM_MS before), what admission decided
+   * per slice — datagrams read and not answered (dropped, TC=1, BADCOOKIE, FORMERR) per tier
+   * (unknown, history, tcp, cookie) — and the state at the slice's last datagram: /24s blocked,
+   * overload level, zones in the QNAME filter; and how many were read while behind now. Reported
+   * once by shieldStats when complete. */
+  double onset_start;     /* monotonic ms; 0: none */
+  int onset_reported;
+  uint32_t onset[SB_ONSET_SLICES][SB_ONSET_FIELDS];
 } sb_shield;
 
 /* The TCP gate of the calling thread's shield: whether to serve a TCP connection just accepted

@@ -46,6 +46,8 @@ static void shield_free(sb_shield *sh) {
   free(sh->blk_good_until);
   free(sh->blk_until);
   free(sh->blk_seen);
+  free(sh->blk_since);
+  free(sh->blk_carry);
   sb_sources_free(&sh->sources);
   sb_zones_free(&sh->zones);
   if (sh->cfg.rrl_on) sb_rrl_free(&sh->rrl);
@@ -121,7 +123,9 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   sh->blk_good_until = calloc(nb, 8);
   sh->blk_until = calloc(nb, 8);
   sh->blk_seen = calloc(nb, 8);
-  if (!sh->blk_key || !sh->blk_sheds || !sh->blk_nx_sheds || !sh->blk_rrl || !sh->blk_hosts || !sh->blk_strikes || !sh->blk_good_until || !sh->blk_until || !sh->blk_seen) {
+  sh->blk_since = calloc(nb, 8);
+  sh->blk_carry = calloc(nb, 1);
+  if (!sh->blk_carry || !sh->blk_key || !sh->blk_sheds || !sh->blk_nx_sheds || !sh->blk_rrl || !sh->blk_hosts || !sh->blk_strikes || !sh->blk_good_until || !sh->blk_until || !sh->blk_seen || !sh->blk_since) {
     shield_free(sh);
     return -1;
   }
@@ -146,6 +150,8 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   sh->qf_slow = fast_env != NULL && strcmp(fast_env, "off") == 0;
   const char *behind_env = getenv("SWITCHBOARD_BEHIND_NOW");
   sh->behind_now_off = behind_env != NULL && strcmp(behind_env, "off") == 0;
+  const char *onset_env = getenv("SWITCHBOARD_ONSET");
+  sh->onset_off = onset_env != NULL && strcmp(onset_env, "off") == 0;
   sh->blocked_version = ++g_prefilter_version;
   shield_free(g_shield);
   g_shield = sh;
@@ -294,9 +300,16 @@ static uint32_t block_slot(sb_shield *sh, uint32_t p24, double now_ms) {
     sh->blk_strikes[slot] = 0;
     sh->blk_good_until[slot] = 0;
     sh->blk_until[slot] = 0;
+    sh->blk_since[slot] = 0;
+    sh->blk_carry[slot] = 0;
   }
   sh->blk_seen[slot] = now_ms;
   return slot;
+}
+
+/* A count toward the /24's block: its window of this second starts at its first (onset). */
+static void count_starts(sb_shield *sh, uint32_t slot, double now_ms) {
+  if (sh->blk_since[slot] <= 0) sh->blk_since[slot] = now_ms;
 }
 
 static void note_good(sb_shield *sh, const sb_verdict *v, double now_ms) {
@@ -306,10 +319,18 @@ static void note_good(sb_shield *sh, const sb_verdict *v, double now_ms) {
 }
 
 /* The threshold a /24's count of this second is held to: the whole of it at the second's sweep,
- * and before, its share of the time gone since the sweep (at least a tenth): a /24 is blocked once
- * its rate so far this second, measured over 100 ms or more, reaches the threshold a second. */
-static double pf_threshold(const sb_shield *sh, double now_ms, int sweep) {
-  double f = sweep ? 1 : (now_ms - sh->last_sweep) / 1000;
+ * and before, its share of the time gone since its counts of this second began (at least a tenth):
+ * a /24 is blocked once its rate so far this second, measured over 100 ms or more, reaches the
+ * threshold a second. Measured from the /24's own first count, not from the sweep (onset): a flood
+ * that starts 700 ms into a second had to average the threshold over the whole second — at 500
+ * read a second it crossed only after the sweep, ~350 ms in (the drill's wave 1: the bots' /24s
+ * blocked 390-650 ms after the worker fell behind). Never stricter than from the sweep: the floor
+ * (a tenth of the threshold within the window's first 100 ms) is the one a /24 flooding from the
+ * sweep always met. */
+static double pf_threshold(const sb_shield *sh, uint32_t slot, double now_ms, int sweep) {
+  double from = sh->last_sweep;
+  if (!sh->onset_off && sh->blk_since[slot] > from) from = sh->blk_since[slot];
+  double f = sweep ? 1 : (now_ms - from) / 1000;
   if (f < 0.1) f = 0.1;
   if (f > 1) f = 1;
   return sh->cfg.prefilter_threshold * f;
@@ -326,8 +347,8 @@ static int behind_now(const sb_shield *sh, double now_ms) {
  * without an answer), so a block is for keeping them out of the socket queue — the prorated
  * threshold while the worker is behind (or at level 1 and up), else the whole of it. A burst of a
  * few dozen limited answers early in a second no longer blocks a /24 (the RRL e2e's flake). */
-static double rrl_threshold(const sb_shield *sh, double now_ms, int sweep) {
-  if (sh->behind_now_off || sh->overload.level >= 1 || behind_now(sh, now_ms)) return pf_threshold(sh, now_ms, sweep);
+static double rrl_threshold(const sb_shield *sh, uint32_t slot, double now_ms, int sweep) {
+  if (sh->behind_now_off || sh->overload.level >= 1 || behind_now(sh, now_ms)) return pf_threshold(sh, slot, now_ms, sweep);
   return sh->cfg.prefilter_threshold;
 }
 
@@ -339,8 +360,9 @@ static void note_count(sb_shield *sh, const sb_verdict *v, double now_ms, int rr
   uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
   uint32_t slot = block_slot(sh, p24, now_ms);
   uint32_t *count = rrl ? &sh->blk_rrl[slot] : &sh->blk_sheds[slot];
+  count_starts(sh, slot, now_ms);
   if (*count < UINT32_MAX) (*count)++;
-  if ((*count & 7) == 0 && *count >= (rrl ? rrl_threshold(sh, now_ms, 0) : pf_threshold(sh, now_ms, 0)))
+  if ((*count & 7) == 0 && *count >= (rrl ? rrl_threshold(sh, slot, now_ms, 0) : pf_threshold(sh, slot, now_ms, 0)))
     sh->block_pending = 1;
 }
 
@@ -352,10 +374,11 @@ static void note_nx_shed(sb_shield *sh, const sb_verdict *v, double now_ms) {
   if (sh->cfg.prefilter_threshold <= 0 || v->addr_len != 4 || v->allowed) return;
   uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
   uint32_t slot = block_slot(sh, p24, now_ms);
+  count_starts(sh, slot, now_ms);
   if (sh->blk_nx_sheds[slot] < UINT32_MAX) sh->blk_nx_sheds[slot]++;
   sh->blk_hosts[32 * (size_t)slot + (v->addr[3] >> 3)] |= (uint8_t)(1u << (v->addr[3] & 7));
   /* Over the threshold so far: a block to consider now (the host count is checked then). */
-  if ((sh->blk_nx_sheds[slot] & 7) == 0 && sh->blk_nx_sheds[slot] >= pf_threshold(sh, now_ms, 0)) sh->block_pending = 1;
+  if ((sh->blk_nx_sheds[slot] & 7) == 0 && sh->blk_nx_sheds[slot] >= pf_threshold(sh, slot, now_ms, 0)) sh->block_pending = 1;
 }
 
 /* Whether the source's /24 was blocked before (its strikes kept while its slot lives). */
@@ -401,15 +424,20 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
   if (sh->cfg.prefilter_threshold <= 0) return;
   uint32_t next[512];
   unsigned n = 0;
-  /* Before the sweep (sweep: last_sweep is now): the threshold prorated to the second so far. */
-  double threshold = pf_threshold(sh, now_ms, sweep);
-  double rrl_at = rrl_threshold(sh, now_ms, sweep);
   sh->block_pending = 0;
   sh->last_early = now_ms;
+  /* Distinct hosts a /24's missing names (or, while behind, its existing names) need: fewer while
+   * the worker is behind, the map then holding the last second's hosts too (onset). */
+  unsigned hosts_needed = !sh->onset_off && (sh->overload.level >= 1 || behind_now(sh, now_ms))
+                              ? SB_PREFILTER_NX_HOSTS_BEHIND
+                              : SB_PREFILTER_NX_HOSTS;
   for (uint32_t s = 0; s < sh->blocks.size; s++) {
     if (sh->blocks.keys[s] == 0) continue;
+    /* Before the sweep: the threshold prorated to the /24's time so far this second. */
+    double threshold = pf_threshold(sh, s, now_ms, sweep);
+    double rrl_at = rrl_threshold(sh, s, now_ms, sweep);
     int flood = sh->blk_sheds[s] >= threshold || sh->blk_rrl[s] >= rrl_at ||
-                (sh->blk_nx_sheds[s] >= threshold && nx_hosts(sh, s) >= SB_PREFILTER_NX_HOSTS);
+                (sh->blk_nx_sheds[s] >= threshold && nx_hosts(sh, s) >= hosts_needed);
     if (flood && now_ms >= sh->blk_good_until[s] && !allow_touches(sh, sh->blk_key[s])) {
       if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
         if (sweep) sh->would_block++; /* once per /24 and second, as before */
@@ -423,10 +451,12 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
     if (sweep) {
       sh->blk_sheds[s] = 0;
       sh->blk_rrl[s] = 0;
-      if (sh->blk_nx_sheds[s] != 0) {
-        sh->blk_nx_sheds[s] = 0;
-        memset(sh->blk_hosts + 32 * (size_t)s, 0, 32);
-      }
+      sh->blk_since[s] = 0;
+      /* The host map: kept for one more second after a second with counts (onset), else cleared. */
+      int keep = !sh->onset_off && !sh->blk_carry[s] && sh->blk_nx_sheds[s] != 0;
+      if (!keep && (sh->blk_nx_sheds[s] != 0 || sh->blk_carry[s])) memset(sh->blk_hosts + 32 * (size_t)s, 0, 32);
+      sh->blk_carry[s] = (uint8_t)keep;
+      sh->blk_nx_sheds[s] = 0;
     }
     if (sh->blk_until[s] > now_ms && n < 512) next[n++] = sh->blk_key[s];
     else if (sh->blk_until[s] > 0 && sh->blk_until[s] <= now_ms) sh->blk_until[s] = 0;
@@ -780,8 +810,31 @@ unsigned sb_shield_prefilter(const uint32_t **prefixes, unsigned *n) {
   return sh->blocked_version;
 }
 
+static int admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_t len, const void *src,
+                 double now_ms, sb_verdict *v);
+
 int sb_shield_admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_t len, const void *src,
                     double now_ms, sb_verdict *v) {
+  int r = admit(sh, pp, pkt, len, src, now_ms, v);
+  /* The onset trace (accounting only). */
+  if (sh->onset_start > 0 && now_ms >= sh->onset_start) {
+    double d = (now_ms - sh->onset_start) / SB_ONSET_SLICE_MS;
+    if (d < SB_ONSET_SLICES) {
+      uint32_t *f = sh->onset[(unsigned)d];
+      unsigned tier = v->tier < 4 ? v->tier : 0;
+      f[tier]++;
+      if (r != SB_ADMIT_ANSWER) f[4 + tier]++;
+      f[8] = sh->nblocked;
+      f[9] = (uint32_t)sh->overload.level;
+      f[10] = sh->nqf;
+      if (behind_now(sh, now_ms)) f[11]++;
+    }
+  }
+  return r;
+}
+
+static int admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_t len, const void *src,
+                 double now_ms, sb_verdict *v) {
   sh->seen++;
   memset(v, 0, sizeof(*v));
   v->addr_len = source_octets(src, v->addr);
@@ -1004,6 +1057,15 @@ void sb_shield_batch(sb_shield *sh, unsigned got, unsigned capacity, double now_
   sb_overload_read(&sh->overload, got, capacity, now_ms);
   if (capacity > 0 && got >= capacity) {
     if (sh->behind_at <= 0 || now_ms - sh->behind_at > SB_BEHIND_NOW_MS) sh->behind_since = now_ms;
+    /* Behind after keeping up for a while: a new onset trace, unless one is being taken or waits
+     * to be reported. */
+    if ((sh->behind_at <= 0 || now_ms - sh->behind_at > SB_ONSET_CALM_MS) &&
+        (sh->onset_start <= 0 || sh->onset_reported ||
+         now_ms - sh->onset_start > 60000)) {
+      memset(sh->onset, 0, sizeof(sh->onset));
+      sh->onset_start = now_ms;
+      sh->onset_reported = 0;
+    }
     sh->behind_at = now_ms;
   }
 }

@@ -204,6 +204,23 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   const char *at_names[5] = {"attackedAt", "qfMadeAt", "blockedAt", "blockedFirstAt", "behindSince"};
   for (unsigned i = 0; i < 5; i++)
     if (!put(env, o, at_names[i], at[i] > 0 ? wall_ms - (mono_ms - at[i]) : 0)) return bad(env, "shieldStats");
+  /* The onset trace, once, when its last slice is over: {at, slices: [[12 numbers] × 20]}. */
+  if (sh->onset_start > 0 && !sh->onset_reported &&
+      mono_ms - sh->onset_start >= (double)SB_ONSET_SLICES * SB_ONSET_SLICE_MS) {
+    napi_value tr, sl;
+    SCHECK(napi_create_object(env, &tr));
+    if (!put(env, tr, "at", wall_ms - (mono_ms - sh->onset_start))) return bad(env, "shieldStats");
+    SCHECK(napi_create_array_with_length(env, SB_ONSET_SLICES, &sl));
+    for (unsigned i = 0; i < SB_ONSET_SLICES; i++) {
+      double f[SB_ONSET_FIELDS];
+      for (unsigned j = 0; j < SB_ONSET_FIELDS; j++) f[j] = sh->onset[i][j];
+      if ((a = array_of(env, f, SB_ONSET_FIELDS)) == NULL) return bad(env, "shieldStats");
+      SCHECK(napi_set_element(env, sl, i, a));
+    }
+    SCHECK(napi_set_named_property(env, tr, "slices", sl));
+    SCHECK(napi_set_named_property(env, o, "onset", tr));
+    sh->onset_reported = 1;
+  }
   if ((a = array_of(env, sh->cookies, 5)) == NULL) return bad(env, "shieldStats");
   SCHECK(napi_set_named_property(env, o, "cookies", a));
   if ((a = array_of(env, sh->adm.shed_budget, 4)) == NULL) return bad(env, "shieldStats");

@@ -610,12 +610,13 @@ static double ticks(sb_shield *sh, double now, int ms, unsigned got) {
  * the behind-now signal off (shield7's rule: from level 1). Prints "cold blocked B level L
  * nat-blocked 0|1 few-blocked 0|1 off-blocked O". */
 static void cold(const uint8_t *origin, size_t olen) {
-  double blocked[2] = {-1, -1};
+  double blocked[5] = {-1, -1, -1, -1, -1};
   int level_then = -1, nat = 0, few = 0;
-  for (int pass = 0; pass < 2; pass++) {
+  for (int pass = 0; pass < 5; pass++) {
     sb_shield_config c;
     sb_shield *sh = fresh_shield(SB_SHIELD_ON, &c);
     sh->behind_now_off = pass == 1;
+    sh->onset_off = pass == 4;
     uint8_t pkt[300];
     size_t len = query(pkt, origin, olen, 1);
     double now = 800000.5;
@@ -625,6 +626,9 @@ static void cold(const uint8_t *origin, size_t olen) {
       now = ticks(sh, now, 500, 2);
     }
     if (sh->overload.level != 0) fail("cold: not calm");
+    /* Pass 2: the flood starts 700 ms into the shield's second (its counts' sweep), not at it. */
+    if (pass == 2)
+      while (now - sh->last_sweep < 700 || now - sh->last_sweep > 701) now = ticks(sh, now, 1, 2);
     double start = now;
     for (int ms = 0; ms < 1500; ms++) {
       now += 1;
@@ -633,7 +637,14 @@ static void cold(const uint8_t *origin, size_t olen) {
       if (ms % 11 == 0) sb_shield_batch(sh, 16, 16, now);
       for (int k = 0; k < 2; k++) {
         uint32_t host = (uint32_t)(1 + (ms * 2 + k) % 250);
-        send_from(sh, pkt, len, NET(8) | host, now, 0);
+        /* Pass 2: 500 a second from the flooding /24 (as read by a worker reading a third of its
+         * queue), starting 700 ms into the second. */
+        /* Passes 3 and 4 (SWITCHBOARD_ONSET=off): 1,000 a second in bursts of 16 from one host
+         * (as the drill's senders send: UDP GSO runs), so 16 hosts are seen only ~250 ms in. */
+        if (pass >= 3) {
+          if (k == 0) send_from(sh, pkt, len, NET(8) | (uint32_t)(1 + (ms / 16) % 250), now, 0);
+        } else if (pass != 2 || (k == 0 && ms % 2 == 0))
+          send_from(sh, pkt, len, NET(8) | host, now, 0);
         send_from(sh, pkt, len, NET(5) | host, now, 0);
         send_from(sh, pkt, len, NET(4) | (uint32_t)(1 + k), now, 0);
       }
@@ -643,7 +654,7 @@ static void cold(const uint8_t *origin, size_t olen) {
         blocked[pass] = now - start;
         if (pass == 0) level_then = sh->overload.level;
       }
-      if (pass == 0 && is_blocked(NET(5))) nat = 1;
+      if (pass != 1 && pass != 4 && is_blocked(NET(5))) nat = 1;
       if (pass == 0 && is_blocked(NET(4))) few = 1;
     }
   }
@@ -652,8 +663,10 @@ static void cold(const uint8_t *origin, size_t olen) {
   if (nat) fail("cold: the /24 of a resolver with a history was blocked");
   if (few) fail("cold: a two-host /24 was blocked");
   if (blocked[1] >= 0 && blocked[1] <= blocked[0]) fail("cold: the behind-now signal did not make the block sooner");
-  printf("cold blocked %.0f level %d nat-blocked %d few-blocked %d off-blocked %.0f\n", blocked[0], level_then, nat, few,
-         blocked[1]);
+  if (blocked[4] >= 0 && blocked[4] <= blocked[3]) fail("cold: the onset rules did not make the bursts' block sooner");
+  printf("cold blocked %.0f level %d nat-blocked %d few-blocked %d off-blocked %.0f late-blocked %.0f bursts-blocked %.0f "
+         "bursts-onset-off %.0f\n",
+         blocked[0], level_then, nat, few, blocked[1], blocked[2], blocked[3], blocked[4]);
 }
 
 /* RRL-limited answers and blocks (shield8): a burst of 40 identical queries from one host of

@@ -59,6 +59,12 @@ export interface ShieldStats {
    * full reads began (the worker behind since; shield8). Native path. */
   blockedFirstAt?: number;
   behindSince?: number;
+  /** The onset trace (native path), once, when complete: the first 20 × 100 ms after the worker
+   * fell behind from calm (`at`, ms since the epoch); per slice, datagrams read per tier
+   * (unknown, history, tcp, cookie), not answered per tier, then /24s blocked, the overload level
+   * and zones in the QNAME filter at the slice's last datagram, and datagrams read while the
+   * worker was behind now (a full run of reads within 100 ms). */
+  onset?: { at: number; slices: number[][] };
   /** The 10 busiest zones tracked: [zone key, queries/s, missing names/s], busiest first. */
   top: [number, number, number][];
   /** Zones set with metrics=on that are tracked now: [zone key, queries/s, missing names/s]. */

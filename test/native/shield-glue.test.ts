@@ -142,12 +142,25 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
     assert.ok(direct, r.stdout);
     // A cold start (shield8): the worker behind from the flood's first millisecond; the many-host
     // /24 is blocked before the smoothed overload level moves, a resolver's /24 (calm-time
-    // history) and a two-host one never; later with the behind-now signal off.
-    const cold = /^cold blocked (\d+) level 0 nat-blocked 0 few-blocked 0 off-blocked (-?\d+)$/m.exec(
-      r.stdout,
-    );
+    // history) and a two-host one never; later with the behind-now signal off. And a flood that
+    // starts 700 ms into the shield's second is blocked as soon (its rate counted from its own
+    // start, not from the second's: onset), and one that comes in bursts of 16 from one host at a
+    // time (8 hosts needed while behind, the last second's hosts kept), sooner than without (onset
+    // off: 16 hosts, ~250 ms).
+    const cold =
+      /^cold blocked (\d+) level 0 nat-blocked 0 few-blocked 0 off-blocked (-?\d+) late-blocked (-?\d+) bursts-blocked (-?\d+) bursts-onset-off (-?\d+)$/m.exec(
+        r.stdout,
+      );
     assert.ok(cold, r.stdout);
     assert.ok(Number(cold[1]) <= 150, `blocked ${cold[1]} ms after falling behind`);
+    assert.ok(
+      Number(cold[3]) >= 0 && Number(cold[3]) <= 150,
+      `late flood blocked ${cold[3]} ms after falling behind`,
+    );
+    assert.ok(
+      Number(cold[4]) >= 0 && Number(cold[4]) <= 200,
+      `bursts blocked ${cold[4]} ms after falling behind`,
+    );
     // RRL-limited answers: a burst while the worker keeps up blocks nothing; a /24 kept over its
     // rate is blocked; while behind, the burst blocks.
     const rrl = /^rrl burst-blocked 0 flood-blocked (\d+) behind-burst-blocked 1$/m.exec(r.stdout);

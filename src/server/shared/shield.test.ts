@@ -12,7 +12,7 @@ import { findEdnsOption } from '../../wire/edns.js';
 import { fullRcode } from '../../wire/message.js';
 import { Name } from '../../wire/name.js';
 import { QueryView } from '../../wire/query-view.js';
-import { isShieldZonesMessage, mergeShieldZones, zoneClassifier } from './shield.js';
+import { isShieldZonesMessage, mergeShieldZones, onsetLine, zoneClassifier } from './shield.js';
 
 const catalog = exampleCatalog();
 const classify = zoneClassifier(() => catalog);
@@ -218,4 +218,14 @@ describe("zones' shield settings from the control plane (start)", () => {
       );
     assert.equal(isShieldZonesMessage({ type: 'switchboard:cookie-secrets', zones: [] }), false);
   });
+});
+
+test('the onset trace line: per 100 ms, read-not answered per tier, /24s blocked, level, zones filtered, behind now', () => {
+  const slices = Array.from({ length: 20 }, (_, i) => [i, 1, 2, 3, 0, 0, 1, 0, i > 2 ? 32 : 0, 1, 1, 5]);
+  const line = onsetLine({ at: Date.UTC(2026, 11, 5, 10, 35, 50, 136), slices });
+  assert.match(line, /^shield: onset: the worker fell behind at 10:35:50\.136Z; /);
+  assert.match(line, /\+0: u0-0 h1-0 t2-1 c3-0 b0 L1 q1 n5; \+100: u1-0/);
+  assert.match(line, /\+1900: u19-0 h1-0 t2-1 c3-0 b32 L1 q1 n5$/);
+  // Short or missing fields read as 0 (a slice the worker never reached).
+  assert.match(onsetLine({ at: 0, slices: [[7]] }), /\+0: u7-0 h0-0 t0-0 c0-0 b0 L0 q0 n0$/);
 });

@@ -372,6 +372,21 @@ export interface RunningShield {
  * `--io node`, the Node path's (src/shield/node-shield.ts, through `withNodeShield`). Logs what
  * runs. The zone attack events are read every second and logged with the zone's name.
  */
+/**
+ * The worker's log line for an onset trace (ShieldStats.onset): per 100 ms after the worker fell
+ * behind, the datagrams read per tier and how many of them were not answered, then the /24s
+ * blocked, the overload level, the zones in the QNAME filter and how many were read while the
+ * worker was behind now — e.g. `u1200-300 h150-0 t0-0 c90-0 b4 L0 q1 n1440`. Accounting only (docs/SHIELD.md "The onset trace").
+ */
+export function onsetLine(onset: { at: number; slices: number[][] }): string {
+  const tiers = ['u', 'h', 't', 'c'];
+  const slices = onset.slices.map((f, i) => {
+    const read = tiers.map((t, k) => `${t}${f[k] ?? 0}-${f[4 + k] ?? 0}`).join(' ');
+    return `+${i * 100}: ${read} b${f[8] ?? 0} L${f[9] ?? 0} q${f[10] ?? 0} n${f[11] ?? 0}`;
+  });
+  return `shield: onset: the worker fell behind at ${new Date(onset.at).toISOString().slice(11, 23)}Z; per 100 ms, read-not answered per tier (u unknown, h history, t tcp, c cookie), /24s blocked, level, zones filtered, read while behind now: ${slices.join('; ')}`;
+}
+
 export function startShield(
   config: { shield?: ShieldFlags; udpIo?: string; nativeAnswers?: boolean | 'auto'; ednsSize?: number },
   log: { info(m: string): void; warn(m: string): void },
@@ -544,6 +559,7 @@ export function startShield(
       );
       qfZones = st.qfZones ?? 0;
     }
+    if (st.onset) log.info(onsetLine(st.onset));
     for (const [key, entered] of st.events) {
       log.info(
         entered
