@@ -38,11 +38,14 @@ export class ZoneCheckThread {
   readonly #worker: Worker;
   readonly #port: MessagePort;
   readonly #done: Int32Array;
+  /** The checks run in the thread that parsed the zone (`onParseThread`), not one of their own. */
+  readonly inParseThread: boolean;
 
-  private constructor(worker: Worker, port: MessagePort, done: Int32Array) {
+  private constructor(worker: Worker, port: MessagePort, done: Int32Array, inParseThread = false) {
     this.#worker = worker;
     this.#port = port;
     this.#done = done;
+    this.inParseThread = inParseThread;
   }
 
   /** Starts checking `zone`; undefined when the thread cannot be started. */
@@ -74,7 +77,7 @@ export class ZoneCheckThread {
     }
     Atomics.store(t.ctrl, NEXT, 1);
     Atomics.notify(t.ctrl, NEXT);
-    return new ZoneCheckThread(t.worker, t.port, new Int32Array(done));
+    return new ZoneCheckThread(t.worker, t.port, new Int32Array(done), true);
   }
 
   /**

@@ -298,7 +298,9 @@ export function loadZoneTextColumns(
   const strict = opts.strict ?? true;
   if (checker === undefined)
     return { zone, warnings, ...sortFindings(findings, locator, file, warnings, strict) };
-  opts.stage?.('checks started in their thread');
+  opts.stage?.(
+    checker.inParseThread ? 'checks started in the parse thread' : 'checks started in their thread',
+  );
   const running = checker;
   const built = zone;
   let settled = false;

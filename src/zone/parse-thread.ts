@@ -259,9 +259,12 @@ export function parseIntoStream(
  */
 export class IdleParseThread {
   #thread: ParseThread | undefined;
+  /** Settles when the thread has exited. */
+  readonly exited: Promise<void>;
 
   constructor(thread: ParseThread) {
     this.#thread = thread;
+    this.exited = new Promise((res) => thread.worker.once('exit', () => res()));
   }
 
   /**
