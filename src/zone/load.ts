@@ -303,6 +303,8 @@ export function loadZoneTextColumns(
   );
   const running = checker;
   const built = zone;
+  // Not `opts` itself: the pending checks must not keep an early parse's octets alive.
+  const stage = opts.stage;
   let settled = false;
   const checks: PendingChecks = {
     finish: () => {
@@ -317,7 +319,7 @@ export function loadZoneTextColumns(
       } catch (err) {
         throw fail(err);
       }
-      opts.stage?.('checks done');
+      stage?.('checks done');
       return sortFindings(found, locator, file, warnings, strict);
     },
     stop: () => {

@@ -33,7 +33,13 @@ const ring = new Ring(sab);
  * octets. Undefined when the caller stopped the thread (or fell silent).
  */
 function take(): { text: string; opts: ParseThreadGo['opts'] } | undefined {
-  if (data.octets === undefined) return { text: data.text ?? '', opts: data.opts ?? {} };
+  const octets = data.octets;
+  const text = data.text;
+  // The text is held by the parse only: this thread may live on after it (to check the zone),
+  // and `workerData` must not keep the file's octets (or its string) alive that long.
+  data.octets = undefined;
+  data.text = undefined;
+  if (octets === undefined) return { text: text ?? '', opts: data.opts ?? {} };
   const ctrl = ring.ctrl;
   while (Atomics.load(ctrl, GO) === 0)
     if (Atomics.wait(ctrl, GO, 0, 600_000) === 'timed-out') return undefined;
@@ -41,7 +47,7 @@ function take(): { text: string; opts: ParseThreadGo['opts'] } | undefined {
   const got = receiveMessageOnPort(port);
   if (got === undefined) return undefined;
   const go = got.message as ParseThreadGo;
-  return { text: Buffer.from(data.octets, 0, go.length).toString('latin1'), opts: go.opts };
+  return { text: Buffer.from(octets, 0, go.length).toString('latin1'), opts: go.opts };
 }
 
 function post(m: ParseThreadMessage, transfer: ArrayBuffer[] = []): void {
