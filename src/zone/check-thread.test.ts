@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateBigZone } from '../../bench/zone-load.js';
+import { waitFor } from '../../test/helpers/wait-for.js';
 import { runCompile } from '../server/shared/compile-thread.js';
 import { Name } from '../wire/name.js';
 import { checkZone } from './check.js';
@@ -131,6 +132,14 @@ describe('the checks of a big zone in a thread of their own', () => {
     assert.deepEqual(t.wait(), checkZone(zone));
     await exit(used);
     assert.equal(ZoneCheckThread.onParseThread(used, zone), undefined, 'taken once');
+    // Not kept (no `keep`: a load without checksLater, `start`'s text jobs): the thread exits
+    // after its parse (this process's thread count back to what it was).
+    const threads = (): number =>
+      Number(/Threads:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'latin1'))?.[1]);
+    const before = threads();
+    const parsed = parseIntoStream(text, { origin: Name.parse('small.test.') }, new ColumnZoneStream(8));
+    assert.ok(parsed && parsed.errors.length === 0);
+    await waitFor('the parse thread not kept exits', async () => threads() <= before, 30_000, 20);
     // Columns it cannot read (the check fails there): the caller is told at once, not after
     // the thread's silence, and checks itself (load.ts).
     const failing = parseKept();
