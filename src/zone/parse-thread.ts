@@ -59,9 +59,12 @@ export const GO = 3;
  * exit.
  */
 export const NEXT = 4;
-/** Where the slots' lengths start (Int32 words), and where the slots start (octets). */
+/**
+ * Where the slots' lengths start (Int32 words), and where the slots start (octets: past the
+ * control words, on a cache line of their own).
+ */
 const LENGTHS = 5;
-const SLOT_BASE = (LENGTHS + SLOTS) * 4;
+const SLOT_BASE = Math.ceil(((LENGTHS + SLOTS) * 4) / 64) * 64;
 
 /** No message from the thread for this long: it is taken for dead (the caller parses itself). */
 const SILENCE_MS = 60_000;
