@@ -9,12 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateBigZone } from '../../bench/zone-load.js';
+import { waitFor } from '../../test/helpers/wait-for.js';
 import { runCompile } from '../server/shared/compile-thread.js';
+import { Name } from '../wire/name.js';
 import { checkZone } from './check.js';
 import { ZoneCheckThread } from './check-thread.js';
-import { ColumnZone } from './column-zone.js';
+import { ColumnZone, ColumnZoneStream } from './column-zone.js';
 import { EarlyParse } from './index.js';
 import { type LoadedColumnZone, loadZoneTextColumns, PARSE_THREAD_TEXT } from './load.js';
+import { type IdleParseThread, parseIntoStream } from './parse-thread.js';
 
 /** What a load gave or threw, comparable. */
 function outcome(load: () => LoadedColumnZone): unknown {
@@ -78,7 +81,7 @@ describe('the checks of a big zone in a thread of their own', () => {
     const stages: string[] = [];
     const got = loadLater(file, true, stages);
     assert.ok(got.checks, 'the checks ran in their thread');
-    assert.ok(stages.includes('checks started in their thread'));
+    assert.ok(stages.includes('checks started in the parse thread'), stages.join(', '));
     assert.ok(!stages.includes('checks done'));
     const here = outcome(() => loadZoneTextColumns(text, { file, octets: true, thread: false }));
     const later = outcome(() => got);
@@ -88,6 +91,65 @@ describe('the checks of a big zone in a thread of their own', () => {
     // finish once only; stop after it does nothing
     assert.throws(() => got.checks?.finish());
     got.checks?.stop();
+  });
+
+  test('the parse thread kept after its parse: released it exits; work it cannot do fails at once', async () => {
+    const text = '$ORIGIN small.test.\n@ 3600 SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n';
+    const parseKept = (): IdleParseThread => {
+      const stream = new ColumnZoneStream(8);
+      const keep: { idle?: IdleParseThread } = {};
+      const parsed = parseIntoStream(
+        text,
+        { origin: Name.parse('small.test.') },
+        stream,
+        undefined,
+        undefined,
+        keep,
+      );
+      assert.ok(parsed && parsed.errors.length === 0);
+      assert.ok(keep.idle, 'kept');
+      return keep.idle;
+    };
+    // The threads are unref'd: the test's loop is kept alive while it waits for their exit
+    // (bounded: a thread that does not exit fails the test).
+    const exit = (idle: IdleParseThread): Promise<void> => {
+      let timer: NodeJS.Timeout | undefined;
+      const limit = new Promise<void>((_, rej) => {
+        timer = setTimeout(() => rej(new Error('the parse thread did not exit')), 30_000);
+      });
+      return Promise.race([idle.exited, limit]).finally(() => clearTimeout(timer));
+    };
+    const { zone } = loadZoneTextColumns(text, { octets: true, thread: false });
+    // Released unused: the thread exits; it cannot be given work after.
+    const released = parseKept();
+    released.release();
+    await exit(released);
+    assert.equal(ZoneCheckThread.onParseThread(released, zone), undefined);
+    // Given the zone: the same findings as here, then it exits.
+    const used = parseKept();
+    const t = ZoneCheckThread.onParseThread(used, zone);
+    assert.ok(t?.inParseThread);
+    assert.deepEqual(t.wait(), checkZone(zone));
+    await exit(used);
+    assert.equal(ZoneCheckThread.onParseThread(used, zone), undefined, 'taken once');
+    // Not kept (no `keep`: a load without checksLater, `start`'s text jobs): the thread exits
+    // after its parse (this process's thread count back to what it was).
+    const threads = (): number =>
+      Number(/Threads:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'latin1'))?.[1]);
+    const before = threads();
+    const parsed = parseIntoStream(text, { origin: Name.parse('small.test.') }, new ColumnZoneStream(8));
+    assert.ok(parsed && parsed.errors.length === 0);
+    await waitFor('the parse thread not kept exits', async () => threads() <= before, 30_000, 20);
+    // Columns it cannot read (the check fails there): the caller is told at once, not after
+    // the thread's silence, and checks itself (load.ts).
+    const failing = parseKept();
+    const bad = { shared: () => ({ broken: true }) } as unknown as ColumnZone;
+    const f = ZoneCheckThread.onParseThread(failing, bad);
+    assert.ok(f);
+    const t0 = Date.now();
+    assert.equal(f.wait(), undefined);
+    assert.ok(Date.now() - t0 < 60_000);
+    await exit(failing);
   });
 
   test('a zone that fails a check late: the same located errors and warnings, strict or not', () => {

@@ -13,14 +13,18 @@
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
 import type { ZoneFinding } from './check.js';
 import type { ColumnZone, SharedColumnZone } from './column-zone.js';
-import { startLoadThread } from './parse-thread.js';
+import { type IdleParseThread, NEXT, startLoadThread } from './parse-thread.js';
 
-/** What the thread is given (`workerData`). */
-export interface CheckThreadData {
+/** The checks asked of a thread: the zone, and where it says it posted its result. */
+export interface CheckWork {
   zone: SharedColumnZone;
-  port: MessagePort;
   /** One Int32 word: 0 while checking, 1 once the result is posted. */
   done: SharedArrayBuffer;
+}
+
+/** What the check thread is given (`workerData`): the work and its port. */
+export interface CheckThreadData extends CheckWork {
+  port: MessagePort;
 }
 
 /** The thread's answer: `checkZone`'s findings, or its failure (the caller checks itself). */
@@ -34,11 +38,14 @@ export class ZoneCheckThread {
   readonly #worker: Worker;
   readonly #port: MessagePort;
   readonly #done: Int32Array;
+  /** The checks run in the thread that parsed the zone (`onParseThread`), not one of their own. */
+  readonly inParseThread: boolean;
 
-  private constructor(worker: Worker, port: MessagePort, done: Int32Array) {
+  private constructor(worker: Worker, port: MessagePort, done: Int32Array, inParseThread = false) {
     this.#worker = worker;
     this.#port = port;
     this.#done = done;
+    this.inParseThread = inParseThread;
   }
 
   /** Starts checking `zone`; undefined when the thread cannot be started. */
@@ -49,6 +56,28 @@ export class ZoneCheckThread {
     const worker = startLoadThread('./check-thread-entry.js', data, channel);
     if (worker === undefined) return undefined;
     return new ZoneCheckThread(worker, channel.port1, new Int32Array(done));
+  }
+
+  /**
+   * Starts checking `zone` in the thread that parsed it (idle since: no new isolate, its code
+   * loaded); undefined when it was taken or released already (it is then not used).
+   */
+  static onParseThread(idle: IdleParseThread, zone: ColumnZone): ZoneCheckThread | undefined {
+    const t = idle.take();
+    if (t === undefined) return undefined;
+    const done = new SharedArrayBuffer(4);
+    const work: CheckWork = { zone: zone.shared(), done };
+    try {
+      t.port.postMessage(work);
+    } catch {
+      Atomics.store(t.ctrl, NEXT, -1);
+      Atomics.notify(t.ctrl, NEXT);
+      t.port.close();
+      return undefined;
+    }
+    Atomics.store(t.ctrl, NEXT, 1);
+    Atomics.notify(t.ctrl, NEXT);
+    return new ZoneCheckThread(t.worker, t.port, new Int32Array(done), true);
   }
 
   /**

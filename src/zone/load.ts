@@ -11,7 +11,13 @@ import { Name } from '../wire/name.js';
 import { checkRecords, checkZone, type ZoneFinding } from './check.js';
 import { ZoneCheckThread } from './check-thread.js';
 import { type ColumnZone, ColumnZoneStream } from './column-zone.js';
-import { type EarlyParse, parseIntoStream, parseThroughChunks, type ThreadParsed } from './parse-thread.js';
+import {
+  type EarlyParse,
+  type IdleParseThread,
+  parseIntoStream,
+  parseThroughChunks,
+  type ThreadParsed,
+} from './parse-thread.js';
 import {
   type ParsedZone,
   type ParseOptions,
@@ -227,6 +233,8 @@ export function loadZoneTextColumns(
   const expect = (early !== undefined ? early.length : text.length) / 24;
   let stream = new ColumnZoneStream(expect);
   let parsed: ThreadParsed | undefined;
+  // With checksLater, the parse thread is kept after its parse to check the zone.
+  const keep: { idle?: IdleParseThread } | undefined = opts.checksLater === true ? {} : undefined;
   const thread =
     early !== undefined ||
     (opts.thread ?? (text.length >= PARSE_THREAD_TEXT && process.env.SWITCHBOARD_PARSE_THREAD !== 'off'));
@@ -235,7 +243,7 @@ export function loadZoneTextColumns(
     parsed =
       thread === 'inline'
         ? parseThroughChunks(text, { ...popts, fallbackOrigin }, stream)
-        : parseIntoStream(text, { ...popts, fallbackOrigin }, stream, opts.stage, early);
+        : parseIntoStream(text, { ...popts, fallbackOrigin }, stream, opts.stage, early, keep);
     if (parsed === undefined) stream = new ColumnZoneStream(expect);
   }
   // The thread failed: the early thread's octets are parsed here.
@@ -251,6 +259,7 @@ export function loadZoneTextColumns(
     parsed = { ...p, lines: at.lines, fileIndex: at.fileIndex };
   }
   opts.stage?.('parsed, columns built');
+  if (parsed.errors.length > 0 || !parsed.origin) keep?.idle?.release();
   const warnings = [...parsed.warnings];
   if (parsed.errors.length > 0) throw new ZoneParseError(parsed.errors, warnings);
   const origin = parsed.origin;
@@ -270,20 +279,32 @@ export function loadZoneTextColumns(
     zone = stream.finish(origin, parsed.class);
     opts.stage?.('zone finished');
     const big = (early !== undefined ? early.length : text.length) >= PARSE_THREAD_TEXT;
-    if (opts.checksLater === true && big) checker = ZoneCheckThread.start(zone);
+    // The thread that parsed it, idle now, checks it (no new isolate); without one, a thread
+    // of its own.
+    if (opts.checksLater === true && big)
+      checker =
+        keep?.idle !== undefined
+          ? ZoneCheckThread.onParseThread(keep.idle, zone)
+          : ZoneCheckThread.start(zone);
     if (checker === undefined) {
       findings = checkZone(zone, checkList);
       opts.stage?.('checks done');
     } else findings = [];
   } catch (err) {
     throw fail(err);
+  } finally {
+    keep?.idle?.release();
   }
   const strict = opts.strict ?? true;
   if (checker === undefined)
     return { zone, warnings, ...sortFindings(findings, locator, file, warnings, strict) };
-  opts.stage?.('checks started in their thread');
+  opts.stage?.(
+    checker.inParseThread ? 'checks started in the parse thread' : 'checks started in their thread',
+  );
   const running = checker;
   const built = zone;
+  // Not `opts` itself: the pending checks must not keep an early parse's octets alive.
+  const stage = opts.stage;
   let settled = false;
   const checks: PendingChecks = {
     finish: () => {
@@ -298,7 +319,7 @@ export function loadZoneTextColumns(
       } catch (err) {
         throw fail(err);
       }
-      opts.stage?.('checks done');
+      stage?.('checks done');
       return sortFindings(found, locator, file, warnings, strict);
     },
     stop: () => {

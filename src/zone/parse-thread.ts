@@ -54,12 +54,22 @@ const READ = 1;
 const EVENTS = 2;
 /** An early thread's go (`EarlyParse`): 0 wait, 1 the text is read (a message says how long), -1 stop. */
 export const GO = 3;
-/** Where the slots' lengths start (Int32 words), and where the slots start (octets). */
-const LENGTHS = 4;
-const SLOT_BASE = (LENGTHS + SLOTS) * 4;
+/**
+ * After its parse (`IdleParseThread`): 0 wait, 1 check the zone a message gives (then exit), -1
+ * exit.
+ */
+export const NEXT = 4;
+/**
+ * Where the slots' lengths start (Int32 words), and where the slots start (octets: past the
+ * control words, on a cache line of their own).
+ */
+const LENGTHS = 5;
+const SLOT_BASE = Math.ceil(((LENGTHS + SLOTS) * 4) / 64) * 64;
 
 /** No message from the thread for this long: it is taken for dead (the caller parses itself). */
 const SILENCE_MS = 60_000;
+/** A parse thread waits this long after its parse for the zone to check, then exits. */
+export const IDLE_MS = 120_000;
 
 /** `ParseOptions` as the worker is given them: without the sink, origins as wire strings. */
 export type PostedParseOptions = Omit<ParseOptions, 'sink' | 'origin' | 'fallbackOrigin'> & {
@@ -172,7 +182,9 @@ export type ThreadParseOptions = Omit<ParseOptions, 'sink' | 'fallbackOrigin'> &
  * Parses `text` in a worker thread, each record given to `stream` as it arrives (the order
  * and effect of `parseZone` with `sink: stream.add`). Undefined when the thread could not do
  * it (not started, failed, silent): `stream` may then hold part of the records and is to be
- * dropped.
+ * dropped. With `keep`, a thread that parsed is kept (`keep.idle`: its isolate up, its code
+ * loaded) for the zone's checks (`IdleParseThread`; the caller releases it if unused);
+ * otherwise it is told to exit.
  */
 export function parseIntoStream(
   text: string,
@@ -180,6 +192,7 @@ export function parseIntoStream(
   stream: ColumnZoneStream,
   stage?: (name: string) => void,
   early?: EarlyParse,
+  keep?: { idle?: IdleParseThread },
 ): ThreadParsed | undefined {
   let thread: ParseThread | undefined;
   if (early !== undefined) thread = early.go(postable(opts));
@@ -202,6 +215,7 @@ export function parseIntoStream(
     decoder.decode(b, used);
   };
   const port = thread.port;
+  let kept = false;
   try {
     for (;;) {
       const seen = Atomics.load(counter, EVENTS);
@@ -222,10 +236,58 @@ export function parseIntoStream(
       // Every slot was written before the message was posted.
       ring.drain(read);
       const done = decoder.take(m);
-      if (done !== undefined) return done;
+      if (done !== undefined) {
+        if (keep !== undefined) {
+          keep.idle = new IdleParseThread(thread);
+          kept = true;
+        }
+        return done;
+      }
     }
   } finally {
-    port.close();
+    if (!kept) {
+      // The thread exits after its parse (it waits for nothing more).
+      Atomics.store(counter, NEXT, -1);
+      Atomics.notify(counter, NEXT);
+      port.close();
+    }
+  }
+}
+
+/**
+ * A parse thread whose parse is done, kept (`parseIntoStream`'s `keep`) to check the zone it
+ * parsed while the caller compiles it (check-thread.ts `ZoneCheckThread.onParseThread`): its
+ * isolate is up and its code loaded, so it costs no new thread. It waits for `take` or
+ * `release` (at most `IDLE_MS`, then exits by itself).
+ */
+export class IdleParseThread {
+  #thread: ParseThread | undefined;
+  /** Settles when the thread has exited. */
+  readonly exited: Promise<void>;
+
+  constructor(thread: ParseThread) {
+    this.#thread = thread;
+    this.exited = new Promise((res) => thread.worker.once('exit', () => res()));
+  }
+
+  /**
+   * The thread, its port and its next-step word, taken by the caller that gives it work (once;
+   * undefined after `release`).
+   */
+  take(): { worker: Worker; port: MessagePort; ctrl: Int32Array } | undefined {
+    const t = this.#thread;
+    this.#thread = undefined;
+    return t === undefined ? undefined : { worker: t.worker, port: t.port, ctrl: t.ring.ctrl };
+  }
+
+  /** Tells an idle thread to exit (nothing if it was taken or released). */
+  release(): void {
+    const t = this.#thread;
+    if (t === undefined) return;
+    this.#thread = undefined;
+    Atomics.store(t.ring.ctrl, NEXT, -1);
+    Atomics.notify(t.ring.ctrl, NEXT);
+    t.port.close();
   }
 }
 

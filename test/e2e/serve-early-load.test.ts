@@ -37,8 +37,8 @@ describe('serve --images on, one big zone file loaded before the primary is up',
     dirs.push(dir);
     generateBigZone(join(dir, 'big.test.zone'), RECORDS);
     const port = await freePort();
-    // The check thread is opt-in (SWITCHBOARD_CHECK_THREAD=on): this test exercises it.
-    const s = await serveDir(dir, port, { SWITCHBOARD_TRACE_START: '1', SWITCHBOARD_CHECK_THREAD: 'on' });
+    // The checks run in the parse thread once its parse is done (the default).
+    const s = await serveDir(dir, port, { SWITCHBOARD_TRACE_START: '1' });
     try {
       assert.match(s.startLine, /serving 1 zone \(big\.test\. serial 1\)/, s.stderr());
       // Written by the compile thread before it answered, but read from another pipe than the
@@ -47,7 +47,7 @@ describe('serve --images on, one big zone file loaded before the primary is up',
         /compile file_read_\(\d+_octets,_before_its_job\)/.test(s.stderr()),
       );
       await waitFor('the checks traced', async () =>
-        /compile checks_started_in_their_thread/.test(s.stderr()),
+        /compile checks_started_in_the_parse_thread/.test(s.stderr()),
       );
       const soa = await dig('127.0.0.1', port, BIG_ORIGIN, 'SOA');
       assert.deepEqual(soa.answers, [
@@ -67,7 +67,7 @@ describe('serve --images on, one big zone file loaded before the primary is up',
     generateBigZone(file, RECORDS);
     appendFileSync(file, 'late CNAME h1\nlate A 192.0.2.9\n');
     const port = await freePort();
-    const s = await serveDir(dir, port, { SWITCHBOARD_CHECK_THREAD: 'on' }).catch((err: Error) => err);
+    const s = await serveDir(dir, port).catch((err: Error) => err);
     if (s instanceof Error) {
       // serve refuses to start without a zone: the error names the check.
       assert.match(s.message, /late\.big\.test\.\/CNAME/);

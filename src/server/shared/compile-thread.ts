@@ -186,13 +186,12 @@ function loadRead(
 }
 
 /**
- * `SWITCHBOARD_CHECK_THREAD=on`: a big file's checks in a thread of their own, beside its
- * compile (load.ts `checksLater`). Off by default: on a quiet machine the 1,000,000-record zone
- * answered no sooner with it (3.48 s either way, `run.js --suite zone-load`), cost 0.4 CPU s more
- * and raised the peak PSS from 248 to 289 MiB, over issue 7's 300 MB (docs/PERFORMANCE.md
- * "After session 12's merges").
+ * A big file's checks beside its compile (load.ts `checksLater`), in the parse thread once its
+ * parse is done (par1m: no new isolate; docs/IMAGE.md "The checks run beside the compile");
+ * `SWITCHBOARD_CHECK_THREAD=off` runs them before the compile, in this thread. (A fresh check
+ * thread of its own, as load1m had it, is used only when there was no parse thread.)
  */
-const CHECKS_LATER = process.env.SWITCHBOARD_CHECK_THREAD === 'on';
+const CHECKS_LATER = process.env.SWITCHBOARD_CHECK_THREAD !== 'off';
 
 /** The start-up trace's stages of a big file's load (src/telemetry/start-trace.ts). */
 function traceBig(octets: number): ((name: string) => void) | undefined {
