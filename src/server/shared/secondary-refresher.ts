@@ -16,7 +16,9 @@
  * Timers are clamped: refresh to [60 s, 1 day], retry to [30 s, 1 hour] and at most refresh,
  * expire to [1 hour, 30 days] and at least refresh + retry. Transfers run at most
  * `maxActive` at a time (platform) and `maxPerAccount` per account, queued in due order:
- * one slow master holds one slot, nobody else's. Everything here is I/O and timers; the
+ * one slow master holds one slot, nobody else's. Transfers from one master share persistent,
+ * pipelined TCP connections (src/xfr/secondary/connection.ts, as the edge's: at most 4, 8
+ * queries outstanding on each), not a connection each. Everything here is I/O and timers; the
  * transferred text is parsed and checked by the control plane's zone work (a worker thread for
  * big zones), never on this loop in one piece.
  * @module
@@ -33,6 +35,7 @@ import {
   type TransferLimits,
   transferZone,
 } from '../../xfr/secondary/client.js';
+import { TransferConnections } from '../../xfr/secondary/connection.js';
 import { applySteps, recordLine, transferIn, type XfrInResult } from '../../xfr/secondary/ixfr-in.js';
 import { makeTsigKey, type TsigKey } from '../../xfr/tsig.js';
 import { parseZoneText } from '../../zone/parser.js';
@@ -144,6 +147,8 @@ export interface RefresherStats {
   checksFailed: number;
   zonesExpired: number;
   active: number;
+  /** TCP connections opened for transfers (IXFR, AXFR) so far. */
+  connections: number;
 }
 
 /**
@@ -172,6 +177,12 @@ export interface RefresherOptions {
   onExpiredChange?: (expired: readonly string[]) => void;
   /** Lower timer bounds instead of the stated ones (tests; see `clampTimers`). */
   lowerBounds?: readonly [number, number, number];
+  /**
+   * Transfers over persistent, pipelined TCP connections to each master (connection.ts; the
+   * edge's follower uses the same): connections at most and queries outstanding on each
+   * (default 4 × 8); `false`: a connection per transfer.
+   */
+  connections?: { connections: number; pipeline: number } | false;
 }
 
 export class SecondaryRefresher {
@@ -185,7 +196,12 @@ export class SecondaryRefresher {
     checksFailed: 0,
     zonesExpired: 0,
     active: 0,
+    connections: 0,
   };
+  /** The persistent transfer connections, per master (`ADDR:PORT`). */
+  readonly #conns = new Map<string, TransferConnections>();
+  /** Connections opened by the sets closed since (stats). */
+  #connsClosed = 0;
   /** Unreachable masters (`ADDR:PORT`): failures in a row and when their hold ends (ms). */
   readonly #held = new Map<string, { fails: number; until: number }>();
   #timer: NodeJS.Timeout | undefined;
@@ -199,7 +215,36 @@ export class SecondaryRefresher {
   }
 
   get stats(): RefresherStats {
-    return { ...this.#stats, active: this.#stats.active };
+    let connections = this.#connsClosed;
+    for (const c of this.#conns.values()) connections += c.opened;
+    return { ...this.#stats, connections };
+  }
+
+  /**
+   * How transfers reach `target`: over its persistent connections (opened at the first use),
+   * or a connection each when `connections` is false.
+   */
+  #exchange(target: OutboundTarget): Parameters<typeof transferIn>[5] {
+    const opts = this.#opts.connections;
+    if (opts === false) return undefined;
+    const at = `${target.address}:${target.port}`;
+    let conns = this.#conns.get(at);
+    if (conns === undefined) {
+      conns = new TransferConnections(target, opts ?? {});
+      this.#conns.set(at, conns);
+    }
+    const c = conns;
+    return (t, query, limits, onMessage) => c.exchange(t, query, limits, onMessage);
+  }
+
+  /** Closes the connections to masters no zone names any more (all of them: `keep` empty). */
+  #closeConnections(keep: ReadonlySet<string>): void {
+    for (const [at, c] of this.#conns)
+      if (!keep.has(at)) {
+        this.#connsClosed += c.opened;
+        c.close();
+        this.#conns.delete(at);
+      }
   }
 
   /** Reads the secondary zones and starts the timers; re-reads on every settings or zone change. */
@@ -222,6 +267,7 @@ export class SecondaryRefresher {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
     for (const u of this.#unsubscribe) u();
+    this.#closeConnections(new Set());
   }
 
   /** Re-reads the list of secondary zones (one read at a time; asked again meanwhile: once more). */
@@ -299,6 +345,16 @@ export class SecondaryRefresher {
         if (z.expired) expiredChanged = true;
       }
     if (expiredChanged) this.#expiredChanged();
+    const masters = new Set<string>();
+    for (const z of this.#zones.values())
+      for (const m of z.masters)
+        try {
+          const t = parseOutboundTarget(m);
+          masters.add(`${t.address}:${t.port}`);
+        } catch {
+          // not a master anyone can reach
+        }
+    this.#closeConnections(masters);
     this.#tick();
   }
 
@@ -468,7 +524,7 @@ export class SecondaryRefresher {
         // form; anything that does not apply (or fails) falls back to AXFR below.
         if (soa !== undefined && (await this.#ixfr(z, target, m, limits))) return;
         const t0 = performance.now();
-        const got = await transferZone(target, z.origin, z.key, limits);
+        const got = await transferZone(target, z.origin, z.key, limits, this.#exchange(target));
         const t1 = performance.now();
         const result = await this.#opts.control.transferIn(
           z.id,
@@ -524,7 +580,7 @@ export class SecondaryRefresher {
     const t0 = performance.now();
     let got: XfrInResult;
     try {
-      got = await transferIn(target, z.origin, z.key, z.serial, limits);
+      got = await transferIn(target, z.origin, z.key, z.serial, limits, this.#exchange(target));
     } catch (err) {
       this.#opts.log.info(
         `secondary zone ${z.name}: IXFR from ${m} failed (${(err as Error).message}); AXFR`,

@@ -183,6 +183,8 @@ export class TransferConnections {
   readonly #pipeline: number;
   #conns: Connection[] = [];
   #closed = false;
+  /** Connections opened so far (tests, stats). */
+  opened = 0;
 
   constructor(target: OutboundTarget, opts: TransferConnectionsOptions = {}) {
     this.#target = target;
@@ -246,6 +248,7 @@ export class TransferConnections {
         }
       });
       this.#conns.push(best);
+      this.opened++;
     }
     best.send(x);
   }
