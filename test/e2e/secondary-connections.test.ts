@@ -140,7 +140,11 @@ describe('secondary zones over persistent transfer connections', () => {
     });
     try {
       await refresher.start();
-      await waitFor(`${what}: every zone transferred`, async () => refresher.stats.transfersOk >= ZONES, 30_000);
+      await waitFor(
+        `${what}: every zone transferred`,
+        async () => refresher.stats.transfersOk >= ZONES,
+        30_000,
+      );
       assert.equal(refresher.stats.transfersFailed, 0, `${what}: ${peer.output().slice(-2000)}`);
       checkAll(texts, what);
       if (connections === false) {
@@ -183,7 +187,14 @@ describe('secondary zones over persistent transfer connections', () => {
   test('BIND 9 as primary', { skip: skipUnlessCommands('named') }, () =>
     follow((port) => startBind(zones, { primaryTo: to, ...(port ? { port } : {}) }), 'BIND'),
   );
-  test('a connection per transfer when asked (connections: false), NSD', { skip: skipUnlessCommands('nsd') }, () =>
-    follow((port) => startNsd(zones, { primaryTo: to, ...(port ? { port } : {}) }), 'NSD, no pipelining', false),
+  test(
+    'a connection per transfer when asked (connections: false), NSD',
+    { skip: skipUnlessCommands('nsd') },
+    () =>
+      follow(
+        (port) => startNsd(zones, { primaryTo: to, ...(port ? { port } : {}) }),
+        'NSD, no pipelining',
+        false,
+      ),
   );
 });
