@@ -149,6 +149,8 @@ export interface RefresherStats {
   active: number;
   /** TCP connections opened for transfers (IXFR, AXFR) so far. */
   connections: number;
+  /** Refreshes stored from an IXFR answer (of `transfersOk`). */
+  ixfr: number;
 }
 
 /**
@@ -159,6 +161,7 @@ export type RefresherControl = Pick<
   ControlPlane,
   | 'secondaryZones'
   | 'transferIn'
+  | 'transferInSteps'
   | 'servedZone'
   | 'recordSecondaryCheck'
   | 'onSecondaryRefresh'
@@ -197,6 +200,7 @@ export class SecondaryRefresher {
     zonesExpired: 0,
     active: 0,
     connections: 0,
+    ixfr: 0,
   };
   /** The persistent transfer connections, per master (`ADDR:PORT`). */
   readonly #conns = new Map<string, TransferConnections>();
@@ -572,9 +576,11 @@ export class SecondaryRefresher {
   }
 
   /**
-   * IXFR in: true when it brought the zone up to date (stored, or found current). A zone whose
-   * served text is bigger than IXFR_MAX_TEXT is left to AXFR (its difference would be applied
-   * to the parsed text on this loop); a failure is logged and AXFR follows.
+   * IXFR in: true when it brought the zone up to date (stored, or found current). A difference
+   * goes to the control plane as it is (`transferInSteps`: applied to the stored content in its
+   * zone-work thread, whatever the zone's size); a keeper without that (`serve`'s folder) gets
+   * the zone's text patched here, except a zone whose served text is bigger than
+   * IXFR_MAX_TEXT (it would be parsed on this loop): AXFR. A failure is logged and AXFR follows.
    */
   async #ixfr(z: ZoneState, target: OutboundTarget, m: string, limits: TransferLimits): Promise<boolean> {
     const t0 = performance.now();
@@ -593,6 +599,25 @@ export class SecondaryRefresher {
     if (got.kind === 'full') {
       text = `${got.records.map(recordLine).join('\n')}\n`;
       what = `IXFR (whole zone) from ${m}: serial ${got.serial}, ${got.records.length} records`;
+    } else if (this.#opts.control.transferInSteps !== undefined) {
+      what = `IXFR from ${m}: serial ${z.serial} → ${got.serial}, ${got.steps.length} differences`;
+      const steps = got.steps.map((st) => ({
+        removed: `${st.removed.map(recordLine).join('\n')}\n`,
+        added: `${st.added.map(recordLine).join('\n')}\n`,
+      }));
+      const t1 = performance.now();
+      let result: Awaited<ReturnType<RefresherControl['transferIn']>>;
+      try {
+        result = await this.#opts.control.transferInSteps(z.id, z.name, steps, what);
+      } catch (err) {
+        this.#opts.log.info(
+          `secondary zone ${z.name}: IXFR from ${m} not stored (${(err as Error).message}); AXFR`,
+        );
+        return false;
+      }
+      this.#ixfrDone(z, got, what, result, t0, t1);
+      await this.#opts.control.recordSecondaryCheck(z.id, { ok: true, masterUsed: m });
+      return true;
     } else {
       const held = await this.#opts.control.servedZone(z.name);
       if (held === null || held.text.length > IXFR_MAX_TEXT) return false;
@@ -609,16 +634,29 @@ export class SecondaryRefresher {
     }
     const t1 = performance.now();
     const result = await this.#opts.control.transferIn(z.id, z.name, text, what);
+    this.#ixfrDone(z, got, what, result, t0, t1);
+    await this.#opts.control.recordSecondaryCheck(z.id, { ok: true, masterUsed: m });
+    return true;
+  }
+
+  /** An IXFR stored: the zone's state and the log line. */
+  #ixfrDone(
+    z: ZoneState,
+    got: XfrInResult,
+    what: string,
+    result: { serial: number | string; changed: boolean },
+    t0: number,
+    t1: number,
+  ): void {
     z.serial = Number(result.serial);
     z.loaded = true;
     z.timers = clampTimers(got.timers, this.#opts.lowerBounds);
     this.#succeeded(z);
     this.#stats.transfersOk++;
+    this.#stats.ixfr++;
     this.#opts.log.info(
       `secondary zone ${z.name}: ${what}, ${got.bytes} octets in ${Math.round(t1 - t0)} ms, stored in ${Math.round(performance.now() - t1)} ms${result.changed ? '' : ' (no change)'}`,
     );
-    await this.#opts.control.recordSecondaryCheck(z.id, { ok: true, masterUsed: m });
-    return true;
   }
 
   #succeeded(z: ZoneState): void {
