@@ -16,9 +16,12 @@
  * Timers are clamped: refresh to [60 s, 1 day], retry to [30 s, 1 hour] and at most refresh,
  * expire to [1 hour, 30 days] and at least refresh + retry. Transfers run at most
  * `maxActive` at a time (platform) and `maxPerAccount` per account, queued in due order:
- * one slow master holds one slot, nobody else's. Transfers from one master share persistent,
- * pipelined TCP connections (src/xfr/secondary/connection.ts, as the edge's: at most 4, 8
- * queries outstanding on each), not a connection each. Everything here is I/O and timers; the
+ * one slow master holds one slot, nobody else's. Transfers from one master share a persistent,
+ * pipelined TCP connection (src/xfr/secondary/connection.ts, the edge's mechanism), not a
+ * connection each: at most 4 transfers outstanding per master, the rest waiting their turn
+ * (BIND 9 runs a connection's transfers at once and answers SERVFAIL past its transfers-out
+ * quota of 10, which pipelined transfers reached at 8 outstanding: its quota is given back a
+ * moment after each transfer ends). Everything here is I/O and timers; the
  * transferred text is parsed and checked by the control plane's zone work (a worker thread for
  * big zones), never on this loop in one piece.
  * @module
@@ -94,6 +97,9 @@ export function masterAddresses(masters: readonly string[]): string[] {
     }
   });
 }
+
+/** Transfer connections to one master: how many, and transfers outstanding on each (module comment). */
+export const MASTER_CONNECTIONS = { connections: 1, pipeline: 4 } as const;
 
 /** The least time between two checks of one zone that NOTIFY can cause (rate limit). */
 export const NOTIFY_MIN_INTERVAL_MS = 2000;
@@ -183,7 +189,7 @@ export interface RefresherOptions {
   /**
    * Transfers over persistent, pipelined TCP connections to each master (connection.ts; the
    * edge's follower uses the same): connections at most and queries outstanding on each
-   * (default 4 × 8); `false`: a connection per transfer.
+   * (default 1 × 4: see the module comment); `false`: a connection per transfer.
    */
   connections?: { connections: number; pipeline: number } | false;
 }
@@ -234,7 +240,7 @@ export class SecondaryRefresher {
     const at = `${target.address}:${target.port}`;
     let conns = this.#conns.get(at);
     if (conns === undefined) {
-      conns = new TransferConnections(target, opts ?? {});
+      conns = new TransferConnections(target, opts ?? MASTER_CONNECTIONS);
       this.#conns.set(at, conns);
     }
     const c = conns;
