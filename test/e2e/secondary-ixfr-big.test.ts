@@ -3,7 +3,8 @@
  * the change kept in its journal, answered by IXFR): the difference is stored as it is
  * (control/transfer-diff.ts, in the zone-work thread) instead of the zone transferred whole by
  * AXFR and imported again, and the control plane's records end up equal to the primary's (the
- * zone exported through the API against an AXFR from Knot), the primary's serial kept. A
+ * zone exported through the API against an AXFR from Knot), the primary's serial kept, and the
+ * image patched by the version's diff as any change's. A
  * difference that does not apply: src/control/transfer-diff.test.ts.
  * @module
  */
@@ -165,5 +166,12 @@ describe('start: a big secondary zone changed by IXFR', { skip }, () => {
       t.diagnostic(line);
     assert.equal(await answerText(p.dnsPort, `ixfr-new.${ORIGIN}`, RRType.A), '0 120 192.0.2.99');
     await sameAsKnot('after the IXFR');
+    // The version the difference made reached the image as any change does: a patch of the
+    // served image by the version's diff, not the zone compiled from its text.
+    await waitForText(
+      'the image patched',
+      p.stderr,
+      /zone images from the control plane's diffs: [1-9]\d* patched \(\d+ of them delta images\), 0 compiled from text/,
+    );
   });
 });
