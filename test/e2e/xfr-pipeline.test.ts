@@ -2,9 +2,11 @@
  * Several zone transfers on one TCP connection (RFC 7766 §6.2.1, RFC 5936 §4.1), both ways:
  *
  * - our client (`TransferConnections`, src/xfr/secondary/connection.ts, what the edge's sync
- *   uses) against NSD and Knot as primaries, TSIG-signed: 12 AXFRs pipelined on one connection,
- *   every zone whole; a zone the primary refuses fails alone (its connection goes, the queries
- *   queued behind it are sent again on a new one and succeed);
+ *   and the secondary zones' refresher use) against NSD and Knot as primaries, TSIG-signed: 12
+ *   AXFRs pipelined on one connection, every zone whole; a zone the primary refuses fails alone
+ *   (an error answer: the others go on); against BIND 9, which interleaves the messages of a
+ *   connection's transfers: six multi-message AXFRs on one connection, each whole (answers
+ *   matched by ID);
  * - our server (`serve`) with kdig `+keepopen`: three AXFRs on one connection, each whole, and
  *   our client pipelining 12 on one connection; a connection the server closed while idle is
  *   noticed and the next transfer opens a new one.
