@@ -297,6 +297,9 @@ export class StoreControlPlane implements ControlPlane {
   transferIn(...a: Args<'transferIn'>) {
     return this.#zones.transferIn(...a);
   }
+  transferInSteps(...a: Parameters<NonNullable<ControlPlane['transferInSteps']>>) {
+    return this.#zones.transferInSteps(...a);
+  }
 
   // ---- dynamic update (RFC 2136) ----
 

@@ -638,6 +638,18 @@ export interface ControlPlane {
    * applies. `zoneId`: the zone the transfer was for (another zone of that name: refused).
    */
   transferIn(zoneId: string, zone: string, text: string, comment: string): Promise<ZoneChangeResult>;
+  /**
+   * A secondary zone's IXFR difference (per step, the records removed and added as master-file
+   * lines) applied to its stored content off the request loop (control/transfer-diff.ts), the
+   * primary's serial kept; CTL_ERR_VALIDATION when it does not apply (then transfer it whole).
+   * Optional: without it, the refresher writes the whole text (`transferIn`).
+   */
+  transferInSteps?(
+    zoneId: string,
+    zone: string,
+    steps: { removed: string; added: string }[],
+    comment: string,
+  ): Promise<ZoneChangeResult>;
 
   /** Who may change a zone with DNS UPDATE (PowerDNS metadata TSIG-ALLOW-DNSUPDATE, ALLOW-DNSUPDATE-FROM). */
   getZoneUpdatePolicy(p: Principal, zone: string): Promise<ZoneUpdatePolicy>;

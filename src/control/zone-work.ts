@@ -50,6 +50,7 @@ import {
   type ZoneContent,
 } from './records.js';
 import { parseChanges, storeChanges } from './rows.js';
+import { applyTransferSteps, type TransferStep } from './transfer-diff.js';
 import { ControlError, isJsonList, type RRsetData } from './types.js';
 
 /** An RRset row as stored (without its zone). */
@@ -124,6 +125,15 @@ type ZoneJobKind =
       updates: UpdateRR[];
       limits: EditLimits;
       dryRun?: boolean;
+    }
+  | {
+      /** A secondary zone's IXFR difference (transfer-diff.ts), the primary's serial kept. */
+      kind: 'ixfr';
+      origin: string;
+      serial: number;
+      steps: TransferStep[];
+      limits: EditLimits;
+      dryRun?: false;
     }
   | {
       kind: 'create';
@@ -538,6 +548,19 @@ export function runZoneJob(
       locate = (nameKey, type) => ({
         where: `the update of ${nameKey}${type === undefined ? '' : ` type ${type}`}: `,
       });
+      oldSerial = job.serial;
+      break;
+    }
+    case 'ixfr': {
+      const apply = (into: ZoneContent) => applyTransferSteps(into, origin, job.limits, job.steps);
+      if (checked && process.env.SWITCHBOARD_INCREMENTAL !== 'off') {
+        // The new SOA's serial follows ours (RFC 1982): settleSerial keeps it.
+        const done = incrementalApply(apply, current, currentMemo, checked, origin, job.serial, false);
+        if (done) return inPlaceOutcome(done, current, currentMemo, false);
+      }
+      draft = new Map(current);
+      apply(draft);
+      locate = () => ({ where: 'the IXFR difference: ' });
       oldSerial = job.serial;
       break;
     }

@@ -30,6 +30,7 @@ import {
   type StageTarget,
   stageContent,
 } from './staging.js';
+import type { TransferStep } from './transfer-diff.js';
 import {
   type ChangeOptions,
   ControlError,
@@ -87,6 +88,8 @@ function isSmallJob(job: ZoneJob, zoneRecords: number): boolean {
       return job.undo.reduce((n, u) => n + u.length, 0) <= SMALL_TEXT;
     case 'update':
       return job.prereqs.length + job.updates.length <= SMALL_RECORDS;
+    case 'ixfr':
+      return job.steps.reduce((n, st) => n + st.removed.length + st.added.length, 0) <= SMALL_TEXT;
     case 'create':
       return (
         !isJsonList(job.input.rrsets) &&
@@ -765,7 +768,44 @@ export class Zones {
    * with the primary's serial kept. Written as the zone's account (no administrator's
    * exemption); refused when the zone is gone, was re-created, or is no longer Slave.
    */
-  async transferIn(zoneId: string, name: string, text: string, comment: string): Promise<ZoneChangeResult> {
+  transferIn(zoneId: string, name: string, text: string, comment: string): Promise<ZoneChangeResult> {
+    return this.#transfer(zoneId, name, comment, (z, origin, budget) => ({
+      kind: 'import',
+      origin,
+      serial: z.serial,
+      text,
+      keepSerial: true,
+      limits: this.#editLimits(),
+      budget,
+    }));
+  }
+
+  /**
+   * A secondary zone's IXFR difference as its next version (transfer-diff.ts: applied to the
+   * stored content in the zone-work thread, the primary's serial kept), written as `transferIn`
+   * writes a whole transfer; refused (CTL_ERR_VALIDATION) when it does not apply to what is stored.
+   */
+  transferInSteps(
+    zoneId: string,
+    name: string,
+    steps: TransferStep[],
+    comment: string,
+  ): Promise<ZoneChangeResult> {
+    return this.#transfer(zoneId, name, comment, (z, origin) => ({
+      kind: 'ixfr',
+      origin,
+      serial: z.serial,
+      steps,
+      limits: this.#editLimits(),
+    }));
+  }
+
+  async #transfer(
+    zoneId: string,
+    name: string,
+    comment: string,
+    makeJob: (zone: ZoneRow, origin: string, budget: RecordBudget) => ZoneJob,
+  ): Promise<ZoneChangeResult> {
     this.#ctx.checkOpen();
     const origin = this.#ctx.zoneName(name);
     const zone = await this.#ctx.store.repo.getZoneByName(origin.toString());
@@ -780,15 +820,7 @@ export class Zones {
     return this.#offloaded(p, origin, { comment }, 'import', (z, budget) => {
       if (z.id !== zoneId || (z.kind !== 'Slave' && z.kind !== 'Consumer'))
         throw new ControlError('CTL_ERR_NOT_FOUND', `secondary zone ${origin} not found`);
-      return {
-        kind: 'import',
-        origin: origin.toString(),
-        serial: z.serial,
-        text,
-        keepSerial: true,
-        limits: this.#editLimits(),
-        budget,
-      };
+      return makeJob(z, origin.toString(), budget);
     });
   }
 

@@ -2,9 +2,11 @@
  * Several zone transfers on one TCP connection (RFC 7766 §6.2.1, RFC 5936 §4.1), both ways:
  *
  * - our client (`TransferConnections`, src/xfr/secondary/connection.ts, what the edge's sync
- *   uses) against NSD and Knot as primaries, TSIG-signed: 12 AXFRs pipelined on one connection,
- *   every zone whole; a zone the primary refuses fails alone (its connection goes, the queries
- *   queued behind it are sent again on a new one and succeed);
+ *   and the secondary zones' refresher use) against NSD and Knot as primaries, TSIG-signed: 12
+ *   AXFRs pipelined on one connection, every zone whole; a zone the primary refuses fails alone
+ *   (an error answer: the others go on); against BIND 9, which interleaves the messages of a
+ *   connection's transfers: six multi-message AXFRs on one connection, each whole (answers
+ *   matched by ID);
  * - our server (`serve`) with kdig `+keepopen`: three AXFRs on one connection, each whole, and
  *   our client pipelining 12 on one connection; a connection the server closed while idle is
  *   noticed and the next transfer opens a new one.
@@ -21,7 +23,14 @@ import { rdataToText } from '../../src/wire/rdata.js';
 import { TransferConnections } from '../../src/xfr/secondary/connection.js';
 import { transferIn, type XfrInResult } from '../../src/xfr/secondary/ixfr-in.js';
 import { parseTsigKeySpec } from '../../src/xfr/tsig.js';
-import { type Peer, skipUnlessCommands, startKnot, startNsd, type ZoneSpec } from '../helpers/peers.js';
+import {
+  type Peer,
+  skipUnlessCommands,
+  startBind,
+  startKnot,
+  startNsd,
+  type ZoneSpec,
+} from '../helpers/peers.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { freePort, type ServeProcess, startServe } from './support.js';
 
@@ -115,6 +124,65 @@ describe('pipelined transfers on one TCP connection', () => {
       await pipelined(knot.host, knot.port, 'not-served.pipe.test.');
     } finally {
       await knot?.stop();
+    }
+  });
+
+  test('our client, BIND 9 as primary: answers interleaved, matched by ID', {
+    skip: skipUnlessCommands('named'),
+  }, async () => {
+    // BIND runs a connection's transfers at once and interleaves their messages: zones of
+    // several messages each (~3,000 records), six on one connection, and a zone BIND does not
+    // serve among them: it alone fails (an error answer), the rest whole, one connection.
+    const big = Array.from({ length: 6 }, (_, i) => {
+      const origin = `b${i}.pipe.test.`;
+      const file = join(dir, `${origin}zone`);
+      const text = [
+        `$ORIGIN ${origin}`,
+        '$TTL 300',
+        `@ IN SOA ns1 hostmaster ${200 + i} 3600 600 86400 300`,
+        '@ NS ns1',
+        'ns1 A 192.0.2.1',
+        ...Array.from({ length: 3000 }, (_, k) => `h${k} TXT "zone ${i} host ${k} of several messages"`),
+        '',
+      ].join('\n');
+      writeFileSync(file, text);
+      return { origin, file, records: 3003 };
+    });
+    let bind: Peer | undefined;
+    const target = { address: '127.0.0.1', port: 0 };
+    try {
+      bind = await startBind(big, { primaryTo: { to: '127.0.0.1', key: KEY_SPEC } });
+      target.port = bind.port;
+      const conns = new TransferConnections(target, { connections: 1, pipeline: 8 });
+      try {
+        const names = [
+          ...big.slice(0, 3).map((z) => z.origin),
+          'not-served.pipe.test.',
+          ...big.slice(3).map((z) => z.origin),
+        ];
+        const all = await Promise.allSettled(
+          names.map((n) =>
+            transferIn(target, Name.parse(n), KEY, undefined, undefined, (t, q, l, m) =>
+              conns.exchange(t, q, l, m),
+            ),
+          ),
+        );
+        for (const [i, r] of all.entries()) {
+          if (names[i] === 'not-served.pipe.test.') {
+            assert.equal(r.status, 'rejected', 'the zone BIND does not serve fails');
+            continue;
+          }
+          assert.equal(r.status, 'fulfilled', `${names[i]}: ${r.status === 'rejected' ? r.reason : ''}`);
+          if (r.status !== 'fulfilled' || r.value.kind !== 'full') continue;
+          assert.equal(r.value.records.length, 3003, names[i]);
+          assert.ok(r.value.messages > 1, `${names[i]}: ${r.value.messages} messages`);
+        }
+        assert.equal(conns.opened, 1, 'one connection throughout');
+      } finally {
+        conns.close();
+      }
+    } finally {
+      await bind?.stop();
     }
   });
 

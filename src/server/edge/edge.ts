@@ -24,6 +24,7 @@ import { OutboundPolicy } from '../../xfr/outbound.js';
 import type { SecondaryZonesMessage } from '../../xfr/secondary/notify-in.js';
 import { parseTsigKeySpec } from '../../xfr/tsig.js';
 import { ixfrChanges } from '../shared/compile-patch.js';
+import { CompilePool } from '../shared/compile-pool.js';
 import { isStartWorkerMessage, type StartWorkerMessage, type ZonesMessage } from '../shared/dns-protocol.js';
 import { encodeDnsWorkerConfig, START_CONFIG_ENV, servingSettingsOf } from '../shared/dns-worker-config.js';
 import { ImageShipper } from '../shared/image-shipper.js';
@@ -31,7 +32,6 @@ import { collectGarbage, PackWriter } from '../shared/images.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError, type Logger } from '../shared/log.js';
 import { startCookieRotation } from '../shared/shield.js';
-import { EdgeCompilePool } from './compile-small.js';
 import type { EdgeConfig } from './config.js';
 
 /** Zones per snapshot message of the cold start. */
@@ -64,8 +64,9 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
   }
 
   const writer = new PackWriter();
-  // Small changes compiled at once on this thread; the rest (a sync, big zones) on the threads.
-  const compiler = new EdgeCompilePool();
+  // One thread kept started when idle, as `start`'s: a change after a quiet spell does not wait
+  // for a thread to start (docs/PERFORMANCE.md "fleet10", "xfrtidy").
+  const compiler = new CompilePool({ warm: 1 });
   let pool: WorkerPool | undefined;
   // The last update message sent to the workers (NOTIFY to --notify waits until they applied it).
   let lastSeq = 0;

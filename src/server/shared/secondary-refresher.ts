@@ -16,7 +16,12 @@
  * Timers are clamped: refresh to [60 s, 1 day], retry to [30 s, 1 hour] and at most refresh,
  * expire to [1 hour, 30 days] and at least refresh + retry. Transfers run at most
  * `maxActive` at a time (platform) and `maxPerAccount` per account, queued in due order:
- * one slow master holds one slot, nobody else's. Everything here is I/O and timers; the
+ * one slow master holds one slot, nobody else's. Transfers from one master share a persistent,
+ * pipelined TCP connection (src/xfr/secondary/connection.ts, the edge's mechanism), not a
+ * connection each: at most 4 transfers outstanding per master, the rest waiting their turn
+ * (BIND 9 runs a connection's transfers at once and answers SERVFAIL past its transfers-out
+ * quota of 10, which pipelined transfers reached at 8 outstanding: its quota is given back a
+ * moment after each transfer ends). Everything here is I/O and timers; the
  * transferred text is parsed and checked by the control plane's zone work (a worker thread for
  * big zones), never on this loop in one piece.
  * @module
@@ -33,6 +38,7 @@ import {
   type TransferLimits,
   transferZone,
 } from '../../xfr/secondary/client.js';
+import { TransferConnections } from '../../xfr/secondary/connection.js';
 import { applySteps, recordLine, transferIn, type XfrInResult } from '../../xfr/secondary/ixfr-in.js';
 import { makeTsigKey, type TsigKey } from '../../xfr/tsig.js';
 import { parseZoneText } from '../../zone/parser.js';
@@ -92,6 +98,9 @@ export function masterAddresses(masters: readonly string[]): string[] {
   });
 }
 
+/** Transfer connections to one master: how many, and transfers outstanding on each (module comment). */
+export const MASTER_CONNECTIONS = { connections: 1, pipeline: 4 } as const;
+
 /** The least time between two checks of one zone that NOTIFY can cause (rate limit). */
 export const NOTIFY_MIN_INTERVAL_MS = 2000;
 
@@ -144,6 +153,10 @@ export interface RefresherStats {
   checksFailed: number;
   zonesExpired: number;
   active: number;
+  /** TCP connections opened for transfers (IXFR, AXFR) so far. */
+  connections: number;
+  /** Refreshes stored from an IXFR answer (of `transfersOk`). */
+  ixfr: number;
 }
 
 /**
@@ -154,6 +167,7 @@ export type RefresherControl = Pick<
   ControlPlane,
   | 'secondaryZones'
   | 'transferIn'
+  | 'transferInSteps'
   | 'servedZone'
   | 'recordSecondaryCheck'
   | 'onSecondaryRefresh'
@@ -172,6 +186,12 @@ export interface RefresherOptions {
   onExpiredChange?: (expired: readonly string[]) => void;
   /** Lower timer bounds instead of the stated ones (tests; see `clampTimers`). */
   lowerBounds?: readonly [number, number, number];
+  /**
+   * Transfers over persistent, pipelined TCP connections to each master (connection.ts; the
+   * edge's follower uses the same): connections at most and queries outstanding on each
+   * (default 1 × 4: see the module comment); `false`: a connection per transfer.
+   */
+  connections?: { connections: number; pipeline: number } | false;
 }
 
 export class SecondaryRefresher {
@@ -185,7 +205,13 @@ export class SecondaryRefresher {
     checksFailed: 0,
     zonesExpired: 0,
     active: 0,
+    connections: 0,
+    ixfr: 0,
   };
+  /** The persistent transfer connections, per master (`ADDR:PORT`). */
+  readonly #conns = new Map<string, TransferConnections>();
+  /** Connections opened by the sets closed since (stats). */
+  #connsClosed = 0;
   /** Unreachable masters (`ADDR:PORT`): failures in a row and when their hold ends (ms). */
   readonly #held = new Map<string, { fails: number; until: number }>();
   #timer: NodeJS.Timeout | undefined;
@@ -199,7 +225,36 @@ export class SecondaryRefresher {
   }
 
   get stats(): RefresherStats {
-    return { ...this.#stats, active: this.#stats.active };
+    let connections = this.#connsClosed;
+    for (const c of this.#conns.values()) connections += c.opened;
+    return { ...this.#stats, connections };
+  }
+
+  /**
+   * How transfers reach `target`: over its persistent connections (opened at the first use),
+   * or a connection each when `connections` is false.
+   */
+  #exchange(target: OutboundTarget): Parameters<typeof transferIn>[5] {
+    const opts = this.#opts.connections;
+    if (opts === false) return undefined;
+    const at = `${target.address}:${target.port}`;
+    let conns = this.#conns.get(at);
+    if (conns === undefined) {
+      conns = new TransferConnections(target, opts ?? MASTER_CONNECTIONS);
+      this.#conns.set(at, conns);
+    }
+    const c = conns;
+    return (t, query, limits, onMessage) => c.exchange(t, query, limits, onMessage);
+  }
+
+  /** Closes the connections to masters no zone names any more (all of them: `keep` empty). */
+  #closeConnections(keep: ReadonlySet<string>): void {
+    for (const [at, c] of this.#conns)
+      if (!keep.has(at)) {
+        this.#connsClosed += c.opened;
+        c.close();
+        this.#conns.delete(at);
+      }
   }
 
   /** Reads the secondary zones and starts the timers; re-reads on every settings or zone change. */
@@ -222,6 +277,7 @@ export class SecondaryRefresher {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
     for (const u of this.#unsubscribe) u();
+    this.#closeConnections(new Set());
   }
 
   /** Re-reads the list of secondary zones (one read at a time; asked again meanwhile: once more). */
@@ -299,6 +355,16 @@ export class SecondaryRefresher {
         if (z.expired) expiredChanged = true;
       }
     if (expiredChanged) this.#expiredChanged();
+    const masters = new Set<string>();
+    for (const z of this.#zones.values())
+      for (const m of z.masters)
+        try {
+          const t = parseOutboundTarget(m);
+          masters.add(`${t.address}:${t.port}`);
+        } catch {
+          // not a master anyone can reach
+        }
+    this.#closeConnections(masters);
     this.#tick();
   }
 
@@ -468,7 +534,7 @@ export class SecondaryRefresher {
         // form; anything that does not apply (or fails) falls back to AXFR below.
         if (soa !== undefined && (await this.#ixfr(z, target, m, limits))) return;
         const t0 = performance.now();
-        const got = await transferZone(target, z.origin, z.key, limits);
+        const got = await transferZone(target, z.origin, z.key, limits, this.#exchange(target));
         const t1 = performance.now();
         const result = await this.#opts.control.transferIn(
           z.id,
@@ -516,15 +582,17 @@ export class SecondaryRefresher {
   }
 
   /**
-   * IXFR in: true when it brought the zone up to date (stored, or found current). A zone whose
-   * served text is bigger than IXFR_MAX_TEXT is left to AXFR (its difference would be applied
-   * to the parsed text on this loop); a failure is logged and AXFR follows.
+   * IXFR in: true when it brought the zone up to date (stored, or found current). A difference
+   * goes to the control plane as it is (`transferInSteps`: applied to the stored content in its
+   * zone-work thread, whatever the zone's size); a keeper without that (`serve`'s folder) gets
+   * the zone's text patched here, except a zone whose served text is bigger than
+   * IXFR_MAX_TEXT (it would be parsed on this loop): AXFR. A failure is logged and AXFR follows.
    */
   async #ixfr(z: ZoneState, target: OutboundTarget, m: string, limits: TransferLimits): Promise<boolean> {
     const t0 = performance.now();
     let got: XfrInResult;
     try {
-      got = await transferIn(target, z.origin, z.key, z.serial, limits);
+      got = await transferIn(target, z.origin, z.key, z.serial, limits, this.#exchange(target));
     } catch (err) {
       this.#opts.log.info(
         `secondary zone ${z.name}: IXFR from ${m} failed (${(err as Error).message}); AXFR`,
@@ -537,6 +605,25 @@ export class SecondaryRefresher {
     if (got.kind === 'full') {
       text = `${got.records.map(recordLine).join('\n')}\n`;
       what = `IXFR (whole zone) from ${m}: serial ${got.serial}, ${got.records.length} records`;
+    } else if (this.#opts.control.transferInSteps !== undefined) {
+      what = `IXFR from ${m}: serial ${z.serial} → ${got.serial}, ${got.steps.length} differences`;
+      const steps = got.steps.map((st) => ({
+        removed: `${st.removed.map(recordLine).join('\n')}\n`,
+        added: `${st.added.map(recordLine).join('\n')}\n`,
+      }));
+      const t1 = performance.now();
+      let result: Awaited<ReturnType<RefresherControl['transferIn']>>;
+      try {
+        result = await this.#opts.control.transferInSteps(z.id, z.name, steps, what);
+      } catch (err) {
+        this.#opts.log.info(
+          `secondary zone ${z.name}: IXFR from ${m} not stored (${(err as Error).message}); AXFR`,
+        );
+        return false;
+      }
+      this.#ixfrDone(z, got, what, result, t0, t1);
+      await this.#opts.control.recordSecondaryCheck(z.id, { ok: true, masterUsed: m });
+      return true;
     } else {
       const held = await this.#opts.control.servedZone(z.name);
       if (held === null || held.text.length > IXFR_MAX_TEXT) return false;
@@ -553,16 +640,29 @@ export class SecondaryRefresher {
     }
     const t1 = performance.now();
     const result = await this.#opts.control.transferIn(z.id, z.name, text, what);
+    this.#ixfrDone(z, got, what, result, t0, t1);
+    await this.#opts.control.recordSecondaryCheck(z.id, { ok: true, masterUsed: m });
+    return true;
+  }
+
+  /** An IXFR stored: the zone's state and the log line. */
+  #ixfrDone(
+    z: ZoneState,
+    got: XfrInResult,
+    what: string,
+    result: { serial: number | string; changed: boolean },
+    t0: number,
+    t1: number,
+  ): void {
     z.serial = Number(result.serial);
     z.loaded = true;
     z.timers = clampTimers(got.timers, this.#opts.lowerBounds);
     this.#succeeded(z);
     this.#stats.transfersOk++;
+    this.#stats.ixfr++;
     this.#opts.log.info(
       `secondary zone ${z.name}: ${what}, ${got.bytes} octets in ${Math.round(t1 - t0)} ms, stored in ${Math.round(performance.now() - t1)} ms${result.changed ? '' : ' (no change)'}`,
     );
-    await this.#opts.control.recordSecondaryCheck(z.id, { ok: true, masterUsed: m });
-    return true;
   }
 
   #succeeded(z: ZoneState): void {

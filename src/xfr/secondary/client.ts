@@ -319,13 +319,15 @@ function serialOf(bytes: Uint8Array, query: Uint8Array, zone: Name, key: TsigKey
 
 /**
  * AXFR of `zone` from `target` over TCP (RFC 5936): the records between the two SOAs, checked
- * and bounded (see the module comment), as master-file text.
+ * and bounded (see the module comment), as master-file text. Over a connection of its own, or
+ * `exchange`'s (connection.ts's persistent, pipelined ones).
  */
 export async function transferZone(
   target: OutboundTarget,
   zone: Name,
   key: TsigKey | undefined,
   limits: TransferLimits = DEFAULT_TRANSFER_LIMITS,
+  exchange: typeof tcpExchange = tcpExchange,
 ): Promise<TransferredZone> {
   const query = buildQuery(zone, RRType.AXFR, key);
   const verifier = key ? new TsigVerifier(key, query) : undefined;
@@ -336,7 +338,7 @@ export async function transferZone(
   let bytes = 0;
   let messages = 0;
   let done = false;
-  await tcpExchange(target, query, limits, (m) => {
+  await exchange(target, query, limits, (m) => {
     bytes += m.length;
     const msg = checkResponse(m, query, zone, RRType.AXFR, messages === 0);
     messages++;

@@ -6,13 +6,17 @@
  *
  * `TransferConnections.exchange` has `tcpExchange`'s contract (client.ts): the query is sent,
  * every response message is handed to `onMessage` until it returns true; the bounds are the
- * same (whole time, time without data, octets). On one connection the answers come in the order
- * of the queries (a server answers a connection's queries in turn; ours does, so do NSD and
- * Knot): the messages go to the oldest exchange not finished. Anything wrong with an exchange
- * (a check of `onMessage` failing: ID, TSIG, …; a bound) ends that exchange *and* the
- * connection (what follows on it cannot be trusted to be in step); the exchanges queued behind
- * it, which got nothing yet, are sent again on a new connection, once. A connection the primary
- * closed while idle (its idle timeout) is replaced at the next exchange.
+ * same (whole time, time without data, octets). Each message goes to the exchange whose query
+ * has its ID (RFC 7766 §7: answers may come out of order): NSD and Knot (and ours) answer a
+ * connection's queries in turn, but BIND 9 runs the transfers of one connection at once and
+ * interleaves their messages. No two exchanges outstanding on one connection have the same ID
+ * (one that would is sent on another connection). An error answer (RCODE not 0) in one message
+ * ends its exchange alone. Anything else wrong with an exchange (a check of `onMessage`
+ * failing: TSIG, question, …; a bound; a message no exchange asked for) ends that exchange
+ * *and* the connection (what follows on it cannot be trusted); the others on it that got
+ * nothing yet are sent again on a new connection, once. A connection the primary closed
+ * while idle (its idle timeout) is replaced at the next exchange. With every connection open
+ * and holding `pipeline` exchanges, an exchange waits (its time bound running) until one ends.
  * @module
  */
 import { Socket } from 'node:net';
@@ -43,7 +47,12 @@ export interface TransferConnectionsOptions {
   pipeline?: number;
 }
 
-/** One TCP connection carrying exchanges in order. */
+/** The ID of a query (its first two octets). */
+function idOf(query: Uint8Array): number {
+  return (query[0] << 8) | query[1];
+}
+
+/** One TCP connection carrying exchanges, their answers told apart by ID. */
 class Connection {
   readonly #sock = new Socket();
   readonly #queue: Exchange[] = [];
@@ -51,11 +60,18 @@ class Connection {
   #dead = false;
   #corked = false;
   readonly #onDead: (c: Connection, requeue: Exchange[]) => void;
+  readonly #onDone: () => void;
   readonly #target: OutboundTarget;
 
-  constructor(target: OutboundTarget, idleMs: number, onDead: (c: Connection, requeue: Exchange[]) => void) {
+  constructor(
+    target: OutboundTarget,
+    idleMs: number,
+    onDead: (c: Connection, requeue: Exchange[]) => void,
+    onDone: () => void,
+  ) {
     this.#target = target;
     this.#onDead = onDead;
+    this.#onDone = onDone;
     const sock = this.#sock;
     sock.setNoDelay(true);
     // Without data for `idleMs` while answers are awaited: the exchanges waiting fail.
@@ -76,6 +92,11 @@ class Connection {
 
   get pending(): number {
     return this.#queue.length;
+  }
+
+  /** Whether an exchange outstanding here has the ID `id`. */
+  holds(id: number): boolean {
+    return this.#queue.some((x) => idOf(x.query) === id);
   }
 
   get dead(): boolean {
@@ -113,10 +134,12 @@ class Connection {
   #data(chunk: Buffer): void {
     if (this.#dead) return;
     this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
-    while (!this.#dead && this.#buf.length >= 2) {
-      const x = this.#queue[0];
+    // A message's length and ID (its first two octets) say whose it is.
+    while (!this.#dead && this.#buf.length >= 4) {
+      const id = this.#buf.readUInt16BE(2);
+      const x = this.#queue.find((q) => idOf(q.query) === id);
       if (x === undefined) {
-        // Nothing asked: a server speaking out of turn.
+        // Nothing asked with that ID: a server speaking out of turn.
         this.#fail(
           new TransferError(`${this.#target.address}:${this.#target.port} sent an answer not asked for`),
         );
@@ -124,7 +147,7 @@ class Connection {
       }
       const len = this.#buf.readUInt16BE(0);
       if (this.#buf.length < 2 + len) {
-        // The head's bound counts what is arriving for it too.
+        // The exchange's bound counts what is arriving for it too.
         if (x.bytes + this.#buf.length > x.limits.maxBytes) this.#tooBig(x);
         return;
       }
@@ -140,13 +163,23 @@ class Connection {
       try {
         done = x.onMessage(msg);
       } catch (err) {
+        // An error answer (RCODE not 0) as the whole of an exchange's answer (BIND's SERVFAIL
+        // past its transfers-out quota; REFUSED): that exchange alone fails, the others go on.
+        if (x.messages === 1 && msg.length >= 12 && (msg[3] & 0x0f) !== 0) {
+          this.#queue.splice(this.#queue.indexOf(x), 1);
+          clearTimeout(x.timer);
+          x.reject(err as Error);
+          this.#onDone();
+          continue;
+        }
         this.#fail(err as Error, x);
         return;
       }
       if (done) {
-        this.#queue.shift();
+        this.#queue.splice(this.#queue.indexOf(x), 1);
         clearTimeout(x.timer);
         x.resolve();
+        this.#onDone();
       }
     }
   }
@@ -156,18 +189,17 @@ class Connection {
   }
 
   /**
-   * The connection ends: `culprit` (default: the oldest exchange when it got part of its
-   * answer) fails with `err`; the others that got nothing are handed back to be sent again.
+   * The connection ends: `culprit` fails with `err`, and every other exchange that got part of
+   * its answer; the others that got nothing are handed back to be sent again.
    */
   #fail(err: Error, culprit?: Exchange): void {
     if (this.#dead) return;
     this.#dead = true;
     this.#sock.destroy();
     const queue = this.#queue.splice(0);
-    const head = culprit ?? (queue[0] !== undefined && queue[0].messages > 0 ? queue[0] : undefined);
     const requeue: Exchange[] = [];
     for (const x of queue) {
-      if (x === head || x.messages > 0 || x.resent) {
+      if (x === culprit || x.messages > 0 || x.resent) {
         clearTimeout(x.timer);
         x.reject(err);
       } else requeue.push(x);
@@ -182,7 +214,11 @@ export class TransferConnections {
   readonly #max: number;
   readonly #pipeline: number;
   #conns: Connection[] = [];
+  /** Exchanges waiting for room (every connection open and full), in order. */
+  #waiting: Exchange[] = [];
   #closed = false;
+  /** Connections opened so far (tests, stats). */
+  opened = 0;
 
   constructor(target: OutboundTarget, opts: TransferConnectionsOptions = {}) {
     this.#target = target;
@@ -216,12 +252,14 @@ export class TransferConnections {
         messages: 0,
         resent: false,
         timer: setTimeout(() => {
-          x.conn?.abort(
-            x,
-            new TransferError(
-              `transfer from ${target.address}:${target.port} took longer than ${limits.timeoutMs} ms`,
-            ),
+          const err = new TransferError(
+            `transfer from ${target.address}:${target.port} took longer than ${limits.timeoutMs} ms`,
           );
+          const w = this.#waiting.indexOf(x);
+          if (w >= 0) {
+            this.#waiting.splice(w, 1);
+            reject(err);
+          } else x.conn?.abort(x, err);
         }, limits.timeoutMs),
       };
       this.#send(x, limits.idleMs);
@@ -230,10 +268,26 @@ export class TransferConnections {
 
   #send(x: Exchange, idleMs: number): void {
     this.#conns = this.#conns.filter((c) => !c.dead);
+    const id = idOf(x.query);
     let best: Connection | undefined;
-    for (const c of this.#conns) if (best === undefined || c.pending < best.pending) best = c;
-    if (best === undefined || (best.pending >= this.#pipeline && this.#conns.length < this.#max)) {
-      best = new Connection(this.#target, idleMs, (dead, requeue) => {
+    for (const c of this.#conns)
+      if (!c.holds(id) && (best === undefined || c.pending < best.pending)) best = c;
+    if (best === undefined || best.pending >= this.#pipeline) {
+      if (this.#conns.length >= this.#max) {
+        // Full: it waits for an exchange to end (sent then, or failed by its time bound).
+        this.#waiting.push(x);
+        return;
+      }
+      best = this.#open(idleMs);
+    }
+    best.send(x);
+  }
+
+  #open(idleMs: number): Connection {
+    const conn = new Connection(
+      this.#target,
+      idleMs,
+      (dead, requeue) => {
         this.#conns = this.#conns.filter((c) => c !== dead);
         for (const r of requeue) {
           if (this.#closed) {
@@ -244,10 +298,19 @@ export class TransferConnections {
           r.resent = true;
           this.#send(r, r.limits.idleMs);
         }
-      });
-      this.#conns.push(best);
-    }
-    best.send(x);
+        this.#next();
+      },
+      () => this.#next(),
+    );
+    this.#conns.push(conn);
+    this.opened++;
+    return conn;
+  }
+
+  /** Room again (an exchange ended, a connection went): the exchanges waiting are sent. */
+  #next(): void {
+    const waiting = this.#waiting.splice(0);
+    for (const w of waiting) if (!this.#closed) this.#send(w, w.limits.idleMs);
   }
 
   /** Closes every connection; exchanges under way fail. */
@@ -255,5 +318,9 @@ export class TransferConnections {
     this.#closed = true;
     for (const c of this.#conns) c.close();
     this.#conns = [];
+    for (const w of this.#waiting.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new TransferError('transfers closed'));
+    }
   }
 }
