@@ -46,8 +46,10 @@ const skip = skipOrFail(
 /** The server's share of CPU 0 (a cgroup quota), and the attack as a multiple of its capacity. */
 const SHARE = 0.1;
 const MULTIPLE = 3;
-/** How much higher the shield's first-try success must be. */
-const MARGIN = 0.1;
+/** How much higher the shield's first-try success must be (smallest difference seen: 0.34). */
+const MARGIN = 0.2;
+/** How much higher its success (retries included) must be (smallest difference seen: 0.19). */
+const SUCCESS_MARGIN = 0.05;
 const SERVER_CPU = 0;
 const DRILL_CPU = 1;
 
@@ -93,7 +95,13 @@ async function capacity(): Promise<number> {
   const peer = await serve('off');
   try {
     const r = await runDrill(
-      shortDrillOptions(peer, shape, { senders: 2, capacityStart: 1000, label: 'capacity' }),
+      shortDrillOptions(peer, shape, {
+        senders: 2,
+        capacityStart: 16_000,
+        // The search takes 9-22 s here; the hard stop must not cut its last steps.
+        stops: { maxSeconds: 40, maxPackets: 5_000_000 },
+        label: 'capacity',
+      }),
     );
     console.log(`capacity steps: ${JSON.stringify(r.capacity?.steps)}`);
     return r.capacity?.qps ?? 0;
@@ -153,14 +161,21 @@ test('the shield raises legitimate first-try success over the dry run at 3x a ca
   const o = flood(on);
   const g = (x: ReturnType<typeof flood>) => x.f.legit;
   const figures = (x: ReturnType<typeof flood>) =>
-    `first try all ${g(x).all.firstTry.toFixed(3)}, others ${g(x).byZoneGroup.others.firstTry.toFixed(3)}, victim ${g(x).byZoneGroup.victim.firstTry.toFixed(3)} (success ${g(x).all.success.toFixed(3)}, p99 ${g(x).all.p99Ms.toFixed(0)} ms); attack ${x.sent} sent (${Math.round(x.sent / x.f.seconds)}/s), random subdomains ${(100 * x.rs).toFixed(1)}% answered; server ${x.f.target?.cpuCores.toFixed(2)} cores`;
+    `first try all ${g(x).all.firstTry.toFixed(3)}, others ${g(x).byZoneGroup.others.firstTry.toFixed(3)}, victim ${g(x).byZoneGroup.victim.firstTry.toFixed(3)} (success all ${g(x).all.success.toFixed(3)}, others ${g(x).byZoneGroup.others.success.toFixed(3)}, p99 ${g(x).all.p99Ms.toFixed(0)} ms); attack ${x.sent} sent (${Math.round(x.sent / x.f.seconds)}/s), random subdomains ${(100 * x.rs).toFixed(1)}% answered; server ${x.f.target?.cpuCores.toFixed(2)} cores`;
   const both = `capacity ${qps}/s (${((t1 - t0) / 1000).toFixed(1)} s), ${((Date.now() - t0) / 1000).toFixed(1)} s in all; dry run: ${figures(d)}; shield on: ${figures(o)}`;
   console.log(both);
-  assert.ok(d.sent > 2 * qps * d.f.seconds, `the flood was sent (at least 2x the capacity): ${both}`);
-  assert.ok(o.rs < 0.75 * d.rs, `the shield shed the random subdomains: ${both}`);
-  assert.ok(g(o).all.firstTry >= g(d).all.firstTry + MARGIN, `all legitimate: ${both}`);
   assert.ok(
-    g(o).byZoneGroup.others.firstTry >= g(d).byZoneGroup.others.firstTry + MARGIN,
-    `other zones: ${both}`,
+    Math.min(d.sent, o.sent) > 2 * qps * d.f.seconds,
+    `the flood was sent (at least 2x the capacity): ${both}`,
   );
+  assert.ok(o.rs < 0.75 * d.rs, `the shield shed the random subdomains: ${both}`);
+  // First try (answered within the 800 ms before the resolver's first timeout): raised.
+  for (const [what, pick] of [
+    ['all legitimate', (x: ReturnType<typeof flood>) => g(x).all],
+    ['the zones not attacked', (x: ReturnType<typeof flood>) => g(x).byZoneGroup.others],
+  ] as const) {
+    assert.ok(pick(o).firstTry >= pick(d).firstTry + MARGIN, `first try, ${what}: ${both}`);
+    assert.ok(pick(o).success >= pick(d).success + SUCCESS_MARGIN, `success, ${what}: ${both}`);
+  }
+  assert.ok(g(o).all.success >= 0.9, `success with the shield: ${both}`);
 });
