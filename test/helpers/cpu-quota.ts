@@ -23,15 +23,19 @@ function hasV2Cpu(): boolean {
 
 /**
  * Why a CPU quota and pinning to two separate CPUs cannot be had here (false: they can): root,
- * a cgroup CPU controller (v2 `cpu.max` or v1 `cpu.cfs_quota_us`), taskset and >= 2 CPUs.
+ * a writable cgroup CPU controller (v2 `cpu.max` or v1 `cpu.cfs_quota_us`; probed by making a
+ * quota), taskset and >= 2 CPUs.
  */
 export function cpuQuotaMissing(): false | string {
   if (process.getuid?.() !== 0) return 'a cgroup CPU quota needs root';
-  if (!hasV2Cpu() && !existsSync(join(V1_ROOT, 'cpu.cfs_quota_us')))
-    return 'no cgroup CPU controller found (cgroup v2 cpu.max or v1 cpu.cfs_quota_us)';
-  if (spawnSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' }).status !== 0)
-    return 'taskset (util-linux) is not installed';
   if (availableParallelism() < 2) return 'fewer than 2 CPUs: the server and the drill cannot be pinned apart';
+  const r = spawnSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+  if (r.error || r.status !== 0) return 'taskset (util-linux) is not installed or fails';
+  try {
+    new CpuQuota(0.5, `switchboard-probe-${process.pid}`).remove();
+  } catch (err) {
+    return `cannot make a cgroup CPU quota: ${err instanceof Error ? err.message : String(err)}`;
+  }
   return false;
 }
 
