@@ -13,15 +13,18 @@
  * its queue overflows and legitimate queries are lost with the flood; the shield drops the flood
  * in C (and the bots' /24s in the kernel) and the legitimate queries get through.
  *
- * The measure is first-try success (answered before the first try's 800 ms timeout): retries
- * recover most queries within 5 s either way. What it asserts, with margins that held in the
- * runs quoted in docs/TESTING.md: for the zones not attacked and for all legitimate queries,
- * the shield's first-try success exceeds the dry run's by MARGIN; the shield answers under 3/4
- * of the share of random subdomains the dry run answers. Without the CPU quota (the senders
- * sharing the cores with an unthrottled server) the dry run slows the very flood it is measured
- * against and the difference does not show (2026-12-05, first-try 0.74-0.97 either way).
+ * The measures: first-try success (answered before the first try's 800 ms timeout: retries
+ * hide part of the difference) and success (retries included). What it asserts, for all
+ * legitimate queries and for the zones not attacked, with margins that held in the runs quoted
+ * in docs/TESTING.md (sixteen at load 2.4-11: first try 0.06-0.18 dry run against 0.46-0.81
+ * shielded, success 0.67-0.82 against 0.96-1.00): the shield's first-try success exceeds the
+ * dry run's by MARGIN and its success by SUCCESS_MARGIN; success with the shield >= 0.9; the
+ * shield answers under 0.9 of the share of random subdomains the (overloaded) dry run answers.
+ * Without the quota and pinning (the senders sharing the cores with an unthrottled server) the
+ * dry run slows the very flood it is measured against and no raise shows (2026-12-05: first
+ * try 0.74-0.97 either way, success 0.987-1.000 dry run against 0.991-1.000 shielded).
  *
- * Skips without the native addon or without a cgroup CPU quota, taskset and 2 CPUs
+ * Skips without the native addon, root, a writable cgroup CPU controller, taskset or 2 CPUs
  * (SWITCHBOARD_REQUIRE_PEERS=1 fails instead).
  * @module
  */
