@@ -13,7 +13,7 @@
  * @module
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,10 +30,10 @@ import {
 } from '../src/drill/index.js';
 import { DYN_MIX } from '../src/drill/scenario.js';
 import type { LegitStats } from '../src/drill/stats.js';
+import { CpuQuota, pinTree } from '../test/helpers/cpu-quota.js';
 import {
   findCommand,
   findFreePort,
-  listDescendants,
   listZoneFiles,
   type Peer,
   startKnot,
@@ -105,77 +105,6 @@ function serveHasMetrics(): boolean {
 const shape = { zones: 8, names: 1000 };
 const serverCpu = Number(a['server-cpu']);
 const drillCpu = Number(a['drill-cpu']);
-
-/** Pins every thread of a process tree (Knot pins its own threads at start: re-pin after). */
-function pinTree(pid: number, cpu: number): void {
-  for (const p of [pid, ...listDescendants(pid)])
-    spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(p)], { stdio: 'ignore' });
-}
-
-/**
- * `--server-cpu-share F`: the server's process tree in a cgroup of its own with a CPU quota of
- * F of one CPU (cgroup v2 `cpu.max`, or v1 `cpu.cfs_quota_us`), for its capacity measurement
- * and its drill alike. On a 2-core machine the drill has one CPU to send from, and on loopback
- * the sender pays for delivering each datagram: against a server that answers in ~3 µs it
- * cannot send 3x the server's capacity, but it can send 3x the capacity of a server held to a
- * share of its CPU — the same overload ratio, the kernel's queue in front of it unchanged.
- */
-class CpuQuota {
-  readonly dir: string;
-  readonly #v2: boolean;
-
-  constructor(share: number) {
-    if (!(share > 0 && share <= 1)) throw new Error(`--server-cpu-share ${share}: must be in (0, 1]`);
-    const name = `switchboard-drill-${process.pid}`;
-    const v2root = '/sys/fs/cgroup';
-    const v1root = '/sys/fs/cgroup/cpu';
-    // A short period (10 ms): the server runs in slices of F × 10 ms, so the throttling itself adds
-    // at most ~10 ms to an answer (a 100 ms period would add up to 100 ms to the p99).
-    const period = 10_000;
-    const quota = Math.max(1000, Math.round(share * period));
-    if (
-      existsSync(join(v2root, 'cgroup.controllers')) &&
-      readFileSync(join(v2root, 'cgroup.controllers'), 'utf8').includes('cpu')
-    ) {
-      this.#v2 = true;
-      writeFileSync(join(v2root, 'cgroup.subtree_control'), '+cpu');
-      this.dir = join(v2root, name);
-      mkdirSync(this.dir);
-      writeFileSync(join(this.dir, 'cpu.max'), `${quota} ${period}`);
-    } else if (existsSync(join(v1root, 'cpu.cfs_quota_us'))) {
-      this.#v2 = false;
-      this.dir = join(v1root, name);
-      mkdirSync(this.dir);
-      writeFileSync(join(this.dir, 'cpu.cfs_period_us'), String(period));
-      writeFileSync(join(this.dir, 'cpu.cfs_quota_us'), String(quota));
-    } else
-      throw new Error(
-        '--server-cpu-share: no cgroup CPU controller found (cgroup v2 cpu.max or v1 cpu.cfs_quota_us)',
-      );
-  }
-
-  /** Moves every process of the tree under `pid` into the quota (their later children follow). */
-  add(pid: number): void {
-    for (const p of [pid, ...listDescendants(pid)]) {
-      try {
-        writeFileSync(join(this.dir, 'cgroup.procs'), String(p));
-      } catch {
-        // gone already
-      }
-    }
-  }
-
-  /** Removes the cgroup (its processes have exited by then). */
-  remove(): void {
-    try {
-      rmdirSync(this.dir);
-    } catch (err) {
-      process.stderr.write(
-        `drill bench: cannot remove ${this.dir} (${this.#v2 ? 'v2' : 'v1'}): ${String(err)}\n`,
-      );
-    }
-  }
-}
 
 const cpuShare = Number(a['server-cpu-share']);
 const quota = cpuShare < 1 ? new CpuQuota(cpuShare) : undefined;

@@ -1,73 +1,139 @@
 /**
- * Issue 8's short drill in `npm test`, shield on against dry run: the same drill (fixed seed,
- * a few seconds) against `switchboard serve --io native --shield on` and against the same server
- * with `--shield dry-run` (which decides the same but drops nothing): after a calm phase in which
- * the resolvers earn a history, a flood of random subdomains of zone 0 (from the resolvers' own
- * addresses and from bots) and of valid names from bots, as in 2016.
+ * Issue 8's short drill in `npm test`: the shield RAISES legitimate success over the same drill
+ * against the same server in dry run (`--shield dry-run` decides the same but drops nothing).
  *
- * What it asserts, with margins: the shield sheds the random-subdomain flood (it answers under
- * 3/4 of the share the dry run answers, which answers all it reads; 0.28-0.55 of it seen) and
- * legitimate success with the shield is not below the dry run's, per zone group; every
- * legitimate class gets >= 90%.
+ * As `npm run bench:drill -- --server-cpu-share F` does, at small scale: the server is pinned
+ * to CPU 0 and held to SHARE of it by a cgroup CPU quota, the drill (this process, its
+ * resolvers and its senders) is pinned to CPU 1; the server's capacity is measured first
+ * (shield off, a short search), then the same drill (fixed seed) runs against
+ * `serve --io native --shield dry-run` and against `--shield on`: 10 s calm (a source earns the
+ * `history` tier after 8 calm seconds, docs/SHIELD.md), then 5 s of random subdomains of zone 0
+ * (from the resolvers' own addresses and from bots) and valid names from bots, at MULTIPLE x
+ * the capacity. The dry-run server answers every datagram it reads in JS, so at 3x its capacity
+ * its queue overflows and legitimate queries are lost with the flood; the shield drops the flood
+ * in C (and the bots' /24s in the kernel) and the legitimate queries get through.
  *
- * What it does NOT assert: that the shield *raises* legitimate success over the dry run, as the
- * issue asks. On this 2-core machine the drill's senders share the CPUs with the server, so the
- * dry-run server (answering every datagram in JS) slows the very flood it is measured against,
- * and retries recover nearly every legitimate query in both runs. Seven runs at load 11-12
- * (2026-12-05): success 0.987-1.000 in dry run, 0.991-1.000 shielded; first-try success 0.74-0.97
- * either way round. `npm run bench:drill` (server and drill on separate cores, the attack at 3x
- * the measured capacity) is where the difference shows. The calm phase is 10 s: with 2.5 s the
- * `plain` resolvers had not earned the history tier and the shield answered 0.897 of them.
- * Skips without the native addon (SWITCHBOARD_REQUIRE_PEERS=1 fails).
+ * The measures: first-try success (answered before the first try's 800 ms timeout: retries
+ * hide part of the difference) and success (retries included). What it asserts, for all
+ * legitimate queries and for the zones not attacked, with margins that held in the runs quoted
+ * in docs/TESTING.md (sixteen at load 2.4-11: first try 0.06-0.18 dry run against 0.46-0.81
+ * shielded, success 0.67-0.82 against 0.96-1.00): the shield's first-try success exceeds the
+ * dry run's by MARGIN and its success by SUCCESS_MARGIN; success with the shield >= 0.9; the
+ * shield answers under 0.9 of the share of random subdomains the (overloaded) dry run answers.
+ * Without the quota and pinning (the senders sharing the cores with an unthrottled server) the
+ * dry run slows the very flood it is measured against and no raise shows (2026-12-05: first
+ * try 0.74-0.97 either way, success 0.987-1.000 dry run against 0.991-1.000 shielded).
+ *
+ * Skips without the native addon, root, a writable cgroup CPU controller, taskset or 2 CPUs
+ * (SWITCHBOARD_REQUIRE_PEERS=1 fails instead).
  * @module
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type DrillReport, parseScenario, runDrill, writeZoneFiles } from '../../src/drill/index.js';
 import { nativeUdpStatus } from '../../src/transport/native-udp.js';
+import { CpuQuota, cpuQuotaMissing, pinTree } from '../helpers/cpu-quota.js';
 import { startSwitchboard } from '../helpers/peers.js';
 import { skipOrFail } from '../helpers/require-peers.js';
 import { shortDrillOptions } from '../helpers/short-drill.js';
 
 const native = nativeUdpStatus();
-const skip = skipOrFail(native.ok ? false : `the native UDP addon is not available: ${native.reason}`);
+const skip = skipOrFail(
+  native.ok ? cpuQuotaMissing() : `the native UDP addon is not available: ${native.reason}`,
+);
+
+/** The server's share of CPU 0 (a cgroup quota), and the attack as a multiple of its capacity. */
+const SHARE = 0.1;
+const MULTIPLE = 3;
+/** How much higher the shield's first-try success must be (smallest difference seen: 0.34). */
+const MARGIN = 0.2;
+/** How much higher its success (retries included) must be (smallest difference seen: 0.19). */
+const SUCCESS_MARGIN = 0.05;
+const SERVER_CPU = 0;
+const DRILL_CPU = 1;
 
 const shape = { zones: 4, names: 200 };
 let dir = '';
+let quota: CpuQuota | undefined;
+let affinity = '';
 
 before(() => {
+  if (skip) return;
   dir = mkdtempSync(join(tmpdir(), 'sb-drill-shield-'));
   writeZoneFiles(dir, shape);
+  quota = new CpuQuota(SHARE, `switchboard-short-drill-${process.pid}`);
+  // The drill on the other CPU (its sender processes, started later, inherit it).
+  affinity =
+    spawnSync('taskset', ['-p', '-c', String(process.pid)], { encoding: 'utf8' })
+      .stdout.split(':')
+      .pop()
+      ?.trim() ?? '';
+  pinTree(process.pid, DRILL_CPU);
 });
 after(() => {
+  if (affinity) spawnSync('taskset', ['-a', '-p', '-c', affinity, String(process.pid)], { stdio: 'ignore' });
+  quota?.remove();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const scenario = parseScenario({
-  phases: [
-    // 10 s: a source earns the `history` tier after 8 calm seconds (docs/SHIELD.md "tiers").
-    { name: 'calm', seconds: 10 },
-    {
-      name: 'flood',
-      seconds: 5,
-      attack: { rate: 2_000_000, mix: { 'rs-resolvers': 1, 'rs-bots': 1, direct: 1 } },
-    },
-  ],
-});
+/** A fresh `serve --io native --shield MODE` pinned to SERVER_CPU and held to SHARE of it. */
+async function serve(mode: 'on' | 'dry-run' | 'off') {
+  const peer = await startSwitchboard(dir, {
+    workers: 0,
+    io: 'native',
+    cpu: SERVER_CPU,
+    args: ['--shield', mode],
+  });
+  pinTree(peer.pid, SERVER_CPU);
+  quota?.add(peer.pid);
+  return peer;
+}
 
-/** One drill against a fresh `serve --io native --shield MODE` (answers in JS); the report. */
-async function drill(mode: 'on' | 'dry-run'): Promise<DrillReport> {
-  const peer = await startSwitchboard(dir, { workers: 0, io: 'native', args: ['--shield', mode] });
+/** The capacity search of src/drill (valid names from bots, >= 99% answered), shield off. */
+async function capacity(): Promise<number> {
+  const peer = await serve('off');
+  try {
+    const r = await runDrill(
+      shortDrillOptions(peer, shape, {
+        senders: 2,
+        capacityStart: 16_000,
+        // The search takes 9-22 s here; the hard stop must not cut its last steps.
+        stops: { maxSeconds: 40, maxPackets: 5_000_000 },
+        label: 'capacity',
+      }),
+    );
+    console.log(`capacity steps: ${JSON.stringify(r.capacity?.steps)}`);
+    return r.capacity?.qps ?? 0;
+  } finally {
+    await peer.stop();
+  }
+}
+
+/** One drill against a fresh `serve --io native --shield MODE`; the report. */
+async function drill(mode: 'on' | 'dry-run', qps: number): Promise<DrillReport> {
+  const scenario = parseScenario({
+    phases: [
+      { name: 'calm', seconds: 10 },
+      {
+        name: 'flood',
+        seconds: 5,
+        attack: { rate: MULTIPLE * qps, mix: { 'rs-resolvers': 1, 'rs-bots': 1, direct: 1 } },
+      },
+    ],
+  });
+  const peer = await serve(mode);
   try {
     return await runDrill(
       shortDrillOptions(peer, shape, {
         scenario,
-        senders: 3,
+        senders: 2,
+        capacity: qps,
         targetPid: peer.pid,
-        label: `switchboard --io native --shield ${mode}`,
+        label: `switchboard --io native --shield ${mode}, ${SHARE} of CPU ${SERVER_CPU}`,
       }),
     );
   } finally {
@@ -77,45 +143,44 @@ async function drill(mode: 'on' | 'dry-run'): Promise<DrillReport> {
 
 const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 
-test('the shield sheds a flood the dry run answers, and legitimate success is not lower', {
+test('the shield raises legitimate first-try success over the dry run at 3x a capped server’s capacity', {
   skip,
   timeout: 180_000,
 }, async () => {
-  const dry = await drill('dry-run');
-  const on = await drill('on');
+  const t0 = Date.now();
+  const qps = await capacity();
+  assert.ok(qps > 0, 'a capacity was measured');
+  const t1 = Date.now();
+  const dry = await drill('dry-run', qps);
+  const on = await drill('on', qps);
   const flood = (r: DrillReport) => {
     const f = r.phases[1];
     const sent = sum(f.attack.sent);
-    // The random subdomains alone (the direct flood asks existing names: answered either way).
     const rs = f.attack.sent['rs-resolvers'] + f.attack.sent['rs-bots'];
     const rsAnswered = f.attack.answered['rs-resolvers'] + f.attack.answered['rs-bots'];
-    return {
-      f,
-      sent,
-      answered: sum(f.attack.answered) / Math.max(1, sent),
-      rs: rsAnswered / Math.max(1, rs),
-    };
+    return { f, sent, rs: rsAnswered / Math.max(1, rs) };
   };
   const d = flood(dry);
   const o = flood(on);
+  const g = (x: ReturnType<typeof flood>) => x.f.legit;
   const figures = (x: ReturnType<typeof flood>) =>
-    `legitimate success ${x.f.legit.all.success.toFixed(3)} (first try ${x.f.legit.all.firstTry.toFixed(3)}, p99 ${x.f.legit.all.p99Ms.toFixed(0)} ms; victim's names ${x.f.legit.byZoneGroup.victim.success.toFixed(3)}, other zones ${x.f.legit.byZoneGroup.others.success.toFixed(3)}); attack ${x.sent} sent, ${(100 * x.answered).toFixed(1)}% answered (random subdomains ${(100 * x.rs).toFixed(1)}%)`;
-  const both = `dry run: ${figures(d)}; shield on: ${figures(o)}`;
+    `first try all ${g(x).all.firstTry.toFixed(3)}, others ${g(x).byZoneGroup.others.firstTry.toFixed(3)}, victim ${g(x).byZoneGroup.victim.firstTry.toFixed(3)} (success all ${g(x).all.success.toFixed(3)}, others ${g(x).byZoneGroup.others.success.toFixed(3)}, p99 ${g(x).all.p99Ms.toFixed(0)} ms); attack ${x.sent} sent (${Math.round(x.sent / x.f.seconds)}/s), random subdomains ${(100 * x.rs).toFixed(1)}% answered; server ${x.f.target?.cpuCores.toFixed(2)} cores`;
+  const both = `capacity ${qps}/s (${((t1 - t0) / 1000).toFixed(1)} s), ${((Date.now() - t0) / 1000).toFixed(1)} s in all; dry run: ${figures(d)}; shield on: ${figures(o)}`;
   console.log(both);
-  assert.ok(d.sent > 50_000 && o.sent > 50_000, `a flood was sent: ${both}`);
-  // The dry run answers what it reads; the shield drops most of the flood (in the kernel, in C).
-  assert.ok(d.rs > 0.2, `the dry run answered the random subdomains: ${both}`);
-  // Shielded/dry-run shares seen at load 10-15: 0.28-0.55 (the shield answers the attacked
-  // zone's missing names within a budget, and from the first queries until it calls the attack).
-  assert.ok(o.rs < 0.75 * d.rs, `the shield shed the random subdomains: ${both}`);
-  // Legitimate queries are not the price: success with the shield is not below the dry run's.
-  const legit = (x: ReturnType<typeof flood>) => x.f.legit;
-  assert.ok(legit(o).all.success >= legit(d).all.success - 0.01, both);
-  for (const group of ['victim', 'others'] as const)
-    assert.ok(
-      legit(o).byZoneGroup[group].success >= Math.min(0.98, legit(d).byZoneGroup[group].success - 0.01),
-      `${group}: ${both}`,
-    );
-  for (const [name, c] of Object.entries(legit(o).byClass))
-    assert.ok(c.queries === 0 || c.success >= 0.9, `class ${name}: ${JSON.stringify(c)}; ${both}`);
+  assert.ok(
+    Math.min(d.sent, o.sent) > 2 * qps * d.f.seconds,
+    `the flood was sent (at least 2x the capacity): ${both}`,
+  );
+  // The overloaded dry run answers only what its capacity allows (9.5-18.3% of them seen); the
+  // shield answers the attacked zone's missing names within a budget: 0.36-0.69 of that seen.
+  assert.ok(o.rs < 0.9 * d.rs, `the shield answered fewer random subdomains: ${both}`);
+  // First try (answered within the 800 ms before the resolver's first timeout): raised.
+  for (const [what, pick] of [
+    ['all legitimate', (x: ReturnType<typeof flood>) => g(x).all],
+    ['the zones not attacked', (x: ReturnType<typeof flood>) => g(x).byZoneGroup.others],
+  ] as const) {
+    assert.ok(pick(o).firstTry >= pick(d).firstTry + MARGIN, `first try, ${what}: ${both}`);
+    assert.ok(pick(o).success >= pick(d).success + SUCCESS_MARGIN, `success, ${what}: ${both}`);
+  }
+  assert.ok(g(o).all.success >= 0.9, `success with the shield: ${both}`);
 });
