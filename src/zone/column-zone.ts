@@ -21,6 +21,7 @@ import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { readSoa, type Soa } from '../wire/rdata.js';
 import { nameLengthAt } from '../wire/rdata-wire.js';
+import { RdataSlab } from './rdata-slab.js';
 import { NodeFlag, type RRset, ZoneBuildError, ZoneNode, type ZoneWarning } from './zone.js';
 
 /**
@@ -709,11 +710,11 @@ export class ColumnZoneStream {
     this.types[n] = rr.type;
     if (this.#first || rr.type === RRType.SOA) {
       this.#first = false;
-      this.checkList.push(rr);
+      this.checkList.push(this.#kept(rr));
     }
     if (origin === undefined || this.#early !== undefined) {
       this.#early ??= [];
-      this.#early.push(rr);
+      this.#early.push(this.#kept(rr));
       this.#owner[n] = -1 - this.#otherKeys.length;
       this.#otherKeys.push(rr.name.key);
       return;
@@ -725,6 +726,18 @@ export class ColumnZoneStream {
       this.#owner[n] = -1 - this.#otherKeys.length;
       this.#otherKeys.push(rr.name.key);
     }
+  }
+
+  /** Where the RDATA of the records kept as records (`checkList`, `#early`) is copied. */
+  #keep: RdataSlab | undefined;
+
+  /**
+   * A record kept past `add` (a copy: the parser may refill the one it gave, and its RDATA
+   * may be a view of its scratch: `ParseOptions.transientRecords`).
+   */
+  #kept(rr: RR): RR {
+    this.#keep ??= new RdataSlab();
+    return { name: rr.name, type: rr.type, class: rr.class, ttl: rr.ttl, rdata: this.#keep.copy(rr.rdata) };
   }
 
   /** Records are being kept until the origin is known (`add` takes them, not `addOctets`). */
