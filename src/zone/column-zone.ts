@@ -52,6 +52,16 @@ function grow32(a: Int32Array<SharedArrayBuffer>, need: number): Int32Array<Shar
   return b;
 }
 
+/** A growable Uint16Array column. */
+function grow16(a: Uint16Array, need: number): Uint16Array {
+  if (need <= a.length) return a;
+  let n = a.length * 2;
+  while (n < need) n *= 2;
+  const b = new Uint16Array(n);
+  b.set(a);
+  return b;
+}
+
 /** FNV-1a (32 bits) of a key's octets (a latin1 string: one octet a char). */
 function hashKey(key: string): number {
   let h = 0x811c9dc5;
@@ -679,7 +689,8 @@ export class ColumnZoneStream {
   #owner: Int32Array<SharedArrayBuffer>;
   readonly #otherKeys: string[] = [];
   #records = 0;
-  types: Int32Array<SharedArrayBuffer>;
+  /** Each record's type (16 bits: half the pages a 32-bit column touches). */
+  types: Uint16Array;
 
   /**
    * `expect`: about how many records will come (`expectedRecords` of the text): the columns
@@ -688,7 +699,7 @@ export class ColumnZoneStream {
    */
   constructor(expect = 0) {
     this.#expect = Math.min(Math.max(expect | 0, 1024), 1 << 26);
-    this.types = i32(this.#expect);
+    this.types = new Uint16Array(this.#expect);
     this.#owner = i32(this.#expect);
   }
 
@@ -707,7 +718,7 @@ export class ColumnZoneStream {
   add(rr: RR, origin: Name | undefined): void {
     const n = this.#records++;
     if (n >= this.types.length) {
-      this.types = grow32(this.types, n + 1);
+      this.types = grow16(this.types, n + 1);
       this.#owner = grow32(this.#owner, n + 1);
     }
     this.types[n] = rr.type;
@@ -776,7 +787,7 @@ export class ColumnZoneStream {
   ): void {
     const n = this.#records++;
     if (n >= this.types.length) {
-      this.types = grow32(this.types, n + 1);
+      this.types = grow16(this.types, n + 1);
       this.#owner = grow32(this.#owner, n + 1);
     }
     this.types[n] = type;
