@@ -1047,31 +1047,31 @@ class ZoneParser {
     if (p >= n || c === LF || c === SEMI) return -1; // no RDATA: the general path says so
     const b = scratch;
     let len = 0;
+    // The first RDATA token, unquoted but for TXT's.
+    if (type !== RRType.TXT) {
+      e = plainEnd(src, p);
+      if (e <= p) return -1;
+    }
     switch (type) {
       case RRType.A:
-        e = plainEnd(src, p);
-        if (e <= p || !ipv4Into(src, p, e, b)) return -1;
+        if (!ipv4Into(src, p, e, b)) return -1;
         len = 4;
         p = e;
         break;
       case RRType.AAAA:
-        e = plainEnd(src, p);
-        if (e <= p || !ipv6Into(src, p, e, b)) return -1;
+        if (!ipv6Into(src, p, e, b)) return -1;
         len = 16;
         p = e;
         break;
       case RRType.NS:
       case RRType.CNAME:
       case RRType.PTR:
-        e = plainEnd(src, p);
-        if (e <= p) return -1;
         len = nameInto(src, p, e, origin, b, 0);
         if (len < 0) return -1;
         p = e;
         break;
       case RRType.MX: {
-        e = plainEnd(src, p);
-        const pref = e <= p ? -1 : smallUint(src, p, e);
+        const pref = smallUint(src, p, e);
         if (pref < 0) return -1;
         b[0] = pref >> 8;
         b[1] = pref & 0xff;
