@@ -505,14 +505,7 @@ export function fastRdata(
         const t = tokens[start + i].text;
         const tl = t.length;
         if (t.indexOf('\\') >= 0 || len + tl + (tl >> 8) + 1 > 4096) return undefined;
-        // One <character-string> per 255 octets (or an empty one), as longCharString does.
-        let p = 0;
-        do {
-          const chunk = Math.min(255, tl - p);
-          b[len++] = chunk;
-          for (let k = 0; k < chunk; k++) b[len++] = t.charCodeAt(p + k);
-          p += chunk;
-        } while (p < tl);
+        len = charStringsInto(t, 0, tl, b, len);
       }
       break;
     default:
@@ -532,6 +525,21 @@ function smallUint(t: string, s: number, e: number): number {
     v = v * 10 + c;
   }
   return v <= 0xffff ? v : -1;
+}
+
+/**
+ * `t[s, e)` as TXT RDATA writes it at b[len]: one <character-string> per 255 octets (or an
+ * empty one), as longCharString does. Returns the end.
+ */
+function charStringsInto(t: string, s: number, e: number, b: Uint8Array, len: number): number {
+  let p = s;
+  do {
+    const chunk = Math.min(255, e - p);
+    b[len++] = chunk;
+    for (let k = 0; k < chunk; k++) b[len++] = t.charCodeAt(p + k);
+    p += chunk;
+  } while (p < e);
+  return len;
 }
 
 /** A 32-bit decimal as parseUint reads it (1–15 digits, ≤ 0xffffffff), or -1. */
@@ -1105,13 +1113,7 @@ class ZoneParser {
           }
           const tl = te - ts;
           if (len + tl + (tl >> 8) + 1 > 4096) return -1;
-          let at = ts;
-          do {
-            const chunk = Math.min(255, te - at);
-            b[len++] = chunk;
-            for (let k = 0; k < chunk; k++) b[len++] = src.charCodeAt(at + k);
-            at += chunk;
-          } while (at < te);
+          len = charStringsInto(src, ts, te, b, len);
           p = skipBlanks(src, p);
           c = src.charCodeAt(p);
           if (p >= n || c === LF || c === SEMI) break;
