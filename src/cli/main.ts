@@ -6,11 +6,29 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import type { ServeOptionsInput } from '../server/serve/config.js';
-import { startEarlyLoad } from '../server/serve/early-load.js';
+import { type EarlyLoadOptions, startEarlyLoad } from '../server/serve/early-load.js';
 import { ConfigError, DEFAULT_DNS } from '../server/shared/options.js';
 import type { StartOptionsInput } from '../server/start/config.js';
+import { earlyServeOptions, sameEarlyOptions } from './serve-argv.js';
+
+/**
+ * A big zone file's compile thread started from the command line as read before commander is
+ * loaded (serve-argv.ts); `started` whether it was.
+ */
+const earlyRead = earlyServeOptions(process.argv);
+const early = earlyRead === undefined ? undefined : { opts: earlyRead, started: tryEarlyLoad(earlyRead) };
+
+/** `startEarlyLoad`, never throwing here (before commander: the serve action reports errors). */
+function tryEarlyLoad(opts: EarlyLoadOptions): boolean {
+  try {
+    return startEarlyLoad(opts);
+  } catch {
+    return false;
+  }
+}
+const { Command: CommandClass, CommanderError } = await import('commander');
 
 /** `EXIT_USAGE` of client-common.ts (not imported: `serve` does not load the HTTP client). */
 const EXIT_USAGE = 2;
@@ -86,7 +104,7 @@ function collect(value: string, previous: string[] = []): string[] {
 
 /** Builds the command tree. */
 function buildProgram(): Command {
-  const program = new Command();
+  const program = new CommandClass();
   program
     .name('switchboard')
     .description('Authoritative DNS server that keeps answering through a DDoS')
@@ -145,7 +163,10 @@ function buildProgram(): Command {
       runServer(async () => {
         // A big zone file's compile thread starts before the serve modules load (they take
         // ~0.25 s of CPU, the thread reads and parses meanwhile): early-load.ts.
-        startEarlyLoad(opts);
+        // Not decided yet, or decided on a line commander read otherwise without starting
+        // (one that started is dropped by the primary when its file is not the one to load).
+        if (early === undefined || (!early.started && !sameEarlyOptions(early.opts, opts)))
+          startEarlyLoad(opts);
         const { buildServeConfig } = await import('../server/serve/config.js');
         const config = buildServeConfig({ ...opts, serverVersion: readVersion() });
         if (config.workers !== 0) {

@@ -21,6 +21,7 @@ import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { readSoa, type Soa } from '../wire/rdata.js';
 import { nameLengthAt } from '../wire/rdata-wire.js';
+import { RdataSlab } from './rdata-slab.js';
 import { NodeFlag, type RRset, ZoneBuildError, ZoneNode, type ZoneWarning } from './zone.js';
 
 /**
@@ -47,6 +48,16 @@ function grow32(a: Int32Array<SharedArrayBuffer>, need: number): Int32Array<Shar
   let n = a.length * 2;
   while (n < need) n *= 2;
   const b = i32(n);
+  b.set(a);
+  return b;
+}
+
+/** A growable Uint16Array column. */
+function grow16(a: Uint16Array, need: number): Uint16Array {
+  if (need <= a.length) return a;
+  let n = a.length * 2;
+  while (n < need) n *= 2;
+  const b = new Uint16Array(n);
   b.set(a);
   return b;
 }
@@ -110,7 +121,10 @@ export class NameTable {
     while (cap * 3 < expect * 4 && cap < 1 << 27) cap *= 2;
     this.#slots = i32(cap * 2);
     this.#mask = cap - 1;
-    const names = Math.max(1024, expect | 0);
+    // A quarter more room for names than expected: a regrowth copies `off` and `len` (and
+    // touches them anew), pages never written cost nothing (1,000,000-record zone: 586,207
+    // names for 575,000 expected).
+    const names = Math.max(1024, (expect * 1.25) | 0);
     this.off = i32(names);
     this.len = u8(names);
     // ~20 octets a key (one label under the origin, the origin's labels included), and a few
@@ -675,7 +689,8 @@ export class ColumnZoneStream {
   #owner: Int32Array<SharedArrayBuffer>;
   readonly #otherKeys: string[] = [];
   #records = 0;
-  types: Int32Array<SharedArrayBuffer>;
+  /** Each record's type (16 bits: half the pages a 32-bit column touches). */
+  types: Uint16Array;
 
   /**
    * `expect`: about how many records will come (`expectedRecords` of the text): the columns
@@ -684,7 +699,7 @@ export class ColumnZoneStream {
    */
   constructor(expect = 0) {
     this.#expect = Math.min(Math.max(expect | 0, 1024), 1 << 26);
-    this.types = i32(this.#expect);
+    this.types = new Uint16Array(this.#expect);
     this.#owner = i32(this.#expect);
   }
 
@@ -703,17 +718,17 @@ export class ColumnZoneStream {
   add(rr: RR, origin: Name | undefined): void {
     const n = this.#records++;
     if (n >= this.types.length) {
-      this.types = grow32(this.types, n + 1);
+      this.types = grow16(this.types, n + 1);
       this.#owner = grow32(this.#owner, n + 1);
     }
     this.types[n] = rr.type;
     if (this.#first || rr.type === RRType.SOA) {
       this.#first = false;
-      this.checkList.push(rr);
+      this.checkList.push(this.#kept(rr));
     }
     if (origin === undefined || this.#early !== undefined) {
       this.#early ??= [];
-      this.#early.push(rr);
+      this.#early.push(this.#kept(rr));
       this.#owner[n] = -1 - this.#otherKeys.length;
       this.#otherKeys.push(rr.name.key);
       return;
@@ -725,6 +740,18 @@ export class ColumnZoneStream {
       this.#owner[n] = -1 - this.#otherKeys.length;
       this.#otherKeys.push(rr.name.key);
     }
+  }
+
+  /** Where the RDATA of the records kept as records (`checkList`, `#early`) is copied. */
+  #keep: RdataSlab | undefined;
+
+  /**
+   * A record kept past `add` (a copy: the parser may refill the one it gave, and its RDATA
+   * may be a view of its scratch: `ParseOptions.transientRecords`).
+   */
+  #kept(rr: RR): RR {
+    this.#keep ??= new RdataSlab();
+    return { name: rr.name, type: rr.type, class: rr.class, ttl: rr.ttl, rdata: this.#keep.copy(rr.rdata) };
   }
 
   /** Records are being kept until the origin is known (`add` takes them, not `addOctets`). */
@@ -760,7 +787,7 @@ export class ColumnZoneStream {
   ): void {
     const n = this.#records++;
     if (n >= this.types.length) {
-      this.types = grow32(this.types, n + 1);
+      this.types = grow16(this.types, n + 1);
       this.#owner = grow32(this.#owner, n + 1);
     }
     this.types[n] = type;
@@ -864,7 +891,6 @@ class Builder {
   setNext: Int32Array<SharedArrayBuffer>;
   setFirst: Int32Array<SharedArrayBuffer>;
   setLast: Int32Array<SharedArrayBuffer>;
-  setCount: Int32Array<SharedArrayBuffer>;
   recs = 0;
   recOff: Int32Array<SharedArrayBuffer>;
   recLen: Int32Array<SharedArrayBuffer>;
@@ -899,7 +925,6 @@ class Builder {
     this.setNext = i32(expect);
     this.setFirst = i32(expect);
     this.setLast = i32(expect);
-    this.setCount = i32(expect);
     this.recOff = i32(expect);
     this.recLen = i32(expect);
     this.recNext = i32(expect);
@@ -977,7 +1002,6 @@ class Builder {
     if (last < 0) this.setFirst[set] = r;
     else this.recNext[last] = r;
     this.setLast[set] = r;
-    this.setCount[set]++;
     this.count++;
   }
 
@@ -989,14 +1013,12 @@ class Builder {
       this.setNext = grow32(this.setNext, s + 1);
       this.setFirst = grow32(this.setFirst, s + 1);
       this.setLast = grow32(this.setLast, s + 1);
-      this.setCount = grow32(this.setCount, s + 1);
     }
     this.setType[s] = type;
     this.setTtl[s] = ttl;
     this.setNext[s] = -1;
     this.setFirst[s] = -1;
     this.setLast[s] = -1;
-    this.setCount[s] = 0;
     const last = this.lastSet[node];
     if (last < 0) this.firstSet[node] = s;
     else this.setNext[last] = s;
@@ -1007,16 +1029,19 @@ class Builder {
   /** True when the RRset already holds RDATA `rd[from, from + n)` (Zone.build's isDuplicate). */
   #isDuplicate(set: number, rd: Uint8Array, from: number, n: number): boolean {
     const slab = this.slab;
-    if (this.setCount[set] < 16) {
+    let keys = this.#seen.get(set);
+    if (keys === undefined) {
+      // Up to 15 records compared one by one (no count column: the list walked is counted).
+      let count = 0;
       outer: for (let r = this.setFirst[set]; r >= 0; r = this.recNext[r]) {
+        if (++count === 16) break;
         if (this.recLen[r] !== n) continue;
         const at = this.recOff[r];
         for (let k = 0; k < n; k++) if (slab[at + k] !== rd[from + k]) continue outer;
         return true;
       }
-      return false;
+      if (count < 16) return false;
     }
-    let keys = this.#seen.get(set);
     if (!keys) {
       keys = new Set();
       for (let r = this.setFirst[set]; r >= 0; r = this.recNext[r])

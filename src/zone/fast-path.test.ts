@@ -6,7 +6,8 @@
  * made of common lines, near-misses and the rare syntax mixed.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { exampleZones, sharedTestdata } from '../../test/helpers/paths.js';
@@ -71,6 +72,11 @@ test('fast path = general path on every file of ../shared/testdata and examples/
 /** Lines the fast path takes, lines it must leave, and lines with the rare syntax. */
 const OWNERS = [
   '@',
+  'h1',
+  'h1',
+  'H1',
+  'h1.',
+  'x\\.y',
   'www',
   'WWW',
   'a.b',
@@ -128,6 +134,31 @@ const RECORDS = [
   'A ( 192.0.2.2 )',
   'A 192.0.2.3 )',
   'TXT a"b"c',
+  // Lines the fast line (parser.ts `fastLine`) reads straight from the text, and its near misses.
+  'A 192.0.2.1;c',
+  'A\t192.0.2.9 \t',
+  'AAAA ::',
+  'AAAA 1:2:3:4:5:6:7:8',
+  'AAAA 2001:DB8::A',
+  'CNAME host.',
+  'cname Host',
+  'Ptr @',
+  'MX 10 @',
+  'MX\t10\tmail',
+  'mx 10 mail.example.net.;c',
+  'MX 10 mail extra',
+  'TXT "a";c',
+  'TXT "a""b"',
+  'TXT "a" b ; c',
+  'TXT a"b"',
+  `TXT "${'x'.repeat(300)}"`,
+  `TXT ${'y'.repeat(255)} ${'z'.repeat(256)}`,
+  `TXT "${'w'.repeat(4000)}" "${'v'.repeat(200)}"`,
+  'TXT',
+  'TXT ;c',
+  'NS ns1 ns2',
+  'A 1.2.3.4(',
+  'A\\ 1.2.3.4',
 ];
 const DIRECTIVES = [
   '$ORIGIN sub',
@@ -174,5 +205,82 @@ test('fast path = general path on seeded random texts', () => {
     const text = randomText(rand);
     const opts: ParseOptions[] = [{}, { origin: 'example.com.' }, { fallbackOrigin: () => undefined }];
     same(text, opts[k % 3], `text ${k}:\n${text}`);
+  }
+});
+
+test('transientRecords: a sink that copies gets what the parser gives without it', () => {
+  const rand = seededRandom(0x7a11);
+  for (let k = 0; k < 400; k++) {
+    const text = randomText(rand);
+    const opts: ParseOptions = k % 2 === 0 ? { origin: 'example.com.' } : {};
+    const kept: ParsedZone['records'] = [];
+    const got = parseZone(text, {
+      ...opts,
+      transientRecords: true,
+      sink: (rr) => kept.push({ ...rr, rdata: rr.rdata.slice() }),
+    });
+    const want = parseZone(text, opts);
+    assert.deepEqual(
+      summary({ ...got, records: kept, lines: want.lines, fileIndex: want.fileIndex }),
+      summary(want),
+    );
+    assert.deepEqual([...(got.recordLines?.lines ?? [])], want.lines, `text ${k}`);
+  }
+});
+
+test('the fast line in $INCLUDEd files, CRLF files, after $ORIGIN and $TTL, and around odd lines', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-fast-line-'));
+  try {
+    const crlf = (lines: string[]) => `${lines.join('\r\n')}\r\n`;
+    writeFileSync(
+      join(dir, 'sub.zone'),
+      crlf([
+        '  A 192.0.2.50',
+        'a A 192.0.2.51',
+        ' AAAA 2001:db8::51',
+        'b 300 IN MX 10 a',
+        'c CNAME a ; to a',
+        '$ORIGIN deeper',
+        ' A 192.0.2.52',
+        'd TXT "x" y',
+        'e A 192.0.2.\\053',
+        'f TYPE1 \\# 4 c0000235',
+        'g A ( 192.0.2.54 )',
+      ]),
+    );
+    const main = [
+      '$ORIGIN example.com.',
+      '$TTL 3600',
+      '@ SOA ns1 hostmaster 1 7200 1800 1209600 300',
+      '@ NS ns1',
+      'ns1 A 192.0.2.1',
+      'www A 192.0.2.2',
+      ' AAAA 2001:db8::2',
+      '$INCLUDE sub.zone sub',
+      ' A 192.0.2.3',
+      'www2 A 192.0.2.4',
+      '$TTL 60',
+      'www3 A 192.0.2.5',
+      '$ORIGIN other.example.com.',
+      ' A 192.0.2.6',
+      'x A 192.0.2.7',
+      'y 1h30m A 192.0.2.8',
+      'z A 192.0.2.256',
+      'z2 A 192.0.2.9 extra',
+      'Z3 a 192.0.2.10;tail',
+    ].join('\n');
+    const file = join(dir, 'example.com.zone');
+    writeFileSync(file, main);
+    same(main, { file, octets: true }, 'LF file including a CRLF file');
+    same(main.replaceAll('\n', '\r\n'), { file, octets: true }, 'CRLF file including a CRLF file');
+    const parsed = parseZone(main, { file, octets: true });
+    assert.ok(parsed.records.length >= 20, `${parsed.records.length} records`);
+    assert.ok(parsed.errors.length > 0, 'the bad lines are reported');
+    assert.ok(
+      parsed.warnings.some((w) => w.message.includes('first record of an included file')),
+      "the included file's first line warned as before",
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

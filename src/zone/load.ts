@@ -254,6 +254,7 @@ export function loadZoneTextColumns(
       ...popts,
       fallbackOrigin: named !== undefined ? () => originFromFileName(named) : undefined,
       sink: (rr, origin) => into.add(rr, origin),
+      transientRecords: true,
     });
     const at = p.recordLines ?? { lines: new Int32Array(0), fileIndex: new Int32Array(0) };
     parsed = { ...p, lines: at.lines, fileIndex: at.fileIndex };

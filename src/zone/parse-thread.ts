@@ -453,6 +453,7 @@ export function parseToChunks(
     origin: originWire !== undefined ? Name.fromWire(originWire) : originText,
     fallbackOrigin: fallbackWire !== undefined ? Name.fromWire(fallbackWire) : undefined,
     sink: encoder.add,
+    transientRecords: true,
   });
   encoder.flush();
   const { lines, fileIndex } = parsed.recordLines ?? {
