@@ -8,6 +8,7 @@ import type { ListenAddress } from '../../transport/listen-address.js';
 import {
   createNativeUdpListener,
   filterTcpWith,
+  nativeAcceptTcp,
   nativeUdpStatus,
   TCP_GATE_ENV,
   WORKER_COUNT_ENV,
@@ -160,6 +161,9 @@ export async function openListeners(
         idleTimeoutMs: config.tcpIdleTimeoutMs,
         maxConnections: config.tcpMaxConnections,
         maxConnectionsPerClient: config.tcpMaxConnectionsPerClient,
+        // The accept queue drained every turn (libuv takes one connection a turn), on both UDP
+        // paths when the addon loads.
+        acceptBatch: nativeAcceptTcp(),
       });
       tcp.push(t);
       // The shield's kernel prefilter (native path) on the TCP listener too: a blocked /24's
