@@ -85,10 +85,15 @@ describe('a resolver’s TCP retry behind a slow-TCP flood in the accept queue',
   // prefilter blocks the flood's /24 within a few reads and the server's turns get cheap again
   // (in the drill the `nat` /24s are never blocked). And once with the shield on (its TCP gate
   // holds the strangers' slow connections): answered within the drill's give-up time.
+  // One process only: the batch accept runs where the shield's TCP gate can hold strangers
+  // unread (one worker; docs/TRANSPORT.md "Accept"); with several workers it is off.
   const cases = [
-    ...(['native', 'node'] as const).flatMap((io) =>
-      [0, 2].map((workers) => ({ io, workers, shield: 'off', within: ANSWER_WITHIN_MS })),
-    ),
+    ...(['native', 'node'] as const).map((io) => ({
+      io,
+      workers: 0,
+      shield: 'off',
+      within: ANSWER_WITHIN_MS,
+    })),
     { io: 'native' as const, workers: 0, shield: 'on', within: 3000 },
   ];
   for (const { io, workers, shield, within } of cases)
