@@ -843,6 +843,67 @@ static napi_value js_filter_tcp(napi_env env, napi_callback_info info) {
   return b;
 }
 
+/* Connections acceptTcp takes at most per call. */
+#define SB_ACCEPT_MAX 256
+
+/* acceptTcp(fd, max): accepts up to `max` (at most SB_ACCEPT_MAX) connections waiting in the
+ * accept queue of the listening TCP socket `fd` (a descriptor of this process), non-blocking and
+ * close-on-exec. libuv takes one connection per wake-up of a listening socket, so a worker whose
+ * loop turns slowly (a UDP flood at a CPU quota) drains its accept queue at one connection a turn
+ * and a resolver's retry waits behind hundreds (docs/TRANSPORT.md). Returns [fd, address, port,
+ * ...] of the connections taken (IPv4 or IPv6 text as Node writes it); [] when none waits or `fd`
+ * is not a listening socket. The caller owns the descriptors. */
+static napi_value js_accept_tcp(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], arr;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd = -1, max = 0;
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 ||
+      napi_get_value_int32(env, argv[1], &max) != napi_ok)
+    return throw_error(env, "ERR_NATIVE_UDP_ARGS", "acceptTcp(fd, max)");
+  if (max > SB_ACCEPT_MAX) max = SB_ACCEPT_MAX;
+  CHECK(napi_create_array(env, &arr));
+  int listening = 0, type = 0;
+  socklen_t ll = sizeof(listening), tl = sizeof(type);
+  if (max <= 0 || getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ll) != 0 || !listening ||
+      getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM)
+    return arr;
+  uint32_t n = 0;
+  for (int32_t i = 0; i < max; i++) {
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    memset(&ss, 0, sizeof(ss));
+    int c = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      break; /* EAGAIN: the queue is empty; anything else: libuv's own accept will see it */
+    }
+    char text[INET6_ADDRSTRLEN];
+    int port = -1;
+    if (ss.ss_family == AF_INET && sl >= (socklen_t)sizeof(struct sockaddr_in)) {
+      const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+      if (inet_ntop(AF_INET, &a->sin_addr, text, sizeof(text)) != NULL) port = ntohs(a->sin_port);
+    } else if (ss.ss_family == AF_INET6 && sl >= (socklen_t)sizeof(struct sockaddr_in6)) {
+      const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+      if (inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof(text)) != NULL) port = ntohs(a->sin6_port);
+    }
+    napi_value vfd, vaddr, vport;
+    if (port < 0 || napi_create_int32(env, c, &vfd) != napi_ok ||
+        napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &vaddr) != napi_ok ||
+        napi_create_int32(env, port, &vport) != napi_ok || napi_set_element(env, arr, n, vfd) != napi_ok ||
+        napi_set_element(env, arr, n + 1, vaddr) != napi_ok || napi_set_element(env, arr, n + 2, vport) != napi_ok) {
+      /* Not handed over: closed here (a half-filled triple is cut off below). */
+      close(c);
+      break;
+    }
+    n += 3;
+  }
+  napi_value len;
+  CHECK(napi_create_uint32(env, n, &len));
+  CHECK(napi_set_named_property(env, arr, "length", len));
+  return arr;
+}
+
 static void set_num(napi_env env, napi_value obj, const char *key, double v) {
   napi_value n;
   if (napi_create_double(env, v, &n) == napi_ok) napi_set_named_property(env, obj, key, n);
@@ -1017,6 +1078,7 @@ NAPI_MODULE_INIT() {
       {"flush", NULL, js_flush, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
       {"filterTcp", NULL, js_filter_tcp, NULL, NULL, NULL, napi_default, NULL},
+      {"acceptTcp", NULL, js_accept_tcp, NULL, NULL, NULL, napi_default, NULL},
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
       {"preparse", NULL, js_preparse, NULL, NULL, NULL, napi_default, NULL},
       {"layout", NULL, js_layout, NULL, NULL, NULL, napi_default, NULL},

@@ -118,6 +118,11 @@ export function lossLines(l: LossReport): string[] {
       `unanswered legit tries the queues do not explain: ~${l.legitAfterRead} (refused by the target's socket filter, or dropped after the read: shield, RRL, overload shedding)`,
     );
   else out.push('lost in the kernel: /proc/net/udp not readable');
+  const aq = l.acceptQueue;
+  if (aq)
+    out.push(
+      `target's TCP accept queue (read every 100 ms): mean ${aq.mean}, max ${aq.max}${aq.backlog > 0 ? ` of a backlog of ${aq.backlog}, full in ${percent(aq.fullShare, 1)}` : ''} (${aq.samples} readings)`,
+    );
   out.push(
     `drill clock: ${c.ticksLate50ms} of ${c.ticks} ticks late > 50 ms (worst ${c.maxTickLagMs} ms), ${c.timeoutsLate50ms} try timeouts handled > 50 ms late`,
   );

@@ -21,7 +21,15 @@ import {
   TRY_TIMEOUT_MS,
 } from './resolvers.js';
 import type { Scenario } from './scenario.js';
-import { type KernelLosses, kernelLosses, type SocketOwners, sampleSockets } from './sockets.js';
+import {
+  AcceptQueueSampler,
+  type AcceptQueueStats,
+  type KernelLosses,
+  kernelLosses,
+  type SocketOwners,
+  sampleListenQueue,
+  sampleSockets,
+} from './sockets.js';
 import { type LegitStats, percent, StatsBuilder } from './stats.js';
 import type { DrillTarget, HardStops } from './target.js';
 import type { ZoneSetShape } from './zones.js';
@@ -105,7 +113,13 @@ export interface LossReport {
   readonly legitAfterRead: number;
   /** What the target's counters say it dropped, shed or slipped (with --target-metrics). */
   readonly targetCounters?: MetricSample;
+  /** The accept queue of the target's TCP listeners, read every ACCEPT_QUEUE_SAMPLE_MS (Linux):
+   * full, a resolver's TCP handshake is refused; long, its connection waits there. */
+  readonly acceptQueue?: AcceptQueueStats;
 }
+
+/** How often the drill reads the target's TCP accept queue (/proc/net/tcp). */
+export const ACCEPT_QUEUE_SAMPLE_MS = 100;
 
 /** One step of the capacity search. */
 export interface CapacityStep {
@@ -283,6 +297,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
   const timeline: TimelinePoint[] = [];
   const kernel: KernelLosses[] = [];
   const counterDeltas: (MetricSample | undefined)[] = [];
+  const acceptQueues: (AcceptQueueStats | undefined)[] = [];
   let capacity: CapacityResult | undefined;
   let progressTimer: NodeJS.Timeout | undefined;
   let sampler: TargetSampler | undefined;
@@ -402,7 +417,14 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
             if (now - phaseStart >= ONSET_MS) clearInterval(onsetTimer);
           }, ONSET_SLICE_MS / 2);
         }
+        const acceptQueue = new AcceptQueueSampler();
+        const acceptTimer = setInterval(
+          () => acceptQueue.add(sampleListenQueue(opts.target.port)),
+          ACCEPT_QUEUE_SAMPLE_MS,
+        );
         await wait(ph.seconds * 1000);
+        clearInterval(acceptTimer);
+        acceptQueues.push(acceptQueue.stats());
         clearInterval(onsetTimer);
         const elapsed = (performance.now() - phaseStart) / 1000;
         const after = await p.switchRate(0, {});
@@ -452,6 +474,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
           kernel[i],
           counterDeltas[i],
           ph.attack,
+          acceptQueues[i],
         );
       });
     }
@@ -575,6 +598,7 @@ export function lossReport(
   kernel: KernelLosses,
   targetCounters: MetricSample | undefined,
   attack: AttackStats,
+  acceptQueue?: AcceptQueueStats,
 ): LossReport {
   const failedBy: Record<FailureCause, number> = { noAnswer: 0, wrongAnswer: 0, truncated: 0 };
   let failedTruncatedLarge = 0;
@@ -602,6 +626,7 @@ export function lossReport(
         kernel.drillResolverDrops,
     ),
     targetCounters,
+    acceptQueue,
   };
 }
 

@@ -227,3 +227,91 @@ export function kernelLosses(a: SocketSample, b: SocketSample): KernelLosses {
     readable: a.readable && b.readable,
   };
 }
+
+/**
+ * The accept queue of the target's TCP listeners: the LISTEN rows (state 0A) of /proc/net/tcp and
+ * /proc/net/tcp6 for `port`, whose rx_queue is the number of connections whose handshake completed
+ * and that the server has not accepted yet, and tx_queue the queue's limit (the backlog) on
+ * kernels that show it (0 on others: `ss -lt` shows it as Send-Q). Summed over the listeners of
+ * the port (one per listen address).
+ */
+export interface ListenQueue {
+  readonly queued: number;
+  readonly backlog: number;
+}
+
+/** Parses the LISTEN rows of a /proc/net/tcp or /proc/net/tcp6 text for `port` (summed). */
+export function parseListenQueue(text: string, port: number): ListenQueue {
+  let queued = 0;
+  let backlog = 0;
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    // sl local rem st tx_queue:rx_queue ...
+    if (f.length < 5 || !/^\d+:$/.test(f[0]) || f[3] !== '0A') continue;
+    const local = f[1].split(':');
+    if (Number.parseInt(local[local.length - 1] ?? '', 16) !== port) continue;
+    const [tx, rx] = f[4].split(':');
+    queued += Number.parseInt(rx ?? '0', 16) || 0;
+    backlog += Number.parseInt(tx ?? '0', 16) || 0;
+  }
+  return { queued, backlog };
+}
+
+/** Reads the accept queue of `port`'s TCP listeners now (undefined when /proc cannot be read). */
+export function sampleListenQueue(port: number): ListenQueue | undefined {
+  let text: string;
+  try {
+    text = readFileSync('/proc/net/tcp', 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    text += readFileSync('/proc/net/tcp6', 'utf8');
+  } catch {
+    // no IPv6
+  }
+  return parseListenQueue(text, port);
+}
+
+/** A phase's accept-queue readings (every ACCEPT_QUEUE_SAMPLE_MS): see AcceptQueueStats. */
+export class AcceptQueueSampler {
+  #samples = 0;
+  #sum = 0;
+  #max = 0;
+  #full = 0;
+  #backlog = 0;
+
+  add(q: ListenQueue | undefined): void {
+    if (q === undefined) return;
+    this.#samples++;
+    this.#sum += q.queued;
+    if (q.queued > this.#max) this.#max = q.queued;
+    // The kernel refuses a handshake once the queue holds more than the backlog.
+    if (q.backlog > 0 && q.queued >= q.backlog) this.#full++;
+    if (q.backlog > 0) this.#backlog = q.backlog;
+  }
+
+  stats(): AcceptQueueStats | undefined {
+    if (this.#samples === 0) return undefined;
+    return {
+      samples: this.#samples,
+      mean: Math.round(this.#sum / this.#samples),
+      max: this.#max,
+      fullShare: Math.round((this.#full / this.#samples) * 1000) / 1000,
+      backlog: this.#backlog,
+    };
+  }
+}
+
+/** What the accept queue of the target's TCP listeners held during a phase. */
+export interface AcceptQueueStats {
+  readonly samples: number;
+  /** Connections waiting to be accepted: mean and highest reading. */
+  readonly mean: number;
+  readonly max: number;
+  /** Share of the readings with the queue full (at or over the backlog: new handshakes refused;
+   * 0 when the kernel does not show the backlog). */
+  readonly fullShare: number;
+  /** 0: not shown by this kernel (Switchboard listens with 511: full at 512). */
+  readonly backlog: number;
+}

@@ -96,6 +96,9 @@ export interface NativeUdpAddon extends NativeShieldAddon {
   /** The TCP listening socket `fd` carries this socket's kernel prefilter from now on (a
    * duplicate of the descriptor, closed with this socket); false when it cannot be taken. */
   filterTcp(handle: object, fd: number): boolean;
+  /** Up to `max` connections waiting on the listening TCP socket `fd`, accepted: [fd, address,
+   * port, ...] (absent from an addon built before it). */
+  acceptTcp?(fd: number, max: number): (number | string)[];
   stats(handle: object): NativeUdpStats;
   /** [status, flags, qnameLen, qtype, qclass, optSize, ednsVersion, labels, questionEnd] */
   preparse(bytes: Uint8Array): number[];
@@ -246,6 +249,23 @@ export function filterTcpWith(udp: UdpListener, fd: number | undefined): boolean
   const l = udp as Partial<NativeUdpListener>;
   return fd !== undefined && typeof l.filterTcp === 'function' && l.filterTcp(fd);
 }
+
+/**
+ * The addon's batch accept (`acceptTcp`, native/udp.c) when it loaded and has it, else undefined:
+ * a TCP listener drains its accept queue with it (libuv takes one connection per turn of the
+ * event loop; src/transport/tcp.ts `acceptBatch`). `SWITCHBOARD_TCP_ACCEPT=one` leaves libuv's
+ * one a turn (the A side of an A/B).
+ */
+export function nativeAcceptTcp(): ((fd: number, max: number) => (number | string)[]) | undefined {
+  if (process.env[TCP_ACCEPT_ENV] === 'one') return undefined;
+  const s = nativeUdpStatus();
+  if (!s.ok || typeof s.addon.acceptTcp !== 'function') return undefined;
+  const addon = s.addon;
+  return (fd, max) => addon.acceptTcp?.(fd, max) ?? [];
+}
+
+/** The environment variable that keeps libuv's one accept a turn (`one`): nativeAcceptTcp. */
+export const TCP_ACCEPT_ENV = 'SWITCHBOARD_TCP_ACCEPT';
 
 /** The environment variable that turns the shield's TCP gate off (`off`; on otherwise:
  * src/server/shared/listeners.ts). */

@@ -4,7 +4,9 @@ import { connect, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import type { QueryHandler } from './handler.js';
 import { parseListenAddress } from './listen-address.js';
+import { nativeAcceptTcp } from './native-udp.js';
 import {
+  ACCEPT_BATCH,
   clientBlock,
   createTcpListener,
   PRESSURE_FIRST_QUERY_MS,
@@ -300,6 +302,68 @@ describe('TCP listener (RFC 7766)', () => {
     assert.equal(clientBlock('2001:db8:1:2345:6:7:8:9'), '2001:db8:1:23');
     assert.equal(clientBlock('2001:db8:1:45:6:7:8:9'), '2001:db8:1:00');
     assert.throws(() => new StrangerBudget(-1, 1), RangeError);
+  });
+
+  /** Opens `n` connections from their own addresses (127.0.60.x …) while this process's event
+   * loop is blocked, so they wait in the accept queue together; each sends one query. */
+  async function queuedClients(port: number, n: number): Promise<Promise<number | null>[]> {
+    const answers: Promise<number | null>[] = [];
+    const blockUntil = performance.now() + 300;
+    for (let i = 0; i < n; i++) {
+      const sock = connect({
+        port,
+        host: '127.0.0.1',
+        localAddress: `127.0.${60 + Math.floor(i / 200)}.${(i % 200) + 1}`,
+      });
+      const c = new Client(sock);
+      sock.on('connect', () => sock.write(frame(query(i))));
+      answers.push(c.next().then((m) => (m ? m.readUInt16BE(0) : null)));
+    }
+    // The handshakes complete in the kernel while the loop is held here.
+    while (performance.now() < blockUntil);
+    return answers;
+  }
+
+  test('the accept queue is drained in batches with the addon (libuv takes one a turn), every connection answered', {
+    skip: nativeAcceptTcp() === undefined ? 'the native addon is not available' : false,
+  }, async (t) => {
+    const { listener } = await withListener(t, { acceptBatch: nativeAcceptTcp() });
+    const answers = await queuedClients(listener.port, 300);
+    const ids = await Promise.all(answers);
+    assert.deepEqual(
+      ids,
+      ids.map((_, i) => i),
+    );
+    assert.equal(listener.stats.accepted, 300);
+    // Most came from the batch accept: libuv's one a turn, then up to ACCEPT_BATCH more.
+    assert.ok(
+      listener.stats.batchAccepted >= 300 - Math.ceil(300 / ACCEPT_BATCH) * 2,
+      JSON.stringify(listener.stats),
+    );
+    assert.ok(listener.stats.acceptFullBatches >= 1, 'a turn took a full batch');
+  });
+
+  test('without the batch accept, one connection a turn: the same connections are answered', async (t) => {
+    const { listener } = await withListener(t);
+    const ids = await Promise.all(await queuedClients(listener.port, 100));
+    assert.deepEqual(
+      ids,
+      ids.map((_, i) => i),
+    );
+    assert.equal(listener.stats.batchAccepted, 0);
+  });
+
+  test('a batch accept that throws is reported; the connection libuv handed over is served', async (t) => {
+    const { listener, errors } = await withListener(t, {
+      acceptBatch: () => {
+        throw new Error('boom');
+      },
+    });
+    const c = await openClient(listener.port);
+    await c.write(frame(query(5)));
+    assert.equal(idOf(await c.next()), 5);
+    assert.ok(errors.some((e) => e.includes('batch accept failed')));
+    c.sock.destroy();
   });
 
   test('connections over the per-client limit are closed at once', async (t) => {

@@ -5,7 +5,8 @@
  * (RFC 7766 §6.2.3), and connection counts are capped per worker and per client address.
  * @module
  */
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { closeSync } from 'node:fs';
+import { connect, createServer, type Server, Socket } from 'node:net';
 import { TransportError } from './errors.js';
 import type {
   QueryHandler,
@@ -35,6 +36,13 @@ export interface TcpListenerOptions {
   strangersPerSecond?: number;
   /** The same per client block (IPv4 /24, IPv6 /56; default STRANGERS_PER_BLOCK_PER_SECOND). */
   strangersPerBlockPerSecond?: number;
+  /**
+   * Accepts up to `max` connections waiting on the listening socket `fd`: [fd, address, port,
+   * ...] (the native addon's `acceptTcp`, src/transport/native-udp.ts `nativeAcceptTcp`). With
+   * it, each connection libuv hands over (one per turn of the event loop) is followed by up to
+   * ACCEPT_BATCH more from the accept queue; without it, one a turn.
+   */
+  acceptBatch?: (fd: number, max: number) => (number | string)[];
 }
 
 /** Counters of one TCP listener (read by tests and metrics). */
@@ -62,6 +70,12 @@ export interface TcpStats {
   gated: number;
   /** Strangers' connections served within the strangers' budget. */
   strangersServed: number;
+  /** Connections taken from the accept queue by the batch accept (`acceptBatch`), beyond libuv's
+   * one a turn (counted in `accepted` or `refused` too). */
+  batchAccepted: number;
+  /** Turns of the event loop whose batch accept took ACCEPT_BATCH connections (the queue may
+   * have held more: the listener is behind its accept queue). */
+  acceptFullBatches: number;
 }
 
 /** A listening TCP server. */
@@ -152,6 +166,16 @@ export function clientBlock(address: string): string {
   if (g.length < 4 || address.includes('::')) return address;
   return `${g[0]}:${g[1]}:${g[2]}:${g[3].padStart(4, '0').slice(0, 2)}`;
 }
+
+/**
+ * Connections the batch accept takes from the accept queue per connection libuv hands over (one
+ * per turn of the event loop): a worker whose turns are slow (a UDP flood at a CPU quota: ~20–50
+ * turns a second) otherwise drains at that rate, and a resolver's TCP retry waits behind the
+ * hundreds of connections a connection flood queued (drill run 16's wave 1: the accept queue
+ * full at 512 for the whole wave). Bounded so one turn's accepts do not hold the loop: held
+ * strangers cost an accept and a pause, served ones a read and an answer.
+ */
+export const ACCEPT_BATCH = 64;
 
 /** A DNS header is 12 octets (RFC 1035 §4.1.1); a shorter frame cannot be a message. */
 const MIN_FRAME = 12;
@@ -271,7 +295,11 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     slowClosed: 0,
     gated: 0,
     strangersServed: 0,
+    batchAccepted: 0,
+    acceptFullBatches: 0,
   };
+  const acceptBatch = opts.acceptBatch;
+  let serverFd = -1;
   let gate: ((address: string) => boolean) | undefined;
   const perClient = new Map<string, number>();
   const sockets = new Set<Socket>();
@@ -296,7 +324,35 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
   // allowHalfOpen: a client may send its queries and shut down its side; we still answer
   // (RFC 7766 §6.2.4 lets a client close after sending), then close ours.
   const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-    const client = socket.remoteAddress ?? '';
+    onConnection(socket, socket.remoteAddress ?? '', socket.remotePort ?? 0);
+    // libuv hands over one connection per turn: drain the rest of the accept queue, bounded.
+    if (acceptBatch === undefined || serverFd < 0) return;
+    let taken: (number | string)[];
+    try {
+      taken = acceptBatch(serverFd, ACCEPT_BATCH);
+    } catch (err) {
+      onError(`${label}: batch accept failed`, err);
+      return;
+    }
+    if (taken.length >= ACCEPT_BATCH * 3) stats.acceptFullBatches++;
+    for (let i = 0; i + 2 < taken.length; i += 3) {
+      const fd = taken[i] as number;
+      let s: Socket;
+      try {
+        s = new Socket({ fd, allowHalfOpen: true, readable: true, writable: true });
+      } catch (err) {
+        closeSync(fd);
+        onError(`${label}: accepted descriptor not usable`, err);
+        continue;
+      }
+      s.setNoDelay(true);
+      stats.batchAccepted++;
+      onConnection(s, taken[i + 1] as string, taken[i + 2] as number);
+    }
+  });
+
+  /** Admits (or refuses, or holds) one accepted connection and serves it. */
+  function onConnection(socket: Socket, client: string, port: number): void {
     // A stranger under pressure beyond the strangers' budget: held, never read (below).
     let hold = false;
     if (gate !== undefined && !gate(client)) {
@@ -352,11 +408,11 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
       if (n <= 0) perClient.delete(client);
       else perClient.set(client, n);
     });
-    if (!hold) serveConnection(socket, client);
-  });
+    if (!hold) serveConnection(socket, client, port);
+  }
 
-  function serveConnection(socket: Socket, client: string): void {
-    const ctx: TransportContext = { transport: 'tcp', address: client, port: socket.remotePort ?? 0 };
+  function serveConnection(socket: Socket, client: string, port: number): void {
+    const ctx: TransportContext = { transport: 'tcp', address: client, port };
     // A deferred answer asked for by the handler now being called (ctx.defer): becomes the
     // connection's stream when the handler returns.
     let deferred: ResponseStream | null = null;
@@ -675,6 +731,7 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
         const bound = server.address();
         const port = typeof bound === 'object' && bound !== null ? bound.port : address.port;
         const fd = (server as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+        if (typeof fd === 'number' && fd >= 0) serverFd = fd;
         resolve({
           address,
           port,
@@ -684,6 +741,7 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
             gate = g;
           },
           close: async (graceMs = 1000) => {
+            serverFd = -1;
             const serverClosed = new Promise<void>((done) => server.close(() => done()));
             const open = [...sockets];
             const socketsClosed = Promise.all(open.map((s) => new Promise((done) => s.once('close', done))));

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
+import { connect, createServer as createTcpServer } from 'node:net';
 import { test } from 'node:test';
 import { metricDeltas, parseMetrics, parseMetricsUrl } from '../../src/drill/metrics.js';
 import { loadDrillAddon } from '../../src/drill/native.js';
@@ -16,10 +17,12 @@ import { fillOnset, lossReport, type PhaseReport } from '../../src/drill/run.js'
 import {
   classify,
   kernelLosses,
+  parseListenQueue,
   parseProcCounters,
   parseProcUdp,
   parseSnmpUdp,
   type SocketSample,
+  sampleListenQueue,
   sampleSockets,
 } from '../../src/drill/sockets.js';
 
@@ -339,4 +342,39 @@ test('an attack phase onset: queries bucketed per 100 ms from the phase start, a
   );
   assert.deepEqual(slices[0].byClass, { steady: [1, 1, 1], new: [1, 1, 0] });
   assert.deepEqual(slices[1].byClass, { plain: [1, 0, 0] });
+});
+
+const PROC_TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:AF8B 00000000:0000 0A 000001FF:000001F4 00:00000000 00000000     0        0 111 1 0000000000000000 100 0 0 10 0
+   1: 0100007F:AF8B 0100027F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 112 1 0000000000000000 20 4 30 10 -1
+   2: 0100007F:1F90 00000000:0000 0A 00000080:00000003 00:00000000 00000000     0        0 113 1 0000000000000000 100 0 0 10 0
+garbage line
+`;
+
+test('the accept queue of a port: LISTEN rows only, queued (rx) and backlog (tx) summed', () => {
+  assert.deepEqual(parseListenQueue(PROC_TCP, 0xaf8b), { queued: 500, backlog: 511 });
+  assert.deepEqual(parseListenQueue(PROC_TCP, 0x1f90), { queued: 3, backlog: 128 });
+  assert.deepEqual(parseListenQueue(PROC_TCP, 53), { queued: 0, backlog: 0 });
+  assert.deepEqual(parseListenQueue('', 53), { queued: 0, backlog: 0 });
+});
+
+test('a listener whose process is busy: its queued connections are found under its port', {
+  skip: process.platform !== 'linux',
+}, async () => {
+  const server = createTcpServer((c) => c.destroy());
+  await new Promise<void>((r) => server.listen({ port: 0, host: '127.0.0.1', backlog: 16 }, r));
+  const port = (server.address() as { port: number }).port;
+  // The SYNs leave on the next tick; the kernel completes the handshakes while this loop is held
+  // (libuv accepts one connection a turn: at most one went in the turn before).
+  const socks = Array.from({ length: 5 }, () => connect({ port, host: '127.0.0.1' }).on('error', () => {}));
+  await new Promise((r) => setImmediate(r));
+  const until = performance.now() + 200;
+  let q = sampleListenQueue(port);
+  while (performance.now() < until && (q?.queued ?? 0) < 5) q = sampleListenQueue(port);
+  assert.ok(q);
+  // The backlog where the kernel shows it (tx_queue of a LISTEN row; 0 on others).
+  assert.ok(q.backlog === 16 || q.backlog === 0, JSON.stringify(q));
+  assert.ok(q.queued >= 4 && q.queued <= 5, JSON.stringify(q));
+  for (const s of socks) s.destroy();
+  await new Promise<void>((r) => server.close(() => r()));
 });
