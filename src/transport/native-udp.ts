@@ -253,19 +253,28 @@ export function filterTcpWith(udp: UdpListener, fd: number | undefined): boolean
 /**
  * The addon's batch accept (`acceptTcp`, native/udp.c) when it loaded and has it, else undefined:
  * a TCP listener drains its accept queue with it (libuv takes one connection per turn of the
- * event loop; src/transport/tcp.ts `acceptBatch`). `SWITCHBOARD_TCP_ACCEPT=one` leaves libuv's
- * one a turn (the A side of an A/B).
+ * event loop; src/transport/tcp.ts `acceptBatch`). Whether listeners use it: `batchAcceptChosen`.
  */
 export function nativeAcceptTcp(): ((fd: number, max: number) => (number | string)[]) | undefined {
-  if (process.env[TCP_ACCEPT_ENV] === 'one') return undefined;
   const s = nativeUdpStatus();
   if (!s.ok || typeof s.addon.acceptTcp !== 'function') return undefined;
   const addon = s.addon;
   return (fd, max) => addon.acceptTcp?.(fd, max) ?? [];
 }
 
-/** The environment variable that keeps libuv's one accept a turn (`one`): nativeAcceptTcp. */
+/**
+ * The environment variable that turns the batch accept on (`batch`; otherwise libuv's one accept
+ * a turn). Off by default: in the full drill at a quarter core it made wave 1 worse (zones not
+ * attacked 94.33% against 99.77% with one a turn, A/B 2026-12-05 13:51): accepting the bots'
+ * connection floods in batches costs the worker ~150-240 us of JS each and starved UDP at the
+ * flood's onset (docs/PERFORMANCE.md "After session 13's merges").
+ */
 export const TCP_ACCEPT_ENV = 'SWITCHBOARD_TCP_ACCEPT';
+
+/** True when `SWITCHBOARD_TCP_ACCEPT=batch` asks listeners to drain their accept queue in batches. */
+export function batchAcceptChosen(): boolean {
+  return process.env[TCP_ACCEPT_ENV] === 'batch';
+}
 
 /** The environment variable that turns the shield's TCP gate off (`off`; on otherwise:
  * src/server/shared/listeners.ts). */

@@ -6,6 +6,7 @@
 import type { QueryHandler, StreamHandler } from '../../transport/handler.js';
 import type { ListenAddress } from '../../transport/listen-address.js';
 import {
+  batchAcceptChosen,
   createNativeUdpListener,
   filterTcpWith,
   nativeAcceptTcp,
@@ -166,7 +167,7 @@ export async function openListeners(
         // without it (several workers, or SWITCHBOARD_TCP_GATE=off) a connection flood accepted
         // in batches is served in full and starves UDP (drill, 2 workers at a quarter core: the
         // zones not attacked 7% answered in wave 1 against 94% with one a turn).
-        acceptBatch: gate === undefined ? undefined : nativeAcceptTcp(),
+        acceptBatch: gate === undefined || !batchAcceptChosen() ? undefined : nativeAcceptTcp(),
       });
       tcp.push(t);
       // The shield's kernel prefilter (native path) on the TCP listener too: a blocked /24's
