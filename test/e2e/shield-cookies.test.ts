@@ -11,25 +11,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { nativeUdpStatus } from '../../src/transport/native-udp.js';
 import { decodeMessage } from '../../src/wire/decode.js';
 import { findEdnsOption } from '../../src/wire/edns.js';
 import { fullRcode } from '../../src/wire/message.js';
 import { buildQuery, queryUdp } from '../helpers/dns-client.js';
 import { type Peer, startSwitchboard } from '../helpers/peers.js';
-import { skipOrFail } from '../helpers/require-peers.js';
+import { nativeShieldSkip, SHIELD_ZONE } from '../helpers/shield-zone.js';
 import { waitForText } from '../helpers/wait-for.js';
 
-const native = nativeUdpStatus();
-const skip = skipOrFail(native.ok ? false : `the native UDP addon is not available: ${native.reason}`);
+const skip = nativeShieldSkip();
 
-const ZONE = `$ORIGIN example.
-$TTL 300
-@ SOA ns1 hostmaster 1 3600 600 86400 300
-@ NS ns1
-ns1 A 127.0.0.1
-www A 192.0.2.1
-`;
+const ZONE = SHIELD_ZONE;
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CLIENT = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8);

@@ -20,27 +20,18 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { nativeUdpStatus } from '../../src/transport/native-udp.js';
 import { decodeMessage } from '../../src/wire/decode.js';
 import { findEdnsOption } from '../../src/wire/edns.js';
 import { buildQuery, queryTcp, queryUdp } from '../helpers/dns-client.js';
 import { findFreePort, type Peer, startSwitchboard } from '../helpers/peers.js';
 import { parseExposition, sampleValue } from '../helpers/prometheus.js';
-import { skipOrFail } from '../helpers/require-peers.js';
+import { nativeShieldSkip, SHIELD_ZONE_WITH_BIG_TXT } from '../helpers/shield-zone.js';
 import { tallyClient } from '../helpers/tally-client.js';
 import { waitForText } from '../helpers/wait-for.js';
 
-const native = nativeUdpStatus();
-const skip = skipOrFail(native.ok ? false : `the native UDP addon is not available: ${native.reason}`);
+const skip = nativeShieldSkip();
 
-const ZONE = `$ORIGIN example.
-$TTL 300
-@ SOA ns1 hostmaster 1 3600 600 86400 300
-@ NS ns1
-ns1 A 127.0.0.1
-www A 192.0.2.1
-big TXT ${Array.from({ length: 6 }, (_, i) => `"${String(i).repeat(200)}"`).join(' ')}
-`;
+const ZONE = SHIELD_ZONE_WITH_BIG_TXT;
 
 const client = (address: string) => tallyClient(address);
 

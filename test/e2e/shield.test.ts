@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseProcUdp, parseSnmpUdp, type UdpSocketRow } from '../../src/drill/sockets.js';
-import { nativeUdpStatus } from '../../src/transport/native-udp.js';
 import { decodeMessage } from '../../src/wire/decode.js';
 import { findEdnsOption } from '../../src/wire/edns.js';
 import { fullRcode } from '../../src/wire/message.js';
@@ -21,20 +20,13 @@ import { buildQuery, queryTcp, queryUdp } from '../helpers/dns-client.js';
 import { type Peer, startSwitchboard, switchboardBin } from '../helpers/peers.js';
 import { makeDataDir, removeDataDir, startPlatform } from '../helpers/platform.js';
 import { parseExposition, sampleValue } from '../helpers/prometheus.js';
-import { skipOrFail } from '../helpers/require-peers.js';
+import { nativeShieldSkip, SHIELD_ZONE } from '../helpers/shield-zone.js';
 import { tallyClient } from '../helpers/tally-client.js';
 import { waitFor, waitForText } from '../helpers/wait-for.js';
 
-const native = nativeUdpStatus();
-const skip = skipOrFail(native.ok ? false : `the native UDP addon is not available: ${native.reason}`);
+const skip = nativeShieldSkip();
 
-const ZONE = `$ORIGIN example.
-$TTL 300
-@ SOA ns1 hostmaster 1 3600 600 86400 300
-@ NS ns1
-ns1 A 127.0.0.1
-www A 192.0.2.1
-`;
+const ZONE = SHIELD_ZONE;
 
 const client = (address: string) => tallyClient(address);
 
