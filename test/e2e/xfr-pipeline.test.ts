@@ -31,6 +31,7 @@ import {
   startNsd,
   type ZoneSpec,
 } from '../helpers/peers.js';
+import { txtZoneText } from '../helpers/txt-zone.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { freePort, type ServeProcess, startServe } from './support.js';
 
@@ -41,17 +42,7 @@ const ZONES = 12;
 const nameOf = (i: number) => `p${i}.pipe.test.`;
 
 function zoneText(i: number): string {
-  return [
-    `$ORIGIN ${nameOf(i)}`,
-    '$TTL 300',
-    `@ IN SOA ns1 hostmaster ${100 + i} 3600 600 86400 300`,
-    '@ NS ns1',
-    'ns1 A 192.0.2.1',
-    `www A 192.0.2.${i + 10}`,
-    // Enough records that some answers take several reads.
-    ...Array.from({ length: 200 }, (_, k) => `h${k} TXT "zone ${i} host ${k}"`),
-    '',
-  ].join('\n');
+  return txtZoneText(nameOf(i), i, 200);
 }
 
 /** Checks one zone's transfer: whole, its own serial and records. */
