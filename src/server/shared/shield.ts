@@ -320,6 +320,8 @@ let active:
   | undefined;
 /** Its counters as last read (once a second), attacked zones by name. */
 let latest: ShieldCounters | undefined;
+/** Whether `active` is the native shield. */
+let activeNative = false;
 
 /** The shield's counters for the worker's DNS report; undefined when it is off. */
 export function shieldCounters(): ShieldCounters | undefined {
@@ -361,6 +363,24 @@ export function shieldTcpStanding(address: string): boolean {
     }
   }
   return active.tcpAdmit(octets);
+}
+
+/** Whether this process's shield is the native one (the addon's): its TCP accept decision can
+ * then be made in C (native/tcp_gate.h, src/transport/tcp.ts `acceptGate`). */
+export function shieldOnNativePath(): boolean {
+  return activeNative;
+}
+
+/** The octets of a connection's address as the C accept decision takes them (4 or 16), or
+ * undefined for text that is not an address. The IPv4 ones are reused: nothing may keep them. */
+export function tcpAddressOctets(address: string): Uint8Array | undefined {
+  const octets = ipv4Octets(address, standingV4);
+  if (octets !== undefined) return octets;
+  try {
+    return addressOctets(address);
+  } catch {
+    return undefined;
+  }
 }
 
 export interface RunningShield {
@@ -461,6 +481,7 @@ export function startShield(
         zonesText +
         '; before the socket queue: a BPF filter on the socket drops IPv4 /24s that flood directly (IPv6 sources are shed in the native path)',
     );
+    activeNative = true;
     active = {
       noteTcp: (a) => status.addon.shieldNoteTcp(a),
       tcpAdmit: (a) => status.addon.shieldTcpAdmit?.(a) ?? true,
@@ -582,6 +603,7 @@ export function startShield(
     close() {
       clearInterval(timer);
       active = undefined;
+      activeNative = false;
       latest = undefined;
       off();
     },
