@@ -67,7 +67,7 @@ function address(rand: () => number): [string, string] {
     Math.floor(rand() * 9) + 1,
   ];
   const bytes = Buffer.alloc(16);
-  g.forEach((v, i) => bytes.writeUInt16BE(v, 2 * i));
+  for (let i = 0; i < g.length; i++) bytes.writeUInt16BE(g[i], 2 * i);
   return [g.map((v) => v.toString(16)).join(':'), bytes.toString('hex')];
 }
 
