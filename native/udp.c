@@ -900,7 +900,15 @@ static int judge_connection(sb_tcp_gate *g, const uint8_t *oct, size_t olen, dou
   unsigned np = 0;
   (void)sb_shield_prefilter(&pfx, &np);
   int blocked = sb_tcp_in_blocked(oct, olen, pfx, np);
-  int stranger = !blocked && sb_shield_tcp_admit(oct, olen, now) == 0;
+  /* The shield keys IPv4-mapped IPv6 as IPv4. */
+  static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  const uint8_t *k = oct;
+  size_t klen = olen;
+  if (olen == 16 && memcmp(oct, mapped, 12) == 0) {
+    k = oct + 12;
+    klen = 4;
+  }
+  int stranger = !blocked && sb_shield_tcp_stranger(k, klen, now);
   return sb_tcp_gate_judge(g, oct, olen, now, stranger, blocked);
 }
 
