@@ -33,7 +33,7 @@ import {
   nativeZoneKey,
   setNativeZoneSettings,
 } from '../../transport/native-shield.js';
-import { nativeUdpStatus } from '../../transport/native-udp.js';
+import { nativeTcpGate, nativeUdpStatus } from '../../transport/native-udp.js';
 import { RRType } from '../../wire/constants.js';
 import { Name } from '../../wire/name.js';
 import { ConfigError } from './options.js';
@@ -562,6 +562,9 @@ export function startShield(
   };
   let blocked = 0;
   let qfZones = 0;
+  // The batch accept's decisions in C (native/tcp_gate.h), logged in the second they changed.
+  const tcpGate = nativeTcpGate();
+  let tcpSeen = '';
   // The time of an event the native stats carry (the log line itself comes with the 1 s poll).
   const at = (ms: number | undefined, before: string, after = ''): string =>
     ms ? `${before}${new Date(ms).toISOString().slice(11, 23)}Z${after}` : '';
@@ -581,6 +584,16 @@ export function startShield(
       qfZones = st.qfZones ?? 0;
     }
     if (st.onset) log.info(onsetLine(st.onset));
+    if (tcpGate !== undefined && activeNative) {
+      const g = tcpGate.stats();
+      const seen = `${g.heldTotal} ${g.blockedClosed} ${g.strangersServed}`;
+      if (seen !== tcpSeen && g.heldTotal + g.blockedClosed + g.strangersServed > 0) {
+        tcpSeen = seen;
+        log.info(
+          `shield: TCP accept in C: ${g.held} held now (${g.heldTotal} since start, ${g.heldExpired} closed at their deadline, ${g.heldEvicted} to make room), ${g.blockedClosed} closed for a blocked /24, ${g.strangersServed} strangers served within the budget, ${g.served} served`,
+        );
+      }
+    }
     for (const [key, entered] of st.events) {
       log.info(
         entered
