@@ -187,6 +187,14 @@ describe('a resolver’s TCP retry behind a slow-TCP flood in the accept queue',
         assert.equal(answer.flags & 0x0200, 0, 'not truncated over TCP');
         assert.equal(answer.answers.length, 1);
         resolver.destroy();
+        if (shield === 'on') {
+          // The slow strangers were judged in C (native/tcp_gate.h): held there, no JS object.
+          const line = /TCP accept in C: \d+ held now \((\d+) since start/;
+          for (let i = 0; i < 40 && !line.test(peer.output()); i++) await settle(50);
+          const held = Number(line.exec(peer.output())?.[1] ?? 0);
+          t.diagnostic(`held in C: ${held}`);
+          assert.ok(held > 0, 'strangers under pressure held in C');
+        }
       } finally {
         cycling = false;
         await cycler;
