@@ -322,26 +322,30 @@ export function nativeTcpGate(): NativeTcpGate | undefined {
 }
 
 /**
- * The environment variable that turns the batch accept on (`batch`; otherwise libuv's one accept
- * a turn). Off by default: in the full drill at a quarter core it made wave 1 worse (zones not
- * attacked 94.33% against 99.77% with one a turn, A/B 2026-12-05 13:51): accepting the bots'
- * connection floods in batches costs the worker ~150-240 us of JS each and starved UDP at the
- * flood's onset (docs/PERFORMANCE.md "After session 13's merges").
+ * The environment variable that chooses how TCP listeners take connections: `one` is libuv's one
+ * accept a turn; `batch` (the default since tcpc) drains the accept queue every turn with the
+ * addon's `acceptTcp`, each connection judged in C with the native shield (native/tcp_gate.h);
+ * `batch-js` the same batches, every connection handed to JS (before tcpc). The JS-judged batch
+ * accept was off by default: in the full drill at a quarter core it made wave 1 worse (zones not
+ * attacked 94.33% against 99.77% with one a turn, A/B 2026-12-05 13:51) — each bot connection
+ * ~150-240 us of JS; judged in C it won the A/B (docs/PERFORMANCE.md "tcpc, 2026-12-05").
  */
 export const TCP_ACCEPT_ENV = 'SWITCHBOARD_TCP_ACCEPT';
 
-/** True when `SWITCHBOARD_TCP_ACCEPT=batch` (or `batch-js`) asks listeners to drain their accept
- * queue in batches. */
+/** True when `SWITCHBOARD_TCP_ACCEPT` is `batch` or `batch-js`: listeners drain their accept
+ * queue in batches even where C does not judge the connections (the Node shield, or no shield:
+ * each handed to JS). By default only where C judges them (`batchAcceptInC`). */
 export function batchAcceptChosen(): boolean {
   const v = process.env[TCP_ACCEPT_ENV];
   return v === 'batch' || v === 'batch-js';
 }
 
-/** True unless `SWITCHBOARD_TCP_ACCEPT=batch-js`: the batch accept judges each connection in C
- * (native/tcp_gate.h) where the shield is the native one; `batch-js` hands every connection to JS
- * (the gate and the strangers' budget in tcp.ts), as before tcpc: the B side of an A/B. */
+/** True unless `SWITCHBOARD_TCP_ACCEPT` is `one` or `batch-js` (the default): the batch accept
+ * judges each connection in C (native/tcp_gate.h) while the shield is the native one; `batch-js`
+ * hands every connection to JS (the gate and the strangers' budget in tcp.ts), as before tcpc. */
 export function batchAcceptInC(): boolean {
-  return process.env[TCP_ACCEPT_ENV] !== 'batch-js';
+  const v = process.env[TCP_ACCEPT_ENV];
+  return v !== 'one' && v !== 'batch-js';
 }
 
 /** The environment variable that turns the shield's TCP gate off (`off`; on otherwise:

@@ -7,10 +7,10 @@
  * resolver's timeout. The listener now drains the queue every turn, bounded (`ACCEPT_BATCH`,
  * the addon's `acceptTcp`). A real server on both UDP paths, with one worker and with two; the
  * flood and the resolver are real sockets on their own loopback addresses.
- * The batch accept is off by default (it starved UDP at a flood's onset in the full drill:
- * docs/PERFORMANCE.md "After session 13's merges"); these tests turn it on for their servers
- * (`SWITCHBOARD_TCP_ACCEPT=batch`, inherited by the servers they start). Without it (libuv's one
- * a turn) they fail.
+ * By default the batch accept runs only where C judges each connection (the native shield on:
+ * native/tcp_gate.h); these tests ask for it everywhere (`SWITCHBOARD_TCP_ACCEPT=batch`, inherited
+ * by the servers they start), so the shield-off cases drain in batches handed to JS. Without it
+ * (`one`: libuv's one a turn) they fail.
  * @module
  */
 import assert from 'node:assert/strict';
@@ -26,7 +26,7 @@ import { type Peer, startSwitchboard } from '../helpers/peers.js';
 import { nativeShieldSkip, SHIELD_ZONE_WITH_BIG_TXT } from '../helpers/shield-zone.js';
 import { tallyClient } from '../helpers/tally-client.js';
 
-// The mechanism under test is opt-in (see above): every server this file starts inherits it.
+// The batch accept everywhere (see above): every server this file starts inherits it.
 process.env[TCP_ACCEPT_ENV] = 'batch';
 
 const skip = nativeShieldSkip();

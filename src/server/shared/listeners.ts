@@ -198,7 +198,9 @@ export async function openListeners(
         acceptBatch: gate === undefined || !batchAcceptChosen() ? undefined : nativeAcceptTcp(),
         // Each connection of the batch judged in C (a blocked /24's closed, a stranger beyond the
         // budget held without any JS object) while the shield is the native one.
-        acceptGate: gate === undefined || !batchAcceptChosen() ? undefined : cAcceptGate(),
+        // The default (SWITCHBOARD_TCP_ACCEPT unset): only this; where C does not judge (the Node
+        // shield, the shield off) one a turn.
+        acceptGate: gate === undefined ? undefined : cAcceptGate(),
       });
       tcp.push(t);
       // The shield's kernel prefilter (native path) on the TCP listener too: a blocked /24's

@@ -320,7 +320,7 @@ let active:
   | undefined;
 /** Its counters as last read (once a second), attacked zones by name. */
 let latest: ShieldCounters | undefined;
-/** Whether `active` is the native shield. */
+/** Whether `active` is the native shield, on (not in dry run). */
 let activeNative = false;
 
 /** The shield's counters for the worker's DNS report; undefined when it is off. */
@@ -365,8 +365,8 @@ export function shieldTcpStanding(address: string): boolean {
   return active.tcpAdmit(octets);
 }
 
-/** Whether this process's shield is the native one (the addon's): its TCP accept decision can
- * then be made in C (native/tcp_gate.h, src/transport/tcp.ts `acceptGate`). */
+/** Whether this process's shield is the native one (the addon's), on (not in dry run): its TCP
+ * accept decision is then made in C (native/tcp_gate.h, src/transport/tcp.ts `acceptGate`). */
 export function shieldOnNativePath(): boolean {
   return activeNative;
 }
@@ -481,7 +481,9 @@ export function startShield(
         zonesText +
         '; before the socket queue: a BPF filter on the socket drops IPv4 /24s that flood directly (IPv6 sources are shed in the native path)',
     );
-    activeNative = true;
+    // The C accept decision only when the shield acts (in dry run it would drop nothing, and the
+    // listener takes one connection a turn as before).
+    activeNative = mode === 'on';
     active = {
       noteTcp: (a) => status.addon.shieldNoteTcp(a),
       tcpAdmit: (a) => status.addon.shieldTcpAdmit?.(a) ?? true,
