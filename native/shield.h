@@ -351,6 +351,10 @@ typedef struct sb_shield {
  * read and answer before its /24 is blocked (or always, where the /24 is shared with resolvers
  * of good standing). 1 otherwise, and always without a shield on this thread. */
 int sb_shield_tcp_admit(const uint8_t *addr, size_t addr_len, double now_ms);
+/* The batch accept's question (udp.c, tcp_gate.h; added by tcpc): 1 when `addr` is a stranger under
+ * pressure — as sb_shield_tcp_admit refusing it, with pressure also while the worker is behind
+ * now (a full run of reads within SB_BEHIND_NOW_MS), before the smoothed level reaches 1. */
+int sb_shield_tcp_stranger(const uint8_t *addr, size_t addr_len, double now_ms);
 
 /* The prefilter version a socket of this thread should carry (0: none), and its prefixes. */
 unsigned sb_shield_prefilter(const uint32_t **prefixes, unsigned *n);

@@ -1176,3 +1176,21 @@ size_t sb_shield_add_cookie(const sb_shield *sh, const sb_verdict *v, const uint
   ans[opt + 10] = (uint8_t)rdlen;
   return alen + 28;
 }
+
+/* ---- tcpc: the batch accept's decision in C (udp.c, tcp_gate.h) ---- */
+
+int sb_shield_tcp_stranger(const uint8_t *addr, size_t addr_len, double now_ms) {
+  sb_shield *sh = g_shield;
+  if (sh == NULL || sh->cfg.mode == SB_SHIELD_OFF || (addr_len != 4 && addr_len != 16)) return 0;
+  /* Pressure: the overload level, or a full run of reads just now (behind_now: the raw signal
+   * the level smooths over 0.5 s) — a connection flood that starts with a UDP flood is judged
+   * from the first full read, not half a second later. */
+  if ((sh->overload.level < 1 && !behind_now(sh, now_ms)) || allowed(sh, addr, (uint8_t)addr_len)) return 0;
+  if (sb_sources_vouched(&sh->sources, sb_sources_key(addr, addr_len), now_ms)) return 0;
+  if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
+    sh->would_refuse_tcp++;
+    return 0;
+  }
+  sh->tcp_refused++;
+  return 1;
+}

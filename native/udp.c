@@ -35,6 +35,7 @@
 #include "prefilter.h"
 #include "preparse.h"
 #include "shield.h"
+#include "tcp_gate.h"
 
 int sb_image_define(napi_env env, napi_value exports);  /* image_napi.c */
 int sb_shield_define(napi_env env, napi_value exports); /* shield_napi.c */
@@ -845,23 +846,132 @@ static napi_value js_filter_tcp(napi_env env, napi_callback_info info) {
 
 /* Connections acceptTcp takes at most per call. */
 #define SB_ACCEPT_MAX 256
+/* The strangers' budget and hold time of the C decision: src/transport/tcp.ts's
+ * STRANGERS_PER_SECOND, STRANGERS_PER_BLOCK_PER_SECOND and PRESSURE_FIRST_QUERY_MS. */
+#define SB_TCP_STRANGERS_PER_SECOND 64
+#define SB_TCP_STRANGERS_PER_BLOCK 8
+#define SB_TCP_HOLD_MS 1000
 
-/* acceptTcp(fd, max): accepts up to `max` (at most SB_ACCEPT_MAX) connections waiting in the
- * accept queue of the listening TCP socket `fd` (a descriptor of this process), non-blocking and
- * close-on-exec. libuv takes one connection per wake-up of a listening socket, so a worker whose
- * loop turns slowly (a UDP flood at a CPU quota) drains its accept queue at one connection a turn
- * and a resolver's retry waits behind hundreds (docs/TRANSPORT.md). Returns [fd, address, port,
- * ...] of the connections taken (IPv4 or IPv6 text as Node writes it); [] when none waits or `fd`
- * is not a listening socket. The caller owns the descriptors. */
+/* The accept decision of this thread's batch accept (tcp_gate.h): allocated at its first use,
+ * its held connections closed and the table freed when the environment goes. */
+static __thread sb_tcp_gate *g_tcp_gate = NULL;
+
+static void tcp_gate_cleanup(void *arg) {
+  (void)arg;
+  if (g_tcp_gate == NULL) return;
+  sb_tcp_gate_close_all(g_tcp_gate);
+  free(g_tcp_gate);
+  g_tcp_gate = NULL;
+}
+
+static double mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+}
+
+/* The connection's address as octets (4 or 16) and its text and port; 0 when not IP. */
+static int peer_of(const struct sockaddr_storage *ss, socklen_t sl, uint8_t oct[16], size_t *olen, char *text,
+                   size_t tcap, int *port) {
+  if (ss->ss_family == AF_INET && sl >= (socklen_t)sizeof(struct sockaddr_in)) {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+    memcpy(oct, &a->sin_addr, 4);
+    *olen = 4;
+    if (text != NULL && inet_ntop(AF_INET, &a->sin_addr, text, (socklen_t)tcap) == NULL) return 0;
+    *port = ntohs(a->sin_port);
+    return 1;
+  }
+  if (ss->ss_family == AF_INET6 && sl >= (socklen_t)sizeof(struct sockaddr_in6)) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+    memcpy(oct, &a->sin6_addr, 16);
+    *olen = 16;
+    if (text != NULL && inet_ntop(AF_INET6, &a->sin6_addr, text, (socklen_t)tcap) == NULL) return 0;
+    *port = ntohs(a->sin6_port);
+    return 1;
+  }
+  return 0;
+}
+
+/* The verdict for a connection from `oct` (tcp_gate.h) from this thread's shield: its /24 in the
+ * blocked set (the shield on, the prefilter's set), or a stranger under pressure
+ * (sb_shield_tcp_admit), within the strangers' budget or not. SB_TCP_SERVE without a shield. */
+static int judge_connection(sb_tcp_gate *g, const uint8_t *oct, size_t olen, double now) {
+  const uint32_t *pfx = NULL;
+  unsigned np = 0;
+  (void)sb_shield_prefilter(&pfx, &np);
+  int blocked = sb_tcp_in_blocked(oct, olen, pfx, np);
+  /* The shield keys IPv4-mapped IPv6 as IPv4. */
+  static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  const uint8_t *k = oct;
+  size_t klen = olen;
+  if (olen == 16 && memcmp(oct, mapped, 12) == 0) {
+    k = oct + 12;
+    klen = 4;
+  }
+  int stranger = !blocked && sb_shield_tcp_stranger(k, klen, now);
+  return sb_tcp_gate_judge(g, oct, olen, now, stranger, blocked);
+}
+
+/* Counters acceptTcp adds to (a Float64Array of at least SB_ACCEPT_COUNTS). */
+#define SB_ACCEPT_COUNTS 6
+enum { AC_BLOCKED = 0, AC_HELD = 1, AC_STRANGERS = 2, AC_TAKEN = 3, AC_FULL = 4, AC_SERVED = 5 };
+
+/* acceptTcp(fd, max[, counts, maxServe]): accepts up to `max` (at most SB_ACCEPT_MAX) connections
+ * waiting in the accept queue of the listening TCP socket `fd` (a descriptor of this process),
+ * non-blocking and close-on-exec. libuv takes one connection per wake-up of a listening socket,
+ * so a worker whose loop turns slowly (a UDP flood at a CPU quota) drains its accept queue at one
+ * connection a turn and a resolver's retry waits behind hundreds (docs/TRANSPORT.md). Returns
+ * [fd, address, port, ...] of the connections handed over (IPv4 or IPv6 text as Node writes it);
+ * [] when none waits or `fd` is not a listening socket. The caller owns those descriptors.
+ * With `counts` (a Float64Array): each connection is judged here first (judge_connection, no JS):
+ * a blocked /24's closed at once with a reset, a stranger beyond the budget held in this thread's
+ * table (closed at its deadline, or the oldest first when full); only those to be served are
+ * handed over, at most `maxServe` (default `max`) per call. The held whose deadline came are
+ * closed first. Adds to counts: blocked closed, held, strangers served, taken, 1 when `max` were
+ * taken (the queue may hold more), handed over. */
 static napi_value js_accept_tcp(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], arr;
+  size_t argc = 4;
+  napi_value argv[4], arr;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int32_t fd = -1, max = 0;
+  int32_t fd = -1, max = 0, max_serve = -1;
   if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 ||
       napi_get_value_int32(env, argv[1], &max) != napi_ok)
-    return throw_error(env, "ERR_NATIVE_UDP_ARGS", "acceptTcp(fd, max)");
+    return throw_error(env, "ERR_NATIVE_UDP_ARGS", "acceptTcp(fd, max[, counts, maxServe])");
+  double *counts = NULL;
+  if (argc >= 3) {
+    napi_valuetype vt;
+    CHECK(napi_typeof(env, argv[2], &vt));
+    if (vt != napi_undefined) {
+      bool is_ta = false;
+      napi_typedarray_type tt;
+      size_t len = 0;
+      void *data = NULL;
+      if (napi_is_typedarray(env, argv[2], &is_ta) != napi_ok || !is_ta ||
+          napi_get_typedarray_info(env, argv[2], &tt, &len, &data, NULL, NULL) != napi_ok ||
+          tt != napi_float64_array || len < SB_ACCEPT_COUNTS)
+        return throw_error(env, "ERR_NATIVE_UDP_ARGS", "acceptTcp: counts must be a Float64Array(6)");
+      counts = data;
+    }
+  }
+  if (argc >= 4 && napi_get_value_int32(env, argv[3], &max_serve) != napi_ok)
+    return throw_error(env, "ERR_NATIVE_UDP_ARGS", "acceptTcp: maxServe must be a number");
   if (max > SB_ACCEPT_MAX) max = SB_ACCEPT_MAX;
+  if (max_serve < 0 || max_serve > max) max_serve = max;
+  sb_tcp_gate *g = NULL;
+  if (counts != NULL) {
+    if (g_tcp_gate == NULL) {
+      g_tcp_gate = malloc(sizeof(sb_tcp_gate));
+      if (g_tcp_gate == NULL) return throw_error(env, "ERR_NATIVE_UDP_NOMEM", "acceptTcp: no memory for the gate");
+      sb_tcp_gate_init(g_tcp_gate, SB_TCP_STRANGERS_PER_SECOND, SB_TCP_STRANGERS_PER_BLOCK, SB_TCP_HOLD_MS);
+      if (napi_add_env_cleanup_hook(env, tcp_gate_cleanup, NULL) != napi_ok) {
+        free(g_tcp_gate);
+        g_tcp_gate = NULL;
+        return throw_error(env, "ERR_NATIVE_UDP_NOMEM", "acceptTcp: no cleanup hook");
+      }
+    }
+    g = g_tcp_gate;
+    sb_tcp_gate_sweep(g, mono_ms());
+  }
   CHECK(napi_create_array(env, &arr));
   int listening = 0, type = 0;
   socklen_t ll = sizeof(listening), tl = sizeof(type);
@@ -869,23 +979,40 @@ static napi_value js_accept_tcp(napi_env env, napi_callback_info info) {
       getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM)
     return arr;
   uint32_t n = 0;
-  for (int32_t i = 0; i < max; i++) {
+  int32_t taken = 0, served = 0;
+  double now = g != NULL ? mono_ms() : 0;
+  while (taken < max && served < max_serve) {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     memset(&ss, 0, sizeof(ss));
     int c = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (c < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EINTR || errno == ECONNABORTED) {
+        taken++;
+        continue;
+      }
       break; /* EAGAIN: the queue is empty; anything else: libuv's own accept will see it */
     }
+    taken++;
     char text[INET6_ADDRSTRLEN];
+    uint8_t oct[16];
+    size_t olen = 0;
     int port = -1;
-    if (ss.ss_family == AF_INET && sl >= (socklen_t)sizeof(struct sockaddr_in)) {
-      const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
-      if (inet_ntop(AF_INET, &a->sin_addr, text, sizeof(text)) != NULL) port = ntohs(a->sin_port);
-    } else if (ss.ss_family == AF_INET6 && sl >= (socklen_t)sizeof(struct sockaddr_in6)) {
-      const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
-      if (inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof(text)) != NULL) port = ntohs(a->sin6_port);
+    if (!peer_of(&ss, sl, oct, &olen, text, sizeof(text), &port)) port = -1;
+    if (g != NULL && port >= 0) {
+      if ((taken & 15) == 0) now = mono_ms();
+      int v = judge_connection(g, oct, olen, now);
+      if (v == SB_TCP_BLOCKED) {
+        sb_tcp_close_rst(c);
+        counts[AC_BLOCKED] += 1;
+        continue;
+      }
+      if (v == SB_TCP_HOLD) {
+        sb_tcp_gate_hold(g, c, now);
+        counts[AC_HELD] += 1;
+        continue;
+      }
+      if (v == SB_TCP_STRANGER) counts[AC_STRANGERS] += 1;
     }
     napi_value vfd, vaddr, vport;
     if (port < 0 || napi_create_int32(env, c, &vfd) != napi_ok ||
@@ -897,11 +1024,84 @@ static napi_value js_accept_tcp(napi_env env, napi_callback_info info) {
       break;
     }
     n += 3;
+    served++;
+  }
+  if (counts != NULL) {
+    counts[AC_TAKEN] += taken;
+    if (taken >= max) counts[AC_FULL] += 1;
+    counts[AC_SERVED] += served;
   }
   napi_value len;
   CHECK(napi_create_uint32(env, n, &len));
   CHECK(napi_set_named_property(env, arr, "length", len));
   return arr;
+}
+
+/* tcpJudge(address: Uint8Array(4|16)): the batch accept's verdict (0 serve, 1 a stranger within
+ * the budget, 2 a stranger beyond it, 3 its /24 blocked) for a connection JS accepted itself
+ * (libuv's one a turn), from the same shield state and strangers' budget; counted in
+ * tcpGateStats. */
+static napi_value js_tcp_judge(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], r;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool is_ta = false;
+  napi_typedarray_type tt;
+  size_t len = 0;
+  void *data = NULL;
+  if (argc < 1 || napi_is_typedarray(env, argv[0], &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(env, argv[0], &tt, &len, &data, NULL, NULL) != napi_ok || tt != napi_uint8_array ||
+      (len != 4 && len != 16))
+    return throw_error(env, "ERR_NATIVE_UDP_ARGS", "tcpJudge(address: Uint8Array(4|16))");
+  if (g_tcp_gate == NULL) {
+    g_tcp_gate = malloc(sizeof(sb_tcp_gate));
+    if (g_tcp_gate == NULL) return throw_error(env, "ERR_NATIVE_UDP_NOMEM", "tcpJudge: no memory for the gate");
+    sb_tcp_gate_init(g_tcp_gate, SB_TCP_STRANGERS_PER_SECOND, SB_TCP_STRANGERS_PER_BLOCK, SB_TCP_HOLD_MS);
+    if (napi_add_env_cleanup_hook(env, tcp_gate_cleanup, NULL) != napi_ok) {
+      free(g_tcp_gate);
+      g_tcp_gate = NULL;
+      return throw_error(env, "ERR_NATIVE_UDP_NOMEM", "tcpJudge: no cleanup hook");
+    }
+  }
+  CHECK(napi_create_int32(env, judge_connection(g_tcp_gate, data, len, mono_ms()), &r));
+  return r;
+}
+
+/* tcpGateSweep(): closes the held connections whose deadline came; returns how many are held. */
+static napi_value js_tcp_gate_sweep(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value r;
+  if (g_tcp_gate != NULL) sb_tcp_gate_sweep(g_tcp_gate, mono_ms());
+  CHECK(napi_create_uint32(env, g_tcp_gate != NULL ? g_tcp_gate->nheld : 0, &r));
+  return r;
+}
+
+/* tcpGateClose(): closes every held connection (the listeners are closing). */
+static napi_value js_tcp_gate_close(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value r;
+  if (g_tcp_gate != NULL) sb_tcp_gate_close_all(g_tcp_gate);
+  CHECK(napi_get_undefined(env, &r));
+  return r;
+}
+
+static void set_num(napi_env env, napi_value obj, const char *key, double v);
+
+/* tcpGateStats(): this thread's accept decisions (cumulative) and the connections held now. */
+static napi_value js_tcp_gate_stats(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value o;
+  CHECK(napi_create_object(env, &o));
+  const sb_tcp_gate *g = g_tcp_gate;
+  set_num(env, o, "held", g != NULL ? g->nheld : 0);
+  set_num(env, o, "heldTotal", g != NULL ? g->held_total : 0);
+  set_num(env, o, "heldExpired", g != NULL ? g->held_expired : 0);
+  set_num(env, o, "heldEvicted", g != NULL ? g->held_evicted : 0);
+  set_num(env, o, "blockedClosed", g != NULL ? g->blocked_closed : 0);
+  set_num(env, o, "strangersServed", g != NULL ? g->strangers_served : 0);
+  set_num(env, o, "served", g != NULL ? g->served : 0);
+  set_num(env, o, "heldMax", SB_TCP_HELD_MAX);
+  return o;
 }
 
 static void set_num(napi_env env, napi_value obj, const char *key, double v) {
@@ -1079,6 +1279,10 @@ NAPI_MODULE_INIT() {
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
       {"filterTcp", NULL, js_filter_tcp, NULL, NULL, NULL, napi_default, NULL},
       {"acceptTcp", NULL, js_accept_tcp, NULL, NULL, NULL, napi_default, NULL},
+      {"tcpJudge", NULL, js_tcp_judge, NULL, NULL, NULL, napi_default, NULL},
+      {"tcpGateSweep", NULL, js_tcp_gate_sweep, NULL, NULL, NULL, napi_default, NULL},
+      {"tcpGateClose", NULL, js_tcp_gate_close, NULL, NULL, NULL, napi_default, NULL},
+      {"tcpGateStats", NULL, js_tcp_gate_stats, NULL, NULL, NULL, napi_default, NULL},
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
       {"preparse", NULL, js_preparse, NULL, NULL, NULL, napi_default, NULL},
       {"layout", NULL, js_layout, NULL, NULL, NULL, napi_default, NULL},

@@ -97,8 +97,20 @@ export interface NativeUdpAddon extends NativeShieldAddon {
    * duplicate of the descriptor, closed with this socket); false when it cannot be taken. */
   filterTcp(handle: object, fd: number): boolean;
   /** Up to `max` connections waiting on the listening TCP socket `fd`, accepted: [fd, address,
-   * port, ...] (absent from an addon built before it). */
-  acceptTcp?(fd: number, max: number): (number | string)[];
+   * port, ...] (absent from an addon built before it). With `counts` (Float64Array(6)) each is
+   * judged in C first (native/tcp_gate.h: a blocked /24's closed, a stranger beyond the budget
+   * held) and only those to serve are returned, at most `maxServe`; adds to counts [blocked
+   * closed, held, strangers served, taken, full batches, handed over]. */
+  acceptTcp?(fd: number, max: number, counts?: Float64Array, maxServe?: number): (number | string)[];
+  /** The same decision for a connection JS accepted: 0 serve, 1 stranger within the budget, 2
+   * stranger beyond it (hold), 3 its /24 blocked (close). */
+  tcpJudge?(address: Uint8Array): number;
+  /** Closes the held connections whose deadline came; returns how many are held. */
+  tcpGateSweep?(): number;
+  /** Closes every connection the C decision holds. */
+  tcpGateClose?(): void;
+  /** This thread's C accept decisions (cumulative) and the connections held now. */
+  tcpGateStats?(): NativeTcpGateStats;
   stats(handle: object): NativeUdpStats;
   /** [status, flags, qnameLen, qtype, qclass, optSize, ednsVersion, labels, questionEnd] */
   preparse(bytes: Uint8Array): number[];
@@ -262,18 +274,78 @@ export function nativeAcceptTcp(): ((fd: number, max: number) => (number | strin
   return (fd, max) => addon.acceptTcp?.(fd, max) ?? [];
 }
 
+/** The C accept decision's counters (this thread's, cumulative; native/tcp_gate.h). */
+export interface NativeTcpGateStats {
+  /** Connections held now (at most heldMax). */
+  held: number;
+  heldTotal: number;
+  /** Held connections closed at their deadline, and to make room in a full table. */
+  heldExpired: number;
+  heldEvicted: number;
+  /** Connections closed at once: their /24 in the shield's blocked set. */
+  blockedClosed: number;
+  strangersServed: number;
+  served: number;
+  heldMax: number;
+}
+
+/** The addon's accept decision in C (native/tcp_gate.h), bound to this thread. */
+export interface NativeTcpGate {
+  accept(fd: number, max: number, counts: Float64Array, maxServe: number): (number | string)[];
+  judge(address: Uint8Array): number;
+  sweep(): number;
+  close(): void;
+  stats(): NativeTcpGateStats;
+}
+
+/** The addon's accept decision in C when it loaded and has it, else undefined. */
+export function nativeTcpGate(): NativeTcpGate | undefined {
+  const s = nativeUdpStatus();
+  if (!s.ok) return undefined;
+  const a = s.addon;
+  const { acceptTcp, tcpJudge, tcpGateSweep, tcpGateClose, tcpGateStats } = a;
+  if (
+    acceptTcp === undefined ||
+    tcpJudge === undefined ||
+    tcpGateSweep === undefined ||
+    tcpGateClose === undefined ||
+    tcpGateStats === undefined
+  )
+    return undefined;
+  return {
+    accept: (fd, max, counts, maxServe) => acceptTcp.call(a, fd, max, counts, maxServe),
+    judge: (address) => tcpJudge.call(a, address),
+    sweep: () => tcpGateSweep.call(a),
+    close: () => tcpGateClose.call(a),
+    stats: () => tcpGateStats.call(a),
+  };
+}
+
 /**
- * The environment variable that turns the batch accept on (`batch`; otherwise libuv's one accept
- * a turn). Off by default: in the full drill at a quarter core it made wave 1 worse (zones not
- * attacked 94.33% against 99.77% with one a turn, A/B 2026-12-05 13:51): accepting the bots'
- * connection floods in batches costs the worker ~150-240 us of JS each and starved UDP at the
- * flood's onset (docs/PERFORMANCE.md "After session 13's merges").
+ * The environment variable that chooses how TCP listeners take connections: `one` is libuv's one
+ * accept a turn; `batch` (the default since tcpc) drains the accept queue every turn with the
+ * addon's `acceptTcp`, each connection judged in C with the native shield (native/tcp_gate.h);
+ * `batch-js` the same batches, every connection handed to JS (before tcpc). The JS-judged batch
+ * accept was off by default: in the full drill at a quarter core it made wave 1 worse (zones not
+ * attacked 94.33% against 99.77% with one a turn, A/B 2026-12-05 13:51) — each bot connection
+ * ~150-240 us of JS; judged in C it won the A/B (docs/PERFORMANCE.md "tcpc, 2026-12-05").
  */
 export const TCP_ACCEPT_ENV = 'SWITCHBOARD_TCP_ACCEPT';
 
-/** True when `SWITCHBOARD_TCP_ACCEPT=batch` asks listeners to drain their accept queue in batches. */
+/** True when `SWITCHBOARD_TCP_ACCEPT` is `batch` or `batch-js`: listeners drain their accept
+ * queue in batches even where C does not judge the connections (the Node shield, or no shield:
+ * each handed to JS). By default only where C judges them (`batchAcceptInC`). */
 export function batchAcceptChosen(): boolean {
-  return process.env[TCP_ACCEPT_ENV] === 'batch';
+  const v = process.env[TCP_ACCEPT_ENV];
+  return v === 'batch' || v === 'batch-js';
+}
+
+/** True unless `SWITCHBOARD_TCP_ACCEPT` is `one` or `batch-js` (the default): the batch accept
+ * judges each connection in C (native/tcp_gate.h) while the shield is the native one; `batch-js`
+ * hands every connection to JS (the gate and the strangers' budget in tcp.ts), as before tcpc. */
+export function batchAcceptInC(): boolean {
+  const v = process.env[TCP_ACCEPT_ENV];
+  return v !== 'one' && v !== 'batch-js';
 }
 
 /** The environment variable that turns the shield's TCP gate off (`off`; on otherwise:

@@ -43,6 +43,36 @@ export interface TcpListenerOptions {
    * ACCEPT_BATCH more from the accept queue; without it, one a turn.
    */
   acceptBatch?: (fd: number, max: number) => (number | string)[];
+  /**
+   * The accept decision in C (the native addon with the native shield: native/tcp_gate.h). While
+   * `active()`, the batch accept judges each connection in C — a blocked /24's closed at once, a
+   * stranger under pressure beyond the strangers' budget held there without any JS object — and
+   * hands over only those to serve; libuv's one a turn is judged by `judge` (the same budget). Not
+   * active (the Node shield, or none loaded): `acceptBatch` and the gate (`setGate`) as before.
+   */
+  acceptGate?: TcpAcceptGate;
+}
+
+/** Verdicts of the C accept decision (native/tcp_gate.h). */
+export const TCP_SERVE = 0;
+export const TCP_STRANGER = 1;
+export const TCP_HOLD = 2;
+export const TCP_BLOCKED = 3;
+
+/** The accept decision in C, as a listener uses it (src/server/shared/listeners.ts builds it). */
+export interface TcpAcceptGate {
+  /** Whether the decision is C's now (the shield of this process is the native one). */
+  active(): boolean;
+  /** acceptTcp with the decision: [fd, address, port, ...] of those to serve (at most
+   * `maxServe`); adds [blocked closed, held, strangers served, taken, full batches, handed over]
+   * to `counts`. */
+  accept(fd: number, max: number, counts: Float64Array, maxServe: number): (number | string)[];
+  /** The verdict (TCP_SERVE .. TCP_BLOCKED) for a connection JS accepted from `address`. */
+  judge(address: string): number;
+  /** Closes the held whose deadline came; returns how many are held. */
+  sweep(): number;
+  /** Closes every held connection. */
+  close(): void;
 }
 
 /** Counters of one TCP listener (read by tests and metrics). */
@@ -76,6 +106,12 @@ export interface TcpStats {
   /** Turns of the event loop whose batch accept took ACCEPT_BATCH connections (the queue may
    * have held more: the listener is behind its accept queue). */
   acceptFullBatches: number;
+  /** Connections closed on arrival because their /24 is in the shield's blocked set (the C
+   * accept decision; also counted in `refused`). */
+  blockedClosed: number;
+  /** Strangers' connections held in C without any JS object (the C accept decision; also
+   * counted in `gated` and `refused`). */
+  heldInC: number;
 }
 
 /** A listening TCP server. */
@@ -176,6 +212,17 @@ export function clientBlock(address: string): string {
  * strangers cost an accept and a pause, served ones a read and an answer.
  */
 export const ACCEPT_BATCH = 64;
+/**
+ * Connections the batch accept takes per turn when C judges them (`acceptGate`): those closed or
+ * held in C cost microseconds (no JS object), so the queue is drained deeper; at most
+ * ACCEPT_BATCH of them are handed to JS.
+ */
+export const ACCEPT_BATCH_C = 256;
+/** How often held connections in C are swept when no connection arrives (ms). */
+const SWEEP_MS = 200;
+/** onConnection's `judge`: ask the C decision; C judged it already. */
+const JUDGE_IN_C = 1;
+const JUDGED = 2;
 
 /** A DNS header is 12 octets (RFC 1035 §4.1.1); a shorter frame cannot be a message. */
 const MIN_FRAME = 12;
@@ -297,8 +344,24 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     strangersServed: 0,
     batchAccepted: 0,
     acceptFullBatches: 0,
+    blockedClosed: 0,
+    heldInC: 0,
   };
   const acceptBatch = opts.acceptBatch;
+  const acceptGate = opts.acceptGate;
+  const counts = new Float64Array(6);
+  // Held connections in C are closed at their deadline by the next batch accept, or by this
+  // timer when no connection comes (armed while any is held).
+  let sweeper: NodeJS.Timeout | undefined;
+  const sweep = () => {
+    sweeper = undefined;
+    if (acceptGate !== undefined && acceptGate.sweep() > 0) armSweeper();
+  };
+  const armSweeper = () => {
+    if (sweeper !== undefined || serverFd < 0) return;
+    sweeper = setTimeout(sweep, SWEEP_MS);
+    sweeper.unref();
+  };
   let serverFd = -1;
   let gate: ((address: string) => boolean) | undefined;
   const perClient = new Map<string, number>();
@@ -324,17 +387,31 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
   // allowHalfOpen: a client may send its queries and shut down its side; we still answer
   // (RFC 7766 §6.2.4 lets a client close after sending), then close ours.
   const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-    onConnection(socket, socket.remoteAddress ?? '', socket.remotePort ?? 0);
+    const inC = acceptGate?.active() === true;
+    onConnection(socket, socket.remoteAddress ?? '', socket.remotePort ?? 0, inC ? JUDGE_IN_C : undefined);
     // libuv hands over one connection per turn: drain the rest of the accept queue, bounded.
-    if (acceptBatch === undefined || serverFd < 0) return;
+    if ((acceptBatch === undefined && !inC) || serverFd < 0) return;
     let taken: (number | string)[];
     try {
-      taken = acceptBatch(serverFd, ACCEPT_BATCH);
+      if (inC && acceptGate !== undefined) {
+        counts.fill(0);
+        taken = acceptGate.accept(serverFd, ACCEPT_BATCH_C, counts, ACCEPT_BATCH);
+        stats.blockedClosed += counts[0];
+        stats.heldInC += counts[1];
+        stats.gated += counts[1];
+        stats.refused += counts[0] + counts[1];
+        stats.strangersServed += counts[2];
+        stats.batchAccepted += counts[3] - counts[5];
+        stats.acceptFullBatches += counts[4];
+        if (counts[1] > 0) armSweeper();
+      } else if (acceptBatch !== undefined) {
+        taken = acceptBatch(serverFd, ACCEPT_BATCH);
+        if (taken.length >= ACCEPT_BATCH * 3) stats.acceptFullBatches++;
+      } else return;
     } catch (err) {
       onError(`${label}: batch accept failed`, err);
       return;
     }
-    if (taken.length >= ACCEPT_BATCH * 3) stats.acceptFullBatches++;
     for (let i = 0; i + 2 < taken.length; i += 3) {
       const fd = taken[i] as number;
       let s: Socket;
@@ -347,15 +424,31 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
       }
       s.setNoDelay(true);
       stats.batchAccepted++;
-      onConnection(s, taken[i + 1] as string, taken[i + 2] as number);
+      // Judged in C already (the strangers among them counted there).
+      onConnection(s, taken[i + 1] as string, taken[i + 2] as number, inC ? JUDGED : undefined);
     }
   });
 
-  /** Admits (or refuses, or holds) one accepted connection and serves it. */
-  function onConnection(socket: Socket, client: string, port: number): void {
+  /**
+   * Admits (or refuses, or holds) one accepted connection and serves it. `judge`: JUDGE_IN_C asks
+   * the C decision (libuv's connection while it is active), JUDGED means C judged it already (to
+   * serve); undefined asks the gate and the JS strangers' budget.
+   */
+  function onConnection(socket: Socket, client: string, port: number, judge?: number): void {
     // A stranger under pressure beyond the strangers' budget: held, never read (below).
     let hold = false;
-    if (gate !== undefined && !gate(client)) {
+    if (judge === JUDGE_IN_C && acceptGate !== undefined) {
+      const v = acceptGate.judge(client);
+      if (v === TCP_BLOCKED) {
+        stats.refused++;
+        stats.blockedClosed++;
+        socket.on('error', () => {});
+        socket.resetAndDestroy();
+        return;
+      }
+      if (v === TCP_STRANGER) stats.strangersServed++;
+      else if (v === TCP_HOLD) hold = true;
+    } else if (judge === undefined && gate !== undefined && !gate(client)) {
       if (strangers.take(client, performance.now())) stats.strangersServed++;
       else hold = true;
     }
@@ -742,6 +835,9 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
           },
           close: async (graceMs = 1000) => {
             serverFd = -1;
+            if (sweeper !== undefined) clearTimeout(sweeper);
+            sweeper = undefined;
+            acceptGate?.close();
             const serverClosed = new Promise<void>((done) => server.close(() => done()));
             const open = [...sockets];
             const socketsClosed = Promise.all(open.map((s) => new Promise((done) => s.once('close', done))));

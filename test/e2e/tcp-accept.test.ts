@@ -7,10 +7,10 @@
  * resolver's timeout. The listener now drains the queue every turn, bounded (`ACCEPT_BATCH`,
  * the addon's `acceptTcp`). A real server on both UDP paths, with one worker and with two; the
  * flood and the resolver are real sockets on their own loopback addresses.
- * The batch accept is off by default (it starved UDP at a flood's onset in the full drill:
- * docs/PERFORMANCE.md "After session 13's merges"); these tests turn it on for their servers
- * (`SWITCHBOARD_TCP_ACCEPT=batch`, inherited by the servers they start). Without it (libuv's one
- * a turn) they fail.
+ * By default the batch accept runs only where C judges each connection (the native shield on:
+ * native/tcp_gate.h); these tests ask for it everywhere (`SWITCHBOARD_TCP_ACCEPT=batch`, inherited
+ * by the servers they start), so the shield-off cases drain in batches handed to JS. Without it
+ * (`one`: libuv's one a turn) they fail.
  * @module
  */
 import assert from 'node:assert/strict';
@@ -26,7 +26,7 @@ import { type Peer, startSwitchboard } from '../helpers/peers.js';
 import { nativeShieldSkip, SHIELD_ZONE_WITH_BIG_TXT } from '../helpers/shield-zone.js';
 import { tallyClient } from '../helpers/tally-client.js';
 
-// The mechanism under test is opt-in (see above): every server this file starts inherits it.
+// The batch accept everywhere (see above): every server this file starts inherits it.
 process.env[TCP_ACCEPT_ENV] = 'batch';
 
 const skip = nativeShieldSkip();
@@ -187,6 +187,14 @@ describe('a resolver’s TCP retry behind a slow-TCP flood in the accept queue',
         assert.equal(answer.flags & 0x0200, 0, 'not truncated over TCP');
         assert.equal(answer.answers.length, 1);
         resolver.destroy();
+        if (shield === 'on') {
+          // The slow strangers were judged in C (native/tcp_gate.h): held there, no JS object.
+          const line = /TCP accept in C: \d+ held now \((\d+) since start/;
+          for (let i = 0; i < 40 && !line.test(peer.output()); i++) await settle(50);
+          const held = Number(line.exec(peer.output())?.[1] ?? 0);
+          t.diagnostic(`held in C: ${held}`);
+          assert.ok(held > 0, 'strangers under pressure held in C');
+        }
       } finally {
         cycling = false;
         await cycler;

@@ -7,17 +7,45 @@ import type { QueryHandler, StreamHandler } from '../../transport/handler.js';
 import type { ListenAddress } from '../../transport/listen-address.js';
 import {
   batchAcceptChosen,
+  batchAcceptInC,
   createNativeUdpListener,
   filterTcpWith,
   nativeAcceptTcp,
+  nativeTcpGate,
   nativeUdpStatus,
   TCP_GATE_ENV,
   WORKER_COUNT_ENV,
 } from '../../transport/native-udp.js';
-import { createTcpListener, type TcpListener, warmTcpPath } from '../../transport/tcp.js';
+import {
+  createTcpListener,
+  TCP_SERVE,
+  type TcpAcceptGate,
+  type TcpListener,
+  warmTcpPath,
+} from '../../transport/tcp.js';
 import { createUdpListener, type UdpListener } from '../../transport/udp.js';
 import { ConfigError } from './options.js';
-import { shieldTcpStanding } from './shield.js';
+import { shieldOnNativePath, shieldTcpStanding, tcpAddressOctets } from './shield.js';
+
+/**
+ * The batch accept's decision in C (native/tcp_gate.h) where the addon has it and the process's
+ * shield is the native one (checked per turn: the shield starts after the listeners); else
+ * undefined (the Node shield judges in JS through the gate).
+ */
+function cAcceptGate(): TcpAcceptGate | undefined {
+  const g = batchAcceptInC() ? nativeTcpGate() : undefined;
+  if (g === undefined) return undefined;
+  return {
+    active: shieldOnNativePath,
+    accept: g.accept,
+    judge: (address) => {
+      const octets = tcpAddressOctets(address);
+      return octets === undefined ? TCP_SERVE : g.judge(octets);
+    },
+    sweep: g.sweep,
+    close: g.close,
+  };
+}
 
 /** The UDP path: the native batched socket (native/udp.c) or Node's dgram. */
 export type UdpIo = 'native' | 'node';
@@ -168,6 +196,11 @@ export async function openListeners(
         // in batches is served in full and starves UDP (drill, 2 workers at a quarter core: the
         // zones not attacked 7% answered in wave 1 against 94% with one a turn).
         acceptBatch: gate === undefined || !batchAcceptChosen() ? undefined : nativeAcceptTcp(),
+        // Each connection of the batch judged in C (a blocked /24's closed, a stranger beyond the
+        // budget held without any JS object) while the shield is the native one.
+        // The default (SWITCHBOARD_TCP_ACCEPT unset): only this; where C does not judge (the Node
+        // shield, the shield off) one a turn.
+        acceptGate: gate === undefined ? undefined : cAcceptGate(),
       });
       tcp.push(t);
       // The shield's kernel prefilter (native path) on the TCP listener too: a blocked /24's

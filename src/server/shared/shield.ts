@@ -33,7 +33,7 @@ import {
   nativeZoneKey,
   setNativeZoneSettings,
 } from '../../transport/native-shield.js';
-import { nativeUdpStatus } from '../../transport/native-udp.js';
+import { nativeTcpGate, nativeUdpStatus } from '../../transport/native-udp.js';
 import { RRType } from '../../wire/constants.js';
 import { Name } from '../../wire/name.js';
 import { ConfigError } from './options.js';
@@ -320,6 +320,8 @@ let active:
   | undefined;
 /** Its counters as last read (once a second), attacked zones by name. */
 let latest: ShieldCounters | undefined;
+/** Whether `active` is the native shield, on (not in dry run). */
+let activeNative = false;
 
 /** The shield's counters for the worker's DNS report; undefined when it is off. */
 export function shieldCounters(): ShieldCounters | undefined {
@@ -361,6 +363,24 @@ export function shieldTcpStanding(address: string): boolean {
     }
   }
   return active.tcpAdmit(octets);
+}
+
+/** Whether this process's shield is the native one (the addon's), on (not in dry run): its TCP
+ * accept decision is then made in C (native/tcp_gate.h, src/transport/tcp.ts `acceptGate`). */
+export function shieldOnNativePath(): boolean {
+  return activeNative;
+}
+
+/** The octets of a connection's address as the C accept decision takes them (4 or 16), or
+ * undefined for text that is not an address. The IPv4 ones are reused: nothing may keep them. */
+export function tcpAddressOctets(address: string): Uint8Array | undefined {
+  const octets = ipv4Octets(address, standingV4);
+  if (octets !== undefined) return octets;
+  try {
+    return addressOctets(address);
+  } catch {
+    return undefined;
+  }
 }
 
 export interface RunningShield {
@@ -461,6 +481,9 @@ export function startShield(
         zonesText +
         '; before the socket queue: a BPF filter on the socket drops IPv4 /24s that flood directly (IPv6 sources are shed in the native path)',
     );
+    // The C accept decision only when the shield acts (in dry run it would drop nothing, and the
+    // listener takes one connection a turn as before).
+    activeNative = mode === 'on';
     active = {
       noteTcp: (a) => status.addon.shieldNoteTcp(a),
       tcpAdmit: (a) => status.addon.shieldTcpAdmit?.(a) ?? true,
@@ -541,6 +564,9 @@ export function startShield(
   };
   let blocked = 0;
   let qfZones = 0;
+  // The batch accept's decisions in C (native/tcp_gate.h), logged in the second they changed.
+  const tcpGate = nativeTcpGate();
+  let tcpSeen = '';
   // The time of an event the native stats carry (the log line itself comes with the 1 s poll).
   const at = (ms: number | undefined, before: string, after = ''): string =>
     ms ? `${before}${new Date(ms).toISOString().slice(11, 23)}Z${after}` : '';
@@ -560,6 +586,16 @@ export function startShield(
       qfZones = st.qfZones ?? 0;
     }
     if (st.onset) log.info(onsetLine(st.onset));
+    if (tcpGate !== undefined && activeNative) {
+      const g = tcpGate.stats();
+      const seen = `${g.heldTotal} ${g.blockedClosed} ${g.strangersServed}`;
+      if (seen !== tcpSeen && g.heldTotal + g.blockedClosed + g.strangersServed > 0) {
+        tcpSeen = seen;
+        log.info(
+          `shield: TCP accept in C: ${g.held} held now (${g.heldTotal} since start, ${g.heldExpired} closed at their deadline, ${g.heldEvicted} to make room), ${g.blockedClosed} closed for a blocked /24, ${g.strangersServed} strangers served within the budget, ${g.served} served`,
+        );
+      }
+    }
     for (const [key, entered] of st.events) {
       log.info(
         entered
@@ -582,6 +618,7 @@ export function startShield(
     close() {
       clearInterval(timer);
       active = undefined;
+      activeNative = false;
       latest = undefined;
       off();
     },
