@@ -175,6 +175,16 @@ int sb_sources_vouched(const sb_sources *s, uint32_t key, double now_ms);
  * host showed 16 hosts only ~250 ms in (the drill's wave 1: blocks 390-650 ms after falling
  * behind); 8 is still more than the "one or a few" addresses of a resolver's /24. */
 #define SB_PREFILTER_NX_HOSTS_BEHIND 8
+/* The same with onset2's rules: the hosts a /24's strangers asked for existing names with in
+ * calm times count too (the host map is filled from the flood's first datagram, before the worker
+ * falls behind), and 4 hosts are enough while behind. The drill's wave 1 (a worker at a quarter of
+ * a loaded core reading 15,000-30,000 datagrams a second at the onset, the bots' /24s ~25-70 of
+ * them per 100 ms in bursts of 16 from one host) saw 8 hosts only 200-400 ms after falling behind,
+ * with every legitimate datagram in between at the FIFO queue's odds. 4 is still twice the "one or
+ * two" addresses of a resolver's /24; a /24 with a source of good standing is never blocked. */
+#define SB_PREFILTER_NX_HOSTS_ONSET 4
+/* onset2: while the worker is behind, the blocked set is rebuilt at most this often (ms). */
+#define SB_PREFILTER_BEHIND_MS 10
 /* A /24 that crosses the threshold within a second is blocked then, not at the second's end:
  * the blocked set is rebuilt at most this often (ms) between the once-a-second sweeps. */
 #define SB_PREFILTER_EARLY_MS 50
@@ -271,6 +281,9 @@ typedef struct sb_shield {
   /* SWITCHBOARD_ONSET=off at configure (A/B runs): shield8's rules — the rate over the second's
    * time, 16 hosts whatever the level, the host map cleared at every sweep. */
   int onset_off;
+  /* SWITCHBOARD_ONSET2=off at configure (A/B runs): onset's rules (8 hosts while behind, hosts
+   * counted only while behind or shed, the set rebuilt at most every 50 ms). */
+  int onset2_off;
   uint32_t blocked[512];
   unsigned nblocked, blocked_version;
   double blocks_made, would_block;

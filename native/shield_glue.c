@@ -152,6 +152,8 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   sh->behind_now_off = behind_env != NULL && strcmp(behind_env, "off") == 0;
   const char *onset_env = getenv("SWITCHBOARD_ONSET");
   sh->onset_off = onset_env != NULL && strcmp(onset_env, "off") == 0;
+  const char *onset2_env = getenv("SWITCHBOARD_ONSET2");
+  sh->onset2_off = onset2_env != NULL && strcmp(onset2_env, "off") == 0;
   sh->blocked_version = ++g_prefilter_version;
   shield_free(g_shield);
   g_shield = sh;
@@ -381,6 +383,16 @@ static void note_nx_shed(sb_shield *sh, const sb_verdict *v, double now_ms) {
   if ((sh->blk_nx_sheds[slot] & 7) == 0 && sh->blk_nx_sheds[slot] >= pf_threshold(sh, slot, now_ms, 0)) sh->block_pending = 1;
 }
 
+/* onset2: a stranger's existing name answered while the worker keeps up: its host into the /24's
+ * map only (no count, so nothing is blocked in calm times). When the worker falls behind, a flood
+ * that began before has its hosts seen already. */
+static void note_host(sb_shield *sh, const sb_verdict *v, double now_ms) {
+  if (sh->cfg.prefilter_threshold <= 0 || v->addr_len != 4 || v->allowed) return;
+  uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
+  uint32_t slot = block_slot(sh, p24, now_ms);
+  sh->blk_hosts[32 * (size_t)slot + (v->addr[3] >> 3)] |= (uint8_t)(1u << (v->addr[3] & 7));
+}
+
 /* Whether the source's /24 was blocked before (its strikes kept while its slot lives). */
 static int struck(const sb_shield *sh, const sb_verdict *v) {
   if (v->addr_len != 4 || sh->cfg.prefilter_threshold <= 0) return 0;
@@ -428,9 +440,10 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
   sh->last_early = now_ms;
   /* Distinct hosts a /24's missing names (or, while behind, its existing names) need: fewer while
    * the worker is behind, the map then holding the last second's hosts too (onset). */
-  unsigned hosts_needed = !sh->onset_off && (sh->overload.level >= 1 || behind_now(sh, now_ms))
-                              ? SB_PREFILTER_NX_HOSTS_BEHIND
-                              : SB_PREFILTER_NX_HOSTS;
+  int behind = sh->overload.level >= 1 || behind_now(sh, now_ms);
+  unsigned hosts_needed = sh->onset_off || !behind ? SB_PREFILTER_NX_HOSTS
+                          : sh->onset2_off         ? SB_PREFILTER_NX_HOSTS_BEHIND
+                                                   : SB_PREFILTER_NX_HOSTS_ONSET;
   for (uint32_t s = 0; s < sh->blocks.size; s++) {
     if (sh->blocks.keys[s] == 0) continue;
     /* Before the sweep: the threshold prorated to the /24's time so far this second. */
@@ -453,8 +466,11 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
       sh->blk_rrl[s] = 0;
       sh->blk_since[s] = 0;
       /* The host map: kept for one more second after a second with counts (onset), else cleared. */
-      int keep = !sh->onset_off && !sh->blk_carry[s] && sh->blk_nx_sheds[s] != 0;
-      if (!keep && (sh->blk_nx_sheds[s] != 0 || sh->blk_carry[s])) memset(sh->blk_hosts + 32 * (size_t)s, 0, 32);
+      /* onset2: also after a second whose strangers only asked for existing names while the worker
+       * kept up (their hosts, noted in calm), so a sweep just after a flood's start keeps them. */
+      int hosts = !sh->onset2_off && nx_hosts(sh, s) > 0;
+      int keep = !sh->onset_off && !sh->blk_carry[s] && (sh->blk_nx_sheds[s] != 0 || hosts);
+      if (!keep && (sh->blk_nx_sheds[s] != 0 || sh->blk_carry[s] || hosts)) memset(sh->blk_hosts + 32 * (size_t)s, 0, 32);
       sh->blk_carry[s] = (uint8_t)keep;
       sh->blk_nx_sheds[s] = 0;
     }
@@ -966,6 +982,8 @@ static int admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_
      * first full run of reads (behind now), not from level 1: the smoothed level came ~0.7 s into
      * the drill's cold wave 1, and the queue overflowed at the attack's odds until then (shield8). */
     note_nx_shed(sh, v, now_ms);
+  } else if (tier == SB_TIER_UNKNOWN && in_zone && exists && !sh->direct_off && !sh->onset2_off && !sh->onset_off) {
+    note_host(sh, v, now_ms);
   }
   if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
     if (verdict == SB_ADMIT_DROP) sh->would_drop++;
@@ -1041,7 +1059,8 @@ void sb_shield_clock(sb_shield *sh, double now_ms) {
     prefilter_scan(sh, now_ms, 1);
     if (sh->cfg.prefilter_threshold > 0) qf_clock(sh, now_ms, 1, elapsed);
   } else {
-    if (sh->block_pending && sh->cfg.mode == SB_SHIELD_ON && now_ms - sh->last_early >= SB_PREFILTER_EARLY_MS)
+    double every = !sh->onset2_off && behind_now(sh, now_ms) ? SB_PREFILTER_BEHIND_MS : SB_PREFILTER_EARLY_MS;
+    if (sh->block_pending && sh->cfg.mode == SB_SHIELD_ON && now_ms - sh->last_early >= every)
       prefilter_scan(sh, now_ms, 0);
     if (sh->nqf > 0 && sh->cfg.prefilter_threshold > 0 && qf_estimate(sh, now_ms, 0))
       sh->blocked_version = ++g_prefilter_version;

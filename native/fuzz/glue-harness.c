@@ -669,6 +669,71 @@ static void cold(const uint8_t *origin, size_t olen) {
          blocked[0], level_then, nat, few, blocked[1], blocked[2], blocked[3], blocked[4]);
 }
 
+/* The drill's wave 1 at a slow worker (onset2): bots' /24s read at ~400 datagrams a second each in
+ * bursts of 16 from one host (a worker at a quarter of a loaded core reads 15,000-30,000 a second
+ * at the onset, spread over ~40 bot /24s), the flood's first 80 ms read while the worker still
+ * keeps up, then a full run every 11 ms (behind). Also a /24 where a resolver with a calm-time
+ * history sits among flooding hosts (the drill's `nat`), and a /24 of two flooding hosts. Pass 0:
+ * onset2's rules; pass 1: SWITCHBOARD_ONSET2=off (8 hosts while behind, hosts counted only from
+ * falling behind, the set rebuilt at most every 50 ms). Prints "onset2 blocked B off-blocked O
+ * nat-blocked 0|1 few-blocked 0|1 calm-blocked 0|1", B and O in ms after falling behind. */
+static void onset2(const uint8_t *origin, size_t olen) {
+  double blocked[2] = {-1, -1};
+  int nat = 0, few = 0, calm = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    sb_shield_config c;
+    sb_shield *sh = fresh_shield(SB_SHIELD_ON, &c);
+    sh->onset2_off = pass == 1;
+    uint8_t pkt[300];
+    size_t len = query(pkt, origin, olen, 1);
+    double now = 600000.5;
+    for (int half = 0; half < 24; half++) {
+      send_from(sh, pkt, len, NET(5) | 251, now, 0);
+      now = ticks(sh, now, 500, 2);
+    }
+    if (sh->overload.level != 0) fail("onset2: not calm");
+    /* A calm second of strangers from many hosts of 10.9.3.0/24 at 150 a second: never blocked
+     * (the worker keeps up), whatever hosts it shows. */
+    for (int ms = 0; ms < 1000; ms++) {
+      now = ticks(sh, now, 1, 2);
+      if (ms % 7 == 0) send_from(sh, pkt, len, NET(3) | (uint32_t)(1 + (ms / 7) % 200), now, 0);
+      check_blocked();
+      if (is_blocked(NET(3))) calm = 1;
+    }
+    double behind_at = -1;
+    for (int ms = 0; ms < 1500; ms++) {
+      now += 1;
+      sb_shield_clock(sh, now);
+      if (ms < 80) {
+        if (ms % 5 == 0) sb_shield_batch(sh, 2, 16, now);
+      } else if (ms % 11 == 0) {
+        sb_shield_batch(sh, 16, 16, now);
+        if (behind_at < 0) behind_at = now;
+      }
+      /* Two datagrams every 5 ms from each flooding /24, 16 in a row from one host. */
+      if (ms % 5 == 0 || ms % 5 == 2) {
+        uint32_t n = (uint32_t)(ms / 5 * 2 + (ms % 5 == 2));
+        uint32_t host = 1 + (n / 16) % 250;
+        send_from(sh, pkt, len, NET(8) | host, now, 0);
+        send_from(sh, pkt, len, NET(5) | host, now, 0);
+        send_from(sh, pkt, len, NET(4) | (1 + (n / 16) % 2), now, 0);
+      }
+      if (ms % 100 == 0) send_from(sh, pkt, len, NET(5) | 251, now, 0);
+      check_blocked();
+      if (blocked[pass] < 0 && behind_at > 0 && is_blocked(NET(8))) blocked[pass] = now - behind_at;
+      if (is_blocked(NET(5))) nat = 1;
+      if (is_blocked(NET(4))) few = 1;
+    }
+  }
+  if (blocked[0] < 0 || blocked[0] > 100) fail("onset2: the bursty /24 was not blocked within 100 ms of falling behind");
+  if (blocked[1] >= 0 && blocked[1] <= blocked[0]) fail("onset2: the rules did not make the block sooner");
+  if (nat) fail("onset2: the /24 of a resolver with a history was blocked");
+  if (few) fail("onset2: a two-host /24 was blocked");
+  if (calm) fail("onset2: a /24 was blocked while the worker kept up");
+  printf("onset2 blocked %.0f off-blocked %.0f nat-blocked %d few-blocked %d calm-blocked %d\n", blocked[0], blocked[1],
+         nat, few, calm);
+}
+
 /* RRL-limited answers and blocks (shield8): a burst of 40 identical queries from one host of
  * 10.9.6.0/24 early in a second, RRL at 20 a second, the worker keeping up: ~20 limited answers,
  * no block (they count at the whole threshold, 200, while the worker keeps up: a few dozen in the
@@ -811,6 +876,7 @@ int main(int argc, char **argv) {
   early(origin, olen);
   direct(origin, olen);
   cold(origin, olen);
+  onset2(origin, olen);
   rrl_burst(origin, olen);
   qf_scenario();
   qf_saturated();

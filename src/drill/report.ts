@@ -5,7 +5,14 @@
  */
 
 import { CLASS_MEANING, type ResolverClass } from './population.js';
-import { type DrillReport, type LossReport, type PhaseReport, sharesCpu, type TimelinePoint } from './run.js';
+import {
+  type DrillReport,
+  type LossReport,
+  type PhaseReport,
+  SLOW_MS,
+  sharesCpu,
+  type TimelinePoint,
+} from './run.js';
 import { type LegitStats, percent } from './stats.js';
 
 function legitCell(s: LegitStats | undefined): string {
@@ -88,6 +95,22 @@ export function textReport(r: DrillReport): string {
           `    +${String(s.fromMs).padStart(4)} ${String(s.attackPerSecond).padStart(7)} ${String(s.queries).padStart(4)} ${percent(s.queries ? s.answered / s.queries : 1).padStart(7)} ${percent(s.queries ? s.inTime / s.queries : 1).padStart(7)}${lost ? `  ${lost}${kinds}` : ''}`,
         );
       }
+    }
+    if (ph.slow) {
+      // Where a p99 over SLOW_MS comes from: the queries over it, per second of the phase.
+      const t = ph.slow.reduce(
+        (a, s) => ({
+          q: a.q + s.queries,
+          queued: a.queued + s.udpQueued,
+          retried: a.retried + s.udpRetried,
+          tcp: a.tcp + s.tcp,
+        }),
+        { q: 0, queued: 0, retried: 0, tcp: 0 },
+      );
+      const share = (n: number) => percent(t.q ? n / t.q : 0, 2);
+      out.push(
+        `  over ${SLOW_MS} ms (typos of the attacked zone aside): ${t.queued + t.retried + t.tcp} of ${t.q} (${share(t.queued + t.retried + t.tcp)}): UDP first try late ${t.queued} (${share(t.queued)}), UDP first try lost ${t.retried} (${share(t.retried)}), via TCP ${t.tcp} (${share(t.tcp)}); per second [late, lost, TCP]: ${ph.slow.map((s) => `${s.fromS}s ${s.udpQueued}/${s.udpRetried}/${s.tcp}`).join(' ')}`,
+      );
     }
     if (ph.target)
       out.push(

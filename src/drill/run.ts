@@ -175,6 +175,27 @@ export interface PhaseReport {
   readonly startedAtMs?: number;
   /** An attack phase's first seconds, per ONSET_SLICE_MS (see OnsetSlice). */
   readonly onset?: OnsetSlice[];
+  /** An attack phase's legitimate queries over the p99 target (SLOW_MS), per second (see SlowSecond). */
+  readonly slow?: SlowSecond[];
+}
+
+/** The p99 target: a query answered later than this counts toward a phase's `slow` seconds. */
+export const SLOW_MS = 100;
+
+/**
+ * One second of an attack phase: the legitimate queries first sent in it, the attacked zone's
+ * typos left out (shed by design), and of them those not answered within SLOW_MS, by where the
+ * time went — `udpQueued`: answered on the first UDP try but after SLOW_MS (a queue: the
+ * target's socket or its CPU); `udpRetried`: a first UDP try lost (answered at a retry, or
+ * never); `tcp`: went over TCP after a TC=1. A p99 under SLOW_MS needs the three under 1% of
+ * `queries` over the phase.
+ */
+export interface SlowSecond {
+  readonly fromS: number;
+  queries: number;
+  udpQueued: number;
+  udpRetried: number;
+  tcp: number;
 }
 
 /** The first ONSET_MS of an attack phase are reported per ONSET_SLICE_MS. */
@@ -453,6 +474,16 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
           drill: { cpuCores: round2((selfEnd.cpuSeconds - selfStart.cpuSeconds) / Math.max(elapsed, 0.001)) },
           startedAtMs,
           onset: onset.length > 0 ? onset : undefined,
+          slow:
+            rate > 0
+              ? Array.from({ length: Math.ceil(ph.seconds) }, (_, k) => ({
+                  fromS: k,
+                  queries: 0,
+                  udpQueued: 0,
+                  udpRetried: 0,
+                  tcp: 0,
+                }))
+              : undefined,
         });
         phaseStarts.push(phaseStart - t0);
         before = after;
@@ -650,6 +681,15 @@ export function fillOnset(
   for (const r of records) {
     const ph = phases[r.phase];
     const start = starts[r.phase];
+    const sec = ph?.slow?.[Math.floor((r.startMs - start) / 1000)];
+    if (sec && r.startMs >= start && !(r.kind === 'typo' && r.zone === victim)) {
+      sec.queries++;
+      if (!r.ok || r.latencyMs > SLOW_MS) {
+        if (r.tcp) sec.tcp++;
+        else if (r.ok && r.tries === 1) sec.udpQueued++;
+        else sec.udpRetried++;
+      }
+    }
     if (!ph?.onset || start === undefined) continue;
     const slice = ph.onset[Math.floor((r.startMs - start) / ONSET_SLICE_MS)];
     if (!slice || r.startMs < start) continue;

@@ -344,6 +344,44 @@ test('an attack phase onset: queries bucketed per 100 ms from the phase start, a
   assert.deepEqual(slices[1].byClass, { plain: [1, 0, 0] });
 });
 
+test('an attack phase over 100 ms: per second from the phase start, late first tries, lost first tries and TCP apart', () => {
+  const slow = Array.from({ length: 3 }, (_, k) => ({
+    fromS: k,
+    queries: 0,
+    udpQueued: 0,
+    udpRetried: 0,
+    tcp: 0,
+  }));
+  const phases = [{ name: 'baseline' }, { name: 'wave1', slow }] as unknown as PhaseReport[];
+  const rec = (
+    startMs: number,
+    ok: boolean,
+    latencyMs: number,
+    tries = 1,
+    tcp = false,
+    kind: 'name' | 'typo' = 'name',
+    zone = 1,
+  ) => ({ phase: 1, cls: 'steady', zone, kind, ok, tries, tcp, latencyMs, startSecond: 0, startMs }) as const;
+  fillOnset(
+    phases,
+    [0, 10_000],
+    [
+      rec(10_000, true, 3), // in time
+      rec(10_100, true, 150), // first try, late: a queue
+      rec(10_200, true, 900, 2), // first try lost, answered at the retry
+      rec(10_300, false, 3_200, 4), // never answered
+      rec(11_000, true, 400, 2, true), // TC=1, then TCP
+      rec(11_500, false, 3_200, 4, false, 'typo', 0), // the attacked zone's typo: left out
+      rec(12_999, true, 50),
+      rec(13_000, true, 500), // past the phase
+      rec(9_999, true, 500), // before it
+    ],
+  );
+  assert.deepEqual(slow[0], { fromS: 0, queries: 4, udpQueued: 1, udpRetried: 2, tcp: 0 });
+  assert.deepEqual(slow[1], { fromS: 1, queries: 1, udpQueued: 0, udpRetried: 0, tcp: 1 });
+  assert.deepEqual(slow[2], { fromS: 2, queries: 1, udpQueued: 0, udpRetried: 0, tcp: 0 });
+});
+
 const PROC_TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 0100007F:AF8B 00000000:0000 0A 000001FF:000001F4 00:00000000 00000000     0        0 111 1 0000000000000000 100 0 0 10 0
    1: 0100007F:AF8B 0100027F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 112 1 0000000000000000 20 4 30 10 -1

@@ -161,11 +161,19 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
       Number(cold[4]) >= 0 && Number(cold[4]) <= 200,
       `bursts blocked ${cold[4]} ms after falling behind`,
     );
+    // The drill's wave 1 at a slow worker (onset2): bursty bot /24s read at ~400 a second each, the
+    // flood's first 80 ms read while the worker keeps up. Blocked within 100 ms of falling behind
+    // (the hosts seen before counted, 4 hosts enough while behind), later with onset2 off; the
+    // resolver's /24, the two-host /24 and a many-host /24 while the worker keeps up, never.
+    const onset2 =
+      /^onset2 blocked (\d+) off-blocked (-?\d+) nat-blocked 0 few-blocked 0 calm-blocked 0$/m.exec(r.stdout);
+    assert.ok(onset2, r.stdout);
+    assert.ok(Number(onset2[1]) <= 100, `bursty /24 blocked ${onset2[1]} ms after falling behind`);
     // RRL-limited answers: a burst while the worker keeps up blocks nothing; a /24 kept over its
     // rate is blocked; while behind, the burst blocks.
     const rrl = /^rrl burst-blocked 0 flood-blocked (\d+) behind-burst-blocked 1$/m.exec(r.stdout);
     assert.ok(rrl, r.stdout);
-    t.diagnostic(r.stdout.match(/^(cold|rrl|direct) .*$/gm)?.join('; ') ?? '');
+    t.diagnostic(r.stdout.match(/^(cold|onset2|rrl|direct) .*$/gm)?.join('; ') ?? '');
     // A flood the worker cannot read in full: the share is right within a window or two (shield7).
     const sat = /^qf saturated engaged (\d+) first (\d+) worst (\d+)$/m.exec(r.stdout);
     assert.ok(sat, r.stdout);
