@@ -102,7 +102,10 @@ const load: ZonePushLoader = images
 const table = new ServedZoneTable(load, images?.release, images?.deferred);
 /** The load counters as of now (images opened so far included). */
 function currentLoads(): LoadCounters {
-  if (images) loads.imagesOpened = images.pool.firstOpens;
+  if (images) {
+    loads.imagesOpened = images.pool.firstOpens;
+    loads.crcChecked = images.pool.verifiedOpens;
+  }
   return { ...loads };
 }
 // `{worker}` in the NSID and the identity becomes this worker's slot: which worker answered.
