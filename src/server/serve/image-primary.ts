@@ -268,11 +268,12 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     failedEarly = true;
     stopEarly();
   }
-  // The workers are forked at once, also with a big zone file in the folder (boot1m): its parse
-  // and column build (~0.7 s) leave the second core mostly idle, and the workers' start (~0.3 s
-  // of CPU each: node, their modules) fits there; forked once its compile starts (as before),
-  // they took that CPU from the compile, which is on the path to the first answer.
-  // SWITCHBOARD_FORK_AT=compile: forked as before (A/B runs).
+  // The workers are forked at once; with a big zone file in the folder, once its compile starts
+  // (its load done: parse and column build take both cores, the compile one), so that their
+  // start (~0.25 s of CPU each) does not slow the load, which is on the path to the first answer.
+  // (Not with the image cache: a warm start compiles nothing.) SWITCHBOARD_FORK_AT=start forks
+  // them at once there too (boot1m: the load then slows by about what the compile gains,
+  // ±0.2 s either way over 7 starts each: docs/PERFORMANCE.md "boot1m").
   let forked = false;
   const fork = () => {
     if (forked || earlyStop !== undefined || stoppedEarly !== undefined) return;
@@ -282,11 +283,11 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   };
   if (earlyStop) stopEarly();
   else if (!process.env[IMAGE_CACHE_ENV] && bigZoneFile(config.zoneDir).big) {
-    if (process.env.SWITCHBOARD_FORK_AT === 'compile')
+    if (process.env.SWITCHBOARD_FORK_AT === 'start') fork();
+    else
       compiler.onStage = (stage) => {
         if (stage === 'compiling') fork();
       };
-    else fork();
     compiler.prestart(1);
   } else fork();
   traceStart('primary', 'load starts');
