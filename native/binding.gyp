@@ -7,6 +7,12 @@
       "defines": ["NAPI_VERSION=8"]
     },
     {
+      "target_name": "switchboard_exec",
+      "sources": ["exec.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"],
+      "defines": ["NAPI_VERSION=8"]
+    },
+    {
       "target_name": "switchboard_drill",
       "sources": ["drill.c", "drill_napi.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"],

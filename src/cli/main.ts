@@ -5,6 +5,9 @@
  * `zone`, `record`, `token`, `account`, `audit` use the HTTP API. Thin over src/server and src/cli.
  * @module
  */
+// First: `serve` and `start` re-execute themselves with glibc's hugetlb tunable (hugetlb.ts)
+// before anything else is loaded.
+import './hugetlb.js';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { ServeOptionsInput } from '../server/serve/config.js';

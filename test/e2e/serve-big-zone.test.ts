@@ -40,6 +40,13 @@ describe('serve --images on, one zone with an image over 32 MiB', { skip }, () =
     // Logged on stderr before the start line on stdout: this process may read the pipes in any order.
     await s.waitForStderr(/worker \d+: 1 zone images mapped/, 2, 15_000);
     assert.equal([...s.stderr().matchAll(/worker \d+: 1 zone images mapped/g)].length, 2, s.stderr());
+    // The snapshot of images this run compiled is trusted: opened at apply, no CRC-32 of them.
+    assert.equal(
+      [...s.stderr().matchAll(/worker \d+: 1 zone images mapped, 1 opened .*, 0 images checked by CRC-32/g)]
+        .length,
+      2,
+      s.stderr(),
+    );
     const soa = await dig('127.0.0.1', port, BIG_ORIGIN, 'SOA');
     assert.equal(soa.status, 'NOERROR');
     assert.ok(soa.flags.includes('aa'), soa.text);

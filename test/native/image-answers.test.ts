@@ -601,7 +601,7 @@ describe('C answers from zone images', { skip: missing }, () => {
     });
     const nat = NativeAnswers.available();
     assert.ok(nat.ok);
-    const answers = new NativeAnswers(nat.addon, 1232);
+    const answers = new NativeAnswers(nat.addon, 1232, compileZone);
     try {
       const r = answers.sync(catalog);
       assert.equal(r.served, byOrigin.size);
@@ -648,7 +648,7 @@ describe('C answers from zone images', { skip: missing }, () => {
   test('NativeAnswers: lazy installs on the miss list; a changed zone loses its image until its next query', () => {
     const nat = NativeAnswers.available();
     assert.ok(nat.ok);
-    const answers = new NativeAnswers(nat.addon, 1232);
+    const answers = new NativeAnswers(nat.addon, 1232, compileZone);
     try {
       const v1 = loadZoneText(EXAMPLE, { origin: 'example.' }).zone;
       const v2 = loadZoneText(EXAMPLE.replace('www A 192.0.2.3', 'www A 192.0.2.99'), {
@@ -691,7 +691,7 @@ describe('C answers from zone images', { skip: missing }, () => {
   test('NativeAnswers: a signed zone (DNSKEY and RRSIGs at its apex) is never installed: C hands every query to JS', () => {
     const nat = NativeAnswers.available();
     assert.ok(nat.ok);
-    const answers = new NativeAnswers(nat.addon, 1232);
+    const answers = new NativeAnswers(nat.addon, 1232, compileZone);
     try {
       const sig = `RRSIG SOA 13 1 300 20300101000000 20200101000000 1 example. ${'A'.repeat(86)}==`;
       const key = `DNSKEY 257 3 13 ${Buffer.alloc(64, 7).toString('base64')}`;

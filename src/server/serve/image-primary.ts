@@ -138,8 +138,18 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   /** The first load's bookkeeping and report, done once every worker serves (below). */
   let finishFirst: () => void = () => {};
 
+  /**
+   * Every image in the packs was compiled by this process's threads in this run (none taken
+   * from the image cache: those were made by another run): the snapshots say so, and the
+   * workers open the images without a CRC-32 of their octets (~0.1 s per worker for a
+   * 1,000,000-record zone's image). Set once the first load is done.
+   */
+  let ownImages = false;
   const sendSnapshot = (slot: number) => {
-    for (const m of shipper.snapshot(slot)) pool?.send(slot, m);
+    for (const m of shipper.snapshot(slot)) {
+      if (ownImages && m.kind === 'snapshot') m.trusted = true;
+      pool?.send(slot, m);
+    }
   };
 
   const stop = async (code: number) => {
@@ -260,8 +270,10 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   }
   // The workers are forked at once; with a big zone file in the folder, once its compile starts
   // (its load done: parse and column build take both cores, the compile one), so that their
-  // start (~0.3 s of CPU each) does not slow the load, which is on the path to the first answer.
-  // (Not with the image cache: a warm start compiles nothing.)
+  // start (~0.25 s of CPU each) does not slow the load, which is on the path to the first answer.
+  // (Not with the image cache: a warm start compiles nothing.) SWITCHBOARD_FORK_AT=start forks
+  // them at once there too (boot1m: the load then slows by about what the compile gains,
+  // ±0.2 s either way over 7 starts each: docs/PERFORMANCE.md "boot1m").
   let forked = false;
   const fork = () => {
     if (forked || earlyStop !== undefined || stoppedEarly !== undefined) return;
@@ -271,9 +283,11 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   };
   if (earlyStop) stopEarly();
   else if (!process.env[IMAGE_CACHE_ENV] && bigZoneFile(config.zoneDir).big) {
-    compiler.onStage = (stage) => {
-      if (stage === 'compiling') fork();
-    };
+    if (process.env.SWITCHBOARD_FORK_AT === 'start') fork();
+    else
+      compiler.onStage = (stage) => {
+        if (stage === 'compiling') fork();
+      };
     compiler.prestart(1);
   } else fork();
   traceStart('primary', 'load starts');
@@ -382,6 +396,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
       return failedEarly ? 1 : 0;
     }
   }
+  ownImages = dir.fromCache === 0;
   published = true;
   traceStart('primary', 'images published');
   // The workers waiting get their snapshot first: the rest is off the path to the first answer.

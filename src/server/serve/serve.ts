@@ -6,6 +6,7 @@
  */
 import { Catalog } from '../../answer/catalog.js';
 import { Responder } from '../../answer/respond.js';
+import { compileZone } from '../../image/compile.js';
 import { DnsCounters } from '../../telemetry/dns-counters.js';
 import type { DnsReport } from '../../telemetry/dns-layout.js';
 import type { QueryHandler, TransportContext } from '../../transport/handler.js';
@@ -94,7 +95,11 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
   } = await openListeners(config, handler, onError, transfers.service.streams);
   // This process parses its zones (no shared images): C answers only when asked for explicitly
   // (each zone compiled on its first query); `auto`, the default with --images on, is off here.
-  const native = startNativeAnswers({ ...config, nativeAnswers: config.nativeAnswers === true }, deps.log);
+  const native = startNativeAnswers(
+    { ...config, nativeAnswers: config.nativeAnswers === true },
+    deps.log,
+    compileZone,
+  );
   const shield = startShield(config, deps.log, () => responder.catalog);
   const syncNative = (): void => {
     native?.sync(responder.catalog);

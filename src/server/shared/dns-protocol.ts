@@ -90,6 +90,14 @@ export interface ZonesMessage {
    * (snapshot-file.ts; a name, no path), applied before `zones`.
    */
   file?: string;
+  /**
+   * `--images on`, snapshots only: every image of this snapshot was written into the pack
+   * folder by this primary, from octets its own compile threads made in this run (none taken
+   * from an image cache on disk). A worker opens such an image as a delta image (`trusted`
+   * of a push: header and section table checked, no CRC-32 of its octets, no deep
+   * validation); without it, an image is checked in full (docs/IMAGE.md "Packs").
+   */
+  trusted?: boolean;
 }
 
 /** Worker → primary: the IPC listener is installed; send the snapshot. */

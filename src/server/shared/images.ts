@@ -51,6 +51,11 @@ export interface LoadCounters {
   imageOpens: number;
   /** Of those, images opened (validated) so far. */
   imagesOpened?: number;
+  /**
+   * Of the images opened, those whose octets were checked against their pack's CRC-32 (a
+   * snapshot marked `trusted` opens its big images without: docs/IMAGE.md).
+   */
+  crcChecked?: number;
   /** With images: whether the packs are memory-mapped (shared by the workers) or read as copies. */
   mapped?: boolean;
   /** Milliseconds from the snapshot's first message to the worker serving it (when reported at start). */
@@ -70,7 +75,8 @@ export function formatLoads(loads: LoadCounters): string {
     loads.snapshotMs === undefined
       ? ''
       : ` (snapshot applied in ${loads.snapshotMs} ms; serving ${loads.readyMs ?? '?'} ms after the worker started)`;
-  return `${loads.imageOpens} zone images mapped${opened}${how}, ${loads.textParses} zone texts parsed${took}`;
+  const crc = loads.crcChecked === undefined ? '' : `, ${loads.crcChecked} images checked by CRC-32`;
+  return `${loads.imageOpens} zone images mapped${opened}${how}, ${loads.textParses} zone texts parsed${crc}${took}`;
 }
 
 /** The environment variables bounding a worker's open images (`ImageZonePool`). */

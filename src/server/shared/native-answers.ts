@@ -21,7 +21,6 @@
  */
 import { type Catalog, diffCatalogs } from '../../answer/catalog.js';
 import { isSignedZone } from '../../answer/dnssec.js';
-import { compileZone } from '../../image/compile.js';
 import { ImageZone, LazyImageZone } from '../../image/zone-view.js';
 import { type NativeUdpAddon, nativeUdpStatus, setAfterJsBatch } from '../../transport/native-udp.js';
 import type { ServedZone, Zone } from '../../zone/zone.js';
@@ -57,21 +56,23 @@ export class NativeAnswers {
   #failed = new WeakSet<ServedZone>();
   /** Origin keys answered by JS alone (see `hold`). */
   #held: ReadonlySet<string> = new Set();
-  readonly #compile: (zone: Zone) => Uint8Array;
+  readonly #compile: ((zone: Zone) => Uint8Array) | undefined;
   readonly #onFailed: ((message: string) => void) | undefined;
   /** Images installed on first query, and failures, since the start. */
   installs = 0;
   failures = 0;
 
   /**
-   * Turns the C answers on with the Responder's EDNS size and NSID (`compile`: for tests) and
-   * hooks `installMisses` after every batch JS answers on this thread's native sockets.
-   * `onFailed`: told when a zone's image cannot be installed (JS answers it).
+   * Turns the C answers on with the Responder's EDNS size and NSID and hooks `installMisses`
+   * after every batch JS answers on this thread's native sockets. `compile`: how a parsed
+   * `Zone` (`--images off`) becomes an image (src/image/compile.ts `compileZone`; given by the
+   * caller, so that a worker serving images does not load the compiler); without it such a
+   * zone is answered by JS. `onFailed`: told when a zone's image cannot be installed (JS answers it).
    */
   constructor(
     addon: NativeUdpAddon,
     ednsSize = 1232,
-    compile: (zone: Zone) => Uint8Array = compileZone,
+    compile?: (zone: Zone) => Uint8Array,
     nsid?: Uint8Array,
     onFailed?: (message: string) => void,
   ) {
@@ -164,7 +165,7 @@ export class NativeAnswers {
             ? zone.opened().image.bytes
             : zone instanceof ImageZone
               ? zone.image.bytes
-              : this.#compile(zone as Zone);
+              : this.#compileParsed(zone as Zone);
         this.#addon.imageInstall(bytes);
         this.#installed.set(key, zone);
         this.installs++;
@@ -176,6 +177,12 @@ export class NativeAnswers {
         if (!(zone instanceof LazyImageZone)) this.#onFailed?.(`${zone.origin}: ${(err as Error).message}`);
       }
     }
+  }
+
+  /** The image of a parsed zone; throws when no compiler was given. */
+  #compileParsed(zone: Zone): Uint8Array {
+    if (this.#compile === undefined) throw new Error('a parsed zone, and no zone compiler loaded');
+    return this.#compile(zone);
   }
 
   /** Images installed, origins served, octets referenced (read in place, not copied). */
@@ -202,6 +209,7 @@ export class NativeAnswers {
 export function startNativeAnswers(
   config: { nativeAnswers?: NativeAnswersMode; udpIo?: string; ednsSize?: number; nsid?: string },
   log: { info(m: string): void; warn(m: string): void },
+  compile?: (zone: Zone) => Uint8Array,
 ): NativeAnswers | undefined {
   const mode = config.nativeAnswers;
   if (mode === undefined || mode === false) return undefined;
@@ -218,7 +226,7 @@ export function startNativeAnswers(
   }
   // The same NSID octets as this worker's Responder (`{worker}` = its slot).
   const { nsid } = buildResponderOptions(config);
-  return new NativeAnswers(a.addon, config.ednsSize ?? 1232, compileZone, nsid, (m) =>
+  return new NativeAnswers(a.addon, config.ednsSize ?? 1232, compile, nsid, (m) =>
     log.warn(`zone image not installed, JS answers it: ${m}`),
   );
 }

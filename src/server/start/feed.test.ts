@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import type { ServedZone, ZoneChangeEvent } from '../../control/types.js';
 import { ZoneFeed, type ZoneSource } from './feed.js';
 import type { ZonesMessage } from './protocol.js';
+import { parseTextPush } from './zone-text.js';
 import { ServedZoneTable } from './zones.js';
 
 /** An in-memory stand-in for the control plane's serving side. */
@@ -226,7 +227,7 @@ describe('ZoneFeed', () => {
   test('a worker table fed by the snapshot then the updates matches the source', async () => {
     const src = new FakeSource();
     for (let i = 0; i < 30; i++) src.set(`z${i}.test.`, '192.0.2.1');
-    const table = new ServedZoneTable();
+    const table = new ServedZoneTable(parseTextPush);
     let joined = false;
     const feed = new ZoneFeed(
       src,

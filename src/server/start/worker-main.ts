@@ -54,7 +54,7 @@ import {
   type StartWorkerMessage,
   type ZonesMessage,
 } from './protocol.js';
-import { type ApplyResult, parseTextPush, ServedZoneTable, type ZonePushLoader } from './zones.js';
+import { type ApplyResult, ServedZoneTable, type ZonePushLoader } from './zones.js';
 
 let listeners: OpenListeners | undefined;
 const worker = setupWorkerProcess('dns', () => listeners?.closeAll());
@@ -87,16 +87,25 @@ const images = config.packDir
         ),
     })
   : undefined;
+/** A snapshot whose images the primary made in this run (`ZonesMessage.trusted`) is being applied. */
+let snapshotTrusted = false;
+// `--images off`: this worker parses the zones it is sent; with images the zone parser and
+// its loader are never loaded (~30 ms of CPU at each worker's start).
+const parseTextPush = images ? undefined : (await import('./zone-text.js')).parseTextPush;
 const load: ZonePushLoader = images
-  ? (push) => images.load(push)
+  ? // An image opened now (a big one) of a trusted snapshot: no CRC-32 of its octets.
+    (push) => images.load(snapshotTrusted && push.ref ? { ...push, trusted: true } : push)
   : (push) => {
       loads.textParses++;
-      return parseTextPush(push);
+      return (parseTextPush as ZonePushLoader)(push);
     };
 const table = new ServedZoneTable(load, images?.release, images?.deferred);
 /** The load counters as of now (images opened so far included). */
 function currentLoads(): LoadCounters {
-  if (images) loads.imagesOpened = images.pool.firstOpens;
+  if (images) {
+    loads.imagesOpened = images.pool.firstOpens;
+    loads.crcChecked = images.pool.verifiedOpens;
+  }
   return { ...loads };
 }
 // `{worker}` in the NSID and the identity becomes this worker's slot: which worker answered.
@@ -187,7 +196,9 @@ async function bindAndReport(loadMs: number): Promise<void> {
       transfers.service.streams,
     );
     traceStart('worker', 'listeners open');
-    native = startNativeAnswers(config, log);
+    // A worker that parses its zones (`--images off`) compiles each for C on its first query.
+    const compile = images ? undefined : (await import('../../image/compile.js')).compileZone;
+    native = startNativeAnswers(config, log, compile);
     if (native) {
       native.hold(heldKeys());
       native.sync(responder.catalog);
@@ -249,15 +260,20 @@ function onZones(received: ZonesMessage): void {
   const msg = received;
   const before = msg.kind === 'update' ? msg.zones.map((z) => table.versionOf(z.name)) : [];
   let result: ApplyResult;
-  if (msg.file !== undefined && msg.kind === 'snapshot') {
-    try {
-      result = applySnapshotFile({ ...msg, file: msg.file });
-    } catch (err) {
-      // Without its snapshot the worker cannot serve: it exits, and is restarted.
-      fail(err, 70);
-      return;
-    }
-  } else result = table.apply(msg);
+  snapshotTrusted = msg.kind === 'snapshot' && msg.trusted === true;
+  try {
+    if (msg.file !== undefined && msg.kind === 'snapshot') {
+      try {
+        result = applySnapshotFile({ ...msg, file: msg.file });
+      } catch (err) {
+        // Without its snapshot the worker cannot serve: it exits, and is restarted.
+        fail(err, 70);
+        return;
+      }
+    } else result = table.apply(msg);
+  } finally {
+    snapshotTrusted = false;
+  }
   if (msg.kind === 'update' && result.changed)
     counters.countZoneUpdates(countApplied(msg, before, result.errors));
   // The swap is one assignment inside the Responder: a query sees the old Catalog or the new one.

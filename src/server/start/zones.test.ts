@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Name } from '../../wire/name.js';
 import type { ZonePush, ZonesMessage } from './protocol.js';
+import { parseTextPush } from './zone-text.js';
 import { ServedZoneTable } from './zones.js';
 
 function zoneText(name: string, serial: number, address: string): string {
@@ -40,7 +41,7 @@ function addressOf(table: ServedZoneTable, name: string): string | undefined {
 
 describe('ServedZoneTable', () => {
   test('a snapshot is served only once its last batch is in', () => {
-    const t = new ServedZoneTable();
+    const t = new ServedZoneTable(parseTextPush);
     let r = t.apply(msg('snapshot', [push('a.test.', 1, '192.0.2.1')], false));
     assert.equal(r.changed, false);
     assert.equal(t.size, 0);
@@ -54,7 +55,7 @@ describe('ServedZoneTable', () => {
   });
 
   test('an update replaces one zone and keeps the others parsed as they were', () => {
-    const t = new ServedZoneTable();
+    const t = new ServedZoneTable(parseTextPush);
     t.apply(msg('snapshot', [push('a.test.', 1, '192.0.2.1'), push('b.test.', 1, '192.0.2.2')]));
     const before = t.catalog().get(Name.parse('b.test.'));
     const r = t.apply(msg('update', [push('a.test.', 2, '192.0.2.9')]));
@@ -66,7 +67,7 @@ describe('ServedZoneTable', () => {
   });
 
   test('an older version never replaces a newer one; the same version is not re-parsed', () => {
-    const t = new ServedZoneTable();
+    const t = new ServedZoneTable(parseTextPush);
     t.apply(msg('snapshot', [push('a.test.', 5, '192.0.2.5')]));
     const zone = t.catalog().get(Name.parse('a.test.'));
     assert.equal(t.apply(msg('update', [push('a.test.', 4, '192.0.2.4')])).changed, false);
@@ -79,7 +80,7 @@ describe('ServedZoneTable', () => {
   });
 
   test("a 'moved' push of the same version is taken (the primary compacted its packs)", () => {
-    const t = new ServedZoneTable();
+    const t = new ServedZoneTable(parseTextPush);
     t.apply(msg('snapshot', [push('a.test.', 5, '192.0.2.5')]));
     const zone = t.catalog().get(Name.parse('a.test.'));
     // The same version again is skipped, unless it says the image moved.
@@ -97,7 +98,7 @@ describe('ServedZoneTable', () => {
   });
 
   test('a reset takes a lower version (the zone was deleted and created again)', () => {
-    const t = new ServedZoneTable();
+    const t = new ServedZoneTable(parseTextPush);
     t.apply(msg('snapshot', [push('a.test.', 5, '192.0.2.5')]));
     assert.equal(t.apply(msg('update', [push('a.test.', 1, '192.0.2.1', true)])).changed, true);
     assert.equal(t.versionOf('a.test.'), 1);
@@ -105,7 +106,7 @@ describe('ServedZoneTable', () => {
   });
 
   test('a deletion drops the zone; a new zone is added', () => {
-    const t = new ServedZoneTable();
+    const t = new ServedZoneTable(parseTextPush);
     t.apply(msg('snapshot', [push('a.test.', 2, '192.0.2.1')]));
     let r = t.apply(msg('update', [push('a.test.', 2, null), push('c.test.', 1, '192.0.2.3')]));
     assert.equal(r.changed, true);
@@ -116,7 +117,7 @@ describe('ServedZoneTable', () => {
   });
 
   test('a zone that does not parse keeps its previous version and is reported', () => {
-    const t = new ServedZoneTable();
+    const t = new ServedZoneTable(parseTextPush);
     t.apply(msg('snapshot', [push('a.test.', 1, '192.0.2.1')]));
     const bad: ZonePush = {
       name: 'a.test.',
@@ -132,7 +133,7 @@ describe('ServedZoneTable', () => {
   });
 
   test('zones the zone checks would refuse (NS without glue) are still served', () => {
-    const t = new ServedZoneTable();
+    const t = new ServedZoneTable(parseTextPush);
     const text = 'n.test. 60 IN SOA ns.elsewhere. h.n.test. 1 1 1 1 1\nn.test. 60 IN NS ns1.n.test.\n';
     const r = t.apply(msg('snapshot', [{ name: 'n.test.', version: 1, serial: 1, text }]));
     assert.deepEqual(r.errors, []);
@@ -141,7 +142,7 @@ describe('ServedZoneTable', () => {
 
   test('release: every zone that stops being served is told once (replaced, removed, left out of a snapshot)', () => {
     const released: string[] = [];
-    const t = new ServedZoneTable(undefined, (z) => released.push(`${z.origin} ${z.serial}`));
+    const t = new ServedZoneTable(parseTextPush, (z) => released.push(`${z.origin} ${z.serial}`));
     t.apply(msg('snapshot', [push('a.test.', 1, '192.0.2.1'), push('b.test.', 1, '192.0.2.2')], false));
     // The same zone twice in one snapshot: the first is let go.
     t.apply(msg('snapshot', [push('a.test.', 2, '192.0.2.1'), push('c.test.', 1, '192.0.2.3')]));

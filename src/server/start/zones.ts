@@ -12,10 +12,8 @@
  * @module
  */
 import { Catalog, type ZoneBase } from '../../answer/catalog.js';
-import { prepareSignedZone } from '../../answer/dnssec.js';
 import { OriginIndex } from '../../answer/origin-index.js';
 import type { Name } from '../../wire/name.js';
-import { loadZoneText, type Zone, ZoneParseError } from '../../zone/index.js';
 import type { ServedZone } from '../../zone/zone.js';
 import { originOf } from '../shared/images.js';
 import { type SnapshotColumns, snapshotName, snapshotPush } from '../shared/snapshot-file.js';
@@ -37,32 +35,17 @@ export interface ApplyResult {
   snapshotDone: boolean;
 }
 
-/**
- * Parses one pushed zone. Not strict: the control plane validated every record when it was
- * written, and a check the control plane does not make (an NS without glue, say) must not
- * stop an acknowledged change from being served.
- * @throws ZoneParseError
- */
-export function parseZonePush(push: ZonePush & { text: string }): Zone {
-  const zone = loadZoneText(push.text, { origin: push.name, file: push.name, strict: false }).zone;
-  // A signed zone's proof index, with the zone (a text push has no image to carry it).
-  prepareSignedZone(zone);
-  return zone;
-}
-
 function describeParseError(name: string, err: unknown): string {
-  if (err instanceof ZoneParseError) return `${name}: ${err.errors.map((e) => e.message).join('; ')}`;
+  // A ZoneParseError (src/zone/parser.ts), known by its shape: this module does not load the
+  // zone parser (a worker serving images never parses a zone: zone-text.ts is loaded then).
+  const errors = (err as { errors?: unknown } | null)?.errors;
+  if (err instanceof Error && err.name === 'ZoneParseError' && Array.isArray(errors))
+    return `${name}: ${errors.map((e: { message?: unknown }) => String(e?.message)).join('; ')}`;
   return `${name}: ${err instanceof Error ? err.message : String(err)}`;
 }
 
 /** Turns one pushed zone (text or image) into the Zone served; throws when it cannot. */
 export type ZonePushLoader = (push: ZonePush) => ServedZone;
-
-/** The default loader: parses the pushed text (`parseZonePush`). */
-export const parseTextPush: ZonePushLoader = (push) => {
-  if (push.text === null) throw new Error('no zone text in this push');
-  return parseZonePush({ ...push, text: push.text });
-};
 
 /**
  * How a table may make the zones of a snapshot file on their first use instead of at apply
@@ -319,16 +302,13 @@ export class ServedZoneTable {
   readonly #release: ((zone: ServedZone) => void) | undefined;
   readonly #deferred: DeferredLoads | undefined;
   /**
-   * `load`: how a pushed zone becomes a Zone (default: parse its text); `release`: told of
+   * `load`: how a pushed zone becomes a Zone (zone-text.ts `parseTextPush`: parse its text,
+   * or an image loader); `release`: told of
    * each zone that stopped being served (replaced or removed), e.g. to close its image;
    * `deferred`: how the zones of a snapshot file may be made on first use (without it, every
    * zone of a file is loaded at apply).
    */
-  constructor(
-    load: ZonePushLoader = parseTextPush,
-    release?: (zone: ServedZone) => void,
-    deferred?: DeferredLoads,
-  ) {
+  constructor(load: ZonePushLoader, release?: (zone: ServedZone) => void, deferred?: DeferredLoads) {
     this.#load = load;
     this.#release = release;
     this.#deferred = deferred;

@@ -1,0 +1,107 @@
+/**
+ * `switchboard serve` and `start` run with glibc's malloc asking for transparent huge pages
+ * (`GLIBC_TUNABLES=glibc.malloc.hugetlb=1`, glibc 2.35+): a 1,000,000-record zone's column
+ * build (typed arrays of tens of MiB, allocated by malloc) runs ~0.2 s faster with fewer page
+ * faults (docs/PERFORMANCE.md "boot1m"). glibc reads the tunable only when a process starts,
+ * so when it is not set the CLI re-executes itself once, in place (execve: the same PID, the
+ * same descriptors), with it set — before any other module is loaded (main.ts imports this
+ * first). The re-executed process puts the environment back as it was, so the processes it
+ * starts (the DNS workers, peers in tests) do not inherit the tunable.
+ *
+ * Not done (the process goes on as it is) when: not Linux, not glibc 2.35 or later, transparent
+ * huge pages are `never`, GLIBC_TUNABLES already names the tunable, SWITCHBOARD_HUGETLB=off,
+ * the process has an IPC channel (forked by a parent that talks to it) or is a cluster worker,
+ * the small exec addon (native/exec.c) is not built, or the exec fails.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+/** The tunable set. */
+export const HUGETLB_TUNABLE = 'glibc.malloc.hugetlb=1';
+/** Holds GLIBC_TUNABLES as it was before the re-exec ('unset' or '=VALUE'), for the restore. */
+const WAS_ENV = 'SWITCHBOARD_GLIBC_TUNABLES_WAS';
+
+interface ExecAddon {
+  execve(path: string, argv: string[], env: string[]): never;
+  glibc: string;
+}
+
+/** Whether glibc `version` ("2.36") has the hugetlb tunable (2.35 and later). */
+export function glibcHasHugetlb(version: string): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(version);
+  if (!m) return false;
+  const major = Number(m[1]);
+  return major > 2 || (major === 2 && Number(m[2]) >= 35);
+}
+
+/** GLIBC_TUNABLES with the hugetlb tunable added (`current` unset or holding others). */
+export function withHugetlb(current: string | undefined): string {
+  return current === undefined || current === '' ? HUGETLB_TUNABLE : `${current}:${HUGETLB_TUNABLE}`;
+}
+
+/**
+ * Whether this process should re-execute itself with the tunable: the checks that need no
+ * addon (the command, the environment, the platform).
+ */
+export function wantsHugetlbReexec(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  platform: string,
+): boolean {
+  if (platform !== 'linux') return false;
+  if (argv[2] !== 'serve' && argv[2] !== 'start') return false;
+  if (env.SWITCHBOARD_HUGETLB === 'off') return false;
+  if (env.GLIBC_TUNABLES?.includes('glibc.malloc.hugetlb') === true) return false;
+  if (env[WAS_ENV] !== undefined) return false; // re-executed already (a glibc that dropped it)
+  if (env.NODE_CHANNEL_FD !== undefined || env.NODE_UNIQUE_ID !== undefined) return false;
+  return true;
+}
+
+/** Transparent huge pages can be had here (`always` or `madvise`; unknown: assumed not). */
+function thpAvailable(): boolean {
+  try {
+    return !readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'latin1').includes('[never]');
+  } catch {
+    return false;
+  }
+}
+
+/** Re-executes this process with the tunable when it should (see the module comment); else returns. */
+function reexecWithHugetlb(): void {
+  const env = process.env;
+  if (!wantsHugetlbReexec(process.argv, env, process.platform) || !thpAvailable()) return;
+  let addon: ExecAddon;
+  try {
+    addon = createRequire(import.meta.url)(
+      '../../../native/build/Release/switchboard_exec.node',
+    ) as ExecAddon;
+  } catch {
+    return;
+  }
+  if (typeof addon.execve !== 'function' || !glibcHasHugetlb(String(addon.glibc))) return;
+  const strings: string[] = [];
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined || k === 'GLIBC_TUNABLES') continue;
+    strings.push(`${k}=${v}`);
+  }
+  strings.push(`GLIBC_TUNABLES=${withHugetlb(env.GLIBC_TUNABLES)}`);
+  strings.push(`${WAS_ENV}=${env.GLIBC_TUNABLES === undefined ? 'unset' : `=${env.GLIBC_TUNABLES}`}`);
+  try {
+    addon.execve(process.execPath, [process.argv0, ...process.execArgv, ...process.argv.slice(1)], strings);
+  } catch {
+    // The exec failed: this process goes on without the tunable.
+  }
+}
+
+/** After the re-exec: the environment as it was, for the processes this one starts. */
+function restoreEnv(): void {
+  const was = process.env[WAS_ENV];
+  if (was === undefined) return;
+  delete process.env[WAS_ENV];
+  if (was === 'unset') delete process.env.GLIBC_TUNABLES;
+  else if (was.startsWith('=')) process.env.GLIBC_TUNABLES = was.slice(1);
+}
+
+reexecWithHugetlb();
+restoreEnv();
