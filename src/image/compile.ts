@@ -51,6 +51,7 @@ import {
   TemplateFlag,
   VERSION,
 } from './format.js';
+import { scratchBuffer } from './pack.js';
 import { type ProofNames, type ProofSection, proofSection } from './proof-index.js';
 
 /** Compiler options. */
@@ -134,7 +135,7 @@ class ImageFile {
    */
   moveUp(from: number, to: number, n: number): void {
     if (to === from || n === 0) return;
-    const piece = new Uint8Array(Math.min(n, 4 << 20));
+    const piece = new Uint8Array(scratchBuffer(Math.min(n, 4 << 20)));
     for (let end = n; end > 0; ) {
       const k = Math.min(piece.length, end);
       const chunk = piece.subarray(0, k);
@@ -379,7 +380,9 @@ function compile(
   try {
     const high = nodes instanceof ColumnOrder ? nodes.highNames : undefined;
     const ctx = new TemplateBuilder(zone, opts.answer ?? {}, templates, high);
-    const table = nodeTable.reset(nodes.length);
+    // A big zone's entries: one per RRset, one for ANY per name, a few more (a CNAME's chases).
+    const entries = nodes instanceof ColumnOrder ? sizes.totalRrsets + nodes.length + (nodes.length >> 3) : 0;
+    const table = nodeTable.reset(nodes.length, entries);
     // Each name's templates go to typed arrays at once: no per-name object lives to the layout.
     if (withTemplates && nodes instanceof ColumnOrder) {
       // A big zone: its names written from the columns; a node made only where they cannot be.
@@ -408,7 +411,7 @@ function compile(
   } finally {
     // A big zone's templates and tables are not kept alive by the scratch.
     if (templateScratch.buf.length > 1 << 20) templateScratch = new Bytes();
-    if (nodeTable.nodata.length > 1 << 16) nodeTable = new NodeTable();
+    if (nodeTable.nodata.length > 1 << 16 || nodeTable.eQtype.length > 1 << 18) nodeTable = new NodeTable();
   }
 }
 
@@ -513,8 +516,26 @@ class NodeTable {
   eReason = new Uint8Array(256);
   entries = 0;
 
-  reset(names: number): this {
-    if (this.nodata.length < names) {
+  /**
+   * Ready for `names` names; `entries`: about how many answer entries (a big zone's: its entry
+   * arrays made that big at once in one scratch buffer, instead of grown by doubling, each
+   * doubling a copy into fresh pages; room left untouched costs nothing).
+   */
+  reset(names: number, entries = 0): this {
+    if (entries * 7 >= BIG_TABLE) {
+      const mem = scratchBuffer(entries * 7);
+      this.eTpl = new Int32Array(mem, 0, entries);
+      this.eQtype = new Uint16Array(mem, entries * 4, entries);
+      this.eReason = new Uint8Array(mem, entries * 6, entries);
+    }
+    if (names * 16 >= BIG_TABLE) {
+      // A big zone's: exactly its names, one scratch buffer (written whole: pack.ts scratchBuffer).
+      const mem = scratchBuffer(names * 16);
+      this.nodata = new Int32Array(mem, 0, names);
+      this.referral = new Int32Array(mem, names * 4, names);
+      this.entryFirst = new Int32Array(mem, names * 8, names);
+      this.entryCount = new Int32Array(mem, names * 12, names);
+    } else if (this.nodata.length < names) {
       let n = this.nodata.length;
       while (n < names) n *= 2;
       this.nodata = new Int32Array(n);
@@ -594,6 +615,8 @@ class NodeTable {
 }
 
 let nodeTable = new NodeTable();
+/** From this many octets of per-name arrays (~260,000 names) a NodeTable's are one scratch buffer. */
+const BIG_TABLE = 4 << 20;
 
 /** Answer entries of one plain name (TemplateBuilder.columnPlain), before they are sorted. */
 const plainQtypes = new Int32Array(64);
@@ -3129,7 +3152,7 @@ function columnOrder(zone: ColumnZone, originLength: number): SortedColumns {
   // The keys, their offsets and the packed units in one buffer, dead after the sort (`scratch`).
   const koAt = (total * 2 + 3) & ~3;
   const unitAt = koAt + (n + 1) * 4;
-  const mem = new ArrayBuffer(unitAt + n * 4);
+  const mem = scratchBuffer(unitAt + n * 4);
   // Per key: its code units + 1 (1 the label separator), so a key's end (0) sorts first.
   const kb = new Uint16Array(mem, 0, total);
   const ko = new Int32Array(mem, koAt, n + 1);
