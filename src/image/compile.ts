@@ -382,7 +382,12 @@ function compile(
     const ctx = new TemplateBuilder(zone, opts.answer ?? {}, templates, high);
     // A big zone's entries: one per RRset, one for ANY per name, a few more (a CNAME's chases).
     const entries = nodes instanceof ColumnOrder ? sizes.totalRrsets + nodes.length + (nodes.length >> 3) : 0;
-    const table = nodeTable.reset(nodes.length, entries);
+    const table = nodeTable.reset(
+      nodes.length,
+      entries,
+      nodes instanceof ColumnOrder ? nodes.scratch : undefined,
+    );
+    if (nodes instanceof ColumnOrder) nodes.scratch = undefined;
     // Each name's templates go to typed arrays at once: no per-name object lives to the layout.
     if (withTemplates && nodes instanceof ColumnOrder) {
       // A big zone: its names written from the columns; a node made only where they cannot be.
@@ -457,8 +462,8 @@ class ColumnOrder implements OrderedNames {
   /** Some name has an octet 0xfe or 0xff (`TemplateBuilder`'s `highNames`), seen by the sort. */
   readonly highNames: boolean;
   /**
-   * The sort's memory, dead once sorted and already touched (`layout` takes its hash table
-   * and home slots from it: a fresh page costs ~12 µs of CPU on this VM, docs/IMAGE.md).
+   * The sort's memory, dead once sorted and already touched (the NodeTable's per-name arrays
+   * are made in it: a fresh page costs ~12 µs of CPU on this VM, docs/IMAGE.md).
    */
   scratch: ArrayBuffer | undefined;
   constructor(zone: ColumnZone, sorted: SortedColumns) {
@@ -521,7 +526,7 @@ class NodeTable {
    * arrays made that big at once in one scratch buffer, instead of grown by doubling, each
    * doubling a copy into fresh pages; room left untouched costs nothing).
    */
-  reset(names: number, entries = 0): this {
+  reset(names: number, entries = 0, room?: ArrayBuffer): this {
     if (entries * 7 >= BIG_TABLE) {
       const mem = scratchBuffer(entries * 7);
       this.eTpl = new Int32Array(mem, 0, entries);
@@ -529,8 +534,9 @@ class NodeTable {
       this.eReason = new Uint8Array(mem, entries * 6, entries);
     }
     if (names * 16 >= BIG_TABLE) {
-      // A big zone's: exactly its names, one scratch buffer (written whole: pack.ts scratchBuffer).
-      const mem = scratchBuffer(names * 16);
+      // A big zone's: exactly its names, in `room` (the sort's memory, dead once sorted: no
+      // fresh pages) or one scratch buffer (written whole: pack.ts scratchBuffer).
+      const mem = room !== undefined && room.byteLength >= names * 16 ? room : scratchBuffer(names * 16);
       this.nodata = new Int32Array(mem, 0, names);
       this.referral = new Int32Array(mem, names * 4, names);
       this.entryFirst = new Int32Array(mem, names * 8, names);
@@ -873,19 +879,18 @@ function layout(
   // Hash table: open addressing, load ≤ 1/2; slots hold name index + 1.
   if (file === undefined) put32(out, oHash, slots);
   const slotMask = slots - 1;
-  // A big zone's table and home slots (`writeColumns`) in the sort's memory, touched already.
-  const mem = nodes instanceof ColumnOrder ? nodes.scratch : undefined;
+  // A big zone's table and home slots (`writeColumns`): one scratch buffer (zeroed, huge pages).
   let hash: Uint32Array;
   let homes: Int32Array | undefined;
-  if (mem !== undefined && mem.byteLength >= (slots + nodes.length) * 4) {
-    (nodes as ColumnOrder).scratch = undefined;
+  if (nodes instanceof ColumnOrder && (slots + nodes.length) * 4 >= BIG_TABLE) {
+    const mem = scratchBuffer((slots + nodes.length) * 4);
     hash = new Uint32Array(mem, 0, slots);
     homes = new Int32Array(mem, slots * 4, nodes.length);
   } else {
     if (hashScratch.length < slots) hashScratch = new Uint32Array(slots);
     hash = hashScratch;
+    hash.fill(0, 0, slots);
   }
-  hash.fill(0, 0, slots);
 
   const cols = zone instanceof ColumnZone ? zone.columns() : undefined;
   const at0: ColumnStarts = {
