@@ -723,6 +723,7 @@ describe('native mapFile', { skip: mappedSkip }, () => {
     ).hugeBuffer;
     for (const n of [1, 4095, 4 << 20, (4 << 20) + 3, 5_000_001]) {
       for (const ab of [hugeBuffer(n), scratchBuffer(n)]) {
+        // (scratchBuffer is the addon's only with SWITCHBOARD_HUGE_SCRATCH=on: either way, the same contract)
         assert.ok(ab instanceof ArrayBuffer, String(n));
         assert.equal(ab.byteLength, n);
         const v = new Uint8Array(ab);

@@ -740,16 +740,18 @@ const HUGE_SCRATCH_MIN = 4 << 20;
 
 /**
  * `bytes` zeroed octets for a big compile's scratch, written whole soon after (src/image/
- * compile.ts): from `bytes` of 4 MiB on, the addon's `hugeBuffer` — an anonymous mapping
- * advised for transparent huge pages, so its first touch costs a fault per 2 MiB instead of
- * per 4 KiB page (~12 µs each on this project's VM: docs/IMAGE.md "Fresh memory") — else, or
- * without the addon, or with SWITCHBOARD_HUGE_SCRATCH=off, an ordinary ArrayBuffer.
+ * compile.ts): an ordinary ArrayBuffer; with SWITCHBOARD_HUGE_SCRATCH=on (opt-in), from 4
+ * MiB on, the addon's `hugeBuffer` — an anonymous mapping advised for transparent huge pages,
+ * so its first touch costs a fault per 2 MiB instead of per 4 KiB page (~12 µs each on this
+ * project's VM: docs/IMAGE.md "Fresh memory"). Opt-in: it took ~10% off the big compile's
+ * CPU but put ~10 MiB on the cold start's peak PSS (each buffer new memory beside the malloc
+ * arenas' freed blocks, which ordinary buffers reuse), past the < 300 MB target's room.
  */
 export function scratchBuffer(bytes: number): ArrayBuffer {
   if (bytes >= HUGE_SCRATCH_MIN) {
     if (hugeBuffer === undefined) {
       hugeBuffer = null;
-      if (process.platform === 'linux' && process.env.SWITCHBOARD_HUGE_SCRATCH !== 'off')
+      if (process.platform === 'linux' && process.env.SWITCHBOARD_HUGE_SCRATCH === 'on')
         try {
           const addon = createRequire(import.meta.url)(nativeAddonPath()) as { hugeBuffer?: unknown };
           if (typeof addon.hugeBuffer === 'function')

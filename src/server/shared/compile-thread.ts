@@ -292,9 +292,9 @@ function compileJob(job: Exclude<CompileJob, { kind: 'patch' }>, arena?: ImageAr
       // bigzone: the text read (a big file's: its octets twice, as read and as a string) and
       // the load's garbage go before the image is made beside the columns (docs/IMAGE.md
       // "Big zones"). Only for a text worth it: a full collection costs ~50 ms.
-      // Then the malloc arenas' freed memory goes back to the system (`trimNativeHeap`): the
-      // big compile's scratch is mapped afresh in huge pages (pack.ts `scratchBuffer`), so the
-      // load's freed buffers would otherwise stay resident beside it (+16 MiB at the peak).
+      // Then the malloc arenas' freed memory goes back to the system (`trimNativeHeap`): with
+      // SWITCHBOARD_HUGE_SCRATCH=on the big compile's scratch is mapped afresh (pack.ts
+      // `scratchBuffer`) and the load's freed blocks would stay resident beside it.
       if (octets >= COLLECT_TEXT) {
         collectGarbage();
         trimNativeHeap();
