@@ -22,6 +22,7 @@ import {
   rcodeOfKind,
 } from '../answer/answer.js';
 import { Catalog } from '../answer/catalog.js';
+import { startTraceOn, traceStart } from '../telemetry/start-trace.js';
 import { RRType } from '../wire/constants.js';
 import { writeTypeClassTtl } from '../wire/encode.js';
 import type { RR } from '../wire/message.js';
@@ -50,6 +51,7 @@ import {
   TemplateFlag,
   VERSION,
 } from './format.js';
+import { scratchBuffer } from './pack.js';
 import { type ProofNames, type ProofSection, proofSection } from './proof-index.js';
 
 /** Compiler options. */
@@ -133,7 +135,7 @@ class ImageFile {
    */
   moveUp(from: number, to: number, n: number): void {
     if (to === from || n === 0) return;
-    const piece = new Uint8Array(Math.min(n, 4 << 20));
+    const piece = new Uint8Array(scratchBuffer(Math.min(n, 4 << 20)));
     for (let end = n; end > 0; ) {
       const k = Math.min(piece.length, end);
       const chunk = piece.subarray(0, k);
@@ -355,6 +357,9 @@ function compile(
   file: ImageFile | undefined,
 ): Uint8Array | number {
   const nodes = canonicalOrder(zone);
+  // A big zone's compile stages in the start-up trace (SWITCHBOARD_TRACE_START=1).
+  const stage = nodes instanceof ColumnOrder && startTraceOn ? traceStart : undefined;
+  stage?.('compile', 'sorted');
   const withTemplates = opts.templates !== false;
   const proof = proofSection(zone, proofNames(zone, nodes));
   const sizes = measure(zone, nodes);
@@ -373,13 +378,22 @@ function compile(
     templates = Bytes.over(rab, sizes.beforeAnswers, 1 << 20);
   } else templates.len = 0;
   try {
-    const ctx = new TemplateBuilder(zone, opts.answer ?? {}, templates);
-    const table = nodeTable.reset(nodes.length);
+    const high = nodes instanceof ColumnOrder ? nodes.highNames : undefined;
+    const ctx = new TemplateBuilder(zone, opts.answer ?? {}, templates, high);
+    // A big zone's entries: one per RRset, one for ANY per name, a few more (a CNAME's chases).
+    const entries = nodes instanceof ColumnOrder ? sizes.totalRrsets + nodes.length + (nodes.length >> 3) : 0;
+    const table = nodeTable.reset(
+      nodes.length,
+      entries,
+      nodes instanceof ColumnOrder ? nodes.scratch : undefined,
+    );
+    if (nodes instanceof ColumnOrder) nodes.scratch = undefined;
     // Each name's templates go to typed arrays at once: no per-name object lives to the layout.
     if (withTemplates && nodes instanceof ColumnOrder) {
       // A big zone: its names written from the columns; a node made only where they cannot be.
       const cols = (zone as ColumnZone).columns();
       for (let i = 0; i < nodes.length; i++) ctx.columnName(cols, nodes.index(i), nodes, table, i);
+      stage?.('compile', 'templates made');
     } else if (withTemplates)
       for (let i = 0; i < nodes.length; i++) {
         const node = nodes.node(i);
@@ -402,7 +416,7 @@ function compile(
   } finally {
     // A big zone's templates and tables are not kept alive by the scratch.
     if (templateScratch.buf.length > 1 << 20) templateScratch = new Bytes();
-    if (nodeTable.nodata.length > 1 << 16) nodeTable = new NodeTable();
+    if (nodeTable.nodata.length > 1 << 16 || nodeTable.eQtype.length > 1 << 18) nodeTable = new NodeTable();
   }
 }
 
@@ -445,10 +459,19 @@ class ColumnOrder implements OrderedNames {
   readonly #zone: ColumnZone;
   readonly #order: Int32Array;
   readonly length: number;
-  constructor(zone: ColumnZone, order: Int32Array) {
+  /** Some name has an octet 0xfe or 0xff (`TemplateBuilder`'s `highNames`), seen by the sort. */
+  readonly highNames: boolean;
+  /**
+   * The sort's memory, dead once sorted and already touched (the NodeTable's per-name arrays
+   * are made in it: a fresh page costs ~12 µs of CPU on this VM, docs/IMAGE.md).
+   */
+  scratch: ArrayBuffer | undefined;
+  constructor(zone: ColumnZone, sorted: SortedColumns) {
     this.#zone = zone;
-    this.#order = order;
-    this.length = order.length;
+    this.#order = sorted.order;
+    this.length = sorted.order.length;
+    this.highNames = sorted.highNames;
+    this.scratch = sorted.scratch;
   }
   key(i: number): string {
     return this.#zone.keyAt(this.#order[i]);
@@ -498,8 +521,27 @@ class NodeTable {
   eReason = new Uint8Array(256);
   entries = 0;
 
-  reset(names: number): this {
-    if (this.nodata.length < names) {
+  /**
+   * Ready for `names` names; `entries`: about how many answer entries (a big zone's: its entry
+   * arrays made that big at once in one scratch buffer, instead of grown by doubling, each
+   * doubling a copy into fresh pages; room left untouched costs nothing).
+   */
+  reset(names: number, entries = 0, room?: ArrayBuffer): this {
+    if (entries * 7 >= BIG_TABLE) {
+      const mem = scratchBuffer(entries * 7);
+      this.eTpl = new Int32Array(mem, 0, entries);
+      this.eQtype = new Uint16Array(mem, entries * 4, entries);
+      this.eReason = new Uint8Array(mem, entries * 6, entries);
+    }
+    if (names * 16 >= BIG_TABLE) {
+      // A big zone's: exactly its names, in `room` (the sort's memory, dead once sorted: no
+      // fresh pages) or one scratch buffer (written whole: pack.ts scratchBuffer).
+      const mem = room !== undefined && room.byteLength >= names * 16 ? room : scratchBuffer(names * 16);
+      this.nodata = new Int32Array(mem, 0, names);
+      this.referral = new Int32Array(mem, names * 4, names);
+      this.entryFirst = new Int32Array(mem, names * 8, names);
+      this.entryCount = new Int32Array(mem, names * 12, names);
+    } else if (this.nodata.length < names) {
       let n = this.nodata.length;
       while (n < names) n *= 2;
       this.nodata = new Int32Array(n);
@@ -579,6 +621,8 @@ class NodeTable {
 }
 
 let nodeTable = new NodeTable();
+/** From this many octets of per-name arrays (~260,000 names) a NodeTable's are one scratch buffer. */
+const BIG_TABLE = 4 << 20;
 
 /** Answer entries of one plain name (TemplateBuilder.columnPlain), before they are sorted. */
 const plainQtypes = new Int32Array(64);
@@ -835,9 +879,18 @@ function layout(
   // Hash table: open addressing, load ≤ 1/2; slots hold name index + 1.
   if (file === undefined) put32(out, oHash, slots);
   const slotMask = slots - 1;
-  if (hashScratch.length < slots) hashScratch = new Uint32Array(slots);
-  const hash = hashScratch;
-  hash.fill(0, 0, slots);
+  // A big zone's table and home slots (`writeColumns`): one scratch buffer (zeroed, huge pages).
+  let hash: Uint32Array;
+  let homes: Int32Array | undefined;
+  if (nodes instanceof ColumnOrder && (slots + nodes.length) * 4 >= BIG_TABLE) {
+    const mem = scratchBuffer((slots + nodes.length) * 4);
+    hash = new Uint32Array(mem, 0, slots);
+    homes = new Int32Array(mem, slots * 4, nodes.length);
+  } else {
+    if (hashScratch.length < slots) hashScratch = new Uint32Array(slots);
+    hash = hashScratch;
+    hash.fill(0, 0, slots);
+  }
 
   const cols = zone instanceof ColumnZone ? zone.columns() : undefined;
   const at0: ColumnStarts = {
@@ -849,13 +902,14 @@ function layout(
   };
   if (cols !== undefined && file !== undefined) {
     // Into the file: the sections through the same stages, then the rest, the head last.
-    writeColumns(file, nodes as ColumnOrder, cols, table, absAt, at0, hash, slotMask);
+    writeColumns(file, nodes as ColumnOrder, cols, table, absAt, at0, hash, slotMask, homes);
+    if (startTraceOn) traceStart('compile', 'names written');
     finishFile(file, out, nodes, spelled, starts, hash, oHash, slots, proofAt);
     return total;
   }
   if (cols !== undefined && rab !== undefined) {
     // In place in the resizable buffer: the sections written through plain stages.
-    writeColumns(out, nodes as ColumnOrder, cols, table, absAt, at0, hash, slotMask);
+    writeColumns(out, nodes as ColumnOrder, cols, table, absAt, at0, hash, slotMask, homes);
     return finish(out, nodes, spelled, starts, hash, oHash, slots, templates, oTemplates, rab);
   }
   let pName = oNames;
@@ -969,7 +1023,7 @@ function finish(
   rab: ArrayBuffer | undefined,
 ): Uint8Array {
   const slot0 = oHash + 8;
-  if (LITTLE_ENDIAN) out.set(new Uint8Array(hash.buffer, 0, slots * 4), slot0);
+  if (LITTLE_ENDIAN) out.set(new Uint8Array(hash.buffer, hash.byteOffset, slots * 4), slot0);
   else for (let k = 0; k < slots; k++) if (hash[k] !== 0) put32(out, slot0 + k * 4, hash[k]);
   if (hash.length > 1 << 16) hashScratch = new Uint32Array(64);
   if (spelled) {
@@ -1035,7 +1089,7 @@ function finishFile(
     const count = new Uint8Array(8);
     put32(count, 0, slots);
     file.write(count, oHash);
-    file.write(new Uint8Array(hash.buffer, 0, slots * 4), oHash + 8);
+    file.write(new Uint8Array(hash.buffer, hash.byteOffset, slots * 4), oHash + 8);
   } else file.write(hashSection(hash, slots), oHash);
   if (hash.length > 1 << 16) hashScratch = new Uint32Array(64);
   if (spelled) {
@@ -1091,7 +1145,7 @@ function proofNames(zone: CompilableZone, nodes: OrderedNames): ProofNames {
 function hashSection(hash: Uint32Array, slots: number): Uint8Array {
   const section = new Uint8Array(8 + slots * 4);
   put32(section, 0, slots);
-  if (LITTLE_ENDIAN) section.set(new Uint8Array(hash.buffer, 0, slots * 4), 8);
+  if (LITTLE_ENDIAN) section.set(new Uint8Array(hash.buffer, hash.byteOffset, slots * 4), 8);
   else for (let k = 0; k < slots; k++) if (hash[k] !== 0) put32(section, 8 + k * 4, hash[k]);
   return section;
 }
@@ -1152,6 +1206,8 @@ function writeColumns(
   at: ColumnStarts,
   hash: Uint32Array,
   slotMask: number,
+  /** Room for the names' home slots (else allocated). */
+  homeRoom?: Int32Array,
 ): void {
   const sName = new Stage(out, at.name);
   const sData = new Stage(out, at.data);
@@ -1173,7 +1229,7 @@ function writeColumns(
   let rrsetCount = 0;
   let answerCount = 0;
   const octets = nodes.octets;
-  const homes = new Int32Array(nodes.length);
+  const homes = homeRoom ?? new Int32Array(nodes.length);
   for (let i = 0; i < nodes.length; i++) {
     // The key's octets, read where the columns keep them (no string).
     const ko = nodes.keyOff(i);
@@ -3051,8 +3107,7 @@ function canonicalOrder(zone: CompilableZone): OrderedNames {
   let shift = false;
   if (zone instanceof ColumnZone) {
     // By name index, from the columns' key octets: no node (nor key string) is made to be sorted.
-    shift = columnKeysHave(zone, 0, false);
-    return new ColumnOrder(zone, columnOrder(zone, originLength, shift));
+    return new ColumnOrder(zone, columnOrder(zone, originLength));
   }
   for (const key of zone.nodes.keys())
     if (key.indexOf('\x00') < key.length - 1) {
@@ -3094,38 +3149,35 @@ function canonicalOrder(zone: CompilableZone): OrderedNames {
  * sort for short runs) — no key string is made and no comparator called. The keys of
  * distinct names are distinct, so any correct sort gives the one order.
  */
-function columnOrder(zone: ColumnZone, originLength: number, shift: boolean): Int32Array {
+function columnOrder(zone: ColumnZone, originLength: number): SortedColumns {
   const n = zone.nodes.size;
   const { octets, off, len } = zone._index;
   let total = 0;
   for (let i = 0; i < n; i++) total += Math.max(0, len[i] - originLength);
+  // The keys, their offsets and the packed units in one buffer, dead after the sort (`scratch`).
+  const koAt = (total * 2 + 3) & ~3;
+  const unitAt = koAt + (n + 1) * 4;
+  const mem = scratchBuffer(unitAt + n * 4);
   // Per key: its code units + 1 (1 the label separator), so a key's end (0) sorts first.
-  const kb = new Uint16Array(total);
-  const ko = new Int32Array(n + 1);
-  const starts = new Int32Array(128);
-  const add = shift ? 2 : 1;
-  let p = 0;
-  for (let i = 0; i < n; i++) {
-    ko[i] = p;
-    const at = off[i];
-    const stop = len[i] - originLength;
-    let labels = 0;
-    for (let k = 0; k < stop; k += octets[at + k] + 1) starts[labels++] = k;
-    for (let j = labels - 1; j >= 0; j--) {
-      const q = at + starts[j];
-      const end = q + octets[q];
-      for (let c = q + 1; c <= end; c++) kb[p++] = octets[c] + add;
-      if (j > 0) kb[p++] = 1;
-    }
-  }
-  ko[n] = p;
+  const kb = new Uint16Array(mem, 0, total);
+  const ko = new Int32Array(mem, koAt, n + 1);
+  // The origin's labels end every key (not in the sort keys): its octets tested here.
+  const origin = zone.origin.key;
+  let seen = 0;
+  for (let q = 0; q < origin.length - 1; q += origin.charCodeAt(q) + 1)
+    for (let c = q + 1; c <= q + origin.charCodeAt(q); c++) seen |= unitsSeen(origin.charCodeAt(c));
+  // An octet 0 inside a label would be ambiguous with the label end: then (for the whole
+  // zone, so all keys compare alike) every octet is stored + 1 — the keys written again.
+  const add = (seen & SEEN_ZERO) !== 0 ? 2 : 1;
+  seen |= keyUnits(octets, off, len, n, originLength, kb, ko, add);
+  if (add === 1 && (seen & SEEN_ZERO) !== 0) keyUnits(octets, off, len, n, originLength, kb, ko, 2);
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   // Per position in `order`: the key's code units d, d + 1 and d + 2 (0 past its end) packed
   // in 9 bits each (a unit is at most 0x101), moved with `order`: a partition reads this
   // array in sequence instead of each key's units at random, and the units are read again
   // from the keys only once every three positions (when a run of equal ones goes deeper).
-  const unit = new Int32Array(n);
+  const unit = new Int32Array(mem, unitAt, n);
   packUnits(kb, ko, order, unit, 0, n, 0);
   // Runs to sort: lo, hi, d and whether `unit` already holds their units at d (1) or not (0).
   const stack: number[] = [0, n, 0, 1];
@@ -3176,7 +3228,63 @@ function columnOrder(zone: ColumnZone, originLength: number, shift: boolean): In
     // Keys that end before d + 3 are equal (one name at most): no deeper position to sort on.
     if ((v & 0x1ff) !== 0 && gt + 1 - lt > 1) stack.push(lt, gt + 1, d + 3, 0);
   }
-  return order;
+  return { order, highNames: (seen & SEEN_HIGH) !== 0, scratch: mem };
+}
+
+/** What `columnOrder` gives: the name indexes sorted, what its pass over the octets saw, its memory. */
+interface SortedColumns {
+  order: Int32Array;
+  /** Some label octet is 0xfe or 0xff (`TemplateBuilder`'s `highNames`). */
+  highNames: boolean;
+  /** The keys' buffer, not read again once sorted. */
+  scratch: ArrayBuffer | undefined;
+}
+
+/** `keyUnits`' findings: a label octet 0 (the keys need `shift`), one of 0xfe or 0xff. */
+const SEEN_ZERO = 1;
+const SEEN_HIGH = 2;
+
+function unitsSeen(o: number): number {
+  return o === 0 ? SEEN_ZERO : o >= 0xfe ? SEEN_HIGH : 0;
+}
+
+/**
+ * Writes the sort keys of names `[0, n)` (`sortKey`'s, from the columns' key octets below the
+ * origin's `originLength`) into `kb`, each label octet + `add`, and their starts into `ko`;
+ * returns what it saw of the label octets (SEEN_ZERO, SEEN_HIGH) — one pass over them.
+ */
+function keyUnits(
+  octets: Uint8Array,
+  off: Int32Array,
+  len: Uint8Array,
+  n: number,
+  originLength: number,
+  kb: Uint16Array,
+  ko: Int32Array,
+  add: number,
+): number {
+  const starts = new Int32Array(128);
+  let seen = 0;
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    ko[i] = p;
+    const at = off[i];
+    const stop = len[i] - originLength;
+    let labels = 0;
+    for (let k = 0; k < stop; k += octets[at + k] + 1) starts[labels++] = k;
+    for (let j = labels - 1; j >= 0; j--) {
+      const q = at + starts[j];
+      const end = q + octets[q];
+      for (let c = q + 1; c <= end; c++) {
+        const o = octets[c];
+        if (o === 0 || o >= 0xfe) seen |= unitsSeen(o);
+        kb[p++] = o + add;
+      }
+      if (j > 0) kb[p++] = 1;
+    }
+  }
+  ko[n] = p;
+  return seen;
 }
 
 /** `unit[lo, hi)`: the code units d, d + 1 and d + 2 of the keys `order[lo, hi)`, packed. */

@@ -14,7 +14,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type CompilableZone, compileZone, compileZoneToFile } from '../../image/compile.js';
-import { discardPackedImage, type PackedImage, writePackedImage } from '../../image/pack.js';
+import { discardPackedImage, type PackedImage, trimNativeHeap, writePackedImage } from '../../image/pack.js';
 import { startTraceOn, traceStart } from '../../telemetry/start-trace.js';
 import { ColumnZone } from '../../zone/column-zone.js';
 import {
@@ -292,7 +292,13 @@ function compileJob(job: Exclude<CompileJob, { kind: 'patch' }>, arena?: ImageAr
       // bigzone: the text read (a big file's: its octets twice, as read and as a string) and
       // the load's garbage go before the image is made beside the columns (docs/IMAGE.md
       // "Big zones"). Only for a text worth it: a full collection costs ~50 ms.
-      if (octets >= COLLECT_TEXT) collectGarbage();
+      // Then the malloc arenas' freed memory goes back to the system (`trimNativeHeap`): with
+      // SWITCHBOARD_HUGE_SCRATCH=on the big compile's scratch is mapped afresh (pack.ts
+      // `scratchBuffer`) and the load's freed blocks would stay resident beside it.
+      if (octets >= COLLECT_TEXT) {
+        collectGarbage();
+        trimNativeHeap();
+      }
       stage?.('collected, compile starts');
       // The primary forks its DNS workers now (image-primary.ts): the compile leaves a core free.
       if (octets >= PARSE_THREAD_TEXT) parentPort?.postMessage({ stage: 'compiling' });
