@@ -22,7 +22,6 @@ import {
   rcodeOfKind,
 } from '../answer/answer.js';
 import { Catalog } from '../answer/catalog.js';
-import { startTraceOn, traceStart } from '../telemetry/start-trace.js';
 import { RRType } from '../wire/constants.js';
 import { writeTypeClassTtl } from '../wire/encode.js';
 import type { RR } from '../wire/message.js';
@@ -62,6 +61,11 @@ export interface CompileOptions {
   templates?: boolean;
   /** The answer options the Responder runs with (its `answer` option): templates must be made with the same. */
   answer?: AnswerOptions;
+  /**
+   * Told the compile's stages of a big zone (a ColumnZone): 'sorted', 'templates made', 'names
+   * written' — the compile thread passes its start-up trace (SWITCHBOARD_TRACE_START=1).
+   */
+  trace?: (stage: string) => void;
 }
 
 /** Allocates in a SharedArrayBuffer, for images shared between worker threads. */
@@ -357,9 +361,9 @@ function compile(
   file: ImageFile | undefined,
 ): Uint8Array | number {
   const nodes = canonicalOrder(zone);
-  // A big zone's compile stages in the start-up trace (SWITCHBOARD_TRACE_START=1).
-  const stage = nodes instanceof ColumnOrder && startTraceOn ? traceStart : undefined;
-  stage?.('compile', 'sorted');
+  // A big zone's compile stages, to the caller's trace (the start-up trace).
+  const stage = nodes instanceof ColumnOrder ? opts.trace : undefined;
+  stage?.('sorted');
   const withTemplates = opts.templates !== false;
   const proof = proofSection(zone, proofNames(zone, nodes));
   const sizes = measure(zone, nodes);
@@ -393,7 +397,7 @@ function compile(
       // A big zone: its names written from the columns; a node made only where they cannot be.
       const cols = (zone as ColumnZone).columns();
       for (let i = 0; i < nodes.length; i++) ctx.columnName(cols, nodes.index(i), nodes, table, i);
-      stage?.('compile', 'templates made');
+      stage?.('templates made');
     } else if (withTemplates)
       for (let i = 0; i < nodes.length; i++) {
         const node = nodes.node(i);
@@ -412,6 +416,7 @@ function compile(
       rab,
       file,
       proof,
+      stage,
     );
   } finally {
     // A big zone's templates and tables are not kept alive by the scratch.
@@ -795,6 +800,7 @@ function layout(
   rab: ArrayBuffer | undefined,
   file?: ImageFile,
   proof?: ProofSection,
+  stage?: (stage: string) => void,
 ): Uint8Array | number {
   const originKey = zone.origin.key;
   const { namedataLen, rdataLen, totalRrsets, spelled, spellLen, slots } = measured;
@@ -903,7 +909,7 @@ function layout(
   if (cols !== undefined && file !== undefined) {
     // Into the file: the sections through the same stages, then the rest, the head last.
     writeColumns(file, nodes as ColumnOrder, cols, table, absAt, at0, hash, slotMask, homes);
-    if (startTraceOn) traceStart('compile', 'names written');
+    stage?.('names written');
     finishFile(file, out, nodes, spelled, starts, hash, oHash, slots, proofAt);
     return total;
   }

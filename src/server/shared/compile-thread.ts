@@ -16,6 +16,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { type CompilableZone, compileZone, compileZoneToFile } from '../../image/compile.js';
 import { discardPackedImage, type PackedImage, trimNativeHeap, writePackedImage } from '../../image/pack.js';
 import { startTraceOn, traceStart } from '../../telemetry/start-trace.js';
+
 import { ColumnZone } from '../../zone/column-zone.js';
 import {
   EarlyParse,
@@ -41,6 +42,9 @@ import {
 } from './compile-pool.js';
 import { collectGarbage } from './gc.js';
 import { formatZoneProblem } from './zone-problem.js';
+
+/** A big compile's stages in the start-up trace (SWITCHBOARD_TRACE_START=1). */
+const compileTrace = startTraceOn ? (stage: string) => traceStart('compile', stage) : undefined;
 
 function describe(name: string, err: unknown): string[] {
   if (err instanceof ZoneParseError) return err.errors.map((e) => formatZoneProblem(name, e));
@@ -323,7 +327,9 @@ function compileJob(job: Exclude<CompileJob, { kind: 'patch' }>, arena?: ImageAr
   if (job.kind === 'file' && job.packDir !== undefined && zone instanceof ColumnZone) {
     let packed: PackedImage | undefined;
     try {
-      packed = writePackedImage(job.packDir, (fd, base) => compileZoneToFile(zone, fd, base, {}));
+      packed = writePackedImage(job.packDir, (fd, base) =>
+        compileZoneToFile(zone, fd, base, { trace: compileTrace }),
+      );
     } catch {
       packed = undefined;
     }
@@ -352,7 +358,7 @@ function compileJob(job: Exclude<CompileJob, { kind: 'patch' }>, arena?: ImageAr
     let image =
       arena !== undefined && !(zone instanceof ColumnZone)
         ? compileZone(zone, { allocate: arena.allocate })
-        : compileZone(zone);
+        : compileZone(zone, { trace: compileTrace });
     const refused = settle();
     if (refused !== undefined) return refused;
     if (!arena?.holds(image) && (image.byteOffset !== 0 || image.byteLength !== image.buffer.byteLength))
