@@ -801,19 +801,6 @@ unsigned sb_shield_prefilter_zones(const sb_qf_zone **zones) {
   return sh->nqf;
 }
 
-int sb_shield_tcp_admit(const uint8_t *addr, size_t addr_len, double now_ms) {
-  sb_shield *sh = g_shield;
-  if (sh == NULL || sh->cfg.mode == SB_SHIELD_OFF || (addr_len != 4 && addr_len != 16)) return 1;
-  if (sh->overload.level < 1 || allowed(sh, addr, (uint8_t)addr_len)) return 1;
-  if (sb_sources_vouched(&sh->sources, sb_sources_key(addr, addr_len), now_ms)) return 1;
-  if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
-    sh->would_refuse_tcp++;
-    return 1;
-  }
-  sh->tcp_refused++;
-  return 0;
-}
-
 unsigned sb_shield_prefilter(const uint32_t **prefixes, unsigned *n) {
   sb_shield *sh = g_shield;
   if (sh == NULL || sh->cfg.mode != SB_SHIELD_ON || sh->cfg.prefilter_threshold <= 0) {
@@ -1196,15 +1183,20 @@ size_t sb_shield_add_cookie(const sb_shield *sh, const sb_verdict *v, const uint
   return alen + 28;
 }
 
-/* ---- tcpc: the batch accept's decision in C (udp.c, tcp_gate.h) ---- */
+/* ---- TCP: whether an accepted connection is a stranger under pressure (the JS listener's gate
+ * through sb_shield_tcp_admit; the batch accept in C through sb_shield_tcp_stranger, udp.c and
+ * tcp_gate.h) ---- */
 
-int sb_shield_tcp_stranger(const uint8_t *addr, size_t addr_len, double now_ms) {
+/* A stranger under pressure (counted in tcp_refused, or would_refuse_tcp in dry run: then 0).
+ * Pressure: the overload level, and with `behind_counts` also a full run of reads just now
+ * (behind_now: the raw signal the level smooths over 0.5 s) — so the batch accept judges a
+ * connection flood that starts with a UDP flood from the first full read, not half a second
+ * later. */
+static int tcp_stranger(const uint8_t *addr, size_t addr_len, double now_ms, int behind_counts) {
   sb_shield *sh = g_shield;
   if (sh == NULL || sh->cfg.mode == SB_SHIELD_OFF || (addr_len != 4 && addr_len != 16)) return 0;
-  /* Pressure: the overload level, or a full run of reads just now (behind_now: the raw signal
-   * the level smooths over 0.5 s) — a connection flood that starts with a UDP flood is judged
-   * from the first full read, not half a second later. */
-  if ((sh->overload.level < 1 && !behind_now(sh, now_ms)) || allowed(sh, addr, (uint8_t)addr_len)) return 0;
+  int pressed = sh->overload.level >= 1 || (behind_counts && behind_now(sh, now_ms));
+  if (!pressed || allowed(sh, addr, (uint8_t)addr_len)) return 0;
   if (sb_sources_vouched(&sh->sources, sb_sources_key(addr, addr_len), now_ms)) return 0;
   if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
     sh->would_refuse_tcp++;
@@ -1212,4 +1204,12 @@ int sb_shield_tcp_stranger(const uint8_t *addr, size_t addr_len, double now_ms) 
   }
   sh->tcp_refused++;
   return 1;
+}
+
+int sb_shield_tcp_stranger(const uint8_t *addr, size_t addr_len, double now_ms) {
+  return tcp_stranger(addr, addr_len, now_ms, 1);
+}
+
+int sb_shield_tcp_admit(const uint8_t *addr, size_t addr_len, double now_ms) {
+  return !tcp_stranger(addr, addr_len, now_ms, 0);
 }

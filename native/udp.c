@@ -864,6 +864,20 @@ static void tcp_gate_cleanup(void *arg) {
   g_tcp_gate = NULL;
 }
 
+/* This thread's gate, made at its first use (acceptTcp with counts, tcpJudge); NULL, or why not. */
+static const char *tcp_gate_make(napi_env env) {
+  if (g_tcp_gate != NULL) return NULL;
+  g_tcp_gate = malloc(sizeof(sb_tcp_gate));
+  if (g_tcp_gate == NULL) return "TCP gate: no memory";
+  sb_tcp_gate_init(g_tcp_gate, SB_TCP_STRANGERS_PER_SECOND, SB_TCP_STRANGERS_PER_BLOCK, SB_TCP_HOLD_MS);
+  if (napi_add_env_cleanup_hook(env, tcp_gate_cleanup, NULL) != napi_ok) {
+    free(g_tcp_gate);
+    g_tcp_gate = NULL;
+    return "TCP gate: no cleanup hook";
+  }
+  return NULL;
+}
+
 static double mono_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -959,16 +973,8 @@ static napi_value js_accept_tcp(napi_env env, napi_callback_info info) {
   if (max_serve < 0 || max_serve > max) max_serve = max;
   sb_tcp_gate *g = NULL;
   if (counts != NULL) {
-    if (g_tcp_gate == NULL) {
-      g_tcp_gate = malloc(sizeof(sb_tcp_gate));
-      if (g_tcp_gate == NULL) return throw_error(env, "ERR_NATIVE_UDP_NOMEM", "acceptTcp: no memory for the gate");
-      sb_tcp_gate_init(g_tcp_gate, SB_TCP_STRANGERS_PER_SECOND, SB_TCP_STRANGERS_PER_BLOCK, SB_TCP_HOLD_MS);
-      if (napi_add_env_cleanup_hook(env, tcp_gate_cleanup, NULL) != napi_ok) {
-        free(g_tcp_gate);
-        g_tcp_gate = NULL;
-        return throw_error(env, "ERR_NATIVE_UDP_NOMEM", "acceptTcp: no cleanup hook");
-      }
-    }
+    const char *err = tcp_gate_make(env);
+    if (err != NULL) return throw_error(env, "ERR_NATIVE_UDP_NOMEM", err);
     g = g_tcp_gate;
     sb_tcp_gate_sweep(g, mono_ms());
   }
@@ -1053,16 +1059,8 @@ static napi_value js_tcp_judge(napi_env env, napi_callback_info info) {
       napi_get_typedarray_info(env, argv[0], &tt, &len, &data, NULL, NULL) != napi_ok || tt != napi_uint8_array ||
       (len != 4 && len != 16))
     return throw_error(env, "ERR_NATIVE_UDP_ARGS", "tcpJudge(address: Uint8Array(4|16))");
-  if (g_tcp_gate == NULL) {
-    g_tcp_gate = malloc(sizeof(sb_tcp_gate));
-    if (g_tcp_gate == NULL) return throw_error(env, "ERR_NATIVE_UDP_NOMEM", "tcpJudge: no memory for the gate");
-    sb_tcp_gate_init(g_tcp_gate, SB_TCP_STRANGERS_PER_SECOND, SB_TCP_STRANGERS_PER_BLOCK, SB_TCP_HOLD_MS);
-    if (napi_add_env_cleanup_hook(env, tcp_gate_cleanup, NULL) != napi_ok) {
-      free(g_tcp_gate);
-      g_tcp_gate = NULL;
-      return throw_error(env, "ERR_NATIVE_UDP_NOMEM", "tcpJudge: no cleanup hook");
-    }
-  }
+  const char *err = tcp_gate_make(env);
+  if (err != NULL) return throw_error(env, "ERR_NATIVE_UDP_NOMEM", err);
   CHECK(napi_create_int32(env, judge_connection(g_tcp_gate, data, len, mono_ms()), &r));
   return r;
 }
