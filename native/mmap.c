@@ -143,67 +143,10 @@ static napi_value js_trim_heap(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* hugeBuffer's upper bound: 4 GiB (a compile scratch; an image's length is a u32 anyway). */
-#define SB_HUGE_MAX ((uint64_t)1 << 32)
-/* The transparent huge page size on x86-64 and arm64 (4 KiB base pages). */
-#define SB_HUGE_PAGE ((size_t)2 << 20)
-
-/*
- * hugeBuffer(bytes: number): ArrayBuffer | undefined — `bytes` zeroed octets in an anonymous
- * private mapping rounded up to 2 MiB and advised MADV_HUGEPAGE, as an external ArrayBuffer
- * unmapped by its finalizer (the memory lives exactly as long as the ArrayBuffer). With the
- * kernel's transparent huge pages in "madvise" mode its first touch faults 2 MiB at a time:
- * on this project's VM a fresh 4 KiB page costs ~12 µs of CPU, a fresh 2 MiB page ~0.1-0.2
- * ms (docs/IMAGE.md "Fresh memory"). For a big compile's scratch (src/image/compile.ts),
- * written whole: the rounding is its only waste. undefined where the system refuses the
- * mapping (the caller allocates an ordinary ArrayBuffer); a bad argument throws TypeError.
- */
-static napi_value js_huge_buffer(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_value undef;
-  if (napi_get_undefined(env, &undef) != napi_ok) return NULL;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return undef;
-  napi_valuetype t = napi_undefined;
-  double want = -1;
-  if (argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_number ||
-      napi_get_value_double(env, argv[0], &want) != napi_ok || !(want >= 1) ||
-      want > (double)SB_HUGE_MAX || want != (double)(uint64_t)want) {
-    napi_throw_type_error(env, "ERR_HUGE_ARGS", "hugeBuffer(bytes: an integer from 1 to 2^32)");
-    return NULL;
-  }
-  size_t len = (size_t)want;
-  if (len > SIZE_MAX - SB_HUGE_PAGE) return undef;
-  size_t mapped = (len + SB_HUGE_PAGE - 1) & ~(SB_HUGE_PAGE - 1);
-  void *data = mmap(NULL, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (data == MAP_FAILED) return undef;
-#ifdef MADV_HUGEPAGE
-  (void)madvise(data, mapped, MADV_HUGEPAGE); /* advice only: 4 KiB pages if refused */
-#endif
-  size_t *hint = (size_t *)malloc(sizeof(size_t));
-  if (hint == NULL) {
-    munmap(data, mapped);
-    return undef;
-  }
-  *hint = mapped;
-  napi_value ab;
-  if (napi_create_external_arraybuffer(env, data, len, unmap, hint, &ab) != napi_ok) {
-    munmap(data, mapped);
-    free(hint);
-    /* an exception may be pending (no external buffers here): cleared, the caller falls back */
-    bool pending = false;
-    napi_value ignored;
-    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) napi_get_and_clear_last_exception(env, &ignored);
-    return undef;
-  }
-  return ab;
-}
-
 int sb_mmap_define(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mapFile", NULL, js_map_file, NULL, NULL, NULL, napi_default, NULL},
       {"trimHeap", NULL, js_trim_heap, NULL, NULL, NULL, napi_default, NULL},
-      {"hugeBuffer", NULL, js_huge_buffer, NULL, NULL, NULL, napi_default, NULL},
   };
   return napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) == napi_ok;
 }

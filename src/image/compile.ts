@@ -50,7 +50,6 @@ import {
   TemplateFlag,
   VERSION,
 } from './format.js';
-import { scratchBuffer } from './pack.js';
 import { type ProofNames, type ProofSection, proofSection } from './proof-index.js';
 
 /** Compiler options. */
@@ -139,7 +138,7 @@ class ImageFile {
    */
   moveUp(from: number, to: number, n: number): void {
     if (to === from || n === 0) return;
-    const piece = new Uint8Array(scratchBuffer(Math.min(n, 4 << 20)));
+    const piece = new Uint8Array(new ArrayBuffer(Math.min(n, 4 << 20)));
     for (let end = n; end > 0; ) {
       const k = Math.min(piece.length, end);
       const chunk = piece.subarray(0, k);
@@ -533,15 +532,15 @@ class NodeTable {
    */
   reset(names: number, entries = 0, room?: ArrayBuffer): this {
     if (entries * 7 >= BIG_TABLE) {
-      const mem = scratchBuffer(entries * 7);
+      const mem = new ArrayBuffer(entries * 7);
       this.eTpl = new Int32Array(mem, 0, entries);
       this.eQtype = new Uint16Array(mem, entries * 4, entries);
       this.eReason = new Uint8Array(mem, entries * 6, entries);
     }
     if (names * 16 >= BIG_TABLE) {
       // A big zone's: exactly its names, in `room` (the sort's memory, dead once sorted: no
-      // fresh pages) or one scratch buffer (written whole: pack.ts scratchBuffer).
-      const mem = room !== undefined && room.byteLength >= names * 16 ? room : scratchBuffer(names * 16);
+      // fresh pages) or one scratch buffer (written whole).
+      const mem = room !== undefined && room.byteLength >= names * 16 ? room : new ArrayBuffer(names * 16);
       this.nodata = new Int32Array(mem, 0, names);
       this.referral = new Int32Array(mem, names * 4, names);
       this.entryFirst = new Int32Array(mem, names * 8, names);
@@ -889,7 +888,7 @@ function layout(
   let hash: Uint32Array;
   let homes: Int32Array | undefined;
   if (nodes instanceof ColumnOrder && (slots + nodes.length) * 4 >= BIG_TABLE) {
-    const mem = scratchBuffer((slots + nodes.length) * 4);
+    const mem = new ArrayBuffer((slots + nodes.length) * 4);
     hash = new Uint32Array(mem, 0, slots);
     homes = new Int32Array(mem, slots * 4, nodes.length);
   } else {
@@ -3163,7 +3162,7 @@ function columnOrder(zone: ColumnZone, originLength: number): SortedColumns {
   // The keys, their offsets and the packed units in one buffer, dead after the sort (`scratch`).
   const koAt = (total * 2 + 3) & ~3;
   const unitAt = koAt + (n + 1) * 4;
-  const mem = scratchBuffer(unitAt + n * 4);
+  const mem = new ArrayBuffer(unitAt + n * 4);
   // Per key: its code units + 1 (1 the label separator), so a key's end (0) sorts first.
   const kb = new Uint16Array(mem, 0, total);
   const ko = new Int32Array(mem, koAt, n + 1);

@@ -45,7 +45,6 @@ import {
   PackWriter,
   packMmapStatus,
   refKey,
-  scratchBuffer,
   trimNativeHeap,
   writePackedImage,
 } from './pack.js';
@@ -713,33 +712,6 @@ describe('native mapFile', { skip: mappedSkip }, () => {
     for (let i = 0; i < 64; i++) held.push(new Uint8Array(256 * 1024).fill(i));
     held.length = 0;
     for (let i = 0; i < 3; i++) assert.equal(typeof trimNativeHeap(), 'boolean');
-  });
-
-  test('hugeBuffer / scratchBuffer: zeroed, exactly as long as asked, writable; bad sizes throw', () => {
-    const hugeBuffer = (
-      createRequire(import.meta.url)(nativeAddonPath()) as {
-        hugeBuffer: (n: unknown) => ArrayBuffer | undefined;
-      }
-    ).hugeBuffer;
-    for (const n of [1, 4095, 4 << 20, (4 << 20) + 3, 5_000_001]) {
-      for (const ab of [hugeBuffer(n), scratchBuffer(n)]) {
-        // (scratchBuffer is the addon's only with SWITCHBOARD_HUGE_SCRATCH=on: either way, the same contract)
-        assert.ok(ab instanceof ArrayBuffer, String(n));
-        assert.equal(ab.byteLength, n);
-        const v = new Uint8Array(ab);
-        assert.equal(v[0], 0);
-        assert.equal(v[n - 1], 0);
-        assert.equal(v.indexOf(1), -1);
-        v.fill(0xa5);
-        assert.equal(v[n - 1], 0xa5);
-      }
-    }
-    for (const bad of [0, -1, 1.5, Number.NaN, 2 ** 33, '8', undefined])
-      assert.throws(
-        () => hugeBuffer(bad),
-        (e: Error & { code?: string }) => e.code === 'ERR_HUGE_ARGS',
-        String(bad),
-      );
   });
 
   test('mapFile: the whole file, or a clear error with errno text', () => {

@@ -682,9 +682,7 @@ export function writePackedImage(dir: string, write: (fd: number, base: number) 
     entry.writeUInt32LE(ENTRY_TAG, 4);
     writeAll(fd, entry, PACK_HEADER_SIZE);
     ftruncateSync(fd, PACK_HEADER_SIZE + align(ENTRY_HEADER_SIZE + length));
-    // A big image's read-back piece in huge pages (scratchBuffer): 1,024 fresh 4 KiB pages less.
-    const n = Math.min(length, STAGE_BYTES);
-    const piece = Buffer.from(scratchBuffer(n), 0, n);
+    const piece = Buffer.allocUnsafe(Math.min(length, STAGE_BYTES));
     let crc = 0;
     for (let at = 0; at < length; at += piece.length) {
       const chunk = piece.subarray(0, Math.min(piece.length, length - at));
@@ -730,40 +728,6 @@ export function trimNativeHeap(): boolean {
       }
   }
   return trimHeap?.() === true;
-}
-
-/** The addon's `hugeBuffer` (native/mmap.c), null without it; undefined until first asked. */
-let hugeBuffer: ((bytes: number) => ArrayBuffer | undefined) | null | undefined;
-
-/** Below this a scratch buffer is an ordinary ArrayBuffer (a mapping of its own is not worth it). */
-const HUGE_SCRATCH_MIN = 4 << 20;
-
-/**
- * `bytes` zeroed octets for a big compile's scratch, written whole soon after (src/image/
- * compile.ts): an ordinary ArrayBuffer; with SWITCHBOARD_HUGE_SCRATCH=on (opt-in), from 4
- * MiB on, the addon's `hugeBuffer` — an anonymous mapping advised for transparent huge pages,
- * so its first touch costs a fault per 2 MiB instead of per 4 KiB page (~12 µs each on this
- * project's VM: docs/IMAGE.md "Fresh memory"). Opt-in: it took ~10% off the big compile's
- * CPU but put ~10 MiB on the cold start's peak PSS (each buffer new memory beside the malloc
- * arenas' freed blocks, which ordinary buffers reuse), past the < 300 MB target's room.
- */
-export function scratchBuffer(bytes: number): ArrayBuffer {
-  if (bytes >= HUGE_SCRATCH_MIN) {
-    if (hugeBuffer === undefined) {
-      hugeBuffer = null;
-      if (process.platform === 'linux' && process.env.SWITCHBOARD_HUGE_SCRATCH === 'on')
-        try {
-          const addon = createRequire(import.meta.url)(nativeAddonPath()) as { hugeBuffer?: unknown };
-          if (typeof addon.hugeBuffer === 'function')
-            hugeBuffer = addon.hugeBuffer as (bytes: number) => ArrayBuffer | undefined;
-        } catch {
-          // no addon: ordinary buffers
-        }
-    }
-    const b = hugeBuffer?.(bytes);
-    if (b !== undefined && b.byteLength === bytes) return b;
-  }
-  return new ArrayBuffer(bytes);
 }
 
 /** The addon function this module uses (native/mmap.c). */
