@@ -600,6 +600,17 @@ static double ticks(sb_shield *sh, double now, int ms, unsigned got) {
   return now;
 }
 
+/* 12 calm seconds from `now`: one resolver (NET(5) | 251) asks twice a second and the worker
+ * keeps up; fails with `why` unless the shield is then calm. Returns the time after them. */
+static double calm_seconds(sb_shield *sh, const uint8_t *pkt, size_t len, double now, const char *why) {
+  for (int half = 0; half < 24; half++) {
+    send_from(sh, pkt, len, NET(5) | 251, now, 0);
+    now = ticks(sh, now, 500, 2);
+  }
+  if (sh->overload.level != 0) fail(why);
+  return now;
+}
+
 /* A cold start (shield8): the worker falls behind all at once (every wake-up reads its whole
  * allowance from the flood's first millisecond — a full run every 11 ms, as a worker reading ~93,000
  * datagrams a second reports them — as in the drill's wave 1), a direct flood of an
@@ -619,13 +630,7 @@ static void cold(const uint8_t *origin, size_t olen) {
     sh->onset_off = pass == 4;
     uint8_t pkt[300];
     size_t len = query(pkt, origin, olen, 1);
-    double now = 800000.5;
-    /* 12 calm seconds: the resolver asks twice a second, the worker keeps up. */
-    for (int half = 0; half < 24; half++) {
-      send_from(sh, pkt, len, NET(5) | 251, now, 0);
-      now = ticks(sh, now, 500, 2);
-    }
-    if (sh->overload.level != 0) fail("cold: not calm");
+    double now = calm_seconds(sh, pkt, len, 800000.5, "cold: not calm");
     /* Pass 2: the flood starts 700 ms into the shield's second (its counts' sweep), not at it. */
     if (pass == 2)
       while (now - sh->last_sweep < 700 || now - sh->last_sweep > 701) now = ticks(sh, now, 1, 2);
@@ -686,12 +691,7 @@ static void onset2(const uint8_t *origin, size_t olen) {
     sh->onset2_off = pass == 1;
     uint8_t pkt[300];
     size_t len = query(pkt, origin, olen, 1);
-    double now = 600000.5;
-    for (int half = 0; half < 24; half++) {
-      send_from(sh, pkt, len, NET(5) | 251, now, 0);
-      now = ticks(sh, now, 500, 2);
-    }
-    if (sh->overload.level != 0) fail("onset2: not calm");
+    double now = calm_seconds(sh, pkt, len, 600000.5, "onset2: not calm");
     /* A calm second of strangers from many hosts of 10.9.3.0/24 at 150 a second: never blocked
      * (the worker keeps up), whatever hosts it shows. */
     for (int ms = 0; ms < 1000; ms++) {

@@ -59,7 +59,7 @@ export function wantsHugetlbReexec(
 }
 
 /** Transparent huge pages can be had here (`always` or `madvise`; unknown: assumed not). */
-function thpAvailable(): boolean {
+export function thpAvailable(): boolean {
   try {
     return !readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'latin1').includes('[never]');
   } catch {

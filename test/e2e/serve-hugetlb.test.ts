@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { glibcHasHugetlb, wantsHugetlbReexec, withHugetlb } from '../../src/cli/hugetlb.js';
+import { glibcHasHugetlb, thpAvailable, wantsHugetlbReexec, withHugetlb } from '../../src/cli/hugetlb.js';
 import { repoRoot } from '../helpers/paths.js';
 import { listDescendants, skipUnlessCommands } from '../helpers/peers.js';
 import { dig, freePort, startSwitchboard } from './support.js';
@@ -32,20 +32,12 @@ function environOf(pid: number): Map<string, string> {
   return out;
 }
 
-function thpOn(): boolean {
-  try {
-    return !readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'latin1').includes('[never]');
-  } catch {
-    return false;
-  }
-}
-
 const addon = join(repoRoot, 'native/build/Release/switchboard_exec.node');
 const skip =
   skipUnlessCommands('dig') ||
   (process.platform !== 'linux' ? 'Linux only' : false) ||
   (!existsSync(addon) ? 'native/exec.c not built (npm run build:native)' : false) ||
-  (!thpOn() ? 'transparent huge pages are off here' : false);
+  (!thpAvailable() ? 'transparent huge pages are off here' : false);
 
 describe('hugetlb re-exec: the rules', () => {
   test('glibc versions, the tunable added, the cases left alone', () => {
