@@ -846,8 +846,10 @@ static napi_value js_filter_tcp(napi_env env, napi_callback_info info) {
 
 /* Connections acceptTcp takes at most per call. */
 #define SB_ACCEPT_MAX 256
-/* The strangers' budget and hold time of the C decision: src/transport/tcp.ts's
- * STRANGERS_PER_SECOND, STRANGERS_PER_BLOCK_PER_SECOND and PRESSURE_FIRST_QUERY_MS. */
+/* The strangers' budget and hold time of the C decision until a listener sets its own
+ * (tcpGateConfigure: src/transport/tcp.ts's STRANGERS_PER_SECOND and
+ * STRANGERS_PER_BLOCK_PER_SECOND or the listener's options); the hold time is tcp.ts's
+ * PRESSURE_FIRST_QUERY_MS. */
 #define SB_TCP_STRANGERS_PER_SECOND 64
 #define SB_TCP_STRANGERS_PER_BLOCK 8
 #define SB_TCP_HOLD_MS 1000
@@ -1063,6 +1065,26 @@ static napi_value js_tcp_judge(napi_env env, napi_callback_info info) {
   if (err != NULL) return throw_error(env, "ERR_NATIVE_UDP_NOMEM", err);
   CHECK(napi_create_int32(env, judge_connection(g_tcp_gate, data, len, mono_ms()), &r));
   return r;
+}
+
+/* tcpGateConfigure(perSecond, perBlock): the strangers' budget of this thread's gate (the TCP
+ * listener's options; STRANGERS_PER_SECOND and STRANGERS_PER_BLOCK_PER_SECOND of tcp.ts when not
+ * given), so C and the JS budget take one setting. Numbers >= 0; the budget's tokens restart. */
+static napi_value js_tcp_gate_configure(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  double per_second = -1, per_block = -1;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || napi_get_value_double(env, argv[0], &per_second) != napi_ok ||
+      napi_get_value_double(env, argv[1], &per_block) != napi_ok || !(per_second >= 0) || !(per_block >= 0) ||
+      per_second > 1e9 || per_block > 1e9)
+    return throw_error(env, "ERR_NATIVE_UDP_ARGS", "tcpGateConfigure(perSecond >= 0, perBlock >= 0)");
+  const char *err = tcp_gate_make(env);
+  if (err != NULL) return throw_error(env, "ERR_NATIVE_UDP_NOMEM", err);
+  g_tcp_gate->per_second = per_second;
+  g_tcp_gate->per_block = per_block;
+  g_tcp_gate->tokens = per_second;
+  return NULL;
 }
 
 /* tcpGateSweep(): closes the held connections whose deadline came; returns how many are held. */
@@ -1281,6 +1303,7 @@ NAPI_MODULE_INIT() {
       {"tcpGateSweep", NULL, js_tcp_gate_sweep, NULL, NULL, NULL, napi_default, NULL},
       {"tcpGateClose", NULL, js_tcp_gate_close, NULL, NULL, NULL, napi_default, NULL},
       {"tcpGateStats", NULL, js_tcp_gate_stats, NULL, NULL, NULL, napi_default, NULL},
+      {"tcpGateConfigure", NULL, js_tcp_gate_configure, NULL, NULL, NULL, napi_default, NULL},
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
       {"preparse", NULL, js_preparse, NULL, NULL, NULL, napi_default, NULL},
       {"layout", NULL, js_layout, NULL, NULL, NULL, napi_default, NULL},

@@ -111,6 +111,7 @@ export interface NativeUdpAddon extends NativeShieldAddon {
   tcpGateClose?(): void;
   /** This thread's C accept decisions (cumulative) and the connections held now. */
   tcpGateStats?(): NativeTcpGateStats;
+  tcpGateConfigure?(perSecond: number, perBlock: number): void;
   stats(handle: object): NativeUdpStats;
   /** [status, flags, qnameLen, qtype, qclass, optSize, ednsVersion, labels, questionEnd] */
   preparse(bytes: Uint8Array): number[];
@@ -296,6 +297,8 @@ export interface NativeTcpGate {
   sweep(): number;
   close(): void;
   stats(): NativeTcpGateStats;
+  /** The strangers' budget (connections a second per worker, per /24 or /56): the listener's. */
+  configure(perSecond: number, perBlock: number): void;
 }
 
 /** The addon's accept decision in C when it loaded and has it, else undefined. */
@@ -303,8 +306,9 @@ export function nativeTcpGate(): NativeTcpGate | undefined {
   const s = nativeUdpStatus();
   if (!s.ok) return undefined;
   const a = s.addon;
-  const { acceptTcp, tcpJudge, tcpGateSweep, tcpGateClose, tcpGateStats } = a;
+  const { acceptTcp, tcpJudge, tcpGateSweep, tcpGateClose, tcpGateStats, tcpGateConfigure } = a;
   if (
+    tcpGateConfigure === undefined ||
     acceptTcp === undefined ||
     tcpJudge === undefined ||
     tcpGateSweep === undefined ||
@@ -318,6 +322,7 @@ export function nativeTcpGate(): NativeTcpGate | undefined {
     sweep: () => tcpGateSweep.call(a),
     close: () => tcpGateClose.call(a),
     stats: () => tcpGateStats.call(a),
+    configure: (perSecond, perBlock) => tcpGateConfigure.call(a, perSecond, perBlock),
   };
 }
 

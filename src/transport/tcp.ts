@@ -73,6 +73,8 @@ export interface TcpAcceptGate {
   sweep(): number;
   /** Closes every held connection. */
   close(): void;
+  /** The strangers' budget C takes (connections a second per worker, per /24 or /56). */
+  configure(perSecond: number, perBlock: number): void;
 }
 
 /** Counters of one TCP listener (read by tests and metrics). */
@@ -349,6 +351,11 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
   };
   const acceptBatch = opts.acceptBatch;
   const acceptGate = opts.acceptGate;
+  // C judges with the same strangers' budget as the JS one below: the listener's settings.
+  acceptGate?.configure(
+    opts.strangersPerSecond ?? STRANGERS_PER_SECOND,
+    opts.strangersPerBlockPerSecond ?? STRANGERS_PER_BLOCK_PER_SECOND,
+  );
   const counts = new Float64Array(6);
   // Held connections in C are closed at their deadline by the next batch accept, or by this
   // timer when no connection comes (armed while any is held).

@@ -44,6 +44,7 @@ function cAcceptGate(): TcpAcceptGate | undefined {
     },
     sweep: g.sweep,
     close: g.close,
+    configure: g.configure,
   };
 }
 
