@@ -233,6 +233,53 @@ describe('start --images on, 2 workers', { skip }, () => {
       10_000,
     );
   });
+
+  test("a restarted worker opens the snapshot's big image without its CRC-32 (start's own images are trusted)", async () => {
+    // 3,000 names: an image over EAGER_OPEN_BYTES (256 KiB), opened when the snapshot is applied.
+    const lines = ['$TTL 300', '@ SOA ns1 hostmaster 1 3600 600 86400 300', '@ NS ns1', 'ns1 A 192.0.2.53'];
+    for (let i = 0; i < 3000; i++) lines.push(`host${i} A 198.18.${i >> 8}.${i & 255}`);
+    const made = await callApi(platform.api, key, 'POST', '/api/v1/zones', {
+      name: 'trusted-big.test.',
+      zonefile: `${lines.join('\n')}\n`,
+    });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    await waitForEveryWorker(
+      platform.dnsPort,
+      'host2999.trusted-big.test',
+      A,
+      2,
+      (a) => a.answers.includes('198.18.11.183'),
+      15_000,
+    );
+    const workers = listChildren(platform.pid);
+    assert.equal(workers.length, 2);
+    const before = loadLines(platform.stderr()).length;
+    process.kill(workers[0], 'SIGKILL');
+    await waitFor(
+      "the restarted worker's load line",
+      async () => loadLines(platform.stderr()).length > before,
+      20_000,
+    );
+    const line = platform
+      .stderr()
+      .split('\n')
+      .filter((l) => /DNS worker \d+: \d+ zone images mapped/.test(l))
+      .at(-1);
+    // Its snapshot's big image opened at apply (1 opened), trusted: neither a CRC-32 of its
+    // octets nor the full validation (an image in a shared pack has no CRC: it would be validated).
+    assert.match(
+      line ?? '',
+      /zone images mapped, 1 opened .*, 0 zone texts parsed, 0 images checked by CRC-32, 1 opened trusted/,
+    );
+    await waitForEveryWorker(
+      platform.dnsPort,
+      'host0.trusted-big.test',
+      A,
+      2,
+      (a) => a.answers.includes('198.18.0.0'),
+      10_000,
+    );
+  });
 });
 
 describe('serve --images on with its own TMPDIR: signals during the cold compile, a corrupted image', () => {

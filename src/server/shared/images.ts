@@ -56,6 +56,12 @@ export interface LoadCounters {
    * snapshot marked `trusted` opens its big images without: docs/IMAGE.md).
    */
   crcChecked?: number;
+  /**
+   * Of the images opened, those opened when their push arrived trusting the primary (`trusted`:
+   * a big delta image, or a big image of a snapshot marked `trusted`): header and section
+   * table checked, neither a CRC-32 nor the full validation.
+   */
+  trustedOpens?: number;
   /** With images: whether the packs are memory-mapped (shared by the workers) or read as copies. */
   mapped?: boolean;
   /** Milliseconds from the snapshot's first message to the worker serving it (when reported at start). */
@@ -76,7 +82,8 @@ export function formatLoads(loads: LoadCounters): string {
       ? ''
       : ` (snapshot applied in ${loads.snapshotMs} ms; serving ${loads.readyMs ?? '?'} ms after the worker started)`;
   const crc = loads.crcChecked === undefined ? '' : `, ${loads.crcChecked} images checked by CRC-32`;
-  return `${loads.imageOpens} zone images mapped${opened}${how}, ${loads.textParses} zone texts parsed${crc}${took}`;
+  const trusted = loads.trustedOpens === undefined ? '' : `, ${loads.trustedOpens} opened trusted`;
+  return `${loads.imageOpens} zone images mapped${opened}${how}, ${loads.textParses} zone texts parsed${crc}${trusted}${took}`;
 }
 
 /** The environment variables bounding a worker's open images (`ImageZonePool`). */
@@ -138,13 +145,17 @@ export function imageZoneLoader(
 ): ImageZoneLoader {
   counters.mapped = reader.mapped;
   counters.imagesOpened = 0;
+  counters.trustedOpens = 0;
   const pool = new ImageZonePool((ref) => reader.open(ref), {
     verified: (ref, bytes) => reader.verified(ref, bytes),
     ...opts,
   });
   const make = (push: { name: string; ref?: ImageRef; trusted?: boolean }): LazyImageZone => {
     if (!push.ref) throw new Error('no image reference in this push (--images on)');
-    return pool.zone(originOf(push.name), push.ref, false, push.trusted === true);
+    const zone = pool.zone(originOf(push.name), push.ref, false, push.trusted === true);
+    // A big image opens here, at once: trusted, without its CRC-32 or the full validation.
+    if (push.trusted === true && zone.isOpen) counters.trustedOpens = (counters.trustedOpens ?? 0) + 1;
+    return zone;
   };
   return {
     pool,

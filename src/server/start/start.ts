@@ -607,7 +607,14 @@ export async function runStart(
           pool?.send(slot, secondaries.current());
           pool?.send(slot, journal.current());
           // The snapshot and the updates after it share this slot's ordered IPC channel.
-          for (const m of images ? images.shipper.snapshot(slot) : zoneFeed.snapshot()) pool?.send(slot, m);
+          for (const m of images ? images.shipper.snapshot(slot) : zoneFeed.snapshot()) {
+            // Every image in start's packs was made by its own compile threads in this run
+            // (`ship` compiles each zone; start has no image cache on disk): the workers open the
+            // snapshot's big images without a CRC-32 of their octets, as serve's do
+            // (dns-protocol.ts `ZonesMessage.trusted`, docs/IMAGE.md "Packs").
+            if (images && m.kind === 'snapshot') m.trusted = true;
+            pool?.send(slot, m);
+          }
           synced.add(slot);
           break;
         case 'switchboard:start-ready':
