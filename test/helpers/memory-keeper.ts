@@ -1,12 +1,13 @@
 /**
  * What the control plane keeps of secondary zones, in memory (tests and benches of the
  * secondary refresher, src/server/shared/secondary-refresher.ts): the zones listed (names,
- * masters, key), the last text transferred of each, read back for IXFR.
+ * masters, key), the last text transferred of each, an IXFR's differences applied to it as
+ * serve's folder applies them (`patchZoneText`).
  * @module
  */
 import type { SecondaryZone } from '../../src/control/secondary.js';
 import type { ZoneChangeResult } from '../../src/control/types.js';
-import type { RefresherControl } from '../../src/server/shared/secondary-refresher.js';
+import { patchZoneText, type RefresherControl } from '../../src/server/shared/secondary-refresher.js';
 import { RRType } from '../../src/wire/constants.js';
 import { parseZoneText } from '../../src/zone/parser.js';
 
@@ -40,6 +41,12 @@ export function memoryKeeper(
       const changed = texts.get(name) !== text;
       texts.set(name, text);
       return { changed, serial: serialOf(name), name } as unknown as ZoneChangeResult;
+    },
+    // As serve's folder: the difference applied to the text held (start's rule).
+    async transferInSteps(id, name, steps, comment) {
+      const text = texts.get(name);
+      if (text === undefined) throw new Error('no text held');
+      return control.transferIn(id, name, await patchZoneText(text, name, steps), comment);
     },
     async servedZone(name) {
       const text = texts.get(name);

@@ -377,6 +377,49 @@ export function knotServerSections(
   ];
 }
 
+/**
+ * A knot.conf for a Knot in `dir` serving one zone from `file` with a journal of its changes
+ * (`zonefile-load: difference`: a `knotc zone-reload` after the file changed makes an IXFR
+ * difference), transfers allowed from 127.0.0.0/8 with TSIG key `key` (hmac-sha256), and
+ * NOTIFY sent to `notify` (`HOST@PORT`) signed with it: a primary that answers IXFR from its
+ * journal, for the secondaries' tests.
+ */
+export function knotJournalPrimaryConf(
+  dir: string,
+  listen: string,
+  zone: { domain: string; file: string },
+  key: { id: string; secret: string },
+  notify: string,
+): string {
+  return [
+    ...knotServerSections(dir, listen),
+    'key:',
+    `  - id: ${key.id}`,
+    '    algorithm: hmac-sha256',
+    `    secret: ${key.secret}`,
+    'remote:',
+    '  - id: secondary',
+    `    address: ${notify}`,
+    `    key: ${key.id}`,
+    'acl:',
+    '  - id: xfr',
+    '    address: 127.0.0.0/8',
+    `    key: ${key.id}`,
+    '    action: transfer',
+    'zone:',
+    `  - domain: ${zone.domain}`,
+    `    file: "${zone.file}"`,
+    `    storage: "${dir}"`,
+    '    semantic-checks: off',
+    '    zonefile-sync: -1',
+    '    zonefile-load: difference',
+    '    journal-content: changes',
+    '    acl: xfr',
+    '    notify: secondary',
+    '',
+  ].join('\n');
+}
+
 /** Options for Knot. */
 export interface KnotOptions extends StartOptions {
   /** Knot `udp-workers` / `tcp-workers`. Default 1 each. */

@@ -6,7 +6,7 @@
  * written to DIR as `NAME.zone` (a temporary file renamed over the last one: a crash leaves the
  * old copy or the new one), and the folder compiled and shipped to the workers as a SIGHUP
  * reload is. At start the copies in DIR are served, and a copy's time is its last success (for
- * expiry). The DNS workers (start's) check NOTIFY against the primaries and the key and answer
+ * expiry); an IXFR's differences are applied to the copy by start's rule (`patchZoneText`). The DNS workers (start's) check NOTIFY against the primaries and the key and answer
  * an expired zone SERVFAIL, from the `switchboard:secondary-zones` message sent here. On SIGHUP
  * `update` takes the zones of `--secondaries-file` read again: zones added are transferred at
  * once, zones removed are no longer followed nor served (their copies deleted), zones whose
@@ -23,6 +23,7 @@ import { parseZoneText } from '../../zone/parser.js';
 import type { Logger } from '../shared/log.js';
 import {
   masterAddresses,
+  patchZoneText,
   type RefresherControl,
   SecondaryRefresher,
   testLowerBounds,
@@ -103,6 +104,14 @@ export function startServeSecondaries(opts: {
       log.info(`secondary zone ${name}: ${comment}`);
       const serial = opts.served(name) ?? 0;
       return { changed, serial, name } as unknown as ZoneChangeResult;
+    },
+    // An IXFR's differences applied to the copy by start's rule (`patchZoneText`), then kept
+    // as a transfer's text is; refused (the refresher then transfers by AXFR) when there is no
+    // copy, the copy is over IXFR_MAX_TEXT, or the difference does not apply.
+    async transferInSteps(id, name, steps, comment) {
+      const held = await keeper.servedZone(name);
+      if (held === null) throw new Error('no copy held');
+      return keeper.transferIn(id, name, await patchZoneText(held.text, name, steps), comment);
     },
     async servedZone(name: string) {
       try {

@@ -28,6 +28,7 @@
  */
 
 import { serialGreater } from '../../control/serial.js';
+import type { TransferStep } from '../../control/transfer-diff.js';
 import type { ControlPlane } from '../../control/types.js';
 import { Name } from '../../wire/name.js';
 import { type OutboundPolicy, type OutboundTarget, parseOutboundTarget } from '../../xfr/outbound.js';
@@ -39,12 +40,46 @@ import {
   transferZone,
 } from '../../xfr/secondary/client.js';
 import { TransferConnections } from '../../xfr/secondary/connection.js';
-import { applySteps, recordLine, transferIn, type XfrInResult } from '../../xfr/secondary/ixfr-in.js';
+import { recordLine, transferIn, type XfrInResult } from '../../xfr/secondary/ixfr-in.js';
 import { makeTsigKey, type TsigKey } from '../../xfr/tsig.js';
-import { parseZoneText } from '../../zone/parser.js';
 
-/** Zones whose served text is bigger than this (characters) are not patched by IXFR here: AXFR. */
+/**
+ * Zones whose text is bigger than this (characters) are not patched by `patchZoneText` (it
+ * parses on the caller's loop): a keeper refuses them, and the refresher transfers them by AXFR.
+ */
 export const IXFR_MAX_TEXT = 1024 * 1024;
+
+/** No limit of the control plane's API applies to a transferred zone but RFC 2181 §8's TTL. */
+const PATCH_LIMITS = { maxTtl: 2 ** 31 - 1, maxRecordsPerRRset: Number.MAX_SAFE_INTEGER };
+
+/**
+ * An IXFR's differences applied to a zone's master-file text, for a keeper that holds its
+ * zones as text and has no zone-work thread (`serve`'s folder of copies, the tests' in-memory
+ * keeper): its `transferInSteps`. The same rule as `start`'s control plane, by the same code
+ * (control/transfer-diff.ts `applyTransferSteps` over the text parsed as an imported zone file
+ * is): every record a step removes must be held, and no RRset may be left with records of two
+ * TTLs; else it throws, and the refresher transfers the zone whole (AXFR). Returns the zone's
+ * text after, SOA first (control/records.ts `renderServedText`). Parsed here, on the caller's
+ * loop: a text over IXFR_MAX_TEXT is refused. The control modules are loaded on first use
+ * (`serve` loads them only for a secondary zone's IXFR).
+ */
+export async function patchZoneText(
+  text: string,
+  name: string,
+  steps: readonly TransferStep[],
+): Promise<string> {
+  if (text.length > IXFR_MAX_TEXT)
+    throw new Error(`the zone's text is over ${IXFR_MAX_TEXT} characters: not patched here`);
+  const [{ parseZonefile }, { applyTransferSteps }, { renderServedText }] = await Promise.all([
+    import('../../control/edit.js'),
+    import('../../control/transfer-diff.js'),
+    import('../../control/records.js'),
+  ]);
+  const origin = Name.parse(name);
+  const content = parseZonefile(text, origin, PATCH_LIMITS).content;
+  applyTransferSteps(content, origin, PATCH_LIMITS, steps);
+  return renderServedText(content.values());
+}
 
 /** Clamped SOA timers, in seconds. */
 export interface Timers {
@@ -583,10 +618,10 @@ export class SecondaryRefresher {
 
   /**
    * IXFR in: true when it brought the zone up to date (stored, or found current). A difference
-   * goes to the control plane as it is (`transferInSteps`: applied to the stored content in its
-   * zone-work thread, whatever the zone's size); a keeper without that (`serve`'s folder) gets
-   * the zone's text patched here, except a zone whose served text is bigger than
-   * IXFR_MAX_TEXT (it would be parsed on this loop): AXFR. A failure is logged and AXFR follows.
+   * goes to the keeper as it is (`transferInSteps`: `start`'s control plane applies it to the
+   * stored content in its zone-work thread, whatever the zone's size; `serve`'s folder with
+   * `patchZoneText`, by the same rule); the whole zone in AXFR form as a transfer's text. A
+   * keeper without `transferInSteps`, a difference it refuses, or a failure: AXFR follows.
    */
   async #ixfr(z: ZoneState, target: OutboundTarget, m: string, limits: TransferLimits): Promise<boolean> {
     const t0 = performance.now();
@@ -600,46 +635,31 @@ export class SecondaryRefresher {
       return false;
     }
     if (got.kind === 'current') return false; // the SOA said newer: let AXFR settle it
-    let text: string;
-    let what: string;
     if (got.kind === 'full') {
-      text = `${got.records.map(recordLine).join('\n')}\n`;
-      what = `IXFR (whole zone) from ${m}: serial ${got.serial}, ${got.records.length} records`;
-    } else if (this.#opts.control.transferInSteps !== undefined) {
-      what = `IXFR from ${m}: serial ${z.serial} → ${got.serial}, ${got.steps.length} differences`;
-      const steps = got.steps.map((st) => ({
-        removed: `${st.removed.map(recordLine).join('\n')}\n`,
-        added: `${st.added.map(recordLine).join('\n')}\n`,
-      }));
+      const text = `${got.records.map(recordLine).join('\n')}\n`;
+      const what = `IXFR (whole zone) from ${m}: serial ${got.serial}, ${got.records.length} records`;
       const t1 = performance.now();
-      let result: Awaited<ReturnType<RefresherControl['transferIn']>>;
-      try {
-        result = await this.#opts.control.transferInSteps(z.id, z.name, steps, what);
-      } catch (err) {
-        this.#opts.log.info(
-          `secondary zone ${z.name}: IXFR from ${m} not stored (${(err as Error).message}); AXFR`,
-        );
-        return false;
-      }
+      const result = await this.#opts.control.transferIn(z.id, z.name, text, what);
       this.#ixfrDone(z, got, what, result, t0, t1);
       await this.#opts.control.recordSecondaryCheck(z.id, { ok: true, masterUsed: m });
       return true;
-    } else {
-      const held = await this.#opts.control.servedZone(z.name);
-      if (held === null || held.text.length > IXFR_MAX_TEXT) return false;
-      try {
-        const records = applySteps(parseZoneText(held.text, { origin: z.origin }), got.steps);
-        text = `${records.map(recordLine).join('\n')}\n`;
-      } catch (err) {
-        this.#opts.log.info(
-          `secondary zone ${z.name}: IXFR from ${m} does not apply (${(err as Error).message}); AXFR`,
-        );
-        return false;
-      }
-      what = `IXFR from ${m}: serial ${z.serial} → ${got.serial}, ${got.steps.length} differences`;
     }
+    if (this.#opts.control.transferInSteps === undefined) return false;
+    const what = `IXFR from ${m}: serial ${z.serial} → ${got.serial}, ${got.steps.length} differences`;
+    const steps = got.steps.map((st) => ({
+      removed: `${st.removed.map(recordLine).join('\n')}\n`,
+      added: `${st.added.map(recordLine).join('\n')}\n`,
+    }));
     const t1 = performance.now();
-    const result = await this.#opts.control.transferIn(z.id, z.name, text, what);
+    let result: Awaited<ReturnType<RefresherControl['transferIn']>>;
+    try {
+      result = await this.#opts.control.transferInSteps(z.id, z.name, steps, what);
+    } catch (err) {
+      this.#opts.log.info(
+        `secondary zone ${z.name}: IXFR from ${m} not stored (${(err as Error).message}); AXFR`,
+      );
+      return false;
+    }
     this.#ixfrDone(z, got, what, result, t0, t1);
     await this.#opts.control.recordSecondaryCheck(z.id, { ok: true, masterUsed: m });
     return true;
