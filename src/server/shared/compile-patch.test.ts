@@ -13,10 +13,26 @@ import { compilePatchedWith } from '../../image/patch.js';
 import { openImage } from '../../image/reader.js';
 import { RRType } from '../../wire/constants.js';
 import type { RR } from '../../wire/message.js';
-import { applySteps, type IxfrStep, recordLine } from '../../xfr/secondary/ixfr-in.js';
+import { type IxfrStep, recordKey, recordLine } from '../../xfr/secondary/ixfr-in.js';
 import { loadZoneText } from '../../zone/load.js';
 import { parseZoneText } from '../../zone/parser.js';
 import { ixfrChanges, toPatches } from './compile-patch.js';
+
+/**
+ * `records` with the steps applied in order, record by record (the edge store's rule,
+ * src/edge/store.ts `applyDiff`): the model the patched images are compared with.
+ */
+function applySteps(records: readonly RR[], steps: readonly IxfrStep[]): RR[] {
+  const held = new Map<string, RR>();
+  for (const rr of records) held.set(recordKey(rr), rr);
+  for (const step of steps) {
+    for (const rr of step.removed)
+      if (!held.delete(recordKey(rr)))
+        throw new Error(`the difference removes ${recordLine(rr)}, which is not held`);
+    for (const rr of step.added) held.set(recordKey(rr), rr);
+  }
+  return [...held.values()];
+}
 
 const ORIGIN = 'ix.test.';
 

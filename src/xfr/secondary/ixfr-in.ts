@@ -213,20 +213,3 @@ export function recordKey(rr: RR): string {
 export function recordLine(rr: RR): string {
   return `${rr.name.toString()} ${rr.ttl} IN ${typeToString(rr.type)} ${rdataToText(rr.type, rr.rdata)}`;
 }
-
-/**
- * `records` with the steps applied in order (removals, then additions, per step). A removal of a
- * record that is not there throws TransferError: the difference is not against what we hold,
- * so the caller transfers the zone whole instead.
- */
-export function applySteps(records: readonly RR[], steps: readonly IxfrStep[]): RR[] {
-  const held = new Map<string, RR>();
-  for (const rr of records) held.set(recordKey(rr), rr);
-  for (const step of steps) {
-    for (const rr of step.removed)
-      if (!held.delete(recordKey(rr)))
-        throw new TransferError(`the difference removes ${recordLine(rr)}, which is not held`);
-    for (const rr of step.added) held.set(recordKey(rr), rr);
-  }
-  return [...held.values()];
-}
