@@ -72,11 +72,7 @@ export function* objectTransfer(zone: ServedZone, h: TransferHeader): Generator<
   let stage = 0;
   let first = true;
   while (stage < 3) {
-    const w = new MessageWriter(h.maxSize ?? MAX_TRANSFER_MESSAGE);
-    w.header(h.id, h.flags);
-    if (first) w.question(h.question);
-    if (h.opt) w.reserve(11);
-    if (h.signer) w.reserve(h.signer.overhead);
+    const w = openMessage(h, first);
     let count = 0;
     fill: for (;;) {
       if (stage === 0 || stage === 2) {
@@ -137,10 +133,8 @@ export function* objectTransfer(zone: ServedZone, h: TransferHeader): Generator<
       node = undefined;
     }
     if (count === 0 && stage < 3) throw new RangeError(`zone ${zone.origin}: the SOA does not fit a message`);
-    if (h.opt) w.opt(h.opt);
     first = false;
-    const msg = w.finish();
-    yield h.signer ? h.signer.sign(msg) : msg;
+    yield closeMessage(w, h);
   }
 }
 
@@ -361,6 +355,24 @@ export function soaOnly(zone: ServedZone, h: TransferHeader): Uint8Array {
   w.question(h.question);
   const soa = zone.soa;
   w.rrset(Section.Answer, soa.name, soa.type, soa.class, soa.ttl, soa.rdata);
+  return closeMessage(w, h);
+}
+
+/**
+ * A transfer message's writer: the header, the question in the first message only, room kept
+ * for our OPT and the TSIG record (written by `closeMessage`).
+ */
+function openMessage(h: TransferHeader, first: boolean): MessageWriter {
+  const w = new MessageWriter(h.maxSize ?? MAX_TRANSFER_MESSAGE);
+  w.header(h.id, h.flags);
+  if (first) w.question(h.question);
+  if (h.opt) w.reserve(11);
+  if (h.signer) w.reserve(h.signer.overhead);
+  return w;
+}
+
+/** The message `w` holds, with our OPT when the query had one, signed when the transfer is. */
+function closeMessage(w: MessageWriter, h: TransferHeader): Uint8Array {
   if (h.opt) w.opt(h.opt);
   const msg = w.finish();
   return h.signer ? h.signer.sign(msg) : msg;
@@ -381,20 +393,14 @@ export function* incrementalTransfer(diff: Difference, h: TransferHeader): Gener
   let at = 0;
   let first = true;
   while (at < records.length) {
-    const w = new MessageWriter(h.maxSize ?? MAX_TRANSFER_MESSAGE);
-    w.header(h.id, h.flags);
-    if (first) w.question(h.question);
-    if (h.opt) w.reserve(11);
-    if (h.signer) w.reserve(h.signer.overhead);
+    const w = openMessage(h, first);
     let count = 0;
     while (at < records.length && w.rr(Section.Answer, records[at])) {
       at++;
       count++;
     }
     if (count === 0) throw new RangeError(`a record of ${records[at].name} does not fit a message`);
-    if (h.opt) w.opt(h.opt);
     first = false;
-    const msg = w.finish();
-    yield h.signer ? h.signer.sign(msg) : msg;
+    yield closeMessage(w, h);
   }
 }

@@ -242,13 +242,7 @@ export class TransferService {
       return this.#signOrTruncate(answer, key!, (tsig as TsigRecord).mac, msg, q, ctx);
     }
     const type = q.type === RRType.AXFR ? 'AXFR' : 'IXFR';
-    const opt: Edns | undefined = msg.edns && {
-      udpSize: this.#ednsSize,
-      extendedRcode: 0,
-      version: 0,
-      flags: 0,
-      options: [],
-    };
+    const opt = this.#opt(msg);
     const refuse = (outcome: 'refused' | 'limited'): Uint8Array => {
       if (outcome === 'refused') this.stats.refused++;
       else this.stats.limited++;
@@ -321,6 +315,13 @@ export class TransferService {
     return this.#stream(messages, exempt, source, event);
   }
 
+  /** Our OPT record (no option) when the query had one: a transfer's or a short answer's. */
+  #opt(msg: { edns?: unknown }): Edns | undefined {
+    return msg.edns
+      ? { udpSize: this.#ednsSize, extendedRcode: 0, version: 0, flags: 0, options: [] }
+      : undefined;
+  }
+
   /** The origin key of the catalog zone holding the question name (undefined: none, or unreadable). */
   #catalogZoneOf(query: Uint8Array): string | undefined {
     return this.#acl.catalogAt(query, 12);
@@ -350,13 +351,7 @@ export class TransferService {
       }
     if (allowed) return undefined;
     this.stats.catalogRefused++;
-    const opt: Edns | undefined = msg.edns && {
-      udpSize: this.#ednsSize,
-      extendedRcode: 0,
-      version: 0,
-      flags: 0,
-      options: [],
-    };
+    const opt = this.#opt(msg);
     return shortMessage(msg.id, (transferFlags(msg.flags, 0) & ~Flag.AA) | Rcode.REFUSED, q, opt);
   }
 

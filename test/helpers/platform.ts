@@ -13,6 +13,7 @@ import { rdataToText } from '../../src/wire/rdata.js';
 import { atCleanup, killAtCleanup } from './cleanup.js';
 import { buildQuery, queryUdp } from './dns-client.js';
 import { findCommand, findFreePort, listDescendants, switchboardBin } from './peers.js';
+import { parseExposition, sampleValue } from './prometheus.js';
 
 /** A running `switchboard start`. */
 export interface Platform {
@@ -339,4 +340,24 @@ export function runCli(
     const unkill = killAtCleanup(child);
     if (input !== undefined) child.stdin?.end(input);
   });
+}
+
+/**
+ * The zones both DNS workers of a 2-worker platform serve (`switchboard_dns_zones_served` on
+ * /metrics: no DNS query sent), once both report the same count — `want` when given. A worker
+ * reports every second; its first report comes when it serves.
+ */
+export async function waitForZonesServed(p: Platform, want?: number, timeoutMs = 15_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const exp = parseExposition(await (await fetch(`${p.api}/metrics`)).text());
+    const w0 = sampleValue(exp, 'switchboard_dns_zones_served', { worker: '0' });
+    const w1 = sampleValue(exp, 'switchboard_dns_zones_served', { worker: '1' });
+    if (w0 !== undefined && w0 === w1 && (want === undefined || w0 === want)) return w0;
+    if (Date.now() > deadline)
+      throw new Error(
+        `the workers report ${w0} and ${w1} zones served${want === undefined ? '' : `, want ${want}`}`,
+      );
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

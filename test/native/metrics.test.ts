@@ -15,7 +15,14 @@ import { after, describe, test } from 'node:test';
 import { nativeUdpStatus } from '../../src/transport/native-udp.js';
 import { buildQuery, queryUdp, readHeader } from '../helpers/dns-client.js';
 import { findFreePort, startSwitchboard } from '../helpers/peers.js';
-import { callApi, makeDataDir, type Platform, removeDataDir, startPlatform } from '../helpers/platform.js';
+import {
+  callApi,
+  makeDataDir,
+  type Platform,
+  removeDataDir,
+  startPlatform,
+  waitForZonesServed,
+} from '../helpers/platform.js';
 import { type Exposition, parseExposition, sampleValue } from '../helpers/prometheus.js';
 import { skipOrFail } from '../helpers/require-peers.js';
 import { waitForText } from '../helpers/wait-for.js';
@@ -41,22 +48,6 @@ async function waitForMetrics(p: Platform, expected: Expectation[]): Promise<Exp
       .map(([name, labels, want, got]) => `${name}${JSON.stringify(labels)}: ${got} (want ${want})`);
     if (diff.length === 0) return exp;
     if (Date.now() > deadline) assert.fail(`metrics did not settle:\n  ${diff.join('\n  ')}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/**
- * The zones both workers serve, once both reported the same count (a worker reports every
- * second; its first report comes when it serves).
- */
-async function waitForZonesServed(p: Platform): Promise<number> {
-  const deadline = Date.now() + SETTLE_MS;
-  for (;;) {
-    const exp = parseExposition(await (await fetch(`${p.api}/metrics`)).text());
-    const w0 = sampleValue(exp, 'switchboard_dns_zones_served', { worker: '0' });
-    const w1 = sampleValue(exp, 'switchboard_dns_zones_served', { worker: '1' });
-    if (w0 !== undefined && w0 === w1) return w0;
-    if (Date.now() > deadline) assert.fail(`the workers report ${w0} and ${w1} zones served`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -14,8 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import { nativeUdpStatus } from '../../src/transport/native-udp.js';
 import { buildQuery, queryUdp, readHeader } from '../helpers/dns-client.js';
-import { callApi, type Platform, startPlatform } from '../helpers/platform.js';
-import { parseExposition, sampleValue } from '../helpers/prometheus.js';
+import { callApi, type Platform, startPlatform, waitForZonesServed } from '../helpers/platform.js';
 import { skipOrFail } from '../helpers/require-peers.js';
 
 const native = nativeUdpStatus();
@@ -25,19 +24,6 @@ const A = 1;
 const ZONES = 6;
 /** Queries per zone, each from a source port of its own: both workers' sockets get some. */
 const PORTS = 16;
-
-/** Both workers' `switchboard_dns_zones_served`, once both equal `want` (any count when undefined). */
-async function zonesServed(p: Platform, want?: number): Promise<number> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const exp = parseExposition(await (await fetch(`${p.api}/metrics`)).text());
-    const w0 = sampleValue(exp, 'switchboard_dns_zones_served', { worker: '0' });
-    const w1 = sampleValue(exp, 'switchboard_dns_zones_served', { worker: '1' });
-    if (w0 !== undefined && w0 === w1 && (want === undefined || w0 === want)) return w0;
-    if (Date.now() > deadline) assert.fail(`the workers report ${w0} and ${w1} zones served, want ${want}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('start --io native --native-answers: a new zone answers as soon as both workers report it', {
   skip: missing,
@@ -56,7 +42,7 @@ describe('start --io native --native-answers: a new zone answers as soon as both
       extraArgs: ['--io', 'native', '--native-answers'],
     });
     platform = p;
-    let served = await zonesServed(p);
+    let served = await waitForZonesServed(p);
     for (let i = 0; i < ZONES; i++) {
       const zone = `arrival${i}.test.`;
       const created = await callApi(p.api, key, 'POST', '/api/v1/zones', {
@@ -68,7 +54,7 @@ describe('start --io native --native-answers: a new zone answers as soon as both
         ],
       });
       assert.equal(created.status, 201, JSON.stringify(created.body));
-      served = await zonesServed(p, served + 1);
+      served = await waitForZonesServed(p, served + 1);
       const rcodes = await Promise.all(
         Array.from({ length: PORTS }, async () => {
           const reply = await queryUdp(
