@@ -9,6 +9,7 @@
  * the content ends up as an AXFR of the same zone would make it.
  * @module
  */
+import { typeToString } from '../wire/constants.js';
 import type { Name } from '../wire/name.js';
 import { type EditLimits, parseZonefile } from './edit.js';
 import type { RRsetState, ZoneContent } from './records.js';
@@ -37,7 +38,8 @@ export function applyTransferSteps(
       const left = held ? [...held.records] : [];
       for (const r of gone.records) {
         const i = left.findIndex((h) => h.content === r.content);
-        if (i < 0) throw refused(`it removes ${gone.name} ${gone.type} ${r.content}, which is not held`);
+        if (i < 0)
+          throw refused(`it removes ${gone.name} ${typeToString(gone.type)} ${r.content}, which is not held`);
         left.splice(i, 1);
       }
       if (left.length === 0) draft.delete(key);
@@ -50,7 +52,9 @@ export function applyTransferSteps(
         continue;
       }
       if (held.ttl !== added.ttl)
-        throw refused(`${added.name} ${added.type} would hold records of TTL ${held.ttl} and ${added.ttl}`);
+        throw refused(
+          `${added.name} ${typeToString(added.type)} would hold records of TTL ${held.ttl} and ${added.ttl}`,
+        );
       const records = [...held.records];
       for (const r of added.records) if (!records.some((h) => h.content === r.content)) records.push(r);
       draft.set(key, { ...held, records });

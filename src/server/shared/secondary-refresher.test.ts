@@ -121,7 +121,7 @@ describe("patchZoneText: an IXFR difference applied to a held text (start's rule
   test('refused (the refresher then transfers by AXFR): a removal not held, an RRset left with two TTLs, a text over IXFR_MAX_TEXT', async () => {
     await assert.rejects(
       patchZoneText(held, ZONE, [{ removed: `${soa(1)}www.px.test. 300 IN A 192.0.2.9\n`, added: soa(2) }]),
-      /removes www\.px\.test\. \S+ 192\.0\.2\.9, which is not held/,
+      /removes www\.px\.test\. A 192\.0\.2\.9, which is not held/,
     );
     await assert.rejects(
       patchZoneText(held, ZONE, [{ removed: soa(1), added: `${soa(2)}www.px.test. 60 IN A 192.0.2.3\n` }]),
