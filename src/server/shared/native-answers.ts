@@ -102,7 +102,12 @@ export class NativeAnswers {
     this.#pendingMisses.push(misses);
     this.#installDue ??= setImmediate(() => {
       this.#installDue = undefined;
-      this.installMisses();
+      try {
+        this.installMisses();
+      } catch (err) {
+        // Not one zone's failure (those are caught per zone): said, and the worker goes on.
+        this.#onFailed?.(`installing zone images: ${(err as Error)?.message ?? err}`);
+      }
     }).unref();
   }
 
@@ -184,12 +189,13 @@ export class NativeAnswers {
         zone === undefined ||
         this.#failed.has(zone) ||
         this.#held.has(key) ||
-        this.#installed.get(key) === zone ||
-        // A signed zone's image holds no DNSSEC answers: JS answers it (docs/IMAGE.md).
-        isSignedZone(zone)
+        this.#installed.get(key) === zone
       )
         continue;
       try {
+        // A signed zone's image holds no DNSSEC answers: JS answers it (docs/IMAGE.md). (Its
+        // apex is read here: an image that cannot be opened throws, and is failed below.)
+        if (isSignedZone(zone)) continue;
         const bytes =
           zone instanceof LazyImageZone
             ? zone.opened().image.bytes
