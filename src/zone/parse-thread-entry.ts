@@ -7,6 +7,7 @@
  * (`IdleParseThread`, check-thread-work.ts), or let it exit.
  * @module
  */
+import { setPriority } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
@@ -22,6 +23,9 @@ import {
   parseToChunks,
   Ring,
 } from './parse-thread.js';
+
+/** The nice value of the checks (the compile thread, the one they wait for, stays at 0). */
+const CHECK_NICE = 10;
 
 const data = workerData as ParseThreadData;
 const { port, ring: sab } = data;
@@ -74,6 +78,17 @@ async function checkIfAsked(): Promise<void> {
   if (got === undefined) return;
   const work = got.message as CheckWork;
   try {
+    // The checks run beside the compile (and the workers' start) with time to spare: they
+    // must not take the compile's core (Linux: the nice value of this thread alone; the
+    // thread ends after the checks, so it is never raised again). Off with
+    // SWITCHBOARD_CHECK_NICE=off.
+    if (process.env.SWITCHBOARD_CHECK_NICE !== 'off') {
+      try {
+        setPriority(0, CHECK_NICE);
+      } catch {
+        // not permitted here: the checks run at the thread's priority
+      }
+    }
     // The parse's text (a big zone's: tens of MB) and garbage go before the checks: this
     // thread now lives beside the compile, at the start's peak of memory.
     collectGarbage();
