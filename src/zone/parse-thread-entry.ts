@@ -24,8 +24,11 @@ import {
   Ring,
 } from './parse-thread.js';
 
-/** The nice value of the checks (the compile thread, the one they wait for, stays at 0). */
-const CHECK_NICE = 10;
+/**
+ * The nice value the checks run at (`SWITCHBOARD_CHECK_NICE=1..19`; default: none, the
+ * thread's priority). The compile thread, the one they wait for, stays as it is.
+ */
+const CHECK_NICE = Number(process.env.SWITCHBOARD_CHECK_NICE ?? 0);
 
 const data = workerData as ParseThreadData;
 const { port, ring: sab } = data;
@@ -78,11 +81,12 @@ async function checkIfAsked(): Promise<void> {
   if (got === undefined) return;
   const work = got.message as CheckWork;
   try {
-    // The checks run beside the compile (and the workers' start) with time to spare: they
-    // must not take the compile's core (Linux: the nice value of this thread alone; the
-    // thread ends after the checks, so it is never raised again). Off with
-    // SWITCHBOARD_CHECK_NICE=off.
-    if (process.env.SWITCHBOARD_CHECK_NICE !== 'off') {
+    // Opt-in (cold2s): the checks run beside the compile (and the workers' start) with time
+    // to spare, and may leave it the core (Linux: the nice value of this thread alone; the
+    // thread ends after the checks, so it is never raised again). Not the default: on a
+    // machine loaded by others, niced checks ended 150-270 ms after the compile and became
+    // the wait (docs/PERFORMANCE.md "cold2s").
+    if (Number.isInteger(CHECK_NICE) && CHECK_NICE > 0 && CHECK_NICE < 20) {
       try {
         setPriority(0, CHECK_NICE);
       } catch {
