@@ -25,10 +25,10 @@ import {
 } from './parse-thread.js';
 
 /**
- * The nice value the checks run at (`SWITCHBOARD_CHECK_NICE=1..19`; default: none, the
- * thread's priority). The compile thread, the one they wait for, stays as it is.
+ * The nice value the checks run at (`SWITCHBOARD_CHECK_NICE=0..19`, 0: the thread's own
+ * priority; default 5). The compile thread, the one they wait for, stays as it is.
  */
-const CHECK_NICE = Number(process.env.SWITCHBOARD_CHECK_NICE ?? 0);
+const CHECK_NICE = Number(process.env.SWITCHBOARD_CHECK_NICE ?? 5);
 
 const data = workerData as ParseThreadData;
 const { port, ring: sab } = data;
@@ -81,11 +81,11 @@ async function checkIfAsked(): Promise<void> {
   if (got === undefined) return;
   const work = got.message as CheckWork;
   try {
-    // Opt-in (cold2s): the checks run beside the compile (and the workers' start) with time
-    // to spare, and may leave it the core (Linux: the nice value of this thread alone; the
-    // thread ends after the checks, so it is never raised again). Not the default: on a
-    // machine loaded by others, niced checks ended 150-270 ms after the compile and became
-    // the wait (docs/PERFORMANCE.md "cold2s").
+    // The checks run beside the compile (and the workers' start) with time to spare: they
+    // leave it the core (Linux: the nice value of this thread alone; the thread ends after
+    // the checks, so it is never raised again). 5, not more: on a machine loaded by others,
+    // checks at nice 10 ended 150-270 ms after the compile and became the wait
+    // (docs/PERFORMANCE.md "cold2s").
     if (Number.isInteger(CHECK_NICE) && CHECK_NICE > 0 && CHECK_NICE < 20) {
       try {
         setPriority(0, CHECK_NICE);
