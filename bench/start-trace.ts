@@ -9,6 +9,10 @@
  * server is stopped once it answered (or after 120 s).
  *
  *   node dist/bench/start-trace.js [--records 1000000 | --zones 100000] [--rounds 3] [--bin PATH/dist/src/cli/main.js,...]
+ *     [--env 'K=V K2=V2,,K=V']
+ *
+ * `--env`: each side's own environment, comma-separated in the order of `--bin` (space-separated
+ * K=V within a side; empty: none), e.g. one build twice, `--bin A,A --env ',SWITCHBOARD_X=on'`.
  * @module
  */
 import { spawn } from 'node:child_process';
@@ -32,7 +36,23 @@ const records = Number(arg('records', '1000000'));
 const zones = Number(arg('zones', '0'));
 const rounds = Number(arg('rounds', '3'));
 const here = resolve(new URL('..', import.meta.url).pathname);
-const bins = arg('bin', join(here, 'src/cli/main.js')).split(',');
+const binArgs = arg('bin', join(here, 'src/cli/main.js')).split(',');
+const envArgs = arg('env', '').split(',');
+/** One side of the A/B: a CLI and the environment it gets beside this process's. */
+interface Side {
+  bin: string;
+  env: Record<string, string>;
+  label: string;
+}
+const bins: Side[] = binArgs.map((bin, i) => {
+  const env: Record<string, string> = {};
+  for (const kv of (envArgs[i] ?? '').split(' ')) {
+    const at = kv.indexOf('=');
+    if (at > 0) env[kv.slice(0, at)] = kv.slice(at + 1);
+  }
+  const named = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  return { bin, env, label: named.length > 0 ? `${bin} (${named.join(' ')})` : bin };
+});
 const ORIGIN = zones > 0 ? manyZoneOrigin(zones - 1, zones) : 'big.test.';
 const LIMIT_MS = 120_000;
 
@@ -63,13 +83,27 @@ interface Stage {
   processCpu: number;
 }
 
-async function once(bin: string, dir: string): Promise<{ stages: Stage[]; cpu: number } | undefined> {
+async function once(side: Side, dir: string): Promise<{ stages: Stage[]; cpu: number } | undefined> {
   const port = await findFreePort();
   const t0 = Date.now();
   const child = spawn(
     process.execPath,
-    [bin, 'serve', '--zone-dir', dir, '--listen', `127.0.0.1:${port}`, '--workers', '2', '--images', 'on'],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SWITCHBOARD_TRACE_START: '1' } },
+    [
+      side.bin,
+      'serve',
+      '--zone-dir',
+      dir,
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--workers',
+      '2',
+      '--images',
+      'on',
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ...side.env, SWITCHBOARD_TRACE_START: '1' },
+    },
   );
   const unkill = killAtCleanup(child);
   let err = '';
@@ -135,15 +169,15 @@ const dir = zones > 0 ? `/tmp/sb-cold-start-${zones}` : mkdtempSync(join(tmpdir(
 try {
   if (zones === 0) generateBigZone(join(dir, 'big.test.zone'), records);
   else if (!existsSync(dir) || readdirSync(dir).length !== zones) writeManyZones(dir, zones);
-  const runs = new Map<string, { stages: Stage[]; cpu: number }[]>(bins.map((b) => [b, []]));
+  const runs = new Map<string, { stages: Stage[]; cpu: number }[]>(bins.map((b) => [b.label, []]));
   for (let r = 0; r < rounds; r++)
     for (const bin of r % 2 === 0 ? bins : [...bins].reverse()) {
       const load = loadavg()[0].toFixed(1);
       const got = await once(bin, dir);
       if (!got) continue;
-      runs.get(bin)?.push(got);
+      runs.get(bin.label)?.push(got);
       console.log(
-        `\n${bin} round ${r + 1} (load ${load}): answered after ${got.stages.at(-1)?.ms} ms, ${got.cpu.toFixed(2)} CPU s`,
+        `\n${bin.label} round ${r + 1} (load ${load}): answered after ${got.stages.at(-1)?.ms} ms, ${got.cpu.toFixed(2)} CPU s`,
       );
       for (const s of got.stages)
         console.log(

@@ -7,6 +7,7 @@
  * (`IdleParseThread`, check-thread-work.ts), or let it exit.
  * @module
  */
+import { setPriority } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
@@ -22,6 +23,12 @@ import {
   parseToChunks,
   Ring,
 } from './parse-thread.js';
+
+/**
+ * The nice value the checks run at (`SWITCHBOARD_CHECK_NICE=0..19`, 0: the thread's own
+ * priority; default 5). The compile thread, the one they wait for, stays as it is.
+ */
+const CHECK_NICE = Number(process.env.SWITCHBOARD_CHECK_NICE ?? 5);
 
 const data = workerData as ParseThreadData;
 const { port, ring: sab } = data;
@@ -74,6 +81,18 @@ async function checkIfAsked(): Promise<void> {
   if (got === undefined) return;
   const work = got.message as CheckWork;
   try {
+    // The checks run beside the compile (and the workers' start) with time to spare: they
+    // leave it the core (Linux: the nice value of this thread alone; the thread ends after
+    // the checks, so it is never raised again). 5, not more: on a machine loaded by others,
+    // checks at nice 10 ended 150-270 ms after the compile and became the wait
+    // (docs/PERFORMANCE.md "cold2s").
+    if (Number.isInteger(CHECK_NICE) && CHECK_NICE > 0 && CHECK_NICE < 20) {
+      try {
+        setPriority(0, CHECK_NICE);
+      } catch {
+        // not permitted here: the checks run at the thread's priority
+      }
+    }
     // The parse's text (a big zone's: tens of MB) and garbage go before the checks: this
     // thread now lives beside the compile, at the start's peak of memory.
     collectGarbage();

@@ -5,8 +5,9 @@
  * Lazy, as JS opens images: `sync` hands the addon the ORIGINS served (in bulk, only those
  * that changed: `diffCatalogs`, O(changes) for a catalog derived with `withZones`), without
  * images. C finds the closest enclosing served zone of each QNAME; when that zone has no image
- * yet it hands the datagram to JS and notes the origin. After each batch JS answered,
- * `installMisses` (the native socket's after-batch hook) installs the images of those zones:
+ * yet it hands the datagram to JS and notes the origin. After each batch JS answered (the
+ * native socket's after-batch hook takes the noted origins; the install runs from
+ * `setImmediate`, once the batch's answers are sent), `installMisses` installs the images of those zones:
  * a `LazyImageZone` is opened as for a query (its validation, its errors: a zone whose image
  * cannot be opened stays with JS, which answers SERVFAIL), an `ImageZone` gives its bytes, a
  * parsed `Zone` (`--images off`) is compiled. The addon validates the bytes again and reads them
@@ -58,6 +59,10 @@ export class NativeAnswers {
   #held: ReadonlySet<string> = new Set();
   readonly #compile: ((zone: Zone) => Uint8Array) | undefined;
   readonly #onFailed: ((message: string) => void) | undefined;
+  /** Miss lists taken after JS batches, installed once those batches' answers went out. */
+  #pendingMisses: Uint8Array[] = [];
+  /** The install after the batch, when one is due (`#afterBatch`). */
+  #installDue: NodeJS.Immediate | undefined;
   /** Images installed on first query, and failures, since the start. */
   installs = 0;
   failures = 0;
@@ -81,7 +86,29 @@ export class NativeAnswers {
     this.#onFailed = onFailed;
     addon.imageClear();
     addon.imageConfigure(true, ednsSize, nsid);
-    setAfterJsBatch(() => this.installMisses());
+    setAfterJsBatch(() => this.#afterBatch());
+  }
+
+  /**
+   * The after-batch hook: the batch's miss list taken (one addon call; nothing more when it is
+   * empty) and installed from `setImmediate`, after the batch returned and its answers were
+   * sent. A first query must not wait for its zone's install: a 1,000,000-record image's
+   * validation is 0.15–0.2 s of a cold worker. The install stays on this thread, between two
+   * batches, so it never swaps an image under an answer being written.
+   */
+  #afterBatch(): void {
+    const misses = this.#addon.imageMisses();
+    if (misses === null) return;
+    this.#pendingMisses.push(misses);
+    this.#installDue ??= setImmediate(() => {
+      this.#installDue = undefined;
+      try {
+        this.installMisses();
+      } catch (err) {
+        // Not one zone's failure (those are caught per zone): said, and the worker goes on.
+        this.#onFailed?.(`installing zone images: ${(err as Error)?.message ?? err}`);
+      }
+    }).unref();
   }
 
   /** The addon when it loaded, else why not. */
@@ -135,13 +162,21 @@ export class NativeAnswers {
   }
 
   /**
-   * Installs the images of the zones C handed to JS for want of one (the addon's miss list):
-   * run after each batch JS answered. Cheap when the list is empty (one addon call).
+   * Installs the images of the zones C handed to JS for want of one (the addon's miss list,
+   * and the lists the after-batch hook took): run after the batches JS answered. Cheap when
+   * there are none (one addon call).
    */
   installMisses(): void {
-    const misses = this.#addon.imageMisses();
+    const taken = this.#pendingMisses;
+    this.#pendingMisses = [];
+    const now = this.#addon.imageMisses();
+    if (now !== null) taken.push(now);
+    for (const misses of taken) this.#install(misses);
+  }
+
+  #install(misses: Uint8Array): void {
     const catalog = this.#catalog;
-    if (misses === null || catalog === undefined) return;
+    if (catalog === undefined) return;
     for (let at = 0; at < misses.length; ) {
       const start = at;
       // Whole names (the addon writes them so); bounded by the length all the same.
@@ -154,12 +189,13 @@ export class NativeAnswers {
         zone === undefined ||
         this.#failed.has(zone) ||
         this.#held.has(key) ||
-        this.#installed.get(key) === zone ||
-        // A signed zone's image holds no DNSSEC answers: JS answers it (docs/IMAGE.md).
-        isSignedZone(zone)
+        this.#installed.get(key) === zone
       )
         continue;
       try {
+        // A signed zone's image holds no DNSSEC answers: JS answers it (docs/IMAGE.md). (Its
+        // apex is read here: an image that cannot be opened throws, and is failed below.)
+        if (isSignedZone(zone)) continue;
         const bytes =
           zone instanceof LazyImageZone
             ? zone.opened().image.bytes
@@ -193,6 +229,9 @@ export class NativeAnswers {
   /** Turns the C answers off and frees every image. */
   close(): void {
     setAfterJsBatch(undefined);
+    if (this.#installDue !== undefined) clearImmediate(this.#installDue);
+    this.#installDue = undefined;
+    this.#pendingMisses = [];
     this.#addon.imageConfigure(false, 1232);
     this.#addon.imageClear();
     this.#installed.clear();
