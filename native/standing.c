@@ -1,0 +1,168 @@
+/* Source standing shared by the workers: see standing.h. */
+#define _GNU_SOURCE
+#include "standing.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define NEVER (-1e15)
+#define SB_STANDING_WAYS 8
+
+/* The arrays in the file, after the header: keys, good, bad (uint32 each), then tcp_at,
+ * cookie_at, seen, credited, history_at, tc_at (double each). */
+static uint32_t rounded(uint32_t size, uint32_t ways) {
+  uint32_t n = ways;
+  while (n < size) n *= 2;
+  return n;
+}
+
+uint64_t sb_standing_bytes(uint32_t size, uint32_t ways) {
+  uint64_t n = rounded(size, ways);
+  return SB_STANDING_HEADER + n * 3 * 4 + n * 6 * 8;
+}
+
+/* One mapping per path for the life of the process (a reconfigured shield maps the same). */
+static struct {
+  char path[256];
+  uint8_t *base;
+  uint64_t bytes;
+} g_maps[4];
+static pthread_mutex_t g_maps_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void point(sb_sources *s, uint8_t *base, uint32_t n) {
+  uint8_t *p = base + SB_STANDING_HEADER;
+  s->table.keys = (uint32_t *)p;
+  p += (size_t)n * 4;
+  s->good = (uint32_t *)p;
+  p += (size_t)n * 4;
+  s->bad = (uint32_t *)p;
+  p += (size_t)n * 4;
+  double **arrays[6] = {&s->tcp_at, &s->cookie_at, &s->seen, &s->credited, &s->history_at, &s->tc_at};
+  for (int i = 0; i < 6; i++) {
+    *arrays[i] = (double *)p;
+    p += (size_t)n * 8;
+  }
+}
+
+/* Lays out a mapped file (the caller holds the flock): every slot empty, every stamp NEVER, the
+ * magic last. */
+static void lay_out(uint8_t *base, uint64_t bytes, uint32_t n, uint32_t ways) {
+  sb_standing_header *h = (sb_standing_header *)base;
+  uint64_t layouts = __atomic_load_n(&h->layouts, __ATOMIC_RELAXED);
+  memset(base, 0, (size_t)bytes);
+  sb_sources tmp;
+  memset(&tmp, 0, sizeof(tmp));
+  point(&tmp, base, n);
+  double *arrays[6] = {tmp.tcp_at, tmp.cookie_at, tmp.seen, tmp.credited, tmp.history_at, tmp.tc_at};
+  for (int a = 0; a < 6; a++)
+    for (uint32_t i = 0; i < n; i++) arrays[a][i] = NEVER;
+  h->version = 1;
+  h->size = n;
+  h->ways = ways;
+  h->bytes = bytes;
+  h->layouts = layouts + 1;
+  __atomic_store_n(&h->magic, SB_STANDING_MAGIC, __ATOMIC_RELEASE);
+}
+
+static uint8_t *map_path(const char *path, uint32_t n, uint64_t bytes, const char **why) {
+  for (unsigned i = 0; i < sizeof(g_maps) / sizeof(g_maps[0]); i++)
+    if (g_maps[i].base != NULL && strcmp(g_maps[i].path, path) == 0) {
+      if (g_maps[i].bytes != bytes) {
+        *why = "the shared table was laid out for another size";
+        return NULL;
+      }
+      return g_maps[i].base;
+    }
+  unsigned slot = 0;
+  while (slot < sizeof(g_maps) / sizeof(g_maps[0]) && g_maps[slot].base != NULL) slot++;
+  if (slot == sizeof(g_maps) / sizeof(g_maps[0])) {
+    *why = "too many shared tables in this process";
+    return NULL;
+  }
+  if (strlen(path) >= sizeof(g_maps[0].path)) {
+    *why = "path too long";
+    return NULL;
+  }
+  int fd = open(path, O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    *why = "open failed";
+    return NULL;
+  }
+  /* Laying out is the one step under a lock, and flock's is released by the kernel when its
+   * holder dies (a worker killed half way: the next one lays the file out again). */
+  if (flock(fd, LOCK_EX) != 0) {
+    close(fd);
+    *why = "flock failed";
+    return NULL;
+  }
+  struct stat st;
+  uint8_t *base = NULL;
+  if (fstat(fd, &st) != 0) {
+    *why = "fstat failed";
+  } else if ((uint64_t)st.st_size != 0 && (uint64_t)st.st_size != bytes) {
+    *why = "the shared table was laid out for another size";
+  } else if (st.st_size == 0 && ftruncate(fd, (off_t)bytes) != 0) {
+    *why = "ftruncate failed";
+  } else {
+    void *m = mmap(NULL, (size_t)bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED) {
+      *why = "mmap failed";
+    } else {
+      base = m;
+      sb_standing_header *h = (sb_standing_header *)base;
+      if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != SB_STANDING_MAGIC) {
+        lay_out(base, bytes, n, SB_STANDING_WAYS);
+      } else if (h->version != 1 || h->size != n || h->ways != SB_STANDING_WAYS || h->bytes != bytes) {
+        munmap(base, (size_t)bytes);
+        base = NULL;
+        *why = "the shared table was laid out for another size";
+      }
+      if (base != NULL) __atomic_fetch_add(&h->attaches, 1, __ATOMIC_RELAXED);
+    }
+  }
+  flock(fd, LOCK_UN);
+  close(fd); /* the mapping keeps the file */
+  if (base == NULL) return NULL;
+  memcpy(g_maps[slot].path, path, strlen(path) + 1);
+  g_maps[slot].base = base;
+  g_maps[slot].bytes = bytes;
+  return base;
+}
+
+int sb_standing_attach(sb_sources *s, const char *path, uint32_t table_size, uint32_t history_min,
+                       double history_share, double tcp_seconds, double cookie_seconds, const char **why) {
+  const char *unused;
+  if (why == NULL) why = &unused;
+  *why = "";
+  if (path == NULL || path[0] == 0) {
+    *why = "no path";
+    return -1;
+  }
+  if (table_size < 1 || table_size > (1u << 24)) {
+    *why = "bad table size";
+    return -1;
+  }
+  uint32_t n = rounded(table_size, SB_STANDING_WAYS);
+  uint64_t bytes = sb_standing_bytes(table_size, SB_STANDING_WAYS);
+  pthread_mutex_lock(&g_maps_lock);
+  uint8_t *base = map_path(path, n, bytes, why);
+  pthread_mutex_unlock(&g_maps_lock);
+  if (base == NULL) return -1;
+  memset(s, 0, sizeof(*s));
+  s->table.size = n;
+  s->table.ways = SB_STANDING_WAYS;
+  s->table.mask = (n - 1) & ~(SB_STANDING_WAYS - 1u);
+  s->history_min = history_min;
+  s->history_share = history_share;
+  s->tcp_ms = tcp_seconds * 1000;
+  s->cookie_ms = cookie_seconds * 1000;
+  point(s, base, n);
+  s->shared = 1;
+  return 0;
+}

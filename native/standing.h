@@ -1,0 +1,52 @@
+/*
+ * Source standing shared by the worker processes of one server (docs/SHIELD.md "Standing shared by
+ * the workers"): the shield's source table (sb_sources: history, the tcp tier, cookie standing, the
+ * TC=1 stamps the TCP gate reads) kept in one file every worker maps with MAP_SHARED, so a
+ * resolver's standing earned on one worker is honoured by the others.
+ *
+ * The file is made by the cluster primary (src/transport/cluster.ts: created empty, unlinked at
+ * once, reopened by the workers through /proc/<primary>/fd/<n>, so nothing outlives the server) and
+ * laid out by the first worker that maps it. Laying out holds flock(2) on the file, which the kernel
+ * releases when its holder dies, and the header's magic is written last: a worker that dies half
+ * way leaves a file the next one lays out again. After that no lock at all: every field is read and
+ * written with relaxed atomics, a slot is claimed with a compare-and-swap of its key, and a calm
+ * credit with a compare-and-swap of its stamp (one credit a second per source, for all workers).
+ * Races between workers cost at most one datagram's decision (docs/SHIELD.md). Bounds are the
+ * table's: the same fixed size and ranked eviction as a private table.
+ *
+ * Pure C, no N-API (the harness test/native/fuzz/standing-harness.c runs it under ASan/UBSan).
+ */
+#ifndef SB_STANDING_H
+#define SB_STANDING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shield.h"
+
+#define SB_STANDING_MAGIC 0x31444e4154534253ull /* "SBSTAND1" */
+/* The header's size: the arrays start this far into the file. */
+#define SB_STANDING_HEADER 4096
+
+typedef struct sb_standing_header {
+  uint64_t magic;   /* written last (release) by the worker that lays the file out */
+  uint32_t version; /* of this layout: 1 */
+  uint32_t size;    /* entries of the table (a power of two) */
+  uint32_t ways;
+  uint32_t pad;
+  uint64_t bytes;   /* the file's size */
+  uint64_t layouts; /* how many times the file was laid out (1 unless a worker died doing it) */
+  uint64_t attaches;
+} sb_standing_header;
+
+/* The file's size for a table of `size` entries (rounded as sb_table_init rounds). */
+uint64_t sb_standing_bytes(uint32_t size, uint32_t ways);
+
+/* Maps the file at `path` (open read-write; laid out when empty or not laid out yet) for a table of
+ * `table_size` entries of 8 ways, and points s's table and arrays into it (s->shared = 1). The
+ * mapping is kept for the life of the process (one per path; a shield configured again maps the
+ * same). 0 on success; else -1 and *why says what failed (s untouched). */
+int sb_standing_attach(sb_sources *s, const char *path, uint32_t table_size, uint32_t history_min,
+                       double history_share, double tcp_seconds, double cookie_seconds, const char **why);
+
+#endif
