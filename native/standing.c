@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -34,6 +35,9 @@ static struct {
   uint64_t bytes;
 } g_maps[4];
 static pthread_mutex_t g_maps_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The file this process attached last, and its worker's slot (-1: none): the blocked sets. */
+static uint8_t *g_current = NULL;
+static int g_slot = -1;
 
 static void point(sb_sources *s, uint8_t *base, uint32_t n) {
   uint8_t *p = base + SB_STANDING_HEADER;
@@ -164,5 +168,78 @@ int sb_standing_attach(sb_sources *s, const char *path, uint32_t table_size, uin
   s->cookie_ms = cookie_seconds * 1000;
   point(s, base, n);
   s->shared = 1;
+  const char *slot = getenv("SWITCHBOARD_WORKER_SLOT");
+  int sl = slot != NULL && slot[0] >= '0' && slot[0] <= '9' ? atoi(slot) : -1;
+  __atomic_store_n(&g_slot, sl >= 0 && sl < SB_STANDING_SLOTS ? sl : -1, __ATOMIC_RELAXED);
+  __atomic_store_n(&g_current, base, __ATOMIC_RELEASE);
+  /* A new shield blocks nothing yet: its slot emptied (a killed predecessor's set dropped). */
+  sb_standing_publish_blocks(NULL, 0);
   return 0;
+}
+
+static sb_standing_blocks *blocks_of(uint8_t *base, unsigned slot) {
+  return (sb_standing_blocks *)(base + SB_STANDING_BLOCKS_AT) + slot;
+}
+
+void sb_standing_publish_blocks(const uint32_t *p24, unsigned n) {
+  uint8_t *base = __atomic_load_n(&g_current, __ATOMIC_ACQUIRE);
+  int slot = __atomic_load_n(&g_slot, __ATOMIC_RELAXED);
+  if (base == NULL || slot < 0) return;
+  if (n > 512) n = 512;
+  sb_standing_blocks *b = blocks_of(base, (unsigned)slot);
+  uint32_t seq = __atomic_load_n(&b->seq, __ATOMIC_RELAXED);
+  if (seq & 1) seq++; /* left odd by a predecessor killed mid-write */
+  __atomic_store_n(&b->seq, seq + 1, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  __atomic_store_n(&b->n, n, __ATOMIC_RELAXED);
+  for (unsigned i = 0; i < n; i++) __atomic_store_n(&b->p24[i], p24[i], __ATOMIC_RELAXED);
+  __atomic_store_n(&b->seq, seq + 2, __ATOMIC_RELEASE);
+  __atomic_fetch_add(&((sb_standing_header *)base)->blocks_gen, 1, __ATOMIC_RELEASE);
+}
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static __thread struct {
+  uint64_t gen;
+  const uint8_t *base;
+  unsigned n;
+  uint32_t p24[512];
+  uint32_t all[SB_STANDING_SLOTS * 512];
+} t_union;
+
+uint64_t sb_standing_blocks_union(const uint32_t **p24, unsigned *n) {
+  uint8_t *base = __atomic_load_n(&g_current, __ATOMIC_ACQUIRE);
+  if (base == NULL) return 0;
+  uint64_t gen = __atomic_load_n(&((sb_standing_header *)base)->blocks_gen, __ATOMIC_ACQUIRE) + 1;
+  if (gen != t_union.gen || base != t_union.base) {
+    unsigned total = 0;
+    for (unsigned s = 0; s < SB_STANDING_SLOTS; s++) {
+      sb_standing_blocks *b = blocks_of(base, s);
+      for (int attempt = 0; attempt < 3; attempt++) {
+        uint32_t s1 = __atomic_load_n(&b->seq, __ATOMIC_ACQUIRE);
+        if (s1 & 1) continue; /* being written (or its writer died): skipped */
+        uint32_t k = __atomic_load_n(&b->n, __ATOMIC_RELAXED);
+        if (k > 512) k = 512;
+        for (uint32_t i = 0; i < k; i++) t_union.all[total + i] = __atomic_load_n(&b->p24[i], __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&b->seq, __ATOMIC_RELAXED) == s1) {
+          total += k;
+          break;
+        }
+      }
+    }
+    qsort(t_union.all, total, sizeof(uint32_t), cmp_u32);
+    unsigned m = 0;
+    for (unsigned i = 0; i < total && m < 512; i++)
+      if (m == 0 || t_union.all[i] != t_union.p24[m - 1]) t_union.p24[m++] = t_union.all[i];
+    t_union.n = m;
+    t_union.gen = gen;
+    t_union.base = base;
+  }
+  *p24 = t_union.p24;
+  *n = t_union.n;
+  return gen;
 }

@@ -25,8 +25,19 @@
 #include "shield.h"
 
 #define SB_STANDING_MAGIC 0x31444e4154534253ull /* "SBSTAND1" */
-/* The header's size: the arrays start this far into the file. */
-#define SB_STANDING_HEADER 4096
+/* The header's size: the arrays start this far into the file (the blocked sets at 4096). */
+#define SB_STANDING_HEADER 65536
+/* Workers whose blocked /24 sets the file holds (a worker's slot: SWITCHBOARD_WORKER_SLOT). */
+#define SB_STANDING_SLOTS 16
+#define SB_STANDING_BLOCKS_AT 4096
+
+/* One worker's blocked /24s (sorted, as the shield's blocked set), written under a sequence
+ * count: odd while its worker writes it. A worker killed mid-write leaves it odd, and readers
+ * skip it, until its successor writes its own (empty at start). */
+typedef struct sb_standing_blocks {
+  uint32_t seq, n;
+  uint32_t p24[512];
+} sb_standing_blocks;
 
 typedef struct sb_standing_header {
   uint64_t magic;   /* written last (release) by the worker that lays the file out */
@@ -37,6 +48,7 @@ typedef struct sb_standing_header {
   uint64_t bytes;   /* the file's size */
   uint64_t layouts; /* how many times the file was laid out (1 unless a worker died doing it) */
   uint64_t attaches;
+  uint64_t blocks_gen; /* bumped after every write of a worker's blocked set */
 } sb_standing_header;
 
 /* The file's size for a table of `size` entries (rounded as sb_table_init rounds). */
@@ -48,5 +60,13 @@ uint64_t sb_standing_bytes(uint32_t size, uint32_t ways);
  * same). 0 on success; else -1 and *why says what failed (s untouched). */
 int sb_standing_attach(sb_sources *s, const char *path, uint32_t table_size, uint32_t history_min,
                        double history_share, double tcp_seconds, double cookie_seconds, const char **why);
+
+/* The calling process's worker writes its blocked set (the shield's, sorted; at most 512) into
+ * its slot of the file it attached last. Nothing without a shared file or a slot. */
+void sb_standing_publish_blocks(const uint32_t *p24, unsigned n);
+/* The union of every worker's blocked set (sorted, no duplicates, at most 512: what the shared TCP
+ * listener's prefilter and the C accept gate use), kept per thread and rebuilt when a worker wrote
+ * its set; returns its generation (never 0), or 0 without a shared file (*p24, *n untouched). */
+uint64_t sb_standing_blocks_union(const uint32_t **p24, unsigned *n);
 
 #endif

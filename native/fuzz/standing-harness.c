@@ -68,6 +68,7 @@ static uint32_t resolver(int i) { return (127u << 24) | (1u << 16) | (uint32_t)(
 static int child(int argc, char **argv) {
   if (argc < 4) return 2;
   const char *what = argv[2], *path = argv[3];
+  if (strcmp(what, "block") == 0 && argc > 4) setenv("SWITCHBOARD_WORKER_SLOT", argv[4], 1);
   sb_sources s;
   if (attach(&s, path, TABLE) != 0) return 3;
   double base = argc > 4 ? atof(argv[4]) : 1e6;
@@ -95,6 +96,13 @@ static int child(int argc, char **argv) {
       else
         sb_sources_note_calm(&s, k, 0, base + i * 0.01);
     }
+    return 0;
+  }
+  if (strcmp(what, "block") == 0) {
+    /* (after attaching with SWITCHBOARD_WORKER_SLOT = argv[4]) this worker's blocked set. */
+    uint32_t slot = (uint32_t)atoi(argv[4]);
+    uint32_t p[2] = {0x7f020000u | slot << 8, 0x7f7f0000u};
+    sb_standing_publish_blocks(p, 2);
     return 0;
   }
   if (strcmp(what, "credit") == 0) {
@@ -221,6 +229,32 @@ static int checks(const char *dir) {
   uint32_t good = slot < 0 ? 0 : r.good[slot];
   snprintf(msg, sizeof(msg), "at most one credit a second for both (%u in 20 s)", good);
   check(slot >= 0 && good >= 11 && good <= 21, msg);
+
+  /* The workers' blocked sets: each in its slot, the union for the shared TCP listener. */
+  char blocks[4200];
+  snprintf(blocks, sizeof(blocks), "%s/blocks", dir);
+  if (make_empty(blocks) != 0) return 2;
+  sb_sources u;
+  check(attach(&u, blocks, TABLE) == 0, "a table for the blocked sets");
+  const uint32_t *p24 = NULL;
+  unsigned np = 99;
+  uint64_t g0 = sb_standing_blocks_union(&p24, &np);
+  check(g0 != 0 && np == 0, "no worker has blocked anything");
+  check(run(self, "block", blocks, "0") == 0 && run(self, "block", blocks, "1") == 0, "two workers block /24s");
+  uint64_t g1 = sb_standing_blocks_union(&p24, &np);
+  check(g1 != g0 && np == 3 && p24[0] == 0x7f020000u && p24[1] == 0x7f020100u && p24[2] == 0x7f7f0000u,
+        "the union of their sets, sorted, once each");
+  /* A worker killed while writing its set: its slot left odd is skipped until its successor writes. */
+  sb_standing_blocks *b5 = (sb_standing_blocks *)((uint8_t *)u.table.keys - SB_STANDING_HEADER + SB_STANDING_BLOCKS_AT) + 5;
+  b5->seq = 7;
+  b5->n = 1;
+  b5->p24[0] = 0x7f050500u;
+  __atomic_fetch_add(&((sb_standing_header *)((uint8_t *)u.table.keys - SB_STANDING_HEADER))->blocks_gen, 1, __ATOMIC_RELEASE);
+  sb_standing_blocks_union(&p24, &np);
+  check(np == 3, "a slot left half written is skipped");
+  check(run(self, "block", blocks, "5") == 0, "its successor writes its set");
+  sb_standing_blocks_union(&p24, &np);
+  check(np == 4 && p24[2] == 0x7f020500u && b5->seq % 2 == 0, "and it joins the union");
   printf("done %d failures\n", failures);
   return failures ? 1 : 0;
 }
