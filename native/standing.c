@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,12 @@
 #include <unistd.h>
 
 #define NEVER (-1e15)
+
+_Static_assert(sizeof(sb_standing_header) <= SB_STANDING_BLOCKS_AT, "the header fits before the blocked sets");
+_Static_assert(SB_STANDING_BLOCKS_AT + SB_STANDING_SLOTS * sizeof(sb_standing_blocks) <= SB_STANDING_TCP_AT,
+               "the blocked sets fit before the TCP budget");
+_Static_assert(SB_STANDING_TCP_AT + SB_STANDING_TCP_SLOTS * sizeof(sb_standing_tcp_block) <= SB_STANDING_HEADER,
+               "the TCP budget fits before the table");
 #define SB_STANDING_WAYS 8
 
 /* The arrays in the file, after the header: keys, good, bad (uint32 each), then tcp_at,
@@ -242,4 +249,53 @@ uint64_t sb_standing_blocks_union(const uint32_t **p24, unsigned *n) {
   *p24 = t_union.p24;
   *n = t_union.n;
   return gen;
+}
+
+int sb_standing_tcp_take(uint64_t key, double now_ms, double per_second, double per_block) {
+  uint8_t *base = __atomic_load_n(&g_current, __ATOMIC_ACQUIRE);
+  if (base == NULL) return -1;
+  if (key == 0 || !(per_second >= 1) || !(per_block >= 1)) return 0;
+  sb_standing_header *h = (sb_standing_header *)base;
+  /* The server's budget: a take is due at tat; up to one second of takes ahead of now. */
+  double interval = 1000.0 / per_second;
+  double tat;
+  __atomic_load(&h->tcp_tat, &tat, __ATOMIC_RELAXED);
+  if ((tat > now_ms ? tat : now_ms) - now_ms > 1000.0 - interval + 1e-9) return 0;
+  /* The block's count this second. */
+  uint32_t second = (uint32_t)(int64_t)floor(now_ms / 1000);
+  sb_standing_tcp_block *t = (sb_standing_tcp_block *)(base + SB_STANDING_TCP_AT);
+  uint32_t at = (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 40) & (SB_STANDING_TCP_SLOTS - 1);
+  sb_standing_tcp_block *mine = NULL, *stale = NULL;
+  for (unsigned probe = 0; probe < SB_STANDING_TCP_PROBES && mine == NULL; probe++) {
+    sb_standing_tcp_block *b = &t[(at + probe) & (SB_STANDING_TCP_SLOTS - 1)];
+    uint64_t k = __atomic_load_n(&b->key, __ATOMIC_RELAXED);
+    if (k == key) {
+      mine = b;
+    } else if (k == 0) {
+      uint64_t expect = 0;
+      if (__atomic_compare_exchange_n(&b->key, &expect, key, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED) || expect == key)
+        mine = b;
+    } else if (stale == NULL && (uint32_t)(__atomic_load_n(&b->word, __ATOMIC_RELAXED) >> 32) != second) {
+      stale = b; /* another block's, from an earlier second: reusable */
+    }
+  }
+  if (mine == NULL && stale != NULL) {
+    uint64_t k = __atomic_load_n(&stale->key, __ATOMIC_RELAXED);
+    if (__atomic_compare_exchange_n(&stale->key, &k, key, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED) || k == key) mine = stale;
+  }
+  if (mine == NULL) return 0; /* this many blocks active in one second: over budget */
+  uint64_t w = __atomic_load_n(&mine->word, __ATOMIC_RELAXED);
+  for (;;) {
+    uint32_t count = (uint32_t)(w >> 32) == second ? (uint32_t)w : 0;
+    if (count >= per_block) return 0;
+    uint64_t next = (uint64_t)second << 32 | (count + 1);
+    if (__atomic_compare_exchange_n(&mine->word, &w, next, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) break;
+  }
+  /* Then the server's budget (a block counted but refused here costs its block one of its takes). */
+  for (;;) {
+    double from = tat > now_ms ? tat : now_ms;
+    if (from - now_ms > 1000.0 - interval + 1e-9) return 0;
+    double next = from + interval;
+    if (__atomic_compare_exchange(&h->tcp_tat, &tat, &next, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) return 1;
+  }
 }

@@ -26,10 +26,18 @@
 
 #define SB_STANDING_MAGIC 0x31444e4154534253ull /* "SBSTAND1" */
 /* The header's size: the arrays start this far into the file (the blocked sets at 4096). */
-#define SB_STANDING_HEADER 65536
+#define SB_STANDING_HEADER 262144
 /* Workers whose blocked /24 sets the file holds (a worker's slot: SWITCHBOARD_WORKER_SLOT). */
 #define SB_STANDING_SLOTS 16
 #define SB_STANDING_BLOCKS_AT 4096
+/* The TCP strangers' budget's counts per client block (the current second's), at 40960. */
+#define SB_STANDING_TCP_AT 40960
+#define SB_STANDING_TCP_SLOTS 8192
+#define SB_STANDING_TCP_PROBES 16
+typedef struct sb_standing_tcp_block {
+  uint64_t key;  /* the block's key (tcp_gate.c), 0: free */
+  uint64_t word; /* the second (high 32 bits) and its count (low 32) */
+} sb_standing_tcp_block;
 
 /* One worker's blocked /24s (sorted, as the shield's blocked set), written under a sequence
  * count: odd while its worker writes it. A worker killed mid-write leaves it odd, and readers
@@ -49,6 +57,7 @@ typedef struct sb_standing_header {
   uint64_t layouts; /* how many times the file was laid out (1 unless a worker died doing it) */
   uint64_t attaches;
   uint64_t blocks_gen; /* bumped after every write of a worker's blocked set */
+  double tcp_tat;      /* the strangers' budget as a generic cell rate: its theoretical arrival time (ms) */
 } sb_standing_header;
 
 /* The file's size for a table of `size` entries (rounded as sb_table_init rounds). */
@@ -68,5 +77,11 @@ void sb_standing_publish_blocks(const uint32_t *p24, unsigned n);
  * listener's prefilter and the C accept gate use), kept per thread and rebuilt when a worker wrote
  * its set; returns its generation (never 0), or 0 without a shared file (*p24, *n untouched). */
 uint64_t sb_standing_blocks_union(const uint32_t **p24, unsigned *n);
+
+/* The TCP gate's strangers' budget for the whole server (tcp_gate.h shared_take): `per_second`
+ * connections a second, one second deep (a generic cell rate on one shared stamp: the token bucket
+ * of tcp_gate.c for all workers together), and `per_block` a whole second per client block (counts
+ * in a shared table, claimed by compare-and-swap). 1 take, 0 over budget, -1 without a shared file. */
+int sb_standing_tcp_take(uint64_t key, double now_ms, double per_second, double per_block);
 
 #endif

@@ -890,6 +890,9 @@ static const char *tcp_gate_make(napi_env env) {
   g_tcp_gate = malloc(sizeof(sb_tcp_gate));
   if (g_tcp_gate == NULL) return "TCP gate: no memory";
   sb_tcp_gate_init(g_tcp_gate, SB_TCP_STRANGERS_PER_SECOND, SB_TCP_STRANGERS_PER_BLOCK, SB_TCP_HOLD_MS);
+  /* With the workers' shared file (standing.h) the strangers' budget is the server's, one unit for
+   * all workers; without it (-1) this thread's own. */
+  g_tcp_gate->shared_take = sb_standing_tcp_take;
   if (napi_add_env_cleanup_hook(env, tcp_gate_cleanup, NULL) != napi_ok) {
     free(g_tcp_gate);
     g_tcp_gate = NULL;

@@ -105,6 +105,16 @@ static int child(int argc, char **argv) {
     sb_standing_publish_blocks(p, 2);
     return 0;
   }
+  if (strcmp(what, "tcp") == 0 || strcmp(what, "tcp1") == 0) {
+    /* Strangers' connections at one instant: 200 from 40 blocks ("tcp"), or 20 from one ("tcp1");
+     * the exit code says how many the server's budget (64 a second, 8 a block) took. */
+    int took = 0, one = strcmp(what, "tcp1") == 0;
+    for (int i = 0; i < (one ? 20 : 200); i++) {
+      uint64_t key = (4ull << 56) | (0x7f0200u + (one ? 0u : (uint32_t)(i % 40)));
+      took += sb_standing_tcp_take(key, base, 64, 8) == 1;
+    }
+    return took;
+  }
   if (strcmp(what, "credit") == 0) {
     /* Calm credits for one source from 0 to 20 s in 0.25 ms steps: each worker tries them all. */
     for (int i = 0; i <= 80000; i++) sb_sources_note_calm(&s, key4(0x0a000001u), 1, base + i * 0.25);
@@ -255,6 +265,21 @@ static int checks(const char *dir) {
   check(run(self, "block", blocks, "5") == 0, "its successor writes its set");
   sb_standing_blocks_union(&p24, &np);
   check(np == 4 && p24[2] == 0x7f020500u && b5->seq % 2 == 0, "and it joins the union");
+
+  /* The TCP strangers' budget, one for all workers: two workers take at the same instant. */
+  {
+    pid_t a = spawn(self, "tcp", blocks, "5000000"), b = spawn(self, "tcp", blocks, "5000000");
+    int sa = 0, sb = 0, ta = wait_for(a, &sa), tb = wait_for(b, &sb);
+    snprintf(msg, sizeof(msg), "the strangers' budget is the server's: %d + %d of 400 taken, 64 a second", ta, tb);
+    check(ta >= 0 && tb >= 0 && ta + tb == 64, msg);
+    a = spawn(self, "tcp1", blocks, "5002000");
+    b = spawn(self, "tcp1", blocks, "5002000");
+    ta = wait_for(a, &sa);
+    tb = wait_for(b, &sb);
+    snprintf(msg, sizeof(msg), "and a block's too: %d + %d of 40 taken, 8 a second", ta, tb);
+    check(ta >= 0 && tb >= 0 && ta + tb == 8, msg);
+    check(sb_standing_tcp_take((4ull << 56) | 0x7f0299u, 5004000, 64, 8) == 1, "a second later, budget again");
+  }
   printf("done %d failures\n", failures);
   return failures ? 1 : 0;
 }
