@@ -8,16 +8,22 @@
  * its missing names are shed as `tier="history"` — standing earned on both workers together and
  * kept across the restarts, in the primary's table. The same run with SWITCHBOARD_STANDING=private
  * (each worker its own table, lost with it) sheds none as history.
+ * The TCP gate with both workers behind (stopped 150 ms in every 180 under a UDP flood): six
+ * resolvers each sent a TC=1 over UDP (whichever worker took it) are answered over TCP (whichever
+ * worker accepts), and of 40 strangers of one /24 at most the server's budget of 8 a second —
+ * one budget for both workers; with SWITCHBOARD_STANDING=private there is no gate with two workers
+ * and all 40 are answered.
  * @module
  */
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeMessage } from '../../src/wire/decode.js';
-import { buildQuery } from '../helpers/dns-client.js';
+import { buildQuery, queryUdp } from '../helpers/dns-client.js';
 import { findFreePort, listChildren, type Peer, startSwitchboard } from '../helpers/peers.js';
 import { parseExposition, sampleValue } from '../helpers/prometheus.js';
 import { nativeShieldSkip, SHIELD_ZONE_WITH_BIG_TXT } from '../helpers/shield-zone.js';
@@ -193,5 +199,137 @@ describe('serve --workers 2: source standing shared by the workers', { skip, tim
     );
     assert.equal(r.history, 0, JSON.stringify(r));
     assert.ok(r.unknown > 0, 'the bots are strangers');
+  });
+
+  async function tcpExchange(
+    port: number,
+    localAddress: string,
+    frame: Buffer,
+    timeoutMs = 4000,
+  ): Promise<Buffer> {
+    const sock = connect({ host: '127.0.0.1', port, localAddress });
+    const got: Buffer[] = [];
+    sock.on('data', (d) => {
+      got.push(d);
+      const all = Buffer.concat(got);
+      if (all.length >= 2 && all.length >= 2 + all.readUInt16BE(0)) sock.destroy();
+    });
+    sock.on('error', () => {});
+    sock.on('connect', () => sock.write(frame));
+    const timer = setTimeout(() => sock.destroy(), timeoutMs);
+    await new Promise((r) => sock.once('close', r));
+    clearTimeout(timer);
+    return Buffer.concat(got);
+  }
+
+  async function gate(
+    standing: 'shared' | 'private',
+  ): Promise<{ resolvers: number; strangers: number; seconds: number }> {
+    const metricsPort = await findFreePort();
+    const saved = process.env.SWITCHBOARD_STANDING;
+    if (standing === 'private') process.env.SWITCHBOARD_STANDING = 'private';
+    else delete process.env.SWITCHBOARD_STANDING;
+    let peer: Peer;
+    try {
+      peer = await startSwitchboard(dir, {
+        workers: 2,
+        io: 'native',
+        args: ['--native-answers', '--shield', 'on', '--metrics', `127.0.0.1:${metricsPort}`],
+      });
+    } finally {
+      if (saved === undefined) delete process.env.SWITCHBOARD_STANDING;
+      else process.env.SWITCHBOARD_STANDING = saved;
+    }
+    const workers = listChildren(peer.pid);
+    assert.equal(workers.length, 2, peer.output());
+    // One host in each of four /24s, from many ports (both workers): a flood the block rule never stops.
+    const flood = (
+      await Promise.all(
+        [96, 94, 93, 92].map((n) =>
+          Promise.all(Array.from({ length: 4 }, () => tallyClient(`127.0.${n}.1`))),
+        ),
+      )
+    ).flat();
+    let stopped = false;
+    let cycling = true;
+    try {
+      // Six resolvers: an answer too large for UDP comes back TC=1 from whichever worker.
+      const resolvers = Array.from({ length: 6 }, (_, i) => `127.0.95.${i + 1}`);
+      for (const from of resolvers) {
+        const big = decodeMessage(
+          await queryUdp(buildQuery({ id: 1, name: 'big.example.', type: 16 }), {
+            port: peer.port,
+            localAddress: from,
+          }),
+        );
+        assert.ok(big.flags & 0x0200, 'big.example. TXT is truncated over UDP');
+      }
+      const q = buildQuery({ id: 2, name: 'www.example.', type: 1 });
+      const sender = setInterval(() => {
+        for (const c of flood) for (let i = 0; i < 60; i++) c.send(q, peer.port);
+      }, 5);
+      const cycle = async () => {
+        while (cycling) {
+          for (const w of workers) process.kill(w, 'SIGSTOP');
+          stopped = true;
+          await settle(150);
+          for (const w of workers) process.kill(w, 'SIGCONT');
+          stopped = false;
+          await settle(30);
+        }
+      };
+      const cycler = cycle();
+      try {
+        let levels = [0, 0];
+        for (let i = 0; i < 60 && Math.min(...levels) < 1; i++) {
+          const exp = parseExposition(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+          levels = [0, 1].map(
+            (w) => sampleValue(exp, 'switchboard_dns_shield_overload_level', { worker: String(w) }) ?? 0,
+          );
+          if (Math.min(...levels) < 1) await settle(100);
+        }
+        assert.ok(Math.min(...levels) >= 1, `overload levels ${levels}`);
+        const framed = (id: number) => {
+          const m = buildQuery({ id, name: 'www.example.', type: 1 });
+          return Buffer.concat([Buffer.from([m.length >> 8, m.length & 0xff]), Buffer.from(m)]);
+        };
+        const t0 = performance.now();
+        const replies = await Promise.all([
+          ...resolvers.map((from, i) => tcpExchange(peer.port, from, framed(4 + i))),
+          ...Array.from({ length: 40 }, (_, i) =>
+            tcpExchange(peer.port, `127.0.97.${i + 1}`, framed(20 + i)),
+          ),
+        ]);
+        const seconds = (performance.now() - t0) / 1000;
+        return {
+          resolvers: replies.slice(0, resolvers.length).filter((b) => b.length > 14).length,
+          strangers: replies.slice(resolvers.length).filter((b) => b.length > 14).length,
+          seconds,
+        };
+      } finally {
+        cycling = false;
+        clearInterval(sender);
+        await cycler;
+      }
+    } finally {
+      if (stopped) for (const w of workers) process.kill(w, 'SIGCONT');
+      for (const c of flood) c.close();
+      await peer.stop();
+    }
+  }
+
+  test('the TCP gate with both workers behind: every resolver that followed a TC=1 answered, strangers within one budget for the server', async () => {
+    const r = await gate('shared');
+    console.log(`gate, shared: ${JSON.stringify(r)}`);
+    assert.equal(r.resolvers, 6, JSON.stringify(r));
+    // 8 a second per /24 (STRANGERS_PER_BLOCK_PER_SECOND) for the server, whole seconds.
+    assert.ok(r.strangers <= 8 * (Math.ceil(r.seconds) + 1), JSON.stringify(r));
+    assert.ok(r.strangers < 40, `strangers beyond the budget are not answered: ${JSON.stringify(r)}`);
+  });
+
+  test('control: SWITCHBOARD_STANDING=private — no gate with two workers, every stranger answered', async () => {
+    const r = await gate('private');
+    console.log(`gate, private: ${JSON.stringify(r)}`);
+    assert.equal(r.strangers, 40, JSON.stringify(r));
   });
 });
