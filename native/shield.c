@@ -48,8 +48,10 @@ void sb_table_free(sb_table *t) {
 int32_t sb_table_find(const sb_table *t, uint32_t key) {
   uint32_t tag = key | 1u;
   uint32_t base = (key * 0x85ebca6bu) & t->mask;
+  /* Relaxed loads: the source table may be shared by the workers (standing.h); a plain load on
+   * x86-64 and arm64 either way. */
   for (uint32_t i = 0; i < t->ways; i++)
-    if (t->keys[base + i] == tag) return (int32_t)(base + i);
+    if (__atomic_load_n(&t->keys[base + i], __ATOMIC_RELAXED) == tag) return (int32_t)(base + i);
   return -1;
 }
 
@@ -530,16 +532,39 @@ unsigned sb_zones_top(const sb_zones *z, double now_ms, uint32_t *out, double *q
 /* How long earned history lasts after the last calm credit that qualified: a day. */
 #define HISTORY_MS 86400000.0
 
+/* Every field of a source's slot is read and written with relaxed atomics: the table may be shared
+ * by the workers (standing.h). On x86-64 and arm64 these are the plain loads and stores of a
+ * private table, so both kinds decide alike (test/native/shield-c.test.ts compares the private one
+ * with sources.ts). */
+static inline double ld(const double *p) {
+  double v;
+  __atomic_load(p, &v, __ATOMIC_RELAXED);
+  return v;
+}
+static inline void st(double *p, double v) { __atomic_store(p, &v, __ATOMIC_RELAXED); }
+static inline uint32_t ld32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline void st32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+/* count + 1 up to UINT32_MAX (a shared count: an increment, not a store of a stale value + 1). */
+static inline void bump32(sb_sources *s, uint32_t *p) {
+  if (!s->shared) {
+    if (*p < UINT32_MAX) (*p)++;
+    return;
+  }
+  uint32_t v = ld32(p);
+  while (v < UINT32_MAX && !__atomic_compare_exchange_n(p, &v, v + 1, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  }
+}
+
 static int source_slot_tier(const sb_sources *s, uint32_t slot, double now_ms) {
-  if (now_ms - s->cookie_at[slot] < s->cookie_ms) return SB_TIER_COOKIE;
-  if (now_ms - s->tcp_at[slot] < s->tcp_ms) return SB_TIER_TCP;
-  if (now_ms - s->history_at[slot] < HISTORY_MS) return SB_TIER_HISTORY;
+  if (now_ms - ld(&s->cookie_at[slot]) < s->cookie_ms) return SB_TIER_COOKIE;
+  if (now_ms - ld(&s->tcp_at[slot]) < s->tcp_ms) return SB_TIER_TCP;
+  if (now_ms - ld(&s->history_at[slot]) < HISTORY_MS) return SB_TIER_HISTORY;
   return SB_TIER_UNKNOWN;
 }
 
 static double sources_rank(void *ctx, uint32_t slot) {
   sb_sources *s = ctx;
-  return source_slot_tier(s, slot, s->now) * 1e13 + s->seen[slot];
+  return source_slot_tier(s, slot, s->now) * 1e13 + ld(&s->seen[slot]);
 }
 
 int sb_sources_init(sb_sources *s, uint32_t table_size, uint32_t history_min, double history_share,
@@ -567,15 +592,17 @@ int sb_sources_init(sb_sources *s, uint32_t table_size, uint32_t history_min, do
 }
 
 void sb_sources_free(sb_sources *s) {
-  sb_table_free(&s->table);
-  free(s->good);
-  free(s->bad);
-  free(s->tcp_at);
-  free(s->cookie_at);
-  free(s->seen);
-  free(s->credited);
-  free(s->history_at);
-  free(s->tc_at);
+  if (!s->shared) {
+    sb_table_free(&s->table);
+    free(s->good);
+    free(s->bad);
+    free(s->tcp_at);
+    free(s->cookie_at);
+    free(s->seen);
+    free(s->credited);
+    free(s->history_at);
+    free(s->tc_at);
+  }
   memset(s, 0, sizeof(*s));
 }
 
@@ -587,74 +614,126 @@ int sb_sources_tier(sb_sources *s, uint32_t key, int cookie_valid, double now_ms
   if (cookie_valid) return SB_TIER_COOKIE;
   int32_t slot = sb_table_find(&s->table, key);
   if (slot < 0) return SB_TIER_UNKNOWN;
-  if (now_ms - s->cookie_at[slot] < s->cookie_ms) return SB_TIER_UNKNOWN;
+  if (now_ms - ld(&s->cookie_at[slot]) < s->cookie_ms) return SB_TIER_UNKNOWN;
   return source_slot_tier(s, (uint32_t)slot, now_ms);
 }
 
 int sb_sources_has_history(sb_sources *s, uint32_t key, double now_ms) {
   int32_t slot = sb_table_find(&s->table, key);
-  return slot >= 0 && now_ms - s->history_at[slot] < HISTORY_MS;
+  return slot >= 0 && now_ms - ld(&s->history_at[slot]) < HISTORY_MS;
 }
 
 int sb_sources_vouched(const sb_sources *s, uint32_t key, double now_ms) {
   int32_t slot = sb_table_find(&s->table, key);
   if (slot < 0) return 0;
-  return now_ms - s->tc_at[slot] < SB_TC_GATE_MS || now_ms - s->tcp_at[slot] < s->tcp_ms ||
-         now_ms - s->cookie_at[slot] < s->cookie_ms || now_ms - s->history_at[slot] < HISTORY_MS;
+  return now_ms - ld(&s->tc_at[slot]) < SB_TC_GATE_MS || now_ms - ld(&s->tcp_at[slot]) < s->tcp_ms ||
+         now_ms - ld(&s->cookie_at[slot]) < s->cookie_ms || now_ms - ld(&s->history_at[slot]) < HISTORY_MS;
+}
+
+/* sb_table_claim for a shared table: the victim taken with a compare-and-swap of its key, the
+ * scan done again when another worker changed the set meanwhile (at most 4 times, then the
+ * victim taken whatever it holds). The same victim as sb_table_claim when no other writer. */
+static uint32_t shared_claim(sb_sources *s, uint32_t key) {
+  sb_table *t = &s->table;
+  uint32_t tag = key | 1u;
+  uint32_t base = (key * 0x85ebca6bu) & t->mask;
+  for (int attempt = 0;; attempt++) {
+    uint32_t victim = base, held = ld32(&t->keys[base]);
+    double lowest = INFINITY;
+    for (uint32_t i = 0; i < t->ways; i++) {
+      uint32_t sl = base + i;
+      uint32_t k = ld32(&t->keys[sl]);
+      if (k == tag) {
+        t->claimed = 0;
+        return sl;
+      }
+      if (k == 0) {
+        if (lowest != -INFINITY) {
+          victim = sl;
+          held = 0;
+          lowest = -INFINITY;
+        }
+        continue;
+      }
+      double r = sources_rank(s, sl);
+      if (r < lowest) {
+        lowest = r;
+        victim = sl;
+        held = k;
+      }
+    }
+    uint32_t expect = held;
+    if (attempt >= 4) {
+      __atomic_store_n(&t->keys[victim], tag, __ATOMIC_RELAXED);
+    } else if (!__atomic_compare_exchange_n(&t->keys[victim], &expect, tag, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+      if (expect == tag) { /* another worker claimed it for this key: its reset stands */
+        t->claimed = 0;
+        return victim;
+      }
+      continue;
+    }
+    if (lowest != -INFINITY) t->evictions++;
+    t->claimed = 1;
+    return victim;
+  }
 }
 
 static uint32_t sources_claim(sb_sources *s, uint32_t key, double now_ms) {
   s->now = now_ms;
-  uint32_t slot = sb_table_claim(&s->table, key, sources_rank, s);
+  uint32_t slot = s->shared ? shared_claim(s, key) : sb_table_claim(&s->table, key, sources_rank, s);
   if (s->table.claimed) {
-    s->good[slot] = 0;
-    s->bad[slot] = 0;
-    s->tcp_at[slot] = NEVER;
-    s->cookie_at[slot] = NEVER;
-    s->credited[slot] = NEVER;
-    s->history_at[slot] = NEVER;
-    s->tc_at[slot] = NEVER;
+    st32(&s->good[slot], 0);
+    st32(&s->bad[slot], 0);
+    st(&s->tcp_at[slot], NEVER);
+    st(&s->cookie_at[slot], NEVER);
+    st(&s->credited[slot], NEVER);
+    st(&s->history_at[slot], NEVER);
+    st(&s->tc_at[slot], NEVER);
   }
-  s->seen[slot] = now_ms;
+  st(&s->seen[slot], now_ms);
   return slot;
 }
 
 void sb_sources_note_calm(sb_sources *s, uint32_t key, int exists, double now_ms) {
   uint32_t slot = sources_claim(s, key, now_ms);
-  /* One query a second at most counts (sources.ts). */
-  if (now_ms - s->credited[slot] < 1000) return;
-  s->credited[slot] = now_ms;
-  if (exists) {
-    if (s->good[slot] < UINT32_MAX) s->good[slot]++;
-  } else if (s->bad[slot] < UINT32_MAX) {
-    s->bad[slot]++;
+  /* One query a second at most counts (sources.ts) — for all workers together when shared: the
+   * worker whose compare-and-swap of the stamp succeeds takes the credit. */
+  double credited = ld(&s->credited[slot]);
+  if (now_ms - credited < 1000) return;
+  if (s->shared) {
+    if (!__atomic_compare_exchange(&s->credited[slot], &credited, &now_ms, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+      return;
+  } else {
+    s->credited[slot] = now_ms;
   }
+  bump32(s, exists ? &s->good[slot] : &s->bad[slot]);
   /* Earned history is kept (sources.ts): a resolver that forwards a random-subdomain flood
    * before its zone is called attacked keeps its standing. */
-  uint32_t good = s->good[slot];
-  if (good >= s->history_min && good >= s->history_share * ((double)good + s->bad[slot])) s->history_at[slot] = now_ms;
+  uint32_t good = ld32(&s->good[slot]);
+  if (good >= s->history_min && good >= s->history_share * ((double)good + ld32(&s->bad[slot])))
+    st(&s->history_at[slot], now_ms);
 }
 
 int sb_sources_used_tcp(const sb_sources *s, uint32_t key, int cookie_valid, double now_ms) {
   int32_t slot = sb_table_find(&s->table, key);
   if (slot < 0) return 0;
-  if (!cookie_valid && now_ms - s->cookie_at[slot] < s->cookie_ms) return 0;
-  return now_ms - s->tcp_at[slot] < s->tcp_ms;
+  if (!cookie_valid && now_ms - ld(&s->cookie_at[slot]) < s->cookie_ms) return 0;
+  return now_ms - ld(&s->tcp_at[slot]) < s->tcp_ms;
 }
 
 void sb_sources_note_truncated(sb_sources *s, uint32_t key, double now_ms) {
-  s->tc_at[sources_claim(s, key, now_ms)] = now_ms;
+  st(&s->tc_at[sources_claim(s, key, now_ms)], now_ms);
 }
 
 int sb_sources_note_tcp(sb_sources *s, uint32_t key, double now_ms) {
   int32_t slot = sb_table_find(&s->table, key);
-  if (slot < 0 || !(now_ms - s->tc_at[slot] < SB_TC_FOLLOW_MS)) return 0;
-  s->tcp_at[sources_claim(s, key, now_ms)] = now_ms;
+  if (slot < 0 || !(now_ms - ld(&s->tc_at[slot]) < SB_TC_FOLLOW_MS)) return 0;
+  st(&s->tcp_at[sources_claim(s, key, now_ms)], now_ms);
   return 1;
 }
 
 void sb_sources_note_cookie(sb_sources *s, uint32_t key, double now_ms) {
-  s->cookie_at[sources_claim(s, key, now_ms)] = now_ms;
+  st(&s->cookie_at[sources_claim(s, key, now_ms)], now_ms);
 }
 
 /* ================= admission.ts ================= */

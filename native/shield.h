@@ -130,6 +130,9 @@ typedef struct sb_sources {
   double history_share, tcp_ms, cookie_ms, now;
   uint32_t *good, *bad;
   double *tcp_at, *cookie_at, *seen, *credited, *history_at, *tc_at;
+  /* The table and arrays live in a file every worker maps (standing.h): not freed here, a slot
+   * claimed with a compare-and-swap of its key, a calm credit with one of its stamp. */
+  int shared;
 } sb_sources;
 int sb_sources_init(sb_sources *s, uint32_t table_size, uint32_t history_min, double history_share,
                     double tcp_seconds, double cookie_seconds);
@@ -251,6 +254,9 @@ typedef struct sb_shield_config {
 
 typedef struct sb_shield {
   sb_shield_config cfg; /* cfg.zone_settings points at zone_settings below */
+  /* Why the source table is private although SWITCHBOARD_STANDING_FILE names a shared one (a
+   * static string), or NULL. */
+  const char *standing_error;
   sb_zone_setting *zone_settings; /* owned, sorted; RRL rates resolved against the server's */
   sb_sources sources;
   sb_zones zones;

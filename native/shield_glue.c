@@ -15,6 +15,7 @@
 #include "image.h"
 #include "prefilter.h"
 #include "shield.h"
+#include "standing.h"
 
 static __thread sb_shield *g_shield = NULL;
 
@@ -93,8 +94,19 @@ int sb_shield_configure(const sb_shield_config *cfg) {
     sh->cfg.zone_settings = sh->zone_settings;
     sh->cfg.nzone_settings = cfg->nzone_settings;
   }
-  if (sb_sources_init(&sh->sources, cfg->source_table, cfg->history_min, cfg->history_share, cfg->tcp_seconds,
-                      cfg->cookie_seconds) != 0 ||
+  /* Source standing shared by the workers (standing.h): the file the cluster primary made, named
+   * by SWITCHBOARD_STANDING_FILE; a private table when there is none or it cannot be mapped
+   * (sh->standing_error says why: logged by the worker). */
+  const char *standing = getenv("SWITCHBOARD_STANDING_FILE");
+  int shared = 0;
+  if (standing != NULL && standing[0] != 0) {
+    const char *why = "";
+    shared = sb_standing_attach(&sh->sources, standing, cfg->source_table, cfg->history_min, cfg->history_share,
+                                cfg->tcp_seconds, cfg->cookie_seconds, &why) == 0;
+    sh->standing_error = shared ? NULL : why;
+  }
+  if ((!shared && sb_sources_init(&sh->sources, cfg->source_table, cfg->history_min, cfg->history_share,
+                                  cfg->tcp_seconds, cfg->cookie_seconds) != 0) ||
       sb_zones_init(&sh->zones, cfg->zone_min_nx, cfg->zone_factor, cfg->zone_share, cfg->zone_hold, cfg->zone_floor,
                     cfg->zone_table) != 0) {
     sh->cfg.rrl_on = 0;

@@ -192,7 +192,8 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
            put(env, o, "qfMade", sh->qf_made) && put(env, o, "qfEnded", sh->qf_ended) &&
            put(env, o, "qfWouldDrop", sh->qf_would_drop) && put(env, o, "qfRefusals", sh->qf_refusals) && put(env, o, "qfKnownAdded", sh->qf_known_added) &&
            put(env, o, "qfEstimate", sh->nqf > 0 ? sh->qf[0].estimate : 0) &&
-           put(env, o, "qfShare", sh->nqf > 0 ? sh->qf_zones[0].admit / 4294967296.0 : 0);
+           put(env, o, "qfShare", sh->nqf > 0 ? sh->qf_zones[0].admit / 4294967296.0 : 0) &&
+           put(env, o, "standingShared", sh->sources.shared);
   if (!ok) return bad(env, "shieldStats");
   /* When things happened, as wall-clock ms since the epoch (0: never), for the log's timeline. */
   struct timespec mono, wall;
@@ -222,6 +223,11 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
     sh->onset_reported = 1;
   }
   if ((a = array_of(env, sh->cookies, 5)) == NULL) return bad(env, "shieldStats");
+  if (sh->standing_error != NULL) {
+    napi_value why;
+    SCHECK(napi_create_string_utf8(env, sh->standing_error, NAPI_AUTO_LENGTH, &why));
+    SCHECK(napi_set_named_property(env, o, "standingError", why));
+  }
   SCHECK(napi_set_named_property(env, o, "cookies", a));
   if ((a = array_of(env, sh->adm.shed_budget, 4)) == NULL) return bad(env, "shieldStats");
   SCHECK(napi_set_named_property(env, o, "shedBudget", a));

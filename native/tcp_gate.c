@@ -40,6 +40,12 @@ static uint64_t block_key(const uint8_t *addr, size_t len) {
 }
 
 int sb_tcp_gate_take(sb_tcp_gate *g, const uint8_t *addr, size_t len, double now_ms) {
+  if (g->shared_take != NULL) {
+    uint64_t key = block_key(addr, len);
+    if (key == 0) return 0;
+    int r = g->shared_take(key, now_ms, g->per_second, g->per_block);
+    if (r >= 0) return r;
+  }
   if (g->at_ms >= 0) {
     double t = g->tokens + (now_ms - g->at_ms) * g->per_second / 1000;
     g->tokens = t < g->per_second ? t : g->per_second;

@@ -41,6 +41,10 @@ typedef struct {
   /* Held connections, oldest first (a ring: every deadline is its arrival + hold_ms). */
   sb_tcp_held held[SB_TCP_HELD_MAX];
   unsigned head, nheld;
+  /* The budget kept for the whole server instead (several workers sharing one listening socket:
+   * standing.h sb_standing_tcp_take), or NULL: the key is the client block's. It answers 1 (take),
+   * 0 (over budget) or -1 (no shared budget: this gate's own). Set after sb_tcp_gate_init. */
+  int (*shared_take)(uint64_t key, double now_ms, double per_second, double per_block);
   /* Counters (cumulative). */
   double blocked_closed, held_total, held_expired, held_evicted, strangers_served, served;
 } sb_tcp_gate;

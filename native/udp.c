@@ -35,6 +35,7 @@
 #include "prefilter.h"
 #include "preparse.h"
 #include "shield.h"
+#include "standing.h"
 #include "tcp_gate.h"
 
 int sb_image_define(napi_env env, napi_value exports);  /* image_napi.c */
@@ -100,6 +101,7 @@ typedef struct sb_sock {
   double batch_now;  /* the batch's monotonic clock (ms), when the shield is on */
   uint64_t shield_dropped, shield_truncated, rrl_dropped, rrl_slipped, rrl_dropped_c;
   unsigned prefilter_version, prefilter_prefixes, prefilter_zones; /* the kernel filter on this socket */
+  uint64_t tcp_union_gen; /* the workers' union of blocked sets on the TCP listeners (standing.h); 0: none */
   uint64_t prefilter_updates, prefilter_errors;
   /* TCP listening sockets that carry the same filter (their own duplicates of the descriptors,
    * closed with this socket): a blocked /24's SYNs never take a place in the accept queue. */
@@ -504,37 +506,52 @@ static void apply_prefilter(sb_sock *s) {
   const uint32_t *pfx;
   unsigned np;
   unsigned want = sb_shield_prefilter(&pfx, &np);
-  if (want == s->prefilter_version || s->closed) return;
-  /* The UDP socket's program: the QNAME filter of the attacked zones, then the source check; the
-   * TCP listeners' the source check only (their packets carry no DNS message at that offset). */
-  const sb_qf_zone *zones;
-  unsigned nz = sb_shield_prefilter_zones(&zones);
-  unsigned ulen = 0, tlen = 0;
+  if (s->closed) return;
+  int own = want != s->prefilter_version;
+  /* Several workers (standing.h): this worker's set written to the shared file when it changed,
+   * and the TCP listeners — one listening socket shared by the workers — given the union of the
+   * workers' sets (else the set of whichever worker wrote it last). */
+  if (own) sb_standing_publish_blocks(pfx, np);
+  const uint32_t *tpfx = pfx;
+  unsigned tnp = np;
+  uint64_t tgen = s->ntcp > 0 ? sb_standing_blocks_union(&tpfx, &tnp) : 0;
+  int tcp = tgen != 0 ? tgen != s->tcp_union_gen : own;
+  if (!own && !tcp) return;
   int r = 0;
-  if (np > 0 || nz > 0) {
-    ulen = sb_prefilter_build_qf(pfx, np, 24, zones, nz, g_udp_prog, SB_QF_INSNS);
-    if (ulen == 0 && nz > 0) {
-      /* Did not fit: the source check alone (counted as an error). */
-      s->prefilter_errors++;
-      nz = 0;
-      if (np > 0) ulen = sb_prefilter_build(pfx, np, 24, g_udp_prog, SB_QF_INSNS);
+  if (own) {
+    /* The UDP socket's program: the QNAME filter of the attacked zones, then the source check; the
+     * TCP listeners' the source check only (their packets carry no DNS message at that offset). */
+    const sb_qf_zone *zones;
+    unsigned nz = sb_shield_prefilter_zones(&zones);
+    unsigned ulen = 0;
+    if (np > 0 || nz > 0) {
+      ulen = sb_prefilter_build_qf(pfx, np, 24, zones, nz, g_udp_prog, SB_QF_INSNS);
+      if (ulen == 0 && nz > 0) {
+        /* Did not fit: the source check alone (counted as an error). */
+        s->prefilter_errors++;
+        nz = 0;
+        if (np > 0) ulen = sb_prefilter_build(pfx, np, 24, g_udp_prog, SB_QF_INSNS);
+      }
+      if (ulen == 0 && np > 0) r = -1;
     }
-    if (ulen == 0 && np > 0) r = -1;
+    if (r == 0) r = sb_prefilter_attach(s->fd, ulen ? g_udp_prog : NULL, ulen);
+    if (r == 0) {
+      s->prefilter_prefixes = np;
+      s->prefilter_zones = nz;
+    }
+    s->prefilter_version = want;
   }
-  if (np > 0) {
-    tlen = sb_prefilter_build(pfx, np, 24, g_tcp_prog, SB_PREFILTER_INSNS);
-    if (tlen == 0) r = -1;
+  if (tcp && r == 0) {
+    unsigned tlen = 0;
+    if (tnp > 0) {
+      tlen = sb_prefilter_build(tpfx, tnp, 24, g_tcp_prog, SB_PREFILTER_INSNS);
+      if (tlen == 0) r = -1;
+    }
+    for (unsigned i = 0; i < s->ntcp && r == 0; i++) r = sb_prefilter_attach(s->tcp_fds[i], tlen ? g_tcp_prog : NULL, tlen);
+    s->tcp_union_gen = tgen;
   }
-  if (r == 0) r = sb_prefilter_attach(s->fd, ulen ? g_udp_prog : NULL, ulen);
-  for (unsigned i = 0; i < s->ntcp && r == 0; i++) r = sb_prefilter_attach(s->tcp_fds[i], tlen ? g_tcp_prog : NULL, tlen);
-  if (r == 0) {
-    s->prefilter_prefixes = np;
-    s->prefilter_zones = nz;
-    s->prefilter_updates++;
-  } else {
-    s->prefilter_errors++;
-  }
-  s->prefilter_version = want;
+  if (r == 0) s->prefilter_updates++;
+  else s->prefilter_errors++;
 }
 
 static void on_readable(uv_poll_t *h, int status, int events) {
@@ -835,6 +852,7 @@ static napi_value js_filter_tcp(napi_env env, napi_callback_info info) {
       if (d >= 0) {
         s->tcp_fds[s->ntcp++] = d;
         s->prefilter_version = 0; /* attach the current set to it at the next wake-up */
+        s->tcp_union_gen = 0;
         ok = 1;
       }
     }
@@ -872,6 +890,9 @@ static const char *tcp_gate_make(napi_env env) {
   g_tcp_gate = malloc(sizeof(sb_tcp_gate));
   if (g_tcp_gate == NULL) return "TCP gate: no memory";
   sb_tcp_gate_init(g_tcp_gate, SB_TCP_STRANGERS_PER_SECOND, SB_TCP_STRANGERS_PER_BLOCK, SB_TCP_HOLD_MS);
+  /* With the workers' shared file (standing.h) the strangers' budget is the server's, one unit for
+   * all workers; without it (-1) this thread's own. */
+  g_tcp_gate->shared_take = sb_standing_tcp_take;
   if (napi_add_env_cleanup_hook(env, tcp_gate_cleanup, NULL) != napi_ok) {
     free(g_tcp_gate);
     g_tcp_gate = NULL;
@@ -915,6 +936,8 @@ static int judge_connection(sb_tcp_gate *g, const uint8_t *oct, size_t olen, dou
   const uint32_t *pfx = NULL;
   unsigned np = 0;
   (void)sb_shield_prefilter(&pfx, &np);
+  /* With several workers the union of their sets (standing.h): the listening socket is shared. */
+  if (sb_shield_thread() != NULL) (void)sb_standing_blocks_union(&pfx, &np);
   int blocked = sb_tcp_in_blocked(oct, olen, pfx, np);
   /* The shield keys IPv4-mapped IPv6 as IPv4. */
   static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};

@@ -6,6 +6,39 @@
  * @module
  */
 import cluster, { type Worker } from 'node:cluster';
+import { closeSync, existsSync, openSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** The environment variable naming the workers' shared source-standing file (native/standing.h). */
+export const STANDING_FILE_ENV = 'SWITCHBOARD_STANDING_FILE';
+/** `SWITCHBOARD_STANDING=private`: no shared file, each worker's standing its own (A/B runs). */
+export const STANDING_ENV = 'SWITCHBOARD_STANDING';
+
+/**
+ * The file the workers' native shields share their source standing through (docs/SHIELD.md
+ * "Standing shared by the workers"): created empty in /dev/shm (else the temporary folder) and
+ * unlinked at once, the primary keeping it open; the workers open it again as
+ * /proc/<primary>/fd/<fd>, so it lives exactly as long as the primary (a worker that restarts maps
+ * the same table; nothing is left behind, whatever kills the server). The first worker lays it
+ * out (native/standing.c). Undefined when it cannot be made: each worker then keeps its own.
+ */
+function openStandingFile(): { fd: number; path: string } | undefined {
+  if (process.env[STANDING_ENV] === 'private' || !existsSync('/proc/self/fd')) return undefined;
+  const dir = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  const name = join(dir, `switchboard-standing-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  try {
+    const fd = openSync(name, 'wx+', 0o600);
+    try {
+      unlinkSync(name);
+    } catch {
+      // Still usable; the primary unlinks nothing else.
+    }
+    return { fd, path: `/proc/${process.pid}/fd/${fd}` };
+  } catch {
+    return undefined;
+  }
+}
 
 /** Restart backoff parameters. */
 export interface BackoffOptions {
@@ -61,6 +94,7 @@ export class WorkerPool {
   readonly #backoff: BackoffOptions;
   readonly #slots: Slot[] = [];
   #stopping = false;
+  #standing: { fd: number; path: string } | undefined;
 
   constructor(opts: WorkerPoolOptions) {
     if (!cluster.isPrimary) throw new Error('WorkerPool runs in the cluster primary only');
@@ -78,6 +112,7 @@ export class WorkerPool {
     // 3x with each server held to a quarter core, 2 of 10,467 legitimate TCP tries were answered.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: this.#opts.exec, args: [] });
+    this.#standing ??= openStandingFile();
     for (let i = 0; i < this.#opts.count; i++) {
       this.#slots.push({ worker: null, startedAt: 0, failures: 0, timer: null });
       this.#fork(i);
@@ -142,6 +177,14 @@ export class WorkerPool {
     }, timeoutMs);
     await Promise.all(exits);
     clearTimeout(timer);
+    if (this.#standing !== undefined) {
+      try {
+        closeSync(this.#standing.fd);
+      } catch {
+        // already closed
+      }
+      this.#standing = undefined;
+    }
   }
 
   #fork(slot: number): void {
@@ -152,6 +195,7 @@ export class WorkerPool {
       ...this.#opts.env,
       SWITCHBOARD_WORKER_SLOT: String(slot),
       SWITCHBOARD_WORKER_COUNT: String(this.#opts.count),
+      ...(this.#standing === undefined ? {} : { [STANDING_FILE_ENV]: this.#standing.path }),
     });
     s.worker = worker;
     s.startedAt = Date.now();

@@ -31,7 +31,15 @@ function build(): false | string {
   return buildHarness(
     'glue harness',
     harness,
-    ['shield_glue.c', 'shield.c', 'prefilter.c', 'preparse.c', 'image.c', 'fuzz/glue-harness.c'],
+    [
+      'shield_glue.c',
+      'standing.c',
+      'shield.c',
+      'prefilter.c',
+      'preparse.c',
+      'image.c',
+      'fuzz/glue-harness.c',
+    ],
     { warnings: true, libs: ['-lm'] },
   );
 }

@@ -3,6 +3,7 @@
  * `serve` and `start` workers).
  * @module
  */
+import { STANDING_FILE_ENV } from '../../transport/cluster.js';
 import type { QueryHandler, StreamHandler } from '../../transport/handler.js';
 import type { ListenAddress } from '../../transport/listen-address.js';
 import {
@@ -141,6 +142,17 @@ export interface OpenListeners {
 }
 
 /**
+ * Whether the shield's TCP gate can judge this worker's connections: one worker, or several on
+ * the native path with the cluster primary's shared source-standing file (src/transport/cluster.ts,
+ * native/standing.h: a TC=1 sent by one worker vouches for the TCP retry another accepts). The Node
+ * path keeps its standing per worker: no gate with several workers there.
+ */
+export function gateWorkers(udpIo: string | undefined): boolean {
+  if (Number(process.env[WORKER_COUNT_ENV] ?? 1) <= 1) return true;
+  return udpIo === 'native' && (process.env[STANDING_FILE_ENV] ?? '') !== '';
+}
+
+/**
  * Binds UDP and TCP on every listen address, all answering through `handler`. If one address
  * cannot be bound, the ones already open are closed and the error is thrown.
  * @throws TransportError on bind failure
@@ -159,7 +171,7 @@ export async function openListeners(
   // Where the shield's TCP gate can be (the native UDP path, one worker), the TCP path is
   // compiled before anything is bound (a few hundred loopback connections to a private listener,
   // ~0.1 CPU-s): not in a flood's first seconds under a CPU quota, and not while serving.
-  if (config.udpIo === 'native' && !warmed && Number(process.env[WORKER_COUNT_ENV] ?? 1) <= 1) {
+  if (config.udpIo === 'native' && !warmed && gateWorkers(config.udpIo)) {
     warmed = true;
     await warmTcpPath(300);
   }
@@ -176,13 +188,12 @@ export async function openListeners(
         }),
       );
       // The shield's TCP gate: under overload, strangers' connections served within a budget
-      // (src/transport/tcp.ts). One worker only: with several, the workers share one listening
-      // socket and a resolver's TCP retry may reach a worker whose table does not vouch for it.
+      // (src/transport/tcp.ts). The workers share one listening socket, so a resolver's TCP retry
+      // may reach a worker other than the one that sent its TC=1: one worker, or several whose
+      // native shields share their source standing (gateWorkers).
       // SWITCHBOARD_TCP_GATE=off turns it off (the B side of an A/B).
       const gate =
-        process.env[TCP_GATE_ENV] === 'off' || Number(process.env[WORKER_COUNT_ENV] ?? 1) > 1
-          ? undefined
-          : shieldTcpStanding;
+        process.env[TCP_GATE_ENV] === 'off' || !gateWorkers(config.udpIo) ? undefined : shieldTcpStanding;
       const t = await createTcpListener({
         address,
         handler,

@@ -25,6 +25,7 @@ import { ipv4Octets, NodeShield, type ZoneClassifier, type ZoneSignal } from '..
 import { addressOctets, parsePrefix } from '../../shield/prefix-set.js';
 import type { ShieldCounters } from '../../telemetry/dns-counters.js';
 import { MAX_WATCHED_ZONES } from '../../telemetry/dns-layout.js';
+import { STANDING_FILE_ENV } from '../../transport/cluster.js';
 import type { QueryHandler } from '../../transport/handler.js';
 import {
   configureNativeShield,
@@ -500,6 +501,18 @@ export function startShield(
       },
     };
     stats = () => status.addon.shieldStats();
+    // Source standing: shared by the workers (the primary's file, native/standing.h) or this
+    // worker's own.
+    const first = stats() as { standingShared?: number; standingError?: string } | null;
+    if (first?.standingShared === 1) {
+      log.info(
+        'shield: source standing (history, tcp tier, cookies) shared by the workers (one mapped table)',
+      );
+    } else if (process.env[STANDING_FILE_ENV] !== undefined && process.env[STANDING_FILE_ENV] !== '') {
+      log.warn(
+        `shield: source standing kept per worker: the shared table could not be mapped (${first?.standingError ?? 'unknown'})`,
+      );
+    }
     off = () => status.addon.shieldConfigure(0, new Float64Array(28), new Uint8Array(0), new Uint8Array(0));
   } else {
     const shield = new NodeShield({
