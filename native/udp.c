@@ -50,6 +50,12 @@ int sb_shield_define(napi_env env, napi_value exports); /* shield_napi.c */
  * turns where they had one while the UDP socket never runs dry (the drill at a worker's quota:
  * ~90 TCP queries a second answered, resolvers' TC=1 retries lost). */
 #define SB_WAKE_BATCHES 4
+/* onset3: a run of full wake-ups that spans this long (ms) is reported as behind even before it
+ * reaches SB_MAX_BATCHES: the socket has not run dry for that long. A worker whose event loop turns
+ * slowly (a quarter core, TCP work between wake-ups, other work on its CPU) read 250-700 datagrams
+ * per 100 ms at the drill's wave 1 onset — four wake-ups of 256 took 150-400 ms, and until then it
+ * was not "behind now" (the bots' /24s went uncounted, the TCP gate off). */
+#define SB_BEHIND_SPAN_MS 20
 #define SB_SLOT 4096
 #define SB_IN_DESC_WORDS 16
 #define SB_IN_DATA_OFF (SB_BATCH * SB_IN_DESC_WORDS * 4)
@@ -106,6 +112,7 @@ typedef struct sb_sock {
   int tcp_fds[SB_MAX_TCP_FILTERED];
   unsigned ntcp;
   unsigned full_run; /* full batches read by consecutive full wake-ups (the overload meter's run) */
+  double run_started; /* onset3: when (the batch clock, ms) the current run's first full wake-up read */
   uint64_t c_rcode[16]; /* C answers by header RCODE (for the DNS counters: JS never sees them) */
   uint64_t c_tc;        /* C answers with TC=1 */
 } sb_sock;
@@ -553,9 +560,14 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     /* The meter reads runs of SB_MAX_BATCHES: consecutive wake-ups that each read their whole
      * allowance add up, and a run is reported when it reaches SB_MAX_BATCHES full batches (behind)
      * or ends in a wake-up that emptied the socket (what one wake-up of SB_MAX_BATCHES read). */
+    if (full == SB_WAKE_BATCHES && s->full_run == 0) s->run_started = s->batch_now;
     s->full_run += full;
-    if (s->full_run >= SB_MAX_BATCHES || full < SB_WAKE_BATCHES) {
-      sb_shield_batch(sh, s->full_run >= SB_MAX_BATCHES ? SB_MAX_BATCHES : s->full_run, SB_MAX_BATCHES, s->batch_now);
+    /* onset3: full wake-ups spanning SB_BEHIND_SPAN_MS (SWITCHBOARD_ONSET3=off: not). */
+    int span = !sh->onset3_off && full == SB_WAKE_BATCHES && s->full_run > full &&
+               s->batch_now - s->run_started >= SB_BEHIND_SPAN_MS;
+    if (s->full_run >= SB_MAX_BATCHES || full < SB_WAKE_BATCHES || span) {
+      sb_shield_batch(sh, s->full_run >= SB_MAX_BATCHES || span ? SB_MAX_BATCHES : s->full_run, SB_MAX_BATCHES,
+                      s->batch_now);
       s->full_run = 0;
     }
   }
