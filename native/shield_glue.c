@@ -49,6 +49,7 @@ static void shield_free(sb_shield *sh) {
   free(sh->blk_since);
   free(sh->blk_carry);
   free(sh->blk_behind);
+  free(sh->blk_recent);
   free(sh->blk_first);
   sb_sources_free(&sh->sources);
   sb_zones_free(&sh->zones);
@@ -128,8 +129,9 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   sh->blk_since = calloc(nb, 8);
   sh->blk_carry = calloc(nb, 1);
   sh->blk_behind = calloc(nb, 4);
+  sh->blk_recent = calloc(nb, 4);
   sh->blk_first = calloc(nb, 8);
-  if (!sh->blk_behind || !sh->blk_first || !sh->blk_carry || !sh->blk_key || !sh->blk_sheds || !sh->blk_nx_sheds || !sh->blk_rrl || !sh->blk_hosts || !sh->blk_strikes || !sh->blk_good_until || !sh->blk_until || !sh->blk_seen || !sh->blk_since) {
+  if (!sh->blk_behind || !sh->blk_recent || !sh->blk_first || !sh->blk_carry || !sh->blk_key || !sh->blk_sheds || !sh->blk_nx_sheds || !sh->blk_rrl || !sh->blk_hosts || !sh->blk_strikes || !sh->blk_good_until || !sh->blk_until || !sh->blk_seen || !sh->blk_since) {
     shield_free(sh);
     return -1;
   }
@@ -311,6 +313,7 @@ static uint32_t block_slot(sb_shield *sh, uint32_t p24, double now_ms) {
     sh->blk_since[slot] = 0;
     sh->blk_carry[slot] = 0;
     sh->blk_behind[slot] = 0;
+    sh->blk_recent[slot] = 0;
     sh->blk_first[slot] = 0;
   }
   sh->blk_seen[slot] = now_ms;
@@ -401,17 +404,20 @@ static void note_host(sb_shield *sh, const sb_verdict *v, double now_ms) {
   sh->blk_hosts[32 * (size_t)slot + (v->addr[3] >> 3)] |= (uint8_t)(1u << (v->addr[3] & 7));
 }
 
-/* onset3: a datagram of a source without good standing read while the worker is behind: one more
- * toward its /24's share of what the worker reads while behind, and its host into the /24's map.
- * A rebuild is asked for every 16 (the share is judged at the next rebuild, every /24 at once). */
-static void note_behind(sb_shield *sh, const sb_verdict *v, double now_ms) {
+/* onset3: a datagram of a source without good standing (any name, answered or not): one more
+ * toward its /24's share of what the worker reads lately (calm or `behind`), and its host into the
+ * /24's map (this replaces onset2's note_host). While behind, a rebuild is asked for every 16 read
+ * (the share is judged then, every /24 at once). */
+static void note_stranger(sb_shield *sh, const sb_verdict *v, double now_ms, int behind) {
   if (sh->cfg.prefilter_threshold <= 0 || v->addr_len != 4 || v->allowed) return;
   uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
   uint32_t slot = block_slot(sh, p24, now_ms);
-  if (sh->blk_behind[slot] == 0) sh->blk_first[slot] = now_ms;
-  if (sh->blk_behind[slot] < UINT32_MAX) sh->blk_behind[slot]++;
+  if (sh->blk_recent[slot] == 0 && sh->blk_behind[slot] == 0) sh->blk_first[slot] = now_ms;
+  if (sh->blk_recent[slot] < UINT32_MAX) sh->blk_recent[slot]++;
   sh->blk_hosts[32 * (size_t)slot + (v->addr[3] >> 3)] |= (uint8_t)(1u << (v->addr[3] & 7));
-  if ((sh->blk_behind[slot] & 15) == 0 && sh->blk_behind[slot] >= SB_SHARE_MIN) sh->block_pending = 1;
+  if (!behind) return;
+  if (sh->blk_behind[slot] < UINT32_MAX) sh->blk_behind[slot]++;
+  if ((sh->blk_behind[slot] & 15) == 0 && sh->blk_recent[slot] >= SB_SHARE_MIN) sh->block_pending = 1;
 }
 
 /* Whether the source's /24 was blocked before (its strikes kept while its slot lives). */
@@ -470,7 +476,7 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
   double total = 0;
   int share_on = behind && !sh->onset3_off && !sh->onset_off && !sh->onset2_off;
   for (uint32_t s = 0; share_on && s < sh->blocks.size; s++)
-    if (sh->blocks.keys[s] != 0) total += sh->blk_behind[s];
+    if (sh->blocks.keys[s] != 0) total += sh->blk_recent[s];
   int tracing = sh->onset_start > 0 && !sh->onset_reported && now_ms >= sh->onset_start &&
                 now_ms - sh->onset_start < (double)SB_ONSET_SLICES * SB_ONSET_SLICE_MS;
   for (uint32_t s = 0; s < sh->blocks.size; s++) {
@@ -487,8 +493,9 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
      * core in the drill's wave 1, 2,000-30,000 datagrams a second of ~330,000 sent), so a bot /24
      * sending 2,500 a second may be read at under the threshold's 200 while it still takes a
      * fortieth of the worker's reads. Judged against what the worker reads, not a rate. */
-    if (!rule && share_on && total >= SB_SHARE_MIN_TOTAL && sh->blk_behind[s] >= SB_SHARE_MIN &&
-        (double)sh->blk_behind[s] * SB_SHARE_DIV >= total && hosts >= SB_SHARE_HOSTS)
+    if (!rule && share_on && total >= SB_SHARE_MIN_TOTAL && sh->blk_recent[s] >= SB_SHARE_MIN &&
+        (double)sh->blk_recent[s] * SB_SHARE_DIV >= total && hosts >= SB_SHARE_HOSTS &&
+        sh->blk_behind[s] >= SB_SHARE_BEHIND)
       rule = 'S';
     if (rule && now_ms >= sh->blk_good_until[s] && !allow_touches(sh, sh->blk_key[s])) {
       if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
@@ -504,8 +511,9 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
           e->at = (float)(now_ms - sh->onset_start);
           e->first = sh->blk_first[s] > 0 ? (float)(sh->blk_first[s] - sh->onset_start) : 0;
           e->hosts = hosts;
-          e->behind = sh->blk_behind[s];
+          e->recent = sh->blk_recent[s];
           e->total = (uint32_t)total;
+          e->behind = sh->blk_behind[s];
           e->nx = sh->blk_nx_sheds[s];
           e->sheds = sh->blk_sheds[s];
           e->rrl = sh->blk_rrl[s];
@@ -516,7 +524,8 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
     if (sweep) {
       /* onset3: the share's counts halved each second (a /24's part of the last seconds). */
       sh->blk_behind[s] >>= 1;
-      if (sh->blk_behind[s] == 0) sh->blk_first[s] = 0;
+      sh->blk_recent[s] >>= 1;
+      if (sh->blk_behind[s] == 0 && sh->blk_recent[s] == 0) sh->blk_first[s] = 0;
       sh->blk_sheds[s] = 0;
       sh->blk_rrl[s] = 0;
       sh->blk_since[s] = 0;
@@ -937,8 +946,8 @@ static int admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_
   int good = tier == SB_TIER_COOKIE || (tier >= SB_TIER_HISTORY && sb_sources_has_history(&sh->sources, key, now_ms));
   if (good) note_good(sh, v, now_ms);
   /* onset3: the share of what the worker reads while behind, per /24 of sources without standing. */
-  else if (!sh->onset3_off && (sh->overload.level >= 1 || behind_now(sh, now_ms)))
-    note_behind(sh, v, now_ms);
+  else if (!sh->onset3_off && !sh->onset2_off && !sh->onset_off)
+    note_stranger(sh, v, now_ms, sh->overload.level >= 1 || behind_now(sh, now_ms));
   int attacked = 0, within = 1;
   if (classified) {
     unsigned events = sh->zones.nevents;
@@ -1027,8 +1036,9 @@ static int admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_
      * first full run of reads (behind now), not from level 1: the smoothed level came ~0.7 s into
      * the drill's cold wave 1, and the queue overflowed at the attack's odds until then (shield8). */
     note_nx_shed(sh, v, now_ms);
-  } else if (tier == SB_TIER_UNKNOWN && in_zone && exists && !sh->direct_off && !sh->onset2_off && !sh->onset_off) {
-    note_host(sh, v, now_ms);
+  } else if (tier == SB_TIER_UNKNOWN && in_zone && exists && !sh->direct_off && !sh->onset2_off && !sh->onset_off &&
+             sh->onset3_off) {
+    note_host(sh, v, now_ms); /* onset3 on: note_stranger marked the host */
   }
   if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
     if (verdict == SB_ADMIT_DROP) sh->would_drop++;

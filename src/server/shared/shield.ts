@@ -410,19 +410,20 @@ export function onsetLine(onset: { at: number; slices: number[][]; blocks?: numb
       at = 0,
       rule = 0,
       hosts = 0,
-      behind = 0,
+      recent = 0,
       total = 0,
       nx = 0,
       sheds = 0,
       rrl = 0,
       first = 0,
+      behind = 0,
     ] = b;
     const prefix = `${(p24 >>> 24) & 255}.${(p24 >>> 16) & 255}.${(p24 >>> 8) & 255}`;
-    const since = behind > 0 ? ` from ${first >= 0 ? '+' : ''}${Math.round(first)}` : '';
-    return `${prefix} +${Math.round(at)} ${String.fromCharCode(rule || 63)} h${hosts} w${behind}/${total}${since} n${nx} s${sheds} r${rrl}`;
+    const since = recent > 0 ? ` from ${first >= 0 ? '+' : ''}${Math.round(first)}` : '';
+    return `${prefix} +${Math.round(at)} ${String.fromCharCode(rule || 63)} h${hosts} w${recent}/${total}${since} b${behind} n${nx} s${sheds} r${rrl}`;
   });
   const tail = onset.blocks
-    ? `; /24s blocked (ms after falling behind, rule: s shed, r rate limited, n many hosts, S share; hosts, read while behind of all strangers', from ms; this second's counts): ${blocks.length ? blocks.join(', ') : 'none'}`
+    ? `; /24s blocked (ms after falling behind, rule: s shed, r rate limited, n many hosts, S share; hosts, its strangers' datagrams read lately of all strangers', from ms, read while behind; this second's counts): ${blocks.length ? blocks.join(', ') : 'none'}`
     : '';
   return `shield: onset: the worker fell behind at ${new Date(onset.at).toISOString().slice(11, 23)}Z; per 100 ms, read-not answered per tier (u unknown, h history, t tcp, c cookie), /24s blocked, level, zones filtered, read while behind now: ${slices.join('; ')}${tail}`;
 }
