@@ -562,8 +562,17 @@ static void on_readable(uv_poll_t *h, int status, int events) {
      * or ends in a wake-up that emptied the socket (what one wake-up of SB_MAX_BATCHES read). */
     if (full == SB_WAKE_BATCHES && s->full_run == 0) s->run_started = s->batch_now;
     s->full_run += full;
-    /* onset3: full wake-ups spanning SB_BEHIND_SPAN_MS (SWITCHBOARD_ONSET3=off: not). */
-    int span = !sh->onset3_off && full == SB_WAKE_BATCHES && s->full_run > full &&
+    /* onset3: full wake-ups spanning SB_BEHIND_SPAN_MS — opt-in (SWITCHBOARD_BEHIND_SPAN=on): in
+     * drill B5 a worker whose loop turned slowly at the baseline's start (~250 datagrams a turn,
+     * all of what came) was called behind by it, sat at level 2 through the baseline, and the
+     * `plain` resolvers earned no history (62.5% in wave 1). A slow turn is not a queue that
+     * overflows; telling them apart needs the socket's drop count (SO_RXQ_OVFL), not done. */
+    static int span_on = -1;
+    if (span_on < 0) {
+      const char *e = getenv("SWITCHBOARD_BEHIND_SPAN");
+      span_on = e != NULL && strcmp(e, "on") == 0;
+    }
+    int span = span_on && !sh->onset3_off && full == SB_WAKE_BATCHES && s->full_run > full &&
                s->batch_now - s->run_started >= SB_BEHIND_SPAN_MS;
     if (s->full_run >= SB_MAX_BATCHES || full < SB_WAKE_BATCHES || span) {
       sb_shield_batch(sh, s->full_run >= SB_MAX_BATCHES || span ? SB_MAX_BATCHES : s->full_run, SB_MAX_BATCHES,
