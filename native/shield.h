@@ -460,6 +460,8 @@ void sb_shield_clock(sb_shield *sh, double now_ms);
 /* One wake-up of the batch loop that read `got` full batches of its allowance of `capacity`:
  * the overload meter. */
 void sb_shield_batch(sb_shield *sh, unsigned got, unsigned capacity, double now_ms);
+/* onset3: the worker is behind now without a meter reading (SWITCHBOARD_BEHIND_SPAN=on, udp.c). */
+void sb_shield_behind(sb_shield *sh, double now_ms);
 /* Adds our COOKIE option (the query's client cookie and a server cookie: the query's own when
  * valid and under half an hour old, else a new one) to the OPT of the reply `ans` (alen
  * octets, the OPT its last record), when the query carried a usable client cookie and the

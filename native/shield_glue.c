@@ -1127,9 +1127,11 @@ void sb_shield_clock(sb_shield *sh, double now_ms) {
   }
 }
 
-void sb_shield_batch(sb_shield *sh, unsigned got, unsigned capacity, double now_ms) {
-  sb_overload_read(&sh->overload, got, capacity, now_ms);
-  if (capacity > 0 && got >= capacity) {
+/* The worker is behind now (a full run of reads, or with SWITCHBOARD_BEHIND_SPAN=on full wake-ups
+ * spanning 20 ms): the behind-now signal and the onset trace, not the overload meter. */
+void sb_shield_behind(sb_shield *sh, double now_ms) {
+  if (sh == NULL) return;
+  {
     if (sh->behind_at <= 0 || now_ms - sh->behind_at > SB_BEHIND_NOW_MS) sh->behind_since = now_ms;
     /* Behind after keeping up for a while: a new onset trace, unless one is being taken or waits
      * to be reported. */
@@ -1143,6 +1145,11 @@ void sb_shield_batch(sb_shield *sh, unsigned got, unsigned capacity, double now_
     }
     sh->behind_at = now_ms;
   }
+}
+
+void sb_shield_batch(sb_shield *sh, unsigned got, unsigned capacity, double now_ms) {
+  sb_overload_read(&sh->overload, got, capacity, now_ms);
+  if (capacity > 0 && got >= capacity) sb_shield_behind(sh, now_ms);
 }
 
 size_t sb_shield_write_tc(const sb_preparse *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap) {

@@ -574,9 +574,11 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     }
     int span = span_on && !sh->onset3_off && full == SB_WAKE_BATCHES && s->full_run > full &&
                s->batch_now - s->run_started >= SB_BEHIND_SPAN_MS;
-    if (s->full_run >= SB_MAX_BATCHES || full < SB_WAKE_BATCHES || span) {
-      sb_shield_batch(sh, s->full_run >= SB_MAX_BATCHES || span ? SB_MAX_BATCHES : s->full_run, SB_MAX_BATCHES,
-                      s->batch_now);
+    /* Behind now only (the blocks' counts, the TCP gate), not a meter reading: the meter's level
+     * (history earned only at level 0, strangers shed at 2) keeps its 16-batch runs. */
+    if (span) sb_shield_behind(sh, s->batch_now);
+    if (s->full_run >= SB_MAX_BATCHES || full < SB_WAKE_BATCHES) {
+      sb_shield_batch(sh, s->full_run >= SB_MAX_BATCHES ? SB_MAX_BATCHES : s->full_run, SB_MAX_BATCHES, s->batch_now);
       s->full_run = 0;
     }
   }
