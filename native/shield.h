@@ -204,6 +204,19 @@ int sb_sources_vouched(const sb_sources *s, uint32_t key, double now_ms);
 #define SB_ONSET_SLICE_MS 100
 #define SB_ONSET_CALM_MS 2000
 #define SB_ONSET_FIELDS 12
+/* onset3: the /24 blocks whose evidence the trace keeps (a wave's bot /24s: 32 in the drill). */
+#define SB_ONSET_BLOCKS 64
+/* onset3's share rule, while the worker is behind: a /24 whose strangers' datagrams read lately
+ * are at least 1/SB_SHARE_DIV of all strangers' (of at least SB_SHARE_MIN_TOTAL), at least
+ * SB_SHARE_MIN of them, from at least SB_SHARE_HOSTS distinct hosts, SB_SHARE_BEHIND of them read
+ * while behind (the /24 still sending when the worker fell behind). */
+/* 1/64 first: in drill B4 the last bot /24s sat at 1.2-1.8% of a whole that kept the blocked /24s'
+ * earlier counts and the never-blocked `nat` /24s' strangers (40 /24s, ~2.5% each when even). */
+#define SB_SHARE_DIV 128
+#define SB_SHARE_MIN 32
+#define SB_SHARE_MIN_TOTAL 256
+#define SB_SHARE_HOSTS 3
+#define SB_SHARE_BEHIND 16
 typedef struct sb_admission {
   unsigned slip, budget_slip;
   double shed_budget[4], shed_overload[4];
@@ -290,6 +303,15 @@ typedef struct sb_shield {
   /* SWITCHBOARD_ONSET2=off at configure (A/B runs): onset's rules (8 hosts while behind, hosts
    * counted only while behind or shed, the set rebuilt at most every 50 ms). */
   int onset2_off;
+  /* onset3: a /24's datagrams from sources without good standing read lately (calm or behind) and
+   * those read while the worker was behind (now, or level >= 1), both halved at each sweep, and when
+   * the first of them was read (ms; 0: none). The share rule judges a /24, while the worker is
+   * behind, by its part of all such datagrams read lately — not by an absolute rate of what a
+   * falling-behind worker happened to read — once it has been read while behind too.
+   * SWITCHBOARD_ONSET3=off (A/B runs): onset2's rules. */
+  uint32_t *blk_recent, *blk_behind;
+  double *blk_first;
+  int onset3_off;
   uint32_t blocked[512];
   unsigned nblocked, blocked_version;
   double blocks_made, would_block;
@@ -360,6 +382,18 @@ typedef struct sb_shield {
   double onset_start;     /* monotonic ms; 0: none */
   int onset_reported;
   uint32_t onset[SB_ONSET_SLICES][SB_ONSET_FIELDS];
+  /* onset3: the evidence of each /24 blocked while the trace runs (the first SB_ONSET_BLOCKS):
+   * its prefix, when (ms after the trace's start), the rule that blocked it, its distinct hosts,
+   * its strangers' datagrams read lately and all strangers' (the share), those read while behind, this second's
+   * counts (existing names shed, missing or answered-while-behind, rate limited), and when its
+   * first datagram read while behind was (ms after the trace's start; negative: before). */
+  struct sb_onset_block {
+    uint32_t p24;
+    float at, first;
+    uint32_t hosts, recent, total, behind, nx, sheds, rrl;
+    uint8_t rule; /* 's' sheds, 'r' rate limited, 'n' missing/answered from many hosts, 'S' share */
+  } onset_blocks[SB_ONSET_BLOCKS];
+  unsigned nonset_blocks;
 } sb_shield;
 
 /* The TCP gate of the calling thread's shield: whether to serve a TCP connection just accepted
@@ -432,6 +466,8 @@ void sb_shield_clock(sb_shield *sh, double now_ms);
 /* One wake-up of the batch loop that read `got` full batches of its allowance of `capacity`:
  * the overload meter. */
 void sb_shield_batch(sb_shield *sh, unsigned got, unsigned capacity, double now_ms);
+/* onset3: the worker is behind now without a meter reading (SWITCHBOARD_BEHIND_SPAN=on, udp.c). */
+void sb_shield_behind(sb_shield *sh, double now_ms);
 /* Adds our COOKIE option (the query's client cookie and a server cookie: the query's own when
  * valid and under half an hour old, else a new one) to the OPT of the reply `ans` (alen
  * octets, the OPT its last record), when the query carried a usable client cookie and the

@@ -49,6 +49,9 @@ static void shield_free(sb_shield *sh) {
   free(sh->blk_seen);
   free(sh->blk_since);
   free(sh->blk_carry);
+  free(sh->blk_behind);
+  free(sh->blk_recent);
+  free(sh->blk_first);
   sb_sources_free(&sh->sources);
   sb_zones_free(&sh->zones);
   if (sh->cfg.rrl_on) sb_rrl_free(&sh->rrl);
@@ -137,7 +140,10 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   sh->blk_seen = calloc(nb, 8);
   sh->blk_since = calloc(nb, 8);
   sh->blk_carry = calloc(nb, 1);
-  if (!sh->blk_carry || !sh->blk_key || !sh->blk_sheds || !sh->blk_nx_sheds || !sh->blk_rrl || !sh->blk_hosts || !sh->blk_strikes || !sh->blk_good_until || !sh->blk_until || !sh->blk_seen || !sh->blk_since) {
+  sh->blk_behind = calloc(nb, 4);
+  sh->blk_recent = calloc(nb, 4);
+  sh->blk_first = calloc(nb, 8);
+  if (!sh->blk_behind || !sh->blk_recent || !sh->blk_first || !sh->blk_carry || !sh->blk_key || !sh->blk_sheds || !sh->blk_nx_sheds || !sh->blk_rrl || !sh->blk_hosts || !sh->blk_strikes || !sh->blk_good_until || !sh->blk_until || !sh->blk_seen || !sh->blk_since) {
     shield_free(sh);
     return -1;
   }
@@ -166,6 +172,8 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   sh->onset_off = onset_env != NULL && strcmp(onset_env, "off") == 0;
   const char *onset2_env = getenv("SWITCHBOARD_ONSET2");
   sh->onset2_off = onset2_env != NULL && strcmp(onset2_env, "off") == 0;
+  const char *onset3_env = getenv("SWITCHBOARD_ONSET3");
+  sh->onset3_off = onset3_env != NULL && strcmp(onset3_env, "off") == 0;
   sh->blocked_version = ++g_prefilter_version;
   shield_free(g_shield);
   g_shield = sh;
@@ -316,6 +324,9 @@ static uint32_t block_slot(sb_shield *sh, uint32_t p24, double now_ms) {
     sh->blk_until[slot] = 0;
     sh->blk_since[slot] = 0;
     sh->blk_carry[slot] = 0;
+    sh->blk_behind[slot] = 0;
+    sh->blk_recent[slot] = 0;
+    sh->blk_first[slot] = 0;
   }
   sh->blk_seen[slot] = now_ms;
   return slot;
@@ -405,6 +416,22 @@ static void note_host(sb_shield *sh, const sb_verdict *v, double now_ms) {
   sh->blk_hosts[32 * (size_t)slot + (v->addr[3] >> 3)] |= (uint8_t)(1u << (v->addr[3] & 7));
 }
 
+/* onset3: a datagram of a source without good standing (any name, answered or not): one more
+ * toward its /24's share of what the worker reads lately (calm or `behind`), and its host into the
+ * /24's map (this replaces onset2's note_host). While behind, a rebuild is asked for every 16 read
+ * (the share is judged then, every /24 at once). */
+static void note_stranger(sb_shield *sh, const sb_verdict *v, double now_ms, int behind) {
+  if (sh->cfg.prefilter_threshold <= 0 || v->addr_len != 4 || v->allowed) return;
+  uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
+  uint32_t slot = block_slot(sh, p24, now_ms);
+  if (sh->blk_recent[slot] == 0 && sh->blk_behind[slot] == 0) sh->blk_first[slot] = now_ms;
+  if (sh->blk_recent[slot] < UINT32_MAX) sh->blk_recent[slot]++;
+  sh->blk_hosts[32 * (size_t)slot + (v->addr[3] >> 3)] |= (uint8_t)(1u << (v->addr[3] & 7));
+  if (!behind) return;
+  if (sh->blk_behind[slot] < UINT32_MAX) sh->blk_behind[slot]++;
+  if ((sh->blk_behind[slot] & 15) == 0 && sh->blk_recent[slot] >= SB_SHARE_MIN) sh->block_pending = 1;
+}
+
 /* Whether the source's /24 was blocked before (its strikes kept while its slot lives). */
 static int struck(const sb_shield *sh, const sb_verdict *v) {
   if (v->addr_len != 4 || sh->cfg.prefilter_threshold <= 0) return 0;
@@ -456,14 +483,33 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
   unsigned hosts_needed = sh->onset_off || !behind ? SB_PREFILTER_NX_HOSTS
                           : sh->onset2_off         ? SB_PREFILTER_NX_HOSTS_BEHIND
                                                    : SB_PREFILTER_NX_HOSTS_ONSET;
+  /* onset3: all strangers' datagrams read while behind (the share rule's whole), judged while the
+   * worker is behind. */
+  double total = 0;
+  int share_on = behind && !sh->onset3_off && !sh->onset_off && !sh->onset2_off;
+  for (uint32_t s = 0; share_on && s < sh->blocks.size; s++)
+    if (sh->blocks.keys[s] != 0) total += sh->blk_recent[s];
+  int tracing = sh->onset_start > 0 && !sh->onset_reported && now_ms >= sh->onset_start &&
+                now_ms - sh->onset_start < (double)SB_ONSET_SLICES * SB_ONSET_SLICE_MS;
   for (uint32_t s = 0; s < sh->blocks.size; s++) {
     if (sh->blocks.keys[s] == 0) continue;
     /* Before the sweep: the threshold prorated to the /24's time so far this second. */
     double threshold = pf_threshold(sh, s, now_ms, sweep);
     double rrl_at = rrl_threshold(sh, s, now_ms, sweep);
-    int flood = sh->blk_sheds[s] >= threshold || sh->blk_rrl[s] >= rrl_at ||
-                (sh->blk_nx_sheds[s] >= threshold && nx_hosts(sh, s) >= hosts_needed);
-    if (flood && now_ms >= sh->blk_good_until[s] && !allow_touches(sh, sh->blk_key[s])) {
+    unsigned hosts = nx_hosts(sh, s);
+    uint8_t rule = sh->blk_sheds[s] >= threshold                        ? 's'
+                   : sh->blk_rrl[s] >= rrl_at                           ? 'r'
+                   : sh->blk_nx_sheds[s] >= threshold && hosts >= hosts_needed ? 'n'
+                                                                                : 0;
+    /* The share rule: a falling-behind worker reads a sample of what each /24 sends (at a quarter
+     * core in the drill's wave 1, 2,000-30,000 datagrams a second of ~330,000 sent), so a bot /24
+     * sending 2,500 a second may be read at under the threshold's 200 while it still takes a
+     * fortieth of the worker's reads. Judged against what the worker reads, not a rate. */
+    if (!rule && share_on && total >= SB_SHARE_MIN_TOTAL && sh->blk_recent[s] >= SB_SHARE_MIN &&
+        (double)sh->blk_recent[s] * SB_SHARE_DIV >= total && hosts >= SB_SHARE_HOSTS &&
+        sh->blk_behind[s] >= SB_SHARE_BEHIND)
+      rule = 'S';
+    if (rule && now_ms >= sh->blk_good_until[s] && !allow_touches(sh, sh->blk_key[s])) {
       if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
         if (sweep) sh->would_block++; /* once per /24 and second, as before */
       } else if (sh->blk_until[s] <= now_ms) {
@@ -471,9 +517,27 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
         sh->blk_until[s] = now_ms + sh->cfg.prefilter_seconds * 1000 * (double)(1u << strikes);
         if (sh->blk_strikes[s] < 255) sh->blk_strikes[s]++;
         sh->blocks_made++;
+        if (tracing && sh->nonset_blocks < SB_ONSET_BLOCKS) {
+          struct sb_onset_block *e = &sh->onset_blocks[sh->nonset_blocks++];
+          e->p24 = sh->blk_key[s];
+          e->at = (float)(now_ms - sh->onset_start);
+          e->first = sh->blk_first[s] > 0 ? (float)(sh->blk_first[s] - sh->onset_start) : 0;
+          e->hosts = hosts;
+          e->recent = sh->blk_recent[s];
+          e->total = (uint32_t)total;
+          e->behind = sh->blk_behind[s];
+          e->nx = sh->blk_nx_sheds[s];
+          e->sheds = sh->blk_sheds[s];
+          e->rrl = sh->blk_rrl[s];
+          e->rule = rule;
+        }
       }
     }
     if (sweep) {
+      /* onset3: the share's counts halved each second (a /24's part of the last seconds). */
+      sh->blk_behind[s] >>= 1;
+      sh->blk_recent[s] >>= 1;
+      if (sh->blk_behind[s] == 0 && sh->blk_recent[s] == 0) sh->blk_first[s] = 0;
       sh->blk_sheds[s] = 0;
       sh->blk_rrl[s] = 0;
       sh->blk_since[s] = 0;
@@ -891,8 +955,11 @@ static int admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_
    * calm-time history. The tcp tier alone is not enough: a bot that was sent a TC=1 and then
    * joins its own connection flood earns it (the drill's bots did, wave after wave, and their
    * /24s could no longer be blocked). */
-  if (tier == SB_TIER_COOKIE || (tier >= SB_TIER_HISTORY && sb_sources_has_history(&sh->sources, key, now_ms)))
-    note_good(sh, v, now_ms);
+  int good = tier == SB_TIER_COOKIE || (tier >= SB_TIER_HISTORY && sb_sources_has_history(&sh->sources, key, now_ms));
+  if (good) note_good(sh, v, now_ms);
+  /* onset3: the share of what the worker reads while behind, per /24 of sources without standing. */
+  else if (!sh->onset3_off && !sh->onset2_off && !sh->onset_off)
+    note_stranger(sh, v, now_ms, sh->overload.level >= 1 || behind_now(sh, now_ms));
   int attacked = 0, within = 1;
   if (classified) {
     unsigned events = sh->zones.nevents;
@@ -981,8 +1048,9 @@ static int admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_
      * first full run of reads (behind now), not from level 1: the smoothed level came ~0.7 s into
      * the drill's cold wave 1, and the queue overflowed at the attack's odds until then (shield8). */
     note_nx_shed(sh, v, now_ms);
-  } else if (tier == SB_TIER_UNKNOWN && in_zone && exists && !sh->direct_off && !sh->onset2_off && !sh->onset_off) {
-    note_host(sh, v, now_ms);
+  } else if (tier == SB_TIER_UNKNOWN && in_zone && exists && !sh->direct_off && !sh->onset2_off && !sh->onset_off &&
+             sh->onset3_off) {
+    note_host(sh, v, now_ms); /* onset3 on: note_stranger marked the host */
   }
   if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
     if (verdict == SB_ADMIT_DROP) sh->would_drop++;
@@ -1071,9 +1139,11 @@ void sb_shield_clock(sb_shield *sh, double now_ms) {
   }
 }
 
-void sb_shield_batch(sb_shield *sh, unsigned got, unsigned capacity, double now_ms) {
-  sb_overload_read(&sh->overload, got, capacity, now_ms);
-  if (capacity > 0 && got >= capacity) {
+/* The worker is behind now (a full run of reads, or with SWITCHBOARD_BEHIND_SPAN=on full wake-ups
+ * spanning 20 ms): the behind-now signal and the onset trace, not the overload meter. */
+void sb_shield_behind(sb_shield *sh, double now_ms) {
+  if (sh == NULL) return;
+  {
     if (sh->behind_at <= 0 || now_ms - sh->behind_at > SB_BEHIND_NOW_MS) sh->behind_since = now_ms;
     /* Behind after keeping up for a while: a new onset trace, unless one is being taken or waits
      * to be reported. */
@@ -1081,11 +1151,17 @@ void sb_shield_batch(sb_shield *sh, unsigned got, unsigned capacity, double now_
         (sh->onset_start <= 0 || sh->onset_reported ||
          now_ms - sh->onset_start > 60000)) {
       memset(sh->onset, 0, sizeof(sh->onset));
+      sh->nonset_blocks = 0;
       sh->onset_start = now_ms;
       sh->onset_reported = 0;
     }
     sh->behind_at = now_ms;
   }
+}
+
+void sb_shield_batch(sb_shield *sh, unsigned got, unsigned capacity, double now_ms) {
+  sb_overload_read(&sh->overload, got, capacity, now_ms);
+  if (capacity > 0 && got >= capacity) sb_shield_behind(sh, now_ms);
 }
 
 size_t sb_shield_write_tc(const sb_preparse *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap) {

@@ -219,6 +219,19 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
       SCHECK(napi_set_element(env, sl, i, a));
     }
     SCHECK(napi_set_named_property(env, tr, "slices", sl));
+    /* onset3: each /24 blocked while the trace ran, with its evidence: [p24 as a number, at ms,
+     * rule's char code, hosts, its strangers' datagrams read lately, all strangers', this second's
+     * missing-or-answered count, shed count, rate-limited count, its first read at ms, read while
+     * behind]. */
+    napi_value bl;
+    SCHECK(napi_create_array_with_length(env, sh->nonset_blocks, &bl));
+    for (unsigned i = 0; i < sh->nonset_blocks && i < SB_ONSET_BLOCKS; i++) {
+      const struct sb_onset_block *e = &sh->onset_blocks[i];
+      double f[11] = {e->p24, e->at, e->rule, e->hosts, e->recent, e->total, e->nx, e->sheds, e->rrl, e->first, e->behind};
+      if ((a = array_of(env, f, 11)) == NULL) return bad(env, "shieldStats");
+      SCHECK(napi_set_element(env, bl, i, a));
+    }
+    SCHECK(napi_set_named_property(env, tr, "blocks", bl));
     SCHECK(napi_set_named_property(env, o, "onset", tr));
     sh->onset_reported = 1;
   }

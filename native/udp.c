@@ -51,6 +51,12 @@ int sb_shield_define(napi_env env, napi_value exports); /* shield_napi.c */
  * turns where they had one while the UDP socket never runs dry (the drill at a worker's quota:
  * ~90 TCP queries a second answered, resolvers' TC=1 retries lost). */
 #define SB_WAKE_BATCHES 4
+/* onset3: a run of full wake-ups that spans this long (ms) is reported as behind even before it
+ * reaches SB_MAX_BATCHES: the socket has not run dry for that long. A worker whose event loop turns
+ * slowly (a quarter core, TCP work between wake-ups, other work on its CPU) read 250-700 datagrams
+ * per 100 ms at the drill's wave 1 onset — four wake-ups of 256 took 150-400 ms, and until then it
+ * was not "behind now" (the bots' /24s went uncounted, the TCP gate off). */
+#define SB_BEHIND_SPAN_MS 20
 #define SB_SLOT 4096
 #define SB_IN_DESC_WORDS 16
 #define SB_IN_DATA_OFF (SB_BATCH * SB_IN_DESC_WORDS * 4)
@@ -108,6 +114,7 @@ typedef struct sb_sock {
   int tcp_fds[SB_MAX_TCP_FILTERED];
   unsigned ntcp;
   unsigned full_run; /* full batches read by consecutive full wake-ups (the overload meter's run) */
+  double run_started; /* onset3: when (the batch clock, ms) the current run's first full wake-up read */
   uint64_t c_rcode[16]; /* C answers by header RCODE (for the DNS counters: JS never sees them) */
   uint64_t c_tc;        /* C answers with TC=1 */
 } sb_sock;
@@ -570,7 +577,23 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     /* The meter reads runs of SB_MAX_BATCHES: consecutive wake-ups that each read their whole
      * allowance add up, and a run is reported when it reaches SB_MAX_BATCHES full batches (behind)
      * or ends in a wake-up that emptied the socket (what one wake-up of SB_MAX_BATCHES read). */
+    if (full == SB_WAKE_BATCHES && s->full_run == 0) s->run_started = s->batch_now;
     s->full_run += full;
+    /* onset3: full wake-ups spanning SB_BEHIND_SPAN_MS — opt-in (SWITCHBOARD_BEHIND_SPAN=on): in
+     * drill B5 a worker whose loop turned slowly at the baseline's start (~250 datagrams a turn,
+     * all of what came) was called behind by it, sat at level 2 through the baseline, and the
+     * `plain` resolvers earned no history (62.5% in wave 1). A slow turn is not a queue that
+     * overflows; telling them apart needs the socket's drop count (SO_RXQ_OVFL), not done. */
+    static int span_on = -1;
+    if (span_on < 0) {
+      const char *e = getenv("SWITCHBOARD_BEHIND_SPAN");
+      span_on = e != NULL && strcmp(e, "on") == 0;
+    }
+    int span = span_on && !sh->onset3_off && full == SB_WAKE_BATCHES && s->full_run > full &&
+               s->batch_now - s->run_started >= SB_BEHIND_SPAN_MS;
+    /* Behind now only (the blocks' counts, the TCP gate), not a meter reading: the meter's level
+     * (history earned only at level 0, strangers shed at 2) keeps its 16-batch runs. */
+    if (span) sb_shield_behind(sh, s->batch_now);
     if (s->full_run >= SB_MAX_BATCHES || full < SB_WAKE_BATCHES) {
       sb_shield_batch(sh, s->full_run >= SB_MAX_BATCHES ? SB_MAX_BATCHES : s->full_run, SB_MAX_BATCHES, s->batch_now);
       s->full_run = 0;

@@ -734,6 +734,70 @@ static void onset2(const uint8_t *origin, size_t olen) {
          nat, few, calm);
 }
 
+/* A starved worker's sample (onset3): the drill's wave 1 at a worker that reads 2,000-5,000
+ * datagrams a second at the onset, so each of its ~32 bot /24s is read at ~100-150 a second
+ * (under the threshold's 200, though each sends ~2,500), in bursts of 16 from one host. 24 bot
+ * /24s (10.9.64.0 - 10.9.87.0) at 120 a second each, the worker behind from the start (a full run
+ * every 11 ms); a /24 where a resolver with a calm-time history sits among bots at the same rate
+ * (the drill's `nat`), and a two-host /24 at the same rate. Pass 0: onset3's share rule; pass 1:
+ * SWITCHBOARD_ONSET3=off; pass 2: the share rule, the flood read for 300 ms while the worker still
+ * keeps up (the drill's senders ramp up over ~400 ms) before it falls behind — the /24s' shares
+ * of the strangers read lately are known, so each is blocked at its first burst read while
+ * behind. Prints "onset3 blocked N last L off-blocked M off-last O ramp-last R nat-blocked 0|1
+ * few-blocked 0|1", L, O and R in ms after falling behind (-1: not all blocked in 1.5 s). */
+static void onset3(const uint8_t *origin, size_t olen) {
+  double last[3] = {-1, -1, -1};
+  unsigned nblocked[3] = {0, 0, 0};
+  int nat = 0, few = 0;
+  for (int pass = 0; pass < 3; pass++) {
+    sb_shield_config c;
+    sb_shield *sh = fresh_shield(SB_SHIELD_ON, &c);
+    sh->onset3_off = pass == 1;
+    uint8_t pkt[300];
+    size_t len = query(pkt, origin, olen, 1);
+    double now = calm_seconds(sh, pkt, len, 700000.5, "onset3: not calm");
+    double start = now + (pass == 2 ? 300 : 0);
+    double at[24];
+    for (int i = 0; i < 24; i++) at[i] = -1;
+    unsigned burst[26] = {0};
+    for (int ms = 0; ms < 1500; ms++) {
+      now += 1;
+      sb_shield_clock(sh, now);
+      if (pass == 2 && ms < 300) {
+        if (ms % 5 == 0) sb_shield_batch(sh, 2, 16, now);
+      } else if (ms % 11 == 0)
+        sb_shield_batch(sh, 16, 16, now);
+      for (int i = 0; i < 26; i++) {
+        if ((ms + i * 5) % 133 != 0) continue;
+        uint32_t net = i < 24 ? NET(64 + i) : i == 24 ? NET(5) : NET(4);
+        uint32_t host = i == 25 ? 1 + burst[i] % 2 : 1 + burst[i] % 250;
+        burst[i]++;
+        for (int k = 0; k < 16; k++) send_from(sh, pkt, len, net | host, now, 0);
+      }
+      if (ms % 100 == 0) send_from(sh, pkt, len, NET(5) | 251, now, 0);
+      check_blocked();
+      for (int i = 0; i < 24; i++)
+        if (at[i] < 0 && is_blocked(NET(64 + i))) {
+          at[i] = now - start;
+          nblocked[pass]++;
+          if (at[i] < 0) fail("onset3: a /24 was blocked while the worker kept up");
+        }
+      if (is_blocked(NET(5))) nat = 1;
+      if (is_blocked(NET(4))) few = 1;
+    }
+    if (nblocked[pass] == 24)
+      for (int i = 0; i < 24; i++)
+        if (at[i] > last[pass]) last[pass] = at[i];
+  }
+  if (nblocked[0] != 24 || last[0] > 500) fail("onset3: the sampled bot /24s were not all blocked within 500 ms of falling behind");
+  if (last[1] >= 0 && last[1] <= last[0]) fail("onset3: the share rule did not make the last block sooner");
+  if (nblocked[2] != 24 || last[2] > 150) fail("onset3: after a ramp, the bot /24s were not all blocked within 150 ms of falling behind");
+  if (nat) fail("onset3: the /24 of a resolver with a history was blocked");
+  if (few) fail("onset3: a two-host /24 was blocked");
+  printf("onset3 blocked %u last %.0f off-blocked %u off-last %.0f ramp-last %.0f nat-blocked %d few-blocked %d\n",
+         nblocked[0], last[0], nblocked[1], last[1], last[2], nat, few);
+}
+
 /* RRL-limited answers and blocks (shield8): a burst of 40 identical queries from one host of
  * 10.9.6.0/24 early in a second, RRL at 20 a second, the worker keeping up: ~20 limited answers,
  * no block (they count at the whole threshold, 200, while the worker keeps up: a few dozen in the
@@ -877,6 +941,7 @@ int main(int argc, char **argv) {
   direct(origin, olen);
   cold(origin, olen);
   onset2(origin, olen);
+  onset3(origin, olen);
   rrl_burst(origin, olen);
   qf_scenario();
   qf_saturated();

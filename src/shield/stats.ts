@@ -63,8 +63,12 @@ export interface ShieldStats {
    * fell behind from calm (`at`, ms since the epoch); per slice, datagrams read per tier
    * (unknown, history, tcp, cookie), not answered per tier, then /24s blocked, the overload level
    * and zones in the QNAME filter at the slice's last datagram, and datagrams read while the
-   * worker was behind now (a full run of reads within 100 ms). */
-  onset?: { at: number; slices: number[][] };
+   * worker was behind now (a full run of reads within 100 ms). `blocks` (onset3): each /24
+   * blocked while the trace ran — [prefix as a 32-bit number, ms after `at`, the rule's char code
+   * (s shed, r rate limited, n many hosts, S share), distinct hosts, its strangers' datagrams
+   * read lately (halved each second), all strangers', this second's missing-or-answered, shed and
+   * rate-limited counts, ms after `at` of its first datagram read lately, those read while behind]. */
+  onset?: { at: number; slices: number[][]; blocks?: number[][] };
   /** The 10 busiest zones tracked: [zone key, queries/s, missing names/s], busiest first. */
   top: [number, number, number][];
   /** Zones set with metrics=on that are tracked now: [zone key, queries/s, missing names/s]. */

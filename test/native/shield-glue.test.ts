@@ -181,7 +181,20 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
     // rate is blocked; while behind, the burst blocks.
     const rrl = /^rrl burst-blocked 0 flood-blocked (\d+) behind-burst-blocked 1$/m.exec(r.stdout);
     assert.ok(rrl, r.stdout);
-    t.diagnostic(r.stdout.match(/^(cold|onset2|rrl|direct) .*$/gm)?.join('; ') ?? '');
+    // A starved worker's sample (onset3): 24 bot /24s read at 120 a second each (under the
+    // threshold's 200) in bursts of 16: all blocked by their share of what the worker reads while
+    // behind, within 500 ms (not within 1.5 s with the switch off, until level 2's sheds); never
+    // the resolver's /24 or the two-host one.
+    const onset3 =
+      /^onset3 blocked 24 last (\d+) off-blocked (\d+) off-last (-?\d+) ramp-last (\d+) nat-blocked 0 few-blocked 0$/m.exec(
+        r.stdout,
+      );
+    assert.ok(onset3, r.stdout);
+    assert.ok(Number(onset3[1]) <= 500, `sampled bot /24s all blocked ${onset3[1]} ms after falling behind`);
+    // After 300 ms of the flood read while keeping up (the drill's senders ramp up), each at its
+    // first burst read while behind.
+    assert.ok(Number(onset3[4]) <= 150, `after a ramp, all blocked ${onset3[4]} ms after falling behind`);
+    t.diagnostic(r.stdout.match(/^(cold|onset2|onset3|rrl|direct) .*$/gm)?.join('; ') ?? '');
     // A flood the worker cannot read in full: the share is right within a window or two (shield7).
     const sat = /^qf saturated engaged (\d+) first (\d+) worst (\d+)$/m.exec(r.stdout);
     assert.ok(sat, r.stdout);

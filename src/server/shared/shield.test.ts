@@ -229,3 +229,20 @@ test('the onset trace line: per 100 ms, read-not answered per tier, /24s blocked
   // Short or missing fields read as 0 (a slice the worker never reached).
   assert.match(onsetLine({ at: 0, slices: [[7]] }), /\+0: u7-0 h0-0 t0-0 c0-0 b0 L0 q0 n0$/);
 });
+
+test('the onset trace line: each /24 blocked with its evidence (onset3)', () => {
+  const p24 = ((127 << 24) | (2 << 16) | (33 << 8)) >>> 0;
+  const blocks = [
+    [p24, 51.4, 'S'.charCodeAt(0), 3, 32, 1472, 48, 0, 0, -12.2, 16],
+    [p24 + 256, 120, 'n'.charCodeAt(0), 5, 0, 0, 64, 0, 0, 0, 0],
+  ];
+  const line = onsetLine({ at: 0, slices: [[7]], blocks });
+  assert.match(line, /n0; \/24s blocked \(ms after falling behind, rule: /);
+  assert.match(
+    line,
+    /: 127\.2\.33 \+51 S h3 w32\/1472 from -12 b16 n48 s0 r0, 127\.2\.34 \+120 n h5 w0\/0 b0 n64 s0 r0$/,
+  );
+  assert.match(onsetLine({ at: 0, slices: [[7]], blocks: [] }), /: none$/);
+  // A trace without the field (an older addon) ends with the slices.
+  assert.match(onsetLine({ at: 0, slices: [[7]] }), /n0$/);
+});

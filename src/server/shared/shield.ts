@@ -399,13 +399,34 @@ export interface RunningShield {
  * blocked, the overload level, the zones in the QNAME filter and how many were read while the
  * worker was behind now — e.g. `u1200-300 h150-0 t0-0 c90-0 b4 L0 q1 n1440`. Accounting only (docs/SHIELD.md "The onset trace").
  */
-export function onsetLine(onset: { at: number; slices: number[][] }): string {
+export function onsetLine(onset: { at: number; slices: number[][]; blocks?: number[][] }): string {
   const tiers = ['u', 'h', 't', 'c'];
   const slices = onset.slices.map((f, i) => {
     const read = tiers.map((t, k) => `${t}${f[k] ?? 0}-${f[4 + k] ?? 0}`).join(' ');
     return `+${i * 100}: ${read} b${f[8] ?? 0} L${f[9] ?? 0} q${f[10] ?? 0} n${f[11] ?? 0}`;
   });
-  return `shield: onset: the worker fell behind at ${new Date(onset.at).toISOString().slice(11, 23)}Z; per 100 ms, read-not answered per tier (u unknown, h history, t tcp, c cookie), /24s blocked, level, zones filtered, read while behind now: ${slices.join('; ')}`;
+  const blocks = (onset.blocks ?? []).map((b) => {
+    const [
+      p24 = 0,
+      at = 0,
+      rule = 0,
+      hosts = 0,
+      recent = 0,
+      total = 0,
+      nx = 0,
+      sheds = 0,
+      rrl = 0,
+      first = 0,
+      behind = 0,
+    ] = b;
+    const prefix = `${(p24 >>> 24) & 255}.${(p24 >>> 16) & 255}.${(p24 >>> 8) & 255}`;
+    const since = recent > 0 ? ` from ${first >= 0 ? '+' : ''}${Math.round(first)}` : '';
+    return `${prefix} +${Math.round(at)} ${String.fromCharCode(rule || 63)} h${hosts} w${recent}/${total}${since} b${behind} n${nx} s${sheds} r${rrl}`;
+  });
+  const tail = onset.blocks
+    ? `; /24s blocked (ms after falling behind, rule: s shed, r rate limited, n many hosts, S share; hosts, its strangers' datagrams read lately of all strangers', from ms, read while behind; this second's counts): ${blocks.length ? blocks.join(', ') : 'none'}`
+    : '';
+  return `shield: onset: the worker fell behind at ${new Date(onset.at).toISOString().slice(11, 23)}Z; per 100 ms, read-not answered per tier (u unknown, h history, t tcp, c cookie), /24s blocked, level, zones filtered, read while behind now: ${slices.join('; ')}${tail}`;
 }
 
 export function startShield(
