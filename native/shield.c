@@ -793,11 +793,12 @@ void sb_overload_init(sb_overload *o, double behind_share, double smoothing_seco
   o->tau = smoothing_seconds * 1000;
   o->hold = hold_seconds * 1000;
   o->saturated_since = -1;
+  o->at = -1; /* no read yet: the first one weighs the least (a clock's first reading is not a gap) */
 }
 
 void sb_overload_read(sb_overload *o, unsigned got, unsigned capacity, double now_ms) {
   double full = got >= capacity ? 1 : 0;
-  double dt = fmax(0, now_ms - o->at);
+  double dt = o->at < 0 ? 0 : fmax(0, now_ms - o->at);
   o->at = now_ms;
   double a = dt >= o->tau ? 1 : fmax(dt / o->tau, 0.02);
   o->share += a * (full - o->share);

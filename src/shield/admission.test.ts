@@ -209,4 +209,19 @@ describe('overload meter', () => {
     for (; t < calmFrom + 9000; t += 10) m.read(2, 64, t);
     assert.equal(m.level, 0);
   });
+
+  test('the first read weighs as little as any: a full one at a clock reading of 10 s is not a wave', () => {
+    // The clock of a fresh worker does not start at 0: its first reading is not a gap of 10 s
+    // during which the socket was full (which made the share 1 and the level 2 at once).
+    const m = new OverloadMeter({ holdSeconds: 2 });
+    m.read(64, 64, 10_000);
+    assert.equal(m.level, 0, `share ${m.share}`);
+    assert.ok(m.share <= 0.02 + 1e-9, `share ${m.share}`);
+    // A worker that really is behind from its start gets there as one that fell behind later.
+    let t = 10_000;
+    for (; t < 10_600; t += 10) m.read(64, 64, t);
+    assert.equal(m.level, 1, `share ${m.share}`);
+    for (; t < 12_000; t += 10) m.read(64, 64, t);
+    assert.equal(m.level, 2, `share ${m.share}`);
+  });
 });

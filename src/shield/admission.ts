@@ -135,7 +135,8 @@ export class OverloadMeter {
   readonly #tau: number;
   readonly #hold: number;
   #share = 0;
-  #at = 0;
+  /** When the last read was counted; -1 before the first (which then weighs the least, 0.02). */
+  #at = -1;
   #level = 0;
   #levelAt = 0;
   #saturatedSince = -1;
@@ -150,7 +151,7 @@ export class OverloadMeter {
   /** Counts one batched read of `got` datagrams into a batch of `capacity`, at `nowMs`. */
   read(got: number, capacity: number, nowMs: number): void {
     const full = got >= capacity ? 1 : 0;
-    const dt = Math.max(0, nowMs - this.#at);
+    const dt = this.#at < 0 ? 0 : Math.max(0, nowMs - this.#at);
     this.#at = nowMs;
     const a = dt >= this.#tau ? 1 : Math.max(dt / this.#tau, 0.02);
     this.#share += a * (full - this.#share);
