@@ -168,13 +168,6 @@ export async function openListeners(
   const closeAll = async () => {
     await Promise.all([...udp.map((l) => l.close()), ...tcp.map((l) => l.close())]);
   };
-  // Where the shield's TCP gate can be (the native UDP path, one worker), the TCP path is
-  // compiled before anything is bound (a few hundred loopback connections to a private listener,
-  // ~0.1 CPU-s): not in a flood's first seconds under a CPU quota, and not while serving.
-  if (config.udpIo === 'native' && !warmed && gateWorkers(config.udpIo)) {
-    warmed = true;
-    await warmTcpPath(300);
-  }
   try {
     for (const address of config.listen) {
       const createUdp = config.udpIo === 'native' ? createNativeUdpListener : createUdpListener;
@@ -224,6 +217,15 @@ export async function openListeners(
   } catch (err) {
     await closeAll();
     throw err;
+  }
+  // Where the shield's TCP gate can be (gateWorkers), the TCP path is compiled in the first
+  // moments of serving (a few hundred loopback connections to a private listener, ~0.1-0.16
+  // CPU-s a worker): not in a flood's first seconds under a CPU quota. Not awaited: awaited
+  // before binding, it held every worker's first answer back ~0.22 s (the 1M zone's cold start,
+  // once the gate ran with two workers).
+  if (config.udpIo === 'native' && !warmed && gateWorkers(config.udpIo)) {
+    warmed = true;
+    void warmTcpPath(300).catch(() => undefined);
   }
   return { udp, tcp, closeAll };
 }
