@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeMessage } from '../../src/wire/decode.js';
 import { findEdnsOption } from '../../src/wire/edns.js';
-import { buildQuery, queryTcp, queryUdp } from '../helpers/dns-client.js';
+import { buildQuery, queryTcp, queryUdp, tcpExchange } from '../helpers/dns-client.js';
 import { findFreePort, type Peer, startSwitchboard } from '../helpers/peers.js';
 import { parseExposition, sampleValue } from '../helpers/prometheus.js';
 import { nativeShieldSkip, SHIELD_ZONE_WITH_BIG_TXT } from '../helpers/shield-zone.js';
@@ -277,29 +277,6 @@ for (const io of ['native', 'node'] as const)
       },
     );
   });
-
-/** Sends `frame` over a new TCP connection from `localAddress`; the octets that came back before the close. */
-async function tcpExchange(
-  port: number,
-  localAddress: string,
-  frame: Buffer,
-  timeoutMs = 4000,
-): Promise<Buffer> {
-  const sock = connect({ host: '127.0.0.1', port, localAddress });
-  const got: Buffer[] = [];
-  sock.on('data', (d) => {
-    got.push(d);
-    const all = Buffer.concat(got);
-    if (all.length >= 2 && all.length >= 2 + all.readUInt16BE(0)) sock.destroy();
-  });
-  sock.on('error', () => {});
-  sock.on('connect', () => sock.write(frame));
-  const timer = setTimeout(() => sock.destroy(), timeoutMs);
-  // (not events.once: a reset is an 'error' here, an outcome like any close)
-  await new Promise((r) => sock.once('close', r));
-  clearTimeout(timer);
-  return Buffer.concat(got);
-}
 
 describe('TCP under a connection flood (the drill waves’ TCP floods)', { timeout: 60_000 }, () => {
   let dir: string;

@@ -18,12 +18,11 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeMessage } from '../../src/wire/decode.js';
-import { buildQuery, queryUdp } from '../helpers/dns-client.js';
+import { buildQuery, queryUdp, tcpExchange } from '../helpers/dns-client.js';
 import { findFreePort, listChildren, type Peer, startSwitchboard } from '../helpers/peers.js';
 import { parseExposition, sampleValue } from '../helpers/prometheus.js';
 import { nativeShieldSkip, SHIELD_ZONE_WITH_BIG_TXT } from '../helpers/shield-zone.js';
@@ -200,27 +199,6 @@ describe('serve --workers 2: source standing shared by the workers', { skip, tim
     assert.equal(r.history, 0, JSON.stringify(r));
     assert.ok(r.unknown > 0, 'the bots are strangers');
   });
-
-  async function tcpExchange(
-    port: number,
-    localAddress: string,
-    frame: Buffer,
-    timeoutMs = 4000,
-  ): Promise<Buffer> {
-    const sock = connect({ host: '127.0.0.1', port, localAddress });
-    const got: Buffer[] = [];
-    sock.on('data', (d) => {
-      got.push(d);
-      const all = Buffer.concat(got);
-      if (all.length >= 2 && all.length >= 2 + all.readUInt16BE(0)) sock.destroy();
-    });
-    sock.on('error', () => {});
-    sock.on('connect', () => sock.write(frame));
-    const timer = setTimeout(() => sock.destroy(), timeoutMs);
-    await new Promise((r) => sock.once('close', r));
-    clearTimeout(timer);
-    return Buffer.concat(got);
-  }
 
   async function gate(
     standing: 'shared' | 'private',

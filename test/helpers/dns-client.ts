@@ -297,3 +297,31 @@ export async function answerText(port: number, name: string, type: number): Prom
     .sort()
     .join(' | ')}`;
 }
+
+/**
+ * Sends `frame` (a length-prefixed DNS message) over a new TCP connection from `localAddress` to
+ * 127.0.0.1:`port`; the octets that came back before the close (empty when the server closed or
+ * reset the connection unanswered). Ends after one whole answer or `timeoutMs`.
+ */
+export async function tcpExchange(
+  port: number,
+  localAddress: string,
+  frame: Buffer,
+  timeoutMs = 4000,
+): Promise<Buffer> {
+  const sock = new TcpSocket();
+  const got: Buffer[] = [];
+  sock.on('data', (d) => {
+    got.push(d);
+    const all = Buffer.concat(got);
+    if (all.length >= 2 && all.length >= 2 + all.readUInt16BE(0)) sock.destroy();
+  });
+  sock.on('error', () => {});
+  sock.on('connect', () => sock.write(frame));
+  sock.connect({ host: '127.0.0.1', port, localAddress });
+  const timer = setTimeout(() => sock.destroy(), timeoutMs);
+  // (not events.once: a reset is an 'error' here, an outcome like any close)
+  await new Promise((r) => sock.once('close', r));
+  clearTimeout(timer);
+  return Buffer.concat(got);
+}
