@@ -68,32 +68,32 @@ describe('serve --workers 2: source standing shared by the workers', { skip, tim
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function run(
-    standing: 'shared' | 'private',
-  ): Promise<{ history: number; unknown: number; calm: string }> {
-    const metricsPort = await findFreePort();
+  /** `serve --workers 2` on the native path, its workers' standing shared or (the control) private. */
+  async function startTwoWorkers(standing: 'shared' | 'private', args: string[]): Promise<Peer> {
     const saved = process.env.SWITCHBOARD_STANDING;
     if (standing === 'private') process.env.SWITCHBOARD_STANDING = 'private';
     else delete process.env.SWITCHBOARD_STANDING;
-    let peer: Peer;
     try {
-      peer = await startSwitchboard(dir, {
-        workers: 2,
-        io: 'native',
-        args: [
-          '--native-answers',
-          '--shield',
-          'on',
-          '--nsid',
-          'w{worker}',
-          '--metrics',
-          `127.0.0.1:${metricsPort}`,
-        ],
-      });
+      return await startSwitchboard(dir, { workers: 2, io: 'native', args });
     } finally {
       if (saved === undefined) delete process.env.SWITCHBOARD_STANDING;
       else process.env.SWITCHBOARD_STANDING = saved;
     }
+  }
+
+  async function run(
+    standing: 'shared' | 'private',
+  ): Promise<{ history: number; unknown: number; calm: string }> {
+    const metricsPort = await findFreePort();
+    const peer = await startTwoWorkers(standing, [
+      '--native-answers',
+      '--shield',
+      'on',
+      '--nsid',
+      'w{worker}',
+      '--metrics',
+      `127.0.0.1:${metricsPort}`,
+    ]);
     try {
       const shared = () => (peer.output().match(SHARED_LINE) ?? []).length;
       if (standing === 'shared')
@@ -204,20 +204,13 @@ describe('serve --workers 2: source standing shared by the workers', { skip, tim
     standing: 'shared' | 'private',
   ): Promise<{ resolvers: number; strangers: number; seconds: number }> {
     const metricsPort = await findFreePort();
-    const saved = process.env.SWITCHBOARD_STANDING;
-    if (standing === 'private') process.env.SWITCHBOARD_STANDING = 'private';
-    else delete process.env.SWITCHBOARD_STANDING;
-    let peer: Peer;
-    try {
-      peer = await startSwitchboard(dir, {
-        workers: 2,
-        io: 'native',
-        args: ['--native-answers', '--shield', 'on', '--metrics', `127.0.0.1:${metricsPort}`],
-      });
-    } finally {
-      if (saved === undefined) delete process.env.SWITCHBOARD_STANDING;
-      else process.env.SWITCHBOARD_STANDING = saved;
-    }
+    const peer = await startTwoWorkers(standing, [
+      '--native-answers',
+      '--shield',
+      'on',
+      '--metrics',
+      `127.0.0.1:${metricsPort}`,
+    ]);
     const workers = listChildren(peer.pid);
     assert.equal(workers.length, 2, peer.output());
     // One host in each of four /24s, from many ports (both workers): a flood the block rule never stops.
