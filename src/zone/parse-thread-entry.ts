@@ -26,9 +26,10 @@ import {
 
 /**
  * The nice value the checks run at (`SWITCHBOARD_CHECK_NICE=0..19`, 0: the thread's own
- * priority; default 5). The compile thread, the one they wait for, stays as it is.
+ * priority, the default: no gain was shown on a quiet machine — docs/PERFORMANCE.md "cold2s" and
+ * "After session 16's merges"). The compile thread, the one they wait for, stays as it is.
  */
-const CHECK_NICE = Number(process.env.SWITCHBOARD_CHECK_NICE ?? 5);
+const CHECK_NICE = Number(process.env.SWITCHBOARD_CHECK_NICE ?? 0);
 
 const data = workerData as ParseThreadData;
 const { port, ring: sab } = data;
