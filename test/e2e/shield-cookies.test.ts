@@ -7,6 +7,7 @@
  * @module
  */
 import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { decodeMessage } from '../../src/wire/decode.js';
 import { findEdnsOption } from '../../src/wire/edns.js';
 import { fullRcode } from '../../src/wire/message.js';
 import { buildQuery, queryUdp } from '../helpers/dns-client.js';
-import { type Peer, startSwitchboard } from '../helpers/peers.js';
+import { findFreePort, type Peer, startSwitchboard } from '../helpers/peers.js';
 import { nativeShieldSkip, SHIELD_ZONE } from '../helpers/shield-zone.js';
 import { waitForText } from '../helpers/wait-for.js';
 
@@ -120,4 +121,62 @@ describe('cookie secret rotation (--cookie-rotate)', { skip, timeout: 120_000 },
       }
     });
   }
+
+  // A worker joins the port's group with its shield already in force: from its first datagram
+  // on, a query with a client cookie gets a server cookie back (a worker that bound before
+  // starting its shield answered for a loop turn or more without one: seen once in CI).
+  test('every answer from the first carries a server cookie (workers joining the port)', async () => {
+    const port = await findFreePort();
+    const sockets: Socket[] = [];
+    const q = buildQuery({
+      id: 7,
+      name: 'www.example.',
+      type: 1,
+      edns: { udpSize: 1232, options: [{ code: 10, data: CLIENT }] },
+    });
+    let answered = 0;
+    const without: string[] = [];
+    // 64 sources (the group spreads by address and port), one query each every 2 ms; bounded
+    // by the 30 s deadline below whatever happens.
+    for (let i = 0; i < 64; i++) {
+      const s = createSocket('udp4');
+      s.on('message', (m) => {
+        answered++;
+        const r = decodeMessage(m);
+        const c = findEdnsOption(r.edns, 10)?.data;
+        if (c === undefined || c.length !== 24)
+          without.push(`rcode ${fullRcode(r)}, cookie ${c?.length ?? 'none'}`);
+      });
+      s.on('error', () => undefined);
+      await new Promise<void>((r) => s.bind(0, `127.0.78.${i + 1}`, () => r()));
+      sockets.push(s);
+    }
+    const deadline = Date.now() + 30_000;
+    const blast = setInterval(() => {
+      if (Date.now() > deadline) return;
+      for (const s of sockets) s.send(q, port, '127.0.0.1');
+    }, 2);
+    let peer: Peer | undefined;
+    try {
+      peer = await startSwitchboard(dir, {
+        workers: 2,
+        io: 'native',
+        port,
+        args: ['--images', 'on', '--native-answers', '--shield', 'on'],
+      });
+      const p = peer;
+      await waitForText('the server log', () => p.output(), /switchboard: serving 1 zone/, 20_000);
+      await settle(300);
+    } finally {
+      clearInterval(blast);
+      await peer?.stop();
+      for (const s of sockets) s.close();
+    }
+    assert.ok(answered > 100, `answered ${answered}`);
+    assert.deepEqual(
+      without.slice(0, 5),
+      [],
+      `${without.length} of ${answered} answers without a server cookie`,
+    );
+  });
 });

@@ -88,11 +88,17 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
     : signedOrAnswer;
   const onError = createRateLimitedReporter(deps.log);
 
-  const {
-    udp,
-    tcp,
-    closeAll: closeListeners,
-  } = await openListeners(config, handler, onError, transfers.service.streams);
+  // The shield before the sockets: a worker that joins the port's group answers its first
+  // datagram with the shield (cookies, admission) in force, never without it for a loop turn.
+  const shield = startShield(config, deps.log, () => responder.catalog);
+  let opened: Awaited<ReturnType<typeof openListeners>>;
+  try {
+    opened = await openListeners(config, handler, onError, transfers.service.streams);
+  } catch (err) {
+    shield?.close();
+    throw err;
+  }
+  const { udp, tcp, closeAll: closeListeners } = opened;
   // This process parses its zones (no shared images): C answers only when asked for explicitly
   // (each zone compiled on its first query); `auto`, the default with --images on, is off here.
   const native = startNativeAnswers(
@@ -100,7 +106,6 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
     deps.log,
     compileZone,
   );
-  const shield = startShield(config, deps.log, () => responder.catalog);
   const syncNative = (): void => {
     native?.sync(responder.catalog);
   };

@@ -30,7 +30,7 @@ import { shieldOnNativePath, shieldTcpStanding, tcpAddressOctets } from './shiel
 
 /**
  * The batch accept's decision in C (native/tcp_gate.h) where the addon has it and the process's
- * shield is the native one (checked per turn: the shield starts after the listeners); else
+ * shield is the native one (checked per turn: the shield may stop or be in dry run); else
  * undefined (the Node shield judges in JS through the gate).
  */
 function cAcceptGate(): TcpAcceptGate | undefined {

@@ -189,6 +189,8 @@ let native: NativeAnswers | undefined;
 
 async function bindAndReport(loadMs: number): Promise<void> {
   try {
+    // The shield before the sockets: this worker's first datagram meets it (cookies, admission).
+    startShield(config, log, () => responder.catalog);
     listeners = await openListeners(
       config,
       handler,
@@ -207,7 +209,6 @@ async function bindAndReport(loadMs: number): Promise<void> {
       );
       traceStart('worker', 'native answers synced');
     }
-    startShield(config, log, () => responder.catalog);
   } catch (err) {
     fail(err, 78);
     return;
