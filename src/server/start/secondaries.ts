@@ -16,6 +16,8 @@ import type { StartConfig } from './config.js';
 export interface Secondaries {
   /** The message every worker holds now (sent to a worker that says hello). */
   current(): SecondaryZonesMessage;
+  /** The first read of the list (done or failed, then logged): `current()` holds it after. */
+  readonly first: Promise<void>;
   /** A NOTIFY a worker accepted. */
   notified(m: NotifyInMessage): void;
   readonly refresher: SecondaryRefresher;
@@ -64,7 +66,11 @@ export function startSecondaries(
   const offZones = control.onZoneChange((ev) => {
     if (ev.deleted) guard();
   });
-  void refresher.start().then(guard, (err) => log.error(`secondary zones: ${(err as Error).message}`));
+  const first = refresher.start().then(
+    () =>
+      closed ? undefined : reread().catch((err) => log.error(`secondary zones: ${(err as Error).message}`)),
+    (err) => log.error(`secondary zones: ${(err as Error).message}`),
+  );
 
   const registers = [metrics.registry];
   const transfers = new Counter({
@@ -100,6 +106,7 @@ export function startSecondaries(
 
   return {
     current: () => message,
+    first,
     notified(m) {
       refresher.notify(m.zone, m.address, m.serial);
     },

@@ -597,25 +597,45 @@ export async function runStart(
       resolveExit(code);
     };
 
+    // The zones' shield and transfer settings and the secondary zones are read from the store at
+    // start, asynchronously. A worker greeted before they were read bound its sockets with empty
+    // lists and answered so until they came after its snapshot: catalog zones (the fleet catalog
+    // among them) answered instead of REFUSED, TSIG-signed transfers refused, NOTIFYs to secondary
+    // zones refused, zones' own shield settings missing — and the platform said it had started.
+    let settingsRead = false;
+    const greetWhenRead = new Set<number>();
+    const greet = (slot: number): void => {
+      // The cookie secrets in force (a restarted worker's config holds the first ones).
+      if (cookies) pool?.send(slot, cookies.current());
+      if (shieldZones) pool?.send(slot, shieldZones.current());
+      pool?.send(slot, transferZones.current());
+      pool?.send(slot, secondaries.current());
+      pool?.send(slot, journal.current());
+      // The snapshot and the updates after it share this slot's ordered IPC channel.
+      for (const m of images ? images.shipper.snapshot(slot) : zoneFeed.snapshot()) {
+        // Every image in start's packs was made by its own compile threads in this run
+        // (`ship` compiles each zone; start has no image cache on disk): the workers open the
+        // snapshot's big images without a CRC-32 of their octets, as serve's do
+        // (dns-protocol.ts `ZonesMessage.trusted`, docs/IMAGE.md "Packs").
+        if (images && m.kind === 'snapshot') m.trusted = true;
+        pool?.send(slot, m);
+      }
+      synced.add(slot);
+    };
+    void Promise.all([shieldZones?.first, transferZones.first, secondaries.first]).then(() => {
+      settingsRead = true;
+      for (const slot of greetWhenRead) greet(slot);
+      greetWhenRead.clear();
+    });
+
     const onWorkerMessage = (slot: number, msg: StartWorkerMessage) => {
       switch (msg.type) {
         case 'switchboard:hello':
-          // The cookie secrets in force (a restarted worker's config holds the first ones).
-          if (cookies) pool?.send(slot, cookies.current());
-          if (shieldZones) pool?.send(slot, shieldZones.current());
-          pool?.send(slot, transferZones.current());
-          pool?.send(slot, secondaries.current());
-          pool?.send(slot, journal.current());
-          // The snapshot and the updates after it share this slot's ordered IPC channel.
-          for (const m of images ? images.shipper.snapshot(slot) : zoneFeed.snapshot()) {
-            // Every image in start's packs was made by its own compile threads in this run
-            // (`ship` compiles each zone; start has no image cache on disk): the workers open the
-            // snapshot's big images without a CRC-32 of their octets, as serve's do
-            // (dns-protocol.ts `ZonesMessage.trusted`, docs/IMAGE.md "Packs").
-            if (images && m.kind === 'snapshot') m.trusted = true;
-            pool?.send(slot, m);
-          }
-          synced.add(slot);
+          // A worker binds its sockets once its snapshot is applied: everything it answers with
+          // (settings read at start included) goes before the snapshot, so a worker that says
+          // hello before the first reads are done waits for them.
+          if (settingsRead) greet(slot);
+          else greetWhenRead.add(slot);
           break;
         case 'switchboard:start-ready':
           ready.add(slot);
@@ -692,6 +712,7 @@ export async function runStart(
       },
       onExit: (slot, code, signal, restartInMs) => {
         synced.delete(slot);
+        greetWhenRead.delete(slot);
         broadcaster.gone(slot);
         notifyOut.gone(slot);
         images?.shipper.gone(slot);
@@ -759,7 +780,7 @@ function settingsFeed<M>(
   initial: M,
   readMessage: () => Promise<M>,
   broadcast: (m: M) => void,
-): { current(): M; close(): void } {
+): { current(): M; first: Promise<void>; close(): void } {
   let message = initial;
   let reading = false;
   let again = false;
@@ -791,9 +812,11 @@ function settingsFeed<M>(
   const offZones = control.onZoneChange((ev) => {
     if (ev.deleted) void read();
   });
-  void read();
+  // The first read (done or failed, then logged): the workers are greeted after it.
+  const first = read();
   return {
     current: () => message,
+    first,
     close() {
       closed = true;
       offSettings();
@@ -807,7 +830,7 @@ function shieldZonesFeed(
   control: ControlPlane,
   log: { error(m: string): void },
   broadcast: (m: ShieldZonesMessage) => void,
-): { current(): ShieldZonesMessage; close(): void } {
+): { current(): ShieldZonesMessage; first: Promise<void>; close(): void } {
   return settingsFeed<ShieldZonesMessage>(
     control,
     log,
@@ -826,7 +849,7 @@ function transferZonesFeed(
   control: ControlPlane,
   log: { error(m: string): void },
   broadcast: (m: TransferZonesMessage) => void,
-): { current(): TransferZonesMessage; close(): void } {
+): { current(): TransferZonesMessage; first: Promise<void>; close(): void } {
   return settingsFeed<TransferZonesMessage>(
     control,
     log,
