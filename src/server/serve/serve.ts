@@ -91,16 +91,9 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
   // The shield before the sockets: a worker that joins the port's group answers its first
   // datagram with the shield (cookies, admission) in force, never without it for a loop turn.
   const shield = startShield(config, deps.log, () => responder.catalog);
-  let opened: Awaited<ReturnType<typeof openListeners>>;
-  try {
-    opened = await openListeners(config, handler, onError, transfers.service.streams);
-  } catch (err) {
-    shield?.close();
-    throw err;
-  }
-  const { udp, tcp, closeAll: closeListeners } = opened;
   // This process parses its zones (no shared images): C answers only when asked for explicitly
   // (each zone compiled on its first query); `auto`, the default with --images on, is off here.
+  // Synced before the sockets open too (the addon's image table is the process's).
   const native = startNativeAnswers(
     { ...config, nativeAnswers: config.nativeAnswers === true },
     deps.log,
@@ -110,6 +103,15 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
     native?.sync(responder.catalog);
   };
   syncNative();
+  let opened: Awaited<ReturnType<typeof openListeners>>;
+  try {
+    opened = await openListeners(config, handler, onError, transfers.service.streams);
+  } catch (err) {
+    shield?.close();
+    native?.close();
+    throw err;
+  }
+  const { udp, tcp, closeAll: closeListeners } = opened;
   if (native)
     deps.log.info(
       `native answers: ${native.stats().served} zones served in C (each compiled on its first query)`,

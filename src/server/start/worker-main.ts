@@ -191,6 +191,17 @@ async function bindAndReport(loadMs: number): Promise<void> {
   try {
     // The shield before the sockets: this worker's first datagram meets it (cookies, admission).
     startShield(config, log, () => responder.catalog);
+    // The C answers too (the addon's image table is the process's, not a socket's): a datagram
+    // read while the listeners of the other addresses and TCP were still opening was answered in
+    // JS (the same octets, counted elsewhere; the shield's zone signals come from C).
+    // A worker that parses its zones (`--images off`) compiles each for C on its first query.
+    const compile = images ? undefined : (await import('../../image/compile.js')).compileZone;
+    native = startNativeAnswers(config, log, compile);
+    if (native) {
+      native.hold(heldKeys());
+      native.sync(responder.catalog);
+      traceStart('worker', 'native answers synced');
+    }
     listeners = await openListeners(
       config,
       handler,
@@ -198,17 +209,11 @@ async function bindAndReport(loadMs: number): Promise<void> {
       transfers.service.streams,
     );
     traceStart('worker', 'listeners open');
-    // A worker that parses its zones (`--images off`) compiles each for C on its first query.
-    const compile = images ? undefined : (await import('../../image/compile.js')).compileZone;
-    native = startNativeAnswers(config, log, compile);
-    if (native) {
-      native.hold(heldKeys());
-      native.sync(responder.catalog);
+    // Logged once the sockets are open (tests wait for it before querying).
+    if (native)
       log.info(
         `native answers: ${native.stats().served} zones served in C (each image installed on its zone's first query)`,
       );
-      traceStart('worker', 'native answers synced');
-    }
   } catch (err) {
     fail(err, 78);
     return;
