@@ -16,9 +16,9 @@ import { decodeMessage } from '../../src/wire/decode.js';
 import { findEdnsOption } from '../../src/wire/edns.js';
 import { fullRcode } from '../../src/wire/message.js';
 import { buildQuery, queryUdp } from '../helpers/dns-client.js';
-import { findFreePort, type Peer, startSwitchboard } from '../helpers/peers.js';
+import { findFreePort, listChildren, type Peer, startSwitchboard } from '../helpers/peers.js';
 import { nativeShieldSkip, SHIELD_ZONE } from '../helpers/shield-zone.js';
-import { waitForText } from '../helpers/wait-for.js';
+import { waitFor, waitForText } from '../helpers/wait-for.js';
 
 const skip = nativeShieldSkip();
 
@@ -150,6 +150,84 @@ describe('cookie secret rotation (--cookie-rotate)', { skip, timeout: 120_000 },
       }
     });
   }
+
+  // `serve --images off`: a worker restarted after rotations opens its sockets with the secrets
+  // in force (it says hello and takes them first), not its config's first secret: a cookie made
+  // with the current secret is sent back as it is from the restarted worker's first answer on.
+  test('workers parsing zone files: a worker restarted after two rotations verifies the current cookie from its first answer', async () => {
+    const peer = await startSwitchboard(dir, {
+      workers: 1,
+      io: 'native',
+      args: ['--images', 'off', '--native-answers', '--shield', 'on', '--cookie-rotate', '4s'],
+    });
+    const sockets: Socket[] = [];
+    let blast: NodeJS.Timeout | undefined;
+    try {
+      await waitForText(
+        'the server log',
+        () => peer.output(),
+        /shield: cookie secret rotated every 4s/,
+        5000,
+      );
+      const first = (await ask(peer, CLIENT)).cookie;
+      assert.ok(first !== undefined && first.length === 24, 'a server cookie came back');
+      const same = (a: Uint8Array | undefined, b: Uint8Array) =>
+        a !== undefined && Buffer.from(a).equals(Buffer.from(b));
+      // Two rotations: the worker dropped the first secret once its answer to the first cookie differs.
+      await waitRotations(peer, 2);
+      const dropped = await pollAnswer(peer, first, (r) => !same(r.cookie, first), 3);
+      assert.ok(!same(dropped.cookie, first), 'the first secret dropped before the third rotation');
+      const current = (await ask(peer, CLIENT)).cookie as Uint8Array;
+      assert.equal(current.length, 24);
+      assert.ok(same((await ask(peer, current)).cookie, current), 'the current cookie verifies');
+
+      // The worker killed; from its first answer on, the restarted one sends the cookie back
+      // (to the address it was made for: the server cookie's hash covers the client's address).
+      const q = buildQuery({
+        id: 11,
+        name: 'www.example.',
+        type: 1,
+        edns: { udpSize: 1232, options: [{ code: 10, data: current }] },
+      });
+      const answers: { same: boolean }[] = [];
+      for (let i = 0; i < 8; i++) {
+        const sock = createSocket('udp4');
+        sock.on('message', (m) => {
+          const c = findEdnsOption(decodeMessage(new Uint8Array(m)).edns, 10)?.data;
+          answers.push({ same: same(c, current) });
+        });
+        sock.on('error', () => undefined);
+        await new Promise<void>((r) => sock.bind(0, '127.0.77.1', () => r()));
+        sockets.push(sock);
+      }
+      const [victim] = listChildren(peer.pid);
+      assert.ok(victim !== undefined, 'a worker process');
+      const rotationsBefore = rotations(peer);
+      process.kill(victim, 'SIGKILL');
+      await waitFor('the killed worker gone', async () => !listChildren(peer.pid).includes(victim), 10_000);
+      const gone = answers.length;
+      blast = setInterval(() => {
+        for (const sock of sockets) sock.send(q, peer.port, '127.0.0.1');
+      }, 2);
+      await waitForText('the restart', () => peer.output(), /worker 0 restarted, serving/, 20_000);
+      await waitFor('answers from the restarted worker', async () => answers.length > gone + 200, 20_000);
+      clearInterval(blast);
+      blast = undefined;
+      const after = answers.slice(gone);
+      const without = after.filter((a) => !a.same).length;
+      // A rotation logged meanwhile would make the count meaningless (it does not drop `current`).
+      assert.ok(rotations(peer) - rotationsBefore <= 1, 'at most one rotation during the restart');
+      assert.equal(
+        without,
+        0,
+        `${without} of ${after.length} answers from the restarted worker did not send the current cookie back`,
+      );
+    } finally {
+      if (blast) clearInterval(blast);
+      for (const sock of sockets) sock.close();
+      await peer.stop();
+    }
+  });
 
   // A worker joins the port's group with its shield already in force: from its first datagram
   // on, a query with a client cookie gets a server cookie back (a worker that bound before

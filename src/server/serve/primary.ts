@@ -93,9 +93,14 @@ function runPool(
 
     const onWorkerMessage = (slot: number, msg: WorkerMessage) => {
       switch (msg.type) {
+        case 'switchboard:hello':
+          // The cookie secrets in force, before the worker opens its sockets (its config holds
+          // the first ones: a worker restarted after a rotation would answer with them).
+          if (cookies) pool.send(slot, cookies.current());
+          break;
         case 'switchboard:ready':
           ready.add(slot);
-          // The cookie secrets in force (a restarted worker's config holds the first ones).
+          // (Again: a worker that did not say hello — no rotation — or a set that changed since.)
           if (cookies) pool.send(slot, cookies.current());
           if (!reportedInitial) {
             // Every worker reads the same folder: log its findings once.

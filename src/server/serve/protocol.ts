@@ -12,6 +12,15 @@ export interface ReloadRequest {
   gen: number;
 }
 
+/**
+ * Worker → primary, before it opens its sockets, when the cookie secret rotates
+ * (`--cookie-rotate`): the primary answers with the secrets in force, which the worker takes
+ * before its first datagram (its config holds the first ones, stale after a rotation).
+ */
+export interface HelloMessage {
+  type: 'switchboard:hello';
+}
+
 /** Worker → primary: listening and serving. */
 export interface ReadyMessage {
   type: 'switchboard:ready';
@@ -36,13 +45,19 @@ export interface FatalMessage {
 }
 
 /** Anything a worker sends (`switchboard:metrics` with `--metrics` only, once a second). */
-export type WorkerMessage = ReadyMessage | ReloadedMessage | FatalMessage | WorkerMetricsMessage;
+export type WorkerMessage =
+  | HelloMessage
+  | ReadyMessage
+  | ReloadedMessage
+  | FatalMessage
+  | WorkerMetricsMessage;
 
 /** Narrows an IPC message to a worker message. */
 export function isWorkerMessage(msg: unknown): msg is WorkerMessage {
   if (typeof msg !== 'object' || msg === null) return false;
   const t = (msg as { type?: unknown }).type;
   return (
+    t === 'switchboard:hello' ||
     t === 'switchboard:ready' ||
     t === 'switchboard:reloaded' ||
     t === 'switchboard:fatal' ||

@@ -22,9 +22,31 @@ function send(msg: WorkerMessage): void {
   worker.send(msg);
 }
 
+/**
+ * With `--cookie-rotate`: says hello and waits for the primary's secrets in force (its answer to
+ * the hello), so that the sockets open with them; a worker restarted after a rotation answered
+ * with its config's first secrets until the primary's message came after its ready.
+ */
+async function cookieSecretsFirst(config: ReturnType<typeof decodeServeConfig>): Promise<void> {
+  const rotating =
+    config.shield !== undefined && config.shield.mode !== 'off' && (config.shield.cookieRotateMs ?? 0) > 0;
+  if (!rotating) return;
+  await new Promise<void>((resolve) => {
+    const onMessage = (msg: unknown): void => {
+      if (!isCookieSecretsMessage(msg)) return;
+      applyCookieSecrets(msg);
+      process.off('message', onMessage);
+      resolve();
+    };
+    process.on('message', onMessage);
+    send({ type: 'switchboard:hello' });
+  });
+}
+
 async function main(): Promise<void> {
   try {
     const config = decodeServeConfig(process.env[CONFIG_ENV]);
+    await cookieSecretsFirst(config);
     server = await startServer(config, { log, loader: loadZoneFileForServer });
   } catch (err) {
     // sysexits EX_CONFIG: the primary treats a failed start as fatal.
