@@ -29,7 +29,7 @@ import { CompiledZoneDir } from './image-dir.js';
 import { type ServeMetrics, startServeMetrics } from './metrics.js';
 import type { PrimaryIo } from './primary.js';
 import { formatReloadLine, formatStartLine, logZoneReport } from './report.js';
-import { type ServeSecondaries, startServeSecondaries } from './secondaries.js';
+import { firstSecondaryZonesMessage, type ServeSecondaries, startServeSecondaries } from './secondaries.js';
 
 /** `BIG_FILE` of early-load.ts (tests import it from here). */
 export { BIG_FILE } from './early-load.js';
@@ -146,6 +146,10 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
    */
   let ownImages = false;
   const sendSnapshot = (slot: number) => {
+    // The secondary zones' list before the snapshot (the worker binds once it is applied): the
+    // secondaries start once every worker serves, and the list they send came after.
+    if (secondaries === undefined && config.secondaries?.length)
+      pool?.send(slot, firstSecondaryZonesMessage(config.secondaries));
     for (const m of shipper.snapshot(slot)) {
       if (ownImages && m.kind === 'snapshot') m.trusted = true;
       pool?.send(slot, m);

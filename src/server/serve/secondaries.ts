@@ -44,6 +44,19 @@ export interface ServeSecondaries {
  * Starts following `zones`. `served(name)`: the serial served now from DIR (undefined: none);
  * `reload()`: compiles DIR again and ships what changed (one at a time with the other reloads).
  */
+/**
+ * The workers' list before the secondaries start (`startServeSecondaries` runs once every worker
+ * serves): sent with each worker's snapshot, so that a worker accepts its masters' NOTIFYs from
+ * its first datagram (before, a NOTIFY in the moments after the start line was refused).
+ */
+export function firstSecondaryZonesMessage(zones: readonly ServeSecondary[]): SecondaryZonesMessage {
+  return {
+    type: 'switchboard:secondary-zones',
+    zones: zones.map((z) => ({ zone: z.name, masters: masterAddresses(z.primaries), key: z.key ?? null })),
+    expired: [],
+  };
+}
+
 export function startServeSecondaries(opts: {
   zones: ServeSecondary[];
   dir: string;
@@ -54,8 +67,7 @@ export function startServeSecondaries(opts: {
 }): ServeSecondaries {
   const { dir, log } = opts;
   let zones = opts.zones;
-  const wire = (list: readonly ServeSecondary[]) =>
-    list.map((z) => ({ zone: z.name, masters: masterAddresses(z.primaries), key: z.key ?? null }));
+  const wire = (list: readonly ServeSecondary[]) => firstSecondaryZonesMessage(list).zones;
   const fileOf = (name: string) => join(dir, `${name}zone`);
   const keeper: RefresherControl = {
     async secondaryZones(): Promise<SecondaryZone[]> {
