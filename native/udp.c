@@ -67,11 +67,11 @@ int sb_shield_define(napi_env env, napi_value exports); /* shield_napi.c */
 #define SB_OUT_SIZE (SB_OUT_DATA_OFF + SB_OUT_DATA_CAP)
 /* Room for one datagram's control messages: IPv6 pktinfo (40) and a receive timestamp (32). */
 #define SB_CTL 128
-/* p99w1: a wake-up whose oldest datagram waited this long in the socket queue (its kernel receive
- * timestamp, SO_TIMESTAMPNS) finds the worker behind now — whatever its reads add up to. A worker
- * held to a slice of a core turns its loop slowly and reads a few batches a wake-up: the 16-batch
- * run never adds up while its queue holds 100 ms of datagrams (docs/SHIELD.md "Queue delay"). */
-#define SB_QDELAY_BEHIND_MS 20
+/* p99w1: each wake-up reads its oldest datagram's wait in the socket queue (its kernel receive
+ * timestamp, SO_TIMESTAMPNS); SB_QDELAY_BEHIND_MS (shield.h) or more finds the worker behind now,
+ * whatever its reads add up to. A worker held to a slice of a core turns its loop slowly and reads
+ * a few batches a wake-up: the 16-batch run never adds up while its queue holds 100 ms of
+ * datagrams (docs/SHIELD.md "Queue delay"). */
 /* C answers of one batch are written one after another in an area of this size; when the next
  * one might not fit, those written so far are sent first (answers up to 65,507 octets fit). */
 #define SB_C_AREA (SB_BATCH * SB_SLOT)
@@ -628,11 +628,8 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     if (span) sb_shield_behind(sh, s->batch_now);
     /* p99w1: the oldest datagram waited SB_QDELAY_BEHIND_MS or more: behind now (the TCP gate
      * pressed, the /24s' counts while behind), and with SWITCHBOARD_QDELAY=meter a full reading. */
-    int waited = s->wake_delay_ms >= SB_QDELAY_BEHIND_MS;
-    if (waited) {
-      s->qdelay_behind++;
-      sb_shield_behind(sh, s->batch_now);
-    }
+    int waited = sb_shield_queue_wait(sh, s->wake_delay_ms, s->batch_now);
+    if (waited) s->qdelay_behind++;
     if (s->full_run >= SB_MAX_BATCHES || full < SB_WAKE_BATCHES) {
       unsigned got = s->full_run >= SB_MAX_BATCHES ? SB_MAX_BATCHES : s->full_run;
       if (waited && s->tstamp == 2) got = SB_MAX_BATCHES;
