@@ -58,6 +58,7 @@ const { values: a } = parseArgs({
     workers: { type: 'string', default: '1' },
     out: { type: 'string', default: join(tmpdir(), 'switchboard-drill') },
     'switchboard-args': { type: 'string', default: '' },
+    'server-node-args': { type: 'string', default: '' },
     rrl: { type: 'string', default: '200' },
     capacity: { type: 'string' },
     cache: { type: 'string', default: 'on' },
@@ -88,6 +89,7 @@ if (a.help) {
       '  --cache on|off        resolvers cache answers per TTL (default on)',
       '  --capacity QPS        skip the capacity measurement (smoke runs only)',
       '  --switchboard-args "..."         extra arguments for switchboard serve',
+      '  --server-node-args "..."         Node flags for switchboard serve, inherited by its workers (e.g. --cpu-prof)',
       '  --out DIR             where the JSON and HTML reports go (default $TMPDIR/switchboard-drill)',
       '',
     ].join('\n'),
@@ -130,7 +132,15 @@ async function start(
       ...(a['switchboard-args'] ? a['switchboard-args'].split(' ').filter(Boolean) : []),
     ];
     const metricsArgs = metricsPort ? ['--metrics', `127.0.0.1:${metricsPort}`] : [];
-    const peer = await startSwitchboard(dir, { workers, cpu: serverCpu, args: [...extra, ...metricsArgs] });
+    // Node flags (e.g. --cpu-prof) for the drilled server only, not for its capacity run.
+    const nodeArgs =
+      limiting && a['server-node-args'] ? a['server-node-args'].split(' ').filter(Boolean) : [];
+    const peer = await startSwitchboard(dir, {
+      workers,
+      cpu: serverCpu,
+      nodeArgs,
+      args: [...extra, ...metricsArgs],
+    });
     return {
       peer,
       label: `switchboard serve --workers ${workers} ${extra.join(' ')} (default I/O path: native)`,

@@ -468,6 +468,13 @@ void sb_shield_clock(sb_shield *sh, double now_ms);
 void sb_shield_batch(sb_shield *sh, unsigned got, unsigned capacity, double now_ms);
 /* onset3: the worker is behind now without a meter reading (SWITCHBOARD_BEHIND_SPAN=on, udp.c). */
 void sb_shield_behind(sb_shield *sh, double now_ms);
+
+/* p99w1: a wake-up whose oldest datagram waited this long (ms) in the socket queue (its kernel
+ * receive timestamp) finds the worker behind now, whatever its reads add up to. */
+#define SB_QDELAY_BEHIND_MS 20
+/* The oldest datagram of a wake-up waited `wait_ms` (negative: no timestamp): at
+ * SB_QDELAY_BEHIND_MS or more the worker is behind now (sb_shield_behind); returns whether. */
+int sb_shield_queue_wait(sb_shield *sh, double wait_ms, double now_ms);
 /* Adds our COOKIE option (the query's client cookie and a server cookie: the query's own when
  * valid and under half an hour old, else a new one) to the OPT of the reply `ans` (alen
  * octets, the OPT its last record), when the query carried a usable client cookie and the

@@ -1159,6 +1159,12 @@ void sb_shield_behind(sb_shield *sh, double now_ms) {
   }
 }
 
+int sb_shield_queue_wait(sb_shield *sh, double wait_ms, double now_ms) {
+  if (sh == NULL || !(wait_ms >= SB_QDELAY_BEHIND_MS)) return 0;
+  sb_shield_behind(sh, now_ms);
+  return 1;
+}
+
 void sb_shield_batch(sb_shield *sh, unsigned got, unsigned capacity, double now_ms) {
   sb_overload_read(&sh->overload, got, capacity, now_ms);
   if (capacity > 0 && got >= capacity) sb_shield_behind(sh, now_ms);

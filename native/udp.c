@@ -65,7 +65,13 @@ int sb_shield_define(napi_env env, napi_value exports); /* shield_napi.c */
 #define SB_OUT_DATA_OFF (SB_BATCH * SB_OUT_DESC_WORDS * 4)
 #define SB_OUT_DATA_CAP (320 * 1024)
 #define SB_OUT_SIZE (SB_OUT_DATA_OFF + SB_OUT_DATA_CAP)
-#define SB_CTL 64
+/* Room for one datagram's control messages: IPv6 pktinfo (40) and a receive timestamp (32). */
+#define SB_CTL 128
+/* p99w1: each wake-up reads its oldest datagram's wait in the socket queue (its kernel receive
+ * timestamp, SO_TIMESTAMPNS); SB_QDELAY_BEHIND_MS (shield.h) or more finds the worker behind now,
+ * whatever its reads add up to. A worker held to a slice of a core turns its loop slowly and reads
+ * a few batches a wake-up: the 16-batch run never adds up while its queue holds 100 ms of
+ * datagrams (docs/SHIELD.md "Queue delay"). */
 /* C answers of one batch are written one after another in an area of this size; when the next
  * one might not fit, those written so far are sent first (answers up to 65,507 octets fit). */
 #define SB_C_AREA (SB_BATCH * SB_SLOT)
@@ -117,6 +123,12 @@ typedef struct sb_sock {
   double run_started; /* onset3: when (the batch clock, ms) the current run's first full wake-up read */
   uint64_t c_rcode[16]; /* C answers by header RCODE (for the DNS counters: JS never sees them) */
   uint64_t c_tc;        /* C answers with TC=1 */
+  /* p99w1: receive timestamps on (SO_TIMESTAMPNS; 0 with SWITCHBOARD_QDELAY=off), 2 when they
+   * also feed the overload meter (SWITCHBOARD_QDELAY=meter); the oldest datagram's wait in the
+   * current wake-up (ms, -1: none read), the wake-ups found behind by it, the longest wait seen. */
+  int tstamp;
+  double wake_delay_ms, qdelay_max_ms;
+  uint64_t qdelay_behind;
 } sb_sock;
 
 static napi_value throw_error(napi_env env, const char *code, const char *msg) {
@@ -468,6 +480,23 @@ static void process_batch(sb_sock *s, unsigned n) {
   napi_close_handle_scope(env, scope);
 }
 
+/* How long (ms) the datagram of `m` waited between its arrival (SCM_TIMESTAMPNS, CLOCK_REALTIME)
+ * and now; -1 without a timestamp. A clock step makes it wrong for one reading: clamped at 0. */
+static double queue_wait_ms(struct msghdr *m) {
+  if (m->msg_control == NULL || m->msg_controllen < sizeof(struct cmsghdr)) return -1;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR(m, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
+        c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+      struct timespec at, now;
+      memcpy(&at, CMSG_DATA(c), sizeof(at));
+      clock_gettime(CLOCK_REALTIME, &now);
+      double d = (double)(now.tv_sec - at.tv_sec) * 1000 + (double)(now.tv_nsec - at.tv_nsec) / 1e6;
+      return d > 0 ? d : 0;
+    }
+  }
+  return -1;
+}
+
 /* Drains the socket: at most SB_WAKE_BATCHES batches; returns how many full batches were read
  * (SB_WAKE_BATCHES: the queue may hold more, this wake-up did not empty it). */
 static unsigned drain(sb_sock *s) {
@@ -482,8 +511,8 @@ static unsigned drain(sb_sock *s) {
       m->msg_iovlen = 1;
       m->msg_name = &s->raddr[i];
       m->msg_namelen = sizeof(s->raddr[i]);
-      m->msg_control = s->pktinfo ? s->rctl[i] : NULL;
-      m->msg_controllen = s->pktinfo ? SB_CTL : 0;
+      m->msg_control = s->pktinfo || s->tstamp ? s->rctl[i] : NULL;
+      m->msg_controllen = s->pktinfo || s->tstamp ? SB_CTL : 0;
       m->msg_flags = 0;
       s->rmsg[i].msg_len = 0;
     }
@@ -497,6 +526,7 @@ static unsigned drain(sb_sock *s) {
       continue;
     }
     if (r == 0) return full;
+    if (s->tstamp && s->wake_delay_ms < 0) s->wake_delay_ms = queue_wait_ms(&s->rmsg[0].msg_hdr);
     process_batch(s, (unsigned)r);
     b++;
     if (r < SB_BATCH) return full;
@@ -569,7 +599,9 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     s->recv_errors++;
     return;
   }
+  s->wake_delay_ms = -1;
   unsigned full = drain(s);
+  if (s->wake_delay_ms > s->qdelay_max_ms) s->qdelay_max_ms = s->wake_delay_ms;
   /* The shield's overload meter: a wake-up that read its whole allowance of full batches left
    * datagrams waiting — the worker is behind. (A burst that one wake-up empties is not.) */
   sb_shield *sh = sb_shield_thread();
@@ -594,8 +626,14 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     /* Behind now only (the blocks' counts, the TCP gate), not a meter reading: the meter's level
      * (history earned only at level 0, strangers shed at 2) keeps its 16-batch runs. */
     if (span) sb_shield_behind(sh, s->batch_now);
+    /* p99w1: the oldest datagram waited SB_QDELAY_BEHIND_MS or more: behind now (the TCP gate
+     * pressed, the /24s' counts while behind), and with SWITCHBOARD_QDELAY=meter a full reading. */
+    int waited = sb_shield_queue_wait(sh, s->wake_delay_ms, s->batch_now);
+    if (waited) s->qdelay_behind++;
     if (s->full_run >= SB_MAX_BATCHES || full < SB_WAKE_BATCHES) {
-      sb_shield_batch(sh, s->full_run >= SB_MAX_BATCHES ? SB_MAX_BATCHES : s->full_run, SB_MAX_BATCHES, s->batch_now);
+      unsigned got = s->full_run >= SB_MAX_BATCHES ? SB_MAX_BATCHES : s->full_run;
+      if (waited && s->tstamp == 2) got = SB_MAX_BATCHES;
+      sb_shield_batch(sh, got, SB_MAX_BATCHES, s->batch_now);
       s->full_run = 0;
     }
   }
@@ -760,6 +798,12 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     else
       pktinfo = set_int_opt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) == 0;
   }
+  int tstamp = 0;
+  {
+    const char *q = getenv("SWITCHBOARD_QDELAY");
+    if (q == NULL || strcmp(q, "off") != 0)
+      tstamp = set_int_opt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) == 0 ? (q != NULL && strcmp(q, "meter") == 0 ? 2 : 1) : 0;
+  }
   if (bind(fd, (struct sockaddr *)&ss, sl) != 0) {
     snprintf(msg, sizeof(msg), "bind: %s", strerror(errno));
     close(fd);
@@ -784,6 +828,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   s->fd = fd;
   s->family = family;
   s->pktinfo = pktinfo;
+  s->tstamp = tstamp;
+  s->wake_delay_ms = -1;
   s->c_answers = c_answers;
 
   napi_value in_ab, out_ab, handle, name, result, port_v;
@@ -1194,6 +1240,9 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   set_num(env, o, "batches", (double)s->batches);
   set_num(env, o, "jsCalls", (double)s->js_calls);
   set_num(env, o, "pktinfo", (double)s->pktinfo);
+  set_num(env, o, "queueDelayStamps", (double)s->tstamp);
+  set_num(env, o, "queueDelayBehind", (double)s->qdelay_behind);
+  set_num(env, o, "queueDelayMaxMs", s->qdelay_max_ms);
   napi_value rc;
   CHECK(napi_create_array_with_length(env, 16, &rc));
   for (uint32_t i = 0; i < 16; i++) {

@@ -804,6 +804,27 @@ static void onset3(const uint8_t *origin, size_t olen) {
  * first 100 ms of a second blocked the /24 before). The same /24 kept at 1,000 a second: blocked
  * once its limited answers reach 200 (~200 ms). While the worker is behind, the burst blocks (the
  * prorated threshold). Prints "rrl burst-blocked 0|1 flood-blocked F behind-burst-blocked 0|1". */
+/* p99w1: the socket queue's wait as the behind-now signal. A stranger's TCP connection is judged
+ * under pressure (the batch accept's sb_shield_tcp_stranger) from a wake-up whose oldest datagram
+ * waited SB_QDELAY_BEHIND_MS, for SB_BEHIND_NOW_MS, without any full run of reads; the overload
+ * level (sb_shield_tcp_admit, the JS listener's gate) is not moved by it; no timestamp (-1) or a
+ * shorter wait is no signal. */
+static void qdelay(void) {
+  sb_shield_config c;
+  sb_shield *sh = fresh_shield(SB_SHIELD_ON, &c);
+  const uint8_t bot[4] = {127, 2, 9, 9};
+  double now = 5000;
+  int calm = sb_shield_tcp_stranger(bot, 4, now);
+  int none = sb_shield_queue_wait(sh, -1, now) + sb_shield_queue_wait(sh, SB_QDELAY_BEHIND_MS - 0.1, now);
+  int short_wait = sb_shield_tcp_stranger(bot, 4, now + 1);
+  int signalled = sb_shield_queue_wait(sh, SB_QDELAY_BEHIND_MS + 5, now + 2);
+  int pressed = sb_shield_tcp_stranger(bot, 4, now + 3);
+  int admitted = sb_shield_tcp_admit(bot, 4, now + 3);
+  int later = sb_shield_tcp_stranger(bot, 4, now + 2 + SB_BEHIND_NOW_MS + 50);
+  printf("qdelay calm %d none %d short %d signalled %d pressed %d admitted %d later %d\n", calm, none, short_wait,
+         signalled, pressed, admitted, later);
+}
+
 static void rrl_burst(const uint8_t *origin, size_t olen) {
   int burst_blocked = 0, behind_blocked = 0;
   double flood_blocked = -1;
@@ -943,6 +964,7 @@ int main(int argc, char **argv) {
   onset2(origin, olen);
   onset3(origin, olen);
   rrl_burst(origin, olen);
+  qdelay();
   qf_scenario();
   qf_saturated();
   sb_shield_configure(NULL);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
@@ -322,6 +323,43 @@ describe('native UDP listener', { skip }, () => {
     // The batch that closed it sent nothing (the counters outlive the socket).
     assert.equal(l.stats().sent, 0);
     assert.equal(l.stats().jsCalls, 1);
+  });
+
+  test("the socket queue wait of a wake-up's oldest datagram is measured (SO_TIMESTAMPNS), and can be turned off", async (t) => {
+    // A sender in a child process queues datagrams while this process's loop is blocked (spawnSync
+    // returns when the child has exited, 80 ms after its sends): they wait >= 80 ms by construction.
+    const sendAndLinger = (port: number): void => {
+      const script = `const s=require('node:dgram').createSocket('udp4');let n=0;for(let i=0;i<4;i++)s.send(Buffer.from(${JSON.stringify(Array.from(query(7, 'a.')))}),${port},'127.0.0.1',()=>{if(++n===4)setTimeout(()=>process.exit(0),80)});`;
+      const r = spawnSync(process.execPath, ['-e', script], { timeout: 10_000 });
+      assert.equal(r.status, 0, String(r.stderr));
+    };
+    const was = process.env.SWITCHBOARD_QDELAY;
+    t.after(() => {
+      if (was === undefined) delete process.env.SWITCHBOARD_QDELAY;
+      else process.env.SWITCHBOARD_QDELAY = was;
+    });
+    for (const mode of ['on', 'off'] as const) {
+      if (mode === 'off') process.env.SWITCHBOARD_QDELAY = 'off';
+      else delete process.env.SWITCHBOARD_QDELAY;
+      const l = await createNativeUdpListener({ address: parseListenAddress('127.0.0.1:0'), handler: echo });
+      try {
+        sendAndLinger(l.port);
+        const deadline = Date.now() + 5000;
+        while (l.stats().received < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+        const s = l.stats();
+        assert.equal(s.received, 4, JSON.stringify(s));
+        if (mode === 'on') {
+          assert.equal(s.queueDelayStamps, 1);
+          assert.ok((s.queueDelayMaxMs ?? 0) >= 75, `the oldest waited ${s.queueDelayMaxMs} ms`);
+          t.diagnostic(`oldest datagram waited ${s.queueDelayMaxMs?.toFixed(1)} ms`);
+        } else {
+          assert.equal(s.queueDelayStamps, 0);
+          assert.equal(s.queueDelayMaxMs, 0);
+        }
+      } finally {
+        await l.close();
+      }
+    }
   });
 
   test('a wildcard socket replies from the address that was queried (IP_PKTINFO)', async (t) => {

@@ -62,6 +62,13 @@ export interface NativeUdpStats {
   jsCalls: number;
   /** 1 when the socket is bound to a wildcard and replies from the queried address. */
   pktinfo: number;
+  /** Receive timestamps on the socket (SO_TIMESTAMPNS): 0 off (SWITCHBOARD_QDELAY=off), 1 behind
+   * now from the queue's wait, 2 the overload meter too (SWITCHBOARD_QDELAY=meter). */
+  queueDelayStamps?: number;
+  /** Wake-ups whose oldest datagram waited >= 20 ms in the socket queue (the worker behind now). */
+  queueDelayBehind?: number;
+  /** The longest wait (ms) of a wake-up's oldest datagram since the socket opened. */
+  queueDelayMaxMs?: number;
   /** The shield (native-shield.ts): datagrams it dropped and answered TC=1 before any answer,
    * and answers rate limiting dropped and sent truncated (slipped). */
   shieldDropped: number;

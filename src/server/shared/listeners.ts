@@ -225,7 +225,11 @@ export async function openListeners(
   // once the gate ran with two workers).
   if (config.udpIo === 'native' && !warmed && gateWorkers(config.udpIo)) {
     warmed = true;
-    void warmTcpPath(300).catch(() => undefined);
+    // p99w1: SWITCHBOARD_TCP_WARM=N connections (default 300; 0: none) for the A/B of a longer
+    // warm-up (docs/PERFORMANCE.md "p99w1": wave 1's TCP path in JS ran at ~2x its later cost).
+    const n = Number(process.env.SWITCHBOARD_TCP_WARM ?? 300);
+    const count = Number.isInteger(n) && n >= 0 && n <= 100_000 ? n : 300;
+    if (count > 0) void warmTcpPath(count, Math.max(3000, count * 8)).catch(() => undefined);
   }
   return { udp, tcp, closeAll };
 }
