@@ -48,7 +48,9 @@ export function textReport(r: DrillReport): string {
   if (c?.measured && c.qps === 0)
     out.push('  the target answered fewer than 99% at every rate tried (is it running?)');
   for (const s of c?.steps ?? [])
-    out.push(`  offered ${s.offered}/s: sent ${s.sent}, answered ${s.answered} (${percent(s.ratio, 2)})`);
+    out.push(
+      `  ${s.warmup ? 'warm-up, not counted: ' : ''}offered ${s.offered}/s: sent ${s.sent}, answered ${s.answered} (${percent(s.ratio, 2)})`,
+    );
   for (const ph of r.phases) {
     const a = ph.attack;
     const sent = Object.values(a.sent).reduce((x, y) => x + y, 0);

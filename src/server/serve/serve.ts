@@ -90,7 +90,12 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
 
   // The shield before the sockets: a worker that joins the port's group answers its first
   // datagram with the shield (cookies, admission) in force, never without it for a loop turn.
-  const shield = startShield(config, deps.log, () => responder.catalog);
+  // C answers here only with --native-answers given (below): the shield's log says so.
+  const shield = startShield(
+    { ...config, nativeAnswers: config.nativeAnswers === true },
+    deps.log,
+    () => responder.catalog,
+  );
   // This process parses its zones (no shared images): C answers only when asked for explicitly
   // (each zone compiled on its first query); `auto`, the default with --images on, is off here.
   // Synced before the sockets open too (the addon's image table is the process's).
