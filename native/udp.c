@@ -123,7 +123,7 @@ typedef struct sb_sock {
   double run_started; /* onset3: when (the batch clock, ms) the current run's first full wake-up read */
   uint64_t c_rcode[16]; /* C answers by header RCODE (for the DNS counters: JS never sees them) */
   uint64_t c_tc;        /* C answers with TC=1 */
-  /* p99w1: receive timestamps on (SO_TIMESTAMPNS; 0 with SWITCHBOARD_QDELAY=off), 2 when they
+  /* p99w1: receive timestamps on (SO_TIMESTAMPNS; 1 with SWITCHBOARD_QDELAY=on, else 0), 2 when they
    * also feed the overload meter (SWITCHBOARD_QDELAY=meter); the oldest datagram's wait in the
    * current wake-up (ms, -1: none read), the wake-ups found behind by it, the longest wait seen. */
   int tstamp;
@@ -800,9 +800,12 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   }
   int tstamp = 0;
   {
+    /* Opt-in (SWITCHBOARD_QDELAY=on|meter): on by default it found a worker held to a quarter core
+     * "behind" at a drill's baseline start and the many-hosts rule blocked the resolvers' /24
+     * (docs/SHIELD.md "Queue delay"). */
     const char *q = getenv("SWITCHBOARD_QDELAY");
-    if (q == NULL || strcmp(q, "off") != 0)
-      tstamp = set_int_opt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) == 0 ? (q != NULL && strcmp(q, "meter") == 0 ? 2 : 1) : 0;
+    int want = q == NULL ? 0 : strcmp(q, "meter") == 0 ? 2 : strcmp(q, "on") == 0 ? 1 : 0;
+    if (want > 0) tstamp = set_int_opt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) == 0 ? want : 0;
   }
   if (bind(fd, (struct sockaddr *)&ss, sl) != 0) {
     snprintf(msg, sizeof(msg), "bind: %s", strerror(errno));

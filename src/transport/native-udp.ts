@@ -62,8 +62,8 @@ export interface NativeUdpStats {
   jsCalls: number;
   /** 1 when the socket is bound to a wildcard and replies from the queried address. */
   pktinfo: number;
-  /** Receive timestamps on the socket (SO_TIMESTAMPNS): 0 off (SWITCHBOARD_QDELAY=off), 1 behind
-   * now from the queue's wait, 2 the overload meter too (SWITCHBOARD_QDELAY=meter). */
+  /** Receive timestamps on the socket (SO_TIMESTAMPNS): 0 off (the default), 1 behind now from the
+   * queue's wait (SWITCHBOARD_QDELAY=on), 2 the overload meter too (SWITCHBOARD_QDELAY=meter). */
   queueDelayStamps?: number;
   /** Wake-ups whose oldest datagram waited >= 20 ms in the socket queue (the worker behind now). */
   queueDelayBehind?: number;
