@@ -6,12 +6,11 @@
  * starts; every answer must accept them (NOERROR).
  */
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { buildQuery } from '../helpers/dns-client.js';
+import { blastUdp, buildQuery } from '../helpers/dns-client.js';
 import { findFreePort, type Peer, startSwitchboard } from '../helpers/peers.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -33,19 +32,14 @@ describe('serve --images on --secondary: NOTIFYs accepted from the first answer'
     const q = buildQuery({ id: 5, name: ORIGIN, type: 6 });
     q[2] = (OPCODE_NOTIFY << 3) | 0x04;
     const rcodes: number[] = [];
-    const sockets: Socket[] = [];
-    for (let i = 0; i < 4; i++) {
-      const s = createSocket('udp4');
-      s.on('message', (m) => rcodes.push(m[3] & 0x0f));
-      s.on('error', () => undefined);
-      await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-      sockets.push(s);
-    }
-    const deadline = Date.now() + 60_000;
-    const blast = setInterval(() => {
-      if (Date.now() > deadline) return;
-      for (const s of sockets) s.send(q, port, '127.0.0.1');
-    }, 2);
+    const blast = await blastUdp({
+      port,
+      query: q,
+      sources: 4,
+      address: () => '127.0.0.1',
+      onReply: (m) => rcodes.push(m[3] & 0x0f),
+      maxMs: 60_000,
+    });
     let peer: Peer | undefined;
     try {
       peer = await startSwitchboard(zoneDir, {
@@ -69,8 +63,7 @@ describe('serve --images on --secondary: NOTIFYs accepted from the first answer'
         30_000,
       );
     } finally {
-      clearInterval(blast);
-      for (const s of sockets) s.close();
+      blast.stop();
       await peer?.stop();
       rmSync(dir, { recursive: true, force: true });
     }

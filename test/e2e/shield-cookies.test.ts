@@ -15,7 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { decodeMessage } from '../../src/wire/decode.js';
 import { findEdnsOption } from '../../src/wire/edns.js';
 import { fullRcode } from '../../src/wire/message.js';
-import { buildQuery, queryUdp } from '../helpers/dns-client.js';
+import { blastUdp, buildQuery, queryUdp } from '../helpers/dns-client.js';
 import { findFreePort, listChildren, type Peer, startSwitchboard } from '../helpers/peers.js';
 import { nativeShieldSkip, SHIELD_ZONE } from '../helpers/shield-zone.js';
 import { waitFor, waitForText } from '../helpers/wait-for.js';
@@ -234,7 +234,6 @@ describe('cookie secret rotation (--cookie-rotate)', { skip, timeout: 120_000 },
   // starting its shield answered for a loop turn or more without one: seen once in CI).
   test('every answer from the first carries a server cookie (workers joining the port)', async () => {
     const port = await findFreePort();
-    const sockets: Socket[] = [];
     const q = buildQuery({
       id: 7,
       name: 'www.example.',
@@ -244,25 +243,21 @@ describe('cookie secret rotation (--cookie-rotate)', { skip, timeout: 120_000 },
     let answered = 0;
     const without: string[] = [];
     // 64 sources (the group spreads by address and port), one query each every 2 ms; bounded
-    // by the 30 s deadline below whatever happens.
-    for (let i = 0; i < 64; i++) {
-      const s = createSocket('udp4');
-      s.on('message', (m) => {
+    // by 30 s whatever happens.
+    const blast = await blastUdp({
+      port,
+      query: q,
+      sources: 64,
+      address: (i) => `127.0.78.${i + 1}`,
+      onReply: (m) => {
         answered++;
         const r = decodeMessage(m);
         const c = findEdnsOption(r.edns, 10)?.data;
         if (c === undefined || c.length !== 24)
           without.push(`rcode ${fullRcode(r)}, cookie ${c?.length ?? 'none'}`);
-      });
-      s.on('error', () => undefined);
-      await new Promise<void>((r) => s.bind(0, `127.0.78.${i + 1}`, () => r()));
-      sockets.push(s);
-    }
-    const deadline = Date.now() + 30_000;
-    const blast = setInterval(() => {
-      if (Date.now() > deadline) return;
-      for (const s of sockets) s.send(q, port, '127.0.0.1');
-    }, 2);
+      },
+      maxMs: 30_000,
+    });
     let peer: Peer | undefined;
     try {
       peer = await startSwitchboard(dir, {
@@ -275,9 +270,8 @@ describe('cookie secret rotation (--cookie-rotate)', { skip, timeout: 120_000 },
       await waitForText('the server log', () => p.output(), /switchboard: serving 1 zone/, 20_000);
       await settle(300);
     } finally {
-      clearInterval(blast);
+      blast.stop();
       await peer?.stop();
-      for (const s of sockets) s.close();
     }
     assert.ok(answered > 100, `answered ${answered}`);
     assert.deepEqual(

@@ -325,3 +325,46 @@ export async function tcpExchange(
   clearTimeout(timer);
   return Buffer.concat(got);
 }
+
+/** A running `blastUdp`: stop it (the interval cleared, the sockets closed). */
+export interface UdpBlast {
+  stop(): void;
+}
+
+/**
+ * Sends `query` from `sources` UDP sockets (bound to `address(i)`, an ephemeral port each) to
+ * 127.0.0.1:`port` every `everyMs`, each reply handed to `onReply`, until stopped or `maxMs`
+ * passed (bounded whatever the test does): for tests that ask from before a server binds until
+ * after it serves (a worker joining the port's group must answer right from its first datagram).
+ */
+export async function blastUdp(opts: {
+  port: number;
+  query: Uint8Array;
+  sources: number;
+  address: (i: number) => string;
+  onReply: (reply: Buffer) => void;
+  everyMs?: number;
+  maxMs: number;
+}): Promise<UdpBlast> {
+  const sockets: ReturnType<typeof createSocket>[] = [];
+  for (let i = 0; i < opts.sources; i++) {
+    const address = opts.address(i);
+    assertLoopback(address);
+    const s = createSocket('udp4');
+    s.on('message', (m) => opts.onReply(m));
+    s.on('error', () => undefined);
+    await new Promise<void>((r) => s.bind(0, address, () => r()));
+    sockets.push(s);
+  }
+  const deadline = Date.now() + opts.maxMs;
+  const timer = setInterval(() => {
+    if (Date.now() > deadline) return;
+    for (const s of sockets) s.send(opts.query, opts.port, '127.0.0.1');
+  }, opts.everyMs ?? 2);
+  return {
+    stop() {
+      clearInterval(timer);
+      for (const s of sockets) s.close();
+    },
+  };
+}
