@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { createServer, Socket } from 'node:net';
 import { killAtCleanup } from '../helpers/cleanup.js';
 import { assertLoopback } from '../helpers/dns-client.js';
-import { listDescendants, switchboardBin } from '../helpers/peers.js';
+import { findFreePort, listDescendants, switchboardBin } from '../helpers/peers.js';
 
 /** A running `switchboard serve`. */
 export interface ServeProcess {
@@ -142,16 +142,9 @@ export async function startSwitchboard(
   };
 }
 
-/** A port free for TCP and UDP on `host` (bind port 0, read it, close). */
+/** A port free for TCP and UDP on `host`: `findFreePort` (below the ephemeral range). */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  assertLoopback(host);
-  const srv = createServer();
-  srv.listen(0, host);
-  await once(srv, 'listening');
-  const addr = srv.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
-  await new Promise((r) => srv.close(r));
-  return port;
+  return findFreePort(host);
 }
 
 /** True when ::1 can be bound here. */

@@ -104,24 +104,62 @@ export function switchboardBin(): string {
   return resolve(process.env.SWITCHBOARD_BIN ?? 'dist/src/cli/main.js');
 }
 
-/** A port free for both UDP and TCP on `host`. */
+/**
+ * The lowest port of the kernel's ephemeral range (`net.ipv4.ip_local_port_range`), 32768 when
+ * it cannot be read.
+ */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 0 ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+const FIRST_TEST_PORT = 20000;
+
+async function tcpFree(port: number, host: string): Promise<boolean> {
+  return new Promise<boolean>((res) => {
+    const srv = createServer();
+    srv.once('error', () => res(false));
+    srv.listen(port, host, () => srv.close(() => res(true)));
+  });
+}
+
+async function udpFree(port: number, host: string): Promise<boolean> {
+  return new Promise<boolean>((res) => {
+    const s = createSocket(isIP(host) === 6 ? 'udp6' : 'udp4');
+    s.once('error', () => res(false));
+    s.bind(port, host, () => s.close(() => res(true)));
+  });
+}
+
+/**
+ * A port free for both UDP and TCP on `host`, drawn at random BELOW the kernel's ephemeral
+ * range: a port the kernel handed out for `listen(0)` can be taken again, between this check
+ * and the server's bind, as the local port of any outgoing connection of the tests running in
+ * parallel (a server's start then failed `bind EADDRINUSE`, 2026-12-05). Below that range only
+ * another test's explicit choice can collide, one chance in ~12,000 per pair.
+ */
 export async function findFreePort(host = '127.0.0.1'): Promise<number> {
   assertLoopback(host);
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = await new Promise<number>((res, rej) => {
-      const srv = createServer();
-      srv.once('error', rej);
-      srv.listen(0, host, () => {
-        const addr = srv.address();
-        srv.close(() => res(typeof addr === 'object' && addr ? addr.port : 0));
-      });
-    });
-    const udpFree = await new Promise<boolean>((res) => {
-      const s = createSocket(isIP(host) === 6 ? 'udp6' : 'udp4');
-      s.once('error', () => res(false));
-      s.bind(port, host, () => s.close(() => res(true)));
-    });
-    if (port > 0 && udpFree) return port;
+  const low = ephemeralLow();
+  const span = low - FIRST_TEST_PORT;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port =
+      span >= 1000
+        ? FIRST_TEST_PORT + Math.floor(Math.random() * span)
+        : await new Promise<number>((res, rej) => {
+            // No room below the ephemeral range: the kernel's choice, as before.
+            const srv = createServer();
+            srv.once('error', rej);
+            srv.listen(0, host, () => {
+              const addr = srv.address();
+              srv.close(() => res(typeof addr === 'object' && addr ? addr.port : 0));
+            });
+          });
+    if (port > 0 && (await tcpFree(port, host)) && (await udpFree(port, host))) return port;
   }
   throw new Error('no free port found');
 }

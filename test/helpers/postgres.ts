@@ -9,11 +9,11 @@
 import { type SpawnSyncOptions, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { atCleanup } from './cleanup.js';
+import { findFreePort } from './peers.js';
 import { skipOrFail } from './require-peers.js';
 
 /** A database for one test file. */
@@ -63,18 +63,6 @@ export function postgresMissing(): string | false {
 
 function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Runs a PostgreSQL program, as the postgres user when we are root (initdb refuses root). */
@@ -130,7 +118,7 @@ export async function startPostgresCluster(opts: { durable?: boolean } = {}): Pr
   });
   try {
     runPg(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
-    const port = await freePort();
+    const port = await findFreePort();
     const options = [
       `-p ${port}`,
       '-c listen_addresses=127.0.0.1',
