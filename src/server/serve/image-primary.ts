@@ -279,15 +279,27 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   // them at once there too (boot1m: the load then slows by about what the compile gains,
   // ±0.2 s either way over 7 starts each: docs/PERFORMANCE.md "boot1m").
   let forked = false;
+  /**
+   * With a big zone file: one worker forked (when the checks are done, below), the others
+   * once the images are published — their start (~0.2 s of CPU each) is not beside the
+   * compile, which is on the path to the first answer (cold18). SWITCHBOARD_FORK_REST=together:
+   * all at once, as before.
+   */
+  let restLater = false;
   const fork = () => {
     if (forked || earlyStop !== undefined || stoppedEarly !== undefined) return;
     forked = true;
-    pool?.start();
-    traceStart('primary', 'workers forked');
+    pool?.start(restLater ? 1 : undefined);
+    traceStart('primary', restLater ? 'first worker forked' : 'workers forked');
+  };
+  const forkRest = () => {
+    if (earlyStop !== undefined || stoppedEarly !== undefined) return;
+    if (pool?.startRest()) traceStart('primary', 'other workers forked');
   };
   if (earlyStop) stopEarly();
   else if (!process.env[IMAGE_CACHE_ENV] && bigZoneFile(config.zoneDir).big) {
     const forkAt = process.env.SWITCHBOARD_FORK_AT;
+    restLater = process.env.SWITCHBOARD_FORK_REST !== 'together';
     if (forkAt === 'start') fork();
     else
       compiler.onStage = (stage, checksDone) => {
@@ -414,6 +426,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   for (const slot of helloDuringCompile) sendSnapshot(slot);
   helloDuringCompile.clear();
   traceStart('primary', 'snapshots sent');
+  if (restLater) forkRest();
   const compiledMs = Math.round(performance.now() - compiling);
   const loaded = first;
   // What the load remembers (a Map entry per file: ~10 % of this loop's work over a cold
