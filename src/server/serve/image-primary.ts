@@ -272,12 +272,13 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     failedEarly = true;
     stopEarly();
   }
-  // The workers are forked at once; with a big zone file in the folder, once its compile starts
-  // (its load done: parse and column build take both cores, the compile one), so that their
-  // start (~0.25 s of CPU each) does not slow the load, which is on the path to the first answer.
-  // (Not with the image cache: a warm start compiles nothing.) SWITCHBOARD_FORK_AT=start forks
-  // them at once there too (boot1m: the load then slows by about what the compile gains,
-  // ±0.2 s either way over 7 starts each: docs/PERFORMANCE.md "boot1m").
+  // The workers are forked at once; with a big zone file in the folder (not with the image
+  // cache: a warm start compiles nothing) the first one once the file's load is done and its
+  // checks beside the compile too, the others once the images are published (cold18: their
+  // start, ~0.2 s of CPU each, is not beside the compile, which is on the path to the first
+  // answer; docs/PERFORMANCE.md "cold18"). SWITCHBOARD_FORK_AT=start forks the first at once,
+  // =compile when the compile starts; SWITCHBOARD_FORK_REST=together forks them all then
+  // (boot1m, cold3: the earlier orders).
   let forked = false;
   /**
    * With a big zone file: one worker forked (when the checks are done, below), the others
@@ -304,10 +305,9 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     else
       compiler.onStage = (stage, checksDone) => {
         if (stage !== 'compiling') return;
-        // cold18: while the zone's checks run beside the compile, the workers' start (~0.25 s
-        // of CPU each) would make three threads want two cores, the compile among them; they
-        // are forked once the checks are done (their thread sets the word), with the compile
-        // still ahead of them (~1 s). SWITCHBOARD_FORK_AT=compile: at once, as before.
+        // While the zone's checks run beside the compile, a worker's start would make three
+        // threads want two cores, the compile among them: the first worker is forked once the
+        // checks are done (their thread sets the word), with the compile still ahead of it.
         if (checksDone === undefined || forkAt === 'compile') fork();
         else forkWhenSet(checksDone, fork);
       };
