@@ -73,4 +73,43 @@ describe('WorkerPool', () => {
     for (const pid of pids) assert.throws(() => process.kill(pid, 0));
     assert.deepEqual(exits.slice(1), [null, null]);
   });
+  test('start(first) forks the first slots only; startRest forks the others once', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-pool-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const script = join(dir, 'worker.mjs');
+    writeFileSync(
+      script,
+      [
+        'process.send({ hello: process.env.SWITCHBOARD_WORKER_SLOT });',
+        "process.on('message', (m) => { if (m && m.type === 'switchboard:shutdown') process.exit(0); });",
+        'setInterval(() => {}, 1000);',
+      ].join('\n'),
+    );
+    const hellos: number[] = [];
+    let onHello: () => void = () => {};
+    const pool = new WorkerPool({
+      count: 3,
+      exec: script,
+      onMessage: (slot) => {
+        hellos.push(slot);
+        onHello();
+      },
+    });
+    t.after(() => pool.stop(1000));
+    const waitHellos = (n: number) =>
+      new Promise<void>((resolve) => {
+        onHello = () => hellos.length >= n && resolve();
+        onHello();
+      });
+    pool.start(1);
+    await waitHellos(1);
+    assert.deepEqual(hellos, [0]);
+    assert.deepEqual(pool.liveSlots(), [0]);
+    assert.equal(pool.size, 3);
+    assert.equal(pool.startRest(), true);
+    await waitHellos(3);
+    assert.deepEqual([...hellos].sort(), [0, 1, 2]);
+    assert.deepEqual(pool.liveSlots(), [0, 1, 2]);
+    assert.equal(pool.startRest(), false);
+  });
 });

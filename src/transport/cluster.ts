@@ -94,6 +94,8 @@ export class WorkerPool {
   readonly #backoff: BackoffOptions;
   readonly #slots: Slot[] = [];
   #stopping = false;
+  /** The first slot not forked yet (`start(first)`). */
+  #unforked = 0;
   #standing: { fd: number; path: string } | undefined;
 
   constructor(opts: WorkerPoolOptions) {
@@ -102,8 +104,11 @@ export class WorkerPool {
     this.#backoff = opts.backoff ?? DEFAULT_BACKOFF;
   }
 
-  /** Forks every worker. */
-  start(): void {
+  /**
+   * Forks every worker — or, with `first` below the count, the first `first` slots only; the
+   * rest wait for `startRest()` (a cold start forks its workers one after the other).
+   */
+  start(first = this.#opts.count): void {
     // TCP: every worker accepts from the shared listening socket itself (SCHED_NONE), not the
     // primary accepting each connection and passing it over IPC (Node's default on Linux). Under
     // a TCP connection flood the round-robin primary paid an accept and a descriptor passing per
@@ -113,10 +118,18 @@ export class WorkerPool {
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: this.#opts.exec, args: [] });
     this.#standing ??= openStandingFile();
-    for (let i = 0; i < this.#opts.count; i++) {
+    for (let i = 0; i < this.#opts.count; i++)
       this.#slots.push({ worker: null, startedAt: 0, failures: 0, timer: null });
-      this.#fork(i);
-    }
+    for (let i = 0; i < Math.min(first, this.#opts.count); i++) this.#fork(i);
+    this.#unforked = Math.min(first, this.#opts.count);
+  }
+
+  /** Forks the slots `start(first)` left; false when there were none (or the pool stops). */
+  startRest(): boolean {
+    if (this.#stopping || this.#unforked >= this.#slots.length) return false;
+    for (let i = this.#unforked; i < this.#slots.length; i++) this.#fork(i);
+    this.#unforked = this.#slots.length;
+    return true;
   }
 
   /** Number of slots. */

@@ -41,6 +41,14 @@ export class ZoneCheckThread {
   /** The checks run in the thread that parsed the zone (`onParseThread`), not one of their own. */
   readonly inParseThread: boolean;
 
+  /**
+   * The shared word the thread sets (to 1, with `Atomics.notify`) once its result is posted:
+   * another thread may wait on it (`Atomics.waitAsync`) to learn when the checks ended.
+   */
+  get doneWord(): SharedArrayBuffer {
+    return this.#done.buffer as SharedArrayBuffer;
+  }
+
   private constructor(worker: Worker, port: MessagePort, done: Int32Array, inParseThread = false) {
     this.#worker = worker;
     this.#port = port;

@@ -175,6 +175,12 @@ export interface PendingChecks {
   finish(): { errors: ZoneDiagnostic[] };
   /** Stops the checks (the zone is given up, nothing made of it). */
   stop(): void;
+  /**
+   * A shared word set to non-zero (and notified) once the checks' thread posted its findings
+   * (`ZoneCheckThread.doneWord`): for a thread that waits on it without blocking (the primary
+   * forks its DNS workers then, serve/image-primary.ts).
+   */
+  doneWord: SharedArrayBuffer;
 }
 
 /**
@@ -308,6 +314,7 @@ export function loadZoneTextColumns(
   const stage = opts.stage;
   let settled = false;
   const checks: PendingChecks = {
+    doneWord: running.doneWord,
     finish: () => {
       if (settled) throw new Error('the checks were finished or stopped already');
       settled = true;

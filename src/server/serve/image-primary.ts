@@ -272,25 +272,44 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     failedEarly = true;
     stopEarly();
   }
-  // The workers are forked at once; with a big zone file in the folder, once its compile starts
-  // (its load done: parse and column build take both cores, the compile one), so that their
-  // start (~0.25 s of CPU each) does not slow the load, which is on the path to the first answer.
-  // (Not with the image cache: a warm start compiles nothing.) SWITCHBOARD_FORK_AT=start forks
-  // them at once there too (boot1m: the load then slows by about what the compile gains,
-  // ±0.2 s either way over 7 starts each: docs/PERFORMANCE.md "boot1m").
+  // The workers are forked at once; with a big zone file in the folder (not with the image
+  // cache: a warm start compiles nothing) the first one once the file's load is done and its
+  // checks beside the compile too, the others once the images are published (cold18: their
+  // start, ~0.2 s of CPU each, is not beside the compile, which is on the path to the first
+  // answer; docs/PERFORMANCE.md "cold18"). SWITCHBOARD_FORK_AT=start forks the first at once,
+  // =compile when the compile starts; SWITCHBOARD_FORK_REST=together forks them all then
+  // (boot1m, cold3: the earlier orders).
   let forked = false;
+  /**
+   * With a big zone file: one worker forked (when the checks are done, below), the others
+   * once the images are published — their start (~0.2 s of CPU each) is not beside the
+   * compile, which is on the path to the first answer (cold18). SWITCHBOARD_FORK_REST=together:
+   * all at once, as before.
+   */
+  let restLater = false;
   const fork = () => {
     if (forked || earlyStop !== undefined || stoppedEarly !== undefined) return;
     forked = true;
-    pool?.start();
-    traceStart('primary', 'workers forked');
+    pool?.start(restLater ? 1 : undefined);
+    traceStart('primary', restLater ? 'first worker forked' : 'workers forked');
+  };
+  const forkRest = () => {
+    if (earlyStop !== undefined || stoppedEarly !== undefined) return;
+    if (pool?.startRest()) traceStart('primary', 'other workers forked');
   };
   if (earlyStop) stopEarly();
   else if (!process.env[IMAGE_CACHE_ENV] && bigZoneFile(config.zoneDir).big) {
-    if (process.env.SWITCHBOARD_FORK_AT === 'start') fork();
+    const forkAt = process.env.SWITCHBOARD_FORK_AT;
+    restLater = process.env.SWITCHBOARD_FORK_REST !== 'together';
+    if (forkAt === 'start') fork();
     else
-      compiler.onStage = (stage) => {
-        if (stage === 'compiling') fork();
+      compiler.onStage = (stage, checksDone) => {
+        if (stage !== 'compiling') return;
+        // While the zone's checks run beside the compile, a worker's start would make three
+        // threads want two cores, the compile among them: the first worker is forked once the
+        // checks are done (their thread sets the word), with the compile still ahead of it.
+        if (checksDone === undefined || forkAt === 'compile') fork();
+        else forkWhenSet(checksDone, fork);
       };
     compiler.prestart(1);
   } else fork();
@@ -407,6 +426,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   for (const slot of helloDuringCompile) sendSnapshot(slot);
   helloDuringCompile.clear();
   traceStart('primary', 'snapshots sent');
+  if (restLater) forkRest();
   const compiledMs = Math.round(performance.now() - compiling);
   const loaded = first;
   // What the load remembers (a Map entry per file: ~10 % of this loop's work over a cold
@@ -537,4 +557,19 @@ function useImageCache(dir: CompiledZoneDir, path: string, log: ReturnType<typeo
       throw err;
     }
   });
+}
+
+/**
+ * Calls `then` once the shared word (an Int32 at offset 0 of `word`) is non-zero, without
+ * blocking this thread (`Atomics.waitAsync`); at once if it is set already.
+ */
+function forkWhenSet(word: SharedArrayBuffer, then: () => void): void {
+  const w = new Int32Array(word, 0, 1);
+  // es2024's Atomics.waitAsync (V8 has it since Node 16), not in this project's lib yet.
+  const atomics = Atomics as unknown as {
+    waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string };
+  };
+  const waited = atomics.waitAsync(w, 0, 0);
+  if (waited.async) void (waited.value as Promise<string>).then(then);
+  else then();
 }

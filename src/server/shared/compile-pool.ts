@@ -288,9 +288,11 @@ export class CompilePool {
   readonly stats = { compiled: 0, failed: 0, threadsStarted: 0 };
   /**
    * Called when a thread reports a stage of a big file's compile (a `{ stage }` message of
-   * compile-thread.ts: 'compiling', its load done), before the batch's answer.
+   * compile-thread.ts: 'compiling', its load done), before the batch's answer; `checksDone`,
+   * when the zone's checks run beside the compile in a thread of their own, the shared word
+   * that thread sets once they are done (`PendingChecks.doneWord`).
    */
-  onStage: ((stage: string) => void) | undefined;
+  onStage: ((stage: string, checksDone?: SharedArrayBuffer) => void) | undefined;
 
   constructor(opts: CompilePoolOptions = {}) {
     this.#size = Math.max(1, opts.threads ?? defaultCompileThreads());
@@ -502,9 +504,9 @@ export class CompilePool {
     this.stats.threadsStarted++;
     const thread: Thread = { worker, batches: [], idleTimer: null, alone: false, large: false };
     this.#threads.add(thread);
-    worker.on('message', (answer: CompileBatch | { stage: string }) => {
+    worker.on('message', (answer: CompileBatch | { stage: string; checksDone?: SharedArrayBuffer }) => {
       if ('stage' in answer) {
-        this.onStage?.(answer.stage);
+        this.onStage?.(answer.stage, answer.checksDone);
         return;
       }
       const batch = thread.batches.shift();

@@ -304,8 +304,11 @@ function compileJob(job: Exclude<CompileJob, { kind: 'patch' }>, arena?: ImageAr
         trimNativeHeap();
       }
       stage?.('collected, compile starts');
-      // The primary forks its DNS workers now (image-primary.ts): the compile leaves a core free.
-      if (octets >= PARSE_THREAD_TEXT) parentPort?.postMessage({ stage: 'compiling' });
+      // The primary forks its DNS workers now, or once the checks beside the compile are done
+      // (`checksDone`, the word their thread sets: image-primary.ts), so that the compile keeps
+      // a core of its own while it can.
+      if (octets >= PARSE_THREAD_TEXT)
+        parentPort?.postMessage({ stage: 'compiling', checksDone: checks?.doneWord });
     } else {
       // `start`: not strict, as parseZonePush (the control plane validated every record).
       const loaded = loaderFor(job.text)(job.text, { origin: job.name, file: job.name, strict: false });
