@@ -15,12 +15,14 @@ import {
   callApi,
   makeDataDir,
   type Platform,
+  queryPlatform,
   removeDataDir,
   runCli,
   startPlatform,
 } from '../helpers/platform.js';
 import { parseExposition } from '../helpers/prometheus.js';
 import { skipOrFail } from '../helpers/require-peers.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const native = nativeUdpStatus();
 const KEY = 'sb_e2e_shield_api_key_0123456789abcdef';
@@ -31,23 +33,68 @@ const zoneText = (origin: string) =>
   `${origin} 300 IN SOA ns1.${origin} hostmaster.${origin} 1 3600 600 86400 300\n` +
   `${origin} 300 IN NS ns1.${origin}\nns1.${origin} 300 IN A 127.0.0.1\nwww.${origin} 300 IN A 192.0.2.1\n`;
 
+/** The ID of the closing query that ends a burst (the burst's own are 0–29). */
+const FENCE_ID = 0xfe11;
+
 /**
  * 30 queries for `name` at once from a fresh loopback address (a /24 of its own: RRL's block),
- * then the replies counted: full and truncated (TC=1, RRL's slip).
+ * then the replies counted: full (NOERROR with an answer), truncated (TC=1, RRL's slip) and any
+ * other. The count ends at a fence, not after a pause: once the 30 are in the server's socket
+ * queue, a query for a name no zone serves from the same socket. One worker reads its socket in
+ * order, and JS answers that query (REFUSED) after the C answers of its batch, so every reply
+ * to the burst comes before the fence's; the fence is never rate limited (not in a zone, and
+ * the server limits nothing). Sent again each second until answered (an admission may drop
+ * one), bounded.
  */
-let block = 70;
-async function burst(port: number, name: string): Promise<{ full: number; truncated: number }> {
+let block = 0;
+async function burst(
+  port: number,
+  name: string,
+): Promise<{ full: number; truncated: number; other: number }> {
   const sock = dgram.createSocket('udp4');
-  const address = `127.0.${block++}.1`;
+  // 127.20.0.1, 127.20.1.1, …: a /24 of its own each (both tests of a path share this process).
+  const address = `127.${20 + (block >> 8)}.${block & 0xff}.1`;
+  block++;
   await new Promise<void>((r) => sock.bind(0, address, () => r()));
-  const tally = { full: 0, truncated: 0 };
+  const tally = { full: 0, truncated: 0, other: 0 };
+  let fenced = false;
+  let onFence = () => {};
   sock.on('message', (m) => {
-    if (m[2] & 0x02) tally.truncated++;
-    else tally.full++;
+    if (m.length >= 12 && ((m[0] << 8) | m[1]) === FENCE_ID) {
+      fenced = true;
+      onFence();
+    } else if (m.length >= 12 && m[2] & 0x02) tally.truncated++;
+    else if (m.length >= 12 && (m[3] & 0x0f) === 0 && ((m[6] << 8) | m[7]) > 0) tally.full++;
+    else tally.other++;
   });
-  for (let i = 0; i < 30; i++) sock.send(buildQuery({ id: i, name, type: 1 }), port, '127.0.0.1');
-  await settle(600);
-  sock.close();
+  try {
+    // Each send's callback: the datagram is in the server's socket queue (loopback) before the fence.
+    await Promise.all(
+      Array.from(
+        { length: 30 },
+        (_, i) =>
+          new Promise<void>((resolve, reject) =>
+            sock.send(buildQuery({ id: i, name, type: 1 }), port, '127.0.0.1', (e) =>
+              e ? reject(e) : resolve(),
+            ),
+          ),
+      ),
+    );
+    const fence = buildQuery({ id: FENCE_ID, name: 'fence.invalid.', type: 1 });
+    for (let i = 0; i < 10 && !fenced; i++) {
+      sock.send(fence, port, '127.0.0.1');
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 1000);
+        onFence = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+    }
+  } finally {
+    sock.close();
+  }
+  assert.ok(fenced, `no answer to the closing query in 10 s (so far ${JSON.stringify(tally)})`);
   return tally;
 }
 
@@ -61,7 +108,8 @@ async function waitForLog(p: Platform, re: RegExp, count: number, withinMs = 10_
   }
 }
 
-const limited = (t: { full: number; truncated: number }) => t.full >= 5 && t.full <= 7 && t.truncated >= 10;
+const limited = (t: { full: number; truncated: number; other: number }) =>
+  t.full >= 5 && t.full <= 7 && t.truncated >= 10 && t.other === 0;
 
 describe("a zone's shield settings through start's API", { timeout: 180_000 }, () => {
   for (const io of ['native', 'node'] as const)
@@ -76,9 +124,12 @@ describe("a zone's shield settings through start's API", { timeout: 180_000 }, (
           const r = await callApi(p.api, KEY, 'POST', '/api/v1/zones', { name: z, zonefile: zoneText(z) });
           assert.equal(r.status, 201, JSON.stringify(r.body));
         }
-        // Wait until the worker answers the new zones.
-        for (let i = 0; i < 50 && (await burst(p.dnsPort, 'www.limited.test.')).full === 0; i++)
-          await settle(100);
+        // Until the worker answers both new zones (no zone arrives during the bursts below).
+        for (const z of ['limited.test.', 'free.test.'])
+          await waitFor(`www.${z} answered`, async () => {
+            const a = await queryPlatform(p.dnsPort, `www.${z}`, 1);
+            return a.rcode === 0 && a.answers.length === 1;
+          });
         const before = await burst(p.dnsPort, 'www.limited.test.');
         assert.equal(before.full, 30, `no RRL yet: ${JSON.stringify(before)}`);
 
