@@ -22,6 +22,7 @@ import {
 } from '../helpers/platform.js';
 import { parseExposition } from '../helpers/prometheus.js';
 import { skipOrFail } from '../helpers/require-peers.js';
+import { tallyClient } from '../helpers/tally-client.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const native = nativeUdpStatus();
@@ -33,69 +34,28 @@ const zoneText = (origin: string) =>
   `${origin} 300 IN SOA ns1.${origin} hostmaster.${origin} 1 3600 600 86400 300\n` +
   `${origin} 300 IN NS ns1.${origin}\nns1.${origin} 300 IN A 127.0.0.1\nwww.${origin} 300 IN A 192.0.2.1\n`;
 
-/** The ID of the closing query that ends a burst (the burst's own are 0–29). */
-const FENCE_ID = 0xfe11;
-
 /**
  * 30 queries for `name` at once from a fresh loopback address (a /24 of its own: RRL's block),
- * then the replies counted: full (NOERROR with an answer), truncated (TC=1, RRL's slip) and any
- * other. The count ends at a fence, not after a pause: once the 30 are in the server's socket
- * queue, a query for a name no zone serves from the same socket. One worker reads its socket in
- * order, and JS answers that query (REFUSED) after the C answers of its batch, so every reply
- * to the burst comes before the fence's; the fence is never rate limited (not in a zone, and
- * the server limits nothing). Sent again each second until answered (an admission may drop
- * one), bounded.
+ * then the replies counted once all are in (`settled`: a fence, not a pause): full, truncated
+ * (TC=1, RRL's slip) and other (any RCODE but NOERROR, or a reply to no query of ours).
  */
 let block = 0;
 async function burst(
   port: number,
   name: string,
 ): Promise<{ full: number; truncated: number; other: number }> {
-  const sock = dgram.createSocket('udp4');
   // 127.20.0.1, 127.20.1.1, …: a /24 of its own each (both tests of a path share this process).
-  const address = `127.${20 + (block >> 8)}.${block & 0xff}.1`;
+  const c = await tallyClient(`127.${20 + (block >> 8)}.${block & 0xff}.1`);
   block++;
-  await new Promise<void>((r) => sock.bind(0, address, () => r()));
-  const tally = { full: 0, truncated: 0, other: 0 };
-  let fenced = false;
-  let onFence = () => {};
-  sock.on('message', (m) => {
-    if (m.length >= 12 && ((m[0] << 8) | m[1]) === FENCE_ID) {
-      fenced = true;
-      onFence();
-    } else if (m.length >= 12 && m[2] & 0x02) tally.truncated++;
-    else if (m.length >= 12 && (m[3] & 0x0f) === 0 && ((m[6] << 8) | m[7]) > 0) tally.full++;
-    else tally.other++;
-  });
   try {
-    // Each send's callback: the datagram is in the server's socket queue (loopback) before the fence.
-    await Promise.all(
-      Array.from(
-        { length: 30 },
-        (_, i) =>
-          new Promise<void>((resolve, reject) =>
-            sock.send(buildQuery({ id: i, name, type: 1 }), port, '127.0.0.1', (e) =>
-              e ? reject(e) : resolve(),
-            ),
-          ),
-      ),
-    );
-    const fence = buildQuery({ id: FENCE_ID, name: 'fence.invalid.', type: 1 });
-    for (let i = 0; i < 10 && !fenced; i++) {
-      sock.send(fence, port, '127.0.0.1');
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, 1000);
-        onFence = () => {
-          clearTimeout(t);
-          r();
-        };
-      });
-    }
+    for (let i = 0; i < 30; i++) c.sendName(name, port);
+    await c.settled(port);
   } finally {
-    sock.close();
+    c.close();
   }
-  assert.ok(fenced, `no answer to the closing query in 10 s (so far ${JSON.stringify(tally)})`);
-  return tally;
+  const t = c.tally;
+  const replies = t.full + t.truncated;
+  return { full: t.full, truncated: t.truncated, other: replies - (t.rcodes[0] ?? 0) + t.badReplies };
 }
 
 /** Waits (bounded) until the platform's output has `count` lines matching `re`. */
