@@ -73,9 +73,10 @@ export async function tallyClient(address: string, target = '127.0.0.1'): Promis
     let answered = false;
     try {
       while (!answered && Date.now() < deadline) {
-        // An ID none of this client's queries used: its reply cannot be taken for theirs.
+        // An ID none of this client's queries used (when one is left): its reply cannot be
+        // taken for theirs.
         let id = Math.floor(Math.random() * 0x10000);
-        while (ids.has(id)) id = (id + 1) & 0xffff;
+        for (let n = 0; n < 0x10000 && ids.has(id); n++) id = (id + 1) & 0xffff;
         fences.add(id);
         sock.send(buildQuery({ id, name: FENCE_NAME, type: 1 }), port, target);
         await new Promise<void>((resolve) => {
