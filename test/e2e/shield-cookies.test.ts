@@ -53,6 +53,11 @@ async function ask(
 const rotations = (peer: Peer) =>
   (peer.output().match(/shield: cookie secret rotated \(\d+ since start/g) ?? []).length;
 
+/** Waits for the primary's line saying it rotates the secret every 4 s (`--cookie-rotate 4s`). */
+async function waitRotating(peer: Peer): Promise<void> {
+  await waitForText('the server log', () => peer.output(), /shield: cookie secret rotated every 4s/, 5000);
+}
+
 /**
  * Waits until the primary logged rotation `n`. The workers take the new set over IPC after the
  * primary sent it (no line says when; under load that was seen to take longer than a fixed
@@ -109,12 +114,7 @@ describe('cookie secret rotation (--cookie-rotate)', { skip, timeout: 120_000 },
         ],
       });
       try {
-        await waitForText(
-          'the server log',
-          () => peer.output(),
-          /shield: cookie secret rotated every 4s/,
-          5000,
-        );
+        await waitRotating(peer);
         // A cookie made with the secret in force now (no rotation under way while it is made).
         let made: Uint8Array | undefined;
         let at = 0;
@@ -163,12 +163,7 @@ describe('cookie secret rotation (--cookie-rotate)', { skip, timeout: 120_000 },
     const sockets: Socket[] = [];
     let blast: NodeJS.Timeout | undefined;
     try {
-      await waitForText(
-        'the server log',
-        () => peer.output(),
-        /shield: cookie secret rotated every 4s/,
-        5000,
-      );
+      await waitRotating(peer);
       const first = (await ask(peer, CLIENT)).cookie;
       assert.ok(first !== undefined && first.length === 24, 'a server cookie came back');
       const same = (a: Uint8Array | undefined, b: Uint8Array) =>

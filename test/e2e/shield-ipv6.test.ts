@@ -90,7 +90,12 @@ if (process.env[NETNS_ENV] !== undefined && !inside) {
   /** A client on its own IPv6 source address in the namespace, sending to the server's port. */
   async function client(address: string, port: number) {
     const c = await tallyClient(address, NETNS_SERVER);
-    return { send: (q: Uint8Array) => c.send(q, port), tally: c.tally, close: c.close };
+    return {
+      send: (q: Uint8Array) => c.send(q, port),
+      tally: c.tally,
+      settled: () => c.settled(port),
+      close: c.close,
+    };
   }
 
   const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -122,10 +127,10 @@ if (process.env[NETNS_ENV] !== undefined && !inside) {
           const b = await client('2001:db8:0:42ff:1::2', peer.port); // the same /56 as a
           const c = await client('2001:db8:0:4300::1', peer.port); // the next /56
           for (let i = 0; i < 30; i++) a.send(buildQuery({ id: i, name: 'www.example.', type: 1 }));
-          await settle(300);
+          await a.settled();
           for (let i = 0; i < 10; i++) b.send(buildQuery({ id: i, name: 'www.example.', type: 1 }));
           for (let i = 0; i < 10; i++) c.send(buildQuery({ id: i, name: 'www.example.', type: 1 }));
-          await settle(500);
+          await Promise.all([b.settled(), c.settled()]);
           assert.ok(a.tally.full >= 5 && a.tally.full <= 6, `a: ${JSON.stringify(a.tally)}`);
           assert.ok(
             a.tally.truncated >= 10,
@@ -158,7 +163,8 @@ if (process.env[NETNS_ENV] !== undefined && !inside) {
           resolver.send(buildQuery({ id: id++ & 0xffff, name: 'www.example.', type: 1 }));
           await settle(100);
         }
-        await settle(400);
+        // One server socket (--workers 0), read in order: the bots' replies are in too.
+        await resolver.settled();
         const sent = bots.reduce((n, b) => n + b.tally.sent, 0);
         const answered = bots.reduce((n, b) => n + b.tally.full + b.tally.truncated, 0);
         for (const b of bots) b.close();

@@ -263,7 +263,8 @@ for (const io of ['native', 'node'] as const)
             resolverNeighbour.send(buildQuery({ id: i, name: 'www.example.', type: 1 }), peer.port);
             await settle(100);
           }
-          await settle(300);
+          // The resolver neighbour's replies all in: the bot neighbour's, sent between them, would be too.
+          await resolverNeighbour.settled(peer.port);
           assert.equal(
             botNeighbour.tally.full + botNeighbour.tally.truncated,
             0,

@@ -68,13 +68,25 @@ describe('serve --workers 2: source standing shared by the workers', { skip, tim
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** `serve --workers 2` on the native path, its workers' standing shared or (the control) private. */
-  async function startTwoWorkers(standing: 'shared' | 'private', args: string[]): Promise<Peer> {
+  /**
+   * `serve --workers 2` on the native path with C answers, the shield on and a metrics listener
+   * (`metrics`: its /metrics URL), its workers' standing shared or (the control) private.
+   */
+  async function startTwoWorkers(
+    standing: 'shared' | 'private',
+    args: string[] = [],
+  ): Promise<{ peer: Peer; metrics: string }> {
+    const metricsPort = await findFreePort();
     const saved = process.env.SWITCHBOARD_STANDING;
     if (standing === 'private') process.env.SWITCHBOARD_STANDING = 'private';
     else delete process.env.SWITCHBOARD_STANDING;
     try {
-      return await startSwitchboard(dir, { workers: 2, io: 'native', args });
+      const peer = await startSwitchboard(dir, {
+        workers: 2,
+        io: 'native',
+        args: ['--native-answers', '--shield', 'on', '--metrics', `127.0.0.1:${metricsPort}`, ...args],
+      });
+      return { peer, metrics: `http://127.0.0.1:${metricsPort}/metrics` };
     } finally {
       if (saved === undefined) delete process.env.SWITCHBOARD_STANDING;
       else process.env.SWITCHBOARD_STANDING = saved;
@@ -84,16 +96,7 @@ describe('serve --workers 2: source standing shared by the workers', { skip, tim
   async function run(
     standing: 'shared' | 'private',
   ): Promise<{ history: number; unknown: number; calm: string }> {
-    const metricsPort = await findFreePort();
-    const peer = await startTwoWorkers(standing, [
-      '--native-answers',
-      '--shield',
-      'on',
-      '--nsid',
-      'w{worker}',
-      '--metrics',
-      `127.0.0.1:${metricsPort}`,
-    ]);
+    const { peer, metrics } = await startTwoWorkers(standing, ['--nsid', 'w{worker}']);
     try {
       const shared = () => (peer.output().match(SHARED_LINE) ?? []).length;
       if (standing === 'shared')
@@ -161,11 +164,10 @@ describe('serve --workers 2: source standing shared by the workers', { skip, tim
         /shield: example\. is under a random-subdomain attack/,
         5000,
       );
-      const url = `http://127.0.0.1:${metricsPort}/metrics`;
       let history = 0;
       let unknown = 0;
       for (let i = 0; i < 12; i++) {
-        const e = parseExposition(await (await fetch(url)).text());
+        const e = parseExposition(await (await fetch(metrics)).text());
         history =
           sampleValue(e, 'switchboard_dns_shield_shed_total', { reason: 'zone-budget', tier: 'history' }) ??
           0;
@@ -203,14 +205,7 @@ describe('serve --workers 2: source standing shared by the workers', { skip, tim
   async function gate(
     standing: 'shared' | 'private',
   ): Promise<{ resolvers: number; strangers: number; seconds: number }> {
-    const metricsPort = await findFreePort();
-    const peer = await startTwoWorkers(standing, [
-      '--native-answers',
-      '--shield',
-      'on',
-      '--metrics',
-      `127.0.0.1:${metricsPort}`,
-    ]);
+    const { peer, metrics } = await startTwoWorkers(standing);
     const workers = listChildren(peer.pid);
     assert.equal(workers.length, 2, peer.output());
     // One host in each of four /24s, from many ports (both workers): a flood the block rule never stops.
@@ -253,7 +248,7 @@ describe('serve --workers 2: source standing shared by the workers', { skip, tim
       try {
         let levels = [0, 0];
         for (let i = 0; i < 60 && Math.min(...levels) < 1; i++) {
-          const exp = parseExposition(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+          const exp = parseExposition(await (await fetch(metrics)).text());
           levels = [0, 1].map(
             (w) => sampleValue(exp, 'switchboard_dns_shield_overload_level', { worker: String(w) }) ?? 0,
           );

@@ -31,11 +31,10 @@ www A 192.0.2.1
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A client on its own loopback address; counts full and truncated replies. */
 /** A client on its own loopback address; `send(name, port)` asks for `name` A. */
 async function client(address: string) {
   const c = await tallyClient(address);
-  return { send: c.sendName, tally: c.tally, close: c.close };
+  return { send: c.sendName, tally: c.tally, settled: c.settled, close: c.close };
 }
 
 /** Random names under `zone` from 20 bot addresses, 1,500 a second for `seconds`. */
@@ -48,7 +47,7 @@ async function flood(peer: Peer, zone: string, seconds: number) {
       bots[i++ % bots.length].send(`x${Math.random().toString(36).slice(2)}.${zone}`, peer.port);
     await settle(100);
   }
-  await settle(400);
+  await Promise.all(bots.map((b) => b.settled(peer.port)));
   const sent = bots.reduce((n, b) => n + b.tally.sent, 0);
   const answered = bots.reduce((n, b) => n + b.tally.full + b.tally.truncated, 0);
   for (const b of bots) b.close();
@@ -129,7 +128,7 @@ describe('per-zone shield settings (--shield-zone)', { skip, timeout: 120_000 },
           a.send('www.other.', peer.port);
           b.send('www.example.', peer.port);
         }
-        await settle(600);
+        await Promise.all([a.settled(peer.port), b.settled(peer.port)]);
         assert.ok(a.tally.full >= 5 && a.tally.full <= 7, `other.: ${JSON.stringify(a.tally)}`);
         assert.ok(a.tally.truncated >= 10, `other.: ${JSON.stringify(a.tally)}`);
         assert.equal(b.tally.full, 30, `example.: ${JSON.stringify(b.tally)}`);

@@ -67,10 +67,10 @@ for (const io of ['native', 'node'] as const)
         const b = await client('127.0.42.2'); // same /24 as a
         const c = await client('127.0.43.1');
         for (let i = 0; i < 30; i++) a.send(buildQuery({ id: i, name: 'www.example.', type: 1 }), peer.port);
-        await settle(300);
+        await a.settled(peer.port);
         for (let i = 0; i < 10; i++) b.send(buildQuery({ id: i, name: 'www.example.', type: 1 }), peer.port);
         for (let i = 0; i < 10; i++) c.send(buildQuery({ id: i, name: 'www.example.', type: 1 }), peer.port);
-        await settle(500);
+        await Promise.all([b.settled(peer.port), c.settled(peer.port)]);
         // 5 a second, a burst of one second's worth: 5 answers (6 if a credit came in meanwhile),
         // then every second limited response truncated.
         assert.ok(a.tally.full >= 5 && a.tally.full <= 6, `a: ${JSON.stringify(a.tally)}`);
@@ -135,7 +135,8 @@ for (const io of ['native', 'node'] as const)
             neighbour.send(buildQuery({ id: i, name: 'www.example.', type: 1 }), peer.port);
             await settle(100);
           }
-          await settle(300);
+          // The neighbour's replies all in: the blocked /24's, sent between them, would be too.
+          await neighbour.settled(peer.port);
           assert.equal(
             blocked.tally.full + blocked.tally.truncated,
             0,
@@ -219,6 +220,8 @@ for (const io of ['native', 'node'] as const)
         still = now === last ? still + 1 : 0;
         last = now;
       }
+      // Every reply to the resolver in (it is asserted answered in full).
+      await resolver.settled(peer.port);
       const result = {
         floodSent: sum('sent'),
         floodAnswered: sum('full') + sum('truncated'),

@@ -23,6 +23,7 @@ import {
   runCli,
   startPlatform,
   tenantToken,
+  waitForZonesServed,
 } from '../helpers/platform.js';
 import { createTransferZone, PDNS, type TransferZone } from '../helpers/transfer-zone.js';
 import { waitForText } from '../helpers/wait-for.js';
@@ -67,6 +68,20 @@ describe('start: IXFR from the version history, NOTIFY out', { skip }, () => {
     return m ? Number(m[1]) : -1;
   };
   const IXFR_SERVED = /switchboard_dns_transfers_served_total\{form="ixfr"\} (\d+)/;
+  /**
+   * A fence for the workers' counters (they reach the primary in a report each second): a zone
+   * `name` is made, and once both workers report it served, each has reported after taking it,
+   * so /metrics holds everything either counted before it came.
+   */
+  const reportedSince = async (name: string): Promise<void> => {
+    const served = await waitForZonesServed(p);
+    const made = await call(ADMIN, 'POST', '/api/v1/zones', {
+      name,
+      zonefile: `${name} 300 IN SOA ns.invalid. hostmaster.${name} 1 3600 600 86400 300\n${name} 300 IN NS ns.invalid.\n`,
+    });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    await waitForZonesServed(p, served + 1);
+  };
 
   before(async () => {
     p = await startPlatform({ apiKey: ADMIN, workers: 2, extraArgs: ['--outbound-allow', '127.0.0.0/8'] });
@@ -230,7 +245,10 @@ describe('start: IXFR from the version history, NOTIFY out', { skip }, () => {
       );
       // Let the settings reach the primary's NOTIFY (the transfer settings feed) before the change.
       await new Promise((r) => setTimeout(r, 300));
-      await new Promise((r) => setTimeout(r, 1100)); // the workers' counters reach the primary each second
+      // The base counts every transfer served so far (the peer's first one among them): read once
+      // both workers reported after taking a zone made now. A transfer counted later than its
+      // serving worker's report would make the check below pass without an IXFR to the peer.
+      await reportedSince(`fence-${kind}.test.`);
       const ixfrBefore = await metric(IXFR_SERVED);
       await patch([
         {

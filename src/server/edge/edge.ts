@@ -32,6 +32,7 @@ import { collectGarbage, PackWriter } from '../shared/images.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError, type Logger } from '../shared/log.js';
 import { startCookieRotation } from '../shared/shield.js';
+import { handleStopSignals } from '../shared/stop-signals.js';
 import type { EdgeConfig } from './config.js';
 
 /** Zones per snapshot message of the cold start. */
@@ -350,15 +351,6 @@ export async function runEdge(config: EdgeConfig, io?: Partial<EdgeIo>): Promise
   });
   pool.start();
 
-  const onStop = (signal: string) => {
-    if (stopping) {
-      log.warn(`${signal} again: exiting at once`);
-      process.exit(1);
-    }
-    log.info(`${signal}: stopping`);
-    void stop(0);
-  };
-  process.on('SIGTERM', () => onStop('SIGTERM'));
-  process.on('SIGINT', () => onStop('SIGINT'));
+  handleStopSignals(log, () => stopping, stop);
   return exit;
 }

@@ -22,6 +22,7 @@ import { logKernelSettings } from '../shared/kernel.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError } from '../shared/log.js';
 import { startCookieRotation } from '../shared/shield.js';
+import { handleStopSignals } from '../shared/stop-signals.js';
 import { rereadSecondaries, type ServeConfig } from './config.js';
 import { bigZoneFile, IMAGE_CACHE_ENV } from './early-load.js';
 import { cacheFileOf, ImageCacheWriter, readImageCache } from './image-cache.js';
@@ -523,18 +524,8 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
       if (started) reload();
       else hupBeforeStart = true;
     };
-    const onStop = (signal: string) => {
-      if (stopping) {
-        log.warn(`${signal} again: exiting at once`);
-        process.exit(1);
-      }
-      log.info(`${signal}: stopping`);
-      void stop(0);
-    };
-
     process.on('SIGHUP', onHup);
-    process.on('SIGTERM', () => onStop('SIGTERM'));
-    process.on('SIGINT', () => onStop('SIGINT'));
+    handleStopSignals(log, () => stopping, stop);
     dropEarly();
   });
 }

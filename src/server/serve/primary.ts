@@ -10,6 +10,7 @@ import { logKernelSettings } from '../shared/kernel.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError, type Logger } from '../shared/log.js';
 import { startCookieRotation } from '../shared/shield.js';
+import { handleStopSignals } from '../shared/stop-signals.js';
 import { CONFIG_ENV, encodeServeConfig, type ServeConfig } from './config.js';
 import { runImagePrimary } from './image-primary.js';
 import { type ServeMetrics, startServeMetrics } from './metrics.js';
@@ -199,18 +200,8 @@ function runPool(
       if (started) void reloadAll();
       else hupBeforeStart = true;
     };
-    const onStop = (signal: string) => {
-      if (stopping) {
-        // A second signal while stopping: the user wants out now.
-        log.warn(`${signal} again: exiting at once`);
-        process.exit(1);
-      }
-      log.info(`${signal}: stopping`);
-      void stop(0);
-    };
     process.on('SIGHUP', onHup);
-    process.on('SIGTERM', () => onStop('SIGTERM'));
-    process.on('SIGINT', () => onStop('SIGINT'));
+    handleStopSignals(log, () => stopping, stop);
     // The shield's cookie secret, rotated here and handed to every worker at once (docs/SHIELD.md).
     const cookies = startCookieRotation(
       config.shield,

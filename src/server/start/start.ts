@@ -30,6 +30,7 @@ import { logKernelSettings } from '../shared/kernel.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
 import { createLogger, describeError, type Logger } from '../shared/log.js';
 import { type ShieldZonesMessage, startCookieRotation } from '../shared/shield.js';
+import { handleStopSignals } from '../shared/stop-signals.js';
 import type { TransferZonesMessage } from '../shared/transfers.js';
 import { ZoneBroadcaster } from './broadcast.js';
 import { startCatalogConsumers } from './catalog-consumer.js';
@@ -730,17 +731,8 @@ export async function runStart(
       },
     });
 
-    const onStop = (signal: string) => {
-      if (stopping) {
-        log.warn(`${signal} again: exiting at once`);
-        process.exit(1);
-      }
-      log.info(`${signal}: stopping`);
-      void stop(0);
-    };
     if (io?.handleSignals !== false) {
-      process.on('SIGTERM', () => onStop('SIGTERM'));
-      process.on('SIGINT', () => onStop('SIGINT'));
+      handleStopSignals(log, () => stopping, stop);
       // SIGHUP's default action would kill the platform; zones update live here anyway.
       process.on('SIGHUP', () => log.info('SIGHUP ignored: zones are served from the store and update live'));
     }
