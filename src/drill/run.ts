@@ -32,6 +32,7 @@ import {
 } from './sockets.js';
 import { type LegitStats, percent, StatsBuilder } from './stats.js';
 import type { DrillTarget, HardStops } from './target.js';
+import { ThreadTrace } from './thread-trace.js';
 import type { ZoneSetShape } from './zones.js';
 
 /** Everything a run needs. */
@@ -58,6 +59,9 @@ export interface DrillOptions {
   /** First rate the capacity search tries. */
   readonly capacityStart?: number;
   readonly targetPid?: number;
+  /** Per-thread CPU of the target's tree every 100 ms into `file` during the scenario (thread-trace.ts);
+   * `cgroupDir`: the CPU quota's cgroup, whose throttling counters go with each sample. */
+  readonly threadTrace?: { readonly file: string; readonly cgroupDir?: string };
   /** One-line progress on stderr. */
   readonly progress?: boolean;
   /** Description of the target for the report (e.g. 'switchboard --io native'). */
@@ -324,6 +328,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
   let capacity: CapacityResult | undefined;
   let progressTimer: NodeJS.Timeout | undefined;
   let sampler: TargetSampler | undefined;
+  let threadTrace: ThreadTrace | undefined;
   try {
     // The senders share the packet budget left after a generous allowance for the resolvers.
     const legitAllowance = Math.ceil(opts.perResolverRate * opts.resolvers * 20 * opts.stops.maxSeconds);
@@ -368,6 +373,13 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
       const pid = opts.targetPid;
       sampler = pid ? new TargetSampler(pid, 1000) : undefined;
       await sampler?.next();
+      if (pid && opts.threadTrace)
+        threadTrace = new ThreadTrace(
+          pid,
+          opts.threadTrace.file,
+          opts.threadTrace.cgroupDir,
+          opts.target.port,
+        );
       const cpuNow = () => (pid ? treeCpuSeconds(pid) : 0);
       let lastCpu = cpuNow();
       let lastT = t0;
@@ -515,6 +527,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
     clearInterval(watchdog);
     if (progressTimer) clearInterval(progressTimer);
     await sampler?.close();
+    await threadTrace?.stop();
     await pool?.stop();
     resolvers.close();
   }
