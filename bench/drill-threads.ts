@@ -38,7 +38,7 @@ const root = first ? (JSON.parse(first) as ThreadTraceSample).p[0]?.[0] : undefi
 const want = a.phases ? new Set(a.phases.split(',')) : undefined;
 
 if (a.slices) {
-  const m = /^(\w+):(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$/.exec(a.slices);
+  const m = /^(\w+):(-?\d+(?:\.\d+)?)-(-?\d+(?:\.\d+)?)$/.exec(a.slices);
   const ph = m ? report.phases.find((p) => p.name === m[1]) : undefined;
   if (!m || ph?.startedAtMs === undefined) {
     process.stderr.write(`--slices ${a.slices}: PHASE:FROM-TO with a phase of the report\n`);

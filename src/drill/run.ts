@@ -10,7 +10,7 @@ import { type AttackKind, type AttackMix, KINDS, TCP_COUNTERS } from './flood-pr
 import { type MetricSample, metricDeltas, scrapeMetrics } from './metrics.js';
 import { COUNTS_PER_KIND } from './native.js';
 import { makeResolvers, RESOLVER_CLASSES, type ResolverClass } from './population.js';
-import { cpuSet, cpusAllowed, isAlive, processTree, treeCpuSeconds } from './proc.js';
+import { cpuBusySeconds, cpuSet, cpusAllowed, isAlive, processTree, treeCpuSeconds } from './proc.js';
 import { TargetSampler } from './proc-sampler.js';
 import {
   emptyCounters,
@@ -169,6 +169,9 @@ export interface PhaseReport {
   readonly attack: AttackStats;
   readonly target?: {
     readonly cpuCores: number;
+    /** How busy the CPUs the target may run on were, every process counted (cores, /proc/stat):
+     * well above cpuCores, other processes took CPU the target could have used. */
+    readonly cpusBusyCores?: number;
     readonly rssPeakBytes: number;
     readonly pssPeakBytes: number;
     readonly alive: boolean;
@@ -415,6 +418,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
           ? (ph.attack.rate ?? Math.round((ph.attack.multiple ?? 0) * (capacity?.qps ?? 0)))
           : 0;
         const cpuStart = cpuNow();
+        const busyStart = cpuBusySeconds();
         const selfStart = drillSample(opts.targetPid);
         sampler?.resetPeaks();
         resolvers.setPhase(i, ph.classes);
@@ -470,6 +474,9 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
         sockBefore = sockAfter;
         metricsBefore = metricsAfter;
         const cpuEnd = cpuNow();
+        const busyEnd = cpuBusySeconds();
+        const targetCpus = pid ? [...cpuSet(cpusAllowed(pid))] : [];
+        const busy = targetCpus.reduce((t, c) => t + (busyEnd[c] ?? 0) - (busyStart[c] ?? 0), 0);
         const selfEnd = drillSample(opts.targetPid);
         phases.push({
           name: ph.name,
@@ -480,6 +487,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
             pid && sampler
               ? {
                   cpuCores: round2((cpuEnd - cpuStart) / Math.max(elapsed, 0.001)),
+                  cpusBusyCores: targetCpus.length > 0 ? round2(busy / Math.max(elapsed, 0.001)) : undefined,
                   rssPeakBytes: sampler.rssPeak,
                   pssPeakBytes: sampler.pssPeak,
                   alive: isAlive(pid),
