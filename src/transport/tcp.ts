@@ -25,8 +25,7 @@ export interface TcpListenerOptions {
   streams?: StreamHandler;
   /** Called for failures that are survived; never called per query on success. */
   onError?: TransportErrorSink;
-  /** Close a connection after this long without any octet received or sent (ms), plus up to
-   * IDLE_JITTER of it drawn per connection. */
+  /** Close a connection after this long without any octet received or sent (ms). */
   idleTimeoutMs?: number;
   /** Most connections open at once in this process; more are closed at once. */
   maxConnections?: number;
@@ -239,21 +238,6 @@ const STREAM_MESSAGES_PER_TURN = 4;
  * the same round trip as the handshake's end.
  */
 export const PRESSURE_FIRST_QUERY_MS = 1000;
-
-/**
- * Each connection's idle deadline is the idle timeout plus up to this share of it, drawn at random
- * (p99s18): connections opened together — a slow-connection flood's hundreds in a wave's first
- * second — otherwise all expire in the same turns of the event loop ten seconds later, and
- * closing ~400 sockets in JS at once held a worker at a quarter core off its UDP socket for
- * 0.5–1 s (the drill's wave 1, second 10: nearly every legitimate query late, in every run).
- * Spread over a quarter of the timeout, each 100 ms closes a few dozen at most.
- */
-export const IDLE_JITTER = 0.25;
-
-/** An idle deadline in [ms, ms × (1 + IDLE_JITTER)), `random` in [0, 1). */
-export function jitteredIdle(ms: number, random: number = Math.random()): number {
-  return Math.round(ms + ms * IDLE_JITTER * random);
-}
 
 /**
  * Warms this module's TCP path (and Node's net.Socket under it) in V8 before a flood does it
@@ -528,7 +512,6 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
   }
 
   function serveConnection(socket: Socket, client: string, port: number): void {
-    const idleMs = jitteredIdle(idleTimeoutMs);
     const ctx: TransportContext = { transport: 'tcp', address: client, port };
     // A deferred answer asked for by the handler now being called (ctx.defer): becomes the
     // connection's stream when the handler returns.
@@ -585,7 +568,7 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     };
     socket.once('close', endStream);
 
-    socket.setTimeout(idleMs);
+    socket.setTimeout(idleTimeoutMs);
     socket.on('timeout', () => {
       // RFC 7766 §6.2.3: the server closes idle connections. A client that ignores our FIN
       // is cut off at the next expiry.
@@ -827,7 +810,7 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
             closing = true;
             frame = null;
             socket.end();
-          }, idleMs);
+          }, idleTimeoutMs);
         }
       }
     }
