@@ -59,6 +59,7 @@ const { values: a } = parseArgs({
     out: { type: 'string', default: join(tmpdir(), 'switchboard-drill') },
     'switchboard-args': { type: 'string', default: '' },
     'server-node-args': { type: 'string', default: '' },
+    'thread-trace': { type: 'boolean', default: false },
     rrl: { type: 'string', default: '200' },
     capacity: { type: 'string' },
     cache: { type: 'string', default: 'on' },
@@ -90,6 +91,8 @@ if (a.help) {
       '  --capacity QPS        skip the capacity measurement (smoke runs only)',
       '  --switchboard-args "..."         extra arguments for switchboard serve',
       '  --server-node-args "..."         Node flags for switchboard serve, inherited by its workers (e.g. --cpu-prof)',
+      "  --thread-trace        per-thread CPU of the drilled server every 100 ms (and the quota's throttling)",
+      '                        into OUT/NAME.threads.jsonl, summed per second of each attack phase in the report',
       '  --out DIR             where the JSON and HTML reports go (default $TMPDIR/switchboard-drill)',
       '',
     ].join('\n'),
@@ -324,7 +327,16 @@ async function main(): Promise<void> {
           }
         }
       }
-      const started = await start(name, dir, true);
+      // The workers' own trace (src/server/shared/worker-trace.ts) beside the per-thread one.
+      const workerTrace = a['thread-trace'] ? join(out, `${name}.workers`) : undefined;
+      if (workerTrace) {
+        rmSync(workerTrace, { recursive: true, force: true });
+        mkdirSync(workerTrace, { recursive: true });
+        process.env.SWITCHBOARD_WORKER_TRACE = workerTrace;
+      }
+      const started = await start(name, dir, true).finally(() => {
+        delete process.env.SWITCHBOARD_WORKER_TRACE;
+      });
       if (!started) {
         process.stdout.write(`${name}: not installed, skipped\n`);
         continue;
@@ -360,6 +372,9 @@ async function main(): Promise<void> {
           capacity: capacities.get(family),
           label,
           targetMetrics: metrics,
+          threadTrace: a['thread-trace']
+            ? { file: join(out, `${name}.threads.jsonl`), cgroupDir: quota?.dir }
+            : undefined,
         });
         process.stdout.write(textReport(report));
         writeFileSync(join(out, `${name}.json`), `${JSON.stringify(report, null, 1)}\n`);

@@ -124,3 +124,19 @@ export function cpuSet(list: string): Set<number> {
   }
   return out;
 }
+
+/** Busy time (user + nice + system + irq + softirq + steal, seconds) of each CPU since boot, from /proc/stat. */
+export function cpuBusySeconds(): number[] {
+  const out: number[] = [];
+  try {
+    for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+      const m = /^cpu(\d+)\s+(.*)$/.exec(line);
+      if (!m) continue;
+      const f = (m[2] ?? '').split(/\s+/).map(Number);
+      out[Number(m[1])] = (f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] ?? 0)) / TICKS;
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
+}

@@ -116,7 +116,7 @@ export function textReport(r: DrillReport): string {
     }
     if (ph.target)
       out.push(
-        `  target: ${ph.target.cpuCores} cores, RSS peak ${mib(ph.target.rssPeakBytes)}, PSS peak ${mib(ph.target.pssPeakBytes)}${ph.target.alive ? '' : ' (NOT RUNNING)'}`,
+        `  target: ${ph.target.cpuCores} cores${ph.target.cpusBusyCores !== undefined ? ` (its CPUs busy ${ph.target.cpusBusyCores} cores, every process counted)` : ''}, RSS peak ${mib(ph.target.rssPeakBytes)}, PSS peak ${mib(ph.target.pssPeakBytes)}${ph.target.alive ? '' : ' (NOT RUNNING)'}`,
       );
     out.push(`  drill: ${ph.drill.cpuCores} cores (resolvers and senders)`);
     if (ph.losses) out.push(...lossLines(ph.losses).map((l) => `  ${l}`));

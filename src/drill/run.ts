@@ -10,7 +10,7 @@ import { type AttackKind, type AttackMix, KINDS, TCP_COUNTERS } from './flood-pr
 import { type MetricSample, metricDeltas, scrapeMetrics } from './metrics.js';
 import { COUNTS_PER_KIND } from './native.js';
 import { makeResolvers, RESOLVER_CLASSES, type ResolverClass } from './population.js';
-import { cpuSet, cpusAllowed, isAlive, processTree, treeCpuSeconds } from './proc.js';
+import { cpuBusySeconds, cpuSet, cpusAllowed, isAlive, processTree, treeCpuSeconds } from './proc.js';
 import { TargetSampler } from './proc-sampler.js';
 import {
   emptyCounters,
@@ -32,6 +32,7 @@ import {
 } from './sockets.js';
 import { type LegitStats, percent, StatsBuilder } from './stats.js';
 import type { DrillTarget, HardStops } from './target.js';
+import { ThreadTrace } from './thread-trace.js';
 import type { ZoneSetShape } from './zones.js';
 
 /** Everything a run needs. */
@@ -58,6 +59,9 @@ export interface DrillOptions {
   /** First rate the capacity search tries. */
   readonly capacityStart?: number;
   readonly targetPid?: number;
+  /** Per-thread CPU of the target's tree every 100 ms into `file` during the scenario (thread-trace.ts);
+   * `cgroupDir`: the CPU quota's cgroup, whose throttling counters go with each sample. */
+  readonly threadTrace?: { readonly file: string; readonly cgroupDir?: string };
   /** One-line progress on stderr. */
   readonly progress?: boolean;
   /** Description of the target for the report (e.g. 'switchboard --io native'). */
@@ -165,6 +169,9 @@ export interface PhaseReport {
   readonly attack: AttackStats;
   readonly target?: {
     readonly cpuCores: number;
+    /** How busy the CPUs the target may run on were, every process counted (cores, /proc/stat):
+     * well above cpuCores, other processes took CPU the target could have used. */
+    readonly cpusBusyCores?: number;
     readonly rssPeakBytes: number;
     readonly pssPeakBytes: number;
     readonly alive: boolean;
@@ -324,6 +331,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
   let capacity: CapacityResult | undefined;
   let progressTimer: NodeJS.Timeout | undefined;
   let sampler: TargetSampler | undefined;
+  let threadTrace: ThreadTrace | undefined;
   try {
     // The senders share the packet budget left after a generous allowance for the resolvers.
     const legitAllowance = Math.ceil(opts.perResolverRate * opts.resolvers * 20 * opts.stops.maxSeconds);
@@ -368,6 +376,13 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
       const pid = opts.targetPid;
       sampler = pid ? new TargetSampler(pid, 1000) : undefined;
       await sampler?.next();
+      if (pid && opts.threadTrace)
+        threadTrace = new ThreadTrace(
+          pid,
+          opts.threadTrace.file,
+          opts.threadTrace.cgroupDir,
+          opts.target.port,
+        );
       const cpuNow = () => (pid ? treeCpuSeconds(pid) : 0);
       let lastCpu = cpuNow();
       let lastT = t0;
@@ -403,6 +418,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
           ? (ph.attack.rate ?? Math.round((ph.attack.multiple ?? 0) * (capacity?.qps ?? 0)))
           : 0;
         const cpuStart = cpuNow();
+        const busyStart = cpuBusySeconds();
         const selfStart = drillSample(opts.targetPid);
         sampler?.resetPeaks();
         resolvers.setPhase(i, ph.classes);
@@ -458,6 +474,9 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
         sockBefore = sockAfter;
         metricsBefore = metricsAfter;
         const cpuEnd = cpuNow();
+        const busyEnd = cpuBusySeconds();
+        const targetCpus = pid ? [...cpuSet(cpusAllowed(pid))] : [];
+        const busy = targetCpus.reduce((t, c) => t + (busyEnd[c] ?? 0) - (busyStart[c] ?? 0), 0);
         const selfEnd = drillSample(opts.targetPid);
         phases.push({
           name: ph.name,
@@ -468,6 +487,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
             pid && sampler
               ? {
                   cpuCores: round2((cpuEnd - cpuStart) / Math.max(elapsed, 0.001)),
+                  cpusBusyCores: targetCpus.length > 0 ? round2(busy / Math.max(elapsed, 0.001)) : undefined,
                   rssPeakBytes: sampler.rssPeak,
                   pssPeakBytes: sampler.pssPeak,
                   alive: isAlive(pid),
@@ -515,6 +535,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
     clearInterval(watchdog);
     if (progressTimer) clearInterval(progressTimer);
     await sampler?.close();
+    await threadTrace?.stop();
     await pool?.stop();
     resolvers.close();
   }

@@ -367,6 +367,16 @@ export const TCP_GATE_ENV = 'SWITCHBOARD_TCP_GATE';
 /** The environment variable a worker pool sets to its number of workers (src/transport/cluster.ts). */
 export const WORKER_COUNT_ENV = 'SWITCHBOARD_WORKER_COUNT';
 
+/** The environment variable that sets the native socket's receive buffer (octets; the kernel
+ * caps it at net.core.rmem_max and doubles it): an experiment's knob (p99s18: how long a full
+ * queue makes a datagram wait), unset by default. */
+export const UDP_RCVBUF_ENV = 'SWITCHBOARD_UDP_RCVBUF';
+
+function rcvbufOverride(): number | undefined {
+  const v = Number(process.env[UDP_RCVBUF_ENV]);
+  return Number.isInteger(v) && v >= 4096 ? v : undefined;
+}
+
 /** The counters of `listener` when it is a native one, else undefined (the node path). */
 export function nativeStatsOf(listener: UdpListener): NativeUdpStats | undefined {
   const l = listener as Partial<NativeUdpListener>;
@@ -488,7 +498,7 @@ export async function createNativeUdpListener(opts: UdpListenerOptions): Promise
     const opened = addon.open(
       address.host,
       address.port,
-      opts.recvBufferSize ?? DEFAULT_UDP_RECV_BUFFER,
+      rcvbufOverride() ?? opts.recvBufferSize ?? DEFAULT_UDP_RECV_BUFFER,
       opts.sendBufferSize ?? DEFAULT_UDP_SEND_BUFFER,
       onBatch,
     );

@@ -47,6 +47,7 @@ import {
 } from '../shared/transfers.js';
 import { refuseUpdate, UpdateRelay } from '../shared/update-relay.js';
 import { setupWorkerProcess } from '../shared/worker-process.js';
+import { startWorkerTrace } from '../shared/worker-trace.js';
 import {
   isDnsUpdateAnswerMessage,
   isZonesMessage,
@@ -232,6 +233,11 @@ async function bindAndReport(loadMs: number): Promise<void> {
   sendMetrics();
   metricsTimer ??= setInterval(sendMetrics, METRICS_INTERVAL_MS);
   metricsTimer.unref();
+  // SWITCHBOARD_WORKER_TRACE=DIR (the drill's diagnosis): counters every 100 ms; nothing otherwise.
+  startWorkerTrace({
+    udp: () => (listeners?.udp ?? []).flatMap((l) => nativeStatsOf(l) ?? []),
+    tcp: () => listeners?.tcp.map((l) => l.stats) ?? [],
+  });
 }
 
 /** Zones of an update whose served version (or presence) differs after applying it. */
