@@ -55,6 +55,17 @@ describe('serve --images on, one big zone file loaded before the primary is up',
       ]);
       const late = await dig('127.0.0.1', port, 'h100000.big.test', 'AAAA');
       assert.deepEqual(late.answers, ['h100000.big.test. AAAA 2001:db8::1:86a0']);
+      // cold18's order (image-primary.ts): one worker forked before the images are published,
+      // the other after them — and both serve in the end (two workers map the image).
+      await waitFor(
+        'both workers map the image',
+        async () => [...s.stderr().matchAll(/worker \d+: 1 zone images mapped/g)].length === 2,
+      );
+      const err = s.stderr();
+      const at = (stage: RegExp) => err.search(stage);
+      assert.ok(at(/primary first_worker_forked/) >= 0, err);
+      assert.ok(at(/primary other_workers_forked/) > at(/primary images_published/), err);
+      assert.ok(at(/primary first_worker_forked/) < at(/primary images_published/), err);
     } finally {
       assert.equal(await s.stop(), 0);
     }

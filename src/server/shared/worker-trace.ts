@@ -81,13 +81,15 @@ export function startWorkerTrace(sources: {
     try {
       appendFileSync(file, `${JSON.stringify(line)}\n`);
     } catch {
-      // the folder went away: the trace stops quietly
+      // the folder went away: the trace stops quietly (no retry every 100 ms)
+      stop();
     }
   };
   const timer = setInterval(tick, 100);
   timer.unref();
-  return () => {
+  const stop = (): void => {
     clearInterval(timer);
     obs.disconnect();
   };
+  return stop;
 }
