@@ -116,8 +116,38 @@ describe('per-zone shield settings (--shield-zone)', { skip, timeout: 120_000 },
         assert.ok(zones.filter((z) => busy.includes(z)).length === 10, zones.join(' '));
         // The same flood that gets a zone with the default floor (200) called attacked
         // (shield.test.ts) leaves example. alone: its floor is 100,000 missing names a second.
+        // Proof that the detector saw the flood: example.'s missing names a second, as the worker's
+        // shield reported them, reach the default floor (200), and two later reports come (each
+        // report follows the poll that logs the attack events) before the log is read.
+        const missing = async (): Promise<number | undefined> => {
+          const e = parseExposition(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+          return e.samples.find(
+            (x) => x.name === 'switchboard_dns_zone_missing_per_second' && x.labels.zone === 'example.',
+          )?.value;
+        };
+        let peak = 0;
+        let reportsAfterPeak = -1;
+        let last: number | undefined;
+        let flooding = true;
+        const watch = (async () => {
+          for (let i = 0; i < 120 && (flooding || reportsAfterPeak < 2); i++) {
+            const v = await missing();
+            if (v !== undefined && v !== last) {
+              last = v;
+              if (v > peak) {
+                peak = v;
+                if (peak >= 200) reportsAfterPeak = 0;
+              } else if (reportsAfterPeak >= 0) reportsAfterPeak++;
+            }
+            await settle(100);
+          }
+        })();
         const r = await flood(peer, 'example.', 4);
-        await settle(1200);
+        flooding = false;
+        await watch;
+        assert.ok(peak >= 200, `example.'s missing names a second reported: peak ${peak}`);
+        assert.ok(reportsAfterPeak >= 2, `reports after the peak: ${reportsAfterPeak}`);
+        await settle(200);
         assert.doesNotMatch(peer.output(), /example\. is under a random-subdomain attack/);
         assert.equal(r.answered, r.sent, `example.: ${JSON.stringify(r)}`);
 
