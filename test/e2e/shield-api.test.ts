@@ -71,7 +71,7 @@ async function waitForLog(p: Platform, re: RegExp, count: number, withinMs = 10_
 const limited = (t: { full: number; truncated: number; other: number }) =>
   t.full >= 5 && t.full <= 7 && t.truncated >= 10 && t.other === 0;
 
-describe("a zone's shield settings through start's API", { timeout: 180_000 }, () => {
+describe("a zone's shield settings through start's API", { timeout: 300_000 }, () => {
   for (const io of ['native', 'node'] as const)
     test(`${io} UDP path: taken by the running workers, lifted, kept across a restart`, {
       skip: io === 'native' ? skipOrFail(native.ok ? false : `no native addon: ${native.reason}`) : false,

@@ -279,7 +279,7 @@ for (const io of ['native', 'node'] as const)
     );
   });
 
-describe('TCP under a connection flood (the drill waves’ TCP floods)', { timeout: 60_000 }, () => {
+describe('TCP under a connection flood (the drill waves’ TCP floods)', { timeout: 180_000 }, () => {
   let dir: string;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'sb-shield-tcp-'));
