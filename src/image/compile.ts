@@ -395,7 +395,10 @@ function compile(
     if (withTemplates && nodes instanceof ColumnOrder) {
       // A big zone: its names written from the columns; a node made only where they cannot be.
       const cols = (zone as ColumnZone).columns();
-      for (let i = 0; i < nodes.length; i++) ctx.columnName(cols, nodes.index(i), nodes, table, i);
+      for (let i = 0; i < nodes.length; i++) {
+        if (i % WARM_BLOCK === 0) warmColumns(nodes, cols, i, Math.min(i + WARM_BLOCK, nodes.length));
+        ctx.columnName(cols, nodes.index(i), nodes, table, i);
+      }
       stage?.('templates made');
     } else if (withTemplates)
       for (let i = 0; i < nodes.length; i++) {
@@ -437,6 +440,52 @@ interface OrderedNames {
   wire(i: number): string;
   /** The i-th node (a ColumnZone makes it now, unless it is still cached). */
   node(i: number): ZoneNode;
+}
+
+/** Names warmed per `warmColumns` call: their lines fit in L1/L2 until the loop reads them. */
+const WARM_BLOCK = 64;
+const warmSet = new Int32Array(WARM_BLOCK);
+/** Past the block: what the warming read, kept so that the reads are not dropped. */
+const warmRec = new Int32Array(WARM_BLOCK + 1);
+
+/**
+ * Reads, for names `from` to `to` (at most WARM_BLOCK, canonical order), the first cache line
+ * each of them touches in every column the templates are written from: the key's index entry
+ * and octets, the name's flags and first RRset, that RRset's columns, its first record's and
+ * the record's RDATA. The templates loop reads these at random (the columns are in the file's
+ * order), one miss after the other; here the block's misses of one level are independent of
+ * each other, so the core has many in flight at once and the loop finds them in cache (−21%
+ * of the pass's CPU in the start trace, cold19; the sections' pass showed no gain and is not
+ * warmed). Writes nothing: the image is the same.
+ */
+function warmColumns(nodes: ColumnOrder, cols: ZoneColumns, from: number, to: number): void {
+  const order = nodes.order;
+  const { off, len } = nodes.keyColumns;
+  const octets = nodes.octets;
+  const { flags, firstSet, setType, setTtl, setNext, setFirst, recOff, recLen, recNext, slab } = cols;
+  let sink = 0;
+  const n = to - from;
+  for (let j = 0; j < n; j++) {
+    const idx = order[from + j];
+    sink += off[idx] + len[idx] + flags[idx];
+    warmSet[j] = firstSet[idx];
+  }
+  for (let j = 0; j < n; j++) {
+    const idx = order[from + j];
+    sink += octets[off[idx]];
+    const t = warmSet[j];
+    if (t < 0) {
+      warmRec[j] = -1;
+      continue;
+    }
+    sink += setType[t] + setTtl[t] + setNext[t];
+    warmRec[j] = setFirst[t];
+  }
+  for (let j = 0; j < n; j++) {
+    const r = warmRec[j];
+    if (r >= 0) sink += recLen[r] + recNext[r] + slab[recOff[r]];
+  }
+  warmRec[WARM_BLOCK] = sink;
 }
 
 /** A Zone's nodes, sorted. */
@@ -493,6 +542,10 @@ class ColumnOrder implements OrderedNames {
   /** The name indexes in canonical order. */
   get order(): Int32Array {
     return this.#order;
+  }
+  /** The key table's per-index columns (`keyOff`/`keyLen` by name index). */
+  get keyColumns(): { readonly off: Int32Array; readonly len: Uint8Array } {
+    return this.#zone._index;
   }
   /** The octets the keys (and spellings) lie in (read after the load: no longer grown). */
   get octets(): Uint8Array {
@@ -1951,6 +2004,8 @@ class TemplateBuilder {
   readonly #negativeWatch: { has(label: string): boolean };
   /** The negative template watches some label (`#negativeWatch` is not empty). */
   readonly #watching: boolean;
+  /** The watch labels when few (compared as octets, `#watchedOctets`), else undefined. */
+  readonly #fewWatch: readonly string[] | undefined;
 
   readonly #answerOpts: AnswerOptions;
   /** Some name of the zone has an octet 0xfe or 0xff (the placeholders' labels). */
@@ -1975,12 +2030,39 @@ class TemplateBuilder {
     this.negative = this.#negativeTemplate();
     const watch = this.negative?.watch ?? NO_STRINGS;
     this.#watching = watch.length > 0;
+    this.#fewWatch = watch.length <= 8 ? watch : undefined;
     this.#negativeWatch =
       watch.length > 8
         ? new Set(watch)
         : watch.length === 0
           ? NOT_WATCHED
           : { has: (l) => watch.includes(l) };
+  }
+
+  /**
+   * `#negativeWatch.has(labelBelow(key, originLength))` for the key at `octets[ko, ko + kn)`
+   * (under the origin, longer than it), read from the octets: no string per name when the
+   * watch labels are few (a zone's SOA gives at most two).
+   */
+  #watchedOctets(octets: Uint8Array, ko: number, kn: number, originLength: number): boolean {
+    const few = this.#fewWatch;
+    if (few === undefined)
+      return this.#negativeWatch.has(labelBelow(latin1Slice.call(octets, ko, ko + kn), originLength));
+    const stop = ko + kn - originLength;
+    let at = ko;
+    let last = ko;
+    while (at < stop) {
+      last = at;
+      at += octets[at] + 1;
+    }
+    const n = stop - last;
+    next: for (let w = 0; w < few.length; w++) {
+      const label = few[w];
+      if (label.length !== n) continue;
+      for (let k = 0; k < n; k++) if (label.charCodeAt(k) !== octets[last + k]) continue next;
+      return true;
+    }
+    return false;
   }
 
   #place(parts: TplParts): Tpl {
@@ -2445,10 +2527,8 @@ class TemplateBuilder {
     const neg = this.negative;
     if (neg === undefined || (neg.tflags & TemplateFlag.SHIFTABLE) === 0) return false;
     const originLength = this.zone.origin.key.length;
-    if (kn !== originLength && this.#watching) {
-      const key = latin1Slice.call(octets, ko, ko + kn);
-      if (this.#negativeWatch.has(labelBelow(key, originLength))) return false;
-    }
+    if (kn !== originLength && this.#watching && this.#watchedOctets(octets, ko, kn, originLength))
+      return false;
     const cls = this.zone.class;
     let n = 0;
     let lowest = 0x10000;
