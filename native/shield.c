@@ -623,6 +623,12 @@ int sb_sources_has_history(sb_sources *s, uint32_t key, double now_ms) {
   return slot >= 0 && now_ms - ld(&s->history_at[slot]) < HISTORY_MS;
 }
 
+int sb_sources_good(const sb_sources *s, uint32_t key, double window_ms, double now_ms) {
+  int32_t slot = sb_table_find(&s->table, key);
+  if (slot < 0) return 0;
+  return now_ms - ld(&s->cookie_at[slot]) < window_ms || now_ms - ld(&s->history_at[slot]) < HISTORY_MS;
+}
+
 int sb_sources_vouched(const sb_sources *s, uint32_t key, double now_ms) {
   int32_t slot = sb_table_find(&s->table, key);
   if (slot < 0) return 0;

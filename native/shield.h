@@ -152,6 +152,10 @@ void sb_sources_note_cookie(sb_sources *s, uint32_t key, double now_ms);
 /* Whether the source has a calm-time history now (whatever its tier: a history source that also
  * used TCP is in the tcp tier). */
 int sb_sources_has_history(sb_sources *s, uint32_t key, double now_ms);
+/* Whether the source is of good standing (what keeps its /24 out of the prefilter): a valid cookie
+ * within window_ms, or a calm-time history. Read from the table every worker shares (standing.h)
+ * when there is one: a source whose datagrams reach only another worker counts too. */
+int sb_sources_good(const sb_sources *s, uint32_t key, double window_ms, double now_ms);
 /* A TC=1 answer vouches for its source's TCP connections this long (a resolver's TCP retry comes
  * at once; the bots that were sent one of the 100 TC=1 a second strangers get are let in this
  * long only). */
@@ -312,9 +316,13 @@ typedef struct sb_shield {
   uint32_t *blk_recent, *blk_behind;
   double *blk_first;
   int onset3_off;
+  /* onset19: before a /24 is blocked, the source table (shared by the workers) is asked whether a
+   * source of it has good standing; if so the block is not made (blocks_spared).
+   * SWITCHBOARD_SHARED_GOOD=off (A/B runs): only this worker's own marks. */
+  int shared_good_off;
   uint32_t blocked[512];
   unsigned nblocked, blocked_version;
-  double blocks_made, would_block;
+  double blocks_made, would_block, blocks_spared;
   uint32_t wall; /* seconds since the epoch at the batch (cookie timestamps) */
   /* counters since configured */
   double seen, answered, dropped, truncated, allowed, cookies[5], rrl_dropped, rrl_slipped, would_drop,

@@ -174,6 +174,8 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   sh->onset2_off = onset2_env != NULL && strcmp(onset2_env, "off") == 0;
   const char *onset3_env = getenv("SWITCHBOARD_ONSET3");
   sh->onset3_off = onset3_env != NULL && strcmp(onset3_env, "off") == 0;
+  const char *shared_good_env = getenv("SWITCHBOARD_SHARED_GOOD");
+  sh->shared_good_off = shared_good_env != NULL && strcmp(shared_good_env, "off") == 0;
   sh->blocked_version = ++g_prefilter_version;
   shield_free(g_shield);
   g_shield = sh;
@@ -337,10 +339,30 @@ static void count_starts(sb_shield *sh, uint32_t slot, double now_ms) {
   if (sh->blk_since[slot] <= 0) sh->blk_since[slot] = now_ms;
 }
 
+#define GOOD_MS 600000.0 /* a /24 stays good this long after a source of good standing in it was read */
+
 static void note_good(sb_shield *sh, const sb_verdict *v, double now_ms) {
   if (sh->cfg.prefilter_threshold <= 0 || v->addr_len != 4) return;
   uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
-  sh->blk_good_until[block_slot(sh, p24, now_ms)] = now_ms + 600000;
+  sh->blk_good_until[block_slot(sh, p24, now_ms)] = now_ms + GOOD_MS;
+}
+
+#define SHARED_GOOD_MS 10000.0 /* a /24 found good in the source table: looked up again after this */
+
+/* Whether a source of the /24 p24 has good standing in the source table — with several workers the
+ * table they share (standing.h). note_good marks only the /24s of sources this worker read, and
+ * with SO_REUSEPORT a resolver that keeps its source port reaches one worker only: the other
+ * worker, seeing the /24's bots and not its resolver, blocked the /24 on its own socket and in
+ * the TCP listener's union of the sets (onset19: the drill's `nat` resolvers, whose TCP
+ * connections were then dropped; a resolver that randomizes its ports would have lost half its
+ * UDP too). 256 lookups, made only when a block is about to be made. */
+static int shared_good(sb_shield *sh, uint32_t p24, double now_ms) {
+  uint8_t addr[4] = {(uint8_t)(p24 >> 24), (uint8_t)(p24 >> 16), (uint8_t)(p24 >> 8), 0};
+  for (unsigned host = 0; host < 256; host++) {
+    addr[3] = (uint8_t)host;
+    if (sb_sources_good(&sh->sources, sb_sources_key(addr, 4), GOOD_MS, now_ms)) return 1;
+  }
+  return 0;
 }
 
 /* The threshold a /24's count of this second is held to: the whole of it at the second's sweep,
@@ -512,6 +534,9 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
     if (rule && now_ms >= sh->blk_good_until[s] && !allow_touches(sh, sh->blk_key[s])) {
       if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
         if (sweep) sh->would_block++; /* once per /24 and second, as before */
+      } else if (sh->blk_until[s] <= now_ms && !sh->shared_good_off && shared_good(sh, sh->blk_key[s], now_ms)) {
+        sh->blk_good_until[s] = now_ms + SHARED_GOOD_MS;
+        sh->blocks_spared++;
       } else if (sh->blk_until[s] <= now_ms) {
         unsigned strikes = sh->blk_strikes[s] < 4 ? sh->blk_strikes[s] : 4;
         sh->blk_until[s] = now_ms + sh->cfg.prefilter_seconds * 1000 * (double)(1u << strikes);

@@ -674,6 +674,53 @@ static void cold(const uint8_t *origin, size_t olen) {
          blocked[0], level_then, nat, few, blocked[1], blocked[2], blocked[3], blocked[4]);
 }
 
+/* Standing another worker read (onset19): the flood of cold's pass 0 (a direct flood of an existing
+ * name from 250 hosts each of 10.9.8.0/24 and 10.9.5.0/24, a full run every 11 ms), where the
+ * resolver 10.9.5.251 has a valid cookie in the source table — which the workers share — from
+ * the other worker, and this worker never read one of its datagrams (with SO_REUSEPORT a resolver
+ * that keeps its source port reaches one worker only). Pass 0: 10.9.5.0/24 is never blocked, the
+ * bots' /24 is; pass 1 (SWITCHBOARD_SHARED_GOOD=off: only this worker's own marks): both are.
+ * Prints "shared-good bots-blocked B nat-blocked 0|1 off-nat-blocked 0|1 spared S". */
+static void shared_good(const uint8_t *origin, size_t olen) {
+  double bots = -1, spared = 0;
+  int nat[2] = {0, 0};
+  for (int pass = 0; pass < 2; pass++) {
+    sb_shield_config c;
+    sb_shield *sh = fresh_shield(SB_SHIELD_ON, &c);
+    sh->shared_good_off = pass == 1;
+    uint8_t pkt[300];
+    size_t len = query(pkt, origin, olen, 1);
+    double now = 900000.5;
+    /* 12 calm seconds: a resolver of 10.9.6.0/24 asks, this worker keeps up. */
+    for (int half = 0; half < 24; half++) {
+      send_from(sh, pkt, len, NET(6) | 251, now, 0);
+      now = ticks(sh, now, 500, 2);
+    }
+    if (sh->overload.level != 0) fail("shared-good: not calm");
+    const uint8_t other[4] = {10, 9, 5, 251};
+    sb_sources_note_cookie(&sh->sources, sb_sources_key(other, 4), now);
+    double start = now;
+    for (int ms = 0; ms < 1500; ms++) {
+      now += 1;
+      sb_shield_clock(sh, now);
+      if (ms % 11 == 0) sb_shield_batch(sh, 16, 16, now);
+      for (int k = 0; k < 2; k++) {
+        uint32_t host = (uint32_t)(1 + (ms * 2 + k) % 250);
+        send_from(sh, pkt, len, NET(8) | host, now, 0);
+        send_from(sh, pkt, len, NET(5) | host, now, 0);
+      }
+      check_blocked();
+      if (pass == 0 && bots < 0 && is_blocked(NET(8))) bots = now - start;
+      if (is_blocked(NET(5))) nat[pass] = 1;
+    }
+    if (pass == 0) spared = sh->blocks_spared;
+  }
+  if (bots < 0 || bots > 150) fail("shared-good: the bots' /24 was not blocked within 150 ms");
+  if (nat[0]) fail("shared-good: the /24 of a resolver with a cookie another worker read was blocked");
+  if (!nat[1]) fail("shared-good: with the rule off the resolver's /24 was not blocked (the scenario tests nothing)");
+  printf("shared-good bots-blocked %.0f nat-blocked %d off-nat-blocked %d spared %.0f\n", bots, nat[0], nat[1], spared);
+}
+
 /* The drill's wave 1 at a slow worker (onset2): bots' /24s read at ~400 datagrams a second each in
  * bursts of 16 from one host (a worker at a quarter of a loaded core reads 15,000-30,000 a second
  * at the onset, spread over ~40 bot /24s), the flood's first 80 ms read while the worker still
@@ -961,6 +1008,7 @@ int main(int argc, char **argv) {
   early(origin, olen);
   direct(origin, olen);
   cold(origin, olen);
+  shared_good(origin, olen);
   onset2(origin, olen);
   onset3(origin, olen);
   rrl_burst(origin, olen);

@@ -12,6 +12,16 @@
  * huge pages are `never`, GLIBC_TUNABLES already names the tunable, SWITCHBOARD_HUGETLB=off,
  * the process has an IPC channel (forked by a parent that talks to it) or is a cluster worker,
  * the small exec addon (native/exec.c) is not built, or the exec fails.
+ *
+ * The same exec puts V8's `--no-memory-reducer` on the command line (also when the tunable is
+ * not wanted). V8's memory reducer runs full collections of its own ~8 s after the allocation
+ * rate falls — after a start: in the drill the primary's and each DNS worker's came mid-wave,
+ * tens of ms each at full speed and four times that under a quarter-core quota (docs/
+ * PERFORMANCE.md "onset19"). The start's garbage is collected explicitly already
+ * (src/server/shared/gc.ts), so the reducer only repeats that work at a bad time. A flag of the
+ * command line, not the environment: cluster workers inherit it through `process.execArgv`,
+ * the other tools a server starts (NSD, dig) see nothing. SWITCHBOARD_MEMORY_REDUCER=on keeps
+ * V8's default (an A/B).
  * @module
  */
 import { readFileSync } from 'node:fs';
@@ -58,6 +68,26 @@ export function wantsHugetlbReexec(
   return true;
 }
 
+/** The V8 flag that turns the memory reducer off. */
+export const NO_MEMORY_REDUCER = '--no-memory-reducer';
+
+/**
+ * Whether this process should re-execute itself with `--no-memory-reducer` (see the module
+ * comment): `serve` or `start`, not a forked or cluster child, the flag (either way) not given.
+ */
+export function wantsNoMemoryReducer(
+  argv: readonly string[],
+  execArgv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  platform: string,
+): boolean {
+  if (platform !== 'linux') return false;
+  if (argv[2] !== 'serve' && argv[2] !== 'start') return false;
+  if (env.SWITCHBOARD_MEMORY_REDUCER === 'on') return false;
+  if (env.NODE_CHANNEL_FD !== undefined || env.NODE_UNIQUE_ID !== undefined) return false;
+  return !execArgv.some((a) => /^--(no-)?memory[-_]reducer(=|$)/.test(a));
+}
+
 /** Transparent huge pages can be had here (`always` or `madvise`; unknown: assumed not). */
 export function thpAvailable(): boolean {
   try {
@@ -67,10 +97,12 @@ export function thpAvailable(): boolean {
   }
 }
 
-/** Re-executes this process with the tunable when it should (see the module comment); else returns. */
-function reexecWithHugetlb(): void {
+/** Re-executes this process with the tunable and the V8 flag when it should (see the module comment); else returns. */
+function reexec(): void {
   const env = process.env;
-  if (!wantsHugetlbReexec(process.argv, env, process.platform) || !thpAvailable()) return;
+  const flag = wantsNoMemoryReducer(process.argv, process.execArgv, env, process.platform);
+  const tunable = wantsHugetlbReexec(process.argv, env, process.platform) && thpAvailable();
+  if (!flag && !tunable) return;
   let addon: ExecAddon;
   try {
     addon = createRequire(import.meta.url)(
@@ -79,18 +111,23 @@ function reexecWithHugetlb(): void {
   } catch {
     return;
   }
-  if (typeof addon.execve !== 'function' || !glibcHasHugetlb(String(addon.glibc))) return;
+  if (typeof addon.execve !== 'function') return;
+  const withTunable = tunable && glibcHasHugetlb(String(addon.glibc));
+  if (!flag && !withTunable) return;
   const strings: string[] = [];
   for (const [k, v] of Object.entries(env)) {
-    if (v === undefined || k === 'GLIBC_TUNABLES') continue;
+    if (v === undefined || (withTunable && k === 'GLIBC_TUNABLES')) continue;
     strings.push(`${k}=${v}`);
   }
-  strings.push(`GLIBC_TUNABLES=${withHugetlb(env.GLIBC_TUNABLES)}`);
-  strings.push(`${WAS_ENV}=${env.GLIBC_TUNABLES === undefined ? 'unset' : `=${env.GLIBC_TUNABLES}`}`);
+  if (withTunable) {
+    strings.push(`GLIBC_TUNABLES=${withHugetlb(env.GLIBC_TUNABLES)}`);
+    strings.push(`${WAS_ENV}=${env.GLIBC_TUNABLES === undefined ? 'unset' : `=${env.GLIBC_TUNABLES}`}`);
+  }
+  const nodeArgs = flag ? [...process.execArgv, NO_MEMORY_REDUCER] : process.execArgv;
   try {
-    addon.execve(process.execPath, [process.argv0, ...process.execArgv, ...process.argv.slice(1)], strings);
+    addon.execve(process.execPath, [process.argv0, ...nodeArgs, ...process.argv.slice(1)], strings);
   } catch {
-    // The exec failed: this process goes on without the tunable.
+    // The exec failed: this process goes on as it is.
   }
 }
 
@@ -103,5 +140,5 @@ function restoreEnv(): void {
   else if (was.startsWith('=')) process.env.GLIBC_TUNABLES = was.slice(1);
 }
 
-reexecWithHugetlb();
+reexec();
 restoreEnv();

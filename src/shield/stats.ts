@@ -35,6 +35,9 @@ export interface ShieldStats {
   lostEvents: number;
   /** Blocks the prefilter made (or, in dry run, would have), and /24s blocked now. */
   blocksMade: number;
+  /** Blocks not made (native path): a source of the /24 has good standing in the source table the
+   * workers share, though this worker did not read it. */
+  blocksSpared?: number;
   wouldBlock: number;
   blocked: number;
   /** The prefilter's QNAME filter (native path): attacked zones whose missing names the kernel

@@ -2,14 +2,22 @@
  * `switchboard serve` re-executes itself once with GLIBC_TUNABLES=glibc.malloc.hugetlb=1
  * (src/cli/hugetlb.ts, native/exec.c): the same PID, its output still reaching the pipes it
  * was given, the tunable in the primary's environment and not in its workers'; with
- * SWITCHBOARD_HUGETLB=off, or a GLIBC_TUNABLES that names it, nothing is re-executed.
+ * SWITCHBOARD_HUGETLB=off, or a GLIBC_TUNABLES that names it, the tunable is not asked for. The
+ * same exec puts V8's --no-memory-reducer on the primary's command line, which its workers
+ * inherit (also with SWITCHBOARD_HUGETLB=off); SWITCHBOARD_MEMORY_REDUCER=on: no flag.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { glibcHasHugetlb, thpAvailable, wantsHugetlbReexec, withHugetlb } from '../../src/cli/hugetlb.js';
+import {
+  glibcHasHugetlb,
+  thpAvailable,
+  wantsHugetlbReexec,
+  wantsNoMemoryReducer,
+  withHugetlb,
+} from '../../src/cli/hugetlb.js';
 import { repoRoot } from '../helpers/paths.js';
 import { listDescendants, skipUnlessCommands } from '../helpers/peers.js';
 import { dig, freePort, startSwitchboard } from './support.js';
@@ -21,6 +29,11 @@ $TTL 300
 ns1 A 192.0.2.1
 www A 192.0.2.80
 `;
+
+/** The command line a process was started (or last executed) with. */
+function cmdlineOf(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+}
 
 /** The environment a process was started (or last executed) with. */
 function environOf(pid: number): Map<string, string> {
@@ -58,6 +71,21 @@ describe('hugetlb re-exec: the rules', () => {
     assert.equal(wantsHugetlbReexec(argv, { NODE_CHANNEL_FD: '3' }, 'linux'), false);
     assert.equal(wantsHugetlbReexec(argv, { NODE_UNIQUE_ID: '1' }, 'linux'), false);
   });
+
+  test('--no-memory-reducer: serve and start, once, not for children, not when asked to keep it', () => {
+    const argv = ['node', 'main.js', 'serve'];
+    assert.equal(wantsNoMemoryReducer(argv, [], {}, 'linux'), true);
+    assert.equal(wantsNoMemoryReducer(['node', 'main.js', 'start'], ['--trace-gc'], {}, 'linux'), true);
+    assert.equal(wantsNoMemoryReducer(['node', 'main.js', 'zone'], [], {}, 'linux'), false);
+    assert.equal(wantsNoMemoryReducer(argv, [], {}, 'darwin'), false);
+    assert.equal(wantsNoMemoryReducer(argv, ['--no-memory-reducer'], {}, 'linux'), false);
+    assert.equal(wantsNoMemoryReducer(argv, ['--memory-reducer'], {}, 'linux'), false);
+    assert.equal(wantsNoMemoryReducer(argv, ['--no-memory_reducer'], {}, 'linux'), false);
+    assert.equal(wantsNoMemoryReducer(argv, ['--memory-reducer-for-small-heaps'], {}, 'linux'), true);
+    assert.equal(wantsNoMemoryReducer(argv, [], { SWITCHBOARD_MEMORY_REDUCER: 'on' }, 'linux'), false);
+    assert.equal(wantsNoMemoryReducer(argv, [], { NODE_CHANNEL_FD: '3' }, 'linux'), false);
+    assert.equal(wantsNoMemoryReducer(argv, [], { NODE_UNIQUE_ID: '1' }, 'linux'), false);
+  });
 });
 
 describe('serve re-executes itself with glibc.malloc.hugetlb=1', { skip }, () => {
@@ -79,9 +107,11 @@ describe('serve re-executes itself with glibc.malloc.hugetlb=1', { skip }, () =>
       assert.match(s.stderr(), /info: UDP path:/);
       const env = environOf(s.pid);
       assert.equal(env.get('GLIBC_TUNABLES'), 'glibc.malloc.hugetlb=1');
+      assert.ok(cmdlineOf(s.pid).includes('--no-memory-reducer'), cmdlineOf(s.pid).join(' '));
       const workers = listDescendants(s.pid);
       assert.equal(workers.length, 2);
       for (const w of workers) {
+        assert.ok(cmdlineOf(w).includes('--no-memory-reducer'), cmdlineOf(w).join(' '));
         const we = environOf(w);
         // Given as '' to the CLI: given back as '' to the workers.
         assert.equal(we.get('GLIBC_TUNABLES'), '');
@@ -100,6 +130,21 @@ describe('serve re-executes itself with glibc.malloc.hugetlb=1', { skip }, () =>
       const env = environOf(s.pid);
       assert.equal(env.get('GLIBC_TUNABLES')?.includes('hugetlb') === true, false);
       assert.equal(env.has('SWITCHBOARD_GLIBC_TUNABLES_WAS'), false);
+      // The V8 flag is asked for by the same exec, tunable or not.
+      assert.ok(cmdlineOf(s.pid).includes('--no-memory-reducer'), cmdlineOf(s.pid).join(' '));
+      const r = await dig('127.0.0.1', port, 'www.hp.test', 'A');
+      assert.deepEqual(r.answers, ['www.hp.test. A 192.0.2.80']);
+    } finally {
+      assert.equal(await s.stop(), 0);
+    }
+  });
+
+  test('SWITCHBOARD_MEMORY_REDUCER=on: V8 keeps its memory reducer', async () => {
+    const { port, s } = await serve({ SWITCHBOARD_MEMORY_REDUCER: 'on' });
+    try {
+      assert.equal(cmdlineOf(s.pid).includes('--no-memory-reducer'), false);
+      for (const w of listDescendants(s.pid))
+        assert.equal(cmdlineOf(w).includes('--no-memory-reducer'), false);
       const r = await dig('127.0.0.1', port, 'www.hp.test', 'A');
       assert.deepEqual(r.answers, ['www.hp.test. A 192.0.2.80']);
     } finally {

@@ -179,6 +179,15 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
       /^onset2 blocked (\d+) off-blocked (-?\d+) nat-blocked 0 few-blocked 0 calm-blocked 0$/m.exec(r.stdout);
     assert.ok(onset2, r.stdout);
     assert.ok(Number(onset2[1]) <= 100, `bursty /24 blocked ${onset2[1]} ms after falling behind`);
+    // Standing another worker read (onset19): a resolver whose valid cookie is in the shared source
+    // table keeps its /24 out of this worker's blocked set though this worker never read it; with
+    // SWITCHBOARD_SHARED_GOOD=off it is blocked, as before.
+    const shared = /^shared-good bots-blocked (\d+) nat-blocked 0 off-nat-blocked 1 spared (\d+)$/m.exec(
+      r.stdout,
+    );
+    assert.ok(shared, r.stdout);
+    assert.ok(Number(shared[1]) <= 150, `bots' /24 blocked ${shared[1]} ms in`);
+    assert.ok(Number(shared[2]) >= 1, 'a block spared');
     // RRL-limited answers: a burst while the worker keeps up blocks nothing; a /24 kept over its
     // rate is blocked; while behind, the burst blocks.
     const rrl = /^rrl burst-blocked 0 flood-blocked (\d+) behind-burst-blocked 1$/m.exec(r.stdout);
