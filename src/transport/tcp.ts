@@ -419,41 +419,44 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
   // (RFC 7766 §6.2.4 lets a client close after sending), then close ours.
   // pauseOnConnect: libuv's connection is not read (nor put in libuv's epoll set) before the C
   // decision, which may keep a duplicate of it until its first frame; served ones are resumed.
-  const server: Server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => {
-    const inC = acceptGate?.active() === true;
-    onConnection(socket, socket.remoteAddress ?? '', socket.remotePort ?? 0, inC ? JUDGE_IN_C : undefined);
-    // libuv hands over one connection per turn: drain the rest of the accept queue, bounded.
-    if ((acceptBatch === undefined && !inC) || serverFd < 0) return;
-    let taken: (number | string)[];
-    try {
-      if (inC && acceptGate !== undefined) {
-        counts.fill(0);
-        taken = acceptGate.accept(serverFd, ACCEPT_BATCH_C, counts, ACCEPT_BATCH);
-        stats.blockedClosed += counts[0];
-        stats.heldInC += counts[1];
-        stats.gated += counts[1];
-        stats.refused += counts[0] + counts[1];
-        stats.strangersServed += counts[2];
-        stats.batchAccepted += counts[3] - counts[5];
-        stats.acceptFullBatches += counts[4];
-        stats.firstFrameKept += counts[6];
-        if (counts[1] > 0 || counts[6] > 0) armSweeper();
-      } else if (acceptBatch !== undefined) {
-        taken = acceptBatch(serverFd, ACCEPT_BATCH);
-        if (taken.length >= ACCEPT_BATCH * 3) stats.acceptFullBatches++;
-      } else return;
-    } catch (err) {
-      onError(`${label}: batch accept failed`, err);
-      return;
-    }
-    for (let i = 0; i + 2 < taken.length; i += 3) {
-      const s = adopt(taken[i] as number);
-      if (s === undefined) continue;
-      stats.batchAccepted++;
-      // Judged in C already (the strangers among them counted there).
-      onConnection(s, taken[i + 1] as string, taken[i + 2] as number, inC ? JUDGED : undefined);
-    }
-  });
+  const server: Server = createServer(
+    { allowHalfOpen: true, noDelay: true, pauseOnConnect: true },
+    (socket) => {
+      const inC = acceptGate?.active() === true;
+      onConnection(socket, socket.remoteAddress ?? '', socket.remotePort ?? 0, inC ? JUDGE_IN_C : undefined);
+      // libuv hands over one connection per turn: drain the rest of the accept queue, bounded.
+      if ((acceptBatch === undefined && !inC) || serverFd < 0) return;
+      let taken: (number | string)[];
+      try {
+        if (inC && acceptGate !== undefined) {
+          counts.fill(0);
+          taken = acceptGate.accept(serverFd, ACCEPT_BATCH_C, counts, ACCEPT_BATCH);
+          stats.blockedClosed += counts[0];
+          stats.heldInC += counts[1];
+          stats.gated += counts[1];
+          stats.refused += counts[0] + counts[1];
+          stats.strangersServed += counts[2];
+          stats.batchAccepted += counts[3] - counts[5];
+          stats.acceptFullBatches += counts[4];
+          stats.firstFrameKept += counts[6];
+          if (counts[1] > 0 || counts[6] > 0) armSweeper();
+        } else if (acceptBatch !== undefined) {
+          taken = acceptBatch(serverFd, ACCEPT_BATCH);
+          if (taken.length >= ACCEPT_BATCH * 3) stats.acceptFullBatches++;
+        } else return;
+      } catch (err) {
+        onError(`${label}: batch accept failed`, err);
+        return;
+      }
+      for (let i = 0; i + 2 < taken.length; i += 3) {
+        const s = adopt(taken[i] as number);
+        if (s === undefined) continue;
+        stats.batchAccepted++;
+        // Judged in C already (the strangers among them counted there).
+        onConnection(s, taken[i + 1] as string, taken[i + 2] as number, inC ? JUDGED : undefined);
+      }
+    },
+  );
 
   /** A net.Socket for a descriptor accepted in C; undefined (closed) when Node cannot take it. */
   function adopt(fd: number): Socket | undefined {
@@ -893,7 +896,8 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
         const fd = (server as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
         if (typeof fd === 'number' && fd >= 0) serverFd = fd;
         // Strangers kept in C until their first frame: a connection that never asks costs no JS.
-        if (serverFd >= 0) acceptGate?.watch?.(serverFd, idleTimeoutMs, PRESSURE_FIRST_QUERY_MS, firstFrameIn);
+        if (serverFd >= 0)
+          acceptGate?.watch?.(serverFd, idleTimeoutMs, PRESSURE_FIRST_QUERY_MS, firstFrameIn);
         resolve({
           address,
           port,

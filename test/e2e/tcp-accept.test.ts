@@ -305,7 +305,9 @@ describe('strangers’ connections kept in C until their first frame', { timeout
     return firstFrameLine(peer?.output() ?? '');
   };
 
-  test('a silent connection is never handed to JS and is reset at its deadline (the idle timeout)', { skip }, async () => {
+  test('a silent connection is never handed to JS and is reset at its deadline (the idle timeout)', {
+    skip,
+  }, async () => {
     const p = peer as Peer;
     const before = firstFrameLine(p.output());
     const s = await open(p.port, '127.0.71.1');
@@ -350,7 +352,9 @@ describe('strangers’ connections kept in C until their first frame', { timeout
     s.destroy();
   });
 
-  test('a 0-length first frame is reset in C; a client that closes before its frame is closed', { skip }, async () => {
+  test('a 0-length first frame is reset in C; a client that closes before its frame is closed', {
+    skip,
+  }, async () => {
     const p = peer as Peer;
     const before = firstFrameLine(p.output());
     const z = await open(p.port, '127.0.74.1');
@@ -374,9 +378,13 @@ describe('strangers’ connections kept in C until their first frame', { timeout
 
   test('kdig +tcp is answered', { skip }, async () => {
     const p = peer as Peer;
-    const out = execFileSync('kdig', ['@127.0.0.1', '-p', String(p.port), '+tcp', '+time=3', 'www.example.', 'A'], {
-      encoding: 'utf8',
-    });
+    const out = execFileSync(
+      'kdig',
+      ['@127.0.0.1', '-p', String(p.port), '+tcp', '+time=3', 'www.example.', 'A'],
+      {
+        encoding: 'utf8',
+      },
+    );
     assert.match(out, /status: NOERROR/);
     assert.match(out, /www\.example\.\s+\d+\s+IN\s+A\s/);
   });
