@@ -266,9 +266,7 @@ function answers(s: Socket, n: number, ms: number): Promise<number[]> {
 function firstFrameLine(output: string): Record<string, number> | undefined {
   const re =
     /(\d+) kept for their first frame now \((\d+) since start: (\d+) handed to JS with it, (\d+) reset at their deadline, (\d+) to make room, (\d+) closed by the client, (\d+) with a frame shorter/g;
-  let m: RegExpExecArray | null;
-  let last: RegExpExecArray | undefined;
-  while ((m = re.exec(output)) !== null) last = m;
+  const last = [...output.matchAll(re)].at(-1);
   if (last === undefined) return undefined;
   const [now, total, handed, expired, evicted, clientClosed, rejected] = last.slice(1).map(Number);
   return { now, total, handed, expired, evicted, clientClosed, rejected };
