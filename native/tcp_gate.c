@@ -5,8 +5,10 @@
  */
 #include "tcp_gate.h"
 
+#include <errno.h>
 #include <math.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -158,4 +160,113 @@ int sb_tcp_in_blocked(const uint8_t *addr, size_t len, const uint32_t *p24s, uns
     else hi = mid;
   }
   return 0;
+}
+
+/* ---- connections waiting for their first frame ---- */
+
+void sb_tcp_wait_init(sb_tcp_wait *w, double calm_ms, double pressed_ms) {
+  memset(w, 0, sizeof(*w));
+  w->head = w->tail = -1;
+  for (int32_t i = 0; i < SB_TCP_WAIT_MAX; i++) {
+    w->e[i].fd = -1;
+    w->e[i].next = i + 1 < SB_TCP_WAIT_MAX ? i + 1 : -1;
+  }
+  w->free_top = 0;
+  w->calm_ms = calm_ms >= 0 ? calm_ms : 0;
+  w->pressed_ms = pressed_ms >= 0 ? pressed_ms : 0;
+}
+
+/* Takes `slot` out of the arrival list and pushes it on the free stack. */
+static void wait_unlink(sb_tcp_wait *w, int32_t slot) {
+  sb_tcp_waiting *e = &w->e[slot];
+  if (e->prev >= 0) w->e[e->prev].next = e->next;
+  else w->head = e->next;
+  if (e->next >= 0) w->e[e->next].prev = e->prev;
+  else w->tail = e->prev;
+  e->fd = -1;
+  e->next = w->free_top;
+  e->prev = -1;
+  w->free_top = slot;
+  w->n--;
+}
+
+static int wait_live(const sb_tcp_wait *w, int32_t slot) {
+  return slot >= 0 && slot < SB_TCP_WAIT_MAX && w->e[slot].fd >= 0;
+}
+
+int32_t sb_tcp_wait_add(sb_tcp_wait *w, int fd, int lfd, const uint8_t *addr, size_t alen, int port, double now_ms) {
+  if (fd < 0) return -1;
+  if (w->free_top < 0) {
+    /* Full: the oldest makes room (its deadline is the nearest anyway). */
+    sb_tcp_wait_drop(w, w->head);
+    w->evicted++;
+  }
+  int32_t slot = w->free_top;
+  sb_tcp_waiting *e = &w->e[slot];
+  w->free_top = e->next;
+  e->fd = fd;
+  e->lfd = lfd;
+  e->at_ms = now_ms;
+  e->gen++;
+  e->port = port >= 0 && port <= 0xffff ? (uint16_t)port : 0;
+  e->alen = alen == 16 ? 16 : 4;
+  memset(e->addr, 0, sizeof(e->addr));
+  if (addr != NULL && (alen == 4 || alen == 16)) memcpy(e->addr, addr, alen);
+  e->prev = w->tail;
+  e->next = -1;
+  if (w->tail >= 0) w->e[w->tail].next = slot;
+  else w->head = slot;
+  w->tail = slot;
+  w->n++;
+  w->total++;
+  return slot;
+}
+
+int sb_tcp_wait_take(sb_tcp_wait *w, int32_t slot) {
+  if (!wait_live(w, slot)) return -1;
+  int fd = w->e[slot].fd;
+  wait_unlink(w, slot);
+  return fd;
+}
+
+void sb_tcp_wait_drop(sb_tcp_wait *w, int32_t slot) {
+  if (!wait_live(w, slot)) return;
+  int fd = w->e[slot].fd;
+  wait_unlink(w, slot);
+  sb_tcp_close_rst(fd);
+}
+
+unsigned sb_tcp_wait_sweep(sb_tcp_wait *w, double now_ms, int pressed) {
+  double hold = pressed ? w->pressed_ms : w->calm_ms;
+  unsigned closed = 0;
+  while (w->head >= 0 && w->e[w->head].at_ms + hold <= now_ms) {
+    sb_tcp_wait_drop(w, w->head);
+    w->expired++;
+    closed++;
+  }
+  return closed;
+}
+
+void sb_tcp_wait_close_all(sb_tcp_wait *w, int lfd) {
+  int32_t i = w->head;
+  while (i >= 0) {
+    int32_t next = w->e[i].next;
+    if (lfd < 0 || w->e[i].lfd == lfd) sb_tcp_wait_drop(w, i);
+    i = next;
+  }
+}
+
+int sb_tcp_first_frame(int fd, int peer_closed) {
+  uint8_t len2[2];
+  ssize_t r = recv(fd, len2, sizeof(len2), MSG_PEEK | MSG_DONTWAIT);
+  if (r == 0) return -1; /* the client closed before sending anything */
+  if (r < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? (peer_closed ? -1 : 0) : -1;
+  if (r < 2) return peer_closed ? -1 : 0;
+  unsigned len = ((unsigned)len2[0] << 8) | len2[1];
+  if (len < SB_TCP_MIN_FRAME) return -2;
+  /* The octets queued, not copied: a frame of up to 65,535 + 2 octets needs no buffer here. */
+  int queued = 0;
+  if (ioctl(fd, FIONREAD, &queued) != 0) return -1;
+  if (queued >= 0 && (unsigned)queued >= 2 + len) return 1;
+  return peer_closed ? -1 : 0;
 }

@@ -21,7 +21,8 @@ enum {
   SB_TCP_SERVE = 0,    /* nothing to judge: served */
   SB_TCP_STRANGER = 1, /* a stranger under pressure within the budget: served */
   SB_TCP_HOLD = 2,     /* a stranger beyond the budget: held unread, closed at its deadline */
-  SB_TCP_BLOCKED = 3   /* its /24 is in the shield's blocked set: closed at once */
+  SB_TCP_BLOCKED = 3,  /* its /24 is in the shield's blocked set: closed at once */
+  SB_TCP_KEPT = 4      /* (udp.c tcpJudge) a duplicate kept in C until its first frame */
 };
 
 typedef struct {
@@ -48,6 +49,71 @@ typedef struct {
   /* Counters (cumulative). */
   double blocked_closed, held_total, held_expired, held_evicted, strangers_served, served;
 } sb_tcp_gate;
+
+/*
+ * Connections from sources nothing vouches for, kept in C until their first complete DNS-over-TCP
+ * frame (2-octet length + that many octets) is in the socket (docs/TRANSPORT.md "Accept"): then
+ * handed to JS, which reads it at once; a connection that does not complete it by its deadline is
+ * reset. A fixed table (no allocation), entries linked in arrival order (the oldest first: the
+ * next deadline, and the one closed to make room when full) and freed out of order as frames
+ * complete. The caller owns the readiness watch (udp.c: an epoll set); an entry's `gen` tells a
+ * stale wake-up from the slot's next connection.
+ */
+/* Connections waiting for their first frame at once per thread: a slow-connection flood of ~400
+ * a second for the calm deadline (10 s), or ~4,000 a second under pressure (1 s), before the
+ * oldest are closed early. Each costs a descriptor and ~48 octets here. */
+#define SB_TCP_WAIT_MAX 4096
+/* The shortest first frame served: a DNS header (tcp.ts MIN_FRAME); shorter ones are reset here. */
+#define SB_TCP_MIN_FRAME 12
+
+typedef struct {
+  int fd;       /* -1: free */
+  int lfd;      /* the listening socket it came from (which listener JS hands it to) */
+  double at_ms; /* accepted at */
+  int32_t prev, next;
+  uint32_t gen;
+  uint16_t port;
+  uint8_t alen; /* 4 or 16 */
+  uint8_t addr[16];
+} sb_tcp_waiting;
+
+typedef struct {
+  sb_tcp_waiting e[SB_TCP_WAIT_MAX];
+  int32_t head, tail; /* oldest, newest; -1 when empty */
+  int32_t free_top;   /* a stack of free slots through `next` */
+  unsigned n;
+  /* The deadlines: `calm_ms` (the listener's idle timeout, as a frame begun in JS gets), or
+   * `pressed_ms` while the shield is pressed (tcp.ts PRESSURE_FIRST_QUERY_MS). */
+  double calm_ms, pressed_ms;
+  /* Counters (cumulative): waited, handed to JS, reset at the deadline, reset to make room,
+   * closed by the client before a frame, reset for a first frame shorter than a header. */
+  double total, handed, expired, evicted, client_closed, rejected;
+} sb_tcp_wait;
+
+/* Empties `w` (nothing open: call sb_tcp_wait_close_all first when reusing) with its deadlines. */
+void sb_tcp_wait_init(sb_tcp_wait *w, double calm_ms, double pressed_ms);
+
+/* Adds `fd` (from listening socket `lfd`, peer `addr` of `alen` 4|16 and `port`) at `now_ms`;
+ * when the table is full the oldest is reset first (counted evicted). Returns its slot. */
+int32_t sb_tcp_wait_add(sb_tcp_wait *w, int fd, int lfd, const uint8_t *addr, size_t alen, int port, double now_ms);
+
+/* Frees `slot` without closing its descriptor (handed over); its fd, or -1 when the slot is free. */
+int sb_tcp_wait_take(sb_tcp_wait *w, int32_t slot);
+
+/* Resets and frees `slot` (its connection closed with a reset). */
+void sb_tcp_wait_drop(sb_tcp_wait *w, int32_t slot);
+
+/* Resets the connections whose deadline came: accepted at or before now - (pressed ? pressed_ms :
+ * calm_ms). Deadlines are in arrival order (one hold for all at a time). Returns how many. */
+unsigned sb_tcp_wait_sweep(sb_tcp_wait *w, double now_ms, int pressed);
+
+/* Resets every waiting connection of the listening socket `lfd` (-1: every one). */
+void sb_tcp_wait_close_all(sb_tcp_wait *w, int lfd);
+
+/* Whether the first frame is complete in `fd`'s receive queue, peeked (never read): 1 complete,
+ * 0 not yet, -1 never (the client closed or the socket failed; `peer_closed`: the client shut its
+ * side, nothing more will come), -2 a first frame shorter than SB_TCP_MIN_FRAME. */
+int sb_tcp_first_frame(int fd, int peer_closed);
 
 /* Resets `g` with the budget (connections a second, for the process and per /24 or /56) and the
  * hold time. Nothing held: call sb_tcp_gate_close_all first when reusing a gate. */

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -1024,8 +1025,214 @@ static int judge_connection(sb_tcp_gate *g, const uint8_t *oct, size_t olen, dou
 }
 
 /* Counters acceptTcp adds to (a Float64Array of at least SB_ACCEPT_COUNTS). */
-#define SB_ACCEPT_COUNTS 6
-enum { AC_BLOCKED = 0, AC_HELD = 1, AC_STRANGERS = 2, AC_TAKEN = 3, AC_FULL = 4, AC_SERVED = 5 };
+#define SB_ACCEPT_COUNTS 7
+enum { AC_BLOCKED = 0, AC_HELD = 1, AC_STRANGERS = 2, AC_TAKEN = 3, AC_FULL = 4, AC_SERVED = 5, AC_WAITING = 6 };
+
+/* ---- connections kept in C until their first frame (tcp_gate.h sb_tcp_wait) ----
+ * A source nothing vouches for (the gate's stranger, in calm too) costs JS a net.Socket, its
+ * timers and its close (~150-240 us) whether or not it ever asks anything: a slow-connection
+ * flood opened before the shield is pressed closed ~400 of them in JS together at its idle
+ * timeout (docs/PERFORMANCE.md p99s18). Kept here instead, watched by this thread's epoll set
+ * (one uv_poll_t on it in the loop), it reaches JS only with a complete query to answer. */
+
+/* Wake-ups of the epoll set read at most this many events, then return to the loop (the set stays
+ * readable and the loop calls again). */
+#define SB_WAIT_EVENTS 64
+
+typedef struct {
+  sb_tcp_wait w;
+  int epfd;
+  uv_poll_t *poll; /* freed by its close callback (with the epoll descriptor) */
+  napi_env env;
+  napi_ref cb_ref;
+  napi_async_context actx;
+} sb_tcp_waiter;
+
+static __thread sb_tcp_waiter *g_tcp_waiter = NULL;
+
+/* Whether the thread's shield is pressed for TCP as sb_shield_tcp_stranger reads it (the level, or
+ * behind now): waiting connections then get tcp.ts's PRESSURE_FIRST_QUERY_MS, not the idle time. */
+static int tcp_pressed(double now) {
+  const sb_shield *sh = sb_shield_thread();
+  if (sh == NULL || sh->cfg.mode != SB_SHIELD_ON) return 0;
+  return sh->overload.level >= 1 || (!sh->behind_now_off && sh->behind_at > 0 && now - sh->behind_at <= SB_BEHIND_NOW_MS);
+}
+
+/* Whether `addr` (4 octets, or 16) is in the shield's allow-list (as the glue's own check). */
+static int tcp_allow_listed(const sb_shield *sh, const uint8_t *addr, size_t len) {
+  for (unsigned i = 0; i < sh->cfg.nallow; i++) {
+    if (sh->cfg.allow_len[i] != len) continue;
+    unsigned bits = sh->cfg.allow_bits[i], whole = bits >> 3, rest = bits & 7;
+    if (whole > 16 || (rest && whole >= 16)) continue;
+    if (memcmp(sh->cfg.allow[i], addr, whole) != 0) continue;
+    if (rest) {
+      uint8_t m = (uint8_t)(0xff << (8 - rest));
+      if ((sh->cfg.allow[i][whole] & m) != (addr[whole] & m)) continue;
+    }
+    return 1;
+  }
+  return 0;
+}
+
+/* A stranger whatever the pressure: the shield on (not dry run: nothing changes there), the source
+ * neither allow-listed nor vouched for (sb_sources_vouched: a TC=1 answer lately, the tcp tier, a
+ * cookie, a calm-time history). `k`: the shield's key octets (IPv4-mapped given as 4). */
+static int tcp_unvouched(const uint8_t *k, size_t klen, double now) {
+  sb_shield *sh = sb_shield_thread();
+  if (sh == NULL || sh->cfg.mode != SB_SHIELD_ON || (klen != 4 && klen != 16)) return 0;
+  if (tcp_allow_listed(sh, k, klen)) return 0;
+  return !sb_sources_vouched(&sh->sources, sb_sources_key(k, klen), now);
+}
+
+static void tcp_waiter_poll_closed(uv_handle_t *h) {
+  int epfd = (int)(intptr_t)h->data;
+  if (epfd >= 0) close(epfd);
+  free(h);
+}
+
+/* The environment goes: every waiting connection reset, the watch closed. */
+static void tcp_waiter_cleanup(void *arg) {
+  (void)arg;
+  sb_tcp_waiter *t = g_tcp_waiter;
+  if (t == NULL) return;
+  g_tcp_waiter = NULL;
+  sb_tcp_wait_close_all(&t->w, -1);
+  /* Its callback's reference and async context die with the environment. */
+  if (t->poll != NULL) {
+    uv_poll_stop(t->poll);
+    t->poll->data = (void *)(intptr_t)t->epfd;
+    uv_close((uv_handle_t *)t->poll, tcp_waiter_poll_closed);
+  } else if (t->epfd >= 0) {
+    close(t->epfd);
+  }
+  free(t);
+}
+
+/* Hands the connections `out` (out of the table already) to JS: cb([listeningFd, fd, address,
+ * port, ...]). A descriptor not handed (no callback, an N-API failure) is reset. */
+static void tcp_waiter_hand(sb_tcp_waiter *t, const sb_tcp_waiting *out, unsigned n) {
+  napi_env env = t->env;
+  napi_handle_scope scope;
+  napi_value cb = NULL, recv, arr, result;
+  unsigned done = 0;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) {
+    for (unsigned i = 0; i < n; i++) sb_tcp_close_rst(out[i].fd);
+    return;
+  }
+  if (t->cb_ref != NULL && napi_get_reference_value(env, t->cb_ref, &cb) == napi_ok && cb != NULL &&
+      napi_get_global(env, &recv) == napi_ok && napi_create_array_with_length(env, n * 4, &arr) == napi_ok) {
+    for (; done < n; done++) {
+      const sb_tcp_waiting *e = &out[done];
+      char text[INET6_ADDRSTRLEN];
+      int af = e->alen == 16 ? AF_INET6 : AF_INET;
+      napi_value v[4];
+      if (inet_ntop(af, e->addr, text, sizeof(text)) == NULL || napi_create_int32(env, e->lfd, &v[0]) != napi_ok ||
+          napi_create_int32(env, e->fd, &v[1]) != napi_ok ||
+          napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &v[2]) != napi_ok ||
+          napi_create_int32(env, e->port, &v[3]) != napi_ok)
+        break;
+      int ok = 1;
+      for (unsigned j = 0; j < 4 && ok; j++) ok = napi_set_element(env, arr, done * 4 + j, v[j]) == napi_ok;
+      if (!ok) break;
+    }
+    if (done < n) {
+      napi_value len;
+      if (napi_create_uint32(env, done * 4, &len) == napi_ok) napi_set_named_property(env, arr, "length", len);
+    }
+    for (unsigned i = done; i < n; i++) sb_tcp_close_rst(out[i].fd);
+    if (done > 0) {
+      napi_make_callback(env, t->actx, recv, cb, 1, &arr, &result);
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (pending) {
+        napi_value exc;
+        napi_get_and_clear_last_exception(env, &exc);
+        napi_fatal_exception(env, exc);
+      }
+    }
+  } else {
+    for (unsigned i = 0; i < n; i++) sb_tcp_close_rst(out[i].fd);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+/* The epoll set turned readable: each ready connection's first frame checked (peeked); complete
+ * ones taken out of the table and handed to JS, those that can never complete one reset; then
+ * the deadlines swept. */
+static void on_waiting_ready(uv_poll_t *h, int status, int events) {
+  (void)h;
+  (void)status;
+  (void)events;
+  sb_tcp_waiter *t = g_tcp_waiter;
+  if (t == NULL) return;
+  struct epoll_event ev[SB_WAIT_EVENTS];
+  sb_tcp_waiting out[SB_WAIT_EVENTS];
+  unsigned nh = 0;
+  int got = epoll_wait(t->epfd, ev, SB_WAIT_EVENTS, 0);
+  for (int i = 0; i < got; i++) {
+    uint32_t slot = (uint32_t)ev[i].data.u64, gen = (uint32_t)(ev[i].data.u64 >> 32);
+    if (slot >= SB_TCP_WAIT_MAX || t->w.e[slot].fd < 0 || t->w.e[slot].gen != gen) continue;
+    int closed = (ev[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+    int r = sb_tcp_first_frame(t->w.e[slot].fd, closed);
+    if (r == 0) continue;
+    if (r < 0) {
+      if (r == -2) t->w.rejected++;
+      else t->w.client_closed++;
+      sb_tcp_wait_drop(&t->w, (int32_t)slot);
+      continue;
+    }
+    out[nh] = t->w.e[slot];
+    (void)epoll_ctl(t->epfd, EPOLL_CTL_DEL, out[nh].fd, NULL);
+    (void)sb_tcp_wait_take(&t->w, (int32_t)slot);
+    t->w.handed++;
+    nh++;
+  }
+  double now = mono_ms();
+  sb_tcp_wait_sweep(&t->w, now, tcp_pressed(now));
+  if (nh > 0) tcp_waiter_hand(t, out, nh);
+}
+
+/* Keeps `c` (accepted from `lfd`) until its first frame; 0 when it cannot be watched (serve it). */
+static int tcp_wait_keep(sb_tcp_waiter *t, int c, int lfd, const uint8_t *oct, size_t olen, int port, double now) {
+  int32_t slot = sb_tcp_wait_add(&t->w, c, lfd, oct, olen, port, now);
+  if (slot < 0) return 0;
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof(ev));
+  /* Edge-triggered: the frame is peeked, never read, so level-triggered would report it again on
+   * every wait; each new segment (and the client's FIN) is a new edge. */
+  ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+  ev.data.u64 = ((uint64_t)t->w.e[slot].gen << 32) | (uint32_t)slot;
+  if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, c, &ev) != 0) {
+    (void)sb_tcp_wait_take(&t->w, slot);
+    t->w.total--;
+    return 0;
+  }
+  return 1;
+}
+
+/* Whether the connection `c` judged `v` stays in C until its first frame (1: kept, or closed for
+ * a client that closed or sent a short frame; 0: serve it now). A stranger within the budget, or
+ * in calm a source nothing vouches for; its frame already in (a client's query in the handshake's
+ * last round trip, common) is served at once. */
+static int keep_for_frame(sb_tcp_waiter *t, int v, int c, int lfd, const uint8_t *oct, size_t olen, int port,
+                          double now) {
+  if (v != SB_TCP_STRANGER && v != SB_TCP_SERVE) return 0;
+  if (v == SB_TCP_SERVE) {
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    int v4 = olen == 16 && memcmp(oct, mapped, 12) == 0;
+    if (!tcp_unvouched(v4 ? oct + 12 : oct, v4 ? 4 : olen, now)) return 0;
+  }
+  int r = sb_tcp_first_frame(c, 0);
+  if (r == 1) return 0;
+  if (r < 0) {
+    if (r == -2) t->w.rejected++;
+    else t->w.client_closed++;
+    t->w.total++;
+    sb_tcp_close_rst(c);
+    return 1;
+  }
+  return tcp_wait_keep(t, c, lfd, oct, olen, port, now);
+}
 
 /* acceptTcp(fd, max[, counts, maxServe]): accepts up to `max` (at most SB_ACCEPT_MAX) connections
  * waiting in the accept queue of the listening TCP socket `fd` (a descriptor of this process),
@@ -1060,7 +1267,7 @@ static napi_value js_accept_tcp(napi_env env, napi_callback_info info) {
       if (napi_is_typedarray(env, argv[2], &is_ta) != napi_ok || !is_ta ||
           napi_get_typedarray_info(env, argv[2], &tt, &len, &data, NULL, NULL) != napi_ok ||
           tt != napi_float64_array || len < SB_ACCEPT_COUNTS)
-        return throw_error(env, "ERR_NATIVE_UDP_ARGS", "acceptTcp: counts must be a Float64Array(6)");
+        return throw_error(env, "ERR_NATIVE_UDP_ARGS", "acceptTcp: counts must be a Float64Array(7)");
       counts = data;
     }
   }
@@ -1073,8 +1280,12 @@ static napi_value js_accept_tcp(napi_env env, napi_callback_info info) {
     const char *err = tcp_gate_make(env);
     if (err != NULL) return throw_error(env, "ERR_NATIVE_UDP_NOMEM", err);
     g = g_tcp_gate;
-    sb_tcp_gate_sweep(g, mono_ms());
+    double t0 = mono_ms();
+    sb_tcp_gate_sweep(g, t0);
+    if (g_tcp_waiter != NULL) sb_tcp_wait_sweep(&g_tcp_waiter->w, t0, tcp_pressed(t0));
   }
+  /* Strangers kept until their first frame when JS watches for them (tcpWaitStart). */
+  sb_tcp_waiter *waiter = g != NULL && g_tcp_waiter != NULL && g_tcp_waiter->cb_ref != NULL ? g_tcp_waiter : NULL;
   CHECK(napi_create_array(env, &arr));
   int listening = 0, type = 0;
   socklen_t ll = sizeof(listening), tl = sizeof(type);
@@ -1116,6 +1327,10 @@ static napi_value js_accept_tcp(napi_env env, napi_callback_info info) {
         continue;
       }
       if (v == SB_TCP_STRANGER) counts[AC_STRANGERS] += 1;
+      if (waiter != NULL && keep_for_frame(waiter, v, c, fd, oct, olen, port, now)) {
+        counts[AC_WAITING] += 1;
+        continue;
+      }
     }
     napi_value vfd, vaddr, vport;
     if (port < 0 || napi_create_int32(env, c, &vfd) != napi_ok ||
@@ -1140,25 +1355,42 @@ static napi_value js_accept_tcp(napi_env env, napi_callback_info info) {
   return arr;
 }
 
-/* tcpJudge(address: Uint8Array(4|16)): the batch accept's verdict (0 serve, 1 a stranger within
- * the budget, 2 a stranger beyond it, 3 its /24 blocked) for a connection JS accepted itself
- * (libuv's one a turn), from the same shield state and strangers' budget; counted in
- * tcpGateStats. */
+/* tcpJudge(address: Uint8Array(4|16)[, fd, listeningFd, port]): the batch accept's verdict (0
+ * serve, 1 a stranger within the budget, 2 a stranger beyond it, 3 its /24 blocked) for a
+ * connection JS accepted itself (libuv's one a turn), from the same shield state and strangers'
+ * budget; counted in tcpGateStats. With its descriptor `fd` (JS not reading it yet) and while
+ * tcpWaitStart watches: 4 when C keeps a duplicate of it until its first frame (as the batch
+ * accept's; or closed it, the client gone) — JS then destroys its own socket without reading. */
 static napi_value js_tcp_judge(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], r;
+  size_t argc = 4;
+  napi_value argv[4], r;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   bool is_ta = false;
   napi_typedarray_type tt;
   size_t len = 0;
   void *data = NULL;
+  int32_t fd = -1, lfd = -1, port = -1;
   if (argc < 1 || napi_is_typedarray(env, argv[0], &is_ta) != napi_ok || !is_ta ||
       napi_get_typedarray_info(env, argv[0], &tt, &len, &data, NULL, NULL) != napi_ok || tt != napi_uint8_array ||
-      (len != 4 && len != 16))
-    return throw_error(env, "ERR_NATIVE_UDP_ARGS", "tcpJudge(address: Uint8Array(4|16))");
+      (len != 4 && len != 16) ||
+      (argc >= 4 && (napi_get_value_int32(env, argv[1], &fd) != napi_ok ||
+                     napi_get_value_int32(env, argv[2], &lfd) != napi_ok ||
+                     napi_get_value_int32(env, argv[3], &port) != napi_ok)))
+    return throw_error(env, "ERR_NATIVE_UDP_ARGS", "tcpJudge(address: Uint8Array(4|16)[, fd, listeningFd, port])");
   const char *err = tcp_gate_make(env);
   if (err != NULL) return throw_error(env, "ERR_NATIVE_UDP_NOMEM", err);
-  CHECK(napi_create_int32(env, judge_connection(g_tcp_gate, data, len, mono_ms()), &r));
+  double now = mono_ms();
+  int v = judge_connection(g_tcp_gate, data, len, now);
+  sb_tcp_waiter *t = g_tcp_waiter;
+  if (argc >= 4 && fd >= 0 && t != NULL && t->cb_ref != NULL && port >= 0 && port <= 0xffff &&
+      (v == SB_TCP_SERVE || v == SB_TCP_STRANGER)) {
+    int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (d >= 0) {
+      if (keep_for_frame(t, v, d, lfd, data, len, port, now)) v = SB_TCP_KEPT;
+      else close(d);
+    }
+  }
+  CHECK(napi_create_int32(env, v, &r));
   return r;
 }
 
@@ -1182,13 +1414,93 @@ static napi_value js_tcp_gate_configure(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* tcpGateSweep(): closes the held connections whose deadline came; returns how many are held. */
+/* tcpGateSweep(): closes the held connections whose deadline came, and the waiting ones whose
+ * first frame did not come by theirs; returns how many are held or waiting. */
 static napi_value js_tcp_gate_sweep(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value r;
-  if (g_tcp_gate != NULL) sb_tcp_gate_sweep(g_tcp_gate, mono_ms());
-  CHECK(napi_create_uint32(env, g_tcp_gate != NULL ? g_tcp_gate->nheld : 0, &r));
+  double now = mono_ms();
+  unsigned n = 0;
+  if (g_tcp_gate != NULL) {
+    sb_tcp_gate_sweep(g_tcp_gate, now);
+    n += g_tcp_gate->nheld;
+  }
+  if (g_tcp_waiter != NULL) {
+    sb_tcp_wait_sweep(&g_tcp_waiter->w, now, tcp_pressed(now));
+    n += g_tcp_waiter->w.n;
+  }
+  CHECK(napi_create_uint32(env, n, &r));
   return r;
+}
+
+/* tcpWaitStart(cb, calmMs, pressedMs): from now on the batch accept keeps strangers' connections
+ * in C until their first frame (tcp_gate.h sb_tcp_wait), and hands them to `cb([listeningFd, fd,
+ * address, port, ...])` when it is in; the deadlines: `calmMs` (the idle timeout), `pressedMs`
+ * while the shield is pressed. Called again: the new callback and deadlines. */
+static napi_value js_tcp_wait_start(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_valuetype vt = napi_undefined;
+  double calm = -1, pressed = -1;
+  if (argc < 3 || napi_typeof(env, argv[0], &vt) != napi_ok || vt != napi_function ||
+      napi_get_value_double(env, argv[1], &calm) != napi_ok || napi_get_value_double(env, argv[2], &pressed) != napi_ok ||
+      !(calm >= 0 && calm <= 1e9) || !(pressed >= 0 && pressed <= 1e9))
+    return throw_error(env, "ERR_NATIVE_UDP_ARGS", "tcpWaitStart(cb, calmMs >= 0, pressedMs >= 0)");
+  sb_tcp_waiter *t = g_tcp_waiter;
+  if (t == NULL) {
+    t = calloc(1, sizeof(*t));
+    uv_poll_t *poll = malloc(sizeof(uv_poll_t));
+    uv_loop_t *loop = NULL;
+    napi_value name;
+    int epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (t == NULL || poll == NULL || epfd < 0) {
+      free(t);
+      free(poll);
+      if (epfd >= 0) close(epfd);
+      return throw_error(env, "ERR_NATIVE_UDP_NOMEM", "tcpWaitStart: no memory or no epoll set");
+    }
+    sb_tcp_wait_init(&t->w, calm, pressed);
+    t->env = env;
+    t->epfd = epfd;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, poll, epfd) != 0) {
+      free(t);
+      free(poll);
+      close(epfd);
+      return throw_error(env, "ERR_NATIVE_UDP_ARGS", "tcpWaitStart: cannot watch the epoll set");
+    }
+    t->poll = poll;
+    poll->data = (void *)(intptr_t)-1;
+    if (napi_create_string_utf8(env, "switchboard:tcp-first-frame", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+        napi_async_init(env, NULL, name, &t->actx) != napi_ok || uv_poll_start(poll, UV_READABLE, on_waiting_ready) != 0 ||
+        napi_add_env_cleanup_hook(env, tcp_waiter_cleanup, NULL) != napi_ok) {
+      g_tcp_waiter = t;
+      tcp_waiter_cleanup(NULL);
+      return throw_error(env, "ERR_NATIVE_UDP_ARGS", "tcpWaitStart: cannot watch the epoll set");
+    }
+    /* The listeners keep the loop alive; the watch alone does not. */
+    uv_unref((uv_handle_t *)poll);
+    g_tcp_waiter = t;
+  }
+  if (t->cb_ref != NULL) napi_delete_reference(env, t->cb_ref);
+  t->cb_ref = NULL;
+  CHECK(napi_create_reference(env, argv[0], 1, &t->cb_ref));
+  t->w.calm_ms = calm;
+  t->w.pressed_ms = pressed;
+  return NULL;
+}
+
+/* tcpWaitClose(listeningFd): resets the connections waiting for their first frame that came from
+ * `listeningFd` (its listener is closing); -1: all. */
+static napi_value js_tcp_wait_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t lfd = -1;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &lfd) != napi_ok)
+    return throw_error(env, "ERR_NATIVE_UDP_ARGS", "tcpWaitClose(listeningFd)");
+  if (g_tcp_waiter != NULL) sb_tcp_wait_close_all(&g_tcp_waiter->w, lfd < 0 ? -1 : lfd);
+  return NULL;
 }
 
 /* tcpGateClose(): closes every held connection (the listeners are closing). */
@@ -1216,6 +1528,15 @@ static napi_value js_tcp_gate_stats(napi_env env, napi_callback_info info) {
   set_num(env, o, "strangersServed", g != NULL ? g->strangers_served : 0);
   set_num(env, o, "served", g != NULL ? g->served : 0);
   set_num(env, o, "heldMax", SB_TCP_HELD_MAX);
+  const sb_tcp_wait *w = g_tcp_waiter != NULL ? &g_tcp_waiter->w : NULL;
+  set_num(env, o, "waiting", w != NULL ? w->n : 0);
+  set_num(env, o, "waitTotal", w != NULL ? w->total : 0);
+  set_num(env, o, "waitHanded", w != NULL ? w->handed : 0);
+  set_num(env, o, "waitExpired", w != NULL ? w->expired : 0);
+  set_num(env, o, "waitEvicted", w != NULL ? w->evicted : 0);
+  set_num(env, o, "waitClientClosed", w != NULL ? w->client_closed : 0);
+  set_num(env, o, "waitRejected", w != NULL ? w->rejected : 0);
+  set_num(env, o, "waitMax", SB_TCP_WAIT_MAX);
   return o;
 }
 
@@ -1402,6 +1723,8 @@ NAPI_MODULE_INIT() {
       {"tcpGateClose", NULL, js_tcp_gate_close, NULL, NULL, NULL, napi_default, NULL},
       {"tcpGateStats", NULL, js_tcp_gate_stats, NULL, NULL, NULL, napi_default, NULL},
       {"tcpGateConfigure", NULL, js_tcp_gate_configure, NULL, NULL, NULL, napi_default, NULL},
+      {"tcpWaitStart", NULL, js_tcp_wait_start, NULL, NULL, NULL, napi_default, NULL},
+      {"tcpWaitClose", NULL, js_tcp_wait_close, NULL, NULL, NULL, napi_default, NULL},
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
       {"preparse", NULL, js_preparse, NULL, NULL, NULL, napi_default, NULL},
       {"layout", NULL, js_layout, NULL, NULL, NULL, napi_default, NULL},

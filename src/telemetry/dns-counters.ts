@@ -14,6 +14,7 @@ import {
   COOKIE_STATUSES,
   COUNTER_COUNT,
   type DnsReport,
+  F,
   G,
   GAUGE_COUNT,
   MAX_ATTACKED_REPORTED,
@@ -60,6 +61,17 @@ export interface TcpCounters {
   slowClosed?: number;
 }
 
+/** The connections of one worker kept in C until their first frame (NativeTcpGateStats). */
+export interface TcpFirstFrameCounters {
+  waiting?: number;
+  waitTotal?: number;
+  waitHanded?: number;
+  waitExpired?: number;
+  waitEvicted?: number;
+  waitClientClosed?: number;
+  waitRejected?: number;
+}
+
 /** The answers a native UDP socket sent from C (NativeUdpStats): the handler never saw them. */
 export interface NativeAnswerCounters {
   answeredC: number;
@@ -104,6 +116,9 @@ export interface ReportSources {
   cache?: () => { udp: CacheCounters; tcp: CacheCounters } | undefined;
   /** Every TCP listener's counters (none before the listeners are bound). */
   tcp?: () => Iterable<Readonly<TcpCounters>>;
+  /** This worker's connections kept in C until their first frame (native/tcp_gate.h; the
+   * addon's tcpGateStats), undefined without the addon. */
+  tcpFirstFrame?: () => TcpFirstFrameCounters | undefined;
   /** Zones served now. */
   zones?: () => number;
   /** The shield's counters (undefined when it is off). */
@@ -204,6 +219,20 @@ export class DnsCounters {
       counters[C.tcpIdleClosed] += s.idleClosed + (s.slowClosed ?? 0);
       counters[C.tcpEvicted] += (s.evicted ?? 0) + (s.evictedIdle ?? 0);
       gauges[G.tcpOpen] += s.open;
+    }
+    const ff = sources.tcpFirstFrame?.();
+    if (ff !== undefined) {
+      [
+        ff.waitTotal,
+        ff.waitHanded,
+        ff.waitExpired,
+        ff.waitEvicted,
+        ff.waitClientClosed,
+        ff.waitRejected,
+      ].forEach((v, i) => {
+        counters[F.firstFrame + i] = v ?? 0;
+      });
+      gauges[G.tcpFirstFrameWaiting] = ff.waiting ?? 0;
     }
     gauges[G.zonesServed] = sources.zones?.() ?? 0;
     const xfr = sources.transfers?.();

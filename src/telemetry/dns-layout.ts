@@ -130,8 +130,26 @@ export const X = {
   served: SHIELD_BASE + 27,
 } as const;
 
+/** Outcomes of the TCP connections kept in C until their first frame (native/tcp_gate.h
+ * sb_tcp_wait), in slot order from `F.firstFrame`: kept, handed to JS with it, reset at the
+ * deadline, reset to make room, closed by the client first, reset for a frame shorter than a header. */
+export const TCP_FIRST_FRAME_OUTCOMES = [
+  'kept',
+  'handed',
+  'expired',
+  'evicted',
+  'client-closed',
+  'malformed',
+] as const;
+
+/** Indexes of the first-frame counters, after the transfers'. */
+export const F = {
+  /** First of TCP_FIRST_FRAME_OUTCOMES.length. */
+  firstFrame: SHIELD_BASE + 31,
+} as const;
+
 /** Length of a report's `counters`. */
-export const COUNTER_COUNT = SHIELD_BASE + 31;
+export const COUNTER_COUNT = SHIELD_BASE + 37;
 
 /** Indexes of a report's `gauges` (values that go up and down; dropped when a worker dies). */
 export const G = {
@@ -145,10 +163,12 @@ export const G = {
   overload: 6,
   /** Zone transfers being written now. */
   transfersActive: 7,
+  /** TCP connections kept in C until their first frame now. */
+  tcpFirstFrameWaiting: 8,
 } as const;
 
 /** Length of a report's `gauges`. */
-export const GAUGE_COUNT = 8;
+export const GAUGE_COUNT = 9;
 
 /** Most zone names a report lists as under attack. */
 export const MAX_ATTACKED_REPORTED = 32;

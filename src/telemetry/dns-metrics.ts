@@ -10,6 +10,7 @@ import {
   blockOf,
   C,
   COOKIE_STATUSES,
+  F,
   G,
   Q,
   RCODE_LABELS,
@@ -17,6 +18,7 @@ import {
   SHIELD_DECISIONS,
   SHIELD_REASONS,
   SHIELD_TIERS,
+  TCP_FIRST_FRAME_OUTCOMES,
   TRANSFER_FORMS,
   TRANSFER_OUTCOMES,
   TRANSPORTS,
@@ -115,6 +117,27 @@ export function registerDnsMetrics(registry: Registry, dns: DnsAggregator): void
       this.inc({ reason: 'idle' }, totals[C.tcpIdleClosed]);
       this.inc({ reason: 'malformed' }, totals[C.tcpMalformed]);
       this.inc({ reason: 'evicted' }, totals[C.tcpEvicted]);
+    },
+  });
+  new Counter({
+    name: 'switchboard_dns_tcp_first_frame_total',
+    help: 'TCP connections from sources nothing vouches for kept in C until their first complete frame, by outcome: kept (all), handed (to JS with it), expired (reset at the deadline: the idle timeout, 1 s under pressure), evicted (reset to make room), client-closed, malformed (a first frame shorter than a header).',
+    labelNames: ['outcome'],
+    registers,
+    collect() {
+      const totals = dns.counters();
+      this.reset();
+      TCP_FIRST_FRAME_OUTCOMES.forEach((outcome, i) => {
+        this.inc({ outcome }, totals[F.firstFrame + i]);
+      });
+    },
+  });
+  new Gauge({
+    name: 'switchboard_dns_tcp_first_frame_waiting',
+    help: 'TCP connections kept in C until their first frame now, over all DNS workers.',
+    registers,
+    collect() {
+      this.set(dns.gauges()[G.tcpFirstFrameWaiting]);
     },
   });
   new Counter({

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { TransportError } from './errors.js';
@@ -104,14 +104,15 @@ export interface NativeUdpAddon extends NativeShieldAddon {
    * duplicate of the descriptor, closed with this socket); false when it cannot be taken. */
   filterTcp(handle: object, fd: number): boolean;
   /** Up to `max` connections waiting on the listening TCP socket `fd`, accepted: [fd, address,
-   * port, ...] (absent from an addon built before it). With `counts` (Float64Array(6)) each is
+   * port, ...] (absent from an addon built before it). With `counts` (Float64Array(7)) each is
    * judged in C first (native/tcp_gate.h: a blocked /24's closed, a stranger beyond the budget
-   * held) and only those to serve are returned, at most `maxServe`; adds to counts [blocked
-   * closed, held, strangers served, taken, full batches, handed over]. */
+   * held, and with tcpWaitStart a stranger kept until its first frame) and only those to serve
+   * are returned, at most `maxServe`; adds to counts [blocked closed, held, strangers served,
+   * taken, full batches, handed over, kept for their first frame]. */
   acceptTcp?(fd: number, max: number, counts?: Float64Array, maxServe?: number): (number | string)[];
   /** The same decision for a connection JS accepted: 0 serve, 1 stranger within the budget, 2
    * stranger beyond it (hold), 3 its /24 blocked (close). */
-  tcpJudge?(address: Uint8Array): number;
+  tcpJudge?(address: Uint8Array, fd?: number, listeningFd?: number, port?: number): number;
   /** Closes the held connections whose deadline came; returns how many are held. */
   tcpGateSweep?(): number;
   /** Closes every connection the C decision holds. */
@@ -119,6 +120,12 @@ export interface NativeUdpAddon extends NativeShieldAddon {
   /** This thread's C accept decisions (cumulative) and the connections held now. */
   tcpGateStats?(): NativeTcpGateStats;
   tcpGateConfigure?(perSecond: number, perBlock: number): void;
+  /** From now on the batch accept keeps strangers' connections in C until their first complete
+   * frame and hands them to `cb([listeningFd, fd, address, port, ...])` then; reset after
+   * `calmMs` without it (`pressedMs` while the shield is pressed). */
+  tcpWaitStart?(cb: (taken: (number | string)[]) => void, calmMs: number, pressedMs: number): void;
+  /** Resets the connections waiting for their first frame from `listeningFd` (-1: all). */
+  tcpWaitClose?(listeningFd: number): void;
   stats(handle: object): NativeUdpStats;
   /** [status, flags, qnameLen, qtype, qclass, optSize, ednsVersion, labels, questionEnd] */
   preparse(bytes: Uint8Array): number[];
@@ -295,17 +302,63 @@ export interface NativeTcpGateStats {
   strangersServed: number;
   served: number;
   heldMax: number;
+  /** Connections kept in C until their first frame now (at most waitMax), and since start. */
+  waiting: number;
+  waitTotal: number;
+  /** Of those: handed to JS with their frame in, reset at their deadline, reset to make room,
+   * closed by their client first, reset for a first frame shorter than a DNS header. */
+  waitHanded: number;
+  waitExpired: number;
+  waitEvicted: number;
+  waitClientClosed: number;
+  waitRejected: number;
+  waitMax: number;
 }
 
 /** The addon's accept decision in C (native/tcp_gate.h), bound to this thread. */
 export interface NativeTcpGate {
   accept(fd: number, max: number, counts: Float64Array, maxServe: number): (number | string)[];
-  judge(address: Uint8Array): number;
+  /** With `fd` (not read yet), `listeningFd` and `port`: 4 when C keeps a duplicate of it until
+   * its first frame (`watch`). */
+  judge(address: Uint8Array, fd?: number, listeningFd?: number, port?: number): number;
   sweep(): number;
   close(): void;
   stats(): NativeTcpGateStats;
   /** The strangers' budget (connections a second per worker, per /24 or /56): the listener's. */
   configure(perSecond: number, perBlock: number): void;
+  /** Connections of the listening socket `fd` kept in C until their first frame are handed to
+   * `deliver` (undefined: the addon cannot keep them; nothing is kept for this listener). */
+  watch?(
+    fd: number,
+    calmMs: number,
+    pressedMs: number,
+    deliver: (fd: number, address: string, port: number) => void,
+  ): boolean;
+  /** Stops watching for `fd`: its waiting connections are reset. */
+  unwatch?(fd: number): void;
+}
+
+/** The environment variable that turns off keeping strangers' connections in C until their first
+ * frame (`off`: served at once, as before tcphold19 — the B side of an A/B). */
+export const TCP_FIRST_FRAME_ENV = 'SWITCHBOARD_TCP_FIRST_FRAME';
+
+/** This thread's listeners waiting for connections kept in C, by listening descriptor. */
+const frameWatchers = new Map<number, (fd: number, address: string, port: number) => void>();
+
+/** The addon's callback: each connection to its listener (closed when that listener is gone). */
+function handFirstFrames(taken: (number | string)[]): void {
+  for (let i = 0; i + 3 < taken.length; i += 4) {
+    const fd = taken[i + 1] as number;
+    const deliver = frameWatchers.get(taken[i] as number);
+    if (deliver !== undefined) deliver(fd, taken[i + 2] as string, taken[i + 3] as number);
+    else {
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
+      }
+    }
+  }
 }
 
 /** The addon's accept decision in C when it loaded and has it, else undefined. */
@@ -325,11 +378,24 @@ export function nativeTcpGate(): NativeTcpGate | undefined {
     return undefined;
   return {
     accept: (fd, max, counts, maxServe) => acceptTcp.call(a, fd, max, counts, maxServe),
-    judge: (address) => tcpJudge.call(a, address),
+    judge: (address, fd, listeningFd, port) =>
+      fd === undefined || listeningFd === undefined || port === undefined || !frameWatchers.has(listeningFd)
+        ? tcpJudge.call(a, address)
+        : tcpJudge.call(a, address, fd, listeningFd, port),
     sweep: () => tcpGateSweep.call(a),
     close: () => tcpGateClose.call(a),
     stats: () => tcpGateStats.call(a),
     configure: (perSecond, perBlock) => tcpGateConfigure.call(a, perSecond, perBlock),
+    watch: (fd, calmMs, pressedMs, deliver) => {
+      if (a.tcpWaitStart === undefined || process.env[TCP_FIRST_FRAME_ENV] === 'off') return false;
+      a.tcpWaitStart(handFirstFrames, calmMs, pressedMs);
+      frameWatchers.set(fd, deliver);
+      return true;
+    },
+    unwatch: (fd) => {
+      if (!frameWatchers.delete(fd)) return;
+      a.tcpWaitClose?.(fd);
+    },
   };
 }
 

@@ -63,7 +63,8 @@ class Client {
     sock.on('end', () => {
       this.ended = true;
     });
-    this.closed = once(sock, 'close').then(() => {
+    // Not events.once: it rejects on 'error' (a reset: a connection closed with unread octets).
+    this.closed = new Promise<void>((done) => sock.once('close', () => done())).then(() => {
       for (const w of this.#waiters.splice(0)) w(null);
     });
   }

@@ -58,23 +58,40 @@ export const TCP_SERVE = 0;
 export const TCP_STRANGER = 1;
 export const TCP_HOLD = 2;
 export const TCP_BLOCKED = 3;
+/** (`judge` with a descriptor) C keeps a duplicate until its first frame: JS closes its own. */
+export const TCP_KEPT = 4;
 
 /** The accept decision in C, as a listener uses it (src/server/shared/listeners.ts builds it). */
 export interface TcpAcceptGate {
   /** Whether the decision is C's now (the shield of this process is the native one). */
   active(): boolean;
   /** acceptTcp with the decision: [fd, address, port, ...] of those to serve (at most
-   * `maxServe`); adds [blocked closed, held, strangers served, taken, full batches, handed over]
-   * to `counts`. */
+   * `maxServe`); adds [blocked closed, held, strangers served, taken, full batches, handed over,
+   * kept in C for their first frame] to `counts`. */
   accept(fd: number, max: number, counts: Float64Array, maxServe: number): (number | string)[];
-  /** The verdict (TCP_SERVE .. TCP_BLOCKED) for a connection JS accepted from `address`. */
-  judge(address: string): number;
+  /** The verdict (TCP_SERVE .. TCP_BLOCKED) for a connection JS accepted from `address`; with
+   * its descriptor `fd` (not read yet) from `listeningFd`, TCP_KEPT when C keeps a duplicate of it
+   * until its first frame (`watch`): the socket is then destroyed unread. */
+  judge(address: string, fd?: number, listeningFd?: number, port?: number): number;
   /** Closes the held whose deadline came; returns how many are held. */
   sweep(): number;
   /** Closes every held connection. */
   close(): void;
   /** The strangers' budget C takes (connections a second per worker, per /24 or /56). */
   configure(perSecond: number, perBlock: number): void;
+  /**
+   * Keeps the connections of the listening socket `fd` from sources nothing vouches for (in calm
+   * too) in C until their first complete frame, then hands them to `deliver`; those without one
+   * by `calmMs` (`pressedMs` under pressure) are reset there. False: not kept (served at once).
+   */
+  watch?(
+    fd: number,
+    calmMs: number,
+    pressedMs: number,
+    deliver: (fd: number, address: string, port: number) => void,
+  ): boolean;
+  /** Stops it for `fd`: the connections still waiting are reset. */
+  unwatch?(fd: number): void;
 }
 
 /** Counters of one TCP listener (read by tests and metrics). */
@@ -114,6 +131,11 @@ export interface TcpStats {
   /** Strangers' connections held in C without any JS object (the C accept decision; also
    * counted in `gated` and `refused`). */
   heldInC: number;
+  /** Connections from sources nothing vouches for kept in C until their first complete frame
+   * (`acceptGate.watch`; not counted in `accepted` until handed over). */
+  firstFrameKept: number;
+  /** Of those, handed to this listener with their first frame in (then counted in `accepted`). */
+  firstFrameHanded: number;
 }
 
 /** A listening TCP server. */
@@ -348,6 +370,8 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     acceptFullBatches: 0,
     blockedClosed: 0,
     heldInC: 0,
+    firstFrameKept: 0,
+    firstFrameHanded: 0,
   };
   const acceptBatch = opts.acceptBatch;
   const acceptGate = opts.acceptGate;
@@ -356,7 +380,7 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     opts.strangersPerSecond ?? STRANGERS_PER_SECOND,
     opts.strangersPerBlockPerSecond ?? STRANGERS_PER_BLOCK_PER_SECOND,
   );
-  const counts = new Float64Array(6);
+  const counts = new Float64Array(7);
   // Held connections in C are closed at their deadline by the next batch accept, or by this
   // timer when no connection comes (armed while any is held).
   let sweeper: NodeJS.Timeout | undefined;
@@ -393,48 +417,72 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
 
   // allowHalfOpen: a client may send its queries and shut down its side; we still answer
   // (RFC 7766 §6.2.4 lets a client close after sending), then close ours.
-  const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-    const inC = acceptGate?.active() === true;
-    onConnection(socket, socket.remoteAddress ?? '', socket.remotePort ?? 0, inC ? JUDGE_IN_C : undefined);
-    // libuv hands over one connection per turn: drain the rest of the accept queue, bounded.
-    if ((acceptBatch === undefined && !inC) || serverFd < 0) return;
-    let taken: (number | string)[];
+  // pauseOnConnect: libuv's connection is not read (nor put in libuv's epoll set) before the C
+  // decision, which may keep a duplicate of it until its first frame; served ones are resumed.
+  const server: Server = createServer(
+    { allowHalfOpen: true, noDelay: true, pauseOnConnect: true },
+    (socket) => {
+      const inC = acceptGate?.active() === true;
+      onConnection(socket, socket.remoteAddress ?? '', socket.remotePort ?? 0, inC ? JUDGE_IN_C : undefined);
+      // libuv hands over one connection per turn: drain the rest of the accept queue, bounded.
+      if ((acceptBatch === undefined && !inC) || serverFd < 0) return;
+      let taken: (number | string)[];
+      try {
+        if (inC && acceptGate !== undefined) {
+          counts.fill(0);
+          taken = acceptGate.accept(serverFd, ACCEPT_BATCH_C, counts, ACCEPT_BATCH);
+          stats.blockedClosed += counts[0];
+          stats.heldInC += counts[1];
+          stats.gated += counts[1];
+          stats.refused += counts[0] + counts[1];
+          stats.strangersServed += counts[2];
+          stats.batchAccepted += counts[3] - counts[5];
+          stats.acceptFullBatches += counts[4];
+          stats.firstFrameKept += counts[6];
+          if (counts[1] > 0 || counts[6] > 0) armSweeper();
+        } else if (acceptBatch !== undefined) {
+          taken = acceptBatch(serverFd, ACCEPT_BATCH);
+          if (taken.length >= ACCEPT_BATCH * 3) stats.acceptFullBatches++;
+        } else return;
+      } catch (err) {
+        onError(`${label}: batch accept failed`, err);
+        return;
+      }
+      for (let i = 0; i + 2 < taken.length; i += 3) {
+        const s = adopt(taken[i] as number);
+        if (s === undefined) continue;
+        stats.batchAccepted++;
+        // Judged in C already (the strangers among them counted there).
+        onConnection(s, taken[i + 1] as string, taken[i + 2] as number, inC ? JUDGED : undefined);
+      }
+    },
+  );
+
+  /** A net.Socket for a descriptor accepted in C; undefined (closed) when Node cannot take it. */
+  function adopt(fd: number): Socket | undefined {
+    let s: Socket;
     try {
-      if (inC && acceptGate !== undefined) {
-        counts.fill(0);
-        taken = acceptGate.accept(serverFd, ACCEPT_BATCH_C, counts, ACCEPT_BATCH);
-        stats.blockedClosed += counts[0];
-        stats.heldInC += counts[1];
-        stats.gated += counts[1];
-        stats.refused += counts[0] + counts[1];
-        stats.strangersServed += counts[2];
-        stats.batchAccepted += counts[3] - counts[5];
-        stats.acceptFullBatches += counts[4];
-        if (counts[1] > 0) armSweeper();
-      } else if (acceptBatch !== undefined) {
-        taken = acceptBatch(serverFd, ACCEPT_BATCH);
-        if (taken.length >= ACCEPT_BATCH * 3) stats.acceptFullBatches++;
-      } else return;
+      s = new Socket({ fd, allowHalfOpen: true, readable: true, writable: true });
     } catch (err) {
-      onError(`${label}: batch accept failed`, err);
+      closeSync(fd);
+      onError(`${label}: accepted descriptor not usable`, err);
+      return undefined;
+    }
+    s.setNoDelay(true);
+    return s;
+  }
+
+  /** A connection kept in C until its first frame, handed over with it in: read at once. */
+  function firstFrameIn(fd: number, client: string, port: number): void {
+    if (serverFd < 0) {
+      closeSync(fd);
       return;
     }
-    for (let i = 0; i + 2 < taken.length; i += 3) {
-      const fd = taken[i] as number;
-      let s: Socket;
-      try {
-        s = new Socket({ fd, allowHalfOpen: true, readable: true, writable: true });
-      } catch (err) {
-        closeSync(fd);
-        onError(`${label}: accepted descriptor not usable`, err);
-        continue;
-      }
-      s.setNoDelay(true);
-      stats.batchAccepted++;
-      // Judged in C already (the strangers among them counted there).
-      onConnection(s, taken[i + 1] as string, taken[i + 2] as number, inC ? JUDGED : undefined);
-    }
-  });
+    const s = adopt(fd);
+    if (s === undefined) return;
+    stats.firstFrameHanded++;
+    onConnection(s, client, port, JUDGED);
+  }
 
   /**
    * Admits (or refuses, or holds) one accepted connection and serves it. `judge`: JUDGE_IN_C asks
@@ -445,7 +493,19 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     // A stranger under pressure beyond the strangers' budget: held, never read (below).
     let hold = false;
     if (judge === JUDGE_IN_C && acceptGate !== undefined) {
-      const v = acceptGate.judge(client);
+      const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+      const v =
+        typeof fd === 'number' && fd >= 0 && serverFd >= 0
+          ? acceptGate.judge(client, fd, serverFd, port)
+          : acceptGate.judge(client);
+      if (v === TCP_KEPT) {
+        // Kept in C until its first frame (a duplicate of the descriptor): this socket was never
+        // read (pauseOnConnect) nor watched by libuv, and closing it leaves the connection open.
+        stats.firstFrameKept++;
+        armSweeper();
+        socket.destroy();
+        return;
+      }
       if (v === TCP_BLOCKED) {
         stats.refused++;
         stats.blockedClosed++;
@@ -508,7 +568,10 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
       if (n <= 0) perClient.delete(client);
       else perClient.set(client, n);
     });
-    if (!hold) serveConnection(socket, client, port);
+    if (!hold) {
+      serveConnection(socket, client, port);
+      socket.resume();
+    }
   }
 
   function serveConnection(socket: Socket, client: string, port: number): void {
@@ -832,6 +895,9 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
         const port = typeof bound === 'object' && bound !== null ? bound.port : address.port;
         const fd = (server as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
         if (typeof fd === 'number' && fd >= 0) serverFd = fd;
+        // Strangers kept in C until their first frame: a connection that never asks costs no JS.
+        if (serverFd >= 0)
+          acceptGate?.watch?.(serverFd, idleTimeoutMs, PRESSURE_FIRST_QUERY_MS, firstFrameIn);
         resolve({
           address,
           port,
@@ -841,6 +907,7 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
             gate = g;
           },
           close: async (graceMs = 1000) => {
+            if (serverFd >= 0) acceptGate?.unwatch?.(serverFd);
             serverFd = -1;
             if (sweeper !== undefined) clearTimeout(sweeper);
             sweeper = undefined;

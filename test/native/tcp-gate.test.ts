@@ -5,7 +5,8 @@
  * script; the budget's takes are compared line for line with src/transport/tcp.ts's
  * StrangerBudget (the reference the Node path keeps using), the verdicts with their rule, and
  * the held table's bounds (full: the oldest closed first; swept at deadlines in order; closed on
- * shutdown) checked on real sockets. Without a C compiler it skips (fails with
+ * shutdown) checked on real sockets, and the table of connections kept until their first frame
+ * (tcphold19: bounds, deadlines, the frame peeked on real loopback connections). Without a C compiler it skips (fails with
  * SWITCHBOARD_REQUIRE_PEERS=1).
  * @module
  */
@@ -32,6 +33,8 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The harness's table size (native/tcp_gate.h SB_TCP_HELD_MAX). */
 const HELD_MAX = 2048;
+/** The first-frame table's size (native/tcp_gate.h SB_TCP_WAIT_MAX). */
+const WAIT_MAX = 4096;
 
 function run(lines: readonly string[]): string[] {
   const r = spawnSync(harness, [], {
@@ -133,6 +136,36 @@ describe('the TCP accept decision in C (ASan/UBSan)', { skip, timeout: 300_000 }
     const got = run([`held ${HELD_MAX}`, 'held 10', 'held 0']);
     for (const g of got) if (g.startsWith('skip')) return;
     assert.deepEqual(got, ['ok', 'ok', 'ok']);
+  });
+
+  test('connections kept for their first frame: bounded, the oldest reset first when full, freed out of order and reused, swept at the calm and the pressed deadline, closed per listener', () => {
+    const got = run([`wait ${WAIT_MAX}`, `wait ${WAIT_MAX + 500}`, 'wait 10', 'wait 0']);
+    for (const g of got) if (g.startsWith('skip')) return;
+    assert.deepEqual(got, ['ok', 'ok', 'ok', 'ok']);
+  });
+
+  test('the first frame peeked on real connections: half a length, half a frame, split across segments, 0-length and short, the largest, the client closing first', () => {
+    const got = run(['frame']);
+    if (got[0]?.startsWith('skip')) return;
+    assert.deepEqual(Object.fromEntries(got.map((l) => l.split(' '))), {
+      nothing: '0',
+      'half-length': '0',
+      'half-frame': '0',
+      'one-short': '0',
+      'split-complete': '1',
+      // Peeked, never read: the whole frame (2 + 30 octets) is still there for JS.
+      'still-queued': '32',
+      'zero-length': '-2',
+      eleven: '-2',
+      'largest-short': '0',
+      largest: '1',
+      'closed-empty': '-1',
+      'closed-half-length': '-1',
+      'closed-half-frame': '-1',
+      // A whole frame then the client's FIN: answered (RFC 7766 §6.2.4), not dropped.
+      'closed-after-frame': '1',
+      'bad-fd': '-1',
+    });
   });
 
   test('the blocked-/24 lookup and hostile addresses', () => {

@@ -10,7 +10,7 @@ import { compileZone } from '../../image/compile.js';
 import { DnsCounters } from '../../telemetry/dns-counters.js';
 import type { DnsReport } from '../../telemetry/dns-layout.js';
 import type { QueryHandler, TransportContext } from '../../transport/handler.js';
-import { nativeStatsOf } from '../../transport/native-udp.js';
+import { nativeStatsOf, nativeTcpGate } from '../../transport/native-udp.js';
 import type { TcpListener } from '../../transport/tcp.js';
 import type { UdpListener } from '../../transport/udp.js';
 import { openListeners } from '../shared/listeners.js';
@@ -157,6 +157,7 @@ export async function startServer(config: ServeConfig, deps: ServerDeps): Promis
         counters.report({
           cache: () => responder.cacheStats(),
           tcp: () => tcp.map((l) => l.stats),
+          tcpFirstFrame: () => nativeTcpGate()?.stats(),
           // Queries answered in C (--native-answers) and shed by the shield are counted there.
           nativeUdp: () => udp.flatMap((l) => nativeStatsOf(l) ?? []),
           zones: () => zones.size,

@@ -39,13 +39,15 @@ function cAcceptGate(): TcpAcceptGate | undefined {
   return {
     active: shieldOnNativePath,
     accept: g.accept,
-    judge: (address) => {
+    judge: (address, fd, listeningFd, port) => {
       const octets = tcpAddressOctets(address);
-      return octets === undefined ? TCP_SERVE : g.judge(octets);
+      return octets === undefined ? TCP_SERVE : g.judge(octets, fd, listeningFd, port);
     },
     sweep: g.sweep,
     close: g.close,
     configure: g.configure,
+    watch: g.watch,
+    unwatch: g.unwatch,
   };
 }
 

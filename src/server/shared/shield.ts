@@ -622,11 +622,17 @@ export function startShield(
     if (st.onset) log.info(onsetLine(st.onset));
     if (tcpGate !== undefined && activeNative) {
       const g = tcpGate.stats();
-      const seen = `${g.heldTotal} ${g.blockedClosed} ${g.strangersServed}`;
-      if (seen !== tcpSeen && g.heldTotal + g.blockedClosed + g.strangersServed > 0) {
+      const w = g.waitTotal ?? 0;
+      const seen = `${g.heldTotal} ${g.blockedClosed} ${g.strangersServed} ${w} ${g.waitHanded} ${g.waitExpired}`;
+      if (seen !== tcpSeen && g.heldTotal + g.blockedClosed + g.strangersServed + w > 0) {
         tcpSeen = seen;
+        // tcphold19: strangers kept in C until their first frame (absent from older addons).
+        const firstFrame =
+          g.waitTotal === undefined
+            ? ''
+            : `; ${g.waiting} kept for their first frame now (${g.waitTotal} since start: ${g.waitHanded} handed to JS with it, ${g.waitExpired} reset at their deadline, ${g.waitEvicted} to make room, ${g.waitClientClosed} closed by the client, ${g.waitRejected} with a frame shorter than a header)`;
         log.info(
-          `shield: TCP accept in C: ${g.held} held now (${g.heldTotal} since start, ${g.heldExpired} closed at their deadline, ${g.heldEvicted} to make room), ${g.blockedClosed} closed for a blocked /24, ${g.strangersServed} strangers served within the budget, ${g.served} served`,
+          `shield: TCP accept in C: ${g.held} held now (${g.heldTotal} since start, ${g.heldExpired} closed at their deadline, ${g.heldEvicted} to make room), ${g.blockedClosed} closed for a blocked /24, ${g.strangersServed} strangers served within the budget, ${g.served} served${firstFrame}`,
         );
       }
     }

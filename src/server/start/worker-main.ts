@@ -13,7 +13,7 @@ import { Responder } from '../../answer/respond.js';
 import { DnsCounters } from '../../telemetry/dns-counters.js';
 import { traceOrigin, traceStart } from '../../telemetry/start-trace.js';
 import type { QueryHandler, TransportContext } from '../../transport/handler.js';
-import { nativeStatsOf } from '../../transport/native-udp.js';
+import { nativeStatsOf, nativeTcpGate } from '../../transport/native-udp.js';
 import {
   isSecondaryZonesMessage,
   SecondaryInbound,
@@ -174,6 +174,7 @@ function sendMetrics(): void {
   const report = counters.report({
     cache: () => responder.cacheStats(),
     tcp: () => listeners?.tcp.map((l) => l.stats) ?? [],
+    tcpFirstFrame: () => nativeTcpGate()?.stats(),
     // Queries answered in C (--native-answers) are counted by the native sockets.
     nativeUdp: () => (listeners?.udp ?? []).flatMap((l) => nativeStatsOf(l) ?? []),
     zones: () => table.size,
