@@ -3294,8 +3294,7 @@ function identityOrder(n: number): Int32Array {
  */
 function sortRuns(kb: Uint16Array, ko: Int32Array, order: Int32Array, unit: Int32Array, n: number): void {
   // Runs to sort: lo, hi, d and whether `unit` already holds their units at d (1) or not (0).
-  // The first run's units are packed by the loop's own `packUnits` call: a call site first
-  // reached after V8 optimized the loop would cost a deoptimization and a recompile.
+  // The first run's units are packed by the loop's own `packUnits` call.
   const stack: number[] = [0, n, 0, 0];
   while (stack.length > 0) {
     const packed = stack.pop() as number;
@@ -3314,7 +3313,9 @@ function sortRuns(kb: Uint16Array, ko: Int32Array, order: Int32Array, unit: Int3
       }
       continue;
     }
-    if (packed === 0) packUnits(kb, ko, order, unit, lo, hi, d);
+    // Called for every run, an empty range when its units are packed: a call site first
+    // reached once V8 has optimized the loop costs a deoptimization and a recompile.
+    packUnits(kb, ko, order, unit, lo, packed === 0 ? hi : lo, d);
     // The median of three as the pivot.
     const a = unit[lo];
     const b = unit[(lo + hi) >>> 1];
@@ -3431,14 +3432,13 @@ function packUnits(
     const x = order[i];
     const p = ko[x] + d;
     const e = ko[x + 1];
-    unit[i] =
-      p + 2 < e
-        ? (kb[p] << 18) | (kb[p + 1] << 9) | kb[p + 2]
-        : p + 1 < e
-          ? (kb[p] << 18) | (kb[p + 1] << 9)
-          : p < e
-            ? kb[p] << 18
-            : 0;
+    // Past the key's end a unit is 0. Each unit read on its own test (the arms past the end
+    // hold no operation needing type feedback): short keys, first met after V8 optimized
+    // this loop, cost no deoptimization.
+    const u0 = p < e ? kb[p] : 0;
+    const u1 = p + 1 < e ? kb[p + 1] : 0;
+    const u2 = p + 2 < e ? kb[p + 2] : 0;
+    unit[i] = (u0 << 18) | (u1 << 9) | u2;
   }
 }
 
