@@ -1343,8 +1343,9 @@ function writeColumns(
         rb[pr] = n >> 8;
         rb[pr + 1] = n;
         pr += 2;
-        if (n <= 32) for (let k = 0; k < n; k++) rb[pr + k] = slab[at + k];
-        else rb.set(slab.subarray(at, at + n), pr);
+        // One copy loop for every length: a `set` branch for the long RDATA, first taken after
+        // V8 optimized this loop, cost a deoptimization and a recompile.
+        for (let k = 0; k < n; k++) rb[pr + k] = slab[at + k];
         pr += n;
       }
       sRd.n = pr;
@@ -3237,8 +3238,7 @@ function canonicalOrder(zone: CompilableZone): OrderedNames {
 function columnOrder(zone: ColumnZone, originLength: number): SortedColumns {
   const n = zone.nodes.size;
   const { octets, off, len } = zone._index;
-  let total = 0;
-  for (let i = 0; i < n; i++) total += Math.max(0, len[i] - originLength);
+  const total = keyTotal(len, n, originLength);
   // The keys, their offsets and the packed units in one buffer, dead after the sort (`scratch`).
   const koAt = (total * 2 + 3) & ~3;
   const unitAt = koAt + (n + 1) * 4;
@@ -3256,16 +3256,46 @@ function columnOrder(zone: ColumnZone, originLength: number): SortedColumns {
   const add = (seen & SEEN_ZERO) !== 0 ? 2 : 1;
   seen |= keyUnits(octets, off, len, n, originLength, kb, ko, add);
   if (add === 1 && (seen & SEEN_ZERO) !== 0) keyUnits(octets, off, len, n, originLength, kb, ko, 2);
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
+  const order = identityOrder(n);
   // Per position in `order`: the key's code units d, d + 1 and d + 2 (0 past its end) packed
   // in 9 bits each (a unit is at most 0x101), moved with `order`: a partition reads this
   // array in sequence instead of each key's units at random, and the units are read again
   // from the keys only once every three positions (when a run of equal ones goes deeper).
   const unit = new Int32Array(mem, unitAt, n);
-  packUnits(kb, ko, order, unit, 0, n, 0);
+  sortRuns(kb, ko, order, unit, n);
+  return { order, highNames: (seen & SEEN_HIGH) !== 0, scratch: mem };
+}
+
+/**
+ * The octets of the sort keys of a ColumnZone's `n` names (each key's octets below the
+ * origin's `originLength`). Each of `columnOrder`'s passes over the names is a function of
+ * its own: V8 optimizes a long loop while it runs (on-stack replacement), and code after it
+ * in the same function, not run yet, would have no type feedback — a deoptimization and a
+ * recompile of the whole function once the loop ends.
+ */
+function keyTotal(len: Uint8Array, n: number, originLength: number): number {
+  let total = 0;
+  for (let i = 0; i < n; i++) total += Math.max(0, len[i] - originLength);
+  return total;
+}
+
+/** `[0, 1, … n - 1]`. */
+function identityOrder(n: number): Int32Array {
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  return order;
+}
+
+/**
+ * Sorts `order[0, n)` by the keys (`columnOrder`'s multikey quicksort, into `unit` the
+ * keys' packed units). The three-way partition is a function of its own
+ * (`partition`): the first one runs over every name and gets optimized mid-loop, before the
+ * rest of this loop has run once.
+ */
+function sortRuns(kb: Uint16Array, ko: Int32Array, order: Int32Array, unit: Int32Array, n: number): void {
   // Runs to sort: lo, hi, d and whether `unit` already holds their units at d (1) or not (0).
-  const stack: number[] = [0, n, 0, 1];
+  // The first run's units are packed by the loop's own `packUnits` call.
+  const stack: number[] = [0, n, 0, 0];
   while (stack.length > 0) {
     const packed = stack.pop() as number;
     const d = stack.pop() as number;
@@ -3283,37 +3313,53 @@ function columnOrder(zone: ColumnZone, originLength: number): SortedColumns {
       }
       continue;
     }
-    if (packed === 0) packUnits(kb, ko, order, unit, lo, hi, d);
+    // Called for every run, an empty range when its units are packed: a call site first
+    // reached once V8 has optimized the loop costs a deoptimization and a recompile.
+    packUnits(kb, ko, order, unit, lo, packed === 0 ? hi : lo, d);
     // The median of three as the pivot.
     const a = unit[lo];
     const b = unit[(lo + hi) >>> 1];
     const c = unit[hi - 1];
     const v = Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
-    let lt = lo;
-    let gt = hi - 1;
-    let i = lo;
-    while (i <= gt) {
-      const u = unit[i];
-      if (u < v) {
-        const x = order[i];
-        order[i] = order[lt];
-        unit[i++] = unit[lt];
-        order[lt] = x;
-        unit[lt++] = u;
-      } else if (u > v) {
-        const x = order[i];
-        order[i] = order[gt];
-        unit[i] = unit[gt];
-        order[gt] = x;
-        unit[gt--] = u;
-      } else i++;
-    }
+    const lt = partition(order, unit, lo, hi, v);
+    const gt = partitionGt;
     if (lt - lo > 1) stack.push(lo, lt, d, 1);
     if (hi - gt - 1 > 1) stack.push(gt + 1, hi, d, 1);
     // Keys that end before d + 3 are equal (one name at most): no deeper position to sort on.
     if ((v & 0x1ff) !== 0 && gt + 1 - lt > 1) stack.push(lt, gt + 1, d + 3, 0);
   }
-  return { order, highNames: (seen & SEEN_HIGH) !== 0, scratch: mem };
+}
+
+/** Where `partition`'s run of units above the pivot starts, less one (its second result). */
+let partitionGt = 0;
+
+/**
+ * Three-way partition of `order[lo, hi)` (and `unit` with it) around the pivot unit `v`:
+ * below it, equal, above it. Returns where the equal units start; `partitionGt` is where
+ * they end, less one.
+ */
+function partition(order: Int32Array, unit: Int32Array, lo: number, hi: number, v: number): number {
+  let lt = lo;
+  let gt = hi - 1;
+  let i = lo;
+  while (i <= gt) {
+    const u = unit[i];
+    if (u < v) {
+      const x = order[i];
+      order[i] = order[lt];
+      unit[i++] = unit[lt];
+      order[lt] = x;
+      unit[lt++] = u;
+    } else if (u > v) {
+      const x = order[i];
+      order[i] = order[gt];
+      unit[i] = unit[gt];
+      order[gt] = x;
+      unit[gt--] = u;
+    } else i++;
+  }
+  partitionGt = gt;
+  return lt;
 }
 
 /** What `columnOrder` gives: the name indexes sorted, what its pass over the octets saw, its memory. */
@@ -3386,14 +3432,13 @@ function packUnits(
     const x = order[i];
     const p = ko[x] + d;
     const e = ko[x + 1];
-    unit[i] =
-      p + 2 < e
-        ? (kb[p] << 18) | (kb[p + 1] << 9) | kb[p + 2]
-        : p + 1 < e
-          ? (kb[p] << 18) | (kb[p + 1] << 9)
-          : p < e
-            ? kb[p] << 18
-            : 0;
+    // Past the key's end a unit is 0. Each unit read on its own test (the arms past the end
+    // hold no operation needing type feedback): short keys, first met after V8 optimized
+    // this loop, cost no deoptimization.
+    const u0 = p < e ? kb[p] : 0;
+    const u1 = p + 1 < e ? kb[p + 1] : 0;
+    const u2 = p + 2 < e ? kb[p + 2] : 0;
+    unit[i] = (u0 << 18) | (u1 << 9) | u2;
   }
 }
 
