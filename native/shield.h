@@ -417,6 +417,10 @@ int sb_shield_tcp_admit(const uint8_t *addr, size_t addr_len, double now_ms);
  * now (a full run of reads within SB_BEHIND_NOW_MS), before the smoothed level reaches 1. */
 int sb_shield_tcp_stranger(const uint8_t *addr, size_t addr_len, double now_ms);
 
+/* Whether `addr` (`len` 4 or 16 octets) is in `sh`'s allow-list (a prefix match; prefix lengths
+ * beyond the address are never matched). */
+int sb_shield_allow_listed(const sb_shield *sh, const uint8_t *addr, size_t len);
+
 /* The prefilter version a socket of this thread should carry (0: none), and its prefixes. */
 unsigned sb_shield_prefilter(const uint32_t **prefixes, unsigned *n);
 /* The QNAME filter's zones of the same version (docs/SHIELD.md); 0 of them when none. */

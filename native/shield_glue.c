@@ -256,10 +256,11 @@ static uint8_t source_octets(const void *sa, uint8_t out[16]) {
   return 0;
 }
 
-static int allowed(const sb_shield *sh, const uint8_t *addr, uint8_t len) {
+int sb_shield_allow_listed(const sb_shield *sh, const uint8_t *addr, size_t len) {
   for (unsigned i = 0; i < sh->cfg.nallow; i++) {
     if (sh->cfg.allow_len[i] != len) continue;
     unsigned bits = sh->cfg.allow_bits[i], whole = bits >> 3, rest = bits & 7;
+    if (whole > 16 || (rest && whole >= 16)) continue;
     if (memcmp(sh->cfg.allow[i], addr, whole) != 0) continue;
     if (rest) {
       uint8_t m = (uint8_t)(0xff << (8 - rest));
@@ -946,7 +947,7 @@ static int admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_
     sh->answered++;
     return SB_ADMIT_ANSWER;
   }
-  v->allowed = (uint8_t)allowed(sh, v->addr, v->addr_len);
+  v->allowed = (uint8_t)sb_shield_allow_listed(sh, v->addr, v->addr_len);
   int in_zone = 1, exists = 1;
   uint32_t zone_key = 0;
   int classified = 0;
@@ -1315,7 +1316,7 @@ static int tcp_stranger(const uint8_t *addr, size_t addr_len, double now_ms, int
   sb_shield *sh = g_shield;
   if (sh == NULL || sh->cfg.mode == SB_SHIELD_OFF || (addr_len != 4 && addr_len != 16)) return 0;
   int pressed = sh->overload.level >= 1 || (behind_counts && behind_now(sh, now_ms));
-  if (!pressed || allowed(sh, addr, (uint8_t)addr_len)) return 0;
+  if (!pressed || sb_shield_allow_listed(sh, addr, addr_len)) return 0;
   if (sb_sources_vouched(&sh->sources, sb_sources_key(addr, addr_len), now_ms)) return 0;
   if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
     sh->would_refuse_tcp++;

@@ -1058,29 +1058,13 @@ static int tcp_pressed(double now) {
   return sh->overload.level >= 1 || (!sh->behind_now_off && sh->behind_at > 0 && now - sh->behind_at <= SB_BEHIND_NOW_MS);
 }
 
-/* Whether `addr` (4 octets, or 16) is in the shield's allow-list (as the glue's own check). */
-static int tcp_allow_listed(const sb_shield *sh, const uint8_t *addr, size_t len) {
-  for (unsigned i = 0; i < sh->cfg.nallow; i++) {
-    if (sh->cfg.allow_len[i] != len) continue;
-    unsigned bits = sh->cfg.allow_bits[i], whole = bits >> 3, rest = bits & 7;
-    if (whole > 16 || (rest && whole >= 16)) continue;
-    if (memcmp(sh->cfg.allow[i], addr, whole) != 0) continue;
-    if (rest) {
-      uint8_t m = (uint8_t)(0xff << (8 - rest));
-      if ((sh->cfg.allow[i][whole] & m) != (addr[whole] & m)) continue;
-    }
-    return 1;
-  }
-  return 0;
-}
-
 /* A stranger whatever the pressure: the shield on (not dry run: nothing changes there), the source
  * neither allow-listed nor vouched for (sb_sources_vouched: a TC=1 answer lately, the tcp tier, a
  * cookie, a calm-time history). `k`: the shield's key octets (IPv4-mapped given as 4). */
 static int tcp_unvouched(const uint8_t *k, size_t klen, double now) {
   sb_shield *sh = sb_shield_thread();
   if (sh == NULL || sh->cfg.mode != SB_SHIELD_ON || (klen != 4 && klen != 16)) return 0;
-  if (tcp_allow_listed(sh, k, klen)) return 0;
+  if (sb_shield_allow_listed(sh, k, klen)) return 0;
   return !sb_sources_vouched(&sh->sources, sb_sources_key(k, klen), now);
 }
 
