@@ -609,7 +609,7 @@ export function startShield(
     if (st === null) return;
     if (st.blocked !== blocked) {
       log.info(
-        `shield: the kernel prefilter drops ${st.blocked} IPv4 /24${st.blocked === 1 ? '' : 's'} (was ${blocked}; ${st.blocksMade} blocks since start${st.blocksSpared ? `, ${st.blocksSpared} spared: a source of good standing in the source table` : ''}${at(st.blockedAt, ', the last added at ')}${blocked === 0 ? `${at(st.blockedFirstAt, ', the first at ')}${at(st.behindSince, ', the worker behind since ')}` : ''})`,
+        `shield: the kernel prefilter drops ${st.blocked} IPv4 /24${st.blocked === 1 ? '' : 's'} (was ${blocked}; ${st.blocksMade} blocks since start${st.blocksSpared ? `, ${st.blocksSpared} spared: a source of good standing in the source table` : ''}${st.blocksRenewed ? `, ${st.blocksRenewed} renewed from their sample` : ''}${at(st.blockedAt, ', the last added at ')}${blocked === 0 ? `${at(st.blockedFirstAt, ', the first at ')}${at(st.behindSince, ', the worker behind since ')}` : ''})`,
       );
       blocked = st.blocked;
     }
