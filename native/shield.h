@@ -323,7 +323,7 @@ typedef struct sb_shield {
   /* expiry19: the UDP program passes 1 in SB_PREFILTER_SAMPLE_DIV of a blocked /24's datagrams;
    * the worker counts them (blk_sampled, since blk_sampled_since: the last seconds before the
    * block's expiry) and drops them, and at expiry renews a block whose sample still shows the
-   * /24 over the threshold; block lengths are also cut by up to an eighth at random, so blocks
+   * /24 over the threshold; block lengths are also drawn up to an eighth longer, so blocks
    * made together do not all lapse in one second. SWITCHBOARD_PREFILTER_RENEW=off (A/B runs):
    * no sample, no jitter, every block released blind at expiry, as before. */
   uint32_t *blk_sampled;

@@ -509,15 +509,17 @@ static int still_flooding(const sb_shield *sh, uint32_t slot, double now_ms) {
   return (double)sh->blk_sampled[slot] * SB_PREFILTER_SAMPLE_DIV * 1000 / ms >= sh->cfg.prefilter_threshold;
 }
 
-/* A block's length: prefilter_seconds doubled per strike (up to 16x), less up to an eighth drawn
+/* A block's length: prefilter_seconds doubled per strike (up to 16x), plus up to an eighth drawn
  * from the /24 and the count of blocks (expiry19): /24s blocked in the same second of a flood's
- * onset lapse over several seconds, not all in one (a flood pulsing with the block's period would
- * otherwise meet an empty filter at each onset). Never longer than before. */
+ * onset lapse over several seconds (30-33.75 s for a first block), not all in one, and each is
+ * judged on its own sample. Added, not taken off: a block lasts at least what the operator set,
+ * and a flood pulsing with the block's period (the drill's waves start 30 s apart) is still on when
+ * its blocks end, so their samples renew them, rather than being ended in the lull before it. */
 static double block_length(const sb_shield *sh, uint32_t slot, unsigned strikes) {
   double ms = sh->cfg.prefilter_seconds * 1000 * (double)(1u << strikes);
   if (sh->renew_off) return ms;
   uint32_t h = sb_mix32(sh->blk_key[slot], (uint32_t)(sh->blocks_made + sh->blocks_renewed) * 0x9e3779b9u);
-  return ms - ms / 8 * (double)(h & 0xffff) / 65536.0;
+  return ms + ms / 8 * (double)(h & 0xffff) / 65536.0;
 }
 
 /* Whether the source is in this worker's blocked set (sorted): a datagram from it reached the
