@@ -328,12 +328,15 @@ typedef struct sb_shield {
    * no sample, no jitter, every block released blind at expiry, as before. */
   uint32_t *blk_sampled;
   double *blk_sampled_since;
+  /* The block was kept SB_RENEW_GRACE_MS past its end (its sample under the threshold but not
+   * empty), to be judged on that time's sample alone; cleared when a block is made or renewed. */
+  uint8_t *blk_grace;
   int renew_off;
   uint32_t blocked[512];
   unsigned nblocked, blocked_version;
   double blocks_made, would_block, blocks_spared;
   /* expiry19: blocks renewed at expiry from their sample, and the sampled datagrams read. */
-  double blocks_renewed, sampled;
+  double blocks_renewed, sampled, blocks_graced;
   uint32_t wall; /* seconds since the epoch at the batch (cookie timestamps) */
   /* counters since configured */
   double seen, answered, dropped, truncated, allowed, cookies[5], rrl_dropped, rrl_slipped, would_drop,

@@ -54,6 +54,7 @@ static void shield_free(sb_shield *sh) {
   free(sh->blk_first);
   free(sh->blk_sampled);
   free(sh->blk_sampled_since);
+  free(sh->blk_grace);
   sb_sources_free(&sh->sources);
   sb_zones_free(&sh->zones);
   if (sh->cfg.rrl_on) sb_rrl_free(&sh->rrl);
@@ -147,7 +148,8 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   sh->blk_first = calloc(nb, 8);
   sh->blk_sampled = calloc(nb, 4);
   sh->blk_sampled_since = calloc(nb, 8);
-  if (!sh->blk_sampled || !sh->blk_sampled_since || !sh->blk_behind || !sh->blk_recent || !sh->blk_first || !sh->blk_carry || !sh->blk_key || !sh->blk_sheds || !sh->blk_nx_sheds || !sh->blk_rrl || !sh->blk_hosts || !sh->blk_strikes || !sh->blk_good_until || !sh->blk_until || !sh->blk_seen || !sh->blk_since) {
+  sh->blk_grace = calloc(nb, 1);
+  if (!sh->blk_grace || !sh->blk_sampled || !sh->blk_sampled_since || !sh->blk_behind || !sh->blk_recent || !sh->blk_first || !sh->blk_carry || !sh->blk_key || !sh->blk_sheds || !sh->blk_nx_sheds || !sh->blk_rrl || !sh->blk_hosts || !sh->blk_strikes || !sh->blk_good_until || !sh->blk_until || !sh->blk_seen || !sh->blk_since) {
     shield_free(sh);
     return -1;
   }
@@ -337,6 +339,7 @@ static uint32_t block_slot(sb_shield *sh, uint32_t p24, double now_ms) {
     sh->blk_first[slot] = 0;
     sh->blk_sampled[slot] = 0;
     sh->blk_sampled_since[slot] = 0;
+    sh->blk_grace[slot] = 0;
   }
   sh->blk_seen[slot] = now_ms;
   return slot;
@@ -500,13 +503,20 @@ static int cmp_u32(const void *a, const void *b) {
  * in it at 1 in 256, a flood of 1,000 a second ~16 (under 4 with odds of about 1 in 10,000). */
 #define SB_RENEW_WINDOW_MS 4000.0
 
-/* Whether the sample read from the blocked /24 in slot over the block's last seconds shows it still
- * over the threshold (the count scaled by the sample's share, as a rate over the window). */
-static int still_flooding(const sb_shield *sh, uint32_t slot, double now_ms) {
+/* A block whose sample at expiry shows traffic but under the threshold, kept this much longer (once)
+ * to be judged again on the sample of that time alone: a flood that came back just before the
+ * expiry (the drill's wave 2 starts 0-4 s before its wave-1 blocks end, after a 10 s lull) shows a
+ * few sampled datagrams over a window that is mostly the lull. */
+#define SB_RENEW_GRACE_MS 2000.0
+
+/* What the sample read from the blocked /24 in slot over the block's last seconds shows: 2 still
+ * over the threshold (the count scaled by the sample's share, as a rate over the window), 1 some
+ * traffic under it, 0 none. */
+static int sampled_state(const sb_shield *sh, uint32_t slot, double now_ms) {
   if (sh->renew_off || sh->blk_sampled[slot] == 0) return 0;
   double ms = now_ms - sh->blk_sampled_since[slot];
   if (ms < 1000) ms = 1000;
-  return (double)sh->blk_sampled[slot] * SB_PREFILTER_SAMPLE_DIV * 1000 / ms >= sh->cfg.prefilter_threshold;
+  return (double)sh->blk_sampled[slot] * SB_PREFILTER_SAMPLE_DIV * 1000 / ms >= sh->cfg.prefilter_threshold ? 2 : 1;
 }
 
 /* A block's length: prefilter_seconds doubled per strike (up to 16x), plus up to an eighth drawn
@@ -592,15 +602,25 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
     /* expiry19: a block at its end, renewed (through the same checks as a new one) when its sample
      * shows the /24 still over the threshold; a /24 gone quiet is released. */
     int expiring = sh->blk_until[s] > 0 && sh->blk_until[s] <= now_ms;
-    if (!rule && expiring && still_flooding(sh, s, now_ms)) rule = 'e';
+    int sampled = expiring ? sampled_state(sh, s, now_ms) : 0;
+    if (!rule && sampled == 2) rule = 'e';
+    /* Some traffic but under the threshold, not yet given the grace: judged again in 2 s. */
+    if (!rule && sampled == 1 && !sh->blk_grace[s]) rule = 'g';
     if (rule && now_ms >= sh->blk_good_until[s] && !allow_touches(sh, sh->blk_key[s])) {
       if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
         if (sweep) sh->would_block++; /* once per /24 and second, as before */
       } else if (sh->blk_until[s] <= now_ms && !sh->shared_good_off && shared_good(sh, sh->blk_key[s], now_ms)) {
         sh->blk_good_until[s] = now_ms + SHARED_GOOD_MS;
         sh->blocks_spared++;
+      } else if (rule == 'g') {
+        sh->blk_until[s] = now_ms + SB_RENEW_GRACE_MS; /* no strike: not a block of its own */
+        sh->blk_grace[s] = 1;
+        sh->blk_sampled[s] = 0;
+        sh->blk_sampled_since[s] = now_ms;
+        sh->blocks_graced++;
       } else if (sh->blk_until[s] <= now_ms) {
         unsigned strikes = sh->blk_strikes[s] < 4 ? sh->blk_strikes[s] : 4;
+        sh->blk_grace[s] = 0;
         sh->blk_until[s] = now_ms + block_length(sh, s, strikes);
         if (sh->blk_strikes[s] < 255) sh->blk_strikes[s]++;
         sh->blk_sampled[s] = 0;

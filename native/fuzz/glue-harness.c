@@ -738,12 +738,17 @@ static void shared_good(const uint8_t *origin, size_t olen) {
  * second. Pass 1 (SWITCHBOARD_PREFILTER_RENEW=off): the flooding /24 is released at 30 s, as
  * before. Pass 2: a source of the flooding /24 earned a valid cookie in the source table the
  * workers share (another worker read it) during the block: the renewal is spared, as a new block
- * would be. Prints "renew kept 1 quiet-released Q apart A renewed N sampled S off-released O
- * spared-released 1". */
+ * would be. Pass 3: the flooding /24 pauses from 15 s in and comes back 300 ms before its block
+ * ends (the drill's calm, then wave 2) at 512 a second: its few sampled datagrams over a window
+ * mostly quiet keep it 2 s more (the grace), then the sample of those 2 s renews it — never out of
+ * the set. Prints "renew
+ * kept 1 quiet-released Q apart A renewed N sampled S off-released O spared-released 1 lull-kept 1
+ * graced G". */
 static void renew(const uint8_t *origin, size_t olen) {
   double quiet_at = -1, off_at = -1, apart = -1, renewed = 0, sampled = 0;
-  int kept = 1, spared_released = 0;
-  for (int pass = 0; pass < 3; pass++) {
+  int kept = 1, spared_released = 0, lull_kept = 0;
+  double graced = 0;
+  for (int pass = 0; pass < 4; pass++) {
     sb_shield_config c;
     sb_shield *sh = fresh_shield(SB_SHIELD_ON, &c);
     sh->renew_off = pass == 1;
@@ -771,13 +776,17 @@ static void renew(const uint8_t *origin, size_t olen) {
       if (a < 0 || b < 0) fail("renew: no slots for the blocked /24s");
       apart = fabs(sh->blk_until[a] - sh->blk_until[b]);
     }
-    double released = -1;
+    double released = -1, ends = 0;
+    int32_t fs = sb_table_find(&sh->blocks, sb_mix32(NET(8), 0x24));
+    if (fs >= 0) ends = sh->blk_until[fs];
     for (int ms = 0; ms < 38000; ms++) {
       now += 1;
       sb_shield_clock(sh, now);
       sb_shield_batch(sh, 2, 16, now);
+      int lull = pass == 3 && now - made >= 15000 && now < ends - 300;
       /* 2,048 a second sent, 1 in 256 passed by the kernel: one read every 125 ms. */
-      if (ms % 125 == 0) send_from(sh, pkt, len, NET(8) | (uint32_t)(1 + (ms / 125) % 250), now, 0);
+      /* Pass 3, back from the lull: 512 a second sent (2.5x the threshold), one read every 500 ms. */
+      if (!lull && ms % (pass == 3 && now - made >= 15000 ? 500 : 125) == 0) send_from(sh, pkt, len, NET(8) | (uint32_t)(1 + (ms / 125) % 250), now, 0);
       if (pass == 2 && ms == 20000) {
         const uint8_t other[4] = {10, 9, 8, 251};
         sb_sources_note_cookie(&sh->sources, sb_sources_key(other, 4), now);
@@ -793,14 +802,20 @@ static void renew(const uint8_t *origin, size_t olen) {
     }
     if (pass == 1) off_at = released;
     if (pass == 2) spared_released = released >= 0 && sh->blocks_spared >= 1;
+    if (pass == 3) {
+      lull_kept = released < 0 && sh->blocks_renewed >= 1;
+      graced = sh->blocks_graced;
+    }
   }
+  if (!lull_kept) fail("renew: the /24 back from a lull just before its block's end was released");
   if (!kept) fail("renew: the /24 still flooding was released at its expiry");
   if (quiet_at < 30000 || quiet_at > 35000) fail("renew: the quiet /24 was not released at its expiry");
   if (renewed < 1 || sampled < 1) fail("renew: no renewal or no sample counted");
   if (off_at < 29000 || off_at > 31000) fail("renew: with the switch off the flooding /24 was not released at 30 s");
   if (!spared_released) fail("renew: a renewal made though a source of the /24 has good standing");
-  printf("renew kept %d quiet-released %.0f apart %.0f renewed %.0f sampled %.0f off-released %.0f spared-released %d\n",
-         kept, quiet_at, apart, renewed, sampled, off_at, spared_released);
+  printf("renew kept %d quiet-released %.0f apart %.0f renewed %.0f sampled %.0f off-released %.0f spared-released %d "
+         "lull-kept %d graced %.0f\n",
+         kept, quiet_at, apart, renewed, sampled, off_at, spared_released, lull_kept, graced);
 }
 
 /* The drill's wave 1 at a slow worker (onset2): bots' /24s read at ~400 datagrams a second each in

@@ -41,6 +41,8 @@ export interface ShieldStats {
   /** Blocks renewed at their expiry because the sample the kernel passes of a blocked /24 showed it
    * still over the threshold, and the sampled datagrams read (and dropped) (native path). */
   blocksRenewed?: number;
+  /** Blocks kept 2 s past their end to be judged again (their sample under the threshold, not empty). */
+  blocksGraced?: number;
   prefilterSampled?: number;
   wouldBlock: number;
   blocked: number;

@@ -192,9 +192,10 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
     // kernel's 1-in-256 sample while blocked) stays blocked without a gap; a /24 that went quiet is
     // released at its expiry (30 s plus up to an eighth: the jitter); two blocks made together end
     // apart; with SWITCHBOARD_PREFILTER_RENEW=off the flooding /24 is released at 30 s; a source of
-    // good standing in the shared source table spares the renewal as it spares a new block.
+    // good standing in the shared source table spares the renewal as it spares a new block; a /24
+    // back from a lull just before its block's end is kept (the grace), then renewed.
     const renew =
-      /^renew kept 1 quiet-released (\d+) apart (\d+) renewed (\d+) sampled (\d+) off-released (\d+) spared-released 1$/m.exec(
+      /^renew kept 1 quiet-released (\d+) apart (\d+) renewed (\d+) sampled (\d+) off-released (\d+) spared-released 1 lull-kept 1 graced (\d+)$/m.exec(
         r.stdout,
       );
     assert.ok(renew, r.stdout);
@@ -205,6 +206,9 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
     assert.ok(Number(renew[2]) >= 1, `blocks made together end ${renew[2]} ms apart`);
     assert.ok(Number(renew[3]) >= 1 && Number(renew[4]) >= 1, r.stdout);
     assert.ok(Number(renew[5]) >= 29_000 && Number(renew[5]) <= 31_000, `off: released ${renew[5]} ms in`);
+    // Back from a lull 300 ms before the block's end (the drill's calm, then wave 2): kept 2 s
+    // more on the few sampled datagrams, then renewed on those 2 s.
+    assert.ok(Number(renew[6]) >= 1, `graced ${renew[6]}`);
     // RRL-limited answers: a burst while the worker keeps up blocks nothing; a /24 kept over its
     // rate is blocked; while behind, the burst blocks.
     const rrl = /^rrl burst-blocked 0 flood-blocked (\d+) behind-burst-blocked 1$/m.exec(r.stdout);

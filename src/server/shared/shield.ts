@@ -617,7 +617,7 @@ export function startShield(
     // Renewals keep the set as it was (no line above): logged on their own, for the drill's log.
     if ((st.blocksRenewed ?? 0) !== renewed) {
       log.info(
-        `shield: the kernel prefilter renewed ${(st.blocksRenewed ?? 0) - renewed} block${(st.blocksRenewed ?? 0) - renewed === 1 ? '' : 's'} at expiry, its /24 still over the threshold in the sample read (${st.blocksRenewed} since start; ${st.prefilterSampled ?? 0} sampled datagrams read and dropped)`,
+        `shield: the kernel prefilter renewed ${(st.blocksRenewed ?? 0) - renewed} block${(st.blocksRenewed ?? 0) - renewed === 1 ? '' : 's'} at expiry, its /24 still over the threshold in the sample read (${st.blocksRenewed} since start, ${st.blocksGraced ?? 0} kept 2 s to be judged again; ${st.prefilterSampled ?? 0} sampled datagrams read and dropped)`,
       );
       renewed = st.blocksRenewed ?? 0;
     }
