@@ -22,6 +22,8 @@ typedef struct {
   struct sock_filter *out;
   unsigned cap, n;
   int overflow;
+  /* With a sample share: the leaves' jumps to the sampling drop, patched once it is placed. */
+  unsigned *drops, ndrops, maxdrops;
 } emitter;
 
 static unsigned emit(emitter *e, uint16_t code, uint8_t jt, uint8_t jf, uint32_t k) {
@@ -42,7 +44,13 @@ static void tree(emitter *e, const uint32_t *v, unsigned lo, unsigned hi) {
   if (hi - lo <= LEAF_MAX) {
     for (unsigned i = lo; i < hi; i++) {
       emit(e, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, v[i]);
-      emit(e, BPF_RET | BPF_K, 0, 0, 0);
+      if (e->drops == NULL) {
+        emit(e, BPF_RET | BPF_K, 0, 0, 0);
+      } else if (e->ndrops < e->maxdrops) {
+        e->drops[e->ndrops++] = emit(e, BPF_JMP | BPF_JA, 0, 0, 0);
+      } else {
+        e->overflow = 1;
+      }
     }
     emit(e, BPF_RET | BPF_K, 0, 0, 0xffffffffu);
     return;
@@ -55,8 +63,12 @@ static void tree(emitter *e, const uint32_t *v, unsigned lo, unsigned hi) {
   tree(e, v, mid, hi);
 }
 
-/* The source check: the IP version nibble (not 4: accept), the source masked, the search. */
-static void source_part(emitter *e, const uint32_t *prefixes, unsigned n, uint32_t mask, int always) {
+/* The source check: the IP version nibble (not 4: accept), the source masked, the search. With
+ * `sample` (not 0), a blocked source's datagram is not dropped outright: a random u32 under
+ * `sample` passes it (the worker counts it as evidence that the block is still needed and drops
+ * it; docs/SHIELD.md "Renewed from evidence"). */
+static void source_part(emitter *e, const uint32_t *prefixes, unsigned n, uint32_t mask, int always,
+                        uint32_t sample) {
   if (n == 0 && !always) {
     emit(e, BPF_RET | BPF_K, 0, 0, 0xffffffffu);
     return;
@@ -67,7 +79,26 @@ static void source_part(emitter *e, const uint32_t *prefixes, unsigned n, uint32
   emit(e, BPF_RET | BPF_K, 0, 0, 0xffffffffu);
   emit(e, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)(SKF_NET_OFF + 12));
   emit(e, BPF_ALU | BPF_AND | BPF_K, 0, 0, mask);
+  unsigned drops[SB_PREFILTER_MAX];
+  if (sample != 0) {
+    e->drops = drops;
+    e->ndrops = 0;
+    e->maxdrops = SB_PREFILTER_MAX;
+  }
   tree(e, prefixes, 0, n);
+  if (sample == 0 || e->overflow) {
+    e->drops = NULL;
+    return;
+  }
+  /* The sampling drop, after the search: the leaves' jumps (ja: a 32-bit reach) end here. */
+  unsigned at = e->n;
+  emit(e, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)(SKF_AD_OFF + SKF_AD_RANDOM));
+  emit(e, BPF_JMP | BPF_JGE | BPF_K, 0, 1, sample);
+  emit(e, BPF_RET | BPF_K, 0, 0, 0);
+  emit(e, BPF_RET | BPF_K, 0, 0, 0xffffffffu);
+  if (!e->overflow)
+    for (unsigned i = 0; i < e->ndrops; i++) e->out[drops[i]].k = at - (drops[i] + 1);
+  e->drops = NULL;
 }
 
 static int prefixes_ok(const uint32_t *prefixes, unsigned n, unsigned bits) {
@@ -77,13 +108,18 @@ static int prefixes_ok(const uint32_t *prefixes, unsigned n, unsigned bits) {
   return 1;
 }
 
-unsigned sb_prefilter_build(const uint32_t *prefixes, unsigned n, unsigned bits, struct sock_filter *out,
-                            unsigned cap) {
+unsigned sb_prefilter_build_sampled(const uint32_t *prefixes, unsigned n, unsigned bits, uint32_t sample,
+                                    struct sock_filter *out, unsigned cap) {
   if (!prefixes_ok(prefixes, n, bits)) return 0;
   uint32_t mask = bits == 32 ? 0xffffffffu : ~(0xffffffffu >> bits);
-  emitter e = {out, cap, 0, 0};
-  source_part(&e, prefixes, n, mask, 1);
+  emitter e = {out, cap, 0, 0, NULL, 0, 0};
+  source_part(&e, prefixes, n, mask, 1, sample);
   return e.overflow ? 0 : e.n;
+}
+
+unsigned sb_prefilter_build(const uint32_t *prefixes, unsigned n, unsigned bits, struct sock_filter *out,
+                            unsigned cap) {
+  return sb_prefilter_build_sampled(prefixes, n, bits, 0, out, cap);
 }
 
 /* ---- the QNAME filter (prefilter.h) ----
@@ -287,13 +323,13 @@ int sb_qf_decide(const sb_qf_zone *zones, unsigned nz, const uint8_t *msg, size_
   return 1;
 }
 
-unsigned sb_prefilter_build_qf(const uint32_t *prefixes, unsigned n, unsigned bits, const sb_qf_zone *zones,
-                               unsigned nz, struct sock_filter *out, unsigned cap) {
+unsigned sb_prefilter_build_qf(const uint32_t *prefixes, unsigned n, unsigned bits, uint32_t sample,
+                               const sb_qf_zone *zones, unsigned nz, struct sock_filter *out, unsigned cap) {
   if (!prefixes_ok(prefixes, n, bits) || nz > SB_QF_MAX_ZONES || (nz > 0 && zones == NULL)) return 0;
   uint32_t mask = bits == 32 ? 0xffffffffu : ~(0xffffffffu >> bits);
   if (nz == 0) {
     if (n == 0) return 0;
-    return sb_prefilter_build(prefixes, n, bits, out, cap);
+    return sb_prefilter_build_sampled(prefixes, n, bits, sample, out, cap);
   }
   uint8_t is_len[SB_QF_MAX_ZONES][SB_QF_MAX_ORIGIN];
   unsigned names = 0;
@@ -458,7 +494,7 @@ unsigned sb_prefilter_build_qf(const uint32_t *prefixes, unsigned n, unsigned bi
     emit(e, BPF_RET | BPF_K, 0, 0, 0);
   }
   place(a, ACC);
-  source_part(e, prefixes, n, mask, 0);
+  source_part(e, prefixes, n, mask, 0, sample);
   unsigned len = resolve_labels(a) && !e->overflow ? e->n : 0;
   free(a);
   return len;

@@ -19,6 +19,15 @@
  * returns its length, or 0 when they are not sorted or it does not fit `cap`. */
 unsigned sb_prefilter_build(const uint32_t *prefixes, unsigned n, unsigned bits, struct sock_filter *out,
                             unsigned cap);
+/* The same, but a blocked source's datagram passes when a random u32 (SKF_AD_RANDOM) is under
+ * `sample` (0: none passes, as sb_prefilter_build): the worker reads that sample to learn whether
+ * a block is still needed when it expires (docs/SHIELD.md "Renewed from evidence"). */
+unsigned sb_prefilter_build_sampled(const uint32_t *prefixes, unsigned n, unsigned bits, uint32_t sample,
+                                    struct sock_filter *out, unsigned cap);
+/* The share of a blocked /24's datagrams the UDP program passes to the worker: 1 in
+ * SB_PREFILTER_SAMPLE_DIV (docs/SHIELD.md "Renewed from evidence" for the choice). */
+#define SB_PREFILTER_SAMPLE_DIV 256u
+#define SB_PREFILTER_SAMPLE (0xffffffffu / SB_PREFILTER_SAMPLE_DIV + 1u)
 /* ---- the QNAME filter: an attacked zone's missing names dropped before the queue ----
  * While a zone is under a random-subdomain attack, the UDP program also drops datagrams whose
  * QNAME is under that zone, unless the name is one of the zone's names (a hash of its labels in
@@ -56,10 +65,10 @@ uint32_t sb_qf_hash(const uint8_t *prefix, unsigned plen, const uint8_t *origin,
  * kernel's and the dry run's decisions with. */
 int sb_qf_decide(const sb_qf_zone *zones, unsigned nz, const uint8_t *msg, size_t len, uint32_t rnd);
 /* Writes the UDP program: the QNAME filter of `nz` zones (0: none), then the source check of
- * sb_prefilter_build; its length, or 0 when something does not fit (`cap`, a jump's reach, the
- * bounds above). */
-unsigned sb_prefilter_build_qf(const uint32_t *prefixes, unsigned n, unsigned bits, const sb_qf_zone *zones,
-                               unsigned nz, struct sock_filter *out, unsigned cap);
+ * sb_prefilter_build_sampled (`sample`); its length, or 0 when something does not fit (`cap`, a
+ * jump's reach, the bounds above). */
+unsigned sb_prefilter_build_qf(const uint32_t *prefixes, unsigned n, unsigned bits, uint32_t sample,
+                               const sb_qf_zone *zones, unsigned nz, struct sock_filter *out, unsigned cap);
 
 /* Attaches the program to the socket (replacing the one before); len 0 detaches. 0 or -1. */
 int sb_prefilter_attach(int fd, struct sock_filter *prog, unsigned len);

@@ -320,9 +320,23 @@ typedef struct sb_shield {
    * source of it has good standing; if so the block is not made (blocks_spared).
    * SWITCHBOARD_SHARED_GOOD=off (A/B runs): only this worker's own marks. */
   int shared_good_off;
+  /* expiry19: the UDP program passes 1 in SB_PREFILTER_SAMPLE_DIV of a blocked /24's datagrams;
+   * the worker counts them (blk_sampled, since blk_sampled_since: the last seconds before the
+   * block's expiry) and drops them, and at expiry renews a block whose sample still shows the
+   * /24 over the threshold; block lengths are also drawn up to an eighth longer, so blocks
+   * made together do not all lapse in one second. SWITCHBOARD_PREFILTER_RENEW=off (A/B runs):
+   * no sample, no jitter, every block released blind at expiry, as before. */
+  uint32_t *blk_sampled;
+  double *blk_sampled_since;
+  /* The block was kept SB_RENEW_GRACE_MS past its end (its sample under the threshold but not
+   * empty), to be judged on that time's sample alone; cleared when a block is made or renewed. */
+  uint8_t *blk_grace;
+  int renew_off;
   uint32_t blocked[512];
   unsigned nblocked, blocked_version;
   double blocks_made, would_block, blocks_spared;
+  /* expiry19: blocks renewed at expiry from their sample, and the sampled datagrams read. */
+  double blocks_renewed, sampled, blocks_graced;
   uint32_t wall; /* seconds since the epoch at the batch (cookie timestamps) */
   /* counters since configured */
   double seen, answered, dropped, truncated, allowed, cookies[5], rrl_dropped, rrl_slipped, would_drop,
@@ -423,6 +437,8 @@ int sb_shield_allow_listed(const sb_shield *sh, const uint8_t *addr, size_t len)
 
 /* The prefilter version a socket of this thread should carry (0: none), and its prefixes. */
 unsigned sb_shield_prefilter(const uint32_t **prefixes, unsigned *n);
+/* The sample share the UDP program gives blocked /24s (sb_prefilter_build_sampled; 0: none). */
+uint32_t sb_shield_prefilter_sample(void);
 /* The QNAME filter's zones of the same version (docs/SHIELD.md); 0 of them when none. */
 unsigned sb_shield_prefilter_zones(const sb_qf_zone **zones);
 /* The share of an attacked zone's flood the QNAME filter lets through: about this many missing

@@ -52,6 +52,9 @@ static void shield_free(sb_shield *sh) {
   free(sh->blk_behind);
   free(sh->blk_recent);
   free(sh->blk_first);
+  free(sh->blk_sampled);
+  free(sh->blk_sampled_since);
+  free(sh->blk_grace);
   sb_sources_free(&sh->sources);
   sb_zones_free(&sh->zones);
   if (sh->cfg.rrl_on) sb_rrl_free(&sh->rrl);
@@ -143,7 +146,10 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   sh->blk_behind = calloc(nb, 4);
   sh->blk_recent = calloc(nb, 4);
   sh->blk_first = calloc(nb, 8);
-  if (!sh->blk_behind || !sh->blk_recent || !sh->blk_first || !sh->blk_carry || !sh->blk_key || !sh->blk_sheds || !sh->blk_nx_sheds || !sh->blk_rrl || !sh->blk_hosts || !sh->blk_strikes || !sh->blk_good_until || !sh->blk_until || !sh->blk_seen || !sh->blk_since) {
+  sh->blk_sampled = calloc(nb, 4);
+  sh->blk_sampled_since = calloc(nb, 8);
+  sh->blk_grace = calloc(nb, 1);
+  if (!sh->blk_grace || !sh->blk_sampled || !sh->blk_sampled_since || !sh->blk_behind || !sh->blk_recent || !sh->blk_first || !sh->blk_carry || !sh->blk_key || !sh->blk_sheds || !sh->blk_nx_sheds || !sh->blk_rrl || !sh->blk_hosts || !sh->blk_strikes || !sh->blk_good_until || !sh->blk_until || !sh->blk_seen || !sh->blk_since) {
     shield_free(sh);
     return -1;
   }
@@ -176,6 +182,8 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   sh->onset3_off = onset3_env != NULL && strcmp(onset3_env, "off") == 0;
   const char *shared_good_env = getenv("SWITCHBOARD_SHARED_GOOD");
   sh->shared_good_off = shared_good_env != NULL && strcmp(shared_good_env, "off") == 0;
+  const char *renew_env = getenv("SWITCHBOARD_PREFILTER_RENEW");
+  sh->renew_off = renew_env != NULL && strcmp(renew_env, "off") == 0;
   sh->blocked_version = ++g_prefilter_version;
   shield_free(g_shield);
   g_shield = sh;
@@ -330,6 +338,9 @@ static uint32_t block_slot(sb_shield *sh, uint32_t p24, double now_ms) {
     sh->blk_behind[slot] = 0;
     sh->blk_recent[slot] = 0;
     sh->blk_first[slot] = 0;
+    sh->blk_sampled[slot] = 0;
+    sh->blk_sampled_since[slot] = 0;
+    sh->blk_grace[slot] = 0;
   }
   sh->blk_seen[slot] = now_ms;
   return slot;
@@ -488,6 +499,63 @@ static int cmp_u32(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+/* expiry19 (docs/SHIELD.md "Renewed from evidence"): the window of a block's sample judged at its
+ * expiry. 4 s: a /24 sending at the threshold (200 a second by default) gives ~3 sampled datagrams
+ * in it at 1 in 256, a flood of 1,000 a second ~16 (under 4 with odds of about 1 in 10,000). */
+#define SB_RENEW_WINDOW_MS 4000.0
+
+/* A block whose sample at expiry shows traffic but under the threshold, kept this much longer (once)
+ * to be judged again on the sample of that time alone: a flood that came back just before the
+ * expiry (the drill's wave 2 starts 0-4 s before its wave-1 blocks end, after a 10 s lull) shows a
+ * few sampled datagrams over a window that is mostly the lull. */
+#define SB_RENEW_GRACE_MS 2000.0
+
+/* What the sample read from the blocked /24 in slot over the block's last seconds shows: 2 still
+ * over the threshold (the count scaled by the sample's share, as a rate over the window), 1 some
+ * traffic under it, 0 none. */
+static int sampled_state(const sb_shield *sh, uint32_t slot, double now_ms) {
+  if (sh->renew_off || sh->blk_sampled[slot] == 0) return 0;
+  double ms = now_ms - sh->blk_sampled_since[slot];
+  if (ms < 1000) ms = 1000;
+  return (double)sh->blk_sampled[slot] * SB_PREFILTER_SAMPLE_DIV * 1000 / ms >= sh->cfg.prefilter_threshold ? 2 : 1;
+}
+
+/* A block's length: prefilter_seconds doubled per strike (up to 16x), plus up to an eighth drawn
+ * from the /24 and the count of blocks (expiry19): /24s blocked in the same second of a flood's
+ * onset lapse over several seconds (30-33.75 s for a first block), not all in one, and each is
+ * judged on its own sample. Added, not taken off: a block lasts at least what the operator set,
+ * and a flood pulsing with the block's period (the drill's waves start 30 s apart) is still on when
+ * its blocks end, so their samples renew them, rather than being ended in the lull before it. */
+static double block_length(const sb_shield *sh, uint32_t slot, unsigned strikes) {
+  double ms = sh->cfg.prefilter_seconds * 1000 * (double)(1u << strikes);
+  if (sh->renew_off) return ms;
+  uint32_t h = sb_mix32(sh->blk_key[slot], (uint32_t)(sh->blocks_made + sh->blocks_renewed) * 0x9e3779b9u);
+  return ms + ms / 8 * (double)(h & 0xffff) / 65536.0;
+}
+
+/* Whether the source is in this worker's blocked set (sorted): a datagram from it reached the
+ * worker past the UDP program's sample (or was queued before the block), expiry19. */
+static int in_blocked(const sb_shield *sh, const sb_verdict *v) {
+  if (v->addr_len != 4 || sh->nblocked == 0) return 0;
+  uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
+  unsigned lo = 0, hi = sh->nblocked;
+  while (lo < hi) {
+    unsigned mid = lo + (hi - lo) / 2;
+    if (sh->blocked[mid] == p24) return 1;
+    if (sh->blocked[mid] < p24) lo = mid + 1;
+    else hi = mid;
+  }
+  return 0;
+}
+
+/* A sampled datagram: counted toward its /24's renewal, then dropped (never answered). */
+static void note_sampled(sb_shield *sh, const sb_verdict *v) {
+  sh->sampled++;
+  uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
+  int32_t s = sb_table_find(&sh->blocks, sb_mix32(p24, 0x24));
+  if (s >= 0 && sh->blk_key[s] == p24 && sh->blk_sampled[s] < UINT32_MAX) sh->blk_sampled[s]++;
+}
+
 /* Block the /24s over the threshold and let expired blocks go: once a second (`sweep`: the
  * counts then start a new second), and as soon as a /24's count so far this second reaches the
  * threshold prorated to the time gone (not `sweep`: counts kept; at most every
@@ -532,18 +600,35 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
         (double)sh->blk_recent[s] * SB_SHARE_DIV >= total && hosts >= SB_SHARE_HOSTS &&
         sh->blk_behind[s] >= SB_SHARE_BEHIND)
       rule = 'S';
+    /* expiry19: a block at its end, renewed (through the same checks as a new one) when its sample
+     * shows the /24 still over the threshold; a /24 gone quiet is released. */
+    int expiring = sh->blk_until[s] > 0 && sh->blk_until[s] <= now_ms;
+    int sampled = expiring ? sampled_state(sh, s, now_ms) : 0;
+    if (!rule && sampled == 2) rule = 'e';
+    /* Some traffic but under the threshold, not yet given the grace: judged again in 2 s. */
+    if (!rule && sampled == 1 && !sh->blk_grace[s]) rule = 'g';
     if (rule && now_ms >= sh->blk_good_until[s] && !allow_touches(sh, sh->blk_key[s])) {
       if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
         if (sweep) sh->would_block++; /* once per /24 and second, as before */
       } else if (sh->blk_until[s] <= now_ms && !sh->shared_good_off && shared_good(sh, sh->blk_key[s], now_ms)) {
         sh->blk_good_until[s] = now_ms + SHARED_GOOD_MS;
         sh->blocks_spared++;
+      } else if (rule == 'g') {
+        sh->blk_until[s] = now_ms + SB_RENEW_GRACE_MS; /* no strike: not a block of its own */
+        sh->blk_grace[s] = 1;
+        sh->blk_sampled[s] = 0;
+        sh->blk_sampled_since[s] = now_ms;
+        sh->blocks_graced++;
       } else if (sh->blk_until[s] <= now_ms) {
         unsigned strikes = sh->blk_strikes[s] < 4 ? sh->blk_strikes[s] : 4;
-        sh->blk_until[s] = now_ms + sh->cfg.prefilter_seconds * 1000 * (double)(1u << strikes);
+        sh->blk_grace[s] = 0;
+        sh->blk_until[s] = now_ms + block_length(sh, s, strikes);
         if (sh->blk_strikes[s] < 255) sh->blk_strikes[s]++;
-        sh->blocks_made++;
-        if (tracing && sh->nonset_blocks < SB_ONSET_BLOCKS) {
+        sh->blk_sampled[s] = 0;
+        sh->blk_sampled_since[s] = now_ms;
+        if (expiring) sh->blocks_renewed++;
+        else sh->blocks_made++;
+        if (!expiring && tracing && sh->nonset_blocks < SB_ONSET_BLOCKS) {
           struct sb_onset_block *e = &sh->onset_blocks[sh->nonset_blocks++];
           e->p24 = sh->blk_key[s];
           e->at = (float)(now_ms - sh->onset_start);
@@ -575,6 +660,11 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
       if (!keep && (sh->blk_nx_sheds[s] != 0 || sh->blk_carry[s] || hosts)) memset(sh->blk_hosts + 32 * (size_t)s, 0, 32);
       sh->blk_carry[s] = (uint8_t)keep;
       sh->blk_nx_sheds[s] = 0;
+      /* The sample's window: the last SB_RENEW_WINDOW_MS (and up to a second more) of the block. */
+      if (sh->blk_until[s] - now_ms > SB_RENEW_WINDOW_MS) {
+        sh->blk_sampled[s] = 0;
+        sh->blk_sampled_since[s] = now_ms;
+      }
     }
     if (sh->blk_until[s] > now_ms && n < 512) next[n++] = sh->blk_key[s];
     else if (sh->blk_until[s] > 0 && sh->blk_until[s] <= now_ms) sh->blk_until[s] = 0;
@@ -903,6 +993,12 @@ unsigned sb_shield_prefilter_zones(const sb_qf_zone **zones) {
   return sh->nqf;
 }
 
+uint32_t sb_shield_prefilter_sample(void) {
+  const sb_shield *sh = g_shield;
+  if (sh == NULL || sh->cfg.mode != SB_SHIELD_ON || sh->cfg.prefilter_threshold <= 0 || sh->renew_off) return 0;
+  return SB_PREFILTER_SAMPLE;
+}
+
 unsigned sb_shield_prefilter(const uint32_t **prefixes, unsigned *n) {
   sb_shield *sh = g_shield;
   if (sh == NULL || sh->cfg.mode != SB_SHIELD_ON || sh->cfg.prefilter_threshold <= 0) {
@@ -946,6 +1042,11 @@ static int admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_
   if (v->addr_len == 0) {
     sh->answered++;
     return SB_ADMIT_ANSWER;
+  }
+  if (!sh->renew_off && in_blocked(sh, v)) {
+    note_sampled(sh, v);
+    sh->dropped++;
+    return SB_ADMIT_DROP;
   }
   v->allowed = (uint8_t)sb_shield_allow_listed(sh, v->addr, v->addr_len);
   int in_zone = 1, exists = 1;

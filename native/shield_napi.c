@@ -186,7 +186,8 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
            put(env, o, "rrlSlipped", sh->rrl_slipped) && put(env, o, "overload", sh->overload.level) &&
            put(env, o, "lostEvents", sh->zones.lost_events) && put(env, o, "formerr", sh->formerr) &&
            put(env, o, "badcookie", sh->badcookie) && put(env, o, "wouldBadcookie", sh->would_badcookie) &&
-           put(env, o, "blocksMade", sh->blocks_made) && put(env, o, "blocksSpared", sh->blocks_spared) && put(env, o, "wouldBlock", sh->would_block) &&
+           put(env, o, "blocksMade", sh->blocks_made) && put(env, o, "blocksSpared", sh->blocks_spared) && put(env, o, "blocksRenewed", sh->blocks_renewed) && put(env, o, "blocksGraced", sh->blocks_graced) &&
+           put(env, o, "prefilterSampled", sh->sampled) && put(env, o, "wouldBlock", sh->would_block) &&
            put(env, o, "blocked", sh->nblocked) && put(env, o, "tcpRefused", sh->tcp_refused) &&
            put(env, o, "wouldRefuseTcp", sh->would_refuse_tcp) && put(env, o, "qfZones", sh->nqf) &&
            put(env, o, "qfMade", sh->qf_made) && put(env, o, "qfEnded", sh->qf_ended) &&

@@ -563,12 +563,14 @@ static void apply_prefilter(sb_sock *s) {
     unsigned nz = sb_shield_prefilter_zones(&zones);
     unsigned ulen = 0;
     if (np > 0 || nz > 0) {
-      ulen = sb_prefilter_build_qf(pfx, np, 24, zones, nz, g_udp_prog, SB_QF_INSNS);
+      /* expiry19: a sample of the blocked /24s' datagrams passes, read as evidence for renewal. */
+      uint32_t sample = sb_shield_prefilter_sample();
+      ulen = sb_prefilter_build_qf(pfx, np, 24, sample, zones, nz, g_udp_prog, SB_QF_INSNS);
       if (ulen == 0 && nz > 0) {
         /* Did not fit: the source check alone (counted as an error). */
         s->prefilter_errors++;
         nz = 0;
-        if (np > 0) ulen = sb_prefilter_build(pfx, np, 24, g_udp_prog, SB_QF_INSNS);
+        if (np > 0) ulen = sb_prefilter_build_sampled(pfx, np, 24, sample, g_udp_prog, SB_QF_INSNS);
       }
       if (ulen == 0 && np > 0) r = -1;
     }

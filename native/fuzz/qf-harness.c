@@ -15,11 +15,15 @@
  *     2. The same on ::1 when the host has it (the program reads the datagram from its UDP
  *        header, whatever the IP version).
  *     3. From 127.9.0.1 (the blocked /24): an existing name is dropped, the source check still
- *        runs after the QNAME filter.
+ *        runs after the QNAME filter — every one of 2,000 without a sample share; with the
+ *        server's (SB_PREFILTER_SAMPLE, expiry19) about 1 in SB_PREFILTER_SAMPLE_DIV passes
+ *        (while every datagram from 127.0.0.1, not blocked, was decided by the QNAME filter
+ *        alone in runs 1 and 2).
  *     4. Bounds: the builder refuses unsorted hashes, more names than SB_QF_MAX_NAMES, origins
  *        of a bad shape, too many zones; a program at the limits (SB_PREFILTER_MAX prefixes and
  *        SB_QF_MAX_NAMES names) fits SB_QF_INSNS.
- *   Prints "qf sent N passed P dropped D mismatches 0 v6 0|1 blocked 1 insns I".
+ *   Prints "qf sent N passed P dropped D mismatches 0 v6 0|1 blocked 1 insns I" and
+ *   "qf sampled S of T".
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -286,7 +290,9 @@ int main(int argc, char **argv) {
   sb_qf_zone zones[2] = {zs[0].z, zs[1].z};
   uint32_t blocked[1] = {0x7f090000u};
   static struct sock_filter prog[SB_QF_INSNS];
-  unsigned plen = sb_prefilter_build_qf(blocked, 1, 24, zones, 2, prog, SB_QF_INSNS);
+  /* The server's program: a sample of the blocked /24 passes (expiry19); the source 127.0.0.1 of
+   * runs 1 and 2 is not blocked, so their decisions stay certain. */
+  unsigned plen = sb_prefilter_build_qf(blocked, 1, 24, SB_PREFILTER_SAMPLE, zones, 2, prog, SB_QF_INSNS);
   if (plen == 0) fail("the program was not built");
   unsigned passed = 0, dropped = 0;
   unsigned mism = run(AF_INET, prog, plen, zones, 2, count, &passed, &dropped);
@@ -299,12 +305,27 @@ int main(int argc, char **argv) {
   struct sockaddr_storage to;
   socklen_t tolen;
   if (sock_pair(AF_INET, &rx, &tx, &to, &tolen, "127.9.0.1") != 0) fail("socket (blocked)");
-  if (sb_prefilter_attach(rx, prog, plen) != 0) fail("attach (blocked)");
   uint8_t pkt[600], name[64], back[600];
   size_t n = to_wire("n5.z0.drill", name);
   size_t len = query(pkt, name, n);
-  if (sendto(tx, pkt, len, 0, (struct sockaddr *)&to, tolen) != (ssize_t)len) fail("sendto (blocked)");
-  int blocked_ok = recv(rx, back, sizeof(back), MSG_DONTWAIT) < 0;
+  /* Without a sample (the TCP listeners' program, SWITCHBOARD_PREFILTER_RENEW=off): none passes. */
+  static struct sock_filter plain[SB_QF_INSNS];
+  unsigned plain_len = sb_prefilter_build_qf(blocked, 1, 24, 0, zones, 2, plain, SB_QF_INSNS);
+  if (plain_len == 0 || sb_prefilter_attach(rx, plain, plain_len) != 0) fail("attach (blocked)");
+  int blocked_ok = 1;
+  for (unsigned i = 0; i < 2000; i++) {
+    if (sendto(tx, pkt, len, 0, (struct sockaddr *)&to, tolen) != (ssize_t)len) fail("sendto (blocked)");
+    if (recv(rx, back, sizeof(back), MSG_DONTWAIT) >= 0) blocked_ok = 0;
+  }
+  /* With the sample: about 1 in SB_PREFILTER_SAMPLE_DIV passes (the worker's evidence). */
+  if (sb_prefilter_attach(rx, prog, plen) != 0) fail("attach (sampled)");
+  unsigned sent = 100 * SB_PREFILTER_SAMPLE_DIV, sampled = 0;
+  for (unsigned i = 0; i < sent; i++) {
+    if (sendto(tx, pkt, len, 0, (struct sockaddr *)&to, tolen) != (ssize_t)len) fail("sendto (sampled)");
+    ssize_t r = recv(rx, back, sizeof(back), MSG_DONTWAIT);
+    if (r >= 0 && ((size_t)r != len || memcmp(back, pkt, len) != 0)) fail("a different datagram arrived (sampled)");
+    if (r >= 0) sampled++;
+  }
   close(rx);
   close(tx);
   /* Certain cases, through the reference and the kernel (the run above compared them). */
@@ -327,24 +348,31 @@ int main(int argc, char **argv) {
   sb_qf_zone bad = zones[1];
   bad.hashes = unsorted;
   bad.nhashes = 2;
-  if (sb_prefilter_build_qf(blocked, 1, 24, &bad, 1, prog, SB_QF_INSNS) != 0) fail("unsorted hashes taken");
+  if (sb_prefilter_build_qf(blocked, 1, 24, 0, &bad, 1, prog, SB_QF_INSNS) != 0) fail("unsorted hashes taken");
   sb_qf_zone many[SB_QF_MAX_ZONES + 1];
   for (unsigned i = 0; i <= SB_QF_MAX_ZONES; i++) many[i] = zones[1];
-  if (sb_prefilter_build_qf(blocked, 1, 24, many, SB_QF_MAX_ZONES + 1, prog, SB_QF_INSNS) != 0)
+  if (sb_prefilter_build_qf(blocked, 1, 24, 0, many, SB_QF_MAX_ZONES + 1, prog, SB_QF_INSNS) != 0)
     fail("too many zones taken");
   sb_qf_zone shape = zones[1];
   shape.labels = 3;
-  if (sb_prefilter_build_qf(blocked, 1, 24, &shape, 1, prog, SB_QF_INSNS) != 0) fail("a wrong label count taken");
+  if (sb_prefilter_build_qf(blocked, 1, 24, 0, &shape, 1, prog, SB_QF_INSNS) != 0) fail("a wrong label count taken");
   shape = zones[1];
   shape.origin[0] = 0xC0;
-  if (sb_prefilter_build_qf(blocked, 1, 24, &shape, 1, prog, SB_QF_INSNS) != 0) fail("a pointer origin taken");
+  if (sb_prefilter_build_qf(blocked, 1, 24, 0, &shape, 1, prog, SB_QF_INSNS) != 0) fail("a pointer origin taken");
   static uint32_t lots[SB_QF_MAX_NAMES + 1], pfx[SB_PREFILTER_MAX];
   for (unsigned i = 0; i <= SB_QF_MAX_NAMES; i++) lots[i] = i * 4099u + 7;
   for (unsigned i = 0; i < SB_PREFILTER_MAX; i++) pfx[i] = 0x0a000000u + (i << 8);
   sb_qf_zone full = zones[0];
   full.hashes = lots;
   full.nhashes = SB_QF_MAX_NAMES + 1;
-  if (sb_prefilter_build_qf(pfx, SB_PREFILTER_MAX, 24, &full, 1, prog, SB_QF_INSNS) != 0) fail("too many names taken");
+  if (sb_prefilter_build_qf(pfx, SB_PREFILTER_MAX, 24, SB_PREFILTER_SAMPLE, &full, 1, prog, SB_QF_INSNS) != 0)
+    fail("too many names taken");
+  /* More prefixes than the sampled search keeps jumps for: refused, not overrun. */
+  static uint32_t more[SB_PREFILTER_MAX + 1];
+  for (unsigned i = 0; i <= SB_PREFILTER_MAX; i++) more[i] = 0x0a000000u + (i << 8);
+  static struct sock_filter big[8192];
+  if (sb_prefilter_build_sampled(more, SB_PREFILTER_MAX + 1, 24, SB_PREFILTER_SAMPLE, big, 8192) != 0)
+    fail("more sampled prefixes than SB_PREFILTER_MAX taken");
   /* At the limits: the names split over every zone slot, the most prefixes. */
   sb_qf_zone four[SB_QF_MAX_ZONES];
   for (unsigned i = 0; i < SB_QF_MAX_ZONES; i++) {
@@ -352,12 +380,19 @@ int main(int argc, char **argv) {
     four[i].hashes = lots + i * (SB_QF_MAX_NAMES / SB_QF_MAX_ZONES);
     four[i].nhashes = SB_QF_MAX_NAMES / SB_QF_MAX_ZONES;
   }
-  unsigned insns = sb_prefilter_build_qf(pfx, SB_PREFILTER_MAX, 24, four, SB_QF_MAX_ZONES, prog, SB_QF_INSNS);
+  unsigned insns = sb_prefilter_build_qf(pfx, SB_PREFILTER_MAX, 24, SB_PREFILTER_SAMPLE, four, SB_QF_MAX_ZONES, prog,
+                                         SB_QF_INSNS);
   if (insns == 0 || insns > SB_QF_INSNS) fail("a program at the limits does not fit");
   full.nhashes = SB_QF_MAX_NAMES;
-  unsigned insns1 = sb_prefilter_build_qf(pfx, SB_PREFILTER_MAX, 24, &full, 1, prog, SB_QF_INSNS);
+  unsigned insns1 = sb_prefilter_build_qf(pfx, SB_PREFILTER_MAX, 24, SB_PREFILTER_SAMPLE, &full, 1, prog, SB_QF_INSNS);
   if (insns1 == 0) fail("one zone at the limit does not fit");
+  /* The TCP listeners' program (no sample) at the most prefixes fits its bound. */
+  static struct sock_filter tcp[SB_PREFILTER_INSNS];
+  if (sb_prefilter_build(pfx, SB_PREFILTER_MAX, 24, tcp, SB_PREFILTER_INSNS) == 0) fail("the plain program does not fit");
+  if (sb_prefilter_build_sampled(pfx, SB_PREFILTER_MAX, 24, SB_PREFILTER_SAMPLE, tcp, SB_PREFILTER_INSNS) == 0)
+    fail("the sampled program does not fit");
   printf("qf sent %u passed %u dropped %u mismatches %u v6 %d blocked %d insns %u\n", count + (v6 ? count / 4 : 0),
          passed + p6, dropped + d6, mism, v6, blocked_ok, insns > insns1 ? insns : insns1);
+  printf("qf sampled %u of %u\n", sampled, sent);
   return 0;
 }

@@ -38,6 +38,12 @@ export interface ShieldStats {
   /** Blocks not made (native path): a source of the /24 has good standing in the source table the
    * workers share, though this worker did not read it. */
   blocksSpared?: number;
+  /** Blocks renewed at their expiry because the sample the kernel passes of a blocked /24 showed it
+   * still over the threshold, and the sampled datagrams read (and dropped) (native path). */
+  blocksRenewed?: number;
+  /** Blocks kept 2 s past their end to be judged again (their sample under the threshold, not empty). */
+  blocksGraced?: number;
+  prefilterSampled?: number;
   wouldBlock: number;
   blocked: number;
   /** The prefilter's QNAME filter (native path): attacked zones whose missing names the kernel

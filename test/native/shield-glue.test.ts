@@ -188,6 +188,27 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
     assert.ok(shared, r.stdout);
     assert.ok(Number(shared[1]) <= 150, `bots' /24 blocked ${shared[1]} ms in`);
     assert.ok(Number(shared[2]) >= 1, 'a block spared');
+    // Blocks renewed from evidence (expiry19): a /24 still flooding when its block ends (read as the
+    // kernel's 1-in-256 sample while blocked) stays blocked without a gap; a /24 that went quiet is
+    // released at its expiry (30 s plus up to an eighth: the jitter); two blocks made together end
+    // apart; with SWITCHBOARD_PREFILTER_RENEW=off the flooding /24 is released at 30 s; a source of
+    // good standing in the shared source table spares the renewal as it spares a new block; a /24
+    // back from a lull just before its block's end is kept (the grace), then renewed.
+    const renew =
+      /^renew kept 1 quiet-released (\d+) apart (\d+) renewed (\d+) sampled (\d+) off-released (\d+) spared-released 1 lull-kept 1 graced (\d+)$/m.exec(
+        r.stdout,
+      );
+    assert.ok(renew, r.stdout);
+    assert.ok(
+      Number(renew[1]) >= 30_000 && Number(renew[1]) <= 35_000,
+      `quiet /24 released ${renew[1]} ms in`,
+    );
+    assert.ok(Number(renew[2]) >= 1, `blocks made together end ${renew[2]} ms apart`);
+    assert.ok(Number(renew[3]) >= 1 && Number(renew[4]) >= 1, r.stdout);
+    assert.ok(Number(renew[5]) >= 29_000 && Number(renew[5]) <= 31_000, `off: released ${renew[5]} ms in`);
+    // Back from a lull 300 ms before the block's end (the drill's calm, then wave 2): kept 2 s
+    // more on the few sampled datagrams, then renewed on those 2 s.
+    assert.ok(Number(renew[6]) >= 1, `graced ${renew[6]}`);
     // RRL-limited answers: a burst while the worker keeps up blocks nothing; a /24 kept over its
     // rate is blocked; while behind, the burst blocks.
     const rrl = /^rrl burst-blocked 0 flood-blocked (\d+) behind-burst-blocked 1$/m.exec(r.stdout);
@@ -205,7 +226,7 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
     // After 300 ms of the flood read while keeping up (the drill's senders ramp up), each at its
     // first burst read while behind.
     assert.ok(Number(onset3[4]) <= 150, `after a ramp, all blocked ${onset3[4]} ms after falling behind`);
-    t.diagnostic(r.stdout.match(/^(cold|onset2|onset3|rrl|direct) .*$/gm)?.join('; ') ?? '');
+    t.diagnostic(r.stdout.match(/^(cold|onset2|onset3|rrl|direct|renew) .*$/gm)?.join('; ') ?? '');
     // A flood the worker cannot read in full: the share is right within a window or two (shield7).
     const sat = /^qf saturated engaged (\d+) first (\d+) worst (\d+)$/m.exec(r.stdout);
     assert.ok(sat, r.stdout);

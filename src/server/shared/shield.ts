@@ -597,6 +597,7 @@ export function startShield(
     return names.get(key) ?? `zone #${key}`;
   };
   let blocked = 0;
+  let renewed = 0;
   let qfZones = 0;
   // The batch accept's decisions in C (native/tcp_gate.h), logged in the second they changed.
   const tcpGate = nativeTcpGate();
@@ -609,9 +610,16 @@ export function startShield(
     if (st === null) return;
     if (st.blocked !== blocked) {
       log.info(
-        `shield: the kernel prefilter drops ${st.blocked} IPv4 /24${st.blocked === 1 ? '' : 's'} (was ${blocked}; ${st.blocksMade} blocks since start${st.blocksSpared ? `, ${st.blocksSpared} spared: a source of good standing in the source table` : ''}${at(st.blockedAt, ', the last added at ')}${blocked === 0 ? `${at(st.blockedFirstAt, ', the first at ')}${at(st.behindSince, ', the worker behind since ')}` : ''})`,
+        `shield: the kernel prefilter drops ${st.blocked} IPv4 /24${st.blocked === 1 ? '' : 's'} (was ${blocked}; ${st.blocksMade} blocks since start${st.blocksSpared ? `, ${st.blocksSpared} spared: a source of good standing in the source table` : ''}${st.blocksRenewed ? `, ${st.blocksRenewed} renewed from their sample` : ''}${at(st.blockedAt, ', the last added at ')}${blocked === 0 ? `${at(st.blockedFirstAt, ', the first at ')}${at(st.behindSince, ', the worker behind since ')}` : ''})`,
       );
       blocked = st.blocked;
+    }
+    // Renewals keep the set as it was (no line above): logged on their own, for the drill's log.
+    if ((st.blocksRenewed ?? 0) !== renewed) {
+      log.info(
+        `shield: the kernel prefilter renewed ${(st.blocksRenewed ?? 0) - renewed} block${(st.blocksRenewed ?? 0) - renewed === 1 ? '' : 's'} at expiry, its /24 still over the threshold in the sample read (${st.blocksRenewed} since start, ${st.blocksGraced ?? 0} kept 2 s to be judged again; ${st.prefilterSampled ?? 0} sampled datagrams read and dropped)`,
+      );
+      renewed = st.blocksRenewed ?? 0;
     }
     if ((st.qfZones ?? 0) !== qfZones) {
       log.info(
