@@ -16,6 +16,7 @@ import type {
   TransportErrorSink,
 } from './handler.js';
 import { formatListenAddress, type ListenAddress } from './listen-address.js';
+import type { NativeTcpGate } from './native-udp.js';
 
 /** TCP listener options. */
 export interface TcpListenerOptions {
@@ -61,37 +62,21 @@ export const TCP_BLOCKED = 3;
 /** (`judge` with a descriptor) C keeps a duplicate until its first frame: JS closes its own. */
 export const TCP_KEPT = 4;
 
-/** The accept decision in C, as a listener uses it (src/server/shared/listeners.ts builds it). */
-export interface TcpAcceptGate {
+/**
+ * The accept decision in C, as a listener uses it (src/server/shared/listeners.ts builds it): the
+ * addon's gate (native-udp.ts `NativeTcpGate`: `accept` adds [blocked closed, held, strangers
+ * served, taken, full batches, handed over, kept in C for their first frame] to its counts;
+ * `watch` keeps the connections of sources nothing vouches for, in calm too, in C until their
+ * first complete frame, reset at `calmMs` / `pressedMs`), with the address given as text.
+ */
+export interface TcpAcceptGate
+  extends Pick<NativeTcpGate, 'accept' | 'sweep' | 'close' | 'configure' | 'watch' | 'unwatch'> {
   /** Whether the decision is C's now (the shield of this process is the native one). */
   active(): boolean;
-  /** acceptTcp with the decision: [fd, address, port, ...] of those to serve (at most
-   * `maxServe`); adds [blocked closed, held, strangers served, taken, full batches, handed over,
-   * kept in C for their first frame] to `counts`. */
-  accept(fd: number, max: number, counts: Float64Array, maxServe: number): (number | string)[];
   /** The verdict (TCP_SERVE .. TCP_BLOCKED) for a connection JS accepted from `address`; with
    * its descriptor `fd` (not read yet) from `listeningFd`, TCP_KEPT when C keeps a duplicate of it
    * until its first frame (`watch`): the socket is then destroyed unread. */
   judge(address: string, fd?: number, listeningFd?: number, port?: number): number;
-  /** Closes the held whose deadline came; returns how many are held. */
-  sweep(): number;
-  /** Closes every held connection. */
-  close(): void;
-  /** The strangers' budget C takes (connections a second per worker, per /24 or /56). */
-  configure(perSecond: number, perBlock: number): void;
-  /**
-   * Keeps the connections of the listening socket `fd` from sources nothing vouches for (in calm
-   * too) in C until their first complete frame, then hands them to `deliver`; those without one
-   * by `calmMs` (`pressedMs` under pressure) are reset there. False: not kept (served at once).
-   */
-  watch?(
-    fd: number,
-    calmMs: number,
-    pressedMs: number,
-    deliver: (fd: number, address: string, port: number) => void,
-  ): boolean;
-  /** Stops it for `fd`: the connections still waiting are reset. */
-  unwatch?(fd: number): void;
 }
 
 /** Counters of one TCP listener (read by tests and metrics). */
