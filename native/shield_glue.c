@@ -16,6 +16,7 @@
 #include "prefilter.h"
 #include "shield.h"
 #include "standing.h"
+#include "tcp_gate.h"
 
 static __thread sb_shield *g_shield = NULL;
 
@@ -536,16 +537,7 @@ static double block_length(const sb_shield *sh, uint32_t slot, unsigned strikes)
 /* Whether the source is in this worker's blocked set (sorted): a datagram from it reached the
  * worker past the UDP program's sample (or was queued before the block), expiry19. */
 static int in_blocked(const sb_shield *sh, const sb_verdict *v) {
-  if (v->addr_len != 4 || sh->nblocked == 0) return 0;
-  uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
-  unsigned lo = 0, hi = sh->nblocked;
-  while (lo < hi) {
-    unsigned mid = lo + (hi - lo) / 2;
-    if (sh->blocked[mid] == p24) return 1;
-    if (sh->blocked[mid] < p24) lo = mid + 1;
-    else hi = mid;
-  }
-  return 0;
+  return v->addr_len == 4 && sb_tcp_in_blocked(v->addr, 4, sh->blocked, sh->nblocked);
 }
 
 /* A sampled datagram: counted toward its /24's renewal, then dropped (never answered). */

@@ -36,6 +36,7 @@ function build(): false | string {
       'standing.c',
       'shield.c',
       'prefilter.c',
+      'tcp_gate.c',
       'preparse.c',
       'image.c',
       'fuzz/glue-harness.c',
