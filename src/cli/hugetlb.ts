@@ -14,7 +14,8 @@
  * the small exec addon (native/exec.c) is not built, or the exec fails.
  *
  * The same exec puts V8's `--no-memory-reducer` on the command line (also when the tunable is
- * not wanted). V8's memory reducer runs full collections of its own ~8 s after the allocation
+ * not wanted; also for `edge`, which serves DNS like `serve` but compiles no big zone at start,
+ * so it gets the flag without the tunable). V8's memory reducer runs full collections of its own ~8 s after the allocation
  * rate falls — after a start: in the drill the primary's and each DNS worker's came mid-wave,
  * tens of ms each at full speed and four times that under a quarter-core quota (docs/
  * PERFORMANCE.md "onset19"). The start's garbage is collected explicitly already
@@ -73,7 +74,7 @@ export const NO_MEMORY_REDUCER = '--no-memory-reducer';
 
 /**
  * Whether this process should re-execute itself with `--no-memory-reducer` (see the module
- * comment): `serve` or `start`, not a forked or cluster child, the flag (either way) not given.
+ * comment): `serve`, `start` or `edge` (an edge answers the same floods), not a forked or cluster child, the flag (either way) not given.
  */
 export function wantsNoMemoryReducer(
   argv: readonly string[],
@@ -82,7 +83,7 @@ export function wantsNoMemoryReducer(
   platform: string,
 ): boolean {
   if (platform !== 'linux') return false;
-  if (argv[2] !== 'serve' && argv[2] !== 'start') return false;
+  if (argv[2] !== 'serve' && argv[2] !== 'start' && argv[2] !== 'edge') return false;
   if (env.SWITCHBOARD_MEMORY_REDUCER === 'on') return false;
   if (env.NODE_CHANNEL_FD !== undefined || env.NODE_UNIQUE_ID !== undefined) return false;
   return !execArgv.some((a) => /^--(no-)?memory[-_]reducer(=|$)/.test(a));

@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { callApi, type Platform, runCli, startPlatform } from '../helpers/platform.js';
+import { cmdlineOf, listDescendants } from '../helpers/procs.js';
 import { askEdge, createZoneAndCatalog, type EdgeProcess, eventually, startEdge } from './edge-support.js';
 
 const ADMIN = 'sb_edge_start_admin_key_0123456789abcdef';
@@ -40,6 +41,12 @@ describe('start learns its edges and NOTIFYs them', () => {
   after(async () => {
     await edge?.stop();
     await platform?.stop();
+  });
+
+  test('the edge runs with V8 memory reducer off, as serve and start do (src/cli/hugetlb.ts)', () => {
+    assert.ok(cmdlineOf(edge!.pid).includes('--no-memory-reducer'), cmdlineOf(edge!.pid).join(' '));
+    for (const w of listDescendants(edge!.pid))
+      assert.ok(cmdlineOf(w).includes('--no-memory-reducer'), cmdlineOf(w).join(' '));
   });
 
   test('GET /api/v1/edges and switchboard edges list the edge: POP, address, NOTIFY address, zones, lag', async () => {

@@ -20,6 +20,7 @@ import {
 } from '../../src/cli/hugetlb.js';
 import { repoRoot } from '../helpers/paths.js';
 import { listDescendants, skipUnlessCommands } from '../helpers/peers.js';
+import { cmdlineOf } from '../helpers/procs.js';
 import { dig, freePort, startSwitchboard } from './support.js';
 
 const ZONE = `$ORIGIN hp.test.
@@ -29,11 +30,6 @@ $TTL 300
 ns1 A 192.0.2.1
 www A 192.0.2.80
 `;
-
-/** The command line a process was started (or last executed) with. */
-function cmdlineOf(pid: number): string[] {
-  return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
-}
 
 /** The environment a process was started (or last executed) with. */
 function environOf(pid: number): Map<string, string> {
@@ -72,9 +68,11 @@ describe('hugetlb re-exec: the rules', () => {
     assert.equal(wantsHugetlbReexec(argv, { NODE_UNIQUE_ID: '1' }, 'linux'), false);
   });
 
-  test('--no-memory-reducer: serve and start, once, not for children, not when asked to keep it', () => {
+  test('--no-memory-reducer: serve, start and edge, once, not for children, not when asked to keep it', () => {
     const argv = ['node', 'main.js', 'serve'];
     assert.equal(wantsNoMemoryReducer(argv, [], {}, 'linux'), true);
+    assert.equal(wantsNoMemoryReducer(['node', 'main.js', 'edge'], [], {}, 'linux'), true);
+    assert.equal(wantsHugetlbReexec(['node', 'main.js', 'edge'], {}, 'linux'), false);
     assert.equal(wantsNoMemoryReducer(['node', 'main.js', 'start'], ['--trace-gc'], {}, 'linux'), true);
     assert.equal(wantsNoMemoryReducer(['node', 'main.js', 'zone'], [], {}, 'linux'), false);
     assert.equal(wantsNoMemoryReducer(argv, [], {}, 'darwin'), false);

@@ -17,6 +17,11 @@ export function listChildren(pid: number): number[] {
   return out;
 }
 
+/** The command line a process was started (or last executed) with. */
+export function cmdlineOf(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+}
+
 /** Every descendant of `pid` (children, their children, …), not `pid` itself. */
 export function listDescendants(pid: number): number[] {
   const byParent = new Map<number, number[]>();
