@@ -638,9 +638,9 @@ export function startShield(
         const firstFrame =
           g.waitTotal === undefined
             ? ''
-            : `; ${g.waiting} kept for their first frame now (${g.waitTotal} since start: ${g.waitHanded} handed to JS with it, ${g.waitExpired} reset at their deadline, ${g.waitEvicted} to make room, ${g.waitClientClosed} closed by the client, ${g.waitRejected} with a frame shorter than a header)`;
+            : `; of the admitted, ${g.waiting} kept for their first frame now (${g.waitTotal} since start: ${g.waitHanded} handed to JS with it, ${g.waitExpired} reset at their deadline, ${g.waitEvicted} to make room, ${g.waitClientClosed} closed by the client, ${g.waitRejected} with a frame shorter than a header)`;
         log.info(
-          `shield: TCP accept in C: ${g.held} held now (${g.heldTotal} since start, ${g.heldExpired} closed at their deadline, ${g.heldEvicted} to make room), ${g.blockedClosed} closed for a blocked /24, ${g.strangersServed} strangers served within the budget, ${g.served} served${firstFrame}`,
+          `shield: TCP accept in C: ${g.held} held now (${g.heldTotal} since start, ${g.heldExpired} closed at their deadline, ${g.heldEvicted} to make room), ${g.blockedClosed} closed for a blocked /24, ${g.served} admitted (${g.strangersServed} of them strangers within the budget)${firstFrame}`,
         );
       }
     }
