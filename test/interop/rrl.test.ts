@@ -87,7 +87,7 @@ async function stream(servers: Peer[], source: string, kind: Kind, rate: number)
       counts[s].sent++;
     });
   }
-  await new Promise((r) => setTimeout(r, 1500));
+  await new Promise((r) => setTimeout(r, 2000));
   for (const sock of socks) sock.close();
   for (const c of counts) c.dropped = c.sent - c.answered - c.truncated;
   return counts;
