@@ -235,7 +235,10 @@ static uint32_t rrl_bucket(sb_rrl *r, uint32_t key, double rate, double now_ms) 
   } else {
     double elapsed = now_ms - r->stamp[slot];
     if (elapsed > 0) {
-      r->balance[slot] = fmin(rate, r->balance[slot] + (rate * elapsed) / 1000);
+      double next = r->balance[slot] + (rate * elapsed) / 1000;
+      /* Back to a full balance: a new run of limited responses (its first slips, as BIND's). */
+      if (next >= rate) r->limited[slot] = 0;
+      r->balance[slot] = fmin(rate, next);
       r->stamp[slot] = now_ms;
     }
   }
@@ -264,19 +267,16 @@ int sb_rrl_decide_rates(sb_rrl *r, uint32_t block, unsigned kind, uint32_t name_
     bucket = rrl_bucket(r, key, rate, now_ms);
     limited = rrl_charge(r, bucket, rate);
   }
-  if (r->all > 0) {
-    uint32_t all = rrl_bucket(r, sb_mix32(block, 0xa11), r->all, now_ms);
-    if (rrl_charge(r, all, r->all) && !limited) {
-      limited = 1;
-      bucket = all;
-    }
-  }
-  if (!limited) {
+  int over_all = 0;
+  if (r->all > 0) over_all = rrl_charge(r, rrl_bucket(r, sb_mix32(block, 0xa11), r->all, now_ms), r->all);
+  if (!limited && !over_all) {
     r->sent++;
     return SB_RRL_SEND;
   }
-  uint32_t n = ++r->limited[bucket];
-  int slip = r->slip > 0 && n % r->slip == 0;
+  /* As BIND: the first limited response of a run slips, then every slip-th; an error, or a response
+   * over the all-per-second limit, never slips (dropped). */
+  uint32_t n = limited ? ++r->limited[bucket] : 0;
+  int slip = limited && !over_all && kind != 4 && r->slip > 0 && (n - 1) % r->slip == 0;
   if (slip)
     r->slipped[kind]++;
   else

@@ -1187,6 +1187,51 @@ static int admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_
   return verdict;
 }
 
+static size_t skip_name(const uint8_t *m, size_t len, size_t p);
+
+/* The FNV-1a of the owner of the reply's first authority record (its uncompressed wire form, folded to
+ * lower case; image.c's zone key when the owner is a zone's origin), or 0 when there is none or it
+ * cannot be read. That owner is what BIND keys these kinds by: an NXDOMAIN's SOA owner (the zone),
+ * a referral's NS owner (the delegation point). */
+static uint32_t authority_owner_hash(const uint8_t *m, size_t len) {
+  if (len < 12) return 0;
+  unsigned qd = ((unsigned)m[4] << 8) | m[5], an = ((unsigned)m[6] << 8) | m[7];
+  if (m[8] == 0 && m[9] == 0) return 0;
+  size_t p = 12;
+  for (unsigned i = 0; i < qd; i++) {
+    p = skip_name(m, len, p);
+    if (p == 0 || p + 4 > len) return 0;
+    p += 4;
+  }
+  for (unsigned i = 0; i < an; i++) {
+    p = skip_name(m, len, p);
+    if (p == 0 || p + 10 > len) return 0;
+    size_t rdlen = ((size_t)m[p + 8] << 8) | m[p + 9];
+    p += 10;
+    if (rdlen > len - p) return 0;
+    p += rdlen;
+  }
+  uint32_t h = 0x811C9DC5u;
+  size_t wire = 0;
+  for (unsigned jumps = 0; p < len;) {
+    uint8_t l = m[p];
+    if ((l & 0xC0) == 0xC0) {
+      if (p + 1 >= len || ++jumps > 64) return 0;
+      p = ((size_t)(l & 0x3F) << 8) | m[p + 1];
+      continue;
+    }
+    if ((l & 0xC0) != 0 || l > len - p - 1 || (wire += (size_t)l + 1) > 255) return 0;
+    h = (h ^ l) * 0x01000193u;
+    if (l == 0) return h;
+    for (size_t i = p + 1; i <= p + l; i++) {
+      uint8_t c = m[i];
+      h = (h ^ ((c >= 0x41 && c <= 0x5A) ? (uint8_t)(c | 0x20) : c)) * 0x01000193u;
+    }
+    p += (size_t)1 + l;
+  }
+  return 0;
+}
+
 int sb_shield_after(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, const sb_verdict *v, const uint8_t *ans,
                     size_t alen, double now_ms) {
   /* An answer too large for the client's UDP size: it will come back over TCP (the tcp tier). */
@@ -1200,14 +1245,16 @@ int sb_shield_after(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, co
   unsigned kind;
   uint32_t h;
   if (rcode == 3) {
-    kind = 1; /* NXDOMAIN: per zone */
-    h = v->in_zone && v->zone_key ? v->zone_key : qname_hash(pp, pkt, qlen);
+    kind = 1; /* NXDOMAIN: per zone (without the image's signal: the SOA owner the reply names) */
+    h = v->in_zone && v->zone_key ? v->zone_key : authority_owner_hash(ans, alen);
+    if (h == 0) h = qname_hash(pp, pkt, qlen);
   } else if (rcode == 0 && an > 0) {
     kind = 0; /* answer: per QNAME and QTYPE */
     h = sb_mix32(qname_hash(pp, pkt, qlen), pp->qtype);
   } else if (rcode == 0 && !aa) {
-    kind = 3; /* referral: per zone (BIND keys it per delegation point) */
-    h = v->zone_key ? sb_mix32(v->zone_key, 0x5eed) : qname_hash(pp, pkt, qlen);
+    kind = 3; /* referral: per zone (BIND keys it per delegation point: the NS owner, without a zone signal) */
+    h = v->zone_key ? sb_mix32(v->zone_key, 0x5eed) : authority_owner_hash(ans, alen);
+    if (h == 0) h = qname_hash(pp, pkt, qlen);
   } else if (rcode == 0) {
     kind = 2; /* NODATA: per QNAME */
     h = qname_hash(pp, pkt, qlen);

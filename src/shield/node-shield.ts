@@ -374,13 +374,13 @@ export class NodeShield {
     let h: number;
     if (rcode === 3) {
       kind = ResponseKind.nxdomain;
-      h = signal.inZone && signal.zoneKey ? signal.zoneKey : qname;
+      h = (signal.inZone && signal.zoneKey ? signal.zoneKey : authorityOwnerHash(ans)) || qname;
     } else if (rcode === 0 && an > 0) {
       kind = ResponseKind.answer;
       h = mix(qname, parsed ? this.view.qtype : 0);
     } else if (rcode === 0 && !aa) {
       kind = ResponseKind.referral;
-      h = signal.zoneKey ? mix(signal.zoneKey, 0x5eed) : qname;
+      h = (signal.zoneKey ? mix(signal.zoneKey, 0x5eed) : authorityOwnerHash(ans)) || qname;
     } else if (rcode === 0) {
       kind = ResponseKind.nodata;
       h = qname;
@@ -514,6 +514,52 @@ function skipName(m: Uint8Array, p: number): number {
     p += 1 + l;
   }
   return -1;
+}
+
+/**
+ * FNV-1a of the owner of the reply's first authority record (uncompressed wire form, folded to
+ * lower case: the native zone key when it is a zone's origin), or 0 when there is none or it
+ * cannot be read — what BIND keys NXDOMAIN (the SOA owner: the zone) and referrals (the NS
+ * owner: the delegation point) by. shield_glue.c's authority_owner_hash.
+ */
+export function authorityOwnerHash(m: Uint8Array): number {
+  if (m.length < HEADER || (m[8] === 0 && m[9] === 0)) return 0;
+  const qd = (m[4] << 8) | m[5];
+  const an = (m[6] << 8) | m[7];
+  let p = HEADER;
+  for (let i = 0; i < qd; i++) {
+    p = skipName(m, p);
+    if (p < 0 || p + 4 > m.length) return 0;
+    p += 4;
+  }
+  for (let i = 0; i < an; i++) {
+    p = skipName(m, p);
+    if (p < 0 || p + 10 > m.length) return 0;
+    const rdlen = (m[p + 8] << 8) | m[p + 9];
+    p += 10;
+    if (rdlen > m.length - p) return 0;
+    p += rdlen;
+  }
+  let h = 0x811c9dc5;
+  let wire = 0;
+  for (let jumps = 0; p < m.length; ) {
+    const l = m[p];
+    if ((l & 0xc0) === 0xc0) {
+      if (p + 1 >= m.length || ++jumps > 64) return 0;
+      p = ((l & 0x3f) << 8) | m[p + 1];
+      continue;
+    }
+    wire += l + 1;
+    if ((l & 0xc0) !== 0 || l > m.length - p - 1 || wire > 255) return 0;
+    h = Math.imul(h ^ l, 0x01000193);
+    if (l === 0) return h >>> 0;
+    for (let i = p + 1; i <= p + l; i++) {
+      const c = m[i];
+      h = Math.imul(h ^ (c >= 0x41 && c <= 0x5a ? c | 0x20 : c), 0x01000193);
+    }
+    p += 1 + l;
+  }
+  return 0;
 }
 
 /** The offset of the reply's OPT when it is its last record and ends it; else -1. */

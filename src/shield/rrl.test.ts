@@ -55,6 +55,29 @@ describe('response-rate limiting', () => {
     }
   });
 
+  test("BIND's slip order: the first limited response slips, then every slip-th; a full balance starts a new run", () => {
+    const rrl = new ResponseRateLimiter({ responsesPerSecond: 5, slip: 3 });
+    const b = rrl.blockHash(v4(192, 0, 2, 1));
+    const seq = (n: number, t: number) =>
+      Array.from({ length: n }, () => 'SDT'[rrl.decide(b, ResponseKind.answer, 1, t)]).join('');
+    assert.equal(seq(12, 0), 'SSSSSTDDTDDT');
+    // 2 s later the balance (-7 + 10) is not full: the run goes on where it was.
+    assert.equal(seq(6, 2000), 'SSSDDT');
+    // 5 s after that it is full again: 5 answers, and a new run starts at a slip.
+    assert.equal(seq(8, 7000), 'SSSSSTDD');
+  });
+
+  test('errors and responses over the all-per-second limit are dropped, never truncated (BIND)', () => {
+    const errors = new ResponseRateLimiter({ responsesPerSecond: 5, slip: 1 });
+    const b = errors.blockHash(v4(192, 0, 2, 1));
+    assert.deepEqual(burst(errors, b, ResponseKind.error, 0, 15, 0), { send: 5, drop: 10, slip: 0 });
+    assert.deepEqual(burst(errors, b, ResponseKind.nxdomain, 9, 15, 0), { send: 5, drop: 0, slip: 10 });
+    const all = new ResponseRateLimiter({ responsesPerSecond: 0, allPerSecond: 4, slip: 1 });
+    let drop = 0;
+    for (let name = 0; name < 10; name++) drop += burst(all, b, ResponseKind.answer, name, 1, 0).drop;
+    assert.equal(drop, 6);
+  });
+
   test('credit comes back at the rate, and a flooding block waits out its window', () => {
     const rrl = new ResponseRateLimiter({ responsesPerSecond: 10, window: 2, slip: 0 });
     const b = rrl.blockHash(v4(198, 51, 100, 7));

@@ -2,8 +2,10 @@
  * Response-rate limiting (RRL), with the semantics operators know from BIND's `rate-limit`
  * and Knot's mod-rrl: responses are counted per client block (an IPv4 /24 or IPv6 /56 by
  * default) and per kind of answer; a block that gets more than its rate of one kind has its
- * surplus responses dropped, except every `slip`-th one, sent truncated (TC=1, no records) so
- * that a real resolver behind a spoofed block retries over TCP and still gets its answer.
+ * surplus responses dropped, except the first of a run and every `slip`-th one after it, sent
+ * truncated (TC=1, no records) so that a real resolver behind a spoofed block retries over TCP
+ * and still gets its answer. Errors, and responses over the all-per-second limit, are never
+ * truncated, only dropped (BIND: an error reply cannot be replaced by a truncated one).
  *
  * Kinds and what makes two responses "the same" (BIND's classes):
  * - `answer`: the same QNAME and QTYPE (positive answers);
@@ -63,7 +65,10 @@ export interface RrlConfig {
   allPerSecond?: number;
   /** Seconds over which a rate is held (BIND's `window`, 1..3600). Default 15. */
   window?: number;
-  /** Every slip-th limited response is sent truncated; 0: all dropped, 1: all truncated. Default 2. */
+  /**
+   * The first limited response of a run and every slip-th after it are sent truncated (errors
+   * and all-per-second excess: never); 0: all dropped, 1: all truncated. Default 2.
+   */
   slip?: number;
   /** IPv4 block length. Default 24. */
   ipv4PrefixLength?: number;
@@ -187,19 +192,17 @@ export class ResponseRateLimiter {
       bucket = this.#bucket(key, rate, nowMs);
       limited = this.#charge(bucket, rate);
     }
-    if (this.#all > 0) {
-      const all = this.#bucket(mix32(block, 0xa11), this.#all, nowMs);
-      if (this.#charge(all, this.#all) && !limited) {
-        limited = true;
-        bucket = all;
-      }
-    }
-    if (!limited) {
+    let overAll = false;
+    if (this.#all > 0) overAll = this.#charge(this.#bucket(mix32(block, 0xa11), this.#all, nowMs), this.#all);
+    if (!limited && !overAll) {
       this.#sent++;
       return RrlAction.send;
     }
-    const n = ++this.#limited[bucket];
-    const slip = this.#slip > 0 && n % this.#slip === 0;
+    // As BIND: the first limited response of a run slips, then every slip-th; an error, or a
+    // response over the all-per-second limit, never slips (dropped).
+    const n = limited ? ++this.#limited[bucket] : 0;
+    const slip =
+      limited && !overAll && kind !== ResponseKind.error && this.#slip > 0 && (n - 1) % this.#slip === 0;
     if (slip) this.#slipped[kind]++;
     else this.#dropped[kind]++;
     if (this.#dryRun) {
@@ -235,7 +238,10 @@ export class ResponseRateLimiter {
   #credit(b: number, rate: number, nowMs: number): void {
     const elapsed = nowMs - this.#stamp[b];
     if (elapsed > 0) {
-      this.#balance[b] = Math.min(rate, this.#balance[b] + (rate * elapsed) / 1000);
+      const next = this.#balance[b] + (rate * elapsed) / 1000;
+      // Back to a full balance: a new run of limited responses (its first slips, as BIND's).
+      if (next >= rate) this.#limited[b] = 0;
+      this.#balance[b] = Math.min(rate, next);
       this.#stamp[b] = nowMs;
     }
   }

@@ -574,6 +574,8 @@ export interface BindOptions extends StartOptions {
    * keeps a journal, so it answers IXFR).
    */
   primaryTo?: { to: string; key: TsigKeySpec; notify?: string; dynamic?: boolean };
+  /** More statements for the `options { }` block, e.g. `rate-limit { responses-per-second 5; };`. */
+  options?: string[];
 }
 
 /** `HOST@PORT` as BIND writes an address with a port. */
@@ -611,6 +613,7 @@ export async function startBind(zones: ZoneSpec[], opts: BindOptions = {}): Prom
     '  notify-delay 0;',
     // Transfers from the primary at once, not after BIND's start-up jitter.
     '  serial-query-rate 100;',
+    ...(opts.options ?? []).map((o) => `  ${o}`),
     '};',
     'controls { };',
     ...(key

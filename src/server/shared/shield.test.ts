@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { buildQuery, exampleCatalog, UDP } from '../../../test/helpers/answer-fixtures.js';
 import { Responder } from '../../answer/respond.js';
 import { CookieStatus, checkCookie, cookieClock } from '../../shield/cookies.js';
-import { NodeShield } from '../../shield/node-shield.js';
+import { authorityOwnerHash, NodeShield } from '../../shield/node-shield.js';
 import { PrefixSet } from '../../shield/prefix-set.js';
 import { nativeZoneKey } from '../../transport/native-shield.js';
 import { EdnsOption, RRType } from '../../wire/constants.js';
@@ -110,7 +110,21 @@ describe('NodeShield (the shield on the Node UDP path)', () => {
     assert.equal(findEdnsOption(bad.edns, 10)?.data.length, 24);
   });
 
-  test('dry run counts and sheds nothing; RRL slips every second limited answer; the allow-list is never limited', () => {
+  test("RRL's key without a zone signal: the first authority owner (an NXDOMAIN's zone, a referral's delegation)", () => {
+    const key = (name: string) => nativeZoneKey(Buffer.from(Name.parse(name).key, 'latin1'));
+    const reply = (name: string) => responder.respond(buildQuery(name, RRType.A), UDP) as Uint8Array;
+    // The SOA owner is compressed against the question; the case of the QNAME does not matter.
+    assert.equal(authorityOwnerHash(reply('nothere.example.')), EXAMPLE_KEY);
+    assert.equal(authorityOwnerHash(reply('R4nd0m.EXAMPLE.')), EXAMPLE_KEY);
+    assert.equal(authorityOwnerHash(reply('nx.example.')), EXAMPLE_KEY); // past a CNAME in the answer
+    assert.equal(authorityOwnerHash(reply('a.b.deleg.example.')), key('deleg.example.'));
+    assert.equal(authorityOwnerHash(reply('www.example.').subarray(0, 12)), 0);
+    // A pointer loop: unreadable, 0.
+    const loop = Uint8Array.of(0, 0, 0x81, 0x83, 0, 0, 0, 0, 0, 1, 0, 0, 0xc0, 12);
+    assert.equal(authorityOwnerHash(loop), 0);
+  });
+
+  test('dry run counts and sheds nothing; RRL slips the first limited answer and every second after it; the allow-list is never limited', () => {
     const dry = make({ mode: 'dry-run', zones: { minNxPerSecond: 50, budgetFloor: 5 } });
     let answered = 0;
     for (let s = 0; s < 4; s++)
@@ -128,7 +142,8 @@ describe('NodeShield (the shield on the Node UDP path)', () => {
       else if (r[2] & 0x02) tally.tc++;
       else tally.full++;
     }
-    assert.deepEqual(tally, { full: 5, tc: 12, none: 13 });
+    // 25 limited: the 1st, 3rd … 25th truncated (BIND's order), the others dropped.
+    assert.deepEqual(tally, { full: 5, tc: 13, none: 12 });
     let allowed = 0;
     for (let i = 0; i < 30; i++)
       if (run(rrl, buildQuery('www.example.', RRType.A), '192.0.2.1', 1000)) allowed++;
