@@ -2676,7 +2676,7 @@ class TemplateBuilder {
       if (
         neg !== undefined &&
         (neg.tflags & TemplateFlag.SHIFTABLE) !== 0 &&
-        !this.#negativeWatch.has(labelBelow(key, originLength))
+        !(this.#watching && this.#watchedOctets(octets, ko, kn, originLength))
       )
         nodata = neg.at;
       else nodata = this.#nodataFor(zone.nodeAt(idx), RRType.DS)?.at ?? -1;
@@ -2718,7 +2718,7 @@ class TemplateBuilder {
     if (!shared.watch.includes(labelBelow(key, cutKey.length))) return -1;
     let at = -1;
     let dnsFlags = 0;
-    if (!this.#highNames && this.#encodeReferral(cols, cut, key, key)) {
+    if (!this.#highNames && this.#encodeReferral(cols, cut, cutKey, key, key)) {
       at = this.#placeReferral(key.length, key.length, NO_NUMBERS, NO_STRINGS, 0).at;
     } else {
       const e = this.#exact(Name.fromWire(key), RRType.A);
@@ -2729,13 +2729,26 @@ class TemplateBuilder {
     return dnsFlags === shared.dnsFlags ? at : -1;
   }
 
-  /** `#referralOf` for the cut at name index `idx` (key `key`): made once, from the columns when it can. */
+  /** The cut `#referralAt` was asked for last (its name index, -1 for none) and its referral. */
+  #lastCut = -1;
+  #lastReferral: Tpl | undefined;
+
+  /**
+   * `#referralOf` for the cut at name index `idx` (key `key`): made once, from the columns when
+   * it can. The names below a cut follow it in canonical order: theirs is the last one asked.
+   */
   #referralAt(cols: ZoneColumns, idx: number, key: string): Tpl | undefined {
+    if (idx === this.#lastCut) return this.#lastReferral;
     this.#referrals ??= new Map();
-    if (this.#referrals.has(key)) return this.#referrals.get(key);
-    const tpl = this.#columnReferral(cols, idx, key);
-    if (tpl === null) return this.#referralOf((this.zone as ColumnZone).nodeAt(idx));
-    this.#referrals.set(key, tpl);
+    let tpl: Tpl | undefined | null;
+    if (this.#referrals.has(key)) tpl = this.#referrals.get(key);
+    else {
+      tpl = this.#columnReferral(cols, idx, key);
+      if (tpl === null) tpl = this.#referralOf((this.zone as ColumnZone).nodeAt(idx));
+      else this.#referrals.set(key, tpl);
+    }
+    this.#lastCut = idx;
+    this.#lastReferral = tpl;
     return tpl;
   }
 
@@ -2750,7 +2763,7 @@ class TemplateBuilder {
   #columnReferral(cols: ZoneColumns, idx: number, key: string): Tpl | undefined | null {
     if (this.#highNames || key.length + 5 > 255) return null;
     const qname = `\x01\xff${key}`;
-    if (!this.#encodeReferral(cols, idx, qname, qname)) return null;
+    if (!this.#encodeReferral(cols, idx, key, qname, qname)) return null;
     const w = encoder;
     if (w.targets >= MAX_TARGETS - 16 || 12 + 255 + 4 + (w.len - w.qEnd) > SHIFT_LIMIT) return null;
     const watch: string[] = [];
@@ -2785,29 +2798,30 @@ class TemplateBuilder {
    * key `qkey`) below it, asked for A: the cut's NS RRset in authority; the A and AAAA RRsets
    * of its NS targets held in the zone, those under the cut as glue (required), the others
    * as optional additional data, each RRset once, in NS record order (answer.ts solveReferral,
-   * pushAddresses). False past 65,535 octets, or for an NS record without a name.
+   * pushAddresses). False past 65,535 octets. `cutKey`: the cut's key. (Each NS target read
+   * from the RDATA's octets as `rdataTarget` reads it, without a Name.)
    */
-  #encodeReferral(cols: ZoneColumns, cut: number, qwire: string, qkey: string): boolean {
+  #encodeReferral(cols: ZoneColumns, cut: number, cutKey: string, qwire: string, qkey: string): boolean {
     const zone = this.zone as ColumnZone;
     const ns = setOfType(cols, cut, RRType.NS);
     if (ns < 0) return false;
     const cls = zone.class;
     const w = encoder;
     w.beginWire(qwire, qkey, RRType.A);
-    const cutKey = zone._index.key(cut);
-    const cutName = zone.wireAt(cut);
+    const cutName = zone.spellingAt(cut) < 0 ? cutKey : zone.wireAt(cut);
     if (!w.columnSetWire(1, cutName, cutKey, cls, cols, ns)) return false;
     const { setFirst, recNext, recOff, recLen, slab } = cols;
+    const originKey = zone.origin.key;
     let placed = 0;
     let optional = 0;
     let glue = 0;
     for (let r = setFirst[ns]; r >= 0; r = recNext[r]) {
-      const target = rdataTarget(RRType.NS, slab.subarray(recOff[r], recOff[r] + recLen[r]));
-      if (target === undefined) return false;
-      if (!target.isSubdomainOf(zone.origin)) continue;
-      const ti = zone._index.find(target.key);
+      const at = recOff[r];
+      const tkey = foldedLatin1(slab, at, at + nameLengthAt(slab.subarray(at, at + recLen[r]), 0));
+      if (tkey !== originKey && !isUnder(tkey, originKey)) continue;
+      const ti = zone._index.find(tkey);
       if (ti < 0) continue;
-      const under = target.key === cutKey || isUnder(target.key, cutKey);
+      const under = tkey === cutKey || isUnder(tkey, cutKey);
       for (const type of ADDRESS_TYPES) {
         const a = setOfType(cols, ti, type);
         if (a < 0 || placedBefore(a, placed)) continue;
@@ -2823,7 +2837,7 @@ class TemplateBuilder {
           continue;
         }
         const wire = ti === 0 ? zone.origin.wire : zone.wireAt(ti);
-        if (!w.columnSetWire(2, wire, target.key, cls, cols, a)) return false;
+        if (!w.columnSetWire(2, wire, tkey, cls, cols, a)) return false;
         for (let g = setFirst[a]; g >= 0; g = recNext[g]) glue++;
       }
     }
@@ -2963,7 +2977,7 @@ class TemplateBuilder {
       if (
         neg !== undefined &&
         (neg.tflags & TemplateFlag.SHIFTABLE) !== 0 &&
-        (kn === originLength || !this.#negativeWatch.has(labelBelow(key, originLength)))
+        (kn === originLength || !(this.#watching && this.#watchedOctets(octets, ko, kn, originLength)))
       )
         nodata = neg.at;
       else nodata = this.#nodataFor(zone.nodeAt(idx))?.at ?? -1;
