@@ -116,6 +116,8 @@ const serverCpu = Number(a['server-cpu']);
 const drillCpu = Number(a['drill-cpu']);
 
 const cpuShare = Number(a['server-cpu-share']);
+const settleS = Number(a.settle);
+if (!(settleS >= 0 && settleS <= 60)) throw new Error(`--settle ${a.settle}: seconds from 0 to 60`);
 const quota = cpuShare < 1 ? new CpuQuota(cpuShare) : undefined;
 
 /**
@@ -374,7 +376,7 @@ async function main(): Promise<void> {
           scenario,
           targetPid: peer.pid,
           capacity: capacities.get(family),
-          settleMs: Number(a.settle) * 1000,
+          settleMs: settleS * 1000,
           label,
           targetMetrics: metrics,
           threadTrace: a['thread-trace']
