@@ -187,8 +187,8 @@ async function pair(qps: number, t0: number, t1: number): Promise<{ both: string
 }
 
 // One pair again when the first misses: at a tenth of a core the shielded run's onset varies a
-// lot from run to run (2026-12-06, this VM, the session's start build and main alike: shielded
-// first try 0.30-0.77, success 0.89-0.99, each side failing 1 of 2-3 runs), and a machine busy
+// lot from run to run (2026-12-06, one VM, the session's start build and main alike: shielded
+// first try 0.27-0.85, success 0.88-1.00; failed 2 of 3 and 1 of 6 runs), and a machine busy
 // with other work can keep the senders under 2x. Both pairs' figures are printed; the second
 // must pass every check.
 test('the shield raises legitimate first-try success over the dry run at 3x a capped server’s capacity', {
