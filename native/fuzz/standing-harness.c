@@ -65,6 +65,17 @@ static uint32_t key6(uint64_t prefix64) {
 #define RESOLVERS 1000
 static uint32_t resolver(int i) { return (127u << 24) | (1u << 16) | (uint32_t)(i / 250) << 8 | (uint32_t)(1 + i % 250); }
 
+/* A limiter of the server's shape deciding with the shared RRL buckets of the file attached last. */
+static int rrl_shared(sb_rrl *r, double rate, double all, unsigned slip) {
+  const double rates[5] = {rate, rate, rate, rate, rate};
+  if (sb_rrl_init(r, rates, all, 1, slip, 24, 56, 1024, 0) != 0) return -1;
+  uint32_t n = 0;
+  uint64_t *w = sb_standing_rrl_words(&n);
+  if (w == NULL || n != SB_STANDING_RRL_WORDS) return -1;
+  sb_rrl_share(r, w, n);
+  return r->shared != NULL ? 0 : -1;
+}
+
 static int child(int argc, char **argv) {
   if (argc < 4) return 2;
   const char *what = argv[2], *path = argv[3];
@@ -115,6 +126,20 @@ static int child(int argc, char **argv) {
     }
     return took;
   }
+  if (strcmp(what, "rrl") == 0) {
+    /* Ten identical answers to one /24 at one instant (rate 5, window 1, slip 2) through the shared
+     * RRL buckets; the exit code: sent + 11 × truncated. */
+    sb_rrl r;
+    if (rrl_shared(&r, 5, 0, 2) != 0) return 200;
+    int sent = 0, slipped = 0;
+    for (int i = 0; i < 10; i++) {
+      int d = sb_rrl_decide(&r, 0x7f0300u, 0, 0x1234u, base);
+      sent += d == SB_RRL_SEND;
+      slipped += d == SB_RRL_SLIP;
+    }
+    sb_rrl_free(&r);
+    return sent + 11 * slipped;
+  }
   if (strcmp(what, "credit") == 0) {
     /* Calm credits for one source from 0 to 20 s in 0.25 ms steps: each worker tries them all. */
     for (int i = 0; i <= 80000; i++) sb_sources_note_calm(&s, key4(0x0a000001u), 1, base + i * 0.25);
@@ -148,6 +173,95 @@ static int make_empty(const char *path) {
   if (fd < 0) return -1;
   close(fd);
   return 0;
+}
+
+/* The RRL's buckets in the file: one account per key for all workers. */
+static void rrl_checks(const char *self, const char *dir) {
+  /* (The blocked sets' file: a process maps at most four.) */
+  char path[4200], msg[300];
+  snprintf(path, sizeof(path), "%s/blocks", dir);
+  sb_sources s;
+  if (attach(&s, path, TABLE) != 0) {
+    check(0, "a table with RRL buckets");
+    return;
+  }
+  uint32_t nw = 0;
+  uint64_t *words = sb_standing_rrl_words(&nw);
+  const sb_standing_header *h = (const sb_standing_header *)((const uint8_t *)s.table.keys - SB_STANDING_HEADER);
+  check(words != NULL && nw == SB_STANDING_RRL_WORDS && h->rrl_at % 64 == 0 &&
+            h->rrl_at + (uint64_t)nw * 8 == sb_standing_bytes(TABLE, 8) &&
+            (uint64_t *)((uint8_t *)s.table.keys - SB_STANDING_HEADER + h->rrl_at) == words,
+        "the RRL buckets at the file's end, on a cache line");
+
+  /* Two processes at one instant: five answers between them (rate 5), the slip count shared. */
+  pid_t a = spawn(self, "rrl", path, "7000000"), b = spawn(self, "rrl", path, "7000000");
+  int sa = 0, sb = 0, ra = wait_for(a, &sa), rb = wait_for(b, &sb);
+  int sent = ra % 11 + rb % 11, slipped = ra / 11 + rb / 11;
+  snprintf(msg, sizeof(msg), "two workers, 20 answers at one instant: %d sent (5), %d truncated (8 of 15)", sent, slipped);
+  check(ra >= 0 && rb >= 0 && sent == 5 && slipped == 8, msg);
+
+  /* Two limiters taking turns on one stream decide as one private limiter fed the whole stream:
+   * kinds, rates, slips, the all-per-second bucket, pauses that refill the balance. */
+  for (int v = 0; v < 6; v++) {
+    double rate = v < 3 ? 5 : 37, all = v % 3 == 2 ? 8 : 0;
+    unsigned slip = (unsigned)(v % 3);
+    const double rates[5] = {rate, rate, rate, rate, rate};
+    sb_rrl one, w1, w2;
+    if (sb_rrl_init(&one, rates, all, 1, slip, 24, 56, 1024, 0) != 0 || rrl_shared(&w1, rate, all, slip) != 0 ||
+        rrl_shared(&w2, rate, all, slip) != 0) {
+      check(0, "limiters");
+      return;
+    }
+    memset(words, 0, (size_t)nw * 8);
+    double t = 8000000;
+    int differ = 0, limited = 0, n = 20000;
+    for (int i = 0; i < n; i++) {
+      uint64_t x = next();
+      /* Ten keys (two /24s; answers and NXDOMAIN for two names, errors), each at about twice the
+       * rate, with pauses of 2.5 s now and then. */
+      t += (x & 16383) < 8 ? 2500 : (double)(x % 97) * (1000 / (rate * 20) / 48);
+      uint32_t block = 0x7f0400u + (uint32_t)((x >> 10) & 1) * 256;
+      unsigned kind = (unsigned)((x >> 20) % 3);
+      kind = kind == 2 ? 4 : kind;
+      uint32_t name = (uint32_t)((x >> 24) & 1);
+      int d1 = sb_rrl_decide(&one, block, kind, name, t);
+      int d2 = sb_rrl_decide((x >> 40) & 1 ? &w1 : &w2, block, kind, name, t);
+      differ += d1 != d2;
+      limited += d1 != SB_RRL_SEND;
+    }
+    snprintf(msg, sizeof(msg),
+             "rate %.0f, slip %u, all %.0f: two workers sharing decide as one (%d of %d differ; %d limited)", rate,
+             slip, all, differ, n, limited);
+    check(differ <= n / 1000 && limited > n / 10, msg);
+    sb_rrl_free(&one);
+    sb_rrl_free(&w1);
+    sb_rrl_free(&w2);
+  }
+
+  /* Bounds: a flooding /24 (its bucket at the floor) stays limited while 2,000,000 answers to
+   * rotating blocks go through the same fixed buckets. */
+  {
+    sb_rrl r;
+    if (rrl_shared(&r, 5, 0, 0) != 0) {
+      check(0, "a limiter");
+      return;
+    }
+    memset(words, 0, (size_t)nw * 8);
+    double t = 9000000;
+    for (int i = 0; i < 50; i++) sb_rrl_decide(&r, 0x7f0500u, 0, 7, t + i);
+    int still = 0;
+    for (int i = 0; i < 2000000; i++) {
+      sb_rrl_decide(&r, (uint32_t)next(), 0, (uint32_t)i, t + 60 + i * 0.0005);
+      if (i % 100000 == 99999) still += sb_rrl_decide(&r, 0x7f0500u, 0, 7, t + 60 + i * 0.0005) == SB_RRL_DROP;
+    }
+    uint32_t used = 0;
+    for (uint32_t i = 0; i < nw; i++) used += words[i] != 0;
+    snprintf(msg, sizeof(msg),
+             "a flooding /24 stays limited through 2,000,000 rotating keys (%d of 20 dropped; %u of %u buckets used)",
+             still, used, nw);
+    check(still == 20 && used <= nw, msg);
+    sb_rrl_free(&r);
+  }
 }
 
 static int checks(const char *dir) {
@@ -280,6 +394,7 @@ static int checks(const char *dir) {
     check(ta >= 0 && tb >= 0 && ta + tb == 8, msg);
     check(sb_standing_tcp_take((4ull << 56) | 0x7f0299u, 5004000, 64, 8) == 1, "a second later, budget again");
   }
+  rrl_checks(self, dir);
   printf("done %d failures\n", failures);
   return failures ? 1 : 0;
 }
