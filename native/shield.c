@@ -272,13 +272,19 @@ void sb_rrl_share(sb_rrl *r, uint64_t *words, uint32_t nwords) {
   r->shared_mask = (nwords - 1) & ~(SB_RRL_SHARED_WAYS - 1u);
 }
 
-/* How far (units) a word's arrival time is ahead of now: 0 when the bucket is full (tat <= now),
- * and 0 when it is further ahead than a bucket can be (cap: 1 + window seconds) — a word untouched
- * for longer than half the clock's wrap, full long ago. */
+/* How late another worker's clock may be read (a batch's time taken before another worker's
+ * charge): up to this far past the cap, a bucket is at its floor (clamped to the cap). */
+#define SHARED_SKEW (60 * SHARED_SECOND)
+
+/* How far (units) a word's arrival time is ahead of now: 0 when the bucket is full (tat <= now);
+ * the cap (1 + window seconds) when it is ahead of that by up to SHARED_SKEW (this worker's now
+ * older than the charge that put it at its floor); 0 beyond that — a word untouched for about
+ * the clock's wrap (49.7 days), full long ago. */
 static uint64_t shared_ahead(uint64_t w, uint64_t now_u, uint64_t cap_u) {
   uint64_t d = (w - now_u) & SHARED_TAT_MASK;
   /* d < 2^41: ahead; else behind (the arrival time is past). */
-  return d != 0 && d < (1ull << (SHARED_TAT_BITS - 1)) && d <= cap_u ? d : 0;
+  if (d == 0 || d >= (1ull << (SHARED_TAT_BITS - 1)) || d > cap_u + SHARED_SKEW) return 0;
+  return d > cap_u ? cap_u : d;
 }
 
 /* Charges one response to key's shared bucket at `rate` (rrl_bucket + rrl_charge as one

@@ -238,6 +238,28 @@ static void rrl_checks(const char *self, const char *dir) {
     sb_rrl_free(&w2);
   }
 
+  /* A worker whose clock was read before another's last charge (its batch began first) finds a
+   * flooding /24's bucket at its floor, not past it (not a word from before the clock's wrap). */
+  {
+    sb_rrl w1, w2;
+    if (rrl_shared(&w1, 5, 0, 0) != 0 || rrl_shared(&w2, 5, 0, 0) != 0) {
+      check(0, "limiters");
+      return;
+    }
+    memset(words, 0, (size_t)nw * 8);
+    int answered = 0;
+    for (int i = 0; i < 120; i++) {
+      double t = 8500000 + i * 25.0;
+      /* The other worker's batches began 40 ms before it charged them: its now is older than
+       * the previous charge's. */
+      answered += sb_rrl_decide(i & 1 ? &w1 : &w2, 0x7f0600u, 0, 7, i & 1 ? t : t - 40) == SB_RRL_SEND;
+    }
+    snprintf(msg, sizeof(msg), "a worker's clock read 40 ms early: 40 qps for 3 s, %d answered (5)", answered);
+    check(answered == 5, msg);
+    sb_rrl_free(&w1);
+    sb_rrl_free(&w2);
+  }
+
   /* Bounds: a flooding /24 (its bucket at the floor) stays limited while 2,000,000 answers to
    * rotating blocks go through the same fixed buckets. */
   {
