@@ -9,7 +9,7 @@
  * Usage: node dist/bench/drill.js [--servers switchboard,switchboard-dry-run,nsd,knot] [--gso 8] [--multiple 3] [--baseline S]
  *   [--wave S] [--calm S] [--resolvers N] [--bots N] [--legit-rate QPS] [--senders N]
  *   [--server-cpu 0] [--drill-cpu 1] [--workers 1] [--out DIR] [--switchboard-args "..."]
- *   [--rrl 200] [--capacity QPS (skip the measurement: smoke runs only)] [--server-cpu-share F]
+ *   [--rrl 200] [--capacity QPS (skip the measurement: smoke runs only)] [--server-cpu-share F] [--settle 10]
  * @module
  */
 import { spawnSync } from 'node:child_process';
@@ -62,6 +62,7 @@ const { values: a } = parseArgs({
     'thread-trace': { type: 'boolean', default: false },
     rrl: { type: 'string', default: '200' },
     capacity: { type: 'string' },
+    settle: { type: 'string', default: '10' },
     cache: { type: 'string', default: 'on' },
     'server-cpu-share': { type: 'string', default: '1' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -89,6 +90,9 @@ if (a.help) {
       '  --rrl N               responses per second per /24 for every server with RRL (default 200)',
       '  --cache on|off        resolvers cache answers per TTL (default on)',
       '  --capacity QPS        skip the capacity measurement (smoke runs only)',
+      '  --settle S            before the baseline, at most S s of warm-up queries from an address outside the',
+      '                        population and a wait until the server is quiet (default 10; 0: the baseline',
+      '                        starts as soon as the server answers, and measures its start-up)',
       '  --switchboard-args "..."         extra arguments for switchboard serve',
       '  --server-node-args "..."         Node flags for switchboard serve, inherited by its workers (e.g. --cpu-prof)',
       "  --thread-trace        per-thread CPU of the drilled server every 100 ms (and the quota's throttling)",
@@ -112,6 +116,8 @@ const serverCpu = Number(a['server-cpu']);
 const drillCpu = Number(a['drill-cpu']);
 
 const cpuShare = Number(a['server-cpu-share']);
+const settleS = Number(a.settle);
+if (!(settleS >= 0 && settleS <= 60)) throw new Error(`--settle ${a.settle}: seconds from 0 to 60`);
 const quota = cpuShare < 1 ? new CpuQuota(cpuShare) : undefined;
 
 /**
@@ -370,6 +376,7 @@ async function main(): Promise<void> {
           scenario,
           targetPid: peer.pid,
           capacity: capacities.get(family),
+          settleMs: settleS * 1000,
           label,
           targetMetrics: metrics,
           threadTrace: a['thread-trace']

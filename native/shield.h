@@ -206,6 +206,11 @@ int sb_sources_vouched(const sb_sources *s, uint32_t key, double now_ms);
  * with every legitimate datagram in between at the FIFO queue's odds. 4 is still twice the "one or
  * two" addresses of a resolver's /24; a /24 with a source of good standing is never blocked. */
 #define SB_PREFILTER_NX_HOSTS_ONSET 4
+/* renew20: distinct hosts a blocked /24's sample must show for the block to be renewed at its end
+ * (docs/SHIELD.md "Renewed from evidence"): onset2's 4, twice a resolver's "one or two"
+ * addresses. At the drill's rates a bot /24 gives a worker dozens of sampled datagrams in the
+ * window, each from one of its 250 hosts. */
+#define SB_RENEW_HOSTS 4
 /* onset2: while the worker is behind, the blocked set is rebuilt at most this often (ms). */
 #define SB_PREFILTER_BEHIND_MS 10
 /* A /24 that crosses the threshold within a second is blocked then, not at the second's end:
@@ -344,6 +349,13 @@ typedef struct sb_shield {
    * no sample, no jitter, every block released blind at expiry, as before. */
   uint32_t *blk_sampled;
   double *blk_sampled_since;
+  /* renew20: the distinct hosts (last octets) of the sampled datagrams in the same window, up to
+   * SB_RENEW_HOSTS of them (blk_sampled_nhosts). A block is renewed only when the sample shows that
+   * many: a /24 whose bots stopped while two or three resolvers of it ask on over the threshold (no
+   * standing: none earned while blocked) was renewed for as long as they asked, where a block made
+   * anew needs the same spread of hosts (SB_PREFILTER_NX_HOSTS_ONSET, and more in calm). */
+  uint8_t *blk_sampled_hosts;
+  uint8_t *blk_sampled_nhosts;
   /* The block was kept SB_RENEW_GRACE_MS past its end (its sample under the threshold but not
    * empty), to be judged on that time's sample alone; cleared when a block is made or renewed. */
   uint8_t *blk_grace;

@@ -55,6 +55,8 @@ static void shield_free(sb_shield *sh) {
   free(sh->blk_first);
   free(sh->blk_sampled);
   free(sh->blk_sampled_since);
+  free(sh->blk_sampled_hosts);
+  free(sh->blk_sampled_nhosts);
   free(sh->blk_grace);
   sb_sources_free(&sh->sources);
   sb_zones_free(&sh->zones);
@@ -164,8 +166,10 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   sh->blk_first = calloc(nb, 8);
   sh->blk_sampled = calloc(nb, 4);
   sh->blk_sampled_since = calloc(nb, 8);
+  sh->blk_sampled_hosts = calloc(nb, SB_RENEW_HOSTS);
+  sh->blk_sampled_nhosts = calloc(nb, 1);
   sh->blk_grace = calloc(nb, 1);
-  if (!sh->blk_grace || !sh->blk_sampled || !sh->blk_sampled_since || !sh->blk_behind || !sh->blk_recent || !sh->blk_first || !sh->blk_carry || !sh->blk_key || !sh->blk_sheds || !sh->blk_nx_sheds || !sh->blk_rrl || !sh->blk_hosts || !sh->blk_strikes || !sh->blk_good_until || !sh->blk_until || !sh->blk_seen || !sh->blk_since) {
+  if (!sh->blk_grace || !sh->blk_sampled || !sh->blk_sampled_since || !sh->blk_sampled_hosts || !sh->blk_sampled_nhosts || !sh->blk_behind || !sh->blk_recent || !sh->blk_first || !sh->blk_carry || !sh->blk_key || !sh->blk_sheds || !sh->blk_nx_sheds || !sh->blk_rrl || !sh->blk_hosts || !sh->blk_strikes || !sh->blk_good_until || !sh->blk_until || !sh->blk_seen || !sh->blk_since) {
     shield_free(sh);
     return -1;
   }
@@ -339,6 +343,13 @@ static double blocks_rank(void *ctx, uint32_t slot) {
   return (sh->blk_until[slot] > 0 || sh->blk_good_until[slot] > 0 ? 1e15 : 0) + sh->blk_seen[slot];
 }
 
+/* A new window for the block's sample (expiry19): no datagram, no host, from now_ms. */
+static void sample_restart(sb_shield *sh, uint32_t slot, double now_ms) {
+  sh->blk_sampled[slot] = 0;
+  sh->blk_sampled_nhosts[slot] = 0;
+  sh->blk_sampled_since[slot] = now_ms;
+}
+
 static uint32_t block_slot(sb_shield *sh, uint32_t p24, double now_ms) {
   uint32_t slot = sb_table_claim(&sh->blocks, sb_mix32(p24, 0x24), blocks_rank, sh);
   if (sh->blocks.claimed) {
@@ -355,8 +366,7 @@ static uint32_t block_slot(sb_shield *sh, uint32_t p24, double now_ms) {
     sh->blk_behind[slot] = 0;
     sh->blk_recent[slot] = 0;
     sh->blk_first[slot] = 0;
-    sh->blk_sampled[slot] = 0;
-    sh->blk_sampled_since[slot] = 0;
+    sample_restart(sh, slot, 0);
     sh->blk_grace[slot] = 0;
   }
   sh->blk_seen[slot] = now_ms;
@@ -528,13 +538,17 @@ static int cmp_u32(const void *a, const void *b) {
 #define SB_RENEW_GRACE_MS 2000.0
 
 /* What the sample read from the blocked /24 in slot over the block's last seconds shows: 2 still
- * over the threshold (the count scaled by the sample's share, as a rate over the window), 1 some
- * traffic under it, 0 none. */
+ * over the threshold (the count scaled by the sample's share, as a rate over the window) from at
+ * least SB_RENEW_HOSTS hosts, 1 some traffic (under the threshold, or from fewer hosts: a
+ * resolver or two asking on after the bots stopped is not a flood to hold the /24 for), 0 none. */
 static int sampled_state(const sb_shield *sh, uint32_t slot, double now_ms) {
   if (sh->renew_off || sh->blk_sampled[slot] == 0) return 0;
   double ms = now_ms - sh->blk_sampled_since[slot];
   if (ms < 1000) ms = 1000;
-  return (double)sh->blk_sampled[slot] * SB_PREFILTER_SAMPLE_DIV * 1000 / ms >= sh->cfg.prefilter_threshold ? 2 : 1;
+  return (double)sh->blk_sampled[slot] * SB_PREFILTER_SAMPLE_DIV * 1000 / ms >= sh->cfg.prefilter_threshold &&
+                 sh->blk_sampled_nhosts[slot] >= SB_RENEW_HOSTS
+             ? 2
+             : 1;
 }
 
 /* A block's length: prefilter_seconds doubled per strike (up to 16x), plus up to an eighth drawn
@@ -561,7 +575,16 @@ static void note_sampled(sb_shield *sh, const sb_verdict *v) {
   sh->sampled++;
   uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
   int32_t s = sb_table_find(&sh->blocks, sb_mix32(p24, 0x24));
-  if (s >= 0 && sh->blk_key[s] == p24 && sh->blk_sampled[s] < UINT32_MAX) sh->blk_sampled[s]++;
+  if (s < 0 || sh->blk_key[s] != p24) return;
+  if (sh->blk_sampled[s] < UINT32_MAX) sh->blk_sampled[s]++;
+  /* Its host among the window's first SB_RENEW_HOSTS distinct ones (renew20). */
+  uint8_t *hosts = sh->blk_sampled_hosts + SB_RENEW_HOSTS * (size_t)s;
+  unsigned n = sh->blk_sampled_nhosts[s], i = 0;
+  while (i < n && hosts[i] != v->addr[3]) i++;
+  if (i == n && n < SB_RENEW_HOSTS) {
+    hosts[n] = v->addr[3];
+    sh->blk_sampled_nhosts[s] = (uint8_t)(n + 1);
+  }
 }
 
 /* Block the /24s over the threshold and let expired blocks go: once a second (`sweep`: the
@@ -624,16 +647,14 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
       } else if (rule == 'g') {
         sh->blk_until[s] = now_ms + SB_RENEW_GRACE_MS; /* no strike: not a block of its own */
         sh->blk_grace[s] = 1;
-        sh->blk_sampled[s] = 0;
-        sh->blk_sampled_since[s] = now_ms;
+        sample_restart(sh, s, now_ms);
         sh->blocks_graced++;
       } else if (sh->blk_until[s] <= now_ms) {
         unsigned strikes = sh->blk_strikes[s] < 4 ? sh->blk_strikes[s] : 4;
         sh->blk_grace[s] = 0;
         sh->blk_until[s] = now_ms + block_length(sh, s, strikes);
         if (sh->blk_strikes[s] < 255) sh->blk_strikes[s]++;
-        sh->blk_sampled[s] = 0;
-        sh->blk_sampled_since[s] = now_ms;
+        sample_restart(sh, s, now_ms);
         if (expiring) sh->blocks_renewed++;
         else sh->blocks_made++;
         if (!expiring && tracing && sh->nonset_blocks < SB_ONSET_BLOCKS) {
@@ -670,8 +691,7 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
       sh->blk_nx_sheds[s] = 0;
       /* The sample's window: the last SB_RENEW_WINDOW_MS (and up to a second more) of the block. */
       if (sh->blk_until[s] - now_ms > SB_RENEW_WINDOW_MS) {
-        sh->blk_sampled[s] = 0;
-        sh->blk_sampled_since[s] = now_ms;
+        sample_restart(sh, s, now_ms);
       }
     }
     if (sh->blk_until[s] > now_ms && n < 512) next[n++] = sh->blk_key[s];

@@ -741,14 +741,19 @@ static void shared_good(const uint8_t *origin, size_t olen) {
  * would be. Pass 3: the flooding /24 pauses from 15 s in and comes back 300 ms before its block
  * ends (the drill's calm, then wave 2) at 512 a second: its few sampled datagrams over a window
  * mostly quiet keep it 2 s more (the grace), then the sample of those 2 s renews it — never out of
- * the set. Prints "renew
- * kept 1 quiet-released Q apart A renewed N sampled S off-released O spared-released 1 lull-kept 1
- * graced G". */
+ * the set. Pass 4 (renew20): the bots stop when the block is made and two resolvers of the /24
+ * without standing ask on at 2,048 a second together: over the threshold, but from two hosts —
+ * released at the block's end (after the grace), as a two-host /24 is never blocked anew. Pass 5:
+ * the flood goes on through the block's end (renewed) and stops 40 s in: released at the renewed
+ * block's end, and a resolver of the /24 asking then is answered. Prints "renew kept 1
+ * quiet-released Q apart A renewed N sampled S off-released O spared-released 1 lull-kept 1 graced
+ * G few-released F renewed-quiet-released R back-answered B". */
 static void renew(const uint8_t *origin, size_t olen) {
   double quiet_at = -1, off_at = -1, apart = -1, renewed = 0, sampled = 0;
   int kept = 1, spared_released = 0, lull_kept = 0;
-  double graced = 0;
-  for (int pass = 0; pass < 4; pass++) {
+  double graced = 0, few_at = -1, renewed_quiet_at = -1;
+  int back_answered = 0;
+  for (int pass = 0; pass < 6; pass++) {
     sb_shield_config c;
     sb_shield *sh = fresh_shield(SB_SHIELD_ON, &c);
     sh->renew_off = pass == 1;
@@ -779,14 +784,25 @@ static void renew(const uint8_t *origin, size_t olen) {
     double released = -1, ends = 0;
     int32_t fs = sb_table_find(&sh->blocks, sb_mix32(NET(8), 0x24));
     if (fs >= 0) ends = sh->blk_until[fs];
-    for (int ms = 0; ms < 38000; ms++) {
+    for (int ms = 0; ms < (pass == 5 ? 105000 : 38000); ms++) {
       now += 1;
       sb_shield_clock(sh, now);
       sb_shield_batch(sh, 2, 16, now);
       int lull = pass == 3 && now - made >= 15000 && now < ends - 300;
       /* 2,048 a second sent, 1 in 256 passed by the kernel: one read every 125 ms. */
       /* Pass 3, back from the lull: 512 a second sent (2.5x the threshold), one read every 500 ms. */
-      if (!lull && ms % (pass == 3 && now - made >= 15000 ? 500 : 125) == 0) send_from(sh, pkt, len, NET(8) | (uint32_t)(1 + (ms / 125) % 250), now, 0);
+      /* Pass 4: the bots gone, two resolvers of the /24 (no standing) ask on at 2,048 a second:
+       * 1 in 256 read, from the two alternately. */
+      if (pass == 4) {
+        if (ms % 125 == 0) send_from(sh, pkt, len, NET(8) | (uint32_t)(251 + (ms / 125) % 2), now, 0);
+      } else if (pass == 5 && now - made >= 40000) {
+        /* Pass 5: the flood ends 40 s in (after its renewal); once the block is gone a resolver
+         * of the /24 asks 10 times a second and must be answered. */
+        if (released >= 0 && ms % 100 == 0 &&
+            send_from(sh, pkt, len, NET(8) | 251, now, 0) == SB_ADMIT_ANSWER)
+          back_answered++;
+      } else if (!lull && ms % (pass == 3 && now - made >= 15000 ? 500 : 125) == 0)
+        send_from(sh, pkt, len, NET(8) | (uint32_t)(1 + (ms / 125) % 250), now, 0);
       if (pass == 2 && ms == 20000) {
         const uint8_t other[4] = {10, 9, 8, 251};
         sb_sources_note_cookie(&sh->sources, sb_sources_key(other, 4), now);
@@ -806,6 +822,8 @@ static void renew(const uint8_t *origin, size_t olen) {
       lull_kept = released < 0 && sh->blocks_renewed >= 1;
       graced = sh->blocks_graced;
     }
+    if (pass == 4) few_at = released;
+    if (pass == 5) renewed_quiet_at = sh->blocks_renewed >= 1 ? released : -1;
   }
   if (!lull_kept) fail("renew: the /24 back from a lull just before its block's end was released");
   if (!kept) fail("renew: the /24 still flooding was released at its expiry");
@@ -813,9 +831,15 @@ static void renew(const uint8_t *origin, size_t olen) {
   if (renewed < 1 || sampled < 1) fail("renew: no renewal or no sample counted");
   if (off_at < 29000 || off_at > 31000) fail("renew: with the switch off the flooding /24 was not released at 30 s");
   if (!spared_released) fail("renew: a renewal made though a source of the /24 has good standing");
+  if (few_at < 30000 || few_at > 36000) fail("renew: a /24 where only two resolvers ask on was not released at its expiry");
+  /* Renewed at 30-33.75 s for 60-67.5 s (the first strike doubles it), each end seen at the next
+   * once-a-second scan: released 90-104 s in. */
+  if (renewed_quiet_at < 90000 || renewed_quiet_at > 104000) fail("renew: a renewed block whose /24 went quiet was not released at its end");
+  if (back_answered < 10) fail("renew: a resolver of the released /24 was not answered");
   printf("renew kept %d quiet-released %.0f apart %.0f renewed %.0f sampled %.0f off-released %.0f spared-released %d "
-         "lull-kept %d graced %.0f\n",
-         kept, quiet_at, apart, renewed, sampled, off_at, spared_released, lull_kept, graced);
+         "lull-kept %d graced %.0f few-released %.0f renewed-quiet-released %.0f back-answered %d\n",
+         kept, quiet_at, apart, renewed, sampled, off_at, spared_released, lull_kept, graced, few_at, renewed_quiet_at,
+         back_answered);
 }
 
 /* The drill's wave 1 at a slow worker (onset2): bots' /24s read at ~400 datagrams a second each in

@@ -43,6 +43,7 @@ interface DrillCliOptions {
   calm: string;
   capacity?: string;
   capacityStart?: string;
+  settle: string;
   senders?: string;
   io: string;
   gso: string;
@@ -131,6 +132,7 @@ async function drillAction(o: DrillCliOptions): Promise<number> {
     capacity: o.capacity !== undefined ? num('--capacity', o.capacity, 1, 100_000_000) : undefined,
     capacityStart:
       o.capacityStart !== undefined ? num('--capacity-start', o.capacityStart, 100, 100_000_000) : undefined,
+    settleMs: num('--settle', o.settle, 0, 60) * 1000,
     targetPid: o.targetPid !== undefined ? int('--target-pid', o.targetPid, 1, 2 ** 22) : undefined,
     progress: o.progress,
     label: o.label,
@@ -178,6 +180,11 @@ export function registerDrillCommand(program: Command): void {
     .option('--calm <s>', 'dyn-2016: seconds of calm after each wave', String(DEFAULT_DYN.calm))
     .option('--capacity <qps>', 'the target capacity (skips measuring it)')
     .option('--capacity-start <qps>', 'first rate the capacity search offers (default 10000)')
+    .option(
+      '--settle <s>',
+      "before the first phase, at most S s of warm-up queries (from 127.3.0.1) and a wait until the target's tree is quiet (with --target-pid); 0: none",
+      '0',
+    )
     .option('--senders <n>', 'attack sender processes (default: CPUs - 1, 1-4)')
     .option('--io <path>', "attack I/O: 'native' (sendmmsg addon), 'node' (dgram), 'auto'", 'auto')
     .option(

@@ -94,6 +94,13 @@ export function treeCpuSeconds(pid: number): number {
   return ticks / TICKS;
 }
 
+/** CPU seconds used so far by the processes `pids` (a tree read once with processTree: no /proc scan). */
+export function cpuSecondsOf(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const p of pids) ticks += readStat(p)?.cpuTicks ?? 0;
+  return ticks / TICKS;
+}
+
 /** True while the process exists (and is not a zombie). */
 export function isAlive(pid: number): boolean {
   try {

@@ -13,6 +13,7 @@ import {
   sharesCpu,
   type TimelinePoint,
 } from './run.js';
+import type { SettleReport } from './settle.js';
 import { type LegitStats, percent } from './stats.js';
 
 function legitCell(s: LegitStats | undefined): string {
@@ -51,6 +52,7 @@ export function textReport(r: DrillReport): string {
     out.push(
       `  ${s.warmup ? 'warm-up, not counted: ' : ''}offered ${s.offered}/s: sent ${s.sent}, answered ${s.answered} (${percent(s.ratio, 2)})`,
     );
+  if (r.settle) out.push(settleLine(r.settle));
   for (const ph of r.phases) {
     const a = ph.attack;
     const sent = Object.values(a.sent).reduce((x, y) => x + y, 0);
@@ -255,6 +257,13 @@ ${line(sent, '#d62728', '4 3')}${line(answered, '#ff7f0e')}${line(succ, '#1f77b4
 </svg>`;
 }
 
+/** The settle before the first phase, in one line. */
+export function settleLine(s: SettleReport): string {
+  const cpu = s.targetCpuSeconds === undefined ? '' : `; the target used ${s.targetCpuSeconds} CPU s`;
+  const quiet = s.quiet === undefined ? '' : s.quiet ? ', then quiet' : ', NOT quiet when the time ran out';
+  return `settle before the first phase (not counted): ${s.ms} ms, ${s.queries} warm-up queries (${s.answered} answered)${quiet}${cpu}`;
+}
+
 /** The HTML page. */
 export function htmlReport(r: DrillReport): string {
   const c = r.capacity;
@@ -274,7 +283,7 @@ export function htmlReport(r: DrillReport): string {
 Population: resolvers ${pop}; ${r.population.bots} bots; ${r.population.zones} zones × ${r.population.names} names; victim ${esc(r.population.victim)}.
 Packets sent: ${r.packets.legit} legitimate, ${r.packets.attack} attack.
 CPUs: drill ${esc(r.io.drillCpus)}${r.io.targetCpus ? `, target ${esc(r.io.targetCpus)}` : ''}${sharesCpu(r) ? ' — <b>they share CPUs</b>' : ''}.</p>
-${cap}
+${cap}${r.settle ? `<p>${esc(settleLine(r.settle))}</p>` : ''}
 <h2>Timeline</h2>
 ${timelineSvg(r.timeline)}
 <h2>Phases</h2>

