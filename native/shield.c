@@ -252,6 +252,98 @@ static int rrl_charge(sb_rrl *r, uint32_t b, double rate) {
   return next < 0;
 }
 
+/* ---- the buckets the workers share (shield.h sb_rrl_share) ---- */
+/* A word: tag (18 bits) << 46 | slip count (4 bits) << 42 | theoretical arrival time (42 bits). */
+#define SHARED_TAT_BITS 42
+#define SHARED_TAT_MASK ((1ull << SHARED_TAT_BITS) - 1)
+#define SHARED_COUNT_SHIFT 42
+#define SHARED_TAG_SHIFT 46
+#define SHARED_UNITS_PER_MS 1024.0
+#define SHARED_SECOND 1024000ull /* one second in the word's units */
+#define SHARED_ATTEMPTS 4
+
+void sb_rrl_share(sb_rrl *r, uint64_t *words, uint32_t nwords) {
+  if (words == NULL || nwords < SB_RRL_SHARED_WAYS || (nwords & (nwords - 1)) != 0) {
+    r->shared = NULL;
+    r->shared_mask = 0;
+    return;
+  }
+  r->shared = words;
+  r->shared_mask = (nwords - 1) & ~(SB_RRL_SHARED_WAYS - 1u);
+}
+
+/* How late another worker's clock may be read (a batch's time taken before another worker's
+ * charge): up to this far past the cap, a bucket is at its floor (clamped to the cap). */
+#define SHARED_SKEW (60 * SHARED_SECOND)
+
+/* How far (units) a word's arrival time is ahead of now: 0 when the bucket is full (tat <= now);
+ * the cap (1 + window seconds) when it is ahead of that by up to SHARED_SKEW (this worker's now
+ * older than the charge that put it at its floor); 0 beyond that — a word untouched for about
+ * the clock's wrap (49.7 days), full long ago. */
+static uint64_t shared_ahead(uint64_t w, uint64_t now_u, uint64_t cap_u) {
+  uint64_t d = (w - now_u) & SHARED_TAT_MASK;
+  /* d < 2^41: ahead; else behind (the arrival time is past). */
+  if (d == 0 || d >= (1ull << (SHARED_TAT_BITS - 1)) || d > cap_u + SHARED_SKEW) return 0;
+  return d > cap_u ? cap_u : d;
+}
+
+/* Charges one response to key's shared bucket at `rate` (rrl_bucket + rrl_charge as one
+ * compare-and-swap); 1 when over the rate. With `counted`, a limited response advances its run's
+ * slip count (mod slip) and *phase gets the count before: 0 means the response slips. */
+static int shared_charge(sb_rrl *r, uint32_t key, double rate, double now_ms, int counted, unsigned *phase) {
+  uint64_t now_u = (uint64_t)(now_ms * SHARED_UNITS_PER_MS);
+  uint64_t cap_u = (uint64_t)(1 + r->window) * SHARED_SECOND;
+  /* A response moves the arrival time on by 1/rate (rounded down: k responses at one instant
+   * never count more than k/rate), the floor −rate × window caps it at 1 + window seconds ahead. */
+  double iv = (double)SHARED_SECOND / rate;
+  uint64_t interval = iv >= (double)cap_u ? cap_u : iv < 1 ? 1 : (uint64_t)iv;
+  uint64_t *set = r->shared + ((uint32_t)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> 32) & r->shared_mask);
+  uint64_t tag = (uint64_t)(sb_mix32(key, 0x7a6u) & 0x3ffffu) | 1u;
+  int limited = 0;
+  unsigned count = 0;
+  for (int attempt = 0; attempt < SHARED_ATTEMPTS; attempt++) {
+    uint64_t *mine = NULL, old = 0, *victim = set, victim_old = 0, victim_ahead = UINT64_MAX;
+    for (unsigned i = 0; i < SB_RRL_SHARED_WAYS; i++) {
+      uint64_t w = __atomic_load_n(&set[i], __ATOMIC_RELAXED);
+      if (w != 0 && (w >> SHARED_TAG_SHIFT) == tag) {
+        mine = &set[i];
+        old = w;
+        break;
+      }
+      /* Room for a new key: a free word, else a full bucket (the same as none), else the
+       * bucket nearest full. */
+      uint64_t a = w == 0 ? 0 : shared_ahead(w, now_u, cap_u) + 1;
+      if (a < victim_ahead) {
+        victim = &set[i];
+        victim_old = w;
+        victim_ahead = a;
+      }
+    }
+    uint64_t ahead = 0;
+    count = 0;
+    if (mine != NULL) {
+      ahead = shared_ahead(old, now_u, cap_u);
+      /* A full balance restarts the run (its first limited response slips again). */
+      if (ahead != 0) count = (unsigned)(old >> SHARED_COUNT_SHIFT) & 15u;
+    } else {
+      mine = victim;
+      old = victim_old;
+    }
+    limited = ahead + interval > SHARED_SECOND;
+    unsigned next_count = count;
+    if (counted && limited && r->slip > 0) next_count = (count + 1) % r->slip;
+    uint64_t next_ahead = ahead + interval > cap_u ? cap_u : ahead + interval;
+    uint64_t w = tag << SHARED_TAG_SHIFT | (uint64_t)next_count << SHARED_COUNT_SHIFT |
+                 ((now_u + next_ahead) & SHARED_TAT_MASK);
+    if (__atomic_compare_exchange_n(mine, &old, w, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) break;
+    /* Another worker changed the set meanwhile: look again (after the last attempt the decision
+     * stands uncharged — one response's worth, as any race between workers here). */
+    r->shared_retries++;
+  }
+  if (phase != NULL) *phase = count;
+  return limited;
+}
+
 int sb_rrl_decide(sb_rrl *r, uint32_t block, unsigned kind, uint32_t name_hash, double now_ms) {
   return sb_rrl_decide_rates(r, block, kind, name_hash, now_ms, NULL);
 }
@@ -262,20 +354,27 @@ int sb_rrl_decide_rates(sb_rrl *r, uint32_t block, unsigned kind, uint32_t name_
   double rate = rates != NULL ? rates[kind] : r->rates[kind];
   int limited = 0;
   uint32_t bucket = 0;
+  unsigned phase = 0;
   if (rate > 0) {
     uint32_t key = kind == 4 ? sb_mix32(block, 0x51) : sb_mix32(sb_mix32(block, kind + 1), name_hash);
-    bucket = rrl_bucket(r, key, rate, now_ms);
-    limited = rrl_charge(r, bucket, rate);
+    if (r->shared != NULL) {
+      limited = shared_charge(r, key, rate, now_ms, 1, &phase);
+    } else {
+      bucket = rrl_bucket(r, key, rate, now_ms);
+      limited = rrl_charge(r, bucket, rate);
+    }
   }
   int over_all = 0;
-  if (r->all > 0) over_all = rrl_charge(r, rrl_bucket(r, sb_mix32(block, 0xa11), r->all, now_ms), r->all);
+  if (r->all > 0)
+    over_all = r->shared != NULL ? shared_charge(r, sb_mix32(block, 0xa11), r->all, now_ms, 0, NULL)
+                                 : rrl_charge(r, rrl_bucket(r, sb_mix32(block, 0xa11), r->all, now_ms), r->all);
   if (!limited && !over_all) {
     r->sent++;
     return SB_RRL_SEND;
   }
   /* As BIND: the first limited response of a run slips, then every slip-th; an error, or a response
    * over the all-per-second limit, never slips (dropped). */
-  uint32_t n = limited ? ++r->limited[bucket] : 0;
+  uint32_t n = !limited ? 0 : r->shared != NULL ? phase + 1 : ++r->limited[bucket];
   int slip = limited && !over_all && kind != 4 && r->slip > 0 && (n - 1) % r->slip == 0;
   if (slip)
     r->slipped[kind]++;

@@ -63,6 +63,10 @@ typedef struct sb_rrl {
   double *balance, *stamp;
   uint32_t *limited;
   double sent, dropped[5], slipped[5];
+  /* The buckets every worker shares (sb_rrl_share; NULL: this table's own). Not owned. */
+  uint64_t *shared;
+  uint32_t shared_mask; /* the first word of a key's set: (set index × SB_RRL_SHARED_WAYS) & mask */
+  double shared_retries; /* compare-and-swaps lost to another worker and tried again */
 } sb_rrl;
 int sb_rrl_init(sb_rrl *r, const double rates[5], double all, unsigned window, unsigned slip, unsigned v4_bits,
                 unsigned v6_bits, uint32_t table_size, int dry_run);
@@ -72,6 +76,18 @@ int sb_rrl_decide(sb_rrl *r, uint32_t block, unsigned kind, uint32_t name_hash, 
 /* The same with the five rates given (a zone's own, --shield-zone); NULL: the limiter's. */
 int sb_rrl_decide_rates(sb_rrl *r, uint32_t block, unsigned kind, uint32_t name_hash, double now_ms,
                         const double *rates);
+/* Buckets shared by the workers (docs/SHIELD.md "Response-rate limiting", "One account per
+ * client block"): `nwords` 64-bit words (a power of two, at least SB_RRL_SHARED_WAYS; all zero
+ * before first use), in sets of SB_RRL_SHARED_WAYS (one cache line). A bucket is one word: a tag
+ * of its key (18 bits), the slip count of its run (4 bits) and its theoretical arrival time (42
+ * bits, 1/1024 ms, wrapping every 49.7 days) — BIND's balance as a generic cell rate (the balance
+ * is rate × (1 − (tat − now) / 1 s), full when tat <= now), changed with one compare-and-swap, so
+ * every process deciding with these words spends one account per key. A full bucket is the same
+ * as none, so a set makes room by reusing a full bucket, else the one nearest full (an attacker
+ * rotating keys pushes out the nearly full, never the limited). After this call r decides with
+ * the shared words only (its own table unused); words NULL: back to its own. */
+#define SB_RRL_SHARED_WAYS 8
+void sb_rrl_share(sb_rrl *r, uint64_t *words, uint32_t nwords);
 
 /* ---- per-zone settings (--shield-zone; config.ts) ---- */
 #define SB_SHIELD_MAX_ZONE_SETTINGS 1024

@@ -64,6 +64,20 @@ static void shield_free(sb_shield *sh) {
   free(sh);
 }
 
+/* RRL with several workers: one account per client block for the server, the buckets in the
+ * standing file every worker maps (sb_rrl_share; docs/SHIELD.md "One account per client block"),
+ * unless SWITCHBOARD_RRL_SHARED=off (A/B runs). One worker, or none, keeps its own table. */
+static void rrl_share(sb_shield *sh) {
+  if (!sh->cfg.rrl_on || !sh->sources.shared) return;
+  const char *off = getenv("SWITCHBOARD_RRL_SHARED");
+  if (off != NULL && strcmp(off, "off") == 0) return;
+  const char *count = getenv("SWITCHBOARD_WORKER_COUNT");
+  if (count == NULL || atoi(count) < 2) return;
+  uint32_t n = 0;
+  uint64_t *words = sb_standing_rrl_words(&n);
+  if (words != NULL) sb_rrl_share(&sh->rrl, words, n);
+}
+
 int sb_shield_configure(const sb_shield_config *cfg) {
   if (cfg == NULL || cfg->mode == SB_SHIELD_OFF) {
     shield_free(g_shield);
@@ -129,6 +143,7 @@ int sb_shield_configure(const sb_shield_config *cfg) {
     shield_free(sh);
     return -1;
   }
+  rrl_share(sh);
   sb_overload_init(&sh->overload, cfg->overload_behind, cfg->overload_smoothing, cfg->overload_hold);
   if (sb_table_init(&sh->blocks, 4096, 8) != 0) {
     shield_free(sh);
@@ -230,6 +245,7 @@ int sb_shield_set_zone_settings(const sb_zone_setting *settings, unsigned n) {
     memcpy(sh->cfg.rrl_rates, zero, sizeof(zero));
     sh->cfg.rrl_all = 0;
     sh->cfg.rrl_on = 1;
+    rrl_share(sh);
   }
   free(sh->zone_settings);
   sh->zone_settings = copy;

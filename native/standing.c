@@ -23,16 +23,19 @@ _Static_assert(SB_STANDING_TCP_AT + SB_STANDING_TCP_SLOTS * sizeof(sb_standing_t
 #define SB_STANDING_WAYS 8
 
 /* The arrays in the file, after the header: keys, good, bad (uint32 each), then tcp_at,
- * cookie_at, seen, credited, history_at, tc_at (double each). */
+ * cookie_at, seen, credited, history_at, tc_at (double each); then the RRL buckets (uint64 each,
+ * zero: free). */
 static uint32_t rounded(uint32_t size, uint32_t ways) {
   uint32_t n = ways;
   while (n < size) n *= 2;
   return n;
 }
 
+/* The RRL buckets: after the arrays, on a cache line of their own. */
+static uint64_t rrl_at(uint32_t n) { return (SB_STANDING_HEADER + (uint64_t)n * 3 * 4 + (uint64_t)n * 6 * 8 + 63) & ~63ull; }
+
 uint64_t sb_standing_bytes(uint32_t size, uint32_t ways) {
-  uint64_t n = rounded(size, ways);
-  return SB_STANDING_HEADER + n * 3 * 4 + n * 6 * 8;
+  return rrl_at(rounded(size, ways)) + (uint64_t)SB_STANDING_RRL_WORDS * 8;
 }
 
 /* One mapping per path for the life of the process (a reconfigured shield maps the same). */
@@ -73,8 +76,10 @@ static void lay_out(uint8_t *base, uint64_t bytes, uint32_t n, uint32_t ways) {
   double *arrays[6] = {tmp.tcp_at, tmp.cookie_at, tmp.seen, tmp.credited, tmp.history_at, tmp.tc_at};
   for (int a = 0; a < 6; a++)
     for (uint32_t i = 0; i < n; i++) arrays[a][i] = NEVER;
-  h->version = 1;
+  h->version = 2;
   h->size = n;
+  h->rrl_at = rrl_at(n);
+  h->rrl_words = SB_STANDING_RRL_WORDS;
   h->ways = ways;
   h->bytes = bytes;
   h->layouts = layouts + 1;
@@ -129,7 +134,7 @@ static uint8_t *map_path(const char *path, uint32_t n, uint64_t bytes, const cha
       sb_standing_header *h = (sb_standing_header *)base;
       if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != SB_STANDING_MAGIC) {
         lay_out(base, bytes, n, SB_STANDING_WAYS);
-      } else if (h->version != 1 || h->size != n || h->ways != SB_STANDING_WAYS || h->bytes != bytes) {
+      } else if (h->version != 2 || h->size != n || h->rrl_at != rrl_at(n) || h->rrl_words != SB_STANDING_RRL_WORDS || h->ways != SB_STANDING_WAYS || h->bytes != bytes) {
         munmap(base, (size_t)bytes);
         base = NULL;
         *why = "the shared table was laid out for another size";
@@ -182,6 +187,14 @@ int sb_standing_attach(sb_sources *s, const char *path, uint32_t table_size, uin
   /* A new shield blocks nothing yet: its slot emptied (a killed predecessor's set dropped). */
   sb_standing_publish_blocks(NULL, 0);
   return 0;
+}
+
+uint64_t *sb_standing_rrl_words(uint32_t *nwords) {
+  uint8_t *base = __atomic_load_n(&g_current, __ATOMIC_ACQUIRE);
+  if (base == NULL) return NULL;
+  const sb_standing_header *h = (const sb_standing_header *)base;
+  *nwords = h->rrl_words;
+  return (uint64_t *)(base + h->rrl_at);
 }
 
 static sb_standing_blocks *blocks_of(uint8_t *base, unsigned slot) {

@@ -12,7 +12,8 @@
  * written with relaxed atomics, a slot is claimed with a compare-and-swap of its key, and a calm
  * credit with a compare-and-swap of its stamp (one credit a second per source, for all workers).
  * Races between workers cost at most one datagram's decision (docs/SHIELD.md). Bounds are the
- * table's: the same fixed size and ranked eviction as a private table.
+ * table's: the same fixed size and ranked eviction as a private table. The RRL's buckets are in
+ * the file too (one account per client block for the server, not per worker: sb_rrl_share).
  *
  * Pure C, no N-API (the harness test/native/fuzz/standing-harness.c runs it under ASan/UBSan).
  */
@@ -49,7 +50,7 @@ typedef struct sb_standing_blocks {
 
 typedef struct sb_standing_header {
   uint64_t magic;   /* written last (release) by the worker that lays the file out */
-  uint32_t version; /* of this layout: 1 */
+  uint32_t version; /* of this layout: 2 (1 had no RRL buckets) */
   uint32_t size;    /* entries of the table (a power of two) */
   uint32_t ways;
   uint32_t pad;
@@ -58,9 +59,18 @@ typedef struct sb_standing_header {
   uint64_t attaches;
   uint64_t blocks_gen; /* bumped after every write of a worker's blocked set */
   double tcp_tat;      /* the strangers' budget as a generic cell rate: its theoretical arrival time (ms) */
+  uint64_t rrl_at;     /* where the RRL buckets start (octets into the file) */
+  uint32_t rrl_words;  /* how many (SB_STANDING_RRL_WORDS) */
+  uint32_t pad2;
 } sb_standing_header;
 
-/* The file's size for a table of `size` entries (rounded as sb_table_init rounds). */
+/* The RRL buckets every worker charges (shield.h sb_rrl_share: one 64-bit word each, in sets of 8),
+ * after the source table's arrays: 65,536 of them (512 KiB), whatever the RRL's tableSize (that is
+ * one process's own table's). */
+#define SB_STANDING_RRL_WORDS 65536
+
+/* The file's size for a table of `size` entries (rounded as sb_table_init rounds), with the RRL
+ * buckets. */
 uint64_t sb_standing_bytes(uint32_t size, uint32_t ways);
 
 /* Maps the file at `path` (open read-write; laid out when empty or not laid out yet) for a table of
@@ -77,6 +87,10 @@ void sb_standing_publish_blocks(const uint32_t *p24, unsigned n);
  * listener's prefilter and the C accept gate use), kept per thread and rebuilt when a worker wrote
  * its set; returns its generation (never 0), or 0 without a shared file (*p24, *n untouched). */
 uint64_t sb_standing_blocks_union(const uint32_t **p24, unsigned *n);
+
+/* The RRL buckets of the file this process attached last (*nwords: how many), or NULL without a
+ * shared file. */
+uint64_t *sb_standing_rrl_words(uint32_t *nwords);
 
 /* The TCP gate's strangers' budget for the whole server (tcp_gate.h shared_take): `per_second`
  * connections a second, one second deep (a generic cell rate on one shared stamp: the token bucket

@@ -234,6 +234,7 @@ static void send_js_answers(sb_sock *s, uint32_t k) {
   if (k > SB_BATCH) k = SB_BATCH;
   unsigned q = 0;
   size_t scratch = 0; /* octets used of the C answer area (free: the C answers were sent) */
+  double now_ms = 0; /* read once, when the RRL's buckets are shared */
   for (uint32_t i = 0; i < k; i++) {
     const uint8_t *d = s->out + (size_t)i * SB_OUT_DESC_WORDS * 4;
     uint32_t idx = get32(d), off = get32(d + 4), len = get32(d + 8);
@@ -244,7 +245,15 @@ static void send_js_answers(sb_sock *s, uint32_t k) {
     if (sh != NULL) {
       const uint8_t *pkt = s->in + SB_IN_DATA_OFF + (size_t)idx * SB_SLOT;
       size_t plen = s->rmsg[idx].msg_len;
-      int r = sb_shield_after(sh, &s->pps[idx], pkt, &s->sv[idx], ans, len, s->batch_now);
+      /* RRL buckets shared by the workers are charged at the time of the send: JS may have taken
+       * a while (another worker charging meanwhile at its own clock's time). Once per call. */
+      if (sh->rrl.shared != NULL && now_ms == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        now_ms = (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+        if (now_ms < s->batch_now) now_ms = s->batch_now;
+      }
+      int r = sb_shield_after(sh, &s->pps[idx], pkt, &s->sv[idx], ans, len, now_ms != 0 ? now_ms : s->batch_now);
       if (r == SB_RRL_DROP) {
         s->rrl_dropped++;
         continue;

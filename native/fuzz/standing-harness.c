@@ -3,7 +3,9 @@
  * test/native/standing.test.ts runs `standing-harness check DIR` and reads its "ok"/"FAIL" lines.
  * `standing-harness bench N` (built -O2, no sanitizers) times a datagram's source work (tier +
  * calm credit) on a private table against the shared one, alternated (docs/PERFORMANCE.md
- * "share2w").
+ * "share2w"). `standing-harness rrlbench N DIR` times an RRL decision on a worker's own table against
+ * the shared buckets, and two processes deciding at once on one hot bucket (docs/SHIELD.md "One
+ * account per client block").
  *
  * Children are this program again (/proc/self/exe), so each maps the file on its own, as a worker
  * does: `child earn|expect|flood|credit|die PATH ...`.
@@ -65,6 +67,17 @@ static uint32_t key6(uint64_t prefix64) {
 #define RESOLVERS 1000
 static uint32_t resolver(int i) { return (127u << 24) | (1u << 16) | (uint32_t)(i / 250) << 8 | (uint32_t)(1 + i % 250); }
 
+/* A limiter of the server's shape deciding with the shared RRL buckets of the file attached last. */
+static int rrl_shared(sb_rrl *r, double rate, double all, unsigned slip) {
+  const double rates[5] = {rate, rate, rate, rate, rate};
+  if (sb_rrl_init(r, rates, all, 1, slip, 24, 56, 1024, 0) != 0) return -1;
+  uint32_t n = 0;
+  uint64_t *w = sb_standing_rrl_words(&n);
+  if (w == NULL || n != SB_STANDING_RRL_WORDS) return -1;
+  sb_rrl_share(r, w, n);
+  return r->shared != NULL ? 0 : -1;
+}
+
 static int child(int argc, char **argv) {
   if (argc < 4) return 2;
   const char *what = argv[2], *path = argv[3];
@@ -115,6 +128,20 @@ static int child(int argc, char **argv) {
     }
     return took;
   }
+  if (strcmp(what, "rrl") == 0) {
+    /* Ten identical answers to one /24 at one instant (rate 5, window 1, slip 2) through the shared
+     * RRL buckets; the exit code: sent + 11 × truncated. */
+    sb_rrl r;
+    if (rrl_shared(&r, 5, 0, 2) != 0) return 200;
+    int sent = 0, slipped = 0;
+    for (int i = 0; i < 10; i++) {
+      int d = sb_rrl_decide(&r, 0x7f0300u, 0, 0x1234u, base);
+      sent += d == SB_RRL_SEND;
+      slipped += d == SB_RRL_SLIP;
+    }
+    sb_rrl_free(&r);
+    return sent + 11 * slipped;
+  }
   if (strcmp(what, "credit") == 0) {
     /* Calm credits for one source from 0 to 20 s in 0.25 ms steps: each worker tries them all. */
     for (int i = 0; i <= 80000; i++) sb_sources_note_calm(&s, key4(0x0a000001u), 1, base + i * 0.25);
@@ -148,6 +175,117 @@ static int make_empty(const char *path) {
   if (fd < 0) return -1;
   close(fd);
   return 0;
+}
+
+/* The RRL's buckets in the file: one account per key for all workers. */
+static void rrl_checks(const char *self, const char *dir) {
+  /* (The blocked sets' file: a process maps at most four.) */
+  char path[4200], msg[300];
+  snprintf(path, sizeof(path), "%s/blocks", dir);
+  sb_sources s;
+  if (attach(&s, path, TABLE) != 0) {
+    check(0, "a table with RRL buckets");
+    return;
+  }
+  uint32_t nw = 0;
+  uint64_t *words = sb_standing_rrl_words(&nw);
+  const sb_standing_header *h = (const sb_standing_header *)((const uint8_t *)s.table.keys - SB_STANDING_HEADER);
+  check(words != NULL && nw == SB_STANDING_RRL_WORDS && h->rrl_at % 64 == 0 &&
+            h->rrl_at + (uint64_t)nw * 8 == sb_standing_bytes(TABLE, 8) &&
+            (uint64_t *)((uint8_t *)s.table.keys - SB_STANDING_HEADER + h->rrl_at) == words,
+        "the RRL buckets at the file's end, on a cache line");
+
+  /* Two processes at one instant: five answers between them (rate 5), the slip count shared. */
+  pid_t a = spawn(self, "rrl", path, "7000000"), b = spawn(self, "rrl", path, "7000000");
+  int sa = 0, sb = 0, ra = wait_for(a, &sa), rb = wait_for(b, &sb);
+  int sent = ra % 11 + rb % 11, slipped = ra / 11 + rb / 11;
+  snprintf(msg, sizeof(msg), "two workers, 20 answers at one instant: %d sent (5), %d truncated (8 of 15)", sent, slipped);
+  check(ra >= 0 && rb >= 0 && sent == 5 && slipped == 8, msg);
+
+  /* Two limiters taking turns on one stream decide as one private limiter fed the whole stream:
+   * kinds, rates, slips, the all-per-second bucket, pauses that refill the balance. */
+  for (int v = 0; v < 6; v++) {
+    double rate = v < 3 ? 5 : 37, all = v % 3 == 2 ? 8 : 0;
+    unsigned slip = (unsigned)(v % 3);
+    const double rates[5] = {rate, rate, rate, rate, rate};
+    sb_rrl one, w1, w2;
+    if (sb_rrl_init(&one, rates, all, 1, slip, 24, 56, 1024, 0) != 0 || rrl_shared(&w1, rate, all, slip) != 0 ||
+        rrl_shared(&w2, rate, all, slip) != 0) {
+      check(0, "limiters");
+      return;
+    }
+    memset(words, 0, (size_t)nw * 8);
+    double t = 8000000;
+    int differ = 0, limited = 0, n = 20000;
+    for (int i = 0; i < n; i++) {
+      uint64_t x = next();
+      /* Ten keys (two /24s; answers and NXDOMAIN for two names, errors), each at about twice the
+       * rate, with pauses of 2.5 s now and then. */
+      t += (x & 16383) < 8 ? 2500 : (double)(x % 97) * (1000 / (rate * 20) / 48);
+      uint32_t block = 0x7f0400u + (uint32_t)((x >> 10) & 1) * 256;
+      unsigned kind = (unsigned)((x >> 20) % 3);
+      kind = kind == 2 ? 4 : kind;
+      uint32_t name = (uint32_t)((x >> 24) & 1);
+      int d1 = sb_rrl_decide(&one, block, kind, name, t);
+      int d2 = sb_rrl_decide((x >> 40) & 1 ? &w1 : &w2, block, kind, name, t);
+      differ += d1 != d2;
+      limited += d1 != SB_RRL_SEND;
+    }
+    snprintf(msg, sizeof(msg),
+             "rate %.0f, slip %u, all %.0f: two workers sharing decide as one (%d of %d differ; %d limited)", rate,
+             slip, all, differ, n, limited);
+    check(differ <= n / 1000 && limited > n / 10, msg);
+    sb_rrl_free(&one);
+    sb_rrl_free(&w1);
+    sb_rrl_free(&w2);
+  }
+
+  /* A worker whose clock was read before another's last charge (its batch began first) finds a
+   * flooding /24's bucket at its floor, not past it (not a word from before the clock's wrap). */
+  {
+    sb_rrl w1, w2;
+    if (rrl_shared(&w1, 5, 0, 0) != 0 || rrl_shared(&w2, 5, 0, 0) != 0) {
+      check(0, "limiters");
+      return;
+    }
+    memset(words, 0, (size_t)nw * 8);
+    int answered = 0;
+    for (int i = 0; i < 120; i++) {
+      double t = 8500000 + i * 25.0;
+      /* The other worker's batches began 40 ms before it charged them: its now is older than
+       * the previous charge's. */
+      answered += sb_rrl_decide(i & 1 ? &w1 : &w2, 0x7f0600u, 0, 7, i & 1 ? t : t - 40) == SB_RRL_SEND;
+    }
+    snprintf(msg, sizeof(msg), "a worker's clock read 40 ms early: 40 qps for 3 s, %d answered (5)", answered);
+    check(answered == 5, msg);
+    sb_rrl_free(&w1);
+    sb_rrl_free(&w2);
+  }
+
+  /* Bounds: a flooding /24 (its bucket at the floor) stays limited while 2,000,000 answers to
+   * rotating blocks go through the same fixed buckets. */
+  {
+    sb_rrl r;
+    if (rrl_shared(&r, 5, 0, 0) != 0) {
+      check(0, "a limiter");
+      return;
+    }
+    memset(words, 0, (size_t)nw * 8);
+    double t = 9000000;
+    for (int i = 0; i < 50; i++) sb_rrl_decide(&r, 0x7f0500u, 0, 7, t + i);
+    int still = 0;
+    for (int i = 0; i < 2000000; i++) {
+      sb_rrl_decide(&r, (uint32_t)next(), 0, (uint32_t)i, t + 60 + i * 0.0005);
+      if (i % 100000 == 99999) still += sb_rrl_decide(&r, 0x7f0500u, 0, 7, t + 60 + i * 0.0005) == SB_RRL_DROP;
+    }
+    uint32_t used = 0;
+    for (uint32_t i = 0; i < nw; i++) used += words[i] != 0;
+    snprintf(msg, sizeof(msg),
+             "a flooding /24 stays limited through 2,000,000 rotating keys (%d of 20 dropped; %u of %u buckets used)",
+             still, used, nw);
+    check(still == 20 && used <= nw, msg);
+    sb_rrl_free(&r);
+  }
 }
 
 static int checks(const char *dir) {
@@ -280,6 +418,7 @@ static int checks(const char *dir) {
     check(ta >= 0 && tb >= 0 && ta + tb == 8, msg);
     check(sb_standing_tcp_take((4ull << 56) | 0x7f0299u, 5004000, 64, 8) == 1, "a second later, budget again");
   }
+  rrl_checks(self, dir);
   printf("done %d failures\n", failures);
   return failures ? 1 : 0;
 }
@@ -342,10 +481,88 @@ static int bench(uint32_t n, const char *dir) {
   return 0;
 }
 
+/* One RRL decision per answer: `n` answers to one /24 from `names` names (1: one hot bucket, as a
+ * random-subdomain flood's NXDOMAINs), at a rate that never limits; ns a decision. */
+static double rrl_pass(sb_rrl *r, uint32_t names, uint32_t n, double *clock_ms) {
+  double t0 = now_ns();
+  uint32_t sum = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    *clock_ms += 0.01;
+    sum += (uint32_t)sb_rrl_decide(r, 0x7f0000u + (i & 3) * 256, 1, (i * 2654435761u) % names, *clock_ms);
+  }
+  if (sum == 0xffffffffu) printf("?");
+  return (now_ns() - t0) / n;
+}
+
+/* `standing-harness rrlbench N DIR`: a worker's own RRL table against the shared buckets (one
+ * process, alternated, 1 and 10,000 names), then two processes deciding at once on the shared
+ * buckets (one hot bucket each /24: every decision a compare-and-swap on lines both write). */
+static int rrl_bench(uint32_t n, const char *dir, int child_mode) {
+  char path[4200];
+  snprintf(path, sizeof(path), "%s/bench-rrl", dir);
+  if (!child_mode && make_empty(path) != 0) return 2;
+  sb_sources s;
+  if (attach(&s, path, 4096) != 0) return 2;
+  const double rates[5] = {1e8, 1e8, 1e8, 1e8, 1e8};
+  sb_rrl priv, shared;
+  if (sb_rrl_init(&priv, rates, 0, 15, 2, 24, 56, 65536, 0) != 0 || sb_rrl_init(&shared, rates, 0, 15, 2, 24, 56, 65536, 0) != 0)
+    return 2;
+  uint32_t nw = 0;
+  uint64_t *w = sb_standing_rrl_words(&nw);
+  sb_rrl_share(&shared, w, nw);
+  double clock_a = 1e6, clock_b = 1e6;
+  if (child_mode) {
+    double a[5], b[5];
+    for (int p = 0; p < 5; p++) {
+      a[p] = rrl_pass(&priv, 1, n, &clock_a);
+      b[p] = rrl_pass(&shared, 1, n, &clock_b);
+    }
+    qsort(a, 5, sizeof(double), cmp);
+    qsort(b, 5, sizeof(double), cmp);
+    printf("  a process of two, one hot bucket a /24, median of 5 pairs: own table %.1f ns, shared %.1f ns a decision "
+           "(%.0f compare-and-swaps lost of %u)\n",
+           a[2], b[2], shared.shared_retries, 5 * n);
+    return 0;
+  }
+  uint32_t sizes[2] = {1, 10000};
+  for (int z = 0; z < 2; z++) {
+    rrl_pass(&priv, sizes[z], n, &clock_a);
+    rrl_pass(&shared, sizes[z], n, &clock_b);
+    double a[9], b[9];
+    for (int p = 0; p < 9; p++) {
+      a[p] = rrl_pass(&priv, sizes[z], n, &clock_a);
+      b[p] = rrl_pass(&shared, sizes[z], n, &clock_b);
+    }
+    qsort(a, 9, sizeof(double), cmp);
+    qsort(b, 9, sizeof(double), cmp);
+    printf("%u names, one process, median of 9 pairs (%u decisions each): own table %.1f ns, shared %.1f ns a decision (%+.1f ns)\n",
+           sizes[z], n, a[4], b[4], b[4] - a[4]);
+  }
+  char self[4096], count[32];
+  ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (len <= 0) return 2;
+  self[len] = 0;
+  snprintf(count, sizeof(count), "%u", n);
+  printf("two processes at once (one per core):\n");
+  fflush(stdout);
+  pid_t pids[2];
+  for (int i = 0; i < 2; i++) {
+    char *args[] = {self, "rrlchild", count, (char *)dir, NULL};
+    if (posix_spawn(&pids[i], self, NULL, NULL, args, environ) != 0) return 2;
+  }
+  for (int i = 0; i < 2; i++) waitpid(pids[i], NULL, 0);
+  sb_rrl_free(&priv);
+  sb_rrl_free(&shared);
+  unlink(path);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc >= 4 && strcmp(argv[1], "rrlbench") == 0) return rrl_bench((uint32_t)atoi(argv[2]), argv[3], 0);
+  if (argc >= 4 && strcmp(argv[1], "rrlchild") == 0) return rrl_bench((uint32_t)atoi(argv[2]), argv[3], 1);
   if (argc >= 2 && strcmp(argv[1], "child") == 0) return child(argc, argv);
   if (argc >= 3 && strcmp(argv[1], "check") == 0) return checks(argv[2]);
   if (argc >= 3 && strcmp(argv[1], "bench") == 0) return bench((uint32_t)atoi(argv[2]), argc >= 4 ? argv[3] : "/tmp");
-  fprintf(stderr, "usage: standing-harness check DIR | bench N [DIR]\n");
+  fprintf(stderr, "usage: standing-harness check DIR | bench N [DIR] | rrlbench N DIR\n");
   return 2;
 }

@@ -65,6 +65,8 @@ export interface StartOptions {
   cpu?: number;
   /** How long to wait until it answers the first zone's SOA. Default 30 s. */
   readyTimeoutMs?: number;
+  /** Extra environment for the process (added to this one's). */
+  env?: Record<string, string>;
 }
 
 /** Absolute path of an executable found on PATH (plus the sbin folders), or undefined. */
@@ -247,7 +249,10 @@ export async function launch(
   opts: StartOptions,
 ): Promise<Peer> {
   const cmd = opts.cpu !== undefined ? ['taskset', '-c', String(opts.cpu), ...argv] : argv;
-  const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd[0], cmd.slice(1), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
+  });
   // Whatever ends this process (exit, SIGINT, SIGTERM) ends the server and removes its folder.
   const unkill = killAtCleanup(child);
   const unremove = atCleanup(() => rmSync(dir, { recursive: true, force: true }));

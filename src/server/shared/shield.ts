@@ -524,10 +524,15 @@ export function startShield(
     stats = () => status.addon.shieldStats();
     // Source standing: shared by the workers (the primary's file, native/standing.h) or this
     // worker's own.
-    const first = stats() as { standingShared?: number; standingError?: string } | null;
+    const first = stats() as {
+      standingShared?: number;
+      standingError?: string;
+      rrlShared?: number;
+    } | null;
     if (first?.standingShared === 1) {
       log.info(
-        'shield: source standing (history, tcp tier, cookies) shared by the workers (one mapped table)',
+        'shield: source standing (history, tcp tier, cookies) shared by the workers (one mapped table)' +
+          (first.rrlShared === 1 ? '; RRL: one account per client block for all workers' : ''),
       );
     } else if (process.env[STANDING_FILE_ENV] !== undefined && process.env[STANDING_FILE_ENV] !== '') {
       log.warn(
