@@ -1229,16 +1229,24 @@ static size_t skip_name(const uint8_t *m, size_t len, size_t p);
  * lower case; image.c's zone key when the owner is a zone's origin), or 0 when there is none or it
  * cannot be read. That owner is what BIND keys these kinds by: an NXDOMAIN's SOA owner (the zone),
  * a referral's NS owner (the delegation point). */
-static uint32_t authority_owner_hash(const uint8_t *m, size_t len) {
-  if (len < 12) return 0;
-  unsigned qd = ((unsigned)m[4] << 8) | m[5], an = ((unsigned)m[6] << 8) | m[7];
-  if (m[8] == 0 && m[9] == 0) return 0;
+/* The offset just past the reply's question section (len >= 12), or 0 when it cannot be read. */
+static size_t skip_questions(const uint8_t *m, size_t len) {
+  unsigned qd = ((unsigned)m[4] << 8) | m[5];
   size_t p = 12;
   for (unsigned i = 0; i < qd; i++) {
     p = skip_name(m, len, p);
     if (p == 0 || p + 4 > len) return 0;
     p += 4;
   }
+  return p;
+}
+
+static uint32_t authority_owner_hash(const uint8_t *m, size_t len) {
+  if (len < 12) return 0;
+  unsigned an = ((unsigned)m[6] << 8) | m[7];
+  if (m[8] == 0 && m[9] == 0) return 0;
+  size_t p = skip_questions(m, len);
+  if (p == 0) return 0;
   for (unsigned i = 0; i < an; i++) {
     p = skip_name(m, len, p);
     if (p == 0 || p + 10 > len) return 0;
@@ -1415,15 +1423,10 @@ static size_t skip_name(const uint8_t *m, size_t len, size_t p) {
 /* The offset of the reply's OPT when it is the last record and ends the reply, else 0. */
 static size_t find_opt(const uint8_t *m, size_t len) {
   if (len < 12) return 0;
-  unsigned qd = ((unsigned)m[4] << 8) | m[5];
   unsigned records = (((unsigned)m[6] << 8) | m[7]) + (((unsigned)m[8] << 8) | m[9]) + (((unsigned)m[10] << 8) | m[11]);
   if (m[11] == 0 && m[10] == 0) return 0;
-  size_t p = 12;
-  for (unsigned i = 0; i < qd; i++) {
-    p = skip_name(m, len, p);
-    if (p == 0 || p + 4 > len) return 0;
-    p += 4;
-  }
+  size_t p = skip_questions(m, len);
+  if (p == 0) return 0;
   size_t last = 0;
   for (unsigned i = 0; i < records; i++) {
     last = p;

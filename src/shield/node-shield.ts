@@ -516,6 +516,18 @@ function skipName(m: Uint8Array, p: number): number {
   return -1;
 }
 
+/** The offset just past the message's question section (at least HEADER long), or -1. */
+function skipQuestions(m: Uint8Array): number {
+  const qd = (m[4] << 8) | m[5];
+  let p = HEADER;
+  for (let i = 0; i < qd; i++) {
+    p = skipName(m, p);
+    if (p < 0 || p + 4 > m.length) return -1;
+    p += 4;
+  }
+  return p;
+}
+
 /**
  * FNV-1a of the owner of the reply's first authority record (uncompressed wire form, folded to
  * lower case: the native zone key when it is a zone's origin), or 0 when there is none or it
@@ -524,14 +536,9 @@ function skipName(m: Uint8Array, p: number): number {
  */
 export function authorityOwnerHash(m: Uint8Array): number {
   if (m.length < HEADER || (m[8] === 0 && m[9] === 0)) return 0;
-  const qd = (m[4] << 8) | m[5];
   const an = (m[6] << 8) | m[7];
-  let p = HEADER;
-  for (let i = 0; i < qd; i++) {
-    p = skipName(m, p);
-    if (p < 0 || p + 4 > m.length) return 0;
-    p += 4;
-  }
+  let p = skipQuestions(m);
+  if (p < 0) return 0;
   for (let i = 0; i < an; i++) {
     p = skipName(m, p);
     if (p < 0 || p + 10 > m.length) return 0;
@@ -565,14 +572,9 @@ export function authorityOwnerHash(m: Uint8Array): number {
 /** The offset of the reply's OPT when it is its last record and ends it; else -1. */
 export function findOpt(m: Uint8Array): number {
   if (m.length < HEADER || (m[10] === 0 && m[11] === 0)) return -1;
-  const qd = (m[4] << 8) | m[5];
   const records = ((m[6] << 8) | m[7]) + ((m[8] << 8) | m[9]) + ((m[10] << 8) | m[11]);
-  let p = HEADER;
-  for (let i = 0; i < qd; i++) {
-    p = skipName(m, p);
-    if (p < 0 || p + 4 > m.length) return -1;
-    p += 4;
-  }
+  let p = skipQuestions(m);
+  if (p < 0) return -1;
   let last = -1;
   for (let i = 0; i < records; i++) {
     last = p;
