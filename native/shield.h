@@ -380,6 +380,7 @@ typedef struct sb_shield {
     double peak;             /* the highest estimate of the second (what the hold judges) */
     double quiet;            /* seconds in a row whose estimated flood was under the zone's floor */
     double estimate;         /* the last window's estimated flood (missing names a second, before the kernel) */
+    double sized;            /* the flood the share is sized for: the estimate, or an earlier one decayed */
     double refresh;          /* sweeps since the set was last read */
   } qf[SB_QF_MAX_ZONES];
   sb_qf_zone qf_zones[SB_QF_MAX_ZONES]; /* what the program is built from (hashes point into qf[]) */
@@ -398,6 +399,8 @@ typedef struct sb_shield {
   /* SWITCHBOARD_QF_FAST=off at configure (A/B runs): the share re-sized once a second and the
    * first share from the first estimate alone (shield6's policy). */
   int qf_slow;
+  /* SWITCHBOARD_QF_HOLD=off at configure (A/B runs): the share follows the estimate down at once. */
+  int qf_hold_off;
   /* SWITCHBOARD_DIRECT_BLOCKS=off (A/B runs): strangers' existing names answered while the worker
    * is behind do not count toward a /24's block (only shed ones do, at overload level 2). */
   int direct_off;
@@ -484,6 +487,10 @@ unsigned sb_shield_prefilter_zones(const sb_qf_zone **zones);
  * flood the rate read is a low estimate (the worker reads at most its capacity; a second's
  * first milliseconds say little), and too small a share costs only one window of typos. */
 #define SB_QF_FIRST_FLOOD 50000
+/* The flood a zone's share is sized for falls no faster than by half every this many ms: the calm
+ * between two waves of one attack (the zone still in the filter) must not open the filter wide
+ * for the next wave's first window (SWITCHBOARD_QF_HOLD=off: sized for the last estimate alone). */
+#define SB_QF_SHARE_HALF_LIFE_MS 10000
 /* Calm-time missing names remembered (entries), and the most of them a zone's set takes. */
 #define SB_QF_KNOWN_TABLE 4096
 #define SB_QF_KNOWN_PER_ZONE 256

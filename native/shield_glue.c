@@ -6,6 +6,7 @@
  * per answer, response-rate limiting from the reply's header. Pure C; nothing allocated per
  * datagram; every offset read from a datagram is checked against its length.
  */
+#include <math.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,8 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   sh->direct_off = direct_env != NULL && strcmp(direct_env, "off") == 0;
   const char *fast_env = getenv("SWITCHBOARD_QF_FAST");
   sh->qf_slow = fast_env != NULL && strcmp(fast_env, "off") == 0;
+  const char *hold_env = getenv("SWITCHBOARD_QF_HOLD");
+  sh->qf_hold_off = hold_env != NULL && strcmp(hold_env, "off") == 0;
   const char *behind_env = getenv("SWITCHBOARD_BEHIND_NOW");
   sh->behind_now_off = behind_env != NULL && strcmp(behind_env, "off") == 0;
   const char *onset_env = getenv("SWITCHBOARD_ONSET");
@@ -886,7 +889,11 @@ static int qf_estimate(sb_shield *sh, double now_ms, int force) {
     st->since = now_ms;
     st->estimate = flood;
     if (flood > st->peak) st->peak = flood;
-    uint32_t admit = qf_admit_of(flood);
+    /* qfhold: sized for the larger of this estimate and the earlier size halved every
+     * SB_QF_SHARE_HALF_LIFE_MS, so a pause between waves leaves the share near the flood's. */
+    double decayed = st->sized * exp2(-window / SB_QF_SHARE_HALF_LIFE_MS);
+    st->sized = sh->qf_hold_off || flood > decayed ? flood : decayed;
+    uint32_t admit = qf_admit_of(st->sized);
     double was = z->admit, now = admit;
     /* A larger share only while the worker keeps up: behind, it reads less than got through and
      * the estimate is low (a smaller share is always taken). */
@@ -942,6 +949,7 @@ static void qf_clock(sb_shield *sh, double now_ms, int sweep, double elapsed_ms)
            * worker falls behind and reads less than got through, and the estimate stays low. */
           sh->qf_zones[i].admit = qf_admit_of(flood > SB_QF_FIRST_FLOOD || sh->qf_slow ? flood : SB_QF_FIRST_FLOOD);
           sh->qf[i].estimate = flood;
+          sh->qf[i].sized = flood;
           sh->qf[i].peak = flood;
           sh->qf[i].since = now_ms;
           sh->nqf++;

@@ -136,16 +136,19 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
         .join('; '),
     );
     const qf =
-      /^qf on engaged (\d+) share ([\d.]+) estimate (\d+) delivered (\d+) of (\d+) would-drop \d+ left (\d+) known 1$/m.exec(
+      /^qf on engaged (\d+) share ([\d.]+) estimate (\d+) delivered (\d+) of (\d+) would-drop \d+ left (\d+) known 1 calm-share ([\d.]+)$/m.exec(
         r.stdout,
       );
     assert.ok(qf, r.stdout);
     assert.ok(Number(qf[1]) <= 1100, `the zone entered the filter ${qf[1]} ms into the flood`);
     assert.ok(Number(qf[4]) < Number(qf[5]) * 0.3, `the kernel let ${qf[4]} of ${qf[5]} through`);
     assert.ok(Number(qf[6]) <= 12_000, `left ${qf[6]} ms after the flood`);
+    // qfhold: 3 s into the calm (the zone still in the filter) the share stays near the flood's:
+    // the next wave's first window is not let through whole.
+    assert.ok(Number(qf[7]) <= 2.5 * Number(qf[2]), `share ${qf[2]} in the flood, ${qf[7]} 3 s after it`);
     assert.match(
       r.stdout,
-      /^qf dry-run engaged \d+ share [\d.]+ estimate \d+ delivered (\d+) of \1 would-drop [1-9]\d* left \d+ known 1$/m,
+      /^qf dry-run engaged \d+ share [\d.]+ estimate \d+ delivered (\d+) of \1 would-drop [1-9]\d* left \d+ known 1 calm-share [\d.-]+$/m,
     );
     assert.equal(early[4], '0', 'a /24 shed under the threshold a second is never blocked');
     // A direct flood of valid names from many hosts of a /24, while the worker is a little behind.
