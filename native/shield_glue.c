@@ -1233,10 +1233,6 @@ static int admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_
 
 static size_t skip_name(const uint8_t *m, size_t len, size_t p);
 
-/* The FNV-1a of the owner of the reply's first authority record (its uncompressed wire form, folded to
- * lower case; image.c's zone key when the owner is a zone's origin), or 0 when there is none or it
- * cannot be read. That owner is what BIND keys these kinds by: an NXDOMAIN's SOA owner (the zone),
- * a referral's NS owner (the delegation point). */
 /* The offset just past the reply's question section (len >= 12), or 0 when it cannot be read. */
 static size_t skip_questions(const uint8_t *m, size_t len) {
   unsigned qd = ((unsigned)m[4] << 8) | m[5];
@@ -1249,13 +1245,11 @@ static size_t skip_questions(const uint8_t *m, size_t len) {
   return p;
 }
 
-static uint32_t authority_owner_hash(const uint8_t *m, size_t len) {
-  if (len < 12) return 0;
-  unsigned an = ((unsigned)m[6] << 8) | m[7];
-  if (m[8] == 0 && m[9] == 0) return 0;
-  size_t p = skip_questions(m, len);
-  if (p == 0) return 0;
-  for (unsigned i = 0; i < an; i++) {
+/* The offset just past `n` resource records starting at p (0 when one cannot be read); `*last`
+ * gets the offset of the last one's start (unchanged when n is 0). */
+static size_t skip_records(const uint8_t *m, size_t len, size_t p, unsigned n, size_t *last) {
+  for (unsigned i = 0; i < n; i++) {
+    *last = p;
     p = skip_name(m, len, p);
     if (p == 0 || p + 10 > len) return 0;
     size_t rdlen = ((size_t)m[p + 8] << 8) | m[p + 9];
@@ -1263,6 +1257,21 @@ static uint32_t authority_owner_hash(const uint8_t *m, size_t len) {
     if (rdlen > len - p) return 0;
     p += rdlen;
   }
+  return p;
+}
+
+/* The FNV-1a of the owner of the reply's first authority record (its uncompressed wire form, folded to
+ * lower case; image.c's zone key when the owner is a zone's origin), or 0 when there is none or it
+ * cannot be read. That owner is what BIND keys these kinds by: an NXDOMAIN's SOA owner (the zone),
+ * a referral's NS owner (the delegation point). */
+static uint32_t authority_owner_hash(const uint8_t *m, size_t len) {
+  if (len < 12) return 0;
+  unsigned an = ((unsigned)m[6] << 8) | m[7];
+  if (m[8] == 0 && m[9] == 0) return 0;
+  size_t last = 0, p = skip_questions(m, len);
+  if (p == 0) return 0;
+  p = skip_records(m, len, p, an, &last);
+  if (p == 0) return 0;
   uint32_t h = 0x811C9DC5u;
   size_t wire = 0;
   for (unsigned jumps = 0; p < len;) {
@@ -1433,18 +1442,9 @@ static size_t find_opt(const uint8_t *m, size_t len) {
   if (len < 12) return 0;
   unsigned records = (((unsigned)m[6] << 8) | m[7]) + (((unsigned)m[8] << 8) | m[9]) + (((unsigned)m[10] << 8) | m[11]);
   if (m[11] == 0 && m[10] == 0) return 0;
-  size_t p = skip_questions(m, len);
+  size_t last = 0, p = skip_questions(m, len);
   if (p == 0) return 0;
-  size_t last = 0;
-  for (unsigned i = 0; i < records; i++) {
-    last = p;
-    p = skip_name(m, len, p);
-    if (p == 0 || p + 10 > len) return 0;
-    size_t rdlen = ((size_t)m[p + 8] << 8) | m[p + 9];
-    p += 10;
-    if (rdlen > len - p) return 0;
-    p += rdlen;
-  }
+  p = skip_records(m, len, p, records, &last);
   if (p != len || last == 0 || last + 11 > len) return 0;
   if (m[last] != 0 || m[last + 1] != 0 || m[last + 2] != 41) return 0;
   return last;

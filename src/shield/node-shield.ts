@@ -516,6 +516,15 @@ function skipName(m: Uint8Array, p: number): number {
   return -1;
 }
 
+/** The offset just past the resource record at `p`, or -1 when it cannot be read. */
+function skipRecord(m: Uint8Array, p: number): number {
+  p = skipName(m, p);
+  if (p < 0 || p + 10 > m.length) return -1;
+  const rdlen = (m[p + 8] << 8) | m[p + 9];
+  p += 10;
+  return rdlen > m.length - p ? -1 : p + rdlen;
+}
+
 /** The offset just past the message's question section (at least HEADER long), or -1. */
 function skipQuestions(m: Uint8Array): number {
   const qd = (m[4] << 8) | m[5];
@@ -539,14 +548,8 @@ export function authorityOwnerHash(m: Uint8Array): number {
   const an = (m[6] << 8) | m[7];
   let p = skipQuestions(m);
   if (p < 0) return 0;
-  for (let i = 0; i < an; i++) {
-    p = skipName(m, p);
-    if (p < 0 || p + 10 > m.length) return 0;
-    const rdlen = (m[p + 8] << 8) | m[p + 9];
-    p += 10;
-    if (rdlen > m.length - p) return 0;
-    p += rdlen;
-  }
+  for (let i = 0; i < an && p >= 0; i++) p = skipRecord(m, p);
+  if (p < 0) return 0;
   let h = 0x811c9dc5;
   let wire = 0;
   for (let jumps = 0; p < m.length; ) {
@@ -576,14 +579,9 @@ export function findOpt(m: Uint8Array): number {
   let p = skipQuestions(m);
   if (p < 0) return -1;
   let last = -1;
-  for (let i = 0; i < records; i++) {
+  for (let i = 0; i < records && p >= 0; i++) {
     last = p;
-    p = skipName(m, p);
-    if (p < 0 || p + 10 > m.length) return -1;
-    const rdlen = (m[p + 8] << 8) | m[p + 9];
-    p += 10;
-    if (rdlen > m.length - p) return -1;
-    p += rdlen;
+    p = skipRecord(m, p);
   }
   if (p !== m.length || last < 0 || last + 11 > m.length) return -1;
   if (m[last] !== 0 || m[last + 1] !== 0 || m[last + 2] !== RRType.OPT) return -1;

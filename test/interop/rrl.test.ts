@@ -169,17 +169,18 @@ describe('RRL side by side with BIND 9 (responses-per-second 5, window 1)', { sk
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  /** BIND serving the test zone with `rate-limit` at RATE a second, window 1, `slip`. */
+  const bindWithRrl = (slip: number) =>
+    startBind([{ origin: 'example.', file: join(dir, 'example.zone') }], {
+      options: [`rate-limit { responses-per-second ${RATE}; window 1; slip ${slip}; };`],
+    });
+
   for (const slip of [0, 2]) {
     test(`slip ${slip}: answered, truncated and dropped as BIND counts them, per kind, below and above the rate`, async (t) => {
       const spec = `responses=${RATE},window=1,slip=${slip}`;
       const peers: { name: string; peer: Peer }[] = [];
       try {
-        peers.push({
-          name: 'bind',
-          peer: await startBind([{ origin: 'example.', file: join(dir, 'example.zone') }], {
-            options: [`rate-limit { responses-per-second ${RATE}; window 1; slip ${slip}; };`],
-          }),
-        });
+        peers.push({ name: 'bind', peer: await bindWithRrl(slip) });
         const sb = (args: string[]) =>
           startSwitchboard(dir, { workers: 0, args: ['--shield', 'on', '--rrl', spec, ...args] });
         if (nativeUdpStatus().ok) {
@@ -211,12 +212,7 @@ describe('RRL side by side with BIND 9 (responses-per-second 5, window 1)', { sk
       const spec = `responses=${RATE},window=1,slip=${slip}`;
       const peers: { name: string; peer: Peer }[] = [];
       try {
-        peers.push({
-          name: 'bind',
-          peer: await startBind([{ origin: 'example.', file: join(dir, 'example.zone') }], {
-            options: [`rate-limit { responses-per-second ${RATE}; window 1; slip ${slip}; };`],
-          }),
-        });
+        peers.push({ name: 'bind', peer: await bindWithRrl(slip) });
         const sb = (args: string[], env?: Record<string, string>) =>
           startSwitchboard(dir, { workers: 2, args: ['--shield', 'on', '--rrl', spec, ...args], env });
         const loose: Record<string, number> = {};
