@@ -253,18 +253,28 @@ describe('RRL side by side with BIND 9 (responses-per-second 5, window 1)', { sk
       options: [`rate-limit { responses-per-second ${RATE}; window 1; slip ${slip}; };`],
     });
 
+  /**
+   * BIND and Switchboard's three paths (one process each: native with JS answers, native with C
+   * answers, Node), RRL at RATE a second, window 1, `slip`; each pushed into `peers` once up, so
+   * the caller's `finally` stops those that started when a later one fails.
+   */
+  const startOneEach = async (slip: number, peers: { name: string; peer: Peer }[]): Promise<void> => {
+    const spec = `responses=${RATE},window=1,slip=${slip}`;
+    peers.push({ name: 'bind', peer: await bindWithRrl(slip) });
+    const sb = (args: string[]) =>
+      startSwitchboard(dir, { workers: 0, args: ['--shield', 'on', '--rrl', spec, ...args] });
+    if (nativeUdpStatus().ok) {
+      // JS answers on the native path: the shield has no zone signal (the NXDOMAIN key comes from the reply).
+      peers.push({ name: 'native/js', peer: await sb(['--io', 'native']) });
+      peers.push({ name: 'native/c', peer: await sb(['--io', 'native', '--native-answers']) });
+    }
+    peers.push({ name: 'node', peer: await sb(['--io', 'node']) });
+  };
+
   test("the slip (TC=1) keeps the response's RCODE and AA, echoes RD, CD and the question, with an OPT (DO copied) when the query had one — as BIND writes it", async (t) => {
-    const spec = `responses=${RATE},window=1,slip=1`;
     const peers: { name: string; peer: Peer }[] = [];
     try {
-      peers.push({ name: 'bind', peer: await bindWithRrl(1) });
-      const sb = (args: string[]) =>
-        startSwitchboard(dir, { workers: 0, args: ['--shield', 'on', '--rrl', spec, ...args] });
-      if (nativeUdpStatus().ok) {
-        peers.push({ name: 'native/js', peer: await sb(['--io', 'native']) });
-        peers.push({ name: 'native/c', peer: await sb(['--io', 'native', '--native-answers']) });
-      }
-      peers.push({ name: 'node', peer: await sb(['--io', 'node']) });
+      await startOneEach(1, peers);
       const servers = peers.map((p) => p.peer);
       const kinds: [string, string, number][] = [
         ['answer', 'www.example.', 1],
@@ -316,18 +326,9 @@ describe('RRL side by side with BIND 9 (responses-per-second 5, window 1)', { sk
 
   for (const slip of [0, 2]) {
     test(`slip ${slip}: answered, truncated and dropped as BIND counts them, per kind, below and above the rate`, async (t) => {
-      const spec = `responses=${RATE},window=1,slip=${slip}`;
       const peers: { name: string; peer: Peer }[] = [];
       try {
-        peers.push({ name: 'bind', peer: await bindWithRrl(slip) });
-        const sb = (args: string[]) =>
-          startSwitchboard(dir, { workers: 0, args: ['--shield', 'on', '--rrl', spec, ...args] });
-        if (nativeUdpStatus().ok) {
-          // JS answers on the native path: the shield has no zone signal (the NXDOMAIN key comes from the reply).
-          peers.push({ name: 'native/js', peer: await sb(['--io', 'native']) });
-          peers.push({ name: 'native/c', peer: await sb(['--io', 'native', '--native-answers']) });
-        }
-        peers.push({ name: 'node', peer: await sb(['--io', 'node']) });
+        await startOneEach(slip, peers);
         const servers = peers.map((p) => p.peer);
         const runs: Run[] = [];
         let block = 0;
