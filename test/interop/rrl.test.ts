@@ -13,6 +13,11 @@
  * client block (the buckets in the standing file, docs/SHIELD.md "One account per client block")
  * and answer as BIND; the Node path's workers each keep their own (a client reaching both is
  * allowed about twice the rate, checked as such).
+ *
+ * And the slip itself (slip 1, every limited response truncated): each path's TC=1 reply to an
+ * answer, NXDOMAIN, NODATA and referral, with and without EDNS (DO, RD, CD), compared header
+ * field by header field and OPT with BIND's (docs/DIFFERENCES.md "RRL slips" for the two bits
+ * we set otherwise).
  * @module
  */
 import assert from 'node:assert/strict';
