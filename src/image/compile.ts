@@ -26,18 +26,8 @@ import { RRType } from '../wire/constants.js';
 import { writeTypeClassTtl } from '../wire/encode.js';
 import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
-import {
-  FNV_OFFSET,
-  FNV_PRIME,
-  hashLabel,
-  MAX_TARGETS,
-  POINTER_LIMIT,
-  SLOT_MASK,
-  SLOTS,
-  sameName,
-  slotOf,
-  storedNameLength,
-} from '../wire/name-compression.js';
+import * as table from '../wire/name-compression.js';
+import { hashLabel, sameName, slotOf, storedNameLength } from '../wire/name-compression.js';
 import { compressibleNameOffsets, rdataTarget } from '../wire/rdata.js';
 import { hasCompressibleNames, nameLengthAt } from '../wire/rdata-wire.js';
 import { ColumnZone, type ZoneColumns } from '../zone/column-zone.js';
@@ -1518,6 +1508,14 @@ interface Encoded {
 // can be pointed at; RDATA names are compressed only where `compressibleNameOffsets` allows.
 
 const MESSAGE_LIMIT = 65535;
+// Module-local consts, read once (as in wire/encode.ts: an imported binding is read through its
+// module cell at every use).
+const POINTER_LIMIT = table.POINTER_LIMIT;
+const SLOTS = table.SLOTS;
+const SLOT_MASK = table.SLOT_MASK;
+const MAX_TARGETS = table.MAX_TARGETS;
+const FNV_PRIME = table.FNV_PRIME;
+const FNV_OFFSET = table.FNV_OFFSET;
 
 class TemplateEncoder {
   /** The message; past MESSAGE_LIMIT only as staging room (the append then fails). */
