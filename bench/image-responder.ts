@@ -22,6 +22,7 @@ import { Name } from '../src/wire/name.js';
 import { loadZoneText } from '../src/zone/load.js';
 import type { ServedZone, Zone } from '../src/zone/zone.js';
 import { seededRandom } from '../test/helpers/prng.js';
+import { ednsQuery } from './queries.js';
 import { cpuMicros, median } from './stats.js';
 
 function arg(name: string, def: number): number {
@@ -61,34 +62,13 @@ function wire(name: string): string {
   return `${s}\0`;
 }
 
-/** A query with EDNS (1232, no options), RD set. */
-function query(qname: string, qtype: number, id: number): Uint8Array {
-  const out = new Uint8Array(12 + qname.length + 4 + 11);
-  out[0] = id >> 8;
-  out[1] = id & 0xff;
-  out[2] = 1;
-  out[5] = 1;
-  out[11] = 1;
-  let p = 12;
-  for (let i = 0; i < qname.length; i++) out[p++] = qname.charCodeAt(i);
-  out[p++] = qtype >> 8;
-  out[p++] = qtype & 0xff;
-  out[p++] = 0;
-  out[p++] = 1;
-  p += 2;
-  out[p++] = 41;
-  out[p++] = 0x04;
-  out[p++] = 0xd0;
-  return out;
-}
-
 /** `n` random-subdomain queries, new names for every `seed` (no name is ever asked twice). */
 function randomMix(zones: number, n: number, seed: number): Uint8Array[] {
   const rnd = seededRandom(seed);
   const random: Uint8Array[] = [];
   for (let i = 0; i < n; i++) {
     const z = Math.floor(rnd() * zones);
-    random.push(query(label(rnd) + wire(`customer${z}.example.`), rnd() < 0.7 ? 1 : 28, i & 0xffff));
+    random.push(ednsQuery(label(rnd) + wire(`customer${z}.example.`), rnd() < 0.7 ? 1 : 28, i & 0xffff));
   }
   return random;
 }
@@ -101,7 +81,7 @@ function existingMix(zones: number, n: number): Uint8Array[] {
   const types = [1, 28, 15];
   for (let i = 0; distinct.length < 10_000; i++) {
     const z = i % zones;
-    distinct.push(query(wire(`${owners[i % 4]}customer${z}.example.`), types[(i >> 2) % 3], 0));
+    distinct.push(ednsQuery(wire(`${owners[i % 4]}customer${z}.example.`), types[(i >> 2) % 3], 0));
   }
   const existing: Uint8Array[] = [];
   for (let i = 0; i < n; i++) existing.push(distinct[Math.floor(rnd() * distinct.length)]);

@@ -21,6 +21,7 @@ import { Name } from '../src/wire/name.js';
 import { loadZoneFile, loadZoneText } from '../src/zone/load.js';
 import type { Zone } from '../src/zone/zone.js';
 import { seededRandom } from '../test/helpers/prng.js';
+import { ednsQuery } from './queries.js';
 import { cpuMillis, median } from './stats.js';
 import { BIG_ORIGIN, generateBigZone } from './zone-load.js';
 
@@ -38,26 +39,6 @@ function heap(): number | undefined {
   return m.heapUsed + m.external + m.arrayBuffers;
 }
 const mb = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
-
-function query(name: string, qtype: number, id: number): Uint8Array {
-  const out = new Uint8Array(12 + name.length + 4 + 11);
-  out[0] = id >> 8;
-  out[1] = id & 0xff;
-  out[2] = 1;
-  out[5] = 1;
-  out[11] = 1;
-  let p = 12;
-  for (let i = 0; i < name.length; i++) out[p++] = name.charCodeAt(i);
-  out[p++] = qtype >> 8;
-  out[p++] = qtype & 0xff;
-  out[p++] = 0;
-  out[p++] = 1;
-  p += 2;
-  out[p++] = 41;
-  out[p++] = 0x04;
-  out[p++] = 0xd0;
-  return out;
-}
 
 function bigZone(records: number, queries: number): void {
   const dir = mkdtempSync(join(tmpdir(), 'sb-image-'));
@@ -96,14 +77,14 @@ function bigZone(records: number, queries: number): void {
     for (let i = 0; i < queries; i++) {
       let label = '';
       for (let k = 0; k < 10; k++) label += String.fromCharCode(0x61 + Math.floor(rnd() * 26));
-      pkts.push(query(`\x0a${label}${origin}`, 1, i & 0xffff));
+      pkts.push(ednsQuery(`\x0a${label}${origin}`, 1, i & 0xffff));
     }
     // Existing names: 10,000 names asked over and over (the cache's best case), type A.
     const names = [...zone.nodes.values()]
       .filter((n) => n.get(1) && (n.flags & 3) === 0)
       .map((n) => n.name.wire);
     const hot: Uint8Array[] = [];
-    for (let i = 0; i < 10_000; i++) hot.push(query(names[Math.floor(rnd() * names.length)], 1, i));
+    for (let i = 0; i < 10_000; i++) hot.push(ednsQuery(names[Math.floor(rnd() * names.length)], 1, i));
     const existing: Uint8Array[] = [];
     for (let i = 0; i < queries; i++) existing.push(hot[i % hot.length]);
     const out = new Uint8Array(65535);

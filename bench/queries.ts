@@ -98,3 +98,27 @@ export function namesNeeded(seconds: number, expectedQps: number, cap = 4_000_00
   if (!(seconds > 0) || !(expectedQps > 0)) throw new Error('seconds and expectedQps must be > 0');
   return Math.min(cap, Math.max(10_000, Math.ceil(seconds * expectedQps * 1.3)));
 }
+
+/**
+ * A query for `wireName` (the name's wire octets as a latin1 string, root label included) with
+ * RD set and an OPT (1232, no options): the in-process benches' queries (image, image-responder).
+ */
+export function ednsQuery(wireName: string, qtype: number, id: number): Uint8Array {
+  const out = new Uint8Array(12 + wireName.length + 4 + 11);
+  out[0] = id >> 8;
+  out[1] = id & 0xff;
+  out[2] = 1;
+  out[5] = 1;
+  out[11] = 1;
+  let p = 12;
+  for (let i = 0; i < wireName.length; i++) out[p++] = wireName.charCodeAt(i);
+  out[p++] = qtype >> 8;
+  out[p++] = qtype & 0xff;
+  out[p++] = 0;
+  out[p++] = 1;
+  p += 2;
+  out[p++] = 41;
+  out[p++] = 0x04;
+  out[p++] = 0xd0;
+  return out;
+}

@@ -548,11 +548,15 @@ size_t sb_shield_add_cookie(const sb_shield *sh, const sb_verdict *v, const uint
 /* The client's UDP limit for a reply to this query: 512 without EDNS, else its payload size
  * (at least 512), at most our EDNS size. */
 size_t sb_shield_udp_limit(const sb_preparse_ref *pp);
-/* Writes an empty TC=1 reply to the query (header, question, an OPT when it had one): its
- * length, or 0 when it does not fit or the query has no usable question. */
-size_t sb_shield_write_tc(const sb_preparse_ref *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap);
+/* Writes RRL's slip for the response `ans` (at least its 12-octet header; `out` may be `ans`):
+ * an empty TC=1 reply to the query (header, question, an OPT when it had one) with the
+ * response's RCODE and AA. Its length, or 0 when it does not fit or the query has no usable
+ * question. */
+size_t sb_shield_write_slip(const sb_preparse_ref *pp, const uint8_t *pkt, size_t len, const uint8_t *ans, uint8_t *out,
+                            size_t cap);
 /* The same shape for the shield's other replies: `rcode` the full (extended) RCODE — FORMERR
- * (1) or BADCOOKIE (23: header 7, OPT extended-RCODE 1, so only with an OPT) — without TC. */
+ * (1) or BADCOOKIE (23: header 7, OPT extended-RCODE 1, so only with an OPT) — without TC.
+ * The OPT has our UDP size and the query's DO bit (RFC 3225 §3). */
 size_t sb_shield_write_reply(const sb_preparse_ref *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
                              int tc, unsigned rcode);
 

@@ -1397,8 +1397,15 @@ void sb_shield_batch(sb_shield *sh, unsigned got, unsigned capacity, double now_
   if (capacity > 0 && got >= capacity) sb_shield_behind(sh, now_ms);
 }
 
-size_t sb_shield_write_tc(const sb_preparse *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap) {
-  return sb_shield_write_reply(pp, pkt, len, out, cap, 1, 0);
+size_t sb_shield_write_slip(const sb_preparse *pp, const uint8_t *pkt, size_t len, const uint8_t *ans, uint8_t *out,
+                            size_t cap) {
+  /* As BIND 9.18 and Knot: the limited response truncated, so its RCODE (NXDOMAIN stays NXDOMAIN)
+   * and AA stay. Read before writing: out may be ans. Only NOERROR and NXDOMAIN slip (an error
+   * is dropped), so the RCODE fits the header. */
+  uint8_t aa = ans[2] & 0x04, rcode = ans[3] & 0x0f;
+  size_t n = sb_shield_write_reply(pp, pkt, len, out, cap, 1, rcode);
+  if (n != 0) out[2] |= aa;
+  return n;
 }
 
 size_t sb_shield_write_reply(const sb_preparse *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap, int tc,
@@ -1420,6 +1427,7 @@ size_t sb_shield_write_reply(const sb_preparse *pp, const uint8_t *pkt, size_t l
     static const uint8_t our_opt[11] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0};
     memcpy(out + qend, our_opt, 11);
     out[qend + 5] = (uint8_t)(rcode >> 4); /* the OPT's extended RCODE */
+    if (pp->flags & SB_PF_DO) out[qend + 7] = 0x80; /* RFC 3225 §3: the query's DO bit copied */
     out[11] = 1;
   }
   return need;

@@ -261,7 +261,7 @@ static void send_js_answers(sb_sock *s, uint32_t k) {
       if (r == SB_RRL_SLIP) {
         /* The TC=1 reply is never longer than an answer that holds the question (and the OPT). */
         uint8_t tc[SB_SLOT + 11];
-        size_t tl = sb_shield_write_tc(&s->pps[idx], pkt, plen, tc, sizeof(tc));
+        size_t tl = sb_shield_write_slip(&s->pps[idx], pkt, plen, ans, tc, sizeof(tc));
         if (tl == 0 || tl > len) {
           s->rrl_dropped++;
           continue;
@@ -431,7 +431,7 @@ static void process_batch(sb_sock *s, unsigned n) {
           continue;
         }
         if (r == SB_RRL_SLIP) {
-          size_t tl = sb_shield_write_tc(&pp, pkt, len, ans, SB_C_MAX);
+          size_t tl = sb_shield_write_slip(&pp, pkt, len, ans, ans, SB_C_MAX);
           s->rrl_slipped++;
           if (tl == 0) {
             s->dropped++;

@@ -17,6 +17,7 @@
 import { RRType } from '../wire/constants.js';
 import { MessageWriter, Section } from '../wire/encode.js';
 import { foldCase, Name } from '../wire/name.js';
+import { storedNameLength } from '../wire/name-compression.js';
 import type { ServedZone } from '../zone/zone.js';
 
 /** The precomputed authority section of a zone's negative answers. */
@@ -93,9 +94,9 @@ function buildTail(zone: ServedZone): NegativeTail | null {
   const rdata = soa.rdata[0];
   // The RDATA must be two plain names and 20 octets (else the encoder copies it as it is,
   // and the octets could not be walked back here).
-  const mname = plainNameLength(rdata, 0);
+  const mname = storedNameLength(rdata, 0);
   if (mname < 0) return null;
-  const rname = plainNameLength(rdata, mname);
+  const rname = storedNameLength(rdata, mname);
   if (rname < 0 || mname + rname + 20 !== rdata.length) return null;
   const apex = Name.fromWire(zone.origin.key);
   const w = new MessageWriter(65535);
@@ -132,18 +133,6 @@ function buildTail(zone: ServedZone): NegativeTail | null {
     if (!clashes.includes(label)) clashes.push(label);
   }
   return new NegativeTail(zone, bytes, pointers, clashes);
-}
-
-/** Length of the uncompressed name at rdata[pos], or -1. */
-function plainNameLength(rdata: Uint8Array, pos: number): number {
-  let p = pos;
-  while (p < rdata.length) {
-    const l = rdata[p];
-    if (l === 0) return p + 1 - pos <= 255 ? p + 1 - pos : -1;
-    if (l > 63) return -1;
-    p += l + 1;
-  }
-  return -1;
 }
 
 /** Skips the (possibly compressed) name at buf[p], noting a final pointer; -1 when malformed. */

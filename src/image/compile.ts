@@ -26,6 +26,8 @@ import { RRType } from '../wire/constants.js';
 import { writeTypeClassTtl } from '../wire/encode.js';
 import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
+import * as table from '../wire/name-compression.js';
+import { hashLabel, sameName, slotOf, storedNameLength } from '../wire/name-compression.js';
 import { compressibleNameOffsets, rdataTarget } from '../wire/rdata.js';
 import { hasCompressibleNames, nameLengthAt } from '../wire/rdata-wire.js';
 import { ColumnZone, type ZoneColumns } from '../zone/column-zone.js';
@@ -1496,7 +1498,8 @@ interface Encoded {
 
 // ---------------------------------------------------------------------------------------
 // The template encoder: writes a response as `MessageWriter` (wire/encode.ts) writes it with
-// no size limit and no OPT — same name compression, octet for octet — into one scratch buffer
+// no size limit and no OPT — same name compression, octet for octet (the table's hash, slots
+// and name check are wire/name-compression.ts, shared with it) — into one scratch buffer
 // reused by every template, and notes where it wrote each compression pointer, so a shiftable
 // template's patch list is read off instead of found by encoding it twice more. The rules it
 // mirrors: a name's longest suffix already written whole (case-folded, at an offset below
@@ -1505,61 +1508,14 @@ interface Encoded {
 // can be pointed at; RDATA names are compressed only where `compressibleNameOffsets` allows.
 
 const MESSAGE_LIMIT = 65535;
-const POINTER_LIMIT = 0x4000;
-const SLOTS = 8192;
-const SLOT_MASK = SLOTS - 1;
-const MAX_TARGETS = SLOTS / 2;
-const FNV_PRIME = 0x01000193;
-const FNV_OFFSET = 0x811c9dc5 | 0;
-
-function hashLabel(h: number, buf: Uint8Array, p: number): number {
-  const end = p + buf[p];
-  h = Math.imul(h ^ buf[p], FNV_PRIME);
-  for (let k = p + 1; k <= end; k++) {
-    const c = buf[k];
-    h = Math.imul(h ^ (c >= 0x41 && c <= 0x5a ? c | 0x20 : c), FNV_PRIME);
-  }
-  return h;
-}
-
-function slotOf(h: number): number {
-  return (h ^ (h >>> 13) ^ (h >>> 26)) & SLOT_MASK;
-}
-
-/** The uncompressed name at buf[a] equals the (possibly compressed) name at buf[b], ASCII case ignored. */
-function sameName(buf: Uint8Array, a: number, b: number): boolean {
-  for (;;) {
-    let lb = buf[b];
-    while (lb >= 0xc0) {
-      b = ((lb & 0x3f) << 8) | buf[b + 1];
-      lb = buf[b];
-    }
-    if (buf[a] !== lb) return false;
-    if (lb === 0) return true;
-    for (let k = 1; k <= lb; k++) {
-      let x = buf[a + k];
-      let y = buf[b + k];
-      if (x === y) continue;
-      if (x >= 0x41 && x <= 0x5a) x |= 0x20;
-      if (y >= 0x41 && y <= 0x5a) y |= 0x20;
-      if (x !== y) return false;
-    }
-    a += lb + 1;
-    b += lb + 1;
-  }
-}
-
-/** Length of the clean uncompressed name at rdata[pos], or -1 (the RDATA is then copied as it is). */
-function storedNameLength(rdata: Uint8Array, pos: number): number {
-  let p = pos;
-  while (p < rdata.length) {
-    const len = rdata[p];
-    if (len === 0) return p + 1 - pos <= 255 ? p + 1 - pos : -1;
-    if (len > 63) return -1;
-    p += len + 1;
-  }
-  return -1;
-}
+// Module-local consts, read once (as in wire/encode.ts: an imported binding is read through its
+// module cell at every use).
+const POINTER_LIMIT = table.POINTER_LIMIT;
+const SLOTS = table.SLOTS;
+const SLOT_MASK = table.SLOT_MASK;
+const MAX_TARGETS = table.MAX_TARGETS;
+const FNV_PRIME = table.FNV_PRIME;
+const FNV_OFFSET = table.FNV_OFFSET;
 
 class TemplateEncoder {
   /** The message; past MESSAGE_LIMIT only as staging room (the append then fails). */

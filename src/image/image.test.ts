@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
+import { buildQuery, mixCase, type Variant } from '../../test/helpers/image-queries.js';
 import { repoRoot, sharedTestdata } from '../../test/helpers/paths.js';
 import { seededRandom } from '../../test/helpers/prng.js';
 import { loadZoneFiles } from '../../test/helpers/zone-files.js';
@@ -44,10 +45,6 @@ const ALLOWED = new Set<number>([
 const TYPES = [1, 2, 5, 6, 15, 16, 28, 33, 43, 65, 99, 255, 65400];
 const NSID = new TextEncoder().encode('ns-test');
 
-interface Variant {
-  transport: 'udp' | 'tcp';
-  edns?: { size: number; do: boolean; nsid: boolean };
-}
 const VARIANTS: Variant[] = [
   { transport: 'udp' },
   { transport: 'udp', edns: { size: 1232, do: true, nsid: false } },
@@ -56,51 +53,6 @@ const VARIANTS: Variant[] = [
   { transport: 'tcp' },
   { transport: 'tcp', edns: { size: 1232, do: true, nsid: true } },
 ];
-
-function buildQuery(id: number, flags: number, qname: string, qtype: number, v: Variant): Uint8Array {
-  const optLen = v.edns ? 11 + (v.edns.nsid ? 4 : 0) : 0;
-  const out = new Uint8Array(12 + qname.length + 4 + optLen);
-  out[0] = id >> 8;
-  out[1] = id & 0xff;
-  out[2] = flags >> 8;
-  out[3] = flags & 0xff;
-  out[5] = 1;
-  out[11] = v.edns ? 1 : 0;
-  let p = 12;
-  for (let i = 0; i < qname.length; i++) out[p++] = qname.charCodeAt(i);
-  out[p++] = qtype >> 8;
-  out[p++] = qtype & 0xff;
-  out[p++] = 0;
-  out[p++] = 1;
-  if (v.edns) {
-    p++;
-    out[p++] = 0;
-    out[p++] = 41;
-    out[p++] = v.edns.size >> 8;
-    out[p++] = v.edns.size & 0xff;
-    p += 2;
-    out[p++] = v.edns.do ? 0x80 : 0;
-    p++;
-    out[p++] = 0;
-    out[p++] = v.edns.nsid ? 4 : 0;
-    if (v.edns.nsid) {
-      out[p++] = 0;
-      out[p++] = 3;
-      p += 2;
-    }
-  }
-  return out;
-}
-
-/** Random ASCII case for the letters of a wire name. */
-function mixCase(wire: string, rnd: () => number): string {
-  let s = '';
-  for (let i = 0; i < wire.length; i++) {
-    const c = wire.charCodeAt(i);
-    s += c >= 0x61 && c <= 0x7a && rnd() < 0.5 ? String.fromCharCode(c - 32) : wire[i];
-  }
-  return s;
-}
 
 function randomLabel(rnd: () => number): string {
   const n = 1 + Math.floor(rnd() * 12);

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
+import { buildQuery, mixCase, type Variant } from '../../test/helpers/image-queries.js';
 import { sharedTestdata } from '../../test/helpers/paths.js';
 import { listZoneFiles } from '../../test/helpers/peers.js';
 import { seededRandom } from '../../test/helpers/prng.js';
@@ -29,12 +30,6 @@ import { ImageZone, ImageZonePool, NODE_CACHE } from './zone-view.js';
 const NSID = new TextEncoder().encode('ns-test');
 const TYPES = [1, 2, 5, 6, 15, 16, 28, 33, 39, 43, 65, 99, 255, 65400];
 
-/** How a query is sent. */
-export interface Variant {
-  transport: 'udp' | 'tcp';
-  edns?: { size: number; do: boolean; nsid: boolean; cookie: boolean };
-}
-
 /** Every transport/EDNS combination the proof asks in. */
 export const VARIANTS: Variant[] = [
   { transport: 'udp' },
@@ -47,54 +42,9 @@ export const VARIANTS: Variant[] = [
   { transport: 'tcp', edns: { size: 1232, do: true, nsid: true, cookie: true } },
 ];
 
-/** A query packet for `qname` (wire form, any case) in variant `v`. */
-export function buildQuery(id: number, flags: number, qname: string, qtype: number, v: Variant): Uint8Array {
-  const opts: number[] = [];
-  if (v.edns?.nsid) opts.push(0, 3, 0, 0);
-  // RFC 7873: a client cookie only (8 octets).
-  if (v.edns?.cookie) opts.push(0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8);
-  const optLen = v.edns ? 11 + opts.length : 0;
-  const out = new Uint8Array(12 + qname.length + 4 + optLen);
-  out[0] = id >> 8;
-  out[1] = id & 0xff;
-  out[2] = flags >> 8;
-  out[3] = flags & 0xff;
-  out[5] = 1;
-  out[11] = v.edns ? 1 : 0;
-  let p = 12;
-  for (let i = 0; i < qname.length; i++) out[p++] = qname.charCodeAt(i);
-  out[p++] = qtype >> 8;
-  out[p++] = qtype & 0xff;
-  out[p++] = 0;
-  out[p++] = 1;
-  if (v.edns) {
-    p++;
-    out[p++] = 0;
-    out[p++] = 41;
-    out[p++] = v.edns.size >> 8;
-    out[p++] = v.edns.size & 0xff;
-    p += 2;
-    out[p++] = v.edns.do ? 0x80 : 0;
-    p++;
-    out[p++] = opts.length >> 8;
-    out[p++] = opts.length & 0xff;
-    out.set(opts, p);
-  }
-  return out;
-}
-
 /** An ImageZone compiled from `zone`. */
 export function imageOf(zone: Zone): ImageZone {
   return new ImageZone(openImage(compileZone(zone)));
-}
-
-function mixCase(wire: string, rnd: () => number): string {
-  let s = '';
-  for (let i = 0; i < wire.length; i++) {
-    const c = wire.charCodeAt(i);
-    s += c >= 0x61 && c <= 0x7a && rnd() < 0.5 ? String.fromCharCode(c - 32) : wire[i];
-  }
-  return s;
 }
 
 function randomLabel(rnd: () => number): string {

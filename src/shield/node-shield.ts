@@ -299,7 +299,9 @@ export class NodeShield {
       if (action === RrlAction.slip) {
         c.rrlSlipped++;
         this.#sources.noteTruncated(key, nowMs);
-        const r = this.#shortReply(query, true, 0);
+        // As BIND 9.18 and Knot: the limited response truncated, its RCODE (NXDOMAIN stays
+        // NXDOMAIN) and AA kept. Only NOERROR and NXDOMAIN slip (an error is dropped).
+        const r = this.#shortReply(query, true, ans[3] & 0x0f, (ans[2] & 0x04) !== 0);
         return cookied && r !== null ? this.#withCookie(query, cookieAt, cookie, addr, wall, r) : r;
       }
     }
@@ -394,10 +396,11 @@ export class NodeShield {
   }
 
   /**
-   * An empty reply to `query` (its question, our OPT when it had one): TC=1 or an RCODE
-   * (extended when > 15: in the OPT). Null when the question cannot be read back.
+   * An empty reply to `query` (its question, our OPT with the query's DO bit when it had one):
+   * TC=1 or an RCODE (extended when > 15: in the OPT), AA when `aa`. Null when the question
+   * cannot be read back.
    */
-  #shortReply(query: Uint8Array, tc: boolean, rcode: number): Uint8Array | null {
+  #shortReply(query: Uint8Array, tc: boolean, rcode: number, aa = false): Uint8Array | null {
     const view = this.view;
     if (!view.parse(query)) {
       // Only FORMERR answers what the pre-parse refuses: a header, nothing else.
@@ -413,13 +416,15 @@ export class NodeShield {
     if (rcode > 15 && !opt) return null;
     const out = new Uint8Array(qend + (opt ? 11 : 0));
     out.set(query.subarray(0, qend));
-    out[2] = 0x80 | (query[2] & 0x79) | (tc ? 0x02 : 0);
+    out[2] = 0x80 | (query[2] & 0x79) | (aa ? 0x04 : 0) | (tc ? 0x02 : 0);
     out[3] = (query[3] & 0x10) | (rcode & 0x0f);
     out[4] = 0;
     out[5] = 1;
     out.fill(0, 6, 12);
     if (opt) {
-      out.set([0, 0, 41, this.#ednsSize >> 8, this.#ednsSize & 0xff, rcode >> 4, 0, 0, 0, 0, 0], qend);
+      // RFC 3225 §3: the query's DO bit copied.
+      const dnssecOk = (view.ednsFlags & 0x8000) !== 0 ? 0x80 : 0;
+      out.set([0, 0, 41, this.#ednsSize >> 8, this.#ednsSize & 0xff, rcode >> 4, 0, dnssecOk, 0, 0, 0], qend);
       out[11] = 1;
     }
     return out;

@@ -8,6 +8,8 @@ import { optLength } from './edns.js';
 import { WireFormatError } from './errors.js';
 import type { Edns, Message, Question, RR } from './message.js';
 import type { Name } from './name.js';
+import * as table from './name-compression.js';
+import { hashLabel, sameName, slotOf, storedNameLength } from './name-compression.js';
 import { compressibleNameOffsets } from './rdata.js';
 
 /** Sections a record can be written to. */
@@ -20,8 +22,6 @@ export enum Section {
 /** RFC 1035 §4.2.2 / RFC 6891: no DNS message exceeds 65535 octets. */
 const MAX_MESSAGE_SIZE = 65535;
 const HEADER_LENGTH = 12;
-/** RFC 1035 §4.1.4: a pointer holds a 14-bit offset. */
-const POINTER_LIMIT = 0x4000;
 /** Capacity of a writer's own buffer when it has to leave the shared one; grows by doubling. */
 const INITIAL_CAPACITY = 512;
 /** Before any record: the question section. */
@@ -40,13 +40,15 @@ const STAGING = 256;
 const shared = new Uint8Array(MAX_MESSAGE_SIZE + STAGING);
 let sharedOwner: MessageWriter | undefined;
 
-// The compression table: an open-addressing hash table from case-folded name suffix to the
-// offset of its first occurrence. Slots belong to the writer whose generation they carry, so
-// handing the table over is one increment; a hash match is confirmed against the message.
-const SLOTS = 8192;
-const SLOT_MASK = SLOTS - 1;
-/** Beyond this many targets (far more than 16 KiB of names has) new names are not added. */
-const MAX_TARGETS = SLOTS / 2;
+// The compression table (name-compression.ts): slots belong to the writer whose generation
+// they carry, so handing the table over is one increment. Its constants are read into
+// module-local consts once: an imported binding is read through its module cell at every use
+// (V8 11), which made MessageWriter 7-30% slower in bench/codec's probe loops.
+const SLOTS = table.SLOTS;
+const SLOT_MASK = table.SLOT_MASK;
+const MAX_TARGETS = table.MAX_TARGETS;
+const POINTER_LIMIT = table.POINTER_LIMIT;
+const FNV_OFFSET = table.FNV_OFFSET;
 const slotGeneration = new Uint32Array(SLOTS);
 const slotHash = new Int32Array(SLOTS);
 const slotOffset = new Uint16Array(SLOTS);
@@ -58,9 +60,6 @@ const labelAt = new Int32Array(128);
 const suffixHash = new Int32Array(128);
 // Table slots filled by the owner's append in progress, emptied again if it is rolled back.
 const addedSlots = new Int32Array(MAX_TARGETS);
-
-const FNV_PRIME = 0x01000193;
-const FNV_OFFSET = 0x811c9dc5 | 0;
 
 /**
  * Writes a record's TYPE, CLASS and TTL (8 octets) at `at`: the fixed part after the owner,
@@ -78,68 +77,11 @@ export function writeTypeClassTtl(buf: Uint8Array, at: number, type: number, cls
   buf[at + 7] = ttl;
 }
 
-/** Hash of a label (at buf[p]) prepended to a suffix whose hash is `h`; ASCII case folded. */
-function hashLabel(h: number, buf: Uint8Array, p: number): number {
-  const end = p + buf[p];
-  h = Math.imul(h ^ buf[p], FNV_PRIME);
-  for (let k = p + 1; k <= end; k++) {
-    const c = buf[k];
-    // RFC 4343 §3: only A-Z fold.
-    h = Math.imul(h ^ (c >= 0x41 && c <= 0x5a ? c | 0x20 : c), FNV_PRIME);
-  }
-  return h;
-}
-
-function slotOf(h: number): number {
-  return (h ^ (h >>> 13) ^ (h >>> 26)) & SLOT_MASK;
-}
-
-/**
- * True when the uncompressed name at buf[a] equals the name at buf[b] (which may be
- * compressed: it was written earlier by the same writer), ignoring ASCII case.
- */
-function sameName(buf: Uint8Array, a: number, b: number): boolean {
-  for (;;) {
-    let lb = buf[b];
-    while (lb >= 0xc0) {
-      b = ((lb & 0x3f) << 8) | buf[b + 1];
-      lb = buf[b];
-    }
-    if (buf[a] !== lb) return false;
-    if (lb === 0) return true;
-    for (let k = 1; k <= lb; k++) {
-      let x = buf[a + k];
-      let y = buf[b + k];
-      if (x === y) continue;
-      if (x >= 0x41 && x <= 0x5a) x |= 0x20;
-      if (y >= 0x41 && y <= 0x5a) y |= 0x20;
-      if (x !== y) return false;
-    }
-    a += lb + 1;
-    b += lb + 1;
-  }
-}
-
 // An exception from `compressibleNameOffsets`, held while the append is rolled back.
 let pendingError: unknown;
 
 function misuse(message: string): WireFormatError {
   return new WireFormatError('DNS_ERR_FORMAT', `MessageWriter: ${message}`);
-}
-
-/**
- * Length of the uncompressed name at rdata[pos], or -1 when it is not a well-formed
- * uncompressed name inside the RDATA (the writer then copies the RDATA as it is).
- */
-function storedNameLength(rdata: Uint8Array, pos: number): number {
-  let p = pos;
-  while (p < rdata.length) {
-    const len = rdata[p];
-    if (len === 0) return p + 1 - pos <= 255 ? p + 1 - pos : -1;
-    if (len > 63) return -1;
-    p += len + 1;
-  }
-  return -1;
 }
 
 /**

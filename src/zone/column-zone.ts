@@ -16,13 +16,11 @@
  */
 
 import { RRType } from '../wire/constants.js';
-import { WireFormatError } from '../wire/errors.js';
 import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import { readSoa, type Soa } from '../wire/rdata.js';
-import { nameLengthAt } from '../wire/rdata-wire.js';
 import { RdataSlab } from './rdata-slab.js';
-import { NodeFlag, type RRset, ZoneBuildError, ZoneNode, type ZoneWarning } from './zone.js';
+import { apexSoa, NodeFlag, type RRset, ZoneNode, type ZoneWarning } from './zone.js';
 
 /**
  * Nodes looked up (`nodes.get`) are cached in two generations of this many each: enough for
@@ -461,18 +459,11 @@ export class ColumnZone {
     this.nodes = new ColumnNodes(this);
     // What the Zone constructor checks, with its messages.
     const apex = this.#make(0);
-    const soa = apex.get(RRType.SOA);
-    if (!soa) throw new ZoneBuildError(`zone ${origin} has no SOA record at its apex`);
-    if (soa.rdata.length !== 1)
-      throw new ZoneBuildError(`zone ${origin} has ${soa.rdata.length} SOA records`);
+    const checked = apexSoa(origin, apex);
     this.apex = apex;
-    this.soa = soa;
-    const rd = soa.rdata[0];
-    const mlen = nameLengthAt(rd, 0);
-    const p = mlen + nameLengthAt(rd, mlen);
-    if (p + 20 !== rd.length) throw new WireFormatError('DNS_ERR_RDATA', 'SOA RDATA: bad length');
-    this.#serial = ((rd[p] << 24) | (rd[p + 1] << 16) | (rd[p + 2] << 8) | rd[p + 3]) >>> 0;
-    this.#minimum = ((rd[p + 16] << 24) | (rd[p + 17] << 16) | (rd[p + 18] << 8) | rd[p + 19]) >>> 0;
+    this.soa = checked.soa;
+    this.#serial = checked.serial;
+    this.#minimum = checked.minimum;
   }
 
   /** Names in the zone, empty non-terminals included. */

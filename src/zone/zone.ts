@@ -132,6 +132,30 @@ export class ZoneBuildError extends Error {
   }
 }
 
+/**
+ * The apex's one SOA RRset and its serial and MINIMUM, checked as every zone build checks them
+ * (`Zone`, `ColumnZone`): what readSoa checks, without making its two Names (most zones never
+ * need them). @throws ZoneBuildError without an apex SOA or with more than one SOA record;
+ * WireFormatError for an SOA RDATA of the wrong length
+ */
+export function apexSoa(
+  origin: Name,
+  apex: { get(type: number): RRset | undefined } | undefined,
+): { soa: RRset; serial: number; minimum: number } {
+  const soa = apex?.get(RRType.SOA);
+  if (!apex || !soa) throw new ZoneBuildError(`zone ${origin} has no SOA record at its apex`);
+  if (soa.rdata.length !== 1) throw new ZoneBuildError(`zone ${origin} has ${soa.rdata.length} SOA records`);
+  const rd = soa.rdata[0];
+  const mlen = nameLengthAt(rd, 0);
+  const p = mlen + nameLengthAt(rd, mlen);
+  if (p + 20 !== rd.length) throw new WireFormatError('DNS_ERR_RDATA', 'SOA RDATA: bad length');
+  return {
+    soa,
+    serial: ((rd[p] << 24) | (rd[p + 1] << 16) | (rd[p + 2] << 8) | rd[p + 3]) >>> 0,
+    minimum: ((rd[p + 16] << 24) | (rd[p + 17] << 16) | (rd[p + 18] << 8) | rd[p + 19]) >>> 0,
+  };
+}
+
 /** An immutable zone snapshot. */
 export class Zone implements ServedZone {
   readonly origin: Name;
@@ -160,19 +184,11 @@ export class Zone implements ServedZone {
     this.class = cls;
     this.nodes = nodes;
     const apex = nodes.get(origin.key);
-    const soa = apex?.get(RRType.SOA);
-    if (!apex || !soa) throw new ZoneBuildError(`zone ${origin} has no SOA record at its apex`);
-    if (soa.rdata.length !== 1)
-      throw new ZoneBuildError(`zone ${origin} has ${soa.rdata.length} SOA records`);
-    this.apex = apex;
-    this.soa = soa;
-    // What readSoa checks, without making its two Names (most zones never need them).
-    const rd = soa.rdata[0];
-    const mlen = nameLengthAt(rd, 0);
-    const p = mlen + nameLengthAt(rd, mlen);
-    if (p + 20 !== rd.length) throw new WireFormatError('DNS_ERR_RDATA', 'SOA RDATA: bad length');
-    this.#serial = ((rd[p] << 24) | (rd[p + 1] << 16) | (rd[p + 2] << 8) | rd[p + 3]) >>> 0;
-    this.#minimum = ((rd[p + 16] << 24) | (rd[p + 17] << 16) | (rd[p + 18] << 8) | rd[p + 19]) >>> 0;
+    const checked = apexSoa(origin, apex);
+    this.apex = apex as ZoneNode; // apexSoa threw without one
+    this.soa = checked.soa;
+    this.#serial = checked.serial;
+    this.#minimum = checked.minimum;
     this.recordCount = recordCount;
     this.warnings = warnings;
   }

@@ -13,6 +13,11 @@
  * client block (the buckets in the standing file, docs/SHIELD.md "One account per client block")
  * and answer as BIND; the Node path's workers each keep their own (a client reaching both is
  * allowed about twice the rate, checked as such).
+ *
+ * And the slip itself (slip 1, every limited response truncated): each path's TC=1 reply to an
+ * answer, NXDOMAIN, NODATA and referral, with and without EDNS (DO, RD, CD), compared header
+ * field by header field and OPT with BIND's (docs/DIFFERENCES.md "RRL slips" for the two bits
+ * we set otherwise).
  * @module
  */
 import assert from 'node:assert/strict';
@@ -22,14 +27,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { nativeUdpStatus } from '../../src/transport/native-udp.js';
-import { buildQuery } from '../helpers/dns-client.js';
+import { buildQuery, type QuerySpec, readHeader } from '../helpers/dns-client.js';
 import { type Peer, skipUnlessCommands, startBind, startSwitchboard } from '../helpers/peers.js';
 
 const skip = skipUnlessCommands('named');
 const RATE = 5;
 const STREAM_SECONDS = 3;
 const ZONE =
-  '$ORIGIN example.\n$TTL 300\n@ SOA ns1 h 1 3600 600 86400 300\n@ NS ns1\nns1 A 127.0.0.1\nwww A 192.0.2.1\n';
+  '$ORIGIN example.\n$TTL 300\n@ SOA ns1 h 1 3600 600 86400 300\n@ NS ns1\nns1 A 127.0.0.1\nwww A 192.0.2.1\n' +
+  'sub NS ns.sub\nns.sub A 192.0.2.9\n';
 
 /** One kind of response a stream asks for. */
 const KINDS = {
@@ -159,6 +165,83 @@ async function compare(
   return { problems, tables };
 }
 
+/** The header and OPT of a TC=1 reply, as the slip test compares them. */
+interface Slip {
+  rcode: number;
+  qr: boolean;
+  opcode: number;
+  aa: boolean;
+  rd: boolean;
+  ad: boolean;
+  cd: boolean;
+  /** QDCOUNT, ANCOUNT, NSCOUNT, ARCOUNT. */
+  counts: number[];
+  question: boolean;
+  /** The OPT (the reply's only record after the question), or null. */
+  opt: { size: number; extendedRcode: number; version: number; do: boolean } | null;
+}
+
+/** What a reply to `query` says in the fields a slip is compared on. */
+function describeSlip(query: Uint8Array, reply: Uint8Array): Slip {
+  const h = readHeader(reply);
+  let qend = 12;
+  while (query[qend] !== 0) qend += 1 + query[qend];
+  qend += 5;
+  const at = qend;
+  const opt =
+    reply.length >= at + 11 && reply[at] === 0 && reply[at + 1] === 0 && reply[at + 2] === 41
+      ? {
+          size: (reply[at + 3] << 8) | reply[at + 4],
+          extendedRcode: reply[at + 5],
+          version: reply[at + 6],
+          do: (reply[at + 7] & 0x80) !== 0,
+        }
+      : null;
+  return {
+    rcode: h.rcode,
+    qr: h.qr,
+    opcode: h.opcode,
+    aa: h.aa,
+    rd: (reply[2] & 0x01) !== 0,
+    ad: (reply[3] & 0x20) !== 0,
+    cd: (reply[3] & 0x10) !== 0,
+    counts: [h.qdcount, h.ancount, h.nscount, h.arcount],
+    question: Buffer.from(reply.subarray(12, qend)).equals(query.subarray(12, qend)),
+    opt,
+  };
+}
+
+/**
+ * Sends `n` queries made by `make(i)` from `source` to every server at once (a burst: the first
+ * RATE answered, the rest limited) and returns each server's first TC=1 reply with the query it
+ * answers, or null when none came.
+ */
+async function firstSlips(
+  servers: Peer[],
+  source: string,
+  make: (i: number) => Uint8Array,
+  n: number,
+): Promise<({ query: Uint8Array; reply: Uint8Array } | null)[]> {
+  const queries = Array.from({ length: n }, (_, i) => make(i));
+  const found: ({ query: Uint8Array; reply: Uint8Array } | null)[] = servers.map(() => null);
+  const socks = await Promise.all(
+    servers.map(async (_, s) => {
+      const sock = dgram.createSocket('udp4');
+      await new Promise<void>((r) => sock.bind(0, source, () => r()));
+      sock.on('message', (m) => {
+        const id = (m[0] << 8) | m[1];
+        if (found[s] === null && (m[2] & 0x02) !== 0 && id < n) found[s] = { query: queries[id], reply: m };
+      });
+      return sock;
+    }),
+  );
+  for (const q of queries)
+    for (let s = 0; s < servers.length; s++) socks[s].send(q, servers[s].port, servers[s].host);
+  await new Promise((r) => setTimeout(r, 1500));
+  for (const sock of socks) sock.close();
+  return found;
+}
+
 describe('RRL side by side with BIND 9 (responses-per-second 5, window 1)', { skip }, () => {
   let dir: string;
   before(() => {
@@ -175,20 +258,82 @@ describe('RRL side by side with BIND 9 (responses-per-second 5, window 1)', { sk
       options: [`rate-limit { responses-per-second ${RATE}; window 1; slip ${slip}; };`],
     });
 
+  /**
+   * BIND and Switchboard's three paths (one process each: native with JS answers, native with C
+   * answers, Node), RRL at RATE a second, window 1, `slip`; each pushed into `peers` once up, so
+   * the caller's `finally` stops those that started when a later one fails.
+   */
+  const startOneEach = async (slip: number, peers: { name: string; peer: Peer }[]): Promise<void> => {
+    const spec = `responses=${RATE},window=1,slip=${slip}`;
+    peers.push({ name: 'bind', peer: await bindWithRrl(slip) });
+    const sb = (args: string[]) =>
+      startSwitchboard(dir, { workers: 0, args: ['--shield', 'on', '--rrl', spec, ...args] });
+    if (nativeUdpStatus().ok) {
+      // JS answers on the native path: the shield has no zone signal (the NXDOMAIN key comes from the reply).
+      peers.push({ name: 'native/js', peer: await sb(['--io', 'native']) });
+      peers.push({ name: 'native/c', peer: await sb(['--io', 'native', '--native-answers']) });
+    }
+    peers.push({ name: 'node', peer: await sb(['--io', 'node']) });
+  };
+
+  test("the slip (TC=1) keeps the response's RCODE and AA, echoes RD, CD and the question, with an OPT (DO copied) when the query had one — as BIND writes it", async (t) => {
+    const peers: { name: string; peer: Peer }[] = [];
+    try {
+      await startOneEach(1, peers);
+      const servers = peers.map((p) => p.peer);
+      const kinds: [string, string, number][] = [
+        ['answer', 'www.example.', 1],
+        ['nxdomain', '', 1],
+        ['nodata', 'www.example.', 16],
+        ['referral', 'host.sub.example.', 1],
+      ];
+      const shapes: [string, QuerySpec['edns'], boolean][] = [
+        ['no EDNS', undefined, false],
+        ['EDNS 4096 DO, RD and CD', { udpSize: 4096, dnssecOk: true }, true],
+      ];
+      const problems: string[] = [];
+      let block = 0;
+      for (const [kind, name, type] of kinds)
+        for (const [shape, edns, flags] of shapes) {
+          const make = (i: number) => {
+            const q = buildQuery({ id: i, name: name || `s${i}-${block}.example.`, type, edns, rd: flags });
+            if (flags) q[3] |= 0x10; // CD
+            return q;
+          };
+          const slips = await firstSlips(servers, `127.0.${200 + block++}.1`, make, 3 * RATE);
+          const bind = slips[0];
+          if (bind === null) {
+            problems.push(`${kind}, ${shape}: BIND sent no TC=1 reply`);
+            continue;
+          }
+          const want = describeSlip(bind.query, bind.reply);
+          t.diagnostic(`${kind}, ${shape}: BIND ${JSON.stringify(want)}`);
+          // Where we differ from BIND on purpose (docs/DIFFERENCES.md, "RRL slips"): AD is not
+          // set (BIND sets it on every slip, signed zone or not), and a referral's slip has AA 0
+          // (BIND sets AA on every slip, a referral's too).
+          want.ad = false;
+          if (kind === 'referral') want.aa = false;
+          for (let s = 1; s < peers.length; s++) {
+            const got = slips[s];
+            if (got === null) problems.push(`${kind}, ${shape}: ${peers[s].name} sent no TC=1 reply`);
+            else {
+              const have = describeSlip(got.query, got.reply);
+              if (JSON.stringify(have) !== JSON.stringify(want))
+                problems.push(`${kind}, ${shape}: ${peers[s].name} ${JSON.stringify(have)}`);
+            }
+          }
+        }
+      assert.deepEqual(problems, []);
+    } finally {
+      await Promise.all(peers.map((p) => p.peer.stop()));
+    }
+  });
+
   for (const slip of [0, 2]) {
     test(`slip ${slip}: answered, truncated and dropped as BIND counts them, per kind, below and above the rate`, async (t) => {
-      const spec = `responses=${RATE},window=1,slip=${slip}`;
       const peers: { name: string; peer: Peer }[] = [];
       try {
-        peers.push({ name: 'bind', peer: await bindWithRrl(slip) });
-        const sb = (args: string[]) =>
-          startSwitchboard(dir, { workers: 0, args: ['--shield', 'on', '--rrl', spec, ...args] });
-        if (nativeUdpStatus().ok) {
-          // JS answers on the native path: the shield has no zone signal (the NXDOMAIN key comes from the reply).
-          peers.push({ name: 'native/js', peer: await sb(['--io', 'native']) });
-          peers.push({ name: 'native/c', peer: await sb(['--io', 'native', '--native-answers']) });
-        }
-        peers.push({ name: 'node', peer: await sb(['--io', 'node']) });
+        await startOneEach(slip, peers);
         const servers = peers.map((p) => p.peer);
         const runs: Run[] = [];
         let block = 0;

@@ -25,7 +25,7 @@ import { parseImages } from '../shared/images.js';
 import { parseUdpIo, type UdpIo, type UdpIoChoice } from '../shared/listeners.js';
 import { parseNativeAnswers } from '../shared/native-answers-option.js';
 import { applyAnswerOptions, ConfigError, DEFAULT_DNS, parseInteger } from '../shared/options.js';
-import { resolveShieldFlags } from '../shared/shield.js';
+import { resolveShieldFlags, type ShieldFlagsInput } from '../shared/shield.js';
 import { resolveTransferFlags } from '../shared/transfers.js';
 
 /** The environment variable carrying the config to worker processes. */
@@ -162,7 +162,7 @@ export function parseServeSecondary(text: string, where = `--secondary '${text}'
 }
 
 /** Raw options as the CLI hands them over (strings, possibly missing). */
-export interface ServeOptionsInput {
+export interface ServeOptionsInput extends ShieldFlagsInput {
   zoneDir?: string;
   listen?: string[];
   workers?: string | number;
@@ -183,15 +183,6 @@ export interface ServeOptionsInput {
   nativeAnswers?: string | boolean;
   /** `--images on|off`. */
   images?: string;
-  /** `--shield off|on|dry-run`, `--rrl`, `--cookie-secret` (repeatable), `--shield-allow` (repeatable). */
-  shield?: string;
-  rrl?: string;
-  cookieSecret?: string[];
-  shieldAllow?: string[];
-  /** `--cookie-rotate off|DURATION`. */
-  cookieRotate?: string;
-  /** `--shield-zone NAME:key=value,…` (repeatable). */
-  shieldZone?: string[];
   /** `--metrics ADDR:PORT`. */
   metrics?: string;
   /** `--transfer-key NAME:ALG:SECRET` (repeatable). */

@@ -71,19 +71,28 @@ export function isCookieSecretsMessage(msg: unknown): msg is CookieSecretsMessag
   );
 }
 
+/** The shield's flags as the CLI hands them over (strings, possibly missing): `serve` and `start` alike. */
+export interface ShieldFlagsInput {
+  /** `--shield off|on|dry-run`. */
+  shield?: string;
+  /** `--rrl responses=N,…`. */
+  rrl?: string;
+  /** `--cookie-secret HEX` (repeatable). */
+  cookieSecret?: string[];
+  /** `--shield-allow PREFIX` (repeatable). */
+  shieldAllow?: string[];
+  /** `--cookie-rotate off|DURATION`. */
+  cookieRotate?: string;
+  /** `--shield-zone NAME:key=value,…` (repeatable). */
+  shieldZone?: string[];
+}
+
 /**
  * Checks the flags (`--shield`, `--rrl`, `--cookie-secret`, `--shield-allow`) and fills in a
  * random cookie secret when none is given. Undefined when the shield is off and nothing else
  * was asked. @throws ConfigError naming the flag at fault
  */
-export function resolveShieldFlags(input: {
-  shield?: string;
-  rrl?: string;
-  cookieSecret?: string[];
-  shieldAllow?: string[];
-  cookieRotate?: string;
-  shieldZone?: string[];
-}): ShieldFlags | undefined {
+export function resolveShieldFlags(input: ShieldFlagsInput): ShieldFlags | undefined {
   let settings: ReturnType<typeof shieldSettings>;
   let rotateMs: number | undefined;
   try {

@@ -42,7 +42,7 @@ import { parseImages } from '../shared/images.js';
 import { parseUdpIo, type UdpIoChoice } from '../shared/listeners.js';
 import { parseNativeAnswers } from '../shared/native-answers-option.js';
 import { applyAnswerOptions, ConfigError, DEFAULT_DNS, parseInteger } from '../shared/options.js';
-import { resolveShieldFlags } from '../shared/shield.js';
+import { resolveShieldFlags, type ShieldFlagsInput } from '../shared/shield.js';
 import { resolveTransferFlags } from '../shared/transfers.js';
 import { metricsAccessOf, parseLimitFlags, type StartLimits } from './limits.js';
 
@@ -105,7 +105,7 @@ export interface StartConfig {
 }
 
 /** Raw options as the CLI hands them over. */
-export interface StartOptionsInput {
+export interface StartOptionsInput extends ShieldFlagsInput {
   data?: string;
   database?: string;
   dns?: string[];
@@ -137,15 +137,6 @@ export interface StartOptionsInput {
   images?: string;
   /** `--native-answers [on|off|auto]` (true: given without a value). */
   nativeAnswers?: string | boolean;
-  /** `--shield`, `--rrl`, `--cookie-secret` (repeatable), `--shield-allow` (repeatable). */
-  shield?: string;
-  rrl?: string;
-  cookieSecret?: string[];
-  shieldAllow?: string[];
-  /** `--cookie-rotate off|DURATION`. */
-  cookieRotate?: string;
-  /** `--shield-zone NAME:key=value,…` (repeatable). */
-  shieldZone?: string[];
   /** `--shield-tenant off|key=max,…`: the per-zone settings tenants may set, and their ceilings. */
   shieldTenant?: string;
   /** `--transfer-key NAME:ALG:SECRET` (repeatable): keys that may transfer every zone (edges). */
