@@ -11,6 +11,7 @@ import { Name } from '../wire/name.js';
 import { checkRecords, checkZone, type ZoneFinding } from './check.js';
 import { ZoneCheckThread } from './check-thread.js';
 import { type ColumnZone, ColumnZoneStream } from './column-zone.js';
+import { PARSE_THREAD_TEXT } from './parse-early.js';
 import {
   type EarlyParse,
   type IdleParseThread,
@@ -188,9 +189,10 @@ export interface PendingChecks {
  * in a thread of its own by `loadZoneTextColumns` (src/zone/parse-thread.ts): the thread's
  * start (~0.1 s of CPU, on the other core, before the first records come) is then well paid
  * for by the parse moved off the column build's thread (~0.5 µs a record).
- * `SWITCHBOARD_PARSE_THREAD=off` turns it off (A/B runs).
+ * `SWITCHBOARD_PARSE_THREAD=off` turns it off (A/B runs). Defined in parse-early.ts (the
+ * early compile thread's start of the parse, which loads no zone code).
  */
-export const PARSE_THREAD_TEXT = 8 << 20;
+export { PARSE_THREAD_TEXT } from './parse-early.js';
 
 /**
  * `loadZoneText`, keeping the zone as columns (`ColumnZone`: no graph of per-record objects
