@@ -43,7 +43,7 @@ describe('the parse thread started before the compiler loads (prestartParse)', (
     assert.equal(pre.early.length, text.length);
     assert.ok(Buffer.from(pre.early.octets.buffer, 0, pre.early.length).equals(readFileSync(file)));
     const stages: string[] = [];
-    let early;
+    let early: ReturnType<typeof loadZoneTextColumns>;
     try {
       early = loadZoneTextColumns('', {
         file,
