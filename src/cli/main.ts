@@ -11,7 +11,7 @@ import './hugetlb.js';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { ServeOptionsInput } from '../server/serve/config.js';
-import { type EarlyLoadOptions, earlyParsing, startEarlyLoad } from '../server/serve/early-load.js';
+import { type EarlyLoadOptions, startEarlyLoad } from '../server/serve/early-load.js';
 import { ConfigError, DEFAULT_DNS } from '../server/shared/options.js';
 import type { StartOptionsInput } from '../server/start/config.js';
 import { earlyServeOptions, sameEarlyOptions } from './serve-argv.js';
@@ -31,9 +31,6 @@ function tryEarlyLoad(opts: EarlyLoadOptions): boolean {
     return false;
   }
 }
-// The compile thread and its parse thread start on the two cores before the primary loads
-// anything more (early-load.ts `earlyParsing`: until the first records are parsed, ≤ 0.5 s).
-if (early?.started) await earlyParsing();
 const { Command: CommandClass, CommanderError } = await import('commander');
 
 /** `EXIT_USAGE` of client-common.ts (not imported: `serve` does not load the HTTP client). */

@@ -11,7 +11,6 @@ import { Name } from '../wire/name.js';
 import { checkRecords, checkZone, type ZoneFinding } from './check.js';
 import { ZoneCheckThread } from './check-thread.js';
 import { type ColumnZone, ColumnZoneStream } from './column-zone.js';
-import { PARSE_THREAD_TEXT } from './parse-early.js';
 import {
   type EarlyParse,
   type IdleParseThread,
@@ -189,10 +188,9 @@ export interface PendingChecks {
  * in a thread of its own by `loadZoneTextColumns` (src/zone/parse-thread.ts): the thread's
  * start (~0.1 s of CPU, on the other core, before the first records come) is then well paid
  * for by the parse moved off the column build's thread (~0.5 µs a record).
- * `SWITCHBOARD_PARSE_THREAD=off` turns it off (A/B runs). Defined in parse-early.ts (the
- * early compile thread's start of the parse, which loads no zone code).
+ * `SWITCHBOARD_PARSE_THREAD=off` turns it off (A/B runs).
  */
-export { PARSE_THREAD_TEXT } from './parse-early.js';
+export const PARSE_THREAD_TEXT = 8 << 20;
 
 /**
  * `loadZoneText`, keeping the zone as columns (`ColumnZone`: no graph of per-record objects

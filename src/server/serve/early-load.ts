@@ -10,7 +10,7 @@
  */
 import { type Dir, opendirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { earlyThreadParsing, startEarlyCompileThread } from '../shared/compile-pool.js';
+import { startEarlyCompileThread } from '../shared/compile-pool.js';
 import { isZoneFileName } from './zone-dir.js';
 
 /** The environment variable naming the image cache's folder (image-cache.ts; unset: no cache). */
@@ -89,24 +89,4 @@ export function startEarlyLoad(
     return false;
   }
   return true;
-}
-
-/**
- * The longest the CLI holds the serve primary's module loading for the early thread's parse to
- * begin (`earlyParsing`): on a loaded machine the parse may come later, and the primary must
- * still be up long before the compile ends (a big file's load and compile take seconds).
- */
-export const EARLY_WAIT_MS = 500;
-
-/**
- * Resolves once the early compile thread's parse has begun (the parse thread's first records
- * came: compile-pool.ts `earlyThreadParsing`), after at most `EARLY_WAIT_MS`, or at once when no early
- * thread was started. Until then the CLI loads nothing more (commander, the serve primary:
- * ~0.2 s of CPU): on two cores the compile thread's and the parse thread's starts, which the
- * first answer waits for, then have a core each (docs/IMAGE.md "The start-up order of a big
- * zone file"). `SWITCHBOARD_EARLY_WAIT=off` does not wait (A/B runs).
- */
-export function earlyParsing(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  if (env.SWITCHBOARD_EARLY_WAIT === 'off') return Promise.resolve();
-  return earlyThreadParsing(EARLY_WAIT_MS);
 }

@@ -232,19 +232,16 @@ const DEFAULT_YOUNG_MB = 48;
  * pool with the default heap caps starts is this one. Unref'd until taken (never taken: it
  * holds nothing up).
  */
-let earlyThread: { worker: Worker; exited: boolean; parsing: Int32Array } | undefined;
+let earlyThread: { worker: Worker; exited: boolean } | undefined;
 
 /** Starts the early compile thread (`earlyThread`), loading `preload` (a zone file's path). */
 export function startEarlyCompileThread(preload: string): void {
   if (earlyThread !== undefined) return;
-  // Set to 1 by the thread once its parse has begun (`earlyThreadParsing`).
-  const parsing = new Int32Array(new SharedArrayBuffer(4));
-  // Its entry starts the file's parse thread before it loads the compiler (compile-thread-early.ts).
-  const worker = new Worker(new URL('./compile-thread-early.js', import.meta.url), {
+  const worker = new Worker(new URL('./compile-thread.js', import.meta.url), {
     resourceLimits: { maxOldGenerationSizeMb: DEFAULT_HEAP_MB, maxYoungGenerationSizeMb: DEFAULT_YOUNG_MB },
-    workerData: { preload, parsing: parsing.buffer },
+    workerData: { preload },
   });
-  const early = { worker, exited: false, parsing };
+  const early = { worker, exited: false };
   // Until a pool takes it: an error is its exit (a pool then starts a thread of its own).
   worker.on('error', () => {});
   worker.once('exit', () => {
@@ -252,35 +249,6 @@ export function startEarlyCompileThread(preload: string): void {
   });
   worker.unref();
   earlyThread = early;
-}
-
-/**
- * Resolves once the early compile thread's parse has begun (the word it was given,
- * `workerData.parsing`, set: compile-thread.ts `tellParsing`), or `capMs` have passed; at once
- * when there is no early thread.
- */
-export function earlyThreadParsing(capMs: number): Promise<void> {
-  const early = earlyThread;
-  if (early === undefined || early.exited || Atomics.load(early.parsing, 0) !== 0) return Promise.resolve();
-  // es2024's Atomics.waitAsync (V8 has it since Node 16), not in this project's lib yet.
-  const atomics = Atomics as unknown as {
-    waitAsync(
-      a: Int32Array,
-      i: number,
-      v: number,
-      ms: number,
-    ): { async: boolean; value: Promise<string> | string };
-  };
-  const waited = atomics.waitAsync(early.parsing, 0, 0, capMs);
-  if (!waited.async) return Promise.resolve();
-  // The timer keeps the event loop alive meanwhile (a pending waitAsync does not).
-  let timer: NodeJS.Timeout | undefined;
-  const capped = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, capMs + 10);
-  });
-  return Promise.race([(waited.value as Promise<string>).then(() => {}), capped]).finally(() =>
-    clearTimeout(timer),
-  );
 }
 
 /** The early thread for a pool with these caps, once (undefined: none, or it is gone). */

@@ -28,7 +28,6 @@ import {
   type ZoneDiagnostic,
   ZoneParseError,
 } from '../../zone/index.js';
-import { FIRST_RECORDS, takePrestartedParse } from '../../zone/parse-early.js';
 import { runPatch } from './compile-patch.js';
 import {
   type CompileBatch,
@@ -163,8 +162,6 @@ const COLLECT_TEXT = 16 << 20;
 function loadRead(
   read: { text: string; early?: EarlyParse },
   file: string,
-  /** Post `{ stage: 'parsing' }` when the first records come (the CLI waits for it: `preload`). */
-  tell = false,
 ): ReturnType<typeof loadZoneText | typeof loadZoneTextColumns> {
   // A big file's checks run in a thread of their own while this one compiles it (settled
   // before the outcome: compileJob).
@@ -177,7 +174,7 @@ function loadRead(
       return loadZoneTextColumns('', {
         file,
         octets: true,
-        stage: tell ? tellParsing(traceBig(early.length)) : traceBig(early.length),
+        stage: traceBig(early.length),
         early,
         checksLater: CHECKS_LATER,
       });
@@ -199,24 +196,6 @@ function loadRead(
  * thread of its own, as load1m had it, is used only when there was no parse thread.)
  */
 const CHECKS_LATER = process.env.SWITCHBOARD_CHECK_THREAD !== 'off';
-
-/**
- * The stages of a preloaded file's load: `trace`'s, and once the parse thread's first records
- * have come, the word the early thread was given set (`workerData.parsing`) — the CLI holds
- * the serve primary's own module loading until then (src/cli/main.ts, early-load.ts
- * `earlyParsing`), so that this thread's start and its parse thread's have the two cores.
- */
-function tellParsing(trace: ((name: string) => void) | undefined): ((name: string) => void) | undefined {
-  const buf = (workerData as { parsing?: unknown } | null)?.parsing;
-  if (!(buf instanceof SharedArrayBuffer) || buf.byteLength < 4) return trace;
-  const word = new Int32Array(buf, 0, 1);
-  return (name) => {
-    trace?.(name);
-    if (name !== FIRST_RECORDS || Atomics.load(word, 0) !== 0) return;
-    Atomics.store(word, 0, 1);
-    Atomics.notify(word, 0);
-  };
-}
 
 /** The start-up trace's stages of a big file's load (src/telemetry/start-trace.ts). */
 function traceBig(octets: number): ((name: string) => void) | undefined {
@@ -509,17 +488,13 @@ let preloaded:
 
 /** Loads a big zone file now, for the job that will come for it (`preloaded`). */
 function preload(path: string): void {
-  // Its parse thread started and the file read by this thread's entry (compile-thread-early.ts)
-  // before the modules of this one were loaded; else read now.
-  const pre = takePrestartedParse(path);
-  const read: FileRead =
-    pre !== undefined ? { text: '', sig: fileSignature(pre.st), early: pre.early } : readZoneFile(path);
+  const read = readZoneFile(path);
   // Only a big file (read into its early parse thread's octets); anything else waits for its job.
   if (!('text' in read) || read.early === undefined || read.sig === undefined) return;
   const octets = read.early.length;
   traceBig(octets)?.(`file read (${octets} octets, before its job)`);
   try {
-    preloaded = { path, sig: read.sig, octets, loaded: loadRead(read, path, true) };
+    preloaded = { path, sig: read.sig, octets, loaded: loadRead(read, path) };
   } catch (err) {
     preloaded = { path, sig: read.sig, octets, error: err };
   }
