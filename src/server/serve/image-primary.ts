@@ -301,20 +301,10 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   if (earlyStop) stopEarly();
   else if (!process.env[IMAGE_CACHE_ENV] && bigZoneFile(config.zoneDir).big) {
     const forkAt = process.env.SWITCHBOARD_FORK_AT;
-    let templatesChecks: SharedArrayBuffer | undefined;
     restLater = process.env.SWITCHBOARD_FORK_REST !== 'together';
     if (forkAt === 'start') fork();
     else
       compiler.onStage = (stage, checksDone) => {
-        // SWITCHBOARD_FORK_AT=templates (an A/B, big21): the first worker once the compile's
-        // templates are made (and the checks done), off the templates pass's cores.
-        if (forkAt === 'templates') {
-          if (stage === 'compiling') templatesChecks = checksDone;
-          if (stage !== 'templates made') return;
-          if (templatesChecks === undefined) fork();
-          else forkWhenSet(templatesChecks, fork);
-          return;
-        }
         if (stage !== 'compiling') return;
         // While the zone's checks run beside the compile, a worker's start would make three
         // threads want two cores, the compile among them: the first worker is forked once the

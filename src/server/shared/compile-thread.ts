@@ -197,17 +197,6 @@ function loadRead(
  */
 const CHECKS_LATER = process.env.SWITCHBOARD_CHECK_THREAD !== 'off';
 
-/** SWITCHBOARD_FORK_AT=templates (an A/B, big21): the primary forks its first worker at 'templates made'. */
-const BIG_STAGES = process.env.SWITCHBOARD_FORK_AT === 'templates';
-
-/** The compile's stages: `trace`'s, and 'templates made' posted to the primary (`{ stage }`). */
-function tellStages(trace: ((stage: string) => void) | undefined): (stage: string) => void {
-  return (stage) => {
-    trace?.(stage);
-    if (stage === 'templates made') parentPort?.postMessage({ stage });
-  };
-}
-
 /** The start-up trace's stages of a big file's load (src/telemetry/start-trace.ts). */
 function traceBig(octets: number): ((name: string) => void) | undefined {
   return startTraceOn && octets >= COLUMN_ZONE_TEXT ? (name) => traceStart('compile', name) : undefined;
@@ -342,7 +331,7 @@ function compileJob(job: Exclude<CompileJob, { kind: 'patch' }>, arena?: ImageAr
     let packed: PackedImage | undefined;
     try {
       packed = writePackedImage(job.packDir, (fd, base) =>
-        compileZoneToFile(zone, fd, base, { trace: BIG_STAGES ? tellStages(compileTrace) : compileTrace }),
+        compileZoneToFile(zone, fd, base, { trace: compileTrace }),
       );
     } catch {
       packed = undefined;
