@@ -207,6 +207,11 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   sh->shared_good_off = shared_good_env != NULL && strcmp(shared_good_env, "off") == 0;
   const char *renew_env = getenv("SWITCHBOARD_PREFILTER_RENEW");
   sh->renew_off = renew_env != NULL && strcmp(renew_env, "off") == 0;
+  const char *bridge_env = getenv("SWITCHBOARD_BRIDGE");
+  sh->bridge_off = bridge_env != NULL && strcmp(bridge_env, "off") == 0;
+  const char *bridge_share_env = getenv("SWITCHBOARD_BRIDGE_SHARE");
+  long div = bridge_share_env != NULL ? strtol(bridge_share_env, NULL, 10) : 0;
+  sh->bridge_div = div >= 2 && div <= 65536 ? (uint32_t)div : SB_BRIDGE_DIV;
   sh->blocked_version = ++g_prefilter_version;
   shield_free(g_shield);
   g_shield = sh;
@@ -488,12 +493,15 @@ static void note_stranger(sb_shield *sh, const sb_verdict *v, double now_ms, int
   if (sh->cfg.prefilter_threshold <= 0 || v->addr_len != 4 || v->allowed) return;
   uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
   uint32_t slot = block_slot(sh, p24, now_ms);
+  /* bridge21: while the bridge holds, a stranger's datagram read is one of bridge_div sent. */
+  uint32_t w = sh->bridge_on ? sh->bridge_div : 1;
   if (sh->blk_recent[slot] == 0 && sh->blk_behind[slot] == 0) sh->blk_first[slot] = now_ms;
-  if (sh->blk_recent[slot] < UINT32_MAX) sh->blk_recent[slot]++;
+  sh->blk_recent[slot] = sh->blk_recent[slot] < UINT32_MAX - w ? sh->blk_recent[slot] + w : UINT32_MAX;
   sh->blk_hosts[32 * (size_t)slot + (v->addr[3] >> 3)] |= (uint8_t)(1u << (v->addr[3] & 7));
   if (!behind) return;
-  if (sh->blk_behind[slot] < UINT32_MAX) sh->blk_behind[slot]++;
-  if ((sh->blk_behind[slot] & 15) == 0 && sh->blk_recent[slot] >= SB_SHARE_MIN) sh->block_pending = 1;
+  uint32_t was = sh->blk_behind[slot];
+  sh->blk_behind[slot] = was < UINT32_MAX - w ? was + w : UINT32_MAX;
+  if ((was >> 4) != (sh->blk_behind[slot] >> 4) && sh->blk_recent[slot] >= SB_SHARE_MIN) sh->block_pending = 1;
 }
 
 /* Whether the source's /24 was blocked before (its strikes kept while its slot lives). */
@@ -604,7 +612,7 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
   sh->last_early = now_ms;
   /* Distinct hosts a /24's missing names (or, while behind, its existing names) need: fewer while
    * the worker is behind, the map then holding the last second's hosts too (onset). */
-  int behind = sh->overload.level >= 1 || behind_now(sh, now_ms);
+  int behind = sh->overload.level >= 1 || behind_now(sh, now_ms) || sh->bridge_on;
   unsigned hosts_needed = sh->onset_off || !behind ? SB_PREFILTER_NX_HOSTS
                           : sh->onset2_off         ? SB_PREFILTER_NX_HOSTS_BEHIND
                                                    : SB_PREFILTER_NX_HOSTS_ONSET;
@@ -660,6 +668,7 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
         sample_restart(sh, s, now_ms);
         if (expiring) sh->blocks_renewed++;
         else sh->blocks_made++;
+        if (!expiring && sh->bridge_on) sh->bridge_last_block = now_ms;
         if (!expiring && tracing && sh->nonset_blocks < SB_ONSET_BLOCKS) {
           struct sb_onset_block *e = &sh->onset_blocks[sh->nonset_blocks++];
           e->p24 = sh->blk_key[s];
@@ -1122,7 +1131,7 @@ static int admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_
   if (good) note_good(sh, v, now_ms);
   /* onset3: the share of what the worker reads while behind, per /24 of sources without standing. */
   else if (!sh->onset3_off && !sh->onset2_off && !sh->onset_off)
-    note_stranger(sh, v, now_ms, sh->overload.level >= 1 || behind_now(sh, now_ms));
+    note_stranger(sh, v, now_ms, sh->overload.level >= 1 || behind_now(sh, now_ms) || sh->bridge_on);
   int attacked = 0, within = 1;
   if (classified) {
     unsigned events = sh->zones.nevents;
@@ -1341,8 +1350,84 @@ int sb_shield_after(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, co
   return r;
 }
 
+/* bridge21: the bridge lifted (why: 1 blocks made, 2 the longest, 3 the set emptied). */
+static void bridge_lift(sb_shield *sh, double now_ms, int why) {
+  sh->bridge_on = 0;
+  sh->bridge_lifted = now_ms;
+  sh->bridge_last_ms = now_ms - sh->bridge_start;
+  sh->bridge_ms += sh->bridge_last_ms;
+  sh->bridge_last_why = why;
+  sh->bridge_last_blocks = sh->blocks_made - sh->bridge_blocks_at_start;
+  sh->blocked_version = ++g_prefilter_version;
+}
+
+/* bridge21: the worker fell behind after calm. With no /24 blocked, the UDP program holds the queue
+ * for sources of standing (and a share of the rest) until the blocks are made. Not made when the
+ * shield is younger than SB_BRIDGE_WARM_MS or rested under SB_BRIDGE_REST_MS, when no source has
+ * standing (every resolver would be a stranger), or more /24s than the program holds do. */
+static void bridge_begin(sb_shield *sh, double now_ms) {
+  if (sh->bridge_off || sh->bridge_on || sh->cfg.mode != SB_SHIELD_ON || sh->cfg.prefilter_threshold <= 0 ||
+      sh->nblocked > 0 || sh->bridge_ready <= 0 || now_ms < sh->bridge_ready ||
+      (sh->bridge_lifted > 0 && now_ms - sh->bridge_lifted < SB_BRIDGE_REST_MS))
+    return;
+  unsigned ng = 0, nr = 0;
+  for (uint32_t s = 0; s < sh->blocks.size; s++) {
+    if (sh->blocks.keys[s] == 0 || sh->blk_good_until[s] <= now_ms) continue;
+    if (ng >= SB_BRIDGE_MAX_GOOD) {
+      sh->bridges_refused++;
+      return;
+    }
+    sh->bridge_good[ng++] = sh->blk_key[s];
+  }
+  for (unsigned i = 0; i < sh->cfg.nallow; i++) {
+    if (sh->cfg.allow_len[i] != 4) continue;
+    if (nr >= SB_BRIDGE_MAX_RANGES) {
+      sh->bridges_refused++;
+      return;
+    }
+    uint32_t a = ((uint32_t)sh->cfg.allow[i][0] << 24) | ((uint32_t)sh->cfg.allow[i][1] << 16) |
+                 ((uint32_t)sh->cfg.allow[i][2] << 8) | sh->cfg.allow[i][3];
+    unsigned bits = sh->cfg.allow_bits[i] > 32 ? 32 : sh->cfg.allow_bits[i];
+    uint32_t m = bits == 0 ? 0 : ~(0xffffffffu >> bits);
+    sh->bridge_ranges[nr][0] = a & m;
+    sh->bridge_ranges[nr][1] = (a & m) | ~m;
+    nr++;
+  }
+  if (ng == 0 && nr == 0) {
+    sh->bridges_refused++;
+    return;
+  }
+  qsort(sh->bridge_good, ng, sizeof(uint32_t), cmp_u32);
+  sh->bridge.good = sh->bridge_good;
+  sh->bridge.ngood = ng;
+  sh->bridge.ranges = (const uint32_t(*)[2])sh->bridge_ranges;
+  sh->bridge.nranges = nr;
+  sh->bridge.share = (uint32_t)(4294967296.0 / sh->bridge_div);
+  sh->bridge_on = 1;
+  sh->bridge_start = sh->bridge_last_block = now_ms;
+  sh->bridges++;
+  sh->bridge_last_at = now_ms;
+  sh->bridge_last_good = ng;
+  sh->bridge_blocks_at_start = sh->blocks_made;
+  sh->blocked_version = ++g_prefilter_version;
+}
+
+const sb_bridge *sb_shield_prefilter_bridge(void) {
+  const sb_shield *sh = g_shield;
+  if (sh == NULL || !sh->bridge_on || sh->cfg.mode != SB_SHIELD_ON) return NULL;
+  return &sh->bridge;
+}
+
 void sb_shield_clock(sb_shield *sh, double now_ms) {
   sh->wall = (uint32_t)time(NULL);
+  if (sh->bridge_ready <= 0) sh->bridge_ready = now_ms + SB_BRIDGE_WARM_MS;
+  if (sh->bridge_on) {
+    double held = now_ms - sh->bridge_start;
+    if (held >= SB_BRIDGE_MAX_MS)
+      bridge_lift(sh, now_ms, 2);
+    else if (held >= SB_BRIDGE_MIN_MS && now_ms - sh->bridge_last_block >= SB_BRIDGE_QUIET_MS)
+      bridge_lift(sh, now_ms, sh->blocks_made > sh->bridge_blocks_at_start ? 1 : 3);
+  }
   if (now_ms - sh->last_sweep >= 1000) {
     double elapsed = now_ms - sh->last_sweep;
     sh->last_sweep = now_ms;
@@ -1353,7 +1438,7 @@ void sb_shield_clock(sb_shield *sh, double now_ms) {
     prefilter_scan(sh, now_ms, 1);
     if (sh->cfg.prefilter_threshold > 0) qf_clock(sh, now_ms, 1, elapsed);
   } else {
-    double every = !sh->onset2_off && behind_now(sh, now_ms) ? SB_PREFILTER_BEHIND_MS : SB_PREFILTER_EARLY_MS;
+    double every = !sh->onset2_off && (behind_now(sh, now_ms) || sh->bridge_on) ? SB_PREFILTER_BEHIND_MS : SB_PREFILTER_EARLY_MS;
     if (sh->block_pending && sh->cfg.mode == SB_SHIELD_ON && now_ms - sh->last_early >= every)
       prefilter_scan(sh, now_ms, 0);
     if (sh->nqf > 0 && sh->cfg.prefilter_threshold > 0 && qf_estimate(sh, now_ms, 0))
@@ -1374,6 +1459,7 @@ void sb_shield_behind(sb_shield *sh, double now_ms) {
     if (sh->behind_at <= 0 || now_ms - sh->behind_at > SB_BEHIND_NOW_MS) sh->behind_since = now_ms;
     /* Behind after keeping up for a while: a new onset trace, unless one is being taken or waits
      * to be reported. */
+    if (sh->behind_at <= 0 || now_ms - sh->behind_at > SB_ONSET_CALM_MS) bridge_begin(sh, now_ms);
     if ((sh->behind_at <= 0 || now_ms - sh->behind_at > SB_ONSET_CALM_MS) &&
         (sh->onset_start <= 0 || sh->onset_reported ||
          now_ms - sh->onset_start > 60000)) {
