@@ -496,8 +496,10 @@ const sb_bridge *sb_shield_prefilter_bridge(void);
 #define SB_BRIDGE_QUIET_MS 300
 #define SB_BRIDGE_MAX_MS 2000
 #define SB_BRIDGE_REST_MS 10000
-/* Not within this long of the shield's start (nothing has standing yet: every resolver a stranger). */
-#define SB_BRIDGE_WARM_MS 20000
+/* Not within this long of the shield's first datagram: the /24s of standing are the ones this
+ * worker read sources of standing from, and at its start it has read none (every resolver would be
+ * a stranger). The drill's wave 1 comes ~12 s after the first datagram (settle and baseline). */
+#define SB_BRIDGE_WARM_MS 5000
 #define SB_BRIDGE_DIV 16
 /* The QNAME filter's zones of the same version (docs/SHIELD.md); 0 of them when none. */
 unsigned sb_shield_prefilter_zones(const sb_qf_zone **zones);
