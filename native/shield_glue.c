@@ -1363,8 +1363,9 @@ static void bridge_lift(sb_shield *sh, double now_ms, int why) {
 
 /* bridge21: the worker fell behind after calm. With no /24 blocked, the UDP program holds the queue
  * for sources of standing (and a share of the rest) until the blocks are made. Not made when the
- * shield is younger than SB_BRIDGE_WARM_MS or rested under SB_BRIDGE_REST_MS, when no source has
- * standing (every resolver would be a stranger), or more /24s than the program holds do. */
+ * shield is younger than SB_BRIDGE_WARM_MS or rested under SB_BRIDGE_REST_MS, when no /24 has
+ * standing (every resolver would be a stranger; the allow-list alone does not say who the resolvers
+ * are), or more /24s (or allow ranges) than the program holds. */
 static void bridge_begin(sb_shield *sh, double now_ms) {
   if (sh->bridge_off || sh->bridge_on || sh->cfg.mode != SB_SHIELD_ON || sh->cfg.prefilter_threshold <= 0 ||
       sh->nblocked > 0 || sh->bridge_ready <= 0 || now_ms < sh->bridge_ready ||
@@ -1393,7 +1394,7 @@ static void bridge_begin(sb_shield *sh, double now_ms) {
     sh->bridge_ranges[nr][1] = (a & m) | ~m;
     nr++;
   }
-  if (ng == 0 && nr == 0) {
+  if (ng == 0) { /* the allow-list alone: every resolver a stranger */
     sh->bridges_refused++;
     return;
   }
