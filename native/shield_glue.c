@@ -1016,10 +1016,10 @@ static uint64_t g_qf_rng = 0x9E3779B97F4A7C15ull;
 
 /* A missing name of a zone read while the filter holds it (what the kernel let through; in dry
  * run all of it, and what the kernel would have dropped is counted). */
-static void qf_note_missing(sb_shield *sh, uint32_t zone_key, const uint8_t *pkt, size_t len) {
+static void qf_note_missing(sb_shield *sh, uint32_t zone_key, const uint8_t *pkt, size_t len, uint32_t weight) {
   int i = qf_find(sh, zone_key);
   if (i < 0) return;
-  sh->qf[i].missing++;
+  sh->qf[i].missing += weight;
   if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
     g_qf_rng ^= g_qf_rng << 13;
     g_qf_rng ^= g_qf_rng >> 7;
@@ -1132,6 +1132,10 @@ static int admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_
   /* onset3: the share of what the worker reads while behind, per /24 of sources without standing. */
   else if (!sh->onset3_off && !sh->onset2_off && !sh->onset_off)
     note_stranger(sh, v, now_ms, sh->overload.level >= 1 || behind_now(sh, now_ms) || sh->bridge_on);
+  /* bridge21: while the bridge holds, a datagram of a source without standing stands for
+   * bridge_div sent (the kernel passed 1 in bridge_div of them): so it counts in the QNAME filter's
+   * flood estimates, which would otherwise read the bots' random names 16 times too few. */
+  uint32_t weight = sh->bridge_on && !good ? sh->bridge_div : 1;
   int attacked = 0, within = 1;
   if (classified) {
     unsigned events = sh->zones.nevents;
@@ -1162,7 +1166,7 @@ static int admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_
     if (attacked && !exists) within = known ? 1 : sb_zones_admit_missing(&sh->zones, slot, now_ms);
   }
   if (classified && sh->cfg.prefilter_threshold > 0) {
-    if (!exists && sh->nqf > 0) qf_note_missing(sh, zone_key, pkt, len);
+    if (!exists && sh->nqf > 0) qf_note_missing(sh, zone_key, pkt, len, weight);
     if (attacked && !exists && !sh->qf_off && sh->nqf < SB_QF_MAX_ZONES && qf_find(sh, zone_key) < 0) {
       if (sh->qf_candidate == 0) sh->qf_candidate = zone_key;
       if (sh->qf_cand_zone != zone_key && (sh->qf_cand_zone == 0 || now_ms - sh->qf_cand_since > 1000)) {
@@ -1170,7 +1174,7 @@ static int admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_
         sh->qf_cand_missing = 0;
         sh->qf_cand_since = now_ms;
       }
-      if (sh->qf_cand_zone == zone_key) sh->qf_cand_missing++;
+      if (sh->qf_cand_zone == zone_key) sh->qf_cand_missing += weight;
     }
   }
   if (sh->overload.level == 0 && !attacked && pp->status == 0) sb_sources_note_calm(&sh->sources, key, exists, now_ms);
