@@ -462,7 +462,7 @@ typedef struct sb_shield {
   sb_bridge bridge;
   /* Bridges made, their total ms, the ones not made (too many /24s of standing, none at all, or
    * a program that did not fit), and the last one's start (ms), length, /24s of standing, why it
-   * was lifted (1 blocks made, 2 the longest, 3 the blocks' set emptied) and blocks made in it. */
+   * was lifted (1 its blocks made, 2 at its longest, 3 quiet with no block made) and the blocks made in it. */
   double bridges, bridge_ms, bridges_refused, bridge_last_at, bridge_last_ms, bridge_last_good, bridge_last_why,
       bridge_last_blocks, bridge_blocks_at_start;
 } sb_shield;

@@ -1377,7 +1377,7 @@ int sb_shield_after(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, co
   return r;
 }
 
-/* bridge21: the bridge lifted (why: 1 blocks made, 2 the longest, 3 the set emptied). */
+/* bridge21: the bridge lifted (why: 1 its blocks made, 2 at its longest, 3 quiet with no block made). */
 static void bridge_lift(sb_shield *sh, double now_ms, int why) {
   sh->bridge_on = 0;
   sh->bridge_lifted = now_ms;
