@@ -101,6 +101,95 @@ static void source_part(emitter *e, const uint32_t *prefixes, unsigned n, uint32
   e->drops = NULL;
 }
 
+/* bridge21: a balanced search like tree() whose leaves jump on: a value found to the place the
+ * caller gives later (`found`, ja's patched), none found likewise (`missed`). */
+typedef struct {
+  unsigned *at, n, max;
+} patches;
+
+static void patch_add(emitter *e, patches *p, unsigned at) {
+  if (p->n >= p->max) {
+    e->overflow = 1;
+    return;
+  }
+  p->at[p->n++] = at;
+}
+
+static void patch_to(emitter *e, const patches *p, unsigned target) {
+  if (e->overflow) return;
+  for (unsigned i = 0; i < p->n; i++) e->out[p->at[i]].k = target - (p->at[i] + 1);
+}
+
+static void tree_jumps(emitter *e, const uint32_t *v, unsigned lo, unsigned hi, patches *found, patches *missed) {
+  if (hi - lo <= LEAF_MAX) {
+    for (unsigned i = lo; i < hi; i++) {
+      emit(e, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, v[i]);
+      patch_add(e, found, emit(e, BPF_JMP | BPF_JA, 0, 0, 0));
+    }
+    patch_add(e, missed, emit(e, BPF_JMP | BPF_JA, 0, 0, 0));
+    return;
+  }
+  unsigned mid = lo + (hi - lo) / 2;
+  emit(e, BPF_JMP | BPF_JGE | BPF_K, 0, 1, v[mid]);
+  unsigned ja = emit(e, BPF_JMP | BPF_JA, 0, 0, 0);
+  tree_jumps(e, v, lo, mid, found, missed);
+  if (!e->overflow) e->out[ja].k = e->n - (ja + 1);
+  tree_jumps(e, v, mid, hi, found, missed);
+}
+
+/* bridge21 (docs/SHIELD.md "The bridge"): the source check while the worker has fallen behind and
+ * its blocks are not made yet. IPv4 only (else accept); a source inside an allow range, or whose
+ * /24 is in `good` (standing), passes; one whose /24 is blocked is dropped (with the renewal's
+ * `sample`); any other passes when a random u32 is under `share`. */
+static void bridge_part(emitter *e, const uint32_t *blocked, unsigned n, uint32_t sample, const sb_bridge *b) {
+  emit(e, BPF_LD | BPF_B | BPF_ABS, 0, 0, (uint32_t)(SKF_NET_OFF + 0));
+  emit(e, BPF_ALU | BPF_RSH | BPF_K, 0, 0, 4);
+  emit(e, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 4);
+  emit(e, BPF_RET | BPF_K, 0, 0, 0xffffffffu);
+  emit(e, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)(SKF_NET_OFF + 12));
+  for (unsigned i = 0; i < b->nranges; i++) {
+    emit(e, BPF_JMP | BPF_JGE | BPF_K, 0, 2, b->ranges[i][0]); /* under lo: the next range */
+    emit(e, BPF_JMP | BPF_JGT | BPF_K, 1, 0, b->ranges[i][1]); /* over hi: the next range */
+    emit(e, BPF_RET | BPF_K, 0, 0, 0xffffffffu);
+  }
+  emit(e, BPF_ALU | BPF_AND | BPF_K, 0, 0, 0xffffff00u);
+  unsigned fbuf[SB_BRIDGE_MAX_GOOD + SB_PREFILTER_MAX], mbuf[SB_BRIDGE_MAX_GOOD + SB_PREFILTER_MAX];
+  patches found = {fbuf, 0, SB_BRIDGE_MAX_GOOD + SB_PREFILTER_MAX};
+  patches missed = {mbuf, 0, SB_BRIDGE_MAX_GOOD + SB_PREFILTER_MAX};
+  if (b->ngood > 0) {
+    tree_jumps(e, b->good, 0, b->ngood, &found, &missed);
+    patch_to(e, &found, e->n);
+    emit(e, BPF_RET | BPF_K, 0, 0, 0xffffffffu); /* standing: passes */
+    patch_to(e, &missed, e->n);
+    found.n = missed.n = 0;
+  }
+  if (n > 0) {
+    tree_jumps(e, blocked, 0, n, &found, &missed);
+    patch_to(e, &found, e->n);
+    if (sample != 0) {
+      emit(e, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)(SKF_AD_OFF + SKF_AD_RANDOM));
+      emit(e, BPF_JMP | BPF_JGE | BPF_K, 0, 1, sample);
+    }
+    emit(e, BPF_RET | BPF_K, 0, 0, 0); /* blocked */
+    if (sample != 0) emit(e, BPF_RET | BPF_K, 0, 0, 0xffffffffu);
+    patch_to(e, &missed, e->n);
+  }
+  /* Neither: the share passes. */
+  emit(e, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)(SKF_AD_OFF + SKF_AD_RANDOM));
+  emit(e, BPF_JMP | BPF_JGE | BPF_K, 0, 1, b->share);
+  emit(e, BPF_RET | BPF_K, 0, 0, 0);
+  emit(e, BPF_RET | BPF_K, 0, 0, 0xffffffffu);
+}
+
+static int bridge_ok(const sb_bridge *b) {
+  if (b->ngood > SB_BRIDGE_MAX_GOOD || b->nranges > SB_BRIDGE_MAX_RANGES) return 0;
+  for (unsigned i = 0; i < b->ngood; i++)
+    if ((b->good[i] & 0xffu) != 0 || (i > 0 && b->good[i] <= b->good[i - 1])) return 0;
+  for (unsigned i = 0; i < b->nranges; i++)
+    if (b->ranges[i][0] > b->ranges[i][1]) return 0;
+  return 1;
+}
+
 static int prefixes_ok(const uint32_t *prefixes, unsigned n, unsigned bits) {
   if (bits == 0 || bits > 32) return 0;
   for (unsigned i = 1; i < n; i++)
@@ -323,10 +412,29 @@ int sb_qf_decide(const sb_qf_zone *zones, unsigned nz, const uint8_t *msg, size_
   return 1;
 }
 
+static unsigned build_qf(const uint32_t *prefixes, unsigned n, unsigned bits, uint32_t sample, const sb_qf_zone *zones,
+                         unsigned nz, const sb_bridge *bridge, struct sock_filter *out, unsigned cap);
+
 unsigned sb_prefilter_build_qf(const uint32_t *prefixes, unsigned n, unsigned bits, uint32_t sample,
                                const sb_qf_zone *zones, unsigned nz, struct sock_filter *out, unsigned cap) {
+  return build_qf(prefixes, n, bits, sample, zones, nz, NULL, out, cap);
+}
+
+unsigned sb_prefilter_build_bridge(const uint32_t *prefixes, unsigned n, uint32_t sample, const sb_qf_zone *zones,
+                                   unsigned nz, const sb_bridge *bridge, struct sock_filter *out, unsigned cap) {
+  if (bridge == NULL || !bridge_ok(bridge)) return 0;
+  return build_qf(prefixes, n, 24, sample, zones, nz, bridge, out, cap);
+}
+
+static unsigned build_qf(const uint32_t *prefixes, unsigned n, unsigned bits, uint32_t sample, const sb_qf_zone *zones,
+                         unsigned nz, const sb_bridge *bridge, struct sock_filter *out, unsigned cap) {
   if (!prefixes_ok(prefixes, n, bits) || nz > SB_QF_MAX_ZONES || (nz > 0 && zones == NULL)) return 0;
   uint32_t mask = bits == 32 ? 0xffffffffu : ~(0xffffffffu >> bits);
+  if (nz == 0 && bridge != NULL) {
+    emitter e = {out, cap, 0, 0, NULL, 0, 0};
+    bridge_part(&e, prefixes, n, sample, bridge);
+    return e.overflow ? 0 : e.n;
+  }
   if (nz == 0) {
     if (n == 0) return 0;
     return sb_prefilter_build_sampled(prefixes, n, bits, sample, out, cap);
@@ -494,7 +602,10 @@ unsigned sb_prefilter_build_qf(const uint32_t *prefixes, unsigned n, unsigned bi
     emit(e, BPF_RET | BPF_K, 0, 0, 0);
   }
   place(a, ACC);
-  source_part(e, prefixes, n, mask, 0, sample);
+  if (bridge != NULL)
+    bridge_part(e, prefixes, n, sample, bridge);
+  else
+    source_part(e, prefixes, n, mask, 0, sample);
   unsigned len = resolve_labels(a) && !e->overflow ? e->n : 0;
   free(a);
   return len;

@@ -70,6 +70,24 @@ int sb_qf_decide(const sb_qf_zone *zones, unsigned nz, const uint8_t *msg, size_
 unsigned sb_prefilter_build_qf(const uint32_t *prefixes, unsigned n, unsigned bits, uint32_t sample,
                                const sb_qf_zone *zones, unsigned nz, struct sock_filter *out, unsigned cap);
 
+/* ---- the bridge (bridge21; docs/SHIELD.md "The bridge") ----
+ * While a worker has fallen behind and its /24 blocks are not made yet, its UDP program passes
+ * only sources of standing — inside an allow range, or of a /24 in `good` — and a random share of
+ * everyone else (SKF_AD_RANDOM under `share`); a blocked /24's datagrams are dropped as ever. */
+#define SB_BRIDGE_MAX_GOOD 512
+#define SB_BRIDGE_MAX_RANGES 32
+typedef struct sb_bridge {
+  const uint32_t *good; /* /24s (a.b.c.0 as a number), sorted ascending, unique */
+  unsigned ngood;
+  const uint32_t (*ranges)[2]; /* inclusive [lo, hi] of IPv4 addresses that always pass */
+  unsigned nranges;
+  uint32_t share; /* anyone else passes when a random u32 is under it */
+} sb_bridge;
+/* The UDP program of sb_prefilter_build_qf (/24 prefixes) with the bridge's source check; its
+ * length, or 0 when something does not fit. */
+unsigned sb_prefilter_build_bridge(const uint32_t *prefixes, unsigned n, uint32_t sample, const sb_qf_zone *zones,
+                                   unsigned nz, const sb_bridge *bridge, struct sock_filter *out, unsigned cap);
+
 /* Attaches the program to the socket (replacing the one before); len 0 detaches. 0 or -1. */
 int sb_prefilter_attach(int fd, struct sock_filter *prog, unsigned len);
 

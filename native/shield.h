@@ -447,6 +447,24 @@ typedef struct sb_shield {
     uint8_t rule; /* 's' sheds, 'r' rate limited, 'n' missing/answered from many hosts, 'S' share */
   } onset_blocks[SB_ONSET_BLOCKS];
   unsigned nonset_blocks;
+  /* bridge21 (docs/SHIELD.md "The bridge"): from the moment the worker falls behind after calm
+   * with no /24 blocked, its UDP program passes only sources of standing (the /24s this worker
+   * marked good, the allow-list's ranges) and 1 in bridge_div of everyone else, until the blocks
+   * are made from that sample (SB_BRIDGE_QUIET_MS without a new one, after SB_BRIDGE_MIN_MS) or
+   * SB_BRIDGE_MAX_MS. While it holds, the worker counts as behind for the /24 rules and each
+   * stranger's datagram weighs bridge_div in the share rule's counts (what it stands for).
+   * SWITCHBOARD_BRIDGE=off (A/B runs); SWITCHBOARD_BRIDGE_SHARE=N: 1 in N (default 16). */
+  int bridge_off, bridge_on;
+  uint32_t bridge_div;
+  double bridge_start, bridge_lifted, bridge_ready, bridge_last_block;
+  uint32_t bridge_good[SB_BRIDGE_MAX_GOOD];
+  uint32_t bridge_ranges[SB_BRIDGE_MAX_RANGES][2];
+  sb_bridge bridge;
+  /* Bridges made, their total ms, the ones not made (too many /24s of standing, none at all, or
+   * a program that did not fit), and the last one's start (ms), length, /24s of standing, why it
+   * was lifted (1 its blocks made, 2 at its longest, 3 quiet with no block made) and the blocks made in it. */
+  double bridges, bridge_ms, bridges_refused, bridge_last_at, bridge_last_ms, bridge_last_good, bridge_last_why,
+      bridge_last_blocks, bridge_blocks_at_start;
 } sb_shield;
 
 /* The TCP gate of the calling thread's shield: whether to serve a TCP connection just accepted
@@ -470,6 +488,22 @@ int sb_shield_allow_listed(const sb_shield *sh, const uint8_t *addr, size_t len)
 unsigned sb_shield_prefilter(const uint32_t **prefixes, unsigned *n);
 /* The sample share the UDP program gives blocked /24s (sb_prefilter_build_sampled; 0: none). */
 uint32_t sb_shield_prefilter_sample(void);
+/* bridge21: the bridge of the same version, NULL when none holds (docs/SHIELD.md "The bridge"). */
+const sb_bridge *sb_shield_prefilter_bridge(void);
+/* The bridge's bounds (ms): it holds at least MIN, is lifted QUIET after the last block made in
+ * it, at most MAX after it began; none again within REST of the last one's lift. QUIET was 300 in
+ * the first drill pairs: an attack whose senders ramp up over ~800 ms (drill B2: 25,000 a second
+ * at the wave's start, 558,000 at +800 ms) found the bridge lifted at +650 ms with 18-22 of its
+ * 32 /24s blocked, and its first full second lost 35 first tries at +900 ms. */
+#define SB_BRIDGE_MIN_MS 300
+#define SB_BRIDGE_QUIET_MS 700
+#define SB_BRIDGE_MAX_MS 2000
+#define SB_BRIDGE_REST_MS 10000
+/* Not within this long of the shield's first datagram: the /24s of standing are the ones this
+ * worker read sources of standing from, and at its start it has read none (every resolver would be
+ * a stranger). The drill's wave 1 comes ~12 s after the first datagram (settle and baseline). */
+#define SB_BRIDGE_WARM_MS 5000
+#define SB_BRIDGE_DIV 16
 /* The QNAME filter's zones of the same version (docs/SHIELD.md); 0 of them when none. */
 unsigned sb_shield_prefilter_zones(const sb_qf_zone **zones);
 /* The share of an attacked zone's flood the QNAME filter lets through: about this many missing

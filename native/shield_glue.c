@@ -207,6 +207,11 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   sh->shared_good_off = shared_good_env != NULL && strcmp(shared_good_env, "off") == 0;
   const char *renew_env = getenv("SWITCHBOARD_PREFILTER_RENEW");
   sh->renew_off = renew_env != NULL && strcmp(renew_env, "off") == 0;
+  const char *bridge_env = getenv("SWITCHBOARD_BRIDGE");
+  sh->bridge_off = bridge_env != NULL && strcmp(bridge_env, "off") == 0;
+  const char *bridge_share_env = getenv("SWITCHBOARD_BRIDGE_SHARE");
+  long div = bridge_share_env != NULL ? strtol(bridge_share_env, NULL, 10) : 0;
+  sh->bridge_div = div >= 2 && div <= 65536 ? (uint32_t)div : SB_BRIDGE_DIV;
   sh->blocked_version = ++g_prefilter_version;
   shield_free(g_shield);
   g_shield = sh;
@@ -480,6 +485,28 @@ static void note_host(sb_shield *sh, const sb_verdict *v, double now_ms) {
   sh->blk_hosts[32 * (size_t)slot + (v->addr[3] >> 3)] |= (uint8_t)(1u << (v->addr[3] & 7));
 }
 
+/* bridge21: what a datagram read while the bridge holds stands for: bridge_div datagrams sent for a
+ * source the bridge's program passes at its share, one for a source it passes whole (IPv6, an allow
+ * range, a /24 of standing — the drill's `nat` bots among them: weighing them 16 swelled the share
+ * rule's whole, and in drill a1B the sampled bot /24s stayed under 1/128 of it, 12 of 32 blocked
+ * in 1.2 s). */
+static uint32_t bridge_weight(const sb_shield *sh, const sb_verdict *v) {
+  if (!sh->bridge_on || v->addr_len != 4) return 1;
+  uint32_t a = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8) | v->addr[3];
+  const sb_bridge *b = &sh->bridge;
+  for (unsigned i = 0; i < b->nranges; i++)
+    if (a >= b->ranges[i][0] && a <= b->ranges[i][1]) return 1;
+  uint32_t p24 = a & 0xffffff00u;
+  unsigned lo = 0, hi = b->ngood;
+  while (lo < hi) {
+    unsigned mid = lo + (hi - lo) / 2;
+    if (b->good[mid] == p24) return 1;
+    if (b->good[mid] < p24) lo = mid + 1;
+    else hi = mid;
+  }
+  return sh->bridge_div;
+}
+
 /* onset3: a datagram of a source without good standing (any name, answered or not): one more
  * toward its /24's share of what the worker reads lately (calm or `behind`), and its host into the
  * /24's map (this replaces onset2's note_host). While behind, a rebuild is asked for every 16 read
@@ -488,12 +515,15 @@ static void note_stranger(sb_shield *sh, const sb_verdict *v, double now_ms, int
   if (sh->cfg.prefilter_threshold <= 0 || v->addr_len != 4 || v->allowed) return;
   uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
   uint32_t slot = block_slot(sh, p24, now_ms);
+  /* bridge21: while the bridge holds, a sampled stranger's datagram read is one of bridge_div sent. */
+  uint32_t w = bridge_weight(sh, v);
   if (sh->blk_recent[slot] == 0 && sh->blk_behind[slot] == 0) sh->blk_first[slot] = now_ms;
-  if (sh->blk_recent[slot] < UINT32_MAX) sh->blk_recent[slot]++;
+  sh->blk_recent[slot] = sh->blk_recent[slot] < UINT32_MAX - w ? sh->blk_recent[slot] + w : UINT32_MAX;
   sh->blk_hosts[32 * (size_t)slot + (v->addr[3] >> 3)] |= (uint8_t)(1u << (v->addr[3] & 7));
   if (!behind) return;
-  if (sh->blk_behind[slot] < UINT32_MAX) sh->blk_behind[slot]++;
-  if ((sh->blk_behind[slot] & 15) == 0 && sh->blk_recent[slot] >= SB_SHARE_MIN) sh->block_pending = 1;
+  uint32_t was = sh->blk_behind[slot];
+  sh->blk_behind[slot] = was < UINT32_MAX - w ? was + w : UINT32_MAX;
+  if ((was >> 4) != (sh->blk_behind[slot] >> 4) && sh->blk_recent[slot] >= SB_SHARE_MIN) sh->block_pending = 1;
 }
 
 /* Whether the source's /24 was blocked before (its strikes kept while its slot lives). */
@@ -604,7 +634,7 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
   sh->last_early = now_ms;
   /* Distinct hosts a /24's missing names (or, while behind, its existing names) need: fewer while
    * the worker is behind, the map then holding the last second's hosts too (onset). */
-  int behind = sh->overload.level >= 1 || behind_now(sh, now_ms);
+  int behind = sh->overload.level >= 1 || behind_now(sh, now_ms) || sh->bridge_on;
   unsigned hosts_needed = sh->onset_off || !behind ? SB_PREFILTER_NX_HOSTS
                           : sh->onset2_off         ? SB_PREFILTER_NX_HOSTS_BEHIND
                                                    : SB_PREFILTER_NX_HOSTS_ONSET;
@@ -660,6 +690,7 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
         sample_restart(sh, s, now_ms);
         if (expiring) sh->blocks_renewed++;
         else sh->blocks_made++;
+        if (!expiring && sh->bridge_on) sh->bridge_last_block = now_ms;
         if (!expiring && tracing && sh->nonset_blocks < SB_ONSET_BLOCKS) {
           struct sb_onset_block *e = &sh->onset_blocks[sh->nonset_blocks++];
           e->p24 = sh->blk_key[s];
@@ -1007,10 +1038,10 @@ static uint64_t g_qf_rng = 0x9E3779B97F4A7C15ull;
 
 /* A missing name of a zone read while the filter holds it (what the kernel let through; in dry
  * run all of it, and what the kernel would have dropped is counted). */
-static void qf_note_missing(sb_shield *sh, uint32_t zone_key, const uint8_t *pkt, size_t len) {
+static void qf_note_missing(sb_shield *sh, uint32_t zone_key, const uint8_t *pkt, size_t len, uint32_t weight) {
   int i = qf_find(sh, zone_key);
   if (i < 0) return;
-  sh->qf[i].missing++;
+  sh->qf[i].missing += weight;
   if (sh->cfg.mode == SB_SHIELD_DRY_RUN) {
     g_qf_rng ^= g_qf_rng << 13;
     g_qf_rng ^= g_qf_rng >> 7;
@@ -1122,7 +1153,12 @@ static int admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_
   if (good) note_good(sh, v, now_ms);
   /* onset3: the share of what the worker reads while behind, per /24 of sources without standing. */
   else if (!sh->onset3_off && !sh->onset2_off && !sh->onset_off)
-    note_stranger(sh, v, now_ms, sh->overload.level >= 1 || behind_now(sh, now_ms));
+    note_stranger(sh, v, now_ms, sh->overload.level >= 1 || behind_now(sh, now_ms) || sh->bridge_on);
+  /* bridge21: while the bridge holds, a datagram of a source without standing stands for
+   * bridge_div sent (the kernel passed 1 in bridge_div of them): so it counts in the QNAME filter's
+   * flood estimates, which would otherwise read the bots' random names 16 times too few (a source
+   * the program passes whole weighs 1: bridge_weight). */
+  uint32_t weight = good ? 1 : bridge_weight(sh, v);
   int attacked = 0, within = 1;
   if (classified) {
     unsigned events = sh->zones.nevents;
@@ -1153,7 +1189,7 @@ static int admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_
     if (attacked && !exists) within = known ? 1 : sb_zones_admit_missing(&sh->zones, slot, now_ms);
   }
   if (classified && sh->cfg.prefilter_threshold > 0) {
-    if (!exists && sh->nqf > 0) qf_note_missing(sh, zone_key, pkt, len);
+    if (!exists && sh->nqf > 0) qf_note_missing(sh, zone_key, pkt, len, weight);
     if (attacked && !exists && !sh->qf_off && sh->nqf < SB_QF_MAX_ZONES && qf_find(sh, zone_key) < 0) {
       if (sh->qf_candidate == 0) sh->qf_candidate = zone_key;
       if (sh->qf_cand_zone != zone_key && (sh->qf_cand_zone == 0 || now_ms - sh->qf_cand_since > 1000)) {
@@ -1161,7 +1197,7 @@ static int admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_
         sh->qf_cand_missing = 0;
         sh->qf_cand_since = now_ms;
       }
-      if (sh->qf_cand_zone == zone_key) sh->qf_cand_missing++;
+      if (sh->qf_cand_zone == zone_key) sh->qf_cand_missing += weight;
     }
   }
   if (sh->overload.level == 0 && !attacked && pp->status == 0) sb_sources_note_calm(&sh->sources, key, exists, now_ms);
@@ -1341,8 +1377,85 @@ int sb_shield_after(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, co
   return r;
 }
 
+/* bridge21: the bridge lifted (why: 1 its blocks made, 2 at its longest, 3 quiet with no block made). */
+static void bridge_lift(sb_shield *sh, double now_ms, int why) {
+  sh->bridge_on = 0;
+  sh->bridge_lifted = now_ms;
+  sh->bridge_last_ms = now_ms - sh->bridge_start;
+  sh->bridge_ms += sh->bridge_last_ms;
+  sh->bridge_last_why = why;
+  sh->bridge_last_blocks = sh->blocks_made - sh->bridge_blocks_at_start;
+  sh->blocked_version = ++g_prefilter_version;
+}
+
+/* bridge21: the worker fell behind after calm. With no /24 blocked, the UDP program holds the queue
+ * for sources of standing (and a share of the rest) until the blocks are made. Not made when the
+ * shield is younger than SB_BRIDGE_WARM_MS or rested under SB_BRIDGE_REST_MS, when no /24 has
+ * standing (every resolver would be a stranger; the allow-list alone does not say who the resolvers
+ * are), or more /24s (or allow ranges) than the program holds. */
+static void bridge_begin(sb_shield *sh, double now_ms) {
+  if (sh->bridge_off || sh->bridge_on || sh->cfg.mode != SB_SHIELD_ON || sh->cfg.prefilter_threshold <= 0 ||
+      sh->nblocked > 0 || sh->bridge_ready <= 0 || now_ms < sh->bridge_ready ||
+      (sh->bridge_lifted > 0 && now_ms - sh->bridge_lifted < SB_BRIDGE_REST_MS))
+    return;
+  unsigned ng = 0, nr = 0;
+  for (uint32_t s = 0; s < sh->blocks.size; s++) {
+    if (sh->blocks.keys[s] == 0 || sh->blk_good_until[s] <= now_ms) continue;
+    if (ng >= SB_BRIDGE_MAX_GOOD) {
+      sh->bridges_refused++;
+      return;
+    }
+    sh->bridge_good[ng++] = sh->blk_key[s];
+  }
+  for (unsigned i = 0; i < sh->cfg.nallow; i++) {
+    if (sh->cfg.allow_len[i] != 4) continue;
+    if (nr >= SB_BRIDGE_MAX_RANGES) {
+      sh->bridges_refused++;
+      return;
+    }
+    uint32_t a = ((uint32_t)sh->cfg.allow[i][0] << 24) | ((uint32_t)sh->cfg.allow[i][1] << 16) |
+                 ((uint32_t)sh->cfg.allow[i][2] << 8) | sh->cfg.allow[i][3];
+    unsigned bits = sh->cfg.allow_bits[i] > 32 ? 32 : sh->cfg.allow_bits[i];
+    uint32_t m = bits == 0 ? 0 : ~(0xffffffffu >> bits);
+    sh->bridge_ranges[nr][0] = a & m;
+    sh->bridge_ranges[nr][1] = (a & m) | ~m;
+    nr++;
+  }
+  if (ng == 0) { /* the allow-list alone: every resolver a stranger */
+    sh->bridges_refused++;
+    return;
+  }
+  qsort(sh->bridge_good, ng, sizeof(uint32_t), cmp_u32);
+  sh->bridge.good = sh->bridge_good;
+  sh->bridge.ngood = ng;
+  sh->bridge.ranges = (const uint32_t(*)[2])sh->bridge_ranges;
+  sh->bridge.nranges = nr;
+  sh->bridge.share = (uint32_t)(4294967296.0 / sh->bridge_div);
+  sh->bridge_on = 1;
+  sh->bridge_start = sh->bridge_last_block = now_ms;
+  sh->bridges++;
+  sh->bridge_last_at = now_ms;
+  sh->bridge_last_good = ng;
+  sh->bridge_blocks_at_start = sh->blocks_made;
+  sh->blocked_version = ++g_prefilter_version;
+}
+
+const sb_bridge *sb_shield_prefilter_bridge(void) {
+  const sb_shield *sh = g_shield;
+  if (sh == NULL || !sh->bridge_on || sh->cfg.mode != SB_SHIELD_ON) return NULL;
+  return &sh->bridge;
+}
+
 void sb_shield_clock(sb_shield *sh, double now_ms) {
   sh->wall = (uint32_t)time(NULL);
+  if (sh->bridge_ready <= 0) sh->bridge_ready = now_ms + SB_BRIDGE_WARM_MS;
+  if (sh->bridge_on) {
+    double held = now_ms - sh->bridge_start;
+    if (held >= SB_BRIDGE_MAX_MS)
+      bridge_lift(sh, now_ms, 2);
+    else if (held >= SB_BRIDGE_MIN_MS && now_ms - sh->bridge_last_block >= SB_BRIDGE_QUIET_MS)
+      bridge_lift(sh, now_ms, sh->blocks_made > sh->bridge_blocks_at_start ? 1 : 3);
+  }
   if (now_ms - sh->last_sweep >= 1000) {
     double elapsed = now_ms - sh->last_sweep;
     sh->last_sweep = now_ms;
@@ -1353,7 +1466,7 @@ void sb_shield_clock(sb_shield *sh, double now_ms) {
     prefilter_scan(sh, now_ms, 1);
     if (sh->cfg.prefilter_threshold > 0) qf_clock(sh, now_ms, 1, elapsed);
   } else {
-    double every = !sh->onset2_off && behind_now(sh, now_ms) ? SB_PREFILTER_BEHIND_MS : SB_PREFILTER_EARLY_MS;
+    double every = !sh->onset2_off && (behind_now(sh, now_ms) || sh->bridge_on) ? SB_PREFILTER_BEHIND_MS : SB_PREFILTER_EARLY_MS;
     if (sh->block_pending && sh->cfg.mode == SB_SHIELD_ON && now_ms - sh->last_early >= every)
       prefilter_scan(sh, now_ms, 0);
     if (sh->nqf > 0 && sh->cfg.prefilter_threshold > 0 && qf_estimate(sh, now_ms, 0))
@@ -1374,6 +1487,7 @@ void sb_shield_behind(sb_shield *sh, double now_ms) {
     if (sh->behind_at <= 0 || now_ms - sh->behind_at > SB_BEHIND_NOW_MS) sh->behind_since = now_ms;
     /* Behind after keeping up for a while: a new onset trace, unless one is being taken or waits
      * to be reported. */
+    if (sh->behind_at <= 0 || now_ms - sh->behind_at > SB_ONSET_CALM_MS) bridge_begin(sh, now_ms);
     if ((sh->behind_at <= 0 || now_ms - sh->behind_at > SB_ONSET_CALM_MS) &&
         (sh->onset_start <= 0 || sh->onset_reported ||
          now_ms - sh->onset_start > 60000)) {

@@ -196,7 +196,11 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
            put(env, o, "qfShare", sh->nqf > 0 ? sh->qf_zones[0].admit / 4294967296.0 : 0) &&
            put(env, o, "standingShared", sh->sources.shared) &&
            put(env, o, "rrlShared", sh->cfg.rrl_on && sh->rrl.shared != NULL) &&
-           put(env, o, "rrlSharedRetries", sh->cfg.rrl_on ? sh->rrl.shared_retries : 0);
+           put(env, o, "rrlSharedRetries", sh->cfg.rrl_on ? sh->rrl.shared_retries : 0) &&
+           put(env, o, "bridges", sh->bridges) && put(env, o, "bridgeOn", sh->bridge_on) &&
+           put(env, o, "bridgeMs", sh->bridge_ms) && put(env, o, "bridgesRefused", sh->bridges_refused) &&
+           put(env, o, "bridgeLastMs", sh->bridge_last_ms) && put(env, o, "bridgeLastGood", sh->bridge_last_good) &&
+           put(env, o, "bridgeLastWhy", sh->bridge_last_why) && put(env, o, "bridgeLastBlocks", sh->bridge_last_blocks);
   if (!ok) return bad(env, "shieldStats");
   /* When things happened, as wall-clock ms since the epoch (0: never), for the log's timeline. */
   struct timespec mono, wall;
@@ -204,9 +208,9 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   clock_gettime(CLOCK_REALTIME, &wall);
   double mono_ms = (double)mono.tv_sec * 1000 + (double)mono.tv_nsec / 1e6;
   double wall_ms = (double)wall.tv_sec * 1000 + (double)wall.tv_nsec / 1e6;
-  const double at[5] = {sh->attacked_at, sh->qf_made_at, sh->blocked_at, sh->blocked_first_at, sh->behind_since};
-  const char *at_names[5] = {"attackedAt", "qfMadeAt", "blockedAt", "blockedFirstAt", "behindSince"};
-  for (unsigned i = 0; i < 5; i++)
+  const double at[6] = {sh->attacked_at, sh->qf_made_at, sh->blocked_at, sh->blocked_first_at, sh->behind_since, sh->bridge_last_at};
+  const char *at_names[6] = {"attackedAt", "qfMadeAt", "blockedAt", "blockedFirstAt", "behindSince", "bridgeLastAt"};
+  for (unsigned i = 0; i < 6; i++)
     if (!put(env, o, at_names[i], at[i] > 0 ? wall_ms - (mono_ms - at[i]) : 0)) return bad(env, "shieldStats");
   /* The onset trace, once, when its last slice is over: {at, slices: [[12 numbers] × 20]}. */
   if (sh->onset_start > 0 && !sh->onset_reported &&

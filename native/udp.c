@@ -571,10 +571,14 @@ static void apply_prefilter(sb_sock *s) {
     const sb_qf_zone *zones;
     unsigned nz = sb_shield_prefilter_zones(&zones);
     unsigned ulen = 0;
-    if (np > 0 || nz > 0) {
+    /* bridge21: while the bridge holds, the source check passes standing and a share of the rest. */
+    const sb_bridge *bridge = sb_shield_prefilter_bridge();
+    if (np > 0 || nz > 0 || bridge != NULL) {
       /* expiry19: a sample of the blocked /24s' datagrams passes, read as evidence for renewal. */
       uint32_t sample = sb_shield_prefilter_sample();
-      ulen = sb_prefilter_build_qf(pfx, np, 24, sample, zones, nz, g_udp_prog, SB_QF_INSNS);
+      if (bridge != NULL) ulen = sb_prefilter_build_bridge(pfx, np, sample, zones, nz, bridge, g_udp_prog, SB_QF_INSNS);
+      if (bridge != NULL && ulen == 0) s->prefilter_errors++; /* did not fit: the program without it */
+      if (ulen == 0 && (np > 0 || nz > 0)) ulen = sb_prefilter_build_qf(pfx, np, 24, sample, zones, nz, g_udp_prog, SB_QF_INSNS);
       if (ulen == 0 && nz > 0) {
         /* Did not fit: the source check alone (counted as an error). */
         s->prefilter_errors++;

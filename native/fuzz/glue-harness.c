@@ -265,7 +265,11 @@ static sb_shield *fresh_shield(int mode, sb_shield_config *c) {
   config(c, mode);
   c->rrl_on = 0;
   if (sb_shield_configure(c) != 0) fail("configure");
-  return sb_shield_thread();
+  sb_shield *sh = sb_shield_thread();
+  /* The scenarios below judge their own rule on every datagram read; the bridge (bridge21), which
+   * changes what the kernel passes, has a scenario of its own. */
+  sh->bridge_off = 1;
+  return sh;
 }
 
 static void early(const uint8_t *origin, size_t olen) {
@@ -973,6 +977,133 @@ static void onset3(const uint8_t *origin, size_t olen) {
          nblocked[0], last[0], nblocked[1], last[1], last[2], nat, few);
 }
 
+/* What the bridge's program decides (prefilter.c's bridge_part, checked against the kernel by the
+ * QNAME filter's harness): an allow range or a /24 of standing passes, a blocked /24 is dropped (the
+ * renewal's sample aside), the rest passes under the share. */
+static int bridge_passes(const sb_bridge *b, uint32_t addr, uint32_t draw) {
+  for (unsigned i = 0; i < b->nranges; i++)
+    if (addr >= b->ranges[i][0] && addr <= b->ranges[i][1]) return 1;
+  for (unsigned i = 0; i < b->ngood; i++)
+    if (b->good[i] == (addr & 0xffffff00u)) return 1;
+  if (is_blocked(addr & 0xffffff00u)) return 0;
+  return draw < b->share;
+}
+
+/* The bridge (bridge21): the drill's wave 1 at a worker that falls behind at once with no /24
+ * blocked. 24 bot /24s (10.9.64.0 - 10.9.87.0) each send 2,000 datagrams a second in bursts of 16
+ * from one host; a resolver with a calm-time history (10.9.5.251) sits in a bot-shared /24 (the
+ * drill's `nat`: its bots pass with it); a new resolver (10.9.3.7, a stranger) asks 100 times a
+ * second; a two-host /24 (10.9.4.0) sends 2,000 a second; the allow-listed 10.9.7.0/24 asks too.
+ * Every datagram goes through the kernel's decision (bridge_passes) while a bridge holds, and to
+ * admission when it passes (the worker reads what the kernel queued); a full run of reads every
+ * 11 ms while the bridge does not hold (the flood's full rate) — with it, the worker keeps up. Pass 0:
+ * the bridge — made at the first full run after calm, holding the resolver's and the allow-list's
+ * sources, every bot /24 blocked while it holds from the 1-in-16 sample, lifted SB_BRIDGE_QUIET_MS
+ * after the last block (at most SB_BRIDGE_MAX_MS); the resolver's /24 never blocked, the two-host /24 not
+ * while it holds (read whole after the lift, its 2,000 a second shed block it, as in pass 1); the new resolver's share while it holds ~1/16. Pass 1: SWITCHBOARD_BRIDGE=off, no bridge.
+ * Pass 2: no source of standing (no calm resolver): no bridge, one refused. Pass 3: a shield younger
+ * than SB_BRIDGE_WARM_MS: no bridge. Prints "bridge made M at A lasted L why W good G blocked N last
+ * T nat-blocked 0|1 few-blocked 0|1 new-read R of S resolver-read P of Q off-made O bare-made B
+ * refused F young-made Y". */
+static void bridge(const uint8_t *origin, size_t olen) {
+  double made_at = -1, lasted = -1, last = -1;
+  unsigned nblocked = 0, good = 0, new_read = 0, new_sent = 0, res_read = 0, res_sent = 0;
+  int nat = 0, few = 0, why = 0;
+  double made[4] = {0, 0, 0, 0}, refused = 0;
+  for (int pass = 0; pass < 4; pass++) {
+    sb_shield_config c;
+    sb_shield *sh = fresh_shield(SB_SHIELD_ON, &c);
+    sh->bridge_off = pass == 1;
+    uint8_t pkt[300];
+    size_t len = query(pkt, origin, olen, 1);
+    double now = 900000.5;
+    if (pass == 2) {
+      now = ticks(sh, now, 12000, 2);
+    } else if (pass == 3) {
+      now = ticks(sh, now, 2000, 2);
+    } else {
+      now = calm_seconds(sh, pkt, len, now, "bridge: not calm");
+    }
+    double start = now;
+    double at[24];
+    for (int i = 0; i < 24; i++) at[i] = -1;
+    unsigned burst[26] = {0};
+    int held = 0;
+    for (int ms = 0; ms < 3000; ms++) {
+      now += 1;
+      sb_shield_clock(sh, now);
+      const sb_bridge *b = sb_shield_prefilter_bridge();
+      if (pass == 0 && held && b == NULL && lasted < 0) {
+        lasted = now - start - made_at;
+        why = (int)sh->bridge_last_why;
+      }
+      held = b != NULL;
+      if (b != NULL && made_at < 0 && pass == 0) {
+        made_at = now - start;
+        good = b->ngood;
+      }
+      if (b == NULL && ms % 11 == 0) sb_shield_batch(sh, 16, 16, now);
+      if (b != NULL && ms % 11 == 0) sb_shield_batch(sh, 2, 16, now);
+      /* Bursts of 16 every 8 ms per /24: 2,000 a second. */
+      for (int i = 0; i < 26; i++) {
+        if ((ms + i) % 8 != 0) continue;
+        uint32_t net = i < 24 ? NET(64 + i) : i == 24 ? NET(5) : NET(4);
+        uint32_t host = i == 25 ? 1 + burst[i] % 2 : 1 + burst[i] % 250;
+        burst[i]++;
+        for (int k = 0; k < 16; k++)
+          if (b == NULL || bridge_passes(b, net | host, next())) send_from(sh, pkt, len, net | host, now, 0);
+      }
+      if (ms % 10 == 0) {
+        int in = b == NULL || bridge_passes(b, NET(3) | 7, next());
+        if (b != NULL && pass == 0) {
+          new_sent++;
+          new_read += (unsigned)in;
+        }
+        if (in) send_from(sh, pkt, len, NET(3) | 7, now, 0);
+      }
+      if (ms % 50 == 0) {
+        int in = b == NULL || bridge_passes(b, NET(5) | 251, next());
+        if (b != NULL && pass == 0) {
+          res_sent++;
+          res_read += (unsigned)in;
+        }
+        if (in) send_from(sh, pkt, len, NET(5) | 251, now, 0);
+        if (b == NULL || bridge_passes(b, NET(7) | 9, next())) send_from(sh, pkt, len, NET(7) | 9, now, 0);
+        else fail("bridge: an allow-listed source was not passed");
+      }
+      check_blocked();
+      for (int i = 0; i < 24; i++)
+        if (pass == 0 && at[i] < 0 && is_blocked(NET(64 + i))) {
+          at[i] = now - start;
+          nblocked++;
+          if (at[i] > last) last = at[i];
+        }
+      /* Passes 1-3 read the flood whole (no bridge): the two-host /24's 2,000 a second shed is a
+       * block there by the shed rule, and with no history the `nat` /24 is the bots'. */
+      if (pass == 0 && is_blocked(NET(5))) nat = 1;
+      if (pass == 0 && b != NULL && is_blocked(NET(4))) few = 1; /* read whole after the lift: as pass 1 */
+      if (is_blocked(NET(3))) fail("bridge: the new resolver's /24 was blocked");
+    }
+    made[pass] = sh->bridges;
+    if (pass == 2) refused = sh->bridges_refused;
+  }
+  printf("bridge made %.0f at %.0f lasted %.0f why %d good %u blocked %u last %.0f nat-blocked %d few-blocked %d new-read %u "
+         "of %u resolver-read %u of %u off-made %.0f bare-made %.0f refused %.0f young-made %.0f\n",
+         made[0], made_at, lasted, why, good, nblocked, last, nat, few, new_read, new_sent, res_read, res_sent, made[1],
+         made[2], refused, made[3]);
+  if (made[0] != 1 || made_at < 0 || made_at > 12) fail("bridge: not made at the first full run after calm");
+  if (good < 1) fail("bridge: the resolver's /24 not among the /24s of standing");
+  if (nblocked != 24 || last > SB_BRIDGE_MAX_MS) fail("bridge: the bot /24s were not all blocked while it held");
+  if (lasted < SB_BRIDGE_MIN_MS || lasted > SB_BRIDGE_MAX_MS) fail("bridge: held outside its bounds");
+  if (why != 1) fail("bridge: not lifted for its blocks made");
+  if (res_read != res_sent) fail("bridge: the resolver of standing was not passed");
+  if (nat) fail("bridge: the /24 of a resolver with a history was blocked");
+  if (few) fail("bridge: a two-host /24 was blocked");
+  if (made[1] != 0) fail("bridge: made with SWITCHBOARD_BRIDGE=off");
+  if (made[2] != 0 || refused < 1) fail("bridge: made with no source of standing");
+  if (made[3] != 0) fail("bridge: made before the shield was warm");
+}
+
 /* RRL-limited answers and blocks (shield8): a burst of 40 identical queries from one host of
  * 10.9.6.0/24 early in a second, RRL at 20 a second, the worker keeping up: ~20 limited answers,
  * no block (they count at the whole threshold, 200, while the worker keeps up: a few dozen in the
@@ -1141,6 +1272,7 @@ int main(int argc, char **argv) {
   renew(origin, olen);
   onset2(origin, olen);
   onset3(origin, olen);
+  bridge(origin, olen);
   rrl_burst(origin, olen);
   qdelay();
   qf_scenario();

@@ -391,6 +391,54 @@ int main(int argc, char **argv) {
   if (sb_prefilter_build(pfx, SB_PREFILTER_MAX, 24, tcp, SB_PREFILTER_INSNS) == 0) fail("the plain program does not fit");
   if (sb_prefilter_build_sampled(pfx, SB_PREFILTER_MAX, 24, SB_PREFILTER_SAMPLE, tcp, SB_PREFILTER_INSNS) == 0)
     fail("the sampled program does not fit");
+  /* 5: the bridge (bridge21): standing /24s and allow ranges pass, a blocked /24 at the sample, the
+   * rest at the share; the QNAME filter before it as ever. */
+  static const uint32_t good[2] = {0x7f070000u, 0x7f080000u};
+  static const uint32_t ranges[1][2] = {{0x7f060008u, 0x7f06000fu}};
+  sb_bridge br = {good, 2, ranges, 1, 0xffffffffu / 16 + 1};
+  unsigned bridge_counts[5] = {0, 0, 0, 0, 0}, bridge_sent[5] = {2000, 2000, 2000, 100 * SB_PREFILTER_SAMPLE_DIV, 3200};
+  static const char *bridge_src[5] = {"127.8.0.1", "127.6.0.9", "127.6.0.16", "127.9.0.1", "127.5.0.1"};
+  unsigned blen = 0;
+  for (unsigned with_zones = 0; with_zones < 2; with_zones++) {
+    blen = sb_prefilter_build_bridge(blocked, 1, SB_PREFILTER_SAMPLE, zones, with_zones ? 2 : 0, &br, prog, SB_QF_INSNS);
+    if (blen == 0) fail("the bridge's program was not built");
+    for (unsigned k = 0; k < 5; k++) {
+      if (sock_pair(AF_INET, &rx, &tx, &to, &tolen, bridge_src[k]) != 0) fail("socket (bridge)");
+      if (sb_prefilter_attach(rx, prog, blen) != 0) fail("attach (bridge)");
+      n = to_wire("n5.z0.drill", name);
+      len = query(pkt, name, n);
+      for (unsigned i = 0; i < bridge_sent[k]; i++) {
+        if (sendto(tx, pkt, len, 0, (struct sockaddr *)&to, tolen) != (ssize_t)len) fail("sendto (bridge)");
+        if (recv(rx, back, sizeof(back), MSG_DONTWAIT) >= 0) bridge_counts[k]++;
+      }
+      /* A random name under the attacked zone from the standing /24: the QNAME filter drops it. */
+      if (with_zones && k == 0) {
+        n = to_wire("qwertyuiopas.z0.drill", name);
+        len = query(pkt, name, n);
+        if (sendto(tx, pkt, len, 0, (struct sockaddr *)&to, tolen) != (ssize_t)len) fail("sendto (bridge qf)");
+        if (recv(rx, back, sizeof(back), MSG_DONTWAIT) >= 0) fail("the bridge passed what the QNAME filter drops");
+      }
+      close(rx);
+      close(tx);
+    }
+  }
+  /* Bounds: unsorted or unmasked /24s refused; the most of each at the limits fits or is refused, never overrun. */
+  static const uint32_t unsorted_good[2] = {0x7f080000u, 0x7f070000u}, unmasked[1] = {0x7f080001u};
+  sb_bridge bad_br = {unsorted_good, 2, NULL, 0, 1};
+  if (sb_prefilter_build_bridge(blocked, 1, 0, NULL, 0, &bad_br, prog, SB_QF_INSNS) != 0) fail("unsorted good taken");
+  bad_br.good = unmasked;
+  bad_br.ngood = 1;
+  if (sb_prefilter_build_bridge(blocked, 1, 0, NULL, 0, &bad_br, prog, SB_QF_INSNS) != 0) fail("unmasked good taken");
+  static uint32_t goods[SB_BRIDGE_MAX_GOOD];
+  for (unsigned i = 0; i < SB_BRIDGE_MAX_GOOD; i++) goods[i] = 0x0b000000u + (i << 8);
+  sb_bridge most = {goods, SB_BRIDGE_MAX_GOOD, ranges, 1, 1u << 28};
+  unsigned bmost = sb_prefilter_build_bridge(pfx, SB_PREFILTER_MAX, SB_PREFILTER_SAMPLE, NULL, 0, &most, big, 8192);
+  if (bmost == 0) fail("the most /24s of standing and blocked do not fit 8192");
+  unsigned bq = sb_prefilter_build_bridge(pfx, SB_PREFILTER_MAX, SB_PREFILTER_SAMPLE, four, SB_QF_MAX_ZONES, &most, prog,
+                                          SB_QF_INSNS);
+  printf("qf bridge standing %u of %u range %u of %u outside %u of %u blocked %u of %u stranger %u of %u insns %u most %u with-zones %u\n",
+         bridge_counts[0], 2 * bridge_sent[0], bridge_counts[1], 2 * bridge_sent[1], bridge_counts[2], 2 * bridge_sent[2],
+         bridge_counts[3], 2 * bridge_sent[3], bridge_counts[4], 2 * bridge_sent[4], blen, bmost, bq);
   printf("qf sent %u passed %u dropped %u mismatches %u v6 %d blocked %d insns %u\n", count + (v6 ? count / 4 : 0),
          passed + p6, dropped + d6, mism, v6, blocked_ok, insns > insns1 ? insns : insns1);
   printf("qf sampled %u of %u\n", sampled, sent);

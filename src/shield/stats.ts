@@ -68,6 +68,19 @@ export interface ShieldStats {
    * full reads began (the worker behind since; shield8). Native path. */
   blockedFirstAt?: number;
   behindSince?: number;
+  /** bridge21 (native path, docs/SHIELD.md "The bridge"): bridges made since start, whether one
+   * holds now, their total ms, bridges not made (no source of standing, too many /24s of it), and
+   * the last one's start (wall ms), length, /24s of standing, why it was lifted (1 blocks made,
+   * 2 the longest, 3 no block made) and the blocks made while it held. */
+  bridges?: number;
+  bridgeOn?: number;
+  bridgeMs?: number;
+  bridgesRefused?: number;
+  bridgeLastAt?: number;
+  bridgeLastMs?: number;
+  bridgeLastGood?: number;
+  bridgeLastWhy?: number;
+  bridgeLastBlocks?: number;
   /** The onset trace (native path), once, when complete: the first 20 × 100 ms after the worker
    * fell behind from calm (`at`, ms since the epoch); per slice, datagrams read per tier
    * (unknown, history, tcp, cookie), not answered per tier, then /24s blocked, the overload level

@@ -55,5 +55,20 @@ describe('the QNAME filter in the kernel (native/prefilter.c) under ASan/UBSan',
       assert.ok(sampled, r.stdout);
       assert.equal(sampled[2], '25600');
       assert.ok(Number(sampled[1]) >= 50 && Number(sampled[1]) <= 160, `sampled ${sampled[1]} of 25600`);
+      // bridge21: the bridge's program in the kernel, without and with the QNAME filter before it —
+      // a /24 of standing and an allow range pass whole, the blocked /24 at the renewal's 1 in 256,
+      // strangers (one outside the allow range by an address) at the share of 1 in 16.
+      const b =
+        /^qf bridge standing (\d+) of (\d+) range (\d+) of (\d+) outside (\d+) of (\d+) blocked (\d+) of (\d+) stranger (\d+) of (\d+) insns (\d+) most (\d+) with-zones (\d+)$/m.exec(
+          r.stdout,
+        );
+      assert.ok(b, r.stdout);
+      assert.equal(b[1], b[2], 'the /24 of standing passes whole');
+      assert.equal(b[3], b[4], 'the allow range passes whole');
+      // Expected 250 of 4,000 and 400 of 6,400 (1 in 16), 200 of 51,200 (1 in 256); bounds ~5 sigma.
+      assert.ok(Number(b[5]) >= 170 && Number(b[5]) <= 330, `outside the range: ${b[5]} of ${b[6]}`);
+      assert.ok(Number(b[7]) >= 130 && Number(b[7]) <= 280, `blocked: ${b[7]} of ${b[8]}`);
+      assert.ok(Number(b[9]) >= 300 && Number(b[9]) <= 500, `strangers: ${b[9]} of ${b[10]}`);
+      assert.ok(Number(b[11]) > 0 && Number(b[11]) <= 4096 && Number(b[12]) > 0, 'built within bounds');
     });
 });

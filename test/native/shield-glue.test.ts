@@ -244,7 +244,18 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
     // After 300 ms of the flood read while keeping up (the drill's senders ramp up), each at its
     // first burst read while behind.
     assert.ok(Number(onset3[4]) <= 150, `after a ramp, all blocked ${onset3[4]} ms after falling behind`);
-    t.diagnostic(r.stdout.match(/^(cold|onset2|onset3|rrl|direct|renew) .*$/gm)?.join('; ') ?? '');
+    // The bridge (bridge21): made at the first full run after calm with no /24 blocked, holding the
+    // resolver's /24 of standing (and the allow-list), the 24 bot /24s blocked from its 1-in-16
+    // sample while it holds, lifted for its blocks within its bounds; a stranger resolver read at the
+    // share meanwhile; not made with the switch off, with no /24 of standing, or before the warm-up.
+    const bridge =
+      /^bridge made 1 at (\d+) lasted (\d+) why 1 good (\d+) blocked 24 last (\d+) nat-blocked 0 few-blocked 0 new-read (\d+) of (\d+) resolver-read (\d+) of (\d+) off-made 0 bare-made 0 refused (\d+) young-made 0$/m.exec(
+        r.stdout,
+      );
+    assert.ok(bridge, r.stdout);
+    assert.equal(bridge[7], bridge[8], 'the resolver of standing read in full while the bridge held');
+    assert.ok(Number(bridge[4]) <= 400, `bot /24s all blocked ${bridge[4]} ms into the bridge`);
+    t.diagnostic(r.stdout.match(/^(cold|onset2|onset3|bridge|rrl|direct|renew) .*$/gm)?.join('; ') ?? '');
     // A flood the worker cannot read in full: the share is right within a window or two (shield7).
     const sat = /^qf saturated engaged (\d+) first (\d+) worst (\d+)$/m.exec(r.stdout);
     assert.ok(sat, r.stdout);

@@ -612,6 +612,7 @@ export function startShield(
   };
   let blocked = 0;
   let renewed = 0;
+  let bridges = 0;
   let qfZones = 0;
   // The batch accept's decisions in C (native/tcp_gate.h), logged in the second they changed.
   const tcpGate = nativeTcpGate();
@@ -634,6 +635,14 @@ export function startShield(
         `shield: the kernel prefilter renewed ${(st.blocksRenewed ?? 0) - renewed} block${(st.blocksRenewed ?? 0) - renewed === 1 ? '' : 's'} at expiry, its /24 still over the threshold in the sample read (${st.blocksRenewed} since start, ${st.blocksGraced ?? 0} kept 2 s to be judged again; ${st.prefilterSampled ?? 0} sampled datagrams read and dropped)`,
       );
       renewed = st.blocksRenewed ?? 0;
+    }
+    // bridge21: each bridge once lifted (docs/SHIELD.md "The bridge").
+    if ((st.bridges ?? 0) !== bridges && !st.bridgeOn) {
+      const why = ['', 'its blocks made', 'at its longest', 'no block made'][st.bridgeLastWhy ?? 0] ?? '';
+      log.info(
+        `shield: the bridge held the UDP socket for ${st.bridgeLastGood} /24s of standing and a share of the rest${at(st.bridgeLastAt, ' from ')} for ${Math.round(st.bridgeLastMs ?? 0)} ms (lifted: ${why}; ${st.bridgeLastBlocks} blocks made while it held; ${st.bridges} bridges since start, ${st.bridgesRefused ?? 0} not made)`,
+      );
+      bridges = st.bridges ?? 0;
     }
     if ((st.qfZones ?? 0) !== qfZones) {
       log.info(
