@@ -12,7 +12,8 @@ void sb_qbound_init(sb_qbound *q, const char *env, int full) {
     double v = strtod(env, &end);
     t = end != env && *end == '\0' && v >= 1 && v <= 1000 ? v : 0; /* "off", "0", junk: off */
   }
-  q->target_ms = full > 0 ? t : 0;
+  /* A calm size at or under the floor leaves nothing to bound. */
+  q->target_ms = full > SB_QB_MIN_OCTETS ? t : 0;
   q->full = full;
   q->cur = full;
   q->min_cur = full;
@@ -21,35 +22,33 @@ void sb_qbound_init(sb_qbound *q, const char *env, int full) {
   q->last_set = -1e18;
 }
 
-int sb_qbound_wants_queued(const sb_qbound *q, double head_ms, int emptied, double now_ms) {
-  if (q->target_ms <= 0 || emptied || !(head_ms > q->target_ms / 2)) return 0;
-  if (now_ms - q->last_set < SB_QB_ADJUST_MS) return 0;
-  return q->engaged || (q->above_since >= 0 && now_ms - q->above_since >= SB_QB_INTERVAL_MS);
-}
-
-int sb_qbound_wake(sb_qbound *q, double head_ms, double last_ms, int emptied, long queued, double now_ms) {
+int sb_qbound_wake(sb_qbound *q, double head_ms, uint64_t reads, double now_ms) {
   if (q->target_ms <= 0 || head_ms < 0) return 0;
   if (head_ms > q->max_wait_ms) q->max_wait_ms = head_ms;
   double t = q->target_ms;
   if (head_ms > t / 2) {
-    if (q->above_since < 0) q->above_since = now_ms;
+    if (q->above_since < 0) {
+      q->above_since = now_ms;
+      q->win_at = now_ms;
+      q->win_reads = reads;
+    }
     q->last_above = now_ms;
     if (!q->engaged && now_ms - q->above_since >= SB_QB_INTERVAL_MS) {
       q->engaged = 1;
       q->engages++;
     }
-    /* The octets queued came in over the newest read datagram's wait (everything behind it is
-     * younger): their rate is what the queue fills at; when the queue is at its bound that is the
-     * rate it drains at. The target's worth of it is the bound. */
-    if (q->engaged && !emptied && queued > 0 && last_ms > t / 4 && now_ms - q->last_set >= SB_QB_ADJUST_MS) {
-      double want = t * (double)queued / last_ms;
-      if (want < SB_QB_MIN_OCTETS) want = SB_QB_MIN_OCTETS;
-      if (want > q->full) want = q->full;
-      int w = (int)want;
-      int d = w > q->cur ? w - q->cur : q->cur - w;
-      if (d > q->cur / 8) return w;
-    }
-    return 0;
+    /* The read rate while the queue stands: every read counted, the turns between them too. */
+    if (now_ms - q->win_at < SB_QB_WINDOW_MS) return 0;
+    q->rate = (double)(reads - q->win_reads) / (now_ms - q->win_at);
+    q->win_at = now_ms;
+    q->win_reads = reads;
+    if (!q->engaged) return 0;
+    double want = t * q->rate * SB_QB_OCTETS_PER_DATAGRAM;
+    if (want < SB_QB_MIN_OCTETS) want = SB_QB_MIN_OCTETS;
+    if (want > q->full) want = q->full;
+    int w = (int)want;
+    int d = w > q->cur ? w - q->cur : q->cur - w;
+    return d > q->cur / 8 ? w : 0;
   }
   q->above_since = -1;
   if (q->engaged && now_ms - q->last_above >= SB_QB_HOLD_MS) {

@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <linux/sock_diag.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -546,11 +545,11 @@ static unsigned drain(sb_sock *s) {
     }
     if (r == 0) return full;
     if (s->stamps && s->wake_delay_ms < 0) s->wake_delay_ms = queue_wait_ms(&s->rmsg[0].msg_hdr);
-    /* queue21: the newest datagram's wait, when the bound may use it (a queue standing or engaged). */
-    if (s->qb.target_ms > 0 && (s->qb.engaged || s->wake_delay_ms > s->qb.target_ms / 2)) {
+    /* queue21: while the bound is engaged, a batch whose newest datagram is stale is not answered. */
+    if (s->qb.engaged) {
       s->wake_last_ms = queue_wait_ms(&s->rmsg[r - 1].msg_hdr);
       if (sb_qbound_stale(&s->qb, s->wake_last_ms) && stale < SB_QB_STALE_BATCHES) {
-        /* Every datagram of the batch waited over twice the target: read, not answered. */
+        /* Every datagram of the batch waited over SB_QB_STALE_TARGETS targets: read, not answered. */
         stale++;
         s->qb.stale_batches++;
         s->qb.stale_dropped += (unsigned)r;
@@ -568,20 +567,12 @@ static unsigned drain(sb_sock *s) {
 
 static int set_int_opt(int fd, int level, int name, int value);
 
-/* queue21: after a wake-up, the bound's decision (queue_bound.h): the octets still queued read only
- * when it needs them, SO_RCVBUF set only when it changes (each at most every SB_QB_ADJUST_MS). */
-static void bound_queue(sb_sock *s, int emptied) {
+/* queue21: after a wake-up, the bound's decision (queue_bound.h); SO_RCVBUF set only when it changes. */
+static void bound_queue(sb_sock *s) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   double now = (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
-  long queued = -1;
-  if (sb_qbound_wants_queued(&s->qb, s->wake_delay_ms, emptied, now)) {
-    uint32_t mem[SK_MEMINFO_VARS];
-    socklen_t ml = sizeof(mem);
-    if (getsockopt(s->fd, SOL_SOCKET, SO_MEMINFO, mem, &ml) == 0 && ml > SK_MEMINFO_RMEM_ALLOC * sizeof(uint32_t))
-      queued = (long)mem[SK_MEMINFO_RMEM_ALLOC];
-  }
-  int want = sb_qbound_wake(&s->qb, s->wake_delay_ms, s->wake_last_ms, emptied, queued, now);
+  int want = sb_qbound_wake(&s->qb, s->wake_delay_ms, s->received + s->qb.stale_dropped, now);
   if (want <= 0) return;
   /* The kernel doubles what it is given (for its own overhead) and caps it at rmem_max first: the
    * calm size is restored by asking what open asked. */
@@ -662,7 +653,7 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   s->wake_delay_ms = -1;
   s->wake_last_ms = -1;
   unsigned full = drain(s);
-  if (s->qb.target_ms > 0 && !s->closed) bound_queue(s, full < SB_WAKE_BATCHES);
+  if (s->qb.target_ms > 0 && !s->closed) bound_queue(s);
   /* The shield's queue-wait signal only when asked for (SWITCHBOARD_QDELAY): the bound's stamps
    * are not a behind signal. */
   if (!s->tstamp) s->wake_delay_ms = -1;

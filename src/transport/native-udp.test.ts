@@ -367,7 +367,8 @@ describe('native UDP listener', { skip }, () => {
   test('the receive queue is bounded by time under overload and released in calm (queue21)', async (t) => {
     // The worker is held to a few 10,000 queries a second (the handler spins 20 us a query) and a child
     // process floods it at up to 40,000 a second for 1.6 s, then sends a trickle: with the bound, the queue
-    // stands, the bound engages and shrinks SO_RCVBUF to about the target's worth of reads; in the calm the bound lets go and the calm size is back. SWITCHBOARD_QUEUE_TIME=off:
+    // stands, the bound engages and shrinks SO_RCVBUF to about the target's worth of reads (never below
+    // its 1 MiB floor, native/queue_bound.h); in the calm the bound lets go and the calm size is back. SWITCHBOARD_QUEUE_TIME=off:
     // never engaged, the queue at its calm size throughout. The sender's view (its second half
     // answered within 100 ms) is a diagnostic only: on a loaded machine the sender's own loop lags.
     const spin: QueryHandler = (q, ctx) => {

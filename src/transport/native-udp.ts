@@ -73,7 +73,7 @@ export interface NativeUdpStats {
    * `SWITCHBOARD_QUEUE_TIME=off`); the queue's size now, when calm and the smallest set (octets, as
    * SO_RCVBUF reads back); whether the bound is engaged now, how often it engaged, how many times
    * the size was set; the longest wait of a wake-up's oldest datagram; batches (and datagrams) read
-   * while engaged and discarded unanswered because every datagram in them waited over twice the target. */
+   * while engaged and discarded unanswered because every datagram in them waited over five targets. */
   queueTimeTargetMs?: number;
   queueBoundOctets?: number;
   queueBoundFullOctets?: number;
