@@ -6,8 +6,12 @@
 
 void sb_qbound_init(sb_qbound *q, const char *env, int full) {
   memset(q, 0, sizeof(*q));
-  double t = SB_QB_TARGET_MS;
-  if (env != NULL && *env != '\0' && strcmp(env, "on") != 0) {
+  /* Opt-in (queue21's drill A/B: on by default it turned the onset's late answers into lost first
+   * tries, and the drill's retry storms followed; docs/PERFORMANCE.md "queue21"). */
+  double t = 0;
+  if (env != NULL && strcmp(env, "on") == 0) {
+    t = SB_QB_TARGET_MS;
+  } else if (env != NULL && *env != '\0') {
     char *end = NULL;
     double v = strtod(env, &end);
     t = end != env && *end == '\0' && v >= 1 && v <= 1000 ? v : 0; /* "off", "0", junk: off */

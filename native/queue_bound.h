@@ -16,6 +16,10 @@
  *     and discarded unanswered (its client has most likely given up on it);
  *   - SB_QB_HOLD_MS without a standing wake-up restores the calm size.
  * A burst that a calm worker drains within SB_QB_INTERVAL_MS does not engage it.
+ * OPT-IN (SWITCHBOARD_QUEUE_TIME=on): in the drill A/B with two quota-held workers it turned wave 1's
+ * late answers into lost first tries (the onset is a transient overload the 8 MiB queue absorbs),
+ * and a lost first try brings the drill's retry storms: wave 1 98.65% in one run
+ * (docs/PERFORMANCE.md "queue21").
  * Why a read rate and not the queue's own octets over its wait (tried first, queue21 drill run Q1):
  * a quota-held worker reads in turns; a bound smaller than what comes between two turns fills in a
  * ms and then waits the whole turn, so octets over wait read as a slow rate, the bound shrank to its
@@ -26,7 +30,7 @@
 #define SB_QUEUE_BOUND_H
 #include <stdint.h>
 
-/* Default target wait (ms); SWITCHBOARD_QUEUE_TIME=MS sets another (1-1000), =off turns it off. */
+/* Target wait (ms) with SWITCHBOARD_QUEUE_TIME=on; =MS sets another (1-1000); unset or =off: off. */
 #define SB_QB_TARGET_MS 40
 /* A standing queue: every wake-up's oldest datagram waited over target/2 for this long. */
 #define SB_QB_INTERVAL_MS 100
@@ -61,7 +65,8 @@ typedef struct sb_qbound {
   uint64_t engages, sets, stale_batches, stale_dropped;
 } sb_qbound;
 
-/* Target from the environment's value (NULL or "on": default; "off"/"0"/junk: off); full = the calm size. */
+/* Target from the environment's value ("on": SB_QB_TARGET_MS; a number: that; NULL, "off", "0",
+ * junk: off); full = the calm size. */
 void sb_qbound_init(sb_qbound *q, const char *env, int full);
 
 /* One wake-up: its oldest datagram's wait (head_ms; -1 none), the datagrams the socket has read

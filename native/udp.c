@@ -863,8 +863,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     int want = q == NULL ? 0 : strcmp(q, "meter") == 0 ? 2 : strcmp(q, "on") == 0 ? 1 : 0;
     if (want > 0) tstamp = set_int_opt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) == 0 ? want : 0;
   }
-  /* queue21: the receive queue bounded by time (queue_bound.h; SWITCHBOARD_QUEUE_TIME=off|MS), from
-   * the size granted now; it needs the timestamps. */
+  /* queue21: the receive queue bounded by time (queue_bound.h; opt-in, SWITCHBOARD_QUEUE_TIME=on|MS),
+   * from the size granted now; it needs the timestamps. */
   sb_qbound qb;
   {
     int granted = 0;

@@ -70,7 +70,7 @@ export interface NativeUdpStats {
   /** The longest wait (ms) of a wake-up's oldest datagram since the socket opened. */
   queueDelayMaxMs?: number;
   /** queue21: the receive queue bounded by time (native/queue_bound.h). The target wait in ms (0: off,
-   * `SWITCHBOARD_QUEUE_TIME=off`); the queue's size now, when calm and the smallest set (octets, as
+   * the default; opt-in with `SWITCHBOARD_QUEUE_TIME=on` or `=MS`); the queue's size now, when calm and the smallest set (octets, as
    * SO_RCVBUF reads back); whether the bound is engaged now, how often it engaged, how many times
    * the size was set; the longest wait of a wake-up's oldest datagram; batches (and datagrams) read
    * while engaged and discarded unanswered because every datagram in them waited over five targets. */
