@@ -107,7 +107,10 @@ function slices(t0: number, from: number, to: number): void {
           wt = ` r${x.u[0] - y.u[0]} c${x.u[2] - y.u[2]} j${x.u[5] - y.u[5]} l${lines
             .filter((l) => l.w > y.w && l.w <= x.w)
             .reduce((s, l) => s + l.l, 0)
-            .toFixed(0)}${gcs.length ? ` gc ${gcs.join(',')}` : ''}`;
+            .toFixed(0)}${gcs.length ? ` gc ${gcs.join(',')}` : ''}${
+            // queue21: stale datagrams discarded, the queue's bound (KiB) at the slice's end
+            x.u.length >= 10 ? ` s${x.u[8] - (y.u[8] ?? 0)} b${(x.u[9] / 1024).toFixed(0)}` : ''
+          }`;
         }
       }
       return `${pid === b.p[0]?.[0] ? 'P' : pid} ${main.toFixed(1)}+${other.toFixed(1)}${q ? ` q${(q[1] / 1024).toFixed(0)} d${q0 ? q[2] - q0[2] : 0}` : ''}${wt}`;
