@@ -31,6 +31,7 @@ import { Name } from '../../src/wire/name.js';
 import { loadZoneText } from '../../src/zone/load.js';
 import { NodeFlag, type Zone } from '../../src/zone/zone.js';
 import { queryUdp } from '../helpers/dns-client.js';
+import { type Edns, queryPacket } from '../helpers/image-queries.js';
 import { repoRoot, sharedTestdata } from '../helpers/paths.js';
 import { seededRandom } from '../helpers/prng.js';
 import { skipOrFail } from '../helpers/require-peers.js';
@@ -42,14 +43,6 @@ const missing = skipOrFail(native.ok ? false : `native addon unavailable: ${nati
 
 const TYPES = [1, 2, 5, 6, 15, 16, 28, 33, 43, 99, 255, 65400];
 
-interface Edns {
-  size: number;
-  do: boolean;
-  nsid: boolean;
-  /** Other options, as [code, data] (COOKIE, padding, unknown codes...). */
-  options?: [number, number[]][];
-  version?: number;
-}
 const COOKIE: [number, number[]] = [10, [1, 2, 3, 4, 5, 6, 7, 8]];
 const SERVER_COOKIE: [number, number[]] = [10, [1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 9, 9, 9, 9, 9]];
 const VARIANTS: (Edns | undefined)[] = [
@@ -72,47 +65,6 @@ const VARIANTS: (Edns | undefined)[] = [
   { size: 1232, do: false, nsid: false, options: [[10, [1, 2, 3]]] }, // a COOKIE of a bad length: ignored too
   { size: 65535, do: false, nsid: true, options: [[8, [0, 1, 24, 0, 192, 0, 2]]] },
 ];
-
-function buildQuery(id: number, flags: number, qname: string, qtype: number, e?: Edns): Uint8Array {
-  const opts: [number, number[]][] = e
-    ? [...(e.nsid ? [[3, []] as [number, number[]]] : []), ...(e.options ?? [])]
-    : [];
-  const body = opts.flatMap(([code, data]) => [
-    code >> 8,
-    code & 0xff,
-    data.length >> 8,
-    data.length & 0xff,
-    ...data,
-  ]);
-  const optLen = e ? 11 + body.length : 0;
-  const out = new Uint8Array(12 + qname.length + 4 + optLen);
-  out[0] = id >> 8;
-  out[1] = id & 0xff;
-  out[2] = flags >> 8;
-  out[3] = flags & 0xff;
-  out[5] = 1;
-  out[11] = e ? 1 : 0;
-  let p = 12;
-  for (let i = 0; i < qname.length; i++) out[p++] = qname.charCodeAt(i);
-  out[p++] = qtype >> 8;
-  out[p++] = qtype & 0xff;
-  out[p++] = 0;
-  out[p++] = 1;
-  if (e) {
-    p += 2;
-    out[p++] = 41;
-    out[p++] = e.size >> 8;
-    out[p++] = e.size & 0xff;
-    p += 1;
-    out[p++] = e.version ?? 0;
-    out[p++] = e.do ? 0x80 : 0;
-    p += 1;
-    out[p++] = body.length >> 8;
-    out[p++] = body.length & 0xff;
-    out.set(body, p);
-  }
-  return out;
-}
 
 function mixCase(wire: string, rnd: () => number): string {
   let s = '';
@@ -177,7 +129,7 @@ function compare(zones: Zone[], seed: number, ednsSize: number, maxNames = 150, 
       for (const qtype of types) {
         const e = VARIANTS[Math.floor(rnd() * VARIANTS.length)];
         const flags = (rnd() < 0.5 ? 0x0100 : 0) | (rnd() < 0.2 ? 0x0010 : 0);
-        const pkt = buildQuery(Math.floor(rnd() * 65536), flags, qname, qtype, e);
+        const pkt = queryPacket(Math.floor(rnd() * 65536), flags, qname, qtype, e);
         // A signed zone's DO and RRSIG queries are the JS engine's (docs/IMAGE.md "Signed
         // zones"): NativeAnswers never installs its image; installed here by hand, nothing to compare.
         if (isSignedZone(zone) && (e?.do === true || qtype === RRType.RRSIG)) continue;
@@ -286,7 +238,7 @@ describe('C answers from zone images', { skip: missing }, () => {
     try {
       addon.imageInstall(compileZone(zone));
       for (const size of [512, 4096, 8192, 65535]) {
-        const pkt = buildQuery(7, 0x0100, '\x03big\x07example\x00', 16, { size, do: false, nsid: false });
+        const pkt = queryPacket(7, 0x0100, '\x03big\x07example\x00', 16, { size, do: false, nsid: false });
         const want = responder.respond(pkt, { transport: 'udp' });
         const got = addon.answerForTest(pkt);
         assert.ok(got !== null && want !== null, `size ${size}: answered in C`);
@@ -304,7 +256,7 @@ describe('C answers from zone images', { skip: missing }, () => {
     assert.ok(addon);
     const zone = loadZoneText(EXAMPLE, { origin: 'example.' }).zone;
     const responder = new Responder(new Catalog([zone]), { cache: false });
-    const pkt = buildQuery(5, 0x0100, '\x03www\x07example\x00', 1);
+    const pkt = queryPacket(5, 0x0100, '\x03www\x07example\x00', 1);
     const want = Buffer.from(responder.respond(pkt, { transport: 'udp' })!);
     const image = compileZone(zone);
     addon.imageClear();
@@ -362,7 +314,7 @@ describe('C answers from zone images', { skip: missing }, () => {
     const zone = loadZoneText(EXAMPLE, { origin: 'example.' }).zone;
     addon.imageInstall(compileZone(zone));
     try {
-      const pkt = buildQuery(3, 0x0100, '\x03www\x07example\x00', 1, { size: 1232, do: false, nsid: true });
+      const pkt = queryPacket(3, 0x0100, '\x03www\x07example\x00', 1, { size: 1232, do: false, nsid: true });
       const want = new Responder(new Catalog([zone]), { cache: false }).respond(pkt, { transport: 'udp' });
       assert.deepEqual(Buffer.from(addon.answerForTest(pkt)!), Buffer.from(want!));
     } finally {
@@ -379,7 +331,7 @@ describe('C answers from zone images', { skip: missing }, () => {
     const zone = loadZoneText(EXAMPLE, { origin: 'example.' }).zone;
     const image = compileZone(zone);
     const dir = mkdtempSync(join(tmpdir(), 'sb-cnative-'));
-    const pkt = buildQuery(8, 0x0100, '\x04nope\x07example\x00', 1, { size: 1232, do: true, nsid: false });
+    const pkt = queryPacket(8, 0x0100, '\x04nope\x07example\x00', 1, { size: 1232, do: true, nsid: false });
     const want = Buffer.from(
       new Responder(new Catalog([zone]), { cache: false }).respond(pkt, { transport: 'udp' })!,
     );
@@ -436,7 +388,7 @@ describe('C answers from zone images', { skip: missing }, () => {
       for (const len of [qlen - 2, qlen + 1, qlen + 40]) {
         if (len - 10 < 1 || len - 10 > 63) continue;
         assert.notEqual(
-          addon.answerForTest(buildQuery(1, 0x100, nx(len), 1)),
+          addon.answerForTest(queryPacket(1, 0x100, nx(len), 1)),
           null,
           `good image, QNAME ${len}`,
         );
@@ -445,7 +397,7 @@ describe('C answers from zone images', { skip: missing }, () => {
       for (const len of [qlen - 2, qlen + 1, qlen + 16, qlen + 40]) {
         if (len - 10 < 1 || len - 10 > 63 || len === qlen) continue;
         assert.equal(
-          addon.answerForTest(buildQuery(1, 0x100, nx(len), 1)),
+          addon.answerForTest(queryPacket(1, 0x100, nx(len), 1)),
           null,
           `QNAME ${len}: handed to JS`,
         );
@@ -574,7 +526,7 @@ describe('C answers from zone images', { skip: missing }, () => {
     for (let n = 0; n < bytes.length; n += Math.max(1, Math.floor(bytes.length / 400)))
       assert.equal(cOk(bytes.subarray(0, n)), false, `truncated to ${n}`);
     const rnd = seededRandom(42);
-    const pkt = buildQuery(1, 0x100, '\x03www\x07example\x00', 1);
+    const pkt = queryPacket(1, 0x100, '\x03www\x07example\x00', 1);
     for (let i = 0; i < 2000; i++) {
       const b = bytes.slice();
       const at = Math.floor(rnd() * b.length);
@@ -617,7 +569,7 @@ describe('C answers from zone images', { skip: missing }, () => {
         ['\x03www\x07example\x00', 1, { size: 1232, do: false, nsid: false, version: 1 }], // BADVERS: JS
       ];
       for (const [i, [qname, qtype, e]] of cases.entries()) {
-        const pkt = buildQuery(100 + i, 0x0100, qname, qtype, e);
+        const pkt = queryPacket(100 + i, 0x0100, qname, qtype, e);
         const got = await queryUdp(pkt, { port: listener.port, timeoutMs: 2000, retries: 2 });
         assert.deepEqual(Buffer.from(got), Buffer.from(responder.respond(pkt, { transport: 'udp' })!));
         if (i === 0) assert.equal(answers.stats().zones, 1, "the first query installed example.'s image");
@@ -654,7 +606,7 @@ describe('C answers from zone images', { skip: missing }, () => {
       const v2 = loadZoneText(EXAMPLE.replace('www A 192.0.2.3', 'www A 192.0.2.99'), {
         origin: 'example.',
       }).zone;
-      const pkt = buildQuery(9, 0x0100, '\x03www\x07EXAMPLE\x00', 1);
+      const pkt = queryPacket(9, 0x0100, '\x03www\x07EXAMPLE\x00', 1);
       const asC = () => nat.addon.answerForTest(pkt);
       const c1 = new Catalog([v1]);
       assert.equal(answers.sync(c1).served, 1);
@@ -697,7 +649,7 @@ describe('C answers from zone images', { skip: missing }, () => {
       const key = `DNSKEY 257 3 13 ${Buffer.alloc(64, 7).toString('base64')}`;
       const signed = loadZoneText(`${EXAMPLE}@ ${key}\n@ ${sig}\n`, { origin: 'example.' }).zone;
       assert.ok(isSignedZone(signed));
-      const pkt = buildQuery(9, 0x0100, '\x03www\x07example\x00', 1);
+      const pkt = queryPacket(9, 0x0100, '\x03www\x07example\x00', 1);
       assert.equal(answers.sync(new Catalog([signed])).served, 1);
       for (let i = 0; i < 3; i++) {
         assert.equal(nat.addon.answerForTest(pkt), null, 'handed to JS');
@@ -723,8 +675,8 @@ describe('C answers from zone images', { skip: missing }, () => {
     try {
       const parent = loadZoneText(EXAMPLE, { origin: 'example.' }).zone;
       const child = loadZoneText(CHILD, { origin: 'sub.example.' }).zone;
-      const inChild = buildQuery(3, 0x0100, '\x03www\x03sub\x07example\x00', 1);
-      const inParent = buildQuery(4, 0x0100, '\x03www\x07example\x00', 1);
+      const inChild = queryPacket(3, 0x0100, '\x03www\x03sub\x07example\x00', 1);
+      const inParent = queryPacket(4, 0x0100, '\x03www\x07example\x00', 1);
       const catalog = new Catalog([parent, child]);
       answers.sync(catalog);
       assert.equal(nat.addon.answerForTest(inParent), null);
@@ -748,7 +700,7 @@ describe('C answers from zone images', { skip: missing }, () => {
       answers.installMisses();
       assert.deepEqual(compiled, [], 'a failed zone is not compiled again until it changes');
       // The DS of the child's apex is the parent's: answered in C from the parent's image.
-      const ds = buildQuery(5, 0x0100, '\x03sub\x07example\x00', 43);
+      const ds = queryPacket(5, 0x0100, '\x03sub\x07example\x00', 43);
       assert.deepEqual(
         Buffer.from(nat.addon.answerForTest(ds)!),
         Buffer.from(new Responder(catalog, { cache: false }).respond(ds, { transport: 'udp' })!),
