@@ -354,14 +354,7 @@ static int hashes_ok(const sb_qf_zone *z) {
 }
 
 static int has_hash(const sb_qf_zone *z, uint32_t h) {
-  unsigned lo = 0, hi = z->nhashes;
-  while (lo < hi) {
-    unsigned mid = lo + (hi - lo) / 2;
-    if (z->hashes[mid] == h) return 1;
-    if (z->hashes[mid] < h) lo = mid + 1;
-    else hi = mid;
-  }
-  return 0;
+  return sb_sorted_has(z->hashes, z->nhashes, h);
 }
 
 int sb_qf_decide(const sb_qf_zone *zones, unsigned nz, const uint8_t *msg, size_t len, uint32_t rnd) {

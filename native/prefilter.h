@@ -9,6 +9,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Whether `key` is in `v` (`n` values, sorted ascending): the QNAME filter's hash sets and the
+ * bridge's /24s of standing. */
+static inline int sb_sorted_has(const uint32_t *v, unsigned n, uint32_t key) {
+  unsigned lo = 0, hi = n;
+  while (lo < hi) {
+    unsigned mid = lo + (hi - lo) / 2;
+    if (v[mid] == key) return 1;
+    if (v[mid] < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return 0;
+}
+
 /* Most prefixes one program holds (its instructions stay under BPF_MAXINSNS). */
 #define SB_PREFILTER_MAX 512
 /* Instructions a program of SB_PREFILTER_MAX prefixes needs, with room to spare. */

@@ -496,14 +496,7 @@ static uint32_t bridge_weight(const sb_shield *sh, const sb_verdict *v) {
   const sb_bridge *b = &sh->bridge;
   for (unsigned i = 0; i < b->nranges; i++)
     if (a >= b->ranges[i][0] && a <= b->ranges[i][1]) return 1;
-  uint32_t p24 = a & 0xffffff00u;
-  unsigned lo = 0, hi = b->ngood;
-  while (lo < hi) {
-    unsigned mid = lo + (hi - lo) / 2;
-    if (b->good[mid] == p24) return 1;
-    if (b->good[mid] < p24) lo = mid + 1;
-    else hi = mid;
-  }
+  if (sb_sorted_has(b->good, b->ngood, a & 0xffffff00u)) return 1;
   return sh->bridge_div;
 }
 
