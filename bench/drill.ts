@@ -51,6 +51,7 @@ const { values: a } = parseArgs({
     calm: { type: 'string', default: '10' },
     resolvers: { type: 'string', default: '200' },
     bots: { type: 'string', default: '10000' },
+    lone: { type: 'string', default: '16' },
     'legit-rate': { type: 'string', default: '2000' },
     senders: { type: 'string', default: '2' },
     'server-cpu': { type: 'string', default: '0' },
@@ -81,6 +82,7 @@ if (a.help) {
       '  --multiple N          attack rate as a multiple of the measured capacity (default 3)',
       '  --baseline S --wave S --calm S   phase lengths in seconds (default 10, 20, 10)',
       '  --resolvers N --bots N           simulated resolvers and bot addresses (default 200, 10000)',
+      "  --lone N              'lone' resolvers per wave, on top: each first seen when its wave starts, in a /24 of its own (default 16)",
       '  --legit-rate QPS      legitimate queries per second in calm times (default 2000)',
       '  --senders N --gso N   attack sender processes and datagrams per sendmmsg segment (default 2, 16)',
       '  --server-cpu N --drill-cpu N     CPUs the server and the drill are pinned to (default 0, 1)',
@@ -235,7 +237,7 @@ function summaryRows(name: string, r: DrillReport): string[] {
   const drillCpu = Math.max(0, ...waves.map((p) => p.drill.cpuCores));
   lossRows.push(...lossSummary(name, r));
   return [
-    `| ${name} | ${r.capacity?.qps ?? '-'}${r.capacity?.senderLimited ? ' (sender-limited)' : ''} | ${attackRate} / ${Math.round(sent / Math.max(secs, 1))} (${r.capacity?.qps ? (sent / Math.max(secs, 1) / r.capacity.qps).toFixed(2) : '-'}×) | ${cell(worst((p) => p.legit.byZoneGroup.others))} | ${cell(worst((p) => p.legit.byZoneGroup.victim))} | ${['steady', 'new', 'nat', 'plain', 'storm'].map((c) => cell(worst((p) => p.legit.byClass[c]))).join(' | ')} | ${(rss / 2 ** 20).toFixed(0)} / ${(pss / 2 ** 20).toFixed(0)} MiB | ${drillCpu} |`,
+    `| ${name} | ${r.capacity?.qps ?? '-'}${r.capacity?.senderLimited ? ' (sender-limited)' : ''} | ${attackRate} / ${Math.round(sent / Math.max(secs, 1))} (${r.capacity?.qps ? (sent / Math.max(secs, 1) / r.capacity.qps).toFixed(2) : '-'}×) | ${cell(worst((p) => p.legit.byZoneGroup.others))} | ${cell(worst((p) => p.legit.byZoneGroup.victim))} | ${['steady', 'new', 'nat', 'plain', 'storm', 'lone'].map((c) => cell(worst((p) => p.legit.byClass[c]))).join(' | ')} | ${(rss / 2 ** 20).toFixed(0)} / ${(pss / 2 ** 20).toFixed(0)} MiB | ${drillCpu} |`,
   ];
 }
 
@@ -298,6 +300,7 @@ async function main(): Promise<void> {
         shape,
         victim: 0,
         resolvers: Number(a.resolvers),
+        lonePerWave: Number(a.lone),
         bots: Number(a.bots),
         perResolverRate: Number(a['legit-rate']) / Number(a.resolvers),
         typoShare: 0.02,
@@ -402,7 +405,7 @@ async function main(): Promise<void> {
     quota?.remove();
   }
   process.stdout.write(
-    `\nWorst wave per column: legitimate success / p99 (failures at 3200 ms). Reports in ${out}\n\n| server | capacity q/s | attack offered / sent per s (sent × capacity) | other zones | victim names | steady | new | nat | plain | storm | target RSS / PSS peak | drill CPU in waves |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n`,
+    `\nWorst wave per column: legitimate success / p99 (failures at 3200 ms). Reports in ${out}\n\n| server | capacity q/s | attack offered / sent per s (sent × capacity) | other zones | victim names | steady | new | nat | plain | storm | lone | target RSS / PSS peak | drill CPU in waves |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n`,
   );
   process.stdout.write(
     `\nWhere the legitimate tries went, per wave (docs/DRILL.md):\n\n| server | wave | attack sent / offered per s | legit UDP tries / unanswered | target socket drops | legit lost in target queue (est.) | legit lost to the filter or after the read (est.) | drill resolver / sender socket drops | legit TCP tries / answered | failed: no answer / wrong / truncated | timeouts handled late | cache hits | target counters |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n${lossRows.join('\n')}\n`,

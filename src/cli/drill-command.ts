@@ -12,8 +12,11 @@ import {
   checkShape,
   DEFAULT_DYN,
   DrillConfigError,
+  defaultLonePerWave,
   dyn2016,
   htmlReport,
+  LONE_MAX,
+  LONE_PER_WAVE,
   parseMetricsUrl,
   parseTarget,
   prioritizeResolvers,
@@ -21,6 +24,7 @@ import {
   runDrill,
   type Scenario,
   textReport,
+  waveOfPhases,
   writeZoneFiles,
 } from '../drill/index.js';
 
@@ -31,6 +35,7 @@ interface DrillCliOptions {
   maxPackets?: string;
   seed: string;
   resolvers: string;
+  lone?: string;
   bots: string;
   zones: string;
   names: string;
@@ -121,6 +126,10 @@ async function drillAction(o: DrillCliOptions): Promise<number> {
     shape,
     victim,
     resolvers,
+    lonePerWave:
+      o.lone !== undefined
+        ? int('--lone', o.lone, 0, LONE_MAX)
+        : defaultLonePerWave(scenario ? Math.max(0, ...waveOfPhases(scenario)) + 1 : 0),
     bots,
     perResolverRate: legitRate / resolvers,
     typoShare: num('--typos', o.typos, 0, 0.5),
@@ -160,6 +169,10 @@ export function registerDrillCommand(program: Command): void {
     .option('--max-packets <n>', 'hard stop: the run ends after sending this many datagrams (required)')
     .option('--seed <n>', 'seed of every random choice', '1')
     .option('--resolvers <n>', 'legitimate resolvers, each from its own 127.x address', '200')
+    .option(
+      '--lone <n>',
+      `resolvers of the 'lone' class per wave, on top of --resolvers: each first appears when its wave starts, in a /24 of its own (127.1.128-255; default ${LONE_PER_WAVE}, at most ${LONE_MAX} over all the waves; 0: none)`,
+    )
     .option('--bots <n>', 'bot source addresses (127.2.0.0/16 and on)', '10000')
     .option('--zones <n>', 'zones of the drill zone set', '8')
     .option('--names <n>', 'names per zone', '1000')

@@ -209,6 +209,8 @@ export class Resolvers {
   private t0 = 0;
   private active = new Set<ResolverClass>();
   private phase = 0;
+  /** The wave now (or the last one), for the `lone` class's groups; -1 before any. */
+  private wave = -1;
   private inFlight = 0;
   /** Counters per phase (index = phase). */
   readonly counters: ResolverCounters[] = [emptyCounters()];
@@ -280,9 +282,13 @@ export class Resolvers {
     }, 10);
   }
 
-  /** The classes that send from now on, and the phase new queries belong to. */
-  setPhase(phase: number, active: Iterable<ResolverClass>): void {
+  /**
+   * The classes that send from now on, and the phase new queries belong to; `wave`: the wave
+   * this phase is or follows (scenario.ts waveOfPhases), whose group of the `lone` class sends.
+   */
+  setPhase(phase: number, active: Iterable<ResolverClass>, wave = -1): void {
     this.phase = phase;
+    this.wave = wave;
     while (this.counters.length <= phase) this.counters.push(emptyCounters());
     this.active = new Set(active);
   }
@@ -321,6 +327,7 @@ export class Resolvers {
     const base = this.opts.perResolverRate * dt;
     for (const r of this.resolvers) {
       if (!this.active.has(r.spec.cls) || !r.socket) continue;
+      if (r.spec.wave !== undefined && r.spec.wave !== this.wave) continue;
       const storming = r.spec.stormFactor > 1 && now - r.lastSlow < 5000;
       r.acc += base * (storming ? r.spec.stormFactor : 1);
       while (r.acc >= 1) {

@@ -20,7 +20,7 @@ import {
   Resolvers,
   TRY_TIMEOUT_MS,
 } from './resolvers.js';
-import type { Scenario } from './scenario.js';
+import { type Scenario, waveOfPhases } from './scenario.js';
 import { type SettleReport, settleTarget } from './settle.js';
 import {
   AcceptQueueSampler,
@@ -47,6 +47,13 @@ export interface DrillOptions {
   /** The attacked zone. */
   readonly victim: number;
   readonly resolvers: number;
+  /**
+   * The `lone` class (own22): resolvers that first appear when a wave starts, each in a /24 of
+   * its own, on top of `resolvers` — this many per wave (a fresh group each wave, sending until
+   * the next wave starts), at most LONE_MAX in all (defaultLonePerWave: what the CLI and
+   * bench/drill.ts use). Default 0: none.
+   */
+  readonly lonePerWave?: number;
   readonly bots: number;
   /** Queries per second per resolver. */
   readonly perResolverRate: number;
@@ -300,7 +307,12 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const deadlineMs = started + opts.stops.maxSeconds * 1000;
-  const specs = makeResolvers(opts.resolvers, opts.bots, opts.seed);
+  const waveOf = opts.scenario ? waveOfPhases(opts.scenario) : [];
+  const waves = waveOf.length > 0 ? Math.max(0, ...waveOf) + 1 : 0;
+  const specs = makeResolvers(opts.resolvers, opts.bots, opts.seed, undefined, {
+    perWave: opts.lonePerWave ?? 0,
+    waves,
+  });
   const records: QueryRecord[] = [];
   const resolvers = new Resolvers(specs, {
     target: opts.target,
@@ -346,7 +358,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
   let threadTrace: ThreadTrace | undefined;
   try {
     // The senders share the packet budget left after a generous allowance for the resolvers.
-    const legitAllowance = Math.ceil(opts.perResolverRate * opts.resolvers * 20 * opts.stops.maxSeconds);
+    const legitAllowance = Math.ceil(opts.perResolverRate * specs.length * 20 * opts.stops.maxSeconds);
     pool = await FloodPool.start({
       target: opts.target,
       senders: opts.senders,
@@ -355,7 +367,9 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
       names: opts.shape.names,
       victim: opts.victim,
       bots: opts.bots,
-      resolverAddresses: specs.map((s) => s.address),
+      // The random names sent through resolvers go through the resolvers of standing, not through
+      // the `lone` class: its /24s carry only its own queries (a stranger, not a relay of the flood).
+      resolverAddresses: specs.filter((s) => s.cls !== 'lone').map((s) => s.address),
       deadline: Date.now() + opts.stops.maxSeconds * 1000 + 1000,
       maxPackets: Math.max(
         opts.senders,
@@ -440,7 +454,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
         const busyStart = cpuBusySeconds();
         const selfStart = drillSample(opts.targetPid);
         sampler?.resetPeaks();
-        resolvers.setPhase(i, ph.classes);
+        resolvers.setPhase(i, ph.classes, waveOf[i]);
         p.setRate(rate, ph.attack?.mix ?? {}, ph.attack?.tcp);
         const phaseStart = performance.now();
         const startedAtMs = Date.now();

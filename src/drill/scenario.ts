@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { type AttackMix, KINDS, type TcpFlood } from './flood-protocol.js';
-import { RESOLVER_CLASSES, type ResolverClass } from './population.js';
+import { BEFORE_ATTACK, RESOLVER_CLASSES, type ResolverClass } from './population.js';
 import { DrillConfigError } from './target.js';
 
 /** The attack of a phase. */
@@ -41,7 +41,7 @@ export const DYN_MIX: AttackMix = { 'rs-resolvers': 0.45, 'rs-bots': 0.25, direc
 /** dyn-2016's TCP floods from bots: new connections per second and slow connections held. */
 export const DYN_TCP: TcpFlood = { connect: 500, slow: 500 };
 
-const BEFORE: ResolverClass[] = RESOLVER_CLASSES.filter((c) => c !== 'new');
+const BEFORE: ResolverClass[] = [...BEFORE_ATTACK];
 const ALL: ResolverClass[] = [...RESOLVER_CLASSES];
 
 /** Timings of dyn-2016, seconds. */
@@ -156,4 +156,18 @@ export function readScenarioFile(path: string): Scenario {
 /** True when some phase's rate is a multiple of the capacity. */
 export function needsCapacity(s: Scenario): boolean {
   return s.phases.some((p) => p.attack?.multiple !== undefined && p.attack.multiple > 0);
+}
+
+/** Whether a phase is a wave (an attack at a rate above 0). */
+function isWave(p: PhaseSpec): boolean {
+  return (p.attack?.multiple ?? 0) > 0 || (p.attack?.rate ?? 0) > 0;
+}
+
+/**
+ * Per phase, the wave it is in or follows (0 = the first attack phase; -1 before any): the
+ * `lone` class's group of that wave is the one that sends then.
+ */
+export function waveOfPhases(s: Scenario): number[] {
+  let w = -1;
+  return s.phases.map((p) => (isWave(p) ? ++w : w));
 }

@@ -4,6 +4,7 @@
  * answered; a flood above the server's capacity makes first tries fail; the hard stops end a run.
  */
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,6 +128,61 @@ test('a flood far above capacity makes legitimate first tries fail; calm again a
   // Once its tries time out, the storm class multiplies its rate (10-20x per resolver).
   const rate = (ph: typeof calm) => (ph.legit.byClass.storm?.queries ?? 0) / ph.seconds;
   assert.ok(rate(flood) > 3 * rate(calm), `storm: calm ${rate(calm)}/s, flood ${rate(flood)}/s`);
+});
+
+test('the lone class: a fresh group first seen at each wave, each resolver alone in its /24, counted apart', async () => {
+  // A recording target: every datagram's source and when it came (no answers: the tries retry).
+  const seen: Array<{ at: number; src: string }> = [];
+  const sock = createSocket('udp4');
+  sock.on('message', (_m, rinfo) => seen.push({ at: Date.now(), src: rinfo.address }));
+  await new Promise<void>((res) => sock.bind(0, '127.0.0.1', () => res()));
+  try {
+    const scenario = parseScenario({
+      phases: [
+        { name: 'before', seconds: 1 },
+        { name: 'wave1', seconds: 1.2, attack: { rate: 200, mix: { direct: 1 } } },
+        { name: 'between', seconds: 0.8 },
+        { name: 'wave2', seconds: 1.2, attack: { rate: 200, mix: { 'rs-resolvers': 1 } } },
+      ],
+    });
+    const r = await runDrill(
+      shortDrillOptions({ host: '127.0.0.1', port: sock.address().port }, shape, {
+        scenario,
+        resolvers: 20,
+        lonePerWave: 4,
+        perResolverRate: 20,
+      }),
+    );
+    assert.equal(r.population.resolvers.lone, 8);
+    const [before, wave1, between, wave2] = r.phases;
+    assert.equal(before.legit.byClass.lone, undefined, 'not seen before the first wave');
+    for (const ph of [wave1, between, wave2]) assert.ok((ph.legit.byClass.lone?.queries ?? 0) > 10, ph.name);
+    // Reported apart in the onset slices too.
+    assert.ok(wave1.onset?.some((s) => (s.byClass.lone?.[0] ?? 0) > 0));
+    const lone = (src: string) => src.startsWith('127.1.') && Number(src.split('.')[2]) >= 128;
+    const first = new Map<string, number>();
+    for (const d of seen) if (!first.has(d.src)) first.set(d.src, d.at);
+    const wave2At = wave2.startedAtMs!;
+    const group = (from: number, to: number) =>
+      [...first].filter(([src, at]) => lone(src) && at >= from && at < to).map(([src]) => src);
+    const g1 = group(wave1.startedAtMs!, wave2At);
+    const g2 = group(wave2At, Number.POSITIVE_INFINITY);
+    assert.equal(g1.length, 4, `first seen in wave 1 and after: ${g1}`);
+    assert.equal(g2.length, 4, `first seen in wave 2: ${g2}`);
+    assert.equal([...first].filter(([src, at]) => lone(src) && at < wave1.startedAtMs!).length, 0);
+    // One source per /24, and no other resolver's or bot's source in those /24s (the random
+    // names of wave 2 go through the other resolvers, not the lone ones).
+    const block = (src: string) => src.split('.').slice(0, 3).join('.');
+    const loneBlocks = new Set([...g1, ...g2].map(block));
+    assert.equal(loneBlocks.size, 8);
+    for (const src of first.keys()) if (!lone(src)) assert.ok(!loneBlocks.has(block(src)), src);
+    assert.ok(
+      seen.some((d) => d.src.startsWith('127.2.')),
+      'the bots sent',
+    );
+  } finally {
+    sock.close();
+  }
 });
 
 test('the Node sender (no addon) sends well-formed attack queries, answered as the native ones are', async () => {

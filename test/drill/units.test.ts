@@ -15,9 +15,10 @@ import {
   zoneText,
 } from '../../src/drill/index.js';
 import { readResponse, wireName, writeQuery } from '../../src/drill/packet.js';
-import { botAddress, makeResolvers } from '../../src/drill/population.js';
+import { botAddress, LONE_MAX, makeResolvers } from '../../src/drill/population.js';
 import { seeded, Zipf } from '../../src/drill/random.js';
 import type { DrillReport } from '../../src/drill/run.js';
+import { waveOfPhases } from '../../src/drill/scenario.js';
 import { numberToIpv4 } from '../../src/drill/target.js';
 
 test('targets: loopback only, anything else refused with the field named', () => {
@@ -70,6 +71,9 @@ test('scenarios: dyn-2016 has a baseline and three waves with calm between; file
   assert.equal(s.phases[1].attack?.multiple, 3);
   assert.ok(!s.phases[0].classes.includes('new'), 'new resolvers first appear with the attack');
   assert.ok(s.phases[1].classes.includes('new'));
+  assert.ok(!s.phases[0].classes.includes('lone') && s.phases[1].classes.includes('lone'));
+  // The wave each phase is or follows: the lone class's group that sends then.
+  assert.deepEqual(waveOfPhases(s), [-1, 0, 0, 1, 1, 2, 2]);
   const c = parseScenario({
     phases: [
       { name: 'a', seconds: 2 },
@@ -138,6 +142,30 @@ test('population: resolvers in classes, NAT resolvers share a /24 with bots, bot
   assert.equal(numberToIpv4(botAddress(250)), '127.2.1.1');
   assert.match(numberToIpv4(botAddress(70_000)), /^127\.3\./);
   assert.equal(new Set(Array.from({ length: 20_000 }, (_, b) => botAddress(b))).size, 20_000);
+});
+
+test('population: the lone class, a group per wave, each resolver alone in a /24 no bot or other resolver uses', () => {
+  // The other classes at their largest (20,000 resolvers: 127.1.0-79) and bots past 127.2/16.
+  const bots = 100_000;
+  const r = makeResolvers(20_000, bots, 1, undefined, { perWave: 16, waves: 3 });
+  const lone = r.filter((x) => x.cls === 'lone');
+  assert.equal(r.length, 20_000 + 48);
+  assert.equal(lone.length, 48);
+  assert.deepEqual(
+    [0, 1, 2].map((w) => lone.filter((x) => x.wave === w).length),
+    [16, 16, 16],
+  );
+  assert.ok(lone.every((x) => x.modern && x.stormFactor === 1));
+  assert.ok(r.every((x) => (x.cls === 'lone') === (x.wave !== undefined)));
+  const others = new Set(r.filter((x) => x.cls !== 'lone').map((x) => x.address >>> 8));
+  const botBlocks = new Set(Array.from({ length: bots }, (_, b) => botAddress(b) >>> 8));
+  const loneBlocks = new Set(lone.map((x) => x.address >>> 8));
+  assert.equal(loneBlocks.size, 48, 'one /24 each');
+  for (const b of loneBlocks) assert.ok(!others.has(b) && !botBlocks.has(b), numberToIpv4(b << 8));
+  assert.equal(numberToIpv4(lone[0].address), '127.1.128.1');
+  assert.match(numberToIpv4(lone[47].address), /^127\.1\.175\.1$/);
+  assert.equal(makeResolvers(200, 10_000, 1).filter((x) => x.cls === 'lone').length, 0, 'none unless asked');
+  assert.throws(() => makeResolvers(200, 10_000, 1, undefined, { perWave: LONE_MAX, waves: 2 }), /--lone/);
 });
 
 test('Zipf: rank 0 is the most popular, every rank reachable', () => {
