@@ -90,11 +90,15 @@ typedef struct sb_sock {
   int family;
   int pktinfo;
   int closed;       /* close() was called */
-  int uv_closed;    /* uv_close's callback ran */
+  int uv_closed;    /* every libuv handle's close callback ran (on_handle_closed) */
   int finalized;    /* the JS handle was collected */
   int in_callback;  /* inside the JS call of a batch */
   int release_pending; /* close() ran inside the JS call: release the references after it */
   uv_poll_t poll;
+  /* own22: the idle clock (on_idle_clock); the libuv handles not closed yet (poll, clock). */
+  uv_timer_t clock;
+  int handles_open;
+  uint64_t idle_clocks;
   napi_ref in_ref, out_ref, cb_ref;
   napi_async_context actx;
   uint8_t *in, *out;
@@ -700,12 +704,43 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   apply_prefilter(s);
 }
 
+/* own22: an idle worker's clock. The shield's clock (blocks lifted or renewed at their end, the
+ * bridge lifted, the QNAME filter's zones leaving it) runs with each batch read (process_batch),
+ * and the socket's program is rebuilt after each wake-up (apply_prefilter): a socket that receives
+ * nothing — its /24s blocked and the flood gone, or with SO_REUSEPORT a worker the remaining sources
+ * do not hash to — kept its last program (and its share of the TCP listeners' union) until its next
+ * datagram, which the program may itself drop. This timer runs both when no batch ran for
+ * SB_IDLE_CLOCK_MS, once the socket has read a first batch (the shield's clock starts with its first
+ * datagram: the bridge's warm-up counts from it). Unreferenced: it never keeps the loop alive. */
+#define SB_IDLE_CLOCK_MS 200
+static double mono_ms(void);
+
+static void on_idle_clock(uv_timer_t *t) {
+  sb_sock *s = (sb_sock *)t->data;
+  if (s->closed || s->in_callback || s->batch_now <= 0) return;
+  sb_shield *sh = sb_shield_thread();
+  double now = mono_ms();
+  if (sh == NULL || now - s->batch_now < SB_IDLE_CLOCK_MS) return;
+  sb_shield_clock(sh, now);
+  s->idle_clocks++;
+  apply_prefilter(s);
+}
+
+/* A libuv handle of the socket closed: the descriptor closed with the poll's, the socket freed once
+ * both are closed and the JS handle collected. */
+static void on_handle_closed(sb_sock *s) {
+  if (--s->handles_open > 0) return;
+  s->uv_closed = 1;
+  if (s->finalized) free_sock(s);
+}
+
+static void on_clock_closed(uv_handle_t *h) { on_handle_closed((sb_sock *)h->data); }
+
 static void on_uv_closed(uv_handle_t *h) {
   sb_sock *s = (sb_sock *)h->data;
-  s->uv_closed = 1;
   if (s->fd >= 0) close(s->fd);
   s->fd = -1;
-  if (s->finalized) free_sock(s);
+  on_handle_closed(s);
 }
 
 static void release_refs(sb_sock *s) {
@@ -725,6 +760,10 @@ static void do_close(sb_sock *s) {
   s->ntcp = 0;
   uv_poll_stop(&s->poll);
   uv_close((uv_handle_t *)&s->poll, on_uv_closed);
+  if (s->handles_open > 1) {
+    uv_timer_stop(&s->clock);
+    uv_close((uv_handle_t *)&s->clock, on_clock_closed);
+  }
 }
 
 static void finalize_sock(napi_env env, void *data, void *hint) {
@@ -929,11 +968,19 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   s->in = (uint8_t *)in_data;
   s->out = (uint8_t *)out_data;
   s->poll.data = s;
+  s->handles_open = 1;
   if (uv_poll_start(&s->poll, UV_READABLE, on_readable) != 0) {
     release_refs(s);
     uv_close((uv_handle_t *)&s->poll, on_uv_closed);
     s->finalized = 1; /* freed by on_uv_closed */
     return throw_error(env, "ERR_NATIVE_UDP_BIND", "uv_poll_start failed");
+  }
+  /* own22: the idle clock (without it the socket works as before: only its clock stands still). */
+  if (uv_timer_init(loop, &s->clock) == 0) {
+    s->clock.data = s;
+    s->handles_open = 2;
+    uv_timer_start(&s->clock, on_idle_clock, SB_IDLE_CLOCK_MS, SB_IDLE_CLOCK_MS);
+    uv_unref((uv_handle_t *)&s->clock);
   }
   napi_add_env_cleanup_hook(env, cleanup_hook, s);
   CHECK(napi_create_external(env, s, finalize_sock, NULL, &handle));
@@ -1653,6 +1700,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   set_num(env, o, "prefilterZones", (double)s->prefilter_zones);
   set_num(env, o, "prefilterUpdates", (double)s->prefilter_updates);
   set_num(env, o, "prefilterErrors", (double)s->prefilter_errors);
+  set_num(env, o, "idleClocks", (double)s->idle_clocks);
   return o;
 }
 

@@ -98,6 +98,9 @@ export interface NativeUdpStats {
   prefilterZones: number;
   prefilterUpdates: number;
   prefilterErrors: number;
+  /** own22: times the idle clock ran the shield's clock and the program with no batch read for
+   * 200 ms (native/udp.c on_idle_clock). */
+  idleClocks: number;
 }
 
 /** The addon's functions (native/udp.c). */
