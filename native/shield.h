@@ -453,9 +453,12 @@ typedef struct sb_shield {
    * are made from that sample (SB_BRIDGE_QUIET_MS without a new one, after SB_BRIDGE_MIN_MS) or
    * SB_BRIDGE_MAX_MS. While it holds, the worker counts as behind for the /24 rules and each
    * stranger's datagram weighs bridge_div in the share rule's counts (what it stands for).
-   * SWITCHBOARD_BRIDGE=off (A/B runs); SWITCHBOARD_BRIDGE_SHARE=N: 1 in N (default 16). */
-  int bridge_off, bridge_on;
-  uint32_t bridge_div;
+   * SWITCHBOARD_BRIDGE=off (A/B runs); SWITCHBOARD_BRIDGE_SHARE=N: 1 in N (default 16).
+   * own22 (the strangers' price): a /24 that earns standing while the bridge holds joins it
+   * (SWITCHBOARD_BRIDGE_JOIN=off: not), and the share doubles every SB_BRIDGE_RISE_MS without a new
+   * block (bridge_div_now; SWITCHBOARD_BRIDGE_RISE=off: not). */
+  int bridge_off, bridge_on, bridge_join_off, bridge_rise_off;
+  uint32_t bridge_div, bridge_div_now;
   double bridge_start, bridge_lifted, bridge_ready, bridge_last_block;
   uint32_t bridge_good[SB_BRIDGE_MAX_GOOD];
   uint32_t bridge_ranges[SB_BRIDGE_MAX_RANGES][2];
@@ -465,6 +468,8 @@ typedef struct sb_shield {
    * was lifted (1 its blocks made, 2 at its longest, 3 quiet with no block made) and the blocks made in it. */
   double bridges, bridge_ms, bridges_refused, bridge_last_at, bridge_last_ms, bridge_last_good, bridge_last_why,
       bridge_last_blocks, bridge_blocks_at_start;
+  /* own22: /24s that joined the bridge (standing earned while it held), since start and in the last one. */
+  double bridge_joined, bridge_last_joined, bridge_joined_at_start;
 } sb_shield;
 
 /* The TCP gate of the calling thread's shield: whether to serve a TCP connection just accepted
@@ -499,6 +504,12 @@ const sb_bridge *sb_shield_prefilter_bridge(void);
 #define SB_BRIDGE_QUIET_MS 700
 #define SB_BRIDGE_MAX_MS 2000
 #define SB_BRIDGE_REST_MS 10000
+/* own22: while the bridge holds, the strangers' share doubles for every this many ms without a new
+ * block (1 in 16, 8, 4, then 2 from 525 ms of quiet until the lift at SB_BRIDGE_QUIET_MS): once the
+ * bots' /24s are blocked the strangers left are mostly resolvers first seen in the attack, each of
+ * whose datagrams the share dropped 15 times in 16 (the drill's `lone` class: 119 of 157 first tries
+ * late or lost in wave 1's first second). A new block sets it back to bridge_div. */
+#define SB_BRIDGE_RISE_MS 175
 /* Not within this long of the shield's first datagram: the /24s of standing are the ones this
  * worker read sources of standing from, and at its start it has read none (every resolver would be
  * a stranger). The drill's wave 1 comes ~12 s after the first datagram (settle and baseline). */

@@ -212,6 +212,11 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   const char *bridge_share_env = getenv("SWITCHBOARD_BRIDGE_SHARE");
   long div = bridge_share_env != NULL ? strtol(bridge_share_env, NULL, 10) : 0;
   sh->bridge_div = div >= 2 && div <= 65536 ? (uint32_t)div : SB_BRIDGE_DIV;
+  sh->bridge_div_now = sh->bridge_div;
+  const char *bridge_join_env = getenv("SWITCHBOARD_BRIDGE_JOIN");
+  sh->bridge_join_off = bridge_join_env != NULL && strcmp(bridge_join_env, "off") == 0;
+  const char *bridge_rise_env = getenv("SWITCHBOARD_BRIDGE_RISE");
+  sh->bridge_rise_off = bridge_rise_env != NULL && strcmp(bridge_rise_env, "off") == 0;
   sh->blocked_version = ++g_prefilter_version;
   shield_free(g_shield);
   g_shield = sh;
@@ -388,10 +393,13 @@ static void count_starts(sb_shield *sh, uint32_t slot, double now_ms) {
 
 #define GOOD_MS 600000.0 /* a /24 stays good this long after a source of good standing in it was read */
 
+static void bridge_join(sb_shield *sh, uint32_t p24);
+
 static void note_good(sb_shield *sh, const sb_verdict *v, double now_ms) {
   if (sh->cfg.prefilter_threshold <= 0 || v->addr_len != 4) return;
   uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
   sh->blk_good_until[block_slot(sh, p24, now_ms)] = now_ms + GOOD_MS;
+  if (sh->bridge_on) bridge_join(sh, p24);
 }
 
 #define SHARED_GOOD_MS 10000.0 /* a /24 found good in the source table: looked up again after this */
@@ -497,7 +505,7 @@ static uint32_t bridge_weight(const sb_shield *sh, const sb_verdict *v) {
   for (unsigned i = 0; i < b->nranges; i++)
     if (a >= b->ranges[i][0] && a <= b->ranges[i][1]) return 1;
   if (sb_sorted_has(b->good, b->ngood, a & 0xffffff00u)) return 1;
-  return sh->bridge_div;
+  return sh->bridge_div_now;
 }
 
 /* onset3: a datagram of a source without good standing (any name, answered or not): one more
@@ -1378,6 +1386,7 @@ static void bridge_lift(sb_shield *sh, double now_ms, int why) {
   sh->bridge_ms += sh->bridge_last_ms;
   sh->bridge_last_why = why;
   sh->bridge_last_blocks = sh->blocks_made - sh->bridge_blocks_at_start;
+  sh->bridge_last_joined = sh->bridge_joined - sh->bridge_joined_at_start;
   sh->blocked_version = ++g_prefilter_version;
 }
 
@@ -1423,13 +1432,48 @@ static void bridge_begin(sb_shield *sh, double now_ms) {
   sh->bridge.ngood = ng;
   sh->bridge.ranges = (const uint32_t(*)[2])sh->bridge_ranges;
   sh->bridge.nranges = nr;
+  sh->bridge_div_now = sh->bridge_div;
   sh->bridge.share = (uint32_t)(4294967296.0 / sh->bridge_div);
+  sh->bridge_joined_at_start = sh->bridge_joined;
   sh->bridge_on = 1;
   sh->bridge_start = sh->bridge_last_block = now_ms;
   sh->bridges++;
   sh->bridge_last_at = now_ms;
   sh->bridge_last_good = ng;
   sh->bridge_blocks_at_start = sh->blocks_made;
+  sh->blocked_version = ++g_prefilter_version;
+}
+
+/* own22: a /24 that earned standing while the bridge holds (a valid cookie read from one of its
+ * sources: a resolver first seen in the attack, answered once, whose next datagram passed the
+ * share) joins the /24s it passes whole, the program rebuilt after the wake-up. A bot earns no
+ * standing (no valid cookie; history only in calm), so none joins. */
+static void bridge_join(sb_shield *sh, uint32_t p24) {
+  sb_bridge *b = &sh->bridge;
+  if (sh->bridge_join_off || sb_sorted_has(b->good, b->ngood, p24) || b->ngood >= SB_BRIDGE_MAX_GOOD) return;
+  unsigned i = b->ngood;
+  while (i > 0 && sh->bridge_good[i - 1] > p24) {
+    sh->bridge_good[i] = sh->bridge_good[i - 1];
+    i--;
+  }
+  sh->bridge_good[i] = p24;
+  b->ngood++;
+  sh->bridge_joined++;
+  sh->blocked_version = ++g_prefilter_version;
+}
+
+/* own22: the strangers' share while the bridge holds: bridge_div, halved (the share doubled) for
+ * every SB_BRIDGE_RISE_MS since the last block made in it, down to 1 in 2. */
+static void bridge_rise(sb_shield *sh, double now_ms) {
+  /* Only once a block was made in it: before, the bots' /24s are still to be found from the share. */
+  if (sh->bridge_rise_off || sh->blocks_made <= sh->bridge_blocks_at_start) return;
+  double quiet = now_ms - sh->bridge_last_block;
+  unsigned steps = quiet <= 0 ? 0 : (unsigned)(quiet / SB_BRIDGE_RISE_MS);
+  uint32_t div = steps >= 16 ? 1 : sh->bridge_div >> steps;
+  if (div < 2) div = 2;
+  if (div == sh->bridge_div_now) return;
+  sh->bridge_div_now = div;
+  sh->bridge.share = (uint32_t)(4294967296.0 / div);
   sh->blocked_version = ++g_prefilter_version;
 }
 
@@ -1448,6 +1492,8 @@ void sb_shield_clock(sb_shield *sh, double now_ms) {
       bridge_lift(sh, now_ms, 2);
     else if (held >= SB_BRIDGE_MIN_MS && now_ms - sh->bridge_last_block >= SB_BRIDGE_QUIET_MS)
       bridge_lift(sh, now_ms, sh->blocks_made > sh->bridge_blocks_at_start ? 1 : 3);
+    else
+      bridge_rise(sh, now_ms);
   }
   if (now_ms - sh->last_sweep >= 1000) {
     double elapsed = now_ms - sh->last_sweep;

@@ -200,7 +200,8 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
            put(env, o, "bridges", sh->bridges) && put(env, o, "bridgeOn", sh->bridge_on) &&
            put(env, o, "bridgeMs", sh->bridge_ms) && put(env, o, "bridgesRefused", sh->bridges_refused) &&
            put(env, o, "bridgeLastMs", sh->bridge_last_ms) && put(env, o, "bridgeLastGood", sh->bridge_last_good) &&
-           put(env, o, "bridgeLastWhy", sh->bridge_last_why) && put(env, o, "bridgeLastBlocks", sh->bridge_last_blocks);
+           put(env, o, "bridgeLastWhy", sh->bridge_last_why) && put(env, o, "bridgeLastBlocks", sh->bridge_last_blocks) &&
+           put(env, o, "bridgeJoined", sh->bridge_joined) && put(env, o, "bridgeLastJoined", sh->bridge_last_joined);
   if (!ok) return bad(env, "shieldStats");
   /* When things happened, as wall-clock ms since the epoch (0: never), for the log's timeline. */
   struct timespec mono, wall;

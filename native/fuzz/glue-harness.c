@@ -1004,18 +1004,31 @@ static int bridge_passes(const sb_bridge *b, uint32_t addr, uint32_t draw) {
  * Pass 2: no source of standing (no calm resolver): no bridge, one refused. Pass 3: a shield younger
  * than SB_BRIDGE_WARM_MS: no bridge. Prints "bridge made M at A lasted L why W good G blocked N last
  * T nat-blocked 0|1 few-blocked 0|1 new-read R of S resolver-read P of Q off-made O bare-made B
- * refused F young-made Y". */
+ * refused F young-made Y". own22: from the bridge's start another stranger (10.9.9.9, first seen
+ * then) asks 100 times a second with a valid server cookie (it was answered once before): its /24
+ * joins the bridge at its first datagram passed, and is read whole after (prints "joined J
+ * cookie-read C of D"); the share rises once the blocks are made (new-read above 1/16). */
 static void bridge(const uint8_t *origin, size_t olen) {
   double made_at = -1, lasted = -1, last = -1;
   unsigned nblocked = 0, good = 0, new_read = 0, new_sent = 0, res_read = 0, res_sent = 0;
+  unsigned ck_read = 0, ck_sent = 0, ck_first = 0;
+  double joined = 0;
   int nat = 0, few = 0, why = 0;
   double made[4] = {0, 0, 0, 0}, refused = 0;
   for (int pass = 0; pass < 4; pass++) {
     sb_shield_config c;
     sb_shield *sh = fresh_shield(SB_SHIELD_ON, &c);
     sh->bridge_off = pass == 1;
-    uint8_t pkt[300];
+    uint8_t pkt[300], ck[400];
     size_t len = query(pkt, origin, olen, 1);
+    /* own22: the cookie stranger's query: an OPT with a COOKIE option (client + server cookie for
+     * its address under the shield's secret, made when the bridge holds: sh->wall is set then). */
+    size_t cklen = query(ck, origin, olen, 2);
+    ck[11] = 1;
+    static const uint8_t opt[15] = {0, 0, 41, 4, 208, 0, 0, 0, 0, 0, 28, 0, 10, 0, 24};
+    memcpy(ck + cklen, opt, sizeof(opt));
+    cklen += sizeof(opt);
+    int ck_made = 0;
     double now = 900000.5;
     if (pass == 2) {
       now = ticks(sh, now, 12000, 2);
@@ -1061,6 +1074,20 @@ static void bridge(const uint8_t *origin, size_t olen) {
         }
         if (in) send_from(sh, pkt, len, NET(3) | 7, now, 0);
       }
+      if (pass == 0 && b != NULL && ms % 10 == 5) {
+        if (!ck_made) {
+          const uint8_t client[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+          const uint8_t addr[4] = {10, 9, 9, 9};
+          sb_cookie_write(ck + cklen, client, addr, 4, sh->wall, c.secrets[0]);
+          cklen += 24;
+          ck_made = 1;
+        }
+        int in = bridge_passes(b, NET(9) | 9, next());
+        ck_sent++;
+        ck_read += (unsigned)in;
+        if (in && ck_first == 0) ck_first = ck_sent;
+        if (in) send_from(sh, ck, cklen, NET(9) | 9, now, 0);
+      }
       if (ms % 50 == 0) {
         int in = b == NULL || bridge_passes(b, NET(5) | 251, next());
         if (b != NULL && pass == 0) {
@@ -1085,12 +1112,16 @@ static void bridge(const uint8_t *origin, size_t olen) {
       if (is_blocked(NET(3))) fail("bridge: the new resolver's /24 was blocked");
     }
     made[pass] = sh->bridges;
+    if (pass == 0) joined = sh->bridge_joined;
     if (pass == 2) refused = sh->bridges_refused;
   }
   printf("bridge made %.0f at %.0f lasted %.0f why %d good %u blocked %u last %.0f nat-blocked %d few-blocked %d new-read %u "
          "of %u resolver-read %u of %u off-made %.0f bare-made %.0f refused %.0f young-made %.0f\n",
          made[0], made_at, lasted, why, good, nblocked, last, nat, few, new_read, new_sent, res_read, res_sent, made[1],
          made[2], refused, made[3]);
+  printf("bridge joined %.0f cookie-read %u of %u first %u\n", joined, ck_read, ck_sent, ck_first);
+  if (joined != 1 || ck_first == 0 || ck_read != ck_sent - ck_first + 1)
+    fail("bridge: a stranger with a valid cookie did not join it at its first datagram passed");
   if (made[0] != 1 || made_at < 0 || made_at > 12) fail("bridge: not made at the first full run after calm");
   if (good < 1) fail("bridge: the resolver's /24 not among the /24s of standing");
   if (nblocked != 24 || last > SB_BRIDGE_MAX_MS) fail("bridge: the bot /24s were not all blocked while it held");

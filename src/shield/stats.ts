@@ -81,6 +81,9 @@ export interface ShieldStats {
   bridgeLastGood?: number;
   bridgeLastWhy?: number;
   bridgeLastBlocks?: number;
+  /** own22: /24s that joined a bridge (standing earned while it held), since start and in the last one. */
+  bridgeJoined?: number;
+  bridgeLastJoined?: number;
   /** The onset trace (native path), once, when complete: the first 20 × 100 ms after the worker
    * fell behind from calm (`at`, ms since the epoch); per slice, datagrams read per tier
    * (unknown, history, tcp, cookie), not answered per tier, then /24s blocked, the overload level

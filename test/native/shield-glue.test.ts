@@ -255,6 +255,16 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
     assert.ok(bridge, r.stdout);
     assert.equal(bridge[7], bridge[8], 'the resolver of standing read in full while the bridge held');
     assert.ok(Number(bridge[4]) <= 400, `bot /24s all blocked ${bridge[4]} ms into the bridge`);
+    // own22: once its blocks are made, the strangers' share rises (1 in 16, 8, 4, 2 every 175 ms
+    // without a new block): the stranger resolver is read at well over 1 in 16 while it holds; and a
+    // stranger with a valid cookie joins the /24s it passes whole at its first datagram passed.
+    assert.ok(
+      Number(bridge[5]) * 8 >= Number(bridge[6]),
+      `the stranger read ${bridge[5]} of ${bridge[6]}: the share did not rise`,
+    );
+    const joined = /^bridge joined 1 cookie-read (\d+) of (\d+) first (\d+)$/m.exec(r.stdout);
+    assert.ok(joined, r.stdout);
+    assert.equal(Number(joined[1]), Number(joined[2]) - Number(joined[3]) + 1, joined[0]);
     t.diagnostic(r.stdout.match(/^(cold|onset2|onset3|bridge|rrl|direct|renew) .*$/gm)?.join('; ') ?? '');
     // A flood the worker cannot read in full: the share is right within a window or two (shield7).
     const sat = /^qf saturated engaged (\d+) first (\d+) worst (\d+)$/m.exec(r.stdout);
