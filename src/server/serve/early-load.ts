@@ -11,7 +11,6 @@
 import { type Dir, opendirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startEarlyCompileThread } from '../shared/compile-pool.js';
-import { applyLoadFlags } from '../shared/load-flags.js';
 import { isZoneFileName } from './zone-dir.js';
 
 /** The environment variable naming the image cache's folder (image-cache.ts; unset: no cache). */
@@ -85,9 +84,6 @@ export function startEarlyLoad(
   const { only } = bigZoneFile(resolve(cwd, opts.zoneDir));
   if (only === undefined) return false;
   try {
-    // The load's V8 flags (load-flags.ts), before its threads start; the primary puts them
-    // back once the load is done.
-    applyLoadFlags(env);
     startEarlyCompileThread(only);
   } catch {
     return false;

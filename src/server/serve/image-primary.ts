@@ -20,7 +20,6 @@ import { type ImageChange, ImageShipper } from '../shared/image-shipper.js';
 import { collectGarbage, formatLoads, PackWriter } from '../shared/images.js';
 import { logKernelSettings } from '../shared/kernel.js';
 import { chooseUdpIo, formatUdpIoLine } from '../shared/listeners.js';
-import { applyLoadFlags, restoreLoadFlags } from '../shared/load-flags.js';
 import { createLogger, describeError } from '../shared/log.js';
 import { startCookieRotation } from '../shared/shield.js';
 import { handleStopSignals } from '../shared/stop-signals.js';
@@ -301,9 +300,6 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   };
   if (earlyStop) stopEarly();
   else if (!process.env[IMAGE_CACHE_ENV] && bigZoneFile(config.zoneDir).big) {
-    // The big load's V8 flags (load-flags.ts: set by early-load.ts when it started the
-    // thread; put back below once the load is done).
-    applyLoadFlags();
     const forkAt = process.env.SWITCHBOARD_FORK_AT;
     restLater = process.env.SWITCHBOARD_FORK_REST !== 'together';
     if (forkAt === 'start') fork();
@@ -345,11 +341,9 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   };
   try {
     first = await dir.load({ settled: publishSettled });
-    restoreLoadFlags();
     traceStart('primary', 'load done');
     fork();
   } catch (err) {
-    restoreLoadFlags();
     cacheWriter()?.abort();
     // The images cannot be stored (a full disk): nothing to serve.
     if (!stoppedEarly) log.error(describeError(err));
