@@ -74,7 +74,7 @@ function slices(t0: number, from: number, to: number): void {
     return best;
   };
   process.stdout.write(
-    't (s), throttled ms; per process: main+other ms; per worker socket: queue KiB, drops; per worker trace: read, in C, JS calls, loop busy ms, GC (ms kind)\n',
+    't (s), throttled ms; per process: main+other ms; per worker socket: queue KiB, drops; per worker trace: read, in C, JS calls, loop busy ms, GC (ms kind), stale read, queue bound KiB, prefilter programs attached\n',
   );
   for (let i = 1; i < samples.length; i++) {
     const a0 = samples[i - 1];
@@ -110,6 +110,9 @@ function slices(t0: number, from: number, to: number): void {
             .toFixed(0)}${gcs.length ? ` gc ${gcs.join(',')}` : ''}${
             // queue21: stale datagrams discarded, the queue's bound (KiB) at the slice's end
             x.u.length >= 10 ? ` s${x.u[8] - (y.u[8] ?? 0)} b${(x.u[9] / 1024).toFixed(0)}` : ''
+          }${
+            // onset22: the prefilter's programs built and attached in the slice
+            x.u.length >= 11 ? ` p${x.u[10] - (y.u[10] ?? 0)}` : ''
           }`;
         }
       }
