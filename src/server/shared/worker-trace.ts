@@ -62,7 +62,7 @@ export function startWorkerTrace(sources: {
       u[7] += s.shieldDropped;
       u[8] += s.queueStaleDropped ?? 0;
       u[9] += s.queueBoundOctets ?? 0;
-      u[10] += s.prefilterAttaches ?? s.prefilterUpdates;
+      u[10] += s.prefilterAttaches ?? s.prefilterUpdates ?? 0;
     }
     const t = [0, 0, 0, 0];
     for (const s of sources.tcp()) {
