@@ -98,6 +98,10 @@ export interface NativeUdpStats {
   prefilterZones: number;
   prefilterUpdates: number;
   prefilterErrors: number;
+  /** onset22: setsockopt calls that attached a program (the UDP socket's and each TCP listener's),
+   * and those spared because the program built was the one already attached. */
+  prefilterAttaches?: number;
+  prefilterSame?: number;
 }
 
 /** The addon's functions (native/udp.c). */
