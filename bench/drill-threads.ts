@@ -8,7 +8,8 @@
  * With `--slices PHASE:FROM-TO` (seconds of the phase), every 100 ms sample of that span instead:
  * the quota's throttled ms, each process's main + other threads' ms, each worker socket's queue
  * (KiB) and drops, and from the workers' own trace (OUT/NAME.workers, src/server/shared/worker-trace.ts)
- * datagrams read, answered in C, JS calls, the event loop's busy ms, and the collections.
+ * datagrams read, answered in C, JS calls (interpolated to the sample's bounds between the trace's
+ * lines, which a saturated loop writes 80-340 ms apart), the event loop's busy ms, and the collections.
  *
  * Usage: node dist/bench/drill-threads.js OUT [NAME (default switchboard)] [--phases wave1,wave2]
  *   [--slices wave1:8-13]
@@ -73,8 +74,30 @@ function slices(t0: number, from: number, to: number): void {
     for (const l of lines) if (l.w <= w && (!best || l.w > best.w)) best = l;
     return best;
   };
+  // onset22: a counter at an instant, interpolated between the worker trace's lines around it (a
+  // timer on a saturated loop writes them 80-340 ms apart: the counts since the line before are
+  // not the slice's, and set beside its 100 ms of CPU they misread the cost of a datagram).
+  const at = (lines: WorkerTraceLine[], w: number, k: number): number | undefined => {
+    let prev: WorkerTraceLine | undefined;
+    let next: WorkerTraceLine | undefined;
+    for (const l of lines) {
+      if (l.w <= w) prev = l;
+      else {
+        next = l;
+        break;
+      }
+    }
+    if (!prev || !next) return undefined;
+    const p = prev.u[k] ?? 0;
+    return p + ((w - prev.w) / (next.w - prev.w)) * ((next.u[k] ?? 0) - p);
+  };
+  const delta = (lines: WorkerTraceLine[], from: number, to: number, k: number): string => {
+    const a = at(lines, from, k);
+    const b = at(lines, to, k);
+    return a === undefined || b === undefined ? '?' : (b - a).toFixed(0);
+  };
   process.stdout.write(
-    't (s), throttled ms; per process: main+other ms; per worker socket: queue KiB, drops; per worker trace: read, in C, JS calls, loop busy ms, GC (ms kind)\n',
+    't (s), throttled ms; per process: main+other ms; per worker socket: queue KiB, drops; per worker trace: read, in C, JS calls, loop busy ms, GC (ms kind), stale read, queue bound KiB, prefilter programs attached\n',
   );
   for (let i = 1; i < samples.length; i++) {
     const a0 = samples[i - 1];
@@ -99,17 +122,20 @@ function slices(t0: number, from: number, to: number): void {
       if (lines) {
         const x = nearest(lines, b.w);
         const y = nearest(lines, a0.w);
-        if (x && y && x !== y) {
+        if (x && y) {
           const gcs = lines
             .filter((l) => l.w > y.w && l.w <= x.w)
             .flatMap((l) => l.g)
             .map(([, d, k]) => `${d}k${k}`);
-          wt = ` r${x.u[0] - y.u[0]} c${x.u[2] - y.u[2]} j${x.u[5] - y.u[5]} l${lines
+          wt = ` r${delta(lines, a0.w, b.w, 0)} c${delta(lines, a0.w, b.w, 2)} j${delta(lines, a0.w, b.w, 5)} l${lines
             .filter((l) => l.w > y.w && l.w <= x.w)
             .reduce((s, l) => s + l.l, 0)
             .toFixed(0)}${gcs.length ? ` gc ${gcs.join(',')}` : ''}${
             // queue21: stale datagrams discarded, the queue's bound (KiB) at the slice's end
-            x.u.length >= 10 ? ` s${x.u[8] - (y.u[8] ?? 0)} b${(x.u[9] / 1024).toFixed(0)}` : ''
+            x.u.length >= 10 ? ` s${delta(lines, a0.w, b.w, 8)} b${(x.u[9] / 1024).toFixed(0)}` : ''
+          }${
+            // onset22: the prefilter's programs built and attached in the slice
+            x.u.length >= 11 ? ` p${delta(lines, a0.w, b.w, 10)}` : ''
           }`;
         }
       }

@@ -613,3 +613,39 @@ int sb_prefilter_attach(int fd, struct sock_filter *prog, unsigned len) {
   struct sock_fprog fp = {(unsigned short)len, prog};
   return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp));
 }
+
+int sb_prefilter_same(const sb_prefilter_last *last, const struct sock_filter *prog, unsigned len) {
+  if (!last->valid || last->len != len) return 0;
+  return len == 0 || memcmp(last->prog, prog, (size_t)len * sizeof(*prog)) == 0;
+}
+
+void sb_prefilter_note(sb_prefilter_last *last, const struct sock_filter *prog, unsigned len) {
+  if (len > last->cap) {
+    struct sock_filter *p = realloc(last->prog, (size_t)len * sizeof(*p));
+    if (p == NULL) {
+      last->valid = 0;
+      return;
+    }
+    last->prog = p;
+    last->cap = len;
+  }
+  if (len > 0) memcpy(last->prog, prog, (size_t)len * sizeof(*prog));
+  last->len = len;
+  last->valid = 1;
+}
+
+void sb_prefilter_forget(sb_prefilter_last *last) {
+  free(last->prog);
+  last->prog = NULL;
+  last->len = last->cap = 0;
+  last->valid = 0;
+}
+
+int sb_prefilter_attach_same(void) {
+  static int v = -1;
+  if (v < 0) {
+    const char *e = getenv("SWITCHBOARD_PREFILTER_SAME");
+    v = e != NULL && strcmp(e, "attach") == 0;
+  }
+  return v;
+}

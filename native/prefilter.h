@@ -104,4 +104,23 @@ unsigned sb_prefilter_build_bridge(const uint32_t *prefixes, unsigned n, uint32_
 /* Attaches the program to the socket (replacing the one before); len 0 detaches. 0 or -1. */
 int sb_prefilter_attach(int fd, struct sock_filter *prog, unsigned len);
 
+/* onset22: the program last attached to a socket (or to each of a set of sockets), so that a
+ * rebuild that comes out the same is not attached again — an attach costs the kernel 0.1-0.3 ms
+ * (the program checked, converted and JIT-compiled), whatever its length, and at a wave's onset
+ * the shield's version moved many times a second while the program stayed as it was. */
+typedef struct sb_prefilter_last {
+  struct sock_filter *prog; /* a copy (malloc'd, `cap` instructions) */
+  unsigned len, cap;
+  int valid; /* 0: unknown (the next program is attached whatever it is) */
+} sb_prefilter_last;
+/* Whether `prog` (`len` instructions; 0: detached) is the one `last` holds. */
+int sb_prefilter_same(const sb_prefilter_last *last, const struct sock_filter *prog, unsigned len);
+/* Notes `prog` as attached (copied); when the copy cannot be made, `last` becomes unknown. */
+void sb_prefilter_note(sb_prefilter_last *last, const struct sock_filter *prog, unsigned len);
+/* Forgets it (the next program is attached) and frees the copy. */
+void sb_prefilter_forget(sb_prefilter_last *last);
+/* Whether the same program is attached again anyway (SWITCHBOARD_PREFILTER_SAME=attach: the
+ * behaviour before onset22, for A/B runs); read once. */
+int sb_prefilter_attach_same(void);
+
 #endif

@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "standing.h"
 
+#include "prefilter.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -208,6 +210,14 @@ void sb_standing_publish_blocks(const uint32_t *p24, unsigned n) {
   if (n > 512) n = 512;
   sb_standing_blocks *b = blocks_of(base, (unsigned)slot);
   uint32_t seq = __atomic_load_n(&b->seq, __ATOMIC_RELAXED);
+  /* onset22: the set as it stands already (the shield's version also moves for the QNAME filter
+   * and the bridge): not written, so the other workers do not build their TCP programs again. Only
+   * this worker writes its slot. */
+  if (!(seq & 1) && !sb_prefilter_attach_same() && __atomic_load_n(&b->n, __ATOMIC_RELAXED) == n) {
+    unsigned i = 0;
+    while (i < n && __atomic_load_n(&b->p24[i], __ATOMIC_RELAXED) == p24[i]) i++;
+    if (i == n) return;
+  }
   if (seq & 1) seq++; /* left odd by a predecessor killed mid-write */
   __atomic_store_n(&b->seq, seq + 1, __ATOMIC_RELAXED);
   __atomic_thread_fence(__ATOMIC_RELEASE);

@@ -121,6 +121,10 @@ typedef struct sb_sock {
   unsigned prefilter_version, prefilter_prefixes, prefilter_zones; /* the kernel filter on this socket */
   uint64_t tcp_union_gen; /* the workers' union of blocked sets on the TCP listeners (standing.h); 0: none */
   uint64_t prefilter_updates, prefilter_errors;
+  /* onset22: the programs last attached (the UDP socket's; the TCP listeners', one for all), and the
+   * setsockopt calls made and spared (a rebuild that came out the same). */
+  sb_prefilter_last udp_last, tcp_last;
+  uint64_t prefilter_attaches, prefilter_same;
   /* TCP listening sockets that carry the same filter (their own duplicates of the descriptors,
    * closed with this socket): a blocked /24's SYNs never take a place in the accept queue. */
   int tcp_fds[SB_MAX_TCP_FILTERED];
@@ -161,6 +165,8 @@ static uint32_t get32(const uint8_t *p) {
 }
 
 static void free_sock(sb_sock *s) {
+  sb_prefilter_forget(&s->udp_last);
+  sb_prefilter_forget(&s->tcp_last);
   free(s->c_answers);
   free(s);
 }
@@ -630,7 +636,17 @@ static void apply_prefilter(sb_sock *s) {
       }
       if (ulen == 0 && np > 0) r = -1;
     }
-    if (r == 0) r = sb_prefilter_attach(s->fd, ulen ? g_udp_prog : NULL, ulen);
+    if (r == 0) {
+      /* onset22: the same program as the one on the socket is not attached again. */
+      if (!sb_prefilter_attach_same() && sb_prefilter_same(&s->udp_last, g_udp_prog, ulen)) {
+        s->prefilter_same++;
+      } else {
+        r = sb_prefilter_attach(s->fd, ulen ? g_udp_prog : NULL, ulen);
+        s->prefilter_attaches++;
+        if (r == 0) sb_prefilter_note(&s->udp_last, g_udp_prog, ulen);
+        else s->udp_last.valid = 0;
+      }
+    }
     if (r == 0) {
       s->prefilter_prefixes = np;
       s->prefilter_zones = nz;
@@ -643,7 +659,16 @@ static void apply_prefilter(sb_sock *s) {
       tlen = sb_prefilter_build(tpfx, tnp, 24, g_tcp_prog, SB_PREFILTER_INSNS);
       if (tlen == 0) r = -1;
     }
-    for (unsigned i = 0; i < s->ntcp && r == 0; i++) r = sb_prefilter_attach(s->tcp_fds[i], tlen ? g_tcp_prog : NULL, tlen);
+    if (r == 0 && !sb_prefilter_attach_same() && sb_prefilter_same(&s->tcp_last, g_tcp_prog, tlen)) {
+      s->prefilter_same += s->ntcp;
+    } else if (r == 0) {
+      for (unsigned i = 0; i < s->ntcp && r == 0; i++) {
+        r = sb_prefilter_attach(s->tcp_fds[i], tlen ? g_tcp_prog : NULL, tlen);
+        s->prefilter_attaches++;
+      }
+      if (r == 0) sb_prefilter_note(&s->tcp_last, g_tcp_prog, tlen);
+      else s->tcp_last.valid = 0;
+    }
     s->tcp_union_gen = tgen;
   }
   if (r == 0) s->prefilter_updates++;
@@ -1047,6 +1072,7 @@ static napi_value js_filter_tcp(napi_env env, napi_callback_info info) {
         s->tcp_fds[s->ntcp++] = d;
         s->prefilter_version = 0; /* attach the current set to it at the next wake-up */
         s->tcp_union_gen = 0;
+        s->tcp_last.valid = 0; /* the new listener has no program yet */
         ok = 1;
       }
     }
@@ -1700,6 +1726,8 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   set_num(env, o, "prefilterZones", (double)s->prefilter_zones);
   set_num(env, o, "prefilterUpdates", (double)s->prefilter_updates);
   set_num(env, o, "prefilterErrors", (double)s->prefilter_errors);
+  set_num(env, o, "prefilterAttaches", (double)s->prefilter_attaches);
+  set_num(env, o, "prefilterSame", (double)s->prefilter_same);
   set_num(env, o, "idleClocks", (double)s->idle_clocks);
   return o;
 }

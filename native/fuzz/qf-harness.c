@@ -22,8 +22,12 @@
  *     4. Bounds: the builder refuses unsorted hashes, more names than SB_QF_MAX_NAMES, origins
  *        of a bad shape, too many zones; a program at the limits (SB_PREFILTER_MAX prefixes and
  *        SB_QF_MAX_NAMES names) fits SB_QF_INSNS.
- *   Prints "qf sent N passed P dropped D mismatches 0 v6 0|1 blocked 1 insns I" and
- *   "qf sampled S of T".
+ *     5. The bridge's program (bridge21).
+ *     6. onset22: sb_prefilter_same/note/forget — a rebuild of the attached program is known as the
+ *        same (and, not attached again, the kernel keeps dropping the blocked /24's datagrams); a
+ *        changed share, a changed blocked set, a detach are not; the changed one attached passes them.
+ *   Prints "qf sent N passed P dropped D mismatches 0 v6 0|1 blocked 1 insns I",
+ *   "qf sampled S of T" and "qf same 7 of 7 kept 2000 of 2000 after 2000 of 2000".
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -436,6 +440,50 @@ int main(int argc, char **argv) {
   if (bmost == 0) fail("the most /24s of standing and blocked do not fit 8192");
   unsigned bq = sb_prefilter_build_bridge(pfx, SB_PREFILTER_MAX, SB_PREFILTER_SAMPLE, four, SB_QF_MAX_ZONES, &most, prog,
                                           SB_QF_INSNS);
+  /* 6: onset22 — the program last attached (sb_prefilter_last): a rebuild that comes out the same is
+   * known as the same and not attached again, and the kernel keeps applying the one attached; a
+   * different program (the blocked set or the admitted share changed) or a detach is not the same. */
+  unsigned same_ok = 0, kept = 0, after = 0;
+  {
+    sb_prefilter_last last = {0};
+    if (sb_prefilter_same(&last, plain, plain_len)) fail("an unknown last program called the same");
+    if (sock_pair(AF_INET, &rx, &tx, &to, &tolen, "127.9.0.1") != 0) fail("socket (same)");
+    if (sb_prefilter_attach(rx, plain, plain_len) != 0) fail("attach (same)");
+    sb_prefilter_note(&last, plain, plain_len);
+    static struct sock_filter again[SB_QF_INSNS];
+    unsigned again_len = sb_prefilter_build_qf(blocked, 1, 24, 0, zones, 2, again, SB_QF_INSNS);
+    if (sb_prefilter_same(&last, again, again_len)) same_ok++; /* not attached: the kernel keeps `plain` */
+    n = to_wire("n5.z0.drill", name);
+    len = query(pkt, name, n);
+    for (unsigned i = 0; i < 2000; i++) {
+      if (sendto(tx, pkt, len, 0, (struct sockaddr *)&to, tolen) != (ssize_t)len) fail("sendto (same)");
+      if (recv(rx, back, sizeof(back), MSG_DONTWAIT) < 0) kept++;
+    }
+    /* Another zone's share: a different program. */
+    sb_qf_zone other[2] = {zones[0], zones[1]};
+    other[1].admit = 1u << 20;
+    unsigned other_len = sb_prefilter_build_qf(blocked, 1, 24, 0, other, 2, again, SB_QF_INSNS);
+    if (!sb_prefilter_same(&last, again, other_len)) same_ok++;
+    /* Nothing blocked: a different program; attached, the blocked /24's datagrams pass again. */
+    unsigned open_len = sb_prefilter_build_qf(NULL, 0, 24, 0, zones, 2, again, SB_QF_INSNS);
+    if (open_len > 0 && !sb_prefilter_same(&last, again, open_len)) same_ok++;
+    if (sb_prefilter_attach(rx, again, open_len) != 0) fail("attach (open)");
+    sb_prefilter_note(&last, again, open_len);
+    if (sb_prefilter_same(&last, again, open_len)) same_ok++;
+    for (unsigned i = 0; i < 2000; i++) {
+      if (sendto(tx, pkt, len, 0, (struct sockaddr *)&to, tolen) != (ssize_t)len) fail("sendto (open)");
+      if (recv(rx, back, sizeof(back), MSG_DONTWAIT) >= 0) after++;
+    }
+    /* A detach (length 0) is the same only as a detach. */
+    if (!sb_prefilter_same(&last, NULL, 0)) same_ok++;
+    sb_prefilter_note(&last, NULL, 0);
+    if (sb_prefilter_same(&last, NULL, 0) && !sb_prefilter_same(&last, again, open_len)) same_ok++;
+    sb_prefilter_forget(&last);
+    if (!sb_prefilter_same(&last, NULL, 0)) same_ok++;
+    close(rx);
+    close(tx);
+  }
+  printf("qf same %u of 7 kept %u of 2000 after %u of 2000\n", same_ok, kept, after);
   printf("qf bridge standing %u of %u range %u of %u outside %u of %u blocked %u of %u stranger %u of %u insns %u most %u with-zones %u\n",
          bridge_counts[0], 2 * bridge_sent[0], bridge_counts[1], 2 * bridge_sent[1], bridge_counts[2], 2 * bridge_sent[2],
          bridge_counts[3], 2 * bridge_sent[3], bridge_counts[4], 2 * bridge_sent[4], blen, bmost, bq);

@@ -81,7 +81,7 @@ static int rrl_shared(sb_rrl *r, double rate, double all, unsigned slip) {
 static int child(int argc, char **argv) {
   if (argc < 4) return 2;
   const char *what = argv[2], *path = argv[3];
-  if (strcmp(what, "block") == 0 && argc > 4) setenv("SWITCHBOARD_WORKER_SLOT", argv[4], 1);
+  if ((strcmp(what, "block") == 0 || strcmp(what, "republish") == 0) && argc > 4) setenv("SWITCHBOARD_WORKER_SLOT", argv[4], 1);
   sb_sources s;
   if (attach(&s, path, TABLE) != 0) return 3;
   double base = argc > 4 ? atof(argv[4]) : 1e6;
@@ -117,6 +117,23 @@ static int child(int argc, char **argv) {
     uint32_t p[2] = {0x7f020000u | slot << 8, 0x7f7f0000u};
     sb_standing_publish_blocks(p, 2);
     return 0;
+  }
+  if (strcmp(what, "republish") == 0) {
+    /* onset22: this worker's set published again as it stands moves no generation (the other
+     * workers build no TCP program for it); a changed set does. Exit 0 when both hold. */
+    uint32_t slot = (uint32_t)atoi(argv[4]);
+    uint32_t p[2] = {0x7f020000u | slot << 8, 0x7f7f0000u};
+    const uint32_t *u24;
+    unsigned nu;
+    sb_standing_publish_blocks(p, 2);
+    uint64_t g1 = sb_standing_blocks_union(&u24, &nu);
+    sb_standing_publish_blocks(p, 2);
+    uint64_t g2 = sb_standing_blocks_union(&u24, &nu);
+    sb_standing_publish_blocks(p, 1);
+    uint64_t g3 = sb_standing_blocks_union(&u24, &nu);
+    sb_standing_publish_blocks(p, 2);
+    uint64_t g4 = sb_standing_blocks_union(&u24, &nu);
+    return g2 == g1 && g3 != g2 && g4 != g3 ? 0 : 1;
   }
   if (strcmp(what, "tcp") == 0 || strcmp(what, "tcp1") == 0) {
     /* Strangers' connections at one instant: 200 from 40 blocks ("tcp"), or 20 from one ("tcp1");
@@ -403,6 +420,9 @@ static int checks(const char *dir) {
   check(run(self, "block", blocks, "5") == 0, "its successor writes its set");
   sb_standing_blocks_union(&p24, &np);
   check(np == 4 && p24[2] == 0x7f020500u && b5->seq % 2 == 0, "and it joins the union");
+  check(run(self, "republish", blocks, "5") == 0, "a set published again unchanged moves no generation, a change does");
+  sb_standing_blocks_union(&p24, &np);
+  check(np == 4 && p24[2] == 0x7f020500u, "and the union is as it was");
 
   /* The TCP strangers' budget, one for all workers: two workers take at the same instant. */
   {

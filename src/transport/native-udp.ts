@@ -98,6 +98,10 @@ export interface NativeUdpStats {
   prefilterZones: number;
   prefilterUpdates: number;
   prefilterErrors: number;
+  /** onset22: setsockopt calls that attached a program (the UDP socket's and each TCP listener's),
+   * and those spared because the program built was the one already attached. */
+  prefilterAttaches?: number;
+  prefilterSame?: number;
   /** own22: times the idle clock ran the shield's clock and the program with no batch read for
    * 200 ms (native/udp.c on_idle_clock). */
   idleClocks: number;

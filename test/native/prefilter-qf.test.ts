@@ -7,7 +7,8 @@
  * and hostile datagrams (truncated, pointers, reserved label types, too many labels, responses,
  * QDCOUNT 0 or 2, random octets) — and requires the kernel's decision for every one to equal the
  * C reference `sb_qf_decide` (the dry run's and the glue's); from the blocked /24, none passes
- * without a sample share, about 1 in 256 with the server's (expiry19). Then the bounds of the builder.
+ * without a sample share, about 1 in 256 with the server's (expiry19). Then the bounds of the builder,
+ * and (onset22) that a rebuild of the program on a socket is known as the same, and a change is not.
  * Without a C compiler it skips (fails with SWITCHBOARD_REQUIRE_PEERS=1).
  * @module
  */
@@ -70,5 +71,8 @@ describe('the QNAME filter in the kernel (native/prefilter.c) under ASan/UBSan',
       assert.ok(Number(b[7]) >= 130 && Number(b[7]) <= 280, `blocked: ${b[7]} of ${b[8]}`);
       assert.ok(Number(b[9]) >= 300 && Number(b[9]) <= 500, `strangers: ${b[9]} of ${b[10]}`);
       assert.ok(Number(b[11]) > 0 && Number(b[11]) <= 4096 && Number(b[12]) > 0, 'built within bounds');
+      // onset22: a rebuild of the attached program is the same (not attached again; the kernel keeps
+      // dropping the blocked /24), a changed share, set or a detach is not, and attached it applies.
+      assert.match(r.stdout, /^qf same 7 of 7 kept 2000 of 2000 after 2000 of 2000$/m);
     });
 });

@@ -23,6 +23,7 @@ const udp = {
   shieldDropped: 1,
   queueStaleDropped: 3,
   queueBoundOctets: 1024,
+  prefilterAttaches: 5,
 };
 const tcp = { accepted: 4, refused: 1, open: 2, batchAccepted: 3 };
 const sources = {
@@ -54,7 +55,7 @@ test('a line every 100 ms: the sockets summed, the loop, the heap, the collectio
       .filter(Boolean)
       .map((l) => JSON.parse(l) as WorkerTraceLine);
     assert.ok(lines.length >= 2, `${lines.length} lines`);
-    assert.deepEqual(lines[0]?.u, [20, 2, 14, 4, 6, 2, 18, 2, 6, 2048]);
+    assert.deepEqual(lines[0]?.u, [20, 2, 14, 4, 6, 2, 18, 2, 6, 2048, 10]);
     assert.deepEqual(lines[0]?.t, [4, 1, 2, 3]);
     assert.ok((lines[0]?.h ?? 0) > 0);
     assert.ok(lines.flatMap((l) => l.g).length >= 1, 'the collections are listed');

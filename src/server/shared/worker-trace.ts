@@ -10,6 +10,7 @@
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import type { NativeUdpStats } from '../../transport/native-udp.js';
 import type { TcpStats } from '../../transport/tcp.js';
 
@@ -17,8 +18,9 @@ import type { TcpStats } from '../../transport/tcp.js';
 export const WORKER_TRACE_ENV = 'SWITCHBOARD_WORKER_TRACE';
 
 /** One line: `u` [received, dropped, answeredC, answeredJs, batches, jsCalls, sent, shieldDropped,
- * queueStaleDropped, queueBoundOctets] summed over the native sockets (queue21: the datagrams read
- * and discarded as stale, and the receive queue's bound now, native/queue_bound.h); `t` [accepted, refused, open, batchAccepted] summed over the
+ * queueStaleDropped, queueBoundOctets, prefilterUpdates] summed over the native sockets (queue21: the
+ * datagrams read and discarded as stale, and the receive queue's bound now, native/queue_bound.h;
+ * onset22: the kernel prefilter's programs built and attached); `t` [accepted, refused, open, batchAccepted] summed over the
  * TCP listeners; `l` event loop busy ms since the line before; `h` heap used (bytes); `g`
  * collections: [start (ms since the epoch), duration ms, kind (perf_hooks' NODE_PERFORMANCE_GC_*)]. */
 export interface WorkerTraceLine {
@@ -49,7 +51,7 @@ export function startWorkerTrace(sources: {
   obs.observe({ entryTypes: ['gc'] });
   let elu = performance.eventLoopUtilization();
   const tick = (): void => {
-    const u = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    const u = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
     for (const s of sources.udp()) {
       u[0] += s.received;
       u[1] += s.dropped;
@@ -61,6 +63,7 @@ export function startWorkerTrace(sources: {
       u[7] += s.shieldDropped;
       u[8] += s.queueStaleDropped ?? 0;
       u[9] += s.queueBoundOctets ?? 0;
+      u[10] += s.prefilterAttaches ?? s.prefilterUpdates ?? 0;
     }
     const t = [0, 0, 0, 0];
     for (const s of sources.tcp()) {
@@ -77,7 +80,9 @@ export function startWorkerTrace(sources: {
       u,
       t,
       l: Math.round(d.active * 10) / 10,
-      h: process.memoryUsage().heapUsed,
+      // onset22: V8's count alone (what memoryUsage().heapUsed reads), without its RSS read of /proc:
+      // the tick was ~3% of a worker's CPU in a drill, memoryUsage a quarter of it.
+      h: getHeapStatistics().used_heap_size,
       g: gcs,
     };
     gcs = [];
