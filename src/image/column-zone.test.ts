@@ -487,7 +487,9 @@ describe('a zone loaded as columns is the zone loadZoneText builds, and compiles
     const zone = loadZoneTextColumns(text, { origin: 'mx.test.', strict: false, thread: false }).zone;
     assert.ok(zone instanceof ColumnZone);
     for (const answer of [{ maxChain: 1 }, { maxChain: 8 }]) {
-      const a = Buffer.from(compileZone(loadZoneText(text, { origin: 'mx.test.', strict: false }).zone, { answer }));
+      const a = Buffer.from(
+        compileZone(loadZoneText(text, { origin: 'mx.test.', strict: false }).zone, { answer }),
+      );
       assert.ok(Buffer.from(compileZone(zone, { answer })).equals(a), `maxChain ${answer.maxChain}`);
     }
     assert.ok(Buffer.from(compileZone(zone)).equals(want));
