@@ -435,6 +435,67 @@ describe('a zone loaded as columns is the zone loadZoneText builds, and compiles
     assert.ok(Buffer.from(compiledToFile(zone)).equals(Buffer.from(want)));
   });
 
+  test('MX RRsets whose exchange is their owner (written directly) beside every other shape: the Zone’s image', () => {
+    // columnData writes an MX RRset of one record naming its own owner without the encoder
+    // (#selfMxAt); the Zone's image is made by the engine's path. The shapes: the exchange
+    // spelled otherwise, the owner with A and AAAA (several records, other TTLs), one of them,
+    // neither, at the apex, below a cut, at a wildcard, with a second MX record; beside them
+    // MX to other names in and out of the zone, CNAME chains, cuts with and without glue.
+    const lines = [
+      '$ORIGIN Mx.Test.',
+      '$TTL 300',
+      '@ 600 SOA ns1 hostmaster 1 2 3 4 60',
+      '@ NS ns1',
+      'ns1 A 192.0.2.53',
+      '@ MX 5 @',
+      '@ A 192.0.2.1',
+      'both MX 10 both',
+      'both A 192.0.2.2',
+      'both 60 A 192.0.2.3',
+      'both 900 AAAA 2001:db8::2',
+      'Upper MX 10 UPPER.mx.TEST.',
+      'upper AAAA 2001:db8::3',
+      'only-a 120 MX 0 only-a',
+      'only-a A 192.0.2.4',
+      'bare MX 65535 bare',
+      'bare TXT "no address"',
+      'two MX 10 two',
+      'two MX 20 both',
+      'two A 192.0.2.5',
+      'deep.er.name MX 1 deep.er.name',
+      'deep.er.name A 192.0.2.6',
+      '* MX 10 *',
+      '* A 192.0.2.7',
+      'w.* MX 10 w.*.mx.test.',
+      'other MX 10 both',
+      'out MX 10 mail.elsewhere.example.',
+      'c1 CNAME c2',
+      'c2 CNAME both',
+      'c3 CNAME upper',
+      'c4 CNAME out.elsewhere.example.',
+      'cut NS ns.cut',
+      'cut NS ns.elsewhere.example.',
+      'ns.cut A 192.0.2.8',
+      'ns.cut MX 10 ns.cut',
+      'cut2 NS ns.elsewhere.example.',
+      'x.cut2 MX 10 x.cut2',
+    ];
+    for (let i = 0; i < 40; i++) lines.push(`h${i} MX ${i} h${i}`, `h${i} A 198.51.100.${i}`);
+    for (let i = 0; i < 40; i += 2) lines.push(`h${i} AAAA 2001:db8::${i.toString(16)}`);
+    const text = `${lines.join('\n')}\n`;
+    const want = Buffer.from(compileZone(loadZoneText(text, { origin: 'mx.test.', strict: false }).zone));
+    const zone = loadZoneTextColumns(text, { origin: 'mx.test.', strict: false, thread: false }).zone;
+    assert.ok(zone instanceof ColumnZone);
+    for (const answer of [{ maxChain: 1 }, { maxChain: 8 }]) {
+      const a = Buffer.from(
+        compileZone(loadZoneText(text, { origin: 'mx.test.', strict: false }).zone, { answer }),
+      );
+      assert.ok(Buffer.from(compileZone(zone, { answer })).equals(a), `maxChain ${answer.maxChain}`);
+    }
+    assert.ok(Buffer.from(compileZone(zone)).equals(want));
+    assert.ok(Buffer.from(compiledToFile(zone)).equals(want));
+  });
+
   test('the canonical order of many names (octets 0 and 255, spellings, depths, prefixes): the Zone’s', () => {
     // compileZone sorts a ColumnZone's names with a multikey quicksort over octet keys (a
     // Zone's with a comparator over strings): the same order, so the same image.
