@@ -1559,16 +1559,7 @@ class TemplateEncoder {
 
   /** `begin` for the QNAME of wire form `wire` and case-folded key `key`. */
   beginWire(wire: string, key: string, qtype: number): void {
-    this.#gen = (this.#gen + 1) >>> 0;
-    if (this.#gen === 0) {
-      this.#slotGen.fill(0);
-      this.#gen = 1;
-    }
-    this.#targets = 0;
-    this.#lastKey = undefined;
-    this.len = 12;
-    this.an = this.ns = this.ar = 0;
-    this.pointers = 0;
+    this.#reset(12, 0, 0);
     this.#writeName(wire, key);
     const buf = this.buf;
     buf[this.len++] = qtype >> 8;
@@ -1584,6 +1575,12 @@ class TemplateEncoder {
    * compression table are not kept (the next message begins anew).
    */
   direct(qEnd: number, len: number, an: number, ar: number): void {
+    this.#reset(len, an, ar);
+    this.qEnd = qEnd;
+  }
+
+  /** A new message: the compression table emptied (a generation step), `len` octets written. */
+  #reset(len: number, an: number, ar: number): void {
     this.#gen = (this.#gen + 1) >>> 0;
     if (this.#gen === 0) {
       this.#slotGen.fill(0);
@@ -1591,7 +1588,6 @@ class TemplateEncoder {
     }
     this.#targets = 0;
     this.#lastKey = undefined;
-    this.qEnd = qEnd;
     this.len = len;
     this.an = an;
     this.ns = 0;
