@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Whether `key` is in `v` (`n` values, sorted ascending): the QNAME filter's hash sets and the
- * bridge's /24s of standing. */
+/* Whether `key` is in `v` (`n` values, sorted ascending): the QNAME filter's hash sets, the
+ * bridge's /24s of standing and the TCP accept's blocked /24s (tcp_gate.c). */
 static inline int sb_sorted_has(const uint32_t *v, unsigned n, uint32_t key) {
   unsigned lo = 0, hi = n;
   while (lo < hi) {

@@ -4,6 +4,7 @@
  * /56) and a bounded table of held connections. Every index is bounded by the table sizes.
  */
 #include "tcp_gate.h"
+#include "prefilter.h"
 
 #include <errno.h>
 #include <math.h>
@@ -152,14 +153,7 @@ int sb_tcp_in_blocked(const uint8_t *addr, size_t len, const uint32_t *p24s, uns
   const uint8_t *v4 = v4_of(addr, len);
   if (v4 == NULL || p24s == NULL || n == 0) return 0;
   uint32_t p = ((uint32_t)v4[0] << 24) | ((uint32_t)v4[1] << 16) | ((uint32_t)v4[2] << 8);
-  unsigned lo = 0, hi = n;
-  while (lo < hi) {
-    unsigned mid = lo + (hi - lo) / 2;
-    if (p24s[mid] == p) return 1;
-    if (p24s[mid] < p) lo = mid + 1;
-    else hi = mid;
-  }
-  return 0;
+  return sb_sorted_has(p24s, n, p);
 }
 
 /* ---- connections waiting for their first frame ---- */
