@@ -435,9 +435,8 @@ describe('a zone loaded as columns is the zone loadZoneText builds, and compiles
     assert.ok(Buffer.from(compiledToFile(zone)).equals(Buffer.from(want)));
   });
 
-  test('MX RRsets whose exchange is their owner (written directly) beside every other shape: the Zone’s image', () => {
-    // columnData writes an MX RRset of one record naming its own owner without the encoder
-    // (#selfMxAt); the Zone's image is made by the engine's path. The shapes: the exchange
+  test('MX RRsets whose exchange is their owner beside every other shape: the Zone’s image', () => {
+    // The column compile's image of these shapes against the Zone's (the engine's path). The shapes: the exchange
     // spelled otherwise, the owner with A and AAAA (several records, other TTLs), one of them,
     // neither, at the apex, below a cut, at a wildcard, with a second MX record; beside them
     // MX to other names in and out of the zone, CNAME chains, cuts with and without glue.

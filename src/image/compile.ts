@@ -79,8 +79,6 @@ const SHIFT_LIMIT = 0x4000 - 255 - 16;
 const NO_NUMBERS: number[] = [];
 const NO_STRINGS: string[] = [];
 const ADDRESS_TYPES = [RRType.A, RRType.AAAA];
-/** `#selfMxAt`: the RRset is not of its shape (no template offset is negative but -1). */
-const NOT_SELF_MX = -2;
 /** A type no zone holds: used to ask for a node's NODATA answer. */
 const ABSENT_TYPE = 65534;
 
@@ -1559,28 +1557,6 @@ class TemplateEncoder {
 
   /** `begin` for the QNAME of wire form `wire` and case-folded key `key`. */
   beginWire(wire: string, key: string, qtype: number): void {
-    this.#reset(12, 0, 0);
-    this.#writeName(wire, key);
-    const buf = this.buf;
-    buf[this.len++] = qtype >> 8;
-    buf[this.len++] = qtype & 0xff;
-    buf[this.len++] = 0;
-    buf[this.len++] = 1;
-    this.qEnd = this.len;
-  }
-
-  /**
-   * Takes a message written into `buf` by its caller (`#selfMxAt`): its body is
-   * `buf[qEnd, len)` with `an` answer and `ar` additional records; the question and the
-   * compression table are not kept (the next message begins anew).
-   */
-  direct(qEnd: number, len: number, an: number, ar: number): void {
-    this.#reset(len, an, ar);
-    this.qEnd = qEnd;
-  }
-
-  /** A new message: the compression table emptied (a generation step), `len` octets written. */
-  #reset(len: number, an: number, ar: number): void {
     this.#gen = (this.#gen + 1) >>> 0;
     if (this.#gen === 0) {
       this.#slotGen.fill(0);
@@ -1588,11 +1564,16 @@ class TemplateEncoder {
     }
     this.#targets = 0;
     this.#lastKey = undefined;
-    this.len = len;
-    this.an = an;
-    this.ns = 0;
-    this.ar = ar;
+    this.len = 12;
+    this.an = this.ns = this.ar = 0;
     this.pointers = 0;
+    this.#writeName(wire, key);
+    const buf = this.buf;
+    buf[this.len++] = qtype >> 8;
+    buf[this.len++] = qtype & 0xff;
+    buf[this.len++] = 0;
+    buf[this.len++] = 1;
+    this.qEnd = this.len;
   }
 
   /**
@@ -2905,7 +2886,7 @@ class TemplateBuilder {
       } else if (type !== RRType.SRV && !hasCompressibleNames(type) && this.#plainFits(cols, t, kn)) {
         at = this.#plainSetAt(cols, t, kn, cls);
       } else {
-        at = this.#encodedSetAt(cols, t, idx, key, kn, cls);
+        at = this.#encodedSetAt(cols, t, key, kn, cls);
         if (at < 0) reason = Fallback.TOO_LARGE;
         this.#chasePrefix = t === cname && at >= 0;
         if (this.#chasePrefix) encoder.mark();
@@ -2975,12 +2956,8 @@ class TemplateBuilder {
    * targets held in the zone (not below a cut nor at one; each RRset once) in additional.
    * Returns the template's offset, or -1 past 65,535 octets.
    */
-  #encodedSetAt(cols: ZoneColumns, t: number, idx: number, key: string, kn: number, cls: number): number {
+  #encodedSetAt(cols: ZoneColumns, t: number, key: string, kn: number, cls: number): number {
     const type = cols.setType[t];
-    if (type === RRType.MX && !this.#highNames) {
-      const at = this.#selfMxAt(cols, t, idx, key, kn, cls);
-      if (at !== NOT_SELF_MX) return at;
-    }
     const w = encoder;
     w.beginWire(key, key, type);
     if (!w.columnSetWire(0, key, key, cls, cols, t)) return -1;
@@ -3006,71 +2983,6 @@ class TemplateBuilder {
         }
       }
     }
-    return this.#placeExactAt(kn, requiredEnd);
-  }
-
-  /**
-   * `#encodedSetAt` for the MX RRset `t` of name index `idx` (key `key`, `kn` octets) when it
-   * is one record whose exchange is the owner itself (`h MX 10 h`), its octets written
-   * directly: what the encoder writes then is fixed — the owner and the exchange are pointers
-   * to the QNAME (offset 12), as is each additional A and AAAA record's owner (the owner's
-   * own address RRsets, in ADDRESS_TYPES order). NOT_SELF_MX for any other RRset (the
-   * encoder's path decides), and past MESSAGE_LIMIT (the encoder's path fails it as before).
-   */
-  #selfMxAt(cols: ZoneColumns, t: number, idx: number, key: string, kn: number, cls: number): number {
-    const { setFirst, setTtl, recNext, recOff, recLen, slab } = cols;
-    const r = setFirst[t];
-    if (r < 0 || recNext[r] >= 0 || recLen[r] !== kn + 2) return NOT_SELF_MX;
-    const o = recOff[r];
-    for (let j = 0; j < kn; j++) {
-      const c = slab[o + 2 + j];
-      if ((c >= 0x41 && c <= 0x5a ? c + 0x20 : c) !== key.charCodeAt(j)) return NOT_SELF_MX;
-    }
-    const qEnd = 12 + kn + 4;
-    let size = qEnd + 16;
-    let ar = 0;
-    for (const type of ADDRESS_TYPES) {
-      const a = setOfType(cols, idx, type);
-      if (a < 0) continue;
-      for (let g = setFirst[a]; g >= 0; g = recNext[g]) {
-        size += 12 + recLen[g];
-        ar++;
-      }
-    }
-    if (size > MESSAGE_LIMIT) return NOT_SELF_MX;
-    const w = encoder;
-    const buf = w.buf;
-    let p = qEnd;
-    // The answer: owner, MX, class, TTL, RDLENGTH 4, the preference, the exchange.
-    buf[p] = 0xc0;
-    buf[p + 1] = 12;
-    writeTypeClassTtl(buf, p + 2, RRType.MX, cls, setTtl[t] >>> 0);
-    buf[p + 10] = 0;
-    buf[p + 11] = 4;
-    buf[p + 12] = slab[o];
-    buf[p + 13] = slab[o + 1];
-    buf[p + 14] = 0xc0;
-    buf[p + 15] = 12;
-    p += 16;
-    const requiredEnd = p;
-    for (const type of ADDRESS_TYPES) {
-      const a = setOfType(cols, idx, type);
-      if (a < 0) continue;
-      const ttl = setTtl[a] >>> 0;
-      for (let g = setFirst[a]; g >= 0; g = recNext[g]) {
-        const n = recLen[g];
-        const from = recOff[g];
-        buf[p] = 0xc0;
-        buf[p + 1] = 12;
-        writeTypeClassTtl(buf, p + 2, type, cls, ttl);
-        buf[p + 10] = n >> 8;
-        buf[p + 11] = n & 0xff;
-        p += 12;
-        for (let j = 0; j < n; j++) buf[p + j] = slab[from + j];
-        p += n;
-      }
-    }
-    w.direct(qEnd, p, 1, ar);
     return this.#placeExactAt(kn, requiredEnd);
   }
 
