@@ -674,6 +674,8 @@ int sb_sources_init(sb_sources *s, uint32_t table_size, uint32_t history_min, do
   s->history_share = history_share;
   s->tcp_ms = tcp_seconds * 1000;
   s->cookie_ms = cookie_seconds * 1000;
+  s->unrest_own = NEVER;
+  s->calm_after_ms = SB_CALM_AFTER_MS;
   uint32_t n = s->table.size;
   s->good = calloc(n, 4);
   s->bad = calloc(n, 4);
@@ -799,7 +801,21 @@ static uint32_t sources_claim(sb_sources *s, uint32_t key, double now_ms) {
   return slot;
 }
 
+static inline double *unrest_stamp(sb_sources *s) { return s->unrest_shared != NULL ? s->unrest_shared : &s->unrest_own; }
+
+void sb_sources_note_unrest(sb_sources *s, double now_ms) {
+  double *u = unrest_stamp(s);
+  if (now_ms - ld(u) >= SB_UNREST_STEP_MS) st(u, now_ms);
+}
+
+void sb_sources_set_calm_after(sb_sources *s, double ms) { s->calm_after_ms = ms > 0 ? ms : 0; }
+
 void sb_sources_note_calm(sb_sources *s, uint32_t key, int exists, double now_ms) {
+  /* hist23 (sources.ts): an attack seen lately — a source without history earns nothing. */
+  if (s->calm_after_ms > 0 && now_ms - ld(unrest_stamp(s)) < s->calm_after_ms) {
+    int32_t found = sb_table_find(&s->table, key);
+    if (found < 0 || !(now_ms - ld(&s->history_at[found]) < HISTORY_MS)) return;
+  }
   uint32_t slot = sources_claim(s, key, now_ms);
   /* One query a second at most counts (sources.ts) — for all workers together when shared: the
    * worker whose compare-and-swap of the stamp succeeds takes the credit. */

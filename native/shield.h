@@ -149,6 +149,11 @@ typedef struct sb_sources {
   /* The table and arrays live in a file every worker maps (standing.h): not freed here, a slot
    * claimed with a compare-and-swap of its key, a calm credit with one of its stamp. */
   int shared;
+  /* hist23 (sources.ts noteUnrest): when (ms) a worker last saw an attack in progress — the
+   * file's header stamp when shared (unrest_shared: any worker's), else unrest_own — and how long
+   * after it a source without history earns no calm credit (calm_after_ms; 0: the rule off). */
+  double *unrest_shared;
+  double unrest_own, calm_after_ms;
 } sb_sources;
 int sb_sources_init(sb_sources *s, uint32_t table_size, uint32_t history_min, double history_share,
                     double tcp_seconds, double cookie_seconds);
@@ -156,6 +161,19 @@ void sb_sources_free(sb_sources *s);
 uint32_t sb_sources_key(const uint8_t *addr, size_t addr_len);
 int sb_sources_tier(sb_sources *s, uint32_t key, int cookie_valid, double now_ms);
 void sb_sources_note_calm(sb_sources *s, uint32_t key, int exists, double now_ms);
+/* hist23: "calm" for the history credit is also "no attack seen lately": within calm_after_ms of
+ * the last sb_sources_note_unrest (any worker's, when shared) a source without history earns no
+ * calm credit (nothing counted), one with history is credited as before (keeps its day). */
+#define SB_CALM_AFTER_MS 20000.0
+/* The stamp moves in steps of at least this (a shared cache line written at most 20 times a
+ * second by each worker under attack). */
+#define SB_UNREST_STEP_MS 50.0
+/* The worker behind (overload level >= 1) this long in a row is an attack in progress even with no
+ * /24 blocked (a flood nothing could block); a worker briefly behind at start is not. */
+#define SB_UNREST_PRESSED_MS 3000.0
+void sb_sources_note_unrest(sb_sources *s, double now_ms);
+/* Sets calm_after_ms (0: the rule off). */
+void sb_sources_set_calm_after(sb_sources *s, double ms);
 /* A query answered over TCP: the tcp tier when key was sent a TC=1 within SB_TC_FOLLOW_MS; 1 if so. */
 int sb_sources_note_tcp(sb_sources *s, uint32_t key, double now_ms);
 /* key was sent a TC=1 answer. */
@@ -458,6 +476,9 @@ typedef struct sb_shield {
    * (SWITCHBOARD_BRIDGE_JOIN=off: not), and the share doubles every SB_BRIDGE_RISE_MS without a new
    * block (bridge_div_now; SWITCHBOARD_BRIDGE_RISE=off: not). */
   int bridge_off, bridge_on, bridge_join_off, bridge_rise_off;
+  /* hist23 (note_unrest): since when (ms; 0: not) the worker's overload level has been >= 1 in a
+   * row, as the clock saw it. */
+  double pressed_since;
   uint32_t bridge_div, bridge_div_now;
   double bridge_start, bridge_lifted, bridge_ready, bridge_last_block;
   uint32_t bridge_good[SB_BRIDGE_MAX_GOOD];

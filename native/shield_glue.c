@@ -217,6 +217,15 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   sh->bridge_join_off = bridge_join_env != NULL && strcmp(bridge_join_env, "off") == 0;
   const char *bridge_rise_env = getenv("SWITCHBOARD_BRIDGE_RISE");
   sh->bridge_rise_off = bridge_rise_env != NULL && strcmp(bridge_rise_env, "off") == 0;
+  /* hist23: SWITCHBOARD_CALM_AFTER=off (A/B runs): calm is the worker's level 0 and the query's
+   * zone not attacked, as before; =N: N seconds (1..3600) instead of SB_CALM_AFTER_MS. */
+  const char *calm_after_env = getenv("SWITCHBOARD_CALM_AFTER");
+  if (calm_after_env != NULL && strcmp(calm_after_env, "off") == 0) {
+    sb_sources_set_calm_after(&sh->sources, 0);
+  } else if (calm_after_env != NULL) {
+    long secs = strtol(calm_after_env, NULL, 10);
+    if (secs >= 1 && secs <= 3600) sb_sources_set_calm_after(&sh->sources, (double)secs * 1000);
+  }
   sh->blocked_version = ++g_prefilter_version;
   shield_free(g_shield);
   g_shield = sh;
@@ -1483,6 +1492,25 @@ const sb_bridge *sb_shield_prefilter_bridge(void) {
   return &sh->bridge;
 }
 
+/* hist23: an attack in progress is not calm (docs/SHIELD.md "Source tiers"). While this worker
+ * sees bots at work — a /24 blocked, the bridge up, or itself behind (overload level >= 1) for
+ * SB_UNREST_PRESSED_MS in a row — it stamps the source table's unrest time (the shared file's:
+ * every worker's credits stop), and for calm_after_ms from the last stamp a source without history
+ * earns no calm credit. The worker's level 0 alone was not enough: once a wave's first blocks are
+ * in it keeps up, and the bots still read (in the /24s never blocked, where resolvers of standing
+ * live) earned history by asking valid names of zones not attacked (session 22: ~1,000 bot
+ * addresses a worker a run). A zone attacked is not a sign here: a random-subdomain flood through
+ * resolvers makes no bot's valid name any more likely, and its missing names are never credited. */
+static void note_unrest(sb_shield *sh, double now_ms) {
+  if (sh->overload.level < 1)
+    sh->pressed_since = 0;
+  else if (sh->pressed_since <= 0)
+    sh->pressed_since = now_ms;
+  if (sh->sources.calm_after_ms <= 0) return;
+  if (sh->nblocked > 0 || sh->bridge_on || (sh->pressed_since > 0 && now_ms - sh->pressed_since >= SB_UNREST_PRESSED_MS))
+    sb_sources_note_unrest(&sh->sources, now_ms);
+}
+
 void sb_shield_clock(sb_shield *sh, double now_ms) {
   sh->wall = (uint32_t)time(NULL);
   if (sh->bridge_ready <= 0) sh->bridge_ready = now_ms + SB_BRIDGE_WARM_MS;
@@ -1516,6 +1544,7 @@ void sb_shield_clock(sb_shield *sh, double now_ms) {
     sh->qf_next_try = now_ms + SB_PREFILTER_EARLY_MS;
     qf_clock(sh, now_ms, 0, 0);
   }
+  note_unrest(sh, now_ms);
 }
 
 /* The worker is behind now (a full run of reads, or with SWITCHBOARD_BEHIND_SPAN=on full wake-ups

@@ -78,7 +78,8 @@ static void lay_out(uint8_t *base, uint64_t bytes, uint32_t n, uint32_t ways) {
   double *arrays[6] = {tmp.tcp_at, tmp.cookie_at, tmp.seen, tmp.credited, tmp.history_at, tmp.tc_at};
   for (int a = 0; a < 6; a++)
     for (uint32_t i = 0; i < n; i++) arrays[a][i] = NEVER;
-  h->version = 2;
+  h->version = 3;
+  h->unrest_at = NEVER;
   h->size = n;
   h->rrl_at = rrl_at(n);
   h->rrl_words = SB_STANDING_RRL_WORDS;
@@ -136,7 +137,7 @@ static uint8_t *map_path(const char *path, uint32_t n, uint64_t bytes, const cha
       sb_standing_header *h = (sb_standing_header *)base;
       if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != SB_STANDING_MAGIC) {
         lay_out(base, bytes, n, SB_STANDING_WAYS);
-      } else if (h->version != 2 || h->size != n || h->rrl_at != rrl_at(n) || h->rrl_words != SB_STANDING_RRL_WORDS || h->ways != SB_STANDING_WAYS || h->bytes != bytes) {
+      } else if (h->version != 3 || h->size != n || h->rrl_at != rrl_at(n) || h->rrl_words != SB_STANDING_RRL_WORDS || h->ways != SB_STANDING_WAYS || h->bytes != bytes) {
         munmap(base, (size_t)bytes);
         base = NULL;
         *why = "the shared table was laid out for another size";
@@ -182,6 +183,9 @@ int sb_standing_attach(sb_sources *s, const char *path, uint32_t table_size, uin
   s->cookie_ms = cookie_seconds * 1000;
   point(s, base, n);
   s->shared = 1;
+  s->unrest_shared = &((sb_standing_header *)base)->unrest_at;
+  s->unrest_own = NEVER;
+  s->calm_after_ms = SB_CALM_AFTER_MS;
   const char *slot = getenv("SWITCHBOARD_WORKER_SLOT");
   int sl = slot != NULL && slot[0] >= '0' && slot[0] <= '9' ? atoi(slot) : -1;
   __atomic_store_n(&g_slot, sl >= 0 && sl < SB_STANDING_SLOTS ? sl : -1, __ATOMIC_RELAXED);

@@ -50,7 +50,7 @@ typedef struct sb_standing_blocks {
 
 typedef struct sb_standing_header {
   uint64_t magic;   /* written last (release) by the worker that lays the file out */
-  uint32_t version; /* of this layout: 2 (1 had no RRL buckets) */
+  uint32_t version; /* of this layout: 3 (1 had no RRL buckets, 2 no unrest stamp) */
   uint32_t size;    /* entries of the table (a power of two) */
   uint32_t ways;
   uint32_t pad;
@@ -62,6 +62,7 @@ typedef struct sb_standing_header {
   uint64_t rrl_at;     /* where the RRL buckets start (octets into the file) */
   uint32_t rrl_words;  /* how many (SB_STANDING_RRL_WORDS) */
   uint32_t pad2;
+  double unrest_at;    /* hist23: when (ms) a worker last saw an attack in progress (sb_sources_note_unrest) */
 } sb_standing_header;
 
 /* The RRL buckets every worker charges (shield.h sb_rrl_share: one 64-bit word each, in sets of 8),

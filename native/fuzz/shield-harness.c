@@ -19,7 +19,8 @@
  *   zadmit ZONE NOW                                 -> 0/1 (the zone's slot from its last zobs)
  *   zsweep NOW                                      -> attacked zone keys, ascending ("-" for none)
  *   ztop NOW                                        -> the 10 busiest zone keys, busiest first ("-" for none)
- *   src-new TABLE HMIN HSHARE TCPSECONDS COOKIESECONDS
+ *   src-new TABLE HMIN HSHARE TCPSECONDS COOKIESECONDS [CALMAFTERSECONDS]
+ *   sunrest NOW                                     (an attack seen now: sb_sources_note_unrest)
  *   stier ADDRHEX COOKIE NOW                        -> tier
  *   svouch ADDRHEX NOW                              -> 0/1 (anything vouches for it: TCP gate)
  *   scalm ADDRHEX EXISTS NOW | stcp ADDRHEX NOW | scookie ADDRHEX NOW
@@ -285,12 +286,15 @@ int main(void) {
       if (n == 0) printf("-");
       for (unsigned i = 0; i < n; i++) printf(i ? " %u" : "%u", zones.key[slots[i]]);
       printf("\n");
-    } else if (!strcmp(op, "src-new") && argc == 6) {
+    } else if (!strcmp(op, "src-new") && (argc == 6 || argc == 7)) {
       if (have_sources) sb_sources_free(&sources);
       if (sb_sources_init(&sources, (uint32_t)atol(argv[1]), (uint32_t)atol(argv[2]), strtod(argv[3], NULL),
                           strtod(argv[4], NULL), strtod(argv[5], NULL)) != 0)
         return 3;
+      if (argc == 7) sb_sources_set_calm_after(&sources, strtod(argv[6], NULL) * 1000);
       have_sources = 1;
+    } else if (!strcmp(op, "sunrest") && argc == 2 && have_sources) {
+      sb_sources_note_unrest(&sources, strtod(argv[1], NULL));
     } else if (!strcmp(op, "stier") && argc == 4 && have_sources) {
       size_t al = unhex(argv[1], addr, 16);
       printf("%d\n", sb_sources_tier(&sources, sb_sources_key(addr, al), atoi(argv[2]), strtod(argv[3], NULL)));

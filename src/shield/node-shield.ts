@@ -32,7 +32,7 @@ import {
 } from './cookies.js';
 import { addressOctets, type PrefixSet } from './prefix-set.js';
 import { ResponseKind, ResponseRateLimiter, RrlAction, type RrlConfig } from './rrl.js';
-import { SourceTable, type SourceTableConfig } from './sources.js';
+import { SourceTable, type SourceTableConfig, UNREST_PRESSED_MS } from './sources.js';
 import type { ShieldStats } from './stats.js';
 import { type ZoneAttackConfig, ZoneAttackDetector, type ZoneFloors } from './zone-attack.js';
 
@@ -86,6 +86,8 @@ export class NodeShield {
   readonly #zones: ZoneAttackDetector;
   readonly #admission = new Admission();
   readonly #overload: OverloadMeter;
+  /** Since when the overload level has been >= 1 in a row (hist23), as datagrams saw it. */
+  #pressedSince: number | undefined;
   #rrl: ResponseRateLimiter | undefined;
   #zoneSettings: NodeShieldSettings['zoneSettings'];
   readonly #rrlWhenZoned: ConstructorParameters<typeof ResponseRateLimiter>[0];
@@ -235,6 +237,13 @@ export class NodeShield {
       attacked = this.#zones.isAttacked(slot);
       if (attacked && !exists) within = this.#zones.admitMissing(slot, nowMs);
     }
+    // hist23: behind for UNREST_PRESSED_MS in a row is an attack in progress (the native shield
+    // also counts a /24 blocked and the bridge, which this path has not): no history earned for
+    // the source table's calmAfterSeconds after it.
+    if (this.#overload.level >= 1) {
+      if (this.#pressedSince === undefined) this.#pressedSince = nowMs;
+      else if (nowMs - this.#pressedSince >= UNREST_PRESSED_MS) this.#sources.noteUnrest(nowMs);
+    } else this.#pressedSince = undefined;
     if (this.#overload.level === 0 && !attacked && parsed) this.#sources.noteCalmQuery(key, exists, nowMs);
     // Our cookie goes into every reply to a client cookie (none otherwise: no work).
     const cookied = cookieAt >= 0 && this.#secrets !== undefined;

@@ -35,6 +35,9 @@ export interface SourceTableConfig {
   tcpSeconds?: number;
   /** Seconds an address that sent a valid cookie is expected to keep sending one. Default 3,600. */
   cookieSeconds?: number;
+  /** Seconds after the last attack seen (`noteUnrest`) during which an address without history
+   * earns no calm credit (hist23). Default 20; 0 turns the rule off. */
+  calmAfterSeconds?: number;
 }
 
 const NEVER = -1e15;
@@ -42,6 +45,13 @@ const NEVER = -1e15;
 export const DEFAULT_HISTORY_MIN = 8;
 /** How long earned history lasts after the last calm credit that qualified: a day. */
 const HISTORY_MS = 86_400_000;
+/** Calm credit refused this long after the last attack seen, by default (hist23). */
+export const DEFAULT_CALM_AFTER_SECONDS = 20;
+/** The unrest stamp moves in steps of at least this (native: a shared cache line written rarely). */
+export const UNREST_STEP_MS = 50;
+/** Behind (overload level >= 1) this long in a row counts as an attack in progress (noteUnrest's
+ * callers; native SB_UNREST_PRESSED_MS): a worker briefly behind at start does not. */
+export const UNREST_PRESSED_MS = 3000;
 /** A TCP query lifts its address to the `tcp` tier within this long of a TC=1 answer to it. */
 export const TC_FOLLOW_MS = 60_000;
 /**
@@ -68,6 +78,9 @@ export class SourceTable {
   readonly #historyAt: Float64Array;
   /** When the slot was last sent a TC=1 answer. */
   readonly #tcAt: Float64Array;
+  readonly #calmAfterMs: number;
+  /** When an attack in progress was last seen (noteUnrest). */
+  #unrestAt = NEVER;
   #now = 0;
   readonly #rank = (slot: number): number => this.#slotTier(slot, this.#now) * 1e13 + this.#seen[slot];
 
@@ -82,6 +95,9 @@ export class SourceTable {
       throw new RangeError('historyShare must be 0..1');
     this.#tcpMs = (config.tcpSeconds ?? 3600) * 1000;
     this.#cookieMs = (config.cookieSeconds ?? 3600) * 1000;
+    const calmAfter = config.calmAfterSeconds ?? DEFAULT_CALM_AFTER_SECONDS;
+    if (!(calmAfter >= 0)) throw new RangeError('calmAfterSeconds must be >= 0');
+    this.#calmAfterMs = calmAfter * 1000;
     const n = this.#table.size;
     this.#good = new Uint32Array(n);
     this.#bad = new Uint32Array(n);
@@ -117,8 +133,28 @@ export class SourceTable {
     return this.#slotTier(slot, nowMs);
   }
 
-  /** Counts a query of `key` for a name that exists or not, while the server is calm. */
+  /**
+   * An attack in progress seen now (hist23: a /24 blocked, a zone attacked, the worker behind
+   * under a flood — the caller judges): for `calmAfterSeconds` from the last one, "calm" is not
+   * calm enough to earn history. The overload level alone is not enough: once a wave's first
+   * blocks are in the worker keeps up, and the bots still read (those of /24s never blocked,
+   * where resolvers of standing live) would earn it by asking valid names once a second.
+   */
+  noteUnrest(nowMs: number): void {
+    if (nowMs - this.#unrestAt >= UNREST_STEP_MS) this.#unrestAt = nowMs;
+  }
+
+  /**
+   * Counts a query of `key` for a name that exists or not, while the server is calm. Within
+   * `calmAfterSeconds` of the last `noteUnrest` an address without history earns nothing (not
+   * even remembered); one with history is credited as ever, so its day does not run out under
+   * a standing attack.
+   */
   noteCalmQuery(key: number, exists: boolean, nowMs: number): void {
+    if (this.#calmAfterMs > 0 && nowMs - this.#unrestAt < this.#calmAfterMs) {
+      const found = this.#table.find(key);
+      if (found < 0 || !(nowMs - this.#historyAt[found] < HISTORY_MS)) return;
+    }
     const slot = this.#claim(key, nowMs);
     // One query a second at most counts: history is time spent asking sensible questions,
     // which a burst — however well-formed — cannot buy.

@@ -370,6 +370,40 @@ describe('the shield in C agrees with its TypeScript reference (ASan/UBSan)', {
     compare(s);
   });
 
+  test('hist23: no calm credit for a source without history within calmAfterSeconds of an attack seen', () => {
+    // Unrest in bursts (an attack seen every ~50 ms for a while, then quiet), the refusal's
+    // edge crossed often: a 3 s calmAfter, sources asking once or twice a second, some of them
+    // earning history before the first burst (and keeping it through every burst).
+    const rand = seededRandom(2316);
+    const s = new Script();
+    const src = new SourceTable({ tableSize: 512, historyMin: 4, historyShare: 0.8, calmAfterSeconds: 3 });
+    s.op('src-new 512 4 0.8 3600 3600 3');
+    const addrs = Array.from({ length: 300 }, () => randomBytes(rand, rand() < 0.8 ? 4 : 16));
+    let now = 1000;
+    const tiers = [0, 0];
+    for (let i = 0; i < 40_000; i++) {
+      now += rand() * 2;
+      const unrest = now > 8000 && Math.floor(now / 7000) % 2 === 1;
+      if (unrest && rand() < 0.05) {
+        src.noteUnrest(now);
+        s.op(`sunrest ${now}`);
+      }
+      const addr = addrs[Math.floor(rand() * (now < 8000 ? 100 : addrs.length))];
+      const key = src.key(addr);
+      if (rand() < 0.9) {
+        const exists = rand() < 0.9;
+        src.noteCalmQuery(key, exists, now);
+        s.op(`scalm ${hex(addr)} ${exists ? 1 : 0} ${now}`);
+      } else {
+        const t = src.tier(key, false, now);
+        tiers[t === 0 ? 0 : 1]++;
+        s.op(`stier ${hex(addr)} 0 ${now}`, t);
+      }
+    }
+    assert.ok(tiers[0] > 100 && tiers[1] > 100, `unknown / history: ${tiers}`);
+    compare(s);
+  });
+
   test('the kernel prefilter: programs for 0 to 512 random /24s drop exactly those /24s (a BPF interpreter), accept IPv6, refuse unsorted input', () => {
     const s = new Script();
     for (const n of [0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 31, 100, 255, 256, 257, 511, 512])
