@@ -693,6 +693,85 @@ static void cold(const uint8_t *origin, size_t olen) {
          blocked[0], level_then, nat, few, blocked[1], blocked[2], blocked[3], blocked[4]);
 }
 
+/* hist23: no calm-time history for bots in the middle of a wave. A resolver (10.9.5.251) earns a
+ * history in 12 calm seconds; then cold's flood (250 hosts of 10.9.8.0/24, a full run every 11 ms)
+ * for 1.5 s gets its /24 blocked; then the worker keeps up, the blocked /24 is dropped before
+ * admission and floods on at 100 a second until 25 s (the block renewed), while 10 hosts of
+ * 10.9.5.0/24 (never blocked: the resolver's standing) ask an existing name twice a second — the
+ * bots still read, 20 s of them, well over history_min (8) calm seconds. Pass 0: none of them
+ * earns history, and the resolver's is renewed all along; then the flood stops, its block ends,
+ * and SB_CALM_AFTER_MS after the release (not before) the same hosts earn it. Pass 1
+ * (SWITCHBOARD_CALM_AFTER=off: sb_sources_set_calm_after 0): they earn it during the wave. Prints
+ * "hist bots-history B kept 0|1 released R earned E off-bots-history O" (R: ms from the flood's
+ * start to the block's end; E: ms from then until all ten had history). */
+static int has_hist(sb_shield *sh, uint32_t addr, double now) {
+  const uint8_t a[4] = {(uint8_t)(addr >> 24), (uint8_t)(addr >> 16), (uint8_t)(addr >> 8), (uint8_t)addr};
+  return sb_sources_has_history(&sh->sources, sb_sources_key(a, 4), now);
+}
+
+static void hist(const uint8_t *origin, size_t olen) {
+  int bots[2] = {0, 0}, kept = 0;
+  double released = -1, earned = -1, flood_start = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    sb_shield_config c;
+    sb_shield *sh = fresh_shield(SB_SHIELD_ON, &c);
+    if (pass == 1) sb_sources_set_calm_after(&sh->sources, 0);
+    uint8_t pkt[300];
+    size_t len = query(pkt, origin, olen, 1);
+    double now = calm_seconds(sh, pkt, len, 1000000.5, "hist: not calm");
+    if (!has_hist(sh, NET(5) | 251, now)) fail("hist: the resolver earned no history in calm");
+    double start = now;
+    if (pass == 0) flood_start = start;
+    for (int ms = 0; ms < 1500; ms++) {
+      now += 1;
+      sb_shield_clock(sh, now);
+      if (ms % 11 == 0) sb_shield_batch(sh, 16, 16, now);
+      for (int k = 0; k < 2; k++) send_from(sh, pkt, len, NET(8) | (uint32_t)(1 + (ms * 2 + k) % 250), now, 0);
+      check_blocked();
+    }
+    if (!is_blocked(NET(8))) fail("hist: the flood's /24 was not blocked");
+    /* The wave's kept-up part: 20 s. */
+    for (int ms = 0; ms < 20000; ms++) {
+      now += 1;
+      sb_shield_clock(sh, now);
+      if (ms % 10 == 0) {
+        sb_shield_batch(sh, 2, 16, now);
+        send_from(sh, pkt, len, NET(8) | (uint32_t)(1 + (ms / 10) % 250), now, 0);
+      }
+      if (ms % 500 == 0) {
+        for (uint32_t h = 1; h <= 10; h++) send_from(sh, pkt, len, NET(5) | h, now, 0);
+        send_from(sh, pkt, len, NET(5) | 251, now, 0);
+      }
+    }
+    for (uint32_t h = 1; h <= 10; h++) bots[pass] += has_hist(sh, NET(5) | h, now);
+    if (pass == 1) break;
+    int32_t slot = sb_table_find(&sh->sources.table, sb_sources_key((const uint8_t[4]){10, 9, 5, 251}, 4));
+    kept = slot >= 0 && sh->sources.history_at[slot] > start + 15000;
+    /* The flood gone: the block ends; the hosts ask on, the worker calm. */
+    for (int ms = 0; ms < 90000 && earned < 0; ms++) {
+      now += 1;
+      sb_shield_clock(sh, now);
+      if (ms % 10 == 0) sb_shield_batch(sh, 2, 16, now);
+      check_blocked();
+      if (released < 0 && !is_blocked(NET(8))) released = now;
+      if (ms % 500 == 0)
+        for (uint32_t h = 1; h <= 10; h++) send_from(sh, pkt, len, NET(5) | h, now, 0);
+      if (released >= 0) {
+        int all = 1;
+        for (uint32_t h = 1; h <= 10 && all; h++) all = has_hist(sh, NET(5) | h, now);
+        if (all) earned = now - released;
+      }
+    }
+  }
+  if (bots[0] != 0) fail("hist: bots of a /24 never blocked earned history in the middle of a wave");
+  if (!kept) fail("hist: the resolver's history was not renewed during the wave");
+  if (released < 0 || earned < 0) fail("hist: no history earned after the wave");
+  if (earned < SB_CALM_AFTER_MS || earned > SB_CALM_AFTER_MS + 10000) fail("hist: history earned too soon or too late after the release");
+  if (bots[1] != 10) fail("hist: with the rule off the bots did not earn history (the scenario tests nothing)");
+  printf("hist bots-history %d kept %d released %.0f earned %.0f off-bots-history %d\n", bots[0], kept,
+         released - flood_start, earned, bots[1]);
+}
+
 /* Standing another worker read (onset19): the flood of cold's pass 0 (a direct flood of an existing
  * name from 250 hosts each of 10.9.8.0/24 and 10.9.5.0/24, a full run every 11 ms), where the
  * resolver 10.9.5.251 has a valid cookie in the source table — which the workers share — from
@@ -1299,6 +1378,7 @@ int main(int argc, char **argv) {
   early(origin, olen);
   direct(origin, olen);
   cold(origin, olen);
+  hist(origin, olen);
   shared_good(origin, olen);
   renew(origin, olen);
   onset2(origin, olen);

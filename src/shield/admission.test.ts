@@ -191,6 +191,51 @@ describe('history', () => {
   });
 });
 
+describe('calm after an attack (hist23)', () => {
+  test('no history earned within calmAfterSeconds of the last attack seen; earned again after; kept by who had it', () => {
+    const s = new SourceTable({ tableSize: 1024 }); // history after 8 calm seconds; calm 20 s after unrest
+    const resolver = s.key(v4(192, 0, 2, 1));
+    const bot = s.key(v4(198, 51, 100, 7));
+    for (let i = 0; i < 8; i++) s.noteCalmQuery(resolver, true, i * 1000);
+    assert.equal(s.tier(resolver, false, 8000), Tier.history, 'earned in calm');
+    // A wave: a /24 blocked, seen every 100 ms from 10 s to 30 s; the worker keeps up (level 0),
+    // and a bot asks a valid name once a second all along and 19 s after.
+    for (let t = 10_000; t <= 30_000; t += 100) s.noteUnrest(t);
+    for (let t = 10_000; t < 50_000; t += 1000) {
+      s.noteCalmQuery(bot, true, t);
+      s.noteCalmQuery(resolver, true, t);
+    }
+    assert.equal(
+      s.tier(bot, false, 50_000),
+      Tier.unknown,
+      '40 valid seconds within 20 s of the wave: nothing',
+    );
+    // The resolver's history was renewed through the wave: a day from its last credit (49 s).
+    assert.equal(s.tier(resolver, false, 49_000 + 86_400_000 - 1), Tier.history);
+    assert.equal(s.tier(resolver, false, 49_000 + 86_400_000), Tier.unknown);
+    // 20 s after the last unrest (30 s): credits count again; 8 of them make history.
+    for (let t = 50_000; t < 57_000; t += 1000) s.noteCalmQuery(bot, true, t);
+    assert.equal(s.tier(bot, false, 57_000), Tier.unknown, '7 calm seconds after: not yet');
+    s.noteCalmQuery(bot, true, 57_000);
+    assert.equal(s.tier(bot, false, 57_000), Tier.history);
+    // The edge: a credit at 19,999 ms after unrest is refused, at 20,000 ms counted.
+    const edge = new SourceTable({ tableSize: 1024, historyMin: 1 });
+    const e = edge.key(v4(203, 0, 113, 5));
+    edge.noteUnrest(1000);
+    edge.noteCalmQuery(e, true, 20_999);
+    assert.equal(edge.tier(e, false, 20_999), Tier.unknown);
+    edge.noteCalmQuery(e, true, 21_000);
+    assert.equal(edge.tier(e, false, 21_000), Tier.history);
+    // calmAfterSeconds 0: the rule off (calm is the caller's level 0 alone).
+    const off = new SourceTable({ tableSize: 1024, historyMin: 1, calmAfterSeconds: 0 });
+    const o = off.key(v4(203, 0, 113, 6));
+    off.noteUnrest(1000);
+    off.noteCalmQuery(o, true, 1000);
+    assert.equal(off.tier(o, false, 1000), Tier.history);
+    assert.throws(() => new SourceTable({ calmAfterSeconds: -1 }), RangeError);
+  });
+});
+
 describe('overload meter', () => {
   test('keeping up is level 0; full reads raise it at once; it falls one level per hold', () => {
     const m = new OverloadMeter({ holdSeconds: 2 });

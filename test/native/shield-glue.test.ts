@@ -113,6 +113,15 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
     assert.ok(fuzz, r.stdout);
     assert.equal(Number(fuzz[1]), packets.length * 4);
     assert.ok(Number(fuzz[2]) > 0, 'some queries answered');
+    // hist23: bots of a /24 never blocked earn no history while the wave's block holds (the
+    // resolver's history renewed all along); after the block's end, SB_CALM_AFTER_MS (20 s) and
+    // history_min (8) calm seconds later they do; with the rule off they do in the wave.
+    const hist = /^hist bots-history 0 kept 1 released (\d+) earned (\d+) off-bots-history 10$/m.exec(
+      r.stdout,
+    );
+    assert.ok(hist, r.stdout);
+    t.diagnostic(hist[0]);
+    assert.ok(Number(hist[2]) >= 20_000 && Number(hist[2]) <= 30_000, r.stdout);
     // p99w1: the queue's wait presses the TCP gate for strangers (behind now), not the level.
     assert.match(r.stdout, /^qdelay calm 0 none 0 short 0 signalled 1 pressed 1 admitted 1 later 0$/m);
     const early = /^early crossed (-?\d+) blocked (-?\d+) allowed-blocked (\d) slow-blocked (\d)$/m.exec(
