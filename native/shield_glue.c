@@ -1499,8 +1499,9 @@ const sb_bridge *sb_shield_prefilter_bridge(void) {
  * earns no calm credit. The worker's level 0 alone was not enough: once a wave's first blocks are
  * in it keeps up, and the bots still read (in the /24s never blocked, where resolvers of standing
  * live) earned history by asking valid names of zones not attacked (session 22: ~1,000 bot
- * addresses a worker a run). A zone attacked is not a sign here: a random-subdomain flood through
- * resolvers makes no bot's valid name any more likely, and its missing names are never credited. */
+ * addresses a worker a run). A zone attacked is not a sign by itself: a random-subdomain flood
+ * through resolvers comes from resolvers whose other questions deserve their credit (its own
+ * missing names never earn any). */
 static void note_unrest(sb_shield *sh, double now_ms) {
   if (sh->overload.level < 1)
     sh->pressed_since = 0;
