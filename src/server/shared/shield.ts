@@ -662,7 +662,7 @@ export function startShield(
         const firstFrame =
           g.waitTotal === undefined
             ? ''
-            : `; of the admitted, ${g.waiting} kept for their first frame now (${g.waitTotal} since start: ${g.waitHanded} served with it, ${g.waitExpired} reset at their deadline, ${g.waitEvicted} to make room, ${g.waitClientClosed} closed by the client, ${g.waitRejected} with a frame shorter than a header)`;
+            : `; of the admitted, ${g.waiting} kept for their first frame now (${g.waitTotal} since start: ${g.waitHanded} handed to JS with it, ${g.waitExpired} reset at their deadline, ${g.waitEvicted} to make room, ${g.waitClientClosed} closed by the client, ${g.waitRejected} with a frame shorter than a header)`;
         // tcpc23: connections served in C (absent from older addons, 0 with SWITCHBOARD_TCP_C_ANSWERS=off).
         const inC =
           sv === 0
