@@ -459,7 +459,11 @@ export function nativeTcpGate(): NativeTcpGate | undefined {
       return true;
     },
     serve: (idleMs, pressedMs, maxOpen, maxPerClient) => {
-      if (a.tcpServeStart === undefined || process.env[TCP_C_ANSWERS_ENV] === 'off' || frameWatchers.size === 0)
+      if (
+        a.tcpServeStart === undefined ||
+        process.env[TCP_C_ANSWERS_ENV] === 'off' ||
+        frameWatchers.size === 0
+      )
         return false;
       a.tcpServeStart(idleMs, pressedMs, maxOpen, maxPerClient);
       return true;

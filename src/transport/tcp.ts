@@ -922,7 +922,10 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
         if (typeof fd === 'number' && fd >= 0) serverFd = fd;
         // Strangers kept in C until their first frame: a connection that never asks costs no JS.
         // And (tcpc23) their plain queries answered in C, as every connection C would hand over.
-        if (serverFd >= 0 && acceptGate?.watch?.(serverFd, idleTimeoutMs, PRESSURE_FIRST_QUERY_MS, firstFrameIn))
+        if (
+          serverFd >= 0 &&
+          acceptGate?.watch?.(serverFd, idleTimeoutMs, PRESSURE_FIRST_QUERY_MS, firstFrameIn)
+        )
           acceptGate.serve?.(idleTimeoutMs, PRESSURE_FIRST_QUERY_MS, maxConnections, maxPerClient);
         resolve({
           address,

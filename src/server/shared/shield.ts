@@ -655,7 +655,7 @@ export function startShield(
       const g = tcpGate.stats();
       const w = g.waitTotal ?? 0;
       const sv = g.serveTotal ?? 0;
-      const seen = `${g.heldTotal} ${g.blockedClosed} ${g.strangersServed} ${w} ${g.waitHanded} ${g.waitExpired} ${sv} ${g.serveAnswered}`;
+      const seen = `${g.heldTotal} ${g.blockedClosed} ${g.strangersServed} ${w} ${g.waitHanded} ${g.waitExpired} ${sv} ${g.serveAnswered} ${g.serveHanded} ${g.serveIdleClosed} ${g.serveClientClosed} ${g.serveMalformed} ${g.serveRefused}`;
       if (seen !== tcpSeen && g.heldTotal + g.blockedClosed + g.strangersServed + w + sv > 0) {
         tcpSeen = seen;
         // tcphold19: strangers kept in C until their first frame (absent from older addons).
