@@ -179,7 +179,10 @@ function check(t: { diagnostic: (m: string) => void }, label: string, tally: Tal
   t.diagnostic(
     `${label}: ${tally.queries} queries, ${tally.c} answered in C, ${tally.js} by the JS reader only, ${tally.tcp} over TCP in C`,
   );
-  assert.ok(tally.queries === 0 || tally.tcp >= tally.c, 'C answers over TCP at least what it answers over UDP');
+  assert.ok(
+    tally.queries === 0 || tally.tcp >= tally.c,
+    'C answers over TCP at least what it answers over UDP',
+  );
   assert.equal(tally.mismatches.length, 0, tally.mismatches.slice(0, 5).join('\n'));
 }
 
