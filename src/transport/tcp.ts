@@ -894,7 +894,12 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
       }
     }
 
-    // Handed over by C (tcpc23): its unwritten answers first, then the frames it read.
+    // Handed over by C (tcpc23): its unwritten answers first, then the frames it read. A
+    // connection C answered is no silent one (not closed to make room as one that never asked).
+    if (output !== undefined || input !== undefined) {
+      silent.delete(socket);
+      answeredCount = 1;
+    }
     if (output !== undefined && output.length > 0 && !socket.write(output)) {
       blocked = true;
       if (input !== undefined && input.length > 0) pending = input;
