@@ -425,6 +425,16 @@ function handFirstFrames(taken: (number | string | Buffer | null)[], withPrefixe
       }
     }
   }
+  // A connection C served handed over for a query of a zone whose image is not installed yet
+  // (image.c notes the miss): installed as after a UDP batch (src/server/shared/native-answers.ts),
+  // so a zone asked only over TCP is answered in C from its next connection on.
+  if (withPrefixes === true && afterJsBatch !== undefined) {
+    try {
+      afterJsBatch();
+    } catch {
+      // the hook reports its own failures (native-answers.ts onFailed)
+    }
+  }
 }
 
 /** The addon's accept decision in C when it loaded and has it, else undefined. */

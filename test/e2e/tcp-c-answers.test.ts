@@ -119,6 +119,11 @@ for (const mode of ['on', 'off'] as const) {
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), 'sb-tcp-c-'));
       writeFileSync(join(dir, 'example.zone'), SHIELD_ZONE_WITH_BIG_TXT);
+      // A zone asked only over TCP (its image installed after C's first miss on it).
+      writeFileSync(
+        join(dir, 'tcponly.test.zone'),
+        '$ORIGIN tcponly.test.\n$TTL 300\n@ SOA ns1 h 1 3600 600 86400 300\n@ NS ns1\nns1 A 127.0.0.1\nwww A 192.0.2.7\n',
+      );
       if (skip) return;
       metricsPort = await findFreePort();
       peer = await startSwitchboard(dir, {
@@ -334,6 +339,33 @@ for (const mode of ['on', 'off'] as const) {
         const l = await line((x) => x.total > (was.total ?? 0));
         assert.ok(l !== undefined && l.total > (was.total ?? 0), 'taken to serve in C');
         assert.equal(keptTotal(p.output()), kept, 'not kept for its first frame: vouched for');
+      }
+    });
+
+    test('a zone asked only over TCP: JS answers its first query, C the next connection’s', async () => {
+      const p = peer as Peer;
+      const ask = async (host: string, id: number) => {
+        const s = await open(p.port, host);
+        const got = collect(s, (m) => m.length >= 1, 3000);
+        s.write(framed(buildQuery({ id, name: 'www.tcponly.test.', type: A })));
+        const m = await got;
+        s.destroy();
+        assert.equal(m.length, 1);
+        const d = decodeMessage(m[0]);
+        assert.equal(d.id, id);
+        assert.equal(d.flags & 15, 0);
+        assert.equal(d.answers.length, 1);
+      };
+      const first = before0();
+      await ask(`127.0.${net}.9`, 41);
+      // Its hand-over counted (the line comes once a second), then the image is in.
+      const was = mode === 'on' ? ((await line((x) => x.handed > (first.handed ?? 0))) ?? {}) : first;
+      await settle(300);
+      await ask(`127.0.${net}.10`, 42);
+      if (mode === 'on') {
+        const l = await line((x) => x.answered > (was.answered ?? 0));
+        assert.ok(l !== undefined && l.answered > (was.answered ?? 0), 'answered in C once its image is in');
+        assert.equal(l.handed, was.handed ?? 0, 'not handed to JS');
       }
     });
 
