@@ -23,8 +23,9 @@ void sb_tcp_serve_init(sb_tcp_serve *s, double idle_ms, double pressed_ms, unsig
   s->head = s->tail = -1;
   s->idle_ms = idle_ms;
   s->pressed_ms = pressed_ms;
-  s->max_open = max_open > SB_TCP_SERVE_MAX ? SB_TCP_SERVE_MAX : max_open;
+  s->max_open = max_open;
   s->max_per_client = max_per_client;
+  s->js_open = NULL;
 }
 
 /* The address as 16 octets (IPv4 as IPv4-mapped) for comparing clients. */
@@ -49,7 +50,8 @@ unsigned sb_tcp_serve_count_client(const sb_tcp_serve *s, const uint8_t *addr, s
 }
 
 int32_t sb_tcp_serve_add(sb_tcp_serve *s, int fd, int lfd, const uint8_t *addr, size_t alen, int port, double now_ms) {
-  if (fd < 0 || (alen != 4 && alen != 16) || s->free_top < 0 || s->n >= s->max_open) return -1;
+  double js = s->js_open != NULL && *s->js_open > 0 ? *s->js_open : 0;
+  if (fd < 0 || (alen != 4 && alen != 16) || s->free_top < 0 || (double)s->n + js >= (double)s->max_open) return -1;
   if (s->max_per_client > 0 && sb_tcp_serve_count_client(s, addr, alen) >= s->max_per_client) {
     s->refused++;
     return -2;

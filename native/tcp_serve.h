@@ -74,9 +74,12 @@ typedef struct {
   int32_t free_top;   /* a stack of free slots through `next` */
   unsigned n;
   /* Settings (the listener's): the idle timeout, the first-query deadline while pressed, the most
-   * open at once here (<= SB_TCP_SERVE_MAX) and per client address. */
+   * open at once here and in JS together (the table holds SB_TCP_SERVE_MAX) and per client address. */
   double idle_ms, pressed_ms;
   unsigned max_open, max_per_client;
+  /* The connections JS serves now in this thread (tcp.ts keeps it; NULL: none counted): C takes a
+   * connection only while its own and JS's together are under max_open. */
+  const double *js_open;
   /* Counters (cumulative): taken to serve, frames answered, handed to JS, closed for a short
    * frame, closed idle (or silent under pressure, or a frame not completed in time), closed by
    * the client (its FIN or a reset), refused (the per-client limit), write failures. */
@@ -93,7 +96,7 @@ void sb_tcp_serve_init(sb_tcp_serve *s, double idle_ms, double pressed_ms, unsig
 unsigned sb_tcp_serve_count_client(const sb_tcp_serve *s, const uint8_t *addr, size_t alen);
 
 /* Takes `fd` (non-blocking, from `lfd`, peer `addr`/`port`) to serve at `now_ms`: its slot, or -1
- * when the table is full or at max_open (the caller hands it to JS), or -2 when the client has
+ * when the table is full or at max_open with JS's (the caller hands it to JS), or -2 when the client has
  * max_per_client open here already (the caller closes it: counted refused). */
 int32_t sb_tcp_serve_add(sb_tcp_serve *s, int fd, int lfd, const uint8_t *addr, size_t alen, int port, double now_ms);
 

@@ -1199,6 +1199,7 @@ typedef struct {
    * set (level-triggered, their events tagged SB_SERVE_TAG); their last sweep; their answers by
    * RCODE (the DNS counters: JS never sees them). */
   sb_tcp_serve *sv;
+  napi_ref js_open_ref; /* the Float64Array sv->js_open points into (tcpServeStart) */
   double sv_swept;
   double sv_rcode[16];
 } sb_tcp_waiter;
@@ -1819,7 +1820,24 @@ static napi_value js_tcp_serve_start(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
   double idle = -1, pressed = -1, max_open = -1, per_client = -1;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  argc = 5;
+  napi_value argv5[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv5, NULL, NULL));
+  for (unsigned i = 0; i < 4; i++) argv[i] = argv5[i];
+  /* jsOpen (optional): a Float64Array over its own ArrayBuffer (off the V8 heap: its address
+   * stays), kept alive by a reference while C reads it. */
+  double *js_open = NULL;
+  if (argc >= 5) {
+    bool is_ta = false;
+    napi_typedarray_type tt;
+    size_t len = 0;
+    void *data = NULL;
+    if (napi_is_typedarray(env, argv5[4], &is_ta) != napi_ok || !is_ta ||
+        napi_get_typedarray_info(env, argv5[4], &tt, &len, &data, NULL, NULL) != napi_ok || tt != napi_float64_array ||
+        len < 1)
+      return throw_error(env, "ERR_NATIVE_UDP_ARGS", "tcpServeStart: jsOpen must be a Float64Array(1)");
+    js_open = data;
+  }
   if (argc < 4 || napi_get_value_double(env, argv[0], &idle) != napi_ok ||
       napi_get_value_double(env, argv[1], &pressed) != napi_ok || napi_get_value_double(env, argv[2], &max_open) != napi_ok ||
       napi_get_value_double(env, argv[3], &per_client) != napi_ok || !(idle >= 0 && idle <= 1e9) ||
@@ -1827,6 +1845,11 @@ static napi_value js_tcp_serve_start(napi_env env, napi_callback_info info) {
     return throw_error(env, "ERR_NATIVE_UDP_ARGS", "tcpServeStart(idleMs, pressedMs, maxOpen, maxPerClient)");
   sb_tcp_waiter *t = g_tcp_waiter;
   if (t == NULL) return throw_error(env, "ERR_NATIVE_UDP_ARGS", "tcpServeStart: tcpWaitStart first");
+  if (js_open != NULL) {
+    if (t->js_open_ref != NULL) napi_delete_reference(env, t->js_open_ref);
+    t->js_open_ref = NULL;
+    CHECK(napi_create_reference(env, argv5[4], 1, &t->js_open_ref));
+  }
   if (t->sv == NULL) {
     t->sv = malloc(sizeof(sb_tcp_serve));
     if (t->sv == NULL) return throw_error(env, "ERR_NATIVE_UDP_NOMEM", "tcpServeStart: no memory");
@@ -1834,9 +1857,10 @@ static napi_value js_tcp_serve_start(napi_env env, napi_callback_info info) {
   } else {
     t->sv->idle_ms = idle;
     t->sv->pressed_ms = pressed;
-    t->sv->max_open = max_open > SB_TCP_SERVE_MAX ? SB_TCP_SERVE_MAX : (unsigned)max_open;
+    t->sv->max_open = (unsigned)max_open;
     t->sv->max_per_client = (unsigned)per_client;
   }
+  if (js_open != NULL) t->sv->js_open = js_open;
   return NULL;
 }
 

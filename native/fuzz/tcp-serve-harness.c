@@ -15,7 +15,7 @@
  *   eof       a frame then the client's shutdown: answered, then closed (client closed)
  *   slow      a client that never reads, thousands of frames: handed over once a write is short;
  *             what it received + the unwritten answers + the unread octets = the whole exchange
- *   table     the table's bounds (max_open, the per-client limit, a full table), idle and pressed
+ *   table     the table's bounds (max_open with JS's count, the per-client limit, a full table), idle and pressed
  *             sweeps at their deadlines, a frame begun and not completed, close by listener,
  *             every descriptor closed exactly once
  *   random    seeded random frame streams cut at random places (hostile lengths included): answers
@@ -289,8 +289,25 @@ static void slow(const char *name) {
 
 static void table(const char *name) {
   static int srv[SB_TCP_SERVE_MAX + 8], cli[SB_TCP_SERVE_MAX + 8];
+  /* max_open counts JS's connections too: 5 with 2 in JS takes 3 here. */
+  sb_tcp_serve_init(S, 1000, 100, 5, 0);
+  double js = 2;
+  S->js_open = &js;
+  {
+    int ts[4], tc[4];
+    for (int i = 0; i < 4; i++) {
+      if (pair(&ts[i], &tc[i]) != 0) FAIL("socketpair");
+      uint8_t b[4] = {10, 1, 0, (uint8_t)i};
+      int32_t slot = sb_tcp_serve_add(S, ts[i], 3, b, 4, 53, 0);
+      if ((i < 3) != (slot >= 0)) FAIL("with JS's %d: %d", i, slot);
+    }
+    js = 1;
+    uint8_t b[4] = {10, 1, 0, 3};
+    if (sb_tcp_serve_add(S, ts[3], 3, b, 4, 53, 0) < 0) FAIL("JS closed one: room");
+    sb_tcp_serve_close_all(S, -1);
+    for (int i = 0; i < 4; i++) close(tc[i]);
+  }
   sb_tcp_serve_init(S, 1000, 100, 5000, 3);
-  if (S->max_open != SB_TCP_SERVE_MAX) FAIL("max_open clamped");
   uint8_t a[4] = {10, 0, 0, 0};
   int opened = 0;
   for (int i = 0; i < SB_TCP_SERVE_MAX + 4; i++) {

@@ -154,7 +154,13 @@ export interface NativeUdpAddon extends NativeShieldAddon {
    * first frame, are served in C while the images answer (native/tcp_serve.h); one C cannot go on
    * with is handed to tcpWaitStart's callback as ([listeningFd, fd, address, port, in, out], true):
    * `in` the octets read and not answered, `out` the answers not yet written (null: none). */
-  tcpServeStart?(idleMs: number, pressedMs: number, maxOpen: number, maxPerClient: number): void;
+  tcpServeStart?(
+    idleMs: number,
+    pressedMs: number,
+    maxOpen: number,
+    maxPerClient: number,
+    jsOpen?: Float64Array,
+  ): void;
   /** Resets the connections waiting for their first frame from `listeningFd` (-1: all). */
   tcpWaitClose?(listeningFd: number): void;
   stats(handle: object): NativeUdpStats;
@@ -384,7 +390,13 @@ export interface NativeTcpGate {
   /** (tcpc23) Plain queries answered in C on the connections C would hand over (`watch` first):
    * false when the addon cannot, or `SWITCHBOARD_TCP_C_ANSWERS=off`. Connections C stops serving
    * reach `deliver` with the octets read and not answered and the answers not yet written. */
-  serve?(idleMs: number, pressedMs: number, maxOpen: number, maxPerClient: number): boolean;
+  serve?(
+    idleMs: number,
+    pressedMs: number,
+    maxOpen: number,
+    maxPerClient: number,
+    jsOpen?: Float64Array,
+  ): boolean;
   /** Stops watching for `fd`: its waiting connections are reset. */
   unwatch?(fd: number): void;
 }
@@ -468,14 +480,14 @@ export function nativeTcpGate(): NativeTcpGate | undefined {
       frameWatchers.set(fd, deliver);
       return true;
     },
-    serve: (idleMs, pressedMs, maxOpen, maxPerClient) => {
+    serve: (idleMs, pressedMs, maxOpen, maxPerClient, jsOpen) => {
       if (
         a.tcpServeStart === undefined ||
         process.env[TCP_C_ANSWERS_ENV] === 'off' ||
         frameWatchers.size === 0
       )
         return false;
-      a.tcpServeStart(idleMs, pressedMs, maxOpen, maxPerClient);
+      a.tcpServeStart(idleMs, pressedMs, maxOpen, maxPerClient, jsOpen);
       return true;
     },
     unwatch: (fd) => {

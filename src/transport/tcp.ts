@@ -235,6 +235,13 @@ export const ACCEPT_BATCH = 64;
  * ACCEPT_BATCH of them are handed to JS.
  */
 export const ACCEPT_BATCH_C = 256;
+/**
+ * (tcpc23) Connections JS serves now in this thread, all listeners together: C reads it when it
+ * takes a connection to serve (`acceptGate.serve`), so C's and JS's together stay within
+ * `maxConnections` (beyond it C hands the newcomer to JS, whose limits and evictions apply).
+ */
+// (its own ArrayBuffer: off the V8 heap, so the address C keeps never moves)
+const jsOpen = new Float64Array(new ArrayBuffer(8));
 /** How often held connections in C are swept when no connection arrives (ms). */
 const SWEEP_MS = 200;
 /** onConnection's `judge`: ask the C decision; C judged it already. */
@@ -407,6 +414,7 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     // 'close' comes later and does the accounting; count the slot as free now.
     victim.destroy();
     stats.open--;
+    jsOpen[0]--;
     evictedSockets.add(victim);
   };
 
@@ -556,6 +564,7 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     perClient.set(client, count + 1);
     stats.accepted++;
     stats.open++;
+    jsOpen[0]++;
     sockets.add(socket);
     silent.set(socket, performance.now());
     if (hold) {
@@ -573,7 +582,10 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
       silent.delete(socket);
       idle.delete(socket);
       // An evicted socket's slot was freed when it was evicted.
-      if (!evictedSockets.delete(socket)) stats.open--;
+      if (!evictedSockets.delete(socket)) {
+        stats.open--;
+        jsOpen[0]--;
+      }
       const n = (perClient.get(client) ?? 1) - 1;
       if (n <= 0) perClient.delete(client);
       else perClient.set(client, n);
@@ -931,7 +943,7 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
           serverFd >= 0 &&
           acceptGate?.watch?.(serverFd, idleTimeoutMs, PRESSURE_FIRST_QUERY_MS, firstFrameIn)
         )
-          acceptGate.serve?.(idleTimeoutMs, PRESSURE_FIRST_QUERY_MS, maxConnections, maxPerClient);
+          acceptGate.serve?.(idleTimeoutMs, PRESSURE_FIRST_QUERY_MS, maxConnections, maxPerClient, jsOpen);
         resolve({
           address,
           port,

@@ -369,6 +369,24 @@ for (const mode of ['on', 'off'] as const) {
       }
     });
 
+    test('the per-client limit (32 open from one address) holds for the connections C serves', async () => {
+      const p = peer as Peer;
+      const addr = `127.0.${net}.11`;
+      const socks: Socket[] = [];
+      const outcomes: Promise<boolean>[] = [];
+      for (let i = 0; i < 33; i++) {
+        const s = await open(p.port, addr);
+        socks.push(s);
+        const got = collect(s, (m) => m.length >= 1, 3000);
+        s.write(framed(buildQuery({ id: 500 + i, name: 'www.example.', type: A })));
+        outcomes.push(got.then((m) => m.length === 1));
+        await settle(10);
+      }
+      const answered = (await Promise.all(outcomes)).filter(Boolean).length;
+      for (const s of socks) s.destroy();
+      assert.equal(answered, 32, 'the 33rd from one address is refused');
+    });
+
     test('the exposition counts the TCP queries and responses (C-served ones included)', async () => {
       const url = `http://127.0.0.1:${metricsPort}/metrics`;
       const scrape = async (): Promise<Exposition> => parseExposition(await (await fetch(url)).text());
