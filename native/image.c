@@ -506,7 +506,7 @@ typedef struct {
  * > 0). Options as the Responder: NSID (3) is answered with our NSID when one is configured;
  * COOKIE (10, no server cookies yet), padding (12) and unknown codes are ignored; EXPIRE (9)
  * with a SOA question goes to JS. */
-static int load(const sb_preparse *pp, const uint8_t *q, size_t len, query *out) {
+static int load(const sb_preparse *pp, const uint8_t *q, size_t len, query *out, int tcp) {
   if (pp->status != 0 || pp->qname_len < 1 || (size_t)12 + pp->qname_len + 4 > len) return 0;
   out->qname = q + 12;
   out->qtype = pp->qtype;
@@ -529,6 +529,8 @@ static int load(const sb_preparse *pp, const uint8_t *q, size_t len, query *out)
     if (l > 65507) l = 65507;
     out->limit = l;
   }
+  /* Over TCP (parseQuery's 'tcp'): any response up to a frame's 65,535 octets, never truncated. */
+  if (tcp) out->limit = 65535;
   out->id = ((uint32_t)q[0] << 8) | q[1];
   out->flags = ((uint32_t)q[2] << 8) | q[3];
   /* loadName: fold and label offsets (one walk; the bounds were checked by the pre-parse and
@@ -760,10 +762,22 @@ size_t sb_image_answer(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap)
   return sb_image_answer_pp(&pp, pkt, len, out, cap);
 }
 
+static size_t answer_pp(const sb_preparse *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap, int tcp);
+
 size_t sb_image_answer_pp(const sb_preparse *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap) {
+  return answer_pp(pp, pkt, len, out, cap, 0);
+}
+
+size_t sb_image_answer_tcp(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap) {
+  sb_preparse pp;
+  sb_preparse_packet(pkt, len, &pp);
+  return answer_pp(&pp, pkt, len, out, cap, 1);
+}
+
+static size_t answer_pp(const sb_preparse *pp, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap, int tcp) {
   if (cat.count == 0) return 0;
   query q;
-  if (!load(pp, pkt, len, &q)) return 0;
+  if (!load(pp, pkt, len, &q, tcp)) return 0;
   if (q.qclass != 1) return 0;
   if (q.qtype == 251 || q.qtype == 252) return 0;
   zone_ent *zone = NULL;
@@ -794,7 +808,7 @@ size_t sb_image_answer_pp(const sb_preparse *pp, const uint8_t *pkt, size_t len,
 int sb_image_classify(const sb_preparse *pp, const uint8_t *pkt, size_t len, uint32_t *zone_key, int *exists) {
   if (cat.count == 0) return 0;
   query q;
-  if (!load(pp, pkt, len, &q)) return 0;
+  if (!load(pp, pkt, len, &q, 0)) return 0;
   if (q.qclass != 1) return 0;
   const zone_ent *zone = NULL;
   for (int i = 0; i <= q.labels; i++) {

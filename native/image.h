@@ -77,6 +77,10 @@ unsigned sb_images_edns_size(void);
  * other option (COOKIE, padding, unknown codes) is ignored. */
 size_t sb_image_answer(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap);
 
+/* The same for a query read over TCP (one frame's message): as parseQuery's 'tcp', the response
+ * may take up to 65,535 octets whatever the query's EDNS UDP size, never truncated (TC=1). */
+size_t sb_image_answer_tcp(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap);
+
 /* The same, for a datagram already pre-parsed into *pp (sb_preparse_packet of these `len`
  * octets): the batch loop's path, which walks the header and QNAME once. */
 struct sb_preparse;

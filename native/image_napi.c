@@ -260,13 +260,15 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_answer_for_test(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], r;
+  size_t argc = 2;
+  napi_value argv[2], r;
   ICHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   const uint8_t *d;
   size_t len;
+  bool tcp = false;
+  if (argc >= 2) napi_get_value_bool(env, argv[1], &tcp);
   if (argc < 1 || !get_bytes(env, argv[0], &d, &len)) {
-    napi_throw_type_error(env, "ERR_NATIVE_UDP_ARGS", "answerForTest(Uint8Array)");
+    napi_throw_type_error(env, "ERR_NATIVE_UDP_ARGS", "answerForTest(Uint8Array[, tcp])");
     return NULL;
   }
   uint8_t *out = malloc(65535);
@@ -274,7 +276,7 @@ static napi_value js_answer_for_test(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "out of memory");
     return NULL;
   }
-  size_t n = sb_image_answer(d, len, out, 65535);
+  size_t n = tcp ? sb_image_answer_tcp(d, len, out, 65535) : sb_image_answer(d, len, out, 65535);
   if (n == 0) {
     free(out);
     ICHECK(napi_get_null(env, &r));

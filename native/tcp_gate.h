@@ -22,7 +22,8 @@ enum {
   SB_TCP_STRANGER = 1, /* a stranger under pressure within the budget: served */
   SB_TCP_HOLD = 2,     /* a stranger beyond the budget: held unread, closed at its deadline */
   SB_TCP_BLOCKED = 3,  /* its /24 is in the shield's blocked set: closed at once */
-  SB_TCP_KEPT = 4      /* (udp.c tcpJudge) a duplicate kept in C until its first frame */
+  SB_TCP_KEPT = 4,     /* (udp.c tcpJudge) a duplicate kept in C until its first frame */
+  SB_TCP_IN_C = 5      /* (udp.c tcpJudge, tcpc23) a duplicate served in C (tcp_serve.h) */
 };
 
 typedef struct {

@@ -39,6 +39,7 @@
 #include "shield.h"
 #include "standing.h"
 #include "tcp_gate.h"
+#include "tcp_serve.h"
 
 int sb_image_define(napi_env env, napi_value exports);  /* image_napi.c */
 int sb_shield_define(napi_env env, napi_value exports); /* shield_napi.c */
@@ -1173,7 +1174,8 @@ static int judge_connection(sb_tcp_gate *g, const uint8_t *oct, size_t olen, dou
 
 /* Counters acceptTcp adds to (a Float64Array of at least SB_ACCEPT_COUNTS). */
 #define SB_ACCEPT_COUNTS 7
-enum { AC_BLOCKED = 0, AC_HELD = 1, AC_STRANGERS = 2, AC_TAKEN = 3, AC_FULL = 4, AC_SERVED = 5, AC_WAITING = 6 };
+/* tcpc23: an eighth count, when given: connections taken to be served in C (tcp_serve.h). */
+enum { AC_BLOCKED = 0, AC_HELD = 1, AC_STRANGERS = 2, AC_TAKEN = 3, AC_FULL = 4, AC_SERVED = 5, AC_WAITING = 6, AC_IN_C = 7 };
 
 /* ---- connections kept in C until their first frame (tcp_gate.h sb_tcp_wait) ----
  * A source nothing vouches for (the gate's stranger, in calm too) costs JS a net.Socket, its
@@ -1193,7 +1195,19 @@ typedef struct {
   napi_env env;
   napi_ref cb_ref;
   napi_async_context actx;
+  /* tcpc23: connections served in C (tcpServeStart; NULL until then), watched by the same epoll
+   * set (level-triggered, their events tagged SB_SERVE_TAG); their last sweep; their answers by
+   * RCODE (the DNS counters: JS never sees them). */
+  sb_tcp_serve *sv;
+  napi_ref js_open_ref; /* the Float64Array sv->js_open points into (tcpServeStart) */
+  double sv_swept;
+  double sv_rcode[16];
 } sb_tcp_waiter;
+
+/* The epoll tag of a served connection's event (its slot in the low bits, its gen above). */
+#define SB_SERVE_TAG 0x80000000u
+/* How often the served connections' deadlines are swept from the wake-ups (ms). */
+#define SB_SERVE_SWEEP_MS 100
 
 static __thread sb_tcp_waiter *g_tcp_waiter = NULL;
 
@@ -1228,6 +1242,11 @@ static void tcp_waiter_cleanup(void *arg) {
   if (t == NULL) return;
   g_tcp_waiter = NULL;
   sb_tcp_wait_close_all(&t->w, -1);
+  if (t->sv != NULL) {
+    sb_tcp_serve_close_all(t->sv, -1);
+    free(t->sv);
+    t->sv = NULL;
+  }
   /* Its callback's reference and async context die with the environment. */
   if (t->poll != NULL) {
     uv_poll_stop(t->poll);
@@ -1287,6 +1306,125 @@ static void tcp_waiter_hand(sb_tcp_waiter *t, const sb_tcp_waiting *out, unsigne
   napi_close_handle_scope(env, scope);
 }
 
+/* Hands one connection served in C over to JS with the octets it read and did not answer and the
+ * answers not yet written: cb([listeningFd, fd, address, port, in, out]) (Buffers, or null when
+ * empty), with a second argument `true` (the first-frame hand-over passes only the array). Not
+ * handed (no callback, an N-API failure): reset. */
+static void tcp_serve_hand(sb_tcp_waiter *t, const sb_tcp_hand *h) {
+  napi_env env = t->env;
+  napi_handle_scope scope;
+  napi_value cb = NULL, recv, arr, result, v[6];
+  if (napi_open_handle_scope(env, &scope) != napi_ok) {
+    sb_tcp_close_rst(h->fd);
+    return;
+  }
+  char text[INET6_ADDRSTRLEN];
+  int ok = t->cb_ref != NULL && napi_get_reference_value(env, t->cb_ref, &cb) == napi_ok && cb != NULL &&
+           napi_get_global(env, &recv) == napi_ok && napi_create_array_with_length(env, 6, &arr) == napi_ok &&
+           inet_ntop(h->alen == 16 ? AF_INET6 : AF_INET, h->addr, text, sizeof(text)) != NULL &&
+           napi_create_int32(env, h->lfd, &v[0]) == napi_ok && napi_create_int32(env, h->fd, &v[1]) == napi_ok &&
+           napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &v[2]) == napi_ok &&
+           napi_create_int32(env, h->port, &v[3]) == napi_ok;
+  if (ok) ok = (h->in_len > 0 ? napi_create_buffer_copy(env, h->in_len, h->in, NULL, &v[4]) : napi_get_null(env, &v[4])) == napi_ok;
+  if (ok) ok = (h->out_len > 0 ? napi_create_buffer_copy(env, h->out_len, h->out, NULL, &v[5]) : napi_get_null(env, &v[5])) == napi_ok;
+  for (unsigned j = 0; j < 6 && ok; j++) ok = napi_set_element(env, arr, j, v[j]) == napi_ok;
+  napi_value args[2];
+  args[0] = arr;
+  if (ok) ok = napi_get_boolean(env, true, &args[1]) == napi_ok;
+  if (!ok) {
+    sb_tcp_close_rst(h->fd);
+  } else {
+    napi_make_callback(env, t->actx, recv, cb, 2, args, &result);
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value exc;
+      napi_get_and_clear_last_exception(env, &exc);
+      napi_fatal_exception(env, exc);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+/* What answering one TCP frame in C needs: the client (the shield's key octets). */
+typedef struct {
+  sb_tcp_waiter *t;
+  const uint8_t *key;
+  size_t klen;
+  double now;
+} sb_serve_ctx;
+
+/* sb_tcp_answer_fn: a plain query answered from the images as over TCP (image.c), counted by RCODE;
+ * the query proves its source address (the shield's tcp tier, as tcp.ts's handler's shieldSawTcp). */
+static size_t tcp_answer(void *ctx, const uint8_t *q, size_t len, uint8_t *out, size_t cap) {
+  sb_serve_ctx *c = ctx;
+  if (!sb_images_enabled()) return 0;
+  size_t n = sb_image_answer_tcp(q, len, out, cap);
+  if (n < 12) return 0;
+  c->t->sv_rcode[out[3] & 0x0F] += 1;
+  sb_shield *sh = sb_shield_thread();
+  if (sh != NULL && (c->klen == 4 || c->klen == 16)) sb_sources_note_tcp(&sh->sources, sb_sources_key(c->key, c->klen), c->now);
+  return n;
+}
+
+/* `slot`'s served connection is readable: its frames answered; handed to JS when C cannot go on. */
+static void tcp_serve_ready(sb_tcp_waiter *t, int32_t slot, double now) {
+  const sb_tcp_conn *c = &t->sv->c[slot];
+  static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  sb_serve_ctx ctx = {t, c->addr, 16, now};
+  if (memcmp(c->addr, mapped, 12) == 0) {
+    ctx.key = c->addr + 12;
+    ctx.klen = 4;
+  }
+  /* Copied: the slot is freed when the connection is handed over or closed. */
+  uint8_t key[16];
+  memcpy(key, ctx.key, ctx.klen);
+  ctx.key = key;
+  int fd = c->fd;
+  sb_tcp_hand h;
+  int r = sb_tcp_serve_readable(t->sv, slot, now, tcp_answer, &ctx, &h);
+  if (r == SB_TCP_HANDED) {
+    (void)epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
+    tcp_serve_hand(t, &h);
+  }
+}
+
+/* Whether connections are served in C now: tcpServeStart called and the images answering. */
+static int tcp_serving(const sb_tcp_waiter *t) {
+  return t != NULL && t->sv != NULL && t->cb_ref != NULL && sb_images_enabled();
+}
+
+/* Takes `c` (accepted from `lfd`, not read yet) to serve in C: 1 taken (or closed: its client at
+ * the per-client limit), 0 not (serve it in JS). `epoll_mod`: `c` is in the epoll set already. */
+static int tcp_serve_take(sb_tcp_waiter *t, int c, int lfd, const uint8_t *oct, size_t olen, int port, double now,
+                          int epoll_mod) {
+  int32_t slot = sb_tcp_serve_add(t->sv, c, lfd, oct, olen, port, now);
+  if (slot == -2) {
+    if (epoll_mod) (void)epoll_ctl(t->epfd, EPOLL_CTL_DEL, c, NULL);
+    close(c);
+    return 1;
+  }
+  if (slot < 0) return 0;
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.events = EPOLLIN | EPOLLRDHUP;
+  ev.data.u64 = ((uint64_t)t->sv->c[slot].gen << 32) | SB_SERVE_TAG | (uint32_t)slot;
+  if (epoll_ctl(t->epfd, epoll_mod ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c, &ev) != 0) {
+    (void)sb_tcp_serve_take(t->sv, slot);
+    t->sv->total--;
+    return 0;
+  }
+  return 1;
+}
+
+/* The served connections' deadlines (at most every SB_SERVE_SWEEP_MS unless `force`). */
+static void tcp_serve_sweep(sb_tcp_waiter *t, double now, int force) {
+  if (t == NULL || t->sv == NULL || t->sv->n == 0) return;
+  if (!force && now - t->sv_swept < SB_SERVE_SWEEP_MS) return;
+  t->sv_swept = now;
+  sb_tcp_serve_sweep(t->sv, now, tcp_pressed(now), 0);
+}
+
 /* The epoll set turned readable: each ready connection's first frame checked (peeked); complete
  * ones taken out of the table and handed to JS, those that can never complete one reset; then
  * the deadlines swept. */
@@ -1300,8 +1438,15 @@ static void on_waiting_ready(uv_poll_t *h, int status, int events) {
   sb_tcp_waiting out[SB_WAIT_EVENTS];
   unsigned nh = 0;
   int got = epoll_wait(t->epfd, ev, SB_WAIT_EVENTS, 0);
-  for (int i = 0; i < got; i++) {
+  double now0 = mono_ms();
+  for (int i = 0; i < got && g_tcp_waiter == t; i++) {
     uint32_t slot = (uint32_t)ev[i].data.u64, gen = (uint32_t)(ev[i].data.u64 >> 32);
+    if (slot & SB_SERVE_TAG) {
+      slot &= ~SB_SERVE_TAG;
+      if (t->sv == NULL || slot >= SB_TCP_SERVE_MAX || t->sv->c[slot].fd < 0 || t->sv->c[slot].gen != gen) continue;
+      tcp_serve_ready(t, (int32_t)slot, now0);
+      continue;
+    }
     if (slot >= SB_TCP_WAIT_MAX || t->w.e[slot].fd < 0 || t->w.e[slot].gen != gen) continue;
     int closed = (ev[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
     int r = sb_tcp_first_frame(t->w.e[slot].fd, closed);
@@ -1312,14 +1457,30 @@ static void on_waiting_ready(uv_poll_t *h, int status, int events) {
       sb_tcp_wait_drop(&t->w, (int32_t)slot);
       continue;
     }
-    out[nh] = t->w.e[slot];
+    const sb_tcp_waiting *e = &t->w.e[slot];
+    /* tcpc23: its first frame is in: served in C from here when C serves (read at once). */
+    if (tcp_serving(t)) {
+      int fd = e->fd;
+      if (tcp_serve_take(t, fd, e->lfd, e->addr, e->alen, e->port, now0, 1)) {
+        (void)sb_tcp_wait_take(&t->w, (int32_t)slot);
+        t->w.handed++;
+        if (t->sv->tail >= 0 && t->sv->c[t->sv->tail].fd == fd) tcp_serve_ready(t, t->sv->tail, now0);
+        continue;
+      }
+    }
+    out[nh] = *e;
     (void)epoll_ctl(t->epfd, EPOLL_CTL_DEL, out[nh].fd, NULL);
     (void)sb_tcp_wait_take(&t->w, (int32_t)slot);
     t->w.handed++;
     nh++;
   }
+  if (g_tcp_waiter != t) {
+    for (unsigned i = 0; i < nh; i++) sb_tcp_close_rst(out[i].fd);
+    return;
+  }
   double now = mono_ms();
   sb_tcp_wait_sweep(&t->w, now, tcp_pressed(now));
+  tcp_serve_sweep(t, now, 0);
   if (nh > 0) tcp_waiter_hand(t, out, nh);
 }
 
@@ -1387,6 +1548,7 @@ static napi_value js_accept_tcp(napi_env env, napi_callback_info info) {
       napi_get_value_int32(env, argv[1], &max) != napi_ok)
     return throw_error(env, "ERR_NATIVE_UDP_ARGS", "acceptTcp(fd, max[, counts, maxServe])");
   double *counts = NULL;
+  size_t ncounts = 0;
   if (argc >= 3) {
     napi_valuetype vt;
     CHECK(napi_typeof(env, argv[2], &vt));
@@ -1400,6 +1562,7 @@ static napi_value js_accept_tcp(napi_env env, napi_callback_info info) {
           tt != napi_float64_array || len < SB_ACCEPT_COUNTS)
         return throw_error(env, "ERR_NATIVE_UDP_ARGS", "acceptTcp: counts must be a Float64Array(7)");
       counts = data;
+      ncounts = len;
     }
   }
   if (argc >= 4 && napi_get_value_int32(env, argv[3], &max_serve) != napi_ok)
@@ -1414,6 +1577,7 @@ static napi_value js_accept_tcp(napi_env env, napi_callback_info info) {
     double t0 = mono_ms();
     sb_tcp_gate_sweep(g, t0);
     if (g_tcp_waiter != NULL) sb_tcp_wait_sweep(&g_tcp_waiter->w, t0, tcp_pressed(t0));
+    tcp_serve_sweep(g_tcp_waiter, t0, 0);
   }
   /* Strangers kept until their first frame when JS watches for them (tcpWaitStart). */
   sb_tcp_waiter *waiter = g != NULL && g_tcp_waiter != NULL && g_tcp_waiter->cb_ref != NULL ? g_tcp_waiter : NULL;
@@ -1460,6 +1624,11 @@ static napi_value js_accept_tcp(napi_env env, napi_callback_info info) {
       if (v == SB_TCP_STRANGER) counts[AC_STRANGERS] += 1;
       if (waiter != NULL && keep_for_frame(waiter, v, c, fd, oct, olen, port, now)) {
         counts[AC_WAITING] += 1;
+        continue;
+      }
+      /* tcpc23: served in C (its frames read when the epoll set reports them: no JS object). */
+      if (tcp_serving(waiter) && tcp_serve_take(waiter, c, fd, oct, olen, port, now, 0)) {
+        if (ncounts > AC_IN_C) counts[AC_IN_C] += 1;
         continue;
       }
     }
@@ -1518,6 +1687,8 @@ static napi_value js_tcp_judge(napi_env env, napi_callback_info info) {
     int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (d >= 0) {
       if (keep_for_frame(t, v, d, lfd, data, len, port, now)) v = SB_TCP_KEPT;
+      /* tcpc23: served in C (5): JS destroys its own socket unread, as for 4. */
+      else if (tcp_serving(t) && tcp_serve_take(t, d, lfd, data, len, port, now, 0)) v = SB_TCP_IN_C;
       else close(d);
     }
   }
@@ -1552,6 +1723,10 @@ static napi_value js_tcp_gate_sweep(napi_env env, napi_callback_info info) {
   napi_value r;
   double now = mono_ms();
   unsigned n = 0;
+  if (g_tcp_waiter != NULL && g_tcp_waiter->sv != NULL) {
+    tcp_serve_sweep(g_tcp_waiter, now, 1);
+    n += g_tcp_waiter->sv->n;
+  }
   if (g_tcp_gate != NULL) {
     sb_tcp_gate_sweep(g_tcp_gate, now);
     n += g_tcp_gate->nheld;
@@ -1631,6 +1806,61 @@ static napi_value js_tcp_wait_close(napi_env env, napi_callback_info info) {
   if (argc < 1 || napi_get_value_int32(env, argv[0], &lfd) != napi_ok)
     return throw_error(env, "ERR_NATIVE_UDP_ARGS", "tcpWaitClose(listeningFd)");
   if (g_tcp_waiter != NULL) sb_tcp_wait_close_all(&g_tcp_waiter->w, lfd < 0 ? -1 : lfd);
+  if (g_tcp_waiter != NULL && g_tcp_waiter->sv != NULL) sb_tcp_serve_close_all(g_tcp_waiter->sv, lfd < 0 ? -1 : lfd);
+  return NULL;
+}
+
+/* tcpServeStart(idleMs, pressedMs, maxOpen, maxPerClient) (tcpc23): from now on, while the images
+ * answer (imageConfigure), the connections the batch accept takes to serve and those kept until
+ * their first frame are served in C (tcp_serve.h): their plain queries answered from the images;
+ * the first frame C cannot answer hands the connection to tcpWaitStart's callback as
+ * [listeningFd, fd, address, port, in, out] (the octets read and not answered, the answers not
+ * yet written; null when none). After tcpWaitStart. Called again: the new settings. */
+static napi_value js_tcp_serve_start(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  double idle = -1, pressed = -1, max_open = -1, per_client = -1;
+  argc = 5;
+  napi_value argv5[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv5, NULL, NULL));
+  for (unsigned i = 0; i < 4; i++) argv[i] = argv5[i];
+  /* jsOpen (optional): a Float64Array over its own ArrayBuffer (off the V8 heap: its address
+   * stays), kept alive by a reference while C reads it. */
+  double *js_open = NULL;
+  if (argc >= 5) {
+    bool is_ta = false;
+    napi_typedarray_type tt;
+    size_t len = 0;
+    void *data = NULL;
+    if (napi_is_typedarray(env, argv5[4], &is_ta) != napi_ok || !is_ta ||
+        napi_get_typedarray_info(env, argv5[4], &tt, &len, &data, NULL, NULL) != napi_ok || tt != napi_float64_array ||
+        len < 1)
+      return throw_error(env, "ERR_NATIVE_UDP_ARGS", "tcpServeStart: jsOpen must be a Float64Array(1)");
+    js_open = data;
+  }
+  if (argc < 4 || napi_get_value_double(env, argv[0], &idle) != napi_ok ||
+      napi_get_value_double(env, argv[1], &pressed) != napi_ok || napi_get_value_double(env, argv[2], &max_open) != napi_ok ||
+      napi_get_value_double(env, argv[3], &per_client) != napi_ok || !(idle >= 0 && idle <= 1e9) ||
+      !(pressed >= 0 && pressed <= 1e9) || !(max_open >= 0 && max_open <= 1e9) || !(per_client >= 0 && per_client <= 1e9))
+    return throw_error(env, "ERR_NATIVE_UDP_ARGS", "tcpServeStart(idleMs, pressedMs, maxOpen, maxPerClient)");
+  sb_tcp_waiter *t = g_tcp_waiter;
+  if (t == NULL) return throw_error(env, "ERR_NATIVE_UDP_ARGS", "tcpServeStart: tcpWaitStart first");
+  if (js_open != NULL) {
+    if (t->js_open_ref != NULL) napi_delete_reference(env, t->js_open_ref);
+    t->js_open_ref = NULL;
+    CHECK(napi_create_reference(env, argv5[4], 1, &t->js_open_ref));
+  }
+  if (t->sv == NULL) {
+    t->sv = malloc(sizeof(sb_tcp_serve));
+    if (t->sv == NULL) return throw_error(env, "ERR_NATIVE_UDP_NOMEM", "tcpServeStart: no memory");
+    sb_tcp_serve_init(t->sv, idle, pressed, (unsigned)max_open, (unsigned)per_client);
+  } else {
+    t->sv->idle_ms = idle;
+    t->sv->pressed_ms = pressed;
+    t->sv->max_open = (unsigned)max_open;
+    t->sv->max_per_client = (unsigned)per_client;
+  }
+  if (js_open != NULL) t->sv->js_open = js_open;
   return NULL;
 }
 
@@ -1668,6 +1898,25 @@ static napi_value js_tcp_gate_stats(napi_env env, napi_callback_info info) {
   set_num(env, o, "waitClientClosed", w != NULL ? w->client_closed : 0);
   set_num(env, o, "waitRejected", w != NULL ? w->rejected : 0);
   set_num(env, o, "waitMax", SB_TCP_WAIT_MAX);
+  const sb_tcp_serve *sv = g_tcp_waiter != NULL ? g_tcp_waiter->sv : NULL;
+  set_num(env, o, "servedInC", sv != NULL ? sv->n : 0);
+  set_num(env, o, "serveTotal", sv != NULL ? sv->total : 0);
+  set_num(env, o, "serveAnswered", sv != NULL ? sv->answered : 0);
+  set_num(env, o, "serveHanded", sv != NULL ? sv->handed : 0);
+  set_num(env, o, "serveMalformed", sv != NULL ? sv->malformed : 0);
+  set_num(env, o, "serveIdleClosed", sv != NULL ? sv->idle_closed : 0);
+  set_num(env, o, "serveClientClosed", sv != NULL ? sv->client_closed : 0);
+  set_num(env, o, "serveRefused", sv != NULL ? sv->refused : 0);
+  set_num(env, o, "serveWriteErrors", sv != NULL ? sv->write_errors : 0);
+  set_num(env, o, "serveMax", SB_TCP_SERVE_MAX);
+  napi_value rc;
+  CHECK(napi_create_array_with_length(env, 16, &rc));
+  for (uint32_t i = 0; i < 16; i++) {
+    napi_value n;
+    CHECK(napi_create_double(env, g_tcp_waiter != NULL ? g_tcp_waiter->sv_rcode[i] : 0, &n));
+    CHECK(napi_set_element(env, rc, i, n));
+  }
+  CHECK(napi_set_named_property(env, o, "serveByRcode", rc));
   return o;
 }
 
@@ -1868,6 +2117,7 @@ NAPI_MODULE_INIT() {
       {"tcpGateStats", NULL, js_tcp_gate_stats, NULL, NULL, NULL, napi_default, NULL},
       {"tcpGateConfigure", NULL, js_tcp_gate_configure, NULL, NULL, NULL, napi_default, NULL},
       {"tcpWaitStart", NULL, js_tcp_wait_start, NULL, NULL, NULL, napi_default, NULL},
+      {"tcpServeStart", NULL, js_tcp_serve_start, NULL, NULL, NULL, napi_default, NULL},
       {"tcpWaitClose", NULL, js_tcp_wait_close, NULL, NULL, NULL, napi_default, NULL},
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
       {"preparse", NULL, js_preparse, NULL, NULL, NULL, napi_default, NULL},

@@ -70,6 +70,17 @@ export interface TcpFirstFrameCounters {
   waitEvicted?: number;
   waitClientClosed?: number;
   waitRejected?: number;
+  /** (tcpc23) Connections served in C now and since start, their frames answered in C (by
+   * RCODE), handed to JS (counted by its listener from then on), closed for a short frame, closed
+   * idle, refused at the per-client limit: the handler never saw them. */
+  servedInC?: number;
+  serveTotal?: number;
+  serveAnswered?: number;
+  serveHanded?: number;
+  serveMalformed?: number;
+  serveIdleClosed?: number;
+  serveRefused?: number;
+  serveByRcode?: readonly number[];
 }
 
 /** The answers a native UDP socket sent from C (NativeUdpStats): the handler never saw them. */
@@ -233,6 +244,19 @@ export class DnsCounters {
         counters[F.firstFrame + i] = v ?? 0;
       });
       gauges[G.tcpFirstFrameWaiting] = ff.waiting ?? 0;
+      // Plain TCP queries answered in C (tcpc23) never reach wrapHandler either: received and
+      // answered by RCODE in the TCP block, their connections in the TCP counters.
+      const b = blockOf('tcp');
+      const answered = ff.serveAnswered ?? 0;
+      counters[b + Q.received] += answered;
+      counters[b + Q.answeredC] += answered;
+      const byRcode = ff.serveByRcode ?? [];
+      for (let r = 0; r < 16; r++) counters[b + Q.rcode + RCODE_SLOT[r]] += byRcode[r] ?? 0;
+      counters[C.tcpAccepted] += (ff.serveTotal ?? 0) - (ff.serveHanded ?? 0);
+      counters[C.tcpRejected] += ff.serveRefused ?? 0;
+      counters[C.tcpMalformed] += ff.serveMalformed ?? 0;
+      counters[C.tcpIdleClosed] += ff.serveIdleClosed ?? 0;
+      gauges[G.tcpOpen] += ff.servedInC ?? 0;
     }
     gauges[G.zonesServed] = sources.zones?.() ?? 0;
     const xfr = sources.transfers?.();

@@ -58,7 +58,8 @@ export const Q = {
   cacheMisses: 4 + RCODE_LABELS.length,
   /** Response-cache lookups that found an entry built from a zone changed since. */
   cacheStale: 5 + RCODE_LABELS.length,
-  /** Queries answered in C from zone images (`--native-answers`; UDP only): never a cache lookup. */
+  /** Queries answered in C from zone images (`--native-answers`; UDP, and since tcpc23 plain TCP
+   * queries): never a cache lookup. */
   answeredC: 6 + RCODE_LABELS.length,
 } as const;
 

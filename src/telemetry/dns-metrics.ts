@@ -64,7 +64,7 @@ export function registerDnsMetrics(registry: Registry, dns: DnsAggregator): void
   );
   perTransport(
     'switchboard_dns_native_answers_total',
-    'Queries answered in C from zone images (--native-answers), by transport (UDP only): no response-cache lookup.',
+    'Queries answered in C from zone images (--native-answers), by transport (UDP, and plain TCP queries on connections C serves): no response-cache lookup.',
     Q.answeredC,
   );
   perTransport(

@@ -145,7 +145,22 @@ export interface NativeUdpAddon extends NativeShieldAddon {
   /** From now on the batch accept keeps strangers' connections in C until their first complete
    * frame and hands them to `cb([listeningFd, fd, address, port, ...])` then; reset after
    * `calmMs` without it (`pressedMs` while the shield is pressed). */
-  tcpWaitStart?(cb: (taken: (number | string)[]) => void, calmMs: number, pressedMs: number): void;
+  tcpWaitStart?(
+    cb: (taken: (number | string | Buffer | null)[], withPrefixes?: boolean) => void,
+    calmMs: number,
+    pressedMs: number,
+  ): void;
+  /** (tcpc23) From now on the connections C would hand over to serve, and those kept until their
+   * first frame, are served in C while the images answer (native/tcp_serve.h); one C cannot go on
+   * with is handed to tcpWaitStart's callback as ([listeningFd, fd, address, port, in, out], true):
+   * `in` the octets read and not answered, `out` the answers not yet written (null: none). */
+  tcpServeStart?(
+    idleMs: number,
+    pressedMs: number,
+    maxOpen: number,
+    maxPerClient: number,
+    jsOpen?: Float64Array,
+  ): void;
   /** Resets the connections waiting for their first frame from `listeningFd` (-1: all). */
   tcpWaitClose?(listeningFd: number): void;
   stats(handle: object): NativeUdpStats;
@@ -178,7 +193,7 @@ export interface NativeUdpAddon extends NativeShieldAddon {
   /** `bytes`: octets of the installed images (referenced where they are, not copied). */
   imageStats(): { zones: number; served: number; bytes: number; enabled: boolean };
   /** The C answer to a UDP query from this thread's images (whether or not the hook is on), or null. */
-  answerForTest(query: Uint8Array): Uint8Array | null;
+  answerForTest(query: Uint8Array, tcp?: boolean): Uint8Array | null;
 }
 
 /** Layout version this module speaks. */
@@ -335,6 +350,22 @@ export interface NativeTcpGateStats {
   waitClientClosed: number;
   waitRejected: number;
   waitMax: number;
+  /** (tcpc23) Connections served in C now (at most serveMax), taken to serve since start, frames
+   * answered in C, connections handed to JS (a frame C does not answer, a long frame, a client
+   * slow to read), closed for a frame shorter than a header, closed idle (or silent under
+   * pressure), closed by their client, refused (the per-client limit), write failures; the
+   * answers by RCODE. Absent from an addon built before it. */
+  servedInC?: number;
+  serveTotal?: number;
+  serveAnswered?: number;
+  serveHanded?: number;
+  serveMalformed?: number;
+  serveIdleClosed?: number;
+  serveClientClosed?: number;
+  serveRefused?: number;
+  serveWriteErrors?: number;
+  serveMax?: number;
+  serveByRcode?: number[];
 }
 
 /** The addon's accept decision in C (native/tcp_gate.h), bound to this thread. */
@@ -354,7 +385,17 @@ export interface NativeTcpGate {
     fd: number,
     calmMs: number,
     pressedMs: number,
-    deliver: (fd: number, address: string, port: number) => void,
+    deliver: (fd: number, address: string, port: number, input?: Buffer, output?: Buffer) => void,
+  ): boolean;
+  /** (tcpc23) Plain queries answered in C on the connections C would hand over (`watch` first):
+   * false when the addon cannot, or `SWITCHBOARD_TCP_C_ANSWERS=off`. Connections C stops serving
+   * reach `deliver` with the octets read and not answered and the answers not yet written. */
+  serve?(
+    idleMs: number,
+    pressedMs: number,
+    maxOpen: number,
+    maxPerClient: number,
+    jsOpen?: Float64Array,
   ): boolean;
   /** Stops watching for `fd`: its waiting connections are reset. */
   unwatch?(fd: number): void;
@@ -364,21 +405,46 @@ export interface NativeTcpGate {
  * frame (`off`: served at once, as before tcphold19 — the B side of an A/B). */
 export const TCP_FIRST_FRAME_ENV = 'SWITCHBOARD_TCP_FIRST_FRAME';
 
-/** This thread's listeners waiting for connections kept in C, by listening descriptor. */
-const frameWatchers = new Map<number, (fd: number, address: string, port: number) => void>();
+/** The environment variable that turns off answering plain TCP queries in C (tcpc23; `off`: the
+ * connections are served in JS, as before — the B side of an A/B, and the fallback). */
+export const TCP_C_ANSWERS_ENV = 'SWITCHBOARD_TCP_C_ANSWERS';
 
-/** The addon's callback: each connection to its listener (closed when that listener is gone). */
-function handFirstFrames(taken: (number | string)[]): void {
-  for (let i = 0; i + 3 < taken.length; i += 4) {
+type Deliver = (fd: number, address: string, port: number, input?: Buffer, output?: Buffer) => void;
+
+/** This thread's listeners waiting for connections kept in C, by listening descriptor. */
+const frameWatchers = new Map<number, Deliver>();
+
+/** The addon's callback: each connection to its listener (closed when that listener is gone);
+ * `withPrefixes`: one connection served in C, with what it read and what it has to write. */
+function handFirstFrames(taken: (number | string | Buffer | null)[], withPrefixes?: boolean): void {
+  const stride = withPrefixes === true ? 6 : 4;
+  for (let i = 0; i + stride - 1 < taken.length; i += stride) {
     const fd = taken[i + 1] as number;
     const deliver = frameWatchers.get(taken[i] as number);
-    if (deliver !== undefined) deliver(fd, taken[i + 2] as string, taken[i + 3] as number);
+    if (deliver !== undefined)
+      deliver(
+        fd,
+        taken[i + 2] as string,
+        taken[i + 3] as number,
+        stride === 6 ? ((taken[i + 4] as Buffer | null) ?? undefined) : undefined,
+        stride === 6 ? ((taken[i + 5] as Buffer | null) ?? undefined) : undefined,
+      );
     else {
       try {
         closeSync(fd);
       } catch {
         // already closed
       }
+    }
+  }
+  // A connection C served handed over for a query of a zone whose image is not installed yet
+  // (image.c notes the miss): installed as after a UDP batch (src/server/shared/native-answers.ts),
+  // so a zone asked only over TCP is answered in C from its next connection on.
+  if (withPrefixes === true && afterJsBatch !== undefined) {
+    try {
+      afterJsBatch();
+    } catch {
+      // the hook reports its own failures (native-answers.ts onFailed)
     }
   }
 }
@@ -412,6 +478,16 @@ export function nativeTcpGate(): NativeTcpGate | undefined {
       if (a.tcpWaitStart === undefined || process.env[TCP_FIRST_FRAME_ENV] === 'off') return false;
       a.tcpWaitStart(handFirstFrames, calmMs, pressedMs);
       frameWatchers.set(fd, deliver);
+      return true;
+    },
+    serve: (idleMs, pressedMs, maxOpen, maxPerClient, jsOpen) => {
+      if (
+        a.tcpServeStart === undefined ||
+        process.env[TCP_C_ANSWERS_ENV] === 'off' ||
+        frameWatchers.size === 0
+      )
+        return false;
+      a.tcpServeStart(idleMs, pressedMs, maxOpen, maxPerClient, jsOpen);
       return true;
     },
     unwatch: (fd) => {

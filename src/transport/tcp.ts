@@ -61,6 +61,8 @@ export const TCP_HOLD = 2;
 export const TCP_BLOCKED = 3;
 /** (`judge` with a descriptor) C keeps a duplicate until its first frame: JS closes its own. */
 export const TCP_KEPT = 4;
+/** (`judge` with a descriptor, tcpc23) C serves a duplicate (native/tcp_serve.h): JS closes its own. */
+export const TCP_IN_C = 5;
 
 /**
  * The accept decision in C, as a listener uses it (src/server/shared/listeners.ts builds it): the
@@ -70,7 +72,7 @@ export const TCP_KEPT = 4;
  * first complete frame, reset at `calmMs` / `pressedMs`), with the address given as text.
  */
 export interface TcpAcceptGate
-  extends Pick<NativeTcpGate, 'accept' | 'sweep' | 'close' | 'configure' | 'watch' | 'unwatch'> {
+  extends Pick<NativeTcpGate, 'accept' | 'sweep' | 'close' | 'configure' | 'watch' | 'unwatch' | 'serve'> {
   /** Whether the decision is C's now (the shield of this process is the native one). */
   active(): boolean;
   /** The verdict (TCP_SERVE .. TCP_BLOCKED) for a connection JS accepted from `address`; with
@@ -121,6 +123,12 @@ export interface TcpStats {
   firstFrameKept: number;
   /** Of those, handed to this listener with their first frame in (then counted in `accepted`). */
   firstFrameHanded: number;
+  /** (tcpc23) Connections taken to be served in C, their plain queries answered there
+   * (`acceptGate.serve`; not counted in `accepted` unless handed over later). */
+  servedInC: number;
+  /** Of the connections C served, handed to this listener to go on (a query C does not answer, a
+   * long frame, a client slow to read its answers), with what C had read and not answered. */
+  handedFromC: number;
 }
 
 /** A listening TCP server. */
@@ -227,6 +235,13 @@ export const ACCEPT_BATCH = 64;
  * ACCEPT_BATCH of them are handed to JS.
  */
 export const ACCEPT_BATCH_C = 256;
+/**
+ * (tcpc23) Connections JS serves now in this thread, all listeners together: C reads it when it
+ * takes a connection to serve (`acceptGate.serve`), so C's and JS's together stay within
+ * `maxConnections` (beyond it C hands the newcomer to JS, whose limits and evictions apply).
+ */
+// (its own ArrayBuffer: off the V8 heap, so the address C keeps never moves)
+const jsOpen = new Float64Array(new ArrayBuffer(8));
 /** How often held connections in C are swept when no connection arrives (ms). */
 const SWEEP_MS = 200;
 /** onConnection's `judge`: ask the C decision; C judged it already. */
@@ -357,6 +372,8 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     heldInC: 0,
     firstFrameKept: 0,
     firstFrameHanded: 0,
+    servedInC: 0,
+    handedFromC: 0,
   };
   const acceptBatch = opts.acceptBatch;
   const acceptGate = opts.acceptGate;
@@ -365,7 +382,7 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     opts.strangersPerSecond ?? STRANGERS_PER_SECOND,
     opts.strangersPerBlockPerSecond ?? STRANGERS_PER_BLOCK_PER_SECOND,
   );
-  const counts = new Float64Array(7);
+  const counts = new Float64Array(8);
   // Held connections in C are closed at their deadline by the next batch accept, or by this
   // timer when no connection comes (armed while any is held).
   let sweeper: NodeJS.Timeout | undefined;
@@ -397,6 +414,7 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     // 'close' comes later and does the accounting; count the slot as free now.
     victim.destroy();
     stats.open--;
+    jsOpen[0]--;
     evictedSockets.add(victim);
   };
 
@@ -424,7 +442,8 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
           stats.batchAccepted += counts[3] - counts[5];
           stats.acceptFullBatches += counts[4];
           stats.firstFrameKept += counts[6];
-          if (counts[1] > 0 || counts[6] > 0) armSweeper();
+          stats.servedInC += counts[7];
+          if (counts[1] > 0 || counts[6] > 0 || counts[7] > 0) armSweeper();
         } else if (acceptBatch !== undefined) {
           taken = acceptBatch(serverFd, ACCEPT_BATCH);
           if (taken.length >= ACCEPT_BATCH * 3) stats.acceptFullBatches++;
@@ -457,16 +476,21 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     return s;
   }
 
-  /** A connection kept in C until its first frame, handed over with it in: read at once. */
-  function firstFrameIn(fd: number, client: string, port: number): void {
+  /**
+   * A connection kept in C until its first frame, handed over with it in: read at once. Or
+   * (tcpc23) one C served until a frame it does not answer: `input` the octets C read and did not
+   * answer (from that frame's length on), `output` the answers C had not written yet.
+   */
+  function firstFrameIn(fd: number, client: string, port: number, input?: Buffer, output?: Buffer): void {
     if (serverFd < 0) {
       closeSync(fd);
       return;
     }
     const s = adopt(fd);
     if (s === undefined) return;
-    stats.firstFrameHanded++;
-    onConnection(s, client, port, JUDGED);
+    if (input !== undefined || output !== undefined) stats.handedFromC++;
+    else stats.firstFrameHanded++;
+    onConnection(s, client, port, JUDGED, input, output);
   }
 
   /**
@@ -474,7 +498,14 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
    * the C decision (libuv's connection while it is active), JUDGED means C judged it already (to
    * serve); undefined asks the gate and the JS strangers' budget.
    */
-  function onConnection(socket: Socket, client: string, port: number, judge?: number): void {
+  function onConnection(
+    socket: Socket,
+    client: string,
+    port: number,
+    judge?: number,
+    input?: Buffer,
+    output?: Buffer,
+  ): void {
     // A stranger under pressure beyond the strangers' budget: held, never read (below).
     let hold = false;
     if (judge === JUDGE_IN_C && acceptGate !== undefined) {
@@ -483,10 +514,12 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
         typeof fd === 'number' && fd >= 0 && serverFd >= 0
           ? acceptGate.judge(client, fd, serverFd, port)
           : acceptGate.judge(client);
-      if (v === TCP_KEPT) {
-        // Kept in C until its first frame (a duplicate of the descriptor): this socket was never
-        // read (pauseOnConnect) nor watched by libuv, and closing it leaves the connection open.
-        stats.firstFrameKept++;
+      if (v === TCP_KEPT || v === TCP_IN_C) {
+        // Kept in C until its first frame, or served there (a duplicate of the descriptor): this
+        // socket was never read (pauseOnConnect) nor watched by libuv, and closing it leaves the
+        // connection open.
+        if (v === TCP_KEPT) stats.firstFrameKept++;
+        else stats.servedInC++;
         armSweeper();
         socket.destroy();
         return;
@@ -531,6 +564,7 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     perClient.set(client, count + 1);
     stats.accepted++;
     stats.open++;
+    jsOpen[0]++;
     sockets.add(socket);
     silent.set(socket, performance.now());
     if (hold) {
@@ -548,18 +582,27 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
       silent.delete(socket);
       idle.delete(socket);
       // An evicted socket's slot was freed when it was evicted.
-      if (!evictedSockets.delete(socket)) stats.open--;
+      if (!evictedSockets.delete(socket)) {
+        stats.open--;
+        jsOpen[0]--;
+      }
       const n = (perClient.get(client) ?? 1) - 1;
       if (n <= 0) perClient.delete(client);
       else perClient.set(client, n);
     });
-    if (!hold) {
-      serveConnection(socket, client, port);
-      socket.resume();
-    }
+    if (!hold && serveConnection(socket, client, port, input, output)) socket.resume();
   }
 
-  function serveConnection(socket: Socket, client: string, port: number): void {
+  /** Serves `socket`; (tcpc23) first writes `output` (answers C had not written) and answers the
+   * frames of `input` (octets C read and did not answer), as if just read. False when the socket
+   * must stay paused (back-pressure, or closing). */
+  function serveConnection(
+    socket: Socket,
+    client: string,
+    port: number,
+    input?: Buffer,
+    output?: Buffer,
+  ): boolean {
     const ctx: TransportContext = { transport: 'tcp', address: client, port };
     // A deferred answer asked for by the handler now being called (ctx.defer): becomes the
     // connection's stream when the handler returns.
@@ -862,6 +905,20 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
         }
       }
     }
+
+    // Handed over by C (tcpc23): its unwritten answers first, then the frames it read. A
+    // connection C answered is no silent one (not closed to make room as one that never asked).
+    if (output !== undefined || input !== undefined) {
+      silent.delete(socket);
+      answeredCount = 1;
+    }
+    if (output !== undefined && output.length > 0 && !socket.write(output)) {
+      blocked = true;
+      if (input !== undefined && input.length > 0) pending = input;
+      return false;
+    }
+    if (input !== undefined && input.length > 0) consume(input);
+    return !blocked && !closing;
   }
 
   return new Promise((resolve, reject) => {
@@ -881,8 +938,12 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
         const fd = (server as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
         if (typeof fd === 'number' && fd >= 0) serverFd = fd;
         // Strangers kept in C until their first frame: a connection that never asks costs no JS.
-        if (serverFd >= 0)
-          acceptGate?.watch?.(serverFd, idleTimeoutMs, PRESSURE_FIRST_QUERY_MS, firstFrameIn);
+        // And (tcpc23) their plain queries answered in C, as every connection C would hand over.
+        if (
+          serverFd >= 0 &&
+          acceptGate?.watch?.(serverFd, idleTimeoutMs, PRESSURE_FIRST_QUERY_MS, firstFrameIn)
+        )
+          acceptGate.serve?.(idleTimeoutMs, PRESSURE_FIRST_QUERY_MS, maxConnections, maxPerClient, jsOpen);
         resolve({
           address,
           port,

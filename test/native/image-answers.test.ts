@@ -86,6 +86,8 @@ interface Tally {
   queries: number;
   c: number;
   js: number;
+  /** The same queries as read over TCP (tcpc23: C serves plain TCP queries): answered in C. */
+  tcp: number;
   mismatches: string[];
 }
 
@@ -104,7 +106,7 @@ function compare(zones: Zone[], seed: number, ednsSize: number, maxNames = 150, 
   const responder = new Responder(new Catalog(zones), { cache: false, ednsSize, nsid });
   const rnd = seededRandom(seed);
   const out = new Uint8Array(65535);
-  const tally: Tally = { queries: 0, c: 0, js: 0, mismatches: [] };
+  const tally: Tally = { queries: 0, c: 0, js: 0, tcp: 0, mismatches: [] };
   for (const zone of zones) {
     let nodes = [...zone.nodes.values()];
     if (nodes.length > maxNames) {
@@ -139,6 +141,16 @@ function compare(zones: Zone[], seed: number, ednsSize: number, maxNames = 150, 
         const n = q ? respondFromImage(cat, q, out) : -1;
         const got = addon.answerForTest(pkt);
         const what = `${Name.fromWire(qname)} ${qtype} ${JSON.stringify(e)}`;
+        // Over TCP (no truncation, frames up to 65,535 octets): C's answer is the Responder's.
+        const gotTcp = addon.answerForTest(pkt, true);
+        if (gotTcp !== null) {
+          tally.tcp++;
+          const want = responder.respond(pkt, { transport: 'tcp' });
+          if (want === null || Buffer.compare(Buffer.from(gotTcp), Buffer.from(want)) !== 0)
+            tally.mismatches.push(
+              `${what}: C over TCP differs from the Responder\n  C         ${Buffer.from(gotTcp).toString('hex')}\n  responder ${want && Buffer.from(want).toString('hex')}`,
+            );
+        }
         if (got !== null) {
           tally.c++;
           const js = n >= 0 ? Buffer.from(out.subarray(0, n)) : undefined;
@@ -165,7 +177,11 @@ function compare(zones: Zone[], seed: number, ednsSize: number, maxNames = 150, 
 
 function check(t: { diagnostic: (m: string) => void }, label: string, tally: Tally): void {
   t.diagnostic(
-    `${label}: ${tally.queries} queries, ${tally.c} answered in C, ${tally.js} by the JS reader only`,
+    `${label}: ${tally.queries} queries, ${tally.c} answered in C, ${tally.js} by the JS reader only, ${tally.tcp} over TCP in C`,
+  );
+  assert.ok(
+    tally.queries === 0 || tally.tcp >= tally.c,
+    'C answers over TCP at least what it answers over UDP',
   );
   assert.equal(tally.mismatches.length, 0, tally.mismatches.slice(0, 5).join('\n'));
 }

@@ -48,6 +48,7 @@ function cAcceptGate(): TcpAcceptGate | undefined {
     configure: g.configure,
     watch: g.watch,
     unwatch: g.unwatch,
+    serve: g.serve,
   };
 }
 

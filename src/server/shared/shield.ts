@@ -654,16 +654,22 @@ export function startShield(
     if (tcpGate !== undefined && activeNative) {
       const g = tcpGate.stats();
       const w = g.waitTotal ?? 0;
-      const seen = `${g.heldTotal} ${g.blockedClosed} ${g.strangersServed} ${w} ${g.waitHanded} ${g.waitExpired}`;
-      if (seen !== tcpSeen && g.heldTotal + g.blockedClosed + g.strangersServed + w > 0) {
+      const sv = g.serveTotal ?? 0;
+      const seen = `${g.heldTotal} ${g.blockedClosed} ${g.strangersServed} ${w} ${g.waitHanded} ${g.waitExpired} ${sv} ${g.serveAnswered} ${g.serveHanded} ${g.serveIdleClosed} ${g.serveClientClosed} ${g.serveMalformed} ${g.serveRefused}`;
+      if (seen !== tcpSeen && g.heldTotal + g.blockedClosed + g.strangersServed + w + sv > 0) {
         tcpSeen = seen;
         // tcphold19: strangers kept in C until their first frame (absent from older addons).
         const firstFrame =
           g.waitTotal === undefined
             ? ''
             : `; of the admitted, ${g.waiting} kept for their first frame now (${g.waitTotal} since start: ${g.waitHanded} handed to JS with it, ${g.waitExpired} reset at their deadline, ${g.waitEvicted} to make room, ${g.waitClientClosed} closed by the client, ${g.waitRejected} with a frame shorter than a header)`;
+        // tcpc23: connections served in C (absent from older addons, 0 with SWITCHBOARD_TCP_C_ANSWERS=off).
+        const inC =
+          sv === 0
+            ? ''
+            : `; served in C: ${g.servedInC} open now (${sv} since start, ${g.serveAnswered} queries answered, ${g.serveHanded} handed to JS, ${g.serveIdleClosed} closed idle, ${g.serveClientClosed} closed by the client, ${g.serveMalformed} for a short frame, ${g.serveRefused} refused at the per-client limit)`;
         log.info(
-          `shield: TCP accept in C: ${g.held} held now (${g.heldTotal} since start, ${g.heldExpired} closed at their deadline, ${g.heldEvicted} to make room), ${g.blockedClosed} closed for a blocked /24, ${g.served} admitted (${g.strangersServed} of them strangers within the budget)${firstFrame}`,
+          `shield: TCP accept in C: ${g.held} held now (${g.heldTotal} since start, ${g.heldExpired} closed at their deadline, ${g.heldEvicted} to make room), ${g.blockedClosed} closed for a blocked /24, ${g.served} admitted (${g.strangersServed} of them strangers within the budget)${firstFrame}${inC}`,
         );
       }
     }
