@@ -16,11 +16,12 @@
  * The same exec also sets `glibc.malloc.arena_max=1` (unless SWITCHBOARD_ARENA_MAX=default, or
  * GLIBC_TUNABLES names it already): every thread of the primary allocates from the main arena,
  * which the hugetlb tunable advises for huge pages as it grows. Without it each thread (the
- * compile thread, the parse thread) gets an arena of its own, whose heap grows by mprotect in
- * 4 KiB pages that the advice does not cover and is trimmed back as blocks are freed, so the
- * load's and the compile's middle-sized buffers (below glibc's mmap threshold, which rises as
- * big blocks are freed) were fresh 4 KiB pages at ~12 µs each on this VM: ~18,000 fewer faults
- * in the primary during a 1,000,000-record cold start (docs/PERFORMANCE.md "load23").
+ * compile thread, the parse thread) gets an arena of its own, a heap trimmed back as blocks are
+ * freed, whose pages were measured as 4 KiB faults (the advice did not give it huge pages), so
+ * the load's and the compile's middle-sized buffers (below glibc's mmap threshold, which rises
+ * as big blocks are freed) were fresh 4 KiB pages at ~12 µs each on this VM: ~20,000 fewer
+ * faults in the primary during a 1,000,000-record cold start, ~0.4 CPU s, +8–24 MiB of peak
+ * PSS (docs/PERFORMANCE.md "load23").
  *
  * The same exec puts V8's `--no-memory-reducer` on the command line (also when the tunable is
  * not wanted; also for `edge`, which serves DNS like `serve` but compiles no big zone at start,
