@@ -55,8 +55,15 @@ describe('hugetlb re-exec: the rules', () => {
     assert.equal(glibcHasHugetlb('2.34'), false);
     assert.equal(glibcHasHugetlb('3.0'), true);
     assert.equal(glibcHasHugetlb(''), false);
-    assert.equal(withHugetlb(undefined), 'glibc.malloc.hugetlb=1');
+    assert.equal(withHugetlb(undefined), 'glibc.malloc.hugetlb=1:glibc.malloc.arena_max=1');
+    assert.equal(withHugetlb(''), 'glibc.malloc.hugetlb=1:glibc.malloc.arena_max=1');
+    assert.equal(
+      withHugetlb('glibc.malloc.tcache_count=0'),
+      'glibc.malloc.tcache_count=0:glibc.malloc.hugetlb=1:glibc.malloc.arena_max=1',
+    );
+    // An arena_max of the caller's own is kept; SWITCHBOARD_ARENA_MAX=default asks for none.
     assert.equal(withHugetlb('glibc.malloc.arena_max=2'), 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1');
+    assert.equal(withHugetlb(undefined, { SWITCHBOARD_ARENA_MAX: 'default' }), 'glibc.malloc.hugetlb=1');
     const argv = ['node', 'main.js', 'serve'];
     assert.equal(wantsHugetlbReexec(argv, {}, 'linux'), true);
     assert.equal(wantsHugetlbReexec(['node', 'main.js', 'start'], {}, 'linux'), true);
@@ -103,8 +110,12 @@ describe('serve re-executes itself with glibc.malloc.hugetlb=1', { skip }, () =>
       // The start line came through the pipe: the output survived the exec.
       assert.match(s.startLine, /serving 1 zone \(hp\.test\. serial 7\)/, s.stderr());
       assert.match(s.stderr(), /info: UDP path:/);
-      const env = environOf(s.pid);
-      assert.equal(env.get('GLIBC_TUNABLES'), 'glibc.malloc.hugetlb=1');
+      // glibc splits the value in place at each ':' as it reads its tunables, so /proc shows
+      // the one-arena tunable as the environ entry after GLIBC_TUNABLES.
+      const raw = readFileSync(`/proc/${s.pid}/environ`, 'latin1').split('\0');
+      const at = raw.indexOf('GLIBC_TUNABLES=glibc.malloc.hugetlb=1');
+      assert.ok(at >= 0, raw.filter((kv) => kv.includes('glibc')).join(' '));
+      assert.equal(raw[at + 1], 'glibc.malloc.arena_max=1');
       assert.ok(cmdlineOf(s.pid).includes('--no-memory-reducer'), cmdlineOf(s.pid).join(' '));
       const workers = listDescendants(s.pid);
       assert.equal(workers.length, 2);
