@@ -134,8 +134,8 @@ export class SourceTable {
   }
 
   /**
-   * An attack in progress seen now (hist23: a /24 blocked, a zone attacked, the worker behind
-   * under a flood — the caller judges): for `calmAfterSeconds` from the last one, "calm" is not
+   * An attack in progress seen now (hist23: a /24 blocked, the bridge up, the worker behind for
+   * UNREST_PRESSED_MS — the caller judges; a zone attacked alone is not one, docs/SHIELD.md): for `calmAfterSeconds` from the last one, "calm" is not
    * calm enough to earn history. The overload level alone is not enough: once a wave's first
    * blocks are in the worker keeps up, and the bots still read (those of /24s never blocked,
    * where resolvers of standing live) would earn it by asking valid names once a second.

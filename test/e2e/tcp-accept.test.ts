@@ -26,6 +26,7 @@ import { buildQuery, queryUdp } from '../helpers/dns-client.js';
 import { type Peer, startSwitchboard } from '../helpers/peers.js';
 import { nativeShieldSkip, SHIELD_ZONE_WITH_BIG_TXT } from '../helpers/shield-zone.js';
 import { tallyClient } from '../helpers/tally-client.js';
+import { ending, openFrom } from '../helpers/tcp-client.js';
 
 // The batch accept everywhere (see above): every server this file starts inherits it.
 process.env[TCP_ACCEPT_ENV] = 'batch';
@@ -213,35 +214,6 @@ describe('a resolver’s TCP retry behind a slow-TCP flood in the accept queue',
     });
 });
 
-/** Connects from `localAddress`; resolves once connected. */
-function open(port: number, localAddress: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port, localAddress });
-    s.once('error', reject);
-    s.once('connect', () => {
-      s.off('error', reject);
-      resolve(s);
-    });
-  });
-}
-
-/** How `s` ends: 'reset' (ECONNRESET), 'fin' (the server's orderly close), within `ms`, else 'open'. */
-function ending(s: Socket, ms: number): Promise<{ how: 'reset' | 'fin' | 'open'; after: number }> {
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve({ how: 'open', after: ms }), ms);
-    s.on('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      resolve({ how: err.code === 'ECONNRESET' ? 'reset' : 'fin', after: performance.now() - t0 });
-    });
-    s.on('end', () => {
-      clearTimeout(timer);
-      resolve({ how: 'fin', after: performance.now() - t0 });
-    });
-    s.resume();
-  });
-}
-
 /** Collects `n` framed answers from `s` (within `ms`); their IDs in order. */
 function answers(s: Socket, n: number, ms: number): Promise<number[]> {
   return new Promise((resolve) => {
@@ -308,7 +280,7 @@ describe('strangers’ connections kept in C until their first frame', { timeout
   }, async () => {
     const p = peer as Peer;
     const before = firstFrameLine(p.output());
-    const s = await open(p.port, '127.0.71.1');
+    const s = await openFrom(p.port, '127.0.71.1');
     s.write(Buffer.from([0])); // half a length, then nothing (the drill's slow-TCP flood)
     const end = await ending(s, 4 * IDLE_MS);
     s.destroy();
@@ -322,7 +294,7 @@ describe('strangers’ connections kept in C until their first frame', { timeout
   test('a query sent a while after the handshake, split across segments, is answered', { skip }, async () => {
     const p = peer as Peer;
     const before = firstFrameLine(p.output());
-    const s = await open(p.port, '127.0.72.1');
+    const s = await openFrom(p.port, '127.0.72.1');
     const got = answers(s, 1, 5000);
     const q = framed(buildQuery({ id: 7, name: 'www.example.', type: 1 }));
     await settle(150);
@@ -339,7 +311,7 @@ describe('strangers’ connections kept in C until their first frame', { timeout
 
   test('pipelined queries on a kept-then-handed connection are all answered', { skip }, async () => {
     const p = peer as Peer;
-    const s = await open(p.port, '127.0.73.1');
+    const s = await openFrom(p.port, '127.0.73.1');
     const got = answers(s, 3, 5000);
     const qs = [11, 12, 13].map((id) => framed(buildQuery({ id, name: 'www.example.', type: 1 })));
     await settle(150);
@@ -355,13 +327,13 @@ describe('strangers’ connections kept in C until their first frame', { timeout
   }, async () => {
     const p = peer as Peer;
     const before = firstFrameLine(p.output());
-    const z = await open(p.port, '127.0.74.1');
+    const z = await openFrom(p.port, '127.0.74.1');
     await settle(100);
     z.write(Buffer.from([0, 0]));
     const end = await ending(z, 3000);
     z.destroy();
     assert.equal(end.how, 'reset');
-    const c = await open(p.port, '127.0.74.2');
+    const c = await openFrom(p.port, '127.0.74.2');
     c.on('error', () => {});
     await settle(100);
     c.end(Buffer.from([0]));

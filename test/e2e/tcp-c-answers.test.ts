@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -23,6 +23,7 @@ import { buildQuery, readHeader } from '../helpers/dns-client.js';
 import { findFreePort, type Peer, startSwitchboard } from '../helpers/peers.js';
 import { type Exposition, parseExposition, sampleValue } from '../helpers/prometheus.js';
 import { nativeShieldSkip, SHIELD_ZONE_WITH_BIG_TXT } from '../helpers/shield-zone.js';
+import { ending, openFrom } from '../helpers/tcp-client.js';
 
 const skip = nativeShieldSkip();
 const IDLE_MS = 1500;
@@ -37,18 +38,6 @@ function framed(q: Uint8Array): Buffer {
   b.writeUInt16BE(q.length, 0);
   b.set(q, 2);
   return b;
-}
-
-/** Connects from `localAddress`; resolves once connected. */
-function open(port: number, localAddress: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port, localAddress });
-    s.once('error', reject);
-    s.once('connect', () => {
-      s.off('error', reject);
-      resolve(s);
-    });
-  });
 }
 
 /** Reads framed messages from `s` until `done(messages)` or `ms`; resolves with them. */
@@ -70,23 +59,6 @@ function collect(s: Socket, done: (m: Buffer[]) => boolean, ms: number): Promise
       if (done(msgs)) finish();
     });
     s.on('error', () => {});
-  });
-}
-
-/** How `s` ends: 'reset', 'fin' (the server's orderly close), within `ms`, else 'open'. */
-function ending(s: Socket, ms: number): Promise<{ how: 'reset' | 'fin' | 'open'; after: number }> {
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve({ how: 'open', after: ms }), ms);
-    s.on('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      resolve({ how: err.code === 'ECONNRESET' ? 'reset' : 'fin', after: performance.now() - t0 });
-    });
-    s.on('end', () => {
-      clearTimeout(timer);
-      resolve({ how: 'fin', after: performance.now() - t0 });
-    });
-    s.resume();
   });
 }
 
@@ -167,7 +139,7 @@ for (const mode of ['on', 'off'] as const) {
         framed(buildQuery({ id, name: i % 3 === 0 ? 'WwW.example.' : 'www.example.', type: A })),
       );
       // The stream cut at odd places: inside a length prefix, between frames, inside frames.
-      const s2 = await open(p.port, `127.0.${net}.2`);
+      const s2 = await openFrom(p.port, `127.0.${net}.2`);
       const got2 = collect(s2, (m) => m.length >= ids.length, 5000);
       const all = Buffer.concat(qs);
       const cuts = [0, 1, 2, 3, 25, 26, 27, 60, 400, 401, all.length];
@@ -198,7 +170,7 @@ for (const mode of ['on', 'off'] as const) {
     test('a mixed connection: plain queries, a name C does not serve, an AXFR, all answered in order', async () => {
       const p = peer as Peer;
       const was = before0();
-      const s = await open(p.port, `127.0.${net}.3`);
+      const s = await openFrom(p.port, `127.0.${net}.3`);
       const stream = Buffer.concat([
         framed(buildQuery({ id: 1, name: 'www.example.', type: A })),
         framed(buildQuery({ id: 2, name: 'www.elsewhere.', type: A })),
@@ -240,7 +212,7 @@ for (const mode of ['on', 'off'] as const) {
     test('an idle connection is closed (FIN) at the idle timeout', async () => {
       const p = peer as Peer;
       const was = before0();
-      const s = await open(p.port, `127.0.${net}.4`);
+      const s = await openFrom(p.port, `127.0.${net}.4`);
       const got = collect(s, (m) => m.length >= 1, 3000);
       s.write(framed(buildQuery({ id: 9, name: 'www.example.', type: A })));
       assert.equal(readHeader((await got)[0]).id, 9);
@@ -257,7 +229,7 @@ for (const mode of ['on', 'off'] as const) {
     test('a client that does not read: every answer comes, in order, once it reads', async () => {
       const p = peer as Peer;
       const was = before0();
-      const s = await open(p.port, `127.0.${net}.5`);
+      const s = await openFrom(p.port, `127.0.${net}.5`);
       s.pause();
       const n = 20_000;
       const qs = Buffer.concat(
@@ -286,7 +258,7 @@ for (const mode of ['on', 'off'] as const) {
     test('a frame shorter than a header: the answers due, then the connection closes', async () => {
       const p = peer as Peer;
       const was = before0();
-      const s = await open(p.port, `127.0.${net}.6`);
+      const s = await openFrom(p.port, `127.0.${net}.6`);
       const got = collect(s, () => false, 3000);
       const end = ending(s, 3000);
       s.write(framed(buildQuery({ id: 21, name: 'www.example.', type: A })));
@@ -328,7 +300,7 @@ for (const mode of ['on', 'off'] as const) {
       u.close();
       assert.equal(readHeader(tc).tc, true, 'TC=1 over UDP');
       const kept = keptTotal(p.output());
-      const s = await open(p.port, addr);
+      const s = await openFrom(p.port, addr);
       const got = collect(s, (m) => m.length >= 1, 3000);
       s.write(framed(buildQuery({ id: 32, name: 'big.example.', type: TXT })));
       const msgs = await got;
@@ -345,7 +317,7 @@ for (const mode of ['on', 'off'] as const) {
     test('a zone asked only over TCP: JS answers its first query, C the next connection’s', async () => {
       const p = peer as Peer;
       const ask = async (host: string, id: number) => {
-        const s = await open(p.port, host);
+        const s = await openFrom(p.port, host);
         const got = collect(s, (m) => m.length >= 1, 3000);
         s.write(framed(buildQuery({ id, name: 'www.tcponly.test.', type: A })));
         const m = await got;
@@ -375,7 +347,7 @@ for (const mode of ['on', 'off'] as const) {
       const socks: Socket[] = [];
       const outcomes: Promise<boolean>[] = [];
       for (let i = 0; i < 33; i++) {
-        const s = await open(p.port, addr);
+        const s = await openFrom(p.port, addr);
         socks.push(s);
         const got = collect(s, (m) => m.length >= 1, 3000);
         s.write(framed(buildQuery({ id: 500 + i, name: 'www.example.', type: A })));
@@ -398,7 +370,7 @@ for (const mode of ['on', 'off'] as const) {
       await settle(1200);
       const base = await scrape();
       const p = peer as Peer;
-      const s = await open(p.port, `127.0.${net}.8`);
+      const s = await openFrom(p.port, `127.0.${net}.8`);
       const got = collect(s, (m) => m.length >= 10, 3000);
       s.write(
         Buffer.concat(
