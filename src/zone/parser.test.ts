@@ -300,6 +300,26 @@ describe('$INCLUDE', () => {
     assert.match(p.warnings[0].message, /inherits the owner/);
   });
 
+  test("with a sink, each record's line and file index as without one (top-level records write no file index)", () => {
+    // Included records between top-level ones, before and after the columns grow past 1,024.
+    const top = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => `t${from + i} A 192.0.2.${(from + i) & 255}\n`).join('');
+    const text = `$TTL 1\n${top(0, 3)}$INCLUDE sub/hosts.db\n${top(3, 1500)}$INCLUDE sub/hosts.db x.example.\n${top(1503, 2)}`;
+    const file = join(zdir, 'main.zone');
+    writeFileSync(file, text);
+    const want = parseZone(text, { origin: 'example.', file });
+    let count = 0;
+    const got = parseZone(text, { origin: 'example.', file, transientRecords: true, sink: () => count++ });
+    assert.deepEqual(got.errors, []);
+    assert.equal(count, 1507);
+    assert.deepEqual([...(got.recordLines?.lines ?? [])], want.lines);
+    assert.deepEqual([...(got.recordLines?.fileIndex ?? [])], want.fileIndex);
+    assert.deepEqual(
+      want.fileIndex.flatMap((f, i) => (f !== 0 ? [i] : [])),
+      [3, 1504],
+    );
+  });
+
   test('errors inside the included file name that file and line', () => {
     const p = run('$TTL 1\n$INCLUDE sub/bad.db\n');
     assert.equal(p.errors.length, 1);
