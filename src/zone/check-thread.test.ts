@@ -17,7 +17,7 @@ import { ZoneCheckThread } from './check-thread.js';
 import { ColumnZone, ColumnZoneStream } from './column-zone.js';
 import { EarlyParse } from './index.js';
 import { type LoadedColumnZone, loadZoneTextColumns, PARSE_THREAD_TEXT } from './load.js';
-import { type IdleParseThread, parseIntoStream } from './parse-thread.js';
+import { type IdleParseThread, NEXT, parseIntoStream, parseYoungMb } from './parse-thread.js';
 
 /** What a load gave or threw, comparable. */
 function outcome(load: () => LoadedColumnZone): unknown {
@@ -150,6 +150,55 @@ describe('the checks of a big zone in a thread of their own', () => {
     assert.equal(f.wait(), undefined);
     assert.ok(Date.now() - t0 < 60_000);
     await exit(failing);
+  });
+
+  test("the parse thread's young generation: 16 MiB, another cap or V8's own by SWITCHBOARD_PARSE_YOUNG_MB", async () => {
+    assert.equal(parseYoungMb({}), 16);
+    assert.equal(parseYoungMb({ SWITCHBOARD_PARSE_YOUNG_MB: '24' }), 24);
+    assert.equal(parseYoungMb({ SWITCHBOARD_PARSE_YOUNG_MB: 'default' }), undefined);
+    assert.equal(parseYoungMb({ SWITCHBOARD_PARSE_YOUNG_MB: 'lots' }), 16);
+    // The limit the running thread has (Worker.resourceLimits). The checks under the cap: the
+    // tests above (the same findings as inline).
+    const text = '$ORIGIN small.test.\n@ 3600 SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n';
+    const saved = process.env.SWITCHBOARD_PARSE_YOUNG_MB;
+    const young: (number | undefined)[] = [];
+    try {
+      for (const v of [undefined, '24', 'default']) {
+        if (v === undefined) delete process.env.SWITCHBOARD_PARSE_YOUNG_MB;
+        else process.env.SWITCHBOARD_PARSE_YOUNG_MB = v;
+        const keep: { idle?: IdleParseThread } = {};
+        const parsed = parseIntoStream(
+          text,
+          { origin: Name.parse('small.test.') },
+          new ColumnZoneStream(8),
+          undefined,
+          undefined,
+          keep,
+        );
+        assert.ok(parsed && parsed.errors.length === 0 && keep.idle);
+        const exited = keep.idle.exited;
+        const got = keep.idle.take();
+        assert.ok(got);
+        young.push(got.worker.resourceLimits?.maxYoungGenerationSizeMb);
+        Atomics.store(got.ctrl, NEXT, -1);
+        Atomics.notify(got.ctrl, NEXT);
+        got.port.close();
+        // The thread is unref'd: a timer keeps the loop alive while it exits (bounded).
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          exited,
+          new Promise<void>((_, rej) => {
+            timer = setTimeout(() => rej(new Error('the parse thread did not exit')), 30_000);
+          }),
+        ]).finally(() => clearTimeout(timer));
+      }
+    } finally {
+      if (saved === undefined) delete process.env.SWITCHBOARD_PARSE_YOUNG_MB;
+      else process.env.SWITCHBOARD_PARSE_YOUNG_MB = saved;
+    }
+    assert.equal(young[0], 16);
+    assert.equal(young[1], 24);
+    assert.ok((young[2] ?? 0) > 16, `V8's own: ${young[2]}`);
   });
 
   test('a zone that fails a check late: the same located errors and warnings, strict or not', () => {

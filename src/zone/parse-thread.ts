@@ -302,12 +302,19 @@ interface ParseThread {
 /**
  * Starts a helper thread of the load (`entry` beside this module) given `data`, which holds
  * `channel.port2` (transferred); unref'd, its own `error` ignored (its caller sees it as the
- * thread's silence). Undefined when it could not be started (`channel.port1` closed).
+ * thread's silence); its young generation capped at `youngMb` MiB when given. Undefined when it
+ * could not be started (`channel.port1` closed).
  */
-export function startLoadThread(entry: string, data: object, channel: MessageChannel): Worker | undefined {
+export function startLoadThread(
+  entry: string,
+  data: object,
+  channel: MessageChannel,
+  youngMb?: number,
+): Worker | undefined {
   let worker: Worker;
   try {
     worker = new Worker(new URL(entry, import.meta.url), {
+      resourceLimits: youngMb !== undefined ? { maxYoungGenerationSizeMb: youngMb } : undefined,
       workerData: data,
       transferList: [channel.port2],
       stdout: false,
@@ -322,9 +329,29 @@ export function startLoadThread(entry: string, data: object, channel: MessageCha
   return worker;
 }
 
+/**
+ * The parse thread's young generation, MiB (V8's default here is 48: two 16 MiB semi-spaces and
+ * the large-object part). The parse leaves little alive, but the zone's checks it runs next
+ * (`IdleParseThread`) keep much for a while, and V8 then grows the semi-spaces to their most:
+ * ~6,000 fresh pages (~12 µs each on the VM measured) that a cap of 16 never touches, with no
+ * more old-generation work (below ~8 it turns: what survives is promoted, the old generation
+ * grows and the faults more than double). docs/PERFORMANCE.md "parse24".
+ * `SWITCHBOARD_PARSE_YOUNG_MB=N` sets another cap, `default` leaves V8's (an A/B).
+ */
+const PARSE_YOUNG_MB = 16;
+
+/** The parse thread's young-generation cap in MiB, undefined for V8's default. */
+export function parseYoungMb(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const v = env.SWITCHBOARD_PARSE_YOUNG_MB;
+  if (v === undefined || v === '') return PARSE_YOUNG_MB;
+  if (v === 'default') return undefined;
+  const n = Number(v);
+  return Number.isInteger(n) && n > 0 ? n : PARSE_YOUNG_MB;
+}
+
 /** Starts the parse thread with `data` (undefined: it could not be started). */
 function spawn(data: ParseThreadData, channel: MessageChannel, ring: Ring): ParseThread | undefined {
-  const worker = startLoadThread('./parse-thread-entry.js', data, channel);
+  const worker = startLoadThread('./parse-thread-entry.js', data, channel, parseYoungMb());
   return worker === undefined ? undefined : { worker, ring, port: channel.port1 };
 }
 
