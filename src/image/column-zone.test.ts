@@ -20,6 +20,7 @@ import {
   readSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -562,6 +563,61 @@ describe('a zone loaded as columns is the zone loadZoneText builds, and compiles
       ])
       .filter((d) => d !== undefined);
     assert.deepEqual(diffs, []);
+  });
+
+  test("owners the parse thread gives as octets (relative, new on a fast line) beside every other owner: the in-thread parse's zone", () => {
+    // Spellings folded or not, the origin restated in another case, $ORIGIN away and back, an
+    // owner whose line the fast path leaves after reading it (SRV, parentheses, a bad address),
+    // blank owners after fast and general lines, absolute owners and '@', an $INCLUDE between
+    // a new owner and a blank-owner line, and owners repeated out of order.
+    const dir = mkdtempSync(join(tmpdir(), 'sb-octet-owner-'));
+    try {
+      writeFileSync(join(dir, 'inc.db'), 'inc1 A 192.0.2.40\nInc2 AAAA 2001:db8::40\n');
+      const lines = [
+        '$ORIGIN Oct.Example.',
+        '$TTL 300',
+        '@ SOA ns1 h 1 2 3 4 5',
+        '@ NS ns1',
+        'ns1 A 192.0.2.1',
+        'www A 192.0.2.2',
+        ' AAAA 2001:db8::2',
+        'WWW TXT "same owner, other spelling"',
+        'Mail MX 10 mail',
+        ' A 192.0.2.3',
+        'srv SRV 0 0 53 ns1',
+        ' A 192.0.2.4',
+        'par A ( 192.0.2.5 )',
+        ' TXT "after a parenthesis"',
+        'bad A 192.0.2.300',
+        'bad2 A 192.0.2.6',
+        'deep.er.name A 192.0.2.7',
+        'www A 192.0.2.8',
+        'abs.oct.example. A 192.0.2.9',
+        ' A 192.0.2.10',
+        '$ORIGIN OCT.EXAMPLE.',
+        'up A 192.0.2.11',
+        '$ORIGIN other.example.',
+        'away A 192.0.2.12',
+        '$ORIGIN oct.example.',
+        'back A 192.0.2.13',
+        'incl A 192.0.2.14',
+        `$INCLUDE ${join(dir, 'inc.db')}`,
+        ' A 192.0.2.15',
+        'x\\.y A 192.0.2.16',
+        'z A 192.0.2.17',
+        '\t A 192.0.2.18',
+      ];
+      const text = `${lines.join('\n')}\n`;
+      const opts = { origin: 'oct.example.', strict: false, file: join(dir, 'oct.zone') };
+      // The thread's octet path against the in-thread parse; the parse itself finds the bad line.
+      const d = compare(text, opts, 'octet owners', true) ?? compare(text, opts, 'octet owners, inline');
+      assert.equal(d, undefined, d);
+      const ok = text.replace('bad A 192.0.2.300\n', '');
+      for (const thread of ['inline', true, 'early'] as const)
+        assert.equal(compare(ok, opts, `octet owners ${thread}`, thread), undefined, `${thread}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('odd values: TTLs with the high bit set, RDATA over 4 KiB, a wildcard and a DNAME with data below', () => {

@@ -28,7 +28,7 @@ import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from '
 import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import type { ColumnZoneStream } from './column-zone.js';
-import { type ParseOptions, parseZone, type ZoneDiagnostic } from './parser.js';
+import { OwnerOctets, type ParseOptions, parseZone, type ZoneDiagnostic } from './parser.js';
 
 /** A record's owner is not the previous record's (its octets follow). */
 export const NEW_OWNER = 1;
@@ -481,6 +481,7 @@ export function parseToChunks(
     fallbackOrigin: fallbackWire !== undefined ? Name.fromWire(fallbackWire) : undefined,
     sink: encoder.add,
     transientRecords: true,
+    ownerOctets: encoder.owner,
   });
   encoder.flush();
   const { lines, fileIndex } = parsed.recordLines ?? {
@@ -624,8 +625,12 @@ export class ChunkEncoder {
   #buf: Uint8Array | undefined;
   #used = 0;
   #lastName: Name | undefined;
+  /** With `#lastName` the octets' marker: which owner of `owner` it was. */
+  #lastSeq = 0;
   #lastOrigin: Name | undefined;
   readonly #out: ChunkOut;
+  /** The parser's owner as octets (`ParseOptions.ownerOctets`): a new relative owner's. */
+  readonly owner = new OwnerOctets();
 
   constructor(out: ChunkOut) {
     this.#out = out;
@@ -664,6 +669,10 @@ export class ChunkEncoder {
     const name = rr.name;
     const rd = rr.rdata;
     const rdLen = rd.length;
+    if (name === OwnerOctets.NAME) {
+      this.#addOctetOwner(rr, origin, rd, rdLen);
+      return;
+    }
     const fresh = name !== this.#lastName;
     const key = name.key;
     const wire = name.wire;
@@ -682,22 +691,71 @@ export class ChunkEncoder {
       for (let i = 0; i < n; i++) b[p++] = key.charCodeAt(i);
       if (spelled) for (let i = 0; i < n; i++) b[p++] = wire.charCodeAt(i);
     } else b[p++] = flags;
-    const type = rr.type;
-    const cls = rr.class;
-    const ttl = rr.ttl;
-    b[p] = type >> 8;
-    b[p + 1] = type;
-    b[p + 2] = cls >> 8;
-    b[p + 3] = cls;
-    b[p + 4] = ttl >>> 24;
-    b[p + 5] = ttl >>> 16;
-    b[p + 6] = ttl >>> 8;
-    b[p + 7] = ttl;
-    b[p + 8] = rdLen >> 8;
-    b[p + 9] = rdLen;
-    p += 10;
-    if (rdLen <= 32) for (let i = 0; i < rdLen; i++) b[p + i] = rd[i];
-    else b.set(rd, p);
-    this.#used = p + rdLen;
+    this.#used = writeFixed(b, p, rr.type, rr.class, rr.ttl, rd, rdLen);
   };
+
+  /**
+   * `add` of a record whose owner the parser gave as octets (`owner`): its key written folded
+   * from them (A–Z to a–z, as `foldCase`), the spelling after it when a letter was folded; in
+   * zone (the parser gives octets only for a name relative to the zone's origin).
+   */
+  #addOctetOwner(rr: RR, origin: Name | undefined, rd: Uint8Array, rdLen: number): void {
+    const o = this.owner;
+    const fresh = this.#lastName !== OwnerOctets.NAME || this.#lastSeq !== o.seq;
+    const n = o.length;
+    const b = this.#room(1 + (fresh ? 1 + 2 * n : 0) + 10 + rdLen);
+    let p = this.#used;
+    let flags = origin === undefined ? NO_ORIGIN : 0;
+    if (fresh) {
+      this.#lastName = OwnerOctets.NAME;
+      this.#lastSeq = o.seq;
+      flags |= NEW_OWNER | IN_ZONE;
+      const at = p;
+      p += 2;
+      const w = o.wire;
+      let folded = false;
+      for (let i = 0; i < n; i++) {
+        const c = w[i];
+        if (c >= 0x41 && c <= 0x5a) {
+          b[p + i] = c | 0x20;
+          folded = true;
+        } else b[p + i] = c;
+      }
+      p += n;
+      if (folded) {
+        flags |= SPELLED;
+        for (let i = 0; i < n; i++) b[p + i] = w[i];
+        p += n;
+      }
+      b[at] = flags;
+      b[at + 1] = n;
+    } else b[p++] = flags;
+    this.#used = writeFixed(b, p, rr.type, rr.class, rr.ttl, rd, rdLen);
+  }
+}
+
+/** A record's type, class, TTL, RDATA length and RDATA at b[p]; the end. */
+function writeFixed(
+  b: Uint8Array,
+  p: number,
+  type: number,
+  cls: number,
+  ttl: number,
+  rd: Uint8Array,
+  rdLen: number,
+): number {
+  b[p] = type >> 8;
+  b[p + 1] = type;
+  b[p + 2] = cls >> 8;
+  b[p + 3] = cls;
+  b[p + 4] = ttl >>> 24;
+  b[p + 5] = ttl >>> 16;
+  b[p + 6] = ttl >>> 8;
+  b[p + 7] = ttl;
+  b[p + 8] = rdLen >> 8;
+  b[p + 9] = rdLen;
+  p += 10;
+  if (rdLen <= 32) for (let i = 0; i < rdLen; i++) b[p + i] = rd[i];
+  else b.set(rd, p);
+  return p + rdLen;
 }

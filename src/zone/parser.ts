@@ -133,9 +133,32 @@ export interface ParseOptions {
    * into its own columns (the parse thread's chunks, `ColumnZoneStream.add`) sets it.
    */
   transientRecords?: boolean;
+  /**
+   * With `transientRecords`: a relative owner new on a fast line (plain: no escape) is not made
+   * into a Name; its wire octets are written into this buffer (`OwnerOctets`) and the record
+   * given to the sink names `OwnerOctets.NAME` instead, until a Name is asked for (a line of the
+   * general path, an `$INCLUDE`). For a sink that copies the owner's octets anyway (the parse
+   * thread's `ChunkEncoder`).
+   */
+  ownerOctets?: OwnerOctets;
   /** For tests: every line through the general lexer and record path (no LineScanner, no
    * fast record path). The result is the same either way. */
   slowPath?: boolean;
+}
+
+/**
+ * The current owner as octets (`ParseOptions.ownerOctets`): the parser writes a new relative
+ * owner's uncompressed wire form here (case kept) and gives the sink `OwnerOctets.NAME` as the
+ * record's name; `seq` counts the owners written so (a sink tells a new one from the last by
+ * it). Such an owner lies at or under the zone's origin: it is relative to the origin in effect,
+ * which is the zone's (the parser gives octets only then).
+ */
+export class OwnerOctets {
+  /** The name a record whose owner is in `wire` is given with (a marker: never a real owner). */
+  static readonly NAME: Name = Name.fromWire('\x01\x00\x00');
+  readonly wire = new Uint8Array(256);
+  length = 0;
+  seq = 0;
 }
 
 /** The result of parsing: records with their source lines, and the findings. */
@@ -430,6 +453,8 @@ function typeAt(t: string, s: number, e: number): number {
 
 /** Scratch for the RDATA of the common types, built before it is packed. */
 const scratch = new Uint8Array(65536);
+const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
+
 /** `scratchViews[n]`: `scratch[0, n)` as a view, made once (`ParseOptions.transientRecords`). */
 const scratchViews: Uint8Array[] = [];
 
@@ -783,6 +808,8 @@ class ZoneParser {
   #ownerOrigin: Name | undefined;
   #ownerName: Name | undefined;
   #originChanged = false;
+  /** `ParseOptions.ownerOctets` (with transient records only). */
+  readonly #octets: OwnerOctets | undefined;
   readonly #slab = parserSlab;
   /** Every line through the ZoneLexer and `entry` (ParseOptions.slowPath). */
   readonly #slowOnly: boolean;
@@ -798,6 +825,7 @@ class ZoneParser {
         ? { name: Name.ROOT, type: 0, class: 0, ttl: 0, rdata: scratchView(0) }
         : undefined;
     this.#slowOnly = opts.slowPath === true;
+    this.#octets = this.#transient !== undefined ? opts.ownerOctets : undefined;
     this.#fallback = opts.fallbackOrigin;
     this.zoneOrigin = origin;
     this.zoneClass = opts.class;
@@ -948,7 +976,7 @@ class ZoneParser {
     if (e.inheritOwner) {
       // RFC 1035 §5.1: a blank owner is the last stated owner.
       if (!this.scope.lastOwner) throw new ParseFault('ZONE_ERR_SYNTAX', 'no current owner name', e.line);
-      owner = this.scope.lastOwner;
+      owner = this.real(this.scope.lastOwner);
       if (this.#originChanged && this.scope.origin && !owner.equals(this.scope.origin))
         // Often a mistake: the writer meant the new origin (BIND warns the same way).
         this.warn(
@@ -966,9 +994,25 @@ class ZoneParser {
     this.record(owner, tokens, i, e.line);
   }
 
+  /**
+   * `name` as a Name: the owner in `ownerOctets` made into one (and put where the marker was:
+   * the last owner, the owner cache), any other name as it is.
+   */
+  real(name: Name): Name;
+  real(name: Name | undefined): Name | undefined;
+  real(name: Name | undefined): Name | undefined {
+    if (name !== OwnerOctets.NAME) return name;
+    const o = this.#octets as OwnerOctets;
+    const made = Name.fromWire(latin1Slice.call(o.wire, 0, o.length));
+    if (this.scope.lastOwner === name) this.scope.lastOwner = made;
+    if (this.#ownerName === name) this.#ownerName = made;
+    return made;
+  }
+
   owner(text: string, line: number): Name {
     const origin = this.originFor(text);
-    if (text === this.#ownerText && origin === this.#ownerOrigin && this.#ownerName) return this.#ownerName;
+    if (text === this.#ownerText && origin === this.#ownerOrigin && this.#ownerName)
+      return this.real(this.#ownerName);
     let name: Name;
     try {
       name = parseNameText(text, origin);
@@ -1025,12 +1069,34 @@ class ZoneParser {
         sameAt(src, p, text)
       )
         owner = this.#ownerName;
-      else
-        try {
-          owner = this.owner(src.slice(p, e), line);
-        } catch {
-          return -1;
-        }
+      else {
+        const o = this.#octets;
+        let len = -1;
+        // A relative owner, the origin in effect the zone's: its octets only (no Name).
+        const zo = this.zoneOrigin;
+        if (
+          o !== undefined &&
+          zo !== undefined &&
+          (origin === zo || origin.key === zo.key) &&
+          src.charCodeAt(e - 1) !== 0x2e &&
+          !(e - p === 1 && src.charCodeAt(p) === 0x40)
+        )
+          len = nameInto(src, p, e, origin, o.wire, 0);
+        if (len > 0 && o !== undefined) {
+          o.length = len;
+          o.seq++;
+          owner = OwnerOctets.NAME;
+          // The marker stands for the new octets only: an older one was made a Name or dropped.
+          this.#ownerText = src.slice(p, e);
+          this.#ownerOrigin = origin;
+          this.#ownerName = owner;
+        } else
+          try {
+            owner = this.owner(src.slice(p, e), line);
+          } catch {
+            return -1;
+          }
+      }
       p = e;
     }
     p = skipBlanks(src, p);
@@ -1172,7 +1238,7 @@ class ZoneParser {
     let owner: Name | undefined;
     let i = 0;
     if (scan.inheritOwner) {
-      owner = scope.lastOwner;
+      owner = this.real(scope.lastOwner);
       if (owner === undefined || this.#originChanged) return false;
     } else {
       const t = toks[0];
@@ -1459,6 +1525,8 @@ class ZoneParser {
     // RFC 1035 §5.1: the included file starts with the given origin, and neither its
     // $ORIGIN nor (as the brief and BIND's restore of state have it) its $TTL leak back.
     const saved = this.scope;
+    // The included file's owners overwrite the octets: the last owner made a Name first.
+    saved.lastOwner = this.real(saved.lastOwner);
     this.scope = { origin, defaultTtl: saved.defaultTtl, lastTtl: saved.lastTtl, lastOwner: saved.lastOwner };
     this.#depth++;
     try {
