@@ -1226,6 +1226,7 @@ typedef struct {
    * watched by the same epoll set (level-triggered, tagged SB_LISTEN_TAG). */
   sb_tcp_listening ls[SB_TCP_LISTEN_MAX];
   unsigned nls;
+  double listen_taken, listen_handed; /* connections C's listeners took, and handed to JS */
 } sb_tcp_waiter;
 
 /* The epoll tag of a served connection's event (its slot in the low bits, its gen above). */
@@ -1677,6 +1678,8 @@ static void tcp_listener_ready(sb_tcp_waiter *t, unsigned idx) {
   counts[AC_TAKEN] += taken;
   if (taken >= max) counts[AC_FULL] += 1;
   counts[AC_SERVED] += nh;
+  t->listen_taken += taken;
+  t->listen_handed += nh;
   if (l->counts != NULL)
     for (unsigned i = 0; i <= AC_IN_C; i++) l->counts[i] += counts[i];
   if (nh > 0) tcp_waiter_hand(t, out, nh, g != NULL ? 2 : 3);
@@ -2146,6 +2149,9 @@ static napi_value js_tcp_gate_stats(napi_env env, napi_callback_info info) {
   set_num(env, o, "waitClientClosed", w != NULL ? w->client_closed : 0);
   set_num(env, o, "waitRejected", w != NULL ? w->rejected : 0);
   set_num(env, o, "waitMax", SB_TCP_WAIT_MAX);
+  set_num(env, o, "listening", g_tcp_waiter != NULL ? g_tcp_waiter->nls : 0);
+  set_num(env, o, "listenTaken", g_tcp_waiter != NULL ? g_tcp_waiter->listen_taken : 0);
+  set_num(env, o, "listenHanded", g_tcp_waiter != NULL ? g_tcp_waiter->listen_handed : 0);
   const sb_tcp_serve *sv = g_tcp_waiter != NULL ? g_tcp_waiter->sv : NULL;
   set_num(env, o, "servedInC", sv != NULL ? sv->n : 0);
   set_num(env, o, "serveTotal", sv != NULL ? sv->total : 0);

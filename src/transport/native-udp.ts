@@ -363,6 +363,11 @@ export interface NativeTcpGateStats {
    * pressure), closed by their client, refused (the per-client limit), write failures; the
    * answers by RCODE. Absent from an addon built before it. */
   servedInC?: number;
+  /** (tcpl24) Listening sockets accepted from in C now (tcpListen), the connections they took
+   * since start, and of those the ones handed to JS to serve. */
+  listening?: number;
+  listenTaken?: number;
+  listenHanded?: number;
   serveTotal?: number;
   serveAnswered?: number;
   serveHanded?: number;
