@@ -534,7 +534,8 @@ export function nativeTcpGate(): NativeTcpGate | undefined {
     },
     listen: (fd, counts, maxUnjudged) => {
       const deliver = frameWatchers.get(fd);
-      if (deliver === undefined || a.tcpListen === undefined || process.env[TCP_LISTEN_ENV] === 'libuv') return -1;
+      if (deliver === undefined || a.tcpListen === undefined || process.env[TCP_LISTEN_ENV] === 'libuv')
+        return -1;
       const d = a.tcpListen(fd, counts, maxUnjudged);
       if (d < 0) return -1;
       // Nothing was accepted from `fd` yet in C (the listener is new): its watch moves to `d`.
