@@ -1619,7 +1619,7 @@ static int tcp_judging(void) {
  * rest waits for the next turn (level-triggered: the set stays readable). Without it, at most
  * `max_unjudged` taken and handed to JS unjudged (kind 3: the JS gate judges), as libuv's one a
  * turn or the batch accept. The listener's counts get acceptTcp's. */
-static void tcp_listener_ready(sb_tcp_waiter *t, unsigned idx) {
+__attribute__((noinline)) static void tcp_listener_ready(sb_tcp_waiter *t, unsigned idx) {
   sb_tcp_listening *l = &t->ls[idx];
   int lfd = l->fd;
   sb_tcp_gate *g = NULL;
