@@ -8,11 +8,13 @@
  * before the last answer (a new worker process already there, and on the native path answers
  * from both slots) proves nothing about the outage and is repeated: each repeated crash backs the
  * restart off further (100, 200, 400 ms…). And (tcpl24) TCP, accepted in C with the native shield:
- * both workers killed at once, then one, TCP still answered and both workers back.
+ * both workers killed at once, then one, TCP still answered and both workers back; SIGTERM with
+ * connections open in C closes them, exits and leaves the port free (one process and two workers).
  * @module
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
 import { decodeMessage } from '../../src/wire/decode.js';
 import { rdataToText } from '../../src/wire/rdata.js';
@@ -20,6 +22,7 @@ import { buildQuery, queryTcp, queryUdp } from '../helpers/dns-client.js';
 import { exampleZones } from '../helpers/paths.js';
 import { listChildren, startSwitchboard } from '../helpers/peers.js';
 import { nativeShieldSkip } from '../helpers/shield-zone.js';
+import { ending, openFrom } from '../helpers/tcp-client.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const A = 1;
@@ -119,10 +122,11 @@ async function askTcp(port: number): Promise<{ answers: string[]; worker: string
 // closed without telling the primary — which keeps its copy, so a restarted worker's listen gets
 // the same socket again. Killing both workers at once (every worker's descriptor gone) must not
 // leave the port to nobody, nor make the restarted workers' listen fail (EADDRINUSE).
-describe('serve --workers 2 --io native --shield on: TCP accepted in C survives killed workers', {
+const skip = nativeShieldSkip();
+
+describe('serve --workers 2 --io native --shield on: TCP accepted in C — workers killed, SIGTERM', {
   timeout: 120_000,
 }, () => {
-  const skip = nativeShieldSkip();
   test('both killed, then one: TCP answered throughout by whoever is up, both again after the restarts', {
     skip,
   }, async (t) => {
@@ -178,4 +182,35 @@ describe('serve --workers 2 --io native --shield on: TCP accepted in C survives 
     await bothOverTcp('both answering over TCP after the second restart');
     assert.equal(listChildren(peer.pid).length, 2);
   });
+
+  for (const workers of [0, 2])
+    test(`--workers ${workers}: SIGTERM with connections open in C — closed, exit, the port free again`, {
+      skip,
+    }, async (t) => {
+      const peer = await startSwitchboard(exampleZones, {
+        workers,
+        io: 'native',
+        args: ['--images', 'on', '--shield', 'on', '--native-answers', 'on'],
+      });
+      t.after(() => peer.stop());
+      // One connection answered (served in C, left open), one that never asks (kept in C).
+      const asked = await openFrom(peer.port, '127.0.77.1');
+      const q = buildQuery({ name: 'example.org', type: A });
+      const answered = new Promise<void>((done) => asked.once('data', () => done()));
+      asked.write(Buffer.concat([Buffer.from([q.length >> 8, q.length & 0xff]), Buffer.from(q)]));
+      await answered;
+      const silent = await openFrom(peer.port, '127.0.77.2');
+      const ends = [ending(asked, 8000), ending(silent, 8000)];
+      const pids = [peer.pid, ...listChildren(peer.pid)];
+      process.kill(peer.pid, 'SIGTERM');
+      await waitFor('every process gone', async () => pids.every((p) => !existsSync(`/proc/${p}`)), 10_000);
+      for (const e of await Promise.all(ends)) assert.notEqual(e.how, 'open', peer.output());
+      // No descriptor of the listening socket outlived the server: the port binds again.
+      const again = createServer();
+      await new Promise<void>((res, rej) => {
+        again.once('error', rej);
+        again.listen(peer.port, '127.0.0.1', () => res());
+      });
+      await new Promise((r) => again.close(r));
+    });
 });
