@@ -423,3 +423,33 @@ for (const mode of ['on', 'off', 'libuv'] as const) {
     });
   });
 }
+
+// tcpl24: with the shield in dry run C still accepts (its listener in C's epoll set) but does not
+// judge: every connection is handed to JS unjudged (the gate and the strangers' budget there), up
+// to 64 a wake-up. Forty at once from forty addresses, all answered.
+describe('--shield dry-run: accepted in C, handed to JS unjudged', { skip, timeout: 60_000 }, () => {
+  test('forty connections at once, every one answered', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-tcp-dry-'));
+    writeFileSync(join(dir, 'example.zone'), SHIELD_ZONE_WITH_BIG_TXT);
+    const peer = await startSwitchboard(dir, {
+      workers: 0,
+      io: 'native',
+      args: ['--shield', 'dry-run', '--native-answers', 'on'],
+    });
+    t.after(async () => {
+      await peer.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const s = await openFrom(peer.port, `127.0.120.${i + 1}`);
+        const got = collect(s, (m) => m.length >= 1, 5000);
+        s.write(framed(buildQuery({ id: i, name: 'www.example.', type: A })));
+        const m = await got;
+        s.destroy();
+        return m.length === 1 ? readHeader(m[0]).ancount : -1;
+      }),
+    );
+    assert.deepEqual(answers, Array(40).fill(1));
+  });
+});
