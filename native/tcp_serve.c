@@ -40,13 +40,55 @@ static void canon(const uint8_t *addr, size_t alen, uint8_t out[16]) {
   }
 }
 
+/* The home slot of a canonical address in the count table (FNV-1a over its 16 octets). */
+static uint32_t client_home(const uint8_t k[16]) {
+  uint32_t h = 2166136261u;
+  for (int i = 0; i < 16; i++) h = (h ^ k[i]) * 16777619u;
+  return (h ^ (h >> 15)) & (SB_TCP_CLIENT_SLOTS - 1);
+}
+
+/* The slot holding `k`, or the free slot where it would go. Ends: at most half the slots are used
+ * (each holds an open connection's client, at most SB_TCP_SERVE_MAX). */
+static uint32_t client_slot(const sb_tcp_serve *s, const uint8_t k[16]) {
+  uint32_t i = client_home(k);
+  while (s->clients[i].n != 0 && memcmp(s->clients[i].addr, k, 16) != 0) i = (i + 1) & (SB_TCP_CLIENT_SLOTS - 1);
+  return i;
+}
+
+/* One more open connection from `k`. */
+static void client_add(sb_tcp_serve *s, const uint8_t k[16]) {
+  uint32_t i = client_slot(s, k);
+  if (s->clients[i].n == 0) {
+    memcpy(s->clients[i].addr, k, 16);
+    s->nclients++;
+  }
+  s->clients[i].n++;
+}
+
+/* One fewer from `k`; its slot freed at 0, the probe runs after it shifted back so every entry
+ * stays reachable from its home slot. */
+static void client_remove(sb_tcp_serve *s, const uint8_t k[16]) {
+  const uint32_t mask = SB_TCP_CLIENT_SLOTS - 1;
+  uint32_t i = client_slot(s, k);
+  if (s->clients[i].n == 0) return; /* not counted (not reached) */
+  if (--s->clients[i].n > 0) return;
+  s->nclients--;
+  for (uint32_t j = (i + 1) & mask;; j = (j + 1) & mask) {
+    if (s->clients[j].n == 0) break;
+    uint32_t home = client_home(s->clients[j].addr);
+    /* Stays when its home lies cyclically in (i, j]: moving it to i would put it before its home. */
+    int stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+    if (stays) continue;
+    s->clients[i] = s->clients[j];
+    i = j;
+  }
+  s->clients[i].n = 0;
+}
+
 unsigned sb_tcp_serve_count_client(const sb_tcp_serve *s, const uint8_t *addr, size_t alen) {
   uint8_t k[16];
   canon(addr, alen, k);
-  unsigned n = 0;
-  for (int32_t i = s->head; i >= 0; i = s->c[i].next)
-    if (memcmp(s->c[i].addr, k, 16) == 0) n++;
-  return n;
+  return s->clients[client_slot(s, k)].n;
 }
 
 int32_t sb_tcp_serve_add(sb_tcp_serve *s, int fd, int lfd, const uint8_t *addr, size_t alen, int port, double now_ms) {
@@ -67,6 +109,7 @@ int32_t sb_tcp_serve_add(sb_tcp_serve *s, int fd, int lfd, const uint8_t *addr, 
   c->port = (uint16_t)port;
   c->alen = (uint8_t)alen;
   canon(addr, alen, c->addr);
+  client_add(s, c->addr);
   c->plen = 0;
   c->gen++;
   c->prev = s->tail;
@@ -83,6 +126,7 @@ int sb_tcp_serve_take(sb_tcp_serve *s, int32_t slot) {
   if (slot < 0 || slot >= SB_TCP_SERVE_MAX || s->c[slot].fd < 0) return -1;
   sb_tcp_conn *c = &s->c[slot];
   int fd = c->fd;
+  client_remove(s, c->addr);
   if (c->prev >= 0) s->c[c->prev].next = c->next;
   else s->head = c->next;
   if (c->next >= 0) s->c[c->next].prev = c->prev;

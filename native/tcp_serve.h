@@ -33,6 +33,16 @@
 #define SB_TCP_OUT (2 * (65535 + 2))
 /* The shortest frame: a DNS header (tcp.ts MIN_FRAME). */
 #define SB_TCP_SERVE_MIN_FRAME 12
+/* (tcpl24) Slots of the per-client count table: twice the connections at most open (at most half
+ * used, so a probe ends soon). A power of two. */
+#define SB_TCP_CLIENT_SLOTS (2 * SB_TCP_SERVE_MAX)
+
+/* One client address's open connections here (`n` 0: a free slot); the address as 16 octets
+ * (IPv4 as IPv4-mapped). */
+typedef struct {
+  uint8_t addr[16];
+  uint32_t n;
+} sb_tcp_client;
 
 /* Answers the query `q` (`len` octets, one complete frame's message) into `out` (room for `cap`,
  * at least 65,535): the response's length, or 0 when JS must answer it. */
@@ -84,6 +94,11 @@ typedef struct {
    * frame, closed idle (or silent under pressure, or a frame not completed in time), closed by
    * the client (its FIN or a reset), refused (the per-client limit), write failures. */
   double total, answered, handed, malformed, idle_closed, client_closed, refused, write_errors;
+  /* (tcpl24) The open connections per client address (open addressing, linear probes, removal by
+   * backward shift): the per-client limit's count in O(1) where a walk over the table cost O(n)
+   * per connection taken under a connection flood. */
+  sb_tcp_client clients[SB_TCP_CLIENT_SLOTS];
+  unsigned nclients;
   /* Scratch: one read (after the kept partial frame), and the answers of one read. */
   uint8_t in[SB_TCP_INLINE + SB_TCP_READ];
   uint8_t out[SB_TCP_OUT];
@@ -92,7 +107,7 @@ typedef struct {
 /* Empties `s` (nothing open: call sb_tcp_serve_close_all first when reusing) with its settings. */
 void sb_tcp_serve_init(sb_tcp_serve *s, double idle_ms, double pressed_ms, unsigned max_open, unsigned max_per_client);
 
-/* Connections open here from `addr` (`alen` 4|16). */
+/* Connections open here from `addr` (`alen` 4|16): the count table's, O(1). */
 unsigned sb_tcp_serve_count_client(const sb_tcp_serve *s, const uint8_t *addr, size_t alen);
 
 /* Takes `fd` (non-blocking, from `lfd`, peer `addr`/`port`) to serve at `now_ms`: its slot, or -1

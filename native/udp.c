@@ -1188,6 +1188,26 @@ enum { AC_BLOCKED = 0, AC_HELD = 1, AC_STRANGERS = 2, AC_TAKEN = 3, AC_FULL = 4,
  * readable and the loop calls again). */
 #define SB_WAIT_EVENTS 64
 
+/* tcpl24: listening sockets this thread accepts from in C (tcpListen) at once. */
+#define SB_TCP_LISTEN_MAX 8
+/* The epoll tag of a listening socket's event (its slot in the low bits, its gen above). */
+#define SB_LISTEN_TAG 0x40000000u
+/* Connections one wake-up of a listening socket hands to JS at most (tcp.ts ACCEPT_BATCH). */
+#define SB_LISTEN_HAND 64
+/* How long a listening socket is left unwatched after accept failed for want of descriptors
+ * (EMFILE, ENFILE, ENOBUFS, ENOMEM): level-triggered, it would wake the loop at once again. */
+#define SB_LISTEN_PAUSE_MS 100
+
+typedef struct {
+  int used;
+  int fd;           /* this thread's duplicate of the listening socket (closed by tcpUnlisten) */
+  uint32_t gen;     /* tells a stale event from the slot's next listener */
+  int max_unjudged; /* connections handed to JS a wake-up when the native shield does not judge */
+  double paused_until; /* > 0: out of the epoll set until then (descriptors ran out) */
+  double *counts;   /* the listener's Float64Array(8) (acceptTcp's counts), or NULL */
+  napi_ref counts_ref;
+} sb_tcp_listening;
+
 typedef struct {
   sb_tcp_wait w;
   int epfd;
@@ -1202,6 +1222,11 @@ typedef struct {
   napi_ref js_open_ref; /* the Float64Array sv->js_open points into (tcpServeStart) */
   double sv_swept;
   double sv_rcode[16];
+  /* tcpl24: listening sockets accepted from here (tcpListen), not by libuv: their duplicates,
+   * watched by the same epoll set (level-triggered, tagged SB_LISTEN_TAG). */
+  sb_tcp_listening ls[SB_TCP_LISTEN_MAX];
+  unsigned nls;
+  double listen_taken, listen_handed; /* connections C's listeners took, and handed to JS */
 } sb_tcp_waiter;
 
 /* The epoll tag of a served connection's event (its slot in the low bits, its gen above). */
@@ -1242,6 +1267,9 @@ static void tcp_waiter_cleanup(void *arg) {
   if (t == NULL) return;
   g_tcp_waiter = NULL;
   sb_tcp_wait_close_all(&t->w, -1);
+  /* The listening sockets' duplicates (their references die with the environment). */
+  for (unsigned i = 0; i < SB_TCP_LISTEN_MAX; i++)
+    if (t->ls[i].used) close(t->ls[i].fd);
   if (t->sv != NULL) {
     sb_tcp_serve_close_all(t->sv, -1);
     free(t->sv);
@@ -1259,11 +1287,13 @@ static void tcp_waiter_cleanup(void *arg) {
 }
 
 /* Hands the connections `out` (out of the table already) to JS: cb([listeningFd, fd, address,
- * port, ...]). A descriptor not handed (no callback, an N-API failure) is reset. */
-static void tcp_waiter_hand(sb_tcp_waiter *t, const sb_tcp_waiting *out, unsigned n) {
+ * port, ...]) for first frames; (tcpl24) cb([...], kind) for connections a listening socket's
+ * accept in C hands over: kind 2 judged in C (to serve), 3 not judged (the native shield not on:
+ * JS judges). A descriptor not handed (no callback, an N-API failure) is reset. */
+static void tcp_waiter_hand(sb_tcp_waiter *t, const sb_tcp_waiting *out, unsigned n, int kind) {
   napi_env env = t->env;
   napi_handle_scope scope;
-  napi_value cb = NULL, recv, arr, result;
+  napi_value cb = NULL, recv, arr, result, args[2];
   unsigned done = 0;
   if (napi_open_handle_scope(env, &scope) != napi_ok) {
     for (unsigned i = 0; i < n; i++) sb_tcp_close_rst(out[i].fd);
@@ -1290,8 +1320,13 @@ static void tcp_waiter_hand(sb_tcp_waiter *t, const sb_tcp_waiting *out, unsigne
       if (napi_create_uint32(env, done * 4, &len) == napi_ok) napi_set_named_property(env, arr, "length", len);
     }
     for (unsigned i = done; i < n; i++) sb_tcp_close_rst(out[i].fd);
+    args[0] = arr;
+    if (done > 0 && kind != 0 && napi_create_int32(env, kind, &args[1]) != napi_ok) {
+      for (unsigned i = 0; i < done; i++) sb_tcp_close_rst(out[i].fd);
+      done = 0;
+    }
     if (done > 0) {
-      napi_make_callback(env, t->actx, recv, cb, 1, &arr, &result);
+      napi_make_callback(env, t->actx, recv, cb, kind != 0 ? 2 : 1, args, &result);
       bool pending = false;
       napi_is_exception_pending(env, &pending);
       if (pending) {
@@ -1425,9 +1460,11 @@ static void tcp_serve_sweep(sb_tcp_waiter *t, double now, int force) {
   sb_tcp_serve_sweep(t->sv, now, tcp_pressed(now), 0);
 }
 
+static void tcp_listener_ready(sb_tcp_waiter *t, unsigned idx);
+
 /* The epoll set turned readable: each ready connection's first frame checked (peeked); complete
  * ones taken out of the table and handed to JS, those that can never complete one reset; then
- * the deadlines swept. */
+ * the deadlines swept; then (tcpl24) the ready listening sockets' accept queues taken. */
 static void on_waiting_ready(uv_poll_t *h, int status, int events) {
   (void)h;
   (void)status;
@@ -1437,10 +1474,21 @@ static void on_waiting_ready(uv_poll_t *h, int status, int events) {
   struct epoll_event ev[SB_WAIT_EVENTS];
   sb_tcp_waiting out[SB_WAIT_EVENTS];
   unsigned nh = 0;
+  /* Listening sockets ready (their slot and gen), taken after the connections' events. */
+  unsigned lready[SB_TCP_LISTEN_MAX], nl = 0;
+  uint32_t lgen[SB_TCP_LISTEN_MAX];
   int got = epoll_wait(t->epfd, ev, SB_WAIT_EVENTS, 0);
   double now0 = mono_ms();
   for (int i = 0; i < got && g_tcp_waiter == t; i++) {
     uint32_t slot = (uint32_t)ev[i].data.u64, gen = (uint32_t)(ev[i].data.u64 >> 32);
+    if ((slot & SB_SERVE_TAG) == 0 && (slot & SB_LISTEN_TAG) != 0) {
+      slot &= ~SB_LISTEN_TAG;
+      if (slot < SB_TCP_LISTEN_MAX && nl < SB_TCP_LISTEN_MAX) {
+        lready[nl] = slot;
+        lgen[nl++] = gen;
+      }
+      continue;
+    }
     if (slot & SB_SERVE_TAG) {
       slot &= ~SB_SERVE_TAG;
       if (t->sv == NULL || slot >= SB_TCP_SERVE_MAX || t->sv->c[slot].fd < 0 || t->sv->c[slot].gen != gen) continue;
@@ -1481,7 +1529,10 @@ static void on_waiting_ready(uv_poll_t *h, int status, int events) {
   double now = mono_ms();
   sb_tcp_wait_sweep(&t->w, now, tcp_pressed(now));
   tcp_serve_sweep(t, now, 0);
-  if (nh > 0) tcp_waiter_hand(t, out, nh);
+  if (nh > 0) tcp_waiter_hand(t, out, nh, 0);
+  /* The callbacks may close listeners (their slots freed, gen moved on) or the environment. */
+  for (unsigned i = 0; i < nl && g_tcp_waiter == t; i++)
+    if (t->ls[lready[i]].used && t->ls[lready[i]].gen == lgen[i]) tcp_listener_ready(t, lready[i]);
 }
 
 /* Keeps `c` (accepted from `lfd`) until its first frame; 0 when it cannot be watched (serve it). */
@@ -1524,6 +1575,129 @@ static int keep_for_frame(sb_tcp_waiter *t, int v, int c, int lfd, const uint8_t
     return 1;
   }
   return tcp_wait_keep(t, c, lfd, oct, olen, port, now);
+}
+
+/* The C decision for connection `c` just accepted from `lfd` (peer `oct`/`olen`, `port`): closed
+ * (blocked), held (a stranger beyond the budget), kept until its first frame, or served in C —
+ * 1; or 0: JS serves it (hand it over). Adds to `counts` (AC_*; AC_IN_C when ncounts has it). */
+static int accept_in_c(sb_tcp_gate *g, sb_tcp_waiter *waiter, int c, int lfd, const uint8_t *oct, size_t olen,
+                       int port, double now, double *counts, size_t ncounts) {
+  int v = judge_connection(g, oct, olen, now);
+  if (v == SB_TCP_BLOCKED) {
+    sb_tcp_close_rst(c);
+    counts[AC_BLOCKED] += 1;
+    return 1;
+  }
+  if (v == SB_TCP_HOLD) {
+    sb_tcp_gate_hold(g, c, now);
+    counts[AC_HELD] += 1;
+    return 1;
+  }
+  if (v == SB_TCP_STRANGER) counts[AC_STRANGERS] += 1;
+  if (waiter != NULL && keep_for_frame(waiter, v, c, lfd, oct, olen, port, now)) {
+    counts[AC_WAITING] += 1;
+    return 1;
+  }
+  /* tcpc23: served in C (its frames read when the epoll set reports them: no JS object). */
+  if (tcp_serving(waiter) && tcp_serve_take(waiter, c, lfd, oct, olen, port, now, 0)) {
+    if (ncounts > AC_IN_C) counts[AC_IN_C] += 1;
+    return 1;
+  }
+  return 0;
+}
+
+/* Whether the thread's native shield acts (on, not in dry run): the C decision applies. As
+ * src/server/shared/shield.ts `shieldOnNativePath` (the listener's acceptGate.active()). */
+static int tcp_judging(void) {
+  const sb_shield *sh = sb_shield_thread();
+  return sh != NULL && sh->cfg.mode == SB_SHIELD_ON;
+}
+
+/* (tcpl24) Listening socket `idx` is readable: its accept queue taken here, not by libuv (no
+ * net.Socket for a connection C closes, holds, keeps or serves). With the native shield on, as
+ * acceptTcp with counts: at most SB_ACCEPT_MAX taken and SB_LISTEN_HAND handed to JS (kind 2); the
+ * rest waits for the next turn (level-triggered: the set stays readable). Without it, at most
+ * `max_unjudged` taken and handed to JS unjudged (kind 3: the JS gate judges), as libuv's one a
+ * turn or the batch accept. The listener's counts get acceptTcp's. */
+__attribute__((noinline)) static void tcp_listener_ready(sb_tcp_waiter *t, unsigned idx) {
+  sb_tcp_listening *l = &t->ls[idx];
+  int lfd = l->fd;
+  sb_tcp_gate *g = NULL;
+  if (tcp_judging() && tcp_gate_make(t->env) == NULL) g = g_tcp_gate;
+  double now = mono_ms();
+  if (g != NULL) {
+    sb_tcp_gate_sweep(g, now);
+    sb_tcp_wait_sweep(&t->w, now, tcp_pressed(now));
+    tcp_serve_sweep(t, now, 0);
+  }
+  int max = g != NULL ? SB_ACCEPT_MAX : l->max_unjudged;
+  unsigned max_hand = g != NULL ? SB_LISTEN_HAND : (unsigned)l->max_unjudged;
+  if (max_hand > SB_LISTEN_HAND) max_hand = SB_LISTEN_HAND;
+  double counts[AC_IN_C + 1];
+  memset(counts, 0, sizeof(counts));
+  sb_tcp_waiting out[SB_LISTEN_HAND];
+  unsigned nh = 0;
+  int taken = 0;
+  while (taken < max && nh < max_hand) {
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    memset(&ss, 0, sizeof(ss));
+    int c = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) {
+        taken++;
+        continue;
+      }
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        /* Out of descriptors: unwatched for a while (the sweeps put it back), not a busy loop. */
+        (void)epoll_ctl(t->epfd, EPOLL_CTL_DEL, lfd, NULL);
+        l->paused_until = now + SB_LISTEN_PAUSE_MS;
+      }
+      break; /* EAGAIN: the queue is empty */
+    }
+    taken++;
+    uint8_t oct[16];
+    size_t olen = 0;
+    int port = -1;
+    if (!peer_of(&ss, sl, oct, &olen, NULL, 0, &port)) {
+      close(c);
+      continue;
+    }
+    if (g != NULL) {
+      if ((taken & 15) == 0) now = mono_ms();
+      if (accept_in_c(g, t, c, lfd, oct, olen, port, now, counts, AC_IN_C + 1)) continue;
+    }
+    sb_tcp_waiting *e = &out[nh++];
+    memset(e, 0, sizeof(*e));
+    e->fd = c;
+    e->lfd = lfd;
+    e->port = (uint16_t)port;
+    e->alen = olen == 16 ? 16 : 4;
+    memcpy(e->addr, oct, e->alen);
+  }
+  counts[AC_TAKEN] += taken;
+  if (taken >= max) counts[AC_FULL] += 1;
+  counts[AC_SERVED] += nh;
+  t->listen_taken += taken;
+  t->listen_handed += nh;
+  if (l->counts != NULL)
+    for (unsigned i = 0; i <= AC_IN_C; i++) l->counts[i] += counts[i];
+  if (nh > 0) tcp_waiter_hand(t, out, nh, g != NULL ? 2 : 3);
+}
+
+/* Puts listening sockets paused for want of descriptors back in the epoll set when their pause
+ * is over (from the sweeps). */
+static void tcp_listeners_resume(sb_tcp_waiter *t, double now) {
+  if (t == NULL) return;
+  for (unsigned i = 0; i < SB_TCP_LISTEN_MAX; i++) {
+    sb_tcp_listening *l = &t->ls[i];
+    if (!l->used || l->paused_until <= 0 || now < l->paused_until) continue;
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN;
+    ev.data.u64 = ((uint64_t)l->gen << 32) | SB_LISTEN_TAG | i;
+    if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, l->fd, &ev) == 0 || errno == EEXIST) l->paused_until = 0;
+  }
 }
 
 /* acceptTcp(fd, max[, counts, maxServe]): accepts up to `max` (at most SB_ACCEPT_MAX) connections
@@ -1610,27 +1784,7 @@ static napi_value js_accept_tcp(napi_env env, napi_callback_info info) {
     if (!peer_of(&ss, sl, oct, &olen, text, sizeof(text), &port)) port = -1;
     if (g != NULL && port >= 0) {
       if ((taken & 15) == 0) now = mono_ms();
-      int v = judge_connection(g, oct, olen, now);
-      if (v == SB_TCP_BLOCKED) {
-        sb_tcp_close_rst(c);
-        counts[AC_BLOCKED] += 1;
-        continue;
-      }
-      if (v == SB_TCP_HOLD) {
-        sb_tcp_gate_hold(g, c, now);
-        counts[AC_HELD] += 1;
-        continue;
-      }
-      if (v == SB_TCP_STRANGER) counts[AC_STRANGERS] += 1;
-      if (waiter != NULL && keep_for_frame(waiter, v, c, fd, oct, olen, port, now)) {
-        counts[AC_WAITING] += 1;
-        continue;
-      }
-      /* tcpc23: served in C (its frames read when the epoll set reports them: no JS object). */
-      if (tcp_serving(waiter) && tcp_serve_take(waiter, c, fd, oct, olen, port, now, 0)) {
-        if (ncounts > AC_IN_C) counts[AC_IN_C] += 1;
-        continue;
-      }
+      if (accept_in_c(g, waiter, c, fd, oct, olen, port, now, counts, ncounts)) continue;
     }
     napi_value vfd, vaddr, vport;
     if (port < 0 || napi_create_int32(env, c, &vfd) != napi_ok ||
@@ -1734,6 +1888,7 @@ static napi_value js_tcp_gate_sweep(napi_env env, napi_callback_info info) {
   if (g_tcp_waiter != NULL) {
     sb_tcp_wait_sweep(&g_tcp_waiter->w, now, tcp_pressed(now));
     n += g_tcp_waiter->w.n;
+    tcp_listeners_resume(g_tcp_waiter, now);
   }
   CHECK(napi_create_uint32(env, n, &r));
   return r;
@@ -1808,6 +1963,102 @@ static napi_value js_tcp_wait_close(napi_env env, napi_callback_info info) {
   if (g_tcp_waiter != NULL) sb_tcp_wait_close_all(&g_tcp_waiter->w, lfd < 0 ? -1 : lfd);
   if (g_tcp_waiter != NULL && g_tcp_waiter->sv != NULL) sb_tcp_serve_close_all(g_tcp_waiter->sv, lfd < 0 ? -1 : lfd);
   return NULL;
+}
+
+/* tcpListen(fd, counts, maxUnjudged) (tcpl24): from now on the listening TCP socket `fd` (a
+ * descriptor of this process; Node's listener's, whose own watch the caller then closes) is
+ * accepted from in C, on this thread's duplicate of it, watched by tcpWaitStart's epoll set:
+ * connections C closes, holds, keeps until their first frame or serves never become a JS object;
+ * those to serve in JS reach tcpWaitStart's callback as ([listeningFd, fd, address, port, ...],
+ * 2 | 3) (tcp_listener_ready). `counts`: a Float64Array(8) over its own ArrayBuffer, added to as
+ * acceptTcp's. Returns the duplicate (the listening descriptor from now on: tcpUnlisten closes
+ * it), or -1: not possible (tcpWaitStart not called, not a listening TCP socket, the table full,
+ * no descriptor). */
+static napi_value js_tcp_listen(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], r;
+  int32_t fd = -1, max_unjudged = 1;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool is_ta = false;
+  napi_typedarray_type tt;
+  size_t len = 0;
+  void *data = NULL;
+  if (argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 ||
+      napi_is_typedarray(env, argv[1], &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(env, argv[1], &tt, &len, &data, NULL, NULL) != napi_ok || tt != napi_float64_array ||
+      len < AC_IN_C + 1 || napi_get_value_int32(env, argv[2], &max_unjudged) != napi_ok || max_unjudged < 1)
+    return throw_error(env, "ERR_NATIVE_UDP_ARGS", "tcpListen(fd, counts: Float64Array(8), maxUnjudged >= 1)");
+  sb_tcp_waiter *t = g_tcp_waiter;
+  int d = -1;
+  int listening = 0, type = 0;
+  socklen_t ll = sizeof(listening), tl = sizeof(type);
+  unsigned i = 0;
+  if (t != NULL && t->cb_ref != NULL)
+    while (i < SB_TCP_LISTEN_MAX && t->ls[i].used) i++;
+  if (t != NULL && t->cb_ref != NULL && i < SB_TCP_LISTEN_MAX &&
+      getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ll) == 0 && listening &&
+      getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_STREAM)
+    d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (d >= 0) {
+    sb_tcp_listening *l = &t->ls[i];
+    int fl = fcntl(d, F_GETFL);
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN;
+    ev.data.u64 = ((uint64_t)(l->gen + 1) << 32) | SB_LISTEN_TAG | i;
+    if (fl < 0 || ((fl & O_NONBLOCK) == 0 && fcntl(d, F_SETFL, fl | O_NONBLOCK) != 0) ||
+        napi_create_reference(env, argv[1], 1, &l->counts_ref) != napi_ok) {
+      close(d);
+      d = -1;
+    } else if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, d, &ev) != 0) {
+      napi_delete_reference(env, l->counts_ref);
+      l->counts_ref = NULL;
+      close(d);
+      d = -1;
+    } else {
+      l->used = 1;
+      l->fd = d;
+      l->gen++;
+      l->max_unjudged = max_unjudged > SB_LISTEN_HAND ? SB_LISTEN_HAND : max_unjudged;
+      l->paused_until = 0;
+      l->counts = data;
+      /* A listening socket keeps the loop alive, as Node's own listener did. */
+      if (t->nls++ == 0) uv_ref((uv_handle_t *)t->poll);
+    }
+  }
+  CHECK(napi_create_int32(env, d, &r));
+  return r;
+}
+
+/* tcpUnlisten(fd) (tcpl24): stops accepting from `fd` (a descriptor tcpListen returned) and
+ * closes it; the connections it accepted and C keeps or serves are left (tcpWaitClose). True when
+ * it was one. */
+static napi_value js_tcp_unlisten(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], r;
+  int32_t fd = -1;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok)
+    return throw_error(env, "ERR_NATIVE_UDP_ARGS", "tcpUnlisten(fd)");
+  sb_tcp_waiter *t = g_tcp_waiter;
+  bool found = false;
+  for (unsigned i = 0; t != NULL && fd >= 0 && i < SB_TCP_LISTEN_MAX; i++) {
+    sb_tcp_listening *l = &t->ls[i];
+    if (!l->used || l->fd != fd) continue;
+    (void)epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
+    close(fd);
+    if (l->counts_ref != NULL) napi_delete_reference(env, l->counts_ref);
+    l->counts_ref = NULL;
+    l->counts = NULL;
+    l->used = 0;
+    l->fd = -1;
+    l->gen++;
+    if (--t->nls == 0) uv_unref((uv_handle_t *)t->poll);
+    found = true;
+    break;
+  }
+  CHECK(napi_get_boolean(env, found, &r));
+  return r;
 }
 
 /* tcpServeStart(idleMs, pressedMs, maxOpen, maxPerClient) (tcpc23): from now on, while the images
@@ -1898,6 +2149,9 @@ static napi_value js_tcp_gate_stats(napi_env env, napi_callback_info info) {
   set_num(env, o, "waitClientClosed", w != NULL ? w->client_closed : 0);
   set_num(env, o, "waitRejected", w != NULL ? w->rejected : 0);
   set_num(env, o, "waitMax", SB_TCP_WAIT_MAX);
+  set_num(env, o, "listening", g_tcp_waiter != NULL ? g_tcp_waiter->nls : 0);
+  set_num(env, o, "listenTaken", g_tcp_waiter != NULL ? g_tcp_waiter->listen_taken : 0);
+  set_num(env, o, "listenHanded", g_tcp_waiter != NULL ? g_tcp_waiter->listen_handed : 0);
   const sb_tcp_serve *sv = g_tcp_waiter != NULL ? g_tcp_waiter->sv : NULL;
   set_num(env, o, "servedInC", sv != NULL ? sv->n : 0);
   set_num(env, o, "serveTotal", sv != NULL ? sv->total : 0);
@@ -2119,6 +2373,8 @@ NAPI_MODULE_INIT() {
       {"tcpWaitStart", NULL, js_tcp_wait_start, NULL, NULL, NULL, napi_default, NULL},
       {"tcpServeStart", NULL, js_tcp_serve_start, NULL, NULL, NULL, napi_default, NULL},
       {"tcpWaitClose", NULL, js_tcp_wait_close, NULL, NULL, NULL, napi_default, NULL},
+      {"tcpListen", NULL, js_tcp_listen, NULL, NULL, NULL, napi_default, NULL},
+      {"tcpUnlisten", NULL, js_tcp_unlisten, NULL, NULL, NULL, napi_default, NULL},
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
       {"preparse", NULL, js_preparse, NULL, NULL, NULL, napi_default, NULL},
       {"layout", NULL, js_layout, NULL, NULL, NULL, napi_default, NULL},

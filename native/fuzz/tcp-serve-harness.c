@@ -418,6 +418,83 @@ static void random_streams(const char *name) {
   printf("%s ok\n", name);
 }
 
+/* (tcpl24) The per-client count table against a walk over the open connections: random takes and
+ * frees from a few hundred addresses (many colliding /24s, IPv6 too) until the table is full and
+ * back, every count compared after each step; then the limit from one address. */
+static unsigned walk_count(const uint8_t k[16]) {
+  unsigned n = 0;
+  for (int32_t i = S->head; i >= 0; i = S->c[i].next)
+    if (memcmp(S->c[i].addr, k, 16) == 0) n++;
+  return n;
+}
+
+static void clients(const char *name) {
+  static int fds[SB_TCP_SERVE_MAX];
+  static uint8_t keys[SB_TCP_SERVE_MAX][16];
+  static int32_t slots[SB_TCP_SERVE_MAX];
+  sb_tcp_serve_init(S, 10000, 1000, 1u << 30, 1u << 30);
+  int open_n = 0;
+  int devnull = open("/dev/null", O_RDONLY);
+  if (devnull < 0) FAIL("/dev/null");
+  for (int step = 0; step < 40000; step++) {
+    int add = open_n == 0 || (open_n < SB_TCP_SERVE_MAX && (rnd() % 100) < (step < 20000 ? 60 : 40));
+    if (add) {
+      uint8_t a[16];
+      size_t alen;
+      unsigned who = rnd() % 300;
+      if (who < 200) {
+        a[0] = 10; a[1] = 0; a[2] = (uint8_t)(who % 7); a[3] = (uint8_t)who;
+        alen = 4;
+      } else {
+        memset(a, 0, 16);
+        a[0] = 0x20; a[1] = 0x01; a[15] = (uint8_t)who;
+        alen = 16;
+      }
+      int fd = dup(devnull);
+      if (fd < 0) FAIL("dup");
+      int32_t slot = sb_tcp_serve_add(S, fd, 3, a, alen, 53, 0);
+      if (slot < 0) FAIL("add at %d open", open_n);
+      fds[open_n] = fd;
+      slots[open_n] = slot;
+      memcpy(keys[open_n], S->c[slot].addr, 16);
+      open_n++;
+    } else {
+      int at = (int)(rnd() % (unsigned)open_n);
+      if (sb_tcp_serve_take(S, slots[at]) != fds[at]) FAIL("take");
+      close(fds[at]);
+      open_n--;
+      fds[at] = fds[open_n];
+      slots[at] = slots[open_n];
+      memcpy(keys[at], keys[open_n], 16);
+    }
+    if (step % 97 == 0 || open_n < 8)
+      for (int i = 0; i < open_n; i++)
+        if (sb_tcp_serve_count_client(S, keys[i], 16) != walk_count(keys[i])) FAIL("step %d: count", step);
+  }
+  for (int i = 0; i < open_n; i++)
+    if (sb_tcp_serve_count_client(S, keys[i], 16) != walk_count(keys[i])) FAIL("count at the end");
+  sb_tcp_serve_close_all(S, -1);
+  if (S->nclients != 0) FAIL("clients left %u", S->nclients);
+  for (unsigned i = 0; i < SB_TCP_CLIENT_SLOTS; i++)
+    if (S->clients[i].n != 0) FAIL("slot %u left", i);
+  /* The limit from one address at SB_TCP_SERVE_MAX - 1 others' connections. */
+  sb_tcp_serve_init(S, 10000, 1000, 1u << 30, 2);
+  for (int i = 0; i < SB_TCP_SERVE_MAX - 3; i++) {
+    uint8_t a[4] = {10, 9, (uint8_t)(i >> 8), (uint8_t)i};
+    int fd = dup(devnull);
+    if (sb_tcp_serve_add(S, fd, 3, a, 4, 53, 0) < 0) FAIL("fill %d", i);
+  }
+  for (int i = 0; i < 3; i++) {
+    int fd = dup(devnull);
+    int32_t r = sb_tcp_serve_add(S, fd, 3, V4, 4, 53, 0);
+    if ((i < 2) != (r >= 0)) FAIL("limit %d: %d", i, r);
+    if (r < 0) close(fd);
+  }
+  sb_tcp_serve_close_all(S, -1);
+  close(devnull);
+  printf("%s ok\n", name);
+}
+
 int main(void) {
   /* The table scenario opens a full table of socket pairs. */
   struct rlimit rl;
@@ -439,6 +516,7 @@ int main(void) {
     else if (strcmp(line, "slow") == 0) slow(line);
     else if (strcmp(line, "table") == 0) table(line);
     else if (strcmp(line, "random") == 0) random_streams(line);
+    else if (strcmp(line, "clients") == 0) clients(line);
     else if (line[0] != 0) printf("%s FAIL unknown\n", line);
     fflush(stdout);
   }

@@ -146,7 +146,7 @@ export interface NativeUdpAddon extends NativeShieldAddon {
    * frame and hands them to `cb([listeningFd, fd, address, port, ...])` then; reset after
    * `calmMs` without it (`pressedMs` while the shield is pressed). */
   tcpWaitStart?(
-    cb: (taken: (number | string | Buffer | null)[], withPrefixes?: boolean) => void,
+    cb: (taken: (number | string | Buffer | null)[], withPrefixes?: boolean | number) => void,
     calmMs: number,
     pressedMs: number,
   ): void;
@@ -163,6 +163,13 @@ export interface NativeUdpAddon extends NativeShieldAddon {
   ): void;
   /** Resets the connections waiting for their first frame from `listeningFd` (-1: all). */
   tcpWaitClose?(listeningFd: number): void;
+  /** (tcpl24) From now on the listening socket `fd` is accepted from in C (a duplicate of it in
+   * tcpWaitStart's epoll set); connections to serve in JS reach tcpWaitStart's callback as
+   * ([listeningFd, fd, address, port, ...], 2) — judged in C — or 3 — not judged (the native
+   * shield not on). `counts` (Float64Array(8)) as acceptTcp's. Returns the duplicate, or -1. */
+  tcpListen?(fd: number, counts: Float64Array, maxUnjudged: number): number;
+  /** (tcpl24) Stops accepting from `fd` (tcpListen's) and closes it. */
+  tcpUnlisten?(fd: number): boolean;
   stats(handle: object): NativeUdpStats;
   /** [status, flags, qnameLen, qtype, qclass, optSize, ednsVersion, labels, questionEnd] */
   preparse(bytes: Uint8Array): number[];
@@ -356,6 +363,11 @@ export interface NativeTcpGateStats {
    * pressure), closed by their client, refused (the per-client limit), write failures; the
    * answers by RCODE. Absent from an addon built before it. */
   servedInC?: number;
+  /** (tcpl24) Listening sockets accepted from in C now (tcpListen), the connections they took
+   * since start, and of those the ones handed to JS to serve. */
+  listening?: number;
+  listenTaken?: number;
+  listenHanded?: number;
   serveTotal?: number;
   serveAnswered?: number;
   serveHanded?: number;
@@ -399,7 +411,22 @@ export interface NativeTcpGate {
   ): boolean;
   /** Stops watching for `fd`: its waiting connections are reset. */
   unwatch?(fd: number): void;
+  /**
+   * (tcpl24) Every accept of the listening socket `fd` (watched: `watch` first) made in C from now
+   * on, on a duplicate of it: returns the duplicate — the listener's descriptor from now on (its
+   * `watch` moves to it), closed by `unlisten` — or -1 (the addon cannot, or
+   * `SWITCHBOARD_TCP_LISTEN=libuv`). Connections to serve in JS reach the watch's `deliver` with
+   * `accepted` 2 (judged in C) or 3 (not judged: the native shield is not on; at most
+   * `maxUnjudged` a turn). `counts` (Float64Array(8)) gets acceptTcp's counts.
+   */
+  listen?(fd: number, counts: Float64Array, maxUnjudged: number): number;
+  /** (tcpl24) Stops accepting from `fd` (`listen`'s) and closes it. */
+  unlisten?(fd: number): void;
 }
+
+/** The environment variable that keeps libuv's accept on TCP listeners (`libuv`; tcpl24: by
+ * default, where the C accept decision and the first-frame watch are there, every accept is C's). */
+export const TCP_LISTEN_ENV = 'SWITCHBOARD_TCP_LISTEN';
 
 /** The environment variable that turns off keeping strangers' connections in C until their first
  * frame (`off`: served at once, as before tcphold19 — the B side of an A/B). */
@@ -409,15 +436,25 @@ export const TCP_FIRST_FRAME_ENV = 'SWITCHBOARD_TCP_FIRST_FRAME';
  * connections are served in JS, as before — the B side of an A/B, and the fallback). */
 export const TCP_C_ANSWERS_ENV = 'SWITCHBOARD_TCP_C_ANSWERS';
 
-type Deliver = (fd: number, address: string, port: number, input?: Buffer, output?: Buffer) => void;
+/** A connection C hands over: kept until its first frame, served in C until `input`/`output`, or
+ * (tcpl24) `accepted` in C from the listener (2 judged there, 3 not judged). */
+type Deliver = (
+  fd: number,
+  address: string,
+  port: number,
+  input?: Buffer,
+  output?: Buffer,
+  accepted?: number,
+) => void;
 
 /** This thread's listeners waiting for connections kept in C, by listening descriptor. */
 const frameWatchers = new Map<number, Deliver>();
 
 /** The addon's callback: each connection to its listener (closed when that listener is gone);
  * `withPrefixes`: one connection served in C, with what it read and what it has to write. */
-function handFirstFrames(taken: (number | string | Buffer | null)[], withPrefixes?: boolean): void {
+function handFirstFrames(taken: (number | string | Buffer | null)[], withPrefixes?: boolean | number): void {
   const stride = withPrefixes === true ? 6 : 4;
+  const accepted = typeof withPrefixes === 'number' ? withPrefixes : undefined;
   for (let i = 0; i + stride - 1 < taken.length; i += stride) {
     const fd = taken[i + 1] as number;
     const deliver = frameWatchers.get(taken[i] as number);
@@ -428,6 +465,7 @@ function handFirstFrames(taken: (number | string | Buffer | null)[], withPrefixe
         taken[i + 3] as number,
         stride === 6 ? ((taken[i + 4] as Buffer | null) ?? undefined) : undefined,
         stride === 6 ? ((taken[i + 5] as Buffer | null) ?? undefined) : undefined,
+        accepted,
       );
     else {
       try {
@@ -493,6 +531,20 @@ export function nativeTcpGate(): NativeTcpGate | undefined {
     unwatch: (fd) => {
       if (!frameWatchers.delete(fd)) return;
       a.tcpWaitClose?.(fd);
+    },
+    listen: (fd, counts, maxUnjudged) => {
+      const deliver = frameWatchers.get(fd);
+      if (deliver === undefined || a.tcpListen === undefined || process.env[TCP_LISTEN_ENV] === 'libuv')
+        return -1;
+      const d = a.tcpListen(fd, counts, maxUnjudged);
+      if (d < 0) return -1;
+      // Nothing was accepted from `fd` yet in C (the listener is new): its watch moves to `d`.
+      frameWatchers.delete(fd);
+      frameWatchers.set(d, deliver);
+      return d;
+    },
+    unlisten: (fd) => {
+      a.tcpUnlisten?.(fd);
     },
   };
 }

@@ -72,7 +72,10 @@ export const TCP_IN_C = 5;
  * first complete frame, reset at `calmMs` / `pressedMs`), with the address given as text.
  */
 export interface TcpAcceptGate
-  extends Pick<NativeTcpGate, 'accept' | 'sweep' | 'close' | 'configure' | 'watch' | 'unwatch' | 'serve'> {
+  extends Pick<
+    NativeTcpGate,
+    'accept' | 'sweep' | 'close' | 'configure' | 'watch' | 'unwatch' | 'serve' | 'listen' | 'unlisten'
+  > {
   /** Whether the decision is C's now (the shield of this process is the native one). */
   active(): boolean;
   /** The verdict (TCP_SERVE .. TCP_BLOCKED) for a connection JS accepted from `address`; with
@@ -137,8 +140,12 @@ export interface TcpListener {
   /** The port actually bound (differs from `address.port` when that was 0). */
   readonly port: number;
   readonly stats: Readonly<TcpStats>;
-  /** The listening socket's descriptor (for the shield's kernel prefilter), when Node exposes it. */
+  /** The listening socket's descriptor (for the shield's kernel prefilter), when Node exposes it;
+   * (tcpl24) C's duplicate of it when C accepts (`acceptsInC`). Undefined once closed. */
   readonly fd?: number;
+  /** (tcpl24) Whether every accept of this listener is made in C (`acceptGate.listen`), not by
+   * libuv: no net.Socket for a connection C closes, holds, keeps or serves. */
+  readonly acceptsInC: boolean;
   /**
    * A gate asked first for every connection accepted, with the client's address: false calls it
    * a stranger under pressure (the shield's TCP gate: overload, and nothing vouches for the
@@ -383,6 +390,34 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     opts.strangersPerBlockPerSecond ?? STRANGERS_PER_BLOCK_PER_SECOND,
   );
   const counts = new Float64Array(8);
+  // (tcpl24) What C's own accepts of this listener decided (acceptTcp's counts, added to in C: its
+  // own ArrayBuffer, off the V8 heap) — read into the stats below.
+  const fromC = new Float64Array(new ArrayBuffer(8 * 8));
+  // The stats C's accepts add to read C's counts too; JS's own increments go on as before.
+  const cStats: [keyof TcpStats, (c: Float64Array) => number][] = [
+    ['blockedClosed', (c) => c[0]],
+    ['heldInC', (c) => c[1]],
+    ['gated', (c) => c[1]],
+    ['refused', (c) => c[0] + c[1]],
+    ['strangersServed', (c) => c[2]],
+    ['batchAccepted', (c) => c[3]],
+    ['acceptFullBatches', (c) => c[4]],
+    ['firstFrameKept', (c) => c[6]],
+    ['servedInC', (c) => c[7]],
+  ];
+  for (const [key, ofC] of cStats) {
+    let own = stats[key];
+    Object.defineProperty(stats, key, {
+      enumerable: true,
+      get: () => own + ofC(fromC),
+      set: (v: number) => {
+        own = v - ofC(fromC);
+      },
+    });
+  }
+  // (tcpl24) C accepts from `serverFd` (its duplicate of Node's listening socket) instead of libuv.
+  let cListening = false;
+  let cSweeper: NodeJS.Timeout | undefined;
   // Held connections in C are closed at their deadline by the next batch accept, or by this
   // timer when no connection comes (armed while any is held).
   let sweeper: NodeJS.Timeout | undefined;
@@ -481,13 +516,26 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
    * (tcpc23) one C served until a frame it does not answer: `input` the octets C read and did not
    * answer (from that frame's length on), `output` the answers C had not written yet.
    */
-  function firstFrameIn(fd: number, client: string, port: number, input?: Buffer, output?: Buffer): void {
+  function firstFrameIn(
+    fd: number,
+    client: string,
+    port: number,
+    input?: Buffer,
+    output?: Buffer,
+    accepted?: number,
+  ): void {
     if (serverFd < 0) {
       closeSync(fd);
       return;
     }
     const s = adopt(fd);
     if (s === undefined) return;
+    if (accepted !== undefined) {
+      // (tcpl24) Accepted in C from the listener: judged there (2: to serve), or not (3: the
+      // native shield is not on; the gate and the strangers' budget here judge it).
+      onConnection(s, client, port, accepted === 2 ? JUDGED : undefined);
+      return;
+    }
     if (input !== undefined || output !== undefined) stats.handedFromC++;
     else stats.firstFrameHanded++;
     onConnection(s, client, port, JUDGED, input, output);
@@ -921,6 +969,43 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
     return !blocked && !closing;
   }
 
+  /**
+   * (tcpl24) Moves the listener's accepts into C (`acceptGate.listen`): C accepts from its own
+   * duplicate of the listening socket, watched by its epoll set, and libuv's watch of it is
+   * closed — no net.Socket for a connection C closes, holds, keeps or serves (tcpc23's profile:
+   * ~12% of a worker's CPU in a wave went to the one libuv accepted a turn). Node's handle is
+   * closed at the libuv level only (the prototype's close, not node:cluster's wrapper): under
+   * node:cluster (SCHED_NONE) the primary keeps its copy of the socket, so a restarted worker's
+   * listen gets it again; `server.close()` later tells the primary as before. Closed in a
+   * microtask: node:cluster's own 'listening' handler reads the address first. No connection is
+   * accepted by libuv in between (no I/O before microtasks); should one be, the 'connection'
+   * callback above serves it as before.
+   */
+  function listenInC(): void {
+    if (acceptGate?.listen === undefined) return;
+    // Unjudged (the native shield not on): up to ACCEPT_BATCH a wake-up, the rest on the next —
+    // libuv's accept took every connection queued at a wake-up (uv__server_io loops to EAGAIN;
+    // measured on Node 20: 50 queued connections, 50 'connection' events in one turn, one process
+    // or a cluster worker), so this bounds what it did rather than slowing it to one a turn.
+    const d = acceptGate.listen(serverFd, fromC, ACCEPT_BATCH);
+    if (d < 0) return;
+    serverFd = d;
+    cListening = true;
+    // Held connections' deadlines (C sweeps on its wake-ups; this when none come).
+    cSweeper = setInterval(() => acceptGate.sweep(), SWEEP_MS);
+    cSweeper.unref();
+    queueMicrotask(() => {
+      const h = (server as unknown as { _handle?: { close?: () => void } | null })._handle;
+      if (!cListening || h === undefined || h === null) return;
+      const close = Object.getPrototypeOf(h)?.close as (() => void) | undefined;
+      try {
+        close?.call(h);
+      } catch (err) {
+        onError(`${label}: closing libuv's watch of the listening socket failed`, err);
+      }
+    });
+  }
+
   return new Promise((resolve, reject) => {
     const onListenError = (err: Error) => {
       reject(
@@ -942,17 +1027,29 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
         if (
           serverFd >= 0 &&
           acceptGate?.watch?.(serverFd, idleTimeoutMs, PRESSURE_FIRST_QUERY_MS, firstFrameIn)
-        )
+        ) {
           acceptGate.serve?.(idleTimeoutMs, PRESSURE_FIRST_QUERY_MS, maxConnections, maxPerClient, jsOpen);
+          listenInC();
+        }
         resolve({
           address,
           port,
           stats,
-          fd: typeof fd === 'number' && fd >= 0 ? fd : undefined,
+          get fd() {
+            return serverFd >= 0 ? serverFd : undefined;
+          },
+          get acceptsInC() {
+            return cListening;
+          },
           setGate: (g) => {
             gate = g;
           },
           close: async (graceMs = 1000) => {
+            // C's duplicate of the listening socket first: no accept after this.
+            if (cListening) acceptGate?.unlisten?.(serverFd);
+            cListening = false;
+            if (cSweeper !== undefined) clearInterval(cSweeper);
+            cSweeper = undefined;
             if (serverFd >= 0) acceptGate?.unwatch?.(serverFd);
             serverFd = -1;
             if (sweeper !== undefined) clearTimeout(sweeper);

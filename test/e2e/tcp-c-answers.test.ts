@@ -7,7 +7,9 @@
  * clients against the same server with `SWITCHBOARD_TCP_C_ANSWERS=off` (served in JS, as before)
  * get the same answers: pipelined frames in order, frames split across writes, a mixed connection,
  * the idle timeout, a slow reader, a frame shorter than a header; the counters (the worker's line
- * and the Prometheus exposition) count the answers C gave.
+ * and the Prometheus exposition) count the answers C gave. (tcpl24) And the same with every accept
+ * made by libuv (`SWITCHBOARD_TCP_LISTEN=libuv`, the path before tcpl24): by default C accepts
+ * (its duplicate of the listening socket in its epoll set), and the worker's line says so.
  * @module
  */
 import assert from 'node:assert/strict';
@@ -17,7 +19,7 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { TCP_C_ANSWERS_ENV } from '../../src/transport/native-udp.js';
+import { TCP_C_ANSWERS_ENV, TCP_LISTEN_ENV } from '../../src/transport/native-udp.js';
 import { decodeMessage } from '../../src/wire/decode.js';
 import { buildQuery, readHeader } from '../helpers/dns-client.js';
 import { findFreePort, type Peer, startSwitchboard } from '../helpers/peers.js';
@@ -78,8 +80,14 @@ function keptTotal(output: string): number {
   return Number([...output.matchAll(re)].at(-1)?.[1] ?? 0);
 }
 
-for (const mode of ['on', 'off'] as const) {
-  describe(`TCP served ${mode === 'on' ? 'in C' : `in JS (${TCP_C_ANSWERS_ENV}=off)`}`, {
+for (const mode of ['on', 'off', 'libuv'] as const) {
+  const title =
+    mode === 'on'
+      ? 'in C'
+      : mode === 'off'
+        ? `in JS (${TCP_C_ANSWERS_ENV}=off)`
+        : `in C, accepted by libuv (${TCP_LISTEN_ENV}=libuv)`;
+  describe(`TCP served ${title}`, {
     skip,
     timeout: 120_000,
   }, () => {
@@ -87,7 +95,7 @@ for (const mode of ['on', 'off'] as const) {
     let peer: Peer | undefined;
     let metricsPort = 0;
     // Each test's clients on their own loopback /24 (strangers, unless a test vouches for them).
-    const net = mode === 'on' ? 90 : 100;
+    const net = mode === 'on' ? 90 : mode === 'off' ? 100 : 110;
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), 'sb-tcp-c-'));
       writeFileSync(join(dir, 'example.zone'), SHIELD_ZONE_WITH_BIG_TXT);
@@ -113,7 +121,12 @@ for (const mode of ['on', 'off'] as const) {
           '--metrics',
           `127.0.0.1:${metricsPort}`,
         ],
-        env: mode === 'off' ? { [TCP_C_ANSWERS_ENV]: 'off' } : {},
+        env:
+          mode === 'off'
+            ? { [TCP_C_ANSWERS_ENV]: 'off' }
+            : mode === 'libuv'
+              ? { [TCP_LISTEN_ENV]: 'libuv' }
+              : {},
       });
     });
     after(async () => {
@@ -159,7 +172,7 @@ for (const mode of ['on', 'off'] as const) {
         assert.equal(d.answers.length, 1);
         assert.equal(d.answers[0].type, A);
       }
-      if (mode === 'on') {
+      if (mode !== 'off') {
         const l = await line((x) => x.answered >= (was.answered ?? 0) + ids.length);
         assert.ok(l !== undefined && l.answered >= (was.answered ?? 0) + ids.length, 'answered in C');
       } else {
@@ -200,7 +213,7 @@ for (const mode of ['on', 'off'] as const) {
       assert.equal(last.id, 4);
       assert.equal(last.flags & 0x0200, 0, 'no TC over TCP');
       assert.equal(last.answers[0]?.type, TXT);
-      if (mode === 'on') {
+      if (mode !== 'off') {
         const l = await line((x) => x.handed > (was.handed ?? 0));
         assert.ok(
           l !== undefined && l.handed > (was.handed ?? 0),
@@ -220,7 +233,7 @@ for (const mode of ['on', 'off'] as const) {
       s.destroy();
       assert.equal(end.how, 'fin');
       assert.ok(end.after >= IDLE_MS - 300, `not before the idle timeout: ${Math.round(end.after)} ms`);
-      if (mode === 'on') {
+      if (mode !== 'off') {
         const l = await line((x) => x.idle > (was.idle ?? 0));
         assert.ok(l !== undefined && l.idle > (was.idle ?? 0), 'counted closed idle in C');
       }
@@ -249,7 +262,7 @@ for (const mode of ['on', 'off'] as const) {
         assert.equal(readHeader(m).id, i);
       });
       assert.equal(decodeMessage(msgs[n - 1]).answers[0]?.type, TXT);
-      if (mode === 'on') {
+      if (mode !== 'off') {
         const l = await line((x) => x.handed > (was.handed ?? 0));
         assert.ok(l !== undefined && l.handed > (was.handed ?? 0), 'handed to JS with its unwritten answers');
       }
@@ -277,7 +290,7 @@ for (const mode of ['on', 'off'] as const) {
         [21, 22],
       );
       assert.equal(e.how, 'fin');
-      if (mode === 'on') {
+      if (mode !== 'off') {
         const l = await line((x) => x.malformed > (was.malformed ?? 0));
         assert.ok(l !== undefined && l.malformed > (was.malformed ?? 0), 'counted in C');
       }
@@ -307,7 +320,7 @@ for (const mode of ['on', 'off'] as const) {
       s.destroy();
       assert.equal(readHeader(msgs[0]).id, 32);
       assert.equal(readHeader(msgs[0]).tc, false);
-      if (mode === 'on') {
+      if (mode !== 'off') {
         const l = await line((x) => x.total > (was.total ?? 0));
         assert.ok(l !== undefined && l.total > (was.total ?? 0), 'taken to serve in C');
         assert.equal(keptTotal(p.output()), kept, 'not kept for its first frame: vouched for');
@@ -331,10 +344,10 @@ for (const mode of ['on', 'off'] as const) {
       const first = before0();
       await ask(`127.0.${net}.9`, 41);
       // Its hand-over counted (the line comes once a second), then the image is in.
-      const was = mode === 'on' ? ((await line((x) => x.handed > (first.handed ?? 0))) ?? {}) : first;
+      const was = mode !== 'off' ? ((await line((x) => x.handed > (first.handed ?? 0))) ?? {}) : first;
       await settle(300);
       await ask(`127.0.${net}.10`, 42);
-      if (mode === 'on') {
+      if (mode !== 'off') {
         const l = await line((x) => x.answered > (was.answered ?? 0));
         assert.ok(l !== undefined && l.answered > (was.answered ?? 0), 'answered in C once its image is in');
         assert.equal(l.handed, was.handed ?? 0, 'not handed to JS');
@@ -386,8 +399,57 @@ for (const mode of ['on', 'off'] as const) {
       }
       assert.equal(q(exp) - q(base), 10);
       assert.equal(ok(exp) - ok(base), 10);
-      if (mode === 'on') assert.equal(inC(exp) - inC(base), 10);
+      if (mode !== 'off') assert.equal(inC(exp) - inC(base), 10);
       else assert.equal(inC(exp), 0);
+    });
+
+    test('(tcpl24) every accept made in C by default, by libuv with SWITCHBOARD_TCP_LISTEN=libuv', async () => {
+      const out = () => (peer as Peer).output();
+      const said = /every accept made in C on 1 listening socket\(s\): (\d+) taken since start/g;
+      const p = peer as Peer;
+      const s = await openFrom(p.port, `127.0.${net}.9`);
+      const got = collect(s, (m) => m.length >= 1, 3000);
+      s.write(framed(buildQuery({ id: 7, name: 'www.example.', type: A })));
+      assert.equal((await got).length, 1);
+      s.destroy();
+      if (mode === 'libuv') {
+        await settle(1500);
+        assert.doesNotMatch(out(), said);
+        return;
+      }
+      for (let i = 0; i < 40 && [...out().matchAll(said)].length === 0; i++) await settle(100);
+      const taken = Number([...out().matchAll(said)].at(-1)?.[1] ?? 0);
+      assert.ok(taken > 0, out());
     });
   });
 }
+
+// tcpl24: with the shield in dry run C still accepts (its listener in C's epoll set) but does not
+// judge: every connection is handed to JS unjudged (the gate and the strangers' budget there), up
+// to 64 a wake-up. Forty at once from forty addresses, all answered.
+describe('--shield dry-run: accepted in C, handed to JS unjudged', { skip, timeout: 60_000 }, () => {
+  test('forty connections at once, every one answered', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-tcp-dry-'));
+    writeFileSync(join(dir, 'example.zone'), SHIELD_ZONE_WITH_BIG_TXT);
+    const peer = await startSwitchboard(dir, {
+      workers: 0,
+      io: 'native',
+      args: ['--shield', 'dry-run', '--native-answers', 'on'],
+    });
+    t.after(async () => {
+      await peer.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const s = await openFrom(peer.port, `127.0.120.${i + 1}`);
+        const got = collect(s, (m) => m.length >= 1, 5000);
+        s.write(framed(buildQuery({ id: i, name: 'www.example.', type: A })));
+        const m = await got;
+        s.destroy();
+        return m.length === 1 ? readHeader(m[0]).ancount : -1;
+      }),
+    );
+    assert.deepEqual(answers, Array(40).fill(1));
+  });
+});

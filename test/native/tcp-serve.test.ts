@@ -43,6 +43,10 @@ const SCENARIOS: [string, string][] = [
   ],
   ['table', 'the table’s bounds, the per-client limit, idle / pressed / frame deadlines, close by listener'],
   ['random', 'seeded random streams with hostile lengths cut at random places: answers always in order'],
+  [
+    'clients',
+    '(tcpl24) the per-client count table against a walk: 40,000 random takes and frees, full and back; the limit at a full table',
+  ],
 ];
 
 describe('plain TCP queries served in C (ASan/UBSan)', { skip, timeout: 300_000 }, () => {

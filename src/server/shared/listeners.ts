@@ -49,6 +49,8 @@ function cAcceptGate(): TcpAcceptGate | undefined {
     watch: g.watch,
     unwatch: g.unwatch,
     serve: g.serve,
+    listen: g.listen,
+    unlisten: g.unlisten,
   };
 }
 

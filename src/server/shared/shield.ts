@@ -668,8 +668,13 @@ export function startShield(
           sv === 0
             ? ''
             : `; served in C: ${g.servedInC} open now (${sv} since start, ${g.serveAnswered} queries answered, ${g.serveHanded} handed to JS, ${g.serveIdleClosed} closed idle, ${g.serveClientClosed} closed by the client, ${g.serveMalformed} for a short frame, ${g.serveRefused} refused at the per-client limit)`;
+        // tcpl24: every accept in C (absent from older addons, 0 with SWITCHBOARD_TCP_LISTEN=libuv).
+        const listening =
+          (g.listening ?? 0) === 0
+            ? ''
+            : `; every accept made in C on ${g.listening} listening socket(s): ${g.listenTaken} taken since start, ${g.listenHanded} handed to JS`;
         log.info(
-          `shield: TCP accept in C: ${g.held} held now (${g.heldTotal} since start, ${g.heldExpired} closed at their deadline, ${g.heldEvicted} to make room), ${g.blockedClosed} closed for a blocked /24, ${g.served} admitted (${g.strangersServed} of them strangers within the budget)${firstFrame}${inC}`,
+          `shield: TCP accept in C: ${g.held} held now (${g.heldTotal} since start, ${g.heldExpired} closed at their deadline, ${g.heldEvicted} to make room), ${g.blockedClosed} closed for a blocked /24, ${g.served} admitted (${g.strangersServed} of them strangers within the budget)${firstFrame}${inC}${listening}`,
         );
       }
     }
