@@ -125,7 +125,7 @@ typedef struct sb_sock {
   /* onset22: the programs last attached (the UDP socket's; the TCP listeners', one for all), and the
    * setsockopt calls made and spared (a rebuild that came out the same). */
   sb_prefilter_last udp_last, tcp_last;
-  uint64_t prefilter_attaches, prefilter_same;
+  uint64_t prefilter_attaches, prefilter_same, prefilter_lone;
   /* TCP listening sockets that carry the same filter (their own duplicates of the descriptors,
    * closed with this socket): a blocked /24's SYNs never take a place in the accept queue. */
   int tcp_fds[SB_MAX_TCP_FILTERED];
@@ -642,7 +642,11 @@ static void apply_prefilter(sb_sock *s) {
       if (!sb_prefilter_attach_same() && sb_prefilter_same(&s->udp_last, g_udp_prog, ulen)) {
         s->prefilter_same++;
       } else {
-        r = sb_prefilter_attach(s->fd, ulen ? g_udp_prog : NULL, ulen);
+        /* lone24: the bridge's program with its quiet /24s' pass where the kernel allows eBPF. */
+        if (bridge != NULL && ulen >= 4 && sb_prefilter_attach_lone(s->fd, g_udp_prog, ulen, ulen - 4) == 0)
+          s->prefilter_lone++;
+        else
+          r = sb_prefilter_attach(s->fd, ulen ? g_udp_prog : NULL, ulen);
         s->prefilter_attaches++;
         if (r == 0) sb_prefilter_note(&s->udp_last, g_udp_prog, ulen);
         else s->udp_last.valid = 0;
@@ -1977,6 +1981,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   set_num(env, o, "prefilterErrors", (double)s->prefilter_errors);
   set_num(env, o, "prefilterAttaches", (double)s->prefilter_attaches);
   set_num(env, o, "prefilterSame", (double)s->prefilter_same);
+  set_num(env, o, "prefilterLone", (double)s->prefilter_lone);
   set_num(env, o, "idleClocks", (double)s->idle_clocks);
   return o;
 }

@@ -76,6 +76,10 @@ export interface ShieldStats {
   bridgeOn?: number;
   bridgeMs?: number;
   bridgesRefused?: number;
+  /** lone24: bridge programs attached as eBPF with the quiet /24s' pass, and attempts that fell back to
+   * the classic program (bpf(2) refused; this process). */
+  bridgeLoneAttached?: number;
+  bridgeLoneRefused?: number;
   bridgeLastAt?: number;
   bridgeLastMs?: number;
   bridgeLastGood?: number;
