@@ -113,14 +113,26 @@ unsigned sb_prefilter_build_bridge(const uint32_t *prefixes, unsigned n, uint32_
 #define SB_LONE_WIN_NS 100000000ull
 #define SB_LONE_HOT_NS 10000000000ull
 #define SB_LONE_MAP 4096
-int sb_prefilter_attach_lone(int fd, const struct sock_filter *prog, unsigned len, unsigned share_at);
+/* Where the last program built on this thread has each zone's search of its names: the instruction
+ * that loads the hash (tree_at), the zone's miss (miss_at), the QNAME filter's accept (acc_at). The
+ * eBPF translation replaces each search by a lookup in a hash map of (zone, hash): a search of
+ * 1,000 names cost the verifier ~16 ms an attach, the lookup a constant few instructions. */
+typedef struct sb_qf_marks {
+  unsigned len, nz;
+  unsigned tree_at[SB_QF_MAX_ZONES], miss_at[SB_QF_MAX_ZONES], acc_at;
+} sb_qf_marks;
+const sb_qf_marks *sb_prefilter_qf_marks(void);
+/* `zones`/`nz`: those the program was built with (sb_prefilter_build_bridge, just before). */
+int sb_prefilter_attach_lone(int fd, const struct sock_filter *prog, unsigned len, unsigned share_at,
+                             const sb_qf_zone *zones, unsigned nz);
 int sb_prefilter_lone_enabled(void);
 /* Programs attached with the pass, and attempts that fell back to the classic program (this process). */
 void sb_prefilter_lone_counts(uint64_t *attached, uint64_t *refused);
 struct bpf_insn;
 /* The translation alone (tests): its length in `out`, or 0. */
 unsigned sb_prefilter_lone_translate(const struct sock_filter *prog, unsigned len, unsigned share_at, int lru,
-                                     int budget, struct bpf_insn *out, unsigned cap);
+                                     int budget, int names, const sb_qf_marks *marks, struct bpf_insn *out,
+                                     unsigned cap);
 
 /* Attaches the program to the socket (replacing the one before); len 0 detaches. 0 or -1. */
 int sb_prefilter_attach(int fd, struct sock_filter *prog, unsigned len);

@@ -643,7 +643,7 @@ static void apply_prefilter(sb_sock *s) {
         s->prefilter_same++;
       } else {
         /* lone24: the bridge's program with its quiet /24s' pass where the kernel allows eBPF. */
-        if (bridge != NULL && ulen >= 4 && sb_prefilter_attach_lone(s->fd, g_udp_prog, ulen, ulen - 4) == 0)
+        if (bridge != NULL && ulen >= 4 && sb_prefilter_attach_lone(s->fd, g_udp_prog, ulen, ulen - 4, zones, nz) == 0)
           s->prefilter_lone++;
         else
           r = sb_prefilter_attach(s->fd, ulen ? g_udp_prog : NULL, ulen);

@@ -259,7 +259,7 @@ static unsigned run(int family, const struct sock_filter *prog, unsigned plen, c
     if (family == AF_INET6) return ~0u;
     fail("socket");
   }
-  if (g_attach_lone ? sb_prefilter_attach_lone(rx, prog, plen, plen - 4) != 0
+  if (g_attach_lone ? sb_prefilter_attach_lone(rx, prog, plen, plen - 4, zones, nz) != 0
                     : sb_prefilter_attach(rx, (struct sock_filter *)prog, plen) != 0)
     fail("attach");
   unsigned mismatches = 0;
@@ -506,7 +506,7 @@ int main(int argc, char **argv) {
     unsigned llen = sb_prefilter_build_bridge(blocked, 1, SB_PREFILTER_SAMPLE, zones, 2, &lb, prog, SB_QF_INSNS);
     if (llen == 0) fail("the lone bridge program was not built");
     if (sock_pair(AF_INET, &rx, &tx, &to, &tolen, "127.0.0.1") != 0) fail("socket (lone)");
-    lone_ok = sb_prefilter_attach_lone(rx, prog, llen, llen - 4) == 0;
+    lone_ok = sb_prefilter_attach_lone(rx, prog, llen, llen - 4, zones, 2) == 0;
     close(rx);
     close(tx);
     if (lone_ok) {
@@ -515,7 +515,7 @@ int main(int argc, char **argv) {
       g_attach_lone = 0;
       for (unsigned k = 0; k < 5; k++) {
         if (sock_pair(AF_INET, &rx, &tx, &to, &tolen, bridge_src[k]) != 0) fail("socket (lone bridge)");
-        if (sb_prefilter_attach_lone(rx, prog, llen, llen - 4) != 0) fail("attach (lone bridge)");
+        if (sb_prefilter_attach_lone(rx, prog, llen, llen - 4, zones, 2) != 0) fail("attach (lone bridge)");
         n = to_wire("n5.z0.drill", name);
         len = query(pkt, name, n);
         for (unsigned i = 0; i < bridge_sent[k]; i++) {
@@ -527,7 +527,7 @@ int main(int argc, char **argv) {
       }
       /* (c) quiet */
       if (sock_pair(AF_INET, &rx, &tx, &to, &tolen, "127.11.0.1") != 0) fail("socket (quiet)");
-      if (sb_prefilter_attach_lone(rx, prog, llen, llen - 4) != 0) fail("attach (quiet)");
+      if (sb_prefilter_attach_lone(rx, prog, llen, llen - 4, zones, 2) != 0) fail("attach (quiet)");
       for (unsigned i = 0; i < 20; i++) {
         if (sendto(tx, pkt, len, 0, (struct sockaddr *)&to, tolen) != (ssize_t)len) fail("sendto (quiet)");
         if (recv(rx, back, sizeof(back), MSG_DONTWAIT) >= 0) quiet++;
