@@ -126,8 +126,9 @@ const sb_qf_marks *sb_prefilter_qf_marks(void);
 int sb_prefilter_attach_lone(int fd, const struct sock_filter *prog, unsigned len, unsigned share_at,
                              const sb_qf_zone *zones, unsigned nz);
 int sb_prefilter_lone_enabled(void);
-/* Programs attached with the pass, and attempts that fell back to the classic program (this process). */
-void sb_prefilter_lone_counts(uint64_t *attached, uint64_t *refused);
+/* Programs attached with the pass, attempts that fell back to the classic program, and the time
+ * spent making and attaching them (the verifier's mostly), in this process. */
+void sb_prefilter_lone_counts(uint64_t *attached, uint64_t *refused, uint64_t *ns);
 struct bpf_insn;
 /* The translation alone (tests): its length in `out`, or 0. */
 unsigned sb_prefilter_lone_translate(const struct sock_filter *prog, unsigned len, unsigned share_at, int lru,

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef SO_ATTACH_BPF
@@ -446,11 +447,12 @@ int sb_prefilter_lone_enabled(void) {
   return v;
 }
 
-static uint64_t g_lone_attached, g_lone_refused;
+static uint64_t g_lone_attached, g_lone_refused, g_lone_ns;
 
-void sb_prefilter_lone_counts(uint64_t *attached, uint64_t *refused) {
+void sb_prefilter_lone_counts(uint64_t *attached, uint64_t *refused, uint64_t *ns) {
   *attached = g_lone_attached;
   *refused = g_lone_refused;
+  *ns = g_lone_ns;
 }
 
 static int attach_lone(int fd, const struct sock_filter *prog, unsigned len, unsigned share_at,
@@ -459,7 +461,11 @@ static int attach_lone(int fd, const struct sock_filter *prog, unsigned len, uns
 int sb_prefilter_attach_lone(int fd, const struct sock_filter *prog, unsigned len, unsigned share_at,
                              const sb_qf_zone *zones, unsigned nz) {
   if (!sb_prefilter_lone_enabled()) return -1;
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   int r = attach_lone(fd, prog, len, share_at, zones, nz);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  g_lone_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
   if (r == 0) g_lone_attached++;
   else g_lone_refused++;
   return r;

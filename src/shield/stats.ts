@@ -80,6 +80,8 @@ export interface ShieldStats {
    * the classic program (bpf(2) refused; this process). */
   bridgeLoneAttached?: number;
   bridgeLoneRefused?: number;
+  /** lone24: milliseconds spent making and attaching those programs (the verifier's mostly). */
+  bridgeLoneMs?: number;
   bridgeLastAt?: number;
   bridgeLastMs?: number;
   bridgeLastGood?: number;
