@@ -113,6 +113,8 @@ unsigned sb_prefilter_build_bridge(const uint32_t *prefixes, unsigned n, uint32_
 #define SB_LONE_WIN_NS 100000000ull
 #define SB_LONE_HOT_NS 10000000000ull
 #define SB_LONE_MAP 4096
+/* The least time between two eBPF bridge programs on a socket (udp.c; the QNAME filter's entry excepted). */
+#define SB_LONE_GAP_MS 250
 /* Where the last program built on this thread has each zone's search of its names: the instruction
  * that loads the hash (tree_at), the zone's miss (miss_at), the QNAME filter's accept (acc_at). The
  * eBPF translation replaces each search by a lookup in a hash map of (zone, hash): a search of

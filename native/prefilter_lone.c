@@ -520,14 +520,38 @@ static int names_map(const sb_qf_zone *zones, unsigned nz) {
   return fd;
 }
 
+/* The names map of the last program, kept while the zones' names stay the same (a rebuild for a
+ * block or a join does not make and fill it again). */
+static __thread int g_names_fd = -1;
+static __thread uint64_t g_names_sig;
+
+static uint64_t names_sig(const sb_qf_zone *zones, unsigned nz) {
+  uint64_t h = 0xcbf29ce484222325ull ^ nz;
+  for (unsigned z = 0; z < nz; z++) {
+    h = (h ^ zones[z].nhashes) * 0x100000001b3ull;
+    for (unsigned i = 0; i < zones[z].nhashes; i++) h = (h ^ zones[z].hashes[i]) * 0x100000001b3ull;
+  }
+  return h;
+}
+
 static int attach_lone(int fd, const struct sock_filter *prog, unsigned len, unsigned share_at,
                        const sb_qf_zone *zones, unsigned nz) {
   int lru, budget;
   if (lone_maps(&lru, &budget) != 0) return -1;
   const sb_qf_marks *marks = sb_prefilter_qf_marks();
   if (marks->len != len || marks->nz != nz) return -1; /* not the program just built */
-  int names = nz > 0 ? names_map(zones, nz) : -1;
-  if (nz > 0 && names < 0) return -1;
+  int names = -1;
+  if (nz > 0) {
+    uint64_t sig = names_sig(zones, nz);
+    if (g_names_fd < 0 || sig != g_names_sig) {
+      if (g_names_fd >= 0) close(g_names_fd);
+      g_names_fd = names_map(zones, nz);
+      g_names_sig = sig;
+    }
+    if (g_names_fd < 0) return -1;
+    names = dup(g_names_fd); /* closed below as before; the cache keeps its own */
+    if (names < 0) return -1;
+  }
   unsigned cap = len * 6 + 256;
   struct bpf_insn *ins = malloc((size_t)cap * sizeof(*ins));
   if (ins == NULL) {
