@@ -408,6 +408,10 @@ int sb_qf_decide(const sb_qf_zone *zones, unsigned nz, const uint8_t *msg, size_
 static unsigned build_qf(const uint32_t *prefixes, unsigned n, unsigned bits, uint32_t sample, const sb_qf_zone *zones,
                          unsigned nz, const sb_bridge *bridge, struct sock_filter *out, unsigned cap);
 
+static __thread sb_qf_marks g_qf_marks;
+
+const sb_qf_marks *sb_prefilter_qf_marks(void) { return &g_qf_marks; }
+
 unsigned sb_prefilter_build_qf(const uint32_t *prefixes, unsigned n, unsigned bits, uint32_t sample,
                                const sb_qf_zone *zones, unsigned nz, struct sock_filter *out, unsigned cap) {
   return build_qf(prefixes, n, bits, sample, zones, nz, NULL, out, cap);
@@ -426,6 +430,8 @@ static unsigned build_qf(const uint32_t *prefixes, unsigned n, unsigned bits, ui
   if (nz == 0 && bridge != NULL) {
     emitter e = {out, cap, 0, 0, NULL, 0, 0};
     bridge_part(&e, prefixes, n, sample, bridge);
+    g_qf_marks.len = e.overflow ? 0 : e.n;
+    g_qf_marks.nz = 0;
     return e.overflow ? 0 : e.n;
   }
   if (nz == 0) {
@@ -600,6 +606,14 @@ static unsigned build_qf(const uint32_t *prefixes, unsigned n, unsigned bits, ui
   else
     source_part(e, prefixes, n, mask, 0, sample);
   unsigned len = resolve_labels(a) && !e->overflow ? e->n : 0;
+  /* lone24: where each zone's search lies, for the eBPF translation (prefilter_lone.c). */
+  g_qf_marks.len = len;
+  g_qf_marks.nz = nz;
+  for (unsigned z = 0; z < nz && len > 0; z++) {
+    g_qf_marks.tree_at[z] = a->label_at[TREE[z]];
+    g_qf_marks.miss_at[z] = a->label_at[MISS[z]];
+  }
+  g_qf_marks.acc_at = len > 0 ? a->label_at[ACC] : 0;
   free(a);
   return len;
 }

@@ -101,6 +101,42 @@ typedef struct sb_bridge {
 unsigned sb_prefilter_build_bridge(const uint32_t *prefixes, unsigned n, uint32_t sample, const sb_qf_zone *zones,
                                    unsigned nz, const sb_bridge *bridge, struct sock_filter *out, unsigned cap);
 
+/* lone24 (prefilter_lone.c; docs/SHIELD.md "Quiet /24s through the bridge"): the bridge's program
+ * as an eBPF socket filter whose strangers' share first asks an LRU map of /24s (SB_LONE_MAP of
+ * them): a /24 with at most SB_LONE_PER_WIN datagrams in the current SB_LONE_WIN_NS window, not
+ * hot, passes whole, at most SB_LONE_BUDGET such passes a window for the socket; a /24 over it is
+ * hot (the share only) for SB_LONE_HOT_NS. `share_at`: the index of the share's random draw (the
+ * bridge program's length - 4). -1 when bpf(2) is refused, the program does not translate, or
+ * SWITCHBOARD_BRIDGE_LONE=off: the caller attaches the classic program. */
+#define SB_LONE_PER_WIN 4
+#define SB_LONE_BUDGET 256
+#define SB_LONE_WIN_NS 100000000ull
+#define SB_LONE_HOT_NS 10000000000ull
+#define SB_LONE_MAP 4096
+/* The least time between two eBPF bridge programs on a socket (udp.c; the QNAME filter's entry excepted). */
+#define SB_LONE_GAP_MS 250
+/* Where the last program built on this thread has each zone's search of its names: the instruction
+ * that loads the hash (tree_at), the zone's miss (miss_at), the QNAME filter's accept (acc_at). The
+ * eBPF translation replaces each search by a lookup in a hash map of (zone, hash): a search of
+ * 1,000 names cost the verifier ~16 ms an attach, the lookup a constant few instructions. */
+typedef struct sb_qf_marks {
+  unsigned len, nz;
+  unsigned tree_at[SB_QF_MAX_ZONES], miss_at[SB_QF_MAX_ZONES], acc_at;
+} sb_qf_marks;
+const sb_qf_marks *sb_prefilter_qf_marks(void);
+/* `zones`/`nz`: those the program was built with (sb_prefilter_build_bridge, just before). */
+int sb_prefilter_attach_lone(int fd, const struct sock_filter *prog, unsigned len, unsigned share_at,
+                             const sb_qf_zone *zones, unsigned nz);
+int sb_prefilter_lone_enabled(void);
+/* Programs attached with the pass, attempts that fell back to the classic program, and the time
+ * spent making and attaching them (the verifier's mostly), in this process. */
+void sb_prefilter_lone_counts(uint64_t *attached, uint64_t *refused, uint64_t *ns);
+struct bpf_insn;
+/* The translation alone (tests): its length in `out`, or 0. */
+unsigned sb_prefilter_lone_translate(const struct sock_filter *prog, unsigned len, unsigned share_at, int lru,
+                                     int budget, int names, const sb_qf_marks *marks, struct bpf_insn *out,
+                                     unsigned cap);
+
 /* Attaches the program to the socket (replacing the one before); len 0 detaches. 0 or -1. */
 int sb_prefilter_attach(int fd, struct sock_filter *prog, unsigned len);
 

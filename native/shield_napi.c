@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "prefilter.h"
 #include "shield.h"
 
 #define SCHECK(call)                          \
@@ -202,6 +203,10 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
            put(env, o, "bridgeLastMs", sh->bridge_last_ms) && put(env, o, "bridgeLastGood", sh->bridge_last_good) &&
            put(env, o, "bridgeLastWhy", sh->bridge_last_why) && put(env, o, "bridgeLastBlocks", sh->bridge_last_blocks) &&
            put(env, o, "bridgeJoined", sh->bridge_joined) && put(env, o, "bridgeLastJoined", sh->bridge_last_joined);
+  uint64_t lone_attached = 0, lone_refused = 0, lone_ns = 0;
+  sb_prefilter_lone_counts(&lone_attached, &lone_refused, &lone_ns);
+  ok = ok && put(env, o, "bridgeLoneAttached", (double)lone_attached) &&
+       put(env, o, "bridgeLoneRefused", (double)lone_refused) && put(env, o, "bridgeLoneMs", lone_ns / 1e6);
   if (!ok) return bad(env, "shieldStats");
   /* When things happened, as wall-clock ms since the epoch (0: never), for the log's timeline. */
   struct timespec mono, wall;

@@ -125,7 +125,9 @@ typedef struct sb_sock {
   /* onset22: the programs last attached (the UDP socket's; the TCP listeners', one for all), and the
    * setsockopt calls made and spared (a rebuild that came out the same). */
   sb_prefilter_last udp_last, tcp_last;
-  uint64_t prefilter_attaches, prefilter_same;
+  uint64_t prefilter_attaches, prefilter_same, prefilter_lone, lone_deferred;
+  double lone_at; /* lone24: when the eBPF bridge program was attached (0: a classic one is) */
+  unsigned lone_nz;
   /* TCP listening sockets that carry the same filter (their own duplicates of the descriptors,
    * closed with this socket): a blocked /24's SYNs never take a place in the accept queue. */
   int tcp_fds[SB_MAX_TCP_FILTERED];
@@ -597,6 +599,8 @@ static void bound_queue(sb_sock *s) {
 
 /* The kernel prefilter: the shield's blocked /24s, as a BPF program on this socket and on the
  * TCP listening sockets given to filterTcp (when the set changed since the last time). */
+static double mono_ms(void);
+
 static __thread struct sock_filter g_udp_prog[SB_QF_INSNS], g_tcp_prog[SB_PREFILTER_INSNS];
 
 static void apply_prefilter(sb_sock *s) {
@@ -623,6 +627,14 @@ static void apply_prefilter(sb_sock *s) {
     unsigned ulen = 0;
     /* bridge21: while the bridge holds, the source check passes standing and a share of the rest. */
     const sb_bridge *bridge = sb_shield_prefilter_bridge();
+    /* lone24: an eBPF bridge program costs the verifier ~2 ms of CPU an attach (20 ms of a quarter
+     * core's wall time; the drill's bridges changed their program 20-28 times: ~0.5 s), so while one
+     * is on the socket a change waits until SB_LONE_GAP_MS after it — the QNAME filter's entry
+     * excepted. Meanwhile the bots' /24s are hot in it (the share only), as before their blocks. */
+    if (bridge != NULL && s->lone_at > 0 && !(nz > 0 && s->lone_nz == 0) && mono_ms() - s->lone_at < SB_LONE_GAP_MS) {
+      s->lone_deferred++;
+      return;
+    }
     if (np > 0 || nz > 0 || bridge != NULL) {
       /* expiry19: a sample of the blocked /24s' datagrams passes, read as evidence for renewal. */
       uint32_t sample = sb_shield_prefilter_sample();
@@ -642,7 +654,15 @@ static void apply_prefilter(sb_sock *s) {
       if (!sb_prefilter_attach_same() && sb_prefilter_same(&s->udp_last, g_udp_prog, ulen)) {
         s->prefilter_same++;
       } else {
-        r = sb_prefilter_attach(s->fd, ulen ? g_udp_prog : NULL, ulen);
+        /* lone24: the bridge's program with its quiet /24s' pass where the kernel allows eBPF. */
+        if (bridge != NULL && ulen >= 4 && sb_prefilter_attach_lone(s->fd, g_udp_prog, ulen, ulen - 4, zones, nz) == 0) {
+          s->prefilter_lone++;
+          s->lone_at = mono_ms();
+          s->lone_nz = nz;
+        } else {
+          r = sb_prefilter_attach(s->fd, ulen ? g_udp_prog : NULL, ulen);
+          s->lone_at = 0;
+        }
         s->prefilter_attaches++;
         if (r == 0) sb_prefilter_note(&s->udp_last, g_udp_prog, ulen);
         else s->udp_last.valid = 0;
@@ -2231,6 +2251,8 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   set_num(env, o, "prefilterErrors", (double)s->prefilter_errors);
   set_num(env, o, "prefilterAttaches", (double)s->prefilter_attaches);
   set_num(env, o, "prefilterSame", (double)s->prefilter_same);
+  set_num(env, o, "prefilterLone", (double)s->prefilter_lone);
+  set_num(env, o, "prefilterLoneDeferred", (double)s->lone_deferred);
   set_num(env, o, "idleClocks", (double)s->idle_clocks);
   return o;
 }

@@ -26,6 +26,9 @@
  *     6. onset22: sb_prefilter_same/note/forget — a rebuild of the attached program is known as the
  *        same (and, not attached again, the kernel keeps dropping the blocked /24's datagrams); a
  *        changed share, a changed blocked set, a detach are not; the changed one attached passes them.
+ *     7. lone24: the bridge's program as eBPF (../prefilter_lone.c) where bpf(2) is allowed: its QNAME
+ *        filter against the reference, the bridge's cases, a quiet stranger whole, rotating /24s
+ *        held to the budget ("qf lone ok 1 ..."; "qf lone ok 0 ..." where refused).
  *   Prints "qf sent N passed P dropped D mismatches 0 v6 0|1 blocked 1 insns I",
  *   "qf sampled S of T" and "qf same 7 of 7 kept 2000 of 2000 after 2000 of 2000".
  */
@@ -38,9 +41,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../prefilter.h"
+
+/* lone24: run() attaches through the lone translation (eBPF) when set. */
+static int g_attach_lone = 0;
 
 static void fail(const char *what) {
   fprintf(stderr, "qf-harness: %s (errno %d)\n", what, errno);
@@ -252,7 +259,9 @@ static unsigned run(int family, const struct sock_filter *prog, unsigned plen, c
     if (family == AF_INET6) return ~0u;
     fail("socket");
   }
-  if (sb_prefilter_attach(rx, (struct sock_filter *)prog, plen) != 0) fail("attach");
+  if (g_attach_lone ? sb_prefilter_attach_lone(rx, prog, plen, plen - 4, zones, nz) != 0
+                    : sb_prefilter_attach(rx, (struct sock_filter *)prog, plen) != 0)
+    fail("attach");
   unsigned mismatches = 0;
   uint8_t pkt[600], back[700];
   for (unsigned i = 0; i < count; i++) {
@@ -483,6 +492,73 @@ int main(int argc, char **argv) {
     close(rx);
     close(tx);
   }
+  /* 7: lone24 — the bridge's program as eBPF with the quiet /24s' pass (prefilter_lone.c), where
+   * bpf(2) is allowed: (a) its QNAME filter decides every datagram as the reference (the source's
+   * /24 of standing, so the source check passes it whole); (b) the bridge's cases: standing and the
+   * range whole, the blocked /24 at the renewal's sample, a stranger flooding at SB_LONE_PER_WIN
+   * then the share; (c) a quiet stranger (one datagram every 40 ms) whole; (d) 600 /24s of one
+   * datagram each inside one window: at most SB_LONE_BUDGET pass whole, the rest at the share. */
+  int lone_ok = 0;
+  unsigned lmism = 0, lp = 0, ld = 0, lcounts[5] = {0, 0, 0, 0, 0}, quiet = 0, rot = 0;
+  {
+    static const uint32_t lgood[3] = {0x7f000000u, 0x7f070000u, 0x7f080000u};
+    sb_bridge lb = {lgood, 3, ranges, 1, 0xffffffffu / 16 + 1};
+    unsigned llen = sb_prefilter_build_bridge(blocked, 1, SB_PREFILTER_SAMPLE, zones, 2, &lb, prog, SB_QF_INSNS);
+    if (llen == 0) fail("the lone bridge program was not built");
+    if (sock_pair(AF_INET, &rx, &tx, &to, &tolen, "127.0.0.1") != 0) fail("socket (lone)");
+    lone_ok = sb_prefilter_attach_lone(rx, prog, llen, llen - 4, zones, 2) == 0;
+    close(rx);
+    close(tx);
+    if (lone_ok) {
+      g_attach_lone = 1;
+      lmism = run(AF_INET, prog, llen, zones, 2, count / 2, &lp, &ld);
+      g_attach_lone = 0;
+      for (unsigned k = 0; k < 5; k++) {
+        if (sock_pair(AF_INET, &rx, &tx, &to, &tolen, bridge_src[k]) != 0) fail("socket (lone bridge)");
+        if (sb_prefilter_attach_lone(rx, prog, llen, llen - 4, zones, 2) != 0) fail("attach (lone bridge)");
+        n = to_wire("n5.z0.drill", name);
+        len = query(pkt, name, n);
+        for (unsigned i = 0; i < bridge_sent[k]; i++) {
+          if (sendto(tx, pkt, len, 0, (struct sockaddr *)&to, tolen) != (ssize_t)len) fail("sendto (lone bridge)");
+          if (recv(rx, back, sizeof(back), MSG_DONTWAIT) >= 0) lcounts[k]++;
+        }
+        close(rx);
+        close(tx);
+      }
+      /* (c) quiet */
+      if (sock_pair(AF_INET, &rx, &tx, &to, &tolen, "127.11.0.1") != 0) fail("socket (quiet)");
+      if (sb_prefilter_attach_lone(rx, prog, llen, llen - 4, zones, 2) != 0) fail("attach (quiet)");
+      for (unsigned i = 0; i < 20; i++) {
+        if (sendto(tx, pkt, len, 0, (struct sockaddr *)&to, tolen) != (ssize_t)len) fail("sendto (quiet)");
+        if (recv(rx, back, sizeof(back), MSG_DONTWAIT) >= 0) quiet++;
+        struct timespec ts = {0, 40 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+      }
+      /* (d) rotating /24s: 600 senders ready first, then one datagram each back to back, in a
+       * budget window of their own (the last one's over). */
+      static int txs[600];
+      for (unsigned i = 0; i < 600; i++) {
+        txs[i] = socket(AF_INET, SOCK_DGRAM, 0);
+        struct sockaddr_in sa = {0};
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(0x7f0c0001u + (i << 8));
+        if (txs[i] < 0 || bind(txs[i], (struct sockaddr *)&sa, sizeof(sa)) != 0) fail("socket (rotating)");
+      }
+      struct timespec pause = {0, 150 * 1000 * 1000};
+      nanosleep(&pause, NULL);
+      for (unsigned i = 0; i < 600; i++) {
+        if (sendto(txs[i], pkt, len, 0, (struct sockaddr *)&to, tolen) != (ssize_t)len) fail("sendto (rotating)");
+        if (recv(rx, back, sizeof(back), MSG_DONTWAIT) >= 0) rot++;
+      }
+      for (unsigned i = 0; i < 600; i++) close(txs[i]);
+      close(rx);
+      close(tx);
+    }
+  }
+  printf("qf lone ok %d mismatches %u passed %u dropped %u standing %u of %u range %u of %u outside %u of %u blocked %u of %u "
+         "stranger %u of %u quiet %u of 20 rotating %u of 600\n",
+         lone_ok, lmism, lp, ld, lcounts[0], bridge_sent[0], lcounts[1], bridge_sent[1], lcounts[2], bridge_sent[2],
+         lcounts[3], bridge_sent[3], lcounts[4], bridge_sent[4], quiet, rot);
   printf("qf same %u of 7 kept %u of 2000 after %u of 2000\n", same_ok, kept, after);
   printf("qf bridge standing %u of %u range %u of %u outside %u of %u blocked %u of %u stranger %u of %u insns %u most %u with-zones %u\n",
          bridge_counts[0], 2 * bridge_sent[0], bridge_counts[1], 2 * bridge_sent[1], bridge_counts[2], 2 * bridge_sent[2],

@@ -76,6 +76,12 @@ export interface ShieldStats {
   bridgeOn?: number;
   bridgeMs?: number;
   bridgesRefused?: number;
+  /** lone24: bridge programs attached as eBPF with the quiet /24s' pass, and attempts that fell back to
+   * the classic program (bpf(2) refused; this process). */
+  bridgeLoneAttached?: number;
+  bridgeLoneRefused?: number;
+  /** lone24: milliseconds spent making and attaching those programs (the verifier's mostly). */
+  bridgeLoneMs?: number;
   bridgeLastAt?: number;
   bridgeLastMs?: number;
   bridgeLastGood?: number;

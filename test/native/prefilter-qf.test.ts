@@ -24,7 +24,9 @@ import { buildHarness, SANITIZER_ENV } from '../helpers/sanitizer.js';
 const dir = mkdtempSync(join(tmpdir(), 'sb-qf-'));
 const harness = join(dir, 'qf-harness');
 const skip = skipOrFail(
-  buildHarness('QNAME filter harness', harness, ['prefilter.c', 'fuzz/qf-harness.c'], { warnings: true }),
+  buildHarness('QNAME filter harness', harness, ['prefilter.c', 'prefilter_lone.c', 'fuzz/qf-harness.c'], {
+    warnings: true,
+  }),
 );
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -74,5 +76,30 @@ describe('the QNAME filter in the kernel (native/prefilter.c) under ASan/UBSan',
       // onset22: a rebuild of the attached program is the same (not attached again; the kernel keeps
       // dropping the blocked /24), a changed share, set or a detach is not, and attached it applies.
       assert.match(r.stdout, /^qf same 7 of 7 kept 2000 of 2000 after 2000 of 2000$/m);
+      // lone24: the bridge's program as eBPF with the quiet /24s' pass (native/prefilter_lone.c),
+      // where bpf(2) is allowed (root here; elsewhere the classic program is attached instead).
+      const l =
+        /^qf lone ok ([01]) mismatches (\d+) passed (\d+) dropped (\d+) standing (\d+) of (\d+) range (\d+) of (\d+) outside (\d+) of (\d+) blocked (\d+) of (\d+) stranger (\d+) of (\d+) quiet (\d+) of 20 rotating (\d+) of 600$/m.exec(
+          r.stdout,
+        );
+      assert.ok(l, r.stdout);
+      if (l[1] === '0') {
+        assert.notEqual(process.getuid?.(), 0, 'bpf(2) refused to root');
+        return;
+      }
+      // Its QNAME filter as the reference decides, datagram by datagram (the source of standing).
+      assert.equal(l[2], '0', 'mismatches through the eBPF translation');
+      assert.ok(Number(l[3]) > 500 && Number(l[4]) > 500, `both decisions seen: ${l[0]}`);
+      assert.equal(l[5], l[6], 'the /24 of standing passes whole');
+      assert.equal(l[7], l[8], 'the allow range passes whole');
+      // A flooding stranger: its first 4 (SB_LONE_PER_WIN) whole, then hot — the share of 1 in 16
+      // (expected 4 + 125 of 2,000, 4 + 200 of 3,200); the blocked /24 at 1 in 256 (100 of 25,600).
+      assert.ok(Number(l[9]) >= 4 + 70 && Number(l[9]) <= 4 + 190, `outside the range: ${l[9]} of ${l[10]}`);
+      assert.ok(Number(l[11]) >= 50 && Number(l[11]) <= 160, `blocked: ${l[11]} of ${l[12]}`);
+      assert.ok(Number(l[13]) >= 4 + 130 && Number(l[13]) <= 4 + 280, `stranger: ${l[13]} of ${l[14]}`);
+      // A quiet stranger (one every 40 ms) is read whole; 600 /24s of one datagram each in one window:
+      // the budget of 256 whole, the rest at the share (expected 256 + 21.5).
+      assert.equal(l[15], '20', 'the quiet stranger passes whole');
+      assert.ok(Number(l[16]) >= 256 && Number(l[16]) <= 256 + 60, `rotating /24s: ${l[16]} of 600`);
     });
 });
