@@ -62,8 +62,15 @@ export function textReport(r: DrillReport): string {
     out.push(`  victim names     ${legitCell(ph.legit.byZoneGroup.victim)}`);
     out.push(`  victim typos     ${legitCell(ph.legit.byZoneGroup.victimTypos)}`);
     out.push(`  other zones      ${legitCell(ph.legit.byZoneGroup.others)}`);
-    for (const [cls, s] of Object.entries(ph.legit.byClass))
-      out.push(`  class ${cls.padEnd(10)} ${legitCell(s)}`);
+    for (const [cls, s] of Object.entries(ph.legit.byClass)) {
+      // Beside it, the class without the attacked zone's typos (the names the targets speak of).
+      const n = ph.legit.byClassNames?.[cls];
+      const names =
+        n && n.queries > 0
+          ? `; no typos of the attacked zone ${percent(n.success, 2)} p99 ${n.p99Ms.toFixed(0)} ms`
+          : '';
+      out.push(`  class ${cls.padEnd(10)} ${legitCell(s)}${names}`);
+    }
     const zones = ph.legit.byZone
       .map((z, k) => (z.queries > 0 ? `z${k} ${percent(z.success, 2)}` : ''))
       .filter(Boolean)

@@ -177,6 +177,10 @@ export interface PhaseReport {
   readonly legit: {
     readonly all: LegitStats;
     readonly byClass: Record<string, LegitStats>;
+    /** Each class's queries but the attacked zone's typos (NXDOMAIN-bound, shed by design while it
+     * is attacked): the names the targets speak of (every zone not attacked, the attacked zone's
+     * existing names) — a class's p99 against the target. Absent in reports before session 24. */
+    readonly byClassNames?: Record<string, LegitStats>;
     /** The victim's existing names, its typos, and the other zones. */
     readonly byZoneGroup: Record<'victim' | 'victimTypos' | 'others', LegitStats>;
     readonly byZone: LegitStats[];
@@ -784,6 +788,7 @@ function fillLegit(
   const b = phases.map(() => ({
     all: new StatsBuilder(),
     byClass: new Map<ResolverClass, StatsBuilder>(),
+    byClassNames: new Map<ResolverClass, StatsBuilder>(),
     victim: new StatsBuilder(),
     victimTypos: new StatsBuilder(),
     others: new StatsBuilder(),
@@ -799,6 +804,14 @@ function fillLegit(
         x.byClass.set(r.cls, c);
       }
       c.add(r);
+      if (r.zone !== victim || r.kind !== 'typo') {
+        let n = x.byClassNames.get(r.cls);
+        if (!n) {
+          n = new StatsBuilder();
+          x.byClassNames.set(r.cls, n);
+        }
+        n.add(r);
+      }
       if (r.zone !== victim) x.others.add(r);
       else if (r.kind === 'typo') x.victimTypos.add(r);
       else x.victim.add(r);
@@ -813,13 +826,17 @@ function fillLegit(
   phases.forEach((ph, i) => {
     const x = b[i];
     const byClass: Record<string, LegitStats> = {};
+    const byClassNames: Record<string, LegitStats> = {};
     for (const cls of RESOLVER_CLASSES) {
       const s = x.byClass.get(cls);
       if (s) byClass[cls] = s.summary();
+      const n = x.byClassNames.get(cls);
+      if (n) byClassNames[cls] = n.summary();
     }
     (ph as { legit: PhaseReport['legit'] }).legit = {
       all: x.all.summary(),
       byClass,
+      byClassNames,
       byZoneGroup: {
         victim: x.victim.summary(),
         victimTypos: x.victimTypos.summary(),

@@ -61,6 +61,13 @@ test('no attack: every legitimate query of every class is answered right, first 
   assert.ok(
     calm.legit.byZoneGroup.victimTypos.queries > 0 && calm.legit.byZoneGroup.victimTypos.success >= 0.99,
   );
+  // Each class without the attacked zone's typos: together, every query but those typos.
+  const classes = ['steady', 'nat', 'plain', 'storm'];
+  const typos = classes.reduce(
+    (t, c) => t + (calm.legit.byClass[c]?.queries ?? 0) - (calm.legit.byClassNames?.[c]?.queries ?? 0),
+    0,
+  );
+  assert.equal(typos, calm.legit.byZoneGroup.victimTypos.queries);
   assert.ok(calm.legit.all.tcp > 0, 'large TXT answers went over TCP after TC=1');
   assert.ok(calm.target?.alive && calm.target.rssPeakBytes > 0 && calm.target.pssPeakBytes > 0);
   assert.ok(calm.drill.cpuCores > 0);
