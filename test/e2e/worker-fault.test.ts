@@ -194,11 +194,7 @@ describe('serve --workers 2 --io native --shield on: TCP accepted in C — worke
       });
       t.after(() => peer.stop());
       // Ready means a UDP answer (the first worker's); its TCP listener may come a moment after.
-      await waitFor(
-        'answering over TCP',
-        async () => (await askTcp(peer.port)).answers.length === 1,
-        20_000,
-      );
+      await waitFor('answering over TCP', async () => (await askTcp(peer.port)).answers.length === 1, 20_000);
       // One connection answered (served in C, left open), one that never asks (kept in C).
       const asked = await openFrom(peer.port, '127.0.77.1');
       const q = buildQuery({ name: 'example.org', type: A });
