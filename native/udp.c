@@ -1645,11 +1645,8 @@ __attribute__((noinline)) static void tcp_listener_ready(sb_tcp_waiter *t, unsig
   sb_tcp_gate *g = NULL;
   if (tcp_judging() && tcp_gate_make(t->env) == NULL) g = g_tcp_gate;
   double now = mono_ms();
-  if (g != NULL) {
-    sb_tcp_gate_sweep(g, now);
-    sb_tcp_wait_sweep(&t->w, now, tcp_pressed(now));
-    tcp_serve_sweep(t, now, 0);
-  }
+  /* The waiting and served connections were swept by on_waiting_ready, its only caller, just now. */
+  if (g != NULL) sb_tcp_gate_sweep(g, now);
   int max = g != NULL ? SB_ACCEPT_MAX : l->max_unjudged;
   unsigned max_hand = g != NULL ? SB_LISTEN_HAND : (unsigned)l->max_unjudged;
   if (max_hand > SB_LISTEN_HAND) max_hand = SB_LISTEN_HAND;

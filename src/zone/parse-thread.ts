@@ -25,6 +25,7 @@
  */
 import { readSync } from 'node:fs';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { writeTypeClassTtl } from '../wire/encode.js';
 import type { RR } from '../wire/message.js';
 import { Name } from '../wire/name.js';
 import type { ColumnZoneStream } from './column-zone.js';
@@ -744,14 +745,7 @@ function writeFixed(
   rd: Uint8Array,
   rdLen: number,
 ): number {
-  b[p] = type >> 8;
-  b[p + 1] = type;
-  b[p + 2] = cls >> 8;
-  b[p + 3] = cls;
-  b[p + 4] = ttl >>> 24;
-  b[p + 5] = ttl >>> 16;
-  b[p + 6] = ttl >>> 8;
-  b[p + 7] = ttl;
+  writeTypeClassTtl(b, p, type, cls, ttl);
   b[p + 8] = rdLen >> 8;
   b[p + 9] = rdLen;
   p += 10;
