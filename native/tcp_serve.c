@@ -48,30 +48,18 @@ static uint32_t client_home(const uint8_t k[16]) {
 }
 
 /* The slot holding `k`, or the free slot where it would go. Ends: at most half the slots are used
- * (each holds an open connection's client, at most SB_TCP_SERVE_MAX). */
+ * (each holds an open connection's client: at most SB_TCP_SERVE_MAX of C's, SB_TCP_JS_CLIENTS
+ * of JS's). */
 static uint32_t client_slot(const sb_tcp_serve *s, const uint8_t k[16]) {
   uint32_t i = client_home(k);
   while (s->clients[i].n != 0 && memcmp(s->clients[i].addr, k, 16) != 0) i = (i + 1) & (SB_TCP_CLIENT_SLOTS - 1);
   return i;
 }
 
-/* One more open connection from `k`. */
-static void client_add(sb_tcp_serve *s, const uint8_t k[16]) {
-  uint32_t i = client_slot(s, k);
-  if (s->clients[i].n == 0) {
-    memcpy(s->clients[i].addr, k, 16);
-    s->nclients++;
-  }
-  s->clients[i].n++;
-}
-
-/* One fewer from `k`; its slot freed at 0, the probe runs after it shifted back so every entry
- * stays reachable from its home slot. */
-static void client_remove(sb_tcp_serve *s, const uint8_t k[16]) {
+/* Frees the count table's slot `i` (its count fell to 0): the probe runs after it shifted back so
+ * every entry stays reachable from its home slot. */
+static void free_client(sb_tcp_serve *s, uint32_t i) {
   const uint32_t mask = SB_TCP_CLIENT_SLOTS - 1;
-  uint32_t i = client_slot(s, k);
-  if (s->clients[i].n == 0) return; /* not counted (not reached) */
-  if (--s->clients[i].n > 0) return;
   s->nclients--;
   for (uint32_t j = (i + 1) & mask;; j = (j + 1) & mask) {
     if (s->clients[j].n == 0) break;
@@ -83,6 +71,64 @@ static void client_remove(sb_tcp_serve *s, const uint8_t k[16]) {
     i = j;
   }
   s->clients[i].n = 0;
+  s->clients[i].js = 0;
+}
+
+/* One more open connection from `k` (C's). */
+static void client_add(sb_tcp_serve *s, const uint8_t k[16]) {
+  uint32_t i = client_slot(s, k);
+  if (s->clients[i].n == 0) {
+    memcpy(s->clients[i].addr, k, 16);
+    s->clients[i].js = 0;
+    s->nclients++;
+  }
+  s->clients[i].n++;
+}
+
+/* One fewer of C's from `k`; its slot freed at 0. */
+static void client_remove(sb_tcp_serve *s, const uint8_t k[16]) {
+  uint32_t i = client_slot(s, k);
+  if (s->clients[i].n <= s->clients[i].js) return; /* none of C's counted (not reached) */
+  if (--s->clients[i].n == 0) free_client(s, i);
+}
+
+int sb_tcp_serve_js_open(sb_tcp_serve *s, const uint8_t *addr, size_t alen) {
+  if (alen != 4 && alen != 16) return SB_TCP_JS_UNHELD;
+  uint8_t k[16];
+  canon(addr, alen, k);
+  uint32_t i = client_slot(s, k);
+  sb_tcp_client *e = &s->clients[i];
+  if (s->max_per_client > 0 && e->n >= s->max_per_client) {
+    s->js_refused++;
+    return SB_TCP_JS_REFUSED;
+  }
+  if (e->js == 0) {
+    /* A new address among JS's: held while fewer than SB_TCP_JS_CLIENTS are (the table's bound). */
+    if (s->njs >= SB_TCP_JS_CLIENTS) {
+      s->js_unheld++;
+      return SB_TCP_JS_UNHELD;
+    }
+    if (e->n == 0) {
+      memcpy(e->addr, k, 16);
+      s->nclients++;
+    }
+    s->njs++;
+  }
+  e->n++;
+  e->js++;
+  return SB_TCP_JS_COUNTED;
+}
+
+int sb_tcp_serve_js_close(sb_tcp_serve *s, const uint8_t *addr, size_t alen) {
+  if (alen != 4 && alen != 16) return 0;
+  uint8_t k[16];
+  canon(addr, alen, k);
+  uint32_t i = client_slot(s, k);
+  sb_tcp_client *e = &s->clients[i];
+  if (e->js == 0) return 0;
+  if (--e->js == 0) s->njs--;
+  if (--e->n == 0) free_client(s, i);
+  return 1;
 }
 
 unsigned sb_tcp_serve_count_client(const sb_tcp_serve *s, const uint8_t *addr, size_t alen) {

@@ -33,15 +33,20 @@
 #define SB_TCP_OUT (2 * (65535 + 2))
 /* The shortest frame: a DNS header (tcp.ts MIN_FRAME). */
 #define SB_TCP_SERVE_MIN_FRAME 12
-/* (tcpl24) Slots of the per-client count table: twice the connections at most open (at most half
- * used, so a probe ends soon). A power of two. */
-#define SB_TCP_CLIENT_SLOTS (2 * SB_TCP_SERVE_MAX)
+/* (tidy25) Client addresses with connections JS serves that the count table holds at most
+ * (sb_tcp_serve_js_open): beyond them JS counts a new client's connections itself. */
+#define SB_TCP_JS_CLIENTS SB_TCP_SERVE_MAX
+/* (tcpl24) Slots of the per-client count table: twice the client addresses it can hold (C's
+ * connections' and JS's, SB_TCP_SERVE_MAX each), so at most half are used and a probe ends soon.
+ * A power of two. */
+#define SB_TCP_CLIENT_SLOTS (2 * (SB_TCP_SERVE_MAX + SB_TCP_JS_CLIENTS))
 
-/* One client address's open connections here (`n` 0: a free slot); the address as 16 octets
- * (IPv4 as IPv4-mapped). */
+/* One client address's open connections in this thread, C's and JS's (`n` 0: a free slot), `js`
+ * of them JS's; the address as 16 octets (IPv4 as IPv4-mapped). */
 typedef struct {
   uint8_t addr[16];
   uint32_t n;
+  uint32_t js;
 } sb_tcp_client;
 
 /* Answers the query `q` (`len` octets, one complete frame's message) into `out` (room for `cap`,
@@ -99,6 +104,10 @@ typedef struct {
    * per connection taken under a connection flood. */
   sb_tcp_client clients[SB_TCP_CLIENT_SLOTS];
   unsigned nclients;
+  /* (tidy25) Addresses with `js` > 0 (at most SB_TCP_JS_CLIENTS), and JS's opens the table could
+   * not hold (JS counted them itself) and refused (the per-client limit, C's and JS's together). */
+  unsigned njs;
+  double js_unheld, js_refused;
   /* Scratch: one read (after the kept partial frame), and the answers of one read. */
   uint8_t in[SB_TCP_INLINE + SB_TCP_READ];
   uint8_t out[SB_TCP_OUT];
@@ -107,8 +116,19 @@ typedef struct {
 /* Empties `s` (nothing open: call sb_tcp_serve_close_all first when reusing) with its settings. */
 void sb_tcp_serve_init(sb_tcp_serve *s, double idle_ms, double pressed_ms, unsigned max_open, unsigned max_per_client);
 
-/* Connections open here from `addr` (`alen` 4|16): the count table's, O(1). */
+/* Connections open from `addr` (`alen` 4|16), C's and those JS noted: the count table's, O(1). */
 unsigned sb_tcp_serve_count_client(const sb_tcp_serve *s, const uint8_t *addr, size_t alen);
+
+/* (tidy25) One count per client for C's and JS's connections: JS notes each connection it serves
+ * (a hand-over from C, one accepted while C's table is full, libuv's) before serving it.
+ * SB_TCP_JS_COUNTED: counted here (JS calls sb_tcp_serve_js_close when it closes); SB_TCP_JS_REFUSED:
+ * the client has max_per_client open already, C's and JS's (JS closes it: nothing counted);
+ * SB_TCP_JS_UNHELD: a new address while SB_TCP_JS_CLIENTS hold JS connections already (JS counts
+ * it itself: such a client may then hold up to max_per_client on each side). */
+enum { SB_TCP_JS_COUNTED = 1, SB_TCP_JS_REFUSED = 0, SB_TCP_JS_UNHELD = 2 };
+int sb_tcp_serve_js_open(sb_tcp_serve *s, const uint8_t *addr, size_t alen);
+/* One of JS's connections counted by sb_tcp_serve_js_open closed: 1, or 0 when none is counted. */
+int sb_tcp_serve_js_close(sb_tcp_serve *s, const uint8_t *addr, size_t alen);
 
 /* Takes `fd` (non-blocking, from `lfd`, peer `addr`/`port`) to serve at `now_ms`: its slot, or -1
  * when the table is full or at max_open with JS's (the caller hands it to JS), or -2 when the client has

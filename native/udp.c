@@ -2132,6 +2132,32 @@ static napi_value js_tcp_serve_start(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* tcpClientNote(address: Uint8Array(4|16), delta: 1|-1) (tidy25): one per-client count for C's and
+ * JS's TCP connections (tcp_serve.h sb_tcp_serve_js_open / _close). 1: JS opens one — 1 counted in
+ * C's table, 0 refused (the client has maxPerClient open, C's and JS's), 2 not held (no table yet,
+ * or SB_TCP_JS_CLIENTS addresses hold JS connections already: JS counts it itself). -1: one JS
+ * counted closed — 1, or 0 when none was counted. */
+static napi_value js_tcp_client_note(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], r;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool is_ta = false;
+  napi_typedarray_type tt;
+  size_t len = 0;
+  void *data = NULL;
+  int32_t delta = 0;
+  if (argc < 2 || napi_is_typedarray(env, argv[0], &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(env, argv[0], &tt, &len, &data, NULL, NULL) != napi_ok || tt != napi_uint8_array ||
+      (len != 4 && len != 16) || napi_get_value_int32(env, argv[1], &delta) != napi_ok || (delta != 1 && delta != -1))
+    return throw_error(env, "ERR_NATIVE_UDP_ARGS", "tcpClientNote(address: Uint8Array(4|16), delta: 1|-1)");
+  sb_tcp_serve *sv = g_tcp_waiter != NULL ? g_tcp_waiter->sv : NULL;
+  int v;
+  if (delta > 0) v = sv != NULL ? sb_tcp_serve_js_open(sv, data, len) : SB_TCP_JS_UNHELD;
+  else v = sv != NULL ? sb_tcp_serve_js_close(sv, data, len) : 0;
+  CHECK(napi_create_int32(env, v, &r));
+  return r;
+}
+
 /* tcpGateClose(): closes every held connection (the listeners are closing). */
 static napi_value js_tcp_gate_close(napi_env env, napi_callback_info info) {
   (void)info;
@@ -2178,6 +2204,8 @@ static napi_value js_tcp_gate_stats(napi_env env, napi_callback_info info) {
   set_num(env, o, "serveIdleClosed", sv != NULL ? sv->idle_closed : 0);
   set_num(env, o, "serveClientClosed", sv != NULL ? sv->client_closed : 0);
   set_num(env, o, "serveRefused", sv != NULL ? sv->refused : 0);
+  set_num(env, o, "serveJsRefused", sv != NULL ? sv->js_refused : 0);
+  set_num(env, o, "serveJsUnheld", sv != NULL ? sv->js_unheld : 0);
   set_num(env, o, "serveWriteErrors", sv != NULL ? sv->write_errors : 0);
   set_num(env, o, "serveMax", SB_TCP_SERVE_MAX);
   napi_value rc;
@@ -2391,6 +2419,7 @@ NAPI_MODULE_INIT() {
       {"tcpGateConfigure", NULL, js_tcp_gate_configure, NULL, NULL, NULL, napi_default, NULL},
       {"tcpWaitStart", NULL, js_tcp_wait_start, NULL, NULL, NULL, napi_default, NULL},
       {"tcpServeStart", NULL, js_tcp_serve_start, NULL, NULL, NULL, napi_default, NULL},
+      {"tcpClientNote", NULL, js_tcp_client_note, NULL, NULL, NULL, napi_default, NULL},
       {"tcpWaitClose", NULL, js_tcp_wait_close, NULL, NULL, NULL, napi_default, NULL},
       {"tcpListen", NULL, js_tcp_listen, NULL, NULL, NULL, napi_default, NULL},
       {"tcpUnlisten", NULL, js_tcp_unlisten, NULL, NULL, NULL, napi_default, NULL},

@@ -20,6 +20,10 @@
  *             every descriptor closed exactly once
  *   random    seeded random frame streams cut at random places (hostile lengths included): answers
  *             are always a prefix of the expected ones, nothing read outside the buffers
+ *   clients   (tcpl24) the per-client count table against a walk over the open connections
+ *   jsclients (tidy25) JS's connections noted in the same table: one limit for C's and JS's, the
+ *             bound on JS's addresses, 60,000 random C adds/takes and JS opens/closes against a
+ *             model, the table empty at the end
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -495,6 +499,137 @@ static void clients(const char *name) {
   printf("%s ok\n", name);
 }
 
+/* (tidy25) JS's connections in the count table (sb_tcp_serve_js_open / _close) with C's. */
+static void js_clients(const char *name) {
+  int devnull = open("/dev/null", O_RDONLY);
+  if (devnull < 0) FAIL("/dev/null");
+  /* One limit: 2 of C's + 1 of JS's = 3 from V4; a 4th refused on either side. */
+  sb_tcp_serve_init(S, 10000, 1000, 1u << 30, 3);
+  int32_t c1 = sb_tcp_serve_add(S, dup(devnull), 3, V4, 4, 53, 0);
+  int32_t c2 = sb_tcp_serve_add(S, dup(devnull), 3, V4, 4, 53, 0);
+  if (c1 < 0 || c2 < 0) FAIL("C's two");
+  if (sb_tcp_serve_js_open(S, V4, 4) != SB_TCP_JS_COUNTED) FAIL("JS's first");
+  if (sb_tcp_serve_js_open(S, V4, 4) != SB_TCP_JS_REFUSED || S->js_refused != 1) FAIL("JS beyond the limit");
+  int fd = dup(devnull);
+  if (sb_tcp_serve_add(S, fd, 3, V4, 4, 53, 0) != -2) FAIL("C beyond the limit");
+  close(fd);
+  static const uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1};
+  if (sb_tcp_serve_count_client(S, mapped, 16) != 3) FAIL("count %u", sb_tcp_serve_count_client(S, mapped, 16));
+  /* A hand-over: C's count goes, JS's comes (as udp.c's hand then tcp.ts's note). */
+  close(sb_tcp_serve_take(S, c1));
+  if (sb_tcp_serve_js_open(S, mapped, 16) != SB_TCP_JS_COUNTED) FAIL("handed over");
+  if (sb_tcp_serve_js_close(S, V4, 4) != 1 || sb_tcp_serve_js_close(S, V4, 4) != 1) FAIL("JS's closes");
+  if (sb_tcp_serve_js_close(S, V4, 4) != 0) FAIL("a close not counted");
+  if (sb_tcp_serve_count_client(S, V4, 4) != 1) FAIL("C's left");
+  /* C's last one closed: the table empty. */
+  close(sb_tcp_serve_take(S, c2));
+  if (S->nclients != 0) FAIL("clients left %u", S->nclients);
+  /* The bound: SB_TCP_JS_CLIENTS addresses of JS's; a new one beyond is not held (JS counts it),
+   * one held already still is; C's full table of other addresses still fits. */
+  sb_tcp_serve_init(S, 10000, 1000, 1u << 30, 1u << 30);
+  for (unsigned i = 0; i < SB_TCP_JS_CLIENTS; i++) {
+    uint8_t a[4] = {10, 1, (uint8_t)(i >> 8), (uint8_t)i};
+    if (sb_tcp_serve_js_open(S, a, 4) != SB_TCP_JS_COUNTED) FAIL("JS %u", i);
+  }
+  uint8_t beyond[4] = {10, 2, 0, 0}, held[4] = {10, 1, 0, 7};
+  if (sb_tcp_serve_js_open(S, beyond, 4) != SB_TCP_JS_UNHELD || S->js_unheld != 1) FAIL("beyond the bound");
+  if (sb_tcp_serve_js_close(S, beyond, 4) != 0) FAIL("unheld close");
+  if (sb_tcp_serve_js_open(S, held, 4) != SB_TCP_JS_COUNTED) FAIL("held again");
+  for (int i = 0; i < SB_TCP_SERVE_MAX; i++) {
+    uint8_t a[4] = {10, 3, (uint8_t)(i >> 8), (uint8_t)i};
+    if (sb_tcp_serve_add(S, dup(devnull), 3, a, 4, 53, 0) < 0) FAIL("C %d", i);
+  }
+  if (S->nclients != SB_TCP_JS_CLIENTS + SB_TCP_SERVE_MAX || 2 * S->nclients > SB_TCP_CLIENT_SLOTS) FAIL("half");
+  sb_tcp_serve_close_all(S, -1);
+  for (unsigned i = 0; i < SB_TCP_JS_CLIENTS; i++) {
+    uint8_t a[4] = {10, 1, (uint8_t)(i >> 8), (uint8_t)i};
+    if (sb_tcp_serve_js_close(S, a, 4) != 1) FAIL("JS close %u", i);
+  }
+  if (sb_tcp_serve_js_close(S, held, 4) != 1 || S->nclients != 0 || S->njs != 0) FAIL("emptied %u %u", S->nclients, S->njs);
+  /* Random C adds/takes and JS opens/closes from 300 addresses (colliding /24s, IPv6) against a
+   * model of each address's counts; the limit 5. */
+  enum { ADDRS = 300, LIMIT = 5 };
+  static unsigned model_c[ADDRS], model_js[ADDRS];
+  static int fds[SB_TCP_SERVE_MAX], who_of[SB_TCP_SERVE_MAX];
+  static int32_t slots[SB_TCP_SERVE_MAX];
+  memset(model_c, 0, sizeof(model_c));
+  memset(model_js, 0, sizeof(model_js));
+  sb_tcp_serve_init(S, 10000, 1000, 1u << 30, LIMIT);
+  int open_n = 0;
+  for (int step = 0; step < 60000; step++) {
+    unsigned who = rnd() % ADDRS, op = rnd() % 4;
+    uint8_t a[16];
+    size_t alen;
+    if (who < 200) {
+      a[0] = 10; a[1] = 0; a[2] = (uint8_t)(who % 7); a[3] = (uint8_t)who;
+      alen = 4;
+    } else {
+      memset(a, 0, 16);
+      a[0] = 0x20; a[1] = 0x01; a[15] = (uint8_t)who;
+      alen = 16;
+    }
+    unsigned total = model_c[who] + model_js[who];
+    if (op == 0 && open_n < SB_TCP_SERVE_MAX) {
+      int f = dup(devnull);
+      int32_t slot = sb_tcp_serve_add(S, f, 3, a, alen, 53, 0);
+      if ((total >= LIMIT) != (slot == -2)) FAIL("step %d: C add %d at %u", step, slot, total);
+      if (slot < 0) {
+        close(f);
+      } else {
+        fds[open_n] = f;
+        slots[open_n] = slot;
+        who_of[open_n++] = (int)who;
+        model_c[who]++;
+      }
+    } else if (op == 1 && open_n > 0) {
+      int at = (int)(rnd() % (unsigned)open_n);
+      if (sb_tcp_serve_take(S, slots[at]) != fds[at]) FAIL("take");
+      close(fds[at]);
+      model_c[who_of[at]]--;
+      open_n--;
+      fds[at] = fds[open_n];
+      slots[at] = slots[open_n];
+      who_of[at] = who_of[open_n];
+    } else if (op == 2) {
+      int v = sb_tcp_serve_js_open(S, a, alen);
+      if ((total >= LIMIT) != (v == SB_TCP_JS_REFUSED) || v == SB_TCP_JS_UNHELD) FAIL("step %d: JS open %d", step, v);
+      if (v == SB_TCP_JS_COUNTED) model_js[who]++;
+    } else if (op == 3) {
+      int v = sb_tcp_serve_js_close(S, a, alen);
+      if (v != (model_js[who] > 0)) FAIL("step %d: JS close %d", step, v);
+      if (v) model_js[who]--;
+    }
+    if (sb_tcp_serve_count_client(S, a, alen) != model_c[who] + model_js[who]) FAIL("step %d: count", step);
+    if (step % 101 == 0)
+      for (unsigned w = 0; w < ADDRS; w += 7) {
+        uint8_t b[4] = {10, 0, (uint8_t)(w % 7), (uint8_t)w};
+        if (w < 200 && sb_tcp_serve_count_client(S, b, 4) != model_c[w] + model_js[w]) FAIL("step %d: count %u", step, w);
+      }
+  }
+  sb_tcp_serve_close_all(S, -1);
+  for (unsigned w = 0; w < ADDRS; w++) {
+    uint8_t a[16];
+    size_t alen;
+    if (w < 200) {
+      a[0] = 10; a[1] = 0; a[2] = (uint8_t)(w % 7); a[3] = (uint8_t)w;
+      alen = 4;
+    } else {
+      memset(a, 0, 16);
+      a[0] = 0x20; a[1] = 0x01; a[15] = (uint8_t)w;
+      alen = 16;
+    }
+    while (model_js[w] > 0) {
+      if (sb_tcp_serve_js_close(S, a, alen) != 1) FAIL("final close %u", w);
+      model_js[w]--;
+    }
+  }
+  if (S->nclients != 0 || S->njs != 0) FAIL("left %u %u", S->nclients, S->njs);
+  for (unsigned i = 0; i < SB_TCP_CLIENT_SLOTS; i++)
+    if (S->clients[i].n != 0 || S->clients[i].js != 0) FAIL("slot %u left", i);
+  close(devnull);
+  printf("%s ok\n", name);
+}
+
 int main(void) {
   /* The table scenario opens a full table of socket pairs. */
   struct rlimit rl;
@@ -517,6 +652,7 @@ int main(void) {
     else if (strcmp(line, "table") == 0) table(line);
     else if (strcmp(line, "random") == 0) random_streams(line);
     else if (strcmp(line, "clients") == 0) clients(line);
+    else if (strcmp(line, "jsclients") == 0) js_clients(line);
     else if (line[0] != 0) printf("%s FAIL unknown\n", line);
     fflush(stdout);
   }

@@ -170,6 +170,8 @@ export interface NativeUdpAddon extends NativeShieldAddon {
   tcpListen?(fd: number, counts: Float64Array, maxUnjudged: number): number;
   /** (tcpl24) Stops accepting from `fd` (tcpListen's) and closes it. */
   tcpUnlisten?(fd: number): boolean;
+  /** (tidy25) NativeTcpGate.clientNote. */
+  tcpClientNote?(address: Uint8Array, delta: number): number;
   stats(handle: object): NativeUdpStats;
   /** [status, flags, qnameLen, qtype, qclass, optSize, ednsVersion, labels, questionEnd] */
   preparse(bytes: Uint8Array): number[];
@@ -422,6 +424,14 @@ export interface NativeTcpGate {
   listen?(fd: number, counts: Float64Array, maxUnjudged: number): number;
   /** (tcpl24) Stops accepting from `fd` (`listen`'s) and closes it. */
   unlisten?(fd: number): void;
+  /**
+   * (tidy25) One per-client count for C's and JS's connections (native/tcp_serve.h): `delta` 1
+   * before JS serves a connection from `address` — 1 counted in C's table (note -1 when it
+   * closes), 0 refused (the client has `maxPerClient` open, C's and JS's together), 2 not held
+   * (no table: `serve` not started; or the table's bound for JS's clients: JS counts it itself);
+   * `delta` -1 after one counted closed.
+   */
+  clientNote?(address: Uint8Array, delta: 1 | -1): number;
 }
 
 /** The environment variable that keeps libuv's accept on TCP listeners (`libuv`; tcpl24: by
@@ -546,6 +556,7 @@ export function nativeTcpGate(): NativeTcpGate | undefined {
     unlisten: (fd) => {
       a.tcpUnlisten?.(fd);
     },
+    clientNote: a.tcpClientNote === undefined ? undefined : (address, delta) => a.tcpClientNote?.(address, delta) ?? 2,
   };
 }
 

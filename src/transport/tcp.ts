@@ -78,6 +78,9 @@ export interface TcpAcceptGate
   > {
   /** Whether the decision is C's now (the shield of this process is the native one). */
   active(): boolean;
+  /** (tidy25) NativeTcpGate.clientNote with the address as text: 1 counted in C's table (note
+   * -1 at close), 0 refused at the per-client limit (C's and JS's together), 2 JS counts it. */
+  clientNote?(address: string, delta: 1 | -1): number;
   /** The verdict (TCP_SERVE .. TCP_BLOCKED) for a connection JS accepted from `address`; with
    * its descriptor `fd` (not read yet) from `listeningFd`, TCP_KEPT when C keeps a duplicate of it
    * until its first frame (`watch`): the socket is then destroyed unread. */
@@ -585,7 +588,11 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
       if (strangers.take(client, performance.now())) stats.strangersServed++;
       else hold = true;
     }
-    const count = perClient.get(client) ?? 0;
+    // (tidy25) One per-client count with C's connections: noted in C's table (1), refused there
+    // (0: the client has maxPerClient open, C's and JS's together), or counted here (2: no table,
+    // or beyond its bound for JS's clients; the libuv path without the addon).
+    const noted = acceptGate?.clientNote?.(client, 1) ?? 2;
+    const count = noted === 1 ? 0 : noted === 0 ? maxPerClient : (perClient.get(client) ?? 0);
     if (stats.open * 2 >= maxConnections) {
       const now = performance.now();
       for (const [old, since] of silent) {
@@ -604,12 +611,13 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
       }
     }
     if (stats.open >= maxConnections || count >= maxPerClient) {
+      if (noted === 1) acceptGate?.clientNote?.(client, -1);
       stats.refused++;
       if (hold) stats.gated++;
       socket.destroy();
       return;
     }
-    perClient.set(client, count + 1);
+    if (noted !== 1) perClient.set(client, count + 1);
     stats.accepted++;
     stats.open++;
     jsOpen[0]++;
@@ -633,6 +641,10 @@ export function createTcpListener(opts: TcpListenerOptions): Promise<TcpListener
       if (!evictedSockets.delete(socket)) {
         stats.open--;
         jsOpen[0]--;
+      }
+      if (noted === 1) {
+        acceptGate?.clientNote?.(client, -1);
+        return;
       }
       const n = (perClient.get(client) ?? 1) - 1;
       if (n <= 0) perClient.delete(client);

@@ -47,6 +47,10 @@ const SCENARIOS: [string, string][] = [
     'clients',
     '(tcpl24) the per-client count table against a walk: 40,000 random takes and frees, full and back; the limit at a full table',
   ],
+  [
+    'jsclients',
+    '(tidy25) JS’s connections in the same count: one limit for C’s and JS’s, the bound on JS’s addresses, 60,000 random steps against a model',
+  ],
 ];
 
 describe('plain TCP queries served in C (ASan/UBSan)', { skip, timeout: 300_000 }, () => {

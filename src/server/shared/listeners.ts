@@ -51,6 +51,13 @@ function cAcceptGate(): TcpAcceptGate | undefined {
     serve: g.serve,
     listen: g.listen,
     unlisten: g.unlisten,
+    clientNote:
+      g.clientNote === undefined
+        ? undefined
+        : (address, delta) => {
+            const octets = tcpAddressOctets(address);
+            return octets === undefined ? 2 : (g.clientNote?.(octets, delta) ?? 2);
+          },
   };
 }
 
