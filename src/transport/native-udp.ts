@@ -377,6 +377,10 @@ export interface NativeTcpGateStats {
   serveIdleClosed?: number;
   serveClientClosed?: number;
   serveRefused?: number;
+  /** (tidy25) JS's connections refused at the per-client limit by C's count (C's and JS's). */
+  serveJsRefused?: number;
+  /** (tidy25) JS's connections of a new address beyond SB_TCP_JS_CLIENTS: counted by JS alone. */
+  serveJsUnheld?: number;
   serveWriteErrors?: number;
   serveMax?: number;
   serveByRcode?: number[];
@@ -556,7 +560,8 @@ export function nativeTcpGate(): NativeTcpGate | undefined {
     unlisten: (fd) => {
       a.tcpUnlisten?.(fd);
     },
-    clientNote: a.tcpClientNote === undefined ? undefined : (address, delta) => a.tcpClientNote?.(address, delta) ?? 2,
+    clientNote:
+      a.tcpClientNote === undefined ? undefined : (address, delta) => a.tcpClientNote?.(address, delta) ?? 2,
   };
 }
 
