@@ -67,6 +67,12 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** Extra environment for the process (added to this one's). */
   env?: Record<string, string>;
+  /**
+   * (tidy25) Also wait, within `readyTimeoutMs`, for a line of the process's output matching this
+   * (a server's own "ready" line: Switchboard's start line comes once every worker's UDP and TCP
+   * listeners accept, where the first UDP answer may come before a worker's TCP listener).
+   */
+  readyLine?: RegExp;
 }
 
 /** Absolute path of an executable found on PATH (plus the sbin folders), or undefined. */
@@ -257,9 +263,16 @@ export async function launch(
   const unkill = killAtCleanup(child);
   const unremove = atCleanup(() => rmSync(dir, { recursive: true, force: true }));
   let out = '';
+  // The ready line, seen as the output comes (the tail kept below may lose it later).
+  let sawLine = opts.readyLine === undefined;
+  let onLine: (() => void) | undefined;
   const keep = (d: Buffer): void => {
     // Keep the tail only: a long run must not grow memory without bound.
     out = (out + d.toString('utf8')).slice(-20000);
+    if (!sawLine && opts.readyLine?.test(out)) {
+      sawLine = true;
+      onLine?.();
+    }
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
@@ -290,7 +303,25 @@ export async function launch(
     unremove();
   };
   try {
-    await waitForAnswer(host, port, firstOrigin, opts.readyTimeoutMs ?? 30000, () => !exited);
+    const t0 = Date.now();
+    const timeoutMs = opts.readyTimeoutMs ?? 30000;
+    await waitForAnswer(host, port, firstOrigin, timeoutMs, () => !exited);
+    if (!sawLine) {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no line matching ${opts.readyLine} within ${timeoutMs} ms`)),
+          Math.max(0, timeoutMs - (Date.now() - t0)),
+        );
+        const done = () => {
+          clearTimeout(timer);
+          if (sawLine) resolve();
+          else reject(new Error(`exited before a line matching ${opts.readyLine}`));
+        };
+        onLine = done;
+        void exitPromise.then(done);
+        if (sawLine) done();
+      });
+    }
   } catch (e) {
     await stop();
     throw new Error(`${name} did not start: ${(e as Error).message}\n${argv.join(' ')}\n${out}`);
@@ -674,6 +705,13 @@ export interface SwitchboardOptions extends StartOptions {
   /** More `serve` flags (e.g. `--native-answers`). */
   args?: string[];
   /**
+   * (tidy25) Whether the start also waits for the start line ("switchboard: serving … (udp+tcp)"),
+   * printed once every worker's UDP and TCP listeners accept — the first UDP answer can come from
+   * a worker whose TCP listener is not up yet, or before the other workers are. Default true;
+   * benchmarks that time the start to the first answer pass false.
+   */
+  waitForStartLine?: boolean;
+  /**
    * The origin probed to tell the server is up; default: the first zone file's, found by
    * reading every file of the folder (a benchmark that knows it passes it, so that listing
    * 100,000 files is not timed as the server's start).
@@ -701,8 +739,12 @@ export async function startSwitchboard(zoneDir: string, opts: SwitchboardOptions
   if (opts.io !== undefined) argv.push('--io', opts.io);
   if (opts.args) argv.push(...opts.args);
   const first = opts.firstOrigin ?? listZoneFiles(zoneDir)[0]?.origin ?? '.';
-  return launch('switchboard', argv, dir, host, port, first, opts);
+  const readyLine = opts.waitForStartLine === false ? undefined : (opts.readyLine ?? SWITCHBOARD_START_LINE);
+  return launch('switchboard', argv, dir, host, port, first, { ...opts, readyLine });
 }
+
+/** `serve`'s start line (src/server/serve/report.ts formatStartLine). */
+export const SWITCHBOARD_START_LINE = /switchboard: serving .* \(udp\+tcp\)/;
 
 /**
  * Starts bench/trivial-responder (the do-nothing Node UDP responder benchmarks compare with),
