@@ -207,13 +207,15 @@ export async function runManyZonesBench(
       servers.push({
         label: `Switchboard serve --workers ${w} --images off`,
         command: `node dist/src/cli/main.js serve --workers ${w} --images off`,
-        start: (port) => startSwitchboard(zoneDir, { workers: w, args: ['--images', 'off'], port, ...sbReady }),
+        start: (port) =>
+          startSwitchboard(zoneDir, { workers: w, args: ['--images', 'off'], port, ...sbReady }),
       });
     if (want('images'))
       servers.push({
         label: `Switchboard serve --workers ${w} --images on`,
         command: `node dist/src/cli/main.js serve --workers ${w} --images on`,
-        start: (port) => startSwitchboard(zoneDir, { workers: w, args: ['--images', 'on'], port, ...sbReady }),
+        start: (port) =>
+          startSwitchboard(zoneDir, { workers: w, args: ['--images', 'on'], port, ...sbReady }),
       });
     // The same without C answers (on by default with images over the native path): A/B of the
     // lazy installs' cost at a cold start.
