@@ -814,7 +814,10 @@ void sb_sources_note_calm(sb_sources *s, uint32_t key, int exists, double now_ms
   /* hist23 (sources.ts): an attack seen lately — a source without history earns nothing. */
   if (s->calm_after_ms > 0 && now_ms - ld(unrest_stamp(s)) < s->calm_after_ms) {
     int32_t found = sb_table_find(&s->table, key);
-    if (found < 0 || !(now_ms - ld(&s->history_at[found]) < HISTORY_MS)) return;
+    if (found < 0 || !(now_ms - ld(&s->history_at[found]) < HISTORY_MS)) {
+      s->calm_refused++;
+      return;
+    }
   }
   uint32_t slot = sources_claim(s, key, now_ms);
   /* One query a second at most counts (sources.ts) — for all workers together when shared: the

@@ -154,6 +154,8 @@ typedef struct sb_sources {
    * after it a source without history earns no calm credit (calm_after_ms; 0: the rule off). */
   double *unrest_shared;
   double unrest_own, calm_after_ms;
+  /* tidy25: calm queries refused their credit by that rule (this worker's; cumulative). */
+  double calm_refused;
 } sb_sources;
 int sb_sources_init(sb_sources *s, uint32_t table_size, uint32_t history_min, double history_share,
                     double tcp_seconds, double cookie_seconds);

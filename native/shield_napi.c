@@ -195,7 +195,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
            put(env, o, "qfWouldDrop", sh->qf_would_drop) && put(env, o, "qfRefusals", sh->qf_refusals) && put(env, o, "qfKnownAdded", sh->qf_known_added) &&
            put(env, o, "qfEstimate", sh->nqf > 0 ? sh->qf[0].estimate : 0) &&
            put(env, o, "qfShare", sh->nqf > 0 ? sh->qf_zones[0].admit / 4294967296.0 : 0) &&
-           put(env, o, "standingShared", sh->sources.shared) &&
+           put(env, o, "standingShared", sh->sources.shared) && put(env, o, "calmRefused", sh->sources.calm_refused) &&
            put(env, o, "rrlShared", sh->cfg.rrl_on && sh->rrl.shared != NULL) &&
            put(env, o, "rrlSharedRetries", sh->cfg.rrl_on ? sh->rrl.shared_retries : 0) &&
            put(env, o, "bridges", sh->bridges) && put(env, o, "bridgeOn", sh->bridge_on) &&

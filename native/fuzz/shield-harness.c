@@ -22,6 +22,7 @@
  *   src-new TABLE HMIN HSHARE TCPSECONDS COOKIESECONDS [CALMAFTERSECONDS]
  *   sunrest NOW                                     (an attack seen now: sb_sources_note_unrest)
  *   stier ADDRHEX COOKIE NOW                        -> tier
+ *   srefused                                        -> calm queries refused their credit (tidy25)
  *   svouch ADDRHEX NOW                              -> 0/1 (anything vouches for it: TCP gate)
  *   scalm ADDRHEX EXISTS NOW | stcp ADDRHEX NOW | scookie ADDRHEX NOW
  *   adm TIER INZONE EXISTS ATTACKED WITHIN OVERLOAD -> verdict
@@ -295,6 +296,8 @@ int main(void) {
       have_sources = 1;
     } else if (!strcmp(op, "sunrest") && argc == 2 && have_sources) {
       sb_sources_note_unrest(&sources, strtod(argv[1], NULL));
+    } else if (!strcmp(op, "srefused") && argc == 1 && have_sources) {
+      printf("%.0f\n", sources.calm_refused);
     } else if (!strcmp(op, "stier") && argc == 4 && have_sources) {
       size_t al = unhex(argv[1], addr, 16);
       printf("%d\n", sb_sources_tier(&sources, sb_sources_key(addr, al), atoi(argv[2]), strtod(argv[3], NULL)));

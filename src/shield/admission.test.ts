@@ -234,6 +234,32 @@ describe('calm after an attack (hist23)', () => {
     assert.equal(off.tier(o, false, 1000), Tier.history);
     assert.throws(() => new SourceTable({ calmAfterSeconds: -1 }), RangeError);
   });
+
+  test('(tidy25) every calm query refused its credit is counted: new sources and known ones without history, not history holders', () => {
+    const s = new SourceTable({ tableSize: 1024 });
+    const resolver = s.key(v4(192, 0, 2, 1));
+    const known = s.key(v4(192, 0, 2, 2));
+    const fresh = s.key(v4(198, 51, 100, 9));
+    for (let i = 0; i < 8; i++) s.noteCalmQuery(resolver, true, i * 1000);
+    for (let i = 0; i < 3; i++) s.noteCalmQuery(known, true, i * 1000);
+    assert.equal(s.calmRefused, 0, 'calm: nothing refused');
+    s.noteUnrest(10_000);
+    for (let t = 10_000; t < 15_000; t += 1000) {
+      s.noteCalmQuery(resolver, true, t); // credited: has history
+      s.noteCalmQuery(known, true, t); // refused: in the table, no history
+      s.noteCalmQuery(fresh, true, t); // refused: new
+      s.noteCalmQuery(fresh, false, t + 10); // refused too: every query, not one a second
+    }
+    assert.equal(s.calmRefused, 15);
+    // 20 s after the unrest: credited again, nothing more refused.
+    s.noteCalmQuery(fresh, true, 30_000);
+    assert.equal(s.calmRefused, 15);
+    // The rule off: never refused.
+    const off = new SourceTable({ tableSize: 1024, calmAfterSeconds: 0 });
+    off.noteUnrest(1000);
+    off.noteCalmQuery(off.key(v4(203, 0, 113, 6)), true, 1000);
+    assert.equal(off.calmRefused, 0);
+  });
 });
 
 describe('overload meter', () => {

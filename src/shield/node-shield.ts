@@ -342,6 +342,7 @@ export class NodeShield {
       attacked: this.#zones.attackedZones(),
       events,
       lostEvents: this.#lostEvents,
+      calmRefused: this.#sources.calmRefused,
       blocksMade: 0,
       wouldBlock: 0,
       blocked: 0,

@@ -81,6 +81,7 @@ export class SourceTable {
   readonly #calmAfterMs: number;
   /** When an attack in progress was last seen (noteUnrest). */
   #unrestAt = NEVER;
+  #calmRefused = 0;
   #now = 0;
   readonly #rank = (slot: number): number => this.#slotTier(slot, this.#now) * 1e13 + this.#seen[slot];
 
@@ -150,10 +151,22 @@ export class SourceTable {
    * even remembered); one with history is credited as ever, so its day does not run out under
    * a standing attack.
    */
+  /**
+   * (tidy25) Calm queries refused their credit by the rule above (an attack seen within
+   * `calmAfterSeconds`, the source without history), since the table was made: every such query,
+   * not one a second (the source is not in the table to count its seconds).
+   */
+  get calmRefused(): number {
+    return this.#calmRefused;
+  }
+
   noteCalmQuery(key: number, exists: boolean, nowMs: number): void {
     if (this.#calmAfterMs > 0 && nowMs - this.#unrestAt < this.#calmAfterMs) {
       const found = this.#table.find(key);
-      if (found < 0 || !(nowMs - this.#historyAt[found] < HISTORY_MS)) return;
+      if (found < 0 || !(nowMs - this.#historyAt[found] < HISTORY_MS)) {
+        this.#calmRefused++;
+        return;
+      }
     }
     const slot = this.#claim(key, nowMs);
     // One query a second at most counts: history is time spent asking sensible questions,

@@ -25,6 +25,10 @@ export interface ShieldStats {
   cookies: number[];
   /** 0 (keeping up) .. 3 (drowning). */
   overload: number;
+  /** (tidy25) Calm queries refused their history credit because an attack was seen within the
+   * last 20 s (hist23, docs/SHIELD.md "What calm means") and their source had no history: this
+   * worker's, cumulative (native: `sb_sources.calm_refused`; Node: SourceTable.calmRefused). */
+  calmRefused?: number;
   /** Shed by an attacked zone's budget and by overload, per tier (unknown, history, tcp, cookie). */
   shedBudget: number[];
   shedOverload: number[];

@@ -110,6 +110,8 @@ export interface ShieldCounters {
   wouldDrop: number;
   wouldTruncate: number;
   wouldBadcookie: number;
+  /** Calm queries refused their history credit (an attack seen within 20 s, no history). */
+  calmRefused?: number;
   overload: number;
   /** Names of the zones attacked now. */
   attacked: readonly string[];
@@ -285,6 +287,7 @@ export class DnsCounters {
     counters[S.wouldDrop] = sh.wouldDrop;
     counters[S.wouldTruncate] = sh.wouldTruncate;
     counters[S.wouldBadcookie] = sh.wouldBadcookie;
+    counters[S.calmRefused] = sh.calmRefused ?? 0;
     gauges[G.overload] = sh.overload;
     return {
       counters,

@@ -113,6 +113,9 @@ export const S = {
   wouldDrop: SHIELD_BASE + 20,
   wouldTruncate: SHIELD_BASE + 21,
   wouldBadcookie: SHIELD_BASE + 22,
+  /** (tidy25) Calm queries refused their history credit (docs/SHIELD.md "What calm means"); after
+   * the first-frame counters (F), the last slot. */
+  calmRefused: SHIELD_BASE + 37,
 } as const;
 
 /** Outcomes of zone transfer requests (docs/TRANSFERS.md), in slot order from `X.transfers`. */
@@ -150,7 +153,7 @@ export const F = {
 } as const;
 
 /** Length of a report's `counters`. */
-export const COUNTER_COUNT = SHIELD_BASE + 37;
+export const COUNTER_COUNT = SHIELD_BASE + 38;
 
 /** Indexes of a report's `gauges` (values that go up and down; dropped when a worker dies). */
 export const G = {

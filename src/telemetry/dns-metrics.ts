@@ -313,6 +313,15 @@ function registerShieldMetrics(registry: Registry, dns: DnsAggregator): void {
       ['badcookie', S.wouldBadcookie],
     ],
   );
+  new Counter({
+    name: 'switchboard_dns_shield_calm_refused_total',
+    help: 'Queries asked in calm (worker keeping up, zone not attacked) that earned their source no history credit: an attack was seen within the last 20 s and the source had no history.',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(dns.counters()[S.calmRefused]);
+    },
+  });
   new Gauge({
     name: 'switchboard_dns_shield_overload_level',
     help: "Each DNS worker's overload level (0 keeping up, 1 behind, 2 far behind, 3 drowning).",

@@ -401,6 +401,9 @@ describe('the shield in C agrees with its TypeScript reference (ASan/UBSan)', {
       }
     }
     assert.ok(tiers[0] > 100 && tiers[1] > 100, `unknown / history: ${tiers}`);
+    // (tidy25) The refused credits counted alike.
+    assert.ok(src.calmRefused > 100, `refused ${src.calmRefused}`);
+    s.op('srefused', src.calmRefused);
     compare(s);
   });
 
