@@ -25,6 +25,9 @@ export interface ThreadTraceSample {
   readonly c?: [number, number][];
   /** The target's UDP sockets (IPv4, its port): [owner pid (0: not found), octets queued, drops since open]. */
   readonly q?: [number, number, number][];
+  /** The drill's own main thread (its resolvers' loop): [run ns, runnable-but-waiting ns] (late25:
+   * a late answer while the drill waited for its CPU is the drill's lateness, not the target's). */
+  readonly d?: [number, number];
 }
 
 /** Starts the trace in a worker thread; `stop()` ends it. */
@@ -150,6 +153,7 @@ export function sampleThreads(
   pids: readonly number[],
   cgroupDir?: string,
   queues?: { port: number; owners: Map<string, number> },
+  drillPid?: number,
 ): ThreadTraceSample {
   const p: [number, [number, number, number][]][] = [];
   for (const pid of pids) {
@@ -172,6 +176,7 @@ export function sampleThreads(
     p,
     c: cpuTicks(),
     ...(queues ? { q: udpQueues(queues.port, queues.owners) } : {}),
+    ...(drillPid !== undefined ? { d: readSchedstat(`/proc/${drillPid}/task/${drillPid}/schedstat`) } : {}),
   };
 }
 
@@ -185,6 +190,8 @@ export interface TraceSecond {
   readonly cpuBusyMs: number[];
   readonly throttledMs: number;
   readonly throttledPeriods: number;
+  /** The drill's main thread: [run ms, runnable-but-waiting ms] (samples without it: [0, 0]). */
+  readonly drill: [number, number];
 }
 
 /** Reads a trace file into seconds from `fromMs` (wall clock, ms since the epoch). */
@@ -199,6 +206,7 @@ export function threadTraceSeconds(text: string, fromMs: number, seconds: number
     throttledMs: 0,
     throttledPeriods: 0,
     cpuBusyMs: [],
+    drill: [0, 0],
   }));
   for (let i = 1; i < samples.length; i++) {
     const a = samples[i - 1];
@@ -208,6 +216,10 @@ export function threadTraceSeconds(text: string, fromMs: number, seconds: number
     const s = out[k] as { -readonly [K in keyof TraceSecond]: TraceSecond[K] };
     if (a.thrNs !== undefined && b.thrNs !== undefined) s.throttledMs += (b.thrNs - a.thrNs) / 1e6;
     if (a.thrN !== undefined && b.thrN !== undefined) s.throttledPeriods += b.thrN - a.thrN;
+    if (a.d && b.d) {
+      s.drill[0] += (b.d[0] - a.d[0]) / 1e6;
+      s.drill[1] += (b.d[1] - a.d[1]) / 1e6;
+    }
     if (a.c && b.c)
       b.c.forEach(([busy], i) => {
         s.cpuBusyMs[i] = (s.cpuBusyMs[i] ?? 0) + (busy - (a.c?.[i]?.[0] ?? busy)) * 10;
@@ -249,7 +261,7 @@ if (!isMainThread && workerData?.threadTrace) {
       owners = socketOwners(pids);
     }
     const queues = port ? { port, owners } : undefined;
-    appendFileSync(file, `${JSON.stringify(sampleThreads(pids, cgroupDir, queues))}\n`);
+    appendFileSync(file, `${JSON.stringify(sampleThreads(pids, cgroupDir, queues, process.pid))}\n`);
     setTimeout(loop, intervalMs);
   };
   loop();
