@@ -13,7 +13,13 @@ import { loadDrillAddon } from '../../src/drill/native.js';
 import { readResponse, wireName } from '../../src/drill/packet.js';
 import type { ResolverClass } from '../../src/drill/population.js';
 import { emptyCounters } from '../../src/drill/resolvers.js';
-import { fillOnset, lossReport, type PhaseReport } from '../../src/drill/run.js';
+import {
+  fillDrillLag,
+  fillOnset,
+  lossReport,
+  type PhaseReport,
+  type SlowSecond,
+} from '../../src/drill/run.js';
 import {
   classify,
   kernelLosses,
@@ -377,9 +383,43 @@ test('an attack phase over 100 ms: per second from the phase start, late first t
       rec(9_999, true, 500), // before it
     ],
   );
-  assert.deepEqual(slow[0], { fromS: 0, queries: 4, udpQueued: 1, udpRetried: 2, tcp: 0 });
+  assert.deepEqual(slow[0], {
+    fromS: 0,
+    queries: 4,
+    udpQueued: 1,
+    udpQueuedMaxMs: 150,
+    udpRetried: 2,
+    tcp: 0,
+  });
   assert.deepEqual(slow[1], { fromS: 1, queries: 1, udpQueued: 0, udpRetried: 0, tcp: 1 });
   assert.deepEqual(slow[2], { fromS: 2, queries: 1, udpQueued: 0, udpRetried: 0, tcp: 0 });
+});
+
+test("a phase's seconds get the drill's own tick lateness and GC pause of the run seconds they overlap", () => {
+  const slow: SlowSecond[] = Array.from({ length: 3 }, (_, k) => ({
+    fromS: k,
+    queries: 0,
+    udpQueued: 0,
+    udpRetried: 0,
+    tcp: 0,
+  }));
+  const phases = [{ name: 'baseline' }, { name: 'wave1', slow }] as unknown as PhaseReport[];
+  // The phase starts 10.5 s into the run: its second 0 spans run seconds 10 and 11.
+  const lag: number[] = [];
+  lag[10] = 12;
+  lag[11] = 140;
+  lag[13] = 60;
+  const gc: number[] = [];
+  gc[12] = 95.5;
+  fillDrillLag(phases, [0, 10_500], lag, gc);
+  assert.deepEqual(
+    slow.map((s) => [s.drillLagMs, s.drillGcMs]),
+    [
+      [140, 0],
+      [140, 95.5],
+      [60, 95.5],
+    ],
+  );
 });
 
 const PROC_TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
