@@ -28,6 +28,9 @@ export interface ThreadTraceSample {
   /** The drill's own main thread (its resolvers' loop): [run ns, runnable-but-waiting ns] (late25:
    * a late answer while the drill waited for its CPU is the drill's lateness, not the target's). */
   readonly d?: [number, number];
+  /** Threads first seen in this sample: [tid, name (/proc/PID/task/TID/comm)] (late25: which of a
+   * worker's threads took its quota — V8's platform workers, libuv's pool). */
+  readonly n?: [number, string][];
 }
 
 /** Starts the trace in a worker thread; `stop()` ends it. */
@@ -154,8 +157,10 @@ export function sampleThreads(
   cgroupDir?: string,
   queues?: { port: number; owners: Map<string, number> },
   drillPid?: number,
+  named?: Set<number>,
 ): ThreadTraceSample {
   const p: [number, [number, number, number][]][] = [];
+  const n: [number, string][] = [];
   for (const pid of pids) {
     let tids: string[];
     try {
@@ -167,6 +172,14 @@ export function sampleThreads(
     for (const t of tids) {
       const ns = readSchedstat(`/proc/${pid}/task/${t}/schedstat`);
       if (ns !== undefined) rows.push([Number(t), ns[0], ns[1]]);
+      if (named && !named.has(Number(t))) {
+        named.add(Number(t));
+        try {
+          n.push([Number(t), readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim()]);
+        } catch {
+          // gone
+        }
+      }
     }
     p.push([pid, rows]);
   }
@@ -177,6 +190,7 @@ export function sampleThreads(
     c: cpuTicks(),
     ...(queues ? { q: udpQueues(queues.port, queues.owners) } : {}),
     ...(drillPid !== undefined ? { d: readSchedstat(`/proc/${drillPid}/task/${drillPid}/schedstat`) } : {}),
+    ...(n.length > 0 ? { n } : {}),
   };
 }
 
@@ -254,6 +268,7 @@ if (!isMainThread && workerData?.threadTrace) {
   let pids = processTree(pid);
   let owners = socketOwners(pids);
   let n = 0;
+  const named = new Set<number>();
   const loop = () => {
     // The tree again every second (a restarted worker, a late thread).
     if (++n % 10 === 0) {
@@ -261,7 +276,7 @@ if (!isMainThread && workerData?.threadTrace) {
       owners = socketOwners(pids);
     }
     const queues = port ? { port, owners } : undefined;
-    appendFileSync(file, `${JSON.stringify(sampleThreads(pids, cgroupDir, queues, process.pid))}\n`);
+    appendFileSync(file, `${JSON.stringify(sampleThreads(pids, cgroupDir, queues, process.pid, named))}\n`);
     setTimeout(loop, intervalMs);
   };
   loop();

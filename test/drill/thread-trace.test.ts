@@ -20,6 +20,18 @@ test('a sample reads every thread of the process, the main thread among them', (
   assert.ok((b.c?.length ?? 0) >= 1, 'the CPUs read from /proc/stat');
   assert.ok(b.w >= a.w);
   // The drill's own main thread beside the target's (here the same process): run and wait ns.
+  // Names once per thread: the first sample names the main thread, the next one not again.
+  const named = new Set<number>();
+  const n0 = sampleThreads([process.pid], undefined, undefined, undefined, named).n ?? [];
+  assert.ok(
+    n0.some(([tid, name]) => tid === process.pid && name.length > 0),
+    'the main thread named',
+  );
+  assert.ok(
+    !(sampleThreads([process.pid], undefined, undefined, undefined, named).n ?? []).some(
+      ([tid]) => tid === process.pid,
+    ),
+  );
   const d0 = sampleThreads([], undefined, undefined, process.pid).d;
   for (let i = 0; i < 2e6; i++) x += Math.sqrt(i);
   const d1 = sampleThreads([], undefined, undefined, process.pid).d;
