@@ -256,7 +256,7 @@ async function main(): Promise<void> {
   spawnSync('taskset', ['-p', '-c', String(drillCpu), String(process.pid)], { stdio: 'ignore' });
   // Before anything else on its CPU (late25), the senders (forked later) with it.
   drillWeight?.add(process.pid);
-  // The resolvers above the senders (nice -5 when allowed; the senders then at 0, else 10).
+  // The resolvers above the senders (nice -20 when allowed; the senders then at 0, else 10).
   const nice = prioritizeResolvers();
   const dir = mkdtempSync(join(tmpdir(), 'sb-drill-zones-'));
   writeZoneFiles(dir, shape);
