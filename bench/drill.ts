@@ -62,6 +62,7 @@ const { values: a } = parseArgs({
     'server-node-args': { type: 'string', default: '' },
     'thread-trace': { type: 'boolean', default: false },
     'drill-weight': { type: 'string', default: 'on' },
+    'drill-nice': { type: 'string', default: '-5' },
     rrl: { type: 'string', default: '200' },
     capacity: { type: 'string' },
     settle: { type: 'string', default: '10' },
@@ -256,8 +257,8 @@ async function main(): Promise<void> {
   spawnSync('taskset', ['-p', '-c', String(drillCpu), String(process.pid)], { stdio: 'ignore' });
   // Before anything else on its CPU (late25), the senders (forked later) with it.
   drillWeight?.add(process.pid);
-  // The resolvers above the senders (nice -20 when allowed; the senders then at 0, else 10).
-  const nice = prioritizeResolvers();
+  // The resolvers above the senders (nice -5 or --drill-nice when allowed; the senders then at 0, else 10).
+  const nice = prioritizeResolvers(Number(a['drill-nice']));
   const dir = mkdtempSync(join(tmpdir(), 'sb-drill-zones-'));
   writeZoneFiles(dir, shape);
   const out = resolve(a.out);
