@@ -4,7 +4,6 @@
  * @module
  */
 import { handlePoolSignals } from '../../transport/cluster.js';
-import { keepHelperThreadsLow } from './helper-threads.js';
 import { createLogger, describeError, type Logger } from './log.js';
 
 /** The plumbing of one worker process. */
@@ -22,14 +21,12 @@ export interface WorkerProcess {
 
 /**
  * Sets up the current process as a worker: logger `role slot`, exit 70 on an uncaught
- * exception, on the pool's stop signal `close()` (when given) then exit 0, and its helper threads
- * (V8's compiles and GC, libuv's pool) at the lowest CPU priority (helper-threads.ts).
+ * exception, and on the pool's stop signal `close()` (when given) then exit 0.
  */
 export function setupWorkerProcess(role: string, close: () => Promise<void> | undefined): WorkerProcess {
   const slot = process.env.SWITCHBOARD_WORKER_SLOT ?? '?';
   const log = createLogger(`${role} ${slot}`);
   let stopping = false;
-  keepHelperThreadsLow();
 
   process.on('uncaughtException', (err) => {
     log.error(`uncaught exception: ${err.stack ?? describeError(err)}`);
