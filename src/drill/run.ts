@@ -28,7 +28,7 @@ import {
   type KernelLosses,
   kernelLosses,
   type SocketOwners,
-  sampleListenQueue,
+  sampleListenQueueOff,
   sampleSockets,
 } from './sockets.js';
 import { type LegitStats, percent, StatsBuilder } from './stats.js';
@@ -500,10 +500,16 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
           }, ONSET_SLICE_MS / 2);
         }
         const acceptQueue = new AcceptQueueSampler();
-        const acceptTimer = setInterval(
-          () => acceptQueue.add(sampleListenQueue(opts.target.port)),
-          ACCEPT_QUEUE_SAMPLE_MS,
-        );
+        // Off the loop (sockets.ts sampleListenQueueOff), one reading at a time.
+        let acceptBusy = false;
+        const acceptTimer = setInterval(() => {
+          if (acceptBusy) return;
+          acceptBusy = true;
+          sampleListenQueueOff(opts.target.port, (q) => {
+            acceptBusy = false;
+            acceptQueue.add(q);
+          });
+        }, ACCEPT_QUEUE_SAMPLE_MS);
         await wait(ph.seconds * 1000);
         clearInterval(acceptTimer);
         acceptQueues.push(acceptQueue.stats());
