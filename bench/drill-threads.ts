@@ -141,8 +141,12 @@ function slices(t0: number, from: number, to: number): void {
       }
       return `${pid === b.p[0]?.[0] ? 'P' : pid} ${main.toFixed(1)}+${other.toFixed(1)}${q ? ` q${(q[1] / 1024).toFixed(0)} d${q0 ? q[2] - q0[2] : 0}` : ''}${wt}`;
     });
+    const drill =
+      a0.d && b.d
+        ? ` | drill ${((b.d[0] - a0.d[0]) / 1e6).toFixed(0)} w${((b.d[1] - a0.d[1]) / 1e6).toFixed(0)}`
+        : '';
     process.stdout.write(
-      `${t.toFixed(1).padStart(5)} thr ${thr.toFixed(0).padStart(3)}  ${procs.join(' | ')}\n`,
+      `${t.toFixed(1).padStart(5)} thr ${thr.toFixed(0).padStart(3)}  ${procs.join(' | ')}${drill}\n`,
     );
   }
 }
@@ -156,7 +160,7 @@ for (const ph of report.phases) {
   );
   const label = (pid: number, i: number) => (pid === root ? 'primary' : `w${i}:${pid}`);
   process.stdout.write(
-    `${ph.name} (from ${new Date(ph.startedAtMs).toISOString()}): s, over 100 ms late/lost/TCP, throttled ms (periods), summed, CPUs busy ms (all processes), per process main+other ms (busiest 100 ms of main) w main's runnable wait ms\n`,
+    `${ph.name} (from ${new Date(ph.startedAtMs).toISOString()}): s, over 100 ms late/lost/TCP, throttled ms (periods), summed, CPUs busy ms (all processes), per process main+other ms (busiest 100 ms of main) w main's runnable wait ms; the drill's main thread ms, w its runnable wait ms; the late first tries' worst ms; the drill's tick's worst lateness ms; its longest GC ms\n`,
   );
   for (const s of secs) {
     const slow = ph.slow?.[s.second];
@@ -171,7 +175,7 @@ for (const ph of report.phases) {
       .join('  ');
     const total = pids.reduce((t, pid) => t + (s.cpu[pid]?.[0] ?? 0) + (s.cpu[pid]?.[1] ?? 0), 0);
     process.stdout.write(
-      `  ${String(s.second).padStart(2)}s ${slow ? `${slow.udpQueued}/${slow.udpRetried}/${slow.tcp}`.padEnd(14) : '-'.padEnd(14)} thr ${s.throttledMs.toFixed(0).padStart(4)} (${String(s.throttledPeriods).padStart(3)})  sum ${total.toFixed(0).padStart(4)} cpus ${s.cpuBusyMs.map((x) => x.toFixed(0)).join('/')}  ${cpu}\n`,
+      `  ${String(s.second).padStart(2)}s ${slow ? `${slow.udpQueued}/${slow.udpRetried}/${slow.tcp}`.padEnd(14) : '-'.padEnd(14)} thr ${s.throttledMs.toFixed(0).padStart(4)} (${String(s.throttledPeriods).padStart(3)})  sum ${total.toFixed(0).padStart(4)} cpus ${s.cpuBusyMs.map((x) => x.toFixed(0)).join('/')}  ${cpu}  drill ${s.drill[0].toFixed(0)} w${s.drill[1].toFixed(0)}${slow?.udpQueuedMaxMs ? ` late max ${slow.udpQueuedMaxMs}` : ''}${slow?.drillLagMs ? ` tick ${slow.drillLagMs}` : ''}${slow?.drillGcMs ? ` gc ${slow.drillGcMs}` : ''}\n`,
     );
   }
 }

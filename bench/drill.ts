@@ -30,7 +30,7 @@ import {
 } from '../src/drill/index.js';
 import { DYN_MIX } from '../src/drill/scenario.js';
 import type { LegitStats } from '../src/drill/stats.js';
-import { CpuQuota, pinTree } from '../test/helpers/cpu-quota.js';
+import { CpuQuota, CpuWeight, pinTree } from '../test/helpers/cpu-quota.js';
 import {
   findCommand,
   findFreePort,
@@ -61,6 +61,8 @@ const { values: a } = parseArgs({
     'switchboard-args': { type: 'string', default: '' },
     'server-node-args': { type: 'string', default: '' },
     'thread-trace': { type: 'boolean', default: false },
+    'drill-weight': { type: 'string', default: 'on' },
+    'drill-nice': { type: 'string', default: '-5' },
     rrl: { type: 'string', default: '200' },
     capacity: { type: 'string' },
     settle: { type: 'string', default: '10' },
@@ -98,6 +100,8 @@ if (a.help) {
       '  --switchboard-args "..."         extra arguments for switchboard serve',
       '  --server-node-args "..."         Node flags for switchboard serve, inherited by its workers (e.g. --cpu-prof)',
       "  --thread-trace        per-thread CPU of the drilled server every 100 ms (and the quota's throttling)",
+      '  --drill-weight on|off with --server-cpu-share: the drill in a cgroup of the highest CPU weight, so that',
+      '                        other processes on its CPU do not delay its resolvers (default on; off: nice only)',
       '                        into OUT/NAME.threads.jsonl, summed per second of each attack phase in the report',
       '  --out DIR             where the JSON and HTML reports go (default $TMPDIR/switchboard-drill)',
       '',
@@ -121,6 +125,10 @@ const cpuShare = Number(a['server-cpu-share']);
 const settleS = Number(a.settle);
 if (!(settleS >= 0 && settleS <= 60)) throw new Error(`--settle ${a.settle}: seconds from 0 to 60`);
 const quota = cpuShare < 1 ? new CpuQuota(cpuShare) : undefined;
+/** late25: the drill itself (resolvers and senders) first on its CPU, with the server's quota only
+ * (root and a cgroup controller are there then; without a quota the server, forked by the drill,
+ * would inherit the weight). `--drill-weight off`: as before (nice only). */
+const drillWeight = quota && a['drill-weight'] !== 'off' ? new CpuWeight() : undefined;
 
 /**
  * Starts a contender: with `limiting`, as drilled (the shield on or in dry run, NSD's RRL,
@@ -247,8 +255,10 @@ const hasMetrics = serveHasMetrics();
 async function main(): Promise<void> {
   // The drill and its sender processes (forked later: they inherit it) on their own CPU.
   spawnSync('taskset', ['-p', '-c', String(drillCpu), String(process.pid)], { stdio: 'ignore' });
-  // The resolvers above the senders (nice -5 when allowed; the senders then at 0, else 10).
-  const nice = prioritizeResolvers();
+  // Before anything else on its CPU (late25), the senders (forked later) with it.
+  drillWeight?.add(process.pid);
+  // The resolvers above the senders (nice -5 or --drill-nice when allowed; the senders then at 0, else 10).
+  const nice = prioritizeResolvers(Number(a['drill-nice']));
   const dir = mkdtempSync(join(tmpdir(), 'sb-drill-zones-'));
   writeZoneFiles(dir, shape);
   const out = resolve(a.out);
@@ -266,7 +276,7 @@ async function main(): Promise<void> {
       .map((x) => x.toFixed(2))
       .join(
         ' ',
-      )}; server on CPU ${serverCpu}${quota ? ` held to ${cpuShare} of it (cgroup ${quota.dir})` : ''}, drill on CPU ${drillCpu}\n`,
+      )}; server on CPU ${serverCpu}${quota ? ` held to ${cpuShare} of it (cgroup ${quota.dir})` : ''}, drill on CPU ${drillCpu}${drillWeight ? ` (cgroup ${drillWeight.dir}: the highest CPU weight)` : ''}\n`,
   );
   // What the senders can send at all from this CPU now (before any server runs).
   const ceiling = await sendCeiling(
@@ -404,6 +414,7 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
     quota?.remove();
+    drillWeight?.remove([process.pid]);
   }
   process.stdout.write(
     `\nWorst wave per column: legitimate success / p99 (failures at 3200 ms); the classes without the attacked zone's typos (shed by design). Reports in ${out}\n\n| server | capacity q/s | attack offered / sent per s (sent × capacity) | other zones | victim names | steady | new | nat | plain | storm | lone | target RSS / PSS peak | drill CPU in waves |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n`,

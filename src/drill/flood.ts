@@ -37,14 +37,19 @@ export interface FloodPoolOptions extends FloodSettings {
 }
 
 /**
- * Raises this process (the resolvers) to nice -5 when allowed (root, or CAP_SYS_NICE): then
- * the senders can run at the ordinary priority and still never delay the resolvers' timers.
- * Returns the senders' nice value to use: 0 when raised, else 10.
+ * Raises this process (the resolvers) to nice `nice` (default -5) when allowed (root, or
+ * CAP_SYS_NICE): then the senders can run at the ordinary priority and still never delay the
+ * resolvers' timers. Returns the senders' nice value to use: 0 when raised, else 10. (late25: the
+ * drill's CPU is oversubscribed in a wave — the resolvers' loop ~25-45% of it, the senders the
+ * rest and short of their rate: at -5, weight 3121 against the two senders' 2048, the loop waited
+ * 170-350 ms a second to run and its ticks ran 50-110 ms late at times, answers read that late
+ * counted as the server's; at -20 it waited 12-46 ms and no tick ran 50 ms late, but the senders,
+ * left less, sent 2.54-2.65x the capacity instead of 2.9x. `bench/drill.ts --drill-nice`.)
  */
-export function prioritizeResolvers(): { drillNice: number; senderNice: number } {
+export function prioritizeResolvers(nice = -5): { drillNice: number; senderNice: number } {
   try {
-    setPriority(0, -5);
-    return { drillNice: -5, senderNice: 0 };
+    setPriority(0, nice);
+    return { drillNice: nice, senderNice: 0 };
   } catch {
     let own = 0;
     try {

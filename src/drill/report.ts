@@ -122,6 +122,16 @@ export function textReport(r: DrillReport): string {
       out.push(
         `  over ${SLOW_MS} ms (typos of the attacked zone aside): ${t.queued + t.retried + t.tcp} of ${t.q} (${share(t.queued + t.retried + t.tcp)}): UDP first try late ${t.queued} (${share(t.queued)}), UDP first try lost ${t.retried} (${share(t.retried)}), via TCP ${t.tcp} (${share(t.tcp)}); per second [late, lost, TCP]: ${ph.slow.map((s) => `${s.fromS}s ${s.udpQueued}/${s.udpRetried}/${s.tcp}`).join(' ')}`,
       );
+      // late25: a second's late first tries beside the drill's own late tick are (partly) the
+      // drill's wait, not the target's queue.
+      out.push(
+        `  per second with late first tries or the drill's own clock late (> 50 ms) [worst late first try ms, the drill's worst tick lateness ms, its longest GC pause ms]: ${
+          ph.slow
+            .filter((s) => (s.udpQueuedMaxMs ?? 0) > 50 || (s.drillLagMs ?? 0) > 50)
+            .map((s) => `${s.fromS}s ${s.udpQueuedMaxMs ?? 0}/${s.drillLagMs ?? 0}/${s.drillGcMs ?? 0}`)
+            .join(' ') || 'none'
+        }`,
+      );
     }
     if (ph.target)
       out.push(

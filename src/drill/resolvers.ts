@@ -9,6 +9,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { connect } from 'node:net';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { readResponse, TYPE_A, TYPE_AAAA, TYPE_TXT, wireName, writeQuery } from './packet.js';
 import type { ResolverClass, ResolverSpec } from './population.js';
 import { seeded, Zipf } from './random.js';
@@ -214,6 +215,12 @@ export class Resolvers {
   private inFlight = 0;
   /** Counters per phase (index = phase). */
   readonly counters: ResolverCounters[] = [emptyCounters()];
+  /** The worst lateness of the drill's own 10 ms tick (ms) per whole second since `t0`: a
+   * second's late answers with a late tick beside them are (partly) the drill's own wait. */
+  readonly tickLagBySecond: number[] = [];
+  /** The drill process's own garbage collections: the longest pause (ms) per whole second since `t0`. */
+  readonly gcMsBySecond: number[] = [];
+  private gcObserver?: PerformanceObserver;
   /** Datagrams and TCP queries sent. */
   sent = 0;
 
@@ -274,6 +281,14 @@ export class Resolvers {
   start(t0: number): void {
     this.t0 = t0;
     this.lastTick = performance.now();
+    this.gcObserver = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        const sec = Math.floor((e.startTime - this.t0) / 1000);
+        if (sec >= 0 && e.duration > (this.gcMsBySecond[sec] ?? 0))
+          this.gcMsBySecond[sec] = Math.round(e.duration * 10) / 10;
+      }
+    });
+    this.gcObserver.observe({ entryTypes: ['gc'] });
     // The timeouts are handled after the poll phase (setImmediate), so that answers already
     // waiting in the sockets when the loop wakes up late are read before their tries expire.
     this.timer = setInterval(() => {
@@ -311,6 +326,7 @@ export class Resolvers {
   /** Closes every socket; unfinished queries are dropped. */
   close(): void {
     if (this.timer) clearInterval(this.timer);
+    this.gcObserver?.disconnect();
     for (const r of this.resolvers) r.socket?.close();
   }
 
@@ -321,6 +337,8 @@ export class Resolvers {
     c.ticks++;
     if (lag > 50) c.ticksLate50ms++;
     if (lag > c.maxTickLagMs) c.maxTickLagMs = Math.round(lag);
+    const sec = Math.floor((now - this.t0) / 1000);
+    if (sec >= 0 && lag > (this.tickLagBySecond[sec] ?? 0)) this.tickLagBySecond[sec] = Math.round(lag);
     const dt = Math.min(0.1, (now - this.lastTick) / 1000);
     this.lastTick = now;
     if (this.active.size === 0) return;

@@ -28,7 +28,7 @@ import {
   type KernelLosses,
   kernelLosses,
   type SocketOwners,
-  sampleListenQueue,
+  sampleListenQueueOff,
   sampleSockets,
 } from './sockets.js';
 import { type LegitStats, percent, StatsBuilder } from './stats.js';
@@ -225,6 +225,12 @@ export interface SlowSecond {
   udpQueued: number;
   udpRetried: number;
   tcp: number;
+  /** Of `udpQueued`: the worst latency (ms). */
+  udpQueuedMaxMs?: number;
+  /** The drill's own clock in that second: its 10 ms tick's worst lateness (ms; resolvers.ts). */
+  drillLagMs?: number;
+  /** The drill process's longest garbage collection pause in that second (ms). */
+  drillGcMs?: number;
 }
 
 /** The first ONSET_MS of an attack phase are reported per ONSET_SLICE_MS. */
@@ -494,10 +500,16 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
           }, ONSET_SLICE_MS / 2);
         }
         const acceptQueue = new AcceptQueueSampler();
-        const acceptTimer = setInterval(
-          () => acceptQueue.add(sampleListenQueue(opts.target.port)),
-          ACCEPT_QUEUE_SAMPLE_MS,
-        );
+        // Off the loop (sockets.ts sampleListenQueueOff), one reading at a time.
+        let acceptBusy = false;
+        const acceptTimer = setInterval(() => {
+          if (acceptBusy) return;
+          acceptBusy = true;
+          sampleListenQueueOff(opts.target.port, (q) => {
+            acceptBusy = false;
+            acceptQueue.add(q);
+          });
+        }, ACCEPT_QUEUE_SAMPLE_MS);
         await wait(ph.seconds * 1000);
         clearInterval(acceptTimer);
         acceptQueues.push(acceptQueue.stats());
@@ -554,6 +566,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
       if (opts.progress) process.stderr.write('\n');
       fillLegit(phases, records, timeline, opts.shape.zones, opts.victim);
       fillOnset(phases, phaseStarts, records, opts.victim);
+      fillDrillLag(phases, phaseStarts, resolvers.tickLagBySecond, resolvers.gcMsBySecond);
       phases.forEach((ph, i) => {
         (ph as { losses?: LossReport }).losses = lossReport(
           resolvers.counters[i] ?? emptyCounters(),
@@ -738,6 +751,27 @@ function emptyLegit(zones: number): PhaseReport['legit'] {
   };
 }
 
+/**
+ * Each phase second's `drillLagMs` and `drillGcMs`: the worst lateness of the drill's own tick
+ * and its longest GC pause over the whole seconds of the run (from t0) the phase's second overlaps.
+ */
+export function fillDrillLag(
+  phases: PhaseReport[],
+  starts: readonly number[],
+  lagBySecond: readonly number[],
+  gcBySecond: readonly number[] = [],
+): void {
+  phases.forEach((ph, i) => {
+    const start = starts[i];
+    if (!ph.slow || start === undefined) return;
+    for (const sec of ph.slow) {
+      const from = Math.floor((start + sec.fromS * 1000) / 1000);
+      sec.drillLagMs = Math.max(lagBySecond[from] ?? 0, lagBySecond[from + 1] ?? 0);
+      sec.drillGcMs = Math.max(gcBySecond[from] ?? 0, gcBySecond[from + 1] ?? 0);
+    }
+  });
+}
+
 /** Fills each attack phase's onset slices from the queries first sent in them. */
 export function fillOnset(
   phases: PhaseReport[],
@@ -753,8 +787,10 @@ export function fillOnset(
       sec.queries++;
       if (!r.ok || r.latencyMs > SLOW_MS) {
         if (r.tcp) sec.tcp++;
-        else if (r.ok && r.tries === 1) sec.udpQueued++;
-        else sec.udpRetried++;
+        else if (r.ok && r.tries === 1) {
+          sec.udpQueued++;
+          sec.udpQueuedMaxMs = Math.max(sec.udpQueuedMaxMs ?? 0, Math.round(r.latencyMs));
+        } else sec.udpRetried++;
       }
     }
     if (!ph?.onset || start === undefined) continue;

@@ -7,6 +7,7 @@
  * resolvers' and the drill's attack senders' (their local address:port), and everything else.
  * @module
  */
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 /** One UDP socket of the network namespace. */
@@ -271,6 +272,35 @@ export function sampleListenQueue(port: number): ListenQueue | undefined {
     // no IPv6
   }
   return parseListenQueue(text, port);
+}
+
+/** Parses `ss -ltnH` lines (`LISTEN Recv-Q Send-Q local peer`) for `port`: Recv-Q is the accept
+ * queue, Send-Q the backlog (summed over the port's listeners). */
+export function parseSsListen(text: string, port: number): ListenQueue {
+  let queued = 0;
+  let backlog = 0;
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 4 || f[0] !== 'LISTEN') continue;
+    const local = f[3] ?? '';
+    if (Number(local.slice(local.lastIndexOf(':') + 1)) !== port) continue;
+    queued += Number(f[1]) || 0;
+    backlog += Number(f[2]) || 0;
+  }
+  return { queued, backlog };
+}
+
+/**
+ * The accept queue of `port`'s listeners read off the drill's loop (late25): `ss -ltnH`, whose
+ * netlink dump the kernel filters to listening sockets, in a child process; `/proc/net/tcp` (the
+ * fallback, when `ss` fails) lists every socket — after a TCP flood ~6,600 of them, most in
+ * TIME-WAIT, and reading it took 14–27 ms of the loop ten times a second, every answer arriving
+ * meanwhile read that much later and counted as the server's lateness. Calls `done` once.
+ */
+export function sampleListenQueueOff(port: number, done: (q: ListenQueue | undefined) => void): void {
+  execFile('ss', ['-ltnH', `sport = :${port}`], { timeout: 2000 }, (err, stdout) => {
+    done(err ? sampleListenQueue(port) : parseSsListen(stdout, port));
+  });
 }
 
 /** A phase's accept-queue readings (every ACCEPT_QUEUE_SAMPLE_MS): see AcceptQueueStats. */

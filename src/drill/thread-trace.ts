@@ -25,6 +25,12 @@ export interface ThreadTraceSample {
   readonly c?: [number, number][];
   /** The target's UDP sockets (IPv4, its port): [owner pid (0: not found), octets queued, drops since open]. */
   readonly q?: [number, number, number][];
+  /** The drill's own main thread (its resolvers' loop): [run ns, runnable-but-waiting ns] (late25:
+   * a late answer while the drill waited for its CPU is the drill's lateness, not the target's). */
+  readonly d?: [number, number];
+  /** Threads first seen in this sample: [tid, name (/proc/PID/task/TID/comm)] (late25: which of a
+   * worker's threads took its quota — V8's platform workers, libuv's pool). */
+  readonly n?: [number, string][];
 }
 
 /** Starts the trace in a worker thread; `stop()` ends it. */
@@ -150,8 +156,11 @@ export function sampleThreads(
   pids: readonly number[],
   cgroupDir?: string,
   queues?: { port: number; owners: Map<string, number> },
+  drillPid?: number,
+  named?: Set<number>,
 ): ThreadTraceSample {
   const p: [number, [number, number, number][]][] = [];
+  const n: [number, string][] = [];
   for (const pid of pids) {
     let tids: string[];
     try {
@@ -163,6 +172,14 @@ export function sampleThreads(
     for (const t of tids) {
       const ns = readSchedstat(`/proc/${pid}/task/${t}/schedstat`);
       if (ns !== undefined) rows.push([Number(t), ns[0], ns[1]]);
+      if (named && !named.has(Number(t))) {
+        named.add(Number(t));
+        try {
+          n.push([Number(t), readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim()]);
+        } catch {
+          // gone
+        }
+      }
     }
     p.push([pid, rows]);
   }
@@ -172,6 +189,8 @@ export function sampleThreads(
     p,
     c: cpuTicks(),
     ...(queues ? { q: udpQueues(queues.port, queues.owners) } : {}),
+    ...(drillPid !== undefined ? { d: readSchedstat(`/proc/${drillPid}/task/${drillPid}/schedstat`) } : {}),
+    ...(n.length > 0 ? { n } : {}),
   };
 }
 
@@ -185,6 +204,8 @@ export interface TraceSecond {
   readonly cpuBusyMs: number[];
   readonly throttledMs: number;
   readonly throttledPeriods: number;
+  /** The drill's main thread: [run ms, runnable-but-waiting ms] (samples without it: [0, 0]). */
+  readonly drill: [number, number];
 }
 
 /** Reads a trace file into seconds from `fromMs` (wall clock, ms since the epoch). */
@@ -199,6 +220,7 @@ export function threadTraceSeconds(text: string, fromMs: number, seconds: number
     throttledMs: 0,
     throttledPeriods: 0,
     cpuBusyMs: [],
+    drill: [0, 0],
   }));
   for (let i = 1; i < samples.length; i++) {
     const a = samples[i - 1];
@@ -208,6 +230,10 @@ export function threadTraceSeconds(text: string, fromMs: number, seconds: number
     const s = out[k] as { -readonly [K in keyof TraceSecond]: TraceSecond[K] };
     if (a.thrNs !== undefined && b.thrNs !== undefined) s.throttledMs += (b.thrNs - a.thrNs) / 1e6;
     if (a.thrN !== undefined && b.thrN !== undefined) s.throttledPeriods += b.thrN - a.thrN;
+    if (a.d && b.d) {
+      s.drill[0] += (b.d[0] - a.d[0]) / 1e6;
+      s.drill[1] += (b.d[1] - a.d[1]) / 1e6;
+    }
     if (a.c && b.c)
       b.c.forEach(([busy], i) => {
         s.cpuBusyMs[i] = (s.cpuBusyMs[i] ?? 0) + (busy - (a.c?.[i]?.[0] ?? busy)) * 10;
@@ -242,6 +268,7 @@ if (!isMainThread && workerData?.threadTrace) {
   let pids = processTree(pid);
   let owners = socketOwners(pids);
   let n = 0;
+  const named = new Set<number>();
   const loop = () => {
     // The tree again every second (a restarted worker, a late thread).
     if (++n % 10 === 0) {
@@ -249,7 +276,7 @@ if (!isMainThread && workerData?.threadTrace) {
       owners = socketOwners(pids);
     }
     const queues = port ? { port, owners } : undefined;
-    appendFileSync(file, `${JSON.stringify(sampleThreads(pids, cgroupDir, queues))}\n`);
+    appendFileSync(file, `${JSON.stringify(sampleThreads(pids, cgroupDir, queues, process.pid, named))}\n`);
     setTimeout(loop, intervalMs);
   };
   loop();

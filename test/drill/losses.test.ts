@@ -5,6 +5,7 @@
  * Then, on loopback, a socket nobody reads: its drops are found under the target's port.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { connect, createServer as createTcpServer } from 'node:net';
 import { test } from 'node:test';
@@ -13,18 +14,28 @@ import { loadDrillAddon } from '../../src/drill/native.js';
 import { readResponse, wireName } from '../../src/drill/packet.js';
 import type { ResolverClass } from '../../src/drill/population.js';
 import { emptyCounters } from '../../src/drill/resolvers.js';
-import { fillOnset, lossReport, type PhaseReport } from '../../src/drill/run.js';
+import {
+  fillDrillLag,
+  fillOnset,
+  lossReport,
+  type PhaseReport,
+  type SlowSecond,
+} from '../../src/drill/run.js';
 import {
   classify,
   kernelLosses,
+  type ListenQueue,
   parseListenQueue,
   parseProcCounters,
   parseProcUdp,
   parseSnmpUdp,
+  parseSsListen,
   type SocketSample,
   sampleListenQueue,
+  sampleListenQueueOff,
   sampleSockets,
 } from '../../src/drill/sockets.js';
+import { skipUnlessCommands } from '../helpers/peers.js';
 
 const PROC_UDP = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
 16243: 0100007F:150F 00000000:0000 07 00000000:00000200 00:00000000 00000000     0        0 5486407 2 000000007cb8b689 1234
@@ -377,9 +388,43 @@ test('an attack phase over 100 ms: per second from the phase start, late first t
       rec(9_999, true, 500), // before it
     ],
   );
-  assert.deepEqual(slow[0], { fromS: 0, queries: 4, udpQueued: 1, udpRetried: 2, tcp: 0 });
+  assert.deepEqual(slow[0], {
+    fromS: 0,
+    queries: 4,
+    udpQueued: 1,
+    udpQueuedMaxMs: 150,
+    udpRetried: 2,
+    tcp: 0,
+  });
   assert.deepEqual(slow[1], { fromS: 1, queries: 1, udpQueued: 0, udpRetried: 0, tcp: 1 });
   assert.deepEqual(slow[2], { fromS: 2, queries: 1, udpQueued: 0, udpRetried: 0, tcp: 0 });
+});
+
+test("a phase's seconds get the drill's own tick lateness and GC pause of the run seconds they overlap", () => {
+  const slow: SlowSecond[] = Array.from({ length: 3 }, (_, k) => ({
+    fromS: k,
+    queries: 0,
+    udpQueued: 0,
+    udpRetried: 0,
+    tcp: 0,
+  }));
+  const phases = [{ name: 'baseline' }, { name: 'wave1', slow }] as unknown as PhaseReport[];
+  // The phase starts 10.5 s into the run: its second 0 spans run seconds 10 and 11.
+  const lag: number[] = [];
+  lag[10] = 12;
+  lag[11] = 140;
+  lag[13] = 60;
+  const gc: number[] = [];
+  gc[12] = 95.5;
+  fillDrillLag(phases, [0, 10_500], lag, gc);
+  assert.deepEqual(
+    slow.map((s) => [s.drillLagMs, s.drillGcMs]),
+    [
+      [140, 0],
+      [140, 95.5],
+      [60, 95.5],
+    ],
+  );
 });
 
 const PROC_TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -394,6 +439,36 @@ test('the accept queue of a port: LISTEN rows only, queued (rx) and backlog (tx)
   assert.deepEqual(parseListenQueue(PROC_TCP, 0x1f90), { queued: 3, backlog: 128 });
   assert.deepEqual(parseListenQueue(PROC_TCP, 53), { queued: 0, backlog: 0 });
   assert.deepEqual(parseListenQueue('', 53), { queued: 0, backlog: 0 });
+});
+
+test('ss -ltnH lines: LISTEN rows of the port only, Recv-Q queued and Send-Q backlog summed', () => {
+  const text =
+    'LISTEN 3      128      127.0.0.1:8080 0.0.0.0:*\nLISTEN 1 4096 [::1]:8080 [::]:*\nLISTEN 9 511 127.0.0.1:80 0.0.0.0:*\n';
+  assert.deepEqual(parseSsListen(text, 8080), { queued: 4, backlog: 4224 });
+  assert.deepEqual(parseSsListen(text, 53), { queued: 0, backlog: 0 });
+  assert.deepEqual(parseSsListen('', 53), { queued: 0, backlog: 0 });
+});
+
+test('the accept queue read off the loop: a listener that never accepts, 5 connections queued', {
+  skip: process.platform !== 'linux' ? 'Linux only' : skipUnlessCommands('python3'),
+}, async () => {
+  // A real listener in another process that never accepts: the handshakes complete in the kernel.
+  const py = spawn('python3', [
+    '-c',
+    "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(16)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(10)",
+  ]);
+  try {
+    const port = await new Promise<number>((r) =>
+      py.stdout.once('data', (d: Buffer) => r(Number(String(d).trim()))),
+    );
+    const socks = Array.from({ length: 5 }, () => connect({ port, host: '127.0.0.1' }).on('error', () => {}));
+    await Promise.all(socks.map((c) => new Promise((r) => c.once('connect', r))));
+    const q = await new Promise<ListenQueue | undefined>((r) => sampleListenQueueOff(port, r));
+    assert.deepEqual(q, { queued: 5, backlog: 16 });
+    for (const c of socks) c.destroy();
+  } finally {
+    py.kill();
+  }
 });
 
 test('a listener whose process is busy: its queued connections are found under its port', {

@@ -19,6 +19,23 @@ test('a sample reads every thread of the process, the main thread among them', (
   assert.ok((main(b)?.[1] ?? 0) > (main(a)?.[1] ?? 0), 'its run time grew');
   assert.ok((b.c?.length ?? 0) >= 1, 'the CPUs read from /proc/stat');
   assert.ok(b.w >= a.w);
+  // The drill's own main thread beside the target's (here the same process): run and wait ns.
+  // Names once per thread: the first sample names the main thread, the next one not again.
+  const named = new Set<number>();
+  const n0 = sampleThreads([process.pid], undefined, undefined, undefined, named).n ?? [];
+  assert.ok(
+    n0.some(([tid, name]) => tid === process.pid && name.length > 0),
+    'the main thread named',
+  );
+  assert.ok(
+    !(sampleThreads([process.pid], undefined, undefined, undefined, named).n ?? []).some(
+      ([tid]) => tid === process.pid,
+    ),
+  );
+  const d0 = sampleThreads([], undefined, undefined, process.pid).d;
+  for (let i = 0; i < 2e6; i++) x += Math.sqrt(i);
+  const d1 = sampleThreads([], undefined, undefined, process.pid).d;
+  assert.ok(d0 && d1 && d1[0] > d0[0], "the drill's main thread's run time grew");
 });
 
 test('a trace sums into CPU ms per second: main and other threads, throttling, CPUs', () => {
@@ -38,6 +55,7 @@ test('a trace sums into CPU ms per second: main and other threads, throttling, C
         ],
       ],
       c: [[busy, 0]],
+      d: [mainNs / 2, mainNs / 10],
     } satisfies ThreadTraceSample);
   const text = [
     line(t0, 0, 0, 0, 0),
@@ -53,4 +71,8 @@ test('a trace sums into CPU ms per second: main and other threads, throttling, C
   assert.deepEqual(s[1]?.cpu[7], [40, 40, 30, 0]);
   assert.equal(s[1]?.throttledMs, 4);
   assert.deepEqual(s[1]?.cpuBusyMs, [50]);
+  // The drill's main thread (half the target's main run time, a tenth of it waited): second 0 10
+  // and 2 ms; second 1 15 + 5 and 3 + 1.
+  assert.deepEqual(s[0]?.drill, [10, 2]);
+  assert.deepEqual(s[1]?.drill, [20, 4]);
 });
