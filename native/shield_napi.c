@@ -207,6 +207,16 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   sb_prefilter_lone_counts(&lone_attached, &lone_refused, &lone_ns);
   ok = ok && put(env, o, "bridgeLoneAttached", (double)lone_attached) &&
        put(env, o, "bridgeLoneRefused", (double)lone_refused) && put(env, o, "bridgeLoneMs", lone_ns / 1e6);
+  /* maps25: the bridge's map writes (share, /24s of standing), and the LRU map of /24s now. */
+  uint64_t map_writes = 0, map_ns = 0;
+  sb_prefilter_lone_map_counts(&map_writes, &map_ns);
+  unsigned lru_entries = 0, lru_hot = 0;
+  int lru = sb_prefilter_lone_occupancy(&lru_entries, &lru_hot);
+  ok = ok && put(env, o, "bridgeLoneMapWrites", (double)map_writes) && put(env, o, "bridgeLoneMapMs", map_ns / 1e6);
+  if (lru == 0)
+    ok = ok && put(env, o, "loneMapEntries", lru_entries) && put(env, o, "loneMapHot", lru_hot) &&
+         put(env, o, "loneMapSize", SB_LONE_MAP);
+  ok = ok && put(env, o, "sourcesSize", sh->sources.table.size) && put(env, o, "sourcesEvictions", sh->sources.table.evictions);
   if (!ok) return bad(env, "shieldStats");
   /* When things happened, as wall-clock ms since the epoch (0: never), for the log's timeline. */
   struct timespec mono, wall;
