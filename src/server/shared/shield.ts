@@ -640,7 +640,7 @@ export function startShield(
     if ((st.bridges ?? 0) !== bridges && !st.bridgeOn) {
       const why = ['', 'its blocks made', 'at its longest', 'no block made'][st.bridgeLastWhy ?? 0] ?? '';
       log.info(
-        `shield: the bridge held the UDP socket for ${st.bridgeLastGood} /24s of standing and a share of the rest${at(st.bridgeLastAt, ' from ')} for ${Math.round(st.bridgeLastMs ?? 0)} ms (lifted: ${why}; ${st.bridgeLastBlocks} blocks made while it held${st.bridgeLastJoined ? `, ${st.bridgeLastJoined} /24s joined it on standing earned` : ''}; ${st.bridges} bridges since start, ${st.bridgesRefused ?? 0} not made; quiet /24s passed whole: ${st.bridgeLoneAttached ? `${st.bridgeLoneAttached} programs attached in ${(st.bridgeLoneMs ?? 0).toFixed(1)} ms` : st.bridgeLoneRefused ? 'no, eBPF refused' : 'off'})`,
+        `shield: the bridge held the UDP socket for ${st.bridgeLastGood} /24s of standing and a share of the rest${at(st.bridgeLastAt, ' from ')} for ${Math.round(st.bridgeLastMs ?? 0)} ms (lifted: ${why}; ${st.bridgeLastBlocks} blocks made while it held${st.bridgeLastJoined ? `, ${st.bridgeLastJoined} /24s joined it on standing earned` : ''}; ${st.bridges} bridges since start, ${st.bridgesRefused ?? 0} not made; quiet /24s passed whole: ${st.bridgeLoneAttached ? `${st.bridgeLoneAttached} programs attached in ${(st.bridgeLoneMs ?? 0).toFixed(1)} ms, ${st.bridgeLoneMapWrites ?? 0} map writes in ${(st.bridgeLoneMapMs ?? 0).toFixed(1)} ms, the LRU map ${st.loneMapEntries ?? 0} of ${st.loneMapSize ?? 0} /24s (${st.loneMapHot ?? 0} hot)` : st.bridgeLoneRefused ? 'no, eBPF refused' : 'off'}; the source table ${st.sourcesEvictions ?? 0} evictions in ${st.sourcesSize ?? 0} slots)`,
       );
       bridges = st.bridges ?? 0;
     }
