@@ -110,7 +110,11 @@ describe('the QNAME filter in the kernel (native/prefilter.c) under ASan/UBSan',
           r.stdout,
         );
       assert.ok(mp, r.stdout);
-      assert.equal(mp[1], '0', "the mapped program's QNAME filter against the reference (standing from the map)");
+      assert.equal(
+        mp[1],
+        '0',
+        "the mapped program's QNAME filter against the reference (standing from the map)",
+      );
       assert.equal(mp[2], '1', 'one program for the join and the rise of the share');
       assert.equal(mp[3], '2', 'a rebuild for a join or a rise is the same program');
       // A flooding stranger: 4 whole, then hot at 1 in 16 (expected 4 + 125 of 2,000).
