@@ -113,8 +113,10 @@ unsigned sb_prefilter_build_bridge(const uint32_t *prefixes, unsigned n, uint32_
 #define SB_LONE_WIN_NS 100000000ull
 #define SB_LONE_HOT_NS 10000000000ull
 #define SB_LONE_MAP 4096
-/* The least time between two eBPF bridge programs on a socket (udp.c; the QNAME filter's entry excepted). */
+/* The least time between two eBPF bridge programs on a socket (udp.c; the QNAME filter's entry excepted).
+ * maps25: SWITCHBOARD_BRIDGE_LONE_GAP_MS=N (0..2000) for A/B runs; sb_prefilter_lone_gap_ms reads it once. */
 #define SB_LONE_GAP_MS 250
+double sb_prefilter_lone_gap_ms(void);
 /* Where the last program built on this thread has each zone's search of its names: the instruction
  * that loads the hash (tree_at), the zone's miss (miss_at), the QNAME filter's accept (acc_at). The
  * eBPF translation replaces each search by a lookup in a hash map of (zone, hash): a search of
@@ -143,8 +145,12 @@ const sb_qf_marks *sb_prefilter_qf_marks(void);
 int sb_prefilter_lone_sync(const sb_bridge *bridge);
 /* The bridge as the eBPF program is built from (`b` with no /24 of standing and a share of 0). */
 sb_bridge sb_prefilter_bridge_mapped(const sb_bridge *b);
-/* Map writes (syscalls) made by sb_prefilter_lone_sync and the time they took, in this process. */
+/* Map writes (syscalls) made by sb_prefilter_lone_sync and the time they took, in this process; and
+ * the bridge's changes that wrote the maps only (the program the same) and those whose new program
+ * waited for the gap (udp.c counts them: sb_prefilter_lone_tally). */
 void sb_prefilter_lone_map_counts(uint64_t *writes, uint64_t *ns);
+void sb_prefilter_lone_tally(unsigned maps_only, unsigned deferred);
+void sb_prefilter_lone_tallies(uint64_t *maps_only, uint64_t *deferred);
 /* The LRU map of /24s now: entries, and those hot; -1 when there is no map (bpf(2) refused, never
  * made). One batch lookup (or a walk of its keys where the kernel has no batch for it). */
 int sb_prefilter_lone_occupancy(unsigned *entries, unsigned *hot);

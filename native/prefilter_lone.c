@@ -604,6 +604,18 @@ int sb_prefilter_lone_sync(const sb_bridge *bridge) {
   return r;
 }
 
+static uint64_t g_maps_only, g_deferred;
+
+void sb_prefilter_lone_tally(unsigned maps_only, unsigned deferred) {
+  g_maps_only += maps_only;
+  g_deferred += deferred;
+}
+
+void sb_prefilter_lone_tallies(uint64_t *maps_only, uint64_t *deferred) {
+  *maps_only = g_maps_only;
+  *deferred = g_deferred;
+}
+
 void sb_prefilter_lone_map_counts(uint64_t *writes, uint64_t *ns) {
   *writes = g_map_writes;
   *ns = g_map_ns;
@@ -653,6 +665,16 @@ int sb_prefilter_lone_occupancy(unsigned *entries, unsigned *hot) {
   for (unsigned i = 0; i < n; i++)
     if (vals[i * 3 + 1] > now) (*hot)++;
   return 0;
+}
+
+double sb_prefilter_lone_gap_ms(void) {
+  static double v = -1;
+  if (v < 0) {
+    const char *e = getenv("SWITCHBOARD_BRIDGE_LONE_GAP_MS");
+    long n = e != NULL ? strtol(e, NULL, 10) : -1;
+    v = n >= 0 && n <= 2000 ? (double)n : SB_LONE_GAP_MS;
+  }
+  return v;
 }
 
 int sb_prefilter_lone_enabled(void) {

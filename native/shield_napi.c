@@ -212,7 +212,10 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   sb_prefilter_lone_map_counts(&map_writes, &map_ns);
   unsigned lru_entries = 0, lru_hot = 0;
   int lru = sb_prefilter_lone_occupancy(&lru_entries, &lru_hot);
-  ok = ok && put(env, o, "bridgeLoneMapWrites", (double)map_writes) && put(env, o, "bridgeLoneMapMs", map_ns / 1e6);
+  uint64_t maps_only = 0, deferred = 0;
+  sb_prefilter_lone_tallies(&maps_only, &deferred);
+  ok = ok && put(env, o, "bridgeLoneMapWrites", (double)map_writes) && put(env, o, "bridgeLoneMapMs", map_ns / 1e6) &&
+       put(env, o, "bridgeLoneMapsOnly", (double)maps_only) && put(env, o, "bridgeLoneDeferred", (double)deferred);
   if (lru == 0)
     ok = ok && put(env, o, "loneMapEntries", lru_entries) && put(env, o, "loneMapHot", lru_hot) &&
          put(env, o, "loneMapSize", SB_LONE_MAP);

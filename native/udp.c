@@ -618,6 +618,7 @@ static int apply_bridge_lone(sb_sock *s, const uint32_t *pfx, unsigned np, const
   if (s->lone_at > 0 && !sb_prefilter_attach_same() && sb_prefilter_same(&s->udp_last, g_udp_prog, len)) {
     s->prefilter_same++;
     s->lone_maps_only++;
+    sb_prefilter_lone_tally(1, 0);
     *r = 0;
     return 1;
   }
@@ -625,8 +626,9 @@ static int apply_bridge_lone(sb_sock *s, const uint32_t *pfx, unsigned np, const
    * time), so while one is on the socket a new one waits until SB_LONE_GAP_MS after it — the QNAME
    * filter's entry excepted. Meanwhile a bot /24 found is hot in it (the share only), as before its
    * block; the maps (joins, the share) are current already. */
-  if (s->lone_at > 0 && !(nz > 0 && s->lone_nz == 0) && mono_ms() - s->lone_at < SB_LONE_GAP_MS) {
+  if (s->lone_at > 0 && !(nz > 0 && s->lone_nz == 0) && mono_ms() - s->lone_at < sb_prefilter_lone_gap_ms()) {
     s->lone_deferred++;
+    sb_prefilter_lone_tally(0, 1);
     return -1;
   }
   if (sb_prefilter_attach_lone(s->fd, g_udp_prog, len, len - 4, zones, nz) != 0) return 0;
