@@ -86,8 +86,8 @@ export interface ShieldStats {
    * took; the LRU map of /24s now (entries, those hot, its size); this process. */
   bridgeLoneMapWrites?: number;
   bridgeLoneMapMs?: number;
-  /** maps25: the bridge's changes that wrote its maps only (the program the same), and those whose
-   * new program waited for the gap after the last (SB_LONE_GAP_MS). */
+  /** maps25: the bridge's changes that wrote its maps only (the program the same), and the rebuilds
+   * (one a wake-up) that found a new program waiting for the gap after the last (SB_LONE_GAP_MS). */
   bridgeLoneMapsOnly?: number;
   bridgeLoneDeferred?: number;
   loneMapEntries?: number;
