@@ -141,7 +141,7 @@ static void tree_jumps(emitter *e, const uint32_t *v, unsigned lo, unsigned hi, 
  * its blocks are not made yet. IPv4 only (else accept); a source inside an allow range, or whose
  * /24 is in `good` (standing), passes; one whose /24 is blocked is dropped (with the renewal's
  * `sample`); any other passes when a random u32 is under `share`. */
-static void bridge_part(emitter *e, const uint32_t *blocked, unsigned n, uint32_t sample, const sb_bridge *b) {
+static unsigned bridge_part(emitter *e, const uint32_t *blocked, unsigned n, uint32_t sample, const sb_bridge *b) {
   emit(e, BPF_LD | BPF_B | BPF_ABS, 0, 0, (uint32_t)(SKF_NET_OFF + 0));
   emit(e, BPF_ALU | BPF_RSH | BPF_K, 0, 0, 4);
   emit(e, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 4);
@@ -152,7 +152,7 @@ static void bridge_part(emitter *e, const uint32_t *blocked, unsigned n, uint32_
     emit(e, BPF_JMP | BPF_JGT | BPF_K, 1, 0, b->ranges[i][1]); /* over hi: the next range */
     emit(e, BPF_RET | BPF_K, 0, 0, 0xffffffffu);
   }
-  emit(e, BPF_ALU | BPF_AND | BPF_K, 0, 0, 0xffffff00u);
+  unsigned mask_at = emit(e, BPF_ALU | BPF_AND | BPF_K, 0, 0, 0xffffff00u);
   unsigned fbuf[SB_BRIDGE_MAX_GOOD + SB_PREFILTER_MAX], mbuf[SB_BRIDGE_MAX_GOOD + SB_PREFILTER_MAX];
   patches found = {fbuf, 0, SB_BRIDGE_MAX_GOOD + SB_PREFILTER_MAX};
   patches missed = {mbuf, 0, SB_BRIDGE_MAX_GOOD + SB_PREFILTER_MAX};
@@ -179,6 +179,15 @@ static void bridge_part(emitter *e, const uint32_t *blocked, unsigned n, uint32_
   emit(e, BPF_JMP | BPF_JGE | BPF_K, 0, 1, b->share);
   emit(e, BPF_RET | BPF_K, 0, 0, 0);
   emit(e, BPF_RET | BPF_K, 0, 0, 0xffffffffu);
+  return mask_at;
+}
+
+sb_bridge sb_prefilter_bridge_mapped(const sb_bridge *b) {
+  sb_bridge m = *b;
+  m.good = NULL;
+  m.ngood = 0;
+  m.share = 0;
+  return m;
 }
 
 static int bridge_ok(const sb_bridge *b) {
@@ -429,7 +438,7 @@ static unsigned build_qf(const uint32_t *prefixes, unsigned n, unsigned bits, ui
   uint32_t mask = bits == 32 ? 0xffffffffu : ~(0xffffffffu >> bits);
   if (nz == 0 && bridge != NULL) {
     emitter e = {out, cap, 0, 0, NULL, 0, 0};
-    bridge_part(&e, prefixes, n, sample, bridge);
+    g_qf_marks.mask_at = bridge_part(&e, prefixes, n, sample, bridge);
     g_qf_marks.len = e.overflow ? 0 : e.n;
     g_qf_marks.nz = 0;
     return e.overflow ? 0 : e.n;
@@ -601,8 +610,9 @@ static unsigned build_qf(const uint32_t *prefixes, unsigned n, unsigned bits, ui
     emit(e, BPF_RET | BPF_K, 0, 0, 0);
   }
   place(a, ACC);
+  unsigned mask_at = 0;
   if (bridge != NULL)
-    bridge_part(e, prefixes, n, sample, bridge);
+    mask_at = bridge_part(e, prefixes, n, sample, bridge);
   else
     source_part(e, prefixes, n, mask, 0, sample);
   unsigned len = resolve_labels(a) && !e->overflow ? e->n : 0;
@@ -614,6 +624,7 @@ static unsigned build_qf(const uint32_t *prefixes, unsigned n, unsigned bits, ui
     g_qf_marks.miss_at[z] = a->label_at[MISS[z]];
   }
   g_qf_marks.acc_at = len > 0 ? a->label_at[ACC] : 0;
+  g_qf_marks.mask_at = mask_at;
   free(a);
   return len;
 }

@@ -113,8 +113,10 @@ unsigned sb_prefilter_build_bridge(const uint32_t *prefixes, unsigned n, uint32_
 #define SB_LONE_WIN_NS 100000000ull
 #define SB_LONE_HOT_NS 10000000000ull
 #define SB_LONE_MAP 4096
-/* The least time between two eBPF bridge programs on a socket (udp.c; the QNAME filter's entry excepted). */
+/* The least time between two eBPF bridge programs on a socket (udp.c; the QNAME filter's entry excepted).
+ * maps25: SWITCHBOARD_BRIDGE_LONE_GAP_MS=N (0..2000) for A/B runs; sb_prefilter_lone_gap_ms reads it once. */
 #define SB_LONE_GAP_MS 250
+double sb_prefilter_lone_gap_ms(void);
 /* Where the last program built on this thread has each zone's search of its names: the instruction
  * that loads the hash (tree_at), the zone's miss (miss_at), the QNAME filter's accept (acc_at). The
  * eBPF translation replaces each search by a lookup in a hash map of (zone, hash): a search of
@@ -122,9 +124,42 @@ unsigned sb_prefilter_build_bridge(const uint32_t *prefixes, unsigned n, uint32_
 typedef struct sb_qf_marks {
   unsigned len, nz;
   unsigned tree_at[SB_QF_MAX_ZONES], miss_at[SB_QF_MAX_ZONES], acc_at;
+  /* maps25: the bridge's mask of the source to its /24 (0: not a bridge program); the eBPF
+   * translation asks the map of /24s of standing right after it. */
+  unsigned mask_at;
 } sb_qf_marks;
 const sb_qf_marks *sb_prefilter_qf_marks(void);
-/* `zones`/`nz`: those the program was built with (sb_prefilter_build_bridge, just before). */
+/* maps25 (docs/SHIELD.md "The bridge's maps"): the eBPF bridge program reads the strangers' share
+ * from an array map (one slot: the u32 share) and the bridge's /24s of standing — those it was made
+ * with and those that joined it — from a hash map of SB_LONE_GOOD_MAP /24s, both per thread (the
+ * shield's), written from the worker with bpf(BPF_MAP_UPDATE_ELEM/DELETE_ELEM). So a rise of the
+ * share or a join changes no program: only blocks and the QNAME filter do. The program's own share
+ * constant and search of standing are kept (the classic program, where bpf(2) is refused, is the
+ * same program); the caller builds the eBPF one from the bridge with no /24 of standing and a share
+ * of 0 (sb_prefilter_bridge_mapped), so that a rebuild for a join or a rise is the same program.
+ * sb_prefilter_lone_sync writes `bridge`'s share and /24s into the maps (only what changed since
+ * the last call on this thread): 0, or -1 (bpf(2) refused, SWITCHBOARD_BRIDGE_LONE=off, or an update
+ * failed — then the caller attaches the classic program, and the next call rewrites the maps whole).
+ * Bounded: the shield holds at most SB_BRIDGE_MAX_GOOD /24s of standing a bridge (the map's size). */
+#define SB_LONE_GOOD_MAP SB_BRIDGE_MAX_GOOD
+int sb_prefilter_lone_sync(const sb_bridge *bridge);
+/* The bridge as the eBPF program is built from (`b` with no /24 of standing and a share of 0). */
+sb_bridge sb_prefilter_bridge_mapped(const sb_bridge *b);
+/* Map writes (syscalls) made by sb_prefilter_lone_sync and the time they took, in this process; and
+ * the bridge's changes that wrote the maps only (the program the same) and those whose new program
+ * waited for the gap (udp.c counts them: sb_prefilter_lone_tally). */
+void sb_prefilter_lone_map_counts(uint64_t *writes, uint64_t *ns);
+void sb_prefilter_lone_tally(unsigned maps_only, unsigned deferred);
+void sb_prefilter_lone_tallies(uint64_t *maps_only, uint64_t *deferred);
+/* The LRU map of /24s now: entries, and those hot; -1 when there is no map (bpf(2) refused, never
+ * made). One batch lookup (or a walk of its keys where the kernel has no batch for it). */
+int sb_prefilter_lone_occupancy(unsigned *entries, unsigned *hot);
+/* The maps an eBPF bridge program uses. */
+typedef struct sb_lone_maps {
+  int lru, budget, params, good;
+} sb_lone_maps;
+/* `zones`/`nz`: those the program was built with (sb_prefilter_build_bridge, just before). The
+ * program reads the share and the /24s of standing from the maps: sb_prefilter_lone_sync first. */
 int sb_prefilter_attach_lone(int fd, const struct sock_filter *prog, unsigned len, unsigned share_at,
                              const sb_qf_zone *zones, unsigned nz);
 int sb_prefilter_lone_enabled(void);
@@ -133,9 +168,9 @@ int sb_prefilter_lone_enabled(void);
 void sb_prefilter_lone_counts(uint64_t *attached, uint64_t *refused, uint64_t *ns);
 struct bpf_insn;
 /* The translation alone (tests): its length in `out`, or 0. */
-unsigned sb_prefilter_lone_translate(const struct sock_filter *prog, unsigned len, unsigned share_at, int lru,
-                                     int budget, int names, const sb_qf_marks *marks, struct bpf_insn *out,
-                                     unsigned cap);
+unsigned sb_prefilter_lone_translate(const struct sock_filter *prog, unsigned len, unsigned share_at,
+                                     const sb_lone_maps *maps, int names, const sb_qf_marks *marks,
+                                     struct bpf_insn *out, unsigned cap);
 
 /* Attaches the program to the socket (replacing the one before); len 0 detaches. 0 or -1. */
 int sb_prefilter_attach(int fd, struct sock_filter *prog, unsigned len);

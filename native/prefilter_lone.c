@@ -55,7 +55,8 @@ static void put(ebuf *b, uint8_t code, uint8_t dst, uint8_t src, int16_t off, in
 #define RNOW BPF_REG_8
 #define RV BPF_REG_9
 /* M[i] at fp - 4 * (i + 1); the lone check's key at fp - 72, its new value at fp - 96, the
- * budget's key at fp - 100. */
+ * budget's key at fp - 100; maps25: the /24 asked of the map of standing at fp - 116, the
+ * params' key at fp - 120. */
 #define M_OFF(i) ((int16_t)(-4 * ((int)(i) + 1)))
 #define K_OFF (-72)
 #define V_OFF (-96)
@@ -65,8 +66,27 @@ static void put(ebuf *b, uint8_t code, uint8_t dst, uint8_t src, int16_t off, in
 /* A zone's search as a lookup: the key (zone, hash) at fp - 112. */
 #define LOOKUP_LEN 9
 #define NK_OFF (-112)
+#define GK_OFF (-116)
+#define PK_OFF (-120)
+/* maps25: the map of standing asked after the bridge's mask (the AND itself, then these). */
+#define GOOD_LEN 10
 
 static int lone_maps(int *lru, int *budget);
+
+/* maps25: after the bridge's mask (A the source's /24), the /24 asked of the map of standing: found,
+ * the datagram passes whole (as the classic program's search of standing); else A as it was. */
+static void good_check(ebuf *b, int good) {
+  put(b, BPF_STX | BPF_MEM | BPF_W, BPF_REG_10, RA, GK_OFF, 0);
+  put(b, BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, good);
+  put(b, 0, 0, 0, 0, 0);
+  put(b, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0);
+  put(b, BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, GK_OFF);
+  put(b, BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem);
+  put(b, BPF_JMP | BPF_JEQ | BPF_K, RA, 0, 2, 0); /* not found → reload A */
+  put(b, BPF_ALU | BPF_MOV | BPF_K, RA, 0, 0, -1);
+  put(b, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+  put(b, BPF_LDX | BPF_MEM | BPF_W, RA, BPF_REG_10, GK_OFF, 0);
+}
 
 /* eBPF instructions one classic instruction becomes (fixed, so jumps can be placed first). */
 static int width(const struct sock_filter *f, int lone) {
@@ -100,11 +120,21 @@ static int width(const struct sock_filter *f, int lone) {
 }
 
 /* The lone check in place of the share's random draw: R0 = 0 (under any share: passes) for a
- * quiet /24 within the budget, else a random u32 as before. */
-static void lone_check(ebuf *b, int lru, int budget, uint32_t per_win, uint32_t budget_n, uint64_t win_ns,
-                       uint64_t hot_ns) {
-  unsigned start = b->n;
-  (void)start;
+ * quiet /24 within the budget, else a random u32 as before. maps25: first the share from the params
+ * map into X (the compare after it reads X; nothing after it reads the classic X), `fallback` when
+ * the slot cannot be read (an array's slot always can: the verifier wants the case). */
+static void lone_check(ebuf *b, int lru, int budget, int params, uint32_t fallback, uint32_t per_win,
+                       uint32_t budget_n, uint64_t win_ns, uint64_t hot_ns) {
+  put(b, BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, PK_OFF, 0);
+  put(b, BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, params);
+  put(b, 0, 0, 0, 0, 0);
+  put(b, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0);
+  put(b, BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, PK_OFF);
+  put(b, BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem);
+  put(b, BPF_JMP | BPF_JEQ | BPF_K, RA, 0, 2, 0); /* → the fallback */
+  put(b, BPF_LDX | BPF_MEM | BPF_W, RX, RA, 0, 0);
+  put(b, BPF_JMP | BPF_JA, 0, 0, 1, 0);
+  put(b, BPF_ALU | BPF_MOV | BPF_K, RX, 0, 0, (int32_t)fallback);
   /* The source's /24 as the key. */
   put(b, BPF_LD | BPF_ABS | BPF_W, 0, 0, 0, (int32_t)(SKF_NET_OFF + 12));
   put(b, BPF_ALU | BPF_AND | BPF_K, RA, 0, 0, (int32_t)0xffffff00u);
@@ -218,7 +248,7 @@ static unsigned lone_len(void) {
   if (n == 0) {
     struct bpf_insn tmp[128];
     ebuf b = {tmp, 128, 0, 0};
-    lone_check(&b, 0, 0, 1, 1, 1, 1);
+    lone_check(&b, 0, 0, 0, 1, 1, 1, 1, 1);
     n = b.n;
   }
   return n;
@@ -235,10 +265,17 @@ static int in_search(const sb_qf_marks *m, unsigned i, unsigned *zone) {
   return 0;
 }
 
-unsigned sb_prefilter_lone_translate(const struct sock_filter *prog, unsigned len, unsigned share_at, int lru,
-                                     int budget, int names, const sb_qf_marks *marks, struct bpf_insn *out,
-                                     unsigned cap) {
-  if (len == 0 || share_at >= len) return 0;
+unsigned sb_prefilter_lone_translate(const struct sock_filter *prog, unsigned len, unsigned share_at,
+                                     const sb_lone_maps *maps, int names, const sb_qf_marks *marks,
+                                     struct bpf_insn *out, unsigned cap) {
+  if (len == 0 || share_at + 1 >= len || maps == NULL || marks == NULL) return 0;
+  /* maps25: the bridge's mask (the map of standing asked after it) and the share's compare (its
+   * constant replaced by the params map's). */
+  unsigned mask_at = marks->mask_at;
+  if (mask_at == 0 || mask_at >= share_at || prog[mask_at].code != (BPF_ALU | BPF_AND | BPF_K) ||
+      prog[mask_at].k != 0xffffff00u || prog[share_at + 1].code != (BPF_JMP | BPF_JGE | BPF_K))
+    return 0;
+  uint32_t fallback = prog[share_at + 1].k != 0 ? prog[share_at + 1].k : 0xffffffffu / 16 + 1;
   /* A QNAME filter is translated only with its names in the map (the searches' verification is
    * what the map saves). */
   if (marks != NULL && (marks->len != len || (marks->nz > 0 && names < 0))) return 0;
@@ -271,6 +308,7 @@ unsigned sb_prefilter_lone_translate(const struct sock_filter *prog, unsigned le
       continue;
     }
     if (i == src_at) pos += CLEAR_LEN;
+    if (i == mask_at) pos += GOOD_LEN;
     int w = width(&prog[i], i == share_at);
     if (w == -2) w = (int)lone_len();
     if (w < 0 || (i == share_at && prog[i].code != (BPF_LD | BPF_W | BPF_ABS))) {
@@ -318,12 +356,19 @@ unsigned sb_prefilter_lone_translate(const struct sock_filter *prog, unsigned le
       break;
     }
 #define JTO(target) ((int16_t)((int)at[(target)] - (int)b.n - 1))
+    if (i == share_at + 1) {
+      /* maps25: the share's compare against X, the params map's share (lone_check). */
+      put(&b, BPF_JMP32 | BPF_JGE | BPF_X, RA, RX, JTO(i + 1 + f->jt), 0);
+      put(&b, BPF_JMP | BPF_JA, 0, 0, JTO(i + 1 + f->jf), 0);
+      continue;
+    }
     switch (BPF_CLASS(c)) {
     case BPF_LD:
       if (BPF_MODE(c) == BPF_ABS && f->k >= (uint32_t)SKF_AD_OFF) {
         if (f->k != (uint32_t)(SKF_AD_OFF + SKF_AD_RANDOM)) b.bad = 1;
         else if (i == share_at)
-          lone_check(&b, lru, budget, SB_LONE_PER_WIN, SB_LONE_BUDGET, SB_LONE_WIN_NS, SB_LONE_HOT_NS);
+          lone_check(&b, maps->lru, maps->budget, maps->params, fallback, SB_LONE_PER_WIN, SB_LONE_BUDGET,
+                     SB_LONE_WIN_NS, SB_LONE_HOT_NS);
         else
           put(&b, BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_prandom_u32);
       } else if (BPF_MODE(c) == BPF_ABS) {
@@ -401,6 +446,7 @@ unsigned sb_prefilter_lone_translate(const struct sock_filter *prog, unsigned le
     default:
       b.bad = 1;
     }
+    if (i == mask_at) good_check(&b, maps->good);
 #undef JTO
   }
   unsigned n = b.bad || b.n != at[len] ? 0 : b.n;
@@ -436,6 +482,199 @@ static int lone_maps(int *lru, int *budget) {
   *lru = g_lru;
   *budget = g_budget;
   return g_lru >= 0 ? 0 : -1;
+}
+
+/* maps25: the bridge's maps, per thread (the shield's): the share (an array of one slot) and the
+ * /24s of standing (a hash of SB_LONE_GOOD_MAP), with what was last written to them, so that a
+ * sync writes only what changed. -2: not made yet; -1: refused. */
+static __thread int g_params = -2, g_good = -2;
+static __thread uint32_t g_have[SB_LONE_GOOD_MAP];
+static __thread unsigned g_nhave;
+static __thread int g_have_valid; /* 0: the map's contents unknown (cleared before the next fill) */
+static __thread uint32_t g_share_have;
+static __thread int g_share_valid;
+static uint64_t g_map_writes, g_map_ns;
+
+static int bridge_maps(void) {
+  if (g_params == -2) {
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.map_type = BPF_MAP_TYPE_ARRAY;
+    a.key_size = 4;
+    a.value_size = 8; /* u32 share, u32 spare */
+    a.max_entries = 1;
+    g_params = (int)sys_bpf(BPF_MAP_CREATE, &a);
+    memset(&a, 0, sizeof(a));
+    a.map_type = BPF_MAP_TYPE_HASH;
+    a.key_size = 4;
+    a.value_size = 4;
+    a.max_entries = SB_LONE_GOOD_MAP;
+    g_good = g_params < 0 ? -1 : (int)sys_bpf(BPF_MAP_CREATE, &a);
+    if (g_params < 0 || g_good < 0) {
+      if (g_params >= 0) close(g_params);
+      g_params = g_good = -1;
+    }
+    g_nhave = 0;
+    g_have_valid = 1; /* empty */
+    g_share_valid = 0;
+  }
+  return g_params >= 0 ? 0 : -1;
+}
+
+static int map_put(int fd, const void *key, const void *value) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.map_fd = (uint32_t)fd;
+  a.key = (uint64_t)(uintptr_t)key;
+  a.value = (uint64_t)(uintptr_t)value;
+  a.flags = BPF_ANY;
+  g_map_writes++;
+  return sys_bpf(BPF_MAP_UPDATE_ELEM, &a) == 0 ? 0 : -1;
+}
+
+static int map_del(int fd, const void *key) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.map_fd = (uint32_t)fd;
+  a.key = (uint64_t)(uintptr_t)key;
+  g_map_writes++;
+  return sys_bpf(BPF_MAP_DELETE_ELEM, &a) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/* Empties the map of standing (its contents unknown after a failed write): bounded by its size. */
+static int good_clear(void) {
+  for (unsigned i = 0; i <= SB_LONE_GOOD_MAP + 1; i++) {
+    uint32_t key;
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.map_fd = (uint32_t)g_good;
+    a.key = 0; /* NULL: the first key */
+    a.next_key = (uint64_t)(uintptr_t)&key;
+    if (sys_bpf(BPF_MAP_GET_NEXT_KEY, &a) != 0) return errno == ENOENT ? 0 : -1;
+    if (map_del(g_good, &key) != 0) return -1;
+  }
+  return -1;
+}
+
+static int sync_maps(const sb_bridge *b) {
+  if (b->ngood > SB_LONE_GOOD_MAP) return -1;
+  if (!g_share_valid || g_share_have != b->share) {
+    uint32_t v[2] = {b->share, 0}, k = 0;
+    g_share_valid = 0;
+    if (map_put(g_params, &k, v) != 0) return -1;
+    g_share_have = b->share;
+    g_share_valid = 1;
+  }
+  if (!g_have_valid) {
+    if (good_clear() != 0) return -1;
+    g_nhave = 0;
+    g_have_valid = 1;
+  }
+  /* Both sorted: a merge — gone from the bridge: deleted; new in it: written. */
+  unsigned i = 0, j = 0;
+  uint32_t one = 1;
+  g_have_valid = 0; /* until the walk is through */
+  while (i < g_nhave || j < b->ngood) {
+    if (j >= b->ngood || (i < g_nhave && g_have[i] < b->good[j])) {
+      uint32_t key = g_have[i++];
+      if (map_del(g_good, &key) != 0) return -1;
+    } else if (i >= g_nhave || b->good[j] < g_have[i]) {
+      uint32_t key = b->good[j++];
+      if (map_put(g_good, &key, &one) != 0) return -1;
+    } else {
+      i++;
+      j++;
+    }
+  }
+  if (b->ngood > 0) memcpy(g_have, b->good, (size_t)b->ngood * sizeof(uint32_t));
+  g_nhave = b->ngood;
+  g_have_valid = 1;
+  return 0;
+}
+
+int sb_prefilter_lone_sync(const sb_bridge *bridge) {
+  if (!sb_prefilter_lone_enabled() || bridge == NULL) return -1;
+  int lru, budget;
+  if (lone_maps(&lru, &budget) != 0 || bridge_maps() != 0) return -1;
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  int r = sync_maps(bridge);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  g_map_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
+  return r;
+}
+
+static uint64_t g_maps_only, g_deferred;
+
+void sb_prefilter_lone_tally(unsigned maps_only, unsigned deferred) {
+  g_maps_only += maps_only;
+  g_deferred += deferred;
+}
+
+void sb_prefilter_lone_tallies(uint64_t *maps_only, uint64_t *deferred) {
+  *maps_only = g_maps_only;
+  *deferred = g_deferred;
+}
+
+void sb_prefilter_lone_map_counts(uint64_t *writes, uint64_t *ns) {
+  *writes = g_map_writes;
+  *ns = g_map_ns;
+}
+
+int sb_prefilter_lone_occupancy(unsigned *entries, unsigned *hot) {
+  *entries = *hot = 0;
+  if (g_lru < 0) return -1;
+  /* value: u64 window start, u64 hot until, u32 count, u32 spare (lone_check) */
+  static __thread uint32_t keys[SB_LONE_MAP];
+  static __thread uint64_t vals[SB_LONE_MAP * 3];
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts); /* ktime_get_ns's clock */
+  uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  uint32_t out_batch = 0;
+  a.batch.in_batch = 0;
+  a.batch.out_batch = (uint64_t)(uintptr_t)&out_batch;
+  a.batch.keys = (uint64_t)(uintptr_t)keys;
+  a.batch.values = (uint64_t)(uintptr_t)vals;
+  a.batch.count = SB_LONE_MAP;
+  a.batch.map_fd = (uint32_t)g_lru;
+  unsigned n = 0;
+  if (sys_bpf(BPF_MAP_LOOKUP_BATCH, &a) == 0 || errno == ENOENT) {
+    n = a.batch.count; /* ENOENT: the whole map in this one batch */
+  } else {
+    /* No batch: a walk of the keys, each looked up (bounded by the map's size). */
+    uint32_t key = 0, next;
+    for (int first = 1; n < SB_LONE_MAP; first = 0) {
+      memset(&a, 0, sizeof(a));
+      a.map_fd = (uint32_t)g_lru;
+      a.key = first ? 0 : (uint64_t)(uintptr_t)&key;
+      a.next_key = (uint64_t)(uintptr_t)&next;
+      if (sys_bpf(BPF_MAP_GET_NEXT_KEY, &a) != 0) break;
+      key = next;
+      memset(&a, 0, sizeof(a));
+      a.map_fd = (uint32_t)g_lru;
+      a.key = (uint64_t)(uintptr_t)&key;
+      a.value = (uint64_t)(uintptr_t)&vals[n * 3];
+      if (sys_bpf(BPF_MAP_LOOKUP_ELEM, &a) != 0) continue;
+      n++;
+    }
+  }
+  if (n > SB_LONE_MAP) n = SB_LONE_MAP;
+  *entries = n;
+  for (unsigned i = 0; i < n; i++)
+    if (vals[i * 3 + 1] > now) (*hot)++;
+  return 0;
+}
+
+double sb_prefilter_lone_gap_ms(void) {
+  static double v = -1;
+  if (v < 0) {
+    const char *e = getenv("SWITCHBOARD_BRIDGE_LONE_GAP_MS");
+    long n = e != NULL ? strtol(e, NULL, 10) : -1;
+    v = n >= 0 && n <= 2000 ? (double)n : SB_LONE_GAP_MS;
+  }
+  return v;
 }
 
 int sb_prefilter_lone_enabled(void) {
@@ -536,8 +775,10 @@ static uint64_t names_sig(const sb_qf_zone *zones, unsigned nz) {
 
 static int attach_lone(int fd, const struct sock_filter *prog, unsigned len, unsigned share_at,
                        const sb_qf_zone *zones, unsigned nz) {
-  int lru, budget;
-  if (lone_maps(&lru, &budget) != 0) return -1;
+  sb_lone_maps maps;
+  if (lone_maps(&maps.lru, &maps.budget) != 0 || bridge_maps() != 0) return -1;
+  maps.params = g_params;
+  maps.good = g_good;
   const sb_qf_marks *marks = sb_prefilter_qf_marks();
   if (marks->len != len || marks->nz != nz) return -1; /* not the program just built */
   int names = -1;
@@ -558,7 +799,7 @@ static int attach_lone(int fd, const struct sock_filter *prog, unsigned len, uns
     if (names >= 0) close(names);
     return -1;
   }
-  unsigned n = sb_prefilter_lone_translate(prog, len, share_at, lru, budget, names, marks, ins, cap);
+  unsigned n = sb_prefilter_lone_translate(prog, len, share_at, &maps, names, marks, ins, cap);
   if (n == 0) {
     free(ins);
     if (names >= 0) close(names);

@@ -207,6 +207,26 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   sb_prefilter_lone_counts(&lone_attached, &lone_refused, &lone_ns);
   ok = ok && put(env, o, "bridgeLoneAttached", (double)lone_attached) &&
        put(env, o, "bridgeLoneRefused", (double)lone_refused) && put(env, o, "bridgeLoneMs", lone_ns / 1e6);
+  /* maps25: the bridge's map writes (share, /24s of standing), and the LRU map of /24s now. */
+  uint64_t map_writes = 0, map_ns = 0;
+  sb_prefilter_lone_map_counts(&map_writes, &map_ns);
+  /* The LRU map read (a batch lookup: ~0.2-0.4 ms when full) only while a bridge holds and once after
+   * its lift (the map is read by no program after it): otherwise the last reading. */
+  static __thread unsigned lru_entries = 0, lru_hot = 0;
+  static __thread int lru = -1;
+  static __thread double lru_lift_seen = -1;
+  if (sh->bridge_on || sh->bridge_lifted != lru_lift_seen) {
+    lru = sb_prefilter_lone_occupancy(&lru_entries, &lru_hot);
+    lru_lift_seen = sh->bridge_lifted;
+  }
+  uint64_t maps_only = 0, deferred = 0;
+  sb_prefilter_lone_tallies(&maps_only, &deferred);
+  ok = ok && put(env, o, "bridgeLoneMapWrites", (double)map_writes) && put(env, o, "bridgeLoneMapMs", map_ns / 1e6) &&
+       put(env, o, "bridgeLoneMapsOnly", (double)maps_only) && put(env, o, "bridgeLoneDeferred", (double)deferred);
+  if (lru == 0)
+    ok = ok && put(env, o, "loneMapEntries", lru_entries) && put(env, o, "loneMapHot", lru_hot) &&
+         put(env, o, "loneMapSize", SB_LONE_MAP);
+  ok = ok && put(env, o, "sourcesSize", sh->sources.table.size) && put(env, o, "sourcesEvictions", sh->sources.table.evictions);
   if (!ok) return bad(env, "shieldStats");
   /* When things happened, as wall-clock ms since the epoch (0: never), for the log's timeline. */
   struct timespec mono, wall;

@@ -126,6 +126,7 @@ typedef struct sb_sock {
    * setsockopt calls made and spared (a rebuild that came out the same). */
   sb_prefilter_last udp_last, tcp_last;
   uint64_t prefilter_attaches, prefilter_same, prefilter_lone, lone_deferred;
+  uint64_t lone_maps_only; /* maps25: bridge changes that only wrote the maps (the program the same) */
   double lone_at; /* lone24: when the eBPF bridge program was attached (0: a classic one is) */
   unsigned lone_nz;
   /* TCP listening sockets that carry the same filter (their own duplicates of the descriptors,
@@ -603,6 +604,43 @@ static double mono_ms(void);
 
 static __thread struct sock_filter g_udp_prog[SB_QF_INSNS], g_tcp_prog[SB_PREFILTER_INSNS];
 
+/* maps25: the bridge's program as eBPF, its share and /24s of standing in maps (prefilter.h). The maps
+ * written first; then the program, built from the bridge without them, attached only when it differs
+ * from the one on the socket (a block, the QNAME filter) — a rise of the share or a join is the same
+ * program. 1: done (r set); 0: the classic program instead (bpf(2) refused, a map write failed, the
+ * translation or the verifier refused); -1: a new program waits for SB_LONE_GAP_MS after the last. */
+static int apply_bridge_lone(sb_sock *s, const uint32_t *pfx, unsigned np, const sb_qf_zone *zones, unsigned nz,
+                             const sb_bridge *bridge, int *r) {
+  if (sb_prefilter_lone_sync(bridge) != 0) return 0;
+  sb_bridge mb = sb_prefilter_bridge_mapped(bridge);
+  unsigned len = sb_prefilter_build_bridge(pfx, np, sb_shield_prefilter_sample(), zones, nz, &mb, g_udp_prog, SB_QF_INSNS);
+  if (len < 4) return 0;
+  if (s->lone_at > 0 && !sb_prefilter_attach_same() && sb_prefilter_same(&s->udp_last, g_udp_prog, len)) {
+    s->prefilter_same++;
+    s->lone_maps_only++;
+    sb_prefilter_lone_tally(1, 0);
+    *r = 0;
+    return 1;
+  }
+  /* lone24: an eBPF program costs the verifier ~2 ms of CPU an attach (20 ms of a quarter core's wall
+   * time), so while one is on the socket a new one waits until SB_LONE_GAP_MS after it — the QNAME
+   * filter's entry excepted. Meanwhile a bot /24 found is hot in it (the share only), as before its
+   * block; the maps (joins, the share) are current already. */
+  if (s->lone_at > 0 && !(nz > 0 && s->lone_nz == 0) && mono_ms() - s->lone_at < sb_prefilter_lone_gap_ms()) {
+    s->lone_deferred++;
+    sb_prefilter_lone_tally(0, 1);
+    return -1;
+  }
+  if (sb_prefilter_attach_lone(s->fd, g_udp_prog, len, len - 4, zones, nz) != 0) return 0;
+  s->prefilter_lone++;
+  s->prefilter_attaches++;
+  s->lone_at = mono_ms();
+  s->lone_nz = nz;
+  sb_prefilter_note(&s->udp_last, g_udp_prog, len);
+  *r = 0;
+  return 1;
+}
+
 static void apply_prefilter(sb_sock *s) {
   const uint32_t *pfx;
   unsigned np;
@@ -627,15 +665,10 @@ static void apply_prefilter(sb_sock *s) {
     unsigned ulen = 0;
     /* bridge21: while the bridge holds, the source check passes standing and a share of the rest. */
     const sb_bridge *bridge = sb_shield_prefilter_bridge();
-    /* lone24: an eBPF bridge program costs the verifier ~2 ms of CPU an attach (20 ms of a quarter
-     * core's wall time; the drill's bridges changed their program 20-28 times: ~0.5 s), so while one
-     * is on the socket a change waits until SB_LONE_GAP_MS after it — the QNAME filter's entry
-     * excepted. Meanwhile the bots' /24s are hot in it (the share only), as before their blocks. */
-    if (bridge != NULL && s->lone_at > 0 && !(nz > 0 && s->lone_nz == 0) && mono_ms() - s->lone_at < SB_LONE_GAP_MS) {
-      s->lone_deferred++;
-      return;
-    }
-    if (np > 0 || nz > 0 || bridge != NULL) {
+    /* lone24/maps25: while the bridge holds, its program as eBPF where the kernel allows it. */
+    int lone = bridge != NULL ? apply_bridge_lone(s, pfx, np, zones, nz, bridge, &r) : 0;
+    if (lone < 0) return;
+    if (!lone && (np > 0 || nz > 0 || bridge != NULL)) {
       /* expiry19: a sample of the blocked /24s' datagrams passes, read as evidence for renewal. */
       uint32_t sample = sb_shield_prefilter_sample();
       if (bridge != NULL) ulen = sb_prefilter_build_bridge(pfx, np, sample, zones, nz, bridge, g_udp_prog, SB_QF_INSNS);
@@ -649,20 +682,13 @@ static void apply_prefilter(sb_sock *s) {
       }
       if (ulen == 0 && np > 0) r = -1;
     }
-    if (r == 0) {
+    if (r == 0 && !lone) {
       /* onset22: the same program as the one on the socket is not attached again. */
       if (!sb_prefilter_attach_same() && sb_prefilter_same(&s->udp_last, g_udp_prog, ulen)) {
         s->prefilter_same++;
       } else {
-        /* lone24: the bridge's program with its quiet /24s' pass where the kernel allows eBPF. */
-        if (bridge != NULL && ulen >= 4 && sb_prefilter_attach_lone(s->fd, g_udp_prog, ulen, ulen - 4, zones, nz) == 0) {
-          s->prefilter_lone++;
-          s->lone_at = mono_ms();
-          s->lone_nz = nz;
-        } else {
-          r = sb_prefilter_attach(s->fd, ulen ? g_udp_prog : NULL, ulen);
-          s->lone_at = 0;
-        }
+        r = sb_prefilter_attach(s->fd, ulen ? g_udp_prog : NULL, ulen);
+        s->lone_at = 0;
         s->prefilter_attaches++;
         if (r == 0) sb_prefilter_note(&s->udp_last, g_udp_prog, ulen);
         else s->udp_last.valid = 0;
@@ -2278,6 +2304,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   set_num(env, o, "prefilterSame", (double)s->prefilter_same);
   set_num(env, o, "prefilterLone", (double)s->prefilter_lone);
   set_num(env, o, "prefilterLoneDeferred", (double)s->lone_deferred);
+  set_num(env, o, "prefilterLoneMapsOnly", (double)s->lone_maps_only);
   set_num(env, o, "idleClocks", (double)s->idle_clocks);
   return o;
 }

@@ -29,6 +29,9 @@
  *     7. lone24: the bridge's program as eBPF (../prefilter_lone.c) where bpf(2) is allowed: its QNAME
  *        filter against the reference, the bridge's cases, a quiet stranger whole, rotating /24s
  *        held to the budget ("qf lone ok 1 ..."; "qf lone ok 0 ..." where refused).
+ *     8. maps25: the share and the /24s of standing in maps — one eBPF program attached, then a
+ *        join and a rise of the share written into the maps only, each applied by the kernel
+ *        ("qf maps ok 1 programs 1 same 2 ...").
  *   Prints "qf sent N passed P dropped D mismatches 0 v6 0|1 blocked 1 insns I",
  *   "qf sampled S of T" and "qf same 7 of 7 kept 2000 of 2000 after 2000 of 2000".
  */
@@ -505,6 +508,8 @@ int main(int argc, char **argv) {
     sb_bridge lb = {lgood, 3, ranges, 1, 0xffffffffu / 16 + 1};
     unsigned llen = sb_prefilter_build_bridge(blocked, 1, SB_PREFILTER_SAMPLE, zones, 2, &lb, prog, SB_QF_INSNS);
     if (llen == 0) fail("the lone bridge program was not built");
+    /* maps25: the program reads the share and the /24s of standing from the maps. */
+    if (sb_prefilter_lone_sync(&lb) != 0) sb_prefilter_lone_sync(&lb); /* refused: lone_ok 0 below */
     if (sock_pair(AF_INET, &rx, &tx, &to, &tolen, "127.0.0.1") != 0) fail("socket (lone)");
     lone_ok = sb_prefilter_attach_lone(rx, prog, llen, llen - 4, zones, 2) == 0;
     close(rx);
@@ -555,6 +560,81 @@ int main(int argc, char **argv) {
       close(tx);
     }
   }
+  /* 8: maps25 — the share and the /24s of standing in maps: one program, built from the bridge
+   * without them (sb_prefilter_bridge_mapped), attached once; then, without a new program, (a) a
+   * stranger /24 flooding: SB_LONE_PER_WIN whole, then hot at the share of 1 in 16; (b) its /24 joins
+   * (written into the map of standing): whole; (c) the share raised to 1 in 2 in the params map: another
+   * stranger, hot, at about half; (d) the joined /24 gone from the bridge, the share back at 1 in 16:
+   * the first stranger (hot) at the share again. A rebuild for (b) and (c) is the same program. */
+  int maps_ok = 0, maps_same = 0;
+  unsigned programs = 0, m_mism = 0, m_flood = 0, m_joined = 0, m_share = 0, m_left = 0;
+  if (lone_ok) {
+    static const uint32_t mgood[3] = {0x7f000000u, 0x7f070000u, 0x7f080000u};
+    static const uint32_t mjoined[4] = {0x7f000000u, 0x7f070000u, 0x7f080000u, 0x7f140000u};
+    sb_bridge mb = {mgood, 3, ranges, 1, 0xffffffffu / 16 + 1};
+    sb_bridge mapped = sb_prefilter_bridge_mapped(&mb);
+    static struct sock_filter mprog[SB_QF_INSNS], again[SB_QF_INSNS];
+    unsigned mlen = sb_prefilter_build_bridge(blocked, 1, SB_PREFILTER_SAMPLE, zones, 2, &mapped, mprog, SB_QF_INSNS);
+    if (mlen == 0) fail("the mapped bridge program was not built");
+    uint64_t a0, r0, ns0, a1, r1, ns1;
+    sb_prefilter_lone_counts(&a0, &r0, &ns0);
+    struct timespec pause = {0, 150 * 1000 * 1000};
+    nanosleep(&pause, NULL); /* section 7's budget window over */
+    if (sb_prefilter_lone_sync(&mb) != 0) fail("sync (maps)");
+    if (sock_pair(AF_INET, &rx, &tx, &to, &tolen, "127.20.0.1") != 0) fail("socket (maps)");
+    maps_ok = sb_prefilter_attach_lone(rx, mprog, mlen, mlen - 4, zones, 2) == 0;
+    if (!maps_ok) fail("attach (maps)");
+    int tx2 = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sa2 = {0};
+    sa2.sin_family = AF_INET;
+    sa2.sin_addr.s_addr = htonl(0x7f150001u); /* 127.21.0.1 */
+    if (tx2 < 0 || bind(tx2, (struct sockaddr *)&sa2, sizeof(sa2)) != 0) fail("socket (maps 2)");
+    n = to_wire("n5.z0.drill", name);
+    len = query(pkt, name, n);
+    for (unsigned i = 0; i < 2000; i++) {
+      if (sendto(tx, pkt, len, 0, (struct sockaddr *)&to, tolen) != (ssize_t)len) fail("sendto (maps a)");
+      if (recv(rx, back, sizeof(back), MSG_DONTWAIT) >= 0) m_flood++;
+    }
+    sb_bridge joined = {mjoined, 4, ranges, 1, 0xffffffffu / 16 + 1};
+    if (sb_prefilter_lone_sync(&joined) != 0) fail("sync (joined)");
+    sb_bridge jm = sb_prefilter_bridge_mapped(&joined);
+    if (sb_prefilter_build_bridge(blocked, 1, SB_PREFILTER_SAMPLE, zones, 2, &jm, again, SB_QF_INSNS) == mlen &&
+        memcmp(again, mprog, mlen * sizeof(*mprog)) == 0)
+      maps_same++;
+    for (unsigned i = 0; i < 2000; i++) {
+      if (sendto(tx, pkt, len, 0, (struct sockaddr *)&to, tolen) != (ssize_t)len) fail("sendto (maps b)");
+      if (recv(rx, back, sizeof(back), MSG_DONTWAIT) >= 0) m_joined++;
+    }
+    joined.share = 0x80000000u;
+    if (sb_prefilter_lone_sync(&joined) != 0) fail("sync (share)");
+    jm = sb_prefilter_bridge_mapped(&joined);
+    if (sb_prefilter_build_bridge(blocked, 1, SB_PREFILTER_SAMPLE, zones, 2, &jm, again, SB_QF_INSNS) == mlen &&
+        memcmp(again, mprog, mlen * sizeof(*mprog)) == 0)
+      maps_same++;
+    for (unsigned i = 0; i < 4000; i++) {
+      if (sendto(tx2, pkt, len, 0, (struct sockaddr *)&to, tolen) != (ssize_t)len) fail("sendto (maps c)");
+      if (recv(rx, back, sizeof(back), MSG_DONTWAIT) >= 0) m_share++;
+    }
+    if (sb_prefilter_lone_sync(&mb) != 0) fail("sync (left)");
+    for (unsigned i = 0; i < 3200; i++) {
+      if (sendto(tx, pkt, len, 0, (struct sockaddr *)&to, tolen) != (ssize_t)len) fail("sendto (maps d)");
+      if (recv(rx, back, sizeof(back), MSG_DONTWAIT) >= 0) m_left++;
+    }
+    sb_prefilter_lone_counts(&a1, &r1, &ns1);
+    programs = (unsigned)(a1 - a0);
+    close(tx2);
+    close(rx);
+    close(tx);
+    /* (e) the QNAME filter of the mapped program as the reference decides, from 127.0.0.1: a /24 of
+     * standing only in the map (the program has no search of standing). */
+    g_attach_lone = 1;
+    unsigned mp = 0, md = 0;
+    m_mism = run(AF_INET, mprog, mlen, zones, 2, count / 4, &mp, &md);
+    g_attach_lone = 0;
+    if (mp < 100 || md < 100) fail("the mapped program's QNAME filter saw one decision only");
+  }
+  printf("qf maps ok %d mismatches %u programs %u same %d flood %u of 2000 joined %u of 2000 share %u of 4000 left %u of 3200\n", maps_ok,
+         m_mism, programs, maps_same, m_flood, m_joined, m_share, m_left);
   printf("qf lone ok %d mismatches %u passed %u dropped %u standing %u of %u range %u of %u outside %u of %u blocked %u of %u "
          "stranger %u of %u quiet %u of 20 rotating %u of 600\n",
          lone_ok, lmism, lp, ld, lcounts[0], bridge_sent[0], lcounts[1], bridge_sent[1], lcounts[2], bridge_sent[2],

@@ -20,6 +20,7 @@ import {
   parseMetricsUrl,
   parseTarget,
   prioritizeResolvers,
+  ROTATE_MAX,
   readScenarioFile,
   runDrill,
   type Scenario,
@@ -37,6 +38,7 @@ interface DrillCliOptions {
   resolvers: string;
   lone?: string;
   bots: string;
+  rotate24s: string;
   zones: string;
   names: string;
   victim: string;
@@ -131,6 +133,7 @@ async function drillAction(o: DrillCliOptions): Promise<number> {
         ? int('--lone', o.lone, 0, LONE_MAX)
         : defaultLonePerWave(scenario ? Math.max(0, ...waveOfPhases(scenario)) + 1 : 0),
     bots,
+    rotate24s: int('--rotate-24s', o.rotate24s, 0, ROTATE_MAX),
     perResolverRate: legitRate / resolvers,
     typoShare: num('--typos', o.typos, 0, 0.5),
     senders: o.senders
@@ -174,6 +177,11 @@ export function registerDrillCommand(program: Command): void {
       `resolvers of the 'lone' class per wave, on top of --resolvers: each first appears when its wave starts, in a /24 of its own (127.1.128-255; default ${LONE_PER_WAVE}, at most ${LONE_MAX} over all the waves; 0: none)`,
     )
     .option('--bots <n>', 'bot source addresses (127.2.0.0/16 and on)', '10000')
+    .option(
+      '--rotate-24s <n>',
+      `the bots' UDP flood rotates its sources over N /24s taken in turn (127.4.0.0/24 on, a random host in each; at most ${ROTATE_MAX}; IPv4 and the native sender only; 0: off)`,
+      '0',
+    )
     .option('--zones <n>', 'zones of the drill zone set', '8')
     .option('--names <n>', 'names per zone', '1000')
     .option('--victim <k>', 'the attacked zone (z<k>.drill)', '0')

@@ -11,7 +11,7 @@ import { connect, type Socket as TcpSocket } from 'node:net';
 import { type AttackMix, type FloodInit, type FloodMessage, KINDS, type TcpFlood } from './flood-protocol.js';
 import { COUNTS_PER_KIND, type DrillAddon, loadDrillAddon, NATIVE_BATCH, toNetworkOrder } from './native.js';
 import { wireName, writeQuery } from './packet.js';
-import { botAddress } from './population.js';
+import { botAddress, rotatingAddress } from './population.js';
 import { ipv4ToNumber, isLoopbackAddress, numberToIpv4 } from './target.js';
 import { hostName, zoneOrigin } from './zones.js';
 
@@ -133,7 +133,9 @@ function build(i: number, kind: number, room: number): number {
   const src =
     kind === 0 && cfg.resolverAddresses.length > 0
       ? cfg.resolverAddresses[Math.floor(rnd() * cfg.resolverAddresses.length)]
-      : botAddress(Math.floor(rnd() * cfg.bots));
+      : rotate > 0
+        ? rotatingAddress(rotateStep++, rotate, (rnd() * 250) >>> 0)
+        : botAddress(Math.floor(rnd() * cfg.bots));
   srcHost[i] = src;
   srcs[i] = toNetworkOrder(src);
   return count;
@@ -144,6 +146,10 @@ function pickKind(): number {
   for (let k = 0; k < 4; k++) if (u < mixCdf[k]) return k;
   return 3;
 }
+
+// maps25: --rotate-24s — the bots' /24s taken in turn (each sender from its own starting /24).
+let rotate = 0;
+let rotateStep = 0;
 
 // I/O: native, or Node sockets keyed by source address.
 let addon: DrillAddon | undefined;
@@ -407,11 +413,13 @@ process.on('message', async (msg: { type: string } & Record<string, unknown>) =>
       }
     }
     if (addon) gso = Math.max(1, Math.min(MAX_GSO, Math.floor(cfg.gso)));
+    rotate = cfg.family === 4 && cfg.rotate24s !== undefined && cfg.rotate24s > 0 ? cfg.rotate24s : 0;
+    rotateStep = Math.floor((rotate * cfg.index) / cfg.senders);
     if (!addon) {
-      if (cfg.io === 'native') {
+      if (cfg.io === 'native' || rotate > 0) {
         process.send?.({
           type: 'done',
-          reason: `native sender unavailable: ${loaded.reason}`,
+          reason: `native sender unavailable${rotate > 0 ? ' (--rotate-24s needs it)' : ''}: ${loaded.reason}`,
           sent,
           counts: [],
           behind: 0,
@@ -428,7 +436,12 @@ process.on('message', async (msg: { type: string } & Record<string, unknown>) =>
       type: 'ready',
       ports,
       io: addon ? (gso > 1 ? `native-gso${gso}` : 'native') : 'node',
-      sources: cfg.family === 6 ? 1 : addon ? cfg.bots + cfg.resolverAddresses.length : nodeSockets.size,
+      sources:
+        cfg.family === 6
+          ? 1
+          : addon
+            ? (rotate > 0 ? rotate * 250 : cfg.bots) + cfg.resolverAddresses.length
+            : nodeSockets.size,
     });
     setInterval(() => report('stats'), 200).unref();
     tcpLast = performance.now();

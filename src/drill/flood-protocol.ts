@@ -52,6 +52,11 @@ export interface FloodSettings {
   readonly io: 'auto' | 'native' | 'node';
   /** Random-subdomain queries per UDP GSO message from one source (1: no GSO). */
   readonly gso: number;
+  /**
+   * maps25: the bots' UDP datagrams rotate their sources over this many /24s (rotatingAddress in
+   * population.ts; 0 or absent: the `bots` addresses). Native sender only (per-datagram source).
+   */
+  readonly rotate24s?: number;
 }
 
 /** Set-up of one sender process. */

@@ -130,6 +130,7 @@ export class FloodPool {
         maxPackets: Math.floor(opts.maxPackets / opts.senders),
         io: opts.io,
         gso: opts.gso,
+        rotate24s: opts.rotate24s,
       };
       child.send(init);
     }

@@ -6,7 +6,7 @@
 
 export { prioritizeResolvers, sendCeiling } from './flood.js';
 export { parseMetricsUrl } from './metrics.js';
-export { defaultLonePerWave, LONE_MAX, LONE_PER_WAVE } from './population.js';
+export { defaultLonePerWave, LONE_MAX, LONE_PER_WAVE, ROTATE_MAX } from './population.js';
 export { htmlReport, lossLines, textReport } from './report.js';
 export { type DrillOptions, type DrillReport, runDrill } from './run.js';
 export {

@@ -10,7 +10,11 @@
  *   that no bot and no other resolver uses (the other classes' 20,000 at most fill 127.1.0-79),
  *   at most LONE_MAX of them, a group per wave (`lonePerWave` each);
  * - bots: 127.2.0.1 … 127.2.0.250, 127.2.1.1 …, and on into 127.3.0.0/16 and beyond past
- *   65,000 bots.
+ *   65,000 bots;
+ * - with `--rotate-24s N` (maps25), the bots' UDP datagrams come instead from N /24s taken in turn,
+ *   127.4.0.0/24, 127.4.1.0/24, … (at most ROTATE_MAX: 127.4.0.0 to 127.254.255.0), a random host
+ *   .1-.250 in each: a flood spread thinner than any per-/24 rule sees, over more /24s than the
+ *   kernel's LRU map of /24s holds (4,096).
  * @module
  */
 import { seeded } from './random.js';
@@ -69,6 +73,23 @@ export function defaultLonePerWave(waves: number): number {
 const BASE_RESOLVER = (127 << 24) | (1 << 16);
 const BASE_BOT = (127 << 24) | (2 << 16);
 const PER_BLOCK = 250;
+
+/** maps25: the rotating flood's /24s: from 127.4.0.0/24 (past the bots' 127.2/16 and the settle's
+ * 127.3.0.1) up to 127.254.255.0/24. */
+export const ROTATE_MAX = 251 * 256;
+const BASE_ROTATE = (127 << 24) | (4 << 16);
+
+/** Checks --rotate-24s: 0 (off) or a whole number of /24s up to ROTATE_MAX. */
+export function checkRotate24s(n: number): number {
+  if (!Number.isInteger(n) || n < 0 || n > ROTATE_MAX)
+    throw new DrillConfigError(`--rotate-24s: a whole number from 0 (off) to ${ROTATE_MAX}`);
+  return n;
+}
+
+/** The address of the rotating flood's `step`th datagram: /24 number `step` mod `n`, host 1 + `host` mod 250. */
+export function rotatingAddress(step: number, n: number, host: number): number {
+  return (BASE_ROTATE + (step % n) * 256 + 1 + (host % PER_BLOCK)) >>> 0;
+}
 
 /** Address of bot `b`. */
 export function botAddress(b: number): number {

@@ -297,7 +297,7 @@ export function htmlReport(r: DrillReport): string {
 <h1>switchboard drill: ${esc(r.scenario)}</h1>
 <p>Target ${esc(r.target)}${r.label ? ` (${esc(r.label)})` : ''}; started ${esc(r.startedAt)}; ${r.seconds} s; seed ${r.seed}; stopped by ${esc(r.stoppedBy)}.</p>
 <p>I/O: legitimate ${esc(r.io.legit)}; attack ${esc(r.io.attack)}, ${r.io.senders} sender process(es), ${r.io.attackSources} source addresses.
-Population: resolvers ${pop}; ${r.population.bots} bots; ${r.population.zones} zones × ${r.population.names} names; victim ${esc(r.population.victim)}.
+Population: resolvers ${pop}; ${r.population.bots} bots${r.population.rotate24s ? ` (their UDP flood rotating over ${r.population.rotate24s} /24s)` : ''}; ${r.population.zones} zones × ${r.population.names} names; victim ${esc(r.population.victim)}.
 Packets sent: ${r.packets.legit} legitimate, ${r.packets.attack} attack.
 CPUs: drill ${esc(r.io.drillCpus)}${r.io.targetCpus ? `, target ${esc(r.io.targetCpus)}` : ''}${sharesCpu(r) ? ' — <b>they share CPUs</b>' : ''}.</p>
 ${cap}${r.settle ? `<p>${esc(settleLine(r.settle))}</p>` : ''}

@@ -9,7 +9,7 @@ import { FloodPool, type FloodTotals } from './flood.js';
 import { type AttackKind, type AttackMix, KINDS, TCP_COUNTERS } from './flood-protocol.js';
 import { type MetricSample, metricDeltas, scrapeMetrics } from './metrics.js';
 import { COUNTS_PER_KIND } from './native.js';
-import { makeResolvers, RESOLVER_CLASSES, type ResolverClass } from './population.js';
+import { checkRotate24s, makeResolvers, RESOLVER_CLASSES, type ResolverClass } from './population.js';
 import { cpuBusySeconds, cpuSet, cpusAllowed, isAlive, processTree, treeCpuSeconds } from './proc.js';
 import { TargetSampler } from './proc-sampler.js';
 import {
@@ -32,7 +32,7 @@ import {
   sampleSockets,
 } from './sockets.js';
 import { type LegitStats, percent, StatsBuilder } from './stats.js';
-import type { DrillTarget, HardStops } from './target.js';
+import { DrillConfigError, type DrillTarget, type HardStops } from './target.js';
 import { ThreadTrace } from './thread-trace.js';
 import type { ZoneSetShape } from './zones.js';
 
@@ -55,6 +55,12 @@ export interface DrillOptions {
    */
   readonly lonePerWave?: number;
   readonly bots: number;
+  /**
+   * maps25: the bots' UDP datagrams rotate their sources over this many /24s, taken in turn
+   * (population.ts rotatingAddress; 127.4.0.0/24 on, at most ROTATE_MAX). IPv4 targets and the
+   * native sender only. Default 0: the `bots` addresses.
+   */
+  readonly rotate24s?: number;
   /** Queries per second per resolver. */
   readonly perResolverRate: number;
   readonly typoShare: number;
@@ -294,6 +300,8 @@ export interface DrillReport {
   readonly population: {
     readonly resolvers: Record<string, number>;
     readonly bots: number;
+    /** maps25: /24s the bots' UDP flood rotated over (0: none). */
+    readonly rotate24s?: number;
     readonly zones: number;
     readonly names: number;
     readonly victim: string;
@@ -319,6 +327,13 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
   const deadlineMs = started + opts.stops.maxSeconds * 1000;
   const waveOf = opts.scenario ? waveOfPhases(opts.scenario) : [];
   const waves = waveOf.length > 0 ? Math.max(0, ...waveOf) + 1 : 0;
+  const rotate24s = checkRotate24s(opts.rotate24s ?? 0);
+  if (rotate24s > 0 && opts.target.family !== 4)
+    throw new DrillConfigError('--rotate-24s: IPv4 targets only (the IPv6 flood sends from ::1 alone)');
+  if (rotate24s > 0 && opts.io === 'node')
+    throw new DrillConfigError(
+      '--rotate-24s: needs the native sender (a source address per datagram), not --io node',
+    );
   const specs = makeResolvers(opts.resolvers, opts.bots, opts.seed, undefined, {
     perWave: opts.lonePerWave ?? 0,
     waves,
@@ -388,6 +403,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
       io: opts.io,
       gso: opts.gso ?? 16,
       senderNice: opts.senderNice,
+      rotate24s,
     });
     const owners: SocketOwners = {
       targetPort: opts.target.port,
@@ -616,6 +632,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
     population: {
       resolvers: byClass,
       bots: opts.bots,
+      rotate24s: opts.rotate24s ?? 0,
       zones: opts.shape.zones,
       names: opts.shape.names,
       victim: `z${opts.victim}.drill`,

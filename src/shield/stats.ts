@@ -86,6 +86,20 @@ export interface ShieldStats {
   bridgeLoneRefused?: number;
   /** lone24: milliseconds spent making and attaching those programs (the verifier's mostly). */
   bridgeLoneMs?: number;
+  /** maps25: writes into the eBPF bridge's maps (its share, its /24s of standing) and the ms they
+   * took; the LRU map of /24s now (entries, those hot, its size); this process. */
+  bridgeLoneMapWrites?: number;
+  bridgeLoneMapMs?: number;
+  /** maps25: the bridge's changes that wrote its maps only (the program the same), and the rebuilds
+   * (one a wake-up) that found a new program waiting for the gap after the last (SB_LONE_GAP_MS). */
+  bridgeLoneMapsOnly?: number;
+  bridgeLoneDeferred?: number;
+  loneMapEntries?: number;
+  loneMapHot?: number;
+  loneMapSize?: number;
+  /** The source table's slots and the keys it evicted since start (native path). */
+  sourcesSize?: number;
+  sourcesEvictions?: number;
   bridgeLastAt?: number;
   bridgeLastMs?: number;
   bridgeLastGood?: number;

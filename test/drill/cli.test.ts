@@ -29,6 +29,12 @@ test('drill refuses a target off loopback, and refuses to run without both hard 
       /--target-metrics: an http:\/\/ URL on 127\.0\.0\.0\/8/,
     ],
     [['--target', '127.0.0.1:53', ...stops, '--gso', '65'], /--gso/],
+    [['--target', '127.0.0.1:53', ...stops, '--rotate-24s', '64257'], /--rotate-24s/],
+    [['--target', '[::1]:53', ...stops, '--rotate-24s', '5000'], /--rotate-24s: IPv4 targets only/],
+    [
+      ['--target', '127.0.0.1:53', ...stops, '--rotate-24s', '5000', '--io', 'node'],
+      /--rotate-24s: needs the native/,
+    ],
   ] as const) {
     const r = await runCli(['drill', ...args]);
     assert.equal(r.code, 1, `${args.join(' ')}: ${r.err}`);

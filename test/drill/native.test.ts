@@ -2,7 +2,8 @@
  * The drill's native sender (native/drill.c): under AddressSanitizer and UBSan with hostile
  * datagrams of every length (native/fuzz/drill-harness.c), and through the addon from Node:
  * each datagram leaves from the source address asked for, answers are counted by kind and
- * RCODE, and bad arguments throw instead of reaching C.
+ * RCODE, and bad arguments throw instead of reaching C; (maps25) the bots' flood rotating over
+ * more /24s than the kernel's LRU map holds (--rotate-24s), within its budget.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,9 +12,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
-import { sendCeiling } from '../../src/drill/flood.js';
+import { FloodPool, sendCeiling } from '../../src/drill/flood.js';
 import { COUNTS_PER_KIND, loadDrillAddon, toNetworkOrder } from '../../src/drill/native.js';
-import { ipv4ToNumber } from '../../src/drill/target.js';
+import { checkRotate24s, ROTATE_MAX, rotatingAddress } from '../../src/drill/population.js';
+import { runDrill } from '../../src/drill/run.js';
+import { DrillConfigError, ipv4ToNumber } from '../../src/drill/target.js';
 import { findCommand } from '../helpers/peers.js';
 import { skipOrFail } from '../helpers/require-peers.js';
 
@@ -161,4 +164,84 @@ test('the send ceiling: the senders flood a socket nobody reads for a moment and
   );
   assert.ok(rate !== undefined && rate > 1000, `rate ${rate}`);
   assert.ok(Date.now() - started < 8000);
+});
+
+// maps25: --rotate-24s — the bots' flood rotates its sources over more /24s than the kernel's LRU
+// map of /24s holds (4,096), each datagram from a 127.4+ address the native sender sets; bounded by
+// its packet budget and deadline as every flood.
+test('--rotate-24s: the bots flood from 6,000 /24s in turn (127.4.0.0/24 on), within the packet budget', {
+  skip: loadDrillAddon().addon ? false : 'the drill addon is not built',
+}, async () => {
+  const server = createSocket({ type: 'udp4', recvBufferSize: 8 << 20 });
+  await new Promise<void>((r) => server.bind(0, '127.0.0.1', () => r()));
+  const p24s = new Set<number>();
+  let received = 0;
+  let outside = 0;
+  server.on('message', (_msg, rinfo) => {
+    received++;
+    const a = ipv4ToNumber(rinfo.address);
+    const host = a & 255;
+    const p24 = (a >>> 8) - ((127 << 16) | (4 << 8));
+    if (p24 < 0 || p24 >= 6000 || host < 1 || host > 250) outside++;
+    else p24s.add(p24);
+  });
+  const started = Date.now();
+  const pool = await FloodPool.start({
+    target: { host: '127.0.0.1', port: (server.address() as { port: number }).port, family: 4 },
+    senders: 2,
+    seed: 5,
+    zones: 2,
+    names: 50,
+    victim: 0,
+    bots: 300,
+    resolverAddresses: [],
+    deadline: Date.now() + 10_000,
+    maxPackets: 30_000,
+    io: 'native',
+    gso: 1,
+    rotate24s: 6000,
+  });
+  try {
+    await pool.switchRate(60_000, { 'rs-bots': 1, direct: 1 });
+    while (Date.now() - started < 6000 && received < 24_000) await new Promise((r) => setTimeout(r, 50));
+    const t = await pool.switchRate(0, { 'rs-bots': 1, direct: 1 });
+    const sent = t.sent.reduce((x, y) => x + y, 0);
+    assert.ok(sent <= 30_000, `within the packet budget: ${sent}`);
+  } finally {
+    await pool.stop();
+    server.close();
+  }
+  assert.equal(outside, 0, 'every source inside the rotation (127.4.0.0 + 6,000 /24s, hosts .1-.250)');
+  assert.ok(p24s.size > 4096, `more /24s than the LRU map holds: ${p24s.size} of ${received} datagrams`);
+});
+
+test('--rotate-24s: refused off its range, with an IPv6 target, and without the native sender', async () => {
+  assert.throws(() => checkRotate24s(ROTATE_MAX + 1), DrillConfigError);
+  assert.throws(() => checkRotate24s(-1), DrillConfigError);
+  assert.throws(() => checkRotate24s(1.5), DrillConfigError);
+  assert.equal(checkRotate24s(0), 0);
+  // The last /24 of the rotation stays under 127.255/16; the first is 127.4.0.0/24.
+  assert.equal(rotatingAddress(ROTATE_MAX - 1, ROTATE_MAX, 249) >>> 24, 127);
+  assert.equal((rotatingAddress(ROTATE_MAX - 1, ROTATE_MAX, 249) >>> 16) & 255, 254);
+  assert.equal(rotatingAddress(ROTATE_MAX, ROTATE_MAX, 0), ipv4ToNumber('127.4.0.1'));
+  const base = {
+    stops: { maxSeconds: 5, maxPackets: 1000 },
+    seed: 1,
+    shape: { zones: 1, names: 10 },
+    victim: 0,
+    resolvers: 1,
+    bots: 10,
+    perResolverRate: 1,
+    typoShare: 0,
+    senders: 1,
+    rotate24s: 5000,
+  };
+  await assert.rejects(
+    runDrill({ ...base, target: { host: '::1', port: 53, family: 6 }, io: 'auto' }),
+    DrillConfigError,
+  );
+  await assert.rejects(
+    runDrill({ ...base, target: { host: '127.0.0.1', port: 53, family: 4 }, io: 'node' }),
+    DrillConfigError,
+  );
 });

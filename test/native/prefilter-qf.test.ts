@@ -8,7 +8,8 @@
  * QDCOUNT 0 or 2, random octets) — and requires the kernel's decision for every one to equal the
  * C reference `sb_qf_decide` (the dry run's and the glue's); from the blocked /24, none passes
  * without a sample share, about 1 in 256 with the server's (expiry19). Then the bounds of the builder,
- * and (onset22) that a rebuild of the program on a socket is known as the same, and a change is not.
+ * and (onset22) that a rebuild of the program on a socket is known as the same, and a change is not;
+ * (lone24) the bridge's program as eBPF, and (maps25) its share and /24s of standing in maps.
  * Without a C compiler it skips (fails with SWITCHBOARD_REQUIRE_PEERS=1).
  * @module
  */
@@ -101,5 +102,27 @@ describe('the QNAME filter in the kernel (native/prefilter.c) under ASan/UBSan',
       // the budget of 256 whole, the rest at the share (expected 256 + 21.5).
       assert.equal(l[15], '20', 'the quiet stranger passes whole');
       assert.ok(Number(l[16]) >= 256 && Number(l[16]) <= 256 + 60, `rotating /24s: ${l[16]} of 600`);
+      // maps25: the share and the /24s of standing in maps — one program attached, then a join and a
+      // rise of the share written into the maps only (a rebuild for each is the same program), and
+      // the kernel applies each at once.
+      const mp =
+        /^qf maps ok 1 mismatches (\d+) programs (\d+) same (\d+) flood (\d+) of 2000 joined (\d+) of 2000 share (\d+) of 4000 left (\d+) of 3200$/m.exec(
+          r.stdout,
+        );
+      assert.ok(mp, r.stdout);
+      assert.equal(
+        mp[1],
+        '0',
+        "the mapped program's QNAME filter against the reference (standing from the map)",
+      );
+      assert.equal(mp[2], '1', 'one program for the join and the rise of the share');
+      assert.equal(mp[3], '2', 'a rebuild for a join or a rise is the same program');
+      // A flooding stranger: 4 whole, then hot at 1 in 16 (expected 4 + 125 of 2,000).
+      assert.ok(Number(mp[4]) >= 4 + 70 && Number(mp[4]) <= 4 + 190, `stranger flooding: ${mp[4]} of 2000`);
+      assert.equal(mp[5], '2000', 'its /24 joined through the map: whole');
+      // Another stranger at the share raised to 1 in 2 through the map (expected 4 + 1,998 of 4,000).
+      assert.ok(Number(mp[6]) >= 1800 && Number(mp[6]) <= 2200, `share 1 in 2: ${mp[6]} of 4000`);
+      // The joined /24 gone, the share back at 1 in 16: hot, the share only (expected 200 of 3,200).
+      assert.ok(Number(mp[7]) >= 120 && Number(mp[7]) <= 290, `left the bridge: ${mp[7]} of 3200`);
     });
 });
