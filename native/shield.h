@@ -493,6 +493,15 @@ typedef struct sb_shield {
       bridge_last_blocks, bridge_blocks_at_start;
   /* own22: /24s that joined the bridge (standing earned while it held), since start and in the last one. */
   double bridge_joined, bridge_last_joined, bridge_joined_at_start;
+  /* thin26 (docs/SHIELD.md "The long bridge"): the bridge's window of reads (since bw_start, ms):
+   * datagrams read and the strangers' datagrams its share kept out (each stranger read stands for
+   * bridge_div_now sent: div - 1 kept out); when a window last kept out a flood (hi: at least
+   * twice what the worker read, lo: at least as much, each over a floor); whether the bridge held
+   * past its usual lift for that (bridge_long), how many did, and the most a window of the last
+   * one kept out (a second's rate). SWITCHBOARD_BRIDGE_LONG=off: never long (A/B runs). */
+  int bridge_long_off, bridge_long;
+  double bw_start, bw_read, bw_kept, bridge_hi_at, bridge_lo_at;
+  double bridges_long, bridge_last_long, bridge_kept_max, bridge_last_kept;
 } sb_shield;
 
 /* The TCP gate of the calling thread's shield: whether to serve a TCP connection just accepted
@@ -538,6 +547,17 @@ const sb_bridge *sb_shield_prefilter_bridge(void);
  * a stranger). The drill's wave 1 comes ~12 s after the first datagram (settle and baseline). */
 #define SB_BRIDGE_WARM_MS 5000
 #define SB_BRIDGE_DIV 16
+/* thin26: the long bridge (docs/SHIELD.md "The long bridge"). When the bridge would be lifted (no
+ * block for SB_BRIDGE_QUIET_MS, or SB_BRIDGE_MAX_MS) but its last SB_BRIDGE_WIN_MS window's share
+ * kept out at least twice what the worker read and at least SB_BRIDGE_LONG_FLOOR datagrams a
+ * second (lifting it would at least triple the worker's load: a flood no /24 rule sees), it holds
+ * on, the share back at bridge_div; it is lifted once no window kept out as much as the worker read
+ * (and half the floor) for SB_BRIDGE_CALM_MS — the hysteresis; the next may come
+ * SB_BRIDGE_LONG_REST_MS after such a lift (SB_BRIDGE_REST_MS after any other). */
+#define SB_BRIDGE_WIN_MS 100
+#define SB_BRIDGE_LONG_FLOOR 10000
+#define SB_BRIDGE_CALM_MS 1000
+#define SB_BRIDGE_LONG_REST_MS 2000
 /* The QNAME filter's zones of the same version (docs/SHIELD.md); 0 of them when none. */
 unsigned sb_shield_prefilter_zones(const sb_qf_zone **zones);
 /* The share of an attacked zone's flood the QNAME filter lets through: about this many missing

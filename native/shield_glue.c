@@ -217,6 +217,8 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   sh->bridge_join_off = bridge_join_env != NULL && strcmp(bridge_join_env, "off") == 0;
   const char *bridge_rise_env = getenv("SWITCHBOARD_BRIDGE_RISE");
   sh->bridge_rise_off = bridge_rise_env != NULL && strcmp(bridge_rise_env, "off") == 0;
+  const char *bridge_long_env = getenv("SWITCHBOARD_BRIDGE_LONG");
+  sh->bridge_long_off = bridge_long_env != NULL && strcmp(bridge_long_env, "off") == 0;
   /* hist23: SWITCHBOARD_CALM_AFTER=off (A/B runs): calm is the worker's level 0 and the query's
    * zone not attacked, as before; =N: N seconds (1..3600) instead of SB_CALM_AFTER_MS. */
   const char *calm_after_env = getenv("SWITCHBOARD_CALM_AFTER");
@@ -1125,6 +1127,11 @@ static int admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_
     sh->dropped++;
     return SB_ADMIT_DROP;
   }
+  /* thin26: the bridge's window of reads (what its share kept out: the long bridge). */
+  if (sh->bridge_on) {
+    sh->bw_read++;
+    sh->bw_kept += bridge_weight(sh, v) - 1;
+  }
   v->allowed = (uint8_t)sb_shield_allow_listed(sh, v->addr, v->addr_len);
   int in_zone = 1, exists = 1;
   uint32_t zone_key = 0;
@@ -1396,6 +1403,9 @@ static void bridge_lift(sb_shield *sh, double now_ms, int why) {
   sh->bridge_last_why = why;
   sh->bridge_last_blocks = sh->blocks_made - sh->bridge_blocks_at_start;
   sh->bridge_last_joined = sh->bridge_joined - sh->bridge_joined_at_start;
+  sh->bridge_last_long = sh->bridge_long;
+  sh->bridge_last_kept = sh->bridge_kept_max;
+  sh->bridge_long = 0;
   sh->blocked_version = ++g_prefilter_version;
 }
 
@@ -1407,7 +1417,8 @@ static void bridge_lift(sb_shield *sh, double now_ms, int why) {
 static void bridge_begin(sb_shield *sh, double now_ms) {
   if (sh->bridge_off || sh->bridge_on || sh->cfg.mode != SB_SHIELD_ON || sh->cfg.prefilter_threshold <= 0 ||
       sh->nblocked > 0 || sh->bridge_ready <= 0 || now_ms < sh->bridge_ready ||
-      (sh->bridge_lifted > 0 && now_ms - sh->bridge_lifted < SB_BRIDGE_REST_MS))
+      (sh->bridge_lifted > 0 &&
+       now_ms - sh->bridge_lifted < (sh->bridge_last_why == 4 ? SB_BRIDGE_LONG_REST_MS : SB_BRIDGE_REST_MS)))
     return;
   unsigned ng = 0, nr = 0;
   for (uint32_t s = 0; s < sh->blocks.size; s++) {
@@ -1450,6 +1461,11 @@ static void bridge_begin(sb_shield *sh, double now_ms) {
   sh->bridge_last_at = now_ms;
   sh->bridge_last_good = ng;
   sh->bridge_blocks_at_start = sh->blocks_made;
+  sh->bridge_long = 0;
+  sh->bw_start = now_ms;
+  sh->bw_read = sh->bw_kept = 0;
+  sh->bridge_hi_at = sh->bridge_lo_at = 0;
+  sh->bridge_kept_max = 0;
   sh->blocked_version = ++g_prefilter_version;
 }
 
@@ -1486,6 +1502,29 @@ static void bridge_rise(sb_shield *sh, double now_ms) {
   sh->blocked_version = ++g_prefilter_version;
 }
 
+/* thin26: the bridge's window closes every SB_BRIDGE_WIN_MS: a flood kept out when its share kept
+ * out at least twice what the worker read (hi) or as much (lo), each over its floor. Rates a second:
+ * what was read (the whole of standing, the share's sample, the quiet /24s passed whole — these too
+ * weigh bridge_div, an over-estimate bounded by their budget) and what the share dropped. */
+static void bridge_window(sb_shield *sh, double now_ms) {
+  double dt = now_ms - sh->bw_start;
+  if (dt < SB_BRIDGE_WIN_MS) return;
+  double read = sh->bw_read * 1000 / dt, kept = sh->bw_kept * 1000 / dt;
+  sh->bw_start = now_ms;
+  sh->bw_read = sh->bw_kept = 0;
+  if (kept > sh->bridge_kept_max) sh->bridge_kept_max = kept;
+  if (kept >= 2 * read && kept >= SB_BRIDGE_LONG_FLOOR) sh->bridge_hi_at = now_ms;
+  if (kept >= read && kept >= SB_BRIDGE_LONG_FLOOR / 2) sh->bridge_lo_at = now_ms;
+}
+
+/* thin26: whether the bridge keeps out a flood the /24 rules did not block: to become long, a window
+ * over the high mark in the last two; once long, one over the low mark in the last SB_BRIDGE_CALM_MS. */
+static int bridge_flooded(const sb_shield *sh, double now_ms) {
+  if (sh->bridge_long_off) return 0;
+  if (sh->bridge_long) return sh->bridge_lo_at > 0 && now_ms - sh->bridge_lo_at < SB_BRIDGE_CALM_MS;
+  return sh->bridge_hi_at > 0 && now_ms - sh->bridge_hi_at <= 2 * SB_BRIDGE_WIN_MS;
+}
+
 const sb_bridge *sb_shield_prefilter_bridge(void) {
   const sb_shield *sh = g_shield;
   if (sh == NULL || !sh->bridge_on || sh->cfg.mode != SB_SHIELD_ON) return NULL;
@@ -1516,10 +1555,28 @@ void sb_shield_clock(sb_shield *sh, double now_ms) {
   sh->wall = (uint32_t)time(NULL);
   if (sh->bridge_ready <= 0) sh->bridge_ready = now_ms + SB_BRIDGE_WARM_MS;
   if (sh->bridge_on) {
+    bridge_window(sh, now_ms);
     double held = now_ms - sh->bridge_start;
-    if (held >= SB_BRIDGE_MAX_MS)
+    int quiet = held >= SB_BRIDGE_MIN_MS && now_ms - sh->bridge_last_block >= SB_BRIDGE_QUIET_MS;
+    if ((held >= SB_BRIDGE_MAX_MS || quiet) && bridge_flooded(sh, now_ms)) {
+      /* thin26: due for its lift, but its share still keeps out a flood no block was made for: it
+       * holds on (the long bridge), the strangers' share back at bridge_div (own22's rise would let
+       * the thin flood in). The program is unchanged (a map write where eBPF, none classic: the
+       * share a constant of the same value as before the rise, or a new program where it rose). */
+      if (!sh->bridge_long) {
+        sh->bridge_long = 1;
+        sh->bridges_long++;
+        if (sh->bridge_div_now != sh->bridge_div) {
+          sh->bridge_div_now = sh->bridge_div;
+          sh->bridge.share = (uint32_t)(4294967296.0 / sh->bridge_div);
+          sh->blocked_version = ++g_prefilter_version;
+        }
+      }
+    } else if (sh->bridge_long) {
+      if (quiet) bridge_lift(sh, now_ms, 4); /* the flood it kept out gone (a block made lately: after its quiet) */
+    } else if (held >= SB_BRIDGE_MAX_MS)
       bridge_lift(sh, now_ms, 2);
-    else if (held >= SB_BRIDGE_MIN_MS && now_ms - sh->bridge_last_block >= SB_BRIDGE_QUIET_MS)
+    else if (quiet)
       bridge_lift(sh, now_ms, sh->blocks_made > sh->bridge_blocks_at_start ? 1 : 3);
     else
       bridge_rise(sh, now_ms);

@@ -1220,6 +1220,76 @@ static void bridge(const uint8_t *origin, size_t olen) {
  * first 100 ms of a second blocked the /24 before). The same /24 kept at 1,000 a second: blocked
  * once its limited answers reach 200 (~200 ms). While the worker is behind, the burst blocks (the
  * prorated threshold). Prints "rrl burst-blocked 0|1 flood-blocked F behind-burst-blocked 0|1". */
+/* thin26: the long bridge. After calm, a flood of 100 datagrams a ms (100,000 a second) rotating over
+ * 4,096 /24s (10.16.0.0 - 10.31.255.0, ~24 a second each: no /24 rule sees it) from 0 to 2,000 ms
+ * and from 2,500 to 5,000 ms (a 500 ms gap: under SB_BRIDGE_CALM_MS), then none until 9,000 ms,
+ * then again until 10,000 ms; the resolver of standing (10.9.5.251) asks every 10 ms throughout.
+ * The worker reads full runs (every 11 ms) while the flood is on and no bridge holds. Pass 0: one
+ * bridge holds the whole flood through its gap (past SB_BRIDGE_QUIET_MS and SB_BRIDGE_MAX_MS, no
+ * block made), lifted SB_BRIDGE_CALM_MS (+ a window) after the flood stops, why 4; the flood's
+ * return 4 s later meets a second bridge (SB_BRIDGE_LONG_REST_MS after a long lift, not 10 s). Pass
+ * 1: SWITCHBOARD_BRIDGE_LONG=off: lifted at SB_BRIDGE_QUIET_MS for want of a block (why 3), none
+ * again in the 10 s rest. No /24 is ever blocked; the resolver is read whole while a bridge holds.
+ * Prints "long made M lifted L why W long N kept K resolver-read P of Q blocked B off-made O
+ * off-lifted F off-why X". */
+static void bridge_long(const uint8_t *origin, size_t olen) {
+  double lifted[2] = {-1, -1}, kept = 0;
+  double made[2] = {0, 0}, nlong = 0;
+  int why[2] = {0, 0};
+  unsigned res_read = 0, res_sent = 0, blocked = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    sb_shield_config c;
+    sb_shield *sh = fresh_shield(SB_SHIELD_ON, &c);
+    sh->bridge_off = 0;
+    sh->bridge_long_off = pass == 1;
+    uint8_t pkt[300];
+    size_t len = query(pkt, origin, olen, 1);
+    double now = calm_seconds(sh, pkt, len, 950000.5, "long: not calm");
+    double start = now;
+    uint32_t turn = 0;
+    int held = 0;
+    for (int ms = 0; ms < 10000; ms++) {
+      now += 1;
+      sb_shield_clock(sh, now);
+      const sb_bridge *b = sb_shield_prefilter_bridge();
+      if (held && b == NULL && lifted[pass] < 0) {
+        lifted[pass] = now - start;
+        why[pass] = (int)sh->bridge_last_why;
+        if (pass == 0) kept = sh->bridge_last_kept;
+      }
+      held = b != NULL;
+      int flood = ms < 2000 || (ms >= 2500 && ms < 5000) || ms >= 9000;
+      if (ms % 11 == 0) sb_shield_batch(sh, flood && b == NULL ? 16 : 1, 16, now);
+      if (flood)
+        for (int k = 0; k < 100; k++) {
+          uint32_t n = turn++ % 4096;
+          uint32_t addr = (10u << 24) | ((16u + (n >> 8)) << 16) | ((n & 255u) << 8) | (1u + (turn * 7u) % 250u);
+          if (b == NULL || bridge_passes(b, addr, next())) send_from(sh, pkt, len, addr, now, 0);
+        }
+      if (ms % 10 == 0) {
+        int in = b == NULL || bridge_passes(b, NET(5) | 251, next());
+        if (b != NULL && pass == 0) {
+          res_sent++;
+          res_read += (unsigned)in;
+        }
+        if (in) send_from(sh, pkt, len, NET(5) | 251, now, 0);
+      }
+      blocked += check_blocked();
+    }
+    made[pass] = sh->bridges;
+    if (pass == 0) nlong = sh->bridges_long;
+  }
+  printf("long made %.0f lifted %.0f why %d long %.0f kept %.0f resolver-read %u of %u blocked %u off-made %.0f "
+         "off-lifted %.0f off-why %d\n",
+         made[0], lifted[0], why[0], nlong, kept, res_read, res_sent, blocked, made[1], lifted[1], why[1]);
+  if (blocked != 0) fail("long: a /24 of the thin flood was blocked");
+  if (lifted[0] < 5000 + SB_BRIDGE_CALM_MS || lifted[0] > 5000 + SB_BRIDGE_CALM_MS + 3 * SB_BRIDGE_WIN_MS || why[0] != 4)
+    fail("long: the bridge was not held through the flood and lifted once it ended");
+  if (made[0] != 2 || nlong != 2) fail("long: not one long bridge per flood");
+  if (res_read != res_sent) fail("long: the resolver of standing was not passed");
+  if (made[1] != 1 || why[1] != 3 || lifted[1] > SB_BRIDGE_QUIET_MS + 50) fail("long: held long with the switch off");
+}
+
 /* p99w1: the socket queue's wait as the behind-now signal. A stranger's TCP connection is judged
  * under pressure (the batch accept's sb_shield_tcp_stranger) from a wake-up whose oldest datagram
  * waited SB_QDELAY_BEHIND_MS, for SB_BEHIND_NOW_MS, without any full run of reads; the overload
@@ -1384,6 +1454,7 @@ int main(int argc, char **argv) {
   onset2(origin, olen);
   onset3(origin, olen);
   bridge(origin, olen);
+  bridge_long(origin, olen);
   rrl_burst(origin, olen);
   qdelay();
   qf_scenario();

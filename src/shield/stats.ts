@@ -108,6 +108,11 @@ export interface ShieldStats {
   /** own22: /24s that joined a bridge (standing earned while it held), since start and in the last one. */
   bridgeJoined?: number;
   bridgeLastJoined?: number;
+  /** thin26: bridges held past their lift while their share kept out a flood no block was made for
+   * (the long bridge), whether the last one did, and the most a 100 ms window of it kept out (a second's rate). */
+  bridgesLong?: number;
+  bridgeLastLong?: number;
+  bridgeLastKept?: number;
   /** The onset trace (native path), once, when complete: the first 20 × 100 ms after the worker
    * fell behind from calm (`at`, ms since the epoch); per slice, datagrams read per tier
    * (unknown, history, tcp, cookie), not answered per tier, then /24s blocked, the overload level
