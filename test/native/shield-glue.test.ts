@@ -274,9 +274,10 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
     // thin26: the long bridge — a flood over 4,096 /24s (none blocked) holds one bridge through its
     // 500 ms gap and lifts it ~1 s after it ends (why 4); its return meets a second (2 s rest after a
     // long lift); with SWITCHBOARD_BRIDGE_LONG=off the bridge lifts at 700 ms for want of a block.
-    const long = /^long made 2 lifted (\d+) why 4 long 2 kept (\d+) resolver-read (\d+) of (\d+) blocked 0 off-made 1 off-lifted (\d+) off-why 3$/m.exec(
-      r.stdout,
-    );
+    const long =
+      /^long made 2 lifted (\d+) why 4 long 2 kept (\d+) resolver-read (\d+) of (\d+) blocked 0 off-made 1 off-lifted (\d+) off-why 3$/m.exec(
+        r.stdout,
+      );
     assert.ok(long, r.stdout);
     assert.ok(Number(long[1]) >= 6000 && Number(long[1]) <= 6300, `lifted at ${long[1]} ms`);
     assert.ok(Number(long[2]) >= 50_000, `kept out ${long[2]} a second`);
@@ -285,7 +286,9 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
     const joined = /^bridge joined 1 cookie-read (\d+) of (\d+) first (\d+)$/m.exec(r.stdout);
     assert.ok(joined, r.stdout);
     assert.equal(Number(joined[1]), Number(joined[2]) - Number(joined[3]) + 1, joined[0]);
-    t.diagnostic(r.stdout.match(/^(cold|onset2|onset3|bridge|long|rrl|direct|renew) .*$/gm)?.join('; ') ?? '');
+    t.diagnostic(
+      r.stdout.match(/^(cold|onset2|onset3|bridge|long|rrl|direct|renew) .*$/gm)?.join('; ') ?? '',
+    );
     // A flood the worker cannot read in full: the share is right within a window or two (shield7).
     const sat = /^qf saturated engaged (\d+) first (\d+) worst (\d+)$/m.exec(r.stdout);
     assert.ok(sat, r.stdout);

@@ -639,7 +639,9 @@ export function startShield(
     // bridge21: each bridge once lifted (docs/SHIELD.md "The bridge").
     if ((st.bridges ?? 0) !== bridges && !st.bridgeOn) {
       const why =
-        ['', 'its blocks made', 'at its longest', 'no block made', 'the flood it kept out gone'][st.bridgeLastWhy ?? 0] ?? '';
+        ['', 'its blocks made', 'at its longest', 'no block made', 'the flood it kept out gone'][
+          st.bridgeLastWhy ?? 0
+        ] ?? '';
       // thin26: held long (its share kept out a flood no block was made for), and the most it kept out.
       const long = st.bridgeLastLong
         ? `held long: its share kept out up to ${Math.round(st.bridgeLastKept ?? 0)} datagrams a second with no block made; ${st.bridgesLong} long since start; `
