@@ -500,8 +500,13 @@ typedef struct sb_shield {
    * past its usual lift for that (bridge_long), how many did, and the most a window of the last
    * one kept out (a second's rate). SWITCHBOARD_BRIDGE_LONG=off: never long (A/B runs). */
   int bridge_long_off, bridge_long;
-  double bw_start, bw_read, bw_kept, bridge_hi_at, bridge_lo_at;
+  double bw_start, bw_whole, bw_offered, bridge_hi_at, bridge_lo_at;
   double bridges_long, bridge_last_long, bridge_kept_max, bridge_last_kept;
+  /* thin26: the long bridge's share sized from the queue (SWITCHBOARD_BRIDGE_SIZE=off: kept at
+   * bridge_div): when it last changed, whether that was a fall, the changes in the last bridge, and
+   * the widest share (smallest div) it reached. */
+  int bridge_size_off, bridge_size_fell;
+  double bridge_size_at, bridge_sized, bridge_last_sized, bridge_div_min, bridge_last_div_min;
 } sb_shield;
 
 /* The TCP gate of the calling thread's shield: whether to serve a TCP connection just accepted
@@ -558,6 +563,14 @@ const sb_bridge *sb_shield_prefilter_bridge(void);
 #define SB_BRIDGE_LONG_FLOOR 10000
 #define SB_BRIDGE_CALM_MS 1000
 #define SB_BRIDGE_LONG_REST_MS 2000
+/* thin26: while a long bridge holds, the strangers' share is sized from the queue: doubled (div
+ * halved, down to SB_BRIDGE_SIZE_MIN_DIV) after SB_BRIDGE_SIZE_MS with the worker never behind
+ * (SB_BRIDGE_SIZE_FELL_MS after a fall), halved at once (at most every SB_BRIDGE_WIN_MS, up to
+ * bridge_div) while it is behind. A stranger's retry then passes at the widest share the worker
+ * keeps up with, not at 1 in 16. */
+#define SB_BRIDGE_SIZE_MS 1000
+#define SB_BRIDGE_SIZE_FELL_MS 4000
+#define SB_BRIDGE_SIZE_MIN_DIV 2
 /* The QNAME filter's zones of the same version (docs/SHIELD.md); 0 of them when none. */
 unsigned sb_shield_prefilter_zones(const sb_qf_zone **zones);
 /* The share of an attacked zone's flood the QNAME filter lets through: about this many missing

@@ -219,6 +219,8 @@ int sb_shield_configure(const sb_shield_config *cfg) {
   sh->bridge_rise_off = bridge_rise_env != NULL && strcmp(bridge_rise_env, "off") == 0;
   const char *bridge_long_env = getenv("SWITCHBOARD_BRIDGE_LONG");
   sh->bridge_long_off = bridge_long_env != NULL && strcmp(bridge_long_env, "off") == 0;
+  const char *bridge_size_env = getenv("SWITCHBOARD_BRIDGE_SIZE");
+  sh->bridge_size_off = bridge_size_env != NULL && strcmp(bridge_size_env, "off") == 0;
   /* hist23: SWITCHBOARD_CALM_AFTER=off (A/B runs): calm is the worker's level 0 and the query's
    * zone not attacked, as before; =N: N seconds (1..3600) instead of SB_CALM_AFTER_MS. */
   const char *calm_after_env = getenv("SWITCHBOARD_CALM_AFTER");
@@ -1129,8 +1131,11 @@ static int admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_
   }
   /* thin26: the bridge's window of reads (what its share kept out: the long bridge). */
   if (sh->bridge_on) {
-    sh->bw_read++;
-    sh->bw_kept += bridge_weight(sh, v) - 1;
+    uint32_t w = bridge_weight(sh, v);
+    if (w == 1)
+      sh->bw_whole++;
+    else
+      sh->bw_offered += w;
   }
   v->allowed = (uint8_t)sb_shield_allow_listed(sh, v->addr, v->addr_len);
   int in_zone = 1, exists = 1;
@@ -1405,6 +1410,8 @@ static void bridge_lift(sb_shield *sh, double now_ms, int why) {
   sh->bridge_last_joined = sh->bridge_joined - sh->bridge_joined_at_start;
   sh->bridge_last_long = sh->bridge_long;
   sh->bridge_last_kept = sh->bridge_kept_max;
+  sh->bridge_last_sized = sh->bridge_sized;
+  sh->bridge_last_div_min = sh->bridge_div_min;
   sh->bridge_long = 0;
   sh->blocked_version = ++g_prefilter_version;
 }
@@ -1463,9 +1470,11 @@ static void bridge_begin(sb_shield *sh, double now_ms) {
   sh->bridge_blocks_at_start = sh->blocks_made;
   sh->bridge_long = 0;
   sh->bw_start = now_ms;
-  sh->bw_read = sh->bw_kept = 0;
+  sh->bw_whole = sh->bw_offered = 0;
   sh->bridge_hi_at = sh->bridge_lo_at = 0;
   sh->bridge_kept_max = 0;
+  sh->bridge_sized = 0;
+  sh->bridge_div_min = sh->bridge_div;
   sh->blocked_version = ++g_prefilter_version;
 }
 
@@ -1502,16 +1511,19 @@ static void bridge_rise(sb_shield *sh, double now_ms) {
   sh->blocked_version = ++g_prefilter_version;
 }
 
-/* thin26: the bridge's window closes every SB_BRIDGE_WIN_MS: a flood kept out when its share kept
- * out at least twice what the worker read (hi) or as much (lo), each over its floor. Rates a second:
- * what was read (the whole of standing, the share's sample, the quiet /24s passed whole — these too
- * weigh bridge_div, an over-estimate bounded by their budget) and what the share dropped. */
+/* thin26: the bridge's window closes every SB_BRIDGE_WIN_MS: a flood kept out when the share of
+ * 1 in bridge_div would keep out at least twice what the worker would read (hi) or as much (lo),
+ * each over its floor — judged at bridge_div, not the share sized now, so the sizing does not move
+ * the marks. Rates a second: what passes whole (standing, allow ranges, IPv6) and what the
+ * strangers sent (each read weighs the share's div; the quiet /24s passed whole weigh it too, an
+ * over-estimate bounded by their budget). */
 static void bridge_window(sb_shield *sh, double now_ms) {
   double dt = now_ms - sh->bw_start;
   if (dt < SB_BRIDGE_WIN_MS) return;
-  double read = sh->bw_read * 1000 / dt, kept = sh->bw_kept * 1000 / dt;
+  double whole = sh->bw_whole * 1000 / dt, offered = sh->bw_offered * 1000 / dt;
+  double kept = offered * (sh->bridge_div - 1) / sh->bridge_div, read = whole + offered / sh->bridge_div;
   sh->bw_start = now_ms;
-  sh->bw_read = sh->bw_kept = 0;
+  sh->bw_whole = sh->bw_offered = 0;
   if (kept > sh->bridge_kept_max) sh->bridge_kept_max = kept;
   if (kept >= 2 * read && kept >= SB_BRIDGE_LONG_FLOOR) sh->bridge_hi_at = now_ms;
   if (kept >= read && kept >= SB_BRIDGE_LONG_FLOOR / 2) sh->bridge_lo_at = now_ms;
@@ -1523,6 +1535,32 @@ static int bridge_flooded(const sb_shield *sh, double now_ms) {
   if (sh->bridge_long_off) return 0;
   if (sh->bridge_long) return sh->bridge_lo_at > 0 && now_ms - sh->bridge_lo_at < SB_BRIDGE_CALM_MS;
   return sh->bridge_hi_at > 0 && now_ms - sh->bridge_hi_at <= 2 * SB_BRIDGE_WIN_MS;
+}
+
+/* thin26: the long bridge's share sized from the queue (SB_BRIDGE_SIZE_MS above). */
+static void bridge_size(sb_shield *sh, double now_ms) {
+  if (sh->bridge_size_off) return;
+  uint32_t div = sh->bridge_div_now;
+  if (behind_now(sh, now_ms)) {
+    if (div >= sh->bridge_div || now_ms - sh->bridge_size_at < SB_BRIDGE_WIN_MS) return;
+    div *= 2;
+    if (div > sh->bridge_div) div = sh->bridge_div;
+    sh->bridge_size_fell = 1;
+  } else {
+    double wait = sh->bridge_size_fell ? SB_BRIDGE_SIZE_FELL_MS : SB_BRIDGE_SIZE_MS;
+    if (div <= SB_BRIDGE_SIZE_MIN_DIV || now_ms - sh->bridge_size_at < wait ||
+        (sh->behind_at > 0 && now_ms - sh->behind_at < wait))
+      return;
+    div /= 2;
+    if (div < SB_BRIDGE_SIZE_MIN_DIV) div = SB_BRIDGE_SIZE_MIN_DIV;
+    sh->bridge_size_fell = 0;
+    if (div < sh->bridge_div_min) sh->bridge_div_min = div;
+  }
+  sh->bridge_size_at = now_ms;
+  sh->bridge_sized++;
+  sh->bridge_div_now = div;
+  sh->bridge.share = (uint32_t)(4294967296.0 / div);
+  sh->blocked_version = ++g_prefilter_version;
 }
 
 const sb_bridge *sb_shield_prefilter_bridge(void) {
@@ -1561,17 +1599,20 @@ void sb_shield_clock(sb_shield *sh, double now_ms) {
     if ((held >= SB_BRIDGE_MAX_MS || quiet) && bridge_flooded(sh, now_ms)) {
       /* thin26: due for its lift, but its share still keeps out a flood no block was made for: it
        * holds on (the long bridge), the strangers' share back at bridge_div (own22's rise would let
-       * the thin flood in). The program is unchanged (a map write where eBPF, none classic: the
-       * share a constant of the same value as before the rise, or a new program where it rose). */
+       * the thin flood in), then sized from the queue (bridge_size). A change of the share is a map
+       * write where eBPF, a new classic program (no verifier) elsewhere. */
       if (!sh->bridge_long) {
         sh->bridge_long = 1;
         sh->bridges_long++;
+        sh->bridge_size_at = now_ms;
+        sh->bridge_size_fell = 0;
         if (sh->bridge_div_now != sh->bridge_div) {
           sh->bridge_div_now = sh->bridge_div;
           sh->bridge.share = (uint32_t)(4294967296.0 / sh->bridge_div);
           sh->blocked_version = ++g_prefilter_version;
         }
-      }
+      } else
+        bridge_size(sh, now_ms);
     } else if (sh->bridge_long) {
       if (quiet) bridge_lift(sh, now_ms, 4); /* the flood it kept out gone (a block made lately: after its quiet) */
     } else if (held >= SB_BRIDGE_MAX_MS)

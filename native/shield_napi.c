@@ -204,7 +204,8 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
            put(env, o, "bridgeLastWhy", sh->bridge_last_why) && put(env, o, "bridgeLastBlocks", sh->bridge_last_blocks) &&
            put(env, o, "bridgeJoined", sh->bridge_joined) && put(env, o, "bridgeLastJoined", sh->bridge_last_joined) &&
            put(env, o, "bridgesLong", sh->bridges_long) && put(env, o, "bridgeLastLong", sh->bridge_last_long) &&
-           put(env, o, "bridgeLastKept", sh->bridge_last_kept);
+           put(env, o, "bridgeLastKept", sh->bridge_last_kept) && put(env, o, "bridgeLastSized", sh->bridge_last_sized) &&
+           put(env, o, "bridgeLastShareMax", sh->bridge_last_div_min > 0 ? 1 / sh->bridge_last_div_min : 0);
   uint64_t lone_attached = 0, lone_refused = 0, lone_ns = 0;
   sb_prefilter_lone_counts(&lone_attached, &lone_refused, &lone_ns);
   ok = ok && put(env, o, "bridgeLoneAttached", (double)lone_attached) &&

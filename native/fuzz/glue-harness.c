@@ -1230,10 +1230,11 @@ static void bridge(const uint8_t *origin, size_t olen) {
  * return 4 s later meets a second bridge (SB_BRIDGE_LONG_REST_MS after a long lift, not 10 s). Pass
  * 1: SWITCHBOARD_BRIDGE_LONG=off: lifted at SB_BRIDGE_QUIET_MS for want of a block (why 3), none
  * again in the 10 s rest. No /24 is ever blocked; the resolver is read whole while a bridge holds.
- * Prints "long made M lifted L why W long N kept K resolver-read P of Q blocked B off-made O
- * off-lifted F off-why X". */
+ * The worker reads 20 datagrams a ms (a full run when more were passed): the long bridge's share is
+ * sized from that — 1 in 8, then 1 in 4 (behind: back to 1 in 8). Prints "long made M lifted L why W
+ * long N kept K resolver-read P of Q blocked B off-made O off-lifted F off-why X sized S min-div D". */
 static void bridge_long(const uint8_t *origin, size_t olen) {
-  double lifted[2] = {-1, -1}, kept = 0;
+  double lifted[2] = {-1, -1}, kept = 0, sized = 0, min_div = 0;
   double made[2] = {0, 0}, nlong = 0;
   int why[2] = {0, 0};
   unsigned res_read = 0, res_sent = 0, blocked = 0;
@@ -1247,6 +1248,7 @@ static void bridge_long(const uint8_t *origin, size_t olen) {
     double now = calm_seconds(sh, pkt, len, 950000.5, "long: not calm");
     double start = now;
     uint32_t turn = 0;
+    unsigned passed = 0;
     int held = 0;
     for (int ms = 0; ms < 10000; ms++) {
       now += 1;
@@ -1255,16 +1257,27 @@ static void bridge_long(const uint8_t *origin, size_t olen) {
       if (held && b == NULL && lifted[pass] < 0) {
         lifted[pass] = now - start;
         why[pass] = (int)sh->bridge_last_why;
-        if (pass == 0) kept = sh->bridge_last_kept;
+        if (pass == 0) {
+          kept = sh->bridge_last_kept;
+          sized = sh->bridge_last_sized;
+          min_div = sh->bridge_last_div_min;
+        }
       }
       held = b != NULL;
       int flood = ms < 2000 || (ms >= 2500 && ms < 5000) || ms >= 9000;
-      if (ms % 11 == 0) sb_shield_batch(sh, flood && b == NULL ? 16 : 1, 16, now);
+      /* The worker reads 20 datagrams a ms: behind (a full run) when more were passed in the last 11. */
+      if (ms % 11 == 0) {
+        sb_shield_batch(sh, (flood && b == NULL) || passed > 220 ? 16 : 1, 16, now);
+        passed = 0;
+      }
       if (flood)
         for (int k = 0; k < 100; k++) {
           uint32_t n = turn++ % 4096;
           uint32_t addr = (10u << 24) | ((16u + (n >> 8)) << 16) | ((n & 255u) << 8) | (1u + (turn * 7u) % 250u);
-          if (b == NULL || bridge_passes(b, addr, next())) send_from(sh, pkt, len, addr, now, 0);
+          if (b == NULL || bridge_passes(b, addr, next())) {
+            send_from(sh, pkt, len, addr, now, 0);
+            passed++;
+          }
         }
       if (ms % 10 == 0) {
         int in = b == NULL || bridge_passes(b, NET(5) | 251, next());
@@ -1280,8 +1293,11 @@ static void bridge_long(const uint8_t *origin, size_t olen) {
     if (pass == 0) nlong = sh->bridges_long;
   }
   printf("long made %.0f lifted %.0f why %d long %.0f kept %.0f resolver-read %u of %u blocked %u off-made %.0f "
-         "off-lifted %.0f off-why %d\n",
-         made[0], lifted[0], why[0], nlong, kept, res_read, res_sent, blocked, made[1], lifted[1], why[1]);
+         "off-lifted %.0f off-why %d sized %.0f min-div %.0f\n",
+         made[0], lifted[0], why[0], nlong, kept, res_read, res_sent, blocked, made[1], lifted[1], why[1], sized, min_div);
+  /* The share sized from the queue: 1 in 8 after 1 s of the worker keeping up, 1 in 4 (over its 20 a
+   * ms: behind) after 2 s, back to 1 in 8 at once; 4 s later 1 in 4 again, and back. */
+  if (min_div != 4 || sized < 3) fail("long: the share not sized from the queue");
   if (blocked != 0) fail("long: a /24 of the thin flood was blocked");
   if (lifted[0] < 5000 + SB_BRIDGE_CALM_MS || lifted[0] > 5000 + SB_BRIDGE_CALM_MS + 3 * SB_BRIDGE_WIN_MS || why[0] != 4)
     fail("long: the bridge was not held through the flood and lifted once it ended");

@@ -113,6 +113,9 @@ export interface ShieldStats {
   bridgesLong?: number;
   bridgeLastLong?: number;
   bridgeLastKept?: number;
+  /** thin26: the long bridge's share sized from the queue: changes in the last bridge, its widest share (1/div). */
+  bridgeLastSized?: number;
+  bridgeLastShareMax?: number;
   /** The onset trace (native path), once, when complete: the first 20 × 100 ms after the worker
    * fell behind from calm (`at`, ms since the epoch); per slice, datagrams read per tier
    * (unknown, history, tcp, cookie), not answered per tier, then /24s blocked, the overload level

@@ -273,9 +273,10 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
     );
     // thin26: the long bridge — a flood over 4,096 /24s (none blocked) holds one bridge through its
     // 500 ms gap and lifts it ~1 s after it ends (why 4); its return meets a second (2 s rest after a
-    // long lift); with SWITCHBOARD_BRIDGE_LONG=off the bridge lifts at 700 ms for want of a block.
+    // long lift); with SWITCHBOARD_BRIDGE_LONG=off the bridge lifts at 700 ms for want of a block. The
+    // share is sized from the queue: at most 1 in 4 (the worker's reads), back to 1 in 8 when behind.
     const long =
-      /^long made 2 lifted (\d+) why 4 long 2 kept (\d+) resolver-read (\d+) of (\d+) blocked 0 off-made 1 off-lifted (\d+) off-why 3$/m.exec(
+      /^long made 2 lifted (\d+) why 4 long 2 kept (\d+) resolver-read (\d+) of (\d+) blocked 0 off-made 1 off-lifted (\d+) off-why 3 sized (\d+) min-div 4$/m.exec(
         r.stdout,
       );
     assert.ok(long, r.stdout);
@@ -283,6 +284,7 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
     assert.ok(Number(long[2]) >= 50_000, `kept out ${long[2]} a second`);
     assert.equal(long[3], long[4]);
     assert.ok(Number(long[5]) <= 750, `off: lifted at ${long[5]} ms`);
+    assert.ok(Number(long[6]) >= 3, `the share sized ${long[6]} times`);
     const joined = /^bridge joined 1 cookie-read (\d+) of (\d+) first (\d+)$/m.exec(r.stdout);
     assert.ok(joined, r.stdout);
     assert.equal(Number(joined[1]), Number(joined[2]) - Number(joined[3]) + 1, joined[0]);

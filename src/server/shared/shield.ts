@@ -644,7 +644,7 @@ export function startShield(
         ] ?? '';
       // thin26: held long (its share kept out a flood no block was made for), and the most it kept out.
       const long = st.bridgeLastLong
-        ? `held long: its share kept out up to ${Math.round(st.bridgeLastKept ?? 0)} datagrams a second with no block made; ${st.bridgesLong} long since start; `
+        ? `held long: its share kept out up to ${Math.round(st.bridgeLastKept ?? 0)} datagrams a second with no block made, the strangers' share sized ${st.bridgeLastSized ?? 0} times (at most 1 in ${Math.round(1 / (st.bridgeLastShareMax || 1))}); ${st.bridgesLong} long since start; `
         : '';
       log.info(
         `shield: the bridge held the UDP socket for ${st.bridgeLastGood} /24s of standing and a share of the rest${at(st.bridgeLastAt, ' from ')} for ${Math.round(st.bridgeLastMs ?? 0)} ms (lifted: ${why}; ${long}${st.bridgeLastBlocks} blocks made while it held${st.bridgeLastJoined ? `, ${st.bridgeLastJoined} /24s joined it on standing earned` : ''}; ${st.bridges} bridges since start, ${st.bridgesRefused ?? 0} not made; quiet /24s passed whole: ${st.bridgeLoneAttached ? `${st.bridgeLoneAttached} programs attached in ${(st.bridgeLoneMs ?? 0).toFixed(1)} ms, ${st.bridgeLoneMapsOnly ?? 0} changes in the maps only, ${st.bridgeLoneDeferred ?? 0} deferred, ${st.bridgeLoneMapWrites ?? 0} map writes in ${(st.bridgeLoneMapMs ?? 0).toFixed(1)} ms, the LRU map ${st.loneMapEntries ?? 0} of ${st.loneMapSize ?? 0} /24s (${st.loneMapHot ?? 0} hot)` : st.bridgeLoneRefused ? 'no, eBPF refused' : 'off'}; the source table ${st.sourcesEvictions ?? 0} evictions in ${st.sourcesSize ?? 0} slots)`,
