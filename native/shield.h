@@ -569,8 +569,8 @@ const sb_bridge *sb_shield_prefilter_bridge(void);
  * bridge_div) while it is behind. A stranger's retry then passes at the widest share the worker
  * keeps up with, not at 1 in 16. */
 #define SB_BRIDGE_SIZE_MS 1000
-#define SB_BRIDGE_SIZE_FELL_MS 4000
-#define SB_BRIDGE_SIZE_MIN_DIV 2
+#define SB_BRIDGE_SIZE_FELL_MS 8000
+#define SB_BRIDGE_SIZE_MIN_DIV 4
 /* The QNAME filter's zones of the same version (docs/SHIELD.md); 0 of them when none. */
 unsigned sb_shield_prefilter_zones(const sb_qf_zone **zones);
 /* The share of an attacked zone's flood the QNAME filter lets through: about this many missing

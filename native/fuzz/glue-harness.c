@@ -1296,7 +1296,7 @@ static void bridge_long(const uint8_t *origin, size_t olen) {
          "off-lifted %.0f off-why %d sized %.0f min-div %.0f\n",
          made[0], lifted[0], why[0], nlong, kept, res_read, res_sent, blocked, made[1], lifted[1], why[1], sized, min_div);
   /* The share sized from the queue: 1 in 8 after 1 s of the worker keeping up, 1 in 4 (over its 20 a
-   * ms: behind) after 2 s, back to 1 in 8 at once; 4 s later 1 in 4 again, and back. */
+   * ms: behind) after 2 s, back to 1 in 8 at once (and there for SB_BRIDGE_SIZE_FELL_MS). */
   if (min_div != 4 || sized < 3) fail("long: the share not sized from the queue");
   if (blocked != 0) fail("long: a /24 of the thin flood was blocked");
   if (lifted[0] < 5000 + SB_BRIDGE_CALM_MS || lifted[0] > 5000 + SB_BRIDGE_CALM_MS + 3 * SB_BRIDGE_WIN_MS || why[0] != 4)
