@@ -108,6 +108,9 @@ export function emptyCounters(): ResolverCounters {
   };
 }
 
+/** A query kind's part of its cache key. */
+const KIND_CODE: Record<QueryKind, number> = { name: 0, typo: 1, aaaa: 2, big: 3 };
+
 const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
 
 /** One finished legitimate query. */
@@ -152,8 +155,8 @@ interface Query {
   tries: number;
   tcp: boolean;
   done: boolean;
-  /** Its cache key. */
-  readonly key: string;
+  /** Its cache key (see ask). */
+  readonly key: number;
   /** Answers it got that did not count: wrong, truncated. */
   wrong: number;
   truncated: number;
@@ -170,8 +173,9 @@ interface Resolver {
   cookie?: Uint8Array;
   /** Last time one of its tries timed out (storm trigger). */
   lastSlow: number;
-  /** Its cache: "qtype/name" -> when the entry expires (performance.now() ms). */
-  readonly cache: Map<string, number>;
+  /** Its cache: the key of a question (see ask) -> when the entry expires (performance.now(), whole ms rounded up: small
+   * integers, so neither key nor value is a heap object that outlives a scavenge). */
+  readonly cache: Map<number, number>;
 }
 
 /** Settings of the resolvers. */
@@ -372,6 +376,17 @@ export class Resolvers {
     if (u < this.opts.typoShare) kind = 'typo';
     else if (u < this.opts.typoShare + 0.05) kind = 'aaaa';
     else if (u < this.opts.typoShare + 0.08 && r.spec.modern) kind = 'big';
+    // One number per question asked ("qtype/name" as it was): the name's zone and index (none for the
+    // zone's big TXT), and what was asked of it.
+    const key = (zone * this.opts.shape.names + (kind === 'big' ? 0 : i)) * 4 + KIND_CODE[kind];
+    if (this.opts.cache !== false) {
+      const until = r.cache.get(key);
+      if (until !== undefined && until > now) {
+        this.now.cacheHits++;
+        return;
+      }
+      if (until !== undefined) r.cache.delete(key);
+    }
     let text: string;
     let qtype = TYPE_A;
     let expect: Expect;
@@ -391,15 +406,6 @@ export class Resolvers {
         const [a, b, c, d] = hostAddress(zone, i);
         expect = { rcode: 0, a: ((a << 24) | (b << 16) | (c << 8) | d) >>> 0 };
       }
-    }
-    const key = `${qtype}/${text}`;
-    if (this.opts.cache !== false) {
-      const until = r.cache.get(key);
-      if (until !== undefined && until > now) {
-        this.now.cacheHits++;
-        return;
-      }
-      if (until !== undefined) r.cache.delete(key);
     }
     const q: Query = {
       r,
@@ -574,7 +580,8 @@ export class Resolvers {
         // RFC 2308 §5: a negative answer (NXDOMAIN, NODATA) for the SOA's min(TTL, MINIMUM).
         const negative = e.rcode === 3 || (e.a === undefined && !e.nonEmpty);
         const ttl = negative ? info.negativeTtl : info.ttl;
-        if (ttl !== undefined && ttl > 0) q.r.cache.set(q.key, now + Math.min(ttl, MAX_CACHE_TTL_S) * 1000);
+        if (ttl !== undefined && ttl > 0)
+          q.r.cache.set(q.key, Math.ceil(now + Math.min(ttl, MAX_CACHE_TTL_S) * 1000));
       }
       this.finish(q, true, now - q.started);
       return;
