@@ -175,8 +175,8 @@ interface Resolver {
   cookie?: Uint8Array;
   /** Last time one of its tries timed out (storm trigger). */
   lastSlow: number;
-  /** Its cache: the key of a question (see ask) -> when the entry expires (performance.now(), whole ms rounded up: small
-   * integers, so neither key nor value is a heap object that outlives a scavenge). */
+  /** Its cache: the key of a question (see ask) -> when the entry expires (performance.now(), whole
+   * ms rounded up: small integers, so neither key nor value is a heap object that outlives a scavenge). */
   readonly cache: Map<number, number>;
 }
 
