@@ -97,7 +97,7 @@ function slices(t0: number, from: number, to: number): void {
     return a === undefined || b === undefined ? '?' : (b - a).toFixed(0);
   };
   process.stdout.write(
-    't (s), throttled ms; per process: main+other ms; per worker socket: queue KiB, drops; per worker trace: read, in C, JS calls, loop busy ms, GC (ms kind), stale read, queue bound KiB, prefilter programs attached\n',
+    't (s), throttled ms; per process: main+other ms; per worker socket: queue KiB, drops; per worker trace: read, in C, JS calls, loop busy ms, GC (ms kind), prefilter programs attached\n',
   );
   for (let i = 1; i < samples.length; i++) {
     const a0 = samples[i - 1];
@@ -131,11 +131,9 @@ function slices(t0: number, from: number, to: number): void {
             .filter((l) => l.w > y.w && l.w <= x.w)
             .reduce((s, l) => s + l.l, 0)
             .toFixed(0)}${gcs.length ? ` gc ${gcs.join(',')}` : ''}${
-            // queue21: stale datagrams discarded, the queue's bound (KiB) at the slice's end
-            x.u.length >= 10 ? ` s${delta(lines, a0.w, b.w, 8)} b${(x.u[9] / 1024).toFixed(0)}` : ''
-          }${
-            // onset22: the prefilter's programs built and attached in the slice
-            x.u.length >= 11 ? ` p${delta(lines, a0.w, b.w, 10)}` : ''
+            // onset22: the prefilter's programs built and attached in the slice (the last entry: 9 since
+            // session 26, 11 in the traces before, which held queue21's two counts before it)
+            x.u.length === 9 || x.u.length === 11 ? ` p${delta(lines, a0.w, b.w, x.u.length - 1)}` : ''
           }`;
         }
       }

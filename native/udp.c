@@ -35,7 +35,6 @@
 #include "mmap.h"
 #include "prefilter.h"
 #include "preparse.h"
-#include "queue_bound.h"
 #include "shield.h"
 #include "standing.h"
 #include "tcp_gate.h"
@@ -143,12 +142,6 @@ typedef struct sb_sock {
   int tstamp;
   double wake_delay_ms, qdelay_max_ms;
   uint64_t qdelay_behind;
-  /* queue21: receive timestamps asked (for tstamp or the bound), the receive queue bounded by time
-   * (queue_bound.h), the newest datagram read in the current wake-up's wait (ms, -1: not taken). */
-  int stamps;
-  sb_qbound qb;
-  int qb_asked; /* what open asked for SO_RCVBUF (0: the system's default) */
-  double wake_last_ms;
 } sb_sock;
 
 static napi_value throw_error(napi_env env, const char *code, const char *msg) {
@@ -528,11 +521,10 @@ static double queue_wait_ms(struct msghdr *m) {
   return -1;
 }
 
-/* Drains the socket: at most SB_WAKE_BATCHES batches answered, and while the queue bound is engaged up
- * to SB_QB_STALE_BATCHES more read and discarded as stale (queue_bound.h); returns how many full
- * batches were answered (SB_WAKE_BATCHES: the queue may hold more, this wake-up did not empty it). */
+/* Drains the socket: at most SB_WAKE_BATCHES batches; returns how many full batches were read
+ * (SB_WAKE_BATCHES: the queue may hold more, this wake-up did not empty it). */
 static unsigned drain(sb_sock *s) {
-  unsigned full = 0, stale = 0;
+  unsigned full = 0;
   int errors = 0;
   for (int b = 0; b < SB_WAKE_BATCHES && !s->closed;) {
     for (unsigned i = 0; i < SB_BATCH; i++) {
@@ -543,8 +535,8 @@ static unsigned drain(sb_sock *s) {
       m->msg_iovlen = 1;
       m->msg_name = &s->raddr[i];
       m->msg_namelen = sizeof(s->raddr[i]);
-      m->msg_control = s->pktinfo || s->stamps ? s->rctl[i] : NULL;
-      m->msg_controllen = s->pktinfo || s->stamps ? SB_CTL : 0;
+      m->msg_control = s->pktinfo || s->tstamp ? s->rctl[i] : NULL;
+      m->msg_controllen = s->pktinfo || s->tstamp ? SB_CTL : 0;
       m->msg_flags = 0;
       s->rmsg[i].msg_len = 0;
     }
@@ -558,44 +550,13 @@ static unsigned drain(sb_sock *s) {
       continue;
     }
     if (r == 0) return full;
-    if (s->stamps && s->wake_delay_ms < 0) s->wake_delay_ms = queue_wait_ms(&s->rmsg[0].msg_hdr);
-    /* queue21: while the bound is engaged, a batch whose newest datagram is stale is not answered. */
-    if (s->qb.engaged) {
-      s->wake_last_ms = queue_wait_ms(&s->rmsg[r - 1].msg_hdr);
-      if (sb_qbound_stale(&s->qb, s->wake_last_ms) && stale < SB_QB_STALE_BATCHES) {
-        /* Every datagram of the batch waited over SB_QB_STALE_TARGETS targets: read, not answered. */
-        stale++;
-        s->qb.stale_batches++;
-        s->qb.stale_dropped += (unsigned)r;
-        if (r < SB_BATCH) return full;
-        continue;
-      }
-    }
+    if (s->tstamp && s->wake_delay_ms < 0) s->wake_delay_ms = queue_wait_ms(&s->rmsg[0].msg_hdr);
     process_batch(s, (unsigned)r);
     b++;
     if (r < SB_BATCH) return full;
     full++;
   }
   return full;
-}
-
-static int set_int_opt(int fd, int level, int name, int value);
-
-/* queue21: after a wake-up, the bound's decision (queue_bound.h); SO_RCVBUF set only when it changes. */
-static void bound_queue(sb_sock *s) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  double now = (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
-  int want = sb_qbound_wake(&s->qb, s->wake_delay_ms, s->received + s->qb.stale_dropped, now);
-  if (want <= 0) return;
-  /* The kernel doubles what it is given (for its own overhead) and caps it at rmem_max first: the
-   * calm size is restored by asking what open asked. */
-  int got = 0;
-  socklen_t gl = sizeof(got);
-  if (set_int_opt(s->fd, SOL_SOCKET, SO_RCVBUF, want >= s->qb.full && s->qb_asked > 0 ? s->qb_asked : want / 2) != 0 ||
-      getsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &got, &gl) != 0)
-    got = 0;
-  sb_qbound_set(&s->qb, got, now);
 }
 
 /* The kernel prefilter: the shield's blocked /24s, as a BPF program on this socket and on the
@@ -731,12 +692,7 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     return;
   }
   s->wake_delay_ms = -1;
-  s->wake_last_ms = -1;
   unsigned full = drain(s);
-  if (s->qb.target_ms > 0 && !s->closed) bound_queue(s);
-  /* The shield's queue-wait signal only when asked for (SWITCHBOARD_QDELAY): the bound's stamps
-   * are not a behind signal. */
-  if (!s->tstamp) s->wake_delay_ms = -1;
   if (s->wake_delay_ms > s->qdelay_max_ms) s->qdelay_max_ms = s->wake_delay_ms;
   /* The shield's overload meter: a wake-up that read its whole allowance of full batches left
    * datagrams waiting — the worker is behind. (A burst that one wake-up empties is not.) */
@@ -978,17 +934,6 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     int want = q == NULL ? 0 : strcmp(q, "meter") == 0 ? 2 : strcmp(q, "on") == 0 ? 1 : 0;
     if (want > 0) tstamp = set_int_opt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) == 0 ? want : 0;
   }
-  /* queue21: the receive queue bounded by time (queue_bound.h; opt-in, SWITCHBOARD_QUEUE_TIME=on|MS),
-   * from the size granted now; it needs the timestamps. */
-  sb_qbound qb;
-  {
-    int granted = 0;
-    socklen_t gl = sizeof(granted);
-    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &gl) != 0) granted = 0;
-    sb_qbound_init(&qb, getenv("SWITCHBOARD_QUEUE_TIME"), granted);
-    if (qb.target_ms > 0 && tstamp == 0 && set_int_opt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) != 0)
-      sb_qbound_init(&qb, "off", granted);
-  }
   if (bind(fd, (struct sockaddr *)&ss, sl) != 0) {
     snprintf(msg, sizeof(msg), "bind: %s", strerror(errno));
     close(fd);
@@ -1014,11 +959,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   s->family = family;
   s->pktinfo = pktinfo;
   s->tstamp = tstamp;
-  s->stamps = tstamp > 0 || qb.target_ms > 0;
-  s->qb = qb;
-  s->qb_asked = (int)(rcv > 0x7fffffff ? 0x7fffffff : rcv);
   s->wake_delay_ms = -1;
-  s->wake_last_ms = -1;
   s->c_answers = c_answers;
 
   napi_value in_ab, out_ab, handle, name, result, port_v;
@@ -2272,16 +2213,6 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   set_num(env, o, "queueDelayStamps", (double)s->tstamp);
   set_num(env, o, "queueDelayBehind", (double)s->qdelay_behind);
   set_num(env, o, "queueDelayMaxMs", s->qdelay_max_ms);
-  set_num(env, o, "queueTimeTargetMs", s->qb.target_ms);
-  set_num(env, o, "queueBoundOctets", (double)s->qb.cur);
-  set_num(env, o, "queueBoundFullOctets", (double)s->qb.full);
-  set_num(env, o, "queueBoundMinOctets", (double)s->qb.min_cur);
-  set_num(env, o, "queueBoundEngaged", (double)s->qb.engaged);
-  set_num(env, o, "queueBoundEngages", (double)s->qb.engages);
-  set_num(env, o, "queueBoundSets", (double)s->qb.sets);
-  set_num(env, o, "queueBoundMaxWaitMs", s->qb.max_wait_ms);
-  set_num(env, o, "queueStaleBatches", (double)s->qb.stale_batches);
-  set_num(env, o, "queueStaleDropped", (double)s->qb.stale_dropped);
   napi_value rc;
   CHECK(napi_create_array_with_length(env, 16, &rc));
   for (uint32_t i = 0; i < 16; i++) {

@@ -108,6 +108,9 @@ export function emptyCounters(): ResolverCounters {
   };
 }
 
+/** A query kind's part of its cache key. */
+const KIND_CODE: Record<QueryKind, number> = { name: 0, typo: 1, aaaa: 2, big: 3 };
+
 const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
 
 /** One finished legitimate query. */
@@ -138,6 +141,8 @@ interface Expect {
 }
 
 interface Query {
+  /** Its number among the run's queries (the timeouts name it by this, not by reference). */
+  readonly handle: number;
   readonly r: Resolver;
   readonly zone: number;
   readonly kind: QueryKind;
@@ -152,8 +157,8 @@ interface Query {
   tries: number;
   tcp: boolean;
   done: boolean;
-  /** Its cache key. */
-  readonly key: string;
+  /** Its cache key (see ask). */
+  readonly key: number;
   /** Answers it got that did not count: wrong, truncated. */
   wrong: number;
   truncated: number;
@@ -170,8 +175,9 @@ interface Resolver {
   cookie?: Uint8Array;
   /** Last time one of its tries timed out (storm trigger). */
   lastSlow: number;
-  /** Its cache: "qtype/name" -> when the entry expires (performance.now() ms). */
-  readonly cache: Map<string, number>;
+  /** Its cache: the key of a question (see ask) -> when the entry expires (performance.now(), whole
+   * ms rounded up: small integers, so neither key nor value is a heap object that outlives a scavenge). */
+  readonly cache: Map<number, number>;
 }
 
 /** Settings of the resolvers. */
@@ -203,8 +209,12 @@ export class Resolvers {
   private readonly zoneZipf: Zipf;
   private readonly nameZipf: Zipf;
   private readonly names = new Map<string, Uint8Array>();
-  private readonly timeouts: Array<{ q: Query; tries: number; at: number }> = [];
-  private timeoutHead = 0;
+  /** The tries' timeouts, in the order they were set. */
+  private readonly timeouts = new TimeoutRing();
+  /** The queries not finished, by handle: a finished one is let go at once (the timeouts hold only
+   * its handle), so most die young instead of living on to be promoted and collected later. */
+  private readonly live = new Map<number, Query>();
+  private nextHandle = 0;
   private timer?: NodeJS.Timeout;
   private lastTick = 0;
   private t0 = 0;
@@ -372,6 +382,17 @@ export class Resolvers {
     if (u < this.opts.typoShare) kind = 'typo';
     else if (u < this.opts.typoShare + 0.05) kind = 'aaaa';
     else if (u < this.opts.typoShare + 0.08 && r.spec.modern) kind = 'big';
+    // One number per question asked ("qtype/name" as it was): the name's zone and index (none for the
+    // zone's big TXT), and what was asked of it.
+    const key = (zone * this.opts.shape.names + (kind === 'big' ? 0 : i)) * 4 + KIND_CODE[kind];
+    if (this.opts.cache !== false) {
+      const until = r.cache.get(key);
+      if (until !== undefined && until > now) {
+        this.now.cacheHits++;
+        return;
+      }
+      if (until !== undefined) r.cache.delete(key);
+    }
     let text: string;
     let qtype = TYPE_A;
     let expect: Expect;
@@ -392,16 +413,8 @@ export class Resolvers {
         expect = { rcode: 0, a: ((a << 24) | (b << 16) | (c << 8) | d) >>> 0 };
       }
     }
-    const key = `${qtype}/${text}`;
-    if (this.opts.cache !== false) {
-      const until = r.cache.get(key);
-      if (until !== undefined && until > now) {
-        this.now.cacheHits++;
-        return;
-      }
-      if (until !== undefined) r.cache.delete(key);
-    }
     const q: Query = {
+      handle: this.nextHandle++,
       r,
       zone,
       kind,
@@ -420,6 +433,7 @@ export class Resolvers {
       key,
     };
     this.inFlight++;
+    this.live.set(q.handle, q);
     this.sendUdp(q, now);
   }
 
@@ -446,7 +460,7 @@ export class Resolvers {
     this.count();
     this.counters[q.phase].udpTries++;
     r.socket?.send(bytes, this.opts.target.port, this.opts.target.host);
-    this.timeouts.push({ q, tries: q.tries, at: now + TRY_TIMEOUT_MS });
+    this.timeouts.push(q.handle, q.tries, now + TRY_TIMEOUT_MS);
   }
 
   private sendTcp(q: Query, now: number): void {
@@ -454,7 +468,7 @@ export class Resolvers {
     q.tries++;
     q.tcp = true;
     const tries = q.tries;
-    this.timeouts.push({ q, tries, at: now + TRY_TIMEOUT_MS });
+    this.timeouts.push(q.handle, tries, now + TRY_TIMEOUT_MS);
     const query = this.buildQuery(q, false);
     const frame = new Uint8Array(2 + query.length);
     frame[0] = query.length >> 8;
@@ -574,7 +588,8 @@ export class Resolvers {
         // RFC 2308 §5: a negative answer (NXDOMAIN, NODATA) for the SOA's min(TTL, MINIMUM).
         const negative = e.rcode === 3 || (e.a === undefined && !e.nonEmpty);
         const ttl = negative ? info.negativeTtl : info.ttl;
-        if (ttl !== undefined && ttl > 0) q.r.cache.set(q.key, now + Math.min(ttl, MAX_CACHE_TTL_S) * 1000);
+        if (ttl !== undefined && ttl > 0)
+          q.r.cache.set(q.key, Math.ceil(now + Math.min(ttl, MAX_CACHE_TTL_S) * 1000));
       }
       this.finish(q, true, now - q.started);
       return;
@@ -591,6 +606,7 @@ export class Resolvers {
     if (q.done) return;
     q.done = true;
     this.inFlight--;
+    this.live.delete(q.handle);
     for (const id of q.ids) if (q.r.pending.get(id) === q) q.r.pending.delete(id);
     this.opts.record({
       phase: q.phase,
@@ -608,18 +624,67 @@ export class Resolvers {
   }
 
   private expire(now: number): void {
-    const list = this.timeouts;
-    while (this.timeoutHead < list.length && list[this.timeoutHead].at <= now) {
-      const { q, tries, at } = list[this.timeoutHead++];
-      if (q.done || q.tries !== tries) continue;
+    const t = this.timeouts;
+    while (t.size > 0 && t.headAt <= now) {
+      const at = t.headAt;
+      const tries = t.headTries;
+      const q = this.live.get(t.shift());
+      if (q === undefined || q.done || q.tries !== tries) continue;
       if (now - at > 50) this.counters[q.phase].timeoutsLate50ms++;
       q.r.lastSlow = now;
       if (q.tries >= MAX_TRIES || now - q.started >= GIVE_UP_MS) this.finish(q, false, GIVE_UP_MS);
       else this.sendUdp(q, now);
     }
-    if (this.timeoutHead > 4096 && this.timeoutHead * 2 > list.length) {
-      list.splice(0, this.timeoutHead);
-      this.timeoutHead = 0;
+  }
+}
+
+/** A first-in first-out ring of (query handle, try, when due) in typed arrays, grown by doubling. */
+class TimeoutRing {
+  #handle = new Int32Array(1 << 12);
+  #tries = new Uint8Array(1 << 12);
+  #at = new Float64Array(1 << 12);
+  #head = 0;
+  size = 0;
+
+  push(handle: number, tries: number, at: number): void {
+    if (this.size === this.#at.length) this.#grow();
+    const i = (this.#head + this.size) & (this.#at.length - 1);
+    this.#handle[i] = handle;
+    this.#tries[i] = tries;
+    this.#at[i] = at;
+    this.size++;
+  }
+
+  /** When the oldest is due, and its try (size > 0). */
+  get headAt(): number {
+    return this.#at[this.#head];
+  }
+  get headTries(): number {
+    return this.#tries[this.#head];
+  }
+
+  /** Takes the oldest off; its query's handle. */
+  shift(): number {
+    const h = this.#handle[this.#head];
+    this.#head = (this.#head + 1) & (this.#at.length - 1);
+    this.size--;
+    return h;
+  }
+
+  #grow(): void {
+    const n = this.#at.length;
+    const handle = new Int32Array(n * 2);
+    const tries = new Uint8Array(n * 2);
+    const at = new Float64Array(n * 2);
+    for (let k = 0; k < this.size; k++) {
+      const i = (this.#head + k) & (n - 1);
+      handle[k] = this.#handle[i];
+      tries[k] = this.#tries[i];
+      at[k] = this.#at[i];
     }
+    this.#handle = handle;
+    this.#tries = tries;
+    this.#at = at;
+    this.#head = 0;
   }
 }

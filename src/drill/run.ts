@@ -12,6 +12,7 @@ import { COUNTS_PER_KIND } from './native.js';
 import { checkRotate24s, makeResolvers, RESOLVER_CLASSES, type ResolverClass } from './population.js';
 import { cpuBusySeconds, cpuSet, cpusAllowed, isAlive, processTree, treeCpuSeconds } from './proc.js';
 import { TargetSampler } from './proc-sampler.js';
+import { QueryLog } from './query-log.js';
 import {
   emptyCounters,
   type FailureCause,
@@ -338,7 +339,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
     perWave: opts.lonePerWave ?? 0,
     waves,
   });
-  const records: QueryRecord[] = [];
+  const records = new QueryLog();
   const resolvers = new Resolvers(specs, {
     target: opts.target,
     shape: opts.shape,
@@ -586,7 +587,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
       phases.forEach((ph, i) => {
         (ph as { losses?: LossReport }).losses = lossReport(
           resolvers.counters[i] ?? emptyCounters(),
-          records,
+          records.ofPhase(i),
           i,
           kernel[i],
           counterDeltas[i],
@@ -721,7 +722,7 @@ async function measureCapacity(
 /** Puts a phase's counters together: see LossReport. */
 export function lossReport(
   c: ResolverCounters,
-  records: readonly QueryRecord[],
+  records: Iterable<QueryRecord>,
   phase: number,
   kernel: KernelLosses,
   targetCounters: MetricSample | undefined,
@@ -793,7 +794,7 @@ export function fillDrillLag(
 export function fillOnset(
   phases: PhaseReport[],
   starts: readonly number[],
-  records: readonly QueryRecord[],
+  records: Iterable<QueryRecord>,
   victim = 0,
 ): void {
   for (const r of records) {
@@ -833,7 +834,7 @@ export function fillOnset(
 /** Fills each phase's legitimate figures and the timeline's from the finished queries. */
 function fillLegit(
   phases: PhaseReport[],
-  records: QueryRecord[],
+  records: Iterable<QueryRecord>,
   timeline: TimelinePoint[],
   zones: number,
   victim: number,
@@ -922,12 +923,12 @@ function attackStats(rate: number, before: FloodTotals, after: FloodTotals): Att
   return { rate, sent, answered, rcodes, behind: after.behind - before.behind, tcp };
 }
 
-function progressLine(p: TimelinePoint, records: QueryRecord[], legitSent: number, total: number): void {
+function progressLine(p: TimelinePoint, records: QueryLog, legitSent: number, total: number): void {
   const done = Math.min(1, p.t / Math.max(total, 1));
   const bar = `${'#'.repeat(Math.round(done * 20))}${'.'.repeat(20 - Math.round(done * 20))}`;
   let ok = 0;
   let n = 0;
-  for (let i = records.length - 1; i >= 0 && n < 2000; i--, n++) if (records[i].ok) ok++;
+  for (let i = records.length - 1; i >= 0 && n < 2000; i--, n++) if (records.ok(i)) ok++;
   const cpu =
     p.cpuCores === undefined
       ? ''

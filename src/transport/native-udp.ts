@@ -69,21 +69,6 @@ export interface NativeUdpStats {
   queueDelayBehind?: number;
   /** The longest wait (ms) of a wake-up's oldest datagram since the socket opened. */
   queueDelayMaxMs?: number;
-  /** queue21: the receive queue bounded by time (native/queue_bound.h). The target wait in ms (0: off,
-   * the default; opt-in with `SWITCHBOARD_QUEUE_TIME=on` or `=MS`); the queue's size now, when calm and the smallest set (octets, as
-   * SO_RCVBUF reads back); whether the bound is engaged now, how often it engaged, how many times
-   * the size was set; the longest wait of a wake-up's oldest datagram; batches (and datagrams) read
-   * while engaged and discarded unanswered because every datagram in them waited over five targets. */
-  queueTimeTargetMs?: number;
-  queueBoundOctets?: number;
-  queueBoundFullOctets?: number;
-  queueBoundMinOctets?: number;
-  queueBoundEngaged?: number;
-  queueBoundEngages?: number;
-  queueBoundSets?: number;
-  queueBoundMaxWaitMs?: number;
-  queueStaleBatches?: number;
-  queueStaleDropped?: number;
   /** The shield (native-shield.ts): datagrams it dropped and answered TC=1 before any answer,
    * and answers rate limiting dropped and sent truncated (slipped). */
   shieldDropped: number;

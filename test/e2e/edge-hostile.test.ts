@@ -21,7 +21,7 @@ import { parseZoneText } from '../../src/zone/parser.js';
 import { buildQuery, queryUdp } from '../helpers/dns-client.js';
 import { waitForText } from '../helpers/wait-for.js';
 import { type EdgeProcess, eventually, startEdge } from './edge-support.js';
-import { freePort } from './support.js';
+import { frame, freePort } from './support.js';
 
 const SECRET = Buffer.from('hostile-primary-edge-key-secret-0000').toString('base64');
 const KEY = `pop-h.:hmac-sha256:${SECRET}`;
@@ -59,13 +59,6 @@ type Mode =
 
 let mode: Mode = { kind: 'good', serial: 1, www: '192.0.2.10' };
 let transfers = 0;
-
-function frame(b: Uint8Array): Buffer {
-  const out = Buffer.alloc(2 + b.length);
-  out.writeUInt16BE(b.length, 0);
-  out.set(b, 2);
-  return out;
-}
 
 function respond(query: Uint8Array, answers: RR[][], signKey = key): Uint8Array[] {
   const msg = decodeMessage(query);

@@ -295,10 +295,5 @@ export class FramedClient {
   }
 }
 
-/** `msg` with its two-octet length prefix. */
-export function frame(msg: Uint8Array): Buffer {
-  const out = Buffer.alloc(msg.length + 2);
-  out.writeUInt16BE(msg.length, 0);
-  out.set(msg, 2);
-  return out;
-}
+/** `msg` with its two-octet length prefix (test/helpers/tcp-client.ts). */
+export { framed as frame } from '../helpers/tcp-client.js';

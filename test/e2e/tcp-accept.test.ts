@@ -26,7 +26,7 @@ import { buildQuery, queryUdp } from '../helpers/dns-client.js';
 import { type Peer, startSwitchboard } from '../helpers/peers.js';
 import { nativeShieldSkip, SHIELD_ZONE_WITH_BIG_TXT } from '../helpers/shield-zone.js';
 import { tallyClient } from '../helpers/tally-client.js';
-import { ending, openFrom } from '../helpers/tcp-client.js';
+import { ending, framed, openFrom, readFrames } from '../helpers/tcp-client.js';
 
 // The batch accept everywhere (see above): every server this file starts inherits it.
 process.env[TCP_ACCEPT_ENV] = 'batch';
@@ -69,9 +69,6 @@ function signal(pids: number[], sig: NodeJS.Signals): void {
     }
   }
 }
-
-const framed = (m: Uint8Array) =>
-  Buffer.concat([Buffer.from([m.length >> 8, m.length & 0xff]), Buffer.from(m)]);
 
 describe('a resolver’s TCP retry behind a slow-TCP flood in the accept queue', { timeout: 120_000 }, () => {
   let dir: string;
@@ -215,24 +212,8 @@ describe('a resolver’s TCP retry behind a slow-TCP flood in the accept queue',
 });
 
 /** Collects `n` framed answers from `s` (within `ms`); their IDs in order. */
-function answers(s: Socket, n: number, ms: number): Promise<number[]> {
-  return new Promise((resolve) => {
-    let buf = Buffer.alloc(0);
-    const ids: number[] = [];
-    const timer = setTimeout(() => resolve(ids), ms);
-    s.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        ids.push(decodeMessage(buf.subarray(2, 2 + buf.readUInt16BE(0))).id);
-        buf = buf.subarray(2 + buf.readUInt16BE(0));
-      }
-      if (ids.length >= n) {
-        clearTimeout(timer);
-        resolve(ids);
-      }
-    });
-  });
-}
+const answers = (s: Socket, n: number, ms: number): Promise<number[]> =>
+  readFrames(s, (m) => m.length >= n, ms).then((m) => m.map((x) => decodeMessage(x).id));
 
 /** The numbers of the last `shield: TCP accept in C` line's first-frame part. */
 function firstFrameLine(output: string): Record<string, number> | undefined {

@@ -25,7 +25,7 @@ import { buildQuery, readHeader } from '../helpers/dns-client.js';
 import { findFreePort, type Peer, startSwitchboard } from '../helpers/peers.js';
 import { type Exposition, parseExposition, sampleValue } from '../helpers/prometheus.js';
 import { nativeShieldSkip, SHIELD_ZONE_WITH_BIG_TXT } from '../helpers/shield-zone.js';
-import { ending, openFrom } from '../helpers/tcp-client.js';
+import { askFrom, ending, framed, openFrom, readFrames } from '../helpers/tcp-client.js';
 
 const skip = nativeShieldSkip();
 const IDLE_MS = 1500;
@@ -34,35 +34,6 @@ const TXT = 16;
 const AXFR = 252;
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function framed(q: Uint8Array): Buffer {
-  const b = Buffer.alloc(2 + q.length);
-  b.writeUInt16BE(q.length, 0);
-  b.set(q, 2);
-  return b;
-}
-
-/** Reads framed messages from `s` until `done(messages)` or `ms`; resolves with them. */
-function collect(s: Socket, done: (m: Buffer[]) => boolean, ms: number): Promise<Buffer[]> {
-  return new Promise((resolve) => {
-    let buf = Buffer.alloc(0);
-    const msgs: Buffer[] = [];
-    const finish = () => {
-      clearTimeout(timer);
-      resolve(msgs);
-    };
-    const timer = setTimeout(finish, ms);
-    s.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        msgs.push(buf.subarray(2, 2 + buf.readUInt16BE(0)));
-        buf = buf.subarray(2 + buf.readUInt16BE(0));
-      }
-      if (done(msgs)) finish();
-    });
-    s.on('error', () => {});
-  });
-}
 
 /** The numbers of the last `served in C:` part of the worker's TCP line. */
 function servedLine(output: string): Record<string, number> | undefined {
@@ -153,7 +124,7 @@ for (const mode of ['on', 'off', 'libuv'] as const) {
       );
       // The stream cut at odd places: inside a length prefix, between frames, inside frames.
       const s2 = await openFrom(p.port, `127.0.${net}.2`);
-      const got2 = collect(s2, (m) => m.length >= ids.length, 5000);
+      const got2 = readFrames(s2, (m) => m.length >= ids.length, 5000);
       const all = Buffer.concat(qs);
       const cuts = [0, 1, 2, 3, 25, 26, 27, 60, 400, 401, all.length];
       for (let i = 0; i + 1 < cuts.length; i++) {
@@ -191,7 +162,7 @@ for (const mode of ['on', 'off', 'libuv'] as const) {
         framed(buildQuery({ id: 4, name: 'big.example.', type: TXT })),
       ]);
       // The last AXFR message is the SOA again; then the TXT.
-      const got = collect(s, (m) => m.length > 0 && readHeader(m[m.length - 1]).id === 4, 5000);
+      const got = readFrames(s, (m) => m.length > 0 && readHeader(m[m.length - 1]).id === 4, 5000);
       s.write(stream.subarray(0, 30));
       await settle(50);
       s.write(stream.subarray(30));
@@ -225,10 +196,13 @@ for (const mode of ['on', 'off', 'libuv'] as const) {
     test('an idle connection is closed (FIN) at the idle timeout', async () => {
       const p = peer as Peer;
       const was = before0();
-      const s = await openFrom(p.port, `127.0.${net}.4`);
-      const got = collect(s, (m) => m.length >= 1, 3000);
-      s.write(framed(buildQuery({ id: 9, name: 'www.example.', type: A })));
-      assert.equal(readHeader((await got)[0]).id, 9);
+      const { s, answer } = await askFrom(
+        p.port,
+        `127.0.${net}.4`,
+        buildQuery({ id: 9, name: 'www.example.', type: A }),
+        3000,
+      );
+      assert.equal(answer && readHeader(answer).id, 9);
       const end = await ending(s, 4 * IDLE_MS);
       s.destroy();
       assert.equal(end.how, 'fin');
@@ -253,7 +227,7 @@ for (const mode of ['on', 'off', 'libuv'] as const) {
       s.write(qs.subarray(40));
       // ~25 MB of answers: far more than the socket buffers hold while nobody reads.
       await settle(700);
-      const got = collect(s, (m) => m.length >= n, 20_000);
+      const got = readFrames(s, (m) => m.length >= n, 20_000);
       s.resume();
       const msgs = await got;
       s.destroy();
@@ -272,7 +246,7 @@ for (const mode of ['on', 'off', 'libuv'] as const) {
       const p = peer as Peer;
       const was = before0();
       const s = await openFrom(p.port, `127.0.${net}.6`);
-      const got = collect(s, () => false, 3000);
+      const got = readFrames(s, () => false, 3000);
       const end = ending(s, 3000);
       s.write(framed(buildQuery({ id: 21, name: 'www.example.', type: A })));
       await settle(50);
@@ -313,13 +287,16 @@ for (const mode of ['on', 'off', 'libuv'] as const) {
       u.close();
       assert.equal(readHeader(tc).tc, true, 'TC=1 over UDP');
       const kept = keptTotal(p.output());
-      const s = await openFrom(p.port, addr);
-      const got = collect(s, (m) => m.length >= 1, 3000);
-      s.write(framed(buildQuery({ id: 32, name: 'big.example.', type: TXT })));
-      const msgs = await got;
+      const { s, answer } = await askFrom(
+        p.port,
+        addr,
+        buildQuery({ id: 32, name: 'big.example.', type: TXT }),
+        3000,
+      );
       s.destroy();
-      assert.equal(readHeader(msgs[0]).id, 32);
-      assert.equal(readHeader(msgs[0]).tc, false);
+      assert.ok(answer);
+      assert.equal(readHeader(answer).id, 32);
+      assert.equal(readHeader(answer).tc, false);
       if (mode !== 'off') {
         const l = await line((x) => x.total > (was.total ?? 0));
         assert.ok(l !== undefined && l.total > (was.total ?? 0), 'taken to serve in C');
@@ -330,13 +307,15 @@ for (const mode of ['on', 'off', 'libuv'] as const) {
     test('a zone asked only over TCP: JS answers its first query, C the next connection’s', async () => {
       const p = peer as Peer;
       const ask = async (host: string, id: number) => {
-        const s = await openFrom(p.port, host);
-        const got = collect(s, (m) => m.length >= 1, 3000);
-        s.write(framed(buildQuery({ id, name: 'www.tcponly.test.', type: A })));
-        const m = await got;
+        const { s, answer } = await askFrom(
+          p.port,
+          host,
+          buildQuery({ id, name: 'www.tcponly.test.', type: A }),
+          3000,
+        );
         s.destroy();
-        assert.equal(m.length, 1);
-        const d = decodeMessage(m[0]);
+        assert.ok(answer);
+        const d = decodeMessage(answer);
         assert.equal(d.id, id);
         assert.equal(d.flags & 15, 0);
         assert.equal(d.answers.length, 1);
@@ -358,16 +337,18 @@ for (const mode of ['on', 'off', 'libuv'] as const) {
       const p = peer as Peer;
       const addr = `127.0.${net}.11`;
       const socks: Socket[] = [];
-      const outcomes: Promise<boolean>[] = [];
+      const outcomes: boolean[] = [];
       for (let i = 0; i < 33; i++) {
-        const s = await openFrom(p.port, addr);
-        socks.push(s);
-        const got = collect(s, (m) => m.length >= 1, 3000);
-        s.write(framed(buildQuery({ id: 500 + i, name: 'www.example.', type: A })));
-        outcomes.push(got.then((m) => m.length === 1));
-        await settle(10);
+        const r = await askFrom(
+          p.port,
+          addr,
+          buildQuery({ id: 500 + i, name: 'www.example.', type: A }),
+          3000,
+        );
+        socks.push(r.s);
+        outcomes.push(r.answer !== undefined);
       }
-      const answered = (await Promise.all(outcomes)).filter(Boolean).length;
+      const answered = outcomes.filter(Boolean).length;
       for (const s of socks) s.destroy();
       assert.equal(answered, 32, 'the 33rd from one address is refused');
     });
@@ -384,7 +365,7 @@ for (const mode of ['on', 'off', 'libuv'] as const) {
       const base = await scrape();
       const p = peer as Peer;
       const s = await openFrom(p.port, `127.0.${net}.8`);
-      const got = collect(s, (m) => m.length >= 10, 3000);
+      const got = readFrames(s, (m) => m.length >= 10, 3000);
       s.write(
         Buffer.concat(
           Array.from({ length: 10 }, (_, i) => framed(buildQuery({ id: i, name: 'www.example.', type: A }))),
@@ -407,11 +388,14 @@ for (const mode of ['on', 'off', 'libuv'] as const) {
       const out = () => (peer as Peer).output();
       const said = /every accept made in C on 1 listening socket\(s\): (\d+) taken since start/g;
       const p = peer as Peer;
-      const s = await openFrom(p.port, `127.0.${net}.9`);
-      const got = collect(s, (m) => m.length >= 1, 3000);
-      s.write(framed(buildQuery({ id: 7, name: 'www.example.', type: A })));
-      assert.equal((await got).length, 1);
+      const { s, answer } = await askFrom(
+        p.port,
+        `127.0.${net}.9`,
+        buildQuery({ id: 7, name: 'www.example.', type: A }),
+        3000,
+      );
       s.destroy();
+      assert.ok(answer);
       if (mode === 'libuv') {
         await settle(1500);
         assert.doesNotMatch(out(), said);
@@ -442,12 +426,14 @@ describe('--shield dry-run: accepted in C, handed to JS unjudged', { skip, timeo
     });
     const answers = await Promise.all(
       Array.from({ length: 40 }, async (_, i) => {
-        const s = await openFrom(peer.port, `127.0.120.${i + 1}`);
-        const got = collect(s, (m) => m.length >= 1, 5000);
-        s.write(framed(buildQuery({ id: i, name: 'www.example.', type: A })));
-        const m = await got;
+        const { s, answer } = await askFrom(
+          peer.port,
+          `127.0.120.${i + 1}`,
+          buildQuery({ id: i, name: 'www.example.', type: A }),
+          5000,
+        );
         s.destroy();
-        return m.length === 1 ? readHeader(m[0]).ancount : -1;
+        return answer ? readHeader(answer).ancount : -1;
       }),
     );
     assert.deepEqual(answers, Array(40).fill(1));

@@ -19,43 +19,19 @@ import { TCP_C_ANSWERS_ENV, TCP_LISTEN_ENV } from '../../src/transport/native-ud
 import { buildQuery, readHeader } from '../helpers/dns-client.js';
 import { type Peer, startSwitchboard } from '../helpers/peers.js';
 import { nativeShieldSkip, SHIELD_ZONE_WITH_BIG_TXT } from '../helpers/shield-zone.js';
-import { openFrom } from '../helpers/tcp-client.js';
+import { askFrom } from '../helpers/tcp-client.js';
 
 const skip = nativeShieldSkip();
 const LIMIT = 4;
 const A = 1;
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function framed(q: Uint8Array): Buffer {
-  const b = Buffer.alloc(2 + q.length);
-  b.writeUInt16BE(q.length, 0);
-  b.set(q, 2);
-  return b;
-}
-
-/** Opens a connection from `from`, sends one query for `name`: whether it was answered within `ms`
+/** One query for `name` from `from` on a connection of its own: whether it was answered within `ms`
  * (and the socket, left open). A connection refused is closed by the server unanswered at once
- * (its 'close' ends the wait: `ms` bounds only a slow answer on a loaded machine). */
+ * (its close ends the wait: `ms` bounds only a slow answer on a loaded machine). */
 async function ask(port: number, from: string, id: number, name: string, ms: number) {
-  const s: Socket = await openFrom(port, from);
-  s.on('error', () => {});
-  const answered = new Promise<boolean>((resolve) => {
-    let buf = Buffer.alloc(0);
-    const timer = setTimeout(() => resolve(false), ms);
-    s.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        clearTimeout(timer);
-        resolve(readHeader(buf.subarray(2)).id === id);
-      }
-    });
-    s.once('close', () => {
-      clearTimeout(timer);
-      resolve(false);
-    });
-  });
-  s.write(framed(buildQuery({ id, name, type: A })));
-  return { s, answered: await answered };
+  const { s, answer } = await askFrom(port, from, buildQuery({ id, name, type: A }), ms);
+  return { s, answered: answer !== undefined && readHeader(answer).id === id };
 }
 
 for (const mode of ['on', 'libuv', 'off'] as const) {
@@ -100,20 +76,20 @@ for (const mode of ['on', 'libuv', 'off'] as const) {
       test(`${what}: ${LIMIT} answered and open, the other ${order.length - LIMIT} refused; ${LIMIT} again after closing`, async () => {
         const p = peer as Peer;
         const from = `127.0.${net}.${10 + round}`;
-        const socks: Socket[] = [];
-        const results: boolean[] = [];
-        for (let i = 0; i < order.length; i++) {
-          // Each answered before the next opens (C's hand-over done, JS's count in).
-          const r = await ask(
-            p.port,
-            from,
-            100 + i,
-            order[i] === 'js' ? 'www.elsewhere.' : 'www.example.',
-            5000,
-          );
-          socks.push(r.s);
-          results.push(r.answered);
-        }
+        // `n` connections in the round's order, each answered before the next opens (C's hand-over
+        // done, JS's count in): the sockets (left open) and whether each was answered.
+        const askInOrder = async (firstId: number, n: number) => {
+          const socks: Socket[] = [];
+          const answered: boolean[] = [];
+          for (let i = 0; i < n; i++) {
+            const name = order[i] === 'js' ? 'www.elsewhere.' : 'www.example.';
+            const r = await ask(p.port, from, firstId + i, name, 5000);
+            socks.push(r.s);
+            answered.push(r.answered);
+          }
+          return { socks, answered };
+        };
+        const { socks, answered: results } = await askInOrder(100, order.length);
         const open = socks.filter((s, i) => results[i] && !s.destroyed && s.readyState === 'open').length;
         assert.equal(results.filter(Boolean).length, LIMIT, `answered: ${results.map(Number).join('')}`);
         assert.equal(open, LIMIT, 'the answered ones still open');
@@ -121,19 +97,7 @@ for (const mode of ['on', 'libuv', 'off'] as const) {
         for (const s of socks) s.destroy();
         // Closed: their counts go (C's and JS's), and the client may open LIMIT again.
         await settle(300);
-        const again: boolean[] = [];
-        const socks2: Socket[] = [];
-        for (let i = 0; i < LIMIT; i++) {
-          const r = await ask(
-            p.port,
-            from,
-            200 + i,
-            order[i] === 'js' ? 'www.elsewhere.' : 'www.example.',
-            5000,
-          );
-          socks2.push(r.s);
-          again.push(r.answered);
-        }
+        const { socks: socks2, answered: again } = await askInOrder(200, LIMIT);
         for (const s of socks2) s.destroy();
         assert.deepEqual(again, [true, true, true, true], 'room again after closing');
       });

@@ -1,6 +1,7 @@
 /**
- * Raw TCP clients for the transport's e2e tests (tcp-accept, tcp-c-answers): a connection from a
- * chosen loopback address, and how the server ends it.
+ * Raw TCP clients for the transport's e2e tests (tcp-accept, tcp-c-answers, tcp-per-client, the
+ * shield's): a connection from a chosen loopback address, a message with its length prefix, the
+ * framed answers read back, one query asked on a connection of its own, and how the server ends it.
  * @module
  */
 
@@ -18,6 +19,57 @@ export function openFrom(port: number, localAddress: string): Promise<Socket> {
       resolve(s);
     });
   });
+}
+
+/** `msg` with its two-octet length prefix (RFC 1035 §4.2.2). */
+export function framed(msg: Uint8Array): Buffer {
+  const b = Buffer.alloc(2 + msg.length);
+  b.writeUInt16BE(msg.length, 0);
+  b.set(msg, 2);
+  return b;
+}
+
+/**
+ * The framed messages `s` receives (without their prefixes), read from now until `done(messages)`
+ * holds, the connection closes or `ms` passed; resolves with those read (errors end it quietly).
+ */
+export function readFrames(s: Socket, done: (m: Buffer[]) => boolean, ms: number): Promise<Buffer[]> {
+  return new Promise((resolve) => {
+    let buf = Buffer.alloc(0);
+    const msgs: Buffer[] = [];
+    const finish = () => {
+      clearTimeout(timer);
+      resolve(msgs);
+    };
+    const timer = setTimeout(finish, ms);
+    s.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        msgs.push(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+        buf = buf.subarray(2 + buf.readUInt16BE(0));
+      }
+      if (done(msgs)) finish();
+    });
+    s.once('close', finish);
+    s.on('error', () => {});
+  });
+}
+
+/**
+ * Opens a connection to 127.0.0.1:`port` from `from` and sends `query` on it: its first answer
+ * (undefined when none came within `ms` or the server closed it unanswered) and the socket, left
+ * open for the caller to close.
+ */
+export async function askFrom(
+  port: number,
+  from: string,
+  query: Uint8Array,
+  ms: number,
+): Promise<{ s: Socket; answer: Buffer | undefined }> {
+  const s = await openFrom(port, from);
+  const got = readFrames(s, (m) => m.length >= 1, ms);
+  s.write(framed(query));
+  return { s, answer: (await got)[0] };
 }
 
 /** How `s` ends: 'reset' (ECONNRESET), 'fin' (the server's orderly close), within `ms`, else 'open'. */

@@ -18,9 +18,8 @@ import type { TcpStats } from '../../transport/tcp.js';
 export const WORKER_TRACE_ENV = 'SWITCHBOARD_WORKER_TRACE';
 
 /** One line: `u` [received, dropped, answeredC, answeredJs, batches, jsCalls, sent, shieldDropped,
- * queueStaleDropped, queueBoundOctets, prefilterUpdates] summed over the native sockets (queue21: the
- * datagrams read and discarded as stale, and the receive queue's bound now, native/queue_bound.h;
- * onset22: the kernel prefilter's programs built and attached); `t` [accepted, refused, open, batchAccepted] summed over the
+ * prefilterUpdates] summed over the native sockets (onset22: the kernel prefilter's programs built and
+ * attached; traces before session 26 held queue21's two counts before it, 11 entries); `t` [accepted, refused, open, batchAccepted] summed over the
  * TCP listeners; `l` event loop busy ms since the line before; `h` heap used (bytes); `g`
  * collections: [start (ms since the epoch), duration ms, kind (perf_hooks' NODE_PERFORMANCE_GC_*)]. */
 export interface WorkerTraceLine {
@@ -51,7 +50,7 @@ export function startWorkerTrace(sources: {
   obs.observe({ entryTypes: ['gc'] });
   let elu = performance.eventLoopUtilization();
   const tick = (): void => {
-    const u = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    const u = [0, 0, 0, 0, 0, 0, 0, 0, 0];
     for (const s of sources.udp()) {
       u[0] += s.received;
       u[1] += s.dropped;
@@ -61,9 +60,7 @@ export function startWorkerTrace(sources: {
       u[5] += s.jsCalls;
       u[6] += s.sent;
       u[7] += s.shieldDropped;
-      u[8] += s.queueStaleDropped ?? 0;
-      u[9] += s.queueBoundOctets ?? 0;
-      u[10] += s.prefilterAttaches ?? s.prefilterUpdates ?? 0;
+      u[8] += s.prefilterAttaches ?? s.prefilterUpdates ?? 0;
     }
     const t = [0, 0, 0, 0];
     for (const s of sources.tcp()) {
