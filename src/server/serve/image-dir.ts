@@ -149,6 +149,15 @@ export class CompiledZoneDir {
     return this.#fingerprinted;
   }
 
+  /**
+   * A publish generation above every one given so far (the next load's is above it): for an
+   * image made after its load (a staged zone's full image, image-primary.ts), published
+   * between loads, never during one.
+   */
+  takeVersion(): number {
+    return ++this.#version;
+  }
+
   /** The zones served now, in file name order. */
   zones(): ZoneSummary[] {
     return [...this.#served.values()].map((z) => ({ file: z.file, origin: z.origin, serial: z.serial }));
@@ -172,7 +181,7 @@ export class CompiledZoneDir {
    *   stored is released and nothing is remembered.
    */
   async load(
-    opts: { settled?: (changes: readonly ImageChange[]) => void } = {},
+    opts: { settled?: (changes: readonly ImageChange[]) => void; staged?: boolean } = {},
   ): Promise<{ report: ZoneDirReport; changes: ImageChange[]; commit: () => void }> {
     const settled = opts.settled;
     // One thread loads its modules while the folder is listed; the others once there is more
@@ -259,7 +268,13 @@ export class CompiledZoneDir {
     // adopted here: no copy of it in this process, no write on this loop. Not with an image
     // cache being written (it needs the octets): those come back as before.
     const packDir = this.#store?.adopt !== undefined && openCache === undefined ? this.#store.dir : undefined;
-    if (packDir !== undefined) for (const j of jobs) if (j.kind === 'file') j.packDir = packDir;
+    if (packDir !== undefined)
+      for (const j of jobs)
+        if (j.kind === 'file') {
+          j.packDir = packDir;
+          // A big zone's image without templates first, its full image later (image-primary.ts).
+          if (opts.staged === true) j.staged = true;
+        }
     this.fromCache = 0;
     const outcomes: (FileOutcome | null)[] = new Array(names.length).fill(null);
     /** 1 once the file's outcome came back (its outcome may be null: vanished). */

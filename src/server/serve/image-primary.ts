@@ -10,10 +10,10 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { trimNativeHeap } from '../../image/pack.js';
+import { discardPackedImage, trimNativeHeap } from '../../image/pack.js';
 import { traceOrigin, traceStart } from '../../telemetry/start-trace.js';
 import { WorkerPool } from '../../transport/cluster.js';
-import { CompilePool } from '../shared/compile-pool.js';
+import { CompilePool, type StagedFull } from '../shared/compile-pool.js';
 import { isStartWorkerMessage, type StartWorkerMessage } from '../shared/dns-protocol.js';
 import { encodeDnsWorkerConfig, START_CONFIG_ENV, servingSettingsOf } from '../shared/dns-worker-config.js';
 import { type ImageChange, ImageShipper } from '../shared/image-shipper.js';
@@ -325,6 +325,57 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     useImageCache(dir, cacheFileOf(resolve(cacheDir as string), config.zoneDir), log);
   }
   const cacheWriter = () => dir.cacheWriter;
+  // SWITCHBOARD_STAGED=on: a big zone (STAGED_RECORDS, compile-thread.ts) is served first from
+  // its image without templates, made once its checks pass; its full image, made next by the
+  // same thread from the same sort, is swapped in as a reload's would be (docs/IMAGE.md
+  // "Answer first, templates after"). Not with the image cache (its big images come back as
+  // octets, not into the packs). The swap waits for the first publish and runs between reloads.
+  if (process.env.SWITCHBOARD_STAGED === 'on' && !caching)
+    compiler.onFull = (full) => {
+      reloads = reloads.then(() => firstPublished).then(() => swapInFull(full));
+    };
+  let markPublished: () => void = () => {};
+  const firstPublished = new Promise<void>((res) => {
+    markPublished = res;
+  });
+  /** The first load's generation: a staged zone's full image replaces only its image of it. */
+  let firstVersion = -1;
+  const swapInFull = async (full: StagedFull) => {
+    const name = full.origin.toLowerCase();
+    if (stopping) return;
+    if (full.packed === undefined) {
+      log.warn(`zone ${full.origin}: its full image was not made (${full.error}): served without templates`);
+      return;
+    }
+    const have = shipper.get(name);
+    // A reload changed or removed the zone since: that image stands, this one goes.
+    if (have === undefined || have.version !== firstVersion) {
+      try {
+        discardPackedImage(full.dir, full.packed);
+      } catch {
+        // left for the folder's writer, which removes it
+      }
+      return;
+    }
+    let seq: number;
+    try {
+      const ref = writer.adopt(full.packed);
+      seq = shipper.publish([{ name, version: dir.takeVersion(), serial: have.serial, ref }]);
+    } catch (err) {
+      log.warn(`zone ${full.origin}: its full image not stored (${describeError(err)}): served without templates`);
+      return;
+    }
+    traceStart('primary', 'full image published');
+    await shipper.applied(seq);
+    traceStart('primary', 'full image applied');
+    log.info(
+      `zone ${full.origin}: its full image served (templates made in ${full.cpuMs ?? 0} ms of the compile thread's CPU)`,
+    );
+    // The thread's heap (the columns) goes, as after a one-stage cold compile.
+    await compiler.shrink();
+    collectGarbage();
+    trimNativeHeap();
+  };
   let first: Awaited<ReturnType<CompiledZoneDir['load']>>;
   // The first load's changes are published as they are settled, while the threads compile
   // (nothing is sent: the workers get the whole set as their snapshot once it is done), so
@@ -340,7 +391,8 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
     }
   };
   try {
-    first = await dir.load({ settled: publishSettled });
+    first = await dir.load({ settled: publishSettled, staged: compiler.onFull !== undefined });
+    firstVersion = first.changes[0]?.version ?? -1;
     traceStart('primary', 'load done');
     fork();
   } catch (err) {
@@ -422,6 +474,7 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   }
   ownImages = dir.fromCache === 0;
   published = true;
+  markPublished();
   traceStart('primary', 'images published');
   // The workers waiting get their snapshot first: the rest is off the path to the first answer.
   for (const slot of helloDuringCompile) sendSnapshot(slot);
