@@ -374,6 +374,7 @@ export class StagedCompile {
   first(fd: number, base: number): number {
     const order = canonicalOrder(this.#zone) as ColumnOrder;
     this.#order = order;
+    this.#opts.trace?.('sorted');
     return compile(this.#zone, { ...this.#opts, templates: false }, new ImageFile(fd, base), order) as number;
   }
   /** The whole image (`compileZoneToFile`'s octets) into `fd` at `base`: its length. */

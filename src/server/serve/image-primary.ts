@@ -362,7 +362,9 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
       const ref = writer.adopt(full.packed);
       seq = shipper.publish([{ name, version: dir.takeVersion(), serial: have.serial, ref }]);
     } catch (err) {
-      log.warn(`zone ${full.origin}: its full image not stored (${describeError(err)}): served without templates`);
+      log.warn(
+        `zone ${full.origin}: its full image not stored (${describeError(err)}): served without templates`,
+      );
       return;
     }
     traceStart('primary', 'full image published');

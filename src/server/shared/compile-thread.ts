@@ -346,7 +346,10 @@ function compileJob(job: Exclude<CompileJob, { kind: 'patch' }>, arena?: ImageAr
       packed = undefined;
     }
     if (packed !== undefined)
-      traceStart('compile', staged !== undefined ? 'compiled into the pack, without templates' : 'compiled into the pack');
+      traceStart(
+        'compile',
+        staged !== undefined ? 'compiled into the pack, without templates' : 'compiled into the pack',
+      );
     const refused = settle();
     if (refused !== undefined) {
       if (packed !== undefined) discardPackedImage(job.packDir, packed);
