@@ -529,7 +529,10 @@ export function runBatch(req: CompileBatchRequest): { batch: CompileBatch; trans
     if (o.packed !== undefined) {
       batch.lengths[i] = o.packed.length;
       batch.packed.push([i, o.packed]);
-      if (o.staged === true) (batch.staged ??= []).push(i);
+      if (o.staged === true) {
+        batch.staged ??= [];
+        batch.staged.push(i);
+      }
       return;
     }
     batch.lengths[i] = o.image.length;
