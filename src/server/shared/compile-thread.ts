@@ -447,10 +447,9 @@ function runStagedFulls(): void {
       full.error = (err as Error).message;
     }
     parentPort?.postMessage({ full });
-    // The columns and the compile's tables go, as after a one-stage compile.
-    collectGarbage();
-    trimNativeHeap();
   }
+  // The columns and the compile's tables go when the primary ends this thread, before the
+  // workers map the full image (image-primary.ts).
 }
 
 /** Images up to this size travel copied into the batch's buffer; larger ones are transferred. */
