@@ -177,6 +177,10 @@ export class CompiledZoneDir {
    * start publishes them as they come, so little is left to publish after the compile. (If
    * the load then throws, the changes handed were void: their images are released.)
    *
+   * `staged` (with a store that adopts): a big zone's image is made in two stages (CompileJob
+   * `staged`): this load's change carries its image without templates; the full image comes
+   * later through `CompilePool.onFull` (image-primary.ts).
+   *
    * @throws Error when the images cannot be stored (with a store): then every image this load
    *   stored is released and nothing is remembered.
    */
