@@ -43,7 +43,8 @@ import {
   Zone,
 } from '../zone/index.js';
 import { PARSE_THREAD_TEXT } from '../zone/load.js';
-import { compileZone, compileZoneToFile } from './compile.js';
+import { compileZone, compileZoneToFile, StagedCompile } from './compile.js';
+import { H } from './format.js';
 import { openImage } from './reader.js';
 
 type Opts = LoadOptions & { file?: string; octets?: boolean };
@@ -168,7 +169,10 @@ let scratchFile: { dir: string; fd: number } | undefined;
  * `compileZoneToFile`'s image (written in pieces, never whole in memory), at an offset past
  * octets that must stay as they are, read back.
  */
-function compiledToFile(zone: ColumnZone | Zone): Uint8Array {
+function compiledToFile(
+  zone: ColumnZone | Zone,
+  write: (fd: number, base: number) => number = (fd, base) => compileZoneToFile(zone, fd, base, {}),
+): Uint8Array {
   if (scratchFile === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'sb-columns-file-'));
     scratchFile = { dir, fd: openSync(join(dir, 'image'), 'w+') };
@@ -180,7 +184,7 @@ function compiledToFile(zone: ColumnZone | Zone): Uint8Array {
   const fd = scratchFile.fd;
   ftruncateSync(fd, 0);
   const base = 72;
-  const length = compileZoneToFile(zone, fd, base, {});
+  const length = write(fd, base);
   const size = statSync(join(scratchFile.dir, 'image')).size;
   assert.equal(size, base + length, 'the file ends where the image does');
   const all = new Uint8Array(size);
@@ -726,6 +730,50 @@ describe('a zone loaded as columns is the zone loadZoneText builds, and compiles
       rmSync(dir, { recursive: true, force: true });
     }
     assert.deepEqual(diffs, []);
+  });
+
+  test('StagedCompile: the image without templates, then the full image from the same sort, each as compileZone makes it', () => {
+    /** The two stages into a file against `compileZone` without and with templates. */
+    const staged = (zone: ColumnZone, label: string): void => {
+      const told: string[] = [];
+      const st = new StagedCompile(zone, { trace: (s) => told.push(s) });
+      const first = Buffer.from(compiledToFile(zone, (fd, base) => st.first(fd, base)));
+      const full = Buffer.from(compiledToFile(zone, (fd, base) => st.full(fd, base)));
+      assert.ok(
+        first.equals(Buffer.from(compileZone(zone, { templates: false }))),
+        `${label}: the first stage`,
+      );
+      assert.ok(full.equals(Buffer.from(compileZone(zone))), `${label}: the full image`);
+      assert.equal(first.readUInt32LE(H.FLAGS) & 1, 0, `${label}: no templates`);
+      assert.equal(full.readUInt32LE(H.FLAGS) & 1, 1, label);
+      assert.equal(
+        told.filter((s) => s === 'sorted').length,
+        1,
+        `${label}: sorted once (${told.join(', ')})`,
+      );
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'sb-staged-'));
+    try {
+      const file = join(dir, 'big.zone');
+      generateBigZone(file, 20_000);
+      const text = readFileSync(file, 'latin1');
+      staged(loadZoneTextColumns(text, { origin: BIG_ORIGIN, file, octets: true }).zone, 'big zone');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    let made = 0;
+    for (let seed = 1; seed <= 60; seed++) {
+      const { text, origin } = randomZone(seed);
+      let zone: ColumnZone;
+      try {
+        zone = loadZoneTextColumns(text, { origin, strict: false }).zone;
+      } catch {
+        continue; // refused (two SOAs and the like): nothing to compile
+      }
+      staged(zone, `random zone ${seed}`);
+      made++;
+    }
+    assert.ok(made >= 40, `${made} random zones compiled`);
   });
 
   test("a big zone's image from columns passes the full validation (workers may skip it: a CHECKED pack)", () => {

@@ -355,16 +355,50 @@ export function compileZoneToFile(
   return compile(zone, opts, file) as number;
 }
 
-/** `compileZone`, or with `file` (a ColumnZone's, with templates) into a file: the length. */
+/**
+ * A big zone's two images from one sort (docs/IMAGE.md "Answer first, templates after"):
+ * `first` writes the image without templates (names, RRsets, RDATA and the negative template:
+ * what the engine answers from), `full` then the image `compileZoneToFile` writes, octet for
+ * octet, reusing the canonical order the first one sorted. Each into a file as
+ * `compileZoneToFile`; `full` at most once, after `first`.
+ */
+export class StagedCompile {
+  readonly #zone: ColumnZone;
+  readonly #opts: CompileOptions;
+  #order: ColumnOrder | undefined;
+  constructor(zone: ColumnZone, opts: CompileOptions = {}) {
+    this.#zone = zone;
+    this.#opts = opts;
+  }
+  /** The image without templates into `fd` at `base`: its length. */
+  first(fd: number, base: number): number {
+    const order = canonicalOrder(this.#zone) as ColumnOrder;
+    this.#order = order;
+    this.#opts.trace?.('sorted');
+    return compile(this.#zone, { ...this.#opts, templates: false }, new ImageFile(fd, base), order) as number;
+  }
+  /** The whole image (`compileZoneToFile`'s octets) into `fd` at `base`: its length. */
+  full(fd: number, base: number): number {
+    const order = this.#order;
+    this.#order = undefined;
+    return compile(this.#zone, { ...this.#opts, templates: true }, new ImageFile(fd, base), order) as number;
+  }
+}
+
+/**
+ * `compileZone`, or with `file` (a ColumnZone's) into a file: the length. `sorted`: the
+ * zone's canonical order made before (`StagedCompile`), not sorted again.
+ */
 function compile(
   zone: CompilableZone,
   opts: CompileOptions,
   file: ImageFile | undefined,
+  sorted?: ColumnOrder,
 ): Uint8Array | number {
-  const nodes = canonicalOrder(zone);
+  const nodes = sorted ?? canonicalOrder(zone);
   // A big zone's compile stages, to the caller's trace (the start-up trace).
   const stage = nodes instanceof ColumnOrder ? opts.trace : undefined;
-  stage?.('sorted');
+  if (sorted === undefined) stage?.('sorted');
   const withTemplates = opts.templates !== false;
   const proof = proofSection(zone, proofNames(zone, nodes));
   const sizes = measure(zone, nodes);

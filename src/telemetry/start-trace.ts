@@ -23,7 +23,7 @@ export const START_TRACE_ENV = 'SWITCHBOARD_TRACE_START';
 export const startTraceOn = process.env[START_TRACE_ENV] === '1';
 
 /** The calling thread's CPU time in ms (utime + stime of /proc/thread-self/stat), -1 if unreadable. */
-function threadCpuMs(): number {
+export function threadCpuMs(): number {
   try {
     const stat = readFileSync('/proc/thread-self/stat', 'latin1');
     // Fields after the command (which may hold spaces): state is field 3; utime 14, stime 15.

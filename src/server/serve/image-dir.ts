@@ -149,6 +149,15 @@ export class CompiledZoneDir {
     return this.#fingerprinted;
   }
 
+  /**
+   * A publish generation above every one given so far (the next load's is above it): for an
+   * image made after its load (a staged zone's full image, image-primary.ts), published
+   * between loads, never during one.
+   */
+  takeVersion(): number {
+    return ++this.#version;
+  }
+
   /** The zones served now, in file name order. */
   zones(): ZoneSummary[] {
     return [...this.#served.values()].map((z) => ({ file: z.file, origin: z.origin, serial: z.serial }));
@@ -168,11 +177,15 @@ export class CompiledZoneDir {
    * start publishes them as they come, so little is left to publish after the compile. (If
    * the load then throws, the changes handed were void: their images are released.)
    *
+   * `staged` (with a store that adopts): a big zone's image is made in two stages (CompileJob
+   * `staged`): this load's change carries its image without templates; the full image comes
+   * later through `CompilePool.onFull` (image-primary.ts).
+   *
    * @throws Error when the images cannot be stored (with a store): then every image this load
    *   stored is released and nothing is remembered.
    */
   async load(
-    opts: { settled?: (changes: readonly ImageChange[]) => void } = {},
+    opts: { settled?: (changes: readonly ImageChange[]) => void; staged?: boolean } = {},
   ): Promise<{ report: ZoneDirReport; changes: ImageChange[]; commit: () => void }> {
     const settled = opts.settled;
     // One thread loads its modules while the folder is listed; the others once there is more
@@ -259,7 +272,13 @@ export class CompiledZoneDir {
     // adopted here: no copy of it in this process, no write on this loop. Not with an image
     // cache being written (it needs the octets): those come back as before.
     const packDir = this.#store?.adopt !== undefined && openCache === undefined ? this.#store.dir : undefined;
-    if (packDir !== undefined) for (const j of jobs) if (j.kind === 'file') j.packDir = packDir;
+    if (packDir !== undefined)
+      for (const j of jobs)
+        if (j.kind === 'file') {
+          j.packDir = packDir;
+          // A big zone's image without templates first, its full image later (image-primary.ts).
+          if (opts.staged === true) j.staged = true;
+        }
     this.fromCache = 0;
     const outcomes: (FileOutcome | null)[] = new Array(names.length).fill(null);
     /** 1 once the file's outcome came back (its outcome may be null: vanished). */

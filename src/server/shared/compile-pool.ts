@@ -48,6 +48,12 @@ export type CompileOutcome =
        */
       packed?: PackedImage;
       /**
+       * File jobs given `staged`: `packed` is the zone's image without templates (a big zone's
+       * first stage, its checks passed); the full image follows from the same thread, handed to
+       * `CompilePool.onFull` (docs/IMAGE.md "Answer first, templates after").
+       */
+      staged?: boolean;
+      /**
        * Patch jobs: a delta image (src/image/patch.ts `patchImage`: only the names the change
        * can affect compiled again, the rest copied from the base image), the number of names
        * compiled again; undefined when the zone was compiled whole.
@@ -73,7 +79,7 @@ export type CompileOutcome =
 
 /** A batch of jobs of one kind, as posted to a thread (columns: cheap to clone). */
 export type CompileBatchRequest =
-  | { kind: 'file'; paths: string[]; sigs: string[]; packDir?: string }
+  | { kind: 'file'; paths: string[]; sigs: string[]; packDir?: string; staged?: boolean }
   | { kind: 'text'; names: string[]; texts: string[] }
   | { kind: 'patch'; names: string[]; dirs: string[]; refs: ImageRef[]; changes: PatchChange[][] };
 
@@ -106,7 +112,24 @@ export interface CompileBatch {
   problems: [number, string[], string[]][];
   /** `[job, names compiled again]` for the patch jobs made as delta images, in job order. */
   deltas?: [number, number][];
+  /** The jobs whose packed image is a first stage (`staged`): their full image follows. */
+  staged?: number[];
   shared: Uint8Array;
+}
+
+/**
+ * A staged zone's second stage, posted by its thread after the batch that held the first
+ * (`{ full }`): the full image in pack folder `dir` (for its writer to adopt or discard), or
+ * why it could not be made (the zone then goes on being served without templates).
+ */
+export interface StagedFull {
+  /** The origin as text, as the first stage's outcome gave it. */
+  origin: string;
+  dir: string;
+  packed?: PackedImage;
+  error?: string;
+  /** The thread's CPU for the full image, ms (for the log). */
+  cpuMs?: number;
 }
 
 /**
@@ -130,6 +153,11 @@ export type CompileJob =
       sig?: string;
       /** A pack folder: a big zone's image is written there by the thread (`packed`). */
       packDir?: string;
+      /**
+       * With `packDir`: a zone of at least `STAGED_RECORDS` records is compiled in two stages,
+       * its image without templates first (`staged` outcome), the full one after (`onFull`).
+       */
+      staged?: boolean;
     }
   | { kind: 'text'; name: string; text: string }
   | PatchJob;
@@ -220,6 +248,8 @@ interface Thread {
   alone: boolean;
   /** Holds a large batch. */
   large: boolean;
+  /** The origins of the staged zones whose full image the thread still owes (`onFull`). */
+  fulls: string[];
 }
 
 /** The default heap caps of a compile thread (CompilePoolOptions `heapMb`, `youngMb`). */
@@ -293,6 +323,12 @@ export class CompilePool {
    * that thread sets once they are done (`PendingChecks.doneWord`).
    */
   onStage: ((stage: string, checksDone?: SharedArrayBuffer) => void) | undefined;
+  /**
+   * Called with a staged zone's full image (or why there is none), after the outcome of its
+   * first stage was delivered. Without it the full image is discarded. A thread that holds a
+   * second stage to make is not retired (`shrink`, idle) until it is made.
+   */
+  onFull: ((full: StagedFull) => void) | undefined;
 
   constructor(opts: CompilePoolOptions = {}) {
     this.#size = Math.max(1, opts.threads ?? defaultCompileThreads());
@@ -332,7 +368,8 @@ export class CompilePool {
    */
   shrink(): Promise<void> {
     const ended: Promise<unknown>[] = [];
-    for (const t of [...this.#threads]) if (t.batches.length === 0) ended.push(this.#retire(t, this.#idleMs));
+    for (const t of [...this.#threads])
+      if (t.batches.length === 0 && t.fulls.length === 0) ended.push(this.#retire(t, this.#idleMs));
     // Resolves once those threads are gone (their heaps freed): a caller may wait for it.
     return Promise.all(ended).then(() => {});
   }
@@ -475,7 +512,7 @@ export class CompilePool {
       // The small lane: with two threads or more, one is never given a large batch.
       if (this.#size > 1 && running >= this.#size - 1) return;
       let thread: Thread | undefined;
-      for (const t of this.#threads) if (t.batches.length === 0) thread = t;
+      for (const t of this.#threads) if (t.batches.length === 0 && t.fulls.length === 0) thread = t;
       if (thread === undefined) {
         if (this.#threads.size >= this.#size) return;
         thread = this.#spawn();
@@ -502,34 +539,32 @@ export class CompilePool {
         resourceLimits: { maxOldGenerationSizeMb: this.#heapMb, maxYoungGenerationSizeMb: this.#youngMb },
       });
     this.stats.threadsStarted++;
-    const thread: Thread = { worker, batches: [], idleTimer: null, alone: false, large: false };
+    const thread: Thread = { worker, batches: [], idleTimer: null, alone: false, large: false, fulls: [] };
     this.#threads.add(thread);
-    worker.on('message', (answer: CompileBatch | { stage: string; checksDone?: SharedArrayBuffer }) => {
-      if ('stage' in answer) {
-        this.onStage?.(answer.stage, answer.checksDone);
-        return;
-      }
-      const batch = thread.batches.shift();
-      if (!batch) return;
-      const outcomes = batchOutcomes(answer, batch.jobs.length);
-      for (let i = 0; i < outcomes.length; i++) {
-        const o = outcomes[i];
-        if (o.ok) this.stats.compiled++;
-        else if (o.skip === undefined) this.stats.failed++;
-        this.#deliver(batch, i, o);
-      }
-      if (thread.batches.length === 0) {
-        thread.alone = false;
-        thread.large = false;
-      }
-      if (this.#queue.length > 0 || this.#largeQueue.length > 0) this.#pump();
-      else if (!this.#closed && thread.batches.length === 0)
-        thread.idleTimer = setTimeout(() => this.#retire(thread), this.#idleMs).unref();
-    });
+    worker.on(
+      'message',
+      (answer: CompileBatch | { stage: string; checksDone?: SharedArrayBuffer } | { full: StagedFull }) => {
+        if ('stage' in answer) {
+          this.onStage?.(answer.stage, answer.checksDone);
+          return;
+        }
+        if ('full' in answer) {
+          thread.fulls.shift();
+          this.#handFull(answer.full);
+          if (!this.#closed && thread.batches.length === 0 && thread.fulls.length === 0 && !thread.idleTimer)
+            thread.idleTimer = setTimeout(() => this.#retire(thread), this.#idleMs).unref();
+          return;
+        }
+        this.#answered(thread, answer);
+      },
+    );
     const lost = (why: string) => {
       if (!this.#threads.delete(thread)) return;
       if (thread.idleTimer) clearTimeout(thread.idleTimer);
       this.#remember(thread);
+      // A second stage the thread owed: the zone goes on without templates.
+      for (const origin of thread.fulls.splice(0))
+        this.#handFull({ origin, dir: '', error: `compile thread failed: ${why}` });
       // Results come back per batch, so which job killed the thread is not known unless it
       // ran alone: a suspect that ran alone fails; otherwise every job posted to the thread
       // runs again, each alone on a thread of its own turn.
@@ -556,6 +591,38 @@ export class CompilePool {
     return thread;
   }
 
+  /**
+   * A staged zone's full image to `onFull`. Without one (or once closed) it is left in its pack
+   * folder as a temporary file, which the folder's writer removes (PackWriter).
+   */
+  #handFull(full: StagedFull): void {
+    if (this.onFull !== undefined && !this.#closed) this.onFull(full);
+  }
+
+  /** A batch's answer from `thread`: its outcomes delivered, the thread's next work. */
+  #answered(thread: Thread, answer: CompileBatch): void {
+    {
+      const batch = thread.batches.shift();
+      if (!batch) return;
+      // Staged zones: their second stage is owed by this thread (it is not retired before).
+      for (const i of answer.staged ?? []) thread.fulls.push(answer.origins[i]);
+      const outcomes = batchOutcomes(answer, batch.jobs.length);
+      for (let i = 0; i < outcomes.length; i++) {
+        const o = outcomes[i];
+        if (o.ok) this.stats.compiled++;
+        else if (o.skip === undefined) this.stats.failed++;
+        this.#deliver(batch, i, o);
+      }
+      if (thread.batches.length === 0) {
+        thread.alone = false;
+        thread.large = false;
+      }
+      if (this.#queue.length > 0 || this.#largeQueue.length > 0) this.#pump();
+      else if (!this.#closed && thread.batches.length === 0 && thread.fulls.length === 0)
+        thread.idleTimer = setTimeout(() => this.#retire(thread), this.#idleMs).unref();
+    }
+  }
+
   /** Keeps an exiting thread's event-loop time in `utilization`. */
   #remember(thread: Thread): void {
     try {
@@ -568,7 +635,8 @@ export class CompilePool {
 
   /** Ends a thread holding no job; resolves once it is gone (never rejects). */
   #retire(thread: Thread, warmAfterMs = 0): Promise<unknown> {
-    if (thread.batches.length > 0 || !this.#threads.delete(thread)) return Promise.resolve();
+    if (thread.batches.length > 0 || thread.fulls.length > 0 || !this.#threads.delete(thread))
+      return Promise.resolve();
     if (thread.idleTimer) clearTimeout(thread.idleTimer);
     this.#remember(thread);
     const ended = thread.worker.terminate().catch(() => {});
@@ -601,6 +669,7 @@ function batchRequest(jobs: readonly CompileJob[]): CompileBatchRequest {
     };
     // One folder for the batch: a compileEach call gives every job the same (image-dir.ts).
     if (files[0].packDir !== undefined) req.packDir = files[0].packDir;
+    if (files[0].staged === true) req.staged = true;
     return req;
   }
   if (jobs[0].kind === 'patch') {

@@ -13,9 +13,9 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { type CompilableZone, compileZone, compileZoneToFile } from '../../image/compile.js';
+import { type CompilableZone, compileZone, compileZoneToFile, StagedCompile } from '../../image/compile.js';
 import { discardPackedImage, type PackedImage, trimNativeHeap, writePackedImage } from '../../image/pack.js';
-import { startTraceOn, traceStart } from '../../telemetry/start-trace.js';
+import { startTraceOn, threadCpuMs, traceStart } from '../../telemetry/start-trace.js';
 
 import { ColumnZone } from '../../zone/column-zone.js';
 import {
@@ -39,6 +39,7 @@ import {
   STATUS_FAILED,
   STATUS_OK,
   STATUS_UNCHANGED,
+  type StagedFull,
 } from './compile-pool.js';
 import { collectGarbage } from './gc.js';
 import { formatZoneProblem } from './zone-problem.js';
@@ -329,14 +330,26 @@ function compileJob(job: Exclude<CompileJob, { kind: 'patch' }>, arena?: ImageAr
   // refusal, or an image the primary stores (or fails to, as before).
   if (job.kind === 'file' && job.packDir !== undefined && zone instanceof ColumnZone) {
     let packed: PackedImage | undefined;
+    // A big zone asked to be staged: its image without templates first (docs/IMAGE.md
+    // "Answer first, templates after"); the full one is made once this batch is answered.
+    const staged =
+      job.staged === true && zone.recordCount >= stagedRecords()
+        ? new StagedCompile(zone, { trace: compileTrace })
+        : undefined;
     try {
       packed = writePackedImage(job.packDir, (fd, base) =>
-        compileZoneToFile(zone, fd, base, { trace: compileTrace }),
+        staged !== undefined
+          ? staged.first(fd, base)
+          : compileZoneToFile(zone, fd, base, { trace: compileTrace }),
       );
     } catch {
       packed = undefined;
     }
-    if (packed !== undefined) traceStart('compile', 'compiled into the pack');
+    if (packed !== undefined)
+      traceStart(
+        'compile',
+        staged !== undefined ? 'compiled into the pack, without templates' : 'compiled into the pack',
+      );
     const refused = settle();
     if (refused !== undefined) {
       if (packed !== undefined) discardPackedImage(job.packDir, packed);
@@ -353,6 +366,11 @@ function compileJob(job: Exclude<CompileJob, { kind: 'patch' }>, arena?: ImageAr
         warnings,
       };
       if (sig !== undefined) done.sig = sig;
+      if (staged !== undefined) {
+        // The checks passed: the first stage serves; the second is owed (`runStagedFulls`).
+        done.staged = true;
+        stagedNext.push({ staged, dir: job.packDir, origin: done.origin });
+      }
       return done;
     }
   }
@@ -390,6 +408,50 @@ function compileJob(job: Exclude<CompileJob, { kind: 'patch' }>, arena?: ImageAr
   }
 }
 
+/**
+ * A staged zone (a file job with `staged`, compiled into a pack folder as columns) of at least
+ * this many records is served first from its image without templates (~0.4 s of the compile
+ * thread's CPU for 1,000,000 records against ~0.9–1.0 s for the full image), the full image
+ * made after (docs/IMAGE.md "Answer first, templates after"). Below it the gain is small
+ * beside the second image's cost. `SWITCHBOARD_STAGED_RECORDS=N` sets it (tests).
+ */
+export const STAGED_RECORDS = 250_000;
+
+function stagedRecords(): number {
+  const n = Number(process.env.SWITCHBOARD_STAGED_RECORDS);
+  return Number.isInteger(n) && n > 0 ? n : STAGED_RECORDS;
+}
+
+/** The staged zones of the batch being run, whose full image is made once it is answered. */
+const stagedNext: { staged: StagedCompile; dir: string; origin: string }[] = [];
+
+/**
+ * The second stage of the zones staged by the batch just answered: each one's full image into
+ * its pack folder, posted as `{ full }` (the pool hands it to `onFull`). The checks passed
+ * with the first stage; a failure here leaves the zone served without templates.
+ * `SWITCHBOARD_STAGED_HOLD_MS=N` waits that long first (tests: queries during the first stage).
+ */
+function runStagedFulls(): void {
+  const hold = Number(process.env.SWITCHBOARD_STAGED_HOLD_MS);
+  if (stagedNext.length > 0 && Number.isFinite(hold) && hold > 0)
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, hold);
+  while (stagedNext.length > 0) {
+    const { staged, dir, origin } = stagedNext.shift() as (typeof stagedNext)[number];
+    const full: StagedFull = { origin, dir };
+    const t0 = threadCpuMs();
+    try {
+      full.packed = writePackedImage(dir, (fd, base) => staged.full(fd, base));
+      full.cpuMs = threadCpuMs() - t0;
+      traceStart('compile', 'full image compiled into the pack');
+    } catch (err) {
+      full.error = (err as Error).message;
+    }
+    parentPort?.postMessage({ full });
+  }
+  // The columns and the compile's tables go when the primary ends this thread, before the
+  // workers map the full image (image-primary.ts).
+}
+
 /** Images up to this size travel copied into the batch's buffer; larger ones are transferred. */
 const SMALL_IMAGE = 256 * 1024;
 
@@ -406,7 +468,13 @@ export function runBatch(req: CompileBatchRequest): { batch: CompileBatch; trans
     results[i] =
       req.kind === 'file'
         ? runCompile(
-            { kind: 'file', path: req.paths[i], sig: req.sigs[i] || undefined, packDir: req.packDir },
+            {
+              kind: 'file',
+              path: req.paths[i],
+              sig: req.sigs[i] || undefined,
+              packDir: req.packDir,
+              staged: req.staged,
+            },
             arena,
           )
         : req.kind === 'patch'
@@ -460,6 +528,10 @@ export function runBatch(req: CompileBatchRequest): { batch: CompileBatch; trans
     if (o.packed !== undefined) {
       batch.lengths[i] = o.packed.length;
       batch.packed.push([i, o.packed]);
+      if (o.staged === true) {
+        batch.staged ??= [];
+        batch.staged.push(i);
+      }
       return;
     }
     batch.lengths[i] = o.image.length;
@@ -533,4 +605,5 @@ parentPort?.on('message', (req: CompileBatchRequest) => {
     preloaded = undefined;
   }
   parentPort?.postMessage(batch, transfer);
+  runStagedFulls();
 });

@@ -47,7 +47,11 @@ export interface ImageChange {
   image?: Uint8Array;
   ref?: ImageRef;
   reset?: boolean;
-  /** `image` is a delta image (compile-patch.ts): the workers open it trusting its unchanged parts. */
+  /**
+   * `image` is a delta image (compile-patch.ts), or `ref` an image this run's compile thread
+   * wrote into the packs: the workers open it (a big one) checking its header and section table
+   * only, not its CRC-32.
+   */
   trusted?: boolean;
 }
 
@@ -223,11 +227,12 @@ export class ImageShipper {
       if (c.reset) push.reset = true;
       // A delta image the workers opened the version before of (a big one: opened on arrival)
       // is opened trusting its unchanged parts; a small one is validated in full at first query.
+      // So is a big image this run's compile thread wrote into the packs (a staged zone's full
+      // image, image-primary.ts), as the first snapshot's images are.
       if (
         c.trusted === true &&
         have !== undefined &&
-        c.image !== undefined &&
-        c.image.length >= EAGER_OPEN_BYTES
+        (c.image?.length ?? c.ref?.length ?? 0) >= EAGER_OPEN_BYTES
       )
         push.trusted = true;
       pushes.push(push);
