@@ -27,7 +27,7 @@ export interface ServeProcess {
   stop(): Promise<number | null>;
 }
 
-const START_LINE = /^switchboard: serving .*$/m;
+export const START_LINE = /^switchboard: serving .*$/m;
 
 /**
  * Spawns `node BIN serve ARGS` from the repo root and waits for its start line or its exit.

@@ -281,12 +281,12 @@ export async function runImagePrimary(config: ServeConfig, io?: Partial<PrimaryI
   // =compile when the compile starts; SWITCHBOARD_FORK_REST=together forks them all then
   // (boot1m, cold3: the earlier orders).
   let forked = false;
-  // SWITCHBOARD_STAGED=on: a big zone (STAGED_RECORDS, compile-thread.ts) is served first from
-  // its image without templates, made once its checks pass; its full image, made next by the
-  // same thread from the same sort, is swapped in as a reload's would be (docs/IMAGE.md
-  // "Answer first, templates after"). Not with the image cache (its big images come back as
-  // octets, not into the packs).
-  const staged = process.env.SWITCHBOARD_STAGED === 'on' && !process.env[IMAGE_CACHE_ENV];
+  // Staged (the default; SWITCHBOARD_STAGED=off turns it off): a big zone (STAGED_RECORDS,
+  // compile-thread.ts) is served first from its image without templates, made once its checks
+  // pass; its full image, made next by the same thread from the same sort, is swapped in as a
+  // reload's would be (docs/IMAGE.md "Answer first, templates after"). Not with the image cache
+  // (its big images come back as octets, not into the packs).
+  const staged = process.env.SWITCHBOARD_STAGED !== 'off' && !process.env[IMAGE_CACHE_ENV];
   /**
    * With a big zone file: one worker forked (when the checks are done, below), the others
    * once the images are published — their start (~0.2 s of CPU each) is not beside the
