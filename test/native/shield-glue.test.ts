@@ -33,6 +33,7 @@ function build(): false | string {
     harness,
     [
       'shield_glue.c',
+      'block6.c',
       'standing.c',
       'shield.c',
       'prefilter.c',
