@@ -23,9 +23,14 @@ import { buildHarness, SANITIZER_ENV } from '../helpers/sanitizer.js';
 const dir = mkdtempSync(join(tmpdir(), 'sb-b6-'));
 const harness = join(dir, 'block6-harness');
 const skip = skipOrFail(
-  buildHarness('IPv6 block harness', harness, ['block6.c', 'prefilter.c', 'prefilter_lone.c', 'fuzz/block6-harness.c'], {
-    warnings: true,
-  }),
+  buildHarness(
+    'IPv6 block harness',
+    harness,
+    ['block6.c', 'prefilter.c', 'prefilter_lone.c', 'fuzz/block6-harness.c'],
+    {
+      warnings: true,
+    },
+  ),
 );
 after(() => rmSync(dir, { recursive: true, force: true }));
 
