@@ -278,7 +278,9 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
     const joined = /^bridge joined 1 cookie-read (\d+) of (\d+) first (\d+)$/m.exec(r.stdout);
     assert.ok(joined, r.stdout);
     assert.equal(Number(joined[1]), Number(joined[2]) - Number(joined[3]) + 1, joined[0]);
-    t.diagnostic(r.stdout.match(/^(cold|onset2|onset3|bridge|rrl|direct|direct6|renew) .*$/gm)?.join('; ') ?? '');
+    t.diagnostic(
+      r.stdout.match(/^(cold|onset2|onset3|bridge|rrl|direct|direct6|renew) .*$/gm)?.join('; ') ?? '',
+    );
     // A flood the worker cannot read in full: the share is right within a window or two (shield7).
     const sat = /^qf saturated engaged (\d+) first (\d+) worst (\d+)$/m.exec(r.stdout);
     assert.ok(sat, r.stdout);
