@@ -63,6 +63,7 @@ static int claim(sb_block6 *t, uint64_t key, double now_ms) {
     return -1;
   }
   sb_blk6 *s = &t->slot[best];
+  if (!s->used) t->nused++;
   memset(s, 0, sizeof(*s));
   s->used = 1;
   s->key = key;
@@ -154,7 +155,7 @@ static double block_length(const sb_block6 *t, const sb_blk6 *s, const sb_block6
 }
 
 int sb_block6_scan(sb_block6 *t, const sb_block6_rules *r, double now_ms, int sweep) {
-  if (r->threshold <= 0) return 0;
+  if (r->threshold <= 0 || t->nused == 0) return 0;
   uint64_t next[SB_BLOCK6_MAX];
   unsigned n = 0, active = 0;
   for (unsigned i = 0; i < SB_BLK6_SLOTS; i++)

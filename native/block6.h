@@ -36,6 +36,9 @@ typedef struct sb_block6 {
   double made, renewed, spared, sampled, would_block, last_sweep;
   /* /56s over the threshold not blocked: SB_BLOCK6_MAX blocked already, or no slot to count in. */
   double over_max, no_slot;
+  /* Slots ever taken (never given back: a slot is reused): 0 while no IPv6 source was counted, and
+   * the scan then costs nothing (an IPv4-only server walks no IPv6 table). */
+  unsigned nused;
 } sb_block6;
 
 /* What a /56's count is toward: a stranger's existing name shed ('s'), a rate-limited answer
