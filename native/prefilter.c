@@ -3,7 +3,7 @@
  * program attached to a UDP socket (SO_ATTACH_FILTER: no privilege needed) that drops
  * datagrams from blocked IPv4 prefixes in the kernel, before they take a place in the socket's
  * receive queue — so a direct flood cannot crowd real resolvers out of a FIFO queue. IPv6
- * datagrams always pass (the native path sheds them itself).
+ * datagrams pass unless their /56 is blocked (ipv626: sb_prefilter_set_blocked6, v6_part).
  *
  * The program: the IP version nibble (not 4: accept), the source address masked to the
  * prefix length, then a balanced search over the sorted prefixes (jge and ja; classic BPF's
@@ -40,6 +40,76 @@ static unsigned emit(emitter *e, uint16_t code, uint8_t jt, uint8_t jf, uint32_t
 
 #define LEAF_MAX 4
 
+/* ipv626: the IPv6 /56s the next programs built on this thread drop (sb_prefilter_set_blocked6). */
+static __thread uint64_t g_v6[SB_BLOCK6_MAX_PROG];
+static __thread unsigned g_v6_n;
+static __thread int g_v6_bad;
+
+void sb_prefilter_set_blocked6(const uint64_t *keys, unsigned n) {
+  g_v6_bad = n > SB_BLOCK6_MAX_PROG || (n > 0 && keys == NULL);
+  g_v6_n = 0;
+  if (g_v6_bad) return;
+  for (unsigned i = 0; i < n; i++) {
+    if ((keys[i] & 0xffu) != 0 || (i > 0 && keys[i] <= keys[i - 1])) {
+      g_v6_bad = 1;
+      return;
+    }
+    g_v6[i] = keys[i];
+  }
+  g_v6_n = n;
+}
+
+unsigned sb_prefilter_blocked6(void) { return g_v6_n; }
+
+/* The IPv6 source check (reached from the version nibble's jump): the source's first word
+ * (SKF_NET_OFF + 8) compared with each blocked /56's upper 32 bits in turn; on a match its second
+ * word, masked to 24 bits, with those of the /56s sharing that upper word; found: dropped (with the
+ * renewal's `sample`), else accepted. A scan, not a search: at most SB_BLOCK6_MAX_PROG /56s, and
+ * each group's jump over it stays within a conditional jump's 255. */
+static void v6_part(emitter *e, uint32_t sample) {
+  unsigned drops[SB_BLOCK6_MAX_PROG], nd = 0;
+  emit(e, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)(SKF_NET_OFF + 8));
+  for (unsigned i = 0; i < g_v6_n;) {
+    uint32_t hi = (uint32_t)(g_v6[i] >> 32);
+    unsigned j = i;
+    while (j < g_v6_n && (uint32_t)(g_v6[j] >> 32) == hi) j++;
+    emit(e, BPF_JMP | BPF_JEQ | BPF_K, 0, (uint8_t)(3 + 2 * (j - i)), hi);
+    emit(e, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)(SKF_NET_OFF + 12));
+    emit(e, BPF_ALU | BPF_AND | BPF_K, 0, 0, 0xffffff00u);
+    for (; i < j; i++) {
+      emit(e, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, (uint32_t)g_v6[i]);
+      drops[nd++] = emit(e, BPF_JMP | BPF_JA, 0, 0, 0);
+    }
+    emit(e, BPF_RET | BPF_K, 0, 0, 0xffffffffu);
+  }
+  emit(e, BPF_RET | BPF_K, 0, 0, 0xffffffffu);
+  unsigned at = e->n;
+  if (sample != 0) {
+    emit(e, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)(SKF_AD_OFF + SKF_AD_RANDOM));
+    emit(e, BPF_JMP | BPF_JGE | BPF_K, 0, 1, sample);
+  }
+  emit(e, BPF_RET | BPF_K, 0, 0, 0);
+  if (sample != 0) emit(e, BPF_RET | BPF_K, 0, 0, 0xffffffffu);
+  if (!e->overflow)
+    for (unsigned i = 0; i < nd; i++) e->out[drops[i]].k = at - (drops[i] + 1);
+}
+
+/* The version nibble's branch for a source that is not IPv4: accepted, or (IPv6 /56s blocked) a jump
+ * to the IPv6 check placed later (its index returned, patched by place_v6; ~0u: none). */
+static unsigned not_v4(emitter *e) {
+  if (g_v6_n == 0) {
+    emit(e, BPF_RET | BPF_K, 0, 0, 0xffffffffu);
+    return ~0u;
+  }
+  return emit(e, BPF_JMP | BPF_JA, 0, 0, 0);
+}
+
+static void place_v6(emitter *e, unsigned ja, uint32_t sample) {
+  if (ja == ~0u) return;
+  if (!e->overflow) e->out[ja].k = e->n - (ja + 1);
+  v6_part(e, sample);
+}
+
 static void tree(emitter *e, const uint32_t *v, unsigned lo, unsigned hi) {
   if (hi - lo <= LEAF_MAX) {
     for (unsigned i = lo; i < hi; i++) {
@@ -69,14 +139,14 @@ static void tree(emitter *e, const uint32_t *v, unsigned lo, unsigned hi) {
  * it; docs/SHIELD.md "Renewed from evidence"). */
 static void source_part(emitter *e, const uint32_t *prefixes, unsigned n, uint32_t mask, int always,
                         uint32_t sample) {
-  if (n == 0 && !always) {
+  if (n == 0 && g_v6_n == 0 && !always) {
     emit(e, BPF_RET | BPF_K, 0, 0, 0xffffffffu);
     return;
   }
   emit(e, BPF_LD | BPF_B | BPF_ABS, 0, 0, (uint32_t)(SKF_NET_OFF + 0));
   emit(e, BPF_ALU | BPF_RSH | BPF_K, 0, 0, 4);
   emit(e, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 4);
-  emit(e, BPF_RET | BPF_K, 0, 0, 0xffffffffu);
+  unsigned v6_ja = not_v4(e);
   emit(e, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)(SKF_NET_OFF + 12));
   emit(e, BPF_ALU | BPF_AND | BPF_K, 0, 0, mask);
   unsigned drops[SB_PREFILTER_MAX];
@@ -88,6 +158,7 @@ static void source_part(emitter *e, const uint32_t *prefixes, unsigned n, uint32
   tree(e, prefixes, 0, n);
   if (sample == 0 || e->overflow) {
     e->drops = NULL;
+    place_v6(e, v6_ja, sample);
     return;
   }
   /* The sampling drop, after the search: the leaves' jumps (ja: a 32-bit reach) end here. */
@@ -99,6 +170,7 @@ static void source_part(emitter *e, const uint32_t *prefixes, unsigned n, uint32
   if (!e->overflow)
     for (unsigned i = 0; i < e->ndrops; i++) e->out[drops[i]].k = at - (drops[i] + 1);
   e->drops = NULL;
+  place_v6(e, v6_ja, sample);
 }
 
 /* bridge21: a balanced search like tree() whose leaves jump on: a value found to the place the
@@ -145,7 +217,7 @@ static unsigned bridge_part(emitter *e, const uint32_t *blocked, unsigned n, uin
   emit(e, BPF_LD | BPF_B | BPF_ABS, 0, 0, (uint32_t)(SKF_NET_OFF + 0));
   emit(e, BPF_ALU | BPF_RSH | BPF_K, 0, 0, 4);
   emit(e, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 4);
-  emit(e, BPF_RET | BPF_K, 0, 0, 0xffffffffu);
+  unsigned v6_ja = not_v4(e);
   emit(e, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)(SKF_NET_OFF + 12));
   for (unsigned i = 0; i < b->nranges; i++) {
     emit(e, BPF_JMP | BPF_JGE | BPF_K, 0, 2, b->ranges[i][0]); /* under lo: the next range */
@@ -173,6 +245,13 @@ static unsigned bridge_part(emitter *e, const uint32_t *blocked, unsigned n, uin
     emit(e, BPF_RET | BPF_K, 0, 0, 0); /* blocked */
     if (sample != 0) emit(e, BPF_RET | BPF_K, 0, 0, 0xffffffffu);
     patch_to(e, &missed, e->n);
+  }
+  /* ipv626: the IPv6 check here, jumped over (the share stays the program's last 4 instructions,
+   * where the eBPF translation finds it); an IPv6 source not blocked passes whole, as before. */
+  if (v6_ja != ~0u) {
+    unsigned over = emit(e, BPF_JMP | BPF_JA, 0, 0, 0);
+    place_v6(e, v6_ja, sample);
+    if (!e->overflow) e->out[over].k = e->n - (over + 1);
   }
   /* Neither: the share passes. */
   emit(e, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)(SKF_AD_OFF + SKF_AD_RANDOM));
@@ -208,7 +287,7 @@ static int prefixes_ok(const uint32_t *prefixes, unsigned n, unsigned bits) {
 
 unsigned sb_prefilter_build_sampled(const uint32_t *prefixes, unsigned n, unsigned bits, uint32_t sample,
                                     struct sock_filter *out, unsigned cap) {
-  if (!prefixes_ok(prefixes, n, bits)) return 0;
+  if (!prefixes_ok(prefixes, n, bits) || g_v6_bad) return 0;
   uint32_t mask = bits == 32 ? 0xffffffffu : ~(0xffffffffu >> bits);
   emitter e = {out, cap, 0, 0, NULL, 0, 0};
   source_part(&e, prefixes, n, mask, 1, sample);
@@ -443,8 +522,9 @@ static unsigned build_qf(const uint32_t *prefixes, unsigned n, unsigned bits, ui
     g_qf_marks.nz = 0;
     return e.overflow ? 0 : e.n;
   }
+  if (g_v6_bad) return 0;
   if (nz == 0) {
-    if (n == 0) return 0;
+    if (n == 0 && g_v6_n == 0) return 0;
     return sb_prefilter_build_sampled(prefixes, n, bits, sample, out, cap);
   }
   uint8_t is_len[SB_QF_MAX_ZONES][SB_QF_MAX_ORIGIN];

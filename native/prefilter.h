@@ -22,6 +22,16 @@ static inline int sb_sorted_has(const uint32_t *v, unsigned n, uint32_t key) {
   return 0;
 }
 
+/* ipv626 (docs/SHIELD.md "IPv6 /56s before the socket queue"): the IPv6 /56s the programs built
+ * next on this thread drop as well (keys: the address's first 7 octets big-endian in the top 56
+ * bits, the low 8 bits 0; sorted ascending, unique; at most SB_BLOCK6_MAX_PROG; n 0: IPv6 passes
+ * whole as before, and the programs are the same as before ipv626). A bad set makes every build
+ * return 0 until the next call. A thread's setting, like sb_prefilter_qf_marks: every builder of
+ * this file reads it (the UDP program's source check; the TCP listener's is built with none set). */
+#define SB_BLOCK6_MAX_PROG 64
+void sb_prefilter_set_blocked6(const uint64_t *keys, unsigned n);
+unsigned sb_prefilter_blocked6(void);
+
 /* Most prefixes one program holds (its instructions stay under BPF_MAXINSNS). */
 #define SB_PREFILTER_MAX 512
 /* Instructions a program of SB_PREFILTER_MAX prefixes needs, with room to spare. */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "prefilter.h"
+#include "block6.h"
 #include "preparse.h"
 typedef sb_preparse sb_preparse_ref;
 
@@ -382,6 +383,8 @@ typedef struct sb_shield {
   int renew_off;
   uint32_t blocked[512];
   unsigned nblocked, blocked_version;
+  /* ipv626: the IPv6 /56 blocks (block6.h), rebuilt with the /24s (the same version). */
+  sb_block6 block6;
   double blocks_made, would_block, blocks_spared;
   /* expiry19: blocks renewed at expiry from their sample, and the sampled datagrams read. */
   double blocks_renewed, sampled, blocks_graced;
@@ -528,6 +531,8 @@ int sb_shield_allow_listed(const sb_shield *sh, const uint8_t *addr, size_t len)
 
 /* The prefilter version a socket of this thread should carry (0: none), and its prefixes. */
 unsigned sb_shield_prefilter(const uint32_t **prefixes, unsigned *n);
+/* ipv626: the IPv6 /56s blocked now (sorted, block6.h keys) of the same version. */
+void sb_shield_prefilter6(const uint64_t **keys, unsigned *n);
 /* The sample share the UDP program gives blocked /24s (sb_prefilter_build_sampled; 0: none). */
 uint32_t sb_shield_prefilter_sample(void);
 /* bridge21: the bridge of the same version, NULL when none holds (docs/SHIELD.md "The bridge"). */

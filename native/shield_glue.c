@@ -409,6 +409,7 @@ static void count_starts(sb_shield *sh, uint32_t slot, double now_ms) {
 static void bridge_join(sb_shield *sh, uint32_t p24);
 
 static void note_good(sb_shield *sh, const sb_verdict *v, double now_ms) {
+  if (sh->cfg.prefilter_threshold > 0 && v->addr_len == 16) sb_block6_good(&sh->block6, v->addr, now_ms);
   if (sh->cfg.prefilter_threshold <= 0 || v->addr_len != 4) return;
   uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
   sh->blk_good_until[block_slot(sh, p24, now_ms)] = now_ms + GOOD_MS;
@@ -467,10 +468,70 @@ static double rrl_threshold(const sb_shield *sh, uint32_t slot, double now_ms, i
   return sh->cfg.prefilter_threshold;
 }
 
+/* ---- ipv626: the IPv6 /56s (block6.h) ---- */
+
+/* Whether an allow-listed IPv6 prefix overlaps the /56 `key`. */
+static int allow_touches6(void *ctx, uint64_t key) {
+  const sb_shield *sh = ctx;
+  for (unsigned i = 0; i < sh->cfg.nallow; i++) {
+    if (sh->cfg.allow_len[i] != 16) continue;
+    uint64_t a = 0;
+    for (int j = 0; j < 8; j++) a = (a << 8) | sh->cfg.allow[i][j];
+    unsigned bits = sh->cfg.allow_bits[i] < 56 ? sh->cfg.allow_bits[i] : 56;
+    uint64_t m = bits == 0 ? 0 : ~(~0ull >> bits);
+    if ((a & m) == (key & m)) return 1;
+  }
+  return 0;
+}
+
+/* Whether a source of the /56 has good standing in the (shared) source table: its 256 /64s (the
+ * table's IPv6 key), asked only when a block is about to be made, as for a /24. */
+static int shared_good6(void *ctx, uint64_t key, double now_ms) {
+  sb_shield *sh = ctx;
+  if (sh->shared_good_off) return 0;
+  uint8_t addr[16] = {0};
+  for (int j = 0; j < 7; j++) addr[j] = (uint8_t)(key >> (56 - 8 * j));
+  for (unsigned host = 0; host < 256; host++) {
+    addr[7] = (uint8_t)host;
+    if (sb_sources_good(&sh->sources, sb_sources_key(addr, 16), GOOD_MS, now_ms)) return 1;
+  }
+  return 0;
+}
+
+/* The /24s' rules now, for the /56s: the threshold (prorated before the sweep), RRL's held to the
+ * whole of it while the worker keeps up, the hosts (/64s) missing names need, the block's length. */
+static void rules6(sb_shield *sh, double now_ms, sb_block6_rules *r) {
+  int behind = sh->overload.level >= 1 || behind_now(sh, now_ms) || sh->bridge_on;
+  r->threshold = sh->cfg.prefilter_threshold;
+  r->rrl_threshold = sh->cfg.prefilter_threshold;
+  r->prorate = 1;
+  r->prorate_rrl = sh->behind_now_off || sh->overload.level >= 1 || behind_now(sh, now_ms);
+  r->hosts_needed = sh->onset_off || !behind ? SB_PREFILTER_NX_HOSTS
+                    : sh->onset2_off         ? SB_PREFILTER_NX_HOSTS_BEHIND
+                                             : SB_PREFILTER_NX_HOSTS_ONSET;
+  r->seconds = sh->cfg.prefilter_seconds;
+  r->dry_run = sh->cfg.mode == SB_SHIELD_DRY_RUN;
+  r->renew = !sh->renew_off;
+  r->allowed = allow_touches6;
+  r->shared_good = shared_good6;
+  r->ctx = sh;
+  sh->block6.last_sweep = sh->last_sweep;
+}
+
+static void note6(sb_shield *sh, const sb_verdict *v, double now_ms, int kind) {
+  sb_block6_rules r;
+  rules6(sh, now_ms, &r);
+  if (sb_block6_count(&sh->block6, v->addr, kind, &r, now_ms)) sh->block_pending = 1;
+}
+
 /* One more toward the source /24's block: a stranger's existing name shed (`rrl` 0: blk_sheds), or
  * a positive answer or referral rate limited by RRL for a source below the history tier (`rrl` 1:
  * blk_rrl, held to rrl_threshold). */
 static void note_count(sb_shield *sh, const sb_verdict *v, double now_ms, int rrl) {
+  if (sh->cfg.prefilter_threshold > 0 && v->addr_len == 16 && !v->allowed) {
+    note6(sh, v, now_ms, rrl ? SB_B6_RRL : SB_B6_SHED);
+    return;
+  }
   if (sh->cfg.prefilter_threshold <= 0 || v->addr_len != 4 || v->allowed) return;
   uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
   uint32_t slot = block_slot(sh, p24, now_ms);
@@ -486,6 +547,10 @@ static void note_count(sb_shield *sh, const sb_verdict *v, double now_ms, int rr
  * /24 doing it in one second (bots; a resolver's /24 shows few addresses, and one with a source of
  * good standing is never blocked anyway). */
 static void note_nx_shed(sb_shield *sh, const sb_verdict *v, double now_ms) {
+  if (sh->cfg.prefilter_threshold > 0 && v->addr_len == 16 && !v->allowed) {
+    note6(sh, v, now_ms, SB_B6_NX);
+    return;
+  }
   if (sh->cfg.prefilter_threshold <= 0 || v->addr_len != 4 || v->allowed) return;
   uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
   uint32_t slot = block_slot(sh, p24, now_ms);
@@ -614,11 +679,16 @@ static double block_length(const sb_shield *sh, uint32_t slot, unsigned strikes)
 /* Whether the source is in this worker's blocked set (sorted): a datagram from it reached the
  * worker past the UDP program's sample (or was queued before the block), expiry19. */
 static int in_blocked(const sb_shield *sh, const sb_verdict *v) {
+  if (v->addr_len == 16) return sb_block6_blocked(&sh->block6, v->addr);
   return v->addr_len == 4 && sb_tcp_in_blocked(v->addr, 4, sh->blocked, sh->nblocked);
 }
 
 /* A sampled datagram: counted toward its /24's renewal, then dropped (never answered). */
 static void note_sampled(sb_shield *sh, const sb_verdict *v) {
+  if (v->addr_len == 16) {
+    sb_block6_sampled(&sh->block6, v->addr); /* counted in block6.sampled, not here */
+    return;
+  }
   sh->sampled++;
   uint32_t p24 = ((uint32_t)v->addr[0] << 24) | ((uint32_t)v->addr[1] << 16) | ((uint32_t)v->addr[2] << 8);
   int32_t s = sb_table_find(&sh->blocks, sb_mix32(p24, 0x24));
@@ -751,6 +821,14 @@ static void prefilter_scan(sb_shield *sh, double now_ms, int sweep) {
     if (sh->nblocked == 0 && n > 0) sh->blocked_first_at = now_ms;
     memcpy(sh->blocked, next, n * sizeof(uint32_t));
     sh->nblocked = n;
+    sh->blocked_version = ++g_prefilter_version;
+  }
+  /* ipv626: the IPv6 /56s, by the same rules (block6.c). */
+  sb_block6_rules r6;
+  rules6(sh, now_ms, &r6);
+  unsigned before6 = sh->block6.nblocked;
+  if (sb_block6_scan(&sh->block6, &r6, now_ms, sweep)) {
+    if (sh->block6.nblocked > before6) sh->blocked_at = now_ms;
     sh->blocked_version = ++g_prefilter_version;
   }
 }
@@ -1090,6 +1168,17 @@ unsigned sb_shield_prefilter(const uint32_t **prefixes, unsigned *n) {
   *prefixes = sh->blocked;
   *n = sh->nblocked;
   return sh->blocked_version;
+}
+
+void sb_shield_prefilter6(const uint64_t **keys, unsigned *n) {
+  sb_shield *sh = g_shield;
+  if (sh == NULL || sh->cfg.mode != SB_SHIELD_ON || sh->cfg.prefilter_threshold <= 0) {
+    *keys = NULL;
+    *n = 0;
+    return;
+  }
+  *keys = sh->block6.blocked;
+  *n = sh->block6.nblocked;
 }
 
 static int admit(sb_shield *sh, const sb_preparse *pp, const uint8_t *pkt, size_t len, const void *src,

@@ -190,6 +190,9 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
            put(env, o, "blocksMade", sh->blocks_made) && put(env, o, "blocksSpared", sh->blocks_spared) && put(env, o, "blocksRenewed", sh->blocks_renewed) && put(env, o, "blocksGraced", sh->blocks_graced) &&
            put(env, o, "prefilterSampled", sh->sampled) && put(env, o, "wouldBlock", sh->would_block) &&
            put(env, o, "blocked", sh->nblocked) && put(env, o, "tcpRefused", sh->tcp_refused) &&
+           put(env, o, "blocked6", sh->block6.nblocked) && put(env, o, "blocks6Made", sh->block6.made) &&
+           put(env, o, "blocks6Renewed", sh->block6.renewed) && put(env, o, "blocks6Spared", sh->block6.spared) &&
+           put(env, o, "prefilterSampled6", sh->block6.sampled) && put(env, o, "wouldBlock6", sh->block6.would_block) &&
            put(env, o, "wouldRefuseTcp", sh->would_refuse_tcp) && put(env, o, "qfZones", sh->nqf) &&
            put(env, o, "qfMade", sh->qf_made) && put(env, o, "qfEnded", sh->qf_ended) &&
            put(env, o, "qfWouldDrop", sh->qf_would_drop) && put(env, o, "qfRefusals", sh->qf_refusals) && put(env, o, "qfKnownAdded", sh->qf_known_added) &&

@@ -119,6 +119,7 @@ typedef struct sb_sock {
   double batch_now;  /* the batch's monotonic clock (ms), when the shield is on */
   uint64_t shield_dropped, shield_truncated, rrl_dropped, rrl_slipped, rrl_dropped_c;
   unsigned prefilter_version, prefilter_prefixes, prefilter_zones; /* the kernel filter on this socket */
+  unsigned prefilter_prefixes6; /* ipv626: IPv6 /56s in it */
   uint64_t tcp_union_gen; /* the workers' union of blocked sets on the TCP listeners (standing.h); 0: none */
   uint64_t prefilter_updates, prefilter_errors;
   /* onset22: the programs last attached (the UDP socket's; the TCP listeners', one for all), and the
@@ -621,6 +622,11 @@ static void apply_prefilter(sb_sock *s) {
   if (own) {
     /* The UDP socket's program: the QNAME filter of the attacked zones, then the source check; the
      * TCP listeners' the source check only (their packets carry no DNS message at that offset). */
+    /* ipv626: the IPv6 /56s blocked (the same version), in the UDP program only. */
+    const uint64_t *p6;
+    unsigned n6;
+    sb_shield_prefilter6(&p6, &n6);
+    sb_prefilter_set_blocked6(p6, n6);
     const sb_qf_zone *zones;
     unsigned nz = sb_shield_prefilter_zones(&zones);
     unsigned ulen = 0;
@@ -628,20 +634,24 @@ static void apply_prefilter(sb_sock *s) {
     const sb_bridge *bridge = sb_shield_prefilter_bridge();
     /* lone24/maps25: while the bridge holds, its program as eBPF where the kernel allows it. */
     int lone = bridge != NULL ? apply_bridge_lone(s, pfx, np, zones, nz, bridge, &r) : 0;
-    if (lone < 0) return;
-    if (!lone && (np > 0 || nz > 0 || bridge != NULL)) {
+    if (lone < 0) {
+      sb_prefilter_set_blocked6(NULL, 0);
+      return;
+    }
+    if (!lone && (np > 0 || n6 > 0 || nz > 0 || bridge != NULL)) {
       /* expiry19: a sample of the blocked /24s' datagrams passes, read as evidence for renewal. */
       uint32_t sample = sb_shield_prefilter_sample();
       if (bridge != NULL) ulen = sb_prefilter_build_bridge(pfx, np, sample, zones, nz, bridge, g_udp_prog, SB_QF_INSNS);
       if (bridge != NULL && ulen == 0) s->prefilter_errors++; /* did not fit: the program without it */
-      if (ulen == 0 && (np > 0 || nz > 0)) ulen = sb_prefilter_build_qf(pfx, np, 24, sample, zones, nz, g_udp_prog, SB_QF_INSNS);
+      if (ulen == 0 && (np > 0 || n6 > 0 || nz > 0))
+        ulen = sb_prefilter_build_qf(pfx, np, 24, sample, zones, nz, g_udp_prog, SB_QF_INSNS);
       if (ulen == 0 && nz > 0) {
         /* Did not fit: the source check alone (counted as an error). */
         s->prefilter_errors++;
         nz = 0;
-        if (np > 0) ulen = sb_prefilter_build_sampled(pfx, np, 24, sample, g_udp_prog, SB_QF_INSNS);
+        if (np > 0 || n6 > 0) ulen = sb_prefilter_build_sampled(pfx, np, 24, sample, g_udp_prog, SB_QF_INSNS);
       }
-      if (ulen == 0 && np > 0) r = -1;
+      if (ulen == 0 && (np > 0 || n6 > 0)) r = -1;
     }
     if (r == 0 && !lone) {
       /* onset22: the same program as the one on the socket is not attached again. */
@@ -655,8 +665,10 @@ static void apply_prefilter(sb_sock *s) {
         else s->udp_last.valid = 0;
       }
     }
+    sb_prefilter_set_blocked6(NULL, 0); /* not in the TCP listeners' program */
     if (r == 0) {
       s->prefilter_prefixes = np;
+      s->prefilter_prefixes6 = n6;
       s->prefilter_zones = nz;
     }
     s->prefilter_version = want;
@@ -2228,6 +2240,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   set_num(env, o, "rrlSlipped", (double)s->rrl_slipped);
   set_num(env, o, "rrlDroppedC", (double)s->rrl_dropped_c);
   set_num(env, o, "prefilterPrefixes", (double)s->prefilter_prefixes);
+  set_num(env, o, "prefilterPrefixes6", (double)s->prefilter_prefixes6);
   set_num(env, o, "prefilterZones", (double)s->prefilter_zones);
   set_num(env, o, "prefilterUpdates", (double)s->prefilter_updates);
   set_num(env, o, "prefilterErrors", (double)s->prefilter_errors);

@@ -33,7 +33,7 @@
  *        be answered past the budget, the share and the estimate be sane, the zone leave after
  *        the flood; in dry run nothing dropped and the drops counted. Prints "qf on|dry-run
  *        engaged E share S estimate X delivered D of N would-drop W left L known K".
- *     Then "direct", "cold" and "rrl" (the /24 blocks of direct floods and rate-limited answers:
+ *     Then "direct", "direct6" (ipv626: the same from IPv6 /56s), "cold" and "rrl" (the /24 blocks of direct floods and rate-limited answers:
  *     each described above its function), and "qf saturated".
  */
 #include <math.h>
@@ -586,6 +586,76 @@ static void direct(const uint8_t *origin, size_t olen) {
   if (few) fail("direct: a two-host /24 was blocked");
   if (calm) fail("direct: blocked while the worker kept up");
   printf("direct blocked %.0f few-blocked %d calm-blocked %d again %.0f\n", blocked, few, calm, again);
+}
+
+/* "direct6" (ipv626): `direct`'s flood from IPv6 sources at level 1 — 2 datagrams a simulated ms
+ * from 250 /64s of 2001:db8:0:a100::/56, and 2 from two addresses of one /64 of 2001:db8:0:b200::/56.
+ * The first /56 must enter the IPv6 blocked set (sb_shield_prefilter6) within 250 ms, its datagrams
+ * then be dropped by admission (what reaches the worker of a blocked /56 is the kernel's sample),
+ * and a program be built from the set; the one-/64 /56 never blocked. Prints "direct6 blocked B
+ * few-blocked 0 insns I". */
+static int blocked6_has(uint64_t key) {
+  const uint64_t *k;
+  unsigned n;
+  sb_shield_prefilter6(&k, &n);
+  if (n > SB_BLOCK6_MAX) fail("direct6: over the bound");
+  for (unsigned i = 0; i < n; i++) {
+    if (i > 0 && k[i] <= k[i - 1]) fail("direct6: the set unsorted");
+    if (k[i] == key) return 1;
+  }
+  return 0;
+}
+
+static void direct6(const uint8_t *origin, size_t olen) {
+  sb_shield_config c;
+  sb_shield *sh = fresh_shield(SB_SHIELD_ON, &c);
+  double now = 900000.5;
+  for (int i = 0; i < 400; i++) {
+    now += 1;
+    sb_shield_batch(sh, i % 4 != 0 ? 16 : 2, 16, now);
+  }
+  if (sh->overload.level != 1) fail("direct6: overload level is not 1");
+  uint8_t pkt[300];
+  size_t len = query(pkt, origin, olen, 1);
+  double start = now, blocked = -1;
+  int few = 0, dropped_after = 0;
+  const uint64_t many = 0x20010db80000a100ull, one = 0x20010db80000b200ull;
+  for (int ms = 0; ms < 1500; ms++) {
+    now += 1;
+    sb_shield_clock(sh, now);
+    sb_shield_batch(sh, ms % 4 != 0 ? 16 : 2, 16, now);
+    for (int k = 0; k < 4; k++) {
+      struct sockaddr_storage ss;
+      memset(&ss, 0, sizeof(ss));
+      struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+      a->sin6_family = AF_INET6;
+      uint8_t *o = a->sin6_addr.s6_addr;
+      uint64_t key = k < 2 ? many : one;
+      for (int j = 0; j < 7; j++) o[j] = (uint8_t)(key >> (56 - 8 * j));
+      o[7] = k < 2 ? (uint8_t)((ms * 2 + k) % 250) : 0;
+      o[15] = (uint8_t)(1 + k % 2);
+      sb_preparse pp;
+      sb_preparse_packet(pkt, len, &pp);
+      sb_verdict v;
+      int r = sb_shield_admit(sh, &pp, pkt, len, &ss, now, &v);
+      int is = blocked6_has(key);
+      if (r != SB_ADMIT_ANSWER && !(r == SB_ADMIT_DROP && is)) fail("direct6: an existing name shed at level 1");
+      if (is && r == SB_ADMIT_DROP) dropped_after++;
+    }
+    if (blocked < 0 && blocked6_has(many)) blocked = now - start;
+    if (blocked6_has(one)) few = 1;
+  }
+  const uint64_t *k;
+  unsigned n;
+  sb_shield_prefilter6(&k, &n);
+  static struct sock_filter prog[SB_QF_INSNS];
+  sb_prefilter_set_blocked6(k, n);
+  unsigned insns = sb_prefilter_build_sampled(NULL, 0, 24, SB_PREFILTER_SAMPLE, prog, SB_QF_INSNS);
+  sb_prefilter_set_blocked6(NULL, 0);
+  if (blocked < 0 || blocked > 250) fail("direct6: the many-/64 /56 was not blocked within 250 ms");
+  if (few) fail("direct6: a one-/64 /56 was blocked");
+  if (dropped_after == 0 || insns == 0) fail("direct6: not dropped after the block, or no program");
+  printf("direct6 blocked %.0f few-blocked %d insns %u\n", blocked, few, insns);
 }
 
 /* One query for `name` from a.b.c.d through admission (and, with `ans` given, RRL after it). */
@@ -1463,6 +1533,7 @@ int main(int argc, char **argv) {
   fuzz(&corpus);
   early(origin, olen);
   direct(origin, olen);
+  direct6(origin, olen);
   cold(origin, olen);
   hist(origin, olen);
   shared_good(origin, olen);

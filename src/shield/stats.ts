@@ -50,6 +50,15 @@ export interface ShieldStats {
   prefilterSampled?: number;
   wouldBlock: number;
   blocked: number;
+  /** ipv626 (native path): IPv6 /56s the prefilter drops now, blocks made, renewed at expiry from
+   * their sample and spared (good standing in the shared source table), sampled datagrams read, and
+   * what dry run would have blocked (docs/SHIELD.md "IPv6 /56s before the socket queue"). */
+  blocked6?: number;
+  blocks6Made?: number;
+  blocks6Renewed?: number;
+  blocks6Spared?: number;
+  prefilterSampled6?: number;
+  wouldBlock6?: number;
   /** The prefilter's QNAME filter (native path): attacked zones whose missing names the kernel
    * drops now, zones taken and let go since start, zones that did not qualify, what dry run
    * would have dropped, and the first zone's estimated flood (missing names a second before

@@ -33,6 +33,7 @@ function build(): false | string {
     harness,
     [
       'shield_glue.c',
+      'block6.c',
       'standing.c',
       'shield.c',
       'prefilter.c',
@@ -163,6 +164,9 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
     // A direct flood of valid names from many hosts of a /24, while the worker is a little behind.
     const direct = /^direct blocked (\d+) few-blocked 0 calm-blocked 0 again (\d+)$/m.exec(r.stdout);
     assert.ok(direct, r.stdout);
+    // ipv626: the same flood from IPv6 sources — 250 /64s of one /56 blocked (within 250 ms, asserted
+    // in the harness), two addresses of one /64 of another /56 never.
+    assert.match(r.stdout, /^direct6 blocked \d+ few-blocked 0 insns [1-9]\d*$/m);
     // A cold start (shield8): the worker behind from the flood's first millisecond; the many-host
     // /24 is blocked before the smoothed overload level moves, a resolver's /24 (calm-time
     // history) and a two-host one never; later with the behind-now signal off. And a flood that
@@ -289,7 +293,7 @@ describe('the shield glue (native/shield_glue.c) under ASan/UBSan', { skip, time
     assert.ok(joined, r.stdout);
     assert.equal(Number(joined[1]), Number(joined[2]) - Number(joined[3]) + 1, joined[0]);
     t.diagnostic(
-      r.stdout.match(/^(cold|onset2|onset3|bridge|long|rrl|direct|renew) .*$/gm)?.join('; ') ?? '',
+      r.stdout.match(/^(cold|onset2|onset3|bridge|long|rrl|direct|direct6|renew) .*$/gm)?.join('; ') ?? '',
     );
     // A flood the worker cannot read in full: the share is right within a window or two (shield7).
     const sat = /^qf saturated engaged (\d+) first (\d+) worst (\d+)$/m.exec(r.stdout);

@@ -510,7 +510,7 @@ export function startShield(
         cookiesText +
         allowText +
         zonesText +
-        '; before the socket queue: a BPF filter on the socket drops IPv4 /24s that flood directly (IPv6 sources are shed in the native path)',
+        '; before the socket queue: a BPF filter on the socket drops IPv4 /24s that flood directly, and IPv6 /56s (the same classic BPF program, both modes; while a bridge holds, its eBPF translation where bpf(2) is allowed, the IPv6 check in it)',
     );
     // The C accept decision only when the shield acts (in dry run it would drop nothing, and the
     // listener takes one connection a turn as before).
@@ -611,6 +611,7 @@ export function startShield(
     return names.get(key) ?? `zone #${key}`;
   };
   let blocked = 0;
+  let blocked6 = 0;
   let renewed = 0;
   let bridges = 0;
   let qfZones = 0;
@@ -628,6 +629,13 @@ export function startShield(
         `shield: the kernel prefilter drops ${st.blocked} IPv4 /24${st.blocked === 1 ? '' : 's'} (was ${blocked}; ${st.blocksMade} blocks since start${st.blocksSpared ? `, ${st.blocksSpared} spared: a source of good standing in the source table` : ''}${st.blocksRenewed ? `, ${st.blocksRenewed} renewed from their sample` : ''}${at(st.blockedAt, ', the last added at ')}${blocked === 0 ? `${at(st.blockedFirstAt, ', the first at ')}${at(st.behindSince, ', the worker behind since ')}` : ''})`,
       );
       blocked = st.blocked;
+    }
+    // ipv626: the IPv6 /56s (their blocks and renewals on one line).
+    if ((st.blocked6 ?? 0) !== blocked6) {
+      log.info(
+        `shield: the kernel prefilter drops ${st.blocked6 ?? 0} IPv6 /56${st.blocked6 === 1 ? '' : 's'} (was ${blocked6}; ${st.blocks6Made ?? 0} blocks since start${st.blocks6Spared ? `, ${st.blocks6Spared} spared: a source of good standing in the source table` : ''}${st.blocks6Renewed ? `, ${st.blocks6Renewed} renewed from their sample (${st.prefilterSampled6 ?? 0} sampled datagrams read)` : ''})`,
+      );
+      blocked6 = st.blocked6 ?? 0;
     }
     // Renewals keep the set as it was (no line above): logged on their own, for the drill's log.
     if ((st.blocksRenewed ?? 0) !== renewed) {
