@@ -83,6 +83,13 @@ async function serve(workers: number): Promise<Served> {
     readyTimeoutMs: 300_000,
   });
   try {
+    // A zone this big is staged (docs/IMAGE.md "Answer first, templates after"): measured once
+    // its full image is in, not the first image without templates.
+    const until = Date.now() + 120_000;
+    while (!/its full image served/.test(peer.output())) {
+      assert.ok(Date.now() < until, `the full image swapped in: ${peer.output()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await touch(peer.port, 4096);
     const kids = listChildren(peer.pid);
     assert.equal(kids.length, workers);
