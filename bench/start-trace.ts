@@ -49,6 +49,8 @@ const bins: Side[] = binArgs.map((bin, i) => {
   for (const kv of (envArgs[i] ?? '').split(' ')) {
     const at = kv.indexOf('=');
     if (at > 0) env[kv.slice(0, at)] = kv.slice(at + 1);
+    // 'NODE_ARGS=--a --b': node's own flags (a later '--' token joins them)
+    else if (kv.startsWith('--') && env.NODE_ARGS !== undefined) env.NODE_ARGS += ` ${kv}`;
   }
   const named = Object.entries(env).map(([k, v]) => `${k}=${v}`);
   return { bin, env, label: named.length > 0 ? `${bin} (${named.join(' ')})` : bin };
@@ -89,6 +91,8 @@ async function once(side: Side, dir: string): Promise<{ stages: Stage[]; cpu: nu
   const child = spawn(
     process.execPath,
     [
+      // `--env 'NODE_ARGS=--flag ...'`: node's own flags for that side (not allowed in NODE_OPTIONS).
+      ...(side.env.NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
       side.bin,
       'serve',
       '--zone-dir',

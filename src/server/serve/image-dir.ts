@@ -10,11 +10,13 @@
  */
 import { type Stats, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { discardPackedImage, type PackedImage } from '../../image/pack.js';
+import { traceStart } from '../../telemetry/start-trace.js';
 import { type CompileJob, type CompilePool, SIG_LATER } from '../shared/compile-pool.js';
 import type { ImageChange } from '../shared/image-shipper.js';
 import type { ImageRef } from '../shared/images.js';
+import { takeEarlyListing } from './early-load.js';
 import type { CachedImage, ImageCacheWriter } from './image-cache.js';
 import type { ZoneSummary } from './report.js';
 import { isZoneFileName, type ZoneDirReport, type ZoneFileReport } from './zone-dir.js';
@@ -193,23 +195,33 @@ export class CompiledZoneDir {
     // the compile).
     this.#pool.prestart(1);
     let names: string[];
-    /** Names the listing says are regular files (a first load of many: read with `SIG_LATER`). */
-    let regular: Set<string> | undefined;
+    /**
+     * A first load of many (read with `SIG_LATER`): the names the listing says are not
+     * regular files (read with a fingerprint, as any file of a later load: a FIFO is skipped).
+     */
+    let irregular: Set<string> | undefined;
     try {
-      const listed = await readdir(this.#dir, { withFileTypes: true });
+      const first = this.#outcomes.size === 0 && this.#served.size === 0;
+      // The listing begun before the primary loaded (early-load.ts), on a first load only.
+      const listed =
+        (first ? await takeEarlyListing(resolve(this.#dir)) : undefined) ??
+        (await readdir(this.#dir, { withFileTypes: true }));
+      traceStart('primary', `zone folder listed (${listed.length} entries)`);
       names = [];
-      for (const e of listed) if (isZoneFileName(e.name)) names.push(e.name);
+      const others: string[] = [];
+      for (const e of listed)
+        if (isZoneFileName(e.name)) {
+          names.push(e.name);
+          if (!e.isFile()) others.push(e.name);
+        }
       names.sort();
       if (
+        first &&
         names.length >= this.#sigLaterFiles &&
-        this.#outcomes.size === 0 &&
-        this.#served.size === 0 &&
         this.#cache === undefined &&
         this.#openCache === undefined
-      ) {
-        regular = new Set();
-        for (const e of listed) if (e.isFile() && isZoneFileName(e.name)) regular.add(e.name);
-      }
+      )
+        irregular = new Set(others);
       if (names.length > 1) this.#pool.prestart();
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
@@ -250,35 +262,37 @@ export class CompiledZoneDir {
       }
       this.cacheWriter.add(file, e, e.image);
     };
+    // A big zone's image is written into the pack folder by its thread, as it is made, and
+    // adopted here: no copy of it in this process, no write on this loop. Not with an image
+    // cache being written (it needs the octets): those come back as before.
+    const packDir = this.#store?.adopt !== undefined && openCache === undefined ? this.#store.dir : undefined;
+    // A big zone's image without templates first, its full image later (image-primary.ts).
+    const staged = packDir !== undefined && opts.staged === true;
+    // Every job of one shape, made whole at once (100,000 files: no property added after).
+    const job = (path: string, sig: string | undefined): CompileJob =>
+      packDir === undefined
+        ? { kind: 'file', path, sig }
+        : staged
+          ? { kind: 'file', path, sig, packDir, staged }
+          : { kind: 'file', path, sig, packDir };
     const jobs: CompileJob[] = names.map((name) => {
       const path = prefix + name;
       const old = known.get(name);
       // Unchanged: its failure stands, or its image is the one served (else compile it anew:
       // a file that lost to another for its origin may be served now, and needs its image).
       if (old && old.sig !== '' && (!old.ok || this.#served.get(name)?.key === old.key))
-        return { kind: 'file', path, sig: old.sig };
+        return job(path, old.sig);
       // Cached on disk: unchanged, the cached image is taken.
       const hit = old === undefined ? cache?.get(name) : undefined;
-      if (hit !== undefined) return { kind: 'file', path, sig: hit.sig };
-      if (regular?.has(name)) return { kind: 'file', path, sig: SIG_LATER };
-      return { kind: 'file', path };
+      if (hit !== undefined) return job(path, hit.sig);
+      if (irregular !== undefined && !irregular.has(name)) return job(path, SIG_LATER);
+      return job(path, undefined);
     });
-    regular = undefined;
+    irregular = undefined;
     // The wall time before any file is read (for the fingerprints taken after the load).
     const startedAt = Date.now();
     /** Files read with `SIG_LATER` whose outcome has no fingerprint: taken after the commit. */
     const later: number[] = [];
-    // A big zone's image is written into the pack folder by its thread, as it is made, and
-    // adopted here: no copy of it in this process, no write on this loop. Not with an image
-    // cache being written (it needs the octets): those come back as before.
-    const packDir = this.#store?.adopt !== undefined && openCache === undefined ? this.#store.dir : undefined;
-    if (packDir !== undefined)
-      for (const j of jobs)
-        if (j.kind === 'file') {
-          j.packDir = packDir;
-          // A big zone's image without templates first, its full image later (image-primary.ts).
-          if (opts.staged === true) j.staged = true;
-        }
     this.fromCache = 0;
     const outcomes: (FileOutcome | null)[] = new Array(names.length).fill(null);
     /** 1 once the file's outcome came back (its outcome may be null: vanished). */
@@ -386,6 +400,7 @@ export class CompiledZoneDir {
       }
       advance();
     };
+    traceStart('primary', 'compile jobs made');
     await this.#pool.compileEach(jobs, (i, o) => {
       back[i] = 1;
       const hit = !o.ok && o.skip === 'unchanged' && !known.has(names[i]) ? cache?.get(names[i]) : undefined;

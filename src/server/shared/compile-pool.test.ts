@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { openImage } from '../../image/reader.js';
 import { CompilePool } from './compile-pool.js';
-import { fileSignature } from './compile-thread.js';
+import { fileSignature, readZoneFile } from './compile-thread.js';
 
 function zoneText(name: string, serial: number, address: string): string {
   return (
@@ -298,5 +298,23 @@ describe('CompilePool', () => {
     const bigDone = ['b1.test.', 'b2.test.', 'b3.test.'].map((n) => order.indexOf(n)).sort((a, b) => a - b);
     assert.ok(lastSmall < bigDone[1], `completion order: ${order.join(' ')}`);
     assert.equal(pool.stats.compiled, 9);
+  });
+
+  test('a zone file is read without touching its access time (O_NOATIME, as its owner)', (t) => {
+    if (process.platform !== 'linux') return t.skip('O_NOATIME is Linux');
+    const dir = mkdtempSync(join(tmpdir(), 'sb-noatime-'));
+    try {
+      const file = join(dir, 'a.test.zone');
+      writeFileSync(file, '$ORIGIN a.test.\n@ 3600 SOA ns h 1 2 3 4 5\n');
+      // An access time before the change: relatime would update it at the next read.
+      const old = new Date(Date.now() - 3 * 86400_000);
+      utimesSync(file, old, new Date());
+      const before = statSync(file).atimeMs;
+      const read = readZoneFile(file);
+      assert.ok('text' in read && read.text.includes('SOA'));
+      assert.equal(statSync(file).atimeMs, before, 'atime unchanged');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -257,19 +257,25 @@ const DEFAULT_HEAP_MB = 2048;
 const DEFAULT_YOUNG_MB = 48;
 
 /**
- * A compile thread started before the serve primary's modules were loaded (src/server/serve/
- * early-load.ts: it loads a big zone file at once, `workerData.preload`); the first thread a
- * pool with the default heap caps starts is this one. Unref'd until taken (never taken: it
- * holds nothing up).
+ * Compile threads started before the serve primary's modules were loaded (src/server/serve/
+ * early-load.ts): one that loads a big zone file at once (`workerData.preload`), or, for a
+ * folder of many zones, as many as a pool runs, their modules loaded while the primary loads
+ * its own (a core is otherwise idle then). The first threads a pool with the default heap caps
+ * starts are these, in order. Unref'd until taken (never taken: they hold nothing up).
  */
-let earlyThread: { worker: Worker; exited: boolean } | undefined;
+const earlyThreads: { worker: Worker; exited: boolean }[] = [];
 
-/** Starts the early compile thread (`earlyThread`), loading `preload` (a zone file's path). */
-export function startEarlyCompileThread(preload: string): void {
-  if (earlyThread !== undefined) return;
+/**
+ * Starts an early compile thread (`earlyThreads`), loading `preload` (a zone file's path) or,
+ * without one, only its modules. At most one thread with a preload, and at most a pool's size
+ * in all.
+ */
+export function startEarlyCompileThread(preload?: string): void {
+  if (earlyThreads.length >= defaultCompileThreads()) return;
+  if (preload !== undefined && earlyThreads.length > 0) return;
   const worker = new Worker(new URL('./compile-thread.js', import.meta.url), {
     resourceLimits: { maxOldGenerationSizeMb: DEFAULT_HEAP_MB, maxYoungGenerationSizeMb: DEFAULT_YOUNG_MB },
-    workerData: { preload },
+    workerData: preload !== undefined ? { preload } : undefined,
   });
   const early = { worker, exited: false };
   // Until a pool takes it: an error is its exit (a pool then starts a thread of its own).
@@ -278,18 +284,19 @@ export function startEarlyCompileThread(preload: string): void {
     early.exited = true;
   });
   worker.unref();
-  earlyThread = early;
+  earlyThreads.push(early);
 }
 
-/** The early thread for a pool with these caps, once (undefined: none, or it is gone). */
+/** The next early thread for a pool with these caps (undefined: none left, or they are gone). */
 function takeEarlyThread(heapMb: number, youngMb: number): Worker | undefined {
-  const early = earlyThread;
-  if (early === undefined || heapMb !== DEFAULT_HEAP_MB || youngMb !== DEFAULT_YOUNG_MB) return undefined;
-  earlyThread = undefined;
-  if (early.exited) return undefined;
-  early.worker.removeAllListeners();
-  early.worker.ref();
-  return early.worker;
+  if (heapMb !== DEFAULT_HEAP_MB || youngMb !== DEFAULT_YOUNG_MB) return undefined;
+  for (let early = earlyThreads.shift(); early !== undefined; early = earlyThreads.shift()) {
+    if (early.exited) continue;
+    early.worker.removeAllListeners();
+    early.worker.ref();
+    return early.worker;
+  }
+  return undefined;
 }
 
 /** Compiles zones on worker threads. */
