@@ -40,6 +40,7 @@ import {
   discardPackedImage,
   type ImageRef,
   PACK_HEADER_SIZE,
+  PackEntries,
   PackError,
   PackReader,
   PackWriter,
@@ -645,6 +646,31 @@ describe('pack writer', () => {
     } finally {
       w.close();
     }
+  });
+
+  test('pack entries: columns in offset order, released slots skipped, growth past the first capacity', () => {
+    const e = new PackEntries();
+    const want = new Map<number, number>();
+    for (let k = 0; k < 100; k++) {
+      e.set(64 + 24 * k, 1 + k);
+      want.set(64 + 24 * k, 1 + k);
+    }
+    assert.equal(e.size, 100);
+    assert.throws(() => e.set(64, 5), PackError); // not past the last one
+    for (let k = 0; k < 100; k += 3) {
+      assert.equal(e.delete(64 + 24 * k), true);
+      want.delete(64 + 24 * k);
+    }
+    assert.equal(e.delete(64), false); // released twice
+    assert.equal(e.delete(65), false); // never there
+    assert.equal(e.get(64), undefined);
+    assert.equal(e.get(64 + 24), 2);
+    assert.equal(e.get(63), undefined);
+    assert.equal(e.get(64 + 24 * 100), undefined);
+    assert.equal(e.size, want.size);
+    assert.deepEqual([...e], [...want]);
+    e.set(0xffff_fff0, 8); // a pack's last offset fits the column
+    assert.equal(e.get(0xffff_fff0), 8);
   });
 
   test('bad arguments are refused', () => {

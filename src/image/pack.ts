@@ -187,9 +187,78 @@ interface PackState {
   /** Open while the pack is the one appended to. */
   fd: number | undefined;
   /** Live entries: image offset → image length. */
-  entries: Map<number, number>;
+  entries: PackEntries;
   /** Its live images were copied by `compact`: waiting for the old refs to be released. */
   draining: boolean;
+}
+
+/**
+ * A pack's live entries, image offset → image length, as two columns in the order written
+ * (offsets only grow in a pack): a 64 MiB pack of 10-record zones holds ~40,000 images, and a
+ * Map of them (one per pack, ~100,000 entries over a cold start) cost the primary ~30 ms of
+ * inserts and its rehashes, and old-generation garbage. A released entry's length is 0 (no
+ * image is empty); its slot stays.
+ */
+export class PackEntries {
+  #offsets = new Uint32Array(16);
+  #lengths = new Uint32Array(16);
+  /** Slots used (live and released). */
+  #n = 0;
+  /** Live entries. */
+  size = 0;
+
+  /** Adds an entry past every one before (`offset` above the last added); `length` ≥ 1. */
+  set(offset: number, length: number): void {
+    const n = this.#n;
+    if (n > 0 && offset <= this.#offsets[n - 1]) throw new PackError(`pack entry ${offset} out of order`);
+    if (n === this.#offsets.length) {
+      const o = new Uint32Array(n * 2);
+      o.set(this.#offsets);
+      this.#offsets = o;
+      const l = new Uint32Array(n * 2);
+      l.set(this.#lengths);
+      this.#lengths = l;
+    }
+    this.#offsets[n] = offset;
+    this.#lengths[n] = length;
+    this.#n = n + 1;
+    this.size++;
+  }
+
+  /** The slot of `offset`, or -1. */
+  #find(offset: number): number {
+    const o = this.#offsets;
+    let lo = 0;
+    let hi = this.#n - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = o[mid];
+      if (v === offset) return mid;
+      if (v < offset) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /** The live image's length at `offset`, or undefined. */
+  get(offset: number): number | undefined {
+    const k = this.#find(offset);
+    return k < 0 || this.#lengths[k] === 0 ? undefined : this.#lengths[k];
+  }
+
+  /** Releases the live entry at `offset`; false when there is none. */
+  delete(offset: number): boolean {
+    const k = this.#find(offset);
+    if (k < 0 || this.#lengths[k] === 0) return false;
+    this.#lengths[k] = 0;
+    this.size--;
+    return true;
+  }
+
+  /** The live entries, `[offset, length]`, by offset. */
+  *[Symbol.iterator](): IterableIterator<[number, number]> {
+    for (let k = 0; k < this.#n; k++) if (this.#lengths[k] !== 0) yield [this.#offsets[k], this.#lengths[k]];
+  }
 }
 
 /** Counters of a writer's packs. */
@@ -348,6 +417,7 @@ export class PackWriter {
 
   /** Staging buffer: entries gathered for one write to the current pack at `stagedAt`. */
   private stage: Buffer | undefined;
+  private stageView: DataView | undefined;
   private staged = 0;
   private stagedAt = 0;
 
@@ -384,12 +454,19 @@ export class PackWriter {
     } else {
       if (this.staged + need > STAGE_BYTES) this.flush();
       if (this.staged === 0) this.stagedAt = at;
-      this.stage ??= Buffer.allocUnsafe(STAGE_BYTES);
+      if (this.stage === undefined) {
+        this.stage = Buffer.allocUnsafe(STAGE_BYTES);
+        this.stageView = new DataView(this.stage.buffer, this.stage.byteOffset, STAGE_BYTES);
+      }
+      const stage = this.stage;
       const o = this.staged;
-      this.stage.writeUInt32LE(length, o);
-      this.stage.writeUInt32LE(ENTRY_TAG, o + 4);
-      this.stage.set(image, o + ENTRY_HEADER_SIZE);
-      this.stage.fill(0, o + ENTRY_HEADER_SIZE + length, o + need);
+      // (A DataView and a loop for the < 8 octets of padding: Buffer's writeUInt32LE and fill
+      // check their arguments in JS, ~0.3 µs an image over a cold start's 100,000.)
+      const view = this.stageView as DataView;
+      view.setUint32(o, length, true);
+      view.setUint32(o + 4, ENTRY_TAG, true);
+      stage.set(image, o + ENTRY_HEADER_SIZE);
+      for (let k = o + ENTRY_HEADER_SIZE + length; k < o + need; k++) stage[k] = 0;
       this.staged += need;
     }
     pack.end = at + need;
@@ -444,6 +521,8 @@ export class PackWriter {
       renameSync(path, join(this.dir, name));
       const need = capacity - PACK_HEADER_SIZE;
       const offset = PACK_HEADER_SIZE + ENTRY_HEADER_SIZE;
+      const adopted = new PackEntries();
+      adopted.set(offset, length);
       this.packs.set(name, {
         name,
         capacity,
@@ -451,7 +530,7 @@ export class PackWriter {
         live: need,
         dead: 0,
         fd: undefined,
-        entries: new Map([[offset, length]]),
+        entries: adopted,
         draining: false,
       });
       return { pack: name, offset, length };
@@ -510,7 +589,7 @@ export class PackWriter {
         p.live < threshold * (p.end - PACK_HEADER_SIZE),
     );
     for (const pack of victims) {
-      const entries = [...pack.entries].sort((a, b) => a[0] - b[0]);
+      const entries = [...pack.entries]; // by offset
       const images: Uint8Array[] = [];
       const fd = openSync(join(this.dir, pack.name), 'r');
       try {
@@ -603,7 +682,7 @@ export class PackWriter {
       live: 0,
       dead: 0,
       fd,
-      entries: new Map(),
+      entries: new PackEntries(),
       draining: false,
     };
     this.packs.set(name, pack);

@@ -35,6 +35,12 @@ interface FileOutcome {
   warnings: string[];
 }
 
+/** `status` of a file in a load's report (a column: no entry object per file during the load). */
+const NOT_REPORTED = 0;
+const FAILED = 1;
+const LOADED = 2;
+const KEPT = 3;
+
 /** A zone served from a file. */
 export interface ServedFile {
   file: string;
@@ -46,6 +52,15 @@ export interface ServedFile {
   serial: number;
   /** The publish generation of its image (bumped when the file's image changed). */
   version: number;
+}
+
+/**
+ * A zone with a new image: its ServedFile and its ImageChange in one object (the shipper keeps
+ * it as its record of the zone, `ShippedZone`: nothing may change it after the load).
+ */
+interface ServedChange extends ServedFile, ImageChange {
+  version: number;
+  serial: number;
 }
 
 /**
@@ -307,14 +322,20 @@ export class CompiledZoneDir {
     // The served set and the report are built in file name order as the outcomes come back
     // (the first file by name wins an origin, so file i is settled once every file before it
     // is): on a cold start of 100,000 files this runs on this loop while the threads compile,
-    // not after the last batch (~0.3-0.4 s there).
+    // not after the last batch (~0.3-0.4 s there). Per file only what the rest needs is made:
+    // a new image's zone is one object (its ServedFile and its ImageChange, which the shipper
+    // keeps as its record of the zone), and the report is a column of statuses, its entries
+    // made when it is first read (`report.files`: after a cold start's publish, not before).
     const previous = this.#served;
     /** A first load: no file was served before (no lookups in `previous`). */
     const cold = previous.size === 0;
     // The zones served, in file name order: made a Map by `commit` (on a cold start once every
     // worker serves, not on this loop while the threads compile).
     const served: ServedFile[] = [];
-    const files: ZoneFileReport[] = [];
+    /** Per file: its status in the report (`NOT_REPORTED` for a file with no outcome). */
+    const status = new Uint8Array(names.length);
+    /** The errors of files that lost their origin to an earlier file (few: a Map). */
+    const clashes = new Map<number, string[]>();
     const origins = new Map<string, string>(); // origin key → file that holds it
     // The publish generation of this load's images (taken once the load cannot fail).
     const version = this.#version + 1;
@@ -324,54 +345,74 @@ export class CompiledZoneDir {
       const o = outcomes[i];
       if (o === null) return;
       const file = names[i];
-      const report: ZoneFileReport = { file, status: 'failed', errors: o.errors, warnings: o.warnings };
-      files.push(report);
       let zone: ServedFile | undefined;
-      const image = images[i];
-      const ref = refs[i];
+      let st = FAILED;
       if (o.ok && o.key !== undefined && o.origin !== undefined && o.serial !== undefined) {
         const holder = origins.get(o.key);
         if (holder !== undefined)
-          report.errors = [
-            ...o.errors,
-            `${prefix}${file}: zone ${o.origin} is already served from ${holder}`,
-          ];
+          clashes.set(i, [...o.errors, `${prefix}${file}: zone ${o.origin} is already served from ${holder}`]);
         else {
-          const old = cold ? undefined : previous.get(file);
+          const image = images[i];
+          const ref = refs[i];
           if (image === undefined && ref === undefined) {
             // Unchanged and served: the same entry (a file whose image is not served is compiled).
+            const old = cold ? undefined : previous.get(file);
             if (old !== undefined && old.key === o.key) zone = old;
           } else {
-            zone = {
+            // One shape for every zone (all its fields at once: no property added after).
+            const change: ServedChange = {
+              name: o.origin.toLowerCase(),
+              version,
+              serial: o.serial,
+              ref,
+              image: ref === undefined ? image : undefined,
               file,
               key: o.key,
-              name: o.origin.toLowerCase(),
               origin: o.origin,
-              serial: o.serial,
-              version,
             };
-            const change: ImageChange = { name: zone.name, version, serial: zone.serial };
-            if (ref !== undefined) change.ref = ref;
-            else change.image = image;
             changes.push(change);
+            zone = change;
             refs[i] = undefined; // taken by the change
           }
         }
       }
-      if (zone) report.status = 'loaded';
+      if (zone) st = LOADED;
       else if (!cold) {
         const old = previous.get(file);
         if (old && !origins.has(old.key)) {
           zone = old;
-          report.status = 'kept';
+          st = KEPT;
         }
       }
+      status[i] = st;
       if (zone) {
         origins.set(zone.key, file);
         served.push(zone);
-        report.origin = zone.origin;
-        report.serial = zone.serial;
       }
+    };
+    /** The report's entries, in file name order, from the columns (once the load is done). */
+    const reportFiles = (): ZoneFileReport[] => {
+      const files: ZoneFileReport[] = [];
+      let z = 0; // served holds the zones of the loaded and kept files, in that order
+      for (let i = 0; i < names.length; i++) {
+        const st = status[i];
+        if (st === NOT_REPORTED) continue;
+        const o = outcomes[i] as FileOutcome;
+        const errors = clashes.get(i) ?? o.errors;
+        if (st === FAILED) files.push({ file: names[i], status: 'failed', errors, warnings: o.warnings });
+        else {
+          const zone = served[z++];
+          files.push({
+            file: names[i],
+            status: st === LOADED ? 'loaded' : 'kept',
+            errors,
+            warnings: o.warnings,
+            origin: zone.origin,
+            serial: zone.serial,
+          });
+        }
+      }
+      return files;
     };
     /** Files before `next` are settled. */
     let next = 0;
@@ -516,7 +557,18 @@ export class CompiledZoneDir {
       this.#served = map;
       if (later.length > 0) this.#fingerprinted = this.#fingerprint(names, outcomes, later, startedAt);
     };
-    return { report: { files, removed }, changes, commit };
+    let files: ZoneFileReport[] | undefined;
+    const report: ZoneDirReport = {
+      get files(): ZoneFileReport[] {
+        files ??= reportFiles();
+        return files;
+      },
+      set files(value: ZoneFileReport[]) {
+        files = value;
+      },
+      removed,
+    };
+    return { report, changes, commit };
   }
 
   /**

@@ -39,6 +39,8 @@ export interface ShippedZone {
 /**
  * A change to publish: a new image for `name` (its octets, or `ref`: already added to the pack
  * writer by the caller, and owned by the shipper from the publish on), or (neither) its removal.
+ * A change with a `ref` may be kept by the shipper as its `ShippedZone`: it is not changed
+ * after it is published.
  */
 export interface ImageChange {
   name: string;
@@ -210,7 +212,12 @@ export class ImageShipper {
         continue;
       }
       const ref = c.ref ?? refs[nextRef++];
-      const shipped = { name: c.name, version: c.version, serial: c.serial, ref };
+      // A change that carries its ref and nothing else to let go (no octets, no flags) is kept
+      // as the zone's record itself: one object per zone fewer over a cold start's 100,000.
+      const shipped: ShippedZone =
+        c.ref !== undefined && c.image === undefined && c.reset === undefined && c.trusted === undefined
+          ? (c as ShippedZone)
+          : { name: c.name, version: c.version, serial: c.serial, ref };
       this.#zones.set(c.name, shipped);
       if (have) {
         retired.push(have.ref);
@@ -621,7 +628,7 @@ export class ImageShipper {
         moves.delete(key);
         retired.push(z.ref);
         this.#building = undefined;
-        this.#zones.set(name, { ...z, ref: to });
+        this.#zones.set(name, { name: z.name, version: z.version, serial: z.serial, ref: to });
         pushes.push({ name, version: z.version, serial: z.serial, text: null, ref: to, moved: true });
       }
       for (const unused of moves.values()) this.#writer.release(unused);
