@@ -287,6 +287,16 @@ describe('CompiledZoneDir', () => {
       (i) => i % 50 === 49 && i % 97 !== 5 && (i - 40) % 97 !== 5,
     ).length;
     assert.equal(failed.length, bad + dups);
+    // Each losing file names the file that holds its origin (the first clash, and every one after).
+    for (const f of failed) {
+      const i = Number(f.file.slice(1, 5));
+      if (i % 97 === 5) continue;
+      assert.match(
+        f.errors[f.errors.length - 1],
+        new RegExp(`already served from f${String(i - 40).padStart(4, '0')}\\.example\\.zone$`),
+        f.file,
+      );
+    }
     assert.equal(stored.changes.length, n - bad - dups);
     assert.ok(stored.changes.every((c) => c.ref !== undefined && c.image === undefined));
     assert.equal(writer.stats().images, n - bad - dups); // the losers' images were released

@@ -337,6 +337,8 @@ export class CompiledZoneDir {
     /** The errors of files that lost their origin to an earlier file (few: a Map). */
     const clashes = new Map<number, string[]>();
     const origins = new Map<string, string>(); // origin key → file that holds it
+    /** A file found its origin held: `origins` is looked up before it is set from then on. */
+    let clashed = false;
     // The publish generation of this load's images (taken once the load cannot fail).
     const version = this.#version + 1;
     // Changes by zone name: new images, and zones no file serves any more.
@@ -348,7 +350,20 @@ export class CompiledZoneDir {
       let zone: ServedFile | undefined;
       let st = FAILED;
       if (o.ok && o.key !== undefined && o.origin !== undefined && o.serial !== undefined) {
-        const holder = origins.get(o.key);
+        // The origin taken in one operation (not a lookup, then an insert: ~0.5 µs a file in a
+        // Map of 100,000): a file that finds it held put itself in the holder's place, which is
+        // put back from `served`, and the rest of the load looks up first.
+        let holder: string | undefined;
+        if (clashed) holder = origins.get(o.key);
+        else {
+          const had = origins.size;
+          origins.set(o.key, file);
+          if (origins.size === had) {
+            clashed = true;
+            for (const z of served) origins.set(z.key, z.file);
+            holder = origins.get(o.key);
+          }
+        }
         if (holder !== undefined)
           clashes.set(i, [...o.errors, `${prefix}${file}: zone ${o.origin} is already served from ${holder}`]);
         else {
@@ -358,6 +373,7 @@ export class CompiledZoneDir {
             // Unchanged and served: the same entry (a file whose image is not served is compiled).
             const old = cold ? undefined : previous.get(file);
             if (old !== undefined && old.key === o.key) zone = old;
+            else if (!clashed) origins.delete(o.key); // not served: the origin is not its
           } else {
             // One shape for every zone (all its fields at once: no property added after).
             const change: ServedChange = {
@@ -386,7 +402,7 @@ export class CompiledZoneDir {
       }
       status[i] = st;
       if (zone) {
-        origins.set(zone.key, file);
+        if (st === KEPT || clashed) origins.set(zone.key, file);
         served.push(zone);
       }
     };

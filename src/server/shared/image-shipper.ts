@@ -116,6 +116,8 @@ export class ImageShipper {
   /** Compactions run and images moved (for logs and tests). */
   readonly compactions = { runs: 0, moved: 0 };
   readonly #zones = new Map<string, ShippedZone>();
+  /** The highest version a zone was ever set to here (versions below it may be stale). */
+  #newest = Number.NEGATIVE_INFINITY;
   /**
    * The first snapshot file's octets, built as a cold start publishes (a set only added to,
    * in `#zones`' order), so the workers waiting for it wait only for its columns' copy:
@@ -178,8 +180,11 @@ export class ImageShipper {
     // (disk full) leaves every zone as it was.
     const list: ImageChange[] = [];
     const dropped: ImageRef[] = [];
+    const newest = this.#newest;
     for (const c of changes) {
-      const have = this.#zones.get(c.name);
+      // A version at least the newest ever set is older than none (a load's changes: no lookup
+      // here, one in the loop below).
+      const have = c.version >= newest ? undefined : this.#zones.get(c.name);
       if (have && !c.reset && c.version < have.version) {
         if (c.ref !== undefined) dropped.push(c.ref);
       } else list.push(c);
@@ -219,6 +224,7 @@ export class ImageShipper {
           ? (c as ShippedZone)
           : { name: c.name, version: c.version, serial: c.serial, ref };
       this.#zones.set(c.name, shipped);
+      if (c.version > this.#newest) this.#newest = c.version;
       if (have) {
         retired.push(have.ref);
         this.#building = undefined;
