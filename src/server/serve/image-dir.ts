@@ -13,7 +13,7 @@ import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { discardPackedImage, type PackedImage } from '../../image/pack.js';
 import { traceStart } from '../../telemetry/start-trace.js';
-import { type CompileJob, type CompilePool, SIG_LATER } from '../shared/compile-pool.js';
+import { type CompileJob, type CompileJobs, type CompilePool, SIG_LATER } from '../shared/compile-pool.js';
 import type { ImageChange } from '../shared/image-shipper.js';
 import type { ImageRef } from '../shared/images.js';
 import { takeEarlyListing } from './early-load.js';
@@ -290,20 +290,29 @@ export class CompiledZoneDir {
         : staged
           ? { kind: 'file', path, sig, packDir, staged }
           : { kind: 'file', path, sig, packDir };
-    const jobs: CompileJob[] = names.map((name) => {
-      const path = prefix + name;
-      const old = known.get(name);
-      // Unchanged: its failure stands, or its image is the one served (else compile it anew:
-      // a file that lost to another for its origin may be served now, and needs its image).
-      if (old && old.sig !== '' && (!old.ok || this.#served.get(name)?.key === old.key))
-        return job(path, old.sig);
-      // Cached on disk: unchanged, the cached image is taken.
-      const hit = old === undefined ? cache?.get(name) : undefined;
-      if (hit !== undefined) return job(path, hit.sig);
-      if (irregular !== undefined && !irregular.has(name)) return job(path, SIG_LATER);
-      return job(path, undefined);
-    });
-    irregular = undefined;
+    // Made as the pool batches them (no job nor path per file living through the compile).
+    /** 1 for a file read with `SIG_LATER` (its fingerprint taken after the commit). */
+    const sigLater = new Uint8Array(names.length);
+    const jobs: CompileJobs = {
+      count: names.length,
+      job: (i: number): CompileJob => {
+        const name = names[i];
+        const path = prefix + name;
+        const old = known.size === 0 ? undefined : known.get(name);
+        // Unchanged: its failure stands, or its image is the one served (else compile it anew:
+        // a file that lost to another for its origin may be served now, and needs its image).
+        if (old && old.sig !== '' && (!old.ok || this.#served.get(name)?.key === old.key))
+          return job(path, old.sig);
+        // Cached on disk: unchanged, the cached image is taken.
+        const hit = old === undefined ? cache?.get(name) : undefined;
+        if (hit !== undefined) return job(path, hit.sig);
+        if (irregular !== undefined && !irregular.has(name)) {
+          sigLater[i] = 1;
+          return job(path, SIG_LATER);
+        }
+        return job(path, undefined);
+      },
+    };
     // The wall time before any file is read (for the fingerprints taken after the load).
     const startedAt = Date.now();
     /** Files read with `SIG_LATER` whose outcome has no fingerprint: taken after the commit. */
@@ -521,16 +530,11 @@ export class CompiledZoneDir {
           warnings: o.warnings.length > 0 ? o.warnings : NONE,
         };
       // absent: vanished since readdir, or not a regular file
-      if (
-        o.sig === undefined &&
-        outcomes[i] !== null &&
-        jobs[i].kind === 'file' &&
-        (jobs[i] as { sig?: string }).sig === SIG_LATER
-      )
-        later.push(i);
+      if (o.sig === undefined && outcomes[i] !== null && sigLater[i] === 1) later.push(i);
       if (i === next) advance();
     });
     flush();
+    irregular = undefined;
     // The cache's entries (views of its mapping) are done with: let go here, since `commit`
     // below shares this function's closure context and would keep them, and the mapped
     // cache's pages, in the primary while the workers map the packs (bigzone4).

@@ -77,6 +77,17 @@ export type CompileOutcome =
       skip?: 'absent' | 'unchanged';
     };
 
+/**
+ * Jobs made as `compileEach` batches them, in order, each once: `count` jobs, job `i` is
+ * `job(i)`. A caller with 100,000 files makes no job object (nor path) that lives through the
+ * whole compile: a job dies with its batch, young, instead of being promoted to the old
+ * generation with the other 99,999.
+ */
+export interface CompileJobs {
+  readonly count: number;
+  job(index: number): CompileJob;
+}
+
 /** A batch of jobs of one kind, as posted to a thread (columns: cheap to clone). */
 export type CompileBatchRequest =
   | { kind: 'file'; paths: string[]; sigs: string[]; packDir?: string; staged?: boolean }
@@ -401,27 +412,35 @@ export class CompilePool {
   /**
    * As `compileMany`, but each outcome is handed to `each` as its batch comes back (the index
    * is the job's) and the pool keeps none: a caller that stores the images as they come holds
-   * no more than a batch of them. Resolves once every job is done.
+   * no more than a batch of them. `jobs` may be made as they are batched (`CompileJobs`).
+   * Resolves once every job is done.
    */
   async compileEach(
-    jobs: readonly CompileJob[],
+    jobs: readonly CompileJob[] | CompileJobs,
     each: (index: number, outcome: CompileOutcome) => void,
   ): Promise<void> {
     let resolve!: () => void;
     const done = new Promise<void>((r) => {
       resolve = r;
     });
-    const group: Group = { left: jobs.length, resolve, each };
-    if (jobs.length === 0) resolve();
+    const source = typeof (jobs as CompileJobs).job === 'function' ? (jobs as CompileJobs) : undefined;
+    const list = jobs as readonly CompileJob[];
+    const count = source !== undefined ? source.count : list.length;
+    const group: Group = { left: count, resolve, each };
+    if (count === 0) resolve();
     let i = 0;
-    while (i < jobs.length) {
+    /** Job `i`, made (from a source) and not yet in a batch. */
+    let ahead: CompileJob | undefined;
+    while (i < count) {
       const batchJobs: CompileJob[] = [];
       const slots: number[] = [];
-      const kind = jobs[i].kind;
+      ahead ??= source !== undefined ? source.job(i) : list[i];
+      const kind = ahead.kind;
       let chars = 0;
       let large = false;
-      while (i < jobs.length && batchJobs.length < this.#batchJobs && chars < this.#batchBytes) {
-        const job = jobs[i];
+      while (i < count && batchJobs.length < this.#batchJobs && chars < this.#batchBytes) {
+        ahead ??= source !== undefined ? source.job(i) : list[i];
+        const job = ahead;
         if (job.kind !== kind) break;
         if (
           (job.kind === 'text' && job.text.length >= this.#largeChars) ||
@@ -433,6 +452,7 @@ export class CompilePool {
         }
         if (job.kind === 'text') chars += job.text.length;
         batchJobs.push(job);
+        ahead = undefined;
         slots.push(i++);
         if (large) break;
       }
