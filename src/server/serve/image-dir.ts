@@ -291,7 +291,10 @@ export class CompiledZoneDir {
           ? { kind: 'file', path, sig, packDir, staged }
           : { kind: 'file', path, sig, packDir };
     // Made as the pool batches them (no job nor path per file living through the compile).
-    /** 1 for a file read with `SIG_LATER` (its fingerprint taken after the commit). */
+    /**
+     * 1 for a file read with `SIG_LATER`; 2 once its outcome came back without a fingerprint
+     * (taken after the commit: a column, not a list of 100,000 indexes).
+     */
     const sigLater = new Uint8Array(names.length);
     const jobs: CompileJobs = {
       count: names.length,
@@ -315,8 +318,8 @@ export class CompiledZoneDir {
     };
     // The wall time before any file is read (for the fingerprints taken after the load).
     const startedAt = Date.now();
-    /** Files read with `SIG_LATER` whose outcome has no fingerprint: taken after the commit. */
-    const later: number[] = [];
+    /** Files read with `SIG_LATER` whose outcome has no fingerprint (`sigLater` 2): taken after the commit. */
+    let later = 0;
     this.fromCache = 0;
     const outcomes: (FileOutcome | null)[] = new Array(names.length).fill(null);
     /** 1 once the file's outcome came back (its outcome may be null: vanished). */
@@ -530,7 +533,10 @@ export class CompiledZoneDir {
           warnings: o.warnings.length > 0 ? o.warnings : NONE,
         };
       // absent: vanished since readdir, or not a regular file
-      if (o.sig === undefined && outcomes[i] !== null && sigLater[i] === 1) later.push(i);
+      if (o.sig === undefined && outcomes[i] !== null && sigLater[i] === 1) {
+        sigLater[i] = 2;
+        later++;
+      }
       if (i === next) advance();
     });
     flush();
@@ -575,7 +581,7 @@ export class CompiledZoneDir {
       const map = new Map<string, ServedFile>();
       for (const z of served) map.set(z.file, z);
       this.#served = map;
-      if (later.length > 0) this.#fingerprinted = this.#fingerprint(names, outcomes, later, startedAt);
+      if (later > 0) this.#fingerprinted = this.#fingerprint(names, outcomes, sigLater, startedAt);
     };
     let files: ZoneFileReport[] | undefined;
     const report: ZoneDirReport = {
@@ -600,13 +606,14 @@ export class CompiledZoneDir {
   async #fingerprint(
     names: readonly string[],
     outcomes: readonly (FileOutcome | null)[],
-    later: readonly number[],
+    later: Uint8Array,
     startedAt: number,
   ): Promise<void> {
     const before = startedAt - this.#sigLaterMarginMs;
-    for (let k = 0; k < later.length; k++) {
+    for (let i = 0, k = 0; i < later.length; i++) {
+      if (later[i] !== 2) continue;
       if (k > 0 && k % SIG_LATER_SLICE === 0) await new Promise((r) => setImmediate(r));
-      const i = later[k];
+      k++;
       const o = outcomes[i];
       // Only the outcome still remembered (a later load replaces it with its own).
       if (o === null || o.sig !== '' || this.#outcomes.get(names[i]) !== o) continue;
