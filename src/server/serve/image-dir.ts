@@ -377,7 +377,10 @@ export class CompiledZoneDir {
           }
         }
         if (holder !== undefined)
-          clashes.set(i, [...o.errors, `${prefix}${file}: zone ${o.origin} is already served from ${holder}`]);
+          clashes.set(i, [
+            ...o.errors,
+            `${prefix}${file}: zone ${o.origin} is already served from ${holder}`,
+          ]);
         else {
           const image = images[i];
           const ref = refs[i];
