@@ -115,6 +115,38 @@ describe('CompiledZoneDir', () => {
     assert.match(gone.report.dirError ?? '', /cannot read zone folder/);
   });
 
+  test('warnings: in the report of the load that compiled the file and of the next one, which skips it; the report serializes', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-imagedir-'));
+    const pool = new CompilePool({ threads: 1 });
+    const writer = new PackWriter();
+    t.after(() => {
+      writer.close();
+      rmSync(dir, { recursive: true, force: true });
+      return pool.close();
+    });
+    writeFileSync(join(dir, 'a.example.zone'), zoneText('a.example.', 1, '* IN NS ns2.example.net.'));
+    writeFileSync(join(dir, 'b.example.zone'), zoneText('b.example.', 1));
+    const images = new CompiledZoneDir(dir, pool, writer);
+    const first = await images.load();
+    const rows = (r: Awaited<ReturnType<CompiledZoneDir['load']>>) =>
+      r.report.files.map((f) => [f.file, f.status, f.origin, f.serial, f.warnings, f.errors]);
+    assert.deepEqual(
+      rows(first).map(([file, status, , , warnings]) => [file, status, (warnings as string[]).length]),
+      [
+        ['a.example.zone', 'loaded', 1],
+        ['b.example.zone', 'loaded', 0],
+      ],
+    );
+    assert.match(first.report.files[0].warnings[0], /wildcard/);
+    // An own, enumerable `files`: JSON and structured clone see the entries.
+    assert.deepEqual(JSON.parse(JSON.stringify(first.report)), { files: first.report.files, removed: [] });
+    assert.deepEqual(structuredClone(first.report).files, first.report.files);
+    first.commit();
+    const again = await images.load();
+    assert.deepEqual(again.changes, []);
+    assert.deepEqual(rows(again), rows(first));
+  });
+
   test('a first load of many files reads them without fingerprints, takes those after its commit, and loads as a plain load', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-imagedir-'));
     const pool = new CompilePool({ threads: 2 });
