@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { BIG_FILE, bigZoneFile, startEarlyListing, startEarlyLoad, takeEarlyListing } from './early-load.js';
+import { BIG_FILE, bigZoneFile, startEarlyLoad } from './early-load.js';
 
 describe('the early start of a big zone file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sb-early-'));
@@ -43,47 +43,5 @@ describe('the early start of a big zone file', () => {
     no({ zoneDir: dir }, { SWITCHBOARD_EARLY_LOAD: 'off' });
     no({});
     no({ zoneDir: join(dir, 'missing') });
-  });
-
-  test('bigZoneFile: a folder of many small zone files is `many` (its compile threads start early)', () => {
-    const many = mkdtempSync(join(tmpdir(), 'sb-early-many-'));
-    try {
-      for (let i = 0; i < 31; i++) writeFileSync(join(many, `z${i}.test.zone`), '');
-      for (let i = 0; i < 40; i++) writeFileSync(join(many, `note${i}.txt`), '');
-      // More entries than are looked at, but fewer than half of them zone files: not many.
-      assert.deepEqual(bigZoneFile(many), { big: false });
-      for (let i = 31; i < 70; i++) writeFileSync(join(many, `z${i}.test.zone`), '');
-      assert.deepEqual(bigZoneFile(many), { big: false, many: true });
-      // A big file among them: the big file's start, not many's.
-      const big = join(many, 'big.test.zone');
-      writeFileSync(big, '');
-      truncateSync(big, BIG_FILE);
-      // (Whether the big file is among the entries looked at depends on the listing's order.)
-      assert.equal(bigZoneFile(many).many === true && bigZoneFile(many).big, false);
-    } finally {
-      rmSync(many, { recursive: true, force: true });
-    }
-  });
-
-  test('the early listing is taken once, by a load of the same folder', async () => {
-    const folder = mkdtempSync(join(tmpdir(), 'sb-early-list-'));
-    try {
-      writeFileSync(join(folder, 'a.test.zone'), '');
-      assert.equal(takeEarlyListing(folder), undefined);
-      startEarlyListing(folder);
-      assert.equal(takeEarlyListing(join(folder, 'other')), undefined, 'another folder: not taken');
-      startEarlyListing(folder);
-      const listed = await takeEarlyListing(folder);
-      assert.deepEqual(
-        listed?.map((e) => e.name),
-        ['a.test.zone'],
-      );
-      assert.equal(takeEarlyListing(folder), undefined, 'taken once');
-      // A folder that cannot be listed: undefined (the load lists it itself and says why).
-      startEarlyListing(join(folder, 'missing'));
-      assert.equal(await takeEarlyListing(join(folder, 'missing')), undefined);
-    } finally {
-      rmSync(folder, { recursive: true, force: true });
-    }
   });
 });

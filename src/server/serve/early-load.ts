@@ -8,10 +8,9 @@
  * purpose: this module and what it imports are all the CLI loads before the thread starts.
  * @module
  */
-import { type Dir, type Dirent, opendirSync, statSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { type Dir, opendirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { defaultCompileThreads, startEarlyCompileThread } from '../shared/compile-pool.js';
+import { startEarlyCompileThread } from '../shared/compile-pool.js';
 import { isZoneFileName } from './zone-dir.js';
 
 /** The environment variable naming the image cache's folder (image-cache.ts; unset: no cache). */
@@ -26,14 +25,12 @@ const BIG_FILE_LOOK = 64;
 export const BIG_FILE = 8 << 20;
 
 /**
- * What the zone folder holds, from its first `BIG_FILE_LOOK` entries (a big zone is served
- * alone or with a few others): whether a `.zone` file of `BIG_FILE` octets or more is there
- * (its load runs on two threads, docs/IMAGE.md "Big zones"), its path when it is the only
- * zone file, and `many` when there are more entries than that, at least half of them small
- * `.zone` files (a folder of many zones: its load runs on every compile thread). Nothing when
- * the folder cannot be read (the load says why).
+ * What the zone folder (of at most `BIG_FILE_LOOK` entries: a big zone is served alone or with
+ * a few others) holds: whether a `.zone` file of `BIG_FILE` octets or more is there (its load
+ * runs on two threads, docs/IMAGE.md "Big zones"), and its path when it is the only zone file.
+ * Nothing when the folder cannot be read (the load says why).
  */
-export function bigZoneFile(zoneDir: string): { big: boolean; only?: string; many?: boolean } {
+export function bigZoneFile(zoneDir: string): { big: boolean; only?: string } {
   let dir: Dir | undefined;
   let big = false;
   let only: string | undefined;
@@ -51,7 +48,7 @@ export function bigZoneFile(zoneDir: string): { big: boolean; only?: string; man
         only = path;
       }
     }
-    return big || files < BIG_FILE_LOOK / 2 ? { big } : { big, many: true };
+    return { big };
   } catch {
     return { big };
   } finally {
@@ -84,41 +81,12 @@ export function startEarlyLoad(
   if (env[IMAGE_CACHE_ENV] || env.SWITCHBOARD_PARSE_THREAD === 'off' || !opts.zoneDir) return false;
   // A/B runs: the start as before this (the thread started by the primary, the file read by its job).
   if (env.SWITCHBOARD_EARLY_LOAD === 'off') return false;
-  const { only, many } = bigZoneFile(resolve(cwd, opts.zoneDir));
-  if (only === undefined && many !== true) return false;
+  const { only } = bigZoneFile(resolve(cwd, opts.zoneDir));
+  if (only === undefined) return false;
   try {
-    // Many zones: every compile thread loads its modules now, and the folder is listed, while
-    // the primary loads.
-    if (many === true) {
-      for (let i = 0; i < defaultCompileThreads(); i++) startEarlyCompileThread();
-      startEarlyListing(resolve(cwd, opts.zoneDir));
-    } else startEarlyCompileThread(only);
+    startEarlyCompileThread(only);
   } catch {
     return false;
   }
   return true;
-}
-
-/** A listing of the zone folder begun before the serve primary loaded (`startEarlyListing`). */
-let earlyListing: { dir: string; listed: Promise<Dirent[] | undefined> } | undefined;
-
-/**
- * Lists `dir` now (a folder of 100,000 zones: ~0.1-0.3 s, on the thread pool and then this
- * loop, beside the primary's module loading rather than after it); the first load of that
- * folder takes the listing (`takeEarlyListing`) instead of listing it again.
- */
-export function startEarlyListing(dir: string): void {
-  if (earlyListing !== undefined) return;
-  earlyListing = { dir, listed: readdir(dir, { withFileTypes: true }).catch(() => undefined) };
-}
-
-/**
- * The early listing of `dir` (an absolute path), once: undefined when there is none for it (or
- * it failed: the caller lists the folder itself and says why). A listing is a snapshot of the
- * folder whenever it is made; the one taken here is at most the primary's start-up older.
- */
-export function takeEarlyListing(dir: string): Promise<Dirent[] | undefined> | undefined {
-  const early = earlyListing;
-  earlyListing = undefined;
-  return early !== undefined && early.dir === dir ? early.listed : undefined;
 }

@@ -10,13 +10,12 @@
  */
 import { type Stats, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { discardPackedImage, type PackedImage } from '../../image/pack.js';
 import { traceStart } from '../../telemetry/start-trace.js';
 import { type CompileJob, type CompileJobs, type CompilePool, SIG_LATER } from '../shared/compile-pool.js';
 import type { ImageChange } from '../shared/image-shipper.js';
 import type { ImageRef } from '../shared/images.js';
-import { takeEarlyListing } from './early-load.js';
 import type { CachedImage, ImageCacheWriter } from './image-cache.js';
 import type { ZoneSummary } from './report.js';
 import { isZoneFileName, type ZoneDirReport, type ZoneFileReport } from './zone-dir.js';
@@ -223,10 +222,7 @@ export class CompiledZoneDir {
     let irregular: Set<string> | undefined;
     try {
       const first = this.#outcomes.size === 0 && this.#served.size === 0;
-      // The listing begun before the primary loaded (early-load.ts), on a first load only.
-      const listed =
-        (first ? await takeEarlyListing(resolve(this.#dir)) : undefined) ??
-        (await readdir(this.#dir, { withFileTypes: true }));
+      const listed = await readdir(this.#dir, { withFileTypes: true });
       traceStart('primary', `zone folder listed (${listed.length} entries)`);
       names = [];
       const others: string[] = [];

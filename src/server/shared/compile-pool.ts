@@ -268,25 +268,19 @@ const DEFAULT_HEAP_MB = 2048;
 const DEFAULT_YOUNG_MB = 48;
 
 /**
- * Compile threads started before the serve primary's modules were loaded (src/server/serve/
- * early-load.ts): one that loads a big zone file at once (`workerData.preload`), or, for a
- * folder of many zones, as many as a pool runs, their modules loaded while the primary loads
- * its own (a core is otherwise idle then). The first threads a pool with the default heap caps
- * starts are these, in order. Unref'd until taken (never taken: they hold nothing up).
+ * A compile thread started before the serve primary's modules were loaded (src/server/serve/
+ * early-load.ts: it loads a big zone file at once, `workerData.preload`); the first thread a
+ * pool with the default heap caps starts is this one. Unref'd until taken (never taken: it
+ * holds nothing up).
  */
-const earlyThreads: { worker: Worker; exited: boolean }[] = [];
+let earlyThread: { worker: Worker; exited: boolean } | undefined;
 
-/**
- * Starts an early compile thread (`earlyThreads`), loading `preload` (a zone file's path) or,
- * without one, only its modules. At most one thread with a preload, and at most a pool's size
- * in all.
- */
-export function startEarlyCompileThread(preload?: string): void {
-  if (earlyThreads.length >= defaultCompileThreads()) return;
-  if (preload !== undefined && earlyThreads.length > 0) return;
+/** Starts the early compile thread (`earlyThread`), loading `preload` (a zone file's path). */
+export function startEarlyCompileThread(preload: string): void {
+  if (earlyThread !== undefined) return;
   const worker = new Worker(new URL('./compile-thread.js', import.meta.url), {
     resourceLimits: { maxOldGenerationSizeMb: DEFAULT_HEAP_MB, maxYoungGenerationSizeMb: DEFAULT_YOUNG_MB },
-    workerData: preload !== undefined ? { preload } : undefined,
+    workerData: { preload },
   });
   const early = { worker, exited: false };
   // Until a pool takes it: an error is its exit (a pool then starts a thread of its own).
@@ -295,19 +289,18 @@ export function startEarlyCompileThread(preload?: string): void {
     early.exited = true;
   });
   worker.unref();
-  earlyThreads.push(early);
+  earlyThread = early;
 }
 
-/** The next early thread for a pool with these caps (undefined: none left, or they are gone). */
+/** The early thread for a pool with these caps, once (undefined: none, or it is gone). */
 function takeEarlyThread(heapMb: number, youngMb: number): Worker | undefined {
-  if (heapMb !== DEFAULT_HEAP_MB || youngMb !== DEFAULT_YOUNG_MB) return undefined;
-  for (let early = earlyThreads.shift(); early !== undefined; early = earlyThreads.shift()) {
-    if (early.exited) continue;
-    early.worker.removeAllListeners();
-    early.worker.ref();
-    return early.worker;
-  }
-  return undefined;
+  const early = earlyThread;
+  if (early === undefined || heapMb !== DEFAULT_HEAP_MB || youngMb !== DEFAULT_YOUNG_MB) return undefined;
+  earlyThread = undefined;
+  if (early.exited) return undefined;
+  early.worker.removeAllListeners();
+  early.worker.ref();
+  return early.worker;
 }
 
 /** Compiles zones on worker threads. */
