@@ -373,8 +373,12 @@ describe('a zone loaded as columns is the zone loadZoneText builds, and compiles
         }
       }
     t.diagnostic(`${n} loads compared`);
-    assert.ok(n > 100);
     assert.deepEqual(diffs, []);
+    // The corpus alone is a few files: the count is checked where ../shared is (CI), not in a
+    // user's clone without it (the test still compares the corpus there).
+    if (!existsSync(sharedTestdata))
+      return t.skip(`${sharedTestdata} absent: only the interop corpus compared`);
+    assert.ok(n > 100);
   });
 
   test('seeded random zones (duplicates, TTL mismatches, out-of-zone data, spellings)', (t) => {

@@ -6,7 +6,7 @@
  * made of common lines, near-misses and the rare syntax mixed.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -57,6 +57,8 @@ function files(dir: string, out: string[]): string[] {
 }
 
 test('fast path = general path on every file of ../shared/testdata and examples/zones', (t) => {
+  // ../shared/testdata holds the real zones (a user's clone may not have it: skipped then).
+  if (!existsSync(sharedTestdata)) return t.skip(`${sharedTestdata} absent`);
   const all = files(sharedTestdata, files(exampleZones, []));
   if (all.length === 0) return t.skip('no zone files here');
   let records = 0;
