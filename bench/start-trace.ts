@@ -12,7 +12,9 @@
  *     [--env 'K=V K2=V2,,K=V']
  *
  * `--env`: each side's own environment, comma-separated in the order of `--bin` (space-separated
- * K=V within a side; empty: none), e.g. one build twice, `--bin A,A --env ',SWITCHBOARD_X=on'`.
+ * K=V within a side; empty: none), e.g. one build twice, `--bin A,A --env ',SWITCHBOARD_X=on'`;
+ * `NODE_ARGS=--flag` (further `--flag`s after it join it) puts node's own flags on that side's
+ * command line (V8 flags such as `--single-threaded-gc` are refused in NODE_OPTIONS).
  * @module
  */
 import { spawn } from 'node:child_process';
