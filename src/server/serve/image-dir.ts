@@ -484,7 +484,7 @@ export class CompiledZoneDir {
       }
       advance();
     };
-    traceStart('primary', 'compile jobs made');
+    traceStart('primary', 'compile starts');
     await this.#pool.compileEach(jobs, (i, o) => {
       back[i] = 1;
       const hit = !o.ok && o.skip === 'unchanged' && !known.has(names[i]) ? cache?.get(names[i]) : undefined;

@@ -69,9 +69,9 @@ const NO_IMAGE = new Uint8Array(0);
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 /**
  * O_NOATIME (Linux): reading a zone file does not update its access time. A file read for the
- * first time since it was written otherwise gets its atime written (relatime), and 100,000 of
- * them cost the kernel's journal ~0.1-0.6 s of CPU beside the compile (docs/PERFORMANCE.md
- * "noatime27"). Allowed only to the file's owner (or CAP_FOWNER): after the first EPERM this
+ * first time since it was written otherwise gets its atime written (relatime): a dirty inode
+ * for the journal (a small gain over 100,000 fresh files, inside the noise: docs/PERFORMANCE.md
+ * "Session 27"). Allowed only to the file's owner (or CAP_FOWNER): after the first EPERM this
  * thread opens without it.
  */
 let noAtime = constants.O_NOATIME ?? 0;
