@@ -88,6 +88,10 @@ export interface CompileJobs {
   job(index: number): CompileJob;
 }
 
+function isJobSource(jobs: readonly CompileJob[] | CompileJobs): jobs is CompileJobs {
+  return typeof (jobs as CompileJobs).job === 'function';
+}
+
 /** A batch of jobs of one kind, as posted to a thread (columns: cheap to clone). */
 export type CompileBatchRequest =
   | { kind: 'file'; paths: string[]; sigs: string[]; packDir?: string; staged?: boolean }
@@ -416,9 +420,11 @@ export class CompilePool {
     const done = new Promise<void>((r) => {
       resolve = r;
     });
-    const source = typeof (jobs as CompileJobs).job === 'function' ? (jobs as CompileJobs) : undefined;
-    const list = jobs as readonly CompileJob[];
-    const count = source !== undefined ? source.count : list.length;
+    // One form: a list is a source whose jobs are made already.
+    const source: CompileJobs = isJobSource(jobs)
+      ? jobs
+      : { count: jobs.length, job: (index: number) => jobs[index] };
+    const count = source.count;
     const group: Group = { left: count, resolve, each };
     if (count === 0) resolve();
     let i = 0;
@@ -427,12 +433,12 @@ export class CompilePool {
     while (i < count) {
       const batchJobs: CompileJob[] = [];
       const slots: number[] = [];
-      ahead ??= source !== undefined ? source.job(i) : list[i];
+      ahead ??= source.job(i);
       const kind = ahead.kind;
       let chars = 0;
       let large = false;
       while (i < count && batchJobs.length < this.#batchJobs && chars < this.#batchBytes) {
-        ahead ??= source !== undefined ? source.job(i) : list[i];
+        ahead ??= source.job(i);
         const job = ahead;
         if (job.kind !== kind) break;
         if (
